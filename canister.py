@@ -1,0 +1,2287 @@
+"""Canister: what every Bottle app ends up writing by hand, as one plugin.
+
+Install it once and a Bottle app gets:
+
+* request logs in daily files (or a stream), with client and session on every line;
+* handler arguments unpacked from the URL, query string, form or JSON body, converted
+  by their annotations;
+* server-side sessions behind an HTTP-only cookie, in memory, SQLite or Redis;
+* authentication from the ``Authorization`` header (Basic, and Bearer JWT for OAuth2);
+* CORS for browser front ends and CSRF protection for cookie sessions.
+
+Only ``bottle`` is required.  Extras: ``pip install canister[jwt]`` for Bearer tokens,
+``pip install canister[redis]`` for the Redis session store.
+
+Example::
+
+    import bottle
+    import canister
+    from canister import session
+
+    app = bottle.Bottle()
+    app.config.load_config('app.ini')          # a [canister] section, optional
+    app.install(canister.Canister())
+
+    @app.get('/')
+    def index(name: str = 'world'):
+        session.data['visits'] = session.data.get('visits', 0) + 1
+        return 'Hello %s, visit %d' % (name, session.data['visits'])
+"""
+from __future__ import annotations
+
+import base64
+import binascii
+import collections
+import difflib
+import functools
+import getpass
+import hashlib
+import hmac
+import inspect
+import ipaddress
+import itertools
+import json
+import logging
+import math
+import os
+import re
+import secrets
+import sqlite3
+import sys
+import threading
+import time
+import typing
+import urllib.parse
+import urllib.request
+from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Tuple
+
+import bottle
+
+__version__ = '2.0.0.dev0'
+__all__ = [
+    'Canister', 'session', 'request_id', 'require_user', 'require', 'hash_password',
+    'verify_password', 'SessionStore', 'MemoryStore', 'SQLiteStore', 'RedisStore',
+    'CanisterError', 'ConfigError', 'MissingExtraError', 'StoreUnavailable', 'SessionDataError',
+]
+
+Headers = List[Tuple[str, str]]
+
+
+###############################################################################
+# Compatibility and Optional Extras ###########################################
+###############################################################################
+
+def _require(module: str, extra: str) -> Any:
+    """Import an optional dependency, or explain which extra installs it."""
+    try:
+        return __import__(module, fromlist=['_'])
+    except ImportError as error:
+        raise MissingExtraError(
+            'canister needs the %r package for this configuration: '
+            'run  pip install canister[%s]' % (module, extra)) from error
+
+
+###############################################################################
+# Exceptions ##################################################################
+###############################################################################
+
+class CanisterError(Exception):
+    """Base class of every error canister raises."""
+
+
+class ConfigError(CanisterError, ValueError):
+    """A configuration value is invalid; raised at install, never per request."""
+
+
+class MissingExtraError(CanisterError, ImportError):
+    """The configuration needs an optional package that is not installed."""
+
+
+class StoreUnavailable(CanisterError):
+    """The session store cannot be reached; the request answers 503."""
+
+
+class SessionDataError(CanisterError, TypeError):
+    """Session data holds a value that cannot be stored as JSON."""
+
+
+###############################################################################
+# Configuration ###############################################################
+###############################################################################
+
+_TRUE = frozenset(('1', 'true', 'yes', 'on'))
+_FALSE = frozenset(('0', 'false', 'no', 'off', ''))
+_LEVELS = {
+    'DISABLED': logging.CRITICAL + 10, 'DEBUG': logging.DEBUG, 'INFO': logging.INFO,
+    'WARNING': logging.WARNING, 'ERROR': logging.ERROR, 'CRITICAL': logging.CRITICAL,
+}
+_SECRET_WORDS = ('password', 'secret', 'token', 'key')
+
+
+def _as_bool(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in _TRUE:
+        return True
+    if text in _FALSE:
+        return False
+    raise ValueError('expected true or false (also yes/no, on/off, 1/0)')
+
+
+def _as_number(kind: type, minimum: Optional[float] = None) -> Callable[[Any], Any]:
+    def parse(value: Any) -> Any:
+        if isinstance(value, bool):
+            raise ValueError('expected a number')
+        try:
+            number = kind(str(value).strip()) if isinstance(value, str) else kind(value)
+        except (TypeError, ValueError):
+            raise ValueError('expected %s' % ('an integer' if kind is int else 'a number')) from None
+        if minimum is not None and number < minimum:
+            raise ValueError('expected a number >= %s' % minimum)
+        return number
+    return parse
+
+
+def _as_choice(*choices: str) -> Callable[[Any], str]:
+    def parse(value: Any) -> str:
+        for choice in choices:
+            if str(value).strip().lower() == choice.lower():
+                return choice
+        raise ValueError('expected one of %s' % ', '.join(choices))
+    return parse
+
+
+def _as_list(value: Any) -> Tuple[str, ...]:
+    if isinstance(value, (list, tuple, set, frozenset)):
+        items: Iterable[Any] = value
+    else:
+        items = re.split(r'[\s,]+', str(value))
+    return tuple(str(item).strip() for item in items if str(item).strip())
+
+
+def _as_text(value: Any) -> str:
+    return '' if value is None else str(value).strip()
+
+
+class _Key(typing.NamedTuple):
+    name: str
+    default: Any
+    parse: Callable[[Any], Any]
+    meaning: str
+
+
+#: Every configuration key: name, default, parser and what it means (the README's table).
+KEYS: Dict[str, _Key] = {key.name: key for key in (
+    _Key('log_path', './logs/', _as_text, 'directory of the daily log files, or `stderr`/`stdout`'),
+    _Key('log_level', 'INFO', _as_choice(*_LEVELS), 'DISABLED, DEBUG, INFO, WARNING, ERROR or CRITICAL'),
+    _Key('log_days', 30, _as_number(int, 1), 'days of log files kept; older files are deleted'),
+    _Key('log_format', 'text', _as_choice('text', 'json'), '`text` (the classic line) or `json` (one object per line)'),
+    _Key('log_slow', 1.0, _as_number(float, 0), 'seconds; a slower response is logged at WARNING (0 = never)'),
+    _Key('trusted_proxies', (), _as_list, 'proxy IPs/networks whose X-Forwarded-For/-Proto/-Host are believed'),
+    _Key('max_body_size', 10 * 1024 * 1024, _as_number(int, 0), 'bytes; a larger Content-Length is refused with 413'),
+    _Key('max_header_size', 8192, _as_number(int, 256), 'bytes; a larger Authorization or Cookie header gets 431'),
+    _Key('debug', False, _as_bool, 'accepted for compatibility with canister 1.x; has no effect'),
+    _Key('session_store', 'memory', _as_text, '`memory`, `sqlite:///file.db`, `sqlite:////abs/file.db` or `redis://host:port/db`'),
+    _Key('session_cookie', 'session_id', _as_text, 'name of the session cookie'),
+    _Key('session_timeout', 3600, _as_number(int), 'seconds of inactivity before a session ends (0 or less: never)'),
+    _Key('session_max_age', 0, _as_number(int, 0), 'absolute session lifetime in seconds (0: none)'),
+    _Key('session_max', 100000, _as_number(int, 1), 'most sessions the memory store keeps (least recently used evicted)'),
+    _Key('session_samesite', 'Lax', _as_choice('Lax', 'Strict', 'None'), 'SameSite of the cookie; None forces Secure'),
+    _Key('session_secure', False, _as_bool, 'always mark the cookie Secure (it is anyway on HTTPS requests)'),
+    _Key('session_cookie_max_age', 0, _as_number(int, 0), 'cookie Max-Age in seconds (0: a browser-session cookie)'),
+    _Key('auth_realm', 'canister', _as_text, 'realm named in WWW-Authenticate challenges'),
+    _Key('auth_basic_username', '', _as_text, 'the Basic auth user'),
+    _Key('auth_basic_password', '', _as_text, 'its password, as `auth_basic_encryption` says'),
+    _Key('auth_basic_encryption', 'auto', _as_choice('auto', 'clear', 'sha256', 'pbkdf2', 'scrypt', 'bcrypt', 'argon2'),
+         '`clear`, `sha256` (hex), or a salted hash from `python -m canister hash-password`; `auto` tells by its prefix'),
+    _Key('auth_basic_users_file', '', _as_text, 'file of `user:hash` lines, reloaded when it changes'),
+    _Key('auth_max_failures', 10, _as_number(int, 1), 'failed logins per client IP per minute before 429'),
+    _Key('auth_jwt_client_id', '', _as_text, 'required audience (`aud`) of Bearer tokens'),
+    _Key('auth_jwt_secret', '', _as_text, 'shared secret of HS256/384/512 tokens'),
+    _Key('auth_jwt_encoding', 'clear', _as_choice('clear', 'base64std', 'base64url'), 'how the secret is written'),
+    _Key('auth_jwt_algorithms', (), _as_list, 'accepted algorithms (default: HS* with a secret, RS*/ES*/PS256 with keys)'),
+    _Key('auth_jwt_public_key', '', _as_text, 'PEM file of the provider public key (RS/ES/PS tokens)'),
+    _Key('auth_jwt_jwks_url', '', _as_text, 'JWKS URL of an OAuth2/OIDC provider (keys cached, refetched on unknown kid)'),
+    _Key('auth_jwt_issuer', '', _as_text, 'required issuer (`iss`), if set'),
+    _Key('auth_jwt_leeway', 10, _as_number(int, 0), 'seconds of clock skew allowed on exp/nbf/iat'),
+    _Key('auth_jwt_require_exp', True, _as_bool, 'refuse tokens without `exp`'),
+    _Key('cors', '', _as_list, '`*`, or allowed origins (comma/space separated, `https://*.example.com` allowed); empty: off'),
+    _Key('cors_credentials', False, _as_bool, 'allow cookies/credentials (needs an explicit origin list)'),
+    _Key('cors_methods', (), _as_list, 'methods granted to preflights (default: those the route accepts)'),
+    _Key('cors_headers', ('Content-Type', 'Authorization', 'X-Request-ID'), _as_list,
+         'request headers granted (`*`: any)'),
+    _Key('cors_expose_headers', ('X-Request-ID',), _as_list, 'response headers readable by the page'),
+    _Key('cors_max_age', 600, _as_number(int, 0), 'seconds a browser may cache a preflight answer'),
+    _Key('csrf', True, _as_bool, 'refuse unsafe requests from foreign origins (Origin/Referer check)'),
+)}
+#: Alternative spellings accepted for compatibility.
+ALIASES = {'session_timout': 'session_timeout'}
+
+
+class Config(Dict[str, Any]):
+    """Validated canister settings, parsed once when the plugin is installed."""
+
+    def __init__(self, values: Optional[Mapping[str, Any]] = None, **overrides: Any) -> None:
+        super().__init__()
+        #: Messages about unknown keys, logged once logging is ready.
+        self.warnings: List[str] = []
+        given: Dict[str, Any] = {}
+        for source in (dict(values or {}), overrides):
+            for raw_key, value in source.items():
+                key = str(raw_key).lower()
+                key = ALIASES.get(key, key)
+                if key in KEYS:
+                    given[key] = value
+                else:
+                    close = difflib.get_close_matches(key, list(KEYS) + list(ALIASES), n=1)
+                    self.warnings.append('unknown config key canister.%s (did you mean %s?)'
+                                         % (key, close[0] if close else 'one in the README'))
+        for spec in KEYS.values():
+            value = given.get(spec.name, spec.default)
+            try:
+                self[spec.name] = spec.parse(value)
+            except ValueError as error:
+                raise ConfigError('canister.%s = %r is not valid: %s'
+                                  % (spec.name, _redacted(spec.name, value), error)) from None
+
+    @classmethod
+    def from_app(cls, app_config: Mapping[str, Any], overrides: Mapping[str, Any]) -> 'Config':
+        """Read the ``canister.*`` keys of a Bottle config, then apply keyword overrides."""
+        values = {key[len('canister.'):]: value for key, value in app_config.items()
+                  if str(key).lower().startswith('canister.')}
+        return cls(values, **overrides)
+
+    def redacted_items(self) -> List[Tuple[str, Any]]:
+        """The settings, with every value whose key names a secret written as ``***``."""
+        return [(key, _redacted(key, value)) for key, value in self.items()]
+
+
+def _redacted(key: str, value: Any) -> Any:
+    if value and any(word in key for word in _SECRET_WORDS):
+        return '***'
+    return value
+
+
+###############################################################################
+# Request Logging #############################################################
+###############################################################################
+
+_LOG_FILE = re.compile(r'^log\.(\d{4}-\d{2}-\d{2})$')
+_NONPRINTABLE = {code: '\\x%02x' % code for code in itertools.chain(range(32), range(127, 160))}
+_NONPRINTABLE.update({10: '\\n', 13: '\\r', 9: '\\t'})
+
+
+def _escape(text: str) -> str:
+    """Make client-supplied text safe for one log line (no forged lines)."""
+    if text.isprintable():
+        return text
+    return ''.join(char if char.isprintable() else _NONPRINTABLE.get(ord(char), repr(char)[1:-1])
+                   for char in text)
+
+
+class _LogSink:
+    """Writes finished lines to today's file, opened by its date and never renamed.
+
+    Every line is one ``os.write`` on a file opened with ``O_APPEND``, so several
+    processes can share a directory without interleaving, and the day boundary
+    needs no rename (the classic rotation race).
+    """
+
+    def __init__(self, path: str, days: int) -> None:
+        self.path = path
+        self.days = days
+        self._lock = threading.Lock()
+        self._day = ''
+        self._fd = -1
+        self._failing = False
+        #: How many installed plugins write here.
+        self.users = 0
+        if path in ('stderr', 'stdout'):
+            self._fd = 2 if path == 'stderr' else 1
+            self._day = '*'
+        else:
+            self._open(time.strftime('%Y-%m-%d'))
+
+    def _open(self, day: str) -> None:
+        with self._lock:
+            if day == self._day:
+                return
+            os.makedirs(self.path, exist_ok=True)
+            fd = os.open(os.path.join(self.path, 'log.' + day), os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o640)
+            old, self._fd, self._day = self._fd, fd, day
+            if old >= 0:
+                os.close(old)
+            self._delete_old(day)
+
+    def _delete_old(self, today: str) -> None:
+        cutoff = time.strftime('%Y-%m-%d', time.localtime(time.mktime(time.strptime(today, '%Y-%m-%d'))
+                                                          - self.days * 86400))
+        for name in os.listdir(self.path):
+            match = _LOG_FILE.match(name)
+            if match and match.group(1) < cutoff:
+                try:
+                    os.remove(os.path.join(self.path, name))
+                except OSError:
+                    pass
+
+    def close(self) -> None:
+        with self._lock:
+            if self._fd > 2:
+                os.close(self._fd)
+                self._fd, self._day = -1, ''
+
+    def write(self, line: str, day: str) -> None:
+        """Append one line (ending in a newline), switching files when the day changed."""
+        try:
+            if day != self._day and self._day != '*':
+                self._open(day)
+            os.write(self._fd, line.encode('utf-8', 'backslashreplace'))
+            self._failing = False
+        except OSError as error:
+            if not self._failing:
+                self._failing = True
+                try:
+                    sys.stderr.write('canister: logging to %s failed: %s\n' % (self.path, error))
+                except Exception:
+                    pass
+
+
+_SINKS: Dict[str, _LogSink] = {}
+_SINKS_LOCK = threading.Lock()
+
+
+def _sink_for(path: str, days: int) -> _LogSink:
+    """One sink per destination, shared by every app that logs there."""
+    key = path if path in ('stderr', 'stdout') else os.path.abspath(path)
+    with _SINKS_LOCK:
+        sink = _SINKS.get(key)
+        if sink is None:
+            try:
+                sink = _LogSink(key, days)
+            except OSError as error:
+                raise CanisterError('canister cannot write its log to %s: %s (fix log_path, '
+                                    'or set log_path = stderr)' % (key, error.strerror or error)) from None
+            _SINKS[key] = sink
+        else:
+            sink.days = min(sink.days, days)
+        sink.users += 1
+        return sink
+
+
+def _release_sink(sink: _LogSink) -> None:
+    """Close a sink once no installed plugin writes to it any more."""
+    with _SINKS_LOCK:
+        sink.users -= 1
+        if sink.users <= 0 and _SINKS.get(sink.path) is sink:
+            del _SINKS[sink.path]
+            sink.close()
+
+
+class _LineFormat:
+    """Formats log lines in one pass: ``2026-07-02 09:38:31,022 INFO [thread] message``."""
+
+    def __init__(self, json_lines: bool) -> None:
+        self.json_lines = json_lines
+        self._second: Tuple[int, str] = (-1, '')
+
+    def stamp(self, now: float) -> str:
+        second = int(now)
+        cached = self._second
+        if cached[0] != second:
+            cached = (second, time.strftime('%Y-%m-%d %H:%M:%S', time.localtime(second)))
+            self._second = cached
+        return '%s,%03d' % (cached[1], (now - second) * 1000)
+
+    def line(self, now: float, level: str, thread: str, message: str, request_id: str,
+             traceback: str = '') -> Tuple[str, str]:
+        """The finished line and the day (``YYYY-MM-DD``) whose file it belongs in."""
+        stamp = self.stamp(now)
+        return self._text(stamp, level, thread, message, request_id, traceback), stamp[:10]
+
+    def _text(self, stamp: str, level: str, thread: str, message: str, request_id: str,
+              traceback: str) -> str:
+        if not message.isprintable():
+            message = _escape(message)
+        if self.json_lines:
+            entry = {'time': stamp, 'level': level, 'thread': thread, 'request_id': request_id,
+                     'message': message}
+            if traceback:
+                entry['traceback'] = traceback
+            return json.dumps(entry) + '\n'
+        if traceback:
+            return '%s %s [%s] %s\n%s\n' % (stamp, level, thread, message, traceback.rstrip('\n'))
+        return '%s %s [%s] %s\n' % (stamp, level, thread, message)
+
+
+class _CanisterHandler(logging.Handler):
+    """Sends ``app.log`` records through canister's line format to its sink."""
+
+    def __init__(self, sink: _LogSink, line_format: _LineFormat) -> None:
+        super().__init__()
+        self.sink = sink
+        self.line_format = line_format
+        self._formatter = logging.Formatter()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            traceback = self._formatter.formatException(record.exc_info) if record.exc_info else ''
+            context = getattr(_local, 'context', None)
+            line, day = self.line_format.line(record.created, record.levelname, record.threadName or '-',
+                                              record.getMessage(), context.request_id if context else '',
+                                              traceback)
+            self.sink.write(line, day)
+        except Exception:
+            self.handleError(record)
+
+
+class RequestLog:
+    """The logger of one app, plus a fast path for canister's own per-request lines."""
+
+    _count = itertools.count(1)
+
+    def __init__(self, app: bottle.Bottle, config: Config) -> None:
+        self.level = _LEVELS[config['log_level']]
+        name = getattr(app, '_canister_logger_name', None)
+        if name is None:
+            name = 'canister' if next(self._count) == 1 else 'canister.app%d' % id(app)
+            app._canister_logger_name = name
+        self.logger = logging.getLogger(name)
+        self.logger.propagate = False
+        for handler in list(self.logger.handlers):
+            if isinstance(handler, _CanisterHandler):
+                self.logger.removeHandler(handler)
+        self.logger.setLevel(self.level)
+        self.handler: Optional[_CanisterHandler] = None
+        self.line_format = _LineFormat(config['log_format'] == 'json')
+        if self.level <= logging.CRITICAL:
+            sink = _sink_for(config['log_path'], config['log_days'])
+            self.handler = _CanisterHandler(sink, self.line_format)
+            self.logger.addHandler(self.handler)
+
+    def close(self) -> None:
+        """Detach from the logger and the sink (when the plugin is uninstalled)."""
+        if self.handler is not None:
+            self.logger.removeHandler(self.handler)
+            _release_sink(self.handler.sink)
+            self.handler = None
+
+    def enabled(self, level: int) -> bool:
+        """True when a line at this level would be written."""
+        return level >= self.level
+
+    def write(self, level: int, message: str, request_id: str = '') -> None:
+        """Log one of canister's own lines; ``message`` is already formatted."""
+        if level < self.level:
+            return
+        handler = self.handler
+        if handler is not None and len(self.logger.handlers) == 1:
+            now = time.time()
+            line, day = self.line_format.line(now, logging.getLevelName(level),
+                                              threading.current_thread().name, message, request_id)
+            handler.sink.write(line, day)
+        else:
+            self.logger.log(level, '%s', message)
+
+    def banner(self, config: Config) -> None:
+        """The install banner: versions, then every setting with secrets masked."""
+        info = self.logger.info
+        for text in ('============', 'Initializing', '============'):
+            info(text)
+        info('python version: %s', sys.version.replace('\n', ' '))
+        info('bottle version: %s', bottle.__version__)
+        info('canister version: %s', __version__)
+        info('------------------------------------------')
+        for key, value in config.redacted_items():
+            info('%s: %s', key, ', '.join(value) if isinstance(value, tuple) else value)
+        info('------------------------------------------')
+
+
+###############################################################################
+# Parameter Unpacking #########################################################
+###############################################################################
+
+_BOOL_WORDS = {'true': True, '1': True, 'yes': True, 'on': True,
+               'false': False, '0': False, 'no': False, 'off': False}
+_ROUTE_WILDCARD = re.compile(r'<([a-zA-Z_][a-zA-Z_0-9]*)[^>]*>|(?<!\\):([a-zA-Z_][a-zA-Z_0-9]*)')
+_EMPTY = inspect.Parameter.empty
+
+
+class BadRequest(CanisterError):
+    """A request parameter is missing or does not convert; answered with 400."""
+
+
+def _to_int(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, str)):
+        raise ValueError('must be an integer')
+    try:
+        return int(value)
+    except ValueError:
+        raise ValueError('must be an integer') from None
+
+
+def _to_float(value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        raise ValueError('must be a number')
+    try:
+        return float(value)
+    except ValueError:
+        raise ValueError('must be a number') from None
+
+
+def _to_bool(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in _BOOL_WORDS:
+        return _BOOL_WORDS[value.strip().lower()]
+    raise ValueError('must be true or false')
+
+
+def _to_str(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    raise ValueError('must be a string')
+
+
+def _other_converter(kind: Any) -> Callable[[Any], Any]:
+    def convert(value: Any) -> Any:
+        try:
+            return kind(value)
+        except (TypeError, ValueError, ArithmeticError):
+            raise ValueError('must be a valid %s' % getattr(kind, '__name__', kind)) from None
+    return convert
+
+
+_CONVERTERS: Dict[Any, Callable[[Any], Any]] = {int: _to_int, float: _to_float, bool: _to_bool, str: _to_str}
+
+
+class _Param:
+    """How one handler parameter is filled, decided once per route."""
+
+    __slots__ = ('name', 'convert', 'many', 'required', 'optional', 'is_file')
+
+    def __init__(self, parameter: inspect.Parameter, annotation: Any) -> None:
+        self.name = parameter.name
+        self.optional = False
+        self.many = False
+        self.is_file = False
+        kind = annotation
+        if typing.get_origin(kind) is typing.Union or type(kind).__name__ == 'UnionType':
+            members = [arg for arg in typing.get_args(kind) if arg is not type(None)]
+            self.optional = len(members) < len(typing.get_args(kind))
+            kind = members[0] if len(members) == 1 else _EMPTY
+        if kind in (list, tuple, set) or typing.get_origin(kind) in (list, tuple, set):
+            self.many = True
+            args = typing.get_args(kind)
+            kind = args[0] if args else _EMPTY
+        self.is_file = kind is bottle.FileUpload
+        if kind is _EMPTY or kind is Any or self.is_file:
+            self.convert: Optional[Callable[[Any], Any]] = None
+        else:
+            self.convert = _CONVERTERS.get(kind) or _other_converter(kind)
+        self.required = parameter.default is _EMPTY and not self.optional
+
+
+class ParameterBinder:
+    """Fills a handler's parameters from the request: URL args, then body, then query."""
+
+    def __init__(self, callback: Callable[..., Any], rule: str) -> None:
+        signature = inspect.signature(callback)
+        try:
+            hints = typing.get_type_hints(callback)
+        except Exception:
+            hints = {}
+        url_names = {a or b for a, b in _ROUTE_WILDCARD.findall(rule)}
+        self.params: List[_Param] = []
+        self.takes_extra = False
+        for parameter in signature.parameters.values():
+            if parameter.kind is parameter.VAR_KEYWORD:
+                self.takes_extra = True
+            elif parameter.kind in (parameter.POSITIONAL_OR_KEYWORD, parameter.KEYWORD_ONLY) \
+                    and parameter.name not in url_names:
+                annotation = hints.get(parameter.name, parameter.annotation)
+                self.params.append(_Param(parameter, annotation))
+        self.names = frozenset(param.name for param in self.params)
+
+    def __bool__(self) -> bool:
+        return bool(self.params) or self.takes_extra
+
+    def bind(self, url_args: Dict[str, Any]) -> Dict[str, Any]:
+        """Return the keyword arguments for the handler, or raise :class:`BadRequest`."""
+        request = bottle.request
+        environ = request.environ
+        body: Any = None
+        if environ.get('CONTENT_LENGTH', '') not in ('', '0') \
+                or environ.get('HTTP_TRANSFER_ENCODING', '').lower() == 'chunked':
+            body = self._read_body(request)
+        query = request.query
+        kwargs = dict(url_args)
+        for param in self.params:
+            if param.name in url_args:
+                continue
+            values = self._values(param, body, query)
+            if not values:
+                if param.required:
+                    raise BadRequest('missing parameter %r' % param.name)
+                if param.optional and param.name not in kwargs:
+                    kwargs[param.name] = None
+                continue
+            kwargs[param.name] = self._convert(param, values)
+        if self.takes_extra:
+            for source in (query, body):
+                if isinstance(source, dict):
+                    for key, value in source.items():
+                        if key not in kwargs and key not in self.names:
+                            kwargs[key] = value
+                elif isinstance(source, bottle.FormsDict):
+                    for key in source:
+                        if key not in kwargs and key not in self.names:
+                            kwargs[_recode(source, key, 'parameter name')] = \
+                                _recode(source, source.getall(key)[-1], key)
+        return kwargs
+
+    @staticmethod
+    def _read_body(request: Any) -> Any:
+        content_type = request.environ.get('CONTENT_TYPE', '').split(';')[0].strip().lower()
+        if content_type == 'application/json' or content_type.endswith('+json'):
+            try:
+                data = json.loads(request.body.read())
+            except (ValueError, RecursionError):
+                raise BadRequest('the body is not valid JSON') from None
+            if not isinstance(data, dict):
+                raise BadRequest('a JSON body must be an object to fill parameters')
+            return data
+        if content_type in ('application/x-www-form-urlencoded', 'multipart/form-data'):
+            try:
+                return request.POST
+            except bottle.HTTPResponse:
+                raise
+            except Exception as error:
+                raise BadRequest('the form body is malformed (%s)' % type(error).__name__) from None
+        return None
+
+    @staticmethod
+    def _values(param: _Param, body: Any, query: Any) -> List[Any]:
+        name = param.name
+        if isinstance(body, dict):
+            if name in body and not param.is_file:
+                value = body[name]
+                return list(value) if isinstance(value, list) and param.many else [value]
+        elif body is not None and name in body:
+            values = [value for value in body.getall(name)
+                      if isinstance(value, bottle.FileUpload) == param.is_file]
+            if values:
+                return [_recode(body, value, name) for value in values]
+        if param.is_file:
+            return []
+        return [_recode(query, value, name) for value in query.getall(name)]
+
+    @staticmethod
+    def _convert(param: _Param, values: List[Any]) -> Any:
+        convert = param.convert
+        try:
+            if param.many:
+                return [convert(value) for value in values] if convert else list(values)
+            value = values[-1]
+            if param.optional and value == '' and convert is not _to_str:
+                return None
+            return convert(value) if convert else value
+        except ValueError as error:
+            shown = repr(values[-1] if not param.many else values)
+            if len(shown) > 60:
+                shown = shown[:57] + '...'
+            raise BadRequest('parameter %r %s, got %s' % (param.name, error, shown)) from None
+
+
+def _recode(source: Any, value: Any, name: str) -> Any:
+    """Bottle keeps query and urlencoded values as latin-1; give back real UTF-8 text."""
+    if isinstance(value, str) and getattr(source, 'recode_unicode', False) and not value.isascii():
+        try:
+            return value.encode('latin1').decode('utf-8')
+        except UnicodeError:
+            raise BadRequest('parameter %r is not valid UTF-8' % name) from None
+    return value
+
+
+###############################################################################
+# Session Stores ##############################################################
+###############################################################################
+
+class SessionStore:
+    """Where sessions live.  Subclass it to keep sessions in another database.
+
+    A record is a JSON text made by canister; ``ttl`` is the number of seconds it
+    stays valid from now (0 or less: forever).  Every method may raise
+    :class:`StoreUnavailable` when the backend cannot be reached; the request then
+    answers 503.
+    """
+
+    def load(self, sid: str) -> Optional[str]:
+        """Return the record of a live session, or None if unknown or expired."""
+        raise NotImplementedError
+
+    def save(self, sid: str, record: str, ttl: int) -> None:
+        """Create or replace a session, valid for ``ttl`` seconds from now."""
+        raise NotImplementedError
+
+    def touch(self, sid: str, ttl: int) -> None:
+        """Extend a session's life to ``ttl`` seconds from now, record unchanged."""
+        raise NotImplementedError
+
+    def delete(self, sid: str) -> None:
+        """Forget a session (no error if it does not exist)."""
+        raise NotImplementedError
+
+    def check(self) -> Optional[str]:
+        """Return a problem description if the store cannot be reached now, else None."""
+        return None
+
+    def close(self) -> None:
+        """Release connections; called when the plugin is uninstalled."""
+
+
+def _expiry(ttl: int) -> int:
+    return math.ceil(time.time() + ttl) if ttl > 0 else 0
+
+
+class MemoryStore(SessionStore):
+    """Sessions in this process's memory: fast, bounded, lost on restart.
+
+    Entries are kept in least-recently-used order, so both eviction (beyond
+    ``max_sessions``) and expiry happen at the front, a couple of entries per write:
+    no global sweep, no request ever waits on housekeeping.
+    """
+
+    def __init__(self, max_sessions: int = 100000) -> None:
+        self.max_sessions = max_sessions
+        #: sid -> ten-digit expiry (0: never) followed by the record.
+        self._entries: 'collections.OrderedDict[str, str]' = collections.OrderedDict()
+        self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def load(self, sid: str) -> Optional[str]:
+        entry = self._entries.get(sid)
+        if entry is None:
+            return None
+        expires = int(entry[:10])
+        if expires and expires <= time.time():
+            return None
+        return entry[10:]
+
+    def save(self, sid: str, record: str, ttl: int) -> None:
+        entry = '%010d%s' % (_expiry(ttl), record)
+        entries = self._entries
+        with self._lock:
+            entries[sid] = entry
+            entries.move_to_end(sid)
+            self._housekeep()
+
+    def touch(self, sid: str, ttl: int) -> None:
+        entries = self._entries
+        with self._lock:
+            entry = entries.get(sid)
+            if entry is not None:
+                entries[sid] = '%010d%s' % (_expiry(ttl), entry[10:])
+                entries.move_to_end(sid)
+                self._housekeep()
+
+    def delete(self, sid: str) -> None:
+        with self._lock:
+            self._entries.pop(sid, None)
+
+    def _housekeep(self) -> None:
+        entries = self._entries
+        while len(entries) > self.max_sessions:
+            entries.popitem(last=False)
+        now = time.time()
+        for _ in range(2):
+            if not entries:
+                break
+            sid = next(iter(entries))
+            expires = int(entries[sid][:10])
+            if not expires or expires > now:
+                break
+            del entries[sid]
+
+
+class SQLiteStore(SessionStore):
+    """Sessions in a SQLite file (WAL mode): they survive restarts and crashes,
+    and several threads and processes on one host can share them."""
+
+    _SCHEMA = ('CREATE TABLE IF NOT EXISTS canister_sessions ('
+               'sid TEXT PRIMARY KEY, record TEXT NOT NULL, expires INTEGER NOT NULL)',
+               'CREATE INDEX IF NOT EXISTS canister_sessions_expires ON canister_sessions (expires)')
+
+    def __init__(self, path: str, cleanup_every: int = 100, cleanup_batch: int = 200) -> None:
+        self.path = path
+        self.cleanup_every = cleanup_every
+        self.cleanup_batch = cleanup_batch
+        self._local = threading.local()
+        self._writes = itertools.count(1)
+        directory = os.path.dirname(os.path.abspath(path))
+        if not os.path.isdir(directory):
+            raise ConfigError('canister.session_store: directory %s does not exist' % directory)
+        connection = self._connection()
+        connection.execute('PRAGMA journal_mode=WAL')
+        for statement in self._SCHEMA:
+            connection.execute(statement)
+
+    def _connection(self) -> sqlite3.Connection:
+        connection: Optional[sqlite3.Connection] = getattr(self._local, 'connection', None)
+        if connection is None:
+            connection = sqlite3.connect(self.path, timeout=5.0, isolation_level=None,
+                                         check_same_thread=False)
+            connection.execute('PRAGMA busy_timeout=5000')
+            connection.execute('PRAGMA synchronous=NORMAL')
+            self._local.connection = connection
+        return connection
+
+    def _run(self, sql: str, args: Tuple[Any, ...]) -> List[Any]:
+        try:
+            return self._connection().execute(sql, args).fetchall()
+        except sqlite3.Error as error:
+            raise StoreUnavailable('the SQLite session store %s failed: %s' % (self.path, error)) from None
+
+    def load(self, sid: str) -> Optional[str]:
+        rows = self._run('SELECT record FROM canister_sessions WHERE sid = ? AND (expires = 0 OR expires > ?)',
+                         (sid, time.time()))
+        return rows[0][0] if rows else None
+
+    def save(self, sid: str, record: str, ttl: int) -> None:
+        self._run('INSERT OR REPLACE INTO canister_sessions (sid, record, expires) VALUES (?, ?, ?)',
+                  (sid, record, _expiry(ttl)))
+        self._maybe_cleanup()
+
+    def touch(self, sid: str, ttl: int) -> None:
+        self._run('UPDATE canister_sessions SET expires = ? WHERE sid = ?', (_expiry(ttl), sid))
+        self._maybe_cleanup()
+
+    def delete(self, sid: str) -> None:
+        self._run('DELETE FROM canister_sessions WHERE sid = ?', (sid,))
+
+    def _maybe_cleanup(self) -> None:
+        if next(self._writes) % self.cleanup_every == 0:
+            self._run('DELETE FROM canister_sessions WHERE sid IN (SELECT sid FROM canister_sessions '
+                      'WHERE expires > 0 AND expires <= ? LIMIT ?)', (time.time(), self.cleanup_batch))
+
+    def close(self) -> None:
+        connection = getattr(self._local, 'connection', None)
+        if connection is not None:
+            connection.close()
+            self._local.connection = None
+
+
+class RedisStore(SessionStore):
+    """Sessions in Redis, shared by many processes on many hosts.
+
+    Redis expires them itself (EXPIRE on every touch); one read and at most one
+    write per request; pooled connections with short timeouts, so an outage turns
+    into quick 503s rather than hung requests.
+    """
+
+    def __init__(self, url: str, prefix: str = 'canister:session:', timeout: float = 1.0) -> None:
+        redis = _require('redis', 'redis')
+        self.prefix = prefix
+        options: Dict[str, Any] = {'socket_timeout': timeout, 'socket_connect_timeout': timeout}
+        try:
+            from redis.backoff import NoBackoff
+            from redis.retry import Retry
+            options['retry'] = Retry(NoBackoff(), 0)
+        except ImportError:  # pragma: no cover - very old redis-py
+            pass
+        self._errors = (redis.exceptions.RedisError, OSError)
+        try:
+            self.client = redis.Redis.from_url(url, **options)
+        except ValueError as error:
+            raise ConfigError('canister.session_store = %r is not a valid Redis URL: %s' % (url, error)) from None
+
+    def _call(self, method: str, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return getattr(self.client, method)(*args, **kwargs)
+        except self._errors as error:
+            raise StoreUnavailable('the Redis session store is unavailable: %s' % error) from None
+
+    def load(self, sid: str) -> Optional[str]:
+        value = self._call('get', self.prefix + sid)
+        return value.decode('utf-8') if isinstance(value, bytes) else value
+
+    def save(self, sid: str, record: str, ttl: int) -> None:
+        self._call('set', self.prefix + sid, record, ex=ttl if ttl > 0 else None)
+
+    def touch(self, sid: str, ttl: int) -> None:
+        if ttl > 0:
+            self._call('expire', self.prefix + sid, ttl)
+
+    def delete(self, sid: str) -> None:
+        self._call('delete', self.prefix + sid)
+
+    def check(self) -> Optional[str]:
+        try:
+            self.client.ping()
+        except self._errors as error:
+            return str(error)
+        return None
+
+    def close(self) -> None:
+        self.client.close()
+
+
+def open_store(url: str, max_sessions: int = 100000) -> SessionStore:
+    """Make the store a ``session_store`` URL names."""
+    if url == 'memory':
+        return MemoryStore(max_sessions)
+    if url.startswith('sqlite:///'):
+        path = url[len('sqlite:///'):]
+        if not path:
+            raise ConfigError('canister.session_store = %r names no file' % url)
+        return SQLiteStore(path)
+    if url.startswith(('redis://', 'rediss://', 'unix://')):
+        return RedisStore(url)
+    raise ConfigError('canister.session_store = %r is not valid: expected memory, '
+                      'sqlite:///file.db, sqlite:////absolute/file.db or redis://host:port/db' % url)
+
+
+###############################################################################
+# Sessions ####################################################################
+###############################################################################
+
+_SID = re.compile(r'[A-Za-z0-9_-]{43,128}')
+
+
+class _RequestContext:
+    """Everything canister knows about the request a thread is serving."""
+
+    __slots__ = ('environ', 'client', 'request_id', 'state', 'error_logged', 'https')
+
+    def __init__(self, environ: Dict[str, Any], client: str, request_id: str,
+                 state: 'SessionState', https: bool) -> None:
+        self.environ = environ
+        self.client = client
+        self.request_id = request_id
+        self.state = state
+        self.error_logged = False
+        self.https = https
+
+
+_local = threading.local()
+
+
+class SessionManager:
+    """Session policy (cookie, expiry, rotation) on top of a store."""
+
+    def __init__(self, config: Config, store: Optional[SessionStore], log: RequestLog) -> None:
+        self.log = log
+        self.store = store if store is not None else open_store(config['session_store'], config['session_max'])
+        for method in ('load', 'save', 'touch', 'delete'):
+            if not callable(getattr(self.store, method, None)):
+                raise ConfigError('canister: the session store %r has no %s() method' % (self.store, method))
+        self.cookie_name = config['session_cookie']
+        if not re.fullmatch(r"[A-Za-z0-9!#$%&'*+.^_`|~-]+", self.cookie_name):
+            raise ConfigError('canister.session_cookie = %r is not a valid cookie name' % self.cookie_name)
+        self.timeout = max(config['session_timeout'], 0)
+        self.max_age = config['session_max_age']
+        self.always_secure = config['session_secure'] or config['session_samesite'] == 'None'
+        attributes = '; Path=/; HttpOnly; SameSite=%s' % config['session_samesite']
+        if config['session_cookie_max_age']:
+            attributes += '; Max-Age=%d' % config['session_cookie_max_age']
+        self._attributes = attributes
+        self._cookie_prefix = self.cookie_name + '='
+
+    def cookie_sid(self, header: Optional[str]) -> Optional[str]:
+        """The well-formed session id the Cookie header carries, if any."""
+        if not header or self._cookie_prefix not in header:
+            return None
+        for part in header.split(';'):
+            name, _, value = part.strip().partition('=')
+            if name == self.cookie_name and _SID.fullmatch(value):
+                return value
+        return None
+
+    def ttl(self, created: float, now: float) -> int:
+        """Seconds the session may live from now, by both expiry rules."""
+        ttl = self.timeout
+        if self.max_age:
+            remaining = max(int(created + self.max_age - now), 1)
+            ttl = min(ttl, remaining) if ttl else remaining
+        return ttl
+
+    def set_cookie(self, headers: Headers, sid: str, https: bool, expire: bool = False) -> None:
+        """Add the session cookie, and the cache headers that keep it private."""
+        cookie = self._cookie_prefix + sid + self._attributes
+        if expire:
+            cookie = self._cookie_prefix + '; Path=/; HttpOnly; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT'
+        if https or self.always_secure:
+            cookie += '; Secure'
+        headers.append(('Set-Cookie', cookie))
+        _merge_header(headers, 'Vary', 'Cookie')
+        for index, (name, value) in enumerate(headers):
+            if name.lower() == 'cache-control':
+                if 'private' not in value and 'no-store' not in value:
+                    headers[index] = (name, 'private, ' + value)
+                break
+        else:
+            headers.append(('Cache-Control', 'private'))
+
+
+class SessionState:
+    """One request's view of its session, loaded from the store on first use."""
+
+    __slots__ = ('manager', 'client', 'cookie_sid', 'loaded', 'exists', 'sid', 'snapshot', 'data', 'user',
+                 'user_expires', 'created', 'real', 'old_sid', 'invalidated')
+
+    def __init__(self, manager: Optional[SessionManager], cookie_sid: Optional[str], client: str = '-') -> None:
+        self.manager = manager
+        self.client = client
+        self.cookie_sid = cookie_sid
+        self.loaded = False
+        self.exists = False
+        self.sid: Optional[str] = None
+        self.snapshot = ''
+        self.data: Dict[str, Any] = {}
+        self.user: Any = None
+        self.user_expires = 0.0
+        self.created = 0.0
+        self.real = False
+        self.old_sid: Optional[str] = None
+        self.invalidated = False
+
+    def load(self) -> None:
+        """Fetch the session named by the cookie, once; a dead or unknown id is never adopted."""
+        if self.loaded:
+            return
+        now = time.time()
+        self.created = now
+        if self.cookie_sid and self.manager is not None:
+            manager = self.manager
+            record = manager.store.load(self.cookie_sid)
+            if record is not None:
+                try:
+                    stored = json.loads(record)
+                    data, user, created, expires = stored['d'], stored.get('u'), stored['c'], stored.get('x', 0)
+                    if not isinstance(data, dict):
+                        raise ValueError('data is not an object')
+                except (ValueError, KeyError, TypeError) as error:
+                    manager.log.write(logging.WARNING, 'Ignoring a corrupt session record (%s)' % error)
+                else:
+                    if not manager.max_age or created + manager.max_age > now:
+                        self.exists = True
+                        self.sid = self.cookie_sid
+                        self.snapshot = record
+                        self.data, self.user, self.created, self.user_expires = data, user, created, expires
+                        if expires and expires <= now:
+                            self.user, self.user_expires = None, 0
+        self.loaded = True
+
+    def get_sid(self) -> str:
+        self.load()
+        if self.sid is None:
+            self._new_sid()
+        assert self.sid is not None
+        self.real = True
+        return self.sid
+
+    def _new_sid(self) -> None:
+        self.sid = secrets.token_urlsafe(32)
+        threading.current_thread().name = '%s-%s' % (self.client, self.sid[:6])
+
+    def set_user(self, user: Any, expires: float = 0, remember: bool = True) -> bool:
+        """Log a user in (or out with None); return True if the user changed.
+
+        A change rotates the session id.  With ``remember=False`` (credentials sent
+        with a request that has no session) the user holds for this request only,
+        unless the handler makes the session real.
+        """
+        self.load()
+        changed = user != self.user
+        if changed and self.exists and self.old_sid is None:
+            self.old_sid = self.sid
+            self._new_sid()
+        self.user = user
+        self.user_expires = expires
+        if remember or self.exists:
+            self.real = True
+        return changed
+
+    def invalidate(self) -> None:
+        self.load()
+        self.invalidated = True
+        self.data = {}
+        self.user = None
+
+    def record(self) -> str:
+        """The JSON text stored for this session; explains which value cannot be stored."""
+        stored = {'d': self.data, 'u': self.user, 'c': self.created, 'x': self.user_expires}
+        try:
+            return json.dumps(stored, separators=(',', ':'))
+        except (TypeError, ValueError):
+            pass
+        for key, value in self.data.items():
+            try:
+                json.dumps(value)
+            except (TypeError, ValueError):
+                raise SessionDataError('session.data[%r] holds a %s, which a session cannot store: session '
+                                       'values must be JSON-serializable' % (key, type(value).__name__)) from None
+        raise SessionDataError('session.user holds a %s, which a session cannot store: it must be '
+                               'JSON-serializable' % type(self.user).__name__)
+
+    def finish(self, headers: Headers, https: bool) -> None:
+        """Save, touch or delete the session as the request left it; add the cookie if needed."""
+        if not self.loaded or self.manager is None:
+            return
+        manager, store = self.manager, self.manager.store
+        if self.invalidated:
+            if self.exists:
+                store.delete(self.cookie_sid or '')
+            if self.old_sid:
+                store.delete(self.old_sid)
+            if self.cookie_sid:
+                manager.set_cookie(headers, '', https, expire=True)
+            return
+        if not self.exists and not self.real and not self.data:
+            return
+        record = self.record()
+        now = time.time()
+        ttl = manager.ttl(self.created, now)
+        if self.sid is None:
+            self._new_sid()
+        assert self.sid is not None
+        if self.old_sid:
+            store.delete(self.old_sid)
+        if self.exists and self.old_sid is None and record == self.snapshot:
+            store.touch(self.sid, ttl)
+            return
+        store.save(self.sid, record, ttl)
+        if self.sid != self.cookie_sid:
+            manager.set_cookie(headers, self.sid, https)
+
+
+def _state() -> SessionState:
+    context = getattr(_local, 'context', None)
+    return context.state if context is not None else SessionState(None, None)
+
+
+class Session:
+    """The current request's session: ``sid``, ``user``, ``data`` and ``invalidate()``.
+
+    Nothing is created until it is needed: reading ``data`` or ``user`` on a request
+    without a session gives ``{}`` and ``None``; reading ``sid``, setting ``user`` or
+    storing something in ``data`` makes the session real.
+    """
+
+    @property
+    def sid(self) -> str:
+        """The session id (creates the session if there was none)."""
+        return _state().get_sid()
+
+    @property
+    def data(self) -> Dict[str, Any]:
+        """The session's data, a plain dict of JSON-serializable values."""
+        state = _state()
+        state.load()
+        return state.data
+
+    @property
+    def user(self) -> Any:
+        """The logged-in user, or None."""
+        state = _state()
+        state.load()
+        return state.user
+
+    @user.setter
+    def user(self, value: Any) -> None:
+        _state().set_user(value)
+
+    def invalidate(self) -> None:
+        """End the session: delete it on the server and expire the cookie (logout)."""
+        _state().invalidate()
+
+    def __repr__(self) -> str:
+        state = _state()
+        return '<canister session %s user=%r data=%r>' % (
+            (state.sid or '-')[:6], state.user, state.data)
+
+
+#: The current request's session (thread local, like ``bottle.request``).
+session = Session()
+
+
+def request_id() -> str:
+    """The current request's id (also sent back in the ``X-Request-ID`` header)."""
+    context = getattr(_local, 'context', None)
+    return context.request_id if context is not None else ''
+
+
+###############################################################################
+# Authentication ##############################################################
+###############################################################################
+
+class AuthFailure(CanisterError):
+    """Credentials were presented and are not valid; answered with 401."""
+
+    def __init__(self, reason: str, scheme: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.scheme = scheme
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).decode('ascii').rstrip('=')
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + '=' * (-len(text) % 4))
+
+
+def hash_password(password: str, scheme: str = 'pbkdf2', iterations: Optional[int] = None) -> str:
+    """Hash a password for ``auth_basic_password`` or the users file.
+
+    The result uses only letters, digits, ``-``, ``_`` and ``:``, so it can be pasted
+    as is into an ini file (no ``%`` or ``$``) and after ``user:`` in the users file.
+    """
+    salt = os.urandom(16)
+    secret = password.encode('utf-8')
+    if scheme == 'pbkdf2':
+        rounds = iterations or 600000
+        digest = hashlib.pbkdf2_hmac('sha256', secret, salt, rounds)
+        return 'pbkdf2_sha256:%d:%s:%s' % (rounds, _b64(salt), _b64(digest))
+    if scheme == 'scrypt':
+        n = iterations or 2 ** 14
+        digest = hashlib.scrypt(secret, salt=salt, n=n, r=8, p=1, maxmem=128 * n * 8 * 2 + 2 ** 20)
+        return 'scrypt:%d:8:1:%s:%s' % (n, _b64(salt), _b64(digest))
+    raise ValueError('scheme must be pbkdf2 or scrypt')
+
+
+def _hash_scheme(encoded: str) -> Optional[str]:
+    if encoded.startswith('pbkdf2_sha256:'):
+        return 'pbkdf2'
+    if encoded.startswith('scrypt:'):
+        return 'scrypt'
+    if encoded.startswith('sha256:'):
+        return 'sha256'
+    if encoded.startswith(('$2a$', '$2b$', '$2y$')):
+        return 'bcrypt'
+    if encoded.startswith('$argon2'):
+        return 'argon2'
+    return None
+
+
+def verify_password(password: str, encoded: str, scheme: Optional[str] = None) -> bool:
+    """Check a password against a stored form, in constant time for that form."""
+    scheme = scheme or _hash_scheme(encoded) or 'clear'
+    secret = password.encode('utf-8')
+    try:
+        if scheme == 'clear':
+            return hmac.compare_digest(secret, encoded.encode('utf-8'))
+        if scheme == 'sha256':
+            expected = encoded[7:] if encoded.startswith('sha256:') else encoded
+            return hmac.compare_digest(hashlib.sha256(secret).hexdigest(), expected.strip().lower())
+        if scheme == 'pbkdf2':
+            _, rounds, salt, digest = encoded.split(':')
+            actual = hashlib.pbkdf2_hmac('sha256', secret, _unb64(salt), int(rounds))
+            return hmac.compare_digest(actual, _unb64(digest))
+        if scheme == 'scrypt':
+            _, n, r, p, salt, digest = encoded.split(':')
+            cost = int(n) * int(r)
+            actual = hashlib.scrypt(secret, salt=_unb64(salt), n=int(n), r=int(r), p=int(p),
+                                    maxmem=128 * cost * 2 + 2 ** 20)
+            return hmac.compare_digest(actual, _unb64(digest))
+        if scheme == 'bcrypt':
+            bcrypt = _require('bcrypt', 'bcrypt')
+            return bool(bcrypt.checkpw(secret, encoded.encode('ascii')))
+        if scheme == 'argon2':
+            argon2 = _require('argon2', 'argon2')
+            try:
+                return bool(argon2.PasswordHasher().verify(encoded, password))
+            except argon2.exceptions.VerificationError:
+                return False
+    except (ValueError, binascii.Error):
+        return False
+    return False
+
+
+def _check_hash(encoded: str, scheme: str, where: str) -> None:
+    """Refuse at install a stored password that could never match."""
+    if scheme in ('bcrypt', 'argon2'):
+        _require(scheme, scheme)
+    if scheme == 'sha256' and not re.fullmatch(r'(sha256:)?[0-9a-fA-F]{64}', encoded):
+        raise ConfigError('%s is not a hex SHA-256 digest (64 hex characters)' % where)
+    if scheme in ('pbkdf2', 'scrypt') and _hash_scheme(encoded) != scheme:
+        raise ConfigError('%s is not a %s hash from python -m canister hash-password' % (where, scheme))
+
+
+class BasicAuth:
+    """HTTP Basic: one user from the config and/or many from a users file."""
+
+    scheme = 'basic'
+
+    def __init__(self, config: Config, log: RequestLog) -> None:
+        self.log = log
+        self.challenge = 'Basic realm="%s", charset="UTF-8"' % config['auth_realm'].replace('"', '')
+        self.users: Dict[str, Tuple[str, str]] = {}
+        username, password = config['auth_basic_username'], config['auth_basic_password']
+        if username:
+            scheme = config['auth_basic_encryption']
+            if scheme == 'auto':
+                scheme = _hash_scheme(password) or 'clear'
+            _check_hash(password, scheme, 'canister.auth_basic_password')
+            self.users[username] = (password, scheme)
+        self._config_users = dict(self.users)
+        self.users_file = config['auth_basic_users_file']
+        self._file_stamp: Optional[Tuple[float, int]] = None
+        self._next_stat = 0.0
+        self._lock = threading.Lock()
+        if self.users_file:
+            if not os.path.isfile(self.users_file):
+                raise ConfigError('canister.auth_basic_users_file = %r: no such file' % self.users_file)
+            self._reload()
+        #: Verified credentials (keyed by a keyed hash, never the password), so a
+        #: slow hash is paid once per 5 minutes per user, not on every request.
+        self._verified: 'collections.OrderedDict[bytes, float]' = collections.OrderedDict()
+        self._cache_key = os.urandom(32)
+        self._dummy = self._make_dummy()
+
+    def _make_dummy(self) -> Tuple[str, str]:
+        """A stored form to check unknown users against, as costly as a real one."""
+        for stored, scheme in self.users.values():
+            if scheme == 'pbkdf2':
+                return hash_password(secrets.token_hex(8), 'pbkdf2', int(stored.split(':')[1])), 'pbkdf2'
+            if scheme == 'scrypt':
+                return hash_password(secrets.token_hex(8), 'scrypt', int(stored.split(':')[1])), 'scrypt'
+        return secrets.token_hex(32), 'sha256'
+
+    def _reload(self) -> None:
+        try:
+            status = os.stat(self.users_file)
+            stamp = (status.st_mtime, status.st_size)
+            if stamp == self._file_stamp:
+                return
+            with open(self.users_file, encoding='utf-8') as handle:
+                lines = handle.read().splitlines()
+        except (OSError, UnicodeError) as error:
+            self.log.write(logging.ERROR, 'Cannot read the users file %s: %s' % (self.users_file, error))
+            return
+        users = dict(self._config_users)
+        for number, line in enumerate(lines, 1):
+            line = line.strip()
+            if not line or line.startswith('#'):
+                continue
+            name, sep, stored = line.partition(':')
+            scheme = _hash_scheme(stored)
+            if not sep or not name or scheme is None:
+                self.log.write(logging.WARNING, 'Users file %s line %d ignored: expected user:hash'
+                               % (self.users_file, number))
+                continue
+            try:
+                _check_hash(stored, scheme, 'users file line %d' % number)
+            except (ConfigError, MissingExtraError) as error:
+                self.log.write(logging.WARNING, 'Users file %s: %s' % (self.users_file, error))
+                continue
+            users[name.strip()] = (stored, scheme)
+        with self._lock:
+            self.users = users
+            self._file_stamp = stamp
+            self._verified.clear()
+            self._dummy = self._make_dummy()
+
+    def authenticate(self, credentials: str) -> Tuple[str, float, str]:
+        """Return (user, expiry, name to log) or raise :class:`AuthFailure`."""
+        if self.users_file and time.time() >= self._next_stat:
+            self._next_stat = time.time() + 1.0
+            self._reload()
+        try:
+            decoded = base64.b64decode(credentials, validate=True).decode('utf-8')
+        except (ValueError, binascii.Error):
+            raise AuthFailure('the Basic credentials are not valid base64 of UTF-8 text', 'basic') from None
+        username, sep, password = decoded.partition(':')
+        if not sep:
+            raise AuthFailure('the Basic credentials have no ":" between user and password', 'basic')
+        key = hmac.new(self._cache_key, decoded.encode('utf-8'), hashlib.sha256).digest()
+        with self._lock:
+            seen = self._verified.get(key)
+        if seen is not None and seen > time.time() and username in self.users:
+            return username, 0, username
+        stored, scheme = self.users.get(username, self._dummy)
+        valid = verify_password(password, stored, scheme) and username in self.users
+        if not valid:
+            raise AuthFailure('wrong user name or password for %r' % username, 'basic')
+        with self._lock:
+            self._verified[key] = time.time() + 300
+            while len(self._verified) > 1024:
+                self._verified.popitem(last=False)
+        return username, 0, username
+
+
+class _Jwks:
+    """A provider's signing keys, cached; refetched on an unknown ``kid`` at most every 10 s."""
+
+    def __init__(self, url: str, jwt: Any, log: RequestLog, timeout: float = 5.0, min_interval: float = 10.0) -> None:
+        self.url = url
+        self.jwt = jwt
+        self.log = log
+        self.timeout = timeout
+        self.min_interval = min_interval
+        self.keys: Dict[Optional[str], Any] = {}
+        self._fetched_at = -math.inf
+        self._lock = threading.Lock()
+
+    def key_for(self, kid: Optional[str]) -> Any:
+        key = self._lookup(kid)
+        if key is not None:
+            return key
+        with self._lock:
+            key = self._lookup(kid)
+            if key is None and time.monotonic() - self._fetched_at >= self.min_interval:
+                self._fetch()
+                key = self._lookup(kid)
+        if key is None:
+            raise AuthFailure('the token was signed with an unknown key', 'bearer')
+        return key
+
+    def _lookup(self, kid: Optional[str]) -> Any:
+        if kid is None and len(self.keys) == 1:
+            return next(iter(self.keys.values()))
+        return self.keys.get(kid)
+
+    def _fetch(self) -> None:
+        self._fetched_at = time.monotonic()
+        try:
+            with urllib.request.urlopen(self.url, timeout=self.timeout) as answer:
+                document = json.loads(answer.read(1024 * 1024))
+            keys = {}
+            for entry in document.get('keys', []):
+                if not isinstance(entry, dict) or entry.get('kty') not in ('RSA', 'EC', 'OKP'):
+                    continue
+                if entry.get('use', 'sig') != 'sig':
+                    continue
+                try:
+                    keys[entry.get('kid')] = self.jwt.PyJWK(entry).key
+                except Exception:
+                    continue
+            self.keys = keys
+            self.log.write(logging.INFO, 'Fetched %d signing keys from the JWKS URL' % len(keys))
+        except Exception as error:
+            self.log.write(logging.WARNING, 'Cannot fetch the JWKS keys: %s' % _escape(str(error))[:200])
+
+
+class JwtAuth:
+    """Bearer tokens (JWT), signed with a shared secret or a provider's keys."""
+
+    scheme = 'bearer'
+    _SYMMETRIC = ('HS256', 'HS384', 'HS512')
+    _ASYMMETRIC = ('RS256', 'RS384', 'RS512', 'ES256', 'ES384', 'ES512', 'PS256', 'PS384', 'PS512', 'EdDSA')
+
+    def __init__(self, config: Config, log: RequestLog) -> None:
+        self.jwt = jwt = _require('jwt', 'jwt')
+        self.challenge = 'Bearer realm="%s"' % config['auth_realm'].replace('"', '')
+        self.audience = config['auth_jwt_client_id'] or None
+        self.issuer = config['auth_jwt_issuer'] or None
+        self.leeway = config['auth_jwt_leeway']
+        self.required = ['exp'] if config['auth_jwt_require_exp'] else []
+        self.secret = self._secret(config['auth_jwt_secret'], config['auth_jwt_encoding'])
+        self.public_key: Any = None
+        if config['auth_jwt_public_key']:
+            self.public_key = self._public_key(config['auth_jwt_public_key'])
+        self.jwks = _Jwks(config['auth_jwt_jwks_url'], jwt, log) if config['auth_jwt_jwks_url'] else None
+        default: Tuple[str, ...] = ()
+        if self.secret:
+            default += self._SYMMETRIC
+        if self.public_key is not None or self.jwks is not None:
+            default += self._ASYMMETRIC
+        self.algorithms = frozenset(config['auth_jwt_algorithms'] or default)
+        for algorithm in self.algorithms:
+            if algorithm not in self._SYMMETRIC + self._ASYMMETRIC:
+                raise ConfigError('canister.auth_jwt_algorithms: %r is not allowed (choose from %s)'
+                                  % (algorithm, ', '.join(self._SYMMETRIC + self._ASYMMETRIC)))
+            if algorithm in self._SYMMETRIC and not self.secret:
+                raise ConfigError('canister.auth_jwt_algorithms: %s needs auth_jwt_secret' % algorithm)
+            if algorithm not in self._SYMMETRIC and self.public_key is None and self.jwks is None:
+                raise ConfigError('canister.auth_jwt_algorithms: %s needs auth_jwt_public_key '
+                                  'or auth_jwt_jwks_url' % algorithm)
+
+    @staticmethod
+    def _secret(secret: str, encoding: str) -> bytes:
+        if not secret or encoding == 'clear':
+            return secret.encode('utf-8')
+        padded = secret + '=' * (-len(secret) % 4)
+        try:
+            if encoding == 'base64url':
+                return base64.urlsafe_b64decode(padded)
+            return base64.b64decode(padded, validate=True)
+        except (ValueError, binascii.Error):
+            raise ConfigError('canister.auth_jwt_secret is not valid %s' % encoding) from None
+
+    @staticmethod
+    def _public_key(path: str) -> Any:
+        _require('cryptography', 'jwt')
+        from cryptography.hazmat.primitives.serialization import load_pem_public_key
+        try:
+            with open(path, 'rb') as handle:
+                return load_pem_public_key(handle.read())
+        except (OSError, ValueError) as error:
+            raise ConfigError('canister.auth_jwt_public_key = %r: cannot load a PEM public key (%s)'
+                              % (path, error)) from None
+
+    def authenticate(self, token: str) -> Tuple[Any, float, str]:
+        """Return (claims, expiry, subject to log) or raise :class:`AuthFailure`."""
+        jwt = self.jwt
+        try:
+            header = jwt.get_unverified_header(token)
+        except jwt.PyJWTError:
+            raise AuthFailure('the token is malformed', 'bearer') from None
+        algorithm = header.get('alg')
+        if algorithm not in self.algorithms:
+            raise AuthFailure('the token algorithm %r is not accepted' % str(algorithm)[:20], 'bearer')
+        if algorithm in self._SYMMETRIC:
+            key: Any = self.secret
+        elif self.public_key is not None and (self.jwks is None or 'kid' not in header):
+            key = self.public_key
+        elif self.jwks is not None:
+            key = self.jwks.key_for(header.get('kid'))
+        else:
+            raise AuthFailure('no key for this token', 'bearer')
+        try:
+            claims = jwt.decode(token, key, algorithms=[algorithm], audience=self.audience, issuer=self.issuer,
+                                leeway=self.leeway, options={'require': self.required,
+                                                             'verify_aud': self.audience is not None})
+        except jwt.ExpiredSignatureError:
+            raise AuthFailure('the token has expired', 'bearer') from None
+        except jwt.InvalidAudienceError:
+            raise AuthFailure('the token is not for this audience', 'bearer') from None
+        except jwt.InvalidIssuerError:
+            raise AuthFailure('the token is from another issuer', 'bearer') from None
+        except jwt.ImmatureSignatureError:
+            raise AuthFailure('the token is not valid yet', 'bearer') from None
+        except jwt.InvalidSignatureError:
+            raise AuthFailure('the token signature is invalid', 'bearer') from None
+        except jwt.MissingRequiredClaimError as error:
+            raise AuthFailure('the token lacks the %s claim' % error.claim, 'bearer') from None
+        except Exception as error:
+            raise AuthFailure('the token is invalid (%s)' % type(error).__name__, 'bearer') from None
+        if not isinstance(claims, dict):
+            raise AuthFailure('the token payload is not an object', 'bearer')
+        expires = claims.get('exp') if isinstance(claims.get('exp'), (int, float)) else 0
+        return claims, float(expires or 0), str(claims.get('sub', '?'))
+
+
+class _Throttle:
+    """Counts failed logins per client; too many in a minute means 429 for a while."""
+
+    def __init__(self, max_failures: int, window: float = 60.0, max_clients: int = 10000) -> None:
+        self.max_failures = max_failures
+        self.window = window
+        self.max_clients = max_clients
+        self._failures: 'collections.OrderedDict[str, collections.deque[float]]' = collections.OrderedDict()
+        self._lock = threading.Lock()
+
+    def retry_after(self, client: str) -> int:
+        """Seconds the client must wait, or 0 if it may try now."""
+        with self._lock:
+            times = self._failures.get(client)
+            if not times:
+                return 0
+            now = time.monotonic()
+            while times and times[0] <= now - self.window:
+                times.popleft()
+            if len(times) < self.max_failures:
+                return 0
+            return max(int(times[0] + self.window - now) + 1, 1)
+
+    def failed(self, client: str) -> None:
+        with self._lock:
+            times = self._failures.pop(client, None) or collections.deque(maxlen=self.max_failures)
+            times.append(time.monotonic())
+            self._failures[client] = times
+            while len(self._failures) > self.max_clients:
+                self._failures.popitem(last=False)
+
+
+class Authenticator:
+    """Reads the Authorization header for the schemes canister is configured for."""
+
+    def __init__(self, config: Config, log: RequestLog) -> None:
+        self.log = log
+        self.schemes: Dict[str, Any] = {}
+        if config['auth_basic_username'] or config['auth_basic_users_file']:
+            self.schemes['basic'] = BasicAuth(config, log)
+        if config['auth_jwt_secret'] or config['auth_jwt_public_key'] or config['auth_jwt_jwks_url']:
+            self.schemes['bearer'] = JwtAuth(config, log)
+        self.challenges = [handler.challenge for handler in self.schemes.values()]
+        self.throttle = _Throttle(config['auth_max_failures'])
+
+    def __bool__(self) -> bool:
+        return bool(self.schemes)
+
+    def check(self, context: _RequestContext, header: str) -> None:
+        """Log in the header's user, or raise the 401/429 answer."""
+        scheme, _, credentials = header.strip().partition(' ')
+        handler = self.schemes.get(scheme.lower())
+        if handler is None:
+            return  # a scheme the app handles itself
+        wait = self.throttle.retry_after(context.client)
+        if wait:
+            self.log.write(logging.WARNING, 'Too many failed logins from %s: refused for %ds' % (context.client, wait))
+            raise _error_response(429, 'Too many failed login attempts: retry in %d seconds' % wait,
+                                  {'Retry-After': str(wait)})
+        credentials = credentials.strip()
+        try:
+            if not credentials or ' ' in credentials:
+                raise AuthFailure('the Authorization header must be "%s <credentials>"' % handler.scheme.title(),
+                                  handler.scheme)
+            user, expires, shown = handler.authenticate(credentials)
+        except AuthFailure as failure:
+            self.throttle.failed(context.client)
+            self.log.write(logging.WARNING, 'Authentication failed: %s' % failure.reason)
+            raise self.unauthorized('Authentication failed: %s' % failure.reason, failure) from None
+        if context.state.set_user(user, expires, remember=False):
+            self.log.write(logging.INFO, 'Logged in as: %s' % shown)
+
+    def unauthorized(self, message: str, failure: Optional[AuthFailure] = None) -> bottle.HTTPResponse:
+        """A 401 answer with the challenges of the configured schemes."""
+        challenges = list(self.challenges)
+        if failure is not None and failure.scheme == 'bearer':
+            description = re.sub(r'[^ -~]|["\\]', '', failure.reason)
+            challenges = [c + ', error="invalid_token", error_description="%s"' % description
+                          if c.startswith('Bearer') else c for c in challenges]
+        response = _error_response(401, message)
+        for challenge in challenges:
+            response.add_header('WWW-Authenticate', challenge)
+        return response
+
+
+def _current_authenticator() -> Optional[Authenticator]:
+    context = getattr(_local, 'context', None)
+    plugin = context.environ.get('canister.plugin') if context is not None else None
+    return plugin.auth if plugin is not None else None
+
+
+def require(predicate: Callable[[Any], bool],
+            message: str = 'Forbidden') -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Decorate a handler: 401 if nobody is logged in, 403 if ``predicate(session.user)`` is false."""
+    def decorate(callback: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(callback)
+        def guarded(*args: Any, **kwargs: Any) -> Any:
+            user = session.user
+            if user is None:
+                auth = _current_authenticator()
+                if auth is not None:
+                    raise auth.unauthorized('Authentication required')
+                raise _error_response(401, 'Authentication required')
+            if not predicate(user):
+                raise _error_response(403, message)
+            return callback(*args, **kwargs)
+        return guarded
+    return decorate
+
+
+def require_user(callback: Callable[..., Any]) -> Callable[..., Any]:
+    """Decorate a handler so that it answers 401 unless a user is logged in."""
+    return require(lambda user: True)(callback)
+
+
+###############################################################################
+# CORS and CSRF ###############################################################
+###############################################################################
+
+ACL_ORIGIN = 'Access-Control-Allow-Origin'
+ACL_CREDENTIALS = 'Access-Control-Allow-Credentials'
+ACL_METHODS = 'Access-Control-Allow-Methods'
+ACL_HEADERS = 'Access-Control-Allow-Headers'
+ACL_EXPOSE = 'Access-Control-Expose-Headers'
+ACL_MAX_AGE = 'Access-Control-Max-Age'
+_DEFAULT_PORTS = {'http': '80', 'https': '443'}
+_UNSAFE_METHODS = frozenset(('POST', 'PUT', 'PATCH', 'DELETE'))
+_ALL_METHODS = ('GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE')
+
+
+def _normal_origin(origin: str) -> str:
+    """``scheme://host[:port]`` in lower case, without the scheme's default port."""
+    origin = origin.strip().lower().rstrip('/')
+    scheme, sep, host = origin.partition('://')
+    if sep and host.endswith(':' + _DEFAULT_PORTS.get(scheme, '-')):
+        host = host.rsplit(':', 1)[0]
+    return scheme + sep + host
+
+
+def _merge_header(headers: Headers, name: str, token: str) -> None:
+    """Add a token to a comma-separated header such as Vary, once."""
+    lowered = name.lower()
+    for index, (key, value) in enumerate(headers):
+        if key.lower() == lowered:
+            if token.lower() not in [part.strip().lower() for part in value.split(',')]:
+                headers[index] = (key, value + ', ' + token)
+            return
+    headers.append((name, token))
+
+
+class CorsPolicy:
+    """Which origins may call the app from a browser, and the headers that say so."""
+
+    def __init__(self, config: Config) -> None:
+        origins = config['cors']
+        self.any_origin = '*' in origins
+        self.credentials = config['cors_credentials']
+        if self.any_origin and self.credentials:
+            raise ConfigError('canister.cors = * cannot be combined with cors_credentials = true: '
+                              'list the allowed origins explicitly')
+        self.origins = frozenset(_normal_origin(o) for o in origins if o != '*' and '*' not in o)
+        patterns = []
+        for origin in origins:
+            if origin != '*' and '*' in origin:
+                scheme, sep, host = _normal_origin(origin).partition('://')
+                if not sep or not host.startswith('*.') or '*' in host[2:]:
+                    raise ConfigError('canister.cors: %r is not valid: a wildcard must look like '
+                                      'https://*.example.com' % origin)
+                patterns.append(re.escape(scheme + '://') + r'[a-z0-9-]+(?:\.[a-z0-9-]+)*' + re.escape(host[1:]))
+        self.pattern = re.compile('|'.join('(?:%s)' % p for p in patterns)) if patterns else None
+        self.methods = tuple(m.upper() for m in config['cors_methods'])
+        self.any_header = '*' in config['cors_headers']
+        self.allowed_headers = frozenset(h.lower() for h in config['cors_headers'])
+        self.max_age = str(config['cors_max_age'])
+        simple: Headers = []
+        if self.credentials:
+            simple.append((ACL_CREDENTIALS, 'true'))
+        if config['cors_expose_headers']:
+            simple.append((ACL_EXPOSE, ', '.join(config['cors_expose_headers'])))
+        self._simple = simple
+        self._any = [(ACL_ORIGIN, '*')] + simple
+
+    def is_allowed_origin(self, origin: str) -> bool:
+        """True for any origin with ``*``, else an exact match against the list."""
+        return self.any_origin or self.is_listed_origin(origin)
+
+    def is_listed_origin(self, origin: str) -> bool:
+        """Exact, whole-string match against the list (``null`` only if listed)."""
+        origin = _normal_origin(origin)
+        if origin in self.origins:
+            return True
+        return self.pattern is not None and self.pattern.fullmatch(origin) is not None
+
+    def apply(self, headers: Headers, origin: Optional[str]) -> None:
+        """Add the CORS headers of a response, replacing any the app set itself."""
+        if self.any_origin:
+            if origin is None:
+                return
+            headers[:] = [h for h in headers if h[0].lower() != 'access-control-allow-origin']
+            headers.extend(self._any)
+            return
+        _merge_header(headers, 'Vary', 'Origin')
+        if origin is None or not self.is_allowed_origin(origin):
+            return
+        headers[:] = [h for h in headers if h[0].lower() not in ('access-control-allow-origin',
+                                                                   'access-control-allow-credentials')]
+        headers.append((ACL_ORIGIN, origin))
+        headers.extend(self._simple)
+
+    def preflight(self, origin: str, method: str, requested: str, route_methods: Iterable[str]) -> Headers:
+        """The headers of a 204 preflight answer for an allowed origin."""
+        headers: Headers = [(ACL_ORIGIN, '*' if self.any_origin else origin)]
+        if not self.any_origin:
+            headers.append(('Vary', 'Origin'))
+        if self.credentials:
+            headers.append((ACL_CREDENTIALS, 'true'))
+        allowed = [m for m in route_methods if not self.methods or m in self.methods]
+        if allowed:
+            headers.append((ACL_METHODS, ', '.join(allowed)))
+        granted = [h.strip() for h in requested.split(',') if h.strip()
+                   and (self.any_header or h.strip().lower() in self.allowed_headers)]
+        if granted:
+            headers.append((ACL_HEADERS, ', '.join(granted)))
+        headers.append((ACL_MAX_AGE, self.max_age))
+        return headers
+
+
+class CsrfGuard:
+    """Refuses unsafe browser requests whose Origin (or Referer) is foreign.
+
+    Trusted: the app's own origin and the origins listed in ``cors``.  With
+    ``cors = *`` a foreign request also passes when a browser must have sent a
+    preflight for it first (a method other than POST, or a content type a form
+    cannot send), because ``*`` never grants credentials to a preflighted request.
+    """
+
+    _FORM_TYPES = frozenset(('application/x-www-form-urlencoded', 'multipart/form-data', 'text/plain', ''))
+
+    def __init__(self, cors: Optional[CorsPolicy]) -> None:
+        self.cors = cors
+
+    def was_preflighted(self, environ: Mapping[str, Any]) -> bool:
+        """True if no browser sends this request cross-origin without a preflight."""
+        content_type = environ.get('CONTENT_TYPE', '').split(';')[0].strip().lower()
+        return environ['REQUEST_METHOD'] != 'POST' or content_type not in self._FORM_TYPES
+
+    def refusal(self, environ: Dict[str, Any], own_origin: str) -> Optional[str]:
+        """Why the request must be refused, or None if it may go on."""
+        if environ['REQUEST_METHOD'] not in _UNSAFE_METHODS or 'HTTP_AUTHORIZATION' in environ:
+            return None
+        origin = environ.get('HTTP_ORIGIN')
+        if origin is None:
+            referer = environ.get('HTTP_REFERER')
+            if not referer:
+                return None
+            parts = urllib.parse.urlsplit(referer)
+            origin = '%s://%s' % (parts.scheme, parts.netloc) if parts.scheme and parts.netloc else 'null'
+        if _normal_origin(origin) == own_origin:
+            return None
+        cors = self.cors
+        if cors is not None and cors.is_listed_origin(origin):
+            return None
+        if cors is not None and cors.any_origin and self.was_preflighted(environ):
+            return None
+        return 'Cross-site request refused: origin %s may not send %s requests here' % (
+            _escape(origin)[:100], environ['REQUEST_METHOD'])
+
+
+###############################################################################
+# The Plugin ##################################################################
+###############################################################################
+
+_REQUEST_ID = re.compile(r'[A-Za-z0-9._-]{1,128}')
+_PLAIN_PATH = re.compile(r"[A-Za-z0-9/._~!$&'()*+,;=:@%-]*")
+_SECRET_QUERY = re.compile(r'(?i)(token|password|passwd|secret|key|auth|code)')
+_HTTP_STATUS = {400: '400 Bad Request', 401: '401 Unauthorized', 403: '403 Forbidden',
+                404: '404 Not Found', 413: '413 Content Too Large', 429: '429 Too Many Requests',
+                431: '431 Request Header Fields Too Large', 500: '500 Internal Server Error',
+                503: '503 Service Unavailable', 204: '204 No Content'}
+
+
+def _wants_json(environ: Mapping[str, Any]) -> bool:
+    return 'application/json' in environ.get('HTTP_ACCEPT', '')
+
+
+def _error_body(status: int, message: str, environ: Mapping[str, Any]) -> Tuple[bytes, str]:
+    if _wants_json(environ):
+        return (json.dumps({'error': _HTTP_STATUS.get(status, str(status))[4:], 'message': message}).encode(),
+                'application/json')
+    return (message + '\n').encode('utf-8'), 'text/plain; charset=utf-8'
+
+
+def _error_response(status: int, message: str, headers: Optional[Dict[str, str]] = None) -> bottle.HTTPResponse:
+    """An error answer with a plain message (JSON if the client accepts JSON), not an HTML page."""
+    body, content_type = _error_body(status, message, bottle.request.environ)
+    response = bottle.HTTPResponse(body, status=status, headers=headers)
+    response.content_type = content_type
+    return response
+
+
+def _redact_query(query: str) -> str:
+    parts = []
+    for part in query.split('&'):
+        name, sep, value = part.partition('=')
+        parts.append(name + sep + '***' if sep and _SECRET_QUERY.search(name) else part)
+    return '&'.join(parts)
+
+
+class _Proxies:
+    """Decides whose X-Forwarded-* headers to believe."""
+
+    def __init__(self, entries: Iterable[str]) -> None:
+        self.networks = []
+        for entry in entries:
+            try:
+                self.networks.append(ipaddress.ip_network(entry, strict=False))
+            except ValueError:
+                raise ConfigError('canister.trusted_proxies: %r is not an IP address or network' % entry) from None
+        self._cache: Dict[str, bool] = {}
+
+    def __bool__(self) -> bool:
+        return bool(self.networks)
+
+    def is_trusted(self, address: str) -> bool:
+        known = self._cache.get(address)
+        if known is None:
+            try:
+                ip = ipaddress.ip_address(address)
+                known = any(ip in network for network in self.networks)
+            except ValueError:
+                known = False
+            if len(self._cache) < 4096:
+                self._cache[address] = known
+        return known
+
+    def client(self, environ: Mapping[str, Any], peer: str) -> str:
+        """The client address: the last X-Forwarded-For entry not added by a trusted proxy."""
+        if not self.is_trusted(peer):
+            return peer
+        chain = [entry.strip() for entry in environ.get('HTTP_X_FORWARDED_FOR', '').split(',') if entry.strip()]
+        for entry in reversed(chain):
+            if not self.is_trusted(entry):
+                return _escape(entry)[:64]
+        return peer
+
+
+class Canister:
+    """The Bottle plugin: ``app.install(Canister())``.
+
+    Keyword arguments override the ``canister.*`` config keys of the app; ``store``
+    may be a :class:`SessionStore` instance to keep sessions elsewhere.
+    """
+
+    name = 'canister'
+    api = 2
+
+    def __init__(self, store: Optional[SessionStore] = None, **overrides: Any) -> None:
+        self.overrides = overrides
+        self.custom_store = store
+        self.app: Optional[bottle.Bottle] = None
+        self.config: Optional[Config] = None
+        self.auth: Optional[Authenticator] = None
+
+    # -- install -----------------------------------------------------------
+    def setup(self, app: bottle.Bottle) -> None:
+        """Parse and check the config, open the log and the store, wrap the app."""
+        for other in list(app.plugins):
+            if isinstance(other, Canister):
+                if other is self:
+                    app.plugins.remove(self)  # installed again: Bottle appends it once more
+                    self.close()
+                else:
+                    app.uninstall(other)
+        config = self.config = Config.from_app(app.config, self.overrides)
+        self.log = RequestLog(app, config)
+        self.log.banner(config)
+        for warning in config.warnings:
+            self.log.logger.warning(warning)
+        self.proxies = _Proxies(config['trusted_proxies'])
+        self.sessions = SessionManager(config, self.custom_store, self.log)
+        problem = self.sessions.store.check()
+        if problem:
+            self.log.logger.warning('The session store is unreachable for now (%s); requests that '
+                                    'need a session answer 503 until it is back', problem)
+        self.auth = Authenticator(config, self.log) or None
+        self.cors = CorsPolicy(config) if config['cors'] else None
+        self.csrf = CsrfGuard(self.cors) if config['csrf'] else None
+        self.max_body_size = config['max_body_size']
+        self.max_header_size = config['max_header_size']
+        self.slow = config['log_slow']
+        self.app = app
+        self._inner = app.wsgi
+        app.wsgi = self.wsgi
+        app.log = self.log.logger
+
+    def close(self) -> None:
+        """Uninstall: give the app its own WSGI entry back and release the store."""
+        if self.app is not None and self.app.__dict__.get('wsgi') == self.wsgi:
+            del self.app.wsgi
+        if self.custom_store is None and getattr(self, 'sessions', None) is not None:
+            self.sessions.store.close()
+        if getattr(self, 'log', None) is not None:
+            self.log.close()
+
+    # -- per route ---------------------------------------------------------
+    def apply(self, callback: Callable[..., Any], route: bottle.Route) -> Callable[..., Any]:
+        """Wrap a route once: parameters bound as its signature says, auth checked."""
+        try:
+            binder: Optional[ParameterBinder] = ParameterBinder(route.callback, route.rule)
+        except (TypeError, ValueError):  # a callable without an inspectable signature
+            binder = None
+        bind = binder.bind if binder else None
+        log = self.log
+
+        def canister_route(*args: Any, **url_args: Any) -> Any:
+            context = _current_context()
+            auth = self.auth
+            if auth is not None:
+                header = context.environ.get('HTTP_AUTHORIZATION')
+                if header:
+                    try:
+                        auth.check(context, header)
+                    except StoreUnavailable as error:
+                        raise self._unavailable(error) from None
+            if bind is not None:
+                try:
+                    url_args = bind(url_args)
+                except BadRequest as error:
+                    log.write(logging.WARNING, 'Bad request: %s' % error)
+                    raise _error_response(400, 'Bad request: %s' % error) from None
+            try:
+                return callback(*args, **url_args)
+            except bottle.HTTPResponse:
+                raise
+            except StoreUnavailable as error:
+                raise self._unavailable(error) from None
+            except Exception:
+                if log.enabled(logging.ERROR):
+                    log.logger.exception('Unhandled exception in %s %s', route.method, route.rule)
+                context.error_logged = True
+                raise
+        return canister_route
+
+    def _unavailable(self, error: Exception) -> bottle.HTTPResponse:
+        self.log.write(logging.ERROR, str(error))
+        return _error_response(503, 'Service unavailable: the session store cannot be reached, retry shortly')
+
+    # -- per request -------------------------------------------------------
+    def wsgi(self, environ: Dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        """The app's WSGI entry: logging, limits, CORS, CSRF and sessions around Bottle."""
+        started = time.perf_counter()
+        peer = environ.get('REMOTE_ADDR') or '-'
+        proxies = self.proxies
+        trusted = bool(proxies) and proxies.is_trusted(peer)
+        client = proxies.client(environ, peer) if trusted else peer
+        wanted_id = environ.get('HTTP_X_REQUEST_ID')
+        rid = wanted_id if wanted_id and _REQUEST_ID.fullmatch(wanted_id) else _new_request_id()
+        environ['canister.request_id'] = rid
+        environ['canister.plugin'] = self
+        sessions = self.sessions
+        cookie_sid = sessions.cookie_sid(environ.get('HTTP_COOKIE'))
+        scheme = environ.get('HTTP_X_FORWARDED_PROTO', '').split(',')[-1].strip().lower() if trusted else ''
+        scheme = scheme or environ.get('wsgi.url_scheme', 'http')
+        https = scheme == 'https'
+        state = SessionState(sessions, cookie_sid, client)
+        context = _RequestContext(environ, client, rid, state, https)
+        environ['canister.context'] = context
+        _local.context = context
+        thread = threading.current_thread()
+        thread_name = thread.name
+        thread.name = '%s-%s' % (client, cookie_sid[:6] if cookie_sid else '...')
+        method = environ.get('REQUEST_METHOD', 'GET')
+        origin = environ.get('HTTP_ORIGIN')
+        cors = self.cors
+        preflight = (method == 'OPTIONS' and origin is not None and cors is not None
+                     and 'HTTP_ACCESS_CONTROL_REQUEST_METHOD' in environ)
+        level = logging.DEBUG if preflight else logging.INFO
+        log = self.log
+        host = self._host(environ, trusted)
+        if log.enabled(level):
+            log.write(level, '%s %s' % (_escape(method), self._url(environ, scheme, host)), rid)
+        status = [0]
+        replaced: List[bytes] = []
+
+        def canister_start_response(status_line: str, headers: Headers, exc_info: Any = None) -> Any:
+            code = status[0] = int(status_line[:3])
+            if state.loaded and code < 500:
+                try:
+                    state.finish(headers, https)
+                except (StoreUnavailable, SessionDataError) as error:
+                    if isinstance(error, StoreUnavailable):
+                        log.write(logging.ERROR, str(error), rid)
+                        code, message = 503, 'Service unavailable: the session store cannot be reached, retry shortly'
+                    else:
+                        log.write(logging.ERROR, 'Session not saved: %s' % error, rid)
+                        code, message = 500, 'Internal server error: the session could not be saved'
+                    status[0] = code
+                    body, content_type = _error_body(code, message, environ)
+                    replaced.append(body)
+                    status_line = _HTTP_STATUS[code]
+                    headers = [('Content-Type', content_type), ('Content-Length', str(len(body)))]
+            if cors is not None:
+                cors.apply(headers, origin)
+            headers.append(('X-Request-ID', rid))
+            return start_response(status_line, headers, exc_info)
+
+        try:
+            answer = self._refusal(environ, scheme, host)
+            if answer is None and preflight:
+                answer = self._preflight(environ, origin or '')
+            if answer is not None:
+                code, headers, body = answer
+                status[0] = code
+                if cors is not None and code != 204:
+                    cors.apply(headers, origin)
+                headers.append(('X-Request-ID', rid))
+                start_response(_HTTP_STATUS.get(code, str(code)), headers)
+                result: Iterable[bytes] = [body]
+            else:
+                result = self._inner(environ, canister_start_response)
+                if replaced:
+                    close = getattr(result, 'close', None)
+                    if close is not None:
+                        close()
+                    result = replaced
+        except BaseException:
+            if not context.error_logged and log.enabled(logging.ERROR):
+                log.logger.exception('Unhandled exception')
+            log.write(logging.ERROR, 'Response: 500 (%dms)' % ((time.perf_counter() - started) * 1000), rid)
+            raise
+        else:
+            elapsed = time.perf_counter() - started
+            level = logging.WARNING if self.slow and elapsed >= self.slow else level
+            if log.enabled(level):
+                log.write(level, 'Response: %d (%dms)' % (status[0], elapsed * 1000), rid)
+            return result
+        finally:
+            thread.name = thread_name
+            _local.context = None
+
+    def _host(self, environ: Mapping[str, Any], trusted: bool) -> str:
+        host = environ.get('HTTP_X_FORWARDED_HOST', '').split(',')[-1].strip() if trusted else ''
+        if not host:
+            host = environ.get('HTTP_HOST') or '%s:%s' % (environ.get('SERVER_NAME', ''),
+                                                          environ.get('SERVER_PORT', ''))
+        return host
+
+    @staticmethod
+    def _url(environ: Mapping[str, Any], scheme: str, host: str) -> str:
+        path = environ.get('SCRIPT_NAME', '') + environ.get('PATH_INFO', '')
+        if not _PLAIN_PATH.fullmatch(path):
+            path = urllib.parse.quote(path.encode('latin1', 'replace'), safe="/:@!$&'()*+,;=-._~")
+        url = '%s://%s%s' % (scheme, host, path)
+        query = environ.get('QUERY_STRING')
+        if query:
+            if not query.isascii() or not query.isprintable():
+                query = urllib.parse.quote(query.encode('latin1', 'replace'), safe="=&%+;/:@,-._~")
+            if _SECRET_QUERY.search(query):
+                query = _redact_query(query)
+            url += '?' + query
+        return url
+
+    def _refusal(self, environ: Dict[str, Any], scheme: str, host: str) -> Optional[Tuple[int, Headers, bytes]]:
+        """An early answer for a request canister refuses before Bottle sees it."""
+        length = environ.get('CONTENT_LENGTH')
+        if length:
+            if not length.isdigit():
+                return self._plain(400, 'Bad request: invalid Content-Length', environ)
+            if int(length) > self.max_body_size:
+                return self._plain(413, 'Request body too large: %s bytes, the limit is %d'
+                                   % (length, self.max_body_size), environ)
+        for header in ('HTTP_AUTHORIZATION', 'HTTP_COOKIE'):
+            value = environ.get(header)
+            if value is not None and len(value) > self.max_header_size:
+                return self._plain(431, 'Request header %s too large: the limit is %d bytes'
+                                   % (header[5:].title(), self.max_header_size), environ)
+        if self.csrf is not None and environ.get('REQUEST_METHOD') in _UNSAFE_METHODS:
+            reason = self.csrf.refusal(environ, _normal_origin(scheme + '://' + host))
+            if reason is not None:
+                return self._plain(403, reason, environ)
+        return None
+
+    def _plain(self, code: int, message: str, environ: Mapping[str, Any]) -> Tuple[int, Headers, bytes]:
+        self.log.write(logging.WARNING, message)
+        body, content_type = _error_body(code, message, environ)
+        return code, [('Content-Type', content_type), ('Content-Length', str(len(body)))], body
+
+    def _preflight(self, environ: Dict[str, Any], origin: str) -> Optional[Tuple[int, Headers, bytes]]:
+        """Answer a CORS preflight for a routed path, without calling the handler."""
+        assert self.cors is not None and self.app is not None
+        path = environ.get('PATH_INFO', '') or '/'
+        try:
+            path = path.encode('latin1').decode('utf-8')
+        except UnicodeError:
+            return None
+        try:
+            self.app.router.match({'REQUEST_METHOD': 'CANISTER-PROBE', 'PATH_INFO': path})
+            methods: Iterable[str] = self.cors.methods or _ALL_METHODS
+        except bottle.HTTPError as error:
+            if error.status_code != 405:
+                return None  # not routed: Bottle answers 404 (with CORS headers)
+            methods = [m.strip() for m in error.headers.get('Allow', '').split(',') if m.strip()]
+        if not self.cors.is_allowed_origin(origin):
+            return self._plain(403, 'CORS preflight refused: origin %s is not allowed' % _escape(origin)[:100],
+                               environ)
+        requested = environ.get('HTTP_ACCESS_CONTROL_REQUEST_HEADERS', '')
+        headers = self.cors.preflight(origin, environ['HTTP_ACCESS_CONTROL_REQUEST_METHOD'], requested, methods)
+        headers.append(('Content-Length', '0'))
+        return 204, headers, b''
+
+
+_ID_PREFIX = secrets.token_hex(4)
+_ID_COUNTER = itertools.count(1)
+
+
+def _new_request_id() -> str:
+    return '%s-%x' % (_ID_PREFIX, next(_ID_COUNTER))
+
+
+def _current_context() -> _RequestContext:
+    """The context canister's WSGI entry made, or a bare one if the app was called another way."""
+    environ = bottle.request.environ
+    context = environ.get('canister.context')
+    if context is None:
+        context = _RequestContext(environ, environ.get('REMOTE_ADDR') or '-', _new_request_id(),
+                                  SessionState(None, None), False)
+        environ['canister.context'] = context
+        _local.context = context
+    return typing.cast(_RequestContext, context)
+
+
+###############################################################################
+# Command Line ################################################################
+###############################################################################
+
+def _demo_app(config_file: Optional[str]) -> bottle.Bottle:
+    """A small app that shows every feature."""
+    app = bottle.Bottle()
+    overrides: Dict[str, Any] = {}
+    if config_file:
+        app.config.load_config(config_file)
+    else:
+        overrides = {'log_path': 'stderr', 'cors': '*', 'auth_basic_username': 'alice',
+                     'auth_basic_password': hashlib.sha256(b'my-secret').hexdigest(),
+                     'auth_basic_encryption': 'sha256'}
+    app.install(Canister(**overrides))
+
+    @app.get('/')
+    def index(foo: Optional[str] = None) -> str:
+        if 'counter' in session.data:
+            session.data['counter'] += 1
+        else:
+            session.data['counter'] = 0
+        return ('<pre>\nSession sid: %s\nSession user: %s\nSession data: %s\n"?foo=...": %s\n</pre>\n'
+                '<p>Try <a href="/hi?foo=John&bar=Smith">/hi?foo=John&amp;bar=Smith</a>, '
+                '<a href="/api/sum?a=1&a=2&a=3">/api/sum?a=1&amp;a=2&amp;a=3</a>, or '
+                '<code>curl -u alice:my-secret http://HOST/api/me</code></p>'
+                % tuple(bottle.html_escape(str(v)) for v in (session.sid[:6] + '...', session.user,
+                                                             session.data, foo)))
+
+    @app.get('/hi')
+    def hello(foo: str, bar: str = '') -> str:
+        return 'Hi %s and %s!' % (foo, bar) if bar else 'Hi %s!' % foo
+
+    @app.get('/api/sum')
+    def total(a: List[float]) -> Dict[str, Any]:
+        return {'sum': sum(a), 'request_id': request_id()}
+
+    @app.post('/api/echo')
+    def echo(message: str, times: int = 1) -> Dict[str, Any]:
+        return {'echo': [message] * min(times, 10)}
+
+    @app.get('/api/me')
+    @require_user
+    def me() -> Dict[str, Any]:
+        return {'user': session.user}
+
+    @app.get('/logout')
+    def logout() -> str:
+        session.invalidate()
+        return 'Logged out.'
+
+    return app
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    """``python -m canister demo|hash-password``."""
+    import argparse
+    parser = argparse.ArgumentParser(prog='python -m canister', description='Canister %s' % __version__)
+    commands = parser.add_subparsers(dest='command', required=True)
+    demo = commands.add_parser('demo', help='serve a small app showing every feature')
+    demo.add_argument('--config', help='an ini file with a [canister] section')
+    demo.add_argument('--host', default='127.0.0.1')
+    demo.add_argument('--port', type=int, default=8080)
+    hasher = commands.add_parser('hash-password', help='hash a password for the config or the users file')
+    hasher.add_argument('--scheme', choices=('pbkdf2', 'scrypt'), default='pbkdf2')
+    hasher.add_argument('--user', help='print a users-file line for this user instead of a config line')
+    args = parser.parse_args(argv)
+    if args.command == 'hash-password':
+        if sys.stdin.isatty():
+            password = getpass.getpass('Password: ')
+            if password != getpass.getpass('Again: '):
+                print('The passwords differ.', file=sys.stderr)
+                return 1
+        else:
+            password = sys.stdin.readline().rstrip('\r\n')
+        if not password:
+            print('An empty password is not allowed.', file=sys.stderr)
+            return 1
+        encoded = hash_password(password, args.scheme)
+        print('%s:%s' % (args.user, encoded) if args.user else 'auth_basic_password = %s' % encoded)
+        return 0
+    app = _demo_app(args.config)
+    print('Canister demo on http://%s:%d/ (Ctrl-C to stop)' % (args.host, args.port), flush=True)
+    bottle.run(app, host=args.host, port=args.port, quiet=True)
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())

@@ -1,0 +1,520 @@
+"""Real server processes for tests: redis-server, gunicorn and waitress.
+
+Everything here starts real processes bound to 127.0.0.1 on free ports, waits
+for them with bounded timeouts, and can stop them gracefully or with SIGKILL.
+Every started object registers itself so ``cleanup_all()`` (also run at
+interpreter exit) leaves nothing running.
+
+Typical use::
+
+    redis = RedisServer()            # temp dir, free port, --appendonly yes --save ''
+    redis.start()
+    app = AppServer('session_app:app', server='gunicorn', workers=3,
+                    env={'CANISTER_SESSION_STORE': redis.url})
+    app.start()
+    client = Client(app.url)
+    client.get('/count').json()
+    redis.stop(); redis.start()      # same port, same dir, data kept (AOF)
+    app.kill()                       # SIGKILL to the whole process group
+    app.cleanup(); redis.cleanup()
+
+App modules live in tests/apps/; tests/apps and the repository root are put on
+the subprocess's PYTHONPATH, so ``session_app:app`` imports ``canister`` from
+the work tree.
+"""
+import atexit
+import http.client
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.parse
+
+TESTS_DIR = os.path.dirname(os.path.abspath(__file__))
+APPS_DIR = os.path.join(TESTS_DIR, 'apps')
+REPO_ROOT = os.path.dirname(TESTS_DIR)
+HOST = '127.0.0.1'
+
+__all__ = [
+    'AppServer', 'Client', 'RedisServer', 'Response', 'ServerError',
+    'cleanup_all', 'free_port', 'redis_server_binary', 'wait_until',
+]
+
+
+class ServerError(RuntimeError):
+    """A server process could not be found, started or stopped in time."""
+
+
+# --------------------------------------------------------------------------
+# bookkeeping: nothing may be left running
+
+_live = []
+_live_lock = threading.Lock()
+
+
+def _register(obj):
+    with _live_lock:
+        if obj not in _live:
+            _live.append(obj)
+
+
+def _unregister(obj):
+    with _live_lock:
+        if obj in _live:
+            _live.remove(obj)
+
+
+def cleanup_all():
+    """Stop and clean up every server started through this module."""
+    with _live_lock:
+        objs = list(reversed(_live))
+    for obj in objs:
+        try:
+            obj.cleanup()
+        except Exception:  # pragma: no cover - best effort at exit
+            pass
+
+
+atexit.register(cleanup_all)
+
+
+# --------------------------------------------------------------------------
+# small utilities
+
+def free_port(host=HOST):
+    """A TCP port that is free on ``host`` right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind((host, 0))
+        return s.getsockname()[1]
+
+
+def wait_until(predicate, timeout, interval=0.05, what='condition'):
+    """Call ``predicate`` until it returns a truthy value; raise after ``timeout`` s."""
+    deadline = time.monotonic() + timeout
+    last_exc = None
+    while True:
+        try:
+            value = predicate()
+            if value:
+                return value
+        except Exception as exc:  # keep polling, report the last error
+            last_exc = exc
+        if time.monotonic() >= deadline:
+            detail = ' (last error: %r)' % (last_exc,) if last_exc else ''
+            raise ServerError('timed out after %.1fs waiting for %s%s'
+                              % (timeout, what, detail))
+        time.sleep(interval)
+
+
+def _port_accepts(host, port, timeout=0.2):
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
+def _group_members(pgid):
+    """Pids of live (non-zombie) processes in process group ``pgid``."""
+    members = []
+    try:
+        entries = os.listdir('/proc')
+    except OSError:  # no procfs: fall back on kill(0)
+        try:
+            os.killpg(pgid, 0)
+            return [pgid]
+        except (ProcessLookupError, PermissionError):
+            return []
+    for entry in entries:
+        if not entry.isdigit():
+            continue
+        try:
+            with open('/proc/%s/stat' % entry) as f:
+                stat = f.read()
+        except OSError:
+            continue
+        # "pid (comm) state ppid pgrp ..." -- comm may contain spaces/parens
+        fields = stat[stat.rfind(')') + 2:].split()
+        if len(fields) >= 3 and fields[0] != 'Z' and int(fields[2]) == pgid:
+            members.append(int(entry))
+    return members
+
+
+def _kill_group(pgid, sig):
+    try:
+        os.killpg(pgid, sig)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def _terminate(proc, graceful_sig, timeout, kill_group=True):
+    """Stop ``proc`` (a session leader): ``graceful_sig`` (None = SIGKILL at
+    once), then SIGKILL to its whole group; wait until the group is gone."""
+    pgid = proc.pid
+    if graceful_sig is not None and proc.poll() is None:
+        try:
+            proc.send_signal(graceful_sig)
+        except ProcessLookupError:
+            pass
+        try:
+            proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            pass
+    if kill_group:
+        _kill_group(pgid, signal.SIGKILL)
+    elif proc.poll() is None:
+        proc.kill()
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:  # pragma: no cover
+        raise ServerError('process %d did not die after SIGKILL' % proc.pid)
+    if kill_group:
+        wait_until(lambda: not _group_members(pgid), 10,
+                   what='process group %d to exit' % pgid)
+
+
+# --------------------------------------------------------------------------
+# redis-server
+
+def redis_server_binary():
+    """Path of ``redis-server`` on PATH, or a clear error."""
+    path = shutil.which('redis-server')
+    if not path:
+        raise ServerError(
+            'redis-server was not found on PATH: these tests start a real '
+            'Redis server. Install it (e.g. `apt-get install redis-server`).')
+    return path
+
+
+def _redis_ping(host, port, timeout=0.5):
+    """True when redis answers PING with +PONG (not -LOADING etc.)."""
+    try:
+        with socket.create_connection((host, port), timeout=timeout) as s:
+            s.sendall(b'PING\r\n')
+            data = b''
+            while not data.endswith(b'\r\n'):
+                chunk = s.recv(64)
+                if not chunk:
+                    break
+                data += chunk
+            return data.startswith(b'+PONG')
+    except OSError:
+        return False
+
+
+class RedisServer:
+    """A private redis-server on 127.0.0.1 with append-only persistence.
+
+    ``stop()`` shuts it down gracefully (SIGTERM: the AOF is flushed) and
+    ``start()`` brings it back on the same port with the same directory, so
+    the data written before the stop is still there.
+    """
+
+    def __init__(self, directory=None, port=None, host=HOST, start_timeout=10):
+        self.binary = redis_server_binary()
+        self.host = host
+        self.port = port or free_port(host)
+        self._own_dir = directory is None
+        self.directory = directory or tempfile.mkdtemp(prefix='canister-redis-')
+        self.start_timeout = start_timeout
+        self.proc = None
+        self.logfile = os.path.join(self.directory, 'redis.log')
+
+    @property
+    def url(self):
+        return 'redis://%s:%d/0' % (self.host, self.port)
+
+    @property
+    def running(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def start(self):
+        if self.running:
+            return self
+        cmd = [
+            self.binary,
+            '--port', str(self.port),
+            '--bind', self.host,
+            '--dir', self.directory,
+            '--appendonly', 'yes',
+            '--save', '',
+            '--daemonize', 'no',
+            '--logfile', self.logfile,
+        ]
+        _register(self)
+        self.proc = subprocess.Popen(
+            cmd, cwd=self.directory, stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            start_new_session=True)
+
+        def ready():
+            if self.proc.poll() is not None:
+                raise ServerError('redis-server exited with %s:\n%s'
+                                  % (self.proc.returncode, self.log()))
+            return _redis_ping(self.host, self.port)
+
+        try:
+            wait_until(ready, self.start_timeout, what='redis-server on port %d' % self.port)
+        except ServerError as exc:
+            self.stop()
+            raise ServerError('%s\n--- redis log ---\n%s' % (exc, self.log()))
+        return self
+
+    def stop(self, timeout=5):
+        """Graceful shutdown (SIGTERM flushes the AOF); SIGKILL after ``timeout``."""
+        if self.proc is not None:
+            _terminate(self.proc, signal.SIGTERM, timeout)
+            self.proc = None
+        wait_until(lambda: not _port_accepts(self.host, self.port), 5,
+                   what='port %d to close' % self.port)
+
+    def kill(self):
+        """SIGKILL, no flush."""
+        if self.proc is not None:
+            _terminate(self.proc, None, 0)
+            self.proc = None
+
+    def log(self):
+        try:
+            with open(self.logfile, errors='replace') as f:
+                return f.read()[-5000:]
+        except OSError:
+            return ''
+
+    def cleanup(self):
+        try:
+            if self.proc is not None:
+                self.kill()
+        finally:
+            _unregister(self)
+            if self._own_dir:
+                shutil.rmtree(self.directory, ignore_errors=True)
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.cleanup()
+
+
+# --------------------------------------------------------------------------
+# gunicorn / waitress
+
+class AppServer:
+    """A WSGI app from tests/apps served by gunicorn or waitress in a subprocess.
+
+    ``app`` is ``module:attribute`` (module in tests/apps). ``env`` is added
+    to the subprocess environment. ``start()`` waits until ``ready_path``
+    answers 200 and, for gunicorn, until every worker has imported the app
+    (the app calls ``_common.mark_ready()``). The port is kept across
+    ``kill()``/``stop()`` so ``start()`` restarts on the same address.
+    """
+
+    def __init__(self, app, server='gunicorn', workers=1, env=None, port=None,
+                 host=HOST, ready_path='/ping', start_timeout=20, threads=4):
+        if server not in ('gunicorn', 'waitress'):
+            raise ValueError('server must be gunicorn or waitress')
+        self.app = app
+        self.server = server
+        self.workers = workers if server == 'gunicorn' else 1
+        self.threads = threads
+        self.env = dict(env or {})
+        self.host = host
+        self.port = port or free_port(host)
+        self.ready_path = ready_path
+        self.start_timeout = start_timeout
+        self.workdir = tempfile.mkdtemp(prefix='canister-app-')
+        self.ready_dir = os.path.join(self.workdir, 'ready')
+        self.logfile = os.path.join(self.workdir, 'server.log')
+        self.proc = None
+        self._log_fh = None
+
+    @property
+    def url(self):
+        return 'http://%s:%d' % (self.host, self.port)
+
+    @property
+    def running(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def command(self):
+        bind = '%s:%d' % (self.host, self.port)
+        if self.server == 'gunicorn':
+            return [sys.executable, '-m', 'gunicorn',
+                    '--bind', bind,
+                    '--workers', str(self.workers),
+                    '--worker-class', 'sync',
+                    '--timeout', '30',
+                    '--graceful-timeout', '3',
+                    '--log-level', 'info',
+                    '--error-logfile', '-',
+                    '--worker-tmp-dir', self.workdir,
+                    self.app]
+        return [sys.executable, '-m', 'waitress',
+                '--listen=%s' % bind,
+                '--threads=%d' % self.threads,
+                self.app]
+
+    def _environ(self):
+        env = os.environ.copy()
+        env.update(self.env)
+        paths = [APPS_DIR, REPO_ROOT]
+        if env.get('PYTHONPATH'):
+            paths.append(env['PYTHONPATH'])
+        env['PYTHONPATH'] = os.pathsep.join(paths)
+        env['TEST_READY_DIR'] = self.ready_dir
+        env['PYTHONUNBUFFERED'] = '1'
+        return env
+
+    def _ready_count(self):
+        try:
+            return len([n for n in os.listdir(self.ready_dir) if n.startswith('ready.')])
+        except OSError:
+            return 0
+
+    def start(self):
+        if self.running:
+            return self
+        shutil.rmtree(self.ready_dir, ignore_errors=True)
+        os.makedirs(self.ready_dir)
+        _register(self)
+        self._log_fh = open(self.logfile, 'ab')
+        self._log_fh.write(('\n=== start %s ===\n' % ' '.join(self.command())).encode())
+        self._log_fh.flush()
+        self.proc = subprocess.Popen(
+            self.command(), cwd=self.workdir, env=self._environ(),
+            stdin=subprocess.DEVNULL, stdout=self._log_fh, stderr=subprocess.STDOUT,
+            start_new_session=True)
+
+        def ready():
+            if self.proc.poll() is not None:
+                raise ServerError('%s exited with %s' % (self.server, self.proc.returncode))
+            if self._ready_count() < self.workers:
+                return False
+            conn = http.client.HTTPConnection(self.host, self.port, timeout=2)
+            try:
+                conn.request('GET', self.ready_path, headers={'Connection': 'close'})
+                return conn.getresponse().status == 200
+            finally:
+                conn.close()
+
+        try:
+            wait_until(ready, self.start_timeout,
+                       what='%s serving %s on %s' % (self.server, self.app, self.url))
+        except ServerError as exc:
+            self._stop(None)
+            raise ServerError('%s\n--- server output ---\n%s' % (exc, self.output()))
+        return self
+
+    def _stop(self, graceful_sig, timeout=10):
+        if self.proc is not None:
+            _terminate(self.proc, graceful_sig, timeout)
+            self.proc = None
+        if self._log_fh is not None:
+            self._log_fh.close()
+            self._log_fh = None
+
+    def kill(self):
+        """SIGKILL the server and all its workers at once (no cleanup in the app)."""
+        self._stop(None)
+
+    def stop(self, timeout=10):
+        """Graceful stop (SIGTERM to the master), SIGKILL after ``timeout``."""
+        self._stop(signal.SIGTERM, timeout)
+
+    def pids(self):
+        """Live pids of the server's process group (master and workers)."""
+        return _group_members(self.proc.pid) if self.proc is not None else []
+
+    def output(self):
+        try:
+            with open(self.logfile, errors='replace') as f:
+                return f.read()[-10000:]
+        except OSError:
+            return ''
+
+    def cleanup(self):
+        try:
+            self.kill()
+        finally:
+            _unregister(self)
+            shutil.rmtree(self.workdir, ignore_errors=True)
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.cleanup()
+
+
+# --------------------------------------------------------------------------
+# HTTP client with cookies carried by hand
+
+class Response:
+    def __init__(self, status, reason, headers, body, elapsed):
+        self.status = status
+        self.reason = reason
+        self.headers = headers  # http.client.HTTPMessage
+        self.body = body
+        self.elapsed = elapsed
+
+    @property
+    def text(self):
+        return self.body.decode('utf-8', 'replace')
+
+    def json(self):
+        return json.loads(self.text)
+
+    def __repr__(self):
+        return '<Response %s %.3fs %r>' % (self.status, self.elapsed, self.text[:200])
+
+
+class Client:
+    """Minimal HTTP client: one connection per request (``Connection: close``,
+    so gunicorn may hand each request to a different worker) and a cookie jar
+    kept by hand (name -> value, from Set-Cookie)."""
+
+    def __init__(self, base_url, timeout=10):
+        parts = urllib.parse.urlsplit(base_url)
+        self.host = parts.hostname
+        self.port = parts.port
+        self.timeout = timeout
+        self.cookies = {}
+
+    def request(self, method, path, body=None, headers=None, timeout=None):
+        hdrs = {'Connection': 'close'}
+        if self.cookies:
+            hdrs['Cookie'] = '; '.join('%s=%s' % kv for kv in self.cookies.items())
+        hdrs.update(headers or {})
+        conn = http.client.HTTPConnection(self.host, self.port,
+                                          timeout=timeout or self.timeout)
+        started = time.monotonic()
+        try:
+            conn.request(method, path, body=body, headers=hdrs)
+            resp = conn.getresponse()
+            data = resp.read()
+        finally:
+            conn.close()
+        elapsed = time.monotonic() - started
+        for cookie in resp.msg.get_all('Set-Cookie') or []:
+            self._store_cookie(cookie)
+        return Response(resp.status, resp.reason, resp.msg, data, elapsed)
+
+    def get(self, path, **kw):
+        return self.request('GET', path, **kw)
+
+    def _store_cookie(self, header):
+        first, _, attrs = header.partition(';')
+        name, _, value = first.strip().partition('=')
+        attrs = [a.strip().lower() for a in attrs.split(';')]
+        expired = any(a.replace(' ', '') == 'max-age=0' for a in attrs) or not value
+        if expired:
+            self.cookies.pop(name, None)
+        else:
+            self.cookies[name] = value

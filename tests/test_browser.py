@@ -1,0 +1,475 @@
+"""End-to-end tests of canister in a real headless Chromium (Playwright).
+
+Every test runs real WSGI servers (waitress, in background threads) on
+127.0.0.1 and drives a real browser, so CORS preflights, cookie rules and
+form navigation are decided by Chromium itself, not by a test double:
+
+* a plain Bottle "page" app (no canister) serves HTML on origin A
+  (``http://127.0.0.1:<A>``) and, on a second port, on the "evil" origin E;
+* each test starts its own Bottle API app with canister installed on
+  origin B (``http://127.0.0.1:<B>``), logging into a tmp dir.
+
+All three origins share the host 127.0.0.1, so they are *same-site* but
+*cross-origin*: CORS applies, and SameSite=Lax cookies still travel.
+
+Requirements: ``pip install playwright`` and a system Chromium at
+/usr/bin/chromium (Debian/Ubuntu: ``apt-get install chromium``; another path
+can be given in $CANISTER_CHROMIUM).  No browser is ever downloaded.  When
+either is missing the tests FAIL (they never skip).
+"""
+
+import json
+import os
+import sys
+import threading
+from html import escape
+from pathlib import Path
+from urllib.parse import urlencode
+
+import bottle
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+CHROMIUM = os.environ.get("CANISTER_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+TIMEOUT_MS = 10_000
+INSTALL_HELP = (
+    "The browser tests need Playwright for Python and a system Chromium. "
+    "Install them with `pip install playwright` and `apt-get install chromium` "
+    "(Debian/Ubuntu; the binary must be at /usr/bin/chromium, or set "
+    "$CANISTER_CHROMIUM to its path). Do not run `playwright install`: "
+    "these tests use the system Chromium."
+)
+
+
+# ---------------------------------------------------------------------------
+# servers
+# ---------------------------------------------------------------------------
+
+class Server:
+    """A waitress server running ``app`` on 127.0.0.1:<free port> in a thread."""
+
+    def __init__(self, app, threads=4):
+        import waitress
+        from waitress import wasyncore
+
+        self._wasyncore = wasyncore
+        self.server = waitress.create_server(
+            app, host="127.0.0.1", port=0, threads=threads,
+            channel_timeout=30, connection_limit=100,
+        )
+        self.port = self.server.effective_port
+        self.origin = f"http://127.0.0.1:{self.port}"
+        self.thread = threading.Thread(
+            target=self.server.run, name=f"waitress-{self.port}", daemon=True
+        )
+        self.thread.start()
+
+    def url(self, path="/"):
+        return self.origin + path
+
+    def close(self):
+        # Close every socket from inside the server's own loop (via its
+        # trigger), so the loop sees an empty map and returns cleanly even
+        # while Chromium still holds keep-alive connections.
+        server = self.server
+        server.trigger.pull_trigger(
+            lambda: self._wasyncore.close_all(server._map)
+        )
+        self.thread.join(5)
+        server.task_dispatcher.shutdown(timeout=5)
+        assert not self.thread.is_alive(), f"server on {self.origin} did not stop"
+
+
+class Recorder:
+    """WSGI middleware: remembers (method, path) of every request received."""
+
+    def __init__(self, app):
+        self.app = app
+        self.seen = []
+
+    def __call__(self, environ, start_response):
+        self.seen.append((environ["REQUEST_METHOD"], environ.get("PATH_INFO", "")))
+        return self.app(environ, start_response)
+
+    def methods_for(self, path):
+        return [method for method, p in self.seen if p == path]
+
+
+def page_app():
+    """The plain Bottle app serving HTML on origins A and E (no canister)."""
+    app = bottle.Bottle()
+
+    @app.get("/")
+    def blank():
+        return "<!doctype html><html><head><title>page</title></head><body>page</body></html>"
+
+    @app.get("/form")
+    def form():
+        # An HTML form that submits itself (POST, urlencoded) once loaded.
+        action = bottle.request.query.get("action", "")
+        fields = "".join(
+            f'<input type="hidden" name="{escape(k)}" value="{escape(v)}">'
+            for k, v in bottle.request.query.items()
+            if k != "action"
+        )
+        return auto_submit_form(action, fields)
+
+    return app
+
+
+def auto_submit_form(action, fields_html):
+    return (
+        "<!doctype html><html><head><title>form</title></head><body>"
+        f'<form method="post" action="{escape(action)}">{fields_html}</form>'
+        "<script>window.addEventListener('load', function () {"
+        " setTimeout(function () { document.forms[0].submit(); }, 0); });"
+        "</script></body></html>"
+    )
+
+
+@pytest.fixture(scope="module")
+def origin_a():
+    """Origin A: the page origin that the API apps trust."""
+    server = Server(page_app())
+    yield server
+    server.close()
+
+
+@pytest.fixture(scope="module")
+def origin_evil():
+    """Origin E: another origin, never on any allow-list."""
+    server = Server(page_app())
+    yield server
+    server.close()
+
+
+class ApiServer(Server):
+    """A Bottle app with canister installed, served on its own origin B."""
+
+    def __init__(self, app, recorder, log_dir):
+        super().__init__(recorder)
+        self.app = app
+        self.recorder = recorder
+        self.log_dir = log_dir
+
+    def log_text(self):
+        return "".join(
+            p.read_text(encoding="utf-8", errors="replace")
+            for p in sorted(self.log_dir.glob("log*"))
+            if p.is_file()
+        )
+
+
+@pytest.fixture
+def serve_api(tmp_path):
+    """serve_api(app, **canister_config) -> ApiServer (canister installed)."""
+    import canister
+
+    started = []
+
+    def start(app, **config):
+        log_dir = tmp_path / f"logs{len(started)}"
+        log_dir.mkdir()
+        config.setdefault("log_path", str(log_dir))
+        app.install(canister.Canister(**config))
+        api = ApiServer(app, Recorder(app), log_dir)
+        started.append(api)
+        return api
+
+    yield start
+    for api in started:
+        api.close()
+        api.app.close()
+
+
+# ---------------------------------------------------------------------------
+# browser
+# ---------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def chromium_browser():
+    """One headless system Chromium for the whole module."""
+    if not os.path.exists(CHROMIUM):
+        pytest.fail(f"Chromium not found at {CHROMIUM}. {INSTALL_HELP}", pytrace=False)
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError as exc:
+        pytest.fail(f"Playwright is not importable ({exc}). {INSTALL_HELP}", pytrace=False)
+
+    with sync_playwright() as pw:
+        try:
+            browser = pw.chromium.launch(
+                executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True
+            )
+        except Exception as exc:  # pragma: no cover - environment problem
+            pytest.fail(f"Cannot launch {CHROMIUM}: {exc}. {INSTALL_HELP}", pytrace=False)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def context(chromium_browser):
+    """A fresh browser profile (no cookies, no preflight cache) per test."""
+    ctx = chromium_browser.new_context()
+    ctx.set_default_timeout(TIMEOUT_MS)
+    ctx.set_default_navigation_timeout(TIMEOUT_MS)
+    yield ctx
+    ctx.close()
+
+
+@pytest.fixture
+def page(context):
+    return context.new_page()
+
+
+# Runs inside the page: fetch(url, init) and report what the page could see.
+FETCH_JS = """
+async ([url, init]) => {
+  try {
+    const r = await fetch(url, init);
+    return {ok: true, status: r.status, body: await r.text(),
+            requestId: r.headers.get('X-Request-ID')};
+  } catch (e) {
+    return {ok: false, error: String(e)};
+  }
+}
+"""
+
+
+def page_fetch(page, url, **init):
+    return page.evaluate(FETCH_JS, [url, init])
+
+
+def open_self_submitting_form(page, form_url, action_url):
+    """Open a page whose form submits itself; return the form's response.
+
+    The navigation is started from inside the page rather than with
+    page.goto(), whose wait for the form page would race with the form's
+    own navigation ("navigation interrupted by another navigation").
+    """
+    with page.expect_response(
+        lambda r: r.url == action_url and r.request.method == "POST"
+    ) as info:
+        page.evaluate(
+            "url => { setTimeout(() => { window.location.href = url; }, 0); }",
+            form_url,
+        )
+    return info.value
+
+
+# ---------------------------------------------------------------------------
+# scenarios
+# ---------------------------------------------------------------------------
+
+def test_a_simple_cross_origin_get_succeeds_with_cors_star(page, origin_a, serve_api):
+    app = bottle.Bottle()
+
+    @app.get("/hello")
+    def hello():
+        return "hello from canister"
+
+    api = serve_api(app, cors="*")
+    page.goto(origin_a.url("/"))
+
+    result = page_fetch(page, api.url("/hello"))
+
+    assert result["ok"], result
+    assert result["status"] == 200
+    assert result["body"] == "hello from canister"
+    # X-Request-ID is in the default cors_expose_headers, so JS can read it.
+    assert result["requestId"], result
+    assert api.recorder.methods_for("/hello") == ["GET"]
+
+
+def test_a_put_with_json_and_a_custom_header_passes_a_real_preflight_when_allowed(
+    page, origin_a, serve_api
+):
+    received = []
+    app = bottle.Bottle()
+
+    @app.put("/items/<item_id>")
+    def put_item(item_id):
+        received.append(
+            (item_id, bottle.request.json, bottle.request.get_header("X-Custom"))
+        )
+        return {"saved": item_id}
+
+    api = serve_api(
+        app,
+        cors=origin_a.origin,
+        cors_headers="Content-Type, X-Custom",
+        log_level="DEBUG",
+    )
+    page.goto(origin_a.url("/"))
+
+    result = page_fetch(
+        page,
+        api.url("/items/7"),
+        method="PUT",
+        headers={"Content-Type": "application/json", "X-Custom": "yes"},
+        body=json.dumps({"name": "widget", "qty": 3}),
+    )
+
+    assert result["ok"], result
+    assert result["status"] == 200
+    assert json.loads(result["body"]) == {"saved": "7"}
+    assert received == [("7", {"name": "widget", "qty": 3}, "yes")]
+    # The browser sent a preflight first, and canister logged it.
+    assert api.recorder.methods_for("/items/7") == ["OPTIONS", "PUT"]
+    log = api.log_text()
+    assert f"OPTIONS {api.url('/items/7')}" in log, log
+    assert f"PUT {api.url('/items/7')}" in log, log
+
+
+def test_a_preflighted_put_from_an_origin_not_on_the_list_is_blocked_by_the_browser(
+    page, origin_a, origin_evil, serve_api
+):
+    received = []
+    app = bottle.Bottle()
+
+    @app.put("/items/<item_id>")
+    def put_item(item_id):
+        received.append(item_id)
+        return {"saved": item_id}
+
+    api = serve_api(app, cors=origin_a.origin, cors_headers="Content-Type, X-Custom")
+    page.goto(origin_evil.url("/"))
+
+    result = page_fetch(
+        page,
+        api.url("/items/7"),
+        method="PUT",
+        headers={"Content-Type": "application/json", "X-Custom": "yes"},
+        body=json.dumps({"name": "widget", "qty": 3}),
+    )
+
+    assert not result["ok"], result
+    assert "TypeError" in result["error"], result
+    assert received == []
+    # Only the preflight reached the server; the PUT itself was never sent.
+    assert api.recorder.methods_for("/items/7") == ["OPTIONS"]
+
+
+def test_credentialed_cross_origin_fetches_keep_one_session(
+    page, context, origin_a, serve_api
+):
+    from canister import session
+
+    app = bottle.Bottle()
+
+    @app.get("/counter")
+    def counter():
+        count = session.data.get("count", 0)
+        session.data["count"] = count + 1
+        return {"count": count}
+
+    api = serve_api(app, cors=origin_a.origin, cors_credentials=True)
+    page.goto(origin_a.url("/"))
+
+    counts = []
+    for _ in range(3):
+        result = page_fetch(page, api.url("/counter"), credentials="include")
+        assert result["ok"], result
+        assert result["status"] == 200, result
+        counts.append(json.loads(result["body"])["count"])
+
+    assert counts == [0, 1, 2]
+    cookies = [c for c in context.cookies(api.url("/")) if c["name"] == "session_id"]
+    assert len(cookies) == 1, context.cookies()
+
+
+def test_the_session_cookie_is_httponly_and_invisible_to_page_javascript(
+    page, context, serve_api
+):
+    from canister import session
+
+    app = bottle.Bottle()
+
+    @app.get("/page")
+    def own_page():
+        return "<!doctype html><html><head><title>own</title></head><body>own</body></html>"
+
+    @app.get("/counter")
+    def counter():
+        count = session.data.get("count", 0)
+        session.data["count"] = count + 1
+        return {"count": count}
+
+    api = serve_api(app)
+    page.goto(api.url("/page"))
+
+    seen = page.evaluate(
+        """async () => {
+             const r = await fetch('/counter');
+             const body = await r.json();
+             document.cookie = 'visible=1; path=/';
+             return {count: body.count, cookie: document.cookie};
+           }"""
+    )
+
+    assert seen["count"] == 0
+    # document.cookie works (it shows the script's own cookie) ...
+    assert "visible=1" in seen["cookie"]
+    # ... but not the session cookie, which the browser does hold.
+    assert "session_id" not in seen["cookie"], seen
+    cookies = {c["name"]: c for c in context.cookies(api.url("/"))}
+    assert "session_id" in cookies, cookies
+    sid = cookies["session_id"]
+    assert sid["httpOnly"] is True
+    assert sid["sameSite"] == "Lax"
+    assert sid["path"] == "/"
+    assert len(sid["value"]) >= 43
+    assert cookies["visible"]["httpOnly"] is False
+    # And the browser sends it back: same session on the next request.
+    again = page.evaluate("async () => (await (await fetch('/counter')).json()).count")
+    assert again == 1
+
+
+def test_a_cross_origin_form_post_is_refused_by_csrf_but_the_apps_own_form_works(
+    page, origin_evil, serve_api
+):
+    transfers = []
+    app = bottle.Bottle()
+
+    @app.post("/transfer")
+    def transfer():
+        transfers.append(bottle.request.forms.get("amount"))
+        return "<!doctype html><title>done</title><p id=result>transferred</p>"
+
+    @app.get("/form")
+    def own_form():
+        return auto_submit_form(
+            "/transfer", '<input type="hidden" name="amount" value="5">'
+        )
+
+    api = serve_api(app)
+    transfer_url = api.url("/transfer")
+
+    # From the evil origin: the browser does send the POST, canister refuses it.
+    evil_form = origin_evil.url("/form?" + urlencode({"action": transfer_url, "amount": "5"}))
+    refused = open_self_submitting_form(page, evil_form, transfer_url)
+    assert refused.request.method == "POST"
+    assert refused.request.header_value("origin") == origin_evil.origin
+    assert refused.status == 403
+    assert transfers == []
+    assert api.recorder.methods_for("/transfer") == ["POST"]
+
+    # From the app's own page: the same POST goes through.
+    accepted = open_self_submitting_form(page, api.url("/form"), transfer_url)
+    assert accepted.request.method == "POST"
+    assert accepted.status == 200
+    assert transfers == ["5"]
+    page.wait_for_load_state()
+    assert page.text_content("#result") == "transferred"

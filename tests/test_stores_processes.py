@@ -1,0 +1,235 @@
+"""Session stores under real server processes.
+
+Each test starts real processes on 127.0.0.1 (see tests/servers.py): a
+private ``redis-server`` (temp dir, ``--appendonly yes --save ''``) and/or
+the app in tests/apps/session_app.py served by gunicorn (several workers,
+so every request may land in a different process) or waitress. Requests are
+real HTTP with the session cookie carried by hand. Nothing is mocked.
+
+Requirements: gunicorn, waitress, redis (redis-py) and ``redis-server`` on
+PATH (the tests FAIL with a clear message when it is missing).
+"""
+import os
+import sys
+import time
+
+import pytest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from servers import (  # noqa: E402
+    AppServer, Client, RedisServer, ServerError, cleanup_all, wait_until,
+)
+
+APP = 'session_app:app'
+COOKIE = 'session_id'
+MAX_503_SECONDS = 3.0
+
+
+# --------------------------------------------------------------------------
+# fixtures
+
+@pytest.fixture
+def redis_server():
+    """A private redis-server, NOT started yet (tests decide when)."""
+    try:
+        server, missing = RedisServer(), None
+    except ServerError as exc:
+        server, missing = None, str(exc)
+    if missing:
+        pytest.fail(missing, pytrace=False)
+    yield server
+    server.cleanup()
+
+
+@pytest.fixture
+def serve():
+    """``serve(server, workers, **env)`` starts session_app and returns the AppServer."""
+    started = []
+
+    def _serve(server='gunicorn', workers=1, **env):
+        app = AppServer(APP, server=server, workers=workers, env=env)
+        started.append(app)
+        return app.start()
+
+    yield _serve
+    for app in started:
+        app.cleanup()
+        assert not app.pids(), 'server processes left running'
+
+
+@pytest.fixture(autouse=True, scope='module')
+def _nothing_left_running():
+    yield
+    cleanup_all()
+
+
+def app_env(tmp_path, store):
+    logs = tmp_path / 'logs'
+    logs.mkdir(exist_ok=True)
+    return {
+        'CANISTER_SESSION_STORE': store,
+        'CANISTER_LOG_PATH': str(logs),
+        'CANISTER_LOG_LEVEL': 'INFO',
+    }
+
+
+def sqlite_url(path):
+    assert os.path.isabs(str(path))
+    return 'sqlite:///' + str(path)  # sqlite:////abs/path.db
+
+
+# --------------------------------------------------------------------------
+# helpers
+
+def count(client, expected, **kw):
+    """GET /count; assert 200 and that the returned counter is ``expected``."""
+    response = client.get('/count', **kw)
+    assert response.status == 200, response
+    body = response.json()
+    assert body['counter'] == expected, (
+        'session counter went %r -> %r (pid %s); cookies sent: %r'
+        % (expected - 1, body['counter'], body['pid'], client.cookies))
+    return body
+
+
+def assert_counter_shared_by_workers(app, n=30):
+    """N sequential /count requests give 0..N-1 and come from >1 worker."""
+    client = Client(app.url)
+    pids = []
+    for i in range(n):
+        pids.append(count(client, i)['pid'])
+        assert COOKIE in client.cookies, 'no %s cookie after /count' % COOKIE
+    # Connection: close on every request, so the kernel may give each one to
+    # any worker. Should 30 have all gone to one, go on a little longer.
+    i = n
+    while len(set(pids)) < 2 and i < 3 * n:
+        pids.append(count(client, i)['pid'])
+        i += 1
+    assert len(set(pids)) > 1, 'all %d requests were answered by worker %s' % (i, pids[0])
+    assert set(pids) <= set(app.pids()), 'answered by pids not in the server: %r' % pids
+
+
+def assert_quick_clear_503(response):
+    assert response.status == 503, response
+    assert response.elapsed < MAX_503_SECONDS, (
+        '503 took %.2fs (limit %.1fs)' % (response.elapsed, MAX_503_SECONDS))
+    text = response.text
+    low = text.lower()
+    assert 'traceback' not in low, text
+    assert any(word in low for word in ('unavailable', 'session', 'redis', 'store')), (
+        '503 body does not say what is wrong: %r' % text)
+
+
+def wait_for_successes(probe, consecutive=5, timeout=10):
+    """Call ``probe()`` (-> Response) until it answers 200 ``consecutive``
+    times in a row; 503 is tolerated meanwhile (e.g. a retry back-off)."""
+    state = {'ok': 0, 'last': None}
+
+    def check():
+        response = probe()
+        state['last'] = response
+        assert response.status in (200, 503), response
+        state['ok'] = state['ok'] + 1 if response.status == 200 else 0
+        return state['ok'] >= consecutive
+
+    try:
+        wait_until(check, timeout, interval=0.05, what='%d answers 200 in a row' % consecutive)
+    except ServerError as exc:
+        pytest.fail('%s; last response: %r' % (exc, state['last']))
+    return state['last']
+
+
+def log_lines(log_dir, level):
+    lines = []
+    for name in sorted(os.listdir(log_dir)):
+        with open(os.path.join(log_dir, name), errors='replace') as f:
+            lines += [line for line in f if level in line]
+    return lines
+
+
+# --------------------------------------------------------------------------
+# tests
+
+def test_a_redis_session_counter_goes_0_to_n_whichever_of_three_gunicorn_workers_answers(
+        redis_server, serve, tmp_path):
+    redis_server.start()
+    app = serve('gunicorn', workers=3, **app_env(tmp_path, redis_server.url))
+    assert_counter_shared_by_workers(app)
+
+
+def test_an_sqlite_session_counter_goes_0_to_n_whichever_of_three_gunicorn_workers_answers(
+        serve, tmp_path):
+    db = tmp_path / 'sessions.db'
+    app = serve('gunicorn', workers=3, **app_env(tmp_path, sqlite_url(db)))
+    assert_counter_shared_by_workers(app)
+    assert db.exists()
+
+
+def test_sqlite_sessions_survive_a_sigkill_of_the_server_and_a_restart(serve, tmp_path):
+    db = tmp_path / 'sessions.db'
+    app = serve('waitress', **app_env(tmp_path, sqlite_url(db)))
+    client = Client(app.url)
+    for i in range(3):
+        count(client, i)
+    cookie = client.cookies[COOKIE]
+
+    app.kill()  # SIGKILL: no atexit, no close, no flush
+    with pytest.raises(OSError):
+        Client(app.url, timeout=2).get('/ping')
+
+    app.start()  # same port, same db
+    assert client.cookies[COOKIE] == cookie
+    peek = client.get('/peek')
+    assert peek.status == 200, peek
+    assert peek.json()['counter'] == 3
+    for i in range(3, 6):
+        count(client, i)
+
+
+def test_a_redis_outage_gives_quick_503s_on_session_routes_and_the_session_survives_it(
+        redis_server, serve, tmp_path):
+    redis_server.start()
+    app = serve('gunicorn', workers=2, **app_env(tmp_path, redis_server.url))
+    client = Client(app.url)
+    for i in range(3):
+        count(client, i)
+    cookie = client.cookies[COOKIE]
+
+    redis_server.stop()
+    for _ in range(4):  # several, so that both workers meet the outage
+        assert_quick_clear_503(client.get('/count'))
+        assert_quick_clear_503(client.get('/peek'))
+        assert_quick_clear_503(Client(app.url).get('/count'))  # a new visitor
+        ping = client.get('/ping')
+        assert ping.status == 200, ping
+        assert ping.elapsed < MAX_503_SECONDS
+    assert client.cookies.get(COOKIE) == cookie, 'the outage changed the session cookie'
+
+    redis_server.start()  # same port, same dir: the AOF brings the data back
+    last = wait_for_successes(lambda: client.get('/peek'))
+    assert last.json()['counter'] == 3
+    for i in range(3, 9):
+        count(client, i)
+    assert client.cookies[COOKIE] == cookie
+
+
+def test_the_app_starts_with_redis_down_and_sessions_work_once_redis_is_up(
+        redis_server, serve, tmp_path):
+    env = app_env(tmp_path, redis_server.url)  # nothing listens there yet
+    app = serve('gunicorn', workers=2, **env)  # waits for /ping to answer 200
+
+    log_dir = env['CANISTER_LOG_PATH']
+    warnings = wait_until(lambda: log_lines(log_dir, 'WARNING'), 3,
+                          what='a WARNING in canister\'s log (%s)' % log_dir)
+    assert any('redis' in line.lower() or 'store' in line.lower() for line in warnings), warnings
+
+    client = Client(app.url)
+    for _ in range(4):
+        assert_quick_clear_503(client.get('/count'))
+        assert client.get('/ping').status == 200
+
+    redis_server.start()
+    wait_for_successes(lambda: Client(app.url).get('/count'))
+    for i in range(6):
+        count(client, i)
+    assert app.running, 'the app was restarted'
