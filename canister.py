@@ -295,6 +295,7 @@ class _LogSink:
         self._day = ''
         self._fd = -1
         self._failing = False
+        self._next_check = 0.0
         #: How many installed plugins write here.
         self.users = 0
         if path in ('stderr', 'stdout'):
@@ -303,13 +304,14 @@ class _LogSink:
         else:
             self._open(time.strftime('%Y-%m-%d'))
 
-    def _open(self, day: str) -> None:
+    def _open(self, day: str, again: bool = False) -> None:
         with self._lock:
-            if day == self._day:
+            if day == self._day and not again:
                 return
             os.makedirs(self.path, exist_ok=True)
             fd = os.open(os.path.join(self.path, 'log.' + day), os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o640)
             old, self._fd, self._day = self._fd, fd, day
+            self._failing = False
             if old >= 0:
                 os.close(old)
             self._delete_old(day)
@@ -325,6 +327,15 @@ class _LogSink:
                 except OSError:
                     pass
 
+    def _still_there(self) -> bool:
+        """True if the open file is still the one its name leads to (not deleted or replaced)."""
+        try:
+            named = os.stat(os.path.join(self.path, 'log.' + self._day))
+            opened = os.fstat(self._fd)
+        except OSError:
+            return False
+        return (named.st_ino, named.st_dev) == (opened.st_ino, opened.st_dev)
+
     def close(self) -> None:
         with self._lock:
             if self._fd > 2:
@@ -336,8 +347,11 @@ class _LogSink:
         try:
             if day != self._day and self._day != '*':
                 self._open(day)
+            elif self._day != '*' and time.monotonic() >= self._next_check:
+                self._next_check = time.monotonic() + 1.0
+                if not self._still_there():
+                    self._open(day, again=True)
             os.write(self._fd, line.encode('utf-8', 'backslashreplace'))
-            self._failing = False
         except OSError as error:
             if not self._failing:
                 self._failing = True
@@ -410,7 +424,10 @@ class _LineFormat:
                 entry['traceback'] = traceback
             return json.dumps(entry) + '\n'
         if traceback:
-            return '%s %s [%s] %s\n%s\n' % (stamp, level, thread, message, traceback.rstrip('\n'))
+            # Every continuation line is indented, so a line that starts with a date is always
+            # a real record, whatever an exception message contains.
+            lines = [_escape(line) for line in traceback.rstrip('\n').split('\n')]
+            return '%s %s [%s] %s\n  %s\n' % (stamp, level, thread, message, '\n  '.join(lines))
         return '%s %s [%s] %s\n' % (stamp, level, thread, message)
 
 
@@ -470,12 +487,15 @@ class RequestLog:
         """True when a line at this level would be written."""
         return level >= self.level
 
-    def write(self, level: int, message: str, request_id: str = '') -> None:
+    def write(self, level: int, message: str, request_id: Optional[str] = None) -> None:
         """Log one of canister's own lines; ``message`` is already formatted."""
         if level < self.level:
             return
         handler = self.handler
         if handler is not None and len(self.logger.handlers) == 1:
+            if request_id is None:
+                context = getattr(_local, 'context', None)
+                request_id = context.request_id if context is not None else ''
             now = time.time()
             line, day = self.line_format.line(now, logging.getLevelName(level),
                                               threading.current_thread().name, message, request_id)
@@ -543,6 +563,18 @@ def _to_str(value: Any) -> str:
     raise ValueError('must be a string')
 
 
+def _resolve(callback: Callable[..., Any], annotation: Any) -> Any:
+    """One annotation, evaluated if it is a string; unknown names mean "no annotation"."""
+    if not isinstance(annotation, str):
+        return annotation
+    namespace = dict(getattr(inspect.unwrap(callback), '__globals__', {}))
+    namespace.update({'Optional': Optional, 'List': List, 'typing': typing})
+    try:
+        return eval(annotation, namespace)  # noqa: S307 - the handler's own annotation text
+    except Exception:
+        return _EMPTY
+
+
 def _other_converter(kind: Any) -> Callable[[Any], Any]:
     def convert(value: Any) -> Any:
         try:
@@ -558,7 +590,7 @@ _CONVERTERS: Dict[Any, Callable[[Any], Any]] = {int: _to_int, float: _to_float, 
 class _Param:
     """How one handler parameter is filled, decided once per route."""
 
-    __slots__ = ('name', 'convert', 'many', 'required', 'optional', 'is_file')
+    __slots__ = ('name', 'convert', 'many', 'required', 'optional', 'is_file', 'wire_name')
 
     def __init__(self, parameter: inspect.Parameter, annotation: Any) -> None:
         self.name = parameter.name
@@ -575,11 +607,13 @@ class _Param:
             args = typing.get_args(kind)
             kind = args[0] if args else _EMPTY
         self.is_file = kind is bottle.FileUpload
-        if kind is _EMPTY or kind is Any or self.is_file:
+        if kind is _EMPTY or kind is Any or self.is_file or not callable(kind):
             self.convert: Optional[Callable[[Any], Any]] = None
         else:
             self.convert = _CONVERTERS.get(kind) or _other_converter(kind)
         self.required = parameter.default is _EMPTY and not self.optional
+        #: The name as Bottle keys it in query and form dicts (latin-1 text of the UTF-8 bytes).
+        self.wire_name = self.name.encode('utf-8').decode('latin1')
 
 
 class ParameterBinder:
@@ -593,18 +627,23 @@ class ParameterBinder:
             hints = {}
         url_names = {a or b for a, b in _ROUTE_WILDCARD.findall(rule)}
         self.params: List[_Param] = []
+        #: URL arguments with an annotation to convert them by.
+        self.url_params: List[_Param] = []
         self.takes_extra = False
         for parameter in signature.parameters.values():
             if parameter.kind is parameter.VAR_KEYWORD:
                 self.takes_extra = True
-            elif parameter.kind in (parameter.POSITIONAL_OR_KEYWORD, parameter.KEYWORD_ONLY) \
-                    and parameter.name not in url_names:
-                annotation = hints.get(parameter.name, parameter.annotation)
-                self.params.append(_Param(parameter, annotation))
+            elif parameter.kind in (parameter.POSITIONAL_OR_KEYWORD, parameter.KEYWORD_ONLY):
+                annotation = hints.get(parameter.name) or _resolve(callback, parameter.annotation)
+                param = _Param(parameter, annotation)
+                if parameter.name not in url_names:
+                    self.params.append(param)
+                elif param.convert is not None and param.convert is not _to_str and not param.many:
+                    self.url_params.append(param)
         self.names = frozenset(param.name for param in self.params)
 
     def __bool__(self) -> bool:
-        return bool(self.params) or self.takes_extra
+        return bool(self.params) or bool(self.url_params) or self.takes_extra
 
     def bind(self, url_args: Dict[str, Any]) -> Dict[str, Any]:
         """Return the keyword arguments for the handler, or raise :class:`BadRequest`."""
@@ -616,6 +655,10 @@ class ParameterBinder:
             body = self._read_body(request)
         query = request.query
         kwargs = dict(url_args)
+        for param in self.url_params:
+            value = kwargs.get(param.name)
+            if isinstance(value, str):
+                kwargs[param.name] = self._convert(param, [value])
         for param in self.params:
             if param.name in url_args:
                 continue
@@ -628,7 +671,7 @@ class ParameterBinder:
                 continue
             kwargs[param.name] = self._convert(param, values)
         if self.takes_extra:
-            for source in (query, body):
+            for source in (body, query):
                 if isinstance(source, dict):
                     for key, value in source.items():
                         if key not in kwargs and key not in self.names:
@@ -654,9 +697,7 @@ class ParameterBinder:
         if content_type in ('application/x-www-form-urlencoded', 'multipart/form-data'):
             try:
                 return request.POST
-            except bottle.HTTPResponse:
-                raise
-            except Exception as error:
+            except Exception as error:  # Bottle raises HTTPError(400) or a parser error
                 raise BadRequest('the form body is malformed (%s)' % type(error).__name__) from None
         return None
 
@@ -667,14 +708,14 @@ class ParameterBinder:
             if name in body and not param.is_file:
                 value = body[name]
                 return list(value) if isinstance(value, list) and param.many else [value]
-        elif body is not None and name in body:
-            values = [value for value in body.getall(name)
-                      if isinstance(value, bottle.FileUpload) == param.is_file]
+        elif body is not None:
+            key = param.wire_name if getattr(body, 'recode_unicode', False) else name
+            values = [value for value in body.getall(key) if isinstance(value, bottle.FileUpload) == param.is_file]
             if values:
                 return [_recode(body, value, name) for value in values]
         if param.is_file:
             return []
-        return [_recode(query, value, name) for value in query.getall(name)]
+        return [_recode(query, value, name) for value in query.getall(param.wire_name)]
 
     @staticmethod
     def _convert(param: _Param, values: List[Any]) -> Any:
@@ -683,7 +724,7 @@ class ParameterBinder:
             if param.many:
                 return [convert(value) for value in values] if convert else list(values)
             value = values[-1]
-            if param.optional and value == '' and convert is not _to_str:
+            if param.optional and (value is None or (value == '' and convert is not _to_str)):
                 return None
             return convert(value) if convert else value
         except ValueError as error:
@@ -744,25 +785,86 @@ def _expiry(ttl: int) -> int:
     return math.ceil(time.time() + ttl) if ttl > 0 else 0
 
 
+class _Shard:
+    """One slice of the memory store: a plain dict of records plus a queue of uses.
+
+    Each use of a session appends its id to ``order`` and bumps its count; the
+    front of the queue is therefore the least recently used session, once stale
+    occurrences (ids used again later) are skipped.  Plain dicts of strings and a
+    deque keep the garbage collector's work small, and a shard stays small enough
+    that a dict resize never stalls a request.
+    """
+
+    __slots__ = ('entries', 'order', 'uses', 'limit', 'lock')
+
+    def __init__(self, limit: int) -> None:
+        #: sid -> ten-digit expiry (0: never) followed by the record.
+        self.entries: Dict[str, str] = {}
+        self.order: 'collections.deque[str]' = collections.deque()
+        self.uses: Dict[str, int] = {}
+        self.limit = limit
+        self.lock = threading.Lock()
+
+    def put(self, sid: str, entry: str) -> None:
+        with self.lock:
+            self._use(sid, entry)
+
+    def touch(self, sid: str, expires: int) -> None:
+        with self.lock:
+            entry = self.entries.get(sid)
+            if entry is not None:  # looked up under the lock: a deleted session stays deleted
+                self._use(sid, '%010d%s' % (expires, entry[10:]))
+
+    def _use(self, sid: str, entry: str) -> None:
+        self.entries[sid] = entry
+        self.order.append(sid)
+        self.uses[sid] = self.uses.get(sid, 0) + 1
+        self._housekeep()
+
+    def _housekeep(self, budget: int = 8) -> None:
+        """Drop expired or surplus sessions from the front: a bounded amount of work."""
+        entries, order, uses = self.entries, self.order, self.uses
+        now = time.time()
+        while order and budget:
+            sid = order[0]
+            count = uses[sid]
+            if count > 1:  # used again later: a stale place in the queue
+                uses[sid] = count - 1
+            else:
+                entry = entries.get(sid)
+                if entry is not None and len(entries) <= self.limit:
+                    expires = int(entry[:10])
+                    if not expires or expires > now:
+                        return
+                del uses[sid]
+                if entry is not None:
+                    del entries[sid]
+            order.popleft()
+            budget -= 1
+
+
 class MemoryStore(SessionStore):
     """Sessions in this process's memory: fast, bounded, lost on restart.
 
-    Entries are kept in least-recently-used order, so both eviction (beyond
-    ``max_sessions``) and expiry happen at the front, a couple of entries per write:
-    no global sweep, no request ever waits on housekeeping.
+    Sessions are spread over shards kept in least-recently-used order, so eviction
+    (beyond ``max_sessions``) and expiry happen at the front of a shard, a few
+    entries per write: there is no global sweep and no request waits on housekeeping.
     """
 
     def __init__(self, max_sessions: int = 100000) -> None:
         self.max_sessions = max_sessions
-        #: sid -> ten-digit expiry (0: never) followed by the record.
-        self._entries: 'collections.OrderedDict[str, str]' = collections.OrderedDict()
-        self._lock = threading.Lock()
+        count = min(64, max(1, max_sessions // 4096))
+        self._shards = [_Shard(-(-max_sessions // count)) for _ in range(count)]
+
+    def _shard(self, sid: str) -> _Shard:
+        shards = self._shards
+        return shards[hash(sid) % len(shards)] if len(shards) > 1 else shards[0]
 
     def __len__(self) -> int:
-        return len(self._entries)
+        return sum(len(shard.entries) for shard in self._shards)
 
     def load(self, sid: str) -> Optional[str]:
-        entry = self._entries.get(sid)
+        entry = self._shard(sid).entries.get(sid)
         if entry is None:
             return None
         expires = int(entry[:10])
@@ -771,39 +873,15 @@ class MemoryStore(SessionStore):
         return entry[10:]
 
     def save(self, sid: str, record: str, ttl: int) -> None:
-        entry = '%010d%s' % (_expiry(ttl), record)
-        entries = self._entries
-        with self._lock:
-            entries[sid] = entry
-            entries.move_to_end(sid)
-            self._housekeep()
+        self._shard(sid).put(sid, '%010d%s' % (_expiry(ttl), record))
 
     def touch(self, sid: str, ttl: int) -> None:
-        entries = self._entries
-        with self._lock:
-            entry = entries.get(sid)
-            if entry is not None:
-                entries[sid] = '%010d%s' % (_expiry(ttl), entry[10:])
-                entries.move_to_end(sid)
-                self._housekeep()
+        self._shard(sid).touch(sid, _expiry(ttl))
 
     def delete(self, sid: str) -> None:
-        with self._lock:
-            self._entries.pop(sid, None)
-
-    def _housekeep(self) -> None:
-        entries = self._entries
-        while len(entries) > self.max_sessions:
-            entries.popitem(last=False)
-        now = time.time()
-        for _ in range(2):
-            if not entries:
-                break
-            sid = next(iter(entries))
-            expires = int(entries[sid][:10])
-            if not expires or expires > now:
-                break
-            del entries[sid]
+        shard = self._shard(sid)
+        with shard.lock:
+            shard.entries.pop(sid, None)
 
 
 class SQLiteStore(SessionStore):
@@ -1019,7 +1097,8 @@ class SessionManager:
         for index, (name, value) in enumerate(headers):
             if name.lower() == 'cache-control':
                 if 'private' not in value and 'no-store' not in value:
-                    headers[index] = (name, 'private, ' + value)
+                    kept = [part.strip() for part in value.split(',') if part.strip().lower() != 'public']
+                    headers[index] = (name, ', '.join(['private'] + kept))
                 break
         else:
             headers.append(('Cache-Control', 'private'))
@@ -1029,7 +1108,7 @@ class SessionState:
     """One request's view of its session, loaded from the store on first use."""
 
     __slots__ = ('manager', 'client', 'cookie_sid', 'loaded', 'exists', 'sid', 'snapshot', 'data', 'user',
-                 'user_expires', 'created', 'real', 'old_sid', 'invalidated')
+                 'user_expires', 'created', 'real', 'old_sid', 'dead')
 
     def __init__(self, manager: Optional[SessionManager], cookie_sid: Optional[str], client: str = '-') -> None:
         self.manager = manager
@@ -1045,7 +1124,8 @@ class SessionState:
         self.created = 0.0
         self.real = False
         self.old_sid: Optional[str] = None
-        self.invalidated = False
+        #: Ids ended in this request (logout), deleted from the store at the end.
+        self.dead: List[str] = []
 
     def load(self) -> None:
         """Fetch the session named by the cookie, once; a dead or unknown id is never adopted."""
@@ -1070,6 +1150,8 @@ class SessionState:
                         self.sid = self.cookie_sid
                         self.snapshot = record
                         self.data, self.user, self.created, self.user_expires = data, user, created, expires
+                        if manager.log.enabled(logging.DEBUG):
+                            manager.log.write(logging.DEBUG, 'Session: %s... loaded' % self.cookie_sid[:6])
                         if expires and expires <= now:
                             self.user, self.user_expires = None, 0
         self.loaded = True
@@ -1085,6 +1167,8 @@ class SessionState:
     def _new_sid(self) -> None:
         self.sid = secrets.token_urlsafe(32)
         threading.current_thread().name = '%s-%s' % (self.client, self.sid[:6])
+        if self.manager is not None and self.manager.log.enabled(logging.DEBUG):
+            self.manager.log.write(logging.DEBUG, 'Session: %s... created' % self.sid[:6])
 
     def set_user(self, user: Any, expires: float = 0, remember: bool = True) -> bool:
         """Log a user in (or out with None); return True if the user changed.
@@ -1105,10 +1189,11 @@ class SessionState:
         return changed
 
     def invalidate(self) -> None:
+        """End the session; anything stored afterwards goes to a brand new one."""
         self.load()
-        self.invalidated = True
-        self.data = {}
-        self.user = None
+        self.dead.extend(sid for sid in (self.old_sid, self.sid if self.exists else None) if sid)
+        self.exists, self.sid, self.old_sid, self.snapshot, self.real = False, None, None, '', False
+        self.data, self.user, self.user_expires, self.created = {}, None, 0, time.time()
 
     def record(self) -> str:
         """The JSON text stored for this session; explains which value cannot be stored."""
@@ -1131,15 +1216,11 @@ class SessionState:
         if not self.loaded or self.manager is None:
             return
         manager, store = self.manager, self.manager.store
-        if self.invalidated:
-            if self.exists:
-                store.delete(self.cookie_sid or '')
-            if self.old_sid:
-                store.delete(self.old_sid)
-            if self.cookie_sid:
-                manager.set_cookie(headers, '', https, expire=True)
-            return
+        for sid in self.dead:
+            store.delete(sid)
         if not self.exists and not self.real and not self.data:
+            if self.dead and self.cookie_sid:
+                manager.set_cookie(headers, '', https, expire=True)
             return
         record = self.record()
         now = time.time()
@@ -1332,15 +1413,15 @@ class BasicAuth:
         self._file_stamp: Optional[Tuple[float, int]] = None
         self._next_stat = 0.0
         self._lock = threading.Lock()
-        if self.users_file:
-            if not os.path.isfile(self.users_file):
-                raise ConfigError('canister.auth_basic_users_file = %r: no such file' % self.users_file)
-            self._reload()
         #: Verified credentials (keyed by a keyed hash, never the password), so a
         #: slow hash is paid once per 5 minutes per user, not on every request.
         self._verified: 'collections.OrderedDict[bytes, float]' = collections.OrderedDict()
         self._cache_key = os.urandom(32)
         self._dummy = self._make_dummy()
+        if self.users_file:
+            if not os.path.isfile(self.users_file):
+                raise ConfigError('canister.auth_basic_users_file = %r: no such file' % self.users_file)
+            self._reload()
 
     def _make_dummy(self) -> Tuple[str, str]:
         """A stored form to check unknown users against, as costly as a real one."""
@@ -1425,6 +1506,7 @@ class _Jwks:
         self.keys: Dict[Optional[str], Any] = {}
         self._fetched_at = -math.inf
         self._lock = threading.Lock()
+        self._worker: Optional[threading.Thread] = None
 
     def key_for(self, kid: Optional[str]) -> Any:
         key = self._lookup(kid)
@@ -1445,10 +1527,37 @@ class _Jwks:
         return self.keys.get(kid)
 
     def _fetch(self) -> None:
+        """Refresh the keys, waiting at most ``timeout`` seconds in all (a slow provider
+        keeps its download thread, never a request)."""
         self._fetched_at = time.monotonic()
+        if self._worker is not None and self._worker.is_alive():
+            return
+        result: Dict[str, Any] = {}
+        worker = threading.Thread(target=self._download, args=(result,), name='canister-jwks', daemon=True)
+        worker.start()
+        worker.join(self.timeout)
+        if worker.is_alive():
+            self._worker = worker
+            self.log.write(logging.WARNING, 'Cannot fetch the JWKS keys: no complete answer within %gs' % self.timeout)
+        elif 'error' in result:
+            self.log.write(logging.WARNING, 'Cannot fetch the JWKS keys: %s' % _escape(str(result['error']))[:200])
+        else:
+            self.keys = result['keys']
+            self.log.write(logging.INFO, 'Fetched %d signing keys from the JWKS URL' % len(self.keys))
+
+    def _download(self, result: Dict[str, Any]) -> None:
+        deadline = time.monotonic() + self.timeout
         try:
+            chunks: List[bytes] = []
             with urllib.request.urlopen(self.url, timeout=self.timeout) as answer:
-                document = json.loads(answer.read(1024 * 1024))
+                while sum(map(len, chunks)) <= 1024 * 1024 and time.monotonic() < deadline:
+                    chunk = answer.read(16384)
+                    if not chunk:
+                        break
+                    chunks.append(chunk)
+                else:
+                    raise ValueError('the JWKS answer is too large or too slow')
+            document = json.loads(b''.join(chunks))
             keys = {}
             for entry in document.get('keys', []):
                 if not isinstance(entry, dict) or entry.get('kty') not in ('RSA', 'EC', 'OKP'):
@@ -1459,10 +1568,9 @@ class _Jwks:
                     keys[entry.get('kid')] = self.jwt.PyJWK(entry).key
                 except Exception:
                     continue
-            self.keys = keys
-            self.log.write(logging.INFO, 'Fetched %d signing keys from the JWKS URL' % len(keys))
+            result['keys'] = keys
         except Exception as error:
-            self.log.write(logging.WARNING, 'Cannot fetch the JWKS keys: %s' % _escape(str(error))[:200])
+            result['error'] = error
 
 
 class JwtAuth:
@@ -1767,10 +1875,10 @@ class CorsPolicy:
             headers.extend(self._any)
             return
         _merge_header(headers, 'Vary', 'Origin')
-        if origin is None or not self.is_allowed_origin(origin):
-            return
         headers[:] = [h for h in headers if h[0].lower() not in ('access-control-allow-origin',
                                                                    'access-control-allow-credentials')]
+        if origin is None or not self.is_allowed_origin(origin):
+            return
         headers.append((ACL_ORIGIN, origin))
         headers.extend(self._simple)
 
@@ -1809,11 +1917,12 @@ class CsrfGuard:
     def was_preflighted(self, environ: Mapping[str, Any]) -> bool:
         """True if no browser sends this request cross-origin without a preflight."""
         content_type = environ.get('CONTENT_TYPE', '').split(';')[0].strip().lower()
-        return environ['REQUEST_METHOD'] != 'POST' or content_type not in self._FORM_TYPES
+        return environ['REQUEST_METHOD'].upper() != 'POST' or content_type not in self._FORM_TYPES
 
     def refusal(self, environ: Dict[str, Any], own_origin: str) -> Optional[str]:
         """Why the request must be refused, or None if it may go on."""
-        if environ['REQUEST_METHOD'] not in _UNSAFE_METHODS or 'HTTP_AUTHORIZATION' in environ:
+        method = environ['REQUEST_METHOD'].upper()
+        if method not in _UNSAFE_METHODS or 'HTTP_AUTHORIZATION' in environ:
             return None
         origin = environ.get('HTTP_ORIGIN')
         if origin is None:
@@ -1830,7 +1939,7 @@ class CsrfGuard:
         if cors is not None and cors.any_origin and self.was_preflighted(environ):
             return None
         return 'Cross-site request refused: origin %s may not send %s requests here' % (
-            _escape(origin)[:100], environ['REQUEST_METHOD'])
+            _escape(origin)[:100], _escape(method)[:20])
 
 
 ###############################################################################
@@ -1839,7 +1948,8 @@ class CsrfGuard:
 
 _REQUEST_ID = re.compile(r'[A-Za-z0-9._-]{1,128}')
 _PLAIN_PATH = re.compile(r"[A-Za-z0-9/._~!$&'()*+,;=:@%-]*")
-_SECRET_QUERY = re.compile(r'(?i)(token|password|passwd|secret|key|auth|code)')
+_SECRET_QUERY = re.compile(r'(?i)(token|password|passwd|secret|key|auth|code|sig)')
+_SECRET_NAME = re.compile(r'(?i)token|passw|secret|apikey|(^|[_.-])(key|code|auth|sig|signature|pwd)$')
 _HTTP_STATUS = {400: '400 Bad Request', 401: '401 Unauthorized', 403: '403 Forbidden',
                 404: '404 Not Found', 413: '413 Content Too Large', 429: '429 Too Many Requests',
                 431: '431 Request Header Fields Too Large', 500: '500 Internal Server Error',
@@ -1869,7 +1979,7 @@ def _redact_query(query: str) -> str:
     parts = []
     for part in query.split('&'):
         name, sep, value = part.partition('=')
-        parts.append(name + sep + '***' if sep and _SECRET_QUERY.search(name) else part)
+        parts.append(name + sep + '***' if sep and _SECRET_NAME.search(urllib.parse.unquote_plus(name)) else part)
     return '&'.join(parts)
 
 
@@ -1939,26 +2049,31 @@ class Canister:
                 else:
                     app.uninstall(other)
         config = self.config = Config.from_app(app.config, self.overrides)
-        self.log = RequestLog(app, config)
-        self.log.banner(config)
-        for warning in config.warnings:
-            self.log.logger.warning(warning)
         self.proxies = _Proxies(config['trusted_proxies'])
-        self.sessions = SessionManager(config, self.custom_store, self.log)
-        problem = self.sessions.store.check()
-        if problem:
-            self.log.logger.warning('The session store is unreachable for now (%s); requests that '
-                                    'need a session answer 503 until it is back', problem)
-        self.auth = Authenticator(config, self.log) or None
         self.cors = CorsPolicy(config) if config['cors'] else None
         self.csrf = CsrfGuard(self.cors) if config['csrf'] else None
+        self.log = RequestLog(app, config)
+        try:
+            self.log.banner(config)
+            for warning in config.warnings:
+                self.log.logger.warning(warning)
+            self.sessions = SessionManager(config, self.custom_store, self.log)
+            problem = self.sessions.store.check()
+            if problem:
+                self.log.logger.warning('The session store is unreachable for now (%s); requests that '
+                                        'need a session answer 503 until it is back', problem)
+            self.auth = Authenticator(config, self.log) or None
+        except Exception as error:
+            self.log.logger.error('Install failed: %s', error)
+            self.close()
+            raise
         self.max_body_size = config['max_body_size']
         self.max_header_size = config['max_header_size']
         self.slow = config['log_slow']
         self.app = app
         self._inner = app.wsgi
-        app.wsgi = self.wsgi
-        app.log = self.log.logger
+        app.__dict__['wsgi'] = self.wsgi  # bottle 0.13 refuses plain assignment of existing names
+        app.__dict__['log'] = self.log.logger
 
     def close(self) -> None:
         """Uninstall: give the app its own WSGI entry back and release the store."""
@@ -2036,7 +2151,7 @@ class Canister:
         thread = threading.current_thread()
         thread_name = thread.name
         thread.name = '%s-%s' % (client, cookie_sid[:6] if cookie_sid else '...')
-        method = environ.get('REQUEST_METHOD', 'GET')
+        method = environ.get('REQUEST_METHOD', 'GET').upper()
         origin = environ.get('HTTP_ORIGIN')
         cors = self.cors
         preflight = (method == 'OPTIONS' and origin is not None and cors is not None
@@ -2060,7 +2175,7 @@ class Canister:
                         code, message = 503, 'Service unavailable: the session store cannot be reached, retry shortly'
                     else:
                         log.write(logging.ERROR, 'Session not saved: %s' % error, rid)
-                        code, message = 500, 'Internal server error: the session could not be saved'
+                        code, message = 500, 'Internal server error: the session could not be saved: %s' % error
                     status[0] = code
                     body, content_type = _error_body(code, message, environ)
                     replaced.append(body)
@@ -2097,7 +2212,10 @@ class Canister:
             raise
         else:
             elapsed = time.perf_counter() - started
-            level = logging.WARNING if self.slow and elapsed >= self.slow else level
+            if status[0] >= 500:
+                level = logging.ERROR
+            elif self.slow and elapsed >= self.slow:
+                level = logging.WARNING
             if log.enabled(level):
                 log.write(level, 'Response: %d (%dms)' % (status[0], elapsed * 1000), rid)
             return result
@@ -2141,7 +2259,7 @@ class Canister:
             if value is not None and len(value) > self.max_header_size:
                 return self._plain(431, 'Request header %s too large: the limit is %d bytes'
                                    % (header[5:].title(), self.max_header_size), environ)
-        if self.csrf is not None and environ.get('REQUEST_METHOD') in _UNSAFE_METHODS:
+        if self.csrf is not None and environ.get('REQUEST_METHOD', '').upper() in _UNSAFE_METHODS:
             reason = self.csrf.refusal(environ, _normal_origin(scheme + '://' + host))
             if reason is not None:
                 return self._plain(403, reason, environ)

@@ -72,7 +72,7 @@ class WsgiClient:
     """
 
     def __init__(self, app: WsgiApp, host: str = "127.0.0.1", port: int = 8080,
-                 remote_addr: str = "127.0.0.1") -> None:
+                 remote_addr: str = "127.0.0.1", headers: dict[str, str] | None = None) -> None:
         self.app = app
         self.cookies: dict[str, str] = {}
         self._template: dict[str, Any] = {
@@ -91,6 +91,7 @@ class WsgiClient:
             "wsgi.multiprocess": False,
             "wsgi.run_once": False,
         }
+        _add_headers(self._template, headers)
 
     def request(self, path: str = "/", query: str = "", method: str = "GET",
                 headers: dict[str, str] | None = None, body: bytes = b"") -> Response:
@@ -104,13 +105,7 @@ class WsgiClient:
             environ["CONTENT_LENGTH"] = str(len(body))
         if self.cookies:
             environ["HTTP_COOKIE"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
-        if headers:
-            for key, value in headers.items():
-                key = key.upper().replace("-", "_")
-                if key in ("CONTENT_TYPE", "CONTENT_LENGTH"):
-                    environ[key] = value
-                else:
-                    environ["HTTP_" + key] = value
+        _add_headers(environ, headers)
         started: list[Any] = []
 
         def start_response(status: str, response_headers: list[tuple[str, str]],
@@ -139,6 +134,12 @@ class WsgiClient:
             self.cookies.pop(name, None)
         else:
             self.cookies[name] = value
+
+
+def _add_headers(environ: dict[str, Any], headers: dict[str, str] | None) -> None:
+    for key, value in (headers or {}).items():
+        key = key.upper().replace("-", "_")
+        environ[key if key in ("CONTENT_TYPE", "CONTENT_LENGTH") else "HTTP_" + key] = value
 
 
 def _no_write(data: bytes) -> None:

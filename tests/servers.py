@@ -15,6 +15,7 @@ Typical use::
     client = Client(app.url)
     client.get('/count').json()
     redis.stop(); redis.start()      # same port, same dir, data kept (AOF)
+    redis.freeze(); redis.thaw()     # SIGSTOP / SIGCONT: connections hang
     app.kill()                       # SIGKILL to the whole process group
     app.cleanup(); redis.cleanup()
 
@@ -172,8 +173,8 @@ def _terminate(proc, graceful_sig, timeout, kill_group=True):
         proc.kill()
     try:
         proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:  # pragma: no cover
-        raise ServerError('process %d did not die after SIGKILL' % proc.pid)
+    except subprocess.TimeoutExpired as exc:  # pragma: no cover
+        raise ServerError('process %d did not die after SIGKILL' % proc.pid) from exc
     if kill_group:
         wait_until(lambda: not _group_members(pgid), 10,
                    what='process group %d to exit' % pgid)
@@ -263,12 +264,24 @@ class RedisServer:
             wait_until(ready, self.start_timeout, what='redis-server on port %d' % self.port)
         except ServerError as exc:
             self.stop()
-            raise ServerError('%s\n--- redis log ---\n%s' % (exc, self.log()))
+            raise ServerError('%s\n--- redis log ---\n%s' % (exc, self.log())) from None
         return self
+
+    def freeze(self):
+        """SIGSTOP: the port still accepts connections but nothing answers
+        (what a client sees during a network partition or a stuck server)."""
+        if self.running:
+            self.proc.send_signal(signal.SIGSTOP)
+
+    def thaw(self):
+        """SIGCONT after ``freeze()``."""
+        if self.running:
+            self.proc.send_signal(signal.SIGCONT)
 
     def stop(self, timeout=5):
         """Graceful shutdown (SIGTERM flushes the AOF); SIGKILL after ``timeout``."""
         if self.proc is not None:
+            self.thaw()
             _terminate(self.proc, signal.SIGTERM, timeout)
             self.proc = None
         wait_until(lambda: not _port_accepts(self.host, self.port), 5,
@@ -409,7 +422,7 @@ class AppServer:
                        what='%s serving %s on %s' % (self.server, self.app, self.url))
         except ServerError as exc:
             self._stop(None)
-            raise ServerError('%s\n--- server output ---\n%s' % (exc, self.output()))
+            raise ServerError('%s\n--- server output ---\n%s' % (exc, self.output())) from None
         return self
 
     def _stop(self, graceful_sig, timeout=10):

@@ -15,7 +15,8 @@ All three origins share the host 127.0.0.1, so they are *same-site* but
 Requirements: ``pip install playwright`` and a system Chromium at
 /usr/bin/chromium (Debian/Ubuntu: ``apt-get install chromium``; another path
 can be given in $CANISTER_CHROMIUM).  No browser is ever downloaded.  When
-either is missing the tests FAIL (they never skip).
+either is missing every test fails at setup (reported as ERROR) with these
+install instructions; they never skip.
 """
 
 import json
@@ -255,17 +256,19 @@ def page_fetch(page, url, **init):
 def open_self_submitting_form(page, form_url, action_url):
     """Open a page whose form submits itself; return the form's response.
 
-    The navigation is started from inside the page rather than with
-    page.goto(), whose wait for the form page would race with the form's
-    own navigation ("navigation interrupted by another navigation").
+    The navigation is started from inside the page (after evaluate() has
+    returned) rather than with page.goto(), whose wait for the form page
+    would race with the form's own navigation.  Returns once the document
+    answering the POST has loaded.
     """
-    with page.expect_response(
-        lambda r: r.url == action_url and r.request.method == "POST"
-    ) as info:
-        page.evaluate(
-            "url => { setTimeout(() => { window.location.href = url; }, 0); }",
-            form_url,
-        )
+    with page.expect_navigation(url=action_url):
+        with page.expect_response(
+            lambda r: r.url == action_url and r.request.method == "POST"
+        ) as info:
+            page.evaluate(
+                "url => { setTimeout(() => { window.location.href = url; }, 0); }",
+                form_url,
+            )
     return info.value
 
 
@@ -471,5 +474,4 @@ def test_a_cross_origin_form_post_is_refused_by_csrf_but_the_apps_own_form_works
     assert accepted.request.method == "POST"
     assert accepted.status == 200
     assert transfers == ["5"]
-    page.wait_for_load_state()
     assert page.text_content("#result") == "transferred"

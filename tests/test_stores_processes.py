@@ -11,7 +11,6 @@ PATH (the tests FAIL with a clear message when it is missing).
 """
 import os
 import sys
-import time
 
 import pytest
 
@@ -233,3 +232,26 @@ def test_the_app_starts_with_redis_down_and_sessions_work_once_redis_is_up(
     for i in range(6):
         count(client, i)
     assert app.running, 'the app was restarted'
+
+
+def test_a_frozen_redis_gives_503_within_3_seconds_and_the_session_survives_it(
+        redis_server, serve, tmp_path):
+    redis_server.start()
+    app = serve('waitress', **app_env(tmp_path, redis_server.url))
+    client = Client(app.url)
+    for i in range(2):
+        count(client, i)
+
+    redis_server.freeze()  # SIGSTOP: connections are accepted, never answered
+    try:
+        assert_quick_clear_503(client.get('/count'))
+        assert_quick_clear_503(Client(app.url).get('/count'))
+        ping = client.get('/ping')
+        assert ping.status == 200, ping
+        assert ping.elapsed < MAX_503_SECONDS
+    finally:
+        redis_server.thaw()
+
+    wait_for_successes(lambda: client.get('/peek'))
+    for i in range(2, 5):
+        count(client, i)

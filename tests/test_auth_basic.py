@@ -1,0 +1,681 @@
+"""HTTP Basic authentication: credentials, hashes, users file, guards, throttling, log hygiene."""
+from __future__ import annotations
+
+import base64
+import os
+import re
+import time
+
+import bottle
+
+import canister
+from canister import session
+from conftest import client, read_log
+
+SHA256_MY_SECRET = '186ef76e9d6a723ecb570d4d9c287487d001e5d35f7ed4a313350a407950318e'
+
+
+def basic(username, password):
+    """An Authorization header value for these credentials."""
+    raw = ('%s:%s' % (username, password)).encode('utf-8')
+    return 'Basic ' + base64.b64encode(raw).decode('ascii')
+
+
+def raw_basic(raw: bytes):
+    return 'Basic ' + base64.b64encode(raw).decode('ascii')
+
+
+def me_app(make_app, calls=None, **overrides):
+    """An app whose /me route answers with the logged-in user (and counts its calls)."""
+    app = make_app(**overrides)
+    calls = calls if calls is not None else []
+
+    @app.get('/me')
+    def me():
+        calls.append(1)
+        return 'user=%s' % session.user
+
+    return app
+
+
+def alice_app(make_app, calls=None, **overrides):
+    overrides.setdefault('auth_basic_username', 'alice')
+    overrides.setdefault('auth_basic_password', 'wonderland')
+    return me_app(make_app, calls, **overrides)
+
+
+def set_cookies(response):
+    return [value for name, value in response.headerlist if name.lower() == 'set-cookie']
+
+
+def cookie_sid(response):
+    for value in set_cookies(response):
+        match = re.match(r'session_id=([A-Za-z0-9_-]+)', value)
+        if match:
+            return match.group(1)
+    return None
+
+
+def assert_basic_challenge(response):
+    challenges = response.headers.getall('WWW-Authenticate')
+    assert any(c.startswith('Basic realm="') for c in challenges), challenges
+
+
+# -- valid credentials ---------------------------------------------------------
+
+def test_clear_password_logs_the_user_in(make_app):
+    app = alice_app(make_app, auth_basic_encryption='clear')
+    response = client(app).get('/me', headers={'Authorization': basic('alice', 'wonderland')})
+    assert response.status_int == 200
+    assert response.text == 'user=alice'
+
+
+def test_clear_password_is_the_default_for_a_plain_value(make_app):
+    app = alice_app(make_app)
+    response = client(app).get('/me', headers={'Authorization': basic('alice', 'wonderland')})
+    assert response.text == 'user=alice'
+
+
+def test_sha256_password_accepts_the_matching_clear_password(make_app):
+    app = alice_app(make_app, auth_basic_password=SHA256_MY_SECRET, auth_basic_encryption='sha256')
+    response = client(app).get('/me', headers={'Authorization': basic('alice', 'my-secret')})
+    assert response.text == 'user=alice'
+
+
+def test_sha256_password_refuses_the_hash_itself_as_password(make_app):
+    app = alice_app(make_app, auth_basic_password=SHA256_MY_SECRET, auth_basic_encryption='sha256')
+    response = client(app).get('/me', headers={'Authorization': basic('alice', SHA256_MY_SECRET)},
+                               expect_errors=True)
+    assert response.status_int == 401
+
+
+def test_pbkdf2_hash_is_recognised_by_its_prefix(make_app):
+    stored = canister.hash_password('s3cret!', 'pbkdf2', iterations=1000)
+    app = alice_app(make_app, auth_basic_password=stored)
+    response = client(app).get('/me', headers={'Authorization': basic('alice', 's3cret!')})
+    assert response.text == 'user=alice'
+
+
+def test_pbkdf2_hash_refuses_a_wrong_password(make_app):
+    stored = canister.hash_password('s3cret!', 'pbkdf2', iterations=1000)
+    app = alice_app(make_app, auth_basic_password=stored, auth_basic_encryption='pbkdf2')
+    response = client(app).get('/me', headers={'Authorization': basic('alice', 's3cret?')}, expect_errors=True)
+    assert response.status_int == 401
+
+
+def test_scrypt_hash_is_recognised_by_its_prefix(make_app):
+    stored = canister.hash_password('s3cret!', 'scrypt', iterations=2 ** 10)
+    app = alice_app(make_app, auth_basic_password=stored)
+    response = client(app).get('/me', headers={'Authorization': basic('alice', 's3cret!')})
+    assert response.text == 'user=alice'
+
+
+def test_scrypt_hash_refuses_a_wrong_password(make_app):
+    stored = canister.hash_password('s3cret!', 'scrypt', iterations=2 ** 10)
+    app = alice_app(make_app, auth_basic_password=stored, auth_basic_encryption='scrypt')
+    response = client(app).get('/me', headers={'Authorization': basic('alice', 'nope')}, expect_errors=True)
+    assert response.status_int == 401
+
+
+def test_non_ascii_password_is_accepted(make_app):
+    stored = canister.hash_password('pässwörd€', 'pbkdf2', iterations=1000)
+    app = alice_app(make_app, auth_basic_password=stored)
+    response = client(app).get('/me', headers={'Authorization': basic('alice', 'pässwörd€')})
+    assert response.text == 'user=alice'
+
+
+def test_password_containing_a_colon_is_accepted(make_app):
+    app = alice_app(make_app, auth_basic_password='a:b:c')
+    response = client(app).get('/me', headers={'Authorization': basic('alice', 'a:b:c')})
+    assert response.text == 'user=alice'
+
+
+def test_scheme_name_is_case_insensitive(make_app):
+    app = alice_app(make_app)
+    header = basic('alice', 'wonderland').replace('Basic', 'bAsIc')
+    response = client(app).get('/me', headers={'Authorization': header})
+    assert response.text == 'user=alice'
+
+
+def test_config_keys_from_app_config_enable_basic_auth(make_app):
+    app = me_app(make_app, config={'auth_basic_username': 'alice', 'auth_basic_password': 'wonderland'})
+    c = client(app)
+    assert c.get('/me', headers={'Authorization': basic('alice', 'wonderland')}).text == 'user=alice'
+    assert c.get('/me', headers={'Authorization': basic('alice', 'x')}, expect_errors=True).status_int == 401
+
+
+def test_successful_login_writes_one_info_line_naming_the_user(make_app, log_dir):
+    app = alice_app(make_app)
+    client(app).get('/me', headers={'Authorization': basic('alice', 'wonderland')})
+    lines = [line for line in read_log(log_dir).splitlines() if 'Logged in as: alice' in line]
+    assert len(lines) == 1
+    assert ' INFO ' in lines[0]
+
+
+def test_login_rotates_the_session_id_of_a_client_with_a_session(make_app):
+    store = canister.MemoryStore()
+    app = alice_app(make_app, store=store)
+
+    @app.get('/start')
+    def start():
+        session.data['cart'] = ['apple']
+        return session.sid
+
+    c = client(app)
+    first = c.get('/start')
+    old_sid = cookie_sid(first)
+    assert old_sid and first.text == old_sid
+    response = c.get('/me', headers={'Authorization': basic('alice', 'wonderland')})
+    new_sid = cookie_sid(response)
+    assert response.text == 'user=alice'
+    assert new_sid is not None and new_sid != old_sid
+    assert store.load(old_sid) is None
+    assert store.load(new_sid) is not None
+
+
+def test_rotated_session_keeps_its_data_and_user(make_app):
+    app = alice_app(make_app)
+
+    @app.get('/start')
+    def start():
+        session.data['cart'] = ['apple']
+        return 'ok'
+
+    @app.get('/state')
+    def state():
+        return '%s %s' % (session.user, session.data.get('cart'))
+
+    c = client(app)
+    c.get('/start')
+    c.get('/me', headers={'Authorization': basic('alice', 'wonderland')})
+    assert c.get('/state').text == "alice ['apple']"
+
+
+def test_old_session_id_no_longer_works_after_login(make_app):
+    app = alice_app(make_app)
+
+    @app.get('/start')
+    def start():
+        return session.sid
+
+    @app.get('/state')
+    def state():
+        return 'user=%s' % session.user
+
+    c = client(app)
+    old_sid = c.get('/start').text
+    c.get('/me', headers={'Authorization': basic('alice', 'wonderland')})
+    replay = client(app).get('/state', headers={'Cookie': 'session_id=' + old_sid})
+    assert replay.text == 'user=None'
+
+
+def test_stateless_credentials_leave_no_server_side_session(make_app):
+    store = canister.MemoryStore()
+    app = alice_app(make_app, store=store)
+    c = client(app)
+    for _ in range(5):
+        response = c.get('/me', headers={'Authorization': basic('alice', 'wonderland')})
+        assert response.text == 'user=alice'
+        assert set_cookies(response) == []
+    assert len(store) == 0
+
+
+def test_stateless_credentials_do_not_log_the_user_in_for_the_next_request(make_app):
+    app = alice_app(make_app)
+    c = client(app)
+    c.get('/me', headers={'Authorization': basic('alice', 'wonderland')})
+    assert c.get('/me').text == 'user=None'
+
+
+def test_handler_reading_the_sid_makes_a_basic_login_a_session(make_app):
+    app = alice_app(make_app)
+
+    @app.get('/login')
+    def login():
+        return session.sid
+
+    @app.get('/state')
+    def state():
+        return 'user=%s' % session.user
+
+    c = client(app)
+    response = c.get('/login', headers={'Authorization': basic('alice', 'wonderland')})
+    assert cookie_sid(response) == response.text
+    assert c.get('/state').text == 'user=alice'
+
+
+# -- users file ----------------------------------------------------------------
+
+def test_users_file_accepts_each_listed_user(make_app, tmp_path):
+    users = tmp_path / 'users'
+    users.write_text('alice:%s\nbob:%s\n' % (canister.hash_password('a-pw', 'pbkdf2', iterations=1000),
+                                             canister.hash_password('b-pw', 'scrypt', iterations=2 ** 10)))
+    app = me_app(make_app, auth_basic_users_file=str(users))
+    c = client(app)
+    assert c.get('/me', headers={'Authorization': basic('alice', 'a-pw')}).text == 'user=alice'
+    assert c.get('/me', headers={'Authorization': basic('bob', 'b-pw')}).text == 'user=bob'
+
+
+def test_users_file_accepts_sha256_lines(make_app, tmp_path):
+    users = tmp_path / 'users'
+    users.write_text('# comment\n\ncarol:sha256:%s\n' % SHA256_MY_SECRET)
+    app = me_app(make_app, auth_basic_users_file=str(users))
+    response = client(app).get('/me', headers={'Authorization': basic('carol', 'my-secret')})
+    assert response.text == 'user=carol'
+
+
+def test_users_file_refuses_a_wrong_password(make_app, tmp_path):
+    users = tmp_path / 'users'
+    users.write_text('alice:%s\n' % canister.hash_password('a-pw', 'pbkdf2', iterations=1000))
+    app = me_app(make_app, auth_basic_users_file=str(users))
+    response = client(app).get('/me', headers={'Authorization': basic('alice', 'b-pw')}, expect_errors=True)
+    assert response.status_int == 401
+
+
+def test_users_file_works_alongside_the_configured_user(make_app, tmp_path):
+    users = tmp_path / 'users'
+    users.write_text('bob:%s\n' % canister.hash_password('b-pw', 'pbkdf2', iterations=1000))
+    app = alice_app(make_app, auth_basic_users_file=str(users))
+    c = client(app)
+    assert c.get('/me', headers={'Authorization': basic('alice', 'wonderland')}).text == 'user=alice'
+    assert c.get('/me', headers={'Authorization': basic('bob', 'b-pw')}).text == 'user=bob'
+
+
+def test_users_file_is_reloaded_when_it_changes(make_app, tmp_path):
+    users = tmp_path / 'users'
+    users.write_text('alice:%s\n' % canister.hash_password('a-pw', 'pbkdf2', iterations=1000))
+    app = me_app(make_app, auth_basic_users_file=str(users))
+    c = client(app)
+    assert c.get('/me', headers={'Authorization': basic('alice', 'a-pw')}).text == 'user=alice'
+    assert c.get('/me', headers={'Authorization': basic('dave', 'd-pw')}, expect_errors=True).status_int == 401
+    time.sleep(1.1)
+    users.write_text('dave:%s\n# alice was removed\n' % canister.hash_password('d-pw', 'pbkdf2', iterations=1000))
+    stamp = time.time() + 5
+    os.utime(users, (stamp, stamp))
+    assert c.get('/me', headers={'Authorization': basic('dave', 'd-pw')}).text == 'user=dave'
+    assert c.get('/me', headers={'Authorization': basic('alice', 'a-pw')}, expect_errors=True).status_int == 401
+
+
+def test_users_file_password_change_takes_effect_after_reload(make_app, tmp_path):
+    users = tmp_path / 'users'
+    users.write_text('alice:%s\n' % canister.hash_password('old-pw', 'pbkdf2', iterations=1000))
+    app = me_app(make_app, auth_basic_users_file=str(users))
+    c = client(app)
+    assert c.get('/me', headers={'Authorization': basic('alice', 'old-pw')}).text == 'user=alice'
+    time.sleep(1.1)
+    users.write_text('alice:%s\n' % canister.hash_password('new-password', 'pbkdf2', iterations=1000))
+    stamp = time.time() + 5
+    os.utime(users, (stamp, stamp))
+    assert c.get('/me', headers={'Authorization': basic('alice', 'old-pw')}, expect_errors=True).status_int == 401
+    assert c.get('/me', headers={'Authorization': basic('alice', 'new-password')}).text == 'user=alice'
+
+
+def test_users_file_bad_line_is_skipped_with_a_warning(make_app, tmp_path, log_dir):
+    users = tmp_path / 'users'
+    users.write_text('no-hash-here\nalice:%s\n' % canister.hash_password('a-pw', 'pbkdf2', iterations=1000))
+    app = me_app(make_app, auth_basic_users_file=str(users))
+    assert client(app).get('/me', headers={'Authorization': basic('alice', 'a-pw')}).text == 'user=alice'
+    assert re.search(r'WARNING .*line 1 ignored', read_log(log_dir))
+
+
+# -- invalid credentials ---------------------------------------------------------
+
+def assert_refused(app, header, log_dir, calls, forbidden=()):
+    response = client(app).get('/me', headers={'Authorization': header}, expect_errors=True)
+    assert response.status_int == 401, response
+    assert_basic_challenge(response)
+    assert calls == []
+    assert response.text.strip() != ''
+    log = read_log(log_dir)
+    warnings = [line for line in log.splitlines() if ' WARNING ' in line and 'Authentication failed' in line]
+    assert len(warnings) == 1, log
+    for secret in forbidden:
+        assert secret not in log
+    return response
+
+
+def test_wrong_password_is_refused_with_a_basic_challenge(make_app, log_dir):
+    calls = []
+    app = alice_app(make_app, calls)
+    assert_refused(app, basic('alice', 'open-sesame'), log_dir, calls, forbidden=['open-sesame', 'wonderland'])
+
+
+def test_unknown_user_is_refused(make_app, log_dir):
+    calls = []
+    app = alice_app(make_app, calls)
+    assert_refused(app, basic('mallory', 'wonderland'), log_dir, calls, forbidden=['wonderland'])
+
+
+def test_unknown_user_with_hashed_passwords_is_refused(make_app, log_dir):
+    calls = []
+    app = alice_app(make_app, calls, auth_basic_password=canister.hash_password('pw1', 'pbkdf2', iterations=1000))
+    assert_refused(app, basic('mallory', 'pw1'), log_dir, calls, forbidden=['pw1'])
+
+
+def test_bad_base64_is_refused(make_app, log_dir):
+    calls = []
+    app = alice_app(make_app, calls)
+    assert_refused(app, 'Basic !!!not-base64!!!', log_dir, calls)
+
+
+def test_non_ascii_characters_instead_of_base64_are_refused(make_app, log_dir):
+    calls = []
+    app = alice_app(make_app, calls)
+    assert_refused(app, 'Basic \u00e9\u00e8\u00ea==', log_dir, calls)
+
+
+def test_truncated_base64_is_refused(make_app, log_dir):
+    calls = []
+    app = alice_app(make_app, calls)
+    assert_refused(app, basic('alice', 'wonderland')[:-3], log_dir, calls)
+
+
+def test_base64_of_non_utf8_bytes_is_refused(make_app, log_dir):
+    calls = []
+    app = alice_app(make_app, calls)
+    assert_refused(app, raw_basic(b'alice:\xff\xfe\xfdwonderland'), log_dir, calls)
+
+
+def test_latin1_encoded_credentials_are_refused(make_app, log_dir):
+    calls = []
+    app = alice_app(make_app, calls, auth_basic_password='pässword')
+    assert_refused(app, raw_basic('alice:pässword'.encode('latin-1')), log_dir, calls)
+
+
+def test_credentials_without_a_colon_are_refused(make_app, log_dir):
+    calls = []
+    app = alice_app(make_app, calls)
+    assert_refused(app, raw_basic(b'alicewonderland'), log_dir, calls, forbidden=['alicewonderland'])
+
+
+def test_header_with_too_many_parts_is_refused(make_app, log_dir):
+    calls = []
+    app = alice_app(make_app, calls)
+    assert_refused(app, 'Basic a b', log_dir, calls)
+
+
+def test_header_with_credentials_split_by_a_space_is_refused(make_app, log_dir):
+    calls = []
+    app = alice_app(make_app, calls)
+    good = basic('alice', 'wonderland')
+    assert_refused(app, good + ' extra', log_dir, calls)
+
+
+def test_bare_scheme_without_credentials_is_refused(make_app, log_dir):
+    calls = []
+    app = alice_app(make_app, calls)
+    assert_refused(app, 'Basic', log_dir, calls)
+
+
+def test_bare_scheme_with_trailing_space_is_refused(make_app, log_dir):
+    calls = []
+    app = alice_app(make_app, calls)
+    assert_refused(app, 'Basic   ', log_dir, calls)
+
+
+def test_empty_user_and_password_are_refused(make_app, log_dir):
+    calls = []
+    app = alice_app(make_app, calls)
+    assert_refused(app, raw_basic(b':'), log_dir, calls)
+
+
+def test_refusal_body_is_json_when_the_client_accepts_json(make_app):
+    app = alice_app(make_app)
+    response = client(app).get('/me', headers={'Authorization': basic('alice', 'x'), 'Accept': 'application/json'},
+                               expect_errors=True)
+    assert response.status_int == 401
+    assert response.content_type == 'application/json'
+    assert 'message' in response.json
+
+
+def test_realm_in_the_challenge_comes_from_the_config(make_app):
+    app = alice_app(make_app, auth_realm='Back Office')
+    response = client(app).get('/me', headers={'Authorization': basic('alice', 'x')}, expect_errors=True)
+    assert any(c.startswith('Basic realm="Back Office"') for c in response.headers.getall('WWW-Authenticate'))
+
+
+def test_failed_login_with_a_session_keeps_the_session_anonymous(make_app):
+    app = alice_app(make_app)
+
+    @app.get('/start')
+    def start():
+        return session.sid
+
+    @app.get('/state')
+    def state():
+        return 'user=%s' % session.user
+
+    c = client(app)
+    c.get('/start')
+    c.get('/me', headers={'Authorization': basic('alice', 'bad')}, expect_errors=True)
+    assert c.get('/state').text == 'user=None'
+
+
+def test_huge_authorization_header_is_refused_with_431(make_app):
+    calls = []
+    app = alice_app(make_app, calls)
+    header = 'Basic ' + 'A' * 100 * 1024
+    response = client(app).get('/me', headers={'Authorization': header}, expect_errors=True)
+    assert response.status_int == 431
+    assert calls == []
+
+
+def test_authorization_header_just_under_the_limit_is_not_431(make_app):
+    app = alice_app(make_app, max_header_size=1024)
+    header = basic('alice', 'wonderland')
+    header += ' ' * (1024 - len(header))
+    response = client(app).get('/me', headers={'Authorization': header}, expect_errors=True)
+    assert response.status_int == 200
+    assert response.text == 'user=alice'
+
+
+# -- anonymous and foreign schemes ------------------------------------------------
+
+def test_request_without_authorization_is_anonymous(make_app):
+    calls = []
+    app = alice_app(make_app, calls)
+    response = client(app).get('/me')
+    assert response.status_int == 200
+    assert response.text == 'user=None'
+    assert calls == [1]
+
+
+def test_unconfigured_scheme_reaches_the_handler(make_app):
+    app = alice_app(make_app)
+
+    @app.get('/custom')
+    def custom():
+        header = bottle.request.headers.get('Authorization')
+        if header == 'Custom xyz':
+            session.user = 'custom-user'
+        return 'user=%s' % session.user
+
+    response = client(app).get('/custom', headers={'Authorization': 'Custom xyz'})
+    assert response.status_int == 200
+    assert response.text == 'user=custom-user'
+
+
+def test_bearer_header_is_left_alone_when_only_basic_is_configured(make_app):
+    app = alice_app(make_app)
+    response = client(app).get('/me', headers={'Authorization': 'Bearer abc.def.ghi'})
+    assert response.status_int == 200
+    assert response.text == 'user=None'
+
+
+def test_unconfigured_scheme_failures_do_not_count_towards_throttling(make_app):
+    app = alice_app(make_app, auth_max_failures=2)
+    c = client(app)
+    for _ in range(4):
+        assert c.get('/me', headers={'Authorization': 'Custom nope'}).status_int == 200
+    assert c.get('/me', headers={'Authorization': basic('alice', 'wonderland')}).text == 'user=alice'
+
+
+def test_no_authentication_configured_leaves_basic_headers_alone(make_app):
+    app = me_app(make_app)
+    response = client(app).get('/me', headers={'Authorization': basic('alice', 'wonderland')})
+    assert response.status_int == 200
+    assert response.text == 'user=None'
+
+
+# -- guards ----------------------------------------------------------------------
+
+def test_require_user_answers_401_with_a_challenge_when_nobody_is_logged_in(make_app):
+    calls = []
+    app = alice_app(make_app)
+
+    @app.get('/private')
+    @canister.require_user
+    def private():
+        calls.append(1)
+        return 'secret stuff'
+
+    response = client(app).get('/private', expect_errors=True)
+    assert response.status_int == 401
+    assert_basic_challenge(response)
+    assert calls == []
+
+
+def test_require_user_lets_a_logged_in_user_through(make_app):
+    app = alice_app(make_app)
+
+    @app.get('/private')
+    @canister.require_user
+    def private():
+        return 'hello %s' % session.user
+
+    response = client(app).get('/private', headers={'Authorization': basic('alice', 'wonderland')})
+    assert response.status_int == 200
+    assert response.text == 'hello alice'
+
+
+def test_require_answers_403_when_the_predicate_fails(make_app):
+    calls = []
+    app = alice_app(make_app)
+
+    @app.get('/admin')
+    @canister.require(lambda user: user == 'root')
+    def admin():
+        calls.append(1)
+        return 'admin area'
+
+    response = client(app).get('/admin', headers={'Authorization': basic('alice', 'wonderland')},
+                               expect_errors=True)
+    assert response.status_int == 403
+    assert calls == []
+
+
+def test_require_answers_200_when_the_predicate_passes(make_app):
+    app = alice_app(make_app)
+
+    @app.get('/admin')
+    @canister.require(lambda user: user == 'alice')
+    def admin():
+        return 'admin area'
+
+    response = client(app).get('/admin', headers={'Authorization': basic('alice', 'wonderland')})
+    assert response.status_int == 200
+    assert response.text == 'admin area'
+
+
+def test_require_answers_401_not_403_when_nobody_is_logged_in(make_app):
+    app = alice_app(make_app)
+
+    @app.get('/admin')
+    @canister.require(lambda user: False)
+    def admin():
+        return 'admin area'
+
+    response = client(app).get('/admin', expect_errors=True)
+    assert response.status_int == 401
+    assert_basic_challenge(response)
+
+
+# -- throttling ------------------------------------------------------------------
+
+def fail(c, times):
+    for _ in range(times):
+        assert c.get('/me', headers={'Authorization': basic('alice', 'guess')}, expect_errors=True).status_int == 401
+
+
+def test_too_many_failures_from_one_ip_get_429_with_retry_after(make_app):
+    app = alice_app(make_app, auth_max_failures=3)
+    c = client(app)
+    fail(c, 3)
+    response = c.get('/me', headers={'Authorization': basic('alice', 'guess')}, expect_errors=True)
+    assert response.status_int == 429
+    assert int(response.headers['Retry-After']) >= 1
+
+
+def test_throttled_ip_gets_429_even_with_the_right_password(make_app):
+    calls = []
+    app = alice_app(make_app, calls, auth_max_failures=3)
+    c = client(app)
+    fail(c, 3)
+    response = c.get('/me', headers={'Authorization': basic('alice', 'wonderland')}, expect_errors=True)
+    assert response.status_int == 429
+    assert 'Retry-After' in response.headers
+    assert calls == []
+
+
+def test_failures_below_the_limit_do_not_throttle(make_app):
+    app = alice_app(make_app, auth_max_failures=3)
+    c = client(app)
+    fail(c, 2)
+    assert c.get('/me', headers={'Authorization': basic('alice', 'wonderland')}).text == 'user=alice'
+
+
+def test_throttled_ip_without_credentials_is_unaffected(make_app):
+    app = alice_app(make_app, auth_max_failures=3)
+    c = client(app)
+    fail(c, 3)
+    response = c.get('/me')
+    assert response.status_int == 200
+    assert response.text == 'user=None'
+
+
+def test_throttling_one_ip_leaves_another_ip_unaffected(make_app):
+    app = alice_app(make_app, auth_max_failures=3)
+    fail(client(app, REMOTE_ADDR='10.0.0.1'), 3)
+    assert client(app, REMOTE_ADDR='10.0.0.1').get(
+        '/me', headers={'Authorization': basic('alice', 'wonderland')}, expect_errors=True).status_int == 429
+    other = client(app, REMOTE_ADDR='10.0.0.2').get('/me', headers={'Authorization': basic('alice', 'wonderland')})
+    assert other.status_int == 200
+    assert other.text == 'user=alice'
+
+
+def test_throttling_is_logged_as_a_warning(make_app, log_dir):
+    app = alice_app(make_app, auth_max_failures=3)
+    c = client(app)
+    fail(c, 3)
+    c.get('/me', headers={'Authorization': basic('alice', 'guess')}, expect_errors=True)
+    assert re.search(r' WARNING .*Too many failed logins from 127\.0\.0\.1', read_log(log_dir))
+
+
+# -- log hygiene -----------------------------------------------------------------
+
+def test_no_secret_ever_reaches_the_log_files(make_app, log_dir, tmp_path):
+    clear_pw = 'Clear-Pa55word-Zq'
+    file_pw = 'File-Pa55word-Xk'
+    file_hash = canister.hash_password(file_pw, 'pbkdf2', iterations=1000)
+    users = tmp_path / 'users'
+    users.write_text('bob:%s\ncarol:sha256:%s\n' % (file_hash, SHA256_MY_SECRET))
+    wrong_pw = 'Wrong-Pa55word-Jv'
+    app = alice_app(make_app, auth_basic_password=clear_pw, auth_basic_users_file=str(users), log_level='DEBUG',
+                    auth_max_failures=100)
+
+    @app.get('/login')
+    def login():
+        return session.sid
+
+    c = client(app)
+    headers = [basic('alice', clear_pw), basic('bob', file_pw), basic('carol', 'my-secret'),
+               basic('alice', wrong_pw), basic('bob', wrong_pw), basic('nobody', clear_pw),
+               raw_basic(wrong_pw.encode()), 'Basic ' + wrong_pw]
+    for header in headers:
+        c.get('/me', headers={'Authorization': header}, expect_errors=True)
+        c.get('/login?password=%s' % wrong_pw, headers={'Authorization': header}, expect_errors=True)
+    log = ''.join(path.read_text(encoding='utf-8', errors='replace') for path in log_dir.iterdir())
+    assert 'Logged in as: bob' in log and 'Authentication failed' in log  # the run did log
+    for secret in [clear_pw, file_pw, file_hash, file_hash.split(':')[-1], SHA256_MY_SECRET, 'my-secret',
+                   wrong_pw] + [h.split(' ', 1)[1] for h in headers if ' ' in h]:
+        assert secret not in log, secret

@@ -1,0 +1,712 @@
+"""Bearer JWT authentication: secrets, public keys, JWKS, claim checks and rejections."""
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import http.server
+import json
+import math
+import re
+import socket
+import sys
+import threading
+import time
+
+import jwt as pyjwt
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+
+import canister
+from canister import session
+from conftest import client, read_log
+
+SECRET = 'k9Qv2Lr7Zt4Wm8Xc1Bn5Hs3Jd6Fg0Pa-Tq7Ye2Ui9Oo4Kl1Mz8Nx5Cv3Bb6Vn0Q'  # 64 bytes
+
+
+# -- helpers ---------------------------------------------------------------------
+
+def b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b'=').decode('ascii')
+
+
+def claims(**extra):
+    payload = {'sub': 'alice', 'exp': int(time.time()) + 300}
+    payload.update(extra)
+    return {key: value for key, value in payload.items() if value is not None}
+
+
+def hs_token(key=SECRET, algorithm='HS256', **extra):
+    return pyjwt.encode(claims(**extra), key, algorithm=algorithm)
+
+
+def hand_made(header, payload, sign=None):
+    """A compact JWT built by hand; ``sign(signing_input) -> bytes`` gives its signature."""
+    signing_input = b64url(json.dumps(header).encode()) + '.' + b64url(json.dumps(payload).encode())
+    signature = sign(signing_input.encode('ascii')) if sign else b''
+    return signing_input + '.' + b64url(signature)
+
+
+def bearer(token):
+    return {'Authorization': 'Bearer ' + token}
+
+
+def me_app(make_app, calls=None, **overrides):
+    app = make_app(**overrides)
+    calls = calls if calls is not None else []
+
+    @app.get('/me')
+    def me():
+        calls.append(1)
+        return {'user': session.user}
+
+    return app
+
+
+def secret_app(make_app, calls=None, **overrides):
+    overrides.setdefault('auth_jwt_secret', SECRET)
+    return me_app(make_app, calls, **overrides)
+
+
+def bearer_challenge(response):
+    challenges = [c for c in response.headers.getall('WWW-Authenticate') if c.startswith('Bearer ')]
+    assert challenges, response.headers
+    return challenges[0]
+
+
+def assert_invalid_token(response, calls=None):
+    assert response.status_int == 401, response
+    challenge = bearer_challenge(response)
+    assert 'error="invalid_token"' in challenge
+    match = re.search(r'error_description="([^"]+)"', challenge)
+    assert match and match.group(1).strip(), challenge
+    if calls is not None:
+        assert calls == []
+    return match.group(1)
+
+
+@pytest.fixture(scope='module')
+def rsa_key():
+    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+
+
+@pytest.fixture(scope='module')
+def other_rsa_key():
+    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+
+
+@pytest.fixture(scope='module')
+def ec_key():
+    return ec.generate_private_key(ec.SECP256R1())
+
+
+def public_pem(private_key) -> bytes:
+    return private_key.public_key().public_bytes(serialization.Encoding.PEM,
+                                                 serialization.PublicFormat.SubjectPublicKeyInfo)
+
+
+@pytest.fixture
+def rsa_pem_file(tmp_path, rsa_key):
+    path = tmp_path / 'rsa-public.pem'
+    path.write_bytes(public_pem(rsa_key))
+    return path
+
+
+def jwk(private_key, kid):
+    entry = pyjwt.algorithms.RSAAlgorithm.to_jwk(private_key.public_key(), as_dict=True)
+    entry.update(kid=kid, use='sig', alg='RS256')
+    return entry
+
+
+class JwksServer:
+    """A real HTTP server on 127.0.0.1 serving whatever body the test sets."""
+
+    def __init__(self):
+        self.body = b'{"keys": []}'
+        self.hits = 0
+        owner = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):
+                owner.hits += 1
+                body = owner.body
+                self.send_response(200)
+                self.send_header('Content-Type', 'application/json')
+                self.send_header('Content-Length', str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(('127.0.0.1', 0), Handler)
+        self.url = 'http://127.0.0.1:%d/.well-known/jwks.json' % self.server.server_address[1]
+        self.thread = threading.Thread(target=self.server.serve_forever, kwargs={'poll_interval': 0.05}, daemon=True)
+        self.thread.start()
+
+    def publish(self, *entries):
+        self.body = json.dumps({'keys': list(entries)}).encode()
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def jwks_server():
+    server = JwksServer()
+    yield server
+    server.close()
+
+
+class HangingServer:
+    """Accepts connections and never answers."""
+
+    def __init__(self):
+        self.sock = socket.socket()
+        self.sock.bind(('127.0.0.1', 0))
+        self.sock.listen(16)
+        self.url = 'http://127.0.0.1:%d/jwks' % self.sock.getsockname()[1]
+        self.accepted = threading.Event()
+        self.connections = []
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self):
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            self.connections.append(conn)
+            self.accepted.set()
+
+    def close(self):
+        self.sock.close()
+        for conn in self.connections:
+            conn.close()
+
+
+@pytest.fixture
+def hanging_server():
+    server = HangingServer()
+    yield server
+    server.close()
+
+
+# -- shared secrets --------------------------------------------------------------
+
+@pytest.mark.parametrize('algorithm', ['HS256', 'HS384', 'HS512'])
+def test_hmac_token_logs_the_user_in_with_its_claims(make_app, algorithm):
+    app = secret_app(make_app)
+    token_claims = claims(name='Alice', roles=['admin'])
+    token = pyjwt.encode(token_claims, SECRET, algorithm=algorithm)
+    response = client(app).get('/me', headers=bearer(token))
+    assert response.status_int == 200
+    assert response.json == {'user': token_claims}
+
+
+def test_token_signed_with_another_secret_is_refused(make_app):
+    calls = []
+    app = secret_app(make_app, calls)
+    response = client(app).get('/me', headers=bearer(hs_token(key=SECRET[::-1])), expect_errors=True)
+    assert_invalid_token(response, calls)
+
+
+def test_bearer_scheme_name_is_case_insensitive(make_app):
+    app = secret_app(make_app)
+    response = client(app).get('/me', headers={'Authorization': 'bearer ' + hs_token()})
+    assert response.json['user']['sub'] == 'alice'
+
+
+def test_config_keys_from_app_config_enable_jwt(make_app):
+    app = me_app(make_app, config={'auth_jwt_secret': SECRET, 'auth_jwt_leeway': '0'})
+    assert client(app).get('/me', headers=bearer(hs_token())).json['user']['sub'] == 'alice'
+
+
+def test_base64std_secret_without_padding_is_decoded(make_app):
+    raw = b'\xfb\xff\xbe' * 21 + b'\xfa'  # 64 bytes, encodes with + and / and needs padding
+    encoded = base64.b64encode(raw).decode()
+    assert encoded.endswith('=') and ('+' in encoded or '/' in encoded)
+    app = secret_app(make_app, auth_jwt_secret=encoded.rstrip('='), auth_jwt_encoding='base64std')
+    response = client(app).get('/me', headers=bearer(hs_token(key=raw)))
+    assert response.json['user']['sub'] == 'alice'
+
+
+def test_base64url_secret_without_padding_is_decoded(make_app):
+    raw = b'\xfb\xff\xbe' * 21 + b'\xfa'
+    encoded = base64.urlsafe_b64encode(raw).decode()
+    assert encoded.endswith('=') and ('-' in encoded or '_' in encoded)
+    app = secret_app(make_app, auth_jwt_secret=encoded.rstrip('='), auth_jwt_encoding='base64url')
+    response = client(app).get('/me', headers=bearer(hs_token(key=raw)))
+    assert response.json['user']['sub'] == 'alice'
+
+
+def test_base64_secret_is_not_used_as_its_text(make_app):
+    raw = b'\xfb\xff\xbe' * 21 + b'\xfa'
+    encoded = base64.urlsafe_b64encode(raw).decode().rstrip('=')
+    app = secret_app(make_app, auth_jwt_secret=encoded, auth_jwt_encoding='base64url')
+    response = client(app).get('/me', headers=bearer(hs_token(key=encoded)), expect_errors=True)
+    assert_invalid_token(response)
+
+
+def test_hand_made_hs256_token_is_accepted_with_the_right_secret(make_app):
+    """Proves the hand-made tokens of the attack tests below are well formed."""
+    app = secret_app(make_app)
+    token = hand_made({'alg': 'HS256', 'typ': 'JWT'}, claims(),
+                      lambda data: hmac.new(SECRET.encode(), data, hashlib.sha256).digest())
+    assert client(app).get('/me', headers=bearer(token)).json['user']['sub'] == 'alice'
+
+
+# -- public keys -----------------------------------------------------------------
+
+def test_rs256_token_is_accepted_with_the_public_key_pem(make_app, rsa_key, rsa_pem_file):
+    app = me_app(make_app, auth_jwt_public_key=str(rsa_pem_file))
+    token = pyjwt.encode(claims(), rsa_key, algorithm='RS256')
+    assert client(app).get('/me', headers=bearer(token)).json['user']['sub'] == 'alice'
+
+
+def test_es256_token_is_accepted_with_the_public_key_pem(make_app, ec_key, tmp_path):
+    pem = tmp_path / 'ec-public.pem'
+    pem.write_bytes(public_pem(ec_key))
+    app = me_app(make_app, auth_jwt_public_key=str(pem))
+    token = pyjwt.encode(claims(), ec_key, algorithm='ES256')
+    assert client(app).get('/me', headers=bearer(token)).json['user']['sub'] == 'alice'
+
+
+def test_rs256_token_signed_by_another_key_is_refused(make_app, rsa_pem_file, other_rsa_key):
+    calls = []
+    app = me_app(make_app, calls, auth_jwt_public_key=str(rsa_pem_file))
+    token = pyjwt.encode(claims(), other_rsa_key, algorithm='RS256')
+    assert_invalid_token(client(app).get('/me', headers=bearer(token), expect_errors=True), calls)
+
+
+def test_hs256_token_signed_with_the_public_key_pem_is_refused(make_app, rsa_pem_file):
+    calls = []
+    app = me_app(make_app, calls, auth_jwt_public_key=str(rsa_pem_file))
+    pem = rsa_pem_file.read_bytes()
+    token = hand_made({'alg': 'HS256', 'typ': 'JWT'}, claims(), lambda data: hmac.new(pem, data, hashlib.sha256).digest())
+    assert_invalid_token(client(app).get('/me', headers=bearer(token), expect_errors=True), calls)
+
+
+def test_key_confusion_is_refused_even_when_hmac_is_also_configured(make_app, rsa_pem_file):
+    calls = []
+    app = me_app(make_app, calls, auth_jwt_public_key=str(rsa_pem_file), auth_jwt_secret=SECRET)
+    pem = rsa_pem_file.read_bytes()
+    token = hand_made({'alg': 'HS256', 'typ': 'JWT'}, claims(), lambda data: hmac.new(pem, data, hashlib.sha256).digest())
+    assert_invalid_token(client(app).get('/me', headers=bearer(token), expect_errors=True), calls)
+
+
+def test_es256_token_is_refused_when_only_rs256_is_allowed(make_app, ec_key, tmp_path):
+    pem = tmp_path / 'ec-public.pem'
+    pem.write_bytes(public_pem(ec_key))
+    calls = []
+    app = me_app(make_app, calls, auth_jwt_public_key=str(pem), auth_jwt_algorithms='RS256')
+    token = pyjwt.encode(claims(), ec_key, algorithm='ES256')
+    assert_invalid_token(client(app).get('/me', headers=bearer(token), expect_errors=True), calls)
+
+
+# -- rejected tokens ---------------------------------------------------------------
+
+@pytest.mark.parametrize('alg', ['none', 'None', 'NONE'])
+def test_unsigned_alg_none_token_is_refused(make_app, alg):
+    calls = []
+    app = secret_app(make_app, calls)
+    token = hand_made({'alg': alg, 'typ': 'JWT'}, claims())
+    assert token.endswith('.')
+    assert_invalid_token(client(app).get('/me', headers=bearer(token), expect_errors=True), calls)
+
+
+def test_algorithm_off_the_allow_list_is_refused(make_app):
+    calls = []
+    app = secret_app(make_app, calls, auth_jwt_algorithms='HS512')
+    response = client(app).get('/me', headers=bearer(hs_token(algorithm='HS256')), expect_errors=True)
+    assert_invalid_token(response, calls)
+
+
+def test_algorithm_on_the_allow_list_is_accepted(make_app):
+    app = secret_app(make_app, auth_jwt_algorithms='HS384, HS512')
+    response = client(app).get('/me', headers=bearer(hs_token(algorithm='HS512')))
+    assert response.json['user']['sub'] == 'alice'
+
+
+def test_token_expired_within_the_default_leeway_is_accepted(make_app):
+    app = secret_app(make_app)
+    response = client(app).get('/me', headers=bearer(hs_token(exp=int(time.time()) - 5)))
+    assert response.status_int == 200
+    assert response.json['user']['sub'] == 'alice'
+
+
+def test_token_expired_beyond_the_leeway_is_refused(make_app):
+    calls = []
+    app = secret_app(make_app, calls)
+    response = client(app).get('/me', headers=bearer(hs_token(exp=int(time.time()) - 60)), expect_errors=True)
+    description = assert_invalid_token(response, calls)
+    assert 'expired' in description
+
+
+def test_token_expired_is_refused_when_the_leeway_is_zero(make_app):
+    app = secret_app(make_app, auth_jwt_leeway=0)
+    response = client(app).get('/me', headers=bearer(hs_token(exp=int(time.time()) - 5)), expect_errors=True)
+    assert_invalid_token(response)
+
+
+def test_larger_leeway_accepts_an_older_token(make_app):
+    app = secret_app(make_app, auth_jwt_leeway=120)
+    response = client(app).get('/me', headers=bearer(hs_token(exp=int(time.time()) - 60)))
+    assert response.json['user']['sub'] == 'alice'
+
+
+def test_token_for_the_client_id_is_accepted(make_app):
+    app = secret_app(make_app, auth_jwt_client_id='my-app')
+    response = client(app).get('/me', headers=bearer(hs_token(aud='my-app')))
+    assert response.json['user']['aud'] == 'my-app'
+
+
+def test_token_whose_audience_list_holds_the_client_id_is_accepted(make_app):
+    app = secret_app(make_app, auth_jwt_client_id='my-app')
+    response = client(app).get('/me', headers=bearer(hs_token(aud=['other-app', 'my-app'])))
+    assert response.json['user']['sub'] == 'alice'
+
+
+def test_token_for_another_audience_is_refused(make_app):
+    calls = []
+    app = secret_app(make_app, calls, auth_jwt_client_id='my-app')
+    response = client(app).get('/me', headers=bearer(hs_token(aud='other-app')), expect_errors=True)
+    description = assert_invalid_token(response, calls)
+    assert 'audience' in description
+
+
+def test_token_without_audience_is_refused_when_a_client_id_is_set(make_app):
+    calls = []
+    app = secret_app(make_app, calls, auth_jwt_client_id='my-app')
+    assert_invalid_token(client(app).get('/me', headers=bearer(hs_token()), expect_errors=True), calls)
+
+
+def test_token_from_the_configured_issuer_is_accepted(make_app):
+    app = secret_app(make_app, auth_jwt_issuer='https://id.example.com/')
+    response = client(app).get('/me', headers=bearer(hs_token(iss='https://id.example.com/')))
+    assert response.json['user']['iss'] == 'https://id.example.com/'
+
+
+def test_token_from_another_issuer_is_refused(make_app):
+    calls = []
+    app = secret_app(make_app, calls, auth_jwt_issuer='https://id.example.com/')
+    response = client(app).get('/me', headers=bearer(hs_token(iss='https://evil.example.com/')), expect_errors=True)
+    description = assert_invalid_token(response, calls)
+    assert 'issuer' in description
+
+
+def test_token_without_exp_is_refused_by_default(make_app):
+    calls = []
+    app = secret_app(make_app, calls)
+    response = client(app).get('/me', headers=bearer(hs_token(exp=None)), expect_errors=True)
+    description = assert_invalid_token(response, calls)
+    assert 'exp' in description
+
+
+def test_token_without_exp_is_accepted_when_exp_is_not_required(make_app):
+    app = secret_app(make_app, auth_jwt_require_exp=False)
+    response = client(app).get('/me', headers=bearer(hs_token(exp=None)))
+    assert response.json == {'user': {'sub': 'alice'}}
+
+
+def test_token_not_valid_before_a_future_time_is_refused(make_app):
+    calls = []
+    app = secret_app(make_app, calls)
+    response = client(app).get('/me', headers=bearer(hs_token(nbf=int(time.time()) + 60)), expect_errors=True)
+    assert_invalid_token(response, calls)
+
+
+def test_token_whose_nbf_is_past_is_accepted(make_app):
+    app = secret_app(make_app)
+    response = client(app).get('/me', headers=bearer(hs_token(nbf=int(time.time()) - 60)))
+    assert response.json['user']['sub'] == 'alice'
+
+
+def test_token_with_a_tampered_payload_is_refused(make_app):
+    calls = []
+    app = secret_app(make_app, calls)
+    header, _, signature = hs_token(role='user').split('.')
+    forged = b64url(json.dumps(claims(role='admin')).encode())
+    response = client(app).get('/me', headers=bearer('.'.join((header, forged, signature))), expect_errors=True)
+    assert_invalid_token(response, calls)
+
+
+def test_token_with_a_stripped_signature_is_refused(make_app):
+    calls = []
+    app = secret_app(make_app, calls)
+    header, payload, _ = hs_token().split('.')
+    response = client(app).get('/me', headers=bearer(header + '.' + payload + '.'), expect_errors=True)
+    assert_invalid_token(response, calls)
+
+
+@pytest.mark.parametrize('token', ['abc.def', 'a.b.c', 'eyJhbGciOiJIUzI1NiJ9', '..', 'e30.e30.e30'])
+def test_malformed_token_is_refused(make_app, token):
+    calls = []
+    app = secret_app(make_app, calls)
+    assert_invalid_token(client(app).get('/me', headers=bearer(token), expect_errors=True), calls)
+
+
+@pytest.mark.parametrize('token', ['garbage', '%%%%', '\u00e9\u00e8\u00ea', 'x' * 4000])
+def test_garbage_token_is_refused(make_app, token):
+    calls = []
+    app = secret_app(make_app, calls)
+    assert_invalid_token(client(app).get('/me', headers=bearer(token), expect_errors=True), calls)
+
+
+def test_token_whose_payload_is_not_an_object_is_refused(make_app):
+    calls = []
+    app = secret_app(make_app, calls)
+    header = b64url(json.dumps({'alg': 'HS256', 'typ': 'JWT'}).encode())
+    payload = b64url(b'[1, 2, 3]')
+    signing_input = (header + '.' + payload).encode()
+    token = header + '.' + payload + '.' + b64url(hmac.new(SECRET.encode(), signing_input, hashlib.sha256).digest())
+    assert_invalid_token(client(app).get('/me', headers=bearer(token), expect_errors=True), calls)
+
+
+@pytest.mark.parametrize('header', ['Bearer', 'Bearer ', 'Bearer a b'])
+def test_bearer_header_with_the_wrong_number_of_parts_is_refused(make_app, header):
+    calls = []
+    app = secret_app(make_app, calls)
+    response = client(app).get('/me', headers={'Authorization': header}, expect_errors=True)
+    assert response.status_int == 401
+    assert bearer_challenge(response)
+    assert calls == []
+
+
+def test_refused_token_is_logged_as_a_warning_without_the_token(make_app, log_dir):
+    app = secret_app(make_app)
+    token = hs_token(key='another-secret-that-is-long-enough-for-hs256!!')
+    client(app).get('/me', headers=bearer(token), expect_errors=True)
+    log = read_log(log_dir)
+    assert re.search(r' WARNING .*Authentication failed: the token signature is invalid', log)
+    assert token not in log
+    assert token.split('.')[2] not in log
+
+
+def test_successful_token_login_logs_the_subject(make_app, log_dir):
+    app = secret_app(make_app)
+    client(app).get('/me', headers=bearer(hs_token(sub='alice@example.com')))
+    lines = [line for line in read_log(log_dir).splitlines() if 'Logged in as: alice@example.com' in line]
+    assert len(lines) == 1 and ' INFO ' in lines[0]
+
+
+def test_no_secret_or_token_reaches_the_log_files(make_app, log_dir):
+    app = secret_app(make_app, log_level='DEBUG', auth_max_failures=100)
+
+    @app.get('/login')
+    def login():
+        return session.sid
+
+    good = hs_token()
+    bad = hs_token(key=SECRET[::-1])
+    c = client(app)
+    for token in (good, bad, good + 'x', 'garbage-token-value'):
+        c.get('/me', headers=bearer(token), expect_errors=True)
+        c.get('/login?access_token=' + token, headers=bearer(token), expect_errors=True)
+    log = ''.join(path.read_text(encoding='utf-8', errors='replace') for path in log_dir.iterdir())
+    assert 'Logged in as: alice' in log and 'Authentication failed' in log
+    for secret in (SECRET, SECRET[::-1], good, bad, good.split('.')[2], bad.split('.')[2], 'garbage-token-value'):
+        assert secret not in log, secret
+
+
+def test_bearer_token_is_left_alone_when_only_basic_is_configured(make_app):
+    app = me_app(make_app, auth_basic_username='alice', auth_basic_password='wonderland')
+    response = client(app).get('/me', headers=bearer(hs_token()))
+    assert response.status_int == 200
+    assert response.json == {'user': None}
+
+
+def test_require_user_challenges_with_bearer_when_jwt_is_configured(make_app):
+    app = secret_app(make_app)
+
+    @app.get('/private')
+    @canister.require_user
+    def private():
+        return 'secret'
+
+    response = client(app).get('/private', expect_errors=True)
+    assert response.status_int == 401
+    assert bearer_challenge(response).startswith('Bearer realm="')
+
+
+def test_require_checks_a_predicate_on_the_claims(make_app):
+    app = secret_app(make_app)
+
+    @app.get('/admin')
+    @canister.require(lambda user: 'admin' in user.get('roles', []))
+    def admin():
+        return 'admin area'
+
+    c = client(app)
+    assert c.get('/admin', headers=bearer(hs_token(roles=['user'])), expect_errors=True).status_int == 403
+    assert c.get('/admin', headers=bearer(hs_token(roles=['admin']))).text == 'admin area'
+
+
+def test_failed_tokens_are_throttled_per_ip(make_app):
+    app = secret_app(make_app, auth_max_failures=3)
+    c = client(app)
+    for _ in range(3):
+        assert c.get('/me', headers=bearer('garbage'), expect_errors=True).status_int == 401
+    response = c.get('/me', headers=bearer(hs_token()), expect_errors=True)
+    assert response.status_int == 429
+    assert 'Retry-After' in response.headers
+    assert client(app, REMOTE_ADDR='10.1.1.1').get('/me', headers=bearer(hs_token())).status_int == 200
+
+
+# -- sessions ---------------------------------------------------------------------
+
+def test_stateless_tokens_leave_no_server_side_session(make_app):
+    store = canister.MemoryStore()
+    app = secret_app(make_app, store=store)
+    c = client(app)
+    for _ in range(5):
+        response = c.get('/me', headers=bearer(hs_token()))
+        assert response.json['user']['sub'] == 'alice'
+        assert 'Set-Cookie' not in response.headers
+    assert len(store) == 0
+
+
+def test_token_session_user_ends_when_the_token_expires(make_app):
+    app = secret_app(make_app, auth_jwt_leeway=0)
+
+    @app.get('/login')
+    def login():
+        return session.sid
+
+    c = client(app)
+    exp = math.ceil(time.time() + 0.3)  # 0.3 to 1.3 s from now
+    response = c.get('/login', headers=bearer(hs_token(exp=exp)))
+    assert response.status_int == 200 and 'Set-Cookie' in response.headers
+    assert c.get('/me').json['user']['exp'] == exp
+    time.sleep(max(exp - time.time(), 0) + 0.1)
+    assert c.get('/me').json == {'user': None}
+
+
+# -- JWKS ------------------------------------------------------------------------
+
+def test_jwks_token_with_a_published_kid_is_accepted(make_app, rsa_key, jwks_server):
+    jwks_server.publish(jwk(rsa_key, 'key-1'))
+    app = me_app(make_app, auth_jwt_jwks_url=jwks_server.url)
+    token = pyjwt.encode(claims(), rsa_key, algorithm='RS256', headers={'kid': 'key-1'})
+    response = client(app).get('/me', headers=bearer(token))
+    assert response.json['user']['sub'] == 'alice'
+    assert jwks_server.hits == 1
+
+
+def test_jwks_keys_are_cached_between_requests(make_app, rsa_key, jwks_server):
+    jwks_server.publish(jwk(rsa_key, 'key-1'))
+    app = me_app(make_app, auth_jwt_jwks_url=jwks_server.url)
+    token = pyjwt.encode(claims(), rsa_key, algorithm='RS256', headers={'kid': 'key-1'})
+    c = client(app)
+    for _ in range(3):
+        assert c.get('/me', headers=bearer(token)).status_int == 200
+    assert jwks_server.hits == 1
+
+
+def test_jwks_token_with_an_unknown_kid_is_refused(make_app, rsa_key, jwks_server):
+    jwks_server.publish(jwk(rsa_key, 'key-1'))
+    calls = []
+    app = me_app(make_app, calls, auth_jwt_jwks_url=jwks_server.url)
+    token = pyjwt.encode(claims(), rsa_key, algorithm='RS256', headers={'kid': 'key-2'})
+    assert_invalid_token(client(app).get('/me', headers=bearer(token), expect_errors=True), calls)
+
+
+def test_jwks_token_with_a_published_kid_but_another_key_is_refused(make_app, rsa_key, other_rsa_key, jwks_server):
+    jwks_server.publish(jwk(rsa_key, 'key-1'))
+    app = me_app(make_app, auth_jwt_jwks_url=jwks_server.url)
+    token = pyjwt.encode(claims(), other_rsa_key, algorithm='RS256', headers={'kid': 'key-1'})
+    assert_invalid_token(client(app).get('/me', headers=bearer(token), expect_errors=True))
+
+
+def test_jwks_unknown_kids_do_not_refetch_more_than_every_ten_seconds(make_app, rsa_key, jwks_server):
+    jwks_server.publish(jwk(rsa_key, 'key-1'))
+    app = me_app(make_app, auth_jwt_jwks_url=jwks_server.url)
+    c = client(app)
+    for number in range(5):
+        token = pyjwt.encode(claims(), rsa_key, algorithm='RS256', headers={'kid': 'random-%d' % number})
+        assert c.get('/me', headers=bearer(token), expect_errors=True).status_int == 401
+    assert jwks_server.hits == 1
+
+
+def test_jwks_key_rotation_is_picked_up_on_a_new_kid(make_app, rsa_key, other_rsa_key, jwks_server):
+    new_key = other_rsa_key
+    jwks_server.publish(jwk(rsa_key, 'old'))
+    app = me_app(make_app, auth_jwt_jwks_url=jwks_server.url)
+    c = client(app)
+    old_token = pyjwt.encode(claims(), rsa_key, algorithm='RS256', headers={'kid': 'old'})
+    new_token = pyjwt.encode(claims(sub='bob'), new_key, algorithm='RS256', headers={'kid': 'new'})
+    assert c.get('/me', headers=bearer(old_token)).json['user']['sub'] == 'alice'
+    first_fetch_done = time.monotonic()
+    jwks_server.publish(jwk(rsa_key, 'old'), jwk(new_key, 'new'))
+    # the next fetch is allowed 10 s after the first one started (canister's rate limit)
+    time.sleep(max(first_fetch_done + 10.05 - time.monotonic(), 0))
+    response = c.get('/me', headers=bearer(new_token))
+    assert response.json['user']['sub'] == 'bob'
+    assert jwks_server.hits == 2
+
+
+def test_jwks_endpoint_that_hangs_gives_401_without_blocking_other_requests(make_app, rsa_key, hanging_server):
+    app = me_app(make_app, auth_jwt_jwks_url=hanging_server.url)
+    token = pyjwt.encode(claims(), rsa_key, algorithm='RS256', headers={'kid': 'key-1'})
+    outcome = {}
+
+    def bearer_request():
+        started = time.monotonic()
+        response = client(app).get('/me', headers=bearer(token), expect_errors=True)
+        outcome['response'], outcome['elapsed'] = response, time.monotonic() - started
+
+    thread = threading.Thread(target=bearer_request, daemon=True)
+    thread.start()
+    assert hanging_server.accepted.wait(3), 'canister never asked the JWKS endpoint'
+    started = time.monotonic()
+    plain = client(app).get('/me')
+    assert time.monotonic() - started < 1.0
+    assert plain.json == {'user': None}
+    thread.join(8)
+    assert not thread.is_alive(), 'the Bearer request is still hanging'
+    assert_invalid_token(outcome['response'])
+    assert outcome['elapsed'] < 6.5
+
+
+def test_jwks_endpoint_with_garbage_json_gives_401(make_app, rsa_key, jwks_server, log_dir):
+    jwks_server.body = b'{"keys": [this is not json'
+    calls = []
+    app = me_app(make_app, calls, auth_jwt_jwks_url=jwks_server.url)
+    token = pyjwt.encode(claims(), rsa_key, algorithm='RS256', headers={'kid': 'key-1'})
+    assert_invalid_token(client(app).get('/me', headers=bearer(token), expect_errors=True), calls)
+    assert re.search(r' WARNING .*JWKS', read_log(log_dir))
+
+
+def test_jwks_endpoint_with_a_non_object_document_gives_401(make_app, rsa_key, jwks_server):
+    jwks_server.body = b'[1, 2, 3]'
+    app = me_app(make_app, auth_jwt_jwks_url=jwks_server.url)
+    token = pyjwt.encode(claims(), rsa_key, algorithm='RS256', headers={'kid': 'key-1'})
+    assert_invalid_token(client(app).get('/me', headers=bearer(token), expect_errors=True))
+
+
+def test_jwks_entries_with_bad_keys_are_skipped(make_app, rsa_key, jwks_server):
+    jwks_server.publish({'kty': 'RSA', 'kid': 'broken', 'n': '!!', 'e': 'AQAB'}, 'not-a-dict', jwk(rsa_key, 'key-1'))
+    app = me_app(make_app, auth_jwt_jwks_url=jwks_server.url)
+    token = pyjwt.encode(claims(), rsa_key, algorithm='RS256', headers={'kid': 'key-1'})
+    assert client(app).get('/me', headers=bearer(token)).json['user']['sub'] == 'alice'
+
+
+# -- installation ----------------------------------------------------------------
+
+def test_jwt_config_without_pyjwt_explains_the_extra_to_install(make_app, monkeypatch):
+    monkeypatch.setitem(sys.modules, 'jwt', None)
+    with pytest.raises(canister.MissingExtraError, match=r'pip install canister\[jwt\]'):
+        make_app(auth_jwt_secret=SECRET)
+
+
+def test_hmac_algorithm_without_a_secret_is_a_config_error(make_app, rsa_pem_file):
+    with pytest.raises(canister.ConfigError):
+        make_app(auth_jwt_public_key=str(rsa_pem_file), auth_jwt_algorithms='HS256')
+
+
+def test_alg_none_in_the_allow_list_is_a_config_error(make_app):
+    with pytest.raises(canister.ConfigError):
+        make_app(auth_jwt_secret=SECRET, auth_jwt_algorithms='none')

@@ -1,0 +1,777 @@
+"""CORS: which origins get Access-Control-* headers, on which responses, and preflights."""
+from __future__ import annotations
+
+import bottle
+import pytest
+import webtest
+
+import canister
+from conftest import client, read_log
+
+APP = 'https://app.example.com'
+OTHER = 'https://other.example.org'
+EVIL = 'https://evil.example.net'
+
+
+def acao(res):
+    """Every Access-Control-Allow-Origin header of a response."""
+    return res.headers.getall('Access-Control-Allow-Origin')
+
+
+def vary_tokens(res):
+    """The tokens of every Vary header, lower-cased."""
+    return [token.strip().lower() for value in res.headers.getall('Vary') for token in value.split(',')]
+
+
+def hello_app(make_app, **overrides):
+    app = make_app(**overrides)
+
+    @app.route('/')
+    def index():
+        return 'hello'
+
+    return app
+
+
+def webtest_no_lint(app):
+    """A client without WebTest's lint, to send a request lint would stop."""
+    return webtest.TestApp(app, lint=False, extra_environ={'REMOTE_ADDR': '127.0.0.1', 'HTTP_HOST': 'localhost:80'})
+
+
+def preflight(test_client, path='/', origin=APP, method='PUT', headers=None, **kwargs):
+    request_headers = {'Origin': origin, 'Access-Control-Request-Method': method}
+    if headers is not None:
+        request_headers['Access-Control-Request-Headers'] = headers
+    return test_client.options(path, headers=request_headers, expect_errors=True, **kwargs)
+
+
+# -- cors = * ---------------------------------------------------------------
+
+def test_cors_star_gives_any_origin_star_and_no_credentials(make_app):
+    res = client(hello_app(make_app, cors='*')).get('/', headers={'Origin': EVIL})
+    assert res.status_int == 200
+    assert res.text == 'hello'
+    assert acao(res) == ['*']
+    assert 'Access-Control-Allow-Credentials' not in res.headers
+
+
+def test_cors_star_adds_nothing_to_requests_without_origin(make_app):
+    res = client(hello_app(make_app, cors='*')).get('/')
+    assert res.status_int == 200
+    assert 'Access-Control-Allow-Origin' not in res.headers
+
+
+def test_cors_star_is_read_from_an_ini_file_with_an_upper_case_key(tmp_path, log_dir):
+    ini = tmp_path / 'app.ini'
+    ini.write_text('[canister]\nCORS = *\nlog_path = %s\n' % log_dir, encoding='utf-8')
+    app = bottle.Bottle()
+    app.config.load_config(str(ini))
+    app.install(canister.Canister())
+    try:
+        @app.route('/')
+        def index():
+            return 'hello'
+
+        res = client(app).get('/', headers={'Origin': EVIL})
+        assert acao(res) == ['*']
+    finally:
+        app.uninstall(True)
+
+
+def test_cors_off_by_default_adds_no_cors_headers(make_app):
+    res = client(hello_app(make_app)).get('/', headers={'Origin': APP})
+    assert res.status_int == 200
+    assert 'Access-Control-Allow-Origin' not in res.headers
+    assert 'origin' not in vary_tokens(res)
+
+
+def test_cors_star_with_credentials_is_a_config_error_at_install(make_app):
+    with pytest.raises(canister.ConfigError):
+        make_app(cors='*', cors_credentials=True)
+
+
+def test_cors_star_with_credentials_from_strings_is_a_config_error_at_install(make_app):
+    with pytest.raises(canister.ConfigError):
+        make_app(config={'cors': '*', 'cors_credentials': 'true'})
+
+
+# -- origin lists -----------------------------------------------------------
+
+def test_cors_listed_origin_is_echoed(make_app):
+    res = client(hello_app(make_app, cors=APP)).get('/', headers={'Origin': APP})
+    assert acao(res) == [APP]
+
+
+def test_cors_origin_list_may_be_comma_separated(make_app):
+    c = client(hello_app(make_app, cors='%s,%s' % (APP, OTHER)))
+    assert acao(c.get('/', headers={'Origin': APP})) == [APP]
+    assert acao(c.get('/', headers={'Origin': OTHER})) == [OTHER]
+
+
+def test_cors_origin_list_may_be_space_separated(make_app):
+    c = client(hello_app(make_app, cors='%s   %s' % (APP, OTHER)))
+    assert acao(c.get('/', headers={'Origin': APP})) == [APP]
+    assert acao(c.get('/', headers={'Origin': OTHER})) == [OTHER]
+
+
+def test_cors_origin_list_may_be_a_python_list(make_app):
+    c = client(hello_app(make_app, cors=[APP, OTHER]))
+    assert acao(c.get('/', headers={'Origin': OTHER})) == [OTHER]
+
+
+def test_cors_unlisted_origin_gets_no_allow_origin(make_app):
+    res = client(hello_app(make_app, cors=APP)).get('/', headers={'Origin': EVIL})
+    assert res.status_int == 200
+    assert res.text == 'hello'
+    assert 'Access-Control-Allow-Origin' not in res.headers
+    assert 'Access-Control-Expose-Headers' not in res.headers
+
+
+@pytest.mark.parametrize('origin', [
+    'https://app.example.com.evil.net',
+    'https://app.example.co',
+    'https://xapp.example.com',
+    'http://app.example.com',
+    'https://app.example.com:8443',
+    'https://sub.app.example.com',
+])
+def test_cors_origin_list_matches_whole_origins_only(make_app, origin):
+    res = client(hello_app(make_app, cors=APP)).get('/', headers={'Origin': origin})
+    assert 'Access-Control-Allow-Origin' not in res.headers
+
+
+@pytest.mark.parametrize('origin', ['https://a.example.com', 'https://a.b.example.com'])
+def test_cors_wildcard_accepts_subdomains(make_app, origin):
+    res = client(hello_app(make_app, cors='https://*.example.com')).get('/', headers={'Origin': origin})
+    assert acao(res) == [origin]
+
+
+@pytest.mark.parametrize('origin', [
+    'https://example.com.evil.net',
+    'https://evil-example.com',
+    'http://a.example.com',
+    'https://example.com',
+    'https://a.example.com.evil.net',
+    'https://a.example.com:8443',
+    'https://evil.net/.example.com',
+    'https://evil.net?.example.com',
+])
+def test_cors_wildcard_rejects_lookalikes(make_app, origin):
+    res = client(hello_app(make_app, cors='https://*.example.com')).get('/', headers={'Origin': origin})
+    assert 'Access-Control-Allow-Origin' not in res.headers
+
+
+@pytest.mark.parametrize('pattern', [
+    'https://ex*ample.com', 'https://*example.com', 'https://*.*.example.com', '*.example.com', 'https://a.*.com',
+])
+def test_cors_invalid_wildcard_is_a_config_error(make_app, pattern):
+    with pytest.raises(canister.ConfigError):
+        make_app(cors=pattern)
+
+
+def test_cors_null_origin_is_refused_unless_listed(make_app):
+    res = client(hello_app(make_app, cors=APP)).get('/', headers={'Origin': 'null'})
+    assert 'Access-Control-Allow-Origin' not in res.headers
+
+
+def test_cors_null_origin_is_allowed_when_listed_literally(make_app):
+    res = client(hello_app(make_app, cors='null %s' % APP)).get('/', headers={'Origin': 'null'})
+    assert acao(res) == ['null']
+
+
+# -- credentials ------------------------------------------------------------
+
+def test_cors_credentials_add_allow_credentials_for_a_listed_origin(make_app):
+    res = client(hello_app(make_app, cors=APP, cors_credentials=True)).get('/', headers={'Origin': APP})
+    assert acao(res) == [APP]
+    assert res.headers.getall('Access-Control-Allow-Credentials') == ['true']
+
+
+def test_cors_credentials_are_not_granted_to_an_unlisted_origin(make_app):
+    res = client(hello_app(make_app, cors=APP, cors_credentials=True)).get('/', headers={'Origin': EVIL})
+    assert 'Access-Control-Allow-Origin' not in res.headers
+    assert 'Access-Control-Allow-Credentials' not in res.headers
+
+
+def test_cors_allowed_origin_does_not_leak_between_credentialed_requests(make_app):
+    c = client(hello_app(make_app, cors=[APP, OTHER], cors_credentials=True))
+    assert acao(c.get('/', headers={'Origin': APP})) == [APP]
+    res = c.get('/', headers={'Origin': EVIL})
+    assert 'Access-Control-Allow-Origin' not in res.headers
+    assert 'Access-Control-Allow-Credentials' not in res.headers
+    assert acao(c.get('/', headers={'Origin': OTHER})) == [OTHER]
+
+
+# -- one header, Vary ---------------------------------------------------------
+
+def test_cors_replaces_an_allow_origin_the_handler_set(make_app):
+    app = make_app(cors=APP, cors_credentials=True)
+
+    @app.route('/')
+    def index():
+        bottle.response.set_header('Access-Control-Allow-Origin', EVIL)
+        bottle.response.add_header('Access-Control-Allow-Origin', '*')
+        bottle.response.set_header('Access-Control-Allow-Credentials', 'true')
+        return 'hello'
+
+    res = client(app).get('/', headers={'Origin': APP})
+    assert acao(res) == [APP]
+    assert res.headers.getall('Access-Control-Allow-Credentials') == ['true']
+
+
+def test_cors_star_replaces_an_allow_origin_the_handler_set(make_app):
+    app = make_app(cors='*')
+
+    @app.route('/')
+    def index():
+        bottle.response.set_header('Access-Control-Allow-Origin', EVIL)
+        return 'hello'
+
+    res = client(app).get('/', headers={'Origin': APP})
+    assert acao(res) == ['*']
+
+
+def test_cors_origin_list_varies_on_origin_for_an_allowed_origin(make_app):
+    res = client(hello_app(make_app, cors=APP)).get('/', headers={'Origin': APP})
+    assert vary_tokens(res) == ['origin']
+
+
+def test_cors_origin_list_varies_on_origin_for_a_disallowed_origin(make_app):
+    res = client(hello_app(make_app, cors=APP)).get('/', headers={'Origin': EVIL})
+    assert vary_tokens(res) == ['origin']
+
+
+def test_cors_origin_list_varies_on_origin_without_an_origin(make_app):
+    res = client(hello_app(make_app, cors=APP)).get('/')
+    assert vary_tokens(res) == ['origin']
+
+
+def test_cors_vary_origin_merges_with_the_session_vary_cookie(make_app):
+    app = make_app(cors=APP)
+
+    @app.route('/')
+    def index():
+        canister.session.data['n'] = 1
+        return 'hello'
+
+    res = client(app).get('/', headers={'Origin': APP})
+    assert 'Set-Cookie' in res.headers
+    assert len(res.headers.getall('Vary')) == 1
+    assert sorted(vary_tokens(res)) == ['cookie', 'origin']
+
+
+def test_cors_vary_origin_merges_with_a_vary_the_handler_set(make_app):
+    app = make_app(cors=APP)
+
+    @app.route('/')
+    def index():
+        bottle.response.set_header('Vary', 'Accept-Encoding')
+        return 'hello'
+
+    res = client(app).get('/', headers={'Origin': EVIL})
+    assert len(res.headers.getall('Vary')) == 1
+    assert vary_tokens(res) == ['accept-encoding', 'origin']
+
+
+def test_cors_vary_origin_is_not_repeated_when_the_handler_set_it(make_app):
+    app = make_app(cors=APP)
+
+    @app.route('/')
+    def index():
+        bottle.response.set_header('Vary', 'Origin')
+        return 'hello'
+
+    res = client(app).get('/', headers={'Origin': APP})
+    assert vary_tokens(res) == ['origin']
+
+
+# -- expose headers -------------------------------------------------------------
+
+def test_cors_exposes_x_request_id_by_default(make_app):
+    res = client(hello_app(make_app, cors=APP)).get('/', headers={'Origin': APP})
+    assert res.headers.getall('Access-Control-Expose-Headers') == ['X-Request-ID']
+    assert res.headers['X-Request-ID']
+
+
+def test_cors_expose_headers_are_configurable(make_app):
+    res = client(hello_app(make_app, cors='*', cors_expose_headers='X-Total, X-Page')).get(
+        '/', headers={'Origin': APP})
+    assert res.headers.getall('Access-Control-Expose-Headers') == ['X-Total, X-Page']
+
+
+def test_cors_empty_expose_headers_sends_none(make_app):
+    res = client(hello_app(make_app, cors=APP, cors_expose_headers='')).get('/', headers={'Origin': APP})
+    assert acao(res) == [APP]
+    assert 'Access-Control-Expose-Headers' not in res.headers
+
+
+# -- every kind of response -----------------------------------------------------
+
+def test_cors_headers_on_an_abort_raised_by_the_handler(make_app):
+    app = make_app(cors=APP)
+
+    @app.route('/teapot')
+    def teapot():
+        bottle.abort(418, 'I am a teapot')
+
+    res = client(app).get('/teapot', headers={'Origin': APP}, status=418)
+    assert acao(res) == [APP]
+    assert 'origin' in vary_tokens(res)
+
+
+def test_cors_headers_on_a_redirect(make_app):
+    app = make_app(cors=APP)
+
+    @app.route('/old')
+    def old():
+        bottle.redirect('/new')
+
+    res = client(app).get('/old', headers={'Origin': APP})
+    assert res.status_int in (302, 303)
+    assert res.headers['Location'].endswith('/new')
+    assert acao(res) == [APP]
+
+
+def test_cors_headers_on_an_http_response_returned_by_the_handler(make_app):
+    app = make_app(cors='*')
+
+    @app.route('/created')
+    def created():
+        return bottle.HTTPResponse('made', status=201)
+
+    res = client(app).get('/created', headers={'Origin': APP}, status=201)
+    assert res.text == 'made'
+    assert acao(res) == ['*']
+
+
+def test_cors_headers_on_bottles_404_page(make_app):
+    res = client(hello_app(make_app, cors=APP)).get('/missing', headers={'Origin': APP}, status=404)
+    assert acao(res) == [APP]
+    assert 'origin' in vary_tokens(res)
+
+
+def test_cors_headers_on_bottles_405_page(make_app):
+    res = client(hello_app(make_app, cors=APP)).delete('/', headers={'Origin': APP}, status=405)
+    assert acao(res) == [APP]
+
+
+def test_cors_headers_on_bottles_500_page(make_app):
+    app = make_app(cors=APP, catchall=True)
+
+    @app.route('/boom')
+    def boom():
+        raise RuntimeError('boom')
+
+    res = client(app).get('/boom', headers={'Origin': APP}, expect_errors=True)
+    assert res.status_int == 500
+    assert acao(res) == [APP]
+    assert res.headers.getall('Access-Control-Expose-Headers') == ['X-Request-ID']
+
+
+def test_cors_headers_on_a_static_file(make_app, tmp_path):
+    (tmp_path / 'static').mkdir()
+    (tmp_path / 'static' / 'hello.txt').write_text('static hello', encoding='utf-8')
+    app = make_app(cors=APP, cors_credentials=True)
+
+    @app.route('/static/<name>')
+    def static(name):
+        return bottle.static_file(name, root=str(tmp_path / 'static'))
+
+    res = client(app).get('/static/hello.txt', headers={'Origin': APP})
+    assert res.text == 'static hello'
+    assert acao(res) == [APP]
+    assert res.headers['Access-Control-Allow-Credentials'] == 'true'
+
+
+def test_cors_headers_on_canisters_400_for_a_bad_parameter(make_app):
+    app = make_app(cors=APP)
+
+    @app.route('/n')
+    def number(n: int):
+        return str(n)
+
+    res = client(app).get('/n?n=abc', headers={'Origin': APP}, status=400)
+    assert 'n' in res.text
+    assert acao(res) == [APP]
+
+
+def test_cors_headers_on_canisters_400_for_a_bad_content_length(make_app):
+    app = hello_app(make_app, cors=APP)
+    res = webtest_no_lint(app).get('/', headers={'Origin': APP}, extra_environ={'CONTENT_LENGTH': 'abc'},
+                                   status=400)
+    assert 'Content-Length' in res.text
+    assert acao(res) == [APP]
+
+
+def test_cors_headers_on_canisters_401_for_require_user(make_app):
+    app = make_app(cors=APP)
+
+    @app.route('/me')
+    @canister.require_user
+    def me():
+        return 'secret'
+
+    res = client(app).get('/me', headers={'Origin': APP}, status=401)
+    assert 'secret' not in res.text
+    assert acao(res) == [APP]
+
+
+def test_cors_headers_on_canisters_401_for_a_wrong_password(make_app):
+    app = make_app(cors=APP, auth_basic_username='alice', auth_basic_password='right',
+                   auth_basic_encryption='clear')
+
+    @app.route('/')
+    def index():
+        return 'hello'
+
+    c = client(app)
+    c.authorization = ('Basic', ('alice', 'wrong'))
+    res = c.get('/', headers={'Origin': APP}, status=401)
+    assert acao(res) == [APP]
+
+
+def test_cors_headers_on_canisters_413_for_a_large_body(make_app):
+    app = make_app(cors=APP, max_body_size=10)
+
+    @app.post('/upload')
+    def upload():
+        return 'stored'
+
+    res = client(app).post('/upload', 'x' * 100, headers={'Origin': APP, 'Content-Type': 'text/plain'},
+                           status=413)
+    assert 'stored' not in res.text
+    assert acao(res) == [APP]
+
+
+def test_cors_headers_on_canisters_431_for_a_large_cookie(make_app):
+    app = hello_app(make_app, cors=APP, max_header_size=256)
+    res = client(app).get('/', headers={'Origin': APP, 'Cookie': 'big=' + 'x' * 300}, status=431)
+    assert acao(res) == [APP]
+    assert 'origin' in vary_tokens(res)
+
+
+def test_cors_canister_refusals_give_no_allow_origin_to_a_disallowed_origin(make_app):
+    app = hello_app(make_app, cors=APP, max_header_size=256)
+    res = client(app).get('/', headers={'Origin': EVIL, 'Cookie': 'big=' + 'x' * 300}, status=431)
+    assert 'Access-Control-Allow-Origin' not in res.headers
+    assert 'origin' in vary_tokens(res)
+
+
+# -- preflight --------------------------------------------------------------------
+
+def test_cors_preflight_answers_204_with_the_allowed_origin(make_app):
+    app = make_app(cors=APP)
+
+    @app.route('/items', method=['GET', 'PUT'])
+    def items():
+        return 'items'
+
+    res = preflight(client(app), '/items', method='PUT')
+    assert res.status_int == 204
+    assert res.body == b''
+    assert acao(res) == [APP]
+    assert 'origin' in vary_tokens(res)
+
+
+def test_cors_preflight_with_star_answers_star(make_app):
+    app = make_app(cors='*')
+
+    @app.route('/items', method=['GET', 'PUT'])
+    def items():
+        return 'items'
+
+    res = preflight(client(app), '/items', origin=EVIL, method='PUT')
+    assert res.status_int == 204
+    assert acao(res) == ['*']
+
+
+def test_cors_preflight_allows_the_methods_the_route_accepts(make_app):
+    app = make_app(cors=APP)
+
+    @app.route('/items', method=['GET', 'PUT'])
+    def items():
+        return 'items'
+
+    @app.delete('/items')
+    def remove():
+        return 'removed'
+
+    res = preflight(client(app), '/items', method='DELETE')
+    methods = {m.strip() for m in res.headers['Access-Control-Allow-Methods'].split(',')}
+    assert methods == {'GET', 'PUT', 'DELETE'}
+
+
+def test_cors_preflight_for_put_on_a_get_only_route_does_not_grant_put(make_app):
+    app = make_app(cors=APP)
+
+    @app.get('/read')
+    def read():
+        return 'read'
+
+    res = preflight(client(app), '/read', method='PUT')
+    methods = {m.strip() for m in res.headers.get('Access-Control-Allow-Methods', '').split(',') if m.strip()}
+    assert 'PUT' not in methods
+    assert 'GET' in methods
+
+
+def test_cors_preflight_on_a_dynamic_route_allows_its_methods(make_app):
+    app = make_app(cors=APP)
+
+    @app.post('/items/<item_id:int>')
+    def update(item_id):
+        return 'updated'
+
+    res = preflight(client(app), '/items/7', method='POST', headers='Content-Type')
+    assert res.status_int == 204
+    assert res.headers['Access-Control-Allow-Methods'] == 'POST'
+
+
+def test_cors_preflight_on_an_any_route_allows_every_method(make_app):
+    app = make_app(cors=APP)
+
+    @app.route('/any', method='ANY')
+    def anything():
+        return 'any'
+
+    res = preflight(client(app), '/any', method='PATCH')
+    methods = {m.strip() for m in res.headers['Access-Control-Allow-Methods'].split(',')}
+    assert {'GET', 'POST', 'PUT', 'PATCH', 'DELETE'} <= methods
+
+
+def test_cors_preflight_uses_cors_methods_when_configured(make_app):
+    app = make_app(cors=APP, cors_methods='GET, POST')
+
+    @app.route('/any', method='ANY')
+    def anything():
+        return 'any'
+
+    res = preflight(client(app), '/any', method='POST')
+    methods = {m.strip() for m in res.headers['Access-Control-Allow-Methods'].split(',')}
+    assert methods == {'GET', 'POST'}
+
+
+def test_cors_preflight_cors_methods_never_grant_a_method_the_route_refuses(make_app):
+    app = make_app(cors=APP, cors_methods='GET, PUT')
+
+    @app.get('/read')
+    def read():
+        return 'read'
+
+    res = preflight(client(app), '/read', method='PUT')
+    methods = {m.strip() for m in res.headers.get('Access-Control-Allow-Methods', '').split(',') if m.strip()}
+    assert methods == {'GET'}
+
+
+def test_cors_preflight_grants_only_allowed_request_headers(make_app):
+    app = make_app(cors=APP)
+
+    @app.put('/items')
+    def items():
+        return 'items'
+
+    res = preflight(client(app), '/items', headers='Content-Type, X-Evil')
+    granted = {h.strip().lower() for h in res.headers.get('Access-Control-Allow-Headers', '').split(',')}
+    assert 'content-type' in granted
+    assert 'x-evil' not in granted
+
+
+def test_cors_preflight_grants_configured_request_headers(make_app):
+    app = make_app(cors=APP, cors_headers='X-Custom')
+
+    @app.put('/items')
+    def items():
+        return 'items'
+
+    res = preflight(client(app), '/items', headers='X-Custom, Content-Type')
+    granted = {h.strip().lower() for h in res.headers.get('Access-Control-Allow-Headers', '').split(',')}
+    assert granted == {'x-custom'}
+
+
+def test_cors_preflight_with_any_header_grants_every_requested_header(make_app):
+    app = make_app(cors=APP, cors_headers='*')
+
+    @app.put('/items')
+    def items():
+        return 'items'
+
+    res = preflight(client(app), '/items', headers='X-One, X-Two')
+    granted = {h.strip().lower() for h in res.headers['Access-Control-Allow-Headers'].split(',')}
+    assert granted == {'x-one', 'x-two'}
+
+
+def test_cors_preflight_sends_the_default_max_age(make_app):
+    app = make_app(cors=APP)
+
+    @app.put('/items')
+    def items():
+        return 'items'
+
+    assert preflight(client(app), '/items').headers['Access-Control-Max-Age'] == '600'
+
+
+def test_cors_preflight_sends_the_configured_max_age(make_app):
+    app = make_app(cors=APP, cors_max_age='42')
+
+    @app.put('/items')
+    def items():
+        return 'items'
+
+    assert preflight(client(app), '/items').headers['Access-Control-Max-Age'] == '42'
+
+
+def test_cors_preflight_with_credentials_allows_credentials(make_app):
+    app = make_app(cors=APP, cors_credentials=True)
+
+    @app.put('/items')
+    def items():
+        return 'items'
+
+    res = preflight(client(app), '/items')
+    assert acao(res) == [APP]
+    assert res.headers['Access-Control-Allow-Credentials'] == 'true'
+
+
+def test_cors_preflight_does_not_call_the_handler(make_app):
+    app = make_app(cors=APP)
+    calls = []
+
+    @app.route('/items', method=['GET', 'PUT', 'OPTIONS'])
+    def items():
+        calls.append(bottle.request.method)
+        return 'items'
+
+    res = preflight(client(app), '/items')
+    assert res.status_int == 204
+    assert calls == []
+
+
+def test_cors_preflight_to_a_route_that_requires_a_user_is_not_refused(make_app):
+    app = make_app(cors=APP, auth_basic_username='alice', auth_basic_password='right',
+                   auth_basic_encryption='clear')
+
+    @app.put('/me')
+    @canister.require_user
+    def me():
+        return 'secret'
+
+    res = preflight(client(app), '/me', headers='Authorization, Content-Type')
+    assert res.status_int == 204
+    assert acao(res) == [APP]
+    granted = {h.strip().lower() for h in res.headers['Access-Control-Allow-Headers'].split(',')}
+    assert granted == {'authorization', 'content-type'}
+
+
+def test_cors_preflight_creates_no_session(make_app):
+    store = canister.MemoryStore()
+    app = make_app(cors=APP, store=store)
+
+    @app.route('/items', method=['PUT', 'OPTIONS'])
+    def items():
+        canister.session.data['touched'] = True
+        return 'items'
+
+    res = preflight(client(app), '/items')
+    assert res.status_int == 204
+    assert 'Set-Cookie' not in res.headers
+    assert len(store) == 0
+
+
+def test_cors_preflight_is_logged_at_debug(make_app, log_dir):
+    app = make_app(cors=APP, log_level='DEBUG')
+
+    @app.put('/items')
+    def items():
+        return 'items'
+
+    assert preflight(client(app), '/items').status_int == 204
+    lines = [line for line in read_log(log_dir).splitlines() if 'OPTIONS' in line or 'Response: 204' in line]
+    assert len(lines) == 2
+    assert all(' DEBUG ' in line for line in lines)
+
+
+def test_cors_preflight_writes_nothing_at_the_default_info_level(make_app, log_dir):
+    app = make_app(cors=APP)
+
+    @app.put('/items')
+    def items():
+        return 'items'
+
+    assert preflight(client(app), '/items').status_int == 204
+    log = read_log(log_dir)
+    assert 'OPTIONS' not in log
+    assert 'Response: 204' not in log
+
+
+def test_cors_preflight_from_a_disallowed_origin_gets_no_cors_headers(make_app):
+    app = make_app(cors=APP, cors_credentials=True)
+    calls = []
+
+    @app.put('/items')
+    def items():
+        calls.append(1)
+        return 'items'
+
+    res = preflight(client(app), '/items', origin=EVIL)
+    assert res.status_int != 204
+    assert not [name for name in res.headers if name.lower().startswith('access-control-')]
+    assert calls == []
+
+
+def test_cors_preflight_to_an_unrouted_path_is_404(make_app):
+    app = make_app(cors=APP)
+
+    @app.put('/items')
+    def items():
+        return 'items'
+
+    res = preflight(client(app), '/nowhere')
+    assert res.status_int == 404
+    assert 'Access-Control-Allow-Methods' not in res.headers
+
+
+def test_cors_plain_options_on_a_get_only_route_is_bottles_405(make_app):
+    app = make_app(cors=APP)
+
+    @app.get('/read')
+    def read():
+        return 'read'
+
+    res = client(app).options('/read', expect_errors=True)
+    assert res.status_int == 405
+    assert 'Access-Control-Allow-Methods' not in res.headers
+
+
+def test_cors_options_with_origin_but_no_request_method_is_not_a_preflight(make_app):
+    app = make_app(cors=APP)
+
+    @app.get('/read')
+    def read():
+        return 'read'
+
+    res = client(app).options('/read', headers={'Origin': APP}, expect_errors=True)
+    assert res.status_int == 405
+    assert 'Access-Control-Allow-Methods' not in res.headers
+
+
+def test_cors_plain_options_runs_an_explicit_options_handler(make_app):
+    app = make_app(cors=APP)
+
+    @app.route('/items', method='OPTIONS')
+    def options():
+        return 'my options'
+
+    res = client(app).options('/items')
+    assert res.status_int == 200
+    assert res.text == 'my options'
+
+
+def test_cors_preflight_is_not_answered_when_cors_is_off(make_app):
+    app = make_app()
+
+    @app.get('/read')
+    def read():
+        return 'read'
+
+    res = preflight(client(app), '/read', method='GET')
+    assert res.status_int == 405
+    assert 'Access-Control-Allow-Origin' not in res.headers

@@ -1,0 +1,354 @@
+"""CSRF: unsafe requests from foreign origins are refused before the handler runs."""
+from __future__ import annotations
+
+import json
+
+import bottle
+import pytest
+import webtest
+
+from conftest import client, read_log
+
+OWN = 'http://localhost'
+APP = 'https://app.example.com'
+EVIL = 'https://evil.example.net'
+FORM = 'application/x-www-form-urlencoded'
+
+
+def target_app(make_app, **overrides):
+    """An app whose every method on /target records that the handler ran."""
+    app = make_app(**overrides)
+    app.calls = []
+
+    @app.route('/target', method=['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'])
+    def target():
+        app.calls.append(bottle.request.method)
+        return 'done'
+
+    return app
+
+
+def send(test_client, method='POST', origin=None, referer=None, content_type=FORM, body='a=1', **headers):
+    """An unsafe request to /target; returns the response whatever its status."""
+    if origin is not None:
+        headers['Origin'] = origin
+    if referer is not None:
+        headers['Referer'] = referer
+    if content_type is not None:
+        headers['Content-Type'] = content_type
+    call = getattr(test_client, method.lower())
+    if method in ('GET', 'HEAD', 'DELETE'):
+        return call('/target', headers=headers, expect_errors=True)
+    return call('/target', body, headers=headers, expect_errors=True)
+
+
+# -- refused ----------------------------------------------------------------------
+
+@pytest.mark.parametrize('method', ['POST', 'PUT', 'PATCH', 'DELETE'])
+def test_csrf_refuses_unsafe_methods_from_a_foreign_origin(make_app, method):
+    app = target_app(make_app)
+    res = send(client(app), method, origin=EVIL)
+    assert res.status_int == 403
+    assert app.calls == []
+
+
+def test_csrf_refusal_has_a_clear_message(make_app):
+    app = target_app(make_app)
+    res = send(client(app), origin=EVIL)
+    assert res.status_int == 403
+    assert res.content_type == 'text/plain'
+    assert 'Cross-site request refused' in res.text
+    assert EVIL in res.text
+    assert 'done' not in res.text
+
+
+def test_csrf_refusal_is_json_when_the_client_accepts_json(make_app):
+    app = target_app(make_app)
+    res = send(client(app), origin=EVIL, Accept='application/json')
+    assert res.status_int == 403
+    assert 'Cross-site request refused' in json.loads(res.text)['message']
+
+
+def test_csrf_refusal_is_logged_as_a_warning(make_app, log_dir):
+    app = target_app(make_app)
+    assert send(client(app), origin=EVIL).status_int == 403
+    lines = [line for line in read_log(log_dir).splitlines() if 'Cross-site request refused' in line]
+    assert len(lines) == 1
+    assert ' WARNING ' in lines[0]
+    assert EVIL in lines[0]
+
+
+def test_csrf_refuses_a_foreign_referer_when_origin_is_absent(make_app):
+    app = target_app(make_app)
+    res = send(client(app), referer='https://evil.example.net/attack.html')
+    assert res.status_int == 403
+    assert app.calls == []
+
+
+def test_csrf_refuses_a_referer_that_only_starts_like_the_own_host(make_app):
+    app = target_app(make_app)
+    res = send(client(app), referer='http://localhost.evil.example.net/attack.html')
+    assert res.status_int == 403
+    assert app.calls == []
+
+
+def test_csrf_refuses_an_origin_with_another_scheme(make_app):
+    app = target_app(make_app)
+    assert send(client(app), origin='https://localhost').status_int == 403
+    assert app.calls == []
+
+
+def test_csrf_refuses_an_origin_with_another_port(make_app):
+    app = target_app(make_app)
+    assert send(client(app), origin='http://localhost:8080').status_int == 403
+    assert app.calls == []
+
+
+def test_csrf_refuses_a_null_origin(make_app):
+    app = target_app(make_app)
+    assert send(client(app), origin='null').status_int == 403
+    assert app.calls == []
+
+
+def test_csrf_refuses_a_null_origin_not_listed_in_cors(make_app):
+    app = target_app(make_app, cors=APP)
+    assert send(client(app), origin='null').status_int == 403
+    assert app.calls == []
+
+
+def test_csrf_refuses_a_json_post_from_an_origin_not_listed_in_cors(make_app):
+    app = target_app(make_app, cors=APP)
+    res = send(client(app), origin=EVIL, content_type='application/json', body='{"a": 1}')
+    assert res.status_int == 403
+    assert app.calls == []
+
+
+def test_csrf_refusal_checks_origin_before_referer(make_app):
+    app = target_app(make_app)
+    res = send(client(app), origin=EVIL, referer='http://localhost/form')
+    assert res.status_int == 403
+    assert app.calls == []
+
+
+@pytest.mark.parametrize('method', ['post', 'patch'])
+def test_csrf_checks_methods_whatever_their_case_as_bottle_routes_them(make_app, method):
+    app = target_app(make_app)
+    c = webtest.TestApp(app, lint=False, extra_environ={'REMOTE_ADDR': '127.0.0.1', 'HTTP_HOST': 'localhost:80'})
+    res = c.request('/target', method=method, body=b'a=1', expect_errors=True,
+                    headers={'Origin': EVIL, 'Content-Type': FORM})
+    assert res.status_int == 403
+    assert app.calls == []
+
+
+# -- allowed ------------------------------------------------------------------------
+
+def test_csrf_same_origin_post_passes(make_app):
+    app = target_app(make_app)
+    res = send(client(app), origin=OWN)
+    assert res.status_int == 200
+    assert res.text == 'done'
+    assert app.calls == ['POST']
+
+
+def test_csrf_same_origin_referer_passes(make_app):
+    app = target_app(make_app)
+    res = send(client(app), referer='http://localhost/form.html?x=1')
+    assert res.status_int == 200
+    assert app.calls == ['POST']
+
+
+def test_csrf_request_without_origin_or_referer_passes(make_app):
+    app = target_app(make_app)
+    res = send(client(app), 'DELETE')
+    assert res.status_int == 200
+    assert app.calls == ['DELETE']
+
+
+def test_csrf_request_with_an_authorization_header_passes(make_app):
+    app = target_app(make_app)
+    res = send(client(app), origin=EVIL, Authorization='Bearer some-token')
+    assert res.status_int == 200
+    assert app.calls == ['POST']
+
+
+@pytest.mark.parametrize('method', ['GET', 'HEAD'])
+def test_csrf_never_checks_safe_methods(make_app, method):
+    app = target_app(make_app)
+    res = send(client(app), method, origin=EVIL, referer='https://evil.example.net/')
+    assert res.status_int == 200
+    assert app.calls == [method]
+
+
+def test_csrf_does_not_check_a_plain_options_request(make_app):
+    app = make_app()
+
+    @app.route('/target', method='OPTIONS')
+    def options():
+        return 'options'
+
+    res = client(app).options('/target', headers={'Origin': EVIL})
+    assert res.status_int == 200
+    assert res.text == 'options'
+
+
+def test_csrf_false_turns_the_check_off(make_app):
+    app = target_app(make_app, csrf=False)
+    res = send(client(app), origin=EVIL)
+    assert res.status_int == 200
+    assert app.calls == ['POST']
+
+
+def test_csrf_false_from_a_string_turns_the_check_off(make_app):
+    app = target_app(make_app, config={'csrf': 'false'})
+    res = send(client(app), origin=EVIL)
+    assert res.status_int == 200
+    assert app.calls == ['POST']
+
+
+def test_csrf_cors_listed_origin_passes(make_app):
+    app = target_app(make_app, cors='%s, https://*.partner.org' % APP)
+    res = send(client(app), origin=APP)
+    assert res.status_int == 200
+    assert app.calls == ['POST']
+
+
+def test_csrf_cors_wildcard_origin_passes(make_app):
+    app = target_app(make_app, cors='%s, https://*.partner.org' % APP)
+    res = send(client(app), 'PUT', origin='https://shop.partner.org')
+    assert res.status_int == 200
+    assert app.calls == ['PUT']
+
+
+def test_csrf_cors_wildcard_does_not_pass_lookalikes(make_app):
+    app = target_app(make_app, cors='https://*.partner.org')
+    res = send(client(app), origin='https://partner.org.evil.net')
+    assert res.status_int == 403
+    assert app.calls == []
+
+
+def test_csrf_cors_listed_referer_passes(make_app):
+    app = target_app(make_app, cors=APP)
+    res = send(client(app), referer=APP + '/page')
+    assert res.status_int == 200
+    assert app.calls == ['POST']
+
+
+def test_csrf_null_origin_passes_when_listed_in_cors(make_app):
+    app = target_app(make_app, cors='null')
+    res = send(client(app), origin='null')
+    assert res.status_int == 200
+    assert app.calls == ['POST']
+
+
+# -- cors = * ---------------------------------------------------------------------
+
+@pytest.mark.parametrize('content_type', [
+    FORM, 'multipart/form-data; boundary=xyz', 'text/plain', 'text/plain; charset=utf-8', None,
+])
+def test_csrf_with_cors_star_refuses_a_cross_origin_form_post(make_app, content_type):
+    app = target_app(make_app, cors='*')
+    res = send(client(app), origin=EVIL, content_type=content_type)
+    assert res.status_int == 403
+    assert app.calls == []
+
+
+def test_csrf_with_cors_star_refuses_a_cross_origin_form_post_known_by_referer(make_app):
+    app = target_app(make_app, cors='*')
+    res = send(client(app), referer='https://evil.example.net/form.html')
+    assert res.status_int == 403
+    assert app.calls == []
+
+
+def test_csrf_with_cors_star_passes_a_cross_origin_json_post(make_app):
+    app = target_app(make_app, cors='*')
+    res = send(client(app), origin=EVIL, content_type='application/json', body='{"a": 1}')
+    assert res.status_int == 200
+    assert app.calls == ['POST']
+
+
+@pytest.mark.parametrize('method', ['PUT', 'PATCH', 'DELETE'])
+def test_csrf_with_cors_star_passes_a_cross_origin_preflighted_method(make_app, method):
+    app = target_app(make_app, cors='*')
+    res = send(client(app), method, origin=EVIL)
+    assert res.status_int == 200
+    assert app.calls == [method]
+
+
+def test_csrf_refusal_carries_cors_headers_for_cors_star(make_app):
+    app = target_app(make_app, cors='*')
+    res = send(client(app), origin=EVIL)
+    assert res.status_int == 403
+    assert res.headers.getall('Access-Control-Allow-Origin') == ['*']
+
+
+# -- default ports and proxies -----------------------------------------------------
+
+def test_csrf_origin_without_the_default_port_matches_a_host_with_it(make_app):
+    app = target_app(make_app)
+    res = send(client(app, HTTP_HOST='localhost:80'), origin='http://localhost')
+    assert res.status_int == 200
+    assert app.calls == ['POST']
+
+
+def test_csrf_origin_with_the_default_port_matches_a_host_without_it(make_app):
+    app = target_app(make_app)
+    res = send(client(app, HTTP_HOST='localhost'), origin='http://localhost:80')
+    assert res.status_int == 200
+    assert app.calls == ['POST']
+
+
+def test_csrf_https_default_port_is_normalised(make_app):
+    app = target_app(make_app)
+    c = client(app, HTTP_HOST='shop.example.com:443', **{'wsgi.url_scheme': 'https'})
+    res = send(c, origin='https://shop.example.com')
+    assert res.status_int == 200
+    assert app.calls == ['POST']
+
+
+def test_csrf_own_origin_on_a_non_default_port_passes(make_app):
+    app = target_app(make_app)
+    res = send(client(app, HTTP_HOST='localhost:8080'), origin='http://localhost:8080')
+    assert res.status_int == 200
+    assert app.calls == ['POST']
+
+
+def proxied(app, peer):
+    return client(app, REMOTE_ADDR=peer, HTTP_HOST='backend:8000',
+                  HTTP_X_FORWARDED_HOST='shop.example.com', HTTP_X_FORWARDED_PROTO='https',
+                  HTTP_X_FORWARDED_FOR='198.51.100.7')
+
+
+def test_csrf_believes_forwarded_host_and_proto_from_a_trusted_proxy(make_app):
+    app = target_app(make_app, trusted_proxies='10.0.0.0/8')
+    res = send(proxied(app, '10.1.2.3'), origin='https://shop.example.com')
+    assert res.status_int == 200
+    assert app.calls == ['POST']
+
+
+def test_csrf_ignores_forwarded_host_and_proto_from_an_untrusted_peer(make_app):
+    app = target_app(make_app, trusted_proxies='10.0.0.0/8')
+    res = send(proxied(app, '203.0.113.9'), origin='https://shop.example.com')
+    assert res.status_int == 403
+    assert app.calls == []
+
+
+def test_csrf_ignores_forwarded_headers_when_no_proxy_is_trusted(make_app):
+    app = target_app(make_app)
+    res = send(proxied(app, '10.1.2.3'), origin='https://shop.example.com')
+    assert res.status_int == 403
+    assert app.calls == []
+
+
+def test_csrf_untrusted_peer_is_still_judged_by_its_real_host(make_app):
+    app = target_app(make_app, trusted_proxies='10.0.0.0/8')
+    res = send(proxied(app, '203.0.113.9'), origin='http://backend:8000')
+    assert res.status_int == 200
+    assert app.calls == ['POST']
+
+
+def test_csrf_trusted_proxy_forwarded_proto_alone_changes_the_scheme(make_app):
+    app = target_app(make_app, trusted_proxies='10.0.0.1')
+    c = client(app, REMOTE_ADDR='10.0.0.1', HTTP_HOST='shop.example.com', HTTP_X_FORWARDED_PROTO='https')
+    assert send(c, origin='https://shop.example.com').status_int == 200
+    assert send(c, origin='http://shop.example.com').status_int == 403
+    assert app.calls == ['POST']

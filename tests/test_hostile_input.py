@@ -1,0 +1,832 @@
+"""Hostile input: whatever a client sends, canister answers with a 4xx, never a crash.
+
+One app uses every canister feature (tests/apps/hostile_app.py: Basic auth with a
+pbkdf2 hash, Bearer JWT, a CORS origin list with credentials, CSRF, trusted
+proxies, typed handlers, a session counter, login, ``require``).  Hypothesis
+generates requests with arbitrary and malformed ``Authorization``, ``Cookie``,
+``Origin``, ``Referer``, ``X-Forwarded-*``, ``Content-Type`` and ``Content-Length``
+headers, query strings (with non-UTF-8 percent escapes), JSON, urlencoded and
+multipart bodies, chunked bodies, and parameters that do not convert.  The app
+runs in-process under WebTest (``catchall=True``, so a crash in a handler shows
+as a 500 and a crash in canister's own WSGI entry raises), over the memory store
+and over the SQLite store.
+
+For every generated request:
+
+* the status is 2xx, 3xx, 400, 401, 403, 404, 405, 413, 429 or 431 -- never 500;
+* no exception escapes the WSGI app, the body never shows a traceback, and no
+  response header holds CR or LF (a server would refuse to send it);
+* right after it, a control client still gets 200 from ``/count`` with its
+  counter exactly one higher, and 200 from ``/me`` with valid Basic credentials.
+
+Header values are generated as a real server delivers them: latin-1 text without
+CR, LF or NUL and without surrounding blanks.
+
+The plain tests at the end pin the limits (413 from ``Content-Length`` alone, 431
+for big ``Authorization``/``Cookie`` headers, both configurable; also through real
+gunicorn and waitress servers) and every crash Hypothesis found, as minimal cases.
+"""
+from __future__ import annotations
+
+import base64
+import io
+import json
+import os
+import socket
+import sys
+import time
+import urllib.parse
+from typing import Any, Dict, Iterator, List, Optional, Tuple
+
+import bottle
+import pytest
+import webtest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from conftest import client
+
+TESTS_DIR = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(TESTS_DIR, 'apps'))
+sys.path.insert(0, TESTS_DIR)
+from hostile_app import (  # noqa: E402
+    ALLOWED_ORIGIN, JWT_SECRET, PASSWORD, USERNAME, build_app,
+)
+from servers import AppServer  # noqa: E402
+
+import jwt  # noqa: E402  (PyJWT, a test requirement)
+
+ALLOWED_STATUSES = frozenset(range(200, 400)) | {400, 401, 403, 404, 405, 413, 429, 431}
+#: The hostile app's body limit: big enough for "huge values", small enough to cross.
+BODY_LIMIT = 256 * 1024
+#: The control client's address; hostile requests never use it, so the login
+#: throttle (10 failures per minute per client) never locks the control client out.
+CONTROL_IP = '198.51.100.77'
+CONTROL_BASIC = 'Basic ' + base64.b64encode(('%s:%s' % (USERNAME, PASSWORD)).encode()).decode()
+
+HYPOTHESIS = settings(
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
+                           HealthCheck.function_scoped_fixture, HealthCheck.filter_too_much],
+)
+
+
+# --------------------------------------------------------------------------
+# the app under attack, built once per store
+
+
+class _NoCookies:
+    """A WebTest cookie jar that keeps nothing: every hostile request sends
+    exactly the headers it was generated with."""
+
+    def add_cookie_header(self, request: Any) -> None:
+        pass
+
+    def extract_cookies(self, response: Any, request: Any) -> None:
+        pass
+
+    def clear(self) -> None:
+        pass
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(())
+
+
+def make_request(method: str, path: str, query: str = '', headers: Optional[Dict[str, str]] = None,
+                 stream: Any = None, body: bytes = b'', content_length: Optional[str] = None,
+                 remote_addr: str = '127.0.0.1', host: str = 'localhost:80') -> webtest.TestRequest:
+    """A WebTest request whose environ is exactly what is given (no header is added or fixed)."""
+    request = webtest.TestRequest.blank('/')
+    environ = request.environ
+    for key in [k for k in environ if k.startswith('HTTP_') or k in ('CONTENT_TYPE', 'CONTENT_LENGTH')]:
+        del environ[key]
+    environ.update({
+        'REQUEST_METHOD': method, 'SCRIPT_NAME': '', 'PATH_INFO': path, 'QUERY_STRING': query,
+        'SERVER_NAME': 'localhost', 'SERVER_PORT': '80', 'SERVER_PROTOCOL': 'HTTP/1.1',
+        'REMOTE_ADDR': remote_addr, 'HTTP_HOST': host, 'wsgi.input': stream if stream is not None else io.BytesIO(body),
+    })
+    for name, value in (headers or {}).items():
+        key = name.upper().replace('-', '_')
+        environ[key if key in ('CONTENT_TYPE', 'CONTENT_LENGTH') else 'HTTP_' + key] = value
+    if content_length is not None:
+        environ['CONTENT_LENGTH'] = content_length
+    elif body and 'HTTP_TRANSFER_ENCODING' not in environ:
+        environ['CONTENT_LENGTH'] = str(len(body))
+    return request
+
+
+class Target:
+    """The hostile app over one store, a hostile client and a control client."""
+
+    def __init__(self, store: str, tmp: Any) -> None:
+        self.store = store
+        self.log_dir = tmp / 'logs'
+        url = 'memory' if store == 'memory' else 'sqlite:///' + str(tmp / 'sessions.db')
+        self.app = build_app(catchall=True, log_path=str(self.log_dir), session_store=url,
+                             max_body_size=BODY_LIMIT)
+        self.hostile = webtest.TestApp(self.app, lint=False, cookiejar=_NoCookies())
+        self.control = client(self.app, REMOTE_ADDR=CONTROL_IP)
+        self.counter = 0
+        self.requests = 0
+
+    def send(self, method: str, path: str, query: str = '', headers: Optional[Dict[str, str]] = None,
+             body: bytes = b'', content_length: Optional[str] = None, remote_addr: str = '127.0.0.1',
+             host: str = 'localhost:80') -> webtest.TestResponse:
+        """One hostile request, its environ built by hand (as a server would)."""
+        self.requests += 1
+        request = make_request(method, path, query, headers, io.BytesIO(body), body, content_length,
+                               remote_addr, host)
+        return self.hostile.do_request(request, status=None, expect_errors=True)
+
+    def check(self, response: webtest.TestResponse, what: str) -> None:
+        """The rule every hostile request must follow, then the control requests."""
+        status = response.status_int
+        assert status in ALLOWED_STATUSES, '%s -> %s\n%s' % (what, response.status, response.body[:2000])
+        assert b'Traceback' not in response.body, what
+        for name, value in response.headerlist:
+            assert '\r' not in value and '\n' not in value, '%s: header %s: %r' % (what, name, value)
+            value.encode('latin-1')
+        self.check_control(what)
+
+    def check_control(self, what: str = '') -> None:
+        answer = self.control.get('/count', expect_errors=True)
+        assert answer.status_int == 200, 'after %s, /count -> %s %s' % (what, answer.status, answer.body[:300])
+        self.counter += 1
+        assert answer.json == {'counter': self.counter}, 'after %s: %r' % (what, answer.json)
+        answer = self.control.get('/me', headers={'Authorization': CONTROL_BASIC}, expect_errors=True)
+        assert answer.status_int == 200, 'after %s, /me -> %s %s' % (what, answer.status, answer.body[:300])
+        assert answer.json == {'user': USERNAME}
+
+
+@pytest.fixture(scope='module', params=['memory', 'sqlite'])
+def target(request: Any, tmp_path_factory: Any) -> Iterator[Target]:
+    tmp = tmp_path_factory.mktemp('hostile-%s' % request.param)
+    result = Target(request.param, tmp)
+    result.check_control('start')
+    yield result
+    result.app.uninstall(True)
+
+
+def send_and_check(target: Target, **request: Any) -> webtest.TestResponse:
+    what = 'request %s' % _show(request)
+    try:
+        response = target.send(**request)
+    except Exception as error:
+        raise AssertionError('%s raised out of the WSGI app (a server answers 500): %s: %s'
+                             % (what, type(error).__name__, error)) from error
+    target.check(response, what)
+    return response
+
+
+def _show(request: Dict[str, Any]) -> str:
+    shown = {}
+    for key, value in request.items():
+        text = repr(value)
+        shown[key] = text if len(text) < 300 else text[:300] + '...(%d chars)' % len(text)
+    return ', '.join('%s=%s' % item for item in shown.items())
+
+
+# --------------------------------------------------------------------------
+# strategies
+
+ROUTES = ['/', '/ping', '/typed', '/upload', '/echo', '/items/7', '/hello/bob', '/count', '/login',
+          '/logout', '/me', '/admin', '/nowhere']
+PARAM_NAMES = ['n', 'flag', 'ids', 'ratio', 'file', 'note', 'count', 'name', 'times', 'detail', 'item_id']
+METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS']
+#: Method and path pairs the app routes (most generated requests get past routing).
+ROUTED = [('GET', '/'), ('GET', '/ping'), ('GET', '/typed'), ('POST', '/typed'), ('PUT', '/typed'),
+          ('PATCH', '/typed'), ('DELETE', '/typed'), ('POST', '/upload'), ('GET', '/echo'), ('POST', '/echo'),
+          ('GET', '/items/7'), ('GET', '/hello/bob'), ('GET', '/count'), ('HEAD', '/count'), ('GET', '/login'),
+          ('POST', '/login'), ('GET', '/logout'), ('GET', '/me'), ('GET', '/admin'), ('OPTIONS', '/typed')]
+#: The routes that read a body.
+WITH_BODY = [('POST', '/typed'), ('PUT', '/typed'), ('PATCH', '/typed'), ('DELETE', '/typed'), ('GET', '/typed'),
+             ('POST', '/upload'), ('POST', '/upload'), ('POST', '/echo'), ('POST', '/login'), ('GET', '/count')]
+
+#: Latin-1 text as a server delivers a header value: no CR, LF or NUL, no surrounding blanks.
+latin1 = st.characters(min_codepoint=1, max_codepoint=255, blacklist_characters='\r\n')
+header_text = st.text(latin1, max_size=60).map(lambda text: text.strip(' \t'))
+ascii_text = st.text(st.characters(min_codepoint=32, max_codepoint=126), max_size=40)
+any_text = st.text(max_size=30)  # any Unicode (for values that get encoded)
+big_sizes = st.sampled_from([8191, 8192, 8193, 9000, 20000])
+
+interesting_strings = st.sampled_from([
+    '', ' ', '0', '-0', '1', '-1', '007', ' 7 ', '1_000', '0x10', '1e3', '1e999', '-1e999', 'nan', 'NaN',
+    'inf', '-inf', 'Infinity', '1.5', '.5', '5.', 'true', 'false', 'yes', 'no', 'on', 'off', 'maybe',
+    'True ', '\u00b2', '\u00b9\u00b2', '\u0663', '\uff11', '9' * 5000, '9' * 400, '1' + '0' * 400,
+    '[1,2]', '{}', 'null', '\x00', '\u00e9', '\u2028', '\ud83d\ude00',
+])
+interesting_json = st.sampled_from([
+    None, True, False, 0, -1, 1.5, 10 ** 400, -(10 ** 400), 10 ** 308 * 10, 2 ** 63, 1e308, -0.0,
+    float('inf'), float('-inf'), float('nan'), '', 'x' * 100000, [], {}, [[1]], [1, '2', None], [True],
+    {'n': 1}, [10 ** 400], ['1e999'], '\ud800',
+])
+json_scalars = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(), any_text, interesting_json)
+json_values = st.recursive(json_scalars, lambda children: st.one_of(
+    st.lists(children, max_size=4), st.dictionaries(st.one_of(st.sampled_from(PARAM_NAMES), any_text),
+                                                    children, max_size=4)), max_leaves=12)
+
+
+def _b64(data: bytes, urlsafe: bool = False) -> str:
+    if urlsafe:
+        return base64.urlsafe_b64encode(data).decode().rstrip('=')
+    return base64.b64encode(data).decode()
+
+
+def wsgi_text(text: str) -> str:
+    """``text`` as a WSGI server puts it in the environ: its UTF-8 bytes read as latin-1."""
+    return text.encode('utf-8', 'surrogatepass').decode('latin-1')
+
+
+def _percent(data: bytes) -> str:
+    return ''.join('%%%02X' % byte for byte in data)
+
+
+@st.composite
+def basic_credentials(draw: Any) -> str:
+    kind = draw(st.integers(0, 5))
+    if kind == 0:  # well-formed, user and password arbitrary (sometimes right)
+        user = draw(st.one_of(st.just(USERNAME), any_text.filter(lambda t: ':' not in t)))
+        password = draw(st.one_of(st.just(PASSWORD), any_text))
+        return _b64(('%s:%s' % (user, password)).encode('utf-8', 'surrogatepass'))
+    if kind == 1:  # base64 of arbitrary bytes (not UTF-8, no colon...)
+        return _b64(draw(st.binary(max_size=60)))
+    if kind == 2:
+        return draw(header_text)
+    if kind == 3:  # broken padding / urlsafe alphabet / spaces inside
+        return _b64(draw(st.binary(min_size=1, max_size=30)), urlsafe=True) + draw(st.sampled_from(['', '=', '===', ' x']))
+    if kind == 4:  # huge
+        return 'A' * draw(big_sizes)
+    return draw(st.sampled_from(['', ':', 'Og==', '6', '=====', '\u00e9\u00e9']))
+
+
+@st.composite
+def bearer_tokens(draw: Any) -> str:
+    kind = draw(st.integers(0, 5))
+    if kind == 0:  # forged: any JSON header and payload, any signature
+        header = draw(st.one_of(json_values, st.fixed_dictionaries(
+            {'alg': st.one_of(st.sampled_from(['HS256', 'none', 'RS256', 'HS512', 'ES256', '']), json_values)},
+            optional={'typ': json_values, 'kid': json_values, 'crit': json_values})))
+        payload = draw(json_values)
+        encode = (lambda v: json.dumps(v).encode('utf-8', 'surrogatepass'))
+        parts = [_b64(encode(header), True), _b64(encode(payload), True), _b64(draw(st.binary(max_size=40)), True)]
+        return '.'.join(parts[:draw(st.integers(1, 3))]) + draw(st.sampled_from(['', '.', '..x']))
+    if kind == 1:  # signed with the right secret, arbitrary claims
+        claims = draw(st.dictionaries(st.sampled_from(['sub', 'exp', 'nbf', 'iat', 'aud', 'iss', 'x']),
+                                      json_scalars, max_size=5))
+        try:
+            return jwt.encode(claims, JWT_SECRET, algorithm='HS256')
+        except (TypeError, ValueError, OverflowError):
+            return jwt.encode({'sub': 'x'}, JWT_SECRET, algorithm='HS256')
+    if kind == 2:  # signed with another secret
+        return jwt.encode({'sub': 'mallory', 'exp': int(time.time()) + 60}, 'not-the-secret' * 4,
+                          algorithm='HS256')
+    if kind == 3:  # a header nested deeply enough to blow a recursive parser
+        depth = draw(st.sampled_from([500, 1100, 2000]))
+        return _b64(b'[' * depth + b']' * depth, True) + '.e30.' + _b64(b'x', True)
+    if kind == 4:
+        return 'A' * draw(big_sizes)
+    return draw(header_text)
+
+
+authorization = st.one_of(
+    st.builds(lambda scheme, creds: scheme + creds,
+              st.sampled_from(['Basic ', 'basic ', 'BASIC  ', 'Basic\t']), basic_credentials()),
+    st.builds(lambda scheme, token: scheme + token,
+              st.sampled_from(['Bearer ', 'bearer ', 'Bearer  ']), bearer_tokens()),
+    st.builds(lambda scheme, rest: scheme + rest, st.sampled_from(['Digest ', 'Custom ', 'Basic', 'Bearer']),
+              header_text),
+    header_text,
+)
+
+session_ids = st.one_of(
+    st.text(st.sampled_from('ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_'),
+            min_size=43, max_size=130),
+    header_text, st.just(''),
+)
+cookie_pairs = st.one_of(
+    st.builds(lambda sid: 'session_id=' + sid, session_ids),
+    st.builds(lambda name, value: name + '=' + value, ascii_text, header_text),
+    header_text,
+)
+cookies = st.one_of(
+    st.lists(cookie_pairs, max_size=4).map('; '.join),
+    st.builds(lambda size: 'session_id=' + 'A' * size, big_sizes),
+)
+
+origins = st.one_of(
+    st.sampled_from([ALLOWED_ORIGIN, ALLOWED_ORIGIN.upper(), ALLOWED_ORIGIN + '/', ALLOWED_ORIGIN + ':443',
+                     'https://a.example.org', 'https://x.y.example.org', 'https://example.org',
+                     'https://.example.org', 'https://a..example.org', 'http://localhost', 'http://localhost:80',
+                     'null', 'file://', 'https://evil.example', 'https://app.example.com.evil.example',
+                     '*', '', 'https://', '://']),
+    st.builds(lambda scheme, host: scheme + '://' + host, st.sampled_from(['http', 'https', 'HTTPS', 'ftp', '']),
+              header_text),
+    header_text,
+)
+referers = st.one_of(
+    st.sampled_from(['http://[', 'http://[::1', 'https://[::1]:99999/', 'http://a]b/', 'http://localhost/x',
+                     ALLOWED_ORIGIN + '/page', 'https://evil.example/', '/relative', '//evil.example/',
+                     'http://:80', 'http://user:pass@localhost/', 'http://%zz/', 'http://localhost:notaport/']),
+    st.builds(lambda scheme, rest: scheme + rest, st.sampled_from(['http://', 'https://', 'http://[', '']),
+              header_text),
+    header_text,
+)
+forwarded_for = st.one_of(
+    st.lists(st.one_of(st.ip_addresses().map(str), header_text,
+                       st.sampled_from(['unknown', '::1', '127.0.0.1', '10.1.2.3', '1.2.3.4:80', '[::1]:80',
+                                        'fe80::1%eth0', '999.1.1.1', '-', 'a' * 100])),
+             max_size=6).map(', '.join),
+    header_text,
+)
+content_types = st.one_of(
+    st.sampled_from(['application/json', 'application/json; charset=latin-1', 'application/vnd.api+json',
+                     'APPLICATION/JSON', 'application/x-www-form-urlencoded',
+                     'application/x-www-form-urlencoded; charset=utf-8', 'multipart/form-data',
+                     'multipart/form-data; boundary=', 'multipart/form-data; boundary=XyZ',
+                     'multipart/form-data; boundary="XyZ"', 'multipart/mixed; boundary=XyZ', 'text/plain',
+                     'application/octet-stream', ';', '']),
+    header_text,
+)
+content_lengths = st.one_of(
+    st.integers(0, BODY_LIMIT * 2).map(str),
+    st.sampled_from(['', '0', '-1', '+5', ' 5', '5 ', '0x10', '1e3', '00000000000000000000000000000012',
+                     '99999999999999999999999999999', '\u00b2', '\u00b3\u00b9', '\u00bd', '1,2', '5, 5',
+                     str(BODY_LIMIT), str(BODY_LIMIT + 1)]),
+    header_text,
+)
+remote_addrs = st.one_of(
+    st.sampled_from(['127.0.0.1', '10.9.8.7', '::1', '192.0.2.10', '203.0.113.5']),
+    st.ip_addresses().map(str),
+    st.sampled_from(['', '-', 'unix:/tmp/sock', 'not-an-ip']),
+).filter(lambda addr: addr != CONTROL_IP)
+
+
+@st.composite
+def query_component(draw: Any, names: bool = False) -> str:
+    kind = draw(st.integers(0, 5))
+    if names and kind == 0:
+        return draw(st.sampled_from(PARAM_NAMES))
+    if kind <= 1:
+        return urllib.parse.quote(draw(st.one_of(interesting_strings, any_text)).encode('utf-8', 'surrogatepass'))
+    if kind == 2:  # percent escapes of arbitrary bytes: often not UTF-8
+        return _percent(draw(st.binary(max_size=12)))
+    if kind == 3:  # raw latin-1 characters, as some servers pass them through
+        return draw(st.text(st.characters(min_codepoint=33, max_codepoint=255, blacklist_characters='&=#'),
+                            max_size=12))
+    if kind == 4:  # broken escapes
+        return draw(st.sampled_from(['%', '%G1', '%e9%', '%%', '%u00e9', '%C3', '%C3%28', '%ED%A0%80', '%00',
+                                     '%FF%FE', '+', '%2B']))
+    return wsgi_text(draw(interesting_strings).replace('&', '%26').replace('=', '%3D').replace('#', '%23'))
+
+
+query_pairs = st.lists(st.tuples(query_component(names=True), query_component()), max_size=6)
+
+
+@st.composite
+def query_strings(draw: Any) -> str:
+    if draw(st.integers(0, 9)) == 0:
+        return draw(st.text(st.characters(min_codepoint=32, max_codepoint=255), max_size=60))
+    separator = draw(st.sampled_from(['&', '&', ';', '&&']))
+    return separator.join(k + ('=' + v if v or draw(st.booleans()) else '') for k, v in draw(query_pairs))
+
+
+DEEP = [b'[' * 10000 + b']' * 10000, b'{"n":' * 10000 + b'1' + b'}' * 10000, b'[' * 100000,
+        b'{"ids": ' + b'[' * 990 + b']' * 990 + b'}', b'{"n": 1, "ids": [' + b'1,' * 20000 + b'1]}']
+
+
+@st.composite
+def json_bodies(draw: Any) -> bytes:
+    kind = draw(st.integers(0, 6))
+    if kind <= 2:  # an object with the handlers' parameter names and awkward values
+        document = draw(st.dictionaries(st.sampled_from(PARAM_NAMES),
+                                        st.one_of(interesting_json, json_values,
+                                                  interesting_strings), max_size=5))
+        text = json.dumps(document)
+    elif kind == 3:  # any JSON value (arrays, strings, numbers ... instead of an object)
+        text = json.dumps(draw(json_values))
+    elif kind == 4:
+        return draw(st.sampled_from(DEEP))
+    elif kind == 5:  # invalid JSON
+        return draw(st.sampled_from([b'{', b'{"n": 1,}', b'{"n": 1', b"{'n': 1}", b'', b'nul', b'{"n": 01}',
+                                     b'\xff\xfe{\x00}\x00', b'{"n": "\xe9"}', b'{"n": "\xed\xa0\x80"}',
+                                     b'\xef\xbb\xbf{"n": 1}', b'{"n": 1}{"n": 2}', b'{"n": 1' + b' ' * 300000,
+                                     b'{"n":' + b'9' * 5000 + b'}', b'{"ratio":' + b'9' * 400 + b'}',
+                                     b'{"ratio": 1e400, "n": 2}']))
+    else:
+        return draw(st.binary(max_size=80))
+    encoding = draw(st.sampled_from(['utf-8', 'utf-8', 'utf-16', 'utf-32-le', 'latin-1']))
+    return text.encode(encoding, 'surrogatepass') if encoding != 'latin-1' else text.encode('latin-1', 'replace')
+
+
+@st.composite
+def form_bodies(draw: Any) -> bytes:
+    if draw(st.integers(0, 5)) == 0:  # huge value
+        return b'n=1&note=' + b'x' * draw(st.sampled_from([1000, 100000, BODY_LIMIT - 20, BODY_LIMIT + 5]))
+    return draw(query_strings()).encode('latin-1')
+
+
+@st.composite
+def multipart_bodies(draw: Any) -> Tuple[bytes, str]:
+    boundary = draw(st.sampled_from([b'XyZ', b'----b0und', b'a' * 70, b'\xe9t\xe9']))
+    parts = []
+    for _ in range(draw(st.integers(0, 4))):
+        name = draw(st.one_of(st.sampled_from([n.encode() for n in PARAM_NAMES]),
+                              st.binary(max_size=10).filter(lambda b: b'"' not in b and b'\r' not in b)))
+        disposition = b'Content-Disposition: form-data; name="' + name + b'"'
+        if draw(st.booleans()):
+            filename = draw(st.one_of(st.sampled_from([b'a.txt', b'', b'../../etc/passwd', b'\xe9\xff.bin',
+                                                       b'C:\\x\\y.txt', b'a' * 300]),
+                                      st.binary(max_size=20).filter(lambda b: b'"' not in b and b'\r' not in b)))
+            disposition += b'; filename="' + filename + b'"'
+        headers = [draw(st.sampled_from([disposition, disposition, b'Content-Disposition: attachment',
+                                         b'Content-Disposition: form-data', b'X: y']))]
+        if draw(st.booleans()):
+            headers.append(b'Content-Type: ' + draw(st.sampled_from([b'text/plain', b'application/json',
+                                                                     b'image/png', b'\xff'])))
+        content = draw(st.one_of(st.binary(max_size=60), st.sampled_from([b'1', b'true', b'1.5', b'x' * 200000]),
+                                 interesting_strings.map(lambda s: s.encode('utf-8', 'surrogatepass'))))
+        parts.append(b'--' + boundary + b'\r\n' + b'\r\n'.join(headers) + b'\r\n\r\n' + content + b'\r\n')
+    ending = draw(st.sampled_from([b'--' + boundary + b'--\r\n', b'--' + boundary + b'--', b'', b'--' + boundary,
+                                   b'--' + boundary + b'\r\n', b'garbage']))
+    body = b''.join(parts) + ending
+    declared = draw(st.sampled_from([boundary, boundary, b'other', b'']))
+    content_type = 'multipart/form-data; boundary=' + declared.decode('latin-1')
+    if draw(st.integers(0, 5)) == 0:
+        content_type = 'multipart/form-data'
+    return body, content_type
+
+
+def _chunked(body: bytes, broken: int) -> bytes:
+    chunks = [body[i:i + 7] for i in range(0, len(body), 7)]
+    out = b''.join(b'%x\r\n%s\r\n' % (len(chunk), chunk) for chunk in chunks) + b'0\r\n\r\n'
+    if broken == 1:
+        return out[:-3]
+    if broken == 2:
+        return b'zz\r\n' + out
+    if broken == 3:
+        return b'ffffffffffff\r\nabc'
+    return out
+
+
+@st.composite
+def bodies(draw: Any) -> Tuple[bytes, Dict[str, str]]:
+    """A body and the headers that describe it (sometimes wrongly)."""
+    kind = draw(st.sampled_from(['none', 'json', 'json', 'form', 'form', 'multipart', 'multipart', 'raw']))
+    headers: Dict[str, str] = {}
+    if kind == 'none':
+        body = b''
+    elif kind == 'json':
+        body = draw(json_bodies())
+        headers['Content-Type'] = draw(st.sampled_from(['application/json', 'application/json; charset=utf-8',
+                                                         'application/problem+json', 'Application/JSON ']))
+    elif kind == 'form':
+        body = draw(form_bodies())
+        headers['Content-Type'] = 'application/x-www-form-urlencoded'
+    elif kind == 'multipart':
+        body, headers['Content-Type'] = draw(multipart_bodies())
+    else:
+        body = draw(st.binary(max_size=200))
+        headers['Content-Type'] = draw(content_types)
+    if draw(st.integers(0, 4)) == 0:  # the Content-Type of another kind of body
+        headers['Content-Type'] = draw(content_types)
+    if body and draw(st.integers(0, 7)) == 0:
+        body = _chunked(body, draw(st.integers(0, 3)))
+        headers['Transfer-Encoding'] = draw(st.sampled_from(['chunked', 'Chunked', 'gzip, chunked']))
+    return body, headers
+
+
+paths = st.one_of(
+    st.sampled_from(ROUTES),
+    st.builds(lambda p: '/items/' + wsgi_text(p), st.one_of(interesting_strings, st.text(latin1, max_size=10))),
+    st.builds(lambda p: '/hello/' + p, st.text(st.characters(min_codepoint=33, max_codepoint=255), max_size=12)),
+    st.text(st.characters(min_codepoint=32, max_codepoint=255), max_size=30).map(lambda p: '/' + p),
+)
+methods = st.one_of(st.sampled_from(METHODS), st.sampled_from(['post', 'Get', 'TRACE', 'CONNECT', 'PROPFIND',
+                                                                'M-SEARCH', 'X' * 50, '']))
+#: (method, path): mostly routed pairs, sometimes anything.
+request_lines = st.one_of(st.sampled_from(ROUTED), st.sampled_from(ROUTED), st.sampled_from(ROUTED),
+                          st.tuples(methods, paths))
+
+HEADER_STRATEGIES = {
+    'Authorization': authorization,
+    'Cookie': cookies,
+    'Origin': origins,
+    'Referer': referers,
+    'X-Forwarded-For': forwarded_for,
+    'X-Forwarded-Proto': st.one_of(st.sampled_from(['https', 'http', 'HTTPS', 'https, http', 'http, https', '']),
+                                   header_text),
+    'X-Forwarded-Host': st.one_of(st.sampled_from(['app.example.com', 'localhost', 'localhost:80', 'a:b:c', '']),
+                                  header_text),
+    'Accept': st.sampled_from(['application/json', 'text/html', '*/*', 'application/json;q=0', '']),
+    'X-Request-ID': st.one_of(st.sampled_from(['abc-123', 'a' * 128, 'a' * 129, 'x y', '../../']), header_text),
+    'Access-Control-Request-Method': st.one_of(st.sampled_from(METHODS), header_text),
+    'Access-Control-Request-Headers': st.one_of(
+        st.sampled_from(['content-type', 'Content-Type, Authorization', 'x-evil', '*', ',,,']), header_text),
+}
+
+
+@st.composite
+def header_sets(draw: Any, names: Optional[List[str]] = None) -> Dict[str, str]:
+    chosen = draw(st.lists(st.sampled_from(names or sorted(HEADER_STRATEGIES)), unique=True, max_size=6))
+    return {name: draw(HEADER_STRATEGIES[name]) for name in chosen}
+
+
+hosts = st.one_of(st.sampled_from(['localhost:80', 'localhost', 'LOCALHOST', 'app.example.com', '127.0.0.1:80',
+                                   '[::1]:80', '']), header_text)
+
+
+# --------------------------------------------------------------------------
+# properties
+
+
+@settings(HYPOTHESIS, max_examples=120)
+@given(line=request_lines, headers=header_sets(), remote_addr=remote_addrs)
+def test_hostile_headers(target: Target, line: Tuple[str, str], headers: Dict[str, str], remote_addr: str) -> None:
+    """Arbitrary Authorization, Cookie, Origin, Referer, X-Forwarded-* ... headers."""
+    method, path = line
+    body = b'n=1' if method in ('POST', 'PUT', 'PATCH', 'DELETE') else b''
+    if body:
+        headers.setdefault('Content-Type', 'application/x-www-form-urlencoded')
+    send_and_check(target, method=method, path=path, headers=headers, body=body, remote_addr=remote_addr)
+
+
+@settings(HYPOTHESIS, max_examples=100)
+@given(line=st.one_of(st.sampled_from(ROUTED), st.tuples(st.sampled_from(['GET', 'POST', 'DELETE']), paths)),
+       query=query_strings())
+def test_hostile_query_strings(target: Target, line: Tuple[str, str], query: str) -> None:
+    """Query strings with non-UTF-8 escapes and values that do not convert; odd paths."""
+    method, path = line
+    send_and_check(target, method=method, path=path, query=query)
+
+
+@settings(HYPOTHESIS, max_examples=120)
+@given(line=st.sampled_from(WITH_BODY), body=bodies(), query=st.one_of(st.just(''), st.just('n=1'), query_strings()))
+def test_hostile_bodies(target: Target, line: Tuple[str, str], body: Tuple[bytes, Dict[str, str]],
+                        query: str) -> None:
+    """JSON (invalid, not an object, 10000 levels deep, huge numbers), urlencoded, multipart, chunked."""
+    method, path = line
+    data, headers = body
+    send_and_check(target, method=method, path=path, query=query, headers=headers, body=data)
+
+
+@settings(HYPOTHESIS, max_examples=60)
+@given(line=request_lines, query=query_strings(), headers=header_sets(), body=bodies(),
+       content_length=st.one_of(st.none(), st.none(), content_lengths), remote_addr=remote_addrs, host=hosts)
+def test_hostile_everything(target: Target, line: Tuple[str, str], query: str, headers: Dict[str, str],
+                            body: Tuple[bytes, Dict[str, str]], content_length: Optional[str], remote_addr: str,
+                            host: str) -> None:
+    """All of it at once, with an arbitrary (often lying) Content-Length and Host."""
+    method, path = line
+    data, body_headers = body
+    headers = dict(body_headers, **headers)
+    send_and_check(target, method=method, path=path, query=query, headers=headers, body=data,
+                   content_length=content_length, remote_addr=remote_addr, host=host)
+
+
+@settings(HYPOTHESIS, max_examples=40)
+@given(length=content_lengths, line=st.sampled_from(WITH_BODY + [('GET', '/')]))
+def test_hostile_content_length(target: Target, length: str, line: Tuple[str, str]) -> None:
+    """Any Content-Length value, with a short body."""
+    method, path = line
+    send_and_check(target, method=method, path=path, body=b'n=1', content_length=length,
+                   headers={'Content-Type': 'application/x-www-form-urlencoded'})
+
+
+# --------------------------------------------------------------------------
+# crashes Hypothesis found, as minimal cases (the assertions are the correct behaviour)
+
+
+@pytest.fixture
+def app_target(tmp_path: Any) -> Iterator[Target]:
+    result = Target('memory', tmp_path)
+    yield result
+    result.app.uninstall(True)
+
+
+def _forged_token(header: Any) -> str:
+    return '%s.e30.%s' % (_b64(json.dumps(header).encode(), True), _b64(b'sig', True))
+
+
+@pytest.mark.parametrize('alg', [['HS256'], {'a': 1}], ids=['list', 'object'])
+def test_bearer_token_whose_alg_is_not_a_string_gets_401(app_target: Target, alg: Any) -> None:
+    """A forged JWT header ``{"alg": ["HS256"]}``: ``alg in frozenset`` raised TypeError (500)."""
+    response = send_and_check(app_target, method='GET', path='/me',
+                              headers={'Authorization': 'Bearer ' + _forged_token({'alg': alg})})
+    assert response.status_int == 401
+
+
+@pytest.mark.parametrize('referer', ['http://[', 'http://[::1', 'http://a]b/'])
+def test_unsafe_request_with_unparsable_referer_gets_403(app_target: Target, referer: str) -> None:
+    """A POST without Origin whose Referer urlsplit() cannot parse: ValueError escaped the app."""
+    response = send_and_check(app_target, method='POST', path='/typed', body=b'n=1', headers={
+        'Referer': referer, 'Content-Type': 'application/x-www-form-urlencoded'})
+    assert response.status_int == 403
+
+
+@pytest.mark.parametrize('length', ['\u00b2', '\u00b9\u00b2\u00b3'])
+def test_content_length_of_superscript_digits_gets_400(app_target: Target, length: str) -> None:
+    """``'²'.isdigit()`` is True but ``int('²')`` fails: ValueError escaped the app.
+    (WSGI servers such as wsgiref pass the header through as latin-1 text.)"""
+    response = send_and_check(app_target, method='GET', path='/', content_length=length)
+    assert response.status_int == 400
+
+
+@pytest.mark.parametrize('body', [b'{"n": 1, "ratio": 1' + b'0' * 400 + b'}',
+                                  b'{"n": 1, "ratio": ' + str(-(10 ** 309)).encode() + b'}'],
+                         ids=['big', 'negative'])
+def test_json_integer_too_large_for_a_float_parameter_gets_400(app_target: Target, body: bytes) -> None:
+    """``float(10**400)`` raises OverflowError, which the converter did not catch (500)."""
+    response = send_and_check(app_target, method='POST', path='/typed', body=body,
+                              headers={'Content-Type': 'application/json'})
+    assert response.status_int == 400
+    assert b'ratio' in response.body
+
+
+# --------------------------------------------------------------------------
+# limits, in-process
+
+
+class _RecordingInput(io.BytesIO):
+    """A wsgi.input that remembers how much the app read."""
+
+    read_bytes = 0
+
+    def read(self, size: Optional[int] = -1) -> bytes:
+        data = super().read(size)
+        self.read_bytes += len(data)
+        return data
+
+    def readline(self, size: Optional[int] = -1) -> bytes:
+        data = super().readline(size)
+        self.read_bytes += len(data)
+        return data
+
+
+def _post_declaring(app: bottle.Bottle, declared: int, body: bytes = b'n=1', path: str = '/typed',
+                    content_type: str = 'application/x-www-form-urlencoded') -> Tuple[webtest.TestResponse, int]:
+    """POST ``body`` but declare a Content-Length of ``declared``; (answer, bytes read)."""
+    stream = _RecordingInput(body)
+    request = make_request('POST', path, headers={'Content-Type': content_type},
+                           stream=stream, content_length=str(declared))
+    response = webtest.TestApp(app, lint=False).do_request(request, status=None, expect_errors=True)
+    return response, stream.read_bytes
+
+
+def test_declared_content_length_over_the_default_limit_gets_413_unread(app_target: Target) -> None:
+    """The default limit is 10 MiB: the declared length alone decides, the body is never read."""
+    app = build_app(log_path=str(app_target.log_dir))
+    try:
+        response, read = _post_declaring(app, 10 * 1024 * 1024 + 1)
+        assert response.status_int == 413
+        assert read == 0
+        assert b'10485760' in response.body
+        # At the limit: not refused (a text/plain body is not read by canister's binder;
+        # Bottle itself refuses urlencoded bodies over its MEMFILE_MAX of 100 KiB).
+        response, read = _post_declaring(app, 10 * 1024 * 1024, path='/echo', content_type='text/plain')
+        assert response.status_int == 200, response.body
+    finally:
+        app.uninstall(True)
+
+
+@pytest.mark.parametrize('limit', [0, 100, 4000])
+def test_max_body_size_is_configurable(app_target: Target, limit: int) -> None:
+    app = build_app(log_path=str(app_target.log_dir), max_body_size=limit)
+    try:
+        response, read = _post_declaring(app, limit + 1, b'n=1'.ljust(limit + 1, b'0'))
+        assert response.status_int == 413 and read == 0
+        if limit >= 3:
+            response, _ = _post_declaring(app, limit, b'n=1'.ljust(limit, b'0'))
+            assert response.status_int == 200, response.body
+            assert response.json['n'] == int('1'.ljust(limit - 2, '0'))
+    finally:
+        app.uninstall(True)
+
+
+def test_max_body_size_from_the_app_config(make_app: Any) -> None:
+    app = make_app(config={'max_body_size': '2048', 'max_header_size': '512'})
+    app.route('/', ['GET', 'POST'], lambda: 'ok')
+    web = client(app)
+    assert web.post('/', b'x' * 2049, content_type='text/plain', expect_errors=True).status_int == 413
+    assert web.post('/', b'x' * 2048, content_type='text/plain').status_int == 200
+    assert web.get('/', headers={'Cookie': 'a=' + 'b' * 511}, expect_errors=True).status_int == 431
+    assert web.get('/', headers={'Cookie': 'a=' + 'b' * 510}).status_int == 200
+
+
+@pytest.mark.parametrize('header', ['Authorization', 'Cookie'])
+def test_header_over_8_kib_gets_431(app_target: Target, header: str) -> None:
+    prefix = 'Basic ' if header == 'Authorization' else 'session_id='
+    over = send_and_check(app_target, method='GET', path='/count',
+                          headers={header: prefix + 'A' * (8193 - len(prefix))})
+    assert over.status_int == 431
+    assert header.encode() in over.body
+    at_limit = send_and_check(app_target, method='GET', path='/count',
+                              headers={header: prefix + 'A' * (8192 - len(prefix))})
+    assert at_limit.status_int == (401 if header == 'Authorization' else 200)
+
+
+@pytest.mark.parametrize('header', ['Authorization', 'Cookie'])
+def test_max_header_size_is_configurable(app_target: Target, header: str) -> None:
+    app = build_app(log_path=str(app_target.log_dir), max_header_size=1024)
+    try:
+        web = client(app)
+        prefix = 'Basic ' if header == 'Authorization' else 'session_id='
+        over = web.get('/count', headers={header: prefix + 'A' * (1025 - len(prefix))}, expect_errors=True)
+        assert over.status_int == 431
+        within = web.get('/count', headers={header: prefix + 'A' * (1024 - len(prefix))}, expect_errors=True)
+        assert within.status_int == (401 if header == 'Authorization' else 200)
+        assert web.get('/count', headers={'Cookie': 'x=' + 'y' * 9000}, expect_errors=True).status_int == 431
+    finally:
+        app.uninstall(True)
+
+
+def test_431_and_413_answer_json_to_json_clients(app_target: Target) -> None:
+    response = send_and_check(app_target, method='GET', path='/', headers={
+        'Cookie': 'a=' + 'b' * 9000, 'Accept': 'application/json'})
+    assert response.status_int == 431 and response.json['error']
+    response = send_and_check(app_target, method='POST', path='/typed', body=b'n=1',
+                              content_length=str(BODY_LIMIT + 1),
+                              headers={'Accept': 'application/json',
+                                       'Content-Type': 'application/x-www-form-urlencoded'})
+    assert response.status_int == 413 and response.json['error']
+
+
+# --------------------------------------------------------------------------
+# limits, through real servers and raw sockets
+
+
+def _raw_exchange(port: int, head: bytes, body: bytes = b'', timeout: float = 5.0) -> Tuple[int, bytes, float]:
+    """Send ``head`` + ``body`` (``Connection: close``), read until the server closes; (status, answer, seconds)."""
+    started = time.monotonic()
+    chunks = []
+    with socket.create_connection(('127.0.0.1', port), timeout=timeout) as sock:
+        sock.sendall(head + body)
+        while True:
+            try:
+                chunk = sock.recv(65536)
+            except (socket.timeout, ConnectionResetError):
+                break
+            if not chunk:
+                break
+            chunks.append(chunk)
+    answer = b''.join(chunks)
+    status = int(answer.split(b' ', 2)[1]) if answer.startswith(b'HTTP/') else 0
+    return status, answer, time.monotonic() - started
+
+
+@pytest.fixture
+def serve_limits(tmp_path: Any) -> Iterator[Any]:
+    started: List[AppServer] = []
+
+    def _serve(server: str, **env: str) -> AppServer:
+        env.setdefault('CANISTER_LOG_PATH', str(tmp_path / 'logs'))
+        app = AppServer('limits_app:app', server=server, workers=1, env=env)
+        started.append(app)
+        return app.start()
+
+    yield _serve
+    for app in started:
+        app.cleanup()
+        assert not app.pids()
+
+
+def test_real_server_answers_413_from_content_length_alone(serve_limits: Any) -> None:
+    """gunicorn hands the request over once the headers are in: canister answers 413
+    at once, without waiting for the 20 MB that were announced and never sent."""
+    server = serve_limits('gunicorn')
+    head = (b'POST /typed HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/x-www-form-urlencoded\r\n'
+            b'Content-Length: 20000000\r\nConnection: close\r\n\r\n')
+    status, answer, seconds = _raw_exchange(server.port, head, b'n=1')
+    assert status == 413, answer[:500]
+    assert b'10485760' in answer
+    assert seconds < 3
+    status, answer, _ = _raw_exchange(server.port, b'GET /ping HTTP/1.1\r\nHost: 127.0.0.1\r\n'
+                                                   b'Connection: close\r\n\r\n')
+    assert status == 200, answer[:500]
+
+
+def test_real_server_limits_are_configurable(serve_limits: Any) -> None:
+    server = serve_limits('gunicorn', CANISTER_MAX_BODY_SIZE='1000', CANISTER_MAX_HEADER_SIZE='300')
+    head = (b'POST /typed HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/x-www-form-urlencoded\r\n'
+            b'Content-Length: %d\r\nConnection: close\r\n\r\n')
+    status, answer, _ = _raw_exchange(server.port, head % 1001, b'n=1')
+    assert status == 413, answer[:500]
+    status, answer, _ = _raw_exchange(server.port, head % 1000, b'n=1'.ljust(1000, b'0'))
+    assert status == 200, answer[:500]
+    status, answer, _ = _raw_exchange(server.port, b'GET /count HTTP/1.1\r\nHost: 127.0.0.1\r\nCookie: a='
+                                      + b'b' * 299 + b'\r\nConnection: close\r\n\r\n')
+    assert status == 431, answer[:500]
+
+
+@pytest.mark.parametrize('header', ['Authorization', 'Cookie'])
+def test_real_server_answers_431_for_big_headers(serve_limits: Any, header: str) -> None:
+    """Through waitress (gunicorn itself refuses header lines over 8190 bytes)."""
+    server = serve_limits('waitress')
+    value = ('Basic ' if header == 'Authorization' else 'session_id=').encode()
+    value += b'A' * (8193 - len(value))
+    head = b'GET /count HTTP/1.1\r\nHost: 127.0.0.1\r\n%s: %s\r\nConnection: close\r\n\r\n' % (
+        header.encode(), value)
+    status, answer, _ = _raw_exchange(server.port, head)
+    assert status == 431, answer[:500]
+    status, answer, _ = _raw_exchange(server.port, b'GET /count HTTP/1.1\r\nHost: 127.0.0.1\r\n'
+                                                   b'Connection: close\r\n\r\n')
+    assert status == 200, answer[:500]

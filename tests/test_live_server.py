@@ -1,0 +1,178 @@
+"""Canister behind a real WSGI server: waitress on 127.0.0.1, real sockets, real HTTP."""
+from __future__ import annotations
+
+import http.client
+import json
+import re
+import threading
+import urllib.error
+import urllib.request
+
+import bottle
+import pytest
+
+import canister
+from conftest import read_log
+
+STAMP = r'\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2},\d{3}'
+
+
+class LiveServer:
+    """A waitress server for ``app`` on 127.0.0.1:<ephemeral port>, in a background thread."""
+
+    def __init__(self, app: bottle.Bottle) -> None:
+        import waitress
+        from waitress import wasyncore
+        self._wasyncore = wasyncore
+        self.server = waitress.create_server(app, host='127.0.0.1', port=0, threads=4, channel_timeout=10)
+        self.port = int(self.server.effective_port)
+        self.url = 'http://127.0.0.1:%d' % self.port
+        self.thread = threading.Thread(target=self.server.run, name='waitress-main-%d' % self.port, daemon=True)
+        self.thread.start()
+
+    def request(self, method: str, path: str, headers: dict = None, body: bytes = None):
+        """One request on a fresh connection: (status, headers, body text)."""
+        connection = http.client.HTTPConnection('127.0.0.1', self.port, timeout=5)
+        try:
+            connection.request(method, path, body=body, headers=headers or {})
+            response = connection.getresponse()
+            return response.status, response.headers, response.read().decode('utf-8')
+        finally:
+            connection.close()
+
+    def close(self) -> None:
+        server = self.server
+        server.trigger.pull_trigger(lambda: self._wasyncore.close_all(server._map))
+        self.thread.join(5)
+        server.task_dispatcher.shutdown(timeout=5)
+        assert not self.thread.is_alive(), 'waitress did not stop'
+
+
+@pytest.fixture
+def serve():
+    servers = []
+
+    def start(app: bottle.Bottle) -> LiveServer:
+        server = LiveServer(app)
+        servers.append(server)
+        return server
+
+    yield start
+    for server in servers:
+        server.close()
+
+
+def counter_app(make_app, **overrides) -> bottle.Bottle:
+    app = make_app(**overrides)
+
+    @app.get('/')
+    def index():
+        count = canister.session.data.get('counter', -1) + 1
+        canister.session.data['counter'] = count
+        return str(count)
+
+    @app.get('/whoami')
+    def whoami():
+        return {'thread': threading.current_thread().name, 'request_id': canister.request_id()}
+
+    return app
+
+
+def session_cookie(headers) -> str:
+    """``session_id=...`` from a response's Set-Cookie header."""
+    cookies = headers.get_all('Set-Cookie') or []
+    assert len(cookies) == 1, cookies
+    return cookies[0].split(';', 1)[0]
+
+
+def test_the_counter_goes_0_1_2_when_the_cookie_is_carried(make_app, serve):
+    server = serve(counter_app(make_app))
+    status, headers, body = server.request('GET', '/')
+    assert (status, body) == (200, '0')
+    cookie = session_cookie(headers)
+    assert re.fullmatch(r'session_id=[A-Za-z0-9_-]{43,}', cookie)
+    assert 'HttpOnly' in headers['Set-Cookie'] and 'SameSite=Lax' in headers['Set-Cookie']
+    status, headers, body = server.request('GET', '/', {'Cookie': cookie})
+    assert (status, body) == (200, '1')
+    assert headers.get_all('Set-Cookie') is None
+    status, headers, body = server.request('GET', '/', {'Cookie': cookie})
+    assert (status, body) == (200, '2')
+
+
+def test_without_the_cookie_each_request_starts_again_at_0(make_app, serve):
+    server = serve(counter_app(make_app))
+    assert server.request('GET', '/')[2] == '0'
+    assert server.request('GET', '/')[2] == '0'
+
+
+def test_the_log_file_has_request_and_response_lines_named_after_the_client(make_app, serve, log_dir):
+    server = serve(counter_app(make_app))
+    _, headers, _ = server.request('GET', '/')
+    cookie = session_cookie(headers)
+    server.request('GET', '/?again=1', {'Cookie': cookie})
+    sid6 = cookie.split('=', 1)[1][:6]
+    log = read_log(log_dir)
+    host = '127.0.0.1:%d' % server.port
+    assert re.search(r'^%s INFO \[127\.0\.0\.1-\.\.\.\] GET http://%s/$' % (STAMP, re.escape(host)), log, re.M)
+    assert re.search(r'^%s INFO \[127\.0\.0\.1-%s\] Response: 200 \(\d+ms\)$' % (STAMP, sid6), log, re.M)
+    assert re.search(r'^%s INFO \[127\.0\.0\.1-%s\] GET http://%s/\?again=1$' % (STAMP, sid6, re.escape(host)),
+                     log, re.M)
+    assert len(re.findall(r'\] Response: 200 \(\d+ms\)$', log, re.M)) == 2
+    assert cookie.split('=', 1)[1] not in log
+
+
+def test_the_worker_thread_is_renamed_during_the_request_and_restored_after(make_app, serve):
+    server = serve(counter_app(make_app))
+    _, headers, body = server.request('GET', '/whoami', {'X-Request-ID': 'live-1'})
+    answer = json.loads(body)
+    assert answer == {'thread': '127.0.0.1-...', 'request_id': 'live-1'}
+    assert headers['X-Request-ID'] == 'live-1'
+    names = [thread.name for thread in threading.enumerate()]
+    assert not any(name.startswith('127.0.0.1-') for name in names), names
+
+
+def test_urllib_with_a_cookie_jar_sees_the_counter_climb(make_app, serve):
+    server = serve(counter_app(make_app))
+    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor())
+    seen = [opener.open(server.url + '/', timeout=5).read().decode() for _ in range(3)]
+    assert seen == ['0', '1', '2']
+
+
+def test_an_unhandled_exception_gives_the_client_a_500_and_the_log_a_traceback(make_app, serve, log_dir):
+    app = make_app(catchall=True)
+
+    @app.get('/boom')
+    def boom():
+        raise RuntimeError('live kaboom')
+
+    server = serve(app)
+    with pytest.raises(urllib.error.HTTPError) as caught:
+        urllib.request.urlopen(server.url + '/boom', timeout=5)
+    assert caught.value.code == 500
+    assert 'live kaboom' not in caught.value.read().decode()
+    log = read_log(log_dir)
+    assert re.search(r'^%s ERROR \[127\.0\.0\.1-\.\.\.\] ' % STAMP, log, re.M)
+    assert 'RuntimeError: live kaboom' in log
+    assert re.search(r'\] Response: 500 \(\d+ms\)$', log, re.M)
+
+
+def test_concurrent_requests_each_log_their_own_pair_of_lines(make_app, serve, log_dir):
+    server = serve(counter_app(make_app))
+    results = []
+
+    def fetch(number: int) -> None:
+        results.append(server.request('GET', '/whoami', {'X-Request-ID': 'par-%d' % number})[0])
+
+    workers = [threading.Thread(target=fetch, args=(number,)) for number in range(8)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(10)
+    assert results == [200] * 8
+    lines = read_log(log_dir).splitlines()
+    assert len([line for line in lines if line.endswith('/whoami')]) == 8
+    assert len([line for line in lines if re.search(r'\] Response: 200 \(\d+ms\)$', line)]) == 8
+    assert all(LINE_OK.match(line) for line in lines)
+
+
+LINE_OK = re.compile(r'^%s (DEBUG|INFO|WARNING|ERROR|CRITICAL) \[[^\]]*\] .*$' % STAMP)

@@ -1,0 +1,713 @@
+"""Request logging: files, formats, the banner, levels, client identity, redaction and failures."""
+from __future__ import annotations
+
+import base64
+import json
+import os
+import platform
+import re
+import shutil
+import threading
+import time
+
+import bottle
+import pytest
+
+import canister
+from conftest import client, read_log
+
+STAMP = r'\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2},\d{3}'
+LINE = re.compile(r'^(%s) (DEBUG|INFO|WARNING|ERROR|CRITICAL) \[([^\]]*)\] (.*)$' % STAMP)
+
+
+def today(offset_days: int = 0) -> str:
+    return time.strftime('%Y-%m-%d', time.localtime(time.time() + offset_days * 86400))
+
+
+def log_lines(log: str) -> list:
+    """The lines of a text log that start like a log line (timestamp, level, thread)."""
+    return [line for line in log.splitlines() if LINE.match(line)]
+
+
+def messages(log: str) -> list:
+    return [LINE.match(line).group(4) for line in log_lines(log)]
+
+
+def request_lines(log: str) -> list:
+    """The log lines after the install banner (and its warnings)."""
+    lines = log.splitlines()
+    rules = [index for index, line in enumerate(lines) if line.endswith('] ' + '-' * 42)]
+    return lines[rules[-1] + 1:] if rules else lines
+
+
+def session_app(make_app, **overrides):
+    """An app whose /start creates a session and whose /thread shows the thread's name."""
+    app = make_app(**overrides)
+
+    @app.get('/start')
+    def start():
+        canister.session.data['n'] = 1
+        return canister.session.sid
+
+    @app.get('/thread')
+    def thread_name():
+        return threading.current_thread().name
+
+    return app
+
+
+# -- files -------------------------------------------------------------------------
+
+def test_by_default_logs_go_to_a_logs_directory_in_the_working_directory(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    app = bottle.Bottle()
+    app.config['catchall'] = False
+    app.install(canister.Canister())
+    try:
+        app.route('/', callback=lambda: 'ok')
+        app.log.debug('not at the default level')
+        client(app).get('/')
+        log = read_log(tmp_path / 'logs')
+        assert re.search(r'^%s INFO \[[^\]]*\] GET http://localhost:80/$' % STAMP, log, re.M)
+        assert 'not at the default level' not in log
+        for key, value in (('log_level', 'INFO'), ('log_days', '30'), ('log_format', 'text'),
+                           ('log_slow', '1.0'), ('session_timeout', '3600'), ('csrf', 'True')):
+            assert re.search(r'\] %s: %s$' % (key, re.escape(value)), log, re.M), key
+    finally:
+        app.uninstall(True)
+
+
+def test_the_log_file_is_named_after_the_day(make_app, log_dir):
+    app = make_app()
+    app.route('/', callback=lambda: 'ok')
+    client(app).get('/')
+    assert [path.name for path in log_dir.iterdir()] == ['log.' + today()]
+    assert 'GET http://localhost:80/' in (log_dir / ('log.' + today())).read_text()
+
+
+def test_files_older_than_log_days_are_deleted_at_install(make_app, log_dir):
+    log_dir.mkdir()
+    old = ['log.2000-01-01', 'log.' + today(-40), 'log.' + today(-10)]
+    kept = ['log.' + today(-1), 'log.' + today(-5), 'log.notadate', 'notes.txt']
+    for name in old + kept:
+        (log_dir / name).write_text('old line\n')
+    make_app(log_days=7)
+    names = sorted(path.name for path in log_dir.iterdir())
+    assert names == sorted(kept + ['log.' + today()])
+
+
+def test_log_days_keeps_everything_younger(make_app, log_dir):
+    log_dir.mkdir()
+    (log_dir / ('log.' + today(-20))).write_text('old line\n')
+    make_app()
+    assert (log_dir / ('log.' + today(-20))).exists()
+
+
+def test_disabled_writes_nothing_and_creates_no_directory(make_app, log_dir):
+    app = make_app(log_level='DISABLED')
+
+    @app.get('/')
+    def index():
+        app.log.critical('even this')
+        return 'ok'
+
+    assert client(app).get('/').text == 'ok'
+    assert not log_dir.exists()
+
+
+def test_log_path_stderr_writes_the_lines_to_standard_error(make_app, log_dir, capfd):
+    app = make_app(log_path='stderr')
+    app.route('/', callback=lambda: 'ok')
+    client(app).get('/')
+    err = capfd.readouterr().err
+    assert re.search(r'^%s INFO \[[^\]]*\] GET http://localhost:80/$' % STAMP, err, re.M)
+    assert re.search(r'^%s INFO \[[^\]]*\] Response: 200 \(\d+ms\)$' % STAMP, err, re.M)
+    assert not log_dir.exists()
+
+
+def test_log_path_stdout_writes_the_lines_to_standard_output(make_app, capfd):
+    app = make_app(log_path='stdout')
+    app.route('/', callback=lambda: 'ok')
+    client(app).get('/')
+    captured = capfd.readouterr()
+    assert 'GET http://localhost:80/' in captured.out
+    assert 'GET http://localhost:80/' not in captured.err
+
+
+# -- line formats --------------------------------------------------------------------
+
+def test_text_lines_have_time_level_thread_and_message(make_app, log_dir):
+    app = session_app(make_app)
+    web = client(app)
+    sid = web.get('/start').text
+    web.get('/thread')
+    lines = request_lines(read_log(log_dir))
+    assert re.fullmatch(r'%s INFO \[127\.0\.0\.1-\.\.\.\] GET http://localhost:80/start' % STAMP, lines[0])
+    assert re.fullmatch(r'%s INFO \[127\.0\.0\.1-%s\] Response: 200 \(\d+ms\)' % (STAMP, sid[:6]), lines[1])
+    assert re.fullmatch(r'%s INFO \[127\.0\.0\.1-%s\] GET http://localhost:80/thread' % (STAMP, sid[:6]), lines[2])
+    assert re.fullmatch(r'%s INFO \[127\.0\.0\.1-%s\] Response: 200 \(\d+ms\)' % (STAMP, sid[:6]), lines[3])
+    assert len(lines) == 4
+    assert lines[0][:10] == today()
+
+
+def test_the_logged_url_includes_the_query_string(make_app, log_dir):
+    app = make_app()
+    app.route('/search', callback=lambda: 'ok')
+    client(app).get('/search?q=bottle&page=2')
+    assert re.search(r'\] GET http://localhost:80/search\?q=bottle&page=2$', read_log(log_dir), re.M)
+
+
+def test_json_format_writes_one_object_per_line_with_the_request_id(make_app, log_dir):
+    app = make_app(log_format='json')
+    app.route('/', callback=lambda: 'ok')
+    response = client(app).get('/')
+    entries = [json.loads(line) for line in read_log(log_dir).splitlines()]
+    rid = response.headers['X-Request-ID']
+    mine = [entry for entry in entries if entry['request_id'] == rid]
+    assert [entry['message'] for entry in mine] == ['GET http://localhost:80/', mine[1]['message']]
+    assert re.fullmatch(r'Response: 200 \(\d+ms\)', mine[1]['message'])
+    assert all(entry['level'] == 'INFO' and entry['thread'].startswith('127.0.0.1-') for entry in mine)
+    assert re.fullmatch(STAMP, mine[0]['time'])
+
+
+def test_json_format_gives_canisters_own_request_lines_the_request_id(make_app, log_dir):
+    app = make_app(log_format='json', auth_basic_username='bob', auth_basic_password='pw-of-bob',
+                   auth_basic_encryption='clear')
+
+    @app.get('/')
+    def index():
+        app.log.info('from the handler')
+        return 'ok'
+
+    bad = base64.b64encode(b'bob:wrong').decode()
+    client(app).get('/', headers={'Authorization': 'Basic ' + bad, 'X-Request-ID': 'rid-401'}, status=401)
+    client(app).get('/', headers={'X-Request-ID': 'rid-200'})
+    entries = [json.loads(line) for line in read_log(log_dir).splitlines()]
+    failed = [entry for entry in entries if entry['message'].startswith('Authentication failed')]
+    assert len(failed) == 1 and failed[0]['request_id'] == 'rid-401'
+    mine = [entry for entry in entries if entry['message'] == 'from the handler']
+    assert len(mine) == 1 and mine[0]['request_id'] == 'rid-200'
+
+
+def test_json_format_puts_a_traceback_in_its_own_field(make_app, log_dir):
+    app = make_app(log_format='json', catchall=True)
+
+    @app.get('/boom')
+    def boom():
+        raise RuntimeError('kaboom')
+
+    client(app).get('/boom', status=500, expect_errors=True)
+    entries = [json.loads(line) for line in read_log(log_dir).splitlines()]
+    errors = [entry for entry in entries if entry['level'] == 'ERROR' and 'traceback' in entry]
+    assert len(errors) == 1
+    assert 'RuntimeError: kaboom' in errors[0]['traceback']
+
+
+# -- the install banner --------------------------------------------------------------
+
+def test_the_banner_shows_versions_and_every_setting_between_rules(make_app, log_dir):
+    make_app()
+    said = messages(read_log(log_dir))
+    assert said[:3] == ['============', 'Initializing', '============']
+    assert said[3].startswith('python version: %s' % platform.python_version())
+    assert said[4] == 'bottle version: %s' % bottle.__version__
+    rules = [index for index, text in enumerate(said) if re.fullmatch(r'-{4,}', text)]
+    assert len(rules) == 2
+    shown = [text.split(':', 1)[0] for text in said[rules[0] + 1:rules[1]]]
+    assert set(shown) == set(canister.KEYS)
+    assert len(shown) == len(set(shown))
+    for key in ('log_path', 'log_level', 'log_days', 'log_format', 'log_slow', 'trusted_proxies',
+                'max_body_size', 'max_header_size', 'session_store', 'session_cookie', 'session_timeout',
+                'session_max_age', 'session_max', 'session_samesite', 'session_secure', 'session_cookie_max_age',
+                'auth_basic_username', 'auth_basic_password', 'auth_basic_encryption', 'auth_basic_users_file',
+                'auth_realm', 'auth_jwt_client_id', 'auth_jwt_secret', 'auth_jwt_encoding', 'auth_jwt_algorithms',
+                'auth_jwt_public_key', 'auth_jwt_jwks_url', 'auth_jwt_issuer', 'auth_jwt_leeway',
+                'auth_jwt_require_exp', 'auth_max_failures', 'cors', 'cors_credentials', 'cors_methods',
+                'cors_headers', 'cors_expose_headers', 'cors_max_age', 'csrf'):
+        assert key in shown
+
+
+def test_the_banner_shows_the_values_in_use(make_app, log_dir):
+    make_app(session_cookie='my_cookie', cors='https://a.example.com https://b.example.com', log_days='9')
+    said = messages(read_log(log_dir))
+    assert 'session_cookie: my_cookie' in said
+    assert 'log_days: 9' in said
+    assert 'log_path: %s' % log_dir in said
+    assert any(text.startswith('cors: ') and 'https://a.example.com' in text and 'https://b.example.com' in text
+               for text in said)
+
+
+def test_the_banner_masks_passwords_secrets_tokens_and_keys(make_app, log_dir, tmp_path):
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    pem = ec.generate_private_key(ec.SECP256R1()).public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+    key_file = tmp_path / 'provider-key-file.pem'
+    key_file.write_bytes(pem)
+    make_app(auth_basic_username='bob', auth_basic_password='Pa55-plain-secret', auth_basic_encryption='clear',
+             auth_jwt_secret='jwt-shared-Secret-123', auth_jwt_public_key=str(key_file))
+    log = read_log(log_dir)
+    said = messages(log)
+    assert 'auth_basic_password: ***' in said
+    assert 'auth_jwt_secret: ***' in said
+    assert 'auth_jwt_public_key: ***' in said
+    assert 'auth_basic_username: bob' in said
+    for secret in ('Pa55-plain-secret', 'jwt-shared-Secret-123', 'provider-key-file'):
+        assert secret not in log
+
+
+def test_empty_secret_settings_are_not_masked(make_app, log_dir):
+    make_app()
+    assert 'auth_basic_password: ' in messages(read_log(log_dir))
+
+
+# -- levels -----------------------------------------------------------------------------
+
+def test_a_slow_response_is_logged_at_warning(make_app, log_dir):
+    app = make_app(log_slow=0.05)
+
+    @app.get('/slow')
+    def slow():
+        time.sleep(0.1)
+        return 'done'
+
+    app.route('/fast', callback=lambda: 'done')
+    web = client(app)
+    web.get('/slow')
+    web.get('/fast')
+    lines = request_lines(read_log(log_dir))
+    warned = re.fullmatch(r'%s WARNING \[[^\]]*\] Response: 200 \((\d+)ms\)' % STAMP, lines[1])
+    assert warned and int(warned.group(1)) >= 100
+    assert re.fullmatch(r'%s INFO \[[^\]]*\] Response: 200 \(\d+ms\)' % STAMP, lines[3])
+
+
+def test_a_slow_response_is_still_logged_when_the_level_is_warning(make_app, log_dir):
+    app = make_app(log_slow='0.05', log_level='WARNING')
+
+    @app.get('/slow')
+    def slow():
+        time.sleep(0.1)
+        return 'done'
+
+    client(app).get('/slow')
+    assert re.search(r' WARNING \[[^\]]*\] Response: 200 \(\d+ms\)$', read_log(log_dir), re.M)
+
+
+def test_log_slow_zero_never_warns(make_app, log_dir):
+    app = make_app(log_slow=0)
+
+    @app.get('/slow')
+    def slow():
+        time.sleep(0.06)
+        return 'done'
+
+    client(app).get('/slow')
+    assert ' WARNING ' not in read_log(log_dir)
+
+
+def test_an_unhandled_exception_is_logged_at_error_with_its_traceback(make_app, log_dir):
+    app = make_app(catchall=True)
+
+    @app.get('/boom')
+    def boom():
+        raise RuntimeError('kaboom')
+
+    response = client(app).get('/boom', status=500, expect_errors=True)
+    assert response.status_int == 500
+    log = read_log(log_dir)
+    error = re.search(r'^%s ERROR \[127\.0\.0\.1-[^\]]*\] .*\n((?:(?!\d{4}-).*\n)+)' % STAMP, log, re.M)
+    assert error, log
+    traceback = error.group(1)
+    assert traceback.startswith('  Traceback (most recent call last):')
+    assert all(line.startswith('  ') for line in traceback.splitlines()), 'continuation lines are indented'
+    assert 'in boom' in traceback
+    assert 'RuntimeError: kaboom' in traceback
+    assert log.count('RuntimeError: kaboom') == 1
+    assert re.search(r'\] Response: 500 \(\d+ms\)$', log, re.M)
+
+
+def test_an_exception_escaping_the_app_is_logged_once_with_a_500_line(make_app, log_dir):
+    app = make_app(catchall=False)
+
+    @app.get('/boom')
+    def boom():
+        raise RuntimeError('kaboom')
+
+    with pytest.raises(RuntimeError):
+        client(app).get('/boom')
+    log = read_log(log_dir)
+    assert log.count('RuntimeError: kaboom') == 1
+    assert re.search(r' ERROR \[[^\]]*\] Response: 500 \(\d+ms\)$', log, re.M)
+
+
+def test_an_abort_is_logged_with_its_status(make_app, log_dir):
+    app = make_app()
+
+    @app.get('/missing')
+    def missing():
+        bottle.abort(404, 'no such thing')
+
+    client(app).get('/missing', status=404)
+    log = read_log(log_dir)
+    assert re.search(r'\] Response: 404 \(\d+ms\)$', log, re.M)
+    assert 'Traceback' not in log and ' ERROR ' not in log
+
+
+def test_a_redirect_is_logged_with_its_status(make_app, log_dir):
+    app = make_app()
+
+    @app.get('/old')
+    def old():
+        bottle.redirect('/new', 302)
+
+    response = client(app).get('/old', status=302)
+    assert response.headers['Location'].endswith('/new')
+    assert re.search(r'\] Response: 302 \(\d+ms\)$', read_log(log_dir), re.M)
+
+
+def test_an_http_response_raised_by_a_handler_is_logged_with_its_status(make_app, log_dir):
+    app = make_app()
+
+    @app.get('/teapot')
+    def teapot():
+        raise bottle.HTTPResponse('short and stout', status=418)
+
+    client(app).get('/teapot', status=418)
+    assert re.search(r'\] Response: 418 \(\d+ms\)$', read_log(log_dir), re.M)
+
+
+def test_an_unrouted_path_is_logged_as_404(make_app, log_dir):
+    app = make_app()
+    app.route('/', callback=lambda: 'ok')
+    client(app).get('/nowhere', status=404)
+    assert re.search(r'\] Response: 404 \(\d+ms\)$', read_log(log_dir), re.M)
+
+
+# -- threads and clients -------------------------------------------------------------------
+
+def test_the_thread_is_named_after_client_and_session_during_the_request(make_app):
+    app = session_app(make_app)
+    web = client(app, REMOTE_ADDR='192.0.2.10')
+    sid = web.get('/start').text
+    assert web.get('/thread').text == '192.0.2.10-' + sid[:6]
+
+
+def test_the_thread_name_is_restored_after_the_request(make_app):
+    app = session_app(make_app)
+    before = threading.current_thread().name
+    web = client(app)
+    web.get('/start')
+    web.get('/thread')
+    assert threading.current_thread().name == before
+
+
+def test_the_thread_name_is_restored_after_an_exception(make_app):
+    app = make_app()
+
+    @app.get('/boom')
+    def boom():
+        raise RuntimeError('kaboom')
+
+    before = threading.current_thread().name
+    with pytest.raises(RuntimeError):
+        client(app).get('/boom')
+    assert threading.current_thread().name == before
+
+
+def test_the_thread_is_named_with_the_new_session_once_it_is_created(make_app):
+    app = make_app()
+
+    @app.get('/')
+    def index():
+        before = threading.current_thread().name
+        sid = canister.session.sid
+        return '%s %s %s' % (before, threading.current_thread().name, sid)
+
+    before, during, sid = client(app).get('/').text.split()
+    assert before == '127.0.0.1-...'
+    assert during == '127.0.0.1-' + sid[:6]
+
+
+def test_x_forwarded_for_is_ignored_from_an_untrusted_peer(make_app, log_dir):
+    app = session_app(make_app)
+    web = client(app, REMOTE_ADDR='198.51.100.7')
+    response = web.get('/thread', headers={'X-Forwarded-For': '203.0.113.99'})
+    assert response.text.startswith('198.51.100.7-')
+    log = read_log(log_dir)
+    assert '203.0.113.99' not in log
+    assert '[198.51.100.7-' in log
+
+
+def test_x_forwarded_for_is_believed_from_a_trusted_proxy(make_app, log_dir):
+    app = session_app(make_app, trusted_proxies='10.0.0.0/8')
+    web = client(app, REMOTE_ADDR='10.1.2.3')
+    response = web.get('/thread', headers={'X-Forwarded-For': '203.0.113.99, 10.9.9.9'})
+    assert response.text.startswith('203.0.113.99-')
+    assert '[203.0.113.99-' in read_log(log_dir)
+
+
+def test_x_forwarded_for_from_a_peer_outside_the_trusted_proxies_is_ignored(make_app):
+    app = session_app(make_app, trusted_proxies='10.0.0.1')
+    web = client(app, REMOTE_ADDR='10.0.0.2')
+    assert web.get('/thread', headers={'X-Forwarded-For': '203.0.113.99'}).text.startswith('10.0.0.2-')
+
+
+def test_x_forwarded_proto_and_host_are_ignored_from_an_untrusted_peer(make_app, log_dir):
+    app = make_app()
+    app.route('/', callback=lambda: bottle.request.url)
+    client(app, REMOTE_ADDR='198.51.100.7').get(
+        '/', headers={'X-Forwarded-Proto': 'https', 'X-Forwarded-Host': 'evil.example.com'})
+    log = read_log(log_dir)
+    assert re.search(r'\] GET http://localhost:80/$', log, re.M)
+    assert 'evil.example.com' not in log
+    assert 'https://' not in log
+
+
+def test_x_forwarded_proto_and_host_are_believed_from_a_trusted_proxy(make_app, log_dir):
+    app = make_app(trusted_proxies='10.0.0.1')
+    app.route('/', callback=lambda: 'ok')
+    client(app, REMOTE_ADDR='10.0.0.1').get(
+        '/', headers={'X-Forwarded-Proto': 'https', 'X-Forwarded-Host': 'www.example.com'})
+    assert re.search(r'\] GET https://www\.example\.com/$', read_log(log_dir), re.M)
+
+
+# -- what never reaches the log ------------------------------------------------------
+
+def test_the_full_session_id_never_appears_in_the_log(make_app, log_dir):
+    app = session_app(make_app, log_level='DEBUG')
+    web = client(app)
+    sid = web.get('/start').text
+    web.get('/thread')
+    web.get('/start')
+    log = read_log(log_dir)
+    assert sid[:6] in log
+    assert sid not in log
+    assert sid[:12] not in log
+
+
+def test_basic_auth_passwords_and_header_values_never_appear_in_the_log(make_app, log_dir):
+    app = make_app(auth_basic_username='bob', auth_basic_password='Correct-Horse-9', auth_basic_encryption='clear')
+
+    @app.get('/me')
+    def me():
+        return str(canister.session.user)
+
+    web = client(app)
+    good = base64.b64encode(b'bob:Correct-Horse-9').decode()
+    bad = base64.b64encode(b'bob:Wrong-Guess-7').decode()
+    assert web.get('/me', headers={'Authorization': 'Basic ' + good}).text == 'bob'
+    web.get('/me', headers={'Authorization': 'Basic ' + bad}, status=401)
+    log = read_log(log_dir)
+    assert 'Authentication failed' in log
+    for secret in ('Correct-Horse-9', 'Wrong-Guess-7', good, bad):
+        assert secret not in log
+
+
+def test_bearer_tokens_never_appear_in_the_log(make_app, log_dir):
+    import jwt
+    secret = 'a-jwt-secret-that-is-long-enough-for-hs256'
+    app = make_app(auth_jwt_secret=secret)
+
+    @app.get('/me')
+    def me():
+        return str(canister.session.user)
+
+    token = jwt.encode({'sub': 'carol', 'exp': int(time.time()) + 60}, secret, algorithm='HS256')
+    forged = jwt.encode({'sub': 'mallory', 'exp': int(time.time()) + 60}, 'another-secret-another-secret-xx',
+                        algorithm='HS256')
+    web = client(app)
+    web.get('/me', headers={'Authorization': 'Bearer ' + token})
+    web.get('/me', headers={'Authorization': 'Bearer ' + forged}, status=401)
+    log = read_log(log_dir)
+    for text in (token, forged, token.split('.')[2], forged.split('.')[2], secret):
+        assert text not in log
+
+
+def test_an_access_token_in_the_query_string_is_redacted(make_app, log_dir):
+    app = make_app()
+    app.route('/cb', callback=lambda: 'ok')
+    client(app).get('/cb?state=xyz&access_token=SuperSecretTok3n&password=Hunter2pass')
+    log = read_log(log_dir)
+    assert 'SuperSecretTok3n' not in log
+    assert 'Hunter2pass' not in log
+    assert re.search(r'\] GET http://localhost:80/cb\?state=xyz&access_token=\*\*\*&password=\*\*\*$', log, re.M)
+
+
+def test_cr_lf_in_the_path_does_not_forge_log_lines(make_app, log_dir):
+    app = make_app()
+    forged = '/x\r\n2026-07-02 09:38:31,022 INFO [1.2.3.4-abcdef] GET http://localhost:80/admin'
+    client(app, PATH_INFO=forged).get('/', status=404)
+    lines = request_lines(read_log(log_dir))
+    assert len(lines) == 2
+    assert lines[0].endswith('GET http://localhost:80/x%0D%0A2026-07-02%2009:38:31,022%20INFO%20%5B1.2.3.4-abcdef%5D'
+                             '%20GET%20http://localhost:80/admin')
+
+
+def test_cr_lf_and_control_characters_in_the_query_do_not_forge_log_lines(make_app, log_dir):
+    app = make_app()
+    app.route('/', callback=lambda: 'ok')
+    client(app, QUERY_STRING='a=1\r\n2026-07-02 09:38:31,022 ERROR [x] forged\x1b[31m\x00').get('/')
+    log = read_log(log_dir)
+    lines = request_lines(log)
+    assert len(lines) == 2
+    assert '\x1b' not in log and '\x00' not in log and '\r' not in log
+    assert not any(' ERROR ' in line for line in log.splitlines())
+
+
+def test_cr_lf_in_the_host_header_does_not_forge_log_lines(make_app, log_dir):
+    app = make_app()
+    app.route('/', callback=lambda: 'ok')
+    client(app, HTTP_HOST='localhost\r\n2026-07-02 09:38:31,022 INFO [x] forged\x07').get('/')
+    log = read_log(log_dir)
+    assert len(request_lines(log)) == 2
+    assert '\x07' not in log and '\r' not in log
+
+
+def test_cr_lf_in_a_trusted_forwarded_header_does_not_forge_log_lines(make_app, log_dir):
+    app = make_app(trusted_proxies='10.0.0.1')
+    app.route('/', callback=lambda: 'ok')
+    client(app, REMOTE_ADDR='10.0.0.1',
+           HTTP_X_FORWARDED_FOR='1.2.3.4\r\nforged by the client',
+           HTTP_X_FORWARDED_HOST='h\r\nforged by the client too').get('/')
+    log = read_log(log_dir)
+    assert len(request_lines(log)) == 2
+    assert not any(line.startswith('forged') for line in log.splitlines())
+    assert '\r' not in log
+
+
+def test_cr_lf_in_a_basic_auth_user_name_does_not_forge_log_lines(make_app, log_dir):
+    app = make_app(auth_basic_username='bob', auth_basic_password='pw-for-bob', auth_basic_encryption='clear')
+    app.route('/', callback=lambda: 'ok')
+    credentials = base64.b64encode(b'eve\n2026-07-02 09:38:31,022 INFO [x] Logged in as: admin:pw').decode()
+    client(app).get('/', headers={'Authorization': 'Basic ' + credentials}, status=401)
+    log = read_log(log_dir)
+    assert len(request_lines(log)) == 3
+    assert not any(line.startswith('2026-07-02 09:38:31,022') for line in log.splitlines())
+
+
+def test_cr_lf_in_an_exception_message_from_the_query_does_not_forge_log_lines(make_app, log_dir):
+    app = make_app(catchall=True)
+
+    @app.get('/')
+    def index():
+        raise ValueError('bad value: %s' % bottle.request.query.q)
+
+    forged = '2026-07-02 09:38:31,022 INFO [6.6.6.6-abcdef] Logged in as: admin'
+    client(app).get('/', params={'q': 'x\r\n' + forged}, status=500, expect_errors=True)
+    log = read_log(log_dir)
+    assert 'ValueError: bad value: x' in log
+    assert 'Logged in as: admin' in log
+    assert not any(line.startswith('2026-07-02 09:38:31,022') for line in log.splitlines())
+    assert '\r' not in log
+
+
+# -- request ids ---------------------------------------------------------------------------
+
+def test_a_well_formed_request_id_is_echoed(make_app, log_dir):
+    app = make_app(log_format='json')
+    app.route('/', callback=lambda: canister.request_id())
+    response = client(app).get('/', headers={'X-Request-ID': 'abc-123_DEF.456'})
+    assert response.headers['X-Request-ID'] == 'abc-123_DEF.456'
+    assert response.text == 'abc-123_DEF.456'
+    entries = [json.loads(line) for line in read_log(log_dir).splitlines()]
+    assert len([entry for entry in entries if entry['request_id'] == 'abc-123_DEF.456']) == 2
+
+
+@pytest.mark.parametrize('wanted', ['has space', 'x' * 129, 'semi;colon', 'new\nline', ''])
+def test_a_malformed_request_id_is_replaced_by_a_generated_one(make_app, wanted):
+    app = make_app()
+    app.route('/', callback=lambda: canister.request_id())
+    response = client(app, HTTP_X_REQUEST_ID=wanted).get('/')
+    rid = response.headers['X-Request-ID']
+    assert rid != wanted
+    assert re.fullmatch(r'[A-Za-z0-9._-]{1,128}', rid)
+    assert response.text == rid
+
+
+def test_generated_request_ids_differ_between_requests(make_app):
+    app = make_app()
+    app.route('/', callback=lambda: canister.request_id())
+    web = client(app)
+    first, second = web.get('/'), web.get('/')
+    assert first.text == first.headers['X-Request-ID']
+    assert second.text == second.headers['X-Request-ID']
+    assert first.text != second.text
+
+
+def test_errors_carry_the_request_id_too(make_app):
+    app = make_app()
+    response = client(app).get('/nowhere', headers={'X-Request-ID': 'trace-404'}, status=404)
+    assert response.headers['X-Request-ID'] == 'trace-404'
+
+
+# -- when the log cannot be written ------------------------------------------------------
+
+def test_a_log_path_under_a_regular_file_fails_the_install_clearly(make_app, tmp_path):
+    blocker = tmp_path / 'not-a-directory'
+    blocker.write_text('just a file\n')
+    with pytest.raises(canister.CanisterError) as caught:
+        make_app(log_path=str(blocker / 'logs'))
+    message = str(caught.value)
+    assert str(blocker / 'logs') in message
+    assert 'log_path' in message
+
+
+def test_a_log_path_that_is_a_regular_file_fails_the_install_clearly(make_app, tmp_path):
+    blocker = tmp_path / 'logs-file'
+    blocker.write_text('just a file\n')
+    with pytest.raises(canister.CanisterError, match='logs-file'):
+        make_app(log_path=str(blocker))
+
+
+def test_failing_writes_do_not_fail_requests_and_say_so_once_on_stderr(make_app, log_dir, capfd):
+    log_dir.mkdir()
+    os.symlink('/dev/full', log_dir / ('log.' + today()))
+    app = make_app()
+    app.route('/', callback=lambda: 'ok')
+    web = client(app)
+    for _ in range(3):
+        assert web.get('/').text == 'ok'
+    app.log.error('still failing')
+    err = capfd.readouterr().err.splitlines()
+    assert len(err) == 1
+    assert 'logging' in err[0] and 'failed' in err[0] and str(log_dir) in err[0]
+
+
+def test_a_log_directory_deleted_and_replaced_by_a_file_is_reported_once_on_stderr(make_app, log_dir, capfd):
+    app = make_app()
+    app.route('/', callback=lambda: 'ok')
+    web = client(app)
+    assert web.get('/').text == 'ok'
+    shutil.rmtree(log_dir)
+    log_dir.write_text('now a regular file\n')
+    deadline = time.monotonic() + 3
+    err = []
+    while not err and time.monotonic() < deadline:  # detection may be per write or periodic
+        assert web.get('/').text == 'ok'
+        err = capfd.readouterr().err.splitlines()
+        time.sleep(0.05)
+    for _ in range(3):
+        assert web.get('/').text == 'ok'
+    err += capfd.readouterr().err.splitlines()
+    assert len(err) == 1, 'expected one line on stderr saying logging failed, got %r' % err
+    assert 'logging' in err[0] and 'failed' in err[0] and str(log_dir) in err[0]
+    assert log_dir.read_text() == 'now a regular file\n'
+
+
+def test_a_log_directory_replaced_by_a_file_at_the_day_change_does_not_fail_requests(make_app, log_dir, capfd,
+                                                                                  monkeypatch):
+    app = make_app()
+    app.route('/', callback=lambda: 'ok')
+    web = client(app)
+    assert web.get('/').text == 'ok'
+    shutil.rmtree(log_dir)
+    log_dir.write_text('now a regular file\n')
+    real_time = time.time
+    monkeypatch.setattr(time, 'time', lambda: real_time() + 86400)  # the next day: a new file is needed
+    for _ in range(3):
+        assert web.get('/').text == 'ok'
+    monkeypatch.undo()
+    err = capfd.readouterr().err.splitlines()
+    assert len(err) == 1
+    assert 'logging' in err[0] and 'failed' in err[0]
+    assert log_dir.read_text() == 'now a regular file\n'

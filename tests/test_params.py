@@ -1,0 +1,637 @@
+"""Handler parameters filled from the URL, query string, form or JSON body, by annotation."""
+import json
+import sys
+import typing
+from typing import List, Optional
+
+import bottle
+
+import canister
+from conftest import client, read_log
+
+
+# --------------------------------------------------------------------------
+# where values come from
+
+def test_a_parameter_is_filled_from_the_query_string(make_app):
+    app = make_app()
+
+    @app.get('/')
+    def index(name):
+        return 'hello %s' % name
+
+    assert client(app).get('/?name=world').text == 'hello world'
+
+
+def test_a_parameter_is_filled_from_an_urlencoded_form(make_app):
+    app = make_app()
+
+    @app.post('/')
+    def index(name):
+        return 'hello %s' % name
+
+    assert client(app).post('/', {'name': 'form'}).text == 'hello form'
+
+
+def test_a_parameter_is_filled_from_a_multipart_form(make_app):
+    app = make_app()
+
+    @app.post('/')
+    def index(name):
+        return 'hello %s' % name
+
+    response = client(app).post('/', {'name': 'multi'}, content_type='multipart/form-data')
+    assert response.text == 'hello multi'
+
+
+def test_a_parameter_is_filled_from_a_json_object_body(make_app):
+    app = make_app()
+
+    @app.post('/')
+    def index(name, count: int):
+        return '%s %d' % (name, count)
+
+    assert client(app).post_json('/', {'name': 'json', 'count': 3}).text == 'json 3'
+
+
+def test_a_url_argument_wins_over_the_body_and_the_query(make_app):
+    app = make_app()
+
+    @app.post('/item/<name>')
+    def index(name):
+        return name
+
+    response = client(app).post('/item/from-url?name=from-query', {'name': 'from-body'})
+    assert response.text == 'from-url'
+
+
+def test_the_body_wins_over_the_query_string(make_app):
+    app = make_app()
+
+    @app.post('/')
+    def index(name):
+        return name
+
+    assert client(app).post('/?name=from-query', {'name': 'from-body'}).text == 'from-body'
+
+
+def test_a_json_body_wins_over_the_query_string(make_app):
+    app = make_app()
+
+    @app.post('/')
+    def index(name):
+        return name
+
+    assert client(app).post_json('/?name=from-query', {'name': 'from-json'}).text == 'from-json'
+
+
+def test_the_query_string_fills_what_the_body_lacks(make_app):
+    app = make_app()
+
+    @app.post('/')
+    def index(name, page: int):
+        return '%s/%d' % (name, page)
+
+    assert client(app).post('/?page=4', {'name': 'x'}).text == 'x/4'
+
+
+def test_a_default_is_used_when_the_parameter_is_absent(make_app):
+    app = make_app()
+
+    @app.get('/')
+    def index(name='nobody'):
+        return name
+
+    assert client(app).get('/').text == 'nobody'
+
+
+# --------------------------------------------------------------------------
+# text
+
+def test_non_ascii_query_values_are_decoded_as_utf8(make_app):
+    app = make_app()
+
+    @app.get('/')
+    def index(name):
+        return json.dumps(name)
+
+    assert json.loads(client(app).get('/?name=J%C3%A9r%C3%B4me').text) == 'Jérôme'
+
+
+def test_non_ascii_urlencoded_form_values_are_decoded_as_utf8(make_app):
+    app = make_app()
+
+    @app.post('/')
+    def index(name):
+        return json.dumps(name)
+
+    response = client(app).post('/', 'name=J%C3%A9r%C3%B4me', content_type='application/x-www-form-urlencoded')
+    assert json.loads(response.text) == 'Jérôme'
+
+
+def test_non_ascii_multipart_values_are_decoded_as_utf8(make_app):
+    app = make_app()
+
+    @app.post('/')
+    def index(name):
+        return json.dumps(name)
+
+    response = client(app).post('/', {'name': 'Jérôme €'}, content_type='multipart/form-data')
+    assert json.loads(response.text) == 'Jérôme €'
+
+
+def test_a_query_value_that_is_not_utf8_is_a_400_not_a_500(make_app):
+    app = make_app()
+    called = []
+
+    @app.get('/')
+    def index(name):
+        called.append(name)
+        return 'ok'
+
+    response = client(app).get('/?name=%FF', status='*')
+    assert response.status_int == 400
+    assert 'name' in response.text
+    assert called == []
+
+
+def test_a_form_value_that_is_not_utf8_is_a_400_not_a_500(make_app):
+    app = make_app()
+
+    @app.post('/')
+    def index(name):
+        return 'ok'
+
+    response = client(app).post('/', 'name=%FF%FE', content_type='application/x-www-form-urlencoded', status='*')
+    assert response.status_int == 400
+
+
+def test_a_non_ascii_parameter_name_is_matched_in_the_query_string(make_app):
+    app = make_app()
+
+    @app.get('/')
+    def index(café):
+        return json.dumps(café)
+
+    assert json.loads(client(app).get('/?caf%C3%A9=cr%C3%A8me').text) == 'crème'
+
+
+def test_a_parameter_without_annotation_is_a_string(make_app):
+    app = make_app()
+
+    @app.get('/')
+    def index(count):
+        return type(count).__name__
+
+    assert client(app).get('/?count=12').text == 'str'
+
+
+def test_a_repeated_key_for_a_scalar_gives_the_last_value(make_app):
+    app = make_app()
+
+    @app.get('/')
+    def index(name, count: int):
+        return '%s %d' % (name, count)
+
+    assert client(app).get('/?name=a&name=b&count=1&count=2').text == 'b 2'
+
+
+# --------------------------------------------------------------------------
+# conversions
+
+def test_an_int_annotation_converts_the_value(make_app):
+    app = make_app()
+
+    @app.get('/')
+    def index(count: int):
+        return repr(count + 1)
+
+    assert client(app).get('/?count=41').text == '42'
+
+
+def test_a_float_annotation_converts_the_value(make_app):
+    app = make_app()
+
+    @app.get('/')
+    def index(ratio: float):
+        return repr(ratio * 2)
+
+    assert client(app).get('/?ratio=1.25').text == '2.5'
+
+
+def test_a_bool_annotation_accepts_the_usual_words(make_app):
+    app = make_app()
+
+    @app.get('/')
+    def index(flag: bool):
+        return repr(flag)
+
+    web = client(app)
+    for word in ('true', 'True', '1', 'yes', 'on'):
+        assert web.get('/?flag=' + word).text == 'True', word
+    for word in ('false', 'FALSE', '0', 'no', 'off'):
+        assert web.get('/?flag=' + word).text == 'False', word
+
+
+def test_a_bool_that_is_not_a_known_word_is_a_400(make_app):
+    app = make_app()
+
+    @app.get('/')
+    def index(flag: bool):
+        return repr(flag)
+
+    response = client(app).get('/?flag=maybe', status='*')
+    assert response.status_int == 400
+    assert 'flag' in response.text
+
+
+def test_a_json_boolean_fills_a_bool_parameter(make_app):
+    app = make_app()
+
+    @app.post('/')
+    def index(flag: bool):
+        return repr(flag)
+
+    assert client(app).post_json('/', {'flag': False}).text == 'False'
+
+
+def test_a_list_of_str_collects_repeated_keys(make_app):
+    app = make_app()
+
+    @app.get('/')
+    def index(tag: list[str]):
+        return json.dumps(tag)
+
+    assert json.loads(client(app).get('/?tag=a&tag=b&tag=c').text) == ['a', 'b', 'c']
+
+
+def test_a_list_of_int_collects_and_converts_repeated_keys(make_app):
+    app = make_app()
+
+    @app.get('/')
+    def index(n: list[int]):
+        return json.dumps(n)
+
+    assert json.loads(client(app).get('/?n=1&n=2&n=30').text) == [1, 2, 30]
+
+
+def test_a_typing_list_of_int_collects_and_converts_repeated_keys(make_app):
+    app = make_app()
+
+    @app.get('/')
+    def index(n: typing.List[int]):
+        return json.dumps(n)
+
+    assert json.loads(client(app).get('/?n=5&n=6').text) == [5, 6]
+
+
+def test_a_list_parameter_takes_a_json_array(make_app):
+    app = make_app()
+
+    @app.post('/')
+    def index(n: List[int]):
+        return json.dumps(n)
+
+    assert json.loads(client(app).post_json('/', {'n': [3, 4]}).text) == [3, 4]
+
+
+def test_a_list_parameter_collects_repeated_form_keys(make_app):
+    app = make_app()
+
+    @app.post('/')
+    def index(n: List[int]):
+        return json.dumps(n)
+
+    response = client(app).post('/', 'n=7&n=8', content_type='application/x-www-form-urlencoded')
+    assert json.loads(response.text) == [7, 8]
+
+
+def test_a_list_with_a_value_that_does_not_convert_is_a_400(make_app):
+    app = make_app()
+
+    @app.get('/')
+    def index(n: List[int]):
+        return json.dumps(n)
+
+    response = client(app).get('/?n=1&n=two', status='*')
+    assert response.status_int == 400
+    assert "'n'" in response.text
+
+
+def test_string_annotations_are_converted_like_real_ones(make_app):
+    app = make_app()
+
+    @app.get('/')
+    def index(count: 'int', ratio: 'float' = 1.0):
+        return repr(count * ratio)
+
+    assert client(app).get('/?count=3&ratio=0.5').text == '1.5'
+
+
+def test_string_annotations_still_convert_when_another_cannot_be_resolved(make_app):
+    # As in a module with `from __future__ import annotations` whose handler
+    # names a type imported only under TYPE_CHECKING.
+    app = make_app()
+
+    @app.get('/')
+    def index(count: 'int', note: 'Optional[NotImportedAtRuntime]' = None):  # noqa: F821
+        return repr(count + 1)
+
+    assert client(app).get('/?count=41').text == '42'
+
+
+def test_an_optional_parameter_without_default_is_none_when_absent(make_app):
+    app = make_app()
+
+    @app.get('/')
+    def index(page: Optional[int]):
+        return repr(page)
+
+    assert client(app).get('/').text == 'None'
+
+
+def test_an_optional_parameter_is_converted_when_present(make_app):
+    app = make_app()
+
+    @app.get('/')
+    def index(page: Optional[int]):
+        return repr(page)
+
+    assert client(app).get('/?page=3').text == '3'
+
+
+def test_an_optional_parameter_is_none_for_an_empty_form_value(make_app):
+    app = make_app()
+
+    @app.post('/')
+    def index(page: Optional[int]):
+        return repr(page)
+
+    assert client(app).post('/', 'page=', content_type='application/x-www-form-urlencoded').text == 'None'
+
+
+def test_an_optional_parameter_is_none_for_a_json_null(make_app):
+    app = make_app()
+
+    @app.post('/')
+    def index(page: Optional[int]):
+        return repr(page)
+
+    assert client(app).post_json('/', {'page': None}, status='*').text == 'None'
+
+
+if sys.version_info >= (3, 10):  # `int | None` is a syntax error in annotations before 3.10
+    def test_a_pep604_optional_parameter_is_none_when_absent(make_app):
+        app = make_app()
+
+        @app.get('/')
+        def index(page: int | None):
+            return repr(page)
+
+        web = client(app)
+        assert web.get('/').text == 'None'
+        assert web.get('/?page=9').text == '9'
+
+
+def test_a_file_upload_parameter_receives_the_multipart_file(make_app):
+    app = make_app()
+
+    @app.post('/upload')
+    def upload(doc: bottle.FileUpload, title: str):
+        return '%s:%s:%s' % (title, doc.raw_filename, doc.file.read().decode())
+
+    response = client(app).post('/upload', {'title': 'T'}, upload_files=[('doc', 'notes.txt', b'file body')])
+    assert response.text == 'T:notes.txt:file body'
+
+
+def test_a_list_of_file_uploads_receives_every_file(make_app):
+    app = make_app()
+
+    @app.post('/upload')
+    def upload(docs: List[bottle.FileUpload]):
+        return ','.join(doc.raw_filename for doc in docs)
+
+    files = [('docs', 'a.txt', b'1'), ('docs', 'b.txt', b'2')]
+    assert client(app).post('/upload', upload_files=files).text == 'a.txt,b.txt'
+
+
+def test_a_missing_file_upload_is_a_400(make_app):
+    app = make_app()
+
+    @app.post('/upload')
+    def upload(doc: bottle.FileUpload):
+        return 'ok'
+
+    response = client(app).post('/upload', {'doc': 'just text'}, content_type='multipart/form-data', status='*')
+    assert response.status_int == 400
+    assert 'doc' in response.text
+
+
+def test_a_plain_value_cannot_fill_a_file_upload_from_the_query(make_app):
+    app = make_app()
+
+    @app.post('/upload')
+    def upload(doc: bottle.FileUpload):
+        return 'ok'
+
+    response = client(app).post('/upload?doc=x', {'other': '1'}, content_type='multipart/form-data', status='*')
+    assert response.status_int == 400
+
+
+# --------------------------------------------------------------------------
+# errors
+
+def test_a_missing_mandatory_parameter_is_a_400_naming_it(make_app):
+    app = make_app()
+
+    @app.get('/')
+    def index(username):
+        return 'ok'
+
+    response = client(app).get('/', status='*')
+    assert response.status_int == 400
+    assert 'username' in response.text
+    assert response.content_type == 'text/plain'
+
+
+def test_a_value_that_does_not_convert_is_a_400_naming_the_parameter(make_app):
+    app = make_app()
+
+    @app.get('/')
+    def index(count: int):
+        return 'ok'
+
+    response = client(app).get('/?count=ten', status='*')
+    assert response.status_int == 400
+    assert 'count' in response.text
+
+
+def test_a_float_that_does_not_convert_is_a_400(make_app):
+    app = make_app()
+
+    @app.get('/')
+    def index(ratio: float):
+        return 'ok'
+
+    assert client(app).get('/?ratio=abc', status='*').status_int == 400
+
+
+def test_a_json_string_for_an_int_parameter_that_does_not_convert_is_a_400(make_app):
+    app = make_app()
+
+    @app.post('/')
+    def index(count: int):
+        return 'ok'
+
+    assert client(app).post_json('/', {'count': [1]}, status='*').status_int == 400
+
+
+def test_the_400_is_json_when_the_client_accepts_json(make_app):
+    app = make_app()
+
+    @app.get('/')
+    def index(username):
+        return 'ok'
+
+    response = client(app).get('/', headers={'Accept': 'application/json'}, status='*')
+    assert response.status_int == 400
+    assert response.content_type == 'application/json'
+    assert 'username' in response.json['message']
+
+
+def test_a_bad_parameter_is_logged_at_warning(make_app, log_dir):
+    app = make_app()
+
+    @app.get('/')
+    def index(zipcode: int):
+        return 'ok'
+
+    client(app).get('/?zipcode=abc', status='*')
+    lines = [line for line in read_log(log_dir).splitlines() if 'Bad request' in line]
+    assert len(lines) == 1
+    assert ' WARNING ' in lines[0] and 'zipcode' in lines[0]
+
+
+def test_the_handler_is_not_called_when_a_parameter_is_bad(make_app):
+    app = make_app()
+    called = []
+
+    @app.get('/')
+    def index(a: int, b: int):
+        called.append((a, b))
+        return 'ok'
+
+    web = client(app)
+    web.get('/?a=1', status=400)
+    web.get('/?a=1&b=x', status=400)
+    assert called == []
+
+
+def test_an_invalid_json_body_is_a_400(make_app):
+    app = make_app()
+
+    @app.post('/')
+    def index(name='x'):
+        return 'ok'
+
+    response = client(app).post('/', '{"name": ', content_type='application/json', status='*')
+    assert response.status_int == 400
+    assert 'JSON' in response.text
+
+
+def test_a_json_array_body_is_a_400(make_app):
+    app = make_app()
+
+    @app.post('/')
+    def index(name='x'):
+        return 'ok'
+
+    response = client(app).post('/', '["name"]', content_type='application/json', status='*')
+    assert response.status_int == 400
+
+
+def test_a_type_error_raised_inside_the_handler_is_a_500_not_a_400(make_app):
+    app = make_app(catchall=True)
+
+    @app.get('/')
+    def index(count: int):
+        return len(count)  # TypeError: the handler's own bug
+
+    response = client(app).get('/?count=3', status='*', expect_errors=True)
+    assert response.status_int == 500
+
+
+# --------------------------------------------------------------------------
+# special handlers
+
+def test_a_handler_with_kwargs_receives_the_extra_parameters(make_app):
+    app = make_app()
+
+    @app.get('/')
+    def index(name, **extra):
+        return json.dumps({'name': name, 'extra': extra}, sort_keys=True)
+
+    body = json.loads(client(app).get('/?name=n&colour=red&size=L').text)
+    assert body == {'name': 'n', 'extra': {'colour': 'red', 'size': 'L'}}
+
+
+def test_a_handler_with_kwargs_receives_extra_json_fields(make_app):
+    app = make_app()
+
+    @app.post('/')
+    def index(**extra):
+        return json.dumps(extra, sort_keys=True)
+
+    assert json.loads(client(app).post_json('/', {'a': 1, 'b': [2]}).text) == {'a': 1, 'b': [2]}
+
+
+def test_extra_kwargs_from_the_body_win_over_the_query_string(make_app):
+    app = make_app()
+
+    @app.post('/')
+    def index(**extra):
+        return extra['colour']
+
+    assert client(app).post('/?colour=query', {'colour': 'body'}).text == 'body'
+
+
+def test_extra_kwargs_are_decoded_as_utf8(make_app):
+    app = make_app()
+
+    @app.get('/')
+    def index(**extra):
+        return json.dumps(extra)
+
+    assert json.loads(client(app).get('/?city=Z%C3%BCrich').text) == {'city': 'Zürich'}
+
+
+def test_a_route_skipping_canister_by_name_gets_no_unpacking(make_app):
+    app = make_app()
+
+    @app.get('/', skip=['canister'])
+    def index(name='untouched'):
+        return name
+
+    assert client(app).get('/?name=given').text == 'untouched'
+
+
+def test_a_route_skipping_canister_by_class_gets_no_unpacking(make_app):
+    app = make_app()
+
+    @app.get('/', skip=[canister.Canister])
+    def index(name='untouched'):
+        return name
+
+    assert client(app).get('/?name=given').text == 'untouched'
+
+
+def test_the_original_docs_example_says_hi_to_both(make_app):
+    app = make_app()
+
+    @app.get('/hi')
+    def hello(foo, bar=''):
+        return 'Hi %s and %s!' % (foo, bar) if bar else 'Hi %s!' % foo
+
+    web = client(app)
+    assert web.get('/hi?foo=John&bar=Smith').text == 'Hi John and Smith!'
+    assert web.get('/hi?foo=John').text == 'Hi John!'

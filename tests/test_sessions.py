@@ -1,0 +1,793 @@
+"""Server-side sessions: the cookie, laziness, expiry, rotation, saving and isolation."""
+import http.client
+import json
+import re
+import threading
+import time
+
+import bottle
+import waitress
+
+import canister
+from canister import session
+from conftest import client, read_log
+
+COOKIE = 'session_id'
+
+
+def set_cookies(response):
+    """The Set-Cookie headers of a response."""
+    return response.headers.getall('Set-Cookie')
+
+
+def cookie_value(response, name=COOKIE):
+    """The value a response gives to a cookie, or None if it does not set it."""
+    for header in set_cookies(response):
+        cookie_name, _, rest = header.partition('=')
+        if cookie_name == name:
+            return rest.split(';')[0]
+    return None
+
+
+def attributes(response, name=COOKIE):
+    """The attributes of the cookie a response sets, lower-cased names: {'path': '/', ...}."""
+    for header in set_cookies(response):
+        if header.partition('=')[0] == name:
+            result = {}
+            for part in header.split(';')[1:]:
+                key, _, value = part.strip().partition('=')
+                result[key.lower()] = value
+            return result
+    raise AssertionError('no %s cookie in %r' % (name, set_cookies(response)))
+
+
+def fresh(app, **environ):
+    """A client that never stores cookies: each request carries only what we give it."""
+    web = client(app, **environ)
+    web.cookiejar.set_policy(_NoCookies())
+    return web
+
+
+class _NoCookies(__import__('http.cookiejar').cookiejar.DefaultCookiePolicy):
+    def set_ok(self, cookie, request):
+        return False
+
+
+def with_cookie(sid, name=COOKIE):
+    return {'Cookie': '%s=%s' % (name, sid)}
+
+
+def counter_app(make_app, **overrides):
+    app = make_app(**overrides)
+
+    @app.get('/')
+    def index():
+        if 'counter' in session.data:
+            session.data['counter'] += 1
+        else:
+            session.data['counter'] = 0
+        return str(session.data['counter'])
+
+    return app
+
+
+class CountingStore(canister.MemoryStore):
+    """A memory store that remembers how often it was written."""
+
+    def __init__(self):
+        super().__init__()
+        self.saves = 0
+        self.touches = 0
+
+    def save(self, sid, record, ttl):
+        self.saves += 1
+        super().save(sid, record, ttl)
+
+    def touch(self, sid, ttl):
+        self.touches += 1
+        super().touch(sid, ttl)
+
+
+class RecordingStore(canister.MemoryStore):
+    """A memory store that remembers the ttl of every save."""
+
+    def __init__(self):
+        super().__init__()
+        self.ttls = []
+
+    def save(self, sid, record, ttl):
+        self.ttls.append(ttl)
+        super().save(sid, record, ttl)
+
+
+# --------------------------------------------------------------------------
+# the basics
+
+def test_the_counter_example_counts_with_the_cookie(make_app):
+    web = client(counter_app(make_app))
+    assert [web.get('/').text for _ in range(3)] == ['0', '1', '2']
+
+
+def test_a_session_id_is_at_least_43_url_safe_characters(make_app):
+    app = make_app()
+
+    @app.get('/')
+    def index():
+        return session.sid
+
+    response = fresh(app).get('/')
+    assert re.fullmatch(r'[A-Za-z0-9_-]{43,}', response.text)
+    assert cookie_value(response) == response.text
+
+
+def test_two_clients_get_different_session_ids(make_app):
+    app = make_app()
+
+    @app.get('/')
+    def index():
+        return session.sid
+
+    web = fresh(app)
+    assert web.get('/').text != web.get('/').text
+
+
+def test_an_unknown_session_id_from_the_client_is_not_adopted(make_app):
+    app = counter_app(make_app)
+    forged = 'A' * 43
+    response = fresh(app).get('/', headers=with_cookie(forged))
+    assert response.text == '0'
+    assert cookie_value(response) not in (None, forged)
+
+
+def test_a_malformed_session_id_from_the_client_is_not_adopted(make_app):
+    app = make_app()
+
+    @app.get('/')
+    def index():
+        return session.sid
+
+    web = fresh(app)
+    for bad in ('short', 'x' * 42, 'A' * 40 + '!!!!', 'B' * 200):
+        response = web.get('/', headers=with_cookie(bad))
+        assert response.text != bad
+        assert cookie_value(response) == response.text
+
+
+def test_a_session_id_the_server_invalidated_is_not_adopted_again(make_app):
+    app = make_app()
+
+    @app.get('/login')
+    def login():
+        session.data['secret'] = 'mine'
+        return session.sid
+
+    @app.get('/logout')
+    def logout():
+        session.invalidate()
+        return ''
+
+    @app.get('/')
+    def index():
+        return json.dumps([session.sid, session.data])
+
+    web = fresh(app)
+    old = web.get('/login').text
+    web.get('/logout', headers=with_cookie(old))
+    sid, data = json.loads(web.get('/', headers=with_cookie(old)).text)
+    assert sid != old
+    assert data == {}
+
+
+# --------------------------------------------------------------------------
+# the cookie
+
+def test_the_session_cookie_is_http_only_path_root_and_samesite_lax(make_app):
+    response = fresh(counter_app(make_app)).get('/')
+    cookie = attributes(response)
+    assert 'httponly' in cookie
+    assert cookie['path'] == '/'
+    assert cookie['samesite'] == 'Lax'
+
+
+def test_the_session_cookie_is_not_secure_over_plain_http(make_app):
+    assert 'secure' not in attributes(fresh(counter_app(make_app)).get('/'))
+
+
+def test_the_session_cookie_has_no_max_age_by_default(make_app):
+    cookie = attributes(fresh(counter_app(make_app)).get('/'))
+    assert 'max-age' not in cookie
+    assert 'expires' not in cookie
+
+
+def test_the_session_cookie_max_age_is_configurable(make_app):
+    cookie = attributes(fresh(counter_app(make_app, session_cookie_max_age=600)).get('/'))
+    assert cookie['max-age'] == '600'
+
+
+def test_the_session_cookie_name_is_configurable(make_app):
+    app = counter_app(make_app, session_cookie='sess')
+    web = fresh(app)
+    response = web.get('/')
+    assert cookie_value(response, 'sess') is not None
+    assert cookie_value(response, COOKIE) is None
+    sid = cookie_value(response, 'sess')
+    assert web.get('/', headers=with_cookie(sid, 'sess')).text == '1'
+
+
+def test_the_session_cookie_name_is_read_from_the_app_config(make_app):
+    app = counter_app(make_app, config={'session_cookie': 'fromconfig'})
+    assert cookie_value(fresh(app).get('/'), 'fromconfig') is not None
+
+
+def test_samesite_strict_is_configurable(make_app):
+    cookie = attributes(fresh(counter_app(make_app, session_samesite='Strict')).get('/'))
+    assert cookie['samesite'] == 'Strict'
+    assert 'secure' not in cookie
+
+
+def test_samesite_none_forces_secure(make_app):
+    cookie = attributes(fresh(counter_app(make_app, session_samesite='None')).get('/'))
+    assert cookie['samesite'] == 'None'
+    assert 'secure' in cookie
+
+
+def test_the_session_cookie_is_secure_over_https(make_app):
+    response = fresh(counter_app(make_app), **{'wsgi.url_scheme': 'https'}).get('/')
+    assert 'secure' in attributes(response)
+
+
+def test_session_secure_makes_the_cookie_secure_over_http(make_app):
+    assert 'secure' in attributes(fresh(counter_app(make_app, session_secure=True)).get('/'))
+
+
+def test_a_response_setting_the_cookie_is_private_and_varies_on_cookie(make_app):
+    response = fresh(counter_app(make_app)).get('/')
+    cache_control = response.headers['Cache-Control']
+    assert 'private' in cache_control or 'no-store' in cache_control
+    assert 'Cookie' in [part.strip() for part in response.headers['Vary'].split(',')]
+
+
+def test_a_public_cache_control_of_the_handler_is_made_private_with_the_cookie(make_app):
+    app = make_app()
+
+    @app.get('/')
+    def index():
+        bottle.response.set_header('Cache-Control', 'public, max-age=600')
+        bottle.response.set_header('Vary', 'Accept-Encoding')
+        session.data['x'] = 1
+        return 'ok'
+
+    response = fresh(app).get('/')
+    cache_control = response.headers['Cache-Control']
+    assert 'private' in cache_control or 'no-store' in cache_control
+    vary = [part.strip() for part in response.headers['Vary'].split(',')]
+    assert 'Accept-Encoding' in vary and 'Cookie' in vary
+
+
+# --------------------------------------------------------------------------
+# laziness
+
+def test_a_handler_that_ignores_the_session_sets_no_cookie_and_stores_nothing(make_app):
+    store = canister.MemoryStore()
+    app = make_app(store=store)
+
+    @app.get('/')
+    def index():
+        return 'ok'
+
+    response = fresh(app).get('/')
+    assert set_cookies(response) == []
+    assert len(store) == 0
+
+
+def test_reading_data_and_user_without_a_cookie_gives_empty_values_and_no_cookie(make_app):
+    store = canister.MemoryStore()
+    app = make_app(store=store)
+
+    @app.get('/')
+    def index():
+        return json.dumps([session.data, session.user, session.data.get('missing')])
+
+    response = fresh(app).get('/')
+    assert json.loads(response.text) == [{}, None, None]
+    assert set_cookies(response) == []
+    assert len(store) == 0
+
+
+def test_reading_the_session_id_creates_the_session(make_app):
+    store = canister.MemoryStore()
+    app = make_app(store=store)
+
+    @app.get('/')
+    def index():
+        return session.sid
+
+    response = fresh(app).get('/')
+    assert cookie_value(response) == response.text
+    assert len(store) == 1
+
+
+def test_writing_session_data_creates_the_session(make_app):
+    store = canister.MemoryStore()
+    app = make_app(store=store)
+
+    @app.get('/')
+    def index():
+        session.data['k'] = 'v'
+        return 'ok'
+
+    response = fresh(app).get('/')
+    assert cookie_value(response) is not None
+    assert len(store) == 1
+
+
+def test_setting_the_user_creates_the_session(make_app):
+    store = canister.MemoryStore()
+    app = make_app(store=store)
+
+    @app.get('/login')
+    def login():
+        session.user = 'alice'
+        return 'ok'
+
+    @app.get('/me')
+    def me():
+        return str(session.user)
+
+    web = fresh(app)
+    sid = cookie_value(web.get('/login'))
+    assert sid is not None
+    assert len(store) == 1
+    assert web.get('/me', headers=with_cookie(sid)).text == 'alice'
+
+
+def test_a_request_with_a_valid_cookie_that_ignores_the_session_sets_no_cookie(make_app):
+    app = counter_app(make_app)
+
+    @app.get('/plain')
+    def plain():
+        return 'plain'
+
+    web = fresh(app)
+    sid = cookie_value(web.get('/'))
+    assert set_cookies(web.get('/plain', headers=with_cookie(sid))) == []
+    assert set_cookies(web.get('/', headers=with_cookie(sid))) == []
+
+
+# --------------------------------------------------------------------------
+# expiry
+
+def test_a_session_idle_longer_than_the_timeout_ends(make_app):
+    app = counter_app(make_app, session_timeout=1)
+    web = fresh(app)
+    sid = cookie_value(web.get('/'))
+    assert web.get('/', headers=with_cookie(sid)).text == '1'
+    time.sleep(2.2)
+    response = web.get('/', headers=with_cookie(sid))
+    assert response.text == '0'
+    assert cookie_value(response) not in (None, sid)
+
+
+def test_the_timeout_slides_while_the_session_is_used(make_app):
+    app = make_app(session_timeout=1)
+
+    @app.get('/set')
+    def set_value():
+        session.data['v'] = 'kept'
+        return 'ok'
+
+    @app.get('/')
+    def read():
+        return session.data.get('v', 'gone')
+
+    web = fresh(app)
+    sid = cookie_value(web.get('/set'))
+    for _ in range(4):  # 2.4 s in all, past any 1 s expiry, but never idle for 1 s
+        time.sleep(0.6)
+        assert web.get('/', headers=with_cookie(sid)).text == 'kept'
+
+
+def test_session_max_age_ends_a_session_even_while_it_is_used(make_app):
+    app = counter_app(make_app, session_timeout=3600, session_max_age=1)
+    web = fresh(app)
+    sid = cookie_value(web.get('/'))
+    seen = []
+    deadline = time.time() + 1.5
+    while time.time() < deadline:
+        time.sleep(0.3)
+        seen.append(web.get('/', headers=with_cookie(sid)).text)
+    assert seen[0] == '1'
+    assert seen[-1] == '0'
+
+
+def test_a_timeout_of_zero_keeps_sessions_without_expiry(make_app):
+    store = RecordingStore()
+    app = counter_app(make_app, store=store, session_timeout=0)
+    fresh(app).get('/')
+    assert store.ttls == [0]
+
+
+def test_the_timeout_setting_accepts_its_old_misspelling(make_app):
+    store = RecordingStore()
+    app = counter_app(make_app, store=store, session_timout=77)
+    fresh(app).get('/')
+    assert store.ttls == [77]
+
+
+# --------------------------------------------------------------------------
+# login, logout
+
+def test_setting_a_new_user_rotates_the_session_id_and_keeps_the_data(make_app):
+    app = make_app()
+
+    @app.get('/cart')
+    def cart():
+        session.data['cart'] = ['book']
+        return 'ok'
+
+    @app.get('/login')
+    def login():
+        session.user = 'alice'
+        return 'ok'
+
+    @app.get('/')
+    def index():
+        return json.dumps([session.user, session.data])
+
+    web = fresh(app)
+    old = cookie_value(web.get('/cart'))
+    new = cookie_value(web.get('/login', headers=with_cookie(old)))
+    assert new not in (None, old)
+    assert json.loads(web.get('/', headers=with_cookie(new)).text) == ['alice', {'cart': ['book']}]
+    assert json.loads(web.get('/', headers=with_cookie(old)).text) == [None, {}]
+
+
+def test_a_redirect_after_login_carries_the_session_cookie(make_app):
+    app = make_app()
+
+    @app.get('/login')
+    def login():
+        session.user = 'alice'
+        bottle.redirect('/me')
+
+    @app.get('/me')
+    def me():
+        return str(session.user)
+
+    web = fresh(app)
+    response = web.get('/login', status=302)
+    sid = cookie_value(response)
+    assert sid
+    assert web.get('/me', headers=with_cookie(sid)).text == 'alice'
+
+
+def test_setting_the_same_user_again_does_not_rotate_the_id(make_app):
+    app = make_app()
+
+    @app.get('/login')
+    def login():
+        session.user = 'alice'
+        return 'ok'
+
+    web = fresh(app)
+    sid = cookie_value(web.get('/login'))
+    response = web.get('/login', headers=with_cookie(sid))
+    assert cookie_value(response) is None
+
+
+def test_invalidate_deletes_the_session_and_expires_the_cookie(make_app):
+    store = canister.MemoryStore()
+    app = make_app(store=store)
+
+    @app.get('/login')
+    def login():
+        session.user = 'alice'
+        return 'ok'
+
+    @app.get('/logout')
+    def logout():
+        session.invalidate()
+        return 'bye'
+
+    @app.get('/me')
+    def me():
+        return str(session.user)
+
+    web = fresh(app)
+    sid = cookie_value(web.get('/login'))
+    assert len(store) == 1
+    response = web.get('/logout', headers=with_cookie(sid))
+    assert len(store) == 0
+    assert cookie_value(response) == ''
+    assert attributes(response)['max-age'] == '0'
+    assert web.get('/me', headers=with_cookie(sid)).text == 'None'
+
+
+def test_invalidate_after_a_login_in_the_same_request_leaves_nothing_stored(make_app):
+    store = canister.MemoryStore()
+    app = make_app(store=store)
+
+    @app.get('/cart')
+    def cart():
+        session.data['cart'] = 1
+        return 'ok'
+
+    @app.get('/')
+    def login_then_logout():
+        session.user = 'alice'
+        session.invalidate()
+        return 'ok'
+
+    web = fresh(app)
+    sid = cookie_value(web.get('/cart'))
+    web.get('/', headers=with_cookie(sid))
+    assert len(store) == 0
+
+
+# --------------------------------------------------------------------------
+# saving
+
+def test_an_unchanged_session_is_not_saved_again(make_app):
+    store = CountingStore()
+    app = make_app(store=store)
+
+    @app.get('/set')
+    def set_value():
+        session.data['a'] = {'b': 0}
+        return 'ok'
+
+    @app.get('/read')
+    def read():
+        return json.dumps(session.data)
+
+    web = fresh(app)
+    sid = cookie_value(web.get('/set'))
+    assert store.saves == 1
+    for _ in range(3):
+        assert json.loads(web.get('/read', headers=with_cookie(sid)).text) == {'a': {'b': 0}}
+    assert store.saves == 1
+    assert store.touches == 3
+
+
+def test_a_nested_mutation_is_saved(make_app):
+    store = CountingStore()
+    app = make_app(store=store)
+
+    @app.get('/set')
+    def set_value():
+        session.data['a'] = {'b': 0}
+        return 'ok'
+
+    @app.get('/nested')
+    def nested():
+        session.data['a']['b'] = 1
+        return 'ok'
+
+    @app.get('/read')
+    def read():
+        return json.dumps(session.data)
+
+    web = fresh(app)
+    sid = cookie_value(web.get('/set'))
+    web.get('/nested', headers=with_cookie(sid))
+    assert store.saves == 2
+    assert json.loads(web.get('/read', headers=with_cookie(sid)).text) == {'a': {'b': 1}}
+
+
+def test_a_value_that_is_not_json_serializable_is_a_500_naming_the_key(make_app):
+    app = make_app()
+
+    @app.get('/')
+    def index():
+        session.data['when'] = object()
+        return 'ok'
+
+    response = fresh(app).get('/', status='*')
+    assert response.status_int == 500
+    assert 'when' in response.text
+
+
+def test_a_value_that_is_not_json_serializable_is_logged_at_error_naming_the_key(make_app, log_dir):
+    app = make_app()
+
+    @app.get('/')
+    def index():
+        session.data['when'] = {1, 2}
+        return 'ok'
+
+    fresh(app).get('/', status='*')
+    errors = [line for line in read_log(log_dir).splitlines() if ' ERROR ' in line]
+    assert any("'when'" in line for line in errors), errors
+
+
+def test_a_value_that_is_not_json_serializable_leaves_the_previous_data_intact(make_app):
+    app = make_app()
+
+    @app.get('/good')
+    def good():
+        session.data['n'] = 1
+        return 'ok'
+
+    @app.get('/bad')
+    def bad():
+        session.data['n'] = 2
+        session.data['when'] = object()
+        return 'ok'
+
+    @app.get('/read')
+    def read():
+        return json.dumps(session.data)
+
+    web = fresh(app)
+    sid = cookie_value(web.get('/good'))
+    assert web.get('/bad', headers=with_cookie(sid), status='*').status_int == 500
+    assert json.loads(web.get('/read', headers=with_cookie(sid)).text) == {'n': 1}
+
+
+# --------------------------------------------------------------------------
+# the memory store's bound
+
+def test_the_memory_store_evicts_the_oldest_session_beyond_session_max(make_app):
+    app = counter_app(make_app, session_max=2)
+    web = fresh(app)
+    first, second, third = (cookie_value(web.get('/')) for _ in range(3))
+    assert web.get('/', headers=with_cookie(first)).text == '0'  # evicted: a new session
+    assert web.get('/', headers=with_cookie(third)).text == '1'
+
+
+def test_the_memory_store_keeps_a_recently_used_session(make_app):
+    app = counter_app(make_app, session_max=2)
+
+    @app.get('/peek')
+    def peek():
+        return str(session.data.get('counter'))  # a read: nothing to save
+
+    web = fresh(app)
+    first = cookie_value(web.get('/'))
+    second = cookie_value(web.get('/'))
+    assert web.get('/peek', headers=with_cookie(first)).text == '0'  # first is now the most recent
+    cookie_value(web.get('/'))  # a third session pushes one out
+    assert web.get('/peek', headers=with_cookie(first)).text == '0'
+    assert web.get('/peek', headers=with_cookie(second)).text == 'None'
+
+
+def test_the_memory_store_never_holds_more_than_session_max(make_app):
+    store = canister.MemoryStore(max_sessions=5)
+    app = counter_app(make_app, store=store)
+    web = fresh(app)
+    for _ in range(20):
+        web.get('/')
+    assert len(store) == 5
+
+
+# --------------------------------------------------------------------------
+# isolation
+
+def test_many_threads_each_only_ever_see_their_own_session(make_app):
+    app = make_app()
+
+    @app.get('/')
+    def index(me: str):
+        owner = session.data.setdefault('owner', me)
+        session.data['hits'] = session.data.get('hits', 0) + 1
+        return json.dumps([owner, session.data['hits'], session.user])
+
+    @app.get('/login')
+    def login(me: str):
+        session.user = me
+        return session.sid
+
+    server = waitress.create_server(app, host='127.0.0.1', port=0, threads=16)
+    runner = threading.Thread(target=server.run, daemon=True)
+    runner.start()
+    port = server.effective_port
+    problems = []
+
+    def worker(index):
+        me = 'client%d' % index
+        connection = http.client.HTTPConnection('127.0.0.1', port, timeout=10)
+        try:
+            connection.request('GET', '/login?me=' + me)
+            response = connection.getresponse()
+            sid = response.read().decode()
+            for hit in range(1, 50):
+                connection.request('GET', '/?me=' + me, headers=with_cookie(sid))
+                response = connection.getresponse()
+                answer = json.loads(response.read())
+                if answer != [me, hit, me] or response.getheader('Set-Cookie'):
+                    problems.append((me, hit, answer))
+                    return
+        except Exception as error:  # noqa: BLE001 - reported below
+            problems.append((me, repr(error)))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(16)]
+    try:
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(30)
+    finally:
+        server.close()
+        server.task_dispatcher.shutdown()
+        runner.join(5)
+    assert problems == []
+
+
+def test_session_values_do_not_leak_to_the_next_request_on_the_same_thread(make_app):
+    app = make_app()
+
+    @app.get('/set')
+    def set_value():
+        session.data['secret'] = 'alice-only'
+        session.user = 'alice'
+        return 'ok'
+
+    @app.get('/')
+    def index():
+        return json.dumps([session.data, session.user])
+
+    web = fresh(app)
+    web.get('/set')
+    assert json.loads(web.get('/').text) == [{}, None]
+
+
+def test_session_values_do_not_leak_after_a_handler_raised(make_app):
+    app = make_app(catchall=True)
+
+    @app.get('/boom')
+    def boom():
+        session.data['secret'] = 'alice-only'
+        session.user = 'alice'
+        raise RuntimeError('handler failed')
+
+    @app.get('/')
+    def index():
+        return json.dumps([session.data, session.user])
+
+    web = fresh(app)
+    assert web.get('/boom', status='*', expect_errors=True).status_int == 500
+    response = web.get('/')
+    assert json.loads(response.text) == [{}, None]
+    assert set_cookies(response) == []
+
+
+def test_session_values_do_not_leak_after_an_uncaught_exception(make_app):
+    app = make_app()  # catchall=False: the exception leaves the app
+
+    @app.get('/boom')
+    def boom():
+        session.data['secret'] = 'alice-only'
+        raise RuntimeError('handler failed')
+
+    @app.get('/')
+    def index():
+        return json.dumps(session.data)
+
+    web = fresh(app)
+    try:
+        web.get('/boom')
+    except RuntimeError:
+        pass
+    assert json.loads(web.get('/').text) == {}
+
+
+def test_a_session_is_not_saved_when_the_handler_failed(make_app):
+    store = canister.MemoryStore()
+    app = make_app(catchall=True, store=store)
+
+    @app.get('/boom')
+    def boom():
+        session.data['half'] = 'done'
+        raise RuntimeError('handler failed')
+
+    response = fresh(app).get('/boom', status='*', expect_errors=True)
+    assert response.status_int == 500
+    assert cookie_value(response) is None
+    assert len(store) == 0
+
+
+def test_the_session_outside_a_request_is_empty_and_harmless():
+    assert session.data == {}
+    assert session.user is None

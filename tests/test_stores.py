@@ -1,0 +1,387 @@
+"""Session stores in-process: the SQLite store, the store protocol and custom stores.
+
+(Redis and multi-process servers are in tests/test_stores_processes.py.)
+"""
+import json
+import sqlite3
+import threading
+import time
+
+import pytest
+import webtest
+
+import canister
+from canister import session
+from conftest import client, read_log
+
+COOKIE = 'session_id'
+
+
+def cookie_value(response, name=COOKIE):
+    for header in response.headers.getall('Set-Cookie'):
+        cookie_name, _, rest = header.partition('=')
+        if cookie_name == name:
+            return rest.split(';')[0]
+    return None
+
+
+def with_cookie(sid):
+    return {'Cookie': '%s=%s' % (COOKIE, sid)}
+
+
+def add_routes(app):
+    """A counter and a reader, the routes every app in this file serves."""
+
+    @app.get('/')
+    def index():
+        session.data['counter'] = session.data.get('counter', -1) + 1
+        return str(session.data['counter'])
+
+    @app.get('/read')
+    def read():
+        return json.dumps([session.user, session.data])
+
+    @app.get('/login')
+    def login(name):
+        session.user = name
+        session.data['note'] = 'héllo ✓'
+        return session.sid
+
+    @app.get('/logout')
+    def logout():
+        session.invalidate()
+        return 'bye'
+
+    return app
+
+
+def sqlite_url(path):
+    return 'sqlite:///' + str(path)  # an absolute path: sqlite:////tmp/...
+
+
+def plain_client(app):
+    """A client that keeps no cookies: the tests send the session cookie themselves."""
+    return webtest.TestApp(app, extra_environ={'REMOTE_ADDR': '127.0.0.1', 'HTTP_HOST': 'localhost:80'},
+                           cookiejar=_Jar())
+
+
+class _Jar(__import__('http.cookiejar').cookiejar.CookieJar):
+    def extract_cookies(self, response, request):
+        pass
+
+
+class DictStore(canister.SessionStore):
+    """The smallest custom store: a dict, ttl remembered but not enforced."""
+
+    def __init__(self):
+        self.records = {}
+        self.calls = []
+
+    def load(self, sid):
+        self.calls.append('load')
+        return self.records.get(sid)
+
+    def save(self, sid, record, ttl):
+        self.calls.append('save')
+        assert isinstance(record, str)
+        self.records[sid] = record
+
+    def touch(self, sid, ttl):
+        self.calls.append('touch')
+
+    def delete(self, sid):
+        self.calls.append('delete')
+        self.records.pop(sid, None)
+
+
+class DownStore(DictStore):
+    """A store whose backend cannot be reached."""
+
+    def load(self, sid):
+        raise canister.StoreUnavailable('the test store is down')
+
+    def save(self, sid, record, ttl):
+        raise canister.StoreUnavailable('the test store is down')
+
+    def check(self):
+        return 'connection refused (test)'
+
+
+# --------------------------------------------------------------------------
+# SQLite through the app
+
+def test_a_sqlite_url_with_an_absolute_path_keeps_sessions_in_that_file(make_app, tmp_path):
+    path = tmp_path / 's.db'
+    web = plain_client(add_routes(make_app(session_store=sqlite_url(path))))
+    sid = cookie_value(web.get('/'))
+    assert path.exists()
+    with sqlite3.connect(str(path)) as db:
+        tables = [row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+        assert any(db.execute('SELECT count(*) FROM "%s"' % table).fetchone()[0] == 1 for table in tables)
+    assert web.get('/', headers=with_cookie(sid)).text == '1'
+
+
+def test_a_sqlite_url_with_a_relative_path_is_relative_to_the_working_directory(make_app, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    web = plain_client(add_routes(make_app(session_store='sqlite:///relative.db')))
+    web.get('/')
+    assert (tmp_path / 'relative.db').exists()
+
+
+def test_the_sqlite_store_can_be_named_in_the_app_config(make_app, tmp_path):
+    path = tmp_path / 'config.db'
+    web = plain_client(add_routes(make_app(config={'session_store': sqlite_url(path)})))
+    sid = cookie_value(web.get('/'))
+    assert path.exists()
+    assert web.get('/', headers=with_cookie(sid)).text == '1'
+
+
+def test_sqlite_sessions_survive_a_restart_of_the_app(make_app, tmp_path):
+    url = sqlite_url(tmp_path / 's.db')
+    first = plain_client(add_routes(make_app(session_store=url)))
+    sid = first.get('/login?name=alice').text
+    first.get('/', headers=with_cookie(sid))
+    first.app.uninstall(True)  # the first process is gone
+
+    second = plain_client(add_routes(make_app(session_store=url)))
+    user, data = json.loads(second.get('/read', headers=with_cookie(sid)).text)
+    assert user == 'alice'
+    assert data == {'note': 'héllo ✓', 'counter': 0}
+    response = second.get('/', headers=with_cookie(sid))
+    assert response.text == '1'
+    assert cookie_value(response) is None  # same session, same cookie
+
+
+def test_two_apps_on_one_sqlite_file_share_sessions(make_app, tmp_path):
+    url = sqlite_url(tmp_path / 's.db')
+    first = plain_client(add_routes(make_app(session_store=url)))
+    second = plain_client(add_routes(make_app(session_store=url)))
+    sid = cookie_value(first.get('/'))
+    assert second.get('/', headers=with_cookie(sid)).text == '1'
+    assert first.get('/', headers=with_cookie(sid)).text == '2'
+
+
+def test_expired_sqlite_sessions_are_not_loaded(make_app, tmp_path):
+    url = sqlite_url(tmp_path / 's.db')
+    first = plain_client(add_routes(make_app(session_store=url, session_timeout=1)))
+    sid = first.get('/login?name=alice').text
+    time.sleep(2.2)
+    second = plain_client(add_routes(make_app(session_store=url, session_timeout=1)))
+    response = second.get('/read', headers=with_cookie(sid))
+    assert json.loads(response.text) == [None, {}]
+    response = second.get('/', headers=with_cookie(sid))
+    assert cookie_value(response) not in (None, sid)
+
+
+def test_an_invalidated_sqlite_session_is_gone_after_a_restart(make_app, tmp_path):
+    url = sqlite_url(tmp_path / 's.db')
+    first = plain_client(add_routes(make_app(session_store=url)))
+    sid = first.get('/login?name=alice').text
+    first.get('/logout', headers=with_cookie(sid))
+    second = plain_client(add_routes(make_app(session_store=url)))
+    assert json.loads(second.get('/read', headers=with_cookie(sid)).text) == [None, {}]
+
+
+def test_the_sqlite_file_is_in_wal_mode(make_app, tmp_path):
+    path = tmp_path / 's.db'
+    plain_client(add_routes(make_app(session_store=sqlite_url(path)))).get('/')
+    with sqlite3.connect(str(path)) as db:
+        assert db.execute('PRAGMA journal_mode').fetchone()[0].lower() == 'wal'
+
+
+def test_sqlite_sessions_stay_separate_under_concurrent_threads(make_app, tmp_path):
+    app = make_app(session_store=sqlite_url(tmp_path / 's.db'))
+
+    @app.get('/')
+    def index(me):
+        session.data.setdefault('me', me)
+        session.data['n'] = session.data.get('n', 0) + 1
+        return json.dumps(session.data)
+
+    problems = []
+
+    def worker(index):
+        web = plain_client(app)
+        me = 'thread%d' % index
+        sid = cookie_value(web.get('/?me=' + me))
+        for n in range(2, 21):
+            answer = json.loads(web.get('/?me=' + me, headers=with_cookie(sid)).text)
+            if answer != {'me': me, 'n': n}:
+                problems.append(answer)
+                return
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert problems == []
+
+
+# --------------------------------------------------------------------------
+# configuration errors at install
+
+def test_an_unknown_session_store_url_fails_at_install(make_app):
+    with pytest.raises(canister.ConfigError, match='postgres'):
+        make_app(session_store='postgres://x')
+
+
+def test_a_sqlite_url_without_a_file_fails_at_install(make_app):
+    with pytest.raises(canister.ConfigError):
+        make_app(session_store='sqlite:///')
+
+
+def test_a_sqlite_file_in_a_missing_directory_fails_at_install(make_app, tmp_path):
+    with pytest.raises(canister.ConfigError):
+        make_app(session_store=sqlite_url(tmp_path / 'no' / 'such' / 's.db'))
+
+
+def test_a_store_object_without_the_store_methods_fails_at_install(make_app):
+    with pytest.raises(canister.ConfigError):
+        make_app(store=object())
+
+
+def test_a_store_object_missing_one_method_fails_at_install_naming_it(make_app):
+    class NoTouch:
+        def load(self, sid):
+            return None
+
+        def save(self, sid, record, ttl):
+            pass
+
+        def delete(self, sid):
+            pass
+
+    with pytest.raises(canister.ConfigError, match='touch'):
+        make_app(store=NoTouch())
+
+
+# --------------------------------------------------------------------------
+# the store protocol, on the stores canister ships
+
+@pytest.fixture(params=['memory', 'sqlite'])
+def store(request, tmp_path):
+    made = canister.MemoryStore() if request.param == 'memory' else canister.SQLiteStore(str(tmp_path / 'p.db'))
+    yield made
+    made.close()
+
+
+def test_a_store_gives_back_the_record_it_saved(store):
+    store.save('a' * 43, '{"d":{"k":"\u00e9"}}', 60)
+    assert store.load('a' * 43) == '{"d":{"k":"\u00e9"}}'
+
+
+def test_a_store_answers_none_for_an_unknown_id(store):
+    assert store.load('unknown' * 7) is None
+
+
+def test_a_store_replaces_a_record_saved_again(store):
+    store.save('s' * 43, 'one', 60)
+    store.save('s' * 43, 'two', 60)
+    assert store.load('s' * 43) == 'two'
+
+
+def test_a_store_forgets_a_deleted_record(store):
+    store.save('d' * 43, 'record', 60)
+    store.delete('d' * 43)
+    store.delete('never-saved')  # no error
+    assert store.load('d' * 43) is None
+
+
+def test_a_store_touch_keeps_the_record(store):
+    store.save('t' * 43, 'record', 60)
+    store.touch('t' * 43, 120)
+    store.touch('never-saved', 120)  # no error, creates nothing
+    assert store.load('t' * 43) == 'record'
+    assert store.load('never-saved') is None
+
+
+def test_a_store_keeps_a_record_with_no_ttl(store):
+    store.save('f' * 43, 'forever', 0)
+    assert store.load('f' * 43) == 'forever'
+
+
+def test_a_store_reports_no_problem_when_it_is_reachable(store):
+    assert store.check() is None
+
+
+def test_a_sqlite_store_does_not_load_an_expired_record(tmp_path):
+    store = canister.SQLiteStore(str(tmp_path / 'e.db'))
+    store.save('old' + 'x' * 40, 'record', 1)
+    store.save('new' + 'x' * 40, 'record', 60)
+    time.sleep(2.1)
+    assert store.load('old' + 'x' * 40) is None
+    assert store.load('new' + 'x' * 40) == 'record'
+    store.close()
+
+
+# --------------------------------------------------------------------------
+# custom stores
+
+def test_a_custom_store_passed_to_canister_keeps_the_sessions(make_app):
+    store = DictStore()
+    web = plain_client(add_routes(make_app(store=store)))
+    sid = web.get('/login?name=bob').text
+    assert list(store.records) == [sid]
+    assert json.loads(store.records[sid]) is not None  # canister's records are JSON text
+    assert json.loads(web.get('/read', headers=with_cookie(sid)).text) == ['bob', {'note': 'héllo ✓'}]
+    web.get('/logout', headers=with_cookie(sid))
+    assert store.records == {}
+
+
+def test_a_custom_store_is_not_called_by_a_request_that_ignores_the_session(make_app):
+    store = DictStore()
+    app = make_app(store=store)
+
+    @app.get('/plain')
+    def plain():
+        return 'ok'
+
+    client(app).get('/plain', headers=with_cookie('c' * 43))
+    assert store.calls == []
+
+
+def test_a_store_that_is_down_makes_session_requests_answer_503(make_app):
+    app = add_routes(make_app(store=DownStore()))
+    started = time.monotonic()
+    response = plain_client(app).get('/read', headers=with_cookie('z' * 43), status='*')
+    assert response.status_int == 503
+    assert time.monotonic() - started < 3
+    assert 'session store' in response.text
+
+
+def test_a_store_that_is_down_does_not_affect_requests_without_session(make_app):
+    app = make_app(store=DownStore())
+
+    @app.get('/plain')
+    def plain():
+        return 'ok'
+
+    assert plain_client(app).get('/plain', headers=with_cookie('z' * 43)).text == 'ok'
+
+
+def test_a_store_that_is_down_when_saving_makes_the_request_answer_503(make_app):
+    class SaveDown(DictStore):
+        def save(self, sid, record, ttl):
+            raise canister.StoreUnavailable('the test store is down')
+
+    app = add_routes(make_app(store=SaveDown()))
+    response = plain_client(app).get('/', status='*')
+    assert response.status_int == 503
+    assert cookie_value(response) is None
+
+
+def test_a_store_that_is_down_at_install_is_a_warning_not_an_error(make_app, log_dir):
+    make_app(store=DownStore())
+    warnings = [line for line in read_log(log_dir).splitlines() if ' WARNING ' in line]
+    assert any('connection refused (test)' in line for line in warnings)
+
+
+def test_a_corrupt_record_from_the_store_is_not_adopted(make_app, log_dir):
+    store = DictStore()
+    store.records['k' * 43] = 'not json at all'
+    app = add_routes(make_app(store=store))
+    response = plain_client(app).get('/', headers=with_cookie('k' * 43))
+    assert response.text == '0'
+    assert cookie_value(response) not in (None, 'k' * 43)
+    assert any('corrupt' in line for line in read_log(log_dir).splitlines() if ' WARNING ' in line)
