@@ -545,7 +545,7 @@ def _to_float(value: Any) -> float:
         raise ValueError('must be a number')
     try:
         return float(value)
-    except ValueError:
+    except (ValueError, OverflowError):
         raise ValueError('must be a number') from None
 
 
@@ -678,7 +678,7 @@ class ParameterBinder:
                             kwargs[key] = value
                 elif isinstance(source, bottle.FormsDict):
                     for key in source:
-                        if key not in kwargs and key not in self.names:
+                        if isinstance(key, str) and key and key not in kwargs and key not in self.names:
                             kwargs[_recode(source, key, 'parameter name')] = \
                                 _recode(source, source.getall(key)[-1], key)
         return kwargs
@@ -1026,6 +1026,7 @@ def open_store(url: str, max_sessions: int = 100000) -> SessionStore:
 ###############################################################################
 
 _SID = re.compile(r'[A-Za-z0-9_-]{43,128}')
+_encode_record = json.JSONEncoder(separators=(',', ':')).encode
 
 
 class _RequestContext:
@@ -1199,7 +1200,7 @@ class SessionState:
         """The JSON text stored for this session; explains which value cannot be stored."""
         stored = {'d': self.data, 'u': self.user, 'c': self.created, 'x': self.user_expires}
         try:
-            return json.dumps(stored, separators=(',', ':'))
+            return _encode_record(stored)
         except (TypeError, ValueError):
             pass
         for key, value in self.data.items():
@@ -1638,8 +1639,8 @@ class JwtAuth:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError:
             raise AuthFailure('the token is malformed', 'bearer') from None
-        algorithm = header.get('alg')
-        if algorithm not in self.algorithms:
+        algorithm = header.get('alg') if isinstance(header, dict) else None
+        if not isinstance(algorithm, str) or algorithm not in self.algorithms:
             raise AuthFailure('the token algorithm %r is not accepted' % str(algorithm)[:20], 'bearer')
         if algorithm in self._SYMMETRIC:
             key: Any = self.secret
@@ -1929,8 +1930,11 @@ class CsrfGuard:
             referer = environ.get('HTTP_REFERER')
             if not referer:
                 return None
-            parts = urllib.parse.urlsplit(referer)
-            origin = '%s://%s' % (parts.scheme, parts.netloc) if parts.scheme and parts.netloc else 'null'
+            try:
+                parts = urllib.parse.urlsplit(referer)
+                origin = '%s://%s' % (parts.scheme, parts.netloc) if parts.scheme and parts.netloc else 'null'
+            except ValueError:  # e.g. an unbalanced IPv6 bracket
+                origin = 'null'
         if _normal_origin(origin) == own_origin:
             return None
         cors = self.cors
@@ -2147,6 +2151,7 @@ class Canister:
         state = SessionState(sessions, cookie_sid, client)
         context = _RequestContext(environ, client, rid, state, https)
         environ['canister.context'] = context
+        outer_context = getattr(_local, 'context', None)  # a mounted canister app inside another
         _local.context = context
         thread = threading.current_thread()
         thread_name = thread.name
@@ -2158,9 +2163,8 @@ class Canister:
                      and 'HTTP_ACCESS_CONTROL_REQUEST_METHOD' in environ)
         level = logging.DEBUG if preflight else logging.INFO
         log = self.log
-        host = self._host(environ, trusted)
-        if log.enabled(level):
-            log.write(level, '%s %s' % (_escape(method), self._url(environ, scheme, host)), rid)
+        if level >= log.level:
+            log.write(level, '%s %s' % (_escape(method), self._url(environ, scheme, self._host(environ, trusted))), rid)
         status = [0]
         replaced: List[bytes] = []
 
@@ -2187,7 +2191,7 @@ class Canister:
             return start_response(status_line, headers, exc_info)
 
         try:
-            answer = self._refusal(environ, scheme, host)
+            answer = self._refusal(environ, method, scheme, trusted)
             if answer is None and preflight:
                 answer = self._preflight(environ, origin or '')
             if answer is not None:
@@ -2221,7 +2225,7 @@ class Canister:
             return result
         finally:
             thread.name = thread_name
-            _local.context = None
+            _local.context = outer_context
 
     def _host(self, environ: Mapping[str, Any], trusted: bool) -> str:
         host = environ.get('HTTP_X_FORWARDED_HOST', '').split(',')[-1].strip() if trusted else ''
@@ -2245,11 +2249,12 @@ class Canister:
             url += '?' + query
         return url
 
-    def _refusal(self, environ: Dict[str, Any], scheme: str, host: str) -> Optional[Tuple[int, Headers, bytes]]:
+    def _refusal(self, environ: Dict[str, Any], method: str, scheme: str,
+                 trusted: bool) -> Optional[Tuple[int, Headers, bytes]]:
         """An early answer for a request canister refuses before Bottle sees it."""
         length = environ.get('CONTENT_LENGTH')
         if length:
-            if not length.isdigit():
+            if not (length.isascii() and length.isdigit()):
                 return self._plain(400, 'Bad request: invalid Content-Length', environ)
             if int(length) > self.max_body_size:
                 return self._plain(413, 'Request body too large: %s bytes, the limit is %d'
@@ -2259,8 +2264,8 @@ class Canister:
             if value is not None and len(value) > self.max_header_size:
                 return self._plain(431, 'Request header %s too large: the limit is %d bytes'
                                    % (header[5:].title(), self.max_header_size), environ)
-        if self.csrf is not None and environ.get('REQUEST_METHOD', '').upper() in _UNSAFE_METHODS:
-            reason = self.csrf.refusal(environ, _normal_origin(scheme + '://' + host))
+        if self.csrf is not None and method in _UNSAFE_METHODS:
+            reason = self.csrf.refusal(environ, _normal_origin(scheme + '://' + self._host(environ, trusted)))
             if reason is not None:
                 return self._plain(403, reason, environ)
         return None
@@ -2304,6 +2309,9 @@ def _new_request_id() -> str:
 
 def _current_context() -> _RequestContext:
     """The context canister's WSGI entry made, or a bare one if the app was called another way."""
+    context = getattr(_local, 'context', None)
+    if context is not None:
+        return typing.cast(_RequestContext, context)
     environ = bottle.request.environ
     context = environ.get('canister.context')
     if context is None:

@@ -642,6 +642,16 @@ def test_json_integer_too_large_for_a_float_parameter_gets_400(app_target: Targe
     assert b'ratio' in response.body
 
 
+
+def test_multipart_part_without_a_name_to_a_kwargs_handler_gets_no_500(app_target: Target) -> None:
+    """A multipart part whose Content-Disposition has no name: Bottle files it under the key
+    None, and binding ``**params`` passed it on, so ``callback(**kwargs)`` raised
+    ``TypeError: keywords must be strings`` (500)."""
+    response = send_and_check(app_target, method='POST', path='/echo',
+                              body=b'--XyZ\r\nContent-Disposition: attachment\r\n\r\n\r\n--XyZ--\r\n',
+                              headers={'Content-Type': 'multipart/form-data; boundary=XyZ'})
+    assert response.status_int in (200, 400)
+
 # --------------------------------------------------------------------------
 # limits, in-process
 

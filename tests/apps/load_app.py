@@ -1,0 +1,72 @@
+"""A Bottle app with canister for load and soak runs: one session per client.
+
+Configured by environment variables:
+  CANISTER_SESSION_STORE    session store URL (memory, sqlite:////abs.db, redis://h:p/db)
+  CANISTER_LOG_PATH         canister's log directory (or stderr/stdout; default stderr)
+  CANISTER_LOG_LEVEL        canister's log level (default INFO)
+  CANISTER_SESSION_TIMEOUT  canister.session_timeout (default: canister's)
+  CANISTER_SESSION_MAX      canister.session_max (default: canister's)
+
+Routes (JSON answers carry the serving process id as ``pid``):
+  GET /ping           does not touch the session
+  GET /login?name=N   session.user = N and session.data['owner'] = N
+  GET /bump?name=N    increments session.data['counter']; answers the session's user and data
+  GET /boom?name=N    writes poison into the session (data, counter, user), then raises: the
+                      answer is a 500 and nothing of it may be saved or seen by a later request
+  GET /whoami         the session's user and data, unchanged
+"""
+import os
+
+import bottle
+
+import canister
+from canister import session
+
+from _common import mark_ready
+
+_overrides = {
+    'session_store': os.environ.get('CANISTER_SESSION_STORE', 'memory'),
+    'log_path': os.environ.get('CANISTER_LOG_PATH', 'stderr'),
+    'log_level': os.environ.get('CANISTER_LOG_LEVEL', 'INFO'),
+}
+for _key in ('session_timeout', 'session_max'):
+    if os.environ.get('CANISTER_' + _key.upper()):
+        _overrides[_key] = os.environ['CANISTER_' + _key.upper()]
+
+app = bottle.Bottle()
+app.install(canister.Canister(**_overrides))
+PID = os.getpid()
+
+
+@app.get('/ping')
+def ping():
+    return {'pong': True, 'pid': PID}
+
+
+@app.get('/login')
+def login(name: str):
+    session.user = name
+    session.data['owner'] = name
+    return {'user': session.user, 'pid': PID}
+
+
+@app.get('/bump')
+def bump(name: str = ''):
+    session.data['counter'] = session.data.get('counter', 0) + 1
+    return {'counter': session.data['counter'], 'user': session.user, 'data': session.data, 'pid': PID}
+
+
+@app.get('/boom')
+def boom(name: str = ''):
+    session.data['poison'] = name
+    session.data['counter'] = -1000000
+    session.user = 'hijacked-by-' + name
+    raise RuntimeError('boom after touching the session')
+
+
+@app.get('/whoami')
+def whoami():
+    return {'user': session.user, 'data': session.data, 'pid': PID}
+
+
+mark_ready()
