@@ -786,61 +786,25 @@ def _expiry(ttl: int) -> int:
 
 
 class _Shard:
-    """One slice of the memory store: a plain dict of records plus a queue of uses.
+    """One slice of the memory store: a dict of records plus a queue of uses.
 
-    Each use of a session appends its id to ``order`` and bumps its count; the
-    front of the queue is therefore the least recently used session, once stale
-    occurrences (ids used again later) are skipped.  Plain dicts of strings and a
-    deque keep the garbage collector's work small, and a shard stays small enough
-    that a dict resize never stalls a request.
+    Each use of a session appends its id to the queue ``order`` (a dict from
+    sequence number to id, read from ``head`` to ``tail``) and bumps its count; the
+    front of the queue is therefore the least recently used session of the shard,
+    once stale occurrences (ids used again later) are skipped.  Dicts holding only
+    strings and integers are invisible to the garbage collector, so a million
+    sessions add nothing to its pauses, and a shard stays small enough that a dict
+    resize never stalls a request.
     """
 
-    __slots__ = ('entries', 'order', 'uses', 'limit', 'lock')
+    __slots__ = ('entries', 'order', 'uses', 'head', 'tail')
 
-    def __init__(self, limit: int) -> None:
+    def __init__(self) -> None:
         #: sid -> ten-digit expiry (0: never) followed by the record.
         self.entries: Dict[str, str] = {}
-        self.order: 'collections.deque[str]' = collections.deque()
+        self.order: Dict[int, str] = {}
         self.uses: Dict[str, int] = {}
-        self.limit = limit
-        self.lock = threading.Lock()
-
-    def put(self, sid: str, entry: str) -> None:
-        with self.lock:
-            self._use(sid, entry)
-
-    def touch(self, sid: str, expires: int) -> None:
-        with self.lock:
-            entry = self.entries.get(sid)
-            if entry is not None:  # looked up under the lock: a deleted session stays deleted
-                self._use(sid, '%010d%s' % (expires, entry[10:]))
-
-    def _use(self, sid: str, entry: str) -> None:
-        self.entries[sid] = entry
-        self.order.append(sid)
-        self.uses[sid] = self.uses.get(sid, 0) + 1
-        self._housekeep()
-
-    def _housekeep(self, budget: int = 8) -> None:
-        """Drop expired or surplus sessions from the front: a bounded amount of work."""
-        entries, order, uses = self.entries, self.order, self.uses
-        now = time.time()
-        while order and budget:
-            sid = order[0]
-            count = uses[sid]
-            if count > 1:  # used again later: a stale place in the queue
-                uses[sid] = count - 1
-            else:
-                entry = entries.get(sid)
-                if entry is not None and len(entries) <= self.limit:
-                    expires = int(entry[:10])
-                    if not expires or expires > now:
-                        return
-                del uses[sid]
-                if entry is not None:
-                    del entries[sid]
-            order.popleft()
-            budget -= 1
+        self.head = self.tail = 0
 
 
 class MemoryStore(SessionStore):
@@ -853,15 +817,16 @@ class MemoryStore(SessionStore):
 
     def __init__(self, max_sessions: int = 100000) -> None:
         self.max_sessions = max_sessions
-        count = min(64, max(1, max_sessions // 4096))
-        self._shards = [_Shard(-(-max_sessions // count)) for _ in range(count)]
+        self._shards = [_Shard() for _ in range(min(64, max(1, max_sessions // 4096)))]
+        self._size = 0
+        self._lock = threading.Lock()
 
     def _shard(self, sid: str) -> _Shard:
         shards = self._shards
         return shards[hash(sid) % len(shards)] if len(shards) > 1 else shards[0]
 
     def __len__(self) -> int:
-        return sum(len(shard.entries) for shard in self._shards)
+        return self._size
 
     def load(self, sid: str) -> Optional[str]:
         entry = self._shard(sid).entries.get(sid)
@@ -873,15 +838,54 @@ class MemoryStore(SessionStore):
         return entry[10:]
 
     def save(self, sid: str, record: str, ttl: int) -> None:
-        self._shard(sid).put(sid, '%010d%s' % (_expiry(ttl), record))
+        shard = self._shard(sid)
+        with self._lock:
+            self._use(shard, sid, '%010d%s' % (_expiry(ttl), record))
 
     def touch(self, sid: str, ttl: int) -> None:
-        self._shard(sid).touch(sid, _expiry(ttl))
+        shard = self._shard(sid)
+        with self._lock:
+            entry = shard.entries.get(sid)
+            if entry is not None:  # looked up under the lock: a deleted session stays deleted
+                self._use(shard, sid, '%010d%s' % (_expiry(ttl), entry[10:]))
 
     def delete(self, sid: str) -> None:
         shard = self._shard(sid)
-        with shard.lock:
-            shard.entries.pop(sid, None)
+        with self._lock:
+            if shard.entries.pop(sid, None) is not None:
+                self._size -= 1
+
+    def _use(self, shard: _Shard, sid: str, entry: str) -> None:
+        if sid not in shard.entries:
+            self._size += 1
+        shard.entries[sid] = entry
+        shard.order[shard.tail] = sid
+        shard.tail += 1
+        shard.uses[sid] = shard.uses.get(sid, 0) + 1
+        self._housekeep(shard)
+
+    def _housekeep(self, shard: _Shard, budget: int = 8) -> None:
+        """Drop expired or surplus sessions from the shard's front: a bounded amount of work."""
+        entries, order, uses = shard.entries, shard.order, shard.uses
+        now = time.time()
+        while shard.head < shard.tail and budget:
+            sid = order[shard.head]
+            count = uses[sid]
+            if count > 1:  # used again later: a stale place in the queue
+                uses[sid] = count - 1
+            else:
+                entry = entries.get(sid)
+                if entry is not None and self._size <= self.max_sessions:
+                    expires = int(entry[:10])
+                    if not expires or expires > now:
+                        return
+                del uses[sid]
+                if entry is not None:
+                    del entries[sid]
+                    self._size -= 1
+            del order[shard.head]
+            shard.head += 1
+            budget -= 1
 
 
 class SQLiteStore(SessionStore):

@@ -63,6 +63,9 @@ BODY_LIMIT = 256 * 1024
 #: throttle (10 failures per minute per client) never locks the control client out.
 CONTROL_IP = '198.51.100.77'
 CONTROL_BASIC = 'Basic ' + base64.b64encode(('%s:%s' % (USERNAME, PASSWORD)).encode()).decode()
+#: Stands for the id of a real, live session in a generated Cookie header; replaced at send
+#: time by the id of a session just created (logged in as ``victim``).
+LIVE_SID = '<live-session>'
 
 HYPOTHESIS = settings(
     deadline=None,
@@ -128,12 +131,22 @@ class Target:
         self.control = client(self.app, REMOTE_ADDR=CONTROL_IP)
         self.counter = 0
         self.requests = 0
+        self.victim = client(self.app, REMOTE_ADDR=CONTROL_IP)
+
+    def live_sid(self) -> str:
+        """The id of a new session, logged in as ``victim``."""
+        self.victim.reset()
+        answer = self.victim.get('/login?name=victim')
+        assert answer.status_int == 200
+        return self.victim.cookies['session_id']
 
     def send(self, method: str, path: str, query: str = '', headers: Optional[Dict[str, str]] = None,
              body: bytes = b'', content_length: Optional[str] = None, remote_addr: str = '127.0.0.1',
              host: str = 'localhost:80') -> webtest.TestResponse:
         """One hostile request, its environ built by hand (as a server would)."""
         self.requests += 1
+        if headers and LIVE_SID in headers.get('Cookie', ''):
+            headers = dict(headers, Cookie=headers['Cookie'].replace(LIVE_SID, self.live_sid()))
         request = make_request(method, path, query, headers, io.BytesIO(body), body, content_length,
                                remote_addr, host)
         return self.hostile.do_request(request, status=None, expect_errors=True)
@@ -191,16 +204,19 @@ def _show(request: Dict[str, Any]) -> str:
 
 ROUTES = ['/', '/ping', '/typed', '/upload', '/echo', '/items/7', '/hello/bob', '/count', '/login',
           '/logout', '/me', '/admin', '/nowhere']
-PARAM_NAMES = ['n', 'flag', 'ids', 'ratio', 'file', 'note', 'count', 'name', 'times', 'detail', 'item_id']
+PARAM_NAMES = ['n', 'flag', 'ids', 'ratio', 'file', 'note', 'count', 'name', 'times', 'detail', 'item_id',
+               'access_token', 'password']
 METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS']
 #: Method and path pairs the app routes (most generated requests get past routing).
 ROUTED = [('GET', '/'), ('GET', '/ping'), ('GET', '/typed'), ('POST', '/typed'), ('PUT', '/typed'),
           ('PATCH', '/typed'), ('DELETE', '/typed'), ('POST', '/upload'), ('GET', '/echo'), ('POST', '/echo'),
           ('GET', '/items/7'), ('GET', '/hello/bob'), ('GET', '/count'), ('HEAD', '/count'), ('GET', '/login'),
-          ('POST', '/login'), ('GET', '/logout'), ('GET', '/me'), ('GET', '/admin'), ('OPTIONS', '/typed')]
+          ('POST', '/login'), ('GET', '/logout'), ('GET', '/me'), ('GET', '/admin'), ('GET', '/sid'),
+          ('OPTIONS', '/typed')]
 #: The routes that read a body.
-WITH_BODY = [('POST', '/typed'), ('PUT', '/typed'), ('PATCH', '/typed'), ('DELETE', '/typed'), ('GET', '/typed'),
-             ('POST', '/upload'), ('POST', '/upload'), ('POST', '/echo'), ('POST', '/login'), ('GET', '/count')]
+WITH_BODY = [('POST', '/typed'), ('POST', '/typed'), ('PUT', '/typed'), ('PATCH', '/typed'), ('DELETE', '/typed'),
+             ('GET', '/typed'), ('POST', '/upload'), ('POST', '/upload'), ('POST', '/echo'), ('POST', '/echo'),
+             ('POST', '/login'), ('GET', '/count')]
 
 #: Latin-1 text as a server delivers a header value: no CR, LF or NUL, no surrounding blanks.
 latin1 = st.characters(min_codepoint=1, max_codepoint=255, blacklist_characters='\r\n')
@@ -261,7 +277,14 @@ def basic_credentials(draw: Any) -> str:
 
 @st.composite
 def bearer_tokens(draw: Any) -> str:
-    kind = draw(st.integers(0, 5))
+    kind = draw(st.integers(0, 6))
+    if kind == 6:  # valid, with arbitrary extra claims
+        claims = draw(st.dictionaries(st.sampled_from(['sub', 'name', 'roles', 'x', 'nbf']), json_values, max_size=4))
+        claims['exp'] = int(time.time()) + draw(st.sampled_from([-100, -5, 5, 3600]))
+        try:
+            return jwt.encode(claims, JWT_SECRET, algorithm='HS256')
+        except (TypeError, ValueError, OverflowError):
+            return jwt.encode({'sub': 'x', 'exp': claims['exp']}, JWT_SECRET, algorithm='HS256')
     if kind == 0:  # forged: any JSON header and payload, any signature
         header = draw(st.one_of(json_values, st.fixed_dictionaries(
             {'alg': st.one_of(st.sampled_from(['HS256', 'none', 'RS256', 'HS512', 'ES256', '']), json_values)},
@@ -305,6 +328,7 @@ session_ids = st.one_of(
 )
 cookie_pairs = st.one_of(
     st.builds(lambda sid: 'session_id=' + sid, session_ids),
+    st.just('session_id=' + LIVE_SID), st.just('session_id=' + LIVE_SID),
     st.builds(lambda name, value: name + '=' + value, ascii_text, header_text),
     header_text,
 )
@@ -332,12 +356,12 @@ referers = st.one_of(
     header_text,
 )
 forwarded_for = st.one_of(
-    st.lists(st.one_of(st.ip_addresses().map(str), header_text,
+    st.lists(st.one_of(st.ip_addresses().map(str), st.ip_addresses().map(str), header_text,
                        st.sampled_from(['unknown', '::1', '127.0.0.1', '10.1.2.3', '1.2.3.4:80', '[::1]:80',
                                         'fe80::1%eth0', '999.1.1.1', '-', 'a' * 100])),
              max_size=6).map(', '.join),
     header_text,
-)
+).filter(lambda value: CONTROL_IP not in value)
 content_types = st.one_of(
     st.sampled_from(['application/json', 'application/json; charset=latin-1', 'application/vnd.api+json',
                      'APPLICATION/JSON', 'application/x-www-form-urlencoded',
@@ -354,9 +378,11 @@ content_lengths = st.one_of(
                      str(BODY_LIMIT), str(BODY_LIMIT + 1)]),
     header_text,
 )
+#: Mostly distinct addresses, so the login throttle (429 after 10 failures per client and
+#: minute) does not hide the authentication code; sometimes a few shared ones, to reach it.
 remote_addrs = st.one_of(
+    st.ip_addresses().map(str), st.ip_addresses().map(str), st.ip_addresses().map(str),
     st.sampled_from(['127.0.0.1', '10.9.8.7', '::1', '192.0.2.10', '203.0.113.5']),
-    st.ip_addresses().map(str),
     st.sampled_from(['', '-', 'unix:/tmp/sock', 'not-an-ip']),
 ).filter(lambda addr: addr != CONTROL_IP)
 
@@ -390,17 +416,37 @@ def query_strings(draw: Any) -> str:
     return separator.join(k + ('=' + v if v or draw(st.booleans()) else '') for k, v in draw(query_pairs))
 
 
+@st.composite
+def typed_queries(draw: Any) -> str:
+    """Queries for /typed: a valid ``n`` most of the time, so the other parameters get converted too."""
+    pairs = []
+    if draw(st.integers(0, 3)):
+        pairs.append('n=' + draw(st.sampled_from(['1', '-7', '0', '12345678901234567890'])))
+    for _ in range(draw(st.integers(0, 5))):
+        name = draw(st.sampled_from(['flag', 'ids', 'ids', 'ratio', 'n', 'access_token']))
+        value = draw(st.one_of(st.sampled_from(['1', '2', 'true', 'off', '0.5', '']), query_component()))
+        pairs.append(name + '=' + value)
+    return '&'.join(pairs)
+
+
 DEEP = [b'[' * 10000 + b']' * 10000, b'{"n":' * 10000 + b'1' + b'}' * 10000, b'[' * 100000,
         b'{"ids": ' + b'[' * 990 + b']' * 990 + b'}', b'{"n": 1, "ids": [' + b'1,' * 20000 + b'1]}']
 
 
 @st.composite
 def json_bodies(draw: Any) -> bytes:
-    kind = draw(st.integers(0, 6))
-    if kind <= 2:  # an object with the handlers' parameter names and awkward values
+    kind = draw(st.integers(0, 7))
+    if kind == 7:  # an object for /typed: a valid n, awkward values for the others
+        document = {'n': draw(st.sampled_from([1, -3, 10 ** 18, '7']))}
+        for name in draw(st.lists(st.sampled_from(['flag', 'ids', 'ratio', 'note', 'password']), max_size=4)):
+            document[name] = draw(st.one_of(interesting_json, json_scalars, st.lists(json_scalars, max_size=3)))
+        text = json.dumps(document)
+    elif kind <= 2:  # an object with the handlers' parameter names and awkward values
         document = draw(st.dictionaries(st.sampled_from(PARAM_NAMES),
                                         st.one_of(interesting_json, json_values,
                                                   interesting_strings), max_size=5))
+        if draw(st.booleans()):
+            document.setdefault('n', 1)
         text = json.dumps(document)
     elif kind == 3:  # any JSON value (arrays, strings, numbers ... instead of an object)
         text = json.dumps(draw(json_values))
@@ -551,8 +597,9 @@ def test_hostile_headers(target: Target, line: Tuple[str, str], headers: Dict[st
 
 
 @settings(HYPOTHESIS, max_examples=100)
-@given(line=st.one_of(st.sampled_from(ROUTED), st.tuples(st.sampled_from(['GET', 'POST', 'DELETE']), paths)),
-       query=query_strings())
+@given(line=st.one_of(st.sampled_from(ROUTED), st.sampled_from([('GET', '/typed'), ('DELETE', '/typed')]),
+                     st.tuples(st.sampled_from(['GET', 'POST', 'DELETE']), paths)),
+       query=st.one_of(query_strings(), typed_queries()))
 def test_hostile_query_strings(target: Target, line: Tuple[str, str], query: str) -> None:
     """Query strings with non-UTF-8 escapes and values that do not convert; odd paths."""
     method, path = line
@@ -591,6 +638,94 @@ def test_hostile_content_length(target: Target, length: str, line: Tuple[str, st
     send_and_check(target, method=method, path=path, body=b'n=1', content_length=length,
                    headers={'Content-Type': 'application/x-www-form-urlencoded'})
 
+
+@settings(HYPOTHESIS, max_examples=200)
+@given(path=st.sampled_from(['/me', '/me', '/admin', '/count', '/sid', '/ping']), auth=authorization,
+       cookie=st.one_of(st.none(), cookies), remote_addr=remote_addrs)
+def test_hostile_authorization(target: Target, path: str, auth: str, cookie: Optional[str], remote_addr: str) -> None:
+    """Any Authorization header (forged, expired, malformed, huge JWTs; Basic with any bytes),
+    with or without a session: an authentication answer, never a crash."""
+    headers = {'Authorization': auth}
+    if cookie is not None:
+        headers['Cookie'] = cookie
+    response = send_and_check(target, method='GET', path=path, headers=headers, remote_addr=remote_addr)
+    if len(auth) > 8192 or len(headers.get('Cookie', '')) > 8192:
+        assert response.status_int == 431
+    elif path == '/ping':  # a route that asks for no user still checks credentials that are sent
+        assert response.status_int in (200, 401, 429)
+    else:
+        assert response.status_int in (200, 401, 403, 429), response.body
+
+#: Origins canister must trust for CSRF: its own, and those the CORS list allows
+#: (compared case-insensitively, without a trailing slash or the scheme's default port).
+CORS_ALLOWED = [ALLOWED_ORIGIN, ALLOWED_ORIGIN.upper(), ALLOWED_ORIGIN + '/', ALLOWED_ORIGIN + ':443',
+                'https://a.example.org', 'https://x-y.b.example.org']
+OWN = ['http://localhost', 'http://localhost:80', 'HTTP://LOCALHOST']
+FOREIGN = ['https://evil.example', 'https://app.example.com.evil.example', 'null', 'https://example.org',
+           'http://app.example.com', 'https://app.example.com:8443', 'http://localhost:8080', 'https://localhost',
+           'https://.example.org', 'https://a..example.org', 'https://a.example.org.evil', 'https://a_b.example.org']
+TRUSTED_REFERERS = ['http://localhost/page', ALLOWED_ORIGIN + '/x?y=1', 'https://a.example.org/']
+FOREIGN_REFERERS = ['https://evil.example/', 'https://app.example.com.evil.example/x', 'http://localhost:8080/']
+
+
+@settings(HYPOTHESIS, max_examples=150)
+@given(method=st.sampled_from(['POST', 'PUT', 'PATCH', 'DELETE', 'post', 'Delete']),
+       origin=st.one_of(st.none(), st.sampled_from(OWN + CORS_ALLOWED + FOREIGN)),
+       referer=st.one_of(st.none(), st.sampled_from(TRUSTED_REFERERS + FOREIGN_REFERERS)),
+       cookie=st.sampled_from([None, 'session_id=' + LIVE_SID]),
+       authorization=st.sampled_from([None, None, CONTROL_BASIC, 'Bearer x.y.z']),
+       content_type=st.sampled_from(['application/x-www-form-urlencoded', 'text/plain', 'application/json',
+                                     'multipart/form-data; boundary=x']),
+       remote_addr=remote_addrs)
+def test_hostile_cross_site_requests(target: Target, method: str, origin: Optional[str], referer: Optional[str],
+                                     cookie: Optional[str], authorization: Optional[str], content_type: str,
+                                     remote_addr: str) -> None:
+    """An unsafe request is refused (403) exactly when its Origin -- or, without one, its
+    Referer -- is foreign and it carries no Authorization header; whatever the case of
+    the method (Bottle routes ``post`` to POST handlers)."""
+    headers = {'Content-Type': content_type}
+    for name, value in (('Origin', origin), ('Referer', referer), ('Cookie', cookie),
+                        ('Authorization', authorization)):
+        if value is not None:
+            headers[name] = value
+    response = send_and_check(target, method=method, path='/typed', query='n=1', headers=headers,
+                              remote_addr=remote_addr)
+    if origin is not None:
+        foreign = origin in FOREIGN
+    else:
+        foreign = referer in FOREIGN_REFERERS
+    if foreign and authorization is None:
+        assert response.status_int == 403, response.body
+    else:
+        assert response.status_int != 403, response.body
+
+
+@settings(HYPOTHESIS, max_examples=150)
+@given(path=st.sampled_from(ROUTES), origin=st.one_of(st.sampled_from(CORS_ALLOWED + OWN + FOREIGN), origins),
+       request_method=st.one_of(st.sampled_from(METHODS), header_text),
+       request_headers=st.one_of(st.none(), HEADER_STRATEGIES['Access-Control-Request-Headers']),
+       others=header_sets(['Cookie', 'Authorization', 'X-Forwarded-For', 'Accept', 'Referer']),
+       remote_addr=remote_addrs)
+def test_hostile_preflights(target: Target, path: str, origin: str, request_method: str,
+                            request_headers: Optional[str], others: Dict[str, str], remote_addr: str) -> None:
+    """CORS preflights with any origin, method and header list: 204 with the CORS headers for
+    an allowed origin on a routed path, 403 for another origin, 404 off the routes."""
+    headers = dict(others, Origin=origin)
+    headers['Access-Control-Request-Method'] = request_method
+    if request_headers is not None:
+        headers['Access-Control-Request-Headers'] = request_headers
+    response = send_and_check(target, method='OPTIONS', path=path, headers=headers, remote_addr=remote_addr)
+    if len(headers.get('Cookie', '')) > 8192 or len(headers.get('Authorization', '')) > 8192:
+        assert response.status_int == 431
+    elif path == '/nowhere':
+        assert response.status_int == 404
+    elif origin in CORS_ALLOWED:
+        assert response.status_int == 204, response.body
+        assert response.headers['Access-Control-Allow-Origin'] == origin
+        assert response.headers['Access-Control-Allow-Credentials'] == 'true'
+    elif origin in FOREIGN:
+        assert response.status_int == 403, response.body
+        assert 'Access-Control-Allow-Origin' not in response.headers
 
 # --------------------------------------------------------------------------
 # crashes Hypothesis found, as minimal cases (the assertions are the correct behaviour)

@@ -21,6 +21,7 @@ Routes (all answer JSON except ``/``):
   GET  /hello/<name>           times: int
   GET  /count                  bumps session.data['counter']
   ANY  /login                  name: str -> session.user
+  GET  /sid                    session.sid (creates the session)
   GET  /logout                 session.invalidate()
   GET  /me                     require_user
   GET  /admin                  require(user == 'alice')
@@ -106,6 +107,10 @@ def build_app(catchall: bool = True, **overrides: Any) -> bottle.Bottle:
     def login(name: str) -> Dict[str, Any]:
         session.user = name
         return {'user': name}
+
+    @app.get('/sid')
+    def sid() -> Dict[str, Any]:
+        return {'sid': session.sid[:6], 'user': session.user if isinstance(session.user, str) else None}
 
     @app.get('/logout')
     def logout() -> Dict[str, Any]:

@@ -14,6 +14,7 @@ Routes (JSON answers carry the serving process id as ``pid``):
   GET /boom?name=N    writes poison into the session (data, counter, user), then raises: the
                       answer is a 500 and nothing of it may be saved or seen by a later request
   GET /whoami         the session's user and data, unchanged
+  GET /stats          sessions held by the store (memory store only, else null); no session
 """
 import os
 
@@ -34,7 +35,8 @@ for _key in ('session_timeout', 'session_max'):
         _overrides[_key] = os.environ['CANISTER_' + _key.upper()]
 
 app = bottle.Bottle()
-app.install(canister.Canister(**_overrides))
+plugin = canister.Canister(**_overrides)
+app.install(plugin)
 PID = os.getpid()
 
 
@@ -67,6 +69,15 @@ def boom(name: str = ''):
 @app.get('/whoami')
 def whoami():
     return {'user': session.user, 'data': session.data, 'pid': PID}
+
+
+@app.get('/stats')
+def stats():
+    try:
+        held = len(plugin.sessions.store)
+    except TypeError:
+        held = None
+    return {'sessions': held, 'pid': PID}
 
 
 mark_ready()
