@@ -778,7 +778,7 @@ class SessionStore:
         return None
 
     def close(self) -> None:
-        """Release connections; called when the plugin is uninstalled."""
+        """Release connections; called at uninstall for stores canister opened itself."""
 
 
 def _expiry(ttl: int) -> int:
@@ -1674,8 +1674,9 @@ class JwtAuth:
             raise AuthFailure('the token is invalid (%s)' % type(error).__name__, 'bearer') from None
         if not isinstance(claims, dict):
             raise AuthFailure('the token payload is not an object', 'bearer')
-        expires = claims.get('exp') if isinstance(claims.get('exp'), (int, float)) else 0
-        return claims, float(expires or 0), str(claims.get('sub', '?'))
+        exp = claims.get('exp')
+        expires = float(min(exp, 2 ** 53)) if isinstance(exp, (int, float)) and not isinstance(exp, bool) else 0.0
+        return claims, expires, str(claims.get('sub', '?'))
 
 
 class _Throttle:

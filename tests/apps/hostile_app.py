@@ -65,7 +65,8 @@ def build_app(catchall: bool = True, **overrides: Any) -> bottle.Bottle:
         'trusted_proxies': TRUSTED_PROXIES,
     }
     settings.update(overrides)
-    app = bottle.Bottle(catchall=catchall)
+    app = bottle.Bottle()
+    app.catchall = catchall  # (the catchall= argument is deprecated in Bottle 0.13)
     app.install(canister.Canister(**settings))
 
     @app.get('/')
