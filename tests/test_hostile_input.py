@@ -666,6 +666,7 @@ def test_hostile_authorization(target: Target, path: str, auth: str, cookie: Opt
     else:
         assert response.status_int in (200, 401, 403, 429), response.body
 
+
 #: Origins canister must trust for CSRF: its own, and those the CORS list allows
 #: (compared case-insensitively, without a trailing slash or the scheme's default port).
 CORS_ALLOWED = [ALLOWED_ORIGIN, ALLOWED_ORIGIN.upper(), ALLOWED_ORIGIN + '/', ALLOWED_ORIGIN + ':443',
@@ -787,13 +788,13 @@ def test_json_integer_too_large_for_a_float_parameter_gets_400(app_target: Targe
     assert b'ratio' in response.body
 
 
-
 def test_valid_jwt_whose_exp_does_not_fit_a_float_gets_no_500(app_target: Target) -> None:
     """A correctly signed token with ``exp`` = 10**400 (far future, so PyJWT accepts it):
     ``float(expires)`` raised OverflowError out of the authentication (500)."""
     token = jwt.encode({'sub': 'bob', 'exp': 10 ** 400}, JWT_SECRET, algorithm='HS256')
     response = send_and_check(app_target, method='GET', path='/me', headers={'Authorization': 'Bearer ' + token})
     assert response.status_int in (200, 401)
+
 
 def test_multipart_part_without_a_name_to_a_kwargs_handler_gets_no_500(app_target: Target) -> None:
     """A multipart part whose Content-Disposition has no name: Bottle files it under the key
