@@ -352,3 +352,19 @@ def test_csrf_trusted_proxy_forwarded_proto_alone_changes_the_scheme(make_app):
     assert send(c, origin='https://shop.example.com').status_int == 200
     assert send(c, origin='http://shop.example.com').status_int == 403
     assert app.calls == ['POST']
+
+
+def test_cached_basic_credentials_do_not_exempt_a_cross_site_post(make_app):
+    app = make_app(auth_basic_username='alice', auth_basic_password='my-secret')
+    called = []
+
+    @app.post('/transfer')
+    def transfer():
+        called.append(True)
+        return 'moved'
+
+    res = client(app).post('/transfer', {'amount': '5'}, status='*',
+                           headers={'Origin': 'https://evil.example',
+                                    'Authorization': 'Basic YWxpY2U6bXktc2VjcmV0'})
+    assert res.status_int == 403
+    assert called == []
