@@ -1036,16 +1036,16 @@ _encode_record = json.JSONEncoder(separators=(',', ':')).encode
 class _RequestContext:
     """Everything canister knows about the request a thread is serving."""
 
-    __slots__ = ('environ', 'client', 'request_id', 'state', 'error_logged', 'https')
+    __slots__ = ('environ', 'client', 'request_id', 'state', 'error_logged', 'plugin')
 
     def __init__(self, environ: Dict[str, Any], client: str, request_id: str,
-                 state: 'SessionState', https: bool) -> None:
+                 state: 'SessionState', plugin: Optional['Canister']) -> None:
         self.environ = environ
         self.client = client
         self.request_id = request_id
         self.state = state
         self.error_logged = False
-        self.https = https
+        self.plugin = plugin
 
 
 _local = threading.local()
@@ -1766,7 +1766,7 @@ class Authenticator:
 
 def _current_authenticator() -> Optional[Authenticator]:
     context = getattr(_local, 'context', None)
-    plugin = context.environ.get('canister.plugin') if context is not None else None
+    plugin = context.plugin if context is not None else None
     return plugin.auth if plugin is not None else None
 
 
@@ -1888,7 +1888,7 @@ class CorsPolicy:
         headers.append((ACL_ORIGIN, origin))
         headers.extend(self._simple)
 
-    def preflight(self, origin: str, method: str, requested: str, route_methods: Iterable[str]) -> Headers:
+    def preflight(self, origin: str, requested: str, route_methods: Iterable[str]) -> Headers:
         """The headers of a 204 preflight answer for an allowed origin."""
         headers: Headers = [(ACL_ORIGIN, '*' if self.any_origin else origin)]
         if not self.any_origin:
@@ -1960,6 +1960,7 @@ _REQUEST_ID = re.compile(r'[A-Za-z0-9._-]{1,128}')
 _PLAIN_PATH = re.compile(r"[A-Za-z0-9/._~!$&'()*+,;=:@%-]*")
 _SECRET_QUERY = re.compile(r'(?i)(token|password|passwd|secret|key|auth|code|sig)')
 _SECRET_NAME = re.compile(r'(?i)token|passw|secret|apikey|(^|[_.-])(key|code|auth|sig|signature|pwd)$')
+_UNAVAILABLE = 'Service unavailable: the session store cannot be reached, retry shortly'
 _HTTP_STATUS = {400: '400 Bad Request', 401: '401 Unauthorized', 403: '403 Forbidden',
                 404: '404 Not Found', 413: '413 Content Too Large', 429: '429 Too Many Requests',
                 431: '431 Request Header Fields Too Large', 500: '500 Internal Server Error',
@@ -1975,6 +1976,12 @@ def _error_body(status: int, message: str, environ: Mapping[str, Any]) -> Tuple[
         return (json.dumps({'error': _HTTP_STATUS.get(status, str(status))[4:], 'message': message}).encode(),
                 'application/json')
     return (message + '\n').encode('utf-8'), 'text/plain; charset=utf-8'
+
+
+def _error_answer(status: int, message: str, environ: Mapping[str, Any]) -> Tuple[Headers, bytes]:
+    """Headers and body of an error canister answers itself, outside Bottle."""
+    body, content_type = _error_body(status, message, environ)
+    return [('Content-Type', content_type), ('Content-Length', str(len(body)))], body
 
 
 def _error_response(status: int, message: str, headers: Optional[Dict[str, str]] = None) -> bottle.HTTPResponse:
@@ -2135,7 +2142,7 @@ class Canister:
 
     def _unavailable(self, error: Exception) -> bottle.HTTPResponse:
         self.log.write(logging.ERROR, str(error))
-        return _error_response(503, 'Service unavailable: the session store cannot be reached, retry shortly')
+        return _error_response(503, _UNAVAILABLE)
 
     # -- per request -------------------------------------------------------
     def wsgi(self, environ: Dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
@@ -2148,14 +2155,13 @@ class Canister:
         wanted_id = environ.get('HTTP_X_REQUEST_ID')
         rid = wanted_id if wanted_id and _REQUEST_ID.fullmatch(wanted_id) else _new_request_id()
         environ['canister.request_id'] = rid
-        environ['canister.plugin'] = self
         sessions = self.sessions
         cookie_sid = sessions.cookie_sid(environ.get('HTTP_COOKIE'))
         scheme = environ.get('HTTP_X_FORWARDED_PROTO', '').split(',')[-1].strip().lower() if trusted else ''
         scheme = scheme or environ.get('wsgi.url_scheme', 'http')
         https = scheme == 'https'
         state = SessionState(sessions, cookie_sid, client)
-        context = _RequestContext(environ, client, rid, state, https)
+        context = _RequestContext(environ, client, rid, state, self)
         environ['canister.context'] = context
         outer_context = getattr(_local, 'context', None)  # a mounted canister app inside another
         _local.context = context
@@ -2182,15 +2188,14 @@ class Canister:
                 except (StoreUnavailable, SessionDataError) as error:
                     if isinstance(error, StoreUnavailable):
                         log.write(logging.ERROR, str(error), rid)
-                        code, message = 503, 'Service unavailable: the session store cannot be reached, retry shortly'
+                        code, message = 503, _UNAVAILABLE
                     else:
                         log.write(logging.ERROR, 'Session not saved: %s' % error, rid)
                         code, message = 500, 'Internal server error: the session could not be saved: %s' % error
                     status[0] = code
-                    body, content_type = _error_body(code, message, environ)
+                    headers, body = _error_answer(code, message, environ)
                     replaced.append(body)
                     status_line = _HTTP_STATUS[code]
-                    headers = [('Content-Type', content_type), ('Content-Length', str(len(body)))]
             if cors is not None:
                 cors.apply(headers, origin)
             headers.append(('X-Request-ID', rid))
@@ -2278,8 +2283,8 @@ class Canister:
 
     def _plain(self, code: int, message: str, environ: Mapping[str, Any]) -> Tuple[int, Headers, bytes]:
         self.log.write(logging.WARNING, message)
-        body, content_type = _error_body(code, message, environ)
-        return code, [('Content-Type', content_type), ('Content-Length', str(len(body)))], body
+        headers, body = _error_answer(code, message, environ)
+        return code, headers, body
 
     def _preflight(self, environ: Dict[str, Any], origin: str) -> Optional[Tuple[int, Headers, bytes]]:
         """Answer a CORS preflight for a routed path, without calling the handler."""
@@ -2300,7 +2305,7 @@ class Canister:
             return self._plain(403, 'CORS preflight refused: origin %s is not allowed' % _escape(origin)[:100],
                                environ)
         requested = environ.get('HTTP_ACCESS_CONTROL_REQUEST_HEADERS', '')
-        headers = self.cors.preflight(origin, environ['HTTP_ACCESS_CONTROL_REQUEST_METHOD'], requested, methods)
+        headers = self.cors.preflight(origin, requested, methods)
         headers.append(('Content-Length', '0'))
         return 204, headers, b''
 
@@ -2322,7 +2327,7 @@ def _current_context() -> _RequestContext:
     context = environ.get('canister.context')
     if context is None:
         context = _RequestContext(environ, environ.get('REMOTE_ADDR') or '-', _new_request_id(),
-                                  SessionState(None, None), False)
+                                  SessionState(None, None), None)
         environ['canister.context'] = context
         _local.context = context
     return typing.cast(_RequestContext, context)
