@@ -215,12 +215,19 @@ class RedisServer:
     ``stop()`` shuts it down gracefully (SIGTERM: the AOF is flushed) and
     ``start()`` brings it back on the same port with the same directory, so
     the data written before the stop is still there.
+
+    ``appendfsync`` is passed on as ``--appendfsync`` (redis's default is
+    ``everysec``). With ``'always'`` redis writes every command to the AOF
+    before it replies, so even ``kill()`` (SIGKILL) loses no acknowledged
+    write; with ``everysec`` redis may reply before its write(2) while a
+    background fsync is running, so a SIGKILL can lose the last moments.
     """
 
-    def __init__(self, directory=None, port=None, host=HOST, start_timeout=10):
+    def __init__(self, directory=None, port=None, host=HOST, start_timeout=10, appendfsync=None):
         self.binary = redis_server_binary()
         self.host = host
         self.port = port or free_port(host)
+        self.appendfsync = appendfsync
         self._own_dir = directory is None
         self.directory = directory or tempfile.mkdtemp(prefix='canister-redis-')
         self.start_timeout = start_timeout
@@ -248,6 +255,8 @@ class RedisServer:
             '--daemonize', 'no',
             '--logfile', self.logfile,
         ]
+        if self.appendfsync:
+            cmd += ['--appendfsync', self.appendfsync]
         _register(self)
         self.proc = subprocess.Popen(
             cmd, cwd=self.directory, stdin=subprocess.DEVNULL,

@@ -84,12 +84,13 @@ class Server:
         # Close every socket from inside the server's own loop (via its
         # trigger), so the loop sees an empty map and returns cleanly even
         # while Chromium still holds keep-alive connections.
+        # The worker threads stop first, so none touches a channel after its fd was freed.
         server = self.server
+        server.task_dispatcher.shutdown(timeout=5)
         server.trigger.pull_trigger(
             lambda: self._wasyncore.close_all(server._map)
         )
         self.thread.join(5)
-        server.task_dispatcher.shutdown(timeout=5)
         assert not self.thread.is_alive(), f"server on {self.origin} did not stop"
 
 

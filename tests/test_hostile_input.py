@@ -8,8 +8,9 @@ generates requests with arbitrary and malformed ``Authorization``, ``Cookie``,
 headers, query strings (with non-UTF-8 percent escapes), JSON, urlencoded and
 multipart bodies, chunked bodies, and parameters that do not convert.  The app
 runs in-process under WebTest (``catchall=True``, so a crash in a handler shows
-as a 500 and a crash in canister's own WSGI entry raises), over the memory store
-and over the SQLite store.
+as a 500 and a crash in canister's own WSGI entry raises), over the memory store,
+over the SQLite store and over the Redis store (a real, private ``redis-server``
+started for this module by tests/servers.py).
 
 For every generated request:
 
@@ -52,7 +53,7 @@ sys.path.insert(0, TESTS_DIR)
 from hostile_app import (  # noqa: E402
     ALLOWED_ORIGIN, JWT_SECRET, PASSWORD, USERNAME, build_app,
 )
-from servers import AppServer  # noqa: E402
+from servers import AppServer, RedisServer  # noqa: E402
 
 import jwt  # noqa: E402  (PyJWT, a test requirement)
 
@@ -123,10 +124,11 @@ def make_request(method: str, path: str, query: str = '', headers: Optional[Dict
 class Target:
     """The hostile app over one store, a hostile client and a control client."""
 
-    def __init__(self, store: str, tmp: Any) -> None:
+    def __init__(self, store: str, tmp: Any, url: Optional[str] = None) -> None:
         self.store = store
         self.log_dir = tmp / 'logs'
-        url = 'memory' if store == 'memory' else 'sqlite:///' + str(tmp / 'sessions.db')
+        if url is None:
+            url = 'memory' if store == 'memory' else 'sqlite:///' + str(tmp / 'sessions.db')
         self.app = build_app(catchall=True, log_path=str(self.log_dir), session_store=url,
                              max_body_size=BODY_LIMIT)
         self.hostile = webtest.TestApp(self.app, lint=False, cookiejar=_NoCookies())
@@ -176,11 +178,26 @@ class Target:
         assert answer.json == {'user': USERNAME}
 
 
-@pytest.fixture(scope='module', params=['memory', 'sqlite'])
+@pytest.fixture(scope='module')
+def redis_url() -> Iterator[str]:
+    """A private redis-server for this module (fails, never skips, without redis-server)."""
+    server = RedisServer()
+    try:
+        server.start()
+        yield server.url
+    finally:
+        server.cleanup()
+
+
+@pytest.fixture(scope='module', params=['memory', 'sqlite', 'redis'])
 def target(request: Any, tmp_path_factory: Any) -> Iterator[Target]:
     tmp = tmp_path_factory.mktemp('hostile-%s' % request.param)
-    result = Target(request.param, tmp)
+    url = request.getfixturevalue('redis_url') if request.param == 'redis' else None
+    result = Target(request.param, tmp, url)
     result.check_control('start')
+    if url is not None:  # the control session really lives in that redis-server
+        import redis
+        assert redis.Redis.from_url(url).keys('canister:session:*'), 'no session in %s' % url
     yield result
     result.app.uninstall(True)
 

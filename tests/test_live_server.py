@@ -41,10 +41,13 @@ class LiveServer:
             connection.close()
 
     def close(self) -> None:
+        # Stop the worker threads first: a worker still finishing a request would
+        # touch its channel (and the loop's trigger) after close_all freed their fds,
+        # and a freed fd number is soon reused by the next server's sockets.
         server = self.server
+        server.task_dispatcher.shutdown(timeout=5)
         server.trigger.pull_trigger(lambda: self._wasyncore.close_all(server._map))
         self.thread.join(5)
-        server.task_dispatcher.shutdown(timeout=5)
         assert not self.thread.is_alive(), 'waitress did not stop'
 
 
