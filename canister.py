@@ -179,7 +179,8 @@ KEYS: Dict[str, _Key] = {key.name: key for key in (
     _Key('log_format', 'text', _as_choice('text', 'json'), '`text` (the classic line) or `json` (one object per line)'),
     _Key('log_slow', 1.0, _as_number(float, 0), 'seconds; a slower response is logged at WARNING (0 = never)'),
     _Key('trusted_proxies', (), _as_list, 'proxy IPs/networks whose X-Forwarded-For/-Proto/-Host are believed'),
-    _Key('max_body_size', 10 * 1024 * 1024, _as_number(int, 0), 'bytes; a larger Content-Length is refused with 413'),
+    _Key('max_body_size', 10 * 1024 * 1024, _as_number(int, 0),
+         'bytes; a larger body gets 413 (from its Content-Length, or once a chunked body passes it)'),
     _Key('max_header_size', 8192, _as_number(int, 256), 'bytes; a larger Authorization or Cookie header gets 431'),
     _Key('debug', False, _as_bool, 'accepted for compatibility with canister 1.x; has no effect'),
     _Key('session_store', 'memory', _as_text, '`memory`, `sqlite:///file.db`, `sqlite:////abs/file.db` or `redis://host:port/db`'),
@@ -285,7 +286,9 @@ class _LogSink:
 
     Every line is one ``os.write`` on a file opened with ``O_APPEND``, so several
     processes can share a directory without interleaving, and the day boundary
-    needs no rename (the classic rotation race).
+    needs no rename (the classic rotation race).  The write happens under the lock
+    that guards the descriptor: a thread must never write to a number another thread
+    has just closed, since the next accepted connection may get that number.
     """
 
     def __init__(self, path: str, days: int) -> None:
@@ -302,19 +305,18 @@ class _LogSink:
             self._fd = 2 if path == 'stderr' else 1
             self._day = '*'
         else:
-            self._open(time.strftime('%Y-%m-%d'))
+            with self._lock:
+                self._open(time.strftime('%Y-%m-%d'))
 
-    def _open(self, day: str, again: bool = False) -> None:
-        with self._lock:
-            if day == self._day and not again:
-                return
-            os.makedirs(self.path, exist_ok=True)
-            fd = os.open(os.path.join(self.path, 'log.' + day), os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o640)
-            old, self._fd, self._day = self._fd, fd, day
-            self._failing = False
-            if old >= 0:
-                os.close(old)
-            self._delete_old(day)
+    def _open(self, day: str) -> None:
+        """Switch to the file of ``day`` (called with the lock held)."""
+        os.makedirs(self.path, exist_ok=True)
+        fd = os.open(os.path.join(self.path, 'log.' + day), os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o640)
+        old, self._fd, self._day = self._fd, fd, day
+        self._failing = False
+        if old >= 0:
+            os.close(old)
+        self._delete_old(day)
 
     def _delete_old(self, today: str) -> None:
         cutoff = time.strftime('%Y-%m-%d', time.localtime(time.mktime(time.strptime(today, '%Y-%m-%d'))
@@ -340,18 +342,23 @@ class _LogSink:
         with self._lock:
             if self._fd > 2:
                 os.close(self._fd)
-                self._fd, self._day = -1, ''
+            self._fd, self._day = -1, 'closed'  # a straggling line after uninstall is dropped
 
     def write(self, line: str, day: str) -> None:
         """Append one line (ending in a newline), switching files when the day changed."""
+        data = line.encode('utf-8', 'backslashreplace')
         try:
-            if day != self._day and self._day != '*':
-                self._open(day)
-            elif self._day != '*' and time.monotonic() >= self._next_check:
-                self._next_check = time.monotonic() + 1.0
-                if not self._still_there():
-                    self._open(day, again=True)
-            os.write(self._fd, line.encode('utf-8', 'backslashreplace'))
+            with self._lock:
+                if self._fd < 0:
+                    return
+                if self._day != '*':
+                    if day != self._day:
+                        self._open(day)
+                    elif time.monotonic() >= self._next_check:
+                        self._next_check = time.monotonic() + 1.0
+                        if not self._still_there():
+                            self._open(day)
+                os.write(self._fd, data)
         except OSError as error:
             if not self._failing:
                 self._failing = True
@@ -528,7 +535,11 @@ _EMPTY = inspect.Parameter.empty
 
 
 class BadRequest(CanisterError):
-    """A request parameter is missing or does not convert; answered with 400."""
+    """A request parameter is missing or does not convert; answered with 400 (or ``status``)."""
+
+    def __init__(self, message: str, status: int = 400) -> None:
+        super().__init__(message)
+        self.status = status
 
 
 def _to_int(value: Any) -> int:
@@ -590,7 +601,7 @@ _CONVERTERS: Dict[Any, Callable[[Any], Any]] = {int: _to_int, float: _to_float, 
 class _Param:
     """How one handler parameter is filled, decided once per route."""
 
-    __slots__ = ('name', 'convert', 'many', 'required', 'optional', 'is_file', 'wire_name')
+    __slots__ = ('name', 'convert', 'many', 'required', 'optional', 'is_file', 'plain', 'wire_name')
 
     def __init__(self, parameter: inspect.Parameter, annotation: Any) -> None:
         self.name = parameter.name
@@ -612,6 +623,8 @@ class _Param:
         else:
             self.convert = _CONVERTERS.get(kind) or _other_converter(kind)
         self.required = parameter.default is _EMPTY and not self.optional
+        #: A text taken as sent (no conversion, one value): the common case, bound on a short path.
+        self.plain = self.convert is None and not (self.many or self.is_file or self.optional)
         #: The name as Bottle keys it in query and form dicts (latin-1 text of the UTF-8 bytes).
         self.wire_name = self.name.encode('utf-8').decode('latin1')
 
@@ -641,6 +654,8 @@ class ParameterBinder:
                 elif param.convert is not None and param.convert is not _to_str and not param.many:
                     self.url_params.append(param)
         self.names = frozenset(param.name for param in self.params)
+        #: Every parameter is a text from the query or the body: a GET binds on a short path.
+        self.texts_only = all(param.plain for param in self.params) and not (self.url_params or self.takes_extra)
 
     def __bool__(self) -> bool:
         return bool(self.params) or bool(self.url_params) or self.takes_extra
@@ -649,6 +664,18 @@ class ParameterBinder:
         """Return the keyword arguments for the handler, or raise :class:`BadRequest`."""
         request = bottle.request
         environ = request.environ
+        if self.texts_only and not environ.get('CONTENT_LENGTH') and 'HTTP_TRANSFER_ENCODING' not in environ:
+            query = request.query
+            for param in self.params:
+                name = param.name
+                if name not in url_args:
+                    values = query.getall(param.wire_name)
+                    if values:
+                        value = values[-1]
+                        url_args[name] = value if value.isascii() else _recode(query, value, name)
+                    elif param.required:
+                        raise BadRequest('missing parameter %r' % name)
+            return url_args
         body: Any = None
         if environ.get('CONTENT_LENGTH', '') not in ('', '0') \
                 or environ.get('HTTP_TRANSFER_ENCODING', '').lower() == 'chunked':
@@ -662,7 +689,14 @@ class ParameterBinder:
         for param in self.params:
             if param.name in url_args:
                 continue
-            values = self._values(param, body, query)
+            if body is None and param.plain:
+                values = query.getall(param.wire_name)
+                if values:
+                    value = values[-1]
+                    kwargs[param.name] = value if value.isascii() else _recode(query, value, param.name)
+                    continue
+            else:
+                values = self._values(param, body, query)
             if not values:
                 if param.required:
                     raise BadRequest('missing parameter %r' % param.name)
@@ -697,7 +731,15 @@ class ParameterBinder:
         if content_type in ('application/x-www-form-urlencoded', 'multipart/form-data'):
             try:
                 return request.POST
-            except Exception as error:  # Bottle raises HTTPError(400) or a parser error
+            except bottle.HTTPError as error:  # Bottle's own refusals
+                if error.status_code != 413:
+                    raise BadRequest('the form body is malformed') from None
+                raise BadRequest('the form body is too large: Bottle reads at most %d bytes of a urlencoded '
+                                 'form (bottle.BaseRequest.MEMFILE_MAX)' % request.MEMFILE_MAX,
+                                 status=413) from None
+            except bottle.HTTPResponse:  # canister's own answer (a chunked body over max_body_size)
+                raise
+            except Exception as error:  # a parser error
                 raise BadRequest('the form body is malformed (%s)' % type(error).__name__) from None
         return None
 
@@ -786,25 +828,62 @@ def _expiry(ttl: int) -> int:
 
 
 class _Shard:
-    """One slice of the memory store: a dict of records plus a queue of uses.
+    """One slice of the memory store: a dict of records, in least-recently-used order.
 
-    Each use of a session appends its id to the queue ``order`` (a dict from
-    sequence number to id, read from ``head`` to ``tail``) and bumps its count; the
-    front of the queue is therefore the least recently used session of the shard,
-    once stale occurrences (ids used again later) are skipped.  Dicts holding only
-    strings and integers are invisible to the garbage collector, so a million
-    sessions add nothing to its pauses, and a shard stays small enough that a dict
-    resize never stalls a request.
+    The order is a doubly linked list of the shard's ids, from ``first`` (least
+    recently used) to ``last`` (most recently used), kept in two dicts from an id
+    to its neighbour (``older`` and ``newer``; the ends have none).  A use moves an
+    id to the back and an eviction takes it from the front, each in a fixed number
+    of dict operations; every dict holds exactly one item per session (no stale
+    places, however often a session is used), so a shard's dicts stay the size of
+    its share of the sessions and a dict resize, which copies one dict, stays small.
+    Each session's id is one string object, shared by all three dicts.  Dicts
+    holding only strings are invisible to the garbage collector: a million sessions
+    add nothing to its pauses.
     """
 
-    __slots__ = ('entries', 'order', 'uses', 'head', 'tail')
+    __slots__ = ('entries', 'older', 'newer', 'first', 'last')
 
     def __init__(self) -> None:
         #: sid -> ten-digit expiry (0: never) followed by the record.
         self.entries: Dict[str, str] = {}
-        self.order: Dict[int, str] = {}
-        self.uses: Dict[str, int] = {}
-        self.head = self.tail = 0
+        #: sid -> the id used just before it / just after it.
+        self.older: Dict[str, str] = {}
+        self.newer: Dict[str, str] = {}
+        self.first: Optional[str] = None
+        self.last: Optional[str] = None
+
+    def append(self, sid: str) -> None:
+        """Put ``sid`` (not in the order) at the back: the most recently used."""
+        last = self.last
+        if last is None:
+            self.first = sid
+        else:
+            self.newer[last] = sid
+            self.older[sid] = last
+        self.last = sid
+
+    def unlink(self, sid: str) -> str:
+        """Take ``sid`` (in the order) out of it; return the shard's own string for that id."""
+        older, newer = self.older, self.newer
+        before = older.pop(sid, None)
+        after = newer.pop(sid, None)
+        if before is None:
+            own = self.first
+            self.first = after
+        else:
+            own = newer[before]
+            if after is None:
+                del newer[before]
+            else:
+                newer[before] = after
+        if after is None:
+            self.last = before
+        elif before is None:
+            del older[after]
+        else:
+            older[after] = before
+        return sid if own is None else own
 
 
 class MemoryStore(SessionStore):
@@ -813,11 +892,13 @@ class MemoryStore(SessionStore):
     Sessions are spread over shards kept in least-recently-used order, so eviction
     (beyond ``max_sessions``) and expiry happen at the front of a shard, a few
     entries per write: there is no global sweep and no request waits on housekeeping.
+    A shard holds about 4096 sessions (up to 1024 shards), so the rare resize of one
+    of its dicts copies a few thousand items, not the whole store.
     """
 
     def __init__(self, max_sessions: int = 100000) -> None:
         self.max_sessions = max_sessions
-        self._shards = [_Shard() for _ in range(min(64, max(1, max_sessions // 4096)))]
+        self._shards = [_Shard() for _ in range(min(1024, max(1, max_sessions // 4096)))]
         self._size = 0
         self._lock = threading.Lock()
 
@@ -853,38 +934,37 @@ class MemoryStore(SessionStore):
         shard = self._shard(sid)
         with self._lock:
             if shard.entries.pop(sid, None) is not None:
+                shard.unlink(sid)
                 self._size -= 1
 
     def _use(self, shard: _Shard, sid: str, entry: str) -> None:
-        if sid not in shard.entries:
+        if sid in shard.entries:
+            sid = shard.unlink(sid)  # the shard's own string: one object per session
+        else:
             self._size += 1
-        shard.entries[sid] = entry
-        shard.order[shard.tail] = sid
-        shard.tail += 1
-        shard.uses[sid] = shard.uses.get(sid, 0) + 1
+        shard.append(sid)
+        shard.entries[sid] = entry  # replaced in place: a load (without the lock) never misses it
         self._housekeep(shard)
 
     def _housekeep(self, shard: _Shard, budget: int = 8) -> None:
         """Drop expired or surplus sessions from the shard's front: a bounded amount of work."""
-        entries, order, uses = shard.entries, shard.order, shard.uses
         now = time.time()
-        while shard.head < shard.tail and budget:
-            sid = order[shard.head]
-            count = uses[sid]
-            if count > 1:  # used again later: a stale place in the queue
-                uses[sid] = count - 1
-            else:
-                entry = entries.get(sid)
-                if entry is not None and self._size <= self.max_sessions:
-                    expires = int(entry[:10])
-                    if not expires or expires > now:
-                        return
-                del uses[sid]
-                if entry is not None:
-                    del entries[sid]
-                    self._size -= 1
-            del order[shard.head]
-            shard.head += 1
+        while budget:
+            sid = shard.first
+            if sid is None:
+                return
+            if self._size <= self.max_sessions:
+                expires = int(shard.entries[sid][:10])
+                if not expires or expires > now:
+                    return
+            elif sid == shard.last:  # the session just saved, alone in its shard: evict elsewhere
+                for other in self._shards:
+                    if other is not shard and other.first is not None:
+                        shard, sid = other, other.first
+                        break
+            del shard.entries[sid]
+            shard.unlink(sid)
+            self._size -= 1
             budget -= 1
 
 
@@ -1030,7 +1110,36 @@ def open_store(url: str, max_sessions: int = 100000) -> SessionStore:
 ###############################################################################
 
 _SID = re.compile(r'[A-Za-z0-9_-]{43,128}')
-_encode_record = json.JSONEncoder(separators=(',', ':')).encode
+
+
+def _unstorable(value: Any) -> Any:
+    raise TypeError('%s is not JSON serializable' % type(value).__name__)
+
+
+# Session records are small JSON texts, coded on every request that uses the session:
+# call the C coder directly where there is one (json.dumps and json.loads spend most
+# of their time on a small record in setting up and checking their arguments).
+_c_encoder = getattr(json.encoder, 'c_make_encoder', None)
+_c_scanner = getattr(getattr(json, 'scanner', None), 'c_make_scanner', None)
+if _c_encoder is not None and _c_scanner is not None:
+    _encode_chunks = _c_encoder(None, _unstorable, json.encoder.encode_basestring_ascii, None,
+                                ':', ',', False, False, True)
+    _scan_record = _c_scanner(json.JSONDecoder())
+
+    def _encode_record(record: Dict[str, Any]) -> str:
+        return ''.join(_encode_chunks(record, 0))
+
+    def _decode_record(text: str) -> Any:
+        try:
+            value, end = _scan_record(text, 0)
+        except StopIteration:
+            raise ValueError('not JSON') from None
+        if end != len(text):
+            raise ValueError('extra text after the JSON value')
+        return value
+else:  # pragma: no cover - Python builds without the _json accelerator
+    _encode_record = json.JSONEncoder(separators=(',', ':'), default=_unstorable).encode  # type: ignore[assignment]
+    _decode_record = json.loads  # type: ignore[assignment]
 
 
 class _RequestContext:
@@ -1071,16 +1180,16 @@ class SessionManager:
             attributes += '; Max-Age=%d' % config['session_cookie_max_age']
         self._attributes = attributes
         self._cookie_prefix = self.cookie_name + '='
+        #: The first well-formed id among the cookies of that name (one regex pass).
+        self._cookie_value = re.compile(r'(?:^|;)\s*%s([A-Za-z0-9_-]{43,128})\s*(?:;|$)'
+                                        % re.escape(self._cookie_prefix)).search
 
     def cookie_sid(self, header: Optional[str]) -> Optional[str]:
         """The well-formed session id the Cookie header carries, if any."""
         if not header or self._cookie_prefix not in header:
             return None
-        for part in header.split(';'):
-            name, _, value = part.strip().partition('=')
-            if name == self.cookie_name and _SID.fullmatch(value):
-                return value
-        return None
+        match = self._cookie_value(header)
+        return match.group(1) if match else None
 
     def ttl(self, created: float, now: float) -> int:
         """Seconds the session may live from now, by both expiry rules."""
@@ -1112,54 +1221,57 @@ class SessionManager:
 class SessionState:
     """One request's view of its session, loaded from the store on first use."""
 
-    __slots__ = ('manager', 'client', 'cookie_sid', 'loaded', 'exists', 'sid', 'snapshot', 'data', 'user',
-                 'user_expires', 'created', 'real', 'old_sid', 'dead')
+    # Defaults at class level: a request that never touches its session sets three attributes.
+    loaded = False
+    exists = False
+    sid: Optional[str] = None
+    snapshot = ''
+    data: Dict[str, Any] = {}  # replaced by the request's own dict in load(), never mutated here
+    user: Any = None
+    user_expires = 0.0
+    created = 0.0
+    real = False
+    old_sid: Optional[str] = None
+    #: Ids ended in this request (logout), deleted from the store at the end.
+    dead: Tuple[str, ...] = ()
 
     def __init__(self, manager: Optional[SessionManager], cookie_sid: Optional[str], client: str = '-') -> None:
         self.manager = manager
         self.client = client
         self.cookie_sid = cookie_sid
-        self.loaded = False
-        self.exists = False
-        self.sid: Optional[str] = None
-        self.snapshot = ''
-        self.data: Dict[str, Any] = {}
-        self.user: Any = None
-        self.user_expires = 0.0
-        self.created = 0.0
-        self.real = False
-        self.old_sid: Optional[str] = None
-        #: Ids ended in this request (logout), deleted from the store at the end.
-        self.dead: List[str] = []
 
     def load(self) -> None:
         """Fetch the session named by the cookie, once; a dead or unknown id is never adopted."""
         if self.loaded:
             return
-        now = time.time()
-        self.created = now
-        if self.cookie_sid and self.manager is not None:
-            manager = self.manager
-            record = manager.store.load(self.cookie_sid)
-            if record is not None:
-                try:
-                    stored = json.loads(record)
-                    data, user, created, expires = stored['d'], stored.get('u'), stored['c'], stored.get('x', 0)
-                    if not isinstance(data, dict):
-                        raise ValueError('data is not an object')
-                except (ValueError, KeyError, TypeError) as error:
-                    manager.log.write(logging.WARNING, 'Ignoring a corrupt session record (%s)' % error)
-                else:
-                    if not manager.max_age or created + manager.max_age > now:
-                        self.exists = True
-                        self.sid = self.cookie_sid
-                        self.snapshot = record
-                        self.data, self.user, self.created, self.user_expires = data, user, created, expires
-                        if manager.log.enabled(logging.DEBUG):
-                            manager.log.write(logging.DEBUG, 'Session: %s... loaded' % self.cookie_sid[:6])
-                        if expires and expires <= now:
-                            self.user, self.user_expires = None, 0
         self.loaded = True
+        now = self.created = time.time()
+        self.data = {}
+        manager = self.manager
+        if self.cookie_sid is None or manager is None:
+            return
+        record = manager.store.load(self.cookie_sid)
+        if record is None:
+            return
+        try:
+            stored = _decode_record(record)
+            data, user, created, expires = stored['d'], stored.get('u'), stored['c'], stored.get('x', 0)
+            if not isinstance(data, dict):
+                raise ValueError('data is not an object')
+            if manager.max_age and created + manager.max_age <= now:
+                return
+            user_lapsed = expires and expires <= now
+        except (ValueError, KeyError, TypeError) as error:
+            manager.log.write(logging.WARNING, 'Ignoring a corrupt session record (%s)' % error)
+            return
+        self.exists = True
+        self.sid = self.cookie_sid
+        self.snapshot = record
+        self.data, self.created = data, created
+        if not user_lapsed:
+            self.user, self.user_expires = user, expires
+        if manager.log.level <= logging.DEBUG:
+            manager.log.write(logging.DEBUG, 'Session: %s... loaded' % self.cookie_sid[:6])
 
     def get_sid(self) -> str:
         self.load()
@@ -1196,7 +1308,7 @@ class SessionState:
     def invalidate(self) -> None:
         """End the session; anything stored afterwards goes to a brand new one."""
         self.load()
-        self.dead.extend(sid for sid in (self.old_sid, self.sid if self.exists else None) if sid)
+        self.dead += tuple(sid for sid in (self.old_sid, self.sid if self.exists else None) if sid)
         self.exists, self.sid, self.old_sid, self.snapshot, self.real = False, None, None, '', False
         self.data, self.user, self.user_expires, self.created = {}, None, 0, time.time()
 
@@ -1205,7 +1317,7 @@ class SessionState:
         stored = {'d': self.data, 'u': self.user, 'c': self.created, 'x': self.user_expires}
         try:
             return _encode_record(stored)
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, RecursionError):
             pass
         for key, value in self.data.items():
             try:
@@ -1228,8 +1340,7 @@ class SessionState:
                 manager.set_cookie(headers, '', https, expire=True)
             return
         record = self.record()
-        now = time.time()
-        ttl = manager.ttl(self.created, now)
+        ttl = manager.ttl(self.created, time.time()) if manager.max_age else manager.timeout
         if self.sid is None:
             self._new_sid()
         assert self.sid is not None
@@ -1265,14 +1376,16 @@ class Session:
     def data(self) -> Dict[str, Any]:
         """The session's data, a plain dict of JSON-serializable values."""
         state = _state()
-        state.load()
+        if not state.loaded:
+            state.load()
         return state.data
 
     @property
     def user(self) -> Any:
         """The logged-in user, or None."""
         state = _state()
-        state.load()
+        if not state.loaded:
+            state.load()
         return state.user
 
     @user.setter
@@ -2125,8 +2238,9 @@ class Canister:
                 try:
                     url_args = bind(url_args)
                 except BadRequest as error:
-                    log.write(logging.WARNING, 'Bad request: %s' % error)
-                    raise _error_response(400, 'Bad request: %s' % error) from None
+                    message = 'Bad request: %s' % error if error.status == 400 else str(error)
+                    log.write(logging.WARNING, message)
+                    raise _error_response(error.status, message) from None
             try:
                 return callback(*args, **url_args)
             except bottle.HTTPResponse:
@@ -2151,18 +2265,22 @@ class Canister:
         peer = environ.get('REMOTE_ADDR') or '-'
         proxies = self.proxies
         trusted = bool(proxies) and proxies.is_trusted(peer)
-        client = proxies.client(environ, peer) if trusted else peer
+        if trusted:
+            client = proxies.client(environ, peer)
+            scheme = (environ.get('HTTP_X_FORWARDED_PROTO', '').split(',')[-1].strip().lower()
+                      or environ.get('wsgi.url_scheme', 'http'))
+        else:
+            client = peer
+            scheme = environ.get('wsgi.url_scheme', 'http')
+        https = scheme == 'https'
         wanted_id = environ.get('HTTP_X_REQUEST_ID')
         rid = wanted_id if wanted_id and _REQUEST_ID.fullmatch(wanted_id) else _new_request_id()
         environ['canister.request_id'] = rid
         sessions = self.sessions
-        cookie_sid = sessions.cookie_sid(environ.get('HTTP_COOKIE'))
-        scheme = environ.get('HTTP_X_FORWARDED_PROTO', '').split(',')[-1].strip().lower() if trusted else ''
-        scheme = scheme or environ.get('wsgi.url_scheme', 'http')
-        https = scheme == 'https'
+        cookie = environ.get('HTTP_COOKIE')
+        cookie_sid = sessions.cookie_sid(cookie) if cookie else None
         state = SessionState(sessions, cookie_sid, client)
-        context = _RequestContext(environ, client, rid, state, self)
-        environ['canister.context'] = context
+        context = environ['canister.context'] = _RequestContext(environ, client, rid, state, self)
         outer_context = getattr(_local, 'context', None)  # a mounted canister app inside another
         _local.context = context
         thread = threading.current_thread()
@@ -2173,10 +2291,10 @@ class Canister:
         cors = self.cors
         preflight = (method == 'OPTIONS' and origin is not None and cors is not None
                      and 'HTTP_ACCESS_CONTROL_REQUEST_METHOD' in environ)
-        level = logging.DEBUG if preflight else logging.INFO
         log = self.log
-        if level >= log.level:
-            log.write(level, '%s %s' % (_escape(method), self._url(environ, scheme, self._host(environ, trusted))), rid)
+        if log.level <= logging.INFO:
+            log.write(logging.DEBUG if preflight else logging.INFO,
+                      '%s %s' % (_escape(method), self._url(environ, scheme, self._host(environ, trusted))), rid)
         status = [0]
         replaced: List[bytes] = []
 
@@ -2202,7 +2320,12 @@ class Canister:
             return start_response(status_line, headers, exc_info)
 
         try:
-            answer = self._refusal(environ, method, scheme, trusted)
+            answer = None
+            if (method in _UNSAFE_METHODS or environ.get('CONTENT_LENGTH') or 'HTTP_AUTHORIZATION' in environ
+                    or (cookie is not None and len(cookie) > self.max_header_size)):
+                answer = self._refusal(environ, method, scheme, trusted)
+            if 'HTTP_TRANSFER_ENCODING' in environ and not environ.get('CONTENT_LENGTH') and 'wsgi.input' in environ:
+                environ['wsgi.input'] = _LimitedInput(environ['wsgi.input'], self.max_body_size, log)
             if answer is None and preflight:
                 answer = self._preflight(environ, origin or '')
             if answer is not None:
@@ -2226,13 +2349,16 @@ class Canister:
             log.write(logging.ERROR, 'Response: 500 (%dms)' % ((time.perf_counter() - started) * 1000), rid)
             raise
         else:
-            elapsed = time.perf_counter() - started
-            if status[0] >= 500:
-                level = logging.ERROR
-            elif self.slow and elapsed >= self.slow:
-                level = logging.WARNING
-            if log.enabled(level):
-                log.write(level, 'Response: %d (%dms)' % (status[0], elapsed * 1000), rid)
+            if log.level <= logging.ERROR:
+                elapsed = time.perf_counter() - started
+                if status[0] >= 500:
+                    level = logging.ERROR
+                elif self.slow and elapsed >= self.slow:
+                    level = logging.WARNING
+                else:
+                    level = logging.DEBUG if preflight else logging.INFO
+                if level >= log.level:
+                    log.write(level, 'Response: %d (%dms)' % (status[0], elapsed * 1000), rid)
             return result
         finally:
             thread.name = thread_name
@@ -2308,6 +2434,41 @@ class Canister:
         headers = self.cors.preflight(origin, requested, methods)
         headers.append(('Content-Length', '0'))
         return 204, headers, b''
+
+
+class _LimitedInput:
+    """A request body of unknown length (chunked) that answers 413 once it passes the limit.
+
+    Bottle reads such a body whole before a handler sees it; counting the bytes as
+    they arrive (chunk framing included) stops a client from streaming gigabytes in.
+    """
+
+    def __init__(self, stream: Any, limit: int, log: RequestLog) -> None:
+        self.stream = stream
+        self.limit = limit
+        self.log = log
+        self.count = 0
+
+    def _counted(self, data: bytes) -> bytes:
+        self.count += len(data)
+        if self.count > self.limit:
+            message = 'Request body too large: more than %d bytes (chunked)' % self.limit
+            self.log.write(logging.WARNING, message)
+            raise _error_response(413, message)
+        return data
+
+    def read(self, size: int = -1) -> bytes:
+        if size is None or size < 0:
+            size = self.limit + 1 - self.count
+        return self._counted(self.stream.read(size))
+
+    def readline(self, size: int = -1) -> bytes:
+        if size is None or size < 0:
+            size = self.limit + 1 - self.count
+        return self._counted(self.stream.readline(size))
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.stream, name)
 
 
 _ID_PREFIX = secrets.token_hex(4)

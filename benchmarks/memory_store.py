@@ -29,7 +29,37 @@ Two measurements, in one process, on ``canister.MemoryStore`` used through
    did itself): percentiles and the worst single request; the store size
    before and after; the full (generation 2) garbage collections observed
    meanwhile, with the CPU time of the requests that ran one, and the worst
-   request that ran none. Target: worst < 5 ms.
+   request that ran none; and the slowest requests by CPU time with what ran
+   during each (young and full collections, page faults, context switches).
+   Target: worst < 5 ms.
+
+   A control job, fixed dict look-ups that allocate nothing (so never run a
+   collection) and touch neither the store nor canister, is timed between
+   rounds. Its worst times show what the machine itself can add to an
+   interval: on a virtual machine the thread's CPU time also counts interrupt
+   work and host stalls (a store save doing a few dict operations has been
+   seen to take 5 ms of "CPU" there, while perf sampling showed the virtual
+   CPU not running, or stuck on one memory access, for those milliseconds),
+   so a lone request far above the others, with no collection, page fault or
+   context switch in it, is more likely the machine than the store.
+
+   Garbage collector: right before the latency store is made, the script runs
+   ``gc.collect()`` then ``gc.freeze()``, which moves the objects alive at
+   that moment (the modules imported so far: bottle, canister, the standard
+   library, this script) into the collector's permanent generation, so a full
+   collection no longer walks them; ``gc.unfreeze()`` undoes it at the end.
+   That is fair to the store because it is made afterwards: the store, the
+   app, every session filled and every object the requests make stay in the
+   collector's view, so a full collection during the run costs what the store
+   and canister's requests add to it, and nothing is hidden. (A server pays
+   for its own imports too; ``gc.freeze()`` after start-up is the usual remedy
+   and has nothing to do with the session store.) The harness keeps its own
+   data where the collector does not look either: its sample of filled
+   sessions is one string and one array, not a list of tuples, and timings are
+   arrays. The script prints what the collector walked at import time, how
+   many objects it tracks after the fill (and how many the million sessions
+   added: none but the sample's two), and how long a full collection takes
+   then.
 
 Exit status 1 when the memory target or the CPU-time latency target is
 missed (the numbers are printed first); the wall-clock verdict is printed
@@ -46,9 +76,11 @@ import argparse
 import array
 import bisect
 import gc
+import heapq
 import json
 import math
 import os
+import resource
 import secrets
 import sys
 import time
@@ -66,6 +98,11 @@ MAX_LATENCY_MS = 5.0
 QUERY = "foo=bar"
 #: New visitors (each makes a session) per returning-client request in the latency run.
 VISITORS_PER_ROUND = 4
+#: getrusage() of the calling thread only (Linux), else of the process.
+RUSAGE_THREAD = getattr(resource, "RUSAGE_THREAD", resource.RUSAGE_SELF)
+#: The control job timed between rounds: fixed dict look-ups, no allocation (so no collection).
+CONTROL_KEYS = tuple(str(n) for n in range(1000))
+CONTROL_TABLE = dict.fromkeys(CONTROL_KEYS, 0)
 
 
 # ---------------------------------------------------------------------------
@@ -113,8 +150,32 @@ class RecordMaker:
         return json.dumps(stored, separators=(",", ":"))
 
 
+class Sample:
+    """(sid, counter) pairs kept out of the garbage collector's sight: one string, one array.
+
+    A list of tuples would be a container the collector walks, item by item, at every
+    full collection: the harness's cost, not the store's. A string is not tracked at
+    all, and an array is one object to the collector (it has no items to visit).
+    """
+
+    SID_LENGTH = len(secrets.token_urlsafe(32))
+
+    def __init__(self, pairs: list[tuple[str, int]]) -> None:
+        assert all(len(sid) == self.SID_LENGTH for sid, _ in pairs)
+        self._sids = "".join(sid for sid, _ in pairs)
+        self._counters = array.array("q", (n for _, n in pairs))
+        assert not gc.is_tracked(self._sids) and gc.get_referents(self._counters) == [array.array]
+
+    def __len__(self) -> int:
+        return len(self._counters)
+
+    def __getitem__(self, index: int) -> tuple[str, int]:
+        start = index * self.SID_LENGTH
+        return self._sids[start:start + self.SID_LENGTH], self._counters[index]
+
+
 def fill(store: canister.MemoryStore, maker: RecordMaker, count: int, ttl: int,
-         keep_every: int) -> tuple[float, list[tuple[str, int]]]:
+         keep_every: int) -> tuple[float, Sample]:
     """Save ``count`` sessions; return the seconds it took and a sample of (sid, counter)."""
     sample: list[tuple[str, int]] = []
     save, make, token, now = store.save, maker.make, secrets.token_urlsafe, time.time
@@ -124,7 +185,7 @@ def fill(store: canister.MemoryStore, maker: RecordMaker, count: int, ttl: int,
         save(sid, make(n, now()), ttl)
         if n % keep_every == 0:
             sample.append((sid, n))
-    return time.perf_counter() - started, sample
+    return time.perf_counter() - started, Sample(sample)
 
 
 def client_with_session(app: bottle.Bottle, sid: str) -> WsgiClient:
@@ -147,7 +208,7 @@ def measure_memory(count: int) -> dict[str, Any]:
     gc.collect()
     after = rss_bytes()
     assert len(store) == count, f"{len(store)} sessions stored, expected {count}"
-    for sid, n in sample[:3]:
+    for sid, n in (sample[i] for i in range(min(3, len(sample)))):
         client = client_with_session(app, sid)
         response = client.request("/", QUERY)
         assert response.status == 200 and response.body == b"bar", response
@@ -161,21 +222,34 @@ def measure_memory(count: int) -> dict[str, Any]:
 # ---------------------------------------------------------------------------
 
 class GcWatch:
-    """Records the duration of every generation-2 collection (observation only)."""
+    """Records every collection: the duration of each full (generation 2) one, and the
+    thread CPU time spent in young and in full ones (observation only)."""
 
     def __init__(self) -> None:
         self.durations_ms: list[float] = []
-        self.started = 0  # collections started so far
+        self.started = 0  # full collections started so far
+        self.young = 0  # young (generation 0 or 1) collections started so far
+        self.young_cpu_ns = 0  # thread CPU time spent in them so far
+        self.full_cpu_ns = 0
         self._started = 0.0
+        self._cpu_started = 0
 
     def __call__(self, phase: str, info: dict[str, int]) -> None:
-        if info.get("generation") != 2:
-            return
+        full = info.get("generation") == 2
         if phase == "start":
-            self.started += 1
-            self._started = time.perf_counter()
-        else:
+            if full:
+                self.started += 1
+                self._started = time.perf_counter()
+            else:
+                self.young += 1
+            self._cpu_started = time.thread_time_ns()
+            return
+        spent = time.thread_time_ns() - self._cpu_started
+        if full:
+            self.full_cpu_ns += spent
             self.durations_ms.append((time.perf_counter() - self._started) * 1000)
+        else:
+            self.young_cpu_ns += spent
 
     def __enter__(self) -> "GcWatch":
         gc.callbacks.append(self)
@@ -191,9 +265,12 @@ def percentile(sorted_values: list[int], fraction: float) -> int:
 
 
 class Timings:
-    """Wall-clock and thread CPU time of every request, by kind of request."""
+    """Wall-clock and thread CPU time of every request, by kind of request, and what ran
+    during the slowest ones."""
 
     KINDS = ("returning", "new visitor", "filled cookie")
+    #: How many of the slowest requests (by CPU time) are described.
+    SLOWEST = 5
 
     def __init__(self, watch: GcWatch) -> None:
         self.wall = {kind: array.array("q") for kind in self.KINDS}
@@ -203,31 +280,103 @@ class Timings:
         self.cpu_with_gc: list[int] = []
         #: The slowest CPU time (ns) of a request during which no full collection ran.
         self.worst_cpu_without_gc = 0
+        #: Heap of (CPU ns, sequence, description) of the slowest requests.
+        self.slowest: list[tuple[int, int, dict[str, Any]]] = []
+        #: Wall-clock and CPU time of the control job, run between rounds.
+        self.control_wall = array.array("q")
+        self.control_cpu = array.array("q")
+
+    def control(self) -> None:
+        """Time a job that never varies and involves neither the store nor the collector: its
+        worst times show what the machine itself adds to a measured interval."""
+        wall, cpu = time.perf_counter_ns, time.thread_time_ns
+        table, total = CONTROL_TABLE, 0
+        wall_started, cpu_started = wall(), cpu()
+        for key in CONTROL_KEYS:
+            total += table[key]
+        cpu_spent, wall_spent = cpu() - cpu_started, wall() - wall_started
+        self.control_cpu.append(cpu_spent)
+        self.control_wall.append(wall_spent)
+        assert total == 0
 
     def request(self, kind: str, client: WsgiClient) -> Any:
-        wall, cpu = time.perf_counter_ns, time.thread_time_ns
-        collections = self.watch.started
+        wall, cpu, watch = time.perf_counter_ns, time.thread_time_ns, self.watch
+        collections, young, young_ns, full_ns = watch.started, watch.young, watch.young_cpu_ns, watch.full_cpu_ns
+        usage = resource.getrusage(RUSAGE_THREAD)
         wall_started, cpu_started = wall(), cpu()
         response = client.request("/", QUERY)
         cpu_spent, wall_spent = cpu() - cpu_started, wall() - wall_started
         self.wall[kind].append(wall_spent)
         self.cpu[kind].append(cpu_spent)
-        if self.watch.started != collections:
+        if watch.started != collections:
             self.cpu_with_gc.append(cpu_spent)
         elif cpu_spent > self.worst_cpu_without_gc:
             self.worst_cpu_without_gc = cpu_spent
+        if len(self.slowest) < self.SLOWEST or cpu_spent > self.slowest[0][0]:
+            after = resource.getrusage(RUSAGE_THREAD)
+            described = {
+                "kind": kind, "cpu": cpu_spent, "wall": wall_spent,
+                "young": watch.young - young, "young_cpu": watch.young_cpu_ns - young_ns,
+                "full": watch.started - collections, "full_cpu": watch.full_cpu_ns - full_ns,
+                "faults": after.ru_minflt - usage.ru_minflt + after.ru_majflt - usage.ru_majflt,
+                "switches": (after.ru_nvcsw - usage.ru_nvcsw, after.ru_nivcsw - usage.ru_nivcsw),
+            }
+            entry = (cpu_spent, sum(len(values) for values in self.cpu.values()), described)
+            if len(self.slowest) < self.SLOWEST:
+                heapq.heappush(self.slowest, entry)
+            else:
+                heapq.heapreplace(self.slowest, entry)
         return response
+
+    def describe_slowest(self) -> list[str]:
+        rows = []
+        for rank, (_, _, d) in enumerate(sorted(self.slowest, reverse=True), 1):
+            rest = d["cpu"] - d["young_cpu"] - d["full_cpu"]
+            rows.append(
+                f"   {rank}. {d['kind']}: CPU {ms(d['cpu'])} ms, wall {ms(d['wall'])} ms; "
+                f"young collections {d['young']} ({ms(d['young_cpu'])} ms), full {d['full']} "
+                f"({ms(d['full_cpu'])} ms); the rest {ms(rest)} ms; page faults {d['faults']}, "
+                f"context switches {d['switches'][0]} voluntary, {d['switches'][1]} forced")
+        return rows
+
+
+def timed_full_collection() -> float:
+    """Thread CPU milliseconds of one ``gc.collect()`` (the median of three)."""
+    spent = []
+    for _ in range(3):
+        started = time.thread_time_ns()
+        gc.collect()
+        spent.append((time.thread_time_ns() - started) / 1e6)
+    return sorted(spent)[1]
 
 
 def measure_latency(count: int, timeout: int, max_seconds: float) -> dict[str, Any]:
+    # What exists now (imports, this script) leaves the collector's view; see the docstring.
+    gc.collect()
+    collector: dict[str, Any] = {"frozen": len(gc.get_objects()), "frozen_ms": timed_full_collection()}
+    gc.freeze()
+    try:
+        return _measure_latency(count, timeout, max_seconds, collector)
+    finally:
+        gc.unfreeze()
+
+
+def _measure_latency(count: int, timeout: int, max_seconds: float, collector: dict[str, Any]) -> dict[str, Any]:
     store = canister.MemoryStore(max_sessions=count)
     app = make_app(store, timeout=timeout)
     maker = RecordMaker(app, store)
+    gc.collect()
+    tracked_before_fill = len(gc.get_objects())
     fill_seconds, sample = fill(store, maker, count, ttl=timeout, keep_every=max(count // 200_000, 1))
     filled_at = time.time()
     size_before = len(store)
-    # Half the sample is used by requests (which revive live sessions), half only checked at the end.
-    used, untouched = sample[0::2], sample[1::2]
+    gc.collect()
+    collector["tracked"] = len(gc.get_objects())
+    collector["added_by_fill"] = collector["tracked"] - tracked_before_fill
+    collector["full_ms"] = timed_full_collection()
+    # Half the sample (even places) is used by requests, which revive live sessions; half (odd
+    # places) only checked at the end.
+    used_count, untouched = len(sample) // 2, range(1, len(sample), 2)
     # Records expire at a whole second (canister rounds up): run one second past the last
     # one, and until as many new sessions as the bound have been made (and as many evicted).
     all_expired_at = math.ceil(filled_at + timeout) + 1.0
@@ -249,23 +398,25 @@ def measure_latency(count: int, timeout: int, max_seconds: float) -> dict[str, A
                 assert response.status == 200 and visitor.cookies, response
                 new_sessions += 1
 
-            sid, _ = used[filled_requests % len(used)]
+            sid, _ = sample[2 * (filled_requests % used_count)]
             filled_requests += 1
             old = client_with_session(app, sid)
             response = timings.request("filled cookie", old)
             assert response.status == 200, response
             if old.cookies["session_id"] != sid:
                 new_sessions += 1
+            timings.control()
     run_seconds = max_seconds - (deadline - time.perf_counter())
     counter = int(returning.request("/_counter").body)
     assert counter == returning_requests, f"returning client's counter {counter} != {returning_requests}"
     expired = time.time() >= all_expired_at
-    still_live = sum(store.load(sid) is not None for sid, _ in untouched)
+    still_live = sum(store.load(sample[index][0]) is not None for index in untouched)
     assert not expired or still_live == 0, f"{still_live} filled sessions are still live after their expiry"
     return {
         "count": count, "timeout": timeout, "fill_seconds": fill_seconds, "run_seconds": run_seconds,
         "all_expired": expired, "size_before": size_before, "size_after": len(store),
         "new_sessions": new_sessions, "timings": timings, "gc_ms": watch.durations_ms,
+        "collector": collector, "young": (watch.young, watch.young_cpu_ns),
         "load": (load_before, os.getloadavg()[0]),
     }
 
@@ -344,15 +495,34 @@ def main() -> None:
     rows, worst_cpu = latency_table(timings.cpu)
     print("   CPU time of this thread per request (the work the request itself did):")
     print("\n".join(rows))
+    control_cpu, control_wall = sorted(timings.control_cpu), sorted(timings.control_wall)
+    print(f"   control job between rounds ({len(CONTROL_KEYS):,} dict look-ups, no allocation: what the machine "
+          f"adds): {len(control_cpu):,} runs ({sum(control_wall) / 1e9:.1f} s in all, requests "
+          f"{sum(sum(values) for values in timings.wall.values()) / 1e9:.1f} s), "
+          f"CPU median {ms(percentile(control_cpu, 0.5))} ms, p99.9 "
+          f"{ms(percentile(control_cpu, 0.999))} ms, worst {ms(control_cpu[-1])} ms; wall worst "
+          f"{ms(control_wall[-1])} ms")
+    collector = latency["collector"]
+    print(f"   garbage collector: {collector['frozen']:,} objects alive before the store was made "
+          f"(imports, this script; a full collection of them took {collector['frozen_ms']:.1f} ms CPU), "
+          f"moved out of its view by gc.freeze(); after the fill it tracks {collector['tracked']:,} "
+          f"(the fill of {latency['count']:,} sessions added {collector['added_by_fill']:,}) and a full "
+          f"collection takes {collector['full_ms']:.1f} ms CPU")
+    young, young_ns = latency["young"]
+    print(f"   young (generation 0 and 1) collections during the run: {young:,}, "
+          f"{young_ns / 1e6:.0f} ms CPU in all")
     collections = latency["gc_ms"]
     if collections:
         print(f"   full (generation 2) garbage collections during the run: {len(collections)}, "
               f"{min(collections):.1f}-{max(collections):.1f} ms each; requests that ran one: "
-              f"CPU {', '.join(ms(v) for v in sorted(timings.cpu_with_gc))} ms")
+              f"CPU {', '.join(ms(v) for v in sorted(timings.cpu_with_gc)[-10:])} ms"
+              f"{' (the 10 slowest)' if len(timings.cpu_with_gc) > 10 else ''}")
     else:
         print("   full (generation 2) garbage collections during the run: none")
     print(f"   worst CPU time of a request that ran no full collection: "
           f"{ms(timings.worst_cpu_without_gc)} ms")
+    print(f"   the {len(timings.slowest)} slowest requests by CPU time, and what ran during them:")
+    print("\n".join(timings.describe_slowest()))
     wall_verdict = "PASS" if worst_wall < MAX_LATENCY_MS * 1e6 else "FAIL"
     cpu_verdict = "PASS" if worst_cpu < MAX_LATENCY_MS * 1e6 else "FAIL"
     if cpu_verdict == "FAIL":

@@ -3,7 +3,7 @@
 Measures the cost of one ``GET /?foo=bar`` (sent with an ``Origin`` header, as
 a browser's cross-origin fetch is) doing "the job": bump a session
 counter behind a cookie, echo ``foo``, send ``Access-Control-Allow-Origin: *``
-and log the request line and the response line to a file. Five variants:
+and log the request line and the response line to a file. Six variants:
 
   a  bare Bottle route that only echoes ``foo`` (the floor, no job)
   b  the job written by hand in plain Bottle (dict of sessions keyed by a
@@ -15,6 +15,8 @@ and log the request line and the response line to a file. Five variants:
   e  canister 1.5.2 from PyPI (installed once with
      ``pip install --target benchmarks/.cache/canister-1.5.2 --no-deps
      canister==1.5.2``; ``inspect.getargspec`` is shimmed in the worker)
+  f  the job by hand of b with its logger turned off (level CRITICAL): the
+     fair reference for d, which does the same job with logging disabled
 
 Each variant runs in its own worker process (two modules named ``canister``
 cannot share one) that calls its app's WSGI callable directly, building a
@@ -57,12 +59,14 @@ VARIANTS: dict[str, str] = {
     "c": "canister 2.0, all on",
     "d": "canister 2.0, log DISABLED",
     "e": f"canister {LEGACY_VERSION} (PyPI)",
+    "f": "plain Bottle, job by hand, log off",
 }
 #: (numerator, denominator, meaning) of the reported ratios.
 RATIOS: list[tuple[str, str, str]] = [
     ("c", "b", "canister 2.0 vs the same job by hand"),
     ("c", "e", f"canister 2.0 vs canister {LEGACY_VERSION}"),
     ("d", "a", "canister 2.0 without logging vs the floor"),
+    ("d", "f", "canister 2.0 without logging vs the job by hand without logging"),
     ("b", "a", "the job by hand vs the floor"),
     ("e", "a", f"canister {LEGACY_VERSION} vs the floor"),
 ]
@@ -87,7 +91,7 @@ def build_bare(workdir: Path) -> Any:
     return app
 
 
-def build_by_hand(workdir: Path) -> Any:
+def build_by_hand(workdir: Path, log_level: int = logging.INFO) -> Any:
     import secrets
 
     import bottle
@@ -99,7 +103,7 @@ def build_by_hand(workdir: Path) -> Any:
     handler = logging.FileHandler(log_dir / "plain.log")
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
     logger.addHandler(handler)
-    logger.setLevel(logging.INFO)
+    logger.setLevel(log_level)
     logger.propagate = False
 
     sessions: dict[str, dict[str, Any]] = {}
@@ -211,6 +215,8 @@ class VariantWorker:
             self.app = build_bare(workdir)
         elif variant == "b":
             self.app = build_by_hand(workdir)
+        elif variant == "f":
+            self.app = build_by_hand(workdir, log_level=logging.CRITICAL)
         elif variant == "c":
             self.app = build_canister(workdir)
         elif variant == "d":

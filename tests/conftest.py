@@ -32,7 +32,8 @@ def make_app(log_dir: pathlib.Path) -> Iterator[Callable[..., bottle.Bottle]]:
     apps: List[bottle.Bottle] = []
 
     def factory(config: Any = None, catchall: bool = False, **overrides: Any) -> bottle.Bottle:
-        app = bottle.Bottle(catchall=catchall)
+        app = bottle.Bottle()
+        app.catchall = catchall  # bottle 0.13 deprecates the keyword; 0.12 has no config key for it
         if config:
             app.config.load_dict({'canister': config})
         if not config or not any(str(k).lower() == 'log_path' for k in config):

@@ -45,7 +45,7 @@ import webtest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conftest import client
+from conftest import client, read_log
 
 TESTS_DIR = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(TESTS_DIR, 'apps'))
@@ -1012,3 +1012,59 @@ def test_real_server_answers_431_for_big_headers(serve_limits: Any, header: str)
     status, answer, _ = _raw_exchange(server.port, b'GET /count HTTP/1.1\r\nHost: 127.0.0.1\r\n'
                                                    b'Connection: close\r\n\r\n')
     assert status == 200, answer[:500]
+
+
+# --------------------------------------------------------------------------
+# bodies without a Content-Length (chunked): counted as they arrive
+
+def _post_chunked(app: bottle.Bottle, body: bytes, content_type: str = 'application/json',
+                  path: str = '/json') -> Tuple[webtest.TestResponse, int]:
+    stream = _RecordingInput(_chunked(body, broken=0))
+    request = make_request('POST', path, headers={'Content-Type': content_type, 'Transfer-Encoding': 'chunked'},
+                           stream=stream, content_length=None)
+    response = webtest.TestApp(app, lint=False).do_request(request, status=None, expect_errors=True)
+    return response, stream.read_bytes
+
+
+def _json_app(make_app: Any, **overrides: Any) -> bottle.Bottle:
+    app = make_app(**overrides)
+
+    @app.post('/json')
+    def json_route(name: str) -> str:
+        return 'hello ' + name
+
+    return app
+
+
+def test_chunked_body_over_max_body_size_gets_413_before_it_is_read_whole(make_app: Any, log_dir: Any) -> None:
+    app = _json_app(make_app, max_body_size=10000)
+    body = b'{"name": "' + b'x' * 200000 + b'"}'
+    response, read = _post_chunked(app, body)
+    assert response.status_int == 413
+    assert b'more than 10000 bytes' in response.body
+    assert b'Traceback' not in response.body
+    assert read < 10000 + 8192  # stopped within one read of the limit, not after 200 kB
+    assert 'WARNING' in read_log(log_dir) and 'more than 10000 bytes (chunked)' in read_log(log_dir)
+
+
+def test_chunked_body_under_max_body_size_fills_parameters(make_app: Any) -> None:
+    app = _json_app(make_app, max_body_size=10000)
+    response, _ = _post_chunked(app, b'{"name": "J\\u00e9r\\u00f4me"}')
+    assert response.status_int == 200
+    assert response.text == 'hello Jérôme'
+
+
+def test_urlencoded_form_over_bottles_memfile_max_gets_a_plain_413(make_app: Any, log_dir: Any) -> None:
+    """Bottle refuses such forms itself; canister says why, as text, with the right status."""
+    app = make_app()
+
+    @app.post('/form')
+    def form(name: str) -> str:
+        return name
+
+    body = b'name=' + b'x' * (bottle.BaseRequest.MEMFILE_MAX + 10)
+    response = webtest.TestApp(app).post('/form', body, content_type='application/x-www-form-urlencoded',
+                                         expect_errors=True)
+    assert response.status_int == 413
+    assert 'MEMFILE_MAX' in response.text and '<html' not in response.text.lower()
+    assert 'MEMFILE_MAX' in read_log(log_dir)
