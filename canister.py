@@ -899,12 +899,12 @@ class MemoryStore(SessionStore):
     def __init__(self, max_sessions: int = 100000) -> None:
         self.max_sessions = max_sessions
         self._shards = [_Shard() for _ in range(min(1024, max(1, max_sessions // 4096)))]
+        self._shard_count = len(self._shards)
         self._size = 0
         self._lock = threading.Lock()
 
     def _shard(self, sid: str) -> _Shard:
-        shards = self._shards
-        return shards[hash(sid) % len(shards)] if len(shards) > 1 else shards[0]
+        return self._shards[hash(sid) % self._shard_count]
 
     def __len__(self) -> int:
         return self._size
@@ -938,12 +938,12 @@ class MemoryStore(SessionStore):
                 self._size -= 1
 
     def _use(self, shard: _Shard, sid: str, entry: str) -> None:
-        if sid in shard.entries:
-            sid = shard.unlink(sid)  # the shard's own string: one object per session
-        else:
+        if sid not in shard.entries:
             self._size += 1
-        shard.append(sid)
-        shard.entries[sid] = entry  # replaced in place: a load (without the lock) never misses it
+            shard.append(sid)
+        elif sid != shard.last:  # already the most recent of its shard: nothing to move
+            shard.append(shard.unlink(sid))  # the shard's own string: one object per session
+        shard.entries[sid] = entry  # replaced in place (the dict keeps its key): a load never misses it
         self._housekeep(shard)
 
     def _housekeep(self, shard: _Shard, budget: int = 8) -> None:
@@ -1129,7 +1129,9 @@ if _c_encoder is not None and _c_scanner is not None:
     def _encode_record(record: Dict[str, Any]) -> str:
         return ''.join(_encode_chunks(record, 0))
 
-    def _decode_record(text: str) -> Any:
+    def _decode_record(text: Any) -> Any:
+        if not isinstance(text, str):  # a custom store may hand back bytes, as json.loads accepts
+            text = bytes(text).decode('utf-8')
         try:
             value, end = _scan_record(text, 0)
         except StopIteration:

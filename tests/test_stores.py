@@ -6,9 +6,12 @@ import json
 import sqlite3
 import threading
 import time
+from collections import OrderedDict
 
 import pytest
 import webtest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import canister
 from canister import session
@@ -329,6 +332,20 @@ def test_a_custom_store_passed_to_canister_keeps_the_sessions(make_app):
     assert store.records == {}
 
 
+class BytesStore(DictStore):
+    """A store whose database hands back bytes, as many client libraries do."""
+
+    def load(self, sid):
+        record = super().load(sid)
+        return None if record is None else record.encode('utf-8')
+
+
+def test_a_custom_store_that_loads_bytes_keeps_the_sessions(make_app):
+    web = plain_client(add_routes(make_app(store=BytesStore())))
+    sid = web.get('/login?name=bob').text
+    assert json.loads(web.get('/read', headers=with_cookie(sid)).text) == ['bob', {'note': 'héllo ✓'}]
+
+
 def test_a_custom_store_is_not_called_by_a_request_that_ignores_the_session(make_app):
     store = DictStore()
     app = make_app(store=store)
@@ -385,3 +402,49 @@ def test_a_corrupt_record_from_the_store_is_not_adopted(make_app, log_dir):
     assert response.text == '0'
     assert cookie_value(response) not in (None, 'k' * 43)
     assert any('corrupt' in line for line in read_log(log_dir).splitlines() if ' WARNING ' in line)
+
+
+# --------------------------------------------------------------------------
+# the memory store against a model: exact bound, least recently used evicted
+
+_OPERATIONS = st.lists(st.tuples(st.sampled_from(['save', 'touch', 'delete', 'load']),
+                                 st.integers(0, 11), st.integers(0, 999)), max_size=120)
+
+
+@settings(max_examples=300, deadline=None)
+@given(bound=st.integers(1, 6), operations=_OPERATIONS)
+def test_the_memory_store_keeps_the_most_recently_used_sessions_up_to_its_bound(bound, operations):
+    """One shard (a small bound): eviction is exactly least-recently-used, the size exactly bounded."""
+    store = canister.MemoryStore(max_sessions=bound)
+    model: 'OrderedDict[str, str]' = OrderedDict()
+    for operation, number, value in operations:
+        sid = 'sid-%02d' % number
+        if operation == 'save':
+            store.save(sid, 'record %d' % value, 0)
+            model[sid] = 'record %d' % value
+            model.move_to_end(sid)
+            while len(model) > bound:
+                model.popitem(last=False)
+        elif operation == 'touch':
+            store.touch(sid, 0)
+            if sid in model:
+                model.move_to_end(sid)
+        elif operation == 'delete':
+            store.delete(sid)
+            model.pop(sid, None)
+        else:
+            assert store.load(sid) == model.get(sid)
+        assert len(store) == len(model) <= bound
+    for number in range(12):
+        sid = 'sid-%02d' % number
+        assert store.load(sid) == model.get(sid)
+
+
+def test_the_memory_store_never_holds_more_sessions_than_its_bound_across_shards():
+    store = canister.MemoryStore(max_sessions=20000)  # several shards
+    for number in range(50000):
+        store.save('session-%06d' % number, '{}', 0)
+        assert len(store) <= 20000
+    assert len(store) == 20000
+    assert store.load('session-049999') == '{}'  # the newest are kept
+    assert store.load('session-000000') is None  # the oldest went first
