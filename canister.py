@@ -1990,7 +1990,8 @@ class CorsPolicy:
     def apply(self, headers: Headers, origin: Optional[str]) -> None:
         """Add the CORS headers of a response, replacing any the app set itself."""
         if self.any_origin:
-            if origin is None:
+            if origin is None:  # no CORS headers, so a shared cache must not give this answer to a browser
+                _merge_header(headers, 'Vary', 'Origin')
                 return
             headers[:] = [h for h in headers if h[0].lower() != 'access-control-allow-origin']
             headers.extend(self._any)

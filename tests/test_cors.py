@@ -61,6 +61,11 @@ def test_cors_star_adds_nothing_to_requests_without_origin(make_app):
     assert 'Access-Control-Allow-Origin' not in res.headers
 
 
+def test_cors_star_answer_without_origin_varies_on_origin_so_caches_keep_it_from_browsers(make_app):
+    res = client(hello_app(make_app, cors='*')).get('/')
+    assert 'Origin' in [token.strip() for token in res.headers['Vary'].split(',')]
+
+
 def test_cors_star_is_read_from_an_ini_file_with_an_upper_case_key(tmp_path, log_dir):
     ini = tmp_path / 'app.ini'
     ini.write_text('[canister]\nCORS = *\nlog_path = %s\n' % log_dir, encoding='utf-8')
