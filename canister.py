@@ -48,6 +48,7 @@ import re
 import secrets
 import sqlite3
 import sys
+import tempfile
 import threading
 import time
 import typing
@@ -2327,8 +2328,12 @@ class Canister:
             if (method in _UNSAFE_METHODS or environ.get('CONTENT_LENGTH') or 'HTTP_AUTHORIZATION' in environ
                     or (cookie is not None and len(cookie) > self.max_header_size)):
                 answer = self._refusal(environ, method, scheme, trusted)
-            if 'HTTP_TRANSFER_ENCODING' in environ and not environ.get('CONTENT_LENGTH') and 'wsgi.input' in environ:
-                environ['wsgi.input'] = _LimitedInput(environ['wsgi.input'], self.max_body_size, log)
+            if (answer is None and 'HTTP_TRANSFER_ENCODING' in environ and not environ.get('CONTENT_LENGTH')
+                    and 'wsgi.input' in environ):
+                if environ.get('wsgi.input_terminated'):
+                    answer = self._buffer_body(environ)
+                else:
+                    environ['wsgi.input'] = _LimitedInput(environ['wsgi.input'], self.max_body_size, log)
             if answer is None and preflight:
                 answer = self._preflight(environ, origin or '')
             if answer is not None:
@@ -2408,6 +2413,37 @@ class Canister:
             reason = self.csrf.refusal(environ, _normal_origin(scheme + '://' + self._host(environ, trusted)))
             if reason is not None:
                 return self._plain(403, reason, environ)
+        return None
+
+    def _buffer_body(self, environ: Dict[str, Any]) -> Optional[Tuple[int, Headers, bytes]]:
+        """Read a body the server has already de-chunked (``wsgi.input_terminated``), up to the limit.
+
+        Such servers (gunicorn, waitress) keep the ``Transfer-Encoding: chunked`` header,
+        and Bottle would then parse chunk framing that is no longer there (a 400) or,
+        without a Content-Length, read nothing.  Canister hands Bottle the body with its
+        length instead.
+        """
+        stream = environ['wsgi.input']
+        body = tempfile.SpooledTemporaryFile(max_size=bottle.BaseRequest.MEMFILE_MAX)
+        size = 0
+        try:
+            while True:
+                chunk = stream.read(65536)
+                if not chunk:
+                    break
+                size += len(chunk)
+                if size > self.max_body_size:
+                    body.close()
+                    return self._plain(413, 'Request body too large: more than %d bytes (chunked)'
+                                       % self.max_body_size, environ)
+                body.write(chunk)
+        except (OSError, ValueError) as error:
+            body.close()
+            return self._plain(400, 'Bad request: the body could not be read (%s)' % type(error).__name__, environ)
+        body.seek(0)
+        environ['wsgi.input'] = body
+        environ['CONTENT_LENGTH'] = str(size)
+        del environ['HTTP_TRANSFER_ENCODING']
         return None
 
     def _plain(self, code: int, message: str, environ: Mapping[str, Any]) -> Tuple[int, Headers, bytes]:

@@ -1068,3 +1068,25 @@ def test_urlencoded_form_over_bottles_memfile_max_gets_a_plain_413(make_app: Any
     assert response.status_int == 413
     assert 'MEMFILE_MAX' in response.text and '<html' not in response.text.lower()
     assert 'MEMFILE_MAX' in read_log(log_dir)
+
+
+_CHUNKED_HEAD = (b'POST /typed HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n'
+                 b'Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n')
+
+
+@pytest.mark.parametrize('server', ['gunicorn', 'waitress'])
+def test_real_server_binds_parameters_from_a_chunked_json_body(serve_limits: Any, server: str) -> None:
+    """gunicorn de-chunks the body but keeps the header, which Bottle alone answers with a 400."""
+    app = serve_limits(server, CANISTER_MAX_BODY_SIZE='1000')
+    status, answer, _ = _raw_exchange(app.port, _CHUNKED_HEAD, _chunked(b'{"n": 42, "flag": "yes"}', broken=0))
+    assert status == 200, answer[:500]
+    assert json.loads(answer.split(b'\r\n\r\n', 1)[1]) == {'n': 42, 'flag': True, 'ids': None, 'ratio': None}
+
+
+@pytest.mark.parametrize('server', ['gunicorn', 'waitress'])
+def test_real_server_answers_413_to_a_chunked_body_over_the_limit(serve_limits: Any, server: str) -> None:
+    app = serve_limits(server, CANISTER_MAX_BODY_SIZE='1000')
+    body = b'{"n": 1, "pad": "' + b'x' * 5000 + b'"}'
+    status, answer, _ = _raw_exchange(app.port, _CHUNKED_HEAD, _chunked(body, broken=0))
+    assert status == 413, answer[:500]
+    assert b'1000' in answer and b'<html' not in answer.lower()
