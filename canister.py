@@ -2078,6 +2078,7 @@ _PLAIN_PATH = re.compile(r"[A-Za-z0-9/._~!$&'()*+,;=:@%-]*")
 _SECRET_QUERY = re.compile(r'(?i)(token|password|passwd|secret|key|auth|code|sig)')
 _SECRET_NAME = re.compile(r'(?i)token|passw|secret|apikey|(^|[_.-])(key|code|auth|sig|signature|pwd)$')
 _UNAVAILABLE = 'Service unavailable: the session store cannot be reached, retry shortly'
+_CHUNKED_TOO_LARGE = 'Request body too large: more than %d bytes (chunked)'
 _HTTP_STATUS = {400: '400 Bad Request', 401: '401 Unauthorized', 403: '403 Forbidden',
                 404: '404 Not Found', 413: '413 Content Too Large', 429: '429 Too Many Requests',
                 431: '431 Request Header Fields Too Large', 500: '500 Internal Server Error',
@@ -2324,7 +2325,7 @@ class Canister:
             return start_response(status_line, headers, exc_info)
 
         try:
-            answer = None
+            answer = None  # _refusal can only find something to refuse in one of these cases:
             if (method in _UNSAFE_METHODS or environ.get('CONTENT_LENGTH') or 'HTTP_AUTHORIZATION' in environ
                     or (cookie is not None and len(cookie) > self.max_header_size)):
                 answer = self._refusal(environ, method, scheme, trusted)
@@ -2418,10 +2419,9 @@ class Canister:
     def _buffer_body(self, environ: Dict[str, Any]) -> Optional[Tuple[int, Headers, bytes]]:
         """Read a body the server has already de-chunked (``wsgi.input_terminated``), up to the limit.
 
-        Such servers (gunicorn, waitress) keep the ``Transfer-Encoding: chunked`` header,
-        and Bottle would then parse chunk framing that is no longer there (a 400) or,
-        without a Content-Length, read nothing.  Canister hands Bottle the body with its
-        length instead.
+        Such servers (gunicorn) keep the ``Transfer-Encoding: chunked`` header without a
+        Content-Length, and Bottle would then parse chunk framing that is no longer there
+        (a 400).  Canister hands Bottle the body with its length instead.
         """
         stream = environ['wsgi.input']
         body = tempfile.SpooledTemporaryFile(max_size=bottle.BaseRequest.MEMFILE_MAX)
@@ -2434,8 +2434,7 @@ class Canister:
                 size += len(chunk)
                 if size > self.max_body_size:
                     body.close()
-                    return self._plain(413, 'Request body too large: more than %d bytes (chunked)'
-                                       % self.max_body_size, environ)
+                    return self._plain(413, _CHUNKED_TOO_LARGE % self.max_body_size, environ)
                 body.write(chunk)
         except (OSError, ValueError) as error:
             body.close()
@@ -2491,7 +2490,7 @@ class _LimitedInput:
     def _counted(self, data: bytes) -> bytes:
         self.count += len(data)
         if self.count > self.limit:
-            message = 'Request body too large: more than %d bytes (chunked)' % self.limit
+            message = _CHUNKED_TOO_LARGE % self.limit
             self.log.write(logging.WARNING, message)
             raise _error_response(413, message)
         return data
