@@ -43,7 +43,7 @@ REPO_ROOT = os.path.dirname(TESTS_DIR)
 HOST = '127.0.0.1'
 
 __all__ = [
-    'AppServer', 'Client', 'RedisServer', 'Response', 'ServerError',
+    'AppServer', 'Client', 'InProcessWaitress', 'RedisServer', 'Response', 'ServerError',
     'cleanup_all', 'free_port', 'redis_server_binary', 'wait_until',
 ]
 
@@ -495,6 +495,35 @@ class Response:
 
     def __repr__(self):
         return '<Response %s %.3fs %r>' % (self.status, self.elapsed, self.text[:200])
+
+
+class InProcessWaitress:
+    """A waitress server for a WSGI ``app`` on 127.0.0.1:<ephemeral port>, in a thread of this process.
+
+    For tests that need the app's objects (its log, its store) at hand; ``options`` go to
+    ``waitress.create_server``.
+    """
+
+    def __init__(self, app, threads=4, **options):
+        import waitress
+        from waitress import wasyncore
+        self._wasyncore = wasyncore
+        options.setdefault('channel_timeout', 30)
+        self.server = waitress.create_server(app, host=HOST, port=0, threads=threads, **options)
+        self.port = int(self.server.effective_port)
+        self.origin = 'http://%s:%d' % (HOST, self.port)
+        self.thread = threading.Thread(target=self.server.run, name='waitress-%d' % self.port, daemon=True)
+        self.thread.start()
+
+    def close(self):
+        """Stop it: worker threads first, so none touches a channel after close_all freed its fd
+        (a freed fd number is soon reused by the next server's sockets); then the loop closes
+        every socket itself, through its trigger, and returns."""
+        server = self.server
+        server.task_dispatcher.shutdown(timeout=5)
+        server.trigger.pull_trigger(lambda: self._wasyncore.close_all(server._map))
+        self.thread.join(5)
+        assert not self.thread.is_alive(), 'waitress on %s did not stop' % self.origin
 
 
 class Client:

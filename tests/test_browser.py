@@ -22,7 +22,6 @@ install instructions; they never skip.
 import json
 import os
 import sys
-import threading
 from html import escape
 from pathlib import Path
 from urllib.parse import urlencode
@@ -33,6 +32,8 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
+
+from servers import InProcessWaitress  # noqa: E402
 
 CHROMIUM = os.environ.get("CANISTER_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -58,40 +59,18 @@ INSTALL_HELP = (
 # servers
 # ---------------------------------------------------------------------------
 
-class Server:
-    """A waitress server running ``app`` on 127.0.0.1:<free port> in a thread."""
+class Server(InProcessWaitress):
+    """A waitress server running ``app`` on 127.0.0.1:<free port> in a thread.
+
+    ``close()`` closes every socket from inside the server's own loop, so it returns
+    cleanly even while Chromium still holds keep-alive connections.
+    """
 
     def __init__(self, app, threads=4):
-        import waitress
-        from waitress import wasyncore
-
-        self._wasyncore = wasyncore
-        self.server = waitress.create_server(
-            app, host="127.0.0.1", port=0, threads=threads,
-            channel_timeout=30, connection_limit=100,
-        )
-        self.port = self.server.effective_port
-        self.origin = f"http://127.0.0.1:{self.port}"
-        self.thread = threading.Thread(
-            target=self.server.run, name=f"waitress-{self.port}", daemon=True
-        )
-        self.thread.start()
+        super().__init__(app, threads=threads, channel_timeout=30, connection_limit=100)
 
     def url(self, path="/"):
         return self.origin + path
-
-    def close(self):
-        # Close every socket from inside the server's own loop (via its
-        # trigger), so the loop sees an empty map and returns cleanly even
-        # while Chromium still holds keep-alive connections.
-        # The worker threads stop first, so none touches a channel after its fd was freed.
-        server = self.server
-        server.task_dispatcher.shutdown(timeout=5)
-        server.trigger.pull_trigger(
-            lambda: self._wasyncore.close_all(server._map)
-        )
-        self.thread.join(5)
-        assert not self.thread.is_alive(), f"server on {self.origin} did not stop"
 
 
 class Recorder:

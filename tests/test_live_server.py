@@ -13,22 +13,16 @@ import pytest
 
 import canister
 from conftest import read_log
+from servers import InProcessWaitress
 
 STAMP = r'\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2},\d{3}'
 
 
-class LiveServer:
+class LiveServer(InProcessWaitress):
     """A waitress server for ``app`` on 127.0.0.1:<ephemeral port>, in a background thread."""
 
     def __init__(self, app: bottle.Bottle) -> None:
-        import waitress
-        from waitress import wasyncore
-        self._wasyncore = wasyncore
-        self.server = waitress.create_server(app, host='127.0.0.1', port=0, threads=4, channel_timeout=10)
-        self.port = int(self.server.effective_port)
-        self.url = 'http://127.0.0.1:%d' % self.port
-        self.thread = threading.Thread(target=self.server.run, name='waitress-main-%d' % self.port, daemon=True)
-        self.thread.start()
+        super().__init__(app, threads=4, channel_timeout=10)
 
     def request(self, method: str, path: str, headers: dict = None, body: bytes = None):
         """One request on a fresh connection: (status, headers, body text)."""
@@ -39,16 +33,6 @@ class LiveServer:
             return response.status, response.headers, response.read().decode('utf-8')
         finally:
             connection.close()
-
-    def close(self) -> None:
-        # Stop the worker threads first: a worker still finishing a request would
-        # touch its channel (and the loop's trigger) after close_all freed their fds,
-        # and a freed fd number is soon reused by the next server's sockets.
-        server = self.server
-        server.task_dispatcher.shutdown(timeout=5)
-        server.trigger.pull_trigger(lambda: self._wasyncore.close_all(server._map))
-        self.thread.join(5)
-        assert not self.thread.is_alive(), 'waitress did not stop'
 
 
 @pytest.fixture
@@ -137,7 +121,7 @@ def test_the_worker_thread_is_renamed_during_the_request_and_restored_after(make
 def test_urllib_with_a_cookie_jar_sees_the_counter_climb(make_app, serve):
     server = serve(counter_app(make_app))
     opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor())
-    seen = [opener.open(server.url + '/', timeout=5).read().decode() for _ in range(3)]
+    seen = [opener.open(server.origin + '/', timeout=5).read().decode() for _ in range(3)]
     assert seen == ['0', '1', '2']
 
 
@@ -150,7 +134,7 @@ def test_an_unhandled_exception_gives_the_client_a_500_and_the_log_a_traceback(m
 
     server = serve(app)
     with pytest.raises(urllib.error.HTTPError) as caught:
-        urllib.request.urlopen(server.url + '/boom', timeout=5)
+        urllib.request.urlopen(server.origin + '/boom', timeout=5)
     assert caught.value.code == 500
     assert 'live kaboom' not in caught.value.read().decode()
     log = read_log(log_dir)
