@@ -690,14 +690,7 @@ class ParameterBinder:
         for param in self.params:
             if param.name in url_args:
                 continue
-            if body is None and param.plain:
-                values = query.getall(param.wire_name)
-                if values:
-                    value = values[-1]
-                    kwargs[param.name] = value if value.isascii() else _recode(query, value, param.name)
-                    continue
-            else:
-                values = self._values(param, body, query)
+            values = self._values(param, body, query)
             if not values:
                 if param.required:
                     raise BadRequest('missing parameter %r' % param.name)
@@ -986,10 +979,22 @@ class SQLiteStore(SessionStore):
         directory = os.path.dirname(os.path.abspath(path))
         if not os.path.isdir(directory):
             raise ConfigError('canister.session_store: directory %s does not exist' % directory)
-        connection = self._connection()
-        connection.execute('PRAGMA journal_mode=WAL')
-        for statement in self._SCHEMA:
-            connection.execute(statement)
+        # Several worker processes start at once on one file (and, after a crash, one of them
+        # recovers its WAL): SQLite may answer "database is locked" here without waiting for
+        # its busy timeout, so the setup is retried for a while instead of failing the worker.
+        deadline = time.monotonic() + 10.0
+        while True:
+            try:
+                connection = self._connection()
+                if connection.execute('PRAGMA journal_mode').fetchone()[0].lower() != 'wal':
+                    connection.execute('PRAGMA journal_mode=WAL')
+                for statement in self._SCHEMA:
+                    connection.execute(statement)
+                return
+            except sqlite3.OperationalError as error:
+                if ('locked' not in str(error) and 'busy' not in str(error)) or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
 
     def _connection(self) -> sqlite3.Connection:
         connection: Optional[sqlite3.Connection] = getattr(self._local, 'connection', None)
@@ -1184,8 +1189,8 @@ class SessionManager:
         self._attributes = attributes
         self._cookie_prefix = self.cookie_name + '='
         #: The first well-formed id among the cookies of that name (one regex pass).
-        self._cookie_value = re.compile(r'(?:^|;)\s*%s([A-Za-z0-9_-]{43,128})\s*(?:;|$)'
-                                        % re.escape(self._cookie_prefix)).search
+        self._cookie_value = re.compile(r'(?:^|;)\s*%s(%s)\s*(?:;|$)'
+                                        % (re.escape(self._cookie_prefix), _SID.pattern)).search
 
     def cookie_sid(self, header: Optional[str]) -> Optional[str]:
         """The well-formed session id the Cookie header carries, if any."""
