@@ -47,6 +47,7 @@ import os
 import re
 import secrets
 import sqlite3
+import string
 import sys
 import tempfile
 import threading
@@ -822,62 +823,26 @@ def _expiry(ttl: int) -> int:
 
 
 class _Shard:
-    """One slice of the memory store: a dict of records, in least-recently-used order.
+    """One slice of the memory store: a dict of records kept in least-recently-used order.
 
-    The order is a doubly linked list of the shard's ids, from ``first`` (least
-    recently used) to ``last`` (most recently used), kept in two dicts from an id
-    to its neighbour (``older`` and ``newer``; the ends have none).  A use moves an
-    id to the back and an eviction takes it from the front, each in a fixed number
-    of dict operations; every dict holds exactly one item per session (no stale
-    places, however often a session is used), so a shard's dicts stay the size of
-    its share of the sessions and a dict resize, which copies one dict, stays small.
-    Each session's id is one string object, shared by all three dicts.  Dicts
-    holding only strings are invisible to the garbage collector: a million sessions
-    add nothing to its pauses.
+    A dict iterates in insertion order, so taking a session out and putting it back
+    moves it to the end: the front of ``entries`` is the least recently used session,
+    the end the most recent.  A use, an expiry and an eviction are each a few dict
+    operations done in C.  ``last`` is the session saved most recently, whose record
+    is replaced in place (a returning client's next request usually lands there).
+    Each session costs one dict item whose key and value are strings, and dicts that
+    hold only strings are invisible to the garbage collector: a million sessions add
+    nothing to its pauses.
     """
 
-    __slots__ = ('entries', 'older', 'newer', 'first', 'last')
+    __slots__ = ('entries', 'last', 'check_at')
 
     def __init__(self) -> None:
-        #: sid -> ten-digit expiry (0: never) followed by the record.
+        #: sid -> ten-digit expiry (0: never) followed by the record, oldest use first.
         self.entries: Dict[str, str] = {}
-        #: sid -> the id used just before it / just after it.
-        self.older: Dict[str, str] = {}
-        self.newer: Dict[str, str] = {}
-        self.first: Optional[str] = None
         self.last: Optional[str] = None
-
-    def append(self, sid: str) -> None:
-        """Put ``sid`` (not in the order) at the back: the most recently used."""
-        last = self.last
-        if last is None:
-            self.first = sid
-        else:
-            self.newer[last] = sid
-            self.older[sid] = last
-        self.last = sid
-
-    def unlink(self, sid: str) -> str:
-        """Take ``sid`` (in the order) out of it; return the shard's own string for that id."""
-        older, newer = self.older, self.newer
-        before = older.pop(sid, None)
-        after = newer.pop(sid, None)
-        if before is None:
-            own = self.first
-            self.first = after
-        else:
-            own = newer[before]
-            if after is None:
-                del newer[before]
-            else:
-                newer[before] = after
-        if after is None:
-            self.last = before
-        elif before is None:
-            del older[after]
-        else:
-            older[after] = before
-        return sid if own is None else own
+        #: No session of the shard expires before this time (a lower bound: look again then).
+        self.check_at = 0.0
 
 
 class MemoryStore(SessionStore):
@@ -886,8 +851,8 @@ class MemoryStore(SessionStore):
     Sessions are spread over shards kept in least-recently-used order, so eviction
     (beyond ``max_sessions``) and expiry happen at the front of a shard, a few
     entries per write: there is no global sweep and no request waits on housekeeping.
-    A shard holds about 4096 sessions (up to 1024 shards), so the rare resize of one
-    of its dicts copies a few thousand items, not the whole store.
+    A shard holds about 4096 sessions (up to 1024 shards), so the rare resize of its
+    dict copies a few thousand items, not the whole store.
     """
 
     def __init__(self, max_sessions: int = 100000) -> None:
@@ -897,14 +862,11 @@ class MemoryStore(SessionStore):
         self._size = 0
         self._lock = threading.Lock()
 
-    def _shard(self, sid: str) -> _Shard:
-        return self._shards[hash(sid) % self._shard_count]
-
     def __len__(self) -> int:
         return self._size
 
     def load(self, sid: str) -> Optional[str]:
-        entry = self._shard(sid).entries.get(sid)
+        entry = self._shards[hash(sid) % self._shard_count].entries.get(sid)
         if entry is None:
             return None
         expires = int(entry[:10])
@@ -913,53 +875,66 @@ class MemoryStore(SessionStore):
         return entry[10:]
 
     def save(self, sid: str, record: str, ttl: int) -> None:
-        shard = self._shard(sid)
+        entry = '%010d%s' % (_expiry(ttl), record)
+        shard = self._shards[hash(sid) % self._shard_count]
         with self._lock:
-            self._use(shard, sid, '%010d%s' % (_expiry(ttl), record))
+            self._use(shard, sid, entry)
 
     def touch(self, sid: str, ttl: int) -> None:
-        shard = self._shard(sid)
+        shard = self._shards[hash(sid) % self._shard_count]
         with self._lock:
             entry = shard.entries.get(sid)
             if entry is not None:  # looked up under the lock: a deleted session stays deleted
                 self._use(shard, sid, '%010d%s' % (_expiry(ttl), entry[10:]))
 
     def delete(self, sid: str) -> None:
-        shard = self._shard(sid)
+        shard = self._shards[hash(sid) % self._shard_count]
         with self._lock:
             if shard.entries.pop(sid, None) is not None:
-                shard.unlink(sid)
                 self._size -= 1
+                if sid == shard.last:
+                    shard.last = None
 
     def _use(self, shard: _Shard, sid: str, entry: str) -> None:
-        if sid not in shard.entries:
+        entries = shard.entries
+        if sid == shard.last:  # already the most recent of its shard: replaced in place
+            entries[sid] = entry
+            return
+        if entries.pop(sid, None) is None:
             self._size += 1
-            shard.append(sid)
-        elif sid != shard.last:  # already the most recent of its shard: nothing to move
-            shard.append(shard.unlink(sid))  # the shard's own string: one object per session
-        shard.entries[sid] = entry  # replaced in place (the dict keeps its key): a load never misses it
-        self._housekeep(shard)
+        entries[sid] = entry
+        shard.last = sid
+        if self._size > self.max_sessions or shard.check_at <= time.time():
+            self._housekeep(shard)
 
     def _housekeep(self, shard: _Shard, budget: int = 8) -> None:
         """Drop expired or surplus sessions from the shard's front: a bounded amount of work."""
         now = time.time()
-        while budget:
-            sid = shard.first
-            if sid is None:
-                return
+        entries = shard.entries
+        for sid in list(itertools.islice(entries, budget)):
             if self._size <= self.max_sessions:
-                expires = int(shard.entries[sid][:10])
+                expires = int(entries[sid][:10])
                 if not expires or expires > now:
+                    shard.check_at = expires or now + 60.0
                     return
             elif sid == shard.last:  # the session just saved, alone in its shard: evict elsewhere
-                for other in self._shards:
-                    if other is not shard and other.first is not None:
-                        shard, sid = other, other.first
-                        break
-            del shard.entries[sid]
-            shard.unlink(sid)
+                self._evict_elsewhere(shard)
+                return
+            del entries[sid]
             self._size -= 1
-            budget -= 1
+            if sid == shard.last:
+                shard.last = None
+        shard.check_at = 0.0 if entries else now + 60.0  # more may be due: look again at the next write
+
+    def _evict_elsewhere(self, keep: _Shard) -> None:
+        for other in self._shards:
+            if other is not keep and other.entries:
+                sid = next(iter(other.entries))
+                del other.entries[sid]
+                self._size -= 1
+                if sid == other.last:
+                    other.last = None
+                return
 
 
 class SQLiteStore(SessionStore):
@@ -1116,6 +1091,7 @@ def open_store(url: str, max_sessions: int = 100000) -> SessionStore:
 ###############################################################################
 
 _SID = re.compile(r'[A-Za-z0-9_-]{43,128}')
+_SID_CHARS = string.ascii_letters + string.digits + '_-'
 
 
 def _unstorable(value: Any) -> Any:
@@ -1132,8 +1108,8 @@ if _c_encoder is not None and _c_scanner is not None:
                                 ':', ',', False, False, True)
     _scan_record = _c_scanner(json.JSONDecoder())
 
-    def _encode_record(record: Dict[str, Any]) -> str:
-        return ''.join(_encode_chunks(record, 0))
+    def _encode_json(value: Any) -> str:
+        return ''.join(_encode_chunks(value, 0))
 
     def _decode_record(text: Any) -> Any:
         if not isinstance(text, str):  # a custom store may hand back bytes, as json.loads accepts
@@ -1146,23 +1122,8 @@ if _c_encoder is not None and _c_scanner is not None:
             raise ValueError('extra text after the JSON value')
         return value
 else:  # pragma: no cover - Python builds without the _json accelerator
-    _encode_record = json.JSONEncoder(separators=(',', ':'), default=_unstorable).encode  # type: ignore[assignment]
+    _encode_json = json.JSONEncoder(separators=(',', ':'), default=_unstorable).encode  # type: ignore[assignment]
     _decode_record = json.loads  # type: ignore[assignment]
-
-
-class _RequestContext:
-    """Everything canister knows about the request a thread is serving."""
-
-    __slots__ = ('environ', 'client', 'request_id', 'state', 'error_logged', 'plugin')
-
-    def __init__(self, environ: Dict[str, Any], client: str, request_id: str,
-                 state: 'SessionState', plugin: Optional['Canister']) -> None:
-        self.environ = environ
-        self.client = client
-        self.request_id = request_id
-        self.state = state
-        self.error_logged = False
-        self.plugin = plugin
 
 
 _local = threading.local()
@@ -1196,6 +1157,9 @@ class SessionManager:
         """The well-formed session id the Cookie header carries, if any."""
         if not header or self._cookie_prefix not in header:
             return None
+        if header.startswith(self._cookie_prefix) and ';' not in header:  # the usual case: our cookie alone
+            sid = header[len(self._cookie_prefix):].rstrip()
+            return sid if 43 <= len(sid) <= 128 and not sid.strip(_SID_CHARS) else None
         match = self._cookie_value(header)
         return match.group(1) if match else None
 
@@ -1237,7 +1201,7 @@ class SessionState:
     data: Dict[str, Any] = {}  # replaced by the request's own dict in load(), never mutated here
     user: Any = None
     user_expires = 0.0
-    created = 0.0
+    created = 0  # whole seconds since the epoch
     real = False
     old_sid: Optional[str] = None
     #: Ids ended in this request (logout), deleted from the store at the end.
@@ -1253,33 +1217,34 @@ class SessionState:
         if self.loaded:
             return
         self.loaded = True
-        now = self.created = time.time()
         self.data = {}
-        manager = self.manager
-        if self.cookie_sid is None or manager is None:
-            return
-        record = manager.store.load(self.cookie_sid)
-        if record is None:
+        sid, manager = self.cookie_sid, self.manager
+        record = manager.store.load(sid) if sid is not None and manager is not None else None
+        if record is None or manager is None:
+            self.created = int(time.time())
             return
         try:
             stored = _decode_record(record)
-            data, user, created, expires = stored['d'], stored.get('u'), stored['c'], stored.get('x', 0)
-            if not isinstance(data, dict):
+            data, created, expires = stored['d'], int(stored['c']), int(stored.get('x', 0))
+            if type(data) is not dict:
                 raise ValueError('data is not an object')
-            if manager.max_age and created + manager.max_age <= now:
+            if manager.max_age and created + manager.max_age <= time.time():
+                self.created = int(time.time())
                 return
-            user_lapsed = expires and expires <= now
-        except (ValueError, KeyError, TypeError) as error:
+            # a login with its own expiry (a JWT's) lapses by itself
+            user_kept = not expires or expires > time.time()
+        except (ValueError, KeyError, TypeError, OverflowError) as error:
             manager.log.write(logging.WARNING, 'Ignoring a corrupt session record (%s)' % error)
+            self.created = int(time.time())
             return
         self.exists = True
-        self.sid = self.cookie_sid
+        self.sid = record_sid = typing.cast(str, sid)
         self.snapshot = record
         self.data, self.created = data, created
-        if not user_lapsed:
-            self.user, self.user_expires = user, expires
+        if user_kept:
+            self.user, self.user_expires = stored.get('u'), expires
         if manager.log.level <= logging.DEBUG:
-            manager.log.write(logging.DEBUG, 'Session: %s... loaded' % self.cookie_sid[:6])
+            manager.log.write(logging.DEBUG, 'Session: %s... loaded' % record_sid[:6])
 
     def get_sid(self) -> str:
         self.load()
@@ -1289,11 +1254,12 @@ class SessionState:
         self.real = True
         return self.sid
 
-    def _new_sid(self) -> None:
-        self.sid = secrets.token_urlsafe(32)
-        threading.current_thread().name = '%s-%s' % (self.client, self.sid[:6])
+    def _new_sid(self) -> str:
+        sid = self.sid = secrets.token_urlsafe(32)
+        threading.current_thread().name = '%s-%s' % (self.client, sid[:6])
         if self.manager is not None and self.manager.log.enabled(logging.DEBUG):
-            self.manager.log.write(logging.DEBUG, 'Session: %s... created' % self.sid[:6])
+            self.manager.log.write(logging.DEBUG, 'Session: %s... created' % sid[:6])
+        return sid
 
     def set_user(self, user: Any, expires: float = 0, remember: bool = True) -> bool:
         """Log a user in (or out with None); return True if the user changed.
@@ -1318,15 +1284,16 @@ class SessionState:
         self.load()
         self.dead += tuple(sid for sid in (self.old_sid, self.sid if self.exists else None) if sid)
         self.exists, self.sid, self.old_sid, self.snapshot, self.real = False, None, None, '', False
-        self.data, self.user, self.user_expires, self.created = {}, None, 0, time.time()
+        self.data, self.user, self.user_expires, self.created = {}, None, 0, int(time.time())
 
     def record(self) -> str:
         """The JSON text stored for this session; explains which value cannot be stored."""
-        stored = {'d': self.data, 'u': self.user, 'c': self.created, 'x': self.user_expires}
-        try:
-            return _encode_record(stored)
+        user = self.user
+        try:  # the record's frame is fixed: only the data and the user need the JSON coder
+            return '{"d":%s,"u":%s,"c":%d,"x":%d}' % (_encode_json(self.data), 'null' if user is None
+                                                      else _encode_json(user), self.created, self.user_expires)
         except (TypeError, ValueError, RecursionError):
-            pass
+            pass  # find which value it is
         for key, value in self.data.items():
             try:
                 json.dumps(value)
@@ -1338,9 +1305,10 @@ class SessionState:
 
     def finish(self, headers: Headers, https: bool) -> None:
         """Save, touch or delete the session as the request left it; add the cookie if needed."""
-        if not self.loaded or self.manager is None:
+        manager = self.manager
+        if not self.loaded or manager is None:
             return
-        manager, store = self.manager, self.manager.store
+        store = manager.store
         for sid in self.dead:
             store.delete(sid)
         if not self.exists and not self.real and not self.data:
@@ -1349,17 +1317,15 @@ class SessionState:
             return
         record = self.record()
         ttl = manager.ttl(self.created, time.time()) if manager.max_age else manager.timeout
-        if self.sid is None:
-            self._new_sid()
-        assert self.sid is not None
+        sid = self.sid if self.sid is not None else self._new_sid()
         if self.old_sid:
             store.delete(self.old_sid)
-        if self.exists and self.old_sid is None and record == self.snapshot:
-            store.touch(self.sid, ttl)
+        elif record == self.snapshot:  # (the snapshot of a session that did not exist is '')
+            store.touch(sid, ttl)
             return
-        store.save(self.sid, record, ttl)
-        if self.sid != self.cookie_sid:
-            manager.set_cookie(headers, self.sid, https)
+        store.save(sid, record, ttl)
+        if sid != self.cookie_sid:
+            manager.set_cookie(headers, sid, https)
 
 
 def _state() -> SessionState:
@@ -1383,7 +1349,8 @@ class Session:
     @property
     def data(self) -> Dict[str, Any]:
         """The session's data, a plain dict of JSON-serializable values."""
-        state = _state()
+        context = getattr(_local, 'context', None)
+        state = context.state if context is not None else SessionState(None, None)
         if not state.loaded:
             state.load()
         return state.data
@@ -2079,6 +2046,8 @@ class CsrfGuard:
 ###############################################################################
 
 _REQUEST_ID = re.compile(r'[A-Za-z0-9._-]{1,128}')
+#: The environ keys of a request canister may answer itself (limits, CSRF, chunked bodies).
+_EARLY_KEYS = frozenset(('CONTENT_LENGTH', 'HTTP_AUTHORIZATION', 'HTTP_TRANSFER_ENCODING'))
 _PLAIN_PATH = re.compile(r"[A-Za-z0-9/._~!$&'()*+,;=:@%-]*")
 _SECRET_QUERY = re.compile(r'(?i)(token|password|passwd|secret|key|auth|code|sig)')
 _SECRET_NAME = re.compile(r'(?i)token|passw|secret|apikey|(^|[_.-])(key|code|auth|sig|signature|pwd)$')
@@ -2190,6 +2159,7 @@ class Canister:
                     app.uninstall(other)
         config = self.config = Config.from_app(app.config, self.overrides)
         self.proxies = _Proxies(config['trusted_proxies'])
+        self.has_proxies = bool(self.proxies)
         self.cors = CorsPolicy(config) if config['cors'] else None
         self.csrf = CsrfGuard(self.cors) if config['csrf'] else None
         self.log = RequestLog(app, config)
@@ -2233,11 +2203,11 @@ class Canister:
             binder = None
         bind = binder.bind if binder else None
         log = self.log
+        auth = self.auth  # apply runs after setup (installing again resets every route)
 
         def canister_route(*args: Any, **url_args: Any) -> Any:
-            context = _current_context()
-            auth = self.auth
             if auth is not None:
+                context = _current_context()
                 header = context.environ.get('HTTP_AUTHORIZATION')
                 if header:
                     try:
@@ -2260,7 +2230,7 @@ class Canister:
             except Exception:
                 if log.enabled(logging.ERROR):
                     log.logger.exception('Unhandled exception in %s %s', route.method, route.rule)
-                context.error_logged = True
+                _current_context().error_logged = True
                 raise
         return canister_route
 
@@ -2273,90 +2243,55 @@ class Canister:
         """The app's WSGI entry: logging, limits, CORS, CSRF and sessions around Bottle."""
         started = time.perf_counter()
         peer = environ.get('REMOTE_ADDR') or '-'
-        proxies = self.proxies
-        trusted = bool(proxies) and proxies.is_trusted(peer)
+        trusted = self.has_proxies and self.proxies.is_trusted(peer)
         if trusted:
-            client = proxies.client(environ, peer)
+            client = self.proxies.client(environ, peer)
             scheme = (environ.get('HTTP_X_FORWARDED_PROTO', '').split(',')[-1].strip().lower()
                       or environ.get('wsgi.url_scheme', 'http'))
         else:
             client = peer
             scheme = environ.get('wsgi.url_scheme', 'http')
-        https = scheme == 'https'
-        wanted_id = environ.get('HTTP_X_REQUEST_ID')
-        rid = wanted_id if wanted_id and _REQUEST_ID.fullmatch(wanted_id) else _new_request_id()
+        rid = environ.get('HTTP_X_REQUEST_ID')
+        if not rid or not _REQUEST_ID.fullmatch(rid):
+            rid = _ID_PREFIX + str(next(_ID_COUNTER))
         environ['canister.request_id'] = rid
-        sessions = self.sessions
         cookie = environ.get('HTTP_COOKIE')
-        cookie_sid = sessions.cookie_sid(cookie) if cookie else None
-        state = SessionState(sessions, cookie_sid, client)
-        context = environ['canister.context'] = _RequestContext(environ, client, rid, state, self)
+        cookie_sid = self.sessions.cookie_sid(cookie) if cookie else None
+        method = environ.get('REQUEST_METHOD', 'GET').upper()
+        origin = environ.get('HTTP_ORIGIN')
+        context = _RequestContext(environ, client, rid, SessionState(self.sessions, cookie_sid, client), self)
+        context.answer_to(start_response, scheme == 'https', origin)
         outer_context = getattr(_local, 'context', None)  # a mounted canister app inside another
         _local.context = context
         thread = threading.current_thread()
         thread_name = thread.name
-        thread.name = '%s-%s' % (client, cookie_sid[:6] if cookie_sid else '...')
-        method = environ.get('REQUEST_METHOD', 'GET').upper()
-        origin = environ.get('HTTP_ORIGIN')
-        cors = self.cors
-        preflight = (method == 'OPTIONS' and origin is not None and cors is not None
+        thread.name = client + ('-' + cookie_sid[:6] if cookie_sid else '-...')
+        preflight = (method == 'OPTIONS' and origin is not None and self.cors is not None
                      and 'HTTP_ACCESS_CONTROL_REQUEST_METHOD' in environ)
         log = self.log
         if log.level <= logging.INFO:
             log.write(logging.DEBUG if preflight else logging.INFO,
                       '%s %s' % (_escape(method), self._url(environ, scheme, self._host(environ, trusted))), rid)
-        status = [0]
-        replaced: List[bytes] = []
-
-        def canister_start_response(status_line: str, headers: Headers, exc_info: Any = None) -> Any:
-            code = status[0] = int(status_line[:3])
-            if state.loaded and code < 500:
-                try:
-                    state.finish(headers, https)
-                except (StoreUnavailable, SessionDataError) as error:
-                    if isinstance(error, StoreUnavailable):
-                        log.write(logging.ERROR, str(error), rid)
-                        code, message = 503, _UNAVAILABLE
-                    else:
-                        log.write(logging.ERROR, 'Session not saved: %s' % error, rid)
-                        code, message = 500, 'Internal server error: the session could not be saved: %s' % error
-                    status[0] = code
-                    headers, body = _error_answer(code, message, environ)
-                    replaced.append(body)
-                    status_line = _HTTP_STATUS[code]
-            if cors is not None:
-                cors.apply(headers, origin)
-            headers.append(('X-Request-ID', rid))
-            return start_response(status_line, headers, exc_info)
-
         try:
-            answer = None  # _refusal can only find something to refuse in one of these cases:
-            if (method in _UNSAFE_METHODS or environ.get('CONTENT_LENGTH') or 'HTTP_AUTHORIZATION' in environ
+            answer = None  # only these requests can be answered before Bottle sees them:
+            if (method in _UNSAFE_METHODS or not _EARLY_KEYS.isdisjoint(environ) or preflight
                     or (cookie is not None and len(cookie) > self.max_header_size)):
-                answer = self._refusal(environ, method, scheme, trusted)
-            if (answer is None and 'HTTP_TRANSFER_ENCODING' in environ and not environ.get('CONTENT_LENGTH')
-                    and 'wsgi.input' in environ):
-                if environ.get('wsgi.input_terminated'):
-                    answer = self._buffer_body(environ)
-                else:
-                    environ['wsgi.input'] = _LimitedInput(environ['wsgi.input'], self.max_body_size, log)
-            if answer is None and preflight:
-                answer = self._preflight(environ, origin or '')
-            if answer is not None:
-                code, headers, body = answer
-                status[0] = code
-                if cors is not None and code != 204:
-                    cors.apply(headers, origin)
-                headers.append(('X-Request-ID', rid))
-                start_response(_HTTP_STATUS.get(code, str(code)), headers)
-                result: Iterable[bytes] = [body]
-            else:
-                result = self._inner(environ, canister_start_response)
-                if replaced:
+                answer = self._early(environ, method, scheme, trusted, preflight, origin)
+            if answer is None:
+                result = self._inner(environ, context.start_response)
+                if context.replaced is not None:  # the session could not be saved: that answer instead
                     close = getattr(result, 'close', None)
                     if close is not None:
                         close()
-                    result = replaced
+                    result = context.replaced
+            else:
+                code, headers, body = answer
+                context.code = code
+                if self.cors is not None and code != 204:
+                    self.cors.apply(headers, origin)
+                headers.append(('X-Request-ID', rid))
+                start_response(_HTTP_STATUS.get(code, str(code)), headers)
+                result = [body]
         except BaseException:
             if not context.error_logged and log.enabled(logging.ERROR):
                 log.logger.exception('Unhandled exception')
@@ -2365,18 +2300,33 @@ class Canister:
         else:
             if log.level <= logging.ERROR:
                 elapsed = time.perf_counter() - started
-                if status[0] >= 500:
+                code = context.code
+                if code >= 500:
                     level = logging.ERROR
                 elif self.slow and elapsed >= self.slow:
                     level = logging.WARNING
                 else:
                     level = logging.DEBUG if preflight else logging.INFO
                 if level >= log.level:
-                    log.write(level, 'Response: %d (%dms)' % (status[0], elapsed * 1000), rid)
+                    log.write(level, 'Response: %d (%dms)' % (code, elapsed * 1000), rid)
             return result
         finally:
             thread.name = thread_name
             _local.context = outer_context
+
+    def _early(self, environ: Dict[str, Any], method: str, scheme: str, trusted: bool, preflight: bool,
+               origin: Optional[str]) -> Optional[Tuple[int, Headers, bytes]]:
+        """The answer to a request canister handles before Bottle sees it, if it is one."""
+        answer = self._refusal(environ, method, scheme, trusted)
+        if (answer is None and 'HTTP_TRANSFER_ENCODING' in environ and not environ.get('CONTENT_LENGTH')
+                and 'wsgi.input' in environ):
+            if environ.get('wsgi.input_terminated'):
+                answer = self._buffer_body(environ)
+            else:
+                environ['wsgi.input'] = _LimitedInput(environ['wsgi.input'], self.max_body_size, self.log)
+        if answer is None and preflight:
+            answer = self._preflight(environ, origin or '')
+        return answer
 
     def _host(self, environ: Mapping[str, Any], trusted: bool) -> str:
         host = environ.get('HTTP_X_FORWARDED_HOST', '').split(',')[-1].strip() if trusted else ''
@@ -2479,6 +2429,56 @@ class Canister:
         return 204, headers, b''
 
 
+class _RequestContext:
+    """Everything canister knows about the request a thread is serving, and its answer's last step."""
+
+    __slots__ = ('environ', 'client', 'request_id', 'state', 'error_logged', 'plugin',
+                 'server_start_response', 'https', 'origin', 'code', 'replaced')
+
+    def __init__(self, environ: Dict[str, Any], client: str, request_id: str,
+                 state: SessionState, plugin: Optional[Canister]) -> None:
+        self.environ = environ
+        self.client = client
+        self.request_id = request_id
+        self.state = state
+        self.error_logged = False
+        self.plugin = plugin
+        self.code = 0
+        #: The body of an error answer that replaced Bottle's (the session could not be saved).
+        self.replaced: Optional[List[bytes]] = None
+
+    def answer_to(self, start_response: Callable[..., Any], https: bool, origin: Optional[str]) -> None:
+        self.server_start_response = start_response
+        self.https = https
+        self.origin = origin
+
+    def start_response(self, status_line: str, headers: Headers, exc_info: Any = None) -> Any:
+        """Bottle's answer on its way to the server: save the session, add CORS and the request id."""
+        code = self.code = int(status_line[:3])
+        plugin = self.plugin
+        assert plugin is not None
+        state = self.state
+        if state.loaded and code < 500:
+            try:
+                state.finish(headers, self.https)
+            except (StoreUnavailable, SessionDataError) as error:
+                log = plugin.log
+                if isinstance(error, StoreUnavailable):
+                    log.write(logging.ERROR, str(error), self.request_id)
+                    code, message = 503, _UNAVAILABLE
+                else:
+                    log.write(logging.ERROR, 'Session not saved: %s' % error, self.request_id)
+                    code, message = 500, 'Internal server error: the session could not be saved: %s' % error
+                self.code = code
+                headers, body = _error_answer(code, message, self.environ)
+                self.replaced = [body]
+                status_line = _HTTP_STATUS[code]
+        if plugin.cors is not None:
+            plugin.cors.apply(headers, self.origin)
+        headers.append(('X-Request-ID', self.request_id))
+        return self.server_start_response(status_line, headers, exc_info)
+
+
 class _LimitedInput:
     """A request body of unknown length (chunked) that answers 413 once it passes the limit.
 
@@ -2514,12 +2514,12 @@ class _LimitedInput:
         return getattr(self.stream, name)
 
 
-_ID_PREFIX = secrets.token_hex(4)
+_ID_PREFIX = secrets.token_hex(4) + '-'
 _ID_COUNTER = itertools.count(1)
 
 
 def _new_request_id() -> str:
-    return '%s-%x' % (_ID_PREFIX, next(_ID_COUNTER))
+    return _ID_PREFIX + str(next(_ID_COUNTER))
 
 
 def _current_context() -> _RequestContext:
