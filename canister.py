@@ -43,11 +43,11 @@ import itertools
 import json
 import logging
 import math
+import operator
 import os
 import re
 import secrets
 import sqlite3
-import string
 import sys
 import tempfile
 import threading
@@ -875,10 +875,13 @@ class MemoryStore(SessionStore):
         return entry[10:]
 
     def save(self, sid: str, record: str, ttl: int) -> None:
-        entry = '%010d%s' % (_expiry(ttl), record)
+        entry = '%010d%s' % (math.ceil(time.time() + ttl) if ttl > 0 else 0, record)
         shard = self._shards[hash(sid) % self._shard_count]
         with self._lock:
-            self._use(shard, sid, entry)
+            if sid == shard.last:  # already the most recent of its shard: replaced in place
+                shard.entries[sid] = entry
+            else:
+                self._use(shard, sid, entry)
 
     def touch(self, sid: str, ttl: int) -> None:
         shard = self._shards[hash(sid) % self._shard_count]
@@ -897,7 +900,7 @@ class MemoryStore(SessionStore):
 
     def _use(self, shard: _Shard, sid: str, entry: str) -> None:
         entries = shard.entries
-        if sid == shard.last:  # already the most recent of its shard: replaced in place
+        if sid == shard.last:
             entries[sid] = entry
             return
         if entries.pop(sid, None) is None:
@@ -1091,7 +1094,6 @@ def open_store(url: str, max_sessions: int = 100000) -> SessionStore:
 ###############################################################################
 
 _SID = re.compile(r'[A-Za-z0-9_-]{43,128}')
-_SID_CHARS = string.ascii_letters + string.digits + '_-'
 
 
 def _unstorable(value: Any) -> Any:
@@ -1152,15 +1154,14 @@ class SessionManager:
         #: The first well-formed id among the cookies of that name (one regex pass).
         self._cookie_value = re.compile(r'(?:^|;)\s*%s(%s)\s*(?:;|$)'
                                         % (re.escape(self._cookie_prefix), _SID.pattern)).search
+        #: The usual header: that cookie alone (a quicker match to try first).
+        self._lone_cookie = re.compile(r'%s(%s)\s*' % (re.escape(self._cookie_prefix), _SID.pattern)).fullmatch
 
     def cookie_sid(self, header: Optional[str]) -> Optional[str]:
         """The well-formed session id the Cookie header carries, if any."""
         if not header or self._cookie_prefix not in header:
             return None
-        if header.startswith(self._cookie_prefix) and ';' not in header:  # the usual case: our cookie alone
-            sid = header[len(self._cookie_prefix):].rstrip()
-            return sid if 43 <= len(sid) <= 128 and not sid.strip(_SID_CHARS) else None
-        match = self._cookie_value(header)
+        match = self._lone_cookie(header) or self._cookie_value(header)
         return match.group(1) if match else None
 
     def ttl(self, created: float, now: float) -> int:
@@ -1201,7 +1202,8 @@ class SessionState:
     data: Dict[str, Any] = {}  # replaced by the request's own dict in load(), never mutated here
     user: Any = None
     user_expires = 0.0
-    created = 0  # whole seconds since the epoch
+    #: When the session was made, in whole seconds since the epoch (0: not yet, set when first saved).
+    created = 0
     real = False
     old_sid: Optional[str] = None
     #: Ids ended in this request (logout), deleted from the store at the end.
@@ -1219,9 +1221,10 @@ class SessionState:
         self.loaded = True
         self.data = {}
         sid, manager = self.cookie_sid, self.manager
-        record = manager.store.load(sid) if sid is not None and manager is not None else None
-        if record is None or manager is None:
-            self.created = int(time.time())
+        if sid is None or manager is None:
+            return
+        record = manager.store.load(sid)
+        if record is None:
             return
         try:
             stored = _decode_record(record)
@@ -1229,22 +1232,20 @@ class SessionState:
             if type(data) is not dict:
                 raise ValueError('data is not an object')
             if manager.max_age and created + manager.max_age <= time.time():
-                self.created = int(time.time())
                 return
             # a login with its own expiry (a JWT's) lapses by itself
             user_kept = not expires or expires > time.time()
         except (ValueError, KeyError, TypeError, OverflowError) as error:
             manager.log.write(logging.WARNING, 'Ignoring a corrupt session record (%s)' % error)
-            self.created = int(time.time())
             return
         self.exists = True
-        self.sid = record_sid = typing.cast(str, sid)
+        self.sid = sid
         self.snapshot = record
         self.data, self.created = data, created
         if user_kept:
             self.user, self.user_expires = stored.get('u'), expires
         if manager.log.level <= logging.DEBUG:
-            manager.log.write(logging.DEBUG, 'Session: %s... loaded' % record_sid[:6])
+            manager.log.write(logging.DEBUG, 'Session: %s... loaded' % sid[:6])
 
     def get_sid(self) -> str:
         self.load()
@@ -1284,7 +1285,7 @@ class SessionState:
         self.load()
         self.dead += tuple(sid for sid in (self.old_sid, self.sid if self.exists else None) if sid)
         self.exists, self.sid, self.old_sid, self.snapshot, self.real = False, None, None, '', False
-        self.data, self.user, self.user_expires, self.created = {}, None, 0, int(time.time())
+        self.data, self.user, self.user_expires, self.created = {}, None, 0, 0
 
     def record(self) -> str:
         """The JSON text stored for this session; explains which value cannot be stored."""
@@ -1315,6 +1316,8 @@ class SessionState:
             if self.dead and self.cookie_sid:
                 manager.set_cookie(headers, '', https, expire=True)
             return
+        if not self.created:
+            self.created = int(time.time())
         record = self.record()
         ttl = manager.ttl(self.created, time.time()) if manager.max_age else manager.timeout
         sid = self.sid if self.sid is not None else self._new_sid()
@@ -1887,6 +1890,8 @@ def require_user(callback: Callable[..., Any]) -> Callable[..., Any]:
 ###############################################################################
 
 ACL_ORIGIN = 'Access-Control-Allow-Origin'
+_ACAO = ACL_ORIGIN.lower()
+_header_name = operator.itemgetter(0)
 ACL_CREDENTIALS = 'Access-Control-Allow-Credentials'
 ACL_METHODS = 'Access-Control-Allow-Methods'
 ACL_HEADERS = 'Access-Control-Allow-Headers'
@@ -1966,7 +1971,8 @@ class CorsPolicy:
             if origin is None:  # no CORS headers, so a shared cache must not give this answer to a browser
                 _merge_header(headers, 'Vary', 'Origin')
                 return
-            headers[:] = [h for h in headers if h[0].lower() != 'access-control-allow-origin']
+            if _ACAO in map(str.lower, map(_header_name, headers)):  # the app set its own: replaced
+                headers[:] = [h for h in headers if h[0].lower() != _ACAO]
             headers.extend(self._any)
             return
         _merge_header(headers, 'Vary', 'Origin')
@@ -2259,8 +2265,8 @@ class Canister:
         cookie_sid = self.sessions.cookie_sid(cookie) if cookie else None
         method = environ.get('REQUEST_METHOD', 'GET').upper()
         origin = environ.get('HTTP_ORIGIN')
-        context = _RequestContext(environ, client, rid, SessionState(self.sessions, cookie_sid, client), self)
-        context.answer_to(start_response, scheme == 'https', origin)
+        context = _RequestContext(environ, client, rid, SessionState(self.sessions, cookie_sid, client), self,
+                                  start_response, scheme == 'https', origin)
         outer_context = getattr(_local, 'context', None)  # a mounted canister app inside another
         _local.context = context
         thread = threading.current_thread()
@@ -2435,22 +2441,21 @@ class _RequestContext:
     __slots__ = ('environ', 'client', 'request_id', 'state', 'error_logged', 'plugin',
                  'server_start_response', 'https', 'origin', 'code', 'replaced')
 
-    def __init__(self, environ: Dict[str, Any], client: str, request_id: str,
-                 state: SessionState, plugin: Optional[Canister]) -> None:
+    def __init__(self, environ: Dict[str, Any], client: str, request_id: str, state: SessionState,
+                 plugin: Optional[Canister], start_response: Optional[Callable[..., Any]] = None,
+                 https: bool = False, origin: Optional[str] = None) -> None:
         self.environ = environ
         self.client = client
         self.request_id = request_id
         self.state = state
         self.error_logged = False
         self.plugin = plugin
-        self.code = 0
-        #: The body of an error answer that replaced Bottle's (the session could not be saved).
-        self.replaced: Optional[List[bytes]] = None
-
-    def answer_to(self, start_response: Callable[..., Any], https: bool, origin: Optional[str]) -> None:
         self.server_start_response = start_response
         self.https = https
         self.origin = origin
+        self.code = 0
+        #: The body of an error answer that replaced Bottle's (the session could not be saved).
+        self.replaced: Optional[List[bytes]] = None
 
     def start_response(self, status_line: str, headers: Headers, exc_info: Any = None) -> Any:
         """Bottle's answer on its way to the server: save the session, add CORS and the request id."""
@@ -2476,6 +2481,7 @@ class _RequestContext:
         if plugin.cors is not None:
             plugin.cors.apply(headers, self.origin)
         headers.append(('X-Request-ID', self.request_id))
+        assert self.server_start_response is not None
         return self.server_start_response(status_line, headers, exc_info)
 
 
