@@ -43,7 +43,6 @@ import itertools
 import json
 import logging
 import math
-import operator
 import os
 import re
 import secrets
@@ -1228,7 +1227,11 @@ class SessionState:
             return
         try:
             stored = _decode_record(record)
-            data, created, expires = stored['d'], int(stored['c']), int(stored.get('x', 0))
+            if type(stored) is list:  # [data, user, created, user expiry]
+                data, user, created, expires = stored
+            else:  # the object form of 2.0's first development versions
+                data, user, created, expires = stored['d'], stored.get('u'), stored['c'], stored.get('x', 0)
+            created, expires = int(created), int(expires)
             if type(data) is not dict:
                 raise ValueError('data is not an object')
             if manager.max_age and created + manager.max_age <= time.time():
@@ -1243,7 +1246,7 @@ class SessionState:
         self.snapshot = record
         self.data, self.created = data, created
         if user_kept:
-            self.user, self.user_expires = stored.get('u'), expires
+            self.user, self.user_expires = user, expires
         if manager.log.level <= logging.DEBUG:
             manager.log.write(logging.DEBUG, 'Session: %s... loaded' % sid[:6])
 
@@ -1290,9 +1293,9 @@ class SessionState:
     def record(self) -> str:
         """The JSON text stored for this session; explains which value cannot be stored."""
         user = self.user
-        try:  # the record's frame is fixed: only the data and the user need the JSON coder
-            return '{"d":%s,"u":%s,"c":%d,"x":%d}' % (_encode_json(self.data), 'null' if user is None
-                                                      else _encode_json(user), self.created, self.user_expires)
+        try:  # [data, user, created, user expiry]: only the data and the user need the JSON coder
+            return '[%s,%s,%d,%d]' % (_encode_json(self.data), 'null' if user is None else _encode_json(user),
+                                      self.created, self.user_expires)
         except (TypeError, ValueError, RecursionError):
             pass  # find which value it is
         for key, value in self.data.items():
@@ -1890,8 +1893,6 @@ def require_user(callback: Callable[..., Any]) -> Callable[..., Any]:
 ###############################################################################
 
 ACL_ORIGIN = 'Access-Control-Allow-Origin'
-_ACAO = ACL_ORIGIN.lower()
-_header_name = operator.itemgetter(0)
 ACL_CREDENTIALS = 'Access-Control-Allow-Credentials'
 ACL_METHODS = 'Access-Control-Allow-Methods'
 ACL_HEADERS = 'Access-Control-Allow-Headers'
@@ -1971,8 +1972,10 @@ class CorsPolicy:
             if origin is None:  # no CORS headers, so a shared cache must not give this answer to a browser
                 _merge_header(headers, 'Vary', 'Origin')
                 return
-            if _ACAO in map(str.lower, map(_header_name, headers)):  # the app set its own: replaced
-                headers[:] = [h for h in headers if h[0].lower() != _ACAO]
+            for name, _ in headers:
+                if name == ACL_ORIGIN:  # the app set its own (Bottle writes header names in Title-Case)
+                    headers[:] = [h for h in headers if h[0] != ACL_ORIGIN]
+                    break
             headers.extend(self._any)
             return
         _merge_header(headers, 'Vary', 'Origin')

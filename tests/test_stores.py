@@ -448,3 +448,15 @@ def test_the_memory_store_never_holds_more_sessions_than_its_bound_across_shards
     assert len(store) == 20000
     assert store.load('session-049999') == '{}'  # the newest are kept
     assert store.load('session-000000') is None  # the oldest went first
+
+
+def test_a_record_in_the_object_form_of_earlier_versions_is_read_and_rewritten(make_app):
+    """Sessions stored by 2.0's first development versions ({"d":...}) keep working."""
+    store = DictStore()
+    created = int(time.time()) - 5
+    store.records['k' * 43] = json.dumps({'d': {'counter': 41}, 'u': 'alice', 'c': created + 0.25, 'x': 0})
+    app = add_routes(make_app(store=store))
+    client = plain_client(app)
+    assert client.get('/', headers=with_cookie('k' * 43)).text == '42'
+    assert json.loads(client.get('/read', headers=with_cookie('k' * 43)).text) == ['alice', {'counter': 42}]
+    assert json.loads(store.records['k' * 43]) == [{'counter': 42}, 'alice', created, 0]
