@@ -1201,8 +1201,9 @@ class SessionState:
     data: Dict[str, Any] = {}  # replaced by the request's own dict in load(), never mutated here
     user: Any = None
     user_expires = 0.0
-    #: When the session was made, in whole seconds since the epoch (0: not yet, set when first saved).
-    created = 0
+    #: When the session was made (0: not yet, set when it is first saved); whole milliseconds
+    #: in the record, which an integer keeps short to write.
+    created = 0.0
     real = False
     old_sid: Optional[str] = None
     #: Ids ended in this request (logout), deleted from the store at the end.
@@ -1227,11 +1228,12 @@ class SessionState:
             return
         try:
             stored = _decode_record(record)
-            if type(stored) is list:  # [data, user, created, user expiry]
-                data, user, created, expires = stored
-            else:  # the object form of 2.0's first development versions
-                data, user, created, expires = stored['d'], stored.get('u'), stored['c'], stored.get('x', 0)
-            created, expires = int(created), int(expires)
+            if type(stored) is list:  # [data, user, created (ms since the epoch), user expiry (s)]
+                data, user, created_ms, expires = stored
+            else:  # the object form of 2.0's first development versions (created in seconds)
+                data, user, expires = stored['d'], stored.get('u'), stored.get('x', 0)
+                created_ms = float(stored['c']) * 1000
+            created, expires = int(created_ms) / 1000, int(expires)
             if type(data) is not dict:
                 raise ValueError('data is not an object')
             if manager.max_age and created + manager.max_age <= time.time():
@@ -1288,14 +1290,14 @@ class SessionState:
         self.load()
         self.dead += tuple(sid for sid in (self.old_sid, self.sid if self.exists else None) if sid)
         self.exists, self.sid, self.old_sid, self.snapshot, self.real = False, None, None, '', False
-        self.data, self.user, self.user_expires, self.created = {}, None, 0, 0
+        self.data, self.user, self.user_expires, self.created = {}, None, 0, 0.0
 
     def record(self) -> str:
         """The JSON text stored for this session; explains which value cannot be stored."""
         user = self.user
-        try:  # [data, user, created, user expiry]: only the data and the user need the JSON coder
+        try:  # [data, user, created (ms), user expiry (s)]: only the data and the user need the JSON coder
             return '[%s,%s,%d,%d]' % (_encode_json(self.data), 'null' if user is None else _encode_json(user),
-                                      self.created, self.user_expires)
+                                      round(self.created * 1000), self.user_expires)
         except (TypeError, ValueError, RecursionError):
             pass  # find which value it is
         for key, value in self.data.items():
@@ -1320,7 +1322,7 @@ class SessionState:
                 manager.set_cookie(headers, '', https, expire=True)
             return
         if not self.created:
-            self.created = int(time.time())
+            self.created = time.time()
         record = self.record()
         ttl = manager.ttl(self.created, time.time()) if manager.max_age else manager.timeout
         sid = self.sid if self.sid is not None else self._new_sid()

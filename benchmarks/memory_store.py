@@ -138,17 +138,17 @@ class RecordMaker:
         (sid,) = client.cookies.values()
         record = store.load(sid)
         assert record is not None, "the session made by the request is not in the store"
-        self.template: list[Any] = json.loads(record)  # [data, user, created, user expiry]
+        self.template: list[Any] = json.loads(record)  # [data, user, created (ms), user expiry]
         assert self.template[0] == {"counter": 1}, record
         assert self.make(1, self.template[2]) == record, (
             f"cannot rebuild canister's record {record!r} byte for byte")
         store.delete(sid)
         assert len(store) == 0
 
-    def make(self, counter: int, created: int) -> str:
+    def make(self, counter: int, created_ms: int) -> str:
         stored = list(self.template)
         stored[0] = {"counter": counter}
-        stored[2] = created
+        stored[2] = created_ms
         return json.dumps(stored, separators=(",", ":"))
 
 
@@ -184,7 +184,7 @@ def fill(store: canister.MemoryStore, maker: RecordMaker, count: int, ttl: int,
     started = time.perf_counter()
     for n in range(count):
         sid = token(32)
-        save(sid, make(n, int(now())), ttl)
+        save(sid, make(n, int(now() * 1000)), ttl)
         if n % keep_every == 0:
             sample.append((sid, n))
     return time.perf_counter() - started, Sample(sample)

@@ -459,4 +459,16 @@ def test_a_record_in_the_object_form_of_earlier_versions_is_read_and_rewritten(m
     client = plain_client(app)
     assert client.get('/', headers=with_cookie('k' * 43)).text == '42'
     assert json.loads(client.get('/read', headers=with_cookie('k' * 43)).text) == ['alice', {'counter': 42}]
-    assert json.loads(store.records['k' * 43]) == [{'counter': 42}, 'alice', created, 0]
+    assert json.loads(store.records['k' * 43]) == [{'counter': 42}, 'alice', created * 1000 + 250, 0]
+
+
+@pytest.mark.parametrize('record', ['[{}, null, "soon", 0]', '[{}, null, NaN, 0]', '[{}, null, 1e999, 0]',
+                                    '[{}, null, 1700000000, {}]', '[{}, null, 1700000000]', '[[], null, 1, 0]'])
+def test_a_record_with_a_bad_field_is_not_adopted(make_app, log_dir, record):
+    store = DictStore()
+    store.records['k' * 43] = record
+    app = add_routes(make_app(store=store))
+    response = plain_client(app).get('/', headers=with_cookie('k' * 43))
+    assert response.status_int == 200 and response.text == '0'
+    assert cookie_value(response) not in (None, 'k' * 43)
+    assert any('corrupt' in line for line in read_log(log_dir).splitlines() if ' WARNING ' in line)
