@@ -874,7 +874,7 @@ class MemoryStore(SessionStore):
         return entry[10:]
 
     def save(self, sid: str, record: str, ttl: int) -> None:
-        entry = '%010d%s' % (math.ceil(time.time() + ttl) if ttl > 0 else 0, record)
+        entry = '%010d%s' % (_expiry(ttl), record)
         shard = self._shards[hash(sid) % self._shard_count]
         with self._lock:
             if sid == shard.last:  # already the most recent of its shard: replaced in place
@@ -2264,7 +2264,7 @@ class Canister:
             scheme = environ.get('wsgi.url_scheme', 'http')
         rid = environ.get('HTTP_X_REQUEST_ID')
         if not rid or not _REQUEST_ID.fullmatch(rid):
-            rid = _ID_PREFIX + str(next(_ID_COUNTER))
+            rid = _new_request_id()
         environ['canister.request_id'] = rid
         cookie = environ.get('HTTP_COOKIE')
         cookie_sid = self.sessions.cookie_sid(cookie) if cookie else None

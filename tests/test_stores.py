@@ -472,3 +472,17 @@ def test_a_record_with_a_bad_field_is_not_adopted(make_app, log_dir, record):
     assert response.status_int == 200 and response.text == '0'
     assert cookie_value(response) not in (None, 'k' * 43)
     assert any('corrupt' in line for line in read_log(log_dir).splitlines() if ' WARNING ' in line)
+
+
+def test_the_memory_store_drops_expired_sessions_at_later_writes():
+    """Housekeeping looks at a shard's front again once its expiry is due, without any sweep."""
+    store = canister.MemoryStore(max_sessions=100)
+    for number in range(5):
+        store.save('short-%d' % number, 'record', 1)
+    assert len(store) == 5
+    store.save('long', 'record', 3600)
+    assert len(store) == 6  # nothing due yet
+    time.sleep(2.1)  # past every expiry (whole seconds, rounded up)
+    store.save('another', 'record', 3600)
+    assert len(store) == 2
+    assert store.load('long') == 'record' and store.load('short-0') is None
