@@ -666,6 +666,20 @@ class ParameterBinder:
         request = bottle.request
         environ = request.environ
         if self.texts_only and not environ.get('CONTENT_LENGTH') and 'HTTP_TRANSFER_ENCODING' not in environ:
+            text = environ.get('QUERY_STRING', '')
+            if text.isascii() and '%' not in text and '+' not in text and 'bottle.get' not in environ:
+                # Nothing to decode: the last value of each key, as Bottle's own parser would give
+                # (each is a str, since a handler without annotations expects one).
+                pairs = dict(pair.partition('=')[::2] for pair in text.split('&')) if text else {}
+                for param in self.params:
+                    name = param.name
+                    if name not in url_args:
+                        value = pairs.get(name)
+                        if value is not None:
+                            url_args[name] = value
+                        elif param.required:
+                            raise BadRequest('missing parameter %r' % name)
+                return url_args
             query = request.query
             for param in self.params:
                 name = param.name
@@ -874,7 +888,8 @@ class MemoryStore(SessionStore):
         return entry[10:]
 
     def save(self, sid: str, record: str, ttl: int) -> None:
-        entry = '%010d%s' % (_expiry(ttl), record)
+        expires = math.ceil(time.time() + ttl) if ttl > 0 else 0
+        entry = (str(expires) if expires > 999999999 else '%010d' % expires) + record
         shard = self._shards[hash(sid) % self._shard_count]
         with self._lock:
             if sid == shard.last:  # already the most recent of its shard: replaced in place
@@ -1128,6 +1143,20 @@ else:  # pragma: no cover - Python builds without the _json accelerator
 
 
 _local = threading.local()
+#: Decoded records kept by a session manager (a few hundred bytes each).
+_PARSED_MAX = 1024
+#: The types JSON gives back as they were (a subclass such as an IntEnum comes back as its base).
+_SCALARS = frozenset((str, int, float, bool, type(None)))
+
+
+def _cacheable(data: Dict[str, Any], user: Any) -> bool:
+    """True if decoding the record gives back exactly these values, all immutable."""
+    if type(user) not in _SCALARS:
+        return False
+    for key, value in data.items():
+        if type(key) is not str or type(value) not in _SCALARS:
+            return False
+    return True
 
 
 class SessionManager:
@@ -1153,15 +1182,38 @@ class SessionManager:
         #: The first well-formed id among the cookies of that name (one regex pass).
         self._cookie_value = re.compile(r'(?:^|;)\s*%s(%s)\s*(?:;|$)'
                                         % (re.escape(self._cookie_prefix), _SID.pattern)).search
-        #: The usual header: that cookie alone (a quicker match to try first).
-        self._lone_cookie = re.compile(r'%s(%s)\s*' % (re.escape(self._cookie_prefix), _SID.pattern)).fullmatch
+        self._prefix_length = len(self._cookie_prefix)
+        #: The usual header: that cookie alone, with a well-formed id (one C call to check).
+        self._lone_cookie = re.compile(r'%s%s' % (re.escape(self._cookie_prefix), _SID.pattern)).fullmatch
+        #: sid -> (record, data, user, created_ms, user_expires, tail) of records recently saved or
+        #: read whose values are all immutable (a flat data object, a scalar user): a request
+        #: whose record is unchanged since takes a copy of the data instead of decoding it.
+        self.parsed: Dict[str, Tuple[str, Dict[str, Any], Any, int, int, str]] = {}
 
-    def cookie_sid(self, header: Optional[str]) -> Optional[str]:
+    def cookie_sid(self, header: str) -> Optional[str]:
         """The well-formed session id the Cookie header carries, if any."""
-        if not header or self._cookie_prefix not in header:
+        if self._lone_cookie(header) is not None:
+            return header[self._prefix_length:]
+        if self._cookie_prefix not in header:
             return None
-        match = self._lone_cookie(header) or self._cookie_value(header)
+        match = self._cookie_value(header)
         return match.group(1) if match else None
+
+    def remember(self, sid: str, record: str, data: Dict[str, Any], user: Any, created_ms: int,
+                 expires: int, tail: str) -> None:
+        """Keep the values of a record, if :func:`_cacheable` accepts them (see ``parsed``)."""
+        if type(user) not in _SCALARS:
+            return
+        for key, value in data.items():
+            if type(key) is not str or type(value) not in _SCALARS:
+                return
+        parsed = self.parsed
+        if len(parsed) >= _PARSED_MAX and sid not in parsed:
+            try:
+                del parsed[next(iter(parsed))]
+            except (KeyError, RuntimeError, StopIteration):  # another thread changed it meanwhile
+                pass
+        parsed[sid] = (record, data.copy(), user, created_ms, expires, tail)
 
     def ttl(self, created: float, now: float) -> int:
         """Seconds the session may live from now, by both expiry rules."""
@@ -1191,9 +1243,16 @@ class SessionManager:
 
 
 class SessionState:
-    """One request's view of its session, loaded from the store on first use."""
+    """One request's view of its session, loaded from the store on first use.
 
-    # Defaults at class level: a request that never touches its session sets three attributes.
+    Every attribute has its default at class level, so making one costs nothing until
+    the request touches its session (the plugin's request context is a subclass).
+    """
+
+    manager: Optional[SessionManager] = None
+    #: The well-formed id the request's cookie named (not adopted before it is found in the store).
+    cookie_sid: Optional[str] = None
+    client = '-'
     loaded = False
     exists = False
     sid: Optional[str] = None
@@ -1201,18 +1260,15 @@ class SessionState:
     data: Dict[str, Any] = {}  # replaced by the request's own dict in load(), never mutated here
     user: Any = None
     user_expires = 0.0
-    #: When the session was made (0: not yet, set when it is first saved); whole milliseconds
-    #: in the record, which an integer keeps short to write.
-    created = 0.0
+    #: When the session was made, in milliseconds since the epoch (0: not yet, set when it is
+    #: first saved): an integer is cheaper to write than a float.
+    created_ms = 0
     real = False
     old_sid: Optional[str] = None
     #: Ids ended in this request (logout), deleted from the store at the end.
     dead: Tuple[str, ...] = ()
-
-    def __init__(self, manager: Optional[SessionManager], cookie_sid: Optional[str], client: str = '-') -> None:
-        self.manager = manager
-        self.client = client
-        self.cookie_sid = cookie_sid
+    #: The record's text after the data (user, created, user expiry), while those stay as loaded.
+    tail: Optional[str] = None
 
     def load(self) -> None:
         """Fetch the session named by the cookie, once; a dead or unknown id is never adopted."""
@@ -1226,29 +1282,38 @@ class SessionState:
         record = manager.store.load(sid)
         if record is None:
             return
-        try:
-            stored = _decode_record(record)
-            if type(stored) is list:  # [data, user, created (ms since the epoch), user expiry (s)]
-                data, user, created_ms, expires = stored
-            else:  # the object form of 2.0's first development versions (created in seconds)
-                data, user, expires = stored['d'], stored.get('u'), stored.get('x', 0)
-                created_ms = float(stored['c']) * 1000
-            created, expires = int(created_ms) / 1000, int(expires)
-            if type(data) is not dict:
-                raise ValueError('data is not an object')
-            if manager.max_age and created + manager.max_age <= time.time():
+        parsed = manager.parsed.get(sid)
+        if parsed is not None and parsed[0] == record:
+            data, user, created_ms, expires, tail = parsed[1].copy(), parsed[2], parsed[3], parsed[4], parsed[5]
+        else:
+            tail = None
+            try:
+                stored = _decode_record(record)
+                if type(stored) is list:  # [data, user, created (ms since the epoch), user expiry (s)]
+                    data, user, created_ms, expires = stored
+                else:  # the object form of 2.0's first development versions (created in seconds)
+                    data, user, expires = stored['d'], stored.get('u'), stored.get('x', 0)
+                    created_ms = int(float(stored['c']) * 1000)
+                created_ms, expires = int(created_ms), int(expires)
+                if type(data) is not dict:
+                    raise ValueError('data is not an object')
+            except (ValueError, KeyError, TypeError, OverflowError) as error:
+                manager.log.write(logging.WARNING, 'Ignoring a corrupt session record (%s)' % error)
                 return
-            # a login with its own expiry (a JWT's) lapses by itself
-            user_kept = not expires or expires > time.time()
-        except (ValueError, KeyError, TypeError, OverflowError) as error:
-            manager.log.write(logging.WARNING, 'Ignoring a corrupt session record (%s)' % error)
+            if type(record) is str and type(stored) is list and _cacheable(data, user):
+                data_text = ''.join(_encode_chunks(data, 0))
+                end = len(data_text) + 1
+                if record.startswith(data_text, 1) and record.startswith(',', end):  # canister's own coding
+                    tail = record[end:]
+                    manager.remember(sid, record, data, user, created_ms, expires, tail)
+        if manager.max_age and created_ms + manager.max_age * 1000 <= time.time() * 1000:
             return
         self.exists = True
         self.sid = sid
         self.snapshot = record
-        self.data, self.created = data, created
-        if user_kept:
-            self.user, self.user_expires = user, expires
+        self.data, self.created_ms = data, created_ms
+        if not expires or expires > time.time():  # a login with its own expiry (a JWT's) lapses by itself
+            self.user, self.user_expires, self.tail = user, expires, tail
         if manager.log.level <= logging.DEBUG:
             manager.log.write(logging.DEBUG, 'Session: %s... loaded' % sid[:6])
 
@@ -1281,6 +1346,7 @@ class SessionState:
             self._new_sid()
         self.user = user
         self.user_expires = expires
+        self.tail = None
         if remember or self.exists:
             self.real = True
         return changed
@@ -1290,14 +1356,17 @@ class SessionState:
         self.load()
         self.dead += tuple(sid for sid in (self.old_sid, self.sid if self.exists else None) if sid)
         self.exists, self.sid, self.old_sid, self.snapshot, self.real = False, None, None, '', False
-        self.data, self.user, self.user_expires, self.created = {}, None, 0, 0.0
+        self.data, self.user, self.user_expires, self.created_ms, self.tail = {}, None, 0, 0, None
 
     def record(self) -> str:
         """The JSON text stored for this session; explains which value cannot be stored."""
         user = self.user
-        try:  # [data, user, created (ms), user expiry (s)]: only the data and the user need the JSON coder
-            return '[%s,%s,%d,%d]' % (_encode_json(self.data), 'null' if user is None else _encode_json(user),
-                                      round(self.created * 1000), self.user_expires)
+        try:  # [data, user, created (ms), user expiry (s)]: the part after the data seldom changes
+            tail = self.tail
+            if tail is None:
+                tail = self.tail = ',%s,%d,%d]' % ('null' if user is None else _encode_json(user),
+                                                   self.created_ms, self.user_expires)
+            return '[' + ''.join(_encode_chunks(self.data, 0)) + tail
         except (TypeError, ValueError, RecursionError):
             pass  # find which value it is
         for key, value in self.data.items():
@@ -1321,10 +1390,10 @@ class SessionState:
             if self.dead and self.cookie_sid:
                 manager.set_cookie(headers, '', https, expire=True)
             return
-        if not self.created:
-            self.created = time.time()
+        if not self.created_ms:
+            self.created_ms = int(time.time() * 1000)
         record = self.record()
-        ttl = manager.ttl(self.created, time.time()) if manager.max_age else manager.timeout
+        ttl = manager.ttl(self.created_ms / 1000, time.time()) if manager.max_age else manager.timeout
         sid = self.sid if self.sid is not None else self._new_sid()
         if self.old_sid:
             store.delete(self.old_sid)
@@ -1332,13 +1401,15 @@ class SessionState:
             store.touch(sid, ttl)
             return
         store.save(sid, record, ttl)
+        manager.remember(sid, record, self.data, self.user, self.created_ms, int(self.user_expires),
+                         self.tail or '')
         if sid != self.cookie_sid:
             manager.set_cookie(headers, sid, https)
 
 
 def _state() -> SessionState:
     context = getattr(_local, 'context', None)
-    return context.state if context is not None else SessionState(None, None)
+    return context if context is not None else SessionState()
 
 
 class Session:
@@ -1357,8 +1428,9 @@ class Session:
     @property
     def data(self) -> Dict[str, Any]:
         """The session's data, a plain dict of JSON-serializable values."""
-        context = getattr(_local, 'context', None)
-        state = context.state if context is not None else SessionState(None, None)
+        state = getattr(_local, 'context', None)
+        if state is None:
+            return {}
         if not state.loaded:
             state.load()
         return state.data
@@ -1844,7 +1916,7 @@ class Authenticator:
             self.throttle.failed(context.client)
             self.log.write(logging.WARNING, 'Authentication failed: %s' % failure.reason)
             raise self.unauthorized('Authentication failed: %s' % failure.reason, failure) from None
-        if context.state.set_user(user, expires, remember=False):
+        if context.set_user(user, expires, remember=False):
             self.log.write(logging.INFO, 'Logged in as: %s' % shown)
 
     def unauthorized(self, message: str, failure: Optional[AuthFailure] = None) -> bottle.HTTPResponse:
@@ -2058,7 +2130,6 @@ class CsrfGuard:
 
 _REQUEST_ID = re.compile(r'[A-Za-z0-9._-]{1,128}')
 #: The environ keys of a request canister may answer itself (limits, CSRF, chunked bodies).
-_EARLY_KEYS = frozenset(('CONTENT_LENGTH', 'HTTP_AUTHORIZATION', 'HTTP_TRANSFER_ENCODING'))
 _PLAIN_PATH = re.compile(r"[A-Za-z0-9/._~!$&'()*+,;=:@%-]*")
 _SECRET_QUERY = re.compile(r'(?i)(token|password|passwd|secret|key|auth|code|sig)')
 _SECRET_NAME = re.compile(r'(?i)token|passw|secret|apikey|(^|[_.-])(key|code|auth|sig|signature|pwd)$')
@@ -2252,7 +2323,10 @@ class Canister:
     # -- per request -------------------------------------------------------
     def wsgi(self, environ: Dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         """The app's WSGI entry: logging, limits, CORS, CSRF and sessions around Bottle."""
-        started = time.perf_counter()
+        # Every request runs this: it is written for speed (locals, attributes set on a bare
+        # context, no call that only some requests need).
+        log = self.log
+        started = time.perf_counter() if log.level <= logging.ERROR else 0.0
         peer = environ.get('REMOTE_ADDR') or '-'
         trusted = self.has_proxies and self.proxies.is_trusted(peer)
         if trusted:
@@ -2263,29 +2337,40 @@ class Canister:
             client = peer
             scheme = environ.get('wsgi.url_scheme', 'http')
         rid = environ.get('HTTP_X_REQUEST_ID')
-        if not rid or not _REQUEST_ID.fullmatch(rid):
-            rid = _new_request_id()
+        if rid is None or not _REQUEST_ID.fullmatch(rid):
+            rid = _ID_PREFIX + str(next(_ID_COUNTER))
         environ['canister.request_id'] = rid
         cookie = environ.get('HTTP_COOKIE')
-        cookie_sid = self.sessions.cookie_sid(cookie) if cookie else None
         method = environ.get('REQUEST_METHOD', 'GET').upper()
         origin = environ.get('HTTP_ORIGIN')
-        context = _RequestContext(environ, client, rid, SessionState(self.sessions, cookie_sid, client), self,
-                                  start_response, scheme == 'https', origin)
+        context = _RequestContext()
+        context.environ = environ
+        context.plugin = self
+        context.manager = self.sessions
+        context.client = client
+        context.request_id = rid
+        context.server_start_response = start_response
+        context.origin = origin
+        if scheme == 'https':
+            context.https = True
         outer_context = getattr(_local, 'context', None)  # a mounted canister app inside another
         _local.context = context
-        thread = threading.current_thread()
-        thread_name = thread.name
-        thread.name = client + ('-' + cookie_sid[:6] if cookie_sid else '-...')
+        thread: Any = threading.current_thread()
+        thread_name = thread._name  # the attribute behind Thread.name (its setter only adds checks)
+        if cookie is None:
+            thread._name = client + '-...'
+        else:
+            cookie_sid = context.cookie_sid = self.sessions.cookie_sid(cookie)
+            thread._name = client + ('-' + cookie_sid[:6] if cookie_sid else '-...')
         preflight = (method == 'OPTIONS' and origin is not None and self.cors is not None
                      and 'HTTP_ACCESS_CONTROL_REQUEST_METHOD' in environ)
-        log = self.log
         if log.level <= logging.INFO:
             log.write(logging.DEBUG if preflight else logging.INFO,
                       '%s %s' % (_escape(method), self._url(environ, scheme, self._host(environ, trusted))), rid)
         try:
             answer = None  # only these requests can be answered before Bottle sees them:
-            if (method in _UNSAFE_METHODS or not _EARLY_KEYS.isdisjoint(environ) or preflight
+            if (method in _UNSAFE_METHODS or environ.get('CONTENT_LENGTH') or 'HTTP_AUTHORIZATION' in environ
+                    or 'HTTP_TRANSFER_ENCODING' in environ or preflight
                     or (cookie is not None and len(cookie) > self.max_header_size)):
                 answer = self._early(environ, method, scheme, trusted, preflight, origin)
             if answer is None:
@@ -2322,7 +2407,7 @@ class Canister:
                     log.write(level, 'Response: %d (%dms)' % (code, elapsed * 1000), rid)
             return result
         finally:
-            thread.name = thread_name
+            thread._name = thread_name
             _local.context = outer_context
 
     def _early(self, environ: Dict[str, Any], method: str, scheme: str, trusted: bool, preflight: bool,
@@ -2440,37 +2525,32 @@ class Canister:
         return 204, headers, b''
 
 
-class _RequestContext:
-    """Everything canister knows about the request a thread is serving, and its answer's last step."""
+class _RequestContext(SessionState):
+    """Everything canister knows about the request a thread is serving, and its answer's last step.
 
-    __slots__ = ('environ', 'client', 'request_id', 'state', 'error_logged', 'plugin',
-                 'server_start_response', 'https', 'origin', 'code', 'replaced')
+    It is the request's session state too (one object per request): the entry sets the
+    attributes a request needs, the others keep their class-level defaults.
+    """
 
-    def __init__(self, environ: Dict[str, Any], client: str, request_id: str, state: SessionState,
-                 plugin: Optional[Canister], start_response: Optional[Callable[..., Any]] = None,
-                 https: bool = False, origin: Optional[str] = None) -> None:
-        self.environ = environ
-        self.client = client
-        self.request_id = request_id
-        self.state = state
-        self.error_logged = False
-        self.plugin = plugin
-        self.server_start_response = start_response
-        self.https = https
-        self.origin = origin
-        self.code = 0
-        #: The body of an error answer that replaced Bottle's (the session could not be saved).
-        self.replaced: Optional[List[bytes]] = None
+    environ: Dict[str, Any] = {}
+    request_id = ''
+    plugin: Optional[Canister] = None
+    server_start_response: Optional[Callable[..., Any]] = None
+    https = False
+    origin: Optional[str] = None
+    error_logged = False
+    code = 0
+    #: The body of an error answer that replaced Bottle's (the session could not be saved).
+    replaced: Optional[List[bytes]] = None
 
     def start_response(self, status_line: str, headers: Headers, exc_info: Any = None) -> Any:
         """Bottle's answer on its way to the server: save the session, add CORS and the request id."""
         code = self.code = int(status_line[:3])
         plugin = self.plugin
         assert plugin is not None
-        state = self.state
-        if state.loaded and code < 500:
+        if self.loaded and code < 500:
             try:
-                state.finish(headers, self.https)
+                self.finish(headers, self.https)
             except (StoreUnavailable, SessionDataError) as error:
                 log = plugin.log
                 if isinstance(error, StoreUnavailable):
@@ -2525,12 +2605,9 @@ class _LimitedInput:
         return getattr(self.stream, name)
 
 
+#: Generated request ids: this prefix, random per process, then a counter (the entry writes it inline).
 _ID_PREFIX = secrets.token_hex(4) + '-'
 _ID_COUNTER = itertools.count(1)
-
-
-def _new_request_id() -> str:
-    return _ID_PREFIX + str(next(_ID_COUNTER))
 
 
 def _current_context() -> _RequestContext:
@@ -2541,8 +2618,10 @@ def _current_context() -> _RequestContext:
     environ = bottle.request.environ
     context = environ.get('canister.context')
     if context is None:
-        context = _RequestContext(environ, environ.get('REMOTE_ADDR') or '-', _new_request_id(),
-                                  SessionState(None, None), None)
+        context = _RequestContext()
+        context.environ = environ
+        context.client = environ.get('REMOTE_ADDR') or '-'
+        context.request_id = _ID_PREFIX + str(next(_ID_COUNTER))
         environ['canister.context'] = context
         _local.context = context
     return typing.cast(_RequestContext, context)

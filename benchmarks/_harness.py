@@ -75,6 +75,9 @@ class WsgiClient:
                  remote_addr: str = "127.0.0.1", headers: dict[str, str] | None = None) -> None:
         self.app = app
         self.cookies: dict[str, str] = {}
+        #: The Cookie header for ``cookies``, rebuilt when they change (not on every request,
+        #: so that the client's own string building stays out of the app's time).
+        self._cookie_header = ""
         self._template: dict[str, Any] = {
             "SERVER_NAME": host,
             "SERVER_PORT": str(port),
@@ -103,8 +106,8 @@ class WsgiClient:
         environ["wsgi.input"] = io.BytesIO(body)
         if body:
             environ["CONTENT_LENGTH"] = str(len(body))
-        if self.cookies:
-            environ["HTTP_COOKIE"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
+        if self._cookie_header:
+            environ["HTTP_COOKIE"] = self._cookie_header
         _add_headers(environ, headers)
         started: list[Any] = []
 
@@ -131,9 +134,17 @@ class WsgiClient:
         name, _, value = first.strip().partition("=")
         attrs = attributes.lower().replace(" ", "")
         if "max-age=0" in attrs or "expires=thu,01jan1970" in attrs or "expires=thu,01-jan-1970" in attrs:
+            self.set_cookie(name, None)
+        else:
+            self.set_cookie(name, value)
+
+    def set_cookie(self, name: str, value: str | None) -> None:
+        """Keep (or, with None, drop) a cookie for the next requests."""
+        if value is None:
             self.cookies.pop(name, None)
         else:
             self.cookies[name] = value
+        self._cookie_header = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
 
 
 def _add_headers(environ: dict[str, Any], headers: dict[str, str] | None) -> None:

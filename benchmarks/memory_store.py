@@ -192,7 +192,7 @@ def fill(store: canister.MemoryStore, maker: RecordMaker, count: int, ttl: int,
 
 def client_with_session(app: bottle.Bottle, sid: str) -> WsgiClient:
     client = WsgiClient(app)
-    client.cookies["session_id"] = sid
+    client.set_cookie("session_id", sid)
     return client
 
 

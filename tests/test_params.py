@@ -5,6 +5,7 @@ import typing
 from typing import List, Optional
 
 import bottle
+import pytest
 
 import canister
 from conftest import client, read_log
@@ -635,3 +636,21 @@ def test_the_original_docs_example_says_hi_to_both(make_app):
     web = client(app)
     assert web.get('/hi?foo=John&bar=Smith').text == 'Hi John and Smith!'
     assert web.get('/hi?foo=John').text == 'Hi John!'
+
+
+@pytest.mark.parametrize('query', [
+    'foo=bar', 'foo=a&foo=b', 'foo', 'foo=', 'foo=a=b', 'x=1&&foo=y&', '&foo=z', 'foo=a&x=1',
+    'foo=a%20b', 'foo=a+b', 'foo=%2B', 'FOO=up&foo=down', 'foo=caf%C3%A9', 'x=1',
+])
+def test_a_bound_text_is_what_bottle_reads_from_the_query(make_app, query):
+    """The binder reads plain query strings itself: it must agree with request.query."""
+    app = make_app()
+
+    @app.get('/')
+    def index(foo='(absent)'):
+        values = bottle.request.query.getall('foo')
+        expected = values[-1].encode('latin1').decode('utf-8') if values else '(absent)'
+        return json.dumps([foo, expected])
+
+    bound, expected = json.loads(client(app).get('/?' + query).text)
+    assert bound == expected

@@ -791,3 +791,72 @@ def test_a_session_is_not_saved_when_the_handler_failed(make_app):
 def test_the_session_outside_a_request_is_empty_and_harmless():
     assert session.data == {}
     assert session.user is None
+
+
+# --------------------------------------------------------------------------
+# the decoded-record cache: a request gets exactly what decoding its record gives
+
+def test_values_come_back_as_json_gives_them_not_as_they_were_stored(make_app):
+    import enum
+
+    class Level(enum.IntEnum):
+        HIGH = 3
+
+    app = make_app()
+
+    @app.get('/set')
+    def set_values():
+        session.data[1] = 'int key'
+        session.data['level'] = Level.HIGH
+        return 'ok'
+
+    @app.get('/read')
+    def read():
+        return json.dumps([sorted(map(repr, session.data)), type(session.data['level']).__name__])
+
+    web = client(app)
+    web.get('/set')
+    keys, level_type = json.loads(web.get('/read').text)
+    assert keys == ["'1'", "'level'"]
+    assert level_type == 'int'
+
+
+def test_a_handler_keeping_its_data_dict_cannot_change_a_later_request(make_app):
+    app = make_app()
+    kept = []
+
+    @app.get('/set')
+    def set_value():
+        session.data['n'] = 1
+        kept.append(session.data)
+        return 'set'
+
+    @app.get('/keep')
+    def keep():
+        kept.append(session.data)  # read only: the session is unchanged
+        return 'kept'
+
+    @app.get('/read')
+    def read():
+        for data in kept:
+            data['n'] = 'changed behind the session'
+        return str(session.data['n'])
+
+    web = client(app)
+    web.get('/set')
+    web.get('/keep')
+    assert web.get('/read').text == '1'
+    assert web.get('/read').text == '1'
+
+
+def test_a_session_changed_by_another_process_is_read_afresh(make_app, tmp_path):
+    """Two apps on one SQLite file stand for two worker processes sharing the store."""
+    store = 'sqlite:///' + str(tmp_path / 'shared.db')
+    first, second = counter_app(make_app, session_store=store), counter_app(make_app, session_store=store)
+    web = client(first)
+    assert web.get('/').text == '0'
+    assert web.get('/').text == '1'  # the first app now holds the record it saved
+    sid = web.cookies[COOKIE]
+    assert fresh(second).get('/', headers=with_cookie(sid)).text == '2'
+    assert fresh(second).get('/', headers=with_cookie(sid)).text == '3'
+    assert web.get('/').text == '4'
