@@ -1149,16 +1149,6 @@ _PARSED_MAX = 1024
 _SCALARS = frozenset((str, int, float, bool, type(None)))
 
 
-def _cacheable(data: Dict[str, Any], user: Any) -> bool:
-    """True if decoding the record gives back exactly these values, all immutable."""
-    if type(user) not in _SCALARS:
-        return False
-    for key, value in data.items():
-        if type(key) is not str or type(value) not in _SCALARS:
-            return False
-    return True
-
-
 class SessionManager:
     """Session policy (cookie, expiry, rotation) on top of a store."""
 
@@ -1200,13 +1190,20 @@ class SessionManager:
         return match.group(1) if match else None
 
     def remember(self, sid: str, record: str, data: Dict[str, Any], user: Any, created_ms: int,
-                 expires: int, tail: str) -> None:
-        """Keep the values of a record, if :func:`_cacheable` accepts them (see ``parsed``)."""
+                 expires: int, tail: Optional[str] = None) -> Optional[str]:
+        """Keep a record's values if decoding it gives back exactly them, all immutable (see
+        ``parsed``); return its tail (found in the record when not given), or None if not kept."""
         if type(user) not in _SCALARS:
-            return
+            return None
         for key, value in data.items():
             if type(key) is not str or type(value) not in _SCALARS:
-                return
+                return None
+        if tail is None:  # a record read from the store: its tail, if canister's coder wrote it
+            data_text = ''.join(_encode_chunks(data, 0))
+            end = len(data_text) + 1
+            if not (record.startswith(data_text, 1) and record.startswith(',', end)):
+                return None
+            tail = record[end:]
         parsed = self.parsed
         if len(parsed) >= _PARSED_MAX and sid not in parsed:
             try:
@@ -1214,6 +1211,7 @@ class SessionManager:
             except (KeyError, RuntimeError, StopIteration):  # another thread changed it meanwhile
                 pass
         parsed[sid] = (record, data.copy(), user, created_ms, expires, tail)
+        return tail
 
     def ttl(self, created: float, now: float) -> int:
         """Seconds the session may live from now, by both expiry rules."""
@@ -1300,12 +1298,8 @@ class SessionState:
             except (ValueError, KeyError, TypeError, OverflowError) as error:
                 manager.log.write(logging.WARNING, 'Ignoring a corrupt session record (%s)' % error)
                 return
-            if type(record) is str and type(stored) is list and _cacheable(data, user):
-                data_text = ''.join(_encode_chunks(data, 0))
-                end = len(data_text) + 1
-                if record.startswith(data_text, 1) and record.startswith(',', end):  # canister's own coding
-                    tail = record[end:]
-                    manager.remember(sid, record, data, user, created_ms, expires, tail)
+            if type(record) is str and type(stored) is list:
+                tail = manager.remember(sid, record, data, user, created_ms, expires)
         if manager.max_age and created_ms + manager.max_age * 1000 <= time.time() * 1000:
             return
         self.exists = True
@@ -2129,7 +2123,6 @@ class CsrfGuard:
 ###############################################################################
 
 _REQUEST_ID = re.compile(r'[A-Za-z0-9._-]{1,128}')
-#: The environ keys of a request canister may answer itself (limits, CSRF, chunked bodies).
 _PLAIN_PATH = re.compile(r"[A-Za-z0-9/._~!$&'()*+,;=:@%-]*")
 _SECRET_QUERY = re.compile(r'(?i)(token|password|passwd|secret|key|auth|code|sig)')
 _SECRET_NAME = re.compile(r'(?i)token|passw|secret|apikey|(^|[_.-])(key|code|auth|sig|signature|pwd)$')

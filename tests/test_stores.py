@@ -462,6 +462,19 @@ def test_a_record_in_the_object_form_of_earlier_versions_is_read_and_rewritten(m
     assert json.loads(store.records['k' * 43]) == [{'counter': 42}, 'alice', created * 1000 + 250, 0]
 
 
+def test_a_record_written_by_another_coder_is_read_and_kept_up_to_date(make_app):
+    """An array with spaces (not canister's own coding) is decoded each time, never taken apart as text."""
+    store = DictStore()
+    created_ms = int(time.time() * 1000) - 5000
+    store.records['k' * 43] = '[ {"counter": 41},\t"alice" , %d , 0 ]' % created_ms
+    app = add_routes(make_app(store=store))
+    client = plain_client(app)
+    for expected in ('42', '43'):
+        assert client.get('/', headers=with_cookie('k' * 43)).text == expected
+    assert json.loads(client.get('/read', headers=with_cookie('k' * 43)).text) == ['alice', {'counter': 43}]
+    assert json.loads(store.records['k' * 43]) == [{'counter': 43}, 'alice', created_ms, 0]
+
+
 @pytest.mark.parametrize('record', ['[{}, null, "soon", 0]', '[{}, null, NaN, 0]', '[{}, null, 1e999, 0]',
                                     '[{}, null, 1700000000, {}]', '[{}, null, 1700000000]', '[[], null, 1, 0]'])
 def test_a_record_with_a_bad_field_is_not_adopted(make_app, log_dir, record):
