@@ -888,8 +888,7 @@ class MemoryStore(SessionStore):
         return entry[10:]
 
     def save(self, sid: str, record: str, ttl: int) -> None:
-        expires = math.ceil(time.time() + ttl) if ttl > 0 else 0
-        entry = (str(expires) if expires > 999999999 else '%010d' % expires) + record
+        entry = '%010d%s' % (_expiry(ttl), record)
         shard = self._shards[hash(sid) % self._shard_count]
         with self._lock:
             if sid == shard.last:  # already the most recent of its shard: replaced in place
@@ -2350,11 +2349,8 @@ class Canister:
         _local.context = context
         thread: Any = threading.current_thread()
         thread_name = thread._name  # the attribute behind Thread.name (its setter only adds checks)
-        if cookie is None:
-            thread._name = client + '-...'
-        else:
-            cookie_sid = context.cookie_sid = self.sessions.cookie_sid(cookie)
-            thread._name = client + ('-' + cookie_sid[:6] if cookie_sid else '-...')
+        cookie_sid = context.cookie_sid = self.sessions.cookie_sid(cookie) if cookie is not None else None
+        thread._name = client + ('-' + cookie_sid[:6] if cookie_sid else '-...')
         preflight = (method == 'OPTIONS' and origin is not None and self.cors is not None
                      and 'HTTP_ACCESS_CONTROL_REQUEST_METHOD' in environ)
         if log.level <= logging.INFO:

@@ -74,6 +74,7 @@ class WsgiClient:
     def __init__(self, app: WsgiApp, host: str = "127.0.0.1", port: int = 8080,
                  remote_addr: str = "127.0.0.1", headers: dict[str, str] | None = None) -> None:
         self.app = app
+        #: The cookies sent with each request: read them here, change them with set_cookie().
         self.cookies: dict[str, str] = {}
         #: The Cookie header for ``cookies``, rebuilt when they change (not on every request,
         #: so that the client's own string building stays out of the app's time).
