@@ -451,7 +451,7 @@ class _CanisterHandler(logging.Handler):
     def emit(self, record: logging.LogRecord) -> None:
         try:
             traceback = self._formatter.formatException(record.exc_info) if record.exc_info else ''
-            context = getattr(_local, 'context', None)
+            context = _local.context
             line, day = self.line_format.line(record.created, record.levelname, record.threadName or '-',
                                               record.getMessage(), context.request_id if context else '',
                                               traceback)
@@ -502,7 +502,7 @@ class RequestLog:
         handler = self.handler
         if handler is not None and len(self.logger.handlers) == 1:
             if request_id is None:
-                context = getattr(_local, 'context', None)
+                context = _local.context
                 request_id = context.request_id if context is not None else ''
             now = time.time()
             line, day = self.line_format.line(now, logging.getLevelName(level),
@@ -1141,7 +1141,14 @@ else:  # pragma: no cover - Python builds without the _json accelerator
     _decode_record = json.loads  # type: ignore[assignment]
 
 
-_local = threading.local()
+
+class _Local(threading.local):
+    """Per-thread state: the context of the request the thread serves (None between requests)."""
+
+    context: Any = None
+
+
+_local = _Local()
 #: Decoded records kept by a session manager (a few hundred bytes each).
 _PARSED_MAX = 1024
 #: The types JSON gives back as they were (a subclass such as an IntEnum comes back as its base).
@@ -1281,7 +1288,8 @@ class SessionState:
             return
         parsed = manager.parsed.get(sid)
         if parsed is not None and parsed[0] == record:
-            data, user, created_ms, expires, tail = parsed[1].copy(), parsed[2], parsed[3], parsed[4], parsed[5]
+            _, data, user, created_ms, expires, tail = parsed
+            data = data.copy()
         else:
             tail = None
             try:
@@ -1401,7 +1409,7 @@ class SessionState:
 
 
 def _state() -> SessionState:
-    context = getattr(_local, 'context', None)
+    context = _local.context
     return context if context is not None else SessionState()
 
 
@@ -1421,7 +1429,7 @@ class Session:
     @property
     def data(self) -> Dict[str, Any]:
         """The session's data, a plain dict of JSON-serializable values."""
-        state = getattr(_local, 'context', None)
+        state = _local.context
         if state is None:
             return {}
         if not state.loaded:
@@ -1456,7 +1464,7 @@ session = Session()
 
 def request_id() -> str:
     """The current request's id (also sent back in the ``X-Request-ID`` header)."""
-    context = getattr(_local, 'context', None)
+    context = _local.context
     return context.request_id if context is not None else ''
 
 
@@ -1926,7 +1934,7 @@ class Authenticator:
 
 
 def _current_authenticator() -> Optional[Authenticator]:
-    context = getattr(_local, 'context', None)
+    context = _local.context
     plugin = context.plugin if context is not None else None
     return plugin.auth if plugin is not None else None
 
@@ -2345,7 +2353,7 @@ class Canister:
         context.origin = origin
         if scheme == 'https':
             context.https = True
-        outer_context = getattr(_local, 'context', None)  # a mounted canister app inside another
+        outer_context = _local.context  # a mounted canister app inside another
         _local.context = context
         thread: Any = threading.current_thread()
         thread_name = thread._name  # the attribute behind Thread.name (its setter only adds checks)
@@ -2601,7 +2609,7 @@ _ID_COUNTER = itertools.count(1)
 
 def _current_context() -> _RequestContext:
     """The context canister's WSGI entry made, or a bare one if the app was called another way."""
-    context = getattr(_local, 'context', None)
+    context = _local.context
     if context is not None:
         return typing.cast(_RequestContext, context)
     environ = bottle.request.environ
