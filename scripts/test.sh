@@ -1,13 +1,18 @@
 #!/usr/bin/env bash
 # Install everything the test suite needs on a fresh Debian machine, then run the
-# whole suite (ruff, mypy, pytest) against bottle 0.12 and bottle 0.13.
-#   bash scripts/test.sh              # both bottle versions
-#   BOTTLES="0.13.4" bash scripts/test.sh -k sessions   # one version, extra pytest args
+# whole suite (ruff, mypy, pytest) against bottle 0.12 and bottle 0.13, and once more
+# on the oldest and the newest supported Python when they are installed.
+#   bash scripts/test.sh              # everything
+#   BOTTLES="0.13.4" EXTRA_PYTHONS="" bash scripts/test.sh -k sessions   # one run, extra pytest args
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 BOTTLES=${BOTTLES:-"0.12.25 0.13.4"}
 PYTHON=${PYTHON:-python3}
+# Further Python versions, each as version:bottle (the oldest Python with the oldest bottle,
+# the newest with the newest), found on the PATH or under pyenv; one that is not installed
+# is reported and left out.
+EXTRA_PYTHONS=${EXTRA_PYTHONS-"3.9:0.12.25 3.13:0.13.4"}
 
 # System packages: a real Redis server and a real headless Chromium.
 need=()
@@ -22,17 +27,46 @@ if [ ${#need[@]} -gt 0 ]; then
 fi
 
 status=0
-first=1
-for version in $BOTTLES; do
-    venv=".venv/bottle-$version"
-    echo "== bottle $version in $venv"
-    [ -x "$venv/bin/python" ] || "$PYTHON" -m venv "$venv"
+linted=0
+
+# find_python X.Y: the path of a working python X.Y with venv, or nothing.
+find_python() {
+    local candidate
+    for candidate in "python$1" "${PYENV_ROOT:-$HOME/.pyenv}"/versions/"$1".*/bin/"python$1"; do
+        if "$candidate" -c 'import venv' >/dev/null 2>&1; then
+            command -v "$candidate"
+            return
+        fi
+    done
+}
+
+# run_suite PYTHON BOTTLE_VERSION [pytest args...]: one virtual environment, the whole suite.
+run_suite() {
+    local python=$1 version=$2
+    shift 2
+    local tag
+    tag=$("$python" -c 'import sys; print("%d.%d" % sys.version_info[:2])')
+    local venv=".venv/py$tag-bottle-$version"
+    echo "== python $tag, bottle $version in $venv"
+    [ -x "$venv/bin/python" ] || "$python" -m venv "$venv"
     "$venv/bin/python" -m pip install -q --disable-pip-version-check -e '.[test]' "bottle==$version"
-    if [ $first -eq 1 ]; then
+    if [ $linted -eq 0 ]; then
         "$venv/bin/python" -m ruff check canister.py tests benchmarks || status=1
         "$venv/bin/python" -m mypy canister.py || status=1
-        first=0
+        linted=1
     fi
     "$venv/bin/python" -m pytest -q -p no:cacheprovider "$@" || status=1
+}
+
+for version in $BOTTLES; do
+    run_suite "$PYTHON" "$version" "$@"
+done
+for pair in $EXTRA_PYTHONS; do
+    python=$(find_python "${pair%%:*}")
+    if [ -n "$python" ]; then
+        run_suite "$python" "${pair#*:}" "$@"
+    else
+        echo "== python ${pair%%:*} is not installed here: the suite was not run on it"
+    fi
 done
 exit $status
