@@ -51,6 +51,7 @@ import sys
 import tempfile
 import threading
 import time
+import types
 import typing
 import urllib.parse
 import urllib.request
@@ -1408,6 +1409,35 @@ class SessionState:
             manager.set_cookie(headers, sid, https)
 
 
+    # -- a body streamed after the answer started (see _StreamedBody) --------
+    def settle(self) -> None:
+        """After ``finish``: what the store now holds becomes the baseline of ``finish_late``."""
+        self.old_sid, self.dead = None, ()
+        if self.sid is not None and (self.exists or self.real or self.data):  # finish stored it
+            self.exists, self.cookie_sid, self.snapshot = True, self.sid, self.record()
+
+    def finish_late(self) -> Optional[str]:
+        """Save what a streamed body changed after the answer started; or say why it cannot be.
+
+        The cookie went out with the headers: changes to the session the client holds are
+        saved, ended sessions are deleted, but a change that needs a new id (a new session,
+        a login or logout) cannot reach the client and is not stored.
+        """
+        manager = self.manager
+        if not self.loaded or manager is None:
+            return None
+        needs_new_id = (self.old_sid is not None or self.sid is None or self.sid != self.cookie_sid) and bool(
+            self.real or self.data or self.exists)
+        if needs_new_id:
+            for sid in self.dead + ((self.old_sid,) if self.old_sid else ()):
+                manager.store.delete(sid)
+            return ('the session changed after the answer started in a way that needs a new session '
+                    'cookie, which can no longer be sent: the change was not saved')
+        if self.dead or not self.exists or self.record() != self.snapshot:
+            self.finish([], False)
+        return None
+
+
 def _state() -> SessionState:
     context = _local.context
     return context if context is not None else SessionState()
@@ -2304,7 +2334,7 @@ class Canister:
                     log.write(logging.WARNING, message)
                     raise _error_response(error.status, message) from None
             try:
-                return callback(*args, **url_args)
+                result = callback(*args, **url_args)
             except bottle.HTTPResponse:
                 raise
             except StoreUnavailable as error:
@@ -2314,6 +2344,9 @@ class Canister:
                     log.logger.exception('Unhandled exception in %s %s', route.method, route.rule)
                 _current_context().error_logged = True
                 raise
+            if type(result) is types.GeneratorType:
+                return _StreamedBody(result, _current_context(), self, route)
+            return result
         return canister_route
 
     def _unavailable(self, error: Exception) -> bottle.HTTPResponse:
@@ -2539,6 +2572,10 @@ class _RequestContext(SessionState):
     code = 0
     #: The body of an error answer that replaced Bottle's (the session could not be saved).
     replaced: Optional[List[bytes]] = None
+    #: The handler returned a generator: its body runs after the entry returns (_StreamedBody).
+    streamed = False
+    #: The thread's name while it serves this request.
+    thread_name = ''
 
     def start_response(self, status_line: str, headers: Headers, exc_info: Any = None) -> Any:
         """Bottle's answer on its way to the server: save the session, add CORS and the request id."""
@@ -2560,11 +2597,77 @@ class _RequestContext(SessionState):
                 headers, body = _error_answer(code, message, self.environ)
                 self.replaced = [body]
                 status_line = _HTTP_STATUS[code]
+        if self.streamed:  # the handler's generator goes on after the entry returns (_StreamedBody)
+            self.thread_name = threading.current_thread().name
+            if self.loaded and self.replaced is None and code < 500:
+                self.settle()
         if plugin.cors is not None:
             plugin.cors.apply(headers, self.origin)
         headers.append(('X-Request-ID', self.request_id))
         assert self.server_start_response is not None
         return self.server_start_response(status_line, headers, exc_info)
+
+
+class _StreamedBody:
+    """A handler's generator, which the server iterates after canister's entry has returned.
+
+    Each step runs with its request's context again (session, request id, thread name),
+    an exception while streaming is logged, and session changes made after the answer
+    started are saved when the server closes the body (see ``SessionState.finish_late``).
+    """
+
+    def __init__(self, body: Any, context: _RequestContext, plugin: Canister, route: bottle.Route) -> None:
+        self.body = body
+        self.context = context
+        self.plugin = plugin
+        self.route = route
+        context.streamed = True
+
+    def __iter__(self) -> _StreamedBody:
+        return self
+
+    def __next__(self) -> Any:
+        return self._run(next, self.body)
+
+    def close(self) -> None:
+        """The server is done: end the handler's generator, then save what it changed."""
+        self._run(self._close)
+
+    def _close(self) -> None:
+        self.body.close()
+        context = self.context
+        if context.replaced is not None or context.code >= 500:
+            return
+        log = self.plugin.log
+        try:
+            problem = context.finish_late()
+        except (StoreUnavailable, SessionDataError) as error:
+            log.write(logging.ERROR, 'Session not saved after the streamed answer: %s' % error, context.request_id)
+            return
+        if problem:
+            log.write(logging.WARNING, 'Session: %s' % problem, context.request_id)
+
+    def _run(self, step: Callable[..., Any], *args: Any) -> Any:
+        context = self.context
+        outer = _local.context
+        if outer is context:  # still inside the entry (Bottle takes the first chunk there)
+            return step(*args)
+        thread: Any = threading.current_thread()
+        thread_name = thread._name
+        _local.context = context
+        thread._name = context.thread_name or thread_name
+        try:
+            return step(*args)
+        except StopIteration:
+            raise
+        except Exception:
+            log = self.plugin.log
+            if log.enabled(logging.ERROR):
+                log.logger.exception('Unhandled exception while streaming %s %s', self.route.method, self.route.rule)
+            raise
+        finally:
+            thread._name = thread_name
+            _local.context = outer
 
 
 class _LimitedInput:

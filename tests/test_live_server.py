@@ -163,3 +163,21 @@ def test_concurrent_requests_each_log_their_own_pair_of_lines(make_app, serve, l
 
 
 LINE_OK = re.compile(r'^%s (DEBUG|INFO|WARNING|ERROR|CRITICAL) \[[^\]]*\] .*$' % STAMP)
+
+
+def test_a_streamed_answer_keeps_its_session_over_real_http(make_app, serve):
+    app = counter_app(make_app)
+
+    @app.get('/stream')
+    def stream():
+        for _ in range(3):
+            yield '%d;' % canister.session.data['counter']
+            canister.session.data['counter'] += 1
+
+    server = serve(app)
+    status, headers, body = server.request('GET', '/')
+    assert (status, body) == (200, '0')
+    cookie = headers['Set-Cookie'].split(';')[0]
+    status, headers, body = server.request('GET', '/stream', {'Cookie': cookie})
+    assert (status, body) == (200, '0;1;2;')
+    assert server.request('GET', '/', {'Cookie': cookie})[2] == '4'

@@ -6,6 +6,7 @@ import threading
 import time
 
 import bottle
+import pytest
 import waitress
 
 import canister
@@ -860,3 +861,150 @@ def test_a_session_changed_by_another_process_is_read_afresh(make_app, tmp_path)
     assert fresh(second).get('/', headers=with_cookie(sid)).text == '2'
     assert fresh(second).get('/', headers=with_cookie(sid)).text == '3'
     assert web.get('/').text == '4'
+
+
+# -- handlers that stream their body (return a generator) ---------------------------------
+
+def streaming_app(make_app, **overrides):
+    """An app whose /stream route yields chunks around session work; /login starts a session."""
+    app = make_app(**overrides)
+
+    @app.get('/login')
+    def login():
+        session.data['name'] = 'ada'
+        return 'ok'
+
+    @app.get('/seen')
+    def seen():
+        return json.dumps(session.data)
+
+    return app
+
+
+def test_a_streamed_body_sees_its_session_in_every_chunk(make_app):
+    app = streaming_app(make_app)
+
+    @app.get('/stream')
+    def stream():
+        for _ in range(3):
+            yield '%s;' % session.data.get('name')
+
+    web = client(app)
+    web.get('/login')
+    assert web.get('/stream').text == 'ada;ada;ada;'
+
+
+def test_session_changes_made_after_the_first_chunk_are_saved(make_app):
+    app = streaming_app(make_app)
+
+    @app.get('/stream')
+    def stream():
+        yield 'a'
+        session.data['chunks'] = session.data.get('chunks', 0) + 1
+        yield 'b'
+
+    web = client(app)
+    web.get('/login')
+    web.get('/stream')
+    web.get('/stream')
+    assert json.loads(web.get('/seen').text) == {'name': 'ada', 'chunks': 2}
+
+
+def test_a_session_first_read_after_the_first_chunk_is_saved_too(make_app):
+    app = streaming_app(make_app)
+
+    @app.get('/stream')
+    def stream():
+        yield 'a'
+        session.data['late'] = session.data['name'] + '!'
+        yield 'b'
+
+    web = client(app)
+    web.get('/login')
+    assert web.get('/stream').text == 'ab'
+    assert json.loads(web.get('/seen').text) == {'name': 'ada', 'late': 'ada!'}
+
+
+def test_a_session_started_after_the_first_chunk_is_not_stored_and_says_why(make_app, log_dir):
+    store = canister.MemoryStore()
+    app = streaming_app(make_app, store=store)
+
+    @app.get('/stream')
+    def stream():
+        yield 'a'
+        session.data['late'] = True
+        yield 'b'
+
+    response = client(app).get('/stream')
+    assert response.text == 'ab'
+    assert cookie_value(response) is None
+    assert len(store) == 0
+    log = read_log(log_dir)
+    assert re.search(r' WARNING \[127\.0\.0\.1-\.\.\.\] Session: .*new session cookie, which can no longer be sent',
+                     log)
+
+
+def test_a_logout_after_the_first_chunk_ends_the_session_in_the_store(make_app):
+    store = canister.MemoryStore()
+    app = streaming_app(make_app, store=store)
+
+    @app.get('/stream')
+    def stream():
+        yield 'a'
+        session.invalidate()
+        yield 'b'
+
+    web = client(app)
+    web.get('/login')
+    assert len(store) == 1
+    assert web.get('/stream').text == 'ab'
+    assert len(store) == 0
+    assert web.get('/seen').text == '{}'
+
+
+def test_a_login_after_the_first_chunk_does_not_keep_the_old_session(make_app, log_dir):
+    store = canister.MemoryStore()
+    app = streaming_app(make_app, store=store)
+
+    @app.get('/stream')
+    def stream():
+        yield 'a'
+        session.user = 'mallory'
+        yield 'b'
+
+    web = client(app)
+    web.get('/login')
+    web.get('/stream')
+    assert len(store) == 0
+    assert 'the change was not saved' in read_log(log_dir)
+
+
+def test_later_chunks_log_with_their_request_thread_name_and_see_its_request_id(make_app, log_dir):
+    app = streaming_app(make_app)
+
+    @app.get('/stream')
+    def stream():
+        yield 'a'
+        app.log.info('second chunk')
+        yield canister.request_id()
+
+    web = client(app)
+    sid = cookie_value(web.get('/login'))
+    response = web.get('/stream', headers={'X-Request-ID': 'stream-42'})
+    assert response.text == 'astream-42'
+    assert re.search(r' INFO \[127\.0\.0\.1-%s\] second chunk$' % re.escape(sid[:6]), read_log(log_dir), re.M)
+
+
+def test_an_exception_in_a_later_chunk_is_logged_with_its_traceback(make_app, log_dir):
+    app = streaming_app(make_app)
+
+    @app.get('/stream')
+    def stream():
+        yield 'a'
+        raise ZeroDivisionError('late failure')
+
+    with pytest.raises(ZeroDivisionError):  # WebTest, acting as the server, gets the exception
+        client(app).get('/stream')
+    log = read_log(log_dir)
+    assert 'ERROR [127.0.0.1-...] Unhandled exception while streaming GET /stream' in log
+    assert 'ZeroDivisionError: late failure' in log
