@@ -1036,9 +1036,10 @@ class SQLiteStore(SessionStore):
 class RedisStore(SessionStore):
     """Sessions in Redis, shared by many processes on many hosts.
 
-    Redis expires them itself (EXPIRE on every touch); one read and at most one
-    write per request; pooled connections with short timeouts, so an outage turns
-    into quick 503s rather than hung requests.
+    Redis expires them itself; a request that only reads its session is one round trip
+    (GETEX reads and extends it), one that changes it two (and a SET); pooled
+    connections with short timeouts, so an outage turns into quick 503s rather than
+    hung requests.
     """
 
     def __init__(self, url: str, prefix: str = 'canister:session:', timeout: float = 1.0) -> None:
@@ -1052,6 +1053,8 @@ class RedisStore(SessionStore):
         except ImportError:  # pragma: no cover - very old redis-py
             pass
         self._errors = (redis.exceptions.RedisError, OSError)
+        self._response_error = redis.exceptions.ResponseError
+        self._getex = hasattr(redis.Redis, 'getex')
         try:
             self.client = redis.Redis.from_url(url, **options)
         except ValueError as error:
@@ -1073,6 +1076,27 @@ class RedisStore(SessionStore):
     def touch(self, sid: str, ttl: int) -> None:
         if ttl > 0:
             self._call('expire', self.prefix + sid, ttl)
+
+    def load_and_touch(self, sid: str, ttl: int) -> Optional[str]:
+        """Read a session and extend its life in one round trip: GETEX (Redis 6.2 and later),
+        or GET and EXPIRE sent together in a pipeline where the server or client lacks it."""
+        key = self.prefix + sid
+        if self._getex:
+            try:
+                value = self.client.getex(key, ex=ttl)
+            except self._response_error as error:
+                if 'unknown command' not in str(error).lower():
+                    raise StoreUnavailable('the Redis session store is unavailable: %s' % error) from None
+                self._getex = False  # an older server: the pipeline from now on
+            except self._errors as error:
+                raise StoreUnavailable('the Redis session store is unavailable: %s' % error) from None
+            else:
+                return value.decode('utf-8') if isinstance(value, bytes) else value
+        try:
+            value = self.client.pipeline(transaction=False).get(key).expire(key, ttl).execute()[0]
+        except self._errors as error:
+            raise StoreUnavailable('the Redis session store is unavailable: %s' % error) from None
+        return value.decode('utf-8') if isinstance(value, bytes) else value
 
     def delete(self, sid: str) -> None:
         self._call('delete', self.prefix + sid)
@@ -1170,6 +1194,13 @@ class SessionManager:
             raise ConfigError('canister.session_cookie = %r is not a valid cookie name' % self.cookie_name)
         self.timeout = max(config['session_timeout'], 0)
         self.max_age = config['session_max_age']
+        #: A store that can read a session and extend its life in one step (``load_and_touch``,
+        #: Redis's GETEX) does so at every load while the expiry is the sliding timeout alone:
+        #: a request that leaves its session unchanged then needs no separate touch.
+        load_and_touch: Any = getattr(self.store, 'load_and_touch', None)
+        self.touches_on_load = callable(load_and_touch) and self.timeout > 0 and not self.max_age
+        self.load_record: Callable[[str], Any] = (functools.partial(load_and_touch, ttl=self.timeout)
+                                                  if self.touches_on_load else self.store.load)
         self.always_secure = config['session_secure'] or config['session_samesite'] == 'None'
         attributes = '; Path=/; HttpOnly; SameSite=%s' % config['session_samesite']
         if config['session_cookie_max_age']:
@@ -1284,7 +1315,7 @@ class SessionState:
         sid, manager = self.cookie_sid, self.manager
         if sid is None or manager is None:
             return
-        record = manager.store.load(sid)
+        record = manager.load_record(sid)
         if record is None:
             return
         parsed = manager.parsed.get(sid)
@@ -1400,7 +1431,8 @@ class SessionState:
         if self.old_sid:
             store.delete(self.old_sid)
         elif record == self.snapshot:  # (the snapshot of a session that did not exist is '')
-            store.touch(sid, ttl)
+            if not manager.touches_on_load:
+                store.touch(sid, ttl)
             return
         store.save(sid, record, ttl)
         manager.remember(sid, record, self.data, self.user, self.created_ms, int(self.user_expires),

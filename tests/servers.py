@@ -224,8 +224,9 @@ class RedisServer:
     background fsync is running, so a SIGKILL can lose the last moments.
     """
 
-    def __init__(self, directory=None, port=None, host=HOST, start_timeout=10, appendfsync=None):
+    def __init__(self, directory=None, port=None, host=HOST, start_timeout=10, appendfsync=None, args=()):
         self.binary = redis_server_binary()
+        self.args = list(args)  # more redis-server options, e.g. ['--rename-command', 'GETEX', '""']
         self.host = host
         self.port = port or free_port(host)
         self.appendfsync = appendfsync
@@ -258,6 +259,7 @@ class RedisServer:
         ]
         if self.appendfsync:
             cmd += ['--appendfsync', self.appendfsync]
+        cmd += self.args
         _register(self)
         self.proc = subprocess.Popen(
             cmd, cwd=self.directory, stdin=subprocess.DEVNULL,

@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 import canister
 from canister import session
 from conftest import client, read_log
+from servers import RedisServer
 
 COOKIE = 'session_id'
 
@@ -499,3 +500,105 @@ def test_the_memory_store_drops_expired_sessions_at_later_writes():
     store.save('another', 'record', 3600)
     assert len(store) == 2
     assert store.load('long') == 'record' and store.load('short-0') is None
+
+
+# --------------------------------------------------------------------------
+# Redis through the app: a real redis-server, and what each request sends it
+
+@pytest.fixture
+def redis_server():
+    """A private redis-server (the test fails, never skips, without one)."""
+    server = RedisServer().start()
+    yield server
+    server.cleanup()
+
+
+@pytest.fixture
+def old_redis_server():
+    """A redis-server without GETEX, as servers before Redis 6.2 are."""
+    server = RedisServer(args=['--rename-command', 'GETEX', '""']).start()
+    yield server
+    server.cleanup()
+
+
+class RedisTraffic:
+    """What a redis-server processed between two looks: read events (round trips) and commands."""
+
+    def __init__(self, url):
+        import redis
+        self.client = redis.Redis.from_url(url)
+        self.before = self._counts()
+
+    def _counts(self):
+        info = self.client.info('stats', 'commandstats')  # one INFO, so one read event of its own
+        commands = {name[8:]: int(stats['calls']) for name, stats in info.items()
+                    if name.startswith('cmdstat_') and name != 'cmdstat_info'}
+        return int(info['total_reads_processed']), commands
+
+    def since(self):
+        """(round trips, {command: calls}) since the last look, not counting the looks."""
+        reads, commands = self._counts()
+        earlier_reads, earlier = self.before
+        self.before = (reads, commands)
+        changed = {name: calls - earlier.get(name, 0) for name, calls in commands.items()
+                   if calls != earlier.get(name, 0)}
+        return reads - earlier_reads - 1, changed
+
+    def ttl(self, sid):
+        return self.client.ttl('canister:session:' + sid)
+
+    def expire(self, sid, seconds):
+        self.client.expire('canister:session:' + sid, seconds)
+
+
+def redis_app(make_app, server, **config):
+    return add_routes(make_app(config=dict({'session_store': server.url}, **config)))
+
+
+def test_a_request_that_only_reads_its_redis_session_is_one_round_trip(make_app, redis_server):
+    app = redis_app(make_app, redis_server)
+    sid = cookie_value(plain_client(app).get('/login?name=alice'))
+    traffic = RedisTraffic(redis_server.url)
+    assert json.loads(plain_client(app).get('/read', headers=with_cookie(sid)).text)[0] == 'alice'
+    assert traffic.since() == (1, {'getex': 1})
+
+
+def test_a_request_that_changes_its_redis_session_is_two_round_trips(make_app, redis_server):
+    app = redis_app(make_app, redis_server)
+    sid = cookie_value(plain_client(app).get('/'))
+    traffic = RedisTraffic(redis_server.url)
+    assert plain_client(app).get('/', headers=with_cookie(sid)).text == '1'
+    assert traffic.since() == (2, {'getex': 1, 'set': 1})
+
+
+def test_reading_a_redis_session_extends_its_life_to_the_timeout(make_app, redis_server):
+    app = redis_app(make_app, redis_server, session_timeout=600)
+    sid = cookie_value(plain_client(app).get('/login?name=alice'))
+    traffic = RedisTraffic(redis_server.url)
+    traffic.expire(sid, 30)
+    plain_client(app).get('/read', headers=with_cookie(sid))
+    assert 590 <= traffic.ttl(sid) <= 600
+
+
+def test_a_redis_without_getex_reads_and_extends_a_session_in_one_round_trip(make_app, old_redis_server):
+    app = redis_app(make_app, old_redis_server, session_timeout=600)
+    sid = cookie_value(plain_client(app).get('/login?name=alice'))
+    traffic = RedisTraffic(old_redis_server.url)
+    traffic.expire(sid, 30)
+    for _ in range(2):  # the first tries GETEX once and learns the server lacks it
+        assert json.loads(plain_client(app).get('/read', headers=with_cookie(sid)).text)[0] == 'alice'
+        assert 590 <= traffic.ttl(sid) <= 600
+        traffic.expire(sid, 30)
+    traffic.since()
+    plain_client(app).get('/read', headers=with_cookie(sid))
+    assert traffic.since() == (1, {'get': 1, 'expire': 1})
+    assert plain_client(app).get('/', headers=with_cookie(sid)).text == '0'
+
+
+def test_a_redis_session_with_a_max_age_is_read_and_touched_up_to_that_age(make_app, redis_server):
+    app = redis_app(make_app, redis_server, session_timeout=600, session_max_age=60)
+    sid = cookie_value(plain_client(app).get('/login?name=alice'))
+    traffic = RedisTraffic(redis_server.url)
+    plain_client(app).get('/read', headers=with_cookie(sid))
+    assert traffic.since() == (2, {'get': 1, 'expire': 1})
+    assert 50 <= traffic.ttl(sid) <= 60
