@@ -1166,7 +1166,6 @@ else:  # pragma: no cover - Python builds without the _json accelerator
     _decode_record = json.loads  # type: ignore[assignment]
 
 
-
 class _Local(threading.local):
     """Per-thread state: the context of the request the thread serves (None between requests)."""
 
@@ -1439,7 +1438,6 @@ class SessionState:
                          self.tail or '')
         if sid != self.cookie_sid:
             manager.set_cookie(headers, sid, https)
-
 
     # -- a body streamed after the answer started (see _StreamedBody) --------
     def settle(self) -> None:
