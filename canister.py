@@ -2666,8 +2666,8 @@ class _StreamedBody:
     def _close(self) -> None:
         self.body.close()
         context = self.context
-        if context.replaced is not None or context.code >= 500:
-            return
+        if context.replaced is not None or not 0 < context.code < 500:
+            return  # an error answer, or closed before the answer started (HEAD, 204, 304): finish() saves
         log = self.plugin.log
         try:
             problem = context.finish_late()

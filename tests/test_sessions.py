@@ -1008,3 +1008,20 @@ def test_an_exception_in_a_later_chunk_is_logged_with_its_traceback(make_app, lo
     log = read_log(log_dir)
     assert 'ERROR [127.0.0.1-...] Unhandled exception while streaming GET /stream' in log
     assert 'ZeroDivisionError: late failure' in log
+
+
+def test_a_head_request_to_a_streaming_route_saves_its_session_once_and_quietly(make_app, log_dir):
+    store = canister.MemoryStore()
+    app = streaming_app(make_app, store=store)
+
+    @app.get('/stream')
+    def stream():
+        session.data['started'] = True
+        yield 'a'
+        yield 'b'
+
+    response = client(app).head('/stream')
+    assert response.status_int == 200 and response.body == b''
+    assert cookie_value(response) is not None
+    assert len(store) == 1
+    assert ' WARNING ' not in read_log(log_dir)
