@@ -1064,11 +1064,18 @@ class RedisStore(SessionStore):
         try:
             return getattr(self.client, method)(*args, **kwargs)
         except self._errors as error:
-            raise StoreUnavailable('the Redis session store is unavailable: %s' % error) from None
+            raise self._unavailable(error) from None
+
+    @staticmethod
+    def _unavailable(error: Exception) -> StoreUnavailable:
+        return StoreUnavailable('the Redis session store is unavailable: %s' % error)
+
+    @staticmethod
+    def _text(value: Any) -> Optional[str]:
+        return value.decode('utf-8') if isinstance(value, bytes) else value
 
     def load(self, sid: str) -> Optional[str]:
-        value = self._call('get', self.prefix + sid)
-        return value.decode('utf-8') if isinstance(value, bytes) else value
+        return self._text(self._call('get', self.prefix + sid))
 
     def save(self, sid: str, record: str, ttl: int) -> None:
         self._call('set', self.prefix + sid, record, ex=ttl if ttl > 0 else None)
@@ -1083,20 +1090,18 @@ class RedisStore(SessionStore):
         key = self.prefix + sid
         if self._getex:
             try:
-                value = self.client.getex(key, ex=ttl)
+                return self._text(self.client.getex(key, ex=ttl))
             except self._response_error as error:
                 if 'unknown command' not in str(error).lower():
-                    raise StoreUnavailable('the Redis session store is unavailable: %s' % error) from None
-                self._getex = False  # an older server: the pipeline from now on
+                    raise self._unavailable(error) from None
+                self._getex = False  # a server before Redis 6.2: the pipeline from now on
             except self._errors as error:
-                raise StoreUnavailable('the Redis session store is unavailable: %s' % error) from None
-            else:
-                return value.decode('utf-8') if isinstance(value, bytes) else value
+                raise self._unavailable(error) from None
         try:
-            value = self.client.pipeline(transaction=False).get(key).expire(key, ttl).execute()[0]
+            values = self.client.pipeline(transaction=False).get(key).expire(key, ttl).execute()
         except self._errors as error:
-            raise StoreUnavailable('the Redis session store is unavailable: %s' % error) from None
-        return value.decode('utf-8') if isinstance(value, bytes) else value
+            raise self._unavailable(error) from None
+        return self._text(values[0])
 
     def delete(self, sid: str) -> None:
         self._call('delete', self.prefix + sid)
