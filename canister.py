@@ -1037,7 +1037,7 @@ class RedisStore(SessionStore):
     """Sessions in Redis, shared by many processes on many hosts.
 
     Redis expires them itself; a request that only reads its session is one round trip
-    (GETEX reads and extends it), one that changes it two (and a SET); pooled
+    (GETEX reads and extends it), one that changes it two (GETEX, then SET); pooled
     connections with short timeouts, so an outage turns into quick 503s rather than
     hung requests.
     """
