@@ -799,30 +799,126 @@ def _recode(source: Any, value: Any, name: str) -> Any:
 # Session Stores ##############################################################
 ###############################################################################
 
+def _unstorable(value: Any) -> Any:
+    raise TypeError('%s is not JSON serializable' % type(value).__name__)
+
+
+# Session records are small JSON texts, coded on every request that uses the session:
+# call the C coder directly where there is one (json.dumps and json.loads spend most
+# of their time on a small record in setting up and checking their arguments).  Without
+# it (PyPy, some embedded builds) the pure-Python coder makes the same text.
+_c_encoder = getattr(json.encoder, 'c_make_encoder', None)
+_c_scanner = getattr(getattr(json, 'scanner', None), 'c_make_scanner', None)
+if _c_encoder is not None:
+    #: ``_encode_chunks(value, 0)``: the pieces of the compact JSON text of ``value``.
+    _encode_chunks: Callable[[Any, int], Iterable[str]] = _c_encoder(
+        None, _unstorable, json.encoder.encode_basestring_ascii, None, ':', ',', False, False, True)
+else:
+    _encode_chunks = json.JSONEncoder(separators=(',', ':'), default=_unstorable,  # type: ignore[assignment]
+                                      check_circular=False).iterencode
+_scan_record = _c_scanner(json.JSONDecoder()) if _c_scanner is not None else None
+
+
+def _encode_json(value: Any) -> str:
+    return ''.join(_encode_chunks(value, 0))
+
+
+def _decode_record(text: Any) -> Any:
+    if not isinstance(text, str):  # a custom store may hand back bytes, as json.loads accepts
+        text = bytes(text).decode('utf-8')
+    if _scan_record is None:
+        return json.loads(text)
+    try:
+        value, end = _scan_record(text, 0)
+    except StopIteration:
+        raise ValueError('not JSON') from None
+    if end != len(text):
+        raise ValueError('extra text after the JSON value')
+    return value
+
+
+def _user_key(user: Any) -> Optional[str]:
+    """The key a user's sessions are found by: a str user itself, a dict user's ``sub``
+    (its JSON text when it has none), the JSON text of any other user; None for nobody."""
+    if user is None or user == '':
+        return None
+    if type(user) is str:
+        return user
+    if isinstance(user, dict) and user.get('sub') not in (None, ''):
+        return str(user['sub'])
+    return _encode_json(user)
+
+
+def _record_user_key(record: str) -> Optional[str]:
+    """The user key of a stored record (None if it has no user or cannot be read)."""
+    try:
+        return _user_key(_decode_record(record)[1])
+    except (ValueError, TypeError, IndexError, KeyError):
+        return None
+
+
+def _now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+def _expiry_ms(ttl: float) -> int:
+    """When a session given ``ttl`` seconds from now expires, in ms since the epoch (0: never)."""
+    return int(time.time() * 1000 + ttl * 1000) if ttl > 0 else 0
+
+
 class SessionStore:
     """Where sessions live.  Subclass it to keep sessions in another database.
 
     A record is a JSON text made by canister; ``ttl`` is the number of seconds it
-    stays valid from now (0 or less: forever).  Every method may raise
+    stays valid from now, with a fractional part (canister keeps expiry to the
+    millisecond); 0 or less: forever.  Every method may raise
     :class:`StoreUnavailable` when the backend cannot be reached; the request then
     answers 503.
+
+    ``load``, ``save``, ``touch`` and ``delete`` are required.  ``update``, ``create``
+    and ``sessions_of`` carry canister's guarantees; the versions here are built
+    from the required four and are not atomic (canister warns at install when a store
+    relies on them): override them with atomic ones.
     """
 
     def load(self, sid: str) -> Optional[str]:
         """Return the record of a live session, or None if unknown or expired."""
         raise NotImplementedError
 
-    def save(self, sid: str, record: str, ttl: int) -> None:
+    def save(self, sid: str, record: str, ttl: float) -> None:
         """Create or replace a session, valid for ``ttl`` seconds from now."""
         raise NotImplementedError
 
-    def touch(self, sid: str, ttl: int) -> None:
-        """Extend a session's life to ``ttl`` seconds from now, record unchanged."""
+    def touch(self, sid: str, ttl: float) -> None:
+        """Extend a live session's life to ``ttl`` seconds from now, record unchanged;
+        never bring back a session that is gone."""
         raise NotImplementedError
 
-    def delete(self, sid: str) -> None:
-        """Forget a session (no error if it does not exist)."""
+    def delete(self, sid: str) -> Optional[bool]:
+        """Forget a session (no error if it does not exist); True if it existed."""
         raise NotImplementedError
+
+    def update(self, sid: str, expected: str, record: str, ttl: float) -> Tuple[bool, Optional[str]]:
+        """Replace a live session's record if it is still ``expected``, atomically.
+
+        Return ``(True, None)`` when replaced; otherwise ``(False, current)`` with the
+        record stored now, or ``(False, None)`` if the session is gone: an update never
+        creates a session.
+        """
+        current = self.load(sid)
+        if current is None or current != expected:
+            return False, current
+        self.save(sid, record, ttl)
+        return True, None
+
+    def create(self, sid: str, record: str, ttl: float, user_key: Optional[str]) -> None:
+        """Store a new session (a fresh random id), listed under ``user_key`` if it has one."""
+        self.save(sid, record, ttl)
+
+    def sessions_of(self, user_key: str) -> List[Tuple[str, str, int]]:
+        """The live sessions listed under ``user_key``: (sid, record, expiry in ms, 0: never)."""
+        raise CanisterError('the session store %s cannot list the sessions of a user: it has no '
+                            'sessions_of() method' % type(self).__name__)
 
     def check(self) -> Optional[str]:
         """Return a problem description if the store cannot be reached now, else None."""
@@ -830,10 +926,6 @@ class SessionStore:
 
     def close(self) -> None:
         """Release connections; called at uninstall for stores canister opened itself."""
-
-
-def _expiry(ttl: int) -> int:
-    return math.ceil(time.time() + ttl) if ttl > 0 else 0
 
 
 class _Shard:
@@ -852,7 +944,8 @@ class _Shard:
     __slots__ = ('entries', 'last', 'check_at')
 
     def __init__(self) -> None:
-        #: sid -> ten-digit expiry (0: never) followed by the record, oldest use first.
+        #: sid -> entry: the expiry in ms (13 digits, 0: never), ``u`` if the session has a
+        #: user (it is in the store's user index) or ``-``, then the record; oldest use first.
         self.entries: Dict[str, str] = {}
         self.last: Optional[str] = None
         #: No session of the shard expires before this time (a lower bound: look again then).
@@ -866,7 +959,9 @@ class MemoryStore(SessionStore):
     (beyond ``max_sessions``) and expiry happen at the front of a shard, a few
     entries per write: there is no global sweep and no request waits on housekeeping.
     A shard holds about 4096 sessions (up to 1024 shards), so the rare resize of its
-    dict copies a few thousand items, not the whole store.
+    dict copies a few thousand items, not the whole store.  Sessions with a user are
+    also listed in an index by user (anonymous ones are not); every change is made
+    under one lock, so an update never brings back a session deleted meanwhile.
     """
 
     def __init__(self, max_sessions: int = 100000) -> None:
@@ -875,6 +970,8 @@ class MemoryStore(SessionStore):
         self._shard_count = len(self._shards)
         self._size = 0
         self._lock = threading.Lock()
+        #: user key -> the sid of its one session, or a set of sids when it has several.
+        self._users: Dict[str, Any] = {}
 
     def __len__(self) -> int:
         return self._size
@@ -883,34 +980,93 @@ class MemoryStore(SessionStore):
         entry = self._shards[hash(sid) % self._shard_count].entries.get(sid)
         if entry is None:
             return None
-        expires = int(entry[:10])
-        if expires and expires <= time.time():
+        expires = int(entry[:13])
+        if expires and expires <= time.time() * 1000:
             return None
-        return entry[10:]
+        return entry[14:]
 
-    def save(self, sid: str, record: str, ttl: int) -> None:
-        entry = '%010d%s' % (_expiry(ttl), record)
+    def save(self, sid: str, record: str, ttl: float) -> None:
         shard = self._shards[hash(sid) % self._shard_count]
         with self._lock:
-            if sid == shard.last:  # already the most recent of its shard: replaced in place
-                shard.entries[sid] = entry
-            else:
-                self._use(shard, sid, entry)
+            old = shard.entries.get(sid)
+            flag = old[13] if old is not None else '-'
+            self._use(shard, sid, '%013d%s%s' % (_expiry_ms(ttl), flag, record))
 
-    def touch(self, sid: str, ttl: int) -> None:
+    def create(self, sid: str, record: str, ttl: float, user_key: Optional[str]) -> None:
+        shard = self._shards[hash(sid) % self._shard_count]
+        with self._lock:
+            if user_key is not None:
+                self._index(user_key, sid)
+            self._use(shard, sid, '%013d%s%s' % (_expiry_ms(ttl), '-' if user_key is None else 'u', record))
+
+    def update(self, sid: str, expected: str, record: str, ttl: float) -> Tuple[bool, Optional[str]]:
+        shard = self._shards[hash(sid) % self._shard_count]
+        with self._lock:
+            entry = shard.entries.get(sid)
+            if entry is None:
+                return False, None
+            expires = int(entry[:13])
+            if expires and expires <= time.time() * 1000:
+                return False, None
+            if entry[14:] != expected:
+                return False, entry[14:]
+            self._use(shard, sid, '%013d%s%s' % (_expiry_ms(ttl), entry[13], record))
+            return True, None
+
+    def touch(self, sid: str, ttl: float) -> None:
         shard = self._shards[hash(sid) % self._shard_count]
         with self._lock:
             entry = shard.entries.get(sid)
             if entry is not None:  # looked up under the lock: a deleted session stays deleted
-                self._use(shard, sid, '%010d%s' % (_expiry(ttl), entry[10:]))
+                self._use(shard, sid, '%013d%s' % (_expiry_ms(ttl), entry[13:]))
 
-    def delete(self, sid: str) -> None:
+    def delete(self, sid: str) -> bool:
         shard = self._shards[hash(sid) % self._shard_count]
         with self._lock:
-            if shard.entries.pop(sid, None) is not None:
-                self._size -= 1
-                if sid == shard.last:
-                    shard.last = None
+            return self._drop(shard, sid)
+
+    def sessions_of(self, user_key: str) -> List[Tuple[str, str, int]]:
+        found = []
+        now = time.time() * 1000
+        with self._lock:
+            listed = self._users.get(user_key)
+            for sid in ((listed,) if type(listed) is str else tuple(listed or ())):
+                entry = self._shards[hash(sid) % self._shard_count].entries.get(sid)
+                if entry is not None:
+                    expires = int(entry[:13])
+                    if not expires or expires > now:
+                        found.append((sid, entry[14:], expires))
+        return found
+
+    def _index(self, user_key: str, sid: str) -> None:
+        listed = self._users.get(user_key)
+        if listed is None:
+            self._users[user_key] = sid
+        elif type(listed) is str:
+            self._users[user_key] = {listed, sid}
+        else:
+            listed.add(sid)
+
+    def _unindex(self, entry: str, sid: str) -> None:
+        user_key = _record_user_key(entry[14:])
+        listed = self._users.get(user_key) if user_key is not None else None
+        if listed == sid:
+            del self._users[user_key]  # type: ignore[arg-type]
+        elif type(listed) is set:
+            listed.discard(sid)
+            if len(listed) == 1:
+                self._users[user_key] = listed.pop()  # type: ignore[index]
+
+    def _drop(self, shard: _Shard, sid: str) -> bool:
+        entry = shard.entries.pop(sid, None)
+        if entry is None:
+            return False
+        self._size -= 1
+        if sid == shard.last:
+            shard.last = None
+        if entry[13] == 'u':
+            self._unindex(entry, sid)
+        return True
 
     def _use(self, shard: _Shard, sid: str, entry: str) -> None:
         entries = shard.entries
@@ -930,37 +1086,40 @@ class MemoryStore(SessionStore):
         entries = shard.entries
         for sid in list(itertools.islice(entries, budget)):
             if self._size <= self.max_sessions:
-                expires = int(entries[sid][:10])
+                expires = int(entries[sid][:13]) / 1000
                 if not expires or expires > now:
                     shard.check_at = expires or now + 60.0
                     return
             elif sid == shard.last:  # the session just saved, alone in its shard: evict elsewhere
                 self._evict_elsewhere(shard)
                 return
-            del entries[sid]
-            self._size -= 1
-            if sid == shard.last:
-                shard.last = None
+            self._drop(shard, sid)
         shard.check_at = 0.0 if entries else now + 60.0  # more may be due: look again at the next write
 
     def _evict_elsewhere(self, keep: _Shard) -> None:
         for other in self._shards:
             if other is not keep and other.entries:
-                sid = next(iter(other.entries))
-                del other.entries[sid]
-                self._size -= 1
-                if sid == other.last:
-                    other.last = None
+                self._drop(other, next(iter(other.entries)))
                 return
 
 
 class SQLiteStore(SessionStore):
     """Sessions in a SQLite file (WAL mode): they survive restarts and crashes,
-    and several threads and processes on one host can share them."""
+    and several threads and processes on one host can share them.
 
+    The file (and SQLite's ``-wal`` and ``-shm`` beside it, which take its mode) is
+    created readable by its owner only: it holds live session ids.  An update is one
+    conditional ``UPDATE`` (the row count tells whether it happened); sessions with a
+    user carry its key in an indexed column.
+    """
+
+    _VERSION = 2
     _SCHEMA = ('CREATE TABLE IF NOT EXISTS canister_sessions ('
-               'sid TEXT PRIMARY KEY, record TEXT NOT NULL, expires INTEGER NOT NULL)',
-               'CREATE INDEX IF NOT EXISTS canister_sessions_expires ON canister_sessions (expires)')
+               'sid TEXT PRIMARY KEY, record TEXT NOT NULL, expires INTEGER NOT NULL, user_key TEXT)',
+               'CREATE INDEX IF NOT EXISTS canister_sessions_expires ON canister_sessions (expires)',
+               'CREATE INDEX IF NOT EXISTS canister_sessions_user ON canister_sessions (user_key) '
+               'WHERE user_key IS NOT NULL')
+    _LIVE = '(expires = 0 OR expires > ?)'
 
     def __init__(self, path: str, cleanup_every: int = 100, cleanup_batch: int = 200) -> None:
         self.path = path
@@ -971,22 +1130,42 @@ class SQLiteStore(SessionStore):
         directory = os.path.dirname(os.path.abspath(path))
         if not os.path.isdir(directory):
             raise ConfigError('canister.session_store: directory %s does not exist' % directory)
+        if path != ':memory:':
+            try:  # created by us with the owner's permissions only, before SQLite opens it
+                os.close(os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600))
+            except FileExistsError:
+                pass
         # Several worker processes start at once on one file (and, after a crash, one of them
         # recovers its WAL): SQLite may answer "database is locked" here without waiting for
         # its busy timeout, so the setup is retried for a while instead of failing the worker.
         deadline = time.monotonic() + 10.0
         while True:
             try:
-                connection = self._connection()
-                if connection.execute('PRAGMA journal_mode').fetchone()[0].lower() != 'wal':
-                    connection.execute('PRAGMA journal_mode=WAL')
-                for statement in self._SCHEMA:
-                    connection.execute(statement)
+                self._set_up(self._connection())
                 return
             except sqlite3.OperationalError as error:
                 if ('locked' not in str(error) and 'busy' not in str(error)) or time.monotonic() > deadline:
                     raise
                 time.sleep(0.05)
+
+    def _set_up(self, connection: sqlite3.Connection) -> None:
+        if connection.execute('PRAGMA journal_mode').fetchone()[0].lower() != 'wal':
+            connection.execute('PRAGMA journal_mode=WAL')
+        if connection.execute('PRAGMA user_version').fetchone()[0] >= self._VERSION:
+            return
+        connection.execute('BEGIN IMMEDIATE')
+        try:
+            columns = [row[1] for row in connection.execute('PRAGMA table_info(canister_sessions)')]
+            if columns and 'user_key' not in columns:  # canister 2.0's first format: expiry in seconds
+                connection.execute('ALTER TABLE canister_sessions ADD COLUMN user_key TEXT')
+                connection.execute('UPDATE canister_sessions SET expires = expires * 1000 WHERE expires > 0')
+            for statement in self._SCHEMA:
+                connection.execute(statement)
+            connection.execute('PRAGMA user_version = %d' % self._VERSION)
+            connection.execute('COMMIT')
+        except BaseException:
+            connection.execute('ROLLBACK')
+            raise
 
     def _connection(self) -> sqlite3.Connection:
         connection: Optional[sqlite3.Connection] = getattr(self._local, 'connection', None)
@@ -998,33 +1177,57 @@ class SQLiteStore(SessionStore):
             self._local.connection = connection
         return connection
 
+    def _execute(self, sql: str, args: Tuple[Any, ...]) -> sqlite3.Cursor:
+        try:
+            return self._connection().execute(sql, args)
+        except sqlite3.Error as error:
+            raise StoreUnavailable('the SQLite session store %s failed: %s' % (self.path, error)) from None
+
     def _run(self, sql: str, args: Tuple[Any, ...]) -> List[Any]:
         try:
-            return self._connection().execute(sql, args).fetchall()
+            return self._execute(sql, args).fetchall()
         except sqlite3.Error as error:
             raise StoreUnavailable('the SQLite session store %s failed: %s' % (self.path, error)) from None
 
     def load(self, sid: str) -> Optional[str]:
-        rows = self._run('SELECT record FROM canister_sessions WHERE sid = ? AND (expires = 0 OR expires > ?)',
-                         (sid, time.time()))
+        rows = self._run('SELECT record FROM canister_sessions WHERE sid = ? AND ' + self._LIVE, (sid, _now_ms()))
         return rows[0][0] if rows else None
 
-    def save(self, sid: str, record: str, ttl: int) -> None:
-        self._run('INSERT OR REPLACE INTO canister_sessions (sid, record, expires) VALUES (?, ?, ?)',
-                  (sid, record, _expiry(ttl)))
+    def save(self, sid: str, record: str, ttl: float) -> None:
+        self._run('INSERT INTO canister_sessions (sid, record, expires) VALUES (?, ?, ?) '
+                  'ON CONFLICT (sid) DO UPDATE SET record = excluded.record, expires = excluded.expires',
+                  (sid, record, _expiry_ms(ttl)))
         self._maybe_cleanup()
 
-    def touch(self, sid: str, ttl: int) -> None:
-        self._run('UPDATE canister_sessions SET expires = ? WHERE sid = ?', (_expiry(ttl), sid))
+    def create(self, sid: str, record: str, ttl: float, user_key: Optional[str]) -> None:
+        self._run('INSERT OR REPLACE INTO canister_sessions (sid, record, expires, user_key) VALUES (?, ?, ?, ?)',
+                  (sid, record, _expiry_ms(ttl), user_key))
         self._maybe_cleanup()
 
-    def delete(self, sid: str) -> None:
-        self._run('DELETE FROM canister_sessions WHERE sid = ?', (sid,))
+    def update(self, sid: str, expected: str, record: str, ttl: float) -> Tuple[bool, Optional[str]]:
+        changed = self._execute('UPDATE canister_sessions SET record = ?, expires = ? WHERE sid = ? AND record = ? '
+                                'AND ' + self._LIVE, (record, _expiry_ms(ttl), sid, expected, _now_ms())).rowcount
+        if changed:
+            self._maybe_cleanup()
+            return True, None
+        return False, self.load(sid)
+
+    def touch(self, sid: str, ttl: float) -> None:
+        self._run('UPDATE canister_sessions SET expires = ? WHERE sid = ?', (_expiry_ms(ttl), sid))
+        self._maybe_cleanup()
+
+    def delete(self, sid: str) -> bool:
+        return self._execute('DELETE FROM canister_sessions WHERE sid = ?', (sid,)).rowcount > 0
+
+    def sessions_of(self, user_key: str) -> List[Tuple[str, str, int]]:
+        return [tuple(row) for row in self._run(
+            'SELECT sid, record, expires FROM canister_sessions WHERE user_key = ? AND ' + self._LIVE,
+            (user_key, _now_ms()))]
 
     def _maybe_cleanup(self) -> None:
         if next(self._writes) % self.cleanup_every == 0:
             self._run('DELETE FROM canister_sessions WHERE sid IN (SELECT sid FROM canister_sessions '
-                      'WHERE expires > 0 AND expires <= ? LIMIT ?)', (time.time(), self.cleanup_batch))
+                      'WHERE expires > 0 AND expires <= ? LIMIT ?)', (_now_ms(), self.cleanup_batch))
 
     def close(self) -> None:
         connection = getattr(self._local, 'connection', None)
@@ -1033,13 +1236,31 @@ class SQLiteStore(SessionStore):
             self._local.connection = None
 
 
+#: Replace a Redis session's record only if it is still the one expected (KEYS[1]: the
+#: session; ARGV: expected record, new record, ttl in ms or 0).  Returns {1} when
+#: replaced, {0, current} when another request changed it, {0} when it is gone.
+_REDIS_UPDATE = """
+local current = redis.call('GET', KEYS[1])
+if not current then return {0} end
+if current ~= ARGV[1] then return {0, current} end
+if tonumber(ARGV[3]) > 0 then
+  redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
+else
+  redis.call('SET', KEYS[1], ARGV[2])
+end
+return {1}
+"""
+
+
 class RedisStore(SessionStore):
     """Sessions in Redis, shared by many processes on many hosts.
 
     Redis expires them itself; a request that only reads its session is one round trip
-    (GETEX reads and extends it), one that changes it two (GETEX, then SET); pooled
+    (GETEX reads and extends it), one that changes it two (GETEX, then a script that
+    replaces the record only if no other request changed it meanwhile); pooled
     connections with short timeouts, so an outage turns into quick 503s rather than
-    hung requests.
+    hung requests.  The sessions of a user are listed in a set (``<prefix>user:<key>``),
+    tidied when they are listed and when the user logs in again.
     """
 
     def __init__(self, url: str, prefix: str = 'canister:session:', timeout: float = 1.0) -> None:
@@ -1059,6 +1280,7 @@ class RedisStore(SessionStore):
             self.client = redis.Redis.from_url(url, **options)
         except ValueError as error:
             raise ConfigError('canister.session_store = %r is not a valid Redis URL: %s' % (url, error)) from None
+        self._update = self.client.register_script(_REDIS_UPDATE)
 
     def _call(self, method: str, *args: Any, **kwargs: Any) -> Any:
         try:
@@ -1074,23 +1296,51 @@ class RedisStore(SessionStore):
     def _text(value: Any) -> Optional[str]:
         return value.decode('utf-8') if isinstance(value, bytes) else value
 
+    def _user_set(self, user_key: str) -> str:
+        return self.prefix + 'user:' + user_key
+
     def load(self, sid: str) -> Optional[str]:
         return self._text(self._call('get', self.prefix + sid))
 
-    def save(self, sid: str, record: str, ttl: int) -> None:
-        self._call('set', self.prefix + sid, record, ex=ttl if ttl > 0 else None)
+    def save(self, sid: str, record: str, ttl: float) -> None:
+        self._call('set', self.prefix + sid, record, px=int(ttl * 1000) if ttl > 0 else None)
 
-    def touch(self, sid: str, ttl: int) -> None:
+    def create(self, sid: str, record: str, ttl: float, user_key: Optional[str]) -> None:
+        if user_key is None:
+            return self.save(sid, record, ttl)
+        pipe = self.client.pipeline(transaction=False)
+        pipe.set(self.prefix + sid, record, px=int(ttl * 1000) if ttl > 0 else None)
+        pipe.sadd(self._user_set(user_key), sid)
+        pipe.smembers(self._user_set(user_key))
+        try:
+            members = pipe.execute()[2]
+        except self._errors as error:
+            raise self._unavailable(error) from None
+        if len(members) > 1:
+            self._live_members(user_key, [member.decode('utf-8') if isinstance(member, bytes) else member
+                                          for member in members])
+
+    def update(self, sid: str, expected: str, record: str, ttl: float) -> Tuple[bool, Optional[str]]:
+        try:
+            result = self._update(keys=[self.prefix + sid], args=[expected, record, int(ttl * 1000) if ttl > 0 else 0])
+        except self._errors as error:
+            raise self._unavailable(error) from None
+        if result[0] == 1:
+            return True, None
+        return False, self._text(result[1]) if len(result) > 1 else None
+
+    def touch(self, sid: str, ttl: float) -> None:
         if ttl > 0:
-            self._call('expire', self.prefix + sid, ttl)
+            self._call('pexpire', self.prefix + sid, int(ttl * 1000))
 
-    def load_and_touch(self, sid: str, ttl: int) -> Optional[str]:
+    def load_and_touch(self, sid: str, ttl: float) -> Optional[str]:
         """Read a session and extend its life in one round trip: GETEX (Redis 6.2 and later),
-        or GET and EXPIRE sent together in a pipeline where the server or client lacks it."""
+        or GET and PEXPIRE sent together in a pipeline where the server or client lacks it."""
         key = self.prefix + sid
+        milliseconds = int(ttl * 1000)
         if self._getex:
             try:
-                return self._text(self.client.getex(key, ex=ttl))
+                return self._text(self.client.getex(key, px=milliseconds))
             except self._response_error as error:
                 if 'unknown command' not in str(error).lower():
                     raise self._unavailable(error) from None
@@ -1098,17 +1348,44 @@ class RedisStore(SessionStore):
             except self._errors as error:
                 raise self._unavailable(error) from None
         try:
-            values = self.client.pipeline(transaction=False).get(key).expire(key, ttl).execute()
+            values = self.client.pipeline(transaction=False).get(key).pexpire(key, milliseconds).execute()
         except self._errors as error:
             raise self._unavailable(error) from None
         return self._text(values[0])
 
-    def delete(self, sid: str) -> None:
-        self._call('delete', self.prefix + sid)
+    def delete(self, sid: str) -> bool:
+        return bool(self._call('delete', self.prefix + sid))
+
+    def sessions_of(self, user_key: str) -> List[Tuple[str, str, int]]:
+        members = [member.decode('utf-8') if isinstance(member, bytes) else member
+                   for member in self._call('smembers', self._user_set(user_key))]
+        return self._live_members(user_key, members)
+
+    def _live_members(self, user_key: str, members: List[str]) -> List[Tuple[str, str, int]]:
+        """The sessions of a user set that still live; the others are taken out of the set."""
+        pipe = self.client.pipeline(transaction=False)
+        for sid in members:
+            pipe.get(self.prefix + sid)
+            pipe.pttl(self.prefix + sid)
+        try:
+            values = pipe.execute()
+        except self._errors as error:
+            raise self._unavailable(error) from None
+        now, found, gone = _now_ms(), [], []
+        for index, sid in enumerate(members):
+            record, remaining = values[2 * index], values[2 * index + 1]
+            if record is None:
+                gone.append(sid)
+            else:
+                found.append((sid, self._text(record), now + remaining if remaining > 0 else 0))
+        if gone:
+            self._call('srem', self._user_set(user_key), *gone)
+        return found  # type: ignore[return-value]
 
     def check(self) -> Optional[str]:
         try:
             self.client.ping()
+            self.client.script_load(_REDIS_UPDATE)  # so that the first update is one round trip too
         except self._errors as error:
             return str(error)
         return None
@@ -1139,36 +1416,36 @@ def open_store(url: str, max_sessions: int = 100000) -> SessionStore:
 _SID = re.compile(r'[A-Za-z0-9_-]{43,128}')
 
 
-def _unstorable(value: Any) -> Any:
-    raise TypeError('%s is not JSON serializable' % type(value).__name__)
+class _Record(typing.NamedTuple):
+    """A session as stored: ``[data, user, created, user_expires, lifetime]`` in JSON."""
+
+    data: Dict[str, Any]
+    user: Any
+    #: When the session was made, in ms since the epoch.
+    created_ms: int
+    #: When the user's login lapses by itself (a token's ``exp``), in seconds; 0: never.
+    user_expires: int
+    #: The session's own sliding lifetime in seconds (``session.remember``); 0: the configured timeout.
+    lifetime: int
 
 
-# Session records are small JSON texts, coded on every request that uses the session:
-# call the C coder directly where there is one (json.dumps and json.loads spend most
-# of their time on a small record in setting up and checking their arguments).
-_c_encoder = getattr(json.encoder, 'c_make_encoder', None)
-_c_scanner = getattr(getattr(json, 'scanner', None), 'c_make_scanner', None)
-if _c_encoder is not None and _c_scanner is not None:
-    _encode_chunks = _c_encoder(None, _unstorable, json.encoder.encode_basestring_ascii, None,
-                                ':', ',', False, False, True)
-    _scan_record = _c_scanner(json.JSONDecoder())
+def _read_record(text: Any) -> _Record:
+    """Decode a stored record; ValueError if it is not one canister wrote."""
+    try:
+        stored = _decode_record(text)
+        if type(stored) is not list or len(stored) not in (4, 5):  # 4: written before lifetimes
+            raise ValueError('not a session record')
+        data, user, created_ms, user_expires = stored[:4]
+        lifetime = stored[4] if len(stored) == 5 else 0
+        if type(data) is not dict:
+            raise ValueError('data is not an object')
+        return _Record(data, user, int(created_ms), int(user_expires), int(lifetime))
+    except (TypeError, OverflowError, UnicodeDecodeError) as error:
+        raise ValueError(str(error)) from None
 
-    def _encode_json(value: Any) -> str:
-        return ''.join(_encode_chunks(value, 0))
 
-    def _decode_record(text: Any) -> Any:
-        if not isinstance(text, str):  # a custom store may hand back bytes, as json.loads accepts
-            text = bytes(text).decode('utf-8')
-        try:
-            value, end = _scan_record(text, 0)
-        except StopIteration:
-            raise ValueError('not JSON') from None
-        if end != len(text):
-            raise ValueError('extra text after the JSON value')
-        return value
-else:  # pragma: no cover - Python builds without the _json accelerator
-    _encode_json = json.JSONEncoder(separators=(',', ':'), default=_unstorable).encode  # type: ignore[assignment]
-    _decode_record = json.loads  # type: ignore[assignment]
+def _is_someone(user: Any) -> bool:
+    return user is not None and user != ''
 
 
 class _Local(threading.local):
@@ -1182,10 +1459,25 @@ _local = _Local()
 _PARSED_MAX = 1024
 #: The types JSON gives back as they were (a subclass such as an IntEnum comes back as its base).
 _SCALARS = frozenset((str, int, float, bool, type(None)))
+#: How often a save is tried again when other requests keep changing the same session.
+_UPDATE_TRIES = 10
+
+
+class _Parsed(typing.NamedTuple):
+    """A record recently saved or read, kept decoded (see ``SessionManager.parsed``)."""
+
+    record: str
+    data: Dict[str, Any]
+    user: Any
+    created_ms: int
+    user_expires: int
+    lifetime: int
+    #: The record's text after the data.
+    tail: str
 
 
 class SessionManager:
-    """Session policy (cookie, expiry, rotation) on top of a store."""
+    """Session policy (cookie, expiry, rotation, concurrent saves) on top of a store."""
 
     def __init__(self, config: Config, store: Optional[SessionStore], log: RequestLog) -> None:
         self.log = log
@@ -1193,6 +1485,17 @@ class SessionManager:
         for method in ('load', 'save', 'touch', 'delete'):
             if not callable(getattr(self.store, method, None)):
                 raise ConfigError('canister: the session store %r has no %s() method' % (self.store, method))
+        kind = type(self.store)
+        # A store written for the four required methods gets the base class's versions of the others.
+        self.create: Callable[..., None] = getattr(self.store, 'create', None) or functools.partial(
+            SessionStore.create, self.store)
+        self.update: Callable[..., Tuple[bool, Optional[str]]] = getattr(self.store, 'update', None) or \
+            functools.partial(SessionStore.update, self.store)
+        if getattr(kind, 'update', SessionStore.update) is SessionStore.update:
+            log.logger.warning(
+                'The session store %s has no atomic update(): concurrent requests of one session may lose '
+                'changes, and a request that overlaps a logout may bring the session back (see "Custom stores" '
+                'in the README)', kind.__name__)
         self.cookie_name = config['session_cookie']
         if not re.fullmatch(r"[A-Za-z0-9!#$%&'*+.^_`|~-]+", self.cookie_name):
             raise ConfigError('canister.session_cookie = %r is not a valid cookie name' % self.cookie_name)
@@ -1206,7 +1509,8 @@ class SessionManager:
         self.load_record: Callable[[str], Any] = (functools.partial(load_and_touch, ttl=self.timeout)
                                                   if self.touches_on_load else self.store.load)
         self.always_secure = config['session_secure'] or config['session_samesite'] == 'None'
-        attributes = '; Path=/; HttpOnly; SameSite=%s' % config['session_samesite']
+        self._samesite = '; Path=/; HttpOnly; SameSite=%s' % config['session_samesite']
+        attributes = self._samesite
         if config['session_cookie_max_age']:
             attributes += '; Max-Age=%d' % config['session_cookie_max_age']
         self._attributes = attributes
@@ -1217,10 +1521,10 @@ class SessionManager:
         self._prefix_length = len(self._cookie_prefix)
         #: The usual header: that cookie alone, with a well-formed id (one C call to check).
         self._lone_cookie = re.compile(r'%s%s' % (re.escape(self._cookie_prefix), _SID.pattern)).fullmatch
-        #: sid -> (record, data, user, created_ms, user_expires, tail) of records recently saved or
-        #: read whose values are all immutable (a flat data object, a scalar user): a request
-        #: whose record is unchanged since takes a copy of the data instead of decoding it.
-        self.parsed: Dict[str, Tuple[str, Dict[str, Any], Any, int, int, str]] = {}
+        #: sid -> the decoded values of records recently saved or read, all immutable (a flat
+        #: data object, a scalar user): a request whose record is unchanged since takes a copy
+        #: of the data instead of decoding it.
+        self.parsed: Dict[str, _Parsed] = {}
 
     def cookie_sid(self, header: str) -> Optional[str]:
         """The well-formed session id the Cookie header carries, if any."""
@@ -1232,7 +1536,7 @@ class SessionManager:
         return match.group(1) if match else None
 
     def remember(self, sid: str, record: str, data: Dict[str, Any], user: Any, created_ms: int,
-                 expires: int, tail: Optional[str] = None) -> Optional[str]:
+                 expires: int, lifetime: int, tail: Optional[str] = None) -> Optional[str]:
         """Keep a record's values if decoding it gives back exactly them, all immutable (see
         ``parsed``); return its tail (found in the record when not given), or None if not kept."""
         if type(user) not in _SCALARS:
@@ -1252,34 +1556,92 @@ class SessionManager:
                 del parsed[next(iter(parsed))]
             except (KeyError, RuntimeError, StopIteration):  # another thread changed it meanwhile
                 pass
-        parsed[sid] = (record, data.copy(), user, created_ms, expires, tail)
+        parsed[sid] = _Parsed(record, data.copy(), user, created_ms, expires, lifetime, tail)
         return tail
 
-    def ttl(self, created: float, now: float) -> int:
-        """Seconds the session may live from now, by both expiry rules."""
-        ttl = self.timeout
+    def ttl(self, lifetime: int, created_ms: int) -> float:
+        """Seconds a session may live from now, by both expiry rules (0: forever)."""
+        ttl: float = lifetime or self.timeout
         if self.max_age:
-            remaining = max(int(created + self.max_age - now), 1)
-            ttl = min(ttl, remaining) if ttl else remaining
+            remaining = max(created_ms / 1000 + self.max_age - time.time(), 0.001)
+            ttl = min(ttl, remaining) if ttl > 0 else remaining
         return ttl
 
-    def set_cookie(self, headers: Headers, sid: str, https: bool, expire: bool = False) -> None:
-        """Add the session cookie, and the cache headers that keep it private."""
-        cookie = self._cookie_prefix + sid + self._attributes
+    def set_cookie(self, headers: Headers, sid: str, https: bool, expire: bool = False, max_age: float = 0) -> None:
+        """Add the session cookie; a response that sets it is never cached for others."""
         if expire:
             cookie = self._cookie_prefix + '; Path=/; HttpOnly; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT'
+        elif max_age:
+            cookie = self._cookie_prefix + sid + self._samesite + '; Max-Age=%d' % math.ceil(max_age)
+        else:
+            cookie = self._cookie_prefix + sid + self._attributes
         if https or self.always_secure:
             cookie += '; Secure'
         headers.append(('Set-Cookie', cookie))
-        _merge_header(headers, 'Vary', 'Cookie')
         for index, (name, value) in enumerate(headers):
             if name.lower() == 'cache-control':
                 if 'private' not in value and 'no-store' not in value:
                     kept = [part.strip() for part in value.split(',') if part.strip().lower() != 'public']
                     headers[index] = (name, ', '.join(['private'] + kept))
                 break
-        else:
-            headers.append(('Cache-Control', 'private'))
+
+    @staticmethod
+    def mark_private(headers: Headers) -> None:
+        """A response built from a session: ``Vary: Cookie``, and ``Cache-Control: private``
+        unless the handler chose its own caching."""
+        _merge_header(headers, 'Vary', 'Cookie')
+        for name, _ in headers:
+            if name.lower() == 'cache-control':
+                return
+        headers.append(('Cache-Control', 'private'))
+
+    # -- the sessions of a user ----------------------------------------------
+    def _listed(self, user: Any) -> List[Tuple[str, _Record, int]]:
+        key = _user_key(user)
+        if key is None:
+            return []
+        store_sessions_of = getattr(self.store, 'sessions_of', None) or functools.partial(
+            SessionStore.sessions_of, self.store)
+        found = []
+        for sid, text, expires in store_sessions_of(key):
+            try:
+                record = _read_record(text)
+            except ValueError:
+                continue
+            if _user_key(record.user) == key:  # the index may still list a session whose login lapsed
+                found.append((sid, record, expires))
+        return found
+
+    def sessions_of(self, user: Any) -> List[Dict[str, Any]]:
+        """The live sessions of a user, oldest first: when each was created and last used (None
+        where the expiry rules do not tell), and which one is the current request's."""
+        context = _local.context
+        current = context.sid if context is not None and context.manager is self else None
+        sessions: List[Dict[str, Any]] = []
+        for sid, record, expires in self._listed(user):
+            life = record.lifetime or self.timeout
+            capped = self.max_age and expires >= record.created_ms + self.max_age * 1000 - 1
+            last_used = (expires / 1000 - life) if expires and life > 0 and not capped else None
+            sessions.append({'created': record.created_ms / 1000, 'last_used': last_used, 'current': sid == current})
+        sessions.sort(key=lambda entry: entry['created'])
+        return sessions
+
+    def end_sessions(self, user: Any, keep: Tuple[Optional[str], ...] = ()) -> int:
+        """End every live session of a user but those in ``keep``; return how many were ended."""
+        ended = 0
+        for sid, _, _ in self._listed(user):
+            if sid in keep:
+                continue
+            if self.store.delete(sid) is not False:
+                ended += 1
+            self.parsed.pop(sid, None)
+        context = _local.context
+        if (not keep and context is not None and context.manager is self and context.loaded
+                and _user_key(context.user) == _user_key(user)):
+            context.invalidate()  # this request's own session is one of them: it ends here too
+        if ended:
+            self.log.write(logging.INFO, 'Session: ended %d session(s) of a user' % ended)
+        return ended
 
 
 class SessionState:
@@ -1293,22 +1655,35 @@ class SessionState:
     #: The well-formed id the request's cookie named (not adopted before it is found in the store).
     cookie_sid: Optional[str] = None
     client = '-'
+    #: The store was asked for the session (once per request, at the first use).
     loaded = False
+    #: The session was found live in the store: saving it is an update, never a creation.
     exists = False
+    #: The id the session has now (a new one after a login, logout or regenerate).
     sid: Optional[str] = None
+    #: The record as loaded: what an update expects to find in the store ('' if none).
     snapshot = ''
-    data: Dict[str, Any] = {}  # replaced by the request's own dict in load(), never mutated here
+    #: The request's own dict (the class default is never handed out: load() replaces it).
+    data: Dict[str, Any] = {}
     user: Any = None
     user_expires = 0.0
     #: When the session was made, in milliseconds since the epoch (0: not yet, set when it is
     #: first saved): an integer is cheaper to write than a float.
     created_ms = 0
+    #: The session's own lifetime in seconds (``remember``); 0: the configured timeout.
+    lifetime = 0
+    #: The session is to be stored even if empty (its id was used, or a user logged in).
     real = False
+    #: The id this request replaced (login, logout, regenerate): deleted when the new one is stored.
     old_sid: Optional[str] = None
     #: Ids ended in this request (logout), deleted from the store at the end.
     dead: Tuple[str, ...] = ()
-    #: The record's text after the data (user, created, user expiry), while those stay as loaded.
+    #: The record's text after the data (user, created, user expiry, lifetime), while those stay as loaded.
     tail: Optional[str] = None
+    #: The store extended the session's life when it loaded it (see SessionManager.touches_on_load).
+    touched = False
+    #: Another request ended this session while this one ran: nothing of it is stored.
+    ended = False
 
     def load(self) -> None:
         """Fetch the session named by the cookie, once; a dead or unknown id is never adopted."""
@@ -1324,31 +1699,24 @@ class SessionState:
             return
         parsed = manager.parsed.get(sid)
         if parsed is not None and parsed[0] == record:
-            _, data, user, created_ms, expires, tail = parsed
+            _, data, user, created_ms, expires, lifetime, parsed_tail = parsed
+            tail: Optional[str] = parsed_tail
             data = data.copy()
         else:
-            tail = None
             try:
-                stored = _decode_record(record)
-                if type(stored) is list:  # [data, user, created (ms since the epoch), user expiry (s)]
-                    data, user, created_ms, expires = stored
-                else:  # the object form of 2.0's first development versions (created in seconds)
-                    data, user, expires = stored['d'], stored.get('u'), stored.get('x', 0)
-                    created_ms = int(float(stored['c']) * 1000)
-                created_ms, expires = int(created_ms), int(expires)
-                if type(data) is not dict:
-                    raise ValueError('data is not an object')
-            except (ValueError, KeyError, TypeError, OverflowError) as error:
+                data, user, created_ms, expires, lifetime = _read_record(record)
+            except ValueError as error:
                 manager.log.write(logging.WARNING, 'Ignoring a corrupt session record (%s)' % error)
                 return
-            if type(record) is str and type(stored) is list:
-                tail = manager.remember(sid, record, data, user, created_ms, expires)
+            tail = manager.remember(sid, record, data, user, created_ms, expires, lifetime) \
+                if type(record) is str else None
         if manager.max_age and created_ms + manager.max_age * 1000 <= time.time() * 1000:
             return
         self.exists = True
         self.sid = sid
         self.snapshot = record
-        self.data, self.created_ms = data, created_ms
+        self.data, self.created_ms, self.lifetime = data, created_ms, lifetime
+        self.touched = manager.touches_on_load and not lifetime
         if not expires or expires > time.time():  # a login with its own expiry (a JWT's) lapses by itself
             self.user, self.user_expires, self.tail = user, expires, tail
         if manager.log.level <= logging.DEBUG:
@@ -1369,18 +1737,25 @@ class SessionState:
             self.manager.log.write(logging.DEBUG, 'Session: %s... created' % sid[:6])
         return sid
 
+    def _rotate(self) -> None:
+        """Give the session a new id; the old one is deleted when the new one is stored."""
+        if self.exists and self.old_sid is None:
+            self.old_sid = self.sid
+            self._new_sid()
+
     def set_user(self, user: Any, expires: float = 0, remember: bool = True) -> bool:
         """Log a user in (or out with None); return True if the user changed.
 
-        A change rotates the session id.  With ``remember=False`` (credentials sent
-        with a request that has no session) the user holds for this request only,
-        unless the handler makes the session real.
+        A change rotates the session id; a different user starts with empty data.
+        With ``remember=False`` (credentials sent with a request that has no session)
+        the user holds for this request only, unless the handler makes the session real.
         """
         self.load()
         changed = user != self.user
-        if changed and self.exists and self.old_sid is None:
-            self.old_sid = self.sid
-            self._new_sid()
+        if changed:
+            if _is_someone(user) and _is_someone(self.user):  # another person: nothing of the last one's
+                self.data, self.lifetime = {}, 0
+            self._rotate()
         self.user = user
         self.user_expires = expires
         self.tail = None
@@ -1388,21 +1763,42 @@ class SessionState:
             self.real = True
         return changed
 
+    def regenerate(self) -> str:
+        """Give the session a new id, keeping its data and user; return the new id."""
+        self.load()
+        if self.exists:
+            self._rotate()
+        elif self.sid is None:
+            self._new_sid()
+        self.real = True
+        assert self.sid is not None
+        return self.sid
+
+    def remember(self, seconds: int) -> None:
+        """Give this session its own sliding lifetime and a persistent cookie of that length."""
+        if isinstance(seconds, bool) or not isinstance(seconds, int) or seconds <= 0:
+            raise ValueError('session.remember() takes a positive whole number of seconds, not %r' % (seconds,))
+        self.load()
+        self.lifetime = seconds
+        self.tail = None
+        self.real = True
+
     def invalidate(self) -> None:
         """End the session; anything stored afterwards goes to a brand new one."""
         self.load()
         self.dead += tuple(sid for sid in (self.old_sid, self.sid if self.exists else None) if sid)
         self.exists, self.sid, self.old_sid, self.snapshot, self.real = False, None, None, '', False
         self.data, self.user, self.user_expires, self.created_ms, self.tail = {}, None, 0, 0, None
+        self.lifetime = 0
 
     def record(self) -> str:
         """The JSON text stored for this session; explains which value cannot be stored."""
         user = self.user
-        try:  # [data, user, created (ms), user expiry (s)]: the part after the data seldom changes
+        try:  # [data, user, created (ms), user expiry (s), lifetime (s)]: the part after the data seldom changes
             tail = self.tail
             if tail is None:
-                tail = self.tail = ',%s,%d,%d]' % ('null' if user is None else _encode_json(user),
-                                                   self.created_ms, self.user_expires)
+                tail = self.tail = ',%s,%d,%d,%d]' % ('null' if user is None else _encode_json(user),
+                                                      self.created_ms, self.user_expires, self.lifetime)
             return '[' + ''.join(_encode_chunks(self.data, 0)) + tail
         except (TypeError, ValueError, RecursionError):
             pass  # find which value it is
@@ -1416,10 +1812,11 @@ class SessionState:
                                'JSON-serializable' % type(self.user).__name__)
 
     def finish(self, headers: Headers, https: bool) -> None:
-        """Save, touch or delete the session as the request left it; add the cookie if needed."""
+        """Store the session as the request left it (create, update, touch or delete), add the cookie."""
         manager = self.manager
         if not self.loaded or manager is None:
             return
+        manager.mark_private(headers)
         store = manager.store
         for sid in self.dead:
             store.delete(sid)
@@ -1430,26 +1827,102 @@ class SessionState:
         if not self.created_ms:
             self.created_ms = int(time.time() * 1000)
         record = self.record()
-        ttl = manager.ttl(self.created_ms / 1000, time.time()) if manager.max_age else manager.timeout
+        ttl = manager.ttl(self.lifetime, self.created_ms)
         sid = self.sid if self.sid is not None else self._new_sid()
-        if self.old_sid:
-            store.delete(self.old_sid)
-        elif record == self.snapshot:  # (the snapshot of a session that did not exist is '')
-            if not manager.touches_on_load:
+        if self.old_sid:  # a new id for a live session: the old one must still be there to end
+            if store.delete(self.old_sid) is False:
+                return self._ended(headers, https)
+            manager.create(sid, record, ttl, _user_key(self.user))
+        elif not self.exists:
+            manager.create(sid, record, ttl, _user_key(self.user))
+        elif record == self.snapshot:
+            if not self.touched:
                 store.touch(sid, ttl)
+            if self.lifetime:
+                manager.set_cookie(headers, sid, https, max_age=ttl)
             return
-        store.save(sid, record, ttl)
+        elif not self._update(record, ttl):
+            return self._ended(headers, https)
+        else:
+            record = self.snapshot
         manager.remember(sid, record, self.data, self.user, self.created_ms, int(self.user_expires),
-                         self.tail or '')
-        if sid != self.cookie_sid:
-            manager.set_cookie(headers, sid, https)
+                         self.lifetime, self.tail or '')
+        if sid != self.cookie_sid or self.lifetime:
+            manager.set_cookie(headers, sid, https, max_age=ttl if self.lifetime else 0)
+
+    def _update(self, record: str, ttl: float) -> bool:
+        """Replace the stored record with this request's changes; False if the session is gone.
+
+        The record is replaced only if it is still the one this request loaded.  If another
+        request changed it meanwhile, this request's changes (the keys of ``data`` it set or
+        deleted, the user, the lifetime) are applied to what is stored now, and tried again.
+        """
+        manager = self.manager
+        assert manager is not None and self.sid is not None
+        expected, changes = self.snapshot, None
+        for _ in range(_UPDATE_TRIES):
+            done, current = manager.update(self.sid, expected, record, ttl)
+            if done:
+                self.snapshot = record
+                return True
+            if current is None:
+                return False
+            if changes is None:
+                changes = self._changes()
+            record, expected = self._merged(current, changes), current
+        raise StoreUnavailable('the session %s... kept changing under concurrent requests; '
+                               'this request\'s changes were not saved' % self.sid[:6])
+
+    def _changes(self) -> Tuple[Dict[str, Any], List[str], bool, bool]:
+        """What this request changed since it loaded: keys set, keys deleted, user, lifetime."""
+        try:
+            base = _read_record(self.snapshot)
+        except ValueError:
+            base = _Record({}, None, 0, 0, 0)
+        old = base.data
+        changed = {key: value for key, value in self.data.items()
+                   if key not in old or _encode_json(value) != _encode_json(old[key])}
+        deleted = [key for key in old if key not in self.data]
+        user_changed = (self.user, int(self.user_expires)) != (base.user, base.user_expires)
+        return changed, deleted, user_changed, self.lifetime != base.lifetime
+
+    def _merged(self, current: str, changes: Tuple[Dict[str, Any], List[str], bool, bool]) -> str:
+        """This request's changes applied to the record stored now (self takes the result)."""
+        changed, deleted, user_changed, lifetime_changed = changes
+        try:
+            stored = _read_record(current)
+        except ValueError:  # a corrupt record: this request's view replaces it
+            return self.record()
+        data = dict(stored.data)
+        data.update(changed)
+        for key in deleted:
+            data.pop(key, None)
+        self.data, self.created_ms, self.tail = data, stored.created_ms, None
+        if not user_changed:
+            self.user, self.user_expires = stored.user, stored.user_expires
+        if not lifetime_changed:
+            self.lifetime = stored.lifetime
+        return self.record()
+
+    def _ended(self, headers: Headers, https: bool) -> None:
+        """Another request ended this session (logout, expiry) while this one ran: store nothing."""
+        manager = self.manager
+        assert manager is not None
+        self.ended = True
+        manager.log.write(logging.WARNING, 'Session: %s... was ended by another request (logout) or expired '
+                          'while this request ran: its changes were not saved' % (self.old_sid or self.sid or '')[:6])
+        if self.cookie_sid:
+            manager.set_cookie(headers, '', https, expire=True)
 
     # -- a body streamed after the answer started (see _StreamedBody) --------
     def settle(self) -> None:
         """After ``finish``: what the store now holds becomes the baseline of ``finish_late``."""
         self.old_sid, self.dead = None, ()
-        if self.sid is not None and (self.exists or self.real or self.data):  # finish stored it
+        if self.ended:
+            self.exists, self.sid = False, None
+        elif self.sid is not None and (self.exists or self.real or self.data):  # finish stored it
             self.exists, self.cookie_sid, self.snapshot = True, self.sid, self.record()
+            self.touched = True
 
     def finish_late(self) -> Optional[str]:
         """Save what a streamed body changed after the answer started; or say why it cannot be.
@@ -1459,7 +1932,7 @@ class SessionState:
         a login or logout) cannot reach the client and is not stored.
         """
         manager = self.manager
-        if not self.loaded or manager is None:
+        if not self.loaded or manager is None or self.ended:
             return None
         needs_new_id = (self.old_sid is not None or self.sid is None or self.sid != self.cookie_sid) and bool(
             self.real or self.data or self.exists)
@@ -1501,6 +1974,14 @@ class Session:
             state.load()
         return state.data
 
+    @data.setter
+    def data(self, value: Mapping[str, Any]) -> None:
+        if not isinstance(value, Mapping):
+            raise SessionDataError('session.data must be set to a dict, not a %s' % type(value).__name__)
+        state = _state()
+        state.load()
+        state.data = dict(value)
+
     @property
     def user(self) -> Any:
         """The logged-in user, or None."""
@@ -1516,6 +1997,24 @@ class Session:
     def invalidate(self) -> None:
         """End the session: delete it on the server and expire the cookie (logout)."""
         _state().invalidate()
+
+    def regenerate(self) -> str:
+        """Move the session to a new id, keeping data and user (after raising privileges)."""
+        return _state().regenerate()
+
+    def remember(self, seconds: int) -> None:
+        """Keep this session for ``seconds`` of inactivity, with a persistent cookie ("remember me")."""
+        _state().remember(seconds)
+
+    def end_other_sessions(self) -> int:
+        """End every other live session of the logged-in user; return how many were ended."""
+        state = _local.context
+        if state is None or state.manager is None:
+            return 0
+        state.load()
+        if not _is_someone(state.user):
+            return 0
+        return state.manager.end_sessions(state.user, keep=(state.sid, state.old_sid, state.cookie_sid))
 
     def __repr__(self) -> str:
         state = _state()
@@ -2383,6 +2882,15 @@ class Canister:
                 return _StreamedBody(result, _current_context(), self, route)
             return result
         return canister_route
+
+    # -- the sessions of a user (inside a request or from a script) ----------
+    def end_sessions(self, user: Any) -> int:
+        """End every live session of ``user`` (log out everywhere); return how many were ended."""
+        return self.sessions.end_sessions(user)
+
+    def sessions_of(self, user: Any) -> List[Dict[str, Any]]:
+        """The live sessions of ``user``: ``created``, ``last_used`` and ``current`` (never the id)."""
+        return self.sessions.sessions_of(user)
 
     def _unavailable(self, error: Exception) -> bottle.HTTPResponse:
         self.log.write(logging.ERROR, str(error))

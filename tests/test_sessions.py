@@ -84,6 +84,14 @@ class CountingStore(canister.MemoryStore):
         self.saves += 1
         super().save(sid, record, ttl)
 
+    def create(self, sid, record, ttl, user_key):
+        self.saves += 1
+        super().create(sid, record, ttl, user_key)
+
+    def update(self, sid, expected, record, ttl):
+        self.saves += 1
+        return super().update(sid, expected, record, ttl)
+
     def touch(self, sid, ttl):
         self.touches += 1
         super().touch(sid, ttl)
@@ -99,6 +107,14 @@ class RecordingStore(canister.MemoryStore):
     def save(self, sid, record, ttl):
         self.ttls.append(ttl)
         super().save(sid, record, ttl)
+
+    def create(self, sid, record, ttl, user_key):
+        self.ttls.append(ttl)
+        super().create(sid, record, ttl, user_key)
+
+    def update(self, sid, expected, record, ttl):
+        self.ttls.append(ttl)
+        return super().update(sid, expected, record, ttl)
 
 
 # --------------------------------------------------------------------------
