@@ -1830,8 +1830,8 @@ class SessionState:
         ttl = manager.ttl(self.lifetime, self.created_ms)
         sid = self.sid if self.sid is not None else self._new_sid()
         if self.old_sid:  # a new id for a live session: the old one must still be there to end
-            if store.delete(self.old_sid) is False:
-                return self._ended(headers, https)
+            if store.delete(self.old_sid) is False:  # ended, or moved to a new id by a parallel request:
+                return self._ended(headers, https, expire=False)  # the cookie that request sent stands
             manager.create(sid, record, ttl, _user_key(self.user))
         elif not self.exists:
             manager.create(sid, record, ttl, _user_key(self.user))
@@ -1904,14 +1904,14 @@ class SessionState:
             self.lifetime = stored.lifetime
         return self.record()
 
-    def _ended(self, headers: Headers, https: bool) -> None:
+    def _ended(self, headers: Headers, https: bool, expire: bool = True) -> None:
         """Another request ended this session (logout, expiry) while this one ran: store nothing."""
         manager = self.manager
         assert manager is not None
         self.ended = True
         manager.log.write(logging.WARNING, 'Session: %s... was ended by another request (logout) or expired '
                           'while this request ran: its changes were not saved' % (self.old_sid or self.sid or '')[:6])
-        if self.cookie_sid:
+        if expire and self.cookie_sid:
             manager.set_cookie(headers, '', https, expire=True)
 
     # -- a body streamed after the answer started (see _StreamedBody) --------
