@@ -1,0 +1,81 @@
+"""A Bottle app with canister whose session routes leave time for other requests to overlap.
+
+Configured by environment variables:
+  CANISTER_SESSION_STORE  session store URL (memory, sqlite:////abs.db, redis://h:p/db)
+  CANISTER_LOG_PATH       canister's log directory (or stderr/stdout; default stderr)
+  CANISTER_LOG_LEVEL      canister's log level (default INFO)
+
+Routes (JSON answers carry the serving process id as ``pid``):
+  GET /ping                      does not touch the session
+  GET /login?name=N              session.user = N
+  GET /logout                    session.invalidate()
+  GET /set?key=K&value=V         session.data[K] = V
+  GET /incr?key=K&delay=S        reads session.data, sleeps S seconds, then increments data[K]
+                                 (the sleep holds the loaded session open while other requests
+                                 of the same session run, in this worker or another)
+  GET /read                      the session's user and data, unchanged
+  GET /end?name=N                plugin.end_sessions(N): ends every session of that user
+"""
+import os
+import time
+
+import bottle
+
+import canister
+from canister import session
+
+from _common import mark_ready
+
+app = bottle.Bottle()
+plugin = canister.Canister(
+    session_store=os.environ.get('CANISTER_SESSION_STORE', 'memory'),
+    log_path=os.environ.get('CANISTER_LOG_PATH', 'stderr'),
+    log_level=os.environ.get('CANISTER_LOG_LEVEL', 'INFO'),
+)
+app.install(plugin)
+PID = os.getpid()
+
+
+@app.get('/ping')
+def ping():
+    return {'pong': True, 'pid': PID}
+
+
+@app.get('/login')
+def login(name: str):
+    session.user = name
+    return {'user': session.user, 'pid': PID}
+
+
+@app.get('/logout')
+def logout():
+    session.invalidate()
+    return {'pid': PID}
+
+
+@app.get('/set')
+def set_key(key: str, value: str):
+    session.data[key] = value
+    return {'pid': PID}
+
+
+@app.get('/incr')
+def incr(key: str, delay: float = 0.0):
+    value = session.data.get(key, 0)
+    if delay:
+        time.sleep(delay)
+    session.data[key] = value + 1
+    return {'key': key, 'value': value + 1, 'pid': PID}
+
+
+@app.get('/read')
+def read():
+    return {'user': session.user, 'data': session.data, 'pid': PID}
+
+
+@app.get('/end')
+def end(name: str):
+    return {'ended': plugin.end_sessions(name), 'pid': PID}
+
+
+mark_ready()

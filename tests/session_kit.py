@@ -1,0 +1,147 @@
+"""Helpers shared by the session concurrency and session feature tests.
+
+``make_store_url`` gives a test the URL of a fresh store of a kind: memory, a new SQLite
+file, or the module's private redis-server (fixture ``redis_server``), emptied first.
+``Browser`` is real HTTP to a server on 127.0.0.1, one connection per request, with the
+session cookie carried by hand so that a test decides which cookie each request sends.
+"""
+from __future__ import annotations
+
+import http.client
+import json
+import re
+import threading
+import urllib.parse
+from typing import Any, Dict, List, Optional
+
+import canister
+from servers import RedisServer
+
+COOKIE = 'session_id'
+STORES = ['memory', 'sqlite', 'redis']
+
+
+def start_redis():
+    """A private redis-server (the tests fail, never skip, without one): for a module fixture."""
+    return RedisServer().start()
+
+
+def _empty_redis(url: str) -> None:
+    import redis
+    connection = redis.Redis.from_url(url)
+    try:
+        connection.flushdb()
+    finally:
+        connection.close()
+
+
+def make_store_url(kind: str, tmp_path: Any, request: Any) -> str:
+    """A URL of an empty store of ``kind`` (memory, sqlite or redis)."""
+    if kind == 'memory':
+        return 'memory'
+    if kind == 'sqlite':
+        return 'sqlite:///' + str(tmp_path / 'sessions.db')
+    server = request.getfixturevalue('redis_server')
+    _empty_redis(server.url)
+    return server.url
+
+
+def plugin_of(app: Any) -> canister.Canister:
+    """The Canister plugin installed on a Bottle app."""
+    return next(plugin for plugin in app.plugins if isinstance(plugin, canister.Canister))
+
+
+class Answer:
+    """What a request got back: status, headers, body, and the session cookie it set."""
+
+    def __init__(self, status: int, headers: Any, body: bytes) -> None:
+        self.status = status
+        self.headers = headers
+        self.body = body
+        self.set_cookies: List[str] = [value for value in headers.get_all('Set-Cookie') or []
+                                       if value.startswith(COOKIE + '=')]
+
+    @property
+    def text(self) -> str:
+        return self.body.decode('utf-8', 'replace')
+
+    def json(self) -> Any:
+        return json.loads(self.text)
+
+    @property
+    def new_sid(self) -> Optional[str]:
+        """The id of the session cookie this answer set (None if none, '' if it expired it)."""
+        for value in self.set_cookies:
+            sid = value.split(';')[0][len(COOKIE) + 1:]
+            return '' if expires_cookie(value) else sid
+        return None
+
+    def header_values(self, name: str) -> List[str]:
+        return [part.strip() for value in self.headers.get_all(name) or [] for part in value.split(',')]
+
+    def __repr__(self) -> str:
+        return '<Answer %s %r cookies=%r>' % (self.status, self.text[:200], self.set_cookies)
+
+
+def expires_cookie(set_cookie: str) -> bool:
+    """True for a Set-Cookie header that removes the cookie (Max-Age=0)."""
+    return re.search(r';\s*max-age=0\s*(;|$)', set_cookie, re.IGNORECASE) is not None
+
+
+class Browser:
+    """Real HTTP to ``origin`` (http://127.0.0.1:port); ``sid`` is the session cookie it sends.
+
+    ``follow`` (default True) adopts the session cookie of each answer, as a browser does;
+    with ``follow=False`` every request sends the same cookie whatever the answers said.
+    """
+
+    def __init__(self, origin: str, sid: Optional[str] = None, follow: bool = True, timeout: float = 20) -> None:
+        parts = urllib.parse.urlsplit(origin)
+        self.host, self.port = parts.hostname, parts.port
+        self.sid = sid
+        self.follow = follow
+        self.timeout = timeout
+
+    def get(self, path: str, headers: Optional[Dict[str, str]] = None) -> Answer:
+        sent = {'Connection': 'close'}
+        if self.sid:
+            sent['Cookie'] = '%s=%s' % (COOKIE, self.sid)
+        sent.update(headers or {})
+        connection = http.client.HTTPConnection(self.host, self.port, timeout=self.timeout)
+        try:
+            connection.request('GET', path, headers=sent)
+            response = connection.getresponse()
+            answer = Answer(response.status, response.msg, response.read())
+        finally:
+            connection.close()
+        if self.follow and answer.new_sid is not None:
+            self.sid = answer.new_sid or None
+        return answer
+
+    def read(self) -> Any:
+        """[user, data] of the session this browser's cookie names (GET /read)."""
+        answer = self.get('/read')
+        assert answer.status == 200, answer
+        body = answer.json()
+        return [body['user'], body['data']]
+
+
+def run_threads(targets: List[Any], timeout: float = 60) -> List[BaseException]:
+    """Run each callable in a thread of its own, all at once; the exceptions they raised."""
+    errors: List[BaseException] = []
+
+    def wrap(target: Any) -> Any:
+        def run() -> None:
+            try:
+                target()
+            except BaseException as error:  # reported to the test
+                errors.append(error)
+        return run
+
+    threads = [threading.Thread(target=wrap(target), daemon=True) for target in targets]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout)
+        assert not thread.is_alive(), 'a client thread is still running after %ss' % timeout
+    return errors

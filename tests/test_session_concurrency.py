@@ -1,0 +1,334 @@
+"""Sessions under concurrent requests: logout sticks, changes to different keys are all kept.
+
+Real concurrency on each store canister ships (memory, SQLite, a real redis-server): the
+app is served over HTTP by waitress in this process, and a handler holds its loaded session
+open on a ``threading.Event`` while other requests of the same session run and finish; then
+several gunicorn worker processes sharing a SQLite file or a Redis server, with many client
+threads on one cookie.  Nothing is mocked.
+"""
+from __future__ import annotations
+
+import collections
+import threading
+import time
+
+import pytest
+
+from canister import session
+from conftest import read_log
+from servers import AppServer, InProcessWaitress
+from session_kit import STORES, Browser, expires_cookie, make_store_url, plugin_of, run_threads, start_redis
+
+
+@pytest.fixture(scope='module')
+def redis_server():
+    server = start_redis()
+    yield server
+    server.cleanup()
+
+
+@pytest.fixture(params=STORES)
+def store_url(request, tmp_path):
+    """The URL of an empty store of each kind canister ships."""
+    return make_store_url(request.param, tmp_path, request)
+
+
+class Gate:
+    """``loaded`` is set by a handler once it has its session; it then waits for ``release``."""
+
+    def __init__(self) -> None:
+        self.loaded = threading.Event()
+        self.release = threading.Event()
+
+
+def session_app(make_app, url, **config):
+    """An app whose routes read, change and hold sessions; ``app.gates`` by name."""
+    app = make_app(session_store=url, **config)
+    gates = collections.defaultdict(Gate)
+    lock = threading.Lock()
+
+    def gate(name):
+        with lock:
+            return gates[name]
+
+    app.gates = gate
+    app.all_gates = gates
+
+    @app.get('/login')
+    def login(name):
+        session.user = name
+        return 'ok'
+
+    @app.get('/logout')
+    def logout():
+        session.invalidate()
+        return 'bye'
+
+    @app.get('/set')
+    def set_key(key, value):
+        session.data[key] = value
+        return 'ok'
+
+    @app.get('/del')
+    def del_key(key):
+        del session.data[key]
+        return 'ok'
+
+    @app.get('/incr')
+    def incr(key, delay: float = 0.0):
+        value = session.data.get(key, 0)
+        time.sleep(delay)
+        session.data[key] = value + 1
+        return str(value + 1)
+
+    @app.get('/read')
+    def read():
+        return {'user': session.user, 'data': session.data}
+
+    @app.get('/hold')
+    def hold(name, key='', value='', delete=''):
+        """Load the session, wait for the test, then set (or delete) a key, or change nothing."""
+        held = gate(name)
+        session.data.get(key)
+        held.loaded.set()
+        assert held.release.wait(20), 'the test never released gate %s' % name
+        if delete:
+            del session.data[delete]
+        if key and value:
+            session.data[key] = value
+        return 'held'
+
+    return app
+
+
+@pytest.fixture
+def serve():
+    """``serve(app)``: the app on a real waitress server in this process (8 threads); its origin."""
+    servers = []
+
+    def start(app):
+        server = InProcessWaitress(app, threads=8)
+        server.app = app
+        servers.append(server)
+        return server.origin
+
+    yield start
+    for server in servers:
+        for gate in server.app.all_gates.values():  # a failed test leaves no handler waiting
+            gate.release.set()
+        server.close()
+
+
+def hold_in_thread(origin, sid, path):
+    """Start ``path`` with cookie ``sid`` in a thread; ``finish()`` joins it and gives its answer."""
+    result = {}
+    holder = Browser(origin, sid, follow=False)
+
+    def run():
+        result['answer'] = holder.get(path)
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+
+    def finish():
+        thread.join(20)
+        assert not thread.is_alive(), 'the held request did not finish'
+        return result['answer']
+
+    return finish
+
+
+def logged_in(origin, name='alice', **data):
+    browser = Browser(origin)
+    assert browser.get('/login?name=' + name).status == 200
+    for key, value in data.items():
+        assert browser.get('/set?key=%s&value=%s' % (key, value)).status == 200
+    assert browser.sid
+    return browser
+
+
+def warnings_in(log_dir):
+    return [line for line in read_log(log_dir).splitlines() if ' WARNING ' in line]
+
+
+# --------------------------------------------------------------------------
+# logout sticks
+
+@pytest.mark.parametrize('change', [True, False], ids=['changing', 'reading'])
+def test_a_request_that_loaded_the_session_before_logout_does_not_bring_it_back(
+        make_app, serve, store_url, log_dir, change):
+    app = session_app(make_app, store_url)
+    origin = serve(app)
+    alice = logged_in(origin, cart='3')
+    sid = alice.sid
+    finish = hold_in_thread(origin, sid, '/hold?name=a&key=note&value=late' if change else '/hold?name=a&key=note')
+    assert app.gates('a').loaded.wait(10)
+
+    assert alice.get('/logout').status == 200
+    app.gates('a').release.set()
+    held = finish()
+
+    assert held.status == 200, held
+    assert Browser(origin, sid).read() == [None, {}]
+    if change:
+        assert any(expires_cookie(cookie) for cookie in held.set_cookies), held
+        assert any('ended' in line for line in warnings_in(log_dir)), warnings_in(log_dir)
+    time.sleep(0.2)  # nothing written late either
+    assert Browser(origin, sid).read() == [None, {}]
+
+
+def test_a_request_that_loaded_a_session_before_end_sessions_does_not_bring_it_back(
+        make_app, serve, store_url, log_dir):
+    app = session_app(make_app, store_url)
+    origin = serve(app)
+    sid = logged_in(origin, cart='3').sid
+    finish = hold_in_thread(origin, sid, '/hold?name=a&key=note&value=late')
+    assert app.gates('a').loaded.wait(10)
+
+    assert plugin_of(app).end_sessions('alice') == 1  # from outside any request
+    app.gates('a').release.set()
+    held = finish()
+
+    assert held.status == 200, held
+    assert any(expires_cookie(cookie) for cookie in held.set_cookies), held
+    assert Browser(origin, sid).read() == [None, {}]
+    assert plugin_of(app).sessions_of('alice') == []
+
+
+# --------------------------------------------------------------------------
+# no lost updates between keys
+
+def test_two_overlapping_requests_setting_different_keys_both_keep_their_change(make_app, serve, store_url):
+    app = session_app(make_app, store_url)
+    origin = serve(app)
+    owner = logged_in(origin, base='0')
+    finish = hold_in_thread(origin, owner.sid, '/hold?name=a&key=a&value=1')
+    assert app.gates('a').loaded.wait(10)
+
+    assert Browser(origin, owner.sid, follow=False).get('/set?key=b&value=2').status == 200
+    app.gates('a').release.set()
+    assert finish().status == 200
+
+    assert owner.read() == ['alice', {'base': '0', 'a': '1', 'b': '2'}]
+
+
+def test_overlapping_deletions_and_additions_of_different_keys_are_all_kept(make_app, serve, store_url):
+    app = session_app(make_app, store_url)
+    origin = serve(app)
+    owner = logged_in(origin, x='1', y='1')
+    finish = hold_in_thread(origin, owner.sid, '/hold?name=a&delete=x')
+    assert app.gates('a').loaded.wait(10)
+
+    other = Browser(origin, owner.sid, follow=False)
+    assert other.get('/del?key=y').status == 200
+    assert other.get('/set?key=z&value=1').status == 200
+    app.gates('a').release.set()
+    assert finish().status == 200
+
+    assert owner.read() == ['alice', {'z': '1'}]
+
+
+def test_two_overlapping_requests_setting_the_same_key_keep_the_later_save(make_app, serve, store_url):
+    app = session_app(make_app, store_url)
+    origin = serve(app)
+    owner = logged_in(origin, k='first')
+    finish = hold_in_thread(origin, owner.sid, '/hold?name=a&key=k&value=held')
+    assert app.gates('a').loaded.wait(10)
+
+    assert Browser(origin, owner.sid, follow=False).get('/set?key=k&value=quick').status == 200
+    assert owner.read() == ['alice', {'k': 'quick'}]
+    app.gates('a').release.set()
+    assert finish().status == 200
+
+    assert owner.read() == ['alice', {'k': 'held'}]
+
+
+def test_eight_threads_each_incrementing_its_own_key_ten_times_keep_all_eighty(make_app, serve, store_url):
+    origin = serve(session_app(make_app, store_url))
+    owner = logged_in(origin)
+    answers = collections.defaultdict(list)
+
+    def client(number):
+        def run():
+            browser = Browser(origin, owner.sid, follow=False)
+            for _ in range(10):
+                answer = browser.get('/incr?key=k%d&delay=0.005' % number)
+                answers[number].append((answer.status, answer.text))
+        return run
+
+    assert run_threads([client(number) for number in range(8)]) == []
+
+    for number in range(8):  # each thread saw its own key go 1, 2, ... 10
+        assert answers[number] == [(200, str(value)) for value in range(1, 11)], answers[number]
+    assert owner.read() == ['alice', {'k%d' % number: 10 for number in range(8)}]
+
+
+# --------------------------------------------------------------------------
+# several gunicorn workers on one SQLite file or one Redis server
+
+@pytest.fixture(scope='module', params=['sqlite', 'redis'])
+def workers(request, tmp_path_factory):
+    """tests/apps/concurrency_app.py on gunicorn with three sync workers, sharing one store."""
+    directory = tmp_path_factory.mktemp('workers')
+    url = make_store_url(request.param, directory, request)
+    (directory / 'logs').mkdir()
+    server = AppServer('concurrency_app:app', server='gunicorn', workers=3, start_timeout=30,
+                       env={'CANISTER_SESSION_STORE': url, 'CANISTER_LOG_PATH': str(directory / 'logs')})
+    server.start()
+    yield server
+    server.cleanup()
+    assert not server.pids(), 'server processes left running'
+
+
+def test_concurrent_increments_of_different_keys_through_three_workers_are_all_kept(workers):
+    owner = logged_in(workers.url)
+    answers = collections.defaultdict(list)
+    pids = set()
+
+    def client(number):
+        def run():
+            browser = Browser(workers.url, owner.sid, follow=False)
+            for _ in range(8):
+                answer = browser.get('/incr?key=k%d&delay=0.01' % number)
+                assert answer.status == 200, answer
+                answers[number].append(answer.json()['value'])
+                pids.add(answer.json()['pid'])
+        return run
+
+    assert run_threads([client(number) for number in range(6)]) == []
+
+    for number in range(6):
+        assert answers[number] == list(range(1, 9)), answers[number]
+    assert owner.read() == ['alice', {'k%d' % number: 8 for number in range(6)}]
+    assert len(pids) > 1, 'one worker answered everything: the test shows nothing about processes'
+
+
+@pytest.mark.parametrize('ending', ['logout', 'end_sessions'])
+def test_ending_a_session_during_concurrent_writes_through_three_workers_never_brings_it_back(workers, ending):
+    owner = logged_in(workers.url, name='user-' + ending, cart='1')
+    sid = owner.sid
+    started = threading.Event()
+
+    def client(number):
+        def run():
+            browser = Browser(workers.url, sid, follow=False)  # always the old cookie
+            for round_number in range(6):
+                answer = browser.get('/incr?key=k%d&delay=0.1' % number)
+                assert answer.status == 200, answer
+                if round_number == 1:
+                    started.set()
+        return run
+
+    def end():
+        assert started.wait(20)
+        if ending == 'logout':
+            assert Browser(workers.url, sid, follow=False).get('/logout').status == 200
+        else:
+            answer = Browser(workers.url).get('/end?name=user-' + ending)
+            assert answer.json()['ended'] == 1, answer
+
+    assert run_threads([client(number) for number in range(4)] + [end]) == []
+
+    assert Browser(workers.url, sid).read() == [None, {}]
+    time.sleep(0.3)
+    assert Browser(workers.url, sid).read() == [None, {}]

@@ -1,0 +1,502 @@
+"""Session features: a new user is a new session, private answers, data replacement, regenerate,
+ending a user's sessions everywhere, remember me, private SQLite files, exact expiry, custom stores.
+
+Requests go through WebTest with the session cookie sent by hand, on each store canister ships
+(memory, SQLite, a real redis-server) where the store matters.
+"""
+from __future__ import annotations
+
+import base64
+import http.cookiejar
+import json
+import os
+import re
+import time
+
+import bottle
+import pytest
+import webtest
+
+import canister
+from canister import session
+from conftest import read_log
+from session_kit import COOKIE, STORES, expires_cookie, make_store_url, plugin_of, start_redis
+
+
+@pytest.fixture(scope='module')
+def redis_server():
+    server = start_redis()
+    yield server
+    server.cleanup()
+
+
+@pytest.fixture(params=STORES)
+def store_url(request, tmp_path):
+    """The URL of an empty store of each kind canister ships."""
+    return make_store_url(request.param, tmp_path, request)
+
+
+class _NoJar(http.cookiejar.CookieJar):
+    def extract_cookies(self, response, request):
+        pass
+
+
+class Web:
+    """WebTest without a cookie jar: ``get(path, sid)`` sends that session cookie, or none."""
+
+    def __init__(self, app):
+        self.test = webtest.TestApp(app, extra_environ={'REMOTE_ADDR': '127.0.0.1', 'HTTP_HOST': 'localhost:80'},
+                                    cookiejar=_NoJar())
+
+    def get(self, path, sid=None, headers=None, status=200):
+        sent = dict(headers or {})
+        if sid:
+            sent['Cookie'] = '%s=%s' % (COOKIE, sid)
+        return self.test.get(path, headers=sent, status=status)
+
+    def read(self, sid):
+        """[user, data] of the session ``sid`` names."""
+        return json.loads(self.get('/read', sid).text)
+
+    def login(self, name, sid=None):
+        """Log ``name`` in (on the session ``sid``, else a new one); the session id afterwards."""
+        return new_sid(self.get('/login?name=' + name, sid)) or sid
+
+
+def session_cookies(response):
+    return [value for value in response.headers.getall('Set-Cookie') if value.startswith(COOKIE + '=')]
+
+
+def new_sid(response):
+    """The session id the answer's cookie sets (None if it sets none, '' if it expires it)."""
+    for value in session_cookies(response):
+        return '' if expires_cookie(value) else value.split(';')[0][len(COOKIE) + 1:]
+    return None
+
+
+def header_parts(response, name):
+    return [part.strip() for value in response.headers.getall(name) for part in value.split(',')]
+
+
+def basic(username, password):
+    return 'Basic ' + base64.b64encode(('%s:%s' % (username, password)).encode()).decode('ascii')
+
+
+def feature_app(make_app, **overrides):
+    """An app whose routes use every session feature."""
+    app = make_app(**overrides)
+    plugin = plugin_of(app)
+
+    @app.get('/login')
+    def login(name):
+        session.user = name
+        return 'ok'
+
+    @app.get('/login-sub')
+    def login_sub(sub):
+        session.user = {'sub': sub, 'role': 'member'}
+        return 'ok'
+
+    @app.get('/logout')
+    def logout():
+        session.invalidate()
+        return 'bye'
+
+    @app.get('/set')
+    def set_key(key, value):
+        session.data[key] = value
+        return 'ok'
+
+    @app.get('/read')
+    def read():
+        return json.dumps([session.user, session.data])
+
+    @app.get('/whoami')
+    def whoami():
+        return 'user=%s' % (session.user,)
+
+    @app.get('/no-store')
+    def no_store():
+        bottle.response.set_header('Cache-Control', 'no-store')
+        return json.dumps(session.data)
+
+    @app.get('/replace')
+    def replace():
+        session.data = {'new': 'yes'}
+        return 'ok'
+
+    @app.get('/regenerate')
+    def regenerate():
+        session.regenerate()
+        return 'ok'
+
+    @app.get('/remember')
+    def remember(seconds: int):
+        session.remember(seconds)
+        return 'ok'
+
+    @app.get('/end')
+    def end(name):
+        return str(plugin.end_sessions(name))
+
+    @app.get('/mine')
+    def mine():
+        return json.dumps(plugin.sessions_of(session.user))
+
+    @app.get('/end-others')
+    def end_others():
+        return str(session.end_other_sessions())
+
+    return app
+
+
+# --------------------------------------------------------------------------
+# a new user is a new session
+
+def test_a_different_user_logging_in_on_the_same_browser_starts_with_empty_data(make_app):
+    web = Web(feature_app(make_app))
+    alice = web.login('alice')
+    web.get('/set?key=card&value=4111', alice)
+    assert web.read(alice) == ['alice', {'card': '4111'}]
+
+    bob = web.login('bob', alice)
+    assert bob and bob != alice
+    assert web.read(bob) == ['bob', {}]
+
+
+def test_the_same_user_logging_in_again_keeps_the_data(make_app):
+    web = Web(feature_app(make_app))
+    alice = web.login('alice')
+    web.get('/set?key=card&value=4111', alice)
+    again = web.login('alice', alice)
+    assert web.read(again) == ['alice', {'card': '4111'}]
+
+
+def test_the_anonymous_cart_survives_logging_in(make_app):
+    web = Web(feature_app(make_app))
+    anonymous = new_sid(web.get('/set?key=cart&value=3-books'))
+    alice = web.login('alice', anonymous)
+    assert web.read(alice) == ['alice', {'cart': '3-books'}]
+
+
+def test_a_dict_user_with_another_sub_starts_with_empty_data(make_app):
+    web = Web(feature_app(make_app))
+    carol = new_sid(web.get('/login-sub?sub=carol'))
+    web.get('/set?key=card&value=4111', carol)
+    dave = new_sid(web.get('/login-sub?sub=dave', carol))
+    assert dave and dave != carol
+    assert web.read(dave) == [{'sub': 'dave', 'role': 'member'}, {}]
+
+
+def basic_users_app(make_app, tmp_path):
+    users = tmp_path / 'users'
+    users.write_text('alice:%s\nbob:%s\n' % (canister.hash_password('a-pw', 'pbkdf2', iterations=1000),
+                                             canister.hash_password('b-pw', 'pbkdf2', iterations=1000)))
+    return Web(feature_app(make_app, auth_basic_users_file=str(users)))
+
+
+def test_basic_bob_after_basic_alice_on_the_same_browser_does_not_see_her_data(make_app, tmp_path):
+    web = basic_users_app(make_app, tmp_path)
+    alice = new_sid(web.get('/set?key=card&value=4111', headers={'Authorization': basic('alice', 'a-pw')}))
+    assert json.loads(web.get('/read', alice, headers={'Authorization': basic('alice', 'a-pw')}).text) == [
+        'alice', {'card': '4111'}]
+
+    response = web.get('/read', alice, headers={'Authorization': basic('bob', 'b-pw')})
+    assert json.loads(response.text) == ['bob', {}]
+
+
+def test_an_anonymous_cart_survives_a_basic_login(make_app, tmp_path):
+    web = basic_users_app(make_app, tmp_path)
+    anonymous = new_sid(web.get('/set?key=cart&value=3-books'))
+    response = web.get('/read', anonymous, headers={'Authorization': basic('alice', 'a-pw')})
+    assert json.loads(response.text) == ['alice', {'cart': '3-books'}]
+
+
+# --------------------------------------------------------------------------
+# private answers
+
+@pytest.mark.parametrize('path', ['/read', '/whoami'])
+def test_an_answer_built_from_a_loaded_session_varies_on_the_cookie_and_is_private(make_app, path):
+    web = Web(feature_app(make_app))
+    alice = web.login('alice')
+    response = web.get(path, alice)
+    assert session_cookies(response) == []  # no new cookie: the headers come from reading the session
+    assert 'Cookie' in header_parts(response, 'Vary')
+    assert header_parts(response, 'Cache-Control') == ['private']
+
+
+def test_a_cache_control_set_by_the_handler_is_kept_on_a_session_answer(make_app):
+    web = Web(feature_app(make_app))
+    alice = web.login('alice')
+    response = web.get('/no-store', alice)
+    assert response.headers['Cache-Control'] == 'no-store'
+    assert 'Cookie' in header_parts(response, 'Vary')
+
+
+# --------------------------------------------------------------------------
+# data replacement and regenerate
+
+def test_assigning_session_data_replaces_it(make_app, store_url):
+    web = Web(feature_app(make_app, session_store=store_url))
+    alice = web.login('alice')
+    web.get('/set?key=old&value=1', alice)
+    assert web.get('/replace', alice).text == 'ok'
+    assert web.read(alice) == ['alice', {'new': 'yes'}]
+
+
+def test_regenerate_gives_a_new_id_that_keeps_data_and_user_and_ends_the_old_one(make_app, store_url):
+    web = Web(feature_app(make_app, session_store=store_url))
+    alice = web.login('alice')
+    web.get('/set?key=k&value=v', alice)
+    fresh = new_sid(web.get('/regenerate', alice))
+    assert fresh and fresh != alice
+    assert web.read(fresh) == ['alice', {'k': 'v'}]
+    assert web.read(alice) == [None, {}]
+
+
+# --------------------------------------------------------------------------
+# ending a user's sessions everywhere
+
+def three_alices_and_others(web):
+    alices = [web.login('alice') for _ in range(3)]
+    for number, sid in enumerate(alices):
+        web.get('/set?key=device&value=%d' % number, sid)
+    bob = web.login('bob')
+    anonymous = new_sid(web.get('/set?key=cart&value=1'))
+    return alices, bob, anonymous
+
+
+def assert_entries_without_ids(entries, sids, started, current=None):
+    now = time.time()
+    for entry in entries:
+        assert set(entry) >= {'created', 'last_used', 'current'}, entry
+        assert isinstance(entry['created'], float) and started - 1 <= entry['created'] <= now + 1, entry
+        last_used = entry['last_used']
+        assert last_used is None or (isinstance(last_used, float) and entry['created'] - 1 <= last_used <= now + 1)
+        text = repr(entry)
+        assert not any(sid[:12] in text for sid in sids), 'an entry shows a session id: %r' % entry
+    if current is not None:
+        assert [entry['current'] for entry in entries].count(True) == current, entries
+
+
+def test_sessions_of_lists_each_live_session_of_a_user_without_its_id(make_app, store_url):
+    app = feature_app(make_app, session_store=store_url)
+    plugin, web, started = plugin_of(app), Web(app), time.time()
+    alices, bob, anonymous = three_alices_and_others(web)
+
+    entries = plugin.sessions_of('alice')  # from outside any request
+    assert len(entries) == 3
+    assert_entries_without_ids(entries, alices + [bob, anonymous], started, current=0)
+    assert len(plugin.sessions_of('bob')) == 1
+    assert plugin.sessions_of('nobody') == []
+
+
+def test_sessions_of_inside_a_request_marks_the_current_session(make_app, store_url):
+    app = feature_app(make_app, session_store=store_url)
+    web, started = Web(app), time.time()
+    alices, bob, anonymous = three_alices_and_others(web)
+    entries = json.loads(web.get('/mine', alices[1]).text)
+    assert len(entries) == 3
+    assert_entries_without_ids(entries, alices + [bob, anonymous], started, current=1)
+
+
+def test_end_sessions_from_a_script_ends_every_session_of_that_user_and_no_other(make_app, store_url):
+    app = feature_app(make_app, session_store=store_url)
+    plugin, web = plugin_of(app), Web(app)
+    alices, bob, anonymous = three_alices_and_others(web)
+
+    assert plugin.end_sessions('alice') == 3
+    for sid in alices:
+        assert web.read(sid) == [None, {}]
+    assert plugin.sessions_of('alice') == []
+    assert web.read(bob) == ['bob', {}]
+    assert web.read(anonymous) == [None, {'cart': '1'}]
+    assert plugin.end_sessions('alice') == 0
+
+
+def test_end_sessions_in_a_request_ends_every_session_of_that_user(make_app, store_url):
+    app = feature_app(make_app, session_store=store_url)
+    web = Web(app)
+    alices, bob, anonymous = three_alices_and_others(web)
+    assert web.get('/end?name=alice', bob).text == '3'
+    for sid in alices:
+        assert web.read(sid) == [None, {}]
+    assert web.read(bob) == ['bob', {}]
+
+
+def test_end_other_sessions_keeps_only_the_current_one(make_app, store_url):
+    app = feature_app(make_app, session_store=store_url)
+    plugin, web = plugin_of(app), Web(app)
+    alices, bob, anonymous = three_alices_and_others(web)
+
+    assert web.get('/end-others', alices[0]).text == '2'
+    assert web.read(alices[0]) == ['alice', {'device': '0'}]
+    for sid in alices[1:]:
+        assert web.read(sid) == [None, {}]
+    assert len(plugin.sessions_of('alice')) == 1
+    assert web.read(bob) == ['bob', {}]
+
+
+def test_a_dict_user_is_found_and_ended_by_its_sub_claim(make_app, store_url):
+    app = feature_app(make_app, session_store=store_url)
+    plugin, web = plugin_of(app), Web(app)
+    carols = [new_sid(web.get('/login-sub?sub=carol')) for _ in range(2)]
+    assert len(plugin.sessions_of('carol')) == 2
+    assert plugin.end_sessions('carol') == 2
+    for sid in carols:
+        assert web.read(sid) == [None, {}]
+
+
+def test_a_logged_out_session_is_no_longer_listed(make_app, store_url):
+    app = feature_app(make_app, session_store=store_url)
+    plugin, web = plugin_of(app), Web(app)
+    alices = [web.login('alice') for _ in range(2)]
+    web.get('/logout', alices[0])
+    assert len(plugin.sessions_of('alice')) == 1
+
+
+# --------------------------------------------------------------------------
+# remember me
+
+def test_remember_gives_the_session_a_persistent_cookie_with_that_max_age(make_app, store_url):
+    web = Web(feature_app(make_app, session_store=store_url))
+    alice = web.login('alice')
+    web.get('/set?key=a&value=1', alice)
+    response = web.get('/remember?seconds=1209600', alice)
+    cookies = session_cookies(response)
+    assert len(cookies) == 1 and re.search(r';\s*Max-Age=1209600\s*(;|$)', cookies[0]), cookies
+    remembered = new_sid(response)
+    assert web.read(remembered) == ['alice', {'a': '1'}]
+
+
+def test_logout_ends_a_remembered_session(make_app, store_url):
+    web = Web(feature_app(make_app, session_store=store_url))
+    alice = web.login('alice')
+    remembered = new_sid(web.get('/remember?seconds=1209600', alice)) or alice
+    assert new_sid(web.get('/logout', remembered)) == ''
+    assert web.read(remembered) == [None, {}]
+
+
+def wait_for_second_start(fraction=0.05):
+    """Sleep until just after a whole second: expiry rounded up to whole seconds would show."""
+    now = time.time()
+    time.sleep((1 + fraction - (now % 1)) % 1)
+
+
+def sleep_until(moment):
+    time.sleep(max(0.0, moment - time.time()))
+
+
+def test_a_remembered_session_outlives_the_timeout_slides_and_is_capped_by_max_age(make_app, tmp_path, request):
+    """One timeline for every store: session_timeout=1; remember(2) and, with session_max_age=2, remember(100)."""
+    webs = {}
+    for kind in STORES:
+        url = make_store_url(kind, tmp_path, request)
+        webs[kind] = (Web(feature_app(make_app, session_store=url, session_timeout=1)),
+                      Web(feature_app(make_app, session_store=url.replace('sessions.db', 'capped.db'),
+                                      session_timeout=1, session_max_age=2)))
+    sessions = {}
+    start = time.time()
+    for kind, (web, capped) in webs.items():
+        plain = web.login('alice')
+        remembered = web.login('alice')
+        remembered = new_sid(web.get('/remember?seconds=2', remembered)) or remembered
+        capped_sid = capped.login('alice')
+        capped_sid = new_sid(capped.get('/remember?seconds=100', capped_sid)) or capped_sid
+        sessions[kind] = (plain, remembered, capped_sid)
+
+    def users(step):
+        return {kind: [web.read(sid)[0] for web, sid in step(kind)] for kind in STORES}
+
+    sleep_until(start + 1.4)
+    seen = users(lambda kind: [(webs[kind][0], sessions[kind][0]), (webs[kind][0], sessions[kind][1]),
+                               (webs[kind][1], sessions[kind][2])])
+    assert seen == {kind: [None, 'alice', 'alice'] for kind in STORES}, 'plain, remembered, capped at 1.4 s'
+
+    sleep_until(start + 2.6)  # 2.6 s after the start: the remembered one slid (last use at 1.4 s)
+    seen = users(lambda kind: [(webs[kind][0], sessions[kind][1]), (webs[kind][1], sessions[kind][2])])
+    assert seen == {kind: ['alice', None] for kind in STORES}, 'remembered, capped at 2.6 s'
+
+    sleep_until(start + 5.0)  # 2.4 s after its last use
+    seen = users(lambda kind: [(webs[kind][0], sessions[kind][1])])
+    assert seen == {kind: [None] for kind in STORES}, 'remembered at 5.0 s'
+
+
+# --------------------------------------------------------------------------
+# exact expiry
+
+def test_expiry_is_exact_to_the_millisecond_on_every_store(make_app, tmp_path, request):
+    webs = {kind: Web(feature_app(make_app, session_store=make_store_url(kind, tmp_path, request),
+                                  session_timeout=1)) for kind in STORES}
+    wait_for_second_start()
+    start = time.time()
+    sessions = {kind: (web.login('alice'), web.login('alice')) for kind, web in webs.items()}
+    created = time.time()
+    assert created - start < 0.25, 'making the sessions took %.2fs' % (created - start)
+
+    sleep_until(start + 0.8)
+    alive = {kind: webs[kind].read(sessions[kind][0])[0] for kind in STORES}
+    sleep_until(created + 1.2)
+    gone = {kind: webs[kind].read(sessions[kind][1])[0] for kind in STORES}
+    assert alive == {kind: 'alice' for kind in STORES}, 'at 0.8 s'
+    assert gone == {kind: None for kind in STORES}, 'at 1.2 s (rounding up to a whole second keeps it to 1.95 s)'
+
+
+# --------------------------------------------------------------------------
+# private SQLite files
+
+def test_the_sqlite_file_and_its_wal_and_shm_are_readable_by_their_owner_only(make_app, tmp_path):
+    path = tmp_path / 'private.db'
+    previous = os.umask(0o022)  # the usual umask: files made without care would be 0644
+    try:
+        web = Web(feature_app(make_app, session_store='sqlite:///' + str(path)))
+        alice = web.login('alice')
+        assert web.read(alice) == ['alice', {}]
+    finally:
+        os.umask(previous)
+    for name in ('private.db', 'private.db-wal', 'private.db-shm'):
+        mode = (tmp_path / name).stat().st_mode & 0o777
+        assert mode == 0o600, '%s is %o' % (name, mode)
+
+
+# --------------------------------------------------------------------------
+# custom stores
+
+class FourMethodStore(canister.SessionStore):
+    """A store written for the four methods of the original protocol: a dict."""
+
+    def __init__(self):
+        self.records = {}
+
+    def load(self, sid):
+        return self.records.get(sid)
+
+    def save(self, sid, record, ttl):
+        self.records[sid] = record
+
+    def touch(self, sid, ttl):
+        pass
+
+    def delete(self, sid):
+        self.records.pop(sid, None)
+
+
+def test_a_custom_store_with_the_four_original_methods_works_with_a_warning_naming_the_weaker_guarantee(
+        make_app, log_dir):
+    store = FourMethodStore()
+    web = Web(feature_app(make_app, store=store))
+    warnings = [line for line in read_log(log_dir).splitlines() if ' WARNING ' in line]
+    assert any('concurrent' in line for line in warnings), warnings
+
+    alice = web.login('alice')
+    web.get('/set?key=k&value=v', alice)
+    assert web.read(alice) == ['alice', {'k': 'v'}]
+    assert list(store.records) == [alice]
+    web.get('/logout', alice)
+    assert store.records == {}
+    assert web.read(alice) == [None, {}]
+
+
+def test_the_stores_canister_ships_give_no_warning_about_concurrent_requests(make_app, log_dir, store_url):
+    Web(feature_app(make_app, session_store=store_url)).login('alice')
+    assert not any('concurrent' in line for line in read_log(log_dir).splitlines() if ' WARNING ' in line)
