@@ -185,7 +185,11 @@ KEYS: Dict[str, _Key] = {key.name: key for key in (
          'bytes; a larger body gets 413 (from its Content-Length, or once a chunked body passes it)'),
     _Key('max_header_size', 8192, _as_number(int, 256), 'bytes; a larger Authorization or Cookie header gets 431'),
     _Key('debug', False, _as_bool, 'accepted for compatibility with canister 1.x; has no effect'),
-    _Key('session_store', 'memory', _as_text, '`memory`, `sqlite:///file.db`, `sqlite:////abs/file.db` or `redis://host:port/db`'),
+    _Key('session_store', 'memory', _as_text, '`memory`, `sqlite:///file.db`, `sqlite:////abs/file.db`, `redis://host:port/db`, '
+         '`rediss://...?ssl_ca_certs=...`, `redis+sentinel://host:port,.../service/db` or `redis+cluster://host:port,...`'),
+    _Key('session_redis_prefix', 'canister:session:', _as_text, 'prefix of the Redis keys (several apps can share one Redis)'),
+    _Key('session_redis_wait', 0, _as_number(int, 0),
+         'Redis replicas a save waits for (`WAIT`) before the answer goes out; 0: none'),
     _Key('session_cookie', 'session_id', _as_text, 'name of the session cookie'),
     _Key('session_timeout', 3600, _as_number(int), 'seconds of inactivity before a session ends (0 or less: never)'),
     _Key('session_max_age', 0, _as_number(int, 0), 'absolute session lifetime in seconds (0: none)'),
@@ -1236,6 +1240,110 @@ class SQLiteStore(SessionStore):
             self._local.connection = None
 
 
+#: Query parameters a Redis URL may carry (TLS options), with their parsers.
+_REDIS_URL_OPTIONS: Dict[str, Callable[[str], Any]] = {
+    'ssl_ca_certs': str, 'ssl_certfile': str, 'ssl_keyfile': str,
+    'ssl_cert_reqs': lambda value: _as_choice('required', 'optional', 'none')(value),
+    'ssl_check_hostname': lambda value: _as_bool(value),
+}
+_REDIS_SCHEMES = ('redis', 'rediss', 'redis+sentinel', 'rediss+sentinel', 'redis+cluster', 'rediss+cluster')
+
+
+class _RedisUrl(typing.NamedTuple):
+    """A ``session_store`` Redis URL, parsed and checked at install."""
+
+    #: ``single``, ``sentinel`` or ``cluster``.
+    mode: str
+    hosts: List[Tuple[str, int]]
+    username: Optional[str]
+    password: Optional[str]
+    db: int
+    #: The Sentinel service (master) name.
+    service: str
+    #: Connection options: TLS, from the scheme and the query.
+    options: Dict[str, Any]
+
+    @classmethod
+    def parse(cls, url: str) -> '_RedisUrl':
+        """Parse ``redis[s]://``, ``redis[s]+sentinel://`` or ``redis[s]+cluster://``; ConfigError says what is wrong."""
+        def invalid(why: str) -> ConfigError:
+            return ConfigError('canister.session_store = %r is not a valid Redis URL: %s'
+                               % (_mask_url_password(url), why))
+        scheme, sep, rest = url.partition('://')
+        if not sep or scheme.lower() not in _REDIS_SCHEMES:
+            raise invalid('the scheme must be one of %s' % ', '.join(s + '://' for s in _REDIS_SCHEMES))
+        scheme = scheme.lower()
+        mode = scheme.partition('+')[2] or 'single'
+        location, _, query = rest.partition('?')
+        netloc, _, path = location.partition('/')
+        credentials, at, hostlist = netloc.rpartition('@')
+        username = password = None
+        if at:
+            user_text, colon, password_text = credentials.partition(':')
+            username = urllib.parse.unquote(user_text) or None
+            password = urllib.parse.unquote(password_text) if colon else None
+        hosts = []
+        for entry in (hostlist or 'localhost').split(','):
+            host, colon, port_text = entry.strip().rpartition(':') if ':' in entry else (entry.strip(), '', '')
+            host = host.strip('[]') or 'localhost'
+            default = 26379 if mode == 'sentinel' else 6379
+            if port_text and not port_text.isdigit():
+                raise invalid('%r is not a port number' % port_text)
+            hosts.append((host, int(port_text) if port_text else default))
+        if mode == 'single' and len(hosts) > 1:
+            raise invalid('a plain Redis URL names one host (use redis+sentinel:// or redis+cluster:// for several)')
+        parts = [part for part in path.split('/') if part]
+        service = ''
+        if mode == 'sentinel':
+            if not parts:
+                raise invalid('name the service after the hosts: redis+sentinel://host:26379/service/db')
+            service = urllib.parse.unquote(parts.pop(0))
+        if len(parts) > 1 or (parts and not parts[0].isdigit()):
+            raise invalid('%r is not a database number' % '/'.join(parts))
+        db = int(parts[0]) if parts else 0
+        if mode == 'cluster' and db:
+            raise invalid('Redis Cluster has only database 0')
+        options: Dict[str, Any] = {}
+        if scheme.startswith('rediss'):
+            options['ssl'] = True
+        for name, values in urllib.parse.parse_qs(query, keep_blank_values=True).items():
+            parser = _REDIS_URL_OPTIONS.get(name)
+            if parser is None:
+                raise invalid('unknown option %r (known: %s)' % (name, ', '.join(_REDIS_URL_OPTIONS)))
+            try:
+                options[name] = parser(values[-1])
+            except ValueError as error:
+                raise invalid('%s: %s' % (name, error)) from None
+            if name in ('ssl_ca_certs', 'ssl_certfile', 'ssl_keyfile') and not os.path.isfile(options[name]):
+                raise invalid('%s: no file %s' % (name, options[name]))
+        if any(name.startswith('ssl_') for name in options) and not options.get('ssl'):
+            raise invalid('TLS options need a rediss:// scheme (rediss+sentinel://, rediss+cluster://)')
+        return cls(mode, hosts, username, password, db, service, options)
+
+    def client(self, redis: Any, timeout: float, retry: Any) -> Any:
+        """A redis-py client for this URL (its own pool; nothing is connected yet)."""
+        common: Dict[str, Any] = dict(self.options, username=self.username, password=self.password,
+                                      socket_timeout=timeout, socket_connect_timeout=timeout)
+        if retry is not None:
+            common['retry'] = retry
+        if self.mode == 'sentinel':
+            from redis.sentinel import Sentinel
+            sentinel_options = {'socket_timeout': timeout, 'socket_connect_timeout': timeout}
+            sentinel_options.update((key, value) for key, value in self.options.items())
+            sentinel = Sentinel(self.hosts, sentinel_kwargs=sentinel_options, **common)
+            return sentinel.master_for(self.service, db=self.db, **common)
+        if self.mode == 'cluster':
+            from redis.cluster import ClusterNode, RedisCluster
+            return RedisCluster(startup_nodes=[ClusterNode(host, port) for host, port in self.hosts], **common)
+        host, port = self.hosts[0]
+        return redis.Redis(host=host, port=port, db=self.db, **common)
+
+
+def _mask_url_password(url: str) -> str:
+    """The URL with the password of its ``user:password@`` part written as ``***``."""
+    return re.sub(r'(://[^/@?#]*?:)[^/@?#]*@', r'\1***@', url)
+
+
 #: Replace a Redis session's record only if it is still the one expected (KEYS[1]: the
 #: session; ARGV: expected record, new record, ttl in ms or 0).  Returns {1} when
 #: replaced, {0, current} when another request changed it, {0} when it is gone.
@@ -1253,33 +1361,52 @@ return {1}
 
 
 class RedisStore(SessionStore):
-    """Sessions in Redis, shared by many processes on many hosts.
+    """Sessions in Redis, shared by many processes on many hosts: one server, Sentinel or Cluster.
 
     Redis expires them itself; a request that only reads its session is one round trip
     (GETEX reads and extends it), one that changes it two (GETEX, then a script that
     replaces the record only if no other request changed it meanwhile); pooled
     connections with short timeouts, so an outage turns into quick 503s rather than
-    hung requests.  The sessions of a user are listed in a set (``<prefix>user:<key>``),
+    hung requests.  Each script touches one key, so every guarantee holds on Redis
+    Cluster too.  The sessions of a user are listed in a set (``<prefix>user:<key>``),
     tidied when they are listed and when the user logs in again.
+
+    ``url`` is a ``session_store`` URL; or pass ``client``, a redis-py client the app
+    built (``redis.Redis``, ``Sentinel.master_for(...)`` or ``RedisCluster``).  With
+    ``wait`` > 0, a save waits (Redis ``WAIT``) until that many replicas have it.
     """
 
-    def __init__(self, url: str, prefix: str = 'canister:session:', timeout: float = 1.0) -> None:
+    def __init__(self, url: Optional[str] = None, prefix: str = 'canister:session:', timeout: float = 1.0,
+                 client: Any = None, wait: int = 0) -> None:
         redis = _require('redis', 'redis')
+        if (url is None) == (client is None):
+            raise ConfigError('RedisStore takes either a url or a client')
+        if not prefix:
+            raise ConfigError('canister.session_redis_prefix must not be empty')
         self.prefix = prefix
-        options: Dict[str, Any] = {'socket_timeout': timeout, 'socket_connect_timeout': timeout}
-        try:
-            from redis.backoff import NoBackoff
-            from redis.retry import Retry
-            options['retry'] = Retry(NoBackoff(), 0)
-        except ImportError:  # pragma: no cover - very old redis-py
-            pass
+        self.wait = wait
+        self.timeout = timeout
         self._errors = (redis.exceptions.RedisError, OSError)
         self._response_error = redis.exceptions.ResponseError
         self._getex = hasattr(redis.Redis, 'getex')
-        try:
-            self.client = redis.Redis.from_url(url, **options)
-        except ValueError as error:
-            raise ConfigError('canister.session_store = %r is not a valid Redis URL: %s' % (url, error)) from None
+        if client is None:
+            try:
+                from redis.backoff import NoBackoff
+                from redis.retry import Retry
+                retry: Any = Retry(NoBackoff(), 0)
+            except ImportError:  # pragma: no cover - very old redis-py
+                retry = None
+            assert url is not None
+            if url.startswith('unix://'):
+                options: Dict[str, Any] = {'socket_timeout': timeout, 'socket_connect_timeout': timeout}
+                if retry is not None:
+                    options['retry'] = retry
+                client = redis.Redis.from_url(url, **options)
+            else:
+                client = _RedisUrl.parse(url).client(redis, timeout, retry)
+        self.client = client
+        cluster = getattr(getattr(redis, 'cluster', None), 'RedisCluster', None)
+        self._cluster = cluster is not None and isinstance(client, cluster)
         self._update = self.client.register_script(_REDIS_UPDATE)
 
     def _call(self, method: str, *args: Any, **kwargs: Any) -> Any:
@@ -1299,33 +1426,68 @@ class RedisStore(SessionStore):
     def _user_set(self, user_key: str) -> str:
         return self.prefix + 'user:' + user_key
 
+    def _replicated(self, key: str, replicas: Optional[int] = None) -> None:
+        """With ``wait``: make sure that many replicas have the write to ``key``, or raise StoreUnavailable."""
+        if replicas is None:  # Redis Cluster: WAIT goes to the node that took the write
+            try:
+                node = self.client.get_node_from_key(key)
+                replicas = self.client.execute_command('WAIT', self.wait, int(self.timeout * 500), target_nodes=node)
+            except self._errors as error:
+                raise self._unavailable(error) from None
+        if int(replicas or 0) < self.wait:
+            raise StoreUnavailable('the Redis session store saved the session but only %s of %d replica(s) '
+                                   'confirmed it in time' % (replicas, self.wait))
+
+    def _pipeline(self) -> Any:
+        return self.client.pipeline(transaction=False)
+
+    def _wait_in(self, pipe: Any) -> bool:
+        """Add WAIT to a pipeline where it can go (not on Cluster); True if added."""
+        if self.wait and not self._cluster:
+            pipe.execute_command('WAIT', self.wait, int(self.timeout * 500))
+            return True
+        return False
+
     def load(self, sid: str) -> Optional[str]:
         return self._text(self._call('get', self.prefix + sid))
 
     def save(self, sid: str, record: str, ttl: float) -> None:
-        self._call('set', self.prefix + sid, record, px=int(ttl * 1000) if ttl > 0 else None)
+        self.create(sid, record, ttl, None)
 
     def create(self, sid: str, record: str, ttl: float, user_key: Optional[str]) -> None:
-        if user_key is None:
-            return self.save(sid, record, ttl)
-        pipe = self.client.pipeline(transaction=False)
-        pipe.set(self.prefix + sid, record, px=int(ttl * 1000) if ttl > 0 else None)
-        pipe.sadd(self._user_set(user_key), sid)
-        pipe.smembers(self._user_set(user_key))
+        key = self.prefix + sid
+        pipe = self._pipeline()
+        pipe.set(key, record, px=int(ttl * 1000) if ttl > 0 else None)
+        if user_key is not None:
+            pipe.sadd(self._user_set(user_key), sid)
+            pipe.smembers(self._user_set(user_key))
+        waited = self._wait_in(pipe)
         try:
-            members = pipe.execute()[2]
+            results = pipe.execute()
         except self._errors as error:
             raise self._unavailable(error) from None
-        if len(members) > 1:
+        if self.wait:
+            self._replicated(key, results[-1] if waited else None)
+        if user_key is not None and len(results[2]) > 1:
             self._live_members(user_key, [member.decode('utf-8') if isinstance(member, bytes) else member
-                                          for member in members])
+                                          for member in results[2]])
 
     def update(self, sid: str, expected: str, record: str, ttl: float) -> Tuple[bool, Optional[str]]:
+        key = self.prefix + sid
+        args = [expected, record, int(ttl * 1000) if ttl > 0 else 0]
         try:
-            result = self._update(keys=[self.prefix + sid], args=[expected, record, int(ttl * 1000) if ttl > 0 else 0])
+            if self.wait and not self._cluster:
+                pipe = self._pipeline()
+                self._update(keys=[key], args=args, client=pipe)
+                self._wait_in(pipe)
+                result, replicas = pipe.execute()
+            else:
+                result, replicas = self._update(keys=[key], args=args), None
         except self._errors as error:
             raise self._unavailable(error) from None
         if result[0] == 1:
+            if self.wait:
+                self._replicated(key, replicas)
             return True, None
         return False, self._text(result[1]) if len(result) > 1 else None
 
@@ -1348,7 +1510,7 @@ class RedisStore(SessionStore):
             except self._errors as error:
                 raise self._unavailable(error) from None
         try:
-            values = self.client.pipeline(transaction=False).get(key).pexpire(key, milliseconds).execute()
+            values = self._pipeline().get(key).pexpire(key, milliseconds).execute()
         except self._errors as error:
             raise self._unavailable(error) from None
         return self._text(values[0])
@@ -1363,7 +1525,7 @@ class RedisStore(SessionStore):
 
     def _live_members(self, user_key: str, members: List[str]) -> List[Tuple[str, str, int]]:
         """The sessions of a user set that still live; the others are taken out of the set."""
-        pipe = self.client.pipeline(transaction=False)
+        pipe = self._pipeline()
         for sid in members:
             pipe.get(self.prefix + sid)
             pipe.pttl(self.prefix + sid)
@@ -1394,7 +1556,8 @@ class RedisStore(SessionStore):
         self.client.close()
 
 
-def open_store(url: str, max_sessions: int = 100000) -> SessionStore:
+def open_store(url: str, max_sessions: int = 100000, redis_prefix: str = 'canister:session:',
+               redis_wait: int = 0) -> SessionStore:
     """Make the store a ``session_store`` URL names."""
     if url == 'memory':
         return MemoryStore(max_sessions)
@@ -1403,10 +1566,12 @@ def open_store(url: str, max_sessions: int = 100000) -> SessionStore:
         if not path:
             raise ConfigError('canister.session_store = %r names no file' % url)
         return SQLiteStore(path)
-    if url.startswith(('redis://', 'rediss://', 'unix://')):
-        return RedisStore(url)
-    raise ConfigError('canister.session_store = %r is not valid: expected memory, '
-                      'sqlite:///file.db, sqlite:////absolute/file.db or redis://host:port/db' % url)
+    if url.startswith(('redis://', 'rediss://', 'unix://', 'redis+', 'rediss+')):
+        return RedisStore(url, prefix=redis_prefix, wait=redis_wait)
+    raise ConfigError('canister.session_store = %r is not valid: expected memory, sqlite:///file.db, '
+                      'sqlite:////absolute/file.db, redis://host:port/db, rediss://..., '
+                      'redis+sentinel://host:port,.../service/db or redis+cluster://host:port,...'
+                      % _mask_url_password(url))
 
 
 ###############################################################################
@@ -1481,7 +1646,8 @@ class SessionManager:
 
     def __init__(self, config: Config, store: Optional[SessionStore], log: RequestLog) -> None:
         self.log = log
-        self.store = store if store is not None else open_store(config['session_store'], config['session_max'])
+        self.store = store if store is not None else open_store(
+            config['session_store'], config['session_max'], config['session_redis_prefix'], config['session_redis_wait'])
         for method in ('load', 'save', 'touch', 'delete'):
             if not callable(getattr(self.store, method, None)):
                 raise ConfigError('canister: the session store %r has no %s() method' % (self.store, method))
