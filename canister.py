@@ -1755,11 +1755,19 @@ class SessionManager:
     def mark_private(headers: Headers) -> None:
         """A response built from a session: ``Vary: Cookie``, and ``Cache-Control: private``
         unless the handler chose its own caching."""
-        _merge_header(headers, 'Vary', 'Cookie')
-        for name, _ in headers:
-            if name.lower() == 'cache-control':
-                return
-        headers.append(('Cache-Control', 'private'))
+        vary, cache_control = -1, False
+        for index, (name, _) in enumerate(headers):
+            lowered = name.lower()
+            if lowered == 'vary':
+                vary = index
+            elif lowered == 'cache-control':
+                cache_control = True
+        if vary < 0:
+            headers.append(('Vary', 'Cookie'))
+        elif 'cookie' not in [part.strip().lower() for part in headers[vary][1].split(',')]:
+            headers[vary] = (headers[vary][0], headers[vary][1] + ', Cookie')
+        if not cache_control:
+            headers.append(('Cache-Control', 'private'))
 
     # -- the sessions of a user ----------------------------------------------
     def _listed(self, user: Any) -> List[Tuple[str, _Record, int]]:
