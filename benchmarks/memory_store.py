@@ -11,6 +11,15 @@ Two measurements, in one process, on ``canister.MemoryStore`` used through
    request (the script checks that it rebuilds that record byte for byte, and
    that filled sessions work through the WSGI app with their cookie).
    Reported: RSS delta / sessions. Target: <= 400 bytes per session.
+   Then the same with sessions that have a user (1,000,000 sessions, each with
+   its own ``str`` user, ``user0000000`` on): each is stored as canister
+   stores a new session with a user (``store.create(sid, record, ttl,
+   user)``), so it is also listed in the store's index by user; the script
+   checks that ``plugin.sessions_of(user)`` finds a filled session and that a
+   request with its cookie sees its user. Reported: bytes per session with a
+   user, and how many more than an anonymous one. Target: at most 100 bytes
+   more. Each of the two fills runs in a child process of its own (forked),
+   so the second does not reuse memory the first has freed.
 
 2. Latency under churn: a second store bounded at ``session_max`` = the same
    count, filled to the bound with sessions whose TTL is the app's short
@@ -67,10 +76,10 @@ Exit status 1 when the memory target or the CPU-time latency target is
 missed (the numbers are printed first); the wall-clock verdict is printed
 but does not set the exit status, since a busy machine alone can miss it.
 
-Run (from the repository root; about 1.5 minutes with the defaults):
+Run (from the repository root; about two minutes with the defaults):
 
     python benchmarks/memory_store.py [--sessions 1000000] [--timeout SECONDS]
-                                      [--max-seconds 100] [--skip-memory]
+                                      [--max-seconds 100] [--skip-memory | --skip-latency]
 """
 from __future__ import annotations
 
@@ -96,6 +105,8 @@ import canister  # noqa: E402
 from canister import session  # noqa: E402
 
 MAX_BYTES_PER_SESSION = 400
+#: How many more bytes a session with a user may take than an anonymous one.
+MAX_EXTRA_BYTES_PER_USER = 100
 MAX_LATENCY_MS = 5.0
 QUERY = "foo=bar"
 #: New visitors (each makes a session) per returning-client request in the latency run.
@@ -125,29 +136,50 @@ def make_app(store: canister.MemoryStore, timeout: int) -> bottle.Bottle:
     def counter():
         return str(session.data.get("counter", 0))
 
+    @app.get("/_login")
+    def login(name):
+        session.user = name
+        session.data["counter"] = session.data.get("counter", 0) + 1
+        return name
+
+    @app.get("/_user")
+    def user():
+        return str(session.user)
+
     return app
 
 
-class RecordMaker:
-    """Builds records of the shape canister stores, learnt from a real request."""
+def user_name(n: int) -> str:
+    return "user%07d" % n
 
-    def __init__(self, app: bottle.Bottle, store: canister.MemoryStore) -> None:
+
+class RecordMaker:
+    """Builds records of the shape canister stores, learnt from a real request
+    (one that logs a user in when ``users`` is true)."""
+
+    def __init__(self, app: bottle.Bottle, store: canister.MemoryStore, users: bool = False) -> None:
         client = WsgiClient(app)
-        response = client.request("/", QUERY)
-        assert response.status == 200 and response.body == b"bar", response
+        if users:
+            response = client.request("/_login", "name=" + user_name(0))
+            assert response.status == 200 and response.body == user_name(0).encode(), response
+        else:
+            response = client.request("/", QUERY)
+            assert response.status == 200 and response.body == b"bar", response
         (sid,) = client.cookies.values()
         record = store.load(sid)
         assert record is not None, "the session made by the request is not in the store"
-        self.template: list[Any] = json.loads(record)  # [data, user, created (ms), user expiry]
+        self.template: list[Any] = json.loads(record)  # [data, user, created (ms), user expiry, ...]
         assert self.template[0] == {"counter": 1}, record
-        assert self.make(1, self.template[2]) == record, (
+        assert self.template[1] == (user_name(0) if users else None), record
+        assert self.make(1, self.template[2], self.template[1]) == record, (
             f"cannot rebuild canister's record {record!r} byte for byte")
         store.delete(sid)
         assert len(store) == 0
 
-    def make(self, counter: int, created_ms: int) -> str:
+    def make(self, counter: int, created_ms: int, user: str | None = None) -> str:
         stored = list(self.template)
         stored[0] = {"counter": counter}
+        stored[1] = user
         stored[2] = created_ms
         return json.dumps(stored, separators=(",", ":"))
 
@@ -200,23 +232,70 @@ def client_with_session(app: bottle.Bottle, sid: str) -> WsgiClient:
 # 1. Memory
 # ---------------------------------------------------------------------------
 
-def measure_memory(count: int) -> dict[str, Any]:
+def fill_with_users(store: canister.MemoryStore, maker: RecordMaker, count: int, ttl: int,
+                    keep_every: int) -> tuple[float, Sample]:
+    """Save ``count`` new sessions, session n with the user ``user_name(n)``, as canister
+    stores a new session with a user (listed in the store's index by user)."""
+    sample: list[tuple[str, int]] = []
+    create, make, token, now = store.create, maker.make, secrets.token_urlsafe, time.time
+    started = time.perf_counter()
+    for n in range(count):
+        sid = token(32)
+        user = user_name(n)
+        create(sid, make(n, int(now() * 1000), user), ttl, user)
+        if n % keep_every == 0:
+            sample.append((sid, n))
+    return time.perf_counter() - started, Sample(sample)
+
+
+def measure_memory(count: int, users: bool = False) -> dict[str, Any]:
     store = canister.MemoryStore(max_sessions=count)
     app = make_app(store, timeout=3600)
-    maker = RecordMaker(app, store)
+    plugin = next(plugin for plugin in app.plugins if isinstance(plugin, canister.Canister))
+    maker = RecordMaker(app, store, users)
     gc.collect()
     before = rss_bytes()
-    seconds, sample = fill(store, maker, count, ttl=3600, keep_every=max(count // 10, 1))
+    seconds, sample = (fill_with_users if users else fill)(store, maker, count, ttl=3600,
+                                                           keep_every=max(count // 10, 1))
     gc.collect()
     after = rss_bytes()
     assert len(store) == count, f"{len(store)} sessions stored, expected {count}"
     for sid, n in (sample[i] for i in range(min(3, len(sample)))):
+        if users:
+            assert len(plugin.sessions_of(user_name(n))) == 1, "a filled session is not listed under its user"
         client = client_with_session(app, sid)
         response = client.request("/", QUERY)
         assert response.status == 200 and response.body == b"bar", response
         assert client.request("/_counter").body == str(n + 1).encode(), "filled session not usable"
+        expected_user = user_name(n) if users else "None"
+        assert client.request("/_user").body == expected_user.encode(), "filled session has the wrong user"
+    record_length = len(maker.make(count - 1, int(time.time() * 1000), user_name(count - 1) if users else None))
     return {"count": count, "fill_seconds": seconds, "rss_before": before, "rss_after": after,
-            "per_session": (after - before) / count}
+            "per_session": (after - before) / count, "record_length": record_length}
+
+
+def in_child(function: Any, *args: Any) -> Any:
+    """``function(*args)`` run in a forked child process (its memory is its own); its JSON result."""
+    reader, writer = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child
+        os.close(reader)
+        status = 0
+        try:
+            payload = json.dumps({"result": function(*args)})
+        except BaseException as error:  # reported by the parent
+            payload, status = json.dumps({"error": "%s: %s" % (type(error).__name__, error)}), 1
+        with os.fdopen(writer, "w") as out:
+            out.write(payload)
+        os._exit(status)
+    os.close(writer)
+    with os.fdopen(reader) as answer:
+        text = answer.read()
+    os.waitpid(pid, 0)
+    outcome = json.loads(text) if text else {"error": "the child process died"}
+    if "error" in outcome:
+        raise RuntimeError("measuring in a child process failed: " + outcome["error"])
+    return outcome["result"]
 
 
 # ---------------------------------------------------------------------------
@@ -455,13 +534,14 @@ def main() -> None:
     parser.add_argument("--max-seconds", type=float, default=100.0,
                         help="cap on the latency run (default 100)")
     parser.add_argument("--skip-memory", action="store_true", help="only the latency run")
+    parser.add_argument("--skip-latency", action="store_true", help="only the memory runs")
     args = parser.parse_args()
 
     print(f"canister MemoryStore with {args.sessions:,} sessions; {environment_line()}")
     failed = []
     fill_rate = None
     if not args.skip_memory:
-        memory = measure_memory(args.sessions)
+        memory = in_child(measure_memory, args.sessions)
         fill_rate = memory["count"] / memory["fill_seconds"]
         verdict = "PASS" if memory["per_session"] <= MAX_BYTES_PER_SESSION else "FAIL"
         if verdict == "FAIL":
@@ -471,9 +551,25 @@ def main() -> None:
         print(f"   RSS {memory['rss_before'] / 2**20:.1f} MiB -> {memory['rss_after'] / 2**20:.1f} MiB: "
               f"{memory['per_session']:.0f} bytes per session "
               f"(target <= {MAX_BYTES_PER_SESSION}): {verdict}")
-        del memory
+        with_users = in_child(measure_memory, args.sessions, True)
+        extra = with_users["per_session"] - memory["per_session"]
+        verdict = "PASS" if extra <= MAX_EXTRA_BYTES_PER_USER else "FAIL"
+        if verdict == "FAIL":
+            failed.append("memory with users")
+        print(f"   with a user each ({with_users['count']:,} sessions, {with_users['count']:,} distinct str users, "
+              f"listed in the index by user; saved in {with_users['fill_seconds']:.1f} s): RSS "
+              f"{with_users['rss_before'] / 2**20:.1f} MiB -> {with_users['rss_after'] / 2**20:.1f} MiB: "
+              f"{with_users['per_session']:.0f} bytes per session, {extra:+.0f} bytes against an anonymous one "
+              f"(target <= +{MAX_EXTRA_BYTES_PER_USER}; of those, "
+              f"{with_users['record_length'] - memory['record_length']} are the user's name in the record itself, "
+              f"{with_users['record_length']} characters against {memory['record_length']}): {verdict}")
+        del memory, with_users
         gc.collect()
 
+    if args.skip_latency:
+        if failed:
+            sys.exit(1)
+        return
     timeout = args.timeout
     if timeout <= 0:
         estimate = args.sessions / fill_rate if fill_rate else args.sessions / 80_000
