@@ -81,6 +81,11 @@ def session_app(make_app, url, **config):
         session.data[key] = value + 1
         return str(value + 1)
 
+    @app.get('/regenerate')
+    def regenerate():
+        session.regenerate()
+        return 'ok'
+
     @app.get('/read')
     def read():
         return {'user': session.user, 'data': session.data}
@@ -193,6 +198,30 @@ def test_a_request_that_loaded_a_session_before_end_sessions_does_not_bring_it_b
     assert any(expires_cookie(cookie) for cookie in held.set_cookies), held
     assert Browser(origin, sid).read() == [None, {}]
     assert plugin_of(app).sessions_of('alice') == []
+
+
+@pytest.mark.parametrize('rotation', ['/login?name=alice', '/regenerate'])
+def test_a_request_that_loaded_the_session_before_its_id_changed_does_not_log_the_browser_out(
+        make_app, serve, store_url, rotation):
+    """A login (or regenerate) gives the browser a new session cookie while another request of the
+    old id is running: that request's answer must not expire the cookie, which by its name is the
+    browser's new one."""
+    app = session_app(make_app, store_url)
+    origin = serve(app)
+    browser = Browser(origin)
+    assert browser.get('/set?key=cart&value=3').status == 200
+    old = browser.sid
+    finish = hold_in_thread(origin, old, '/hold?name=a&key=note&value=late')
+    assert app.gates('a').loaded.wait(10)
+
+    assert browser.get(rotation).status == 200
+    assert browser.sid and browser.sid != old
+    app.gates('a').release.set()
+    held = finish()
+
+    assert held.status == 200, held
+    assert not any(expires_cookie(cookie) for cookie in held.set_cookies), held
+    assert browser.read()[1].get('cart') == '3'
 
 
 # --------------------------------------------------------------------------

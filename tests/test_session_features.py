@@ -120,6 +120,21 @@ def feature_app(make_app, **overrides):
         bottle.response.set_header('Cache-Control', 'no-store')
         return json.dumps(session.data)
 
+    @app.get('/forbidden')
+    def forbidden():
+        if session.user != 'root':
+            bottle.abort(403, 'not for %s' % session.user)
+        return 'ok'
+
+    @app.get('/elsewhere')
+    def elsewhere():
+        bottle.redirect('/read?from=' + str(session.data.get('k')))
+
+    @app.get('/vary')
+    def vary():
+        bottle.response.set_header('Vary', 'Accept-Encoding')
+        return json.dumps(session.data)
+
     @app.get('/replace')
     def replace():
         session.data = {'new': 'yes'}
@@ -231,6 +246,23 @@ def test_a_cache_control_set_by_the_handler_is_kept_on_a_session_answer(make_app
     response = web.get('/no-store', alice)
     assert response.headers['Cache-Control'] == 'no-store'
     assert 'Cookie' in header_parts(response, 'Vary')
+
+
+@pytest.mark.parametrize('path, status', [('/forbidden', 403), ('/elsewhere', 303)])
+def test_an_error_or_redirect_built_from_a_loaded_session_is_private_too(make_app, path, status):
+    web = Web(feature_app(make_app))
+    alice = web.login('alice')
+    response = web.get(path, alice, status='*')
+    assert response.status_int in (status, 302), response
+    assert 'Cookie' in header_parts(response, 'Vary')
+    assert 'private' in header_parts(response, 'Cache-Control')
+
+
+def test_the_cookie_is_added_to_a_vary_header_set_by_the_handler(make_app):
+    web = Web(feature_app(make_app))
+    alice = web.login('alice')
+    response = web.get('/vary', alice)
+    assert set(header_parts(response, 'Vary')) == {'Accept-Encoding', 'Cookie'}
 
 
 # --------------------------------------------------------------------------
