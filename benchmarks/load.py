@@ -14,6 +14,7 @@ Setups (all on 127.0.0.1, every process started here is stopped at the end):
   sqlite-waitress   SQLite store (temp file), waitress with 8 threads
   redis-gunicorn3   Redis store (a private redis-server), gunicorn with 3 sync workers
   sqlite-gunicorn3  SQLite store shared by gunicorn's 3 sync workers
+  redis-waitress    Redis store, waitress with 8 threads (by default with --concurrent-keys only)
 
 Reported per setup: clients, requests, errors (wrong status, wrong user or data,
 another client's session, a timeout), lost updates (bumps answered 200 but missing
@@ -62,13 +63,17 @@ sys.path.insert(0, str(REPO_ROOT / 'tests'))
 from servers import AppServer, Client, RedisServer, cleanup_all  # noqa: E402
 from test_load import SETUPS, check_log, expected_requests, read_logs, run_load  # noqa: E402
 
+#: The setups of tests/test_load.py, and Redis behind waitress's 8 threads (many requests of one
+#: session at once in one process: the --concurrent-keys default runs it too).
+ALL_SETUPS = dict(SETUPS, **{'redis-waitress': ('redis', 'waitress', 1)})
+KEYS_SETUPS = ['memory-waitress', 'sqlite-waitress', 'redis-waitress', 'redis-gunicorn3', 'sqlite-gunicorn3']
 COOKIE = 'session_id'
 EXPIRES_COOKIE = re.compile(r';\s*max-age=0\s*(;|$)', re.IGNORECASE)
 
 
 def start_setup(name: str, app: str, workdir: str, started: List[Any]) -> tuple[AppServer, str]:
     """Start the setup's store and server (appended to ``started``); the server and its log directory."""
-    store, server_kind, workers = SETUPS[name]
+    store, server_kind, workers = ALL_SETUPS[name]
     log_dir = os.path.join(workdir, name, 'logs')
     env = {'CANISTER_LOG_PATH': log_dir}
     if store == 'redis':
@@ -297,15 +302,17 @@ def main(argv: List[str] | None = None) -> int:
     parser.add_argument('--clients', type=int, default=64)
     parser.add_argument('--requests', type=int, default=100, help='requests per client (login + bumps + whoami)')
     parser.add_argument('--boom-every', type=int, default=10, help='every Nth request raises (0: never)')
-    parser.add_argument('--setups', default=','.join(SETUPS), help='comma-separated, from: %s' % ', '.join(SETUPS))
+    parser.add_argument('--setups', help='comma-separated, from: %s (default: all but redis-waitress; with '
+                        '--concurrent-keys, all)' % ', '.join(ALL_SETUPS))
     parser.add_argument('--concurrent-keys', type=int, default=0, metavar='N',
                         help='each client runs N requests at a time on its session, each changing its own key; '
                              'reports lost updates and sessions brought back after a logout')
     parser.add_argument('--hold-ms', type=float, default=5.0,
                         help='with --concurrent-keys: how long each request holds its loaded session (default 5)')
     args = parser.parse_args(argv)
-    names = [name.strip() for name in args.setups.split(',') if name.strip()]
-    unknown = [name for name in names if name not in SETUPS]
+    chosen = args.setups or ','.join(KEYS_SETUPS if args.concurrent_keys else SETUPS)
+    names = [name.strip() for name in chosen.split(',') if name.strip()]
+    unknown = [name for name in names if name not in ALL_SETUPS]
     if unknown or args.clients < 1 or args.requests < 3:
         parser.error('unknown setup %s' % ', '.join(unknown) if unknown else '--clients >= 1, --requests >= 3')
     if args.concurrent_keys == 1 or args.concurrent_keys < 0:
