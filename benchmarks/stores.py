@@ -18,6 +18,8 @@ read on the server as deltas of ``INFO`` over all timed requests:
 ``total_reads_processed`` (read events, i.e. client round trips, whatever the
 client library pipelines) and the sum of ``cmdstat_*`` calls (excluding the
 script's own ``INFO``). The target is at most 2 round trips per request.
+Then, for Redis alone, as many requests that only read their session
+(``GET /_counter``, the counter unchanged): the target is 1 round trip each.
 Every worker checks at warm-up that the counter increments with the cookie,
 and at the end that it equals the number of requests it served.
 
@@ -43,6 +45,8 @@ from _harness import (REPO_ROOT, Worker, WsgiClient, environment_line, median,
 STORES = ["memory", "sqlite", "redis"]
 QUERY = "foo=bar"
 MAX_ROUND_TRIPS = 2
+#: Round trips of a request that only reads its session.
+MAX_READ_ROUND_TRIPS = 1
 
 
 # ---------------------------------------------------------------------------
@@ -103,6 +107,14 @@ class StoreWorker:
         self.job_requests += requests
         return result
 
+    def read_only(self, requests: int) -> int:
+        """``requests`` requests that only read the session (the counter stays as it is)."""
+        value = self.counter()
+        for _ in range(requests - 2):
+            self.client.request("/_counter")
+        assert self.counter() == value, "a read-only request changed the counter"
+        return value
+
     def verify(self) -> dict[str, Any]:
         value = self.counter()
         assert value == self.job_requests, f"counter {value} != {self.job_requests} requests"
@@ -111,7 +123,7 @@ class StoreWorker:
 
 def worker_main(args: argparse.Namespace) -> None:
     worker = StoreWorker(args.worker, args.url)
-    serve({"warmup": worker.warmup, "time": worker.time, "verify": worker.verify})
+    serve({"warmup": worker.warmup, "time": worker.time, "read_only": worker.read_only, "verify": worker.verify})
 
 
 # ---------------------------------------------------------------------------
@@ -203,6 +215,8 @@ def run(args: argparse.Namespace) -> None:
                 for store in STORES[shift:] + STORES[:shift]:
                     timings[store].append(workers[store].call("time", requests=args.requests))
             reads_after, commands_after = redis_server.counters()
+            workers["redis"].call("read_only", requests=args.requests)
+            reads_read_only, commands_read_only = redis_server.counters()
             for store in STORES:
                 workers[store].call("verify")
         finally:
@@ -215,10 +229,19 @@ def run(args: argparse.Namespace) -> None:
     # The second INFO's own read event is in the delta: take it out.
     round_trips = (reads_after - reads_before - 1) / redis_requests
     commands = (commands_after - commands_before) / redis_requests
+    read_round_trips = (reads_read_only - reads_after - 1) / args.requests
+    read_commands = (commands_read_only - commands_after) / args.requests
     report(args, timings, round_trips, commands)
+    read_verdict = "PASS" if read_round_trips <= MAX_READ_ROUND_TRIPS else "FAIL"
+    print(f"{'' if not args.markdown else chr(10)}Redis per request that only reads its session: {read_round_trips:.2f} "
+          f"round trips, {read_commands:.2f} commands; target <= {MAX_READ_ROUND_TRIPS} round trip: {read_verdict}"
+          f"{'.' if args.markdown else ''}")
     sys.stdout.flush()
     if round_trips > MAX_ROUND_TRIPS:
         sys.exit(f"FAIL: {round_trips:.2f} Redis round trips per request (target <= {MAX_ROUND_TRIPS})")
+    if read_round_trips > MAX_READ_ROUND_TRIPS:
+        sys.exit(f"FAIL: {read_round_trips:.2f} Redis round trips per read-only request "
+                 f"(target <= {MAX_READ_ROUND_TRIPS})")
 
 
 def report(args: argparse.Namespace, timings: dict[str, list[float]],
