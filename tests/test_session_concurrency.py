@@ -200,6 +200,30 @@ def test_a_request_that_loaded_a_session_before_end_sessions_does_not_bring_it_b
     assert plugin_of(app).sessions_of('alice') == []
 
 
+def test_a_session_that_expired_while_a_request_held_it_is_not_brought_back(make_app, serve, tmp_path, request,
+                                                                          log_dir):
+    """session_timeout=1: a request loads the session, holds it for 1.4 s, then changes it."""
+    apps = {kind: session_app(make_app, make_store_url(kind, tmp_path, request), session_timeout=1)
+            for kind in STORES}
+    origins = {kind: serve(app) for kind, app in apps.items()}
+    sids = {kind: logged_in(origin, cart='3').sid for kind, origin in origins.items()}
+    finishes = {kind: hold_in_thread(origins[kind], sids[kind], '/hold?name=a&key=note&value=late')
+                for kind in STORES}
+    for app in apps.values():
+        assert app.gates('a').loaded.wait(10)
+    time.sleep(1.4)
+    for app in apps.values():
+        app.gates('a').release.set()
+    held = {kind: finish() for kind, finish in finishes.items()}
+
+    for kind in STORES:
+        assert held[kind].status == 200, held[kind]
+        assert any(expires_cookie(cookie) for cookie in held[kind].set_cookies), (kind, held[kind])
+    assert {kind: Browser(origins[kind], sids[kind]).read() for kind in STORES} == {
+        kind: [None, {}] for kind in STORES}
+    assert len([line for line in warnings_in(log_dir) if 'ended' in line or 'expired' in line]) >= 3
+
+
 @pytest.mark.parametrize('rotation', ['/login?name=alice', '/regenerate'])
 def test_a_request_that_loaded_the_session_before_its_id_changed_does_not_log_the_browser_out(
         make_app, serve, store_url, rotation):

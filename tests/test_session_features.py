@@ -324,6 +324,35 @@ def test_sessions_of_lists_each_live_session_of_a_user_without_its_id(make_app, 
     assert plugin.sessions_of('nobody') == []
 
 
+def test_sessions_of_lists_the_oldest_session_first(make_app, store_url):
+    app = feature_app(make_app, session_store=store_url)
+    plugin, web = plugin_of(app), Web(app)
+    for _ in range(3):
+        web.login('alice')
+        time.sleep(0.01)
+    created = [entry['created'] for entry in plugin.sessions_of('alice')]
+    assert len(created) == 3 and created == sorted(created) and created[0] < created[2], created
+
+
+def test_last_used_is_none_for_a_session_without_timeout(make_app, store_url):
+    app = feature_app(make_app, session_store=store_url, session_timeout=0)
+    plugin, web = plugin_of(app), Web(app)
+    web.login('alice')
+    assert [entry['last_used'] for entry in plugin.sessions_of('alice')] == [None]
+
+
+def test_last_used_follows_the_sliding_timeout(make_app, store_url):
+    app = feature_app(make_app, session_store=store_url, session_timeout=600)
+    plugin, web = plugin_of(app), Web(app)
+    alice = web.login('alice')
+    time.sleep(0.3)
+    before = time.time()
+    web.read(alice)
+    (entry,) = plugin.sessions_of('alice')
+    assert entry['last_used'] is not None and before - 0.05 <= entry['last_used'] <= time.time() + 0.05, entry
+    assert entry['last_used'] - entry['created'] >= 0.25, entry
+
+
 def test_sessions_of_inside_a_request_marks_the_current_session(make_app, store_url):
     app = feature_app(make_app, session_store=store_url)
     web, started = Web(app), time.time()
@@ -400,6 +429,24 @@ def test_remember_gives_the_session_a_persistent_cookie_with_that_max_age(make_a
     assert len(cookies) == 1 and re.search(r';\s*Max-Age=1209600\s*(;|$)', cookies[0]), cookies
     remembered = new_sid(response)
     assert web.read(remembered) == ['alice', {'a': '1'}]
+
+
+def test_the_remembered_cookie_is_sent_again_with_each_answer(make_app, store_url):
+    web = Web(feature_app(make_app, session_store=store_url))
+    alice = web.login('alice')
+    remembered = new_sid(web.get('/remember?seconds=86400', alice)) or alice
+    cookies = session_cookies(web.get('/read', remembered))
+    assert len(cookies) == 1 and cookies[0].startswith('%s=%s;' % (COOKIE, remembered)), cookies
+    assert re.search(r';\s*Max-Age=86400\s*(;|$)', cookies[0]), cookies
+
+
+def test_end_sessions_ends_a_remembered_session(make_app, store_url):
+    app = feature_app(make_app, session_store=store_url)
+    web = Web(app)
+    alice = web.login('alice')
+    remembered = new_sid(web.get('/remember?seconds=1209600', alice)) or alice
+    assert plugin_of(app).end_sessions('alice') == 1
+    assert web.read(remembered) == [None, {}]
 
 
 def test_logout_ends_a_remembered_session(make_app, store_url):
@@ -494,6 +541,15 @@ def test_the_sqlite_file_and_its_wal_and_shm_are_readable_by_their_owner_only(ma
         assert mode == 0o600, '%s is %o' % (name, mode)
 
 
+def test_an_existing_sqlite_file_keeps_its_mode(make_app, tmp_path):
+    path = tmp_path / 'shared.db'
+    path.touch()
+    path.chmod(0o640)
+    web = Web(feature_app(make_app, session_store='sqlite:///' + str(path)))
+    assert web.read(web.login('alice')) == ['alice', {}]
+    assert path.stat().st_mode & 0o777 == 0o640
+
+
 # --------------------------------------------------------------------------
 # custom stores
 
@@ -530,6 +586,15 @@ def test_a_custom_store_with_the_four_original_methods_works_with_a_warning_nami
     web.get('/logout', alice)
     assert store.records == {}
     assert web.read(alice) == [None, {}]
+
+
+def test_a_custom_store_with_the_four_original_methods_cannot_list_or_end_a_users_sessions(make_app):
+    app = feature_app(make_app, store=FourMethodStore())
+    Web(app).login('alice')
+    with pytest.raises(canister.CanisterError):
+        plugin_of(app).sessions_of('alice')
+    with pytest.raises(canister.CanisterError):
+        plugin_of(app).end_sessions('alice')
 
 
 def test_the_stores_canister_ships_give_no_warning_about_concurrent_requests(make_app, log_dir, store_url):
