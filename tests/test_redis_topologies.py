@@ -1,0 +1,446 @@
+"""Sessions on Redis beyond one plain server: Sentinel, Cluster and TLS, on real servers.
+
+The deployments are started by tests/redis_topologies.py on 127.0.0.1 (a master, a replica and
+three sentinels; six cluster nodes; a TLS-only redis-server with certificates made by openssl).
+On each: concurrent per-key changes are all kept, logout sticks, ending a user's sessions ends
+them everywhere, remember-me and expiry, keys under ``session_redis_prefix``, a client the app
+built itself; the one-round-trip read counted on the server that holds the session; a wrong CA
+refused with a WARNING and 503s; and failover under load through gunicorn, with the master
+SIGKILLed: 503s in bounded time, recovery with no restart, and the sessions lost with and without
+``session_redis_wait``. Run with ``-s`` to see the measured figures.
+"""
+from __future__ import annotations
+
+import re
+import threading
+import time
+
+import pytest
+
+import canister
+from canister import session
+from conftest import read_log
+from redis_topologies import ClusterSetup, FailoverLoad, SentinelSetup, TlsRedis, command_calls
+from servers import AppServer, InProcessWaitress
+from session_kit import Browser, plugin_of, run_threads
+
+UNAVAILABLE = 'Service unavailable: the session store cannot be reached, retry shortly'
+TOPOLOGIES = ['sentinel', 'cluster', 'tls']
+#: commands the servers run for themselves (sentinels, replicas, cluster clients, these tests)
+BACKGROUND = re.compile(r'^(ping|info|publish|subscribe|replconf|config\|resetstat|cluster\|.*|command.*|'
+                        r'client\|setname|client\|setinfo|role|select)$')
+
+
+# --------------------------------------------------------------------------
+# the deployments, one of each per module
+
+@pytest.fixture(scope='module')
+def sentinel():
+    with SentinelSetup() as setup:
+        yield setup
+
+
+@pytest.fixture(scope='module')
+def cluster():
+    with ClusterSetup() as setup:
+        yield setup
+
+
+@pytest.fixture(scope='module')
+def tls():
+    with TlsRedis() as setup:
+        yield setup
+
+
+def url_of(name, setup):
+    return setup.url() if name == 'tls' else setup.url
+
+
+@pytest.fixture(params=TOPOLOGIES)
+def deployment(request):
+    """(name, setup, session_store URL) of each deployment."""
+    setup = request.getfixturevalue(request.param)
+    return request.param, setup, url_of(request.param, setup)
+
+
+def sweep(setup, name, prefix):
+    """Delete the keys under ``prefix`` on every master of ``setup``; the keys found."""
+    found = []
+    for client in master_clients(setup, name):
+        try:
+            for key in client.scan_iter(match=prefix + '*', count=1000):
+                found.append(key.decode())
+                client.delete(key)
+        finally:
+            client.close()
+    return found
+
+
+def master_clients(setup, name):
+    if name == 'sentinel':
+        return [setup.master_client()]
+    if name == 'cluster':
+        return [setup.master_of_slot(slot).client() for slot in (0, 8000, 16383)]
+    return [setup.client()]
+
+
+@pytest.fixture
+def serve():
+    """``serve(app)``: the app on waitress in this process (8 threads); its origin."""
+    servers = []
+
+    def start(app):
+        server = InProcessWaitress(app, threads=8)
+        servers.append(server)
+        return server.origin
+
+    yield start
+    for server in servers:
+        server.close()
+
+
+def topology_app(make_app, url, gate=None, **config):
+    """An app whose routes use the session features; ``/hold`` loads the session and waits on ``gate``."""
+    if url is not None:
+        config['session_store'] = url
+    app = make_app(**config)
+    plugin = plugin_of(app)
+
+    @app.get('/login')
+    def login(name):
+        session.user = name
+        return 'ok'
+
+    @app.get('/logout')
+    def logout():
+        session.invalidate()
+        return 'bye'
+
+    @app.get('/set')
+    def set_key(key, value):
+        session.data[key] = value
+        return 'ok'
+
+    @app.get('/incr')
+    def incr(key):
+        value = session.data.get(key, 0) + 1
+        time.sleep(0.005)  # as in tests/test_session_concurrency.py
+        session.data[key] = value
+        return str(value)
+
+    @app.get('/read')
+    def read():
+        return {'user': session.user, 'data': dict(session.data)}
+
+    @app.get('/peek')
+    def peek():
+        return {'counter': session.data.get('counter')}
+
+    @app.get('/count')
+    def count():
+        counter = session.data.get('counter', 0)
+        session.data['counter'] = counter + 1
+        return {'counter': counter}
+
+    @app.get('/remember')
+    def remember(seconds: int):
+        session.remember(seconds)
+        return 'ok'
+
+    @app.get('/hold')
+    def hold(key, value):
+        session.data.get(key)  # the session is loaded ...
+        gate['loaded'].set()
+        gate['release'].wait(10)  # ... and kept while other requests run
+        session.data[key] = value
+        return 'held'
+
+    app.plugin = plugin
+    return app
+
+
+def read(origin, sid):
+    answer = Browser(origin, sid, follow=False).get('/read')
+    assert answer.status == 200, answer
+    body = answer.json()
+    return [body['user'], body['data']]
+
+
+def login(origin, name):
+    browser = Browser(origin)
+    assert browser.get('/login?name=' + name).status == 200
+    assert browser.sid
+    return browser
+
+
+@pytest.fixture
+def prefix(request):
+    """A key prefix of this test's own, so tests sharing a deployment do not see each other."""
+    return 'canister-test:%s:' % re.sub(r'[^a-z0-9]+', '-', request.node.name.lower())
+
+
+# --------------------------------------------------------------------------
+# (a) the session guarantees on each deployment
+
+def test_eight_threads_each_incrementing_its_own_key_keep_all_eighty(make_app, serve, deployment, prefix, log_dir):
+    name, setup, url = deployment
+    origin = serve(topology_app(make_app, url, session_redis_prefix=prefix))
+    owner = login(origin, 'alice')
+    seen = {}
+
+    def client(number):
+        def run():
+            browser = Browser(origin, owner.sid, follow=False)
+            seen[number] = [browser.get('/incr?key=k%d' % number).text for _ in range(10)]
+        return run
+
+    assert run_threads([client(number) for number in range(8)]) == []
+    assert seen == {number: [str(value) for value in range(1, 11)] for number in range(8)}, errors_in(log_dir)
+    assert read(origin, owner.sid) == ['alice', {'k%d' % number: 10 for number in range(8)}]
+    assert sweep(setup, name, prefix), 'the session is stored under the prefix'
+
+
+def test_a_request_that_loaded_the_session_before_logout_does_not_bring_it_back(make_app, serve, deployment,
+                                                                                  prefix):
+    name, setup, url = deployment
+    gate = {'loaded': threading.Event(), 'release': threading.Event()}
+    origin = serve(topology_app(make_app, url, gate=gate, session_redis_prefix=prefix))
+    alice = login(origin, 'alice')
+    held = {}
+    thread = threading.Thread(target=lambda: held.update(answer=Browser(origin, alice.sid, follow=False)
+                                                         .get('/hold?key=late&value=1')), daemon=True)
+    thread.start()
+    try:
+        assert gate['loaded'].wait(10)
+        assert Browser(origin, alice.sid, follow=False).get('/logout').status == 200
+    finally:
+        gate['release'].set()
+        thread.join(10)
+    assert held['answer'].status == 200, held
+    assert read(origin, alice.sid) == [None, {}], 'logout sticks'
+    assert app_sessions(origin, setup, name, prefix, alice.sid) == []
+
+
+def errors_in(log_dir):
+    return '\n'.join(line for line in read_log(log_dir).splitlines() if ' INFO ' not in line)[-3000:]
+
+
+def app_sessions(origin, setup, name, prefix, sid):
+    """The keys left in Redis that name session ``sid``."""
+    keys = []
+    for client in master_clients(setup, name):
+        try:
+            keys += [k.decode() for k in client.scan_iter(match=prefix + '*' + sid + '*', count=1000)]
+        finally:
+            client.close()
+    return keys
+
+
+def test_end_sessions_ends_every_session_of_that_user_and_no_other(make_app, serve, deployment, prefix):
+    name, setup, url = deployment
+    app = topology_app(make_app, url, session_redis_prefix=prefix)
+    origin = serve(app)
+    alices = [login(origin, 'alice') for _ in range(3)]
+    bob = login(origin, 'bob')
+    assert len(app.plugin.sessions_of('alice')) == 3
+    assert app.plugin.end_sessions('alice') == 3
+    assert [read(origin, browser.sid) for browser in alices] == [[None, {}]] * 3
+    assert app.plugin.sessions_of('alice') == []
+    assert read(origin, bob.sid) == ['bob', {}]
+    assert len(app.plugin.sessions_of('bob')) == 1
+    sweep(setup, name, prefix)
+
+
+def test_remember_and_expiry_to_the_second(make_app, serve, deployment, prefix):
+    """session_timeout=1: a plain session read at +0.5 s lives, an unread one is gone at +1.5 s,
+    a remembered one (remember(3)) still lives at +1.5 s."""
+    name, setup, url = deployment
+    origin = serve(topology_app(make_app, url, session_redis_prefix=prefix, session_timeout=1))
+    start = time.monotonic()
+    read_early, unread, remembered = login(origin, 'a'), login(origin, 'b'), login(origin, 'c')
+    answer = remembered.get('/remember?seconds=3')
+    assert answer.status == 200
+    assert any(re.search(r';\s*Max-Age=3\s*(;|$)', cookie) for cookie in answer.set_cookies), answer
+    assert time.monotonic() - start < 0.4, 'setting up took too long for the timeline'
+    time.sleep(max(0.0, start + 0.5 - time.monotonic()))
+    assert read(origin, read_early.sid) == ['a', {}], 'alive at +0.5 s'
+    time.sleep(max(0.0, start + 1.5 - time.monotonic()))
+    assert read(origin, unread.sid) == [None, {}], 'gone at +1.5 s'
+    assert read(origin, remembered.sid) == ['c', {}], 'remembered: alive at +1.5 s'
+    sweep(setup, name, prefix)
+
+
+def test_keys_go_under_the_prefix_and_two_prefixes_do_not_see_each_other(make_app, serve, deployment, prefix):
+    name, setup, url = deployment
+    first = serve(topology_app(make_app, url, session_redis_prefix=prefix + 'one:'))
+    second = serve(topology_app(make_app, url, session_redis_prefix=prefix + 'two:'))
+    browser = login(first, 'alice')
+    assert browser.get('/set?key=cart&value=3').status == 200
+    assert read(first, browser.sid) == ['alice', {'cart': '3'}]
+    assert read(second, browser.sid) == [None, {}], 'the other app does not see the session'
+    keys = sweep(setup, name, prefix)
+    assert keys and all(key.startswith(prefix + 'one:') for key in keys), keys
+    assert any(browser.sid in key for key in keys), keys
+
+
+def client_of(name, setup):
+    """The redis-py client an app would build itself for this deployment."""
+    import redis
+    if name == 'sentinel':
+        return redis.Sentinel(setup.sentinel_hosts(), socket_timeout=1).master_for('canister', socket_timeout=1)
+    if name == 'cluster':
+        from redis.cluster import ClusterNode, RedisCluster
+        return RedisCluster(startup_nodes=[ClusterNode(host, port) for host, port in setup.startup_nodes()],
+                            socket_timeout=1)
+    return redis.Redis.from_url(setup.url(), socket_timeout=1)
+
+
+def test_a_client_the_app_built_itself_stores_the_sessions(make_app, serve, deployment, prefix):
+    name, setup, _ = deployment
+    store = canister.RedisStore(client=client_of(name, setup), prefix=prefix)
+    origin = serve(topology_app(make_app, None, store=store))
+    browser = Browser(origin)
+    assert [browser.get('/count').json()['counter'] for _ in range(3)] == [0, 1, 2]
+    keys = sweep(setup, name, prefix)
+    assert any(browser.sid in key for key in keys), keys
+
+
+# --------------------------------------------------------------------------
+# (b) one round trip to read, counted on the master that holds the session
+
+@pytest.mark.parametrize('name', ['sentinel', 'cluster'])
+def test_a_read_is_one_getex_and_a_change_adds_one_evalsha_on_the_master_holding_the_session(
+        make_app, serve, request, name, prefix):
+    setup = request.getfixturevalue(name)
+    origin = serve(topology_app(make_app, setup.url, session_redis_prefix=prefix))
+    browser = Browser(origin)
+    for _ in range(2):  # a session, and connections and the script in place
+        assert browser.get('/count').status == 200
+    [key] = app_sessions(origin, setup, name, prefix, browser.sid)
+    master = setup.master_client() if name == 'sentinel' else setup.master_of(key).client()
+
+    def commands_for(path):
+        master.config_resetstat()
+        assert browser.get(path).status == 200
+        return {command: calls for command, calls in command_calls(master).items()
+                if not BACKGROUND.match(command)}
+
+    try:
+        assert commands_for('/peek') == {'getex': 1}
+        # get and set run inside the script: a change is two round trips
+        assert commands_for('/count') == {'getex': 1, 'evalsha': 1, 'get': 1, 'set': 1}
+    finally:
+        master.close()
+    sweep(setup, name, prefix)
+
+
+# --------------------------------------------------------------------------
+# (c) TLS with a CA that did not sign the server's certificate
+
+def test_a_wrong_ca_is_refused_with_a_warning_and_503s_and_nothing_is_sent_in_plaintext(
+        make_app, serve, tls, log_dir):
+    checker = tls.client()
+    try:
+        checker.config_resetstat()
+        app = topology_app(make_app, tls.url(ca=tls.wrong_ca))  # installs
+        log = read_log(log_dir)
+        assert re.search(r'WARNING.*session store is unreachable', log), log[-2000:]
+        origin = serve(app)
+        for path, sid in (('/count', None), ('/read', 'x' * 43), ('/peek', 'x' * 43), ('/count', 'x' * 43)):
+            started = time.monotonic()
+            answer = Browser(origin, sid, follow=False).get(path)
+            assert answer.status == 503 and UNAVAILABLE in answer.text, (path, answer)
+            assert time.monotonic() - started < 3
+        assert Browser(origin).get('/read').status == 200, 'a request with no session cookie needs no store'
+        # the server ran no command but this checker's INFO, and never saw anything but TLS
+        assert {k: v for k, v in command_calls(checker).items() if k != 'config|resetstat'} == {}
+    finally:
+        checker.close()
+    server_log = tls.log()
+    assert 'wrong version number' not in server_log and 'http request' not in server_log.lower(), server_log[-2000:]
+    assert 'Accepted 127.0.0.1' in server_log, 'the app did try to connect'
+
+
+def test_the_right_ca_reaches_the_tls_server(make_app, serve, tls, log_dir):
+    origin = serve(topology_app(make_app, tls.url(), session_redis_prefix='canister-test:tls-ok:'))
+    assert 'unreachable' not in read_log(log_dir)
+    browser = Browser(origin)
+    assert [browser.get('/count').json()['counter'] for _ in range(2)] == [0, 1]
+    assert sweep(tls, 'tls', 'canister-test:tls-ok:')
+
+
+# --------------------------------------------------------------------------
+# (e) failover under load: SIGKILL the master behind gunicorn
+
+def start_apps(url, tmp_path):
+    """The topology app on gunicorn (3 workers) twice on ``url``: without and with session_redis_wait=1."""
+    apps = {}
+    for wait in (0, 1):
+        logs = tmp_path / ('logs-wait%d' % wait)
+        logs.mkdir()
+        apps['wait=%d' % wait] = AppServer('redis_topology_app:app', server='gunicorn', workers=3,
+                                           start_timeout=30, env={
+                                               'CANISTER_SESSION_STORE': url,
+                                               'CANISTER_REDIS_WAIT': str(wait),
+                                               'CANISTER_REDIS_PREFIX': 'canister-failover-%d:' % wait,
+                                               'CANISTER_LOG_PATH': str(logs),
+                                               'CANISTER_LOG_LEVEL': 'WARNING'})
+    return apps
+
+
+def check_failover(apps, reports, failover_seconds, title):
+    print('\n%s (failover reported by the servers %.2f s after the kill)' % (title, failover_seconds))
+    for report in reports.values():
+        for line in report.lines():
+            print('  ' + line)
+    for name, report in reports.items():
+        assert set(report.statuses) <= {200, 503}, '%s: %s (never a 500)\n%s' % (
+            name, report.statuses, apps[name].output()[-3000:])
+        assert report.failures > 0, '%s: the kill was noticed' % name
+        assert report.slowest < 3, '%s: an answer took %.2f s' % (name, report.slowest)
+        assert report.all_back and report.back_after < 30, '%s: not every client came back' % name
+        assert report.acknowledged == report.clients > 0
+    waited = reports['wait=1']
+    assert waited.fresh_acknowledged > 50
+    assert waited.lost == 0, 'session_redis_wait=1 loses nothing acknowledged'
+    assert waited.same_cookie == waited.clients, 'every client is back with its own cookie'
+
+
+# Two replicas: after the failover the new master still has one, so session_redis_wait=1 can be met.
+# (With a single replica, nothing is left to wait for once it is promoted: every save with
+# session_redis_wait=1 answers 503 until a replica joins again.)
+
+def test_sentinel_failover_under_load(tmp_path):
+    with SentinelSetup(replicas=2) as setup:
+        apps = start_apps(setup.url, tmp_path)
+        try:
+            for app in apps.values():
+                app.start()
+            load = FailoverLoad({name: app.url for name, app in apps.items()}, clients=4)
+            reports = load.run(setup.kill_master, setup.wait_for_failover)
+            check_failover(apps, reports, load.failover_seconds,
+                           'Sentinel (master, 2 replicas, 3 sentinels) failover, 4 clients per app on gunicorn x3')
+        finally:
+            for app in apps.values():
+                app.cleanup()
+
+
+def test_cluster_failover_under_load(tmp_path):
+    with ClusterSetup(replicas=2) as setup:
+        apps = start_apps(setup.url, tmp_path)
+        try:
+            for app in apps.values():
+                app.start()
+            load = FailoverLoad({name: app.url for name, app in apps.items()}, clients=4)
+
+            def kill():  # the master of the first client's session
+                client = load.groups['wait=0'][0].client
+                [key] = app_sessions(None, setup, 'cluster', 'canister-failover-0:', client.cookies['session_id'])
+                setup.kill_master_of(key)
+
+            reports = load.run(kill, setup.wait_for_failover)
+            check_failover(apps, reports, load.failover_seconds,
+                           'Cluster (3 masters x 2 replicas) failover, 4 clients per app on gunicorn x3')
+        finally:
+            for app in apps.values():
+                app.cleanup()
