@@ -44,6 +44,7 @@ import json
 import logging
 import math
 import os
+import random
 import re
 import secrets
 import sqlite3
@@ -856,9 +857,10 @@ def _user_key(user: Any) -> Optional[str]:
 def _record_user_key(record: str) -> Optional[str]:
     """The user key of a stored record (None if it has no user or cannot be read)."""
     try:
-        return _user_key(_decode_record(record)[1])
-    except (ValueError, TypeError, IndexError, KeyError):
+        stored = _decode_record(record)
+    except ValueError:
         return None
+    return _user_key(stored[1]) if type(stored) is list and len(stored) > 1 else None
 
 
 def _now_ms() -> int:
@@ -932,6 +934,10 @@ class SessionStore:
         """Release connections; called at uninstall for stores canister opened itself."""
 
 
+_DONE: Tuple[bool, Optional[str]] = (True, None)
+_GONE: Tuple[bool, Optional[str]] = (False, None)
+
+
 class _Shard:
     """One slice of the memory store: a dict of records kept in least-recently-used order.
 
@@ -974,8 +980,10 @@ class MemoryStore(SessionStore):
         self._shard_count = len(self._shards)
         self._size = 0
         self._lock = threading.Lock()
-        #: user key -> the sid of its one session, or a set of sids when it has several.
-        self._users: Dict[str, Any] = {}
+        #: hash of a user key -> the sid of its one session, or a set of sids when it has several
+        #: (a small int costs less than the key; the rare users that share a hash share an entry,
+        #: and the records tell them apart).
+        self._users: Dict[int, Any] = {}
 
     def __len__(self) -> int:
         return self._size
@@ -1005,17 +1013,18 @@ class MemoryStore(SessionStore):
 
     def update(self, sid: str, expected: str, record: str, ttl: float) -> Tuple[bool, Optional[str]]:
         shard = self._shards[hash(sid) % self._shard_count]
+        expires = '%013d' % _expiry_ms(ttl)
         with self._lock:
             entry = shard.entries.get(sid)
-            if entry is None:
-                return False, None
-            expires = int(entry[:13])
-            if expires and expires <= time.time() * 1000:
-                return False, None
+            if entry is None or (entry[0] != '0' and int(entry[:13]) <= time.time() * 1000):  # '0...': never
+                return _GONE  # (expired while the request ran: as in the other stores, it stays so)
             if entry[14:] != expected:
                 return False, entry[14:]
-            self._use(shard, sid, '%013d%s%s' % (_expiry_ms(ttl), entry[13], record))
-            return True, None
+            if sid == shard.last:  # already the most recent of its shard: replaced in place
+                shard.entries[sid] = expires + entry[13] + record
+            else:
+                self._use(shard, sid, expires + entry[13] + record)
+            return _DONE
 
     def touch(self, sid: str, ttl: float) -> None:
         shard = self._shards[hash(sid) % self._shard_count]
@@ -1033,7 +1042,7 @@ class MemoryStore(SessionStore):
         found = []
         now = time.time() * 1000
         with self._lock:
-            listed = self._users.get(user_key)
+            listed = self._users.get(hash(user_key))
             for sid in ((listed,) if type(listed) is str else tuple(listed or ())):
                 entry = self._shards[hash(sid) % self._shard_count].entries.get(sid)
                 if entry is not None:
@@ -1043,23 +1052,27 @@ class MemoryStore(SessionStore):
         return found
 
     def _index(self, user_key: str, sid: str) -> None:
-        listed = self._users.get(user_key)
+        key = hash(user_key)
+        listed = self._users.get(key)
         if listed is None:
-            self._users[user_key] = sid
+            self._users[key] = sid
         elif type(listed) is str:
-            self._users[user_key] = {listed, sid}
+            self._users[key] = {listed, sid}
         else:
             listed.add(sid)
 
     def _unindex(self, entry: str, sid: str) -> None:
         user_key = _record_user_key(entry[14:])
-        listed = self._users.get(user_key) if user_key is not None else None
+        if user_key is None:
+            return
+        key = hash(user_key)
+        listed = self._users.get(key)
         if listed == sid:
-            del self._users[user_key]  # type: ignore[arg-type]
+            del self._users[key]
         elif type(listed) is set:
             listed.discard(sid)
             if len(listed) == 1:
-                self._users[user_key] = listed.pop()  # type: ignore[index]
+                self._users[key] = listed.pop()
 
     def _drop(self, shard: _Shard, sid: str) -> bool:
         entry = shard.entries.pop(sid, None)
@@ -1626,6 +1639,15 @@ _PARSED_MAX = 1024
 _SCALARS = frozenset((str, int, float, bool, type(None)))
 #: How often a save is tried again when other requests keep changing the same session.
 _UPDATE_TRIES = 10
+#: What a session id holds for a while after a login or regenerate gave the session a new id:
+#: a request still running on the old id learns that it moved (not ended), and leaves the
+#: browser's new cookie alone.  It is not a record: a request that sends the old id has no session.
+_MOVED = '"moved"'
+_MOVED_TTL = 60
+#: The headers of a response built from a session, when it has neither already.
+_PRIVATE = (('Vary', 'Cookie'), ('Cache-Control', 'private'))
+#: Their names as Bottle writes them, and in lower case (any other spelling is also found, more slowly).
+_CACHING_HEADERS = frozenset(('Vary', 'Cache-Control', 'vary', 'cache-control'))
 
 
 class _Parsed(typing.NamedTuple):
@@ -1755,6 +1777,12 @@ class SessionManager:
     def mark_private(headers: Headers) -> None:
         """A response built from a session: ``Vary: Cookie``, and ``Cache-Control: private``
         unless the handler chose its own caching."""
+        for name, _ in headers:
+            if name in _CACHING_HEADERS:
+                break
+        else:  # the usual answer: neither header yet
+            headers += _PRIVATE
+            return
         vary, cache_control = -1, False
         for index, (name, _) in enumerate(headers):
             lowered = name.lower()
@@ -1854,8 +1882,6 @@ class SessionState:
     dead: Tuple[str, ...] = ()
     #: The record's text after the data (user, created, user expiry, lifetime), while those stay as loaded.
     tail: Optional[str] = None
-    #: The store extended the session's life when it loaded it (see SessionManager.touches_on_load).
-    touched = False
     #: Another request ended this session while this one ran: nothing of it is stored.
     ended = False
 
@@ -1869,7 +1895,7 @@ class SessionState:
         if sid is None or manager is None:
             return
         record = manager.load_record(sid)
-        if record is None:
+        if record is None or record == _MOVED:
             return
         parsed = manager.parsed.get(sid)
         if parsed is not None and parsed[0] == record:
@@ -1890,7 +1916,6 @@ class SessionState:
         self.sid = sid
         self.snapshot = record
         self.data, self.created_ms, self.lifetime = data, created_ms, lifetime
-        self.touched = manager.touches_on_load and not lifetime
         if not expires or expires > time.time():  # a login with its own expiry (a JWT's) lapses by itself
             self.user, self.user_expires, self.tail = user, expires, tail
         if manager.log.level <= logging.DEBUG:
@@ -2001,49 +2026,54 @@ class SessionState:
         if not self.created_ms:
             self.created_ms = int(time.time() * 1000)
         record = self.record()
-        ttl = manager.ttl(self.lifetime, self.created_ms)
+        ttl = manager.ttl(self.lifetime, self.created_ms) if self.lifetime or manager.max_age else manager.timeout
         sid = self.sid if self.sid is not None else self._new_sid()
         if self.old_sid:  # a new id for a live session: the old one must still be there to end
-            if store.delete(self.old_sid) is False:  # ended, or moved to a new id by a parallel request:
-                return self._ended(headers, https, expire=False)  # the cookie that request sent stands
+            if store.delete(self.old_sid) is False:  # ended by a parallel request: its cookie stands
+                return self._ended(headers, https, moved=True)
+            store.save(self.old_sid, _MOVED, _MOVED_TTL)  # requests still running on the old id: moved, not ended
             manager.create(sid, record, ttl, _user_key(self.user))
         elif not self.exists:
             manager.create(sid, record, ttl, _user_key(self.user))
         elif record == self.snapshot:
-            if not self.touched:
+            if not manager.touches_on_load or self.lifetime:  # (a lifetime of its own: not the load's)
                 store.touch(sid, ttl)
             if self.lifetime:
                 manager.set_cookie(headers, sid, https, max_age=ttl)
             return
-        elif not self._update(record, ttl):
-            return self._ended(headers, https)
-        else:
-            record = self.snapshot
+        elif not manager.update(sid, self.snapshot, record, ttl)[0]:  # changed meanwhile, or ended
+            outcome = self._update(record, ttl)
+            if outcome is None or outcome is _MOVED:
+                return self._ended(headers, https, moved=outcome is _MOVED)
+            record = outcome
         manager.remember(sid, record, self.data, self.user, self.created_ms, int(self.user_expires),
                          self.lifetime, self.tail or '')
         if sid != self.cookie_sid or self.lifetime:
             manager.set_cookie(headers, sid, https, max_age=ttl if self.lifetime else 0)
 
-    def _update(self, record: str, ttl: float) -> bool:
-        """Replace the stored record with this request's changes; False if the session is gone.
+    def _update(self, record: str, ttl: float) -> Optional[str]:
+        """Replace the stored record with this request's changes; or the record that stops it
+        (None when the session is gone, ``_MOVED`` when another request gave it a new id).
 
-        The record is replaced only if it is still the one this request loaded.  If another
-        request changed it meanwhile, this request's changes (the keys of ``data`` it set or
-        deleted, the user, the lifetime) are applied to what is stored now, and tried again.
+        Called when the record is no longer the one this request loaded: this request's
+        changes (the keys of ``data`` it set or deleted, the user, the lifetime) are applied
+        to what is stored now, which is replaced if still unchanged; tried a few times, each
+        after a short random pause so that requests colliding on one session spread out.
         """
         manager = self.manager
         assert manager is not None and self.sid is not None
-        expected, changes = self.snapshot, None
-        for _ in range(_UPDATE_TRIES):
-            done, current = manager.update(self.sid, expected, record, ttl)
-            if done:
-                self.snapshot = record
-                return True
+        changes = self._changes()
+        for attempt in range(_UPDATE_TRIES):
+            current = manager.store.load(self.sid)
             if current is None:
-                return False
-            if changes is None:
-                changes = self._changes()
-            record, expected = self._merged(current, changes), current
+                return None
+            if current == _MOVED:
+                return _MOVED
+            record = self._merged(current, changes)
+            if manager.update(self.sid, current, record, ttl)[0]:
+                self.snapshot = record
+                return record
+            time.sleep(random.random() * 0.001 * 2 ** min(attempt, 5))
         raise StoreUnavailable('the session %s... kept changing under concurrent requests; '
                                'this request\'s changes were not saved' % self.sid[:6])
 
@@ -2078,14 +2108,17 @@ class SessionState:
             self.lifetime = stored.lifetime
         return self.record()
 
-    def _ended(self, headers: Headers, https: bool, expire: bool = True) -> None:
-        """Another request ended this session (logout, expiry) while this one ran: store nothing."""
+    def _ended(self, headers: Headers, https: bool, moved: bool = False) -> None:
+        """Another request ended this session (logout, expiry) or moved it to a new id (login,
+        regenerate) while this one ran: store nothing; after an end, expire the cookie (after a
+        move the browser's cookie is already the new id, which must stay)."""
         manager = self.manager
         assert manager is not None
         self.ended = True
-        manager.log.write(logging.WARNING, 'Session: %s... was ended by another request (logout) or expired '
-                          'while this request ran: its changes were not saved' % (self.old_sid or self.sid or '')[:6])
-        if expire and self.cookie_sid:
+        manager.log.write(logging.WARNING, 'Session: %s... was %s by another request while this request ran: '
+                          'its changes were not saved' % ((self.old_sid or self.sid or '')[:6], 'moved to a new id (login) '
+                                                          'or ended' if moved else 'ended (logout) or expired'))
+        if not moved and self.cookie_sid:
             manager.set_cookie(headers, '', https, expire=True)
 
     # -- a body streamed after the answer started (see _StreamedBody) --------
@@ -2096,7 +2129,6 @@ class SessionState:
             self.exists, self.sid = False, None
         elif self.sid is not None and (self.exists or self.real or self.data):  # finish stored it
             self.exists, self.cookie_sid, self.snapshot = True, self.sid, self.record()
-            self.touched = True
 
     def finish_late(self) -> Optional[str]:
         """Save what a streamed body changed after the answer started; or say why it cannot be.
