@@ -117,7 +117,17 @@ _LEVELS = {
     'DISABLED': logging.CRITICAL + 10, 'DEBUG': logging.DEBUG, 'INFO': logging.INFO,
     'WARNING': logging.WARNING, 'ERROR': logging.ERROR, 'CRITICAL': logging.CRITICAL,
 }
-_SECRET_WORDS = ('password', 'secret', 'token', 'key')
+#: The one list of secret-looking names, for config keys, query strings and parameter errors.
+#: A name (decoded, any case) is secret if it contains one of the first words anywhere, or
+#: ends in one of the second as a word of its own (``api_key``, ``x-auth``, ``apiKey``).
+_SECRET_WORDS = (('passw', 'pwd', 'secret', 'token', 'apikey', 'authoriz', 'credential'),
+                 ('key', 'code', 'auth', 'sig', 'signature', 'pass', 'otp'))
+_SECRET_NAME = re.compile(r'(?i)%s|(?:^|[^a-z0-9]|(?-i:(?<=[a-z0-9])(?=[A-Z])))(?:%s)$'
+                          % ('|'.join(_SECRET_WORDS[0]), '|'.join(_SECRET_WORDS[1])))
+#: Some word of the list appears in the text: a name without ``%`` (only ``+`` decodes, to a
+#: space, which no word contains) can match ``_SECRET_NAME`` only then.
+_SECRET_STEM = re.compile('(?i)' + '|'.join(_SECRET_WORDS[0] + _SECRET_WORDS[1]))
+_URL_PASSWORD = re.compile(r'(?i)(\b[a-z][a-z0-9+.-]*://)([^\s/?#@]*@)')
 
 
 def _as_bool(value: Any) -> bool:
@@ -260,9 +270,27 @@ class Config(Dict[str, Any]):
         return [(key, _redacted(key, value)) for key, value in self.items()]
 
 
+def _is_secret_name(name: str) -> bool:
+    """True if a (decoded) name looks like it holds a secret: ``password``, ``PWD``, ``api_key``..."""
+    return _SECRET_NAME.search(name) is not None
+
+
+def _mask_urls(text: str) -> str:
+    """Hide the user information of every URL in a text: ``redis://:pw@host`` -> ``redis://:***@host``."""
+    if '@' not in text:
+        return text
+
+    def mask(match: typing.Match[str]) -> str:
+        user, sep, _ = match.group(2)[:-1].partition(':')
+        return match.group(1) + (user + ':***@' if sep else '***@')
+    return _URL_PASSWORD.sub(mask, text)
+
+
 def _redacted(key: str, value: Any) -> Any:
-    if value and any(word in key for word in _SECRET_WORDS):
+    if value and _is_secret_name(key):
         return '***'
+    if isinstance(value, str):
+        return _mask_urls(value)
     return value
 
 
@@ -557,9 +585,12 @@ def _to_float(value: Any) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float, str)):
         raise ValueError('must be a number')
     try:
-        return float(value)
+        number = float(value)
     except (ValueError, OverflowError):
         raise ValueError('must be a number') from None
+    if not math.isfinite(number):  # nan, inf, Infinity, 1e999
+        raise ValueError('must be a finite number')
+    return number
 
 
 def _to_bool(value: Any) -> bool:
@@ -730,8 +761,11 @@ class ParameterBinder:
     def _read_body(request: Any) -> Any:
         content_type = request.environ.get('CONTENT_TYPE', '').split(';')[0].strip().lower()
         if content_type == 'application/json' or content_type.endswith('+json'):
+            text = request.body.read()
             try:
-                data = json.loads(request.body.read())
+                data = json.loads(text, parse_constant=_refuse_constant)
+            except _NotJson:
+                raise BadRequest(_constant_problem(text)) from None
             except (ValueError, RecursionError):
                 raise BadRequest('the body is not valid JSON') from None
             if not isinstance(data, dict):
@@ -779,10 +813,49 @@ class ParameterBinder:
                 return None
             return convert(value) if convert else value
         except ValueError as error:
+            if _is_secret_name(param.name):
+                raise BadRequest('parameter %r %s (the value is not shown: the name looks secret)'
+                                 % (param.name, error)) from None
             shown = repr(values[-1] if not param.many else values)
             if len(shown) > 60:
                 shown = shown[:57] + '...'
             raise BadRequest('parameter %r %s, got %s' % (param.name, error, shown)) from None
+
+
+class _NotJson(ValueError):
+    """A JSON text holds ``NaN``, ``Infinity`` or ``-Infinity``, which Python reads and JSON lacks."""
+
+
+def _refuse_constant(constant: str) -> Any:
+    raise _NotJson(constant)
+
+
+class _Constant(str):
+    """Where a refused constant stood, found by a second, slower reading (errors only)."""
+
+
+def _constant_problem(text: Any) -> str:
+    """The 400 message for a JSON body with NaN or Infinity: which parameter holds it."""
+    found: List[str] = []
+
+    def holds(value: Any) -> bool:
+        if isinstance(value, dict):
+            value = list(value.values())
+        return isinstance(value, _Constant) or (isinstance(value, list) and any(holds(item) for item in value))
+
+    def pairs(items: List[Tuple[str, Any]]) -> Dict[str, Any]:
+        for key, value in items:  # inner objects come first: the outermost key is found last
+            if holds(value):
+                found[:] = [key]
+                break
+        return dict(items)
+
+    try:
+        json.loads(text, parse_constant=_Constant, object_pairs_hook=pairs)
+    except (ValueError, RecursionError):
+        pass
+    where = 'parameter %r: ' % found[0][:60] if found else ''
+    return 'the body is not valid JSON: %sNaN, Infinity and -Infinity are not JSON values' % where
 
 
 def _recode(source: Any, value: Any, name: str) -> Any:
@@ -1909,6 +1982,11 @@ class JwtAuth:
         if not isinstance(claims, dict):
             raise AuthFailure('the token payload is not an object', 'bearer')
         exp = claims.get('exp')
+        if isinstance(exp, str):  # PyJWT accepts a numeric string and checks int(exp): so does the session
+            try:
+                exp = int(exp)
+            except ValueError:
+                exp = None
         expires = float(min(exp, 2 ** 53)) if isinstance(exp, (int, float)) and not isinstance(exp, bool) else 0.0
         return claims, expires, str(claims.get('sub', '?'))
 
@@ -2196,10 +2274,10 @@ class CsrfGuard:
 
 _REQUEST_ID = re.compile(r'[A-Za-z0-9._-]{1,128}')
 _PLAIN_PATH = re.compile(r"[A-Za-z0-9/._~!$&'()*+,;=:@%-]*")
-_SECRET_QUERY = re.compile(r'(?i)(token|password|passwd|secret|key|auth|code|sig)')
-_SECRET_NAME = re.compile(r'(?i)token|passw|secret|apikey|(^|[_.-])(key|code|auth|sig|signature|pwd)$')
 _UNAVAILABLE = 'Service unavailable: the session store cannot be reached, retry shortly'
 _CHUNKED_TOO_LARGE = 'Request body too large: more than %d bytes (chunked)'
+_BOTH_LENGTHS = ('Bad request: Content-Length and Transfer-Encoding together (RFC 9112 section 6.1: '
+                 'a sign of request smuggling); send one of them')
 _HTTP_STATUS = {400: '400 Bad Request', 401: '401 Unauthorized', 403: '403 Forbidden',
                 404: '404 Not Found', 413: '413 Content Too Large', 429: '429 Too Many Requests',
                 431: '431 Request Header Fields Too Large', 500: '500 Internal Server Error',
@@ -2232,10 +2310,13 @@ def _error_response(status: int, message: str, headers: Optional[Dict[str, str]]
 
 
 def _redact_query(query: str) -> str:
+    """The query string with the value of every secret-looking name (decoded) written as ``***``."""
+    if '%' not in query and _SECRET_STEM.search(query) is None:
+        return query  # no name can decode to a secret one (see _SECRET_STEM)
     parts = []
     for part in query.split('&'):
         name, sep, value = part.partition('=')
-        parts.append(name + sep + '***' if sep and _SECRET_NAME.search(urllib.parse.unquote_plus(name)) else part)
+        parts.append(name + sep + '***' if sep and _is_secret_name(urllib.parse.unquote_plus(name)) else part)
     return '&'.join(parts)
 
 
@@ -2321,7 +2402,7 @@ class Canister:
                                         'need a session answer 503 until it is back', problem)
             self.auth = Authenticator(config, self.log) or None
         except Exception as error:
-            self.log.logger.error('Install failed: %s', error)
+            self.log.logger.error('Install failed: %s', _mask_urls(str(error)))
             self.close()
             raise
         self.max_body_size = config['max_body_size']
@@ -2506,9 +2587,7 @@ class Canister:
         if query:
             if not query.isascii() or not query.isprintable():
                 query = urllib.parse.quote(query.encode('latin1', 'replace'), safe="=&%+;/:@,-._~")
-            if _SECRET_QUERY.search(query):
-                query = _redact_query(query)
-            url += '?' + query
+            url += '?' + _redact_query(query)
         return url
 
     def _refusal(self, environ: Dict[str, Any], method: str, scheme: str,
@@ -2516,11 +2595,17 @@ class Canister:
         """An early answer for a request canister refuses before Bottle sees it."""
         length = environ.get('CONTENT_LENGTH')
         if length:
+            if 'HTTP_TRANSFER_ENCODING' in environ:
+                return self._plain(400, _BOTH_LENGTHS, environ)
             if not (length.isascii() and length.isdigit()):
                 return self._plain(400, 'Bad request: invalid Content-Length', environ)
-            if int(length) > self.max_body_size:
+            digits = length.lstrip('0') or '0'
+            if len(digits) > len(str(self.max_body_size)) or int(digits) > self.max_body_size:
+                shown = digits if len(digits) <= 20 else 'a %d-digit number of' % len(digits)
                 return self._plain(413, 'Request body too large: %s bytes, the limit is %d'
-                                   % (length, self.max_body_size), environ)
+                                   % (shown, self.max_body_size), environ)
+            if digits != length:
+                environ['CONTENT_LENGTH'] = digits  # leading zeros: Bottle calls int() on it too
         for header in ('HTTP_AUTHORIZATION', 'HTTP_COOKIE'):
             value = environ.get(header)
             if value is not None and len(value) > self.max_header_size:
