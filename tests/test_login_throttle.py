@@ -12,6 +12,7 @@ import base64
 import collections
 import os
 import re
+import sqlite3
 import stat
 import threading
 
@@ -162,6 +163,34 @@ def test_the_redis_throttle_keys_expire_with_the_window(make_app, redis_server):
     assert 0 < redis.Redis.from_url(redis_server.url).pttl(keys[0]) <= 60000
 
 
+def evalsha_calls(url):
+    import redis
+    stats = redis.Redis.from_url(url).info('commandstats')
+    return stats.get('cmdstat_evalsha', {}).get('calls', 0)
+
+
+def test_with_redis_a_failed_attempt_costs_one_round_trip_and_a_success_two(make_app, redis_server):
+    import redis
+    app = alice_app(make_app, auth_max_failures=5, session_store=redis_server.url)
+    c = client(app)
+    assert c.get('/me', headers=RIGHT).json == {'user': 'alice'}  # (loads the scripts)
+    redis.Redis.from_url(redis_server.url).config_resetstat()
+    assert c.get('/me', headers=RIGHT).json == {'user': 'alice'}
+    assert evalsha_calls(redis_server.url) == 2
+    assert c.get('/me', headers=WRONG, expect_errors=True).status_int == 401
+    assert evalsha_calls(redis_server.url) == 3
+
+
+def test_with_redis_down_a_login_attempt_answers_503(make_app, redis_server):
+    app = alice_app(make_app, session_store=redis_server.url)
+    c = client(app)
+    assert c.get('/me', headers=RIGHT).json == {'user': 'alice'}
+    redis_server.stop()
+    response = c.get('/me', headers=RIGHT, expect_errors=True)
+    assert response.status_int == 503
+    assert c.get('/me', expect_errors=True).json == {'user': None}  # no credentials: no store needed
+
+
 def test_the_sqlite_throttle_keeps_the_session_files_private(make_app, tmp_path):
     path = tmp_path / 'sessions.db'
     path.touch(mode=0o600)
@@ -171,9 +200,13 @@ def test_the_sqlite_throttle_keeps_the_session_files_private(make_app, tmp_path)
     for _ in range(3):
         c.get('/me', headers=WRONG, expect_errors=True)
     assert c.get('/me', headers=RIGHT, expect_errors=True).status_int == 429
-    for name in os.listdir(tmp_path):
-        if name.startswith('sessions.db'):
-            assert stat.S_IMODE(os.stat(tmp_path / name).st_mode) == 0o600, name
+    names = [name for name in os.listdir(tmp_path) if name.startswith('sessions.db')]
+    assert 'sessions.db' in names
+    for name in names:
+        assert stat.S_IMODE(os.stat(tmp_path / name).st_mode) == 0o600, name
+    with sqlite3.connect(str(path)) as connection:
+        rows = connection.execute('SELECT client, attempts FROM canister_throttle').fetchall()
+    assert rows == [('127.0.0.1', 2)]
 
 
 def test_two_apps_on_one_sqlite_file_share_the_limit(make_app, tmp_path):

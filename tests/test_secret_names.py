@@ -25,7 +25,8 @@ def echo_app(make_app, **overrides):
 
 @pytest.mark.parametrize('name', ['pwd', 'PWD', '%70assword', 'pass%77ord', 'authorization', 'Authorization',
                                   'api_key', 'apiKey', 'access_token', 'client_secret', 'x-auth', 'db_pass',
-                                  'PassWord', 'pass+word%5Fkey', 'sig', 'code'])
+                                  'PassWord', 'pass+word%5Fkey', 'sig', 'code', 'apikey', 'credentials', 'otp',
+                                  'x_signature', 'user.pass', 'AuthCode'])
 def test_a_secret_looking_query_value_is_written_as_stars(make_app, log_dir, name):
     app = echo_app(make_app)
     value = 'Qz7-hidden-value-%d' % abs(hash(name))  # no secret word in it
