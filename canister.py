@@ -763,7 +763,9 @@ class ParameterBinder:
         if content_type == 'application/json' or content_type.endswith('+json'):
             text = request.body.read()
             try:
-                data = json.loads(text, parse_constant=_refuse_constant)
+                if isinstance(text, (bytes, bytearray)):  # as json.loads does it
+                    text = text.decode(json.detect_encoding(text), 'surrogatepass')
+                data = _JSON_BODY.decode(text)
             except _NotJson:
                 raise BadRequest(_constant_problem(text)) from None
             except (ValueError, RecursionError):
@@ -828,6 +830,10 @@ class _NotJson(ValueError):
 
 def _refuse_constant(constant: str) -> Any:
     raise _NotJson(constant)
+
+
+#: Reads a JSON body; made once (json.loads with an option would make a decoder per call).
+_JSON_BODY = json.JSONDecoder(parse_constant=_refuse_constant)
 
 
 class _Constant(str):
