@@ -118,7 +118,17 @@ _LEVELS = {
     'DISABLED': logging.CRITICAL + 10, 'DEBUG': logging.DEBUG, 'INFO': logging.INFO,
     'WARNING': logging.WARNING, 'ERROR': logging.ERROR, 'CRITICAL': logging.CRITICAL,
 }
-_SECRET_WORDS = ('password', 'secret', 'token', 'key')
+#: The one list of secret-looking names, for config keys, query strings and parameter errors.
+#: A name (decoded, any case) is secret if it contains one of the first words anywhere, or
+#: ends in one of the second as a word of its own (``api_key``, ``x-auth``, ``apiKey``).
+_SECRET_WORDS = (('passw', 'pwd', 'secret', 'token', 'apikey', 'authoriz', 'credential'),
+                 ('key', 'code', 'auth', 'sig', 'signature', 'pass', 'otp'))
+_SECRET_NAME = re.compile(r'(?i)%s|(?:^|[^a-z0-9]|(?-i:(?<=[a-z0-9])(?=[A-Z])))(?:%s)$'
+                          % ('|'.join(_SECRET_WORDS[0]), '|'.join(_SECRET_WORDS[1])))
+#: Some word of the list appears in the text: a name without ``%`` (only ``+`` decodes, to a
+#: space, which no word contains) can match ``_SECRET_NAME`` only then.
+_SECRET_STEM = re.compile('(?i)' + '|'.join(_SECRET_WORDS[0] + _SECRET_WORDS[1]))
+_URL_PASSWORD = re.compile(r'(?i)(\b[a-z][a-z0-9+.-]*://)([^\s/?#@]*@)')
 
 
 def _as_bool(value: Any) -> bool:
@@ -265,9 +275,27 @@ class Config(Dict[str, Any]):
         return [(key, _redacted(key, value)) for key, value in self.items()]
 
 
+def _is_secret_name(name: str) -> bool:
+    """True if a (decoded) name looks like it holds a secret: ``password``, ``PWD``, ``api_key``..."""
+    return _SECRET_NAME.search(name) is not None
+
+
+def _mask_urls(text: str) -> str:
+    """Hide the user information of every URL in a text: ``redis://:pw@host`` -> ``redis://:***@host``."""
+    if '@' not in text:
+        return text
+
+    def mask(match: typing.Match[str]) -> str:
+        user, sep, _ = match.group(2)[:-1].partition(':')
+        return match.group(1) + (user + ':***@' if sep else '***@')
+    return _URL_PASSWORD.sub(mask, text)
+
+
 def _redacted(key: str, value: Any) -> Any:
-    if value and any(word in key for word in _SECRET_WORDS):
+    if value and _is_secret_name(key):
         return '***'
+    if isinstance(value, str):
+        return _mask_urls(value)
     return value
 
 
@@ -562,9 +590,12 @@ def _to_float(value: Any) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float, str)):
         raise ValueError('must be a number')
     try:
-        return float(value)
+        number = float(value)
     except (ValueError, OverflowError):
         raise ValueError('must be a number') from None
+    if not math.isfinite(number):  # nan, inf, Infinity, 1e999
+        raise ValueError('must be a finite number')
+    return number
 
 
 def _to_bool(value: Any) -> bool:
@@ -735,8 +766,13 @@ class ParameterBinder:
     def _read_body(request: Any) -> Any:
         content_type = request.environ.get('CONTENT_TYPE', '').split(';')[0].strip().lower()
         if content_type == 'application/json' or content_type.endswith('+json'):
+            text = request.body.read()
             try:
-                data = json.loads(request.body.read())
+                if isinstance(text, (bytes, bytearray)):  # as json.loads does it
+                    text = text.decode(json.detect_encoding(text), 'surrogatepass')
+                data = _JSON_BODY.decode(text)
+            except _NotJson:
+                raise BadRequest(_constant_problem(text)) from None
             except (ValueError, RecursionError):
                 raise BadRequest('the body is not valid JSON') from None
             if not isinstance(data, dict):
@@ -784,10 +820,53 @@ class ParameterBinder:
                 return None
             return convert(value) if convert else value
         except ValueError as error:
+            if _is_secret_name(param.name):
+                raise BadRequest('parameter %r %s (the value is not shown: the name looks secret)'
+                                 % (param.name, error)) from None
             shown = repr(values[-1] if not param.many else values)
             if len(shown) > 60:
                 shown = shown[:57] + '...'
             raise BadRequest('parameter %r %s, got %s' % (param.name, error, shown)) from None
+
+
+class _NotJson(ValueError):
+    """A JSON text holds ``NaN``, ``Infinity`` or ``-Infinity``, which Python reads and JSON lacks."""
+
+
+def _refuse_constant(constant: str) -> Any:
+    raise _NotJson(constant)
+
+
+#: Reads a JSON body; made once (json.loads with an option would make a decoder per call).
+_JSON_BODY = json.JSONDecoder(parse_constant=_refuse_constant)
+
+
+class _Constant(str):
+    """Where a refused constant stood, found by a second, slower reading (errors only)."""
+
+
+def _constant_problem(text: Any) -> str:
+    """The 400 message for a JSON body with NaN or Infinity: which parameter holds it."""
+    found: List[str] = []
+
+    def holds(value: Any) -> bool:
+        if isinstance(value, dict):
+            value = list(value.values())
+        return isinstance(value, _Constant) or (isinstance(value, list) and any(holds(item) for item in value))
+
+    def pairs(items: List[Tuple[str, Any]]) -> Dict[str, Any]:
+        for key, value in items:  # inner objects come first: the outermost key is found last
+            if holds(value):
+                found[:] = [key]
+                break
+        return dict(items)
+
+    try:
+        json.loads(text, parse_constant=_Constant, object_pairs_hook=pairs)
+    except (ValueError, RecursionError):
+        pass
+    where = 'parameter %r: ' % found[0][:60] if found else ''
+    return 'the body is not valid JSON: %sNaN, Infinity and -Infinity are not JSON values' % where
 
 
 def _recode(source: Any, value: Any, name: str) -> Any:
@@ -2614,46 +2693,184 @@ class JwtAuth:
         if not isinstance(claims, dict):
             raise AuthFailure('the token payload is not an object', 'bearer')
         exp = claims.get('exp')
+        if isinstance(exp, str):  # PyJWT accepts a numeric string and checks int(exp): so does the session
+            try:
+                exp = int(exp)
+            except ValueError:
+                exp = None
         expires = float(min(exp, 2 ** 53)) if isinstance(exp, (int, float)) and not isinstance(exp, bool) else 0.0
         return claims, expires, str(claims.get('sub', '?'))
 
 
+def _throttle_key(client: str) -> str:
+    """The address a client is counted by: an IPv6 client by its /64, which one host usually
+    holds whole (so it cannot step to the next address), an IPv4-mapped one as IPv4."""
+    if ':' not in client:
+        return client
+    try:
+        address = ipaddress.IPv6Address(client.partition('%')[0])
+    except ValueError:
+        return client
+    if address.ipv4_mapped is not None:
+        return str(address.ipv4_mapped)
+    return str(ipaddress.IPv6Network((int(address) >> 64 << 64, 64)))
+
+
 class _Throttle:
-    """Counts failed logins per client; too many in a minute means 429 for a while."""
+    """Login attempts per client, in this process: at most ``max_failures`` per window.
+
+    An attempt takes its place (``claim``) before its credentials are checked, so
+    concurrent attempts cannot all slip in while a slow hash runs; a successful one
+    gives its place back (``release``), a failed one keeps it until the window ends.
+    A window starts with a client's first attempt and lasts ``window`` seconds.
+    """
 
     def __init__(self, max_failures: int, window: float = 60.0, max_clients: int = 10000) -> None:
         self.max_failures = max_failures
         self.window = window
         self.max_clients = max_clients
-        self._failures: 'collections.OrderedDict[str, collections.deque[float]]' = collections.OrderedDict()
+        #: client -> [attempts, end of its window (monotonic)], least recently used first.
+        self._clients: 'collections.OrderedDict[str, List[float]]' = collections.OrderedDict()
         self._lock = threading.Lock()
 
-    def retry_after(self, client: str) -> int:
-        """Seconds the client must wait, or 0 if it may try now."""
+    def claim(self, client: str) -> int:
+        """Take a place for an attempt and return 0, or return the seconds to wait."""
         with self._lock:
-            times = self._failures.get(client)
-            if not times:
-                return 0
             now = time.monotonic()
-            while times and times[0] <= now - self.window:
-                times.popleft()
-            if len(times) < self.max_failures:
-                return 0
-            return max(int(times[0] + self.window - now) + 1, 1)
+            entry = self._clients.pop(client, None)
+            if entry is None or entry[1] <= now:
+                entry = [0, now + self.window]
+            self._clients[client] = entry
+            while len(self._clients) > self.max_clients:
+                self._clients.popitem(last=False)
+            if entry[0] >= self.max_failures:
+                return max(math.ceil(entry[1] - now), 1)
+            entry[0] += 1
+            return 0
 
-    def failed(self, client: str) -> None:
+    def release(self, client: str) -> None:
+        """The attempt succeeded: give its place back."""
         with self._lock:
-            times = self._failures.pop(client, None) or collections.deque(maxlen=self.max_failures)
-            times.append(time.monotonic())
-            self._failures[client] = times
-            while len(self._failures) > self.max_clients:
-                self._failures.popitem(last=False)
+            entry = self._clients.get(client)
+            if entry is not None and entry[0] > 0:
+                entry[0] -= 1
+
+
+class _SQLiteThrottle(_Throttle):
+    """The same counts in the SQLite session file, so every process using it shares them."""
+
+    _SCHEMA = ('CREATE TABLE IF NOT EXISTS canister_throttle ('
+               'client TEXT PRIMARY KEY, attempts INTEGER NOT NULL, window_ends REAL NOT NULL)')
+
+    def __init__(self, path: str, max_failures: int, window: float = 60.0, cleanup_every: int = 100) -> None:
+        super().__init__(max_failures, window)
+        self.path = path
+        self.cleanup_every = cleanup_every
+        self._local = threading.local()
+        self._claims = itertools.count(1)
+        self._run(lambda connection: connection.execute(self._SCHEMA))
+
+    def _connection(self) -> sqlite3.Connection:
+        connection: Optional[sqlite3.Connection] = getattr(self._local, 'connection', None)
+        if connection is None:
+            # The store made the file (and its mode): this only opens it, never creates it.
+            connection = sqlite3.connect('file:%s?mode=rw' % urllib.parse.quote(os.path.abspath(self.path)),
+                                         uri=True, timeout=5.0, isolation_level=None, check_same_thread=False)
+            connection.execute('PRAGMA busy_timeout=5000')
+            self._local.connection = connection
+        return connection
+
+    def _run(self, work: Callable[[sqlite3.Connection], Any]) -> Any:
+        try:
+            return work(self._connection())
+        except sqlite3.Error as error:
+            raise StoreUnavailable('the SQLite login throttle %s failed: %s' % (self.path, error)) from None
+
+    def claim(self, client: str) -> int:
+        def work(connection: sqlite3.Connection) -> int:
+            connection.execute('BEGIN IMMEDIATE')  # one writer at a time: read and count as one step
+            try:
+                now = time.time()
+                row = connection.execute('SELECT attempts, window_ends FROM canister_throttle WHERE client = ?',
+                                         (client,)).fetchone()
+                attempts, ends = (0, now + self.window) if row is None or row[1] <= now else row
+                if attempts >= self.max_failures:
+                    wait = max(math.ceil(ends - now), 1)
+                else:
+                    wait = 0
+                    connection.execute('INSERT OR REPLACE INTO canister_throttle (client, attempts, window_ends) '
+                                       'VALUES (?, ?, ?)', (client, attempts + 1, ends))
+                if next(self._claims) % self.cleanup_every == 0:
+                    connection.execute('DELETE FROM canister_throttle WHERE window_ends <= ?', (now,))
+                connection.execute('COMMIT')
+                return wait
+            except BaseException:
+                connection.execute('ROLLBACK')
+                raise
+        return typing.cast(int, self._run(work))
+
+    def release(self, client: str) -> None:
+        self._run(lambda connection: connection.execute(
+            'UPDATE canister_throttle SET attempts = attempts - 1 WHERE client = ? AND attempts > 0', (client,)))
+
+
+class _RedisThrottle(_Throttle):
+    """The same counts in the Redis session server, so every process and host using it shares them.
+
+    Each step is one Lua script, so the read, the count and the expiry happen as one.
+    """
+
+    _CLAIM = """
+local attempts = redis.call('INCR', KEYS[1])
+if attempts == 1 or redis.call('PTTL', KEYS[1]) < 0 then redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+if attempts <= tonumber(ARGV[1]) then return 0 end
+redis.call('DECR', KEYS[1])
+return math.max(redis.call('PTTL', KEYS[1]), 1)
+"""
+    _RELEASE = """
+if redis.call('DECR', KEYS[1]) <= 0 then redis.call('DEL', KEYS[1]) end
+return 0
+"""
+
+    def __init__(self, client: Any, prefix: str, max_failures: int, window: float = 60.0) -> None:
+        super().__init__(max_failures, window)
+        redis = _require('redis', 'redis')
+        self.prefix = prefix
+        self._errors = (redis.exceptions.RedisError, OSError)
+        self._claim = client.register_script(self._CLAIM)
+        self._release = client.register_script(self._RELEASE)
+
+    def _run(self, script: Any, client: str, *args: Any) -> int:
+        try:
+            return int(script(keys=[self.prefix + client], args=list(args)))
+        except self._errors as error:
+            raise StoreUnavailable('the Redis login throttle is unavailable: %s' % error) from None
+
+    def claim(self, client: str) -> int:
+        wait_ms = self._run(self._claim, client, self.max_failures, int(self.window * 1000))
+        return math.ceil(wait_ms / 1000) if wait_ms else 0
+
+    def release(self, client: str) -> None:
+        self._run(self._release, client)
+
+
+def _throttle_for(store: Optional[SessionStore], max_failures: int) -> _Throttle:
+    """Share the counts through the session store when it is shared (SQLite, Redis)."""
+    if isinstance(store, SQLiteStore):
+        return _SQLiteThrottle(store.path, max_failures)
+    if isinstance(store, RedisStore):
+        return _RedisThrottle(store.client, store.prefix + 'throttle:', max_failures)
+    return _Throttle(max_failures)
+
+
+#: Taken once X-Forwarded-For came from a peer not in trusted_proxies (one WARNING per process).
+_UNTRUSTED_FORWARD = threading.Lock()
 
 
 class Authenticator:
     """Reads the Authorization header for the schemes canister is configured for."""
 
-    def __init__(self, config: Config, log: RequestLog) -> None:
+    def __init__(self, config: Config, log: RequestLog, store: Optional[SessionStore] = None) -> None:
         self.log = log
         self.schemes: Dict[str, Any] = {}
         if config['auth_basic_username'] or config['auth_basic_users_file']:
@@ -2661,7 +2878,7 @@ class Authenticator:
         if config['auth_jwt_secret'] or config['auth_jwt_public_key'] or config['auth_jwt_jwks_url']:
             self.schemes['bearer'] = JwtAuth(config, log)
         self.challenges = [handler.challenge for handler in self.schemes.values()]
-        self.throttle = _Throttle(config['auth_max_failures'])
+        self.throttle = _throttle_for(store, config['auth_max_failures']) if self.schemes else _Throttle(1)
 
     def __bool__(self) -> bool:
         return bool(self.schemes)
@@ -2672,9 +2889,12 @@ class Authenticator:
         handler = self.schemes.get(scheme.lower())
         if handler is None:
             return  # a scheme the app handles itself
-        wait = self.throttle.retry_after(context.client)
+        if 'HTTP_X_FORWARDED_FOR' in context.environ and not _UNTRUSTED_FORWARD.locked():
+            self._check_forwarded(context)
+        client = _throttle_key(context.client)
+        wait = self.throttle.claim(client)  # before the check: a place, or a refusal
         if wait:
-            self.log.write(logging.WARNING, 'Too many failed logins from %s: refused for %ds' % (context.client, wait))
+            self.log.write(logging.WARNING, 'Too many failed logins from %s: refused for %ds' % (client, wait))
             raise _error_response(429, 'Too many failed login attempts: retry in %d seconds' % wait,
                                   {'Retry-After': str(wait)})
         credentials = credentials.strip()
@@ -2683,12 +2903,26 @@ class Authenticator:
                 raise AuthFailure('the Authorization header must be "%s <credentials>"' % handler.scheme.title(),
                                   handler.scheme)
             user, expires, shown = handler.authenticate(credentials)
-        except AuthFailure as failure:
-            self.throttle.failed(context.client)
+        except AuthFailure as failure:  # the attempt keeps its place until the window ends
             self.log.write(logging.WARNING, 'Authentication failed: %s' % failure.reason)
             raise self.unauthorized('Authentication failed: %s' % failure.reason, failure) from None
+        except BaseException:
+            self.throttle.release(client)
+            raise
+        self.throttle.release(client)
         if context.set_user(user, expires, remember=False):
             self.log.write(logging.INFO, 'Logged in as: %s' % shown)
+
+    def _check_forwarded(self, context: _RequestContext) -> None:
+        """Say once per process that X-Forwarded-For from an untrusted peer is ignored."""
+        plugin = context.plugin
+        peer = context.environ.get('REMOTE_ADDR') or '-'
+        if plugin is not None and plugin.has_proxies and plugin.proxies.is_trusted(peer):
+            return
+        if _UNTRUSTED_FORWARD.acquire(blocking=False):  # never released: the first request says it
+            self.log.write(logging.WARNING, 'X-Forwarded-For came from %s, which is not in trusted_proxies: '
+                           'clients are logged and throttled by that address (a proxy\'s address counts all its '
+                           'clients as one); list the proxy in trusted_proxies' % _escape(peer)[:64])
 
     def unauthorized(self, message: str, failure: Optional[AuthFailure] = None) -> bottle.HTTPResponse:
         """A 401 answer with the challenges of the configured schemes."""
@@ -2901,10 +3135,10 @@ class CsrfGuard:
 
 _REQUEST_ID = re.compile(r'[A-Za-z0-9._-]{1,128}')
 _PLAIN_PATH = re.compile(r"[A-Za-z0-9/._~!$&'()*+,;=:@%-]*")
-_SECRET_QUERY = re.compile(r'(?i)(token|password|passwd|secret|key|auth|code|sig)')
-_SECRET_NAME = re.compile(r'(?i)token|passw|secret|apikey|(^|[_.-])(key|code|auth|sig|signature|pwd)$')
 _UNAVAILABLE = 'Service unavailable: the session store cannot be reached, retry shortly'
 _CHUNKED_TOO_LARGE = 'Request body too large: more than %d bytes (chunked)'
+_BOTH_LENGTHS = ('Bad request: Content-Length and Transfer-Encoding together (RFC 9112 section 6.1: '
+                 'a sign of request smuggling); send one of them')
 _HTTP_STATUS = {400: '400 Bad Request', 401: '401 Unauthorized', 403: '403 Forbidden',
                 404: '404 Not Found', 413: '413 Content Too Large', 429: '429 Too Many Requests',
                 431: '431 Request Header Fields Too Large', 500: '500 Internal Server Error',
@@ -2937,10 +3171,13 @@ def _error_response(status: int, message: str, headers: Optional[Dict[str, str]]
 
 
 def _redact_query(query: str) -> str:
+    """The query string with the value of every secret-looking name (decoded) written as ``***``."""
+    if '%' not in query and _SECRET_STEM.search(query) is None:
+        return query  # no name can decode to a secret one (see _SECRET_STEM)
     parts = []
     for part in query.split('&'):
         name, sep, value = part.partition('=')
-        parts.append(name + sep + '***' if sep and _SECRET_NAME.search(urllib.parse.unquote_plus(name)) else part)
+        parts.append(name + sep + '***' if sep and _is_secret_name(urllib.parse.unquote_plus(name)) else part)
     return '&'.join(parts)
 
 
@@ -3024,9 +3261,9 @@ class Canister:
             if problem:
                 self.log.logger.warning('The session store is unreachable for now (%s); requests that '
                                         'need a session answer 503 until it is back', problem)
-            self.auth = Authenticator(config, self.log) or None
+            self.auth = Authenticator(config, self.log, self.sessions.store) or None
         except Exception as error:
-            self.log.logger.error('Install failed: %s', error)
+            self.log.logger.error('Install failed: %s', _mask_urls(str(error)))
             self.close()
             raise
         self.max_body_size = config['max_body_size']
@@ -3220,9 +3457,7 @@ class Canister:
         if query:
             if not query.isascii() or not query.isprintable():
                 query = urllib.parse.quote(query.encode('latin1', 'replace'), safe="=&%+;/:@,-._~")
-            if _SECRET_QUERY.search(query):
-                query = _redact_query(query)
-            url += '?' + query
+            url += '?' + _redact_query(query)
         return url
 
     def _refusal(self, environ: Dict[str, Any], method: str, scheme: str,
@@ -3230,11 +3465,17 @@ class Canister:
         """An early answer for a request canister refuses before Bottle sees it."""
         length = environ.get('CONTENT_LENGTH')
         if length:
+            if 'HTTP_TRANSFER_ENCODING' in environ:
+                return self._plain(400, _BOTH_LENGTHS, environ)
             if not (length.isascii() and length.isdigit()):
                 return self._plain(400, 'Bad request: invalid Content-Length', environ)
-            if int(length) > self.max_body_size:
+            digits = length.lstrip('0') or '0'
+            if len(digits) > len(str(self.max_body_size)) or int(digits) > self.max_body_size:
+                shown = digits if len(digits) <= 20 else 'a %d-digit number of' % len(digits)
                 return self._plain(413, 'Request body too large: %s bytes, the limit is %d'
-                                   % (length, self.max_body_size), environ)
+                                   % (shown, self.max_body_size), environ)
+            if digits != length:
+                environ['CONTENT_LENGTH'] = digits  # leading zeros: Bottle calls int() on it too
         for header in ('HTTP_AUTHORIZATION', 'HTTP_COOKIE'):
             value = environ.get(header)
             if value is not None and len(value) > self.max_header_size:

@@ -1,0 +1,71 @@
+"""NaN and Infinity never reach a handler: not as a float parameter, not in a JSON body."""
+from __future__ import annotations
+
+import re
+from typing import List, Optional
+
+import pytest
+
+from conftest import client, read_log
+
+
+def float_app(make_app):
+    app = make_app()
+
+    @app.route('/x', method=['GET', 'POST'])
+    def x(x: float):
+        return {'x': x}
+
+    @app.get('/many')
+    def many(x: List[float]):
+        return {'x': x}
+
+    @app.get('/maybe')
+    def maybe(x: Optional[float] = None):
+        return {'x': x}
+
+    @app.post('/any')
+    def anything(x, y=None):
+        return {'x': repr(x)}
+
+    return app
+
+
+@pytest.mark.parametrize('text', ['nan', 'NaN', 'inf', '-inf', 'Infinity', '-Infinity', '1e999', '-1e999'])
+def test_a_non_finite_float_parameter_gets_400_naming_it(make_app, log_dir, text):
+    app = float_app(make_app)
+    c = client(app)
+    for path in ('/x', '/many', '/maybe'):
+        response = c.get(path, {'x': text}, expect_errors=True)
+        assert response.status_int == 400, (path, response)
+        assert "parameter 'x' must be a finite number" in response.text
+    assert re.search(r" WARNING .*Bad request: parameter 'x' must be a finite number", read_log(log_dir))
+
+
+def test_finite_floats_still_bind(make_app):
+    c = client(float_app(make_app))
+    assert c.get('/x?x=1.5').json == {'x': 1.5}
+    assert c.get('/x?x=-2e3').json == {'x': -2000.0}
+    assert c.get('/many?x=1&x=0.25').json == {'x': [1.0, 0.25]}
+
+
+def test_a_json_number_too_large_for_a_float_gets_400(make_app):
+    c = client(float_app(make_app))
+    response = c.post('/x', '{"x": 1e999}', content_type='application/json', expect_errors=True)
+    assert response.status_int == 400
+    assert "parameter 'x' must be a finite number" in response.text
+
+
+@pytest.mark.parametrize('constant', ['NaN', 'Infinity', '-Infinity'])
+def test_a_json_body_with_nan_or_infinity_is_not_json(make_app, log_dir, constant):
+    c = client(float_app(make_app))
+    for path in ('/x', '/any'):
+        response = c.post(path, '{"y": 1, "x": %s}' % constant, content_type='application/json', expect_errors=True)
+        assert response.status_int == 400, (path, response)
+        assert "not valid JSON: parameter 'x'" in response.text
+        assert 'are not JSON values' in response.text
+    nested = c.post('/any', '{"x": 1, "y": {"deep": [1, [%s]]}}' % constant, content_type='application/json',
+                    expect_errors=True)
+    assert nested.status_int == 400
+    assert "parameter 'y'" in nested.text
+    assert re.search(r' WARNING .*not valid JSON.*are not JSON values', read_log(log_dir))

@@ -1,0 +1,80 @@
+"""Bearer tokens at the edges PyJWT accepts: a numeric-string exp, an unknown critical header."""
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import math
+import re
+import time
+
+import jwt as pyjwt
+
+from canister import session
+from conftest import ROOT, client
+
+SECRET = 'x7Rt2Lq9Wv4Zk1Mn8Bc5Hd3Jf6Gs0Pa-Ty7Ue2Io9Pl4Kj1Hg8Fd5Sa3Zx6Cv0B'
+
+
+def b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b'=').decode('ascii')
+
+
+def signed(header, payload):
+    """An HS256 token built by hand, so its header and claims can be anything."""
+    signing_input = b64url(json.dumps(header).encode()) + '.' + b64url(json.dumps(payload).encode())
+    signature = hmac.new(SECRET.encode(), signing_input.encode('ascii'), hashlib.sha256).digest()
+    return signing_input + '.' + b64url(signature)
+
+
+def token_app(make_app, **overrides):
+    app = make_app(auth_jwt_secret=SECRET, **overrides)
+
+    @app.get('/login')
+    def login():
+        return session.sid
+
+    @app.get('/me')
+    def me():
+        return {'user': session.user}
+
+    return app
+
+
+def test_a_token_user_does_not_outlive_a_numeric_string_exp(make_app):
+    c = client(token_app(make_app, auth_jwt_leeway=0))
+    exp = math.ceil(time.time() + 0.3)  # 0.3 to 1.3 s from now
+    token = signed({'alg': 'HS256', 'typ': 'JWT'}, {'sub': 'alice', 'exp': str(exp)})
+    response = c.get('/login', headers={'Authorization': 'Bearer ' + token})
+    assert response.status_int == 200 and 'Set-Cookie' in response.headers
+    assert c.get('/me').json['user']['exp'] == str(exp)
+    time.sleep(max(exp - time.time(), 0) + 0.1)
+    assert c.get('/me').json == {'user': None}
+
+
+def test_a_token_with_a_numeric_string_exp_in_the_past_is_refused(make_app):
+    c = client(token_app(make_app, auth_jwt_leeway=0))
+    token = signed({'alg': 'HS256', 'typ': 'JWT'}, {'sub': 'alice', 'exp': str(int(time.time()) - 5)})
+    response = c.get('/me', headers={'Authorization': 'Bearer ' + token}, expect_errors=True)
+    assert response.status_int == 401
+    assert 'expired' in response.text
+
+
+def test_a_token_with_an_unknown_critical_header_is_refused(make_app):
+    c = client(token_app(make_app))
+    claims = {'sub': 'mallory', 'exp': int(time.time()) + 300}
+    plain = signed({'alg': 'HS256', 'typ': 'JWT'}, claims)
+    assert c.get('/me', headers={'Authorization': 'Bearer ' + plain}).json['user']['sub'] == 'mallory'
+    token = signed({'alg': 'HS256', 'typ': 'JWT', 'crit': ['x'], 'x': 1}, claims)
+    response = c.get('/me', headers={'Authorization': 'Bearer ' + token}, expect_errors=True)
+    assert response.status_int == 401
+    assert 'WWW-Authenticate' in response.headers
+
+
+def test_the_jwt_extras_require_a_pyjwt_that_refuses_unknown_critical_headers():
+    pyproject = (ROOT / 'pyproject.toml').read_text(encoding='utf-8')
+    floors = re.findall(r'"PyJWT\[crypto\]>=([0-9.]+)"', pyproject)
+    assert len(floors) == 2  # the jwt extra and the test extra
+    assert all(tuple(map(int, floor.split('.'))) >= (2, 12) for floor in floors)
+    assert tuple(map(int, pyjwt.__version__.split('.')[:2])) >= (2, 12)

@@ -1,0 +1,282 @@
+"""The login throttle against concurrency, address choice and several worker processes.
+
+* an attempt takes its place against ``auth_max_failures`` before the password is checked,
+  so simultaneous wrong passwords cannot all be checked;
+* IPv6 clients count per /64;
+* with a shared session store (SQLite, Redis) every process counts in the same place;
+* X-Forwarded-For from a peer that is not trusted is reported once per process.
+"""
+from __future__ import annotations
+
+import base64
+import collections
+import os
+import re
+import sqlite3
+import stat
+import threading
+
+import pytest
+
+import canister
+from conftest import client, read_log
+from servers import AppServer, Client, InProcessWaitress, RedisServer
+
+
+def basic(username, password):
+    return 'Basic ' + base64.b64encode(('%s:%s' % (username, password)).encode()).decode('ascii')
+
+
+WRONG = {'Authorization': basic('alice', 'guess')}
+RIGHT = {'Authorization': basic('alice', 'wonderland')}
+
+
+def alice_app(make_app, iterations=1000, **overrides):
+    app = make_app(auth_basic_username='alice',
+                   auth_basic_password=canister.hash_password('wonderland', 'pbkdf2', iterations), **overrides)
+
+    @app.get('/me')
+    def me():
+        return {'user': canister.session.user}
+
+    return app
+
+
+def at_once(count, send):
+    """Run ``send()`` in ``count`` threads released together; return the statuses."""
+    barrier = threading.Barrier(count)
+    statuses = []
+    lock = threading.Lock()
+
+    def worker():
+        barrier.wait(10)
+        status = send()
+        with lock:
+            statuses.append(status)
+
+    threads = [threading.Thread(target=worker) for _ in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert len(statuses) == count
+    return collections.Counter(statuses)
+
+
+# -- concurrency ---------------------------------------------------------------------
+
+def test_30_simultaneous_wrong_passwords_get_5_checks_and_25_refusals(make_app):
+    # A slow hash (as in production) keeps the first attempts busy while the others arrive.
+    app = alice_app(make_app, iterations=200000, auth_max_failures=5)
+    server = InProcessWaitress(app, threads=30)
+    try:
+        web = Client(server.origin)
+        statuses = at_once(30, lambda: web.get('/me', headers=WRONG).status)
+        assert statuses == {401: 5, 429: 25}
+        assert web.get('/me', headers=RIGHT).status == 429
+    finally:
+        server.close()
+
+
+def test_a_successful_login_gives_its_place_back(make_app):
+    c = client(alice_app(make_app, auth_max_failures=3))
+    for _ in range(10):
+        assert c.get('/me', headers=RIGHT).json == {'user': 'alice'}
+    for _ in range(3):
+        assert c.get('/me', headers=WRONG, expect_errors=True).status_int == 401
+    assert c.get('/me', headers=RIGHT, expect_errors=True).status_int == 429
+
+
+# -- addresses -----------------------------------------------------------------------
+
+def test_ipv6_clients_are_counted_per_64(make_app, log_dir):
+    app = alice_app(make_app, auth_max_failures=3)
+    for address in ('2001:db8::1', '2001:db8::2', '2001:db8::ffff:1'):
+        assert client(app, REMOTE_ADDR=address).get('/me', headers=WRONG, expect_errors=True).status_int == 401
+    neighbour = client(app, REMOTE_ADDR='2001:db8::abcd:1234').get('/me', headers=RIGHT, expect_errors=True)
+    assert neighbour.status_int == 429
+    assert ' WARNING ' in read_log(log_dir) and 'Too many failed logins from 2001:db8::/64' in read_log(log_dir)
+    other_64 = client(app, REMOTE_ADDR='2001:db8:0:1::1').get('/me', headers=RIGHT)
+    assert other_64.json == {'user': 'alice'}
+
+
+def test_ipv4_clients_are_still_counted_per_address(make_app):
+    app = alice_app(make_app, auth_max_failures=3)
+    for _ in range(3):
+        client(app, REMOTE_ADDR='192.0.2.1').get('/me', headers=WRONG, expect_errors=True)
+    assert client(app, REMOTE_ADDR='192.0.2.1').get('/me', headers=RIGHT, expect_errors=True).status_int == 429
+    assert client(app, REMOTE_ADDR='192.0.2.2').get('/me', headers=RIGHT).json == {'user': 'alice'}
+    mapped = client(app, REMOTE_ADDR='::ffff:192.0.2.1').get('/me', headers=RIGHT, expect_errors=True)
+    assert mapped.status_int == 429
+
+
+# -- shared stores -------------------------------------------------------------------
+
+@pytest.fixture
+def redis_server():
+    server = RedisServer().start()
+    yield server
+    server.cleanup()
+
+
+def hammer(url, attempts=30, together=5):
+    """Wrong passwords in waves of simultaneous connections (each a new connection, so a
+    sync gunicorn worker busy with one leaves the next to another worker)."""
+    web = Client(url)
+    statuses = collections.Counter()
+    for _ in range(attempts // together):
+        statuses.update(at_once(together, lambda: web.get('/me', headers=WRONG).status))
+    return statuses
+
+
+@pytest.mark.parametrize('backend', ['sqlite', 'redis'])
+def test_gunicorn_workers_sharing_a_store_share_the_limit(backend, tmp_path, request):
+    if backend == 'redis':
+        store = request.getfixturevalue('redis_server').url
+    else:
+        store = 'sqlite:///' + str(tmp_path / 'sessions.db')
+    server = AppServer('throttle_app:app', server='gunicorn', workers=3,
+                       env={'CANISTER_SESSION_STORE': store, 'CANISTER_AUTH_MAX_FAILURES': '5',
+                            'CANISTER_LOG_PATH': str(tmp_path / 'logs')})
+    server.start()
+    try:
+        statuses = hammer(server.url)
+        assert statuses[401] == 5, (statuses, server.output())
+        assert statuses[429] == 25
+        for _ in range(6):  # the right password is refused, whichever worker answers
+            assert Client(server.url).get('/me', headers=RIGHT).status == 429
+    finally:
+        server.cleanup()
+
+
+def test_the_redis_throttle_keys_expire_with_the_window(make_app, redis_server):
+    import redis
+    app = alice_app(make_app, auth_max_failures=2, session_store=redis_server.url)
+    c = client(app)
+    for _ in range(2):
+        c.get('/me', headers=WRONG, expect_errors=True)
+    response = c.get('/me', headers=WRONG, expect_errors=True)
+    assert response.status_int == 429
+    assert 55 <= int(response.headers['Retry-After']) <= 60
+    keys = redis.Redis.from_url(redis_server.url).keys('canister:session:throttle:*')
+    assert keys == [b'canister:session:throttle:127.0.0.1']
+    assert 0 < redis.Redis.from_url(redis_server.url).pttl(keys[0]) <= 60000
+
+
+def evalsha_calls(url):
+    import redis
+    stats = redis.Redis.from_url(url).info('commandstats')
+    return stats.get('cmdstat_evalsha', {}).get('calls', 0)
+
+
+def test_with_redis_a_failed_attempt_costs_one_round_trip_and_a_success_two(make_app, redis_server):
+    import redis
+    app = alice_app(make_app, auth_max_failures=5, session_store=redis_server.url)
+    c = client(app)
+    assert c.get('/me', headers=RIGHT).json == {'user': 'alice'}  # (loads the scripts)
+    redis.Redis.from_url(redis_server.url).config_resetstat()
+    assert c.get('/me', headers=RIGHT).json == {'user': 'alice'}
+    assert evalsha_calls(redis_server.url) == 2
+    assert c.get('/me', headers=WRONG, expect_errors=True).status_int == 401
+    assert evalsha_calls(redis_server.url) == 3
+
+
+def test_with_redis_down_a_login_attempt_answers_503(make_app, redis_server):
+    app = alice_app(make_app, session_store=redis_server.url)
+    c = client(app)
+    assert c.get('/me', headers=RIGHT).json == {'user': 'alice'}
+    redis_server.stop()
+    response = c.get('/me', headers=RIGHT, expect_errors=True)
+    assert response.status_int == 503
+    assert c.get('/me', expect_errors=True).json == {'user': None}  # no credentials: no store needed
+
+
+def test_the_sqlite_throttle_keeps_the_session_files_private(make_app, tmp_path):
+    path = tmp_path / 'sessions.db'
+    path.touch(mode=0o600)
+    os.chmod(path, 0o600)
+    app = alice_app(make_app, auth_max_failures=2, session_store='sqlite:///' + str(path))
+    c = client(app)
+    for _ in range(3):
+        c.get('/me', headers=WRONG, expect_errors=True)
+    assert c.get('/me', headers=RIGHT, expect_errors=True).status_int == 429
+    names = [name for name in os.listdir(tmp_path) if name.startswith('sessions.db')]
+    assert 'sessions.db' in names
+    for name in names:
+        assert stat.S_IMODE(os.stat(tmp_path / name).st_mode) == 0o600, name
+    with sqlite3.connect(str(path)) as connection:
+        rows = connection.execute('SELECT client, attempts FROM canister_throttle').fetchall()
+    assert rows == [('127.0.0.1', 2)]
+
+
+def test_two_apps_on_one_sqlite_file_share_the_limit(make_app, tmp_path):
+    store = 'sqlite:///' + str(tmp_path / 'sessions.db')
+    first = client(alice_app(make_app, auth_max_failures=4, session_store=store))
+    second = client(alice_app(make_app, auth_max_failures=4, session_store=store))
+    for c in (first, second, first, second):
+        assert c.get('/me', headers=WRONG, expect_errors=True).status_int == 401
+    assert first.get('/me', headers=RIGHT, expect_errors=True).status_int == 429
+    assert second.get('/me', headers=RIGHT, expect_errors=True).status_int == 429
+
+
+def test_a_custom_store_keeps_the_throttle_in_the_process(make_app):
+    class DictStore(canister.SessionStore):
+        def __init__(self):
+            self.records = {}
+
+        def load(self, sid):
+            return self.records.get(sid)
+
+        def save(self, sid, record, ttl):
+            self.records[sid] = record
+
+        def touch(self, sid, ttl):
+            pass
+
+        def delete(self, sid):
+            self.records.pop(sid, None)
+
+    app = alice_app(make_app, auth_max_failures=2, store=DictStore())
+    c = client(app)
+    for _ in range(2):
+        assert c.get('/me', headers=WRONG, expect_errors=True).status_int == 401
+    assert c.get('/me', headers=RIGHT, expect_errors=True).status_int == 429
+
+
+# -- X-Forwarded-For from an untrusted peer ----------------------------------------------
+
+def forwarded_warnings(log_dir):
+    return re.findall(r' WARNING .*X-Forwarded-For came from 127\.0\.0\.1, which is not in trusted_proxies.*',
+                      read_log(log_dir))
+
+
+def test_x_forwarded_for_from_an_untrusted_peer_is_reported_once_per_process(tmp_path):
+    log_dir = tmp_path / 'logs'
+    # (gunicorn passes X-Forwarded-For on as sent; waitress drops it from untrusted peers itself)
+    server = AppServer('throttle_app:app', server='gunicorn', workers=1, env={'CANISTER_LOG_PATH': str(log_dir)})
+    server.start()
+    try:
+        web = Client(server.url)
+        for address in ('198.51.100.7', '198.51.100.8', '198.51.100.9'):
+            assert web.get('/me', headers=dict(RIGHT, **{'X-Forwarded-For': address})).json()['user'] == 'alice'
+        web.get('/me', headers=dict(WRONG, **{'X-Forwarded-For': '198.51.100.10'}))
+    finally:
+        server.cleanup()
+    warnings = forwarded_warnings(log_dir)
+    assert len(warnings) == 1, read_log(log_dir)
+    assert 'clients are logged and throttled by that address' in warnings[0]
+
+
+def test_x_forwarded_for_from_a_trusted_proxy_is_not_reported(tmp_path):
+    log_dir = tmp_path / 'logs'
+    server = AppServer('throttle_app:app', server='gunicorn', workers=1,
+                       env={'CANISTER_LOG_PATH': str(log_dir), 'CANISTER_TRUSTED_PROXIES': '127.0.0.1'})
+    server.start()
+    try:
+        web = Client(server.url)
+        assert web.get('/me', headers=dict(RIGHT, **{'X-Forwarded-For': '198.51.100.7'})).json()['user'] == 'alice'
+    finally:
+        server.cleanup()
+    log = read_log(log_dir)
+    assert 'Logged in as: alice' in log
+    assert 'X-Forwarded-For came from' not in log

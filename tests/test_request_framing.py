@@ -1,0 +1,199 @@
+"""Request framing: Content-Length together with Transfer-Encoding, and absurd Content-Lengths.
+
+Each is sent over real HTTP as raw bytes (the WSGI servers a Bottle app runs on differ in
+what they pass on), and in-process through WebTest.
+"""
+from __future__ import annotations
+
+import io
+import re
+import socket
+import threading
+import wsgiref.simple_server
+
+import bottle
+import pytest
+
+from conftest import client, read_log
+from servers import InProcessWaitress
+
+CHUNKED_300K = b''.join(b'%x\r\n%s\r\n' % (1000, b'a' * 1000) for _ in range(300)) + b'0\r\n\r\n'
+
+
+class _QuietHandler(wsgiref.simple_server.WSGIRequestHandler):
+    def log_message(self, *args):
+        pass
+
+
+class WsgirefServer:
+    """Bottle's default server (``bottle.run()``: the stdlib's wsgiref) on 127.0.0.1, in a thread."""
+
+    def __init__(self, app):
+        self.server = wsgiref.simple_server.make_server('127.0.0.1', 0, app, handler_class=_QuietHandler)
+        self.port = self.server.server_port
+        self.thread = threading.Thread(target=self.server.serve_forever, kwargs={'poll_interval': 0.05}, daemon=True)
+        self.thread.start()
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+        self.thread.join(5)
+
+
+def raw_request(port, head: bytes, body: bytes = b'', timeout=10.0) -> bytes:
+    """Send the head, then the body from another thread (the server may answer before reading it),
+    and return everything the server sent back until it closed the connection."""
+    sock = socket.create_connection(('127.0.0.1', port), timeout=timeout)
+
+    def send_body():
+        try:
+            sock.sendall(body)
+        except OSError:
+            pass  # the server answered and closed without reading it all
+
+    try:
+        sock.sendall(head)
+        sender = threading.Thread(target=send_body, daemon=True)
+        sender.start()
+        data = b''
+        while True:
+            try:
+                chunk = sock.recv(65536)
+            except ConnectionResetError:
+                break
+            if not chunk:
+                break
+            data += chunk
+        sender.join(timeout)
+        return data
+    finally:
+        sock.close()
+
+
+def status_of(answer: bytes) -> int:
+    match = re.match(rb'HTTP/1\.[01] (\d{3}) ', answer)
+    assert match, answer[:200]
+    return int(match.group(1))
+
+
+def body_app(make_app, calls, **overrides):
+    app = make_app(**overrides)
+
+    @app.post('/upload')
+    def upload():
+        calls.append(len(bottle.request.body.read()))
+        return {'read': calls[-1]}
+
+    return app
+
+
+@pytest.fixture
+def wsgiref_server():
+    servers = []
+
+    def serve(app):
+        servers.append(WsgirefServer(app))
+        return servers[-1]
+
+    yield serve
+    for server in servers:
+        server.close()
+
+
+@pytest.fixture
+def waitress_server():
+    servers = []
+
+    def serve(app):
+        servers.append(InProcessWaitress(app))
+        return servers[-1]
+
+    yield serve
+    for server in servers:
+        server.close()
+
+
+SMUGGLED_HEAD = (b'POST /upload HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 5\r\n'
+                 b'Transfer-Encoding: chunked\r\nContent-Type: application/octet-stream\r\nConnection: close\r\n\r\n')
+
+
+# -- Content-Length with Transfer-Encoding ------------------------------------------
+
+def test_content_length_with_chunked_body_is_refused_on_bottles_default_server(make_app, wsgiref_server, log_dir):
+    calls = []
+    server = wsgiref_server(body_app(make_app, calls, max_body_size=1000))
+    answer = raw_request(server.port, SMUGGLED_HEAD, CHUNKED_300K)
+    assert status_of(answer) == 400
+    assert b'Content-Length and Transfer-Encoding together' in answer
+    assert calls == []
+    assert re.search(r' WARNING .*Content-Length and Transfer-Encoding together', read_log(log_dir))
+
+
+def test_content_length_with_chunked_body_never_passes_the_limit_on_waitress(make_app, waitress_server):
+    # waitress reads the chunks itself and hands the app their real length: 413, not a bypass.
+    calls = []
+    server = waitress_server(body_app(make_app, calls, max_body_size=1000))
+    answer = raw_request(server.port, SMUGGLED_HEAD, CHUNKED_300K)
+    assert status_of(answer) in (400, 413)
+    assert calls == []
+
+
+def test_content_length_with_transfer_encoding_gets_400_in_process(make_app, log_dir):
+    calls = []
+    app = body_app(make_app, calls)
+    response = client(app).post('/upload', b'hello', headers={'Transfer-Encoding': 'chunked',
+                                                              'Content-Type': 'application/octet-stream'},
+                                expect_errors=True)
+    assert response.status_int == 400
+    assert 'Content-Length and Transfer-Encoding together' in response.text
+    assert calls == []
+
+
+def test_a_chunked_body_without_content_length_still_works(make_app, wsgiref_server):
+    calls = []
+    server = wsgiref_server(body_app(make_app, calls))
+    head = (b'POST /upload HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\n'
+            b'Content-Type: application/octet-stream\r\nConnection: close\r\n\r\n')
+    answer = raw_request(server.port, head, b'5\r\nhello\r\n0\r\n\r\n')
+    assert status_of(answer) == 200
+    assert calls == [5]
+
+
+# -- absurd Content-Length -----------------------------------------------------------
+
+def test_a_content_length_of_5000_digits_is_413_not_500(make_app, wsgiref_server, log_dir):
+    calls = []
+    server = wsgiref_server(body_app(make_app, calls, max_body_size=1000))
+    head = (b'POST /upload HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: ' + b'9' * 5000
+            + b'\r\nConnection: close\r\n\r\n')
+    answer = raw_request(server.port, head, b'hello')
+    assert status_of(answer) == 413
+    assert b'a 5000-digit number of bytes' in answer
+    assert calls == []
+    log = read_log(log_dir)
+    assert re.search(r' WARNING .*Request body too large: a 5000-digit number of bytes', log)
+    assert '9' * 100 not in log
+
+
+def test_a_content_length_of_5000_digits_called_directly_is_413(make_app):
+    # (WebTest's own checks call int() on it first, so the app is called as a server would.)
+    calls = []
+    app = body_app(make_app, calls)
+    environ = {'REQUEST_METHOD': 'POST', 'PATH_INFO': '/upload', 'SERVER_NAME': 'localhost', 'SERVER_PORT': '80',
+               'REMOTE_ADDR': '127.0.0.1', 'CONTENT_LENGTH': '7' * 5000, 'wsgi.input': io.BytesIO(b'hello'),
+               'wsgi.url_scheme': 'http', 'wsgi.errors': io.StringIO()}
+    started = []
+    body = b''.join(app(environ, lambda status, headers, exc_info=None: started.append(status)))
+    assert started == ['413 Content Too Large']
+    assert b'Request body too large' in body
+    assert calls == []
+
+
+def test_a_content_length_padded_with_5000_zeros_is_its_value(make_app, wsgiref_server):
+    calls = []
+    server = wsgiref_server(body_app(make_app, calls, max_body_size=1000))
+    head = (b'POST /upload HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: ' + b'0' * 5000 + b'5'
+            + b'\r\nContent-Type: application/octet-stream\r\nConnection: close\r\n\r\n')
+    answer = raw_request(server.port, head, b'hello')
+    assert status_of(answer) == 200
+    assert calls == [5]
