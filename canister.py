@@ -55,6 +55,7 @@ import types
 import typing
 import urllib.parse
 import urllib.request
+import warnings
 from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Tuple
 
 import bottle
@@ -64,6 +65,7 @@ __all__ = [
     'Canister', 'session', 'request_id', 'require_user', 'require', 'hash_password',
     'verify_password', 'SessionStore', 'MemoryStore', 'SQLiteStore', 'RedisStore',
     'CanisterError', 'ConfigError', 'MissingExtraError', 'StoreUnavailable', 'SessionDataError',
+    'CanisterWarning',
 ]
 
 Headers = List[Tuple[str, str]]
@@ -166,6 +168,36 @@ def _as_text(value: Any) -> str:
     return '' if value is None else str(value).strip()
 
 
+# An HTTP token (RFC 9110 section 5.6.2): a method or a header name.
+_TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
+# scheme://host[:port] as a browser sends it in Origin: a DNS name (or a `*.` wildcard before one),
+# an IPv4 address or a bracketed IPv6 address.
+_ORIGIN = re.compile(r'(?i)https?://(?:(?:\*\.)?[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)*'
+                     r'|\[[0-9a-f:.]+\])(?::[0-9]{1,5})?/?')
+# Whitespace then `;` or `#`: an inline comment, which Bottle's load_config keeps in the value.
+_INLINE_COMMENT = re.compile(r'\s[;#]')
+
+
+def _as_tokens(value: Any) -> Tuple[str, ...]:
+    items = _as_list(value)
+    for item in items:
+        if not _TOKEN.fullmatch(item):
+            raise ValueError('%r is not an HTTP token (letters, digits and !#$%%&\'*+-.^_`|~)' % item)
+    return items
+
+
+def _as_origins(value: Any) -> Tuple[str, ...]:
+    items = _as_list(value)
+    for item in items:
+        if item == '*':
+            if len(items) > 1:
+                raise ValueError('* allows every origin and cannot be combined with others')
+        elif item.lower() != 'null' and not _ORIGIN.fullmatch(item):
+            raise ValueError('%r is not an origin: expected scheme://host[:port] with scheme http or '
+                             'https (the host may start with *.), null, or * alone' % item)
+    return items
+
+
 class _Key(typing.NamedTuple):
     name: str
     default: Any
@@ -209,17 +241,30 @@ KEYS: Dict[str, _Key] = {key.name: key for key in (
     _Key('auth_jwt_issuer', '', _as_text, 'required issuer (`iss`), if set'),
     _Key('auth_jwt_leeway', 10, _as_number(int, 0), 'seconds of clock skew allowed on exp/nbf/iat'),
     _Key('auth_jwt_require_exp', True, _as_bool, 'refuse tokens without `exp`'),
-    _Key('cors', '', _as_list, '`*`, or allowed origins (comma/space separated, `https://*.example.com` allowed); empty: off'),
+    _Key('cors', '', _as_origins, '`*`, or allowed origins (comma/space separated, `https://*.example.com` allowed); empty: off'),
     _Key('cors_credentials', False, _as_bool, 'allow cookies/credentials (needs an explicit origin list)'),
-    _Key('cors_methods', (), _as_list, 'methods granted to preflights (default: those the route accepts)'),
-    _Key('cors_headers', ('Content-Type', 'Authorization', 'X-Request-ID'), _as_list,
+    _Key('cors_methods', (), _as_tokens, 'methods granted to preflights (default: those the route accepts)'),
+    _Key('cors_headers', ('Content-Type', 'Authorization', 'X-Request-ID'), _as_tokens,
          'request headers granted (`*`: any)'),
-    _Key('cors_expose_headers', ('X-Request-ID',), _as_list, 'response headers readable by the page'),
+    _Key('cors_expose_headers', ('X-Request-ID',), _as_tokens, 'response headers readable by the page'),
     _Key('cors_max_age', 600, _as_number(int, 0), 'seconds a browser may cache a preflight answer'),
     _Key('csrf', True, _as_bool, 'refuse unsafe requests from foreign origins (Origin/Referer check)'),
 )}
 #: Alternative spellings accepted for compatibility.
 ALIASES = {'session_timout': 'session_timeout'}
+
+
+class CanisterWarning(UserWarning):
+    """A problem found in the configuration at install that does not stop it (an unknown key)."""
+
+
+def _prefixes() -> str:
+    """The families of keys, for a hint: ``auth_*, cors*, csrf, ...``."""
+    families: Dict[str, List[str]] = {}
+    for name in KEYS:
+        families.setdefault(name.split('_', 1)[0], []).append(name)
+    return ', '.join(names[0] if len(names) == 1 else first + ('*' if first in names else '_*')
+                     for first, names in sorted(families.items()))
 
 
 class Config(Dict[str, Any]):
@@ -238,10 +283,19 @@ class Config(Dict[str, Any]):
                     given[key] = value
                 else:
                     close = difflib.get_close_matches(key, list(KEYS) + list(ALIASES), n=1)
-                    self.warnings.append('unknown config key canister.%s (did you mean %s?)'
-                                         % (key, close[0] if close else 'one in the README'))
+                    if close:
+                        hint = 'did you mean %s?' % close[0]
+                    else:
+                        hint = ('no known key is close; keys start with %s, and '
+                                '`python -m canister keys` lists them all' % _prefixes())
+                    self.warnings.append('unknown config key canister.%s (%s)' % (key, hint))
         for spec in KEYS.values():
             value = given.get(spec.name, spec.default)
+            if isinstance(value, str) and _INLINE_COMMENT.search(value):
+                raise ConfigError('canister.%s%s has an inline comment (whitespace then ; or #): Bottle\'s '
+                                  'load_config keeps it as part of the value; put the comment on a line of '
+                                  'its own' % (spec.name, '' if _redacted(spec.name, value) == '***'
+                                               else ' = %r' % value))
             try:
                 self[spec.name] = spec.parse(value)
             except ValueError as error:
@@ -253,7 +307,11 @@ class Config(Dict[str, Any]):
         """Read the ``canister.*`` keys of a Bottle config, then apply keyword overrides."""
         values = {key[len('canister.'):]: value for key, value in app_config.items()
                   if str(key).lower().startswith('canister.')}
-        return cls(values, **overrides)
+        config = cls(values, **overrides)
+        for message in config.warnings:
+            # Shown on the terminal as well as in the log; stacklevel 4 names the app.install line.
+            warnings.warn(message, CanisterWarning, stacklevel=4)
+        return config
 
     def redacted_items(self) -> List[Tuple[str, Any]]:
         """The settings, with every value whose key names a secret written as ``***``."""
@@ -402,7 +460,9 @@ def _release_sink(sink: _LogSink) -> None:
 
 
 class _LineFormat:
-    """Formats log lines in one pass: ``2026-07-02 09:38:31,022 INFO [thread] message``."""
+    """Formats log lines in one pass, byte for byte canister 1.x's layout
+    ``'%(asctime)s %(levelname)-8s [%(threadName)s]   %(message)s'``:
+    ``2026-07-02 09:38:31,022 INFO     [thread]   message``."""
 
     def __init__(self, json_lines: bool) -> None:
         self.json_lines = json_lines
@@ -436,8 +496,8 @@ class _LineFormat:
             # Every continuation line is indented, so a line that starts with a date is always
             # a real record, whatever an exception message contains.
             lines = [_escape(line) for line in traceback.rstrip('\n').split('\n')]
-            return '%s %s [%s] %s\n  %s\n' % (stamp, level, thread, message, '\n  '.join(lines))
-        return '%s %s [%s] %s\n' % (stamp, level, thread, message)
+            return '%s %-8s [%s]   %s\n  %s\n' % (stamp, level, thread, message, '\n  '.join(lines))
+        return '%s %-8s [%s]   %s\n' % (stamp, level, thread, message)
 
 
 class _CanisterHandler(logging.Handler):
@@ -513,7 +573,8 @@ class RequestLog:
             self.logger.log(level, '%s', message)
 
     def banner(self, config: Config) -> None:
-        """The install banner: versions, then every setting with secrets masked."""
+        """The install banner in 1.x's shape: versions, then every setting (``canister.key = value``,
+        the key padded to 30 characters) with secrets masked."""
         info = self.logger.info
         for text in ('============', 'Initializing', '============'):
             info(text)
@@ -522,7 +583,7 @@ class RequestLog:
         info('canister version: %s', __version__)
         info('------------------------------------------')
         for key, value in config.redacted_items():
-            info('%s: %s', key, ', '.join(value) if isinstance(value, tuple) else value)
+            info('%-30s = %s', 'canister.' + key, ', '.join(value) if isinstance(value, tuple) else value)
         info('------------------------------------------')
 
 
