@@ -187,6 +187,8 @@ def _as_tokens(value: Any) -> Tuple[str, ...]:
 
 
 def _as_origins(value: Any) -> Tuple[str, ...]:
+    if isinstance(value, str) and value.strip().lower() == 'false':
+        return ()  # canister 1.x's way of writing "off"
     items = _as_list(value)
     for item in items:
         if item == '*':
@@ -241,7 +243,8 @@ KEYS: Dict[str, _Key] = {key.name: key for key in (
     _Key('auth_jwt_issuer', '', _as_text, 'required issuer (`iss`), if set'),
     _Key('auth_jwt_leeway', 10, _as_number(int, 0), 'seconds of clock skew allowed on exp/nbf/iat'),
     _Key('auth_jwt_require_exp', True, _as_bool, 'refuse tokens without `exp`'),
-    _Key('cors', '', _as_origins, '`*`, or allowed origins (comma/space separated, `https://*.example.com` allowed); empty: off'),
+    _Key('cors', '', _as_origins,
+         '`*`, or allowed origins (comma/space separated, `https://*.example.com` allowed); empty or `false`: off'),
     _Key('cors_credentials', False, _as_bool, 'allow cookies/credentials (needs an explicit origin list)'),
     _Key('cors_methods', (), _as_tokens, 'methods granted to preflights (default: those the route accepts)'),
     _Key('cors_headers', ('Content-Type', 'Authorization', 'X-Request-ID'), _as_tokens,
