@@ -223,6 +223,20 @@ def test_the_demo_serves_the_counter_page_and_hi(tmp_path):
     assert 'GET http://127.0.0.1:%d/hi?foo=John&bar=Smith' % demo.port in output
 
 
+def test_the_demo_echo_takes_message_and_times_from_json_a_form_or_the_query():
+    app = canister._demo_app(None)
+    try:
+        web = client(app)
+        assert web.post_json('/api/echo', {'message': 'hi', 'times': 2}).json == {'echo': ['hi', 'hi']}
+        assert web.post('/api/echo', {'message': 'hi', 'times': '3'}).json == {'echo': ['hi', 'hi', 'hi']}
+        assert web.get('/api/echo?message=hi').json == {'echo': ['hi']}
+        assert 'times' in web.get('/api/echo?message=hi&times=two', status=400).text
+        assert web.get('/api/sum?a=1&a=2&a=3').json['sum'] == 6
+        assert web.post('/logout').json == {'logged_out': True}
+    finally:
+        app.uninstall(True)
+
+
 def test_the_demo_reads_a_config_file(tmp_path):
     logs = tmp_path / 'demo-logs'
     ini = tmp_path / 'demo.ini'

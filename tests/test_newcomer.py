@@ -82,3 +82,18 @@ def test_the_readme_demo_command_works_with_debians_python3_in_a_fresh_copy(tmp_
     text = output.read_text()
     assert 'Canister demo on http://127.0.0.1:%d/' % port in text
     assert re.search(r'INFO     \[127\.0\.0\.1-\.\.\.\]   GET http://127\.0\.0\.1:%d/' % port, text)
+
+
+def test_the_install_section_installs_2_0_from_a_checkout_with_extras_that_exist():
+    readme = (ROOT / 'README.md').read_text(encoding='utf-8')
+    section = readme.split('## Install\n', 1)[1].split('\n## ', 1)[0]
+    block = re.search(r'```sh\n(.*?)```', section, re.S).group(1)
+    targets = re.findall(r"^pip install (\S+)", block, re.M)
+    assert targets == ['.', "'.[jwt]'", "'.[redis]'"]
+    pyproject = (ROOT / 'pyproject.toml').read_text(encoding='utf-8')
+    extras = pyproject.split('[project.optional-dependencies]', 1)[1].split('\n[', 1)[0]
+    for extra in ('jwt', 'redis'):
+        assert re.search(r'^%s = \[' % extra, extras, re.M)
+    # Not released yet: the checkout's version is a development version of 2.0.
+    assert re.search(r'^version = "2\.0\.0\.dev\d+"$', pyproject, re.M)
+    assert 'python3 -m venv .venv/app' in block
