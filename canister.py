@@ -2893,7 +2893,7 @@ browser may ask for a password)</button>
 <ul>
 <li><a href="%(base)s/hi?foo=John&amp;bar=Smith">%(base)s/hi?foo=John&amp;bar=Smith</a></li>
 <li><a href="%(base)s/api/sum?a=1&amp;a=2&amp;a=3">%(base)s/api/sum?a=1&amp;a=2&amp;a=3</a></li>
-<li><code>curl -u %(username)s:%(password)s %(base)s/api/me</code></li>
+<li><code>curl -u %(curl_user)s %(base)s/api/me</code></li>
 <li><code>curl -H 'Content-Type: application/json' -d '{"message": "hi", "times": 3}' %(base)s/api/echo</code></li>
 </ul>
 <script>
@@ -2962,12 +2962,11 @@ def _demo_app(config_file: Optional[str]) -> bottle.Bottle:
         config = typing.cast(Config, plugin.config)
         request = bottle.request
         thread = threading.current_thread().name  # as it was when the request line was written
-        reused = request.get_cookie(config['session_cookie']) is not None
         if 'counter' in session.data:
             session.data['counter'] += 1
         else:
             session.data['counter'] = 0
-        reused = reused and request.get_cookie(config['session_cookie']) == session.sid
+        reused = request.get_cookie(config['session_cookie']) == session.sid  # else a new one was made
         base = '%s://%s' % (request.urlparts.scheme, request.urlparts.netloc)
         line = plugin.log.line_format.line(time.time(), 'INFO', thread, 'GET ' + request.url, request_id())[0]
         values = {
@@ -2978,6 +2977,7 @@ def _demo_app(config_file: Optional[str]) -> bottle.Bottle:
             'user': 'not logged in (None)' if session.user is None else session.user,
             'request_id': request_id(), 'foo': foo, 'log_line': line.rstrip('\n'),
             'log_path': config['log_path'], 'username': username, 'password': password, 'base': base,
+            'curl_user': '%s:%s' % (username, password) if username else 'USER:PASSWORD',
         }
         return _DEMO_PAGE % {key: bottle.html_escape(str(value)) for key, value in values.items()}
 

@@ -243,9 +243,11 @@ def test_the_demo_reads_a_config_file(tmp_path):
     ini.write_text('[canister]\nlog_path = %s\nsession_cookie = demo_sid\n' % logs)
     demo = Demo(tmp_path, '--config', str(ini))
     try:
-        status, headers, _ = demo.get('/')
+        status, headers, page = demo.get('/')
         assert status == 200
         assert headers['Set-Cookie'].startswith('demo_sid=')
+        assert 'curl -u USER:PASSWORD http://127.0.0.1:%d/api/me' % demo.port in page
+        assert 'the demo logs to %s' % logs in page
     finally:
         demo.stop()
     log = ''.join(path.read_text() for path in logs.glob('log.*'))
