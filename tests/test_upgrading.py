@@ -161,6 +161,11 @@ def test_the_thread_name_is_given_back_after_the_request(app_1x):
 
 # -- sessions ---------------------------------------------------------------------------------
 
+def test_session_timout_takes_effect(app_1x, tmp_path):
+    app_1x(text=CONFIG_1X.replace('session_timout = 3600', 'session_timout = 60'))
+    assert 'canister.session_timeout       = 60\n' in read_log(tmp_path / 'logs')
+
+
 def test_a_request_that_does_not_use_the_session_gets_no_cookie(app_1x):
     app = app_1x()
     app.route('/', callback=lambda: 'ok')
@@ -391,6 +396,7 @@ BACKED_BY = {
     "Canister's logger no longer propagates":
         test_the_logger_does_not_propagate_and_a_handler_on_app_log_sends_its_lines_elsewhere,
     "The thread's name is given back": test_the_thread_name_is_given_back_after_the_request,
+    '`session_timout`, the spelling': test_session_timout_takes_effect,
     'A request that does not use the session': test_a_request_that_does_not_use_the_session_gets_no_cookie,
     'The cookie holds a random 256-bit id': test_the_cookie_is_a_random_http_only_lax_id_and_a_1x_cookie_is_not_adopted,
     'A login (a new `session.user`)': test_a_login_gives_the_session_a_new_id_and_keeps_its_data,
