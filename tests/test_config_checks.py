@@ -32,6 +32,15 @@ def install_ini(tmp_path, text: str) -> bottle.Bottle:
 
 # -- inline comments -----------------------------------------------------------------------
 
+def test_bottle_keeps_an_inline_comment_as_part_of_the_value(tmp_path):
+    """Why the check exists: Bottle's load_config (0.12 and 0.13) does not strip `; comment`."""
+    ini = tmp_path / 'plain.ini'
+    ini.write_text('[canister]\ncors = *    ; any origin\n')
+    config = bottle.ConfigDict()
+    config.load_config(str(ini))
+    assert config['canister.cors'] == '*    ; any origin'
+
+
 @pytest.mark.parametrize('line', ['CORS = *    ; any origin', 'cors = https://app.example.com # ours',
                                   'log_level = INFO\t; the default'])
 def test_an_inline_comment_is_refused_naming_the_key_and_why(tmp_path, line):
