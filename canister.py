@@ -56,6 +56,7 @@ import types
 import typing
 import urllib.parse
 import urllib.request
+import warnings
 from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Tuple
 
 import bottle
@@ -65,6 +66,7 @@ __all__ = [
     'Canister', 'session', 'request_id', 'require_user', 'require', 'hash_password',
     'verify_password', 'SessionStore', 'MemoryStore', 'SQLiteStore', 'RedisStore',
     'CanisterError', 'ConfigError', 'MissingExtraError', 'StoreUnavailable', 'SessionDataError',
+    'CanisterWarning',
 ]
 
 Headers = List[Tuple[str, str]]
@@ -177,6 +179,38 @@ def _as_text(value: Any) -> str:
     return '' if value is None else str(value).strip()
 
 
+# An HTTP token (RFC 9110 section 5.6.2): a method or a header name.
+_TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
+# scheme://host[:port] as a browser sends it in Origin: a DNS name (or a `*.` wildcard before one),
+# an IPv4 address or a bracketed IPv6 address.
+_ORIGIN = re.compile(r'(?i)https?://(?:(?:\*\.)?[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)*'
+                     r'|\[[0-9a-f:.]+\])(?::[0-9]{1,5})?/?')
+# Whitespace then `;` or `#`: an inline comment, which Bottle's load_config keeps in the value.
+_INLINE_COMMENT = re.compile(r'\s[;#]')
+
+
+def _as_tokens(value: Any) -> Tuple[str, ...]:
+    items = _as_list(value)
+    for item in items:
+        if not _TOKEN.fullmatch(item):
+            raise ValueError('%r is not an HTTP token (letters, digits and !#$%%&\'*+-.^_`|~)' % item)
+    return items
+
+
+def _as_origins(value: Any) -> Tuple[str, ...]:
+    if isinstance(value, str) and value.strip().lower() == 'false':
+        return ()  # canister 1.x's way of writing "off"
+    items = _as_list(value)
+    for item in items:
+        if item == '*':
+            if len(items) > 1:
+                raise ValueError('* allows every origin and cannot be combined with others')
+        elif item.lower() != 'null' and not _ORIGIN.fullmatch(item):
+            raise ValueError('%r is not an origin: expected scheme://host[:port] with scheme http or '
+                             'https (the host may start with *.), null, or * alone' % item)
+    return items
+
+
 class _Key(typing.NamedTuple):
     name: str
     default: Any
@@ -224,17 +258,31 @@ KEYS: Dict[str, _Key] = {key.name: key for key in (
     _Key('auth_jwt_issuer', '', _as_text, 'required issuer (`iss`), if set'),
     _Key('auth_jwt_leeway', 10, _as_number(int, 0), 'seconds of clock skew allowed on exp/nbf/iat'),
     _Key('auth_jwt_require_exp', True, _as_bool, 'refuse tokens without `exp`'),
-    _Key('cors', '', _as_list, '`*`, or allowed origins (comma/space separated, `https://*.example.com` allowed); empty: off'),
+    _Key('cors', '', _as_origins,
+         '`*`, or allowed origins (comma/space separated, `https://*.example.com` allowed); empty or `false`: off'),
     _Key('cors_credentials', False, _as_bool, 'allow cookies/credentials (needs an explicit origin list)'),
-    _Key('cors_methods', (), _as_list, 'methods granted to preflights (default: those the route accepts)'),
-    _Key('cors_headers', ('Content-Type', 'Authorization', 'X-Request-ID'), _as_list,
+    _Key('cors_methods', (), _as_tokens, 'methods granted to preflights (default: those the route accepts)'),
+    _Key('cors_headers', ('Content-Type', 'Authorization', 'X-Request-ID'), _as_tokens,
          'request headers granted (`*`: any)'),
-    _Key('cors_expose_headers', ('X-Request-ID',), _as_list, 'response headers readable by the page'),
+    _Key('cors_expose_headers', ('X-Request-ID',), _as_tokens, 'response headers readable by the page'),
     _Key('cors_max_age', 600, _as_number(int, 0), 'seconds a browser may cache a preflight answer'),
     _Key('csrf', True, _as_bool, 'refuse unsafe requests from foreign origins (Origin/Referer check)'),
 )}
 #: Alternative spellings accepted for compatibility.
 ALIASES = {'session_timout': 'session_timeout'}
+
+
+class CanisterWarning(UserWarning):
+    """A problem found in the configuration at install that does not stop it (an unknown key)."""
+
+
+def _prefixes() -> str:
+    """The families of keys, for a hint: ``auth_*, cors*, csrf, ...``."""
+    families: Dict[str, List[str]] = {}
+    for name in KEYS:
+        families.setdefault(name.split('_', 1)[0], []).append(name)
+    return ', '.join(names[0] if len(names) == 1 else first + ('*' if first in names else '_*')
+                     for first, names in sorted(families.items()))
 
 
 class Config(Dict[str, Any]):
@@ -253,10 +301,19 @@ class Config(Dict[str, Any]):
                     given[key] = value
                 else:
                     close = difflib.get_close_matches(key, list(KEYS) + list(ALIASES), n=1)
-                    self.warnings.append('unknown config key canister.%s (did you mean %s?)'
-                                         % (key, close[0] if close else 'one in the README'))
+                    if close:
+                        hint = 'did you mean %s?' % close[0]
+                    else:
+                        hint = ('no known key is close; keys start with %s, and '
+                                '`python -m canister keys` lists them all' % _prefixes())
+                    self.warnings.append('unknown config key canister.%s (%s)' % (key, hint))
         for spec in KEYS.values():
             value = given.get(spec.name, spec.default)
+            if isinstance(value, str) and _INLINE_COMMENT.search(value):
+                raise ConfigError('canister.%s%s has an inline comment (whitespace then ; or #): Bottle\'s '
+                                  'load_config keeps it as part of the value; put the comment on a line of '
+                                  'its own' % (spec.name, '' if _redacted(spec.name, value) == '***'
+                                               else ' = %r' % value))
             try:
                 self[spec.name] = spec.parse(value)
             except ValueError as error:
@@ -268,7 +325,11 @@ class Config(Dict[str, Any]):
         """Read the ``canister.*`` keys of a Bottle config, then apply keyword overrides."""
         values = {key[len('canister.'):]: value for key, value in app_config.items()
                   if str(key).lower().startswith('canister.')}
-        return cls(values, **overrides)
+        config = cls(values, **overrides)
+        for message in config.warnings:
+            # Shown on the terminal as well as in the log; stacklevel 4 names the app.install line.
+            warnings.warn(message, CanisterWarning, stacklevel=4)
+        return config
 
     def redacted_items(self) -> List[Tuple[str, Any]]:
         """The settings, with every value whose key names a secret written as ``***``."""
@@ -435,7 +496,9 @@ def _release_sink(sink: _LogSink) -> None:
 
 
 class _LineFormat:
-    """Formats log lines in one pass: ``2026-07-02 09:38:31,022 INFO [thread] message``."""
+    """Formats log lines in one pass, byte for byte canister 1.x's layout
+    ``'%(asctime)s %(levelname)-8s [%(threadName)s]   %(message)s'``:
+    ``2026-07-02 09:38:31,022 INFO     [thread]   message``."""
 
     def __init__(self, json_lines: bool) -> None:
         self.json_lines = json_lines
@@ -469,8 +532,8 @@ class _LineFormat:
             # Every continuation line is indented, so a line that starts with a date is always
             # a real record, whatever an exception message contains.
             lines = [_escape(line) for line in traceback.rstrip('\n').split('\n')]
-            return '%s %s [%s] %s\n  %s\n' % (stamp, level, thread, message, '\n  '.join(lines))
-        return '%s %s [%s] %s\n' % (stamp, level, thread, message)
+            return '%s %-8s [%s]   %s\n  %s\n' % (stamp, level, thread, message, '\n  '.join(lines))
+        return '%s %-8s [%s]   %s\n' % (stamp, level, thread, message)
 
 
 class _CanisterHandler(logging.Handler):
@@ -546,7 +609,8 @@ class RequestLog:
             self.logger.log(level, '%s', message)
 
     def banner(self, config: Config) -> None:
-        """The install banner: versions, then every setting with secrets masked."""
+        """The install banner in 1.x's shape: versions, then every setting (``canister.key = value``,
+        the key padded to 30 characters) with secrets masked."""
         info = self.logger.info
         for text in ('============', 'Initializing', '============'):
             info(text)
@@ -555,7 +619,7 @@ class RequestLog:
         info('canister version: %s', __version__)
         info('------------------------------------------')
         for key, value in config.redacted_items():
-            info('%s: %s', key, ', '.join(value) if isinstance(value, tuple) else value)
+            info('%-30s = %s', 'canister.' + key, ', '.join(value) if isinstance(value, tuple) else value)
         info('------------------------------------------')
 
 
@@ -3721,30 +3785,156 @@ def _current_context() -> _RequestContext:
 # Command Line ################################################################
 ###############################################################################
 
+_DEMO_PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Canister demo</title>
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<style>
+body {font: 15px/1.45 system-ui, sans-serif; max-width: 56em; margin: 1.5em auto; padding: 0 1em; color: #222}
+h1 {margin-bottom: 0} h2 {margin: 1.4em 0 .4em; font-size: 1.15em; border-bottom: 1px solid #ddd}
+table {border-collapse: collapse} th, td {text-align: left; vertical-align: top; padding: .15em .8em .15em 0}
+th {font-weight: 600; white-space: nowrap} code, pre {font: 13px ui-monospace, monospace}
+pre {background: #f4f4f4; padding: .6em; overflow-x: auto; white-space: pre-wrap}
+button {margin: .15em .3em .15em 0} .note {color: #555; font-size: .93em}
+</style></head>
+<body>
+<h1>Canister demo</h1>
+<p class="note">A Bottle app with <code>app.install(canister.Canister())</code>: its code is
+<code>_demo_app</code> in <code>canister.py</code>. Reload the page and watch what changes.</p>
+
+<h2>What canister did for this request</h2>
+<table id="this-request">
+<tr><th>Session</th><td id="session">%(session)s</td></tr>
+<tr><th>Session id</th><td><code>%(sid6)s&hellip;</code> (the log shows these 6 characters, never more)</td></tr>
+<tr><th>Counter</th><td><span id="counter">%(counter)s</span> (<code>session.data['counter']</code>, kept on the server)</td></tr>
+<tr><th>Session data</th><td><code id="data">%(data)s</code></td></tr>
+<tr><th>User</th><td id="user">%(user)s</td></tr>
+<tr><th>Request id</th><td><code id="request-id">%(request_id)s</code>
+ (<code>canister.request_id()</code>, also sent back as <code>X-Request-ID</code>)</td></tr>
+<tr><th><code>?foo=</code></th><td><code id="foo">%(foo)s</code> (a handler parameter filled from the query string)</td></tr>
+</table>
+<p>The log's line for this request (the demo logs to %(log_path)s):</p>
+<pre id="log-line">%(log_line)s</pre>
+
+<h2>Log in and out</h2>
+<form id="login">user <input id="username" value="%(username)s" size="10">
+password <input id="password" type="password" value="%(password)s" size="12">
+<button type="submit">Log in with Basic auth</button>
+<button type="button" id="logout">Log out</button></form>
+<p class="note">Logging in calls <code>GET /api/me</code> with an <code>Authorization: Basic</code> header:
+canister checks it, keeps the user in the session and gives the session a new id. Logging out posts
+to <code>/logout</code>, whose handler calls <code>session.invalidate()</code>. Reload the page to see the user.</p>
+
+<h2>Call the JSON endpoints</h2>
+<p>
+<button data-method="GET" data-path="/api/sum?a=1&amp;a=2&amp;a=3">GET /api/sum?a=1&amp;a=2&amp;a=3</button>
+<button data-method="POST" data-path="/api/echo"
+ data-json='{"message": "hello", "times": 2}'>POST /api/echo {"message": "hello", "times": 2}</button>
+<button data-method="POST" data-path="/api/echo" data-json='{"message": "hi", "times": "two"}'>
+POST /api/echo {"message": "hi", "times": "two"} (400)</button>
+<button data-method="GET" data-path="/api/me">GET /api/me (your user; if not logged in, 401 and the
+browser may ask for a password)</button>
+</p>
+<p>From another origin: the same demo under the host name <code id="other"></code>, which the browser treats as another site.<br>
+<button data-method="POST" data-path="/api/echo" data-cross="1"
+ data-json='{"message": "from afar"}'>cross-site JSON POST (preflighted, CORS allows it)</button>
+<button data-method="POST" data-path="/api/echo" data-cross="1"
+ data-form="message=from+a+form">cross-site form POST (CSRF refuses it: 403)</button>
+</p>
+<pre id="result">Press a button: its request, status, headers and body appear here.</pre>
+<p class="note"><code>/api/echo</code> takes <code>message</code> (text, required) and <code>times</code>
+(an integer, default 1) from a JSON body, a form or the query string.</p>
+
+<h2>Links</h2>
+<ul>
+<li><a href="%(base)s/hi?foo=John&amp;bar=Smith">%(base)s/hi?foo=John&amp;bar=Smith</a></li>
+<li><a href="%(base)s/api/sum?a=1&amp;a=2&amp;a=3">%(base)s/api/sum?a=1&amp;a=2&amp;a=3</a></li>
+<li><code>curl -u %(curl_user)s %(base)s/api/me</code></li>
+<li><code>curl -H 'Content-Type: application/json' -d '{"message": "hi", "times": 3}' %(base)s/api/echo</code></li>
+</ul>
+<script>
+const other = (location.hostname === 'localhost' ? '127.0.0.1' : 'localhost') + (location.port ? ':' + location.port : '');
+document.getElementById('other').textContent = other;
+const result = document.getElementById('result');
+async function call(method, url, init) {
+  result.textContent = method + ' ' + url + ' ...';
+  try {
+    init.headers = Object.assign({'Accept': 'application/json'}, init.headers);
+    const response = await fetch(url, Object.assign({method: method}, init));
+    const lines = [method + ' ' + url, 'Status: ' + response.status + ' ' + response.statusText];
+    for (const name of ['Access-Control-Allow-Origin', 'X-Request-ID', 'Content-Type', 'WWW-Authenticate']) {
+      const value = response.headers.get(name);
+      if (value !== null) lines.push(name + ': ' + value);
+    }
+    result.textContent = lines.join('\\n') + '\\n\\n' + await response.text();
+  } catch (error) {
+    result.textContent = method + ' ' + url + '\\nThe browser refused to let this page read the answer: ' + error;
+  }
+}
+for (const button of document.querySelectorAll('button[data-path]')) {
+  button.addEventListener('click', () => {
+    const init = {};
+    if (button.dataset.json) {
+      init.headers = {'Content-Type': 'application/json'};
+      init.body = button.dataset.json;
+    } else if (button.dataset.form) {
+      init.headers = {'Content-Type': 'application/x-www-form-urlencoded'};
+      init.body = button.dataset.form;
+    }
+    const base = button.dataset.cross ? location.protocol + '//' + other : '';
+    call(button.dataset.method, base + button.dataset.path, init);
+  });
+}
+document.getElementById('login').addEventListener('submit', (event) => {
+  event.preventDefault();
+  const user = document.getElementById('username').value, password = document.getElementById('password').value;
+  call('GET', '/api/me', {headers: {'Authorization': 'Basic ' + btoa(user + ':' + password)}});
+});
+document.getElementById('logout').addEventListener('click', () => call('POST', '/logout', {}));
+</script>
+</body></html>
+"""
+
+
 def _demo_app(config_file: Optional[str]) -> bottle.Bottle:
-    """A small app that shows every feature."""
+    """A small app that shows every feature, on one page that explains what happened."""
     app = bottle.Bottle()
     overrides: Dict[str, Any] = {}
+    username = password = ''
     if config_file:
         app.config.load_config(config_file)
     else:
-        overrides = {'log_path': 'stderr', 'cors': '*', 'auth_basic_username': 'alice',
-                     'auth_basic_password': hashlib.sha256(b'my-secret').hexdigest(),
-                     'auth_basic_encryption': 'sha256'}
-    app.install(Canister(**overrides))
+        username, password = 'alice', 'my-secret'
+        overrides = {'log_path': 'stderr', 'cors': '*', 'auth_basic_username': username,
+                     'auth_basic_password': hashlib.sha256(password.encode()).hexdigest(),
+                     'auth_basic_encryption': 'sha256',
+                     # So that the page's script can show the CORS header of a cross-origin answer too.
+                     'cors_expose_headers': 'X-Request-ID, Access-Control-Allow-Origin'}
+    plugin = Canister(**overrides)
+    app.install(plugin)
 
     @app.get('/')
     def index(foo: Optional[str] = None) -> str:
+        config = typing.cast(Config, plugin.config)
+        request = bottle.request
+        thread = threading.current_thread().name  # as it was when the request line was written
         if 'counter' in session.data:
             session.data['counter'] += 1
         else:
             session.data['counter'] = 0
-        return ('<pre>\nSession sid: %s\nSession user: %s\nSession data: %s\n"?foo=...": %s\n</pre>\n'
-                '<p>Try <a href="/hi?foo=John&bar=Smith">/hi?foo=John&amp;bar=Smith</a>, '
-                '<a href="/api/sum?a=1&a=2&a=3">/api/sum?a=1&amp;a=2&amp;a=3</a>, or '
-                '<code>curl -u alice:my-secret http://HOST/api/me</code></p>'
-                % tuple(bottle.html_escape(str(v)) for v in (session.sid[:6] + '...', session.user,
-                                                             session.data, foo)))
+        reused = request.get_cookie(config['session_cookie']) == session.sid  # else a new one was made
+        base = '%s://%s' % (request.urlparts.scheme, request.urlparts.netloc)
+        line = plugin.log.line_format.line(time.time(), 'INFO', thread, 'GET ' + request.url, request_id())[0]
+        values = {
+            'session': ('reused: your browser sent the %s cookie of an existing session' if reused else
+                        'created on this request: the answer sets an HttpOnly %s cookie (no script can read it)')
+            % config['session_cookie'],
+            'sid6': session.sid[:6], 'counter': session.data['counter'], 'data': session.data,
+            'user': 'not logged in (None)' if session.user is None else session.user,
+            'request_id': request_id(), 'foo': foo, 'log_line': line.rstrip('\n'),
+            'log_path': config['log_path'], 'username': username, 'password': password, 'base': base,
+            'curl_user': '%s:%s' % (username, password) if username else 'USER:PASSWORD',
+        }
+        return _DEMO_PAGE % {key: bottle.html_escape(str(value)) for key, value in values.items()}
 
     @app.get('/hi')
     def hello(foo: str, bar: str = '') -> str:
@@ -3754,7 +3944,7 @@ def _demo_app(config_file: Optional[str]) -> bottle.Bottle:
     def total(a: List[float]) -> Dict[str, Any]:
         return {'sum': sum(a), 'request_id': request_id()}
 
-    @app.post('/api/echo')
+    @app.route('/api/echo', method=['GET', 'POST'])
     def echo(message: str, times: int = 1) -> Dict[str, Any]:
         return {'echo': [message] * min(times, 10)}
 
@@ -3763,16 +3953,41 @@ def _demo_app(config_file: Optional[str]) -> bottle.Bottle:
     def me() -> Dict[str, Any]:
         return {'user': session.user}
 
-    @app.get('/logout')
-    def logout() -> str:
+    @app.route('/logout', method=['GET', 'POST'])
+    def logout() -> Dict[str, Any]:
         session.invalidate()
-        return 'Logged out.'
+        return {'logged_out': True}
 
     return app
 
 
+def _print_keys() -> None:
+    """Every config key with its default and meaning (``python -m canister keys``)."""
+    for spec in KEYS.values():
+        default = ', '.join(spec.default) if isinstance(spec.default, tuple) else spec.default
+        print('%-24s %-12s %s' % (spec.name, default if default != '' else '(empty)', spec.meaning.replace('`', '')))
+    for alias, key in ALIASES.items():
+        print('%-24s %-12s alias of %s' % (alias, '', key))
+
+
+def _read_password() -> Optional[str]:
+    """The password from the terminal (asked twice) or a pipe (one line, or two that must match)."""
+    if sys.stdin.isatty():
+        password = getpass.getpass('Password: ')
+        if password != getpass.getpass('Again: '):
+            print('The passwords differ.', file=sys.stderr)
+            return None
+        return password
+    password = sys.stdin.readline().rstrip('\r\n')
+    again = sys.stdin.readline()
+    if again and again.rstrip('\r\n') != password:
+        print('The passwords differ (the second line of the input must repeat the first).', file=sys.stderr)
+        return None
+    return password
+
+
 def main(argv: Optional[List[str]] = None) -> int:
-    """``python -m canister demo|hash-password``."""
+    """``python -m canister demo|hash-password|keys``."""
     import argparse
     parser = argparse.ArgumentParser(prog='python -m canister', description='Canister %s' % __version__)
     commands = parser.add_subparsers(dest='command', required=True)
@@ -3780,18 +3995,21 @@ def main(argv: Optional[List[str]] = None) -> int:
     demo.add_argument('--config', help='an ini file with a [canister] section')
     demo.add_argument('--host', default='127.0.0.1')
     demo.add_argument('--port', type=int, default=8080)
-    hasher = commands.add_parser('hash-password', help='hash a password for the config or the users file')
+    hasher = commands.add_parser(
+        'hash-password', help='hash a password for the config or the users file',
+        description='Hash a password. On a terminal it is asked twice. From a pipe the first line is the '
+                    'password; a second line, if there is one, must repeat it (nothing else confirms it).')
     hasher.add_argument('--scheme', choices=('pbkdf2', 'scrypt'), default='pbkdf2')
     hasher.add_argument('--user', help='print a users-file line for this user instead of a config line')
+    commands.add_parser('keys', help='list every config key with its default and meaning')
     args = parser.parse_args(argv)
+    if args.command == 'keys':
+        _print_keys()
+        return 0
     if args.command == 'hash-password':
-        if sys.stdin.isatty():
-            password = getpass.getpass('Password: ')
-            if password != getpass.getpass('Again: '):
-                print('The passwords differ.', file=sys.stderr)
-                return 1
-        else:
-            password = sys.stdin.readline().rstrip('\r\n')
+        password = _read_password()
+        if password is None:
+            return 1
         if not password:
             print('An empty password is not allowed.', file=sys.stderr)
             return 1

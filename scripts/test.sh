@@ -14,10 +14,12 @@ PYTHON=${PYTHON:-python3}
 # is reported and left out.
 EXTRA_PYTHONS=${EXTRA_PYTHONS-"3.9:0.12.25 3.13:0.13.4"}
 
-# System packages: a real Redis server and a real headless Chromium.
+# System packages: a real Redis server, a real headless Chromium, and venv's pip bootstrap
+# (Debian and Ubuntu ship it apart from python3, in python3-venv).
 need=()
 command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
 [ -x /usr/bin/chromium ] || need+=(chromium)
+"$PYTHON" -c 'import ensurepip, venv' >/dev/null 2>&1 || need+=(python3-venv)
 if [ ${#need[@]} -gt 0 ]; then
     echo "== installing ${need[*]} with apt-get"
     SUDO=""

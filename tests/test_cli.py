@@ -120,10 +120,36 @@ def test_a_pasted_users_file_line_works_for_basic_auth(users_line, tmp_path):
         app.uninstall(True)
 
 
+def test_hash_password_compares_a_second_line_from_a_pipe(tmp_path):
+    same = run_canister('hash-password', stdin=PASSWORD + '\n' + PASSWORD + '\n', cwd=tmp_path)
+    assert same.returncode == 0, same.stderr
+    assert re.fullmatch(r'auth_basic_password = (\S+)\n', same.stdout)
+    differ = run_canister('hash-password', stdin=PASSWORD + '\n' + PASSWORD + 'x\n', cwd=tmp_path)
+    assert differ.returncode == 1
+    assert differ.stdout == ''
+    assert 'differ' in differ.stderr
+
+
+def test_hash_password_help_says_what_it_reads_from_a_pipe(tmp_path):
+    result = run_canister('hash-password', '--help', cwd=tmp_path)
+    assert result.returncode == 0
+    text = ' '.join(result.stdout.split())
+    assert 'From a pipe the first line is the password; a second line, if there is one, must repeat it' in text
+
+
+def test_keys_lists_every_config_key_with_its_default(tmp_path):
+    result = run_canister('keys', cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    listed = {line.split()[0]: line for line in result.stdout.splitlines()}
+    assert set(canister.KEYS) | set(canister.ALIASES) == set(listed)
+    assert re.match(r'session_timeout +3600 ', listed['session_timeout'])
+    assert re.match(r'cors +\(empty\) ', listed['cors'])
+
+
 def test_no_command_prints_usage_and_fails(tmp_path):
     result = run_canister(cwd=tmp_path)
     assert result.returncode == 2
-    assert 'demo' in result.stderr and 'hash-password' in result.stderr
+    assert 'demo' in result.stderr and 'hash-password' in result.stderr and 'keys' in result.stderr
 
 
 # -- demo ------------------------------------------------------------------------------
@@ -171,7 +197,7 @@ class Demo:
 
 
 def counter(page: str) -> int:
-    match = re.search(r"Session data: \{'counter': (\d+)\}", html.unescape(page))
+    match = re.search(r"<code id=\"data\">\{'counter': (\d+)\}</code>", html.unescape(page))
     assert match, page
     return int(match.group(1))
 
@@ -197,15 +223,31 @@ def test_the_demo_serves_the_counter_page_and_hi(tmp_path):
     assert 'GET http://127.0.0.1:%d/hi?foo=John&bar=Smith' % demo.port in output
 
 
+def test_the_demo_echo_takes_message_and_times_from_json_a_form_or_the_query():
+    app = canister._demo_app(None)
+    try:
+        web = client(app)
+        assert web.post_json('/api/echo', {'message': 'hi', 'times': 2}).json == {'echo': ['hi', 'hi']}
+        assert web.post('/api/echo', {'message': 'hi', 'times': '3'}).json == {'echo': ['hi', 'hi', 'hi']}
+        assert web.get('/api/echo?message=hi').json == {'echo': ['hi']}
+        assert 'times' in web.get('/api/echo?message=hi&times=two', status=400).text
+        assert web.get('/api/sum?a=1&a=2&a=3').json['sum'] == 6
+        assert web.post('/logout').json == {'logged_out': True}
+    finally:
+        app.uninstall(True)
+
+
 def test_the_demo_reads_a_config_file(tmp_path):
     logs = tmp_path / 'demo-logs'
     ini = tmp_path / 'demo.ini'
     ini.write_text('[canister]\nlog_path = %s\nsession_cookie = demo_sid\n' % logs)
     demo = Demo(tmp_path, '--config', str(ini))
     try:
-        status, headers, _ = demo.get('/')
+        status, headers, page = demo.get('/')
         assert status == 200
         assert headers['Set-Cookie'].startswith('demo_sid=')
+        assert 'curl -u USER:PASSWORD http://127.0.0.1:%d/api/me' % demo.port in page
+        assert 'the demo logs to %s' % logs in page
     finally:
         demo.stop()
     log = ''.join(path.read_text() for path in logs.glob('log.*'))

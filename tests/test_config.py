@@ -16,7 +16,7 @@ ORIGIN = {'HTTP_ORIGIN': 'https://front.example.com'}
 
 def banner_value(log: str, key: str) -> str:
     """The value the install banner shows for one setting."""
-    match = re.search(r' INFO \[[^\]]*\] %s: (.*)$' % re.escape(key), log, re.M)
+    match = re.search(r' INFO     \[[^\]]*\]   canister\.%s *= (.*)$' % re.escape(key), log, re.M)
     assert match, 'no banner line for %s in:\n%s' % (key, log)
     return match.group(1)
 
@@ -195,7 +195,7 @@ def test_unknown_key_logs_a_warning_naming_the_closest_key(make_app, log_dir):
 
 def test_unknown_keyword_argument_logs_a_warning_too(make_app, log_dir):
     make_app(log_levle='DEBUG')
-    assert re.search(r' WARNING \[.*\] unknown config key canister\.log_levle .*log_level', read_log(log_dir))
+    assert re.search(r' WARNING  \[.*\]   unknown config key canister\.log_levle .*log_level', read_log(log_dir))
 
 
 def test_known_keys_log_no_warning(make_app, log_dir):
@@ -295,8 +295,8 @@ def test_two_apps_have_separate_loggers_that_each_write_once(make_app, log_dir):
     one.log.info('from one')
     two.log.info('from two')
     log = read_log(log_dir)
-    assert count(log, '] from one') == 1
-    assert count(log, '] from two') == 1
+    assert count(log, ']   from one') == 1
+    assert count(log, ']   from two') == 1
 
 
 def test_app_log_is_a_logger(make_app):
@@ -313,7 +313,7 @@ def test_app_log_info_in_a_handler_appears_in_the_log_file(make_app, log_dir):
         return 'ok'
 
     client(app).get('/')
-    assert re.search(r'^\S+ \S+ INFO \[127\.0\.0\.1-[^\]]*\] Hey!$', read_log(log_dir), re.M)
+    assert re.search(r'^\S+ \S+ INFO     \[127\.0\.0\.1-[^\]]*\]   Hey!$', read_log(log_dir), re.M)
 
 
 def test_app_log_respects_the_configured_level(make_app, log_dir):
@@ -328,7 +328,7 @@ def test_app_log_respects_the_configured_level(make_app, log_dir):
     client(app).get('/')
     log = read_log(log_dir)
     assert 'quiet' not in log
-    assert re.search(r' WARNING \[[^\]]*\] loud$', log, re.M)
+    assert re.search(r' WARNING  \[[^\]]*\]   loud$', log, re.M)
 
 
 def test_uninstalling_gives_the_app_its_plain_behaviour_back(make_app, log_dir):

@@ -40,9 +40,9 @@ from servers import AppServer, Client, RedisServer  # noqa: E402
 
 APP = 'load_app:app'
 COOKIE = 'session_id'
-LOG_LINE = re.compile(r'\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} (DEBUG|INFO|WARNING|ERROR|CRITICAL) \[[^\]]*\] ')
-REQUEST_LINE = re.compile(r'\] GET http://127\.0\.0\.1:\d+/(login|bump|boom|whoami)\?')
-RESPONSE_LINE = re.compile(r'\] Response: (\d{3}) \(\d+ms\)$')
+LOG_LINE = re.compile(r'\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} (DEBUG|INFO|WARNING|ERROR|CRITICAL) +\[[^\]]*\]   ')
+REQUEST_LINE = re.compile(r'\]   GET http://127\.0\.0\.1:\d+/(login|bump|boom|whoami)\?')
+RESPONSE_LINE = re.compile(r'\]   Response: (\d{3}) \(\d+ms\)$')
 
 
 # --------------------------------------------------------------------------
@@ -214,7 +214,7 @@ def check_log(text: str) -> Dict[str, Any]:
     in_traceback = False
     for line in text.splitlines():
         if LOG_LINE.match(line):
-            in_traceback = ' ERROR [' in line
+            in_traceback = ' ERROR    [' in line
             if REQUEST_LINE.search(line):
                 requests += 1
             match = RESPONSE_LINE.search(line)

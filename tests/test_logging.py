@@ -17,7 +17,7 @@ import canister
 from conftest import client, read_log
 
 STAMP = r'\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2},\d{3}'
-LINE = re.compile(r'^(%s) (DEBUG|INFO|WARNING|ERROR|CRITICAL) \[([^\]]*)\] (.*)$' % STAMP)
+LINE = re.compile(r'^(%s) (DEBUG|INFO|WARNING|ERROR|CRITICAL) +\[([^\]]*)\]   (.*)$' % STAMP)
 
 
 def today(offset_days: int = 0) -> str:
@@ -36,8 +36,13 @@ def messages(log: str) -> list:
 def request_lines(log: str) -> list:
     """The log lines after the install banner (and its warnings)."""
     lines = log.splitlines()
-    rules = [index for index, line in enumerate(lines) if line.endswith('] ' + '-' * 42)]
+    rules = [index for index, line in enumerate(lines) if line.endswith(']   ' + '-' * 42)]
     return lines[rules[-1] + 1:] if rules else lines
+
+
+def setting(key: str, value: object) -> str:
+    """A banner line's message, in canister 1.x's shape: the key padded to 30 characters."""
+    return '%-30s = %s' % ('canister.' + key, value)
 
 
 def session_app(make_app, **overrides):
@@ -68,11 +73,11 @@ def test_by_default_logs_go_to_a_logs_directory_in_the_working_directory(tmp_pat
         app.log.debug('not at the default level')
         client(app).get('/')
         log = read_log(tmp_path / 'logs')
-        assert re.search(r'^%s INFO \[[^\]]*\] GET http://localhost:80/$' % STAMP, log, re.M)
+        assert re.search(r'^%s INFO     \[[^\]]*\]   GET http://localhost:80/$' % STAMP, log, re.M)
         assert 'not at the default level' not in log
         for key, value in (('log_level', 'INFO'), ('log_days', '30'), ('log_format', 'text'),
                            ('log_slow', '1.0'), ('session_timeout', '3600'), ('csrf', 'True')):
-            assert re.search(r'\] %s: %s$' % (key, re.escape(value)), log, re.M), key
+            assert re.search(r'\]   canister\.%s *= %s$' % (key, re.escape(value)), log, re.M), key
     finally:
         app.uninstall(True)
 
@@ -120,8 +125,8 @@ def test_log_path_stderr_writes_the_lines_to_standard_error(make_app, log_dir, c
     app.route('/', callback=lambda: 'ok')
     client(app).get('/')
     err = capfd.readouterr().err
-    assert re.search(r'^%s INFO \[[^\]]*\] GET http://localhost:80/$' % STAMP, err, re.M)
-    assert re.search(r'^%s INFO \[[^\]]*\] Response: 200 \(\d+ms\)$' % STAMP, err, re.M)
+    assert re.search(r'^%s INFO     \[[^\]]*\]   GET http://localhost:80/$' % STAMP, err, re.M)
+    assert re.search(r'^%s INFO     \[[^\]]*\]   Response: 200 \(\d+ms\)$' % STAMP, err, re.M)
     assert not log_dir.exists()
 
 
@@ -142,10 +147,10 @@ def test_text_lines_have_time_level_thread_and_message(make_app, log_dir):
     sid = web.get('/start').text
     web.get('/thread')
     lines = request_lines(read_log(log_dir))
-    assert re.fullmatch(r'%s INFO \[127\.0\.0\.1-\.\.\.\] GET http://localhost:80/start' % STAMP, lines[0])
-    assert re.fullmatch(r'%s INFO \[127\.0\.0\.1-%s\] Response: 200 \(\d+ms\)' % (STAMP, sid[:6]), lines[1])
-    assert re.fullmatch(r'%s INFO \[127\.0\.0\.1-%s\] GET http://localhost:80/thread' % (STAMP, sid[:6]), lines[2])
-    assert re.fullmatch(r'%s INFO \[127\.0\.0\.1-%s\] Response: 200 \(\d+ms\)' % (STAMP, sid[:6]), lines[3])
+    assert re.fullmatch(r'%s INFO     \[127\.0\.0\.1-\.\.\.\]   GET http://localhost:80/start' % STAMP, lines[0])
+    assert re.fullmatch(r'%s INFO     \[127\.0\.0\.1-%s\]   Response: 200 \(\d+ms\)' % (STAMP, sid[:6]), lines[1])
+    assert re.fullmatch(r'%s INFO     \[127\.0\.0\.1-%s\]   GET http://localhost:80/thread' % (STAMP, sid[:6]), lines[2])
+    assert re.fullmatch(r'%s INFO     \[127\.0\.0\.1-%s\]   Response: 200 \(\d+ms\)' % (STAMP, sid[:6]), lines[3])
     assert len(lines) == 4
     assert lines[0][:10] == today()
 
@@ -154,7 +159,7 @@ def test_the_logged_url_includes_the_query_string(make_app, log_dir):
     app = make_app()
     app.route('/search', callback=lambda: 'ok')
     client(app).get('/search?q=bottle&page=2')
-    assert re.search(r'\] GET http://localhost:80/search\?q=bottle&page=2$', read_log(log_dir), re.M)
+    assert re.search(r'\]   GET http://localhost:80/search\?q=bottle&page=2$', read_log(log_dir), re.M)
 
 
 def test_json_format_writes_one_object_per_line_with_the_request_id(make_app, log_dir):
@@ -213,7 +218,8 @@ def test_the_banner_shows_versions_and_every_setting_between_rules(make_app, log
     assert said[4] == 'bottle version: %s' % bottle.__version__
     rules = [index for index, text in enumerate(said) if re.fullmatch(r'-{4,}', text)]
     assert len(rules) == 2
-    shown = [text.split(':', 1)[0] for text in said[rules[0] + 1:rules[1]]]
+    shown = [text.split(' = ', 1)[0].rstrip()[len('canister.'):] for text in said[rules[0] + 1:rules[1]]]
+    assert all(re.fullmatch(r'canister\.[a-z_]+ * = .*', text) for text in said[rules[0] + 1:rules[1]])
     assert set(shown) == set(canister.KEYS)
     assert len(shown) == len(set(shown))
     for key in ('log_path', 'log_level', 'log_days', 'log_format', 'log_slow', 'trusted_proxies',
@@ -230,10 +236,10 @@ def test_the_banner_shows_versions_and_every_setting_between_rules(make_app, log
 def test_the_banner_shows_the_values_in_use(make_app, log_dir):
     make_app(session_cookie='my_cookie', cors='https://a.example.com https://b.example.com', log_days='9')
     said = messages(read_log(log_dir))
-    assert 'session_cookie: my_cookie' in said
-    assert 'log_days: 9' in said
-    assert 'log_path: %s' % log_dir in said
-    assert any(text.startswith('cors: ') and 'https://a.example.com' in text and 'https://b.example.com' in text
+    assert setting('session_cookie', 'my_cookie') in said
+    assert setting('log_days', 9) in said
+    assert setting('log_path', log_dir) in said
+    assert any(text.startswith('canister.cors ') and 'https://a.example.com' in text and 'https://b.example.com' in text
                for text in said)
 
 
@@ -248,17 +254,17 @@ def test_the_banner_masks_passwords_secrets_tokens_and_keys(make_app, log_dir, t
              auth_jwt_secret='jwt-shared-Secret-123', auth_jwt_public_key=str(key_file))
     log = read_log(log_dir)
     said = messages(log)
-    assert 'auth_basic_password: ***' in said
-    assert 'auth_jwt_secret: ***' in said
-    assert 'auth_jwt_public_key: ***' in said
-    assert 'auth_basic_username: bob' in said
+    assert setting('auth_basic_password', '***') in said
+    assert setting('auth_jwt_secret', '***') in said
+    assert setting('auth_jwt_public_key', '***') in said
+    assert setting('auth_basic_username', 'bob') in said
     for secret in ('Pa55-plain-secret', 'jwt-shared-Secret-123', 'provider-key-file'):
         assert secret not in log
 
 
 def test_empty_secret_settings_are_not_masked(make_app, log_dir):
     make_app()
-    assert 'auth_basic_password: ' in messages(read_log(log_dir))
+    assert setting('auth_basic_password', '') in messages(read_log(log_dir))
 
 
 # -- levels -----------------------------------------------------------------------------
@@ -276,9 +282,9 @@ def test_a_slow_response_is_logged_at_warning(make_app, log_dir):
     web.get('/slow')
     web.get('/fast')
     lines = request_lines(read_log(log_dir))
-    warned = re.fullmatch(r'%s WARNING \[[^\]]*\] Response: 200 \((\d+)ms\)' % STAMP, lines[1])
+    warned = re.fullmatch(r'%s WARNING  \[[^\]]*\]   Response: 200 \((\d+)ms\)' % STAMP, lines[1])
     assert warned and int(warned.group(1)) >= 100
-    assert re.fullmatch(r'%s INFO \[[^\]]*\] Response: 200 \(\d+ms\)' % STAMP, lines[3])
+    assert re.fullmatch(r'%s INFO     \[[^\]]*\]   Response: 200 \(\d+ms\)' % STAMP, lines[3])
 
 
 def test_a_slow_response_is_still_logged_when_the_level_is_warning(make_app, log_dir):
@@ -290,7 +296,7 @@ def test_a_slow_response_is_still_logged_when_the_level_is_warning(make_app, log
         return 'done'
 
     client(app).get('/slow')
-    assert re.search(r' WARNING \[[^\]]*\] Response: 200 \(\d+ms\)$', read_log(log_dir), re.M)
+    assert re.search(r' WARNING  \[[^\]]*\]   Response: 200 \(\d+ms\)$', read_log(log_dir), re.M)
 
 
 def test_log_slow_zero_never_warns(make_app, log_dir):
@@ -315,7 +321,7 @@ def test_an_unhandled_exception_is_logged_at_error_with_its_traceback(make_app, 
     response = client(app).get('/boom', status=500, expect_errors=True)
     assert response.status_int == 500
     log = read_log(log_dir)
-    error = re.search(r'^%s ERROR \[127\.0\.0\.1-[^\]]*\] .*\n((?:(?!\d{4}-).*\n)+)' % STAMP, log, re.M)
+    error = re.search(r'^%s ERROR    \[127\.0\.0\.1-[^\]]*\]   .*\n((?:(?!\d{4}-).*\n)+)' % STAMP, log, re.M)
     assert error, log
     traceback = error.group(1)
     assert traceback.startswith('  Traceback (most recent call last):')
@@ -323,7 +329,7 @@ def test_an_unhandled_exception_is_logged_at_error_with_its_traceback(make_app, 
     assert 'in boom' in traceback
     assert 'RuntimeError: kaboom' in traceback
     assert log.count('RuntimeError: kaboom') == 1
-    assert re.search(r'\] Response: 500 \(\d+ms\)$', log, re.M)
+    assert re.search(r'\]   Response: 500 \(\d+ms\)$', log, re.M)
 
 
 def test_an_exception_escaping_the_app_is_logged_once_with_a_500_line(make_app, log_dir):
@@ -337,7 +343,7 @@ def test_an_exception_escaping_the_app_is_logged_once_with_a_500_line(make_app, 
         client(app).get('/boom')
     log = read_log(log_dir)
     assert log.count('RuntimeError: kaboom') == 1
-    assert re.search(r' ERROR \[[^\]]*\] Response: 500 \(\d+ms\)$', log, re.M)
+    assert re.search(r' ERROR    \[[^\]]*\]   Response: 500 \(\d+ms\)$', log, re.M)
 
 
 def test_an_abort_is_logged_with_its_status(make_app, log_dir):
@@ -349,7 +355,7 @@ def test_an_abort_is_logged_with_its_status(make_app, log_dir):
 
     client(app).get('/missing', status=404)
     log = read_log(log_dir)
-    assert re.search(r'\] Response: 404 \(\d+ms\)$', log, re.M)
+    assert re.search(r'\]   Response: 404 \(\d+ms\)$', log, re.M)
     assert 'Traceback' not in log and ' ERROR ' not in log
 
 
@@ -362,7 +368,7 @@ def test_a_redirect_is_logged_with_its_status(make_app, log_dir):
 
     response = client(app).get('/old', status=302)
     assert response.headers['Location'].endswith('/new')
-    assert re.search(r'\] Response: 302 \(\d+ms\)$', read_log(log_dir), re.M)
+    assert re.search(r'\]   Response: 302 \(\d+ms\)$', read_log(log_dir), re.M)
 
 
 def test_an_http_response_raised_by_a_handler_is_logged_with_its_status(make_app, log_dir):
@@ -373,14 +379,14 @@ def test_an_http_response_raised_by_a_handler_is_logged_with_its_status(make_app
         raise bottle.HTTPResponse('short and stout', status=418)
 
     client(app).get('/teapot', status=418)
-    assert re.search(r'\] Response: 418 \(\d+ms\)$', read_log(log_dir), re.M)
+    assert re.search(r'\]   Response: 418 \(\d+ms\)$', read_log(log_dir), re.M)
 
 
 def test_an_unrouted_path_is_logged_as_404(make_app, log_dir):
     app = make_app()
     app.route('/', callback=lambda: 'ok')
     client(app).get('/nowhere', status=404)
-    assert re.search(r'\] Response: 404 \(\d+ms\)$', read_log(log_dir), re.M)
+    assert re.search(r'\]   Response: 404 \(\d+ms\)$', read_log(log_dir), re.M)
 
 
 # -- threads and clients -------------------------------------------------------------------
@@ -458,7 +464,7 @@ def test_x_forwarded_proto_and_host_are_ignored_from_an_untrusted_peer(make_app,
     client(app, REMOTE_ADDR='198.51.100.7').get(
         '/', headers={'X-Forwarded-Proto': 'https', 'X-Forwarded-Host': 'evil.example.com'})
     log = read_log(log_dir)
-    assert re.search(r'\] GET http://localhost:80/$', log, re.M)
+    assert re.search(r'\]   GET http://localhost:80/$', log, re.M)
     assert 'evil.example.com' not in log
     assert 'https://' not in log
 
@@ -468,7 +474,7 @@ def test_x_forwarded_proto_and_host_are_believed_from_a_trusted_proxy(make_app, 
     app.route('/', callback=lambda: 'ok')
     client(app, REMOTE_ADDR='10.0.0.1').get(
         '/', headers={'X-Forwarded-Proto': 'https', 'X-Forwarded-Host': 'www.example.com'})
-    assert re.search(r'\] GET https://www\.example\.com/$', read_log(log_dir), re.M)
+    assert re.search(r'\]   GET https://www\.example\.com/$', read_log(log_dir), re.M)
 
 
 # -- what never reaches the log ------------------------------------------------------
@@ -530,7 +536,7 @@ def test_an_access_token_in_the_query_string_is_redacted(make_app, log_dir):
     log = read_log(log_dir)
     assert 'SuperSecretTok3n' not in log
     assert 'Hunter2pass' not in log
-    assert re.search(r'\] GET http://localhost:80/cb\?state=xyz&access_token=\*\*\*&password=\*\*\*$', log, re.M)
+    assert re.search(r'\]   GET http://localhost:80/cb\?state=xyz&access_token=\*\*\*&password=\*\*\*$', log, re.M)
 
 
 def test_cr_lf_in_the_path_does_not_forge_log_lines(make_app, log_dir):

@@ -956,7 +956,7 @@ def test_a_session_started_after_the_first_chunk_is_not_stored_and_says_why(make
     assert cookie_value(response) is None
     assert len(store) == 0
     log = read_log(log_dir)
-    assert re.search(r' WARNING \[127\.0\.0\.1-\.\.\.\] Session: .*new session cookie, which can no longer be sent',
+    assert re.search(r' WARNING  \[127\.0\.0\.1-\.\.\.\]   Session: .*new session cookie, which can no longer be sent',
                      log)
 
 
@@ -1008,7 +1008,7 @@ def test_later_chunks_log_with_their_request_thread_name_and_see_its_request_id(
     sid = cookie_value(web.get('/login'))
     response = web.get('/stream', headers={'X-Request-ID': 'stream-42'})
     assert response.text == 'astream-42'
-    assert re.search(r' INFO \[127\.0\.0\.1-%s\] second chunk$' % re.escape(sid[:6]), read_log(log_dir), re.M)
+    assert re.search(r' INFO     \[127\.0\.0\.1-%s\]   second chunk$' % re.escape(sid[:6]), read_log(log_dir), re.M)
 
 
 def test_an_exception_in_a_later_chunk_is_logged_with_its_traceback(make_app, log_dir):
@@ -1022,7 +1022,7 @@ def test_an_exception_in_a_later_chunk_is_logged_with_its_traceback(make_app, lo
     with pytest.raises(ZeroDivisionError):  # WebTest, acting as the server, gets the exception
         client(app).get('/stream')
     log = read_log(log_dir)
-    assert 'ERROR [127.0.0.1-...] Unhandled exception while streaming GET /stream' in log
+    assert 'ERROR    [127.0.0.1-...]   Unhandled exception while streaming GET /stream' in log
     assert 'ZeroDivisionError: late failure' in log
 
 

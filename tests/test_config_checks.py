@@ -1,0 +1,225 @@
+"""Config traps a newcomer meets: inline ini comments, list items, unknown keys reported on the terminal,
+and every ini block of the README installing as written."""
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import textwrap
+import warnings
+
+import bottle
+import pytest
+
+import canister
+from conftest import ROOT, client
+
+HASH = canister.hash_password('my-secret', iterations=1000)
+
+
+def install_ini(tmp_path, text: str) -> bottle.Bottle:
+    """An app configured by ``app.config.load_config`` from an ini file with this text."""
+    ini = tmp_path / 'app.ini'
+    ini.write_text(text)
+    app = bottle.Bottle()
+    app.catchall = False
+    app.config.load_config(str(ini))
+    app.config['canister.log_path'] = str(tmp_path / 'logs')
+    app.install(canister.Canister())
+    return app
+
+
+# -- inline comments -----------------------------------------------------------------------
+
+def test_bottle_keeps_an_inline_comment_as_part_of_the_value(tmp_path):
+    """Why the check exists: Bottle's load_config (0.12 and 0.13) does not strip `; comment`."""
+    ini = tmp_path / 'plain.ini'
+    ini.write_text('[canister]\ncors = *    ; any origin\n')
+    config = bottle.ConfigDict()
+    config.load_config(str(ini))
+    assert config['canister.cors'] == '*    ; any origin'
+
+
+@pytest.mark.parametrize('line', ['CORS = *    ; any origin', 'cors = https://app.example.com # ours',
+                                  'log_level = INFO\t; the default'])
+def test_an_inline_comment_is_refused_naming_the_key_and_why(tmp_path, line):
+    with pytest.raises(canister.ConfigError) as raised:
+        install_ini(tmp_path, '[canister]\n%s\n' % line)
+    message = str(raised.value)
+    key = line.split('=')[0].strip().lower()
+    assert message.startswith('canister.%s = ' % key)
+    assert 'inline comment' in message and "Bottle's load_config keeps it as part of the value" in message
+
+
+def test_an_inline_comment_after_a_password_hash_is_refused_without_echoing_the_hash(tmp_path):
+    with pytest.raises(canister.ConfigError) as raised:
+        install_ini(tmp_path, '[canister]\nauth_basic_username = alice\n'
+                              'auth_basic_password = %s   ; from hash-password\n' % HASH)
+    message = str(raised.value)
+    assert message.startswith('canister.auth_basic_password has an inline comment')
+    assert HASH.split(':')[2] not in message and 'hash-password' not in message
+
+
+def test_a_comment_on_its_own_line_is_fine_and_the_password_then_works(tmp_path):
+    app = install_ini(tmp_path, '[canister]\nauth_basic_username = alice\n; from hash-password\n'
+                                'auth_basic_password = %s\n' % HASH)
+    try:
+        app.route('/me', callback=lambda: str(canister.session.user))
+        assert client(app).get('/me', headers={'Authorization': 'Basic YWxpY2U6bXktc2VjcmV0'}).text == 'alice'
+    finally:
+        app.uninstall(True)
+
+
+def test_a_semicolon_or_hash_inside_a_value_is_not_a_comment(make_app):
+    make_app(auth_basic_username='alice', auth_basic_password='pa;ss#word', auth_basic_encryption='clear')
+
+
+# -- list items ------------------------------------------------------------------------------
+
+@pytest.mark.parametrize('origins', ['*', 'null', 'https://app.example.com', 'http://127.0.0.1:8080',
+                                     'https://*.example.com, https://app.example.com:8443', 'http://[::1]:3000',
+                                     'https://App.Example.com/'])
+def test_valid_cors_origins_install(make_app, origins):
+    make_app(cors=origins)
+
+
+@pytest.mark.parametrize('origins, bad', [
+    ('* https://app.example.com', '* allows every origin and cannot be combined'),
+    ('https://a.example.com, https://b.example.com/path', "'https://b.example.com/path' is not an origin"),
+    ('app.example.com', "'app.example.com' is not an origin"),
+    ('ftp://files.example.com', "'ftp://files.example.com' is not an origin"),
+    ('https://*.*.example.com', "'https://*.*.example.com' is not an origin"),
+    ('https://example.com:port', "'https://example.com:port' is not an origin"),
+])
+def test_every_cors_origin_is_checked(make_app, origins, bad):
+    with pytest.raises(canister.ConfigError) as raised:
+        make_app(cors=origins)
+    assert str(raised.value).startswith("canister.cors = %r is not valid: " % origins)
+    assert bad in str(raised.value)
+
+
+@pytest.mark.parametrize('key, value, bad', [
+    ('cors_methods', 'GET, PO(ST', 'PO(ST'), ('cors_headers', 'Content-Type, X:Custom', 'X:Custom'),
+    ('cors_expose_headers', 'X-Request-ID, "X-Total"', '"X-Total"'),
+])
+def test_methods_and_header_names_must_be_http_tokens(make_app, key, value, bad):
+    with pytest.raises(canister.ConfigError) as raised:
+        make_app(cors='*', **{key: value})
+    assert str(raised.value).startswith('canister.%s = ' % key)
+    assert '%r is not an HTTP token' % bad in str(raised.value)
+
+
+def test_token_lists_install(make_app):
+    make_app(cors='*', cors_methods='GET PUT', cors_headers='*', cors_expose_headers='X-Request-ID, X-Total')
+
+
+# -- unknown keys: a warning on the terminal too ------------------------------------------------
+
+def test_an_unknown_key_is_a_canister_warning_pointing_at_the_install_line(make_app):
+    with pytest.warns(canister.CanisterWarning) as caught:
+        make_app(sesion_timeout='60')
+    assert [str(w.message) for w in caught] == [
+        'unknown config key canister.sesion_timeout (did you mean session_timeout?)']
+    assert caught[0].filename == os.path.join(str(ROOT), 'tests', 'conftest.py')
+    assert issubclass(canister.CanisterWarning, UserWarning) and 'CanisterWarning' in canister.__all__
+
+
+def test_an_unknown_key_with_no_close_match_names_the_families_and_the_keys_command(make_app):
+    with pytest.warns(canister.CanisterWarning) as caught:
+        make_app(frobnicate='yes')
+    message = str(caught[0].message)
+    assert message.startswith('unknown config key canister.frobnicate (no known key is close; keys start with auth_*, ')
+    assert 'log_*' in message and 'session_*' in message and 'cors*' in message
+    assert message.endswith('`python -m canister keys` lists them all)')
+
+
+def test_known_keys_give_no_warning(make_app):
+    with warnings.catch_warnings():
+        warnings.simplefilter('error')
+        make_app(session_timeout='60', CORS='*')
+
+
+def test_the_warning_can_be_made_an_error(make_app):
+    with warnings.catch_warnings():
+        warnings.simplefilter('error', canister.CanisterWarning)
+        with pytest.raises(canister.CanisterWarning):
+            make_app(sesion_timeout='60')
+
+
+def test_an_unknown_key_in_an_ini_file_is_printed_on_the_terminal(tmp_path):
+    (tmp_path / 'app.ini').write_text('[canister]\nlog_path = logs\nsesion_timeout = 60\n')
+    (tmp_path / 'app.py').write_text(textwrap.dedent('''\
+        import bottle, canister
+        app = bottle.Bottle()
+        app.config.load_config('app.ini')
+        app.install(canister.Canister())
+        print('installed')
+    '''))
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    env.pop('PYTHONWARNINGS', None)
+    result = subprocess.run([sys.executable, 'app.py'], cwd=str(tmp_path), env=env, capture_output=True,
+                            text=True, timeout=30)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == 'installed\n'
+    assert re.search(r'app\.py:4: CanisterWarning: unknown config key canister\.sesion_timeout '
+                     r'\(did you mean session_timeout\?\)', result.stderr), result.stderr
+    log = ''.join(path.read_text() for path in (tmp_path / 'logs').glob('log.*'))
+    assert 'WARNING  [MainThread]   unknown config key canister.sesion_timeout (did you mean session_timeout?)' in log
+
+
+# -- the README's ini blocks -------------------------------------------------------------------
+
+def readme_ini_blocks() -> list:
+    readme = (ROOT / 'README.md').read_text(encoding='utf-8')
+    return re.findall(r'```ini\n(.*?)```', readme, re.S)
+
+
+def test_the_readme_has_ini_blocks():
+    assert len(readme_ini_blocks()) >= 4
+
+
+@pytest.mark.parametrize('block', readme_ini_blocks(), ids=lambda block: block.split('\n')[1][:40])
+def test_every_ini_block_of_the_readme_installs_as_written(tmp_path, monkeypatch, block):
+    monkeypatch.chdir(tmp_path)
+    app = bottle.Bottle()
+    ini = tmp_path / 'app.ini'
+    ini.write_text(block)
+    app.config.load_config(str(ini))
+    # Files a block names are made here, in the working directory, with the content they need.
+    public_key = app.config.get('canister.auth_jwt_public_key')
+    if public_key:
+        from cryptography.hazmat.primitives import serialization
+        from cryptography.hazmat.primitives.asymmetric import ec
+        (tmp_path / public_key).write_bytes(ec.generate_private_key(ec.SECP256R1()).public_key().public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo))
+    users_file = app.config.get('canister.auth_basic_users_file')
+    if users_file:
+        (tmp_path / users_file).write_text('bob:%s\n' % HASH)
+    with warnings.catch_warnings():
+        warnings.simplefilter('error', canister.CanisterWarning)  # a misspelt key in the README fails too
+        app.install(canister.Canister())
+    try:
+        app.route('/', callback=lambda: 'ok')
+        assert client(app).get('/').text == 'ok'
+    finally:
+        app.uninstall(True)
+
+
+def test_the_readme_config_block_gives_what_it_says(tmp_path, monkeypatch):
+    """The first block: Basic auth with the printed hash of my-secret, and CORS for its one origin."""
+    monkeypatch.chdir(tmp_path)
+    app = bottle.Bottle()
+    ini = tmp_path / 'app.ini'
+    ini.write_text(readme_ini_blocks()[0])
+    app.config.load_config(str(ini))
+    app.install(canister.Canister())
+    try:
+        app.route('/me', callback=lambda: str(canister.session.user))
+        web = client(app)
+        assert web.get('/me', headers={'Authorization': 'Basic YWxpY2U6bXktc2VjcmV0'}).text == 'alice'
+        answer = web.get('/me', headers={'Origin': 'https://app.example.com'})
+        assert answer.headers['Access-Control-Allow-Origin'] == 'https://app.example.com'
+        assert (tmp_path / 'logs').is_dir()
+    finally:
+        app.uninstall(True)

@@ -1,0 +1,101 @@
+"""A newcomer's first command: the README's demo command, run as written in a throwaway copy of the
+repository with Debian's own /usr/bin/python3 first on the PATH (PEP 668: no `pip install` outside a
+virtual environment, and no `python` command), answers HTTP 200."""
+from __future__ import annotations
+
+import http.client
+import os
+import re
+import shlex
+import shutil
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from servers import free_port
+
+ROOT = Path(__file__).resolve().parents[1]
+SYSTEM_PYTHON = Path('/usr/bin/python3')
+
+
+def readme_commands() -> list:
+    """The commands of the README's "The two commands" block, without comments."""
+    readme = (ROOT / 'README.md').read_text(encoding='utf-8')
+    section = readme.split('## The two commands', 1)[1].split('\n## ', 1)[0]
+    block = re.search(r'```sh\n(.*?)```', section, re.S).group(1)
+    return [line.strip() for line in block.splitlines() if line.strip() and not line.startswith('#')]
+
+
+def test_the_readme_names_the_demo_script_and_the_test_script():
+    assert readme_commands() == ['bash scripts/demo.sh', 'bash scripts/test.sh']
+
+
+def get(port: int, path: str = '/') -> tuple:
+    connection = http.client.HTTPConnection('127.0.0.1', port, timeout=5)
+    try:
+        connection.request('GET', path)
+        response = connection.getresponse()
+        return response.status, response.read().decode('utf-8', 'replace')
+    finally:
+        connection.close()
+
+
+def test_the_readme_demo_command_works_with_debians_python3_in_a_fresh_copy(tmp_path):
+    if not SYSTEM_PYTHON.exists():
+        pytest.fail('this test needs the system Python at /usr/bin/python3 (Debian: apt-get install python3)',
+                    pytrace=False)
+    copy = tmp_path / 'canister'
+    shutil.copytree(ROOT, copy, ignore=shutil.ignore_patterns('.venv', '.git', '__pycache__', 'logs', '.cache',
+                                                              '*.pyc', 'docs'))
+    command = readme_commands()[0]
+    port = free_port()
+    # Only the system directories on the PATH, /usr/bin first: python3 is Debian's, and there is no `python`.
+    env = {key: value for key, value in os.environ.items()
+           if not key.startswith(('PYTHON', 'PYENV', 'VIRTUAL_ENV', 'CONDA'))}
+    env['PATH'] = '/usr/bin:/bin:/usr/sbin:/sbin'
+    assert shutil.which('python3', path=env['PATH']) == str(SYSTEM_PYTHON)
+    output = tmp_path / 'demo-output.txt'
+    with open(output, 'wb') as sink:
+        process = subprocess.Popen(shlex.split(command) + ['--port', str(port)], cwd=str(copy), env=env,
+                                   stdout=sink, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                   start_new_session=True)
+    try:
+        deadline = time.monotonic() + 300  # making the environment and installing bottle from the index
+        while True:
+            assert process.poll() is None, 'the demo command exited:\n' + output.read_text()
+            try:
+                status, page = get(port)
+                break
+            except OSError:
+                assert time.monotonic() < deadline, 'the demo never answered:\n' + output.read_text()
+                time.sleep(0.5)
+        assert status == 200
+        assert '<title>Canister demo</title>' in page
+        assert get(port, '/hi?foo=John&bar=Smith') == (200, 'Hi John and Smith!')
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGTERM)
+        process.wait(10)
+    config = (copy / '.venv' / 'demo' / 'pyvenv.cfg').read_text()
+    assert re.search(r'^home = /usr/bin$', config, re.M), config
+    text = output.read_text()
+    assert 'Canister demo on http://127.0.0.1:%d/' % port in text
+    assert re.search(r'INFO     \[127\.0\.0\.1-\.\.\.\]   GET http://127\.0\.0\.1:%d/' % port, text)
+
+
+def test_the_install_section_installs_2_0_from_a_checkout_with_extras_that_exist():
+    readme = (ROOT / 'README.md').read_text(encoding='utf-8')
+    section = readme.split('## Install\n', 1)[1].split('\n## ', 1)[0]
+    block = re.search(r'```sh\n(.*?)```', section, re.S).group(1)
+    targets = re.findall(r"^pip install (\S+)", block, re.M)
+    assert targets == ['.', "'.[jwt]'", "'.[redis]'"]
+    pyproject = (ROOT / 'pyproject.toml').read_text(encoding='utf-8')
+    extras = pyproject.split('[project.optional-dependencies]', 1)[1].split('\n[', 1)[0]
+    for extra in ('jwt', 'redis'):
+        assert re.search(r'^%s = \[' % extra, extras, re.M)
+    # Not released yet: the checkout's version is a development version of 2.0.
+    assert re.search(r'^version = "2\.0\.0\.dev\d+"$', pyproject, re.M)
+    assert 'python3 -m venv .venv/app' in block

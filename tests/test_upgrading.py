@@ -1,0 +1,434 @@
+"""Upgrading from canister 1.5.2: every line of the README's Upgrading section, run with a 1.x config.
+
+Where a key restores the 1.x behaviour, the test sets that key and observes the 1.x behaviour;
+where none does, it runs the 1.x docs' own config and observes what 2.0 does instead.
+"""
+from __future__ import annotations
+
+import base64
+import logging
+import time
+
+import bottle
+import jwt as pyjwt
+import pytest
+
+import canister
+from canister import session
+from conftest import ROOT, client, read_log
+
+#: The example config of the canister 1.x docs, as written there except for the JWT secret: the docs paired
+#: base64url with `my-secret`, which is not base64 (1.x failed at install with binascii.Error).
+CONFIG_1X = '''[canister]
+# ...due to limitations of bottle's plugin mechanism,
+debug=False
+# Logs
+log_path = ./logs/
+log_level = INFO
+log_days = 30
+# how long the session data will still be available after the last access, in seconds
+session_timout = 3600
+# applies CORS to responses, write * to allow AJAX requests from anywhere
+#CORS = *
+# Basic auth
+auth_basic_username = alice
+auth_basic_encryption = clear
+auth_basic_password = my-secret
+# Auth using JWT (for OAuth2)
+auth_jwt_client_id = ABC
+# accepted encodings are "clear", "base64std" or "base64url"
+auth_jwt_encoding = base64url
+auth_jwt_secret = bXktc2VjcmV0
+'''
+ALICE = {'Authorization': 'Basic ' + base64.b64encode(b'alice:my-secret').decode()}
+JWT_KEY = b'my-secret'
+
+
+@pytest.fixture
+def app_1x(tmp_path, monkeypatch):
+    """``app_1x(extra_lines)``: an app configured by the 1.x docs' ini file (plus lines), in a fresh directory."""
+    monkeypatch.chdir(tmp_path)
+    apps = []
+
+    def build(extra: str = '', text: str = CONFIG_1X) -> bottle.Bottle:
+        (tmp_path / 'app.ini').write_text(text + extra)
+        app = bottle.Bottle()
+        app.catchall = False
+        app.config.load_config(str(tmp_path / 'app.ini'))
+        app.install(canister.Canister())
+        apps.append(app)
+        return app
+
+    yield build
+    for app in apps:
+        app.uninstall(True)
+
+
+def test_the_1x_docs_config_installs_unchanged_and_its_keys_work(app_1x, tmp_path):
+    app = app_1x()
+    app.route('/me', callback=lambda: str(session.user))
+    assert client(app).get('/me', headers=ALICE).text == 'alice'
+    assert (tmp_path / 'logs').is_dir()
+    token = pyjwt.encode({'sub': 'bob', 'aud': 'ABC', 'exp': int(time.time()) + 60}, JWT_KEY, algorithm='HS256')
+    assert 'bob' in client(app).get('/me', headers={'Authorization': 'Bearer ' + token}).text
+
+
+def test_the_1x_docs_secret_that_is_not_base64_is_refused_naming_the_key(app_1x):
+    with pytest.raises(canister.ConfigError, match='^canister.auth_jwt_secret is not valid base64url$'):
+        app_1x(text=CONFIG_1X.replace('bXktc2VjcmV0', 'my-secret'))
+
+
+# -- logging --------------------------------------------------------------------------------
+
+def test_without_log_path_the_log_goes_to_logs_and_log_path_stderr_restores_1x(app_1x, tmp_path, capfd):
+    without = CONFIG_1X.replace('log_path = ./logs/\n', '')
+    app_1x(text=without).route('/', callback=lambda: 'ok')
+    assert list((tmp_path / 'logs').glob('log.*'))
+    app = app_1x('log_path = stderr\n', text=without.replace('[canister]', '[canister]\n'))
+    app.route('/', callback=lambda: 'ok')
+    client(app).get('/')
+    assert 'GET http://localhost:80/' in capfd.readouterr().err
+
+
+def test_the_log_file_is_named_by_its_date_from_the_start(app_1x, tmp_path):
+    app = app_1x()
+    app.route('/', callback=lambda: 'ok')
+    client(app).get('/')
+    assert [path.name for path in (tmp_path / 'logs').iterdir()] == ['log.' + time.strftime('%Y-%m-%d')]
+
+
+def test_no_session_id_is_logged_and_no_session_line_is_written(app_1x, tmp_path):
+    app = app_1x()
+
+    @app.get('/')
+    def index():
+        session.data['counter'] = 0
+        return session.sid
+
+    sid = client(app).get('/').text
+    log = read_log(tmp_path / 'logs')
+    assert sid not in log and 'Session created' not in log and 'Session found' not in log
+    assert 'Response: 200' in log
+
+
+def test_a_slow_response_line_has_no_exclamation_marks_and_log_slow_sets_the_threshold(app_1x, tmp_path):
+    app = app_1x('log_slow = 0.05\n')
+    app.route('/', callback=lambda: time.sleep(0.1) or 'ok')
+    client(app).get('/')
+    log = read_log(tmp_path / 'logs')
+    assert 'WARNING  [127.0.0.1-...]   Response: 200 (' in log and '!!!' not in log
+
+
+def test_the_banner_lists_only_canisters_keys_with_secrets_masked(app_1x, tmp_path):
+    (tmp_path / 'extra.ini').write_text('[db]\npassword = hunter2\n')
+    app_1x()
+    log = read_log(tmp_path / 'logs')
+    assert 'canister.auth_basic_password   = ***' in log
+    assert 'my-secret' not in log and 'hunter2' not in log and 'db.' not in log
+
+
+def test_the_logger_does_not_propagate_and_a_handler_on_app_log_sends_its_lines_elsewhere(app_1x):
+    app = app_1x()
+    seen = []
+
+    class Catch(logging.Handler):
+        def emit(self, record):
+            seen.append(record.getMessage())
+
+    root, catch = logging.getLogger(), Catch()
+    root.addHandler(catch)
+    try:
+        app.log.warning('first')
+    finally:
+        root.removeHandler(catch)
+    assert seen == [] and app.log.propagate is False
+    app.log.addHandler(catch)
+    try:
+        app.log.warning('second')
+    finally:
+        app.log.removeHandler(catch)
+    assert seen == ['second']
+
+
+def test_the_thread_name_is_given_back_after_the_request(app_1x):
+    import threading
+    app = app_1x()
+    app.route('/', callback=lambda: threading.current_thread().name)
+    before = threading.current_thread().name
+    assert client(app).get('/').text == '127.0.0.1-...'
+    assert threading.current_thread().name == before
+
+
+# -- sessions ---------------------------------------------------------------------------------
+
+def test_session_timout_takes_effect(app_1x, tmp_path):
+    app_1x(text=CONFIG_1X.replace('session_timout = 3600', 'session_timout = 60'))
+    assert 'canister.session_timeout       = 60\n' in read_log(tmp_path / 'logs')
+
+
+def test_a_request_that_does_not_use_the_session_gets_no_cookie(app_1x):
+    app = app_1x()
+    app.route('/', callback=lambda: 'ok')
+    assert 'Set-Cookie' not in client(app).get('/').headers
+
+
+def test_the_cookie_is_a_random_http_only_lax_id_and_a_1x_cookie_is_not_adopted(app_1x):
+    app = app_1x()
+
+    @app.get('/')
+    def index():
+        session.data['n'] = session.data.get('n', 0) + 1
+        return session.sid
+
+    old = '"!aGVsbG8=?gAWVEQAAAAAAAACMCnNlc3Npb25faWSUjAE=="'
+    answer = client(app).get('/', headers={'Cookie': 'session_id=' + old})
+    cookie = answer.headers['Set-Cookie']
+    assert cookie.startswith('session_id=%s;' % answer.text)
+    assert 'HttpOnly' in cookie and 'SameSite=Lax' in cookie
+    assert len(answer.text) == 43
+
+
+def test_session_samesite_sets_the_cookies_samesite(app_1x):
+    app = app_1x('session_samesite = Strict\n')
+    app.route('/', callback=lambda: session.sid)
+    assert 'SameSite=Strict' in client(app).get('/').headers['Set-Cookie']
+
+
+def test_a_login_gives_the_session_a_new_id_and_keeps_its_data(app_1x):
+    app = app_1x()
+
+    @app.get('/')
+    def index():
+        session.data['n'] = session.data.get('n', 0) + 1
+        return '%s %s' % (session.sid, session.data['n'])
+
+    web = client(app)
+    sid, _ = web.get('/').text.split()
+    new_sid, count = web.get('/', headers=ALICE).text.split()
+    assert new_sid != sid and count == '2'
+
+
+def test_session_data_must_be_json(app_1x):
+    app = app_1x()
+
+    @app.get('/')
+    def index():
+        session.data['when'] = object()
+        return 'ok'
+
+    answer = client(app).get('/', status=500)
+    assert 'session values must be JSON-serializable' in answer.text
+
+
+def test_the_memory_store_is_bounded_and_session_max_raises_the_bound(app_1x):
+    app = app_1x('session_max = 2\n')
+    app.route('/', callback=lambda: session.sid)
+    first, second, third = client(app), client(app), client(app)
+    sid = first.get('/').text
+    second.get('/')
+    third.get('/')
+    assert first.get('/').text != sid  # the least recently used was evicted
+    app = app_1x('session_max = 1000000\n')
+    app.route('/', callback=lambda: session.sid)
+    web = client(app)
+    sid = web.get('/').text
+    for _ in range(3):
+        client(app).get('/')
+    assert web.get('/').text == sid
+
+
+# -- parameters ---------------------------------------------------------------------------------
+
+def test_url_arguments_beat_query_values(app_1x):
+    app = app_1x()
+    app.route('/items/<name>', callback=lambda name: name)
+    assert client(app).get('/items/tea?name=coffee').text == 'tea'
+
+
+def test_kwargs_receives_the_remaining_parameters(app_1x):
+    app = app_1x()
+    app.route('/', callback=lambda foo, **rest: '%s %s' % (foo, sorted(rest.items())))
+    assert client(app).get('/?foo=1&bar=2').text == "1 [('bar', '2')]"
+
+
+def test_a_json_body_fills_parameters_too(app_1x):
+    app = app_1x('csrf = false\n')
+    app.route('/', method='POST', callback=lambda foo: repr(foo))
+    assert client(app).post_json('/', {'foo': [1, 2]}).text == '[1, 2]'
+
+
+def test_annotated_parameters_are_converted(app_1x):
+    app = app_1x()
+
+    @app.get('/')
+    def index(n: int, plain=''):
+        return repr((n, plain))
+
+    assert client(app).get('/?n=3&plain=4').text == "(3, '4')"
+
+
+def test_a_missing_mandatory_parameter_answers_400(app_1x):
+    app = app_1x()
+    app.route('/hi', callback=lambda foo: foo)
+    answer = client(app).get('/hi', status=400)
+    assert "missing parameter 'foo'" in answer.text
+
+
+# -- authentication -------------------------------------------------------------------------------
+
+def test_a_wrong_password_or_a_malformed_header_answers_401(app_1x):
+    app = app_1x()
+    app.route('/', callback=lambda: str(session.user))
+    wrong = {'Authorization': 'Basic ' + base64.b64encode(b'alice:wrong').decode()}
+    challenges = client(app).get('/', headers=wrong, status=401).headers.getall('WWW-Authenticate')
+    assert any(challenge.startswith('Basic ') for challenge in challenges)
+    client(app).get('/', headers={'Authorization': 'Basic not base64 at all'}, status=401)
+
+
+def test_sha256_passwords_work(app_1x):
+    app = app_1x(text=CONFIG_1X.replace('auth_basic_encryption = clear', 'auth_basic_encryption = sha256').replace(
+        'auth_basic_password = my-secret',
+        'auth_basic_password = 186ef76e9d6a723ecb570d4d9c287487d001e5d35f7ed4a313350a407950318e'))
+    app.route('/', callback=lambda: str(session.user))
+    assert client(app).get('/', headers=ALICE).text == 'alice'
+
+
+def test_failed_logins_are_throttled_and_auth_max_failures_raises_the_limit(app_1x):
+    wrong = {'Authorization': 'Basic ' + base64.b64encode(b'alice:wrong').decode()}
+    app = app_1x()
+    app.route('/', callback=lambda: 'ok')
+    web = client(app)
+    statuses = [web.get('/', headers=wrong, expect_errors=True).status_int for _ in range(11)]
+    assert statuses[:10] == [401] * 10 and statuses[10] == 429
+    app = app_1x('auth_max_failures = 1000\n')
+    app.route('/', callback=lambda: 'ok')
+    web = client(app)
+    assert {web.get('/', headers=wrong, expect_errors=True).status_int for _ in range(11)} == {401}
+
+
+def test_a_token_without_exp_is_refused_unless_auth_jwt_require_exp_is_false(app_1x):
+    token = pyjwt.encode({'sub': 'bob', 'aud': 'ABC'}, JWT_KEY, algorithm='HS256')
+    app = app_1x()
+    app.route('/', callback=lambda: str(session.user))
+    client(app).get('/', headers={'Authorization': 'Bearer ' + token}, status=401)
+    app = app_1x('auth_jwt_require_exp = false\n')
+    app.route('/', callback=lambda: str(session.user))
+    assert 'bob' in client(app).get('/', headers={'Authorization': 'Bearer ' + token}).text
+
+
+def test_token_algorithms_come_from_an_allow_list_that_auth_jwt_algorithms_sets(app_1x):
+    token = pyjwt.encode({'sub': 'bob', 'aud': 'ABC', 'exp': int(time.time()) + 60}, JWT_KEY, algorithm='HS512')
+    app = app_1x('auth_jwt_algorithms = HS256\n')
+    app.route('/', callback=lambda: str(session.user))
+    client(app).get('/', headers={'Authorization': 'Bearer ' + token}, status=401)
+    app = app_1x('auth_jwt_algorithms = HS256 HS512\n')
+    app.route('/', callback=lambda: str(session.user))
+    assert 'bob' in client(app).get('/', headers={'Authorization': 'Bearer ' + token}).text
+
+
+# -- CORS, CSRF and limits -------------------------------------------------------------------------
+
+def test_cors_in_an_ini_file_is_read_now(app_1x):
+    app = app_1x('CORS = *\n')
+    app.route('/', callback=lambda: 'ok')
+    assert client(app).get('/', headers={'Origin': 'https://a.example.com'}).headers[
+        'Access-Control-Allow-Origin'] == '*'
+
+
+def test_cors_star_answers_only_requests_with_an_origin(app_1x):
+    app = app_1x('CORS = *\n')
+    app.route('/', callback=lambda: 'ok')
+    plain = client(app).get('/')
+    assert 'Access-Control-Allow-Origin' not in plain.headers and plain.headers['Vary'] == 'Origin'
+
+
+def test_cors_false_still_means_off(app_1x):
+    app = app_1x('CORS = false\n')
+    app.route('/', callback=lambda: 'ok')
+    assert 'Access-Control-Allow-Origin' not in client(app).get('/', headers={'Origin': 'https://a.example.com'}).headers
+
+
+def test_preflights_are_answered(app_1x):
+    app = app_1x('CORS = *\n')
+    app.route('/', method='PUT', callback=lambda: 'ok')
+    answer = client(app).options('/', headers={'Origin': 'https://a.example.com',
+                                               'Access-Control-Request-Method': 'PUT'}, status=204)
+    assert 'PUT' in answer.headers['Access-Control-Allow-Methods']
+
+
+def test_a_cross_site_form_post_is_refused_unless_csrf_is_false(app_1x):
+    form = {'Origin': 'https://evil.example.net'}
+    app = app_1x()
+    app.route('/', method='POST', callback=lambda: 'done')
+    client(app).post('/', {'a': '1'}, headers=form, status=403)
+    app = app_1x('csrf = false\n')
+    app.route('/', method='POST', callback=lambda: 'done')
+    assert client(app).post('/', {'a': '1'}, headers=form).text == 'done'
+
+
+def test_bodies_and_headers_are_limited_and_the_keys_raise_the_limits(app_1x):
+    body = b'x' * (10 * 1024 * 1024 + 1)
+    cookie = {'Cookie': 'a=' + 'b' * 9000}
+    app = app_1x('csrf = false\n')
+    app.route('/', method=['GET', 'POST'], callback=lambda: 'ok')
+    client(app).post('/', body, content_type='application/octet-stream', status=413)
+    client(app).get('/', headers=cookie, status=431)
+    app = app_1x('csrf = false\nmax_body_size = 20971520\nmax_header_size = 16384\n')
+    app.route('/', method=['GET', 'POST'], callback=lambda: 'ok')
+    assert client(app).post('/', body, content_type='application/octet-stream').text == 'ok'
+    assert client(app).get('/', headers=cookie).text == 'ok'
+
+
+def test_every_answer_carries_a_request_id(app_1x):
+    app = app_1x()
+    app.route('/', callback=lambda: 'ok')
+    assert client(app).get('/').headers['X-Request-ID']
+    assert client(app).get('/missing', status=404).headers['X-Request-ID']
+
+
+#: Each line of the README's Upgrading section (by its opening words) and the test above that backs it.
+BACKED_BY = {
+    'Without `log_path`, 1.x logged to stderr': test_without_log_path_the_log_goes_to_logs_and_log_path_stderr_restores_1x,
+    'The file of the day is named': test_the_log_file_is_named_by_its_date_from_the_start,
+    'The `Session created: ...`': test_no_session_id_is_logged_and_no_session_line_is_written,
+    "A slow response's line": test_a_slow_response_line_has_no_exclamation_marks_and_log_slow_sets_the_threshold,
+    'The install banner lists': test_the_banner_lists_only_canisters_keys_with_secrets_masked,
+    "Canister's logger no longer propagates":
+        test_the_logger_does_not_propagate_and_a_handler_on_app_log_sends_its_lines_elsewhere,
+    "The thread's name is given back": test_the_thread_name_is_given_back_after_the_request,
+    '`session_timout`, the spelling': test_session_timout_takes_effect,
+    'A request that does not use the session': test_a_request_that_does_not_use_the_session_gets_no_cookie,
+    'The cookie holds a random 256-bit id': test_the_cookie_is_a_random_http_only_lax_id_and_a_1x_cookie_is_not_adopted,
+    'A login (a new `session.user`)': test_a_login_gives_the_session_a_new_id_and_keeps_its_data,
+    'Session data must be JSON-serializable': test_session_data_must_be_json,
+    'The memory store keeps at most': test_the_memory_store_is_bounded_and_session_max_raises_the_bound,
+    'URL arguments win': test_url_arguments_beat_query_values,
+    '`**kwargs` receives': test_kwargs_receives_the_remaining_parameters,
+    'A JSON object body fills parameters': test_a_json_body_fills_parameters_too,
+    'Annotated parameters are converted': test_annotated_parameters_are_converted,
+    'A missing mandatory parameter': test_a_missing_mandatory_parameter_answers_400,
+    'Bad credentials': test_a_wrong_password_or_a_malformed_header_answers_401,
+    '`auth_basic_encryption = sha256` works': test_sha256_passwords_work,
+    'More than `auth_max_failures`': test_failed_logins_are_throttled_and_auth_max_failures_raises_the_limit,
+    'Bearer tokens without `exp`': test_a_token_without_exp_is_refused_unless_auth_jwt_require_exp_is_false,
+    'Bearer tokens are checked against an allow-list':
+        test_token_algorithms_come_from_an_allow_list_that_auth_jwt_algorithms_sets,
+    '`CORS` in an ini file now takes effect': test_cors_in_an_ini_file_is_read_now,
+    'With `CORS = *`, only a request': test_cors_star_answers_only_requests_with_an_origin,
+    '`CORS = false`': test_cors_false_still_means_off,
+    'Preflight `OPTIONS` requests': test_preflights_are_answered,
+    'An unsafe request from another site': test_a_cross_site_form_post_is_refused_unless_csrf_is_false,
+    'A body over `max_body_size`': test_bodies_and_headers_are_limited_and_the_keys_raise_the_limits,
+    'Every answer carries an `X-Request-ID`': test_every_answer_carries_a_request_id,
+}
+
+
+def test_every_line_of_the_upgrading_section_is_backed_by_a_test_here():
+    readme = (ROOT / 'README.md').read_text(encoding='utf-8')
+    section = readme.split('## Upgrading from canister 1.x', 1)[1].split('\n## ', 1)[0]
+    lines = [line[2:] for line in section.splitlines() if line.startswith('- ')]
+    backed = [[opening for opening in BACKED_BY if line.startswith(opening)] for line in lines]
+    assert [line for line, found in zip(lines, backed) if len(found) != 1] == []
+    assert sorted(opening for found in backed for opening in found) == sorted(BACKED_BY)
+    assert 'installs unchanged but for one value' in section  # test_the_1x_docs_config_installs_unchanged...
+    assert "The log lines keep 1.x's layout" in section  # tests/test_log_layout.py
