@@ -43,6 +43,7 @@ import itertools
 import json
 import logging
 import math
+import operator
 import os
 import re
 import secrets
@@ -2108,13 +2109,16 @@ def _security_headers(config: Mapping[str, Any]) -> Tuple[Headers, Headers]:
     return headers, https
 
 
+_header_name = operator.itemgetter(0)
+
+
 def _add_absent(headers: Headers, extra: Headers, names: typing.AbstractSet[str]) -> None:
     """Add the ``extra`` headers (whose names are ``names``) that ``headers`` does not have yet.
 
     Names are compared as written: Bottle writes every header name in Title-Case, as canister does.
     """
-    if names.isdisjoint(dict(headers)):
-        headers.extend(extra)
+    if names.isdisjoint(map(_header_name, headers)):
+        headers += extra
     else:
         present = {name for name, _ in headers}
         headers.extend(header for header in extra if header[0] not in present)
