@@ -215,3 +215,38 @@ def test_no_login_stays_in_the_slot_of_a_real_server_thread(compose, composition
         assert Client(server.origin).get(prefix + '/peek').json() == {'user': None, 'data': {}}
     finally:
         server.close()
+
+
+@pytest.mark.parametrize('composition', COMPOSITIONS)
+def test_canister_on_the_parent_alone_leaves_the_childs_routes_their_own_arguments_and_credentials(
+        compose, composition):
+    parent, prefix, _, _ = compose(composition, 'parent')
+    res = client(parent).get(prefix + '/whoami', headers={'Authorization': ALICE})
+    assert res.json == {'user': None}  # Bottle applies a parent's plugins to its own routes only
+    assert len(res.headers.getall('X-Request-ID')) == 1
+
+
+@pytest.mark.parametrize('place', ['child', 'both'])
+def test_with_canister_on_both_or_the_child_a_childs_route_checks_credentials(compose, place):
+    parent, _, _, _ = compose('merge', place)
+    res = client(parent).get('/whoami', headers={'Authorization': 'Basic ' + base64.b64encode(b'alice:no').decode()},
+                             status=401)
+    assert res.headers['WWW-Authenticate'].startswith('Basic realm="canister"')
+
+
+def test_with_canister_on_the_child_alone_the_parents_own_404_is_the_parents(compose):
+    parent, _, _, logs = compose('merge', 'child')
+    res = client(parent).get('/nowhere', status=404)
+    assert 'X-Request-ID' not in res.headers
+    assert 'X-Content-Type-Options' not in res.headers
+    assert '/nowhere' not in logged(logs)
+
+
+@pytest.mark.parametrize('composition', COMPOSITIONS)
+def test_with_canister_on_both_the_parents_settings_govern_the_request(compose, composition):
+    parent, prefix, _, logs = compose(composition, 'both')
+    parent_plugin = [plugin for plugin in parent.plugins if isinstance(plugin, canister.Canister)][0]
+    res = client(parent).get(prefix + '/login')
+    assert res.headers['Set-Cookie'].startswith(parent_plugin.sessions.cookie_name + '=')
+    assert '/login' in read_log(logs[0])
+    assert read_log(logs[1]).count('GET http') == 0
