@@ -59,6 +59,14 @@ def child_routes(child: bottle.Bottle, calls: list) -> None:
         calls.append(bottle.request.body.read())
         return 'posted'
 
+    @child.get('/typed')
+    def typed(n: int = 0) -> Dict[str, Any]:
+        return {'n': n}
+
+    @child.get('/crash')
+    def crash() -> str:
+        raise RuntimeError('boom')
+
     @child.get('/stream')
     def stream() -> Iterator[str]:
         yield 'one '
@@ -97,7 +105,7 @@ def compose(tmp_path: pathlib.Path) -> Iterator[Callable[..., Any]]:
             parent.merge(child)
             prefix = ''
         if place in ('parent', 'both'):
-            parent.install(canister.Canister(log_path=str(logs[0]), **CONFIG))
+            parent.install(canister.Canister(log_path=str(logs[0]), session_cookie='parent_session', **CONFIG))
             installed.append(parent)
         return parent, prefix, calls, logs
 
@@ -224,6 +232,14 @@ def test_canister_on_the_parent_alone_leaves_the_childs_routes_their_own_argumen
     res = client(parent).get(prefix + '/whoami', headers={'Authorization': ALICE})
     assert res.json == {'user': None}  # Bottle applies a parent's plugins to its own routes only
     assert len(res.headers.getall('X-Request-ID')) == 1
+    assert client(parent).get(prefix + '/typed?n=5').json == {'n': 0}
+
+
+@pytest.mark.parametrize('composition', COMPOSITIONS)
+@pytest.mark.parametrize('place', ['child', 'both'])
+def test_canister_on_the_child_binds_its_handlers_arguments(compose, composition, place):
+    parent, prefix, _, _ = compose(composition, place)
+    assert client(parent).get(prefix + '/typed?n=5').json == {'n': 5}
 
 
 @pytest.mark.parametrize('place', ['child', 'both'])
@@ -234,12 +250,29 @@ def test_with_canister_on_both_or_the_child_a_childs_route_checks_credentials(co
     assert res.headers['WWW-Authenticate'].startswith('Basic realm="canister"')
 
 
-def test_with_canister_on_the_child_alone_the_parents_own_404_is_the_parents(compose):
+def test_with_canister_on_the_child_alone_the_parents_own_answers_are_the_parents(compose):
     parent, _, _, logs = compose('merge', 'child')
-    res = client(parent).get('/nowhere', status=404)
+    test_client = client(parent)
+    preflight = {'Origin': APP, 'Access-Control-Request-Method': 'GET'}
+    for res in (test_client.get('/nowhere', status=404), test_client.put('/peek', status=405),
+                test_client.options('/peek', headers=preflight, status=405)):
+        assert 'X-Request-ID' not in res.headers
+        assert 'X-Content-Type-Options' not in res.headers
+        assert 'Access-Control-Allow-Origin' not in res.headers
+    assert logged(logs).count('GET http') == 0
+    assert 'PUT' not in logged(logs)
+    assert 'OPTIONS' not in logged(logs)
+
+
+def test_with_canister_on_the_child_alone_the_500_page_of_a_childs_route_is_logged_without_headers(compose):
+    parent, _, _, logs = compose('merge', 'child')
+    parent.catchall = True
+    res = client(parent).get('/crash', expect_errors=True)
+    assert res.status_int == 500
     assert 'X-Request-ID' not in res.headers
-    assert 'X-Content-Type-Options' not in res.headers
-    assert '/nowhere' not in logged(logs)
+    text = logged(logs)
+    assert 'Unhandled exception in GET /crash' in text
+    assert 'Response: 500' in text
 
 
 @pytest.mark.parametrize('composition', COMPOSITIONS)
@@ -247,6 +280,7 @@ def test_with_canister_on_both_the_parents_settings_govern_the_request(compose, 
     parent, prefix, _, logs = compose(composition, 'both')
     parent_plugin = [plugin for plugin in parent.plugins if isinstance(plugin, canister.Canister)][0]
     res = client(parent).get(prefix + '/login')
-    assert res.headers['Set-Cookie'].startswith(parent_plugin.sessions.cookie_name + '=')
+    assert parent_plugin.sessions.cookie_name == 'parent_session'
+    assert res.headers['Set-Cookie'].startswith('parent_session=')
     assert '/login' in read_log(logs[0])
     assert read_log(logs[1]).count('GET http') == 0
