@@ -7,7 +7,8 @@ Install it once and a Bottle app gets:
   by their annotations;
 * server-side sessions behind an HTTP-only cookie, in memory, SQLite or Redis;
 * authentication from the ``Authorization`` header (Basic, and Bearer JWT for OAuth2);
-* CORS for browser front ends and CSRF protection for cookie sessions.
+* CORS for browser front ends and CSRF protection for cookie sessions;
+* security headers on every answer (nosniff, frame and referrer policies, optional HSTS and CSP).
 
 Only ``bottle`` is required.  Extras: ``pip install canister[jwt]`` for Bearer tokens,
 ``pip install canister[redis]`` for the Redis session store.
