@@ -196,6 +196,7 @@ def test_each_request_is_logged_once(compose, composition, place):
     assert len(REQUEST_LINE.findall(text)) == 4, text
     assert len(RESPONSE_LINE.findall(text)) == 4, text
     assert 'Response: 403' in text
+    assert text.count('Cross-site request refused') == 1
 
 
 @matrix

@@ -199,3 +199,8 @@ def test_a_bad_security_header_setting_is_refused_at_install(key, value):
     app = bottle.Bottle()
     with pytest.raises(canister.ConfigError, match='canister.%s' % key):
         app.install(canister.Canister(log_level='DISABLED', **{key: value}))
+
+
+def test_x_frame_options_sameorigin_or_empty_from_an_ini_file(make_app, tmp_path):
+    same = sample_app(make_app, tmp_path, config={'X_FRAME_OPTIONS': 'SAMEORIGIN'})
+    assert client(same).get('/').headers['X-Frame-Options'] == 'SAMEORIGIN'
