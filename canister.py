@@ -7,7 +7,8 @@ Install it once and a Bottle app gets:
   by their annotations;
 * server-side sessions behind an HTTP-only cookie, in memory, SQLite or Redis;
 * authentication from the ``Authorization`` header (Basic, and Bearer JWT for OAuth2);
-* CORS for browser front ends and CSRF protection for cookie sessions.
+* CORS for browser front ends and CSRF protection for cookie sessions;
+* security headers on every answer (nosniff, frame and referrer policies, optional HSTS and CSP).
 
 Only ``bottle`` is required.  Extras: ``pip install canister[jwt]`` for Bearer tokens,
 ``pip install canister[redis]`` for the Redis session store.
@@ -43,6 +44,7 @@ import itertools
 import json
 import logging
 import math
+import operator
 import os
 import random
 import re
@@ -163,7 +165,7 @@ def _as_choice(*choices: str) -> Callable[[Any], str]:
         for choice in choices:
             if str(value).strip().lower() == choice.lower():
                 return choice
-        raise ValueError('expected one of %s' % ', '.join(choices))
+        raise ValueError('expected one of %s' % ', '.join(choice or '(empty)' for choice in choices))
     return parse
 
 
@@ -209,6 +211,26 @@ def _as_origins(value: Any) -> Tuple[str, ...]:
             raise ValueError('%r is not an origin: expected scheme://host[:port] with scheme http or '
                              'https (the host may start with *.), null, or * alone' % item)
     return items
+
+
+#: The values ``Referrer-Policy`` allows (a comma-separated list of them gives fallbacks).
+_REFERRER_POLICIES = ('no-referrer', 'no-referrer-when-downgrade', 'origin', 'origin-when-cross-origin',
+                      'same-origin', 'strict-origin', 'strict-origin-when-cross-origin', 'unsafe-url')
+
+
+def _as_referrer_policy(value: Any) -> str:
+    tokens = [token.strip().lower() for token in _as_text(value).split(',') if token.strip()]
+    for token in tokens:
+        if token not in _REFERRER_POLICIES:
+            raise ValueError('expected one of %s (or a comma-separated list of them)' % ', '.join(_REFERRER_POLICIES))
+    return ', '.join(tokens)
+
+
+def _as_header_value(value: Any) -> str:
+    text = _as_text(value)
+    if not (text.isascii() and text.isprintable()):
+        raise ValueError('expected printable ASCII on one line')
+    return text
 
 
 class _Key(typing.NamedTuple):
@@ -266,7 +288,17 @@ KEYS: Dict[str, _Key] = {key.name: key for key in (
          'request headers granted (`*`: any)'),
     _Key('cors_expose_headers', ('X-Request-ID',), _as_tokens, 'response headers readable by the page'),
     _Key('cors_max_age', 600, _as_number(int, 0), 'seconds a browser may cache a preflight answer'),
-    _Key('csrf', True, _as_bool, 'refuse unsafe requests from foreign origins (Origin/Referer check)'),
+    _Key('csrf', True, _as_bool, 'refuse unsafe requests from foreign origins (Sec-Fetch-Site, Origin, Referer)'),
+    _Key('x_content_type_options', 'nosniff', _as_choice('nosniff', ''),
+         '`X-Content-Type-Options` of every answer (empty: not sent)'),
+    _Key('x_frame_options', 'DENY', _as_choice('DENY', 'SAMEORIGIN', ''),
+         '`X-Frame-Options` of every answer: `DENY` or `SAMEORIGIN` (empty: not sent)'),
+    _Key('referrer_policy', 'strict-origin-when-cross-origin', _as_referrer_policy,
+         '`Referrer-Policy` of every answer (empty: not sent)'),
+    _Key('hsts_max_age', 0, _as_number(int, 0),
+         'seconds of `Strict-Transport-Security` on HTTPS answers (0: not sent)'),
+    _Key('hsts_include_subdomains', False, _as_bool, 'add `includeSubDomains` to `Strict-Transport-Security`'),
+    _Key('content_security_policy', '', _as_header_value, '`Content-Security-Policy` of every answer (empty: not sent)'),
 )}
 #: Alternative spellings accepted for compatibility.
 ALIASES = {'session_timout': 'session_timeout'}
@@ -3066,6 +3098,36 @@ def _merge_header(headers: Headers, name: str, token: str) -> None:
     headers.append((name, token))
 
 
+def _security_headers(config: Mapping[str, Any]) -> Tuple[Headers, Headers]:
+    """The security headers of every answer, as configured: over HTTP, and over HTTPS."""
+    headers: Headers = []
+    for key, name in (('x_content_type_options', 'X-Content-Type-Options'), ('x_frame_options', 'X-Frame-Options'),
+                      ('referrer_policy', 'Referrer-Policy'), ('content_security_policy', 'Content-Security-Policy')):
+        if config[key]:
+            headers.append((name, config[key]))
+    https = list(headers)
+    if config['hsts_max_age']:
+        hsts = 'max-age=%d' % config['hsts_max_age']
+        https.append(('Strict-Transport-Security',
+                      hsts + '; includeSubDomains' if config['hsts_include_subdomains'] else hsts))
+    return headers, https
+
+
+_header_name = operator.itemgetter(0)
+
+
+def _add_absent(headers: Headers, extra: Headers, names: typing.AbstractSet[str]) -> None:
+    """Add the ``extra`` headers (whose names are ``names``) that ``headers`` does not have yet.
+
+    Names are compared as written: Bottle writes every header name in Title-Case, as canister does.
+    """
+    if names.isdisjoint(map(_header_name, headers)):
+        headers += extra
+    else:
+        present = {name for name, _ in headers}
+        headers.extend(header for header in extra if header[0] not in present)
+
+
 class CorsPolicy:
     """Which origins may call the app from a browser, and the headers that say so."""
 
@@ -3148,15 +3210,24 @@ class CorsPolicy:
 
 
 class CsrfGuard:
-    """Refuses unsafe browser requests whose Origin (or Referer) is foreign.
+    """Refuses unsafe browser requests that come from a foreign origin.
 
-    Trusted: the app's own origin and the origins listed in ``cors``.  With
-    ``cors = *`` a foreign request also passes when a browser must have sent a
-    preflight for it first (a method other than POST, or a content type a form
-    cannot send), because ``*`` never grants credentials to a preflighted request.
+    The browser's own word comes first: ``Sec-Fetch-Site`` (which no page can set) of
+    ``same-origin`` or ``none`` (typed in, a bookmark) passes, and a ``same-site`` or
+    ``cross-site`` request passes only from an origin listed in ``cors``.  Without that
+    header (older browsers, non-browser clients) the ``Origin``, or else the ``Referer``,
+    must be the app's own origin or a listed one.  With ``cors = *`` a foreign request also
+    passes when a browser must have sent a preflight for it first (a method other than POST,
+    or a content type a form cannot send), because ``*`` never grants credentials to a
+    preflighted request.  A Bearer token exempts a request: a browser never adds one by itself,
+    whereas it resends Basic, Digest, NTLM and Negotiate credentials on its own.
     """
 
     _FORM_TYPES = frozenset(('application/x-www-form-urlencoded', 'multipart/form-data', 'text/plain', ''))
+    #: ``Sec-Fetch-Site`` values of requests a page on another origin did not start.
+    _OWN_SITES = frozenset(('same-origin', 'none'))
+    #: ``Sec-Fetch-Site`` values of requests from another origin.
+    _FOREIGN_SITES = frozenset(('same-site', 'cross-site'))
 
     def __init__(self, cors: Optional[CorsPolicy]) -> None:
         self.cors = cors
@@ -3169,20 +3240,29 @@ class CsrfGuard:
     def refusal(self, environ: Dict[str, Any], own_origin: str) -> Optional[str]:
         """Why the request must be refused, or None if it may go on."""
         method = environ['REQUEST_METHOD'].upper()
-        authorization = environ.get('HTTP_AUTHORIZATION', '').lstrip()[:6].lower()
-        if method not in _UNSAFE_METHODS or (authorization and authorization != 'basic '):
+        if method not in _UNSAFE_METHODS:
+            return None
+        authorization = environ.get('HTTP_AUTHORIZATION')
+        if authorization and authorization.lstrip()[:7].lower() == 'bearer ':
             return None  # a token set by a script, which a browser never adds by itself
+        site = environ.get('HTTP_SEC_FETCH_SITE', '').strip().lower()
+        if site in self._OWN_SITES:
+            return None
+        foreign = site in self._FOREIGN_SITES
         origin = environ.get('HTTP_ORIGIN')
         if origin is None:
             referer = environ.get('HTTP_REFERER')
             if not referer:
-                return None
-            try:
-                parts = urllib.parse.urlsplit(referer)
-                origin = '%s://%s' % (parts.scheme, parts.netloc) if parts.scheme and parts.netloc else 'null'
-            except ValueError:  # e.g. an unbalanced IPv6 bracket
-                origin = 'null'
-        if _normal_origin(origin) == own_origin:
+                if not foreign:
+                    return None
+                origin = 'null'  # the browser says it is foreign but names no origin
+            else:
+                try:
+                    parts = urllib.parse.urlsplit(referer)
+                    origin = '%s://%s' % (parts.scheme, parts.netloc) if parts.scheme and parts.netloc else 'null'
+                except ValueError:  # e.g. an unbalanced IPv6 bracket
+                    origin = 'null'
+        if not foreign and _normal_origin(origin) == own_origin:
             return None
         cors = self.cors
         if cors is not None and cors.is_listed_origin(origin):
@@ -3315,6 +3395,8 @@ class Canister:
         self.has_proxies = bool(self.proxies)
         self.cors = CorsPolicy(config) if config['cors'] else None
         self.csrf = CsrfGuard(self.cors) if config['csrf'] else None
+        self.security_plain, self.security_https = _security_headers(config)
+        self.security_names = frozenset(name for name, _ in self.security_https)
         self.log = RequestLog(app, config)
         try:
             self.log.banner(config)
@@ -3359,8 +3441,10 @@ class Canister:
         auth = self.auth  # apply runs after setup (installing again resets every route)
 
         def canister_route(*args: Any, **url_args: Any) -> Any:
+            context = _local.context
+            if context is None:  # canister's entry did not run (the app is mounted or merged into another)
+                return self._serve(canister_route, args, url_args)
             if auth is not None:
-                context = _current_context()
                 header = context.environ.get('HTTP_AUTHORIZATION')
                 if header:
                     try:
@@ -3383,10 +3467,10 @@ class Canister:
             except Exception:
                 if log.enabled(logging.ERROR):
                     log.logger.exception('Unhandled exception in %s %s', route.method, route.rule)
-                _current_context().error_logged = True
+                context.error_logged = True
                 raise
             if type(result) is types.GeneratorType:
-                return _StreamedBody(result, _current_context(), self, route)
+                return _StreamedBody(result, context, self, route)
             return result
         return canister_route
 
@@ -3408,6 +3492,9 @@ class Canister:
         """The app's WSGI entry: logging, limits, CORS, CSRF and sessions around Bottle."""
         # Every request runs this: it is written for speed (locals, attributes set on a bare
         # context, no call that only some requests need).
+        outer_context = _local.context
+        if outer_context is not None and outer_context.environ is environ:
+            return self._inner(environ, start_response)  # mounted in another canister app, whose entry runs
         log = self.log
         started = time.perf_counter() if log.level <= logging.ERROR else 0.0
         peer = environ.get('REMOTE_ADDR') or '-'
@@ -3436,7 +3523,6 @@ class Canister:
         context.origin = origin
         if scheme == 'https':
             context.https = True
-        outer_context = _local.context  # a mounted canister app inside another
         _local.context = context
         thread: Any = threading.current_thread()
         thread_name = thread._name  # the attribute behind Thread.name (its setter only adds checks)
@@ -3466,6 +3552,9 @@ class Canister:
                 if self.cors is not None and code != 204:
                     self.cors.apply(headers, origin)
                 headers.append(('X-Request-ID', rid))
+                if self.security_names:
+                    _add_absent(headers, self.security_https if scheme == 'https' else self.security_plain,
+                                self.security_names)
                 start_response(_HTTP_STATUS.get(code, str(code)), headers)
                 result = [body]
         except BaseException:
@@ -3608,6 +3697,86 @@ class Canister:
         headers.append(('Content-Length', '0'))
         return 204, headers, b''
 
+    # -- a route whose app's entry did not run -----------------------------
+    def _serve(self, route_call: Callable[..., Any], args: Tuple[Any, ...], url_args: Dict[str, Any]) -> Any:
+        """Do the entry's work around one route call, for a request that reached this app's route
+        without passing through its WSGI entry: Bottle 0.13's ``mount`` and ``merge`` (both
+        versions) copy a child app's routes into a parent, whose own entry then serves them.
+
+        The context lives for this call only (and for the steps of a streamed body), so nothing
+        of this request stays in the thread's slot for the next one.  The answer's headers are
+        finished on the response Bottle will send: the one raised or returned, or ``bottle.response``.
+        """
+        environ = bottle.request.environ
+        log = self.log
+        started = time.perf_counter()
+        peer = environ.get('REMOTE_ADDR') or '-'
+        trusted = self.has_proxies and self.proxies.is_trusted(peer)
+        scheme = environ.get('wsgi.url_scheme', 'http')
+        client = peer
+        if trusted:
+            client = self.proxies.client(environ, peer)
+            scheme = environ.get('HTTP_X_FORWARDED_PROTO', '').split(',')[-1].strip().lower() or scheme
+        rid = environ.get('HTTP_X_REQUEST_ID')
+        if rid is None or not _REQUEST_ID.fullmatch(rid):
+            rid = _ID_PREFIX + str(next(_ID_COUNTER))
+        environ['canister.request_id'] = rid
+        method = environ.get('REQUEST_METHOD', 'GET').upper()
+        cookie = environ.get('HTTP_COOKIE')
+        context = _RequestContext()
+        context.environ, context.plugin, context.manager = environ, self, self.sessions
+        context.client, context.request_id, context.origin = client, rid, environ.get('HTTP_ORIGIN')
+        context.https = scheme == 'https'
+        cookie_sid = context.cookie_sid = self.sessions.cookie_sid(cookie) if cookie is not None else None
+        thread: Any = threading.current_thread()
+        thread_name = thread._name
+        thread._name = client + ('-' + cookie_sid[:6] if cookie_sid else '-...')
+        _local.context = context
+        code = 500
+        if log.level <= logging.INFO:
+            log.write(logging.INFO, '%s %s' % (_escape(method), self._url(environ, scheme, self._host(environ, trusted))),
+                      rid)
+        try:
+            answer = self._early(environ, method, scheme, trusted, False, context.origin)
+            if answer is not None:
+                code, headers, body = answer
+                raise bottle.HTTPResponse(body, status=code, headers=headers)
+            result = route_call(*args, **url_args)
+            target = result if isinstance(result, bottle.HTTPResponse) else bottle.response
+            code, sent = self._finish_answer(context, target)
+            return result if sent is target else sent
+        except bottle.HTTPResponse as raised:
+            code, sent = self._finish_answer(context, raised)
+            if sent is raised:
+                raise
+            raise sent from None
+        finally:
+            if log.level <= logging.ERROR:
+                elapsed = time.perf_counter() - started
+                level = (logging.ERROR if code >= 500 else logging.WARNING if self.slow and elapsed >= self.slow
+                         else logging.INFO)
+                if level >= log.level:
+                    log.write(level, 'Response: %d (%dms)' % (code, elapsed * 1000), rid)
+            thread._name = thread_name
+            _local.context = None
+
+    @staticmethod
+    def _finish_answer(context: _RequestContext, answer: Any) -> Tuple[int, Any]:
+        """Finish the headers of the Bottle response ``answer`` as the entry's ``start_response``
+        does (session, CORS, request id, security headers); return its status code, and the answer
+        to send instead if the session could not be saved (else ``answer`` itself)."""
+        sent: List[Tuple[str, Headers]] = []
+        context.server_start_response = lambda status_line, headers, exc_info=None: sent.append(
+            (status_line, headers))
+        context.start_response(answer.status_line, list(answer.headers.allitems()))
+        status_line, headers = sent[0]
+        if context.replaced is not None:
+            answer = bottle.HTTPResponse(context.replaced[0], status=status_line)
+        answer.headers.dict.clear()
+        for name, value in headers:
+            answer.add_header(name, value)
+        return context.code, answer
+
 
 class _RequestContext(SessionState):
     """Everything canister knows about the request a thread is serving, and its answer's last step.
@@ -3658,6 +3827,8 @@ class _RequestContext(SessionState):
         if plugin.cors is not None:
             plugin.cors.apply(headers, self.origin)
         headers.append(('X-Request-ID', self.request_id))
+        if plugin.security_names:
+            _add_absent(headers, plugin.security_https if self.https else plugin.security_plain, plugin.security_names)
         assert self.server_start_response is not None
         return self.server_start_response(status_line, headers, exc_info)
 
@@ -3762,23 +3933,6 @@ class _LimitedInput:
 #: Generated request ids: this prefix, random per process, then a counter (the entry writes it inline).
 _ID_PREFIX = secrets.token_hex(4) + '-'
 _ID_COUNTER = itertools.count(1)
-
-
-def _current_context() -> _RequestContext:
-    """The context canister's WSGI entry made, or a bare one if the app was called another way."""
-    context = _local.context
-    if context is not None:
-        return typing.cast(_RequestContext, context)
-    environ = bottle.request.environ
-    context = environ.get('canister.context')
-    if context is None:
-        context = _RequestContext()
-        context.environ = environ
-        context.client = environ.get('REMOTE_ADDR') or '-'
-        context.request_id = _ID_PREFIX + str(next(_ID_COUNTER))
-        environ['canister.context'] = context
-        _local.context = context
-    return typing.cast(_RequestContext, context)
 
 
 ###############################################################################

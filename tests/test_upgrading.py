@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import base64
 import logging
+import threading
 import time
 
 import bottle
@@ -202,10 +203,81 @@ def test_a_login_gives_the_session_a_new_id_and_keeps_its_data(app_1x):
         session.data['n'] = session.data.get('n', 0) + 1
         return '%s %s' % (session.sid, session.data['n'])
 
+    @app.get('/as/<name>')
+    def log_in_as(name):
+        session.user = name
+        return 'ok'
+
     web = client(app)
     sid, _ = web.get('/').text.split()
     new_sid, count = web.get('/', headers=ALICE).text.split()
     assert new_sid != sid and count == '2'
+    web.get('/as/bob')  # from alice to bob: nothing of alice's
+    third_sid, count = web.get('/').text.split()
+    assert third_sid != new_sid and count == '1'
+
+
+def test_a_response_built_from_a_session_is_private(app_1x):
+    app = app_1x()
+
+    @app.get('/')
+    def index():
+        return str(session.data.get('n', 0))
+
+    @app.get('/cached')
+    def cached():
+        bottle.response.set_header('Cache-Control', 'max-age=60')
+        return str(session.data.get('n', 0))
+
+    answer = client(app).get('/')
+    assert answer.headers['Vary'] == 'Cookie' and answer.headers['Cache-Control'] == 'private'
+    assert client(app).get('/cached').headers['Cache-Control'] == 'max-age=60'
+
+
+def test_concurrent_requests_keep_each_change_and_a_logout_sticks(app_1x):
+    app = app_1x()
+    loaded, release = threading.Event(), threading.Event()
+
+    @app.get('/set/<key>')
+    def set_key(key):
+        session.data[key] = 1
+        if key == 'slow':
+            loaded.set()
+            release.wait(10)
+        return 'ok'
+
+    @app.get('/logout')
+    def logout():
+        session.invalidate()
+        return 'bye'
+
+    @app.get('/keys')
+    def keys():
+        return ' '.join(sorted(session.data))
+
+    web = client(app)
+    web.get('/set/first')
+    cookie = {'Cookie': 'session_id=' + web.cookies['session_id']}
+
+    def held(path):
+        thread = threading.Thread(target=lambda: client(app).get(path, headers=cookie))
+        thread.start()
+        assert loaded.wait(10)
+        return thread
+
+    thread = held('/set/slow')
+    client(app).get('/set/fast', headers=cookie)
+    release.set()
+    thread.join()
+    assert client(app).get('/keys', headers=cookie).text == 'fast first slow'
+
+    loaded.clear()
+    release.clear()
+    thread = held('/set/slow')
+    client(app).get('/logout', headers=cookie)
+    release.set()
+    thread.join()
+    assert client(app).get('/keys', headers=cookie).text == ''
 
 
 def test_session_data_must_be_json(app_1x):
@@ -379,6 +451,27 @@ def test_bodies_and_headers_are_limited_and_the_keys_raise_the_limits(app_1x):
     assert client(app).get('/', headers=cookie).text == 'ok'
 
 
+def test_security_headers_are_sent_and_an_empty_value_turns_each_off(app_1x):
+    app = app_1x()
+
+    @app.get('/')
+    def index():
+        return 'ok'
+
+    headers = client(app).get('/').headers
+    assert headers['X-Content-Type-Options'] == 'nosniff'
+    assert headers['X-Frame-Options'] == 'DENY'
+    assert headers['Referrer-Policy'] == 'strict-origin-when-cross-origin'
+    app = app_1x('x_content_type_options =\nx_frame_options =\nreferrer_policy =\n')
+
+    @app.get('/')
+    def plain():
+        return 'ok'
+
+    headers = client(app).get('/').headers
+    assert not {'X-Content-Type-Options', 'X-Frame-Options', 'Referrer-Policy'} & set(headers)
+
+
 def test_every_answer_carries_a_request_id(app_1x):
     app = app_1x()
     app.route('/', callback=lambda: 'ok')
@@ -400,6 +493,8 @@ BACKED_BY = {
     'A request that does not use the session': test_a_request_that_does_not_use_the_session_gets_no_cookie,
     'The cookie holds a random 256-bit id': test_the_cookie_is_a_random_http_only_lax_id_and_a_1x_cookie_is_not_adopted,
     'A login (a new `session.user`)': test_a_login_gives_the_session_a_new_id_and_keeps_its_data,
+    'A response built from a session carries': test_a_response_built_from_a_session_is_private,
+    'Two requests of one session that run at once': test_concurrent_requests_keep_each_change_and_a_logout_sticks,
     'Session data must be JSON-serializable': test_session_data_must_be_json,
     'The memory store keeps at most': test_the_memory_store_is_bounded_and_session_max_raises_the_bound,
     'URL arguments win': test_url_arguments_beat_query_values,
@@ -419,6 +514,7 @@ BACKED_BY = {
     'Preflight `OPTIONS` requests': test_preflights_are_answered,
     'An unsafe request from another site': test_a_cross_site_form_post_is_refused_unless_csrf_is_false,
     'A body over `max_body_size`': test_bodies_and_headers_are_limited_and_the_keys_raise_the_limits,
+    'New default headers on every answer': test_security_headers_are_sent_and_an_empty_value_turns_each_off,
     'Every answer carries an `X-Request-ID`': test_every_answer_carries_a_request_id,
 }
 

@@ -1,0 +1,168 @@
+"""CSRF in a real headless Chromium: what the browser itself says in Sec-Fetch-Site decides.
+
+The API app (canister installed) runs on ``http://127.0.0.1:<B>``.  Pages come from a plain
+Bottle app (no canister) on two more ports: ``http://localhost:<E>`` is another *site*
+(a different host), ``http://127.0.0.1:<A>`` is the same site on another origin.  Chromium
+labels each request's ``Sec-Fetch-Site`` by itself; a recorder in front of the API keeps
+what arrived, so each test checks the signal canister judged as well as the answer.
+Requirements are those of tests/test_browser.py (Playwright and /usr/bin/chromium).
+"""
+from __future__ import annotations
+
+import os
+from urllib.parse import urlencode
+
+import bottle
+import pytest
+
+from test_browser import (CHROMIUM, CHROMIUM_ARGS, INSTALL_HELP, TIMEOUT_MS, Server, open_self_submitting_form,
+                          page_app, page_fetch)
+
+import canister
+
+
+class SignalRecorder:
+    """WSGI middleware: remembers (method, path, Sec-Fetch-Site, Origin) of every request."""
+
+    def __init__(self, app, host=None):
+        self.app = app
+        self.host = host
+        self.seen = []
+
+    def __call__(self, environ, start_response):
+        self.seen.append((environ['REQUEST_METHOD'], environ.get('PATH_INFO', ''),
+                          environ.get('HTTP_SEC_FETCH_SITE'), environ.get('HTTP_ORIGIN')))
+        if self.host:  # as a reverse proxy that rewrites Host (and is not in trusted_proxies) does
+            environ['HTTP_HOST'] = self.host
+        return self.app(environ, start_response)
+
+    def posts(self):
+        return [entry for entry in self.seen if entry[0] == 'POST']
+
+
+@pytest.fixture(scope='module')
+def chromium_browser():
+    if not os.path.exists(CHROMIUM):
+        pytest.fail(f'Chromium not found at {CHROMIUM}. {INSTALL_HELP}', pytrace=False)
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError as exc:
+        pytest.fail(f'Playwright is not importable ({exc}). {INSTALL_HELP}', pytrace=False)
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(chromium_browser):
+    context = chromium_browser.new_context()
+    context.set_default_timeout(TIMEOUT_MS)
+    context.set_default_navigation_timeout(TIMEOUT_MS)
+    yield context.new_page()
+    context.close()
+
+
+@pytest.fixture(scope='module')
+def pages():
+    """The page app, served on two ports: (same-site origin A, cross-site origin E on localhost)."""
+    same_site, cross_site = Server(page_app()), Server(page_app())
+    yield same_site, cross_site
+    same_site.close()
+    cross_site.close()
+
+
+@pytest.fixture
+def api(tmp_path):
+    """An app with canister on 127.0.0.1:<B>: a /transfer form target and a page of its own."""
+    servers = []
+
+    def start(host=None, **config):
+        transfers = []
+        app = bottle.Bottle()
+
+        @app.post('/transfer')
+        def transfer():
+            transfers.append(bottle.request.forms.get('amount'))
+            return '<!doctype html><title>done</title><p id=result>transferred</p>'
+
+        @app.get('/page')
+        def own_page():
+            return '<!doctype html><title>own page</title><p>own page</p>'
+
+        app.install(canister.Canister(log_path=str(tmp_path / 'logs'), **config))
+        recorder = SignalRecorder(app, host)
+        server = Server(recorder)
+        servers.append((server, app))
+        return server, recorder, transfers
+
+    yield start
+    for server, app in servers:
+        server.close()
+        app.close()
+
+
+def test_a_cross_site_form_post_is_refused_on_the_browsers_word(page, pages, api):
+    _, cross_site = pages
+    server, recorder, transfers = api()
+    transfer_url = server.url('/transfer')
+    evil_page = 'http://localhost:%d/form?%s' % (cross_site.port, urlencode({'action': transfer_url, 'amount': '5'}))
+
+    refused = open_self_submitting_form(page, evil_page, transfer_url)
+
+    assert refused.status == 403
+    assert transfers == []
+    assert recorder.posts() == [('POST', '/transfer', 'cross-site', 'http://localhost:%d' % cross_site.port)]
+
+
+def test_a_same_site_form_post_from_an_origin_not_allowed_is_refused(page, pages, api):
+    same_site, _ = pages
+    server, recorder, transfers = api()
+    transfer_url = server.url('/transfer')
+
+    refused = open_self_submitting_form(
+        page, same_site.url('/form?' + urlencode({'action': transfer_url, 'amount': '5'})), transfer_url)
+
+    assert refused.status == 403
+    assert transfers == []
+    assert recorder.posts() == [('POST', '/transfer', 'same-site', same_site.origin)]
+
+
+def test_a_same_site_form_post_from_an_origin_listed_in_cors_passes(page, pages, api):
+    same_site, _ = pages
+    server, recorder, transfers = api(cors=same_site.origin)
+    transfer_url = server.url('/transfer')
+
+    accepted = open_self_submitting_form(
+        page, same_site.url('/form?' + urlencode({'action': transfer_url, 'amount': '5'})), transfer_url)
+
+    assert accepted.status == 200
+    assert transfers == ['5']
+    assert recorder.posts() == [('POST', '/transfer', 'same-site', same_site.origin)]
+
+
+def test_a_same_origin_fetch_post_passes(page, pages, api):
+    server, recorder, transfers = api()
+    page.goto(server.url('/page'))
+
+    result = page_fetch(page, server.url('/transfer'), method='POST',
+                        headers={'Content-Type': 'application/x-www-form-urlencoded'}, body='amount=7')
+
+    assert result['ok'], result
+    assert result['status'] == 200
+    assert transfers == ['7']
+    assert recorder.posts() == [('POST', '/transfer', 'same-origin', server.origin)]
+
+
+def test_a_same_origin_post_passes_even_when_a_proxy_hides_the_public_host(page, pages, api):
+    # Judged by Origin alone, http://127.0.0.1:<B> against the Host the app sees (backend:8000)
+    # would be foreign; the browser's own Sec-Fetch-Site says it is not.
+    server, recorder, transfers = api(host='backend:8000')
+    page.goto(server.url('/page'))
+
+    result = page_fetch(page, server.url('/transfer'), method='POST',
+                        headers={'Content-Type': 'application/x-www-form-urlencoded'}, body='amount=9')
+
+    assert result['status'] == 200, result
+    assert transfers == ['9']
+    assert recorder.posts() == [('POST', '/transfer', 'same-origin', server.origin)]

@@ -1,0 +1,287 @@
+"""Apps composed with Bottle's mount and merge: every request gets canister's work exactly once.
+
+The matrix: a child app mounted (as a Bottle app, or wrapped as a plain WSGI callable) or
+merged into a parent, with canister installed on the parent, on the child, or on both.
+Bottle 0.13 copies a mounted Bottle app's routes into the parent (as ``merge`` does in
+both versions), so the parent's WSGI entry serves them; bottle 0.12 calls the child's own.
+"""
+from __future__ import annotations
+
+import base64
+import pathlib
+import re
+from typing import Any, Callable, Dict, Iterator, Tuple
+
+import bottle
+import pytest
+
+from conftest import client, read_log
+from servers import Client, InProcessWaitress
+
+import canister
+from canister import session
+
+COMPOSITIONS = ['mount', 'mount_wsgi', 'merge']
+PLACES = ['parent', 'child', 'both']
+APP = 'https://app.example.com'
+EVIL = 'https://evil.example.net'
+CONFIG = {
+    'cors': APP, 'cors_credentials': True, 'max_body_size': 100,
+    'auth_basic_username': 'alice', 'auth_basic_password': 'wonderland', 'auth_basic_encryption': 'clear',
+}
+ALICE = 'Basic ' + base64.b64encode(b'alice:wonderland').decode()
+REQUEST_LINE = re.compile(r' (GET|POST|PUT|DELETE|OPTIONS) http://\S+$', re.M)
+RESPONSE_LINE = re.compile(r' Response: \d{3} \(', re.M)
+
+
+def child_routes(child: bottle.Bottle, calls: list) -> None:
+    @child.get('/whoami')
+    def whoami() -> Dict[str, Any]:
+        return {'user': session.user}
+
+    @child.get('/login')
+    def login() -> str:
+        session.user = 'alice'
+        session.data['secret'] = 'of alice'
+        return 'logged in'
+
+    @child.get('/set')
+    def set_value() -> str:  # reads the query itself: canister on the parent alone binds no parameters here
+        session.data[bottle.request.query.get('v', '')] = 'private'
+        return 'set'
+
+    @child.get('/peek')
+    def peek() -> Dict[str, Any]:
+        return {'user': session.user, 'data': session.data}
+
+    @child.post('/post')
+    def post() -> str:
+        calls.append(bottle.request.body.read())
+        return 'posted'
+
+    @child.get('/typed')
+    def typed(n: int = 0) -> Dict[str, Any]:
+        return {'n': n}
+
+    @child.get('/crash')
+    def crash() -> str:
+        raise RuntimeError('boom')
+
+    @child.get('/stream')
+    def stream() -> Iterator[str]:
+        yield 'one '
+        yield 'two'
+
+
+@pytest.fixture
+def compose(tmp_path: pathlib.Path) -> Iterator[Callable[..., Any]]:
+    """compose(composition, place) -> (parent, prefix, calls, log directories)."""
+    installed = []
+
+    def build(composition: str, place: str) -> Tuple[bottle.Bottle, str, list, Tuple[pathlib.Path, ...]]:
+        calls: list = []
+        child = bottle.Bottle()
+        child.catchall = False
+        parent = bottle.Bottle()
+        parent.catchall = False
+        logs = (tmp_path / 'parent-logs', tmp_path / 'child-logs')
+        if place in ('child', 'both'):
+            child.install(canister.Canister(log_path=str(logs[1]), **CONFIG))
+            installed.append(child)
+        child_routes(child, calls)
+
+        @parent.get('/own')
+        def own() -> Dict[str, Any]:
+            return {'user': session.user}
+
+        prefix = '/a'
+        if composition == 'mount':
+            parent.mount('/a/', child)
+        elif composition == 'mount_wsgi':
+            def plain_wsgi(environ: Dict[str, Any], start_response: Callable[..., Any]) -> Any:
+                return child(environ, start_response)
+            parent.mount('/a/', plain_wsgi)
+        else:
+            parent.merge(child)
+            prefix = ''
+        if place in ('parent', 'both'):
+            parent.install(canister.Canister(log_path=str(logs[0]), session_cookie='parent_session', **CONFIG))
+            installed.append(parent)
+        return parent, prefix, calls, logs
+
+    yield build
+    for app in installed:
+        app.uninstall(True)
+
+
+def logged(logs: Tuple[pathlib.Path, ...]) -> str:
+    return ''.join(read_log(directory) for directory in logs)
+
+
+matrix = pytest.mark.parametrize('composition,place', [(c, p) for c in COMPOSITIONS for p in PLACES])
+
+
+@matrix
+def test_a_login_does_not_reach_the_next_client(compose, composition, place):
+    parent, prefix, _, _ = compose(composition, place)
+    alice = client(parent)
+    assert alice.get(prefix + '/login').text == 'logged in'
+    assert alice.get(prefix + '/peek').json == {'user': 'alice', 'data': {'secret': 'of alice'}}
+    stranger = client(parent)
+    assert stranger.get(prefix + '/set?v=mine').status_int == 200
+    assert client(parent).get(prefix + '/peek').json == {'user': None, 'data': {}}
+    assert stranger.get(prefix + '/peek').json == {'user': None, 'data': {'mine': 'private'}}
+
+
+@pytest.mark.parametrize('composition', COMPOSITIONS)
+@pytest.mark.parametrize('place', ['child', 'both'])
+def test_basic_credentials_hold_for_their_request_only(compose, composition, place):
+    parent, prefix, _, _ = compose(composition, place)
+    res = client(parent).get(prefix + '/whoami', headers={'Authorization': ALICE})
+    assert res.json == {'user': 'alice'}
+    assert client(parent).get(prefix + '/set?v=private').status_int == 200
+    assert client(parent).get(prefix + '/peek').json == {'user': None, 'data': {}}
+
+
+@matrix
+def test_a_cross_site_form_post_is_refused(compose, composition, place):
+    parent, prefix, calls, _ = compose(composition, place)
+    res = client(parent).post(prefix + '/post', {'amount': '5'}, headers={'Origin': EVIL}, status='*')
+    assert res.status_int == 403
+    assert 'Cross-site request refused' in res.text
+    assert calls == []
+    res = client(parent).post(prefix + '/post', {'amount': '5'}, headers={'Origin': APP}, status='*')
+    assert res.status_int == 200
+    assert calls == [b'amount=5']
+
+
+@matrix
+def test_a_body_over_max_body_size_is_refused(compose, composition, place):
+    parent, prefix, calls, _ = compose(composition, place)
+    res = client(parent).post(prefix + '/post', b'x' * 5000, content_type='application/octet-stream', status='*')
+    assert res.status_int == 413
+    assert calls == []
+
+
+@matrix
+def test_cors_headers_are_sent_once(compose, composition, place):
+    parent, prefix, _, _ = compose(composition, place)
+    res = client(parent).get(prefix + '/peek', headers={'Origin': APP})
+    assert res.headers.getall('Access-Control-Allow-Origin') == [APP]
+    assert res.headers.getall('Access-Control-Allow-Credentials') == ['true']
+    res = client(parent).get(prefix + '/peek', headers={'Origin': EVIL})
+    assert 'Access-Control-Allow-Origin' not in res.headers
+
+
+@matrix
+def test_security_headers_and_request_id_are_sent_once(compose, composition, place):
+    parent, prefix, _, _ = compose(composition, place)
+    for path in ('/peek', '/stream'):
+        res = client(parent).get(prefix + path)
+        assert res.headers.getall('X-Content-Type-Options') == ['nosniff']
+        assert res.headers.getall('X-Frame-Options') == ['DENY']
+        assert len(res.headers.getall('X-Request-ID')) == 1
+    assert res.text == 'one two'
+
+
+@matrix
+def test_each_request_is_logged_once(compose, composition, place):
+    parent, prefix, _, logs = compose(composition, place)
+    test_client = client(parent)
+    test_client.get(prefix + '/login')
+    test_client.get(prefix + '/peek')
+    test_client.post(prefix + '/post', {'a': '1'}, headers={'Origin': EVIL}, status=403)
+    test_client.get(prefix + '/stream')
+    text = logged(logs)
+    assert len(REQUEST_LINE.findall(text)) == 4, text
+    assert len(RESPONSE_LINE.findall(text)) == 4, text
+    assert 'Response: 403' in text
+    assert text.count('Cross-site request refused') == 1
+
+
+@matrix
+def test_the_parents_own_routes_get_canister_only_from_the_parent(compose, composition, place):
+    parent, _, _, logs = compose(composition, place)
+    res = client(parent).get('/own')
+    assert res.json == {'user': None}
+    text = logged(logs)
+    if place == 'child':
+        assert 'X-Request-ID' not in res.headers
+        assert '/own' not in text
+    else:
+        assert 'X-Request-ID' in res.headers
+        assert len(REQUEST_LINE.findall(text)) == 1
+
+
+@pytest.mark.parametrize('composition', COMPOSITIONS)
+def test_no_login_stays_in_the_slot_of_a_real_server_thread(compose, composition):
+    parent, prefix, _, _ = compose(composition, 'child')
+    server = InProcessWaitress(parent, threads=1)
+    try:
+        first = Client(server.origin)
+        assert first.get(prefix + '/whoami', headers={'Authorization': ALICE}).json() == {'user': 'alice'}
+        assert Client(server.origin).get(prefix + '/set?v=private').status == 200
+        assert Client(server.origin).get(prefix + '/peek').json() == {'user': None, 'data': {}}
+    finally:
+        server.close()
+
+
+@pytest.mark.parametrize('composition', COMPOSITIONS)
+def test_canister_on_the_parent_alone_leaves_the_childs_routes_their_own_arguments_and_credentials(
+        compose, composition):
+    parent, prefix, _, _ = compose(composition, 'parent')
+    res = client(parent).get(prefix + '/whoami', headers={'Authorization': ALICE})
+    assert res.json == {'user': None}  # Bottle applies a parent's plugins to its own routes only
+    assert len(res.headers.getall('X-Request-ID')) == 1
+    assert client(parent).get(prefix + '/typed?n=5').json == {'n': 0}
+
+
+@pytest.mark.parametrize('composition', COMPOSITIONS)
+@pytest.mark.parametrize('place', ['child', 'both'])
+def test_canister_on_the_child_binds_its_handlers_arguments(compose, composition, place):
+    parent, prefix, _, _ = compose(composition, place)
+    assert client(parent).get(prefix + '/typed?n=5').json == {'n': 5}
+
+
+@pytest.mark.parametrize('place', ['child', 'both'])
+def test_with_canister_on_both_or_the_child_a_childs_route_checks_credentials(compose, place):
+    parent, _, _, _ = compose('merge', place)
+    res = client(parent).get('/whoami', headers={'Authorization': 'Basic ' + base64.b64encode(b'alice:no').decode()},
+                             status=401)
+    assert res.headers['WWW-Authenticate'].startswith('Basic realm="canister"')
+
+
+def test_with_canister_on_the_child_alone_the_parents_own_answers_are_the_parents(compose):
+    parent, _, _, logs = compose('merge', 'child')
+    test_client = client(parent)
+    preflight = {'Origin': APP, 'Access-Control-Request-Method': 'GET'}
+    for res in (test_client.get('/nowhere', status=404), test_client.put('/peek', status=405),
+                test_client.options('/peek', headers=preflight, status=405)):
+        assert 'X-Request-ID' not in res.headers
+        assert 'X-Content-Type-Options' not in res.headers
+        assert 'Access-Control-Allow-Origin' not in res.headers
+    assert logged(logs).count('GET http') == 0
+    assert 'PUT' not in logged(logs)
+    assert 'OPTIONS' not in logged(logs)
+
+
+def test_with_canister_on_the_child_alone_the_500_page_of_a_childs_route_is_logged_without_headers(compose):
+    parent, _, _, logs = compose('merge', 'child')
+    parent.catchall = True
+    res = client(parent).get('/crash', expect_errors=True)
+    assert res.status_int == 500
+    assert 'X-Request-ID' not in res.headers
+    text = logged(logs)
+    assert 'Unhandled exception in GET /crash' in text
+    assert 'Response: 500' in text
+
+
+@pytest.mark.parametrize('composition', COMPOSITIONS)
+def test_with_canister_on_both_the_parents_settings_govern_the_request(compose, composition):
+    parent, prefix, _, logs = compose(composition, 'both')
+    parent_plugin = [plugin for plugin in parent.plugins if isinstance(plugin, canister.Canister)][0]
+    res = client(parent).get(prefix + '/login')
+    assert parent_plugin.sessions.cookie_name == 'parent_session'
+    assert res.headers['Set-Cookie'].startswith('parent_session=')
+    assert '/login' in read_log(logs[0])
+    assert read_log(logs[1]).count('GET http') == 0
