@@ -106,6 +106,8 @@ class RedisNode:
         if self.tls is None:
             return _redis_ping(HOST, self.port)
         context = ssl.create_default_context(cafile=self.tls['ca'])
+        if self.tls.get('cert'):
+            context.load_cert_chain(self.tls['cert'], self.tls['key'])
         try:
             with socket.create_connection((HOST, self.port), timeout=0.5) as raw:
                 with context.wrap_socket(raw, server_hostname=HOST) as s:
@@ -120,6 +122,8 @@ class RedisNode:
         options.setdefault('socket_connect_timeout', 2)
         if self.tls is not None:
             options.update(ssl=True, ssl_ca_certs=self.tls['ca'])
+            if self.tls.get('cert'):
+                options.update(ssl_certfile=self.tls['cert'], ssl_keyfile=self.tls['key'])
         return redis.Redis(host=HOST, port=self.port, **options)
 
     def kill(self) -> None:
@@ -471,7 +475,8 @@ def _openssl(*args: str, cwd: str) -> None:
 
 
 def make_certificates(directory: str) -> Dict[str, str]:
-    """A CA, a server certificate it signs for IP 127.0.0.1, and an unrelated CA; paths by name."""
+    """A CA, a server certificate it signs for IP 127.0.0.1, a client certificate it signs, and an
+    unrelated CA; paths by name."""
     if not shutil.which('openssl'):
         raise ServerError('openssl was not found on PATH: the TLS tests make their certificates with it.')
     os.makedirs(directory, exist_ok=True)
@@ -485,37 +490,51 @@ def make_certificates(directory: str) -> Dict[str, str]:
                 'keyUsage = digitalSignature, keyEncipherment\nextendedKeyUsage = serverAuth\n')
     _openssl('x509', '-req', '-in', 'server.csr', '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial',
              '-days', '2', '-sha256', '-extfile', 'server.ext', '-out', 'server.crt', cwd=directory)
+    _openssl('req', '-newkey', 'rsa:2048', '-nodes', '-sha256', '-subj', '/CN=canister test client',
+             '-keyout', 'client.key', '-out', 'client.csr', cwd=directory)
+    with open(os.path.join(directory, 'client.ext'), 'w') as f:
+        f.write('basicConstraints = CA:FALSE\nkeyUsage = digitalSignature, keyEncipherment\n'
+                'extendedKeyUsage = clientAuth\n')
+    _openssl('x509', '-req', '-in', 'client.csr', '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial',
+             '-days', '2', '-sha256', '-extfile', 'client.ext', '-out', 'client.crt', cwd=directory)
     return {name: os.path.join(directory, name) for name in
-            ('ca.crt', 'wrong-ca.crt', 'server.crt', 'server.key')}
+            ('ca.crt', 'wrong-ca.crt', 'server.crt', 'server.key', 'client.crt', 'client.key')}
 
 
 class TlsRedis(_Setup):
     """A redis-server that listens on a TLS port only (``--port 0``), with certificates from openssl.
 
-    Clients need not present a certificate (``--tls-auth-clients no``). The log is at ``verbose`` so
-    refused handshakes and anything that is not TLS show up in it (``log()``).
+    Clients need not present a certificate (``--tls-auth-clients no``) unless ``auth_clients``: then
+    they must present one signed by the CA (``client_cert``, ``client_key``). The log is at
+    ``verbose`` so refused handshakes and anything that is not TLS show up in it (``log()``).
     """
 
     prefix = 'canister-tls-'
 
-    def __init__(self) -> None:
+    def __init__(self, auth_clients: bool = False) -> None:
         super().__init__()
         self.certs = make_certificates(os.path.join(self.directory, 'certs'))
         self.ca = self.certs['ca.crt']
         self.wrong_ca = self.certs['wrong-ca.crt']
+        self.client_cert = self.certs['client.crt']
+        self.client_key = self.certs['client.key']
         port = free_port()
         self.server = self._node('server', [
             '--port', '0', '--tls-port', str(port),
             '--tls-cert-file', self.certs['server.crt'], '--tls-key-file', self.certs['server.key'],
-            '--tls-ca-cert-file', self.ca, '--tls-auth-clients', 'no',
-            '--save', '', '--appendonly', 'no', '--loglevel', 'verbose'], port=port, tls={'ca': self.ca})
+            '--tls-ca-cert-file', self.ca, '--tls-auth-clients', 'yes' if auth_clients else 'no',
+            '--save', '', '--appendonly', 'no', '--loglevel', 'verbose'], port=port,
+            tls={'ca': self.ca, 'cert': self.client_cert, 'key': self.client_key})
 
     @property
     def port(self) -> int:
         return self.server.port
 
-    def url(self, ca: Optional[str] = None, db: int = 0) -> str:
-        return 'rediss://%s:%d/%d?ssl_ca_certs=%s' % (HOST, self.port, db, ca or self.ca)
+    def url(self, ca: Optional[str] = None, db: int = 0, client_cert: bool = False) -> str:
+        url = 'rediss://%s:%d/%d?ssl_ca_certs=%s' % (HOST, self.port, db, ca or self.ca)
+        if client_cert:
+            url += '&ssl_certfile=%s&ssl_keyfile=%s' % (self.client_cert, self.client_key)
+        return url
 
     def _start(self) -> None:
         self.server.start()

@@ -369,6 +369,26 @@ def test_the_right_ca_reaches_the_tls_server(make_app, serve, tls, log_dir):
     assert sweep(tls, 'tls', 'canister-test:tls-ok:')
 
 
+def test_a_client_certificate_from_ssl_certfile_and_ssl_keyfile_is_presented(make_app, serve, log_dir):
+    with TlsRedis(auth_clients=True) as server:
+        with_cert = serve(topology_app(make_app, server.url(client_cert=True)))
+        assert 'unreachable' not in read_log(log_dir)
+        browser = Browser(with_cert)
+        assert [browser.get('/count').json()['counter'] for _ in range(2)] == [0, 1]
+        without = serve(topology_app(make_app, server.url()))
+        assert re.search(r'WARNING.*session store is unreachable', read_log(log_dir))
+        answer = Browser(without).get('/count')
+        assert answer.status == 503 and UNAVAILABLE in answer.text, answer
+
+
+def test_ssl_cert_reqs_none_turns_the_server_check_off(make_app, serve, tls, log_dir):
+    origin = serve(topology_app(make_app, tls.url(ca=tls.wrong_ca) + '&ssl_cert_reqs=none',
+                                session_redis_prefix='canister-test:no-check:'))
+    browser = Browser(origin)
+    assert [browser.get('/count').json()['counter'] for _ in range(2)] == [0, 1]
+    assert sweep(tls, 'tls', 'canister-test:no-check:')
+
+
 # --------------------------------------------------------------------------
 # (e) failover under load: SIGKILL the master behind gunicorn
 
@@ -444,3 +464,39 @@ def test_cluster_failover_under_load(tmp_path):
         finally:
             for app in apps.values():
                 app.cleanup()
+
+
+def test_with_wait_1_and_a_single_replica_saves_answer_503_after_failover_until_a_replica_joins(
+        make_app, serve, log_dir):
+    """Nothing is left to WAIT for once the only replica is the master: changes answer 503 (reads
+    still work), and go through again, with no restart of the app, once the old master is back
+    (the sentinels make it a replica)."""
+    with SentinelSetup(replicas=1) as setup:
+        origin = serve(topology_app(make_app, setup.url, session_redis_wait=1))
+        browser = Browser(origin)
+        assert [browser.get('/count').json()['counter'] for _ in range(2)] == [0, 1]
+        killed = setup.node_at(setup.kill_master())
+        setup.wait_for_failover(30)
+        deadline = time.monotonic() + 10
+        while True:  # the app may first meet the dead master's closed connections
+            answer = browser.get('/peek')
+            if answer.status == 200 or time.monotonic() > deadline:
+                break
+        assert answer.status == 200 and answer.json() == {'counter': 2}, answer
+        for _ in range(3):
+            started = time.monotonic()
+            answer = browser.get('/count')
+            assert answer.status == 503 and UNAVAILABLE in answer.text, answer
+            assert time.monotonic() - started < 3
+        assert 'replica' in errors_in(log_dir)
+        sid = browser.sid
+        killed.start()  # empty, as a master: the sentinels turn it into a replica of the new one
+        rejoined = time.monotonic()
+        deadline = rejoined + 30
+        while browser.get('/count').status != 200:
+            assert time.monotonic() < deadline, 'saves never went through again'
+            time.sleep(0.1)
+        print('\nsession_redis_wait=1 with one replica: saves answer 503 after the failover; '
+              'back %.1f s after the old master restarted' % (time.monotonic() - rejoined))
+        assert browser.sid == sid
+        assert browser.get('/peek').json()['counter'] >= 3
