@@ -252,22 +252,28 @@ def test_end_sessions_ends_every_session_of_that_user_and_no_other(make_app, ser
 
 
 def test_remember_and_expiry_to_the_second(make_app, serve, deployment, prefix):
-    """session_timeout=1: a plain session read at +0.5 s lives, an unread one is gone at +1.5 s,
-    a remembered one (remember(3)) still lives at +1.5 s."""
+    """session_timeout=1: a session read 0.5 s after it was stored lives, one left unread is gone
+    1.5 s after it was stored, a remembered one (remember(3)) still lives then."""
     name, setup, url = deployment
     origin = serve(topology_app(make_app, url, session_redis_prefix=prefix, session_timeout=1))
-    start = time.monotonic()
-    read_early, unread, remembered = login(origin, 'a'), login(origin, 'b'), login(origin, 'c')
+    unread = login(origin, 'b')
+    unread_stored = time.monotonic()  # its expiry was set before this
+    read_early = login(origin, 'a')
+    read_early_stored = time.monotonic()
+    remembered = login(origin, 'c')
     answer = remembered.get('/remember?seconds=3')
     assert answer.status == 200
     assert any(re.search(r';\s*Max-Age=3\s*(;|$)', cookie) for cookie in answer.set_cookies), answer
-    assert time.monotonic() - start < 0.4, 'setting up took too long for the timeline'
-    time.sleep(max(0.0, start + 0.5 - time.monotonic()))
-    assert read(origin, read_early.sid) == ['a', {}], 'alive at +0.5 s'
-    time.sleep(max(0.0, start + 1.5 - time.monotonic()))
-    assert read(origin, unread.sid) == [None, {}], 'gone at +1.5 s'
-    assert read(origin, remembered.sid) == ['c', {}], 'remembered: alive at +1.5 s'
+    sleep_until(read_early_stored + 0.5)
+    assert read(origin, read_early.sid) == ['a', {}], 'alive 0.5 s after it was stored'
+    sleep_until(unread_stored + 1.5)
+    assert read(origin, unread.sid) == [None, {}], 'gone 1.5 s after it was stored'
+    assert read(origin, remembered.sid) == ['c', {}], 'remembered: alive after the timeout'
     sweep(setup, name, prefix)
+
+
+def sleep_until(moment):
+    time.sleep(max(0.0, moment - time.monotonic()))
 
 
 def test_keys_go_under_the_prefix_and_two_prefixes_do_not_see_each_other(make_app, serve, deployment, prefix):
@@ -421,7 +427,7 @@ def check_failover(apps, reports, failover_seconds, title):
         assert report.all_back and report.back_after < 30, '%s: not every client came back' % name
         assert report.acknowledged == report.clients > 0
     waited = reports['wait=1']
-    assert waited.fresh_acknowledged > 50
+    assert waited.fresh_acknowledged > 10
     assert waited.lost == 0, 'session_redis_wait=1 loses nothing acknowledged'
     assert waited.same_cookie == waited.clients, 'every client is back with its own cookie'
 
