@@ -88,6 +88,10 @@ def _require(module: str, extra: str) -> Any:
             'run  pip install canister[%s]' % (module, extra)) from error
 
 
+#: The name of a ``(name, value)`` header: ``map(_header_name, headers)`` scans a header list in C.
+_header_name = operator.itemgetter(0)
+
+
 ###############################################################################
 # Exceptions ##################################################################
 ###############################################################################
@@ -1188,10 +1192,11 @@ class MemoryStore(SessionStore):
 
     def update(self, sid: str, expected: str, record: str, ttl: float) -> Tuple[bool, Optional[str]]:
         shard = self._shards[hash(sid) % self._shard_count]
-        expires = '%013d' % _expiry_ms(ttl)
+        now = time.time() * 1000
+        expires = '%013d' % (now + ttl * 1000) if ttl > 0 else '0000000000000'
         with self._lock:
             entry = shard.entries.get(sid)
-            if entry is None or (entry[0] != '0' and int(entry[:13]) <= time.time() * 1000):  # '0...': never
+            if entry is None or (entry[0] != '0' and int(entry[:13]) <= now):  # '0...': never
                 return _GONE  # (expired while the request ran: as in the other stores, it stays so)
             if entry[14:] != expected:
                 return False, entry[14:]
@@ -1952,10 +1957,7 @@ class SessionManager:
     def mark_private(headers: Headers) -> None:
         """A response built from a session: ``Vary: Cookie``, and ``Cache-Control: private``
         unless the handler chose its own caching."""
-        for name, _ in headers:
-            if name in _CACHING_HEADERS:
-                break
-        else:  # the usual answer: neither header yet
+        if _CACHING_HEADERS.isdisjoint(map(_header_name, headers)):  # the usual answer: neither header yet
             headers += _PRIVATE
             return
         vary, cache_control = -1, False
@@ -3113,9 +3115,6 @@ def _security_headers(config: Mapping[str, Any]) -> Tuple[Headers, Headers]:
     return headers, https
 
 
-_header_name = operator.itemgetter(0)
-
-
 def _add_absent(headers: Headers, extra: Headers, names: typing.AbstractSet[str]) -> None:
     """Add the ``extra`` headers (whose names are ``names``) that ``headers`` does not have yet.
 
@@ -3177,10 +3176,8 @@ class CorsPolicy:
             if origin is None:  # no CORS headers, so a shared cache must not give this answer to a browser
                 _merge_header(headers, 'Vary', 'Origin')
                 return
-            for name, _ in headers:
-                if name == ACL_ORIGIN:  # the app set its own (Bottle writes header names in Title-Case)
-                    headers[:] = [h for h in headers if h[0] != ACL_ORIGIN]
-                    break
+            if ACL_ORIGIN in map(_header_name, headers):  # the app set its own (Bottle writes names in Title-Case)
+                headers[:] = [h for h in headers if h[0] != ACL_ORIGIN]
             headers.extend(self._any)
             return
         _merge_header(headers, 'Vary', 'Origin')
