@@ -1,14 +1,17 @@
 """Per-request cost of the Redis session store on one server, over TLS, under Sentinel and on Cluster.
 
 The job is benchmarks/stores.py's session counter (``GET /?foo=bar`` bumps
-``session.data['counter']`` behind the session cookie), run by that script's own worker
-processes (direct WSGI calls, no HTTP server), one per variant, interleaved round by round:
+``session.data['counter']`` behind the session cookie), run by that script's worker (direct WSGI
+calls, no HTTP server), one process per variant, interleaved round by round:
 
   redis     ``redis://127.0.0.1:<port>/0``: one redis-server
   tls       ``rediss://127.0.0.1:<port>/0?ssl_ca_certs=...``: a redis-server on a TLS port only,
             with certificates made by openssl
   sentinel  ``redis+sentinel://...,.../canister/0``: a master, one replica, three sentinels
   cluster   ``redis+cluster://...``: three masters with one replica each
+  sentinel+wait, cluster+wait
+            the same deployments with ``session_redis_wait = 1``: each save waits until a
+            replica has it (Redis ``WAIT``)
 
 all started on 127.0.0.1 by tests/redis_topologies.py (temp dirs, no persistence) and stopped at
 the end.
@@ -17,7 +20,8 @@ Reported: median microseconds per request and the median of the per-round ratios
 server; and, counted on the servers (the master under Sentinel, the three masters on Cluster),
 round trips per request (``total_reads_processed``: read events) and commands per request
 (``cmdstat_*`` calls, commands run inside the update script included) for the counter job, and
-for requests that only read their session. The servers' own traffic (sentinels' PING and PUBLISH,
+for requests that only read their session, each variant run alone after the timed rounds
+(``--requests`` of each). The servers' own traffic (sentinels' PING and PUBLISH,
 replicas' REPLCONF ACK, these counters' INFO) is measured while idle and taken out.
 
 Run (from the repository root; about a minute with the defaults):
@@ -29,19 +33,48 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from pathlib import Path
 from typing import Any, Dict, List, Tuple
 
-from _harness import REPO_ROOT, Worker, environment_line, median, median_ratio, table
+from _harness import REPO_ROOT, Worker, WsgiClient, environment_line, median, median_ratio, serve, table
+from stores import StoreWorker
 
 sys.path.insert(0, str(REPO_ROOT / "tests"))
 from redis_topologies import ClusterSetup, SentinelSetup, TlsRedis  # noqa: E402
 from servers import RedisServer  # noqa: E402
 
-VARIANTS = ["redis", "tls", "sentinel", "cluster"]
-STORES_SCRIPT = str(Path(__file__).with_name("stores.py"))
+VARIANTS = ["redis", "tls", "sentinel", "sentinel+wait", "cluster", "cluster+wait"]
 #: commands the servers and this script send by themselves, not the app
 BACKGROUND = ("cmdstat_info", "cmdstat_ping", "cmdstat_publish", "cmdstat_replconf", "cmdstat_subscribe")
+
+
+class TopologyWorker(StoreWorker):
+    """benchmarks/stores.py's counter app and client, with ``session_redis_wait``."""
+
+    def __init__(self, store: str, url: str, wait: int) -> None:  # noqa: D107 - same job as StoreWorker
+        sys.path.insert(0, str(REPO_ROOT))
+        import bottle
+        import canister
+        from canister import session
+        self.store = store
+        self.app = bottle.Bottle()
+        self.app.install(canister.Canister(session_store=url, session_redis_wait=wait, log_level="DISABLED"))
+
+        @self.app.get("/")
+        def index(foo: str) -> str:
+            session.data["counter"] = session.data.get("counter", 0) + 1
+            return foo
+
+        @self.app.get("/_counter")
+        def counter() -> str:
+            return str(session.data.get("counter", 0))
+
+        self.client = WsgiClient(self.app)
+        self.job_requests = 0
+
+
+def worker_main(args: argparse.Namespace) -> None:
+    worker = TopologyWorker(args.worker, args.url, args.wait)
+    serve({"warmup": worker.warmup, "time": worker.time, "read_only": worker.read_only, "verify": worker.verify})
 
 
 class Counters:
@@ -64,7 +97,7 @@ class Counters:
 class Background:
     """Read events per second on the servers while the app is idle (sentinels, replicas)."""
 
-    def __init__(self, counters: Counters, seconds: float = 2.0) -> None:
+    def __init__(self, counters: Counters, seconds: float = 1.0) -> None:
         reads_before, _ = counters.read()
         started = time.monotonic()
         time.sleep(seconds)
@@ -72,7 +105,7 @@ class Background:
         self.rate = max(0, reads_after - reads_before) / (time.monotonic() - started)
 
 
-def start(variant: str) -> Tuple[Any, str, List[Any]]:
+def start(variant: str, deployments: Dict[str, Any]) -> Tuple[Any, str, List[Any]]:
     """(the deployment, its session_store URL, clients of the servers that hold the sessions)."""
     if variant == "redis":
         server = RedisServer(args=["--appendonly", "no"]).start()
@@ -81,6 +114,9 @@ def start(variant: str) -> Tuple[Any, str, List[Any]]:
     if variant == "tls":
         tls = TlsRedis().start()
         return tls, tls.url(), [tls.client()]
+    if variant.endswith("+wait"):  # the same deployment, counted on the same servers
+        base = variant[:-len("+wait")]
+        return None, deployments[base][1], deployments[base][2]
     if variant == "sentinel":
         sentinel = SentinelSetup().start()
         return sentinel, sentinel.url, [sentinel.master_client()]
@@ -96,32 +132,33 @@ def run(args: argparse.Namespace) -> None:
     per_request: Dict[str, Tuple[float, float, float, float]] = {}
     try:
         for variant in VARIANTS:
-            deployment, url, clients = start(variant)
-            deployments[variant] = deployment
-            counters[variant] = Counters(clients)
-            workers[variant] = Worker(variant, [STORES_SCRIPT, "--worker", variant, "--url", url])
+            deployments[variant] = start(variant, deployments)
+            counters[variant] = Counters(deployments[variant][2])
+            wait = "1" if variant.endswith("+wait") else "0"
+            workers[variant] = Worker(variant, [__file__, "--worker", variant, "--url", deployments[variant][1],
+                                                "--wait", wait])
         for variant in VARIANTS:
             workers[variant].call("warmup", requests=args.warmup)
-        background = {variant: Background(counters[variant]) for variant in VARIANTS}
-        before = {variant: counters[variant].read() for variant in VARIANTS}
-        rounds_started = time.monotonic()
         for round_index in range(args.rounds):
             shift = round_index % len(VARIANTS)
             for variant in VARIANTS[shift:] + VARIANTS[:shift]:
                 timings[variant].append(workers[variant].call("time", requests=args.requests))
-        span = time.monotonic() - rounds_started  # the servers' own traffic ran all along
+        # Then each variant alone, counted on its servers (two variants share each deployment).
         for variant in VARIANTS:
+            background = Background(counters[variant])
             reads, commands = counters[variant].read()
-            total = args.rounds * args.requests
-            changing_trips = (reads - before[variant][0] - background[variant].rate * span) / total
-            changing_commands = (commands - before[variant][1]) / total
             started = time.monotonic()
-            workers[variant].call("read_only", requests=args.requests)
+            workers[variant].call("time", requests=args.requests)
             elapsed = time.monotonic() - started
-            reads_after, commands_after = counters[variant].read()
-            read_trips = (reads_after - reads - background[variant].rate * elapsed) / args.requests
-            read_commands = (commands_after - commands) / args.requests
-            per_request[variant] = (changing_trips, changing_commands, read_trips, read_commands)
+            reads_changed, commands_changed = counters[variant].read()
+            workers[variant].call("read_only", requests=args.requests)
+            elapsed_read = time.monotonic() - started - elapsed
+            reads_read, commands_read = counters[variant].read()
+            per_request[variant] = (
+                (reads_changed - reads - background.rate * elapsed) / args.requests,
+                (commands_changed - commands) / args.requests,
+                (reads_read - reads_changed - background.rate * elapsed_read) / args.requests,
+                (commands_read - commands_changed) / args.requests)
         for variant in VARIANTS:
             workers[variant].call("verify")
     finally:
@@ -130,8 +167,9 @@ def run(args: argparse.Namespace) -> None:
         for counter in counters.values():
             for client in counter.clients:
                 client.close()
-        for deployment in deployments.values():
-            deployment.cleanup()
+        for deployment, _, _ in deployments.values():
+            if deployment is not None:
+                deployment.cleanup()
     report(args, timings, per_request)
 
 
@@ -151,7 +189,8 @@ def report(args: argparse.Namespace, timings: Dict[str, List[float]],
         print(environment_line())
         print()
         print(table(headers, rows))
-    print("\n(commands include the GET and SET the update script runs on the server)")
+    print("\n(commands include the GET and SET the update script runs on the server; with +wait the read events"
+          "\n include the replica's REPLCONF ACK that WAIT asks for, and the commands the WAIT)")
 
 
 def main() -> None:
@@ -160,7 +199,14 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=1000, help="requests per variant per round")
     parser.add_argument("--warmup", type=int, default=200, help="warm-up requests per variant")
     parser.add_argument("--markdown", action="store_true", help="print a Markdown table")
-    run(parser.parse_args())
+    parser.add_argument("--worker", help=argparse.SUPPRESS)
+    parser.add_argument("--url", help=argparse.SUPPRESS)
+    parser.add_argument("--wait", type=int, default=0, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.worker:
+        worker_main(args)
+    else:
+        run(args)
 
 
 if __name__ == "__main__":
