@@ -11,8 +11,10 @@ and tests/apps/redis_topology_app.py on gunicorn (``--workers`` sync workers) wi
 ``session_redis_wait = --wait``. ``--clients`` threads each keep one session cookie and call
 ``GET /count`` in a loop (every third request also starts a new session from a new browser).
 After ``--seconds`` the master (sentinel), or the master of the first client's session key
-(cluster), is killed with SIGKILL; the load goes on until every client has had 1.5 s of 200s
-with its own cookie (at most 30 s).
+(cluster), is killed with SIGKILL, ``--cut`` seconds after it was cut off from its replicas (they
+are stopped with SIGSTOP, their connections dropped, and go on after the kill: a network blip just
+before a crash, so that what the master acknowledges meanwhile reaches no replica); the load
+goes on until every client has had 1.5 s of 200s with its own cookie (at most 30 s).
 
 Printed: for how long requests answered 503 (first to last failed answer after the kill), the
 slowest answer, the seconds from the kill until every client was back to 200 with its same
@@ -25,7 +27,7 @@ nothing is left to wait for and every save answers 503 until a replica joins aga
 Run (from the repository root; about 15 s):
 
     python benchmarks/failover.py --topology sentinel --clients 8 --seconds 3 --wait 0
-    python benchmarks/failover.py --topology cluster --clients 8 --seconds 3 --wait 1
+    python benchmarks/failover.py --topology cluster --clients 8 --seconds 3 --wait 1 --cut 0.3
 """
 from __future__ import annotations
 
@@ -64,6 +66,8 @@ def main() -> int:
     parser.add_argument('--wait', type=int, choices=[0, 1], default=0, help='session_redis_wait (0)')
     parser.add_argument('--replicas', type=int, default=2, help='replicas of each master (2)')
     parser.add_argument('--workers', type=int, default=3, help='gunicorn sync workers (3)')
+    parser.add_argument('--cut', type=float, default=0.3,
+                        help='seconds the master runs cut off from its replicas before the kill (0.3; 0: none)')
     args = parser.parse_args()
 
     started = time.monotonic()
@@ -78,18 +82,24 @@ def main() -> int:
             if isinstance(setup, ClusterSetup):
                 cluster = setup
 
-                def kill() -> None:
+                def kill() -> float:
                     sid = load.groups['app'][0].client.cookies['session_id']
-                    cluster.kill_master_of(session_key(cluster, sid))
+                    cluster.kill_master_of(session_key(cluster, sid), cut_replicas=args.cut)
+                    return cluster.kill_moment
             else:
-                kill = setup.kill_master
+                sentinel = setup
+
+                def kill() -> float:
+                    sentinel.kill_master(cut_replicas=args.cut)
+                    return sentinel.kill_moment
             report = load.run(kill, setup.wait_for_failover, before=args.seconds)['app']
         finally:
             app.cleanup()
     nodes = ('a master, %d replica(s), 3 sentinels' % args.replicas if args.topology == 'sentinel'
              else '3 masters x %d replica(s)' % args.replicas)
-    print('%s (%s), session_redis_wait=%d, %d clients, gunicorn x%d, %.0f s of load before the kill'
-          % (args.topology, nodes, args.wait, args.clients, args.workers, args.seconds))
+    print('%s (%s), session_redis_wait=%d, %d clients, gunicorn x%d, %.0f s of load before the kill, '
+          'master cut off from its replicas %.1f s before it' % (args.topology, nodes, args.wait, args.clients,
+                                                                args.workers, args.seconds, args.cut))
     print('  servers reported the new master     %.2f s after the kill' % (load.failover_seconds or 0))
     print('  503s for                            %.2f s (%d answers, statuses seen %s, slowest %.2f s)'
           % (report.outage, report.failures, report.statuses, report.slowest))

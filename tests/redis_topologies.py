@@ -26,6 +26,7 @@ from __future__ import annotations
 import http.client
 import os
 import shutil
+import signal
 import socket
 import ssl
 import sys
@@ -126,6 +127,15 @@ class RedisNode:
                 options.update(ssl_certfile=self.tls['cert'], ssl_keyfile=self.tls['key'])
         return redis.Redis(host=HOST, port=self.port, **options)
 
+    def freeze(self) -> None:
+        """SIGSTOP: connections stay open, nothing is read or answered."""
+        if self.alive:
+            os.kill(self.proc.pid, signal.SIGSTOP)
+
+    def thaw(self) -> None:
+        if self.alive:
+            os.kill(self.proc.pid, signal.SIGCONT)
+
     def kill(self) -> None:
         """SIGKILL: no flush, no goodbye to replicas or sentinels."""
         if self.proc is not None:
@@ -138,6 +148,36 @@ class RedisNode:
                 return f.read()[-5000:]
         except OSError:
             return ''
+
+
+def kill_after_cutting_replication(master: RedisNode, replicas: List[RedisNode], seconds: float) -> float:
+    """SIGKILL ``master``; the moment of the kill.
+
+    With ``seconds`` > 0 its ``replicas`` are stopped first (SIGSTOP), their connections dropped
+    on the master (CLIENT KILL TYPE replica) and the master killed ``seconds`` later, before the
+    replicas go on (SIGCONT): what the master acknowledged meanwhile reached no replica, as in a
+    network blip just before a crash.  Keep ``seconds`` well under the failure detection time
+    (down-after-milliseconds, cluster-node-timeout) so the replicas still count as healthy.
+    """
+    if seconds <= 0:
+        moment = time.monotonic()
+        master.kill()
+        return moment
+    for replica in replicas:
+        replica.freeze()
+    try:
+        client = master.client()
+        try:
+            client.client_kill_filter(_type='replica')
+        finally:
+            client.close()
+        time.sleep(seconds)
+        moment = time.monotonic()
+        master.kill()
+    finally:
+        for replica in replicas:
+            replica.thaw()
+    return moment
 
 
 class _Setup:
@@ -289,10 +329,12 @@ class SentinelSetup(_Setup):
         master = self.master_port()
         return next(n for n in self.servers if n.port != master and n.alive)
 
-    def kill_master(self) -> int:
-        """SIGKILL the current master; its port."""
+    def kill_master(self, cut_replicas: float = 0.0) -> int:
+        """SIGKILL the current master; its port. With ``cut_replicas``, its replicas are cut off
+        that many seconds before (see ``kill_after_cutting_replication``)."""
         node = self.master_node()
-        node.kill()
+        replicas = [n for n in self.servers if n is not node and n.alive]
+        self.kill_moment = kill_after_cutting_replication(node, replicas, cut_replicas)
         self.killed = node.port
         return node.port
 
@@ -430,14 +472,29 @@ class ClusterSetup(_Setup):
         """The node that serves ``key``'s slot now."""
         return self.master_of_slot(self.slot_of(key))
 
+    def replicas_of(self, master: RedisNode) -> List[RedisNode]:
+        found = []
+        for node in self.nodes:
+            if node is master or not node.alive:
+                continue
+            client = node.client()
+            try:
+                info = client.info('replication')
+            finally:
+                client.close()
+            if info.get('role') == 'slave' and int(info.get('master_port', 0)) == master.port:
+                found.append(node)
+        return found
+
     def master_client_for(self, key: str, **options: Any) -> Any:
         return self.master_of(key).client(**options)
 
-    def kill_master_of(self, key: str) -> int:
-        """SIGKILL the master serving ``key``'s slot; its port."""
+    def kill_master_of(self, key: str, cut_replicas: float = 0.0) -> int:
+        """SIGKILL the master serving ``key``'s slot; its port. With ``cut_replicas``, its replicas
+        are cut off that many seconds before (see ``kill_after_cutting_replication``)."""
         self.killed_slot = self.slot_of(key)
         node = self.master_of_slot(self.killed_slot)
-        node.kill()
+        self.kill_moment = kill_after_cutting_replication(node, self.replicas_of(node), cut_replicas)
         self.killed.append(node.port)
         return node.port
 
@@ -717,7 +774,9 @@ class FailoverLoad:
                     raise ServerError('a client got no session in 20 s: %r' % (client.answers[-3:],))
             time.sleep(before)
             self.killed_at = time.monotonic()
-            kill()
+            killed_at = kill()  # the moment of the SIGKILL, if kill() waits before it
+            if isinstance(killed_at, float):
+                self.killed_at = killed_at
             if wait_for_failover is not None:
                 wait_for_failover(bound)
                 self.failover_seconds = time.monotonic() - self.killed_at

@@ -432,6 +432,10 @@ def check_failover(apps, reports, failover_seconds, title):
     assert waited.same_cookie == waited.clients, 'every client is back with its own cookie'
 
 
+# The master is cut off from its replicas CUT seconds before it is killed (a network blip just
+# before a crash): what it acknowledges meanwhile is lost unless the save waited for a replica.
+CUT = 0.3
+
 # Two replicas: after the failover the new master still has one, so session_redis_wait=1 can be met.
 # (With a single replica, nothing is left to wait for once it is promoted: every save with
 # session_redis_wait=1 answers 503 until a replica joins again.)
@@ -443,9 +447,16 @@ def test_sentinel_failover_under_load(tmp_path):
             for app in apps.values():
                 app.start()
             load = FailoverLoad({name: app.url for name, app in apps.items()}, clients=4)
-            reports = load.run(setup.kill_master, setup.wait_for_failover)
+
+            def kill():
+                setup.kill_master(cut_replicas=CUT)
+                return setup.kill_moment
+
+            reports = load.run(kill, setup.wait_for_failover)
             check_failover(apps, reports, load.failover_seconds,
                            'Sentinel (master, 2 replicas, 3 sentinels) failover, 4 clients per app on gunicorn x3')
+            # what the master acknowledged while cut off is lost without the wait: the check has teeth
+            assert reports['wait=0'].lost > 0
         finally:
             for app in apps.values():
                 app.cleanup()
@@ -462,7 +473,8 @@ def test_cluster_failover_under_load(tmp_path):
             def kill():  # the master of the first client's session
                 client = load.groups['wait=0'][0].client
                 [key] = app_sessions(None, setup, 'cluster', 'canister-failover-0:', client.cookies['session_id'])
-                setup.kill_master_of(key)
+                setup.kill_master_of(key, cut_replicas=CUT)
+                return setup.kill_moment
 
             reports = load.run(kill, setup.wait_for_failover)
             check_failover(apps, reports, load.failover_seconds,
