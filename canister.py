@@ -1843,6 +1843,11 @@ class _Parsed(typing.NamedTuple):
     tail: str
 
 
+#: ``_new_parsed(_Parsed, values)`` makes a ``_Parsed`` without the Python-level ``__new__`` a
+#: NamedTuple call goes through (this runs on every save).
+_new_parsed = tuple.__new__
+
+
 class SessionManager:
     """Session policy (cookie, expiry, rotation, concurrent saves) on top of a store."""
 
@@ -1924,7 +1929,7 @@ class SessionManager:
                 del parsed[next(iter(parsed))]
             except (KeyError, RuntimeError, StopIteration):  # another thread changed it meanwhile
                 pass
-        parsed[sid] = _Parsed(record, data.copy(), user, created_ms, expires, lifetime, tail)
+        parsed[sid] = _new_parsed(_Parsed, (record, data.copy(), user, created_ms, expires, lifetime, tail))
         return tail
 
     def ttl(self, lifetime: int, created_ms: int) -> float:
@@ -2072,13 +2077,15 @@ class SessionState:
         if sid is None or manager is None:
             return
         record = manager.load_record(sid)
-        if record is None or record == _MOVED:
+        if record is None:
             return
         parsed = manager.parsed.get(sid)
         if parsed is not None and parsed[0] == record:
             _, data, user, created_ms, expires, lifetime, parsed_tail = parsed
             tail: Optional[str] = parsed_tail
             data = data.copy()
+        elif record == _MOVED:  # (never in the cache)
+            return
         else:
             try:
                 data, user, created_ms, expires, lifetime = _read_record(record)

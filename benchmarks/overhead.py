@@ -33,7 +33,9 @@ Run (from the repository root; about a minute with the defaults):
 
     python benchmarks/overhead.py [--rounds 30] [--requests 2000] [--markdown]
 
-``--variants abe`` runs a subset (e.g. without canister 2.0).
+``--variants abe`` runs a subset (e.g. without canister 2.0).  ``--baseline DIR`` adds
+variants C and D: the same as c and d with the ``canister.py`` of DIR (a worktree of an
+earlier commit, say), so a change is measured against its baseline in one run.
 """
 from __future__ import annotations
 
@@ -60,6 +62,8 @@ VARIANTS: dict[str, str] = {
     "d": "canister 2.0, log DISABLED",
     "e": f"canister {LEGACY_VERSION} (PyPI)",
     "f": "plain Bottle, job by hand, log off",
+    "C": "canister from --baseline, all on",
+    "D": "canister from --baseline, log DISABLED",
 }
 #: (numerator, denominator, meaning) of the reported ratios.
 RATIOS: list[tuple[str, str, str]] = [
@@ -69,6 +73,9 @@ RATIOS: list[tuple[str, str, str]] = [
     ("d", "f", "canister 2.0 without logging vs the job by hand without logging"),
     ("b", "a", "the job by hand vs the floor"),
     ("e", "a", f"canister {LEGACY_VERSION} vs the floor"),
+    ("C", "b", "the baseline canister vs the same job by hand"),
+    ("D", "a", "the baseline canister without logging vs the floor"),
+    ("d", "D", "this canister vs the baseline, logging off"),
 ]
 QUERY = "foo=bar"
 #: Sent with every request, as a browser does on a cross-origin fetch: canister
@@ -135,12 +142,12 @@ def build_by_hand(workdir: Path, log_level: int = logging.INFO) -> Any:
     return app
 
 
-def build_canister(workdir: Path, log_level: str | None = None) -> Any:
-    sys.path.insert(0, str(REPO_ROOT))
+def build_canister(workdir: Path, log_level: str | None = None, root: Path = REPO_ROOT) -> Any:
+    sys.path.insert(0, str(root))
     import bottle
     import canister
     from canister import session
-    expected = REPO_ROOT / "canister.py"
+    expected = root / "canister.py"
     if Path(canister.__file__).resolve() != expected:
         raise RuntimeError(f"imported {canister.__file__}, expected {expected}")
 
@@ -208,7 +215,7 @@ def build_legacy(workdir: Path, legacy_dir: Path) -> Any:
 class VariantWorker:
     """Owns one variant's app and client; answers the parent's requests."""
 
-    def __init__(self, variant: str, workdir: Path, legacy_dir: Path) -> None:
+    def __init__(self, variant: str, workdir: Path, legacy_dir: Path, baseline: Path | None = None) -> None:
         self.variant = variant
         self.workdir = workdir
         if variant == "a":
@@ -223,11 +230,13 @@ class VariantWorker:
             self.app = build_canister(workdir, log_level="DISABLED")
         elif variant == "e":
             self.app = build_legacy(workdir, legacy_dir)
+        elif variant in ("C", "D") and baseline is not None:
+            self.app = build_canister(workdir, log_level="DISABLED" if variant == "D" else None, root=baseline)
         else:
             raise ValueError(f"unknown variant {variant!r}")
         self.log_dir = workdir / "logs"
         self.has_job = variant != "a"
-        self.logs_expected = variant in ("b", "c", "e")
+        self.logs_expected = variant in ("b", "c", "e", "C")
         self.client = WsgiClient(self.app, headers=HEADERS)
         self.job_requests = 0  # requests to "/" made with this client
 
@@ -301,7 +310,8 @@ class VariantWorker:
 
 
 def worker_main(args: argparse.Namespace) -> None:
-    worker = VariantWorker(args.worker, Path(args.workdir), Path(args.legacy_dir))
+    worker = VariantWorker(args.worker, Path(args.workdir), Path(args.legacy_dir),
+                           Path(args.baseline).resolve() if args.baseline else None)
     serve({"warmup": worker.warmup, "time": worker.time, "verify": worker.verify})
 
 
@@ -319,11 +329,15 @@ def ensure_legacy(legacy_dir: Path) -> None:
 
 
 def run(args: argparse.Namespace) -> None:
+    if args.variants is None:
+        args.variants = "abcdef" + ("CD" if args.baseline else "")
     variants = [v for v in VARIANTS if v in args.variants]
     if not variants or set(args.variants) - set(VARIANTS):
         sys.exit(f"--variants takes letters from {''.join(VARIANTS)}")
     if {"c", "d"} & set(variants) and not (REPO_ROOT / "canister.py").is_file():
         sys.exit(f"{REPO_ROOT / 'canister.py'} not found (use --variants abe)")
+    if {"C", "D"} & set(variants) and not (args.baseline and (Path(args.baseline) / "canister.py").is_file()):
+        sys.exit("variants C and D need --baseline DIR, a directory holding another canister.py")
     legacy_dir = Path(args.legacy_dir).resolve()
     if "e" in variants:
         ensure_legacy(legacy_dir)
@@ -335,7 +349,8 @@ def run(args: argparse.Namespace) -> None:
                 workdir = Path(tmp) / v
                 workdir.mkdir()
                 workers[v] = Worker(v, [__file__, "--worker", v, "--workdir", str(workdir),
-                                        "--legacy-dir", str(legacy_dir)])
+                                        "--legacy-dir", str(legacy_dir)]
+                                    + (["--baseline", str(Path(args.baseline).resolve())] if args.baseline else []))
             for v in variants:
                 workers[v].call("warmup", requests=args.warmup)
 
@@ -380,9 +395,11 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=2000, help="requests per variant per round")
     parser.add_argument("--warmup", type=int, default=500, help="warm-up requests per variant")
     parser.add_argument("--markdown", action="store_true", help="print Markdown tables")
-    parser.add_argument("--variants", default="".join(VARIANTS), help="subset, e.g. abe")
+    parser.add_argument("--variants", help="subset, e.g. abe (default: abcdef, and CD with --baseline)")
     parser.add_argument("--legacy-dir", default=str(DEFAULT_LEGACY_DIR),
                         help=f"where canister {LEGACY_VERSION} is (installed if missing)")
+    parser.add_argument("--baseline", help="a directory with another canister.py (say, a worktree of main), "
+                        "timed as variants C and D beside this one")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     parser.add_argument("--workdir", help=argparse.SUPPRESS)
     args = parser.parse_args()
