@@ -1159,9 +1159,9 @@ class MemoryStore(SessionStore):
         self._shard_count = len(self._shards)
         self._size = 0
         self._lock = threading.Lock()
-        #: hash of a user key -> the sid of its one session, or a set of sids when it has several
-        #: (a small int costs less than the key; the rare users that share a hash share an entry,
-        #: and the records tell them apart).
+        #: 30 bits of a user key's hash -> the sid of its one session, or a set of sids when it has
+        #: several (an int under 2**30 is the smallest Python int, smaller than the key; the rare
+        #: users that share those bits share an entry, and the records tell them apart).
         self._users: Dict[int, Any] = {}
 
     def __len__(self) -> int:
@@ -1222,7 +1222,7 @@ class MemoryStore(SessionStore):
         found = []
         now = time.time() * 1000
         with self._lock:
-            listed = self._users.get(hash(user_key))
+            listed = self._users.get(hash(user_key) & 0x3FFFFFFF)
             for sid in ((listed,) if type(listed) is str else tuple(listed or ())):
                 entry = self._shards[hash(sid) % self._shard_count].entries.get(sid)
                 if entry is not None:
@@ -1232,7 +1232,7 @@ class MemoryStore(SessionStore):
         return found
 
     def _index(self, user_key: str, sid: str) -> None:
-        key = hash(user_key)
+        key = hash(user_key) & 0x3FFFFFFF
         listed = self._users.get(key)
         if listed is None:
             self._users[key] = sid
@@ -1245,7 +1245,7 @@ class MemoryStore(SessionStore):
         user_key = _record_user_key(entry[14:])
         if user_key is None:
             return
-        key = hash(user_key)
+        key = hash(user_key) & 0x3FFFFFFF
         listed = self._users.get(key)
         if listed == sid:
             del self._users[key]
@@ -2195,11 +2195,13 @@ class SessionState:
                                'JSON-serializable' % type(self.user).__name__)
 
     def finish(self, headers: Headers, https: bool) -> None:
-        """Store the session as the request left it (create, update, touch or delete), add the cookie."""
+        """Store the session as the request left it (create, update, touch or delete), add the cookie.
+
+        The answer is then to be marked private (``SessionManager.mark_private``): the plugin
+        does it together with its other headers."""
         manager = self.manager
         if not self.loaded or manager is None:
             return
-        manager.mark_private(headers)
         store = manager.store
         for sid in self.dead:
             store.delete(sid)
@@ -3401,6 +3403,11 @@ class Canister:
         self.csrf = CsrfGuard(self.cors) if config['csrf'] else None
         self.security_plain, self.security_https = _security_headers(config)
         self.security_names = frozenset(name for name, _ in self.security_https)
+        #: The same with the cache headers of a response built from a session, so that one
+        #: scan of the usual answer finds neither and adds both (see ``SessionManager.mark_private``).
+        self.private_plain = list(_PRIVATE) + self.security_plain
+        self.private_https = list(_PRIVATE) + self.security_https
+        self.private_names = self.security_names | _CACHING_HEADERS
         self.log = RequestLog(app, config)
         try:
             self.log.banner(config)
@@ -3831,7 +3838,14 @@ class _RequestContext(SessionState):
         if plugin.cors is not None:
             plugin.cors.apply(headers, self.origin)
         headers.append(('X-Request-ID', self.request_id))
-        if plugin.security_names:
+        if self.loaded:  # built from a session: private, and the security headers, in one scan if absent
+            if plugin.private_names.isdisjoint(map(_header_name, headers)):
+                headers += plugin.private_https if self.https else plugin.private_plain
+            else:
+                SessionManager.mark_private(headers)
+                _add_absent(headers, plugin.security_https if self.https else plugin.security_plain,
+                            plugin.security_names)
+        elif plugin.security_names:
             _add_absent(headers, plugin.security_https if self.https else plugin.security_plain, plugin.security_names)
         assert self.server_start_response is not None
         return self.server_start_response(status_line, headers, exc_info)
