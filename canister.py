@@ -1669,11 +1669,8 @@ class RedisStore(SessionStore):
         key = self.prefix + sid
         args = [expected, record, int(ttl * 1000) if ttl > 0 else 0]
         try:
-            if self.wait and not self._cluster:
-                pipe = self._pipeline()
-                self._update(keys=[key], args=args, client=pipe)
-                self._wait_in(pipe)
-                result, replicas = pipe.execute()
+            if self.wait and not self._cluster:  # the script and WAIT in one round trip
+                result, replicas = self._update_and_wait(key, args)
             else:
                 result, replicas = self._update(keys=[key], args=args), None
         except self._errors as error:
@@ -1683,6 +1680,22 @@ class RedisStore(SessionStore):
                 self._replicated(key, replicas)
             return True, None
         return False, self._text(result[1]) if len(result) > 1 else None
+
+    def _update_and_wait(self, key: str, args: List[Any]) -> Tuple[Any, Any]:
+        """The update script by its SHA, then WAIT, in one pipeline (a script object in a pipeline
+        would first ask the server whether it knows the script: a round trip more)."""
+        for attempt in (1, 2):
+            pipe = self._pipeline()
+            pipe.evalsha(self._update.sha, 1, key, *args)
+            self._wait_in(pipe)
+            try:
+                result, replicas = pipe.execute()
+                return result, replicas
+            except self._response_error as error:
+                if attempt == 2 or 'NOSCRIPT' not in str(error):
+                    raise
+                self.client.script_load(_REDIS_UPDATE)  # a server that restarted or just took over
+        raise AssertionError('unreachable')
 
     def touch(self, sid: str, ttl: float) -> None:
         if ttl > 0:

@@ -18,6 +18,8 @@ EXTRA_PYTHONS=${EXTRA_PYTHONS-"3.9:0.12.25 3.13:0.13.4"}
 # (Debian and Ubuntu ship it apart from python3, in python3-venv).
 need=()
 command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
+command -v redis-cli >/dev/null 2>&1 || need+=(redis-tools)   # joins the Redis Cluster of the tests
+command -v openssl >/dev/null 2>&1 || need+=(openssl)          # certificates of the TLS Redis tests
 [ -x /usr/bin/chromium ] || need+=(chromium)
 "$PYTHON" -c 'import ensurepip, venv' >/dev/null 2>&1 || need+=(python3-venv)
 if [ ${#need[@]} -gt 0 ]; then

@@ -340,6 +340,24 @@ def test_a_read_is_one_getex_and_a_change_adds_one_evalsha_on_the_master_holding
     sweep(setup, name, prefix)
 
 
+def test_with_session_redis_wait_a_change_sends_the_script_and_wait_together(make_app, serve, sentinel, prefix):
+    """No SCRIPT EXISTS before each save (what a script object in a pipeline would send): the
+    update and WAIT go in one pipeline."""
+    origin = serve(topology_app(make_app, sentinel.url, session_redis_prefix=prefix, session_redis_wait=1))
+    browser = Browser(origin)
+    for _ in range(2):
+        assert browser.get('/count').status == 200
+    master = sentinel.master_client()
+    try:
+        master.config_resetstat()
+        assert browser.get('/count').status == 200
+        calls = {command: count for command, count in command_calls(master).items() if not BACKGROUND.match(command)}
+        assert calls == {'getex': 1, 'evalsha': 1, 'get': 1, 'set': 1, 'wait': 1}
+    finally:
+        master.close()
+    sweep(sentinel, 'sentinel', prefix)
+
+
 # --------------------------------------------------------------------------
 # (c) TLS with a CA that did not sign the server's certificate
 
