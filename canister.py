@@ -1521,8 +1521,9 @@ class _RedisUrl(typing.NamedTuple):
             common['retry'] = retry
         if self.mode == 'sentinel':
             from redis.sentinel import Sentinel
-            sentinel_options = {'socket_timeout': timeout, 'socket_connect_timeout': timeout}
-            sentinel_options.update((key, value) for key, value in self.options.items())
+            sentinel_options = dict(self.options, socket_timeout=timeout, socket_connect_timeout=timeout)
+            if retry is not None:  # (redis-py's default retries a dead sentinel with back-off: seconds)
+                sentinel_options['retry'] = retry
             sentinel = Sentinel(self.hosts, sentinel_kwargs=sentinel_options, **common)
             return sentinel.master_for(self.service, db=self.db, **common)
         if self.mode == 'cluster':

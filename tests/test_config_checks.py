@@ -196,6 +196,9 @@ def test_every_ini_block_of_the_readme_installs_as_written(tmp_path, monkeypatch
     users_file = app.config.get('canister.auth_basic_users_file')
     if users_file:
         (tmp_path / users_file).write_text('bob:%s\n' % HASH)
+    for certificate in re.findall(r'ssl_(?:ca_certs|certfile|keyfile)=([^&\s]+)', app.config.get('canister.session_store', '')):
+        (tmp_path / certificate).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / certificate).write_text('')  # the store is unreachable here: only the file's presence is checked
     with warnings.catch_warnings():
         warnings.simplefilter('error', canister.CanisterWarning)  # a misspelt key in the README fails too
         app.install(canister.Canister())

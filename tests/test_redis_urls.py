@@ -1,0 +1,67 @@
+"""Redis URLs of ``session_store``: parsed and checked at install, the same rules for every form."""
+from __future__ import annotations
+
+import time
+
+import pytest
+import redis
+import redis.cluster
+import redis.sentinel
+
+import canister
+from conftest import read_log
+
+
+@pytest.mark.parametrize('url, why', [
+    ('redis://:S3cret@127.0.0.1:1/x', "'x' is not a database number"),
+    ('redis://:S3cret@127.0.0.1:port/0', "'port' is not a port number"),
+    ('redis://:S3cret@127.0.0.1:1/0?socket_timeout=5', "unknown option 'socket_timeout'"),
+    ('rediss://:S3cret@127.0.0.1:1/0?ssl_ca_certs=/no/such/ca.pem', 'ssl_ca_certs: no file /no/such/ca.pem'),
+    ('rediss://:S3cret@127.0.0.1:1/0?ssl_cert_reqs=maybe', 'ssl_cert_reqs: expected one of'),
+    ('redis://:S3cret@127.0.0.1:1/0?ssl_cert_reqs=none', 'TLS options need a rediss:// scheme'),
+    ('redis://:S3cret@127.0.0.1:1,127.0.0.1:2/0', 'a plain Redis URL names one host'),
+    ('redis+sentinel://:S3cret@127.0.0.1:26379', 'name the service after the hosts'),
+    ('redis+cluster://:S3cret@127.0.0.1:7000/3', 'Redis Cluster has only database 0'),
+    ('redis+sentinal://:S3cret@127.0.0.1:26379/m/0', 'the scheme must be one of'),
+])
+def test_a_bad_redis_url_is_refused_at_install_saying_why_without_its_password(make_app, log_dir, url, why):
+    with pytest.raises(canister.ConfigError) as caught:
+        make_app(session_store=url)
+    assert why in str(caught.value)
+    assert 'S3cret' not in str(caught.value) and 'S3cret' not in read_log(log_dir)
+
+
+def test_a_sentinel_url_makes_a_client_of_the_master_the_sentinels_name():
+    store = canister.RedisStore('redis+sentinel://:pw@127.0.0.1:1,127.0.0.1:2/mymaster/3')
+    pool = store.client.connection_pool
+    assert isinstance(pool, redis.sentinel.SentinelConnectionPool)
+    assert pool.service_name == 'mymaster'
+    assert pool.connection_kwargs['db'] == 3 and pool.connection_kwargs['password'] == 'pw'
+    sentinels = [sentinel.connection_pool.connection_kwargs for sentinel in pool.sentinel_manager.sentinels]
+    assert [(kwargs['host'], kwargs['port']) for kwargs in sentinels] == [('127.0.0.1', 1), ('127.0.0.1', 2)]
+
+
+def test_a_tls_url_gives_its_options_to_the_connections(tmp_path):
+    ca = tmp_path / 'ca.pem'
+    ca.write_text('')
+    store = canister.RedisStore('rediss://127.0.0.1:6380/2?ssl_ca_certs=%s&ssl_cert_reqs=required' % ca)
+    kwargs = store.client.connection_pool.connection_kwargs
+    assert store.client.connection_pool.connection_class is redis.SSLConnection
+    assert kwargs['ssl_ca_certs'] == str(ca) and kwargs['ssl_cert_reqs'] == 'required' and kwargs['db'] == 2
+
+
+def test_the_banner_masks_the_password_of_every_redis_url_form(make_app, log_dir):
+    started = time.monotonic()
+    make_app(session_store='redis+sentinel://app:S3cret@127.0.0.1:1,127.0.0.1:2/mymaster/0')
+    assert time.monotonic() - started < 3  # sentinels that refuse connections are not retried for seconds
+    log = read_log(log_dir)
+    assert 'The session store is unreachable for now' in log
+    assert 'S3cret' not in log
+    assert 'redis+sentinel://app:***@127.0.0.1:1,127.0.0.1:2/mymaster/0' in log
+
+
+def test_a_redis_store_takes_a_url_or_a_client_not_both():
+    with pytest.raises(canister.ConfigError):
+        canister.RedisStore()
+    with pytest.raises(canister.ConfigError):
+        canister.RedisStore('redis://127.0.0.1:1/0', client=redis.Redis(port=1))
