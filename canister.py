@@ -1356,6 +1356,10 @@ class SQLiteStore(SessionStore):
             if columns and 'user_key' not in columns:  # canister 2.0's first format: expiry in seconds
                 connection.execute('ALTER TABLE canister_sessions ADD COLUMN user_key TEXT')
                 connection.execute('UPDATE canister_sessions SET expires = expires * 1000 WHERE expires > 0')
+                keys = [(_record_user_key(record), sid) for sid, record in
+                        connection.execute('SELECT sid, record FROM canister_sessions').fetchall()]
+                connection.executemany('UPDATE canister_sessions SET user_key = ? WHERE sid = ?',
+                                       [pair for pair in keys if pair[0] is not None])
             for statement in self._SCHEMA:
                 connection.execute(statement)
             connection.execute('PRAGMA user_version = %d' % self._VERSION)
