@@ -1586,6 +1586,7 @@ class RedisStore(SessionStore):
         self.timeout = timeout
         self._errors = (redis.exceptions.RedisError, OSError)
         self._response_error = redis.exceptions.ResponseError
+        self._no_script = redis.exceptions.NoScriptError
         self._getex = hasattr(redis.Redis, 'getex')
         if client is None:
             try:
@@ -1696,8 +1697,8 @@ class RedisStore(SessionStore):
             try:
                 result, replicas = pipe.execute()
                 return result, replicas
-            except self._response_error as error:
-                if attempt == 2 or 'NOSCRIPT' not in str(error):
+            except self._no_script:
+                if attempt == 2:
                     raise
                 self.client.script_load(_REDIS_UPDATE)  # a server that restarted or just took over
         raise AssertionError('unreachable')

@@ -353,6 +353,9 @@ def test_with_session_redis_wait_a_change_sends_the_script_and_wait_together(mak
         assert browser.get('/count').status == 200
         calls = {command: count for command, count in command_calls(master).items() if not BACKGROUND.match(command)}
         assert calls == {'getex': 1, 'evalsha': 1, 'get': 1, 'set': 1, 'wait': 1}
+        master.script_flush()  # as after a restart or a failover: the server no longer knows the script
+        assert browser.get('/count').status == 200
+        assert browser.get('/peek').status == 200
     finally:
         master.close()
     sweep(sentinel, 'sentinel', prefix)
