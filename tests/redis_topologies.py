@@ -168,7 +168,7 @@ def kill_after_cutting_replication(master: RedisNode, replicas: List[RedisNode],
     try:
         client = master.client()
         try:
-            client.client_kill_filter(_type='replica')
+            client.client_kill_filter(_type='slave')
         finally:
             client.close()
         time.sleep(seconds)
