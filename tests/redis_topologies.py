@@ -91,17 +91,28 @@ class RedisNode:
             cmd += ['--port', str(self.port)]
         return cmd + self.args
 
-    def start(self, timeout: float = 10) -> 'RedisNode':
-        self.proc = subprocess.Popen(self.command(), cwd=self.directory, stdin=subprocess.DEVNULL,
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-
-        def ready() -> bool:
-            if self.proc is None or self.proc.poll() is not None:
-                raise ServerError('redis-server on port %d exited:\n%s' % (self.port, self.log()))
-            return self.ping()
-
-        wait_until(ready, timeout, what='redis-server on port %d' % self.port)
-        return self
+    def start(self, timeout: float = 10, attempts: int = 4) -> 'RedisNode':
+        """Start and wait until it answers.  A cluster node whose ports were taken meanwhile (free
+        ports are picked from the range outgoing connections use too) gets new ones and is started again."""
+        for attempt in range(1, attempts + 1):
+            if os.path.exists(self.logfile):
+                os.remove(self.logfile)
+            self.proc = subprocess.Popen(self.command(), cwd=self.directory, stdin=subprocess.DEVNULL,
+                                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+            deadline = time.monotonic() + timeout
+            while self.proc.poll() is None:
+                if self.ping():
+                    return self
+                if time.monotonic() > deadline:
+                    raise ServerError('redis-server on port %d did not answer within %.0f s:\n%s'
+                                      % (self.port, timeout, self.log()))
+                time.sleep(0.05)
+            log = self.log()
+            if 'Address already in use' not in log or '--cluster-port' not in self.args or attempt == attempts:
+                raise ServerError('redis-server on port %d exited:\n%s' % (self.port, log))
+            self.port = free_port()
+            self.args[self.args.index('--cluster-port') + 1] = str(free_port())
+        raise AssertionError('unreachable')
 
     def ping(self) -> bool:
         if self.tls is None:
@@ -539,19 +550,23 @@ def make_certificates(directory: str) -> Dict[str, str]:
     os.makedirs(directory, exist_ok=True)
     for name in ('ca', 'wrong-ca'):
         _openssl('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '2', '-sha256',
-                 '-subj', '/CN=canister test %s' % name, '-keyout', name + '.key', '-out', name + '.crt', cwd=directory)
+                 '-subj', '/CN=canister test %s' % name, '-keyout', name + '.key', '-out', name + '.crt',
+                 # what Python 3.13's strict verification (VERIFY_X509_STRICT) wants of a CA
+                 '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign',
+                 '-addext', 'subjectKeyIdentifier=hash', cwd=directory)
     _openssl('req', '-newkey', 'rsa:2048', '-nodes', '-sha256', '-subj', '/CN=127.0.0.1',
              '-keyout', 'server.key', '-out', 'server.csr', cwd=directory)
     with open(os.path.join(directory, 'server.ext'), 'w') as f:
         f.write('subjectAltName = IP:127.0.0.1\nbasicConstraints = CA:FALSE\n'
-                'keyUsage = digitalSignature, keyEncipherment\nextendedKeyUsage = serverAuth\n')
+                'keyUsage = digitalSignature, keyEncipherment\nextendedKeyUsage = serverAuth\n'
+                'subjectKeyIdentifier = hash\nauthorityKeyIdentifier = keyid,issuer\n')
     _openssl('x509', '-req', '-in', 'server.csr', '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial',
              '-days', '2', '-sha256', '-extfile', 'server.ext', '-out', 'server.crt', cwd=directory)
     _openssl('req', '-newkey', 'rsa:2048', '-nodes', '-sha256', '-subj', '/CN=canister test client',
              '-keyout', 'client.key', '-out', 'client.csr', cwd=directory)
     with open(os.path.join(directory, 'client.ext'), 'w') as f:
         f.write('basicConstraints = CA:FALSE\nkeyUsage = digitalSignature, keyEncipherment\n'
-                'extendedKeyUsage = clientAuth\n')
+                'extendedKeyUsage = clientAuth\nsubjectKeyIdentifier = hash\nauthorityKeyIdentifier = keyid,issuer\n')
     _openssl('x509', '-req', '-in', 'client.csr', '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial',
              '-days', '2', '-sha256', '-extfile', 'client.ext', '-out', 'client.crt', cwd=directory)
     return {name: os.path.join(directory, name) for name in
