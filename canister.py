@@ -133,9 +133,11 @@ _SECRET_WORDS = (('passw', 'pwd', 'secret', 'token', 'apikey', 'authoriz', 'cred
                  ('key', 'code', 'auth', 'sig', 'signature', 'pass', 'otp'))
 _SECRET_NAME = re.compile(r'(?i)%s|(?:^|[^a-z0-9]|(?-i:(?<=[a-z0-9])(?=[A-Z])))(?:%s)$'
                           % ('|'.join(_SECRET_WORDS[0]), '|'.join(_SECRET_WORDS[1])))
-#: Some word of the list appears in the text: a name without ``%`` (only ``+`` decodes, to a
-#: space, which no word contains) can match ``_SECRET_NAME`` only then.
-_SECRET_STEM = re.compile('(?i)' + '|'.join(_SECRET_WORDS[0] + _SECRET_WORDS[1]))
+#: Some word of the list appears in the lower-cased text: a name without ``%`` (only ``+``
+#: decodes, to a space, which no word contains) can match ``_SECRET_NAME`` only then.  (Searched
+#: in ``text.lower()``: an ASCII text, as a query without ``%`` is here, lower-cases exactly, and
+#: a case-sensitive search is several times faster than ``(?i)``.)
+_SECRET_STEM = re.compile('|'.join(_SECRET_WORDS[0] + _SECRET_WORDS[1]))
 _URL_PASSWORD = re.compile(r'(?i)(\b[a-z][a-z0-9+.-]*://)([^\s/?#@]*@)')
 
 
@@ -1465,7 +1467,7 @@ class _RedisUrl(typing.NamedTuple):
         """Parse ``redis[s]://``, ``redis[s]+sentinel://`` or ``redis[s]+cluster://``; ConfigError says what is wrong."""
         def invalid(why: str) -> ConfigError:
             return ConfigError('canister.session_store = %r is not a valid Redis URL: %s'
-                               % (_mask_url_password(url), why))
+                               % (_mask_urls(url), why))
         scheme, sep, rest = url.partition('://')
         if not sep or scheme.lower() not in _REDIS_SCHEMES:
             raise invalid('the scheme must be one of %s' % ', '.join(s + '://' for s in _REDIS_SCHEMES))
@@ -1535,11 +1537,6 @@ class _RedisUrl(typing.NamedTuple):
             return RedisCluster(startup_nodes=[ClusterNode(host, port) for host, port in self.hosts], **common)
         host, port = self.hosts[0]
         return redis.Redis(host=host, port=port, db=self.db, **common)
-
-
-def _mask_url_password(url: str) -> str:
-    """The URL with the password of its ``user:password@`` part written as ``***``."""
-    return re.sub(r'(://[^/@?#]*?:)[^/@?#]*@', r'\1***@', url)
 
 
 #: Replace a Redis session's record only if it is still the one expected (KEYS[1]: the
@@ -1783,7 +1780,7 @@ def open_store(url: str, max_sessions: int = 100000, redis_prefix: str = 'canist
     raise ConfigError('canister.session_store = %r is not valid: expected memory, sqlite:///file.db, '
                       'sqlite:////absolute/file.db, redis://host:port/db, rediss://..., '
                       'redis+sentinel://host:port,.../service/db or redis+cluster://host:port,...'
-                      % _mask_url_password(url))
+                      % _mask_urls(url))
 
 
 ###############################################################################
@@ -3341,7 +3338,7 @@ def _error_response(status: int, message: str, headers: Optional[Dict[str, str]]
 
 def _redact_query(query: str) -> str:
     """The query string with the value of every secret-looking name (decoded) written as ``***``."""
-    if '%' not in query and _SECRET_STEM.search(query) is None:
+    if '%' not in query and query.isascii() and _SECRET_STEM.search(query.lower()) is None:
         return query  # no name can decode to a secret one (see _SECRET_STEM)
     parts = []
     for part in query.split('&'):
