@@ -75,6 +75,7 @@ RATIOS: list[tuple[str, str, str]] = [
     ("e", "a", f"canister {LEGACY_VERSION} vs the floor"),
     ("C", "b", "the baseline canister vs the same job by hand"),
     ("D", "a", "the baseline canister without logging vs the floor"),
+    ("c", "C", "this canister vs the baseline, everything on"),
     ("d", "D", "this canister vs the baseline, logging off"),
 ]
 QUERY = "foo=bar"
