@@ -1880,11 +1880,13 @@ class SessionManager:
             SessionStore.create, self.store)
         self.update: Callable[..., Tuple[bool, Optional[str]]] = getattr(self.store, 'update', None) or \
             functools.partial(SessionStore.update, self.store)
+        #: What the install should say about this store (the plugin logs and shows them).
+        self.warnings: List[str] = []
         if getattr(kind, 'update', SessionStore.update) is SessionStore.update:
-            log.logger.warning(
+            self.warnings.append(
                 'The session store %s has no atomic update(): concurrent requests of one session may lose '
-                'changes, and a request that overlaps a logout may bring the session back (see "Custom stores" '
-                'in the README)', kind.__name__)
+                'changes, and a request that overlaps a logout may bring the session back (see "Writing a store" '
+                'in the README)' % kind.__name__)
         self.cookie_name = config['session_cookie']
         if not re.fullmatch(r"[A-Za-z0-9!#$%&'*+.^_`|~-]+", self.cookie_name):
             raise ConfigError('canister.session_cookie = %r is not a valid cookie name' % self.cookie_name)
@@ -3430,10 +3432,14 @@ class Canister:
             for warning in config.warnings:
                 self.log.logger.warning(warning)
             self.sessions = SessionManager(config, self.custom_store, self.log)
+            notes = list(self.sessions.warnings)
             problem = self.sessions.store.check()
             if problem:
-                self.log.logger.warning('The session store is unreachable for now (%s); requests that '
-                                        'need a session answer 503 until it is back', problem)
+                notes.append('The session store is unreachable for now (%s); requests that need a session '
+                             'answer 503 until it is back' % _mask_urls(problem))
+            for note in notes:  # in the log, and on the terminal (stacklevel 3: the app.install line)
+                self.log.logger.warning(note)
+                warnings.warn(note, CanisterWarning, stacklevel=3)
             self.auth = Authenticator(config, self.log, self.sessions.store) or None
         except Exception as error:
             self.log.logger.error('Install failed: %s', _mask_urls(str(error)))

@@ -200,7 +200,8 @@ def test_every_ini_block_of_the_readme_installs_as_written(tmp_path, monkeypatch
         (tmp_path / certificate).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / certificate).write_text('')  # the store is unreachable here: only the file's presence is checked
     with warnings.catch_warnings():
-        warnings.simplefilter('error', canister.CanisterWarning)  # a misspelt key in the README fails too
+        warnings.simplefilter('ignore', canister.CanisterWarning)  # (a Redis of the examples is unreachable here)
+        warnings.filterwarnings('error', 'unknown config key', canister.CanisterWarning)  # a misspelt key fails
         app.install(canister.Canister())
     try:
         app.route('/', callback=lambda: 'ok')

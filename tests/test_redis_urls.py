@@ -65,3 +65,26 @@ def test_a_redis_store_takes_a_url_or_a_client_not_both():
         canister.RedisStore()
     with pytest.raises(canister.ConfigError):
         canister.RedisStore('redis://127.0.0.1:1/0', client=redis.Redis(port=1))
+
+
+def test_an_unreachable_store_is_reported_on_the_terminal_at_install(make_app):
+    with pytest.warns(canister.CanisterWarning, match='The session store is unreachable for now'):
+        make_app(session_store='redis://:S3cret@127.0.0.1:1/0')
+
+
+def test_a_store_without_an_atomic_update_is_reported_on_the_terminal_at_install(make_app):
+    class FourMethods(canister.SessionStore):
+        def load(self, sid):
+            return None
+
+        def save(self, sid, record, ttl):
+            pass
+
+        def touch(self, sid, ttl):
+            pass
+
+        def delete(self, sid):
+            return False
+
+    with pytest.warns(canister.CanisterWarning, match='has no atomic update'):
+        make_app(store=FourMethods())
