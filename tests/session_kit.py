@@ -21,6 +21,28 @@ COOKIE = 'session_id'
 STORES = ['memory', 'sqlite', 'redis']
 
 
+def add_session_routes(app: Any) -> Any:
+    """The routes every session test app has: ``/login?name=``, ``/logout``, ``/set?key=&value=``."""
+    from canister import session
+
+    @app.get('/login')
+    def login(name):
+        session.user = name
+        return 'ok'
+
+    @app.get('/logout')
+    def logout():
+        session.invalidate()
+        return 'bye'
+
+    @app.get('/set')
+    def set_key(key, value):
+        session.data[key] = value
+        return 'ok'
+
+    return app
+
+
 def start_redis():
     """A private redis-server (the tests fail, never skip, without one): for a module fixture."""
     return RedisServer().start()

@@ -22,7 +22,7 @@ from canister import session
 from conftest import read_log
 from redis_topologies import ClusterSetup, FailoverLoad, SentinelSetup, TlsRedis, command_calls
 from servers import AppServer, InProcessWaitress
-from session_kit import Browser, plugin_of, run_threads
+from session_kit import Browser, add_session_routes, plugin_of, run_threads
 
 UNAVAILABLE = 'Service unavailable: the session store cannot be reached, retry shortly'
 TOPOLOGIES = ['sentinel', 'cluster', 'tls']
@@ -106,20 +106,7 @@ def topology_app(make_app, url, gate=None, **config):
     app = make_app(**config)
     plugin = plugin_of(app)
 
-    @app.get('/login')
-    def login(name):
-        session.user = name
-        return 'ok'
-
-    @app.get('/logout')
-    def logout():
-        session.invalidate()
-        return 'bye'
-
-    @app.get('/set')
-    def set_key(key, value):
-        session.data[key] = value
-        return 'ok'
+    add_session_routes(app)
 
     @app.get('/incr')
     def incr(key):

@@ -17,7 +17,8 @@ import pytest
 from canister import session
 from conftest import read_log
 from servers import AppServer, InProcessWaitress
-from session_kit import STORES, Browser, expires_cookie, make_store_url, plugin_of, run_threads, start_redis
+from session_kit import (STORES, Browser, add_session_routes, expires_cookie, make_store_url, plugin_of, run_threads,
+                         start_redis)
 
 
 @pytest.fixture(scope='module')
@@ -54,20 +55,7 @@ def session_app(make_app, url, **config):
     app.gates = gate
     app.all_gates = gates
 
-    @app.get('/login')
-    def login(name):
-        session.user = name
-        return 'ok'
-
-    @app.get('/logout')
-    def logout():
-        session.invalidate()
-        return 'bye'
-
-    @app.get('/set')
-    def set_key(key, value):
-        session.data[key] = value
-        return 'ok'
+    add_session_routes(app)
 
     @app.get('/del')
     def del_key(key):

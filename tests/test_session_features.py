@@ -20,7 +20,7 @@ import webtest
 import canister
 from canister import session
 from conftest import read_log
-from session_kit import COOKIE, STORES, expires_cookie, make_store_url, plugin_of, start_redis
+from session_kit import COOKIE, STORES, add_session_routes, expires_cookie, make_store_url, plugin_of, start_redis
 
 
 @pytest.fixture(scope='module')
@@ -87,24 +87,11 @@ def feature_app(make_app, **overrides):
     app = make_app(**overrides)
     plugin = plugin_of(app)
 
-    @app.get('/login')
-    def login(name):
-        session.user = name
-        return 'ok'
+    add_session_routes(app)
 
     @app.get('/login-sub')
     def login_sub(sub):
         session.user = {'sub': sub, 'role': 'member'}
-        return 'ok'
-
-    @app.get('/logout')
-    def logout():
-        session.invalidate()
-        return 'bye'
-
-    @app.get('/set')
-    def set_key(key, value):
-        session.data[key] = value
         return 'ok'
 
     @app.get('/read')
