@@ -21,6 +21,25 @@ COOKIE = 'session_id'
 STORES = ['memory', 'sqlite', 'redis']
 
 
+class FourMethodStore(canister.SessionStore):
+    """A store written for the four methods of the original protocol: a dict."""
+
+    def __init__(self):
+        self.records = {}
+
+    def load(self, sid):
+        return self.records.get(sid)
+
+    def save(self, sid, record, ttl):
+        self.records[sid] = record
+
+    def touch(self, sid, ttl):
+        pass
+
+    def delete(self, sid):
+        self.records.pop(sid, None)
+
+
 def add_session_routes(app: Any) -> Any:
     """The routes every session test app has: ``/login?name=``, ``/logout``, ``/set?key=&value=``."""
     from canister import session

@@ -21,6 +21,7 @@ import pytest
 import canister
 from conftest import client, read_log
 from servers import AppServer, Client, InProcessWaitress, RedisServer
+from session_kit import FourMethodStore
 
 
 def basic(username, password):
@@ -220,23 +221,7 @@ def test_two_apps_on_one_sqlite_file_share_the_limit(make_app, tmp_path):
 
 
 def test_a_custom_store_keeps_the_throttle_in_the_process(make_app):
-    class DictStore(canister.SessionStore):
-        def __init__(self):
-            self.records = {}
-
-        def load(self, sid):
-            return self.records.get(sid)
-
-        def save(self, sid, record, ttl):
-            self.records[sid] = record
-
-        def touch(self, sid, ttl):
-            pass
-
-        def delete(self, sid):
-            self.records.pop(sid, None)
-
-    app = alice_app(make_app, auth_max_failures=2, store=DictStore())
+    app = alice_app(make_app, auth_max_failures=2, store=FourMethodStore())
     c = client(app)
     for _ in range(2):
         assert c.get('/me', headers=WRONG, expect_errors=True).status_int == 401

@@ -10,6 +10,7 @@ import redis.sentinel
 
 import canister
 from conftest import read_log
+from session_kit import FourMethodStore
 
 
 @pytest.mark.parametrize('url, why', [
@@ -73,18 +74,5 @@ def test_an_unreachable_store_is_reported_on_the_terminal_at_install(make_app):
 
 
 def test_a_store_without_an_atomic_update_is_reported_on_the_terminal_at_install(make_app):
-    class FourMethods(canister.SessionStore):
-        def load(self, sid):
-            return None
-
-        def save(self, sid, record, ttl):
-            pass
-
-        def touch(self, sid, ttl):
-            pass
-
-        def delete(self, sid):
-            return False
-
     with pytest.warns(canister.CanisterWarning, match='has no atomic update'):
-        make_app(store=FourMethods())
+        make_app(store=FourMethodStore())

@@ -20,7 +20,8 @@ import webtest
 import canister
 from canister import session
 from conftest import read_log
-from session_kit import COOKIE, STORES, add_session_routes, expires_cookie, make_store_url, plugin_of, start_redis
+from session_kit import (COOKIE, STORES, FourMethodStore, add_session_routes, expires_cookie, make_store_url,
+                         plugin_of, start_redis)
 
 
 @pytest.fixture(scope='module')
@@ -539,25 +540,6 @@ def test_an_existing_sqlite_file_keeps_its_mode(make_app, tmp_path):
 
 # --------------------------------------------------------------------------
 # custom stores
-
-class FourMethodStore(canister.SessionStore):
-    """A store written for the four methods of the original protocol: a dict."""
-
-    def __init__(self):
-        self.records = {}
-
-    def load(self, sid):
-        return self.records.get(sid)
-
-    def save(self, sid, record, ttl):
-        self.records[sid] = record
-
-    def touch(self, sid, ttl):
-        pass
-
-    def delete(self, sid):
-        self.records.pop(sid, None)
-
 
 def test_a_custom_store_with_the_four_original_methods_works_with_a_warning_naming_the_weaker_guarantee(
         make_app, log_dir):
