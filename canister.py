@@ -283,6 +283,8 @@ KEYS: Dict[str, _Key] = {key.name: key for key in (
     _Key('auth_jwt_algorithms', (), _as_list, 'accepted algorithms (default: HS* with a secret, RS*/ES*/PS256 with keys)'),
     _Key('auth_jwt_public_key', '', _as_text, 'PEM file of the provider public key (RS/ES/PS tokens)'),
     _Key('auth_jwt_jwks_url', '', _as_text, 'JWKS URL of an OAuth2/OIDC provider (keys cached, refetched on unknown kid)'),
+    _Key('auth_jwt_jwks_refetch', 10.0, _as_number(float, 0.1),
+         'seconds; an unknown `kid` refetches the JWKS at most this often'),
     _Key('auth_jwt_issuer', '', _as_text, 'required issuer (`iss`), if set'),
     _Key('auth_jwt_leeway', 10, _as_number(int, 0), 'seconds of clock skew allowed on exp/nbf/iat'),
     _Key('auth_jwt_require_exp', True, _as_bool, 'refuse tokens without `exp`'),
@@ -2739,7 +2741,8 @@ class JwtAuth:
         self.public_key: Any = None
         if config['auth_jwt_public_key']:
             self.public_key = self._public_key(config['auth_jwt_public_key'])
-        self.jwks = _Jwks(config['auth_jwt_jwks_url'], jwt, log) if config['auth_jwt_jwks_url'] else None
+        self.jwks = (_Jwks(config['auth_jwt_jwks_url'], jwt, log, min_interval=config['auth_jwt_jwks_refetch'])
+                     if config['auth_jwt_jwks_url'] else None)
         default: Tuple[str, ...] = ()
         if self.secret:
             default += self._SYMMETRIC
