@@ -697,8 +697,10 @@ class _LoadClient(threading.Thread):
 class FailoverReport:
     """What one app saw around the kill; see ``FailoverLoad``."""
 
-    def __init__(self, name: str, clients: List[_LoadClient], killed_at: float) -> None:
+    def __init__(self, name: str, clients: List[_LoadClient], killed_at: float, ended: float = float('inf')) -> None:
         self.name = name
+        for client in clients:  # the answers to requests sent before the measurement ended
+            client.answers = [a for a in client.answers if a[0] < ended]
         answers = [a for c in clients for a in c.answers]
         after = [a for a in answers if a[1] >= killed_at]
         failed = [a for a in after if a[2] != 200]
@@ -802,8 +804,10 @@ class FailoverLoad:
                 if all(s is not None and s > self.killed_at and now - s >= settle for s in streaks):
                     break
                 time.sleep(0.1)
+            ended = time.monotonic()
         finally:
             self.stop.set()
             for client in everyone:
                 client.join(15)
-        return {name: FailoverReport(name, group, self.killed_at) for name, group in self.groups.items()}
+        # (requests still in flight when the measurement ended are not part of it)
+        return {name: FailoverReport(name, group, self.killed_at, ended) for name, group in self.groups.items()}
