@@ -262,13 +262,21 @@ class SentinelSetup(_Setup):
             self.servers.append(self._node('replica%d' % index, data + ['--replicaof', HOST, str(master_port)]))
         self.sentinels = []
         for index in range(3):
-            config = ('sentinel monitor %s %s %d 2\n'
-                      'sentinel down-after-milliseconds %s %d\n'
-                      'sentinel failover-timeout %s %d\n'
-                      'sentinel parallel-syncs %s 1\n'
-                      % (SERVICE, HOST, master_port, SERVICE, down_after_ms, SERVICE, failover_timeout_ms,
-                         SERVICE))
-            self.sentinels.append(self._node('sentinel%d' % index, ['--sentinel'], config=config))
+            self.sentinels.append(self._node('sentinel%d' % index, ['--sentinel'], config=''))
+        # Each sentinel is told the others (and the replicas) in its config instead of waiting to
+        # meet them through hello messages on the master: on a loaded machine that meeting has
+        # taken more than 30 s, and a failover needs a majority that knows each other.
+        ids = ['%040x' % (index + 1) for index in range(3)]
+        for index, sentinel in enumerate(self.sentinels):
+            lines = ['sentinel myid %s' % ids[index],
+                     'sentinel monitor %s %s %d 2' % (SERVICE, HOST, master_port),
+                     'sentinel down-after-milliseconds %s %d' % (SERVICE, down_after_ms),
+                     'sentinel failover-timeout %s %d' % (SERVICE, failover_timeout_ms),
+                     'sentinel parallel-syncs %s 1' % SERVICE]
+            lines += ['sentinel known-replica %s %s %d' % (SERVICE, HOST, r.port) for r in self.servers[1:]]
+            lines += ['sentinel known-sentinel %s %s %d %s' % (SERVICE, HOST, other.port, ids[o])
+                      for o, other in enumerate(self.sentinels) if o != index]
+            sentinel.config = ''.join(line + '\n' for line in lines)
 
     @property
     def url(self) -> str:
