@@ -88,6 +88,11 @@ def _require(module: str, extra: str) -> Any:
             'run  pip install canister[%s]' % (module, extra)) from error
 
 
+#: The wall clock, in seconds since the epoch: session expiry, login lapses and the users file's
+#: re-read all ask it.  The one seam for time: a test replaces ``canister._now`` to move time on
+#: instead of sleeping.  (Redis expires keys by its own clock, and PyJWT checks ``exp`` by its own.)
+_now = time.time
+
 #: The name of a ``(name, value)`` header: ``map(_header_name, headers)`` scans a header list in C.
 _header_name = operator.itemgetter(0)
 
@@ -1047,12 +1052,12 @@ def _record_user_key(record: str) -> Optional[str]:
 
 
 def _now_ms() -> int:
-    return int(time.time() * 1000)
+    return int(_now() * 1000)
 
 
 def _expiry_ms(ttl: float) -> int:
     """When a session given ``ttl`` seconds from now expires, in ms since the epoch (0: never)."""
-    return int(time.time() * 1000 + ttl * 1000) if ttl > 0 else 0
+    return int(_now() * 1000 + ttl * 1000) if ttl > 0 else 0
 
 
 class SessionStore:
@@ -1176,7 +1181,7 @@ class MemoryStore(SessionStore):
         if entry is None:
             return None
         expires = int(entry[:13])
-        if expires and expires <= time.time() * 1000:
+        if expires and expires <= _now() * 1000:
             return None
         return entry[14:]
 
@@ -1196,7 +1201,7 @@ class MemoryStore(SessionStore):
 
     def update(self, sid: str, expected: str, record: str, ttl: float) -> Tuple[bool, Optional[str]]:
         shard = self._shards[hash(sid) % self._shard_count]
-        now = time.time() * 1000
+        now = _now() * 1000
         expires = '%013d' % (now + ttl * 1000) if ttl > 0 else '0000000000000'
         with self._lock:
             entry = shard.entries.get(sid)
@@ -1224,7 +1229,7 @@ class MemoryStore(SessionStore):
 
     def sessions_of(self, user_key: str) -> List[Tuple[str, str, int]]:
         found = []
-        now = time.time() * 1000
+        now = _now() * 1000
         with self._lock:
             listed = self._users.get(hash(user_key) & 0x3FFFFFFF)
             for sid in ((listed,) if type(listed) is str else tuple(listed or ())):
@@ -1278,12 +1283,12 @@ class MemoryStore(SessionStore):
             self._size += 1
         entries[sid] = entry
         shard.last = sid
-        if self._size > self.max_sessions or shard.check_at <= time.time():
+        if self._size > self.max_sessions or shard.check_at <= _now():
             self._housekeep(shard)
 
     def _housekeep(self, shard: _Shard, budget: int = 8) -> None:
         """Drop expired or surplus sessions from the shard's front: a bounded amount of work."""
-        now = time.time()
+        now = _now()
         entries = shard.entries
         for sid in list(itertools.islice(entries, budget)):
             if self._size <= self.max_sessions:
@@ -1956,7 +1961,7 @@ class SessionManager:
         """Seconds a session may live from now, by both expiry rules (0: forever)."""
         ttl: float = lifetime or self.timeout
         if self.max_age:
-            remaining = max(created_ms / 1000 + self.max_age - time.time(), 0.001)
+            remaining = max(created_ms / 1000 + self.max_age - _now(), 0.001)
             ttl = min(ttl, remaining) if ttl > 0 else remaining
         return ttl
 
@@ -2114,13 +2119,13 @@ class SessionState:
                 return
             tail = manager.remember(sid, record, data, user, created_ms, expires, lifetime) \
                 if type(record) is str else None
-        if manager.max_age and created_ms + manager.max_age * 1000 <= time.time() * 1000:
+        if manager.max_age and created_ms + manager.max_age * 1000 <= _now() * 1000:
             return
         self.exists = True
         self.sid = sid
         self.snapshot = record
         self.data, self.created_ms, self.lifetime = data, created_ms, lifetime
-        if not expires or expires > time.time():  # a login with its own expiry (a JWT's) lapses by itself
+        if not expires or expires > _now():  # a login with its own expiry (a JWT's) lapses by itself
             self.user, self.user_expires, self.tail = user, expires, tail
         if manager.log.level <= logging.DEBUG:
             manager.log.write(logging.DEBUG, 'Session: %s... loaded' % sid[:6])
@@ -2230,7 +2235,7 @@ class SessionState:
                 manager.set_cookie(headers, '', https, expire=True)
             return
         if not self.created_ms:
-            self.created_ms = int(time.time() * 1000)
+            self.created_ms = int(_now() * 1000)
         record = self.record()
         ttl = manager.ttl(self.lifetime, self.created_ms) if self.lifetime or manager.max_age else manager.timeout
         sid = self.sid if self.sid is not None else self._new_sid()
@@ -2618,8 +2623,8 @@ class BasicAuth:
 
     def authenticate(self, credentials: str) -> Tuple[str, float, str]:
         """Return (user, expiry, name to log) or raise :class:`AuthFailure`."""
-        if self.users_file and time.time() >= self._next_stat:
-            self._next_stat = time.time() + 1.0
+        if self.users_file and _now() >= self._next_stat:
+            self._next_stat = _now() + 1.0
             self._reload()
         try:
             decoded = base64.b64decode(credentials, validate=True).decode('utf-8')
@@ -2631,14 +2636,14 @@ class BasicAuth:
         key = hmac.new(self._cache_key, decoded.encode('utf-8'), hashlib.sha256).digest()
         with self._lock:
             seen = self._verified.get(key)
-        if seen is not None and seen > time.time() and username in self.users:
+        if seen is not None and seen > _now() and username in self.users:
             return username, 0, username
         stored, scheme = self.users.get(username, self._dummy)
         valid = verify_password(password, stored, scheme) and username in self.users
         if not valid:
             raise AuthFailure('wrong user name or password for %r' % username, 'basic')
         with self._lock:
-            self._verified[key] = time.time() + 300
+            self._verified[key] = _now() + 300
             while len(self._verified) > 1024:
                 self._verified.popitem(last=False)
         return username, 0, username
@@ -2918,7 +2923,7 @@ class _SQLiteThrottle(_Throttle):
         def work(connection: sqlite3.Connection) -> int:
             connection.execute('BEGIN IMMEDIATE')  # one writer at a time: read and count as one step
             try:
-                now = time.time()
+                now = _now()
                 row = connection.execute('SELECT attempts, window_ends FROM canister_throttle WHERE client = ?',
                                          (client,)).fetchone()
                 attempts, ends = (0, now + self.window) if row is None or row[1] <= now else row
