@@ -75,18 +75,8 @@ Headers = List[Tuple[str, str]]
 
 
 ###############################################################################
-# Compatibility and Optional Extras ###########################################
+# Helpers Used Everywhere #####################################################
 ###############################################################################
-
-def _require(module: str, extra: str) -> Any:
-    """Import an optional dependency, or explain which extra installs it."""
-    try:
-        return __import__(module, fromlist=['_'])
-    except ImportError as error:
-        raise MissingExtraError(
-            'canister needs the %r package for this configuration: '
-            'run  pip install canister[%s]' % (module, extra)) from error
-
 
 #: The wall clock, in seconds since the epoch: session expiry, login lapses and the users file's
 #: re-read all ask it.  The one seam for time: a test replaces ``canister._now`` to move time on
@@ -95,6 +85,97 @@ _now = time.time
 
 #: The name of a ``(name, value)`` header: ``map(_header_name, headers)`` scans a header list in C.
 _header_name = operator.itemgetter(0)
+
+
+class _Local(threading.local):
+    """Per-thread state: the context of the request the thread serves (None between requests)."""
+
+    context: Any = None
+
+
+_local = _Local()
+
+
+_REQUEST_ID = re.compile(r'[A-Za-z0-9._-]{1,128}')
+#: Generated request ids: this prefix, random per process, then a counter.
+_ID_PREFIX = secrets.token_hex(4) + '-'
+_ID_COUNTER = itertools.count(1)
+
+
+def _request_id(environ: Dict[str, Any]) -> str:
+    """The request's id: the client's ``X-Request-ID`` if it is a plain token, else a new one.
+    It is kept in the environ as ``canister.request_id``."""
+    rid = environ.get('HTTP_X_REQUEST_ID')
+    if rid is None or not _REQUEST_ID.fullmatch(rid):
+        rid = _ID_PREFIX + str(next(_ID_COUNTER))
+    environ['canister.request_id'] = rid
+    return rid
+
+
+#: How a log line shows a control character a client sent.
+_NONPRINTABLE = {code: '\\x%02x' % code for code in itertools.chain(range(32), range(127, 160))}
+_NONPRINTABLE.update({10: '\\n', 13: '\\r', 9: '\\t'})
+
+
+def _escape(text: str) -> str:
+    """Make client-supplied text safe for one log line (no forged lines)."""
+    if text.isprintable():
+        return text
+    return ''.join(char if char.isprintable() else _NONPRINTABLE.get(ord(char), repr(char)[1:-1])
+                   for char in text)
+
+
+def _merge_header(headers: Headers, name: str, token: str) -> None:
+    """Add a token to a comma-separated header such as Vary, once."""
+    lowered = name.lower()
+    for index, (key, value) in enumerate(headers):
+        if key.lower() == lowered:
+            if token.lower() not in [part.strip().lower() for part in value.split(',')]:
+                headers[index] = (key, value + ', ' + token)
+            return
+    headers.append((name, token))
+
+
+#: The status lines of the answers canister gives itself.
+_HTTP_STATUS = {400: '400 Bad Request', 401: '401 Unauthorized', 403: '403 Forbidden',
+                404: '404 Not Found', 413: '413 Content Too Large', 429: '429 Too Many Requests',
+                431: '431 Request Header Fields Too Large', 500: '500 Internal Server Error',
+                503: '503 Service Unavailable', 204: '204 No Content'}
+
+
+def _wants_json(environ: Mapping[str, Any]) -> bool:
+    """True if the client asks for JSON (then canister's own errors are JSON too)."""
+    return 'application/json' in environ.get('HTTP_ACCEPT', '')
+
+
+def _error_body(status: int, message: str, environ: Mapping[str, Any]) -> Tuple[bytes, str]:
+    """The body and content type of an error with a plain message."""
+    if _wants_json(environ):
+        return (json.dumps({'error': _HTTP_STATUS.get(status, str(status))[4:], 'message': message}).encode(),
+                'application/json')
+    return (message + '\n').encode('utf-8'), 'text/plain; charset=utf-8'
+
+
+class _PlainResponse(typing.NamedTuple):
+    """A response canister sends itself, outside Bottle (a refusal, a CORS preflight)."""
+
+    code: int
+    headers: Headers
+    body: bytes
+
+
+def _plain_response(code: int, message: str, environ: Mapping[str, Any]) -> _PlainResponse:
+    """The response canister sends itself for an error, with a plain message (JSON if the client accepts JSON)."""
+    body, content_type = _error_body(code, message, environ)
+    return _PlainResponse(code, [('Content-Type', content_type), ('Content-Length', str(len(body)))], body)
+
+
+def _error_response(status: int, message: str, headers: Optional[Dict[str, str]] = None) -> bottle.HTTPResponse:
+    """An error answer with a plain message (JSON if the client accepts JSON), not an HTML page."""
+    body, content_type = _error_body(status, message, bottle.request.environ)
+    response = bottle.HTTPResponse(body, status=status, headers=headers)
+    response.content_type = content_type
+    return response
 
 
 ###############################################################################
@@ -111,6 +192,16 @@ class ConfigError(CanisterError, ValueError):
 
 class MissingExtraError(CanisterError, ImportError):
     """The configuration needs an optional package that is not installed."""
+
+
+def _require(module: str, extra: str) -> Any:
+    """Import an optional dependency, or explain which extra installs it."""
+    try:
+        return __import__(module, fromlist=['_'])
+    except ImportError as error:
+        raise MissingExtraError(
+            'canister needs the %r package for this configuration: '
+            'run  pip install canister[%s]' % (module, extra)) from error
 
 
 class StoreUnavailable(CanisterError):
@@ -410,16 +501,6 @@ def _redacted(key: str, value: Any) -> Any:
 ###############################################################################
 
 _LOG_FILE = re.compile(r'^log\.(\d{4}-\d{2}-\d{2})$')
-_NONPRINTABLE = {code: '\\x%02x' % code for code in itertools.chain(range(32), range(127, 160))}
-_NONPRINTABLE.update({10: '\\n', 13: '\\r', 9: '\\t'})
-
-
-def _escape(text: str) -> str:
-    """Make client-supplied text safe for one log line (no forged lines)."""
-    if text.isprintable():
-        return text
-    return ''.join(char if char.isprintable() else _NONPRINTABLE.get(ord(char), repr(char)[1:-1])
-                   for char in text)
 
 
 class _LogSink:
@@ -590,9 +671,13 @@ class _CanisterHandler(logging.Handler):
         self.line_format = line_format
         self._formatter = logging.Formatter()
 
+    def format_exception(self, exc_info: Any) -> str:
+        """The traceback text of ``exc_info``, as the logging module writes it."""
+        return self._formatter.formatException(exc_info)
+
     def emit(self, record: logging.LogRecord) -> None:
         try:
-            traceback = self._formatter.formatException(record.exc_info) if record.exc_info else ''
+            traceback = self.format_exception(record.exc_info) if record.exc_info else ''
             context = _local.context
             line, day = self.line_format.line(record.created, record.levelname, record.threadName or '-',
                                               record.getMessage(), context.request_id if context else '',
@@ -633,30 +718,33 @@ class RequestLog:
             _release_sink(self.handler.sink)
             self.handler = None
 
-    def enabled(self, level: int) -> bool:
-        """True when a line at this level would be written."""
-        return level >= self.level
+    def write(self, level: int, fmt: str, *args: Any, request_id: Optional[str] = None,
+              exc_info: bool = False) -> None:
+        """Log one line, ``fmt % args`` (formatted only when ``level`` is on; ``fmt`` as it is without
+        ``args``), tagged with the current request's id (or ``request_id``), followed by the
+        traceback of the exception being handled when ``exc_info`` is true.
 
-    def write(self, level: int, message: str, request_id: Optional[str] = None) -> None:
-        """Log one of canister's own lines; ``message`` is already formatted."""
+        The one way canister logs.  Lines go straight to the sink in one pass, unless the app
+        added handlers of its own to ``app.log``: then through the logging module, to all of them.
+        """
         if level < self.level:
             return
         handler = self.handler
-        if handler is not None and len(self.logger.handlers) == 1:
-            if request_id is None:
-                context = _local.context
-                request_id = context.request_id if context is not None else ''
-            now = time.time()
-            line, day = self.line_format.line(now, logging.getLevelName(level),
-                                              threading.current_thread().name, message, request_id)
-            handler.sink.write(line, day)
-        else:
-            self.logger.log(level, '%s', message)
+        if handler is None or len(self.logger.handlers) != 1:
+            self.logger.log(level, fmt, *args, exc_info=exc_info)
+            return
+        if request_id is None:
+            context = _local.context
+            request_id = context.request_id if context is not None else ''
+        line, day = self.line_format.line(time.time(), logging.getLevelName(level), threading.current_thread().name,
+                                          fmt % args if args else fmt, request_id,
+                                          handler.format_exception(sys.exc_info()) if exc_info else '')
+        handler.sink.write(line, day)
 
     def banner(self, config: Config) -> None:
         """The install banner in 1.x's shape: versions, then every setting (``canister.key = value``,
         the key padded to 30 characters) with secrets masked."""
-        info = self.logger.info
+        info = functools.partial(self.write, logging.INFO)
         for text in ('============', 'Initializing', '============'):
             info(text)
         info('python version: %s', sys.version.replace('\n', ' '))
@@ -666,6 +754,35 @@ class RequestLog:
         for key, value in config.redacted_items():
             info('%-30s = %s', 'canister.' + key, ', '.join(value) if isinstance(value, tuple) else value)
         info('------------------------------------------')
+
+
+#: A path with nothing to quote for the log.
+_PLAIN_PATH = re.compile(r"[A-Za-z0-9/._~!$&'()*+,;=:@%-]*")
+
+
+def _redact_query(query: str) -> str:
+    """The query string with the value of every secret-looking name (decoded) written as ``***``."""
+    if '%' not in query and query.isascii() and _SECRET_STEM.search(query.lower()) is None:
+        return query  # no name can decode to a secret one (see _SECRET_STEM)
+    parts = []
+    for part in query.split('&'):
+        name, sep, value = part.partition('=')
+        parts.append(name + sep + '***' if sep and _is_secret_name(urllib.parse.unquote_plus(name)) else part)
+    return '&'.join(parts)
+
+
+def _request_url(environ: Mapping[str, Any], scheme: str, host: str) -> str:
+    """The URL of the request line: path and query made printable, secret query values masked."""
+    path = environ.get('SCRIPT_NAME', '') + environ.get('PATH_INFO', '')
+    if not _PLAIN_PATH.fullmatch(path):
+        path = urllib.parse.quote(path.encode('latin1', 'replace'), safe="/:@!$&'()*+,;=-._~")
+    url = '%s://%s%s' % (scheme, host, path)
+    query = environ.get('QUERY_STRING')
+    if query:
+        if not query.isascii() or not query.isprintable():
+            query = urllib.parse.quote(query.encode('latin1', 'replace'), safe="=&%+;/:@,-._~")
+        url += '?' + _redact_query(query)
+    return url
 
 
 ###############################################################################
@@ -1829,13 +1946,6 @@ def _is_someone(user: Any) -> bool:
     return user is not None and user != ''
 
 
-class _Local(threading.local):
-    """Per-thread state: the context of the request the thread serves (None between requests)."""
-
-    context: Any = None
-
-
-_local = _Local()
 #: Decoded records kept by a session manager (a few hundred bytes each).
 _PARSED_MAX = 1024
 #: The types JSON gives back as they were (a subclass such as an IntEnum comes back as its base).
@@ -2049,7 +2159,7 @@ class SessionManager:
                 and _user_key(context.user) == _user_key(user)):
             context.invalidate()  # this request's own session is one of them: it ends here too
         if ended:
-            self.log.write(logging.INFO, 'Session: ended %d session(s) of a user' % ended)
+            self.log.write(logging.INFO, 'Session: ended %d session(s) of a user', ended)
         return ended
 
 
@@ -2115,7 +2225,7 @@ class SessionState:
             try:
                 data, user, created_ms, expires, lifetime = _read_record(record)
             except ValueError as error:
-                manager.log.write(logging.WARNING, 'Ignoring a corrupt session record (%s)' % error)
+                manager.log.write(logging.WARNING, 'Ignoring a corrupt session record (%s)', error)
                 return
             tail = manager.remember(sid, record, data, user, created_ms, expires, lifetime) \
                 if type(record) is str else None
@@ -2128,7 +2238,7 @@ class SessionState:
         if not expires or expires > _now():  # a login with its own expiry (a JWT's) lapses by itself
             self.user, self.user_expires, self.tail = user, expires, tail
         if manager.log.level <= logging.DEBUG:
-            manager.log.write(logging.DEBUG, 'Session: %s... loaded' % sid[:6])
+            manager.log.write(logging.DEBUG, 'Session: %s... loaded', sid[:6])
 
     def get_sid(self) -> str:
         self.load()
@@ -2141,8 +2251,8 @@ class SessionState:
     def _new_sid(self) -> str:
         sid = self.sid = secrets.token_urlsafe(32)
         threading.current_thread().name = '%s-%s' % (self.client, sid[:6])
-        if self.manager is not None and self.manager.log.enabled(logging.DEBUG):
-            self.manager.log.write(logging.DEBUG, 'Session: %s... created' % sid[:6])
+        if self.manager is not None:
+            self.manager.log.write(logging.DEBUG, 'Session: %s... created', sid[:6])
         return sid
 
     def _rotate(self) -> None:
@@ -2327,8 +2437,8 @@ class SessionState:
         assert manager is not None
         self.ended = True
         manager.log.write(logging.WARNING, 'Session: %s... was %s by another request while this request ran: '
-                          'its changes were not saved' % ((self.old_sid or self.sid or '')[:6], 'moved to a new id (login) '
-                                                          'or ended' if moved else 'ended (logout) or expired'))
+                          'its changes were not saved', (self.old_sid or self.sid or '')[:6],
+                          'moved to a new id (login) or ended' if moved else 'ended (logout) or expired')
         if not moved and self.cookie_sid:
             manager.set_cookie(headers, '', https, expire=True)
 
@@ -3124,17 +3234,6 @@ def _normal_origin(origin: str) -> str:
     return scheme + sep + host
 
 
-def _merge_header(headers: Headers, name: str, token: str) -> None:
-    """Add a token to a comma-separated header such as Vary, once."""
-    lowered = name.lower()
-    for index, (key, value) in enumerate(headers):
-        if key.lower() == lowered:
-            if token.lower() not in [part.strip().lower() for part in value.split(',')]:
-                headers[index] = (key, value + ', ' + token)
-            return
-    headers.append((name, token))
-
-
 def _security_headers(config: Mapping[str, Any]) -> Tuple[Headers, Headers]:
     """The security headers of every answer, as configured: over HTTP, and over HTTPS."""
     headers: Headers = []
@@ -3165,7 +3264,8 @@ def _add_absent(headers: Headers, extra: Headers, names: typing.AbstractSet[str]
 class CorsPolicy:
     """Which origins may call the app from a browser, and the headers that say so."""
 
-    def __init__(self, config: Config) -> None:
+    def __init__(self, config: Config, log: RequestLog) -> None:
+        self.log = log
         origins = config['cors']
         self.any_origin = '*' in origins
         self.credentials = config['cors_credentials']
@@ -3223,6 +3323,45 @@ class CorsPolicy:
         headers.append((ACL_ORIGIN, origin))
         headers.extend(self._simple)
 
+    def is_preflight(self, environ: Mapping[str, Any], method: str, origin: Optional[str]) -> bool:
+        """True for a browser's preflight: OPTIONS with an ``Origin`` and ``Access-Control-Request-Method``."""
+        return method == 'OPTIONS' and origin is not None and 'HTTP_ACCESS_CONTROL_REQUEST_METHOD' in environ
+
+    def preflight_response(self, environ: Mapping[str, Any], origin: str, router: Any) -> Optional[_PlainResponse]:
+        """The response to a preflight for a routed path, without calling its handler: 204 with what
+        is granted, or 403 for an origin not allowed.  None for a path no route matches: Bottle
+        answers it (404, with the CORS headers of ``apply``)."""
+        methods = self._route_methods(environ, router)
+        if methods is None:
+            return None
+        if not self.is_allowed_origin(origin):
+            message = 'CORS preflight refused: origin %s is not allowed' % _escape(origin)[:100]
+            self.log.write(logging.WARNING, '%s', message)
+            return _plain_response(403, message, environ)
+        headers = self.preflight(origin, environ.get('HTTP_ACCESS_CONTROL_REQUEST_HEADERS', ''), methods)
+        headers.append(('Content-Length', '0'))
+        return _PlainResponse(204, headers, b'')
+
+    def _route_methods(self, environ: Mapping[str, Any], router: Any) -> Optional[Iterable[str]]:
+        """The methods the request's path is routed for, or None if no route matches it.
+
+        Bottle's router is asked with a method no route has: it answers 405 with an ``Allow``
+        list for a path routed for some methods, and matches a route of any method (then the
+        methods are ``cors_methods``, or all).
+        """
+        path = environ.get('PATH_INFO', '') or '/'
+        try:
+            path = path.encode('latin1').decode('utf-8')
+        except UnicodeError:
+            return None
+        try:
+            router.match({'REQUEST_METHOD': 'CANISTER-PROBE', 'PATH_INFO': path})
+        except bottle.HTTPError as error:
+            if error.status_code != 405:
+                return None  # not routed
+            return [m.strip() for m in error.headers.get('Allow', '').split(',') if m.strip()]
+        return self.methods or _ALL_METHODS
+
     def preflight(self, origin: str, requested: str, route_methods: Iterable[str]) -> Headers:
         """The headers of a 204 preflight answer for an allowed origin."""
         headers: Headers = [(ACL_ORIGIN, '*' if self.any_origin else origin)]
@@ -3269,7 +3408,7 @@ class CsrfGuard:
         content_type = environ.get('CONTENT_TYPE', '').split(';')[0].strip().lower()
         return environ['REQUEST_METHOD'].upper() != 'POST' or content_type not in self._FORM_TYPES
 
-    def refusal(self, environ: Dict[str, Any], own_origin: str) -> Optional[str]:
+    def why_refused(self, environ: Mapping[str, Any], own_origin: str) -> Optional[str]:
         """Why the request must be refused, or None if it may go on."""
         method = environ['REQUEST_METHOD'].upper()
         if method not in _UNSAFE_METHODS:
@@ -3306,55 +3445,13 @@ class CsrfGuard:
 
 
 ###############################################################################
-# The Plugin ##################################################################
+# Request Context and Early Responses #########################################
 ###############################################################################
 
-_REQUEST_ID = re.compile(r'[A-Za-z0-9._-]{1,128}')
-_PLAIN_PATH = re.compile(r"[A-Za-z0-9/._~!$&'()*+,;=:@%-]*")
 _UNAVAILABLE = 'Service unavailable: the session store cannot be reached, retry shortly'
 _CHUNKED_TOO_LARGE = 'Request body too large: more than %d bytes (chunked)'
 _BOTH_LENGTHS = ('Bad request: Content-Length and Transfer-Encoding together (RFC 9112 section 6.1: '
                  'a sign of request smuggling); send one of them')
-_HTTP_STATUS = {400: '400 Bad Request', 401: '401 Unauthorized', 403: '403 Forbidden',
-                404: '404 Not Found', 413: '413 Content Too Large', 429: '429 Too Many Requests',
-                431: '431 Request Header Fields Too Large', 500: '500 Internal Server Error',
-                503: '503 Service Unavailable', 204: '204 No Content'}
-
-
-def _wants_json(environ: Mapping[str, Any]) -> bool:
-    return 'application/json' in environ.get('HTTP_ACCEPT', '')
-
-
-def _error_body(status: int, message: str, environ: Mapping[str, Any]) -> Tuple[bytes, str]:
-    if _wants_json(environ):
-        return (json.dumps({'error': _HTTP_STATUS.get(status, str(status))[4:], 'message': message}).encode(),
-                'application/json')
-    return (message + '\n').encode('utf-8'), 'text/plain; charset=utf-8'
-
-
-def _error_answer(status: int, message: str, environ: Mapping[str, Any]) -> Tuple[Headers, bytes]:
-    """Headers and body of an error canister answers itself, outside Bottle."""
-    body, content_type = _error_body(status, message, environ)
-    return [('Content-Type', content_type), ('Content-Length', str(len(body)))], body
-
-
-def _error_response(status: int, message: str, headers: Optional[Dict[str, str]] = None) -> bottle.HTTPResponse:
-    """An error answer with a plain message (JSON if the client accepts JSON), not an HTML page."""
-    body, content_type = _error_body(status, message, bottle.request.environ)
-    response = bottle.HTTPResponse(body, status=status, headers=headers)
-    response.content_type = content_type
-    return response
-
-
-def _redact_query(query: str) -> str:
-    """The query string with the value of every secret-looking name (decoded) written as ``***``."""
-    if '%' not in query and query.isascii() and _SECRET_STEM.search(query.lower()) is None:
-        return query  # no name can decode to a secret one (see _SECRET_STEM)
-    parts = []
-    for part in query.split('&'):
-        name, sep, value = part.partition('=')
-        parts.append(name + sep + '***' if sep and _is_secret_name(urllib.parse.unquote_plus(name)) else part)
-    return '&'.join(parts)
 
 
 class _Proxies:
@@ -3367,12 +3464,14 @@ class _Proxies:
                 self.networks.append(ipaddress.ip_network(entry, strict=False))
             except ValueError:
                 raise ConfigError('canister.trusted_proxies: %r is not an IP address or network' % entry) from None
+        #: Addresses already looked up: whether each is a trusted proxy (at most 4096 kept).
         self._cache: Dict[str, bool] = {}
 
     def __bool__(self) -> bool:
         return bool(self.networks)
 
     def is_trusted(self, address: str) -> bool:
+        """True if ``address`` is one of the trusted proxies."""
         known = self._cache.get(address)
         if known is None:
             try:
@@ -3395,6 +3494,387 @@ class _Proxies:
         return peer
 
 
+class _LimitedInput:
+    """A request body of unknown length (chunked) that answers 413 once it passes the limit.
+
+    Bottle reads such a body whole before a handler sees it; counting the bytes as
+    they arrive (chunk framing included) stops a client from streaming gigabytes in.
+    """
+
+    def __init__(self, stream: Any, limit: int, log: RequestLog) -> None:
+        self.stream = stream
+        self.limit = limit
+        self.log = log
+        self.count = 0
+
+    def _counted(self, data: bytes) -> bytes:
+        self.count += len(data)
+        if self.count > self.limit:
+            message = _CHUNKED_TOO_LARGE % self.limit
+            self.log.write(logging.WARNING, '%s', message)
+            raise _error_response(413, message)
+        return data
+
+    def read(self, size: int = -1) -> bytes:
+        if size is None or size < 0:
+            size = self.limit + 1 - self.count
+        return self._counted(self.stream.read(size))
+
+    def readline(self, size: int = -1) -> bytes:
+        if size is None or size < 0:
+            size = self.limit + 1 - self.count
+        return self._counted(self.stream.readline(size))
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.stream, name)
+
+
+class _EarlyChecks:
+    """What canister answers itself, before Bottle sees a request: a body or a header over its
+    limit, a body framed two ways at once, an unsafe request CSRF protection refuses, and CORS
+    preflights.  A chunked body is also made safe for Bottle here (read up to the limit).
+
+    ``needed`` tells which requests any of these can concern; the entry skips the rest (most
+    GETs).  It names every request header a check reads: a new check adds its header there.
+    """
+
+    def __init__(self, config: Config, log: RequestLog, cors: Optional[CorsPolicy], csrf: Optional[CsrfGuard],
+                 router: Any) -> None:
+        self.max_body_size = config['max_body_size']
+        self.max_header_size = config['max_header_size']
+        self.log = log
+        self.cors = cors
+        self.csrf = csrf
+        #: The app's router, which a preflight asks for the methods of a path.
+        self.router = router
+
+    def needed(self, context: _RequestContext, cookie: Optional[str]) -> bool:
+        """True if a check below may answer the request or change its environ."""
+        environ = context.environ
+        return (context.method in _UNSAFE_METHODS or bool(environ.get('CONTENT_LENGTH'))
+                or 'HTTP_AUTHORIZATION' in environ or 'HTTP_TRANSFER_ENCODING' in environ
+                or context.preflight or (cookie is not None and len(cookie) > self.max_header_size))
+
+    def response(self, context: _RequestContext) -> Optional[_PlainResponse]:
+        """The response canister gives the request itself, or None: Bottle answers it."""
+        for check in (self._body_length, self._header_sizes, self._csrf, self._chunked_body, self._preflight):
+            response = check(context)
+            if response is not None:
+                return response
+        return None
+
+    def _refuse(self, code: int, message: str, environ: Mapping[str, Any]) -> _PlainResponse:
+        self.log.write(logging.WARNING, '%s', message)
+        return _plain_response(code, message, environ)
+
+    def _body_length(self, context: _RequestContext) -> Optional[_PlainResponse]:
+        environ = context.environ
+        length = environ.get('CONTENT_LENGTH')
+        if not length:
+            return None
+        if 'HTTP_TRANSFER_ENCODING' in environ:
+            return self._refuse(400, _BOTH_LENGTHS, environ)
+        if not (length.isascii() and length.isdigit()):
+            return self._refuse(400, 'Bad request: invalid Content-Length', environ)
+        digits = length.lstrip('0') or '0'
+        if len(digits) > len(str(self.max_body_size)) or int(digits) > self.max_body_size:
+            shown = digits if len(digits) <= 20 else 'a %d-digit number of' % len(digits)
+            return self._refuse(413, 'Request body too large: %s bytes, the limit is %d'
+                                % (shown, self.max_body_size), environ)
+        if digits != length:
+            environ['CONTENT_LENGTH'] = digits  # leading zeros: Bottle calls int() on it too
+        return None
+
+    def _header_sizes(self, context: _RequestContext) -> Optional[_PlainResponse]:
+        environ = context.environ
+        for header in ('HTTP_AUTHORIZATION', 'HTTP_COOKIE'):
+            value = environ.get(header)
+            if value is not None and len(value) > self.max_header_size:
+                return self._refuse(431, 'Request header %s too large: the limit is %d bytes'
+                                    % (header[5:].title(), self.max_header_size), environ)
+        return None
+
+    def _csrf(self, context: _RequestContext) -> Optional[_PlainResponse]:
+        if self.csrf is None or context.method not in _UNSAFE_METHODS:
+            return None
+        reason = self.csrf.why_refused(context.environ, _normal_origin(context.scheme + '://' + context.host()))
+        return None if reason is None else self._refuse(403, reason, context.environ)
+
+    def _chunked_body(self, context: _RequestContext) -> Optional[_PlainResponse]:
+        environ = context.environ
+        if 'HTTP_TRANSFER_ENCODING' not in environ or environ.get('CONTENT_LENGTH') or 'wsgi.input' not in environ:
+            return None
+        if environ.get('wsgi.input_terminated'):
+            return self._buffer_body(environ)
+        environ['wsgi.input'] = _LimitedInput(environ['wsgi.input'], self.max_body_size, self.log)
+        return None
+
+    def _buffer_body(self, environ: Dict[str, Any]) -> Optional[_PlainResponse]:
+        """Read a body the server has already de-chunked (``wsgi.input_terminated``), up to the limit.
+
+        Such servers (gunicorn) keep the ``Transfer-Encoding: chunked`` header without a
+        Content-Length, and Bottle would then parse chunk framing that is no longer there
+        (a 400).  Canister hands Bottle the body with its length instead.
+        """
+        stream = environ['wsgi.input']
+        body = tempfile.SpooledTemporaryFile(max_size=bottle.BaseRequest.MEMFILE_MAX)
+        size = 0
+        try:
+            while True:
+                chunk = stream.read(65536)
+                if not chunk:
+                    break
+                size += len(chunk)
+                if size > self.max_body_size:
+                    body.close()
+                    return self._refuse(413, _CHUNKED_TOO_LARGE % self.max_body_size, environ)
+                body.write(chunk)
+        except (OSError, ValueError) as error:
+            body.close()
+            return self._refuse(400, 'Bad request: the body could not be read (%s)' % type(error).__name__, environ)
+        body.seek(0)
+        environ['wsgi.input'] = body
+        environ['CONTENT_LENGTH'] = str(size)
+        del environ['HTTP_TRANSFER_ENCODING']
+        return None
+
+    def _preflight(self, context: _RequestContext) -> Optional[_PlainResponse]:
+        if not context.preflight:
+            return None
+        assert self.cors is not None
+        return self.cors.preflight_response(context.environ, context.origin or '', self.router)
+
+
+class _RequestContext(SessionState):
+    """Everything canister knows about the request a thread is serving, and its response's last step.
+
+    It is the request's session state too (one object per request).  ``begin`` sets the
+    attributes every request needs; the others keep their class-level defaults until used.
+    """
+
+    #: The request's WSGI environ (the class default is never handed out: ``begin`` sets it).
+    environ: Mapping[str, Any] = types.MappingProxyType({})
+    #: The request's id (``X-Request-ID``).
+    request_id = ''
+    #: The Canister plugin serving the request.
+    plugin: Any = None
+    #: The server's ``start_response``, which ``start_response`` below calls last.
+    server_start_response: Optional[Callable[..., Any]] = None
+    #: The request method, upper case.
+    method = 'GET'
+    #: ``http`` or ``https`` (as a trusted proxy says, if one is in front).
+    scheme = 'http'
+    https = False
+    #: The request came through a trusted proxy (its X-Forwarded-* headers count).
+    trusted = False
+    #: The ``Origin`` header, if any.
+    origin: Optional[str] = None
+    #: The request is a CORS preflight (logged at DEBUG, answered by canister).
+    preflight = False
+    #: ``time.perf_counter()`` at the start, when the response line is logged (0.0 otherwise).
+    started = 0.0
+    #: The handler's exception was logged already (by the route wrapper).
+    error_logged = False
+    #: The response's status code, once it started.
+    code = 0
+    #: The body of an error response that replaced Bottle's (the session could not be saved).
+    replaced: Optional[List[bytes]] = None
+    #: The handler returned a generator: its body runs after the entry returns (_StreamedBody).
+    streamed = False
+    #: The thread's name while it serves this request.
+    thread_name = ''
+    #: The thread's name before: given back when the request is done.
+    outer_thread_name = ''
+    #: The context this one was made inside of (a request re-entering the entry), put back at the end.
+    outer: Optional[_RequestContext] = None
+
+    @classmethod
+    def begin(cls, plugin: Any, environ: Dict[str, Any],
+              start_response: Optional[Callable[..., Any]]) -> _RequestContext:
+        """Make the context of a request and make it the thread's: the client (through trusted
+        proxies), the request id, the session cookie, the thread's name; then log the request line."""
+        context = cls()
+        context.environ = environ
+        context.plugin = plugin
+        context.manager = plugin.sessions
+        context.server_start_response = start_response
+        log = plugin.log
+        if log.level <= logging.ERROR:
+            context.started = time.perf_counter()
+        peer = environ.get('REMOTE_ADDR') or '-'
+        if plugin.has_proxies and plugin.proxies.is_trusted(peer):
+            context.trusted = True
+            context.client = plugin.proxies.client(environ, peer)
+            scheme = (environ.get('HTTP_X_FORWARDED_PROTO', '').split(',')[-1].strip().lower()
+                      or environ.get('wsgi.url_scheme', 'http'))
+        else:
+            context.client = peer
+            scheme = environ.get('wsgi.url_scheme', 'http')
+        if scheme != 'http':
+            context.scheme = scheme
+            context.https = scheme == 'https'
+        context.request_id = _request_id(environ)
+        method = context.method = environ.get('REQUEST_METHOD', 'GET').upper()
+        origin = context.origin = environ.get('HTTP_ORIGIN')
+        if plugin.cors is not None:
+            context.preflight = plugin.cors.is_preflight(environ, method, origin)
+        cookie = environ.get('HTTP_COOKIE')
+        cookie_sid = context.cookie_sid = plugin.sessions.cookie_sid(cookie) if cookie is not None else None
+        context.outer = _local.context
+        _local.context = context
+        thread = threading.current_thread()
+        context.outer_thread_name = thread.name
+        thread.name = context.client + ('-' + cookie_sid[:6] if cookie_sid else '-...')
+        if log.level <= logging.INFO:
+            log.write(logging.DEBUG if context.preflight else logging.INFO, '%s %s',
+                      _escape(method), _request_url(environ, scheme, context.host()))
+        return context
+
+    def end(self) -> None:
+        """Log the response line (ERROR for a 5xx, WARNING if slow), then give the thread back its
+        name and the context it had before."""
+        log = self.plugin.log
+        if self.started:
+            elapsed = time.perf_counter() - self.started
+            code = self.code
+            if code >= 500:
+                level = logging.ERROR
+            elif self.plugin.slow and elapsed >= self.plugin.slow:
+                level = logging.WARNING
+            else:
+                level = logging.DEBUG if self.preflight else logging.INFO
+            log.write(level, 'Response: %d (%dms)', code, elapsed * 1000)
+        threading.current_thread().name = self.outer_thread_name
+        _local.context = self.outer
+
+    def host(self) -> str:
+        """The host the client asked for (as a trusted proxy says, if one is in front)."""
+        environ = self.environ
+        host = environ.get('HTTP_X_FORWARDED_HOST', '').split(',')[-1].strip() if self.trusted else ''
+        if not host:
+            host = environ.get('HTTP_HOST') or '%s:%s' % (environ.get('SERVER_NAME', ''),
+                                                          environ.get('SERVER_PORT', ''))
+        return host
+
+    def send_early(self, response: _PlainResponse) -> List[bytes]:
+        """Send a response canister gives itself (see ``_EarlyChecks``); return its body."""
+        self.code = response.code
+        headers = response.headers
+        self._finish_headers(headers, cors=response.code != 204)  # a preflight's 204 has its own CORS headers
+        assert self.server_start_response is not None
+        self.server_start_response(_HTTP_STATUS.get(response.code, str(response.code)), headers)
+        return [response.body]
+
+    def start_response(self, status_line: str, headers: Headers, exc_info: Any = None) -> Any:
+        """Bottle's response on its way to the server: save the session, then finish the headers."""
+        code = self.code = int(status_line[:3])
+        if self.loaded and code < 500:
+            try:
+                self.finish(headers, self.https)
+            except (StoreUnavailable, SessionDataError) as error:
+                headers, status_line = self._replace(error)
+        if self.streamed:  # the handler's generator goes on after the entry returns (_StreamedBody)
+            self.thread_name = threading.current_thread().name
+            if self.loaded and self.replaced is None and self.code < 500:
+                self.settle()
+        self._finish_headers(headers)
+        assert self.server_start_response is not None
+        return self.server_start_response(status_line, headers, exc_info)
+
+    def _replace(self, error: Exception) -> Tuple[Headers, str]:
+        """Replace Bottle's response by an error: the session could not be saved (503 if the store
+        is unreachable, 500 if the data cannot be stored).  Return its headers and status line."""
+        if isinstance(error, StoreUnavailable):
+            self.plugin.log.write(logging.ERROR, '%s', error)
+            code, message = 503, _UNAVAILABLE
+        else:
+            self.plugin.log.write(logging.ERROR, 'Session not saved: %s', error)
+            code, message = 500, 'Internal server error: the session could not be saved: %s' % error
+        response = _plain_response(code, message, self.environ)
+        self.code = code
+        self.replaced = [response.body]
+        return response.headers, _HTTP_STATUS[code]
+
+    def _finish_headers(self, headers: Headers, cors: bool = True) -> None:
+        """Add what canister adds to every response: CORS, the request id, the cache headers of a
+        response built from a session, and the security headers (none of them twice)."""
+        plugin = self.plugin
+        if cors and plugin.cors is not None:
+            plugin.cors.apply(headers, self.origin)
+        headers.append(('X-Request-ID', self.request_id))
+        if self.loaded:  # built from a session: private, and the security headers, in one scan if absent
+            if plugin.private_names.isdisjoint(map(_header_name, headers)):
+                headers += plugin.private_https if self.https else plugin.private_plain
+                return
+            SessionManager.mark_private(headers)
+        if plugin.security_names:
+            _add_absent(headers, plugin.security_https if self.https else plugin.security_plain, plugin.security_names)
+
+
+class _StreamedBody:
+    """A handler's generator, which the server iterates after canister's entry has returned.
+
+    Each step runs with its request's context again (session, request id, thread name),
+    an exception while streaming is logged, and session changes made after the response
+    started are saved when the server closes the body (see ``SessionState.finish_late``).
+    """
+
+    def __init__(self, body: Any, context: _RequestContext, route: bottle.Route) -> None:
+        self.body = body
+        self.context = context
+        self.log = context.plugin.log
+        self.route = route
+        context.streamed = True
+
+    def __iter__(self) -> _StreamedBody:
+        return self
+
+    def __next__(self) -> Any:
+        return self._run(next, self.body)
+
+    def close(self) -> None:
+        """The server is done: end the handler's generator, then save what it changed."""
+        self._run(self._close)
+
+    def _close(self) -> None:
+        self.body.close()
+        context = self.context
+        if context.replaced is not None or not 0 < context.code < 500:
+            return  # an error response, or closed before the response started (HEAD, 204, 304): finish() saves
+        try:
+            problem = context.finish_late()
+        except (StoreUnavailable, SessionDataError) as error:
+            self.log.write(logging.ERROR, 'Session not saved after the streamed response: %s', error)
+            return
+        if problem:
+            self.log.write(logging.WARNING, 'Session: %s', problem)
+
+    def _run(self, step: Callable[..., Any], *args: Any) -> Any:
+        context = self.context
+        outer = _local.context
+        if outer is context:  # still inside the entry (Bottle takes the first chunk there)
+            return step(*args)
+        thread = threading.current_thread()
+        thread_name = thread.name
+        _local.context = context
+        thread.name = context.thread_name or thread_name
+        try:
+            return step(*args)
+        except StopIteration:
+            raise
+        except Exception:
+            self.log.write(logging.ERROR, 'Unhandled exception while streaming %s %s', self.route.method,
+                           self.route.rule, exc_info=True)
+            raise
+        finally:
+            thread.name = thread_name
+            _local.context = outer
+
+
+###############################################################################
+# The Plugin ##################################################################
+###############################################################################
+
 class Canister:
     """The Bottle plugin: ``app.install(Canister())``.
 
@@ -3402,7 +3882,9 @@ class Canister:
     may be a :class:`SessionStore` instance to keep sessions elsewhere.
     """
 
+    #: Bottle's name for the plugin (``app.uninstall('canister')``).
     name = 'canister'
+    #: The Bottle plugin API it implements.
     api = 2
 
     def __init__(self, store: Optional[SessionStore] = None, **overrides: Any) -> None:
@@ -3414,7 +3896,7 @@ class Canister:
 
     # -- install -----------------------------------------------------------
     def setup(self, app: bottle.Bottle) -> None:
-        """Parse and check the config, open the log and the store, wrap the app."""
+        """Parse and check the config, open the log and the store, wrap the app's WSGI callable."""
         for other in list(app.plugins):
             if isinstance(other, Canister):
                 if other is self:
@@ -3425,44 +3907,47 @@ class Canister:
         config = self.config = Config.from_app(app.config, self.overrides)
         self.proxies = _Proxies(config['trusted_proxies'])
         self.has_proxies = bool(self.proxies)
-        self.cors = CorsPolicy(config) if config['cors'] else None
-        self.csrf = CsrfGuard(self.cors) if config['csrf'] else None
-        self.security_plain, self.security_https = _security_headers(config)
-        self.security_names = frozenset(name for name, _ in self.security_https)
-        #: The same with the cache headers of a response built from a session, so that one
-        #: scan of the usual answer finds neither and adds both (see ``SessionManager.mark_private``).
-        self.private_plain = list(_PRIVATE) + self.security_plain
-        self.private_https = list(_PRIVATE) + self.security_https
-        self.private_names = self.security_names | _CACHING_HEADERS
         self.log = RequestLog(app, config)
         try:
-            self.log.banner(config)
-            for warning in config.warnings:
-                self.log.logger.warning(warning)
-            self.sessions = SessionManager(config, self.custom_store, self.log)
-            notes = list(self.sessions.warnings)
-            problem = self.sessions.store.check()
-            if problem:
-                notes.append('The session store is unreachable for now (%s); requests that need a session '
-                             'answer 503 until it is back' % _mask_urls(problem))
-            for note in notes:  # in the log, and on the terminal (stacklevel 3: the app.install line)
-                self.log.logger.warning(note)
-                warnings.warn(note, CanisterWarning, stacklevel=3)
-            self.auth = Authenticator(config, self.log, self.sessions.store) or None
+            self._set_up_parts(app, config)
         except Exception as error:
-            self.log.logger.error('Install failed: %s', _mask_urls(str(error)))
+            self.log.write(logging.ERROR, 'Install failed: %s', _mask_urls(str(error)))
             self.close()
             raise
-        self.max_body_size = config['max_body_size']
-        self.max_header_size = config['max_header_size']
         self.slow = config['log_slow']
         self.app = app
         self._inner = app.wsgi
         app.__dict__['wsgi'] = self.wsgi  # bottle 0.13 refuses plain assignment of existing names
         app.__dict__['log'] = self.log.logger
 
+    def _set_up_parts(self, app: bottle.Bottle, config: Config) -> None:
+        """Make the parts that serve requests (logging the banner and what the config warns of)."""
+        self.log.banner(config)
+        for warning in config.warnings:
+            self.log.write(logging.WARNING, '%s', warning)
+        self.cors = CorsPolicy(config, self.log) if config['cors'] else None
+        self.csrf = CsrfGuard(self.cors) if config['csrf'] else None
+        self.early = _EarlyChecks(config, self.log, self.cors, self.csrf, app.router)
+        self.security_plain, self.security_https = _security_headers(config)
+        self.security_names = frozenset(name for name, _ in self.security_https)
+        #: The same with the cache headers of a response built from a session, so that one
+        #: scan of the usual response finds neither and adds both (see ``SessionManager.mark_private``).
+        self.private_plain = list(_PRIVATE) + self.security_plain
+        self.private_https = list(_PRIVATE) + self.security_https
+        self.private_names = self.security_names | _CACHING_HEADERS
+        self.sessions = SessionManager(config, self.custom_store, self.log)
+        notes = list(self.sessions.warnings)
+        problem = self.sessions.store.check()
+        if problem:
+            notes.append('The session store is unreachable for now (%s); requests that need a session '
+                         'answer 503 until it is back' % _mask_urls(problem))
+        for note in notes:  # in the log, and on the terminal (stacklevel 4: the app.install line)
+            self.log.write(logging.WARNING, '%s', note)
+            warnings.warn(note, CanisterWarning, stacklevel=4)
+        self.auth = Authenticator(config, self.log, self.sessions.store) or None
+
     def close(self) -> None:
-        """Uninstall: give the app its own WSGI entry back and release the store."""
+        """Uninstall: give the app its own WSGI callable back and release the store."""
         if self.app is not None and self.app.__dict__.get('wsgi') == self.wsgi:
             del self.app.wsgi
         if self.custom_store is None and getattr(self, 'sessions', None) is not None:
@@ -3472,7 +3957,8 @@ class Canister:
 
     # -- per route ---------------------------------------------------------
     def apply(self, callback: Callable[..., Any], route: bottle.Route) -> Callable[..., Any]:
-        """Wrap a route once: parameters bound as its signature says, auth checked."""
+        """Wrap a route once: credentials checked, parameters bound as its signature says, and the
+        request served in full when this app's WSGI callable did not run (see ``_serve``)."""
         try:
             binder: Optional[ParameterBinder] = ParameterBinder(route.callback, route.rule)
         except (TypeError, ValueError):  # a callable without an inspectable signature
@@ -3497,7 +3983,7 @@ class Canister:
                     url_args = bind(url_args)
                 except BadRequest as error:
                     message = 'Bad request: %s' % error if error.status == 400 else str(error)
-                    log.write(logging.WARNING, message)
+                    log.write(logging.WARNING, '%s', message)
                     raise _error_response(error.status, message) from None
             try:
                 result = callback(*args, **url_args)
@@ -3506,14 +3992,18 @@ class Canister:
             except StoreUnavailable as error:
                 raise self._unavailable(error) from None
             except Exception:
-                if log.enabled(logging.ERROR):
-                    log.logger.exception('Unhandled exception in %s %s', route.method, route.rule)
+                log.write(logging.ERROR, 'Unhandled exception in %s %s', route.method, route.rule, exc_info=True)
                 context.error_logged = True
                 raise
             if type(result) is types.GeneratorType:
-                return _StreamedBody(result, context, self, route)
+                return _StreamedBody(result, context, route)
             return result
         return canister_route
+
+    def _unavailable(self, error: Exception) -> bottle.HTTPResponse:
+        """The 503 response of a request whose session store cannot be reached (logged)."""
+        self.log.write(logging.ERROR, '%s', error)
+        return _error_response(503, _UNAVAILABLE)
 
     # -- the sessions of a user (inside a request or from a script) ----------
     def end_sessions(self, user: Any) -> int:
@@ -3524,463 +4014,83 @@ class Canister:
         """The live sessions of ``user``: ``created``, ``last_used`` and ``current`` (never the id)."""
         return self.sessions.sessions_of(user)
 
-    def _unavailable(self, error: Exception) -> bottle.HTTPResponse:
-        self.log.write(logging.ERROR, str(error))
-        return _error_response(503, _UNAVAILABLE)
-
     # -- per request -------------------------------------------------------
     def wsgi(self, environ: Dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
-        """The app's WSGI entry: logging, limits, CORS, CSRF and sessions around Bottle."""
-        # Every request runs this: it is written for speed (locals, attributes set on a bare
-        # context, no call that only some requests need).
-        outer_context = _local.context
-        if outer_context is not None and outer_context.environ is environ:
-            return self._inner(environ, start_response)  # mounted in another canister app, whose entry runs
-        log = self.log
-        started = time.perf_counter() if log.level <= logging.ERROR else 0.0
-        peer = environ.get('REMOTE_ADDR') or '-'
-        trusted = self.has_proxies and self.proxies.is_trusted(peer)
-        if trusted:
-            client = self.proxies.client(environ, peer)
-            scheme = (environ.get('HTTP_X_FORWARDED_PROTO', '').split(',')[-1].strip().lower()
-                      or environ.get('wsgi.url_scheme', 'http'))
-        else:
-            client = peer
-            scheme = environ.get('wsgi.url_scheme', 'http')
-        rid = environ.get('HTTP_X_REQUEST_ID')
-        if rid is None or not _REQUEST_ID.fullmatch(rid):
-            rid = _ID_PREFIX + str(next(_ID_COUNTER))
-        environ['canister.request_id'] = rid
-        cookie = environ.get('HTTP_COOKIE')
-        method = environ.get('REQUEST_METHOD', 'GET').upper()
-        origin = environ.get('HTTP_ORIGIN')
-        context = _RequestContext()
-        context.environ = environ
-        context.plugin = self
-        context.manager = self.sessions
-        context.client = client
-        context.request_id = rid
-        context.server_start_response = start_response
-        context.origin = origin
-        if scheme == 'https':
-            context.https = True
-        _local.context = context
-        thread: Any = threading.current_thread()
-        thread_name = thread._name  # the attribute behind Thread.name (its setter only adds checks)
-        cookie_sid = context.cookie_sid = self.sessions.cookie_sid(cookie) if cookie is not None else None
-        thread._name = client + ('-' + cookie_sid[:6] if cookie_sid else '-...')
-        preflight = (method == 'OPTIONS' and origin is not None and self.cors is not None
-                     and 'HTTP_ACCESS_CONTROL_REQUEST_METHOD' in environ)
-        if log.level <= logging.INFO:
-            log.write(logging.DEBUG if preflight else logging.INFO,
-                      '%s %s' % (_escape(method), self._url(environ, scheme, self._host(environ, trusted))), rid)
-        try:
-            answer = None  # only these requests can be answered before Bottle sees them:
-            if (method in _UNSAFE_METHODS or environ.get('CONTENT_LENGTH') or 'HTTP_AUTHORIZATION' in environ
-                    or 'HTTP_TRANSFER_ENCODING' in environ or preflight
-                    or (cookie is not None and len(cookie) > self.max_header_size)):
-                answer = self._early(environ, method, scheme, trusted, preflight, origin)
-            if answer is None:
-                result = self._inner(environ, context.start_response)
-                if context.replaced is not None:  # the session could not be saved: that answer instead
-                    close = getattr(result, 'close', None)
-                    if close is not None:
-                        close()
-                    result = context.replaced
-            else:
-                code, headers, body = answer
-                context.code = code
-                if self.cors is not None and code != 204:
-                    self.cors.apply(headers, origin)
-                headers.append(('X-Request-ID', rid))
-                if self.security_names:
-                    _add_absent(headers, self.security_https if scheme == 'https' else self.security_plain,
-                                self.security_names)
-                start_response(_HTTP_STATUS.get(code, str(code)), headers)
-                result = [body]
-        except BaseException:
-            if not context.error_logged and log.enabled(logging.ERROR):
-                log.logger.exception('Unhandled exception')
-            log.write(logging.ERROR, 'Response: 500 (%dms)' % ((time.perf_counter() - started) * 1000), rid)
-            raise
-        else:
-            if log.level <= logging.ERROR:
-                elapsed = time.perf_counter() - started
-                code = context.code
-                if code >= 500:
-                    level = logging.ERROR
-                elif self.slow and elapsed >= self.slow:
-                    level = logging.WARNING
-                else:
-                    level = logging.DEBUG if preflight else logging.INFO
-                if level >= log.level:
-                    log.write(level, 'Response: %d (%dms)' % (code, elapsed * 1000), rid)
-            return result
-        finally:
-            thread._name = thread_name
-            _local.context = outer_context
+        """The app's WSGI callable: canister's work around Bottle's, for one request.
 
-    def _early(self, environ: Dict[str, Any], method: str, scheme: str, trusted: bool, preflight: bool,
-               origin: Optional[str]) -> Optional[Tuple[int, Headers, bytes]]:
-        """The answer to a request canister handles before Bottle sees it, if it is one."""
-        answer = self._refusal(environ, method, scheme, trusted)
-        if (answer is None and 'HTTP_TRANSFER_ENCODING' in environ and not environ.get('CONTENT_LENGTH')
-                and 'wsgi.input' in environ):
-            if environ.get('wsgi.input_terminated'):
-                answer = self._buffer_body(environ)
-            else:
-                environ['wsgi.input'] = _LimitedInput(environ['wsgi.input'], self.max_body_size, self.log)
-        if answer is None and preflight:
-            answer = self._preflight(environ, origin or '')
-        return answer
-
-    def _host(self, environ: Mapping[str, Any], trusted: bool) -> str:
-        host = environ.get('HTTP_X_FORWARDED_HOST', '').split(',')[-1].strip() if trusted else ''
-        if not host:
-            host = environ.get('HTTP_HOST') or '%s:%s' % (environ.get('SERVER_NAME', ''),
-                                                          environ.get('SERVER_PORT', ''))
-        return host
-
-    @staticmethod
-    def _url(environ: Mapping[str, Any], scheme: str, host: str) -> str:
-        path = environ.get('SCRIPT_NAME', '') + environ.get('PATH_INFO', '')
-        if not _PLAIN_PATH.fullmatch(path):
-            path = urllib.parse.quote(path.encode('latin1', 'replace'), safe="/:@!$&'()*+,;=-._~")
-        url = '%s://%s%s' % (scheme, host, path)
-        query = environ.get('QUERY_STRING')
-        if query:
-            if not query.isascii() or not query.isprintable():
-                query = urllib.parse.quote(query.encode('latin1', 'replace'), safe="=&%+;/:@,-._~")
-            url += '?' + _redact_query(query)
-        return url
-
-    def _refusal(self, environ: Dict[str, Any], method: str, scheme: str,
-                 trusted: bool) -> Optional[Tuple[int, Headers, bytes]]:
-        """An early answer for a request canister refuses before Bottle sees it."""
-        length = environ.get('CONTENT_LENGTH')
-        if length:
-            if 'HTTP_TRANSFER_ENCODING' in environ:
-                return self._plain(400, _BOTH_LENGTHS, environ)
-            if not (length.isascii() and length.isdigit()):
-                return self._plain(400, 'Bad request: invalid Content-Length', environ)
-            digits = length.lstrip('0') or '0'
-            if len(digits) > len(str(self.max_body_size)) or int(digits) > self.max_body_size:
-                shown = digits if len(digits) <= 20 else 'a %d-digit number of' % len(digits)
-                return self._plain(413, 'Request body too large: %s bytes, the limit is %d'
-                                   % (shown, self.max_body_size), environ)
-            if digits != length:
-                environ['CONTENT_LENGTH'] = digits  # leading zeros: Bottle calls int() on it too
-        for header in ('HTTP_AUTHORIZATION', 'HTTP_COOKIE'):
-            value = environ.get(header)
-            if value is not None and len(value) > self.max_header_size:
-                return self._plain(431, 'Request header %s too large: the limit is %d bytes'
-                                   % (header[5:].title(), self.max_header_size), environ)
-        if self.csrf is not None and method in _UNSAFE_METHODS:
-            reason = self.csrf.refusal(environ, _normal_origin(scheme + '://' + self._host(environ, trusted)))
-            if reason is not None:
-                return self._plain(403, reason, environ)
-        return None
-
-    def _buffer_body(self, environ: Dict[str, Any]) -> Optional[Tuple[int, Headers, bytes]]:
-        """Read a body the server has already de-chunked (``wsgi.input_terminated``), up to the limit.
-
-        Such servers (gunicorn) keep the ``Transfer-Encoding: chunked`` header without a
-        Content-Length, and Bottle would then parse chunk framing that is no longer there
-        (a 400).  Canister hands Bottle the body with its length instead.
+        1. ``_RequestContext.begin``: who the client is, the request id, the thread's name, the request line;
+        2. ``_EarlyChecks``: limits, CSRF and CORS preflights, answered here when they refuse or answer;
+        3. Bottle serves the request; the route wrapper (``apply``) checks credentials and binds parameters;
+        4. ``_RequestContext.start_response``: the session saved, then CORS, cache and security headers;
+        5. ``_RequestContext.end``: the response line, and the thread as it was.
         """
-        stream = environ['wsgi.input']
-        body = tempfile.SpooledTemporaryFile(max_size=bottle.BaseRequest.MEMFILE_MAX)
-        size = 0
+        outer = _local.context
+        if outer is not None and outer.environ is environ:
+            return self._inner(environ, start_response)  # mounted in another canister app, whose entry runs
+        context = _RequestContext.begin(self, environ, start_response)
         try:
-            while True:
-                chunk = stream.read(65536)
-                if not chunk:
-                    break
-                size += len(chunk)
-                if size > self.max_body_size:
-                    body.close()
-                    return self._plain(413, _CHUNKED_TOO_LARGE % self.max_body_size, environ)
-                body.write(chunk)
-        except (OSError, ValueError) as error:
-            body.close()
-            return self._plain(400, 'Bad request: the body could not be read (%s)' % type(error).__name__, environ)
-        body.seek(0)
-        environ['wsgi.input'] = body
-        environ['CONTENT_LENGTH'] = str(size)
-        del environ['HTTP_TRANSFER_ENCODING']
-        return None
+            early = self.early.response(context) if self.early.needed(context, environ.get('HTTP_COOKIE')) else None
+            if early is not None:
+                return context.send_early(early)
+            result = self._inner(environ, context.start_response)
+            if context.replaced is not None:  # the session could not be saved: that response instead
+                close = getattr(result, 'close', None)
+                if close is not None:
+                    close()
+                result = context.replaced
+            return result
+        except BaseException:
+            if not context.error_logged:
+                self.log.write(logging.ERROR, 'Unhandled exception', exc_info=True)
+            context.code = 500
+            raise
+        finally:
+            context.end()
 
-    def _plain(self, code: int, message: str, environ: Mapping[str, Any]) -> Tuple[int, Headers, bytes]:
-        self.log.write(logging.WARNING, message)
-        headers, body = _error_answer(code, message, environ)
-        return code, headers, body
-
-    def _preflight(self, environ: Dict[str, Any], origin: str) -> Optional[Tuple[int, Headers, bytes]]:
-        """Answer a CORS preflight for a routed path, without calling the handler."""
-        assert self.cors is not None and self.app is not None
-        path = environ.get('PATH_INFO', '') or '/'
-        try:
-            path = path.encode('latin1').decode('utf-8')
-        except UnicodeError:
-            return None
-        try:
-            self.app.router.match({'REQUEST_METHOD': 'CANISTER-PROBE', 'PATH_INFO': path})
-            methods: Iterable[str] = self.cors.methods or _ALL_METHODS
-        except bottle.HTTPError as error:
-            if error.status_code != 405:
-                return None  # not routed: Bottle answers 404 (with CORS headers)
-            methods = [m.strip() for m in error.headers.get('Allow', '').split(',') if m.strip()]
-        if not self.cors.is_allowed_origin(origin):
-            return self._plain(403, 'CORS preflight refused: origin %s is not allowed' % _escape(origin)[:100],
-                               environ)
-        requested = environ.get('HTTP_ACCESS_CONTROL_REQUEST_HEADERS', '')
-        headers = self.cors.preflight(origin, requested, methods)
-        headers.append(('Content-Length', '0'))
-        return 204, headers, b''
-
-    # -- a route whose app's entry did not run -----------------------------
+    # -- a route whose app's WSGI callable did not run ---------------------
     def _serve(self, route_call: Callable[..., Any], args: Tuple[Any, ...], url_args: Dict[str, Any]) -> Any:
-        """Do the entry's work around one route call, for a request that reached this app's route
-        without passing through its WSGI entry: Bottle 0.13's ``mount`` and ``merge`` (both
-        versions) copy a child app's routes into a parent, whose own entry then serves them.
+        """Do the WSGI callable's work around one route call, for a request that reached this app's
+        route without passing through it: Bottle 0.13's ``mount`` and ``merge`` (both versions)
+        copy a child app's routes into a parent, whose own WSGI callable then serves them.
 
         The context lives for this call only (and for the steps of a streamed body), so nothing
-        of this request stays in the thread's slot for the next one.  The answer's headers are
+        of this request stays in the thread's slot for the next one.  The response's headers are
         finished on the response Bottle will send: the one raised or returned, or ``bottle.response``.
         """
-        environ = bottle.request.environ
-        log = self.log
-        started = time.perf_counter()
-        peer = environ.get('REMOTE_ADDR') or '-'
-        trusted = self.has_proxies and self.proxies.is_trusted(peer)
-        scheme = environ.get('wsgi.url_scheme', 'http')
-        client = peer
-        if trusted:
-            client = self.proxies.client(environ, peer)
-            scheme = environ.get('HTTP_X_FORWARDED_PROTO', '').split(',')[-1].strip().lower() or scheme
-        rid = environ.get('HTTP_X_REQUEST_ID')
-        if rid is None or not _REQUEST_ID.fullmatch(rid):
-            rid = _ID_PREFIX + str(next(_ID_COUNTER))
-        environ['canister.request_id'] = rid
-        method = environ.get('REQUEST_METHOD', 'GET').upper()
-        cookie = environ.get('HTTP_COOKIE')
-        context = _RequestContext()
-        context.environ, context.plugin, context.manager = environ, self, self.sessions
-        context.client, context.request_id, context.origin = client, rid, environ.get('HTTP_ORIGIN')
-        context.https = scheme == 'https'
-        cookie_sid = context.cookie_sid = self.sessions.cookie_sid(cookie) if cookie is not None else None
-        thread: Any = threading.current_thread()
-        thread_name = thread._name
-        thread._name = client + ('-' + cookie_sid[:6] if cookie_sid else '-...')
-        _local.context = context
-        code = 500
-        if log.level <= logging.INFO:
-            log.write(logging.INFO, '%s %s' % (_escape(method), self._url(environ, scheme, self._host(environ, trusted))),
-                      rid)
+        context = _RequestContext.begin(self, bottle.request.environ, None)
+        context.code = 500  # unless a response is finished below
         try:
-            answer = self._early(environ, method, scheme, trusted, False, context.origin)
-            if answer is not None:
-                code, headers, body = answer
-                raise bottle.HTTPResponse(body, status=code, headers=headers)
+            early = self.early.response(context)
+            if early is not None:
+                raise bottle.HTTPResponse(early.body, status=early.code, headers=early.headers)
             result = route_call(*args, **url_args)
             target = result if isinstance(result, bottle.HTTPResponse) else bottle.response
-            code, sent = self._finish_answer(context, target)
+            sent = self._finish_response(context, target)
             return result if sent is target else sent
         except bottle.HTTPResponse as raised:
-            code, sent = self._finish_answer(context, raised)
+            sent = self._finish_response(context, raised)
             if sent is raised:
                 raise
             raise sent from None
         finally:
-            if log.level <= logging.ERROR:
-                elapsed = time.perf_counter() - started
-                level = (logging.ERROR if code >= 500 else logging.WARNING if self.slow and elapsed >= self.slow
-                         else logging.INFO)
-                if level >= log.level:
-                    log.write(level, 'Response: %d (%dms)' % (code, elapsed * 1000), rid)
-            thread._name = thread_name
-            _local.context = None
+            context.end()
 
     @staticmethod
-    def _finish_answer(context: _RequestContext, answer: Any) -> Tuple[int, Any]:
-        """Finish the headers of the Bottle response ``answer`` as the entry's ``start_response``
-        does (session, CORS, request id, security headers); return its status code, and the answer
-        to send instead if the session could not be saved (else ``answer`` itself)."""
+    def _finish_response(context: _RequestContext, response: Any) -> Any:
+        """Finish the headers of the Bottle response ``response`` as ``_RequestContext.start_response``
+        does (session, CORS, request id, security headers); return the response to send: an error
+        response instead if the session could not be saved, else ``response`` itself."""
         sent: List[Tuple[str, Headers]] = []
         context.server_start_response = lambda status_line, headers, exc_info=None: sent.append(
             (status_line, headers))
-        context.start_response(answer.status_line, list(answer.headers.allitems()))
+        context.start_response(response.status_line, list(response.headers.allitems()))
         status_line, headers = sent[0]
         if context.replaced is not None:
-            answer = bottle.HTTPResponse(context.replaced[0], status=status_line)
-        answer.headers.dict.clear()
+            response = bottle.HTTPResponse(context.replaced[0], status=status_line)
+        response.headers.dict.clear()
         for name, value in headers:
-            answer.add_header(name, value)
-        return context.code, answer
-
-
-class _RequestContext(SessionState):
-    """Everything canister knows about the request a thread is serving, and its answer's last step.
-
-    It is the request's session state too (one object per request): the entry sets the
-    attributes a request needs, the others keep their class-level defaults.
-    """
-
-    environ: Dict[str, Any] = {}
-    request_id = ''
-    plugin: Optional[Canister] = None
-    server_start_response: Optional[Callable[..., Any]] = None
-    https = False
-    origin: Optional[str] = None
-    error_logged = False
-    code = 0
-    #: The body of an error answer that replaced Bottle's (the session could not be saved).
-    replaced: Optional[List[bytes]] = None
-    #: The handler returned a generator: its body runs after the entry returns (_StreamedBody).
-    streamed = False
-    #: The thread's name while it serves this request.
-    thread_name = ''
-
-    def start_response(self, status_line: str, headers: Headers, exc_info: Any = None) -> Any:
-        """Bottle's answer on its way to the server: save the session, add CORS and the request id."""
-        code = self.code = int(status_line[:3])
-        plugin = self.plugin
-        assert plugin is not None
-        if self.loaded and code < 500:
-            try:
-                self.finish(headers, self.https)
-            except (StoreUnavailable, SessionDataError) as error:
-                log = plugin.log
-                if isinstance(error, StoreUnavailable):
-                    log.write(logging.ERROR, str(error), self.request_id)
-                    code, message = 503, _UNAVAILABLE
-                else:
-                    log.write(logging.ERROR, 'Session not saved: %s' % error, self.request_id)
-                    code, message = 500, 'Internal server error: the session could not be saved: %s' % error
-                self.code = code
-                headers, body = _error_answer(code, message, self.environ)
-                self.replaced = [body]
-                status_line = _HTTP_STATUS[code]
-        if self.streamed:  # the handler's generator goes on after the entry returns (_StreamedBody)
-            self.thread_name = threading.current_thread().name
-            if self.loaded and self.replaced is None and code < 500:
-                self.settle()
-        if plugin.cors is not None:
-            plugin.cors.apply(headers, self.origin)
-        headers.append(('X-Request-ID', self.request_id))
-        if self.loaded:  # built from a session: private, and the security headers, in one scan if absent
-            if plugin.private_names.isdisjoint(map(_header_name, headers)):
-                headers += plugin.private_https if self.https else plugin.private_plain
-            else:
-                SessionManager.mark_private(headers)
-                _add_absent(headers, plugin.security_https if self.https else plugin.security_plain,
-                            plugin.security_names)
-        elif plugin.security_names:
-            _add_absent(headers, plugin.security_https if self.https else plugin.security_plain, plugin.security_names)
-        assert self.server_start_response is not None
-        return self.server_start_response(status_line, headers, exc_info)
-
-
-class _StreamedBody:
-    """A handler's generator, which the server iterates after canister's entry has returned.
-
-    Each step runs with its request's context again (session, request id, thread name),
-    an exception while streaming is logged, and session changes made after the answer
-    started are saved when the server closes the body (see ``SessionState.finish_late``).
-    """
-
-    def __init__(self, body: Any, context: _RequestContext, plugin: Canister, route: bottle.Route) -> None:
-        self.body = body
-        self.context = context
-        self.plugin = plugin
-        self.route = route
-        context.streamed = True
-
-    def __iter__(self) -> _StreamedBody:
-        return self
-
-    def __next__(self) -> Any:
-        return self._run(next, self.body)
-
-    def close(self) -> None:
-        """The server is done: end the handler's generator, then save what it changed."""
-        self._run(self._close)
-
-    def _close(self) -> None:
-        self.body.close()
-        context = self.context
-        if context.replaced is not None or not 0 < context.code < 500:
-            return  # an error answer, or closed before the answer started (HEAD, 204, 304): finish() saves
-        log = self.plugin.log
-        try:
-            problem = context.finish_late()
-        except (StoreUnavailable, SessionDataError) as error:
-            log.write(logging.ERROR, 'Session not saved after the streamed answer: %s' % error, context.request_id)
-            return
-        if problem:
-            log.write(logging.WARNING, 'Session: %s' % problem, context.request_id)
-
-    def _run(self, step: Callable[..., Any], *args: Any) -> Any:
-        context = self.context
-        outer = _local.context
-        if outer is context:  # still inside the entry (Bottle takes the first chunk there)
-            return step(*args)
-        thread: Any = threading.current_thread()
-        thread_name = thread._name
-        _local.context = context
-        thread._name = context.thread_name or thread_name
-        try:
-            return step(*args)
-        except StopIteration:
-            raise
-        except Exception:
-            log = self.plugin.log
-            if log.enabled(logging.ERROR):
-                log.logger.exception('Unhandled exception while streaming %s %s', self.route.method, self.route.rule)
-            raise
-        finally:
-            thread._name = thread_name
-            _local.context = outer
-
-
-class _LimitedInput:
-    """A request body of unknown length (chunked) that answers 413 once it passes the limit.
-
-    Bottle reads such a body whole before a handler sees it; counting the bytes as
-    they arrive (chunk framing included) stops a client from streaming gigabytes in.
-    """
-
-    def __init__(self, stream: Any, limit: int, log: RequestLog) -> None:
-        self.stream = stream
-        self.limit = limit
-        self.log = log
-        self.count = 0
-
-    def _counted(self, data: bytes) -> bytes:
-        self.count += len(data)
-        if self.count > self.limit:
-            message = _CHUNKED_TOO_LARGE % self.limit
-            self.log.write(logging.WARNING, message)
-            raise _error_response(413, message)
-        return data
-
-    def read(self, size: int = -1) -> bytes:
-        if size is None or size < 0:
-            size = self.limit + 1 - self.count
-        return self._counted(self.stream.read(size))
-
-    def readline(self, size: int = -1) -> bytes:
-        if size is None or size < 0:
-            size = self.limit + 1 - self.count
-        return self._counted(self.stream.readline(size))
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.stream, name)
-
-
-#: Generated request ids: this prefix, random per process, then a counter (the entry writes it inline).
-_ID_PREFIX = secrets.token_hex(4) + '-'
-_ID_COUNTER = itertools.count(1)
+            response.add_header(name, value)
+        return response
 
 
 ###############################################################################
