@@ -2170,9 +2170,11 @@ class SessionState:
     the request touches its session (the plugin's request context is a subclass).
     """
 
+    #: The session policy and store of the app serving the request.
     manager: Optional[SessionManager] = None
     #: The well-formed id the request's cookie named (not adopted before it is found in the store).
     cookie_sid: Optional[str] = None
+    #: The client's address (the start of the thread's name).
     client = '-'
     #: The store was asked for the session (once per request, at the first use).
     loaded = False
@@ -2182,17 +2184,20 @@ class SessionState:
     sid: Optional[str] = None
     #: The record as loaded: what an update expects to find in the store ('' if none).
     snapshot = ''
-    #: The request's own dict (the class default is never handed out: load() replaces it).
-    data: Dict[str, Any] = {}
+    #: The request's own dict (``load`` gives every request its own; the read-only default is never handed out).
+    data: Dict[str, Any] = types.MappingProxyType({})  # type: ignore[assignment]
+    #: Who is logged in (``session.user``), None if nobody.
     user: Any = None
+    #: When that login lapses by itself (a token's ``exp``), in seconds since the epoch; 0: never.
     user_expires = 0.0
     #: When the session was made, in milliseconds since the epoch (0: not yet, set when it is
     #: first saved): an integer is cheaper to write than a float.
     created_ms = 0
     #: The session's own lifetime in seconds (``remember``); 0: the configured timeout.
     lifetime = 0
-    #: The session is to be stored even if empty (its id was used, or a user logged in).
-    real = False
+    #: The session is to be stored even with no data and no user (its id was handed out, or a
+    #: user logged in or out): a request with nothing to keep stores nothing.
+    keep_empty = False
     #: The id this request replaced (login, logout, regenerate): deleted when the new one is stored.
     old_sid: Optional[str] = None
     #: Ids ended in this request (logout), deleted from the store at the end.
@@ -2245,7 +2250,7 @@ class SessionState:
         if self.sid is None:
             self._new_sid()
         assert self.sid is not None
-        self.real = True
+        self.keep_empty = True
         return self.sid
 
     def _new_sid(self) -> str:
@@ -2278,7 +2283,7 @@ class SessionState:
         self.user_expires = expires
         self.tail = None
         if remember or self.exists:
-            self.real = True
+            self.keep_empty = True
         return changed
 
     def regenerate(self) -> str:
@@ -2288,7 +2293,7 @@ class SessionState:
             self._rotate()
         elif self.sid is None:
             self._new_sid()
-        self.real = True
+        self.keep_empty = True
         assert self.sid is not None
         return self.sid
 
@@ -2299,13 +2304,13 @@ class SessionState:
         self.load()
         self.lifetime = seconds
         self.tail = None
-        self.real = True
+        self.keep_empty = True
 
     def invalidate(self) -> None:
         """End the session; anything stored afterwards goes to a brand new one."""
         self.load()
         self.dead += tuple(sid for sid in (self.old_sid, self.sid if self.exists else None) if sid)
-        self.exists, self.sid, self.old_sid, self.snapshot, self.real = False, None, None, '', False
+        self.exists, self.sid, self.old_sid, self.snapshot, self.keep_empty = False, None, None, '', False
         self.data, self.user, self.user_expires, self.created_ms, self.tail = {}, None, 0, 0, None
         self.lifetime = 0
 
@@ -2340,7 +2345,7 @@ class SessionState:
         store = manager.store
         for sid in self.dead:
             store.delete(sid)
-        if not self.exists and not self.real and not self.data:
+        if not self.exists and not self.keep_empty and not self.data:
             if self.dead and self.cookie_sid:
                 manager.set_cookie(headers, '', https, expire=True)
             return
@@ -2448,7 +2453,7 @@ class SessionState:
         self.old_sid, self.dead = None, ()
         if self.ended:
             self.exists, self.sid = False, None
-        elif self.sid is not None and (self.exists or self.real or self.data):  # finish stored it
+        elif self.sid is not None and (self.exists or self.keep_empty or self.data):  # finish stored it
             self.exists, self.cookie_sid, self.snapshot = True, self.sid, self.record()
 
     def finish_late(self) -> Optional[str]:
@@ -2462,7 +2467,7 @@ class SessionState:
         if not self.loaded or manager is None or self.ended:
             return None
         needs_new_id = (self.old_sid is not None or self.sid is None or self.sid != self.cookie_sid) and bool(
-            self.real or self.data or self.exists)
+            self.keep_empty or self.data or self.exists)
         if needs_new_id:
             for sid in self.dead + ((self.old_sid,) if self.old_sid else ()):
                 manager.store.delete(sid)
@@ -3664,6 +3669,7 @@ class _RequestContext(SessionState):
     method = 'GET'
     #: ``http`` or ``https`` (as a trusted proxy says, if one is in front).
     scheme = 'http'
+    #: The request came over HTTPS (the cookie gets ``Secure``, the response HSTS).
     https = False
     #: The request came through a trusted proxy (its X-Forwarded-* headers count).
     trusted = False
@@ -3683,7 +3689,8 @@ class _RequestContext(SessionState):
     streamed = False
     #: The thread's name while it serves this request.
     thread_name = ''
-    #: The thread's name before: given back when the request is done.
+    #: The thread serving the request, and its name before: given back when the request is done.
+    thread: Any = None
     outer_thread_name = ''
     #: The context this one was made inside of (a request re-entering the entry), put back at the end.
     outer: Optional[_RequestContext] = None
@@ -3722,7 +3729,7 @@ class _RequestContext(SessionState):
         cookie_sid = context.cookie_sid = plugin.sessions.cookie_sid(cookie) if cookie is not None else None
         context.outer = _local.context
         _local.context = context
-        thread = threading.current_thread()
+        thread = context.thread = threading.current_thread()
         context.outer_thread_name = thread.name
         thread.name = context.client + ('-' + cookie_sid[:6] if cookie_sid else '-...')
         if log.level <= logging.INFO:
@@ -3744,7 +3751,7 @@ class _RequestContext(SessionState):
             else:
                 level = logging.DEBUG if self.preflight else logging.INFO
             log.write(level, 'Response: %d (%dms)', code, elapsed * 1000)
-        threading.current_thread().name = self.outer_thread_name
+        self.thread.name = self.outer_thread_name
         _local.context = self.outer
 
     def host(self) -> str:
