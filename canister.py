@@ -3266,6 +3266,19 @@ def _add_absent(headers: Headers, extra: Headers, names: typing.AbstractSet[str]
         headers.extend(header for header in extra if header[0] not in present)
 
 
+def _wildcard_origins(origins: Iterable[str]) -> Optional[typing.Pattern[str]]:
+    """One pattern matching the origins of ``https://*.example.com`` entries (any depth of
+    subdomain), or None for none; ConfigError for a wildcard anywhere else."""
+    patterns = []
+    for origin in origins:
+        scheme, sep, host = _normal_origin(origin).partition('://')
+        if not sep or not host.startswith('*.') or '*' in host[2:]:
+            raise ConfigError('canister.cors: %r is not valid: a wildcard must look like '
+                              'https://*.example.com' % origin)
+        patterns.append(re.escape(scheme + '://') + r'[a-z0-9-]+(?:\.[a-z0-9-]+)*' + re.escape(host[1:]))
+    return re.compile('|'.join('(?:%s)' % p for p in patterns)) if patterns else None
+
+
 class CorsPolicy:
     """Which origins may call the app from a browser, and the headers that say so."""
 
@@ -3278,15 +3291,8 @@ class CorsPolicy:
             raise ConfigError('canister.cors = * cannot be combined with cors_credentials = true: '
                               'list the allowed origins explicitly')
         self.origins = frozenset(_normal_origin(o) for o in origins if o != '*' and '*' not in o)
-        patterns = []
-        for origin in origins:
-            if origin != '*' and '*' in origin:
-                scheme, sep, host = _normal_origin(origin).partition('://')
-                if not sep or not host.startswith('*.') or '*' in host[2:]:
-                    raise ConfigError('canister.cors: %r is not valid: a wildcard must look like '
-                                      'https://*.example.com' % origin)
-                patterns.append(re.escape(scheme + '://') + r'[a-z0-9-]+(?:\.[a-z0-9-]+)*' + re.escape(host[1:]))
-        self.pattern = re.compile('|'.join('(?:%s)' % p for p in patterns)) if patterns else None
+        #: The listed origins with a wildcard subdomain, as one pattern (None without any).
+        self.pattern = _wildcard_origins(origin for origin in origins if origin != '*' and '*' in origin)
         self.methods = tuple(m.upper() for m in config['cors_methods'])
         self.any_header = '*' in config['cors_headers']
         self.allowed_headers = frozenset(h.lower() for h in config['cors_headers'])
@@ -3377,12 +3383,16 @@ class CorsPolicy:
         allowed = [m for m in route_methods if not self.methods or m in self.methods]
         if allowed:
             headers.append((ACL_METHODS, ', '.join(allowed)))
-        granted = [h.strip() for h in requested.split(',') if h.strip()
-                   and (self.any_header or h.strip().lower() in self.allowed_headers)]
+        granted = self._granted_headers(requested)
         if granted:
             headers.append((ACL_HEADERS, ', '.join(granted)))
         headers.append((ACL_MAX_AGE, self.max_age))
         return headers
+
+    def _granted_headers(self, requested: str) -> List[str]:
+        """The headers of ``Access-Control-Request-Headers`` that ``cors_headers`` allows."""
+        names = [name.strip() for name in requested.split(',')]
+        return [name for name in names if name and (self.any_header or name.lower() in self.allowed_headers)]
 
 
 class CsrfGuard:
@@ -3413,6 +3423,23 @@ class CsrfGuard:
         content_type = environ.get('CONTENT_TYPE', '').split(';')[0].strip().lower()
         return environ['REQUEST_METHOD'].upper() != 'POST' or content_type not in self._FORM_TYPES
 
+    @staticmethod
+    def _claimed_origin(environ: Mapping[str, Any], foreign: bool) -> Optional[str]:
+        """The origin the request says it comes from: its ``Origin``, else its ``Referer``'s
+        (``null`` if unreadable), ``null`` for a foreign request naming none; None for a request
+        naming none that the browser did not call foreign (not from a page: a script, a bookmark)."""
+        origin = environ.get('HTTP_ORIGIN')
+        if origin is not None:
+            return origin
+        referer = environ.get('HTTP_REFERER')
+        if not referer:
+            return 'null' if foreign else None  # the browser says it is foreign but names no origin
+        try:
+            parts = urllib.parse.urlsplit(referer)
+        except ValueError:  # e.g. an unbalanced IPv6 bracket
+            return 'null'
+        return '%s://%s' % (parts.scheme, parts.netloc) if parts.scheme and parts.netloc else 'null'
+
     def why_refused(self, environ: Mapping[str, Any], own_origin: str) -> Optional[str]:
         """Why the request must be refused, or None if it may go on."""
         method = environ['REQUEST_METHOD'].upper()
@@ -3425,19 +3452,9 @@ class CsrfGuard:
         if site in self._OWN_SITES:
             return None
         foreign = site in self._FOREIGN_SITES
-        origin = environ.get('HTTP_ORIGIN')
+        origin = self._claimed_origin(environ, foreign)
         if origin is None:
-            referer = environ.get('HTTP_REFERER')
-            if not referer:
-                if not foreign:
-                    return None
-                origin = 'null'  # the browser says it is foreign but names no origin
-            else:
-                try:
-                    parts = urllib.parse.urlsplit(referer)
-                    origin = '%s://%s' % (parts.scheme, parts.netloc) if parts.scheme and parts.netloc else 'null'
-                except ValueError:  # e.g. an unbalanced IPv6 bracket
-                    origin = 'null'
+            return None
         if not foreign and _normal_origin(origin) == own_origin:
             return None
         cors = self.cors
