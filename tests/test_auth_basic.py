@@ -10,7 +10,7 @@ import bottle
 
 import canister
 from canister import session
-from conftest import client, read_log
+from helpers import client, read_log
 
 SHA256_MY_SECRET = '186ef76e9d6a723ecb570d4d9c287487d001e5d35f7ed4a313350a407950318e'
 

@@ -16,7 +16,7 @@ import bottle
 import pytest
 
 import canister
-from conftest import client
+from helpers import client
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 HASH = re.compile(r'pbkdf2_sha256:\d+:[A-Za-z0-9_-]+:[A-Za-z0-9_-]+')

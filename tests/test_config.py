@@ -9,7 +9,7 @@ import bottle
 import pytest
 
 import canister
-from conftest import client, read_log
+from helpers import client, read_log
 
 ORIGIN = {'HTTP_ORIGIN': 'https://front.example.com'}
 

@@ -19,7 +19,7 @@ import threading
 import pytest
 
 import canister
-from conftest import client, read_log
+from helpers import client, read_log
 from servers import AppServer, Client, InProcessWaitress, RedisServer
 from session_kit import FourMethodStore
 

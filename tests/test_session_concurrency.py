@@ -15,7 +15,7 @@ import time
 import pytest
 
 from canister import session
-from conftest import read_log
+from helpers import read_log
 from servers import AppServer, InProcessWaitress
 from session_kit import (STORES, Browser, add_session_routes, expires_cookie, make_store_url, plugin_of, run_threads,
                          start_redis)

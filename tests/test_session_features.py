@@ -19,7 +19,7 @@ import webtest
 
 import canister
 from canister import session
-from conftest import read_log
+from helpers import read_log
 from session_kit import (COOKIE, STORES, FourMethodStore, add_session_routes, expires_cookie, make_store_url,
                          plugin_of, start_redis)
 

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 import canister
 from canister import session
-from conftest import client, read_log
+from helpers import client, read_log
 from servers import RedisServer
 
 COOKIE = 'session_id'
