@@ -3,21 +3,16 @@ by hand, redis-servers and store URLs.  Helpers to import are in tests/helpers.p
 from __future__ import annotations
 
 import pathlib
-import sys
 import time
 from typing import Any, Callable, Iterator, List
 
 import bottle
 import pytest
 
-from helpers import ROOT, Clock
-
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
-import canister  # noqa: E402
-from servers import RedisServer  # noqa: E402
-from session_kit import STORES, make_store_url  # noqa: E402
+from helpers import Clock  # first: it puts the canister.py of this checkout on sys.path
+import canister
+from servers import RedisServer
+from session_kit import STORES, make_store_url
 
 
 @pytest.fixture

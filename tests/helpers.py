@@ -7,11 +7,17 @@ from __future__ import annotations
 import base64
 import http.cookiejar
 import pathlib
+import sys
 from typing import Any, Dict, List, Optional
 
 import webtest
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:  # canister.py of this checkout, not an installed one
+    sys.path.insert(0, str(ROOT))
+
+import canister  # noqa: E402
+
 COOKIE = 'session_id'
 
 
@@ -64,6 +70,13 @@ def basic(username: str, password: str) -> str:
     """An ``Authorization`` header value of the Basic scheme for these credentials."""
     raw = ('%s:%s' % (username, password)).encode('utf-8')
     return 'Basic ' + base64.b64encode(raw).decode('ascii')
+
+
+def write_users(path: pathlib.Path, **passwords: str) -> pathlib.Path:
+    """Write a Basic users file, a line per user with a quick PBKDF2 hash of the password; its path."""
+    path.write_text(''.join('%s:%s\n' % (name, canister.hash_password(password, 'pbkdf2', iterations=1000))
+                            for name, password in passwords.items()))
+    return path
 
 
 def sqlite_url(path: Any) -> str:

@@ -16,7 +16,7 @@ import pytest
 
 import canister
 from canister import session
-from helpers import COOKIE, basic, cookieless_client, read_log
+from helpers import COOKIE, basic, cookieless_client, read_log, write_users
 from session_kit import STORES, FourMethodStore, add_session_routes, expires_cookie, make_store_url, plugin_of
 
 
@@ -165,9 +165,7 @@ def test_a_dict_user_with_another_sub_starts_with_empty_data(make_app):
 
 
 def basic_users_app(make_app, tmp_path):
-    users = tmp_path / 'users'
-    users.write_text('alice:%s\nbob:%s\n' % (canister.hash_password('a-pw', 'pbkdf2', iterations=1000),
-                                             canister.hash_password('b-pw', 'pbkdf2', iterations=1000)))
+    users = write_users(tmp_path / 'users', alice='a-pw', bob='b-pw')
     return Web(feature_app(make_app, auth_basic_users_file=str(users)))
 
 
