@@ -8,7 +8,6 @@
 """
 from __future__ import annotations
 
-import base64
 import collections
 import os
 import re
@@ -19,13 +18,9 @@ import threading
 import pytest
 
 import canister
-from helpers import client, read_log
-from servers import AppServer, Client, InProcessWaitress, RedisServer
+from helpers import basic, client, read_log
+from servers import AppServer, Client, InProcessWaitress
 from session_kit import FourMethodStore
-
-
-def basic(username, password):
-    return 'Basic ' + base64.b64encode(('%s:%s' % (username, password)).encode()).decode('ascii')
 
 
 WRONG = {'Authorization': basic('alice', 'guess')}
@@ -112,13 +107,6 @@ def test_ipv4_clients_are_still_counted_per_address(make_app):
 
 
 # -- shared stores -------------------------------------------------------------------
-
-@pytest.fixture
-def redis_server():
-    server = RedisServer().start()
-    yield server
-    server.cleanup()
-
 
 def hammer(url, attempts=30, together=5):
     """Wrong passwords in waves of simultaneous connections (each a new connection, so a
