@@ -21,7 +21,7 @@ def raw_basic(raw: bytes):
 
 
 def me_app(make_app, calls=None, **overrides):
-    """An app whose /me route answers with the logged-in user (and counts its calls)."""
+    """An app whose /me route answers with the logged-in user (and counts its calls); /sid with the session id."""
     app = make_app(**overrides)
     calls = calls if calls is not None else []
 
@@ -29,6 +29,10 @@ def me_app(make_app, calls=None, **overrides):
     def me():
         calls.append(1)
         return 'user=%s' % session.user
+
+    @app.get('/sid')
+    def sid():
+        return session.sid
 
     return app
 
@@ -177,19 +181,10 @@ def test_rotated_session_keeps_its_data_and_user(make_app):
 
 def test_old_session_id_no_longer_works_after_login(make_app):
     app = alice_app(make_app)
-
-    @app.get('/start')
-    def start():
-        return session.sid
-
-    @app.get('/state')
-    def state():
-        return 'user=%s' % session.user
-
     c = client(app)
-    old_sid = c.get('/start').text
+    old_sid = c.get('/sid').text
     c.get('/me', headers={'Authorization': basic('alice', 'wonderland')})
-    replay = client(app).get('/state', headers={'Cookie': 'session_id=' + old_sid})
+    replay = client(app).get('/me', headers={'Cookie': 'session_id=' + old_sid})
     assert replay.text == 'user=None'
 
 
@@ -213,19 +208,10 @@ def test_stateless_credentials_do_not_log_the_user_in_for_the_next_request(make_
 
 def test_handler_reading_the_sid_makes_a_basic_login_a_session(make_app):
     app = alice_app(make_app)
-
-    @app.get('/login')
-    def login():
-        return session.sid
-
-    @app.get('/state')
-    def state():
-        return 'user=%s' % session.user
-
     c = client(app)
-    response = c.get('/login', headers={'Authorization': basic('alice', 'wonderland')})
+    response = c.get('/sid', headers={'Authorization': basic('alice', 'wonderland')})
     assert cookie_value(response) == response.text
-    assert c.get('/state').text == 'user=alice'
+    assert c.get('/me').text == 'user=alice'
 
 
 # -- users file ----------------------------------------------------------------
@@ -420,19 +406,10 @@ def test_realm_in_the_challenge_comes_from_the_config(make_app):
 
 def test_failed_login_with_a_session_keeps_the_session_anonymous(make_app):
     app = alice_app(make_app)
-
-    @app.get('/start')
-    def start():
-        return session.sid
-
-    @app.get('/state')
-    def state():
-        return 'user=%s' % session.user
-
     c = client(app)
-    c.get('/start')
+    c.get('/sid')
     c.get('/me', headers={'Authorization': basic('alice', 'bad')}, expect_errors=True)
-    assert c.get('/state').text == 'user=None'
+    assert c.get('/me').text == 'user=None'
 
 
 def test_huge_authorization_header_is_refused_with_431(make_app):

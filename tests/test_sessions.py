@@ -11,6 +11,7 @@ import waitress
 import canister
 from canister import session
 from helpers import COOKIE, client, cookie_value, cookieless_client, read_log, set_cookies, with_cookie
+from session_kit import add_session_routes
 
 
 def attributes(response, name=COOKIE):
@@ -23,6 +24,17 @@ def attributes(response, name=COOKIE):
                 result[key.lower()] = value
             return result
     raise AssertionError('no %s cookie in %r' % (name, set_cookies(response)))
+
+
+def login_app(make_app, **overrides):
+    """An app with the session routes /login?name=, /logout and /set, and /me: the session's user."""
+    app = add_session_routes(make_app(**overrides))
+
+    @app.get('/me')
+    def me():
+        return str(session.user)
+
+    return app
 
 
 def counter_app(make_app, **overrides):
@@ -307,19 +319,8 @@ def test_writing_session_data_creates_the_session(make_app):
 
 def test_setting_the_user_creates_the_session(make_app):
     store = canister.MemoryStore()
-    app = make_app(store=store)
-
-    @app.get('/login')
-    def login():
-        session.user = 'alice'
-        return 'ok'
-
-    @app.get('/me')
-    def me():
-        return str(session.user)
-
-    web = cookieless_client(app)
-    sid = cookie_value(web.get('/login'))
+    web = cookieless_client(login_app(make_app, store=store))
+    sid = cookie_value(web.get('/login?name=alice'))
     assert sid is not None
     assert len(store) == 1
     assert web.get('/me', headers=with_cookie(sid)).text == 'alice'
@@ -405,16 +406,11 @@ def test_the_timeout_setting_accepts_its_old_misspelling(make_app):
 # login, logout
 
 def test_setting_a_new_user_rotates_the_session_id_and_keeps_the_data(make_app):
-    app = make_app()
+    app = login_app(make_app)
 
     @app.get('/cart')
     def cart():
         session.data['cart'] = ['book']
-        return 'ok'
-
-    @app.get('/login')
-    def login():
-        session.user = 'alice'
         return 'ok'
 
     @app.get('/')
@@ -423,7 +419,7 @@ def test_setting_a_new_user_rotates_the_session_id_and_keeps_the_data(make_app):
 
     web = cookieless_client(app)
     old = cookie_value(web.get('/cart'))
-    new = cookie_value(web.get('/login', headers=with_cookie(old)))
+    new = cookie_value(web.get('/login?name=alice', headers=with_cookie(old)))
     assert new not in (None, old)
     assert json.loads(web.get('/', headers=with_cookie(new)).text) == ['alice', {'cart': ['book']}]
     assert json.loads(web.get('/', headers=with_cookie(old)).text) == [None, {}]
@@ -449,39 +445,16 @@ def test_a_redirect_after_login_carries_the_session_cookie(make_app):
 
 
 def test_setting_the_same_user_again_does_not_rotate_the_id(make_app):
-    app = make_app()
-
-    @app.get('/login')
-    def login():
-        session.user = 'alice'
-        return 'ok'
-
-    web = cookieless_client(app)
-    sid = cookie_value(web.get('/login'))
-    response = web.get('/login', headers=with_cookie(sid))
+    web = cookieless_client(login_app(make_app))
+    sid = cookie_value(web.get('/login?name=alice'))
+    response = web.get('/login?name=alice', headers=with_cookie(sid))
     assert cookie_value(response) is None
 
 
 def test_invalidate_deletes_the_session_and_expires_the_cookie(make_app):
     store = canister.MemoryStore()
-    app = make_app(store=store)
-
-    @app.get('/login')
-    def login():
-        session.user = 'alice'
-        return 'ok'
-
-    @app.get('/logout')
-    def logout():
-        session.invalidate()
-        return 'bye'
-
-    @app.get('/me')
-    def me():
-        return str(session.user)
-
-    web = cookieless_client(app)
-    sid = cookie_value(web.get('/login'))
+    web = cookieless_client(login_app(make_app, store=store))
+    sid = cookie_value(web.get('/login?name=alice'))
     assert len(store) == 1
     response = web.get('/logout', headers=with_cookie(sid))
     assert len(store) == 0
