@@ -35,8 +35,8 @@ def install(app: bottle.Bottle, **overrides) -> bottle.Bottle:
 
 
 @pytest.fixture
-def ini_app(tmp_path):
-    """``ini_app(text)``: an app configured from an ini file of that text, canister installed, / answering ok."""
+def app_from_ini(tmp_path):
+    """``app_from_ini(text)``: an app configured from an ini file of that text, canister installed, / answering ok."""
     apps = []
 
     def build(text: str) -> bottle.Bottle:
@@ -56,15 +56,15 @@ def ini_app(tmp_path):
 
 # -- where the settings come from -------------------------------------------
 
-def test_an_ini_file_loaded_with_load_config_configures_canister(ini_app, log_dir):
-    app = ini_app('[canister]\nCORS = *\nlog_path = %s\nlog_days = 7\n' % log_dir)
+def test_an_ini_file_loaded_with_load_config_configures_canister(app_from_ini, log_dir):
+    app = app_from_ini('[canister]\nCORS = *\nlog_path = %s\nlog_days = 7\n' % log_dir)
     response = client(app).get('/', headers={'Origin': 'https://front.example.com'})
     assert response.headers['Access-Control-Allow-Origin'] == '*'
     assert banner_value(read_log(log_dir), 'log_days') == '7'
 
 
-def test_upper_case_keys_of_an_ini_file_are_understood(ini_app, log_dir):
-    app = ini_app('[canister]\nLOG_PATH = %s\nCORS = https://front.example.com\n' % log_dir)
+def test_upper_case_keys_of_an_ini_file_are_understood(app_from_ini, log_dir):
+    app = app_from_ini('[canister]\nLOG_PATH = %s\nCORS = https://front.example.com\n' % log_dir)
     response = client(app).get('/', headers={'Origin': 'https://front.example.com'})
     assert response.headers['Access-Control-Allow-Origin'] == 'https://front.example.com'
     assert banner_value(read_log(log_dir), 'cors') == 'https://front.example.com'
