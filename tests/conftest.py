@@ -1,19 +1,18 @@
-"""Shared fixtures: an app factory with canister installed, a WebTest client, the log."""
+"""Shared fixtures: an app factory with canister installed, the log directory, a clock to move
+by hand, redis-servers and store URLs.  Helpers to import are in tests/helpers.py."""
 from __future__ import annotations
 
 import pathlib
-import sys
+import time
 from typing import Any, Callable, Iterator, List
 
 import bottle
 import pytest
-import webtest
 
-ROOT = pathlib.Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
-import canister  # noqa: E402
+from helpers import Clock  # first: it puts the canister.py of this checkout on sys.path
+import canister
+from servers import RedisServer
+from session_kit import STORES, make_store_url
 
 
 @pytest.fixture
@@ -47,15 +46,34 @@ def make_app(log_dir: pathlib.Path) -> Iterator[Callable[..., bottle.Bottle]]:
         app.uninstall(True)
 
 
-def client(app: bottle.Bottle, **environ: Any) -> webtest.TestApp:
-    """A WebTest client that keeps cookies, as if from 127.0.0.1."""
-    extra = {'REMOTE_ADDR': '127.0.0.1', 'HTTP_HOST': 'localhost:80'}
-    extra.update(environ)
-    return webtest.TestApp(app, extra_environ=extra)
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
+    """Canister's clock, stopped at the real time now; ``clock.advance(seconds)`` moves it on.
+
+    Undone after the test, so a server thread of a later test sees the real clock again.
+    """
+    stopped = Clock(time.time())
+    monkeypatch.setattr(canister, '_now', stopped)
+    return stopped
 
 
-def read_log(log_dir: pathlib.Path) -> str:
-    """Everything written to the log files of a directory, in date order."""
-    if not log_dir.exists():
-        return ''
-    return ''.join(path.read_text(encoding='utf-8') for path in sorted(log_dir.glob('log.*')))
+@pytest.fixture
+def redis_server() -> Iterator[RedisServer]:
+    """A private redis-server of the test's own, started (the test fails, never skips, without one)."""
+    server = RedisServer().start()
+    yield server
+    server.cleanup()
+
+
+@pytest.fixture(scope='module')
+def module_redis_server() -> Iterator[RedisServer]:
+    """A private redis-server, started, that the tests of one module share (``store_url`` empties it)."""
+    server = RedisServer().start()
+    yield server
+    server.cleanup()
+
+
+@pytest.fixture(params=STORES)
+def store_url(request: pytest.FixtureRequest, tmp_path: pathlib.Path) -> str:
+    """The URL of an empty store of each kind canister ships."""
+    return make_store_url(request.param, tmp_path, request)

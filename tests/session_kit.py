@@ -1,7 +1,7 @@
 """Helpers shared by the session concurrency and session feature tests.
 
 ``make_store_url`` gives a test the URL of a fresh store of a kind: memory, a new SQLite
-file, or the module's private redis-server (fixture ``redis_server``), emptied first.
+file, or the module's private redis-server (fixture ``module_redis_server``), emptied first.
 ``Browser`` is real HTTP to a server on 127.0.0.1, one connection per request, with the
 session cookie carried by hand so that a test decides which cookie each request sends.
 """
@@ -15,9 +15,8 @@ import urllib.parse
 from typing import Any, Dict, List, Optional
 
 import canister
-from servers import RedisServer
+from helpers import COOKIE, sqlite_url
 
-COOKIE = 'session_id'
 STORES = ['memory', 'sqlite', 'redis']
 
 
@@ -62,11 +61,6 @@ def add_session_routes(app: Any) -> Any:
     return app
 
 
-def start_redis():
-    """A private redis-server (the tests fail, never skip, without one): for a module fixture."""
-    return RedisServer().start()
-
-
 def _empty_redis(url: str) -> None:
     import redis
     connection = redis.Redis.from_url(url)
@@ -81,8 +75,8 @@ def make_store_url(kind: str, tmp_path: Any, request: Any) -> str:
     if kind == 'memory':
         return 'memory'
     if kind == 'sqlite':
-        return 'sqlite:///' + str(tmp_path / 'sessions.db')
-    server = request.getfixturevalue('redis_server')
+        return sqlite_url(tmp_path / 'sessions.db')
+    server = request.getfixturevalue('module_redis_server')
     _empty_redis(server.url)
     return server.url
 

@@ -10,23 +10,18 @@ import bottle
 
 import canister
 from canister import session
-from conftest import client, read_log
+from helpers import basic, client, cookie_value, read_log, set_cookies, write_users
 
 SHA256_MY_SECRET = '186ef76e9d6a723ecb570d4d9c287487d001e5d35f7ed4a313350a407950318e'
 
 
-def basic(username, password):
-    """An Authorization header value for these credentials."""
-    raw = ('%s:%s' % (username, password)).encode('utf-8')
-    return 'Basic ' + base64.b64encode(raw).decode('ascii')
-
-
 def raw_basic(raw: bytes):
+    """An ``Authorization`` header value of the Basic scheme for credentials given as bytes."""
     return 'Basic ' + base64.b64encode(raw).decode('ascii')
 
 
 def me_app(make_app, calls=None, **overrides):
-    """An app whose /me route answers with the logged-in user (and counts its calls)."""
+    """An app whose /me route answers with the logged-in user (and counts its calls); /sid with the session id."""
     app = make_app(**overrides)
     calls = calls if calls is not None else []
 
@@ -35,6 +30,10 @@ def me_app(make_app, calls=None, **overrides):
         calls.append(1)
         return 'user=%s' % session.user
 
+    @app.get('/sid')
+    def sid():
+        return session.sid
+
     return app
 
 
@@ -42,18 +41,6 @@ def alice_app(make_app, calls=None, **overrides):
     overrides.setdefault('auth_basic_username', 'alice')
     overrides.setdefault('auth_basic_password', 'wonderland')
     return me_app(make_app, calls, **overrides)
-
-
-def set_cookies(response):
-    return [value for name, value in response.headerlist if name.lower() == 'set-cookie']
-
-
-def cookie_sid(response):
-    for value in set_cookies(response):
-        match = re.match(r'session_id=([A-Za-z0-9_-]+)', value)
-        if match:
-            return match.group(1)
-    return None
 
 
 def assert_basic_challenge(response):
@@ -163,12 +150,12 @@ def test_login_rotates_the_session_id_of_a_client_with_a_session(make_app):
 
     c = client(app)
     first = c.get('/start')
-    old_sid = cookie_sid(first)
+    old_sid = cookie_value(first)
     assert old_sid and first.text == old_sid
     response = c.get('/me', headers={'Authorization': basic('alice', 'wonderland')})
-    new_sid = cookie_sid(response)
+    new_sid = cookie_value(response)
     assert response.text == 'user=alice'
-    assert new_sid is not None and new_sid != old_sid
+    assert new_sid and new_sid != old_sid
     assert store.load(old_sid) in (None, canister._MOVED)  # for a minute, a marker that it moved: no session
     assert store.load(new_sid) is not None
     assert c.get('/me', headers={'Cookie': 'session_id=' + old_sid}).text == 'user=None'
@@ -194,19 +181,10 @@ def test_rotated_session_keeps_its_data_and_user(make_app):
 
 def test_old_session_id_no_longer_works_after_login(make_app):
     app = alice_app(make_app)
-
-    @app.get('/start')
-    def start():
-        return session.sid
-
-    @app.get('/state')
-    def state():
-        return 'user=%s' % session.user
-
     c = client(app)
-    old_sid = c.get('/start').text
+    old_sid = c.get('/sid').text
     c.get('/me', headers={'Authorization': basic('alice', 'wonderland')})
-    replay = client(app).get('/state', headers={'Cookie': 'session_id=' + old_sid})
+    replay = client(app).get('/me', headers={'Cookie': 'session_id=' + old_sid})
     assert replay.text == 'user=None'
 
 
@@ -230,19 +208,10 @@ def test_stateless_credentials_do_not_log_the_user_in_for_the_next_request(make_
 
 def test_handler_reading_the_sid_makes_a_basic_login_a_session(make_app):
     app = alice_app(make_app)
-
-    @app.get('/login')
-    def login():
-        return session.sid
-
-    @app.get('/state')
-    def state():
-        return 'user=%s' % session.user
-
     c = client(app)
-    response = c.get('/login', headers={'Authorization': basic('alice', 'wonderland')})
-    assert cookie_sid(response) == response.text
-    assert c.get('/state').text == 'user=alice'
+    response = c.get('/sid', headers={'Authorization': basic('alice', 'wonderland')})
+    assert cookie_value(response) == response.text
+    assert c.get('/me').text == 'user=alice'
 
 
 # -- users file ----------------------------------------------------------------
@@ -266,47 +235,47 @@ def test_users_file_accepts_sha256_lines(make_app, tmp_path):
 
 
 def test_users_file_refuses_a_wrong_password(make_app, tmp_path):
-    users = tmp_path / 'users'
-    users.write_text('alice:%s\n' % canister.hash_password('a-pw', 'pbkdf2', iterations=1000))
+    users = write_users(tmp_path / 'users', alice='a-pw')
     app = me_app(make_app, auth_basic_users_file=str(users))
     response = client(app).get('/me', headers={'Authorization': basic('alice', 'b-pw')}, expect_errors=True)
     assert response.status_int == 401
 
 
 def test_users_file_works_alongside_the_configured_user(make_app, tmp_path):
-    users = tmp_path / 'users'
-    users.write_text('bob:%s\n' % canister.hash_password('b-pw', 'pbkdf2', iterations=1000))
+    users = write_users(tmp_path / 'users', bob='b-pw')
     app = alice_app(make_app, auth_basic_users_file=str(users))
     c = client(app)
     assert c.get('/me', headers={'Authorization': basic('alice', 'wonderland')}).text == 'user=alice'
     assert c.get('/me', headers={'Authorization': basic('bob', 'b-pw')}).text == 'user=bob'
 
 
-def test_users_file_is_reloaded_when_it_changes(make_app, tmp_path):
-    users = tmp_path / 'users'
-    users.write_text('alice:%s\n' % canister.hash_password('a-pw', 'pbkdf2', iterations=1000))
+def test_users_file_is_reloaded_when_it_changes(make_app, tmp_path, clock):
+    users = write_users(tmp_path / 'users', alice='a-pw')
     app = me_app(make_app, auth_basic_users_file=str(users))
     c = client(app)
     assert c.get('/me', headers={'Authorization': basic('alice', 'a-pw')}).text == 'user=alice'
     assert c.get('/me', headers={'Authorization': basic('dave', 'd-pw')}, expect_errors=True).status_int == 401
-    time.sleep(1.1)
     users.write_text('dave:%s\n# alice was removed\n' % canister.hash_password('d-pw', 'pbkdf2', iterations=1000))
     stamp = time.time() + 5
     os.utime(users, (stamp, stamp))
+    clock.advance(0.9)  # the file is looked at once a second: not yet
+    assert c.get('/me', headers={'Authorization': basic('alice', 'a-pw')}).text == 'user=alice'
+    clock.advance(0.2)
     assert c.get('/me', headers={'Authorization': basic('dave', 'd-pw')}).text == 'user=dave'
     assert c.get('/me', headers={'Authorization': basic('alice', 'a-pw')}, expect_errors=True).status_int == 401
 
 
-def test_users_file_password_change_takes_effect_after_reload(make_app, tmp_path):
-    users = tmp_path / 'users'
-    users.write_text('alice:%s\n' % canister.hash_password('old-pw', 'pbkdf2', iterations=1000))
+def test_users_file_password_change_takes_effect_after_reload(make_app, tmp_path, clock):
+    users = write_users(tmp_path / 'users', alice='old-pw')
     app = me_app(make_app, auth_basic_users_file=str(users))
     c = client(app)
     assert c.get('/me', headers={'Authorization': basic('alice', 'old-pw')}).text == 'user=alice'
-    time.sleep(1.1)
-    users.write_text('alice:%s\n' % canister.hash_password('new-password', 'pbkdf2', iterations=1000))
+    write_users(users, alice='new-password')
     stamp = time.time() + 5
     os.utime(users, (stamp, stamp))
+    clock.advance(0.9)  # the file is looked at once a second: not yet
+    assert c.get('/me', headers={'Authorization': basic('alice', 'old-pw')}).text == 'user=alice'
+    clock.advance(0.2)
     assert c.get('/me', headers={'Authorization': basic('alice', 'old-pw')}, expect_errors=True).status_int == 401
     assert c.get('/me', headers={'Authorization': basic('alice', 'new-password')}).text == 'user=alice'
 
@@ -437,19 +406,10 @@ def test_realm_in_the_challenge_comes_from_the_config(make_app):
 
 def test_failed_login_with_a_session_keeps_the_session_anonymous(make_app):
     app = alice_app(make_app)
-
-    @app.get('/start')
-    def start():
-        return session.sid
-
-    @app.get('/state')
-    def state():
-        return 'user=%s' % session.user
-
     c = client(app)
-    c.get('/start')
+    c.get('/sid')
     c.get('/me', headers={'Authorization': basic('alice', 'bad')}, expect_errors=True)
-    assert c.get('/state').text == 'user=None'
+    assert c.get('/me').text == 'user=None'
 
 
 def test_huge_authorization_header_is_refused_with_431(make_app):

@@ -20,7 +20,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 import canister
 from canister import session
-from conftest import client, read_log
+from helpers import client, read_log
 
 SECRET = 'k9Qv2Lr7Zt4Wm8Xc1Bn5Hs3Jd6Fg0Pa-Tq7Ye2Ui9Oo4Kl1Mz8Nx5Cv3Bb6Vn0Q'  # 64 bytes
 
@@ -52,7 +52,8 @@ def bearer(token):
     return {'Authorization': 'Bearer ' + token}
 
 
-def me_app(make_app, calls=None, **overrides):
+def me_json_app(make_app, calls=None, **overrides):
+    """An app whose /me route answers {'user': ...} with the logged-in user (and counts its calls)."""
     app = make_app(**overrides)
     calls = calls if calls is not None else []
 
@@ -66,7 +67,7 @@ def me_app(make_app, calls=None, **overrides):
 
 def secret_app(make_app, calls=None, **overrides):
     overrides.setdefault('auth_jwt_secret', SECRET)
-    return me_app(make_app, calls, **overrides)
+    return me_json_app(make_app, calls, **overrides)
 
 
 def bearer_challenge(response):
@@ -221,7 +222,7 @@ def test_bearer_scheme_name_is_case_insensitive(make_app):
 
 
 def test_config_keys_from_app_config_enable_jwt(make_app):
-    app = me_app(make_app, config={'auth_jwt_secret': SECRET, 'auth_jwt_leeway': '0'})
+    app = me_json_app(make_app, config={'auth_jwt_secret': SECRET, 'auth_jwt_leeway': '0'})
     assert client(app).get('/me', headers=bearer(hs_token())).json['user']['sub'] == 'alice'
 
 
@@ -262,7 +263,7 @@ def test_hand_made_hs256_token_is_accepted_with_the_right_secret(make_app):
 # -- public keys -----------------------------------------------------------------
 
 def test_rs256_token_is_accepted_with_the_public_key_pem(make_app, rsa_key, rsa_pem_file):
-    app = me_app(make_app, auth_jwt_public_key=str(rsa_pem_file))
+    app = me_json_app(make_app, auth_jwt_public_key=str(rsa_pem_file))
     token = pyjwt.encode(claims(), rsa_key, algorithm='RS256')
     assert client(app).get('/me', headers=bearer(token)).json['user']['sub'] == 'alice'
 
@@ -270,21 +271,21 @@ def test_rs256_token_is_accepted_with_the_public_key_pem(make_app, rsa_key, rsa_
 def test_es256_token_is_accepted_with_the_public_key_pem(make_app, ec_key, tmp_path):
     pem = tmp_path / 'ec-public.pem'
     pem.write_bytes(public_pem(ec_key))
-    app = me_app(make_app, auth_jwt_public_key=str(pem))
+    app = me_json_app(make_app, auth_jwt_public_key=str(pem))
     token = pyjwt.encode(claims(), ec_key, algorithm='ES256')
     assert client(app).get('/me', headers=bearer(token)).json['user']['sub'] == 'alice'
 
 
 def test_rs256_token_signed_by_another_key_is_refused(make_app, rsa_pem_file, other_rsa_key):
     calls = []
-    app = me_app(make_app, calls, auth_jwt_public_key=str(rsa_pem_file))
+    app = me_json_app(make_app, calls, auth_jwt_public_key=str(rsa_pem_file))
     token = pyjwt.encode(claims(), other_rsa_key, algorithm='RS256')
     assert_invalid_token(client(app).get('/me', headers=bearer(token), expect_errors=True), calls)
 
 
 def test_hs256_token_signed_with_the_public_key_pem_is_refused(make_app, rsa_pem_file):
     calls = []
-    app = me_app(make_app, calls, auth_jwt_public_key=str(rsa_pem_file))
+    app = me_json_app(make_app, calls, auth_jwt_public_key=str(rsa_pem_file))
     pem = rsa_pem_file.read_bytes()
     token = hand_made({'alg': 'HS256', 'typ': 'JWT'}, claims(), lambda data: hmac.new(pem, data, hashlib.sha256).digest())
     assert_invalid_token(client(app).get('/me', headers=bearer(token), expect_errors=True), calls)
@@ -292,7 +293,7 @@ def test_hs256_token_signed_with_the_public_key_pem_is_refused(make_app, rsa_pem
 
 def test_key_confusion_is_refused_even_when_hmac_is_also_configured(make_app, rsa_pem_file):
     calls = []
-    app = me_app(make_app, calls, auth_jwt_public_key=str(rsa_pem_file), auth_jwt_secret=SECRET)
+    app = me_json_app(make_app, calls, auth_jwt_public_key=str(rsa_pem_file), auth_jwt_secret=SECRET)
     pem = rsa_pem_file.read_bytes()
     token = hand_made({'alg': 'HS256', 'typ': 'JWT'}, claims(), lambda data: hmac.new(pem, data, hashlib.sha256).digest())
     assert_invalid_token(client(app).get('/me', headers=bearer(token), expect_errors=True), calls)
@@ -302,7 +303,7 @@ def test_es256_token_is_refused_when_only_rs256_is_allowed(make_app, ec_key, tmp
     pem = tmp_path / 'ec-public.pem'
     pem.write_bytes(public_pem(ec_key))
     calls = []
-    app = me_app(make_app, calls, auth_jwt_public_key=str(pem), auth_jwt_algorithms='RS256')
+    app = me_json_app(make_app, calls, auth_jwt_public_key=str(pem), auth_jwt_algorithms='RS256')
     token = pyjwt.encode(claims(), ec_key, algorithm='ES256')
     assert_invalid_token(client(app).get('/me', headers=bearer(token), expect_errors=True), calls)
 
@@ -513,7 +514,7 @@ def test_no_secret_or_token_reaches_the_log_files(make_app, log_dir):
 
 
 def test_bearer_token_is_left_alone_when_only_basic_is_configured(make_app):
-    app = me_app(make_app, auth_basic_username='alice', auth_basic_password='wonderland')
+    app = me_json_app(make_app, auth_basic_username='alice', auth_basic_password='wonderland')
     response = client(app).get('/me', headers=bearer(hs_token()))
     assert response.status_int == 200
     assert response.json == {'user': None}
@@ -589,7 +590,7 @@ def test_token_session_user_ends_when_the_token_expires(make_app):
 
 def test_jwks_token_with_a_published_kid_is_accepted(make_app, rsa_key, jwks_server):
     jwks_server.publish(jwk(rsa_key, 'key-1'))
-    app = me_app(make_app, auth_jwt_jwks_url=jwks_server.url)
+    app = me_json_app(make_app, auth_jwt_jwks_url=jwks_server.url)
     token = pyjwt.encode(claims(), rsa_key, algorithm='RS256', headers={'kid': 'key-1'})
     response = client(app).get('/me', headers=bearer(token))
     assert response.json['user']['sub'] == 'alice'
@@ -598,7 +599,7 @@ def test_jwks_token_with_a_published_kid_is_accepted(make_app, rsa_key, jwks_ser
 
 def test_jwks_keys_are_cached_between_requests(make_app, rsa_key, jwks_server):
     jwks_server.publish(jwk(rsa_key, 'key-1'))
-    app = me_app(make_app, auth_jwt_jwks_url=jwks_server.url)
+    app = me_json_app(make_app, auth_jwt_jwks_url=jwks_server.url)
     token = pyjwt.encode(claims(), rsa_key, algorithm='RS256', headers={'kid': 'key-1'})
     c = client(app)
     for _ in range(3):
@@ -609,21 +610,21 @@ def test_jwks_keys_are_cached_between_requests(make_app, rsa_key, jwks_server):
 def test_jwks_token_with_an_unknown_kid_is_refused(make_app, rsa_key, jwks_server):
     jwks_server.publish(jwk(rsa_key, 'key-1'))
     calls = []
-    app = me_app(make_app, calls, auth_jwt_jwks_url=jwks_server.url)
+    app = me_json_app(make_app, calls, auth_jwt_jwks_url=jwks_server.url)
     token = pyjwt.encode(claims(), rsa_key, algorithm='RS256', headers={'kid': 'key-2'})
     assert_invalid_token(client(app).get('/me', headers=bearer(token), expect_errors=True), calls)
 
 
 def test_jwks_token_with_a_published_kid_but_another_key_is_refused(make_app, rsa_key, other_rsa_key, jwks_server):
     jwks_server.publish(jwk(rsa_key, 'key-1'))
-    app = me_app(make_app, auth_jwt_jwks_url=jwks_server.url)
+    app = me_json_app(make_app, auth_jwt_jwks_url=jwks_server.url)
     token = pyjwt.encode(claims(), other_rsa_key, algorithm='RS256', headers={'kid': 'key-1'})
     assert_invalid_token(client(app).get('/me', headers=bearer(token), expect_errors=True))
 
 
 def test_jwks_unknown_kids_do_not_refetch_more_than_every_ten_seconds(make_app, rsa_key, jwks_server):
     jwks_server.publish(jwk(rsa_key, 'key-1'))
-    app = me_app(make_app, auth_jwt_jwks_url=jwks_server.url)
+    app = me_json_app(make_app, auth_jwt_jwks_url=jwks_server.url)
     c = client(app)
     for number in range(5):
         token = pyjwt.encode(claims(), rsa_key, algorithm='RS256', headers={'kid': 'random-%d' % number})
@@ -634,7 +635,7 @@ def test_jwks_unknown_kids_do_not_refetch_more_than_every_ten_seconds(make_app, 
 def test_jwks_key_rotation_is_picked_up_on_a_new_kid(make_app, rsa_key, other_rsa_key, jwks_server):
     new_key = other_rsa_key
     jwks_server.publish(jwk(rsa_key, 'old'))
-    app = me_app(make_app, auth_jwt_jwks_url=jwks_server.url, auth_jwt_jwks_refetch=2.0)
+    app = me_json_app(make_app, auth_jwt_jwks_url=jwks_server.url, auth_jwt_jwks_refetch=2.0)
     c = client(app)
     old_token = pyjwt.encode(claims(), rsa_key, algorithm='RS256', headers={'kid': 'old'})
     new_token = pyjwt.encode(claims(sub='bob'), new_key, algorithm='RS256', headers={'kid': 'new'})
@@ -651,7 +652,7 @@ def test_jwks_key_rotation_is_picked_up_on_a_new_kid(make_app, rsa_key, other_rs
 
 
 def test_jwks_endpoint_that_hangs_gives_401_without_blocking_other_requests(make_app, rsa_key, hanging_server):
-    app = me_app(make_app, auth_jwt_jwks_url=hanging_server.url)
+    app = me_json_app(make_app, auth_jwt_jwks_url=hanging_server.url)
     token = pyjwt.encode(claims(), rsa_key, algorithm='RS256', headers={'kid': 'key-1'})
     outcome = {}
 
@@ -676,7 +677,7 @@ def test_jwks_endpoint_that_hangs_gives_401_without_blocking_other_requests(make
 def test_jwks_endpoint_with_garbage_json_gives_401(make_app, rsa_key, jwks_server, log_dir):
     jwks_server.body = b'{"keys": [this is not json'
     calls = []
-    app = me_app(make_app, calls, auth_jwt_jwks_url=jwks_server.url)
+    app = me_json_app(make_app, calls, auth_jwt_jwks_url=jwks_server.url)
     token = pyjwt.encode(claims(), rsa_key, algorithm='RS256', headers={'kid': 'key-1'})
     assert_invalid_token(client(app).get('/me', headers=bearer(token), expect_errors=True), calls)
     assert re.search(r' WARNING .*JWKS', read_log(log_dir))
@@ -684,14 +685,14 @@ def test_jwks_endpoint_with_garbage_json_gives_401(make_app, rsa_key, jwks_serve
 
 def test_jwks_endpoint_with_a_non_object_document_gives_401(make_app, rsa_key, jwks_server):
     jwks_server.body = b'[1, 2, 3]'
-    app = me_app(make_app, auth_jwt_jwks_url=jwks_server.url)
+    app = me_json_app(make_app, auth_jwt_jwks_url=jwks_server.url)
     token = pyjwt.encode(claims(), rsa_key, algorithm='RS256', headers={'kid': 'key-1'})
     assert_invalid_token(client(app).get('/me', headers=bearer(token), expect_errors=True))
 
 
 def test_jwks_entries_with_bad_keys_are_skipped(make_app, rsa_key, jwks_server):
     jwks_server.publish({'kty': 'RSA', 'kid': 'broken', 'n': '!!', 'e': 'AQAB'}, 'not-a-dict', jwk(rsa_key, 'key-1'))
-    app = me_app(make_app, auth_jwt_jwks_url=jwks_server.url)
+    app = me_json_app(make_app, auth_jwt_jwks_url=jwks_server.url)
     token = pyjwt.encode(claims(), rsa_key, algorithm='RS256', headers={'kid': 'key-1'})
     assert client(app).get('/me', headers=bearer(token)).json['user']['sub'] == 'alice'
 

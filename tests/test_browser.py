@@ -21,19 +21,13 @@ install instructions; they never skip.
 
 import json
 import os
-import sys
 from html import escape
-from pathlib import Path
 from urllib.parse import urlencode
 
 import bottle
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
-from servers import InProcessWaitress  # noqa: E402
+from servers import InProcessWaitress
 
 CHROMIUM = os.environ.get("CANISTER_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [

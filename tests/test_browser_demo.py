@@ -6,17 +6,12 @@ reached as ``localhost``, which Chromium treats as another origin. Chromium is D
 """
 import os
 import re
-import sys
-from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
-import canister  # noqa: E402
-from servers import InProcessWaitress  # noqa: E402
+import canister
+from helpers import ROOT
+from servers import InProcessWaitress
 
 CHROMIUM = os.environ.get("CANISTER_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",

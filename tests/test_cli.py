@@ -1,7 +1,6 @@
 """The command line: ``python -m canister hash-password`` and ``python -m canister demo``."""
 from __future__ import annotations
 
-import base64
 import html
 import http.client
 import os
@@ -16,9 +15,9 @@ import bottle
 import pytest
 
 import canister
-from conftest import client
+from helpers import ROOT, basic, client
+from servers import free_port
 
-ROOT = pathlib.Path(__file__).resolve().parents[1]
 HASH = re.compile(r'pbkdf2_sha256:\d+:[A-Za-z0-9_-]+:[A-Za-z0-9_-]+')
 
 
@@ -27,10 +26,6 @@ def run_canister(*args: str, stdin: str = '', cwd: pathlib.Path = None, timeout:
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     return subprocess.run([sys.executable, '-m', 'canister', *args], input=stdin, capture_output=True,
                           text=True, env=env, cwd=str(cwd or ROOT), timeout=timeout)
-
-
-def basic(user: str, password: str) -> dict:
-    return {'Authorization': 'Basic ' + base64.b64encode(('%s:%s' % (user, password)).encode()).decode()}
 
 
 def ini_app(ini: pathlib.Path) -> bottle.Bottle:
@@ -100,8 +95,8 @@ def test_a_pasted_config_line_works_for_basic_auth_through_load_config(config_li
                    % (config_line.stdout.strip(), tmp_path / 'logs'))
     app = ini_app(ini)
     try:
-        assert client(app).get('/me', headers=basic('bob', PASSWORD)).text == 'bob'
-        wrong = client(app).get('/me', headers=basic('bob', PASSWORD + 'x'), status=401)
+        assert client(app).get('/me', headers={'Authorization': basic('bob', PASSWORD)}).text == 'bob'
+        wrong = client(app).get('/me', headers={'Authorization': basic('bob', PASSWORD + 'x')}, status=401)
         assert wrong.headers['WWW-Authenticate'].startswith('Basic ')
     finally:
         app.uninstall(True)
@@ -114,8 +109,8 @@ def test_a_pasted_users_file_line_works_for_basic_auth(users_line, tmp_path):
     ini.write_text('[canister]\nauth_basic_users_file = %s\nlog_path = %s\n' % (users, tmp_path / 'logs'))
     app = ini_app(ini)
     try:
-        assert client(app).get('/me', headers=basic('bob', PASSWORD)).text == 'bob'
-        client(app).get('/me', headers=basic('bob', PASSWORD + 'x'), status=401)
+        assert client(app).get('/me', headers={'Authorization': basic('bob', PASSWORD)}).text == 'bob'
+        client(app).get('/me', headers={'Authorization': basic('bob', PASSWORD + 'x')}, status=401)
     finally:
         app.uninstall(True)
 
@@ -153,12 +148,6 @@ def test_no_command_prints_usage_and_fails(tmp_path):
 
 
 # -- demo ------------------------------------------------------------------------------
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(('127.0.0.1', 0))
-        return probe.getsockname()[1]
-
 
 class Demo:
     """``python -m canister demo`` in a subprocess on a free port, killed by ``stop()``."""

@@ -15,7 +15,7 @@ from typing import Any, Callable, Dict, Iterator, Tuple
 import bottle
 import pytest
 
-from conftest import client, read_log
+from helpers import client, read_log
 from servers import Client, InProcessWaitress
 
 import canister

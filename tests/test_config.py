@@ -9,7 +9,7 @@ import bottle
 import pytest
 
 import canister
-from conftest import client, read_log
+from helpers import client, read_log
 
 ORIGIN = {'HTTP_ORIGIN': 'https://front.example.com'}
 
@@ -34,36 +34,40 @@ def install(app: bottle.Bottle, **overrides) -> bottle.Bottle:
     return app
 
 
+@pytest.fixture
+def app_from_ini(tmp_path):
+    """``app_from_ini(text)``: an app configured from an ini file of that text, canister installed, / answering ok."""
+    apps = []
+
+    def build(text: str) -> bottle.Bottle:
+        ini = tmp_path / 'app.ini'
+        ini.write_text(text)
+        app = new_app()
+        app.config.load_config(str(ini))
+        install(app)
+        app.route('/', callback=lambda: 'ok')
+        apps.append(app)
+        return app
+
+    yield build
+    for app in apps:
+        app.uninstall(True)
+
+
 # -- where the settings come from -------------------------------------------
 
-def test_an_ini_file_loaded_with_load_config_configures_canister(tmp_path, log_dir):
-    ini = tmp_path / 'app.ini'
-    ini.write_text('[canister]\nCORS = *\nlog_path = %s\nlog_days = 7\n' % log_dir)
-    app = new_app()
-    app.config.load_config(str(ini))
-    install(app)
-    try:
-        app.route('/', callback=lambda: 'ok')
-        response = client(app).get('/', headers={'Origin': 'https://front.example.com'})
-        assert response.headers['Access-Control-Allow-Origin'] == '*'
-        assert banner_value(read_log(log_dir), 'log_days') == '7'
-    finally:
-        app.uninstall(True)
+def test_an_ini_file_loaded_with_load_config_configures_canister(app_from_ini, log_dir):
+    app = app_from_ini('[canister]\nCORS = *\nlog_path = %s\nlog_days = 7\n' % log_dir)
+    response = client(app).get('/', headers={'Origin': 'https://front.example.com'})
+    assert response.headers['Access-Control-Allow-Origin'] == '*'
+    assert banner_value(read_log(log_dir), 'log_days') == '7'
 
 
-def test_upper_case_keys_of_an_ini_file_are_understood(tmp_path, log_dir):
-    ini = tmp_path / 'app.ini'
-    ini.write_text('[canister]\nLOG_PATH = %s\nCORS = https://front.example.com\n' % log_dir)
-    app = new_app()
-    app.config.load_config(str(ini))
-    install(app)
-    try:
-        app.route('/', callback=lambda: 'ok')
-        response = client(app).get('/', headers={'Origin': 'https://front.example.com'})
-        assert response.headers['Access-Control-Allow-Origin'] == 'https://front.example.com'
-        assert banner_value(read_log(log_dir), 'cors') == 'https://front.example.com'
-    finally:
-        app.uninstall(True)
+def test_upper_case_keys_of_an_ini_file_are_understood(app_from_ini, log_dir):
+    app = app_from_ini('[canister]\nLOG_PATH = %s\nCORS = https://front.example.com\n' % log_dir)
+    response = client(app).get('/', headers={'Origin': 'https://front.example.com'})
+    assert response.headers['Access-Control-Allow-Origin'] == 'https://front.example.com'
+    assert banner_value(read_log(log_dir), 'cors') == 'https://front.example.com'
 
 
 def test_load_dict_under_canister_configures_canister(make_app, log_dir):

@@ -13,7 +13,7 @@ import bottle
 import pytest
 
 import canister
-from conftest import ROOT, client
+from helpers import ROOT, client
 
 HASH = canister.hash_password('my-secret', iterations=1000)
 

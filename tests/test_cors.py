@@ -6,7 +6,7 @@ import pytest
 import webtest
 
 import canister
-from conftest import client, read_log
+from helpers import client, read_log
 
 APP = 'https://app.example.com'
 OTHER = 'https://other.example.org'

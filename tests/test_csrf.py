@@ -7,7 +7,7 @@ import bottle
 import pytest
 import webtest
 
-from conftest import client, read_log
+from helpers import client, read_log
 
 OWN = 'http://localhost'
 APP = 'https://app.example.com'

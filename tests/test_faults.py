@@ -18,17 +18,15 @@ import collections
 import os
 import shutil
 import sqlite3
-import sys
 import threading
 import time
 
 import pytest
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from servers import AppServer, Client, RedisServer, ServerError, cleanup_all, wait_until  # noqa: E402
+from helpers import COOKIE
+from servers import AppServer, Client, RedisServer, ServerError, cleanup_all, wait_until
 
 APP = 'session_app:app'
-COOKIE = 'session_id'
 CLIENTS = 24
 #: No answer to a session request may take longer, outage or not.
 MAX_ANSWER_SECONDS = 3.0

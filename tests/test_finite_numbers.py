@@ -6,7 +6,7 @@ from typing import List, Optional
 
 import pytest
 
-from conftest import client, read_log
+from helpers import client, read_log
 
 
 def float_app(make_app):

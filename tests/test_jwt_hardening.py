@@ -12,7 +12,7 @@ import time
 import jwt as pyjwt
 
 from canister import session
-from conftest import ROOT, client
+from helpers import ROOT, client
 
 SECRET = 'x7Rt2Lq9Wv4Zk1Mn8Bc5Hd3Jf6Gs0Pa-Ty7Ue2Io9Pl4Kj1Hg8Fd5Sa3Zx6Cv0B'
 

@@ -12,7 +12,7 @@ import bottle
 import pytest
 
 import canister
-from conftest import read_log
+from helpers import read_log
 from servers import InProcessWaitress
 
 STAMP = r'\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2},\d{3}'

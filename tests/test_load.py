@@ -25,7 +25,6 @@ from __future__ import annotations
 import collections
 import os
 import re
-import sys
 import threading
 import time
 import urllib.parse
@@ -33,13 +32,10 @@ from typing import Any, Dict, Iterator, List, Optional
 
 import pytest
 
-TESTS_DIR = os.path.dirname(os.path.abspath(__file__))
-if TESTS_DIR not in sys.path:
-    sys.path.insert(0, TESTS_DIR)
-from servers import AppServer, Client, RedisServer  # noqa: E402
+from helpers import COOKIE
+from servers import AppServer, Client, RedisServer
 
 APP = 'load_app:app'
-COOKIE = 'session_id'
 LOG_LINE = re.compile(r'\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} (DEBUG|INFO|WARNING|ERROR|CRITICAL) +\[[^\]]*\]   ')
 REQUEST_LINE = re.compile(r'\]   GET http://127\.0\.0\.1:\d+/(login|bump|boom|whoami)\?')
 RESPONSE_LINE = re.compile(r'\]   Response: (\d{3}) \(\d+ms\)$')

@@ -6,7 +6,7 @@ import re
 import threading
 
 import canister
-from conftest import client, read_log
+from helpers import client, read_log
 
 #: The format string of canister 1.5.2's log handler.
 FORMAT_1X = '%(asctime)s %(levelname)-8s [%(threadName)s]   %(message)s'

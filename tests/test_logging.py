@@ -14,7 +14,7 @@ import bottle
 import pytest
 
 import canister
-from conftest import client, read_log
+from helpers import client, read_log
 
 STAMP = r'\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2},\d{3}'
 LINE = re.compile(r'^(%s) (DEBUG|INFO|WARNING|ERROR|CRITICAL) +\[([^\]]*)\]   (.*)$' % STAMP)

@@ -8,7 +8,6 @@
 """
 from __future__ import annotations
 
-import base64
 import collections
 import os
 import re
@@ -19,20 +18,17 @@ import threading
 import pytest
 
 import canister
-from conftest import client, read_log
-from servers import AppServer, Client, InProcessWaitress, RedisServer
+from helpers import basic, client, read_log
+from servers import AppServer, Client, InProcessWaitress
 from session_kit import FourMethodStore
-
-
-def basic(username, password):
-    return 'Basic ' + base64.b64encode(('%s:%s' % (username, password)).encode()).decode('ascii')
 
 
 WRONG = {'Authorization': basic('alice', 'guess')}
 RIGHT = {'Authorization': basic('alice', 'wonderland')}
 
 
-def alice_app(make_app, iterations=1000, **overrides):
+def hashed_alice_app(make_app, iterations=1000, **overrides):
+    """An app where alice logs in with 'wonderland' (a PBKDF2 hash in the config); /me answers {'user': ...}."""
     app = make_app(auth_basic_username='alice',
                    auth_basic_password=canister.hash_password('wonderland', 'pbkdf2', iterations), **overrides)
 
@@ -68,7 +64,7 @@ def at_once(count, send):
 
 def test_30_simultaneous_wrong_passwords_get_5_checks_and_25_refusals(make_app):
     # A slow hash (as in production) keeps the first attempts busy while the others arrive.
-    app = alice_app(make_app, iterations=200000, auth_max_failures=5)
+    app = hashed_alice_app(make_app, iterations=200000, auth_max_failures=5)
     server = InProcessWaitress(app, threads=30)
     try:
         web = Client(server.origin)
@@ -80,7 +76,7 @@ def test_30_simultaneous_wrong_passwords_get_5_checks_and_25_refusals(make_app):
 
 
 def test_a_successful_login_gives_its_place_back(make_app):
-    c = client(alice_app(make_app, auth_max_failures=3))
+    c = client(hashed_alice_app(make_app, auth_max_failures=3))
     for _ in range(10):
         assert c.get('/me', headers=RIGHT).json == {'user': 'alice'}
     for _ in range(3):
@@ -91,7 +87,7 @@ def test_a_successful_login_gives_its_place_back(make_app):
 # -- addresses -----------------------------------------------------------------------
 
 def test_ipv6_clients_are_counted_per_64(make_app, log_dir):
-    app = alice_app(make_app, auth_max_failures=3)
+    app = hashed_alice_app(make_app, auth_max_failures=3)
     for address in ('2001:db8::1', '2001:db8::2', '2001:db8::ffff:1'):
         assert client(app, REMOTE_ADDR=address).get('/me', headers=WRONG, expect_errors=True).status_int == 401
     neighbour = client(app, REMOTE_ADDR='2001:db8::abcd:1234').get('/me', headers=RIGHT, expect_errors=True)
@@ -102,7 +98,7 @@ def test_ipv6_clients_are_counted_per_64(make_app, log_dir):
 
 
 def test_ipv4_clients_are_still_counted_per_address(make_app):
-    app = alice_app(make_app, auth_max_failures=3)
+    app = hashed_alice_app(make_app, auth_max_failures=3)
     for _ in range(3):
         client(app, REMOTE_ADDR='192.0.2.1').get('/me', headers=WRONG, expect_errors=True)
     assert client(app, REMOTE_ADDR='192.0.2.1').get('/me', headers=RIGHT, expect_errors=True).status_int == 429
@@ -112,13 +108,6 @@ def test_ipv4_clients_are_still_counted_per_address(make_app):
 
 
 # -- shared stores -------------------------------------------------------------------
-
-@pytest.fixture
-def redis_server():
-    server = RedisServer().start()
-    yield server
-    server.cleanup()
-
 
 def hammer(url, attempts=30, together=5):
     """Wrong passwords in waves of simultaneous connections (each a new connection, so a
@@ -152,7 +141,7 @@ def test_gunicorn_workers_sharing_a_store_share_the_limit(backend, tmp_path, req
 
 def test_the_redis_throttle_keys_expire_with_the_window(make_app, redis_server):
     import redis
-    app = alice_app(make_app, auth_max_failures=2, session_store=redis_server.url)
+    app = hashed_alice_app(make_app, auth_max_failures=2, session_store=redis_server.url)
     c = client(app)
     for _ in range(2):
         c.get('/me', headers=WRONG, expect_errors=True)
@@ -172,7 +161,7 @@ def evalsha_calls(url):
 
 def test_with_redis_a_failed_attempt_costs_one_round_trip_and_a_success_two(make_app, redis_server):
     import redis
-    app = alice_app(make_app, auth_max_failures=5, session_store=redis_server.url)
+    app = hashed_alice_app(make_app, auth_max_failures=5, session_store=redis_server.url)
     c = client(app)
     assert c.get('/me', headers=RIGHT).json == {'user': 'alice'}  # (loads the scripts)
     redis.Redis.from_url(redis_server.url).config_resetstat()
@@ -183,7 +172,7 @@ def test_with_redis_a_failed_attempt_costs_one_round_trip_and_a_success_two(make
 
 
 def test_with_redis_down_a_login_attempt_answers_503(make_app, redis_server):
-    app = alice_app(make_app, session_store=redis_server.url)
+    app = hashed_alice_app(make_app, session_store=redis_server.url)
     c = client(app)
     assert c.get('/me', headers=RIGHT).json == {'user': 'alice'}
     redis_server.stop()
@@ -196,7 +185,7 @@ def test_the_sqlite_throttle_keeps_the_session_files_private(make_app, tmp_path)
     path = tmp_path / 'sessions.db'
     path.touch(mode=0o600)
     os.chmod(path, 0o600)
-    app = alice_app(make_app, auth_max_failures=2, session_store='sqlite:///' + str(path))
+    app = hashed_alice_app(make_app, auth_max_failures=2, session_store='sqlite:///' + str(path))
     c = client(app)
     for _ in range(3):
         c.get('/me', headers=WRONG, expect_errors=True)
@@ -212,8 +201,8 @@ def test_the_sqlite_throttle_keeps_the_session_files_private(make_app, tmp_path)
 
 def test_two_apps_on_one_sqlite_file_share_the_limit(make_app, tmp_path):
     store = 'sqlite:///' + str(tmp_path / 'sessions.db')
-    first = client(alice_app(make_app, auth_max_failures=4, session_store=store))
-    second = client(alice_app(make_app, auth_max_failures=4, session_store=store))
+    first = client(hashed_alice_app(make_app, auth_max_failures=4, session_store=store))
+    second = client(hashed_alice_app(make_app, auth_max_failures=4, session_store=store))
     for c in (first, second, first, second):
         assert c.get('/me', headers=WRONG, expect_errors=True).status_int == 401
     assert first.get('/me', headers=RIGHT, expect_errors=True).status_int == 429
@@ -221,7 +210,7 @@ def test_two_apps_on_one_sqlite_file_share_the_limit(make_app, tmp_path):
 
 
 def test_a_custom_store_keeps_the_throttle_in_the_process(make_app):
-    app = alice_app(make_app, auth_max_failures=2, store=FourMethodStore())
+    app = hashed_alice_app(make_app, auth_max_failures=2, store=FourMethodStore())
     c = client(app)
     for _ in range(2):
         assert c.get('/me', headers=WRONG, expect_errors=True).status_int == 401

@@ -15,9 +15,8 @@ from pathlib import Path
 
 import pytest
 
+from helpers import ROOT
 from servers import free_port
-
-ROOT = Path(__file__).resolve().parents[1]
 SYSTEM_PYTHON = Path('/usr/bin/python3')
 
 

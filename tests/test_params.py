@@ -8,7 +8,7 @@ import bottle
 import pytest
 
 import canister
-from conftest import client, read_log
+from helpers import client, read_log
 
 
 # --------------------------------------------------------------------------

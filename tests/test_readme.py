@@ -1,7 +1,7 @@
 """The README is the manual: its config table must list every key canister knows."""
 import re
 
-from conftest import ROOT
+from helpers import ROOT
 
 import canister
 

@@ -19,7 +19,7 @@ import pytest
 
 import canister
 from canister import session
-from conftest import read_log
+from helpers import read_log
 from redis_topologies import ClusterSetup, FailoverLoad, SentinelSetup, TlsRedis, command_calls
 from servers import AppServer, InProcessWaitress
 from session_kit import Browser, add_session_routes, plugin_of, run_threads

@@ -9,7 +9,7 @@ import redis.cluster
 import redis.sentinel
 
 import canister
-from conftest import read_log
+from helpers import read_log
 from session_kit import FourMethodStore
 
 

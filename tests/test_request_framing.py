@@ -14,7 +14,7 @@ import wsgiref.simple_server
 import bottle
 import pytest
 
-from conftest import client, read_log
+from helpers import client, read_log
 from servers import InProcessWaitress
 
 CHUNKED_300K = b''.join(b'%x\r\n%s\r\n' % (1000, b'a' * 1000) for _ in range(300)) + b'0\r\n\r\n'

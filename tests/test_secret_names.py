@@ -8,7 +8,7 @@ import re
 import pytest
 
 import canister
-from conftest import client, read_log
+from helpers import client, read_log
 
 
 def echo_app(make_app, **overrides):

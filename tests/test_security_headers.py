@@ -4,7 +4,7 @@ from __future__ import annotations
 import bottle
 import pytest
 
-from conftest import client
+from helpers import client
 
 import canister
 

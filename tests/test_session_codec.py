@@ -1,12 +1,11 @@
 """Session records without the C JSON accelerator (PyPy, some embedded builds)."""
 from __future__ import annotations
 
-import pathlib
 import subprocess
 import sys
 import textwrap
 
-ROOT = pathlib.Path(__file__).resolve().parents[1]
+from helpers import ROOT
 
 SCRIPT = textwrap.dedent('''
     import json, json.encoder, json.scanner, sys

@@ -15,23 +15,9 @@ import time
 import pytest
 
 from canister import session
-from conftest import read_log
+from helpers import read_log
 from servers import AppServer, InProcessWaitress
-from session_kit import (STORES, Browser, add_session_routes, expires_cookie, make_store_url, plugin_of, run_threads,
-                         start_redis)
-
-
-@pytest.fixture(scope='module')
-def redis_server():
-    server = start_redis()
-    yield server
-    server.cleanup()
-
-
-@pytest.fixture(params=STORES)
-def store_url(request, tmp_path):
-    """The URL of an empty store of each kind canister ships."""
-    return make_store_url(request.param, tmp_path, request)
+from session_kit import STORES, Browser, add_session_routes, expires_cookie, make_store_url, plugin_of, run_threads
 
 
 class Gate:

@@ -5,7 +5,7 @@ import time
 
 import canister
 from canister import session
-from conftest import client, read_log
+from helpers import client, read_log
 
 
 class AlwaysChangedStore(canister.MemoryStore):

@@ -6,8 +6,6 @@ Requests go through WebTest with the session cookie sent by hand, on each store 
 """
 from __future__ import annotations
 
-import base64
-import http.cookiejar
 import json
 import os
 import re
@@ -15,39 +13,18 @@ import time
 
 import bottle
 import pytest
-import webtest
 
 import canister
 from canister import session
-from conftest import read_log
-from session_kit import (COOKIE, STORES, FourMethodStore, add_session_routes, expires_cookie, make_store_url,
-                         plugin_of, start_redis)
-
-
-@pytest.fixture(scope='module')
-def redis_server():
-    server = start_redis()
-    yield server
-    server.cleanup()
-
-
-@pytest.fixture(params=STORES)
-def store_url(request, tmp_path):
-    """The URL of an empty store of each kind canister ships."""
-    return make_store_url(request.param, tmp_path, request)
-
-
-class _NoJar(http.cookiejar.CookieJar):
-    def extract_cookies(self, response, request):
-        pass
+from helpers import COOKIE, basic, cookieless_client, read_log, write_users
+from session_kit import STORES, FourMethodStore, add_session_routes, expires_cookie, make_store_url, plugin_of
 
 
 class Web:
     """WebTest without a cookie jar: ``get(path, sid)`` sends that session cookie, or none."""
 
     def __init__(self, app):
-        self.test = webtest.TestApp(app, extra_environ={'REMOTE_ADDR': '127.0.0.1', 'HTTP_HOST': 'localhost:80'},
-                                    cookiejar=_NoJar())
+        self.test = cookieless_client(app)
 
     def get(self, path, sid=None, headers=None, status=200):
         sent = dict(headers or {})
@@ -77,10 +54,6 @@ def new_sid(response):
 
 def header_parts(response, name):
     return [part.strip() for value in response.headers.getall(name) for part in value.split(',')]
-
-
-def basic(username, password):
-    return 'Basic ' + base64.b64encode(('%s:%s' % (username, password)).encode()).decode('ascii')
 
 
 def feature_app(make_app, **overrides):
@@ -192,9 +165,7 @@ def test_a_dict_user_with_another_sub_starts_with_empty_data(make_app):
 
 
 def basic_users_app(make_app, tmp_path):
-    users = tmp_path / 'users'
-    users.write_text('alice:%s\nbob:%s\n' % (canister.hash_password('a-pw', 'pbkdf2', iterations=1000),
-                                             canister.hash_password('b-pw', 'pbkdf2', iterations=1000)))
+    users = write_users(tmp_path / 'users', alice='a-pw', bob='b-pw')
     return Web(feature_app(make_app, auth_basic_users_file=str(users)))
 
 

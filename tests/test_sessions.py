@@ -3,7 +3,6 @@ import http.client
 import json
 import re
 import threading
-import time
 
 import bottle
 import pytest
@@ -11,23 +10,8 @@ import waitress
 
 import canister
 from canister import session
-from conftest import client, read_log
-
-COOKIE = 'session_id'
-
-
-def set_cookies(response):
-    """The Set-Cookie headers of a response."""
-    return response.headers.getall('Set-Cookie')
-
-
-def cookie_value(response, name=COOKIE):
-    """The value a response gives to a cookie, or None if it does not set it."""
-    for header in set_cookies(response):
-        cookie_name, _, rest = header.partition('=')
-        if cookie_name == name:
-            return rest.split(';')[0]
-    return None
+from helpers import COOKIE, client, cookie_value, cookieless_client, read_log, set_cookies, with_cookie
+from session_kit import add_session_routes
 
 
 def attributes(response, name=COOKIE):
@@ -42,20 +26,15 @@ def attributes(response, name=COOKIE):
     raise AssertionError('no %s cookie in %r' % (name, set_cookies(response)))
 
 
-def fresh(app, **environ):
-    """A client that never stores cookies: each request carries only what we give it."""
-    web = client(app, **environ)
-    web.cookiejar.set_policy(_NoCookies())
-    return web
+def login_app(make_app, **overrides):
+    """An app with the session routes /login?name=, /logout and /set, and /me: the session's user."""
+    app = add_session_routes(make_app(**overrides))
 
+    @app.get('/me')
+    def me():
+        return str(session.user)
 
-class _NoCookies(__import__('http.cookiejar').cookiejar.DefaultCookiePolicy):
-    def set_ok(self, cookie, request):
-        return False
-
-
-def with_cookie(sid, name=COOKIE):
-    return {'Cookie': '%s=%s' % (name, sid)}
+    return app
 
 
 def counter_app(make_app, **overrides):
@@ -132,7 +111,7 @@ def test_a_session_id_is_at_least_43_url_safe_characters(make_app):
     def index():
         return session.sid
 
-    response = fresh(app).get('/')
+    response = cookieless_client(app).get('/')
     assert re.fullmatch(r'[A-Za-z0-9_-]{43,}', response.text)
     assert cookie_value(response) == response.text
 
@@ -144,14 +123,14 @@ def test_two_clients_get_different_session_ids(make_app):
     def index():
         return session.sid
 
-    web = fresh(app)
+    web = cookieless_client(app)
     assert web.get('/').text != web.get('/').text
 
 
 def test_an_unknown_session_id_from_the_client_is_not_adopted(make_app):
     app = counter_app(make_app)
     forged = 'A' * 43
-    response = fresh(app).get('/', headers=with_cookie(forged))
+    response = cookieless_client(app).get('/', headers=with_cookie(forged))
     assert response.text == '0'
     assert cookie_value(response) not in (None, forged)
 
@@ -163,7 +142,7 @@ def test_a_malformed_session_id_from_the_client_is_not_adopted(make_app):
     def index():
         return session.sid
 
-    web = fresh(app)
+    web = cookieless_client(app)
     for bad in ('short', 'x' * 42, 'A' * 40 + '!!!!', 'B' * 200):
         response = web.get('/', headers=with_cookie(bad))
         assert response.text != bad
@@ -187,7 +166,7 @@ def test_a_session_id_the_server_invalidated_is_not_adopted_again(make_app):
     def index():
         return json.dumps([session.sid, session.data])
 
-    web = fresh(app)
+    web = cookieless_client(app)
     old = web.get('/login').text
     web.get('/logout', headers=with_cookie(old))
     sid, data = json.loads(web.get('/', headers=with_cookie(old)).text)
@@ -199,7 +178,7 @@ def test_a_session_id_the_server_invalidated_is_not_adopted_again(make_app):
 # the cookie
 
 def test_the_session_cookie_is_http_only_path_root_and_samesite_lax(make_app):
-    response = fresh(counter_app(make_app)).get('/')
+    response = cookieless_client(counter_app(make_app)).get('/')
     cookie = attributes(response)
     assert 'httponly' in cookie
     assert cookie['path'] == '/'
@@ -207,23 +186,23 @@ def test_the_session_cookie_is_http_only_path_root_and_samesite_lax(make_app):
 
 
 def test_the_session_cookie_is_not_secure_over_plain_http(make_app):
-    assert 'secure' not in attributes(fresh(counter_app(make_app)).get('/'))
+    assert 'secure' not in attributes(cookieless_client(counter_app(make_app)).get('/'))
 
 
 def test_the_session_cookie_has_no_max_age_by_default(make_app):
-    cookie = attributes(fresh(counter_app(make_app)).get('/'))
+    cookie = attributes(cookieless_client(counter_app(make_app)).get('/'))
     assert 'max-age' not in cookie
     assert 'expires' not in cookie
 
 
 def test_the_session_cookie_max_age_is_configurable(make_app):
-    cookie = attributes(fresh(counter_app(make_app, session_cookie_max_age=600)).get('/'))
+    cookie = attributes(cookieless_client(counter_app(make_app, session_cookie_max_age=600)).get('/'))
     assert cookie['max-age'] == '600'
 
 
 def test_the_session_cookie_name_is_configurable(make_app):
     app = counter_app(make_app, session_cookie='sess')
-    web = fresh(app)
+    web = cookieless_client(app)
     response = web.get('/')
     assert cookie_value(response, 'sess') is not None
     assert cookie_value(response, COOKIE) is None
@@ -233,32 +212,32 @@ def test_the_session_cookie_name_is_configurable(make_app):
 
 def test_the_session_cookie_name_is_read_from_the_app_config(make_app):
     app = counter_app(make_app, config={'session_cookie': 'fromconfig'})
-    assert cookie_value(fresh(app).get('/'), 'fromconfig') is not None
+    assert cookie_value(cookieless_client(app).get('/'), 'fromconfig') is not None
 
 
 def test_samesite_strict_is_configurable(make_app):
-    cookie = attributes(fresh(counter_app(make_app, session_samesite='Strict')).get('/'))
+    cookie = attributes(cookieless_client(counter_app(make_app, session_samesite='Strict')).get('/'))
     assert cookie['samesite'] == 'Strict'
     assert 'secure' not in cookie
 
 
 def test_samesite_none_forces_secure(make_app):
-    cookie = attributes(fresh(counter_app(make_app, session_samesite='None')).get('/'))
+    cookie = attributes(cookieless_client(counter_app(make_app, session_samesite='None')).get('/'))
     assert cookie['samesite'] == 'None'
     assert 'secure' in cookie
 
 
 def test_the_session_cookie_is_secure_over_https(make_app):
-    response = fresh(counter_app(make_app), **{'wsgi.url_scheme': 'https'}).get('/')
+    response = cookieless_client(counter_app(make_app), **{'wsgi.url_scheme': 'https'}).get('/')
     assert 'secure' in attributes(response)
 
 
 def test_session_secure_makes_the_cookie_secure_over_http(make_app):
-    assert 'secure' in attributes(fresh(counter_app(make_app, session_secure=True)).get('/'))
+    assert 'secure' in attributes(cookieless_client(counter_app(make_app, session_secure=True)).get('/'))
 
 
 def test_a_response_setting_the_cookie_is_private_and_varies_on_cookie(make_app):
-    response = fresh(counter_app(make_app)).get('/')
+    response = cookieless_client(counter_app(make_app)).get('/')
     cache_control = response.headers['Cache-Control']
     assert 'private' in cache_control or 'no-store' in cache_control
     assert 'Cookie' in [part.strip() for part in response.headers['Vary'].split(',')]
@@ -274,7 +253,7 @@ def test_a_public_cache_control_of_the_handler_is_made_private_with_the_cookie(m
         session.data['x'] = 1
         return 'ok'
 
-    response = fresh(app).get('/')
+    response = cookieless_client(app).get('/')
     cache_control = response.headers['Cache-Control']
     assert 'private' in cache_control or 'no-store' in cache_control
     vary = [part.strip() for part in response.headers['Vary'].split(',')]
@@ -292,7 +271,7 @@ def test_a_handler_that_ignores_the_session_sets_no_cookie_and_stores_nothing(ma
     def index():
         return 'ok'
 
-    response = fresh(app).get('/')
+    response = cookieless_client(app).get('/')
     assert set_cookies(response) == []
     assert len(store) == 0
 
@@ -305,7 +284,7 @@ def test_reading_data_and_user_without_a_cookie_gives_empty_values_and_no_cookie
     def index():
         return json.dumps([session.data, session.user, session.data.get('missing')])
 
-    response = fresh(app).get('/')
+    response = cookieless_client(app).get('/')
     assert json.loads(response.text) == [{}, None, None]
     assert set_cookies(response) == []
     assert len(store) == 0
@@ -319,7 +298,7 @@ def test_reading_the_session_id_creates_the_session(make_app):
     def index():
         return session.sid
 
-    response = fresh(app).get('/')
+    response = cookieless_client(app).get('/')
     assert cookie_value(response) == response.text
     assert len(store) == 1
 
@@ -333,26 +312,15 @@ def test_writing_session_data_creates_the_session(make_app):
         session.data['k'] = 'v'
         return 'ok'
 
-    response = fresh(app).get('/')
+    response = cookieless_client(app).get('/')
     assert cookie_value(response) is not None
     assert len(store) == 1
 
 
 def test_setting_the_user_creates_the_session(make_app):
     store = canister.MemoryStore()
-    app = make_app(store=store)
-
-    @app.get('/login')
-    def login():
-        session.user = 'alice'
-        return 'ok'
-
-    @app.get('/me')
-    def me():
-        return str(session.user)
-
-    web = fresh(app)
-    sid = cookie_value(web.get('/login'))
+    web = cookieless_client(login_app(make_app, store=store))
+    sid = cookie_value(web.get('/login?name=alice'))
     assert sid is not None
     assert len(store) == 1
     assert web.get('/me', headers=with_cookie(sid)).text == 'alice'
@@ -365,7 +333,7 @@ def test_a_request_with_a_valid_cookie_that_ignores_the_session_sets_no_cookie(m
     def plain():
         return 'plain'
 
-    web = fresh(app)
+    web = cookieless_client(app)
     sid = cookie_value(web.get('/'))
     assert set_cookies(web.get('/plain', headers=with_cookie(sid))) == []
     assert set_cookies(web.get('/', headers=with_cookie(sid))) == []
@@ -374,18 +342,19 @@ def test_a_request_with_a_valid_cookie_that_ignores_the_session_sets_no_cookie(m
 # --------------------------------------------------------------------------
 # expiry
 
-def test_a_session_idle_longer_than_the_timeout_ends(make_app):
+def test_a_session_idle_longer_than_the_timeout_ends(make_app, clock):
     app = counter_app(make_app, session_timeout=1)
-    web = fresh(app)
+    web = cookieless_client(app)
     sid = cookie_value(web.get('/'))
-    assert web.get('/', headers=with_cookie(sid)).text == '1'
-    time.sleep(2.2)
+    clock.advance(0.99)
+    assert web.get('/', headers=with_cookie(sid)).text == '1'  # idle just under the timeout
+    clock.advance(1.01)
     response = web.get('/', headers=with_cookie(sid))
     assert response.text == '0'
     assert cookie_value(response) not in (None, sid)
 
 
-def test_the_timeout_slides_while_the_session_is_used(make_app):
+def test_the_timeout_slides_while_the_session_is_used(make_app, clock):
     app = make_app(session_timeout=1)
 
     @app.get('/set')
@@ -397,37 +366,39 @@ def test_the_timeout_slides_while_the_session_is_used(make_app):
     def read():
         return session.data.get('v', 'gone')
 
-    web = fresh(app)
+    web = cookieless_client(app)
     sid = cookie_value(web.get('/set'))
     for _ in range(4):  # 2.4 s in all, past any 1 s expiry, but never idle for 1 s
-        time.sleep(0.6)
+        clock.advance(0.6)
         assert web.get('/', headers=with_cookie(sid)).text == 'kept'
+    clock.advance(1.01)
+    assert web.get('/', headers=with_cookie(sid)).text == 'gone'
 
 
-def test_session_max_age_ends_a_session_even_while_it_is_used(make_app):
+def test_session_max_age_ends_a_session_even_while_it_is_used(make_app, clock):
     app = counter_app(make_app, session_timeout=3600, session_max_age=1)
-    web = fresh(app)
+    web = cookieless_client(app)
     sid = cookie_value(web.get('/'))
     seen = []
-    deadline = time.time() + 1.5
-    while time.time() < deadline:
-        time.sleep(0.3)
+    for _ in range(5):  # a request every 0.3 s: used all the time, ended at 1 s all the same
+        clock.advance(0.3)
         seen.append(web.get('/', headers=with_cookie(sid)).text)
     assert seen[0] == '1'
     assert seen[-1] == '0'
+    assert seen == ['1', '2', '3', '0', '0']
 
 
 def test_a_timeout_of_zero_keeps_sessions_without_expiry(make_app):
     store = RecordingStore()
     app = counter_app(make_app, store=store, session_timeout=0)
-    fresh(app).get('/')
+    cookieless_client(app).get('/')
     assert store.ttls == [0]
 
 
 def test_the_timeout_setting_accepts_its_old_misspelling(make_app):
     store = RecordingStore()
     app = counter_app(make_app, store=store, session_timout=77)
-    fresh(app).get('/')
+    cookieless_client(app).get('/')
     assert store.ttls == [77]
 
 
@@ -435,25 +406,20 @@ def test_the_timeout_setting_accepts_its_old_misspelling(make_app):
 # login, logout
 
 def test_setting_a_new_user_rotates_the_session_id_and_keeps_the_data(make_app):
-    app = make_app()
+    app = login_app(make_app)
 
     @app.get('/cart')
     def cart():
         session.data['cart'] = ['book']
         return 'ok'
 
-    @app.get('/login')
-    def login():
-        session.user = 'alice'
-        return 'ok'
-
     @app.get('/')
     def index():
         return json.dumps([session.user, session.data])
 
-    web = fresh(app)
+    web = cookieless_client(app)
     old = cookie_value(web.get('/cart'))
-    new = cookie_value(web.get('/login', headers=with_cookie(old)))
+    new = cookie_value(web.get('/login?name=alice', headers=with_cookie(old)))
     assert new not in (None, old)
     assert json.loads(web.get('/', headers=with_cookie(new)).text) == ['alice', {'cart': ['book']}]
     assert json.loads(web.get('/', headers=with_cookie(old)).text) == [None, {}]
@@ -471,7 +437,7 @@ def test_a_redirect_after_login_carries_the_session_cookie(make_app):
     def me():
         return str(session.user)
 
-    web = fresh(app)
+    web = cookieless_client(app)
     response = web.get('/login', status=302)
     sid = cookie_value(response)
     assert sid
@@ -479,39 +445,16 @@ def test_a_redirect_after_login_carries_the_session_cookie(make_app):
 
 
 def test_setting_the_same_user_again_does_not_rotate_the_id(make_app):
-    app = make_app()
-
-    @app.get('/login')
-    def login():
-        session.user = 'alice'
-        return 'ok'
-
-    web = fresh(app)
-    sid = cookie_value(web.get('/login'))
-    response = web.get('/login', headers=with_cookie(sid))
+    web = cookieless_client(login_app(make_app))
+    sid = cookie_value(web.get('/login?name=alice'))
+    response = web.get('/login?name=alice', headers=with_cookie(sid))
     assert cookie_value(response) is None
 
 
 def test_invalidate_deletes_the_session_and_expires_the_cookie(make_app):
     store = canister.MemoryStore()
-    app = make_app(store=store)
-
-    @app.get('/login')
-    def login():
-        session.user = 'alice'
-        return 'ok'
-
-    @app.get('/logout')
-    def logout():
-        session.invalidate()
-        return 'bye'
-
-    @app.get('/me')
-    def me():
-        return str(session.user)
-
-    web = fresh(app)
-    sid = cookie_value(web.get('/login'))
+    web = cookieless_client(login_app(make_app, store=store))
+    sid = cookie_value(web.get('/login?name=alice'))
     assert len(store) == 1
     response = web.get('/logout', headers=with_cookie(sid))
     assert len(store) == 0
@@ -535,7 +478,7 @@ def test_invalidate_after_a_login_in_the_same_request_leaves_nothing_stored(make
         session.invalidate()
         return 'ok'
 
-    web = fresh(app)
+    web = cookieless_client(app)
     sid = cookie_value(web.get('/cart'))
     web.get('/', headers=with_cookie(sid))
     assert len(store) == 0
@@ -557,7 +500,7 @@ def test_an_unchanged_session_is_not_saved_again(make_app):
     def read():
         return json.dumps(session.data)
 
-    web = fresh(app)
+    web = cookieless_client(app)
     sid = cookie_value(web.get('/set'))
     assert store.saves == 1
     for _ in range(3):
@@ -584,7 +527,7 @@ def test_a_nested_mutation_is_saved(make_app):
     def read():
         return json.dumps(session.data)
 
-    web = fresh(app)
+    web = cookieless_client(app)
     sid = cookie_value(web.get('/set'))
     web.get('/nested', headers=with_cookie(sid))
     assert store.saves == 2
@@ -599,7 +542,7 @@ def test_a_value_that_is_not_json_serializable_is_a_500_naming_the_key(make_app)
         session.data['when'] = object()
         return 'ok'
 
-    response = fresh(app).get('/', status='*')
+    response = cookieless_client(app).get('/', status='*')
     assert response.status_int == 500
     assert 'when' in response.text
 
@@ -612,7 +555,7 @@ def test_a_value_that_is_not_json_serializable_is_logged_at_error_naming_the_key
         session.data['when'] = {1, 2}
         return 'ok'
 
-    fresh(app).get('/', status='*')
+    cookieless_client(app).get('/', status='*')
     errors = [line for line in read_log(log_dir).splitlines() if ' ERROR ' in line]
     assert any("'when'" in line for line in errors), errors
 
@@ -635,7 +578,7 @@ def test_a_value_that_is_not_json_serializable_leaves_the_previous_data_intact(m
     def read():
         return json.dumps(session.data)
 
-    web = fresh(app)
+    web = cookieless_client(app)
     sid = cookie_value(web.get('/good'))
     assert web.get('/bad', headers=with_cookie(sid), status='*').status_int == 500
     assert json.loads(web.get('/read', headers=with_cookie(sid)).text) == {'n': 1}
@@ -646,7 +589,7 @@ def test_a_value_that_is_not_json_serializable_leaves_the_previous_data_intact(m
 
 def test_the_memory_store_evicts_the_oldest_session_beyond_session_max(make_app):
     app = counter_app(make_app, session_max=2)
-    web = fresh(app)
+    web = cookieless_client(app)
     first, second, third = (cookie_value(web.get('/')) for _ in range(3))
     assert web.get('/', headers=with_cookie(first)).text == '0'  # evicted: a new session
     assert web.get('/', headers=with_cookie(third)).text == '1'
@@ -659,7 +602,7 @@ def test_the_memory_store_keeps_a_recently_used_session(make_app):
     def peek():
         return str(session.data.get('counter'))  # a read: nothing to save
 
-    web = fresh(app)
+    web = cookieless_client(app)
     first = cookie_value(web.get('/'))
     second = cookie_value(web.get('/'))
     assert web.get('/peek', headers=with_cookie(first)).text == '0'  # first is now the most recent
@@ -671,7 +614,7 @@ def test_the_memory_store_keeps_a_recently_used_session(make_app):
 def test_the_memory_store_never_holds_more_than_session_max(make_app):
     store = canister.MemoryStore(max_sessions=5)
     app = counter_app(make_app, store=store)
-    web = fresh(app)
+    web = cookieless_client(app)
     for _ in range(20):
         web.get('/')
     assert len(store) == 5
@@ -745,7 +688,7 @@ def test_session_values_do_not_leak_to_the_next_request_on_the_same_thread(make_
     def index():
         return json.dumps([session.data, session.user])
 
-    web = fresh(app)
+    web = cookieless_client(app)
     web.get('/set')
     assert json.loads(web.get('/').text) == [{}, None]
 
@@ -763,7 +706,7 @@ def test_session_values_do_not_leak_after_a_handler_raised(make_app):
     def index():
         return json.dumps([session.data, session.user])
 
-    web = fresh(app)
+    web = cookieless_client(app)
     assert web.get('/boom', status='*', expect_errors=True).status_int == 500
     response = web.get('/')
     assert json.loads(response.text) == [{}, None]
@@ -782,7 +725,7 @@ def test_session_values_do_not_leak_after_an_uncaught_exception(make_app):
     def index():
         return json.dumps(session.data)
 
-    web = fresh(app)
+    web = cookieless_client(app)
     try:
         web.get('/boom')
     except RuntimeError:
@@ -799,7 +742,7 @@ def test_a_session_is_not_saved_when_the_handler_failed(make_app):
         session.data['half'] = 'done'
         raise RuntimeError('handler failed')
 
-    response = fresh(app).get('/boom', status='*', expect_errors=True)
+    response = cookieless_client(app).get('/boom', status='*', expect_errors=True)
     assert response.status_int == 500
     assert cookie_value(response) is None
     assert len(store) == 0
@@ -866,7 +809,7 @@ def test_a_handler_keeping_its_data_dict_cannot_change_a_later_request(make_app)
     assert web.get('/read').text == '1'
 
 
-def test_a_session_changed_by_another_process_is_read_afresh(make_app, tmp_path):
+def test_a_session_changed_by_another_process_is_read_acookieless_client(make_app, tmp_path):
     """Two apps on one SQLite file stand for two worker processes sharing the store."""
     store = 'sqlite:///' + str(tmp_path / 'shared.db')
     first, second = counter_app(make_app, session_store=store), counter_app(make_app, session_store=store)
@@ -874,8 +817,8 @@ def test_a_session_changed_by_another_process_is_read_afresh(make_app, tmp_path)
     assert web.get('/').text == '0'
     assert web.get('/').text == '1'  # the first app now holds the record it saved
     sid = web.cookies[COOKIE]
-    assert fresh(second).get('/', headers=with_cookie(sid)).text == '2'
-    assert fresh(second).get('/', headers=with_cookie(sid)).text == '3'
+    assert cookieless_client(second).get('/', headers=with_cookie(sid)).text == '2'
+    assert cookieless_client(second).get('/', headers=with_cookie(sid)).text == '3'
     assert web.get('/').text == '4'
 
 

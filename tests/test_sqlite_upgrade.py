@@ -6,7 +6,7 @@ import sqlite3
 import time
 
 import canister
-from conftest import client
+from helpers import client
 from canister import session
 
 

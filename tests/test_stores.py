@@ -9,29 +9,13 @@ import time
 from collections import OrderedDict
 
 import pytest
-import webtest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import canister
 from canister import session
-from conftest import client, read_log
+from helpers import client, cookie_value, cookieless_client, read_log, sqlite_url, with_cookie
 from servers import RedisServer
-
-COOKIE = 'session_id'
-
-
-def cookie_value(response, name=COOKIE):
-    for header in response.headers.getall('Set-Cookie'):
-        cookie_name, _, rest = header.partition('=')
-        if cookie_name == name:
-            return rest.split(';')[0]
-    return None
-
-
-def with_cookie(sid):
-    return {'Cookie': '%s=%s' % (COOKIE, sid)}
-
 
 def add_routes(app):
     """A counter and a reader, the routes every app in this file serves."""
@@ -57,21 +41,6 @@ def add_routes(app):
         return 'bye'
 
     return app
-
-
-def sqlite_url(path):
-    return 'sqlite:///' + str(path)  # an absolute path: sqlite:////tmp/...
-
-
-def plain_client(app):
-    """A client that keeps no cookies: the tests send the session cookie themselves."""
-    return webtest.TestApp(app, extra_environ={'REMOTE_ADDR': '127.0.0.1', 'HTTP_HOST': 'localhost:80'},
-                           cookiejar=_Jar())
-
-
-class _Jar(__import__('http.cookiejar').cookiejar.CookieJar):
-    def extract_cookies(self, response, request):
-        pass
 
 
 class DictStore(canister.SessionStore):
@@ -116,7 +85,7 @@ class DownStore(DictStore):
 
 def test_a_sqlite_url_with_an_absolute_path_keeps_sessions_in_that_file(make_app, tmp_path):
     path = tmp_path / 's.db'
-    web = plain_client(add_routes(make_app(session_store=sqlite_url(path))))
+    web = cookieless_client(add_routes(make_app(session_store=sqlite_url(path))))
     sid = cookie_value(web.get('/'))
     assert path.exists()
     with sqlite3.connect(str(path)) as db:
@@ -127,14 +96,14 @@ def test_a_sqlite_url_with_an_absolute_path_keeps_sessions_in_that_file(make_app
 
 def test_a_sqlite_url_with_a_relative_path_is_relative_to_the_working_directory(make_app, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    web = plain_client(add_routes(make_app(session_store='sqlite:///relative.db')))
+    web = cookieless_client(add_routes(make_app(session_store='sqlite:///relative.db')))
     web.get('/')
     assert (tmp_path / 'relative.db').exists()
 
 
 def test_the_sqlite_store_can_be_named_in_the_app_config(make_app, tmp_path):
     path = tmp_path / 'config.db'
-    web = plain_client(add_routes(make_app(config={'session_store': sqlite_url(path)})))
+    web = cookieless_client(add_routes(make_app(config={'session_store': sqlite_url(path)})))
     sid = cookie_value(web.get('/'))
     assert path.exists()
     assert web.get('/', headers=with_cookie(sid)).text == '1'
@@ -142,12 +111,12 @@ def test_the_sqlite_store_can_be_named_in_the_app_config(make_app, tmp_path):
 
 def test_sqlite_sessions_survive_a_restart_of_the_app(make_app, tmp_path):
     url = sqlite_url(tmp_path / 's.db')
-    first = plain_client(add_routes(make_app(session_store=url)))
+    first = cookieless_client(add_routes(make_app(session_store=url)))
     sid = first.get('/login?name=alice').text
     first.get('/', headers=with_cookie(sid))
     first.app.uninstall(True)  # the first process is gone
 
-    second = plain_client(add_routes(make_app(session_store=url)))
+    second = cookieless_client(add_routes(make_app(session_store=url)))
     user, data = json.loads(second.get('/read', headers=with_cookie(sid)).text)
     assert user == 'alice'
     assert data == {'note': 'héllo ✓', 'counter': 0}
@@ -158,19 +127,21 @@ def test_sqlite_sessions_survive_a_restart_of_the_app(make_app, tmp_path):
 
 def test_two_apps_on_one_sqlite_file_share_sessions(make_app, tmp_path):
     url = sqlite_url(tmp_path / 's.db')
-    first = plain_client(add_routes(make_app(session_store=url)))
-    second = plain_client(add_routes(make_app(session_store=url)))
+    first = cookieless_client(add_routes(make_app(session_store=url)))
+    second = cookieless_client(add_routes(make_app(session_store=url)))
     sid = cookie_value(first.get('/'))
     assert second.get('/', headers=with_cookie(sid)).text == '1'
     assert first.get('/', headers=with_cookie(sid)).text == '2'
 
 
-def test_expired_sqlite_sessions_are_not_loaded(make_app, tmp_path):
+def test_expired_sqlite_sessions_are_not_loaded(make_app, tmp_path, clock):
     url = sqlite_url(tmp_path / 's.db')
-    first = plain_client(add_routes(make_app(session_store=url, session_timeout=1)))
+    first = cookieless_client(add_routes(make_app(session_store=url, session_timeout=1)))
     sid = first.get('/login?name=alice').text
-    time.sleep(2.2)
-    second = plain_client(add_routes(make_app(session_store=url, session_timeout=1)))
+    second = cookieless_client(add_routes(make_app(session_store=url, session_timeout=1)))
+    clock.advance(0.99)
+    assert json.loads(second.get('/read', headers=with_cookie(sid)).text)[0] == 'alice'  # just under the timeout
+    clock.advance(1.01)
     response = second.get('/read', headers=with_cookie(sid))
     assert json.loads(response.text) == [None, {}]
     response = second.get('/', headers=with_cookie(sid))
@@ -179,16 +150,16 @@ def test_expired_sqlite_sessions_are_not_loaded(make_app, tmp_path):
 
 def test_an_invalidated_sqlite_session_is_gone_after_a_restart(make_app, tmp_path):
     url = sqlite_url(tmp_path / 's.db')
-    first = plain_client(add_routes(make_app(session_store=url)))
+    first = cookieless_client(add_routes(make_app(session_store=url)))
     sid = first.get('/login?name=alice').text
     first.get('/logout', headers=with_cookie(sid))
-    second = plain_client(add_routes(make_app(session_store=url)))
+    second = cookieless_client(add_routes(make_app(session_store=url)))
     assert json.loads(second.get('/read', headers=with_cookie(sid)).text) == [None, {}]
 
 
 def test_the_sqlite_file_is_in_wal_mode(make_app, tmp_path):
     path = tmp_path / 's.db'
-    plain_client(add_routes(make_app(session_store=sqlite_url(path)))).get('/')
+    cookieless_client(add_routes(make_app(session_store=sqlite_url(path)))).get('/')
     with sqlite3.connect(str(path)) as db:
         assert db.execute('PRAGMA journal_mode').fetchone()[0].lower() == 'wal'
 
@@ -205,7 +176,7 @@ def test_sqlite_sessions_stay_separate_under_concurrent_threads(make_app, tmp_pa
     problems = []
 
     def worker(index):
-        web = plain_client(app)
+        web = cookieless_client(app)
         me = 'thread%d' % index
         sid = cookie_value(web.get('/?me=' + me))
         for n in range(2, 21):
@@ -309,11 +280,13 @@ def test_a_store_reports_no_problem_when_it_is_reachable(store):
     assert store.check() is None
 
 
-def test_a_sqlite_store_does_not_load_an_expired_record(tmp_path):
+def test_a_sqlite_store_does_not_load_an_expired_record(tmp_path, clock):
     store = canister.SQLiteStore(str(tmp_path / 'e.db'))
     store.save('old' + 'x' * 40, 'record', 1)
     store.save('new' + 'x' * 40, 'record', 60)
-    time.sleep(2.1)
+    clock.advance(0.999)
+    assert store.load('old' + 'x' * 40) == 'record'
+    clock.advance(0.002)
     assert store.load('old' + 'x' * 40) is None
     assert store.load('new' + 'x' * 40) == 'record'
     store.close()
@@ -324,7 +297,7 @@ def test_a_sqlite_store_does_not_load_an_expired_record(tmp_path):
 
 def test_a_custom_store_passed_to_canister_keeps_the_sessions(make_app):
     store = DictStore()
-    web = plain_client(add_routes(make_app(store=store)))
+    web = cookieless_client(add_routes(make_app(store=store)))
     sid = web.get('/login?name=bob').text
     assert list(store.records) == [sid]
     assert json.loads(store.records[sid]) is not None  # canister's records are JSON text
@@ -342,7 +315,7 @@ class BytesStore(DictStore):
 
 
 def test_a_custom_store_that_loads_bytes_keeps_the_sessions(make_app):
-    web = plain_client(add_routes(make_app(store=BytesStore())))
+    web = cookieless_client(add_routes(make_app(store=BytesStore())))
     sid = web.get('/login?name=bob').text
     assert json.loads(web.get('/read', headers=with_cookie(sid)).text) == ['bob', {'note': 'héllo ✓'}]
 
@@ -362,7 +335,7 @@ def test_a_custom_store_is_not_called_by_a_request_that_ignores_the_session(make
 def test_a_store_that_is_down_makes_session_requests_answer_503(make_app):
     app = add_routes(make_app(store=DownStore()))
     started = time.monotonic()
-    response = plain_client(app).get('/read', headers=with_cookie('z' * 43), status='*')
+    response = cookieless_client(app).get('/read', headers=with_cookie('z' * 43), status='*')
     assert response.status_int == 503
     assert time.monotonic() - started < 3
     assert 'session store' in response.text
@@ -375,7 +348,7 @@ def test_a_store_that_is_down_does_not_affect_requests_without_session(make_app)
     def plain():
         return 'ok'
 
-    assert plain_client(app).get('/plain', headers=with_cookie('z' * 43)).text == 'ok'
+    assert cookieless_client(app).get('/plain', headers=with_cookie('z' * 43)).text == 'ok'
 
 
 def test_a_store_that_is_down_when_saving_makes_the_request_answer_503(make_app):
@@ -384,7 +357,7 @@ def test_a_store_that_is_down_when_saving_makes_the_request_answer_503(make_app)
             raise canister.StoreUnavailable('the test store is down')
 
     app = add_routes(make_app(store=SaveDown()))
-    response = plain_client(app).get('/', status='*')
+    response = cookieless_client(app).get('/', status='*')
     assert response.status_int == 503
     assert cookie_value(response) is None
 
@@ -399,7 +372,7 @@ def test_a_corrupt_record_from_the_store_is_not_adopted(make_app, log_dir):
     store = DictStore()
     store.records['k' * 43] = 'not json at all'
     app = add_routes(make_app(store=store))
-    response = plain_client(app).get('/', headers=with_cookie('k' * 43))
+    response = cookieless_client(app).get('/', headers=with_cookie('k' * 43))
     assert response.text == '0'
     assert cookie_value(response) not in (None, 'k' * 43)
     assert any('corrupt' in line for line in read_log(log_dir).splitlines() if ' WARNING ' in line)
@@ -457,7 +430,7 @@ def test_a_record_in_the_object_form_of_unreleased_versions_is_not_adopted(make_
     created = int(time.time()) - 5
     store.records['k' * 43] = json.dumps({'d': {'counter': 41}, 'u': 'alice', 'c': created + 0.25, 'x': 0})
     app = add_routes(make_app(store=store))
-    client = plain_client(app)
+    client = cookieless_client(app)
     assert client.get('/', headers=with_cookie('k' * 43)).text == '0'
     assert json.loads(client.get('/read', headers=with_cookie('k' * 43)).text) == [None, {}]
 
@@ -468,7 +441,7 @@ def test_a_record_written_by_another_coder_is_read_and_kept_up_to_date(make_app)
     created_ms = int(time.time() * 1000) - 5000
     store.records['k' * 43] = '[ {"counter": 41},\t"alice" , %d , 0 ]' % created_ms
     app = add_routes(make_app(store=store))
-    client = plain_client(app)
+    client = cookieless_client(app)
     for expected in ('42', '43'):
         assert client.get('/', headers=with_cookie('k' * 43)).text == expected
     assert json.loads(client.get('/read', headers=with_cookie('k' * 43)).text) == ['alice', {'counter': 43}]
@@ -481,13 +454,13 @@ def test_a_record_with_a_bad_field_is_not_adopted(make_app, log_dir, record):
     store = DictStore()
     store.records['k' * 43] = record
     app = add_routes(make_app(store=store))
-    response = plain_client(app).get('/', headers=with_cookie('k' * 43))
+    response = cookieless_client(app).get('/', headers=with_cookie('k' * 43))
     assert response.status_int == 200 and response.text == '0'
     assert cookie_value(response) not in (None, 'k' * 43)
     assert any('corrupt' in line for line in read_log(log_dir).splitlines() if ' WARNING ' in line)
 
 
-def test_the_memory_store_drops_expired_sessions_at_later_writes():
+def test_the_memory_store_drops_expired_sessions_at_later_writes(clock):
     """Housekeeping looks at a shard's front again once its expiry is due, without any sweep."""
     store = canister.MemoryStore(max_sessions=100)
     for number in range(5):
@@ -495,7 +468,9 @@ def test_the_memory_store_drops_expired_sessions_at_later_writes():
     assert len(store) == 5
     store.save('long', 'record', 3600)
     assert len(store) == 6  # nothing due yet
-    time.sleep(2.1)  # past every expiry (whole seconds, rounded up)
+    clock.advance(0.999)
+    assert store.load('short-4') == 'record'
+    clock.advance(0.002)  # past every short expiry
     store.save('another', 'record', 3600)
     assert len(store) == 2
     assert store.load('long') == 'record' and store.load('short-0') is None
@@ -503,14 +478,6 @@ def test_the_memory_store_drops_expired_sessions_at_later_writes():
 
 # --------------------------------------------------------------------------
 # Redis through the app: a real redis-server, and what each request sends it
-
-@pytest.fixture
-def redis_server():
-    """A private redis-server (the test fails, never skips, without one)."""
-    server = RedisServer().start()
-    yield server
-    server.cleanup()
-
 
 @pytest.fixture
 def old_redis_server():
@@ -556,48 +523,48 @@ def redis_app(make_app, server, **config):
 
 def test_a_request_that_only_reads_its_redis_session_is_one_round_trip(make_app, redis_server):
     app = redis_app(make_app, redis_server)
-    sid = cookie_value(plain_client(app).get('/login?name=alice'))
+    sid = cookie_value(cookieless_client(app).get('/login?name=alice'))
     traffic = RedisTraffic(redis_server.url)
-    assert json.loads(plain_client(app).get('/read', headers=with_cookie(sid)).text)[0] == 'alice'
+    assert json.loads(cookieless_client(app).get('/read', headers=with_cookie(sid)).text)[0] == 'alice'
     assert traffic.since() == (1, {'getex': 1})
 
 
 def test_a_request_that_changes_its_redis_session_is_two_round_trips(make_app, redis_server):
     app = redis_app(make_app, redis_server)
-    sid = cookie_value(plain_client(app).get('/'))
+    sid = cookie_value(cookieless_client(app).get('/'))
     traffic = RedisTraffic(redis_server.url)
-    assert plain_client(app).get('/', headers=with_cookie(sid)).text == '1'
+    assert cookieless_client(app).get('/', headers=with_cookie(sid)).text == '1'
     assert traffic.since() == (2, {'getex': 1, 'evalsha': 1, 'get': 1, 'set': 1})  # get and set inside the script
 
 
 def test_reading_a_redis_session_extends_its_life_to_the_timeout(make_app, redis_server):
     app = redis_app(make_app, redis_server, session_timeout=600)
-    sid = cookie_value(plain_client(app).get('/login?name=alice'))
+    sid = cookie_value(cookieless_client(app).get('/login?name=alice'))
     traffic = RedisTraffic(redis_server.url)
     traffic.expire(sid, 30)
-    plain_client(app).get('/read', headers=with_cookie(sid))
+    cookieless_client(app).get('/read', headers=with_cookie(sid))
     assert 590 <= traffic.ttl(sid) <= 600
 
 
 def test_a_redis_without_getex_reads_and_extends_a_session_in_one_round_trip(make_app, old_redis_server):
     app = redis_app(make_app, old_redis_server, session_timeout=600)
-    sid = cookie_value(plain_client(app).get('/login?name=alice'))
+    sid = cookie_value(cookieless_client(app).get('/login?name=alice'))
     traffic = RedisTraffic(old_redis_server.url)
     traffic.expire(sid, 30)
     for _ in range(2):  # the first tries GETEX once and learns the server lacks it
-        assert json.loads(plain_client(app).get('/read', headers=with_cookie(sid)).text)[0] == 'alice'
+        assert json.loads(cookieless_client(app).get('/read', headers=with_cookie(sid)).text)[0] == 'alice'
         assert 590 <= traffic.ttl(sid) <= 600
         traffic.expire(sid, 30)
     traffic.since()
-    plain_client(app).get('/read', headers=with_cookie(sid))
+    cookieless_client(app).get('/read', headers=with_cookie(sid))
     assert traffic.since() == (1, {'get': 1, 'pexpire': 1})
-    assert plain_client(app).get('/', headers=with_cookie(sid)).text == '0'
+    assert cookieless_client(app).get('/', headers=with_cookie(sid)).text == '0'
 
 
 def test_a_redis_session_with_a_max_age_is_read_and_touched_up_to_that_age(make_app, redis_server):
     app = redis_app(make_app, redis_server, session_timeout=600, session_max_age=60)
-    sid = cookie_value(plain_client(app).get('/login?name=alice'))
+    sid = cookie_value(cookieless_client(app).get('/login?name=alice'))
     traffic = RedisTraffic(redis_server.url)
-    plain_client(app).get('/read', headers=with_cookie(sid))
+    cookieless_client(app).get('/read', headers=with_cookie(sid))
     assert traffic.since() == (2, {'get': 1, 'pexpire': 1})
     assert 50 <= traffic.ttl(sid) <= 60

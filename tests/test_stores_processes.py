@@ -11,18 +11,16 @@ PATH (the tests FAIL with a clear message when it is missing).
 """
 import os
 import socket
-import sys
 import time
 
 import pytest
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from servers import (  # noqa: E402
+from helpers import COOKIE, sqlite_url
+from servers import (
     AppServer, Client, RedisServer, ServerError, cleanup_all, wait_until,
 )
 
 APP = 'session_app:app'
-COOKIE = 'session_id'
 MAX_503_SECONDS = 3.0
 
 
@@ -30,8 +28,8 @@ MAX_503_SECONDS = 3.0
 # fixtures
 
 @pytest.fixture
-def redis_server():
-    """A private redis-server, NOT started yet (tests decide when)."""
+def unstarted_redis_server():
+    """A private redis-server, NOT started yet: each test decides when (``redis_server`` is started)."""
     try:
         server, missing = RedisServer(), None
     except ServerError as exc:
@@ -72,11 +70,6 @@ def app_env(tmp_path, store):
         'CANISTER_LOG_PATH': str(logs),
         'CANISTER_LOG_LEVEL': 'INFO',
     }
-
-
-def sqlite_url(path):
-    assert os.path.isabs(str(path))
-    return 'sqlite:///' + str(path)  # sqlite:////abs/path.db
 
 
 # --------------------------------------------------------------------------
@@ -164,9 +157,9 @@ def log_lines(log_dir, level):
 # tests
 
 def test_a_redis_session_counter_goes_0_to_n_whichever_of_three_gunicorn_workers_answers(
-        redis_server, serve, tmp_path):
-    redis_server.start()
-    app = serve('gunicorn', workers=3, **app_env(tmp_path, redis_server.url))
+        unstarted_redis_server, serve, tmp_path):
+    unstarted_redis_server.start()
+    app = serve('gunicorn', workers=3, **app_env(tmp_path, unstarted_redis_server.url))
     assert_counter_shared_by_workers(app)
 
 
@@ -200,15 +193,15 @@ def test_sqlite_sessions_survive_a_sigkill_of_the_server_and_a_restart(serve, tm
 
 
 def test_a_redis_outage_gives_quick_503s_on_session_routes_and_the_session_survives_it(
-        redis_server, serve, tmp_path):
-    redis_server.start()
-    app = serve('gunicorn', workers=2, **app_env(tmp_path, redis_server.url))
+        unstarted_redis_server, serve, tmp_path):
+    unstarted_redis_server.start()
+    app = serve('gunicorn', workers=2, **app_env(tmp_path, unstarted_redis_server.url))
     client = Client(app.url)
     for i in range(3):
         count(client, i)
     cookie = client.cookies[COOKIE]
 
-    redis_server.stop()
+    unstarted_redis_server.stop()
     for _ in range(4):  # several, so that both workers meet the outage
         assert_quick_clear_503(client.get('/count'))
         assert_quick_clear_503(client.get('/peek'))
@@ -218,7 +211,7 @@ def test_a_redis_outage_gives_quick_503s_on_session_routes_and_the_session_survi
         assert ping.elapsed < MAX_503_SECONDS
     assert client.cookies.get(COOKIE) == cookie, 'the outage changed the session cookie'
 
-    redis_server.start()  # same port, same dir: the AOF brings the data back
+    unstarted_redis_server.start()  # same port, same dir: the AOF brings the data back
     last = wait_for_successes(lambda: client.get('/peek'))
     assert last.json()['counter'] == 3
     for i in range(3, 9):
@@ -227,8 +220,8 @@ def test_a_redis_outage_gives_quick_503s_on_session_routes_and_the_session_survi
 
 
 def test_the_app_starts_with_redis_down_and_sessions_work_once_redis_is_up(
-        redis_server, serve, tmp_path):
-    env = app_env(tmp_path, redis_server.url)  # nothing listens there yet
+        unstarted_redis_server, serve, tmp_path):
+    env = app_env(tmp_path, unstarted_redis_server.url)  # nothing listens there yet
     app = serve('gunicorn', workers=2, **env)  # waits for /ping to answer 200
 
     log_dir = env['CANISTER_LOG_PATH']
@@ -241,7 +234,7 @@ def test_the_app_starts_with_redis_down_and_sessions_work_once_redis_is_up(
         assert_quick_clear_503(client.get('/count'))
         assert client.get('/ping').status == 200
 
-    redis_server.start()
+    unstarted_redis_server.start()
     wait_for_successes(lambda: Client(app.url).get('/count'))
     for i in range(6):
         count(client, i)
@@ -249,14 +242,14 @@ def test_the_app_starts_with_redis_down_and_sessions_work_once_redis_is_up(
 
 
 def test_a_frozen_redis_gives_503_within_3_seconds_and_the_session_survives_it(
-        redis_server, serve, tmp_path):
-    redis_server.start()
-    app = serve('waitress', **app_env(tmp_path, redis_server.url))
+        unstarted_redis_server, serve, tmp_path):
+    unstarted_redis_server.start()
+    app = serve('waitress', **app_env(tmp_path, unstarted_redis_server.url))
     client = Client(app.url)
     for i in range(2):
         count(client, i)
 
-    redis_server.freeze()  # SIGSTOP: connections are accepted, never answered
+    unstarted_redis_server.freeze()  # SIGSTOP: connections are accepted, never answered
     try:
         assert_quick_clear_503(client.get('/count'))
         assert_quick_clear_503(Client(app.url).get('/count'))
@@ -264,7 +257,7 @@ def test_a_frozen_redis_gives_503_within_3_seconds_and_the_session_survives_it(
         assert ping.status == 200, ping
         assert ping.elapsed < MAX_503_SECONDS
     finally:
-        redis_server.thaw()
+        unstarted_redis_server.thaw()
 
     wait_for_successes(lambda: client.get('/peek'))
     for i in range(2, 5):

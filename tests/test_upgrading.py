@@ -16,7 +16,7 @@ import pytest
 
 import canister
 from canister import session
-from conftest import ROOT, client, read_log
+from helpers import ROOT, client, read_log
 
 #: The example config of the canister 1.x docs, as written there except for the JWT secret: the docs paired
 #: base64url with `my-secret`, which is not base64 (1.x failed at install with binascii.Error).
