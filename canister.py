@@ -2337,45 +2337,65 @@ class SessionState:
     def finish(self, headers: Headers, https: bool) -> None:
         """Store the session as the request left it (create, update, touch or delete), add the cookie.
 
-        The answer is then to be marked private (``SessionManager.mark_private``): the plugin
+        The response is then to be marked private (``SessionManager.mark_private``): the plugin
         does it together with its other headers."""
         manager = self.manager
-        if not self.loaded or manager is None:
-            return
-        store = manager.store
-        for sid in self.dead:
-            store.delete(sid)
-        if not self.exists and not self.keep_empty and not self.data:
-            if self.dead and self.cookie_sid:
-                manager.set_cookie(headers, '', https, expire=True)
+        if not self.loaded or manager is None or self._nothing_to_keep(headers, https):
             return
         if not self.created_ms:
             self.created_ms = int(_now() * 1000)
         record = self.record()
-        ttl = manager.ttl(self.lifetime, self.created_ms) if self.lifetime or manager.max_age else manager.timeout
+        ttl = manager.ttl(self.lifetime, self.created_ms)
         sid = self.sid if self.sid is not None else self._new_sid()
-        if self.old_sid:  # a new id for a live session: the old one must still be there to end
-            if store.delete(self.old_sid) is False:  # ended by a parallel request: its cookie stands
-                return self._ended(headers, https, moved=True)
-            store.save(self.old_sid, _MOVED, _MOVED_TTL)  # requests still running on the old id: moved, not ended
-            manager.create(sid, record, ttl, _user_key(self.user))
-        elif not self.exists:
-            manager.create(sid, record, ttl, _user_key(self.user))
-        elif record == self.snapshot:
-            if not manager.touches_on_load or self.lifetime:  # (a lifetime of its own: not the load's)
-                store.touch(sid, ttl)
-            if self.lifetime:
-                manager.set_cookie(headers, sid, https, max_age=ttl)
+        if self.exists and not self.old_sid and record == self.snapshot:
+            self._touch(headers, https, sid, ttl)
             return
-        elif not manager.update(sid, self.snapshot, record, ttl)[0]:  # changed meanwhile, or ended
-            outcome = self._update(record, ttl)
-            if outcome is None or outcome is _MOVED:
-                return self._ended(headers, https, moved=outcome is _MOVED)
-            record = outcome
-        manager.remember(sid, record, self.data, self.user, self.created_ms, int(self.user_expires),
+        stored = self._store(sid, record, ttl)
+        if stored is None or stored is _MOVED:
+            self._ended(headers, https, moved=stored is _MOVED)
+            return
+        manager.remember(sid, stored, self.data, self.user, self.created_ms, int(self.user_expires),
                          self.lifetime, self.tail or '')
         if sid != self.cookie_sid or self.lifetime:
             manager.set_cookie(headers, sid, https, max_age=ttl if self.lifetime else 0)
+
+    def _nothing_to_keep(self, headers: Headers, https: bool) -> bool:
+        """Delete the ids this request ended; True if nothing is left to store (no session, data
+        or user), and then the cookie of a session ended here is expired."""
+        assert self.manager is not None
+        for sid in self.dead:
+            self.manager.store.delete(sid)
+        if self.exists or self.keep_empty or self.data:
+            return False
+        if self.dead and self.cookie_sid:
+            self.manager.set_cookie(headers, '', https, expire=True)
+        return True
+
+    def _touch(self, headers: Headers, https: bool, sid: str, ttl: float) -> None:
+        """The session is as loaded: only its lifetime slides (unless loading it did that already)."""
+        manager = self.manager
+        assert manager is not None
+        if not manager.touches_on_load or self.lifetime:  # (a lifetime of its own: not the load's)
+            manager.store.touch(sid, ttl)
+        if self.lifetime:
+            manager.set_cookie(headers, sid, https, max_age=ttl)
+
+    def _store(self, sid: str, record: str, ttl: float) -> Optional[str]:
+        """Store ``record`` under ``sid``: a new session, one moved to a new id, or an update of the
+        loaded one.  Return what is stored now; None if another request ended the session
+        meanwhile, ``_MOVED`` if it gave the session a new id meanwhile."""
+        manager = self.manager
+        assert manager is not None
+        if self.old_sid:  # a new id for a live session: the old one must still be there to end
+            if manager.store.delete(self.old_sid) is False:  # ended by a parallel request: its cookie stands
+                return _MOVED
+            manager.store.save(self.old_sid, _MOVED, _MOVED_TTL)  # requests still on the old id: moved, not ended
+            manager.create(sid, record, ttl, _user_key(self.user))
+        elif not self.exists:
+            manager.create(sid, record, ttl, _user_key(self.user))
+        elif not manager.update(sid, self.snapshot, record, ttl)[0]:  # changed meanwhile, or ended
+            return self._update(record, ttl)
+        return record
 
     def _update(self, record: str, ttl: float) -> Optional[str]:
         """Replace the stored record with this request's changes; or the record that stops it
