@@ -3695,7 +3695,7 @@ class _RequestContext(SessionState):
     """
 
     #: The request's WSGI environ (the class default is never handed out: ``begin`` sets it).
-    environ: Mapping[str, Any] = types.MappingProxyType({})
+    environ: Dict[str, Any] = types.MappingProxyType({})  # type: ignore[assignment]
     #: The request's id (``X-Request-ID``).
     request_id = ''
     #: The Canister plugin serving the request.
