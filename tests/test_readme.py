@@ -24,3 +24,32 @@ def test_the_readme_test_command_is_what_ci_runs():
     ci = (ROOT / '.ci' / 'run').read_text(encoding='utf-8')
     assert 'bash scripts/test.sh' in readme
     assert 'bash scripts/test.sh' in ci
+
+
+def _development_section() -> str:
+    readme = (ROOT / 'README.md').read_text(encoding='utf-8')
+    return readme.split('\n## Development\n', 1)[1].split('\n## ', 1)[0]
+
+
+def test_the_readme_map_lists_the_sections_of_canister_py_in_their_order():
+    source = (ROOT / 'canister.py').read_text(encoding='utf-8')
+    banners = [name.strip() for name in re.findall(r'^# ([A-Z][A-Za-z ]+?) #{3,}$', source, re.M)]
+    mapped = re.findall(r'^\| ([A-Z][A-Za-z ]+?) \| ', _development_section(), re.M)
+    assert mapped == banners
+
+
+def test_every_name_in_the_readme_map_and_request_path_is_in_canister_py():
+    """The code names of the map and of the request's path (``Class.member`` or a module-level name)."""
+    source = (ROOT / 'canister.py').read_text(encoding='utf-8')
+    text = _development_section().split('| section | what it owns |', 1)[1]
+    names = set(re.findall(r'`([A-Za-z_][A-Za-z_0-9]*(?:\.[A-Za-z_][A-Za-z_0-9]*)?)(?:\([^`]*\))?`', text))
+    missing = set()
+    for name in names - {'os.write', 'session', 'demo', 'keys', 'Authorization'}:
+        owner, _, member = name.rpartition('.')
+        if owner:
+            body = re.split(r'\nclass %s\b[(:]' % owner, source, maxsplit=1)
+            if len(body) < 2 or not re.search(r'^    (?:def )?%s\b' % member, body[1].split('\nclass ', 1)[0], re.M):
+                missing.add(name)
+        elif not re.search(r'^(?:class |def |    def |#: )?%s\b' % name, source, re.M):
+            missing.add(name)
+    assert missing == set()
