@@ -745,6 +745,30 @@ def _other_converter(kind: Any) -> Callable[[Any], Any]:
 _CONVERTERS: Dict[Any, Callable[[Any], Any]] = {int: _to_int, float: _to_float, bool: _to_bool, str: _to_str}
 
 
+def _unwrap_optional(kind: Any) -> Tuple[Any, bool]:
+    """``Optional[X]`` (or ``X | None``) as ``(X, True)``; any other union as ``(_EMPTY, ...)``."""
+    if typing.get_origin(kind) is typing.Union or type(kind).__name__ == 'UnionType':
+        members = [arg for arg in typing.get_args(kind) if arg is not type(None)]
+        optional = len(members) < len(typing.get_args(kind))
+        return (members[0] if len(members) == 1 else _EMPTY), optional
+    return kind, False
+
+
+def _unwrap_many(kind: Any) -> Tuple[Any, bool]:
+    """``List[X]`` (or a bare list, tuple or set) as ``(X, True)``."""
+    if kind in (list, tuple, set) or typing.get_origin(kind) in (list, tuple, set):
+        args = typing.get_args(kind)
+        return (args[0] if args else _EMPTY), True
+    return kind, False
+
+
+def _converter(kind: Any) -> Optional[Callable[[Any], Any]]:
+    """The function converting a value to ``kind``, or None to take it as sent."""
+    if kind is _EMPTY or kind is Any or kind is bottle.FileUpload or not callable(kind):
+        return None
+    return _CONVERTERS.get(kind) or _other_converter(kind)
+
+
 class _Param:
     """How one handler parameter is filled, decided once per route."""
 
@@ -752,23 +776,10 @@ class _Param:
 
     def __init__(self, parameter: inspect.Parameter, annotation: Any) -> None:
         self.name = parameter.name
-        self.optional = False
-        self.many = False
-        self.is_file = False
-        kind = annotation
-        if typing.get_origin(kind) is typing.Union or type(kind).__name__ == 'UnionType':
-            members = [arg for arg in typing.get_args(kind) if arg is not type(None)]
-            self.optional = len(members) < len(typing.get_args(kind))
-            kind = members[0] if len(members) == 1 else _EMPTY
-        if kind in (list, tuple, set) or typing.get_origin(kind) in (list, tuple, set):
-            self.many = True
-            args = typing.get_args(kind)
-            kind = args[0] if args else _EMPTY
+        kind, self.optional = _unwrap_optional(annotation)
+        kind, self.many = _unwrap_many(kind)
         self.is_file = kind is bottle.FileUpload
-        if kind is _EMPTY or kind is Any or self.is_file or not callable(kind):
-            self.convert: Optional[Callable[[Any], Any]] = None
-        else:
-            self.convert = _CONVERTERS.get(kind) or _other_converter(kind)
+        self.convert: Optional[Callable[[Any], Any]] = _converter(kind)
         self.required = parameter.default is _EMPTY and not self.optional
         #: A text taken as sent (no conversion, one value): the common case, bound on a short path.
         self.plain = self.convert is None and not (self.many or self.is_file or self.optional)
@@ -776,15 +787,53 @@ class _Param:
         self.wire_name = self.name.encode('utf-8').decode('latin1')
 
 
+def _type_hints(callback: Callable[..., Any]) -> Dict[str, Any]:
+    """The handler's evaluated annotations; none if any of them cannot be evaluated."""
+    try:
+        return typing.get_type_hints(callback)
+    except Exception:
+        return {}
+
+
+def _has_body(environ: Dict[str, Any]) -> bool:
+    """True if the request announces a body: a Content-Length other than 0, or chunks."""
+    return (environ.get('CONTENT_LENGTH', '') not in ('', '0')
+            or environ.get('HTTP_TRANSFER_ENCODING', '').lower() == 'chunked')
+
+
+def _json_values(param: _Param, body: Dict[str, Any]) -> Optional[List[Any]]:
+    """The values of one parameter in a JSON body, or None if the body does not have it."""
+    if param.name not in body or param.is_file:
+        return None
+    value = body[param.name]
+    return list(value) if isinstance(value, list) and param.many else [value]
+
+
+def _form_values(param: _Param, body: Any) -> Optional[List[Any]]:
+    """The values of one parameter in a form body (files for a file parameter), or None."""
+    key = param.wire_name if getattr(body, 'recode_unicode', False) else param.name
+    values = [value for value in body.getall(key) if isinstance(value, bottle.FileUpload) == param.is_file]
+    if not values:
+        return None
+    return [_recode(body, value, param.name) for value in values]
+
+
+def _conversion_failure(param: _Param, values: List[Any], error: ValueError) -> 'BadRequest':
+    """The 400 for a value that does not convert: what was wrong, and the value unless its name looks secret."""
+    if _is_secret_name(param.name):
+        return BadRequest('parameter %r %s (the value is not shown: the name looks secret)' % (param.name, error))
+    shown = repr(values[-1] if not param.many else values)
+    if len(shown) > 60:
+        shown = shown[:57] + '...'
+    return BadRequest('parameter %r %s, got %s' % (param.name, error, shown))
+
+
 class ParameterBinder:
     """Fills a handler's parameters from the request: URL args, then body, then query."""
 
     def __init__(self, callback: Callable[..., Any], rule: str) -> None:
         signature = inspect.signature(callback)
-        try:
-            hints = typing.get_type_hints(callback)
-        except Exception:
-            hints = {}
+        hints = _type_hints(callback)
         url_names = {a or b for a, b in _ROUTE_WILDCARD.findall(rule)}
         self.params: List[_Param] = []
         #: URL arguments with an annotation to convert them by.
@@ -794,132 +843,151 @@ class ParameterBinder:
             if parameter.kind is parameter.VAR_KEYWORD:
                 self.takes_extra = True
             elif parameter.kind in (parameter.POSITIONAL_OR_KEYWORD, parameter.KEYWORD_ONLY):
-                annotation = hints.get(parameter.name) or _resolve(callback, parameter.annotation)
-                param = _Param(parameter, annotation)
-                if parameter.name not in url_names:
-                    self.params.append(param)
-                elif param.convert is not None and param.convert is not _to_str and not param.many:
-                    self.url_params.append(param)
+                self._add(callback, parameter, hints, url_names)
         self.names = frozenset(param.name for param in self.params)
         #: Every parameter is a text from the query or the body: a GET binds on a short path.
         self.texts_only = all(param.plain for param in self.params) and not (self.url_params or self.takes_extra)
+
+    def _add(self, callback: Callable[..., Any], parameter: inspect.Parameter, hints: Dict[str, Any],
+             url_names: typing.AbstractSet[str]) -> None:
+        """Take one named parameter: to fill from the request, or a URL argument to convert."""
+        annotation = hints.get(parameter.name) or _resolve(callback, parameter.annotation)
+        param = _Param(parameter, annotation)
+        if parameter.name not in url_names:
+            self.params.append(param)
+        elif param.convert is not None and param.convert is not _to_str and not param.many:
+            self.url_params.append(param)
 
     def __bool__(self) -> bool:
         return bool(self.params) or bool(self.url_params) or self.takes_extra
 
     def bind(self, url_args: Dict[str, Any]) -> Dict[str, Any]:
-        """Return the keyword arguments for the handler, or raise :class:`BadRequest`."""
+        """Return the keyword arguments for the handler, or raise :class:`BadRequest`.
+
+        Three paths: a request without a body to a handler taking only texts binds from the
+        query, straight from ``QUERY_STRING`` when nothing in it needs decoding
+        (:meth:`_bind_plain_query`) or else through Bottle's parser (:meth:`_bind_query`);
+        every other request takes the full path (:meth:`_bind_all`).
+        """
         request = bottle.request
         environ = request.environ
         if self.texts_only and not environ.get('CONTENT_LENGTH') and 'HTTP_TRANSFER_ENCODING' not in environ:
             text = environ.get('QUERY_STRING', '')
             if text.isascii() and '%' not in text and '+' not in text and 'bottle.get' not in environ:
-                # Nothing to decode: the last value of each key, as Bottle's own parser would give
-                # (each is a str, since a handler without annotations expects one).
-                pairs = dict(pair.partition('=')[::2] for pair in text.split('&')) if text else {}
-                for param in self.params:
-                    name = param.name
-                    if name not in url_args:
-                        value = pairs.get(name)
-                        if value is not None:
-                            url_args[name] = value
-                        elif param.required:
-                            raise BadRequest('missing parameter %r' % name)
-                return url_args
-            query = request.query
-            for param in self.params:
-                name = param.name
-                if name not in url_args:
-                    values = query.getall(param.wire_name)
-                    if values:
-                        value = values[-1]
-                        url_args[name] = value if value.isascii() else _recode(query, value, name)
-                    elif param.required:
-                        raise BadRequest('missing parameter %r' % name)
-            return url_args
-        body: Any = None
-        if environ.get('CONTENT_LENGTH', '') not in ('', '0') \
-                or environ.get('HTTP_TRANSFER_ENCODING', '').lower() == 'chunked':
-            body = self._read_body(request)
+                return self._bind_plain_query(url_args, text)
+            return self._bind_query(url_args, request.query)
+        return self._bind_all(url_args, request)
+
+    def _bind_plain_query(self, url_args: Dict[str, Any], text: str) -> Dict[str, Any]:
+        """The query fast path: fill the text parameters from a ``QUERY_STRING`` with nothing to decode.
+
+        Called only for an ASCII query without ``%`` or ``+`` and while ``'bottle.get'`` is not in
+        the environ. That key is the Bottle detail relied on: ``BaseRequest.query`` (also
+        ``request.GET``) stores the ``FormsDict`` it parses in ``environ['bottle.get']`` the first
+        time anything reads it, and is cached in the environ from then on, in the same code on
+        bottle 0.12.25 and 0.13.x. Without the key nobody (a hook, another plugin) has read or
+        changed the parsed query in this request, so splitting the text gives what Bottle's
+        ``_parse_qsl`` would: pairs split on ``&`` only, a key ends at the first ``=`` (none: an
+        empty value), unquoting changes nothing, and the last value of a key wins, as
+        ``getall(name)[-1]`` (each is a ``str``, since a handler without annotations expects one).
+        With the key, :meth:`_bind_query` reads Bottle's own dict instead.
+        """
+        pairs = dict(pair.partition('=')[::2] for pair in text.split('&')) if text else {}
+        for param in self.params:
+            name = param.name
+            if name not in url_args:
+                value = pairs.get(name)
+                if value is not None:
+                    url_args[name] = value
+                elif param.required:
+                    raise BadRequest('missing parameter %r' % name)
+        return url_args
+
+    def _bind_query(self, url_args: Dict[str, Any], query: Any) -> Dict[str, Any]:
+        """Fill the text parameters from Bottle's parsed query (values to decode, or read already)."""
+        for param in self.params:
+            name = param.name
+            if name not in url_args:
+                values = query.getall(param.wire_name)
+                if values:
+                    value = values[-1]
+                    url_args[name] = value if value.isascii() else _recode(query, value, name)
+                elif param.required:
+                    raise BadRequest('missing parameter %r' % name)
+        return url_args
+
+    def _bind_all(self, url_args: Dict[str, Any], request: Any) -> Dict[str, Any]:
+        """The full path: URL arguments converted, each parameter from the body or the query, then extras."""
+        body: Any = self._read_body(request) if _has_body(request.environ) else None
         query = request.query
         kwargs = dict(url_args)
-        for param in self.url_params:
-            value = kwargs.get(param.name)
-            if isinstance(value, str):
-                kwargs[param.name] = self._convert(param, [value])
+        self._convert_url_args(kwargs)
         for param in self.params:
             if param.name in url_args:
                 continue
             values = self._values(param, body, query)
-            if not values:
-                if param.required:
-                    raise BadRequest('missing parameter %r' % param.name)
-                if param.optional and param.name not in kwargs:
-                    kwargs[param.name] = None
-                continue
-            kwargs[param.name] = self._convert(param, values)
+            if values:
+                kwargs[param.name] = self._convert(param, values)
+            elif param.required:
+                raise BadRequest('missing parameter %r' % param.name)
+            elif param.optional and param.name not in kwargs:
+                kwargs[param.name] = None
         if self.takes_extra:
-            for source in (body, query):
-                if isinstance(source, dict):
-                    for key, value in source.items():
-                        if key not in kwargs and key not in self.names:
-                            kwargs[key] = value
-                elif isinstance(source, bottle.FormsDict):
-                    for key in source:
-                        if isinstance(key, str) and key and key not in kwargs and key not in self.names:
-                            kwargs[_recode(source, key, 'parameter name')] = \
-                                _recode(source, source.getall(key)[-1], key)
+            self._add_extras(kwargs, body, query)
         return kwargs
+
+    def _convert_url_args(self, kwargs: Dict[str, Any]) -> None:
+        """Convert the URL arguments whose parameter has an annotation (Bottle gives texts)."""
+        for param in self.url_params:
+            value = kwargs.get(param.name)
+            if isinstance(value, str):
+                kwargs[param.name] = self._convert(param, [value])
+
+    def _add_extras(self, kwargs: Dict[str, Any], body: Any, query: Any) -> None:
+        """For a ``**kwargs`` handler: the other fields of the body, then of the query."""
+        for source in (body, query):
+            if isinstance(source, dict):
+                for key, value in source.items():
+                    if key not in kwargs and key not in self.names:
+                        kwargs[key] = value
+            elif isinstance(source, bottle.FormsDict):
+                self._add_form_extras(kwargs, source)
+
+    def _add_form_extras(self, kwargs: Dict[str, Any], source: Any) -> None:
+        """The other fields of a query or form (the last value of each), as UTF-8 text."""
+        for key in source:
+            if isinstance(key, str) and key and key not in kwargs and key not in self.names:
+                kwargs[_recode(source, key, 'parameter name')] = \
+                    _recode(source, source.getall(key)[-1], key)
 
     @staticmethod
     def _read_body(request: Any) -> Any:
+        """The body: a dict from JSON, Bottle's form dict, or None for other content types."""
         content_type = request.environ.get('CONTENT_TYPE', '').split(';')[0].strip().lower()
         if content_type == 'application/json' or content_type.endswith('+json'):
-            text = request.body.read()
-            try:
-                if isinstance(text, (bytes, bytearray)):  # as json.loads does it
-                    text = text.decode(json.detect_encoding(text), 'surrogatepass')
-                data = _JSON_BODY.decode(text)
-            except _NotJson:
-                raise BadRequest(_constant_problem(text)) from None
-            except (ValueError, RecursionError):
-                raise BadRequest('the body is not valid JSON') from None
-            if not isinstance(data, dict):
-                raise BadRequest('a JSON body must be an object to fill parameters')
-            return data
+            return _read_json(request)
         if content_type in ('application/x-www-form-urlencoded', 'multipart/form-data'):
-            try:
-                return request.POST
-            except bottle.HTTPError as error:  # Bottle's own refusals
-                if error.status_code != 413:
-                    raise BadRequest('the form body is malformed') from None
-                raise BadRequest('the form body is too large: Bottle reads at most %d bytes of a urlencoded '
-                                 'form (bottle.BaseRequest.MEMFILE_MAX)' % request.MEMFILE_MAX,
-                                 status=413) from None
-            except bottle.HTTPResponse:  # canister's own answer (a chunked body over max_body_size)
-                raise
-            except Exception as error:  # a parser error
-                raise BadRequest('the form body is malformed (%s)' % type(error).__name__) from None
+            return _read_form(request)
         return None
 
     @staticmethod
     def _values(param: _Param, body: Any, query: Any) -> List[Any]:
-        name = param.name
+        """The values sent for one parameter: from the body if it has them, else from the query."""
         if isinstance(body, dict):
-            if name in body and not param.is_file:
-                value = body[name]
-                return list(value) if isinstance(value, list) and param.many else [value]
+            values = _json_values(param, body)
         elif body is not None:
-            key = param.wire_name if getattr(body, 'recode_unicode', False) else name
-            values = [value for value in body.getall(key) if isinstance(value, bottle.FileUpload) == param.is_file]
-            if values:
-                return [_recode(body, value, name) for value in values]
+            values = _form_values(param, body)
+        else:
+            values = None
+        if values is not None:
+            return values
         if param.is_file:
             return []
-        return [_recode(query, value, name) for value in query.getall(param.wire_name)]
+        return [_recode(query, value, param.name) for value in query.getall(param.wire_name)]
 
     @staticmethod
     def _convert(param: _Param, values: List[Any]) -> Any:
+        """The handler's value from the values sent: converted, a list of them, or None."""
         convert = param.convert
         try:
             if param.many:
@@ -929,13 +997,7 @@ class ParameterBinder:
                 return None
             return convert(value) if convert else value
         except ValueError as error:
-            if _is_secret_name(param.name):
-                raise BadRequest('parameter %r %s (the value is not shown: the name looks secret)'
-                                 % (param.name, error)) from None
-            shown = repr(values[-1] if not param.many else values)
-            if len(shown) > 60:
-                shown = shown[:57] + '...'
-            raise BadRequest('parameter %r %s, got %s' % (param.name, error, shown)) from None
+            raise _conversion_failure(param, values, error) from None
 
 
 class _NotJson(ValueError):
@@ -976,6 +1038,38 @@ def _constant_problem(text: Any) -> str:
         pass
     where = 'parameter %r: ' % found[0][:60] if found else ''
     return 'the body is not valid JSON: %sNaN, Infinity and -Infinity are not JSON values' % where
+
+
+def _read_json(request: Any) -> Dict[str, Any]:
+    """A JSON body, which must be an object; :class:`BadRequest` says what is wrong with it."""
+    text = request.body.read()
+    try:
+        if isinstance(text, (bytes, bytearray)):  # as json.loads does it
+            text = text.decode(json.detect_encoding(text), 'surrogatepass')
+        data = _JSON_BODY.decode(text)
+    except _NotJson:
+        raise BadRequest(_constant_problem(text)) from None
+    except (ValueError, RecursionError):
+        raise BadRequest('the body is not valid JSON') from None
+    if not isinstance(data, dict):
+        raise BadRequest('a JSON body must be an object to fill parameters')
+    return data
+
+
+def _read_form(request: Any) -> Any:
+    """A urlencoded or multipart body, as Bottle parses it; its refusals become :class:`BadRequest`."""
+    try:
+        return request.POST
+    except bottle.HTTPError as error:  # Bottle's own refusals
+        if error.status_code != 413:
+            raise BadRequest('the form body is malformed') from None
+        raise BadRequest('the form body is too large: Bottle reads at most %d bytes of a urlencoded '
+                         'form (bottle.BaseRequest.MEMFILE_MAX)' % request.MEMFILE_MAX,
+                         status=413) from None
+    except bottle.HTTPResponse:  # canister's own answer (a chunked body over max_body_size)
+        raise
+    except Exception as error:  # a parser error
+        raise BadRequest('the form body is malformed (%s)' % type(error).__name__) from None
 
 
 def _recode(source: Any, value: Any, name: str) -> Any:
