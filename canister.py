@@ -330,6 +330,15 @@ def _prefixes() -> str:
                      for first, names in sorted(families.items()))
 
 
+def _unknown_key_hint(key: str) -> str:
+    """The hint after an unknown key: the closest known one, else the families of keys."""
+    close = difflib.get_close_matches(key, list(KEYS) + list(ALIASES), n=1)
+    if close:
+        return 'did you mean %s?' % close[0]
+    return ('no known key is close; keys start with %s, and '
+            '`python -m canister keys` lists them all' % _prefixes())
+
+
 class Config(Dict[str, Any]):
     """Validated canister settings, parsed once when the plugin is installed."""
 
@@ -337,6 +346,12 @@ class Config(Dict[str, Any]):
         super().__init__()
         #: Messages about unknown keys, logged once logging is ready.
         self.warnings: List[str] = []
+        given = self._known(values, overrides)
+        for spec in KEYS.values():
+            self[spec.name] = self._parse(spec, given.get(spec.name, spec.default))
+
+    def _known(self, values: Optional[Mapping[str, Any]], overrides: Mapping[str, Any]) -> Dict[str, Any]:
+        """The given values of known keys (aliases resolved); a warning for each unknown key."""
         given: Dict[str, Any] = {}
         for source in (dict(values or {}), overrides):
             for raw_key, value in source.items():
@@ -345,25 +360,22 @@ class Config(Dict[str, Any]):
                 if key in KEYS:
                     given[key] = value
                 else:
-                    close = difflib.get_close_matches(key, list(KEYS) + list(ALIASES), n=1)
-                    if close:
-                        hint = 'did you mean %s?' % close[0]
-                    else:
-                        hint = ('no known key is close; keys start with %s, and '
-                                '`python -m canister keys` lists them all' % _prefixes())
-                    self.warnings.append('unknown config key canister.%s (%s)' % (key, hint))
-        for spec in KEYS.values():
-            value = given.get(spec.name, spec.default)
-            if isinstance(value, str) and _INLINE_COMMENT.search(value):
-                raise ConfigError('canister.%s%s has an inline comment (whitespace then ; or #): Bottle\'s '
-                                  'load_config keeps it as part of the value; put the comment on a line of '
-                                  'its own' % (spec.name, '' if _redacted(spec.name, value) == '***'
-                                               else ' = %r' % value))
-            try:
-                self[spec.name] = spec.parse(value)
-            except ValueError as error:
-                raise ConfigError('canister.%s = %r is not valid: %s'
-                                  % (spec.name, _redacted(spec.name, value), error)) from None
+                    self.warnings.append('unknown config key canister.%s (%s)' % (key, _unknown_key_hint(key)))
+        return given
+
+    @staticmethod
+    def _parse(spec: _Key, value: Any) -> Any:
+        """One key's value, parsed and checked; :class:`ConfigError` says what is wrong."""
+        if isinstance(value, str) and _INLINE_COMMENT.search(value):
+            raise ConfigError('canister.%s%s has an inline comment (whitespace then ; or #): Bottle\'s '
+                              'load_config keeps it as part of the value; put the comment on a line of '
+                              'its own' % (spec.name, '' if _redacted(spec.name, value) == '***'
+                                           else ' = %r' % value))
+        try:
+            return spec.parse(value)
+        except ValueError as error:
+            raise ConfigError('canister.%s = %r is not valid: %s'
+                              % (spec.name, _redacted(spec.name, value), error)) from None
 
     @classmethod
     def from_app(cls, app_config: Mapping[str, Any], overrides: Mapping[str, Any]) -> 'Config':
@@ -1457,12 +1469,7 @@ class SQLiteStore(SessionStore):
         try:
             columns = [row[1] for row in connection.execute('PRAGMA table_info(canister_sessions)')]
             if columns and 'user_key' not in columns:  # canister 2.0's first format: expiry in seconds
-                connection.execute('ALTER TABLE canister_sessions ADD COLUMN user_key TEXT')
-                connection.execute('UPDATE canister_sessions SET expires = expires * 1000 WHERE expires > 0')
-                keys = [(_record_user_key(record), sid) for sid, record in
-                        connection.execute('SELECT sid, record FROM canister_sessions').fetchall()]
-                connection.executemany('UPDATE canister_sessions SET user_key = ? WHERE sid = ?',
-                                       [pair for pair in keys if pair[0] is not None])
+                self._upgrade_first_format(connection)
             for statement in self._SCHEMA:
                 connection.execute(statement)
             connection.execute('PRAGMA user_version = %d' % self._VERSION)
@@ -1470,6 +1477,16 @@ class SQLiteStore(SessionStore):
         except BaseException:
             connection.execute('ROLLBACK')
             raise
+
+    @staticmethod
+    def _upgrade_first_format(connection: sqlite3.Connection) -> None:
+        """Bring canister 2.0's first table up to date: expiry in ms, and the user of each session."""
+        connection.execute('ALTER TABLE canister_sessions ADD COLUMN user_key TEXT')
+        connection.execute('UPDATE canister_sessions SET expires = expires * 1000 WHERE expires > 0')
+        keys = [(_record_user_key(record), sid) for sid, record in
+                connection.execute('SELECT sid, record FROM canister_sessions').fetchall()]
+        connection.executemany('UPDATE canister_sessions SET user_key = ? WHERE sid = ?',
+                               [pair for pair in keys if pair[0] is not None])
 
     def _connection(self) -> sqlite3.Connection:
         connection: Optional[sqlite3.Connection] = getattr(self._local, 'connection', None)
@@ -1577,48 +1594,81 @@ class _RedisUrl(typing.NamedTuple):
         location, _, query = rest.partition('?')
         netloc, _, path = location.partition('/')
         credentials, at, hostlist = netloc.rpartition('@')
-        username = password = None
-        if at:
-            user_text, colon, password_text = credentials.partition(':')
-            username = urllib.parse.unquote(user_text) or None
-            password = urllib.parse.unquote(password_text) if colon else None
-        hosts = []
-        for entry in (hostlist or 'localhost').split(','):
-            host, colon, port_text = entry.strip().rpartition(':') if ':' in entry else (entry.strip(), '', '')
-            host = host.strip('[]') or 'localhost'
-            default = 26379 if mode == 'sentinel' else 6379
-            if port_text and not port_text.isdigit():
-                raise invalid('%r is not a port number' % port_text)
-            hosts.append((host, int(port_text) if port_text else default))
+        username, password = cls._credentials(credentials) if at else (None, None)
+        hosts = cls._hosts(hostlist, mode, invalid)
+        service, db = cls._path(path, mode, invalid)
+        options = cls._options(query, scheme, invalid)
+        return cls(mode, hosts, username, password, db, service, options)
+
+    @staticmethod
+    def _credentials(credentials: str) -> Tuple[Optional[str], Optional[str]]:
+        """User name and password from ``user:password`` (each unquoted; None if absent)."""
+        user_text, colon, password_text = credentials.partition(':')
+        return (urllib.parse.unquote(user_text) or None), (urllib.parse.unquote(password_text) if colon else None)
+
+    @classmethod
+    def _hosts(cls, hostlist: str, mode: str, invalid: Callable[[str], ConfigError]) -> List[Tuple[str, int]]:
+        """The ``host:port`` list (localhost and the mode's default port when left out)."""
+        default = 26379 if mode == 'sentinel' else 6379
+        hosts = [cls._host(entry, default, invalid) for entry in (hostlist or 'localhost').split(',')]
         if mode == 'single' and len(hosts) > 1:
             raise invalid('a plain Redis URL names one host (use redis+sentinel:// or redis+cluster:// for several)')
+        return hosts
+
+    @staticmethod
+    def _host(entry: str, default: int, invalid: Callable[[str], ConfigError]) -> Tuple[str, int]:
+        """One ``host[:port]`` (an IPv6 address in brackets)."""
+        host, colon, port_text = entry.strip().rpartition(':') if ':' in entry else (entry.strip(), '', '')
+        if port_text and not port_text.isdigit():
+            raise invalid('%r is not a port number' % port_text)
+        return (host.strip('[]') or 'localhost'), (int(port_text) if port_text else default)
+
+    @classmethod
+    def _path(cls, path: str, mode: str, invalid: Callable[[str], ConfigError]) -> Tuple[str, int]:
+        """The Sentinel service (sentinel mode only) and the database number after the hosts."""
         parts = [part for part in path.split('/') if part]
         service = ''
         if mode == 'sentinel':
             if not parts:
                 raise invalid('name the service after the hosts: redis+sentinel://host:26379/service/db')
             service = urllib.parse.unquote(parts.pop(0))
+        return service, cls._db(parts, mode, invalid)
+
+    @staticmethod
+    def _db(parts: List[str], mode: str, invalid: Callable[[str], ConfigError]) -> int:
+        """The database number: the one path part left, 0 when none; a cluster has only 0."""
         if len(parts) > 1 or (parts and not parts[0].isdigit()):
             raise invalid('%r is not a database number' % '/'.join(parts))
         db = int(parts[0]) if parts else 0
         if mode == 'cluster' and db:
             raise invalid('Redis Cluster has only database 0')
+        return db
+
+    @classmethod
+    def _options(cls, query: str, scheme: str, invalid: Callable[[str], ConfigError]) -> Dict[str, Any]:
+        """Connection options: ``ssl`` from a ``rediss`` scheme, TLS options from the query."""
         options: Dict[str, Any] = {}
         if scheme.startswith('rediss'):
             options['ssl'] = True
         for name, values in urllib.parse.parse_qs(query, keep_blank_values=True).items():
-            parser = _REDIS_URL_OPTIONS.get(name)
-            if parser is None:
-                raise invalid('unknown option %r (known: %s)' % (name, ', '.join(_REDIS_URL_OPTIONS)))
-            try:
-                options[name] = parser(values[-1])
-            except ValueError as error:
-                raise invalid('%s: %s' % (name, error)) from None
-            if name in ('ssl_ca_certs', 'ssl_certfile', 'ssl_keyfile') and not os.path.isfile(options[name]):
-                raise invalid('%s: no file %s' % (name, options[name]))
+            options[name] = cls._option(name, values[-1], invalid)
         if any(name.startswith('ssl_') for name in options) and not options.get('ssl'):
             raise invalid('TLS options need a rediss:// scheme (rediss+sentinel://, rediss+cluster://)')
-        return cls(mode, hosts, username, password, db, service, options)
+        return options
+
+    @staticmethod
+    def _option(name: str, value: str, invalid: Callable[[str], ConfigError]) -> Any:
+        """One query option, parsed; a file it names must exist."""
+        parser = _REDIS_URL_OPTIONS.get(name)
+        if parser is None:
+            raise invalid('unknown option %r (known: %s)' % (name, ', '.join(_REDIS_URL_OPTIONS)))
+        try:
+            parsed = parser(value)
+        except ValueError as error:
+            raise invalid('%s: %s' % (name, error)) from None
+        if name in ('ssl_ca_certs', 'ssl_certfile', 'ssl_keyfile') and not os.path.isfile(parsed):
+            raise invalid('%s: no file %s' % (name, parsed))
+        return parsed
 
     def client(self, redis: Any, timeout: float, retry: Any) -> Any:
         """A redis-py client for this URL (its own pool; nothing is connected yet)."""
