@@ -2647,38 +2647,66 @@ def _hash_scheme(encoded: str) -> Optional[str]:
     return None
 
 
+def _verify_clear(password: str, secret: bytes, encoded: str) -> bool:
+    """A password stored as is."""
+    return hmac.compare_digest(secret, encoded.encode('utf-8'))
+
+
+def _verify_sha256(password: str, secret: bytes, encoded: str) -> bool:
+    """A hex SHA-256 digest, with or without its ``sha256:`` prefix."""
+    expected = encoded[7:] if encoded.startswith('sha256:') else encoded
+    return hmac.compare_digest(hashlib.sha256(secret).hexdigest(), expected.strip().lower())
+
+
+def _verify_pbkdf2(password: str, secret: bytes, encoded: str) -> bool:
+    """``pbkdf2_sha256:rounds:salt:digest`` from :func:`hash_password`."""
+    _, rounds, salt, digest = encoded.split(':')
+    actual = hashlib.pbkdf2_hmac('sha256', secret, _unb64(salt), int(rounds))
+    return hmac.compare_digest(actual, _unb64(digest))
+
+
+def _verify_scrypt(password: str, secret: bytes, encoded: str) -> bool:
+    """``scrypt:n:r:p:salt:digest`` from :func:`hash_password`."""
+    _, n, r, p, salt, digest = encoded.split(':')
+    cost = int(n) * int(r)
+    actual = hashlib.scrypt(secret, salt=_unb64(salt), n=int(n), r=int(r), p=int(p),
+                            maxmem=128 * cost * 2 + 2 ** 20)
+    return hmac.compare_digest(actual, _unb64(digest))
+
+
+def _verify_bcrypt(password: str, secret: bytes, encoded: str) -> bool:
+    """A bcrypt hash (``$2b$...``), with the bcrypt extra."""
+    bcrypt = _require('bcrypt', 'bcrypt')
+    return bool(bcrypt.checkpw(secret, encoded.encode('ascii')))
+
+
+def _verify_argon2(password: str, secret: bytes, encoded: str) -> bool:
+    """An argon2 hash (``$argon2id$...``), with the argon2 extra."""
+    argon2 = _require('argon2', 'argon2')
+    try:
+        return bool(argon2.PasswordHasher().verify(encoded, password))
+    except argon2.exceptions.VerificationError:
+        return False
+
+
+#: How each scheme checks a password: ``check(password, its UTF-8 bytes, stored form)``.
+_PASSWORD_CHECKS: Dict[str, Callable[[str, bytes, str], bool]] = {
+    'clear': _verify_clear, 'sha256': _verify_sha256, 'pbkdf2': _verify_pbkdf2, 'scrypt': _verify_scrypt,
+    'bcrypt': _verify_bcrypt, 'argon2': _verify_argon2,
+}
+
+
 def verify_password(password: str, encoded: str, scheme: Optional[str] = None) -> bool:
     """Check a password against a stored form, in constant time for that form."""
     scheme = scheme or _hash_scheme(encoded) or 'clear'
     secret = password.encode('utf-8')
+    check = _PASSWORD_CHECKS.get(scheme)
+    if check is None:
+        return False
     try:
-        if scheme == 'clear':
-            return hmac.compare_digest(secret, encoded.encode('utf-8'))
-        if scheme == 'sha256':
-            expected = encoded[7:] if encoded.startswith('sha256:') else encoded
-            return hmac.compare_digest(hashlib.sha256(secret).hexdigest(), expected.strip().lower())
-        if scheme == 'pbkdf2':
-            _, rounds, salt, digest = encoded.split(':')
-            actual = hashlib.pbkdf2_hmac('sha256', secret, _unb64(salt), int(rounds))
-            return hmac.compare_digest(actual, _unb64(digest))
-        if scheme == 'scrypt':
-            _, n, r, p, salt, digest = encoded.split(':')
-            cost = int(n) * int(r)
-            actual = hashlib.scrypt(secret, salt=_unb64(salt), n=int(n), r=int(r), p=int(p),
-                                    maxmem=128 * cost * 2 + 2 ** 20)
-            return hmac.compare_digest(actual, _unb64(digest))
-        if scheme == 'bcrypt':
-            bcrypt = _require('bcrypt', 'bcrypt')
-            return bool(bcrypt.checkpw(secret, encoded.encode('ascii')))
-        if scheme == 'argon2':
-            argon2 = _require('argon2', 'argon2')
-            try:
-                return bool(argon2.PasswordHasher().verify(encoded, password))
-            except argon2.exceptions.VerificationError:
-                return False
+        return check(password, secret, encoded)
     except (ValueError, binascii.Error):
         return False
-    return False
 
 
 def _check_hash(encoded: str, scheme: str, where: str) -> None:
@@ -2770,13 +2798,7 @@ class BasicAuth:
         if self.users_file and _now() >= self._next_stat:
             self._next_stat = _now() + 1.0
             self._reload()
-        try:
-            decoded = base64.b64decode(credentials, validate=True).decode('utf-8')
-        except (ValueError, binascii.Error):
-            raise AuthFailure('the Basic credentials are not valid base64 of UTF-8 text', 'basic') from None
-        username, sep, password = decoded.partition(':')
-        if not sep:
-            raise AuthFailure('the Basic credentials have no ":" between user and password', 'basic')
+        decoded, username, password = self._decode(credentials)
         key = hmac.new(self._cache_key, decoded.encode('utf-8'), hashlib.sha256).digest()
         with self._lock:
             seen = self._verified.get(key)
@@ -2786,11 +2808,27 @@ class BasicAuth:
         valid = verify_password(password, stored, scheme) and username in self.users
         if not valid:
             raise AuthFailure('wrong user name or password for %r' % username, 'basic')
+        self._remember(key)
+        return username, 0, username
+
+    @staticmethod
+    def _decode(credentials: str) -> Tuple[str, str, str]:
+        """The ``user:password`` text of Basic credentials, then the user and the password."""
+        try:
+            decoded = base64.b64decode(credentials, validate=True).decode('utf-8')
+        except (ValueError, binascii.Error):
+            raise AuthFailure('the Basic credentials are not valid base64 of UTF-8 text', 'basic') from None
+        username, sep, password = decoded.partition(':')
+        if not sep:
+            raise AuthFailure('the Basic credentials have no ":" between user and password', 'basic')
+        return decoded, username, password
+
+    def _remember(self, key: bytes) -> None:
+        """Keep verified credentials for 5 minutes (the 1024 most recent)."""
         with self._lock:
             self._verified[key] = _now() + 300
             while len(self._verified) > 1024:
                 self._verified.popitem(last=False)
-        return username, 0, username
 
 
 class _Jwks:
@@ -2845,31 +2883,41 @@ class _Jwks:
             self.log.write(logging.INFO, 'Fetched %d signing keys from the JWKS URL' % len(self.keys))
 
     def _download(self, result: Dict[str, Any]) -> None:
+        """Fetch the keys into ``result['keys']``, or the reason not into ``result['error']`` (in its own thread)."""
         deadline = time.monotonic() + self.timeout
         try:
-            chunks: List[bytes] = []
             with urllib.request.urlopen(self.url, timeout=self.timeout) as answer:
-                while sum(map(len, chunks)) <= 1024 * 1024 and time.monotonic() < deadline:
-                    chunk = answer.read(16384)
-                    if not chunk:
-                        break
-                    chunks.append(chunk)
-                else:
-                    raise ValueError('the JWKS answer is too large or too slow')
-            document = json.loads(b''.join(chunks))
-            keys = {}
-            for entry in document.get('keys', []):
-                if not isinstance(entry, dict) or entry.get('kty') not in ('RSA', 'EC', 'OKP'):
-                    continue
-                if entry.get('use', 'sig') != 'sig':
-                    continue
-                try:
-                    keys[entry.get('kid')] = self.jwt.PyJWK(entry).key
-                except Exception:
-                    continue
-            result['keys'] = keys
+                text = self._read(answer, deadline)
+            result['keys'] = self._signing_keys(json.loads(text))
         except Exception as error:
             result['error'] = error
+
+    @staticmethod
+    def _read(answer: Any, deadline: float) -> bytes:
+        """The answer's body: at most about 1 MiB, read before the deadline, else ValueError."""
+        chunks: List[bytes] = []
+        while sum(map(len, chunks)) <= 1024 * 1024 and time.monotonic() < deadline:
+            chunk = answer.read(16384)
+            if not chunk:
+                break
+            chunks.append(chunk)
+        else:
+            raise ValueError('the JWKS answer is too large or too slow')
+        return b''.join(chunks)
+
+    def _signing_keys(self, document: Any) -> Dict[Optional[str], Any]:
+        """The usable signing keys of a JWKS document by ``kid`` (other entries are skipped)."""
+        keys = {}
+        for entry in document.get('keys', []):
+            if not isinstance(entry, dict) or entry.get('kty') not in ('RSA', 'EC', 'OKP'):
+                continue
+            if entry.get('use', 'sig') != 'sig':
+                continue
+            try:
+                keys[entry.get('kid')] = self.jwt.PyJWK(entry).key
+            except Exception:
+                continue
+        return keys
 
 
 class JwtAuth:
@@ -2892,21 +2940,29 @@ class JwtAuth:
             self.public_key = self._public_key(config['auth_jwt_public_key'])
         self.jwks = (_Jwks(config['auth_jwt_jwks_url'], jwt, log, min_interval=config['auth_jwt_jwks_refetch'])
                      if config['auth_jwt_jwks_url'] else None)
+        self.algorithms = frozenset(config['auth_jwt_algorithms'] or self._default_algorithms())
+        for algorithm in self.algorithms:
+            self._check_algorithm(algorithm)
+
+    def _default_algorithms(self) -> Tuple[str, ...]:
+        """Every algorithm the configured keys can check: HMAC with a secret, the others with public keys."""
         default: Tuple[str, ...] = ()
         if self.secret:
             default += self._SYMMETRIC
         if self.public_key is not None or self.jwks is not None:
             default += self._ASYMMETRIC
-        self.algorithms = frozenset(config['auth_jwt_algorithms'] or default)
-        for algorithm in self.algorithms:
-            if algorithm not in self._SYMMETRIC + self._ASYMMETRIC:
-                raise ConfigError('canister.auth_jwt_algorithms: %r is not allowed (choose from %s)'
-                                  % (algorithm, ', '.join(self._SYMMETRIC + self._ASYMMETRIC)))
-            if algorithm in self._SYMMETRIC and not self.secret:
-                raise ConfigError('canister.auth_jwt_algorithms: %s needs auth_jwt_secret' % algorithm)
-            if algorithm not in self._SYMMETRIC and self.public_key is None and self.jwks is None:
-                raise ConfigError('canister.auth_jwt_algorithms: %s needs auth_jwt_public_key '
-                                  'or auth_jwt_jwks_url' % algorithm)
+        return default
+
+    def _check_algorithm(self, algorithm: str) -> None:
+        """Refuse at install an algorithm that is unknown or has no key to check it."""
+        if algorithm not in self._SYMMETRIC + self._ASYMMETRIC:
+            raise ConfigError('canister.auth_jwt_algorithms: %r is not allowed (choose from %s)'
+                              % (algorithm, ', '.join(self._SYMMETRIC + self._ASYMMETRIC)))
+        if algorithm in self._SYMMETRIC and not self.secret:
+            raise ConfigError('canister.auth_jwt_algorithms: %s needs auth_jwt_secret' % algorithm)
+        if algorithm not in self._SYMMETRIC and self.public_key is None and self.jwks is None:
+            raise ConfigError('canister.auth_jwt_algorithms: %s needs auth_jwt_public_key '
+                              'or auth_jwt_jwks_url' % algorithm)
 
     @staticmethod
     def _secret(secret: str, encoding: str) -> bytes:
@@ -2938,17 +2994,30 @@ class JwtAuth:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError:
             raise AuthFailure('the token is malformed', 'bearer') from None
+        algorithm = self._algorithm(header)
+        claims = self._decode(token, self._key(header, algorithm), algorithm)
+        return claims, self._expiry(claims), str(claims.get('sub', '?'))
+
+    def _algorithm(self, header: Any) -> str:
+        """The token's ``alg``, if it is one of the accepted algorithms."""
         algorithm = header.get('alg') if isinstance(header, dict) else None
         if not isinstance(algorithm, str) or algorithm not in self.algorithms:
             raise AuthFailure('the token algorithm %r is not accepted' % str(algorithm)[:20], 'bearer')
+        return algorithm
+
+    def _key(self, header: Dict[str, Any], algorithm: str) -> Any:
+        """The key to check the signature with: the secret, the public key or the provider's key of ``kid``."""
         if algorithm in self._SYMMETRIC:
-            key: Any = self.secret
-        elif self.public_key is not None and (self.jwks is None or 'kid' not in header):
-            key = self.public_key
-        elif self.jwks is not None:
-            key = self.jwks.key_for(header.get('kid'))
-        else:
-            raise AuthFailure('no key for this token', 'bearer')
+            return self.secret
+        if self.public_key is not None and (self.jwks is None or 'kid' not in header):
+            return self.public_key
+        if self.jwks is not None:
+            return self.jwks.key_for(header.get('kid'))
+        raise AuthFailure('no key for this token', 'bearer')
+
+    def _decode(self, token: str, key: Any, algorithm: str) -> Dict[str, Any]:
+        """The verified claims; each way a token fails becomes an :class:`AuthFailure` saying which."""
+        jwt = self.jwt
         try:
             claims = jwt.decode(token, key, algorithms=[algorithm], audience=self.audience, issuer=self.issuer,
                                 leeway=self.leeway, options={'require': self.required,
@@ -2969,14 +3038,18 @@ class JwtAuth:
             raise AuthFailure('the token is invalid (%s)' % type(error).__name__, 'bearer') from None
         if not isinstance(claims, dict):
             raise AuthFailure('the token payload is not an object', 'bearer')
+        return claims
+
+    @staticmethod
+    def _expiry(claims: Dict[str, Any]) -> float:
+        """The ``exp`` claim as a number (0.0 when there is none)."""
         exp = claims.get('exp')
         if isinstance(exp, str):  # PyJWT accepts a numeric string and checks int(exp): so does the session
             try:
                 exp = int(exp)
             except ValueError:
                 exp = None
-        expires = float(min(exp, 2 ** 53)) if isinstance(exp, (int, float)) and not isinstance(exp, bool) else 0.0
-        return claims, expires, str(claims.get('sub', '?'))
+        return float(min(exp, 2 ** 53)) if isinstance(exp, (int, float)) and not isinstance(exp, bool) else 0.0
 
 
 def _throttle_key(client: str) -> str:
