@@ -885,6 +885,7 @@ class ParameterBinder:
         environ = request.environ
         if self.texts_only and not environ.get('CONTENT_LENGTH') and 'HTTP_TRANSFER_ENCODING' not in environ:
             text = environ.get('QUERY_STRING', '')
+            # Nothing to decode, and Bottle has not parsed the query yet ('bottle.get': see _bind_plain_query).
             if text.isascii() and '%' not in text and '+' not in text and 'bottle.get' not in environ:
                 return self._bind_plain_query(url_args, text)
             return self._bind_query(url_args, request.query)
@@ -893,16 +894,17 @@ class ParameterBinder:
     def _bind_plain_query(self, url_args: Dict[str, Any], text: str) -> Dict[str, Any]:
         """The query fast path: fill the text parameters from a ``QUERY_STRING`` with nothing to decode.
 
-        Called only for an ASCII query without ``%`` or ``+`` and while ``'bottle.get'`` is not in
-        the environ. That key is the Bottle detail relied on: ``BaseRequest.query`` (also
-        ``request.GET``) stores the ``FormsDict`` it parses in ``environ['bottle.get']`` the first
-        time anything reads it, and is cached in the environ from then on, in the same code on
-        bottle 0.12.25 and 0.13.x. Without the key nobody (a hook, another plugin) has read or
-        changed the parsed query in this request, so splitting the text gives what Bottle's
-        ``_parse_qsl`` would: pairs split on ``&`` only, a key ends at the first ``=`` (none: an
-        empty value), unquoting changes nothing, and the last value of a key wins, as
-        ``getall(name)[-1]`` (each is a ``str``, since a handler without annotations expects one).
-        With the key, :meth:`_bind_query` reads Bottle's own dict instead.
+        Called only for an ASCII query without ``%`` or ``+``, and only while ``'bottle.get'`` is
+        not in the environ. That key is the Bottle detail relied on: the first read of
+        ``request.query`` (or ``request.GET``, ``request.params``) parses the query into a
+        ``FormsDict``, stores it in ``environ['bottle.get']`` and keeps it for the rest of the
+        request; bottle 0.12.25 and 0.13.x do this in the same code (``BaseRequest.query``) and parse
+        with the same ``_parse_qsl``. Without the key nothing (a hook, another plugin) has read or
+        changed the parsed query in this request, so splitting the text gives what Bottle's parser
+        would: pairs split on ``&`` only, a key ends at the first ``=`` (none: an empty value),
+        unquoting changes nothing, and the last value of a key wins, as ``getall(name)[-1]`` (each
+        is a ``str``, since a handler without annotations expects one). With the key,
+        :meth:`_bind_query` reads Bottle's own dict instead.
         """
         pairs = dict(pair.partition('=')[::2] for pair in text.split('&')) if text else {}
         for param in self.params:
