@@ -421,6 +421,15 @@ def _prefixes() -> str:
                      for first, names in sorted(families.items()))
 
 
+def _unknown_key_hint(key: str) -> str:
+    """The hint after an unknown key: the closest known one, else the families of keys."""
+    close = difflib.get_close_matches(key, list(KEYS) + list(ALIASES), n=1)
+    if close:
+        return 'did you mean %s?' % close[0]
+    return ('no known key is close; keys start with %s, and '
+            '`python -m canister keys` lists them all' % _prefixes())
+
+
 class Config(Dict[str, Any]):
     """Validated canister settings, parsed once when the plugin is installed."""
 
@@ -428,6 +437,12 @@ class Config(Dict[str, Any]):
         super().__init__()
         #: Messages about unknown keys, logged once logging is ready.
         self.warnings: List[str] = []
+        given = self._known(values, overrides)
+        for spec in KEYS.values():
+            self[spec.name] = self._parse(spec, given.get(spec.name, spec.default))
+
+    def _known(self, values: Optional[Mapping[str, Any]], overrides: Mapping[str, Any]) -> Dict[str, Any]:
+        """The given values of known keys (aliases resolved); a warning for each unknown key."""
         given: Dict[str, Any] = {}
         for source in (dict(values or {}), overrides):
             for raw_key, value in source.items():
@@ -436,25 +451,22 @@ class Config(Dict[str, Any]):
                 if key in KEYS:
                     given[key] = value
                 else:
-                    close = difflib.get_close_matches(key, list(KEYS) + list(ALIASES), n=1)
-                    if close:
-                        hint = 'did you mean %s?' % close[0]
-                    else:
-                        hint = ('no known key is close; keys start with %s, and '
-                                '`python -m canister keys` lists them all' % _prefixes())
-                    self.warnings.append('unknown config key canister.%s (%s)' % (key, hint))
-        for spec in KEYS.values():
-            value = given.get(spec.name, spec.default)
-            if isinstance(value, str) and _INLINE_COMMENT.search(value):
-                raise ConfigError('canister.%s%s has an inline comment (whitespace then ; or #): Bottle\'s '
-                                  'load_config keeps it as part of the value; put the comment on a line of '
-                                  'its own' % (spec.name, '' if _redacted(spec.name, value) == '***'
-                                               else ' = %r' % value))
-            try:
-                self[spec.name] = spec.parse(value)
-            except ValueError as error:
-                raise ConfigError('canister.%s = %r is not valid: %s'
-                                  % (spec.name, _redacted(spec.name, value), error)) from None
+                    self.warnings.append('unknown config key canister.%s (%s)' % (key, _unknown_key_hint(key)))
+        return given
+
+    @staticmethod
+    def _parse(spec: _Key, value: Any) -> Any:
+        """One key's value, parsed and checked; :class:`ConfigError` says what is wrong."""
+        if isinstance(value, str) and _INLINE_COMMENT.search(value):
+            raise ConfigError('canister.%s%s has an inline comment (whitespace then ; or #): Bottle\'s '
+                              'load_config keeps it as part of the value; put the comment on a line of '
+                              'its own' % (spec.name, '' if _redacted(spec.name, value) == '***'
+                                           else ' = %r' % value))
+        try:
+            return spec.parse(value)
+        except ValueError as error:
+            raise ConfigError('canister.%s = %r is not valid: %s'
+                              % (spec.name, _redacted(spec.name, value), error)) from None
 
     @classmethod
     def from_app(cls, app_config: Mapping[str, Any], overrides: Mapping[str, Any]) -> 'Config':
@@ -862,6 +874,30 @@ def _other_converter(kind: Any) -> Callable[[Any], Any]:
 _CONVERTERS: Dict[Any, Callable[[Any], Any]] = {int: _to_int, float: _to_float, bool: _to_bool, str: _to_str}
 
 
+def _unwrap_optional(kind: Any) -> Tuple[Any, bool]:
+    """``Optional[X]`` (or ``X | None``) as ``(X, True)``; any other union as ``(_EMPTY, ...)``."""
+    if typing.get_origin(kind) is typing.Union or type(kind).__name__ == 'UnionType':
+        members = [arg for arg in typing.get_args(kind) if arg is not type(None)]
+        optional = len(members) < len(typing.get_args(kind))
+        return (members[0] if len(members) == 1 else _EMPTY), optional
+    return kind, False
+
+
+def _unwrap_many(kind: Any) -> Tuple[Any, bool]:
+    """``List[X]`` (or a bare list, tuple or set) as ``(X, True)``."""
+    if kind in (list, tuple, set) or typing.get_origin(kind) in (list, tuple, set):
+        args = typing.get_args(kind)
+        return (args[0] if args else _EMPTY), True
+    return kind, False
+
+
+def _converter(kind: Any) -> Optional[Callable[[Any], Any]]:
+    """The function converting a value to ``kind``, or None to take it as sent."""
+    if kind is _EMPTY or kind is Any or kind is bottle.FileUpload or not callable(kind):
+        return None
+    return _CONVERTERS.get(kind) or _other_converter(kind)
+
+
 class _Param:
     """How one handler parameter is filled, decided once per route."""
 
@@ -869,23 +905,10 @@ class _Param:
 
     def __init__(self, parameter: inspect.Parameter, annotation: Any) -> None:
         self.name = parameter.name
-        self.optional = False
-        self.many = False
-        self.is_file = False
-        kind = annotation
-        if typing.get_origin(kind) is typing.Union or type(kind).__name__ == 'UnionType':
-            members = [arg for arg in typing.get_args(kind) if arg is not type(None)]
-            self.optional = len(members) < len(typing.get_args(kind))
-            kind = members[0] if len(members) == 1 else _EMPTY
-        if kind in (list, tuple, set) or typing.get_origin(kind) in (list, tuple, set):
-            self.many = True
-            args = typing.get_args(kind)
-            kind = args[0] if args else _EMPTY
+        kind, self.optional = _unwrap_optional(annotation)
+        kind, self.many = _unwrap_many(kind)
         self.is_file = kind is bottle.FileUpload
-        if kind is _EMPTY or kind is Any or self.is_file or not callable(kind):
-            self.convert: Optional[Callable[[Any], Any]] = None
-        else:
-            self.convert = _CONVERTERS.get(kind) or _other_converter(kind)
+        self.convert: Optional[Callable[[Any], Any]] = _converter(kind)
         self.required = parameter.default is _EMPTY and not self.optional
         #: A text taken as sent (no conversion, one value): the common case, bound on a short path.
         self.plain = self.convert is None and not (self.many or self.is_file or self.optional)
@@ -893,15 +916,53 @@ class _Param:
         self.wire_name = self.name.encode('utf-8').decode('latin1')
 
 
+def _type_hints(callback: Callable[..., Any]) -> Dict[str, Any]:
+    """The handler's evaluated annotations; none if any of them cannot be evaluated."""
+    try:
+        return typing.get_type_hints(callback)
+    except Exception:
+        return {}
+
+
+def _has_body(environ: Dict[str, Any]) -> bool:
+    """True if the request announces a body: a Content-Length other than 0, or chunks."""
+    return (environ.get('CONTENT_LENGTH', '') not in ('', '0')
+            or environ.get('HTTP_TRANSFER_ENCODING', '').lower() == 'chunked')
+
+
+def _json_values(param: _Param, body: Dict[str, Any]) -> Optional[List[Any]]:
+    """The values of one parameter in a JSON body, or None if the body does not have it."""
+    if param.name not in body or param.is_file:
+        return None
+    value = body[param.name]
+    return list(value) if isinstance(value, list) and param.many else [value]
+
+
+def _form_values(param: _Param, body: Any) -> Optional[List[Any]]:
+    """The values of one parameter in a form body (files for a file parameter), or None."""
+    key = param.wire_name if getattr(body, 'recode_unicode', False) else param.name
+    values = [value for value in body.getall(key) if isinstance(value, bottle.FileUpload) == param.is_file]
+    if not values:
+        return None
+    return [_recode(body, value, param.name) for value in values]
+
+
+def _conversion_failure(param: _Param, values: List[Any], error: ValueError) -> 'BadRequest':
+    """The 400 for a value that does not convert: what was wrong, and the value unless its name looks secret."""
+    if _is_secret_name(param.name):
+        return BadRequest('parameter %r %s (the value is not shown: the name looks secret)' % (param.name, error))
+    shown = repr(values[-1] if not param.many else values)
+    if len(shown) > 60:
+        shown = shown[:57] + '...'
+    return BadRequest('parameter %r %s, got %s' % (param.name, error, shown))
+
+
 class ParameterBinder:
     """Fills a handler's parameters from the request: URL args, then body, then query."""
 
     def __init__(self, callback: Callable[..., Any], rule: str) -> None:
         signature = inspect.signature(callback)
-        try:
-            hints = typing.get_type_hints(callback)
-        except Exception:
-            hints = {}
+        hints = _type_hints(callback)
         url_names = {a or b for a, b in _ROUTE_WILDCARD.findall(rule)}
         self.params: List[_Param] = []
         #: URL arguments with an annotation to convert them by.
@@ -911,132 +972,153 @@ class ParameterBinder:
             if parameter.kind is parameter.VAR_KEYWORD:
                 self.takes_extra = True
             elif parameter.kind in (parameter.POSITIONAL_OR_KEYWORD, parameter.KEYWORD_ONLY):
-                annotation = hints.get(parameter.name) or _resolve(callback, parameter.annotation)
-                param = _Param(parameter, annotation)
-                if parameter.name not in url_names:
-                    self.params.append(param)
-                elif param.convert is not None and param.convert is not _to_str and not param.many:
-                    self.url_params.append(param)
+                self._add(callback, parameter, hints, url_names)
         self.names = frozenset(param.name for param in self.params)
         #: Every parameter is a text from the query or the body: a GET binds on a short path.
         self.texts_only = all(param.plain for param in self.params) and not (self.url_params or self.takes_extra)
+
+    def _add(self, callback: Callable[..., Any], parameter: inspect.Parameter, hints: Dict[str, Any],
+             url_names: typing.AbstractSet[str]) -> None:
+        """Take one named parameter: to fill from the request, or a URL argument to convert."""
+        annotation = hints.get(parameter.name) or _resolve(callback, parameter.annotation)
+        param = _Param(parameter, annotation)
+        if parameter.name not in url_names:
+            self.params.append(param)
+        elif param.convert is not None and param.convert is not _to_str and not param.many:
+            self.url_params.append(param)
 
     def __bool__(self) -> bool:
         return bool(self.params) or bool(self.url_params) or self.takes_extra
 
     def bind(self, url_args: Dict[str, Any]) -> Dict[str, Any]:
-        """Return the keyword arguments for the handler, or raise :class:`BadRequest`."""
+        """Return the keyword arguments for the handler, or raise :class:`BadRequest`.
+
+        Three paths: a request without a body to a handler taking only texts binds from the
+        query, straight from ``QUERY_STRING`` when nothing in it needs decoding
+        (:meth:`_bind_plain_query`) or else through Bottle's parser (:meth:`_bind_query`);
+        every other request takes the full path (:meth:`_bind_all`).
+        """
         request = bottle.request
         environ = request.environ
         if self.texts_only and not environ.get('CONTENT_LENGTH') and 'HTTP_TRANSFER_ENCODING' not in environ:
             text = environ.get('QUERY_STRING', '')
+            # Nothing to decode, and Bottle has not parsed the query yet ('bottle.get': see _bind_plain_query).
             if text.isascii() and '%' not in text and '+' not in text and 'bottle.get' not in environ:
-                # Nothing to decode: the last value of each key, as Bottle's own parser would give
-                # (each is a str, since a handler without annotations expects one).
-                pairs = dict(pair.partition('=')[::2] for pair in text.split('&')) if text else {}
-                for param in self.params:
-                    name = param.name
-                    if name not in url_args:
-                        value = pairs.get(name)
-                        if value is not None:
-                            url_args[name] = value
-                        elif param.required:
-                            raise BadRequest('missing parameter %r' % name)
-                return url_args
-            query = request.query
-            for param in self.params:
-                name = param.name
-                if name not in url_args:
-                    values = query.getall(param.wire_name)
-                    if values:
-                        value = values[-1]
-                        url_args[name] = value if value.isascii() else _recode(query, value, name)
-                    elif param.required:
-                        raise BadRequest('missing parameter %r' % name)
-            return url_args
-        body: Any = None
-        if environ.get('CONTENT_LENGTH', '') not in ('', '0') \
-                or environ.get('HTTP_TRANSFER_ENCODING', '').lower() == 'chunked':
-            body = self._read_body(request)
+                return self._bind_plain_query(url_args, text)
+            return self._bind_query(url_args, request.query)
+        return self._bind_all(url_args, request)
+
+    def _bind_plain_query(self, url_args: Dict[str, Any], text: str) -> Dict[str, Any]:
+        """The query fast path: fill the text parameters from a ``QUERY_STRING`` with nothing to decode.
+
+        Called only for an ASCII query without ``%`` or ``+``, and only while ``'bottle.get'`` is
+        not in the environ. That key is the Bottle detail relied on: the first read of
+        ``request.query`` (or ``request.GET``, ``request.params``) parses the query into a
+        ``FormsDict``, stores it in ``environ['bottle.get']`` and keeps it for the rest of the
+        request; bottle 0.12.25 and 0.13.x do this in the same code (``BaseRequest.query``) and parse
+        with the same ``_parse_qsl``. Without the key nothing (a hook, another plugin) has read or
+        changed the parsed query in this request, so splitting the text gives what Bottle's parser
+        would: pairs split on ``&`` only, a key ends at the first ``=`` (none: an empty value),
+        unquoting changes nothing, and the last value of a key wins, as ``getall(name)[-1]`` (each
+        is a ``str``, since a handler without annotations expects one). With the key,
+        :meth:`_bind_query` reads Bottle's own dict instead.
+        """
+        pairs = dict(pair.partition('=')[::2] for pair in text.split('&')) if text else {}
+        for param in self.params:
+            name = param.name
+            if name not in url_args:
+                value = pairs.get(name)
+                if value is not None:
+                    url_args[name] = value
+                elif param.required:
+                    raise BadRequest('missing parameter %r' % name)
+        return url_args
+
+    def _bind_query(self, url_args: Dict[str, Any], query: Any) -> Dict[str, Any]:
+        """Fill the text parameters from Bottle's parsed query (values to decode, or read already)."""
+        for param in self.params:
+            name = param.name
+            if name not in url_args:
+                values = query.getall(param.wire_name)
+                if values:
+                    value = values[-1]
+                    url_args[name] = value if value.isascii() else _recode(query, value, name)
+                elif param.required:
+                    raise BadRequest('missing parameter %r' % name)
+        return url_args
+
+    def _bind_all(self, url_args: Dict[str, Any], request: Any) -> Dict[str, Any]:
+        """The full path: URL arguments converted, each parameter from the body or the query, then extras."""
+        body: Any = self._read_body(request) if _has_body(request.environ) else None
         query = request.query
         kwargs = dict(url_args)
-        for param in self.url_params:
-            value = kwargs.get(param.name)
-            if isinstance(value, str):
-                kwargs[param.name] = self._convert(param, [value])
+        self._convert_url_args(kwargs)
         for param in self.params:
             if param.name in url_args:
                 continue
             values = self._values(param, body, query)
-            if not values:
-                if param.required:
-                    raise BadRequest('missing parameter %r' % param.name)
-                if param.optional and param.name not in kwargs:
-                    kwargs[param.name] = None
-                continue
-            kwargs[param.name] = self._convert(param, values)
+            if values:
+                kwargs[param.name] = self._convert(param, values)
+            elif param.required:
+                raise BadRequest('missing parameter %r' % param.name)
+            elif param.optional and param.name not in kwargs:
+                kwargs[param.name] = None
         if self.takes_extra:
-            for source in (body, query):
-                if isinstance(source, dict):
-                    for key, value in source.items():
-                        if key not in kwargs and key not in self.names:
-                            kwargs[key] = value
-                elif isinstance(source, bottle.FormsDict):
-                    for key in source:
-                        if isinstance(key, str) and key and key not in kwargs and key not in self.names:
-                            kwargs[_recode(source, key, 'parameter name')] = \
-                                _recode(source, source.getall(key)[-1], key)
+            self._add_extras(kwargs, body, query)
         return kwargs
+
+    def _convert_url_args(self, kwargs: Dict[str, Any]) -> None:
+        """Convert the URL arguments whose parameter has an annotation (Bottle gives texts)."""
+        for param in self.url_params:
+            value = kwargs.get(param.name)
+            if isinstance(value, str):
+                kwargs[param.name] = self._convert(param, [value])
+
+    def _add_extras(self, kwargs: Dict[str, Any], body: Any, query: Any) -> None:
+        """For a ``**kwargs`` handler: the other fields of the body, then of the query."""
+        for source in (body, query):
+            if isinstance(source, dict):
+                for key, value in source.items():
+                    if key not in kwargs and key not in self.names:
+                        kwargs[key] = value
+            elif isinstance(source, bottle.FormsDict):
+                self._add_form_extras(kwargs, source)
+
+    def _add_form_extras(self, kwargs: Dict[str, Any], source: Any) -> None:
+        """The other fields of a query or form (the last value of each), as UTF-8 text."""
+        for key in source:
+            if isinstance(key, str) and key and key not in kwargs and key not in self.names:
+                kwargs[_recode(source, key, 'parameter name')] = \
+                    _recode(source, source.getall(key)[-1], key)
 
     @staticmethod
     def _read_body(request: Any) -> Any:
+        """The body: a dict from JSON, Bottle's form dict, or None for other content types."""
         content_type = request.environ.get('CONTENT_TYPE', '').split(';')[0].strip().lower()
         if content_type == 'application/json' or content_type.endswith('+json'):
-            text = request.body.read()
-            try:
-                if isinstance(text, (bytes, bytearray)):  # as json.loads does it
-                    text = text.decode(json.detect_encoding(text), 'surrogatepass')
-                data = _JSON_BODY.decode(text)
-            except _NotJson:
-                raise BadRequest(_constant_problem(text)) from None
-            except (ValueError, RecursionError):
-                raise BadRequest('the body is not valid JSON') from None
-            if not isinstance(data, dict):
-                raise BadRequest('a JSON body must be an object to fill parameters')
-            return data
+            return _read_json(request)
         if content_type in ('application/x-www-form-urlencoded', 'multipart/form-data'):
-            try:
-                return request.POST
-            except bottle.HTTPError as error:  # Bottle's own refusals
-                if error.status_code != 413:
-                    raise BadRequest('the form body is malformed') from None
-                raise BadRequest('the form body is too large: Bottle reads at most %d bytes of a urlencoded '
-                                 'form (bottle.BaseRequest.MEMFILE_MAX)' % request.MEMFILE_MAX,
-                                 status=413) from None
-            except bottle.HTTPResponse:  # canister's own answer (a chunked body over max_body_size)
-                raise
-            except Exception as error:  # a parser error
-                raise BadRequest('the form body is malformed (%s)' % type(error).__name__) from None
+            return _read_form(request)
         return None
 
     @staticmethod
     def _values(param: _Param, body: Any, query: Any) -> List[Any]:
-        name = param.name
+        """The values sent for one parameter: from the body if it has them, else from the query."""
         if isinstance(body, dict):
-            if name in body and not param.is_file:
-                value = body[name]
-                return list(value) if isinstance(value, list) and param.many else [value]
+            values = _json_values(param, body)
         elif body is not None:
-            key = param.wire_name if getattr(body, 'recode_unicode', False) else name
-            values = [value for value in body.getall(key) if isinstance(value, bottle.FileUpload) == param.is_file]
-            if values:
-                return [_recode(body, value, name) for value in values]
+            values = _form_values(param, body)
+        else:
+            values = None
+        if values is not None:
+            return values
         if param.is_file:
             return []
-        return [_recode(query, value, name) for value in query.getall(param.wire_name)]
+        return [_recode(query, value, param.name) for value in query.getall(param.wire_name)]
 
     @staticmethod
     def _convert(param: _Param, values: List[Any]) -> Any:
+        """The handler's value from the values sent: converted, a list of them, or None."""
         convert = param.convert
         try:
             if param.many:
@@ -1046,13 +1128,7 @@ class ParameterBinder:
                 return None
             return convert(value) if convert else value
         except ValueError as error:
-            if _is_secret_name(param.name):
-                raise BadRequest('parameter %r %s (the value is not shown: the name looks secret)'
-                                 % (param.name, error)) from None
-            shown = repr(values[-1] if not param.many else values)
-            if len(shown) > 60:
-                shown = shown[:57] + '...'
-            raise BadRequest('parameter %r %s, got %s' % (param.name, error, shown)) from None
+            raise _conversion_failure(param, values, error) from None
 
 
 class _NotJson(ValueError):
@@ -1093,6 +1169,38 @@ def _constant_problem(text: Any) -> str:
         pass
     where = 'parameter %r: ' % found[0][:60] if found else ''
     return 'the body is not valid JSON: %sNaN, Infinity and -Infinity are not JSON values' % where
+
+
+def _read_json(request: Any) -> Dict[str, Any]:
+    """A JSON body, which must be an object; :class:`BadRequest` says what is wrong with it."""
+    text = request.body.read()
+    try:
+        if isinstance(text, (bytes, bytearray)):  # as json.loads does it
+            text = text.decode(json.detect_encoding(text), 'surrogatepass')
+        data = _JSON_BODY.decode(text)
+    except _NotJson:
+        raise BadRequest(_constant_problem(text)) from None
+    except (ValueError, RecursionError):
+        raise BadRequest('the body is not valid JSON') from None
+    if not isinstance(data, dict):
+        raise BadRequest('a JSON body must be an object to fill parameters')
+    return data
+
+
+def _read_form(request: Any) -> Any:
+    """A urlencoded or multipart body, as Bottle parses it; its refusals become :class:`BadRequest`."""
+    try:
+        return request.POST
+    except bottle.HTTPError as error:  # Bottle's own refusals
+        if error.status_code != 413:
+            raise BadRequest('the form body is malformed') from None
+        raise BadRequest('the form body is too large: Bottle reads at most %d bytes of a urlencoded '
+                         'form (bottle.BaseRequest.MEMFILE_MAX)' % request.MEMFILE_MAX,
+                         status=413) from None
+    except bottle.HTTPResponse:  # canister's own answer (a chunked body over max_body_size)
+        raise
+    except Exception as error:  # a parser error
+        raise BadRequest('the form body is malformed (%s)' % type(error).__name__) from None
 
 
 def _recode(source: Any, value: Any, name: str) -> Any:
@@ -1480,12 +1588,7 @@ class SQLiteStore(SessionStore):
         try:
             columns = [row[1] for row in connection.execute('PRAGMA table_info(canister_sessions)')]
             if columns and 'user_key' not in columns:  # canister 2.0's first format: expiry in seconds
-                connection.execute('ALTER TABLE canister_sessions ADD COLUMN user_key TEXT')
-                connection.execute('UPDATE canister_sessions SET expires = expires * 1000 WHERE expires > 0')
-                keys = [(_record_user_key(record), sid) for sid, record in
-                        connection.execute('SELECT sid, record FROM canister_sessions').fetchall()]
-                connection.executemany('UPDATE canister_sessions SET user_key = ? WHERE sid = ?',
-                                       [pair for pair in keys if pair[0] is not None])
+                self._upgrade_first_format(connection)
             for statement in self._SCHEMA:
                 connection.execute(statement)
             connection.execute('PRAGMA user_version = %d' % self._VERSION)
@@ -1493,6 +1596,16 @@ class SQLiteStore(SessionStore):
         except BaseException:
             connection.execute('ROLLBACK')
             raise
+
+    @staticmethod
+    def _upgrade_first_format(connection: sqlite3.Connection) -> None:
+        """Bring canister 2.0's first table up to date: expiry in ms, and the user of each session."""
+        connection.execute('ALTER TABLE canister_sessions ADD COLUMN user_key TEXT')
+        connection.execute('UPDATE canister_sessions SET expires = expires * 1000 WHERE expires > 0')
+        keys = [(_record_user_key(record), sid) for sid, record in
+                connection.execute('SELECT sid, record FROM canister_sessions').fetchall()]
+        connection.executemany('UPDATE canister_sessions SET user_key = ? WHERE sid = ?',
+                               [pair for pair in keys if pair[0] is not None])
 
     def _connection(self) -> sqlite3.Connection:
         connection: Optional[sqlite3.Connection] = getattr(self._local, 'connection', None)
@@ -1600,48 +1713,81 @@ class _RedisUrl(typing.NamedTuple):
         location, _, query = rest.partition('?')
         netloc, _, path = location.partition('/')
         credentials, at, hostlist = netloc.rpartition('@')
-        username = password = None
-        if at:
-            user_text, colon, password_text = credentials.partition(':')
-            username = urllib.parse.unquote(user_text) or None
-            password = urllib.parse.unquote(password_text) if colon else None
-        hosts = []
-        for entry in (hostlist or 'localhost').split(','):
-            host, colon, port_text = entry.strip().rpartition(':') if ':' in entry else (entry.strip(), '', '')
-            host = host.strip('[]') or 'localhost'
-            default = 26379 if mode == 'sentinel' else 6379
-            if port_text and not port_text.isdigit():
-                raise invalid('%r is not a port number' % port_text)
-            hosts.append((host, int(port_text) if port_text else default))
+        username, password = cls._credentials(credentials) if at else (None, None)
+        hosts = cls._hosts(hostlist, mode, invalid)
+        service, db = cls._path(path, mode, invalid)
+        options = cls._options(query, scheme, invalid)
+        return cls(mode, hosts, username, password, db, service, options)
+
+    @staticmethod
+    def _credentials(credentials: str) -> Tuple[Optional[str], Optional[str]]:
+        """User name and password from ``user:password`` (each unquoted; None if absent)."""
+        user_text, colon, password_text = credentials.partition(':')
+        return (urllib.parse.unquote(user_text) or None), (urllib.parse.unquote(password_text) if colon else None)
+
+    @classmethod
+    def _hosts(cls, hostlist: str, mode: str, invalid: Callable[[str], ConfigError]) -> List[Tuple[str, int]]:
+        """The ``host:port`` list (localhost and the mode's default port when left out)."""
+        default = 26379 if mode == 'sentinel' else 6379
+        hosts = [cls._host(entry, default, invalid) for entry in (hostlist or 'localhost').split(',')]
         if mode == 'single' and len(hosts) > 1:
             raise invalid('a plain Redis URL names one host (use redis+sentinel:// or redis+cluster:// for several)')
+        return hosts
+
+    @staticmethod
+    def _host(entry: str, default: int, invalid: Callable[[str], ConfigError]) -> Tuple[str, int]:
+        """One ``host[:port]`` (an IPv6 address in brackets)."""
+        host, colon, port_text = entry.strip().rpartition(':') if ':' in entry else (entry.strip(), '', '')
+        if port_text and not port_text.isdigit():
+            raise invalid('%r is not a port number' % port_text)
+        return (host.strip('[]') or 'localhost'), (int(port_text) if port_text else default)
+
+    @classmethod
+    def _path(cls, path: str, mode: str, invalid: Callable[[str], ConfigError]) -> Tuple[str, int]:
+        """The Sentinel service (sentinel mode only) and the database number after the hosts."""
         parts = [part for part in path.split('/') if part]
         service = ''
         if mode == 'sentinel':
             if not parts:
                 raise invalid('name the service after the hosts: redis+sentinel://host:26379/service/db')
             service = urllib.parse.unquote(parts.pop(0))
+        return service, cls._db(parts, mode, invalid)
+
+    @staticmethod
+    def _db(parts: List[str], mode: str, invalid: Callable[[str], ConfigError]) -> int:
+        """The database number: the one path part left, 0 when none; a cluster has only 0."""
         if len(parts) > 1 or (parts and not parts[0].isdigit()):
             raise invalid('%r is not a database number' % '/'.join(parts))
         db = int(parts[0]) if parts else 0
         if mode == 'cluster' and db:
             raise invalid('Redis Cluster has only database 0')
+        return db
+
+    @classmethod
+    def _options(cls, query: str, scheme: str, invalid: Callable[[str], ConfigError]) -> Dict[str, Any]:
+        """Connection options: ``ssl`` from a ``rediss`` scheme, TLS options from the query."""
         options: Dict[str, Any] = {}
         if scheme.startswith('rediss'):
             options['ssl'] = True
         for name, values in urllib.parse.parse_qs(query, keep_blank_values=True).items():
-            parser = _REDIS_URL_OPTIONS.get(name)
-            if parser is None:
-                raise invalid('unknown option %r (known: %s)' % (name, ', '.join(_REDIS_URL_OPTIONS)))
-            try:
-                options[name] = parser(values[-1])
-            except ValueError as error:
-                raise invalid('%s: %s' % (name, error)) from None
-            if name in ('ssl_ca_certs', 'ssl_certfile', 'ssl_keyfile') and not os.path.isfile(options[name]):
-                raise invalid('%s: no file %s' % (name, options[name]))
+            options[name] = cls._option(name, values[-1], invalid)
         if any(name.startswith('ssl_') for name in options) and not options.get('ssl'):
             raise invalid('TLS options need a rediss:// scheme (rediss+sentinel://, rediss+cluster://)')
-        return cls(mode, hosts, username, password, db, service, options)
+        return options
+
+    @staticmethod
+    def _option(name: str, value: str, invalid: Callable[[str], ConfigError]) -> Any:
+        """One query option, parsed; a file it names must exist."""
+        parser = _REDIS_URL_OPTIONS.get(name)
+        if parser is None:
+            raise invalid('unknown option %r (known: %s)' % (name, ', '.join(_REDIS_URL_OPTIONS)))
+        try:
+            parsed = parser(value)
+        except ValueError as error:
+            raise invalid('%s: %s' % (name, error)) from None
+        if name in ('ssl_ca_certs', 'ssl_certfile', 'ssl_keyfile') and not os.path.isfile(parsed):
+            raise invalid('%s: no file %s' % (name, parsed))
+        return parsed
 
     def client(self, redis: Any, timeout: float, retry: Any) -> Any:
         """A redis-py client for this URL (its own pool; nothing is connected yet)."""
@@ -2638,38 +2784,66 @@ def _hash_scheme(encoded: str) -> Optional[str]:
     return None
 
 
+def _verify_clear(password: str, secret: bytes, encoded: str) -> bool:
+    """A password stored as is."""
+    return hmac.compare_digest(secret, encoded.encode('utf-8'))
+
+
+def _verify_sha256(password: str, secret: bytes, encoded: str) -> bool:
+    """A hex SHA-256 digest, with or without its ``sha256:`` prefix."""
+    expected = encoded[7:] if encoded.startswith('sha256:') else encoded
+    return hmac.compare_digest(hashlib.sha256(secret).hexdigest(), expected.strip().lower())
+
+
+def _verify_pbkdf2(password: str, secret: bytes, encoded: str) -> bool:
+    """``pbkdf2_sha256:rounds:salt:digest`` from :func:`hash_password`."""
+    _, rounds, salt, digest = encoded.split(':')
+    actual = hashlib.pbkdf2_hmac('sha256', secret, _unb64(salt), int(rounds))
+    return hmac.compare_digest(actual, _unb64(digest))
+
+
+def _verify_scrypt(password: str, secret: bytes, encoded: str) -> bool:
+    """``scrypt:n:r:p:salt:digest`` from :func:`hash_password`."""
+    _, n, r, p, salt, digest = encoded.split(':')
+    cost = int(n) * int(r)
+    actual = hashlib.scrypt(secret, salt=_unb64(salt), n=int(n), r=int(r), p=int(p),
+                            maxmem=128 * cost * 2 + 2 ** 20)
+    return hmac.compare_digest(actual, _unb64(digest))
+
+
+def _verify_bcrypt(password: str, secret: bytes, encoded: str) -> bool:
+    """A bcrypt hash (``$2b$...``), with the bcrypt extra."""
+    bcrypt = _require('bcrypt', 'bcrypt')
+    return bool(bcrypt.checkpw(secret, encoded.encode('ascii')))
+
+
+def _verify_argon2(password: str, secret: bytes, encoded: str) -> bool:
+    """An argon2 hash (``$argon2id$...``), with the argon2 extra."""
+    argon2 = _require('argon2', 'argon2')
+    try:
+        return bool(argon2.PasswordHasher().verify(encoded, password))
+    except argon2.exceptions.VerificationError:
+        return False
+
+
+#: How each scheme checks a password: ``check(password, its UTF-8 bytes, stored form)``.
+_PASSWORD_CHECKS: Dict[str, Callable[[str, bytes, str], bool]] = {
+    'clear': _verify_clear, 'sha256': _verify_sha256, 'pbkdf2': _verify_pbkdf2, 'scrypt': _verify_scrypt,
+    'bcrypt': _verify_bcrypt, 'argon2': _verify_argon2,
+}
+
+
 def verify_password(password: str, encoded: str, scheme: Optional[str] = None) -> bool:
     """Check a password against a stored form, in constant time for that form."""
     scheme = scheme or _hash_scheme(encoded) or 'clear'
     secret = password.encode('utf-8')
+    check = _PASSWORD_CHECKS.get(scheme)
+    if check is None:
+        return False
     try:
-        if scheme == 'clear':
-            return hmac.compare_digest(secret, encoded.encode('utf-8'))
-        if scheme == 'sha256':
-            expected = encoded[7:] if encoded.startswith('sha256:') else encoded
-            return hmac.compare_digest(hashlib.sha256(secret).hexdigest(), expected.strip().lower())
-        if scheme == 'pbkdf2':
-            _, rounds, salt, digest = encoded.split(':')
-            actual = hashlib.pbkdf2_hmac('sha256', secret, _unb64(salt), int(rounds))
-            return hmac.compare_digest(actual, _unb64(digest))
-        if scheme == 'scrypt':
-            _, n, r, p, salt, digest = encoded.split(':')
-            cost = int(n) * int(r)
-            actual = hashlib.scrypt(secret, salt=_unb64(salt), n=int(n), r=int(r), p=int(p),
-                                    maxmem=128 * cost * 2 + 2 ** 20)
-            return hmac.compare_digest(actual, _unb64(digest))
-        if scheme == 'bcrypt':
-            bcrypt = _require('bcrypt', 'bcrypt')
-            return bool(bcrypt.checkpw(secret, encoded.encode('ascii')))
-        if scheme == 'argon2':
-            argon2 = _require('argon2', 'argon2')
-            try:
-                return bool(argon2.PasswordHasher().verify(encoded, password))
-            except argon2.exceptions.VerificationError:
-                return False
+        return check(password, secret, encoded)
     except (ValueError, binascii.Error):
         return False
-    return False
 
 
 def _check_hash(encoded: str, scheme: str, where: str) -> None:
@@ -2761,13 +2935,7 @@ class BasicAuth:
         if self.users_file and _now() >= self._next_stat:
             self._next_stat = _now() + 1.0
             self._reload()
-        try:
-            decoded = base64.b64decode(credentials, validate=True).decode('utf-8')
-        except (ValueError, binascii.Error):
-            raise AuthFailure('the Basic credentials are not valid base64 of UTF-8 text', 'basic') from None
-        username, sep, password = decoded.partition(':')
-        if not sep:
-            raise AuthFailure('the Basic credentials have no ":" between user and password', 'basic')
+        decoded, username, password = self._decode(credentials)
         key = hmac.new(self._cache_key, decoded.encode('utf-8'), hashlib.sha256).digest()
         with self._lock:
             seen = self._verified.get(key)
@@ -2777,11 +2945,27 @@ class BasicAuth:
         valid = verify_password(password, stored, scheme) and username in self.users
         if not valid:
             raise AuthFailure('wrong user name or password for %r' % username, 'basic')
+        self._remember(key)
+        return username, 0, username
+
+    @staticmethod
+    def _decode(credentials: str) -> Tuple[str, str, str]:
+        """The ``user:password`` text of Basic credentials, then the user and the password."""
+        try:
+            decoded = base64.b64decode(credentials, validate=True).decode('utf-8')
+        except (ValueError, binascii.Error):
+            raise AuthFailure('the Basic credentials are not valid base64 of UTF-8 text', 'basic') from None
+        username, sep, password = decoded.partition(':')
+        if not sep:
+            raise AuthFailure('the Basic credentials have no ":" between user and password', 'basic')
+        return decoded, username, password
+
+    def _remember(self, key: bytes) -> None:
+        """Keep verified credentials for 5 minutes (the 1024 most recent)."""
         with self._lock:
             self._verified[key] = _now() + 300
             while len(self._verified) > 1024:
                 self._verified.popitem(last=False)
-        return username, 0, username
 
 
 class _Jwks:
@@ -2836,31 +3020,41 @@ class _Jwks:
             self.log.write(logging.INFO, 'Fetched %d signing keys from the JWKS URL' % len(self.keys))
 
     def _download(self, result: Dict[str, Any]) -> None:
+        """Fetch the keys into ``result['keys']``, or the reason not into ``result['error']`` (in its own thread)."""
         deadline = time.monotonic() + self.timeout
         try:
-            chunks: List[bytes] = []
             with urllib.request.urlopen(self.url, timeout=self.timeout) as answer:
-                while sum(map(len, chunks)) <= 1024 * 1024 and time.monotonic() < deadline:
-                    chunk = answer.read(16384)
-                    if not chunk:
-                        break
-                    chunks.append(chunk)
-                else:
-                    raise ValueError('the JWKS answer is too large or too slow')
-            document = json.loads(b''.join(chunks))
-            keys = {}
-            for entry in document.get('keys', []):
-                if not isinstance(entry, dict) or entry.get('kty') not in ('RSA', 'EC', 'OKP'):
-                    continue
-                if entry.get('use', 'sig') != 'sig':
-                    continue
-                try:
-                    keys[entry.get('kid')] = self.jwt.PyJWK(entry).key
-                except Exception:
-                    continue
-            result['keys'] = keys
+                text = self._read(answer, deadline)
+            result['keys'] = self._signing_keys(json.loads(text))
         except Exception as error:
             result['error'] = error
+
+    @staticmethod
+    def _read(answer: Any, deadline: float) -> bytes:
+        """The answer's body: at most about 1 MiB, read before the deadline, else ValueError."""
+        chunks: List[bytes] = []
+        while sum(map(len, chunks)) <= 1024 * 1024 and time.monotonic() < deadline:
+            chunk = answer.read(16384)
+            if not chunk:
+                break
+            chunks.append(chunk)
+        else:
+            raise ValueError('the JWKS answer is too large or too slow')
+        return b''.join(chunks)
+
+    def _signing_keys(self, document: Any) -> Dict[Optional[str], Any]:
+        """The usable signing keys of a JWKS document by ``kid`` (other entries are skipped)."""
+        keys = {}
+        for entry in document.get('keys', []):
+            if not isinstance(entry, dict) or entry.get('kty') not in ('RSA', 'EC', 'OKP'):
+                continue
+            if entry.get('use', 'sig') != 'sig':
+                continue
+            try:
+                keys[entry.get('kid')] = self.jwt.PyJWK(entry).key
+            except Exception:
+                continue
+        return keys
 
 
 class JwtAuth:
@@ -2883,21 +3077,29 @@ class JwtAuth:
             self.public_key = self._public_key(config['auth_jwt_public_key'])
         self.jwks = (_Jwks(config['auth_jwt_jwks_url'], jwt, log, min_interval=config['auth_jwt_jwks_refetch'])
                      if config['auth_jwt_jwks_url'] else None)
+        self.algorithms = frozenset(config['auth_jwt_algorithms'] or self._default_algorithms())
+        for algorithm in self.algorithms:
+            self._check_algorithm(algorithm)
+
+    def _default_algorithms(self) -> Tuple[str, ...]:
+        """Every algorithm the configured keys can check: HMAC with a secret, the others with public keys."""
         default: Tuple[str, ...] = ()
         if self.secret:
             default += self._SYMMETRIC
         if self.public_key is not None or self.jwks is not None:
             default += self._ASYMMETRIC
-        self.algorithms = frozenset(config['auth_jwt_algorithms'] or default)
-        for algorithm in self.algorithms:
-            if algorithm not in self._SYMMETRIC + self._ASYMMETRIC:
-                raise ConfigError('canister.auth_jwt_algorithms: %r is not allowed (choose from %s)'
-                                  % (algorithm, ', '.join(self._SYMMETRIC + self._ASYMMETRIC)))
-            if algorithm in self._SYMMETRIC and not self.secret:
-                raise ConfigError('canister.auth_jwt_algorithms: %s needs auth_jwt_secret' % algorithm)
-            if algorithm not in self._SYMMETRIC and self.public_key is None and self.jwks is None:
-                raise ConfigError('canister.auth_jwt_algorithms: %s needs auth_jwt_public_key '
-                                  'or auth_jwt_jwks_url' % algorithm)
+        return default
+
+    def _check_algorithm(self, algorithm: str) -> None:
+        """Refuse at install an algorithm that is unknown or has no key to check it."""
+        if algorithm not in self._SYMMETRIC + self._ASYMMETRIC:
+            raise ConfigError('canister.auth_jwt_algorithms: %r is not allowed (choose from %s)'
+                              % (algorithm, ', '.join(self._SYMMETRIC + self._ASYMMETRIC)))
+        if algorithm in self._SYMMETRIC and not self.secret:
+            raise ConfigError('canister.auth_jwt_algorithms: %s needs auth_jwt_secret' % algorithm)
+        if algorithm not in self._SYMMETRIC and self.public_key is None and self.jwks is None:
+            raise ConfigError('canister.auth_jwt_algorithms: %s needs auth_jwt_public_key '
+                              'or auth_jwt_jwks_url' % algorithm)
 
     @staticmethod
     def _secret(secret: str, encoding: str) -> bytes:
@@ -2929,17 +3131,30 @@ class JwtAuth:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError:
             raise AuthFailure('the token is malformed', 'bearer') from None
+        algorithm = self._algorithm(header)
+        claims = self._decode(token, self._key(header, algorithm), algorithm)
+        return claims, self._expiry(claims), str(claims.get('sub', '?'))
+
+    def _algorithm(self, header: Any) -> str:
+        """The token's ``alg``, if it is one of the accepted algorithms."""
         algorithm = header.get('alg') if isinstance(header, dict) else None
         if not isinstance(algorithm, str) or algorithm not in self.algorithms:
             raise AuthFailure('the token algorithm %r is not accepted' % str(algorithm)[:20], 'bearer')
+        return algorithm
+
+    def _key(self, header: Dict[str, Any], algorithm: str) -> Any:
+        """The key to check the signature with: the secret, the public key or the provider's key of ``kid``."""
         if algorithm in self._SYMMETRIC:
-            key: Any = self.secret
-        elif self.public_key is not None and (self.jwks is None or 'kid' not in header):
-            key = self.public_key
-        elif self.jwks is not None:
-            key = self.jwks.key_for(header.get('kid'))
-        else:
-            raise AuthFailure('no key for this token', 'bearer')
+            return self.secret
+        if self.public_key is not None and (self.jwks is None or 'kid' not in header):
+            return self.public_key
+        if self.jwks is not None:
+            return self.jwks.key_for(header.get('kid'))
+        raise AuthFailure('no key for this token', 'bearer')
+
+    def _decode(self, token: str, key: Any, algorithm: str) -> Dict[str, Any]:
+        """The verified claims; each way a token fails becomes an :class:`AuthFailure` saying which."""
+        jwt = self.jwt
         try:
             claims = jwt.decode(token, key, algorithms=[algorithm], audience=self.audience, issuer=self.issuer,
                                 leeway=self.leeway, options={'require': self.required,
@@ -2960,14 +3175,18 @@ class JwtAuth:
             raise AuthFailure('the token is invalid (%s)' % type(error).__name__, 'bearer') from None
         if not isinstance(claims, dict):
             raise AuthFailure('the token payload is not an object', 'bearer')
+        return claims
+
+    @staticmethod
+    def _expiry(claims: Dict[str, Any]) -> float:
+        """The ``exp`` claim as a number (0.0 when there is none)."""
         exp = claims.get('exp')
         if isinstance(exp, str):  # PyJWT accepts a numeric string and checks int(exp): so does the session
             try:
                 exp = int(exp)
             except ValueError:
                 exp = None
-        expires = float(min(exp, 2 ** 53)) if isinstance(exp, (int, float)) and not isinstance(exp, bool) else 0.0
-        return claims, expires, str(claims.get('sub', '?'))
+        return float(min(exp, 2 ** 53)) if isinstance(exp, (int, float)) and not isinstance(exp, bool) else 0.0
 
 
 def _throttle_key(client: str) -> str:
