@@ -212,6 +212,23 @@ class SessionDataError(CanisterError, TypeError):
     """Session data holds a value that cannot be stored as JSON."""
 
 
+class BadRequest(CanisterError):
+    """A request parameter is missing or does not convert; answered with 400 (or ``status``)."""
+
+    def __init__(self, message: str, status: int = 400) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class AuthFailure(CanisterError):
+    """Credentials were presented and are not valid; answered with 401."""
+
+    def __init__(self, reason: str, scheme: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.scheme = scheme
+
+
 ###############################################################################
 # Configuration ###############################################################
 ###############################################################################
@@ -805,14 +822,6 @@ _BOOL_WORDS = {'true': True, '1': True, 'yes': True, 'on': True,
                'false': False, '0': False, 'no': False, 'off': False}
 _ROUTE_WILDCARD = re.compile(r'<([a-zA-Z_][a-zA-Z_0-9]*)[^>]*>|(?<!\\):([a-zA-Z_][a-zA-Z_0-9]*)')
 _EMPTY = inspect.Parameter.empty
-
-
-class BadRequest(CanisterError):
-    """A request parameter is missing or does not convert; answered with 400 (or ``status``)."""
-
-    def __init__(self, message: str, status: int = 400) -> None:
-        super().__init__(message)
-        self.status = status
 
 
 def _to_int(value: Any) -> int:
@@ -1879,10 +1888,10 @@ class RedisStore(SessionStore):
         try:
             return getattr(self.client, method)(*args, **kwargs)
         except self._errors as error:
-            raise self._unavailable(error) from None
+            raise self._unreachable(error) from None
 
     @staticmethod
-    def _unavailable(error: Exception) -> StoreUnavailable:
+    def _unreachable(error: Exception) -> StoreUnavailable:
         return StoreUnavailable('the Redis session store is unavailable: %s' % error)
 
     @staticmethod
@@ -1899,7 +1908,7 @@ class RedisStore(SessionStore):
                 node = self.client.get_node_from_key(key)
                 replicas = self.client.execute_command('WAIT', self.wait, int(self.timeout * 500), target_nodes=node)
             except self._errors as error:
-                raise self._unavailable(error) from None
+                raise self._unreachable(error) from None
         if int(replicas or 0) < self.wait:
             raise StoreUnavailable('the Redis session store saved the session but only %s of %d replica(s) '
                                    'confirmed it in time' % (replicas, self.wait))
@@ -1931,7 +1940,7 @@ class RedisStore(SessionStore):
         try:
             results = pipe.execute()
         except self._errors as error:
-            raise self._unavailable(error) from None
+            raise self._unreachable(error) from None
         if self.wait:
             self._replicated(key, results[-1] if waited else None)
         if user_key is not None and len(results[2]) > 1:
@@ -1947,7 +1956,7 @@ class RedisStore(SessionStore):
             else:
                 result, replicas = self._update(keys=[key], args=args), None
         except self._errors as error:
-            raise self._unavailable(error) from None
+            raise self._unreachable(error) from None
         if result[0] == 1:
             if self.wait:
                 self._replicated(key, replicas)
@@ -1984,14 +1993,14 @@ class RedisStore(SessionStore):
                 return self._text(self.client.getex(key, px=milliseconds))
             except self._response_error as error:
                 if 'unknown command' not in str(error).lower():
-                    raise self._unavailable(error) from None
+                    raise self._unreachable(error) from None
                 self._getex = False  # a server before Redis 6.2: the pipeline from now on
             except self._errors as error:
-                raise self._unavailable(error) from None
+                raise self._unreachable(error) from None
         try:
             values = self._pipeline().get(key).pexpire(key, milliseconds).execute()
         except self._errors as error:
-            raise self._unavailable(error) from None
+            raise self._unreachable(error) from None
         return self._text(values[0])
 
     def delete(self, sid: str) -> bool:
@@ -2011,7 +2020,7 @@ class RedisStore(SessionStore):
         try:
             values = pipe.execute()
         except self._errors as error:
-            raise self._unavailable(error) from None
+            raise self._unreachable(error) from None
         now, found, gone = _now_ms(), [], []
         for index, sid in enumerate(members):
             record, remaining = values[2 * index], values[2 * index + 1]
@@ -2734,15 +2743,6 @@ def request_id() -> str:
 # Authentication ##############################################################
 ###############################################################################
 
-class AuthFailure(CanisterError):
-    """Credentials were presented and are not valid; answered with 401."""
-
-    def __init__(self, reason: str, scheme: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
-        self.scheme = scheme
-
-
 def _b64(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).decode('ascii').rstrip('=')
 
@@ -2905,7 +2905,7 @@ class BasicAuth:
             with open(self.users_file, encoding='utf-8') as handle:
                 lines = handle.read().splitlines()
         except (OSError, UnicodeError) as error:
-            self.log.write(logging.ERROR, 'Cannot read the users file %s: %s' % (self.users_file, error))
+            self.log.write(logging.ERROR, 'Cannot read the users file %s: %s', self.users_file, error)
             return
         users = dict(self._config_users)
         for number, line in enumerate(lines, 1):
@@ -2915,13 +2915,13 @@ class BasicAuth:
             name, sep, stored = line.partition(':')
             scheme = _hash_scheme(stored)
             if not sep or not name or scheme is None:
-                self.log.write(logging.WARNING, 'Users file %s line %d ignored: expected user:hash'
-                               % (self.users_file, number))
+                self.log.write(logging.WARNING, 'Users file %s line %d ignored: expected user:hash',
+                               self.users_file, number)
                 continue
             try:
                 _check_hash(stored, scheme, 'users file line %d' % number)
             except (ConfigError, MissingExtraError) as error:
-                self.log.write(logging.WARNING, 'Users file %s: %s' % (self.users_file, error))
+                self.log.write(logging.WARNING, 'Users file %s: %s', self.users_file, error)
                 continue
             users[name.strip()] = (stored, scheme)
         with self._lock:
@@ -3012,12 +3012,12 @@ class _Jwks:
         worker.join(self.timeout)
         if worker.is_alive():
             self._worker = worker
-            self.log.write(logging.WARNING, 'Cannot fetch the JWKS keys: no complete answer within %gs' % self.timeout)
+            self.log.write(logging.WARNING, 'Cannot fetch the JWKS keys: no complete answer within %gs', self.timeout)
         elif 'error' in result:
-            self.log.write(logging.WARNING, 'Cannot fetch the JWKS keys: %s' % _escape(str(result['error']))[:200])
+            self.log.write(logging.WARNING, 'Cannot fetch the JWKS keys: %s', _escape(str(result['error']))[:200])
         else:
             self.keys = result['keys']
-            self.log.write(logging.INFO, 'Fetched %d signing keys from the JWKS URL' % len(self.keys))
+            self.log.write(logging.INFO, 'Fetched %d signing keys from the JWKS URL', len(self.keys))
 
     def _download(self, result: Dict[str, Any]) -> None:
         """Fetch the keys into ``result['keys']``, or the reason not into ``result['error']`` (in its own thread)."""
@@ -3370,18 +3370,19 @@ class Authenticator:
     def __bool__(self) -> bool:
         return bool(self.schemes)
 
-    def check(self, context: _RequestContext, header: str) -> None:
-        """Log in the header's user, or raise the 401/429 answer."""
+    def log_in(self, session: SessionState, header: str, environ: Mapping[str, Any], trusted: bool) -> None:
+        """Log the header's user in to ``session``, or raise the 401/429 response.  ``trusted``:
+        the request came through a trusted proxy (its X-Forwarded-For counts)."""
         scheme, _, credentials = header.strip().partition(' ')
         handler = self.schemes.get(scheme.lower())
         if handler is None:
             return  # a scheme the app handles itself
-        if 'HTTP_X_FORWARDED_FOR' in context.environ and not _UNTRUSTED_FORWARD.locked():
-            self._check_forwarded(context)
-        client = _throttle_key(context.client)
+        if 'HTTP_X_FORWARDED_FOR' in environ and not trusted and not _UNTRUSTED_FORWARD.locked():
+            self._untrusted_forward(environ)
+        client = _throttle_key(session.client)
         wait = self.throttle.claim(client)  # before the check: a place, or a refusal
         if wait:
-            self.log.write(logging.WARNING, 'Too many failed logins from %s: refused for %ds' % (client, wait))
+            self.log.write(logging.WARNING, 'Too many failed logins from %s: refused for %ds', client, wait)
             raise _error_response(429, 'Too many failed login attempts: retry in %d seconds' % wait,
                                   {'Retry-After': str(wait)})
         credentials = credentials.strip()
@@ -3391,25 +3392,22 @@ class Authenticator:
                                   handler.scheme)
             user, expires, shown = handler.authenticate(credentials)
         except AuthFailure as failure:  # the attempt keeps its place until the window ends
-            self.log.write(logging.WARNING, 'Authentication failed: %s' % failure.reason)
+            self.log.write(logging.WARNING, 'Authentication failed: %s', failure.reason)
             raise self.unauthorized('Authentication failed: %s' % failure.reason, failure) from None
         except BaseException:
             self.throttle.release(client)
             raise
         self.throttle.release(client)
-        if context.set_user(user, expires, remember=False):
-            self.log.write(logging.INFO, 'Logged in as: %s' % shown)
+        if session.set_user(user, expires, remember=False):
+            self.log.write(logging.INFO, 'Logged in as: %s', shown)
 
-    def _check_forwarded(self, context: _RequestContext) -> None:
+    def _untrusted_forward(self, environ: Mapping[str, Any]) -> None:
         """Say once per process that X-Forwarded-For from an untrusted peer is ignored."""
-        plugin = context.plugin
-        peer = context.environ.get('REMOTE_ADDR') or '-'
-        if plugin is not None and plugin.has_proxies and plugin.proxies.is_trusted(peer):
-            return
+        peer = environ.get('REMOTE_ADDR') or '-'
         if _UNTRUSTED_FORWARD.acquire(blocking=False):  # never released: the first request says it
             self.log.write(logging.WARNING, 'X-Forwarded-For came from %s, which is not in trusted_proxies: '
                            'clients are logged and throttled by that address (a proxy\'s address counts all its '
-                           'clients as one); list the proxy in trusted_proxies' % _escape(peer)[:64])
+                           'clients as one); list the proxy in trusted_proxies', _escape(peer)[:64])
 
     def unauthorized(self, message: str, failure: Optional[AuthFailure] = None) -> bottle.HTTPResponse:
         """A 401 answer with the challenges of the configured schemes."""
@@ -4238,9 +4236,9 @@ class Canister:
                 header = context.environ.get('HTTP_AUTHORIZATION')
                 if header:
                     try:
-                        auth.check(context, header)
+                        auth.log_in(context, header, context.environ, context.trusted)
                     except StoreUnavailable as error:
-                        raise self._unavailable(error) from None
+                        raise self._unavailable_response(error) from None
             if bind is not None:
                 try:
                     url_args = bind(url_args)
@@ -4253,7 +4251,7 @@ class Canister:
             except bottle.HTTPResponse:
                 raise
             except StoreUnavailable as error:
-                raise self._unavailable(error) from None
+                raise self._unavailable_response(error) from None
             except Exception:
                 log.write(logging.ERROR, 'Unhandled exception in %s %s', route.method, route.rule, exc_info=True)
                 context.error_logged = True
@@ -4263,7 +4261,7 @@ class Canister:
             return result
         return canister_route
 
-    def _unavailable(self, error: Exception) -> bottle.HTTPResponse:
+    def _unavailable_response(self, error: Exception) -> bottle.HTTPResponse:
         """The 503 response of a request whose session store cannot be reached (logged)."""
         self.log.write(logging.ERROR, '%s', error)
         return _error_response(503, _UNAVAILABLE)
