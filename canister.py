@@ -1596,8 +1596,8 @@ class SQLiteStore(SessionStore):
         connection.execute('BEGIN IMMEDIATE')
         try:
             columns = [row[1] for row in connection.execute('PRAGMA table_info(canister_sessions)')]
-            if columns and 'user_key' not in columns:  # canister 2.0's first format: expiry in seconds
-                self._upgrade_first_format(connection)
+            if columns and 'user_key' not in columns:  # a development version's table (never released):
+                connection.execute('DROP TABLE canister_sessions')  # its sessions are not kept
             for statement in self._SCHEMA:
                 connection.execute(statement)
             connection.execute('PRAGMA user_version = %d' % self._VERSION)
@@ -1605,16 +1605,6 @@ class SQLiteStore(SessionStore):
         except BaseException:
             connection.execute('ROLLBACK')
             raise
-
-    @staticmethod
-    def _upgrade_first_format(connection: sqlite3.Connection) -> None:
-        """Bring canister 2.0's first table up to date: expiry in ms, and the user of each session."""
-        connection.execute('ALTER TABLE canister_sessions ADD COLUMN user_key TEXT')
-        connection.execute('UPDATE canister_sessions SET expires = expires * 1000 WHERE expires > 0')
-        keys = [(_record_user_key(record), sid) for sid, record in
-                connection.execute('SELECT sid, record FROM canister_sessions').fetchall()]
-        connection.executemany('UPDATE canister_sessions SET user_key = ? WHERE sid = ?',
-                               [pair for pair in keys if pair[0] is not None])
 
     def _connection(self) -> sqlite3.Connection:
         connection: Optional[sqlite3.Connection] = getattr(self._local, 'connection', None)
@@ -2086,10 +2076,9 @@ def _read_record(text: Any) -> _Record:
     """Decode a stored record; ValueError if it is not one canister wrote."""
     try:
         stored = _decode_record(text)
-        if type(stored) is not list or len(stored) not in (4, 5):  # 4: written before lifetimes
+        if type(stored) is not list or len(stored) != 5:
             raise ValueError('not a session record')
-        data, user, created_ms, user_expires = stored[:4]
-        lifetime = stored[4] if len(stored) == 5 else 0
+        data, user, created_ms, user_expires, lifetime = stored
         if type(data) is not dict:
             raise ValueError('data is not an object')
         return _Record(data, user, int(created_ms), int(user_expires), int(lifetime))

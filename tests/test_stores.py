@@ -439,7 +439,7 @@ def test_a_record_written_by_another_coder_is_read_and_kept_up_to_date(make_app)
     """An array with spaces (not canister's own coding) is decoded each time, never taken apart as text."""
     store = DictStore()
     created_ms = int(time.time() * 1000) - 5000
-    store.records['k' * 43] = '[ {"counter": 41},\t"alice" , %d , 0 ]' % created_ms
+    store.records['k' * 43] = '[ {"counter": 41},\t"alice" , %d , 0 , 0 ]' % created_ms
     app = add_routes(make_app(store=store))
     client = cookieless_client(app)
     for expected in ('42', '43'):
@@ -449,7 +449,8 @@ def test_a_record_written_by_another_coder_is_read_and_kept_up_to_date(make_app)
 
 
 @pytest.mark.parametrize('record', ['[{}, null, "soon", 0]', '[{}, null, NaN, 0]', '[{}, null, 1e999, 0]',
-                                    '[{}, null, 1700000000, {}]', '[{}, null, 1700000000]', '[[], null, 1, 0]'])
+                                    '[{}, null, 1700000000, {}]', '[{}, null, 1700000000]', '[[], null, 1, 0]',
+                                    '[{}, null, 1700000000, 0]'])  # the last: 2.0's development form, never released
 def test_a_record_with_a_bad_field_is_not_adopted(make_app, log_dir, record):
     store = DictStore()
     store.records['k' * 43] = record
