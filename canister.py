@@ -1227,6 +1227,7 @@ def _recode(source: Any, value: Any, name: str) -> Any:
 ###############################################################################
 
 def _unstorable(value: Any) -> Any:
+    """The encoders' answer to a value JSON has no form for."""
     raise TypeError('%s is not JSON serializable' % type(value).__name__)
 
 
@@ -1247,10 +1248,29 @@ _scan_record = _c_scanner(json.JSONDecoder()) if _c_scanner is not None else Non
 
 
 def _encode_json(value: Any) -> str:
+    """The compact JSON text of ``value``."""
     return ''.join(_encode_chunks(value, 0))
 
 
+# The record codec.  A record is the JSON array ``[data, user, created, user_expires, lifetime]``
+# (``_Record``).  The part after the data (``_record_tail``) seldom changes: a session keeps it as
+# text between requests, and encoding a record is then one call of the C encoder on the data.
+
+class _Record(typing.NamedTuple):
+    """A session as stored: ``[data, user, created, user_expires, lifetime]`` in JSON."""
+
+    data: Dict[str, Any]
+    user: Any
+    #: When the session was made, in ms since the epoch.
+    created_ms: int
+    #: When the user's login lapses by itself (a token's ``exp``), in seconds; 0: never.
+    user_expires: int
+    #: The session's own sliding lifetime in seconds (``session.remember``); 0: the configured timeout.
+    lifetime: int
+
+
 def _decode_record(text: Any) -> Any:
+    """The JSON value of a stored text (bytes from a custom store too); ValueError if it is not JSON."""
     if not isinstance(text, str):  # a custom store may hand back bytes, as json.loads accepts
         text = bytes(text).decode('utf-8')
     if _scan_record is None:
@@ -1262,6 +1282,41 @@ def _decode_record(text: Any) -> Any:
     if end != len(text):
         raise ValueError('extra text after the JSON value')
     return value
+
+
+def _read_record(text: Any) -> _Record:
+    """Decode a stored record; ValueError if it is not one canister wrote."""
+    try:
+        stored = _decode_record(text)
+        if type(stored) is not list or len(stored) != 5:
+            raise ValueError('not a session record')
+        data, user, created_ms, user_expires, lifetime = stored
+        if type(data) is not dict:
+            raise ValueError('data is not an object')
+        return _Record(data, user, int(created_ms), int(user_expires), int(lifetime))
+    except (TypeError, OverflowError, UnicodeDecodeError) as error:
+        raise ValueError(str(error)) from None
+
+
+def _record_tail(user: Any, created_ms: int, user_expires: int, lifetime: int) -> str:
+    """The text of a record after its data: ``,user,created,user_expires,lifetime]``."""
+    return ',%s,%d,%d,%d]' % ('null' if user is None else _encode_json(user), created_ms, user_expires, lifetime)
+
+
+def _encode_record(data: Dict[str, Any], tail: str) -> str:
+    """The record of ``data`` and the text after it (``_record_tail``); TypeError or ValueError
+    if a value cannot be stored."""
+    return '[' + ''.join(_encode_chunks(data, 0)) + tail
+
+
+def _tail_of(record: str, data: Dict[str, Any]) -> Optional[str]:
+    """The text after the data of a record decoded to ``data``, if canister's coder wrote the record
+    (then re-encoding ``data`` finds it unchanged at the start); None otherwise."""
+    data_text = ''.join(_encode_chunks(data, 0))
+    end = len(data_text) + 1
+    if record.startswith(data_text, 1) and record.startswith(',', end):
+        return record[end:]
+    return None
 
 
 def _user_key(user: Any) -> Optional[str]:
@@ -2059,33 +2114,6 @@ def open_store(url: str, max_sessions: int = 100000, redis_prefix: str = 'canist
 _SID = re.compile(r'[A-Za-z0-9_-]{43,128}')
 
 
-class _Record(typing.NamedTuple):
-    """A session as stored: ``[data, user, created, user_expires, lifetime]`` in JSON."""
-
-    data: Dict[str, Any]
-    user: Any
-    #: When the session was made, in ms since the epoch.
-    created_ms: int
-    #: When the user's login lapses by itself (a token's ``exp``), in seconds; 0: never.
-    user_expires: int
-    #: The session's own sliding lifetime in seconds (``session.remember``); 0: the configured timeout.
-    lifetime: int
-
-
-def _read_record(text: Any) -> _Record:
-    """Decode a stored record; ValueError if it is not one canister wrote."""
-    try:
-        stored = _decode_record(text)
-        if type(stored) is not list or len(stored) != 5:
-            raise ValueError('not a session record')
-        data, user, created_ms, user_expires, lifetime = stored
-        if type(data) is not dict:
-            raise ValueError('data is not an object')
-        return _Record(data, user, int(created_ms), int(user_expires), int(lifetime))
-    except (TypeError, OverflowError, UnicodeDecodeError) as error:
-        raise ValueError(str(error)) from None
-
-
 def _is_someone(user: Any) -> bool:
     return user is not None and user != ''
 
@@ -2197,11 +2225,9 @@ class SessionManager:
             if type(key) is not str or type(value) not in _SCALARS:
                 return None
         if tail is None:  # a record read from the store: its tail, if canister's coder wrote it
-            data_text = ''.join(_encode_chunks(data, 0))
-            end = len(data_text) + 1
-            if not (record.startswith(data_text, 1) and record.startswith(',', end)):
+            tail = _tail_of(record, data)
+            if tail is None:
                 return None
-            tail = record[end:]
         parsed = self.parsed
         if len(parsed) >= _PARSED_MAX and sid not in parsed:
             try:
@@ -2461,12 +2487,11 @@ class SessionState:
     def record(self) -> str:
         """The JSON text stored for this session; explains which value cannot be stored."""
         user = self.user
-        try:  # [data, user, created (ms), user expiry (s), lifetime (s)]: the part after the data seldom changes
+        try:
             tail = self.tail
             if tail is None:
-                tail = self.tail = ',%s,%d,%d,%d]' % ('null' if user is None else _encode_json(user),
-                                                      self.created_ms, self.user_expires, self.lifetime)
-            return '[' + ''.join(_encode_chunks(self.data, 0)) + tail
+                tail = self.tail = _record_tail(user, self.created_ms, int(self.user_expires), self.lifetime)
+            return _encode_record(self.data, tail)
         except (TypeError, ValueError, RecursionError):
             pass  # find which value it is
         for key, value in self.data.items():
