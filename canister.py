@@ -2237,6 +2237,23 @@ class SessionManager:
         parsed[sid] = _new_parsed(_Parsed, (record, data.copy(), user, created_ms, expires, lifetime, tail))
         return tail
 
+    def decoded(self, sid: str, record: Any) -> Optional[_Parsed]:
+        """The values of the record just loaded for ``sid``: from ``parsed`` when it holds this very
+        record, else decoded (and kept there if it can be); None for the moved marker or a corrupt
+        record (logged).  The caller copies the data before changing it."""
+        parsed = self.parsed.get(sid)
+        if parsed is not None and parsed[0] == record:
+            return parsed
+        if record == _MOVED:  # (never in the cache)
+            return None
+        try:
+            data, user, created_ms, expires, lifetime = _read_record(record)
+        except ValueError as error:
+            self.log.write(logging.WARNING, 'Ignoring a corrupt session record (%s)', error)
+            return None
+        tail = self.remember(sid, record, data, user, created_ms, expires, lifetime) if type(record) is str else None
+        return _new_parsed(_Parsed, (record, data, user, created_ms, expires, lifetime, tail))
+
     def ttl(self, lifetime: int, created_ms: int) -> float:
         """Seconds a session may live from now, by both expiry rules (0: forever)."""
         ttl: float = lifetime or self.timeout
@@ -2387,29 +2404,16 @@ class SessionState:
         if sid is None or manager is None:
             return
         record = manager.load_record(sid)
-        if record is None:
+        entry = manager.decoded(sid, record) if record is not None else None
+        if entry is None:
             return
-        parsed = manager.parsed.get(sid)
-        if parsed is not None and parsed[0] == record:
-            _, data, user, created_ms, expires, lifetime, parsed_tail = parsed
-            tail: Optional[str] = parsed_tail
-            data = data.copy()
-        elif record == _MOVED:  # (never in the cache)
-            return
-        else:
-            try:
-                data, user, created_ms, expires, lifetime = _read_record(record)
-            except ValueError as error:
-                manager.log.write(logging.WARNING, 'Ignoring a corrupt session record (%s)', error)
-                return
-            tail = manager.remember(sid, record, data, user, created_ms, expires, lifetime) \
-                if type(record) is str else None
+        _, data, user, created_ms, expires, lifetime, tail = entry
         if manager.max_age and created_ms + manager.max_age * 1000 <= _now() * 1000:
             return
         self.exists = True
         self.sid = sid
         self.snapshot = record
-        self.data, self.created_ms, self.lifetime = data, created_ms, lifetime
+        self.data, self.created_ms, self.lifetime = data.copy(), created_ms, lifetime
         if not expires or expires > _now():  # a login with its own expiry (a JWT's) lapses by itself
             self.user, self.user_expires, self.tail = user, expires, tail
         if manager.log.level <= logging.DEBUG:
