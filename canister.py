@@ -2153,6 +2153,17 @@ class _Parsed(typing.NamedTuple):
 _new_parsed = tuple.__new__
 
 
+def _make_private(headers: Headers) -> None:
+    """Turn a handler's ``Cache-Control`` (if any) private: a response that sets a cookie is
+    never cached for others (``no-store`` and ``private`` stay as they are, ``public`` goes)."""
+    for index, (name, value) in enumerate(headers):
+        if name.lower() == 'cache-control':
+            if 'private' not in value and 'no-store' not in value:
+                kept = [part.strip() for part in value.split(',') if part.strip().lower() != 'public']
+                headers[index] = (name, ', '.join(['private'] + kept))
+            return
+
+
 class SessionManager:
     """Session policy (cookie, expiry, rotation, concurrent saves) on top of a store."""
 
@@ -2160,22 +2171,9 @@ class SessionManager:
         self.log = log
         self.store = store if store is not None else open_store(
             config['session_store'], config['session_max'], config['session_redis_prefix'], config['session_redis_wait'])
-        for method in ('load', 'save', 'touch', 'delete'):
-            if not callable(getattr(self.store, method, None)):
-                raise ConfigError('canister: the session store %r has no %s() method' % (self.store, method))
-        kind = type(self.store)
-        # A store written for the four required methods gets the base class's versions of the others.
-        self.create: Callable[..., None] = getattr(self.store, 'create', None) or functools.partial(
-            SessionStore.create, self.store)
-        self.update: Callable[..., Tuple[bool, Optional[str]]] = getattr(self.store, 'update', None) or \
-            functools.partial(SessionStore.update, self.store)
         #: What the install should say about this store (the plugin logs and shows them).
         self.warnings: List[str] = []
-        if getattr(kind, 'update', SessionStore.update) is SessionStore.update:
-            self.warnings.append(
-                'The session store %s has no atomic update(): concurrent requests of one session may lose '
-                'changes, and a request that overlaps a logout may bring the session back (see "Writing a store" '
-                'in the README)' % kind.__name__)
+        self._adopt_store_methods()
         self.cookie_name = config['session_cookie']
         if not re.fullmatch(r"[A-Za-z0-9!#$%&'*+.^_`|~-]+", self.cookie_name):
             raise ConfigError('canister.session_cookie = %r is not a valid cookie name' % self.cookie_name)
@@ -2237,6 +2235,32 @@ class SessionManager:
         parsed[sid] = _new_parsed(_Parsed, (record, data.copy(), user, created_ms, expires, lifetime, tail))
         return tail
 
+    def _adopt_store_methods(self) -> None:
+        """Check the store has the four required methods; take ``create`` and ``update`` from it, or
+        the base class's (not atomic: a WARNING says so) for a store written without them."""
+        store = self.store
+        for method in ('load', 'save', 'touch', 'delete'):
+            if not callable(getattr(store, method, None)):
+                raise ConfigError('canister: the session store %r has no %s() method' % (store, method))
+        self.create: Callable[..., None] = getattr(store, 'create', None) or functools.partial(
+            SessionStore.create, store)
+        self.update: Callable[..., Tuple[bool, Optional[str]]] = getattr(store, 'update', None) or \
+            functools.partial(SessionStore.update, store)
+        kind = type(store)
+        if getattr(kind, 'update', SessionStore.update) is SessionStore.update:
+            self.warnings.append(
+                'The session store %s has no atomic update(): concurrent requests of one session may lose '
+                'changes, and a request that overlaps a logout may bring the session back (see "Writing a store" '
+                'in the README)' % kind.__name__)
+
+    def find(self, sid: str) -> Optional[_Parsed]:
+        """The live session ``sid`` as stored (decoded), or None: unknown, expired, moved or corrupt."""
+        record = self.load_record(sid)
+        entry = self.decoded(sid, record) if record is not None else None
+        if entry is None or (self.max_age and entry[3] + self.max_age * 1000 <= _now() * 1000):
+            return None
+        return entry
+
     def decoded(self, sid: str, record: Any) -> Optional[_Parsed]:
         """The values of the record just loaded for ``sid``: from ``parsed`` when it holds this very
         record, else decoded (and kept there if it can be); None for the moved marker or a corrupt
@@ -2273,12 +2297,7 @@ class SessionManager:
         if https or self.always_secure:
             cookie += '; Secure'
         headers.append(('Set-Cookie', cookie))
-        for index, (name, value) in enumerate(headers):
-            if name.lower() == 'cache-control':
-                if 'private' not in value and 'no-store' not in value:
-                    kept = [part.strip() for part in value.split(',') if part.strip().lower() != 'public']
-                    headers[index] = (name, ', '.join(['private'] + kept))
-                break
+        _make_private(headers)
 
     @staticmethod
     def mark_private(headers: Headers) -> None:
@@ -2403,13 +2422,10 @@ class SessionState:
         sid, manager = self.cookie_sid, self.manager
         if sid is None or manager is None:
             return
-        record = manager.load_record(sid)
-        entry = manager.decoded(sid, record) if record is not None else None
+        entry = manager.find(sid)
         if entry is None:
             return
-        _, data, user, created_ms, expires, lifetime, tail = entry
-        if manager.max_age and created_ms + manager.max_age * 1000 <= _now() * 1000:
-            return
+        record, data, user, created_ms, expires, lifetime, tail = entry
         self.exists = True
         self.sid = sid
         self.snapshot = record
@@ -2489,7 +2505,10 @@ class SessionState:
         self.lifetime = 0
 
     def record(self) -> str:
-        """The JSON text stored for this session; explains which value cannot be stored."""
+        """The JSON text stored for this session (a new one's creation time is now); explains which
+        value cannot be stored."""
+        if not self.created_ms:
+            self.created_ms = int(_now() * 1000)
         user = self.user
         try:
             tail = self.tail
@@ -2515,8 +2534,6 @@ class SessionState:
         manager = self.manager
         if not self.loaded or manager is None or self._nothing_to_keep(headers, https):
             return
-        if not self.created_ms:
-            self.created_ms = int(_now() * 1000)
         record = self.record()
         ttl = manager.ttl(self.lifetime, self.created_ms)
         sid = self.sid if self.sid is not None else self._new_sid()
@@ -2526,8 +2543,15 @@ class SessionState:
         stored = self._store(sid, record, ttl)
         if stored is None or stored is _MOVED:
             self._ended(headers, https, moved=stored is _MOVED)
-            return
-        manager.remember(sid, stored, self.data, self.user, self.created_ms, int(self.user_expires),
+        else:
+            self._saved(headers, https, sid, stored, ttl)
+
+    def _saved(self, headers: Headers, https: bool, sid: str, record: str, ttl: float) -> None:
+        """The session is stored as ``record``: keep it decoded, and send its cookie if the client
+        does not hold it yet (or it has a lifetime of its own, which slides)."""
+        manager = self.manager
+        assert manager is not None
+        manager.remember(sid, record, self.data, self.user, self.created_ms, int(self.user_expires),
                          self.lifetime, self.tail or '')
         if sid != self.cookie_sid or self.lifetime:
             manager.set_cookie(headers, sid, https, max_age=ttl if self.lifetime else 0)
@@ -2649,6 +2673,11 @@ class SessionState:
         elif self.sid is not None and (self.exists or self.keep_empty or self.data):  # finish stored it
             self.exists, self.cookie_sid, self.snapshot = True, self.sid, self.record()
 
+    def _needs_new_id(self) -> bool:
+        """True if storing the session now would need a cookie other than the one the client holds."""
+        new_id = self.old_sid is not None or self.sid is None or self.sid != self.cookie_sid
+        return new_id and bool(self.keep_empty or self.data or self.exists)
+
     def finish_late(self) -> Optional[str]:
         """Save what a streamed body changed after the answer started; or say why it cannot be.
 
@@ -2659,9 +2688,7 @@ class SessionState:
         manager = self.manager
         if not self.loaded or manager is None or self.ended:
             return None
-        needs_new_id = (self.old_sid is not None or self.sid is None or self.sid != self.cookie_sid) and bool(
-            self.keep_empty or self.data or self.exists)
-        if needs_new_id:
+        if self._needs_new_id():
             for sid in self.dead + ((self.old_sid,) if self.old_sid else ()):
                 manager.store.delete(sid)
             return ('the session changed after the answer started in a way that needs a new session '
@@ -3403,12 +3430,8 @@ class Authenticator:
             self.log.write(logging.WARNING, 'Too many failed logins from %s: refused for %ds', client, wait)
             raise _error_response(429, 'Too many failed login attempts: retry in %d seconds' % wait,
                                   {'Retry-After': str(wait)})
-        credentials = credentials.strip()
         try:
-            if not credentials or ' ' in credentials:
-                raise AuthFailure('the Authorization header must be "%s <credentials>"' % handler.scheme.title(),
-                                  handler.scheme)
-            user, expires, shown = handler.authenticate(credentials)
+            user, expires, shown = self._authenticate(handler, credentials.strip())
         except AuthFailure as failure:  # the attempt keeps its place until the window ends
             self.log.write(logging.WARNING, 'Authentication failed: %s', failure.reason)
             raise self.unauthorized('Authentication failed: %s' % failure.reason, failure) from None
@@ -3418,6 +3441,14 @@ class Authenticator:
         self.throttle.release(client)
         if session.set_user(user, expires, remember=False):
             self.log.write(logging.INFO, 'Logged in as: %s', shown)
+
+    @staticmethod
+    def _authenticate(handler: Any, credentials: str) -> Tuple[Any, int, str]:
+        """The user of the credentials, when the login lapses, and how to log it; AuthFailure if not valid."""
+        if not credentials or ' ' in credentials:
+            raise AuthFailure('the Authorization header must be "%s <credentials>"' % handler.scheme.title(),
+                              handler.scheme)
+        return handler.authenticate(credentials)
 
     def _untrusted_forward(self, environ: Mapping[str, Any]) -> None:
         """Say once per process that X-Forwarded-For from an untrusted peer is ignored."""
@@ -3534,6 +3565,13 @@ def _wildcard_origins(origins: Iterable[str]) -> Optional[typing.Pattern[str]]:
     return re.compile('|'.join('(?:%s)' % p for p in patterns)) if patterns else None
 
 
+def _listed_origins(origins: Iterable[str]) -> Tuple[typing.FrozenSet[str], Optional[typing.Pattern[str]]]:
+    """The exact origins of a ``cors`` list (normalised), and one pattern for its wildcard ones."""
+    listed = [origin for origin in origins if origin != '*']
+    exact = frozenset(_normal_origin(origin) for origin in listed if '*' not in origin)
+    return exact, _wildcard_origins(origin for origin in listed if '*' in origin)
+
+
 class CorsPolicy:
     """Which origins may call the app from a browser, and the headers that say so."""
 
@@ -3545,20 +3583,19 @@ class CorsPolicy:
         if self.any_origin and self.credentials:
             raise ConfigError('canister.cors = * cannot be combined with cors_credentials = true: '
                               'list the allowed origins explicitly')
-        self.origins = frozenset(_normal_origin(o) for o in origins if o != '*' and '*' not in o)
-        #: The listed origins with a wildcard subdomain, as one pattern (None without any).
-        self.pattern = _wildcard_origins(origin for origin in origins if origin != '*' and '*' in origin)
+        #: The listed origins, normalised (``_normal_origin``), and those with a wildcard subdomain
+        #: as one pattern (None without any).
+        self.origins, self.pattern = _listed_origins(origins)
         self.methods = tuple(m.upper() for m in config['cors_methods'])
         self.any_header = '*' in config['cors_headers']
         self.allowed_headers = frozenset(h.lower() for h in config['cors_headers'])
         self.max_age = str(config['cors_max_age'])
-        simple: Headers = []
-        if self.credentials:
-            simple.append((ACL_CREDENTIALS, 'true'))
+        #: The headers of a response to an allowed origin after ``Access-Control-Allow-Origin``.
+        self._simple: Headers = [(ACL_CREDENTIALS, 'true')] if self.credentials else []
         if config['cors_expose_headers']:
-            simple.append((ACL_EXPOSE, ', '.join(config['cors_expose_headers'])))
-        self._simple = simple
-        self._any = [(ACL_ORIGIN, '*')] + simple
+            self._simple.append((ACL_EXPOSE, ', '.join(config['cors_expose_headers'])))
+        #: All of them, with ``cors = *``.
+        self._any = [(ACL_ORIGIN, '*')] + self._simple
 
     def is_allowed_origin(self, origin: str) -> bool:
         """True for any origin with ``*``, else an exact match against the list."""
@@ -3679,6 +3716,11 @@ class CsrfGuard:
         return environ['REQUEST_METHOD'].upper() != 'POST' or content_type not in self._FORM_TYPES
 
     @staticmethod
+    def _has_bearer(environ: Mapping[str, Any]) -> bool:
+        """True for a Bearer token: set by a script, a browser never adds one by itself."""
+        return environ.get('HTTP_AUTHORIZATION', '').lstrip()[:7].lower() == 'bearer '
+
+    @staticmethod
     def _claimed_origin(environ: Mapping[str, Any], foreign: bool) -> Optional[str]:
         """The origin the request says it comes from: its ``Origin``, else its ``Referer``'s
         (``null`` if unreadable), ``null`` for a foreign request naming none; None for a request
@@ -3695,16 +3737,19 @@ class CsrfGuard:
             return 'null'
         return '%s://%s' % (parts.scheme, parts.netloc) if parts.scheme and parts.netloc else 'null'
 
+    def _allowed_foreign(self, environ: Mapping[str, Any], origin: str) -> bool:
+        """True for a foreign origin listed in ``cors``, or any one with ``cors = *`` when a
+        browser must have sent a preflight first."""
+        cors = self.cors
+        if cors is None:
+            return False
+        return cors.is_listed_origin(origin) or (cors.any_origin and self.was_preflighted(environ))
+
     def why_refused(self, environ: Mapping[str, Any], own_origin: str) -> Optional[str]:
         """Why the request must be refused, or None if it may go on."""
         method = environ['REQUEST_METHOD'].upper()
-        if method not in _UNSAFE_METHODS:
-            return None
-        authorization = environ.get('HTTP_AUTHORIZATION')
-        if authorization and authorization.lstrip()[:7].lower() == 'bearer ':
-            return None  # a token set by a script, which a browser never adds by itself
         site = environ.get('HTTP_SEC_FETCH_SITE', '').strip().lower()
-        if site in self._OWN_SITES:
+        if method not in _UNSAFE_METHODS or site in self._OWN_SITES or self._has_bearer(environ):
             return None
         foreign = site in self._FOREIGN_SITES
         origin = self._claimed_origin(environ, foreign)
@@ -3712,10 +3757,7 @@ class CsrfGuard:
             return None
         if not foreign and _normal_origin(origin) == own_origin:
             return None
-        cors = self.cors
-        if cors is not None and cors.is_listed_origin(origin):
-            return None
-        if cors is not None and cors.any_origin and self.was_preflighted(environ):
+        if self._allowed_foreign(environ, origin):
             return None
         return 'Cross-site request refused: origin %s may not send %s requests here' % (
             _escape(origin)[:100], _escape(method)[:20])
@@ -3980,18 +4022,7 @@ class _RequestContext(SessionState):
         log = plugin.log
         if log.level <= logging.ERROR:
             context.started = time.perf_counter()
-        peer = environ.get('REMOTE_ADDR') or '-'
-        if plugin.has_proxies and plugin.proxies.is_trusted(peer):
-            context.trusted = True
-            context.client = plugin.proxies.client(environ, peer)
-            scheme = (environ.get('HTTP_X_FORWARDED_PROTO', '').split(',')[-1].strip().lower()
-                      or environ.get('wsgi.url_scheme', 'http'))
-        else:
-            context.client = peer
-            scheme = environ.get('wsgi.url_scheme', 'http')
-        if scheme != 'http':
-            context.scheme = scheme
-            context.https = scheme == 'https'
+        scheme = context._locate(plugin, environ)
         context.request_id = _request_id(environ)
         method = context.method = environ.get('REQUEST_METHOD', 'GET').upper()
         origin = context.origin = environ.get('HTTP_ORIGIN')
@@ -4008,6 +4039,23 @@ class _RequestContext(SessionState):
             log.write(logging.DEBUG if context.preflight else logging.INFO, '%s %s',
                       _escape(method), _request_url(environ, scheme, context.host()))
         return context
+
+    def _locate(self, plugin: Any, environ: Mapping[str, Any]) -> str:
+        """Set the client's address and the scheme, as a trusted proxy says if the peer is one;
+        return the scheme."""
+        peer = environ.get('REMOTE_ADDR') or '-'
+        if plugin.has_proxies and plugin.proxies.is_trusted(peer):
+            self.trusted = True
+            self.client = plugin.proxies.client(environ, peer)
+            scheme = (environ.get('HTTP_X_FORWARDED_PROTO', '').split(',')[-1].strip().lower()
+                      or environ.get('wsgi.url_scheme', 'http'))
+        else:
+            self.client = peer
+            scheme = environ.get('wsgi.url_scheme', 'http')
+        if scheme != 'http':
+            self.scheme = scheme
+            self.https = scheme == 'https'
+        return scheme
 
     def end(self) -> None:
         """Log the response line (ERROR for a 5xx, WARNING if slow), then give the thread back its
