@@ -285,7 +285,7 @@ class SentinelSetup(_Setup):
     def _start(self) -> None:
         for server in self.servers:
             server.start()
-        wait_until(lambda: all(self._link_up(r) for r in self.servers[1:]), 15,
+        wait_until(lambda: all(self._link_up(r) for r in self.servers[1:]) and self._replicas_online(), 15,
                    what='the replicas to sync with the master')
         for sentinel in self.sentinels:
             sentinel.start()
@@ -299,6 +299,18 @@ class SentinelSetup(_Setup):
 
         # a failover needs a majority of sentinels that know each other (they meet through the master)
         wait_until(sentinels_agree, 30, interval=0.2, what='the three sentinels to find each other and the replica')
+        # (and once the sentinels are connected, the replicas still acknowledge writes at once)
+        wait_until(self._replicas_online, 15, what='the replicas to acknowledge writes')
+
+    def _replicas_online(self) -> bool:
+        """True once every replica acknowledges the master's writes (a ``WAIT`` for all of them is
+        met at once): a replica that has just synced can take a second or more to answer one."""
+        client = self.servers[0].client()
+        try:
+            client.set('canister-test:ready', '1')  # WAIT counts the replicas that have this write
+            return client.execute_command('WAIT', len(self.servers) - 1, 100) == len(self.servers) - 1
+        finally:
+            client.close()
 
     @staticmethod
     def _link_up(replica: RedisNode) -> bool:
