@@ -10,7 +10,7 @@ import http.cookiejar
 import pathlib
 import sys
 from html import escape
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Union
 
 import bottle
 import webtest
@@ -44,8 +44,9 @@ def cookieless_client(app: Any, **environ: Any) -> webtest.TestApp:
     return web
 
 
-def read_log(log_dir: pathlib.Path) -> str:
-    """Everything written to the log files of a directory, in date order."""
+def read_log(log_dir: Union[str, pathlib.Path]) -> str:
+    """Everything canister wrote to the log files of a directory, in date order ('' if there is none)."""
+    log_dir = pathlib.Path(log_dir)
     if not log_dir.exists():
         return ''
     return ''.join(path.read_text(encoding='utf-8') for path in sorted(log_dir.glob('log.*')))

@@ -23,7 +23,7 @@ import time
 
 import pytest
 
-from helpers import COOKIE
+from helpers import COOKIE, read_log
 from servers import AppServer, Client, RedisServer, ServerError, cleanup_all, wait_until
 
 APP = 'session_app:app'
@@ -55,16 +55,6 @@ def started():
 def _nothing_left_running():
     yield
     cleanup_all()
-
-
-def read_logs(directory):
-    """Everything canister wrote to its log files in ``directory``."""
-    text = ''
-    for name in sorted(os.listdir(directory)) if os.path.isdir(directory) else []:
-        if name.startswith('log.'):
-            with open(os.path.join(directory, name), errors='replace') as handle:
-                text += handle.read()
-    return text
 
 
 def serve(started, tmp_path, server, store):
@@ -234,7 +224,7 @@ def test_redis_killed_under_load_gives_quick_503s_and_every_client_recovers_with
     recovery = [min(a.ended for a in h.ok(since=restart_done)) - restart_done for h in hammers]
     assert max(recovery) < MAX_RECOVERY_SECONDS, 'slowest recovery %.2fs' % max(recovery)
 
-    log = read_logs(str(tmp_path / 'logs'))
+    log = read_log(tmp_path / 'logs')
     assert 'Traceback' not in log and 'Response: 500' not in log, log[-3000:]
     assert log.count('Response: 503 (') == len(unavailable), 'every 503 is logged, once'
 

@@ -9,13 +9,12 @@ real HTTP with the session cookie carried by hand. Nothing is mocked.
 Requirements: gunicorn, waitress, redis (redis-py) and ``redis-server`` on
 PATH (the tests FAIL with a clear message when it is missing).
 """
-import os
 import socket
 import time
 
 import pytest
 
-from helpers import COOKIE, sqlite_url
+from helpers import COOKIE, read_log, sqlite_url
 from servers import (
     AppServer, Client, RedisServer, ServerError, cleanup_all, wait_until,
 )
@@ -145,14 +144,6 @@ def wait_for_successes(probe, consecutive=5, timeout=10):
     return state['last']
 
 
-def log_lines(log_dir, level):
-    lines = []
-    for name in sorted(os.listdir(log_dir)):
-        with open(os.path.join(log_dir, name), errors='replace') as f:
-            lines += [line for line in f if level in line]
-    return lines
-
-
 # --------------------------------------------------------------------------
 # tests
 
@@ -225,7 +216,7 @@ def test_the_app_starts_with_redis_down_and_sessions_work_once_redis_is_up(
     app = serve('gunicorn', workers=2, **env)  # waits for /ping to answer 200
 
     log_dir = env['CANISTER_LOG_PATH']
-    warnings = wait_until(lambda: log_lines(log_dir, 'WARNING'), 3,
+    warnings = wait_until(lambda: [line for line in read_log(log_dir).splitlines() if 'WARNING' in line], 3,
                           what='a WARNING in canister\'s log (%s)' % log_dir)
     assert any('redis' in line.lower() or 'store' in line.lower() for line in warnings), warnings
 
