@@ -12,7 +12,7 @@ import pytest
 
 from helpers import Clock  # first: it puts the canister.py of this checkout on sys.path
 import canister
-from servers import RedisServer
+from servers import InProcessWaitress, RedisServer
 from session_kit import STORES, make_store_url
 
 CHROMIUM = os.environ.get('CANISTER_CHROMIUM', '/usr/bin/chromium')
@@ -84,6 +84,20 @@ def module_redis_server() -> Iterator[RedisServer]:
     server = RedisServer().start()
     yield server
     server.cleanup()
+
+
+@pytest.fixture
+def serve() -> Iterator[Callable[[bottle.Bottle], str]]:
+    """``serve(app)``: the app on a waitress server in this process (8 threads), closed after the test; its origin."""
+    servers: List[InProcessWaitress] = []
+
+    def start(app: bottle.Bottle) -> str:
+        servers.append(InProcessWaitress(app, threads=8))
+        return servers[-1].origin
+
+    yield start
+    for server in servers:
+        server.close()
 
 
 @pytest.fixture(params=STORES)

@@ -20,6 +20,7 @@ if str(ROOT) not in sys.path:  # canister.py of this checkout, not an installed 
     sys.path.insert(0, str(ROOT))
 
 import canister  # noqa: E402
+from canister import session  # noqa: E402
 from servers import InProcessWaitress  # noqa: E402
 
 COOKIE = 'session_id'
@@ -50,6 +51,21 @@ def read_log(log_dir: Union[str, pathlib.Path]) -> str:
     if not log_dir.exists():
         return ''
     return ''.join(path.read_text(encoding='utf-8') for path in sorted(log_dir.glob('log.*')))
+
+
+def counter_app(make_app: Any, **overrides: Any) -> bottle.Bottle:
+    """``make_app(**overrides)`` with GET / counting the session's requests from 0; the app (it answers the count)."""
+    app = make_app(**overrides)
+
+    @app.get('/')
+    def index():
+        if 'counter' in session.data:
+            session.data['counter'] += 1
+        else:
+            session.data['counter'] = 0
+        return str(session.data['counter'])
+
+    return app
 
 
 def set_cookies(response: Any) -> List[str]:

@@ -57,7 +57,8 @@ def _nothing_left_running():
     cleanup_all()
 
 
-def serve(started, tmp_path, server, store):
+def start_session_app(started, tmp_path, server, store):
+    """tests/apps/session_app.py on ``server`` (3 workers, 8 threads) over ``store``, logging to tmp_path/logs; its AppServer."""
     env = {'CANISTER_SESSION_STORE': store, 'CANISTER_LOG_PATH': str(tmp_path / 'logs'),
            'CANISTER_LOG_LEVEL': 'INFO'}
     app = AppServer(APP, server=server, workers=3, threads=8, env=env)
@@ -183,7 +184,7 @@ def test_redis_killed_under_load_gives_quick_503s_and_every_client_recovers_with
     redis = RedisServer(appendfsync='always')
     started.append(redis)
     redis.start()
-    app = serve(started, tmp_path, server, redis.url)
+    app = start_session_app(started, tmp_path, server, redis.url)
     stop = threading.Event()
     hammers = start_hammers(app.url, stop)
     try:
@@ -257,7 +258,7 @@ def integrity(path):
 def test_sqlite_sessions_survive_a_sigkill_of_the_server_in_the_middle_of_concurrent_requests(
         server, started, tmp_path):
     db = tmp_path / 'sessions.db'
-    app = serve(started, tmp_path, server, 'sqlite:///' + str(db))
+    app = start_session_app(started, tmp_path, server, 'sqlite:///' + str(db))
     stop = threading.Event()
     hammers = start_hammers(app.url, stop)
     try:

@@ -10,7 +10,7 @@ import waitress
 
 import canister
 from canister import session
-from helpers import COOKIE, client, cookie_value, cookieless_client, read_log, set_cookies, with_cookie
+from helpers import COOKIE, client, cookie_value, cookieless_client, counter_app, read_log, set_cookies, with_cookie
 from session_kit import add_session_routes
 
 
@@ -33,20 +33,6 @@ def login_app(make_app, **overrides):
     @app.get('/me')
     def me():
         return str(session.user)
-
-    return app
-
-
-def counter_app(make_app, **overrides):
-    app = make_app(**overrides)
-
-    @app.get('/')
-    def index():
-        if 'counter' in session.data:
-            session.data['counter'] += 1
-        else:
-            session.data['counter'] = 0
-        return str(session.data['counter'])
 
     return app
 
