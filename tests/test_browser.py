@@ -99,6 +99,19 @@ def serve_api(tmp_path):
         api.app.close()
 
 
+def add_counter_route(app):
+    """Add GET /counter: {"count": the session's requests to it before this one}; the app."""
+    from canister import session
+
+    @app.get("/counter")
+    def counter():
+        count = session.data.get("count", 0)
+        session.data["count"] = count + 1
+        return {"count": count}
+
+    return app
+
+
 # ---------------------------------------------------------------------------
 # scenarios
 # ---------------------------------------------------------------------------
@@ -195,15 +208,7 @@ def test_a_preflighted_put_from_an_origin_not_on_the_list_is_blocked_by_the_brow
 def test_credentialed_cross_origin_fetches_keep_one_session(
     page, browser_context, origin_a, serve_api
 ):
-    from canister import session
-
-    app = bottle.Bottle()
-
-    @app.get("/counter")
-    def counter():
-        count = session.data.get("count", 0)
-        session.data["count"] = count + 1
-        return {"count": count}
+    app = add_counter_route(bottle.Bottle())
 
     api = serve_api(app, cors=origin_a.origin, cors_credentials=True)
     page.goto(origin_a.url("/"))
@@ -223,19 +228,11 @@ def test_credentialed_cross_origin_fetches_keep_one_session(
 def test_the_session_cookie_is_httponly_and_invisible_to_page_javascript(
     page, browser_context, serve_api
 ):
-    from canister import session
-
-    app = bottle.Bottle()
+    app = add_counter_route(bottle.Bottle())
 
     @app.get("/page")
     def own_page():
         return "<!doctype html><html><head><title>own</title></head><body>own</body></html>"
-
-    @app.get("/counter")
-    def counter():
-        count = session.data.get("count", 0)
-        session.data["count"] = count + 1
-        return {"count": count}
 
     api = serve_api(app)
     page.goto(api.url("/page"))
