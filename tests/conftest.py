@@ -1,7 +1,8 @@
 """Shared fixtures: an app factory with canister installed, the log directory, a clock to move
-by hand, redis-servers and store URLs.  Helpers to import are in tests/helpers.py."""
+by hand, redis-servers, store URLs and a headless Chromium.  Helpers to import are in tests/helpers.py."""
 from __future__ import annotations
 
+import os
 import pathlib
 import time
 from typing import Any, Callable, Iterator, List
@@ -11,8 +12,20 @@ import pytest
 
 from helpers import Clock  # first: it puts the canister.py of this checkout on sys.path
 import canister
-from servers import RedisServer
+from servers import InProcessWaitress, RedisServer
 from session_kit import STORES, make_store_url
+
+CHROMIUM = os.environ.get('CANISTER_CHROMIUM', '/usr/bin/chromium')
+CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
+                 '--disable-sync', '--no-first-run', '--disable-quic']
+BROWSER_TIMEOUT_MS = 10_000
+INSTALL_HELP = (
+    'The browser tests need Playwright for Python and a system Chromium. '
+    'Install them with `pip install playwright` and `apt-get install chromium` '
+    '(Debian/Ubuntu; the binary must be at /usr/bin/chromium, or set '
+    '$CANISTER_CHROMIUM to its path). Do not run `playwright install`: '
+    'these tests use the system Chromium.'
+)
 
 
 @pytest.fixture
@@ -73,7 +86,55 @@ def module_redis_server() -> Iterator[RedisServer]:
     server.cleanup()
 
 
+@pytest.fixture
+def serve() -> Iterator[Callable[[bottle.Bottle], str]]:
+    """``serve(app)``: the app on a waitress server in this process (8 threads), closed after the test; its origin."""
+    servers: List[InProcessWaitress] = []
+
+    def start(app: bottle.Bottle) -> str:
+        servers.append(InProcessWaitress(app, threads=8))
+        return servers[-1].origin
+
+    yield start
+    for server in servers:
+        server.close()
+
+
 @pytest.fixture(params=STORES)
 def store_url(request: pytest.FixtureRequest, tmp_path: pathlib.Path) -> str:
     """The URL of an empty store of each kind canister ships."""
     return make_store_url(request.param, tmp_path, request)
+
+
+@pytest.fixture(scope='module')
+def chromium_browser() -> Iterator[Any]:
+    """One headless system Chromium for the tests of a module (they fail, never skip, without it)."""
+    if not os.path.exists(CHROMIUM):
+        pytest.fail(f'Chromium not found at {CHROMIUM}. {INSTALL_HELP}', pytrace=False)
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError as exc:
+        pytest.fail(f'Playwright is not importable ({exc}). {INSTALL_HELP}', pytrace=False)
+    with sync_playwright() as playwright:
+        try:
+            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        except Exception as exc:  # pragma: no cover - environment problem
+            pytest.fail(f'Cannot launch {CHROMIUM}: {exc}. {INSTALL_HELP}', pytrace=False)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def browser_context(chromium_browser: Any) -> Iterator[Any]:
+    """A fresh browser profile (no cookies, no preflight cache) of a test, 1000x800, waiting 10 s at most."""
+    context = chromium_browser.new_context(viewport={'width': 1000, 'height': 800})
+    context.set_default_timeout(BROWSER_TIMEOUT_MS)
+    context.set_default_navigation_timeout(BROWSER_TIMEOUT_MS)
+    yield context
+    context.close()
+
+
+@pytest.fixture
+def page(browser_context: Any) -> Any:
+    """A blank page in the test's own browser profile."""
+    return browser_context.new_page()

@@ -1,4 +1,5 @@
-"""Helpers the test files share: clients, cookies, credentials, the log, and a clock to move by hand.
+"""Helpers the test files share: clients, cookies, credentials, the log, a clock to move by hand,
+and the page servers and page scripts of the browser tests.
 
 Fixtures live in conftest.py; what a test imports lives here, each helper defined once.
 """
@@ -8,8 +9,10 @@ import base64
 import http.cookiejar
 import pathlib
 import sys
-from typing import Any, Dict, List, Optional
+from html import escape
+from typing import Any, Dict, List, Optional, Union
 
+import bottle
 import webtest
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
@@ -17,6 +20,8 @@ if str(ROOT) not in sys.path:  # canister.py of this checkout, not an installed 
     sys.path.insert(0, str(ROOT))
 
 import canister  # noqa: E402
+from canister import session  # noqa: E402
+from servers import InProcessWaitress  # noqa: E402
 
 COOKIE = 'session_id'
 
@@ -40,11 +45,27 @@ def cookieless_client(app: Any, **environ: Any) -> webtest.TestApp:
     return web
 
 
-def read_log(log_dir: pathlib.Path) -> str:
-    """Everything written to the log files of a directory, in date order."""
+def read_log(log_dir: Union[str, pathlib.Path]) -> str:
+    """Everything canister wrote to the log files of a directory, in date order ('' if there is none)."""
+    log_dir = pathlib.Path(log_dir)
     if not log_dir.exists():
         return ''
     return ''.join(path.read_text(encoding='utf-8') for path in sorted(log_dir.glob('log.*')))
+
+
+def counter_app(make_app: Any, **overrides: Any) -> bottle.Bottle:
+    """``make_app(**overrides)`` with GET / counting the session's requests from 0; the app (it answers the count)."""
+    app = make_app(**overrides)
+
+    @app.get('/')
+    def index():
+        if 'counter' in session.data:
+            session.data['counter'] += 1
+        else:
+            session.data['counter'] = 0
+        return str(session.data['counter'])
+
+    return app
 
 
 def set_cookies(response: Any) -> List[str]:
@@ -96,3 +117,90 @@ class Clock:
     def advance(self, seconds: float) -> None:
         """Move the time on by ``seconds``."""
         self.now += seconds
+
+
+# -- the browser tests: servers, pages and what runs inside a page --------------------------
+
+class Server(InProcessWaitress):
+    """A waitress server running ``app`` on 127.0.0.1:<free port> in a thread, for a browser.
+
+    ``close()`` closes every socket from inside the server's own loop, so it returns
+    cleanly even while Chromium still holds keep-alive connections.
+    """
+
+    def __init__(self, app: Any, threads: int = 4) -> None:
+        super().__init__(app, threads=threads, channel_timeout=30, connection_limit=100)
+
+    def url(self, path: str = "/") -> str:
+        """The absolute URL of ``path`` on this server."""
+        return self.origin + path
+
+
+def page_app() -> bottle.Bottle:
+    """A plain Bottle app (no canister) serving a blank page at / and a self-submitting /form?action=...&field=..."""
+    app = bottle.Bottle()
+
+    @app.get("/")
+    def blank():
+        return "<!doctype html><html><head><title>page</title></head><body>page</body></html>"
+
+    @app.get("/form")
+    def form():
+        action = bottle.request.query.get("action", "")
+        fields = "".join(
+            f'<input type="hidden" name="{escape(k)}" value="{escape(v)}">'
+            for k, v in bottle.request.query.items()
+            if k != "action"
+        )
+        return auto_submit_form(action, fields)
+
+    return app
+
+
+def auto_submit_form(action: str, fields_html: str) -> str:
+    """An HTML page whose form (POST, urlencoded, to ``action``) submits itself once loaded."""
+    return (
+        "<!doctype html><html><head><title>form</title></head><body>"
+        f'<form method="post" action="{escape(action)}">{fields_html}</form>'
+        "<script>window.addEventListener('load', function () {"
+        " setTimeout(function () { document.forms[0].submit(); }, 0); });"
+        "</script></body></html>"
+    )
+
+
+# Runs inside the page: fetch(url, init) and report what the page could see.
+FETCH_JS = """
+async ([url, init]) => {
+  try {
+    const r = await fetch(url, init);
+    return {ok: true, status: r.status, body: await r.text(),
+            requestId: r.headers.get('X-Request-ID')};
+  } catch (e) {
+    return {ok: false, error: String(e)};
+  }
+}
+"""
+
+
+def page_fetch(page: Any, url: str, **init: Any) -> Dict[str, Any]:
+    """What the page sees of ``fetch(url, init)``: {ok, status, body, requestId} or {ok: False, error}."""
+    return page.evaluate(FETCH_JS, [url, init])
+
+
+def open_self_submitting_form(page: Any, form_url: str, action_url: str) -> Any:
+    """Open a page whose form submits itself; the Playwright response to the form's POST.
+
+    The navigation is started from inside the page (after evaluate() has
+    returned) rather than with page.goto(), whose wait for the form page
+    would race with the form's own navigation.  Returns once the document
+    answering the POST has loaded.
+    """
+    with page.expect_navigation(url=action_url):
+        with page.expect_response(
+            lambda r: r.url == action_url and r.request.method == "POST"
+        ) as info:
+            page.evaluate(
+                "url => { setTimeout(() => { window.location.href = url; }, 0); }",
+                form_url,
+            )
+    return info.value

@@ -20,52 +20,17 @@ install instructions; they never skip.
 """
 
 import json
-import os
-from html import escape
 from urllib.parse import urlencode
 
 import bottle
 import pytest
 
-from servers import InProcessWaitress
-
-CHROMIUM = os.environ.get("CANISTER_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
-TIMEOUT_MS = 10_000
-INSTALL_HELP = (
-    "The browser tests need Playwright for Python and a system Chromium. "
-    "Install them with `pip install playwright` and `apt-get install chromium` "
-    "(Debian/Ubuntu; the binary must be at /usr/bin/chromium, or set "
-    "$CANISTER_CHROMIUM to its path). Do not run `playwright install`: "
-    "these tests use the system Chromium."
-)
+from helpers import Server, auto_submit_form, open_self_submitting_form, page_app, page_fetch, read_log
 
 
 # ---------------------------------------------------------------------------
 # servers
 # ---------------------------------------------------------------------------
-
-class Server(InProcessWaitress):
-    """A waitress server running ``app`` on 127.0.0.1:<free port> in a thread.
-
-    ``close()`` closes every socket from inside the server's own loop, so it returns
-    cleanly even while Chromium still holds keep-alive connections.
-    """
-
-    def __init__(self, app, threads=4):
-        super().__init__(app, threads=threads, channel_timeout=30, connection_limit=100)
-
-    def url(self, path="/"):
-        return self.origin + path
-
 
 class Recorder:
     """WSGI middleware: remembers (method, path) of every request received."""
@@ -80,38 +45,6 @@ class Recorder:
 
     def methods_for(self, path):
         return [method for method, p in self.seen if p == path]
-
-
-def page_app():
-    """The plain Bottle app serving HTML on origins A and E (no canister)."""
-    app = bottle.Bottle()
-
-    @app.get("/")
-    def blank():
-        return "<!doctype html><html><head><title>page</title></head><body>page</body></html>"
-
-    @app.get("/form")
-    def form():
-        # An HTML form that submits itself (POST, urlencoded) once loaded.
-        action = bottle.request.query.get("action", "")
-        fields = "".join(
-            f'<input type="hidden" name="{escape(k)}" value="{escape(v)}">'
-            for k, v in bottle.request.query.items()
-            if k != "action"
-        )
-        return auto_submit_form(action, fields)
-
-    return app
-
-
-def auto_submit_form(action, fields_html):
-    return (
-        "<!doctype html><html><head><title>form</title></head><body>"
-        f'<form method="post" action="{escape(action)}">{fields_html}</form>'
-        "<script>window.addEventListener('load', function () {"
-        " setTimeout(function () { document.forms[0].submit(); }, 0); });"
-        "</script></body></html>"
-    )
 
 
 @pytest.fixture(scope="module")
@@ -140,11 +73,8 @@ class ApiServer(Server):
         self.log_dir = log_dir
 
     def log_text(self):
-        return "".join(
-            p.read_text(encoding="utf-8", errors="replace")
-            for p in sorted(self.log_dir.glob("log*"))
-            if p.is_file()
-        )
+        """What canister logged for this server."""
+        return read_log(self.log_dir)
 
 
 @pytest.fixture
@@ -169,81 +99,17 @@ def serve_api(tmp_path):
         api.app.close()
 
 
-# ---------------------------------------------------------------------------
-# browser
-# ---------------------------------------------------------------------------
+def add_counter_route(app):
+    """Add GET /counter: {"count": the session's requests to it before this one}; the app."""
+    from canister import session
 
-@pytest.fixture(scope="module")
-def chromium_browser():
-    """One headless system Chromium for the whole module."""
-    if not os.path.exists(CHROMIUM):
-        pytest.fail(f"Chromium not found at {CHROMIUM}. {INSTALL_HELP}", pytrace=False)
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError as exc:
-        pytest.fail(f"Playwright is not importable ({exc}). {INSTALL_HELP}", pytrace=False)
+    @app.get("/counter")
+    def counter():
+        count = session.data.get("count", 0)
+        session.data["count"] = count + 1
+        return {"count": count}
 
-    with sync_playwright() as pw:
-        try:
-            browser = pw.chromium.launch(
-                executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True
-            )
-        except Exception as exc:  # pragma: no cover - environment problem
-            pytest.fail(f"Cannot launch {CHROMIUM}: {exc}. {INSTALL_HELP}", pytrace=False)
-        yield browser
-        browser.close()
-
-
-@pytest.fixture
-def context(chromium_browser):
-    """A fresh browser profile (no cookies, no preflight cache) per test."""
-    ctx = chromium_browser.new_context()
-    ctx.set_default_timeout(TIMEOUT_MS)
-    ctx.set_default_navigation_timeout(TIMEOUT_MS)
-    yield ctx
-    ctx.close()
-
-
-@pytest.fixture
-def page(context):
-    return context.new_page()
-
-
-# Runs inside the page: fetch(url, init) and report what the page could see.
-FETCH_JS = """
-async ([url, init]) => {
-  try {
-    const r = await fetch(url, init);
-    return {ok: true, status: r.status, body: await r.text(),
-            requestId: r.headers.get('X-Request-ID')};
-  } catch (e) {
-    return {ok: false, error: String(e)};
-  }
-}
-"""
-
-
-def page_fetch(page, url, **init):
-    return page.evaluate(FETCH_JS, [url, init])
-
-
-def open_self_submitting_form(page, form_url, action_url):
-    """Open a page whose form submits itself; return the form's response.
-
-    The navigation is started from inside the page (after evaluate() has
-    returned) rather than with page.goto(), whose wait for the form page
-    would race with the form's own navigation.  Returns once the document
-    answering the POST has loaded.
-    """
-    with page.expect_navigation(url=action_url):
-        with page.expect_response(
-            lambda r: r.url == action_url and r.request.method == "POST"
-        ) as info:
-            page.evaluate(
-                "url => { setTimeout(() => { window.location.href = url; }, 0); }",
-                form_url,
-            )
-    return info.value
+    return app
 
 
 # ---------------------------------------------------------------------------
@@ -340,17 +206,9 @@ def test_a_preflighted_put_from_an_origin_not_on_the_list_is_blocked_by_the_brow
 
 
 def test_credentialed_cross_origin_fetches_keep_one_session(
-    page, context, origin_a, serve_api
+    page, browser_context, origin_a, serve_api
 ):
-    from canister import session
-
-    app = bottle.Bottle()
-
-    @app.get("/counter")
-    def counter():
-        count = session.data.get("count", 0)
-        session.data["count"] = count + 1
-        return {"count": count}
+    app = add_counter_route(bottle.Bottle())
 
     api = serve_api(app, cors=origin_a.origin, cors_credentials=True)
     page.goto(origin_a.url("/"))
@@ -363,26 +221,18 @@ def test_credentialed_cross_origin_fetches_keep_one_session(
         counts.append(json.loads(result["body"])["count"])
 
     assert counts == [0, 1, 2]
-    cookies = [c for c in context.cookies(api.url("/")) if c["name"] == "session_id"]
-    assert len(cookies) == 1, context.cookies()
+    cookies = [c for c in browser_context.cookies(api.url("/")) if c["name"] == "session_id"]
+    assert len(cookies) == 1, browser_context.cookies()
 
 
 def test_the_session_cookie_is_httponly_and_invisible_to_page_javascript(
-    page, context, serve_api
+    page, browser_context, serve_api
 ):
-    from canister import session
-
-    app = bottle.Bottle()
+    app = add_counter_route(bottle.Bottle())
 
     @app.get("/page")
     def own_page():
         return "<!doctype html><html><head><title>own</title></head><body>own</body></html>"
-
-    @app.get("/counter")
-    def counter():
-        count = session.data.get("count", 0)
-        session.data["count"] = count + 1
-        return {"count": count}
 
     api = serve_api(app)
     page.goto(api.url("/page"))
@@ -401,7 +251,7 @@ def test_the_session_cookie_is_httponly_and_invisible_to_page_javascript(
     assert "visible=1" in seen["cookie"]
     # ... but not the session cookie, which the browser does hold.
     assert "session_id" not in seen["cookie"], seen
-    cookies = {c["name"]: c for c in context.cookies(api.url("/"))}
+    cookies = {c["name"]: c for c in browser_context.cookies(api.url("/"))}
     assert "session_id" in cookies, cookies
     sid = cookies["session_id"]
     assert sid["httpOnly"] is True

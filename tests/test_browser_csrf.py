@@ -9,14 +9,12 @@ Requirements are those of tests/test_browser.py (Playwright and /usr/bin/chromiu
 """
 from __future__ import annotations
 
-import os
 from urllib.parse import urlencode
 
 import bottle
 import pytest
 
-from test_browser import (CHROMIUM, CHROMIUM_ARGS, INSTALL_HELP, TIMEOUT_MS, Server, open_self_submitting_form,
-                          page_app, page_fetch)
+from helpers import Server, open_self_submitting_form, page_app, page_fetch
 
 import canister
 
@@ -38,29 +36,6 @@ class SignalRecorder:
 
     def posts(self):
         return [entry for entry in self.seen if entry[0] == 'POST']
-
-
-@pytest.fixture(scope='module')
-def chromium_browser():
-    if not os.path.exists(CHROMIUM):
-        pytest.fail(f'Chromium not found at {CHROMIUM}. {INSTALL_HELP}', pytrace=False)
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError as exc:
-        pytest.fail(f'Playwright is not importable ({exc}). {INSTALL_HELP}', pytrace=False)
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        yield browser
-        browser.close()
-
-
-@pytest.fixture
-def page(chromium_browser):
-    context = chromium_browser.new_context()
-    context.set_default_timeout(TIMEOUT_MS)
-    context.set_default_navigation_timeout(TIMEOUT_MS)
-    yield context.new_page()
-    context.close()
 
 
 @pytest.fixture(scope='module')

@@ -2,9 +2,8 @@
 
 The demo app runs in a real waitress server on 127.0.0.1; its "other origin" is the same server
 reached as ``localhost``, which Chromium treats as another origin. Chromium is Debian's
-/usr/bin/chromium, launched as in tests/test_browser.py.
+/usr/bin/chromium, launched by the fixtures of tests/conftest.py.
 """
-import os
 import re
 
 import pytest
@@ -13,9 +12,6 @@ import canister
 from helpers import ROOT
 from servers import InProcessWaitress
 
-CHROMIUM = os.environ.get("CANISTER_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run", "--disable-quic"]
 STAMP = r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2},\d{3}"
 
 
@@ -24,25 +20,6 @@ def demo():
     server = InProcessWaitress(canister._demo_app(None), threads=4)
     yield server
     server.close()
-
-
-@pytest.fixture(scope="module")
-def chromium_browser():
-    if not os.path.exists(CHROMIUM):
-        pytest.fail("Chromium not found at %s (apt-get install chromium)" % CHROMIUM, pytrace=False)
-    from playwright.sync_api import sync_playwright
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        yield browser
-        browser.close()
-
-
-@pytest.fixture
-def page(chromium_browser):
-    context = chromium_browser.new_context(viewport={"width": 1000, "height": 800})
-    context.set_default_timeout(10_000)
-    yield context.new_page()
-    context.close()
 
 
 def cell(page, element_id: str) -> str:

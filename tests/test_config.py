@@ -220,7 +220,8 @@ def test_keys_outside_the_canister_section_are_ignored(log_dir):
 
 # -- installing ----------------------------------------------------------------
 
-def count(log: str, text: str) -> int:
+def lines_ending_with(log: str, text: str) -> int:
+    """How many lines of ``log`` end with ``text``."""
     return sum(1 for line in log.splitlines() if line.endswith(text))
 
 
@@ -233,7 +234,7 @@ def test_installing_the_same_plugin_twice_does_not_duplicate_log_lines(log_dir):
         app.route('/', callback=lambda: 'ok')
         assert client(app).get('/').text == 'ok'
         log = read_log(log_dir)
-        assert count(log, ' GET http://localhost:80/') == 1
+        assert lines_ending_with(log, ' GET http://localhost:80/') == 1
         assert len(re.findall(r'Response: 200 \(\d+ms\)', log)) == 1
     finally:
         app.uninstall(True)
@@ -247,7 +248,7 @@ def test_installing_two_canister_plugins_on_one_app_keeps_one(log_dir):
         app.route('/', callback=lambda: 'ok')
         client(app).get('/')
         log = read_log(log_dir)
-        assert count(log, ' GET http://localhost:80/') == 1
+        assert lines_ending_with(log, ' GET http://localhost:80/') == 1
         assert len(re.findall(r'Response: 200', log)) == 1
         assert sum(isinstance(plugin, canister.Canister) for plugin in app.plugins) == 1
     finally:
@@ -274,7 +275,7 @@ def test_uninstalling_and_installing_again_works(log_dir):
     try:
         app.route('/', callback=lambda: canister.session.sid)
         assert client(app).get('/').headers['Set-Cookie'].startswith('again=')
-        assert count(read_log(log_dir), ' GET http://localhost:80/') == 1
+        assert lines_ending_with(read_log(log_dir), ' GET http://localhost:80/') == 1
     finally:
         app.uninstall(True)
 
@@ -287,8 +288,8 @@ def test_two_apps_logging_to_one_directory_write_each_line_once(make_app, log_di
     assert client(one).get('/one').text == 'one'
     assert client(two).get('/two').text == 'two'
     log = read_log(log_dir)
-    assert count(log, ' GET http://localhost:80/one') == 1
-    assert count(log, ' GET http://localhost:80/two') == 1
+    assert lines_ending_with(log, ' GET http://localhost:80/one') == 1
+    assert lines_ending_with(log, ' GET http://localhost:80/two') == 1
     assert len(re.findall(r'Response: 200', log)) == 2
 
 
@@ -299,8 +300,8 @@ def test_two_apps_have_separate_loggers_that_each_write_once(make_app, log_dir):
     one.log.info('from one')
     two.log.info('from two')
     log = read_log(log_dir)
-    assert count(log, ']   from one') == 1
-    assert count(log, ']   from two') == 1
+    assert lines_ending_with(log, ']   from one') == 1
+    assert lines_ending_with(log, ']   from two') == 1
 
 
 def test_app_log_is_a_logger(make_app):

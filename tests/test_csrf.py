@@ -1,4 +1,7 @@
-"""CSRF: unsafe requests from foreign origins are refused before the handler runs."""
+"""CSRF: unsafe requests from foreign origins are refused before the handler runs.
+
+The browser's Sec-Fetch-Site is judged first; credentials a browser sends by itself never exempt.
+"""
 from __future__ import annotations
 
 import json
@@ -9,6 +12,8 @@ import webtest
 
 from helpers import client, read_log
 
+from canister import session
+
 OWN = 'http://localhost'
 APP = 'https://app.example.com'
 EVIL = 'https://evil.example.net'
@@ -16,9 +21,14 @@ FORM = 'application/x-www-form-urlencoded'
 
 
 def target_app(make_app, **overrides):
-    """An app whose every method on /target records that the handler ran."""
+    """An app whose every method on /target records that the handler ran, and a /login as alice."""
     app = make_app(**overrides)
     app.calls = []
+
+    @app.get('/login')
+    def login():
+        session.user = 'alice'
+        return 'in'
 
     @app.route('/target', method=['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'])
     def target():
@@ -28,8 +38,11 @@ def target_app(make_app, **overrides):
     return app
 
 
-def send(test_client, method='POST', origin=None, referer=None, content_type=FORM, body='a=1', **headers):
-    """An unsafe request to /target; returns the response whatever its status."""
+def send(test_client, method='POST', origin=None, referer=None, content_type=FORM, body='a=1', site=None,
+         **headers):
+    """A request to /target, with Sec-Fetch-Site ``site`` if given; returns the response whatever its status."""
+    if site is not None:
+        headers['Sec-Fetch-Site'] = site
     if origin is not None:
         headers['Origin'] = origin
     if referer is not None:
@@ -368,3 +381,109 @@ def test_cached_basic_credentials_do_not_exempt_a_cross_site_post(make_app):
                                     'Authorization': 'Basic YWxpY2U6bXktc2VjcmV0'})
     assert res.status_int == 403
     assert called == []
+
+
+# -- credentials a browser attaches by itself -----------------------------------------
+
+@pytest.mark.parametrize('authorization', [
+    'Negotiate YIIGhgYGKwYBBQUCoIIGejCCBnag', 'NTLM TlRMTVNTUAABAAAAB4IIogAAAAA=',
+    'Digest username="alice", realm="canister", nonce="abc", uri="/target", response="0123"',
+    'Basic YWxpY2U6d29uZGVybGFuZA==', 'negotiate YIIGhg', '  NTLM TlRMTVNTUAAB'])
+def test_a_cross_site_post_with_browser_sent_credentials_and_a_session_is_refused(make_app, authorization):
+    app = target_app(make_app)
+    browser = client(app)
+    browser.get('/login')
+    res = send(browser, origin=EVIL, Authorization=authorization)
+    assert res.status_int == 403
+    assert 'Cross-site request refused' in res.text
+    assert app.calls == []
+
+
+@pytest.mark.parametrize('authorization', ['Bearer some.jwt.token', 'bearer some.jwt.token'])
+def test_a_bearer_token_still_exempts_a_request_from_the_check(make_app, authorization):
+    app = target_app(make_app)
+    res = send(client(app), origin=EVIL, Authorization=authorization)
+    assert res.status_int == 200
+    assert app.calls == ['POST']
+
+
+# -- Sec-Fetch-Site ----------------------------------------------------------------------
+
+@pytest.mark.parametrize('site', ['same-origin', 'none', 'Same-Origin'])
+def test_sec_fetch_site_of_the_own_origin_passes_whatever_origin_says(make_app, site):
+    # A proxy that rewrites Host without being listed in trusted_proxies makes the Origin
+    # look foreign; the browser's own judgement still lets the request through.
+    app = target_app(make_app)
+    res = send(client(app), site=site, origin='https://public.example.com')
+    assert res.status_int == 200
+    assert app.calls == ['POST']
+
+
+@pytest.mark.parametrize('site', ['cross-site', 'same-site'])
+def test_sec_fetch_site_foreign_refuses_an_origin_not_listed_in_cors(make_app, site):
+    app = target_app(make_app, cors=APP)
+    res = send(client(app), site=site, origin=EVIL)
+    assert res.status_int == 403
+    assert app.calls == []
+
+
+@pytest.mark.parametrize('site', ['cross-site', 'same-site'])
+def test_sec_fetch_site_foreign_passes_an_origin_listed_in_cors(make_app, site):
+    app = target_app(make_app, cors=APP)
+    res = send(client(app), site=site, origin=APP)
+    assert res.status_int == 200
+    assert app.calls == ['POST']
+
+
+def test_sec_fetch_site_foreign_is_believed_over_an_origin_that_looks_like_the_own(make_app):
+    app = target_app(make_app)
+    res = send(client(app), site='cross-site', origin=OWN)
+    assert res.status_int == 403
+    assert app.calls == []
+
+
+def test_sec_fetch_site_foreign_without_origin_is_judged_by_referer(make_app):
+    app = target_app(make_app, cors=APP)
+    assert send(client(app), site='cross-site', referer=EVIL + '/page').status_int == 403
+    assert send(client(app), site='cross-site', referer=APP + '/page').status_int == 200
+    assert app.calls == ['POST']
+
+
+def test_sec_fetch_site_foreign_without_origin_or_referer_is_refused(make_app):
+    app = target_app(make_app)
+    res = send(client(app), site='cross-site')
+    assert res.status_int == 403
+    assert 'origin null' in res.text
+    assert app.calls == []
+
+
+def test_sec_fetch_site_foreign_with_cors_star_passes_a_preflighted_request_only(make_app):
+    app = target_app(make_app, cors='*')
+    assert send(client(app), site='cross-site', origin=EVIL, content_type='application/json', body='{"a": 1}').status_int == 200
+    assert send(client(app), site='cross-site', origin=EVIL, method='PUT').status_int == 200
+    assert send(client(app), site='cross-site', origin=EVIL).status_int == 403
+    assert app.calls == ['POST', 'PUT']
+
+
+def test_sec_fetch_site_foreign_never_matters_for_a_safe_method(make_app):
+    app = target_app(make_app)
+    res = client(app).get('/target', headers={'Sec-Fetch-Site': 'cross-site', 'Origin': EVIL})
+    assert res.status_int == 200
+    assert app.calls == ['GET']
+
+
+@pytest.mark.parametrize('origin,status', [(OWN, 200), (EVIL, 403)])
+def test_an_unknown_sec_fetch_site_value_falls_back_to_origin(make_app, origin, status):
+    app = target_app(make_app)
+    assert send(client(app), site='somewhere-else', origin=origin).status_int == status
+
+
+@pytest.mark.parametrize('origin,status', [(OWN, 200), (EVIL, 403)])
+def test_without_sec_fetch_site_origin_decides(make_app, origin, status):
+    app = target_app(make_app)
+    assert send(client(app), origin=origin).status_int == status
+
+
+def test_csrf_false_ignores_sec_fetch_site_too(make_app):
+    app = target_app(make_app, csrf=False)
+    assert send(client(app), site='cross-site', origin=EVIL).status_int == 200

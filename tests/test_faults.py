@@ -23,7 +23,7 @@ import time
 
 import pytest
 
-from helpers import COOKIE
+from helpers import COOKIE, read_log
 from servers import AppServer, Client, RedisServer, ServerError, cleanup_all, wait_until
 
 APP = 'session_app:app'
@@ -57,17 +57,8 @@ def _nothing_left_running():
     cleanup_all()
 
 
-def read_logs(directory):
-    """Everything canister wrote to its log files in ``directory``."""
-    text = ''
-    for name in sorted(os.listdir(directory)) if os.path.isdir(directory) else []:
-        if name.startswith('log.'):
-            with open(os.path.join(directory, name), errors='replace') as handle:
-                text += handle.read()
-    return text
-
-
-def serve(started, tmp_path, server, store):
+def start_session_app(started, tmp_path, server, store):
+    """tests/apps/session_app.py on ``server`` (3 workers, 8 threads) over ``store``, logging to tmp_path/logs; its AppServer."""
     env = {'CANISTER_SESSION_STORE': store, 'CANISTER_LOG_PATH': str(tmp_path / 'logs'),
            'CANISTER_LOG_LEVEL': 'INFO'}
     app = AppServer(APP, server=server, workers=3, threads=8, env=env)
@@ -193,7 +184,7 @@ def test_redis_killed_under_load_gives_quick_503s_and_every_client_recovers_with
     redis = RedisServer(appendfsync='always')
     started.append(redis)
     redis.start()
-    app = serve(started, tmp_path, server, redis.url)
+    app = start_session_app(started, tmp_path, server, redis.url)
     stop = threading.Event()
     hammers = start_hammers(app.url, stop)
     try:
@@ -234,7 +225,7 @@ def test_redis_killed_under_load_gives_quick_503s_and_every_client_recovers_with
     recovery = [min(a.ended for a in h.ok(since=restart_done)) - restart_done for h in hammers]
     assert max(recovery) < MAX_RECOVERY_SECONDS, 'slowest recovery %.2fs' % max(recovery)
 
-    log = read_logs(str(tmp_path / 'logs'))
+    log = read_log(tmp_path / 'logs')
     assert 'Traceback' not in log and 'Response: 500' not in log, log[-3000:]
     assert log.count('Response: 503 (') == len(unavailable), 'every 503 is logged, once'
 
@@ -267,7 +258,7 @@ def integrity(path):
 def test_sqlite_sessions_survive_a_sigkill_of_the_server_in_the_middle_of_concurrent_requests(
         server, started, tmp_path):
     db = tmp_path / 'sessions.db'
-    app = serve(started, tmp_path, server, 'sqlite:///' + str(db))
+    app = start_session_app(started, tmp_path, server, 'sqlite:///' + str(db))
     stop = threading.Event()
     hammers = start_hammers(app.url, stop)
     try:

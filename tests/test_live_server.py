@@ -12,7 +12,7 @@ import bottle
 import pytest
 
 import canister
-from helpers import read_log
+from helpers import counter_app, read_log
 from servers import InProcessWaitress
 
 STAMP = r'\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2},\d{3}'
@@ -36,7 +36,8 @@ class LiveServer(InProcessWaitress):
 
 
 @pytest.fixture
-def serve():
+def live_server():
+    """``live_server(app)``: the app on a LiveServer, closed after the test."""
     servers = []
 
     def start(app: bottle.Bottle) -> LiveServer:
@@ -49,14 +50,9 @@ def serve():
         server.close()
 
 
-def counter_app(make_app, **overrides) -> bottle.Bottle:
-    app = make_app(**overrides)
-
-    @app.get('/')
-    def index():
-        count = canister.session.data.get('counter', -1) + 1
-        canister.session.data['counter'] = count
-        return str(count)
+def counter_app_with_whoami(make_app) -> bottle.Bottle:
+    """``counter_app`` with GET /whoami: the thread's name and the request id."""
+    app = counter_app(make_app)
 
     @app.get('/whoami')
     def whoami():
@@ -72,8 +68,8 @@ def session_cookie(headers) -> str:
     return cookies[0].split(';', 1)[0]
 
 
-def test_the_counter_goes_0_1_2_when_the_cookie_is_carried(make_app, serve):
-    server = serve(counter_app(make_app))
+def test_the_counter_goes_0_1_2_when_the_cookie_is_carried(make_app, live_server):
+    server = live_server(counter_app_with_whoami(make_app))
     status, headers, body = server.request('GET', '/')
     assert (status, body) == (200, '0')
     cookie = session_cookie(headers)
@@ -86,14 +82,14 @@ def test_the_counter_goes_0_1_2_when_the_cookie_is_carried(make_app, serve):
     assert (status, body) == (200, '2')
 
 
-def test_without_the_cookie_each_request_starts_again_at_0(make_app, serve):
-    server = serve(counter_app(make_app))
+def test_without_the_cookie_each_request_starts_again_at_0(make_app, live_server):
+    server = live_server(counter_app_with_whoami(make_app))
     assert server.request('GET', '/')[2] == '0'
     assert server.request('GET', '/')[2] == '0'
 
 
-def test_the_log_file_has_request_and_response_lines_named_after_the_client(make_app, serve, log_dir):
-    server = serve(counter_app(make_app))
+def test_the_log_file_has_request_and_response_lines_named_after_the_client(make_app, live_server, log_dir):
+    server = live_server(counter_app_with_whoami(make_app))
     _, headers, _ = server.request('GET', '/')
     cookie = session_cookie(headers)
     server.request('GET', '/?again=1', {'Cookie': cookie})
@@ -108,8 +104,8 @@ def test_the_log_file_has_request_and_response_lines_named_after_the_client(make
     assert cookie.split('=', 1)[1] not in log
 
 
-def test_the_worker_thread_is_renamed_during_the_request_and_restored_after(make_app, serve):
-    server = serve(counter_app(make_app))
+def test_the_worker_thread_is_renamed_during_the_request_and_restored_after(make_app, live_server):
+    server = live_server(counter_app_with_whoami(make_app))
     _, headers, body = server.request('GET', '/whoami', {'X-Request-ID': 'live-1'})
     answer = json.loads(body)
     assert answer == {'thread': '127.0.0.1-...', 'request_id': 'live-1'}
@@ -118,21 +114,21 @@ def test_the_worker_thread_is_renamed_during_the_request_and_restored_after(make
     assert not any(name.startswith('127.0.0.1-') for name in names), names
 
 
-def test_urllib_with_a_cookie_jar_sees_the_counter_climb(make_app, serve):
-    server = serve(counter_app(make_app))
+def test_urllib_with_a_cookie_jar_sees_the_counter_climb(make_app, live_server):
+    server = live_server(counter_app_with_whoami(make_app))
     opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor())
     seen = [opener.open(server.origin + '/', timeout=5).read().decode() for _ in range(3)]
     assert seen == ['0', '1', '2']
 
 
-def test_an_unhandled_exception_gives_the_client_a_500_and_the_log_a_traceback(make_app, serve, log_dir):
+def test_an_unhandled_exception_gives_the_client_a_500_and_the_log_a_traceback(make_app, live_server, log_dir):
     app = make_app(catchall=True)
 
     @app.get('/boom')
     def boom():
         raise RuntimeError('live kaboom')
 
-    server = serve(app)
+    server = live_server(app)
     with pytest.raises(urllib.error.HTTPError) as caught:
         urllib.request.urlopen(server.origin + '/boom', timeout=5)
     assert caught.value.code == 500
@@ -143,8 +139,8 @@ def test_an_unhandled_exception_gives_the_client_a_500_and_the_log_a_traceback(m
     assert re.search(r'\]   Response: 500 \(\d+ms\)$', log, re.M)
 
 
-def test_concurrent_requests_each_log_their_own_pair_of_lines(make_app, serve, log_dir):
-    server = serve(counter_app(make_app))
+def test_concurrent_requests_each_log_their_own_pair_of_lines(make_app, live_server, log_dir):
+    server = live_server(counter_app_with_whoami(make_app))
     results = []
 
     def fetch(number: int) -> None:
@@ -165,8 +161,8 @@ def test_concurrent_requests_each_log_their_own_pair_of_lines(make_app, serve, l
 LINE_OK = re.compile(r'^%s (DEBUG|INFO|WARNING|ERROR|CRITICAL) +\[[^\]]*\]   .*$' % STAMP)
 
 
-def test_a_streamed_answer_keeps_its_session_over_real_http(make_app, serve):
-    app = counter_app(make_app)
+def test_a_streamed_answer_keeps_its_session_over_real_http(make_app, live_server):
+    app = counter_app_with_whoami(make_app)
 
     @app.get('/stream')
     def stream():
@@ -174,7 +170,7 @@ def test_a_streamed_answer_keeps_its_session_over_real_http(make_app, serve):
             yield '%d;' % canister.session.data['counter']
             canister.session.data['counter'] += 1
 
-    server = serve(app)
+    server = live_server(app)
     status, headers, body = server.request('GET', '/')
     assert (status, body) == (200, '0')
     cookie = headers['Set-Cookie'].split(';')[0]

@@ -23,7 +23,6 @@ benchmarks/load.py runs the same driver bigger and reports throughput.
 from __future__ import annotations
 
 import collections
-import os
 import re
 import threading
 import time
@@ -32,7 +31,7 @@ from typing import Any, Dict, Iterator, List, Optional
 
 import pytest
 
-from helpers import COOKIE
+from helpers import COOKIE, read_log
 from servers import AppServer, Client, RedisServer
 
 APP = 'load_app:app'
@@ -190,17 +189,6 @@ def expected_requests(requests: int, boom_every: int) -> Dict[str, int]:
     return {'login': 1, 'bump': requests - 2 - booms, 'boom': booms, 'whoami': 1}
 
 
-def read_logs(directory: str) -> str:
-    if not os.path.isdir(directory):
-        return ''
-    names = sorted(name for name in os.listdir(directory) if name.startswith('log.'))
-    text = ''
-    for name in names:
-        with open(os.path.join(directory, name), encoding='utf-8') as handle:
-            text += handle.read()
-    return text
-
-
 def check_log(text: str) -> Dict[str, Any]:
     """Count request and response lines; every line must be a whole log line or part of
     the traceback that follows an ERROR line (one write per record: no interleaving)."""
@@ -264,7 +252,7 @@ def test_concurrent_clients_keep_their_own_sessions(setup: str, tmp_path: Any, s
     server = AppServer(APP, server=server_kind, workers=workers, threads=8, env=env)
     started.append(server)
     server.start()
-    before = check_log(read_logs(log_dir))
+    before = check_log(read_log(log_dir))
 
     result = run_load(server.url, CLIENTS, REQUESTS, BOOM_EVERY, timeout=20, deadline=40)
 
@@ -280,7 +268,7 @@ def test_concurrent_clients_keep_their_own_sessions(setup: str, tmp_path: Any, s
     if workers > 1:
         assert len(result.pids) > 1, 'every request went to one worker: %s' % dict(result.pids)
 
-    after = check_log(read_logs(log_dir))
+    after = check_log(read_log(log_dir))
     assert not after['broken'], 'mangled log lines:\n%s' % '\n'.join(after['broken'][:10])
     assert after['requests'] - before['requests'] == CLIENTS * REQUESTS
     assert after['responses'] - before['responses'] == CLIENTS * REQUESTS
@@ -288,4 +276,4 @@ def test_concurrent_clients_keep_their_own_sessions(setup: str, tmp_path: Any, s
     assert codes == collections.Counter({200: CLIENTS * (REQUESTS - per_client['boom']),
                                          500: CLIENTS * per_client['boom']})
     # Every /boom left its traceback in the log, once.
-    assert read_logs(log_dir).count('RuntimeError: boom after touching the session') == CLIENTS * per_client['boom']
+    assert read_log(log_dir).count('RuntimeError: boom after touching the session') == CLIENTS * per_client['boom']

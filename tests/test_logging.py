@@ -45,7 +45,7 @@ def setting(key: str, value: object) -> str:
     return '%-30s = %s' % ('canister.' + key, value)
 
 
-def session_app(make_app, **overrides):
+def thread_app(make_app, **overrides):
     """An app whose /start creates a session and whose /thread shows the thread's name."""
     app = make_app(**overrides)
 
@@ -142,7 +142,7 @@ def test_log_path_stdout_writes_the_lines_to_standard_output(make_app, capfd):
 # -- line formats --------------------------------------------------------------------
 
 def test_text_lines_have_time_level_thread_and_message(make_app, log_dir):
-    app = session_app(make_app)
+    app = thread_app(make_app)
     web = client(app)
     sid = web.get('/start').text
     web.get('/thread')
@@ -392,14 +392,14 @@ def test_an_unrouted_path_is_logged_as_404(make_app, log_dir):
 # -- threads and clients -------------------------------------------------------------------
 
 def test_the_thread_is_named_after_client_and_session_during_the_request(make_app):
-    app = session_app(make_app)
+    app = thread_app(make_app)
     web = client(app, REMOTE_ADDR='192.0.2.10')
     sid = web.get('/start').text
     assert web.get('/thread').text == '192.0.2.10-' + sid[:6]
 
 
 def test_the_thread_name_is_restored_after_the_request(make_app):
-    app = session_app(make_app)
+    app = thread_app(make_app)
     before = threading.current_thread().name
     web = client(app)
     web.get('/start')
@@ -435,7 +435,7 @@ def test_the_thread_is_named_with_the_new_session_once_it_is_created(make_app):
 
 
 def test_x_forwarded_for_is_ignored_from_an_untrusted_peer(make_app, log_dir):
-    app = session_app(make_app)
+    app = thread_app(make_app)
     web = client(app, REMOTE_ADDR='198.51.100.7')
     response = web.get('/thread', headers={'X-Forwarded-For': '203.0.113.99'})
     assert response.text.startswith('198.51.100.7-')
@@ -445,7 +445,7 @@ def test_x_forwarded_for_is_ignored_from_an_untrusted_peer(make_app, log_dir):
 
 
 def test_x_forwarded_for_is_believed_from_a_trusted_proxy(make_app, log_dir):
-    app = session_app(make_app, trusted_proxies='10.0.0.0/8')
+    app = thread_app(make_app, trusted_proxies='10.0.0.0/8')
     web = client(app, REMOTE_ADDR='10.1.2.3')
     response = web.get('/thread', headers={'X-Forwarded-For': '203.0.113.99, 10.9.9.9'})
     assert response.text.startswith('203.0.113.99-')
@@ -453,7 +453,7 @@ def test_x_forwarded_for_is_believed_from_a_trusted_proxy(make_app, log_dir):
 
 
 def test_x_forwarded_for_from_a_peer_outside_the_trusted_proxies_is_ignored(make_app):
-    app = session_app(make_app, trusted_proxies='10.0.0.1')
+    app = thread_app(make_app, trusted_proxies='10.0.0.1')
     web = client(app, REMOTE_ADDR='10.0.0.2')
     assert web.get('/thread', headers={'X-Forwarded-For': '203.0.113.99'}).text.startswith('10.0.0.2-')
 
@@ -480,7 +480,7 @@ def test_x_forwarded_proto_and_host_are_believed_from_a_trusted_proxy(make_app, 
 # -- what never reaches the log ------------------------------------------------------
 
 def test_the_full_session_id_never_appears_in_the_log(make_app, log_dir):
-    app = session_app(make_app, log_level='DEBUG')
+    app = thread_app(make_app, log_level='DEBUG')
     web = client(app)
     sid = web.get('/start').text
     web.get('/thread')

@@ -21,7 +21,7 @@ import canister
 from canister import session
 from helpers import read_log
 from redis_topologies import ClusterSetup, FailoverLoad, SentinelSetup, TlsRedis, command_calls
-from servers import AppServer, InProcessWaitress
+from servers import AppServer
 from session_kit import Browser, add_session_routes, plugin_of, run_threads
 
 UNAVAILABLE = 'Service unavailable: the session store cannot be reached, retry shortly'
@@ -82,21 +82,6 @@ def master_clients(setup, name):
     if name == 'cluster':
         return [setup.master_of_slot(slot).client() for slot in (0, 8000, 16383)]
     return [setup.client()]
-
-
-@pytest.fixture
-def serve():
-    """``serve(app)``: the app on waitress in this process (8 threads); its origin."""
-    servers = []
-
-    def start(app):
-        server = InProcessWaitress(app, threads=8)
-        servers.append(server)
-        return server.origin
-
-    yield start
-    for server in servers:
-        server.close()
 
 
 def topology_app(make_app, url, gate=None, **config):

@@ -91,11 +91,11 @@ def body_app(make_app, calls, **overrides):
 def wsgiref_server():
     servers = []
 
-    def serve(app):
+    def start(app):
         servers.append(WsgirefServer(app))
         return servers[-1]
 
-    yield serve
+    yield start
     for server in servers:
         server.close()
 
@@ -104,11 +104,11 @@ def wsgiref_server():
 def waitress_server():
     servers = []
 
-    def serve(app):
+    def start(app):
         servers.append(InProcessWaitress(app))
         return servers[-1]
 
-    yield serve
+    yield start
     for server in servers:
         server.close()
 

@@ -16,7 +16,7 @@ import pytest
 
 from canister import session
 from helpers import read_log
-from servers import AppServer, InProcessWaitress
+from servers import AppServer
 from session_kit import STORES, Browser, add_session_routes, expires_cookie, make_store_url, plugin_of, run_threads
 
 
@@ -28,7 +28,7 @@ class Gate:
         self.release = threading.Event()
 
 
-def session_app(make_app, url, **config):
+def gated_app(make_app, url, **config):
     """An app whose routes read, change and hold sessions; ``app.gates`` by name."""
     app = make_app(session_store=url, **config)
     gates = collections.defaultdict(Gate)
@@ -81,21 +81,18 @@ def session_app(make_app, url, **config):
 
 
 @pytest.fixture
-def serve():
-    """``serve(app)``: the app on a real waitress server in this process (8 threads); its origin."""
-    servers = []
+def serve_with_gates(serve):
+    """``serve_with_gates(app)``: ``serve(app)``, and at the end every gate of the app released, so no handler waits on."""
+    apps = []
 
     def start(app):
-        server = InProcessWaitress(app, threads=8)
-        server.app = app
-        servers.append(server)
-        return server.origin
+        apps.append(app)
+        return serve(app)
 
     yield start
-    for server in servers:
-        for gate in server.app.all_gates.values():  # a failed test leaves no handler waiting
+    for app in apps:
+        for gate in app.all_gates.values():
             gate.release.set()
-        server.close()
 
 
 def hold_in_thread(origin, sid, path):
@@ -135,9 +132,9 @@ def warnings_in(log_dir):
 
 @pytest.mark.parametrize('change', [True, False], ids=['changing', 'reading'])
 def test_a_request_that_loaded_the_session_before_logout_does_not_bring_it_back(
-        make_app, serve, store_url, log_dir, change):
-    app = session_app(make_app, store_url)
-    origin = serve(app)
+        make_app, serve_with_gates, store_url, log_dir, change):
+    app = gated_app(make_app, store_url)
+    origin = serve_with_gates(app)
     alice = logged_in(origin, cart='3')
     sid = alice.sid
     finish = hold_in_thread(origin, sid, '/hold?name=a&key=note&value=late' if change else '/hold?name=a&key=note')
@@ -157,9 +154,9 @@ def test_a_request_that_loaded_the_session_before_logout_does_not_bring_it_back(
 
 
 def test_a_request_that_loaded_a_session_before_end_sessions_does_not_bring_it_back(
-        make_app, serve, store_url, log_dir):
-    app = session_app(make_app, store_url)
-    origin = serve(app)
+        make_app, serve_with_gates, store_url, log_dir):
+    app = gated_app(make_app, store_url)
+    origin = serve_with_gates(app)
     sid = logged_in(origin, cart='3').sid
     finish = hold_in_thread(origin, sid, '/hold?name=a&key=note&value=late')
     assert app.gates('a').loaded.wait(10)
@@ -174,12 +171,12 @@ def test_a_request_that_loaded_a_session_before_end_sessions_does_not_bring_it_b
     assert plugin_of(app).sessions_of('alice') == []
 
 
-def test_a_session_that_expired_while_a_request_held_it_is_not_brought_back(make_app, serve, tmp_path, request,
+def test_a_session_that_expired_while_a_request_held_it_is_not_brought_back(make_app, serve_with_gates, tmp_path, request,
                                                                           log_dir):
     """session_timeout=1: a request loads the session, holds it for 1.4 s, then changes it."""
-    apps = {kind: session_app(make_app, make_store_url(kind, tmp_path, request), session_timeout=1)
+    apps = {kind: gated_app(make_app, make_store_url(kind, tmp_path, request), session_timeout=1)
             for kind in STORES}
-    origins = {kind: serve(app) for kind, app in apps.items()}
+    origins = {kind: serve_with_gates(app) for kind, app in apps.items()}
     sids = {kind: logged_in(origin, cart='3').sid for kind, origin in origins.items()}
     finishes = {kind: hold_in_thread(origins[kind], sids[kind], '/hold?name=a&key=note&value=late')
                 for kind in STORES}
@@ -200,12 +197,12 @@ def test_a_session_that_expired_while_a_request_held_it_is_not_brought_back(make
 
 @pytest.mark.parametrize('rotation', ['/login?name=alice', '/regenerate'])
 def test_a_request_that_loaded_the_session_before_its_id_changed_does_not_log_the_browser_out(
-        make_app, serve, store_url, rotation):
+        make_app, serve_with_gates, store_url, rotation):
     """A login (or regenerate) gives the browser a new session cookie while another request of the
     old id is running: that request's answer must not expire the cookie, which by its name is the
     browser's new one."""
-    app = session_app(make_app, store_url)
-    origin = serve(app)
+    app = gated_app(make_app, store_url)
+    origin = serve_with_gates(app)
     browser = Browser(origin)
     assert browser.get('/set?key=cart&value=3').status == 200
     old = browser.sid
@@ -225,9 +222,9 @@ def test_a_request_that_loaded_the_session_before_its_id_changed_does_not_log_th
 # --------------------------------------------------------------------------
 # no lost updates between keys
 
-def test_two_overlapping_requests_setting_different_keys_both_keep_their_change(make_app, serve, store_url):
-    app = session_app(make_app, store_url)
-    origin = serve(app)
+def test_two_overlapping_requests_setting_different_keys_both_keep_their_change(make_app, serve_with_gates, store_url):
+    app = gated_app(make_app, store_url)
+    origin = serve_with_gates(app)
     owner = logged_in(origin, base='0')
     finish = hold_in_thread(origin, owner.sid, '/hold?name=a&key=a&value=1')
     assert app.gates('a').loaded.wait(10)
@@ -239,9 +236,9 @@ def test_two_overlapping_requests_setting_different_keys_both_keep_their_change(
     assert owner.read() == ['alice', {'base': '0', 'a': '1', 'b': '2'}]
 
 
-def test_overlapping_deletions_and_additions_of_different_keys_are_all_kept(make_app, serve, store_url):
-    app = session_app(make_app, store_url)
-    origin = serve(app)
+def test_overlapping_deletions_and_additions_of_different_keys_are_all_kept(make_app, serve_with_gates, store_url):
+    app = gated_app(make_app, store_url)
+    origin = serve_with_gates(app)
     owner = logged_in(origin, x='1', y='1')
     finish = hold_in_thread(origin, owner.sid, '/hold?name=a&delete=x')
     assert app.gates('a').loaded.wait(10)
@@ -255,9 +252,9 @@ def test_overlapping_deletions_and_additions_of_different_keys_are_all_kept(make
     assert owner.read() == ['alice', {'z': '1'}]
 
 
-def test_two_overlapping_requests_setting_the_same_key_keep_the_later_save(make_app, serve, store_url):
-    app = session_app(make_app, store_url)
-    origin = serve(app)
+def test_two_overlapping_requests_setting_the_same_key_keep_the_later_save(make_app, serve_with_gates, store_url):
+    app = gated_app(make_app, store_url)
+    origin = serve_with_gates(app)
     owner = logged_in(origin, k='first')
     finish = hold_in_thread(origin, owner.sid, '/hold?name=a&key=k&value=held')
     assert app.gates('a').loaded.wait(10)
@@ -270,8 +267,8 @@ def test_two_overlapping_requests_setting_the_same_key_keep_the_later_save(make_
     assert owner.read() == ['alice', {'k': 'held'}]
 
 
-def test_eight_threads_each_incrementing_its_own_key_ten_times_keep_all_eighty(make_app, serve, store_url):
-    origin = serve(session_app(make_app, store_url))
+def test_eight_threads_each_incrementing_its_own_key_ten_times_keep_all_eighty(make_app, serve_with_gates, store_url):
+    origin = serve_with_gates(gated_app(make_app, store_url))
     owner = logged_in(origin)
     answers = collections.defaultdict(list)
 

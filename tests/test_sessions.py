@@ -10,7 +10,7 @@ import waitress
 
 import canister
 from canister import session
-from helpers import COOKIE, client, cookie_value, cookieless_client, read_log, set_cookies, with_cookie
+from helpers import COOKIE, client, cookie_value, cookieless_client, counter_app, read_log, set_cookies, with_cookie
 from session_kit import add_session_routes
 
 
@@ -33,20 +33,6 @@ def login_app(make_app, **overrides):
     @app.get('/me')
     def me():
         return str(session.user)
-
-    return app
-
-
-def counter_app(make_app, **overrides):
-    app = make_app(**overrides)
-
-    @app.get('/')
-    def index():
-        if 'counter' in session.data:
-            session.data['counter'] += 1
-        else:
-            session.data['counter'] = 0
-        return str(session.data['counter'])
 
     return app
 
@@ -487,8 +473,8 @@ def test_invalidate_after_a_login_in_the_same_request_leaves_nothing_stored(make
 # --------------------------------------------------------------------------
 # saving
 
-def test_an_unchanged_session_is_not_saved_again(make_app):
-    store = CountingStore()
+def nested_data_app(make_app, store):
+    """An app on ``store`` whose /set stores {'a': {'b': 0}} and whose /read answers the session's data as JSON."""
     app = make_app(store=store)
 
     @app.get('/set')
@@ -500,7 +486,12 @@ def test_an_unchanged_session_is_not_saved_again(make_app):
     def read():
         return json.dumps(session.data)
 
-    web = cookieless_client(app)
+    return app
+
+
+def test_an_unchanged_session_is_not_saved_again(make_app):
+    store = CountingStore()
+    web = cookieless_client(nested_data_app(make_app, store))
     sid = cookie_value(web.get('/set'))
     assert store.saves == 1
     for _ in range(3):
@@ -511,21 +502,12 @@ def test_an_unchanged_session_is_not_saved_again(make_app):
 
 def test_a_nested_mutation_is_saved(make_app):
     store = CountingStore()
-    app = make_app(store=store)
-
-    @app.get('/set')
-    def set_value():
-        session.data['a'] = {'b': 0}
-        return 'ok'
+    app = nested_data_app(make_app, store)
 
     @app.get('/nested')
     def nested():
         session.data['a']['b'] = 1
         return 'ok'
-
-    @app.get('/read')
-    def read():
-        return json.dumps(session.data)
 
     web = cookieless_client(app)
     sid = cookie_value(web.get('/set'))

@@ -9,13 +9,12 @@ real HTTP with the session cookie carried by hand. Nothing is mocked.
 Requirements: gunicorn, waitress, redis (redis-py) and ``redis-server`` on
 PATH (the tests FAIL with a clear message when it is missing).
 """
-import os
 import socket
 import time
 
 import pytest
 
-from helpers import COOKIE, sqlite_url
+from helpers import COOKIE, read_log, sqlite_url
 from servers import (
     AppServer, Client, RedisServer, ServerError, cleanup_all, wait_until,
 )
@@ -41,16 +40,16 @@ def unstarted_redis_server():
 
 
 @pytest.fixture
-def serve():
-    """``serve(server, workers, **env)`` starts session_app and returns the AppServer."""
+def serve_session_app():
+    """``serve_session_app(server, workers, **env)``: tests/apps/session_app.py started on that server; its AppServer."""
     started = []
 
-    def _serve(server='gunicorn', workers=1, **env):
+    def start(server='gunicorn', workers=1, **env):
         app = AppServer(APP, server=server, workers=workers, env=env)
         started.append(app)
         return app.start()
 
-    yield _serve
+    yield start
     for app in started:
         app.cleanup()
         assert not app.pids(), 'server processes left running'
@@ -75,7 +74,7 @@ def app_env(tmp_path, store):
 # --------------------------------------------------------------------------
 # helpers
 
-def count(client, expected, **kw):
+def assert_next_count(client, expected, **kw):
     """GET /count; assert 200 and that the returned counter is ``expected``."""
     response = client.get('/count', **kw)
     assert response.status == 200, response
@@ -91,7 +90,7 @@ def assert_counter_shared_by_workers(app, n=30):
     client = Client(app.url)
     pids = []
     for i in range(n):
-        pids.append(count(client, i)['pid'])
+        pids.append(assert_next_count(client, i)['pid'])
         assert COOKIE in client.cookies, 'no %s cookie after /count' % COOKIE
     # Connection: close on every request, so the kernel may give each one to
     # any worker, but it may also keep giving them to the same one (seen once).
@@ -106,7 +105,7 @@ def assert_counter_shared_by_workers(app, n=30):
             for _ in range(app.workers - 1):
                 idle.append(socket.create_connection((app.host, app.port), timeout=5))
                 time.sleep(0.3)  # until a worker has taken it
-            pids.append(count(client, i)['pid'])
+            pids.append(assert_next_count(client, i)['pid'])
             i += 1
         finally:
             for connection in idle:
@@ -145,38 +144,30 @@ def wait_for_successes(probe, consecutive=5, timeout=10):
     return state['last']
 
 
-def log_lines(log_dir, level):
-    lines = []
-    for name in sorted(os.listdir(log_dir)):
-        with open(os.path.join(log_dir, name), errors='replace') as f:
-            lines += [line for line in f if level in line]
-    return lines
-
-
 # --------------------------------------------------------------------------
 # tests
 
 def test_a_redis_session_counter_goes_0_to_n_whichever_of_three_gunicorn_workers_answers(
-        unstarted_redis_server, serve, tmp_path):
+        unstarted_redis_server, serve_session_app, tmp_path):
     unstarted_redis_server.start()
-    app = serve('gunicorn', workers=3, **app_env(tmp_path, unstarted_redis_server.url))
+    app = serve_session_app('gunicorn', workers=3, **app_env(tmp_path, unstarted_redis_server.url))
     assert_counter_shared_by_workers(app)
 
 
 def test_an_sqlite_session_counter_goes_0_to_n_whichever_of_three_gunicorn_workers_answers(
-        serve, tmp_path):
+        serve_session_app, tmp_path):
     db = tmp_path / 'sessions.db'
-    app = serve('gunicorn', workers=3, **app_env(tmp_path, sqlite_url(db)))
+    app = serve_session_app('gunicorn', workers=3, **app_env(tmp_path, sqlite_url(db)))
     assert_counter_shared_by_workers(app)
     assert db.exists()
 
 
-def test_sqlite_sessions_survive_a_sigkill_of_the_server_and_a_restart(serve, tmp_path):
+def test_sqlite_sessions_survive_a_sigkill_of_the_server_and_a_restart(serve_session_app, tmp_path):
     db = tmp_path / 'sessions.db'
-    app = serve('waitress', **app_env(tmp_path, sqlite_url(db)))
+    app = serve_session_app('waitress', **app_env(tmp_path, sqlite_url(db)))
     client = Client(app.url)
     for i in range(3):
-        count(client, i)
+        assert_next_count(client, i)
     cookie = client.cookies[COOKIE]
 
     app.kill()  # SIGKILL: no atexit, no close, no flush
@@ -189,16 +180,16 @@ def test_sqlite_sessions_survive_a_sigkill_of_the_server_and_a_restart(serve, tm
     assert peek.status == 200, peek
     assert peek.json()['counter'] == 3
     for i in range(3, 6):
-        count(client, i)
+        assert_next_count(client, i)
 
 
 def test_a_redis_outage_gives_quick_503s_on_session_routes_and_the_session_survives_it(
-        unstarted_redis_server, serve, tmp_path):
+        unstarted_redis_server, serve_session_app, tmp_path):
     unstarted_redis_server.start()
-    app = serve('gunicorn', workers=2, **app_env(tmp_path, unstarted_redis_server.url))
+    app = serve_session_app('gunicorn', workers=2, **app_env(tmp_path, unstarted_redis_server.url))
     client = Client(app.url)
     for i in range(3):
-        count(client, i)
+        assert_next_count(client, i)
     cookie = client.cookies[COOKIE]
 
     unstarted_redis_server.stop()
@@ -215,17 +206,17 @@ def test_a_redis_outage_gives_quick_503s_on_session_routes_and_the_session_survi
     last = wait_for_successes(lambda: client.get('/peek'))
     assert last.json()['counter'] == 3
     for i in range(3, 9):
-        count(client, i)
+        assert_next_count(client, i)
     assert client.cookies[COOKIE] == cookie
 
 
 def test_the_app_starts_with_redis_down_and_sessions_work_once_redis_is_up(
-        unstarted_redis_server, serve, tmp_path):
+        unstarted_redis_server, serve_session_app, tmp_path):
     env = app_env(tmp_path, unstarted_redis_server.url)  # nothing listens there yet
-    app = serve('gunicorn', workers=2, **env)  # waits for /ping to answer 200
+    app = serve_session_app('gunicorn', workers=2, **env)  # waits for /ping to answer 200
 
     log_dir = env['CANISTER_LOG_PATH']
-    warnings = wait_until(lambda: log_lines(log_dir, 'WARNING'), 3,
+    warnings = wait_until(lambda: [line for line in read_log(log_dir).splitlines() if 'WARNING' in line], 3,
                           what='a WARNING in canister\'s log (%s)' % log_dir)
     assert any('redis' in line.lower() or 'store' in line.lower() for line in warnings), warnings
 
@@ -237,17 +228,17 @@ def test_the_app_starts_with_redis_down_and_sessions_work_once_redis_is_up(
     unstarted_redis_server.start()
     wait_for_successes(lambda: Client(app.url).get('/count'))
     for i in range(6):
-        count(client, i)
+        assert_next_count(client, i)
     assert app.running, 'the app was restarted'
 
 
 def test_a_frozen_redis_gives_503_within_3_seconds_and_the_session_survives_it(
-        unstarted_redis_server, serve, tmp_path):
+        unstarted_redis_server, serve_session_app, tmp_path):
     unstarted_redis_server.start()
-    app = serve('waitress', **app_env(tmp_path, unstarted_redis_server.url))
+    app = serve_session_app('waitress', **app_env(tmp_path, unstarted_redis_server.url))
     client = Client(app.url)
     for i in range(2):
-        count(client, i)
+        assert_next_count(client, i)
 
     unstarted_redis_server.freeze()  # SIGSTOP: connections are accepted, never answered
     try:
@@ -261,4 +252,4 @@ def test_a_frozen_redis_gives_503_within_3_seconds_and_the_session_survives_it(
 
     wait_for_successes(lambda: client.get('/peek'))
     for i in range(2, 5):
-        count(client, i)
+        assert_next_count(client, i)

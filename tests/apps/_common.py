@@ -4,6 +4,12 @@ These modules are imported by gunicorn/waitress in a subprocess, with
 tests/apps and the repository root on PYTHONPATH (set by tests/servers.py).
 """
 import os
+from typing import Any, Tuple
+
+import bottle
+
+import canister
+from canister import session
 
 
 def mark_ready():
@@ -18,3 +24,38 @@ def mark_ready():
         path = os.path.join(ready_dir, 'ready.%d' % os.getpid())
         with open(path, 'w') as f:
             f.write(str(os.getpid()))
+
+
+def canister_app(**options: Any) -> Tuple[bottle.Bottle, canister.Canister]:
+    """An app with GET /ping and a plugin on $CANISTER_SESSION_STORE, _LOG_PATH, _LOG_LEVEL; (app, plugin).
+
+    ``options`` go to the plugin as well; the defaults are memory, stderr and INFO.
+    """
+    options.setdefault('session_store', os.environ.get('CANISTER_SESSION_STORE', 'memory'))
+    options.setdefault('log_path', os.environ.get('CANISTER_LOG_PATH', 'stderr'))
+    options.setdefault('log_level', os.environ.get('CANISTER_LOG_LEVEL', 'INFO'))
+    app = bottle.Bottle()
+    plugin = canister.Canister(**options)
+    app.install(plugin)
+
+    @app.get('/ping')
+    def ping():
+        return {'pong': True, 'pid': os.getpid()}
+
+    return app, plugin
+
+
+def add_counter_routes(app: bottle.Bottle) -> bottle.Bottle:
+    """Add GET /count (the session's counter, from 0, then incremented) and GET /peek (it, unchanged); the app."""
+
+    @app.get('/count')
+    def count():
+        counter = session.data.get('counter', 0)
+        session.data['counter'] = counter + 1
+        return {'counter': counter, 'pid': os.getpid()}
+
+    @app.get('/peek')
+    def peek():
+        return {'counter': session.data.get('counter'), 'pid': os.getpid()}
+
+    return app

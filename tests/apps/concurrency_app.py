@@ -19,26 +19,12 @@ Routes (JSON answers carry the serving process id as ``pid``):
 import os
 import time
 
-import bottle
-
-import canister
 from canister import session
 
-from _common import mark_ready
+from _common import canister_app, mark_ready
 
-app = bottle.Bottle()
-plugin = canister.Canister(
-    session_store=os.environ.get('CANISTER_SESSION_STORE', 'memory'),
-    log_path=os.environ.get('CANISTER_LOG_PATH', 'stderr'),
-    log_level=os.environ.get('CANISTER_LOG_LEVEL', 'INFO'),
-)
-app.install(plugin)
+app, plugin = canister_app()
 PID = os.getpid()
-
-
-@app.get('/ping')
-def ping():
-    return {'pong': True, 'pid': PID}
 
 
 @app.get('/login')

@@ -18,31 +18,17 @@ Routes (JSON answers carry the serving process id as ``pid``):
 """
 import os
 
-import bottle
-
-import canister
 from canister import session
 
-from _common import mark_ready
+from _common import canister_app, mark_ready
 
-_overrides = {
-    'session_store': os.environ.get('CANISTER_SESSION_STORE', 'memory'),
-    'log_path': os.environ.get('CANISTER_LOG_PATH', 'stderr'),
-    'log_level': os.environ.get('CANISTER_LOG_LEVEL', 'INFO'),
-}
+_overrides = {}
 for _key in ('session_timeout', 'session_max'):
     if os.environ.get('CANISTER_' + _key.upper()):
         _overrides[_key] = os.environ['CANISTER_' + _key.upper()]
 
-app = bottle.Bottle()
-plugin = canister.Canister(**_overrides)
-app.install(plugin)
+app, plugin = canister_app(**_overrides)
 PID = os.getpid()
-
-
-@app.get('/ping')
-def ping():
-    return {'pong': True, 'pid': PID}
 
 
 @app.get('/login')

@@ -22,44 +22,21 @@ Routes:
 """
 import os
 
-import bottle
-
-import canister
 from canister import session
 
-from _common import mark_ready
+from _common import add_counter_routes, canister_app, mark_ready
 
 options = {
     'session_store': os.environ['CANISTER_SESSION_STORE'],
     'session_redis_wait': int(os.environ.get('CANISTER_REDIS_WAIT', '0')),
-    'log_path': os.environ.get('CANISTER_LOG_PATH', 'stderr'),
-    'log_level': os.environ.get('CANISTER_LOG_LEVEL', 'INFO'),
 }
 if os.environ.get('CANISTER_REDIS_PREFIX'):
     options['session_redis_prefix'] = os.environ['CANISTER_REDIS_PREFIX']
 if os.environ.get('CANISTER_SESSION_TIMEOUT'):
     options['session_timeout'] = int(os.environ['CANISTER_SESSION_TIMEOUT'])
 
-app = bottle.Bottle()
-plugin = canister.Canister(**options)
-app.install(plugin)
-
-
-@app.get('/ping')
-def ping():
-    return {'pong': True, 'pid': os.getpid()}
-
-
-@app.get('/count')
-def count():
-    counter = session.data.get('counter', 0)
-    session.data['counter'] = counter + 1
-    return {'counter': counter, 'pid': os.getpid()}
-
-
-@app.get('/peek')
-def peek():
-    return {'counter': session.data.get('counter'), 'pid': os.getpid()}
+app, plugin = canister_app(**options)
+add_counter_routes(app)
 
 
 @app.get('/set')

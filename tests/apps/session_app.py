@@ -10,38 +10,9 @@ Routes:
   GET /count  returns the session's counter (starting at 0) and increments it
   GET /peek   returns the session's counter without changing it
 """
-import os
+from _common import add_counter_routes, canister_app, mark_ready
 
-import bottle
-
-import canister
-from canister import session
-
-from _common import mark_ready
-
-app = bottle.Bottle()
-app.install(canister.Canister(
-    session_store=os.environ.get('CANISTER_SESSION_STORE', 'memory'),
-    log_path=os.environ.get('CANISTER_LOG_PATH', 'stderr'),
-    log_level=os.environ.get('CANISTER_LOG_LEVEL', 'INFO'),
-))
-
-
-@app.get('/ping')
-def ping():
-    return {'pong': True, 'pid': os.getpid()}
-
-
-@app.get('/count')
-def count():
-    counter = session.data.get('counter', 0)
-    session.data['counter'] = counter + 1
-    return {'counter': counter, 'pid': os.getpid()}
-
-
-@app.get('/peek')
-def peek():
-    return {'counter': session.data.get('counter'), 'pid': os.getpid()}
-
+app, _ = canister_app()
+add_counter_routes(app)
 
 mark_ready()
