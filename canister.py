@@ -90,6 +90,7 @@ _header_name = operator.itemgetter(0)
 class _Local(threading.local):
     """Per-thread state: the context of the request the thread serves (None between requests)."""
 
+    #: The ``_RequestContext`` of the request the thread serves, None between requests.
     context: Any = None
 
 
@@ -159,8 +160,11 @@ def _error_body(status: int, message: str, environ: Mapping[str, Any]) -> Tuple[
 class _PlainResponse(typing.NamedTuple):
     """A response canister sends itself, outside Bottle (a refusal, a CORS preflight)."""
 
+    #: The status code.
     code: int
+    #: The headers, without those canister adds to every response (``_RequestContext._finish_headers``).
     headers: Headers
+    #: The whole body.
     body: bytes
 
 
@@ -353,9 +357,13 @@ def _as_header_value(value: Any) -> str:
 
 
 class _Key(typing.NamedTuple):
+    #: The key, as written after ``canister.``.
     name: str
+    #: The value when the config does not set it.
     default: Any
+    #: Turns a config value (a string from an ini file, or a Python value) into the setting; ValueError if invalid.
     parse: Callable[[Any], Any]
+    #: The README table's description.
     meaning: str
 
 
@@ -447,6 +455,15 @@ def _unknown_key_hint(key: str) -> str:
             '`python -m canister keys` lists them all' % _prefixes())
 
 
+def _redacted(key: str, value: Any) -> Any:
+    """A value as the log may show it: ``***`` for a secret key, passwords in URLs masked."""
+    if value and _is_secret_name(key):
+        return '***'
+    if isinstance(value, str):
+        return _mask_urls(value)
+    return value
+
+
 class Config(Dict[str, Any]):
     """Validated canister settings, parsed once when the plugin is installed."""
 
@@ -515,14 +532,6 @@ def _mask_urls(text: str) -> str:
         user, sep, _ = match.group(2)[:-1].partition(':')
         return match.group(1) + (user + ':***@' if sep else '***@')
     return _URL_PASSWORD.sub(mask, text)
-
-
-def _redacted(key: str, value: Any) -> Any:
-    if value and _is_secret_name(key):
-        return '***'
-    if isinstance(value, str):
-        return _mask_urls(value)
-    return value
 
 
 ###############################################################################
@@ -719,6 +728,7 @@ class _CanisterHandler(logging.Handler):
 class RequestLog:
     """The logger of one app, plus a fast path for canister's own per-request lines."""
 
+    #: Numbers the installs, so each app after the first gets a logger of its own.
     _count = itertools.count(1)
 
     def __init__(self, app: bottle.Bottle, config: Config) -> None:
@@ -910,6 +920,7 @@ def _converter(kind: Any) -> Optional[Callable[[Any], Any]]:
 class _Param:
     """How one handler parameter is filled, decided once per route."""
 
+    #: A route may have many parameters, each read on every request: no instance dict.
     __slots__ = ('name', 'convert', 'many', 'required', 'optional', 'is_file', 'plain', 'wire_name')
 
     def __init__(self, parameter: inspect.Parameter, annotation: Any) -> None:
@@ -945,6 +956,48 @@ def _json_values(param: _Param, body: Dict[str, Any]) -> Optional[List[Any]]:
         return None
     value = body[param.name]
     return list(value) if isinstance(value, list) and param.many else [value]
+
+
+def _read_json(request: Any) -> Dict[str, Any]:
+    """A JSON body, which must be an object; :class:`BadRequest` says what is wrong with it."""
+    text = request.body.read()
+    try:
+        if isinstance(text, (bytes, bytearray)):  # as json.loads does it
+            text = text.decode(json.detect_encoding(text), 'surrogatepass')
+        data = _JSON_BODY.decode(text)
+    except _NotJson:
+        raise BadRequest(_constant_problem(text)) from None
+    except (ValueError, RecursionError):
+        raise BadRequest('the body is not valid JSON') from None
+    if not isinstance(data, dict):
+        raise BadRequest('a JSON body must be an object to fill parameters')
+    return data
+
+
+def _read_form(request: Any) -> Any:
+    """A urlencoded or multipart body, as Bottle parses it; its refusals become :class:`BadRequest`."""
+    try:
+        return request.POST
+    except bottle.HTTPError as error:  # Bottle's own refusals
+        if error.status_code != 413:
+            raise BadRequest('the form body is malformed') from None
+        raise BadRequest('the form body is too large: Bottle reads at most %d bytes of a urlencoded '
+                         'form (bottle.BaseRequest.MEMFILE_MAX)' % request.MEMFILE_MAX,
+                         status=413) from None
+    except bottle.HTTPResponse:  # canister's own answer (a chunked body over max_body_size)
+        raise
+    except Exception as error:  # a parser error
+        raise BadRequest('the form body is malformed (%s)' % type(error).__name__) from None
+
+
+def _recode(source: Any, value: Any, name: str) -> Any:
+    """Bottle keeps query and urlencoded values as latin-1; give back real UTF-8 text."""
+    if isinstance(value, str) and getattr(source, 'recode_unicode', False) and not value.isascii():
+        try:
+            return value.encode('latin1').decode('utf-8')
+        except UnicodeError:
+            raise BadRequest('parameter %r is not valid UTF-8' % name) from None
+    return value
 
 
 def _form_values(param: _Param, body: Any) -> Optional[List[Any]]:
@@ -1180,48 +1233,6 @@ def _constant_problem(text: Any) -> str:
     return 'the body is not valid JSON: %sNaN, Infinity and -Infinity are not JSON values' % where
 
 
-def _read_json(request: Any) -> Dict[str, Any]:
-    """A JSON body, which must be an object; :class:`BadRequest` says what is wrong with it."""
-    text = request.body.read()
-    try:
-        if isinstance(text, (bytes, bytearray)):  # as json.loads does it
-            text = text.decode(json.detect_encoding(text), 'surrogatepass')
-        data = _JSON_BODY.decode(text)
-    except _NotJson:
-        raise BadRequest(_constant_problem(text)) from None
-    except (ValueError, RecursionError):
-        raise BadRequest('the body is not valid JSON') from None
-    if not isinstance(data, dict):
-        raise BadRequest('a JSON body must be an object to fill parameters')
-    return data
-
-
-def _read_form(request: Any) -> Any:
-    """A urlencoded or multipart body, as Bottle parses it; its refusals become :class:`BadRequest`."""
-    try:
-        return request.POST
-    except bottle.HTTPError as error:  # Bottle's own refusals
-        if error.status_code != 413:
-            raise BadRequest('the form body is malformed') from None
-        raise BadRequest('the form body is too large: Bottle reads at most %d bytes of a urlencoded '
-                         'form (bottle.BaseRequest.MEMFILE_MAX)' % request.MEMFILE_MAX,
-                         status=413) from None
-    except bottle.HTTPResponse:  # canister's own answer (a chunked body over max_body_size)
-        raise
-    except Exception as error:  # a parser error
-        raise BadRequest('the form body is malformed (%s)' % type(error).__name__) from None
-
-
-def _recode(source: Any, value: Any, name: str) -> Any:
-    """Bottle keeps query and urlencoded values as latin-1; give back real UTF-8 text."""
-    if isinstance(value, str) and getattr(source, 'recode_unicode', False) and not value.isascii():
-        try:
-            return value.encode('latin1').decode('utf-8')
-        except UnicodeError:
-            raise BadRequest('parameter %r is not valid UTF-8' % name) from None
-    return value
-
-
 ###############################################################################
 # Session Stores ##############################################################
 ###############################################################################
@@ -1259,7 +1270,9 @@ def _encode_json(value: Any) -> str:
 class _Record(typing.NamedTuple):
     """A session as stored: ``[data, user, created, user_expires, lifetime]`` in JSON."""
 
+    #: ``session.data``.
     data: Dict[str, Any]
+    #: ``session.user`` (None: nobody).
     user: Any
     #: When the session was made, in ms since the epoch.
     created_ms: int
@@ -1428,6 +1441,7 @@ class _Shard:
     nothing to its pauses.
     """
 
+    #: Up to 1024 shards, each made once: slots keep them small.
     __slots__ = ('entries', 'last', 'check_at')
 
     def __init__(self) -> None:
@@ -1608,12 +1622,15 @@ class SQLiteStore(SessionStore):
     user carry its key in an indexed column.
     """
 
+    #: The schema's version (``PRAGMA user_version``); a file below it is set up again.
     _VERSION = 2
+    #: The table of sessions and its indexes.
     _SCHEMA = ('CREATE TABLE IF NOT EXISTS canister_sessions ('
                'sid TEXT PRIMARY KEY, record TEXT NOT NULL, expires INTEGER NOT NULL, user_key TEXT)',
                'CREATE INDEX IF NOT EXISTS canister_sessions_expires ON canister_sessions (expires)',
                'CREATE INDEX IF NOT EXISTS canister_sessions_user ON canister_sessions (user_key) '
                'WHERE user_key IS NOT NULL')
+    #: The condition of a live row, given the time now in ms.
     _LIVE = '(expires = 0 OR expires > ?)'
 
     def __init__(self, path: str, cleanup_every: int = 100, cleanup_batch: int = 200) -> None:
@@ -1744,9 +1761,12 @@ class _RedisUrl(typing.NamedTuple):
 
     #: ``single``, ``sentinel`` or ``cluster``.
     mode: str
+    #: The server, the sentinels or the cluster nodes to start from.
     hosts: List[Tuple[str, int]]
+    #: The credentials of the URL, if any.
     username: Optional[str]
     password: Optional[str]
+    #: The database number (always 0 on a cluster).
     db: int
     #: The Sentinel service (master) name.
     service: str
@@ -2138,7 +2158,9 @@ _CACHING_HEADERS = frozenset(('Vary', 'Cache-Control', 'vary', 'cache-control'))
 class _Parsed(typing.NamedTuple):
     """A record recently saved or read, kept decoded (see ``SessionManager.parsed``)."""
 
+    #: The record's text as stored: the cache entry holds only while the store holds this same text.
     record: str
+    #: The other fields as in ``_Record``; the data is never handed out, only copies of it.
     data: Dict[str, Any]
     user: Any
     created_ms: int
@@ -2904,6 +2926,7 @@ def _check_hash(encoded: str, scheme: str, where: str) -> None:
 class BasicAuth:
     """HTTP Basic: one user from the config and/or many from a users file."""
 
+    #: The ``Authorization`` scheme it handles, in lower case.
     scheme = 'basic'
 
     def __init__(self, config: Config, log: RequestLog) -> None:
@@ -3105,7 +3128,9 @@ class _Jwks:
 class JwtAuth:
     """Bearer tokens (JWT), signed with a shared secret or a provider's keys."""
 
+    #: The ``Authorization`` scheme it handles, in lower case.
     scheme = 'bearer'
+    #: The algorithms of a shared secret, and of a public key.
     _SYMMETRIC = ('HS256', 'HS384', 'HS512')
     _ASYMMETRIC = ('RS256', 'RS384', 'RS512', 'ES256', 'ES384', 'ES512', 'PS256', 'PS384', 'PS512', 'EdDSA')
 
@@ -3291,6 +3316,7 @@ class _Throttle:
 class _SQLiteThrottle(_Throttle):
     """The same counts in the SQLite session file, so every process using it shares them."""
 
+    #: The table of failed attempts per client key.
     _SCHEMA = ('CREATE TABLE IF NOT EXISTS canister_throttle ('
                'client TEXT PRIMARY KEY, attempts INTEGER NOT NULL, window_ends REAL NOT NULL)')
 
@@ -3352,6 +3378,7 @@ class _RedisThrottle(_Throttle):
     Each step is one Lua script, so the read, the count and the expiry happen as one.
     """
 
+    #: Take a place for an attempt: 0, or the milliseconds until the client may try again.
     _CLAIM = """
 local attempts = redis.call('INCR', KEYS[1])
 if attempts == 1 or redis.call('PTTL', KEYS[1]) < 0 then redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
@@ -3359,6 +3386,7 @@ if attempts <= tonumber(ARGV[1]) then return 0 end
 redis.call('DECR', KEYS[1])
 return math.max(redis.call('PTTL', KEYS[1]), 1)
 """
+    #: Give back the place of an attempt that succeeded.
     _RELEASE = """
 if redis.call('DECR', KEYS[1]) <= 0 then redis.call('DEL', KEYS[1]) end
 return 0
@@ -3701,6 +3729,7 @@ class CsrfGuard:
     whereas it resends Basic, Digest, NTLM and Negotiate credentials on its own.
     """
 
+    #: The content types a form (or a page's no-cors fetch) can send without a preflight.
     _FORM_TYPES = frozenset(('application/x-www-form-urlencoded', 'multipart/form-data', 'text/plain', ''))
     #: ``Sec-Fetch-Site`` values of requests a page on another origin did not start.
     _OWN_SITES = frozenset(('same-origin', 'none'))
@@ -4005,6 +4034,7 @@ class _RequestContext(SessionState):
     thread_name = ''
     #: The thread serving the request, and its name before: given back when the request is done.
     thread: Any = None
+    #: (the name)
     outer_thread_name = ''
     #: The context this one was made inside of (a request re-entering the entry), put back at the end.
     outer: Optional[_RequestContext] = None
