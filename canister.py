@@ -8,7 +8,7 @@ Install it once and a Bottle app gets:
 * server-side sessions behind an HTTP-only cookie, in memory, SQLite or Redis;
 * authentication from the ``Authorization`` header (Basic, and Bearer JWT for OAuth2);
 * CORS for browser front ends and CSRF protection for cookie sessions;
-* security headers on every answer (nosniff, frame and referrer policies, optional HSTS and CSP).
+* security headers on every response (nosniff, frame and referrer policies, optional HSTS and CSP).
 
 Only ``bottle`` is required.  Extras: ``pip install canister[jwt]`` for Bearer tokens,
 ``pip install canister[redis]`` for the Redis session store.
@@ -137,7 +137,7 @@ def _merge_header(headers: Headers, name: str, token: str) -> None:
     headers.append((name, token))
 
 
-#: The status lines of the answers canister gives itself.
+#: The status lines of the responses canister sends itself.
 _HTTP_STATUS = {400: '400 Bad Request', 401: '401 Unauthorized', 403: '403 Forbidden',
                 404: '404 Not Found', 413: '413 Content Too Large', 429: '429 Too Many Requests',
                 431: '431 Request Header Fields Too Large', 500: '500 Internal Server Error',
@@ -175,7 +175,7 @@ def _plain_response(code: int, message: str, environ: Mapping[str, Any]) -> _Pla
 
 
 def _error_response(status: int, message: str, headers: Optional[Dict[str, str]] = None) -> bottle.HTTPResponse:
-    """An error answer with a plain message (JSON if the client accepts JSON), not an HTML page."""
+    """An error response with a plain message (JSON if the client accepts JSON), not an HTML page."""
     body, content_type = _error_body(status, message, bottle.request.environ)
     response = bottle.HTTPResponse(body, status=status, headers=headers)
     response.content_type = content_type
@@ -984,7 +984,7 @@ def _read_form(request: Any) -> Any:
         raise BadRequest('the form body is too large: Bottle reads at most %d bytes of a urlencoded '
                          'form (bottle.BaseRequest.MEMFILE_MAX)' % request.MEMFILE_MAX,
                          status=413) from None
-    except bottle.HTTPResponse:  # canister's own answer (a chunked body over max_body_size)
+    except bottle.HTTPResponse:  # canister's own response (a chunked body over max_body_size)
         raise
     except Exception as error:  # a parser error
         raise BadRequest('the form body is malformed (%s)' % type(error).__name__) from None
@@ -2325,7 +2325,7 @@ class SessionManager:
     def mark_private(headers: Headers) -> None:
         """A response built from a session: ``Vary: Cookie``, and ``Cache-Control: private``
         unless the handler chose its own caching."""
-        if _CACHING_HEADERS.isdisjoint(map(_header_name, headers)):  # the usual answer: neither header yet
+        if _CACHING_HEADERS.isdisjoint(map(_header_name, headers)):  # the usual response: neither header yet
             headers += _PRIVATE
             return
         vary, cache_control = -1, False
@@ -2686,7 +2686,7 @@ class SessionState:
         if not moved and self.cookie_sid:
             manager.set_cookie(headers, '', https, expire=True)
 
-    # -- a body streamed after the answer started (see _StreamedBody) --------
+    # -- a body streamed after the response started (see _StreamedBody) --------
     def settle(self) -> None:
         """After ``finish``: what the store now holds becomes the baseline of ``finish_late``."""
         self.old_sid, self.dead = None, ()
@@ -2701,7 +2701,7 @@ class SessionState:
         return new_id and bool(self.keep_empty or self.data or self.exists)
 
     def finish_late(self) -> Optional[str]:
-        """Save what a streamed body changed after the answer started; or say why it cannot be.
+        """Save what a streamed body changed after the response started; or say why it cannot be.
 
         The cookie went out with the headers: changes to the session the client holds are
         saved, ended sessions are deleted, but a change that needs a new id (a new session,
@@ -3487,7 +3487,7 @@ class Authenticator:
                            'clients as one); list the proxy in trusted_proxies', _escape(peer)[:64])
 
     def unauthorized(self, message: str, failure: Optional[AuthFailure] = None) -> bottle.HTTPResponse:
-        """A 401 answer with the challenges of the configured schemes."""
+        """A 401 response with the challenges of the configured schemes."""
         challenges = list(self.challenges)
         if failure is not None and failure.scheme == 'bearer':
             description = re.sub(r'[^ -~]|["\\]', '', failure.reason)
@@ -3554,7 +3554,7 @@ def _normal_origin(origin: str) -> str:
 
 
 def _security_headers(config: Mapping[str, Any]) -> Tuple[Headers, Headers]:
-    """The security headers of every answer, as configured: over HTTP, and over HTTPS."""
+    """The security headers of every response, as configured: over HTTP, and over HTTPS."""
     headers: Headers = []
     for key, name in (('x_content_type_options', 'X-Content-Type-Options'), ('x_frame_options', 'X-Frame-Options'),
                       ('referrer_policy', 'Referrer-Policy'), ('content_security_policy', 'Content-Security-Policy')):
@@ -3639,7 +3639,7 @@ class CorsPolicy:
     def apply(self, headers: Headers, origin: Optional[str]) -> None:
         """Add the CORS headers of a response, replacing any the app set itself."""
         if self.any_origin:
-            if origin is None:  # no CORS headers, so a shared cache must not give this answer to a browser
+            if origin is None:  # no CORS headers, so a shared cache must not give this response to a browser
                 _merge_header(headers, 'Vary', 'Origin')
                 return
             if ACL_ORIGIN in map(_header_name, headers):  # the app set its own (Bottle writes names in Title-Case)
@@ -3694,7 +3694,7 @@ class CorsPolicy:
         return self.methods or _ALL_METHODS
 
     def preflight(self, origin: str, requested: str, route_methods: Iterable[str]) -> Headers:
-        """The headers of a 204 preflight answer for an allowed origin."""
+        """The headers of a 204 preflight response for an allowed origin."""
         headers: Headers = [(ACL_ORIGIN, '*' if self.any_origin else origin)]
         if not self.any_origin:
             headers.append(('Vary', 'Origin'))
@@ -3882,7 +3882,7 @@ class _EarlyChecks:
     limit, a body framed two ways at once, an unsafe request CSRF protection refuses, and CORS
     preflights.  A chunked body is also made safe for Bottle here (read up to the limit).
 
-    ``needed`` tells which requests any of these can concern; the entry skips the rest (most
+    ``needed`` tells which requests any of these can concern; ``Canister.wsgi`` skips the rest (most
     GETs).  It names every request header a check reads: a new check adds its header there.
     """
 
@@ -4028,7 +4028,7 @@ class _RequestContext(SessionState):
     code = 0
     #: The body of an error response that replaced Bottle's (the session could not be saved).
     replaced: Optional[List[bytes]] = None
-    #: The handler returned a generator: its body runs after the entry returns (_StreamedBody).
+    #: The handler returned a generator: its body runs after ``Canister.wsgi`` returns (_StreamedBody).
     streamed = False
     #: The thread's name while it serves this request.
     thread_name = ''
@@ -4130,7 +4130,7 @@ class _RequestContext(SessionState):
                 self.finish(headers, self.https)
             except (StoreUnavailable, SessionDataError) as error:
                 headers, status_line = self._replace(error)
-        if self.streamed:  # the handler's generator goes on after the entry returns (_StreamedBody)
+        if self.streamed:  # the handler's generator goes on after ``Canister.wsgi`` returns (_StreamedBody)
             self.thread_name = threading.current_thread().name
             if self.loaded and self.replaced is None and self.code < 500:
                 self.settle()
@@ -4169,7 +4169,7 @@ class _RequestContext(SessionState):
 
 
 class _StreamedBody:
-    """A handler's generator, which the server iterates after canister's entry has returned.
+    """A handler's generator, which the server iterates after canister's WSGI callable has returned.
 
     Each step runs with its request's context again (session, request id, thread name),
     an exception while streaming is logged, and session changes made after the response
@@ -4209,7 +4209,7 @@ class _StreamedBody:
     def _run(self, step: Callable[..., Any], *args: Any) -> Any:
         context = self.context
         outer = _local.context
-        if outer is context:  # still inside the entry (Bottle takes the first chunk there)
+        if outer is context:  # still inside the WSGI callable (Bottle takes the first chunk there)
             return step(*args)
         thread = threading.current_thread()
         thread_name = thread.name
@@ -4326,7 +4326,7 @@ class Canister:
 
         def canister_route(*args: Any, **url_args: Any) -> Any:
             context = _local.context
-            if context is None:  # canister's entry did not run (the app is mounted or merged into another)
+            if context is None:  # canister's WSGI callable did not run (the app is mounted or merged into another)
                 return self._serve(canister_route, args, url_args)
             if auth is not None:
                 header = context.environ.get('HTTP_AUTHORIZATION')
@@ -4383,7 +4383,7 @@ class Canister:
         """
         outer = _local.context
         if outer is not None and outer.environ is environ:
-            return self._inner(environ, start_response)  # mounted in another canister app, whose entry runs
+            return self._inner(environ, start_response)  # mounted in another canister app, whose WSGI callable runs
         context = _RequestContext.begin(self, environ, start_response)
         try:
             early = self.early.response(context) if self.early.needed(context, environ.get('HTTP_COOKIE')) else None
