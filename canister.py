@@ -735,7 +735,8 @@ class RequestLog:
         self.level = _LEVELS[config['log_level']]
         name = getattr(app, '_canister_logger_name', None)
         if name is None:
-            name = 'canister' if next(self._count) == 1 else 'canister.app%d' % id(app)
+            number = next(self._count)  # (not id(app): a new app could get a dead one's logger, handlers and all)
+            name = 'canister' if number == 1 else 'canister.app%d' % number
             app._canister_logger_name = name
         self.logger = logging.getLogger(name)
         self.logger.propagate = False
@@ -2629,6 +2630,7 @@ class SessionState:
         assert manager is not None and self.sid is not None
         changes = self._changes()
         for attempt in range(_UPDATE_TRIES):
+            started = time.monotonic()
             current = manager.store.load(self.sid)
             if current is None:
                 return None
@@ -2638,7 +2640,9 @@ class SessionState:
             if manager.update(self.sid, current, record, ttl)[0]:
                 self.snapshot = record
                 return record
-            time.sleep(random.random() * 0.001 * 2 ** min(attempt, 5))
+            # A pause at random, of up to 2**attempt times this try's length (at least 1 ms), so that
+            # requests colliding on one session spread out over a slow store as over a fast one.
+            time.sleep(random.random() * max(time.monotonic() - started, 0.001) * 2 ** min(attempt, 5))
         raise StoreUnavailable('the session %s... kept changing under concurrent requests; '
                                'this request\'s changes were not saved' % self.sid[:6])
 

@@ -708,8 +708,9 @@ def test_a_log_directory_replaced_by_a_file_at_the_day_change_does_not_fail_requ
     assert web.get('/').text == 'ok'
     shutil.rmtree(log_dir)
     log_dir.write_text('now a regular file\n')
-    real_time = time.time
+    real_time, real_time_ns = time.time, time.time_ns
     monkeypatch.setattr(time, 'time', lambda: real_time() + 86400)  # the next day: a new file is needed
+    monkeypatch.setattr(time, 'time_ns', lambda: real_time_ns() + 86400 * 10**9)  # (the logging module's clock)
     for _ in range(3):
         assert web.get('/').text == 'ok'
     monkeypatch.undo()
