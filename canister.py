@@ -3899,6 +3899,8 @@ class _EarlyChecks:
         self.csrf = csrf
         #: The app's router, which a preflight asks for the methods of a path.
         self.router = router
+        #: The checks, in the order they run.
+        self._checks = (self._body_length, self._header_sizes, self._csrf, self._chunked_body, self._preflight)
 
     def needed(self, context: _RequestContext, cookie: Optional[str]) -> bool:
         """True if a check below may answer the request or change its environ."""
@@ -3909,7 +3911,7 @@ class _EarlyChecks:
 
     def response(self, context: _RequestContext) -> Optional[_PlainResponse]:
         """The response canister gives the request itself, or None: Bottle answers it."""
-        for check in (self._body_length, self._header_sizes, self._csrf, self._chunked_body, self._preflight):
+        for check in self._checks:
             response = check(context)
             if response is not None:
                 return response
@@ -4036,9 +4038,9 @@ class _RequestContext(SessionState):
     streamed = False
     #: The thread's name while it serves this request.
     thread_name = ''
-    #: The thread serving the request, and its name before: given back when the request is done.
+    #: The thread serving the request.
     thread: Any = None
-    #: (the name)
+    #: The thread's name before the request, given back when it is done.
     outer_thread_name = ''
     #: The context this one was made inside of (a request re-entering the entry), put back at the end.
     outer: Optional[_RequestContext] = None
