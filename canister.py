@@ -666,24 +666,19 @@ class _LineFormat:
 
     def __init__(self, json_lines: bool) -> None:
         self.json_lines = json_lines
-        self._second: Tuple[int, str] = (-1, '')
-
-    def stamp(self, now: float) -> str:
-        second = int(now)
-        cached = self._second
-        if cached[0] != second:
-            cached = (second, time.strftime('%Y-%m-%d %H:%M:%S', time.localtime(second)))
-            self._second = cached
-        return '%s,%03d' % (cached[1], (now - second) * 1000)
+        #: The last second stamped, as a number, as text (``YYYY-MM-DD HH:MM:SS``) and its day:
+        #: one ``strftime`` per second.
+        self._second: Tuple[int, str, str] = (-1, '', '')
 
     def line(self, now: float, level: str, thread: str, message: str, request_id: str,
              traceback: str = '') -> Tuple[str, str]:
         """The finished line and the day (``YYYY-MM-DD``) whose file it belongs in."""
-        stamp = self.stamp(now)
-        return self._text(stamp, level, thread, message, request_id, traceback), stamp[:10]
-
-    def _text(self, stamp: str, level: str, thread: str, message: str, request_id: str,
-              traceback: str) -> str:
+        second = int(now)
+        cached = self._second
+        if cached[0] != second:
+            text = time.strftime('%Y-%m-%d %H:%M:%S', time.localtime(second))
+            cached = self._second = (second, text, text[:10])
+        stamp = '%s,%03d' % (cached[1], (now - second) * 1000)
         if not message.isprintable():
             message = _escape(message)
         if self.json_lines:
@@ -691,13 +686,13 @@ class _LineFormat:
                      'message': message}
             if traceback:
                 entry['traceback'] = traceback
-            return json.dumps(entry) + '\n'
+            return json.dumps(entry) + '\n', cached[2]
         if traceback:
             # Every continuation line is indented, so a line that starts with a date is always
             # a real record, whatever an exception message contains.
             lines = [_escape(line) for line in traceback.rstrip('\n').split('\n')]
-            return '%s %-8s [%s]   %s\n  %s\n' % (stamp, level, thread, message, '\n  '.join(lines))
-        return '%s %-8s [%s]   %s\n' % (stamp, level, thread, message)
+            return '%s %-8s [%s]   %s\n  %s\n' % (stamp, level, thread, message, '\n  '.join(lines)), cached[2]
+        return '%s %-8s [%s]   %s\n' % (stamp, level, thread, message), cached[2]
 
 
 class _CanisterHandler(logging.Handler):
@@ -746,7 +741,12 @@ class RequestLog:
         self.logger.setLevel(self.level)
         self.handler: Optional[_CanisterHandler] = None
         self.line_format = _LineFormat(config['log_format'] == 'json')
-        if self.level <= logging.CRITICAL:
+        #: Canister writes lines (``log_level`` is not DISABLED): a thread is named after the
+        #: client and session it serves, for the ``[...]`` part of its lines (see ``_RequestContext``).
+        self.names_threads = self.level <= logging.CRITICAL
+        #: The name of each level canister writes at, as the logging module says it (``%(levelname)s``).
+        self._level_names = {level: logging.getLevelName(level) for level in _LEVELS.values()}
+        if self.names_threads:
             sink = _sink_for(config['log_path'], config['log_days'])
             self.handler = _CanisterHandler(sink, self.line_format)
             self.logger.addHandler(self.handler)
@@ -776,7 +776,7 @@ class RequestLog:
         if request_id is None:
             context = _local.context
             request_id = context.request_id if context is not None else ''
-        line, day = self.line_format.line(time.time(), logging.getLevelName(level), threading.current_thread().name,
+        line, day = self.line_format.line(time.time(), self._level_names[level], threading.current_thread().name,
                                           fmt % args if args else fmt, request_id,
                                           handler.format_exception(sys.exc_info()) if exc_info else '')
         handler.sink.write(line, day)
@@ -2468,8 +2468,9 @@ class SessionState:
 
     def _new_sid(self) -> str:
         sid = self.sid = secrets.token_urlsafe(32)
-        threading.current_thread().name = '%s-%s' % (self.client, sid[:6])
         if self.manager is not None:
+            if self.manager.log.names_threads:
+                threading.current_thread().name = '%s-%s' % (self.client, sid[:6])
             self.manager.log.write(logging.DEBUG, 'Session: %s... created', sid[:6])
         return sid
 
@@ -4038,7 +4039,7 @@ class _RequestContext(SessionState):
     streamed = False
     #: The thread's name while it serves this request.
     thread_name = ''
-    #: The thread serving the request.
+    #: The thread serving the request, when canister names it (only while it writes a log).
     thread: Any = None
     #: The thread's name before the request, given back when it is done.
     outer_thread_name = ''
@@ -4068,9 +4069,10 @@ class _RequestContext(SessionState):
         cookie_sid = context.cookie_sid = plugin.sessions.cookie_sid(cookie) if cookie is not None else None
         context.outer = _local.context
         _local.context = context
-        thread = context.thread = threading.current_thread()
-        context.outer_thread_name = thread.name
-        thread.name = context.client + ('-' + cookie_sid[:6] if cookie_sid else '-...')
+        if log.names_threads:
+            thread = context.thread = threading.current_thread()
+            context.outer_thread_name = thread.name
+            thread.name = context.client + ('-' + cookie_sid[:6] if cookie_sid else '-...')
         if log.level <= logging.INFO:
             log.write(logging.DEBUG if context.preflight else logging.INFO, '%s %s',
                       _escape(method), _request_url(environ, scheme, context.host()))
@@ -4107,7 +4109,8 @@ class _RequestContext(SessionState):
             else:
                 level = logging.DEBUG if self.preflight else logging.INFO
             log.write(level, 'Response: %d (%dms)', code, elapsed * 1000)
-        self.thread.name = self.outer_thread_name
+        if self.thread is not None:
+            self.thread.name = self.outer_thread_name
         _local.context = self.outer
 
     def host(self) -> str:
@@ -4137,7 +4140,8 @@ class _RequestContext(SessionState):
             except (StoreUnavailable, SessionDataError) as error:
                 headers, status_line = self._replace(error)
         if self.streamed:  # the handler's generator goes on after ``Canister.wsgi`` returns (_StreamedBody)
-            self.thread_name = threading.current_thread().name
+            if self.thread is not None:
+                self.thread_name = self.thread.name
             if self.loaded and self.replaced is None and self.code < 500:
                 self.settle()
         self._finish_headers(headers)
@@ -4217,10 +4221,11 @@ class _StreamedBody:
         outer = _local.context
         if outer is context:  # still inside the WSGI callable (Bottle takes the first chunk there)
             return step(*args)
-        thread = threading.current_thread()
-        thread_name = thread.name
+        thread = threading.current_thread() if context.thread is not None else None
+        thread_name = thread.name if thread is not None else ''
         _local.context = context
-        thread.name = context.thread_name or thread_name
+        if thread is not None:
+            thread.name = context.thread_name or thread_name
         try:
             return step(*args)
         except StopIteration:
@@ -4230,7 +4235,8 @@ class _StreamedBody:
                            self.route.rule, exc_info=True)
             raise
         finally:
-            thread.name = thread_name
+            if thread is not None:
+                thread.name = thread_name
             _local.context = outer
 
 

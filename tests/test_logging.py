@@ -434,6 +434,13 @@ def test_the_thread_is_named_with_the_new_session_once_it_is_created(make_app):
     assert during == '127.0.0.1-' + sid[:6]
 
 
+def test_with_the_log_disabled_the_thread_keeps_its_own_name(make_app):
+    app = thread_app(make_app, log_level='DISABLED')
+    web = client(app, REMOTE_ADDR='192.0.2.10')
+    web.get('/start')
+    assert web.get('/thread').text == threading.current_thread().name  # (the test client serves in this thread)
+
+
 def test_x_forwarded_for_is_ignored_from_an_untrusted_peer(make_app, log_dir):
     app = thread_app(make_app)
     web = client(app, REMOTE_ADDR='198.51.100.7')
