@@ -33,6 +33,7 @@ from __future__ import annotations
 import base64
 import binascii
 import collections
+import decimal
 import difflib
 import functools
 import getpass
@@ -856,6 +857,18 @@ def _to_float(value: Any) -> float:
     return number
 
 
+def _to_decimal(value: Any) -> decimal.Decimal:
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        raise ValueError('must be a number')
+    try:
+        number = decimal.Decimal(value)
+    except (decimal.InvalidOperation, ValueError):
+        raise ValueError('must be a number') from None
+    if not number.is_finite():  # NaN, sNaN, Infinity
+        raise ValueError('must be a finite number')
+    return number
+
+
 def _to_bool(value: Any) -> bool:
     if isinstance(value, bool):
         return value
@@ -891,7 +904,8 @@ def _other_converter(kind: Any) -> Callable[[Any], Any]:
     return convert
 
 
-_CONVERTERS: Dict[Any, Callable[[Any], Any]] = {int: _to_int, float: _to_float, bool: _to_bool, str: _to_str}
+_CONVERTERS: Dict[Any, Callable[[Any], Any]] = {int: _to_int, float: _to_float, decimal.Decimal: _to_decimal,
+                                                 bool: _to_bool, str: _to_str}
 
 
 def _unwrap_optional(kind: Any) -> Tuple[Any, bool]:

@@ -1,7 +1,8 @@
-"""NaN and Infinity never reach a handler: not as a float parameter, not in a JSON body."""
+"""NaN and Infinity never reach a handler: not as a float or Decimal parameter, not in a JSON body."""
 from __future__ import annotations
 
 import re
+from decimal import Decimal
 from typing import List, Optional
 
 import pytest
@@ -69,3 +70,31 @@ def test_a_json_body_with_nan_or_infinity_is_not_json(make_app, log_dir, constan
     assert nested.status_int == 400
     assert "parameter 'y'" in nested.text
     assert re.search(r' WARNING .*not valid JSON.*are not JSON values', read_log(log_dir))
+
+
+def decimal_app(make_app):
+    app = make_app()
+
+    @app.route('/price', method=['GET', 'POST'])
+    def price(amount: Decimal):
+        return {'amount': str(amount), 'type': type(amount).__name__}
+
+    return app
+
+
+@pytest.mark.parametrize('text', ['NaN', 'nan', 'sNaN', '-NaN', 'Infinity', '-Infinity', 'inf'])
+def test_a_non_finite_decimal_parameter_gets_400_naming_it(make_app, log_dir, text):
+    c = client(decimal_app(make_app))
+    response = c.get('/price', {'amount': text}, expect_errors=True)
+    assert response.status_int == 400
+    assert "parameter 'amount' must be a finite number" in response.text
+    assert re.search(r" WARNING .*Bad request: parameter 'amount' must be a finite number", read_log(log_dir))
+
+
+def test_decimals_bind_exactly_and_garbage_gets_400(make_app):
+    c = client(decimal_app(make_app))
+    assert c.get('/price?amount=19.99').json == {'amount': '19.99', 'type': 'Decimal'}
+    assert c.post('/price', '{"amount": 3}', content_type='application/json').json == {'amount': '3', 'type': 'Decimal'}
+    response = c.get('/price?amount=cheap', expect_errors=True)
+    assert response.status_int == 400
+    assert "parameter 'amount' must be a number" in response.text

@@ -2,6 +2,7 @@
 import json
 import sys
 import typing
+import uuid
 from typing import List, Optional
 
 import bottle
@@ -218,6 +219,20 @@ def test_a_float_annotation_converts_the_value(make_app):
         return repr(ratio * 2)
 
     assert client(app).get('/?ratio=1.25').text == '2.5'
+
+
+def test_any_other_class_gets_the_text_and_a_400_when_it_refuses_it(make_app):
+    app = make_app()
+
+    @app.get('/')
+    def index(item: uuid.UUID):
+        return '%s %s' % (type(item).__name__, item.version)
+
+    c = client(app)
+    assert c.get('/?item=2f1c7a4e-8b0d-4c1e-9a57-3d6b2e8f0a11').text == 'UUID 4'
+    response = c.get('/?item=not-a-uuid', expect_errors=True)
+    assert response.status_int == 400
+    assert "parameter 'item' must be a valid UUID" in response.text
 
 
 def test_a_bool_annotation_accepts_the_usual_words(make_app):
