@@ -3035,6 +3035,18 @@ class BasicAuth:
         self._remember(key)
         return username, 0, username
 
+    def is_guess(self, credentials: str) -> bool:
+        """True unless these exact credentials were verified in the last 5 minutes: checking
+        them could confirm a guessed password, so they take a place against the throttle."""
+        try:
+            decoded = self._decode(credentials)[0]
+        except AuthFailure:
+            return True
+        key = hmac.new(self._cache_key, decoded.encode('utf-8'), hashlib.sha256).digest()
+        with self._lock:
+            seen = self._verified.get(key)
+        return seen is None or seen <= _now()
+
     @staticmethod
     def _decode(credentials: str) -> Tuple[str, str, str]:
         """The ``user:password`` text of Basic credentials, then the user and the password."""
@@ -3170,6 +3182,12 @@ class JwtAuth:
         for algorithm in self.algorithms:
             self._check_algorithm(algorithm)
 
+    @staticmethod
+    def is_guess(credentials: str) -> bool:
+        """False: a signed token cannot be guessed, so checking one confirms nothing (a failed
+        one still counts against the throttle)."""
+        return False
+
     def _default_algorithms(self) -> Tuple[str, ...]:
         """Every algorithm the configured keys can check: HMAC with a secret, the others with public keys."""
         default: Tuple[str, ...] = ()
@@ -3295,10 +3313,12 @@ def _throttle_key(client: str) -> str:
 class _Throttle:
     """Login attempts per client, in this process: at most ``max_failures`` per window.
 
-    An attempt takes its place (``claim``) before its credentials are checked, so
-    concurrent attempts cannot all slip in while a slow hash runs; a successful one
-    gives its place back (``release``), a failed one keeps it until the window ends.
-    A window starts with a client's first attempt and lasts ``window`` seconds.
+    An attempt that could confirm a guess takes its place (``claim``) before its credentials
+    are checked, so concurrent guesses cannot all slip in while a slow hash runs; a successful
+    one gives its place back (``release``), a failed one keeps it until the window ends.  Other
+    attempts (a token, a password verified minutes ago) only ask whether the client is locked
+    out (``wait``), and take a place once they failed.  A window starts with a client's first
+    attempt and lasts ``window`` seconds.
     """
 
     def __init__(self, max_failures: int, window: float = 60.0, max_clients: int = 10000) -> None:
@@ -3323,6 +3343,15 @@ class _Throttle:
                 return max(math.ceil(entry[1] - now), 1)
             entry[0] += 1
             return 0
+
+    def wait(self, client: str) -> int:
+        """The seconds the client must wait (its places are all taken), or 0; takes no place."""
+        with self._lock:
+            now = time.monotonic()
+            entry = self._clients.get(client)
+            if entry is None or entry[1] <= now or entry[0] < self.max_failures:
+                return 0
+            return max(math.ceil(entry[1] - now), 1)
 
     def release(self, client: str) -> None:
         """The attempt succeeded: give its place back."""
@@ -3386,6 +3415,14 @@ class _SQLiteThrottle(_Throttle):
                 raise
         return typing.cast(int, self._run(work))
 
+    def wait(self, client: str) -> int:
+        now = _now()
+        row = self._run(lambda connection: connection.execute(
+            'SELECT attempts, window_ends FROM canister_throttle WHERE client = ?', (client,)).fetchone())
+        if row is None or row[1] <= now or row[0] < self.max_failures:
+            return 0
+        return max(math.ceil(row[1] - now), 1)
+
     def release(self, client: str) -> None:
         self._run(lambda connection: connection.execute(
             'UPDATE canister_throttle SET attempts = attempts - 1 WHERE client = ? AND attempts > 0', (client,)))
@@ -3405,6 +3442,12 @@ if attempts <= tonumber(ARGV[1]) then return 0 end
 redis.call('DECR', KEYS[1])
 return math.max(redis.call('PTTL', KEYS[1]), 1)
 """
+    #: The milliseconds until the client may try again, or 0 (no place taken).
+    _WAIT = """
+local attempts = tonumber(redis.call('GET', KEYS[1]) or '0')
+if attempts < tonumber(ARGV[1]) then return 0 end
+return math.max(redis.call('PTTL', KEYS[1]), 1)
+"""
     #: Give back the place of an attempt that succeeded.
     _RELEASE = """
 if redis.call('DECR', KEYS[1]) <= 0 then redis.call('DEL', KEYS[1]) end
@@ -3418,6 +3461,7 @@ return 0
         self._errors = (redis.exceptions.RedisError, OSError)
         self._claim = client.register_script(self._CLAIM)
         self._release = client.register_script(self._RELEASE)
+        self._wait = client.register_script(self._WAIT)
 
     def _run(self, script: Any, client: str, *args: Any) -> int:
         try:
@@ -3427,6 +3471,10 @@ return 0
 
     def claim(self, client: str) -> int:
         wait_ms = self._run(self._claim, client, self.max_failures, int(self.window * 1000))
+        return math.ceil(wait_ms / 1000) if wait_ms else 0
+
+    def wait(self, client: str) -> int:
+        wait_ms = self._run(self._wait, client, self.max_failures)
         return math.ceil(wait_ms / 1000) if wait_ms else 0
 
     def release(self, client: str) -> None:
@@ -3472,20 +3520,26 @@ class Authenticator:
         if 'HTTP_X_FORWARDED_FOR' in environ and not trusted and not _UNTRUSTED_FORWARD.locked():
             self._untrusted_forward(environ)
         client = _throttle_key(session.client)
-        wait = self.throttle.claim(client)  # before the check: a place, or a refusal
+        credentials = credentials.strip()
+        guess = handler.is_guess(credentials)  # then a place before the check, else only a look
+        wait = self.throttle.claim(client) if guess else self.throttle.wait(client)
         if wait:
             self.log.write(logging.WARNING, 'Too many failed logins from %s: refused for %ds', client, wait)
             raise _error_response(429, 'Too many failed login attempts: retry in %d seconds' % wait,
                                   {'Retry-After': str(wait)})
         try:
-            user, expires, shown = self._authenticate(handler, credentials.strip())
-        except AuthFailure as failure:  # the attempt keeps its place until the window ends
+            user, expires, shown = self._authenticate(handler, credentials)
+        except AuthFailure as failure:  # the attempt keeps its place (takes one) until the window ends
+            if not guess:
+                self.throttle.claim(client)
             self.log.write(logging.WARNING, 'Authentication failed: %s', failure.reason)
             raise self.unauthorized('Authentication failed: %s' % failure.reason, failure) from None
         except BaseException:
-            self.throttle.release(client)
+            if guess:
+                self.throttle.release(client)
             raise
-        self.throttle.release(client)
+        if guess:
+            self.throttle.release(client)
         if session.set_user(user, expires, remember=False):
             self.log.write(logging.INFO, 'Logged in as: %s', shown)
 

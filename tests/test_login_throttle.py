@@ -1,7 +1,9 @@
 """The login throttle against concurrency, address choice and several worker processes.
 
-* an attempt takes its place against ``auth_max_failures`` before the password is checked,
-  so simultaneous wrong passwords cannot all be checked;
+* an attempt that could confirm a guess takes its place against ``auth_max_failures`` before
+  the password is checked, so simultaneous wrong passwords cannot all be checked;
+* a password verified minutes ago (or a token) takes no place: parallel requests of a logged-in
+  client never crowd each other out, and a locked-out client is still refused;
 * IPv6 clients count per /64;
 * with a shared session store (SQLite, Redis) every process counts in the same place;
 * X-Forwarded-For from a peer that is not trusted is reported once per process.
@@ -14,6 +16,7 @@ import re
 import sqlite3
 import stat
 import threading
+import time
 
 import pytest
 
@@ -82,6 +85,37 @@ def test_a_successful_login_gives_its_place_back(make_app):
     for _ in range(3):
         assert c.get('/me', headers=WRONG, expect_errors=True).status_int == 401
     assert c.get('/me', headers=RIGHT, expect_errors=True).status_int == 429
+
+
+@pytest.mark.parametrize('backend', ['memory', 'sqlite'])
+def test_parallel_requests_with_a_known_password_never_crowd_each_other_out(make_app, tmp_path, backend):
+    store = 'sqlite:///' + str(tmp_path / 'sessions.db') if backend == 'sqlite' else 'memory'
+    app = hashed_alice_app(make_app, auth_max_failures=1, session_store=store)
+    server = InProcessWaitress(app, threads=20)
+    try:
+        web = Client(server.origin)
+        assert web.get('/me', headers=RIGHT).status == 200  # verified once: known for 5 minutes
+        assert at_once(20, lambda: web.get('/me', headers=RIGHT).status) == {200: 20}
+        assert web.get('/me', headers=WRONG).status == 401  # the one failure allowed
+        assert at_once(5, lambda: web.get('/me', headers=RIGHT).status) == {429: 5}  # locked out all the same
+    finally:
+        server.close()
+
+
+def test_parallel_requests_with_valid_tokens_never_crowd_each_other_out(make_app):
+    import jwt
+    secret = 'a shared secret of at least thirty-two bytes, for HS256'
+    app = hashed_alice_app(make_app, auth_max_failures=1, auth_jwt_secret=secret)
+    claims = {'sub': 'alice', 'exp': int(time.time()) + 300}
+    token = {'Authorization': 'Bearer ' + jwt.encode(claims, secret, algorithm='HS256')}
+    server = InProcessWaitress(app, threads=20)
+    try:
+        web = Client(server.origin)
+        assert at_once(20, lambda: web.get('/me', headers=token).status) == {200: 20}
+        assert web.get('/me', headers={'Authorization': 'Bearer not.a.token'}).status == 401
+        assert web.get('/me', headers=token).status == 429  # locked out: no token is checked
+    finally:
+        server.close()
 
 
 # -- addresses -----------------------------------------------------------------------
@@ -159,16 +193,17 @@ def evalsha_calls(url):
     return stats.get('cmdstat_evalsha', {}).get('calls', 0)
 
 
-def test_with_redis_a_failed_attempt_costs_one_round_trip_and_a_success_two(make_app, redis_server):
+def test_with_redis_each_attempt_costs_the_throttle_one_round_trip_and_a_new_password_two(make_app, redis_server):
     import redis
     app = hashed_alice_app(make_app, auth_max_failures=5, session_store=redis_server.url)
     c = client(app)
-    assert c.get('/me', headers=RIGHT).json == {'user': 'alice'}  # (loads the scripts)
+    assert c.get('/me', headers=RIGHT).json == {'user': 'alice'}  # new: claim and release (loads both scripts)
+    assert c.get('/me', headers=RIGHT).json == {'user': 'alice'}  # known: a look (loads its script)
     redis.Redis.from_url(redis_server.url).config_resetstat()
     assert c.get('/me', headers=RIGHT).json == {'user': 'alice'}
-    assert evalsha_calls(redis_server.url) == 2
+    assert evalsha_calls(redis_server.url) == 1
     assert c.get('/me', headers=WRONG, expect_errors=True).status_int == 401
-    assert evalsha_calls(redis_server.url) == 3
+    assert evalsha_calls(redis_server.url) == 2
 
 
 def test_with_redis_down_a_login_attempt_answers_503(make_app, redis_server):
