@@ -174,6 +174,26 @@ def test_cors_headers_are_sent_once(compose, composition, place):
 
 
 @matrix
+def test_a_cors_preflight_is_answered_by_canister_unless_the_parent_answers_it_alone(compose, composition, place):
+    parent, prefix, calls, _ = compose(composition, place)
+    ask = {'Access-Control-Request-Method': 'POST'}
+    allowed = client(parent).options(prefix + '/post', headers=dict(ask, Origin=APP), status='*')
+    refused = client(parent).options(prefix + '/post', headers=dict(ask, Origin=EVIL), status='*')
+    served_by_parent = place == 'child' and (composition == 'merge' or (
+        composition == 'mount' and not bottle.__version__.startswith('0.12')))
+    if served_by_parent:  # the parent's entry serves the child's routes, and no route takes OPTIONS
+        assert (allowed.status_int, refused.status_int) == (405, 405)
+        assert 'Access-Control-Allow-Origin' not in allowed.headers
+    else:
+        assert allowed.status_int == 204
+        assert allowed.headers.getall('Access-Control-Allow-Origin') == [APP]
+        assert 'POST' in allowed.headers['Access-Control-Allow-Methods']
+        assert refused.status_int == 403
+        assert 'Access-Control-Allow-Origin' not in refused.headers
+    assert calls == []  # a preflight never reaches the handler
+
+
+@matrix
 def test_security_headers_and_request_id_are_sent_once(compose, composition, place):
     parent, prefix, _, _ = compose(composition, place)
     for path in ('/peek', '/stream'):
