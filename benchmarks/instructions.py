@@ -3,7 +3,8 @@
 Timings on a shared virtual machine move by a factor of three from one hour to
 the next; instruction counts do not. This script runs the ``GET /?foo=bar`` job
 of ``overhead.py`` (the same app builders) under ``valgrind --tool=callgrind``
-and reports instructions per request for four apps, each adding one part:
+and reports instructions per request for five apps, each adding one part,
+and for the job written by hand:
 
   a        bare Bottle route that only echoes ``foo`` (the floor)
   entry    canister installed (log DISABLED, CORS ``*``), a route that reads
@@ -12,6 +13,9 @@ and reports instructions per request for four apps, each adding one part:
   bind     the same, with ``foo`` bound as a handler parameter
   d        the full job of ``overhead.py``'s variant d: ``foo`` bound and a
            session counter bumped behind a cookie
+  c        the same with the log on (variant c): the request and response
+           lines written to a file
+  b        the job written by hand in plain Bottle (variant b), for c/b
 
 Each app is run twice in a fresh interpreter, for ``--base`` and for
 ``--base + --requests`` requests (after a warm-up), with a fixed hash seed; the
@@ -43,6 +47,8 @@ APPS = {
     "entry": "+ canister's WSGI entry and route wrapper",
     "bind": "+ binding foo as a parameter",
     "d": "+ the session counter (variant d)",
+    "c": "+ the request and response lines logged (variant c)",
+    "b": "the job by hand, logged (variant b)",
 }
 WARM_UP = 100
 
@@ -53,6 +59,10 @@ def build(name: str, workdir: Path) -> Any:
         return overhead.build_bare(workdir)
     if name == "d":
         return overhead.build_canister(workdir, "DISABLED")
+    if name == "c":
+        return overhead.build_canister(workdir)
+    if name == "b":
+        return overhead.build_by_hand(workdir)
     sys.path.insert(0, str(REPO_ROOT))
     import bottle
     import canister
@@ -88,10 +98,10 @@ def child(name: str, count: int) -> None:
                 template["HTTP_COOKIE"] = value.split(";")[0]
         if not answer[0].startswith("200") or body != b"bar":
             raise SystemExit(f"{name}: unexpected answer {answer[0]} {body!r}")
-    if name == "d":
+    if name in ("b", "c", "d"):
         counter = b"".join(app(dict(template, PATH_INFO="/_counter", QUERY_STRING=""), start_response))
         if int(counter) != WARM_UP + count:
-            raise SystemExit(f"d: the session counter is {counter!r}, expected {WARM_UP + count}")
+            raise SystemExit(f"{name}: the session counter is {counter!r}, expected {WARM_UP + count}")
 
 
 def instructions(name: str, count: int) -> int:
@@ -127,9 +137,11 @@ def main() -> None:
     rows, previous = [], 0.0
     for name, what in APPS.items():
         step = per_request[name] - previous
-        rows.append([name, what, f"{per_request[name]:,.0f}", f"{step:+,.0f}" if previous else "",
+        rows.append([name, what, f"{per_request[name]:,.0f}", f"{step:+,.0f}" if previous and name != "b" else "",
                      f"{per_request[name] / floor:.2f}"])
         previous = per_request[name]
+    rows.append(["c/b", "canister with the log on, against the job by hand", "", "",
+                 f"{per_request['c'] / per_request['b']:.2f}"])
     print(f"canister instructions per GET /?foo=bar, {args.requests} requests, valgrind callgrind; "
           f"{environment_line()}.\n")
     print(table(["app", "what", "instructions/request", "step", "vs a"], rows, args.markdown))

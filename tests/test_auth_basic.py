@@ -7,6 +7,7 @@ import re
 import time
 
 import bottle
+import pytest
 
 import canister
 from canister import session
@@ -304,89 +305,31 @@ def assert_refused(app, header, log_dir, calls, forbidden=()):
     return response
 
 
-def test_wrong_password_is_refused_with_a_basic_challenge(make_app, log_dir):
+#: (test id, the Authorization header, the app's config beyond alice_app's, texts that must not reach the log)
+REFUSED = [
+    ('wrong-password', basic('alice', 'open-sesame'), {}, ['open-sesame', 'wonderland']),
+    ('unknown-user', basic('mallory', 'wonderland'), {}, ['wonderland']),
+    ('unknown-user-with-hashed-passwords', basic('mallory', 'pw1'),
+     {'auth_basic_password': canister.hash_password('pw1', 'pbkdf2', iterations=1000)}, ['pw1']),
+    ('bad-base64', 'Basic !!!not-base64!!!', {}, []),
+    ('non-ascii-instead-of-base64', 'Basic \u00e9\u00e8\u00ea==', {}, []),
+    ('truncated-base64', basic('alice', 'wonderland')[:-3], {}, []),
+    ('base64-of-non-utf8-bytes', raw_basic(b'alice:\xff\xfe\xfdwonderland'), {}, []),
+    ('latin1-encoded', raw_basic('alice:p\u00e4ssword'.encode('latin-1')), {'auth_basic_password': 'p\u00e4ssword'}, []),
+    ('no-colon', raw_basic(b'alicewonderland'), {}, ['alicewonderland']),
+    ('too-many-parts', 'Basic a b', {}, []),
+    ('credentials-split-by-a-space', basic('alice', 'wonderland') + ' extra', {}, []),
+    ('bare-scheme', 'Basic', {}, []),
+    ('bare-scheme-with-trailing-space', 'Basic   ', {}, []),
+    ('empty-user-and-password', raw_basic(b':'), {}, []),
+]
+
+
+@pytest.mark.parametrize('header,config,forbidden', [case[1:] for case in REFUSED], ids=[case[0] for case in REFUSED])
+def test_invalid_credentials_are_refused_with_a_basic_challenge(make_app, log_dir, header, config, forbidden):
     calls = []
-    app = alice_app(make_app, calls)
-    assert_refused(app, basic('alice', 'open-sesame'), log_dir, calls, forbidden=['open-sesame', 'wonderland'])
-
-
-def test_unknown_user_is_refused(make_app, log_dir):
-    calls = []
-    app = alice_app(make_app, calls)
-    assert_refused(app, basic('mallory', 'wonderland'), log_dir, calls, forbidden=['wonderland'])
-
-
-def test_unknown_user_with_hashed_passwords_is_refused(make_app, log_dir):
-    calls = []
-    app = alice_app(make_app, calls, auth_basic_password=canister.hash_password('pw1', 'pbkdf2', iterations=1000))
-    assert_refused(app, basic('mallory', 'pw1'), log_dir, calls, forbidden=['pw1'])
-
-
-def test_bad_base64_is_refused(make_app, log_dir):
-    calls = []
-    app = alice_app(make_app, calls)
-    assert_refused(app, 'Basic !!!not-base64!!!', log_dir, calls)
-
-
-def test_non_ascii_characters_instead_of_base64_are_refused(make_app, log_dir):
-    calls = []
-    app = alice_app(make_app, calls)
-    assert_refused(app, 'Basic \u00e9\u00e8\u00ea==', log_dir, calls)
-
-
-def test_truncated_base64_is_refused(make_app, log_dir):
-    calls = []
-    app = alice_app(make_app, calls)
-    assert_refused(app, basic('alice', 'wonderland')[:-3], log_dir, calls)
-
-
-def test_base64_of_non_utf8_bytes_is_refused(make_app, log_dir):
-    calls = []
-    app = alice_app(make_app, calls)
-    assert_refused(app, raw_basic(b'alice:\xff\xfe\xfdwonderland'), log_dir, calls)
-
-
-def test_latin1_encoded_credentials_are_refused(make_app, log_dir):
-    calls = []
-    app = alice_app(make_app, calls, auth_basic_password='pässword')
-    assert_refused(app, raw_basic('alice:pässword'.encode('latin-1')), log_dir, calls)
-
-
-def test_credentials_without_a_colon_are_refused(make_app, log_dir):
-    calls = []
-    app = alice_app(make_app, calls)
-    assert_refused(app, raw_basic(b'alicewonderland'), log_dir, calls, forbidden=['alicewonderland'])
-
-
-def test_header_with_too_many_parts_is_refused(make_app, log_dir):
-    calls = []
-    app = alice_app(make_app, calls)
-    assert_refused(app, 'Basic a b', log_dir, calls)
-
-
-def test_header_with_credentials_split_by_a_space_is_refused(make_app, log_dir):
-    calls = []
-    app = alice_app(make_app, calls)
-    good = basic('alice', 'wonderland')
-    assert_refused(app, good + ' extra', log_dir, calls)
-
-
-def test_bare_scheme_without_credentials_is_refused(make_app, log_dir):
-    calls = []
-    app = alice_app(make_app, calls)
-    assert_refused(app, 'Basic', log_dir, calls)
-
-
-def test_bare_scheme_with_trailing_space_is_refused(make_app, log_dir):
-    calls = []
-    app = alice_app(make_app, calls)
-    assert_refused(app, 'Basic   ', log_dir, calls)
-
-
-def test_empty_user_and_password_are_refused(make_app, log_dir):
-    calls = []
-    app = alice_app(make_app, calls)
-    assert_refused(app, raw_basic(b':'), log_dir, calls)
+    app = alice_app(make_app, calls, **config)
+    assert_refused(app, header, log_dir, calls, forbidden=forbidden)
 
 
 def test_refusal_body_is_json_when_the_client_accepts_json(make_app):

@@ -91,55 +91,24 @@ def test_csrf_refusal_is_logged_as_a_warning(make_app, log_dir):
     assert EVIL in lines[0]
 
 
-def test_csrf_refuses_a_foreign_referer_when_origin_is_absent(make_app):
-    app = target_app(make_app)
-    res = send(client(app), referer='https://evil.example.net/attack.html')
-    assert res.status_int == 403
-    assert app.calls == []
+#: (test id, the target app's config, what the request sends) of cross-site requests refused with 403
+REFUSED = [
+    ('foreign-referer-without-origin', {}, {'referer': 'https://evil.example.net/attack.html'}),
+    ('referer-that-only-starts-like-the-own-host', {}, {'referer': 'http://localhost.evil.example.net/attack.html'}),
+    ('origin-with-another-scheme', {}, {'origin': 'https://localhost'}),
+    ('origin-with-another-port', {}, {'origin': 'http://localhost:8080'}),
+    ('null-origin', {}, {'origin': 'null'}),
+    ('null-origin-not-listed-in-cors', {'cors': APP}, {'origin': 'null'}),
+    ('json-post-from-an-origin-not-listed-in-cors', {'cors': APP},
+     {'origin': EVIL, 'content_type': 'application/json', 'body': '{"a": 1}'}),
+    ('origin-checked-before-referer', {}, {'origin': EVIL, 'referer': 'http://localhost/form'}),
+]
 
 
-def test_csrf_refuses_a_referer_that_only_starts_like_the_own_host(make_app):
-    app = target_app(make_app)
-    res = send(client(app), referer='http://localhost.evil.example.net/attack.html')
-    assert res.status_int == 403
-    assert app.calls == []
-
-
-def test_csrf_refuses_an_origin_with_another_scheme(make_app):
-    app = target_app(make_app)
-    assert send(client(app), origin='https://localhost').status_int == 403
-    assert app.calls == []
-
-
-def test_csrf_refuses_an_origin_with_another_port(make_app):
-    app = target_app(make_app)
-    assert send(client(app), origin='http://localhost:8080').status_int == 403
-    assert app.calls == []
-
-
-def test_csrf_refuses_a_null_origin(make_app):
-    app = target_app(make_app)
-    assert send(client(app), origin='null').status_int == 403
-    assert app.calls == []
-
-
-def test_csrf_refuses_a_null_origin_not_listed_in_cors(make_app):
-    app = target_app(make_app, cors=APP)
-    assert send(client(app), origin='null').status_int == 403
-    assert app.calls == []
-
-
-def test_csrf_refuses_a_json_post_from_an_origin_not_listed_in_cors(make_app):
-    app = target_app(make_app, cors=APP)
-    res = send(client(app), origin=EVIL, content_type='application/json', body='{"a": 1}')
-    assert res.status_int == 403
-    assert app.calls == []
-
-
-def test_csrf_refusal_checks_origin_before_referer(make_app):
-    app = target_app(make_app)
-    res = send(client(app), origin=EVIL, referer='http://localhost/form')
-    assert res.status_int == 403
+@pytest.mark.parametrize('config,sent', [case[1:] for case in REFUSED], ids=[case[0] for case in REFUSED])
+def test_csrf_refuses_a_cross_site_request(make_app, config, sent):
+    app = target_app(make_app, **config)
+    assert send(client(app), **sent).status_int == 403
     assert app.calls == []
 
 
