@@ -3517,16 +3517,10 @@ class Authenticator:
         handler = self.schemes.get(scheme.lower())
         if handler is None:
             return  # a scheme the app handles itself
-        if 'HTTP_X_FORWARDED_FOR' in environ and not trusted and not _UNTRUSTED_FORWARD.locked():
-            self._untrusted_forward(environ)
+        self._untrusted_forward(environ, trusted)
         client = _throttle_key(session.client)
         credentials = credentials.strip()
-        guess = handler.is_guess(credentials)  # then a place before the check, else only a look
-        wait = self.throttle.claim(client) if guess else self.throttle.wait(client)
-        if wait:
-            self.log.write(logging.WARNING, 'Too many failed logins from %s: refused for %ds', client, wait)
-            raise _error_response(429, 'Too many failed login attempts: retry in %d seconds' % wait,
-                                  {'Retry-After': str(wait)})
+        guess = self._admit(handler, credentials, client)
         try:
             user, expires, shown = self._authenticate(handler, credentials)
         except AuthFailure as failure:  # the attempt keeps its place (takes one) until the window ends
@@ -3543,6 +3537,17 @@ class Authenticator:
         if session.set_user(user, expires, remember=False):
             self.log.write(logging.INFO, 'Logged in as: %s', shown)
 
+    def _admit(self, handler: Any, credentials: str, client: str) -> bool:
+        """Let an attempt be checked, or raise the 429 of a client locked out.  Return True if
+        the credentials could be a guess: they took a place, to give back if they are right."""
+        guess = handler.is_guess(credentials)  # then a place before the check, else only a look
+        wait = self.throttle.claim(client) if guess else self.throttle.wait(client)
+        if wait:
+            self.log.write(logging.WARNING, 'Too many failed logins from %s: refused for %ds', client, wait)
+            raise _error_response(429, 'Too many failed login attempts: retry in %d seconds' % wait,
+                                  {'Retry-After': str(wait)})
+        return guess
+
     @staticmethod
     def _authenticate(handler: Any, credentials: str) -> Tuple[Any, int, str]:
         """The user of the credentials, when the login lapses, and how to log it; AuthFailure if not valid."""
@@ -3551,8 +3556,10 @@ class Authenticator:
                               handler.scheme)
         return handler.authenticate(credentials)
 
-    def _untrusted_forward(self, environ: Mapping[str, Any]) -> None:
+    def _untrusted_forward(self, environ: Mapping[str, Any], trusted: bool) -> None:
         """Say once per process that X-Forwarded-For from an untrusted peer is ignored."""
+        if trusted or 'HTTP_X_FORWARDED_FOR' not in environ or _UNTRUSTED_FORWARD.locked():
+            return
         peer = environ.get('REMOTE_ADDR') or '-'
         if _UNTRUSTED_FORWARD.acquire(blocking=False):  # never released: the first request says it
             self.log.write(logging.WARNING, 'X-Forwarded-For came from %s, which is not in trusted_proxies: '
