@@ -6,6 +6,8 @@
   process and one worker process per variant, so that variants which cannot
   share an interpreter (two modules named ``canister``) are still measured in
   one interleaved run.
+- ``timing_options`` / ``run_or_work``: the options every interleaved timing
+  script takes, and its entry point (the parent, or one hidden ``--worker``).
 - Small statistics and ``/proc`` helpers.
 
 Not a benchmark by itself: the scripts next to it import it (they are run as
@@ -13,6 +15,7 @@ Not a benchmark by itself: the scripts next to it import it (they are run as
 """
 from __future__ import annotations
 
+import argparse
 import io
 import json
 import os
@@ -246,6 +249,25 @@ def serve(handlers: dict[str, Callable[..., Any]]) -> None:
 # ---------------------------------------------------------------------------
 # Statistics, formatting, /proc
 # ---------------------------------------------------------------------------
+
+def timing_options(description: str, rounds: int, requests: int, warmup: int,
+                   unit: str = "variant") -> argparse.ArgumentParser:
+    """The options of an interleaved timing script (each adds its own after these)."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--rounds", type=int, default=rounds, help=f"rounds (default {rounds})")
+    parser.add_argument("--requests", type=int, default=requests, help=f"requests per {unit} per round")
+    parser.add_argument("--warmup", type=int, default=warmup, help=f"warm-up requests per {unit}")
+    parser.add_argument("--markdown", action="store_true", help="print Markdown tables")
+    parser.add_argument("--worker", help=argparse.SUPPRESS)
+    return parser
+
+
+def run_or_work(parser: argparse.ArgumentParser, run: Callable[[Any], None],
+                worker_main: Callable[[Any], None]) -> None:
+    """Parse the command line; serve as one ``--worker`` if asked, else run the whole benchmark."""
+    args = parser.parse_args()
+    (worker_main if args.worker else run)(args)
+
 
 def median(values: Sequence[float]) -> float:
     return statistics.median(values)

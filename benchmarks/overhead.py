@@ -49,8 +49,8 @@ from pathlib import Path
 from typing import Any
 
 from _harness import (CACHE_DIR, REPO_ROOT, Worker, WsgiClient, directory_size,
-                      environment_line, median, median_ratio, serve, table,
-                      time_requests, wait_for_growth)
+                      environment_line, median, median_ratio, run_or_work, serve, table,
+                      time_requests, timing_options, wait_for_growth)
 
 LEGACY_VERSION = "1.5.2"
 DEFAULT_LEGACY_DIR = CACHE_DIR / f"canister-{LEGACY_VERSION}"
@@ -391,23 +391,14 @@ def report(args: argparse.Namespace, variants: list[str], timings: dict[str, lis
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--rounds", type=int, default=30, help="rounds (default 30)")
-    parser.add_argument("--requests", type=int, default=2000, help="requests per variant per round")
-    parser.add_argument("--warmup", type=int, default=500, help="warm-up requests per variant")
-    parser.add_argument("--markdown", action="store_true", help="print Markdown tables")
+    parser = timing_options(__doc__.split("\n\n")[0], rounds=30, requests=2000, warmup=500)
     parser.add_argument("--variants", help="subset, e.g. abe (default: abcdef, and CD with --baseline)")
     parser.add_argument("--legacy-dir", default=str(DEFAULT_LEGACY_DIR),
                         help=f"where canister {LEGACY_VERSION} is (installed if missing)")
     parser.add_argument("--baseline", help="a directory with another canister.py (say, a worktree of main), "
                         "timed as variants C and D beside this one")
-    parser.add_argument("--worker", help=argparse.SUPPRESS)
     parser.add_argument("--workdir", help=argparse.SUPPRESS)
-    args = parser.parse_args()
-    if args.worker:
-        worker_main(args)
-    else:
-        run(args)
+    run_or_work(parser, run, worker_main)
 
 
 if __name__ == "__main__":

@@ -40,7 +40,7 @@ from pathlib import Path
 from typing import Any
 
 from _harness import (REPO_ROOT, Worker, WsgiClient, environment_line, median,
-                      median_ratio, serve, table, time_requests)
+                      median_ratio, run_or_work, serve, table, time_requests, timing_options)
 
 STORES = ["memory", "sqlite", "redis"]
 QUERY = "foo=bar"
@@ -270,18 +270,9 @@ def report(args: argparse.Namespace, timings: dict[str, list[float]],
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--rounds", type=int, default=20, help="rounds (default 20)")
-    parser.add_argument("--requests", type=int, default=1000, help="requests per store per round")
-    parser.add_argument("--warmup", type=int, default=200, help="warm-up requests per store")
-    parser.add_argument("--markdown", action="store_true", help="print a Markdown table")
-    parser.add_argument("--worker", help=argparse.SUPPRESS)
+    parser = timing_options(__doc__.split("\n\n")[0], rounds=20, requests=1000, warmup=200, unit="store")
     parser.add_argument("--url", help=argparse.SUPPRESS)
-    args = parser.parse_args()
-    if args.worker:
-        worker_main(args)
-    else:
-        run(args)
+    run_or_work(parser, run, worker_main)
 
 
 if __name__ == "__main__":

@@ -35,7 +35,8 @@ import sys
 import time
 from typing import Any, Dict, List, Tuple
 
-from _harness import REPO_ROOT, Worker, WsgiClient, environment_line, median, median_ratio, serve, table
+from _harness import (REPO_ROOT, Worker, WsgiClient, environment_line, median, median_ratio, run_or_work,
+                      serve, table, timing_options)
 from stores import StoreWorker
 
 sys.path.insert(0, str(REPO_ROOT / "tests"))
@@ -194,19 +195,10 @@ def report(args: argparse.Namespace, timings: Dict[str, List[float]],
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--rounds", type=int, default=10, help="rounds (default 10)")
-    parser.add_argument("--requests", type=int, default=1000, help="requests per variant per round")
-    parser.add_argument("--warmup", type=int, default=200, help="warm-up requests per variant")
-    parser.add_argument("--markdown", action="store_true", help="print a Markdown table")
-    parser.add_argument("--worker", help=argparse.SUPPRESS)
+    parser = timing_options(__doc__.split("\n\n")[0], rounds=10, requests=1000, warmup=200)
     parser.add_argument("--url", help=argparse.SUPPRESS)
     parser.add_argument("--wait", type=int, default=0, help=argparse.SUPPRESS)
-    args = parser.parse_args()
-    if args.worker:
-        worker_main(args)
-    else:
-        run(args)
+    run_or_work(parser, run, worker_main)
 
 
 if __name__ == "__main__":
