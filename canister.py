@@ -1927,11 +1927,13 @@ class RedisStore(SessionStore):
 
     ``url`` is a ``session_store`` URL; or pass ``client``, a redis-py client the app
     built (``redis.Redis``, ``Sentinel.master_for(...)`` or ``RedisCluster``).  With
-    ``wait`` > 0, a save waits (Redis ``WAIT``) until that many replicas have it.
+    ``wait`` > 0, a save waits (Redis ``WAIT``) until that many replicas have it.  With
+    ``max_age`` (``session_max_age``, in seconds), a user's set expires that long after
+    the user's latest session was made, when every session it lists has ended too.
     """
 
     def __init__(self, url: Optional[str] = None, prefix: str = 'canister:session:', timeout: float = 1.0,
-                 client: Any = None, wait: int = 0) -> None:
+                 client: Any = None, wait: int = 0, max_age: float = 0) -> None:
         redis = _require('redis', 'redis')
         if (url is None) == (client is None):
             raise ConfigError('RedisStore takes either a url or a client')
@@ -1940,6 +1942,7 @@ class RedisStore(SessionStore):
         self.prefix = prefix
         self.wait = wait
         self.timeout = timeout
+        self.max_age = max_age
         self._errors = (redis.exceptions.RedisError, OSError)
         self._response_error = redis.exceptions.ResponseError
         self._no_script = redis.exceptions.NoScriptError
@@ -2014,8 +2017,7 @@ class RedisStore(SessionStore):
         pipe = self._pipeline()
         pipe.set(key, record, px=int(ttl * 1000) if ttl > 0 else None)
         if user_key is not None:
-            pipe.sadd(self._user_set(user_key), sid)
-            pipe.smembers(self._user_set(user_key))
+            self._list_in_user_set(pipe, user_key, sid)
         waited = self._wait_in(pipe)
         try:
             results = pipe.execute()
@@ -2023,9 +2025,22 @@ class RedisStore(SessionStore):
             raise self._unreachable(error) from None
         if self.wait:
             self._replicated(key, results[-1] if waited else None)
-        if user_key is not None and len(results[2]) > 1:
-            self._live_members(user_key, [member.decode('utf-8') if isinstance(member, bytes) else member
-                                          for member in results[2]])
+        if user_key is not None:  # (SMEMBERS was the last command before WAIT)
+            self._tidy_user_set(user_key, results[-2] if waited else results[-1])
+
+    def _list_in_user_set(self, pipe: Any, user_key: str, sid: str) -> None:
+        """Add the session to its user's set in ``pipe``, then read the set's members."""
+        user_set = self._user_set(user_key)
+        pipe.sadd(user_set, sid)
+        if self.max_age:  # no session made before this one outlives this expiry
+            pipe.pexpire(user_set, int(self.max_age * 1000))
+        pipe.smembers(user_set)
+
+    def _tidy_user_set(self, user_key: str, members: Iterable[Any]) -> None:
+        """Take the ended sessions out of a user's set, given its members (when it has several)."""
+        listed = [member.decode('utf-8') if isinstance(member, bytes) else member for member in members]
+        if len(listed) > 1:
+            self._live_members(user_key, listed)
 
     def update(self, sid: str, expected: str, record: str, ttl: float) -> Tuple[bool, Optional[str]]:
         key = self.prefix + sid
@@ -2125,7 +2140,7 @@ class RedisStore(SessionStore):
 
 
 def open_store(url: str, max_sessions: int = 100000, redis_prefix: str = 'canister:session:',
-               redis_wait: int = 0) -> SessionStore:
+               redis_wait: int = 0, max_age: float = 0) -> SessionStore:
     """Make the store a ``session_store`` URL names."""
     if url == 'memory':
         return MemoryStore(max_sessions)
@@ -2135,7 +2150,7 @@ def open_store(url: str, max_sessions: int = 100000, redis_prefix: str = 'canist
             raise ConfigError('canister.session_store = %r names no file' % url)
         return SQLiteStore(path)
     if url.startswith(('redis://', 'rediss://', 'unix://', 'redis+', 'rediss+')):
-        return RedisStore(url, prefix=redis_prefix, wait=redis_wait)
+        return RedisStore(url, prefix=redis_prefix, wait=redis_wait, max_age=max_age)
     raise ConfigError('canister.session_store = %r is not valid: expected memory, sqlite:///file.db, '
                       'sqlite:////absolute/file.db, redis://host:port/db, rediss://..., '
                       'redis+sentinel://host:port,.../service/db or redis+cluster://host:port,...'
@@ -2207,7 +2222,8 @@ class SessionManager:
     def __init__(self, config: Config, store: Optional[SessionStore], log: RequestLog) -> None:
         self.log = log
         self.store = store if store is not None else open_store(
-            config['session_store'], config['session_max'], config['session_redis_prefix'], config['session_redis_wait'])
+            config['session_store'], config['session_max'], config['session_redis_prefix'], config['session_redis_wait'],
+            config['session_max_age'])
         #: What the install should say about this store (the plugin logs and shows them).
         self.warnings: List[str] = []
         self._adopt_store_methods()

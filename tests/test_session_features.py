@@ -399,6 +399,29 @@ def test_the_remembered_cookie_is_sent_again_with_each_answer(make_app, store_ur
     assert re.search(r';\s*Max-Age=86400\s*(;|$)', cookies[0]), cookies
 
 
+def test_with_a_max_age_a_users_redis_set_expires_after_the_last_of_its_sessions(make_app, redis_server):
+    import redis
+    server = redis.Redis.from_url(redis_server.url)
+    app = feature_app(make_app, session_store=redis_server.url, session_max_age=600)
+    web = Web(app)
+    first = web.login('alice')
+    assert 0 < server.pttl('canister:session:user:alice') <= 600000
+    time.sleep(0.05)
+    before = server.pttl('canister:session:user:alice')
+    second = web.login('alice')  # a later session: the set lives until that one must end
+    assert before < server.pttl('canister:session:user:alice') <= 600000
+    assert len(plugin_of(app).sessions_of('alice')) == 2
+    assert plugin_of(app).end_sessions('alice') == 2
+    assert web.read(first) == web.read(second) == [None, {}]
+
+
+def test_without_a_max_age_a_users_redis_set_has_no_expiry_of_its_own(make_app, redis_server):
+    import redis
+    web = Web(feature_app(make_app, session_store=redis_server.url))
+    web.login('alice')
+    assert redis.Redis.from_url(redis_server.url).pttl('canister:session:user:alice') == -1
+
+
 def test_end_sessions_ends_a_remembered_session(make_app, store_url):
     app = feature_app(make_app, session_store=store_url)
     web = Web(app)
