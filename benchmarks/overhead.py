@@ -27,11 +27,15 @@ present, log file grows, or stays put for ``d``); at the end it asserts the
 counter equals the number of requests it served. Then, for R rounds, the
 parent asks each worker in turn (rotating the order) to time N requests.
 Reported: median microseconds per request, and ratios taken as the median of
-the per-round ratios.
+the per-round ratios.  Many short rounds (100 of 300 requests, a few ms per
+variant) keep the variants of one round close in time, so that a shared
+machine's slowdowns, which last longer than that, hit all of them alike: on
+this project's virtual machine, runs of 20 rounds of 2,000 requests gave d/a
+anywhere from 1.54 to 1.75, runs of the defaults 1.61 to 1.65.
 
 Run (from the repository root; about a minute with the defaults):
 
-    python benchmarks/overhead.py [--rounds 30] [--requests 2000] [--markdown]
+    python benchmarks/overhead.py [--rounds 100] [--requests 300] [--markdown]
 
 ``--variants abe`` runs a subset (e.g. without canister 2.0).  ``--baseline DIR`` adds
 variants C and D: the same as c and d with the ``canister.py`` of DIR (a worktree of an
@@ -391,7 +395,7 @@ def report(args: argparse.Namespace, variants: list[str], timings: dict[str, lis
 
 
 def main() -> None:
-    parser = timing_options(__doc__.split("\n\n")[0], rounds=30, requests=2000, warmup=500)
+    parser = timing_options(__doc__.split("\n\n")[0], rounds=100, requests=300, warmup=500)
     parser.add_argument("--variants", help="subset, e.g. abe (default: abcdef, and CD with --baseline)")
     parser.add_argument("--legacy-dir", default=str(DEFAULT_LEGACY_DIR),
                         help=f"where canister {LEGACY_VERSION} is (installed if missing)")
