@@ -415,6 +415,15 @@ def test_with_a_max_age_a_users_redis_set_expires_after_the_last_of_its_sessions
     assert web.read(first) == web.read(second) == [None, {}]
 
 
+def test_a_redis_store_built_by_the_app_takes_its_max_age_as_an_argument(make_app, redis_server):
+    import redis
+    server = redis.Redis.from_url(redis_server.url)
+    store = canister.RedisStore(client=server, max_age=300)
+    web = Web(feature_app(make_app, store=store, session_max_age=300))
+    web.login('alice')
+    assert 0 < server.pttl('canister:session:user:alice') <= 300000
+
+
 def test_without_a_max_age_a_users_redis_set_has_no_expiry_of_its_own(make_app, redis_server):
     import redis
     web = Web(feature_app(make_app, session_store=redis_server.url))
