@@ -102,16 +102,19 @@ def test_parallel_requests_with_a_known_password_never_crowd_each_other_out(make
         server.close()
 
 
-def test_parallel_requests_with_valid_tokens_never_crowd_each_other_out(make_app):
+def test_parallel_requests_with_valid_tokens_take_no_place_and_never_crowd_each_other_out(make_app, tmp_path):
     import jwt
     secret = 'a shared secret of at least thirty-two bytes, for HS256'
-    app = hashed_alice_app(make_app, auth_max_failures=1, auth_jwt_secret=secret)
+    path = tmp_path / 'sessions.db'
+    app = hashed_alice_app(make_app, auth_max_failures=1, auth_jwt_secret=secret, session_store='sqlite:///%s' % path)
     claims = {'sub': 'alice', 'exp': int(time.time()) + 300}
     token = {'Authorization': 'Bearer ' + jwt.encode(claims, secret, algorithm='HS256')}
     server = InProcessWaitress(app, threads=20)
     try:
         web = Client(server.origin)
         assert at_once(20, lambda: web.get('/me', headers=token).status) == {200: 20}
+        with sqlite3.connect(str(path)) as connection:  # no attempt was counted, not even for a moment
+            assert connection.execute('SELECT client, attempts FROM canister_throttle').fetchall() == []
         assert web.get('/me', headers={'Authorization': 'Bearer not.a.token'}).status == 401
         assert web.get('/me', headers=token).status == 429  # locked out: no token is checked
     finally:
