@@ -1898,6 +1898,30 @@ class _RedisUrl(typing.NamedTuple):
         return redis.Redis(host=host, port=port, db=self.db, **common)
 
 
+#: The address in the text of a redis-py connection object.
+_REDIS_ADDRESS = re.compile(r'\bhost=([^,<>()]+),port=(\d+)')
+
+
+def _redis_error_text(error: Exception) -> str:
+    """The text of a redis-py error, each connection object it shows cut to its address: a
+    Sentinel's "no master found" prints a long object per sentinel, too long for a log line."""
+    text, start = str(error), 0
+    parts: List[str] = []
+    while True:
+        begin = text.find('<redis.', start)
+        if begin < 0:
+            return ''.join(parts) + text[start:]
+        depth, end = 0, len(text) - 1
+        for index in range(begin, len(text)):  # to the '>' that closes this object's text
+            depth += (text[index] == '<') - (text[index] == '>')
+            if depth == 0:
+                end = index
+                break
+        address = _REDIS_ADDRESS.search(text, begin, end)
+        parts.append(text[start:begin] + ('%s:%s' % address.groups() if address else '<redis client>'))
+        start = end + 1
+
+
 #: Replace a Redis session's record only if it is still the one expected (KEYS[1]: the
 #: session; ARGV: expected record, new record, ttl in ms or 0).  Returns {1} when
 #: replaced, {0, current} when another request changed it, {0} when it is gone.
@@ -1975,7 +1999,7 @@ class RedisStore(SessionStore):
 
     @staticmethod
     def _unreachable(error: Exception) -> StoreUnavailable:
-        return StoreUnavailable('the Redis session store is unavailable: %s' % error)
+        return StoreUnavailable('the Redis session store is unavailable: %s' % _redis_error_text(error))
 
     @staticmethod
     def _text(value: Any) -> Optional[str]:
@@ -2132,7 +2156,7 @@ class RedisStore(SessionStore):
             self.client.ping()
             self.client.script_load(_REDIS_UPDATE)  # so that the first update is one round trip too
         except self._errors as error:
-            return str(error)
+            return _redis_error_text(error)
         return None
 
     def close(self) -> None:
@@ -3483,7 +3507,7 @@ return 0
         try:
             return int(script(keys=[self.prefix + client], args=list(args)))
         except self._errors as error:
-            raise StoreUnavailable('the Redis login throttle is unavailable: %s' % error) from None
+            raise StoreUnavailable('the Redis login throttle is unavailable: %s' % _redis_error_text(error)) from None
 
     def claim(self, client: str) -> int:
         wait_ms = self._run(self._claim, client, self.max_failures, int(self.window * 1000))

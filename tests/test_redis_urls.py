@@ -59,6 +59,10 @@ def test_the_banner_masks_the_password_of_every_redis_url_form(make_app, log_dir
     assert 'The session store is unreachable for now' in log
     assert 'S3cret' not in log
     assert 'redis+sentinel://app:***@127.0.0.1:1,127.0.0.1:2/mymaster/0' in log
+    # redis-py's text of each sentinel's connection object is cut to its address
+    warning = next(line for line in log.splitlines() if 'unreachable for now' in line)
+    assert "No master found for 'mymaster' : 127.0.0.1:1 - " in warning and ', 127.0.0.1:2 - ' in warning
+    assert 'ConnectionPool' not in log and len(warning) < 400
 
 
 def test_a_redis_store_takes_a_url_or_a_client_not_both():
