@@ -9,7 +9,7 @@ import redis.cluster
 import redis.sentinel
 
 import canister
-from helpers import read_log
+from helpers import client, read_log
 from session_kit import FourMethodStore
 
 
@@ -53,9 +53,13 @@ def test_a_tls_url_gives_its_options_to_the_connections(tmp_path):
 
 def test_the_banner_masks_the_password_of_every_redis_url_form(make_app, log_dir):
     started = time.monotonic()
-    make_app(session_store='redis+sentinel://app:S3cret@127.0.0.1:1,127.0.0.1:2/mymaster/0')
+    app = make_app(session_store='redis+sentinel://app:S3cret@127.0.0.1:1,127.0.0.1:2/mymaster/0')
     assert time.monotonic() - started < 3  # sentinels that refuse connections are not retried for seconds
+    app.route('/count', callback=lambda: str(canister.session.data.get('n', 0)))
+    assert client(app).get('/count', status='*').status_int == 503
     log = read_log(log_dir)
+    error = next(line for line in log.splitlines() if ' ERROR ' in line)
+    assert "unavailable: No master found for 'mymaster' : 127.0.0.1:1 - " in error and len(error) < 400
     assert 'The session store is unreachable for now' in log
     assert 'S3cret' not in log
     assert 'redis+sentinel://app:***@127.0.0.1:1,127.0.0.1:2/mymaster/0' in log
