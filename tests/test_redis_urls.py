@@ -55,7 +55,7 @@ def test_the_banner_masks_the_password_of_every_redis_url_form(make_app, log_dir
     started = time.monotonic()
     app = make_app(session_store='redis+sentinel://app:S3cret@127.0.0.1:1,127.0.0.1:2/mymaster/0')
     assert time.monotonic() - started < 3  # sentinels that refuse connections are not retried for seconds
-    app.route('/count', callback=lambda: str(canister.session.data.get('n', 0)))
+    app.route('/count', callback=lambda: canister.session.data.update(n=1))  # a session to save
     assert client(app).get('/count', status='*').status_int == 503
     log = read_log(log_dir)
     error = next(line for line in log.splitlines() if ' ERROR ' in line)
