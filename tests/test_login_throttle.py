@@ -207,6 +207,10 @@ def test_with_redis_each_attempt_costs_the_throttle_one_round_trip_and_a_new_pas
     assert evalsha_calls(redis_server.url) == 1
     assert c.get('/me', headers=WRONG, expect_errors=True).status_int == 401
     assert evalsha_calls(redis_server.url) == 2
+    fresh = client(hashed_alice_app(make_app, auth_max_failures=5, session_store=redis_server.url))
+    redis.Redis.from_url(redis_server.url).config_resetstat()
+    assert fresh.get('/me', headers=RIGHT).json == {'user': 'alice'}  # a password not verified yet
+    assert evalsha_calls(redis_server.url) == 2  # takes a place and gives it back
 
 
 def test_with_redis_down_a_login_attempt_answers_503(make_app, redis_server):
