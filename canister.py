@@ -1347,6 +1347,13 @@ def _tail_of(record: str, data: Dict[str, Any]) -> Optional[str]:
     return None
 
 
+#: What a session id holds for a while after a login or regenerate gave the session a new id:
+#: a request still running on the old id learns that it moved (not ended), and leaves the
+#: browser's new cookie alone.  It is not a record: a request that sends the old id has no session.
+_MOVED = '"moved"'
+_MOVED_TTL = 60
+
+
 def _user_key(user: Any) -> Optional[str]:
     """The key a user's sessions are found by: a str user itself, a dict user's ``sub``
     (its JSON text when it has none), the JSON text of any other user; None for nobody."""
@@ -1527,10 +1534,14 @@ class MemoryStore(SessionStore):
                 return _GONE  # (expired while the request ran: as in the other stores, it stays so)
             if entry[14:] != expected:
                 return False, entry[14:]
+            flag = entry[13]
+            if flag == 'u' and record == _MOVED:  # moved to a new id: its user lists the new one
+                self._unindex(entry, sid)
+                flag = '-'
             if sid == shard.last:  # already the most recent of its shard: replaced in place
-                shard.entries[sid] = expires + entry[13] + record
+                shard.entries[sid] = expires + flag + record
             else:
-                self._use(shard, sid, expires + entry[13] + record)
+                self._use(shard, sid, expires + flag + record)
             return _DONE
 
     def touch(self, sid: str, ttl: float) -> None:
@@ -2198,11 +2209,6 @@ _PARSED_MAX = 1024
 _SCALARS = frozenset((str, int, float, bool, type(None)))
 #: How often a save is tried again when other requests keep changing the same session.
 _UPDATE_TRIES = 10
-#: What a session id holds for a while after a login or regenerate gave the session a new id:
-#: a request still running on the old id learns that it moved (not ended), and leaves the
-#: browser's new cookie alone.  It is not a record: a request that sends the old id has no session.
-_MOVED = '"moved"'
-_MOVED_TTL = 60
 #: The headers of a response built from a session, when it has neither already.
 _PRIVATE = (('Vary', 'Cookie'), ('Cache-Control', 'private'))
 #: Their names as Bottle writes them, and in lower case (any other spelling is also found, more slowly).
@@ -2661,16 +2667,32 @@ class SessionState:
         meanwhile, ``_MOVED`` if it gave the session a new id meanwhile."""
         manager = self.manager
         assert manager is not None
-        if self.old_sid:  # a new id for a live session: the old one must still be there to end
-            if manager.store.delete(self.old_sid) is False:  # ended by a parallel request: its cookie stands
+        if self.old_sid:  # a new id for a live session: the old id moves first, and only once
+            if not self._move_old_id():  # ended or moved by a parallel request: its cookie stands
                 return _MOVED
-            manager.store.save(self.old_sid, _MOVED, _MOVED_TTL)  # requests still on the old id: moved, not ended
             manager.create(sid, record, ttl, _user_key(self.user))
         elif not self.exists:
             manager.create(sid, record, ttl, _user_key(self.user))
         elif not manager.update(sid, self.snapshot, record, ttl)[0]:  # changed meanwhile, or ended
             return self._update(record, ttl)
         return record
+
+    def _move_old_id(self) -> bool:
+        """Replace the old id's session by the moved marker (requests still on the old id learn
+        it moved, not ended), whatever a parallel request changed in it meanwhile; False if
+        another request ended it or moved it first (two logins at once: the first one wins)."""
+        manager = self.manager
+        assert manager is not None and self.old_sid is not None
+        expected = self.snapshot
+        for _ in range(_UPDATE_TRIES):
+            moved, current = manager.update(self.old_sid, expected, _MOVED, _MOVED_TTL)
+            if moved:
+                return True
+            if current is None or current in (_MOVED, _MOVED.encode()):
+                return False
+            expected = current
+        raise StoreUnavailable('the session %s... kept changing under concurrent requests; '
+                               'this request\'s login was not saved' % self.old_sid[:6])
 
     def _update(self, record: str, ttl: float) -> Optional[str]:
         """Replace the stored record with this request's changes; or the record that stops it

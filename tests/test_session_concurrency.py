@@ -65,8 +65,8 @@ def gated_app(make_app, url, **config):
         return {'user': session.user, 'data': session.data}
 
     @app.get('/hold')
-    def hold(name, key='', value='', delete=''):
-        """Load the session, wait for the test, then set (or delete) a key, or change nothing."""
+    def hold(name, key='', value='', delete='', user=''):
+        """Load the session, wait for the test, then set (or delete) a key, log a user in, or change nothing."""
         held = gate(name)
         session.data.get(key)
         held.loaded.set()
@@ -75,6 +75,8 @@ def gated_app(make_app, url, **config):
             del session.data[delete]
         if key and value:
             session.data[key] = value
+        if user:
+            session.user = user
         return 'held'
 
     return app
@@ -217,6 +219,30 @@ def test_a_request_that_loaded_the_session_before_its_id_changed_does_not_log_th
     assert held.status == 200, held
     assert not any(expires_cookie(cookie) for cookie in held.set_cookies), held
     assert browser.read()[1].get('cart') == '3'
+
+
+def test_two_overlapping_logins_on_one_session_leave_one_session(make_app, serve_with_gates, store_url, log_dir):
+    """Two requests of one anonymous session both log in (an app firing two requests at once):
+    the first to save moves the session to its new id; the second finds it moved, stores nothing
+    and leaves the browser the first one's cookie, so no second session lingers."""
+    app = gated_app(make_app, store_url)
+    origin = serve_with_gates(app)
+    browser = Browser(origin)
+    assert browser.get('/set?key=cart&value=3').status == 200
+    first = hold_in_thread(origin, browser.sid, '/hold?name=a&user=alice')
+    second = hold_in_thread(origin, browser.sid, '/hold?name=b&user=alice')
+    assert app.gates('a').loaded.wait(10) and app.gates('b').loaded.wait(10)
+
+    app.gates('a').release.set()
+    moved = first()
+    app.gates('b').release.set()
+    late = second()
+
+    assert moved.status == late.status == 200
+    assert moved.new_sid and late.new_sid is None  # only the first sends a new cookie
+    assert len(plugin_of(app).sessions_of('alice')) == 1
+    assert Browser(origin, moved.new_sid).read() == ['alice', {'cart': '3'}]
+    assert any('moved to a new id' in line for line in warnings_in(log_dir))
 
 
 # --------------------------------------------------------------------------
