@@ -719,6 +719,8 @@ class FailoverReport:
 
     def __init__(self, name: str, clients: List[_LoadClient], killed_at: float, ended: float = float('inf')) -> None:
         self.name = name
+        #: seconds the measurement went on after the kill (the load's bound, if not every client settled)
+        self.window = ended - killed_at
         for client in clients:  # the answers to requests sent before the measurement ended
             client.answers = [a for a in client.answers if a[0] < ended]
         answers = [a for c in clients for a in c.answers]
@@ -737,6 +739,9 @@ class FailoverReport:
         self.updates_lost = 0  # ... whose counter came back lower than acknowledged
         self.same_cookie = 0  # clients whose cookie after recovery is the one they had before the kill
         recovered: List[Optional[float]] = []
+        #: for each client that never had a 200 after its last failure: its last answers, in
+        #: seconds from the kill (start, end, status), to tell a stuck client from a stuck server
+        self.stragglers: List[str] = []
         for client in clients:
             before = [a for a in client.answers if a[1] < killed_at and a[2] == 200]
             later = [a for a in client.answers if a[0] >= killed_at and a[2] == 200]
@@ -756,6 +761,9 @@ class FailoverReport:
             bad_end = max((a[1] for a in client.answers if a[0] >= killed_at and a[2] != 200), default=killed_at)
             back = [a for a in client.answers if a[0] >= bad_end and a[2] == 200]
             recovered.append(back[0][1] - killed_at if back else None)
+            if not back:
+                self.stragglers.append(' '.join('(%.2f, %.2f, %d)' % (a[0] - killed_at, a[1] - killed_at, a[2])
+                                                for a in client.answers[-6:]))
         self.clients = len(recovered)
         self.all_back = all(r is not None for r in recovered) and bool(recovered)
         #: seconds from the kill until every client had a 200 again (None if some never did)
@@ -770,7 +778,8 @@ class FailoverReport:
     def lines(self) -> List[str]:
         back = '%.2f s' % self.back_after if self.back_after is not None else 'NOT ALL'
         return [
-            '%s: %d requests, statuses %s' % (self.name, self.requests, self.statuses),
+            '%s: %d requests, statuses %s, measured until %.1f s after the kill'
+            % (self.name, self.requests, self.statuses, self.window),
             '  failed answers after the kill: %d %s over %.2f s (slowest %.2f s; slowest of all after the kill '
             '%.2f s)' % (self.failures, self.failure_statuses, self.outage, self.slowest_failure, self.slowest),
             '  every client back to 200 after: %s; with the same cookie: %d of %d'
@@ -778,7 +787,7 @@ class FailoverReport:
             '  sessions acknowledged before the kill: %d; lost: %d (clients\' sessions: %d, lost %d, updates lost %d)'
             % (self.fresh_acknowledged + self.acknowledged, self.fresh_lost + self.sessions_lost,
                self.acknowledged, self.sessions_lost, self.updates_lost),
-        ]
+        ] + ['  a client not back, its last answers: ' + line for line in self.stragglers]
 
     @property
     def lost(self) -> int:

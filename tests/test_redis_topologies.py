@@ -417,7 +417,8 @@ def check_failover(apps, reports, failover_seconds, title):
             name, report.statuses, apps[name].output()[-3000:])
         assert report.failures > 0, '%s: the kill was noticed' % name
         assert report.slowest < 3, '%s: an answer took %.2f s' % (name, report.slowest)
-        assert report.all_back and report.back_after < 30, '%s: not every client came back' % name
+        assert report.all_back and report.back_after < 30, '%s: not every client came back\n%s' % (
+            name, '\n'.join(report.lines()))
         assert report.acknowledged == report.clients > 0
     waited = reports['wait=1']
     assert waited.fresh_acknowledged > 10
