@@ -742,12 +742,12 @@ class RequestLog:
         self.logger.setLevel(self.level)
         self.handler: Optional[_CanisterHandler] = None
         self.line_format = _LineFormat(config['log_format'] == 'json')
-        #: Canister writes lines (``log_level`` is not DISABLED): a thread is named after the
-        #: client and session it serves, for the ``[...]`` part of its lines (see ``_RequestContext``).
-        self.names_threads = self.level <= logging.CRITICAL
+        #: Canister writes lines (``log_level`` is not DISABLED); only then is a thread named after
+        #: the client and session it serves, for the ``[...]`` part of its lines (``_RequestContext``).
+        self.writes_lines = self.level <= logging.CRITICAL
         #: The name of each level canister writes at, as the logging module says it (``%(levelname)s``).
         self._level_names = {level: logging.getLevelName(level) for level in _LEVELS.values()}
-        if self.names_threads:
+        if self.writes_lines:
             sink = _sink_for(config['log_path'], config['log_days'])
             self.handler = _CanisterHandler(sink, self.line_format)
             self.logger.addHandler(self.handler)
@@ -2529,7 +2529,7 @@ class SessionState:
     def _new_sid(self) -> str:
         sid = self.sid = secrets.token_urlsafe(32)
         if self.manager is not None:
-            if self.manager.log.names_threads:
+            if self.manager.log.writes_lines:  # (the thread's name is the [...] of its log lines)
                 threading.current_thread().name = '%s-%s' % (self.client, sid[:6])
             self.manager.log.write(logging.DEBUG, 'Session: %s... created', sid[:6])
         return sid
@@ -3085,10 +3085,8 @@ class BasicAuth:
             self._next_stat = _now() + 1.0
             self._reload()
         decoded, username, password = self._decode(credentials)
-        key = hmac.new(self._cache_key, decoded.encode('utf-8'), hashlib.sha256).digest()
-        with self._lock:
-            seen = self._verified.get(key)
-        if seen is not None and seen > _now() and username in self.users:
+        key = self._key_of(decoded)
+        if self._recently_verified(key) and username in self.users:
             return username, 0, username
         stored, scheme = self.users.get(username, self._dummy)
         valid = verify_password(password, stored, scheme) and username in self.users
@@ -3104,10 +3102,16 @@ class BasicAuth:
             decoded = self._decode(credentials)[0]
         except AuthFailure:
             return True
-        key = hmac.new(self._cache_key, decoded.encode('utf-8'), hashlib.sha256).digest()
+        return not self._recently_verified(self._key_of(decoded))
+
+    def _key_of(self, decoded: str) -> bytes:
+        """The cache key of ``user:password`` (a keyed hash: the password is never kept)."""
+        return hmac.new(self._cache_key, decoded.encode('utf-8'), hashlib.sha256).digest()
+
+    def _recently_verified(self, key: bytes) -> bool:
         with self._lock:
             seen = self._verified.get(key)
-        return seen is None or seen <= _now()
+        return seen is not None and seen > _now()
 
     @staticmethod
     def _decode(credentials: str) -> Tuple[str, str, str]:
@@ -4206,7 +4210,7 @@ class _RequestContext(SessionState):
         cookie_sid = context.cookie_sid = plugin.sessions.cookie_sid(cookie) if cookie is not None else None
         context.outer = _local.context
         _local.context = context
-        if log.names_threads:
+        if log.writes_lines:  # the thread's name is the [...] of its log lines
             thread = context.thread = threading.current_thread()
             context.outer_thread_name = thread.name
             thread.name = context.client + ('-' + cookie_sid[:6] if cookie_sid else '-...')
