@@ -661,6 +661,9 @@ class _LoadClient(threading.Thread):
         #: (started, ended, status, cookie sent, cookie after, counter or None)
         self.answers: List[Tuple[float, float, int, Optional[str], Optional[str], Optional[int]]] = []
         self.first_session = threading.Event()
+        #: when the request now on its way was sent (None between requests); set under ``lock``
+        self.in_flight_since: Optional[float] = None
+        self.lock = threading.Lock()
 
     def run(self) -> None:
         iteration = 0
@@ -669,7 +672,8 @@ class _LoadClient(threading.Thread):
             if self.fresh_every and iteration % self.fresh_every == 0:
                 self._fresh_session()
             sent = self.client.cookies.get(COOKIE)
-            started = time.monotonic()
+            with self.lock:
+                started = self.in_flight_since = time.monotonic()
             try:
                 answer = self.client.get('/count')
                 status = answer.status
@@ -677,6 +681,7 @@ class _LoadClient(threading.Thread):
             except (OSError, ValueError, KeyError, http.client.HTTPException):
                 status, counter = 0, None  # no answer at all: counted as a failure
             self.answers.append((started, time.monotonic(), status, sent, self.client.cookies.get(COOKIE), counter))
+            self.in_flight_since = None
             if status == 200 and self.client.cookies.get(COOKIE):
                 self.first_session.set()
             time.sleep(self.pause)
@@ -704,10 +709,18 @@ class _LoadClient(threading.Thread):
                 lost += 1
         return len(acknowledged), lost
 
-    def ok_since(self) -> Optional[float]:
-        """Start of the current streak of 200s that kept the same cookie (None if the last answer failed)."""
+    def sent_before(self, moment: float) -> bool:
+        """Whether a request sent before ``moment`` is still waiting for its answer."""
+        with self.lock:  # a request is either sent after ``moment`` or already marked in flight here
+            return self.in_flight_since is not None and self.in_flight_since < moment
+
+    def ok_since(self, before: float = float('inf')) -> Optional[float]:
+        """Start of the streak of 200s that kept the same cookie, up to the last request sent before
+        ``before`` (None if that one failed)."""
         since = None
         for started, _, status, sent, after, _ in reversed(self.answers):
+            if started >= before:
+                continue
             if status != 200 or sent != after:
                 break
             since = started
@@ -827,16 +840,29 @@ class FailoverLoad:
                 wait_for_failover(bound)
                 self.failover_seconds = time.monotonic() - self.killed_at
             deadline = self.killed_at + bound
-            while time.monotonic() < deadline:
-                now = time.monotonic()
-                streaks = [c.ok_since() for c in everyone]
-                if all(s is not None and s > self.killed_at and now - s >= settle for s in streaks):
-                    break
-                time.sleep(0.1)
-            ended = time.monotonic()
+            ended = self._settled_at(everyone, settle, deadline)
         finally:
             self.stop.set()
             for client in everyone:
                 client.join(15)
-        # (requests still in flight when the measurement ended are not part of it)
+        # (requests sent after the measurement ended are not part of it)
         return {name: FailoverReport(name, group, self.killed_at, ended) for name, group in self.groups.items()}
+
+    def _settled_at(self, everyone: List[_LoadClient], settle: float, deadline: float) -> float:
+        """The first moment at which every client has had ``settle`` seconds of 200s with its cookie
+        since the kill, counting the answers to requests still in flight then (or ``deadline``)."""
+        def settled(moment: float) -> bool:
+            streaks = [c.ok_since(before=moment) for c in everyone]
+            return all(s is not None and s > self.killed_at and moment - s >= settle for s in streaks)
+
+        while time.monotonic() < deadline:
+            moment = time.monotonic()
+            if settled(moment):
+                # a request sent just before ``moment`` can still fail (a replica resyncing makes a
+                # WAIT time out, for one): wait for those answers, then decide again
+                while any(c.sent_before(moment) for c in everyone) and time.monotonic() < deadline:
+                    time.sleep(0.02)
+                if settled(moment):
+                    return moment
+            time.sleep(0.1)
+        return time.monotonic()
