@@ -2209,10 +2209,17 @@ _PARSED_MAX = 1024
 _SCALARS = frozenset((str, int, float, bool, type(None)))
 #: How often a save is tried again when other requests keep changing the same session.
 _UPDATE_TRIES = 10
+
 #: The headers of a response built from a session, when it has neither already.
 _PRIVATE = (('Vary', 'Cookie'), ('Cache-Control', 'private'))
 #: Their names as Bottle writes them, and in lower case (any other spelling is also found, more slowly).
 _CACHING_HEADERS = frozenset(('Vary', 'Cache-Control', 'vary', 'cache-control'))
+
+
+def _pause_after_collision(attempt: int, started: float) -> None:
+    """Sleep at random up to 2**attempt times the failed try's length (at least 1 ms), so that
+    requests colliding on one session spread out over a slow store as over a fast one."""
+    time.sleep(random.random() * max(time.monotonic() - started, 0.001) * 2 ** min(attempt, 5))
 
 
 class _Parsed(typing.NamedTuple):
@@ -2684,13 +2691,15 @@ class SessionState:
         manager = self.manager
         assert manager is not None and self.old_sid is not None
         expected = self.snapshot
-        for _ in range(_UPDATE_TRIES):
+        for attempt in range(_UPDATE_TRIES):
+            started = time.monotonic()
             moved, current = manager.update(self.old_sid, expected, _MOVED, _MOVED_TTL)
             if moved:
                 return True
             if current is None or current in (_MOVED, _MOVED.encode()):
                 return False
             expected = current
+            _pause_after_collision(attempt, started)
         raise StoreUnavailable('the session %s... kept changing under concurrent requests; '
                                'this request\'s login was not saved' % self.old_sid[:6])
 
@@ -2717,9 +2726,7 @@ class SessionState:
             if manager.update(self.sid, current, record, ttl)[0]:
                 self.snapshot = record
                 return record
-            # A pause at random, of up to 2**attempt times this try's length (at least 1 ms), so that
-            # requests colliding on one session spread out over a slow store as over a fast one.
-            time.sleep(random.random() * max(time.monotonic() - started, 0.001) * 2 ** min(attempt, 5))
+            _pause_after_collision(attempt, started)
         raise StoreUnavailable('the session %s... kept changing under concurrent requests; '
                                'this request\'s changes were not saved' % self.sid[:6])
 
