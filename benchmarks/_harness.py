@@ -8,6 +8,7 @@
   one interleaved run.
 - ``timing_options`` / ``run_or_work``: the options every interleaved timing
   script takes, and its entry point (the parent, or one hidden ``--worker``).
+- ``add_counter_routes``: the job the canister variants are timed on.
 - Small statistics and ``/proc`` helpers.
 
 Not a benchmark by itself: the scripts next to it import it (they are run as
@@ -169,6 +170,20 @@ def time_requests(client: WsgiClient, count: int, path: str = "/", query: str = 
         request(path, query)
     elapsed = time.perf_counter_ns() - start
     return elapsed / count / 1000.0
+
+
+def add_counter_routes(app: Any, session: Any) -> None:
+    """The job every canister variant is timed on: ``GET /?foo=...`` bumps the session's
+    counter and echoes ``foo`` (a handler argument), ``GET /_counter`` reads the counter back."""
+
+    @app.get("/")
+    def index(foo):
+        session.data["counter"] = session.data.get("counter", 0) + 1
+        return foo
+
+    @app.get("/_counter")
+    def counter():
+        return str(session.data.get("counter", 0))
 
 
 # ---------------------------------------------------------------------------

@@ -62,8 +62,9 @@ from typing import Any, Callable, Dict, List, Optional
 REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT / 'tests'))
 
-from servers import AppServer, Client, RedisServer, cleanup_all  # noqa: E402
-from test_load import SETUPS, check_log, expected_requests, read_logs, run_load  # noqa: E402
+from servers import Client, cleanup_all  # noqa: E402
+from helpers import read_log  # noqa: E402
+from test_load import SETUPS, check_log, expected_requests, run_load, start_setup  # noqa: E402
 
 #: The setups of tests/test_load.py, and Redis behind waitress's 8 threads (many requests of one
 #: session at once in one process: the --concurrent-keys default runs it too).
@@ -73,33 +74,15 @@ COOKIE = 'session_id'
 EXPIRES_COOKIE = re.compile(r';\s*max-age=0\s*(;|$)', re.IGNORECASE)
 
 
-def start_setup(name: str, app: str, workdir: str, started: List[Any]) -> tuple[AppServer, str]:
-    """Start the setup's store and server (appended to ``started``); the server and its log directory."""
-    store, server_kind, workers = ALL_SETUPS[name]
-    log_dir = os.path.join(workdir, name, 'logs')
-    env = {'CANISTER_LOG_PATH': log_dir}
-    if store == 'redis':
-        redis = RedisServer()
-        started.append(redis)
-        redis.start()
-        env['CANISTER_SESSION_STORE'] = redis.url
-    elif store == 'sqlite':
-        os.makedirs(os.path.join(workdir, name), exist_ok=True)
-        env['CANISTER_SESSION_STORE'] = 'sqlite:///' + os.path.join(workdir, name, 'sessions.db')
-    server = AppServer(app, server=server_kind, workers=workers, threads=8, env=env, start_timeout=30)
-    started.append(server)
-    server.start()
-    return server, log_dir
-
-
 def run_setup(name: str, clients: int, requests: int, boom_every: int, workdir: str) -> Dict[str, Any]:
     started: List[Any] = []
     try:
-        server, log_dir = start_setup(name, 'load_app:app', workdir, started)
-        before = check_log(read_logs(log_dir))
+        server, log_dir = start_setup(ALL_SETUPS[name], 'load_app:app', os.path.join(workdir, name), started,
+                                      start_timeout=30)
+        before = check_log(read_log(log_dir))
         result = run_load(server.url, clients, requests, boom_every, timeout=30,
                           deadline=max(60.0, clients * requests / 50.0))
-        after = check_log(read_logs(log_dir))
+        after = check_log(read_log(log_dir))
     finally:
         for item in reversed(started):
             item.cleanup()
@@ -270,7 +253,8 @@ def run_keys_setup(name: str, clients: int, requests: int, keys: int, hold: floa
     result = KeysResult()
     started: List[Any] = []
     try:
-        server, _ = start_setup(name, 'concurrency_app:app', workdir, started)
+        server, _ = start_setup(ALL_SETUPS[name], 'concurrency_app:app', os.path.join(workdir, name), started,
+                                start_timeout=30)
         start = threading.Barrier(clients + 1)
         timeout = 30.0
         threads = [threading.Thread(target=run_keys_client, name='keys-client-%d' % index, daemon=True,

@@ -97,7 +97,7 @@ import sys
 import time
 from typing import Any
 
-from _harness import REPO_ROOT, WsgiClient, environment_line, rss_bytes
+from _harness import REPO_ROOT, WsgiClient, add_counter_routes, environment_line, rss_bytes
 
 sys.path.insert(0, str(REPO_ROOT))
 import bottle  # noqa: E402
@@ -126,15 +126,7 @@ def make_app(store: canister.MemoryStore, timeout: int) -> bottle.Bottle:
     """The counter job on ``store``, with logging off."""
     app = bottle.Bottle()
     app.install(canister.Canister(store=store, session_timeout=timeout, log_level="DISABLED"))
-
-    @app.get("/")
-    def index(foo):
-        session.data["counter"] = session.data.get("counter", 0) + 1
-        return foo
-
-    @app.get("/_counter")
-    def counter():
-        return str(session.data.get("counter", 0))
+    add_counter_routes(app, session)
 
     @app.get("/_login")
     def login(name):

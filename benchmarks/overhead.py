@@ -52,7 +52,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from _harness import (CACHE_DIR, REPO_ROOT, Worker, WsgiClient, directory_size,
+from _harness import (CACHE_DIR, REPO_ROOT, Worker, WsgiClient, add_counter_routes, directory_size,
                       environment_line, median, median_ratio, run_or_work, serve, table,
                       time_requests, timing_options, wait_for_growth)
 
@@ -161,15 +161,7 @@ def build_canister(workdir: Path, log_level: str | None = None, root: Path = REP
         options["log_level"] = log_level
     app = bottle.Bottle()
     app.install(canister.Canister(**options))
-
-    @app.get("/")
-    def index(foo):
-        session.data["counter"] = session.data.get("counter", 0) + 1
-        return foo
-
-    @app.get("/_counter")
-    def counter():
-        return str(session.data.get("counter", 0))
+    add_counter_routes(app, session)
 
     return app
 
@@ -199,16 +191,7 @@ def build_legacy(workdir: Path, legacy_dir: Path) -> Any:
     app.config["canister.log_level"] = "INFO"
     app.config["canister.CORS"] = "*"
     app.install(canister.Canister())
-
-    # 1.5.2 fills handler arguments from request.params by name.
-    @app.get("/")
-    def index(foo):
-        session.data["counter"] = session.data.get("counter", 0) + 1
-        return foo
-
-    @app.get("/_counter")
-    def counter():
-        return str(session.data.get("counter", 0))
+    add_counter_routes(app, session)  # (1.5.2 fills handler arguments from request.params by name)
 
     return app
 

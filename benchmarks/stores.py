@@ -39,7 +39,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from _harness import (REPO_ROOT, Worker, WsgiClient, environment_line, median,
+from _harness import (REPO_ROOT, Worker, WsgiClient, add_counter_routes, environment_line, median,
                       median_ratio, run_or_work, serve, table, time_requests, timing_options)
 
 STORES = ["memory", "sqlite", "redis"]
@@ -69,14 +69,7 @@ class StoreWorker:
         self.app = bottle.Bottle()
         self.app.install(canister.Canister(session_store=url, log_level="DISABLED"))
 
-        @self.app.get("/")
-        def index(foo):
-            session.data["counter"] = session.data.get("counter", 0) + 1
-            return foo
-
-        @self.app.get("/_counter")
-        def counter():
-            return str(session.data.get("counter", 0))
+        add_counter_routes(self.app, session)
 
         self.client = WsgiClient(self.app)
         self.job_requests = 0

@@ -35,8 +35,8 @@ import sys
 import time
 from typing import Any, Dict, List, Tuple
 
-from _harness import (REPO_ROOT, Worker, WsgiClient, environment_line, median, median_ratio, run_or_work,
-                      serve, table, timing_options)
+from _harness import (REPO_ROOT, Worker, WsgiClient, add_counter_routes, environment_line, median, median_ratio,
+                      run_or_work, serve, table, timing_options)
 from stores import StoreWorker
 
 sys.path.insert(0, str(REPO_ROOT / "tests"))
@@ -60,14 +60,7 @@ class TopologyWorker(StoreWorker):
         self.app = bottle.Bottle()
         self.app.install(canister.Canister(session_store=url, session_redis_wait=wait, log_level="DISABLED"))
 
-        @self.app.get("/")
-        def index(foo: str) -> str:
-            session.data["counter"] = session.data.get("counter", 0) + 1
-            return foo
-
-        @self.app.get("/_counter")
-        def counter() -> str:
-            return str(session.data.get("counter", 0))
+        add_counter_routes(self.app, session)
 
         self.client = WsgiClient(self.app)
         self.job_requests = 0

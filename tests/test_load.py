@@ -23,11 +23,12 @@ benchmarks/load.py runs the same driver bigger and reports throughput.
 from __future__ import annotations
 
 import collections
+import os
 import re
 import threading
 import time
 import urllib.parse
-from typing import Any, Dict, Iterator, List, Optional
+from typing import Any, Dict, Iterator, List, Optional, Tuple
 
 import pytest
 
@@ -237,10 +238,12 @@ SETUPS = {
 }
 
 
-@pytest.mark.parametrize('setup', list(SETUPS))
-def test_concurrent_clients_keep_their_own_sessions(setup: str, tmp_path: Any, started: List[Any]) -> None:
-    store, server_kind, workers = SETUPS[setup]
-    log_dir = str(tmp_path / 'logs')
+def start_setup(setup: Tuple[str, str, int], app: str, directory: str, started: List[Any],
+                start_timeout: float = 10) -> Tuple[AppServer, str]:
+    """Start a setup's store and server (appended to ``started``), with the log and the SQLite
+    file in ``directory``; return the server and its log directory."""
+    store, server_kind, workers = setup
+    log_dir = os.path.join(directory, 'logs')
     env = {'CANISTER_LOG_PATH': log_dir}
     if store == 'redis':
         redis = RedisServer()
@@ -248,10 +251,18 @@ def test_concurrent_clients_keep_their_own_sessions(setup: str, tmp_path: Any, s
         redis.start()
         env['CANISTER_SESSION_STORE'] = redis.url
     elif store == 'sqlite':
-        env['CANISTER_SESSION_STORE'] = 'sqlite:///' + str(tmp_path / 'sessions.db')
-    server = AppServer(APP, server=server_kind, workers=workers, threads=8, env=env)
+        os.makedirs(directory, exist_ok=True)
+        env['CANISTER_SESSION_STORE'] = 'sqlite:///' + os.path.join(directory, 'sessions.db')
+    server = AppServer(app, server=server_kind, workers=workers, threads=8, env=env, start_timeout=start_timeout)
     started.append(server)
     server.start()
+    return server, log_dir
+
+
+@pytest.mark.parametrize('setup', list(SETUPS))
+def test_concurrent_clients_keep_their_own_sessions(setup: str, tmp_path: Any, started: List[Any]) -> None:
+    workers = SETUPS[setup][2]
+    server, log_dir = start_setup(SETUPS[setup], APP, str(tmp_path), started)
     before = check_log(read_log(log_dir))
 
     result = run_load(server.url, CLIENTS, REQUESTS, BOOM_EVERY, timeout=20, deadline=40)

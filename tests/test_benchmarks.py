@@ -1,0 +1,47 @@
+"""The benchmark commands the README gives run and print their figures.
+
+Each script runs here as small as it goes (one round, a few requests), so this is no
+measurement: it only shows that a reader who types the README's command gets a report,
+not a traceback.  A script's exit status 1 is its verdict on a target (a lost update, a
+latency above its bound), which small runs on a shared machine say nothing about; a crash
+also exits 1, but prints a traceback, which fails the test.
+``benchmarks/instructions.py`` is left out: it runs each app under valgrind, minutes even
+when small.
+"""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from helpers import ROOT
+
+#: (script and its arguments, a line of its report that must show up)
+RUNS = {
+    'overhead': (['overhead.py', '--rounds', '1', '--requests', '20', '--warmup', '5', '--variants', 'abcdfCD',
+                  '--baseline', str(ROOT), '--markdown'], '| d/D |'),
+    'stores': (['stores.py', '--rounds', '1', '--requests', '10', '--warmup', '2'],
+               'Redis per request that only reads its session'),
+    'stores_topologies': (['stores_topologies.py', '--rounds', '1', '--requests', '5', '--warmup', '1'],
+                          'cluster+wait'),
+    'memory_store': (['memory_store.py', '--sessions', '5000', '--skip-latency'], 'bytes per session'),
+    'load': (['load.py', '--clients', '2', '--requests', '8'], 'sqlite-gunicorn3'),
+    'load_concurrent_keys': (['load.py', '--concurrent-keys', '2', '--clients', '2', '--requests', '8',
+                              '--setups', 'memory-waitress,sqlite-waitress'], 'resurrected'),
+    'soak': (['soak.py', '--seconds', '2'], 'summary:'),
+    'failover': (['failover.py', '--topology', 'sentinel', '--clients', '2', '--seconds', '1'],
+                 'every client back to 200 after'),
+}
+
+
+@pytest.mark.parametrize('name', list(RUNS))
+def test_the_benchmark_command_prints_its_report(name: str) -> None:
+    arguments, expected = RUNS[name]
+    run = subprocess.run([sys.executable, os.path.join('benchmarks', arguments[0])] + arguments[1:], cwd=str(ROOT),
+                         capture_output=True, text=True, timeout=300)
+    output = run.stdout + run.stderr
+    assert 'Traceback' not in output, output[-4000:]
+    assert run.returncode in (0, 1), output[-4000:]
+    assert expected in run.stdout, output[-4000:]
