@@ -1220,30 +1220,37 @@ def _refuse_constant(constant: str) -> Any:
 _JSON_BODY = json.JSONDecoder(parse_constant=_refuse_constant)
 
 
+class _Pairs(list):
+    """A JSON object's (key, value) pairs as read, duplicates included."""
+
+
 class _Constant(str):
     """Where a refused constant stood, found by a second, slower reading (errors only)."""
 
 
 def _constant_problem(text: Any) -> str:
-    """The 400 message for a JSON body with NaN or Infinity: which parameter holds it."""
+    """The 400 message for a JSON body with NaN or Infinity: which parameter holds it (one pass
+    over the body, whatever its shape)."""
     found: List[str] = []
 
     def holds(value: Any) -> bool:
-        if isinstance(value, dict):
-            value = list(value.values())
-        return isinstance(value, _Constant) or (isinstance(value, list) and any(holds(item) for item in value))
-
-    def pairs(items: List[Tuple[str, Any]]) -> Dict[str, Any]:
-        for key, value in items:  # inner objects come first: the outermost key is found last
-            if holds(value):
-                found[:] = [key]
-                break
-        return dict(items)
+        pending = [value]
+        while pending:
+            value = pending.pop()
+            if isinstance(value, _Constant):
+                return True
+            if type(value) is _Pairs:
+                pending.extend(item for _, item in value)
+            elif isinstance(value, list):
+                pending.extend(value)
+        return False
 
     try:
-        json.loads(text, parse_constant=_Constant, object_pairs_hook=pairs)
+        parsed = json.loads(text, parse_constant=_Constant, object_pairs_hook=_Pairs)
     except (ValueError, RecursionError):
-        pass
+        parsed = None
+    if type(parsed) is _Pairs:
+        found = [key for key, value in parsed if holds(value)][:1]
     where = 'parameter %r: ' % found[0][:60] if found else ''
     return 'the body is not valid JSON: %sNaN, Infinity and -Infinity are not JSON values' % where
 
