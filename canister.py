@@ -2493,6 +2493,9 @@ class SessionState:
     user: Any = None
     #: When that login lapses by itself (a token's ``exp``), in seconds since the epoch; 0: never.
     user_expires = 0.0
+    #: The user of a login that lapsed (``session.user`` is then None): kept in the record, so
+    #: that the same person logging in again keeps the data and anyone else starts without it.
+    lapsed_user: Any = None
     #: When the session was made, in milliseconds since the epoch (0: not yet, set when it is
     #: first saved): an integer is cheaper to write than a float.
     created_ms = 0
@@ -2526,11 +2529,22 @@ class SessionState:
         self.exists = True
         self.sid = sid
         self.snapshot = record
-        self.data, self.created_ms, self.lifetime = data.copy(), created_ms, lifetime
-        if not expires or expires > _now():  # a login with its own expiry (a JWT's) lapses by itself
-            self.user, self.user_expires, self.tail = user, expires, tail
+        self.data, self.created_ms, self.lifetime, self.tail = data.copy(), created_ms, lifetime, tail
+        self._take_user(user, expires)
         if manager.log.level <= logging.DEBUG:
             manager.log.write(logging.DEBUG, 'Session: %s... loaded', sid[:6])
+
+    def _take_user(self, user: Any, expires: int) -> None:
+        """Take the stored user, as logged in, or as lapsed when its login (a JWT's) has expired."""
+        if not expires or expires > _now():
+            self.user, self.lapsed_user = user, None
+        else:
+            self.user, self.lapsed_user = None, user
+        self.user_expires = expires
+
+    def _record_user(self) -> Any:
+        """The user the record names: the logged-in one, or the one whose login lapsed."""
+        return self.user if self.user is not None else self.lapsed_user
 
     def get_sid(self) -> str:
         self.load()
@@ -2555,19 +2569,23 @@ class SessionState:
             self._new_sid()
 
     def set_user(self, user: Any, expires: float = 0, remember: bool = True) -> bool:
-        """Log a user in (or out with None); return True if the user changed.
+        """Log a user in (or out with None); return True if the person changed.
 
-        A change rotates the session id; a different user starts with empty data.
+        People are told apart by ``_user_key`` (a dict user's ``sub``): the same person with
+        new claims (a refreshed token) keeps the session as it is.  Another person rotates the
+        session id.  The data belongs to the person the record names (even if that login has
+        lapsed): a login from anonymous keeps it, anyone else, or nobody, starts without it.
         With ``remember=False`` (credentials sent with a request that has no session)
         the user holds for this request only, unless the handler makes the session real.
         """
         self.load()
-        changed = user != self.user
+        key = _user_key(user)
+        if _user_key(self._record_user()) not in (None, key):  # nothing of the last person's
+            self.data, self.lifetime = {}, 0
+        changed = key != _user_key(self.user)
         if changed:
-            if _is_someone(user) and _is_someone(self.user):  # another person: nothing of the last one's
-                self.data, self.lifetime = {}, 0
             self._rotate()
-        self.user = user
+        self.user, self.lapsed_user = user, None
         self.user_expires = expires
         self.tail = None
         if remember or self.exists:
@@ -2600,7 +2618,7 @@ class SessionState:
         self.dead += tuple(sid for sid in (self.old_sid, self.sid if self.exists else None) if sid)
         self.exists, self.sid, self.old_sid, self.snapshot, self.keep_empty = False, None, None, '', False
         self.data, self.user, self.user_expires, self.created_ms, self.tail = {}, None, 0, 0, None
-        self.lifetime = 0
+        self.lifetime, self.lapsed_user = 0, None
 
     def record(self) -> str:
         """The JSON text stored for this session (a new one's creation time is now); explains which
@@ -2611,7 +2629,8 @@ class SessionState:
         try:
             tail = self.tail
             if tail is None:
-                tail = self.tail = _record_tail(user, self.created_ms, int(self.user_expires), self.lifetime)
+                tail = self.tail = _record_tail(self._record_user(), self.created_ms, int(self.user_expires),
+                                                self.lifetime)
             return _encode_record(self.data, tail)
         except (TypeError, ValueError, RecursionError):
             pass  # find which value it is
@@ -2649,7 +2668,7 @@ class SessionState:
         does not hold it yet (or it has a lifetime of its own, which slides)."""
         manager = self.manager
         assert manager is not None
-        manager.remember(sid, record, self.data, self.user, self.created_ms, int(self.user_expires),
+        manager.remember(sid, record, self.data, self._record_user(), self.created_ms, int(self.user_expires),
                          self.lifetime, self.tail or '')
         if sid != self.cookie_sid or self.lifetime:
             manager.set_cookie(headers, sid, https, max_age=ttl if self.lifetime else 0)
@@ -2684,9 +2703,9 @@ class SessionState:
         if self.old_sid:  # a new id for a live session: the old id moves first, and only once
             if not self._move_old_id():  # ended or moved by a parallel request: its cookie stands
                 return _MOVED
-            manager.create(sid, record, ttl, _user_key(self.user))
+            manager.create(sid, record, ttl, _user_key(self._record_user()))
         elif not self.exists:
-            manager.create(sid, record, ttl, _user_key(self.user))
+            manager.create(sid, record, ttl, _user_key(self._record_user()))
         elif not manager.update(sid, self.snapshot, record, ttl)[0]:  # changed meanwhile, or ended
             return self._update(record, ttl)
         return record
@@ -2747,7 +2766,7 @@ class SessionState:
         changed = {key: value for key, value in self.data.items()
                    if key not in old or _encode_json(value) != _encode_json(old[key])}
         deleted = [key for key in old if key not in self.data]
-        user_changed = (self.user, int(self.user_expires)) != (base.user, base.user_expires)
+        user_changed = (self._record_user(), int(self.user_expires)) != (base.user, base.user_expires)
         return changed, deleted, user_changed, self.lifetime != base.lifetime
 
     def _merged(self, current: str, changes: Tuple[Dict[str, Any], List[str], bool, bool]) -> str:
@@ -2763,7 +2782,7 @@ class SessionState:
             data.pop(key, None)
         self.data, self.created_ms, self.tail = data, stored.created_ms, None
         if not user_changed:
-            self.user, self.user_expires = stored.user, stored.user_expires
+            self._take_user(stored.user, stored.user_expires)
         if not lifetime_changed:
             self.lifetime = stored.lifetime
         return self.record()

@@ -164,6 +164,80 @@ def test_a_dict_user_with_another_sub_starts_with_empty_data(make_app):
     assert web.read(dave) == [{'sub': 'dave', 'role': 'member'}, {}]
 
 
+def test_logging_out_through_session_user_takes_the_data_along(make_app, store_url):
+    app = feature_app(make_app, session_store=store_url)
+
+    @app.get('/nobody')
+    def nobody():
+        session.user = None
+        return 'ok'
+
+    web = Web(app)
+    alice = web.login('alice')
+    web.get('/set?key=card&value=4111', alice)
+    anonymous = new_sid(web.get('/nobody', alice))
+    assert anonymous and anonymous != alice
+    assert web.read(anonymous) == [None, {}]
+    bob = web.login('bob', anonymous)
+    assert web.read(bob) == ['bob', {}]
+
+
+# a token's login that lapses, and a refreshed token
+
+JWT_SECRET = 'Vq3Lr8Zt1Wm6Xc4Bn9Hs2Jd7Fg5Pa0-Tq1Ye8Ui3Oo6Kl9Mz2Nx7Cv4Bb5Vn1Q'
+
+
+def token(sub, seconds=600, **claims):
+    import jwt
+    return 'Bearer ' + jwt.encode(dict({'sub': sub, 'exp': int(time.time()) + seconds}, **claims), JWT_SECRET,
+                                  algorithm='HS256')
+
+
+def token_app(make_app, store_url):
+    return Web(feature_app(make_app, session_store=store_url, auth_jwt_secret=JWT_SECRET))
+
+
+def subject_and_data(response):
+    user, data = json.loads(response.text)
+    return [user and user['sub'], data]
+
+
+def lapsed_session(web, clock):
+    """alice's session (with her data) whose token login has lapsed: its id."""
+    alice = new_sid(web.get('/set?key=note&value=private', headers={'Authorization': token('alice')}))
+    assert subject_and_data(web.get('/read', alice)) == ['alice', {'note': 'private'}]
+    clock.advance(601)
+    assert web.read(alice) == [None, {'note': 'private'}]
+    web.get('/set?key=seen&value=yes', alice)  # saved while nobody is logged in
+    web.get('/remember?seconds=3600', alice)
+    return alice
+
+
+def test_after_a_token_login_lapses_another_person_logging_in_starts_with_empty_data(make_app, store_url, clock):
+    web = token_app(make_app, store_url)
+    alice = lapsed_session(web, clock)
+    response = web.get('/read', alice, headers={'Authorization': token('bob', 1200)})
+    assert subject_and_data(response) == ['bob', {}]
+    assert new_sid(response) not in (None, '', alice)
+
+
+def test_after_a_token_login_lapses_the_same_person_logging_in_again_keeps_the_data(make_app, store_url, clock):
+    web = token_app(make_app, store_url)
+    alice = lapsed_session(web, clock)
+    response = web.get('/read', alice, headers={'Authorization': token('alice', 1200)})
+    assert subject_and_data(response) == ['alice', {'note': 'private', 'seen': 'yes'}]
+
+
+def test_a_refreshed_token_of_the_same_person_keeps_the_session_and_its_id(make_app, store_url):
+    web = token_app(make_app, store_url)
+    alice = new_sid(web.get('/set?key=cart&value=tea', headers={'Authorization': token('alice', 300, iat=1)}))
+    refreshed = token('alice', 900, iat=2)
+    response = web.get('/read', alice, headers={'Authorization': refreshed})
+    assert subject_and_data(response) == ['alice', {'cart': 'tea'}]
+    assert new_sid(response) is None  # the same id: no new cookie
+    assert json.loads(web.get('/read', alice).text)[0]['iat'] == 2  # the session holds the new claims
+
+
 def basic_users_app(make_app, tmp_path):
     users = write_users(tmp_path / 'users', alice='a-pw', bob='b-pw')
     return Web(feature_app(make_app, auth_basic_users_file=str(users)))
