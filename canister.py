@@ -1555,7 +1555,8 @@ class MemoryStore(SessionStore):
         shard = self._shards[hash(sid) % self._shard_count]
         with self._lock:
             entry = shard.entries.get(sid)
-            if entry is not None:  # looked up under the lock: a deleted session stays deleted
+            # looked up under the lock: a deleted session stays deleted, an expired one expired
+            if entry is not None and (entry[0] == '0' or int(entry[:13]) > _now() * 1000):
                 self._use(shard, sid, '%013d%s' % (_expiry_ms(ttl), entry[13:]))
 
     def delete(self, sid: str) -> bool:
@@ -1757,7 +1758,8 @@ class SQLiteStore(SessionStore):
         return False, self.load(sid)
 
     def touch(self, sid: str, ttl: float) -> None:
-        self._run('UPDATE canister_sessions SET expires = ? WHERE sid = ?', (_expiry_ms(ttl), sid))
+        self._run('UPDATE canister_sessions SET expires = ? WHERE sid = ? AND ' + self._LIVE,  # not back from expiry
+                  (_expiry_ms(ttl), sid, _now_ms()))
         self._maybe_cleanup()
 
     def delete(self, sid: str) -> bool:
@@ -2625,7 +2627,6 @@ class SessionState:
         value cannot be stored."""
         if not self.created_ms:
             self.created_ms = int(_now() * 1000)
-        user = self.user
         try:
             tail = self.tail
             if tail is None:
@@ -2686,13 +2687,24 @@ class SessionState:
         return True
 
     def _touch(self, headers: Headers, https: bool, sid: str, ttl: float) -> None:
-        """The session is as loaded: only its lifetime slides (unless loading it did that already)."""
+        """The session is as loaded: only its lifetime slides (unless loading it did that already).
+
+        A session with a lifetime of its own sends its cookie again (it slides too), but only
+        once the store confirms the session still lives under this id: a login in another
+        request may have moved it meanwhile, and the browser's cookie must stay the new id."""
         manager = self.manager
         assert manager is not None
-        if not manager.touches_on_load or self.lifetime:  # (a lifetime of its own: not the load's)
-            manager.store.touch(sid, ttl)
-        if self.lifetime:
-            manager.set_cookie(headers, sid, https, max_age=ttl)
+        if not self.lifetime:
+            if not manager.touches_on_load:
+                manager.store.touch(sid, ttl)
+            return
+        done, current = manager.update(sid, self.snapshot, self.snapshot, ttl)
+        if not done:
+            if current is None or current in (_MOVED, _MOVED.encode()):
+                self._ended(headers, https, moved=current is not None)
+                return
+            manager.store.touch(sid, ttl)  # changed by another request, and live
+        manager.set_cookie(headers, sid, https, max_age=ttl)
 
     def _store(self, sid: str, record: str, ttl: float) -> Optional[str]:
         """Store ``record`` under ``sid``: a new session, one moved to a new id, or an update of the

@@ -221,6 +221,37 @@ def test_a_request_that_loaded_the_session_before_its_id_changed_does_not_log_th
     assert browser.read()[1].get('cart') == '3'
 
 
+@pytest.mark.parametrize('rotation', ['/login?name=alice', '/regenerate'])
+def test_a_remembered_session_read_across_a_login_leaves_the_browser_its_new_cookie(
+        make_app, serve_with_gates, store_url, rotation):
+    """A remembered session sends its persistent cookie again with every answer: not so from a
+    request that only read the session while another one moved it to a new id."""
+    app = gated_app(make_app, store_url)
+
+    @app.get('/remember')
+    def remember():
+        session.remember(3600)
+        return 'ok'
+
+    origin = serve_with_gates(app)
+    browser = Browser(origin)
+    assert browser.get('/set?key=cart&value=3').status == 200
+    assert browser.get('/remember').status == 200
+    old = browser.sid
+    assert Browser(origin, old, follow=False).get('/read').new_sid == old  # the cookie, sent again
+    finish = hold_in_thread(origin, old, '/hold?name=a')  # reads the session, changes nothing
+    assert app.gates('a').loaded.wait(10)
+
+    assert browser.get(rotation).status == 200
+    assert browser.sid and browser.sid != old
+    app.gates('a').release.set()
+    held = finish()
+
+    assert held.status == 200, held
+    assert held.set_cookies == [], held  # neither the old id again nor an expired cookie
+    assert browser.read()[1].get('cart') == '3'
+
+
 def test_two_overlapping_logins_on_one_session_leave_one_session(make_app, serve_with_gates, store_url, log_dir):
     """Two requests of one anonymous session both log in (an app firing two requests at once):
     the first to save moves the session to its new id; the second finds it moved, stores nothing

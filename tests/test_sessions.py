@@ -340,6 +340,35 @@ def test_a_session_idle_longer_than_the_timeout_ends(make_app, clock):
     assert cookie_value(response) not in (None, sid)
 
 
+@pytest.mark.parametrize('kind', ['memory', 'sqlite'])
+def test_a_session_that_expires_while_a_request_only_reads_it_stays_expired(make_app, clock, kind, tmp_path):
+    """The request loads the session a moment before it expires and ends after: the touch at
+    its end must not give the expired session a new life.  (Redis expires keys by its own clock.)"""
+    store = 'memory' if kind == 'memory' else 'sqlite:///' + str(tmp_path / 'sessions.db')
+    app = make_app(session_timeout=60, session_store=store)
+
+    @app.get('/set')
+    def set_value():
+        session.data['v'] = 'kept'
+        return 'ok'
+
+    @app.get('/slow')
+    def slow():
+        value = session.data.get('v', 'gone')
+        clock.advance(2)  # the request runs past the session's expiry
+        return value
+
+    @app.get('/')
+    def read():
+        return session.data.get('v', 'gone')
+
+    web = cookieless_client(app)
+    sid = cookie_value(web.get('/set'))
+    clock.advance(59)
+    assert web.get('/slow', headers=with_cookie(sid)).text == 'kept'
+    assert web.get('/', headers=with_cookie(sid)).text == 'gone'
+
+
 def test_the_timeout_slides_while_the_session_is_used(make_app, clock):
     app = make_app(session_timeout=1)
 

@@ -547,6 +547,25 @@ def test_reading_a_redis_session_extends_its_life_to_the_timeout(make_app, redis
     assert 590 <= traffic.ttl(sid) <= 600
 
 
+def test_reading_a_remembered_redis_session_confirms_it_and_slides_its_own_length(make_app, redis_server):
+    app = redis_app(make_app, redis_server, session_timeout=600)
+
+    @app.get('/remember')
+    def remember():
+        session.remember(7200)
+        return 'ok'
+
+    sid = cookie_value(cookieless_client(app).get('/login?name=alice'))
+    cookieless_client(app).get('/remember', headers=with_cookie(sid))
+    traffic = RedisTraffic(redis_server.url)
+    traffic.expire(sid, 30)
+    traffic.since()
+    response = cookieless_client(app).get('/read', headers=with_cookie(sid))
+    assert cookie_value(response) == sid  # the persistent cookie, sent again
+    assert traffic.since() == (2, {'getex': 1, 'evalsha': 1, 'get': 1, 'set': 1})
+    assert 7190 <= traffic.ttl(sid) <= 7200
+
+
 def test_a_redis_without_getex_reads_and_extends_a_session_in_one_round_trip(make_app, old_redis_server):
     app = redis_app(make_app, old_redis_server, session_timeout=600)
     sid = cookie_value(cookieless_client(app).get('/login?name=alice'))
