@@ -686,6 +686,22 @@ def test_failing_writes_do_not_fail_requests_and_say_so_once_on_stderr(make_app,
     assert 'logging' in err[0] and 'failed' in err[0] and str(log_dir) in err[0]
 
 
+def test_a_log_directory_deleted_while_the_app_runs_is_made_again_within_a_second(make_app, log_dir, capfd):
+    app = make_app()
+    app.route('/', callback=lambda: 'ok')
+    web = client(app)
+    assert web.get('/').text == 'ok'
+    shutil.rmtree(log_dir)
+    deadline = time.monotonic() + 3
+    while not log_dir.exists() and time.monotonic() < deadline:
+        assert web.get('/').text == 'ok'
+        time.sleep(0.05)
+    assert log_dir.exists(), 'the log directory was not made again'
+    assert web.get('/?after=deletion').text == 'ok'
+    assert '/?after=deletion' in read_log(log_dir)
+    assert capfd.readouterr().err == ''  # nothing failed: nothing to report
+
+
 def test_a_log_directory_deleted_and_replaced_by_a_file_is_reported_once_on_stderr(make_app, log_dir, capfd):
     app = make_app()
     app.route('/', callback=lambda: 'ok')
