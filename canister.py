@@ -3865,23 +3865,30 @@ class CorsPolicy:
         return _PlainResponse(204, headers, b'')
 
     def _route_methods(self, environ: Mapping[str, Any], router: Any) -> Optional[Iterable[str]]:
-        """The methods the request's path is routed for, or None if no route matches it.
-
-        Bottle's router is asked with a method no route has: it answers 405 with an ``Allow``
-        list for a path routed for some methods, and matches a route of any method (then the
-        methods are ``cors_methods``, or all).
-        """
+        """The methods the request's path is routed for, or None if no route matches it."""
         path = environ.get('PATH_INFO', '') or '/'
         try:
             path = path.encode('latin1').decode('utf-8')
         except UnicodeError:
             return None
+        return self._methods_of(path, router)
+
+    def _methods_of(self, path: str, router: Any) -> Optional[Iterable[str]]:
+        """Bottle's router is asked with a method no route has: it answers 405 with an ``Allow``
+        list for a path routed for some methods, and matches a route of any method (then the
+        methods are ``cors_methods``, or all).  A Bottle app mounted as a WSGI app (bottle 0.12's
+        ``mount``, 0.13's ``mount`` of a prefix without a trailing slash) is one such route: its
+        own router is asked for the rest of the path."""
         try:
-            router.match({'REQUEST_METHOD': 'CANISTER-PROBE', 'PATH_INFO': path})
+            route, _ = router.match({'REQUEST_METHOD': 'CANISTER-PROBE', 'PATH_INFO': path})
         except bottle.HTTPError as error:
             if error.status_code != 405:
                 return None  # not routed
             return [m.strip() for m in error.headers.get('Allow', '').split(',') if m.strip()]
+        mounted = route.config.get('mountpoint.target')
+        if isinstance(mounted, bottle.Bottle):
+            prefix = '/' + str(route.config.get('mountpoint.prefix', '')).strip('/')
+            return self._methods_of(path[len(prefix):] or '/', mounted.router)
         return self.methods or _ALL_METHODS
 
     def preflight(self, origin: str, requested: str, route_methods: Iterable[str]) -> Headers:
