@@ -3986,6 +3986,8 @@ class CsrfGuard:
             return None
         if self._allowed_foreign(environ, origin):
             return None
+        if 'HTTP_ORIGIN' not in environ and not environ.get('HTTP_REFERER'):
+            origin = 'null (the browser calls the request %s and names no origin)' % _escape(site)[:20]
         return 'Cross-site request refused: origin %s may not send %s requests here' % (
             _escape(origin)[:100], _escape(method)[:20])
 

@@ -422,7 +422,7 @@ def test_sec_fetch_site_foreign_without_origin_or_referer_is_refused(make_app):
     app = target_app(make_app)
     res = send(client(app), site='cross-site')
     assert res.status_int == 403
-    assert 'origin null' in res.text
+    assert 'origin null (the browser calls the request cross-site and names no origin)' in res.text
     assert app.calls == []
 
 
