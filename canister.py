@@ -895,11 +895,20 @@ def _resolve(callback: Callable[..., Any], annotation: Any) -> Any:
         return _EMPTY
 
 
+#: What a constructor raises for a value it cannot take: the wrong type (``TypeError``; an
+#: ``AttributeError`` when it calls a ``str`` method on a number, as ``uuid.UUID(5)`` does), the wrong
+#: form (``ValueError``, ``UnicodeError`` among them), a number out of range or a ``decimal`` signal
+#: (``ArithmeticError``), a name it does not know (``LookupError``: ``KeyError``, ``IndexError``).
+#: Anything else (``RuntimeError``, ``OSError``, ...) is a fault of the class or of what it relies on:
+#: a 500, logged with its traceback.
+_BAD_VALUE_ERRORS = (TypeError, ValueError, AttributeError, ArithmeticError, LookupError)
+
+
 def _other_converter(kind: Any) -> Callable[[Any], Any]:
     def convert(value: Any) -> Any:
         try:
             return kind(value)
-        except (TypeError, ValueError, ArithmeticError):
+        except _BAD_VALUE_ERRORS:
             raise ValueError('must be a valid %s' % getattr(kind, '__name__', kind)) from None
     return convert
 
@@ -4495,20 +4504,28 @@ class Canister:
             context = _local.context
             if context is None:  # canister's WSGI callable did not run (the app is mounted or merged into another)
                 return self._serve(canister_route, args, url_args)
-            if auth is not None:
-                header = context.environ.get('HTTP_AUTHORIZATION')
-                if header:
+            try:
+                if auth is not None:
+                    header = context.environ.get('HTTP_AUTHORIZATION')
+                    if header:
+                        try:
+                            auth.log_in(context, header, context.environ, context.trusted)
+                        except StoreUnavailable as error:
+                            raise self._unavailable_response(error) from None
+                if bind is not None:
                     try:
-                        auth.log_in(context, header, context.environ, context.trusted)
-                    except StoreUnavailable as error:
-                        raise self._unavailable_response(error) from None
-            if bind is not None:
-                try:
-                    url_args = bind(url_args)
-                except BadRequest as error:
-                    message = 'Bad request: %s' % error if error.status == 400 else str(error)
-                    log.write(logging.WARNING, '%s', message)
-                    raise _error_response(error.status, message) from None
+                        url_args = bind(url_args)
+                    except BadRequest as error:
+                        message = 'Bad request: %s' % error if error.status == 400 else str(error)
+                        log.write(logging.WARNING, '%s', message)
+                        raise _error_response(error.status, message) from None
+            except bottle.HTTPResponse:
+                raise
+            except Exception:  # Bottle answers its 500 and logs nothing: log it here, with its traceback
+                log.write(logging.ERROR, 'Unhandled exception in %s %s (before the handler ran)', route.method,
+                          route.rule, exc_info=True)
+                context.error_logged = True
+                raise
             try:
                 result = callback(*args, **url_args)
             except bottle.HTTPResponse:
