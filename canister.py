@@ -858,7 +858,7 @@ def _to_float(value: Any) -> float:
 
 
 def _to_decimal(value: Any) -> decimal.Decimal:
-    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+    if isinstance(value, bool) or not isinstance(value, (int, float, str, decimal.Decimal)):
         raise ValueError('must be a number')
     try:
         number = decimal.Decimal(value)
@@ -945,7 +945,7 @@ class _Param:
     """How one handler parameter is filled, decided once per route."""
 
     #: A route may have many parameters, each read on every request: no instance dict.
-    __slots__ = ('name', 'convert', 'many', 'required', 'optional', 'is_file', 'plain', 'wire_name')
+    __slots__ = ('name', 'convert', 'many', 'required', 'optional', 'is_file', 'plain', 'wire_name', 'exact')
 
     def __init__(self, parameter: inspect.Parameter, annotation: Any) -> None:
         self.name = parameter.name
@@ -958,6 +958,8 @@ class _Param:
         self.plain = self.convert is None and not (self.many or self.is_file or self.optional)
         #: The name as Bottle keys it in query and form dicts (latin-1 text of the UTF-8 bytes).
         self.wire_name = self.name.encode('utf-8').decode('latin1')
+        #: A ``Decimal``: a JSON number is read again from its text, not through a binary float.
+        self.exact = self.convert is _to_decimal
 
 
 def _type_hints(callback: Callable[..., Any]) -> Dict[str, Any]:
@@ -982,13 +984,14 @@ def _json_values(param: _Param, body: Dict[str, Any]) -> Optional[List[Any]]:
     return list(value) if isinstance(value, list) and param.many else [value]
 
 
-def _read_json(request: Any) -> Dict[str, Any]:
-    """A JSON body, which must be an object; :class:`BadRequest` says what is wrong with it."""
-    text = request.body.read()
+def _read_json(request: Any, decoder: Optional[json.JSONDecoder] = None) -> Dict[str, Any]:
+    """A JSON body, which must be an object; :class:`BadRequest` says what is wrong with it.
+    ``decoder``: ``_JSON_EXACT`` to read a number with a fraction or an exponent as a ``Decimal``."""
+    text = request.body.read()  # Bottle's request.body starts at the beginning each time
     try:
         if isinstance(text, (bytes, bytearray)):  # as json.loads does it
             text = text.decode(json.detect_encoding(text), 'surrogatepass')
-        data = _JSON_BODY.decode(text)
+        data = (decoder or _JSON_BODY).decode(text)
     except _NotJson:
         raise BadRequest(_constant_problem(text)) from None
     except (ValueError, RecursionError):
@@ -1139,11 +1142,16 @@ class ParameterBinder:
         query = request.query
         kwargs = dict(url_args)
         self._convert_url_args(kwargs)
+        exact: Optional[Dict[str, Any]] = None
         for param in self.params:
             if param.name in url_args:
                 continue
             values = self._values(param, body, query)
             if values:
+                if param.exact and isinstance(body, dict) and any(isinstance(value, float) for value in values):
+                    if exact is None:  # the JSON body again, its numbers as Decimal (only for such a parameter)
+                        exact = _read_json(request, _JSON_EXACT)
+                    values = _json_values(param, exact) or values
                 kwargs[param.name] = self._convert(param, values)
             elif param.required:
                 raise BadRequest('missing parameter %r' % param.name)
@@ -1227,6 +1235,16 @@ def _refuse_constant(constant: str) -> Any:
 
 #: Reads a JSON body; made once (json.loads with an option would make a decoder per call).
 _JSON_BODY = json.JSONDecoder(parse_constant=_refuse_constant)
+#: Reads it again for a ``Decimal`` parameter sent a number with a fraction or an exponent: that
+#: number's own digits (``0.1`` as ``Decimal('0.1')``, not the binary float nearest to it).
+def _exact_number(text: str) -> Any:
+    try:
+        return decimal.Decimal(text)
+    except decimal.InvalidOperation:  # an exponent beyond the decimal module's: the text, which _to_decimal refuses
+        return text
+
+
+_JSON_EXACT = json.JSONDecoder(parse_constant=_refuse_constant, parse_float=_exact_number)
 
 
 class _Pairs(list):
