@@ -945,7 +945,8 @@ class _Param:
     """How one handler parameter is filled, decided once per route."""
 
     #: A route may have many parameters, each read on every request: no instance dict.
-    __slots__ = ('name', 'convert', 'many', 'required', 'optional', 'is_file', 'plain', 'wire_name', 'exact')
+    __slots__ = ('name', 'convert', 'many', 'required', 'optional', 'is_file', 'plain', 'wire_name', 'exact',
+                 'none_if_absent')
 
     def __init__(self, parameter: inspect.Parameter, annotation: Any) -> None:
         self.name = parameter.name
@@ -954,6 +955,8 @@ class _Param:
         self.is_file = kind is bottle.FileUpload
         self.convert: Optional[Callable[[Any], Any]] = _converter(kind)
         self.required = parameter.default is _EMPTY and not self.optional
+        #: ``Optional[X]`` without a default: None when absent (with one, the handler's default).
+        self.none_if_absent = self.optional and parameter.default is _EMPTY
         #: A text taken as sent (no conversion, one value): the common case, bound on a short path.
         self.plain = self.convert is None and not (self.many or self.is_file or self.optional)
         #: The name as Bottle keys it in query and form dicts (latin-1 text of the UTF-8 bytes).
@@ -1155,7 +1158,7 @@ class ParameterBinder:
                 kwargs[param.name] = self._convert(param, values)
             elif param.required:
                 raise BadRequest('missing parameter %r' % param.name)
-            elif param.optional and param.name not in kwargs:
+            elif param.none_if_absent and param.name not in kwargs:
                 kwargs[param.name] = None
         if self.takes_extra:
             self._add_extras(kwargs, body, query)
@@ -1218,7 +1221,7 @@ class ParameterBinder:
             if param.many:
                 return [convert(value) for value in values] if convert else list(values)
             value = values[-1]
-            if param.optional and (value is None or (value == '' and convert is not _to_str)):
+            if param.optional and (value is None or value == ''):  # sent empty (or JSON null): None
                 return None
             return convert(value) if convert else value
         except ValueError as error:
