@@ -3697,7 +3697,11 @@ def _current_authenticator() -> Optional[Authenticator]:
 
 def require(predicate: Callable[[Any], bool],
             message: str = 'Forbidden') -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """Decorate a handler: 401 if nobody is logged in, 403 if ``predicate(session.user)`` is false."""
+    """Decorate a handler: 401 if nobody is logged in, 403 if ``predicate(session.user)`` is false.
+
+    A predicate that raises (``user.get`` on a Basic user, a text) refuses too: 403, and the
+    exception logged at ERROR with its traceback, since the predicate has a bug to fix.
+    """
     def decorate(callback: Callable[..., Any]) -> Callable[..., Any]:
         @functools.wraps(callback)
         def guarded(*args: Any, **kwargs: Any) -> Any:
@@ -3707,7 +3711,15 @@ def require(predicate: Callable[[Any], bool],
                 if auth is not None:
                     raise auth.unauthorized('Authentication required')
                 raise _error_response(401, 'Authentication required')
-            if not predicate(user):
+            try:
+                allowed = predicate(user)
+            except Exception:
+                context = _local.context
+                if context is not None:
+                    context.plugin.log.write(logging.ERROR, 'The predicate of canister.require on %s raised: '
+                                             'answered 403', getattr(callback, '__name__', '?'), exc_info=True)
+                allowed = False
+            if not allowed:
                 raise _error_response(403, message)
             return callback(*args, **kwargs)
         return guarded
