@@ -4334,7 +4334,7 @@ class _RequestContext(SessionState):
         if self.loaded and code < 500:
             try:
                 self.finish(headers, self.https)
-            except (StoreUnavailable, SessionDataError) as error:
+            except Exception as error:  # also a bug in the store: else Bottle answers its "Critical error" page
                 headers, status_line = self._replace(error)
         if self.streamed:  # the handler's generator goes on after ``Canister.wsgi`` returns (_StreamedBody)
             if self.thread is not None:
@@ -4347,13 +4347,18 @@ class _RequestContext(SessionState):
 
     def _replace(self, error: Exception) -> Tuple[Headers, str]:
         """Replace Bottle's response by an error: the session could not be saved (503 if the store
-        is unreachable, 500 if the data cannot be stored).  Return its headers and status line."""
+        is unreachable, 500 if the data cannot be stored or the store raised anything else, logged
+        with its traceback).  Return its headers and status line."""
         if isinstance(error, StoreUnavailable):
             self.plugin.log.write(logging.ERROR, '%s', error)
             code, message = 503, _UNAVAILABLE
-        else:
+        elif isinstance(error, SessionDataError):
             self.plugin.log.write(logging.ERROR, 'Session not saved: %s', error)
             code, message = 500, 'Internal server error: the session could not be saved: %s' % error
+        else:  # called inside the except clause: exc_info is this error
+            self.plugin.log.write(logging.ERROR, 'Session not saved: the session store raised %s',
+                                  type(error).__name__, exc_info=True)
+            code, message = 500, 'Internal server error: the session could not be saved'
         response = _plain_response(code, message, self.environ)
         self.code = code
         self.replaced = [response.body]
