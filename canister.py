@@ -858,7 +858,7 @@ def _to_float(value: Any) -> float:
 
 
 def _to_decimal(value: Any) -> decimal.Decimal:
-    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+    if isinstance(value, bool) or not isinstance(value, (int, float, str, decimal.Decimal)):
         raise ValueError('must be a number')
     try:
         number = decimal.Decimal(value)
@@ -895,11 +895,20 @@ def _resolve(callback: Callable[..., Any], annotation: Any) -> Any:
         return _EMPTY
 
 
+#: What a constructor raises for a value it cannot take: the wrong type (``TypeError``; an
+#: ``AttributeError`` when it calls a ``str`` method on a number, as ``uuid.UUID(5)`` does), the wrong
+#: form (``ValueError``, ``UnicodeError`` among them), a number out of range or a ``decimal`` signal
+#: (``ArithmeticError``), a name it does not know (``LookupError``: ``KeyError``, ``IndexError``).
+#: Anything else (``RuntimeError``, ``OSError``, ...) is a fault of the class or of what it relies on:
+#: a 500, logged with its traceback.
+_BAD_VALUE_ERRORS = (TypeError, ValueError, AttributeError, ArithmeticError, LookupError)
+
+
 def _other_converter(kind: Any) -> Callable[[Any], Any]:
     def convert(value: Any) -> Any:
         try:
             return kind(value)
-        except (TypeError, ValueError, ArithmeticError):
+        except _BAD_VALUE_ERRORS:
             raise ValueError('must be a valid %s' % getattr(kind, '__name__', kind)) from None
     return convert
 
@@ -936,7 +945,8 @@ class _Param:
     """How one handler parameter is filled, decided once per route."""
 
     #: A route may have many parameters, each read on every request: no instance dict.
-    __slots__ = ('name', 'convert', 'many', 'required', 'optional', 'is_file', 'plain', 'wire_name')
+    __slots__ = ('name', 'convert', 'many', 'required', 'optional', 'is_file', 'plain', 'wire_name', 'exact',
+                 'none_if_absent')
 
     def __init__(self, parameter: inspect.Parameter, annotation: Any) -> None:
         self.name = parameter.name
@@ -945,10 +955,14 @@ class _Param:
         self.is_file = kind is bottle.FileUpload
         self.convert: Optional[Callable[[Any], Any]] = _converter(kind)
         self.required = parameter.default is _EMPTY and not self.optional
+        #: ``Optional[X]`` without a default: None when absent (with one, the handler's default).
+        self.none_if_absent = self.optional and parameter.default is _EMPTY
         #: A text taken as sent (no conversion, one value): the common case, bound on a short path.
         self.plain = self.convert is None and not (self.many or self.is_file or self.optional)
         #: The name as Bottle keys it in query and form dicts (latin-1 text of the UTF-8 bytes).
         self.wire_name = self.name.encode('utf-8').decode('latin1')
+        #: A ``Decimal``: a JSON number is read again from its text, not through a binary float.
+        self.exact = self.convert is _to_decimal
 
 
 def _type_hints(callback: Callable[..., Any]) -> Dict[str, Any]:
@@ -973,13 +987,14 @@ def _json_values(param: _Param, body: Dict[str, Any]) -> Optional[List[Any]]:
     return list(value) if isinstance(value, list) and param.many else [value]
 
 
-def _read_json(request: Any) -> Dict[str, Any]:
-    """A JSON body, which must be an object; :class:`BadRequest` says what is wrong with it."""
-    text = request.body.read()
+def _read_json(request: Any, decoder: Optional[json.JSONDecoder] = None) -> Dict[str, Any]:
+    """A JSON body, which must be an object; :class:`BadRequest` says what is wrong with it.
+    ``decoder``: ``_JSON_EXACT`` to read a number with a fraction or an exponent as a ``Decimal``."""
+    text = request.body.read()  # Bottle's request.body starts at the beginning each time
     try:
         if isinstance(text, (bytes, bytearray)):  # as json.loads does it
             text = text.decode(json.detect_encoding(text), 'surrogatepass')
-        data = _JSON_BODY.decode(text)
+        data = (decoder or _JSON_BODY).decode(text)
     except _NotJson:
         raise BadRequest(_constant_problem(text)) from None
     except (ValueError, RecursionError):
@@ -1130,15 +1145,20 @@ class ParameterBinder:
         query = request.query
         kwargs = dict(url_args)
         self._convert_url_args(kwargs)
+        exact: Optional[Dict[str, Any]] = None
         for param in self.params:
             if param.name in url_args:
                 continue
             values = self._values(param, body, query)
             if values:
+                if param.exact and isinstance(body, dict) and any(isinstance(value, float) for value in values):
+                    if exact is None:  # the JSON body again, its numbers as Decimal (only for such a parameter)
+                        exact = _read_json(request, _JSON_EXACT)
+                    values = _json_values(param, exact) or values
                 kwargs[param.name] = self._convert(param, values)
             elif param.required:
                 raise BadRequest('missing parameter %r' % param.name)
-            elif param.optional and param.name not in kwargs:
+            elif param.none_if_absent and param.name not in kwargs:
                 kwargs[param.name] = None
         if self.takes_extra:
             self._add_extras(kwargs, body, query)
@@ -1201,7 +1221,7 @@ class ParameterBinder:
             if param.many:
                 return [convert(value) for value in values] if convert else list(values)
             value = values[-1]
-            if param.optional and (value is None or (value == '' and convert is not _to_str)):
+            if param.optional and (value is None or value == ''):  # sent empty (or JSON null): None
                 return None
             return convert(value) if convert else value
         except ValueError as error:
@@ -1218,6 +1238,16 @@ def _refuse_constant(constant: str) -> Any:
 
 #: Reads a JSON body; made once (json.loads with an option would make a decoder per call).
 _JSON_BODY = json.JSONDecoder(parse_constant=_refuse_constant)
+#: Reads it again for a ``Decimal`` parameter sent a number with a fraction or an exponent: that
+#: number's own digits (``0.1`` as ``Decimal('0.1')``, not the binary float nearest to it).
+def _exact_number(text: str) -> Any:
+    try:
+        return decimal.Decimal(text)
+    except decimal.InvalidOperation:  # an exponent beyond the decimal module's: the text, which _to_decimal refuses
+        return text
+
+
+_JSON_EXACT = json.JSONDecoder(parse_constant=_refuse_constant, parse_float=_exact_number)
 
 
 class _Pairs(list):
@@ -3698,7 +3728,11 @@ def _current_authenticator() -> Optional[Authenticator]:
 
 def require(predicate: Callable[[Any], bool],
             message: str = 'Forbidden') -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """Decorate a handler: 401 if nobody is logged in, 403 if ``predicate(session.user)`` is false."""
+    """Decorate a handler: 401 if nobody is logged in, 403 if ``predicate(session.user)`` is false.
+
+    A predicate that raises (``user.get`` on a Basic user, a text) refuses too: 403, and the
+    exception logged at ERROR with its traceback, since the predicate has a bug to fix.
+    """
     def decorate(callback: Callable[..., Any]) -> Callable[..., Any]:
         @functools.wraps(callback)
         def guarded(*args: Any, **kwargs: Any) -> Any:
@@ -3708,7 +3742,15 @@ def require(predicate: Callable[[Any], bool],
                 if auth is not None:
                     raise auth.unauthorized('Authentication required')
                 raise _error_response(401, 'Authentication required')
-            if not predicate(user):
+            try:
+                allowed = predicate(user)
+            except Exception:
+                context = _local.context
+                if context is not None:
+                    context.plugin.log.write(logging.ERROR, 'The predicate of canister.require on %s raised: '
+                                             'answered 403', getattr(callback, '__name__', '?'), exc_info=True)
+                allowed = False
+            if not allowed:
                 raise _error_response(403, message)
             return callback(*args, **kwargs)
         return guarded
@@ -4332,7 +4374,7 @@ class _RequestContext(SessionState):
         if self.loaded and code < 500:
             try:
                 self.finish(headers, self.https)
-            except (StoreUnavailable, SessionDataError) as error:
+            except Exception as error:  # also a bug in the store: else Bottle answers its "Critical error" page
                 headers, status_line = self._replace(error)
         if self.streamed:  # the handler's generator goes on after ``Canister.wsgi`` returns (_StreamedBody)
             if self.thread is not None:
@@ -4345,13 +4387,18 @@ class _RequestContext(SessionState):
 
     def _replace(self, error: Exception) -> Tuple[Headers, str]:
         """Replace Bottle's response by an error: the session could not be saved (503 if the store
-        is unreachable, 500 if the data cannot be stored).  Return its headers and status line."""
+        is unreachable, 500 if the data cannot be stored or the store raised anything else, logged
+        with its traceback).  Return its headers and status line."""
         if isinstance(error, StoreUnavailable):
             self.plugin.log.write(logging.ERROR, '%s', error)
             code, message = 503, _UNAVAILABLE
-        else:
+        elif isinstance(error, SessionDataError):
             self.plugin.log.write(logging.ERROR, 'Session not saved: %s', error)
             code, message = 500, 'Internal server error: the session could not be saved: %s' % error
+        else:  # called inside the except clause: exc_info is this error
+            self.plugin.log.write(logging.ERROR, 'Session not saved: the session store raised %s',
+                                  type(error).__name__, exc_info=True)
+            code, message = 500, 'Internal server error: the session could not be saved'
         response = _plain_response(code, message, self.environ)
         self.code = code
         self.replaced = [response.body]
@@ -4535,20 +4582,28 @@ class Canister:
             context = _local.context
             if context is None:  # canister's WSGI callable did not run (the app is mounted or merged into another)
                 return self._serve(canister_route, args, url_args)
-            if auth is not None:
-                header = context.environ.get('HTTP_AUTHORIZATION')
-                if header:
+            try:
+                if auth is not None:
+                    header = context.environ.get('HTTP_AUTHORIZATION')
+                    if header:
+                        try:
+                            auth.log_in(context, header, context.environ, context.trusted)
+                        except StoreUnavailable as error:
+                            raise self._unavailable_response(error) from None
+                if bind is not None:
                     try:
-                        auth.log_in(context, header, context.environ, context.trusted)
-                    except StoreUnavailable as error:
-                        raise self._unavailable_response(error) from None
-            if bind is not None:
-                try:
-                    url_args = bind(url_args)
-                except BadRequest as error:
-                    message = 'Bad request: %s' % error if error.status == 400 else str(error)
-                    log.write(logging.WARNING, '%s', message)
-                    raise _error_response(error.status, message) from None
+                        url_args = bind(url_args)
+                    except BadRequest as error:
+                        message = 'Bad request: %s' % error if error.status == 400 else str(error)
+                        log.write(logging.WARNING, '%s', message)
+                        raise _error_response(error.status, message) from None
+            except bottle.HTTPResponse:
+                raise
+            except Exception:  # Bottle answers its 500 and logs nothing: log it here, with its traceback
+                log.write(logging.ERROR, 'Unhandled exception in %s %s (before the handler ran)', route.method,
+                          route.rule, exc_info=True)
+                context.error_logged = True
+                raise
             try:
                 result = callback(*args, **url_args)
             except bottle.HTTPResponse:

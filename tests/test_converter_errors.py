@@ -1,0 +1,122 @@
+"""A class used as a converter: a value it cannot take is a 400 naming the parameter; anything
+else it raises is a 500 logged with its traceback."""
+import enum
+import json
+import re
+import uuid
+
+import pytest
+
+from helpers import client, read_log
+
+
+class Colour(enum.Enum):
+    RED = 'red'
+
+
+class ByName:
+    """Looks the text up in a table: an unknown name raises KeyError."""
+    TABLE = {'one': 1}
+
+    def __init__(self, text):
+        self.number = self.TABLE[text]
+
+
+class Boom:
+    """A converter class with a bug of its own: it raises an exception no bad input explains."""
+
+    def __init__(self, text):
+        raise RuntimeError('converter bug %s' % text)
+
+
+@pytest.mark.parametrize('value', [5, 2.5, True, ['x'], {'a': 1}])
+def test_a_uuid_parameter_given_a_json_value_that_is_not_a_string_answers_400(make_app, log_dir, value):
+    app = make_app()
+
+    @app.post('/u')
+    def u(id: uuid.UUID):
+        return str(id)
+
+    response = client(app).post_json('/u', {'id': value}, expect_errors=True)
+    assert response.status_int == 400
+    assert "parameter 'id' must be a valid UUID" in response.text
+    log = read_log(log_dir)
+    assert "WARNING  [127.0.0.1-...]   Bad request: parameter 'id' must be a valid UUID" in log
+    assert 'Traceback' not in log
+
+
+def test_a_uuid_parameter_still_takes_a_uuid_text_from_json(make_app):
+    app = make_app()
+
+    @app.post('/u')
+    def u(id: uuid.UUID):
+        return repr(id.version)
+
+    assert client(app).post_json('/u', {'id': '2f1c7a4e-8b0d-4c1e-9a57-3d6b2e8f0a11'}).text == '4'
+
+
+def test_a_converter_class_raising_a_lookup_error_answers_400_naming_the_parameter(make_app):
+    app = make_app()
+
+    @app.get('/n')
+    def n(number: ByName):
+        return repr(number.number)
+
+    web = client(app)
+    assert web.get('/n?number=one').text == '1'
+    response = web.get('/n?number=two', expect_errors=True)
+    assert response.status_int == 400
+    assert response.text == "Bad request: parameter 'number' must be a valid ByName, got 'two'\n"
+
+
+def test_an_enum_parameter_answers_400_for_an_unknown_value(make_app):
+    app = make_app()
+
+    @app.post('/c')
+    def c(colour: Colour):
+        return colour.name
+
+    web = client(app)
+    assert web.post_json('/c', {'colour': 'red'}).text == 'RED'
+    response = web.post_json('/c', {'colour': ['red']}, expect_errors=True, headers={'Accept': 'application/json'})
+    assert response.status_int == 400
+    assert "parameter 'colour' must be a valid Colour" in json.loads(response.text)['message']
+
+
+def test_a_converter_raising_an_unexpected_exception_gives_the_usual_500_and_a_logged_traceback(make_app, log_dir):
+    app = make_app(catchall=True)
+    called = []
+
+    @app.get('/b')
+    def b(thing: Boom):
+        called.append(thing)
+        return 'not reached'
+
+    response = client(app).get('/b?thing=x', expect_errors=True)
+    assert response.status_int == 500
+    assert 'Internal Server Error' in response.text  # Bottle's usual page
+    assert 'converter bug' not in response.text and 'Traceback' not in response.text
+    assert called == []
+    log = read_log(log_dir)
+    record = re.search(r'ERROR    \[[^\]]*\]   Unhandled exception in GET /b \(before the handler ran\)\n'
+                       r'((?:  .*\n)+)', log)
+    assert record, log
+    traceback = record.group(1)
+    assert traceback.startswith('  Traceback (most recent call last):')
+    assert 'RuntimeError: converter bug x' in traceback
+    assert log.count('RuntimeError: converter bug x') == 1
+    assert re.search(r'\]   Response: 500 \(\d+ms\)$', log, re.M)
+
+
+def test_a_converter_exception_escaping_the_app_is_logged_once(make_app, log_dir):
+    app = make_app(catchall=False)
+
+    @app.get('/b')
+    def b(thing: Boom):
+        return 'not reached'
+
+    with pytest.raises(RuntimeError, match='converter bug y'):
+        client(app).get('/b?thing=y')
+    log = read_log(log_dir)
+    assert log.count('RuntimeError: converter bug y') == 1
+    assert re.search(r'\]   Response: 500 \(\d+ms\)$', log, re.M)

@@ -1,0 +1,56 @@
+"""Optional[X] parameters: absent gives the handler's default (None without one); sent empty gives None."""
+from decimal import Decimal
+from typing import List, Optional
+
+from helpers import client
+
+
+def page_app(make_app):
+    app = make_app()
+
+    @app.route('/page', method=['GET', 'POST'])
+    def page(limit: Optional[int] = 10, name: Optional[str] = 'anon', sort: Optional[str] = None,
+             tags: Optional[List[str]] = ('all',)):
+        return repr((limit, name, sort, tags))
+
+    @app.route('/bare', method=['GET', 'POST'])
+    def bare(limit: Optional[int], name: Optional[str], amount: Optional[Decimal]):
+        return repr((limit, name, amount))
+
+    return app
+
+
+def test_an_absent_optional_parameter_with_a_default_gets_the_default(make_app):
+    web = client(page_app(make_app))
+    assert web.get('/page').text == "(10, 'anon', None, ('all',))"
+    assert web.post_json('/page', {}).text == "(10, 'anon', None, ('all',))"
+    assert web.post('/page', {'other': 'x'}).text == "(10, 'anon', None, ('all',))"
+
+
+def test_an_absent_optional_parameter_without_a_default_is_none(make_app):
+    web = client(page_app(make_app))
+    assert web.get('/bare').text == '(None, None, None)'
+    assert web.post_json('/bare', {}).text == '(None, None, None)'
+
+
+def test_an_optional_parameter_sent_empty_is_none_even_with_a_default(make_app):
+    web = client(page_app(make_app))
+    assert web.get('/page?limit=&name=').text == "(None, None, None, ('all',))"
+    assert web.post('/page', {'limit': '', 'name': ''}).text == "(None, None, None, ('all',))"
+    assert web.post_json('/page', {'limit': None, 'name': None}).text == "(None, None, None, ('all',))"
+    assert web.post_json('/page', {'name': ''}).text == "(10, None, None, ('all',))"
+
+
+def test_an_optional_str_sent_empty_is_none(make_app):
+    web = client(page_app(make_app))
+    assert web.get('/bare?name=').text == '(None, None, None)'
+    assert web.get('/bare?limit=&amount=').text == '(None, None, None)'
+
+
+def test_an_optional_parameter_sent_a_value_gets_it_converted(make_app):
+    web = client(page_app(make_app))
+    assert web.get('/page?limit=5&name=bob&sort=asc&tags=a&tags=b').text == "(5, 'bob', 'asc', ['a', 'b'])"
+    assert web.get('/bare?limit=7&name=%20&amount=0.5').text == "(7, ' ', Decimal('0.5'))"
+    response = web.get('/page?limit=many', expect_errors=True)
+    assert response.status_int == 400
+    assert "parameter 'limit' must be an integer" in response.text

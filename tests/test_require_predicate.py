@@ -1,0 +1,76 @@
+"""canister.require: the README's example works for Basic users and Bearer claims alike, and a
+predicate that raises refuses with 403 and a logged traceback, never a 500."""
+import re
+import time
+
+import jwt as pyjwt
+
+import canister
+from helpers import basic, client, read_log
+
+SECRET = 'r5Tz8Kq2Wm7Yx4Bn1Lc6Hv9Jd3Fg0Ps-Ua8Ie2Oo5Kl1Mz7Nx4Cv3Bb6Vn0QeR'  # 64 bytes
+
+
+def both_schemes_app(make_app, predicate, calls):
+    app = make_app(auth_basic_username='alice', auth_basic_password='wonderland', auth_jwt_secret=SECRET)
+
+    @app.delete('/items/<item_id>')
+    @canister.require(predicate, 'admins only')
+    def delete(item_id):
+        calls.append(item_id)
+        return 'deleted %s' % item_id
+
+    return app
+
+
+def bearer(**claims):
+    claims.setdefault('sub', 'bob')
+    claims.setdefault('exp', int(time.time()) + 300)
+    return {'Authorization': 'Bearer ' + pyjwt.encode(claims, SECRET, algorithm='HS256')}
+
+
+def test_the_readme_require_example_answers_403_to_a_basic_user_and_checks_bearer_roles(make_app, log_dir):
+    calls = []
+    # the README's example, word for word
+    app = both_schemes_app(make_app, lambda user: isinstance(user, dict) and 'admin' in user.get('roles', []), calls)
+    web = client(app)
+    response = web.delete('/items/1', headers={'Authorization': basic('alice', 'wonderland')}, expect_errors=True)
+    assert response.status_int == 403
+    assert response.text == 'admins only\n'
+    assert web.delete('/items/2', headers=bearer(roles=['user']), expect_errors=True).status_int == 403
+    assert web.delete('/items/3', headers=bearer(roles=['admin'])).text == 'deleted 3'
+    assert calls == ['3']
+    assert ' ERROR ' not in read_log(log_dir)
+
+
+def test_a_predicate_that_raises_answers_403_and_logs_its_traceback(make_app, log_dir):
+    calls = []
+    app = both_schemes_app(make_app, lambda user: 'admin' in user.get('roles', []), calls)  # no .get on a str
+    web = client(app)
+    response = web.delete('/items/1', headers={'Authorization': basic('alice', 'wonderland'),
+                                               'Accept': 'application/json'}, expect_errors=True)
+    assert response.status_int == 403
+    assert response.json['message'] == 'admins only'
+    assert 'Traceback' not in response.text and 'AttributeError' not in response.text
+    assert calls == []
+    log = read_log(log_dir)
+    record = re.search(r' ERROR    \[[^\]]*\]   The predicate of canister.require on delete raised: answered 403\n'
+                       r'((?:  .*\n)+)', log)
+    assert record, log
+    assert record.group(1).startswith('  Traceback (most recent call last):')
+    assert "AttributeError: 'str' object has no attribute 'get'" in record.group(1)
+    assert re.search(r'\]   Response: 403 \(\d+ms\)$', log, re.M)
+    assert web.delete('/items/2', headers=bearer(roles=['admin'])).text == 'deleted 2'
+
+
+def test_a_predicate_that_raises_gives_nobody_access(make_app):
+    calls = []
+
+    def broken(user):
+        raise RuntimeError('bug in the predicate')
+
+    app = both_schemes_app(make_app, broken, calls)
+    web = client(app)
+    assert web.delete('/items/1', headers=bearer(roles=['admin']), expect_errors=True).status_int == 403
+    assert web.delete('/items/1', expect_errors=True).status_int == 401  # nobody logged in: still 401
+    assert calls == []
