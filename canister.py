@@ -10,8 +10,9 @@ Install it once and a Bottle app gets:
 * CORS for browser front ends and CSRF protection for cookie sessions;
 * security headers on every response (nosniff, frame and referrer policies, optional HSTS and CSP).
 
-Only ``bottle`` is required.  Extras: ``pip install canister[jwt]`` for Bearer tokens,
-``pip install canister[redis]`` for the Redis session store.
+Only ``bottle`` is required.  Optional: ``pip install 'PyJWT[crypto]>=2.12'`` for Bearer
+tokens, ``pip install 'redis>=4.2'`` for the Redis session store (the ``jwt`` and ``redis``
+extras of a canister checkout), ``bcrypt`` or ``argon2-cffi`` for such password hashes.
 
 Example::
 
@@ -199,14 +200,34 @@ class MissingExtraError(CanisterError, ImportError):
     """The configuration needs an optional package that is not installed."""
 
 
-def _require(module: str, extra: str) -> Any:
-    """Import an optional dependency, or explain which extra installs it."""
+#: What installs each optional module: the pip requirement (quoted for zsh), and the extra of
+#: canister's own ``pyproject.toml`` that holds it, if any (floors as in that file).
+_INSTALL_HINTS: Dict[str, Tuple[str, str]] = {
+    'jwt': ("'PyJWT[crypto]>=2.12'", 'jwt'),
+    'cryptography': ("'PyJWT[crypto]>=2.12'", 'jwt'),
+    'redis': ("'redis>=4.2'", 'redis'),
+    'bcrypt': ('bcrypt', ''),
+    'argon2': ('argon2-cffi', ''),
+}
+
+
+def _install_hint(module: str) -> str:
+    """The command that installs an optional module: ``pip install 'redis>=4.2' (or ...)``."""
+    requirement, extra = _INSTALL_HINTS[module]
+    hint = 'pip install %s' % requirement
+    if extra:
+        hint += " (or pip install '.[%s]' in a checkout of canister)" % extra
+    return hint
+
+
+def _require(module: str) -> Any:
+    """Import an optional dependency, or say which command installs it."""
     try:
         return __import__(module, fromlist=['_'])
     except ImportError as error:
         raise MissingExtraError(
-            'canister needs the %r package for this configuration: '
-            'run  pip install canister[%s]' % (module, extra)) from error
+            'canister needs the %r package for this configuration: run %s'
+            % (module, _install_hint(module))) from error
 
 
 class StoreUnavailable(CanisterError):
@@ -1976,7 +1997,7 @@ class RedisStore(SessionStore):
 
     def __init__(self, url: Optional[str] = None, prefix: str = 'canister:session:', timeout: float = 1.0,
                  client: Any = None, wait: int = 0, max_age: float = 0) -> None:
-        redis = _require('redis', 'redis')
+        redis = _require('redis')
         if (url is None) == (client is None):
             raise ConfigError('RedisStore takes either a url or a client')
         if not prefix:
@@ -2975,13 +2996,13 @@ def _verify_scrypt(password: str, secret: bytes, encoded: str) -> bool:
 
 def _verify_bcrypt(password: str, secret: bytes, encoded: str) -> bool:
     """A bcrypt hash (``$2b$...``), with the bcrypt extra."""
-    bcrypt = _require('bcrypt', 'bcrypt')
+    bcrypt = _require('bcrypt')
     return bool(bcrypt.checkpw(secret, encoded.encode('ascii')))
 
 
 def _verify_argon2(password: str, secret: bytes, encoded: str) -> bool:
     """An argon2 hash (``$argon2id$...``), with the argon2 extra."""
-    argon2 = _require('argon2', 'argon2')
+    argon2 = _require('argon2')
     try:
         return bool(argon2.PasswordHasher().verify(encoded, password))
     except argon2.exceptions.VerificationError:
@@ -3011,7 +3032,7 @@ def verify_password(password: str, encoded: str, scheme: Optional[str] = None) -
 def _check_hash(encoded: str, scheme: str, where: str) -> None:
     """Refuse at install a stored password that could never match."""
     if scheme in ('bcrypt', 'argon2'):
-        _require(scheme, scheme)
+        _require(scheme)
     if scheme == 'sha256' and not re.fullmatch(r'(sha256:)?[0-9a-fA-F]{64}', encoded):
         raise ConfigError('%s is not a hex SHA-256 digest (64 hex characters)' % where)
     if scheme in ('pbkdf2', 'scrypt') and _hash_scheme(encoded) != scheme:
@@ -3246,7 +3267,7 @@ class JwtAuth:
     _ASYMMETRIC = ('RS256', 'RS384', 'RS512', 'ES256', 'ES384', 'ES512', 'PS256', 'PS384', 'PS512', 'EdDSA')
 
     def __init__(self, config: Config, log: RequestLog) -> None:
-        self.jwt = jwt = _require('jwt', 'jwt')
+        self.jwt = jwt = _require('jwt')
         self.challenge = 'Bearer realm="%s"' % config['auth_realm'].replace('"', '')
         self.audience = config['auth_jwt_client_id'] or None
         self.issuer = config['auth_jwt_issuer'] or None
@@ -3302,7 +3323,7 @@ class JwtAuth:
 
     @staticmethod
     def _public_key(path: str) -> Any:
-        _require('cryptography', 'jwt')
+        _require('cryptography')
         from cryptography.hazmat.primitives.serialization import load_pem_public_key
         try:
             with open(path, 'rb') as handle:
@@ -3536,7 +3557,7 @@ return 0
 
     def __init__(self, client: Any, prefix: str, max_failures: int, window: float = 60.0) -> None:
         super().__init__(max_failures, window)
-        redis = _require('redis', 'redis')
+        redis = _require('redis')
         self.prefix = prefix
         self._errors = (redis.exceptions.RedisError, OSError)
         self._claim = client.register_script(self._CLAIM)
