@@ -3282,6 +3282,9 @@ class JwtAuth:
         self.algorithms = frozenset(config['auth_jwt_algorithms'] or self._default_algorithms())
         for algorithm in self.algorithms:
             self._check_algorithm(algorithm)
+        if not self.algorithms.issubset(self._SYMMETRIC):
+            # PyJWT installs without it, and then knows no RS/ES/PS/EdDSA key: every token would be refused.
+            _require('cryptography')
 
     @staticmethod
     def is_guess(credentials: str) -> bool:

@@ -101,3 +101,32 @@ def test_a_bcrypt_line_of_the_users_file_without_bcrypt_is_logged_with_the_comma
     log = read_log(tmp_path / 'logs')
     assert ("Users file %s: canister needs the 'bcrypt' package for this configuration: run pip install bcrypt\n"
             % users) in log
+# -- cryptography: PyJWT installs without it, and then checks no RS/ES/PS/EdDSA signature ----------------
+
+@pytest.fixture
+def pem_file(tmp_path):
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    key = ec.generate_private_key(ec.SECP256R1()).public_key()
+    path = tmp_path / 'key.pem'
+    path.write_bytes(key.public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo))
+    return str(path)
+
+
+@pytest.mark.parametrize('config', [
+    {'auth_jwt_jwks_url': 'http://127.0.0.1:9/jwks.json'},
+    {'auth_jwt_jwks_url': 'http://127.0.0.1:9/jwks.json', 'auth_jwt_algorithms': 'RS256'},
+    {'auth_jwt_jwks_url': 'http://127.0.0.1:9/jwks.json', 'auth_jwt_secret': SECRET, 'auth_jwt_algorithms': 'HS256, EdDSA'},
+    'public key',
+], ids=['jwks', 'jwks-rs256', 'secret-and-eddsa', 'public-key'])
+def test_keys_for_rs_es_ps_or_eddsa_without_cryptography_fail_at_install(tmp_path, pem_file, config):
+    if config == 'public key':
+        config = {'auth_jwt_public_key': pem_file}
+    assert install(tmp_path / 'with', '', **config) == 'installed'
+    out = install(tmp_path / 'without', 'cryptography', **config)
+    assert out == "MissingExtraError: canister needs the 'cryptography' package for this configuration: " + JWT_HINT
+
+
+def test_a_shared_secret_needs_no_cryptography(tmp_path):
+    assert install(tmp_path, 'cryptography', auth_jwt_secret=SECRET) == 'installed'
+    assert install(tmp_path / 'hs', 'cryptography', auth_jwt_secret=SECRET, auth_jwt_algorithms='HS256') == 'installed'
