@@ -4485,7 +4485,8 @@ class Canister:
         self.private_names = self.security_names | _CACHING_HEADERS
         self.sessions = SessionManager(config, self.custom_store, self.log)
         notes = list(self.sessions.warnings)
-        problem = self.sessions.store.check()
+        check = getattr(self.sessions.store, 'check', None)   # optional, as close() and load_and_touch()
+        problem = check() if callable(check) else None
         if problem:
             notes.append('The session store is unreachable for now (%s); requests that need a session '
                          'answer 503 until it is back' % _mask_urls(problem))
@@ -4498,8 +4499,10 @@ class Canister:
         """Uninstall: give the app its own WSGI callable back and release the store."""
         if self.app is not None and self.app.__dict__.get('wsgi') == self.wsgi:
             del self.app.wsgi
-        if self.custom_store is None and getattr(self, 'sessions', None) is not None:
-            self.sessions.store.close()
+        store = getattr(getattr(self, 'sessions', None), 'store', None)
+        close = getattr(store, 'close', None)   # optional, as check() and load_and_touch()
+        if self.custom_store is None and callable(close):
+            close()
         if getattr(self, 'log', None) is not None:
             self.log.close()
 
