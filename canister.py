@@ -498,17 +498,33 @@ class Config(Dict[str, Any]):
             self[spec.name] = self._parse(spec, given.get(spec.name, spec.default))
 
     def _known(self, values: Optional[Mapping[str, Any]], overrides: Mapping[str, Any]) -> Dict[str, Any]:
-        """The given values of known keys (aliases resolved); a warning for each unknown key."""
+        """The given values of known keys (aliases resolved); a warning for each unknown key.
+
+        Keyword overrides win over the app's config; within one of them, a key given under two
+        spellings (``session_timout`` and ``session_timeout``, ``CORS`` and ``cors``) must have one value.
+        """
         given: Dict[str, Any] = {}
         for source in (dict(values or {}), overrides):
+            spelled: Dict[str, str] = {}
             for raw_key, value in source.items():
                 key = str(raw_key).lower()
                 key = ALIASES.get(key, key)
                 if key in KEYS:
+                    if key in spelled:
+                        self._same_value(KEYS[key], spelled[key], given[key], str(raw_key), value)
+                    spelled[key] = str(raw_key)
                     given[key] = value
                 else:
                     self.warnings.append('unknown config key canister.%s (%s)' % (key, _unknown_key_hint(key)))
         return given
+
+    @classmethod
+    def _same_value(cls, spec: _Key, name: str, value: Any, other_name: str, other: Any) -> None:
+        """Refuse one setting given twice with different values (which one won would depend on the order)."""
+        if value == other or cls._parse(spec, value) == cls._parse(spec, other):
+            return
+        raise ConfigError('canister.%s = %r and canister.%s = %r both set %s, with different values: give it once'
+                          % (name, _redacted(spec.name, value), other_name, _redacted(spec.name, other), spec.name))
 
     @staticmethod
     def _parse(spec: _Key, value: Any) -> Any:
