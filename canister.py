@@ -277,7 +277,8 @@ _SECRET_NAME = re.compile(r'(?i)%s|(?:^|[^a-z0-9]|(?-i:(?<=[a-z0-9])(?=[A-Z])))(
 #: in ``text.lower()``: an ASCII text, as a query without ``%`` is here, lower-cases exactly, and
 #: a case-sensitive search is several times faster than ``(?i)``.)
 _SECRET_STEM = re.compile('|'.join(_SECRET_WORDS[0] + _SECRET_WORDS[1]))
-_URL_PASSWORD = re.compile(r'(?i)(\b[a-z][a-z0-9+.-]*://)([^\s/?#@]*@)')
+#: The user information of a URL: to the last ``@`` before a space, so a password holding ``/?#@`` is all of it.
+_URL_PASSWORD = re.compile(r'(?i)(\b[a-z][a-z0-9+.-]*://)(\S*@)')
 
 
 def _as_bool(value: Any) -> bool:
@@ -1856,6 +1857,8 @@ class _RedisUrl(typing.NamedTuple):
         mode = scheme.partition('+')[2] or 'single'
         location, _, query = rest.partition('?')
         netloc, _, path = location.partition('/')
+        if '@' in path or '@' in query:  # the user information held a '/' or a '?'
+            raise invalid("a '/' or '?' in the user name or password must be written %2F or %3F")
         credentials, at, hostlist = netloc.rpartition('@')
         username, password = cls._credentials(credentials) if at else (None, None)
         hosts = cls._hosts(hostlist, mode, invalid)
