@@ -3048,6 +3048,46 @@ def verify_password(password: str, encoded: str, scheme: Optional[str] = None) -
         return False
 
 
+#: The part of a stored form that sets the work of checking it (its scheme's parameters), per scheme.
+_HASH_COSTS = {
+    'pbkdf2': re.compile(r'(pbkdf2_sha256:\d+):[\w-]+:[\w-]+'),
+    'scrypt': re.compile(r'(scrypt:\d+:\d+:\d+):[\w-]+:[\w-]+'),
+    'bcrypt': re.compile(r'(\$2[aby]\$(?:0[4-9]|[12]\d|3[01])\$)[./A-Za-z0-9]{53}'),
+    'argon2': re.compile(r'(\$argon2(?:id|i|d)(?:\$v=\d+)?\$m=\d+,t=\d+,p=\d+)\$[A-Za-z0-9+/]+\$([A-Za-z0-9+/]+)'),
+}
+
+
+def _hash_cost(encoded: str, scheme: str) -> Tuple[str, str]:
+    """What a check of this stored form costs: its scheme and the parameters that set the work
+    (``pbkdf2_sha256:600000``, ``$2b$12$``, ``$argon2id$v=19$m=65536,t=3,p=4$32``: the last, the
+    digest's length); sha256, clear or a malformed hash (refused at once): ``('sha256', '')``."""
+    pattern = _HASH_COSTS.get(scheme)
+    match = pattern.fullmatch(encoded) if pattern else None
+    if match is None:
+        return 'sha256', ''
+    if scheme == 'argon2':
+        return scheme, '%s$%d' % (match.group(1), len(match.group(2)) * 3 // 4)
+    return scheme, match.group(1)
+
+
+def _dummy_hash(scheme: str, cost: str) -> str:
+    """A stored form of that scheme and cost (from :func:`_hash_cost`) that no password matches,
+    made without paying for a hash: a random salt and digest."""
+    if scheme == 'pbkdf2':
+        return '%s:%s:%s' % (cost, _b64(os.urandom(16)), _b64(os.urandom(32)))
+    if scheme == 'scrypt':
+        return '%s:%s:%s' % (cost, _b64(os.urandom(16)), _b64(os.urandom(64)))
+    if scheme == 'bcrypt':   # bcrypt's own salt (not every 22 characters are one), then 31 of its alphabet
+        salt = _require('bcrypt').gensalt(int(cost[4:6]), b'2a' if cost.startswith('$2a') else b'2b')
+        alphabet = './ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789'
+        return salt.decode('ascii') + ''.join(secrets.choice(alphabet) for _ in range(31))
+    if scheme == 'argon2':
+        head, _, length = cost.rpartition('$')
+        return '%s$%s$%s' % (head, base64.b64encode(os.urandom(16)).decode('ascii').rstrip('='),
+                             base64.b64encode(os.urandom(int(length))).decode('ascii').rstrip('='))
+    return secrets.token_hex(32)
+
+
 def _check_hash(encoded: str, scheme: str, where: str) -> None:
     """Refuse at install a stored password that could never match."""
     if scheme in ('bcrypt', 'argon2'):
@@ -3091,12 +3131,12 @@ class BasicAuth:
             self._reload()
 
     def _make_dummy(self) -> Tuple[str, str]:
-        """A stored form to check unknown users against, as costly as a real one."""
-        for stored, scheme in self.users.values():
-            if scheme == 'pbkdf2':
-                return hash_password(secrets.token_hex(8), 'pbkdf2', int(stored.split(':')[1])), 'pbkdf2'
-            if scheme == 'scrypt':
-                return hash_password(secrets.token_hex(8), 'scrypt', int(stored.split(':')[1])), 'scrypt'
+        """A stored form to check unknown users against, as costly as a real one: the scheme and
+        cost of the most common among the users' hashes, with a random salt and digest."""
+        costs = collections.Counter(_hash_cost(stored, scheme) for stored, scheme in self.users.values())
+        if costs:
+            scheme, cost = costs.most_common(1)[0][0]
+            return _dummy_hash(scheme, cost), scheme
         return secrets.token_hex(32), 'sha256'
 
     def _reload(self) -> None:
