@@ -238,6 +238,12 @@ class SessionDataError(CanisterError, TypeError):
     """Session data holds a value that cannot be stored as JSON."""
 
 
+def _a_type(value: Any) -> str:
+    """The type of a value with its article, for a message: ``an object``, ``a set``, ``a UUID``."""
+    name = type(value).__name__
+    return '%s %s' % ('an' if name[:1] in 'aeiouAEIO' else 'a', name)
+
+
 class BadRequest(CanisterError):
     """A request parameter is missing or does not convert; answered with 400 (or ``status``)."""
 
@@ -400,7 +406,7 @@ KEYS: Dict[str, _Key] = {key.name: key for key in (
     _Key('trusted_proxies', (), _as_list, 'proxy IPs/networks whose X-Forwarded-For/-Proto/-Host are believed'),
     _Key('max_body_size', 10 * 1024 * 1024, _as_number(int, 0),
          'bytes; a larger body gets 413 (from its Content-Length, or once a chunked body passes it)'),
-    _Key('max_header_size', 8192, _as_number(int, 256), 'bytes; a larger Authorization or Cookie header gets 431'),
+    _Key('max_header_size', 8192, _as_number(int, 256), 'bytes, at least 256; a larger Authorization or Cookie header gets 431'),
     _Key('debug', False, _as_bool, 'accepted for compatibility with canister 1.x; has no effect'),
     _Key('session_store', 'memory', _as_text, '`memory`, `sqlite:///file.db`, `sqlite:////abs/file.db`, `redis://host:port/db`, '
          '`rediss://...?ssl_ca_certs=...`, `redis+sentinel://host:port,.../service/db` or `redis+cluster://host:port,...`'),
@@ -2659,10 +2665,10 @@ class SessionState:
             try:
                 json.dumps(value)
             except (TypeError, ValueError):
-                raise SessionDataError('session.data[%r] holds a %s, which a session cannot store: session '
-                                       'values must be JSON-serializable' % (key, type(value).__name__)) from None
-        raise SessionDataError('session.user holds a %s, which a session cannot store: it must be '
-                               'JSON-serializable' % type(self.user).__name__)
+                raise SessionDataError('session.data[%r] holds %s, which a session cannot store: session '
+                                       'values must be JSON-serializable' % (key, _a_type(value))) from None
+        raise SessionDataError('session.user holds %s, which a session cannot store: it must be '
+                               'JSON-serializable' % _a_type(self.user))
 
     def finish(self, headers: Headers, https: bool) -> None:
         """Store the session as the request left it (create, update, touch or delete), add the cookie.
@@ -3157,8 +3163,13 @@ class BasicAuth:
                 continue
             name, sep, stored = line.partition(':')
             scheme = _hash_scheme(stored)
-            if not sep or not name or scheme is None:
+            if not sep or not name:
                 self.log.write(logging.WARNING, 'Users file %s line %d ignored: expected user:hash',
+                               self.users_file, number)
+                continue
+            if scheme is None:
+                self.log.write(logging.WARNING, 'Users file %s line %d ignored: a clear-text password is refused; '
+                               'write user:hash with a hash from python -m canister hash-password --user NAME',
                                self.users_file, number)
                 continue
             try:
