@@ -10,8 +10,9 @@ Install it once and a Bottle app gets:
 * CORS for browser front ends and CSRF protection for cookie sessions;
 * security headers on every response (nosniff, frame and referrer policies, optional HSTS and CSP).
 
-Only ``bottle`` is required.  Extras: ``pip install canister[jwt]`` for Bearer tokens,
-``pip install canister[redis]`` for the Redis session store.
+Only ``bottle`` is required.  Optional: ``pip install 'PyJWT[crypto]>=2.12'`` for Bearer
+tokens, ``pip install 'redis>=4.2'`` for the Redis session store (the ``jwt`` and ``redis``
+extras of a canister checkout), ``bcrypt`` or ``argon2-cffi`` for such password hashes.
 
 Example::
 
@@ -199,14 +200,34 @@ class MissingExtraError(CanisterError, ImportError):
     """The configuration needs an optional package that is not installed."""
 
 
-def _require(module: str, extra: str) -> Any:
-    """Import an optional dependency, or explain which extra installs it."""
+#: What installs each optional module: the pip requirement (quoted for zsh), and the extra of
+#: canister's own ``pyproject.toml`` that holds it, if any (floors as in that file).
+_INSTALL_HINTS: Dict[str, Tuple[str, str]] = {
+    'jwt': ("'PyJWT[crypto]>=2.12'", 'jwt'),
+    'cryptography': ("'PyJWT[crypto]>=2.12'", 'jwt'),
+    'redis': ("'redis>=4.2'", 'redis'),
+    'bcrypt': ('bcrypt', ''),
+    'argon2': ('argon2-cffi', ''),
+}
+
+
+def _install_hint(module: str) -> str:
+    """The command that installs an optional module: ``pip install 'redis>=4.2' (or ...)``."""
+    requirement, extra = _INSTALL_HINTS[module]
+    hint = 'pip install %s' % requirement
+    if extra:
+        hint += " (or pip install '.[%s]' in a checkout of canister)" % extra
+    return hint
+
+
+def _require(module: str) -> Any:
+    """Import an optional dependency, or say which command installs it."""
     try:
         return __import__(module, fromlist=['_'])
     except ImportError as error:
         raise MissingExtraError(
-            'canister needs the %r package for this configuration: '
-            'run  pip install canister[%s]' % (module, extra)) from error
+            'canister needs the %r package for this configuration: run %s'
+            % (module, _install_hint(module))) from error
 
 
 class StoreUnavailable(CanisterError):
@@ -215,6 +236,12 @@ class StoreUnavailable(CanisterError):
 
 class SessionDataError(CanisterError, TypeError):
     """Session data holds a value that cannot be stored as JSON."""
+
+
+def _a_type(value: Any) -> str:
+    """The type of a value with its article, for a message: ``an object``, ``a set``, ``a UUID``."""
+    name = type(value).__name__
+    return '%s %s' % ('an' if name[:1] in 'aeiouAEIO' else 'a', name)
 
 
 class BadRequest(CanisterError):
@@ -256,7 +283,8 @@ _SECRET_NAME = re.compile(r'(?i)%s|(?:^|[^a-z0-9]|(?-i:(?<=[a-z0-9])(?=[A-Z])))(
 #: in ``text.lower()``: an ASCII text, as a query without ``%`` is here, lower-cases exactly, and
 #: a case-sensitive search is several times faster than ``(?i)``.)
 _SECRET_STEM = re.compile('|'.join(_SECRET_WORDS[0] + _SECRET_WORDS[1]))
-_URL_PASSWORD = re.compile(r'(?i)(\b[a-z][a-z0-9+.-]*://)([^\s/?#@]*@)')
+#: The user information of a URL: to the last ``@`` before a space, so a password holding ``/?#@`` is all of it.
+_URL_PASSWORD = re.compile(r'(?i)(\b[a-z][a-z0-9+.-]*://)(\S*@)')
 
 
 def _as_bool(value: Any) -> bool:
@@ -378,7 +406,7 @@ KEYS: Dict[str, _Key] = {key.name: key for key in (
     _Key('trusted_proxies', (), _as_list, 'proxy IPs/networks whose X-Forwarded-For/-Proto/-Host are believed'),
     _Key('max_body_size', 10 * 1024 * 1024, _as_number(int, 0),
          'bytes; a larger body gets 413 (from its Content-Length, or once a chunked body passes it)'),
-    _Key('max_header_size', 8192, _as_number(int, 256), 'bytes; a larger Authorization or Cookie header gets 431'),
+    _Key('max_header_size', 8192, _as_number(int, 256), 'bytes, at least 256; a larger Authorization or Cookie header gets 431'),
     _Key('debug', False, _as_bool, 'accepted for compatibility with canister 1.x; has no effect'),
     _Key('session_store', 'memory', _as_text, '`memory`, `sqlite:///file.db`, `sqlite:////abs/file.db`, `redis://host:port/db`, '
          '`rediss://...?ssl_ca_certs=...`, `redis+sentinel://host:port,.../service/db` or `redis+cluster://host:port,...`'),
@@ -477,17 +505,33 @@ class Config(Dict[str, Any]):
             self[spec.name] = self._parse(spec, given.get(spec.name, spec.default))
 
     def _known(self, values: Optional[Mapping[str, Any]], overrides: Mapping[str, Any]) -> Dict[str, Any]:
-        """The given values of known keys (aliases resolved); a warning for each unknown key."""
+        """The given values of known keys (aliases resolved); a warning for each unknown key.
+
+        Keyword overrides win over the app's config; within one of them, a key given under two
+        spellings (``session_timout`` and ``session_timeout``, ``CORS`` and ``cors``) must have one value.
+        """
         given: Dict[str, Any] = {}
         for source in (dict(values or {}), overrides):
+            spelled: Dict[str, str] = {}
             for raw_key, value in source.items():
                 key = str(raw_key).lower()
                 key = ALIASES.get(key, key)
                 if key in KEYS:
+                    if key in spelled:
+                        self._same_value(KEYS[key], spelled[key], given[key], str(raw_key), value)
+                    spelled[key] = str(raw_key)
                     given[key] = value
                 else:
                     self.warnings.append('unknown config key canister.%s (%s)' % (key, _unknown_key_hint(key)))
         return given
+
+    @classmethod
+    def _same_value(cls, spec: _Key, name: str, value: Any, other_name: str, other: Any) -> None:
+        """Refuse one setting given twice with different values (which one won would depend on the order)."""
+        if value == other or cls._parse(spec, value) == cls._parse(spec, other):
+            return
+        raise ConfigError('canister.%s = %r and canister.%s = %r both set %s, with different values: give it once'
+                          % (name, _redacted(spec.name, value), other_name, _redacted(spec.name, other), spec.name))
 
     @staticmethod
     def _parse(spec: _Key, value: Any) -> Any:
@@ -1851,6 +1895,8 @@ class _RedisUrl(typing.NamedTuple):
         mode = scheme.partition('+')[2] or 'single'
         location, _, query = rest.partition('?')
         netloc, _, path = location.partition('/')
+        if '@' in path or '@' in query:  # the user information held a '/' or a '?'
+            raise invalid("a '/' or '?' in the user name or password must be written %2F or %3F")
         credentials, at, hostlist = netloc.rpartition('@')
         username, password = cls._credentials(credentials) if at else (None, None)
         hosts = cls._hosts(hostlist, mode, invalid)
@@ -2008,7 +2054,7 @@ class RedisStore(SessionStore):
 
     def __init__(self, url: Optional[str] = None, prefix: str = 'canister:session:', timeout: float = 1.0,
                  client: Any = None, wait: int = 0, max_age: float = 0) -> None:
-        redis = _require('redis', 'redis')
+        redis = _require('redis')
         if (url is None) == (client is None):
             raise ConfigError('RedisStore takes either a url or a client')
         if not prefix:
@@ -2669,10 +2715,10 @@ class SessionState:
             try:
                 json.dumps(value)
             except (TypeError, ValueError):
-                raise SessionDataError('session.data[%r] holds a %s, which a session cannot store: session '
-                                       'values must be JSON-serializable' % (key, type(value).__name__)) from None
-        raise SessionDataError('session.user holds a %s, which a session cannot store: it must be '
-                               'JSON-serializable' % type(self.user).__name__)
+                raise SessionDataError('session.data[%r] holds %s, which a session cannot store: session '
+                                       'values must be JSON-serializable' % (key, _a_type(value))) from None
+        raise SessionDataError('session.user holds %s, which a session cannot store: it must be '
+                               'JSON-serializable' % _a_type(self.user))
 
     def finish(self, headers: Headers, https: bool) -> None:
         """Store the session as the request left it (create, update, touch or delete), add the cookie.
@@ -3036,13 +3082,13 @@ def _verify_scrypt(password: str, secret: bytes, encoded: str) -> bool:
 
 def _verify_bcrypt(password: str, secret: bytes, encoded: str) -> bool:
     """A bcrypt hash (``$2b$...``), with the bcrypt extra."""
-    bcrypt = _require('bcrypt', 'bcrypt')
+    bcrypt = _require('bcrypt')
     return bool(bcrypt.checkpw(secret, encoded.encode('ascii')))
 
 
 def _verify_argon2(password: str, secret: bytes, encoded: str) -> bool:
     """An argon2 hash (``$argon2id$...``), with the argon2 extra."""
-    argon2 = _require('argon2', 'argon2')
+    argon2 = _require('argon2')
     try:
         return bool(argon2.PasswordHasher().verify(encoded, password))
     except argon2.exceptions.VerificationError:
@@ -3069,10 +3115,50 @@ def verify_password(password: str, encoded: str, scheme: Optional[str] = None) -
         return False
 
 
+#: The part of a stored form that sets the work of checking it (its scheme's parameters), per scheme.
+_HASH_COSTS = {
+    'pbkdf2': re.compile(r'(pbkdf2_sha256:\d+):[\w-]+:[\w-]+'),
+    'scrypt': re.compile(r'(scrypt:\d+:\d+:\d+):[\w-]+:[\w-]+'),
+    'bcrypt': re.compile(r'(\$2[aby]\$(?:0[4-9]|[12]\d|3[01])\$)[./A-Za-z0-9]{53}'),
+    'argon2': re.compile(r'(\$argon2(?:id|i|d)(?:\$v=\d+)?\$m=\d+,t=\d+,p=\d+)\$[A-Za-z0-9+/]+\$([A-Za-z0-9+/]+)'),
+}
+
+
+def _hash_cost(encoded: str, scheme: str) -> Tuple[str, str]:
+    """What a check of this stored form costs: its scheme and the parameters that set the work
+    (``pbkdf2_sha256:600000``, ``$2b$12$``, ``$argon2id$v=19$m=65536,t=3,p=4$32``: the last, the
+    digest's length); sha256, clear or a malformed hash (refused at once): ``('sha256', '')``."""
+    pattern = _HASH_COSTS.get(scheme)
+    match = pattern.fullmatch(encoded) if pattern else None
+    if match is None:
+        return 'sha256', ''
+    if scheme == 'argon2':
+        return scheme, '%s$%d' % (match.group(1), len(match.group(2)) * 3 // 4)
+    return scheme, match.group(1)
+
+
+def _dummy_hash(scheme: str, cost: str) -> str:
+    """A stored form of that scheme and cost (from :func:`_hash_cost`) that no password matches,
+    made without paying for a hash: a random salt and digest."""
+    if scheme == 'pbkdf2':
+        return '%s:%s:%s' % (cost, _b64(os.urandom(16)), _b64(os.urandom(32)))
+    if scheme == 'scrypt':
+        return '%s:%s:%s' % (cost, _b64(os.urandom(16)), _b64(os.urandom(64)))
+    if scheme == 'bcrypt':   # bcrypt's own salt (not every 22 characters are one), then 31 of its alphabet
+        salt = _require('bcrypt').gensalt(int(cost[4:6]), b'2a' if cost.startswith('$2a') else b'2b')
+        alphabet = './ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789'
+        return salt.decode('ascii') + ''.join(secrets.choice(alphabet) for _ in range(31))
+    if scheme == 'argon2':
+        head, _, length = cost.rpartition('$')
+        return '%s$%s$%s' % (head, base64.b64encode(os.urandom(16)).decode('ascii').rstrip('='),
+                             base64.b64encode(os.urandom(int(length))).decode('ascii').rstrip('='))
+    return secrets.token_hex(32)
+
+
 def _check_hash(encoded: str, scheme: str, where: str) -> None:
     """Refuse at install a stored password that could never match."""
     if scheme in ('bcrypt', 'argon2'):
-        _require(scheme, scheme)
+        _require(scheme)
     if scheme == 'sha256' and not re.fullmatch(r'(sha256:)?[0-9a-fA-F]{64}', encoded):
         raise ConfigError('%s is not a hex SHA-256 digest (64 hex characters)' % where)
     if scheme in ('pbkdf2', 'scrypt') and _hash_scheme(encoded) != scheme:
@@ -3112,12 +3198,12 @@ class BasicAuth:
             self._reload()
 
     def _make_dummy(self) -> Tuple[str, str]:
-        """A stored form to check unknown users against, as costly as a real one."""
-        for stored, scheme in self.users.values():
-            if scheme == 'pbkdf2':
-                return hash_password(secrets.token_hex(8), 'pbkdf2', int(stored.split(':')[1])), 'pbkdf2'
-            if scheme == 'scrypt':
-                return hash_password(secrets.token_hex(8), 'scrypt', int(stored.split(':')[1])), 'scrypt'
+        """A stored form to check unknown users against, as costly as a real one: the scheme and
+        cost of the most common among the users' hashes, with a random salt and digest."""
+        costs = collections.Counter(_hash_cost(stored, scheme) for stored, scheme in self.users.values())
+        if costs:
+            scheme, cost = costs.most_common(1)[0][0]
+            return _dummy_hash(scheme, cost), scheme
         return secrets.token_hex(32), 'sha256'
 
     def _reload(self) -> None:
@@ -3138,8 +3224,13 @@ class BasicAuth:
                 continue
             name, sep, stored = line.partition(':')
             scheme = _hash_scheme(stored)
-            if not sep or not name or scheme is None:
+            if not sep or not name:
                 self.log.write(logging.WARNING, 'Users file %s line %d ignored: expected user:hash',
+                               self.users_file, number)
+                continue
+            if scheme is None:
+                self.log.write(logging.WARNING, 'Users file %s line %d ignored: a clear-text password is refused; '
+                               'write user:hash with a hash from python -m canister hash-password --user NAME',
                                self.users_file, number)
                 continue
             try:
@@ -3307,7 +3398,7 @@ class JwtAuth:
     _ASYMMETRIC = ('RS256', 'RS384', 'RS512', 'ES256', 'ES384', 'ES512', 'PS256', 'PS384', 'PS512', 'EdDSA')
 
     def __init__(self, config: Config, log: RequestLog) -> None:
-        self.jwt = jwt = _require('jwt', 'jwt')
+        self.jwt = jwt = _require('jwt')
         self.challenge = 'Bearer realm="%s"' % config['auth_realm'].replace('"', '')
         self.audience = config['auth_jwt_client_id'] or None
         self.issuer = config['auth_jwt_issuer'] or None
@@ -3322,6 +3413,9 @@ class JwtAuth:
         self.algorithms = frozenset(config['auth_jwt_algorithms'] or self._default_algorithms())
         for algorithm in self.algorithms:
             self._check_algorithm(algorithm)
+        if not self.algorithms.issubset(self._SYMMETRIC):
+            # PyJWT installs without it, and then knows no RS/ES/PS/EdDSA key: every token would be refused.
+            _require('cryptography')
 
     @staticmethod
     def is_guess(credentials: str) -> bool:
@@ -3363,7 +3457,7 @@ class JwtAuth:
 
     @staticmethod
     def _public_key(path: str) -> Any:
-        _require('cryptography', 'jwt')
+        _require('cryptography')
         from cryptography.hazmat.primitives.serialization import load_pem_public_key
         try:
             with open(path, 'rb') as handle:
@@ -3597,7 +3691,7 @@ return 0
 
     def __init__(self, client: Any, prefix: str, max_failures: int, window: float = 60.0) -> None:
         super().__init__(max_failures, window)
-        redis = _require('redis', 'redis')
+        redis = _require('redis')
         self.prefix = prefix
         self._errors = (redis.exceptions.RedisError, OSError)
         self._claim = client.register_script(self._CLAIM)
@@ -4548,7 +4642,8 @@ class Canister:
         self.private_names = self.security_names | _CACHING_HEADERS
         self.sessions = SessionManager(config, self.custom_store, self.log)
         notes = list(self.sessions.warnings)
-        problem = self.sessions.store.check()
+        check = getattr(self.sessions.store, 'check', None)   # optional, as close() and load_and_touch()
+        problem = check() if callable(check) else None
         if problem:
             notes.append('The session store is unreachable for now (%s); requests that need a session '
                          'answer 503 until it is back' % _mask_urls(problem))
@@ -4561,8 +4656,10 @@ class Canister:
         """Uninstall: give the app its own WSGI callable back and release the store."""
         if self.app is not None and self.app.__dict__.get('wsgi') == self.wsgi:
             del self.app.wsgi
-        if self.custom_store is None and getattr(self, 'sessions', None) is not None:
-            self.sessions.store.close()
+        store = getattr(getattr(self, 'sessions', None), 'store', None)
+        close = getattr(store, 'close', None)   # optional, as check() and load_and_touch()
+        if self.custom_store is None and callable(close):
+            close()
         if getattr(self, 'log', None) is not None:
             self.log.close()
 

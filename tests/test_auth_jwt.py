@@ -701,7 +701,7 @@ def test_jwks_entries_with_bad_keys_are_skipped(make_app, rsa_key, jwks_server):
 
 def test_jwt_config_without_pyjwt_explains_the_extra_to_install(make_app, monkeypatch):
     monkeypatch.setitem(sys.modules, 'jwt', None)
-    with pytest.raises(canister.MissingExtraError, match=r'pip install canister\[jwt\]'):
+    with pytest.raises(canister.MissingExtraError, match=r"run pip install 'PyJWT\[crypto\]>=2\.12'"):
         make_app(auth_jwt_secret=SECRET)
 
 

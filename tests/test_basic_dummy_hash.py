@@ -1,0 +1,138 @@
+"""Basic auth: an unknown user is checked against a hash of the same scheme and cost as the users' (the most
+common one for a mix), so the time of a 401 does not tell which user names exist.
+
+Observed without timing: each hash library is wrapped to record the parameters it was given and how the check
+ended (a mismatch after the full work, not an early "malformed hash" error, which costs nothing).
+"""
+from __future__ import annotations
+
+import base64
+import hashlib
+import os
+import time
+from typing import Any, List, Tuple
+
+import pytest
+
+import canister
+from helpers import client
+
+bcrypt = pytest.importorskip('bcrypt', reason='the test extra installs bcrypt')
+argon2 = pytest.importorskip('argon2', reason='the test extra installs argon2-cffi')
+
+
+def basic(user: str, password: str = 'wrong-guess') -> dict:
+    return {'Authorization': 'Basic ' + base64.b64encode(('%s:%s' % (user, password)).encode()).decode()}
+
+
+def scrypt_hash(password: str, n: int, r: int, p: int) -> str:
+    salt = os.urandom(16)
+    digest = hashlib.scrypt(password.encode(), salt=salt, n=n, r=r, p=p, maxmem=2 ** 26)
+    b64 = lambda data: base64.urlsafe_b64encode(data).decode().rstrip('=')  # noqa: E731
+    return 'scrypt:%d:%d:%d:%s:%s' % (n, r, p, b64(salt), b64(digest))
+
+
+def argon2_hash(password: str, **params: Any) -> str:
+    return argon2.PasswordHasher(**params).hash(password)
+
+
+@pytest.fixture
+def checks(monkeypatch) -> List[Tuple[Any, ...]]:
+    """Every hash computed to check a password: (scheme, its cost parameters, how it ended)."""
+    seen: List[Tuple[Any, ...]] = []
+
+    def recording(scheme, real, cost):
+        def check(*args, **kwargs):
+            try:
+                result = real(*args, **kwargs)
+            except Exception as error:
+                seen.append((scheme, cost(*args, **kwargs), type(error).__name__))
+                raise
+            seen.append((scheme, cost(*args, **kwargs), 'done'))
+            return result
+        return check
+
+    monkeypatch.setattr(bcrypt, 'checkpw', recording('bcrypt', bcrypt.checkpw, lambda password, hashed: hashed[:7]))
+    parameters = argon2.extract_parameters
+
+    def argon2_cost(hasher, hash, password):
+        found = parameters(hash)
+        return (found.type, found.version, found.memory_cost, found.time_cost, found.parallelism, found.hash_len)
+    monkeypatch.setattr(argon2.PasswordHasher, 'verify', recording('argon2', argon2.PasswordHasher.verify, argon2_cost))
+    monkeypatch.setattr(hashlib, 'pbkdf2_hmac', recording(
+        'pbkdf2', hashlib.pbkdf2_hmac, lambda name, secret, salt, rounds, *rest: rounds))
+    monkeypatch.setattr(hashlib, 'scrypt', recording(
+        'scrypt', hashlib.scrypt, lambda secret, salt, n, r, p, **rest: (n, r, p)))
+    return seen
+
+
+def users_app(make_app, tmp_path, *lines: str):
+    path = tmp_path / 'users.txt'
+    path.write_text(''.join(line + '\n' for line in lines))
+    app = make_app(auth_basic_users_file=str(path), auth_max_failures=1000)
+    app.route('/', callback=lambda: 'hi')
+    return client(app), path
+
+
+def cost_of_check(web, checks, user: str) -> Tuple[Any, ...]:
+    """The one hash computed for a failed login of ``user``: (scheme, cost, how it ended)."""
+    del checks[:]
+    assert web.get('/', headers=basic(user), status=401)
+    assert len(checks) == 1, checks
+    return checks[0]
+
+
+BCRYPT_ALICE = bcrypt.hashpw(b'alice-pw', bcrypt.gensalt(5)).decode()
+BCRYPT_BOB = bcrypt.hashpw(b'bob-pw', bcrypt.gensalt(5)).decode()
+
+
+def test_an_unknown_user_costs_a_bcrypt_hash_of_the_users_cost(make_app, tmp_path, checks):
+    web, _ = users_app(make_app, tmp_path, 'alice:' + BCRYPT_ALICE)
+    known = cost_of_check(web, checks, 'alice')
+    assert known == ('bcrypt', b'$2b$05$', 'done')
+    assert cost_of_check(web, checks, 'nobody') == known
+    assert cost_of_check(web, checks, 'mallory') == known
+
+
+def test_an_unknown_user_costs_an_argon2_hash_of_the_users_parameters(make_app, tmp_path, checks):
+    stored = argon2_hash('alice-pw', time_cost=2, memory_cost=1024, parallelism=2, hash_len=24)
+    web, _ = users_app(make_app, tmp_path, 'alice:' + stored)
+    known = cost_of_check(web, checks, 'alice')
+    assert known[0] == 'argon2' and known[1][2:] == (1024, 2, 2, 24) and known[2] == 'VerifyMismatchError'
+    assert cost_of_check(web, checks, 'nobody') == known
+
+
+def test_an_unknown_user_costs_a_scrypt_hash_of_the_users_n_r_and_p(make_app, tmp_path, checks):
+    web, _ = users_app(make_app, tmp_path, 'alice:' + scrypt_hash('alice-pw', 2 ** 10, 4, 2))
+    known = cost_of_check(web, checks, 'alice')
+    assert known == ('scrypt', (2 ** 10, 4, 2), 'done')
+    assert cost_of_check(web, checks, 'nobody') == known
+
+
+def test_an_unknown_user_costs_a_pbkdf2_hash_of_the_users_rounds(make_app, tmp_path, checks):
+    web, _ = users_app(make_app, tmp_path, 'alice:' + canister.hash_password('alice-pw', iterations=1234))
+    known = cost_of_check(web, checks, 'alice')
+    assert known == ('pbkdf2', 1234, 'done')
+    assert cost_of_check(web, checks, 'nobody') == known
+
+
+def test_with_a_mix_an_unknown_user_costs_the_most_common_scheme_and_cost(make_app, tmp_path, checks):
+    pbkdf2 = canister.hash_password('carol-pw', iterations=1000)
+    web, path = users_app(make_app, tmp_path, 'carol:' + pbkdf2, 'alice:' + BCRYPT_ALICE, 'bob:' + BCRYPT_BOB)
+    assert cost_of_check(web, checks, 'nobody') == ('bcrypt', b'$2b$05$', 'done')
+    # the file changes: now most users have pbkdf2 at 2000 rounds
+    path.write_text('alice:%s\nbob:%s\ncarol:%s\n' % (
+        BCRYPT_ALICE, canister.hash_password('bob-pw', iterations=2000),
+        canister.hash_password('carol-pw', iterations=2000)))
+    os.utime(path, (os.path.getmtime(path) + 5,) * 2)
+    for _ in range(300):   # the file is looked at once a second at most
+        check = cost_of_check(web, checks, 'nobody')
+        if check[0] == 'pbkdf2':
+            break
+        time.sleep(0.01)
+    assert check == ('pbkdf2', 2000, 'done')
+
+
+def test_a_malformed_hash_does_not_stop_the_install_and_checks_stay_full_cost(make_app, tmp_path, checks):
+    web, _ = users_app(make_app, tmp_path, 'eve:$2b$xx$broken', 'alice:' + BCRYPT_ALICE, 'bob:' + BCRYPT_BOB)
+    assert cost_of_check(web, checks, 'nobody') == ('bcrypt', b'$2b$05$', 'done')

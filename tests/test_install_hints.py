@@ -1,0 +1,132 @@
+"""An optional package that is missing: the install fails at once, naming a pip command that installs it.
+
+Each case runs in a fresh interpreter with a directory first on ``sys.path`` whose package of that name
+raises ``ModuleNotFoundError`` on import: what Python raises for a package that is not installed.
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+from helpers import ROOT, read_log
+
+SCRIPT = textwrap.dedent('''
+    import json, sys, warnings
+    sys.path.insert(0, sys.argv[1])
+    sys.path.insert(1, sys.argv[2])
+    warnings.simplefilter('ignore')
+    import bottle, canister
+    app = bottle.Bottle()
+    try:
+        app.install(canister.Canister(**json.loads(sys.argv[3])))
+    except canister.CanisterError as error:
+        print('%s: %s' % (type(error).__name__, error))
+    else:
+        print('installed')
+''')
+
+BCRYPT_HASH = '$2b$12$' + 'a' * 53
+ARGON2_HASH = '$argon2id$v=19$m=65536,t=3,p=4$c2FsdHNhbHRzYWx0$' + 'a' * 43
+SECRET = 'an-example-secret-of-32-bytes-!!'
+
+
+def install(tmp_path, missing: str, **config) -> str:
+    """What installing canister with this config prints when the package ``missing`` cannot be imported."""
+    blocker = tmp_path / 'missing'
+    if missing:
+        package = blocker / missing
+        package.mkdir(parents=True)
+        (package / '__init__.py').write_text(
+            'raise ModuleNotFoundError("No module named %r", name=%r)\n' % (missing, missing))
+    else:
+        blocker.mkdir(parents=True)
+    config.setdefault('log_path', str(tmp_path / 'logs'))
+    done = subprocess.run([sys.executable, '-c', SCRIPT, str(blocker), str(ROOT), json.dumps(config)],
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=60,
+                          env=dict(os.environ, PYTHONDONTWRITEBYTECODE='1'))
+    return done.stdout.strip()
+
+
+def extra_requirement(name: str) -> str:
+    """The requirement that the ``[project.optional-dependencies]`` extra ``name`` lists in pyproject.toml."""
+    text = (ROOT / 'pyproject.toml').read_text()
+    found = re.search(r'^%s = \["([^"]+)"\]$' % name, text, re.M)
+    assert found, 'pyproject.toml has no one-package extra %r' % name
+    return found.group(1)
+
+
+JWT_HINT = "run pip install '%s' (or pip install '.[jwt]' in a checkout of canister)" % extra_requirement('jwt')
+REDIS_HINT = "run pip install '%s' (or pip install '.[redis]' in a checkout of canister)" % extra_requirement('redis')
+
+
+def test_the_hints_name_the_requirements_of_pyproject():
+    assert extra_requirement('jwt') == 'PyJWT[crypto]>=2.12'
+    assert extra_requirement('redis') == 'redis>=4.2'
+
+
+@pytest.mark.parametrize('missing, config, hint', [
+    ('jwt', {'auth_jwt_secret': SECRET}, JWT_HINT),
+    ('redis', {'session_store': 'redis://127.0.0.1:1/0'}, REDIS_HINT),
+    ('bcrypt', {'auth_basic_username': 'bob', 'auth_basic_password': BCRYPT_HASH}, 'run pip install bcrypt'),
+    ('argon2', {'auth_basic_username': 'bob', 'auth_basic_password': ARGON2_HASH}, 'run pip install argon2-cffi'),
+], ids=['jwt', 'redis', 'bcrypt', 'argon2'])
+def test_a_missing_package_is_named_with_a_command_that_installs_it(tmp_path, missing, config, hint):
+    out = install(tmp_path, missing, **config)
+    assert out == ("MissingExtraError: canister needs the %r package for this configuration: %s" % (missing, hint))
+    assert 'canister[' not in out and '  ' not in out
+
+
+def test_the_bcrypt_and_argon2_hints_name_packages_that_provide_those_modules():
+    """``pip install bcrypt`` gives ``import bcrypt``; argon2's module comes from ``argon2-cffi``
+    (the package called ``argon2`` on the index is another, older project)."""
+    import importlib.metadata as metadata
+    for module, package in [('bcrypt', 'bcrypt'), ('argon2', 'argon2-cffi')]:
+        try:
+            files = metadata.files(package) or []
+        except metadata.PackageNotFoundError:
+            pytest.skip('%s is not installed here (the test extra installs it)' % package)
+        assert any(str(path).startswith(module + '/') for path in files)
+
+
+def test_a_bcrypt_line_of_the_users_file_without_bcrypt_is_logged_with_the_command(tmp_path):
+    users = tmp_path / 'users.txt'
+    users.write_text('bob:%s\n' % BCRYPT_HASH)
+    assert install(tmp_path, 'bcrypt', auth_basic_users_file=str(users)) == 'installed'
+    log = read_log(tmp_path / 'logs')
+    assert ("Users file %s: canister needs the 'bcrypt' package for this configuration: run pip install bcrypt\n"
+            % users) in log
+# -- cryptography: PyJWT installs without it, and then checks no RS/ES/PS/EdDSA signature ----------------
+
+@pytest.fixture
+def pem_file(tmp_path):
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    key = ec.generate_private_key(ec.SECP256R1()).public_key()
+    path = tmp_path / 'key.pem'
+    path.write_bytes(key.public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo))
+    return str(path)
+
+
+@pytest.mark.parametrize('config', [
+    {'auth_jwt_jwks_url': 'http://127.0.0.1:9/jwks.json'},
+    {'auth_jwt_jwks_url': 'http://127.0.0.1:9/jwks.json', 'auth_jwt_algorithms': 'RS256'},
+    {'auth_jwt_jwks_url': 'http://127.0.0.1:9/jwks.json', 'auth_jwt_secret': SECRET, 'auth_jwt_algorithms': 'HS256, EdDSA'},
+    'public key',
+], ids=['jwks', 'jwks-rs256', 'secret-and-eddsa', 'public-key'])
+def test_keys_for_rs_es_ps_or_eddsa_without_cryptography_fail_at_install(tmp_path, pem_file, config):
+    if config == 'public key':
+        config = {'auth_jwt_public_key': pem_file}
+    assert install(tmp_path / 'with', '', **config) == 'installed'
+    out = install(tmp_path / 'without', 'cryptography', **config)
+    assert out == "MissingExtraError: canister needs the 'cryptography' package for this configuration: " + JWT_HINT
+
+
+def test_a_shared_secret_needs_no_cryptography(tmp_path):
+    assert install(tmp_path, 'cryptography', auth_jwt_secret=SECRET) == 'installed'
+    assert install(tmp_path / 'hs', 'cryptography', auth_jwt_secret=SECRET, auth_jwt_algorithms='HS256') == 'installed'

@@ -1,0 +1,130 @@
+"""README claims fixed after a review: the JWT example secret is long enough for PyJWT, the demo's --config
+replaces its defaults, max_header_size's minimum, the users file's message for clear text, the article of a
+session-data error, and the command the test script installs with."""
+from __future__ import annotations
+
+import base64
+import re
+import uuid
+import warnings
+
+import jwt as pyjwt
+import pytest
+
+import canister
+from canister import session
+from helpers import ROOT, basic, client, read_log
+
+README = (ROOT / 'README.md').read_text(encoding='utf-8')
+
+
+def ini_blocks_with(key: str) -> list:
+    return [block for block in re.findall(r'```ini\n(.*?)```', README, re.S) if re.search(r'^%s = ' % key, block, re.M)]
+
+
+# -- (a) the JWT example secret ------------------------------------------------------------------------
+
+def test_every_example_jwt_secret_of_the_readme_is_at_least_32_bytes():
+    blocks = ini_blocks_with('auth_jwt_secret')
+    assert blocks
+    for block in blocks:
+        secret = re.search(r'^auth_jwt_secret = (\S+)', block, re.M).group(1)
+        encoding = re.search(r'^auth_jwt_encoding = (\S+)', block, re.M)
+        assert encoding and encoding.group(1) == 'base64url'
+        assert len(base64.urlsafe_b64decode(secret + '=' * (-len(secret) % 4))) >= 32
+
+
+def test_the_readme_secret_block_checks_a_token_without_pyjwt_warning(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    block = ini_blocks_with('auth_jwt_secret')[0]
+    ini = tmp_path / 'app.ini'
+    ini.write_text(block)
+    app = canister.bottle.Bottle()
+    app.config.load_config(str(ini))
+    app.install(canister.Canister(log_path=str(tmp_path / 'logs')))
+    app.route('/me', callback=lambda: {'sub': session.user['sub']})
+    secret = re.search(r'^auth_jwt_secret = (\S+)', block, re.M).group(1)
+    key = base64.urlsafe_b64decode(secret + '=' * (-len(secret) % 4))
+    with warnings.catch_warnings():
+        warnings.simplefilter('error', pyjwt.InsecureKeyLengthWarning)
+        token = pyjwt.encode({'sub': 'alice', 'aud': 'my-api', 'exp': 4102444800}, key, algorithm='HS256')
+        assert client(app).get('/me', headers={'Authorization': 'Bearer ' + token}).json == {'sub': 'alice'}
+    app.uninstall(True)
+
+
+# -- (b) the demo's --config ----------------------------------------------------------------------------
+
+def test_the_demo_with_a_config_file_has_none_of_its_own_defaults(tmp_path, monkeypatch, capfd):
+    assert "`--config FILE` replaces all of the demo's own settings" in README
+    monkeypatch.chdir(tmp_path)
+    ini = tmp_path / 'demo.ini'
+    ini.write_text('[canister]\nsession_cookie = demo_sid\n')
+    for config_file in (None, str(ini)):
+        app = canister._demo_app(config_file)
+        try:
+            web = client(app)
+            me = web.get('/api/me', headers={'Authorization': basic('alice', 'my-secret')}, status='*')
+            cors = web.get('/api/sum?a=1', headers={'Origin': 'http://localhost:8080'})
+            stderr = capfd.readouterr().err
+        finally:
+            app.uninstall(True)
+        if config_file is None:       # the demo's own settings: alice, CORS *, stderr
+            assert me.status_int == 200 and cors.headers['Access-Control-Allow-Origin'] == '*'
+            assert 'GET http://localhost:80/api/me' in stderr
+        else:                         # the file's, and canister's defaults for the rest
+            assert me.status_int == 401 and 'Access-Control-Allow-Origin' not in cors.headers
+            assert 'GET http://localhost:80/api/me' not in stderr
+            assert 'GET http://localhost:80/api/me' in read_log(tmp_path / 'logs')
+
+
+# -- (c) max_header_size --------------------------------------------------------------------------------
+
+def test_max_header_size_has_a_minimum_of_256(make_app):
+    assert '| `max_header_size` | `8192` | bytes, at least 256;' in README
+    with pytest.raises(canister.ConfigError, match='max_header_size = 255'):
+        make_app(max_header_size=255)
+    make_app(max_header_size=256)
+
+
+# -- (d) a clear-text line of the users file ------------------------------------------------------------
+
+def test_a_clear_text_line_of_the_users_file_is_logged_as_refused_without_the_password(make_app, log_dir, tmp_path):
+    users = tmp_path / 'users.txt'
+    users.write_text('# users\nbob:%s\nalice:Cl3ar-Text-Pw\nno colon here\n'
+                     % canister.hash_password('bob-pw', iterations=1000))
+    app = make_app(auth_basic_users_file=str(users))
+    app.route('/me', callback=lambda: str(session.user))
+    web = client(app)
+    assert web.get('/me', headers={'Authorization': basic('bob', 'bob-pw')}).text == 'bob'
+    assert web.get('/me', headers={'Authorization': basic('alice', 'Cl3ar-Text-Pw')}, status=401)
+    log = read_log(log_dir)
+    assert ('Users file %s line 3 ignored: a clear-text password is refused; write user:hash with a hash from '
+            'python -m canister hash-password --user NAME\n' % users) in log
+    assert 'Users file %s line 4 ignored: expected user:hash\n' % users in log
+    assert 'Cl3ar-Text-Pw' not in log
+    assert ('logged at WARNING as `Users file users.txt line 3 ignored: a clear-text password is refused; write '
+            'user:hash with a hash from python -m canister hash-password --user NAME`') in README
+
+
+# -- (e) the article in a session-data error -------------------------------------------------------------
+
+@pytest.mark.parametrize('value, words', [(object(), 'holds an object,'), (uuid.UUID(int=1), 'holds a UUID,'),
+                                          ({1}, 'holds a set,'), (Ellipsis, 'holds an ellipsis,')])
+def test_a_value_a_session_cannot_store_is_named_with_its_article(make_app, value, words):
+    app = make_app()
+
+    @app.get('/')
+    def index():
+        session.data['when'] = value
+        return 'ok'
+
+    answer = client(app).get('/', status=500)
+    assert "session.data['when'] %s which a session cannot store" % words in answer.text
+
+
+# -- (f) the test script's install command --------------------------------------------------------------
+
+def test_the_development_section_names_the_install_command_of_the_test_script():
+    script = (ROOT / 'scripts' / 'test.sh').read_text()
+    assert "pip install -q --disable-pip-version-check -e '.[test]'" in script
+    assert "with `pip install -e '.[test]'`" in README
