@@ -1103,6 +1103,8 @@ class ParameterBinder:
         self.params: List[_Param] = []
         #: URL arguments with an annotation to convert them by.
         self.url_params: List[_Param] = []
+        #: The ``Decimal`` parameters, whose JSON numbers are read again from their text.
+        self.exact: List[_Param] = []
         self.takes_extra = False
         for parameter in signature.parameters.values():
             if parameter.kind is parameter.VAR_KEYWORD:
@@ -1120,6 +1122,8 @@ class ParameterBinder:
         param = _Param(parameter, annotation)
         if parameter.name not in url_names:
             self.params.append(param)
+            if param.exact:
+                self.exact.append(param)
         elif param.convert is not None and param.convert is not _to_str and not param.many:
             self.url_params.append(param)
 
@@ -1189,16 +1193,12 @@ class ParameterBinder:
         query = request.query
         kwargs = dict(url_args)
         self._convert_url_args(kwargs)
-        exact: Optional[Dict[str, Any]] = None
+        exact_body = self._exact_body(body, request)
         for param in self.params:
             if param.name in url_args:
                 continue
-            values = self._values(param, body, query)
+            values = self._values(param, exact_body if param.exact else body, query)
             if values:
-                if param.exact and isinstance(body, dict) and any(isinstance(value, float) for value in values):
-                    if exact is None:  # the JSON body again, its numbers as Decimal (only for such a parameter)
-                        exact = _read_json(request, _JSON_EXACT)
-                    values = _json_values(param, exact) or values
                 kwargs[param.name] = self._convert(param, values)
             elif param.required:
                 raise BadRequest('missing parameter %r' % param.name)
@@ -1207,6 +1207,16 @@ class ParameterBinder:
         if self.takes_extra:
             self._add_extras(kwargs, body, query)
         return kwargs
+
+    def _exact_body(self, body: Any, request: Any) -> Any:
+        """The JSON body read again with its numbers' own digits (``_JSON_EXACT``) when a ``Decimal``
+        parameter was sent a number with a fraction or an exponent; else ``body`` as it is."""
+        if not self.exact or not isinstance(body, dict):
+            return body
+        for param in self.exact:
+            if any(isinstance(value, float) for value in _json_values(param, body) or ()):
+                return _read_json(request, _JSON_EXACT)
+        return body
 
     def _convert_url_args(self, kwargs: Dict[str, Any]) -> None:
         """Convert the URL arguments whose parameter has an annotation (Bottle gives texts)."""
@@ -1282,15 +1292,18 @@ def _refuse_constant(constant: str) -> Any:
 
 #: Reads a JSON body; made once (json.loads with an option would make a decoder per call).
 _JSON_BODY = json.JSONDecoder(parse_constant=_refuse_constant)
-#: Reads it again for a ``Decimal`` parameter sent a number with a fraction or an exponent: that
-#: number's own digits (``0.1`` as ``Decimal('0.1')``, not the binary float nearest to it).
+
+
 def _exact_number(text: str) -> Any:
+    """A JSON number with a fraction or an exponent, as its own digits say it."""
     try:
         return decimal.Decimal(text)
     except decimal.InvalidOperation:  # an exponent beyond the decimal module's: the text, which _to_decimal refuses
         return text
 
 
+#: Reads it again for a ``Decimal`` parameter sent a number with a fraction or an exponent: that
+#: number's own digits (``0.1`` as ``Decimal('0.1')``, not the binary float nearest to it).
 _JSON_EXACT = json.JSONDecoder(parse_constant=_refuse_constant, parse_float=_exact_number)
 
 
