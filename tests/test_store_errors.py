@@ -7,6 +7,7 @@ import pytest
 import canister
 from canister import session
 from helpers import cookie_value, cookieless_client, read_log, with_cookie
+from session_kit import FourMethodStore
 
 
 class FaultyStore(canister.MemoryStore):
@@ -41,23 +42,11 @@ class FaultyStore(canister.MemoryStore):
         return super().delete(sid)
 
 
-class FourMethodSaveBug(canister.SessionStore):
+class FourMethodSaveBug(FourMethodStore):
     """A store with only the four required methods, whose save has a bug."""
-
-    def __init__(self):
-        self.records = {}
-
-    def load(self, sid):
-        return self.records.get(sid)
 
     def save(self, sid, record, ttl):
         raise RuntimeError('store bug in save')
-
-    def touch(self, sid, ttl):
-        pass
-
-    def delete(self, sid):
-        return self.records.pop(sid, None) is not None
 
 
 def counter_app(make_app, store, catchall=True):
