@@ -2787,12 +2787,10 @@ class SessionState:
             if not manager.touches_on_load:
                 manager.store.touch(sid, ttl)
             return
-        done, current = manager.update(sid, self.snapshot, self.snapshot, ttl)
-        if not done:
-            if current is None or current in (_MOVED, _MOVED.encode()):
-                self._ended(headers, https, moved=current is not None)
-                return
-            manager.store.touch(sid, ttl)  # changed by another request, and live
+        stopped = self._compare_and_set(sid, None, ttl)
+        if stopped is not None:
+            self._ended(headers, https, moved=stopped is _MOVED)
+            return
         manager.set_cookie(headers, sid, https, max_age=ttl)
 
     def _store(self, sid: str, record: str, ttl: float) -> Optional[str]:
@@ -2815,20 +2813,28 @@ class SessionState:
         """Replace the old id's session by the moved marker (requests still on the old id learn
         it moved, not ended), whatever a parallel request changed in it meanwhile; False if
         another request ended it or moved it first (two logins at once: the first one wins)."""
+        assert self.old_sid is not None
+        return self._compare_and_set(self.old_sid, _MOVED, _MOVED_TTL) is None
+
+    def _compare_and_set(self, sid: str, new: Optional[str], ttl: float) -> Optional[str]:
+        """Store ``new`` (None: the record as it is then, to extend its life) under the live session
+        ``sid``, whatever parallel requests change in it meanwhile.  Return None once done, or what
+        stops it: ``''`` when another request ended the session, ``_MOVED`` when one moved it."""
         manager = self.manager
-        assert manager is not None and self.old_sid is not None
+        assert manager is not None
         expected = self.snapshot
         for attempt in range(_UPDATE_TRIES):
             started = time.monotonic()
-            moved, current = manager.update(self.old_sid, expected, _MOVED, _MOVED_TTL)
-            if moved:
-                return True
-            if current is None or current in (_MOVED, _MOVED.encode()):
-                return False
+            done, current = manager.update(sid, expected, expected if new is None else new, ttl)
+            if done:
+                return None
+            if current is None:
+                return ''
+            if current in (_MOVED, _MOVED.encode()):
+                return _MOVED
             expected = current
             _pause_after_collision(attempt, started)
-        raise StoreUnavailable('the session %s... kept changing under concurrent requests; '
-                               'this request\'s login was not saved' % self.old_sid[:6])
+        raise StoreUnavailable('the session %s... kept changing under concurrent requests' % sid[:6])
 
     def _update(self, record: str, ttl: float) -> Optional[str]:
         """Replace the stored record with this request's changes; or the record that stops it

@@ -252,6 +252,30 @@ def test_a_remembered_session_read_across_a_login_leaves_the_browser_its_new_coo
     assert browser.read()[1].get('cart') == '3'
 
 
+def test_a_remembered_session_read_across_a_change_sends_its_cookie_and_keeps_the_change(
+        make_app, serve_with_gates, store_url):
+    app = gated_app(make_app, store_url)
+
+    @app.get('/remember')
+    def remember():
+        session.remember(3600)
+        return 'ok'
+
+    origin = serve_with_gates(app)
+    browser = Browser(origin)
+    assert browser.get('/set?key=cart&value=3').status == 200
+    assert browser.get('/remember').status == 200
+    finish = hold_in_thread(origin, browser.sid, '/hold?name=a')  # reads the session, changes nothing
+    assert app.gates('a').loaded.wait(10)
+    assert browser.get('/set?key=note&value=meanwhile').status == 200
+    app.gates('a').release.set()
+    held = finish()
+
+    assert held.status == 200, held
+    assert held.new_sid == browser.sid  # still the session's id: its persistent cookie, sent again
+    assert browser.read()[1] == {'cart': '3', 'note': 'meanwhile'}
+
+
 def test_two_overlapping_logins_on_one_session_leave_one_session(make_app, serve_with_gates, store_url, log_dir):
     """Two requests of one anonymous session both log in (an app firing two requests at once):
     the first to save moves the session to its new id; the second finds it moved, stores nothing
