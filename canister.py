@@ -34,6 +34,7 @@ from __future__ import annotations
 import base64
 import binascii
 import collections
+import datetime
 import decimal
 import difflib
 import functools
@@ -957,8 +958,25 @@ def _other_converter(kind: Any) -> Callable[[Any], Any]:
     return convert
 
 
-_CONVERTERS: Dict[Any, Callable[[Any], Any]] = {int: _to_int, float: _to_float, decimal.Decimal: _to_decimal,
-                                                 bool: _to_bool, str: _to_str}
+def _iso_converter(kind: Any, example: str) -> Callable[[Any], Any]:
+    """``datetime.date``, ``datetime.datetime`` or ``datetime.time`` from its ISO 8601 text, as
+    ``fromisoformat`` of this Python reads it (the constructors take no text)."""
+    def convert(value: Any) -> Any:
+        try:
+            if isinstance(value, str):
+                return kind.fromisoformat(value)
+        except ValueError:
+            pass
+        raise ValueError('must be an ISO 8601 %s such as %s' % (kind.__name__, example))
+    return convert
+
+
+_CONVERTERS: Dict[Any, Callable[[Any], Any]] = {
+    int: _to_int, float: _to_float, decimal.Decimal: _to_decimal, bool: _to_bool, str: _to_str,
+    datetime.date: _iso_converter(datetime.date, '2024-05-31'),
+    datetime.datetime: _iso_converter(datetime.datetime, '2024-05-31T14:30:00'),
+    datetime.time: _iso_converter(datetime.time, '14:30:00'),
+}
 
 
 def _unwrap_optional(kind: Any) -> Tuple[Any, bool]:
