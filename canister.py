@@ -334,6 +334,23 @@ def _as_text(value: Any) -> str:
     return '' if value is None else str(value).strip()
 
 
+def _as_jwks_url(value: Any) -> str:
+    """An http(s) URL to fetch keys from, without credentials (urllib cannot send them, and the
+    error it gives would put the password in the log)."""
+    url = _as_text(value)
+    if not url:
+        return url
+    try:
+        parts = urllib.parse.urlsplit(url)
+    except ValueError:
+        parts = None
+    if parts is None or parts.scheme.lower() not in ('http', 'https') or not parts.netloc:
+        raise ValueError('expected an http:// or https:// URL')
+    if '@' in parts.netloc:
+        raise ValueError('a user name or password in the URL cannot be sent: give the URL without them')
+    return url
+
+
 # An HTTP token (RFC 9110 section 5.6.2): a method or a header name.
 _TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
 # scheme://host[:port] as a browser sends it in Origin: a DNS name (or a `*.` wildcard before one),
@@ -433,7 +450,8 @@ KEYS: Dict[str, _Key] = {key.name: key for key in (
     _Key('auth_jwt_encoding', 'clear', _as_choice('clear', 'base64std', 'base64url'), 'how the secret is written'),
     _Key('auth_jwt_algorithms', (), _as_list, 'accepted algorithms (default: HS* with a secret, RS*/ES*/PS256 with keys)'),
     _Key('auth_jwt_public_key', '', _as_text, 'PEM file of the provider public key (RS/ES/PS tokens)'),
-    _Key('auth_jwt_jwks_url', '', _as_text, 'JWKS URL of an OAuth2/OIDC provider (keys cached, refetched on unknown kid)'),
+    _Key('auth_jwt_jwks_url', '', _as_jwks_url,
+         'JWKS URL of an OAuth2/OIDC provider, http(s) without credentials (keys cached, refetched on unknown kid)'),
     _Key('auth_jwt_jwks_refetch', 10.0, _as_number(float, 0.1),
          'seconds; an unknown `kid` refetches the JWKS at most this often'),
     _Key('auth_jwt_issuer', '', _as_text, 'required issuer (`iss`), if set'),

@@ -227,3 +227,16 @@ def test_the_readme_config_block_gives_what_it_says(tmp_path, monkeypatch):
         assert (tmp_path / 'logs').is_dir()
     finally:
         app.uninstall(True)
+
+
+@pytest.mark.parametrize('url, expected', [
+    ('https://client:pa55word@idp.example.com/jwks', 'a user name or password in the URL cannot be sent'),
+    ('ftp://idp.example.com/jwks', 'expected an http:// or https:// URL'),
+    ('idp.example.com/jwks', 'expected an http:// or https:// URL'),
+])
+def test_a_jwks_url_that_cannot_be_fetched_is_refused_at_install(tmp_path, url, expected):
+    app = bottle.Bottle()
+    with pytest.raises(canister.ConfigError) as error:
+        app.install(canister.Canister(log_path=str(tmp_path / 'logs'), auth_jwt_jwks_url=url))
+    assert 'canister.auth_jwt_jwks_url' in str(error.value) and expected in str(error.value)
+    assert 'pa55word' not in str(error.value)
