@@ -221,11 +221,9 @@ def test_a_request_that_loaded_the_session_before_its_id_changed_does_not_log_th
     assert browser.read()[1].get('cart') == '3'
 
 
-@pytest.mark.parametrize('rotation', ['/login?name=alice', '/regenerate'])
-def test_a_remembered_session_read_across_a_login_leaves_the_browser_its_new_cookie(
-        make_app, serve_with_gates, store_url, rotation):
-    """A remembered session sends its persistent cookie again with every answer: not so from a
-    request that only read the session while another one moved it to a new id."""
+def held_remembered_read(make_app, serve_with_gates, store_url):
+    """A remembered session (``cart`` = 3) and a request held open that only reads it: the app, the
+    browser, and ``finish()`` of the held request."""
     app = gated_app(make_app, store_url)
 
     @app.get('/remember')
@@ -237,10 +235,19 @@ def test_a_remembered_session_read_across_a_login_leaves_the_browser_its_new_coo
     browser = Browser(origin)
     assert browser.get('/set?key=cart&value=3').status == 200
     assert browser.get('/remember').status == 200
-    old = browser.sid
-    assert Browser(origin, old, follow=False).get('/read').new_sid == old  # the cookie, sent again
-    finish = hold_in_thread(origin, old, '/hold?name=a')  # reads the session, changes nothing
+    assert Browser(origin, browser.sid, follow=False).get('/read').new_sid == browser.sid  # the cookie, sent again
+    finish = hold_in_thread(origin, browser.sid, '/hold?name=a')  # reads the session, changes nothing
     assert app.gates('a').loaded.wait(10)
+    return app, browser, finish
+
+
+@pytest.mark.parametrize('rotation', ['/login?name=alice', '/regenerate'])
+def test_a_remembered_session_read_across_a_login_leaves_the_browser_its_new_cookie(
+        make_app, serve_with_gates, store_url, rotation):
+    """A remembered session sends its persistent cookie again with every answer: not so from a
+    request that only read the session while another one moved it to a new id."""
+    app, browser, finish = held_remembered_read(make_app, serve_with_gates, store_url)
+    old = browser.sid
 
     assert browser.get(rotation).status == 200
     assert browser.sid and browser.sid != old
@@ -254,19 +261,7 @@ def test_a_remembered_session_read_across_a_login_leaves_the_browser_its_new_coo
 
 def test_a_remembered_session_read_across_a_change_sends_its_cookie_and_keeps_the_change(
         make_app, serve_with_gates, store_url):
-    app = gated_app(make_app, store_url)
-
-    @app.get('/remember')
-    def remember():
-        session.remember(3600)
-        return 'ok'
-
-    origin = serve_with_gates(app)
-    browser = Browser(origin)
-    assert browser.get('/set?key=cart&value=3').status == 200
-    assert browser.get('/remember').status == 200
-    finish = hold_in_thread(origin, browser.sid, '/hold?name=a')  # reads the session, changes nothing
-    assert app.gates('a').loaded.wait(10)
+    app, browser, finish = held_remembered_read(make_app, serve_with_gates, store_url)
     assert browser.get('/set?key=note&value=meanwhile').status == 200
     app.gates('a').release.set()
     held = finish()
