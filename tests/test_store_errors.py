@@ -6,7 +6,7 @@ import pytest
 
 import canister
 from canister import session
-from helpers import cookie_value, cookieless_client, read_log, with_cookie
+from helpers import cookie_value, cookieless_client, counter_app, read_log, with_cookie
 from session_kit import FourMethodStore
 
 
@@ -49,13 +49,9 @@ class FourMethodSaveBug(FourMethodStore):
         raise RuntimeError('store bug in save')
 
 
-def counter_app(make_app, store, catchall=True):
-    app = make_app(store=store, catchall=catchall)
-
-    @app.get('/')
-    def index():
-        session.data['counter'] = session.data.get('counter', -1) + 1
-        return str(session.data['counter'])
+def store_app(make_app, store, catchall=True):
+    """The counter app of ``helpers`` on ``store``, with a route that only reads the session and a logout."""
+    app = counter_app(make_app, store=store, catchall=catchall)
 
     @app.get('/read')
     def read():
@@ -90,13 +86,13 @@ def assert_plain_500_and_logged_traceback(response, log_dir, method):
 def test_a_store_whose_create_raises_gives_a_plain_500_and_a_logged_traceback(make_app, log_dir, catchall):
     store = FaultyStore()
     store.broken = {'create'}
-    response = cookieless_client(counter_app(make_app, store, catchall)).get('/', expect_errors=True)
+    response = cookieless_client(store_app(make_app, store, catchall)).get('/', expect_errors=True)
     assert_plain_500_and_logged_traceback(response, log_dir, 'create')
 
 
 def test_a_four_method_store_whose_save_raises_gives_a_plain_500_and_a_logged_traceback(make_app, log_dir):
     with pytest.warns(canister.CanisterWarning):
-        app = counter_app(make_app, FourMethodSaveBug())
+        app = store_app(make_app, FourMethodSaveBug())
     response = cookieless_client(app).get('/', expect_errors=True)
     assert_plain_500_and_logged_traceback(response, log_dir, 'save')
 
@@ -105,7 +101,7 @@ def test_a_four_method_store_whose_save_raises_gives_a_plain_500_and_a_logged_tr
 def test_a_store_method_raising_after_the_handler_gives_a_plain_500_and_a_logged_traceback(make_app, log_dir,
                                                                                            method, path):
     store = FaultyStore()
-    app = counter_app(make_app, store)
+    app = store_app(make_app, store)
     web = cookieless_client(app)
     sid = cookie_value(web.get('/'))
     assert web.get('/', headers=with_cookie(sid)).text == '1'
@@ -128,7 +124,7 @@ class LoadBug(FourMethodSaveBug):
 
 def test_a_store_whose_load_raises_is_an_unhandled_exception_of_the_handler(make_app, log_dir):
     with pytest.warns(canister.CanisterWarning):
-        app = counter_app(make_app, LoadBug())
+        app = store_app(make_app, LoadBug())
     response = cookieless_client(app).get('/read', headers=with_cookie('s' * 43), expect_errors=True)
     assert response.status_int == 500
     assert 'Internal Server Error' in response.text and 'store bug' not in response.text  # Bottle's usual page
