@@ -1944,14 +1944,22 @@ class _RedisUrl(typing.NamedTuple):
         mode = scheme.partition('+')[2] or 'single'
         location, _, query = rest.partition('?')
         netloc, _, path = location.partition('/')
-        if '@' in path or '@' in query:  # the user information held a '/' or a '?'
-            raise invalid("a '/' or '?' in the user name or password must be written %2F or %3F")
+        if '@' in path or ('@' in query and ('@' not in netloc or not cls._only_options(query))):
+            raise invalid("a '/' or '?' in the user name or password must be written %2F or %3F "
+                          "(and an '@' after the host %40)")  # the user information held a '/' or a '?'
         credentials, at, hostlist = netloc.rpartition('@')
         username, password = cls._credentials(credentials) if at else (None, None)
         hosts = cls._hosts(hostlist, mode, invalid)
         service, db = cls._path(path, mode, invalid)
         options = cls._options(query, scheme, invalid)
         return cls(mode, hosts, username, password, db, service, options)
+
+    @staticmethod
+    def _only_options(query: str) -> bool:
+        """The query is ``name=value`` pairs of known options only (an ``@`` in a value, a file's
+        path, is then no sign of a password cut short by a '?')."""
+        return all(name in _REDIS_URL_OPTIONS and equals
+                   for name, equals, _ in (pair.partition('=') for pair in query.split('&')))
 
     @staticmethod
     def _credentials(credentials: str) -> Tuple[Optional[str], Optional[str]]:

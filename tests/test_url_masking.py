@@ -51,10 +51,27 @@ def test_a_password_with_hash_or_at_sign_installs(make_app, log_dir, password):
 def test_a_slash_or_question_mark_in_the_password_is_refused_saying_how_to_write_it(make_app, log_dir, password):
     error = install(make_app, 'redis://:%s@127.0.0.1:1/0' % password)
     assert error == ("canister.session_store = 'redis://:***@127.0.0.1:1/0' is not a valid Redis URL: a '/' or '?' "
-                     "in the user name or password must be written %2F or %3F")
+                     "in the user name or password must be written %2F or %3F (and an '@' after the host %40)")
     assert 'Install failed: ' + error in read_log(log_dir)
 
 
 def test_the_encoded_password_reaches_redis_decoded():
     store = canister.RedisStore('redis://:Zm9v%2FYmFy%3Fpw@127.0.0.1:1/0')
     assert store.client.connection_pool.connection_kwargs['password'] == 'Zm9v/YmFy?pw'
+
+
+def test_an_at_sign_in_a_certificate_path_of_the_query_is_no_password(tmp_path):
+    ca = tmp_path / 'ops@site-ca.pem'
+    ca.write_text('')
+    store = canister.RedisStore('rediss://:pw@127.0.0.1:1/0?ssl_ca_certs=%s' % ca)
+    assert store.client.connection_pool.connection_kwargs['ssl_ca_certs'] == str(ca)
+    store = canister.RedisStore('rediss://127.0.0.1:1/0?ssl_ca_certs=%s' % str(ca).replace('@', '%40'))
+    assert store.client.connection_pool.connection_kwargs['ssl_ca_certs'] == str(ca)
+
+
+@pytest.mark.parametrize('password', ['Qu3r?Y9ry', 'Qu3r?a=Y9ry', 'Qu3r?ssl_ca_certs=Y9ry'])
+def test_a_question_mark_in_the_password_is_refused_whatever_follows_it(make_app, log_dir, password):
+    error = install(make_app, 'rediss://:%s@127.0.0.1:1/0' % password)
+    assert "a '/' or '?' in the user name or password must be written %2F or %3F" in error
+    for piece in pieces(password):
+        assert piece not in error and piece not in read_log(log_dir)
