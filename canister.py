@@ -4533,14 +4533,19 @@ class _RequestContext(SessionState):
                 self.finish(headers, self.https)
             except Exception as error:  # also a bug in the store: else Bottle answers its "Critical error" page
                 headers, status_line = self._replace(error)
-        if self.streamed:  # the handler's generator goes on after ``Canister.wsgi`` returns (_StreamedBody)
-            if self.thread is not None:
-                self.thread_name = self.thread.name
-            if self.loaded and self.replaced is None and self.code < 500:
-                self.settle()
+        if self.streamed:
+            self.keep_for_stream()
         self._finish_headers(headers)
         assert self.server_start_response is not None
         return self.server_start_response(status_line, headers, exc_info)
+
+    def keep_for_stream(self) -> None:
+        """The body goes on after ``Canister.wsgi`` returns (_StreamedBody): keep the thread's name for
+        its steps, and make what the store now holds the baseline of the session's late changes."""
+        if self.thread is not None:
+            self.thread_name = self.thread.name
+        if self.loaded and self.replaced is None and 0 < self.code < 500:
+            self.settle()
 
     def _replace(self, error: Exception) -> Tuple[Headers, str]:
         """Replace Bottle's response by an error: the session could not be saved (503 if the store
@@ -4577,6 +4582,12 @@ class _RequestContext(SessionState):
             _add_absent(headers, plugin.security_https if self.https else plugin.security_plain, plugin.security_names)
 
 
+def _is_file(body: Any, environ: Mapping[str, Any]) -> bool:
+    """True if Bottle's response body is a file it wrapped (left alone, so a server can send it its own way)."""
+    wrapper = environ.get('wsgi.file_wrapper')
+    return isinstance(body, bottle.WSGIFileWrapper) or (isinstance(wrapper, type) and isinstance(body, wrapper))
+
+
 class _StreamedBody:
     """A handler's generator, which the server iterates after canister's WSGI callable has returned.
 
@@ -4585,12 +4596,28 @@ class _StreamedBody:
     started are saved when the server closes the body (see ``SessionState.finish_late``).
     """
 
-    def __init__(self, body: Any, context: _RequestContext, route: bottle.Route) -> None:
-        self.body = body
+    def __init__(self, body: Any, context: _RequestContext, what: str) -> None:
+        #: The chunks still to send (the handler's generator, after ``take_first`` a chain).
+        self.body = iter(body)
+        #: What the server closes: the generator, or any iterable with a ``close`` of its own.
+        self.source = body
         self.context = context
         self.log = context.plugin.log
-        self.route = route
+        #: The method and route (or path) that made the body, for the log.
+        self.what = what
         context.streamed = True
+
+    def take_first(self) -> None:
+        """Run the handler to its first non-empty chunk now, as Bottle does before it starts the
+        response: ``Canister._serve`` finishes the headers before Bottle sees the body, and what the
+        handler did before its first ``yield`` (a new session, a login) must reach them."""
+        taken: List[Any] = []
+        try:
+            while not taken or not taken[-1]:
+                taken.append(self._run(next, self.body))
+        except StopIteration:
+            pass
+        self.body = itertools.chain(taken, self.body)
 
     def __iter__(self) -> _StreamedBody:
         return self
@@ -4603,7 +4630,9 @@ class _StreamedBody:
         self._run(self._close)
 
     def _close(self) -> None:
-        self.body.close()
+        close = getattr(self.source, 'close', None)
+        if close is not None:
+            close()
         context = self.context
         if context.replaced is not None or not 0 < context.code < 500:
             return  # an error response, or closed before the response started (HEAD, 204, 304): finish() saves
@@ -4616,22 +4645,23 @@ class _StreamedBody:
             self.log.write(logging.WARNING, 'Session: %s', problem)
 
     def _run(self, step: Callable[..., Any], *args: Any) -> Any:
+        """One step of the body with its request's context (set again unless still inside the WSGI
+        callable, where Bottle takes the first chunk); an exception is logged with its traceback."""
         context = self.context
         outer = _local.context
-        if outer is context:  # still inside the WSGI callable (Bottle takes the first chunk there)
-            return step(*args)
-        thread = threading.current_thread() if context.thread is not None else None
+        again = outer is not context
+        thread = threading.current_thread() if again and context.thread is not None else None
         thread_name = thread.name if thread is not None else ''
         _local.context = context
         if thread is not None:
             thread.name = context.thread_name or thread_name
         try:
             return step(*args)
-        except StopIteration:
+        except (StopIteration, bottle.HTTPResponse):
             raise
         except Exception:
-            self.log.write(logging.ERROR, 'Unhandled exception while streaming %s %s', self.route.method,
-                           self.route.rule, exc_info=True)
+            self.log.write(logging.ERROR, 'Unhandled exception while streaming %s', self.what, exc_info=True)
+            context.error_logged = True
             raise
         finally:
             if thread is not None:
@@ -4737,6 +4767,7 @@ class Canister:
         bind = binder.bind if binder else None
         log = self.log
         auth = self.auth  # apply runs after setup (installing again resets every route)
+        what = '%s %s' % (route.method, route.rule)
 
         def canister_route(*args: Any, **url_args: Any) -> Any:
             context = _local.context
@@ -4760,8 +4791,7 @@ class Canister:
             except bottle.HTTPResponse:
                 raise
             except Exception:  # Bottle answers its 500 and logs nothing: log it here, with its traceback
-                log.write(logging.ERROR, 'Unhandled exception in %s %s (before the handler ran)', route.method,
-                          route.rule, exc_info=True)
+                log.write(logging.ERROR, 'Unhandled exception in %s (before the handler ran)', what, exc_info=True)
                 context.error_logged = True
                 raise
             try:
@@ -4771,11 +4801,11 @@ class Canister:
             except StoreUnavailable as error:
                 raise self._unavailable_response(error) from None
             except Exception:
-                log.write(logging.ERROR, 'Unhandled exception in %s %s', route.method, route.rule, exc_info=True)
+                log.write(logging.ERROR, 'Unhandled exception in %s', what, exc_info=True)
                 context.error_logged = True
                 raise
             if type(result) is types.GeneratorType:
-                return _StreamedBody(result, context, route)
+                return _StreamedBody(result, context, what)
             return result
         return canister_route
 
@@ -4817,6 +4847,10 @@ class Canister:
                 if close is not None:
                     close()
                 result = context.replaced
+            elif type(result) is not list and not context.streamed and not _is_file(result, environ):
+                # the generator of a route canister does not wrap (a child app's): its chunks get the request too
+                result = _StreamedBody(result, context, '%s %s' % (context.method, environ.get('PATH_INFO', '')))
+                context.keep_for_stream()
             return result
         except BaseException:
             if not context.error_logged:
@@ -4843,6 +4877,8 @@ class Canister:
             if early is not None:
                 raise bottle.HTTPResponse(early.body, status=early.code, headers=early.headers)
             result = route_call(*args, **url_args)
+            if isinstance(result, _StreamedBody):
+                result.take_first()
             target = result if isinstance(result, bottle.HTTPResponse) else bottle.response
             sent = self._finish_response(context, target)
             return result if sent is target else sent

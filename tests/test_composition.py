@@ -72,6 +72,13 @@ def child_routes(child: bottle.Bottle, calls: list) -> None:
         yield 'one '
         yield 'two'
 
+    @child.get('/stream_session')
+    def stream_session() -> Iterator[str]:
+        session.data['before'] = canister.request_id()    # a new session, before the first chunk
+        yield 'first %s, ' % canister.request_id()
+        session.data['after'] = canister.request_id()     # saved when the server closes the body
+        yield 'then %s' % canister.request_id()
+
 
 @pytest.fixture
 def compose(tmp_path: pathlib.Path) -> Iterator[Callable[..., Any]]:
@@ -311,3 +318,15 @@ def test_with_canister_on_both_the_parents_settings_govern_the_request(compose, 
     assert res.headers['Set-Cookie'].startswith('parent_session=')
     assert '/login' in read_log(logs[0])
     assert read_log(logs[1]).count('GET http') == 0
+
+
+@matrix
+def test_a_streamed_body_has_its_session_and_request_id_in_every_chunk(compose, composition, place):
+    parent, prefix, _, logs = compose(composition, place)
+    web = client(parent)
+    res = web.get(prefix + '/stream_session')
+    request_id = res.headers['X-Request-ID']
+    assert res.text == 'first %s, then %s' % (request_id, request_id)
+    assert res.headers['Set-Cookie'].split('=')[0] in ('session_id', 'parent_session')
+    assert web.get(prefix + '/peek').json['data'] == {'before': request_id, 'after': request_id}
+    assert 'WARNING' not in logged(logs)

@@ -980,6 +980,21 @@ def test_an_exception_in_a_later_chunk_is_logged_with_its_traceback(make_app, lo
     assert 'ZeroDivisionError: late failure' in log
 
 
+def test_an_exception_before_the_first_chunk_is_logged_with_its_traceback(make_app, log_dir):
+    app = streaming_app(make_app)
+
+    @app.get('/stream')
+    def stream():
+        raise ZeroDivisionError('early failure')
+        yield 'a'
+
+    with pytest.raises(ZeroDivisionError):  # (the test apps set catchall = False: no 500 page)
+        client(app).get('/stream')
+    log = read_log(log_dir)
+    assert 'ERROR    [127.0.0.1-...]   Unhandled exception while streaming GET /stream' in log
+    assert 'ZeroDivisionError: early failure' in log
+
+
 def test_a_head_request_to_a_streaming_route_saves_its_session_once_and_quietly(make_app, log_dir):
     store = canister.MemoryStore()
     app = streaming_app(make_app, store=store)
