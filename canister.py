@@ -4817,11 +4817,22 @@ class Canister:
     # -- the sessions of a user (inside a request or from a script) ----------
     def end_sessions(self, user: Any) -> int:
         """End every live session of ``user`` (log out everywhere); return how many were ended."""
-        return self.sessions.end_sessions(user)
+        return self._user_sessions().end_sessions(user)
 
     def sessions_of(self, user: Any) -> List[Dict[str, Any]]:
         """The live sessions of ``user``: ``created``, ``last_used`` and ``current`` (never the id)."""
-        return self.sessions.sessions_of(user)
+        return self._user_sessions().sessions_of(user)
+
+    def _user_sessions(self) -> SessionManager:
+        """Where this app's sessions live: its own store, or, while a route of this app is served
+        under the canister of an app it is mounted or merged into, that canister's (whose store
+        holds the sessions of this app's requests: see "On both" in the README)."""
+        context = _local.context
+        if context is not None and context.plugin is not self and context.manager is not None:
+            route = context.environ.get('bottle.route')
+            if route is not None and route.app is self.app:
+                return context.manager
+        return self.sessions
 
     # -- per request -------------------------------------------------------
     def wsgi(self, environ: Dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:

@@ -72,6 +72,11 @@ def child_routes(child: bottle.Bottle, calls: list) -> None:
         yield 'one '
         yield 'two'
 
+    @child.post('/end_everywhere')
+    def end_everywhere() -> Dict[str, Any]:  # an admin route of the child, with the child's own plugin
+        plugin = [plugin for plugin in child.plugins if isinstance(plugin, canister.Canister)][0]
+        return {'listed': len(plugin.sessions_of('alice')), 'ended': plugin.end_sessions('alice')}
+
     @child.get('/stream_session')
     def stream_session() -> Iterator[str]:
         session.data['before'] = canister.request_id()    # a new session, before the first chunk
@@ -330,3 +335,14 @@ def test_a_streamed_body_has_its_session_and_request_id_in_every_chunk(compose, 
     assert res.headers['Set-Cookie'].split('=')[0] in ('session_id', 'parent_session')
     assert web.get(prefix + '/peek').json['data'] == {'before': request_id, 'after': request_id}
     assert 'WARNING' not in logged(logs)
+
+
+@pytest.mark.parametrize('composition', COMPOSITIONS)
+@pytest.mark.parametrize('place', ['child', 'both'])
+def test_the_childs_plugin_ends_a_users_sessions_wherever_they_are_stored(compose, composition, place):
+    parent, prefix, _, _ = compose(composition, place)
+    browsers = [client(parent), client(parent)]
+    for web in browsers:
+        assert web.get(prefix + '/login').text == 'logged in'
+    assert browsers[1].post(prefix + '/end_everywhere').json == {'listed': 2, 'ended': 2}
+    assert browsers[0].get(prefix + '/whoami').json == {'user': None}
