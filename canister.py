@@ -299,16 +299,28 @@ def _as_bool(value: Any) -> bool:
     raise ValueError('expected true or false (also yes/no, on/off, 1/0)')
 
 
-def _as_number(kind: type, minimum: Optional[float] = None) -> Callable[[Any], Any]:
+#: The most seconds a duration key takes (about 100 years): a longer one, kept in milliseconds,
+#: would not fit the stores' 64-bit expiry times, and a save would fail at request time.
+_SECONDS_MAX = 100 * 366 * 86400
+
+
+def _as_number(kind: type, minimum: Optional[float] = None, maximum: Optional[float] = None) -> Callable[[Any], Any]:
+    """A parser of an integer (``kind`` int; 2.0 is 2, 2.9 is refused) or a finite number (float)."""
+    expected = 'expected %s' % ('an integer' if kind is int else 'a finite number')
+
     def parse(value: Any) -> Any:
         if isinstance(value, bool):
-            raise ValueError('expected a number')
+            raise ValueError(expected)
         try:
-            number = kind(str(value).strip()) if isinstance(value, str) else kind(value)
-        except (TypeError, ValueError):
-            raise ValueError('expected %s' % ('an integer' if kind is int else 'a number')) from None
+            number = kind(value.strip() if isinstance(value, str) else value)
+        except (TypeError, ValueError, OverflowError):  # OverflowError: int(inf)
+            raise ValueError(expected) from None
+        if (isinstance(value, float) and number != value) or (kind is float and not math.isfinite(number)):
+            raise ValueError(expected)
         if minimum is not None and number < minimum:
             raise ValueError('expected a number >= %s' % minimum)
+        if maximum is not None and number > maximum:
+            raise ValueError('expected a number <= %s' % maximum)
         return number
     return parse
 
@@ -418,9 +430,9 @@ class _Key(typing.NamedTuple):
 KEYS: Dict[str, _Key] = {key.name: key for key in (
     _Key('log_path', './logs/', _as_text, 'directory of the daily log files, or `stderr`/`stdout`'),
     _Key('log_level', 'INFO', _as_choice(*_LEVELS), 'DISABLED, DEBUG, INFO, WARNING, ERROR or CRITICAL'),
-    _Key('log_days', 30, _as_number(int, 1), 'days of log files kept; older files are deleted'),
+    _Key('log_days', 30, _as_number(int, 1, 36600), 'days of log files kept; older files are deleted'),
     _Key('log_format', 'text', _as_choice('text', 'json'), '`text` (the classic line) or `json` (one object per line)'),
-    _Key('log_slow', 1.0, _as_number(float, 0), 'seconds; a slower response is logged at WARNING (0 = never)'),
+    _Key('log_slow', 1.0, _as_number(float, 0, _SECONDS_MAX), 'seconds; a slower response is logged at WARNING (0 = never)'),
     _Key('trusted_proxies', (), _as_list, 'proxy IPs/networks whose X-Forwarded-For/-Proto/-Host are believed'),
     _Key('max_body_size', 10 * 1024 * 1024, _as_number(int, 0),
          'bytes; a larger body gets 413 (from its Content-Length, or once a chunked body passes it)'),
@@ -432,12 +444,14 @@ KEYS: Dict[str, _Key] = {key.name: key for key in (
     _Key('session_redis_wait', 0, _as_number(int, 0),
          'Redis replicas a save waits for (`WAIT`) before the answer goes out; 0: none'),
     _Key('session_cookie', 'session_id', _as_text, 'name of the session cookie'),
-    _Key('session_timeout', 3600, _as_number(int), 'seconds of inactivity before a session ends (0 or less: never)'),
-    _Key('session_max_age', 0, _as_number(int, 0), 'absolute session lifetime in seconds (0: none)'),
+    _Key('session_timeout', 3600, _as_number(int, None, _SECONDS_MAX),
+         'seconds of inactivity before a session ends (0 or less: never)'),
+    _Key('session_max_age', 0, _as_number(int, 0, _SECONDS_MAX), 'absolute session lifetime in seconds (0: none)'),
     _Key('session_max', 100000, _as_number(int, 1), 'most sessions the memory store keeps (least recently used evicted)'),
     _Key('session_samesite', 'Lax', _as_choice('Lax', 'Strict', 'None'), 'SameSite of the cookie; None forces Secure'),
     _Key('session_secure', False, _as_bool, 'always mark the cookie Secure (it is anyway on HTTPS requests)'),
-    _Key('session_cookie_max_age', 0, _as_number(int, 0), 'cookie Max-Age in seconds (0: a browser-session cookie)'),
+    _Key('session_cookie_max_age', 0, _as_number(int, 0, _SECONDS_MAX),
+         'cookie Max-Age in seconds (0: a browser-session cookie)'),
     _Key('auth_realm', 'canister', _as_text, 'realm named in WWW-Authenticate challenges'),
     _Key('auth_basic_username', '', _as_text, 'the Basic auth user'),
     _Key('auth_basic_password', '', _as_text, 'its password, as `auth_basic_encryption` says'),
@@ -452,10 +466,10 @@ KEYS: Dict[str, _Key] = {key.name: key for key in (
     _Key('auth_jwt_public_key', '', _as_text, 'PEM file of the provider public key (RS/ES/PS tokens)'),
     _Key('auth_jwt_jwks_url', '', _as_jwks_url,
          'JWKS URL of an OAuth2/OIDC provider, http(s) without credentials (keys cached, refetched on unknown kid)'),
-    _Key('auth_jwt_jwks_refetch', 10.0, _as_number(float, 0.1),
+    _Key('auth_jwt_jwks_refetch', 10.0, _as_number(float, 0.1, _SECONDS_MAX),
          'seconds; an unknown `kid` refetches the JWKS at most this often'),
     _Key('auth_jwt_issuer', '', _as_text, 'required issuer (`iss`), if set'),
-    _Key('auth_jwt_leeway', 10, _as_number(int, 0), 'seconds of clock skew allowed on exp/nbf/iat'),
+    _Key('auth_jwt_leeway', 10, _as_number(int, 0, _SECONDS_MAX), 'seconds of clock skew allowed on exp/nbf/iat'),
     _Key('auth_jwt_require_exp', True, _as_bool, 'refuse tokens without `exp`'),
     _Key('cors', '', _as_origins,
          '`*`, or allowed origins (comma/space separated, `https://*.example.com` allowed); empty or `false`: off'),
@@ -464,7 +478,7 @@ KEYS: Dict[str, _Key] = {key.name: key for key in (
     _Key('cors_headers', ('Content-Type', 'Authorization', 'X-Request-ID'), _as_tokens,
          'request headers granted (`*`: any)'),
     _Key('cors_expose_headers', ('X-Request-ID',), _as_tokens, 'response headers readable by the page'),
-    _Key('cors_max_age', 600, _as_number(int, 0), 'seconds a browser may cache a preflight answer'),
+    _Key('cors_max_age', 600, _as_number(int, 0, _SECONDS_MAX), 'seconds a browser may cache a preflight answer'),
     _Key('csrf', True, _as_bool, 'refuse unsafe requests from foreign origins (Sec-Fetch-Site, Origin, Referer)'),
     _Key('x_content_type_options', 'nosniff', _as_choice('nosniff', ''),
          '`X-Content-Type-Options` of every answer (empty: not sent)'),
@@ -472,7 +486,7 @@ KEYS: Dict[str, _Key] = {key.name: key for key in (
          '`X-Frame-Options` of every answer: `DENY` or `SAMEORIGIN` (empty: not sent)'),
     _Key('referrer_policy', 'strict-origin-when-cross-origin', _as_referrer_policy,
          '`Referrer-Policy` of every answer (empty: not sent)'),
-    _Key('hsts_max_age', 0, _as_number(int, 0),
+    _Key('hsts_max_age', 0, _as_number(int, 0, _SECONDS_MAX),
          'seconds of `Strict-Transport-Security` on HTTPS answers (0: not sent)'),
     _Key('hsts_include_subdomains', False, _as_bool, 'add `includeSubDomains` to `Strict-Transport-Security`'),
     _Key('content_security_policy', '', _as_header_value, '`Content-Security-Policy` of every answer (empty: not sent)'),
@@ -2740,8 +2754,9 @@ class SessionState:
 
     def remember(self, seconds: int) -> None:
         """Give this session its own sliding lifetime and a persistent cookie of that length."""
-        if isinstance(seconds, bool) or not isinstance(seconds, int) or seconds <= 0:
-            raise ValueError('session.remember() takes a positive whole number of seconds, not %r' % (seconds,))
+        if isinstance(seconds, bool) or not isinstance(seconds, int) or not 0 < seconds <= _SECONDS_MAX:
+            raise ValueError('session.remember() takes a whole number of seconds from 1 to %d (about 100 years), '
+                             'not %r' % (_SECONDS_MAX, seconds))
         self.load()
         self.lifetime = seconds
         self.tail = None

@@ -240,3 +240,51 @@ def test_a_jwks_url_that_cannot_be_fetched_is_refused_at_install(tmp_path, url, 
         app.install(canister.Canister(log_path=str(tmp_path / 'logs'), auth_jwt_jwks_url=url))
     assert 'canister.auth_jwt_jwks_url' in str(error.value) and expected in str(error.value)
     assert 'pa55word' not in str(error.value)
+
+
+# -- numbers ---------------------------------------------------------------------------------
+
+@pytest.mark.parametrize('key, value, why', [
+    ('session_timeout', 2.9, 'expected an integer'),             # no silent 2
+    ('max_body_size', '1.5', 'expected an integer'),
+    ('session_timeout', float('inf'), 'expected an integer'),     # (was an OverflowError)
+    ('log_slow', float('nan'), 'expected a finite number'),
+    ('log_slow', 'inf', 'expected a finite number'),
+    ('auth_jwt_jwks_refetch', 'nan', 'expected a finite number'),
+    ('session_timeout', 10 ** 16, 'expected a number <= 3162240000'),   # "never": a save would fail every time
+    ('session_max_age', '99999999999', 'expected a number <= 3162240000'),
+    ('session_cookie_max_age', 10 ** 12, 'expected a number <= 3162240000'),
+    ('log_days', 10 ** 9, 'expected a number <= 36600'),
+])
+def test_a_number_that_cannot_work_is_refused_at_install(tmp_path, key, value, why):
+    with pytest.raises(canister.ConfigError) as caught:
+        bottle.Bottle().install(canister.Canister(log_path=str(tmp_path), **{key: value}))
+    assert str(caught.value).startswith('canister.%s = %r is not valid: %s' % (key, value, why))
+
+
+@pytest.mark.parametrize('key, value, parsed', [
+    ('session_timeout', 2.0, 2), ('session_timeout', ' 90 ', 90), ('session_timeout', -1, -1),
+    ('log_slow', '0.25', 0.25), ('session_max_age', 3162240000, 3162240000),
+])
+def test_a_number_that_works_is_taken(tmp_path, key, value, parsed):
+    plugin = canister.Canister(log_path=str(tmp_path), **{key: value})
+    bottle.Bottle().install(plugin)
+    assert plugin.config[key] == parsed and type(plugin.config[key]) is type(parsed)
+
+
+@pytest.mark.parametrize('seconds', [0, -5, 2.5, True, 10 ** 16])
+def test_remember_refuses_a_length_no_store_can_keep(tmp_path, seconds):
+    app = bottle.Bottle()
+    app.catchall = False
+    app.install(canister.Canister(log_path=str(tmp_path)))
+
+    @app.get('/remember')
+    def remember():
+        try:
+            canister.session.remember(seconds)
+        except ValueError as error:
+            return str(error)
+        return 'taken'
+
+    assert client(app).get('/remember').text == (
+        'session.remember() takes a whole number of seconds from 1 to 3162240000 (about 100 years), not %r' % (seconds,))
