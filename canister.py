@@ -637,8 +637,8 @@ class _LogSink:
         self._fd = -1
         self._failing = False
         self._next_check = 0.0
-        #: How many installed plugins write here.
-        self.users = 0
+        #: The ``log_days`` of each installed plugin that writes here (``days`` is the largest).
+        self.retention: List[int] = []
         if path in ('stderr', 'stdout'):
             self._fd = 2 if path == 'stderr' else 1
             self._day = '*'
@@ -722,17 +722,18 @@ def _sink_for(path: str, days: int) -> _LogSink:
                 raise CanisterError('canister cannot write its log to %s: %s (fix log_path, '
                                     'or set log_path = stderr)' % (key, error.strerror or error)) from None
             _SINKS[key] = sink
-        else:
-            sink.days = min(sink.days, days)
-        sink.users += 1
+        sink.retention.append(days)
+        sink.days = max(sink.retention)  # no app's files are deleted sooner than it asked
         return sink
 
 
-def _release_sink(sink: _LogSink) -> None:
-    """Close a sink once no installed plugin writes to it any more."""
+def _release_sink(sink: _LogSink, days: int) -> None:
+    """A plugin that kept files ``days`` stops writing to this sink: close it once no plugin does."""
     with _SINKS_LOCK:
-        sink.users -= 1
-        if sink.users <= 0 and _SINKS.get(sink.path) is sink:
+        sink.retention.remove(days)
+        if sink.retention:
+            sink.days = max(sink.retention)
+        elif _SINKS.get(sink.path) is sink:
             del _SINKS[sink.path]
             sink.close()
 
@@ -824,8 +825,10 @@ class RequestLog:
         self.writes_lines = self.level <= logging.CRITICAL
         #: The name of each level canister writes at, as the logging module says it (``%(levelname)s``).
         self._level_names = {level: logging.getLevelName(level) for level in _LEVELS.values()}
+        #: Days of log files this app keeps (the sink keeps the most any app sharing it asked for).
+        self.days: int = config['log_days']
         if self.writes_lines:
-            sink = _sink_for(config['log_path'], config['log_days'])
+            sink = _sink_for(config['log_path'], self.days)
             self.handler = _CanisterHandler(sink, self.line_format)
             self.logger.addHandler(self.handler)
 
@@ -833,7 +836,7 @@ class RequestLog:
         """Detach from the logger and the sink (when the plugin is uninstalled)."""
         if self.handler is not None:
             self.logger.removeHandler(self.handler)
-            _release_sink(self.handler.sink)
+            _release_sink(self.handler.sink, self.days)
             self.handler = None
 
     def write(self, level: int, fmt: str, *args: Any, request_id: Optional[str] = None,

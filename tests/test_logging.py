@@ -741,3 +741,27 @@ def test_a_log_directory_replaced_by_a_file_at_the_day_change_does_not_fail_requ
     assert len(err) == 1
     assert 'logging' in err[0] and 'failed' in err[0]
     assert log_dir.read_text() == 'now a regular file\n'
+
+
+def test_apps_sharing_a_log_directory_keep_the_files_of_the_longest_log_days(make_app, log_dir):
+    log_dir.mkdir()
+    month_old = log_dir / ('log.' + today(-20))
+    month_old.write_text('old line\n')
+    audited = make_app(log_days=30)
+    audited.route('/', callback=lambda: 'ok')
+    health = make_app(log_days=1)              # another app of the process, writing to the same directory
+
+    def reopen_todays_file() -> None:          # what midnight does: the next line opens a new file
+        today_file = log_dir / ('log.' + today())
+        today_file.unlink()
+        deadline = time.monotonic() + 3
+        while not today_file.exists() and time.monotonic() < deadline:
+            client(audited).get('/')
+            time.sleep(0.05)
+        assert today_file.exists()
+
+    reopen_todays_file()
+    assert month_old.exists(), "the 30 days of one app were cut to another app's 1"
+    health.uninstall(True)
+    reopen_todays_file()
+    assert month_old.exists()
