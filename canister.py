@@ -635,7 +635,10 @@ class _LogSink:
         self._lock = threading.Lock()
         self._day = ''
         self._fd = -1
+        #: Writing failed, and stderr said so (until a line is written again).
         self._failing = False
+        #: The last line was cut short (a full disk took part of it): the next one ends it first.
+        self._cut = False
         self._next_check = 0.0
         #: The ``log_days`` of each installed plugin that writes here (``days`` is the largest).
         self.retention: List[int] = []
@@ -696,14 +699,29 @@ class _LogSink:
                         self._next_check = time.monotonic() + 1.0
                         if not self._still_there():
                             self._open(day)
-                os.write(self._fd, data)
+                if self._cut:
+                    data = b'\n' + data
+                written = os.write(self._fd, data)
+                self._cut = written < len(data)
+                if self._cut:
+                    raise OSError('a line was cut short after %d of its %d bytes (is the disk full?)'
+                                  % (written, len(data)))
+                if self._failing:
+                    self._failing = False
+                    self._tell('canister: logging to %s works again' % self.path)
         except OSError as error:
+            self._next_check = 0.0  # the file is looked at again before the next line goes to it
             if not self._failing:
                 self._failing = True
-                try:
-                    sys.stderr.write('canister: logging to %s failed: %s\n' % (self.path, error))
-                except Exception:
-                    pass
+                self._tell('canister: logging to %s failed: %s' % (self.path, error))
+
+    @staticmethod
+    def _tell(text: str) -> None:
+        """One line on stderr about the log itself (its failures, once per outage)."""
+        try:
+            sys.stderr.write(text + '\n')
+        except Exception:
+            pass
 
 
 _SINKS: Dict[str, _LogSink] = {}

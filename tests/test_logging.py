@@ -7,6 +7,8 @@ import os
 import platform
 import re
 import shutil
+import subprocess
+import sys
 import threading
 import time
 
@@ -765,3 +767,36 @@ def test_apps_sharing_a_log_directory_keep_the_files_of_the_longest_log_days(mak
     health.uninstall(True)
     reopen_todays_file()
     assert month_old.exists()
+
+
+FULL_DISK = r'''
+import io, os, resource, signal, sys
+import bottle, canister
+app = bottle.Bottle()
+app.install(canister.Canister(log_path=sys.argv[1]))
+app.route('/', callback=lambda: app.log.info('X' * 300) or 'ok')
+path = os.path.join(sys.argv[1], os.listdir(sys.argv[1])[0])
+environ = {'REQUEST_METHOD': 'GET', 'PATH_INFO': '/', 'SERVER_NAME': 'h', 'SERVER_PORT': '80', 'REMOTE_ADDR': '127.0.0.1',
+           'wsgi.url_scheme': 'http', 'wsgi.input': io.BytesIO(), 'wsgi.errors': sys.stderr}
+def get():
+    assert b''.join(app(dict(environ), lambda status, headers, exc_info=None: None)) == b'ok'
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+for room in (150, 0):   # the disk has room for half a line, then none: two outages
+    resource.setrlimit(resource.RLIMIT_FSIZE, (os.path.getsize(path) + room, resource.RLIM_INFINITY))
+    get()
+    resource.setrlimit(resource.RLIMIT_FSIZE, (resource.RLIM_INFINITY, resource.RLIM_INFINITY))
+    get()
+'''
+
+
+def test_a_full_disk_cuts_no_line_into_the_next_and_each_outage_is_told_on_stderr(log_dir):
+    """Simulated with a file size limit: the kernel writes what fits, then refuses."""
+    log_dir.mkdir()
+    done = subprocess.run([sys.executable, '-c', FULL_DISK, str(log_dir)], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    told = done.stderr.splitlines()
+    assert len(told) == 4 and 'failed: a line was cut short after' in told[0] and 'File too large' in told[2], told
+    assert told[1] == told[3] == 'canister: logging to %s works again' % log_dir
+    lines = read_log(log_dir).splitlines()
+    assert all(re.match(r'\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} ', line) for line in lines if line.strip('X') != '')
+    assert sum(1 for line in lines if line.endswith('X' * 300)) >= 2   # the lines written after each outage, whole
