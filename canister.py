@@ -1516,6 +1516,8 @@ def _tail_of(record: str, data: Dict[str, Any]) -> Optional[str]:
 #: a request still running on the old id learns that it moved (not ended), and leaves the
 #: browser's new cookie alone.  It is not a record: a request that sends the old id has no session.
 _MOVED = '"moved"'
+#: The marker as a store may return it: text, or UTF-8 bytes (as ``load`` may return any record).
+_MOVED_FORMS = (_MOVED, _MOVED.encode())
 _MOVED_TTL = 60
 
 
@@ -2535,7 +2537,7 @@ class SessionManager:
         parsed = self.parsed.get(sid)
         if parsed is not None and parsed[0] == record:
             return parsed
-        if record == _MOVED:  # (never in the cache)
+        if record in _MOVED_FORMS:  # (never in the cache)
             return None
         try:
             data, user, created_ms, expires, lifetime = _read_record(record)
@@ -2910,7 +2912,7 @@ class SessionState:
                 return None
             if current is None:
                 return ''
-            if current in (_MOVED, _MOVED.encode()):
+            if current in _MOVED_FORMS:
                 return _MOVED
             expected = current
             _pause_after_collision(attempt, started)
@@ -2931,11 +2933,11 @@ class SessionState:
         for attempt in range(_UPDATE_TRIES):
             started = time.monotonic()
             current = manager.store.load(self.sid)
-            if current is None:
-                return None
-            if current == _MOVED:
+            if current in _MOVED_FORMS:
                 return _MOVED
-            record = self._merged(current, changes)
+            record = self._merged(current, changes) if current is not None else None
+            if record is None:  # gone, or no longer a session record: nothing to apply the changes to
+                return None
             if manager.update(self.sid, current, record, ttl)[0]:
                 self.snapshot = record
                 return record
@@ -2956,13 +2958,14 @@ class SessionState:
         user_changed = (self._record_user(), int(self.user_expires)) != (base.user, base.user_expires)
         return changed, deleted, user_changed, self.lifetime != base.lifetime
 
-    def _merged(self, current: str, changes: Tuple[Dict[str, Any], List[str], bool, bool]) -> str:
-        """This request's changes applied to the record stored now (self takes the result)."""
+    def _merged(self, current: str, changes: Tuple[Dict[str, Any], List[str], bool, bool]) -> Optional[str]:
+        """This request's changes applied to the record stored now (self takes the result); None if
+        that is no session record (corrupt: a request reading it finds no session, as after a logout)."""
         changed, deleted, user_changed, lifetime_changed = changes
         try:
             stored = _read_record(current)
-        except ValueError:  # a corrupt record: this request's view replaces it
-            return self.record()
+        except ValueError:
+            return None
         data = dict(stored.data)
         data.update(changed)
         for key in deleted:

@@ -39,6 +39,42 @@ class FourMethodStore(canister.SessionStore):
         self.records.pop(sid, None)
 
 
+class BytesStore(canister.SessionStore):
+    """A store with an atomic update whose records come back as UTF-8 bytes (a BLOB column, as many
+    database clients give them)."""
+
+    def __init__(self):
+        self.rows = {}
+        self.lock = threading.Lock()
+
+    def load(self, sid):
+        with self.lock:
+            return self.rows.get(sid)
+
+    def save(self, sid, record, ttl):
+        with self.lock:
+            self.rows[sid] = record.encode()
+
+    def create(self, sid, record, ttl, user_key):
+        self.save(sid, record, ttl)
+
+    def touch(self, sid, ttl):
+        pass
+
+    def delete(self, sid):
+        with self.lock:
+            return self.rows.pop(sid, None) is not None
+
+    def update(self, sid, expected, record, ttl):
+        expected = expected.encode() if isinstance(expected, str) else expected
+        with self.lock:
+            current = self.rows.get(sid)
+            if current is None or current != expected:
+                return False, current
+            self.rows[sid] = record.encode()
+            return True, None
+
+
 def add_session_routes(app: Any) -> Any:
     """The routes every session test app has: ``/login?name=``, ``/logout``, ``/set?key=&value=``."""
     from canister import session

@@ -17,7 +17,7 @@ import pytest
 from canister import session
 from helpers import read_log
 from servers import AppServer
-from session_kit import STORES, Browser, add_session_routes, expires_cookie, make_store_url, plugin_of, run_threads
+from session_kit import STORES, Browser, BytesStore, add_session_routes, expires_cookie, make_store_url, plugin_of, run_threads
 
 
 class Gate:
@@ -58,6 +58,11 @@ def gated_app(make_app, url, **config):
     @app.get('/regenerate')
     def regenerate():
         session.regenerate()
+        return 'ok'
+
+    @app.get('/anonymous')
+    def anonymous():
+        session.user = None  # a logout that keeps the browser's session: a new id, no user, no data
         return 'ok'
 
     @app.get('/read')
@@ -153,6 +158,24 @@ def test_a_request_that_loaded_the_session_before_logout_does_not_bring_it_back(
         assert any('ended' in line for line in warnings_in(log_dir)), warnings_in(log_dir)
     time.sleep(0.2)  # nothing written late either
     assert Browser(origin, sid).read() == [None, {}]
+
+
+@pytest.mark.parametrize('move', ['/anonymous', '/regenerate', '/login?name=bob'])
+def test_a_session_moved_to_a_new_id_stays_moved_on_a_store_that_returns_bytes(
+        make_app, serve_with_gates, log_dir, move):
+    app = gated_app(make_app, 'memory', store=BytesStore())
+    origin = serve_with_gates(app)
+    alice = logged_in(origin, cart='3')
+    sid = alice.sid
+    finish = hold_in_thread(origin, sid, '/hold?name=a&key=note&value=late')
+    assert app.gates('a').loaded.wait(10)
+
+    assert alice.get(move).status == 200 and alice.sid != sid
+    app.gates('a').release.set()
+    assert finish().status == 200
+
+    assert Browser(origin, sid).read() == [None, {}], 'the old id of a moved session is live again'
+    assert not any('corrupt' in line for line in warnings_in(log_dir)), warnings_in(log_dir)
 
 
 def test_a_request_that_loaded_a_session_before_end_sessions_does_not_bring_it_back(
