@@ -536,6 +536,24 @@ class Config(Dict[str, Any]):
         given = self._known(values, overrides)
         for spec in KEYS.values():
             self[spec.name] = self._parse(spec, given.get(spec.name, spec.default))
+        self.warnings += self._without_effect()
+
+    def _without_effect(self) -> List[str]:
+        """A warning for each setting that does nothing without another one (the install goes on)."""
+        notes = []
+        if self['auth_basic_username'] and not self['auth_basic_password']:
+            notes.append('canister.auth_basic_username = %r has no auth_basic_password: that user cannot log in '
+                         '(an empty password is never accepted); give it the line python -m canister '
+                         'hash-password prints' % self['auth_basic_username'])
+        if self['auth_basic_password'] and not self['auth_basic_username']:
+            notes.append('canister.auth_basic_password is set without auth_basic_username: it is not used')
+        if self['auth_jwt_client_id'] and not (self['auth_jwt_secret'] or self['auth_jwt_public_key']
+                                               or self['auth_jwt_jwks_url']):
+            notes.append('canister.auth_jwt_client_id is set without auth_jwt_secret, auth_jwt_public_key or '
+                         'auth_jwt_jwks_url: Bearer tokens are not checked, and nobody logs in with one')
+        if self['cors_credentials'] and not self['cors']:
+            notes.append('canister.cors_credentials is set without cors: it has no effect')
+        return notes
 
     def _known(self, values: Optional[Mapping[str, Any]], overrides: Mapping[str, Any]) -> Dict[str, Any]:
         """The given values of known keys (aliases resolved); a warning for each unknown key.
@@ -2442,6 +2460,9 @@ class SessionManager:
             config['session_max_age'])
         #: What the install should say about this store (the plugin logs and shows them).
         self.warnings: List[str] = []
+        if store is not None and config['session_store'] != 'memory':
+            self.warnings.append('canister.session_store = %s is not used: the store given as Canister(store=...) is'
+                                 % _mask_urls(config['session_store']))
         self._adopt_store_methods()
         self.cookie_name = config['session_cookie']
         if not re.fullmatch(r"[A-Za-z0-9!#$%&'*+.^_`|~-]+", self.cookie_name):
@@ -3278,7 +3299,7 @@ class BasicAuth:
         self.challenge = 'Basic realm="%s", charset="UTF-8"' % config['auth_realm'].replace('"', '')
         self.users: Dict[str, Tuple[str, str]] = {}
         username, password = config['auth_basic_username'], config['auth_basic_password']
-        if username:
+        if username and password:  # (a user without a password cannot log in: the install warned)
             scheme = config['auth_basic_encryption']
             if scheme == 'auto':
                 scheme = _hash_scheme(password) or 'clear'
@@ -4734,6 +4755,9 @@ class Canister:
     # -- install -----------------------------------------------------------
     def setup(self, app: bottle.Bottle) -> None:
         """Parse and check the config, open the log and the store, wrap the app's WSGI callable."""
+        if self.app is not None and self.app is not app:
+            raise CanisterError('this Canister() is installed on another app already: install a Canister() of '
+                                'its own on each app (its WSGI callable, log and settings belong to one app)')
         for other in list(app.plugins):
             if isinstance(other, Canister):
                 if other is self:
@@ -4794,6 +4818,7 @@ class Canister:
             close()
         if getattr(self, 'log', None) is not None:
             self.log.close()
+        self.app = None
 
     # -- per route ---------------------------------------------------------
     def apply(self, callback: Callable[..., Any], route: bottle.Route) -> Callable[..., Any]:
