@@ -4261,6 +4261,17 @@ _BOTH_LENGTHS = ('Bad request: Content-Length and Transfer-Encoding together (RF
                  'a sign of request smuggling); send one of them')
 
 
+def _without_port(entry: str) -> str:
+    """The address of an X-Forwarded-For entry, without the port some proxies add (Azure's
+    ``203.0.113.7:51234``, ``[2001:db8::7]:51234``): each connection of one client has a new port."""
+    if entry.startswith('['):
+        return entry[1:].partition(']')[0]
+    host, colon, port = entry.rpartition(':')
+    if colon and port.isdigit() and '.' in host and ':' not in host:
+        return host
+    return entry
+
+
 class _Proxies:
     """Decides whose X-Forwarded-* headers to believe."""
 
@@ -4294,7 +4305,8 @@ class _Proxies:
         """The client address: the last X-Forwarded-For entry not added by a trusted proxy."""
         if not self.is_trusted(peer):
             return peer
-        chain = [entry.strip() for entry in environ.get('HTTP_X_FORWARDED_FOR', '').split(',') if entry.strip()]
+        chain = [_without_port(entry.strip()) for entry in environ.get('HTTP_X_FORWARDED_FOR', '').split(',')
+                 if entry.strip()]
         for entry in reversed(chain):
             if not self.is_trusted(entry):
                 return _escape(entry)[:64]

@@ -296,3 +296,18 @@ def test_x_forwarded_for_from_a_trusted_proxy_is_not_reported(tmp_path):
     log = read_log(log_dir)
     assert 'Logged in as: alice' in log
     assert 'X-Forwarded-For came from' not in log
+
+
+@pytest.mark.parametrize('forwarded', ['203.0.113.7:%d', '[2001:db8::7]:%d'])
+def test_a_client_a_trusted_proxy_names_with_its_port_is_counted_by_its_address(make_app, log_dir, forwarded):
+    """Some proxies (Azure Application Gateway) write address:port, a new port for each connection."""
+    app = hashed_alice_app(make_app, auth_max_failures=3, trusted_proxies='10.0.0.1')
+
+    def attempt(port, headers):
+        return client(app, REMOTE_ADDR='10.0.0.1', HTTP_X_FORWARDED_FOR=forwarded % port).get(
+            '/me', headers=headers, expect_errors=True).status_int
+
+    assert [attempt(40000 + number, WRONG) for number in range(3)] == [401, 401, 401]
+    assert attempt(50000, RIGHT) == 429
+    client_address = forwarded.partition(':%d')[0].strip('[]') if forwarded[0] == '[' else '203.0.113.7'
+    assert re.search(r' INFO     \[%s-' % re.escape(client_address), read_log(log_dir))
