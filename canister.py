@@ -2678,6 +2678,8 @@ class SessionState:
     exists = False
     #: The id the session has now (a new one after a login, logout or regenerate).
     sid: Optional[str] = None
+    #: ``finish`` ran when the response started (a streamed body's session read later has not been stored).
+    settled = False
     #: The record as loaded: what an update expects to find in the store ('' if none).
     snapshot = ''
     #: The request's own dict (``load`` gives every request its own; the read-only default is never handed out).
@@ -3014,6 +3016,7 @@ class SessionState:
     # -- a body streamed after the response started (see _StreamedBody) --------
     def settle(self) -> None:
         """After ``finish``: what the store now holds becomes the baseline of ``finish_late``."""
+        self.settled = True
         self.old_sid, self.dead = None, ()
         if self.ended:
             self.exists, self.sid = False, None
@@ -3040,9 +3043,23 @@ class SessionState:
                 manager.store.delete(sid)
             return ('the session changed after the answer started in a way that needs a new session '
                     'cookie, which can no longer be sent: the change was not saved')
-        if self.dead or not self.exists or self.record() != self.snapshot:
-            self.finish([], False)
+        if self.dead or not self.exists or self.record() != self.snapshot or not self.settled:
+            self.finish([], False)  # (first read after the response started: its life slides here)
         return None
+
+    def keep_own_lifetime(self) -> None:
+        """For a request that stores nothing (a 5xx): a store that extends a session's life as it
+        loads it gave a remembered session the plain timeout; give it its own length back, if it
+        is still the session this request loaded."""
+        manager = self.manager
+        if not (self.loaded and self.exists and manager is not None and manager.touches_on_load) or self.old_sid:
+            return
+        try:
+            lifetime = _read_record(self.snapshot).lifetime
+        except ValueError:
+            return
+        if lifetime and self.sid is not None:
+            self._compare_and_set(self.sid, None, manager.ttl(lifetime, self.created_ms))
 
 
 def _state() -> SessionState:
@@ -4605,6 +4622,12 @@ class _RequestContext(SessionState):
                 self.finish(headers, self.https)
             except Exception as error:  # also a bug in the store: else Bottle answers its "Critical error" page
                 headers, status_line = self._replace(error)
+        elif self.loaded:  # an error: nothing is stored, but a remembered session keeps its length
+            try:
+                self.keep_own_lifetime()
+            except Exception:
+                self.plugin.log.write(logging.ERROR, 'Session: the length of a remembered session could not be '
+                                      'kept after a %d', code, exc_info=True)
         if self.streamed:
             self.keep_for_stream()
         self._finish_headers(headers)

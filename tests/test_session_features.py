@@ -111,6 +111,15 @@ def feature_app(make_app, **overrides):
         session.remember(seconds)
         return 'ok'
 
+    @app.get('/fails')
+    def fails():
+        bottle.abort(502, 'the backend of %s is down' % session.user)
+
+    @app.get('/export')
+    def export():
+        yield 'header line\n'
+        yield 'rows of %s\n' % session.user       # the session first read after the response started
+
     @app.get('/end')
     def end(name):
         return str(plugin.end_sessions(name))
@@ -503,6 +512,27 @@ def test_without_a_max_age_a_users_redis_set_has_no_expiry_of_its_own(make_app, 
     web = Web(feature_app(make_app, session_store=redis_server.url))
     web.login('alice')
     assert redis.Redis.from_url(redis_server.url).pttl('canister:session:user:alice') == -1
+
+
+@pytest.mark.parametrize('path', ['/fails', '/export'])
+def test_a_remembered_session_keeps_its_length_through_an_error_or_a_late_read(make_app, store_url, path):
+    """An error answer stores nothing, and a streamed body that reads the session late stores it
+    after the response: neither may leave the session the plain timeout (Redis extends it at each read)."""
+    web = Web(feature_app(make_app, session_store=store_url, session_timeout=1))
+    alice = web.login('alice')
+    remembered = new_sid(web.get('/remember?seconds=600', alice)) or alice
+    web.get(path, remembered, status='*')
+    time.sleep(1.3)  # past session_timeout, well within the remembered 600 s
+    assert web.read(remembered) == ['alice', {}]
+
+
+def test_a_session_first_read_after_the_response_started_slides_too(make_app, store_url):
+    web = Web(feature_app(make_app, session_store=store_url, session_timeout=1))
+    alice = web.login('alice')
+    time.sleep(0.7)
+    assert web.get('/export', alice).text == 'header line\nrows of alice\n'
+    time.sleep(0.7)  # 1.4 s after the login, 0.7 s after the streamed read
+    assert web.read(alice) == ['alice', {}]
 
 
 def test_end_sessions_ends_a_remembered_session(make_app, store_url):
