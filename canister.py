@@ -3324,7 +3324,7 @@ class BasicAuth:
             self.users[username] = (password, scheme)
         self._config_users = dict(self.users)
         self.users_file = config['auth_basic_users_file']
-        self._file_stamp: Optional[Tuple[float, int]] = None
+        self._file_stamp: Optional[Tuple[int, ...]] = None
         self._next_stat = 0.0
         self._lock = threading.Lock()
         #: Verified credentials (keyed by a keyed hash, never the password), so a
@@ -3348,8 +3348,9 @@ class BasicAuth:
 
     def _reload(self) -> None:
         try:
-            status = os.stat(self.users_file)
-            stamp = (status.st_mtime, status.st_size)
+            status = os.stat(self.users_file)  # (a new hash has the old one's size, and rsync -t, cp -p or
+            # a build with fixed times keep its time: the change time and the inode tell a new file)
+            stamp = (status.st_mtime_ns, status.st_size, status.st_ctime_ns, status.st_ino, status.st_dev)
             if stamp == self._file_stamp:
                 return
             with open(self.users_file, encoding='utf-8') as handle:

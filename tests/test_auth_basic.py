@@ -281,6 +281,25 @@ def test_users_file_password_change_takes_effect_after_reload(make_app, tmp_path
     assert c.get('/me', headers={'Authorization': basic('alice', 'new-password')}).text == 'user=alice'
 
 
+@pytest.mark.parametrize('replace', [False, True], ids=['rewritten', 'replaced'])
+def test_a_password_change_is_seen_when_the_file_keeps_its_size_and_time(make_app, tmp_path, clock, replace):
+    """rsync -t, cp -p and builds with fixed file times keep the time; a hash keeps its size."""
+    users = write_users(tmp_path / 'users', alice='old-pw-1')
+    stamp = os.stat(users).st_mtime_ns
+    app = me_app(make_app, auth_basic_users_file=str(users))
+    c = client(app)
+    assert c.get('/me', headers={'Authorization': basic('alice', 'old-pw-1')}).text == 'user=alice'
+    target = tmp_path / 'users.new' if replace else users
+    write_users(target, alice='new-pw-2')
+    os.utime(target, ns=(stamp, stamp))
+    if replace:
+        os.replace(target, users)
+    assert os.stat(users).st_mtime_ns == stamp
+    clock.advance(1.1)
+    assert c.get('/me', headers={'Authorization': basic('alice', 'old-pw-1')}, expect_errors=True).status_int == 401
+    assert c.get('/me', headers={'Authorization': basic('alice', 'new-pw-2')}).text == 'user=alice'
+
+
 def test_users_file_bad_line_is_skipped_with_a_warning(make_app, tmp_path, log_dir):
     users = tmp_path / 'users'
     users.write_text('no-hash-here\nalice:%s\n' % canister.hash_password('a-pw', 'pbkdf2', iterations=1000))
