@@ -2958,12 +2958,12 @@ class SessionState:
             current = manager.store.load(self.sid)
             if current in _MOVED_FORMS:
                 return _MOVED
-            record = self._merged(current, changes) if current is not None else None
-            if record is None:  # gone, or no longer a session record: nothing to apply the changes to
+            merged = self._merged(current, changes) if current is not None else None
+            if merged is None:  # gone, or no longer a session record: nothing to apply the changes to
                 return None
-            if manager.update(self.sid, current, record, ttl)[0]:
-                self.snapshot = record
-                return record
+            if manager.update(self.sid, current, merged, ttl)[0]:
+                self.snapshot = merged
+                return merged
             _pause_after_collision(attempt, started)
         raise StoreUnavailable('the session %s... kept changing under concurrent requests; '
                                'this request\'s changes were not saved' % self.sid[:6])
@@ -3062,9 +3062,28 @@ class SessionState:
             self._compare_and_set(self.sid, None, manager.ttl(lifetime, self.created_ms))
 
 
+_OUTSIDE = ('canister.session is only available while canister serves a request, in the thread that serves it '
+            '(not at import time, in another thread, or after the response)')
+
+
 def _state() -> SessionState:
+    """The session of the request this thread serves; CanisterError outside one (a change would be lost)."""
     context = _local.context
-    return context if context is not None else SessionState()
+    if context is None:
+        raise CanisterError(_OUTSIDE)
+    return context
+
+
+class _OutsideData(Dict[str, Any]):
+    """``session.data`` where no request is served: empty, and refusing changes, which would be lost."""
+
+    def _refuse(self, *args: Any, **kwargs: Any) -> Any:
+        raise CanisterError(_OUTSIDE)
+
+    __setitem__ = __delitem__ = update = setdefault = pop = popitem = clear = _refuse
+
+
+_OUTSIDE_DATA = _OutsideData()
 
 
 class Session:
@@ -3072,7 +3091,8 @@ class Session:
 
     Nothing is created until it is needed: reading ``data`` or ``user`` on a request
     without a session gives ``{}`` and ``None``; reading ``sid``, setting ``user`` or
-    storing something in ``data`` makes the session real.
+    storing something in ``data`` makes the session real.  Where no request is served,
+    reading gives ``{}`` and ``None`` too, and anything else raises :class:`CanisterError`.
     """
 
     @property
@@ -3085,7 +3105,7 @@ class Session:
         """The session's data, a plain dict of JSON-serializable values."""
         state = _local.context
         if state is None:
-            return {}
+            return _OUTSIDE_DATA
         if not state.loaded:
             state.load()
         return state.data
@@ -3100,8 +3120,10 @@ class Session:
 
     @property
     def user(self) -> Any:
-        """The logged-in user, or None."""
-        state = _state()
+        """The logged-in user, or None (also where no request is served)."""
+        state = _local.context
+        if state is None:
+            return None
         if not state.loaded:
             state.load()
         return state.user
@@ -3124,8 +3146,8 @@ class Session:
 
     def end_other_sessions(self) -> int:
         """End every other live session of the logged-in user; return how many were ended."""
-        state = _local.context
-        if state is None or state.manager is None:
+        state = _state()
+        if state.manager is None:
             return 0
         state.load()
         if not _is_someone(state.user):
@@ -3133,7 +3155,9 @@ class Session:
         return state.manager.end_sessions(state.user, keep=(state.sid, state.old_sid, state.cookie_sid))
 
     def __repr__(self) -> str:
-        state = _state()
+        state = _local.context
+        if state is None:
+            return '<canister session (no request)>'
         return '<canister session %s user=%r data=%r>' % (
             (state.sid or '-')[:6], state.user, state.data)
 

@@ -1,0 +1,56 @@
+"""``canister.session`` where no request is served (import time, another thread, after the response):
+reading gives nothing, and any change raises instead of being lost without a word."""
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+import canister
+from canister import session
+from helpers import client
+
+CHANGES = {
+    'sid': lambda: session.sid,
+    'data item': lambda: session.data.__setitem__('x', 1),
+    'data update': lambda: session.data.update(x=1),
+    'data': lambda: setattr(session, 'data', {'x': 1}),
+    'user': lambda: setattr(session, 'user', 'admin'),
+    'invalidate': lambda: session.invalidate(),
+    'regenerate': lambda: session.regenerate(),
+    'remember': lambda: session.remember(60),
+    'end_other_sessions': lambda: session.end_other_sessions(),
+}
+
+
+def test_reading_the_session_where_no_request_is_served_gives_nothing():
+    assert session.data == {} and session.data.get('x') is None and session.user is None
+    assert repr(session) == '<canister session (no request)>'
+
+
+@pytest.mark.parametrize('change', sorted(CHANGES))
+def test_a_change_where_no_request_is_served_raises_saying_why(change):
+    with pytest.raises(canister.CanisterError, match='only available while canister serves a request'):
+        CHANGES[change]()
+
+
+def test_a_thread_started_by_a_handler_is_told_its_change_would_be_lost(make_app):
+    app = make_app()
+    outcome = []
+
+    def later():
+        try:
+            session.data['status'] = 'done'
+        except canister.CanisterError as error:
+            outcome.append(str(error))
+
+    @app.get('/start')
+    def start():
+        session.data['status'] = 'started'
+        worker = threading.Thread(target=later)
+        worker.start()
+        worker.join()
+        return session.data['status']
+
+    assert client(app).get('/start').text == 'started'
+    assert outcome and outcome[0].startswith('canister.session is only available while canister serves a request')
