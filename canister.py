@@ -2631,7 +2631,11 @@ class SessionManager:
         """The live sessions of a user, oldest first: when each was created and last used (None
         where the expiry rules do not tell), and which one is the current request's."""
         context = _local.context
-        current = context.sid if context is not None and context.manager is self else None
+        current = None
+        if context is not None and context.manager is self:
+            if not context.loaded:  # (the handler may ask before it reads the session)
+                context.load()
+            current = context.sid
         sessions: List[Dict[str, Any]] = []
         for sid, record, expires in self._listed(user):
             life = record.lifetime or self.timeout

@@ -128,6 +128,10 @@ def feature_app(make_app, **overrides):
     def mine():
         return json.dumps(plugin.sessions_of(session.user))
 
+    @app.get('/sessions-of-alice')
+    def sessions_of_alice():
+        return json.dumps(plugin.sessions_of('alice'))
+
     @app.get('/end-others')
     def end_others():
         return str(session.end_other_sessions())
@@ -533,6 +537,15 @@ def test_a_session_first_read_after_the_response_started_slides_too(make_app, st
     assert web.get('/export', alice).text == 'header line\nrows of alice\n'
     time.sleep(0.7)  # 1.4 s after the login, 0.7 s after the streamed read
     assert web.read(alice) == ['alice', {}]
+
+
+def test_sessions_of_marks_the_current_session_when_called_first_thing_in_a_handler(make_app):
+    web = Web(feature_app(make_app))
+    alice = web.login('alice')
+    other = web.login('alice')
+    listed = json.loads(web.get('/sessions-of-alice', alice).text)   # the handler reads nothing before
+    assert sorted(entry['current'] for entry in listed) == [False, True]
+    assert other != alice
 
 
 def test_end_sessions_ends_a_remembered_session(make_app, store_url):
