@@ -1435,6 +1435,34 @@ def _constant_problem(text: Any) -> str:
 # Session Stores ##############################################################
 ###############################################################################
 
+def _is_flat(data: Dict[str, Any]) -> bool:
+    """True if every key is text and every value a JSON scalar (the decoded cache keeps only such data)."""
+    for key, value in data.items():
+        if type(key) is not str or type(value) not in _SCALARS:
+            return False
+    return True
+
+
+def _key_not_text(value: Any) -> Optional[Tuple[Any, Any]]:
+    """A dict key inside ``value`` that is not text, with the dict or list it is in; None if none.
+    JSON has text keys only: 42 would be stored as "42" and come back so."""
+    if type(value) is dict:
+        for key, item in value.items():
+            if type(key) is not str:
+                return key, value
+            if type(item) is dict or type(item) is list:
+                found = _key_not_text(item)
+                if found is not None:
+                    return found
+    elif type(value) is list:
+        for item in value:
+            if type(item) is dict or type(item) is list:
+                found = _key_not_text(item)
+                if found is not None:
+                    return found
+    return None
+
+
 def _unstorable(value: Any) -> Any:
     """The encoders' answer to a value JSON has no form for."""
     raise TypeError('%s is not JSON serializable' % type(value).__name__)
@@ -2504,14 +2532,13 @@ class SessionManager:
         return match.group(1) if match else None
 
     def remember(self, sid: str, record: str, data: Dict[str, Any], user: Any, created_ms: int,
-                 expires: int, lifetime: int, tail: Optional[str] = None) -> Optional[str]:
+                 expires: int, lifetime: int, tail: Optional[str] = None,
+                 flat: Optional[bool] = None) -> Optional[str]:
         """Keep a record's values if decoding it gives back exactly them, all immutable (see
-        ``parsed``); return its tail (found in the record when not given), or None if not kept."""
-        if type(user) not in _SCALARS:
+        ``parsed``); return its tail (found in the record when not given), or None if not kept.
+        ``flat``: whether ``_is_flat(data)``, when the caller knows."""
+        if type(user) not in _SCALARS or not (_is_flat(data) if flat is None else flat):
             return None
-        for key, value in data.items():
-            if type(key) is not str or type(value) not in _SCALARS:
-                return None
         if tail is None:  # a record read from the store: its tail, if canister's coder wrote it
             tail = _tail_of(record, data)
             if tail is None:
@@ -2842,6 +2869,17 @@ class SessionState:
         raise SessionDataError('session.user holds %s, which a session cannot store: it must be '
                                'JSON-serializable' % _a_type(self.user))
 
+    def _check_keys(self) -> None:
+        """Refuse data whose dicts have keys other than text (before it is stored)."""
+        found = _key_not_text(self.data)
+        if found is None:
+            return
+        top = next(key for key, value in self.data.items() if type(key) is not str or _key_not_text(value))
+        raise SessionDataError('%s holds the key %r (%s), which a session cannot store: JSON keys are text, so it '
+                               'would come back as %s; use text keys'
+                               % ('session.data' if type(top) is not str else 'session.data[%r]' % top,
+                                  found[0], _a_type(found[0]), _encode_json(str(found[0]))))
+
     def finish(self, headers: Headers, https: bool) -> None:
         """Store the session as the request left it (create, update, touch or delete), add the cookie.
 
@@ -2856,19 +2894,24 @@ class SessionState:
         if self.exists and not self.old_sid and record == self.snapshot:
             self._touch(headers, https, sid, ttl)
             return
+        flat = _is_flat(self.data)
+        if not flat:  # (flat data has text keys)
+            self._check_keys()
         stored = self._store(sid, record, ttl)
         if stored is None or stored is _MOVED:
             self._ended(headers, https, moved=stored is _MOVED)
         else:
-            self._saved(headers, https, sid, stored, ttl)
+            self._saved(headers, https, sid, stored, ttl, flat if stored == record else None)
 
-    def _saved(self, headers: Headers, https: bool, sid: str, record: str, ttl: float) -> None:
+    def _saved(self, headers: Headers, https: bool, sid: str, record: str, ttl: float,
+               flat: Optional[bool] = None) -> None:
         """The session is stored as ``record``: keep it decoded, and send its cookie if the client
-        does not hold it yet (or it has a lifetime of its own, which slides)."""
+        does not hold it yet (or it has a lifetime of its own, which slides).  ``flat``: whether
+        ``_is_flat(self.data)``, if known."""
         manager = self.manager
         assert manager is not None
         manager.remember(sid, record, self.data, self._record_user(), self.created_ms, int(self.user_expires),
-                         self.lifetime, self.tail or '')
+                         self.lifetime, self.tail or '', flat)
         if sid != self.cookie_sid or self.lifetime:
             manager.set_cookie(headers, sid, https, max_age=ttl if self.lifetime else 0)
 

@@ -4,6 +4,7 @@ session-data error, and the command the test script installs with."""
 from __future__ import annotations
 
 import base64
+import json
 import re
 import uuid
 import warnings
@@ -128,3 +129,18 @@ def test_the_development_section_names_the_install_command_of_the_test_script():
     script = (ROOT / 'scripts' / 'test.sh').read_text()
     assert "pip install -q --disable-pip-version-check -e '.[test]'" in script
     assert "with `pip install -e '.[test]'`" in README
+
+
+@pytest.mark.parametrize('path, where, key', [('/cart', "session.data['cart']", 42), ('/top', 'session.data', 7),
+                                              ('/deep', "session.data['a']", 2.5)])
+def test_a_dict_key_that_is_not_text_is_refused_before_json_changes_it(make_app, path, where, key):
+    app = make_app()
+    app.route('/cart', callback=lambda: session.data.setdefault('cart', {}).update({42: 1}))
+    app.route('/top', callback=lambda: session.data.update({7: 'x'}))
+    app.route('/deep', callback=lambda: session.data.update(a=[{'b': {2.5: 'c'}}]))
+    app.route('/read', callback=lambda: json.dumps(session.data))
+    web = client(app)
+    web.get('/read')
+    answer = web.get(path, status=500)
+    assert '%s holds the key %r' % (where, key) in answer.text and 'use text keys' in answer.text
+    assert json.loads(web.get('/read').text) == {}   # nothing was stored
