@@ -777,19 +777,20 @@ def test_values_come_back_as_json_gives_them_not_as_they_were_stored(make_app):
 
     @app.get('/set')
     def set_values():
-        session.data[1] = 'int key'
         session.data['level'] = Level.HIGH
+        session.data['pair'] = (1, 2)
         return 'ok'
 
     @app.get('/read')
     def read():
-        return json.dumps([sorted(map(repr, session.data)), type(session.data['level']).__name__])
+        return json.dumps([sorted(map(repr, session.data)), type(session.data['level']).__name__,
+                           type(session.data['pair']).__name__])
 
     web = client(app)
     web.get('/set')
-    keys, level_type = json.loads(web.get('/read').text)
-    assert keys == ["'1'", "'level'"]
-    assert level_type == 'int'
+    keys, level_type, pair_type = json.loads(web.get('/read').text)
+    assert keys == ["'level'", "'pair'"]
+    assert level_type == 'int' and pair_type == 'list'
 
 
 def test_a_handler_keeping_its_data_dict_cannot_change_a_later_request(make_app):
