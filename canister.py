@@ -2174,6 +2174,10 @@ return {1}
 """
 
 
+#: How many members of a user's set of sessions a login looks at, to take the ended ones out.
+_TIDY_SAMPLE = 16
+
+
 class RedisStore(SessionStore):
     """Sessions in Redis, shared by many processes on many hosts: one server, Sentinel or Cluster.
 
@@ -2183,7 +2187,7 @@ class RedisStore(SessionStore):
     connections with short timeouts, so an outage turns into quick 503s rather than
     hung requests.  Each script touches one key, so every guarantee holds on Redis
     Cluster too.  The sessions of a user are listed in a set (``<prefix>user:<key>``),
-    tidied when they are listed and when the user logs in again.
+    tidied when they are listed, and 16 at random when the user logs in again.
 
     ``url`` is a ``session_store`` URL; or pass ``client``, a redis-py client the app
     built (``redis.Redis``, ``Sentinel.master_for(...)`` or ``RedisCluster``).  With
@@ -2285,19 +2289,20 @@ class RedisStore(SessionStore):
             raise self._unreachable(error) from None
         if self.wait:
             self._replicated(key, results[-1] if waited else None)
-        if user_key is not None:  # (SMEMBERS was the last command before WAIT)
+        if user_key is not None:  # (SRANDMEMBER was the last command before WAIT)
             self._tidy_user_set(user_key, results[-2] if waited else results[-1])
 
     def _list_in_user_set(self, pipe: Any, user_key: str, sid: str) -> None:
-        """Add the session to its user's set in ``pipe``, then read the set's members."""
+        """Add the session to its user's set in ``pipe``, then read up to 16 of its members, at random
+        (to tidy: a login costs the same however many sessions the user has)."""
         user_set = self._user_set(user_key)
         pipe.sadd(user_set, sid)
         if self.max_age:  # no session made before this one outlives this expiry
             pipe.pexpire(user_set, int(self.max_age * 1000))
-        pipe.smembers(user_set)
+        pipe.srandmember(user_set, _TIDY_SAMPLE)
 
     def _tidy_user_set(self, user_key: str, members: Iterable[Any]) -> None:
-        """Take the ended sessions out of a user's set, given its members (when it has several)."""
+        """Take the ended sessions out of a user's set, given some of its members (when several)."""
         listed = [member.decode('utf-8') if isinstance(member, bytes) else member for member in members]
         if len(listed) > 1:
             self._live_members(user_key, listed)

@@ -502,6 +502,38 @@ def test_with_a_max_age_a_users_redis_set_expires_after_the_last_of_its_sessions
     assert web.read(first) == web.read(second) == [None, {}]
 
 
+def test_a_redis_login_costs_the_same_however_many_sessions_the_user_has(make_app, redis_server):
+    import redis
+    server = redis.Redis.from_url(redis_server.url)
+    web = Web(feature_app(make_app, session_store=redis_server.url))
+
+    def commands_of_one_login():
+        before = sum(stats['calls'] for stats in server.info('commandstats').values())
+        web.login('alice')
+        return sum(stats['calls'] for stats in server.info('commandstats').values()) - before - 1  # (INFO itself)
+
+    for _ in range(20):
+        web.login('alice')
+    with_20 = commands_of_one_login()
+    for _ in range(200):
+        web.login('alice')
+    assert commands_of_one_login() == with_20 <= 2 * 16 + 8
+
+
+def test_a_redis_login_takes_ended_sessions_out_of_the_users_set(make_app, redis_server):
+    import redis
+    server = redis.Redis.from_url(redis_server.url)
+    web = Web(feature_app(make_app, session_store=redis_server.url))
+    sids = [web.login('alice') for _ in range(20)]
+    server.delete(*['canister:session:' + sid for sid in sids[:18]])   # as if they had expired
+    logins = 0
+    while server.smismember('canister:session:user:alice', sids[:18]) != [0] * 18 and logins < 30:
+        web.login('alice')
+        logins += 1
+    assert logins < 30, 'the ended sessions stayed in the set'
+    assert len(plugin_of(web.test.app).sessions_of('alice')) == 2 + logins
+
+
 def test_a_redis_store_built_by_the_app_takes_its_max_age_as_an_argument(make_app, redis_server):
     import redis
     server = redis.Redis.from_url(redis_server.url)
