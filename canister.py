@@ -2210,6 +2210,7 @@ class RedisStore(SessionStore):
         self._errors = (redis.exceptions.RedisError, OSError)
         self._response_error = redis.exceptions.ResponseError
         self._no_script = redis.exceptions.NoScriptError
+        self._auth_error = redis.exceptions.AuthenticationError
         self._getex = hasattr(redis.Redis, 'getex')
         if client is None:
             try:
@@ -2393,11 +2394,17 @@ class RedisStore(SessionStore):
         return found  # type: ignore[return-value]
 
     def check(self) -> Optional[str]:
+        """None if Redis answers; what is wrong if it cannot be reached.  Credentials it refuses are
+        a ConfigError: they would fail every request, not only until Redis is back."""
         try:
             self.client.ping()
             self.client.script_load(_REDIS_UPDATE)  # so that the first update is one round trip too
         except self._errors as error:
-            return _redis_error_text(error)
+            text = _redis_error_text(error)
+            if isinstance(error, self._auth_error) or text.startswith(('WRONGPASS', 'NOAUTH', 'NOPERM')):
+                raise ConfigError('canister.session_store: Redis refused the credentials: %s (check the user '
+                                  'name and password of the URL, or of the client given as store)' % text) from None
+            return text
         return None
 
     def close(self) -> None:

@@ -84,3 +84,20 @@ def test_an_unreachable_store_is_reported_on_the_terminal_at_install(make_app):
 def test_a_store_without_an_atomic_update_is_reported_on_the_terminal_at_install(make_app):
     with pytest.warns(canister.CanisterWarning, match='has no atomic update'):
         make_app(store=FourMethodStore())
+
+
+@pytest.mark.parametrize('credentials', [':wrong-password@', 'nobody:wrong-password@', ''])
+def test_credentials_redis_refuses_fail_the_install_saying_so(make_app, log_dir, credentials):
+    from servers import RedisServer
+    server = RedisServer().start()
+    try:
+        redis.Redis(port=server.port).config_set('requirepass', 'the-right-one')
+        url = 'redis://%s127.0.0.1:%d/0' % (credentials, server.port)
+        with pytest.raises(canister.ConfigError) as caught:
+            make_app(session_store=url)
+        assert str(caught.value).startswith('canister.session_store: Redis refused the credentials: ')
+        assert 'wrong-password' not in str(caught.value) and 'wrong-password' not in read_log(log_dir)
+        assert 'Install failed: canister.session_store: Redis refused the credentials' in read_log(log_dir)
+        make_app(session_store='redis://:the-right-one@127.0.0.1:%d/0' % server.port)   # the right one installs
+    finally:
+        server.cleanup()
