@@ -2818,8 +2818,8 @@ class SessionState:
         """
         self.load()
         key = _user_key(user)
-        if _user_key(self._record_user()) not in (None, key):  # nothing of the last person's
-            self.data, self.lifetime = {}, 0
+        if _user_key(self._record_user()) not in (None, key):  # nothing of the last person's, not even its age
+            self.data, self.lifetime, self.created_ms = {}, 0, 0
         changed = key != _user_key(self.user)
         if changed:
             self._rotate()

@@ -571,6 +571,17 @@ def test_a_session_first_read_after_the_response_started_slides_too(make_app, st
     assert web.read(alice) == ['alice', {}]
 
 
+def test_another_persons_login_starts_a_session_of_its_own_age(make_app, clock):
+    app = feature_app(make_app, session_max_age=600)
+    web = Web(app)
+    alice = web.login('alice')
+    clock.advance(500)
+    bob = web.login('bob', alice)
+    assert [round(entry['created']) for entry in plugin_of(app).sessions_of('bob')] == [round(clock.now)]
+    clock.advance(200)  # past alice's 600 s, within bob's
+    assert web.read(bob) == ['bob', {}]
+
+
 def test_sessions_of_marks_the_current_session_when_called_first_thing_in_a_handler(make_app):
     web = Web(feature_app(make_app))
     alice = web.login('alice')
