@@ -2818,10 +2818,11 @@ class SessionState:
         """
         self.load()
         key = _user_key(user)
-        if _user_key(self._record_user()) not in (None, key):  # nothing of the last person's, not even its age
+        recorded = _user_key(self._record_user())  # (the person of a lapsed login too)
+        if recorded not in (None, key):  # nothing of the last person's, not even its age
             self.data, self.lifetime, self.created_ms = {}, 0, 0
         changed = key != _user_key(self.user)
-        if changed:
+        if changed or recorded != key:
             self._rotate()
         self.user, self.lapsed_user = user, None
         self.user_expires = expires

@@ -111,6 +111,11 @@ def feature_app(make_app, **overrides):
         session.remember(seconds)
         return 'ok'
 
+    @app.get('/nobody')
+    def nobody():
+        session.user = None
+        return 'ok'
+
     @app.get('/fails')
     def fails():
         bottle.abort(502, 'the backend of %s is down' % session.user)
@@ -239,6 +244,16 @@ def test_after_a_token_login_lapses_the_same_person_logging_in_again_keeps_the_d
     alice = lapsed_session(web, clock)
     response = web.get('/read', alice, headers={'Authorization': token('alice', 1200)})
     assert subject_and_data(response) == ['alice', {'note': 'private', 'seen': 'yes'}]
+
+
+def test_a_logout_after_a_token_login_lapsed_moves_the_session_and_unlists_it(make_app, store_url, clock):
+    web = token_app(make_app, store_url)
+    alice = lapsed_session(web, clock)
+    response = web.get('/nobody', alice)
+    assert new_sid(response) not in (None, '', alice)   # a logout gives a new id, as any other
+    assert web.read(alice) == [None, {}]
+    assert web.read(new_sid(response)) == [None, {}]
+    assert plugin_of(web.test.app).sessions_of('alice') == []
 
 
 def test_a_refreshed_token_of_the_same_person_keeps_the_session_and_its_id(make_app, store_url):
