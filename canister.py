@@ -1852,6 +1852,140 @@ class MemoryStore(SessionStore):
                 return
 
 
+#: Held while a SQLite file is created and while a connection opens one.  Closing any descriptor
+#: of a file drops every lock this process holds on it (POSIX record locks): the descriptor that
+#: creates the file is closed before a connection of this process can open it.
+_SQLITE_OPENING = threading.Lock()
+
+
+def _sqlite_busy(error: sqlite3.OperationalError) -> bool:
+    """True for the errors of a file that another connection holds for a moment (worth a retry)."""
+    return 'locked' in str(error) or 'busy' in str(error)
+
+
+class _SQLiteConnection:
+    """One thread's connection to a SQLite file, and the file it opened (inode and device)."""
+
+    __slots__ = ('connection', 'identity', 'next_check')
+
+    def __init__(self, connection: sqlite3.Connection, identity: Optional[Tuple[int, int]]) -> None:
+        self.connection: Optional[sqlite3.Connection] = connection
+        #: ``(st_ino, st_dev)`` of the file (None for ``:memory:``, which is never looked at again).
+        self.identity = identity
+        #: When the name is next compared with the open file (monotonic clock).
+        self.next_check = time.monotonic() + 1.0
+
+
+class _SQLiteFile:
+    """A SQLite file that many threads use, each through a connection of its own.
+
+    A thread's connection is looked at again at most once a second: when the name no longer
+    leads to the file it opened (deleted or replaced, say by an operator logging everyone out),
+    it is closed and the file opened anew, created if missing (readable by its owner only, as at
+    install) and set up again.
+    """
+
+    def __init__(self, path: str, set_up: Callable[[sqlite3.Connection], None]) -> None:
+        self.path = path if path == ':memory:' else os.path.abspath(path)
+        #: Run on every connection opened, before its first use: they make the schema of a new file.
+        self.set_ups = [set_up]
+        self._local = threading.local()
+
+    def run(self, work: Callable[[sqlite3.Connection], Any]) -> Any:
+        """Return ``work(connection)`` on this thread's connection (sqlite3.Error or OSError if it fails)."""
+        held: Optional[_SQLiteConnection] = getattr(self._local, 'held', None)
+        if held is None or (time.monotonic() >= held.next_check and not self._still_there(held)):
+            held = self._reopen(held)
+        return work(typing.cast(sqlite3.Connection, held.connection))
+
+    def _still_there(self, held: _SQLiteConnection) -> bool:
+        """True if the open file is still the one its name leads to (not deleted or replaced)."""
+        held.next_check = time.monotonic() + 1.0
+        if held.identity is None:
+            return True
+        try:
+            named = os.stat(self.path)
+        except OSError:
+            return False
+        return (named.st_ino, named.st_dev) == held.identity
+
+    def _reopen(self, old: Optional[_SQLiteConnection]) -> _SQLiteConnection:
+        """Close this thread's connection to a file that is gone and open the one there now."""
+        if old is not None:
+            self._local.held = None
+            self._release(old)
+        held = self._connect()
+        self._local.held = held
+        return held
+
+    def _connect(self) -> _SQLiteConnection:
+        """A connection set up by ``set_ups``; several processes may open or create the file at once."""
+        # Several worker processes start at once on one file, or make it again at once after it was
+        # deleted (and, after a crash, one of them recovers its WAL): SQLite may answer "database is
+        # locked" here without waiting for its busy timeout, so this is retried for a while.
+        deadline = time.monotonic() + 10.0
+        while True:
+            try:
+                held = self._open_file()
+                try:
+                    for set_up in self.set_ups:
+                        set_up(typing.cast(sqlite3.Connection, held.connection))
+                except BaseException:
+                    self._release(held)
+                    raise
+                return held
+            except FileNotFoundError:  # deleted between the creation and the connection: made again
+                if not os.path.isdir(os.path.dirname(self.path)) or time.monotonic() > deadline:
+                    raise
+            except sqlite3.OperationalError as error:
+                if not (_sqlite_busy(error) or not os.path.exists(self.path)) or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
+
+    def _open_file(self) -> _SQLiteConnection:
+        """Connect to the file, created first if missing with the owner's permissions only.
+
+        SQLite itself never creates it (``mode=rw``): it would take the process umask.
+        """
+        if self.path == ':memory:':
+            connection = sqlite3.connect(':memory:', isolation_level=None, check_same_thread=False)
+            return _SQLiteConnection(connection, None)
+        with _SQLITE_OPENING:
+            try:
+                fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600)
+            except FileExistsError:
+                named = os.stat(self.path)
+            else:
+                try:
+                    named = os.fstat(fd)
+                finally:
+                    os.close(fd)
+            # A file replaced between the stat and here is found at the first look, and opened again.
+            connection = sqlite3.connect('file:%s?mode=rw' % urllib.parse.quote(self.path), uri=True,
+                                         timeout=5.0, isolation_level=None, check_same_thread=False)
+        held = _SQLiteConnection(connection, (named.st_ino, named.st_dev))
+        try:
+            connection.execute('PRAGMA busy_timeout=5000')
+            connection.execute('PRAGMA synchronous=NORMAL')
+        except BaseException:
+            self._release(held)
+            raise
+        return held
+
+    @staticmethod
+    def _release(held: _SQLiteConnection) -> None:
+        connection, held.connection = held.connection, None
+        if connection is not None:
+            connection.close()
+
+    def close(self) -> None:
+        """Close this thread's connection (it opens a new one when used again)."""
+        held = getattr(self._local, 'held', None)
+        if held is not None:
+            self._local.held = None
+            self._release(held)
+
+
 class SQLiteStore(SessionStore):
     """Sessions in a SQLite file (WAL mode): they survive restarts and crashes,
     and several threads and processes on one host can share them.
@@ -1859,7 +1993,9 @@ class SQLiteStore(SessionStore):
     The file (and SQLite's ``-wal`` and ``-shm`` beside it, which take its mode) is
     created readable by its owner only: it holds live session ids.  An update is one
     conditional ``UPDATE`` (the row count tells whether it happened); sessions with a
-    user carry its key in an indexed column.
+    user carry its key in an indexed column.  A file deleted or replaced while the app
+    runs is noticed within a second by every thread, and made again empty (every
+    session ends).
     """
 
     #: The schema's version (``PRAGMA user_version``); a file below it is set up again.
@@ -1877,28 +2013,13 @@ class SQLiteStore(SessionStore):
         self.path = path
         self.cleanup_every = cleanup_every
         self.cleanup_batch = cleanup_batch
-        self._local = threading.local()
         self._writes = itertools.count(1)
         directory = os.path.dirname(os.path.abspath(path))
         if not os.path.isdir(directory):
             raise ConfigError('canister.session_store: directory %s does not exist' % directory)
-        if path != ':memory:':
-            try:  # created by us with the owner's permissions only, before SQLite opens it
-                os.close(os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600))
-            except FileExistsError:
-                pass
-        # Several worker processes start at once on one file (and, after a crash, one of them
-        # recovers its WAL): SQLite may answer "database is locked" here without waiting for
-        # its busy timeout, so the setup is retried for a while instead of failing the worker.
-        deadline = time.monotonic() + 10.0
-        while True:
-            try:
-                self._set_up(self._connection())
-                return
-            except sqlite3.OperationalError as error:
-                if ('locked' not in str(error) and 'busy' not in str(error)) or time.monotonic() > deadline:
-                    raise
-                time.sleep(0.05)
+        #: The connections, one per thread, each set up by ``_set_up`` (a new file gets the schema).
+        self._file = _SQLiteFile(path, self._set_up)
+        self._file.run(lambda connection: None)  # made and set up now: a problem fails the install
 
     def _set_up(self, connection: sqlite3.Connection) -> None:
         if connection.execute('PRAGMA journal_mode').fetchone()[0].lower() != 'wal':
@@ -1918,27 +2039,18 @@ class SQLiteStore(SessionStore):
             connection.execute('ROLLBACK')
             raise
 
-    def _connection(self) -> sqlite3.Connection:
-        connection: Optional[sqlite3.Connection] = getattr(self._local, 'connection', None)
-        if connection is None:
-            connection = sqlite3.connect(self.path, timeout=5.0, isolation_level=None,
-                                         check_same_thread=False)
-            connection.execute('PRAGMA busy_timeout=5000')
-            connection.execute('PRAGMA synchronous=NORMAL')
-            self._local.connection = connection
-        return connection
-
-    def _execute(self, sql: str, args: Tuple[Any, ...]) -> sqlite3.Cursor:
+    def _call(self, work: Callable[[sqlite3.Connection], Any]) -> Any:
         try:
-            return self._connection().execute(sql, args)
-        except sqlite3.Error as error:
+            return self._file.run(work)
+        except (sqlite3.Error, OSError) as error:
             raise StoreUnavailable('the SQLite session store %s failed: %s' % (self.path, error)) from None
+
+    def _change(self, sql: str, args: Tuple[Any, ...]) -> int:
+        """Run a statement that changes rows; the number it changed."""
+        return typing.cast(int, self._call(lambda connection: connection.execute(sql, args).rowcount))
 
     def _run(self, sql: str, args: Tuple[Any, ...]) -> List[Any]:
-        try:
-            return self._execute(sql, args).fetchall()
-        except sqlite3.Error as error:
-            raise StoreUnavailable('the SQLite session store %s failed: %s' % (self.path, error)) from None
+        return typing.cast(List[Any], self._call(lambda connection: connection.execute(sql, args).fetchall()))
 
     def load(self, sid: str) -> Optional[str]:
         rows = self._run('SELECT record FROM canister_sessions WHERE sid = ? AND ' + self._LIVE, (sid, _now_ms()))
@@ -1956,8 +2068,8 @@ class SQLiteStore(SessionStore):
         self._maybe_cleanup()
 
     def update(self, sid: str, expected: str, record: str, ttl: float) -> Tuple[bool, Optional[str]]:
-        changed = self._execute('UPDATE canister_sessions SET record = ?, expires = ? WHERE sid = ? AND record = ? '
-                                'AND ' + self._LIVE, (record, _expiry_ms(ttl), sid, expected, _now_ms())).rowcount
+        changed = self._change('UPDATE canister_sessions SET record = ?, expires = ? WHERE sid = ? AND record = ? '
+                               'AND ' + self._LIVE, (record, _expiry_ms(ttl), sid, expected, _now_ms()))
         if changed:
             self._maybe_cleanup()
             return True, None
@@ -1969,7 +2081,7 @@ class SQLiteStore(SessionStore):
         self._maybe_cleanup()
 
     def delete(self, sid: str) -> bool:
-        return self._execute('DELETE FROM canister_sessions WHERE sid = ?', (sid,)).rowcount > 0
+        return self._change('DELETE FROM canister_sessions WHERE sid = ?', (sid,)) > 0
 
     def sessions_of(self, user_key: str) -> List[Tuple[str, str, int]]:
         return [tuple(row) for row in self._run(
@@ -1982,10 +2094,7 @@ class SQLiteStore(SessionStore):
                       'WHERE expires > 0 AND expires <= ? LIMIT ?)', (_now_ms(), self.cleanup_batch))
 
     def close(self) -> None:
-        connection = getattr(self._local, 'connection', None)
-        if connection is not None:
-            connection.close()
-            self._local.connection = None
+        self._file.close()
 
 
 #: Query parameters a Redis URL may carry (TLS options), with their parsers.
@@ -3822,34 +3931,33 @@ class _Throttle:
 
 
 class _SQLiteThrottle(_Throttle):
-    """The same counts in the SQLite session file, so every process using it shares them."""
+    """The same counts in the SQLite session file, so every process using it shares them.
+
+    It uses the store's connections: a file made again after a deletion gets this table too.
+    """
 
     #: The table of failed attempts per client key.
     _SCHEMA = ('CREATE TABLE IF NOT EXISTS canister_throttle ('
                'client TEXT PRIMARY KEY, attempts INTEGER NOT NULL, window_ends REAL NOT NULL)')
 
-    def __init__(self, path: str, max_failures: int, window: float = 60.0, cleanup_every: int = 100) -> None:
+    def __init__(self, store: SQLiteStore, max_failures: int, window: float = 60.0, cleanup_every: int = 100) -> None:
         super().__init__(max_failures, window)
-        self.path = path
+        self.path = store.path
         self.cleanup_every = cleanup_every
-        self._local = threading.local()
         self._claims = itertools.count(1)
-        self._run(lambda connection: connection.execute(self._SCHEMA))
+        self._file = store._file
+        if self._set_up not in self._file.set_ups:  # on every connection opened from now on
+            self._file.set_ups.append(self._set_up)
+        self._run(self._set_up)
 
-    def _connection(self) -> sqlite3.Connection:
-        connection: Optional[sqlite3.Connection] = getattr(self._local, 'connection', None)
-        if connection is None:
-            # The store made the file (and its mode): this only opens it, never creates it.
-            connection = sqlite3.connect('file:%s?mode=rw' % urllib.parse.quote(os.path.abspath(self.path)),
-                                         uri=True, timeout=5.0, isolation_level=None, check_same_thread=False)
-            connection.execute('PRAGMA busy_timeout=5000')
-            self._local.connection = connection
-        return connection
+    @staticmethod
+    def _set_up(connection: sqlite3.Connection) -> None:
+        connection.execute(_SQLiteThrottle._SCHEMA)
 
     def _run(self, work: Callable[[sqlite3.Connection], Any]) -> Any:
         try:
-            return work(self._connection())
-        except sqlite3.Error as error:
+            return self._file.run(work)
+        except (sqlite3.Error, OSError) as error:
             raise StoreUnavailable('the SQLite login throttle %s failed: %s' % (self.path, error)) from None
 
     def claim(self, client: str) -> int:
@@ -3944,7 +4052,7 @@ return 0
 def _throttle_for(store: Optional[SessionStore], max_failures: int) -> _Throttle:
     """Share the counts through the session store when it is shared (SQLite, Redis)."""
     if isinstance(store, SQLiteStore):
-        return _SQLiteThrottle(store.path, max_failures)
+        return _SQLiteThrottle(store, max_failures)
     if isinstance(store, RedisStore):
         return _RedisThrottle(store.client, store.prefix + 'throttle:', max_failures)
     return _Throttle(max_failures)

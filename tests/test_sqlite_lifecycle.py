@@ -1,0 +1,220 @@
+"""The SQLite session file over the life of a running app: deleted or replaced under it, and closed.
+
+* An operator (or a cleanup job) deletes ``sessions.db`` with its ``-wal`` and ``-shm`` to log
+  everyone out: within about a second every thread of every worker process goes on in one new
+  file, made readable by its owner only and set up as at install; the old sessions are gone.
+* A file replaced by another (a backup put back) is the one used from then on.
+
+Real SQLite files, real server threads (waitress in this process) and real gunicorn workers;
+what is asserted is what a client or an operator sees: statuses, sessions, the files on disk and
+their modes.
+"""
+import json
+import os
+import socket
+import sqlite3
+import threading
+import time
+
+import pytest
+
+from canister import session
+from helpers import COOKIE, cookie_value, cookieless_client, sqlite_url, with_cookie
+from servers import AppServer, Client
+
+THREADS = 8  # the ``serve`` fixture's waitress threads
+#: A connection looks at its file again at most once a second.
+NOTICED = 1.2
+
+
+def at_once_app(make_app, path, **overrides):
+    """An app on the SQLite file at ``path``; GET /at-once?name=... waits until 8 requests are in it
+    (so one is on each of the server's threads), logs ``name`` in and answers the session id."""
+    app = make_app(session_store=sqlite_url(path), **overrides)
+    together = threading.Barrier(THREADS)
+
+    @app.get('/at-once')
+    def at_once(name):
+        together.wait(10)
+        session.user = name
+        return session.sid
+
+    @app.get('/me')
+    def me():
+        return json.dumps(session.user)
+
+    return app
+
+
+def on_every_thread(origin, path, cookies=None, headers=None):
+    """GET ``path`` 8 times at once, the i-th with ``cookies[i]``; the responses in that order."""
+    responses = [None] * THREADS
+    together = threading.Barrier(THREADS)
+
+    def send(index):
+        client = Client(origin)
+        if cookies:
+            client.cookies[COOKIE] = cookies[index]
+        together.wait(10)
+        responses[index] = client.get(path, headers=headers)
+
+    threads = [threading.Thread(target=send, args=(index,)) for index in range(THREADS)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    return responses
+
+
+def log_in_on_every_thread(origin, prefix):
+    """Log in 8 users at once, one on each server thread; their session ids."""
+    responses = on_every_thread(origin, '/at-once?name=%s' % prefix)
+    assert [response.status for response in responses] == [200] * THREADS, responses
+    return [response.text for response in responses]
+
+
+def delete_session_files(path):
+    """What an operator does to log everyone out: the file and its -wal and -shm deleted."""
+    for suffix in ('', '-wal', '-shm'):
+        try:
+            os.remove('%s%s' % (path, suffix))
+        except FileNotFoundError:
+            pass
+
+
+def modes(path):
+    """The permission bits of the file and its -wal and -shm."""
+    return [oct(os.stat('%s%s' % (path, suffix)).st_mode & 0o777) for suffix in ('', '-wal', '-shm')]
+
+
+def sessions_on_disk(path):
+    """The (sid, user_key) rows of the file on disk, read without creating it."""
+    assert path.exists(), '%s is not on disk' % path
+    with sqlite3.connect('file:%s?mode=ro' % path, uri=True) as connection:
+        return sorted(connection.execute('SELECT sid, user_key FROM canister_sessions').fetchall())
+
+
+# --------------------------------------------------------------------------
+# the file deleted or replaced while the app runs
+
+@pytest.fixture
+def umask_022():
+    """The usual umask, under which a file made without care is 0644."""
+    previous = os.umask(0o022)
+    yield
+    os.umask(previous)
+
+
+def test_every_server_thread_goes_on_in_one_new_private_file_after_the_sqlite_file_is_deleted(
+        make_app, serve, tmp_path, umask_022):
+    path = tmp_path / 'sessions.db'
+    origin = serve(at_once_app(make_app, path))
+    early = log_in_on_every_thread(origin, 'early')  # every thread holds a connection to the file now
+
+    delete_session_files(path)
+    time.sleep(NOTICED)
+    late = log_in_on_every_thread(origin, 'late')
+
+    assert modes(path) == ['0o600'] * 3
+    assert sessions_on_disk(path) == sorted((sid, 'late') for sid in late)
+    for sid in late:  # each late session is seen by every thread
+        responses = on_every_thread(origin, '/me', [sid] * THREADS)
+        assert [(response.status, response.json()) for response in responses] == [(200, 'late')] * THREADS
+    responses = on_every_thread(origin, '/me', early)  # logged out, as everyone
+    assert [(response.status, response.json()) for response in responses] == [(200, None)] * THREADS
+
+
+def test_a_thread_that_first_connects_after_the_sqlite_file_is_deleted_serves_sessions(
+        make_app, serve, tmp_path, umask_022):
+    path = tmp_path / 'sessions.db'
+    origin = serve(at_once_app(make_app, path))  # no server thread has a connection yet
+
+    delete_session_files(path)
+    sids = log_in_on_every_thread(origin, 'alice')
+
+    assert modes(path) == ['0o600'] * 3
+    assert sessions_on_disk(path) == sorted((sid, 'alice') for sid in sids)
+
+
+def test_a_sqlite_file_replaced_by_a_backup_is_the_one_used_from_then_on(make_app, tmp_path):
+    path = tmp_path / 'sessions.db'
+    app = at_once_app(make_app, path)
+
+    @app.get('/login')
+    def login(name):
+        session.user = name
+        return session.sid
+
+    web = cookieless_client(app)
+    alice = web.get('/login?name=alice').text
+    with sqlite3.connect(str(path)) as live, sqlite3.connect(str(tmp_path / 'backup.db')) as backup:
+        live.backup(backup)
+    bob = web.get('/login?name=bob').text
+
+    delete_session_files(path)
+    os.replace(str(tmp_path / 'backup.db'), str(path))  # the backup put back
+    time.sleep(NOTICED)
+
+    assert json.loads(web.get('/me', headers=with_cookie(alice)).text) == 'alice'
+    response = web.get('/me', headers=with_cookie(bob))
+    assert json.loads(response.text) is None
+    assert cookie_value(response) is None  # no session started for a read
+
+
+# --------------------------------------------------------------------------
+# several gunicorn workers on one file that is deleted
+
+@pytest.fixture
+def gunicorn_session_app(tmp_path):
+    """tests/apps/session_app.py on 3 gunicorn workers over tmp_path/sessions.db; its AppServer."""
+    logs = tmp_path / 'logs'
+    logs.mkdir()
+    env = {'CANISTER_SESSION_STORE': sqlite_url(tmp_path / 'sessions.db'), 'CANISTER_LOG_PATH': str(logs)}
+    server = AppServer('session_app:app', server='gunicorn', workers=3, env=env)
+    server.start()
+    yield server
+    server.cleanup()
+
+
+def count_on_several_workers(server, client, expected):
+    """GET /count until it went ``expected`` to ``expected + 11`` and more than one worker answered;
+    a worker that served a request waits for the next on a held connection, so others must serve."""
+    pids = set()
+    for counter in range(expected, expected + 12):
+        held = [socket.create_connection((server.host, server.port), timeout=5)
+                for _ in range(counter % server.workers)]
+        try:
+            time.sleep(0.05 * len(held))  # until a worker has taken each
+            response = client.get('/count')
+        finally:
+            for connection in held:
+                connection.close()
+        assert response.status == 200, response
+        assert response.json()['counter'] == counter, (counter, response)
+        pids.add(response.json()['pid'])
+    assert len(pids) > 1, 'only worker %s answered' % pids
+
+
+def test_gunicorn_workers_share_one_new_private_file_after_the_sqlite_file_is_deleted(
+        gunicorn_session_app, tmp_path):
+    path = tmp_path / 'sessions.db'
+    old = Client(gunicorn_session_app.url)
+    count_on_several_workers(gunicorn_session_app, old, 0)
+
+    delete_session_files(path)
+    time.sleep(NOTICED)  # every worker's connection is due for a look: they make the file again at once
+    visitors = [Client(gunicorn_session_app.url) for _ in range(6)]
+    statuses = []
+    threads = [threading.Thread(target=lambda v=visitor: statuses.append(v.get('/count').status))
+               for visitor in visitors]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert statuses == [200] * 6
+
+    count_on_several_workers(gunicorn_session_app, visitors[0], 1)
+    assert modes(path) == ['0o600'] * 3
+    assert len(sessions_on_disk(path)) == 6
+    peek = old.get('/peek')
+    assert (peek.status, peek.json()['counter']) == (200, None)  # its session ended with the file
