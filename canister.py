@@ -62,6 +62,7 @@ import typing
 import urllib.parse
 import urllib.request
 import warnings
+import weakref
 from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Tuple
 
 import bottle
@@ -1866,7 +1867,7 @@ def _sqlite_busy(error: sqlite3.OperationalError) -> bool:
 class _SQLiteConnection:
     """One thread's connection to a SQLite file, and the file it opened (inode and device)."""
 
-    __slots__ = ('connection', 'identity', 'next_check')
+    __slots__ = ('connection', 'identity', 'next_check', 'lock', '__weakref__')
 
     def __init__(self, connection: sqlite3.Connection, identity: Optional[Tuple[int, int]]) -> None:
         self.connection: Optional[sqlite3.Connection] = connection
@@ -1874,6 +1875,8 @@ class _SQLiteConnection:
         self.identity = identity
         #: When the name is next compared with the open file (monotonic clock).
         self.next_check = time.monotonic() + 1.0
+        #: Held while the connection is used: ``_SQLiteFile.close`` from another thread waits for it.
+        self.lock = threading.Lock()
 
 
 class _SQLiteFile:
@@ -1882,26 +1885,37 @@ class _SQLiteFile:
     A thread's connection is looked at again at most once a second: when the name no longer
     leads to the file it opened (deleted or replaced, say by an operator logging everyone out),
     it is closed and the file opened anew, created if missing (readable by its owner only, as at
-    install) and set up again.
+    install) and set up again.  ``close`` closes the connections of every thread; the file cannot
+    be used after it.
     """
+
+    #: Why a file cannot be used after ``close``.
+    _CLOSED = 'it is closed (by close(), as at uninstall)'
 
     def __init__(self, path: str, set_up: Callable[[sqlite3.Connection], None]) -> None:
         self.path = path if path == ':memory:' else os.path.abspath(path)
         #: Run on every connection opened, before its first use: they make the schema of a new file.
         self.set_ups = [set_up]
         self._local = threading.local()
+        self._lock = threading.Lock()
+        #: The connections open now; a thread's leaves with its thread (SQLite closes it then).
+        self._open: 'weakref.WeakSet[_SQLiteConnection]' = weakref.WeakSet()
+        self._closed = False
 
     def run(self, work: Callable[[sqlite3.Connection], Any]) -> Any:
         """Return ``work(connection)`` on this thread's connection (sqlite3.Error or OSError if it fails)."""
         held: Optional[_SQLiteConnection] = getattr(self._local, 'held', None)
         if held is None or (time.monotonic() >= held.next_check and not self._still_there(held)):
             held = self._reopen(held)
-        return work(typing.cast(sqlite3.Connection, held.connection))
+        with held.lock:
+            if held.connection is None:
+                raise sqlite3.ProgrammingError(self._CLOSED)
+            return work(held.connection)
 
     def _still_there(self, held: _SQLiteConnection) -> bool:
         """True if the open file is still the one its name leads to (not deleted or replaced)."""
         held.next_check = time.monotonic() + 1.0
-        if held.identity is None:
+        if held.identity is None or held.connection is None:
             return True
         try:
             named = os.stat(self.path)
@@ -1914,9 +1928,16 @@ class _SQLiteFile:
         if old is not None:
             self._local.held = None
             self._release(old)
+        if self._closed:
+            raise sqlite3.ProgrammingError(self._CLOSED)
         held = self._connect()
-        self._local.held = held
-        return held
+        with self._lock:
+            if not self._closed:
+                self._open.add(held)
+                self._local.held = held
+                return held
+        self._release(held)
+        raise sqlite3.ProgrammingError(self._CLOSED)
 
     def _connect(self) -> _SQLiteConnection:
         """A connection set up by ``set_ups``; several processes may open or create the file at once."""
@@ -1972,17 +1993,21 @@ class _SQLiteFile:
             raise
         return held
 
-    @staticmethod
-    def _release(held: _SQLiteConnection) -> None:
-        connection, held.connection = held.connection, None
-        if connection is not None:
-            connection.close()
+    def _release(self, held: _SQLiteConnection) -> None:
+        """Close one connection (waiting for the thread that uses it to finish its statement)."""
+        with held.lock:
+            connection, held.connection = held.connection, None
+            if connection is not None:
+                connection.close()
+        with self._lock:
+            self._open.discard(held)
 
     def close(self) -> None:
-        """Close this thread's connection (it opens a new one when used again)."""
-        held = getattr(self._local, 'held', None)
-        if held is not None:
-            self._local.held = None
+        """Close the connections of every thread; using the file afterwards raises ProgrammingError."""
+        with self._lock:
+            self._closed = True
+            everyone = list(self._open)
+        for held in everyone:
             self._release(held)
 
 
@@ -1995,7 +2020,8 @@ class SQLiteStore(SessionStore):
     conditional ``UPDATE`` (the row count tells whether it happened); sessions with a
     user carry its key in an indexed column.  A file deleted or replaced while the app
     runs is noticed within a second by every thread, and made again empty (every
-    session ends).
+    session ends).  ``close`` closes every thread's connection; the store cannot be
+    used after it.
     """
 
     #: The schema's version (``PRAGMA user_version``); a file below it is set up again.
@@ -2094,6 +2120,7 @@ class SQLiteStore(SessionStore):
                       'WHERE expires > 0 AND expires <= ? LIMIT ?)', (_now_ms(), self.cleanup_batch))
 
     def close(self) -> None:
+        """Close the connections of every thread (and of the login throttle that shares them)."""
         self._file.close()
 
 
@@ -3933,7 +3960,8 @@ class _Throttle:
 class _SQLiteThrottle(_Throttle):
     """The same counts in the SQLite session file, so every process using it shares them.
 
-    It uses the store's connections: a file made again after a deletion gets this table too.
+    It uses the store's connections: the store's ``close`` closes them, and a file made
+    again after a deletion gets this table too.
     """
 
     #: The table of failed attempts per client key.

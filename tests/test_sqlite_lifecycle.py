@@ -4,10 +4,12 @@
   everyone out: within about a second every thread of every worker process goes on in one new
   file, made readable by its owner only and set up as at install; the old sessions are gone.
 * A file replaced by another (a backup put back) is the one used from then on.
+* Uninstalling canister closes every connection to the file, whichever thread opened it (the
+  login throttle's too), while the server's threads live on.
 
 Real SQLite files, real server threads (waitress in this process) and real gunicorn workers;
 what is asserted is what a client or an operator sees: statuses, sessions, the files on disk and
-their modes.
+their modes, and the descriptors in /proc/self/fd.
 """
 import json
 import os
@@ -18,8 +20,9 @@ import time
 
 import pytest
 
+import canister
 from canister import session
-from helpers import COOKIE, cookie_value, cookieless_client, sqlite_url, with_cookie
+from helpers import COOKIE, basic, cookie_value, cookieless_client, sqlite_url, with_cookie
 from servers import AppServer, Client
 
 THREADS = 8  # the ``serve`` fixture's waitress threads
@@ -92,6 +95,19 @@ def sessions_on_disk(path):
     assert path.exists(), '%s is not on disk' % path
     with sqlite3.connect('file:%s?mode=ro' % path, uri=True) as connection:
         return sorted(connection.execute('SELECT sid, user_key FROM canister_sessions').fetchall())
+
+
+def open_descriptors(path):
+    """The descriptors of this process open on the file, its -wal or its -shm (deleted or not)."""
+    found = []
+    for fd in os.listdir('/proc/self/fd'):
+        try:
+            target = os.readlink('/proc/self/fd/' + fd)
+        except OSError:
+            continue
+        if target.startswith(str(path)):
+            found.append(target)
+    return found
 
 
 # --------------------------------------------------------------------------
@@ -218,3 +234,61 @@ def test_gunicorn_workers_share_one_new_private_file_after_the_sqlite_file_is_de
     assert len(sessions_on_disk(path)) == 6
     peek = old.get('/peek')
     assert (peek.status, peek.json()['counter']) == (200, None)  # its session ended with the file
+
+
+# --------------------------------------------------------------------------
+# every connection closed at uninstall
+
+def test_uninstall_closes_the_sqlite_connections_of_every_server_thread(make_app, serve, tmp_path):
+    path = tmp_path / 'sessions.db'
+    app = at_once_app(make_app, path)
+    origin = serve(app)
+    log_in_on_every_thread(origin, 'alice')
+    assert open_descriptors(path)
+
+    app.uninstall('canister')  # the server and its threads go on
+
+    assert open_descriptors(path) == []
+
+
+def test_uninstall_closes_the_sqlite_connections_of_the_login_throttle(make_app, serve, tmp_path):
+    path = tmp_path / 'sessions.db'
+    app = make_app(session_store=sqlite_url(path), auth_basic_username='alice',
+                   auth_basic_password=canister.hash_password('wonderland', 'pbkdf2', 1000))
+
+    @app.get('/me')
+    def me():
+        return json.dumps(session.user)
+
+    origin = serve(app)
+    responses = on_every_thread(origin, '/me', headers={'Authorization': basic('alice', 'guess')})
+    assert [response.status for response in responses] == [401] * THREADS  # each counted by the throttle
+
+    app.uninstall('canister')
+
+    assert open_descriptors(path) == []
+
+
+def test_a_closed_sqlite_store_holds_no_descriptor_and_refuses_work_in_every_thread(tmp_path):
+    path = tmp_path / 'sessions.db'
+    store = canister.SQLiteStore(str(path))
+    used, closed, seen = threading.Event(), threading.Event(), []
+
+    def server_thread():
+        store.save('a' * 32, '{}', 0)
+        used.set()
+        closed.wait(10)
+        try:
+            seen.append(store.load('a' * 32))
+        except canister.StoreUnavailable as error:
+            seen.append(str(error))
+
+    thread = threading.Thread(target=server_thread)
+    thread.start()
+    used.wait(10)
+    store.close()
+    assert open_descriptors(path) == []
+    closed.set()
+    thread.join(10)
+    assert len(seen) == 1 and 'closed' in seen[0], seen
+    assert open_descriptors(path) == []
