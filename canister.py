@@ -439,17 +439,21 @@ KEYS: Dict[str, _Key] = {key.name: key for key in (
          'bytes; a larger body gets 413 (from its Content-Length, or once a chunked body passes it)'),
     _Key('max_header_size', 8192, _as_number(int, 256), 'bytes, at least 256; a larger Authorization or Cookie header gets 431'),
     _Key('debug', False, _as_bool, 'accepted for compatibility with canister 1.x; has no effect'),
-    _Key('session_store', 'memory', _as_text, '`memory`, `sqlite:///file.db`, `sqlite:////abs/file.db`, `redis://host:port/db`, '
-         '`rediss://...?ssl_ca_certs=...`, `redis+sentinel://host:port,.../service/db` or `redis+cluster://host:port,...`'),
-    _Key('session_redis_prefix', 'canister:session:', _as_text, 'prefix of the Redis keys (several apps can share one Redis)'),
+    _Key('session_store', 'memory', _as_text, '`memory`, `sqlite:///file.db`, `sqlite:////abs/file.db`, or a Redis URL: '
+         '`redis://host:port/db`, `rediss://...` (TLS), `redis+sentinel://host:port,.../service/db` or '
+         '`redis+cluster://host:port,...` (see [Scaling out](#scaling-out))'),
+    _Key('session_redis_prefix', 'canister:session:', _as_text,
+         "prefix of canister's Redis keys, so several apps can share one Redis"),
     _Key('session_redis_wait', 0, _as_number(int, 0),
          'Redis replicas a save waits for (`WAIT`) before the answer goes out; 0: none'),
     _Key('session_cookie', 'session_id', _as_text, 'name of the session cookie'),
     _Key('session_timeout', 3600, _as_number(int, None, _SECONDS_MAX),
-         'seconds of inactivity before a session ends (0 or less: never)'),
+         'seconds of inactivity before a session ends (0 or less: never); alias `session_timout` '
+         '(both with different values: `ConfigError`)'),
     _Key('session_max_age', 0, _as_number(int, 0, _SECONDS_MAX), 'absolute session lifetime in seconds (0: none)'),
     _Key('session_max', 100000, _as_number(int, 1), 'most sessions the memory store keeps (least recently used evicted)'),
-    _Key('session_samesite', 'Lax', _as_choice('Lax', 'Strict', 'None'), 'SameSite of the cookie; None forces Secure'),
+    _Key('session_samesite', 'Lax', _as_choice('Lax', 'Strict', 'None'),
+         'SameSite of the cookie: Lax, Strict or None (None forces Secure)'),
     _Key('session_secure', False, _as_bool, 'always mark the cookie Secure (it is anyway on HTTPS requests)'),
     _Key('session_cookie_max_age', 0, _as_number(int, 0, _SECONDS_MAX),
          'cookie Max-Age in seconds (0: a browser-session cookie)'),
@@ -457,28 +461,33 @@ KEYS: Dict[str, _Key] = {key.name: key for key in (
     _Key('auth_basic_username', '', _as_text, 'the Basic auth user'),
     _Key('auth_basic_password', '', _as_text, 'its password, as `auth_basic_encryption` says'),
     _Key('auth_basic_encryption', 'auto', _as_choice('auto', 'clear', 'sha256', 'pbkdf2', 'scrypt', 'bcrypt', 'argon2'),
-         '`clear`, `sha256` (hex), or a salted hash from `python -m canister hash-password`; `auto` tells by its prefix'),
+         '`clear`, `sha256` (hex), `pbkdf2`, `scrypt` (as `python -m canister hash-password` prints them), `bcrypt`, '
+         '`argon2`; `auto` tells a hash by its prefix, anything else is clear text'),
     _Key('auth_basic_users_file', '', _as_text, 'file of `user:hash` lines, reloaded when it changes'),
-    _Key('auth_max_failures', 10, _as_number(int, 1), 'failed logins per client IP per minute before 429'),
+    _Key('auth_max_failures', 10, _as_number(int, 1), 'failed logins per client (IPv6: per /64) per minute before 429; '
+         'shared through a SQLite or Redis session store'),
     _Key('auth_jwt_client_id', '', _as_text, 'required audience (`aud`) of Bearer tokens'),
     _Key('auth_jwt_secret', '', _as_text, 'shared secret of HS256/384/512 tokens'),
-    _Key('auth_jwt_encoding', 'clear', _as_choice('clear', 'base64std', 'base64url'), 'how the secret is written'),
-    _Key('auth_jwt_algorithms', (), _as_list, 'accepted algorithms (default: HS* with a secret, RS*/ES*/PS256 with keys)'),
-    _Key('auth_jwt_public_key', '', _as_text, 'PEM file of the provider public key (RS/ES/PS tokens)'),
+    _Key('auth_jwt_encoding', 'clear', _as_choice('clear', 'base64std', 'base64url'),
+         'how the secret is written: `clear`, `base64std` or `base64url` (padding optional)'),
+    _Key('auth_jwt_algorithms', (), _as_list, 'accepted algorithms (default: HS256/384/512 with a secret; RS256/384/512, '
+         'ES256/384/512, PS256/384/512 and EdDSA with a public key or a JWKS URL)'),
+    _Key('auth_jwt_public_key', '', _as_text, "PEM file of the provider's public key"),
     _Key('auth_jwt_jwks_url', '', _as_jwks_url,
-         'JWKS URL of an OAuth2/OIDC provider, http(s) without credentials (keys cached, refetched on unknown kid)'),
+         'JWKS URL of an OAuth2/OIDC provider, `http://` or `https://` (keys cached, refetched on an unknown `kid`); '
+         'one with a user name or password in it is refused at install, since they could not be sent'),
     _Key('auth_jwt_jwks_refetch', 10.0, _as_number(float, 0.1, _SECONDS_MAX),
          'seconds; an unknown `kid` refetches the JWKS at most this often'),
     _Key('auth_jwt_issuer', '', _as_text, 'required issuer (`iss`), if set'),
-    _Key('auth_jwt_leeway', 10, _as_number(int, 0, _SECONDS_MAX), 'seconds of clock skew allowed on exp/nbf/iat'),
+    _Key('auth_jwt_leeway', 10, _as_number(int, 0, _SECONDS_MAX), 'seconds of clock skew allowed on `exp`/`nbf`/`iat`'),
     _Key('auth_jwt_require_exp', True, _as_bool, 'refuse tokens without `exp`'),
     _Key('cors', '', _as_origins,
          '`*`, or allowed origins (comma/space separated, `https://*.example.com` allowed); empty or `false`: off'),
     _Key('cors_credentials', False, _as_bool, 'allow cookies/credentials (needs an explicit origin list)'),
     _Key('cors_methods', (), _as_tokens, 'methods granted to preflights (default: those the route accepts)'),
     _Key('cors_headers', ('Content-Type', 'Authorization', 'X-Request-ID'), _as_tokens,
-         'request headers granted (`*`: any)'),
-    _Key('cors_expose_headers', ('X-Request-ID',), _as_tokens, 'response headers readable by the page'),
+         'request headers granted to preflights (`*`: any)'),
+    _Key('cors_expose_headers', ('X-Request-ID',), _as_tokens, 'response headers the page may read'),
     _Key('cors_max_age', 600, _as_number(int, 0, _SECONDS_MAX), 'seconds a browser may cache a preflight answer'),
     _Key('csrf', True, _as_bool, 'refuse unsafe requests from foreign origins (Sec-Fetch-Site, Origin, Referer)'),
     _Key('x_content_type_options', 'nosniff', _as_choice('nosniff', ''),
@@ -486,7 +495,7 @@ KEYS: Dict[str, _Key] = {key.name: key for key in (
     _Key('x_frame_options', 'DENY', _as_choice('DENY', 'SAMEORIGIN', ''),
          '`X-Frame-Options` of every answer: `DENY` or `SAMEORIGIN` (empty: not sent)'),
     _Key('referrer_policy', 'strict-origin-when-cross-origin', _as_referrer_policy,
-         '`Referrer-Policy` of every answer (empty: not sent)'),
+         '`Referrer-Policy` of every answer, one value or a fallback list (empty: not sent)'),
     _Key('hsts_max_age', 0, _as_number(int, 0, _SECONDS_MAX),
          'seconds of `Strict-Transport-Security` on HTTPS answers (0: not sent)'),
     _Key('hsts_include_subdomains', False, _as_bool, 'add `includeSubDomains` to `Strict-Transport-Security`'),
@@ -5420,10 +5429,12 @@ def _demo_app(config_file: Optional[str]) -> bottle.Bottle:
 
 
 def _print_keys() -> None:
-    """Every config key with its default and meaning (``python -m canister keys``)."""
+    """Every config key with its default and meaning (``python -m canister keys``): the README's
+    table as plain text (no backticks; a link to a section is named as the README's)."""
     for spec in KEYS.values():
         default = ', '.join(spec.default) if isinstance(spec.default, tuple) else spec.default
-        print('%-24s %-12s %s' % (spec.name, default if default != '' else '(empty)', spec.meaning.replace('`', '')))
+        meaning = re.sub(r'\[([^\]]+)\]\(#[^)]*\)', r'\1 in the README', spec.meaning.replace('`', ''))
+        print('%-24s %-12s %s' % (spec.name, default if default != '' else '(empty)', meaning))
     for alias, key in ALIASES.items():
         print('%-24s %-12s alias of %s' % (alias, '', key))
 

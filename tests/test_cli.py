@@ -141,6 +141,18 @@ def test_keys_lists_every_config_key_with_its_default(tmp_path):
     assert re.match(r'cors +\(empty\) ', listed['cors'])
 
 
+def test_keys_prints_the_readme_tables_meanings_as_plain_text(tmp_path):
+    result = run_canister('keys', cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    listed = {line.split()[0]: line for line in result.stdout.splitlines()}
+    assert listed['auth_jwt_algorithms'].endswith('accepted algorithms (default: HS256/384/512 with a secret; '
+                                                  'RS256/384/512, ES256/384/512, PS256/384/512 and EdDSA with a '
+                                                  'public key or a JWKS URL)')
+    assert listed['session_store'].endswith('redis+cluster://host:port,... (see Scaling out in the README)')
+    assert listed['auth_jwt_leeway'].endswith('seconds of clock skew allowed on exp/nbf/iat')
+    assert '`' not in result.stdout and '](#' not in result.stdout
+
+
 def test_no_command_prints_usage_and_fails(tmp_path):
     result = run_canister(cwd=tmp_path)
     assert result.returncode == 2

@@ -6,17 +6,34 @@ from helpers import ROOT
 import canister
 
 
-def test_every_config_key_is_in_the_readme_table():
+def readme_key_table() -> dict:
+    """The README's config table: ``{key: (default as shown, meaning)}``."""
     readme = (ROOT / 'README.md').read_text(encoding='utf-8')
-    documented = set(re.findall(r'^\| `([a-z_]+)` \|', readme, re.M))
-    assert set(canister.KEYS) - documented == set()
+    table = readme.split('| key | default | meaning |', 1)[1].split('\n\n', 1)[0]
+    rows = re.findall(r'^\| `([a-z_]+)` \| (.*?) \| (.*) \|$', table, re.M)
+    assert len(rows) == len(table.strip().splitlines()) - 1  # every row but the |---| line
+    return {name: (default, meaning) for name, default, meaning in rows}
+
+
+def shown(default: object) -> str:
+    """A default as the README's table shows it: `value`, a list joined by commas, or (empty)."""
+    text = ', '.join(default) if isinstance(default, tuple) else str(default)
+    return '`%s`' % text if text else '(empty)'
+
+
+def test_every_config_key_is_in_the_readme_table():
+    assert set(canister.KEYS) - set(readme_key_table()) == set()
 
 
 def test_the_readme_table_names_no_key_canister_does_not_know():
-    readme = (ROOT / 'README.md').read_text(encoding='utf-8')
-    table = readme.split('| key | default | meaning |', 1)[1].split('\n\n', 1)[0]
-    documented = set(re.findall(r'^\| `([a-z_]+)` \|', table, re.M))
-    assert documented - set(canister.KEYS) == set()
+    assert set(readme_key_table()) - set(canister.KEYS) == set()
+
+
+def test_the_readme_table_holds_the_default_and_meaning_of_keys():
+    """``python -m canister keys`` prints KEYS: the two say the same of every key, in the same order."""
+    in_keys = [(spec.name, shown(spec.default), spec.meaning) for spec in canister.KEYS.values()]
+    in_readme = [(name, default, meaning) for name, (default, meaning) in readme_key_table().items()]
+    assert in_keys == in_readme
 
 
 def test_the_readme_test_command_is_what_ci_runs():
