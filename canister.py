@@ -5458,6 +5458,7 @@ def _read_password() -> Optional[str]:
 def main(argv: Optional[List[str]] = None) -> int:
     """``python -m canister demo|hash-password|keys``."""
     import argparse
+    import configparser
     parser = argparse.ArgumentParser(prog='python -m canister', description='Canister %s' % __version__)
     commands = parser.add_subparsers(dest='command', required=True)
     demo = commands.add_parser('demo', help='serve a small app showing every feature')
@@ -5485,7 +5486,21 @@ def main(argv: Optional[List[str]] = None) -> int:
         encoded = hash_password(password, args.scheme)
         print('%s:%s' % (args.user, encoded) if args.user else 'auth_basic_password = %s' % encoded)
         return 0
-    app = _demo_app(args.config)
+    if args.config is not None:
+        # Bottle's load_config skips a file it cannot read: the demo would start with canister's defaults.
+        try:
+            with open(args.config, 'rb'):
+                pass
+        except OSError as error:
+            print('python -m canister demo: cannot read --config %s: %s' % (args.config, error.strerror or error),
+                  file=sys.stderr)
+            return 1
+    try:
+        app = _demo_app(args.config)
+    except configparser.Error as error:  # not an ini file, or a % or $ that Bottle's version interpolates
+        print('python -m canister demo: --config %s: %s' % (args.config, ' '.join(str(error).split())),
+              file=sys.stderr)
+        return 1
     print('Canister demo on http://%s:%d/ (Ctrl-C to stop)' % (args.host, args.port), flush=True)
     bottle.run(app, host=args.host, port=args.port, quiet=True)
     return 0
