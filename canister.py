@@ -509,6 +509,18 @@ class CanisterWarning(UserWarning):
     """A problem found in the configuration at install that does not stop it (an unknown key)."""
 
 
+def _warn_at_install(message: str) -> None:
+    """A :class:`CanisterWarning` that names the app's own line: the first frame outside canister and
+    bottle, the line of ``app.install(...)`` or of ``bottle.install(...)`` (which adds a frame of bottle's)."""
+    inside = (_warn_at_install.__code__.co_filename, bottle.Bottle.install.__code__.co_filename)
+    frame = sys._getframe(1)
+    level = 2  # warnings counts 1 for this function, 2 for its caller
+    while frame.f_back is not None and frame.f_code.co_filename in inside:
+        frame = frame.f_back
+        level += 1
+    warnings.warn(message, CanisterWarning, stacklevel=level)
+
+
 def _prefixes() -> str:
     """The families of keys, for a hint: ``auth_*, cors*, csrf, ...``."""
     families: Dict[str, List[str]] = {}
@@ -614,9 +626,8 @@ class Config(Dict[str, Any]):
         values = {key[len('canister.'):]: value for key, value in app_config.items()
                   if str(key).lower().startswith('canister.')}
         config = cls(values, **overrides)
-        for message in config.warnings:
-            # Shown on the terminal as well as in the log; stacklevel 4 names the app.install line.
-            warnings.warn(message, CanisterWarning, stacklevel=4)
+        for message in config.warnings:  # on the terminal, at the app's install line, as well as in the log
+            _warn_at_install(message)
         return config
 
     def redacted_items(self) -> List[Tuple[str, Any]]:
@@ -5068,9 +5079,9 @@ class Canister:
         if problem:
             notes.append('The session store is unreachable for now (%s); requests that need a session '
                          'answer 503 until it is back' % _mask_urls(problem))
-        for note in notes:  # in the log, and on the terminal (stacklevel 4: the app.install line)
+        for note in notes:  # in the log, and on the terminal at the app's install line
             self.log.write(logging.WARNING, '%s', note)
-            warnings.warn(note, CanisterWarning, stacklevel=4)
+            _warn_at_install(note)
         self.auth = Authenticator(config, self.log, self.sessions.store) or None
 
     def close(self) -> None:

@@ -2,6 +2,7 @@
 and every ini block of the README installing as written."""
 from __future__ import annotations
 
+import linecache
 import os
 import re
 import subprocess
@@ -14,6 +15,7 @@ import pytest
 
 import canister
 from helpers import ROOT, client
+from session_kit import FourMethodStore
 
 HASH = canister.hash_password('my-secret', iterations=1000)
 
@@ -123,6 +125,40 @@ def test_an_unknown_key_is_a_canister_warning_pointing_at_the_install_line(make_
         'unknown config key canister.sesion_timeout (did you mean session_timeout?)']
     assert caught[0].filename == os.path.join(str(ROOT), 'tests', 'conftest.py')
     assert issubclass(canister.CanisterWarning, UserWarning) and 'CanisterWarning' in canister.__all__
+
+
+def install_the_1x_way(plugin: canister.Canister) -> bottle.Bottle:
+    """``bottle.install(plugin)``, the module-level install of the 1.x docs, on a default app of its own."""
+    app = bottle.app.push()
+    try:
+        bottle.install(plugin)
+    finally:
+        bottle.app.pop()
+    return app
+
+
+def install_on_the_app(plugin: canister.Canister) -> bottle.Bottle:
+    app = bottle.Bottle()
+    app.install(plugin)
+    return app
+
+
+@pytest.mark.parametrize('install', [install_on_the_app, install_the_1x_way])
+@pytest.mark.parametrize('config, warned', [
+    ({'sesion_timeout': '60'}, 'unknown config key canister.sesion_timeout'),   # from the config's check
+    ({'store': FourMethodStore()}, 'has no atomic update'),                        # from the store's
+], ids=['unknown-key', 'store'])
+def test_an_install_warning_points_at_the_line_that_installs_in_both_ways(tmp_path, install, config, warned):
+    assert ("pointing at the line that installs the plugin (`app.install(...)`, or `bottle.install(...)` on "
+            "Bottle's default app)" in (ROOT / 'README.md').read_text(encoding='utf-8'))
+    with pytest.warns(canister.CanisterWarning, match=warned) as caught:
+        app = install(canister.Canister(log_path=str(tmp_path / 'logs'), **config))
+    try:
+        assert len(caught) == 1
+        assert caught[0].filename == __file__
+        assert 'install(plugin)' in linecache.getline(caught[0].filename, caught[0].lineno)
+    finally:
+        app.uninstall(True)
 
 
 def test_an_unknown_key_with_no_close_match_names_the_families_and_the_keys_command(make_app):
