@@ -70,3 +70,27 @@ def test_every_name_in_the_readme_map_and_request_path_is_in_canister_py():
         elif not re.search(r'^(?:class |def |    def |#: )?%s\b' % name, source, re.M):
             missing.add(name)
     assert missing == set()
+
+
+def readme_python_blocks() -> list:
+    """The README's ```python blocks, each with the README line it starts on."""
+    readme = (ROOT / 'README.md').read_text(encoding='utf-8')
+    return [(readme[:match.start()].count('\n') + 2, match.group(1))
+            for match in re.finditer(r'```python\n(.*?)```', readme, re.S)]
+
+
+def test_every_python_block_of_the_readme_compiles():
+    blocks = readme_python_blocks()
+    assert len(blocks) >= 7
+    for line, block in blocks:
+        compile('\n' * (line - 1) + block, 'README.md', 'exec')   # a SyntaxError names the README's line
+
+
+def test_the_readme_store_skeleton_runs_and_names_the_methods_of_session_store():
+    """"Writing a store": the block runs as written, and each method it shows is one canister.SessionStore has."""
+    block = next(block for _, block in readme_python_blocks() if 'class MyStore(canister.SessionStore):' in block)
+    namespace: dict = {}
+    exec(compile(block, 'README.md', 'exec'), namespace)
+    shown = [name for name in vars(namespace['MyStore']) if not name.startswith('_')]
+    assert shown == ['load', 'save', 'touch', 'delete', 'update', 'create', 'sessions_of']
+    assert all(callable(getattr(canister.SessionStore, name, None)) for name in shown)
