@@ -39,7 +39,7 @@ def ini_app(ini: pathlib.Path) -> bottle.Bottle:
 
 # -- hash-password ---------------------------------------------------------------------
 
-#: A password with the characters an ini file would interpolate (``%`` for Bottle 0.13, ``$``).
+#: A password with the characters an ini file would interpolate (``%`` on bottle 0.12, ``$`` on 0.13).
 PASSWORD = 'Per%cent$dollar-42'
 
 
