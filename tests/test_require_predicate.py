@@ -4,9 +4,10 @@ import re
 import time
 
 import jwt as pyjwt
+import pytest
 
 import canister
-from helpers import basic, client, read_log
+from helpers import ROOT, basic, client, read_log
 
 SECRET = 'r5Tz8Kq2Wm7Yx4Bn1Lc6Hv9Jd3Fg0Ps-Ua8Ie2Oo5Kl1Mz7Nx4Cv3Bb6Vn0QeR'  # 64 bytes
 
@@ -74,3 +75,25 @@ def test_a_predicate_that_raises_gives_nobody_access(make_app):
     assert web.delete('/items/1', headers=bearer(roles=['admin']), expect_errors=True).status_int == 403
     assert web.delete('/items/1', expect_errors=True).status_int == 401  # nobody logged in: still 401
     assert calls == []
+
+
+@pytest.mark.parametrize('config, challenges', [
+    ({}, []),
+    ({'auth_basic_username': 'alice', 'auth_basic_password': 'wonderland'}, ['Basic realm="canister", charset="UTF-8"']),
+    ({'auth_jwt_secret': SECRET}, ['Bearer realm="canister"']),
+    ({'auth_basic_username': 'alice', 'auth_basic_password': 'wonderland', 'auth_jwt_secret': SECRET},
+     ['Basic realm="canister", charset="UTF-8"', 'Bearer realm="canister"']),
+], ids=['no-scheme', 'basic', 'bearer', 'both'])
+def test_require_user_answers_401_with_a_challenge_only_for_the_schemes_configured(make_app, config, challenges):
+    readme = (ROOT / 'README.md').read_text(encoding='utf-8')
+    assert ('@canister.require_user                      # 401 when nobody is logged in, with a challenge if '
+            'Basic or Bearer is configured\n') in readme
+    app = make_app(**config)
+
+    @app.get('/me')
+    @canister.require_user
+    def me():
+        return {'user': canister.session.user}
+
+    answer = client(app).get('/me', status=401)
+    assert answer.headers.getall('WWW-Authenticate') == challenges
