@@ -398,6 +398,22 @@ def test_token_algorithms_come_from_an_allow_list_that_auth_jwt_algorithms_sets(
     assert 'bob' in client(app).get('/', headers={'Authorization': 'Bearer ' + token}).text
 
 
+def test_a_jwt_secret_without_a_client_id_turns_bearer_on_and_no_audience_is_checked(app_1x):
+    without_client_id = CONFIG_1X.replace('auth_jwt_client_id = ABC\n', '')
+    assert without_client_id != CONFIG_1X
+    expires = int(time.time()) + 60
+    elsewhere = pyjwt.encode({'sub': 'bob', 'aud': 'some-other-service', 'exp': expires}, JWT_KEY, algorithm='HS256')
+    nowhere = pyjwt.encode({'sub': 'carol', 'exp': expires}, JWT_KEY, algorithm='HS256')
+    app = app_1x(text=without_client_id)
+    app.route('/', callback=lambda: str(session.user))
+    assert "'sub': 'bob'" in client(app).get('/', headers={'Authorization': 'Bearer ' + elsewhere}).text
+    assert "'sub': 'carol'" in client(app).get('/', headers={'Authorization': 'Bearer ' + nowhere}).text
+    app = app_1x()   # with the 1.x docs' auth_jwt_client_id = ABC: the audience is checked
+    app.route('/', callback=lambda: str(session.user))
+    client(app).get('/', headers={'Authorization': 'Bearer ' + elsewhere}, status=401)
+    client(app).get('/', headers={'Authorization': 'Bearer ' + nowhere}, status=401)
+
+
 # -- CORS, CSRF and limits -------------------------------------------------------------------------
 
 def test_cors_in_an_ini_file_is_read_now(app_1x):
@@ -508,6 +524,7 @@ BACKED_BY = {
     'Bearer tokens without `exp`': test_a_token_without_exp_is_refused_unless_auth_jwt_require_exp_is_false,
     'Bearer tokens are checked against an allow-list':
         test_token_algorithms_come_from_an_allow_list_that_auth_jwt_algorithms_sets,
+    'A JWT secret without `auth_jwt_client_id`': test_a_jwt_secret_without_a_client_id_turns_bearer_on_and_no_audience_is_checked,
     '`CORS` in an ini file now takes effect': test_cors_in_an_ini_file_is_read_now,
     'With `CORS = *`, only a request': test_cors_star_answers_only_requests_with_an_origin,
     '`CORS = false`': test_cors_false_still_means_off,
