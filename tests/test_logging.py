@@ -16,7 +16,7 @@ import bottle
 import pytest
 
 import canister
-from helpers import client, read_log
+from helpers import ROOT, client, read_log
 
 STAMP = r'\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2},\d{3}'
 LINE = re.compile(r'^(%s) (DEBUG|INFO|WARNING|ERROR|CRITICAL) +\[([^\]]*)\]   (.*)$' % STAMP)
@@ -82,6 +82,26 @@ def test_by_default_logs_go_to_a_logs_directory_in_the_working_directory(tmp_pat
             assert re.search(r'\]   canister\.%s *= %s$' % (key, re.escape(value)), log, re.M), key
     finally:
         app.uninstall(True)
+
+
+LONG_LINES = """
+import sys, bottle, canister
+app = bottle.Bottle()
+app.install(canister.Canister(log_path=sys.argv[1]))
+for _ in range(40):
+    app.log.info('%s', sys.argv[2] * 70000)
+"""
+
+
+def test_lines_longer_than_a_pipes_atomic_write_from_two_processes_stay_whole_in_a_file(log_dir):
+    readme = (ROOT / 'README.md').read_text(encoding='utf-8')
+    assert "Files do not have this limit: a line of any length is one append." in readme
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    processes = [subprocess.Popen([sys.executable, '-c', LONG_LINES, str(log_dir), letter], env=env)
+                 for letter in 'ab']
+    assert [process.wait(60) for process in processes] == [0, 0]
+    long_lines = [message for message in messages(read_log(log_dir)) if len(message) > 4096]
+    assert sorted(long_lines) == ['a' * 70000] * 40 + ['b' * 70000] * 40
 
 
 def test_the_log_file_is_named_after_the_day(make_app, log_dir):
