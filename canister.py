@@ -5508,7 +5508,8 @@ def main(argv: Optional[List[str]] = None) -> int:
             return 1
     try:
         app = _demo_app(args.config)
-    except configparser.Error as error:  # not an ini file, or a % or $ that Bottle's version interpolates
+    except (configparser.Error, CanisterError) as error:  # not an ini file, a % or $ that Bottle's version
+        # interpolates, or a setting canister refuses (ConfigError) or cannot act on (its log directory)
         print('python -m canister demo: --config %s: %s' % (args.config, ' '.join(str(error).split())),
               file=sys.stderr)
         return 1

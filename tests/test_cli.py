@@ -241,11 +241,13 @@ def test_the_demo_echo_takes_message_and_times_from_json_a_form_or_the_query():
 @pytest.mark.parametrize('name, text, why', [
     ('no-such-file.ini', None, 'cannot read --config no-such-file.ini: No such file or directory'),
     ('no-section.ini', 'log_path = stderr\n', '--config no-section.ini: File contains no section headers.'),
+    ('bad-value.ini', '[canister]\nlog_level = LOUD\n',
+     "--config bad-value.ini: canister.log_level = 'LOUD' is not valid: expected one of"),
 ])
 def test_the_demo_with_a_config_file_it_cannot_read_stops_with_one_line_naming_it(tmp_path, name, text, why):
     assert ('A `FILE` that cannot be read (a path that does not exist) or is not an ini file stops the demo '
-            'before it starts, with one line that names the file, and exit status 1.'
-            in (ROOT / 'README.md').read_text(encoding='utf-8'))
+            'before it starts, with one line that names the file, and exit status 1; so does one with a setting '
+            'canister refuses, the line saying which and why.' in (ROOT / 'README.md').read_text(encoding='utf-8'))
     if text is not None:
         (tmp_path / name).write_text(text)
     result = run_canister('demo', '--config', name, '--port', str(free_port()), cwd=tmp_path, timeout=15)
