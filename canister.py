@@ -1346,11 +1346,13 @@ class ParameterBinder:
                 self._add_form_extras(kwargs, source)
 
     def _add_form_extras(self, kwargs: Dict[str, Any], source: Any) -> None:
-        """The other fields of a query or form (the last value of each), as UTF-8 text."""
+        """The other fields of a query or form (the last value of each), as UTF-8 text.  A key is
+        recoded before it is compared: ``größe`` arrives as the latin-1 text of its UTF-8 bytes."""
         for key in source:
-            if isinstance(key, str) and key and key not in kwargs and key not in self.names:
-                kwargs[_recode(source, key, 'parameter name')] = \
-                    _recode(source, source.getall(key)[-1], key)
+            if isinstance(key, str) and key:
+                name = _recode(source, key, 'parameter name')
+                if name not in kwargs and name not in self.names:
+                    kwargs[name] = _recode(source, source.getall(key)[-1], name)
 
     @staticmethod
     def _read_body(request: Any) -> Any:

@@ -669,3 +669,21 @@ def test_a_bound_text_is_what_bottle_reads_from_the_query(make_app, query):
 
     bound, expected = json.loads(client(app).get('/?' + query).text)
     assert bound == expected
+
+
+def test_a_non_ascii_parameter_keeps_its_converted_value_when_the_handler_takes_kwargs(make_app):
+    app = make_app()
+
+    @app.route('/', method=['GET', 'POST'])
+    def index(größe: int = 0, **rest):
+        return repr((größe, rest))
+
+    web = client(app)
+    assert web.get('/?gr%C3%B6%C3%9Fe=5&x=1').text == "(5, {'x': '1'})"
+    assert web.post('/', 'gr%C3%B6%C3%9Fe=6&x=2', content_type='application/x-www-form-urlencoded').text \
+        == "(6, {'x': '2'})"
+    multipart = ('--b\r\nContent-Disposition: form-data; name="größe"\r\n\r\n7\r\n'
+                 '--b\r\nContent-Disposition: form-data; name="x"\r\n\r\n3\r\n--b--\r\n').encode('utf-8')
+    response = web.request('/', method='POST', body=multipart, content_type='multipart/form-data; boundary=b')
+    assert response.text == "(7, {'x': '3'})"
+    assert web.post_json('/?gr%C3%B6%C3%9Fe=9', {'größe': 8, 'x': 4}).text == "(8, {'x': 4})"
