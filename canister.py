@@ -1141,8 +1141,9 @@ def _json_values(param: _Param, body: Dict[str, Any]) -> Optional[List[Any]]:
     return list(value) if isinstance(value, list) and param.many else [value]
 
 
-def _read_json(request: Any, decoder: Optional[json.JSONDecoder] = None) -> Dict[str, Any]:
-    """A JSON body, which must be an object; :class:`BadRequest` says what is wrong with it.
+def _read_json(request: Any, decoder: Optional[json.JSONDecoder] = None) -> Optional[Dict[str, Any]]:
+    """A JSON object body; None for any other JSON value (an array, ``null``, a string: left to the
+    handler, as in canister 1.x); :class:`BadRequest` for a body that is not valid JSON.
     ``decoder``: ``_JSON_EXACT`` to read a number with a fraction or an exponent as a ``Decimal``."""
     text = request.body.read()  # Bottle's request.body starts at the beginning each time
     try:
@@ -1153,9 +1154,7 @@ def _read_json(request: Any, decoder: Optional[json.JSONDecoder] = None) -> Dict
         raise BadRequest(_constant_problem(text)) from None
     except (ValueError, RecursionError):
         raise BadRequest('the body is not valid JSON') from None
-    if not isinstance(data, dict):
-        raise BadRequest('a JSON body must be an object to fill parameters')
-    return data
+    return data if isinstance(data, dict) else None
 
 
 def _read_form(request: Any) -> Any:
@@ -1356,7 +1355,8 @@ class ParameterBinder:
 
     @staticmethod
     def _read_body(request: Any) -> Any:
-        """The body: a dict from JSON, Bottle's form dict, or None for other content types."""
+        """The body: a dict from a JSON object, Bottle's form dict, or None for another JSON value
+        or another content type (parameters then come from the URL and the query only)."""
         content_type = request.environ.get('CONTENT_TYPE', '').split(';')[0].strip().lower()
         if content_type == 'application/json' or content_type.endswith('+json'):
             return _read_json(request)

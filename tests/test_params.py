@@ -555,15 +555,31 @@ def test_an_invalid_json_body_is_a_400(make_app):
     assert 'JSON' in response.text
 
 
-def test_a_json_array_body_is_a_400(make_app):
+@pytest.mark.parametrize('body', ['["name"]', 'null', '"text"', '3'])
+def test_a_json_body_that_is_not_an_object_is_left_to_the_handler_and_the_query_fills_parameters(make_app, body):
     app = make_app()
 
     @app.post('/')
-    def index(name='x'):
-        return 'ok'
+    def index(name='x', dry_run: bool = False, **rest):
+        return json.dumps([name, dry_run, rest, bottle.request.json])
 
-    response = client(app).post('/', '["name"]', content_type='application/json', status='*')
-    assert response.status_int == 400
+    web = client(app)
+    response = web.post('/?dry_run=1&page=2', body, content_type='application/json')
+    assert json.loads(response.text) == ['x', True, {'page': '2'}, json.loads(body)]
+    response = web.post('/', body, content_type='application/json')
+    assert json.loads(response.text) == ['x', False, {}, json.loads(body)]
+
+
+def test_a_json_body_that_is_not_an_object_fills_no_mandatory_parameter(make_app, log_dir):
+    app = make_app()
+
+    @app.post('/')
+    def index(name):
+        return name
+
+    response = client(app).post('/', '{"name": "x"}'.join('[]'), content_type='application/json', status=400)
+    assert "missing parameter 'name'" in response.text
+    assert "Bad request: missing parameter 'name'" in read_log(log_dir)
 
 
 def test_a_type_error_raised_inside_the_handler_is_a_500_not_a_400(make_app):

@@ -326,7 +326,11 @@ def test_kwargs_receives_the_remaining_parameters(app_1x):
 def test_a_json_body_fills_parameters_too(app_1x):
     app = app_1x('csrf = false\n')
     app.route('/', method='POST', callback=lambda foo: repr(foo))
-    assert client(app).post_json('/', {'foo': [1, 2]}).text == '[1, 2]'
+    app.route('/bulk', method='POST', callback=lambda dry_run='': repr((dry_run, bottle.request.json)))
+    web = client(app)
+    assert web.post_json('/', {'foo': [1, 2]}).text == '[1, 2]'
+    assert web.post('/bulk?dry_run=1', '[1, 2]', content_type='application/json').text == "('1', [1, 2])"
+    assert web.post('/bulk', 'null', content_type='application/json').text == "('', None)"
 
 
 def test_annotated_parameters_are_converted(app_1x):
