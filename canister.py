@@ -1071,12 +1071,42 @@ _CONVERTERS: Dict[Any, Callable[[Any], Any]] = {
 }
 
 
+def _literal_converter(kind: Any) -> Callable[[Any], Any]:
+    """``typing.Literal[...]``: the value read as each literal's type reads it (a ``str`` literal
+    compares the text; an ``int`` or ``bool`` one converts first, as ``int`` and ``bool`` parameters
+    do), and the literal it equals; else a ``ValueError`` that lists the allowed values."""
+    choices = typing.get_args(kind)
+    by_type: Dict[Any, List[Any]] = {}
+    for choice in choices:
+        by_type.setdefault(type(choice), []).append(choice)
+    readers = [(_converter(choice_type), same_type) for choice_type, same_type in by_type.items()]
+    shown = [repr(choice) for choice in choices]
+    problem = 'must be %s' % shown[0] if len(shown) == 1 else \
+        'must be one of %s or %s' % (', '.join(shown[:-1]), shown[-1])
+
+    def convert(value: Any) -> Any:
+        for read, same_type in readers:
+            try:
+                converted = read(value) if read else value
+            except ValueError:
+                continue
+            for choice in same_type:
+                if converted == choice:
+                    return choice
+        raise ValueError(problem)
+    return convert
+
+
 def _unwrap_optional(kind: Any) -> Tuple[Any, bool]:
-    """``Optional[X]`` (or ``X | None``) as ``(X, True)``; any other union as ``(_EMPTY, ...)``."""
+    """``Optional[X]`` (or ``X | None``, or a ``Literal`` with ``None`` among its values) as
+    ``(X, True)``; any other union as ``(_EMPTY, ...)``."""
     if typing.get_origin(kind) is typing.Union or type(kind).__name__ == 'UnionType':
         members = [arg for arg in typing.get_args(kind) if arg is not type(None)]
         optional = len(members) < len(typing.get_args(kind))
         return (members[0] if len(members) == 1 else _EMPTY), optional
+    if typing.get_origin(kind) is typing.Literal and None in typing.get_args(kind):
+        values = tuple(arg for arg in typing.get_args(kind) if arg is not None)
+        return (typing.Literal[values] if values else _EMPTY), True
     return kind, False
 
 
@@ -1092,6 +1122,8 @@ def _converter(kind: Any) -> Optional[Callable[[Any], Any]]:
     """The function converting a value to ``kind``, or None to take it as sent."""
     if kind is _EMPTY or kind is Any or kind is bottle.FileUpload or not callable(kind):
         return None
+    if typing.get_origin(kind) is typing.Literal:
+        return _literal_converter(kind)
     return _CONVERTERS.get(kind) or _other_converter(kind)
 
 

@@ -454,6 +454,66 @@ def test_a_plain_value_cannot_fill_a_file_upload_from_the_query(make_app):
     assert response.status_int == 400
 
 
+def test_a_literal_parameter_takes_one_of_its_values(make_app):
+    app = make_app()
+
+    @app.route('/', method=['GET', 'POST'])
+    def index(order: typing.Literal['asc', 'desc'] = 'asc', size: typing.Literal[10, 50] = 10,
+              strict: typing.Literal[True] = True):
+        return repr((order, size, strict))
+
+    web = client(app)
+    assert web.get('/').text == "('asc', 10, True)"
+    assert web.get('/?order=desc&size=50&strict=yes').text == "('desc', 50, True)"
+    assert web.post_json('/', {'order': 'desc', 'size': 50, 'strict': True}).text == "('desc', 50, True)"
+
+
+def test_a_value_outside_a_literal_is_a_400_listing_the_allowed_values(make_app, log_dir):
+    app = make_app()
+
+    @app.route('/', method=['GET', 'POST'])
+    def index(order: typing.Literal['asc', 'desc'] = 'asc', size: typing.Literal[10, 50] = 10):
+        return 'called'
+
+    web = client(app)
+    response = web.get('/?order=up', status=400)
+    assert response.text.strip() == "Bad request: parameter 'order' must be one of 'asc' or 'desc', got 'up'"
+    assert "Bad request: parameter 'order' must be one of 'asc' or 'desc', got 'up'" in read_log(log_dir)
+    assert "must be one of 10 or 50, got '20'" in web.get('/?size=20', status=400).text
+    assert "must be one of 10 or 50, got 'ten'" in web.get('/?size=ten', status=400).text
+    assert "must be one of 10 or 50, got True" in web.post_json('/', {'size': True}, status=400).text
+    assert "must be one of 'asc' or 'desc', got 1" in web.post_json('/', {'order': 1}, status=400).text
+
+
+def test_optional_and_list_of_a_literal_work_as_for_other_types(make_app):
+    app = make_app()
+
+    @app.get('/')
+    def index(order: Optional[typing.Literal['asc', 'desc']] = None,
+              tags: List[typing.Literal['red', 'green']] = (), mode: typing.Literal['a', None] = 'a'):
+        return repr((order, tags, mode))
+
+    web = client(app)
+    assert web.get('/').text == "(None, (), 'a')"
+    assert web.get('/?order=desc&tags=red&tags=green&mode=').text == "('desc', ['red', 'green'], None)"
+    assert web.get('/?order=').text == "(None, (), 'a')"
+    assert "parameter 'tags' must be one of 'red' or 'green', got ['red', 'blue']" \
+        in web.get('/?tags=red&tags=blue', status=400).text
+    assert "parameter 'order' must be one of 'asc' or 'desc', got 'up'" in web.get('/?order=up', status=400).text
+
+
+def test_a_literal_url_argument_is_checked(make_app):
+    app = make_app()
+
+    @app.get('/sort/<order>')
+    def index(order: typing.Literal['asc', 'desc']):
+        return order
+
+    web = client(app)
+    assert web.get('/sort/desc').text == 'desc'
+    assert "must be one of 'asc' or 'desc', got 'up'" in web.get('/sort/up', status=400).text
+
+
 # --------------------------------------------------------------------------
 # errors
 
