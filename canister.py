@@ -1021,15 +1021,13 @@ def _to_str(value: Any) -> str:
 
 
 def _resolve(callback: Callable[..., Any], annotation: Any) -> Any:
-    """One annotation, evaluated if it is a string; unknown names mean "no annotation"."""
+    """One annotation, evaluated if it is a string in the handler's module; raises what the
+    evaluation raises (a name defined elsewhere, ``int | None`` before Python 3.10)."""
     if not isinstance(annotation, str):
         return annotation
     namespace = dict(getattr(inspect.unwrap(callback), '__globals__', {}))
     namespace.update({'Optional': Optional, 'List': List, 'typing': typing})
-    try:
-        return eval(annotation, namespace)  # noqa: S307 - the handler's own annotation text
-    except Exception:
-        return _EMPTY
+    return eval(annotation, namespace)  # noqa: S307 - the handler's own annotation text
 
 
 #: What a constructor raises for a value it cannot take: the wrong type (``TypeError``; an
@@ -1247,11 +1245,17 @@ class ParameterBinder:
         #: The ``Decimal`` parameters, whose JSON numbers are read again from their text.
         self.exact: List[_Param] = []
         self.takes_extra = False
+        #: The positional-only parameters, in order, and their defaults (see :meth:`adapt`).
+        self.positional: List[Tuple[str, Any]] = []
+        #: What the plugin logs at WARNING when it applies itself: the annotations it cannot evaluate.
+        self.notes: List[str] = []
         for parameter in signature.parameters.values():
             if parameter.kind is parameter.VAR_KEYWORD:
                 self.takes_extra = True
-            elif parameter.kind in (parameter.POSITIONAL_OR_KEYWORD, parameter.KEYWORD_ONLY):
+            elif parameter.kind is not parameter.VAR_POSITIONAL:
                 self._add(callback, parameter, hints, url_names)
+                if parameter.kind is parameter.POSITIONAL_ONLY:
+                    self.positional.append((parameter.name, parameter.default))
         self.names = frozenset(param.name for param in self.params)
         #: Every parameter is a text from the query or the body: a GET binds on a short path.
         self.texts_only = all(param.plain for param in self.params) and not (self.url_params or self.takes_extra)
@@ -1259,7 +1263,12 @@ class ParameterBinder:
     def _add(self, callback: Callable[..., Any], parameter: inspect.Parameter, hints: Dict[str, Any],
              url_names: typing.AbstractSet[str]) -> None:
         """Take one named parameter: to fill from the request, or a URL argument to convert."""
-        annotation = hints.get(parameter.name) or _resolve(callback, parameter.annotation)
+        try:
+            annotation = hints.get(parameter.name) or _resolve(callback, parameter.annotation)
+        except Exception as error:  # bound as text, and said in the log
+            annotation = _EMPTY
+            self.notes.append('parameter %r is bound as text: its annotation %r cannot be evaluated (%s: %s)'
+                              % (parameter.name, parameter.annotation, type(error).__name__, error))
         param = _Param(parameter, annotation)
         if parameter.name not in url_names:
             self.params.append(param)
@@ -1270,6 +1279,25 @@ class ParameterBinder:
 
     def __bool__(self) -> bool:
         return bool(self.params) or bool(self.url_params) or self.takes_extra
+
+    def adapt(self, callback: Callable[..., Any]) -> Callable[..., Any]:
+        """``callback`` to call with the bound keyword arguments: itself, or for a handler with
+        positional-only parameters (``def double(n: int, /)``) a wrapper that passes those by position."""
+        if not self.positional:
+            return callback
+        positional = tuple(self.positional)
+
+        def call_positionally(*args: Any, **kwargs: Any) -> Any:
+            values = []
+            for name, default in positional:
+                if name in kwargs:
+                    values.append(kwargs.pop(name))
+                elif default is not _EMPTY:
+                    values.append(default)
+                else:
+                    break
+            return callback(*args, *values, **kwargs)
+        return call_positionally
 
     def bind(self, url_args: Dict[str, Any]) -> Dict[str, Any]:
         """Return the keyword arguments for the handler, or raise :class:`BadRequest`.
