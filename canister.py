@@ -5170,6 +5170,10 @@ class Canister:
         log = self.log
         auth = self.auth  # apply runs after setup (installing again resets every route)
         what = '%s %s' % (route.method, route.rule)
+        if binder is not None:
+            for note in binder.notes:
+                log.write(logging.WARNING, 'Route %s: %s', what, note)
+            callback = binder.adapt(callback)
 
         def canister_route(*args: Any, **url_args: Any) -> Any:
             context = _local.context
