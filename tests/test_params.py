@@ -356,6 +356,44 @@ def test_string_annotations_still_convert_when_another_cannot_be_resolved(make_a
     assert client(app).get('/?count=41').text == '42'
 
 
+def test_an_annotation_that_cannot_be_evaluated_is_logged_once_and_the_parameter_is_bound_as_text(make_app, log_dir):
+    # The app-factory pattern in a module with `from __future__ import annotations`: every annotation is
+    # a string, and a type defined inside the factory is not among the module's names.
+    app = make_app()
+
+    class Sort(str):
+        pass
+
+    ascending = Sort('asc')
+
+    @app.get('/items')
+    def items(page: 'int' = 1, sort: 'Sort' = ascending):
+        return repr((page, sort, type(sort).__name__))
+
+    web = client(app)
+    assert web.get('/items?page=2&sort=desc').text == "(2, 'desc', 'str')"
+    assert web.get('/items?sort=up').text == "(1, 'up', 'str')"
+    log = read_log(log_dir)
+    line = ("Route GET /items: parameter 'sort' is bound as text: its annotation 'Sort' "
+            "cannot be evaluated (NameError: name 'Sort' is not defined)\n")
+    assert log.count(line) == 1
+    assert [entry.split()[2] for entry in log.splitlines() if entry.endswith(line.strip())] == ['WARNING']
+    assert "parameter 'page'" not in log
+
+
+if sys.version_info < (3, 10):  # `int | None` evaluates from 3.10 on
+    def test_a_pep604_annotation_on_python_3_9_is_logged_and_the_parameter_is_bound_as_text(make_app, log_dir):
+        app = make_app()
+
+        @app.get('/p')
+        def p(page: 'int | None' = None):
+            return repr(page)
+
+        assert client(app).get('/p?page=2').text == "'2'"
+        assert ("Route GET /p: parameter 'page' is bound as text: its annotation 'int | None' cannot be evaluated "
+                "(TypeError: ") in read_log(log_dir)
+
+
 def test_an_optional_parameter_without_default_is_none_when_absent(make_app):
     app = make_app()
 
@@ -655,6 +693,25 @@ def test_a_type_error_raised_inside_the_handler_is_a_500_not_a_400(make_app):
 
 # --------------------------------------------------------------------------
 # special handlers
+
+def test_positional_only_parameters_are_filled_and_passed_by_position(make_app):
+    app = make_app()
+
+    @app.get('/double')
+    def double(n: int, /):
+        return str(2 * n)
+
+    @app.get('/page/<section>')
+    def page(section, size: int = 10, start: int = 0, /, q='', **rest):
+        return repr((section, size, start, q, rest))
+
+    web = client(app)
+    assert web.get('/double?n=3').text == '6'
+    assert "missing parameter 'n'" in web.get('/double', status=400).text
+    assert "parameter 'n' must be an integer, got 'x'" in web.get('/double?n=x', status=400).text
+    assert web.get('/page/news?start=20&q=tea&x=1').text == "('news', 10, 20, 'tea', {'x': '1'})"
+    assert web.get('/page/news').text == "('news', 10, 0, '', {})"
+
 
 def test_a_handler_with_kwargs_receives_the_extra_parameters(make_app):
     app = make_app()
