@@ -1367,7 +1367,7 @@ class ParameterBinder:
             if param.name in url_args:
                 continue
             values = self._values(param, exact_body if param.exact else body, query)
-            if values:
+            if values is not None:
                 kwargs[param.name] = self._convert(param, values)
             elif param.required:
                 raise BadRequest('missing parameter %r' % param.name)
@@ -1425,19 +1425,19 @@ class ParameterBinder:
         return None
 
     @staticmethod
-    def _values(param: _Param, body: Any, query: Any) -> List[Any]:
-        """The values sent for one parameter: from the body if it has them, else from the query."""
+    def _values(param: _Param, body: Any, query: Any) -> Optional[List[Any]]:
+        """The values sent for one parameter: from the body if it has them, else from the query;
+        None if it is absent (a JSON ``[]`` for a list parameter is sent, and empty)."""
         if isinstance(body, dict):
             values = _json_values(param, body)
         elif body is not None:
             values = _form_values(param, body)
         else:
             values = None
-        if values is not None:
+        if values is not None or param.is_file:
             return values
-        if param.is_file:
-            return []
-        return [_recode(query, value, param.name) for value in query.getall(param.wire_name)]
+        values = query.getall(param.wire_name)
+        return [_recode(query, value, param.name) for value in values] if values else None
 
     @staticmethod
     def _convert(param: _Param, values: List[Any]) -> Any:

@@ -311,6 +311,26 @@ def test_a_list_parameter_takes_a_json_array(make_app):
     assert json.loads(client(app).post_json('/', {'n': [3, 4]}).text) == [3, 4]
 
 
+def test_an_absent_list_parameter_gets_the_handlers_default_and_a_json_empty_array_an_empty_list(make_app):
+    app = make_app()
+
+    @app.route('/', method=['GET', 'POST'])
+    def index(tag: List[str] = ()):
+        return repr(tag)
+
+    @app.post('/needed')
+    def needed(tag: List[str]):
+        return repr(tag)
+
+    web = client(app)
+    assert web.get('/').text == '()'
+    assert web.post('/', {'other': 'x'}).text == '()'
+    assert web.post_json('/', {'other': 'x'}).text == '()'
+    assert web.post_json('/?tag=q', {'tag': []}).text == '[]'
+    assert web.post_json('/needed', {'tag': []}).text == '[]'
+    assert "missing parameter 'tag'" in web.post_json('/needed', {}, status=400).text
+
+
 def test_a_list_parameter_collects_repeated_form_keys(make_app):
     app = make_app()
 
