@@ -1445,6 +1445,8 @@ class ParameterBinder:
         convert = param.convert
         try:
             if param.many:
+                if param.optional and values in ([None], ['']):  # Optional[List[X]] sent empty (or JSON null): None
+                    return None
                 return [convert(value) for value in values] if convert else list(values)
             value = values[-1]
             if param.optional and (value is None or value == ''):  # sent empty (or JSON null): None

@@ -54,3 +54,12 @@ def test_an_optional_parameter_sent_a_value_gets_it_converted(make_app):
     response = web.get('/page?limit=many', expect_errors=True)
     assert response.status_int == 400
     assert "parameter 'limit' must be an integer" in response.text
+
+
+def test_an_optional_list_sent_empty_or_null_is_none(make_app):
+    web = client(page_app(make_app))
+    assert web.get('/page?tags=').text == "(10, 'anon', None, None)"
+    assert web.post('/page', {'tags': ''}).text == "(10, 'anon', None, None)"
+    assert web.post_json('/page', {'tags': None}).text == "(10, 'anon', None, None)"
+    assert web.post_json('/page', {'tags': []}).text == "(10, 'anon', None, [])"
+    assert web.get('/page?tags=a&tags=').text == "(10, 'anon', None, ['a', ''])"
