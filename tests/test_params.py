@@ -386,13 +386,14 @@ def test_an_annotation_that_cannot_be_evaluated_is_logged_once_and_the_parameter
 
     ascending = Sort('asc')
 
-    @app.get('/items')
+    @app.route('/items', method=['GET', 'POST'])
     def items(page: 'int' = 1, sort: 'Sort' = ascending):
         return repr((page, sort, type(sort).__name__))
 
     web = client(app)
     assert web.get('/items?page=2&sort=desc').text == "(2, 'desc', 'str')"
     assert web.get('/items?sort=up').text == "(1, 'up', 'str')"
+    assert web.post_json('/items', {'sort': 5}).text == "(1, 5, 'int')"
     log = read_log(log_dir)
     line = ("Route GET /items: parameter 'sort' is bound as text: its annotation 'Sort' "
             "cannot be evaluated (NameError: name 'Sort' is not defined)\n")
