@@ -693,7 +693,7 @@ class _LogSink:
         os.makedirs(self.path, exist_ok=True)
         fd = os.open(os.path.join(self.path, 'log.' + day), os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o640)
         old, self._fd, self._day = self._fd, fd, day
-        self._failing = False
+        self._failing = self._cut = False
         if old >= 0:
             os.close(old)
         self._delete_old(day)
@@ -738,21 +738,28 @@ class _LogSink:
                         self._next_check = time.monotonic() + 1.0
                         if not self._still_there():
                             self._open(day)
-                if self._cut:
-                    data = b'\n' + data
-                written = os.write(self._fd, data)
-                self._cut = written < len(data)
-                if self._cut:
-                    raise OSError('a line was cut short after %d of its %d bytes (is the disk full?)'
-                                  % (written, len(data)))
-                if self._failing:
-                    self._failing = False
-                    self._tell('canister: logging to %s works again' % self.path)
+                if self._failing:  # (a cut line fails too)
+                    self._write_again(data)
+                elif os.write(self._fd, data) != len(data):
+                    self._cut = True
+                    raise OSError('a line was cut short (is the disk full?)')
         except OSError as error:
             self._next_check = 0.0  # the file is looked at again before the next line goes to it
             if not self._failing:
                 self._failing = True
                 self._tell('canister: logging to %s failed: %s' % (self.path, error))
+
+    def _write_again(self, data: bytes) -> None:
+        """Write a line after writing failed (with the lock held): end a line cut short first, and
+        once it is written, say that logging works again."""
+        if self._cut:
+            data = b'\n' + data
+        written = os.write(self._fd, data)
+        if written != len(data):
+            self._cut = True
+            raise OSError('a line was cut short (is the disk full?)')
+        self._cut = self._failing = False
+        self._tell('canister: logging to %s works again' % self.path)
 
     @staticmethod
     def _tell(text: str) -> None:

@@ -815,7 +815,7 @@ def test_a_full_disk_cuts_no_line_into_the_next_and_each_outage_is_told_on_stder
     done = subprocess.run([sys.executable, '-c', FULL_DISK, str(log_dir)], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     told = done.stderr.splitlines()
-    assert len(told) == 4 and 'failed: a line was cut short after' in told[0] and 'File too large' in told[2], told
+    assert len(told) == 4 and 'failed: a line was cut short (is the disk full?)' in told[0] and 'File too large' in told[2], told
     assert told[1] == told[3] == 'canister: logging to %s works again' % log_dir
     lines = read_log(log_dir).splitlines()
     assert all(re.match(r'\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} ', line) for line in lines if line.strip('X') != '')
