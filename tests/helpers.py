@@ -87,6 +87,17 @@ def with_cookie(sid: str, name: str = COOKIE) -> Dict[str, str]:
     return {'Cookie': '%s=%s' % (name, sid)}
 
 
+def app_with_ini(directory: pathlib.Path, text: str) -> bottle.Bottle:
+    """A Bottle app (catchall off, nothing installed) whose config ``load_config`` read from an ini
+    file with this text, written in ``directory``."""
+    ini = directory / 'app.ini'
+    ini.write_text(text)
+    app = bottle.Bottle()
+    app.catchall = False
+    app.config.load_config(str(ini))
+    return app
+
+
 def basic(username: str, password: str) -> str:
     """An ``Authorization`` header value of the Basic scheme for these credentials."""
     raw = ('%s:%s' % (username, password)).encode('utf-8')

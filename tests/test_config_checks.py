@@ -14,7 +14,7 @@ import bottle
 import pytest
 
 import canister
-from helpers import ROOT, client
+from helpers import ROOT, app_with_ini, client
 from session_kit import FourMethodStore
 
 HASH = canister.hash_password('my-secret', iterations=1000)
@@ -22,11 +22,7 @@ HASH = canister.hash_password('my-secret', iterations=1000)
 
 def install_ini(tmp_path, text: str) -> bottle.Bottle:
     """An app configured by ``app.config.load_config`` from an ini file with this text."""
-    ini = tmp_path / 'app.ini'
-    ini.write_text(text)
-    app = bottle.Bottle()
-    app.catchall = False
-    app.config.load_config(str(ini))
+    app = app_with_ini(tmp_path, text)
     app.config['canister.log_path'] = str(tmp_path / 'logs')
     app.install(canister.Canister())
     return app

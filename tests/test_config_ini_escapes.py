@@ -12,7 +12,7 @@ import bottle
 import pytest
 
 import canister
-from helpers import ROOT, basic, client
+from helpers import ROOT, app_with_ini, basic, client
 
 README = (ROOT / 'README.md').read_text(encoding='utf-8')
 #: The character this bottle's load_config interpolates, and how it is written.
@@ -28,15 +28,6 @@ def as_the_readme_says(value: str) -> str:
     return value.replace(SPECIAL, SPECIAL * 2)
 
 
-def loaded(tmp_path, text: str) -> bottle.Bottle:
-    ini = tmp_path / 'app.ini'
-    ini.write_text(text)
-    app = bottle.Bottle()
-    app.catchall = False
-    app.config.load_config(str(ini))
-    return app
-
-
 def test_the_readme_says_how_to_write_percent_and_dollar_in_an_ini_file():
     section = README.split('\n## Configuration\n', 1)[1].split('\n## ', 1)[0]
     assert ("on bottle 0.12 write every `%` as `%%` (a Redis password's `%2F` as `%%2F`), on bottle 0.13 every "
@@ -48,13 +39,13 @@ def test_the_readme_says_how_to_write_percent_and_dollar_in_an_ini_file():
 def test_a_value_with_the_interpolated_character_written_once_does_not_load(tmp_path):
     value = {'%': REDIS_URL, '$': BCRYPT_HASH}[SPECIAL]
     with pytest.raises(configparser.InterpolationSyntaxError):
-        loaded(tmp_path, '[canister]\nauth_basic_password = %s\n' % value)
+        app_with_ini(tmp_path, '[canister]\nauth_basic_password = %s\n' % value)
 
 
 def test_a_bcrypt_hash_written_as_the_readme_says_loads_and_logs_in(tmp_path):
     users = tmp_path / 'users.txt'
     users.write_text('carol:%s\n' % ARGON2_HASH)   # read by canister itself: as it is
-    app = loaded(tmp_path, '[canister]\nlog_path = %s\nauth_basic_username = bob\nauth_basic_password = %s\n'
+    app = app_with_ini(tmp_path, '[canister]\nlog_path = %s\nauth_basic_username = bob\nauth_basic_password = %s\n'
                            'auth_basic_users_file = %s\n'
                  % (tmp_path / 'logs', as_the_readme_says(BCRYPT_HASH), users))
     assert app.config['canister.auth_basic_password'] == BCRYPT_HASH
@@ -69,7 +60,7 @@ def test_a_bcrypt_hash_written_as_the_readme_says_loads_and_logs_in(tmp_path):
 
 
 def test_a_redis_url_written_as_the_readme_says_loads_and_installs(tmp_path):
-    app = loaded(tmp_path, '[canister]\nlog_path = %s\nsession_store = %s\n'
+    app = app_with_ini(tmp_path, '[canister]\nlog_path = %s\nsession_store = %s\n'
                  % (tmp_path / 'logs', as_the_readme_says(REDIS_URL)))
     assert app.config['canister.session_store'] == REDIS_URL
     plugin = canister.Canister()
