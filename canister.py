@@ -1127,8 +1127,11 @@ def _converter(kind: Any) -> Optional[Callable[[Any], Any]]:
     """The function converting a value to ``kind``, or None to take it as sent."""
     if kind is _EMPTY or kind is Any or kind is bottle.FileUpload or not callable(kind):
         return None
-    if typing.get_origin(kind) is typing.Literal:
+    origin = typing.get_origin(kind)
+    if origin is typing.Literal:
         return _literal_converter(kind)
+    if isinstance(origin, type):  # Dict[str, int] and the like: the container, its items as sent
+        kind = origin
     return _CONVERTERS.get(kind) or _other_converter(kind)
 
 

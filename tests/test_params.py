@@ -841,3 +841,18 @@ def test_a_non_ascii_parameter_keeps_its_converted_value_when_the_handler_takes_
     response = web.request('/', method='POST', body=multipart, content_type='multipart/form-data; boundary=b')
     assert response.text == "(7, {'x': '3'})"
     assert web.post_json('/?gr%C3%B6%C3%9Fe=9', {'größe': 8, 'x': 4}).text == "(8, {'x': 4})"
+
+
+def test_a_parameterised_container_annotation_takes_what_its_container_takes(make_app):
+    """``Dict[str, int]`` reads as ``dict`` (its items as sent): typing's aliases cannot be called."""
+    app = make_app()
+
+    @app.post('/prefs')
+    def prefs(settings: typing.Dict[str, int]):
+        return {'settings': settings, 'type': type(settings).__name__}
+
+    web = client(app)
+    answer = web.post_json('/prefs', {'settings': {'page_size': 20}})
+    assert answer.json == {'settings': {'page_size': 20}, 'type': 'dict'}
+    refused = web.post_json('/prefs', {'settings': 'big'}, status=400)
+    assert "parameter 'settings' must be a valid dict" in refused.text
