@@ -3444,6 +3444,12 @@ class Session:
             return 0
         return state.manager.end_sessions(state.user, keep=(state.sid, state.old_sid, state.cookie_sid))
 
+    def __getitem__(self, key: Any) -> Any:
+        raise TypeError("canister's session is not a dict: its values are session.data[%r]" % (key,))
+
+    def __setitem__(self, key: Any, value: Any) -> None:
+        raise TypeError("canister's session is not a dict: write session.data[%r] = ..." % (key,))
+
     def __repr__(self) -> str:
         state = _local.context
         if state is None:

@@ -54,3 +54,20 @@ def test_a_thread_started_by_a_handler_is_told_its_change_would_be_lost(make_app
 
     assert client(app).get('/start').text == 'started'
     assert outcome and outcome[0].startswith('canister.session is only available while canister serves a request')
+
+
+def test_a_flask_habit_of_indexing_the_session_says_where_the_values_are(make_app):
+    app = make_app()
+
+    @app.get('/')
+    def index():
+        said = []
+        for attempt in (lambda: session['cart'], lambda: session.__setitem__('cart', [])):
+            try:
+                attempt()
+            except TypeError as error:
+                said.append(str(error))
+        return '|'.join(said)
+
+    assert client(app).get('/').text == ("canister's session is not a dict: its values are session.data['cart']|"
+                                         "canister's session is not a dict: write session.data['cart'] = ...")
