@@ -2053,7 +2053,8 @@ class _SQLiteFile:
                 if not os.path.isdir(os.path.dirname(self.path)) or time.monotonic() > deadline:
                     raise
             except sqlite3.OperationalError as error:
-                if not (_sqlite_busy(error) or not os.path.exists(self.path)) or time.monotonic() > deadline:
+                worth_a_retry = _sqlite_busy(error) or not os.path.exists(self.path)  # (made again meanwhile)
+                if not worth_a_retry or time.monotonic() > deadline:
                     raise
                 time.sleep(0.05)
 
@@ -5284,7 +5285,8 @@ class Canister:
                 result = context.replaced
             elif type(result) is not list and not context.streamed and not _is_file(result, environ):
                 # the generator of a route canister does not wrap (a child app's): its chunks get the request too
-                result = _StreamedBody(result, context, '%s %s' % (context.method, environ.get('PATH_INFO', '')))
+                path = environ.get('SCRIPT_NAME', '') + environ.get('PATH_INFO', '')  # (the whole path, mounted too)
+                result = _StreamedBody(result, context, '%s %s' % (context.method, path))
                 context.keep_for_stream()
             return result
         except BaseException:
