@@ -1716,8 +1716,8 @@ class SessionStore:
         raise NotImplementedError
 
     def touch(self, sid: str, ttl: float) -> None:
-        """Extend a live session's life to ``ttl`` seconds from now, record unchanged;
-        never bring back a session that is gone."""
+        """Extend a live session's life to ``ttl`` seconds from now, record unchanged; never
+        bring back a session that is gone, nor shorten a life that is longer already."""
         raise NotImplementedError
 
     def delete(self, sid: str) -> Optional[bool]:
@@ -1856,9 +1856,13 @@ class MemoryStore(SessionStore):
         shard = self._shards[hash(sid) % self._shard_count]
         with self._lock:
             entry = shard.entries.get(sid)
-            # looked up under the lock: a deleted session stays deleted, an expired one expired
-            if entry is not None and (entry[0] == '0' or int(entry[:13]) > _now() * 1000):
-                self._use(shard, sid, '%013d%s' % (_expiry_ms(ttl), entry[13:]))
+            # looked up under the lock: a deleted session stays deleted, an expired one expired, and
+            # one whose life a parallel request made longer (remember) keeps it; '0...' lives forever
+            if entry is None or entry[0] == '0':
+                return
+            expires, new = int(entry[:13]), _expiry_ms(ttl)
+            if expires > _now() * 1000 and (not new or new > expires):
+                self._use(shard, sid, '%013d%s' % (new, entry[13:]))
 
     def delete(self, sid: str) -> bool:
         shard = self._shards[hash(sid) % self._shard_count]
@@ -2197,8 +2201,9 @@ class SQLiteStore(SessionStore):
         return False, self.load(sid)
 
     def touch(self, sid: str, ttl: float) -> None:
-        self._run('UPDATE canister_sessions SET expires = ? WHERE sid = ? AND ' + self._LIVE,  # not back from expiry
-                  (_expiry_ms(ttl), sid, _now_ms()))
+        new = _expiry_ms(ttl)  # not back from expiry, never shorter (0: lives forever, and stays so)
+        self._run('UPDATE canister_sessions SET expires = ? WHERE sid = ? AND expires > ? AND (? = 0 OR expires < ?)',
+                  (new, sid, _now_ms(), new, new))
         self._maybe_cleanup()
 
     def delete(self, sid: str) -> bool:
@@ -2404,6 +2409,14 @@ end
 return {1}
 """
 
+#: Extend a session's life to ARGV[1] ms from now: never shorter (a parallel request may have made it
+#: longer), never for a session that is gone, and a session without expiry stays so.
+_REDIS_EXTEND = """
+local left = redis.call('PTTL', KEYS[1])
+if left >= 0 and left < tonumber(ARGV[1]) then return redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
+return 0
+"""
+
 
 #: How many members of a user's set of sessions a login looks at, to take the ended ones out.
 _TIDY_SAMPLE = 16
@@ -2462,6 +2475,7 @@ class RedisStore(SessionStore):
         cluster = getattr(getattr(redis, 'cluster', None), 'RedisCluster', None)
         self._cluster = cluster is not None and isinstance(client, cluster)
         self._update = self.client.register_script(_REDIS_UPDATE)
+        self._extend = self.client.register_script(_REDIS_EXTEND)
 
     def _call(self, method: str, *args: Any, **kwargs: Any) -> Any:
         try:
@@ -2573,7 +2587,10 @@ class RedisStore(SessionStore):
 
     def touch(self, sid: str, ttl: float) -> None:
         if ttl > 0:
-            self._call('pexpire', self.prefix + sid, int(ttl * 1000))
+            try:
+                self._extend(keys=[self.prefix + sid], args=[int(ttl * 1000)])
+            except self._errors as error:
+                raise self._unreachable(error) from None
 
     def load_and_touch(self, sid: str, ttl: float) -> Optional[str]:
         """Read a session and extend its life in one round trip: GETEX (Redis 6.2 and later),
@@ -2629,7 +2646,8 @@ class RedisStore(SessionStore):
         a ConfigError: they would fail every request, not only until Redis is back."""
         try:
             self.client.ping()
-            self.client.script_load(_REDIS_UPDATE)  # so that the first update is one round trip too
+            for script in (_REDIS_UPDATE, _REDIS_EXTEND):  # so that the first use is one round trip too
+                self.client.script_load(script)
         except self._errors as error:
             text = _redis_error_text(error)
             if isinstance(error, self._auth_error) or text.startswith(('WRONGPASS', 'NOAUTH', 'NOPERM')):
@@ -3144,8 +3162,10 @@ class SessionState:
         stored = self._store(sid, record, ttl)
         if stored is None or stored is _MOVED:
             self._ended(headers, https, moved=stored is _MOVED)
-        else:
-            self._saved(headers, https, sid, stored, ttl, flat if stored == record else None)
+        elif stored == record:
+            self._saved(headers, https, sid, stored, ttl, flat)
+        else:  # merged into what a parallel request stored: its lifetime may be another
+            self._saved(headers, https, sid, stored, manager.ttl(self.lifetime, self.created_ms))
 
     def _saved(self, headers: Headers, https: bool, sid: str, record: str, ttl: float,
                flat: Optional[bool] = None) -> None:
@@ -3202,7 +3222,7 @@ class SessionState:
         elif not self.exists:
             manager.create(sid, record, ttl, _user_key(self._record_user()))
         elif not manager.update(sid, self.snapshot, record, ttl)[0]:  # changed meanwhile, or ended
-            return self._update(record, ttl)
+            return self._update()
         return record
 
     def _move_old_id(self) -> bool:
@@ -3229,10 +3249,16 @@ class SessionState:
             if current in _MOVED_FORMS:
                 return _MOVED
             expected = current
+            if new is None:  # the record as stored now lives by its own lifetime, which may be another
+                try:
+                    stored = _read_record(current)
+                    ttl = manager.ttl(stored.lifetime, stored.created_ms)
+                except ValueError:
+                    pass
             _pause_after_collision(attempt, started)
         raise StoreUnavailable('the session %s... kept changing under concurrent requests' % sid[:6])
 
-    def _update(self, record: str, ttl: float) -> Optional[str]:
+    def _update(self) -> Optional[str]:
         """Replace the stored record with this request's changes; or the record that stops it
         (None when the session is gone, ``_MOVED`` when another request gave it a new id).
 
@@ -3252,7 +3278,7 @@ class SessionState:
             merged = self._merged(current, changes) if current is not None else None
             if merged is None:  # gone, or no longer a session record: nothing to apply the changes to
                 return None
-            if manager.update(self.sid, current, merged, ttl)[0]:
+            if manager.update(self.sid, current, merged, manager.ttl(self.lifetime, self.created_ms))[0]:
                 self.snapshot = merged
                 return merged
             _pause_after_collision(attempt, started)

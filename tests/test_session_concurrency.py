@@ -294,6 +294,59 @@ def test_a_remembered_session_read_across_a_change_sends_its_cookie_and_keeps_th
     assert browser.read()[1] == {'cart': '3', 'note': 'meanwhile'}
 
 
+def remembered_across_a_held_request(make_app, serve_with_gates, store_url, held, **config):
+    """A session (``cart`` = 3) with the plain 1 s timeout; a request (``held``, a /hold query) loads it,
+    another one then calls ``remember(600)``, and the held one finishes: the browser."""
+    app = gated_app(make_app, store_url, session_timeout=1, **config)
+
+    @app.get('/remember-long')
+    def remember_long():
+        session.remember(600)
+        return 'ok'
+
+    origin = serve_with_gates(app)
+    browser = logged_in(origin, cart='3')
+    finish = hold_in_thread(origin, browser.sid, '/hold?name=a' + held)
+    assert app.gates('a').loaded.wait(10)
+    assert Browser(origin, browser.sid).get('/remember-long').status == 200
+    app.gates('a').release.set()
+    assert finish().status == 200
+    return browser
+
+
+@pytest.mark.parametrize('max_age', [0, 600], ids=['timeout', 'max_age'])
+@pytest.mark.parametrize('held', ['', '&key=note&value=meanwhile'], ids=['reading', 'changing'])
+def test_a_request_that_loaded_a_session_before_remember_does_not_cut_its_length(
+        make_app, serve_with_gates, store_url, held, max_age):
+    """A request that loaded the session with the plain timeout finishes after another one gave it
+    a lifetime of its own: whether it only slides the session or merges a change into it, the
+    session keeps the remembered length."""
+    browser = remembered_across_a_held_request(make_app, serve_with_gates, store_url, held,
+                                               session_max_age=max_age)
+    time.sleep(1.4)  # past the 1 s timeout, well within the remembered 600 s
+    user, data = browser.read()
+    assert user == 'alice' and data.get('cart') == '3', (user, data)
+    assert data.get('note') == ('meanwhile' if held else None)
+
+
+def test_a_request_that_loaded_a_remembered_session_keeps_a_shorter_length_set_meanwhile(
+        make_app, serve_with_gates, store_url):
+    """A remembered session slides by its own length when a request only read it; if another
+    request shortened that length meanwhile, the session slides by the new one."""
+    app, browser, finish = held_remembered_read(make_app, serve_with_gates, store_url)
+
+    @app.get('/remember-short')
+    def remember_short():
+        session.remember(1)
+        return 'ok'
+
+    assert browser.get('/remember-short').status == 200
+    app.gates('a').release.set()
+    assert finish().status == 200
+    time.sleep(1.4)  # past the new 1 s, well within the 3600 s the held request loaded
+    assert browser.read() == [None, {}]
+
+
 def test_two_overlapping_logins_on_one_session_leave_one_session(make_app, serve_with_gates, store_url, log_dir):
     """Two requests of one anonymous session both log in (an app firing two requests at once):
     the first to save moves the session to its new id; the second finds it moved, stores nothing

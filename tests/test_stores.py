@@ -586,5 +586,11 @@ def test_a_redis_session_with_a_max_age_is_read_and_touched_up_to_that_age(make_
     sid = cookie_value(cookieless_client(app).get('/login?name=alice'))
     traffic = RedisTraffic(redis_server.url)
     cookieless_client(app).get('/read', headers=with_cookie(sid))
-    assert traffic.since() == (2, {'get': 1, 'pexpire': 1})
+    # the extend script: PTTL, and no PEXPIRE, since the life left to the session's age is shorter than the TTL
+    assert traffic.since() == (2, {'get': 1, 'evalsha': 1, 'pttl': 1})
+    assert 50 <= traffic.ttl(sid) <= 60
+    traffic.expire(sid, 10)
+    traffic.since()
+    cookieless_client(app).get('/read', headers=with_cookie(sid))
+    assert traffic.since() == (2, {'get': 1, 'evalsha': 1, 'pttl': 1, 'pexpire': 1})
     assert 50 <= traffic.ttl(sid) <= 60
