@@ -268,7 +268,7 @@ class AuthFailure(CanisterError):
 ###############################################################################
 
 _TRUE = frozenset(('1', 'true', 'yes', 'on'))
-_FALSE = frozenset(('0', 'false', 'no', 'off', ''))
+_FALSE = frozenset(('0', 'false', 'no', 'off'))  # not '': `csrf =` must not turn a protection off
 _LEVELS = {
     'DISABLED': logging.CRITICAL + 10, 'DEBUG': logging.DEBUG, 'INFO': logging.INFO,
     'WARNING': logging.WARNING, 'ERROR': logging.ERROR, 'CRITICAL': logging.CRITICAL,
@@ -484,7 +484,7 @@ KEYS: Dict[str, _Key] = {key.name: key for key in (
     _Key('cors', '', _as_origins,
          '`*`, or allowed origins (comma/space separated, `https://*.example.com` allowed); empty or `false`: off'),
     _Key('cors_credentials', False, _as_bool, 'allow cookies/credentials (needs an explicit origin list)'),
-    _Key('cors_methods', (), _as_tokens, 'methods granted to preflights (default: those the route accepts)'),
+    _Key('cors_methods', (), _as_tokens, 'methods granted to preflights (empty or `*`: those the route accepts)'),
     _Key('cors_headers', ('Content-Type', 'Authorization', 'X-Request-ID'), _as_tokens,
          'request headers granted to preflights (`*`: any)'),
     _Key('cors_expose_headers', ('X-Request-ID',), _as_tokens, 'response headers the page may read'),
@@ -613,7 +613,7 @@ class Config(Dict[str, Any]):
             raise ConfigError('canister.%s%s has an inline comment (whitespace then ; or #): Bottle\'s '
                               'load_config keeps it as part of the value; put the comment on a line of '
                               'its own' % (spec.name, '' if _redacted(spec.name, value) == '***'
-                                           else ' = %r' % value))
+                                           else ' = %r' % _redacted(spec.name, value)))
         try:
             return spec.parse(value)
         except ValueError as error:
@@ -4429,7 +4429,8 @@ class CorsPolicy:
         #: The listed origins, normalised (``_normal_origin``), and those with a wildcard subdomain
         #: as one pattern (None without any).
         self.origins, self.pattern = _listed_origins(origins)
-        self.methods = tuple(m.upper() for m in config['cors_methods'])
+        #: The methods preflights may be granted (empty: every method the route accepts, as with ``*``).
+        self.methods = () if '*' in config['cors_methods'] else tuple(m.upper() for m in config['cors_methods'])
         self.any_header = '*' in config['cors_headers']
         self.allowed_headers = frozenset(h.lower() for h in config['cors_headers'])
         self.max_age = str(config['cors_max_age'])

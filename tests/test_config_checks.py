@@ -320,3 +320,19 @@ def test_remember_refuses_a_length_no_store_can_keep(tmp_path, seconds):
 
     assert client(app).get('/remember').text == (
         'session.remember() takes a whole number of seconds from 1 to 3162240000 (about 100 years), not %r' % (seconds,))
+
+
+@pytest.mark.parametrize('key', ['csrf', 'auth_jwt_require_exp', 'session_secure'])
+def test_an_empty_boolean_is_refused_rather_than_read_as_false(tmp_path, key):
+    """`csrf =` in an ini file must not turn the protection off without a word."""
+    with pytest.raises(canister.ConfigError) as raised:
+        install_ini(tmp_path, '[canister]\n%s =\n' % key)
+    assert str(raised.value).startswith("canister.%s = '' is not valid: expected true or false" % key)
+
+
+def test_an_inline_comment_after_a_redis_url_is_refused_without_its_password(tmp_path):
+    with pytest.raises(canister.ConfigError) as raised:
+        install_ini(tmp_path, '[canister]\nsession_store = redis://:s3cret-pw@127.0.0.1:1/0   ; our cache\n')
+    message = str(raised.value)
+    assert 'inline comment' in message and 's3cret-pw' not in message
+    assert message.startswith('canister.session_store = ') and '***' in message

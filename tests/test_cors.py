@@ -780,3 +780,21 @@ def test_cors_preflight_is_not_answered_when_cors_is_off(make_app):
     res = preflight(client(app), '/read', method='GET')
     assert res.status_int == 405
     assert 'Access-Control-Allow-Origin' not in res.headers
+
+
+def test_cors_methods_star_grants_the_methods_the_route_accepts(make_app):
+    app = make_app(cors=APP, cors_methods='*')
+
+    @app.route('/items', method=['GET', 'PUT', 'DELETE'])
+    def items():
+        return 'items'
+
+    res = preflight(client(app), '/items', method='PUT')
+    assert res.status_int == 204
+    assert {m.strip() for m in res.headers['Access-Control-Allow-Methods'].split(',')} == {'GET', 'PUT', 'DELETE'}
+
+
+@pytest.mark.parametrize('origins, allowed', [('*', '*'), (APP, None), ('%s null' % APP, 'null')])
+def test_the_null_origin_is_allowed_by_star_or_when_listed_and_otherwise_not(make_app, origins, allowed):
+    res = client(hello_app(make_app, cors=origins)).get('/', headers={'Origin': 'null'})
+    assert acao(res) == ([allowed] if allowed else [])
