@@ -1123,10 +1123,15 @@ def _either(names: List[str]) -> str:
     return 'one of %s or %s' % (', '.join(names[:-1]), names[-1])
 
 
+def _is_union(kind: Any) -> bool:
+    """True for ``Union[X, Y]`` and ``Optional[X]``, and for ``X | Y`` from Python 3.10 on."""
+    return typing.get_origin(kind) is typing.Union or type(kind).__name__ == 'UnionType'
+
+
 def _unwrap_optional(kind: Any) -> Tuple[Any, bool]:
     """``Optional[X]`` (or ``X | None``, or a ``Literal`` with ``None`` among its values) as
     ``(X, True)``; ``Union[X, Y, None]`` as ``(Union[X, Y], True)``."""
-    if typing.get_origin(kind) is typing.Union or type(kind).__name__ == 'UnionType':
+    if _is_union(kind):
         members = tuple(arg for arg in typing.get_args(kind) if arg is not type(None))
         optional = len(members) < len(typing.get_args(kind))
         return (members[0] if len(members) == 1 else typing.Union[members]), optional
@@ -1176,25 +1181,27 @@ def _optional_converter(convert: Optional[Callable[[Any], Any]]) -> Callable[[An
     return optional
 
 
-def _union_converter(kind: Any) -> Callable[[Any], Any]:
-    """``Union[X, Y, ...]``: a JSON value that already is one of the member classes as it is (JSON
-    ``true`` is no ``int``, as for an ``int`` parameter), else the first member, in the order written,
-    that converts it; else a ``ValueError`` naming the members. With ``None`` among them: see
-    :func:`_optional_converter`."""
+def _union_converter(kind: Any, from_json: bool) -> Callable[[Any], Any]:
+    """``Union[X, Y, ...]``: a JSON value (``from_json``) that already is one of the member classes as
+    it is (JSON ``true`` is no ``int``, as for an ``int`` parameter), else the first member, in the
+    order written, that converts it; else a ``ValueError`` naming the members. With ``None`` among
+    them: see :func:`_optional_converter`."""
     members = tuple(arg for arg in typing.get_args(kind) if arg is not type(None))
     if len(members) < len(typing.get_args(kind)):
-        return _optional_converter(_converter(typing.Union[members] if len(members) > 1 else members[0]))
+        rest = typing.Union[members] if len(members) > 1 else members[0]
+        return _optional_converter(_converter(rest, from_json))
     for member in members:
         if _unwrap_many(member)[1] is not None:
             raise _Unconvertible('a union member, %s, is a container' % _type_name(member))
-    readers = [_converter(member) for member in members]
-    classes = tuple(member for member in members if isinstance(member, type) and typing.get_origin(member) is None)
+    readers = [_converter(member, from_json) for member in members]
+    # a text (from the query, a form or the URL) is no value of a type yet, whatever str members say
+    classes = tuple(member for member in members if isinstance(member, type) and typing.get_origin(member) is None
+                    and (from_json or not issubclass(member, str)))
     takes_bool = any(issubclass(member, bool) for member in classes)
     problem = 'must be %s' % _either([_type_name(member) for member in members])
 
     def convert(value: Any) -> Any:
-        if (not isinstance(value, str) and isinstance(value, classes)
-                and (takes_bool or not isinstance(value, bool))):
+        if isinstance(value, classes) and (takes_bool or not isinstance(value, bool)):
             return value
         for read in readers:
             if read is None:
@@ -1207,13 +1214,19 @@ def _union_converter(kind: Any) -> Callable[[Any], Any]:
     return convert
 
 
-def _converter(kind: Any) -> Optional[Callable[[Any], Any]]:
-    """The function converting a value to ``kind``, or None to take it as sent."""
+def _holds_union(kind: Any) -> bool:
+    """True for a union, and for an annotation with one inside (``List[Union[int, str]]``)."""
+    return _is_union(kind) or any(_holds_union(arg) for arg in typing.get_args(kind))
+
+
+def _converter(kind: Any, from_json: bool = False) -> Optional[Callable[[Any], Any]]:
+    """The function converting a value to ``kind``, or None to take it as sent. ``from_json``: for a
+    value from a JSON body, which a union takes as it is when it is a value of a member class."""
     if kind is _EMPTY or kind is Any or kind is bottle.FileUpload:
         return None
     origin = typing.get_origin(kind)
-    if origin is typing.Union or type(kind).__name__ == 'UnionType':
-        return _union_converter(kind)
+    if _is_union(kind):
+        return _union_converter(kind, from_json)
     if origin is typing.Literal:
         return _literal_converter(kind)
     if not callable(kind):
@@ -1230,7 +1243,7 @@ class _Param:
 
     #: A route may have many parameters, each read on every request: no instance dict.
     __slots__ = ('name', 'convert', 'many', 'required', 'optional', 'is_file', 'plain', 'wire_name', 'exact',
-                 'none_if_absent', 'container', 'positions', 'count_problem')
+                 'none_if_absent', 'container', 'positions', 'count_problem', 'json_convert', 'json_positions')
 
     def __init__(self, parameter: inspect.Parameter, annotation: Any) -> None:
         """Raises :class:`_Unconvertible` for an annotation canister cannot convert to."""
@@ -1248,6 +1261,13 @@ class _Param:
             None if fixed is None else tuple(_converter(item) for item in fixed)
         self.count_problem = '' if fixed is None else 'must have %d value%s (%s)' % (
             len(fixed), '' if len(fixed) == 1 else 's', ', '.join(_type_name(item) for item in fixed))
+        #: The same two for a value from a JSON body: they differ for a union only (a JSON string
+        #: stays a string for ``Union[int, str]``, where a text from the query may convert to an int).
+        self.json_convert = self.convert
+        self.json_positions = self.positions
+        if any(_holds_union(item) for item in (fixed or (kind,))):
+            self.json_convert = _converter(kind, True)
+            self.json_positions = None if fixed is None else tuple(_converter(item, True) for item in fixed)
         self.required = parameter.default is _EMPTY and not self.optional
         #: ``Optional[X]`` without a default: None when absent (with one, the handler's default).
         self.none_if_absent = self.optional and parameter.default is _EMPTY
@@ -1278,10 +1298,14 @@ def _json_values(param: _Param, body: Dict[str, Any]) -> Optional[List[Any]]:
     if param.name not in body or param.is_file:
         return None
     value = body[param.name]
-    return _JsonArray(value) if isinstance(value, list) and param.many else [value]
+    return _JsonArray(value) if isinstance(value, list) and param.many else _JsonValue((value,))
 
 
-class _JsonArray(list):
+class _JsonValue(list):
+    """The one value of a parameter in a JSON body (see :meth:`ParameterBinder._convert`)."""
+
+
+class _JsonArray(_JsonValue):
     """The items of a JSON array sent to a parameter of many values: ``[null]`` is one item, ``null``,
     where the JSON ``null`` itself means none (see :meth:`ParameterBinder._convert`)."""
 
@@ -1562,28 +1586,32 @@ class ParameterBinder:
     @staticmethod
     def _convert(param: _Param, values: List[Any]) -> Any:
         """The handler's value from the values sent: converted, a list of them, or None."""
-        convert = param.convert
+        from_json = isinstance(values, _JsonValue)
+        convert = param.json_convert if from_json else param.convert
         try:
             if param.many:
                 # Optional[List[X]] sent empty (or JSON null, not [null]): None
-                if param.optional and type(values) is list and values in ([None], ['']):
+                if param.optional and type(values) is not _JsonArray and values in ([None], ['']):
                     return None
-                positions = param.positions
+                positions = param.json_positions if from_json else param.positions
                 if positions is not None:  # a fixed-length Tuple[X, Y]: one value for each position
                     if len(values) != len(positions):
                         raise ValueError(param.count_problem)
                     return tuple(read(value) if read else value for read, value in zip(positions, values))
                 items = [convert(value) for value in values] if convert else list(values)
-                return param.container(items) if param.container else items
+                if param.container is None:
+                    return items
+                try:
+                    return param.container(items)
+                except TypeError:  # set([[1]]): a JSON array or object in a set
+                    raise ValueError('must hold values a set can hold (a JSON array or object is not one)') from None
             value = values[-1]
             if param.optional and (value is None or value == ''):  # sent empty (or JSON null): None
                 return None
             return convert(value) if convert else value
         except ValueError as error:
             raise _conversion_failure(param, values, error) from None
-        except TypeError:  # set([[1]]): a JSON array or object in a set
-            raise _conversion_failure(param, values, ValueError(
-                'must hold values a set can hold (a JSON array or object is not one)')) from None
+
 
 class _NotJson(ValueError):
     """A JSON text holds ``NaN``, ``Infinity`` or ``-Infinity``, which Python reads and JSON lacks."""

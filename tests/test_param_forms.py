@@ -44,8 +44,8 @@ def test_a_json_value_that_already_is_a_member_of_the_union_is_kept_as_is(make_a
     web = client(app)
     assert web.post_json('/u', {'x': 5, 'n': 5, 'flag': True}).text == 'int 5 / int 5 / bool True'
     assert web.post_json('/u', {'x': 'abc', 'n': 2.5, 'flag': 3}).text == "str 'abc' / float 2.5 / int 3"
-    # a JSON string is text, as in the query: the members are tried in order
-    assert web.post_json('/u', {'x': '5', 'n': '5'}).text == 'int 5 / float 5.0 / int 0'
+    # a JSON string is a str: kept where str is a member, else the members are tried in order
+    assert web.post_json('/u', {'x': '5', 'n': '5'}).text == "str '5' / float 5.0 / int 0"
 
 
 def test_json_true_is_not_an_int_member_of_a_union(make_app, log_dir):
@@ -89,16 +89,18 @@ def test_none_in_a_union_makes_it_optional_as_optional_does(make_app):
     assert web.get('/u?a=5&b=x').text == "int 5 / str 'x'"
 
 
-def test_a_union_converts_each_item_of_a_list_and_a_url_argument(make_app):
+def test_a_union_converts_a_url_argument_and_each_item_of_a_list_or_tuple(make_app):
     app = make_app()
 
-    @app.get('/items/<key>')
-    def items(key: Union[int, str], tag: List[Union[int, str]] = ()):
-        return '%s / %s' % (shown(key), shown(tag))
+    @app.route('/items/<key>', method=['GET', 'POST'])
+    def items(key: Union[int, str], tag: List[Union[int, str]] = (), pair: Tuple[Union[int, str], int] = (0, 0)):
+        return '%s / %s / %s' % (shown(key), shown(tag), shown(pair))
 
     web = client(app)
-    assert web.get('/items/5?tag=1&tag=a').text == "int 5 / list [1, 'a']"
-    assert web.get('/items/abc').text == "str 'abc' / tuple ()"
+    assert web.get('/items/5?tag=1&tag=a&pair=2&pair=3').text == "int 5 / list [1, 'a'] / tuple (2, 3)"
+    assert web.get('/items/abc').text == "str 'abc' / tuple () / tuple (0, 0)"
+    assert web.post_json('/items/abc', {'tag': ['1', 2], 'pair': ['2', '3']}).text == \
+        "str 'abc' / list ['1', 2] / tuple ('2', 3)"
 
 
 def test_a_union_with_a_container_member_is_bound_as_text_and_logged_at_apply(make_app, log_dir):
