@@ -249,13 +249,14 @@ def test_sequence_iterable_and_pep585_list_give_a_list_of_converted_values(make_
 
     @app.route('/q', method=['GET', 'POST'])
     def q(a: Sequence[int] = (), b: Iterable[int] = (), c: collections.abc.Sequence[int] = (),
-          d: list[int] = (), e: typing.Collection[int] = ()):
-        return ' / '.join(shown(value) for value in (a, b, c, d, e))
+          d: list[int] = (), e: typing.Collection[int] = (), f: collections.abc.Iterable[int] = ()):
+        return ' / '.join(shown(value) for value in (a, b, c, d, e, f))
 
     web = client(app)
-    assert web.get('/q?a=1&a=2&b=3&c=4&d=5&e=6').text == 'list [1, 2] / list [3] / list [4] / list [5] / list [6]'
+    assert web.get('/q?a=1&a=2&b=3&c=4&d=5&e=6&f=7').text == \
+        'list [1, 2] / list [3] / list [4] / list [5] / list [6] / list [7]'
     assert web.post_json('/q', {'a': [7], 'b': [], 'c': [8, 9]}).text == \
-        'list [7] / list [] / list [8, 9] / tuple () / tuple ()'
+        'list [7] / list [] / list [8, 9] / tuple () / tuple () / tuple ()'
     assert "parameter 'b' must be an integer" in web.get('/q?b=x', status=400).text
 
 
