@@ -34,6 +34,7 @@ from __future__ import annotations
 import base64
 import binascii
 import collections
+import collections.abc
 import datetime
 import decimal
 import difflib
@@ -1102,36 +1103,138 @@ def _literal_converter(kind: Any) -> Callable[[Any], Any]:
     return convert
 
 
+class _Unconvertible(Exception):
+    """An annotation canister has no way to convert a value to: its parameter is bound as text, and
+    the plugin says so at WARNING when it applies itself to the route."""
+
+
+def _type_name(kind: Any) -> str:
+    """A type as a message shows it: ``int``, ``datetime.date``, ``Literal['a', 'b']``."""
+    if isinstance(kind, type) and typing.get_origin(kind) is None:
+        module = getattr(kind, '__module__', 'builtins')
+        return kind.__qualname__ if module == 'builtins' else '%s.%s' % (module, kind.__qualname__)
+    return repr(kind).replace('typing.', '')
+
+
+def _either(names: List[str]) -> str:
+    """``int``, ``int or str``, ``one of int, float or str``."""
+    if len(names) < 3:
+        return ' or '.join(names)
+    return 'one of %s or %s' % (', '.join(names[:-1]), names[-1])
+
+
+def _is_union(kind: Any) -> bool:
+    """True for ``Union[X, Y]`` and ``Optional[X]``, and for ``X | Y`` from Python 3.10 on."""
+    return typing.get_origin(kind) is typing.Union or type(kind).__name__ == 'UnionType'
+
+
 def _unwrap_optional(kind: Any) -> Tuple[Any, bool]:
     """``Optional[X]`` (or ``X | None``, or a ``Literal`` with ``None`` among its values) as
-    ``(X, True)``; any other union as ``(_EMPTY, ...)``."""
-    if typing.get_origin(kind) is typing.Union or type(kind).__name__ == 'UnionType':
-        members = [arg for arg in typing.get_args(kind) if arg is not type(None)]
+    ``(X, True)``; ``Union[X, Y, None]`` as ``(Union[X, Y], True)``."""
+    if _is_union(kind):
+        members = tuple(arg for arg in typing.get_args(kind) if arg is not type(None))
         optional = len(members) < len(typing.get_args(kind))
-        return (members[0] if len(members) == 1 else _EMPTY), optional
+        return (members[0] if len(members) == 1 else typing.Union[members]), optional
     if typing.get_origin(kind) is typing.Literal and None in typing.get_args(kind):
         values = tuple(arg for arg in typing.get_args(kind) if arg is not None)
         return (typing.Literal[values] if values else _EMPTY), True
     return kind, False
 
 
-def _unwrap_many(kind: Any) -> Tuple[Any, bool]:
-    """``List[X]`` (or a bare list, tuple or set) as ``(X, True)``."""
-    if kind in (list, tuple, set) or typing.get_origin(kind) in (list, tuple, set):
-        args = typing.get_args(kind)
-        return (args[0] if args else _EMPTY), True
-    return kind, False
+#: The annotations read from repeated values (or a JSON array), and the container each gives the
+#: handler: the annotation's own class, or a list for an abstract one such as ``Sequence[int]``.
+_MANY: Dict[Any, Any] = {
+    list: list, tuple: tuple, set: set, frozenset: frozenset,
+    collections.abc.Sequence: list, collections.abc.MutableSequence: list, collections.abc.Collection: list,
+    collections.abc.Iterable: list, collections.abc.Set: frozenset, collections.abc.MutableSet: set,
+}
 
 
-def _converter(kind: Any) -> Optional[Callable[[Any], Any]]:
-    """The function converting a value to ``kind``, or None to take it as sent."""
-    if kind is _EMPTY or kind is Any or kind is bottle.FileUpload or not callable(kind):
+def _unwrap_many(kind: Any) -> Tuple[Any, Any, Optional[Tuple[Any, ...]]]:
+    """``List[X]`` and the other containers of repeated values as ``(X, container, None)``, a
+    fixed-length ``Tuple[X, Y]`` as ``(_EMPTY, tuple, (X, Y))``, any other annotation as
+    ``(kind, None, None)``. A bare ``list``, ``tuple`` or ``set`` gives a list of the values as sent
+    (as canister always did); ``Tuple[X, ...]`` a tuple of X."""
+    origin = typing.get_origin(kind) or kind
+    try:
+        container = _MANY.get(origin)
+    except TypeError:  # an annotation that is no type at all, and cannot be hashed
+        return kind, None, None
+    if container is None:
+        return kind, None, None
+    args = typing.get_args(kind)
+    if not args:
+        return _EMPTY, (list if origin in (list, tuple, set) else container), None
+    if origin is tuple:
+        if len(args) == 2 and args[1] is Ellipsis:
+            return args[0], tuple, None
+        return _EMPTY, tuple, (() if args == ((),) else args)  # Tuple[()] is ((),) before Python 3.11
+    return args[0], container, None
+
+
+def _optional_converter(convert: Optional[Callable[[Any], Any]]) -> Callable[[Any], Any]:
+    """``Optional[X]`` as an item of a container: None for a JSON ``null`` or an empty text, else X."""
+    def optional(value: Any) -> Any:
+        if value is None or value == '':
+            return None
+        return convert(value) if convert else value
+    return optional
+
+
+def _union_converter(kind: Any, from_json: bool) -> Callable[[Any], Any]:
+    """``Union[X, Y, ...]``: a JSON value (``from_json``) that already is one of the member classes as
+    it is (JSON ``true`` is no ``int``, as for an ``int`` parameter), else the first member, in the
+    order written, that converts it; else a ``ValueError`` naming the members. With ``None`` among
+    them: see :func:`_optional_converter`."""
+    members = tuple(arg for arg in typing.get_args(kind) if arg is not type(None))
+    if len(members) < len(typing.get_args(kind)):
+        rest = typing.Union[members] if len(members) > 1 else members[0]
+        return _optional_converter(_converter(rest, from_json))
+    for member in members:
+        if _unwrap_many(member)[1] is not None:
+            raise _Unconvertible('a union member, %s, is a container' % _type_name(member))
+    readers = [_converter(member, from_json) for member in members]
+    # a text (from the query, a form or the URL) is no value of a type yet, whatever str members say
+    classes = tuple(member for member in members if isinstance(member, type) and typing.get_origin(member) is None
+                    and (from_json or not issubclass(member, str)))
+    takes_bool = any(issubclass(member, bool) for member in classes)
+    problem = 'must be %s' % _either([_type_name(member) for member in members])
+
+    def convert(value: Any) -> Any:
+        if isinstance(value, classes) and (takes_bool or not isinstance(value, bool)):
+            return value
+        for read in readers:
+            if read is None:
+                return value
+            try:
+                return read(value)
+            except ValueError:
+                continue
+        raise ValueError(problem)
+    return convert
+
+
+def _holds_union(kind: Any) -> bool:
+    """True for a union, and for an annotation with one inside (``List[Union[int, str]]``)."""
+    return _is_union(kind) or any(_holds_union(arg) for arg in typing.get_args(kind))
+
+
+def _converter(kind: Any, from_json: bool = False) -> Optional[Callable[[Any], Any]]:
+    """The function converting a value to ``kind``, or None to take it as sent. ``from_json``: for a
+    value from a JSON body, which a union takes as it is when it is a value of a member class."""
+    if kind is _EMPTY or kind is Any or kind is bottle.FileUpload:
         return None
     origin = typing.get_origin(kind)
+    if _is_union(kind):
+        return _union_converter(kind, from_json)
     if origin is typing.Literal:
         return _literal_converter(kind)
+    if not callable(kind):
+        return None
     if isinstance(origin, type):  # Dict[str, int] and the like: the container, its items as sent
         kind = origin
+    if inspect.isabstract(kind):  # Mapping[str, int], an abstract class of the app's: nothing to call
+        raise _Unconvertible('%s is an abstract class' % _type_name(kind))
     return _CONVERTERS.get(kind) or _other_converter(kind)
 
 
@@ -1140,14 +1243,31 @@ class _Param:
 
     #: A route may have many parameters, each read on every request: no instance dict.
     __slots__ = ('name', 'convert', 'many', 'required', 'optional', 'is_file', 'plain', 'wire_name', 'exact',
-                 'none_if_absent')
+                 'none_if_absent', 'container', 'positions', 'count_problem', 'json_convert', 'json_positions')
 
     def __init__(self, parameter: inspect.Parameter, annotation: Any) -> None:
+        """Raises :class:`_Unconvertible` for an annotation canister cannot convert to."""
         self.name = parameter.name
         kind, self.optional = _unwrap_optional(annotation)
-        kind, self.many = _unwrap_many(kind)
+        kind, container, fixed = _unwrap_many(kind)
+        self.many = container is not None
+        #: What a list of the values becomes: None to keep the list, else ``tuple``, ``set`` or ``frozenset``.
+        self.container = None if container is list else container
         self.is_file = kind is bottle.FileUpload
         self.convert: Optional[Callable[[Any], Any]] = _converter(kind)
+        #: A fixed-length ``Tuple[X, Y]``: the converter of each position (None: as sent), and the
+        #: 400's words for another count of values.
+        self.positions: Optional[Tuple[Optional[Callable[[Any], Any]], ...]] = \
+            None if fixed is None else tuple(_converter(item) for item in fixed)
+        self.count_problem = '' if fixed is None else 'must have %d value%s (%s)' % (
+            len(fixed), '' if len(fixed) == 1 else 's', ', '.join(_type_name(item) for item in fixed))
+        #: The same two for a value from a JSON body: they differ for a union only (a JSON string
+        #: stays a string for ``Union[int, str]``, where a text from the query may convert to an int).
+        self.json_convert = self.convert
+        self.json_positions = self.positions
+        if any(_holds_union(item) for item in (fixed or (kind,))):
+            self.json_convert = _converter(kind, True)
+            self.json_positions = None if fixed is None else tuple(_converter(item, True) for item in fixed)
         self.required = parameter.default is _EMPTY and not self.optional
         #: ``Optional[X]`` without a default: None when absent (with one, the handler's default).
         self.none_if_absent = self.optional and parameter.default is _EMPTY
@@ -1178,7 +1298,16 @@ def _json_values(param: _Param, body: Dict[str, Any]) -> Optional[List[Any]]:
     if param.name not in body or param.is_file:
         return None
     value = body[param.name]
-    return list(value) if isinstance(value, list) and param.many else [value]
+    return _JsonArray(value) if isinstance(value, list) and param.many else _JsonValue((value,))
+
+
+class _JsonValue(list):
+    """The one value of a parameter in a JSON body (see :meth:`ParameterBinder._convert`)."""
+
+
+class _JsonArray(_JsonValue):
+    """The items of a JSON array sent to a parameter of many values: ``[null]`` is one item, ``null``,
+    where the JSON ``null`` itself means none (see :meth:`ParameterBinder._convert`)."""
 
 
 def _read_json(request: Any, decoder: Optional[json.JSONDecoder] = None) -> Optional[Dict[str, Any]]:
@@ -1279,7 +1408,12 @@ class ParameterBinder:
             annotation = _EMPTY
             self.notes.append('parameter %r is bound as text: its annotation %r cannot be evaluated (%s: %s)'
                               % (parameter.name, parameter.annotation, type(error).__name__, error))
-        param = _Param(parameter, annotation)
+        try:
+            param = _Param(parameter, annotation)
+        except _Unconvertible as error:  # the same
+            param = _Param(parameter, _EMPTY)
+            self.notes.append('parameter %r is bound as text: canister cannot convert to its annotation %s (%s)'
+                              % (parameter.name, _type_name(annotation), error))
         if parameter.name not in url_names:
             self.params.append(param)
             if param.exact:
@@ -1452,12 +1586,25 @@ class ParameterBinder:
     @staticmethod
     def _convert(param: _Param, values: List[Any]) -> Any:
         """The handler's value from the values sent: converted, a list of them, or None."""
-        convert = param.convert
+        from_json = isinstance(values, _JsonValue)
+        convert = param.json_convert if from_json else param.convert
         try:
             if param.many:
-                if param.optional and values in ([None], ['']):  # Optional[List[X]] sent empty (or JSON null): None
+                # Optional[List[X]] sent empty (or JSON null, not [null]): None
+                if param.optional and type(values) is not _JsonArray and values in ([None], ['']):
                     return None
-                return [convert(value) for value in values] if convert else list(values)
+                positions = param.json_positions if from_json else param.positions
+                if positions is not None:  # a fixed-length Tuple[X, Y]: one value for each position
+                    if len(values) != len(positions):
+                        raise ValueError(param.count_problem)
+                    return tuple(read(value) if read else value for read, value in zip(positions, values))
+                items = [convert(value) for value in values] if convert else list(values)
+                if param.container is None:
+                    return items
+                try:
+                    return param.container(items)
+                except TypeError:  # set([[1]]): a JSON array or object in a set
+                    raise ValueError('must hold values a set can hold (a JSON array or object is not one)') from None
             value = values[-1]
             if param.optional and (value is None or value == ''):  # sent empty (or JSON null): None
                 return None
