@@ -562,7 +562,8 @@ class Config(Dict[str, Any]):
         self.warnings += self._without_effect()
 
     def _without_effect(self) -> List[str]:
-        """A warning for each setting that does nothing without another one (the install goes on)."""
+        """A warning for each setting that does nothing, or lets in too much, without another one
+        (the install goes on)."""
         notes = []
         if self['auth_basic_username'] and not self['auth_basic_password']:
             notes.append('canister.auth_basic_username = %r has no auth_basic_password: that user cannot log in '
@@ -574,6 +575,11 @@ class Config(Dict[str, Any]):
                                                or self['auth_jwt_jwks_url']):
             notes.append('canister.auth_jwt_client_id is set without auth_jwt_secret, auth_jwt_public_key or '
                          'auth_jwt_jwks_url: Bearer tokens are not checked, and nobody logs in with one')
+        provider = 'auth_jwt_jwks_url' if self['auth_jwt_jwks_url'] else 'auth_jwt_public_key'
+        if self[provider] and not self['auth_jwt_client_id']:
+            notes.append('canister.%s is set without auth_jwt_client_id: a token the provider signed for any '
+                         'other application logs in too; set auth_jwt_client_id to this app\'s client id (the '
+                         'audience its tokens name)' % provider)
         if self['cors_credentials'] and not self['cors']:
             notes.append('canister.cors_credentials is set without cors: it has no effect')
         return notes
@@ -4031,6 +4037,8 @@ class JwtAuth:
     #: The algorithms of a shared secret, and of a public key.
     _SYMMETRIC = ('HS256', 'HS384', 'HS512')
     _ASYMMETRIC = ('RS256', 'RS384', 'RS512', 'ES256', 'ES384', 'ES512', 'PS256', 'PS384', 'PS512', 'EdDSA')
+    #: The shortest secret installed without a WARNING: HS256's hash length (RFC 7518 section 3.2).
+    _SECRET_MIN = 32
 
     def __init__(self, config: Config, log: RequestLog) -> None:
         self.jwt = jwt = _require('jwt')
@@ -4048,6 +4056,13 @@ class JwtAuth:
         self.algorithms = frozenset(config['auth_jwt_algorithms'] or self._default_algorithms())
         for algorithm in self.algorithms:
             self._check_algorithm(algorithm)
+        if self.secret and len(self.secret) < self._SECRET_MIN and self.algorithms & set(self._SYMMETRIC):
+            note = ('canister.auth_jwt_secret is %d bytes: one token is enough to find a secret shorter than %d '
+                    'bytes by trying candidates offline, and then anyone can sign tokens; use %d random bytes or '
+                    'more (python -c "import secrets; print(secrets.token_urlsafe(32))", auth_jwt_encoding = clear)'
+                    % (len(self.secret), self._SECRET_MIN, self._SECRET_MIN))
+            log.write(logging.WARNING, '%s', note)
+            _warn_at_install(note)
         if not self.algorithms.issubset(self._SYMMETRIC):
             # PyJWT installs without it, and then knows no RS/ES/PS/EdDSA key: every token would be refused.
             _require('cryptography')

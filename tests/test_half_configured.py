@@ -2,6 +2,7 @@
 user without a password cannot log in with an empty one (canister 1.x turned Basic off there too)."""
 from __future__ import annotations
 
+import base64
 import warnings
 
 import bottle
@@ -80,3 +81,46 @@ def test_one_canister_installed_on_two_apps_is_refused(tmp_path):
     admin.install(plugin)                  # once uninstalled, it may serve another app
     assert client(admin).get('/').text == 'admin'
     admin.uninstall(plugin)
+
+
+@pytest.mark.parametrize('key', ['auth_jwt_jwks_url', 'auth_jwt_public_key'])
+def test_a_provider_key_without_a_client_id_is_reported_at_install(tmp_path, key):
+    """Without an audience, a token the provider signed for any other application would log in."""
+    pem = tmp_path / 'public.pem'
+    if key == 'auth_jwt_public_key':
+        from cryptography.hazmat.primitives import serialization
+        from cryptography.hazmat.primitives.asymmetric import ec
+        pem.write_bytes(ec.generate_private_key(ec.SECP256R1()).public_key().public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo))
+    value = 'https://login.example.com/keys' if key == 'auth_jwt_jwks_url' else str(pem)
+    _, said = install(tmp_path, {key: value})
+    warning = ('canister.%s is set without auth_jwt_client_id: a token the provider signed for any other '
+               "application logs in too; set auth_jwt_client_id to this app's client id (the audience its "
+               'tokens name)' % key)
+    assert said == [warning]
+    assert warning in read_log(tmp_path)
+    _, said = install(tmp_path / 'with-id', {key: value, 'auth_jwt_client_id': 'my-api'})
+    assert said == []
+
+
+@pytest.mark.parametrize('secret, encoding, warned', [
+    ('my-secret', 'clear', 9),                                          # the value of the 1.x docs
+    ('x' * 31, 'clear', 31),
+    ('x' * 32, 'clear', None),
+    ('ZXhhbXBsZS1zZWNyZXQtcmVwbGFjZS13aXRoLTMyKy1yYW5kb20tYnl0ZXM', 'base64url', None),   # the README's
+])
+def test_a_jwt_secret_shorter_than_32_bytes_is_reported_at_install_and_still_works(tmp_path, secret, encoding, warned):
+    import jwt
+    app, said = install(tmp_path, {'auth_jwt_secret': secret, 'auth_jwt_encoding': encoding})
+    if warned is None:
+        assert said == []
+    else:
+        assert len(said) == 1 and said[0].startswith('canister.auth_jwt_secret is %d bytes: one token is enough to '
+                                                     'find a secret shorter than 32 bytes' % warned), said
+        assert said[0] in read_log(tmp_path)
+    key = secret.encode() if encoding == 'clear' else base64.urlsafe_b64decode(secret + '=' * (-len(secret) % 4))
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')   # PyJWT's own InsecureKeyLengthWarning
+        claims = {'sub': 'alice', 'exp': 4102444800}
+        token = jwt.encode(claims, key, algorithm='HS256')
+        assert client(app).get('/me', headers={'Authorization': 'Bearer ' + token}).text == repr(claims)
