@@ -1062,6 +1062,16 @@ def _other_converter(kind: Any) -> Callable[[Any], Any]:
     return convert
 
 
+def _bytes_converter(kind: Any) -> Callable[[Any], Any]:
+    """``bytes`` or ``bytearray`` of the text as UTF-8.  Not of a JSON number, which the class
+    would take as a size: a 20-byte body would ask for gigabytes."""
+    def convert(value: Any) -> Any:
+        if isinstance(value, str):
+            return kind(value.encode('utf-8'))
+        raise ValueError('must be text')
+    return convert
+
+
 def _iso_converter(kind: Any, example: str) -> Callable[[Any], Any]:
     """``datetime.date``, ``datetime.datetime`` or ``datetime.time`` from its ISO 8601 text, as
     ``fromisoformat`` of this Python reads it (the constructors take no text)."""
@@ -1080,6 +1090,7 @@ _CONVERTERS: Dict[Any, Callable[[Any], Any]] = {
     datetime.date: _iso_converter(datetime.date, '2024-05-31'),
     datetime.datetime: _iso_converter(datetime.datetime, '2024-05-31T14:30:00'),
     datetime.time: _iso_converter(datetime.time, '14:30:00'),
+    bytes: _bytes_converter(bytes), bytearray: _bytes_converter(bytearray),
 }
 
 

@@ -120,3 +120,33 @@ def test_a_converter_exception_escaping_the_app_is_logged_once(make_app, log_dir
     log = read_log(log_dir)
     assert log.count('RuntimeError: converter bug y') == 1
     assert re.search(r'\]   Response: 500 \(\d+ms\)$', log, re.M)
+
+
+@pytest.mark.parametrize('kind', [bytes, bytearray])
+@pytest.mark.parametrize('value', [200000000, 10 ** 15, [1, 2], None])
+def test_a_bytes_parameter_given_a_json_number_answers_400_without_allocating_it(make_app, log_dir, kind, value):
+    """bytes(200000000) would be a 200 MB object from a 20-byte body, bytes(10**15) a MemoryError."""
+    app = make_app()
+
+    @app.post('/b')
+    def b(data: kind):
+        return str(len(data))
+
+    response = client(app).post_json('/b', {'data': value}, expect_errors=True)
+    assert response.status_int == 400, response.text
+    assert "parameter 'data' must be text" in response.text
+    assert 'Traceback' not in read_log(log_dir)
+
+
+@pytest.mark.parametrize('kind', [bytes, bytearray])
+def test_a_bytes_parameter_holds_the_text_as_utf8_from_the_query_and_json(make_app, kind):
+    app = make_app()
+
+    @app.route('/b', method=['GET', 'POST'])
+    def b(data: kind):
+        assert type(data) is kind
+        return data.hex()
+
+    web = client(app)
+    assert web.get('/b?data=%C3%A9t%C3%A9').text == 'c3a974c3a9'
+    assert web.post_json('/b', {'data': 'été'}).text == 'c3a974c3a9'
