@@ -69,7 +69,7 @@ import bottle
 
 __version__ = '2.0.0.dev0'
 __all__ = [
-    'Canister', 'session', 'request_id', 'require_user', 'require', 'hash_password',
+    'Canister', 'session', 'request_id', 'require_user', 'require', 'csrf_exempt', 'hash_password',
     'verify_password', 'SessionStore', 'MemoryStore', 'SQLiteStore', 'RedisStore',
     'CanisterError', 'ConfigError', 'MissingExtraError', 'StoreUnavailable', 'SessionDataError',
     'CanisterWarning',
@@ -4590,6 +4590,57 @@ class CsrfGuard:
             _escape(origin)[:100], _escape(method)[:20])
 
 
+#: The attribute ``csrf_exempt`` sets on a handler.
+_CSRF_EXEMPT = '_canister_csrf_exempt'
+
+
+def csrf_exempt(callback: Callable[..., Any]) -> Callable[..., Any]:
+    """Decorate a handler whose route takes unsafe requests from any origin (a SAML ACS, an OIDC
+    ``form_post`` callback): the same as the route keyword ``csrf=False``, above or below the
+    route decorator."""
+    try:
+        setattr(getattr(callback, '__func__', callback), _CSRF_EXEMPT, True)
+    except (AttributeError, TypeError):
+        raise TypeError('canister.csrf_exempt cannot mark %r: give its route the keyword csrf=False '
+                        'instead' % (callback,)) from None
+    return callback
+
+
+def _is_csrf_exempt(route: bottle.Route) -> bool:
+    """True if ``route`` takes unsafe requests from any origin: its route keywords have ``csrf=False``
+    (``@app.post('/acs', csrf=False)``), or its handler is decorated with ``csrf_exempt``."""
+    config = route.config
+    # bottle 0.13's route config shows the app's config too (as "virtual" keys): only the route's own
+    # counts.  (Asked of the class: bottle 0.12's config answers None for any attribute it lacks.)
+    virtual = config._virtual_keys if hasattr(type(config), '_virtual_keys') else ()
+    if config.get('csrf') is False and 'csrf' not in virtual:
+        return True
+    return getattr(route.callback, _CSRF_EXEMPT, False) is True
+
+
+def _route_of(environ: Mapping[str, Any], router: Any) -> Optional[bottle.Route]:
+    """The route Bottle will give the request to, or None if it answers 404 or 405 (or the path is
+    not UTF-8).  For a Bottle app mounted as a WSGI app, the route of that app's own router."""
+    path = environ.get('PATH_INFO', '') or '/'
+    try:
+        path = path.encode('latin1').decode('utf-8')
+    except UnicodeError:
+        return None
+    return _routed(router, str(environ.get('REQUEST_METHOD', 'GET')).upper(), path)
+
+
+def _routed(router: Any, method: str, path: str) -> Optional[bottle.Route]:
+    try:
+        route, _ = router.match({'REQUEST_METHOD': method, 'PATH_INFO': path})
+    except Exception:  # Bottle's 404 or 405 (an HTTPError), or a route filter that fails on this path
+        return None
+    mounted = route.config.get('mountpoint.target')
+    if isinstance(mounted, bottle.Bottle):
+        prefix = '/' + str(route.config.get('mountpoint.prefix', '')).strip('/')
+        return _routed(mounted.router, method, path[len(prefix):] or '/')
+    return route
+
+
 ###############################################################################
 # Request Context and Early Responses #########################################
 ###############################################################################
@@ -4757,8 +4808,18 @@ class _EarlyChecks:
     def _csrf(self, context: _RequestContext) -> Optional[_PlainResponse]:
         if self.csrf is None or context.method not in _UNSAFE_METHODS:
             return None
-        reason = self.csrf.why_refused(context.environ, _normal_origin(context.scheme + '://' + context.host()))
-        return None if reason is None else self._refuse(403, reason, context.environ)
+        environ = context.environ
+        reason = self.csrf.why_refused(environ, _normal_origin(context.scheme + '://' + context.host()))
+        if reason is None:
+            return None
+        # only a request about to be refused asks for its route: the others pay nothing for exemptions
+        route = context.route if context.route is not None else _route_of(environ, self.router)
+        if route is not None and _is_csrf_exempt(route):
+            origin = environ.get('HTTP_ORIGIN') or environ.get('HTTP_REFERER') or 'none named'
+            self.log.write(logging.INFO, 'Cross-site %s from %s let in: route %s %s is exempt from CSRF protection',
+                           context.method, _escape(origin)[:100], route.method, route.rule)
+            return None
+        return self._refuse(403, reason, environ)
 
     def _chunked_body(self, context: _RequestContext) -> Optional[_PlainResponse]:
         environ = context.environ
@@ -4832,6 +4893,8 @@ class _RequestContext(SessionState):
     origin: Optional[str] = None
     #: The request is a CORS preflight (logged at DEBUG, answered by canister).
     preflight = False
+    #: The route to serve, when known before the early checks (a child app's route: ``Canister._serve``).
+    route: Any = None
     #: ``time.perf_counter()`` at the start, when the response line is logged (0.0 otherwise).
     started = 0.0
     #: The handler's exception was logged already (by the route wrapper).
@@ -5197,7 +5260,7 @@ class Canister:
         def canister_route(*args: Any, **url_args: Any) -> Any:
             context = _local.context
             if context is None:  # canister's WSGI callable did not run (the app is mounted or merged into another)
-                return self._serve(canister_route, args, url_args)
+                return self._serve(canister_route, route, args, url_args)
             try:
                 if auth is not None:
                     header = context.environ.get('HTTP_AUTHORIZATION')
@@ -5298,7 +5361,8 @@ class Canister:
             context.end()
 
     # -- a route whose app's WSGI callable did not run ---------------------
-    def _serve(self, route_call: Callable[..., Any], args: Tuple[Any, ...], url_args: Dict[str, Any]) -> Any:
+    def _serve(self, route_call: Callable[..., Any], route: bottle.Route, args: Tuple[Any, ...],
+               url_args: Dict[str, Any]) -> Any:
         """Do the WSGI callable's work around one route call, for a request that reached this app's
         route without passing through it: Bottle 0.13's ``mount`` and ``merge`` (both versions)
         copy a child app's routes into a parent, whose own WSGI callable then serves them.
@@ -5308,6 +5372,7 @@ class Canister:
         finished on the response Bottle will send: the one raised or returned, or ``bottle.response``.
         """
         context = _RequestContext.begin(self, bottle.request.environ, None)
+        context.route = route
         context.code = 500  # unless a response is finished below
         try:
             early = self.early.response(context)
