@@ -4282,6 +4282,13 @@ def _current_authenticator() -> Optional[Authenticator]:
     return plugin.auth if plugin is not None else None
 
 
+#: On a handler ``require`` made: its check (``functools.wraps`` copies it onto wrappers made later).
+_GUARD_CHECK = '_canister_check'
+#: On the function ``require`` decorated (under any wrappers): every check made for it.  ``apply``
+#: enforces those its route's handler lacks, the sign of ``@require`` written above ``@app.get``.
+_GUARD_CHECKS = '_canister_checks'
+
+
 def require(predicate: Callable[[Any], bool],
             message: str = 'Forbidden') -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Decorate a handler: 401 if nobody is logged in, 403 if ``predicate(session.user)`` is false.
@@ -4290,8 +4297,7 @@ def require(predicate: Callable[[Any], bool],
     exception logged at ERROR with its traceback, since the predicate has a bug to fix.
     """
     def decorate(callback: Callable[..., Any]) -> Callable[..., Any]:
-        @functools.wraps(callback)
-        def guarded(*args: Any, **kwargs: Any) -> Any:
+        def check() -> None:
             user = session.user
             if user is None:
                 auth = _current_authenticator()
@@ -4308,7 +4314,13 @@ def require(predicate: Callable[[Any], bool],
                 allowed = False
             if not allowed:
                 raise _error_response(403, message)
+
+        @functools.wraps(callback)
+        def guarded(*args: Any, **kwargs: Any) -> Any:
+            check()
             return callback(*args, **kwargs)
+        setattr(guarded, _GUARD_CHECK, check)
+        _remember_check(callback, check)
         return guarded
     return decorate
 
@@ -4316,6 +4328,56 @@ def require(predicate: Callable[[Any], bool],
 def require_user(callback: Callable[..., Any]) -> Callable[..., Any]:
     """Decorate a handler so that it answers 401 unless a user is logged in."""
     return require(lambda user: True)(callback)
+
+
+def _innermost(callback: Any) -> Any:
+    """The function under the wrappers made with ``functools.wraps`` (at most 100 deep)."""
+    for _ in range(100):
+        inner = getattr(callback, '__wrapped__', None)
+        if inner is None:
+            break
+        callback = inner
+    return callback
+
+
+def _remember_check(callback: Callable[..., Any], check: Callable[[], None]) -> None:
+    """Note on the function under ``callback`` that ``check`` guards it (nothing for a callable
+    that takes no attributes: a guard written above its route decorator then stays unseen)."""
+    target = _innermost(callback)
+    target = getattr(target, '__func__', target)  # a bound method: its function
+    try:
+        checks = target.__dict__.setdefault(_GUARD_CHECKS, [])
+    except (AttributeError, TypeError):
+        return
+    if isinstance(checks, list):
+        checks.append(check)
+
+
+def _unenforced_checks(handler: Callable[..., Any]) -> List[Callable[[], None]]:
+    """The checks of ``require`` made for the function under ``handler`` that ``handler`` does not
+    run, outermost first: those of a ``@require`` written above the route decorator."""
+    enforced = []
+    for _ in range(100):
+        check = getattr(handler, _GUARD_CHECK, None)
+        if check is not None:
+            enforced.append(check)
+        inner = getattr(handler, '__wrapped__', None)
+        if inner is None:
+            break
+        handler = inner
+    made = getattr(handler, _GUARD_CHECKS, None)
+    if not isinstance(made, list):
+        return []
+    return [check for check in reversed(made) if check not in enforced and callable(check)]
+
+
+def _guarded_by(callback: Callable[..., Any], checks: List[Callable[[], None]]) -> Callable[..., Any]:
+    """``callback`` run after ``checks`` (each raises the 401 or 403 of a refusal)."""
+    def guarded(*args: Any, **kwargs: Any) -> Any:
+        for check in checks:
+            check()
+        return callback(*args, **kwargs)
+    return guarded
 
 
 ###############################################################################
@@ -5256,6 +5318,12 @@ class Canister:
             for note in binder.notes:
                 log.write(logging.WARNING, 'Route %s: %s', what, note)
             callback = binder.adapt(callback)
+        late = _unenforced_checks(route.callback)
+        if late:  # Bottle registered the handler before the guard wrapped it: guard the route here
+            log.write(logging.WARNING, 'Route %s: @canister.require or @canister.require_user is written above the '
+                      'route decorator of %s, where it guards nothing: canister applies it here, but put it '
+                      'below the route decorator', what, getattr(_innermost(route.callback), '__name__', '?'))
+            callback = _guarded_by(callback, late)
 
         def canister_route(*args: Any, **url_args: Any) -> Any:
             context = _local.context
