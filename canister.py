@@ -511,7 +511,8 @@ class CanisterWarning(UserWarning):
 
 def _warn_at_install(message: str) -> None:
     """A :class:`CanisterWarning` that names the app's own line: the first frame outside canister and
-    bottle, the line of ``app.install(...)`` or of ``bottle.install(...)`` (which adds a frame of bottle's)."""
+    bottle, the line of ``app.install(...)`` or of ``bottle.install(...)`` (which adds a frame of bottle's),
+    or of a config change made after install (``Canister._config_changed``)."""
     inside = (_warn_at_install.__code__.co_filename, bottle.Bottle.install.__code__.co_filename)
     frame = sys._getframe(1)
     level = 2  # warnings counts 1 for this function, 2 for its caller
@@ -5262,6 +5263,30 @@ class Canister:
         self._inner = app.wsgi
         app.__dict__['wsgi'] = self.wsgi  # bottle 0.13 refuses plain assignment of existing names
         app.__dict__['log'] = self.log.logger
+        #: The app's ``canister.*`` keys as read here, and those said since to have been set too late.
+        self._installed_keys = {key: value for key, value in app.config.items()
+                                if str(key).lower().startswith('canister.')}
+        self._late_keys: typing.Set[str] = set()
+        app.add_hook('config', self._config_changed)
+
+    def _config_changed(self, *args: Any) -> None:
+        """Bottle's ``config`` hook (bottle 0.12 passes the key and the value, 0.13 the config first):
+        say once per key, in the log and at the app's line, that a ``canister.*`` key set after
+        install has no effect (the config is read once, at install)."""
+        key, value = str(args[-2]), args[-1]
+        if not key.lower().startswith('canister.') or key in self._late_keys:
+            return
+        if key in self._installed_keys:
+            try:
+                if self._installed_keys[key] is value or bool(self._installed_keys[key] == value):
+                    return  # the value canister read (the same ini loaded again)
+            except Exception:  # a value that cannot be compared counts as changed
+                pass
+        self._late_keys.add(key)
+        message = ('Config: %s was set after Canister was installed, and has no effect until the plugin is '
+                   'installed again: set it before app.install(Canister()), or install a Canister() again' % key)
+        self.log.write(logging.WARNING, '%s', message)
+        _warn_at_install(message)
 
     def _set_up_parts(self, app: bottle.Bottle, config: Config) -> None:
         """Make the parts that serve requests (logging the banner and what the config warns of)."""
@@ -5294,6 +5319,8 @@ class Canister:
         """Uninstall: give the app its own WSGI callable back and release the store."""
         if self.app is not None and self.app.__dict__.get('wsgi') == self.wsgi:
             del self.app.wsgi
+        if self.app is not None:
+            self.app.remove_hook('config', self._config_changed)
         store = getattr(getattr(self, 'sessions', None), 'store', None)
         close = getattr(store, 'close', None)   # optional, as check() and load_and_touch()
         if self.custom_store is None and callable(close):
