@@ -4693,6 +4693,7 @@ def _route_of(environ: Mapping[str, Any], router: Any) -> Optional[bottle.Route]
 
 
 def _routed(router: Any, method: str, path: str) -> Optional[bottle.Route]:
+    """The route ``router`` matches (under a mounted Bottle app, its own router's), or None."""
     try:
         route, _ = router.match({'REQUEST_METHOD': method, 'PATH_INFO': path})
     except Exception:  # Bottle's 404 or 405 (an HTTPError), or a route filter that fails on this path
