@@ -70,7 +70,7 @@ import bottle
 
 __version__ = '2.0.0.dev0'
 __all__ = [
-    'Canister', 'session', 'request_id', 'require_user', 'require', 'hash_password',
+    'Canister', 'session', 'request_id', 'require_user', 'require', 'csrf_exempt', 'hash_password',
     'verify_password', 'SessionStore', 'MemoryStore', 'SQLiteStore', 'RedisStore',
     'CanisterError', 'ConfigError', 'MissingExtraError', 'StoreUnavailable', 'SessionDataError',
     'CanisterWarning',
@@ -512,7 +512,8 @@ class CanisterWarning(UserWarning):
 
 def _warn_at_install(message: str) -> None:
     """A :class:`CanisterWarning` that names the app's own line: the first frame outside canister and
-    bottle, the line of ``app.install(...)`` or of ``bottle.install(...)`` (which adds a frame of bottle's)."""
+    bottle, the line of ``app.install(...)`` or of ``bottle.install(...)`` (which adds a frame of bottle's),
+    or of a config change made after install (``Canister._config_changed``)."""
     inside = (_warn_at_install.__code__.co_filename, bottle.Bottle.install.__code__.co_filename)
     frame = sys._getframe(1)
     level = 2  # warnings counts 1 for this function, 2 for its caller
@@ -4481,6 +4482,13 @@ def _current_authenticator() -> Optional[Authenticator]:
     return plugin.auth if plugin is not None else None
 
 
+#: On a handler ``require`` made: its check (``functools.wraps`` copies it onto wrappers made later).
+_GUARD_CHECK = '_canister_check'
+#: On the function ``require`` decorated (under any wrappers): every check made for it.  ``apply``
+#: enforces those its route's handler lacks, the sign of ``@require`` written above ``@app.get``.
+_GUARD_CHECKS = '_canister_checks'
+
+
 def require(predicate: Callable[[Any], bool],
             message: str = 'Forbidden') -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Decorate a handler: 401 if nobody is logged in, 403 if ``predicate(session.user)`` is false.
@@ -4489,8 +4497,7 @@ def require(predicate: Callable[[Any], bool],
     exception logged at ERROR with its traceback, since the predicate has a bug to fix.
     """
     def decorate(callback: Callable[..., Any]) -> Callable[..., Any]:
-        @functools.wraps(callback)
-        def guarded(*args: Any, **kwargs: Any) -> Any:
+        def check() -> None:
             user = session.user
             if user is None:
                 auth = _current_authenticator()
@@ -4507,7 +4514,13 @@ def require(predicate: Callable[[Any], bool],
                 allowed = False
             if not allowed:
                 raise _error_response(403, message)
+
+        @functools.wraps(callback)
+        def guarded(*args: Any, **kwargs: Any) -> Any:
+            check()
             return callback(*args, **kwargs)
+        setattr(guarded, _GUARD_CHECK, check)
+        _remember_check(callback, check)
         return guarded
     return decorate
 
@@ -4515,6 +4528,56 @@ def require(predicate: Callable[[Any], bool],
 def require_user(callback: Callable[..., Any]) -> Callable[..., Any]:
     """Decorate a handler so that it answers 401 unless a user is logged in."""
     return require(lambda user: True)(callback)
+
+
+def _innermost(callback: Any) -> Any:
+    """The function under the wrappers made with ``functools.wraps`` (at most 100 deep)."""
+    for _ in range(100):
+        inner = getattr(callback, '__wrapped__', None)
+        if inner is None:
+            break
+        callback = inner
+    return callback
+
+
+def _remember_check(callback: Callable[..., Any], check: Callable[[], None]) -> None:
+    """Note on the function under ``callback`` that ``check`` guards it (nothing for a callable
+    that takes no attributes: a guard written above its route decorator then stays unseen)."""
+    target = _innermost(callback)
+    target = getattr(target, '__func__', target)  # a bound method: its function
+    try:
+        checks = target.__dict__.setdefault(_GUARD_CHECKS, [])
+    except (AttributeError, TypeError):
+        return
+    if isinstance(checks, list):
+        checks.append(check)
+
+
+def _unenforced_checks(handler: Callable[..., Any]) -> List[Callable[[], None]]:
+    """The checks of ``require`` made for the function under ``handler`` that ``handler`` does not
+    run, outermost first: those of a ``@require`` written above the route decorator."""
+    enforced = []
+    for _ in range(100):
+        check = getattr(handler, _GUARD_CHECK, None)
+        if check is not None:
+            enforced.append(check)
+        inner = getattr(handler, '__wrapped__', None)
+        if inner is None:
+            break
+        handler = inner
+    made = getattr(handler, _GUARD_CHECKS, None)
+    if not isinstance(made, list):
+        return []
+    return [check for check in reversed(made) if check not in enforced and callable(check)]
+
+
+def _guarded_by(callback: Callable[..., Any], checks: List[Callable[[], None]]) -> Callable[..., Any]:
+    """``callback`` run after ``checks`` (each raises the 401 or 403 of a refusal)."""
+    def guarded(*args: Any, **kwargs: Any) -> Any:
+        for check in checks:
+            check()
+        return callback(*args, **kwargs)
+    return guarded
 
 
 ###############################################################################
@@ -4790,6 +4853,58 @@ class CsrfGuard:
             _escape(origin)[:100], _escape(method)[:20])
 
 
+#: The attribute ``csrf_exempt`` sets on a handler.
+_CSRF_EXEMPT = '_canister_csrf_exempt'
+
+
+def csrf_exempt(callback: Callable[..., Any]) -> Callable[..., Any]:
+    """Decorate a handler whose route takes unsafe requests from any origin (a SAML ACS, an OIDC
+    ``form_post`` callback): the same as the route keyword ``csrf=False``, above or below the
+    route decorator."""
+    try:
+        setattr(getattr(callback, '__func__', callback), _CSRF_EXEMPT, True)
+    except (AttributeError, TypeError):
+        raise TypeError('canister.csrf_exempt cannot mark %r: give its route the keyword csrf=False '
+                        'instead' % (callback,)) from None
+    return callback
+
+
+def _is_csrf_exempt(route: bottle.Route) -> bool:
+    """True if ``route`` takes unsafe requests from any origin: its route keywords have ``csrf=False``
+    (``@app.post('/acs', csrf=False)``), or its handler is decorated with ``csrf_exempt``."""
+    config = route.config
+    # bottle 0.13's route config shows the app's config too (as "virtual" keys): only the route's own
+    # counts.  (Asked of the class: bottle 0.12's config answers None for any attribute it lacks.)
+    virtual = config._virtual_keys if hasattr(type(config), '_virtual_keys') else ()
+    if config.get('csrf') is False and 'csrf' not in virtual:
+        return True
+    return getattr(route.callback, _CSRF_EXEMPT, False) is True
+
+
+def _route_of(environ: Mapping[str, Any], router: Any) -> Optional[bottle.Route]:
+    """The route Bottle will give the request to, or None if it answers 404 or 405 (or the path is
+    not UTF-8).  For a Bottle app mounted as a WSGI app, the route of that app's own router."""
+    path = environ.get('PATH_INFO', '') or '/'
+    try:
+        path = path.encode('latin1').decode('utf-8')
+    except UnicodeError:
+        return None
+    return _routed(router, str(environ.get('REQUEST_METHOD', 'GET')).upper(), path)
+
+
+def _routed(router: Any, method: str, path: str) -> Optional[bottle.Route]:
+    """The route ``router`` matches (under a mounted Bottle app, its own router's), or None."""
+    try:
+        route, _ = router.match({'REQUEST_METHOD': method, 'PATH_INFO': path})
+    except Exception:  # Bottle's 404 or 405 (an HTTPError), or a route filter that fails on this path
+        return None
+    mounted = route.config.get('mountpoint.target')
+    if isinstance(mounted, bottle.Bottle):
+        prefix = '/' + str(route.config.get('mountpoint.prefix', '')).strip('/')
+        return _routed(mounted.router, method, path[len(prefix):] or '/')
+    return route
+
+
 ###############################################################################
 # Request Context and Early Responses #########################################
 ###############################################################################
@@ -4957,8 +5072,18 @@ class _EarlyChecks:
     def _csrf(self, context: _RequestContext) -> Optional[_PlainResponse]:
         if self.csrf is None or context.method not in _UNSAFE_METHODS:
             return None
-        reason = self.csrf.why_refused(context.environ, _normal_origin(context.scheme + '://' + context.host()))
-        return None if reason is None else self._refuse(403, reason, context.environ)
+        environ = context.environ
+        reason = self.csrf.why_refused(environ, _normal_origin(context.scheme + '://' + context.host()))
+        if reason is None:
+            return None
+        # only a request about to be refused asks for its route: the others pay nothing for exemptions
+        route = context.route if context.route is not None else _route_of(environ, self.router)
+        if route is not None and _is_csrf_exempt(route):
+            origin = environ.get('HTTP_ORIGIN') or environ.get('HTTP_REFERER') or 'none named'
+            self.log.write(logging.INFO, 'Cross-site %s from %s let in: route %s %s is exempt from CSRF protection',
+                           context.method, _escape(origin)[:100], route.method, route.rule)
+            return None
+        return self._refuse(403, reason, environ)
 
     def _chunked_body(self, context: _RequestContext) -> Optional[_PlainResponse]:
         environ = context.environ
@@ -5032,6 +5157,8 @@ class _RequestContext(SessionState):
     origin: Optional[str] = None
     #: The request is a CORS preflight (logged at DEBUG, answered by canister).
     preflight = False
+    #: The route to serve, when known before the early checks (a child app's route: ``Canister._serve``).
+    route: Any = None
     #: ``time.perf_counter()`` at the start, when the response line is logged (0.0 otherwise).
     started = 0.0
     #: The handler's exception was logged already (by the route wrapper).
@@ -5337,6 +5464,30 @@ class Canister:
         self._inner = app.wsgi
         app.__dict__['wsgi'] = self.wsgi  # bottle 0.13 refuses plain assignment of existing names
         app.__dict__['log'] = self.log.logger
+        #: The app's ``canister.*`` keys as read here, and those said since to have been set too late.
+        self._installed_keys = {key: value for key, value in app.config.items()
+                                if str(key).lower().startswith('canister.')}
+        self._late_keys: typing.Set[str] = set()
+        app.add_hook('config', self._config_changed)
+
+    def _config_changed(self, *args: Any) -> None:
+        """Bottle's ``config`` hook (bottle 0.12 passes the key and the value, 0.13 the config first):
+        say once per key, in the log and at the app's line, that a ``canister.*`` key set after
+        install has no effect (the config is read once, at install)."""
+        key, value = str(args[-2]), args[-1]
+        if not key.lower().startswith('canister.') or key in self._late_keys:
+            return
+        if key in self._installed_keys:
+            try:
+                if self._installed_keys[key] is value or bool(self._installed_keys[key] == value):
+                    return  # the value canister read (the same ini loaded again)
+            except Exception:  # a value that cannot be compared counts as changed
+                pass
+        self._late_keys.add(key)
+        message = ('Config: %s was set after Canister was installed, and has no effect until the plugin is '
+                   'installed again: set it before app.install(Canister()), or install a Canister() again' % key)
+        self.log.write(logging.WARNING, '%s', message)
+        _warn_at_install(message)
 
     def _set_up_parts(self, app: bottle.Bottle, config: Config) -> None:
         """Make the parts that serve requests (logging the banner and what the config warns of)."""
@@ -5369,6 +5520,8 @@ class Canister:
         """Uninstall: give the app its own WSGI callable back and release the store."""
         if self.app is not None and self.app.__dict__.get('wsgi') == self.wsgi:
             del self.app.wsgi
+        if self.app is not None:
+            self.app.remove_hook('config', self._config_changed)
         store = getattr(getattr(self, 'sessions', None), 'store', None)
         close = getattr(store, 'close', None)   # optional, as check() and load_and_touch()
         if self.custom_store is None and callable(close):
@@ -5393,11 +5546,17 @@ class Canister:
             for note in binder.notes:
                 log.write(logging.WARNING, 'Route %s: %s', what, note)
             callback = binder.adapt(callback)
+        late = _unenforced_checks(route.callback)
+        if late:  # Bottle registered the handler before the guard wrapped it: guard the route here
+            log.write(logging.WARNING, 'Route %s: @canister.require or @canister.require_user is written above the '
+                      'route decorator of %s, where it guards nothing: canister applies it here, but put it '
+                      'below the route decorator', what, getattr(_innermost(route.callback), '__name__', '?'))
+            callback = _guarded_by(callback, late)
 
         def canister_route(*args: Any, **url_args: Any) -> Any:
             context = _local.context
             if context is None:  # canister's WSGI callable did not run (the app is mounted or merged into another)
-                return self._serve(canister_route, args, url_args)
+                return self._serve(canister_route, route, args, url_args)
             try:
                 if auth is not None:
                     header = context.environ.get('HTTP_AUTHORIZATION')
@@ -5498,7 +5657,8 @@ class Canister:
             context.end()
 
     # -- a route whose app's WSGI callable did not run ---------------------
-    def _serve(self, route_call: Callable[..., Any], args: Tuple[Any, ...], url_args: Dict[str, Any]) -> Any:
+    def _serve(self, route_call: Callable[..., Any], route: bottle.Route, args: Tuple[Any, ...],
+               url_args: Dict[str, Any]) -> Any:
         """Do the WSGI callable's work around one route call, for a request that reached this app's
         route without passing through it: Bottle 0.13's ``mount`` and ``merge`` (both versions)
         copy a child app's routes into a parent, whose own WSGI callable then serves them.
@@ -5508,6 +5668,7 @@ class Canister:
         finished on the response Bottle will send: the one raised or returned, or ``bottle.response``.
         """
         context = _RequestContext.begin(self, bottle.request.environ, None)
+        context.route = route
         context.code = 500  # unless a response is finished below
         try:
             early = self.early.response(context)

@@ -1,0 +1,204 @@
+"""``@require_user`` or ``@require(...)`` written above ``@app.get`` (where Bottle already holds the
+unguarded function) still guards the route, and says at its first call to move the decorator below."""
+from __future__ import annotations
+
+import functools
+from typing import Any, Dict, List
+
+import bottle
+import pytest
+
+from helpers import basic, client, read_log
+
+import canister
+from canister import session
+
+ADVICE = 'where it guards nothing: canister applies it here, but put it below the route decorator'
+
+
+def with_login(app: bottle.Bottle) -> bottle.Bottle:
+    """Add GET /login?name=..., which logs that user in to the session."""
+    @app.get('/login')
+    def login() -> str:
+        session.user = bottle.request.query.get('name')
+        return 'in'
+
+    return app
+
+
+def warnings_in(log_dir: Any) -> List[str]:
+    return [line for line in read_log(log_dir).splitlines() if ADVICE in line]
+
+
+def test_require_user_above_the_route_decorator_answers_401_without_a_user_and_200_with_one(make_app, log_dir):
+    app = with_login(make_app())
+
+    @canister.require_user
+    @app.get('/me')
+    def me() -> Dict[str, Any]:
+        return {'user': session.user}
+
+    web = client(app)
+    res = web.get('/me', expect_errors=True)
+    assert res.status_int == 401
+    assert 'Authentication required' in res.text
+    web.get('/login?name=alice')
+    assert web.get('/me').json == {'user': 'alice'}
+
+
+def test_the_wrong_order_logs_one_warning_naming_the_handler_and_the_fix(make_app, log_dir):
+    app = with_login(make_app())
+
+    @canister.require_user
+    @app.get('/me')
+    def show_me() -> str:
+        return 'me'
+
+    web = client(app)
+    web.get('/me', expect_errors=True)
+    web.get('/me', expect_errors=True)
+    lines = warnings_in(log_dir)
+    assert len(lines) == 1
+    assert ' WARNING ' in lines[0]
+    assert 'Route GET /me: @canister.require or @canister.require_user is written above the route decorator ' \
+           'of show_me, ' in lines[0]
+
+
+def test_require_above_the_route_decorator_checks_its_predicate(make_app):
+    app = with_login(make_app())
+
+    @canister.require(lambda user: user == 'admin', 'admins only')
+    @app.delete('/items/<item_id>')
+    def delete(item_id: int) -> Dict[str, Any]:
+        return {'deleted': item_id}
+
+    web = client(app)
+    assert web.delete('/items/7', expect_errors=True).status_int == 401
+    web.get('/login?name=alice')
+    res = web.delete('/items/7', expect_errors=True)
+    assert (res.status_int, res.text.strip()) == (403, 'admins only')
+    web.get('/login?name=admin')
+    assert web.delete('/items/7').json == {'deleted': 7}  # parameters still bound by the annotation
+
+
+def test_the_late_guard_answers_with_the_challenge_of_the_configured_scheme(make_app):
+    app = make_app(auth_basic_username='alice', auth_basic_password='secret', auth_basic_encryption='clear')
+
+    @canister.require_user
+    @app.get('/me')
+    def me() -> Any:
+        return {'user': session.user}
+
+    res = client(app).get('/me', expect_errors=True)
+    assert res.status_int == 401
+    assert res.headers['WWW-Authenticate'].startswith('Basic realm="canister"')
+    assert client(app).get('/me', headers={'Authorization': basic('alice', 'secret')}).json == {'user': 'alice'}
+
+
+def test_the_right_order_is_guarded_once_and_warns_of_nothing(make_app, log_dir):
+    app = with_login(make_app())
+    asked: List[str] = []
+
+    @app.get('/me')
+    @canister.require(lambda user: asked.append(user) or True)
+    def me() -> str:
+        return 'me'
+
+    web = client(app)
+    assert web.get('/me', expect_errors=True).status_int == 401
+    web.get('/login?name=alice')
+    assert web.get('/me').text == 'me'
+    assert asked == ['alice']
+    assert warnings_in(log_dir) == []
+
+
+def test_stacked_guards_above_the_route_decorator_all_apply(make_app):
+    app = with_login(make_app())
+    asked: List[str] = []
+
+    @canister.require(lambda user: asked.append(user) or user == 'admin', 'admins only')
+    @canister.require_user
+    @app.get('/admin')
+    def admin() -> str:
+        return 'admin'
+
+    web = client(app)
+    assert web.get('/admin', expect_errors=True).status_int == 401
+    web.get('/login?name=alice')
+    assert web.get('/admin', expect_errors=True).status_int == 403
+    web.get('/login?name=admin')
+    assert web.get('/admin').text == 'admin'
+    assert asked == ['alice', 'admin']
+
+
+def test_a_guard_above_and_one_below_the_route_decorator_both_apply_once(make_app, log_dir):
+    app = with_login(make_app())
+    asked: List[str] = []
+
+    @canister.require(lambda user: asked.append(user) or user == 'admin', 'admins only')
+    @app.get('/admin')
+    @canister.require_user
+    def admin() -> str:
+        return 'admin'
+
+    web = client(app)
+    assert web.get('/admin', expect_errors=True).status_int == 401
+    web.get('/login?name=alice')
+    assert web.get('/admin', expect_errors=True).status_int == 403
+    web.get('/login?name=admin')
+    assert web.get('/admin').text == 'admin'
+    assert asked == ['alice', 'admin']
+    assert len(warnings_in(log_dir)) == 1
+
+
+def test_the_guard_is_found_under_other_wrappers(make_app):
+    app = with_login(make_app())
+
+    def traced(callback: Any) -> Any:
+        @functools.wraps(callback)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            return callback(*args, **kwargs)
+        return wrapper
+
+    @canister.require_user
+    @app.get('/me')
+    @traced
+    def me() -> str:
+        return 'me'
+
+    web = client(app)
+    assert web.get('/me', expect_errors=True).status_int == 401
+    web.get('/login?name=alice')
+    assert web.get('/me').text == 'me'
+
+
+def test_the_guard_belongs_to_the_function_wherever_it_is_routed(make_app):
+    app = with_login(make_app())
+
+    def report() -> str:
+        return 'report'
+
+    app.get('/guarded', callback=canister.require_user(report))
+    app.get('/plain', callback=report)
+    assert client(app).get('/guarded', expect_errors=True).status_int == 401
+    assert client(app).get('/plain', expect_errors=True).status_int == 401
+
+
+@pytest.mark.parametrize('order', ['above', 'below'])
+def test_a_guarded_method_of_an_object_is_guarded_in_either_order(make_app, order):
+    app = with_login(make_app())
+
+    class Views:
+        def me(self) -> str:
+            return 'me'
+
+    views = Views()
+    if order == 'above':
+        app.get('/me', callback=views.me)
+        canister.require_user(views.me)
+    else:
+        app.get('/me', callback=canister.require_user(views.me))
+    web = client(app)
+    assert web.get('/me', expect_errors=True).status_int == 401
+    web.get('/login?name=alice')
+    assert web.get('/me').text == 'me'
