@@ -452,7 +452,8 @@ KEYS: Dict[str, _Key] = {key.name: key for key in (
          'seconds of inactivity before a session ends (0 or less: never); alias `session_timout` '
          '(both with different values: `ConfigError`)'),
     _Key('session_max_age', 0, _as_number(int, 0, _SECONDS_MAX), 'absolute session lifetime in seconds (0: none)'),
-    _Key('session_max', 100000, _as_number(int, 1), 'most sessions the memory store keeps (least recently used evicted)'),
+    _Key('session_max', 100000, _as_number(int, 1),
+         'most sessions the memory store keeps (least recently used evicted, anonymous ones first)'),
     _Key('session_samesite', 'Lax', _as_choice('Lax', 'Strict', 'None'),
          'SameSite of the cookie: Lax, Strict or None (None forces Secure)'),
     _Key('session_secure', False, _as_bool, 'always mark the cookie Secure (it is anyway on HTTPS requests)'),
@@ -1937,7 +1938,7 @@ class _Shard:
     """
 
     #: Up to 1024 shards, each made once: slots keep them small.
-    __slots__ = ('entries', 'last', 'check_at')
+    __slots__ = ('entries', 'last', 'check_at', 'users')
 
     def __init__(self) -> None:
         #: sid -> entry: the expiry in ms (13 digits, 0: never), ``u`` if the session has a
@@ -1946,6 +1947,8 @@ class _Shard:
         self.last: Optional[str] = None
         #: No session of the shard expires before this time (a lower bound: look again then).
         self.check_at = 0.0
+        #: How many of its entries are marked ``u`` (the others are anonymous).
+        self.users = 0
 
 
 class MemoryStore(SessionStore):
@@ -1955,7 +1958,7 @@ class MemoryStore(SessionStore):
     (beyond ``max_sessions``) and expiry happen at the front of a shard, a few
     entries per write: there is no global sweep and no request waits on housekeeping.
     A shard holds about 4096 sessions (up to 1024 shards), so the rare resize of its
-    dict copies a few thousand items, not the whole store.  Sessions with a user are
+    dict copies a few thousand items, not the whole store.  Anonymous sessions are evicted first.  Sessions with a user are
     also listed in an index by user (anonymous ones are not); every change is made
     under one lock, so an update never brings back a session deleted meanwhile.
     """
@@ -2011,7 +2014,7 @@ class MemoryStore(SessionStore):
             if flag == 'u' and record == _MOVED:  # moved to a new id: its user lists the new one
                 self._unindex(entry, sid)
                 flag = '-'
-            if sid == shard.last:  # already the most recent of its shard: replaced in place
+            if sid == shard.last and flag == entry[13]:  # already the most recent of its shard: replaced in place
                 shard.entries[sid] = expires + flag + record
             else:
                 self._use(shard, sid, expires + flag + record)
@@ -2023,11 +2026,15 @@ class MemoryStore(SessionStore):
             entry = shard.entries.get(sid)
             # looked up under the lock: a deleted session stays deleted, an expired one expired, and
             # one whose life a parallel request made longer (remember) keeps it; '0...' lives forever
-            if entry is None or entry[0] == '0':
+            if entry is None:
                 return
-            expires, new = int(entry[:13]), _expiry_ms(ttl)
-            if expires > _now() * 1000 and (not new or new > expires):
-                self._use(shard, sid, '%013d%s' % (new, entry[13:]))
+            if entry[0] != '0':
+                expires, new = int(entry[:13]), _expiry_ms(ttl)
+                if expires <= _now() * 1000:
+                    return
+                if not new or new > expires:
+                    entry = '%013d%s' % (new, entry[13:])
+            self._use(shard, sid, entry)  # (now the most recently used)
 
     def delete(self, sid: str) -> bool:
         shard = self._shards[hash(sid) % self._shard_count]
@@ -2078,42 +2085,67 @@ class MemoryStore(SessionStore):
         if sid == shard.last:
             shard.last = None
         if entry[13] == 'u':
+            shard.users -= 1
             self._unindex(entry, sid)
         return True
 
     def _use(self, shard: _Shard, sid: str, entry: str) -> None:
         entries = shard.entries
-        if sid == shard.last:
-            entries[sid] = entry
-            return
-        if entries.pop(sid, None) is None:
+        old = entries.get(sid) if sid == shard.last else entries.pop(sid, None)  # (the last stays in place)
+        if old is None:
             self._size += 1
+        elif old[13] == 'u':
+            shard.users -= 1
+        if entry[13] == 'u':
+            shard.users += 1
         entries[sid] = entry
+        if sid == shard.last:
+            return
         shard.last = sid
         if self._size > self.max_sessions or shard.check_at <= _now():
             self._housekeep(shard)
 
     def _housekeep(self, shard: _Shard, budget: int = 8) -> None:
-        """Drop expired or surplus sessions from the shard's front: a bounded amount of work."""
+        """Evict a session if the store is over its bound, then drop the expired sessions at the
+        shard's front: a bounded amount of work."""
+        if self._size > self.max_sessions:
+            self._evict(shard, shard.last)
         now = _now()
         entries = shard.entries
         for sid in list(itertools.islice(entries, budget)):
-            if self._size <= self.max_sessions:
-                expires = int(entries[sid][:13]) / 1000
-                if not expires or expires > now:
-                    shard.check_at = expires or now + 60.0
-                    return
-            elif sid == shard.last:  # the session just saved, alone in its shard: evict elsewhere
-                self._evict_elsewhere(shard)
+            expires = int(entries[sid][:13]) / 1000
+            if not expires or expires > now:
+                shard.check_at = expires or now + 60.0
                 return
             self._drop(shard, sid)
         shard.check_at = 0.0 if entries else now + 60.0  # more may be due: look again at the next write
 
-    def _evict_elsewhere(self, keep: _Shard) -> None:
-        for other in self._shards:
-            if other is not keep and other.entries:
-                self._drop(other, next(iter(other.entries)))
-                return
+    def _evict(self, shard: _Shard, keep: Optional[str] = None) -> None:
+        """Take one session out of the shard (``keep``, the one just saved, stays): the least
+        recently used anonymous one, the sessions with a user before it moving to the back, so
+        that a flood of anonymous sessions (a bot) does not log people out; the least recently
+        used one when all have a user.  The sessions moved are not looked at again until the
+        anonymous ones before them have gone: one eviction's work is small on average."""
+        entries = shard.entries
+        anonymous = len(entries) - shard.users
+        if keep is not None and keep in entries and entries[keep][13] != 'u':
+            anonymous -= 1
+        spared = []
+        for sid, entry in entries.items():
+            if sid == keep:
+                continue
+            if anonymous <= 0 or entry[13] != 'u':
+                break
+            spared.append(sid)
+        else:  # the session just saved, alone in its shard: evict elsewhere
+            for other in self._shards:
+                if other is not shard and other.entries:
+                    self._evict(other)
+                    return
+            return
+        for user_sid in spared:
+            entries[user_sid] = entries.pop(user_sid)
+        self._drop(shard, sid)
 
 
 #: Held while a SQLite file is created and while a connection opens one.  Closing any descriptor

@@ -594,3 +594,94 @@ def test_a_redis_session_with_a_max_age_is_read_and_touched_up_to_that_age(make_
     cookieless_client(app).get('/read', headers=with_cookie(sid))
     assert traffic.since() == (2, {'get': 1, 'evalsha': 1, 'pttl': 1, 'pexpire': 1})
     assert 50 <= traffic.ttl(sid) <= 60
+
+
+def test_a_flood_of_anonymous_sessions_evicts_anonymous_ones_and_no_login():
+    """A bot making sessions by the thousand must not log people out: over its bound, the memory
+    store evicts the least recently used anonymous session, and people's sessions stay."""
+    store = canister.MemoryStore(max_sessions=300)
+    people = ['user-%03d' % number for number in range(50)]
+    for name in people:
+        store.create('sid-' + name, '[{},"%s",0,0,0]' % name, 0, name)
+    for number in range(5000):
+        store.create('anonymous-%05d' % number, '[{},null,0,0,0]', 0, None)
+        assert len(store) <= 300
+    assert len(store) == 300
+    for name in people:
+        assert store.load('sid-' + name) is not None, name
+        assert [sid for sid, _, _ in store.sessions_of(name)] == ['sid-' + name]
+    assert store.load('anonymous-04999') is not None and store.load('anonymous-00000') is None
+
+
+def test_a_store_full_of_logins_evicts_the_least_recently_used_one_and_unlists_it():
+    store = canister.MemoryStore(max_sessions=300)
+    for number in range(400):
+        name = 'user-%03d' % number
+        store.create('sid-' + name, '[{},"%s",0,0,0]' % name, 0, name)
+        assert len(store) <= 300
+    assert store.load('sid-user-000') is None and store.sessions_of('user-000') == []
+    assert store.load('sid-user-399') is not None and len(store.sessions_of('user-399')) == 1
+    assert sum(store.load('sid-user-%03d' % number) is not None for number in range(400)) == 300
+
+
+def test_a_login_outlives_an_anonymous_flood_over_http(make_app):
+    app = make_app(session_max=300)
+    app.route('/login', callback=lambda: setattr(canister.session, 'user', 'alice') or 'ok')
+    app.route('/count', callback=lambda: str(canister.session.data.setdefault('n', 1)))
+    app.route('/me', callback=lambda: repr(canister.session.user))
+    web = cookieless_client(app)
+    alice = cookie_value(web.get('/login'))
+    for _ in range(400):
+        assert cookie_value(web.get('/count'))  # each one a new anonymous session
+    assert web.get('/me', headers=with_cookie(alice)).text == "'alice'"
+
+
+_MIXED_OPERATIONS = st.lists(st.tuples(st.sampled_from(['create', 'login', 'touch', 'delete', 'load', 'logout']),
+                                       st.integers(0, 11)), max_size=150)
+
+
+@settings(max_examples=300, deadline=None)
+@given(bound=st.integers(1, 6), operations=_MIXED_OPERATIONS)
+def test_the_memory_store_evicts_anonymous_sessions_first_and_least_recently_used_within_each_kind(bound, operations):
+    """One shard: over the bound, the least recently used anonymous session goes (the sessions with a
+    user used before it move to the back); only when every other session has a user does the least
+    recently used of them go.  The size is exactly bounded, and the user index follows."""
+    store = canister.MemoryStore(max_sessions=bound)
+    model: 'OrderedDict[str, bool]' = OrderedDict()   # sid -> has a user, least recently used first
+
+    def admit(sid, user):
+        model[sid] = user
+        model.move_to_end(sid)
+        if len(model) > bound:
+            others = [other for other in model if other != sid]
+            anonymous = [other for other in others if not model[other]]
+            victim = anonymous[0] if anonymous else others[0]
+            for spared in others[:others.index(victim)]:
+                model.move_to_end(spared)
+            del model[victim]
+
+    for operation, number in operations:
+        sid = 'sid-%02d' % number
+        if operation in ('create', 'login'):
+            if sid in model:
+                continue  # ids are fresh and random: create never meets one in use
+            user = 'person-%02d' % number if operation == 'login' else None
+            store.create(sid, '[{},%s,0,0,0]' % json.dumps(user), 0, user)
+            admit(sid, user is not None)
+        elif operation == 'touch':
+            store.touch(sid, 0)
+            if sid in model:
+                model.move_to_end(sid)
+        elif operation == 'delete':
+            store.delete(sid)
+            model.pop(sid, None)
+        elif operation == 'logout' and sid in model:  # the session moved to a new id: a marker, no user
+            assert store.update(sid, store.load(sid), canister._MOVED, 60)[0]
+            model[sid] = False
+            model.move_to_end(sid)
+        assert len(store) == len(model) <= bound
+    for number in range(12):
+        sid = 'sid-%02d' % number
+        assert (store.load(sid) is not None) == (sid in model), sid
+        listed = [found for found, _, _ in store.sessions_of('person-%02d' % number)]
+        assert listed == ([sid] if model.get(sid) else []), sid
