@@ -1947,10 +1947,13 @@ class MemoryStore(SessionStore):
                 return
 
 
-#: Held while a SQLite file is created and while a connection opens one.  Closing any descriptor
-#: of a file drops every lock this process holds on it (POSIX record locks): the descriptor that
-#: creates the file is closed before a connection of this process can open it.
+#: Held while a SQLite file is created and while a connection opens one and is set up.  Closing
+#: any descriptor of a file drops every lock this process holds on it (POSIX record locks): the
+#: descriptor that creates the file is closed before a connection of this process can open it.
+#: A fork waits for it too, so that a child never inherits a connection half made.
 _SQLITE_OPENING = threading.Lock()
+#: Every SQLite file in use in this process, for ``_sqlite_before_fork``.
+_SQLITE_FILES: 'weakref.WeakSet[_SQLiteFile]' = weakref.WeakSet()
 
 
 def _sqlite_busy(error: sqlite3.OperationalError) -> bool:
@@ -1980,7 +1983,8 @@ class _SQLiteFile:
     leads to the file it opened (deleted or replaced, say by an operator logging everyone out),
     it is closed and the file opened anew, created if missing (readable by its owner only, as at
     install) and set up again.  ``close`` closes the connections of every thread; the file cannot
-    be used after it.
+    be used after it.  A fork closes them too (see ``_sqlite_before_fork``): the child, like
+    this process, opens its own when it next uses the file.
     """
 
     #: Why a file cannot be used after ``close``.
@@ -1995,16 +1999,19 @@ class _SQLiteFile:
         #: The connections open now; a thread's leaves with its thread (SQLite closes it then).
         self._open: 'weakref.WeakSet[_SQLiteConnection]' = weakref.WeakSet()
         self._closed = False
+        _SQLITE_FILES.add(self)
 
     def run(self, work: Callable[[sqlite3.Connection], Any]) -> Any:
         """Return ``work(connection)`` on this thread's connection (sqlite3.Error or OSError if it fails)."""
-        held: Optional[_SQLiteConnection] = getattr(self._local, 'held', None)
-        if held is None or (time.monotonic() >= held.next_check and not self._still_there(held)):
-            held = self._reopen(held)
-        with held.lock:
-            if held.connection is None:
-                raise sqlite3.ProgrammingError(self._CLOSED)
-            return work(held.connection)
+        while True:
+            held: Optional[_SQLiteConnection] = getattr(self._local, 'held', None)
+            if held is None or held.connection is None or (
+                    time.monotonic() >= held.next_check and not self._still_there(held)):
+                held = self._reopen(held)  # (ProgrammingError after close())
+            with held.lock:
+                if held.connection is not None:
+                    return work(held.connection)
+            # Closed meanwhile, by close() or before a fork (see _sqlite_before_fork): opened anew.
 
     def _still_there(self, held: _SQLiteConnection) -> bool:
         """True if the open file is still the one its name leads to (not deleted or replaced)."""
@@ -2025,30 +2032,31 @@ class _SQLiteFile:
         if self._closed:
             raise sqlite3.ProgrammingError(self._CLOSED)
         held = self._connect()
-        with self._lock:
-            if not self._closed:
-                self._open.add(held)
-                self._local.held = held
-                return held
-        self._release(held)
-        raise sqlite3.ProgrammingError(self._CLOSED)
+        self._local.held = held
+        return held
 
     def _connect(self) -> _SQLiteConnection:
-        """A connection set up by ``set_ups``; several processes may open or create the file at once."""
+        """A connection set up by ``set_ups``, one of ``_open``; several processes may open or create the file at once."""
         # Several worker processes start at once on one file, or make it again at once after it was
         # deleted (and, after a crash, one of them recovers its WAL): SQLite may answer "database is
         # locked" here without waiting for its busy timeout, so this is retried for a while.
         deadline = time.monotonic() + 10.0
         while True:
             try:
-                held = self._open_file()
-                try:
-                    for set_up in self.set_ups:
-                        set_up(typing.cast(sqlite3.Connection, held.connection))
-                except BaseException:
+                with _SQLITE_OPENING:  # a fork meanwhile waits: it closes every connection of _open first
+                    held = self._open_file()
+                    try:
+                        for set_up in self.set_ups:
+                            set_up(typing.cast(sqlite3.Connection, held.connection))
+                    except BaseException:
+                        self._release(held)
+                        raise
+                    with self._lock:
+                        if not self._closed:
+                            self._open.add(held)
+                            return held
                     self._release(held)
-                    raise
-                return held
+                    raise sqlite3.ProgrammingError(self._CLOSED)
             except FileNotFoundError:  # deleted between the creation and the connection: made again
                 if not os.path.isdir(os.path.dirname(self.path)) or time.monotonic() > deadline:
                     raise
@@ -2066,19 +2074,18 @@ class _SQLiteFile:
         if self.path == ':memory:':
             connection = sqlite3.connect(':memory:', isolation_level=None, check_same_thread=False)
             return _SQLiteConnection(connection, None)
-        with _SQLITE_OPENING:
+        try:  # (_SQLITE_OPENING is held)
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            named = os.stat(self.path)
+        else:
             try:
-                fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600)
-            except FileExistsError:
-                named = os.stat(self.path)
-            else:
-                try:
-                    named = os.fstat(fd)
-                finally:
-                    os.close(fd)
-            # A file replaced between the stat and here is found at the first look, and opened again.
-            connection = sqlite3.connect('file:%s?mode=rw' % urllib.parse.quote(self.path), uri=True,
-                                         timeout=5.0, isolation_level=None, check_same_thread=False)
+                named = os.fstat(fd)
+            finally:
+                os.close(fd)
+        # A file replaced between the stat and here is found at the first look, and opened again.
+        connection = sqlite3.connect('file:%s?mode=rw' % urllib.parse.quote(self.path), uri=True,
+                                     timeout=5.0, isolation_level=None, check_same_thread=False)
         held = _SQLiteConnection(connection, (named.st_ino, named.st_dev))
         try:
             connection.execute('PRAGMA busy_timeout=5000')
@@ -2104,6 +2111,48 @@ class _SQLiteFile:
             everyone = list(self._open)
         for held in everyone:
             self._release(held)
+
+    def close_before_fork(self) -> None:
+        """Close the connections of every thread, which open it again when next used (not ``:memory:``)."""
+        if self.path != ':memory:':
+            with self._lock:
+                everyone = list(self._open)
+            for held in everyone:
+                self._release(held)
+
+
+def _sqlite_before_fork() -> None:
+    """Close this process's connections before ``os.fork`` (gunicorn's workers, say, after ``--preload``).
+
+    SQLite forbids using a connection in a child process that it did not open there: the
+    child has none of its parent's file locks, so, say, the parent's ``close`` could check
+    the WAL in and delete it while the child still writes to it.  Closing them here (rather
+    than dropping them in the child) leaves the child nothing of SQLite's of these files; each
+    thread here opens its connection again when it next uses it.  The locks of the files are
+    held across the fork, so that the child never inherits one locked by a thread it lacks.
+    """
+    _SQLITE_OPENING.acquire()
+    files = list(_SQLITE_FILES)
+    for file in files:
+        file.close_before_fork()
+    for file in files:
+        file._lock.acquire()
+    _SQLITE_FORKING[:] = files
+
+
+def _sqlite_after_fork() -> None:
+    """Let go of the locks ``_sqlite_before_fork`` took (in the parent, and in the child)."""
+    for file in _SQLITE_FORKING:
+        file._lock.release()
+    del _SQLITE_FORKING[:]
+    _SQLITE_OPENING.release()
+
+
+#: The files whose locks ``_sqlite_before_fork`` holds across a fork.
+_SQLITE_FORKING: List[_SQLiteFile] = []
+if hasattr(os, 'register_at_fork'):  # (not on Windows, which has no fork)
+    os.register_at_fork(before=_sqlite_before_fork, after_in_parent=_sqlite_after_fork,
+                        after_in_child=_sqlite_after_fork)
 
 
 class SQLiteStore(SessionStore):
