@@ -166,3 +166,18 @@ def test_gunicorn_preload_workers_count_sessions_and_logins_together_without_err
         assert 'Traceback' not in server.output()
     finally:
         server.cleanup()
+
+
+def test_a_redis_store_used_before_a_fork_works_in_parent_and_child_at_once(redis_server):
+    """redis-py opens new connections in a process whose pid changed (so no socket is shared)."""
+    store = canister.RedisStore(redis_server.url)
+    store.save('parent', 'p', 60)
+    store.save('child', 'c', 60)
+
+    def child():
+        return all(store.load('child') == 'c' and store.save('child', 'c', 60) is None for _ in range(300))
+
+    pid = in_child(child)
+    assert all(store.load('parent') == 'p' for _ in range(300))
+    assert exit_code(pid) == 0
+    assert store.load('child') == 'c'
