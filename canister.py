@@ -5576,11 +5576,24 @@ def _demo_app(config_file: Optional[str]) -> bottle.Bottle:
 
 def _print_keys() -> None:
     """Every config key with its default and meaning (``python -m canister keys``): the README's
-    table as plain text (no backticks; a link to a section is named as the README's)."""
+    table as plain text (no backticks; a link to a section is named as the README's).
+
+    Three columns, the meaning wrapped to the terminal's width (80 to 100 columns; 100 into a
+    pipe) under its column; a default too long for its column has the key's first line to itself.
+    """
+    import shutil
+    import textwrap
+    width = min(max(shutil.get_terminal_size((100, 24)).columns, 80), 100)
+    indent = ' ' * 38  # key (24), default (12), a space after each
     for spec in KEYS.values():
         default = ', '.join(spec.default) if isinstance(spec.default, tuple) else spec.default
+        head = '%-24s %-12s ' % (spec.name, default if default != '' else '(empty)')
         meaning = re.sub(r'\[([^\]]+)\]\(#[^)]*\)', r'\1 in the README', spec.meaning.replace('`', ''))
-        print('%-24s %-12s %s' % (spec.name, default if default != '' else '(empty)', meaning))
+        if len(head) > len(indent):
+            print(head.rstrip())
+            head = indent
+        print(textwrap.fill(meaning, width, initial_indent=head, subsequent_indent=indent,
+                            break_long_words=False, break_on_hyphens=False))
     for alias, key in ALIASES.items():
         print('%-24s %-12s alias of %s' % (alias, '', key))
 
@@ -5620,7 +5633,12 @@ def main(argv: Optional[List[str]] = None) -> int:
     commands.add_parser('keys', help='list every config key with its default and meaning')
     args = parser.parse_args(argv)
     if args.command == 'keys':
-        _print_keys()
+        try:
+            _print_keys()
+            sys.stdout.flush()
+        except BrokenPipeError:  # the reader stopped early (python -m canister keys | head): no traceback
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # (nor at exit's flush)
+            return 1
         return 0
     if args.command == 'hash-password':
         password = _read_password()
