@@ -802,6 +802,27 @@ def _release_sink(sink: _LogSink, days: int) -> None:
             sink.close()
 
 
+def _sinks_before_fork() -> None:
+    """Hold every sink's lock across ``os.fork``: a child must not inherit one locked by a thread
+    it lacks (its first log line would wait forever).  The descriptors themselves are shared:
+    every line is one ``O_APPEND`` write, whoever writes it."""
+    _SINKS_LOCK.acquire()
+    for sink in _SINKS.values():
+        sink._lock.acquire()
+
+
+def _sinks_after_fork() -> None:
+    """Let go of the locks ``_sinks_before_fork`` took (in the parent, and in the child)."""
+    for sink in _SINKS.values():
+        sink._lock.release()
+    _SINKS_LOCK.release()
+
+
+if hasattr(os, 'register_at_fork'):  # (not on Windows, which has no fork)
+    os.register_at_fork(before=_sinks_before_fork, after_in_parent=_sinks_after_fork,
+                        after_in_child=_sinks_after_fork)
+
+
 class _LineFormat:
     """Formats log lines in one pass, byte for byte canister 1.x's layout
     ``'%(asctime)s %(levelname)-8s [%(threadName)s]   %(message)s'``:
