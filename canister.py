@@ -2010,6 +2010,9 @@ class _SQLiteFile:
 
     #: Why a file cannot be used after ``close``.
     _CLOSED = 'it is closed (by close(), as at uninstall)'
+    #: Seconds a statement waits for the file while another connection holds it (``busy_timeout``);
+    #: opening a connection, retries and set-up included, takes no longer.
+    BUSY_TIMEOUT = 5.0
 
     def __init__(self, path: str, set_up: Callable[[sqlite3.Connection], None]) -> None:
         self.path = path if path == ':memory:' else os.path.abspath(path)
@@ -2060,24 +2063,36 @@ class _SQLiteFile:
         """A connection set up by ``set_ups``, one of ``_open``; several processes may open or create the file at once."""
         # Several worker processes start at once on one file, or make it again at once after it was
         # deleted (and, after a crash, one of them recovers its WAL): SQLite may answer "database is
-        # locked" here without waiting for its busy timeout, so this is retried for a while.
-        deadline = time.monotonic() + 10.0
+        # locked" here without waiting for its busy timeout, so this is retried, for as long as a
+        # statement waits (BUSY_TIMEOUT): a request never waits longer for its connection.
+        deadline = time.monotonic() + self.BUSY_TIMEOUT
         while True:
+            if self._closed:
+                raise sqlite3.ProgrammingError(self._CLOSED)
             try:
-                with _SQLITE_OPENING:  # a fork meanwhile waits: it closes every connection of _open first
+                with _SQLITE_OPENING:  # a fork waits: a child never inherits a connection half made
                     held = self._open_file()
-                    try:
-                        for set_up in self.set_ups:
-                            set_up(typing.cast(sqlite3.Connection, held.connection))
-                    except BaseException:
-                        self._release(held)
-                        raise
                     with self._lock:
-                        if not self._closed:
+                        joined = not self._closed
+                        if joined:  # from now on a fork or close() closes it too
                             self._open.add(held)
-                            return held
+                if not joined:
                     self._release(held)
                     raise sqlite3.ProgrammingError(self._CLOSED)
+                try:
+                    with held.lock:  # (a fork meanwhile waits for the set-ups, then closes it)
+                        connection = held.connection
+                        if connection is not None:
+                            connection.execute('PRAGMA busy_timeout=%d' % max((deadline - time.monotonic()) * 1000, 1))
+                            for set_up in self.set_ups:
+                                set_up(connection)
+                            connection.execute('PRAGMA busy_timeout=%d' % (self.BUSY_TIMEOUT * 1000))
+                except BaseException:
+                    self._release(held)
+                    raise
+                if held.connection is not None:
+                    return held
+                # Closed by a fork (opened again) or by close() (the next turn says so).
             except FileNotFoundError:  # deleted between the creation and the connection: made again
                 if not os.path.isdir(os.path.dirname(self.path)) or time.monotonic() > deadline:
                     raise
@@ -2106,10 +2121,9 @@ class _SQLiteFile:
                 os.close(fd)
         # A file replaced between the stat and here is found at the first look, and opened again.
         connection = sqlite3.connect('file:%s?mode=rw' % urllib.parse.quote(self.path), uri=True,
-                                     timeout=5.0, isolation_level=None, check_same_thread=False)
+                                     timeout=self.BUSY_TIMEOUT, isolation_level=None, check_same_thread=False)
         held = _SQLiteConnection(connection, (named.st_ino, named.st_dev))
         try:
-            connection.execute('PRAGMA busy_timeout=5000')
             connection.execute('PRAGMA synchronous=NORMAL')
         except BaseException:
             self._release(held)
