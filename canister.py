@@ -1968,10 +1968,11 @@ class MemoryStore(SessionStore):
                 return
 
 
-#: Held while a SQLite file is created and while a connection opens one and is set up.  Closing
-#: any descriptor of a file drops every lock this process holds on it (POSIX record locks): the
-#: descriptor that creates the file is closed before a connection of this process can open it.
-#: A fork waits for it too, so that a child never inherits a connection half made.
+#: Held while a SQLite file is created and while a connection opens one and joins the file's
+#: connections.  Closing any descriptor of a file drops every lock this process holds on it (POSIX
+#: record locks): the descriptor that creates the file is closed before a connection of this
+#: process can open it.  A fork waits for it too, so that a child never inherits a connection
+#: half made.
 _SQLITE_OPENING = threading.Lock()
 #: Every SQLite file in use in this process, for ``_sqlite_before_fork``.
 _SQLITE_FILES: 'weakref.WeakSet[_SQLiteFile]' = weakref.WeakSet()
