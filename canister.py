@@ -811,6 +811,27 @@ def _release_sink(sink: _LogSink, days: int) -> None:
             sink.close()
 
 
+def _sinks_before_fork() -> None:
+    """Hold every sink's lock across ``os.fork``: a child must not inherit one locked by a thread
+    it lacks (its first log line would wait forever).  The descriptors themselves are shared:
+    every line is one ``O_APPEND`` write, whoever writes it."""
+    _SINKS_LOCK.acquire()
+    for sink in _SINKS.values():
+        sink._lock.acquire()
+
+
+def _sinks_after_fork() -> None:
+    """Let go of the locks ``_sinks_before_fork`` took (in the parent, and in the child)."""
+    for sink in _SINKS.values():
+        sink._lock.release()
+    _SINKS_LOCK.release()
+
+
+if hasattr(os, 'register_at_fork'):  # (not on Windows, which has no fork)
+    os.register_at_fork(before=_sinks_before_fork, after_in_parent=_sinks_after_fork,
+                        after_in_child=_sinks_after_fork)
+
+
 class _LineFormat:
     """Formats log lines in one pass, byte for byte canister 1.x's layout
     ``'%(asctime)s %(levelname)-8s [%(threadName)s]   %(message)s'``:
@@ -2145,13 +2166,19 @@ class MemoryStore(SessionStore):
             return
         for user_sid in spared:
             entries[user_sid] = entries.pop(user_sid)
+        if spared:  # ``last`` is always the session at the back
+            shard.last = spared[-1]
         self._drop(shard, sid)
 
 
-#: Held while a SQLite file is created and while a connection opens one.  Closing any descriptor
-#: of a file drops every lock this process holds on it (POSIX record locks): the descriptor that
-#: creates the file is closed before a connection of this process can open it.
+#: Held while a SQLite file is created and while a connection opens one and joins the file's
+#: connections.  Closing any descriptor of a file drops every lock this process holds on it (POSIX
+#: record locks): the descriptor that creates the file is closed before a connection of this
+#: process can open it.  A fork waits for it too, so that a child never inherits a connection
+#: half made.
 _SQLITE_OPENING = threading.Lock()
+#: Every SQLite file in use in this process, for ``_sqlite_before_fork``.
+_SQLITE_FILES: 'weakref.WeakSet[_SQLiteFile]' = weakref.WeakSet()
 
 
 def _sqlite_busy(error: sqlite3.OperationalError) -> bool:
@@ -2181,11 +2208,15 @@ class _SQLiteFile:
     leads to the file it opened (deleted or replaced, say by an operator logging everyone out),
     it is closed and the file opened anew, created if missing (readable by its owner only, as at
     install) and set up again.  ``close`` closes the connections of every thread; the file cannot
-    be used after it.
+    be used after it.  A fork closes them too (see ``_sqlite_before_fork``): the child, like
+    this process, opens its own when it next uses the file.
     """
 
     #: Why a file cannot be used after ``close``.
     _CLOSED = 'it is closed (by close(), as at uninstall)'
+    #: Seconds a statement waits for the file while another connection holds it (``busy_timeout``);
+    #: opening a connection, retries and set-up included, takes no longer.
+    BUSY_TIMEOUT = 5.0
 
     def __init__(self, path: str, set_up: Callable[[sqlite3.Connection], None]) -> None:
         self.path = path if path == ':memory:' else os.path.abspath(path)
@@ -2196,16 +2227,19 @@ class _SQLiteFile:
         #: The connections open now; a thread's leaves with its thread (SQLite closes it then).
         self._open: 'weakref.WeakSet[_SQLiteConnection]' = weakref.WeakSet()
         self._closed = False
+        _SQLITE_FILES.add(self)
 
     def run(self, work: Callable[[sqlite3.Connection], Any]) -> Any:
         """Return ``work(connection)`` on this thread's connection (sqlite3.Error or OSError if it fails)."""
-        held: Optional[_SQLiteConnection] = getattr(self._local, 'held', None)
-        if held is None or (time.monotonic() >= held.next_check and not self._still_there(held)):
-            held = self._reopen(held)
-        with held.lock:
-            if held.connection is None:
-                raise sqlite3.ProgrammingError(self._CLOSED)
-            return work(held.connection)
+        while True:
+            held: Optional[_SQLiteConnection] = getattr(self._local, 'held', None)
+            if held is None or held.connection is None or (
+                    time.monotonic() >= held.next_check and not self._still_there(held)):
+                held = self._reopen(held)  # (ProgrammingError after close())
+            with held.lock:
+                if held.connection is not None:
+                    return work(held.connection)
+            # Closed meanwhile, by close() or before a fork (see _sqlite_before_fork): opened anew.
 
     def _still_there(self, held: _SQLiteConnection) -> bool:
         """True if the open file is still the one its name leads to (not deleted or replaced)."""
@@ -2226,30 +2260,43 @@ class _SQLiteFile:
         if self._closed:
             raise sqlite3.ProgrammingError(self._CLOSED)
         held = self._connect()
-        with self._lock:
-            if not self._closed:
-                self._open.add(held)
-                self._local.held = held
-                return held
-        self._release(held)
-        raise sqlite3.ProgrammingError(self._CLOSED)
+        self._local.held = held
+        return held
 
     def _connect(self) -> _SQLiteConnection:
-        """A connection set up by ``set_ups``; several processes may open or create the file at once."""
+        """A connection set up by ``set_ups``, one of ``_open``; several processes may open or create the file at once."""
         # Several worker processes start at once on one file, or make it again at once after it was
         # deleted (and, after a crash, one of them recovers its WAL): SQLite may answer "database is
-        # locked" here without waiting for its busy timeout, so this is retried for a while.
-        deadline = time.monotonic() + 10.0
+        # locked" here without waiting for its busy timeout, so this is retried, for as long as a
+        # statement waits (BUSY_TIMEOUT): a request never waits longer for its connection.
+        deadline = time.monotonic() + self.BUSY_TIMEOUT
         while True:
+            if self._closed:
+                raise sqlite3.ProgrammingError(self._CLOSED)
             try:
-                held = self._open_file()
+                with _SQLITE_OPENING:  # a fork waits: a child never inherits a connection half made
+                    held = self._open_file()
+                    with self._lock:
+                        joined = not self._closed
+                        if joined:  # from now on a fork or close() closes it too
+                            self._open.add(held)
+                if not joined:
+                    self._release(held)
+                    raise sqlite3.ProgrammingError(self._CLOSED)
                 try:
-                    for set_up in self.set_ups:
-                        set_up(typing.cast(sqlite3.Connection, held.connection))
+                    with held.lock:  # (a fork meanwhile waits for the set-ups, then closes it)
+                        connection = held.connection
+                        if connection is not None:
+                            connection.execute('PRAGMA busy_timeout=%d' % max((deadline - time.monotonic()) * 1000, 1))
+                            for set_up in self.set_ups:
+                                set_up(connection)
+                            connection.execute('PRAGMA busy_timeout=%d' % (self.BUSY_TIMEOUT * 1000))
                 except BaseException:
                     self._release(held)
                     raise
-                return held
+                if held.connection is not None:
+                    return held
+                # Closed by a fork (opened again) or by close() (the next turn says so).
             except FileNotFoundError:  # deleted between the creation and the connection: made again
                 if not os.path.isdir(os.path.dirname(self.path)) or time.monotonic() > deadline:
                     raise
@@ -2267,22 +2314,20 @@ class _SQLiteFile:
         if self.path == ':memory:':
             connection = sqlite3.connect(':memory:', isolation_level=None, check_same_thread=False)
             return _SQLiteConnection(connection, None)
-        with _SQLITE_OPENING:
+        try:  # (_SQLITE_OPENING is held)
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            named = os.stat(self.path)
+        else:
             try:
-                fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600)
-            except FileExistsError:
-                named = os.stat(self.path)
-            else:
-                try:
-                    named = os.fstat(fd)
-                finally:
-                    os.close(fd)
-            # A file replaced between the stat and here is found at the first look, and opened again.
-            connection = sqlite3.connect('file:%s?mode=rw' % urllib.parse.quote(self.path), uri=True,
-                                         timeout=5.0, isolation_level=None, check_same_thread=False)
+                named = os.fstat(fd)
+            finally:
+                os.close(fd)
+        # A file replaced between the stat and here is found at the first look, and opened again.
+        connection = sqlite3.connect('file:%s?mode=rw' % urllib.parse.quote(self.path), uri=True,
+                                     timeout=self.BUSY_TIMEOUT, isolation_level=None, check_same_thread=False)
         held = _SQLiteConnection(connection, (named.st_ino, named.st_dev))
         try:
-            connection.execute('PRAGMA busy_timeout=5000')
             connection.execute('PRAGMA synchronous=NORMAL')
         except BaseException:
             self._release(held)
@@ -2305,6 +2350,48 @@ class _SQLiteFile:
             everyone = list(self._open)
         for held in everyone:
             self._release(held)
+
+    def close_before_fork(self) -> None:
+        """Close the connections of every thread, which open it again when next used (not ``:memory:``)."""
+        if self.path != ':memory:':
+            with self._lock:
+                everyone = list(self._open)
+            for held in everyone:
+                self._release(held)
+
+
+def _sqlite_before_fork() -> None:
+    """Close this process's connections before ``os.fork`` (gunicorn's workers, say, after ``--preload``).
+
+    SQLite forbids using a connection in a child process that it did not open there: the
+    child has none of its parent's file locks, so, say, the parent's ``close`` could check
+    the WAL in and delete it while the child still writes to it.  Closing them here (rather
+    than dropping them in the child) leaves the child nothing of SQLite's of these files; each
+    thread here opens its connection again when it next uses it.  The locks of the files are
+    held across the fork, so that the child never inherits one locked by a thread it lacks.
+    """
+    _SQLITE_OPENING.acquire()
+    files = list(_SQLITE_FILES)
+    for file in files:
+        file.close_before_fork()
+    for file in files:
+        file._lock.acquire()
+    _SQLITE_FORKING[:] = files
+
+
+def _sqlite_after_fork() -> None:
+    """Let go of the locks ``_sqlite_before_fork`` took (in the parent, and in the child)."""
+    for file in _SQLITE_FORKING:
+        file._lock.release()
+    del _SQLITE_FORKING[:]
+    _SQLITE_OPENING.release()
+
+
+#: The files whose locks ``_sqlite_before_fork`` holds across a fork.
+_SQLITE_FORKING: List[_SQLiteFile] = []
+if hasattr(os, 'register_at_fork'):  # (not on Windows, which has no fork)
+    os.register_at_fork(before=_sqlite_before_fork, after_in_parent=_sqlite_after_fork,
+                        after_in_child=_sqlite_after_fork)
 
 
 class SQLiteStore(SessionStore):
@@ -5920,11 +6007,24 @@ def _demo_app(config_file: Optional[str]) -> bottle.Bottle:
 
 def _print_keys() -> None:
     """Every config key with its default and meaning (``python -m canister keys``): the README's
-    table as plain text (no backticks; a link to a section is named as the README's)."""
+    table as plain text (no backticks; a link to a section is named as the README's).
+
+    Three columns, the meaning wrapped to the terminal's width (80 to 100 columns; 100 into a
+    pipe) under its column; a default too long for its column has the key's first line to itself.
+    """
+    import shutil
+    import textwrap
+    width = min(max(shutil.get_terminal_size((100, 24)).columns, 80), 100)
+    indent = ' ' * 38  # key (24), default (12), a space after each
     for spec in KEYS.values():
         default = ', '.join(spec.default) if isinstance(spec.default, tuple) else spec.default
+        head = '%-24s %-12s ' % (spec.name, default if default != '' else '(empty)')
         meaning = re.sub(r'\[([^\]]+)\]\(#[^)]*\)', r'\1 in the README', spec.meaning.replace('`', ''))
-        print('%-24s %-12s %s' % (spec.name, default if default != '' else '(empty)', meaning))
+        if len(head) > len(indent):
+            print(head.rstrip())
+            head = indent
+        print(textwrap.fill(meaning, width, initial_indent=head, subsequent_indent=indent,
+                            break_long_words=False, break_on_hyphens=False))
     for alias, key in ALIASES.items():
         print('%-24s %-12s alias of %s' % (alias, '', key))
 
@@ -5964,7 +6064,12 @@ def main(argv: Optional[List[str]] = None) -> int:
     commands.add_parser('keys', help='list every config key with its default and meaning')
     args = parser.parse_args(argv)
     if args.command == 'keys':
-        _print_keys()
+        try:
+            _print_keys()
+            sys.stdout.flush()
+        except BrokenPipeError:  # the reader stopped early (python -m canister keys | head): no traceback
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # (nor at exit's flush)
+            return 1
         return 0
     if args.command == 'hash-password':
         password = _read_password()

@@ -132,10 +132,21 @@ def test_hash_password_help_says_what_it_reads_from_a_pipe(tmp_path):
     assert 'From a pipe the first line is the password; a second line, if there is one, must repeat it' in text
 
 
+def keys_listed(stdout: str) -> dict:
+    """``python -m canister keys``'s entries by key, each as one line (a line starting with spaces continues one)."""
+    entries: list = []
+    for line in stdout.splitlines():
+        if line.startswith(' '):
+            entries[-1] += ' ' + line.strip()
+        else:
+            entries.append(line)
+    return {entry.split()[0]: entry for entry in entries}
+
+
 def test_keys_lists_every_config_key_with_its_default(tmp_path):
     result = run_canister('keys', cwd=tmp_path)
     assert result.returncode == 0, result.stderr
-    listed = {line.split()[0]: line for line in result.stdout.splitlines()}
+    listed = keys_listed(result.stdout)
     assert set(canister.KEYS) | set(canister.ALIASES) == set(listed)
     assert re.match(r'session_timeout +3600 ', listed['session_timeout'])
     assert re.match(r'cors +\(empty\) ', listed['cors'])
@@ -144,7 +155,7 @@ def test_keys_lists_every_config_key_with_its_default(tmp_path):
 def test_keys_prints_the_readme_tables_meanings_as_plain_text(tmp_path):
     result = run_canister('keys', cwd=tmp_path)
     assert result.returncode == 0, result.stderr
-    listed = {line.split()[0]: line for line in result.stdout.splitlines()}
+    listed = keys_listed(result.stdout)
     assert listed['auth_jwt_algorithms'].endswith('accepted algorithms (default: HS256/384/512 with a secret; '
                                                   'RS256/384/512, ES256/384/512, PS256/384/512 and EdDSA with a '
                                                   'public key or a JWKS URL)')

@@ -1,0 +1,72 @@
+"""canister's log in a forked process: a child never inherits the log's lock held by another thread."""
+import os
+import threading
+import time
+
+import bottle
+
+import canister
+from helpers import client
+
+
+def test_a_child_forked_while_another_thread_writes_a_log_line_can_log(tmp_path):
+    """A thread is stuck in the middle of writing a line (the file is a FIFO nobody reads yet) when
+    the main thread forks: the fork waits for the line, and the child's own line goes out."""
+    log_dir = tmp_path / 'logs'
+    log_dir.mkdir()
+    fifo = str(log_dir / ('log.' + time.strftime('%Y-%m-%d')))
+    os.mkfifo(fifo)
+    reader = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)
+    filler = os.open(fifo, os.O_WRONLY | os.O_NONBLOCK)
+    app = bottle.Bottle()
+    app.config['catchall'] = False
+    app.route('/', callback=lambda: 'ok')
+    app.install(canister.Canister(log_path=str(log_dir), session_store='memory'))
+    try:
+        while True:  # fill the pipe: canister's next line waits in os.write, its sink's lock held
+            os.write(filler, b'x' * 4096)
+    except BlockingIOError:
+        pass
+    writer = threading.Thread(target=lambda: client(app).get('/'))
+    writer.start()
+    time.sleep(0.3)
+    assert writer.is_alive()
+    drained, stop = [], threading.Event()
+
+    def drain():
+        time.sleep(1.0)
+        while not stop.is_set():
+            try:
+                drained.append(os.read(reader, 65536))
+            except BlockingIOError:
+                time.sleep(0.01)
+
+    drainer = threading.Thread(target=drain)
+    drainer.start()
+    try:
+        pid = os.fork()
+        if pid == 0:
+            code = 1
+            try:
+                code = 0 if client(app).get('/').text == 'ok' else 1
+            finally:
+                os._exit(code)
+        deadline = time.monotonic() + 10
+        finished, status = os.waitpid(pid, os.WNOHANG)
+        while finished == 0 and time.monotonic() < deadline:
+            time.sleep(0.05)
+            finished, status = os.waitpid(pid, os.WNOHANG)
+        if finished == 0:
+            os.kill(pid, 9)
+            os.waitpid(pid, 0)
+        assert finished == pid, 'the child was stuck on its first log line for 10 s'
+        assert os.waitstatus_to_exitcode(status) == 0
+        writer.join(10)
+        time.sleep(0.2)
+    finally:
+        stop.set()
+        drainer.join(10)
+        os.close(filler)
+        os.close(reader)
+        app.uninstall(canister.Canister)
+    assert b''.join(drained).count(b'Response: 200') == 2, b''.join(drained)[-2000:]  # the thread's, the child's

@@ -1,0 +1,183 @@
+"""The SQLite store in forked processes: each process uses connections it opened itself.
+
+SQLite forbids using a connection in a child process that did not open it: the child holds
+none of its parent's file locks.  canister closes its connections before a fork (the parent
+opens them again when it next uses the store), so a child after ``os.fork`` or a gunicorn
+worker after ``--preload`` opens its own.
+"""
+import base64
+import collections
+import os
+import threading
+
+import pytest
+
+import canister
+from servers import AppServer, Client, cleanup_all
+
+
+@pytest.fixture(autouse=True, scope='module')
+def _nothing_left_running():
+    yield
+    cleanup_all()
+
+
+def in_child(work):
+    """Fork; the child runs ``work()`` and exits 0 if it returned True (else 1, 2 if it raised); its pid."""
+    pid = os.fork()
+    if pid == 0:
+        code = 2
+        try:
+            code = 0 if work() else 1
+        finally:
+            os._exit(code)
+    return pid
+
+
+def exit_code(pid):
+    return os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1])
+
+
+def test_a_child_forked_after_the_store_was_used_writes_with_it_and_the_parent_reads_that_afterwards(tmp_path):
+    store = canister.SQLiteStore(str(tmp_path / 'sessions.db'))
+    store.save('parent', 'p', 60)
+
+    def child():
+        store.save('child', store.load('parent') + 'c', 60)
+        store.close()  # as a worker's exit does: the parent's connection must not mind
+        return True
+
+    assert exit_code(in_child(child)) == 0
+    assert store.load('child') == 'pc'
+    store.save('parent', 'p2', 60)
+    assert canister.SQLiteStore(str(tmp_path / 'sessions.db')).load('parent') == 'p2'
+
+
+def test_a_childs_writes_survive_the_parent_closing_the_store_while_the_child_still_uses_it(tmp_path):
+    """With the parent's connection in the child, the parent's close checked the WAL in and deleted
+    it (the child held no lock to stop it): the child's later write went to the deleted file, lost."""
+    path = str(tmp_path / 'sessions.db')
+    store = canister.SQLiteStore(path)
+    store.save('parent', 'p', 60)
+    used, closed = os.pipe(), os.pipe()
+
+    def child():
+        ok = store.load('parent') == 'p'
+        os.write(used[1], b'.')
+        os.read(closed[0], 1)  # until the parent closed its store
+        store.save('child', 'c', 60)
+        return ok and store.load('child') == 'c'
+
+    pid = in_child(child)
+    try:
+        assert os.read(used[0], 1) == b'.'
+        store.close()
+    finally:
+        os.write(closed[1], b'.')
+    assert exit_code(pid) == 0
+    assert canister.SQLiteStore(path).load('child') == 'c'
+
+
+def test_a_thread_whose_connection_a_fork_closed_opens_another(tmp_path):
+    store = canister.SQLiteStore(str(tmp_path / 'sessions.db'))
+    results, go, forked = [], threading.Event(), threading.Event()
+
+    def other_thread():
+        store.save('thread', '1', 60)  # its own connection, closed by the fork below
+        go.set()
+        forked.wait(10)
+        results.append(store.load('thread'))
+
+    thread = threading.Thread(target=other_thread)
+    thread.start()
+    assert go.wait(10)
+    pid = in_child(lambda: store.load('thread') == '1')
+    forked.set()
+    thread.join(10)
+    assert exit_code(pid) == 0
+    assert results == ['1']
+
+
+def test_the_sqlite_login_throttle_counts_in_a_forked_child_too(tmp_path):
+    store = canister.SQLiteStore(str(tmp_path / 'sessions.db'))
+    throttle = canister._SQLiteThrottle(store, max_failures=2)
+    assert throttle.claim('10.0.0.1') == 0
+    assert exit_code(in_child(lambda: throttle.claim('10.0.0.1') == 0 and throttle.claim('10.0.0.1') > 0)) == 0
+    assert throttle.claim('10.0.0.1') > 0
+
+
+# --------------------------------------------------------------------------
+# gunicorn --preload: the master installs canister (opening the store), then forks the workers
+
+class PreloadedAppServer(AppServer):
+    def command(self):
+        command = super().command()
+        return command[:3] + ['--preload'] + command[3:]
+
+
+def basic(password):
+    return {'Authorization': 'Basic ' + base64.b64encode(('alice:' + password).encode()).decode()}
+
+
+def at_once(calls):
+    """Run the calls in threads at once; their results."""
+    results = [None] * len(calls)
+
+    def run(i):
+        results[i] = calls[i]()
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(calls))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    return results
+
+
+def test_gunicorn_preload_workers_count_sessions_and_logins_together_without_errors(tmp_path):
+    server = PreloadedAppServer('preload_app:app', workers=3, env={
+        'CANISTER_SESSION_STORE': 'sqlite:///' + str(tmp_path / 'sessions.db'),
+        'CANISTER_LOG_PATH': str(tmp_path / 'logs')})
+    server.start()
+    try:
+        clients = [Client(server.url) for _ in range(6)]
+
+        def count_to(client, n):
+            def run():
+                bodies = [client.get('/count') for _ in range(n)]
+                return [(b.status, b.json()['counter'] if b.status == 200 else None, b.json().get('pid'))
+                        for b in bodies]
+            return run
+
+        runs = at_once([count_to(client, 15) for client in clients])
+        pids = set()
+        for run in runs:
+            assert [status for status, _, _ in run] == [200] * 15, run
+            assert [counter for _, counter, _ in run] == list(range(15)), run
+            pids.update(pid for _, _, pid in run)
+        assert len(pids) > 1, 'one worker answered everything'
+        assert server.proc.pid not in pids
+
+        web = Client(server.url)
+        statuses = collections.Counter()
+        for _ in range(4):
+            statuses.update(at_once([lambda: web.get('/me', headers=basic('wrong')).status] * 5))
+        assert statuses == {401: 5, 429: 15}, (statuses, server.output())
+        assert 'Traceback' not in server.output()
+    finally:
+        server.cleanup()
+
+
+def test_a_redis_store_used_before_a_fork_works_in_parent_and_child_at_once(redis_server):
+    """redis-py opens new connections in a process whose pid changed (so no socket is shared)."""
+    store = canister.RedisStore(redis_server.url)
+    store.save('parent', 'p', 60)
+    store.save('child', 'c', 60)
+
+    def child():
+        return all(store.load('child') == 'c' and store.save('child', 'c', 60) is None for _ in range(300))
+
+    pid = in_child(child)
+    assert all(store.load('parent') == 'p' for _ in range(300))
+    assert exit_code(pid) == 0
+    assert store.load('child') == 'c'
