@@ -670,3 +670,34 @@ def test_expired_sqlite_rows_are_removed_200_at_a_time_every_100_writes(make_app
     assert rows() == 199
     new_sessions(1)  # write 400: the 50 expired rows left go, the 150 live ones stay
     assert rows() == 150
+
+
+# --------------------------------------------------------------------------
+# Redis as the README states it: pooled connections with 1 s timeouts and no retries
+
+def test_redis_connections_are_pooled_and_a_frozen_server_answers_503_after_one_1_second_timeout(
+        make_app, redis_server):
+    app = redis_app(make_app, redis_server)
+    web = cookieless_client(app)
+    sid = cookie_value(web.get('/login?name=alice'))
+    stats = RedisTraffic(redis_server.url).client  # a connection of the test's own, opened now
+
+    def connections():
+        return int(stats.info('stats')['total_connections_received'])
+
+    before = connections()
+    for _ in range(5):
+        assert json.loads(web.get('/read', headers=with_cookie(sid)).text)[0] == 'alice'
+    assert connections() == before  # the requests reused the pool's connection
+
+    redis_server.freeze()  # SIGSTOP: connections are accepted, nothing is answered
+    try:
+        started = time.monotonic()
+        response = web.get('/read', headers=with_cookie(sid), status='*')
+        waited = time.monotonic() - started
+    finally:
+        redis_server.thaw()
+    assert response.status_int == 503 and 'session store' in response.text
+    assert 0.9 <= waited < 1.9, waited  # one 1 s timeout: not shorter, and not a second try after it
+
+    assert json.loads(web.get('/read', headers=with_cookie(sid)).text)[0] == 'alice'  # back by itself
