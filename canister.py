@@ -5224,8 +5224,8 @@ class _EarlyChecks:
         body = tempfile.SpooledTemporaryFile(max_size=bottle.BaseRequest.MEMFILE_MAX)
         size = 0
         try:
-            while True:
-                chunk = stream.read(65536)
+            while True:  # (a read never asks past the limit's first byte: it would wait for bytes never sent)
+                chunk = stream.read(min(65536, self.max_body_size + 1 - size))
                 if not chunk:
                     break
                 size += len(chunk)

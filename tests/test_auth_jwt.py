@@ -713,3 +713,13 @@ def test_hmac_algorithm_without_a_secret_is_a_config_error(make_app, rsa_pem_fil
 def test_alg_none_in_the_allow_list_is_a_config_error(make_app):
     with pytest.raises(canister.ConfigError):
         make_app(auth_jwt_secret=SECRET, auth_jwt_algorithms='none')
+
+
+# -- the challenge as the README quotes it -------------------------------------------
+
+def test_expired_token_gets_the_challenge_the_readme_quotes(make_app):
+    app = secret_app(make_app)
+    response = client(app).get('/me', headers=bearer(hs_token(exp=int(time.time()) - 60)), expect_errors=True)
+    assert response.status_int == 401
+    assert bearer_challenge(response) == (
+        'Bearer realm="canister", error="invalid_token", error_description="the token has expired"')

@@ -16,7 +16,7 @@ import pytest
 
 import canister
 from helpers import ROOT, basic, client
-from servers import free_port
+from servers import Client, free_port
 
 HASH = re.compile(r'pbkdf2_sha256:\d+:[A-Za-z0-9_-]+:[A-Za-z0-9_-]+')
 
@@ -283,3 +283,43 @@ def test_the_demo_reads_a_config_file(tmp_path):
         demo.stop()
     log = ''.join(path.read_text() for path in logs.glob('log.*'))
     assert 'GET http://127.0.0.1:%d/' % demo.port in log
+
+
+# -- hash-password --scheme: each scheme it offers, logged in with over a real server -------------------
+
+@pytest.mark.parametrize('scheme, prefix', [('pbkdf2', 'pbkdf2_sha256:'), ('scrypt', 'scrypt:')])
+def test_hash_password_scheme_prints_a_hash_that_logs_in_over_a_real_server(scheme, prefix, tmp_path, serve):
+    printed = run_canister('hash-password', '--scheme', scheme, stdin=PASSWORD + '\n', cwd=tmp_path)
+    assert printed.returncode == 0, printed.stderr
+    line = printed.stdout.strip()
+    assert line.startswith('auth_basic_password = ' + prefix), line
+    ini = tmp_path / 'app.ini'
+    ini.write_text('[canister]\nauth_basic_username = bob\n%s\nlog_path = %s\n' % (line, tmp_path / 'logs'))
+    app = ini_app(ini)
+    try:
+        web = Client(serve(app))
+        right = web.get('/me', headers={'Authorization': basic('bob', PASSWORD)})
+        assert (right.status, right.text) == (200, 'bob')
+        wrong = web.get('/me', headers={'Authorization': basic('bob', PASSWORD + 'x')})
+        assert wrong.status == 401 and wrong.headers['WWW-Authenticate'].startswith('Basic ')
+    finally:
+        app.uninstall(True)
+
+
+def test_hash_password_scheme_scrypt_with_user_prints_a_users_file_line_that_logs_in(tmp_path, serve):
+    printed = run_canister('hash-password', '--scheme', 'scrypt', '--user', 'bob', stdin=PASSWORD + '\n',
+                           cwd=tmp_path)
+    assert printed.returncode == 0, printed.stderr
+    assert printed.stdout.startswith('bob:scrypt:')
+    users = tmp_path / 'users.txt'
+    users.write_text(printed.stdout)
+    ini = tmp_path / 'app.ini'
+    ini.write_text('[canister]\nauth_basic_users_file = %s\nlog_path = %s\n' % (users, tmp_path / 'logs'))
+    app = ini_app(ini)
+    try:
+        web = Client(serve(app))
+        right = web.get('/me', headers={'Authorization': basic('bob', PASSWORD)})
+        assert (right.status, right.text) == (200, 'bob')
+        assert web.get('/me', headers={'Authorization': basic('bob', PASSWORD + 'x')}).status == 401
+    finally:
+        app.uninstall(True)

@@ -6,6 +6,7 @@ what they pass on), and in-process through WebTest.
 from __future__ import annotations
 
 import io
+import json
 import re
 import socket
 import threading
@@ -14,6 +15,7 @@ import wsgiref.simple_server
 import bottle
 import pytest
 
+import test_hostile_input
 from helpers import client, read_log
 from servers import InProcessWaitress
 
@@ -197,3 +199,46 @@ def test_a_content_length_padded_with_5000_zeros_is_its_value(make_app, wsgiref_
     answer = raw_request(server.port, head, b'hello')
     assert status_of(answer) == 200
     assert calls == [5]
+
+
+# -- a body gunicorn de-chunks (it keeps Transfer-Encoding, drops the framing, sets wsgi.input_terminated) --------
+
+# (serve_limits: tests/apps/limits_app.py under gunicorn; _chunked frames a body in 7-byte chunks)
+serve_limits = test_hostile_input.serve_limits
+UPLOAD_LIMIT = 150000  # over bottle.BaseRequest.MEMFILE_MAX (102400), so the body read is spooled to a file
+
+
+def chunked_upload_head(boundary: bytes) -> bytes:
+    return (b'POST /upload HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\n'
+            b'Content-Type: multipart/form-data; boundary=' + boundary + b'\r\nConnection: close\r\n\r\n')
+
+
+def multipart_upload(boundary: bytes, size: int) -> bytes:
+    """A multipart body: fields note and count, and a file part of ``size`` bytes."""
+    return (b'--%s\r\nContent-Disposition: form-data; name="note"\r\n\r\nbig one\r\n'
+            b'--%s\r\nContent-Disposition: form-data; name="count"\r\n\r\n3\r\n'
+            b'--%s\r\nContent-Disposition: form-data; name="file"; filename="data.bin"\r\n'
+            b'Content-Type: application/octet-stream\r\n\r\n%s\r\n--%s--\r\n'
+            % (boundary, boundary, boundary, b'z' * size, boundary))
+
+
+def test_gunicorn_binds_the_parameters_of_a_chunked_upload_past_memfile_max(serve_limits):
+    assert bottle.BaseRequest.MEMFILE_MAX < 130000 < UPLOAD_LIMIT
+    server = serve_limits('gunicorn', CANISTER_MAX_BODY_SIZE=str(UPLOAD_LIMIT))
+    body = multipart_upload(b'b0undary', 130000)
+    answer = raw_request(server.port, chunked_upload_head(b'b0undary'), test_hostile_input._chunked(body, broken=0))
+    assert status_of(answer) == 200, answer[:500]
+    assert json.loads(answer.split(b'\r\n\r\n', 1)[1]) == {
+        'size': 130000, 'filename': 'data.bin', 'note': 'big one', 'count': 3}
+
+
+def test_gunicorn_answers_413_to_a_chunked_upload_as_soon_as_it_passes_the_limit(serve_limits, tmp_path):
+    server = serve_limits('gunicorn', CANISTER_MAX_BODY_SIZE=str(UPLOAD_LIMIT))
+    framed = test_hostile_input._chunked(multipart_upload(b'b0undary', 200000), broken=0)
+    # Only the first 150,003 bytes of the body are sent (7-byte chunks, 12 bytes each framed), and the
+    # connection is kept open: the answer cannot wait for more of it.
+    sent = framed[:(UPLOAD_LIMIT // 7 + 1) * 12]
+    answer = raw_request(server.port, chunked_upload_head(b'b0undary'), sent, timeout=5)
+    assert status_of(answer) == 413, answer[:500]
+    assert b'more than %d bytes' % UPLOAD_LIMIT in answer and b'<html' not in answer.lower()
+    assert 'Request body too large: more than %d bytes (chunked)' % UPLOAD_LIMIT in read_log(tmp_path / 'logs')

@@ -685,3 +685,110 @@ def test_the_memory_store_evicts_anonymous_sessions_first_and_least_recently_use
         assert (store.load(sid) is not None) == (sid in model), sid
         listed = [found for found, _, _ in store.sessions_of('person-%02d' % number)]
         assert listed == ([sid] if model.get(sid) else []), sid
+
+
+# --------------------------------------------------------------------------
+# SQLite housekeeping as the README states it: busy_timeout of 5 s, expired rows removed 200 at a time every 100 writes
+
+class WriteLock:
+    """Another connection to a SQLite file that holds its write lock until ``release()`` (or ``seconds`` pass)."""
+
+    def __init__(self, path, seconds):
+        self.db = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
+        self.db.execute('BEGIN IMMEDIATE')
+        self.released = threading.Event()
+        self.thread = threading.Thread(target=self._hold, args=(seconds,))
+        self.thread.start()
+
+    def _hold(self, seconds):
+        self.released.wait(seconds)
+        self.db.execute('COMMIT')
+        self.db.close()
+
+    def release(self):
+        self.released.set()
+        self.thread.join(10)
+
+
+def test_a_request_waits_for_a_sqlite_write_lock_held_for_less_than_5_seconds(make_app, tmp_path):
+    path = tmp_path / 's.db'
+    web = cookieless_client(add_routes(make_app(session_store=sqlite_url(path))))
+    lock = WriteLock(path, 1.5)
+    started = time.monotonic()
+    response = web.get('/', status='*')  # a new session: a row to write
+    waited = time.monotonic() - started
+    lock.release()
+    assert response.status_int == 200 and response.text == '0'
+    assert waited >= 1.3  # it did wait for the lock
+    with sqlite3.connect(str(path)) as db:
+        assert db.execute('SELECT count(*) FROM canister_sessions').fetchone()[0] == 1
+
+
+def test_a_request_gives_up_on_a_sqlite_write_lock_after_5_seconds_with_503(make_app, tmp_path):
+    path = tmp_path / 's.db'
+    web = cookieless_client(add_routes(make_app(session_store=sqlite_url(path))))
+    lock = WriteLock(path, 30)
+    started = time.monotonic()
+    try:
+        response = web.get('/', status='*')
+        waited = time.monotonic() - started
+    finally:
+        lock.release()
+    assert response.status_int == 503 and 'session store' in response.text
+    assert 4.5 <= waited < 8
+
+
+def test_expired_sqlite_rows_are_removed_200_at_a_time_every_100_writes(make_app, tmp_path, clock):
+    path = tmp_path / 's.db'
+    web = cookieless_client(add_routes(make_app(session_store=sqlite_url(path), session_timeout=1)))
+
+    def new_sessions(count):  # each a new visitor's session: one write
+        for _ in range(count):
+            assert web.get('/').text == '0'
+
+    def rows():
+        with sqlite3.connect(str(path)) as db:
+            return db.execute('SELECT count(*) FROM canister_sessions').fetchone()[0]
+
+    new_sessions(250)  # writes 1-250; the cleanups at 100 and 200 found nothing expired
+    assert rows() == 250
+    clock.advance(2)  # every one of them has expired
+    new_sessions(49)  # writes 251-299: no cleanup
+    assert rows() == 299
+    new_sessions(1)  # write 300: 200 of the 250 expired rows go
+    assert rows() == 100
+    new_sessions(99)  # writes 301-399
+    assert rows() == 199
+    new_sessions(1)  # write 400: the 50 expired rows left go, the 150 live ones stay
+    assert rows() == 150
+
+
+# --------------------------------------------------------------------------
+# Redis as the README states it: pooled connections with 1 s timeouts and no retries
+
+def test_redis_connections_are_pooled_and_a_frozen_server_answers_503_after_one_1_second_timeout(
+        make_app, redis_server):
+    app = redis_app(make_app, redis_server)
+    web = cookieless_client(app)
+    sid = cookie_value(web.get('/login?name=alice'))
+    stats = RedisTraffic(redis_server.url).client  # a connection of the test's own, opened now
+
+    def connections():
+        return int(stats.info('stats')['total_connections_received'])
+
+    before = connections()
+    for _ in range(5):
+        assert json.loads(web.get('/read', headers=with_cookie(sid)).text)[0] == 'alice'
+    assert connections() == before  # the requests reused the pool's connection
+
+    redis_server.freeze()  # SIGSTOP: connections are accepted, nothing is answered
+    try:
+        started = time.monotonic()
+        response = web.get('/read', headers=with_cookie(sid), status='*')
+        waited = time.monotonic() - started
+    finally:
+        redis_server.thaw()
+    assert response.status_int == 503 and 'session store' in response.text
+    assert 0.9 <= waited < 1.9, waited  # one 1 s timeout: not shorter, and not a second try after it
+
+    assert json.loads(web.get('/read', headers=with_cookie(sid)).text)[0] == 'alice'  # back by itself
