@@ -242,3 +242,20 @@ def test_gunicorn_answers_413_to_a_chunked_upload_as_soon_as_it_passes_the_limit
     assert status_of(answer) == 413, answer[:500]
     assert b'more than %d bytes' % UPLOAD_LIMIT in answer and b'<html' not in answer.lower()
     assert 'Request body too large: more than %d bytes (chunked)' % UPLOAD_LIMIT in read_log(tmp_path / 'logs')
+
+
+def test_waitress_receives_the_whole_body_before_canisters_413(serve_limits):
+    """What the README says of waitress: it calls the app only once the body is in, so canister's
+    413 comes after the upload (waitress's own max_request_body_size is the limit that spares it)."""
+    server = serve_limits('waitress', CANISTER_MAX_BODY_SIZE='1000')
+    announced = 2000000
+    head = (b'POST /typed HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/x-www-form-urlencoded\r\n'
+            b'Content-Length: %d\r\nConnection: close\r\n\r\n' % announced)
+    with socket.create_connection(('127.0.0.1', server.port), timeout=1.5) as sock:
+        sock.sendall(head + b'n=1')
+        with pytest.raises(socket.timeout):
+            sock.recv(65536)  # no answer while most of the body is still to come
+        sock.settimeout(10)
+        sock.sendall(b'x' * (announced - 3))
+        answer = sock.recv(65536)
+    assert status_of(answer) == 413, answer[:300]
