@@ -1221,12 +1221,23 @@ def _optional_converter(convert: Optional[Callable[[Any], Any]]) -> Callable[[An
     return optional
 
 
+def _union_rank(member: Any) -> int:
+    """Where a union's member is tried: the exact before the loose, text last (any text is one).
+    Not the order written, which Python does not keep: ``List[Union[int, str]]`` may come back
+    as ``List[Union[str, int]]`` when that was made first (typing caches by equality)."""
+    if typing.get_origin(member) is typing.Literal:
+        return 0
+    if member in (str, bytes, bytearray):
+        return 9
+    return {int: 1, float: 2, decimal.Decimal: 3, bool: 4}.get(member, 5)
+
+
 def _union_converter(kind: Any, from_json: bool) -> Callable[[Any], Any]:
     """``Union[X, Y, ...]``: a JSON value (``from_json``) that already is one of the member classes as
-    it is (JSON ``true`` is no ``int``, as for an ``int`` parameter), else the first member, in the
-    order written, that converts it; else a ``ValueError`` naming the members. With ``None`` among
-    them: see :func:`_optional_converter`."""
-    members = tuple(arg for arg in typing.get_args(kind) if arg is not type(None))
+    it is (JSON ``true`` is no ``int``, as for an ``int`` parameter), else the first member that
+    converts it, in the order of :func:`_union_rank`; else a ``ValueError`` naming the members.
+    With ``None`` among them: see :func:`_optional_converter`."""
+    members = tuple(sorted((arg for arg in typing.get_args(kind) if arg is not type(None)), key=_union_rank))
     if len(members) < len(typing.get_args(kind)):
         rest = typing.Union[members] if len(members) > 1 else members[0]
         return _optional_converter(_converter(rest, from_json))
