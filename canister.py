@@ -434,7 +434,8 @@ KEYS: Dict[str, _Key] = {key.name: key for key in (
     _Key('log_days', 30, _as_number(int, 1, 36600), 'days of log files kept; older files are deleted'),
     _Key('log_format', 'text', _as_choice('text', 'json'), '`text` (the classic line) or `json` (one object per line)'),
     _Key('log_slow', 1.0, _as_number(float, 0, _SECONDS_MAX), 'seconds; a slower response is logged at WARNING (0 = never)'),
-    _Key('trusted_proxies', (), _as_list, 'proxy IPs/networks whose X-Forwarded-For/-Proto/-Host are believed'),
+    _Key('trusted_proxies', (), _as_list,
+         'proxy IPs/networks (`unix`: a peer on a UNIX socket) whose X-Forwarded-For/-Proto/-Host are believed'),
     _Key('max_body_size', 10 * 1024 * 1024, _as_number(int, 0),
          'bytes; a larger body gets 413 (from its Content-Length, or once a chunked body passes it)'),
     _Key('max_header_size', 8192, _as_number(int, 256), 'bytes, at least 256; a larger Authorization or Cookie header gets 431'),
@@ -4215,6 +4216,10 @@ def _throttle_for(store: Optional[SessionStore], max_failures: int) -> _Throttle
 
 #: Taken once X-Forwarded-For came from a peer not in trusted_proxies (one WARNING per process).
 _UNTRUSTED_FORWARD = threading.Lock()
+#: What WSGI servers give as REMOTE_ADDR (``-`` here when empty) for a peer that has no IP
+#: address, a proxy on a UNIX socket: nothing (gunicorn) or ``localhost`` (waitress).  The
+#: ``unix`` entry of trusted_proxies trusts such a peer.
+_UNIX_PEERS = frozenset(('-', 'localhost'))
 
 
 class Authenticator:
@@ -4284,7 +4289,14 @@ class Authenticator:
         if trusted or 'HTTP_X_FORWARDED_FOR' not in environ or _UNTRUSTED_FORWARD.locked():
             return
         peer = environ.get('REMOTE_ADDR') or '-'
-        if _UNTRUSTED_FORWARD.acquire(blocking=False):  # never released: the first request says it
+        if not _UNTRUSTED_FORWARD.acquire(blocking=False):  # never released: the first request says it
+            return
+        if peer in _UNIX_PEERS:
+            self.log.write(logging.WARNING, 'X-Forwarded-For came from a peer without an IP address (REMOTE_ADDR '
+                           '%r: a proxy on a UNIX socket), which trusted_proxies does not list: every client is '
+                           'logged and throttled as that one peer; if it is your proxy, add unix to '
+                           'trusted_proxies', environ.get('REMOTE_ADDR', ''))
+        else:
             self.log.write(logging.WARNING, 'X-Forwarded-For came from %s, which is not in trusted_proxies: '
                            'clients are logged and throttled by that address (a proxy\'s address counts all its '
                            'clients as one); list the proxy in trusted_proxies', _escape(peer)[:64])
@@ -4643,26 +4655,33 @@ class _Proxies:
 
     def __init__(self, entries: Iterable[str]) -> None:
         self.networks = []
+        #: The entry ``unix``: a peer without an IP address (``_UNIX_PEERS``) is a trusted proxy.
+        self.unix = False
         for entry in entries:
+            if entry.lower() == 'unix':
+                self.unix = True
+                continue
             try:
                 self.networks.append(ipaddress.ip_network(entry, strict=False))
             except ValueError:
-                raise ConfigError('canister.trusted_proxies: %r is not an IP address or network' % entry) from None
+                raise ConfigError('canister.trusted_proxies: %r is not an IP address or network, nor unix (a proxy '
+                                  'on a UNIX socket)' % entry) from None
         #: Addresses already looked up: whether each is a trusted proxy (at most 4096 kept).
         self._cache: Dict[str, bool] = {}
 
     def __bool__(self) -> bool:
-        return bool(self.networks)
+        return bool(self.networks) or self.unix
 
     def is_trusted(self, address: str) -> bool:
-        """True if ``address`` is one of the trusted proxies."""
+        """True if ``address`` is one of the trusted proxies: in a listed network, or, with
+        ``unix``, one of the stand-ins servers give for a peer on a UNIX socket."""
         known = self._cache.get(address)
         if known is None:
             try:
                 ip = ipaddress.ip_address(address)
                 known = any(ip in network for network in self.networks)
             except ValueError:
-                known = False
+                known = self.unix and address in _UNIX_PEERS
             if len(self._cache) < 4096:
                 self._cache[address] = known
         return known
