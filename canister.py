@@ -2767,6 +2767,10 @@ class SessionManager:
         self.load_record: Callable[[str], Any] = (functools.partial(load_and_touch, ttl=self.timeout)
                                                   if self.touches_on_load else self.store.load)
         self.always_secure = config['session_secure'] or config['session_samesite'] == 'None'
+        prefix = re.match(r'(?i)__(host|secure)-', self.cookie_name)
+        if prefix and not self.always_secure:  # (Path=/ and no Domain, which __Host- needs too, it always has)
+            raise ConfigError('canister.session_cookie = %r needs canister.session_secure = true: browsers drop a '
+                              'cookie named %s... that comes without Secure' % (self.cookie_name, prefix.group(0)))
         self._samesite = '; Path=/; HttpOnly; SameSite=%s' % config['session_samesite']
         attributes = self._samesite
         if config['session_cookie_max_age']:
@@ -2779,6 +2783,9 @@ class SessionManager:
         self._prefix_length = len(self._cookie_prefix)
         #: The usual header: that cookie alone, with a well-formed id (one C call to check).
         self._lone_cookie = re.compile(r'%s%s' % (re.escape(self._cookie_prefix), _SID.pattern)).fullmatch
+        #: Every well-formed id among the cookies of that name, in the header's order.
+        self._cookie_values = re.compile(r'(?:^|;)\s*%s(%s)\s*(?=;|$)'
+                                         % (re.escape(self._cookie_prefix), _SID.pattern)).findall
         #: sid -> the decoded values of records recently saved or read, all immutable (a flat
         #: data object, a scalar user): a request whose record is unchanged since takes a copy
         #: of the data instead of decoding it.
@@ -2792,6 +2799,10 @@ class SessionManager:
             return None
         match = self._cookie_value(header)
         return match.group(1) if match else None
+
+    def later_cookie_sids(self, header: str) -> List[str]:
+        """The well-formed session ids of the Cookie header after the first (``cookie_sid``), in order."""
+        return self._cookie_values(header)[1:] if header.count(self._cookie_prefix) > 1 else []
 
     def remember(self, sid: str, record: str, data: Dict[str, Any], user: Any, created_ms: int,
                  expires: int, lifetime: int, tail: Optional[str] = None,
@@ -3012,7 +3023,9 @@ class SessionState:
             return
         entry = manager.find(sid)
         if entry is None:
-            return
+            sid, entry = self._later_cookie(manager)
+            if entry is None:
+                return
         record, data, user, created_ms, expires, lifetime, tail = entry
         self.exists = True
         self.sid = sid
@@ -3021,6 +3034,27 @@ class SessionState:
         self._take_user(user, expires)
         if manager.log.level <= logging.DEBUG:
             manager.log.write(logging.DEBUG, 'Session: %s... loaded', sid[:6])
+
+    def _later_cookie(self, manager: SessionManager) -> Tuple[str, Optional[_Parsed]]:
+        """The first session cookie after the first one that names a live session, and its session.
+
+        A browser sends several cookies of one name when another site of the domain or a narrower
+        path set one too, most specific first: a sibling subdomain can put an unknown id before
+        the user's own (cookie tossing).  The one found becomes the request's ``cookie_sid``."""
+        for sid in manager.later_cookie_sids(self._cookie_header()):
+            if sid == self.cookie_sid:  # (the same cookie twice)
+                continue
+            entry = manager.find(sid)
+            if entry is not None:
+                self.cookie_sid = sid
+                if manager.log.writes_lines:  # (the thread's name is the [...] of its log lines)
+                    threading.current_thread().name = '%s-%s' % (self.client, sid[:6])
+                return sid, entry
+        return '', None
+
+    def _cookie_header(self) -> str:
+        """The request's Cookie header ('' where there is no request)."""
+        return ''
 
     def _take_user(self, user: Any, expires: int) -> None:
         """Take the stored user, as logged in, or as lapsed when its login (a JWT's) has expired."""
@@ -4928,6 +4962,10 @@ class _RequestContext(SessionState):
             log.write(logging.DEBUG if context.preflight else logging.INFO, '%s %s',
                       _escape(method), _request_url(environ, scheme, context.host()))
         return context
+
+    def _cookie_header(self) -> str:
+        """The request's Cookie header."""
+        return self.environ.get('HTTP_COOKIE', '')
 
     def _locate(self, plugin: Any, environ: Mapping[str, Any]) -> str:
         """Set the client's address and the scheme, as a trusted proxy says if the peer is one;
