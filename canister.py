@@ -2743,6 +2743,10 @@ def _make_private(headers: Headers) -> None:
 class SessionManager:
     """Session policy (cookie, expiry, rotation, concurrent saves) on top of a store."""
 
+    #: Of a request's cookies of the session's name, at most this many are looked up in the
+    #: store (each is a read), the first first.
+    cookies_tried = 10
+
     def __init__(self, config: Config, store: Optional[SessionStore], log: RequestLog) -> None:
         self.log = log
         self.store = store if store is not None else open_store(
@@ -2801,8 +2805,9 @@ class SessionManager:
         return match.group(1) if match else None
 
     def later_cookie_sids(self, header: str) -> List[str]:
-        """The well-formed session ids of the Cookie header after the first (``cookie_sid``), in order."""
-        return self._cookie_values(header)[1:] if header.count(self._cookie_prefix) > 1 else []
+        """The well-formed session ids of the Cookie header after the first (``cookie_sid``), in
+        order, up to ``cookies_tried`` in all."""
+        return self._cookie_values(header)[1:self.cookies_tried] if header.count(self._cookie_prefix) > 1 else []
 
     def remember(self, sid: str, record: str, data: Dict[str, Any], user: Any, created_ms: int,
                  expires: int, lifetime: int, tail: Optional[str] = None,

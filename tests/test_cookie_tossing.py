@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import http.client
 import json
+import re
 import urllib.parse
 
 import pytest
 
 import canister
 from canister import session
+from helpers import read_log
 
 TOSSED = 'T' * 43
 
@@ -126,6 +128,20 @@ def test_when_no_cookie_names_a_live_session_a_change_gets_a_new_id(origin):
     new = sid_set(send(origin, 'POST', '/put/x', TOSSED, other)[1])
     assert new not in (TOSSED, other)
     assert send(origin, 'GET', '/account', TOSSED, other, new)[2] == {'user': None, 'value': 'x'}
+
+
+@pytest.mark.parametrize('before, found', [(9, 'alice'), (10, None)])
+def test_only_the_first_10_well_formed_session_cookies_are_looked_up(origin, before, found):
+    real = logged_in(origin)
+    tossed = ['%s%02d' % ('T' * 41, number) for number in range(before)]
+    assert send(origin, 'GET', '/account', *tossed, 'junk', real)[2]['user'] == found
+
+
+def test_the_log_lines_after_the_live_session_loads_name_it(origin, log_dir):
+    real = logged_in(origin)
+    send(origin, 'GET', '/account', TOSSED, real)
+    log = read_log(log_dir).splitlines()
+    assert re.search(r'\[127\.0\.0\.1-%s\] +Response: 200' % re.escape(real[:6]), log[-1]), log[-2:]
 
 
 def test_a_malformed_first_cookie_is_passed_over_as_before(origin):
