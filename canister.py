@@ -435,7 +435,8 @@ KEYS: Dict[str, _Key] = {key.name: key for key in (
     _Key('log_days', 30, _as_number(int, 1, 36600), 'days of log files kept; older files are deleted'),
     _Key('log_format', 'text', _as_choice('text', 'json'), '`text` (the classic line) or `json` (one object per line)'),
     _Key('log_slow', 1.0, _as_number(float, 0, _SECONDS_MAX), 'seconds; a slower response is logged at WARNING (0 = never)'),
-    _Key('trusted_proxies', (), _as_list, 'proxy IPs/networks whose X-Forwarded-For/-Proto/-Host are believed'),
+    _Key('trusted_proxies', (), _as_list,
+         'proxy IPs/networks (`unix`: a peer on a UNIX socket) whose X-Forwarded-For/-Proto/-Host are believed'),
     _Key('max_body_size', 10 * 1024 * 1024, _as_number(int, 0),
          'bytes; a larger body gets 413 (from its Content-Length, or once a chunked body passes it)'),
     _Key('max_header_size', 8192, _as_number(int, 256), 'bytes, at least 256; a larger Authorization or Cookie header gets 431'),
@@ -3037,6 +3038,10 @@ def _make_private(headers: Headers) -> None:
 class SessionManager:
     """Session policy (cookie, expiry, rotation, concurrent saves) on top of a store."""
 
+    #: Of a request's cookies of the session's name, at most this many are looked up in the
+    #: store (each is a read), the first first.
+    cookies_tried = 10
+
     def __init__(self, config: Config, store: Optional[SessionStore], log: RequestLog) -> None:
         self.log = log
         self.store = store if store is not None else open_store(
@@ -3061,6 +3066,10 @@ class SessionManager:
         self.load_record: Callable[[str], Any] = (functools.partial(load_and_touch, ttl=self.timeout)
                                                   if self.touches_on_load else self.store.load)
         self.always_secure = config['session_secure'] or config['session_samesite'] == 'None'
+        prefix = re.match(r'(?i)__(host|secure)-', self.cookie_name)
+        if prefix and not self.always_secure:  # (Path=/ and no Domain, which __Host- needs too, it always has)
+            raise ConfigError('canister.session_cookie = %r needs canister.session_secure = true: browsers drop a '
+                              'cookie named %s... that comes without Secure' % (self.cookie_name, prefix.group(0)))
         self._samesite = '; Path=/; HttpOnly; SameSite=%s' % config['session_samesite']
         attributes = self._samesite
         if config['session_cookie_max_age']:
@@ -3073,6 +3082,9 @@ class SessionManager:
         self._prefix_length = len(self._cookie_prefix)
         #: The usual header: that cookie alone, with a well-formed id (one C call to check).
         self._lone_cookie = re.compile(r'%s%s' % (re.escape(self._cookie_prefix), _SID.pattern)).fullmatch
+        #: Every well-formed id among the cookies of that name, in the header's order.
+        self._cookie_values = re.compile(r'(?:^|;)\s*%s(%s)\s*(?=;|$)'
+                                         % (re.escape(self._cookie_prefix), _SID.pattern)).findall
         #: sid -> the decoded values of records recently saved or read, all immutable (a flat
         #: data object, a scalar user): a request whose record is unchanged since takes a copy
         #: of the data instead of decoding it.
@@ -3086,6 +3098,11 @@ class SessionManager:
             return None
         match = self._cookie_value(header)
         return match.group(1) if match else None
+
+    def later_cookie_sids(self, header: str) -> List[str]:
+        """The well-formed session ids of the Cookie header after the first (``cookie_sid``), in
+        order, up to ``cookies_tried`` in all."""
+        return self._cookie_values(header)[1:self.cookies_tried] if header.count(self._cookie_prefix) > 1 else []
 
     def remember(self, sid: str, record: str, data: Dict[str, Any], user: Any, created_ms: int,
                  expires: int, lifetime: int, tail: Optional[str] = None,
@@ -3306,7 +3323,9 @@ class SessionState:
             return
         entry = manager.find(sid)
         if entry is None:
-            return
+            sid, entry = self._later_cookie(manager)
+            if entry is None:
+                return
         record, data, user, created_ms, expires, lifetime, tail = entry
         self.exists = True
         self.sid = sid
@@ -3315,6 +3334,27 @@ class SessionState:
         self._take_user(user, expires)
         if manager.log.level <= logging.DEBUG:
             manager.log.write(logging.DEBUG, 'Session: %s... loaded', sid[:6])
+
+    def _later_cookie(self, manager: SessionManager) -> Tuple[str, Optional[_Parsed]]:
+        """The first session cookie after the first one that names a live session, and its session.
+
+        A browser sends several cookies of one name when another site of the domain or a narrower
+        path set one too, most specific first: a sibling subdomain can put an unknown id before
+        the user's own (cookie tossing).  The one found becomes the request's ``cookie_sid``."""
+        for sid in manager.later_cookie_sids(self._cookie_header()):
+            if sid == self.cookie_sid:  # (the same cookie twice)
+                continue
+            entry = manager.find(sid)
+            if entry is not None:
+                self.cookie_sid = sid
+                if manager.log.writes_lines:  # (the thread's name is the [...] of its log lines)
+                    threading.current_thread().name = '%s-%s' % (self.client, sid[:6])
+                return sid, entry
+        return '', None
+
+    def _cookie_header(self) -> str:
+        """The request's Cookie header ('' where there is no request)."""
+        return ''
 
     def _take_user(self, user: Any, expires: int) -> None:
         """Take the stored user, as logged in, or as lapsed when its login (a JWT's) has expired."""
@@ -4519,6 +4559,10 @@ def _throttle_for(store: Optional[SessionStore], max_failures: int) -> _Throttle
 
 #: Taken once X-Forwarded-For came from a peer not in trusted_proxies (one WARNING per process).
 _UNTRUSTED_FORWARD = threading.Lock()
+#: What WSGI servers give as REMOTE_ADDR (``-`` here when empty) for a peer that has no IP
+#: address, a proxy on a UNIX socket: nothing (gunicorn) or ``localhost`` (waitress).  The
+#: ``unix`` entry of trusted_proxies trusts such a peer.
+_UNIX_PEERS = frozenset(('-', 'localhost'))
 
 
 class Authenticator:
@@ -4588,7 +4632,14 @@ class Authenticator:
         if trusted or 'HTTP_X_FORWARDED_FOR' not in environ or _UNTRUSTED_FORWARD.locked():
             return
         peer = environ.get('REMOTE_ADDR') or '-'
-        if _UNTRUSTED_FORWARD.acquire(blocking=False):  # never released: the first request says it
+        if not _UNTRUSTED_FORWARD.acquire(blocking=False):  # never released: the first request says it
+            return
+        if peer in _UNIX_PEERS:
+            self.log.write(logging.WARNING, 'X-Forwarded-For came from a peer without an IP address (REMOTE_ADDR '
+                           '%r: a proxy on a UNIX socket), which trusted_proxies does not list: every client is '
+                           'logged and throttled as that one peer; if it is your proxy, add unix to '
+                           'trusted_proxies', environ.get('REMOTE_ADDR', ''))
+        else:
             self.log.write(logging.WARNING, 'X-Forwarded-For came from %s, which is not in trusted_proxies: '
                            'clients are logged and throttled by that address (a proxy\'s address counts all its '
                            'clients as one); list the proxy in trusted_proxies', _escape(peer)[:64])
@@ -5061,26 +5112,33 @@ class _Proxies:
 
     def __init__(self, entries: Iterable[str]) -> None:
         self.networks = []
+        #: The entry ``unix``: a peer without an IP address (``_UNIX_PEERS``) is a trusted proxy.
+        self.unix = False
         for entry in entries:
+            if entry.lower() == 'unix':
+                self.unix = True
+                continue
             try:
                 self.networks.append(ipaddress.ip_network(entry, strict=False))
             except ValueError:
-                raise ConfigError('canister.trusted_proxies: %r is not an IP address or network' % entry) from None
+                raise ConfigError('canister.trusted_proxies: %r is not an IP address or network, nor unix (a proxy '
+                                  'on a UNIX socket)' % entry) from None
         #: Addresses already looked up: whether each is a trusted proxy (at most 4096 kept).
         self._cache: Dict[str, bool] = {}
 
     def __bool__(self) -> bool:
-        return bool(self.networks)
+        return bool(self.networks) or self.unix
 
     def is_trusted(self, address: str) -> bool:
-        """True if ``address`` is one of the trusted proxies."""
+        """True if ``address`` is one of the trusted proxies: in a listed network, or, with
+        ``unix``, one of the stand-ins servers give for a peer on a UNIX socket."""
         known = self._cache.get(address)
         if known is None:
             try:
                 ip = ipaddress.ip_address(address)
                 known = any(ip in network for network in self.networks)
             except ValueError:
-                known = False
+                known = self.unix and address in _UNIX_PEERS
             if len(self._cache) < 4096:
                 self._cache[address] = known
         return known
@@ -5339,6 +5397,10 @@ class _RequestContext(SessionState):
             log.write(logging.DEBUG if context.preflight else logging.INFO, '%s %s',
                       _escape(method), _request_url(environ, scheme, context.host()))
         return context
+
+    def _cookie_header(self) -> str:
+        """The request's Cookie header."""
+        return self.environ.get('HTTP_COOKIE', '')
 
     def _locate(self, plugin: Any, environ: Mapping[str, Any]) -> str:
         """Set the client's address and the scheme, as a trusted proxy says if the peer is one;

@@ -45,7 +45,7 @@ HOST = '127.0.0.1'
 
 __all__ = [
     'AppServer', 'Client', 'InProcessWaitress', 'RedisServer', 'Response', 'ServerError',
-    'cleanup_all', 'free_port', 'redis_server_binary', 'wait_until',
+    'UnixHTTPConnection', 'cleanup_all', 'free_port', 'redis_server_binary', 'wait_until',
 ]
 
 
@@ -331,6 +331,19 @@ class RedisServer:
 # --------------------------------------------------------------------------
 # gunicorn / waitress
 
+class UnixHTTPConnection(http.client.HTTPConnection):
+    """http.client over a connected AF_UNIX socket (a server bound to a UNIX socket path)."""
+
+    def __init__(self, path, timeout=10):
+        super().__init__('localhost', timeout=timeout)
+        self.path = path
+
+    def connect(self):
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.settimeout(self.timeout)
+        self.sock.connect(self.path)
+
+
 class AppServer:
     """A WSGI app from tests/apps served by gunicorn or waitress in a subprocess.
 
@@ -339,10 +352,13 @@ class AppServer:
     answers 200 and, for gunicorn, until every worker has imported the app
     (the app calls ``_common.mark_ready()``). The port is kept across
     ``kill()``/``stop()`` so ``start()`` restarts on the same address.
+    ``unix_socket=True`` binds a UNIX socket in the work directory instead
+    (``socket_path``; ``connection()`` talks to it).  ``args`` go to the
+    server's command line after the others.
     """
 
     def __init__(self, app, server='gunicorn', workers=1, env=None, port=None,
-                 host=HOST, ready_path='/ping', start_timeout=20, threads=4):
+                 host=HOST, ready_path='/ping', start_timeout=20, threads=4, unix_socket=False, args=()):
         if server not in ('gunicorn', 'waitress'):
             raise ValueError('server must be gunicorn or waitress')
         self.app = app
@@ -357,6 +373,8 @@ class AppServer:
         self.workdir = tempfile.mkdtemp(prefix='canister-app-')
         self.ready_dir = os.path.join(self.workdir, 'ready')
         self.logfile = os.path.join(self.workdir, 'server.log')
+        self.socket_path = os.path.join(self.workdir, 'app.sock') if unix_socket else None
+        self.args = list(args)
         self.proc = None
         self._log_fh = None
 
@@ -368,8 +386,14 @@ class AppServer:
     def running(self):
         return self.proc is not None and self.proc.poll() is None
 
+    def connection(self, timeout=10):
+        """An http.client connection to the server (over its UNIX socket if it has one)."""
+        if self.socket_path:
+            return UnixHTTPConnection(self.socket_path, timeout=timeout)
+        return http.client.HTTPConnection(self.host, self.port, timeout=timeout)
+
     def command(self):
-        bind = '%s:%d' % (self.host, self.port)
+        bind = 'unix:' + self.socket_path if self.socket_path else '%s:%d' % (self.host, self.port)
         if self.server == 'gunicorn':
             return [sys.executable, '-m', 'gunicorn',
                     '--bind', bind,
@@ -380,11 +404,11 @@ class AppServer:
                     '--log-level', 'info',
                     '--error-logfile', '-',
                     '--worker-tmp-dir', self.workdir,
-                    self.app]
+                    *self.args, self.app]
         return [sys.executable, '-m', 'waitress',
-                '--listen=%s' % bind,
+                '--unix-socket=%s' % self.socket_path if self.socket_path else '--listen=%s' % bind,
                 '--threads=%d' % self.threads,
-                self.app]
+                *self.args, self.app]
 
     def _environ(self):
         env = os.environ.copy()
@@ -422,7 +446,7 @@ class AppServer:
                 raise ServerError('%s exited with %s' % (self.server, self.proc.returncode))
             if self._ready_count() < self.workers:
                 return False
-            conn = http.client.HTTPConnection(self.host, self.port, timeout=2)
+            conn = self.connection(timeout=2)
             try:
                 conn.request('GET', self.ready_path, headers={'Connection': 'close'})
                 return conn.getresponse().status == 200
