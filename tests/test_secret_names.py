@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import json
 import re
+import urllib.parse
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import canister
 from helpers import basic, client, read_log
@@ -48,6 +51,23 @@ def test_one_list_of_names_serves_config_keys_and_query_names_alike():
     for key in canister.KEYS:
         query = canister._redact_query('%s=value' % key)
         assert (query == '%s=***' % key) == (canister._redacted(key, 'value') == '***'), key
+
+
+#: Pieces of names: the words of the list, as they are and capitalised, and what may stand around them.
+NAME_PIECES = ['passw', 'passphrase', 'passcode', 'pwd', 'secret', 'token', 'apikey', 'authoriz', 'credential',
+               'hmac', 'totp', 'sessid', 'sessionid', 'session_id', 'session-id', 'key', 'code', 'auth', 'sig',
+               'signature', 'pass', 'otp', 'pin', 'jwt', 'sid', 'session', 'verifier', 'Key', 'Pin', 'Session',
+               'Sid', 'Jwt', 'PWD', 'TOTP', 'a', 'x', 'Z', 'id', '_', '-', '.', '+', '1', '%5F', '\u017f', '\u212a']
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.sampled_from(NAME_PIECES), max_size=5).map(''.join))
+def test_the_quick_check_for_secret_words_never_changes_which_values_are_masked(name):
+    # The request line skips a query, and a name, in which no word of the list could match; the
+    # full rule (`_SECRET_NAME`) must give the same answer for every name.
+    secret = canister._SECRET_NAME.search(urllib.parse.unquote_plus(name)) is not None
+    assert canister._is_secret_name(urllib.parse.unquote_plus(name)) == secret
+    assert canister._redact_query('page=2&%s=v&next=3' % name) == 'page=2&%s=%s&next=3' % (name, '***' if secret else 'v')
 
 
 # -- the banner ------------------------------------------------------------------------
@@ -179,6 +199,7 @@ def test_a_400_for_a_one_time_code_or_a_pin_does_not_echo_the_value(make_app, lo
     ('lang=en;x=1;pwd=Sm1c0-Hidden&page=2', 'lang=en;x=1;pwd=***&page=2'),
     ('page=2;access_token=Sm1c0-Hidden;Tail-Hidden&next=3', 'page=2;access_token=***&next=3'),
     ('access_token=Sm1c0-Hidden;Tail-Hidden&next=3', 'access_token=***&next=3'),
+    ('access_token;x=Sm1c0-Hidden&next=3', 'access_token;x=***&next=3'),
     ('lang=en;page=2', 'lang=en;page=2'),
 ])
 def test_a_semicolon_separates_names_for_masking_and_the_value_runs_to_the_next_ampersand(make_app, log_dir,
