@@ -677,7 +677,7 @@ def _redact_query(query: str) -> str:
 def _mask_urls(text: str) -> str:
     """Hide the secrets of every URL in a text: the password of its user information
     (``redis://:pw@host`` -> ``redis://:***@host``) and the values of secret-looking names in its
-    query (``?password=***``, as :func:`_redact_query` masks them)."""
+    query and fragment (``?password=***``, ``#access_token=***``, as :func:`_redact_query` masks them)."""
     if '@' not in text and '?' not in text:
         return text
 
@@ -690,11 +690,10 @@ def _mask_urls(text: str) -> str:
         if at:
             user, sep, _ = userinfo.partition(':')
             userinfo = (user + ':***' if sep else '***') + at
+        rest, hash_, fragment = rest.partition('#')
         rest, question, query = rest.partition('?')
-        if question:
-            query, hash_, fragment = query.partition('#')
-            query = _redact_query(query) + hash_ + fragment
-        return quote + scheme + userinfo + rest + question + query + close
+        return (quote + scheme + userinfo + rest + question + _redact_query(query) + hash_ + _redact_query(fragment)
+                + close)
     return _URL.sub(mask, text)
 
 

@@ -91,11 +91,12 @@ def test_a_password_given_in_the_query_of_a_redis_url_is_masked_in_the_banner_th
 
 
 def test_a_token_in_the_query_of_a_jwks_url_is_masked_in_the_banner_and_other_values_are_kept(make_app, log_dir):
-    make_app(auth_jwt_jwks_url='https://idp.example/keys?tenant=acme;api_key=K3yInQu3ry&access_token=T0kInQu3ry#top')
+    make_app(auth_jwt_jwks_url='https://idp.example/keys?tenant=acme;api_key=K3yInQu3ry&access_token=T0kInQu3ry'
+                               '#view=1&id_token=Fr4gT0k')
     log = read_log(log_dir)
-    assert 'K3yInQu3ry' not in log and 'T0kInQu3ry' not in log
+    assert 'K3yInQu3ry' not in log and 'T0kInQu3ry' not in log and 'Fr4gT0k' not in log
     assert re.search(r'canister\.auth_jwt_jwks_url +  = https://idp\.example/keys\?tenant=acme;api_key=\*\*\*'
-                     r'&access_token=\*\*\*#top$', log, re.M), log
+                     r'&access_token=\*\*\*#view=1&id_token=\*\*\*$', log, re.M), log
 
 
 def test_a_query_with_no_secret_looking_name_is_shown_as_given(tmp_path, make_app, log_dir):
