@@ -256,12 +256,14 @@ class BadRequest(CanisterError):
 
 
 class AuthFailure(CanisterError):
-    """Credentials were presented and are not valid; answered with 401."""
+    """Credentials were presented and are not valid; answered with 401.  ``reason`` goes to the
+    client and the log, ``logged`` (if given) to the log instead."""
 
-    def __init__(self, reason: str, scheme: str) -> None:
+    def __init__(self, reason: str, scheme: str, logged: Optional[str] = None) -> None:
         super().__init__(reason)
         self.reason = reason
         self.scheme = scheme
+        self.logged = reason if logged is None else logged
 
 
 ###############################################################################
@@ -276,18 +278,28 @@ _LEVELS = {
 }
 #: The one list of secret-looking names, for config keys, query strings and parameter errors.
 #: A name (decoded, any case) is secret if it contains one of the first words anywhere, or
-#: ends in one of the second as a word of its own (``api_key``, ``x-auth``, ``apiKey``).
-_SECRET_WORDS = (('passw', 'pwd', 'secret', 'token', 'apikey', 'authoriz', 'credential'),
-                 ('key', 'code', 'auth', 'sig', 'signature', 'pass', 'otp'))
+#: ends in one of the second as a word of its own (``api_key``, ``x-auth``, ``apiKey``): words
+#: that are parts of ordinary words or of config keys (``monkey``, ``inside``, ``session_store``,
+#: ``auth_jwt_issuer``) go in the second.  ``session[-_]?id`` is ``sessionid``, ``session_id``
+#: or ``session-id``.
+_SECRET_WORDS = (('passw', 'passphrase', 'passcode', 'pwd', 'secret', 'token', 'apikey', 'authoriz', 'credential',
+                  'hmac', 'totp', 'sessid', 'session[-_]?id'),
+                 ('key', 'code', 'auth', 'sig', 'signature', 'pass', 'otp', 'pin', 'jwt', 'sid', 'session',
+                  'verifier'))
 _SECRET_NAME = re.compile(r'(?i)%s|(?:^|[^a-z0-9]|(?-i:(?<=[a-z0-9])(?=[A-Z])))(?:%s)$'
                           % ('|'.join(_SECRET_WORDS[0]), '|'.join(_SECRET_WORDS[1])))
-#: Some word of the list appears in the lower-cased text: a name without ``%`` (only ``+``
-#: decodes, to a space, which no word contains) can match ``_SECRET_NAME`` only then.  (Searched
-#: in ``text.lower()``: an ASCII text, as a query without ``%`` is here, lower-cases exactly, and
-#: a case-sensitive search is several times faster than ``(?i)``.)
-_SECRET_STEM = re.compile('|'.join(_SECRET_WORDS[0] + _SECRET_WORDS[1]))
-#: The user information of a URL: to the last ``@`` before a space, so a password holding ``/?#@`` is all of it.
-_URL_PASSWORD = re.compile(r'(?i)(\b[a-z][a-z0-9+.-]*://)(\S*@)')
+#: A first word appears in the lower-cased text, or a second one right before ``=`` or the end:
+#: an ASCII name can match ``_SECRET_NAME`` only then, and a query without ``%`` (only ``+``
+#: decodes, to a space, which no word contains) can give a secret-looking name a value only then.
+#: (Searched in ``text.lower()``: an ASCII text lower-cases exactly, and a case-sensitive search
+#: is several times faster than ``(?i)``.  The words are grouped by first letter, ``p(?:assw|wd)``:
+#: fewer branches to try at each character.)
+_STEM_WORDS = sorted(_SECRET_WORDS[0] + tuple(word + '(?:=|$)' for word in _SECRET_WORDS[1]))
+_SECRET_STEM = re.compile('|'.join('%s(?:%s)' % (first, '|'.join(word[1:] for word in words))
+                                   for first, words in itertools.groupby(_STEM_WORDS, key=lambda word: word[0])))
+#: A URL in a text, to the next space, and the quote before it if any.  Its user information runs
+#: to the last ``@``, so a password holding ``/?#@`` is all of it.
+_URL = re.compile(r'(?i)([\'"]?)\b([a-z][a-z0-9+.-]*://)(\S*)')
 
 
 def _as_bool(value: Any) -> bool:
@@ -647,18 +659,52 @@ class Config(Dict[str, Any]):
 
 def _is_secret_name(name: str) -> bool:
     """True if a (decoded) name looks like it holds a secret: ``password``, ``PWD``, ``api_key``..."""
+    if name.isascii() and _SECRET_STEM.search(name.lower()) is None:
+        return False  # (see _SECRET_STEM)
     return _SECRET_NAME.search(name) is not None
 
 
+def _redact_query(query: str) -> str:
+    """The query string with the value of every secret-looking name (decoded) written as ``***``.
+    A ``;`` separates names too, as some servers and parsers have it (Bottle does not, so the
+    masked value runs on to the next ``&``): ``lang=en;access_token=***&page=2``."""
+    if '%' not in query and query.isascii() and _SECRET_STEM.search(query.lower()) is None:
+        return query  # no name can decode to a secret one (see _SECRET_STEM)
+    parts = []
+    for part in query.split('&'):
+        start = 0
+        for piece in part.split(';'):
+            if _is_secret_name(urllib.parse.unquote_plus(piece.partition('=')[0])):
+                equals = part.find('=', start)  # (Bottle's name `access_token;x` looks secret too)
+                if equals >= 0:
+                    part = part[:equals + 1] + '***'
+                break
+            start += len(piece) + 1
+        parts.append(part)
+    return '&'.join(parts)
+
+
 def _mask_urls(text: str) -> str:
-    """Hide the user information of every URL in a text: ``redis://:pw@host`` -> ``redis://:***@host``."""
-    if '@' not in text:
+    """Hide the secrets of every URL in a text: the password of its user information
+    (``redis://:pw@host`` -> ``redis://:***@host``) and the values of secret-looking names in its
+    query and fragment (``?password=***``, ``#access_token=***``, as :func:`_redact_query` masks them)."""
+    if '@' not in text and '?' not in text:
         return text
 
     def mask(match: typing.Match[str]) -> str:
-        user, sep, _ = match.group(2)[:-1].partition(':')
-        return match.group(1) + (user + ':***@' if sep else '***@')
-    return _URL_PASSWORD.sub(mask, text)
+        quote, scheme, rest = match.groups()
+        close = ''
+        if quote and rest.endswith(quote):  # 'redis://...' in a message: the quote is no part of the URL
+            rest, close = rest[:-1], quote
+        userinfo, at, rest = rest.rpartition('@')
+        if at:
+            user, sep, _ = userinfo.partition(':')
+            userinfo = (user + ':***' if sep else '***') + at
+        rest, hash_, fragment = rest.partition('#')
+        rest, question, query = rest.partition('?')
+        return (quote + scheme + userinfo + rest + question + _redact_query(query) + hash_ + _redact_query(fragment)
+                + close)
+    return _URL.sub(mask, text)
 
 
 ###############################################################################
@@ -976,22 +1022,13 @@ class RequestLog:
 _PLAIN_PATH = re.compile(r"[A-Za-z0-9/._~!$&'()*+,;=:@%-]*")
 
 
-def _redact_query(query: str) -> str:
-    """The query string with the value of every secret-looking name (decoded) written as ``***``."""
-    if '%' not in query and query.isascii() and _SECRET_STEM.search(query.lower()) is None:
-        return query  # no name can decode to a secret one (see _SECRET_STEM)
-    parts = []
-    for part in query.split('&'):
-        name, sep, value = part.partition('=')
-        parts.append(name + sep + '***' if sep and _is_secret_name(urllib.parse.unquote_plus(name)) else part)
-    return '&'.join(parts)
-
-
 def _request_url(environ: Mapping[str, Any], scheme: str, host: str) -> str:
     """The URL of the request line: path and query made printable, secret query values masked."""
     path = environ.get('SCRIPT_NAME', '') + environ.get('PATH_INFO', '')
     if not _PLAIN_PATH.fullmatch(path):
         path = urllib.parse.quote(path.encode('latin1', 'replace'), safe="/:@!$&'()*+,;=-._~")
+    if '@' in path:  # an absolute-form target that the server passed on: ``GET http://bob:pw@host/x``
+        path = _mask_urls(path)
     url = '%s://%s%s' % (scheme, host, path)
     query = environ.get('QUERY_STRING')
     if query:
@@ -4079,8 +4116,10 @@ class BasicAuth:
             return username, 0, username
         stored, scheme = self.users.get(username, self._dummy)
         valid = verify_password(password, stored, scheme) and username in self.users
-        if not valid:
-            raise AuthFailure('wrong user name or password for %r' % username, 'basic')
+        if not valid:  # an unknown name may be the password typed into the wrong field: never shown
+            raise AuthFailure('wrong user name or password', 'basic',
+                              'wrong password for %r' % username if username in self.users
+                              else 'unknown user name (not shown: it may be a password)')
         self._remember(key)
         return username, 0, username
 
@@ -4597,7 +4636,7 @@ class Authenticator:
         except AuthFailure as failure:  # the attempt keeps its place (takes one) until the window ends
             if not guess:
                 self.throttle.claim(client)
-            self.log.write(logging.WARNING, 'Authentication failed: %s', failure.reason)
+            self.log.write(logging.WARNING, 'Authentication failed: %s', failure.logged)
             raise self.unauthorized('Authentication failed: %s' % failure.reason, failure) from None
         except BaseException:
             if guess:

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import json
 import re
+import urllib.parse
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import canister
-from helpers import client, read_log
+from helpers import basic, client, read_log
 
 
 def echo_app(make_app, **overrides):
@@ -48,6 +51,23 @@ def test_one_list_of_names_serves_config_keys_and_query_names_alike():
     for key in canister.KEYS:
         query = canister._redact_query('%s=value' % key)
         assert (query == '%s=***' % key) == (canister._redacted(key, 'value') == '***'), key
+
+
+#: Pieces of names: the words of the list, as they are and capitalised, and what may stand around them.
+NAME_PIECES = ['passw', 'passphrase', 'passcode', 'pwd', 'secret', 'token', 'apikey', 'authoriz', 'credential',
+               'hmac', 'totp', 'sessid', 'sessionid', 'session_id', 'session-id', 'key', 'code', 'auth', 'sig',
+               'signature', 'pass', 'otp', 'pin', 'jwt', 'sid', 'session', 'verifier', 'Key', 'Pin', 'Session',
+               'Sid', 'Jwt', 'PWD', 'TOTP', 'a', 'x', 'Z', 'id', '_', '-', '.', '+', '1', '%5F', '\u017f', '\u212a']
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.sampled_from(NAME_PIECES), max_size=5).map(''.join))
+def test_the_quick_check_for_secret_words_never_changes_which_values_are_masked(name):
+    # The request line skips a query, and a name, in which no word of the list could match; the
+    # full rule (`_SECRET_NAME`) must give the same answer for every name.
+    secret = canister._SECRET_NAME.search(urllib.parse.unquote_plus(name)) is not None
+    assert canister._is_secret_name(urllib.parse.unquote_plus(name)) == secret
+    assert canister._redact_query('page=2&%s=v&next=3' % name) == 'page=2&%s=%s&next=3' % (name, '***' if secret else 'v')
 
 
 # -- the banner ------------------------------------------------------------------------
@@ -119,3 +139,120 @@ def test_a_400_for_an_ordinary_parameter_still_shows_the_value(make_app):
     response = client(app).get('/page?number=twelve', expect_errors=True)
     assert response.status_int == 400
     assert "parameter 'number' must be an integer, got 'twelve'" in response.text
+
+
+# -- names the list gained, and names it still leaves alone ----------------------------
+
+@pytest.mark.parametrize('name', ['jwt', 'id_jwt', 'passphrase', 'key_passphrase', 'passcode', 'totp', 'totp_value',
+                                  'hmac', 'hmac_digest', 'code_verifier', 'oauth_verifier', 'sid', 'x-sid', 'userSid',
+                                  'session', 'user_session', 'sessid', 'PHPSESSID', 'JSESSIONID', 'sessionId',
+                                  'session_id', 'session-id', 'pin', 'card_pin', 'cardPin'])
+def test_tokens_session_ids_one_time_codes_and_pins_are_written_as_stars(make_app, log_dir, name):
+    app = echo_app(make_app)
+    value = 'Qz7-hidden-value-%d' % abs(hash(name))
+    client(app).get('/echo?page=2&%s=%s&next=3' % (name, value))
+    log = read_log(log_dir)
+    assert value not in log
+    assert re.search(r'\]   GET http://localhost:80/echo\?page=2&%s=\*\*\*&next=3$' % re.escape(name), log, re.M), log
+
+
+@pytest.mark.parametrize('name', ['consider', 'inside', 'sessions', 'session_count', 'obsession', 'spin', 'pinned',
+                                  'opinion', 'hotpot', 'jwt_issuer', 'passenger'])
+def test_words_that_only_hold_a_secret_word_are_logged_as_sent(make_app, log_dir, name):
+    app = echo_app(make_app)
+    client(app).get('/echo?%s=plain-value-7' % name)
+    assert re.search(r'\]   GET http://localhost:80/echo\?%s=plain-value-7$' % name, read_log(log_dir), re.M)
+
+
+def test_config_keys_about_sessions_and_jwt_still_show_their_values_in_the_banner(make_app, log_dir):
+    make_app(session_cookie='app_sid', session_store='memory', auth_jwt_issuer='https://issuer.example/')
+    log = read_log(log_dir)
+    for key, value in [('session_cookie', 'app_sid'), ('session_store', 'memory'),
+                       ('auth_jwt_issuer', 'https://issuer.example/'), ('auth_jwt_encoding', 'clear'),
+                       ('session_timeout', '3600')]:
+        assert re.search(r'canister\.%s += %s$' % (key, re.escape(value)), log, re.M), (key, log)
+
+
+def test_a_400_for_a_one_time_code_or_a_pin_does_not_echo_the_value(make_app, log_dir):
+    app = make_app()
+
+    @app.route('/verify', method=['GET', 'POST'])
+    def verify(totp: int = 0, pin: int = 0):
+        return 'ok'
+
+    by_query = client(app).get('/verify?totp=12345x', expect_errors=True)
+    by_json = client(app).post('/verify', json.dumps({'pin': '98a7'}), content_type='application/json',
+                               expect_errors=True)
+    assert (by_query.status_int, by_json.status_int) == (400, 400)
+    assert by_query.text == ("Bad request: parameter 'totp' must be an integer "
+                             "(the value is not shown: the name looks secret)\n")
+    assert by_json.text == "Bad request: parameter 'pin' must be an integer (the value is not shown: the name looks secret)\n"
+    log = read_log(log_dir)
+    assert re.search(r" WARNING .*Bad request: parameter 'pin' must be an integer \(the value is not shown", log)
+    assert '12345x' not in log and '98a7' not in log
+
+
+# -- ';' between names -----------------------------------------------------------------
+
+@pytest.mark.parametrize('query, logged', [
+    ('lang=en;access_token=Sm1c0-Hidden&page=2', 'lang=en;access_token=***&page=2'),
+    ('lang=en;x=1;pwd=Sm1c0-Hidden&page=2', 'lang=en;x=1;pwd=***&page=2'),
+    ('page=2;access_token=Sm1c0-Hidden;Tail-Hidden&next=3', 'page=2;access_token=***&next=3'),
+    ('access_token=Sm1c0-Hidden;Tail-Hidden&next=3', 'access_token=***&next=3'),
+    ('access_token;x=Sm1c0-Hidden&next=3', 'access_token;x=***&next=3'),
+    ('lang=en;page=2', 'lang=en;page=2'),
+])
+def test_a_semicolon_separates_names_for_masking_and_the_value_runs_to_the_next_ampersand(make_app, log_dir,
+                                                                                         query, logged):
+    # Bottle splits at '&' only: the value of `access_token` in `access_token=a;b` is `a;b`, all of it hidden.
+    app = echo_app(make_app)
+    client(app).get('/echo?' + query)
+    log = read_log(log_dir)
+    assert 'Hidden' not in log
+    assert re.search(r'\]   GET http://localhost:80/echo\?%s$' % re.escape(logged), log, re.M), log
+
+
+def test_bottle_splits_the_query_at_ampersands_only(make_app):
+    # So the value masked after a secret-looking name runs on to the next '&', past any ';'.
+    app = make_app()
+
+    @app.get('/lang')
+    def lang(lang=''):
+        return lang
+
+    assert client(app).get('/lang?lang=en;access_token=Sm1c0&page=2').text == 'en;access_token=Sm1c0'
+
+
+# -- Basic user names ------------------------------------------------------------------
+
+def basic_app(make_app):
+    app = make_app(auth_basic_username='alice', auth_basic_password='Wonder1and-Pw')
+
+    @app.get('/me')
+    def me():
+        return 'ok'
+
+    return app
+
+
+@pytest.mark.parametrize('username', ['Corr3ct-Horse-Battery', 'Pw' + 'x' * 4998])
+def test_a_password_typed_as_the_user_name_reaches_neither_the_401_nor_the_log(make_app, log_dir, username):
+    app = basic_app(make_app)
+    response = client(app).get('/me', headers={'Authorization': basic(username, '')}, expect_errors=True)
+    assert response.status_int == 401
+    assert response.text == 'Authentication failed: wrong user name or password\n'
+    log = read_log(log_dir)
+    assert username[:6] not in log
+    assert re.search(r" WARNING .*\]   Authentication failed: unknown user name \(not shown: it may be a password\)$",
+                     log, re.M), log
+    assert max(len(line) for line in log.splitlines()) < 400
+
+
+def test_a_known_user_with_a_wrong_password_is_named_in_the_log_only(make_app, log_dir):
+    app = basic_app(make_app)
+    response = client(app).get('/me', headers={'Authorization': basic('alice', 'Guess3d-Pw')}, expect_errors=True)
+    assert response.status_int == 401
+    assert response.text == 'Authentication failed: wrong user name or password\n'
+    log = read_log(log_dir)
+    assert re.search(r" WARNING .*\]   Authentication failed: wrong password for 'alice'$", log, re.M), log
+    assert 'Guess3d-Pw' not in log

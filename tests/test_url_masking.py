@@ -9,6 +9,7 @@ import pytest
 
 import canister
 from helpers import read_log
+from test_request_framing import WsgirefServer, raw_request, status_of
 
 #: Passwords, and the pieces of each that must never be seen (split at the characters that ended the old mask).
 PASSWORDS = ['S3cr#Et9x', 'Zm9v/YmFy+pw', 'Qu3r?Y9ry', 'At7s@Gn4x', 'Al1x/Of2x?Th3x#Em4x@On5x', 'Pl4inPw9']
@@ -75,3 +76,53 @@ def test_a_question_mark_in_the_password_is_refused_whatever_follows_it(make_app
     assert "a '/' or '?' in the user name or password must be written %2F or %3F" in error
     for piece in pieces(password):
         assert piece not in error and piece not in read_log(log_dir)
+
+
+# -- secret-looking names in the query of a URL ----------------------------------------
+
+def test_a_password_given_in_the_query_of_a_redis_url_is_masked_in_the_banner_the_error_and_the_log(make_app, log_dir):
+    error = install(make_app, 'redis://127.0.0.1:6379/0?password=Sup3rS3cret')
+    assert error.startswith("canister.session_store = 'redis://127.0.0.1:6379/0?password=***' is not a valid Redis "
+                            "URL: unknown option 'password'"), error
+    log = read_log(log_dir)
+    assert 'Sup3rS3cret' not in log
+    assert re.search(r' INFO .*canister\.session_store +  = redis://127\.0\.0\.1:6379/0\?password=\*\*\*$', log, re.M)
+    assert 'Install failed: ' + error in log
+
+
+def test_a_token_in_the_query_of_a_jwks_url_is_masked_in_the_banner_and_other_values_are_kept(make_app, log_dir):
+    make_app(auth_jwt_jwks_url='https://idp.example/keys?tenant=acme;api_key=K3yInQu3ry&access_token=T0kInQu3ry'
+                               '#view=1&id_token=Fr4gT0k')
+    log = read_log(log_dir)
+    assert 'K3yInQu3ry' not in log and 'T0kInQu3ry' not in log and 'Fr4gT0k' not in log
+    assert re.search(r'canister\.auth_jwt_jwks_url +  = https://idp\.example/keys\?tenant=acme;api_key=\*\*\*'
+                     r'&access_token=\*\*\*#view=1&id_token=\*\*\*$', log, re.M), log
+
+
+def test_a_query_with_no_secret_looking_name_is_shown_as_given(tmp_path, make_app, log_dir):
+    ca = tmp_path / 'ca.pem'
+    ca.write_text('')
+    install(make_app, 'rediss://:Pl4inPw9@127.0.0.1:1/0?ssl_ca_certs=%s' % ca)
+    assert 'rediss://:***@127.0.0.1:1/0?ssl_ca_certs=%s' % ca in read_log(log_dir)
+
+
+# -- the user information of an absolute-form request target --------------------------
+
+def test_a_password_in_an_absolute_form_request_target_is_masked_in_the_request_line(make_app, log_dir):
+    # wsgiref (bottle.run's default server) passes `GET http://user:pw@host/x` on in PATH_INFO.
+    app = make_app()
+
+    @app.get('/x')
+    def x():
+        return 'x'
+
+    server = WsgirefServer(app)
+    try:
+        answer = raw_request(server.port, b'GET http://bob:Hunter2Secret@127.0.0.1/x?api_key=Qu3ryK3y HTTP/1.1\r\n'
+                                          b'Host: 127.0.0.1\r\nConnection: close\r\n\r\n')
+    finally:
+        server.close()
+    assert status_of(answer) == 404
+    log = read_log(log_dir)
+    assert 'Hunter2Secret' not in log and 'Qu3ryK3y' not in log
+    assert re.search(r'\]   GET http://127\.0\.0\.1http://bob:\*\*\*@127\.0\.0\.1/x\?api_key=\*\*\*$', log, re.M), log
