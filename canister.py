@@ -5080,9 +5080,13 @@ _CSRF_EXEMPT = '_canister_csrf_exempt'
 def csrf_exempt(callback: Callable[..., Any]) -> Callable[..., Any]:
     """Decorate a handler whose route takes unsafe requests from any origin (a SAML ACS, an OIDC
     ``form_post`` callback): the same as the route keyword ``csrf=False``, above or below the
-    route decorator."""
+    route decorator.  Not a bound method: the mark would go to its class's function, and exempt
+    the routes of every instance."""
+    if inspect.ismethod(callback):
+        raise TypeError('canister.csrf_exempt cannot mark the bound method %r: it would exempt the routes of '
+                        'every instance of its class; give its route the keyword csrf=False instead' % (callback,))
     try:
-        setattr(getattr(callback, '__func__', callback), _CSRF_EXEMPT, True)
+        setattr(callback, _CSRF_EXEMPT, True)
     except (AttributeError, TypeError):
         raise TypeError('canister.csrf_exempt cannot mark %r: give its route the keyword csrf=False '
                         'instead' % (callback,)) from None

@@ -248,3 +248,23 @@ def test_a_canister_cannot_see_an_exemption_inside_a_plain_wsgi_callable(compose
     parent, prefix, calls = compose('mount as WSGI', place)
     assert cross_site_post(serve(parent), prefix + '/acs').status == status
     assert calls == (['acs'] if status == 200 else [])
+
+
+def test_a_bound_method_is_refused_by_the_decorator_and_its_neighbour_instance_stays_protected(make_app, serve):
+    """Marking a bound method would mark its class's function: every instance's routes exempt."""
+    class Resource:
+        def __init__(self, name: str) -> None:
+            self.name = name
+
+        def post(self) -> str:
+            return 'did ' + self.name
+
+    webhook, admin = Resource('webhook'), Resource('admin')
+    with pytest.raises(TypeError, match='keyword csrf=False instead'):
+        canister.csrf_exempt(webhook.post)
+    app = make_app()
+    app.route('/webhook', 'POST', webhook.post, csrf=False)
+    app.route('/admin/delete', 'POST', admin.post)
+    origin = serve(app)
+    assert cross_site_post(origin, '/webhook').text == 'did webhook'
+    assert cross_site_post(origin, '/admin/delete').status == 403
