@@ -3075,10 +3075,6 @@ def _make_private(headers: Headers) -> None:
 class SessionManager:
     """Session policy (cookie, expiry, rotation, concurrent saves) on top of a store."""
 
-    #: Of a request's cookies of the session's name, at most this many are looked up in the
-    #: store (each is a read), the first first.
-    cookies_tried = 10
-
     def __init__(self, config: Config, store: Optional[SessionStore], log: RequestLog) -> None:
         self.log = log
         self.store = store if store is not None else open_store(
@@ -3119,9 +3115,6 @@ class SessionManager:
         self._prefix_length = len(self._cookie_prefix)
         #: The usual header: that cookie alone, with a well-formed id (one C call to check).
         self._lone_cookie = re.compile(r'%s%s' % (re.escape(self._cookie_prefix), _SID.pattern)).fullmatch
-        #: Every well-formed id among the cookies of that name, in the header's order.
-        self._cookie_values = re.compile(r'(?:^|;)\s*%s(%s)\s*(?=;|$)'
-                                         % (re.escape(self._cookie_prefix), _SID.pattern)).findall
         #: sid -> the decoded values of records recently saved or read, all immutable (a flat
         #: data object, a scalar user): a request whose record is unchanged since takes a copy
         #: of the data instead of decoding it.
@@ -3135,11 +3128,6 @@ class SessionManager:
             return None
         match = self._cookie_value(header)
         return match.group(1) if match else None
-
-    def later_cookie_sids(self, header: str) -> List[str]:
-        """The well-formed session ids of the Cookie header after the first (``cookie_sid``), in
-        order, up to ``cookies_tried`` in all."""
-        return self._cookie_values(header)[1:self.cookies_tried] if header.count(self._cookie_prefix) > 1 else []
 
     def remember(self, sid: str, record: str, data: Dict[str, Any], user: Any, created_ms: int,
                  expires: int, lifetime: int, tail: Optional[str] = None,
@@ -3360,9 +3348,7 @@ class SessionState:
             return
         entry = manager.find(sid)
         if entry is None:
-            sid, entry = self._later_cookie(manager)
-            if entry is None:
-                return
+            return
         record, data, user, created_ms, expires, lifetime, tail = entry
         self.exists = True
         self.sid = sid
@@ -3371,27 +3357,6 @@ class SessionState:
         self._take_user(user, expires)
         if manager.log.level <= logging.DEBUG:
             manager.log.write(logging.DEBUG, 'Session: %s... loaded', sid[:6])
-
-    def _later_cookie(self, manager: SessionManager) -> Tuple[str, Optional[_Parsed]]:
-        """The first session cookie after the first one that names a live session, and its session.
-
-        A browser sends several cookies of one name when another site of the domain or a narrower
-        path set one too, most specific first: a sibling subdomain can put an unknown id before
-        the user's own (cookie tossing).  The one found becomes the request's ``cookie_sid``."""
-        for sid in manager.later_cookie_sids(self._cookie_header()):
-            if sid == self.cookie_sid:  # (the same cookie twice)
-                continue
-            entry = manager.find(sid)
-            if entry is not None:
-                self.cookie_sid = sid
-                if manager.log.writes_lines:  # (the thread's name is the [...] of its log lines)
-                    threading.current_thread().name = '%s-%s' % (self.client, sid[:6])
-                return sid, entry
-        return '', None
-
-    def _cookie_header(self) -> str:
-        """The request's Cookie header ('' where there is no request)."""
-        return ''
 
     def _take_user(self, user: Any, expires: int) -> None:
         """Take the stored user, as logged in, or as lapsed when its login (a JWT's) has expired."""
@@ -5440,10 +5405,6 @@ class _RequestContext(SessionState):
             log.write(logging.DEBUG if context.preflight else logging.INFO, '%s %s',
                       _escape(method), _request_url(environ, scheme, context.host()))
         return context
-
-    def _cookie_header(self) -> str:
-        """The request's Cookie header."""
-        return self.environ.get('HTTP_COOKIE', '')
 
     def _locate(self, plugin: Any, environ: Mapping[str, Any]) -> str:
         """Set the client's address and the scheme, as a trusted proxy says if the peer is one;
