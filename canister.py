@@ -4738,22 +4738,35 @@ def _remember_check(callback: Callable[..., Any], check: Callable[[], None]) -> 
         checks.append(check)
 
 
-def _unenforced_checks(handler: Callable[..., Any]) -> List[Callable[[], None]]:
-    """The checks of ``require`` made for the function under ``handler`` that ``handler`` does not
-    run, outermost first: those of a ``@require`` written above the route decorator."""
-    enforced = []
+def _checks_run(handler: Callable[..., Any]) -> Tuple[List[Callable[[], None]], Callable[..., Any]]:
+    """The checks of ``require`` that ``handler`` runs (its wrappers', outermost first), and the
+    function under them."""
+    run = []
     for _ in range(100):
         check = getattr(handler, _GUARD_CHECK, None)
         if check is not None:
-            enforced.append(check)
+            run.append(check)
         inner = getattr(handler, '__wrapped__', None)
         if inner is None:
             break
         handler = inner
-    made = getattr(handler, _GUARD_CHECKS, None)
+    return run, handler
+
+
+def _unenforced_checks(handler: Callable[..., Any], routes: Iterable[Any]) -> List[Callable[[], None]]:
+    """The checks of ``require`` made for the function under ``handler`` that neither ``handler``
+    nor any of ``routes`` (the app's) runs, outermost first: those of a ``@require`` written above
+    the route decorator.  A check another route runs was written for that route (one function
+    routed twice, each time under its own guard)."""
+    enforced, innermost = _checks_run(handler)
+    made = getattr(innermost, _GUARD_CHECKS, None)
     if not isinstance(made, list):
         return []
-    return [check for check in reversed(made) if check not in enforced and callable(check)]
+    late = [check for check in reversed(made) if check not in enforced and callable(check)]
+    for route in routes if late else ():
+        elsewhere = _checks_run(route.callback)[0]
+        late = [check for check in late if check not in elsewhere]
+    return late
 
 
 def _guarded_by(callback: Callable[..., Any], checks: List[Callable[[], None]]) -> Callable[..., Any]:
@@ -5742,7 +5755,7 @@ class Canister:
             for note in binder.notes:
                 log.write(logging.WARNING, 'Route %s: %s', what, note)
             callback = binder.adapt(callback)
-        late = _unenforced_checks(route.callback)
+        late = _unenforced_checks(route.callback, route.app.routes)
         if late:  # Bottle registered the handler before the guard wrapped it: guard the route here
             log.write(logging.WARNING, 'Route %s: @canister.require or @canister.require_user is written above the '
                       'route decorator of %s, where it guards nothing: canister applies it here, but put it '

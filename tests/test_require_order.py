@@ -172,7 +172,7 @@ def test_the_guard_is_found_under_other_wrappers(make_app):
     assert web.get('/me').text == 'me'
 
 
-def test_the_guard_belongs_to_the_function_wherever_it_is_routed(make_app):
+def test_a_function_routed_once_guarded_and_once_not_keeps_each_route_as_written(make_app, log_dir):
     app = with_login(make_app())
 
     def report() -> str:
@@ -181,7 +181,24 @@ def test_the_guard_belongs_to_the_function_wherever_it_is_routed(make_app):
     app.get('/guarded', callback=canister.require_user(report))
     app.get('/plain', callback=report)
     assert client(app).get('/guarded', expect_errors=True).status_int == 401
-    assert client(app).get('/plain', expect_errors=True).status_int == 401
+    assert client(app).get('/plain').text == 'report'
+    assert warnings_in(log_dir) == []
+
+
+def test_one_function_routed_under_two_guards_keeps_each_routes_own(make_app, log_dir):
+    """A loop over roles, each route in the right order: a staff member may see /staff, not /admin."""
+    app = with_login(make_app())
+
+    def dashboard() -> str:
+        return 'dashboard'
+
+    app.get('/admin', callback=canister.require(lambda user: user == 'root')(dashboard))
+    app.get('/staff', callback=canister.require(lambda user: user in ('root', 'sam'))(dashboard))
+    web = client(app)
+    web.get('/login?name=sam')
+    assert web.get('/staff').text == 'dashboard'
+    assert web.get('/admin', expect_errors=True).status_int == 403
+    assert warnings_in(log_dir) == []
 
 
 @pytest.mark.parametrize('order', ['above', 'below'])
