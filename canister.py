@@ -1048,8 +1048,14 @@ _ROUTE_WILDCARD = re.compile(r'<([a-zA-Z_][a-zA-Z_0-9]*)[^>]*>|(?<!\\):([a-zA-Z_
 _EMPTY = inspect.Parameter.empty
 
 
+def _plain_digits(value: Any) -> bool:
+    """False for a text Python would read as a number but a client means otherwise: ``1_000`` (an
+    "id or slug" union would take that slug for the id 1000) or digits of other scripts (``١``)."""
+    return not isinstance(value, str) or (value.isascii() and '_' not in value)
+
+
 def _to_int(value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, str)):
+    if isinstance(value, bool) or not isinstance(value, (int, str)) or not _plain_digits(value):
         raise ValueError('must be an integer')
     try:
         return int(value)
@@ -1058,7 +1064,7 @@ def _to_int(value: Any) -> int:
 
 
 def _to_float(value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)) or not _plain_digits(value):
         raise ValueError('must be a number')
     try:
         number = float(value)
@@ -1070,7 +1076,7 @@ def _to_float(value: Any) -> float:
 
 
 def _to_decimal(value: Any) -> decimal.Decimal:
-    if isinstance(value, bool) or not isinstance(value, (int, float, str, decimal.Decimal)):
+    if isinstance(value, bool) or not isinstance(value, (int, float, str, decimal.Decimal)) or not _plain_digits(value):
         raise ValueError('must be a number')
     try:
         number = decimal.Decimal(value)

@@ -150,3 +150,31 @@ def test_a_bytes_parameter_holds_the_text_as_utf8_from_the_query_and_json(make_a
     web = client(app)
     assert web.get('/b?data=%C3%A9t%C3%A9').text == 'c3a974c3a9'
     assert web.post_json('/b', {'data': 'été'}).text == 'c3a974c3a9'
+
+
+@pytest.mark.parametrize('kind', [int, float, 'Decimal'])
+@pytest.mark.parametrize('text', ['1_000', '%EF%BC%91', '%D9%A3', '1%E2%80%AF000'])
+def test_a_number_is_written_in_ascii_digits_without_underscores(make_app, kind, text):
+    """Python's int() reads 1_000, a fullwidth １ and an Arabic-Indic ٣: a client means none of them as a number."""
+    import decimal
+    app = make_app()
+    kind = decimal.Decimal if kind == 'Decimal' else kind
+
+    @app.get('/n')
+    def n(x: kind):
+        return repr(x)
+
+    assert client(app).get('/n?x=' + text, expect_errors=True).status_int == 400
+    assert client(app).get('/n?x=12').text == repr(kind('12'))
+
+
+def test_an_id_or_slug_union_keeps_a_slug_with_an_underscore_as_text(make_app):
+    from typing import Union
+    app = make_app()
+
+    @app.get('/item')
+    def item(key: Union[int, str]):
+        return repr(key)
+
+    assert client(app).get('/item?key=1_000').text == "'1_000'"
+    assert client(app).get('/item?key=1000').text == '1000'
