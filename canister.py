@@ -466,7 +466,9 @@ KEYS: Dict[str, _Key] = {key.name: key for key in (
          '(both with different values: `ConfigError`)'),
     _Key('session_max_age', 0, _as_number(int, 0, _SECONDS_MAX), 'absolute session lifetime in seconds (0: none)'),
     _Key('session_max', 100000, _as_number(int, 1),
-         'most sessions the memory store keeps (least recently used evicted, anonymous ones first)'),
+         'most sessions the memory store keeps (over it, the least recently used anonymous session goes first; '
+         'a session with a user goes only when no anonymous session other than the one being saved is left in '
+         'its shard)'),
     _Key('session_samesite', 'Lax', _as_choice('Lax', 'Strict', 'None'),
          'SameSite of the cookie: Lax, Strict or None (None forces Secure)'),
     _Key('session_secure', False, _as_bool, 'always mark the cookie Secure (it is anyway on HTTPS requests)'),
