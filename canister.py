@@ -2177,8 +2177,9 @@ class MemoryStore(SessionStore):
         return True
 
     def _use(self, shard: _Shard, sid: str, entry: str) -> None:
-        """Put the session at the end of its dict (``users`` or ``anonymous``, by its flag), which
-        it must already be in if it exists: only ``update`` changes a flag, and it drops the old entry."""
+        """Put the session at the end of its dict (``users`` or ``anonymous``, by its flag), which it
+        is already in if it exists: a flag changes only in ``update`` (and an id in use in ``create``),
+        which drop the old entry first."""
         entries = shard.users if entry[13] == 'u' else shard.anonymous
         if sid == shard.last:  # already at the end of its dict: replaced in place
             entries[sid] = entry
