@@ -466,7 +466,9 @@ KEYS: Dict[str, _Key] = {key.name: key for key in (
          '(both with different values: `ConfigError`)'),
     _Key('session_max_age', 0, _as_number(int, 0, _SECONDS_MAX), 'absolute session lifetime in seconds (0: none)'),
     _Key('session_max', 100000, _as_number(int, 1),
-         'most sessions the memory store keeps (least recently used evicted, anonymous ones first)'),
+         'most sessions the memory store keeps (over it, the least recently used anonymous session goes first; '
+         'a session with a user goes only when no anonymous session other than the one being saved is left in '
+         'its shard)'),
     _Key('session_samesite', 'Lax', _as_choice('Lax', 'Strict', 'None'),
          'SameSite of the cookie: Lax, Strict or None (None forces Secure)'),
     _Key('session_secure', False, _as_bool, 'always mark the cookie Secure (it is anyway on HTTPS requests)'),
@@ -2001,30 +2003,33 @@ _GONE: Tuple[bool, Optional[str]] = (False, None)
 
 
 class _Shard:
-    """One slice of the memory store: a dict of records kept in least-recently-used order.
+    """One slice of the memory store: two dicts of records, each in least-recently-used order.
 
     A dict iterates in insertion order, so taking a session out and putting it back
-    moves it to the end: the front of ``entries`` is the least recently used session,
-    the end the most recent.  A use, an expiry and an eviction are each a few dict
-    operations done in C.  ``last`` is the session saved most recently, whose record
-    is replaced in place (a returning client's next request usually lands there).
-    Each session costs one dict item whose key and value are strings, and dicts that
-    hold only strings are invisible to the garbage collector: a million sessions add
-    nothing to its pauses.
+    moves it to the end: the front of a dict is its least recently used session, the
+    end the most recent.  ``anonymous`` holds the sessions without a user, ``users``
+    those with one; each session is in exactly one of them, so eviction takes the front
+    of ``anonymous`` and only when it has none the front of ``users``: a flood of
+    anonymous sessions (a bot) does not log people out.  A use, an expiry and an
+    eviction are each a few dict operations done in C.  ``last`` is the session saved
+    most recently, at the end of its dict, whose record is replaced in place (a
+    returning client's next request usually lands there).  Each session costs one dict
+    item whose key and value are strings, and dicts that hold only strings are
+    invisible to the garbage collector: a million sessions add nothing to its pauses.
     """
 
     #: Up to 1024 shards, each made once: slots keep them small.
-    __slots__ = ('entries', 'last', 'check_at', 'users')
+    __slots__ = ('anonymous', 'users', 'last', 'check_at')
 
     def __init__(self) -> None:
         #: sid -> entry: the expiry in ms (13 digits, 0: never), ``u`` if the session has a
-        #: user (it is in the store's user index) or ``-``, then the record; oldest use first.
-        self.entries: Dict[str, str] = {}
+        #: user (it is in ``users`` and the store's user index) or ``-`` (it is in
+        #: ``anonymous``), then the record; oldest use first.
+        self.anonymous: Dict[str, str] = {}
+        self.users: Dict[str, str] = {}
         self.last: Optional[str] = None
         #: No session of the shard expires before this time (a lower bound: look again then).
         self.check_at = 0.0
-        #: How many of its entries are marked ``u`` (the others are anonymous).
-        self.users = 0
 
 
 class MemoryStore(SessionStore):
@@ -2034,7 +2039,7 @@ class MemoryStore(SessionStore):
     (beyond ``max_sessions``) and expiry happen at the front of a shard, a few
     entries per write: there is no global sweep and no request waits on housekeeping.
     A shard holds about 4096 sessions (up to 1024 shards), so the rare resize of its
-    dict copies a few thousand items, not the whole store.  Anonymous sessions are evicted first.  Sessions with a user are
+    dicts copies a few thousand items, not the whole store.  Anonymous sessions are evicted first.  Sessions with a user are
     also listed in an index by user (anonymous ones are not); every change is made
     under one lock, so an update never brings back a session deleted meanwhile.
     """
@@ -2054,9 +2059,12 @@ class MemoryStore(SessionStore):
         return self._size
 
     def load(self, sid: str) -> Optional[str]:
-        entry = self._shards[hash(sid) % self._shard_count].entries.get(sid)
+        shard = self._shards[hash(sid) % self._shard_count]
+        entry = shard.anonymous.get(sid)
         if entry is None:
-            return None
+            entry = shard.users.get(sid)
+            if entry is None:
+                return None
         expires = int(entry[:13])
         if expires and expires <= _now() * 1000:
             return None
@@ -2065,13 +2073,14 @@ class MemoryStore(SessionStore):
     def save(self, sid: str, record: str, ttl: float) -> None:
         shard = self._shards[hash(sid) % self._shard_count]
         with self._lock:
-            old = shard.entries.get(sid)
-            flag = old[13] if old is not None else '-'
+            flag = 'u' if sid in shard.users else '-'
             self._use(shard, sid, '%013d%s%s' % (_expiry_ms(ttl), flag, record))
 
     def create(self, sid: str, record: str, ttl: float, user_key: Optional[str]) -> None:
         shard = self._shards[hash(sid) % self._shard_count]
         with self._lock:
+            if sid in shard.anonymous or sid in shard.users:  # (ids are fresh: never, but one dict each)
+                self._drop(shard, sid)
             if user_key is not None:
                 self._index(user_key, sid)
             self._use(shard, sid, '%013d%s%s' % (_expiry_ms(ttl), '-' if user_key is None else 'u', record))
@@ -2081,17 +2090,23 @@ class MemoryStore(SessionStore):
         now = _now() * 1000
         expires = '%013d' % (now + ttl * 1000) if ttl > 0 else '0000000000000'
         with self._lock:
-            entry = shard.entries.get(sid)
-            if entry is None or (entry[0] != '0' and int(entry[:13]) <= now):  # '0...': never
+            entries = shard.anonymous
+            entry = entries.get(sid)
+            if entry is None:
+                entries = shard.users
+                entry = entries.get(sid)
+                if entry is None:
+                    return _GONE
+            if entry[0] != '0' and int(entry[:13]) <= now:  # '0...': never
                 return _GONE  # (expired while the request ran: as in the other stores, it stays so)
             if entry[14:] != expected:
                 return False, entry[14:]
             flag = entry[13]
             if flag == 'u' and record == _MOVED:  # moved to a new id: its user lists the new one
-                self._unindex(entry, sid)
-                flag = '-'
-            if sid == shard.last and flag == entry[13]:  # already the most recent of its shard: replaced in place
-                shard.entries[sid] = expires + flag + record
+                self._drop(shard, sid)  # (out of the user index and of ``users``)
+                self._use(shard, sid, expires + '-' + record)
+            elif sid == shard.last:  # already the most recent of its dict: replaced in place
+                entries[sid] = expires + flag + record
             else:
                 self._use(shard, sid, expires + flag + record)
             return _DONE
@@ -2099,7 +2114,9 @@ class MemoryStore(SessionStore):
     def touch(self, sid: str, ttl: float) -> None:
         shard = self._shards[hash(sid) % self._shard_count]
         with self._lock:
-            entry = shard.entries.get(sid)
+            entry = shard.anonymous.get(sid)
+            if entry is None:
+                entry = shard.users.get(sid)
             # looked up under the lock: a deleted session stays deleted, an expired one expired, and
             # one whose life a parallel request made longer (remember) keeps it; '0...' lives forever
             if entry is None:
@@ -2123,7 +2140,7 @@ class MemoryStore(SessionStore):
         with self._lock:
             listed = self._users.get(hash(user_key) & 0x3FFFFFFF)
             for sid in ((listed,) if type(listed) is str else tuple(listed or ())):
-                entry = self._shards[hash(sid) % self._shard_count].entries.get(sid)
+                entry = self._shards[hash(sid) % self._shard_count].users.get(sid)
                 if entry is not None:
                     expires = int(entry[:13])
                     if not expires or expires > now:
@@ -2154,76 +2171,67 @@ class MemoryStore(SessionStore):
                 self._users[key] = listed.pop()
 
     def _drop(self, shard: _Shard, sid: str) -> bool:
-        entry = shard.entries.pop(sid, None)
+        entry = shard.anonymous.pop(sid, None)
         if entry is None:
-            return False
+            entry = shard.users.pop(sid, None)
+            if entry is None:
+                return False
+            self._unindex(entry, sid)
         self._size -= 1
         if sid == shard.last:
             shard.last = None
-        if entry[13] == 'u':
-            shard.users -= 1
-            self._unindex(entry, sid)
         return True
 
     def _use(self, shard: _Shard, sid: str, entry: str) -> None:
-        entries = shard.entries
-        old = entries.get(sid) if sid == shard.last else entries.pop(sid, None)  # (the last stays in place)
-        if old is None:
-            self._size += 1
-        elif old[13] == 'u':
-            shard.users -= 1
-        if entry[13] == 'u':
-            shard.users += 1
-        entries[sid] = entry
-        if sid == shard.last:
+        """Put the session at the end of its dict (``users`` or ``anonymous``, by its flag), which it
+        is already in if it exists: a flag changes only in ``update`` (and an id in use in ``create``),
+        which drop the old entry first."""
+        entries = shard.users if entry[13] == 'u' else shard.anonymous
+        if sid == shard.last:  # already at the end of its dict: replaced in place
+            entries[sid] = entry
             return
+        if entries.pop(sid, None) is None:
+            self._size += 1
+        entries[sid] = entry
         shard.last = sid
         if self._size > self.max_sessions or shard.check_at <= _now():
             self._housekeep(shard)
 
     def _housekeep(self, shard: _Shard, budget: int = 8) -> None:
         """Evict a session if the store is over its bound, then drop the expired sessions at the
-        shard's front: a bounded amount of work."""
+        fronts of the shard's two dicts: at most ``budget`` sessions looked at, all told."""
         if self._size > self.max_sessions:
             self._evict(shard, shard.last)
+            budget -= 1
         now = _now()
-        entries = shard.entries
-        for sid in list(itertools.islice(entries, budget)):
-            expires = int(entries[sid][:13]) / 1000
-            if not expires or expires > now:
-                shard.check_at = expires or now + 60.0
-                return
-            self._drop(shard, sid)
-        shard.check_at = 0.0 if entries else now + 60.0  # more may be due: look again at the next write
+        check_at = math.inf
+        for entries in (shard.anonymous, shard.users):
+            for sid in list(itertools.islice(entries, budget)):
+                budget -= 1
+                expires = int(entries[sid][:13]) / 1000
+                if not expires or expires > now:
+                    check_at = min(check_at, expires or now + 60.0)
+                    break
+                self._drop(shard, sid)
+            else:
+                if entries:  # more may be due: look again at the next write
+                    check_at = 0.0
+        shard.check_at = now + 60.0 if check_at == math.inf else check_at
 
     def _evict(self, shard: _Shard, keep: Optional[str] = None) -> None:
         """Take one session out of the shard (``keep``, the one just saved, stays): the least
-        recently used anonymous one, the sessions with a user before it moving to the back, so
-        that a flood of anonymous sessions (a bot) does not log people out; the least recently
-        used one when all have a user.  The sessions moved are not looked at again until the
-        anonymous ones before them have gone: one eviction's work is small on average."""
-        entries = shard.entries
-        anonymous = len(entries) - shard.users
-        if keep is not None and keep in entries and entries[keep][13] != 'u':
-            anonymous -= 1
-        spared = []
-        for sid, entry in entries.items():
-            if sid == keep:
-                continue
-            if anonymous <= 0 or entry[13] != 'u':
-                break
-            spared.append(sid)
-        else:  # the session just saved, alone in its shard: evict elsewhere
-            for other in self._shards:
-                if other is not shard and other.entries:
-                    self._evict(other)
-                    return
-            return
-        for user_sid in spared:
-            entries[user_sid] = entries.pop(user_sid)
-        if spared:  # ``last`` is always the session at the back
-            shard.last = spared[-1]
-        self._drop(shard, sid)
+        recently used anonymous one, or when there is none the least recently used one with a
+        user, so that a flood of anonymous sessions (a bot) does not log people out.  Only the
+        first two sessions of each dict are looked at (``keep`` is one session)."""
+        for entries in (shard.anonymous, shard.users):
+            victim = next((sid for sid in itertools.islice(entries, 2) if sid != keep), None)
+            if victim is not None:
+                self._drop(shard, victim)
+                return
+        for other in self._shards:  # the session just saved, alone in its shard: evict elsewhere
+            if other is not shard and (other.anonymous or other.users):
+                self._evict(other)
+                return
 
 
 #: Held while a SQLite file is created and while a connection opens one and joins the file's

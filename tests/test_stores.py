@@ -645,9 +645,9 @@ _MIXED_OPERATIONS = st.lists(st.tuples(st.sampled_from(['create', 'login', 'touc
 @settings(max_examples=300, deadline=None)
 @given(bound=st.integers(1, 6), operations=_MIXED_OPERATIONS)
 def test_the_memory_store_evicts_anonymous_sessions_first_and_least_recently_used_within_each_kind(bound, operations):
-    """One shard: over the bound, the least recently used anonymous session goes (the sessions with a
-    user used before it move to the back); only when every other session has a user does the least
-    recently used of them go.  The size is exactly bounded, and the user index follows."""
+    """One shard: over the bound, the least recently used anonymous session goes; only when no anonymous
+    session other than the one being saved is left does the least recently used session with a user go
+    (never the one being saved).  The size is exactly bounded, and the user index follows."""
     store = canister.MemoryStore(max_sessions=bound)
     model: 'OrderedDict[str, bool]' = OrderedDict()   # sid -> has a user, least recently used first
 
@@ -657,10 +657,7 @@ def test_the_memory_store_evicts_anonymous_sessions_first_and_least_recently_use
         if len(model) > bound:
             others = [other for other in model if other != sid]
             anonymous = [other for other in others if not model[other]]
-            victim = anonymous[0] if anonymous else others[0]
-            for spared in others[:others.index(victim)]:
-                model.move_to_end(spared)
-            del model[victim]
+            del model[anonymous[0] if anonymous else others[0]]
 
     for operation, number in operations:
         sid = 'sid-%02d' % number
