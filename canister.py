@@ -2039,9 +2039,10 @@ class MemoryStore(SessionStore):
     (beyond ``max_sessions``) and expiry happen at the front of a shard, a few
     entries per write: there is no global sweep and no request waits on housekeeping.
     A shard holds about 4096 sessions (up to 1024 shards), so the rare resize of its
-    dicts copies a few thousand items, not the whole store.  Anonymous sessions are evicted first.  Sessions with a user are
-    also listed in an index by user (anonymous ones are not); every change is made
-    under one lock, so an update never brings back a session deleted meanwhile.
+    dicts copies a few thousand items, not the whole store.  Anonymous sessions are
+    evicted first.  Sessions with a user are also listed in an index by user (anonymous
+    ones are not); every change is made under one lock, so an update never brings back
+    a session deleted meanwhile.
     """
 
     def __init__(self, max_sessions: int = 100000) -> None:
