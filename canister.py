@@ -4768,19 +4768,25 @@ def _checks_run(handler: Callable[..., Any]) -> Tuple[List[Callable[[], None]], 
     return run, handler
 
 
-def _unenforced_checks(handler: Callable[..., Any], routes: Iterable[Any]) -> List[Callable[[], None]]:
-    """The checks of ``require`` made for the function under ``handler`` that neither ``handler``
-    nor any of ``routes`` (the app's) runs, outermost first: those of a ``@require`` written above
-    the route decorator.  A check another route runs was written for that route (one function
-    routed twice, each time under its own guard)."""
-    enforced, innermost = _checks_run(handler)
+def _unenforced_checks(route: Any, routes: List[Any]) -> List[Callable[[], None]]:
+    """The checks of ``require`` made for the function under ``route``'s handler that the handler
+    does not run, outermost first: those of a ``@require`` written above the route decorator.
+
+    A check another route of the app (``routes``) runs was made for that route, and is left out
+    when this route runs a check of its own (one function routed under two guards) or was added
+    after that route (the function routed again, unguarded, on purpose); it stays when this
+    route runs none and came first: ``@require`` stacked between two route decorators, or
+    written above this route's decorator and the guarded name routed again later."""
+    enforced, innermost = _checks_run(route.callback)
     made = getattr(innermost, _GUARD_CHECKS, None)
     if not isinstance(made, list):
         return []
     late = [check for check in reversed(made) if check not in enforced and callable(check)]
-    for route in routes if late else ():
-        elsewhere = _checks_run(route.callback)[0]
-        late = [check for check in late if check not in elsewhere]
+    position = next((index for index, other in enumerate(routes) if other is route), len(routes))
+    for index, other in enumerate(routes if late else ()):
+        if other is not route and (enforced or index < position):
+            elsewhere = _checks_run(other.callback)[0]
+            late = [check for check in late if check not in elsewhere]
     return late
 
 
@@ -5770,7 +5776,7 @@ class Canister:
             for note in binder.notes:
                 log.write(logging.WARNING, 'Route %s: %s', what, note)
             callback = binder.adapt(callback)
-        late = _unenforced_checks(route.callback, route.app.routes)
+        late = _unenforced_checks(route, route.app.routes)
         if late:  # Bottle registered the handler before the guard wrapped it: guard the route here
             log.write(logging.WARNING, 'Route %s: @canister.require or @canister.require_user is written above the '
                       'route decorator of %s, where it guards nothing: canister applies it here, but put it '

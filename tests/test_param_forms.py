@@ -277,7 +277,7 @@ def test_an_abstract_class_canister_cannot_make_is_bound_as_text_and_logged_at_a
     app = make_app()
 
     @app.route('/m', method=['GET', 'POST'])
-    def m(prefs: typing.Mapping[str, int] = None):
+    def m(prefs: typing.Mapping[str, int] = {}):  # (not None: before Python 3.11 that makes it Optional)
         return shown(prefs)
 
     web = client(app)

@@ -219,3 +219,43 @@ def test_a_guarded_method_of_an_object_is_guarded_in_either_order(make_app, orde
     assert web.get('/me', expect_errors=True).status_int == 401
     web.get('/login?name=alice')
     assert web.get('/me').text == 'me'
+
+
+def test_a_guard_stacked_between_two_route_decorators_guards_both_routes(make_app, log_dir):
+    app = with_login(make_app())
+
+    @app.get('/admin/report')
+    @canister.require(lambda user: user == 'root')
+    @app.get('/admin/report.json')
+    def report() -> str:
+        return 'secret report'
+
+    web = client(app)
+    assert web.get('/admin/report.json', expect_errors=True).status_int == 401
+    assert web.get('/admin/report', expect_errors=True).status_int == 401
+    web.get('/login?name=mallory')
+    assert web.get('/admin/report.json', expect_errors=True).status_int == 403
+    web.get('/login?name=root')
+    assert web.get('/admin/report.json').text == 'secret report'
+    assert len(warnings_in(log_dir)) == 1
+
+
+@pytest.mark.parametrize('first_call', ['before', 'after'])
+def test_a_guard_written_above_stays_whatever_is_routed_later_and_whenever_the_route_is_first_called(
+        make_app, first_call):
+    """Bottle applies plugins at a route's first call: the answer must not depend on it, nor on a
+    merge that brings in a route of the guarded name."""
+    app = with_login(make_app())
+
+    @canister.require_user
+    @app.get('/raw')
+    def raw() -> str:
+        return 'raw'
+
+    web = client(app)
+    if first_call == 'before':
+        assert web.get('/raw', expect_errors=True).status_int == 401
+    other = bottle.Bottle()
+    other.get('/other', callback=raw)  # the guarded name, routed in the right order in another app
+    app.merge(other)
+    assert web.get('/raw', expect_errors=True).status_int == 401
