@@ -1911,8 +1911,8 @@ def _user_key(user: Any) -> Optional[str]:
     (its JSON text when it has none), the JSON text of any other user; None for nobody."""
     if user is None or user == '':
         return None
-    if type(user) is str:
-        return user
+    if isinstance(user, str):  # (a subclass too: stored, it comes back a plain str)
+        return str(user)
     if isinstance(user, dict) and user.get('sub') not in (None, ''):
         return str(user['sub'])
     return _encode_json(user)

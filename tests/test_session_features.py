@@ -13,6 +13,7 @@ import time
 
 import bottle
 import pytest
+import webtest
 
 import canister
 from canister import session
@@ -747,3 +748,20 @@ def test_a_custom_store_with_the_four_original_methods_cannot_list_or_end_a_user
 def test_the_stores_canister_ships_give_no_warning_about_concurrent_requests(make_app, log_dir, store_url):
     Web(feature_app(make_app, session_store=store_url)).login('alice')
     assert not any('concurrent' in line for line in read_log(log_dir).splitlines() if ' WARNING ' in line)
+
+
+@pytest.mark.parametrize('kind', ['memory', 'sqlite'])
+def test_a_user_of_a_str_subclass_is_listed_and_ended_as_that_text(make_app, tmp_path, kind):
+    class Username(str):
+        pass
+
+    store = 'memory' if kind == 'memory' else 'sqlite:///%s' % (tmp_path / 'sessions.db')
+    app = make_app(session_store=store)
+    app.route('/login', callback=lambda: setattr(session, 'user', Username('alice')) or 'in')
+    app.route('/me', callback=lambda: repr(session.user))
+    web = webtest.TestApp(app)
+    web.get('/login')
+    assert web.get('/me').text == "'alice'"
+    assert len(plugin_of(app).sessions_of('alice')) == 1
+    assert plugin_of(app).end_sessions(Username('alice')) == 1
+    assert web.get('/me').text == 'None'
