@@ -235,9 +235,11 @@ def test_gunicorn_binds_the_parameters_of_a_chunked_upload_past_memfile_max(serv
 def test_gunicorn_answers_413_to_a_chunked_upload_as_soon_as_it_passes_the_limit(serve_limits, tmp_path):
     server = serve_limits('gunicorn', CANISTER_MAX_BODY_SIZE=str(UPLOAD_LIMIT))
     framed = test_hostile_input._chunked(multipart_upload(b'b0undary', 200000), broken=0)
-    # Only the first 150,003 bytes of the body are sent (7-byte chunks, 12 bytes each framed), and the
-    # connection is kept open: the answer cannot wait for more of it.
-    sent = framed[:(UPLOAD_LIMIT // 7 + 1) * 12]
+    # Only the first 164,000 bytes or so of the body are sent (7-byte chunks, 12 bytes each framed), and
+    # the connection is kept open: the answer cannot wait for more of it, nor for the 64 KiB a plain read
+    # would ask.  (Some 14 KB past the limit, since gunicorn 23, the last for Python 3.9, reads ahead
+    # of what it hands over.)
+    sent = framed[:(UPLOAD_LIMIT // 7 + 2000) * 12]
     answer = raw_request(server.port, chunked_upload_head(b'b0undary'), sent, timeout=5)
     assert status_of(answer) == 413, answer[:500]
     assert b'more than %d bytes' % UPLOAD_LIMIT in answer and b'<html' not in answer.lower()
