@@ -1275,7 +1275,13 @@ def _union_rank(member: Any) -> int:
         return 0
     if member in (str, bytes, bytearray):
         return 9
-    return {int: 1, float: 2, decimal.Decimal: 3, bool: 4}.get(member, 5)
+    return _UNION_RANKS.get(member, 8)
+
+
+#: The rank of the members :func:`_union_rank` orders by class (others: 8, text 9).  A date before
+#: a datetime: ``2024-05-31`` is a date, and a text with a time only converts to the datetime.
+_UNION_RANKS = {int: 1, float: 2, decimal.Decimal: 3, bool: 4, datetime.date: 5, datetime.datetime: 6,
+                datetime.time: 7}
 
 
 def _union_converter(kind: Any, from_json: bool) -> Callable[[Any], Any]:

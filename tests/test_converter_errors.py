@@ -178,3 +178,18 @@ def test_an_id_or_slug_union_keeps_a_slug_with_an_underscore_as_text(make_app):
 
     assert client(app).get('/item?key=1_000').text == "'1_000'"
     assert client(app).get('/item?key=1000').text == '1000'
+
+
+def test_a_bottle_int_filter_is_bottles_own_and_an_annotation_is_canisters(make_app):
+    """What the README says: <x:int> takes what int() takes; <x> with an int annotation takes ASCII digits."""
+    app = make_app()
+    app.route('/filtered/<x:int>', callback=lambda x: repr(x))
+
+    @app.get('/annotated/<x>')
+    def annotated(x: int):
+        return repr(x)
+
+    web = client(app)
+    assert web.get('/filtered/%D9%A1%D9%A2').text == '12'
+    assert web.get('/annotated/%D9%A1%D9%A2', expect_errors=True).status_int == 400
+    assert web.get('/annotated/12').text == '12'
