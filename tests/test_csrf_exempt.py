@@ -268,3 +268,17 @@ def test_a_bound_method_is_refused_by_the_decorator_and_its_neighbour_instance_s
     origin = serve(app)
     assert cross_site_post(origin, '/webhook').text == 'did webhook'
     assert cross_site_post(origin, '/admin/delete').status == 403
+
+
+def test_a_marked_function_is_exempt_on_every_route_it_is_given(make_app, serve):
+    app = make_app()
+
+    @canister.csrf_exempt
+    def acs() -> str:
+        return 'welcome'
+
+    app.post('/saml/acs', callback=acs)
+    app.post('/oidc/callback', callback=acs)
+    origin = serve(app)
+    assert cross_site_post(origin, '/saml/acs').text == 'welcome'
+    assert cross_site_post(origin, '/oidc/callback').text == 'welcome'
