@@ -112,35 +112,19 @@ def test_the_right_order_is_guarded_once_and_warns_of_nothing(make_app, log_dir)
     assert warnings_in(log_dir) == []
 
 
-def test_stacked_guards_above_the_route_decorator_all_apply(make_app):
+@pytest.mark.parametrize('layout', ['both above', 'one above, one below'])
+def test_guards_above_and_below_the_route_decorator_all_apply_each_once(make_app, log_dir, layout):
     app = with_login(make_app())
     asked: List[str] = []
+    admins_only = canister.require(lambda user: asked.append(user) or user == 'admin', 'admins only')
 
-    @canister.require(lambda user: asked.append(user) or user == 'admin', 'admins only')
-    @canister.require_user
-    @app.get('/admin')
     def admin() -> str:
         return 'admin'
 
-    web = client(app)
-    assert web.get('/admin', expect_errors=True).status_int == 401
-    web.get('/login?name=alice')
-    assert web.get('/admin', expect_errors=True).status_int == 403
-    web.get('/login?name=admin')
-    assert web.get('/admin').text == 'admin'
-    assert asked == ['alice', 'admin']
-
-
-def test_a_guard_above_and_one_below_the_route_decorator_both_apply_once(make_app, log_dir):
-    app = with_login(make_app())
-    asked: List[str] = []
-
-    @canister.require(lambda user: asked.append(user) or user == 'admin', 'admins only')
-    @app.get('/admin')
-    @canister.require_user
-    def admin() -> str:
-        return 'admin'
-
+    if layout == 'both above':  # @admins_only @require_user @app.get('/admin')
+        admins_only(canister.require_user(app.get('/admin')(admin)))
+    else:  # @admins_only @app.get('/admin') @require_user
+        admins_only(app.get('/admin')(canister.require_user(admin)))
     web = client(app)
     assert web.get('/admin', expect_errors=True).status_int == 401
     web.get('/login?name=alice')
