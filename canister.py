@@ -2344,37 +2344,52 @@ class _SQLiteFile:
             if self._closed:
                 raise sqlite3.ProgrammingError(self._CLOSED)
             try:
-                with _SQLITE_OPENING:  # a fork waits: a child never inherits a connection half made
-                    held = self._open_file()
-                    with self._lock:
-                        joined = not self._closed
-                        if joined:  # from now on a fork or close() closes it too
-                            self._open.add(held)
-                if not joined:
-                    self._release(held)
-                    raise sqlite3.ProgrammingError(self._CLOSED)
-                try:
-                    with held.lock:  # (a fork meanwhile waits for the set-ups, then closes it)
-                        connection = held.connection
-                        if connection is not None:
-                            connection.execute('PRAGMA busy_timeout=%d' % max((deadline - time.monotonic()) * 1000, 1))
-                            for set_up in self.set_ups:
-                                set_up(connection)
-                            connection.execute('PRAGMA busy_timeout=%d' % (self.BUSY_TIMEOUT * 1000))
-                except BaseException:
-                    self._release(held)
-                    raise
-                if held.connection is not None:
+                held = self._open_joined()
+                if self._run_set_ups(held, deadline):
                     return held
                 # Closed by a fork (opened again) or by close() (the next turn says so).
             except FileNotFoundError:  # deleted between the creation and the connection: made again
                 if not os.path.isdir(os.path.dirname(self.path)) or time.monotonic() > deadline:
                     raise
             except sqlite3.OperationalError as error:
-                worth_a_retry = _sqlite_busy(error) or not os.path.exists(self.path)  # (made again meanwhile)
-                if not worth_a_retry or time.monotonic() > deadline:
+                if not self._worth_a_retry(error, deadline):
                     raise
                 time.sleep(0.05)
+
+    def _open_joined(self) -> _SQLiteConnection:
+        """A connection from ``_open_file``, among ``_open`` (which a fork or ``close()`` closes);
+        ProgrammingError if the file was closed meanwhile."""
+        with _SQLITE_OPENING:  # a fork waits: a child never inherits a connection half made
+            held = self._open_file()
+            with self._lock:
+                joined = not self._closed
+                if joined:  # from now on a fork or close() closes it too
+                    self._open.add(held)
+        if not joined:
+            self._release(held)
+            raise sqlite3.ProgrammingError(self._CLOSED)
+        return held
+
+    def _run_set_ups(self, held: _SQLiteConnection, deadline: float) -> bool:
+        """Run ``set_ups`` on a new connection, waiting for locks until ``deadline`` at most; False
+        if a fork or ``close()`` closed it meanwhile (any error closes it too)."""
+        try:
+            with held.lock:  # (a fork meanwhile waits for the set-ups, then closes it)
+                connection = held.connection
+                if connection is not None:
+                    connection.execute('PRAGMA busy_timeout=%d' % max((deadline - time.monotonic()) * 1000, 1))
+                    for set_up in self.set_ups:
+                        set_up(connection)
+                    connection.execute('PRAGMA busy_timeout=%d' % (self.BUSY_TIMEOUT * 1000))
+        except BaseException:
+            self._release(held)
+            raise
+        return held.connection is not None
+
+    def _worth_a_retry(self, error: sqlite3.OperationalError, deadline: float) -> bool:
+        """True if opening the file may succeed if tried again before ``deadline``: it was locked
+        (busy), or is gone (being made again)."""
+        return (_sqlite_busy(error) or not os.path.exists(self.path)) and time.monotonic() <= deadline
 
     def _open_file(self) -> _SQLiteConnection:
         """Connect to the file, created first if missing with the owner's permissions only.
@@ -3107,18 +3122,18 @@ class SessionManager:
             self.warnings.append('canister.session_store = %s is not used: the store given as Canister(store=...) is'
                                  % _mask_urls(config['session_store']))
         self._adopt_store_methods()
+        self._set_up_cookie(config)
+        self._set_up_expiry(config)
+        #: sid -> the decoded values of records recently saved or read, all immutable (a flat
+        #: data object, a scalar user): a request whose record is unchanged since takes a copy
+        #: of the data instead of decoding it.
+        self.parsed: Dict[str, _Parsed] = {}
+
+    def _set_up_cookie(self, config: Config) -> None:
+        """Check the cookie's name against its settings; make its attributes and the patterns that find it."""
         self.cookie_name = config['session_cookie']
         if not re.fullmatch(r"[A-Za-z0-9!#$%&'*+.^_`|~-]+", self.cookie_name):
             raise ConfigError('canister.session_cookie = %r is not a valid cookie name' % self.cookie_name)
-        self.timeout = max(config['session_timeout'], 0)
-        self.max_age = config['session_max_age']
-        #: A store that can read a session and extend its life in one step (``load_and_touch``,
-        #: Redis's GETEX) does so at every load while the expiry is the sliding timeout alone:
-        #: a request that leaves its session unchanged then needs no separate touch.
-        load_and_touch: Any = getattr(self.store, 'load_and_touch', None)
-        self.touches_on_load = callable(load_and_touch) and self.timeout > 0 and not self.max_age
-        self.load_record: Callable[[str], Any] = (functools.partial(load_and_touch, ttl=self.timeout)
-                                                  if self.touches_on_load else self.store.load)
         self.always_secure = config['session_secure'] or config['session_samesite'] == 'None'
         prefix = re.match(r'(?i)__(host|secure)-', self.cookie_name)
         if prefix and not self.always_secure:  # (Path=/ and no Domain, which __Host- needs too, it always has)
@@ -3136,10 +3151,18 @@ class SessionManager:
         self._prefix_length = len(self._cookie_prefix)
         #: The usual header: that cookie alone, with a well-formed id (one C call to check).
         self._lone_cookie = re.compile(r'%s%s' % (re.escape(self._cookie_prefix), _SID.pattern)).fullmatch
-        #: sid -> the decoded values of records recently saved or read, all immutable (a flat
-        #: data object, a scalar user): a request whose record is unchanged since takes a copy
-        #: of the data instead of decoding it.
-        self.parsed: Dict[str, _Parsed] = {}
+
+    def _set_up_expiry(self, config: Config) -> None:
+        """Take the expiry rules, and how a session is loaded under them."""
+        self.timeout = max(config['session_timeout'], 0)
+        self.max_age = config['session_max_age']
+        #: A store that can read a session and extend its life in one step (``load_and_touch``,
+        #: Redis's GETEX) does so at every load while the expiry is the sliding timeout alone:
+        #: a request that leaves its session unchanged then needs no separate touch.
+        load_and_touch: Any = getattr(self.store, 'load_and_touch', None)
+        self.touches_on_load = callable(load_and_touch) and self.timeout > 0 and not self.max_age
+        self.load_record: Callable[[str], Any] = (functools.partial(load_and_touch, ttl=self.timeout)
+                                                  if self.touches_on_load else self.store.load)
 
     def cookie_sid(self, header: str) -> Optional[str]:
         """The well-formed session id the Cookie header carries, if any."""
@@ -3518,12 +3541,10 @@ class SessionState:
         if not flat:  # (flat data has text keys)
             self._check_keys()
         stored = self._store(sid, record, ttl)
-        if stored is None or stored is _MOVED:
-            self._ended(headers, https, moved=stored is _MOVED)
-        elif stored == record:
-            self._saved(headers, https, sid, stored, ttl, flat)
-        else:  # merged into what a parallel request stored: its lifetime may be another
-            self._saved(headers, https, sid, stored, manager.ttl(self.lifetime, self.created_ms))
+        if stored == record:
+            self._saved(headers, https, sid, record, ttl, flat)
+        else:
+            self._stored_otherwise(headers, https, sid, stored)
 
     def _saved(self, headers: Headers, https: bool, sid: str, record: str, ttl: float,
                flat: Optional[bool] = None) -> None:
@@ -3536,6 +3557,17 @@ class SessionState:
                          self.lifetime, self.tail or '', flat)
         if sid != self.cookie_sid or self.lifetime:
             manager.set_cookie(headers, sid, https, max_age=ttl if self.lifetime else 0)
+
+    def _stored_otherwise(self, headers: Headers, https: bool, sid: str, stored: Optional[str]) -> None:
+        """A parallel request changed the session while this one ran: this request's changes were
+        merged into the record ``stored`` now, or not stored (None: it ended the session; ``_MOVED``:
+        it gave the session a new id)."""
+        manager = self.manager
+        assert manager is not None
+        if stored is None or stored is _MOVED:
+            self._ended(headers, https, moved=stored is _MOVED)
+        else:  # merged into what a parallel request stored: its lifetime may be another
+            self._saved(headers, https, sid, stored, manager.ttl(self.lifetime, self.created_ms))
 
     def _nothing_to_keep(self, headers: Headers, https: bool) -> bool:
         """Delete the ids this request ended; True if nothing is left to store (no session, data
@@ -3714,13 +3746,18 @@ class SessionState:
         if not self.loaded or manager is None or self.ended:
             return None
         if self._needs_new_id():
-            for sid in self.dead + ((self.old_sid,) if self.old_sid else ()):
-                manager.store.delete(sid)
+            self._delete_left_ids()
             return ('the session changed after the answer started in a way that needs a new session '
                     'cookie, which can no longer be sent: the change was not saved')
         if self.dead or not self.exists or self.record() != self.snapshot or not self.settled:
             self.finish([], False)  # (first read after the response started: its life slides here)
         return None
+
+    def _delete_left_ids(self) -> None:
+        """Delete the sessions this request ended, and the one it moved away from."""
+        assert self.manager is not None
+        for sid in self.dead + ((self.old_sid,) if self.old_sid else ()):
+            self.manager.store.delete(sid)
 
     def keep_own_lifetime(self) -> None:
         """For a request that stores nothing (a 5xx): a store that extends a session's life as it
