@@ -4285,18 +4285,27 @@ class JwtAuth:
     _SECRET_MIN = 32
 
     def __init__(self, config: Config, log: RequestLog) -> None:
-        self.jwt = jwt = _require('jwt')
+        self.jwt = _require('jwt')
         self.challenge = 'Bearer realm="%s"' % config['auth_realm'].replace('"', '')
         self.audience = config['auth_jwt_client_id'] or None
         self.issuer = config['auth_jwt_issuer'] or None
         self.leeway = config['auth_jwt_leeway']
         self.required = ['exp'] if config['auth_jwt_require_exp'] else []
+        self._load_keys(config, log)
+        self._choose_algorithms(config, log)
+
+    def _load_keys(self, config: Config, log: RequestLog) -> None:
+        """Take the keys that check signatures: the shared secret, the public key, the provider's JWKS."""
         self.secret = self._secret(config['auth_jwt_secret'], config['auth_jwt_encoding'])
         self.public_key: Any = None
         if config['auth_jwt_public_key']:
             self.public_key = self._public_key(config['auth_jwt_public_key'])
-        self.jwks = (_Jwks(config['auth_jwt_jwks_url'], jwt, log, min_interval=config['auth_jwt_jwks_refetch'])
+        self.jwks = (_Jwks(config['auth_jwt_jwks_url'], self.jwt, log, min_interval=config['auth_jwt_jwks_refetch'])
                      if config['auth_jwt_jwks_url'] else None)
+
+    def _choose_algorithms(self, config: Config, log: RequestLog) -> None:
+        """Take the accepted algorithms (by default those the keys can check), refusing any without a
+        key; warn of a secret too short for them."""
         self.algorithms = frozenset(config['auth_jwt_algorithms'] or self._default_algorithms())
         for algorithm in self.algorithms:
             self._check_algorithm(algorithm)
@@ -4825,12 +4834,21 @@ def _unenforced_checks(route: Any, routes: List[Any]) -> List[Callable[[], None]
     if not isinstance(made, list):
         return []
     late = [check for check in reversed(made) if check not in enforced and callable(check)]
-    position = next((index for index, other in enumerate(routes) if other is route), len(routes))
-    for index, other in enumerate(routes if late else ()):
-        if other is not route and (enforced or index < position):
-            elsewhere = _checks_run(other.callback)[0]
-            late = [check for check in late if check not in elsewhere]
+    if late:
+        elsewhere = _checks_run_elsewhere(route, routes, bool(enforced))
+        late = [check for check in late if check not in elsewhere]
     return late
+
+
+def _checks_run_elsewhere(route: Any, routes: List[Any], guarded: bool) -> List[Callable[[], None]]:
+    """The checks of ``require`` that the other routes in ``routes`` run: all of them if ``route``
+    is ``guarded`` (runs a check of its own), else those that come before it."""
+    position = next((index for index, other in enumerate(routes) if other is route), len(routes))
+    elsewhere: List[Callable[[], None]] = []
+    for index, other in enumerate(routes):
+        if other is not route and (guarded or index < position):
+            elsewhere += _checks_run(other.callback)[0]
+    return elsewhere
 
 
 def _guarded_by(callback: Callable[..., Any], checks: List[Callable[[], None]]) -> Callable[..., Any]:
