@@ -5536,6 +5536,12 @@ class _RequestContext(SessionState):
             self.thread.name = self.outer_thread_name
         _local.context = self.outer
 
+    def failed(self) -> None:
+        """An exception escaped the request: log it (unless the route wrapper did) and count a 500."""
+        if not self.error_logged:
+            self.plugin.log.write(logging.ERROR, 'Unhandled exception', exc_info=True)
+        self.code = 500
+
     def host(self) -> str:
         """The host the client asked for (as a trusted proxy says, if one is in front)."""
         environ = self.environ
@@ -5928,24 +5934,32 @@ class Canister:
             if early is not None:
                 return context.send_early(early)
             result = self._inner(environ, context.start_response)
-            if context.replaced is not None:  # the session could not be saved: that response instead
-                close = getattr(result, 'close', None)
-                if close is not None:
-                    close()
-                result = context.replaced
-            elif type(result) is not list and not context.streamed and not _is_file(result, environ):
-                # the generator of a route canister does not wrap (a child app's): its chunks get the request too
-                path = environ.get('SCRIPT_NAME', '') + environ.get('PATH_INFO', '')  # (the whole path, mounted too)
-                result = _StreamedBody(result, context, '%s %s' % (context.method, path))
-                context.keep_for_stream()
+            if context.replaced is not None or type(result) is not list:
+                result = self._body_to_send(context, result)
             return result
         except BaseException:
-            if not context.error_logged:
-                self.log.write(logging.ERROR, 'Unhandled exception', exc_info=True)
-            context.code = 500
+            context.failed()
             raise
         finally:
             context.end()
+
+    @staticmethod
+    def _body_to_send(context: _RequestContext, result: Iterable[bytes]) -> Iterable[bytes]:
+        """The body to send when Bottle's ``result`` is not a list to send as it is: the response that
+        replaced it (the session could not be saved), or the generator of a route canister does not
+        wrap, given its request."""
+        if context.replaced is not None:  # the session could not be saved: that response instead
+            close = getattr(result, 'close', None)
+            if close is not None:
+                close()
+            return context.replaced
+        if not context.streamed and not _is_file(result, context.environ):
+            # the generator of a route canister does not wrap (a child app's): its chunks get the request too
+            environ = context.environ
+            path = environ.get('SCRIPT_NAME', '') + environ.get('PATH_INFO', '')  # (the whole path, mounted too)
+            result = _StreamedBody(result, context, '%s %s' % (context.method, path))
+            context.keep_for_stream()
+        return result
 
     # -- a route whose app's WSGI callable did not run ---------------------
     def _serve(self, route_call: Callable[..., Any], route: bottle.Route, args: Tuple[Any, ...],
