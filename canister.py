@@ -2344,37 +2344,52 @@ class _SQLiteFile:
             if self._closed:
                 raise sqlite3.ProgrammingError(self._CLOSED)
             try:
-                with _SQLITE_OPENING:  # a fork waits: a child never inherits a connection half made
-                    held = self._open_file()
-                    with self._lock:
-                        joined = not self._closed
-                        if joined:  # from now on a fork or close() closes it too
-                            self._open.add(held)
-                if not joined:
-                    self._release(held)
-                    raise sqlite3.ProgrammingError(self._CLOSED)
-                try:
-                    with held.lock:  # (a fork meanwhile waits for the set-ups, then closes it)
-                        connection = held.connection
-                        if connection is not None:
-                            connection.execute('PRAGMA busy_timeout=%d' % max((deadline - time.monotonic()) * 1000, 1))
-                            for set_up in self.set_ups:
-                                set_up(connection)
-                            connection.execute('PRAGMA busy_timeout=%d' % (self.BUSY_TIMEOUT * 1000))
-                except BaseException:
-                    self._release(held)
-                    raise
-                if held.connection is not None:
+                held = self._open_joined()
+                if self._run_set_ups(held, deadline):
                     return held
                 # Closed by a fork (opened again) or by close() (the next turn says so).
             except FileNotFoundError:  # deleted between the creation and the connection: made again
                 if not os.path.isdir(os.path.dirname(self.path)) or time.monotonic() > deadline:
                     raise
             except sqlite3.OperationalError as error:
-                worth_a_retry = _sqlite_busy(error) or not os.path.exists(self.path)  # (made again meanwhile)
-                if not worth_a_retry or time.monotonic() > deadline:
+                if not self._worth_a_retry(error, deadline):
                     raise
                 time.sleep(0.05)
+
+    def _open_joined(self) -> _SQLiteConnection:
+        """A connection from ``_open_file``, among ``_open`` (which a fork or ``close()`` closes);
+        ProgrammingError if the file was closed meanwhile."""
+        with _SQLITE_OPENING:  # a fork waits: a child never inherits a connection half made
+            held = self._open_file()
+            with self._lock:
+                joined = not self._closed
+                if joined:  # from now on a fork or close() closes it too
+                    self._open.add(held)
+        if not joined:
+            self._release(held)
+            raise sqlite3.ProgrammingError(self._CLOSED)
+        return held
+
+    def _run_set_ups(self, held: _SQLiteConnection, deadline: float) -> bool:
+        """Run ``set_ups`` on a new connection, waiting for locks until ``deadline`` at most; False
+        if a fork or ``close()`` closed it meanwhile (any error closes it too)."""
+        try:
+            with held.lock:  # (a fork meanwhile waits for the set-ups, then closes it)
+                connection = held.connection
+                if connection is not None:
+                    connection.execute('PRAGMA busy_timeout=%d' % max((deadline - time.monotonic()) * 1000, 1))
+                    for set_up in self.set_ups:
+                        set_up(connection)
+                    connection.execute('PRAGMA busy_timeout=%d' % (self.BUSY_TIMEOUT * 1000))
+        except BaseException:
+            self._release(held)
+            raise
+        return held.connection is not None
+
+    def _worth_a_retry(self, error: sqlite3.OperationalError, deadline: float) -> bool:
+        """True if opening the file may succeed if tried again before ``deadline``: it was locked
+        (busy), or is gone (being made again)."""
+        return (_sqlite_busy(error) or not os.path.exists(self.path)) and time.monotonic() <= deadline
 
     def _open_file(self) -> _SQLiteConnection:
         """Connect to the file, created first if missing with the owner's permissions only.
@@ -3107,18 +3122,18 @@ class SessionManager:
             self.warnings.append('canister.session_store = %s is not used: the store given as Canister(store=...) is'
                                  % _mask_urls(config['session_store']))
         self._adopt_store_methods()
+        self._set_up_cookie(config)
+        self._set_up_expiry(config)
+        #: sid -> the decoded values of records recently saved or read, all immutable (a flat
+        #: data object, a scalar user): a request whose record is unchanged since takes a copy
+        #: of the data instead of decoding it.
+        self.parsed: Dict[str, _Parsed] = {}
+
+    def _set_up_cookie(self, config: Config) -> None:
+        """Check the cookie's name against its settings; make its attributes and the patterns that find it."""
         self.cookie_name = config['session_cookie']
         if not re.fullmatch(r"[A-Za-z0-9!#$%&'*+.^_`|~-]+", self.cookie_name):
             raise ConfigError('canister.session_cookie = %r is not a valid cookie name' % self.cookie_name)
-        self.timeout = max(config['session_timeout'], 0)
-        self.max_age = config['session_max_age']
-        #: A store that can read a session and extend its life in one step (``load_and_touch``,
-        #: Redis's GETEX) does so at every load while the expiry is the sliding timeout alone:
-        #: a request that leaves its session unchanged then needs no separate touch.
-        load_and_touch: Any = getattr(self.store, 'load_and_touch', None)
-        self.touches_on_load = callable(load_and_touch) and self.timeout > 0 and not self.max_age
-        self.load_record: Callable[[str], Any] = (functools.partial(load_and_touch, ttl=self.timeout)
-                                                  if self.touches_on_load else self.store.load)
         self.always_secure = config['session_secure'] or config['session_samesite'] == 'None'
         prefix = re.match(r'(?i)__(host|secure)-', self.cookie_name)
         if prefix and not self.always_secure:  # (Path=/ and no Domain, which __Host- needs too, it always has)
@@ -3136,10 +3151,18 @@ class SessionManager:
         self._prefix_length = len(self._cookie_prefix)
         #: The usual header: that cookie alone, with a well-formed id (one C call to check).
         self._lone_cookie = re.compile(r'%s%s' % (re.escape(self._cookie_prefix), _SID.pattern)).fullmatch
-        #: sid -> the decoded values of records recently saved or read, all immutable (a flat
-        #: data object, a scalar user): a request whose record is unchanged since takes a copy
-        #: of the data instead of decoding it.
-        self.parsed: Dict[str, _Parsed] = {}
+
+    def _set_up_expiry(self, config: Config) -> None:
+        """Take the expiry rules, and how a session is loaded under them."""
+        self.timeout = max(config['session_timeout'], 0)
+        self.max_age = config['session_max_age']
+        #: A store that can read a session and extend its life in one step (``load_and_touch``,
+        #: Redis's GETEX) does so at every load while the expiry is the sliding timeout alone:
+        #: a request that leaves its session unchanged then needs no separate touch.
+        load_and_touch: Any = getattr(self.store, 'load_and_touch', None)
+        self.touches_on_load = callable(load_and_touch) and self.timeout > 0 and not self.max_age
+        self.load_record: Callable[[str], Any] = (functools.partial(load_and_touch, ttl=self.timeout)
+                                                  if self.touches_on_load else self.store.load)
 
     def cookie_sid(self, header: str) -> Optional[str]:
         """The well-formed session id the Cookie header carries, if any."""
@@ -3518,12 +3541,10 @@ class SessionState:
         if not flat:  # (flat data has text keys)
             self._check_keys()
         stored = self._store(sid, record, ttl)
-        if stored is None or stored is _MOVED:
-            self._ended(headers, https, moved=stored is _MOVED)
-        elif stored == record:
-            self._saved(headers, https, sid, stored, ttl, flat)
-        else:  # merged into what a parallel request stored: its lifetime may be another
-            self._saved(headers, https, sid, stored, manager.ttl(self.lifetime, self.created_ms))
+        if stored == record:
+            self._saved(headers, https, sid, record, ttl, flat)
+        else:
+            self._stored_otherwise(headers, https, sid, stored)
 
     def _saved(self, headers: Headers, https: bool, sid: str, record: str, ttl: float,
                flat: Optional[bool] = None) -> None:
@@ -3536,6 +3557,17 @@ class SessionState:
                          self.lifetime, self.tail or '', flat)
         if sid != self.cookie_sid or self.lifetime:
             manager.set_cookie(headers, sid, https, max_age=ttl if self.lifetime else 0)
+
+    def _stored_otherwise(self, headers: Headers, https: bool, sid: str, stored: Optional[str]) -> None:
+        """A parallel request changed the session while this one ran: this request's changes were
+        merged into the record ``stored`` now, or not stored (None: it ended the session; ``_MOVED``:
+        it gave the session a new id)."""
+        manager = self.manager
+        assert manager is not None
+        if stored is None or stored is _MOVED:
+            self._ended(headers, https, moved=stored is _MOVED)
+        else:  # merged into what a parallel request stored: its lifetime may be another
+            self._saved(headers, https, sid, stored, manager.ttl(self.lifetime, self.created_ms))
 
     def _nothing_to_keep(self, headers: Headers, https: bool) -> bool:
         """Delete the ids this request ended; True if nothing is left to store (no session, data
@@ -3714,13 +3746,18 @@ class SessionState:
         if not self.loaded or manager is None or self.ended:
             return None
         if self._needs_new_id():
-            for sid in self.dead + ((self.old_sid,) if self.old_sid else ()):
-                manager.store.delete(sid)
+            self._delete_left_ids()
             return ('the session changed after the answer started in a way that needs a new session '
                     'cookie, which can no longer be sent: the change was not saved')
         if self.dead or not self.exists or self.record() != self.snapshot or not self.settled:
             self.finish([], False)  # (first read after the response started: its life slides here)
         return None
+
+    def _delete_left_ids(self) -> None:
+        """Delete the sessions this request ended, and the one it moved away from."""
+        assert self.manager is not None
+        for sid in self.dead + ((self.old_sid,) if self.old_sid else ()):
+            self.manager.store.delete(sid)
 
     def keep_own_lifetime(self) -> None:
         """For a request that stores nothing (a 5xx): a store that extends a session's life as it
@@ -4248,18 +4285,27 @@ class JwtAuth:
     _SECRET_MIN = 32
 
     def __init__(self, config: Config, log: RequestLog) -> None:
-        self.jwt = jwt = _require('jwt')
+        self.jwt = _require('jwt')
         self.challenge = 'Bearer realm="%s"' % config['auth_realm'].replace('"', '')
         self.audience = config['auth_jwt_client_id'] or None
         self.issuer = config['auth_jwt_issuer'] or None
         self.leeway = config['auth_jwt_leeway']
         self.required = ['exp'] if config['auth_jwt_require_exp'] else []
+        self._load_keys(config, log)
+        self._choose_algorithms(config, log)
+
+    def _load_keys(self, config: Config, log: RequestLog) -> None:
+        """Take the keys that check signatures: the shared secret, the public key, the provider's JWKS."""
         self.secret = self._secret(config['auth_jwt_secret'], config['auth_jwt_encoding'])
         self.public_key: Any = None
         if config['auth_jwt_public_key']:
             self.public_key = self._public_key(config['auth_jwt_public_key'])
-        self.jwks = (_Jwks(config['auth_jwt_jwks_url'], jwt, log, min_interval=config['auth_jwt_jwks_refetch'])
+        self.jwks = (_Jwks(config['auth_jwt_jwks_url'], self.jwt, log, min_interval=config['auth_jwt_jwks_refetch'])
                      if config['auth_jwt_jwks_url'] else None)
+
+    def _choose_algorithms(self, config: Config, log: RequestLog) -> None:
+        """Take the accepted algorithms (by default those the keys can check), refusing any without a
+        key; warn of a secret too short for them."""
         self.algorithms = frozenset(config['auth_jwt_algorithms'] or self._default_algorithms())
         for algorithm in self.algorithms:
             self._check_algorithm(algorithm)
@@ -4788,12 +4834,21 @@ def _unenforced_checks(route: Any, routes: List[Any]) -> List[Callable[[], None]
     if not isinstance(made, list):
         return []
     late = [check for check in reversed(made) if check not in enforced and callable(check)]
-    position = next((index for index, other in enumerate(routes) if other is route), len(routes))
-    for index, other in enumerate(routes if late else ()):
-        if other is not route and (enforced or index < position):
-            elsewhere = _checks_run(other.callback)[0]
-            late = [check for check in late if check not in elsewhere]
+    if late:
+        elsewhere = _checks_run_elsewhere(route, routes, bool(enforced))
+        late = [check for check in late if check not in elsewhere]
     return late
+
+
+def _checks_run_elsewhere(route: Any, routes: List[Any], guarded: bool) -> List[Callable[[], None]]:
+    """The checks of ``require`` that the other routes in ``routes`` run: all of them if ``route``
+    is ``guarded`` (runs a check of its own), else those that come before it."""
+    position = next((index for index, other in enumerate(routes) if other is route), len(routes))
+    elsewhere: List[Callable[[], None]] = []
+    for index, other in enumerate(routes):
+        if other is not route and (guarded or index < position):
+            elsewhere += _checks_run(other.callback)[0]
+    return elsewhere
 
 
 def _guarded_by(callback: Callable[..., Any], checks: List[Callable[[], None]]) -> Callable[..., Any]:
@@ -5481,6 +5536,12 @@ class _RequestContext(SessionState):
             self.thread.name = self.outer_thread_name
         _local.context = self.outer
 
+    def failed(self) -> None:
+        """An exception escaped the request: log it (unless the route wrapper did) and count a 500."""
+        if not self.error_logged:
+            self.plugin.log.write(logging.ERROR, 'Unhandled exception', exc_info=True)
+        self.code = 500
+
     def host(self) -> str:
         """The host the client asked for (as a trusted proxy says, if one is in front)."""
         environ = self.environ
@@ -5873,24 +5934,32 @@ class Canister:
             if early is not None:
                 return context.send_early(early)
             result = self._inner(environ, context.start_response)
-            if context.replaced is not None:  # the session could not be saved: that response instead
-                close = getattr(result, 'close', None)
-                if close is not None:
-                    close()
-                result = context.replaced
-            elif type(result) is not list and not context.streamed and not _is_file(result, environ):
-                # the generator of a route canister does not wrap (a child app's): its chunks get the request too
-                path = environ.get('SCRIPT_NAME', '') + environ.get('PATH_INFO', '')  # (the whole path, mounted too)
-                result = _StreamedBody(result, context, '%s %s' % (context.method, path))
-                context.keep_for_stream()
+            if context.replaced is not None or type(result) is not list:
+                result = self._body_to_send(context, result)
             return result
         except BaseException:
-            if not context.error_logged:
-                self.log.write(logging.ERROR, 'Unhandled exception', exc_info=True)
-            context.code = 500
+            context.failed()
             raise
         finally:
             context.end()
+
+    @staticmethod
+    def _body_to_send(context: _RequestContext, result: Iterable[bytes]) -> Iterable[bytes]:
+        """The body to send when Bottle's ``result`` is not a list to send as it is: the response that
+        replaced it (the session could not be saved), or the generator of a route canister does not
+        wrap, given its request."""
+        if context.replaced is not None:  # the session could not be saved: that response instead
+            close = getattr(result, 'close', None)
+            if close is not None:
+                close()
+            return context.replaced
+        if not context.streamed and not _is_file(result, context.environ):
+            # the generator of a route canister does not wrap (a child app's): its chunks get the request too
+            environ = context.environ
+            path = environ.get('SCRIPT_NAME', '') + environ.get('PATH_INFO', '')  # (the whole path, mounted too)
+            result = _StreamedBody(result, context, '%s %s' % (context.method, path))
+            context.keep_for_stream()
+        return result
 
     # -- a route whose app's WSGI callable did not run ---------------------
     def _serve(self, route_call: Callable[..., Any], route: bottle.Route, args: Tuple[Any, ...],
