@@ -581,6 +581,13 @@ class Config(Dict[str, Any]):
     def _without_effect(self) -> List[str]:
         """A warning for each setting that does nothing, or lets in too much, without another one
         (the install goes on)."""
+        notes = self._basic_auth_without_effect() + self._jwt_without_effect()
+        if self['cors_credentials'] and not self['cors']:
+            notes.append('canister.cors_credentials is set without cors: it has no effect')
+        return notes
+
+    def _basic_auth_without_effect(self) -> List[str]:
+        """The warnings of :meth:`_without_effect` about a Basic user without a password, or the reverse."""
         notes = []
         if self['auth_basic_username'] and not self['auth_basic_password']:
             notes.append('canister.auth_basic_username = %r has no auth_basic_password: that user cannot log in '
@@ -588,6 +595,11 @@ class Config(Dict[str, Any]):
                          'hash-password prints' % self['auth_basic_username'])
         if self['auth_basic_password'] and not self['auth_basic_username']:
             notes.append('canister.auth_basic_password is set without auth_basic_username: it is not used')
+        return notes
+
+    def _jwt_without_effect(self) -> List[str]:
+        """The warnings of :meth:`_without_effect` about a JWT client id without a key, or the reverse."""
+        notes = []
         if self['auth_jwt_client_id'] and not (self['auth_jwt_secret'] or self['auth_jwt_public_key']
                                                or self['auth_jwt_jwks_url']):
             notes.append('canister.auth_jwt_client_id is set without auth_jwt_secret, auth_jwt_public_key or '
@@ -597,8 +609,6 @@ class Config(Dict[str, Any]):
             notes.append('canister.%s is set without auth_jwt_client_id: a token the provider signed for any '
                          'other application logs in too; set auth_jwt_client_id to this app\'s client id (the '
                          'audience its tokens name)' % provider)
-        if self['cors_credentials'] and not self['cors']:
-            notes.append('canister.cors_credentials is set without cors: it has no effect')
         return notes
 
     def _known(self, values: Optional[Mapping[str, Any]], overrides: Mapping[str, Any]) -> Dict[str, Any]:
@@ -1284,24 +1294,19 @@ _UNION_RANKS = {int: 1, float: 2, decimal.Decimal: 3, bool: 4, datetime.date: 5,
                 datetime.time: 7}
 
 
-def _union_converter(kind: Any, from_json: bool) -> Callable[[Any], Any]:
-    """``Union[X, Y, ...]``: a JSON value (``from_json``) that already is one of the member classes as
-    it is (JSON ``true`` is no ``int``, as for an ``int`` parameter), else the first member that
-    converts it, in the order of :func:`_union_rank`; else a ``ValueError`` naming the members.
-    With ``None`` among them: see :func:`_optional_converter`."""
-    members = tuple(sorted((arg for arg in typing.get_args(kind) if arg is not type(None)), key=_union_rank))
-    if len(members) < len(typing.get_args(kind)):
-        rest = typing.Union[members] if len(members) > 1 else members[0]
-        return _optional_converter(_converter(rest, from_json))
-    for member in members:
-        if _unwrap_many(member)[1] is not None:
-            raise _Unconvertible('a union member, %s, is a container' % _type_name(member))
-    readers = [_converter(member, from_json) for member in members]
-    # a text (from the query, a form or the URL) is no value of a type yet, whatever str members say
-    classes = tuple(member for member in members if isinstance(member, type) and typing.get_origin(member) is None
-                    and (from_json or not issubclass(member, str)))
+def _union_classes(members: Tuple[Any, ...], from_json: bool) -> Tuple[type, ...]:
+    """The member classes of a union whose values it takes as they are.  Not ``str`` and its
+    subclasses for a text (from the query, a form or the URL): a text is no value of a type yet,
+    whatever the str members say."""
+    return tuple(member for member in members if isinstance(member, type) and typing.get_origin(member) is None
+                 and (from_json or not issubclass(member, str)))
+
+
+def _first_that_converts(readers: List[Optional[Callable[[Any], Any]]], classes: Tuple[type, ...],
+                         problem: str) -> Callable[[Any], Any]:
+    """A union's converter: a value of one of ``classes`` as it is (``bool`` only when one of them
+    takes it), else what the first of ``readers`` makes of it (None: as sent), else ``problem``."""
     takes_bool = any(issubclass(member, bool) for member in classes)
-    problem = 'must be %s' % _either([_type_name(member) for member in members])
 
     def convert(value: Any) -> Any:
         if isinstance(value, classes) and (takes_bool or not isinstance(value, bool)):
@@ -1315,6 +1320,23 @@ def _union_converter(kind: Any, from_json: bool) -> Callable[[Any], Any]:
                 continue
         raise ValueError(problem)
     return convert
+
+
+def _union_converter(kind: Any, from_json: bool) -> Callable[[Any], Any]:
+    """``Union[X, Y, ...]``: a JSON value (``from_json``) that already is one of the member classes as
+    it is (JSON ``true`` is no ``int``, as for an ``int`` parameter), else the first member that
+    converts it, in the order of :func:`_union_rank`; else a ``ValueError`` naming the members.
+    With ``None`` among them: see :func:`_optional_converter`."""
+    members = tuple(sorted((arg for arg in typing.get_args(kind) if arg is not type(None)), key=_union_rank))
+    if len(members) < len(typing.get_args(kind)):
+        rest = typing.Union[members] if len(members) > 1 else members[0]
+        return _optional_converter(_converter(rest, from_json))
+    for member in members:
+        if _unwrap_many(member)[1] is not None:
+            raise _Unconvertible('a union member, %s, is a container' % _type_name(member))
+    return _first_that_converts([_converter(member, from_json) for member in members],
+                                _union_classes(members, from_json),
+                                'must be %s' % _either([_type_name(member) for member in members]))
 
 
 def _holds_union(kind: Any) -> bool:
@@ -1341,6 +1363,20 @@ def _converter(kind: Any, from_json: bool = False) -> Optional[Callable[[Any], A
     return _CONVERTERS.get(kind) or _other_converter(kind)
 
 
+def _position_converters(fixed: Optional[Tuple[Any, ...]],
+                         from_json: bool = False) -> Optional[Tuple[Optional[Callable[[Any], Any]], ...]]:
+    """For a fixed-length ``Tuple[X, Y]`` (``fixed``: its types) the converter of each position; else None."""
+    return None if fixed is None else tuple(_converter(item, from_json) for item in fixed)
+
+
+def _count_problem(fixed: Optional[Tuple[Any, ...]]) -> str:
+    """For a fixed-length ``Tuple[X, Y]`` the 400's words for another count of values; else ``''``."""
+    if fixed is None:
+        return ''
+    return 'must have %d value%s (%s)' % (
+        len(fixed), '' if len(fixed) == 1 else 's', ', '.join(_type_name(item) for item in fixed))
+
+
 class _Param:
     """How one handler parameter is filled, decided once per route."""
 
@@ -1357,20 +1393,7 @@ class _Param:
         #: What a list of the values becomes: None to keep the list, else ``tuple``, ``set`` or ``frozenset``.
         self.container = None if container is list else container
         self.is_file = kind is bottle.FileUpload
-        self.convert: Optional[Callable[[Any], Any]] = _converter(kind)
-        #: A fixed-length ``Tuple[X, Y]``: the converter of each position (None: as sent), and the
-        #: 400's words for another count of values.
-        self.positions: Optional[Tuple[Optional[Callable[[Any], Any]], ...]] = \
-            None if fixed is None else tuple(_converter(item) for item in fixed)
-        self.count_problem = '' if fixed is None else 'must have %d value%s (%s)' % (
-            len(fixed), '' if len(fixed) == 1 else 's', ', '.join(_type_name(item) for item in fixed))
-        #: The same two for a value from a JSON body: they differ for a union only (a JSON string
-        #: stays a string for ``Union[int, str]``, where a text from the query may convert to an int).
-        self.json_convert = self.convert
-        self.json_positions = self.positions
-        if any(_holds_union(item) for item in (fixed or (kind,))):
-            self.json_convert = _converter(kind, True)
-            self.json_positions = None if fixed is None else tuple(_converter(item, True) for item in fixed)
+        self._set_converters(kind, fixed)
         self.required = parameter.default is _EMPTY and not self.optional
         #: ``Optional[X]`` without a default: None when absent (with one, the handler's default).
         self.none_if_absent = self.optional and parameter.default is _EMPTY
@@ -1380,6 +1403,22 @@ class _Param:
         self.wire_name = self.name.encode('utf-8').decode('latin1')
         #: A ``Decimal``: a JSON number is read again from its text, not through a binary float.
         self.exact = self.convert is _to_decimal
+
+    def _set_converters(self, kind: Any, fixed: Optional[Tuple[Any, ...]]) -> None:
+        """Set the converters: to ``kind``, or for a fixed-length tuple to each of its ``fixed`` types;
+        for a text, and for a JSON value."""
+        self.convert: Optional[Callable[[Any], Any]] = _converter(kind)
+        #: A fixed-length ``Tuple[X, Y]``: the converter of each position (None: as sent), and the
+        #: 400's words for another count of values.
+        self.positions = _position_converters(fixed)
+        self.count_problem = _count_problem(fixed)
+        #: The same two for a value from a JSON body: they differ for a union only (a JSON string
+        #: stays a string for ``Union[int, str]``, where a text from the query may convert to an int).
+        self.json_convert = self.convert
+        self.json_positions = self.positions
+        if any(_holds_union(item) for item in (fixed or (kind,))):
+            self.json_convert = _converter(kind, True)
+            self.json_positions = _position_converters(fixed, True)
 
 
 def _type_hints(callback: Callable[..., Any]) -> Dict[str, Any]:
@@ -1410,7 +1449,7 @@ class _JsonValue(list):
 
 class _JsonArray(_JsonValue):
     """The items of a JSON array sent to a parameter of many values: ``[null]`` is one item, ``null``,
-    where the JSON ``null`` itself means none (see :meth:`ParameterBinder._convert`)."""
+    where the JSON ``null`` itself means none (see :func:`_many_values`)."""
 
 
 def _read_json(request: Any, decoder: Optional[json.JSONDecoder] = None) -> Optional[Dict[str, Any]]:
@@ -1474,6 +1513,31 @@ def _conversion_failure(param: _Param, values: List[Any], error: ValueError) -> 
     return BadRequest('parameter %r %s, got %s' % (param.name, error, shown))
 
 
+def _fixed_values(param: _Param, positions: Tuple[Optional[Callable[[Any], Any]], ...],
+                  values: List[Any]) -> Tuple[Any, ...]:
+    """A fixed-length ``Tuple[X, Y]``: one value for each position, converted by its reader (None: as sent)."""
+    if len(values) != len(positions):
+        raise ValueError(param.count_problem)
+    return tuple(read(value) if read else value for read, value in zip(positions, values))
+
+
+def _many_values(param: _Param, values: List[Any], convert: Optional[Callable[[Any], Any]], from_json: bool) -> Any:
+    """A parameter of many values: each converted by ``convert`` (None: as sent), in the parameter's
+    container; None for ``Optional[List[X]]`` sent empty (or JSON ``null``, not ``[null]``)."""
+    if param.optional and type(values) is not _JsonArray and values in ([None], ['']):
+        return None
+    positions = param.json_positions if from_json else param.positions
+    if positions is not None:
+        return _fixed_values(param, positions, values)
+    items = [convert(value) for value in values] if convert else list(values)
+    if param.container is None:
+        return items
+    try:
+        return param.container(items)
+    except TypeError:  # set([[1]]): a JSON array or object in a set
+        raise ValueError('must hold values a set can hold (a JSON array or object is not one)') from None
+
+
 class ParameterBinder:
     """Fills a handler's parameters from the request: URL args, then body, then query."""
 
@@ -1500,7 +1564,11 @@ class ParameterBinder:
                     self.positional.append((parameter.name, parameter.default))
         self.names = frozenset(param.name for param in self.params)
         #: Every parameter is a text from the query or the body: a GET binds on a short path.
-        self.texts_only = all(param.plain for param in self.params) and not (self.url_params or self.takes_extra)
+        self.texts_only = self._takes_texts_only()
+
+    def _takes_texts_only(self) -> bool:
+        """True when every parameter is a plain text, and there is no URL argument to convert and no ``**kwargs``."""
+        return all(param.plain for param in self.params) and not (self.url_params or self.takes_extra)
 
     def _add(self, callback: Callable[..., Any], parameter: inspect.Parameter, hints: Dict[str, Any],
              url_names: typing.AbstractSet[str]) -> None:
@@ -1693,21 +1761,7 @@ class ParameterBinder:
         convert = param.json_convert if from_json else param.convert
         try:
             if param.many:
-                # Optional[List[X]] sent empty (or JSON null, not [null]): None
-                if param.optional and type(values) is not _JsonArray and values in ([None], ['']):
-                    return None
-                positions = param.json_positions if from_json else param.positions
-                if positions is not None:  # a fixed-length Tuple[X, Y]: one value for each position
-                    if len(values) != len(positions):
-                        raise ValueError(param.count_problem)
-                    return tuple(read(value) if read else value for read, value in zip(positions, values))
-                items = [convert(value) for value in values] if convert else list(values)
-                if param.container is None:
-                    return items
-                try:
-                    return param.container(items)
-                except TypeError:  # set([[1]]): a JSON array or object in a set
-                    raise ValueError('must hold values a set can hold (a JSON array or object is not one)') from None
+                return _many_values(param, values, convert, from_json)
             value = values[-1]
             if param.optional and (value is None or value == ''):  # sent empty (or JSON null): None
                 return None
@@ -1788,6 +1842,10 @@ def _is_flat(data: Dict[str, Any]) -> bool:
     return True
 
 
+#: The containers :func:`_key_not_text` looks into: a JSON object or array as Python holds it.
+_NESTING = frozenset((dict, list))
+
+
 def _key_not_text(value: Any) -> Optional[Tuple[Any, Any]]:
     """A dict key inside ``value`` that is not text, with the dict or list it is in; None if none.
     JSON has text keys only: 42 would be stored as "42" and come back so."""
@@ -1795,13 +1853,13 @@ def _key_not_text(value: Any) -> Optional[Tuple[Any, Any]]:
         for key, item in value.items():
             if type(key) is not str:
                 return key, value
-            if type(item) is dict or type(item) is list:
+            if type(item) in _NESTING:
                 found = _key_not_text(item)
                 if found is not None:
                     return found
     elif type(value) is list:
         for item in value:
-            if type(item) is dict or type(item) is list:
+            if type(item) in _NESTING:
                 found = _key_not_text(item)
                 if found is not None:
                     return found
@@ -6231,10 +6289,9 @@ def _read_password() -> Optional[str]:
     return password
 
 
-def main(argv: Optional[List[str]] = None) -> int:
-    """``python -m canister demo|hash-password|keys``."""
+def _arguments(argv: Optional[List[str]]) -> Any:
+    """The command line parsed: ``args.command`` names the command, the other attributes its options."""
     import argparse
-    import configparser
     parser = argparse.ArgumentParser(prog='python -m canister', description='Canister %s' % __version__)
     commands = parser.add_subparsers(dest='command', required=True)
     demo = commands.add_parser('demo', help='serve a small app showing every feature')
@@ -6248,25 +6305,36 @@ def main(argv: Optional[List[str]] = None) -> int:
     hasher.add_argument('--scheme', choices=('pbkdf2', 'scrypt'), default='pbkdf2')
     hasher.add_argument('--user', help='print a users-file line for this user instead of a config line')
     commands.add_parser('keys', help='list every config key with its default and meaning')
-    args = parser.parse_args(argv)
-    if args.command == 'keys':
-        try:
-            _print_keys()
-            sys.stdout.flush()
-        except BrokenPipeError:  # the reader stopped early (python -m canister keys | head): no traceback
-            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # (nor at exit's flush)
-            return 1
-        return 0
-    if args.command == 'hash-password':
-        password = _read_password()
-        if password is None:
-            return 1
-        if not password:
-            print('An empty password is not allowed.', file=sys.stderr)
-            return 1
-        encoded = hash_password(password, args.scheme)
-        print('%s:%s' % (args.user, encoded) if args.user else 'auth_basic_password = %s' % encoded)
-        return 0
+    return parser.parse_args(argv)
+
+
+def _run_keys(args: Any) -> int:
+    """``python -m canister keys``: see :func:`_print_keys`."""
+    try:
+        _print_keys()
+        sys.stdout.flush()
+    except BrokenPipeError:  # the reader stopped early (python -m canister keys | head): no traceback
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # (nor at exit's flush)
+        return 1
+    return 0
+
+
+def _run_hash_password(args: Any) -> int:
+    """``python -m canister hash-password``: print the hash as a config line or a users-file line."""
+    password = _read_password()
+    if password is None:
+        return 1
+    if not password:
+        print('An empty password is not allowed.', file=sys.stderr)
+        return 1
+    encoded = hash_password(password, args.scheme)
+    print('%s:%s' % (args.user, encoded) if args.user else 'auth_basic_password = %s' % encoded)
+    return 0
+
+
+def _run_demo(args: Any) -> int:
+    """``python -m canister demo``: serve :func:`_demo_app` until stopped; 1 for a ``--config`` it cannot use."""
+    import configparser
     if args.config is not None:
         # Bottle's load_config skips a file it cannot read: the demo would start with canister's defaults.
         try:
@@ -6286,6 +6354,16 @@ def main(argv: Optional[List[str]] = None) -> int:
     print('Canister demo on http://%s:%d/ (Ctrl-C to stop)' % (args.host, args.port), flush=True)
     bottle.run(app, host=args.host, port=args.port, quiet=True)
     return 0
+
+
+#: What runs each command of :func:`_arguments`; each returns the exit status.
+_COMMANDS: Dict[str, Callable[[Any], int]] = {'demo': _run_demo, 'hash-password': _run_hash_password, 'keys': _run_keys}
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    """``python -m canister demo|hash-password|keys``."""
+    args = _arguments(argv)
+    return _COMMANDS[args.command](args)
 
 
 if __name__ == '__main__':
