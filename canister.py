@@ -2136,10 +2136,9 @@ class MemoryStore(SessionStore):
         return entry[14:]
 
     def save(self, sid: str, record: str, ttl: float) -> None:
-        shard = self._shards[hash(sid) % self._shard_count]
-        with self._lock:
-            flag = 'u' if sid in shard.users else '-'
-            self._use(shard, sid, '%013d%s%s' % (_expiry_ms(ttl), flag, record))
+        """Create or replace a session, listed under the user its record names (canister itself
+        calls ``create`` and ``update``, which are told the user or keep it)."""
+        self.create(sid, record, ttl, _record_user_key(record))
 
     def create(self, sid: str, record: str, ttl: float, user_key: Optional[str]) -> None:
         shard = self._shards[hash(sid) % self._shard_count]
