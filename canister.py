@@ -2115,6 +2115,7 @@ class MemoryStore(SessionStore):
         self._shard_count = len(self._shards)
         self._size = 0
         self._lock = threading.Lock()
+        _MEMORY_STORES.add(self)
         #: 30 bits of a user key's hash -> the sid of its one session, or a set of sids when it has
         #: several (an int under 2**30 is the smallest Python int, smaller than the key; the rare
         #: users that share those bits share an entry, and the records tell them apart).
@@ -2296,6 +2297,33 @@ class MemoryStore(SessionStore):
             if other is not shard and (other.anonymous or other.users):
                 self._evict(other)
                 return
+
+
+#: Every memory store of this process, for ``_memory_before_fork``.
+_MEMORY_STORES: 'weakref.WeakSet[MemoryStore]' = weakref.WeakSet()
+#: The memory stores whose locks ``_memory_before_fork`` holds across a fork.
+_MEMORY_FORKING: List[MemoryStore] = []
+
+
+def _memory_before_fork() -> None:
+    """Hold every memory store's lock across ``os.fork``: a child must not inherit one locked by a
+    thread it lacks (its first request with a session would wait forever), nor a store half changed.
+    Nothing is done under the lock but a few dict operations, so a fork waits no longer than that."""
+    _MEMORY_FORKING[:] = list(_MEMORY_STORES)
+    for store in _MEMORY_FORKING:
+        store._lock.acquire()
+
+
+def _memory_after_fork() -> None:
+    """Let go of the locks ``_memory_before_fork`` took (in the parent, and in the child)."""
+    for store in _MEMORY_FORKING:
+        store._lock.release()
+    del _MEMORY_FORKING[:]
+
+
+if hasattr(os, 'register_at_fork'):  # (not on Windows, which has no fork)
+    os.register_at_fork(before=_memory_before_fork, after_in_parent=_memory_after_fork,
+                        after_in_child=_memory_after_fork)
 
 
 #: Held while a SQLite file is created and while a connection opens one and joins the file's
@@ -4104,6 +4132,11 @@ def _check_hash(encoded: str, scheme: str, where: str) -> None:
         raise ConfigError('%s is not a %s hash from python -m canister hash-password' % (where, scheme))
 
 
+#: The objects of this section whose ``_lock`` a fork holds (see ``_auth_before_fork``): Basic's
+#: users and the in-process login throttles.
+_AUTH_LOCKED: 'weakref.WeakSet[Any]' = weakref.WeakSet()
+
+
 class BasicAuth:
     """HTTP Basic: one user from the config and/or many from a users file."""
 
@@ -4126,6 +4159,7 @@ class BasicAuth:
         self._file_stamp: Optional[Tuple[int, ...]] = None
         self._next_stat = 0.0
         self._lock = threading.Lock()
+        _AUTH_LOCKED.add(self)
         #: Verified credentials (keyed by a keyed hash, never the password), so a
         #: slow hash is paid once per 5 minutes per user, not on every request.
         self._verified: 'collections.OrderedDict[bytes, float]' = collections.OrderedDict()
@@ -4241,6 +4275,10 @@ class BasicAuth:
                 self._verified.popitem(last=False)
 
 
+#: Every JWKS key cache of this process: a forked child gives each a lock of its own (``_auth_after_fork_in_child``).
+_JWKS_CACHES: 'weakref.WeakSet[_Jwks]' = weakref.WeakSet()
+
+
 class _Jwks:
     """A provider's signing keys, cached; refetched on an unknown ``kid`` at most every 10 s."""
 
@@ -4254,6 +4292,7 @@ class _Jwks:
         self._fetched_at = -math.inf
         self._lock = threading.Lock()
         self._worker: Optional[threading.Thread] = None
+        _JWKS_CACHES.add(self)
 
     def key_for(self, kid: Optional[str]) -> Any:
         key = self._lookup(kid)
@@ -4523,6 +4562,7 @@ class _Throttle:
         #: client -> [attempts, end of its window (monotonic)], least recently used first.
         self._clients: 'collections.OrderedDict[str, List[float]]' = collections.OrderedDict()
         self._lock = threading.Lock()
+        _AUTH_LOCKED.add(self)
 
     def claim(self, client: str) -> int:
         """Take a place for an attempt and return 0, or return the seconds to wait."""
@@ -4554,6 +4594,40 @@ class _Throttle:
             entry = self._clients.get(client)
             if entry is not None and entry[0] > 0:
                 entry[0] -= 1
+
+
+#: The objects whose locks ``_auth_before_fork`` holds across a fork.
+_AUTH_FORKING: List[Any] = []
+
+
+def _auth_before_fork() -> None:
+    """Hold the locks of Basic's users and of the in-process throttles across ``os.fork``: a child
+    must not inherit one locked by a thread it lacks (its first login would wait forever).  They
+    guard a few dict operations.  A JWKS cache's lock is held while the keys download (up to its
+    timeout): a fork does not wait for it, the child makes the lock anew."""
+    _AUTH_FORKING[:] = list(_AUTH_LOCKED)
+    for owner in _AUTH_FORKING:
+        owner._lock.acquire()
+
+
+def _auth_after_fork() -> None:
+    """Let go of the locks ``_auth_before_fork`` took (in the parent, and in the child)."""
+    for owner in _AUTH_FORKING:
+        owner._lock.release()
+    del _AUTH_FORKING[:]
+
+
+def _auth_after_fork_in_child() -> None:
+    """The child's side of ``_auth_after_fork``; and a new lock for each JWKS cache, whose download
+    (in a thread the child lacks) never ends here: the child fetches the keys itself when next due."""
+    _auth_after_fork()
+    for cache in list(_JWKS_CACHES):
+        cache._lock = threading.Lock()
+
+
+if hasattr(os, 'register_at_fork'):  # (not on Windows, which has no fork)
+    os.register_at_fork(before=_auth_before_fork, after_in_parent=_auth_after_fork,
+                        after_in_child=_auth_after_fork_in_child)
 
 
 class _SQLiteThrottle(_Throttle):

@@ -1,0 +1,115 @@
+"""Locks a forked child inherits: a child forked while another thread holds one of canister's
+locks (the memory store's, Basic's users', the in-process login throttle's, a JWKS download's)
+must not wait forever on it.  Each test forks for real while a thread holds the lock."""
+from __future__ import annotations
+
+import base64
+import os
+import threading
+import time
+
+import jwt as pyjwt
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+import canister
+from helpers import cookie_value, cookieless_client, with_cookie
+from session_kit import add_session_routes, plugin_of
+from test_auth_jwt import HangingServer, bearer, claims
+
+
+def finishes_in_child(work, within=10.0):
+    """Fork; True if the child ran ``work()`` to a true result within ``within`` seconds (else it is killed)."""
+    pid = os.fork()
+    if pid == 0:
+        code = 2
+        try:
+            code = 0 if work() else 1
+        finally:
+            os._exit(code)
+    deadline = time.monotonic() + within
+    finished, status = os.waitpid(pid, os.WNOHANG)
+    while finished == 0 and time.monotonic() < deadline:
+        time.sleep(0.02)
+        finished, status = os.waitpid(pid, os.WNOHANG)
+    if finished == 0:
+        os.kill(pid, 9)
+        os.waitpid(pid, 0)
+        return False
+    return os.waitstatus_to_exitcode(status) == 0
+
+
+def held_for_a_while(lock, seconds=1.0):
+    """A thread holds ``lock`` for ``seconds`` (as one in the middle of its work would); returned once it holds it."""
+    holding = threading.Event()
+
+    def hold():
+        with lock:
+            holding.set()
+            time.sleep(seconds)
+
+    thread = threading.Thread(target=hold, daemon=True)
+    thread.start()
+    assert holding.wait(5)
+    return thread
+
+
+def test_a_child_forked_while_a_thread_holds_the_memory_stores_lock_serves_sessions(make_app):
+    store = canister.MemoryStore()
+    app = add_session_routes(make_app(store=store))
+    app.route('/who', callback=lambda: str(canister.session.user))
+    before = cookie_value(cookieless_client(app).get('/login?name=alice'))
+
+    def child():
+        web = cookieless_client(app)
+        sid = cookie_value(web.get('/login?name=bob'))
+        return web.get('/who', headers=with_cookie(sid)).text == 'bob' and \
+            web.get('/who', headers=with_cookie(before)).text == 'alice'
+
+    holder = held_for_a_while(store._lock)
+    assert finishes_in_child(child)
+    holder.join(5)
+    assert cookieless_client(app).get('/who', headers=with_cookie(before)).text == 'alice'
+
+
+def test_a_child_forked_while_a_thread_holds_the_login_throttles_lock_counts_attempts():
+    throttle = canister._Throttle(max_failures=2)
+    assert throttle.claim('10.0.0.1') == 0
+    holder = held_for_a_while(throttle._lock)
+    assert finishes_in_child(lambda: throttle.claim('10.0.0.1') == 0 and throttle.claim('10.0.0.1') > 0)
+    holder.join(5)
+    assert throttle.claim('10.0.0.1') == 0 and throttle.claim('10.0.0.1') > 0  # (the child's count is its own)
+
+
+def test_a_child_forked_while_a_thread_holds_the_basic_users_lock_logs_in(make_app):
+    app = make_app(config={'auth_basic_username': 'alice', 'auth_basic_password': 'secret-password'})
+    app.route('/who', callback=lambda: str(canister.session.user))
+    credentials = {'Authorization': 'Basic ' + base64.b64encode(b'alice:secret-password').decode()}
+    assert cookieless_client(app).get('/who', headers=credentials).text == 'alice'
+    users = plugin_of(app).auth.schemes['basic']
+    holder = held_for_a_while(users._lock)
+    assert finishes_in_child(lambda: cookieless_client(app).get('/who', headers=credentials).text == 'alice')
+    holder.join(5)
+
+
+def test_a_child_forked_during_a_jwks_download_answers_at_once(make_app):
+    """A request waits (up to 5 s) for a JWKS endpoint that never answers, holding the download's lock,
+    when the process forks: the child does not wait for a download it does not have."""
+    server = HangingServer()
+    try:
+        app = make_app(auth_jwt_jwks_url=server.url, auth_jwt_client_id='app')
+        app.route('/who', callback=lambda: str(canister.session.user))
+        key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        token = pyjwt.encode(claims(aud='app'), key, algorithm='RS256', headers={'kid': 'key-1'})
+
+        def refused():
+            return cookieless_client(app).get('/who', headers=bearer(token), status=401).status_int == 401
+
+        waiting = threading.Thread(target=refused, daemon=True)
+        waiting.start()
+        assert server.accepted.wait(3), 'canister never asked the JWKS endpoint'
+        started = time.monotonic()
+        assert finishes_in_child(refused)
+        assert time.monotonic() - started < 3  # (the parent's download waits 5 s)
+        waiting.join(10)
+    finally:
+        server.close()
