@@ -1249,8 +1249,8 @@ _MANY: Dict[Any, Any] = {
 def _unwrap_many(kind: Any) -> Tuple[Any, Any, Optional[Tuple[Any, ...]]]:
     """``List[X]`` and the other containers of repeated values as ``(X, container, None)``, a
     fixed-length ``Tuple[X, Y]`` as ``(_EMPTY, tuple, (X, Y))``, any other annotation as
-    ``(kind, None, None)``. A bare ``list``, ``tuple`` or ``set`` gives a list of the values as sent
-    (as canister always did); ``Tuple[X, ...]`` a tuple of X."""
+    ``(kind, None, None)``. A bare ``list``, ``tuple``, ``set`` or ``frozenset`` gives its class holding
+    the values as sent; ``Tuple[X, ...]`` a tuple of X."""
     origin = typing.get_origin(kind) or kind
     try:
         container = _MANY.get(origin)
@@ -1259,12 +1259,14 @@ def _unwrap_many(kind: Any) -> Tuple[Any, Any, Optional[Tuple[Any, ...]]]:
     if container is None:
         return kind, None, None
     args = typing.get_args(kind)
+    if origin is tuple and (args == ((),) or (not args and getattr(kind, '__args__', None) == ())):
+        return _EMPTY, tuple, ()  # Tuple[()]: its arguments are ((),) before Python 3.11, () since
     if not args:
-        return _EMPTY, (list if origin in (list, tuple, set) else container), None
+        return _EMPTY, container, None
     if origin is tuple:
         if len(args) == 2 and args[1] is Ellipsis:
             return args[0], tuple, None
-        return _EMPTY, tuple, (() if args == ((),) else args)  # Tuple[()] is ((),) before Python 3.11
+        return _EMPTY, tuple, args
     return args[0], container, None
 
 

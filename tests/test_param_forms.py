@@ -182,7 +182,7 @@ def test_a_tuple_with_an_ellipsis_is_a_tuple_of_any_length(make_app):
     assert "parameter 'ids' must be an integer" in web.get('/t?ids=1&ids=x', status=400).text
 
 
-def test_a_bare_tuple_list_or_set_gives_a_list_of_the_values_as_sent(make_app):
+def test_a_bare_tuple_list_or_set_gives_its_class_holding_the_values_as_sent(make_app):
     app = make_app()
 
     @app.route('/t', method=['GET', 'POST'])
@@ -190,8 +190,8 @@ def test_a_bare_tuple_list_or_set_gives_a_list_of_the_values_as_sent(make_app):
         return ' / '.join(shown(value) for value in (a, b, c, d))
 
     web = client(app)
-    assert web.get('/t?a=1&a=1&b=2&c=3&c=3&d=4').text == "list ['1', '1'] / list ['2'] / list ['3', '3'] / list ['4']"
-    assert web.post_json('/t', {'a': [1, None]}).text == 'list [1, None] / tuple () / tuple () / tuple ()'
+    assert web.get('/t?a=1&a=1&b=2&c=3&c=3&d=4').text == "tuple ('1', '1') / tuple ('2',) / set ['3'] / list ['4']"
+    assert web.post_json('/t', {'a': [1, None]}).text == 'tuple (1, None) / tuple () / tuple () / tuple ()'
 
 
 # --------------------------------------------------------------------------
