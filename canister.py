@@ -1246,6 +1246,17 @@ _MANY: Dict[Any, Any] = {
 }
 
 
+def _tuple_shape(kind: Any, args: Tuple[Any, ...]) -> Tuple[Any, Any, Optional[Tuple[Any, ...]]]:
+    """``_unwrap_many`` of a tuple annotation whose arguments are ``args``."""
+    if args == ((),) or (not args and getattr(kind, '__args__', None) == ()):
+        return _EMPTY, tuple, ()  # Tuple[()]: its arguments are ((),) before Python 3.11, () since
+    if not args:
+        return _EMPTY, tuple, None
+    if len(args) == 2 and args[1] is Ellipsis:
+        return args[0], tuple, None
+    return _EMPTY, tuple, args
+
+
 def _unwrap_many(kind: Any) -> Tuple[Any, Any, Optional[Tuple[Any, ...]]]:
     """``List[X]`` and the other containers of repeated values as ``(X, container, None)``, a
     fixed-length ``Tuple[X, Y]`` as ``(_EMPTY, tuple, (X, Y))``, any other annotation as
@@ -1259,15 +1270,9 @@ def _unwrap_many(kind: Any) -> Tuple[Any, Any, Optional[Tuple[Any, ...]]]:
     if container is None:
         return kind, None, None
     args = typing.get_args(kind)
-    if origin is tuple and (args == ((),) or (not args and getattr(kind, '__args__', None) == ())):
-        return _EMPTY, tuple, ()  # Tuple[()]: its arguments are ((),) before Python 3.11, () since
-    if not args:
-        return _EMPTY, container, None
     if origin is tuple:
-        if len(args) == 2 and args[1] is Ellipsis:
-            return args[0], tuple, None
-        return _EMPTY, tuple, args
-    return args[0], container, None
+        return _tuple_shape(kind, args)
+    return (args[0] if args else _EMPTY), container, None
 
 
 def _optional_converter(convert: Optional[Callable[[Any], Any]]) -> Callable[[Any], Any]:
