@@ -4228,15 +4228,16 @@ class BasicAuth:
             self._reload()
         decoded, username, password = self._decode(credentials)
         key = self._key_of(decoded)
-        if self._recently_verified(key) and username in self.users:
+        users = self.users  # (the table this check reads: a re-read meanwhile replaces it)
+        if self._recently_verified(key) and username in users:
             return username, 0, username
-        stored, scheme = self.users.get(username, self._dummy)
-        valid = verify_password(password, stored, scheme) and username in self.users
+        stored, scheme = users.get(username, self._dummy)
+        valid = verify_password(password, stored, scheme) and username in users
         if not valid:  # an unknown name may be the password typed into the wrong field: never shown
             raise AuthFailure('wrong user name or password', 'basic',
-                              'wrong password for %r' % username if username in self.users
+                              'wrong password for %r' % username if username in users
                               else 'unknown user name (not shown: it may be a password)')
-        self._remember(key)
+        self._remember(key, users)
         return username, 0, username
 
     def is_guess(self, credentials: str) -> bool:
@@ -4269,9 +4270,12 @@ class BasicAuth:
             raise AuthFailure('the Basic credentials have no ":" between user and password', 'basic')
         return decoded, username, password
 
-    def _remember(self, key: bytes) -> None:
-        """Keep verified credentials for 5 minutes (the 1024 most recent)."""
+    def _remember(self, key: bytes, users: Dict[str, Tuple[str, str]]) -> None:
+        """Keep verified credentials for 5 minutes (the 1024 most recent), unless the users file
+        was re-read since ``users``, the table they were checked against, was current."""
         with self._lock:
+            if users is not self.users:
+                return
             self._verified[key] = _now() + 300
             while len(self._verified) > 1024:
                 self._verified.popitem(last=False)
