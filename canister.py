@@ -2131,8 +2131,11 @@ class MemoryStore(SessionStore):
         entry = shard.anonymous.get(sid)
         if entry is None:
             entry = shard.users.get(sid)
-            if entry is None:
-                return None
+            if entry is None:  # absent, or taken out and not yet put back by a write's _use: look again
+                with self._lock:
+                    entry = shard.anonymous.get(sid) or shard.users.get(sid)
+                if entry is None:
+                    return None
         expires = int(entry[:13])
         if expires and expires <= _now() * 1000:
             return None
