@@ -1467,7 +1467,43 @@ def _read_json(request: Any, decoder: Optional[json.JSONDecoder] = None) -> Opti
         raise BadRequest(_constant_problem(text)) from None
     except (ValueError, RecursionError):
         raise BadRequest('the body is not valid JSON') from None
-    return data if isinstance(data, dict) else None
+    if not isinstance(data, dict):
+        return None
+    if _may_hold_lone_surrogates(text):
+        _refuse_lone_surrogates(data)
+    return data
+
+
+def _may_hold_lone_surrogates(text: str) -> bool:
+    """Whether a JSON text may give text that is not UTF-8: a surrogate escaped (``\\ud800``; or a
+    pair, which is fine) or as raw bytes, which ``'surrogatepass'`` let in.  Most bodies have neither."""
+    return '\\ud' in text or '\\uD' in text or not text.isascii() and not _is_utf8(text)
+
+
+def _is_utf8(text: str) -> bool:
+    """False for text with a lone surrogate, which no UTF-8 bytes stand for."""
+    try:
+        text.encode('utf-8')
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _refuse_lone_surrogates(data: Dict[str, Any]) -> None:
+    """:class:`BadRequest` naming the first field of a JSON object whose name or value holds text
+    with a lone surrogate: passed on, it would fail wherever the handler writes it as UTF-8."""
+    for key, value in data.items():
+        pending = [key, value]
+        while pending:
+            item = pending.pop()
+            if isinstance(item, str):
+                if not item.isascii() and not _is_utf8(item):
+                    raise BadRequest('parameter %r is not valid UTF-8 (it holds a lone surrogate)' % key[:60])
+            elif isinstance(item, list):
+                pending.extend(item)
+            elif isinstance(item, dict):
+                pending.extend(item)
+                pending.extend(item.values())
 
 
 def _read_form(request: Any) -> Any:
