@@ -3425,20 +3425,41 @@ class SessionManager:
     def sessions_of(self, user: Any) -> List[Dict[str, Any]]:
         """The live sessions of a user, oldest first: when each was created and last used (None
         where the expiry rules do not tell), and which one is the current request's."""
-        context = _local.context
-        current = None
-        if context is not None and context.manager is self:
-            if not context.loaded:  # (the handler may ask before it reads the session)
-                context.load()
-            current = context.sid
-        sessions: List[Dict[str, Any]] = []
-        for sid, record, expires in self._listed(user):
-            life = record.lifetime or self.timeout
-            capped = self.max_age and expires >= record.created_ms + self.max_age * 1000 - 1
-            last_used = (expires / 1000 - life) if expires and life > 0 and not capped else None
-            sessions.append({'created': record.created_ms / 1000, 'last_used': last_used, 'current': sid == current})
+        context = self._caller()
+        current, replaced = (context.sid, context.old_sid) if context is not None else (None, None)
+        sessions = [self._entry(record, expires, sid == current) for sid, record, expires in self._listed(user)
+                    if sid != replaced]  # (the id this request's session leaves, by a login or regenerate)
+        if context is not None and not any(entry['current'] for entry in sessions):
+            sessions.extend(self._unstored(context, user))
         sessions.sort(key=lambda entry: entry['created'])
         return sessions
+
+    def _caller(self) -> Optional['SessionState']:
+        """The session of the request calling, if it is one of this manager's: loaded now if
+        it was not (the handler may ask before it reads the session)."""
+        context = _local.context
+        if context is None or context.manager is not self:
+            return None
+        context.load()
+        return context
+
+    def _entry(self, record: _Record, expires: int, current: bool) -> Dict[str, Any]:
+        """What ``sessions_of`` tells of one stored session."""
+        life = record.lifetime or self.timeout
+        capped = self.max_age and expires >= record.created_ms + self.max_age * 1000 - 1
+        last_used = (expires / 1000 - life) if expires and life > 0 and not capped else None
+        return {'created': record.created_ms / 1000, 'last_used': last_used, 'current': current}
+
+    def _unstored(self, context: 'SessionState', user: Any) -> List[Dict[str, Any]]:
+        """The entry of the calling request's session if it is ``user``'s and stored only when the
+        response starts (a login in this request, a regenerate): it is that user's session too."""
+        key = _user_key(user)
+        if key is None or _user_key(context.user) != key or not (context.exists or context.keep_empty or context.data):
+            return []
+        now = _now()
+        life = context.lifetime or self.timeout
+        return [{'created': context.created_ms / 1000 if context.created_ms else now,
+                 'last_used': now if life > 0 else None, 'current': True}]
 
     def end_sessions(self, user: Any, keep: Tuple[Optional[str], ...] = ()) -> int:
         """End every live session of a user but those in ``keep``; return how many were ended."""
