@@ -3223,15 +3223,27 @@ class _Parsed(typing.NamedTuple):
 _new_parsed = tuple.__new__
 
 
+def _private_directives(values: Iterable[str]) -> List[str]:
+    """The directives of ``Cache-Control`` values without ``public``, and with ``private`` first
+    unless ``private`` or ``no-store`` is among them."""
+    kept = [part.strip() for value in values for part in value.split(',')]
+    kept = [part for part in kept if part and part.lower() != 'public']
+    if not any(part.lower().startswith(('private', 'no-store')) for part in kept):
+        kept.insert(0, 'private')
+    return kept
+
+
 def _make_private(headers: Headers) -> None:
     """Turn a handler's ``Cache-Control`` (if any) private: a response that sets a cookie is
-    never cached for others (``no-store`` and ``private`` stay as they are, ``public`` goes)."""
-    for index, (name, value) in enumerate(headers):
-        if name.lower() == 'cache-control':
-            if 'private' not in value and 'no-store' not in value:
-                kept = [part.strip() for part in value.split(',') if part.strip().lower() != 'public']
-                headers[index] = (name, ', '.join(['private'] + kept))
-            return
+    never cached for others (``no-store`` and ``private`` stay as they are, ``public`` goes).
+    Every ``Cache-Control`` header counts: several are one list of directives, made one header."""
+    found = [index for index, (name, _) in enumerate(headers) if name.lower() == 'cache-control']
+    if not found:
+        return
+    kept = _private_directives(headers[index][1] for index in found)
+    headers[found[0]] = (headers[found[0]][0], ', '.join(kept))
+    for index in reversed(found[1:]):
+        del headers[index]
 
 
 class SessionManager:
