@@ -5,23 +5,17 @@ from __future__ import annotations
 import os
 import threading
 import time
-import urllib.error
-import urllib.request
 
 import canister
 from canister import session
 from helpers import basic, write_users
+from servers import Client
 
 SLOW = 2_000_000  # PBKDF2 rounds: a check takes about half a second, long enough to re-read the file during it
 
 
 def status_of(origin: str, username: str, password: str) -> int:
-    request = urllib.request.Request(origin + '/me', headers={'Authorization': basic(username, password)})
-    try:
-        with urllib.request.urlopen(request, timeout=30) as response:
-            return response.status
-    except urllib.error.HTTPError as error:
-        return error.code
+    return Client(origin, timeout=30).get('/me', headers={'Authorization': basic(username, password)}).status
 
 
 def test_a_password_replaced_while_its_check_runs_stops_working(tmp_path, make_app, serve, clock):
