@@ -1472,7 +1472,43 @@ def _read_json(request: Any, decoder: Optional[json.JSONDecoder] = None) -> Opti
         raise BadRequest(_constant_problem(text)) from None
     except (ValueError, RecursionError):
         raise BadRequest('the body is not valid JSON') from None
-    return data if isinstance(data, dict) else None
+    if not isinstance(data, dict):
+        return None
+    if _may_hold_lone_surrogates(text):
+        _refuse_lone_surrogates(data)
+    return data
+
+
+def _may_hold_lone_surrogates(text: str) -> bool:
+    """Whether a JSON text may give text that is not UTF-8: a surrogate escaped (``\\ud800``; or a
+    pair, which is fine) or as raw bytes, which ``'surrogatepass'`` let in.  Most bodies have neither."""
+    return '\\ud' in text or '\\uD' in text or not text.isascii() and not _is_utf8(text)
+
+
+def _is_utf8(text: str) -> bool:
+    """False for text with a lone surrogate, which no UTF-8 bytes stand for."""
+    try:
+        text.encode('utf-8')
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _refuse_lone_surrogates(data: Dict[str, Any]) -> None:
+    """:class:`BadRequest` naming the first field of a JSON object whose name or value holds text
+    with a lone surrogate: passed on, it would fail wherever the handler writes it as UTF-8."""
+    for key, value in data.items():
+        pending = [key, value]
+        while pending:
+            item = pending.pop()
+            if isinstance(item, str):
+                if not item.isascii() and not _is_utf8(item):
+                    raise BadRequest('parameter %r is not valid UTF-8 (it holds a lone surrogate)' % key[:60])
+            elif isinstance(item, list):
+                pending.extend(item)
+            elif isinstance(item, dict):
+                pending.extend(item)
+                pending.extend(item.values())
 
 
 def _read_form(request: Any) -> Any:
@@ -2136,8 +2172,11 @@ class MemoryStore(SessionStore):
         entry = shard.anonymous.get(sid)
         if entry is None:
             entry = shard.users.get(sid)
-            if entry is None:
-                return None
+            if entry is None:  # absent, or taken out and not yet put back by a write's _use: look again
+                with self._lock:
+                    entry = shard.anonymous.get(sid) or shard.users.get(sid)
+                if entry is None:
+                    return None
         expires = int(entry[:13])
         if expires and expires <= _now() * 1000:
             return None
@@ -3189,15 +3228,27 @@ class _Parsed(typing.NamedTuple):
 _new_parsed = tuple.__new__
 
 
+def _private_directives(values: Iterable[str]) -> List[str]:
+    """The directives of ``Cache-Control`` values without ``public``, and with ``private`` first
+    unless ``private`` or ``no-store`` is among them."""
+    kept = [part.strip() for value in values for part in value.split(',')]
+    kept = [part for part in kept if part and part.lower() != 'public']
+    if not any(part.lower().startswith(('private', 'no-store')) for part in kept):
+        kept.insert(0, 'private')
+    return kept
+
+
 def _make_private(headers: Headers) -> None:
     """Turn a handler's ``Cache-Control`` (if any) private: a response that sets a cookie is
-    never cached for others (``no-store`` and ``private`` stay as they are, ``public`` goes)."""
-    for index, (name, value) in enumerate(headers):
-        if name.lower() == 'cache-control':
-            if 'private' not in value and 'no-store' not in value:
-                kept = [part.strip() for part in value.split(',') if part.strip().lower() != 'public']
-                headers[index] = (name, ', '.join(['private'] + kept))
-            return
+    never cached for others (``no-store`` and ``private`` stay as they are, ``public`` goes).
+    Every ``Cache-Control`` header counts: several are one list of directives, made one header."""
+    found = [index for index, (name, _) in enumerate(headers) if name.lower() == 'cache-control']
+    if not found:
+        return
+    kept = _private_directives(headers[index][1] for index in found)
+    headers[found[0]] = (headers[found[0]][0], ', '.join(kept))
+    for index in reversed(found[1:]):
+        del headers[index]
 
 
 class SessionManager:
@@ -3391,20 +3442,41 @@ class SessionManager:
     def sessions_of(self, user: Any) -> List[Dict[str, Any]]:
         """The live sessions of a user, oldest first: when each was created and last used (None
         where the expiry rules do not tell), and which one is the current request's."""
-        context = _local.context
-        current = None
-        if context is not None and context.manager is self:
-            if not context.loaded:  # (the handler may ask before it reads the session)
-                context.load()
-            current = context.sid
-        sessions: List[Dict[str, Any]] = []
-        for sid, record, expires in self._listed(user):
-            life = record.lifetime or self.timeout
-            capped = self.max_age and expires >= record.created_ms + self.max_age * 1000 - 1
-            last_used = (expires / 1000 - life) if expires and life > 0 and not capped else None
-            sessions.append({'created': record.created_ms / 1000, 'last_used': last_used, 'current': sid == current})
+        context = self._caller()
+        current, replaced = (context.sid, context.old_sid) if context is not None else (None, None)
+        sessions = [self._entry(record, expires, sid == current) for sid, record, expires in self._listed(user)
+                    if sid != replaced]  # (the id this request's session leaves, by a login or regenerate)
+        if context is not None and not any(entry['current'] for entry in sessions):
+            sessions.extend(self._unstored(context, user))
         sessions.sort(key=lambda entry: entry['created'])
         return sessions
+
+    def _caller(self) -> Optional['SessionState']:
+        """The session of the request calling, if it is one of this manager's: loaded now if
+        it was not (the handler may ask before it reads the session)."""
+        context = _local.context
+        if context is None or context.manager is not self:
+            return None
+        context.load()
+        return context
+
+    def _entry(self, record: _Record, expires: int, current: bool) -> Dict[str, Any]:
+        """What ``sessions_of`` tells of one stored session."""
+        life = record.lifetime or self.timeout
+        capped = self.max_age and expires >= record.created_ms + self.max_age * 1000 - 1
+        last_used = (expires / 1000 - life) if expires and life > 0 and not capped else None
+        return {'created': record.created_ms / 1000, 'last_used': last_used, 'current': current}
+
+    def _unstored(self, context: 'SessionState', user: Any) -> List[Dict[str, Any]]:
+        """The entry of the calling request's session if it is ``user``'s and stored only when the
+        response starts (a login in this request, a regenerate): it is that user's session too."""
+        key = _user_key(user)
+        if key is None or _user_key(context.user) != key or not (context.exists or context.keep_empty or context.data):
+            return []
+        now = _now()
+        life = context.lifetime or self.timeout
+        return [{'created': context.created_ms / 1000 if context.created_ms else now,
+                 'last_used': now if life > 0 else None, 'current': True}]
 
     def end_sessions(self, user: Any, keep: Tuple[Optional[str], ...] = ()) -> int:
         """End every live session of a user but those in ``keep``; return how many were ended."""
@@ -4233,15 +4305,16 @@ class BasicAuth:
             self._reload()
         decoded, username, password = self._decode(credentials)
         key = self._key_of(decoded)
-        if self._recently_verified(key) and username in self.users:
+        users = self.users  # (the table this check reads: a re-read meanwhile replaces it)
+        if self._recently_verified(key) and username in users:
             return username, 0, username
-        stored, scheme = self.users.get(username, self._dummy)
-        valid = verify_password(password, stored, scheme) and username in self.users
+        stored, scheme = users.get(username, self._dummy)
+        valid = verify_password(password, stored, scheme) and username in users
         if not valid:  # an unknown name may be the password typed into the wrong field: never shown
             raise AuthFailure('wrong user name or password', 'basic',
-                              'wrong password for %r' % username if username in self.users
+                              'wrong password for %r' % username if username in users
                               else 'unknown user name (not shown: it may be a password)')
-        self._remember(key)
+        self._remember(key, users)
         return username, 0, username
 
     def is_guess(self, credentials: str) -> bool:
@@ -4274,9 +4347,12 @@ class BasicAuth:
             raise AuthFailure('the Basic credentials have no ":" between user and password', 'basic')
         return decoded, username, password
 
-    def _remember(self, key: bytes) -> None:
-        """Keep verified credentials for 5 minutes (the 1024 most recent)."""
+    def _remember(self, key: bytes, users: Dict[str, Tuple[str, str]]) -> None:
+        """Keep verified credentials for 5 minutes (the 1024 most recent), unless the users file
+        was re-read since ``users``, the table they were checked against, was current."""
         with self._lock:
+            if users is not self.users:
+                return
             self._verified[key] = _now() + 300
             while len(self._verified) > 1024:
                 self._verified.popitem(last=False)

@@ -1,0 +1,46 @@
+"""Basic: a password check still running when the users file is re-read is not remembered, so a
+replaced password stops working once the new file is read, even for a check that overlapped the re-read."""
+from __future__ import annotations
+
+import os
+import threading
+import time
+
+import canister
+from canister import session
+from helpers import basic, write_users
+from servers import Client
+
+SLOW = 2_000_000  # PBKDF2 rounds: a check takes about half a second, long enough to re-read the file during it
+
+
+def status_of(origin: str, username: str, password: str) -> int:
+    return Client(origin, timeout=30).get('/me', headers={'Authorization': basic(username, password)}).status
+
+
+def test_a_password_replaced_while_its_check_runs_stops_working(tmp_path, make_app, serve, clock):
+    users = tmp_path / 'users.txt'
+    users.write_text('alice:%s\nbob:%s\n' % (canister.hash_password('old-password', iterations=SLOW),
+                                            canister.hash_password('bob-password', iterations=1000)))
+    app = make_app(auth_basic_users_file=str(users))
+
+    @app.get('/me')
+    @canister.require_user
+    def me():
+        return session.user
+
+    origin = serve(app)
+    assert status_of(origin, 'bob', 'bob-password') == 200  # the file was just looked at: not again for a second
+    answers = {}
+    alice = threading.Thread(target=lambda: answers.update(old=status_of(origin, 'alice', 'old-password')))
+    alice.start()  # reads alice's old hash and checks it, slowly
+    time.sleep(0.1)
+    write_users(tmp_path / 'users.new', alice='new-password', bob='bob-password')
+    os.replace(tmp_path / 'users.new', users)  # the admin replaces alice's password
+    clock.advance(2)  # past the second between looks at the file
+    assert status_of(origin, 'bob', 'bob-password') == 200  # this request re-reads the file
+    assert alice.is_alive(), 'the slow check ended before the re-read: the test shows nothing'
+    alice.join()
+    assert answers['old'] == 200  # checked against the file read when it started
+    assert status_of(origin, 'alice', 'new-password') == 200  # the new file is in use
+    assert status_of(origin, 'alice', 'old-password') == 401  # and the old password is not remembered
