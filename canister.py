@@ -3792,7 +3792,7 @@ class SessionState:
     def _moved_first(self, sid: str, record: str, current: Any) -> Optional[str]:
         """Another request ended the old id (``current`` None or ``_ENDING``) or moved it (a marker)
         before this one could.  A logout (``session.user = None``) ends the session where it moved
-        to, while it is the same person's, and keeps its own new session (``record``).  A request
+        to, if it is still the same person's, and keeps its own new session (``record``).  A request
         of the same person as the session moved to adopts that id (its changes merged in); anything
         else stores nothing (``_MOVED``: the browser's cookie, if it got one, stands)."""
         manager = self.manager
@@ -3804,8 +3804,8 @@ class SessionState:
         loaded = _record_user_key(self.snapshot)
         user_key = _user_key(self._record_user())
         if user_key is None and loaded is not None:  # a logout: where the session went, it ends too
-            manager.end_session(self.old_sid, loaded, expected=current)
-            return record
+            if manager.end_session(self.old_sid, loaded, expected=current):
+                return record
         manager.store.delete(sid)
         there = manager.store.load(target)
         if there is None or _marker(there) is not None or _record_user_key(there) != user_key:

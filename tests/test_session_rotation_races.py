@@ -71,18 +71,21 @@ def test_a_logout_that_loaded_the_session_before_a_regenerate_ends_the_new_id_to
         assert Browser(origin, held.new_sid).read() == [None, {}]
 
 
+@pytest.mark.parametrize('logout', ['invalidate', 'anonymous'])
 def test_a_logout_that_loaded_the_session_before_another_person_logged_in_leaves_that_login(
-        make_app, serve_with_gates, store_url):
+        make_app, serve_with_gates, store_url, logout):
     """The session moved to someone else's login meanwhile: the logout ends alice's session, not bob's."""
     app = rotation_app(make_app, store_url)
     origin = serve_with_gates(app)
     browser = logged_in(origin, cart='3')
-    finish = hold_in_thread(origin, browser.sid, '/hold-then?name=a&action=anonymous')
+    finish = hold_in_thread(origin, browser.sid, '/hold-then?name=a&action=' + logout)
     assert app.gates('a').loaded.wait(10)
     assert browser.get('/login?name=bob').status == 200
     app.gates('a').release.set()
-    assert finish().status == 200
+    held = finish()
 
+    assert held.status == 200, held
+    assert held.new_sid == ('' if logout == 'invalidate' else None), held  # session.user = None: bob's cookie stays
     assert Browser(origin, browser.sid).read() == ['bob', {}]
     assert plugin_of(app).sessions_of('alice') == []
 
