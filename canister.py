@@ -1972,7 +1972,7 @@ def _tail_of(record: str, data: Dict[str, Any]) -> Optional[str]:
 _MOVED = '"moved"'
 _MOVED_TO = '"moved:%s"'
 _MOVED_TTL = 60
-#: What a session holds for the moment between being ended and deleted (``SessionManager.end``):
+#: What a session holds for the moment between being ended and deleted (``SessionManager.end_session``):
 #: a request that would move it meanwhile finds it ended instead, and one that reads it, no session.
 _ENDING = '"ended"'
 
@@ -3780,14 +3780,24 @@ class SessionState:
                 return self._moved_first(sid, record, current)
             if changes is None:
                 changes = self._changes() if _record_user_key(self.snapshot) in (None, user_key) else ()
-            merged = self._merged(current, changes) if changes else None
-            if merged is not None:  # (the lifetime, too, may be another's now)
-                record, ttl = merged, manager.ttl(self.lifetime, self.created_ms)
-                manager.create(sid, record, ttl, _user_key(self._record_user()))
-            expected = current
+            moved = self._merged_under(sid, record, current, changes)
+            if moved is None:
+                return None
+            record, expected = moved, current
             _pause_after_collision(attempt, started)
         manager.store.delete(sid)
         raise StoreUnavailable('the session %s... kept changing under concurrent requests' % self.old_sid[:6])
+
+    def _merged_under(self, sid: str, record: str, current: Any, changes: Any) -> Optional[str]:
+        """This request's ``changes`` (none when the person changed) applied to ``current``, the old
+        id's record as a parallel request left it, stored under the new id ``sid`` in place of
+        ``record``; the record it holds now, or None if the new id ended meanwhile (end_sessions)."""
+        merged = self._merged(current, changes) if changes else None
+        if merged is None:
+            return record
+        manager = self.manager
+        assert manager is not None  # (the lifetime, too, may be another's now)
+        return merged if manager.update(sid, record, merged, manager.ttl(self.lifetime, self.created_ms))[0] else None
 
     def _moved_first(self, sid: str, record: str, current: Any) -> Optional[str]:
         """Another request ended the old id (``current`` None or ``_ENDING``) or moved it (a marker)
