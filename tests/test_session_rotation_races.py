@@ -13,7 +13,7 @@ import pytest
 
 import canister
 from canister import session
-from session_kit import STORES, Browser, make_store_url, plugin_of
+from session_kit import STORES, Browser, BytesStore, make_store_url, plugin_of
 from test_session_concurrency import gated_app, hold_in_thread, logged_in, warnings_in
 
 
@@ -288,3 +288,18 @@ def test_a_marker_without_an_id_is_still_read_as_a_move(make_app, serve_with_gat
     assert held.status == 200 and held.set_cookies == [], held  # moved: the cookie stands
     assert browser.read() == [None, {}]
     assert plugin_of(app).end_sessions('alice') == 0
+
+
+def test_a_logout_follows_the_marker_on_a_store_that_returns_bytes(make_app, serve_with_gates):
+    app = rotation_app(make_app, 'memory', store=BytesStore())
+    origin = serve_with_gates(app)
+    browser = logged_in(origin, cart='3')
+    old = browser.sid
+    finish = hold_in_thread(origin, old, '/hold-then?name=a&action=invalidate')
+    assert app.gates('a').loaded.wait(10)
+    assert browser.get('/regenerate').status == 200 and browser.sid != old
+    app.gates('a').release.set()
+    held = finish()
+
+    assert held.status == 200 and held.new_sid == '', held
+    assert browser.read() == [None, {}]
