@@ -2005,12 +2005,37 @@ def _tail_of(record: str, data: Dict[str, Any]) -> Optional[str]:
 
 
 #: What a session id holds for a while after a login or regenerate gave the session a new id:
-#: a request still running on the old id learns that it moved (not ended), and leaves the
-#: browser's new cookie alone.  It is not a record: a request that sends the old id has no session.
+#: ``"moved:<new id>"`` (``_MOVED_TO % sid``; it stays on the server, never sent to a client).  A
+#: request still running on the old id learns that it moved (not ended), and where to: a logout
+#: ends the new id too, a login of the same person adopts it.  It is not a record: a request that
+#: sends the old id has no session.  ``_MOVED``, the form without an id (written by 2.0's
+#: development versions), is read as a move to an unknown id; it is also what a request is told.
 _MOVED = '"moved"'
-#: The marker as a store may return it: text, or UTF-8 bytes (as ``load`` may return any record).
-_MOVED_FORMS = (_MOVED, _MOVED.encode())
+_MOVED_TO = '"moved:%s"'
 _MOVED_TTL = 60
+#: What a session holds for the moment between being ended and deleted (``SessionManager.end_session``):
+#: a request that would move it meanwhile finds it ended instead, and one that reads it, no session.
+_ENDING = '"ended"'
+
+
+def _marker(record: Any) -> Optional[str]:
+    """The text of a marker (``moved``, ``moved:<id>`` or ``ended``; text or UTF-8 bytes, as ``load``
+    may return any record); None for anything else."""
+    if type(record) is not str:
+        if not isinstance(record, (bytes, bytearray, memoryview)):
+            return None
+        record = bytes(record).decode('utf-8', 'replace')
+    if len(record) < 7 or record[0] != '"' or record[-1] != '"' or not record.startswith(('"moved', '"ended')):
+        return None
+    return record[1:-1]
+
+
+def _moved_to(record: Any) -> Optional[str]:
+    """The id a moved marker names ('' for the form without one); None if ``record`` is no moved marker."""
+    text = _marker(record)
+    if text is None or not text.startswith('moved'):
+        return None
+    return text[6:]
 
 
 def _user_key(user: Any) -> Optional[str]:
@@ -2213,7 +2238,7 @@ class MemoryStore(SessionStore):
             if entry[14:] != expected:
                 return False, entry[14:]
             flag = entry[13]
-            if flag == 'u' and record == _MOVED:  # moved to a new id: its user lists the new one
+            if flag == 'u' and record[:1] == '"':  # a marker (moved to a new id, or ended): not listed
                 self._drop(shard, sid)  # (out of the user index and of ``users``)
                 self._use(shard, sid, expires + '-' + record)
             elif sid == shard.last:  # already the most recent of its dict: replaced in place
@@ -3370,12 +3395,11 @@ class SessionManager:
         parsed = self.parsed.get(sid)
         if parsed is not None and parsed[0] == record:
             return parsed
-        if record in _MOVED_FORMS:  # (never in the cache)
-            return None
         try:
             data, user, created_ms, expires, lifetime = _read_record(record)
         except ValueError as error:
-            self.log.write(logging.WARNING, 'Ignoring a corrupt session record (%s)', error)
+            if _marker(record) is None:  # (a marker is no record, but not corrupt: never in the cache)
+                self.log.write(logging.WARNING, 'Ignoring a corrupt session record (%s)', error)
             return None
         tail = self.remember(sid, record, data, user, created_ms, expires, lifetime) if type(record) is str else None
         return _new_parsed(_Parsed, (record, data, user, created_ms, expires, lifetime, tail))
@@ -3478,15 +3502,42 @@ class SessionManager:
         return [{'created': context.created_ms / 1000 if context.created_ms else now,
                  'last_used': now if life > 0 else None, 'current': True}]
 
+    def end_session(self, sid: str, person: Optional[str], keep: Tuple[Optional[str], ...] = (),
+            expected: Any = None) -> bool:
+        """End the session ``sid`` (``expected``: its record, if known); True if it was live.
+
+        A request in flight may be moving it to a new id: the record is first replaced by
+        ``_ENDING``, only if unchanged, so that the move either finds it ended or has left its
+        marker here, which names the new id; that one is ended too while it is ``person``'s."""
+        store, followed = self.store, False
+        current = store.load(sid) if expected is None else expected
+        for _ in range(_UPDATE_TRIES):
+            if current is None:
+                return False
+            if _marker(current) is not None:  # moved (or being ended by another request): gone here
+                store.delete(sid)
+                self.parsed.pop(sid, None)
+                target = _moved_to(current)
+                if not target or target in keep:
+                    return False
+                sid, followed, current = target, True, store.load(target)
+            elif followed and _record_user_key(current) != person:  # another person's session now
+                return False
+            else:
+                done, current = self.update(sid, current, _ENDING, _MOVED_TTL)
+                if done:
+                    store.delete(sid)
+                    self.parsed.pop(sid, None)
+                    return True
+        return False
+
     def end_sessions(self, user: Any, keep: Tuple[Optional[str], ...] = ()) -> int:
         """End every live session of a user but those in ``keep``; return how many were ended."""
         ended = 0
+        person = _user_key(user)
         for sid, _, _ in self._listed(user):
-            if sid in keep:
-                continue
-            if self.store.delete(sid) is not False:
+            if sid not in keep and self.end_session(sid, person, keep):
                 ended += 1
-            self.parsed.pop(sid, None)
         context = _local.context
         if (not keep and context is not None and context.manager is self and context.loaded
                 and _user_key(context.user) == _user_key(user)):
@@ -3540,6 +3591,8 @@ class SessionState:
     old_sid: Optional[str] = None
     #: Ids ended in this request (logout), deleted from the store at the end.
     dead: Tuple[str, ...] = ()
+    #: The record as loaded of the session this request ended (what ``SessionManager.end_session`` expects).
+    dead_snapshot = ''
     #: The record's text after the data (user, created, user expiry, lifetime), while those stay as loaded.
     tail: Optional[str] = None
     #: Another request ended this session while this one ran: nothing of it is stored.
@@ -3649,6 +3702,8 @@ class SessionState:
     def invalidate(self) -> None:
         """End the session; anything stored afterwards goes to a brand new one."""
         self.load()
+        if self.exists:
+            self.dead_snapshot = self.snapshot
         self.dead += tuple(sid for sid in (self.old_sid, self.sid if self.exists else None) if sid)
         self.exists, self.sid, self.old_sid, self.snapshot, self.keep_empty = False, None, None, '', False
         self.data, self.user, self.user_expires, self.created_ms, self.tail = {}, None, 0, 0, None
@@ -3705,9 +3760,9 @@ class SessionState:
         if not flat:  # (flat data has text keys)
             self._check_keys()
         stored = self._store(sid, record, ttl)
-        if stored == record:
+        if stored is record:
             self._saved(headers, https, sid, record, ttl, flat)
-        else:
+        else:  # (maybe under another id: adopted from a parallel login)
             self._stored_otherwise(headers, https, sid, stored)
 
     def _saved(self, headers: Headers, https: bool, sid: str, record: str, ttl: float,
@@ -3730,19 +3785,23 @@ class SessionState:
         assert manager is not None
         if stored is None or stored is _MOVED:
             self._ended(headers, https, moved=stored is _MOVED)
-        else:  # merged into what a parallel request stored: its lifetime may be another
-            self._saved(headers, https, sid, stored, manager.ttl(self.lifetime, self.created_ms))
+        else:  # merged into what a parallel request stored (under its id, if adopted): its lifetime may be another
+            self._saved(headers, https, self.sid or sid, stored, manager.ttl(self.lifetime, self.created_ms))
 
     def _nothing_to_keep(self, headers: Headers, https: bool) -> bool:
         """Delete the ids this request ended; True if nothing is left to store (no session, data
         or user), and then the cookie of a session ended here is expired."""
-        assert self.manager is not None
-        for sid in self.dead:
-            self.manager.store.delete(sid)
+        manager = self.manager
+        assert manager is not None
+        for sid in self.dead:  # the loaded one ends where a parallel login moved it, too
+            if sid == self.cookie_sid and self.dead_snapshot:
+                manager.end_session(sid, _record_user_key(self.dead_snapshot), expected=self.dead_snapshot)
+            else:
+                manager.store.delete(sid)
         if self.exists or self.keep_empty or self.data:
             return False
         if self.dead and self.cookie_sid:
-            self.manager.set_cookie(headers, '', https, expire=True)
+            manager.set_cookie(headers, '', https, expire=True)
         return True
 
     def _touch(self, headers: Headers, https: bool, sid: str, ttl: float) -> None:
@@ -3765,26 +3824,81 @@ class SessionState:
 
     def _store(self, sid: str, record: str, ttl: float) -> Optional[str]:
         """Store ``record`` under ``sid``: a new session, one moved to a new id, or an update of the
-        loaded one.  Return what is stored now; None if another request ended the session
+        loaded one.  Return what is stored now (under ``self.sid``: another id if this request adopted
+        the one a parallel login moved the session to); None if another request ended the session
         meanwhile, ``_MOVED`` if it gave the session a new id meanwhile."""
         manager = self.manager
         assert manager is not None
         if self.old_sid:  # a new id for a live session: the old id moves first, and only once
-            if not self._move_old_id():  # ended or moved by a parallel request: its cookie stands
-                return _MOVED
-            manager.create(sid, record, ttl, _user_key(self._record_user()))
-        elif not self.exists:
+            return self._move_old_id(sid, record, ttl)
+        if not self.exists:
             manager.create(sid, record, ttl, _user_key(self._record_user()))
         elif not manager.update(sid, self.snapshot, record, ttl)[0]:  # changed meanwhile, or ended
             return self._update()
         return record
 
-    def _move_old_id(self) -> bool:
-        """Replace the old id's session by the moved marker (requests still on the old id learn
-        it moved, not ended), whatever a parallel request changed in it meanwhile; False if
-        another request ended it or moved it first (two logins at once: the first one wins)."""
-        assert self.old_sid is not None
-        return self._compare_and_set(self.old_sid, _MOVED, _MOVED_TTL) is None
+    def _move_old_id(self, sid: str, record: str, ttl: float) -> Optional[str]:
+        """Store the session under its new id ``sid``, then replace the old id's record by a marker
+        naming it (requests still on the old id learn it moved, not ended, and where to); what is
+        stored now, as ``_store`` says.  What a parallel request changed in the old record meanwhile
+        is merged into the new one (not when the person changed: the data then starts empty).  If
+        another request ended or moved the session first, ``_moved_first`` says what happens."""
+        manager = self.manager
+        assert manager is not None and self.old_sid is not None
+        user_key = _user_key(self._record_user())
+        manager.create(sid, record, ttl, user_key)  # first: the marker names a session that exists
+        expected, changes = self.snapshot, None
+        for attempt in range(_UPDATE_TRIES):
+            started = time.monotonic()
+            done, current = manager.update(self.old_sid, expected, _MOVED_TO % sid, _MOVED_TTL)
+            if done:
+                return record
+            if current is None or _marker(current) is not None:
+                return self._moved_first(sid, record, current)
+            if changes is None:
+                changes = self._changes() if _record_user_key(self.snapshot) in (None, user_key) else ()
+            moved = self._merged_under(sid, record, current, changes)
+            if moved is None:
+                return None
+            record, expected = moved, current
+            _pause_after_collision(attempt, started)
+        manager.store.delete(sid)
+        raise StoreUnavailable('the session %s... kept changing under concurrent requests' % self.old_sid[:6])
+
+    def _merged_under(self, sid: str, record: str, current: Any, changes: Any) -> Optional[str]:
+        """This request's ``changes`` (none when the person changed) applied to ``current``, the old
+        id's record as a parallel request left it, stored under the new id ``sid`` in place of
+        ``record``; the record it holds now, or None if the new id ended meanwhile (end_sessions)."""
+        merged = self._merged(current, changes) if changes else None
+        if merged is None:
+            return record
+        manager = self.manager
+        assert manager is not None  # (the lifetime, too, may be another's now)
+        return merged if manager.update(sid, record, merged, manager.ttl(self.lifetime, self.created_ms))[0] else None
+
+    def _moved_first(self, sid: str, record: str, current: Any) -> Optional[str]:
+        """Another request ended the old id (``current`` None or ``_ENDING``) or moved it (a marker)
+        before this one could.  A logout (``session.user = None``) ends the session where it moved
+        to, if it is still the same person's, and keeps its own new session (``record``).  A request
+        of the same person as the session moved to adopts that id (its changes merged in); anything
+        else stores nothing (``_MOVED``: the browser's cookie, if it got one, stands)."""
+        manager = self.manager
+        assert manager is not None and self.old_sid is not None
+        target = _moved_to(current)
+        if not target:
+            manager.store.delete(sid)
+            return _MOVED
+        loaded = _record_user_key(self.snapshot)
+        user_key = _user_key(self._record_user())
+        if user_key is None and loaded is not None:  # a logout: where the session went, it ends too
+            if manager.end_session(self.old_sid, loaded, expected=current):
+                return record
+        manager.store.delete(sid)
+        there = manager.store.load(target)
+        if there is None or _marker(there) is not None or _record_user_key(there) != user_key:
+            return _MOVED
+        self.sid = target  # the same person: this request's changes go where the session is now
+        return self._update()
 
     def _compare_and_set(self, sid: str, new: Optional[str], ttl: float) -> Optional[str]:
         """Store ``new`` (None: the record as it is then, to extend its life) under the live session
@@ -3798,10 +3912,8 @@ class SessionState:
             done, current = manager.update(sid, expected, expected if new is None else new, ttl)
             if done:
                 return None
-            if current is None:
-                return ''
-            if current in _MOVED_FORMS:
-                return _MOVED
+            if current is None or _marker(current) is not None:  # ended, being ended, or moved
+                return _MOVED if _moved_to(current) is not None else ''
             expected = current
             if new is None:  # the record as stored now lives by its own lifetime, which may be another
                 try:
@@ -3827,7 +3939,7 @@ class SessionState:
         for attempt in range(_UPDATE_TRIES):
             started = time.monotonic()
             current = manager.store.load(self.sid)
-            if current in _MOVED_FORMS:
+            if _moved_to(current) is not None:
                 return _MOVED
             merged = self._merged(current, changes) if current is not None else None
             if merged is None:  # gone, or no longer a session record: nothing to apply the changes to

@@ -100,6 +100,22 @@ def serve() -> Iterator[Callable[[bottle.Bottle], str]]:
         server.close()
 
 
+@pytest.fixture
+def serve_with_gates(serve: Callable[[bottle.Bottle], str]) -> Iterator[Callable[[bottle.Bottle], str]]:
+    """``serve_with_gates(app)``: ``serve(app)`` for an app with ``app.all_gates`` (held handlers), each
+    released at the end, so no handler waits on."""
+    apps: List[bottle.Bottle] = []
+
+    def start(app: bottle.Bottle) -> str:
+        apps.append(app)
+        return serve(app)
+
+    yield start
+    for app in apps:
+        for gate in app.all_gates.values():
+            gate.release.set()
+
+
 @pytest.fixture(params=STORES)
 def store_url(request: pytest.FixtureRequest, tmp_path: pathlib.Path) -> str:
     """The URL of an empty store of each kind canister ships."""

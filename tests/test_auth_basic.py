@@ -157,7 +157,7 @@ def test_login_rotates_the_session_id_of_a_client_with_a_session(make_app):
     new_sid = cookie_value(response)
     assert response.text == 'user=alice'
     assert new_sid and new_sid != old_sid
-    assert store.load(old_sid) in (None, canister._MOVED)  # for a minute, a marker that it moved: no session
+    assert store.load(old_sid) in (None, canister._MOVED_TO % new_sid)  # for a minute, a marker naming the new id: no session
     assert store.load(new_sid) is not None
     assert c.get('/me', headers={'Cookie': 'session_id=' + old_sid}).text == 'user=None'
 
