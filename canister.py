@@ -3879,9 +3879,10 @@ class SessionState:
     def _moved_first(self, sid: str, record: str, current: Any) -> Optional[str]:
         """Another request ended the old id (``current`` None or ``_ENDING``) or moved it (a marker)
         before this one could.  A logout (``session.user = None``) ends the session where it moved
-        to, if it is still the same person's, and keeps its own new session (``record``).  A request
-        of the same person as the session moved to adopts that id (its changes merged in); anything
-        else stores nothing (``_MOVED``: the browser's cookie, if it got one, stands)."""
+        to, if it is still the same person's, and keeps its own new session (``record``).  A login
+        of the same person as the session moved to adopts that id (its changes merged in): it proved
+        who it is.  Anything else stores nothing (``_MOVED``: the browser's cookie, if it got one,
+        stands), a ``regenerate()`` included: a stolen id racing one gains nothing."""
         manager = self.manager
         assert manager is not None and self.old_sid is not None
         target = _moved_to(current)
@@ -3895,7 +3896,8 @@ class SessionState:
                 return record
         manager.store.delete(sid)
         there = manager.store.load(target)
-        if there is None or _marker(there) is not None or _record_user_key(there) != user_key:
+        if (loaded == user_key or there is None or _marker(there) is not None
+                or _record_user_key(there) != user_key):  # not a login, or not its person's session
             return _MOVED
         self.sid = target  # the same person: this request's changes go where the session is now
         return self._update()

@@ -176,6 +176,27 @@ def test_a_login_submitted_twice_logs_the_browser_in_with_only_the_second_answer
     assert warnings_in(log_dir) == []
 
 
+def test_a_regenerate_that_finds_the_session_moved_stores_nothing_and_sends_no_cookie(
+        make_app, serve_with_gates, store_url, log_dir):
+    """Only a login adopts the id a parallel request moved the session to: a request holding a stolen
+    id that calls ``regenerate()`` while the owner's request moves the session gets no cookie of it."""
+    app = rotation_app(make_app, store_url)
+    origin = serve_with_gates(app)
+    browser = logged_in(origin, cart='3')
+    old = browser.sid
+    finish = hold_in_thread(origin, old, '/hold-then?name=a&action=regenerate')
+    assert app.gates('a').loaded.wait(10)
+    assert browser.get('/regenerate').status == 200 and browser.sid != old  # the owner's move, answered first
+    app.gates('a').release.set()
+    late = finish()
+
+    assert late.status == 200 and late.set_cookies == [], late
+    assert Browser(origin, old).read() == [None, {}]
+    assert browser.read() == ['alice', {'cart': '3'}]
+    assert len(plugin_of(app).sessions_of('alice')) == 1
+    assert any('moved to a new id' in line for line in warnings_in(log_dir))
+
+
 def test_a_login_of_another_person_after_a_parallel_login_stores_nothing(make_app, serve_with_gates, store_url, log_dir):
     app = rotation_app(make_app, store_url)
     origin = serve_with_gates(app)
