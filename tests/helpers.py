@@ -6,6 +6,7 @@ Fixtures live in conftest.py; what a test imports lives here, each helper define
 from __future__ import annotations
 
 import base64
+import os
 import http.cookiejar
 import pathlib
 import sys
@@ -215,3 +216,15 @@ def open_self_submitting_form(page: Any, form_url: str, action_url: str) -> Any:
                 form_url,
             )
     return info.value
+
+
+def in_child(work: Any) -> int:
+    """Fork; the child runs ``work()`` and exits 0 if it returned True (else 1, 2 if it raised); its pid."""
+    pid = os.fork()
+    if pid == 0:
+        code = 2
+        try:
+            code = 0 if work() else 1
+        finally:
+            os._exit(code)
+    return pid

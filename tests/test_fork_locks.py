@@ -12,20 +12,14 @@ import jwt as pyjwt
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 import canister
-from helpers import cookie_value, cookieless_client, with_cookie
+from helpers import cookie_value, cookieless_client, in_child, with_cookie
 from session_kit import add_session_routes, plugin_of
 from test_auth_jwt import HangingServer, bearer, claims
 
 
 def finishes_in_child(work, within=10.0):
     """Fork; True if the child ran ``work()`` to a true result within ``within`` seconds (else it is killed)."""
-    pid = os.fork()
-    if pid == 0:
-        code = 2
-        try:
-            code = 0 if work() else 1
-        finally:
-            os._exit(code)
+    pid = in_child(work)
     deadline = time.monotonic() + within
     finished, status = os.waitpid(pid, os.WNOHANG)
     while finished == 0 and time.monotonic() < deadline:

@@ -13,6 +13,7 @@ import threading
 import pytest
 
 import canister
+from helpers import in_child
 from servers import AppServer, Client, cleanup_all
 
 
@@ -20,18 +21,6 @@ from servers import AppServer, Client, cleanup_all
 def _nothing_left_running():
     yield
     cleanup_all()
-
-
-def in_child(work):
-    """Fork; the child runs ``work()`` and exits 0 if it returned True (else 1, 2 if it raised); its pid."""
-    pid = os.fork()
-    if pid == 0:
-        code = 2
-        try:
-            code = 0 if work() else 1
-        finally:
-            os._exit(code)
-    return pid
 
 
 def exit_code(pid):
