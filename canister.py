@@ -149,9 +149,19 @@ _HTTP_STATUS = {400: '400 Bad Request', 401: '401 Unauthorized', 403: '403 Forbi
                 503: '503 Service Unavailable', 204: '204 No Content'}
 
 
+#: A quality value of zero (RFC 9110 section 12.4.2): the media range is not acceptable.
+_ZERO_QUALITY = re.compile(r'\s*q\s*=\s*0(?:\.0{0,3})?\s*$', re.IGNORECASE)
+
+
 def _wants_json(environ: Mapping[str, Any]) -> bool:
-    """True if the client asks for JSON (then canister's own errors are JSON too)."""
-    return 'application/json' in environ.get('HTTP_ACCEPT', '')
+    """True if the client's ``Accept`` names ``application/json`` with a quality above zero (then
+    canister's own errors are JSON too).  Read on error responses only."""
+    for media_range in environ.get('HTTP_ACCEPT', '').split(','):
+        media_type, *parameters = media_range.split(';')
+        if (media_type.strip().lower() == 'application/json'
+                and not any(_ZERO_QUALITY.match(parameter) for parameter in parameters)):
+            return True
+    return False
 
 
 def _error_body(status: int, message: str, environ: Mapping[str, Any]) -> Tuple[bytes, str]:

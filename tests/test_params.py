@@ -634,6 +634,27 @@ def test_the_400_is_json_when_the_client_accepts_json(make_app):
     assert 'username' in response.json['message']
 
 
+@pytest.mark.parametrize('accept, json_error', [
+    ('application/json', True),
+    ('Application/JSON; charset=utf-8', True),
+    ('text/html, application/json;q=0.5', True),
+    ('application/json;q=0', False),
+    ('application/json; q=0.000, text/plain', False),
+    ('application/jsonx', False),
+    ('text/html, */*', False),
+])
+def test_the_400_is_json_only_when_accept_names_json_with_a_quality_above_zero(make_app, accept, json_error):
+    app = make_app()
+
+    @app.get('/')
+    def index(username):
+        return 'ok'
+
+    response = client(app).get('/', headers={'Accept': accept}, status=400)
+    assert (response.content_type == 'application/json') is json_error
+    assert 'username' in (response.json['message'] if json_error else response.text)
+
+
 def test_a_bad_parameter_is_logged_at_warning(make_app, log_dir):
     app = make_app()
 
