@@ -538,6 +538,17 @@ def test_a_request_that_changes_its_redis_session_is_two_round_trips(make_app, r
     assert traffic.since() == (2, {'getex': 1, 'evalsha': 1, 'get': 1, 'set': 1})  # get and set inside the script
 
 
+def test_a_logout_of_a_redis_session_is_three_round_trips(make_app, redis_server):
+    app = redis_app(make_app, redis_server)
+    sid = cookie_value(cookieless_client(app).get('/login?name=alice'))
+    traffic = RedisTraffic(redis_server.url)
+    assert cookieless_client(app).get('/logout', headers=with_cookie(sid)).text == 'bye'
+    # the read; the swap of the record for the short-lived "ended" marker (a script: only if the
+    # record is unchanged); the delete of the marker (the user's set drops the id when next read)
+    assert traffic.since() == (3, {'getex': 1, 'evalsha': 1, 'get': 1, 'set': 1, 'del': 1})
+    assert json.loads(cookieless_client(app).get('/read', headers=with_cookie(sid)).text) == [None, {}]
+
+
 def test_reading_a_redis_session_extends_its_life_to_the_timeout(make_app, redis_server):
     app = redis_app(make_app, redis_server, session_timeout=600)
     sid = cookie_value(cookieless_client(app).get('/login?name=alice'))
