@@ -64,7 +64,7 @@ import urllib.parse
 import urllib.request
 import warnings
 import weakref
-from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Tuple
+from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Tuple, Union
 
 import bottle
 
@@ -367,7 +367,26 @@ def _as_list(value: Any) -> Tuple[str, ...]:
 
 
 def _as_text(value: Any) -> str:
-    return '' if value is None else str(value).strip()
+    """A text setting: a ``str``, a path, UTF-8 ``bytes`` or a number.  Anything else is refused:
+    ``str()`` would make a password of ``b'...'`` or ``['...']``, which the real value never matches."""
+    if value is None:
+        return ''
+    if isinstance(value, os.PathLike):
+        value = os.fspath(value)
+    if isinstance(value, bytes):
+        try:
+            value = value.decode('utf-8')
+        except UnicodeDecodeError:
+            raise ValueError('expected text: these bytes are not UTF-8') from None
+    elif isinstance(value, bool) or not isinstance(value, (str, int, float)):
+        raise ValueError('expected text, not a %s' % type(value).__name__)
+    return str(value).strip()
+
+
+def _as_secret(value: Any) -> Union[str, bytes]:
+    """A shared secret: text as :func:`_as_text` takes it, or ``bytes`` kept as they are
+    (``secrets.token_bytes(32)``: a key need not be text)."""
+    return value if isinstance(value, bytes) else _as_text(value)
 
 
 def _as_jwks_url(value: Any) -> str:
@@ -494,7 +513,7 @@ KEYS: Dict[str, _Key] = {key.name: key for key in (
     _Key('auth_max_failures', 10, _as_number(int, 1), 'failed logins per client (IPv6: per /64) per minute before 429; '
          'shared through a SQLite or Redis session store'),
     _Key('auth_jwt_client_id', '', _as_text, 'required audience (`aud`) of Bearer tokens'),
-    _Key('auth_jwt_secret', '', _as_text, 'shared secret of HS256/384/512 tokens'),
+    _Key('auth_jwt_secret', '', _as_secret, 'shared secret of HS256/384/512 tokens (text, or `bytes` as they are)'),
     _Key('auth_jwt_encoding', 'clear', _as_choice('clear', 'base64std', 'base64url'),
          'how the secret is written: `clear`, `base64std` or `base64url` (padding optional)'),
     _Key('auth_jwt_algorithms', (), _as_list, 'accepted algorithms (default: HS256/384/512 with a secret; RS256/384/512, '
@@ -4650,7 +4669,11 @@ class JwtAuth:
                               'or auth_jwt_jwks_url' % algorithm)
 
     @staticmethod
-    def _secret(secret: str, encoding: str) -> bytes:
+    def _secret(secret: Union[str, bytes], encoding: str) -> bytes:
+        if isinstance(secret, bytes):  # given as bytes: the key itself, or its base64 in ASCII
+            if encoding == 'clear':
+                return secret
+            secret = secret.decode('ascii', 'replace')  # (a byte that is not ASCII is not base64 either)
         if not secret or encoding == 'clear':
             return secret.encode('utf-8')
         padded = secret + '=' * (-len(secret) % 4)

@@ -602,3 +602,26 @@ def test_no_secret_ever_reaches_the_log_files(make_app, log_dir, tmp_path):
     for secret in [clear_pw, file_pw, file_hash, file_hash.split(':')[-1], SHA256_MY_SECRET, 'my-secret',
                    wrong_pw] + [h.split(' ', 1)[1] for h in headers if ' ' in h]:
         assert secret not in log, secret
+
+
+# -- a password given as bytes or another type -----------------------------------
+
+def test_a_password_hash_given_as_bytes_is_the_hash_not_its_repr(make_app):
+    stored = canister.hash_password('s3cret!', 'pbkdf2', iterations=1000).encode('ascii')  # as bcrypt.hashpw gives
+    app = alice_app(make_app, auth_basic_password=stored)
+    assert client(app).get('/me', headers={'Authorization': basic('alice', 's3cret!')}).text == 'user=alice'
+    forged = client(app).get('/me', headers={'Authorization': basic('alice', str(stored))}, expect_errors=True)
+    assert forged.status_int == 401
+
+
+@pytest.mark.parametrize('value', [['wonderland'], ('wonderland',), {'wonderland'}, True, object()])
+def test_a_password_that_is_not_text_is_refused_at_install_without_echoing_it(make_app, value):
+    with pytest.raises(canister.ConfigError) as refused:
+        alice_app(make_app, auth_basic_password=value)
+    assert 'canister.auth_basic_password' in str(refused.value) and 'expected text' in str(refused.value)
+    assert 'wonderland' not in str(refused.value)
+
+
+def test_a_password_in_bytes_that_are_not_utf8_is_refused_at_install(make_app):
+    with pytest.raises(canister.ConfigError, match='not UTF-8'):
+        alice_app(make_app, auth_basic_password=b'\xff\xfewonderland')

@@ -723,3 +723,24 @@ def test_expired_token_gets_the_challenge_the_readme_quotes(make_app):
     assert response.status_int == 401
     assert bearer_challenge(response) == (
         'Bearer realm="canister", error="invalid_token", error_description="the token has expired"')
+
+
+# -- a secret given as bytes -----------------------------------------------------
+
+def test_a_secret_given_as_bytes_is_the_key_itself(make_app):
+    key = bytes(range(200, 248))  # random bytes are seldom UTF-8: these are not
+    app = secret_app(make_app, auth_jwt_secret=key)
+    assert client(app).get('/me', headers=bearer(hs_token(key))).json == {'user': claims()}
+    forged = client(app).get('/me', headers=bearer(hs_token(str(key).encode())), expect_errors=True)
+    assert forged.status_int == 401
+
+
+def test_a_base64_secret_given_as_bytes_is_decoded(make_app):
+    key = bytes(range(200, 248))
+    app = secret_app(make_app, auth_jwt_secret=base64.b64encode(key), auth_jwt_encoding='base64std')
+    assert client(app).get('/me', headers=bearer(hs_token(key))).status_int == 200
+
+
+def test_a_secret_that_is_neither_text_nor_bytes_is_refused_at_install(make_app):
+    with pytest.raises(canister.ConfigError, match='auth_jwt_secret.*expected text, not a list'):
+        secret_app(make_app, auth_jwt_secret=[SECRET])

@@ -336,3 +336,16 @@ def test_an_inline_comment_after_a_redis_url_is_refused_without_its_password(tmp
     message = str(raised.value)
     assert 'inline comment' in message and 's3cret-pw' not in message
     assert message.startswith('canister.session_store = ') and '***' in message
+
+
+def test_a_text_key_takes_a_path_and_a_number(tmp_path):
+    app = bottle.Bottle()
+    app.install(canister.Canister(log_path=tmp_path / 'logs', auth_basic_username='alice', auth_basic_password=1234))
+
+    @app.get('/me')
+    def me():
+        return 'user=%s' % canister.session.user
+
+    response = client(app).get('/me', headers={'Authorization': 'Basic YWxpY2U6MTIzNA=='})  # alice:1234
+    assert response.text == 'user=alice'
+    assert any((tmp_path / 'logs').iterdir())
