@@ -5450,10 +5450,12 @@ class CsrfGuard:
         return environ.get('HTTP_AUTHORIZATION', '').lstrip()[:7].lower() == 'bearer '
 
     @staticmethod
-    def _claimed_origin(environ: Mapping[str, Any], foreign: bool) -> Optional[str]:
+    def claimed_origin(environ: Mapping[str, Any], foreign: bool) -> Optional[str]:
         """The origin the request says it comes from: its ``Origin``, else its ``Referer``'s
         (``null`` if unreadable), ``null`` for a foreign request naming none; None for a request
-        naming none that the browser did not call foreign (not from a page: a script, a bookmark)."""
+        naming none that the browser did not call foreign (not from a page: a script, a bookmark).
+        A ``Referer`` gives its scheme and host only: its path and query, and a user name and
+        password in it, are no part of an origin (and must not reach the log)."""
         origin = environ.get('HTTP_ORIGIN')
         if origin is not None:
             return origin
@@ -5464,7 +5466,8 @@ class CsrfGuard:
             parts = urllib.parse.urlsplit(referer)
         except ValueError:  # e.g. an unbalanced IPv6 bracket
             return 'null'
-        return '%s://%s' % (parts.scheme, parts.netloc) if parts.scheme and parts.netloc else 'null'
+        host = parts.netloc.rpartition('@')[2]
+        return '%s://%s' % (parts.scheme, host) if parts.scheme and host else 'null'
 
     def _allowed_foreign(self, environ: Mapping[str, Any], origin: str) -> bool:
         """True for a foreign origin listed in ``cors``, or any one with ``cors = *`` when a
@@ -5481,7 +5484,7 @@ class CsrfGuard:
         if method not in _UNSAFE_METHODS or site in self._OWN_SITES or self._has_bearer(environ):
             return None
         foreign = site in self._FOREIGN_SITES
-        origin = self._claimed_origin(environ, foreign)
+        origin = self.claimed_origin(environ, foreign)
         if origin is None:
             return None
         if not foreign and _normal_origin(origin) == own_origin:
@@ -5731,7 +5734,7 @@ class _EarlyChecks:
         # only a request about to be refused asks for its route: the others pay nothing for exemptions
         route = context.route if context.route is not None else _route_of(environ, self.router)
         if route is not None and _is_csrf_exempt(route):
-            origin = environ.get('HTTP_ORIGIN') or environ.get('HTTP_REFERER') or 'none named'
+            origin = self.csrf.claimed_origin(environ, False) or 'none named'
             self.log.write(logging.INFO, 'Cross-site %s from %s let in: route %s %s is exempt from CSRF protection',
                            context.method, _escape(origin)[:100], route.method, route.rule)
             return None

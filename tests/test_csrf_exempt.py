@@ -85,6 +85,22 @@ def test_the_exempt_pass_is_logged_at_info_with_the_origin_and_the_route(make_ap
     assert lines[0].endswith('Cross-site POST from %s let in: route POST /acs is exempt from CSRF protection' % IDP)
 
 
+def test_a_referer_is_logged_as_its_origin_only_without_its_query_or_password(make_app, serve, log_dir):
+    app = make_app()
+    routes(app, 'keyword')
+    origin = serve(app)
+    referer = 'https://bob:PASSWORD99@idp.example.org/authorize?access_token=TOKEN42&code=CODE42'
+    headers = {'Content-Type': FORM, 'Referer': referer, 'Accept': 'application/json'}
+    assert Client(origin).request('POST', '/acs', body='a=1', headers=headers).status == 200
+    refused = Client(origin).request('POST', '/profile', body='a=1', headers=headers)
+    assert refused.status == 403 and 'origin https://idp.example.org may not' in refused.text
+    log = read_log(log_dir)
+    assert 'Cross-site POST from https://idp.example.org let in' in log
+    assert 'refused: origin https://idp.example.org may not' in log
+    for secret in ('PASSWORD99', 'TOKEN42', 'CODE42'):
+        assert secret not in log and secret not in refused.text
+
+
 def test_an_exempt_request_gets_the_rest_of_canisters_work(make_app, serve, log_dir):
     app = make_app(cors=IDP)
     routes(app, 'keyword')
