@@ -5112,7 +5112,7 @@ def require(predicate: Callable[[Any], bool],
     def decorate(callback: Callable[..., Any]) -> Callable[..., Any]:
         def check() -> None:
             user = session.user
-            if user is None:
+            if not _is_someone(user):  # None, or '' (which canister reads as nobody everywhere)
                 auth = _current_authenticator()
                 if auth is not None:
                     raise auth.unauthorized('Authentication required')

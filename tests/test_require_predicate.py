@@ -97,3 +97,24 @@ def test_require_user_answers_401_with_a_challenge_only_for_the_schemes_configur
 
     answer = client(app).get('/me', status=401)
     assert answer.headers.getall('WWW-Authenticate') == challenges
+
+
+def test_require_user_answers_401_to_an_empty_user_as_to_none(make_app):
+    app = make_app()
+    calls = []
+
+    @app.get('/logout-by-emptying')
+    def logout():
+        canister.session.user = ''  # nobody, as canister reads '' everywhere else
+        return 'bye'
+
+    @app.get('/me')
+    @canister.require_user
+    def me():
+        calls.append(1)
+        return 'secret page'
+
+    web = client(app)
+    web.get('/logout-by-emptying')
+    assert web.get('/me', expect_errors=True).status_int == 401
+    assert calls == []
