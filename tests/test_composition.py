@@ -346,3 +346,41 @@ def test_the_childs_plugin_ends_a_users_sessions_wherever_they_are_stored(compos
         assert web.get(prefix + '/login').text == 'logged in'
     assert browsers[1].post(prefix + '/end_everywhere').json == {'listed': 2, 'ended': 2}
     assert browsers[0].get(prefix + '/whoami').json == {'user': None}
+
+
+def two_children_app(shop_cookie: str, admin_cookie: str) -> bottle.Bottle:
+    """Two child apps, each with a canister of its own (a memory store each), mounted in one parent."""
+    parent = bottle.Bottle()
+    for name, cookie in (('shop', shop_cookie), ('admin', admin_cookie)):
+        child = bottle.Bottle()
+        child.install(canister.Canister(log_path='stderr', log_level='DISABLED', session_cookie=cookie))
+
+        @child.get('/login')
+        def login() -> str:
+            session.user = 'alice'
+            return 'logged in'
+
+        @child.get('/visit')
+        def visit() -> str:
+            session.data['visits'] = session.data.get('visits', 0) + 1
+            return '%s %s' % (session.user, session.data['visits'])
+
+        parent.mount('/%s/' % name, child)
+    return parent
+
+
+def test_two_children_with_their_own_canister_and_one_cookie_name_replace_each_others_cookie():
+    web = client(two_children_app('session_id', 'session_id'))
+    web.get('/shop/login')
+    assert web.get('/shop/visit').text == 'alice 1'
+    assert web.get('/admin/visit').text == 'None 1'
+    assert web.get('/shop/visit').text == 'None 1'  # the README's warning: the shop's session is lost
+
+
+def test_two_children_with_their_own_cookie_names_keep_both_sessions():
+    web = client(two_children_app('shop_session', 'admin_session'))
+    web.get('/shop/login')
+    assert web.get('/shop/visit').text == 'alice 1'
+    assert web.get('/admin/visit').text == 'None 1'
+    assert web.get('/shop/visit').text == 'alice 2'
+    assert web.get('/admin/visit').text == 'None 2'
