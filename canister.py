@@ -3249,11 +3249,37 @@ _PARSED_MAX = 1024
 _SCALARS = frozenset((str, int, float, bool, type(None)))
 #: How often a save is tried again when other requests keep changing the same session.
 _UPDATE_TRIES = 10
+#: How many moves (logins, regenerates) a change follows from the id it loaded the session under.
+_FOLLOW_HOPS = 3
+#: What ``SessionState._store`` says when this request's changes went where a parallel request
+#: moved the session: nothing more to do (no cookie: that id is never sent to this request's client).
+_FOLLOWED = '"followed"'
 
 #: The headers of a response built from a session, when it has neither already.
 _PRIVATE = (('Vary', 'Cookie'), ('Cache-Control', 'private'))
 #: Their names as Bottle writes them, and in lower case (any other spelling is also found, more slowly).
 _CACHING_HEADERS = frozenset(('Vary', 'Cache-Control', 'vary', 'cache-control'))
+
+
+#: What a request changed in its session since it loaded it (``SessionState._changes``): keys
+#: set, keys deleted, whether the user changed, whether the lifetime did.
+_Changes = Tuple[Dict[str, Any], List[str], bool, bool]
+
+
+def _may_follow(current: Any, loaded: Optional[str], hops: int) -> bool:
+    """Whether a change to a session loaded as ``loaded``'s (a user key; None: anonymous) may be
+    applied to ``current``, what the id ``hops`` moves on holds: a live session of the same person,
+    or, one move on from an anonymous session, of whoever logged in there.
+
+    A login keeps an anonymous session's data, so a cart item added in parallel with the login
+    must survive it too.  Someone holding an anonymous id they fixated gains nothing new by it:
+    what they wrote before the login was carried into the new session anyway.  Only one move
+    on, since markers do not say whose each step was: after two, the session may have gone from
+    the person who logged in to another one, whose login started it without the old data."""
+    if current is None or _marker(current) is not None:
+        return False
+    person = _record_user_key(current)
+    return person == loaded or (loaded is None and hops == 1)
 
 
 def _pause_after_collision(attempt: int, started: float) -> None:
@@ -3809,10 +3835,13 @@ class SessionState:
     def _stored_otherwise(self, headers: Headers, https: bool, sid: str, stored: Optional[str]) -> None:
         """A parallel request changed the session while this one ran: this request's changes were
         merged into the record ``stored`` now, or not stored (None: it ended the session; ``_MOVED``:
-        it gave the session a new id)."""
+        it gave the session a new id), or merged into the session under that new id (``_FOLLOWED``)."""
         manager = self.manager
         assert manager is not None
-        if stored is None or stored is _MOVED:
+        if stored is _FOLLOWED:  # (no cookie: the client of the old id must not learn the new one)
+            manager.log.write(logging.INFO, 'Session: %s... moved to a new id (login, regenerate) while this request ran: '
+                              'its changes were saved there', (self.sid or sid)[:6])
+        elif stored is None or stored is _MOVED:
             self._ended(headers, https, moved=stored is _MOVED)
         else:  # merged into what a parallel request stored (under its id, if adopted): its lifetime may be another
             self._saved(headers, https, self.sid or sid, stored, manager.ttl(self.lifetime, self.created_ms))
@@ -3855,7 +3884,8 @@ class SessionState:
         """Store ``record`` under ``sid``: a new session, one moved to a new id, or an update of the
         loaded one.  Return what is stored now (under ``self.sid``: another id if this request adopted
         the one a parallel login moved the session to); None if another request ended the session
-        meanwhile, ``_MOVED`` if it gave the session a new id meanwhile."""
+        meanwhile, ``_MOVED`` if it gave the session a new id meanwhile, ``_FOLLOWED`` if it did and
+        this request's changes went there (see ``_follow``)."""
         manager = self.manager
         assert manager is not None
         if self.old_sid:  # a new id for a live session: the old id moves first, and only once
@@ -3957,7 +3987,8 @@ class SessionState:
 
     def _update(self) -> Optional[str]:
         """Replace the stored record with this request's changes; or the record that stops it
-        (None when the session is gone, ``_MOVED`` when another request gave it a new id).
+        (None when the session is gone, ``_MOVED`` when another request gave it a new id);
+        ``_FOLLOWED`` when the changes went to that new id instead (see ``_follow``).
 
         Called when the record is no longer the one this request loaded: this request's
         changes (the keys of ``data`` it set or deleted, the user, the lifetime) are applied
@@ -3971,7 +4002,7 @@ class SessionState:
             started = time.monotonic()
             current = manager.store.load(self.sid)
             if _moved_to(current) is not None:
-                return _MOVED
+                return self._follow(current, changes)
             merged = self._merged(current, changes) if current is not None else None
             if merged is None:  # gone, or no longer a session record: nothing to apply the changes to
                 return None
@@ -3982,7 +4013,45 @@ class SessionState:
         raise StoreUnavailable('the session %s... kept changing under concurrent requests; '
                                'this request\'s changes were not saved' % self.sid[:6])
 
-    def _changes(self) -> Tuple[Dict[str, Any], List[str], bool, bool]:
+    def _follow(self, marker: Any, changes: _Changes) -> str:
+        """A parallel login or regenerate moved the session after this request loaded it (``marker``:
+        what the loaded id holds now): apply this request's changes where the session went, merged
+        as ``_update`` merges them, if this request left the user alone and the session there is its
+        person's.  ``_FOLLOWED`` once applied; ``_MOVED`` (nothing stored) when not allowed, or when
+        the session there is another person's, ended, or still a marker after ``_FOLLOW_HOPS`` moves."""
+        if self.old_sid is not None or changes[2]:  # a login, logout or regenerate of its own: not here
+            return _MOVED
+        manager = self.manager
+        assert manager is not None and self.sid is not None
+        loaded = _record_user_key(self.snapshot)
+        stand_in = SessionState()  # takes the merge: this request's own view (a streamed body's) stays its own
+        stand_in.lifetime = self.lifetime
+        sid, current, hops = self.sid, marker, 0
+        for attempt in range(_UPDATE_TRIES):
+            started = time.monotonic()
+            sid, current, hops = self._through_markers(sid, current, hops)
+            merged = stand_in._merged(current, changes) if _may_follow(current, loaded, hops) else None
+            if merged is None:
+                return _MOVED
+            done, current = manager.update(sid, current, merged, manager.ttl(stand_in.lifetime, stand_in.created_ms))
+            if done:
+                return _FOLLOWED
+            _pause_after_collision(attempt, started)
+        raise StoreUnavailable('the session %s... kept changing under concurrent requests; '
+                               'this request\'s changes were not saved' % sid[:6])
+
+    def _through_markers(self, sid: str, record: Any, hops: int) -> Tuple[str, Any, int]:
+        """From ``record``, what ``sid`` holds, to where its moved markers lead, ``_FOLLOW_HOPS``
+        moves at most in all (``hops``: those made already): that id, what it holds, the moves."""
+        manager = self.manager
+        assert manager is not None
+        target = _moved_to(record)
+        while target and hops < _FOLLOW_HOPS:
+            sid, record, hops = target, manager.store.load(target), hops + 1
+            target = _moved_to(record)
+        return sid, record, hops
+
+    def _changes(self) -> _Changes:
         """What this request changed since it loaded: keys set, keys deleted, user, lifetime."""
         try:
             base = _read_record(self.snapshot)
@@ -3995,7 +4064,7 @@ class SessionState:
         user_changed = (self._record_user(), int(self.user_expires)) != (base.user, base.user_expires)
         return changed, deleted, user_changed, self.lifetime != base.lifetime
 
-    def _merged(self, current: str, changes: Tuple[Dict[str, Any], List[str], bool, bool]) -> Optional[str]:
+    def _merged(self, current: str, changes: _Changes) -> Optional[str]:
         """This request's changes applied to the record stored now (self takes the result); None if
         that is no session record (corrupt: a request reading it finds no session, as after a logout)."""
         changed, deleted, user_changed, lifetime_changed = changes
