@@ -1611,9 +1611,15 @@ def _many_values(param: _Param, values: List[Any], convert: Optional[Callable[[A
 
 
 class ParameterBinder:
-    """Fills a handler's parameters from the request: URL args, then body, then query."""
+    """Fills a handler's parameters from the request: URL args, then body, then query.
 
-    def __init__(self, callback: Callable[..., Any], rule: str) -> None:
+    ``injected`` names the parameters another plugin of the route fills (see ``Canister.apply``):
+    they are neither required from the request nor taken from it, and a value that arrives for
+    one as a keyword argument of the call (from a plugin outside canister's wrapper) is passed on as it is.
+    """
+
+    def __init__(self, callback: Callable[..., Any], rule: str,
+                 injected: typing.AbstractSet[str] = frozenset()) -> None:
         signature = inspect.signature(callback)
         hints = _type_hints(callback)
         url_names = {a or b for a, b in _ROUTE_WILDCARD.findall(rule)}
@@ -1627,14 +1633,20 @@ class ParameterBinder:
         self.positional: List[Tuple[str, Any]] = []
         #: What the plugin logs at WARNING when it applies itself: the annotations it cannot evaluate.
         self.notes: List[str] = []
+        #: The parameters left to another plugin: never filled from the request, nor from ``**kwargs`` extras.
+        self.injected: typing.Set[str] = set()
         for parameter in signature.parameters.values():
             if parameter.kind is parameter.VAR_KEYWORD:
                 self.takes_extra = True
-            elif parameter.kind is not parameter.VAR_POSITIONAL:
+            elif parameter.kind is parameter.VAR_POSITIONAL:
+                continue
+            elif parameter.name in injected:
+                self.injected.add(parameter.name)
+            else:
                 self._add(callback, parameter, hints, url_names)
                 if parameter.kind is parameter.POSITIONAL_ONLY:
                     self.positional.append((parameter.name, parameter.default))
-        self.names = frozenset(param.name for param in self.params)
+        self.names = frozenset(param.name for param in self.params) | self.injected
         #: Every parameter is a text from the query or the body: a GET binds on a short path.
         self.texts_only = self._takes_texts_only()
 
@@ -6265,7 +6277,7 @@ class Canister:
         """Wrap a route once: credentials checked, parameters bound as its signature says, and the
         request served in full when this app's WSGI callable did not run (see ``_serve``)."""
         try:
-            binder: Optional[ParameterBinder] = ParameterBinder(route.callback, route.rule)
+            binder: Optional[ParameterBinder] = ParameterBinder(route.callback, route.rule, self._injected_names(route))
         except (TypeError, ValueError):  # a callable without an inspectable signature
             binder = None
         bind = binder.bind if binder else None
@@ -6322,6 +6334,18 @@ class Canister:
                 return _StreamedBody(result, context, what)
             return result
         return canister_route
+
+    def _injected_names(self, route: bottle.Route) -> typing.FrozenSet[str]:
+        """The handler arguments the route's other plugins fill by name: the ``keyword`` of each (``db``
+        of bottle-sqlite, ``rdb`` of bottle-redis, the convention of Bottle's plugin tutorial).
+
+        Canister leaves those parameters to them whatever the install order: installed before such
+        a plugin, canister's wrapper is the outer one and the plugin fills the argument after it;
+        installed after, the value arrives as a keyword argument of canister's wrapper.
+        ``all_plugins`` is Bottle's own list of what applies to the route (``skip`` lists and
+        route-level plugins included)."""
+        keywords = (getattr(plugin, 'keyword', None) for plugin in route.all_plugins() if plugin is not self)
+        return frozenset(keyword for keyword in keywords if isinstance(keyword, str))
 
     def _unavailable_response(self, error: Exception) -> bottle.HTTPResponse:
         """The 503 response of a request whose session store cannot be reached (logged)."""

@@ -6,12 +6,14 @@ Fixtures live in conftest.py; what a test imports lives here, each helper define
 from __future__ import annotations
 
 import base64
+import inspect
 import os
 import http.cookiejar
 import pathlib
+import sqlite3
 import sys
 from html import escape
-from typing import Any, Dict, List, Optional, Union
+from typing import Any, Callable, Dict, List, Optional, Union
 
 import bottle
 import webtest
@@ -67,6 +69,32 @@ def counter_app(make_app: Any, **overrides: Any) -> bottle.Bottle:
         return str(session.data['counter'])
 
     return app
+
+
+class SQLiteInjector:
+    """A plugin written like bottle-sqlite: a connection as the ``db`` argument of each handler that takes one."""
+
+    name = 'sqlite'
+    api = 2
+    keyword = 'db'
+
+    def apply(self, callback: Callable[..., Any], route: bottle.Route) -> Callable[..., Any]:
+        if self.keyword not in inspect.signature(route.callback).parameters:
+            return callback
+
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            connection = sqlite3.connect(':memory:')
+            kwargs[self.keyword] = connection
+            try:
+                return callback(*args, **kwargs)
+            finally:
+                connection.close()
+        return wrapper
+
+
+def described(db: Any) -> Any:
+    """What a handler was given as ``db``: the answer of a query (42) when it is a connection, else the value itself."""
+    return db.execute('SELECT 6 * 7').fetchone()[0] if isinstance(db, sqlite3.Connection) else db
 
 
 def set_cookies(response: Any) -> List[str]:

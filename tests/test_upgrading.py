@@ -16,7 +16,7 @@ import pytest
 
 import canister
 from canister import session
-from helpers import ROOT, client, read_log
+from helpers import ROOT, SQLiteInjector, client, described, read_log
 
 #: The example config of the canister 1.x docs, as written there except for the JWT secret: the docs paired
 #: base64url with `my-secret`, which is not base64 (1.x failed at install with binascii.Error).
@@ -350,6 +350,20 @@ def test_a_missing_mandatory_parameter_answers_400(app_1x):
     assert "missing parameter 'foo'" in answer.text
 
 
+def test_a_parameter_another_plugin_fills_is_left_to_it_in_either_install_order(app_1x):
+    canister_first = app_1x()
+    canister_first.install(SQLiteInjector())
+    canister_last = app_1x()
+    canister_last.uninstall('canister')
+    canister_last.install(SQLiteInjector())
+    canister_last.install(canister.Canister())
+    for app in (canister_first, canister_last):
+        app.route('/items/<name>', callback=lambda db, name, page=1: repr((described(db), name, page)))
+        web = client(app)
+        assert web.get('/items/tea?page=2').text == "(42, 'tea', '2')"
+        assert web.get('/items/tea?page=2&db=evil').text == "(42, 'tea', '2')"
+
+
 # -- authentication -------------------------------------------------------------------------------
 
 def test_a_wrong_password_or_a_malformed_header_answers_401(app_1x):
@@ -522,6 +536,8 @@ BACKED_BY = {
     'A JSON object body fills parameters': test_a_json_body_fills_parameters_too,
     'Annotated parameters are converted': test_annotated_parameters_are_converted,
     'A missing mandatory parameter': test_a_missing_mandatory_parameter_answers_400,
+    'A parameter that another plugin of the route fills':
+        test_a_parameter_another_plugin_fills_is_left_to_it_in_either_install_order,
     'Bad credentials': test_a_wrong_password_or_a_malformed_header_answers_401,
     '`auth_basic_encryption = sha256` works': test_sha256_passwords_work,
     'More than `auth_max_failures`': test_failed_logins_are_throttled_and_auth_max_failures_raises_the_limit,
