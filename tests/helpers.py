@@ -54,6 +54,11 @@ def read_log(log_dir: Union[str, pathlib.Path]) -> str:
     return ''.join(path.read_text(encoding='utf-8') for path in sorted(log_dir.glob('log.*')))
 
 
+def warning_lines(log_dir: Union[str, pathlib.Path]) -> List[str]:
+    """The WARNING lines canister wrote to the log files of a directory."""
+    return [line for line in read_log(log_dir).splitlines() if ' WARNING ' in line]
+
+
 def counter_app(make_app: Any, **overrides: Any) -> bottle.Bottle:
     """``make_app(**overrides)`` with GET / counting the session's requests from 0; the app (it answers the count)."""
     app = make_app(**overrides)
