@@ -10,6 +10,7 @@ import os
 import http.cookiejar
 import pathlib
 import sys
+import time
 from html import escape
 from typing import Any, Dict, List, Optional, Union
 
@@ -233,3 +234,18 @@ def in_child(work: Any) -> int:
         finally:
             os._exit(code)
     return pid
+
+
+def finishes_in_child(work: Any, within: float = 10.0) -> bool:
+    """Fork; True if the child ran ``work()`` to a true result within ``within`` seconds (else it is killed)."""
+    pid = in_child(work)
+    deadline = time.monotonic() + within
+    finished, status = os.waitpid(pid, os.WNOHANG)
+    while finished == 0 and time.monotonic() < deadline:
+        time.sleep(0.02)
+        finished, status = os.waitpid(pid, os.WNOHANG)
+    if finished == 0:
+        os.kill(pid, 9)
+        os.waitpid(pid, 0)
+        return False
+    return os.waitstatus_to_exitcode(status) == 0
