@@ -175,6 +175,19 @@ def page_app() -> bottle.Bottle:
     return app
 
 
+def transfer_app() -> bottle.Bottle:
+    """A plain Bottle app (no canister) whose POST /transfer records the form's ``amount`` in ``app.transfers``."""
+    app = bottle.Bottle()
+    app.transfers = []
+
+    @app.post("/transfer")
+    def transfer():
+        app.transfers.append(bottle.request.forms.get("amount"))
+        return "<!doctype html><title>done</title><p id=result>transferred</p>"
+
+    return app
+
+
 def auto_submit_form(action: str, fields_html: str) -> str:
     """An HTML page whose form (POST, urlencoded, to ``action``) submits itself once loaded."""
     return (
