@@ -111,6 +111,11 @@ def basic(username: str, password: str) -> str:
     return 'Basic ' + base64.b64encode(raw).decode('ascii')
 
 
+def bearer(token: str) -> Dict[str, str]:
+    """Request headers that send ``token`` in an ``Authorization`` header of the Bearer scheme."""
+    return {'Authorization': 'Bearer ' + token}
+
+
 def write_users(path: pathlib.Path, **passwords: str) -> pathlib.Path:
     """Write a Basic users file, a line per user with a quick PBKDF2 hash of the password; its path."""
     path.write_text(''.join('%s:%s\n' % (name, canister.hash_password(password, 'pbkdf2', iterations=1000))
