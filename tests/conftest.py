@@ -35,14 +35,27 @@ def log_dir(tmp_path: pathlib.Path) -> pathlib.Path:
 
 
 @pytest.fixture
-def make_app(log_dir: pathlib.Path) -> Iterator[Callable[..., bottle.Bottle]]:
+def uninstall_at_end() -> Iterator[Callable[[bottle.Bottle], bottle.Bottle]]:
+    """``uninstall_at_end(app)``: the app, whose plugins are uninstalled after the test (canister's log closed)."""
+    apps: List[bottle.Bottle] = []
+
+    def register(app: bottle.Bottle) -> bottle.Bottle:
+        apps.append(app)
+        return app
+
+    yield register
+    for app in apps:
+        app.uninstall(True)
+
+
+@pytest.fixture
+def make_app(log_dir: pathlib.Path,
+             uninstall_at_end: Callable[[bottle.Bottle], bottle.Bottle]) -> Callable[..., bottle.Bottle]:
     """Build a Bottle app with canister installed: ``make_app(config={...}, **overrides)``.
 
     ``config`` goes through ``app.config.load_dict`` under ``canister``; keyword
     overrides go to ``Canister(...)``.  Logs go to the test's own directory.
     """
-    apps: List[bottle.Bottle] = []
-
     def factory(config: Any = None, catchall: bool = False, **overrides: Any) -> bottle.Bottle:
         app = bottle.Bottle()
         app.catchall = catchall  # bottle 0.13 deprecates the keyword; 0.12 has no config key for it
@@ -51,12 +64,9 @@ def make_app(log_dir: pathlib.Path) -> Iterator[Callable[..., bottle.Bottle]]:
         if not config or not any(str(k).lower() == 'log_path' for k in config):
             overrides.setdefault('log_path', str(log_dir))
         app.install(canister.Canister(**overrides))
-        apps.append(app)
-        return app
+        return uninstall_at_end(app)
 
-    yield factory
-    for app in apps:
-        app.uninstall(True)
+    return factory
 
 
 @pytest.fixture

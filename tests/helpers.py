@@ -12,6 +12,7 @@ import http.cookiejar
 import pathlib
 import sqlite3
 import sys
+import time
 from html import escape
 from typing import Any, Callable, Dict, List, Optional, Union
 
@@ -54,6 +55,11 @@ def read_log(log_dir: Union[str, pathlib.Path]) -> str:
     if not log_dir.exists():
         return ''
     return ''.join(path.read_text(encoding='utf-8') for path in sorted(log_dir.glob('log.*')))
+
+
+def warning_lines(log_dir: Union[str, pathlib.Path]) -> List[str]:
+    """The WARNING lines canister wrote to the log files of a directory."""
+    return [line for line in read_log(log_dir).splitlines() if ' WARNING ' in line]
 
 
 def counter_app(make_app: Any, **overrides: Any) -> bottle.Bottle:
@@ -133,6 +139,11 @@ def basic(username: str, password: str) -> str:
     return 'Basic ' + base64.b64encode(raw).decode('ascii')
 
 
+def bearer(token: str) -> Dict[str, str]:
+    """Request headers that send ``token`` in an ``Authorization`` header of the Bearer scheme."""
+    return {'Authorization': 'Bearer ' + token}
+
+
 def write_users(path: pathlib.Path, **passwords: str) -> pathlib.Path:
     """Write a Basic users file, a line per user with a quick PBKDF2 hash of the password; its path."""
     path.write_text(''.join('%s:%s\n' % (name, canister.hash_password(password, 'pbkdf2', iterations=1000))
@@ -197,6 +208,19 @@ def page_app() -> bottle.Bottle:
     return app
 
 
+def transfer_app() -> bottle.Bottle:
+    """A plain Bottle app (no canister) whose POST /transfer records the form's ``amount`` in ``app.transfers``."""
+    app = bottle.Bottle()
+    app.transfers = []
+
+    @app.post("/transfer")
+    def transfer():
+        app.transfers.append(bottle.request.forms.get("amount"))
+        return "<!doctype html><title>done</title><p id=result>transferred</p>"
+
+    return app
+
+
 def auto_submit_form(action: str, fields_html: str) -> str:
     """An HTML page whose form (POST, urlencoded, to ``action``) submits itself once loaded."""
     return (
@@ -256,3 +280,18 @@ def in_child(work: Any) -> int:
         finally:
             os._exit(code)
     return pid
+
+
+def finishes_in_child(work: Any, within: float = 10.0) -> bool:
+    """Fork; True if the child ran ``work()`` to a true result within ``within`` seconds (else it is killed)."""
+    pid = in_child(work)
+    deadline = time.monotonic() + within
+    finished, status = os.waitpid(pid, os.WNOHANG)
+    while finished == 0 and time.monotonic() < deadline:
+        time.sleep(0.02)
+        finished, status = os.waitpid(pid, os.WNOHANG)
+    if finished == 0:
+        os.kill(pid, 9)
+        os.waitpid(pid, 0)
+        return False
+    return os.waitstatus_to_exitcode(status) == 0

@@ -194,6 +194,15 @@ def redis_server_binary():
     return path
 
 
+def _tail(path, chars):
+    """The last ``chars`` characters of a server's output file ('' if it cannot be read)."""
+    try:
+        with open(path, errors='replace') as f:
+            return f.read()[-chars:]
+    except OSError:
+        return ''
+
+
 def _redis_ping(host, port, timeout=0.5):
     """True when redis answers PING with +PONG (not -LOADING etc.)."""
     try:
@@ -306,11 +315,7 @@ class RedisServer:
             self.proc = None
 
     def log(self):
-        try:
-            with open(self.logfile, errors='replace') as f:
-                return f.read()[-5000:]
-        except OSError:
-            return ''
+        return _tail(self.logfile, 5000)
 
     def cleanup(self):
         try:
@@ -482,11 +487,7 @@ class AppServer:
         return _group_members(self.proc.pid) if self.proc is not None else []
 
     def output(self):
-        try:
-            with open(self.logfile, errors='replace') as f:
-                return f.read()[-10000:]
-        except OSError:
-            return ''
+        return _tail(self.logfile, 10000)
 
     def cleanup(self):
         try:

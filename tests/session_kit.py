@@ -4,15 +4,20 @@
 file, or the module's private redis-server (fixture ``module_redis_server``), emptied first.
 ``Browser`` is real HTTP to a server on 127.0.0.1, one connection per request, with the
 session cookie carried by hand so that a test decides which cookie each request sends.
+``gated_app`` serves routes whose handlers hold their loaded session open on a gate, and
+``hold`` starts such a request and waits until it has loaded the session: what another
+request does meanwhile is the scenario of each concurrency test.
 """
 from __future__ import annotations
 
+import collections
 import http.client
 import json
 import re
 import threading
+import time
 import urllib.parse
-from typing import Any, Dict, List, Optional
+from typing import Any, Callable, Dict, List, Optional
 
 import canister
 from helpers import COOKIE, sqlite_url
@@ -195,6 +200,145 @@ class Browser:
         assert answer.status == 200, answer
         body = answer.json()
         return [body['user'], body['data']]
+
+
+# -- handlers held open on a gate ------------------------------------------------------------
+
+class Gate:
+    """``loaded`` is set by a handler once it has its session; it then waits for ``release``."""
+
+    def __init__(self) -> None:
+        self.loaded = threading.Event()
+        self.release = threading.Event()
+
+
+def gated_app(make_app: Any, url: str, **config: Any) -> Any:
+    """An app whose routes read, change and hold sessions; ``app.gates(name)`` is the gate of that name."""
+    from canister import session
+
+    app = make_app(session_store=url, **config)
+    gates: Dict[str, Gate] = collections.defaultdict(Gate)
+    lock = threading.Lock()
+
+    def gate(name):
+        with lock:
+            return gates[name]
+
+    app.gates = gate
+    app.all_gates = gates
+
+    add_session_routes(app)
+
+    @app.get('/del')
+    def del_key(key):
+        del session.data[key]
+        return 'ok'
+
+    @app.get('/incr')
+    def incr(key, delay: float = 0.0):
+        value = session.data.get(key, 0)
+        time.sleep(delay)
+        session.data[key] = value + 1
+        return str(value + 1)
+
+    @app.get('/regenerate')
+    def regenerate():
+        session.regenerate()
+        return 'ok'
+
+    @app.get('/anonymous')
+    def anonymous():
+        session.user = None  # a logout that keeps the browser's session: a new id, no user, no data
+        return 'ok'
+
+    @app.get('/read')
+    def read():
+        return {'user': session.user, 'data': session.data}
+
+    @app.get('/hold')
+    def hold(name, key='', value='', delete='', user=''):
+        """Load the session, wait for the test, then set (or delete) a key, log a user in, or change nothing."""
+        held = gate(name)
+        session.data.get(key)
+        held.loaded.set()
+        assert held.release.wait(20), 'the test never released gate %s' % name
+        if delete:
+            del session.data[delete]
+        if key and value:
+            session.data[key] = value
+        if user:
+            session.user = user
+        return 'held'
+
+    return app
+
+
+def rotation_app(make_app, url, **config):
+    """``gated_app`` plus routes that hold the session, then log out or move it."""
+    from canister import session
+    app = gated_app(make_app, url, **config)
+
+    @app.get('/hold-then')
+    def hold_then(name, action):
+        held = app.gates(name)
+        session.data.get('')
+        held.loaded.set()
+        assert held.release.wait(20), 'the test never released gate %s' % name
+        if action == 'invalidate':
+            session.invalidate()
+        elif action == 'anonymous':
+            session.user = None
+        else:
+            session.regenerate()
+        return 'done'
+
+    @app.get('/remember')
+    def remember():
+        session.remember(600)
+        return 'ok'
+
+    return app
+
+
+def hold_request(app: Any, origin: str, sid: Optional[str], path: str) -> Callable[[], 'Answer']:
+    """Start ``path`` (a request whose ``name`` query names its gate) with cookie ``sid`` in a thread, and
+    wait until its handler has loaded the session; ``release()`` lets the handler go on and gives its answer."""
+    [name] = urllib.parse.parse_qs(urllib.parse.urlsplit(path).query)['name']
+    result = {}
+    holder = Browser(origin, sid, follow=False)
+
+    def run():
+        result['answer'] = holder.get(path)
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    assert app.gates(name).loaded.wait(10), 'the request held on gate %s never loaded its session' % name
+
+    def release() -> Answer:
+        app.gates(name).release.set()
+        thread.join(20)
+        assert not thread.is_alive(), 'the held request did not finish'
+        return result['answer']
+
+    return release
+
+
+def anonymous(origin: str, **data: str) -> Browser:
+    """A browser whose anonymous session on ``origin`` holds ``data`` (no session without data)."""
+    browser = Browser(origin)
+    for key, value in data.items():
+        assert browser.get('/set?key=%s&value=%s' % (key, value)).status == 200
+    return browser
+
+
+def logged_in(origin: str, name: str = 'alice', **data: str) -> Browser:
+    """A browser logged in as ``name`` on ``origin``, its session holding ``data``."""
+    browser = Browser(origin)
+    assert browser.get('/login?name=' + name).status == 200
+    for key, value in data.items():
+        assert browser.get('/set?key=%s&value=%s' % (key, value)).status == 200
+    assert browser.sid
+    return browser
 
 
 def run_threads(targets: List[Any], timeout: float = 60) -> List[BaseException]:

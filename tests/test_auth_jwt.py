@@ -20,7 +20,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 import canister
 from canister import session
-from helpers import client, read_log
+from helpers import bearer, client, read_log
 
 SECRET = 'k9Qv2Lr7Zt4Wm8Xc1Bn5Hs3Jd6Fg0Pa-Tq7Ye2Ui9Oo4Kl1Mz8Nx5Cv3Bb6Vn0Q'  # 64 bytes
 
@@ -46,10 +46,6 @@ def hand_made(header, payload, sign=None):
     signing_input = b64url(json.dumps(header).encode()) + '.' + b64url(json.dumps(payload).encode())
     signature = sign(signing_input.encode('ascii')) if sign else b''
     return signing_input + '.' + b64url(signature)
-
-
-def bearer(token):
-    return {'Authorization': 'Bearer ' + token}
 
 
 def me_json_app(make_app, calls=None, **overrides):

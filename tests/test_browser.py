@@ -25,7 +25,7 @@ from urllib.parse import urlencode
 import bottle
 import pytest
 
-from helpers import Server, auto_submit_form, open_self_submitting_form, page_app, page_fetch, read_log
+from helpers import Server, auto_submit_form, open_self_submitting_form, page_app, page_fetch, read_log, transfer_app
 
 
 # ---------------------------------------------------------------------------
@@ -99,6 +99,32 @@ def serve_api(tmp_path):
         api.app.close()
 
 
+def items_app():
+    """A plain Bottle app whose PUT /items/<id> records (id, JSON body, X-Custom) in ``app.received``."""
+    app = bottle.Bottle()
+    app.received = []
+
+    @app.put("/items/<item_id>")
+    def put_item(item_id):
+        app.received.append(
+            (item_id, bottle.request.json, bottle.request.get_header("X-Custom"))
+        )
+        return {"saved": item_id}
+
+    return app
+
+
+def put_widget(page, api):
+    """What the page sees of a PUT of JSON to /items/7 with an X-Custom header: a fetch the browser preflights."""
+    return page_fetch(
+        page,
+        api.url("/items/7"),
+        method="PUT",
+        headers={"Content-Type": "application/json", "X-Custom": "yes"},
+        body=json.dumps({"name": "widget", "qty": 3}),
+    )
+
+
 def add_counter_route(app):
     """Add GET /counter: {"count": the session's requests to it before this one}; the app."""
     from canister import session
@@ -139,16 +165,7 @@ def test_a_simple_cross_origin_get_succeeds_with_cors_star(page, origin_a, serve
 def test_a_put_with_json_and_a_custom_header_passes_a_real_preflight_when_allowed(
     page, origin_a, serve_api
 ):
-    received = []
-    app = bottle.Bottle()
-
-    @app.put("/items/<item_id>")
-    def put_item(item_id):
-        received.append(
-            (item_id, bottle.request.json, bottle.request.get_header("X-Custom"))
-        )
-        return {"saved": item_id}
-
+    app = items_app()
     api = serve_api(
         app,
         cors=origin_a.origin,
@@ -157,18 +174,12 @@ def test_a_put_with_json_and_a_custom_header_passes_a_real_preflight_when_allowe
     )
     page.goto(origin_a.url("/"))
 
-    result = page_fetch(
-        page,
-        api.url("/items/7"),
-        method="PUT",
-        headers={"Content-Type": "application/json", "X-Custom": "yes"},
-        body=json.dumps({"name": "widget", "qty": 3}),
-    )
+    result = put_widget(page, api)
 
     assert result["ok"], result
     assert result["status"] == 200
     assert json.loads(result["body"]) == {"saved": "7"}
-    assert received == [("7", {"name": "widget", "qty": 3}, "yes")]
+    assert app.received == [("7", {"name": "widget", "qty": 3}, "yes")]
     # The browser sent a preflight first, and canister logged it.
     assert api.recorder.methods_for("/items/7") == ["OPTIONS", "PUT"]
     log = api.log_text()
@@ -179,28 +190,15 @@ def test_a_put_with_json_and_a_custom_header_passes_a_real_preflight_when_allowe
 def test_a_preflighted_put_from_an_origin_not_on_the_list_is_blocked_by_the_browser(
     page, origin_a, origin_evil, serve_api
 ):
-    received = []
-    app = bottle.Bottle()
-
-    @app.put("/items/<item_id>")
-    def put_item(item_id):
-        received.append(item_id)
-        return {"saved": item_id}
-
+    app = items_app()
     api = serve_api(app, cors=origin_a.origin, cors_headers="Content-Type, X-Custom")
     page.goto(origin_evil.url("/"))
 
-    result = page_fetch(
-        page,
-        api.url("/items/7"),
-        method="PUT",
-        headers={"Content-Type": "application/json", "X-Custom": "yes"},
-        body=json.dumps({"name": "widget", "qty": 3}),
-    )
+    result = put_widget(page, api)
 
     assert not result["ok"], result
     assert "TypeError" in result["error"], result
-    assert received == []
+    assert app.received == []
     # Only the preflight reached the server; the PUT itself was never sent.
     assert api.recorder.methods_for("/items/7") == ["OPTIONS"]
 
@@ -267,13 +265,8 @@ def test_the_session_cookie_is_httponly_and_invisible_to_page_javascript(
 def test_a_cross_origin_form_post_is_refused_by_csrf_but_the_apps_own_form_works(
     page, origin_evil, serve_api
 ):
-    transfers = []
-    app = bottle.Bottle()
-
-    @app.post("/transfer")
-    def transfer():
-        transfers.append(bottle.request.forms.get("amount"))
-        return "<!doctype html><title>done</title><p id=result>transferred</p>"
+    app = transfer_app()
+    transfers = app.transfers
 
     @app.get("/form")
     def own_form():

@@ -11,10 +11,9 @@ from __future__ import annotations
 
 from urllib.parse import urlencode
 
-import bottle
 import pytest
 
-from helpers import Server, open_self_submitting_form, page_app, page_fetch
+from helpers import Server, open_self_submitting_form, page_app, page_fetch, transfer_app
 
 import canister
 
@@ -53,13 +52,7 @@ def api(tmp_path):
     servers = []
 
     def start(host=None, **config):
-        transfers = []
-        app = bottle.Bottle()
-
-        @app.post('/transfer')
-        def transfer():
-            transfers.append(bottle.request.forms.get('amount'))
-            return '<!doctype html><title>done</title><p id=result>transferred</p>'
+        app = transfer_app()
 
         @app.get('/page')
         def own_page():
@@ -69,7 +62,7 @@ def api(tmp_path):
         recorder = SignalRecorder(app, host)
         server = Server(recorder)
         servers.append((server, app))
-        return server, recorder, transfers
+        return server, recorder, app.transfers
 
     yield start
     for server, app in servers:

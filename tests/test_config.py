@@ -9,7 +9,7 @@ import bottle
 import pytest
 
 import canister
-from helpers import client, read_log
+from helpers import app_with_ini, client, read_log
 
 ORIGIN = {'HTTP_ORIGIN': 'https://front.example.com'}
 
@@ -35,23 +35,15 @@ def install(app: bottle.Bottle, **overrides) -> bottle.Bottle:
 
 
 @pytest.fixture
-def app_from_ini(tmp_path):
+def app_from_ini(tmp_path, uninstall_at_end):
     """``app_from_ini(text)``: an app configured from an ini file of that text, canister installed, / answering ok."""
-    apps = []
 
     def build(text: str) -> bottle.Bottle:
-        ini = tmp_path / 'app.ini'
-        ini.write_text(text)
-        app = new_app()
-        app.config.load_config(str(ini))
-        install(app)
+        app = uninstall_at_end(install(app_with_ini(tmp_path, text)))
         app.route('/', callback=lambda: 'ok')
-        apps.append(app)
         return app
 
-    yield build
-    for app in apps:
-        app.uninstall(True)
+    return build
 
 
 # -- where the settings come from -------------------------------------------

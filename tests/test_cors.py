@@ -33,6 +33,30 @@ def hello_app(make_app, **overrides):
     return app
 
 
+def granted_headers(res):
+    """The request headers a preflight answer grants (Access-Control-Allow-Headers), lower-cased."""
+    return {name.strip().lower() for name in res.headers.get('Access-Control-Allow-Headers', '').split(',')}
+
+
+def granted_methods(res):
+    """The methods a preflight answer grants (Access-Control-Allow-Methods)."""
+    return {name.strip() for name in res.headers.get('Access-Control-Allow-Methods', '').split(',')}
+
+
+def items_app(make_app, **overrides):
+    """An app with PUT /items (answering 'items'): a route whose cross-origin requests need a preflight."""
+    app = make_app(**overrides)
+    app.route('/items', method='PUT', callback=lambda: 'items')
+    return app
+
+
+def read_app(make_app, **overrides):
+    """An app with GET /read only (answering 'read')."""
+    app = make_app(**overrides)
+    app.route('/read', callback=lambda: 'read')
+    return app
+
+
 def webtest_no_lint(app):
     """A client without WebTest's lint, to send a request lint would stop."""
     return webtest.TestApp(app, lint=False, extra_environ={'REMOTE_ADDR': '127.0.0.1', 'HTTP_HOST': 'localhost:80'})
@@ -502,19 +526,14 @@ def test_cors_preflight_allows_the_methods_the_route_accepts(make_app):
         return 'removed'
 
     res = preflight(client(app), '/items', method='DELETE')
-    methods = {m.strip() for m in res.headers['Access-Control-Allow-Methods'].split(',')}
+    methods = granted_methods(res)
     assert methods == {'GET', 'PUT', 'DELETE'}
 
 
 def test_cors_preflight_for_put_on_a_get_only_route_does_not_grant_put(make_app):
-    app = make_app(cors=APP)
-
-    @app.get('/read')
-    def read():
-        return 'read'
-
+    app = read_app(make_app, cors=APP)
     res = preflight(client(app), '/read', method='PUT')
-    methods = {m.strip() for m in res.headers.get('Access-Control-Allow-Methods', '').split(',') if m.strip()}
+    methods = granted_methods(res)
     assert 'PUT' not in methods
     assert 'GET' in methods
 
@@ -539,7 +558,7 @@ def test_cors_preflight_on_an_any_route_allows_every_method(make_app):
         return 'any'
 
     res = preflight(client(app), '/any', method='PATCH')
-    methods = {m.strip() for m in res.headers['Access-Control-Allow-Methods'].split(',')}
+    methods = granted_methods(res)
     assert {'GET', 'POST', 'PUT', 'PATCH', 'DELETE'} <= methods
 
 
@@ -551,86 +570,51 @@ def test_cors_preflight_uses_cors_methods_when_configured(make_app):
         return 'any'
 
     res = preflight(client(app), '/any', method='POST')
-    methods = {m.strip() for m in res.headers['Access-Control-Allow-Methods'].split(',')}
+    methods = granted_methods(res)
     assert methods == {'GET', 'POST'}
 
 
 def test_cors_preflight_cors_methods_never_grant_a_method_the_route_refuses(make_app):
-    app = make_app(cors=APP, cors_methods='GET, PUT')
-
-    @app.get('/read')
-    def read():
-        return 'read'
-
+    app = read_app(make_app, cors=APP, cors_methods='GET, PUT')
     res = preflight(client(app), '/read', method='PUT')
-    methods = {m.strip() for m in res.headers.get('Access-Control-Allow-Methods', '').split(',') if m.strip()}
+    methods = granted_methods(res)
     assert methods == {'GET'}
 
 
 def test_cors_preflight_grants_only_allowed_request_headers(make_app):
-    app = make_app(cors=APP)
-
-    @app.put('/items')
-    def items():
-        return 'items'
-
+    app = items_app(make_app, cors=APP)
     res = preflight(client(app), '/items', headers='Content-Type, X-Evil')
-    granted = {h.strip().lower() for h in res.headers.get('Access-Control-Allow-Headers', '').split(',')}
+    granted = granted_headers(res)
     assert 'content-type' in granted
     assert 'x-evil' not in granted
 
 
 def test_cors_preflight_grants_configured_request_headers(make_app):
-    app = make_app(cors=APP, cors_headers='X-Custom')
-
-    @app.put('/items')
-    def items():
-        return 'items'
-
+    app = items_app(make_app, cors=APP, cors_headers='X-Custom')
     res = preflight(client(app), '/items', headers='X-Custom, Content-Type')
-    granted = {h.strip().lower() for h in res.headers.get('Access-Control-Allow-Headers', '').split(',')}
+    granted = granted_headers(res)
     assert granted == {'x-custom'}
 
 
 def test_cors_preflight_with_any_header_grants_every_requested_header(make_app):
-    app = make_app(cors=APP, cors_headers='*')
-
-    @app.put('/items')
-    def items():
-        return 'items'
-
+    app = items_app(make_app, cors=APP, cors_headers='*')
     res = preflight(client(app), '/items', headers='X-One, X-Two')
-    granted = {h.strip().lower() for h in res.headers['Access-Control-Allow-Headers'].split(',')}
+    granted = granted_headers(res)
     assert granted == {'x-one', 'x-two'}
 
 
 def test_cors_preflight_sends_the_default_max_age(make_app):
-    app = make_app(cors=APP)
-
-    @app.put('/items')
-    def items():
-        return 'items'
-
+    app = items_app(make_app, cors=APP)
     assert preflight(client(app), '/items').headers['Access-Control-Max-Age'] == '600'
 
 
 def test_cors_preflight_sends_the_configured_max_age(make_app):
-    app = make_app(cors=APP, cors_max_age='42')
-
-    @app.put('/items')
-    def items():
-        return 'items'
-
+    app = items_app(make_app, cors=APP, cors_max_age='42')
     assert preflight(client(app), '/items').headers['Access-Control-Max-Age'] == '42'
 
 
 def test_cors_preflight_with_credentials_allows_credentials(make_app):
-    app = make_app(cors=APP, cors_credentials=True)
-
-    @app.put('/items')
-    def items():
-        return 'items'
-
+    app = items_app(make_app, cors=APP, cors_credentials=True)
     res = preflight(client(app), '/items')
     assert acao(res) == [APP]
     assert res.headers['Access-Control-Allow-Credentials'] == 'true'
@@ -662,7 +646,7 @@ def test_cors_preflight_to_a_route_that_requires_a_user_is_not_refused(make_app)
     res = preflight(client(app), '/me', headers='Authorization, Content-Type')
     assert res.status_int == 204
     assert acao(res) == [APP]
-    granted = {h.strip().lower() for h in res.headers['Access-Control-Allow-Headers'].split(',')}
+    granted = granted_headers(res)
     assert granted == {'authorization', 'content-type'}
 
 
@@ -682,12 +666,7 @@ def test_cors_preflight_creates_no_session(make_app):
 
 
 def test_cors_preflight_is_logged_at_debug(make_app, log_dir):
-    app = make_app(cors=APP, log_level='DEBUG')
-
-    @app.put('/items')
-    def items():
-        return 'items'
-
+    app = items_app(make_app, cors=APP, log_level='DEBUG')
     assert preflight(client(app), '/items').status_int == 204
     lines = [line for line in read_log(log_dir).splitlines() if 'OPTIONS' in line or 'Response: 204' in line]
     assert len(lines) == 2
@@ -695,12 +674,7 @@ def test_cors_preflight_is_logged_at_debug(make_app, log_dir):
 
 
 def test_cors_preflight_writes_nothing_at_the_default_info_level(make_app, log_dir):
-    app = make_app(cors=APP)
-
-    @app.put('/items')
-    def items():
-        return 'items'
-
+    app = items_app(make_app, cors=APP)
     assert preflight(client(app), '/items').status_int == 204
     log = read_log(log_dir)
     assert 'OPTIONS' not in log
@@ -723,36 +697,21 @@ def test_cors_preflight_from_a_disallowed_origin_gets_no_cors_headers(make_app):
 
 
 def test_cors_preflight_to_an_unrouted_path_is_404(make_app):
-    app = make_app(cors=APP)
-
-    @app.put('/items')
-    def items():
-        return 'items'
-
+    app = items_app(make_app, cors=APP)
     res = preflight(client(app), '/nowhere')
     assert res.status_int == 404
     assert 'Access-Control-Allow-Methods' not in res.headers
 
 
 def test_cors_plain_options_on_a_get_only_route_is_bottles_405(make_app):
-    app = make_app(cors=APP)
-
-    @app.get('/read')
-    def read():
-        return 'read'
-
+    app = read_app(make_app, cors=APP)
     res = client(app).options('/read', expect_errors=True)
     assert res.status_int == 405
     assert 'Access-Control-Allow-Methods' not in res.headers
 
 
 def test_cors_options_with_origin_but_no_request_method_is_not_a_preflight(make_app):
-    app = make_app(cors=APP)
-
-    @app.get('/read')
-    def read():
-        return 'read'
-
+    app = read_app(make_app, cors=APP)
     res = client(app).options('/read', headers={'Origin': APP}, expect_errors=True)
     assert res.status_int == 405
     assert 'Access-Control-Allow-Methods' not in res.headers
@@ -771,12 +730,7 @@ def test_cors_plain_options_runs_an_explicit_options_handler(make_app):
 
 
 def test_cors_preflight_is_not_answered_when_cors_is_off(make_app):
-    app = make_app()
-
-    @app.get('/read')
-    def read():
-        return 'read'
-
+    app = read_app(make_app)
     res = preflight(client(app), '/read', method='GET')
     assert res.status_int == 405
     assert 'Access-Control-Allow-Origin' not in res.headers
@@ -791,7 +745,7 @@ def test_cors_methods_star_grants_the_methods_the_route_accepts(make_app):
 
     res = preflight(client(app), '/items', method='PUT')
     assert res.status_int == 204
-    assert {m.strip() for m in res.headers['Access-Control-Allow-Methods'].split(',')} == {'GET', 'PUT', 'DELETE'}
+    assert granted_methods(res) == {'GET', 'PUT', 'DELETE'}
 
 
 @pytest.mark.parametrize('origins, allowed', [('*', '*'), (APP, None), ('%s null' % APP, 'null')])

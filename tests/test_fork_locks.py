@@ -4,7 +4,6 @@ must not wait forever on it.  Each test forks for real while a thread holds the 
 from __future__ import annotations
 
 import base64
-import os
 import threading
 import time
 
@@ -12,24 +11,9 @@ import jwt as pyjwt
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 import canister
-from helpers import cookie_value, cookieless_client, in_child, with_cookie
+from helpers import bearer, cookie_value, cookieless_client, finishes_in_child, with_cookie
 from session_kit import add_session_routes, plugin_of
-from test_auth_jwt import HangingServer, bearer, claims
-
-
-def finishes_in_child(work, within=10.0):
-    """Fork; True if the child ran ``work()`` to a true result within ``within`` seconds (else it is killed)."""
-    pid = in_child(work)
-    deadline = time.monotonic() + within
-    finished, status = os.waitpid(pid, os.WNOHANG)
-    while finished == 0 and time.monotonic() < deadline:
-        time.sleep(0.02)
-        finished, status = os.waitpid(pid, os.WNOHANG)
-    if finished == 0:
-        os.kill(pid, 9)
-        os.waitpid(pid, 0)
-        return False
-    return os.waitstatus_to_exitcode(status) == 0
+from test_auth_jwt import HangingServer, claims
 
 
 def held_for_a_while(lock, seconds=1.0):

@@ -291,14 +291,15 @@ def test_empty_secret_settings_are_not_masked(make_app, log_dir):
 
 # -- levels -----------------------------------------------------------------------------
 
+def slow_app(make_app, seconds, **overrides):
+    """An app whose GET /slow takes ``seconds`` to answer 'done'."""
+    app = make_app(**overrides)
+    app.route('/slow', callback=lambda: time.sleep(seconds) or 'done')
+    return app
+
+
 def test_a_slow_response_is_logged_at_warning(make_app, log_dir):
-    app = make_app(log_slow=0.05)
-
-    @app.get('/slow')
-    def slow():
-        time.sleep(0.1)
-        return 'done'
-
+    app = slow_app(make_app, 0.1, log_slow=0.05)
     app.route('/fast', callback=lambda: 'done')
     web = client(app)
     web.get('/slow')
@@ -310,25 +311,13 @@ def test_a_slow_response_is_logged_at_warning(make_app, log_dir):
 
 
 def test_a_slow_response_is_still_logged_when_the_level_is_warning(make_app, log_dir):
-    app = make_app(log_slow='0.05', log_level='WARNING')
-
-    @app.get('/slow')
-    def slow():
-        time.sleep(0.1)
-        return 'done'
-
+    app = slow_app(make_app, 0.1, log_slow='0.05', log_level='WARNING')
     client(app).get('/slow')
     assert re.search(r' WARNING  \[[^\]]*\]   Response: 200 \(\d+ms\)$', read_log(log_dir), re.M)
 
 
 def test_log_slow_zero_never_warns(make_app, log_dir):
-    app = make_app(log_slow=0)
-
-    @app.get('/slow')
-    def slow():
-        time.sleep(0.06)
-        return 'done'
-
+    app = slow_app(make_app, 0.06, log_slow=0)
     client(app).get('/slow')
     assert ' WARNING ' not in read_log(log_dir)
 
@@ -708,11 +697,17 @@ def test_failing_writes_do_not_fail_requests_and_say_so_once_on_stderr(make_app,
     assert 'logging' in err[0] and 'failed' in err[0] and str(log_dir) in err[0]
 
 
-def test_a_log_directory_deleted_while_the_app_runs_is_made_again_within_a_second(make_app, log_dir, capfd):
+def logged_once(make_app):
+    """A client of an app whose / answers 'ok', after its first request (the log directory and today's file exist)."""
     app = make_app()
     app.route('/', callback=lambda: 'ok')
     web = client(app)
     assert web.get('/').text == 'ok'
+    return web
+
+
+def test_a_log_directory_deleted_while_the_app_runs_is_made_again_within_a_second(make_app, log_dir, capfd):
+    web = logged_once(make_app)
     shutil.rmtree(log_dir)
     deadline = time.monotonic() + 3
     while not log_dir.exists() and time.monotonic() < deadline:
@@ -725,10 +720,7 @@ def test_a_log_directory_deleted_while_the_app_runs_is_made_again_within_a_secon
 
 
 def test_a_log_directory_deleted_and_replaced_by_a_file_is_reported_once_on_stderr(make_app, log_dir, capfd):
-    app = make_app()
-    app.route('/', callback=lambda: 'ok')
-    web = client(app)
-    assert web.get('/').text == 'ok'
+    web = logged_once(make_app)
     shutil.rmtree(log_dir)
     log_dir.write_text('now a regular file\n')
     deadline = time.monotonic() + 3
@@ -747,10 +739,7 @@ def test_a_log_directory_deleted_and_replaced_by_a_file_is_reported_once_on_stde
 
 def test_a_log_directory_replaced_by_a_file_at_the_day_change_does_not_fail_requests(make_app, log_dir, capfd,
                                                                                   monkeypatch):
-    app = make_app()
-    app.route('/', callback=lambda: 'ok')
-    web = client(app)
-    assert web.get('/').text == 'ok'
+    web = logged_once(make_app)
     shutil.rmtree(log_dir)
     log_dir.write_text('now a regular file\n')
     real_time, real_time_ns = time.time, time.time_ns

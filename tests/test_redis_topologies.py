@@ -11,6 +11,7 @@ SIGKILLed: 503s in bounded time, recovery with no restart, and the sessions lost
 """
 from __future__ import annotations
 
+import contextlib
 import re
 import threading
 import time
@@ -391,8 +392,10 @@ def test_ssl_cert_reqs_none_turns_the_server_check_off(make_app, serve, tls, log
 # --------------------------------------------------------------------------
 # (e) failover under load: SIGKILL the master behind gunicorn
 
-def start_apps(url, tmp_path):
-    """The topology app on gunicorn (3 workers) twice on ``url``: without and with session_redis_wait=1."""
+@contextlib.contextmanager
+def running_apps(url, tmp_path):
+    """The topology app on gunicorn (3 workers) twice on ``url``, started: without and with session_redis_wait=1
+    (by name, 'wait=0' and 'wait=1'); both cleaned up at the end."""
     apps = {}
     for wait in (0, 1):
         logs = tmp_path / ('logs-wait%d' % wait)
@@ -404,7 +407,13 @@ def start_apps(url, tmp_path):
                                                'CANISTER_REDIS_PREFIX': 'canister-failover-%d:' % wait,
                                                'CANISTER_LOG_PATH': str(logs),
                                                'CANISTER_LOG_LEVEL': 'WARNING'})
-    return apps
+    try:
+        for app in apps.values():
+            app.start()
+        yield apps
+    finally:
+        for app in apps.values():
+            app.cleanup()
 
 
 def check_failover(apps, reports, failover_seconds, title):
@@ -435,47 +444,33 @@ CUT = 0.3
 # session_redis_wait=1 answers 503 until a replica joins again.)
 
 def test_sentinel_failover_under_load(tmp_path):
-    with SentinelSetup(replicas=2) as setup:
-        apps = start_apps(setup.url, tmp_path)
-        try:
-            for app in apps.values():
-                app.start()
-            load = FailoverLoad({name: app.url for name, app in apps.items()}, clients=4)
+    with SentinelSetup(replicas=2) as setup, running_apps(setup.url, tmp_path) as apps:
+        load = FailoverLoad({name: app.url for name, app in apps.items()}, clients=4)
 
-            def kill():
-                setup.kill_master(cut_replicas=CUT)
-                return setup.kill_moment
+        def kill():
+            setup.kill_master(cut_replicas=CUT)
+            return setup.kill_moment
 
-            reports = load.run(kill, setup.wait_for_failover)
-            check_failover(apps, reports, load.failover_seconds,
-                           'Sentinel (master, 2 replicas, 3 sentinels) failover, 4 clients per app on gunicorn x3')
-            # what the master acknowledged while cut off is lost without the wait: the check has teeth
-            assert reports['wait=0'].lost > 0
-        finally:
-            for app in apps.values():
-                app.cleanup()
+        reports = load.run(kill, setup.wait_for_failover)
+        check_failover(apps, reports, load.failover_seconds,
+                       'Sentinel (master, 2 replicas, 3 sentinels) failover, 4 clients per app on gunicorn x3')
+        # what the master acknowledged while cut off is lost without the wait: the check has teeth
+        assert reports['wait=0'].lost > 0
 
 
 def test_cluster_failover_under_load(tmp_path):
-    with ClusterSetup(replicas=2) as setup:
-        apps = start_apps(setup.url, tmp_path)
-        try:
-            for app in apps.values():
-                app.start()
-            load = FailoverLoad({name: app.url for name, app in apps.items()}, clients=4)
+    with ClusterSetup(replicas=2) as setup, running_apps(setup.url, tmp_path) as apps:
+        load = FailoverLoad({name: app.url for name, app in apps.items()}, clients=4)
 
-            def kill():  # the master of the first client's session
-                client = load.groups['wait=0'][0].client
-                [key] = app_sessions(None, setup, 'cluster', 'canister-failover-0:', client.cookies['session_id'])
-                setup.kill_master_of(key, cut_replicas=CUT)
-                return setup.kill_moment
+        def kill():  # the master of the first client's session
+            client = load.groups['wait=0'][0].client
+            [key] = app_sessions(None, setup, 'cluster', 'canister-failover-0:', client.cookies['session_id'])
+            setup.kill_master_of(key, cut_replicas=CUT)
+            return setup.kill_moment
 
-            reports = load.run(kill, setup.wait_for_failover)
-            check_failover(apps, reports, load.failover_seconds,
-                           'Cluster (3 masters x 2 replicas) failover, 4 clients per app on gunicorn x3')
-        finally:
-            for app in apps.values():
-                app.cleanup()
+        reports = load.run(kill, setup.wait_for_failover)
+        check_failover(apps, reports, load.failover_seconds,
+                       'Cluster (3 masters x 2 replicas) failover, 4 clients per app on gunicorn x3')
 
 
 def test_with_wait_1_and_a_single_replica_saves_answer_503_after_failover_until_a_replica_joins(

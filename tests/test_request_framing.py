@@ -89,30 +89,29 @@ def body_app(make_app, calls, **overrides):
     return app
 
 
-@pytest.fixture
-def wsgiref_server():
+def servers_of(server_class):
+    """The body of a fixture ``start(app)``: the app on a new ``server_class`` server, each closed after the test."""
     servers = []
 
     def start(app):
-        servers.append(WsgirefServer(app))
+        servers.append(server_class(app))
         return servers[-1]
 
     yield start
     for server in servers:
         server.close()
+
+
+@pytest.fixture
+def wsgiref_server():
+    """``wsgiref_server(app)``: the app on a wsgiref server of its own (the server)."""
+    yield from servers_of(WsgirefServer)
 
 
 @pytest.fixture
 def waitress_server():
-    servers = []
-
-    def start(app):
-        servers.append(InProcessWaitress(app))
-        return servers[-1]
-
-    yield start
-    for server in servers:
-        server.close()
+    """``waitress_server(app)``: the app on a waitress server in this process (the server)."""
+    yield from servers_of(InProcessWaitress)
 
 
 SMUGGLED_HEAD = (b'POST /upload HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 5\r\n'

@@ -15,108 +15,10 @@ import time
 import pytest
 
 from canister import session
-from helpers import read_log
+from helpers import warning_lines
 from servers import AppServer
-from session_kit import STORES, Browser, BytesStore, add_session_routes, expires_cookie, make_store_url, plugin_of, run_threads
-
-
-class Gate:
-    """``loaded`` is set by a handler once it has its session; it then waits for ``release``."""
-
-    def __init__(self) -> None:
-        self.loaded = threading.Event()
-        self.release = threading.Event()
-
-
-def gated_app(make_app, url, **config):
-    """An app whose routes read, change and hold sessions; ``app.gates`` by name."""
-    app = make_app(session_store=url, **config)
-    gates = collections.defaultdict(Gate)
-    lock = threading.Lock()
-
-    def gate(name):
-        with lock:
-            return gates[name]
-
-    app.gates = gate
-    app.all_gates = gates
-
-    add_session_routes(app)
-
-    @app.get('/del')
-    def del_key(key):
-        del session.data[key]
-        return 'ok'
-
-    @app.get('/incr')
-    def incr(key, delay: float = 0.0):
-        value = session.data.get(key, 0)
-        time.sleep(delay)
-        session.data[key] = value + 1
-        return str(value + 1)
-
-    @app.get('/regenerate')
-    def regenerate():
-        session.regenerate()
-        return 'ok'
-
-    @app.get('/anonymous')
-    def anonymous():
-        session.user = None  # a logout that keeps the browser's session: a new id, no user, no data
-        return 'ok'
-
-    @app.get('/read')
-    def read():
-        return {'user': session.user, 'data': session.data}
-
-    @app.get('/hold')
-    def hold(name, key='', value='', delete='', user=''):
-        """Load the session, wait for the test, then set (or delete) a key, log a user in, or change nothing."""
-        held = gate(name)
-        session.data.get(key)
-        held.loaded.set()
-        assert held.release.wait(20), 'the test never released gate %s' % name
-        if delete:
-            del session.data[delete]
-        if key and value:
-            session.data[key] = value
-        if user:
-            session.user = user
-        return 'held'
-
-    return app
-
-
-def hold_in_thread(origin, sid, path):
-    """Start ``path`` with cookie ``sid`` in a thread; ``finish()`` joins it and gives its answer."""
-    result = {}
-    holder = Browser(origin, sid, follow=False)
-
-    def run():
-        result['answer'] = holder.get(path)
-
-    thread = threading.Thread(target=run, daemon=True)
-    thread.start()
-
-    def finish():
-        thread.join(20)
-        assert not thread.is_alive(), 'the held request did not finish'
-        return result['answer']
-
-    return finish
-
-
-def logged_in(origin, name='alice', **data):
-    browser = Browser(origin)
-    assert browser.get('/login?name=' + name).status == 200
-    for key, value in data.items():
-        assert browser.get('/set?key=%s&value=%s' % (key, value)).status == 200
-    assert browser.sid
-    return browser
-
-
-def warnings_in(log_dir):
-    return [line for line in read_log(log_dir).splitlines() if ' WARNING ' in line]
+from session_kit import (STORES, Browser, BytesStore, anonymous, expires_cookie, gated_app, hold_request, logged_in,
+                         make_store_url, plugin_of, run_threads)
 
 
 # --------------------------------------------------------------------------
@@ -129,18 +31,16 @@ def test_a_request_that_loaded_the_session_before_logout_does_not_bring_it_back(
     origin = serve_with_gates(app)
     alice = logged_in(origin, cart='3')
     sid = alice.sid
-    finish = hold_in_thread(origin, sid, '/hold?name=a&key=note&value=late' if change else '/hold?name=a&key=note')
-    assert app.gates('a').loaded.wait(10)
+    release = hold_request(app, origin, sid, '/hold?name=a&key=note&value=late' if change else '/hold?name=a&key=note')
 
     assert alice.get('/logout').status == 200
-    app.gates('a').release.set()
-    held = finish()
+    held = release()
 
     assert held.status == 200, held
     assert Browser(origin, sid).read() == [None, {}]
     if change:
         assert any(expires_cookie(cookie) for cookie in held.set_cookies), held
-        assert any('ended' in line for line in warnings_in(log_dir)), warnings_in(log_dir)
+        assert any('ended' in line for line in warning_lines(log_dir)), warning_lines(log_dir)
     time.sleep(0.2)  # nothing written late either
     assert Browser(origin, sid).read() == [None, {}]
 
@@ -152,15 +52,13 @@ def test_a_session_moved_to_a_new_id_stays_moved_on_a_store_that_returns_bytes(
     origin = serve_with_gates(app)
     alice = logged_in(origin, cart='3')
     sid = alice.sid
-    finish = hold_in_thread(origin, sid, '/hold?name=a&key=note&value=late')
-    assert app.gates('a').loaded.wait(10)
+    release = hold_request(app, origin, sid, '/hold?name=a&key=note&value=late')
 
     assert alice.get(move).status == 200 and alice.sid != sid
-    app.gates('a').release.set()
-    assert finish().status == 200
+    assert release().status == 200
 
     assert Browser(origin, sid).read() == [None, {}], 'the old id of a moved session is live again'
-    assert not any('corrupt' in line for line in warnings_in(log_dir)), warnings_in(log_dir)
+    assert not any('corrupt' in line for line in warning_lines(log_dir)), warning_lines(log_dir)
 
 
 def test_a_request_that_loaded_a_session_before_end_sessions_does_not_bring_it_back(
@@ -168,12 +66,10 @@ def test_a_request_that_loaded_a_session_before_end_sessions_does_not_bring_it_b
     app = gated_app(make_app, store_url)
     origin = serve_with_gates(app)
     sid = logged_in(origin, cart='3').sid
-    finish = hold_in_thread(origin, sid, '/hold?name=a&key=note&value=late')
-    assert app.gates('a').loaded.wait(10)
+    release = hold_request(app, origin, sid, '/hold?name=a&key=note&value=late')
 
     assert plugin_of(app).end_sessions('alice') == 1  # from outside any request
-    app.gates('a').release.set()
-    held = finish()
+    held = release()
 
     assert held.status == 200, held
     assert any(expires_cookie(cookie) for cookie in held.set_cookies), held
@@ -188,21 +84,17 @@ def test_a_session_that_expired_while_a_request_held_it_is_not_brought_back(make
             for kind in STORES}
     origins = {kind: serve_with_gates(app) for kind, app in apps.items()}
     sids = {kind: logged_in(origin, cart='3').sid for kind, origin in origins.items()}
-    finishes = {kind: hold_in_thread(origins[kind], sids[kind], '/hold?name=a&key=note&value=late')
+    releases = {kind: hold_request(apps[kind], origins[kind], sids[kind], '/hold?name=a&key=note&value=late')
                 for kind in STORES}
-    for app in apps.values():
-        assert app.gates('a').loaded.wait(10)
     time.sleep(1.4)
-    for app in apps.values():
-        app.gates('a').release.set()
-    held = {kind: finish() for kind, finish in finishes.items()}
+    held = {kind: release() for kind, release in releases.items()}
 
     for kind in STORES:
         assert held[kind].status == 200, held[kind]
         assert any(expires_cookie(cookie) for cookie in held[kind].set_cookies), (kind, held[kind])
     assert {kind: Browser(origins[kind], sids[kind]).read() for kind in STORES} == {
         kind: [None, {}] for kind in STORES}
-    assert len([line for line in warnings_in(log_dir) if 'ended' in line or 'expired' in line]) >= 3
+    assert len([line for line in warning_lines(log_dir) if 'ended' in line or 'expired' in line]) >= 3
 
 
 @pytest.mark.parametrize('rotation', ['/login?name=alice', '/regenerate'])
@@ -213,16 +105,13 @@ def test_a_request_that_loaded_the_session_before_its_id_changed_does_not_log_th
     browser's new one."""
     app = gated_app(make_app, store_url)
     origin = serve_with_gates(app)
-    browser = Browser(origin)
-    assert browser.get('/set?key=cart&value=3').status == 200
+    browser = anonymous(origin, cart='3')
     old = browser.sid
-    finish = hold_in_thread(origin, old, '/hold?name=a&key=note&value=late')
-    assert app.gates('a').loaded.wait(10)
+    release = hold_request(app, origin, old, '/hold?name=a&key=note&value=late')
 
     assert browser.get(rotation).status == 200
     assert browser.sid and browser.sid != old
-    app.gates('a').release.set()
-    held = finish()
+    held = release()
 
     assert held.status == 200, held
     assert not any(expires_cookie(cookie) for cookie in held.set_cookies), held
@@ -231,7 +120,7 @@ def test_a_request_that_loaded_the_session_before_its_id_changed_does_not_log_th
 
 def held_remembered_read(make_app, serve_with_gates, store_url):
     """A remembered session (``cart`` = 3) and a request held open that only reads it: the app, the
-    browser, and ``finish()`` of the held request."""
+    browser, and ``release()`` of the held request."""
     app = gated_app(make_app, store_url)
 
     @app.get('/remember')
@@ -240,13 +129,11 @@ def held_remembered_read(make_app, serve_with_gates, store_url):
         return 'ok'
 
     origin = serve_with_gates(app)
-    browser = Browser(origin)
-    assert browser.get('/set?key=cart&value=3').status == 200
+    browser = anonymous(origin, cart='3')
     assert browser.get('/remember').status == 200
     assert Browser(origin, browser.sid, follow=False).get('/read').new_sid == browser.sid  # the cookie, sent again
-    finish = hold_in_thread(origin, browser.sid, '/hold?name=a')  # reads the session, changes nothing
-    assert app.gates('a').loaded.wait(10)
-    return app, browser, finish
+    release = hold_request(app, origin, browser.sid, '/hold?name=a')  # reads the session, changes nothing
+    return app, browser, release
 
 
 @pytest.mark.parametrize('rotation', ['/login?name=alice', '/regenerate'])
@@ -254,13 +141,12 @@ def test_a_remembered_session_read_across_a_login_leaves_the_browser_its_new_coo
         make_app, serve_with_gates, store_url, rotation):
     """A remembered session sends its persistent cookie again with every answer: not so from a
     request that only read the session while another one moved it to a new id."""
-    app, browser, finish = held_remembered_read(make_app, serve_with_gates, store_url)
+    app, browser, release = held_remembered_read(make_app, serve_with_gates, store_url)
     old = browser.sid
 
     assert browser.get(rotation).status == 200
     assert browser.sid and browser.sid != old
-    app.gates('a').release.set()
-    held = finish()
+    held = release()
 
     assert held.status == 200, held
     assert held.set_cookies == [], held  # neither the old id again nor an expired cookie
@@ -269,10 +155,9 @@ def test_a_remembered_session_read_across_a_login_leaves_the_browser_its_new_coo
 
 def test_a_remembered_session_read_across_a_change_sends_its_cookie_and_keeps_the_change(
         make_app, serve_with_gates, store_url):
-    app, browser, finish = held_remembered_read(make_app, serve_with_gates, store_url)
+    app, browser, release = held_remembered_read(make_app, serve_with_gates, store_url)
     assert browser.get('/set?key=note&value=meanwhile').status == 200
-    app.gates('a').release.set()
-    held = finish()
+    held = release()
 
     assert held.status == 200, held
     assert held.new_sid == browser.sid  # still the session's id: its persistent cookie, sent again
@@ -291,11 +176,9 @@ def remembered_across_a_held_request(make_app, serve_with_gates, store_url, held
 
     origin = serve_with_gates(app)
     browser = logged_in(origin, cart='3')
-    finish = hold_in_thread(origin, browser.sid, '/hold?name=a' + held)
-    assert app.gates('a').loaded.wait(10)
+    release = hold_request(app, origin, browser.sid, '/hold?name=a' + held)
     assert Browser(origin, browser.sid).get('/remember-long').status == 200
-    app.gates('a').release.set()
-    assert finish().status == 200
+    assert release().status == 200
     return browser
 
 
@@ -318,7 +201,7 @@ def test_a_request_that_loaded_a_remembered_session_keeps_a_shorter_length_set_m
         make_app, serve_with_gates, store_url):
     """A remembered session slides by its own length when a request only read it; if another
     request shortened that length meanwhile, the session slides by the new one."""
-    app, browser, finish = held_remembered_read(make_app, serve_with_gates, store_url)
+    app, browser, release = held_remembered_read(make_app, serve_with_gates, store_url)
 
     @app.get('/remember-short')
     def remember_short():
@@ -326,8 +209,7 @@ def test_a_request_that_loaded_a_remembered_session_keeps_a_shorter_length_set_m
         return 'ok'
 
     assert browser.get('/remember-short').status == 200
-    app.gates('a').release.set()
-    assert finish().status == 200
+    assert release().status == 200
     time.sleep(1.4)  # past the new 1 s, well within the 3600 s the held request loaded
     assert browser.read() == [None, {}]
 
@@ -339,15 +221,11 @@ def test_two_overlapping_logins_on_one_session_leave_one_session(make_app, serve
     session lingers."""
     app = gated_app(make_app, store_url)
     origin = serve_with_gates(app)
-    browser = Browser(origin)
-    assert browser.get('/set?key=cart&value=3').status == 200
-    first = hold_in_thread(origin, browser.sid, '/hold?name=a&user=alice')
-    second = hold_in_thread(origin, browser.sid, '/hold?name=b&user=alice')
-    assert app.gates('a').loaded.wait(10) and app.gates('b').loaded.wait(10)
+    browser = anonymous(origin, cart='3')
+    first = hold_request(app, origin, browser.sid, '/hold?name=a&user=alice')
+    second = hold_request(app, origin, browser.sid, '/hold?name=b&user=alice')
 
-    app.gates('a').release.set()
     moved = first()
-    app.gates('b').release.set()
     late = second()
 
     assert moved.status == late.status == 200
@@ -363,12 +241,10 @@ def test_two_overlapping_requests_setting_different_keys_both_keep_their_change(
     app = gated_app(make_app, store_url)
     origin = serve_with_gates(app)
     owner = logged_in(origin, base='0')
-    finish = hold_in_thread(origin, owner.sid, '/hold?name=a&key=a&value=1')
-    assert app.gates('a').loaded.wait(10)
+    release = hold_request(app, origin, owner.sid, '/hold?name=a&key=a&value=1')
 
     assert Browser(origin, owner.sid, follow=False).get('/set?key=b&value=2').status == 200
-    app.gates('a').release.set()
-    assert finish().status == 200
+    assert release().status == 200
 
     assert owner.read() == ['alice', {'base': '0', 'a': '1', 'b': '2'}]
 
@@ -377,14 +253,12 @@ def test_overlapping_deletions_and_additions_of_different_keys_are_all_kept(make
     app = gated_app(make_app, store_url)
     origin = serve_with_gates(app)
     owner = logged_in(origin, x='1', y='1')
-    finish = hold_in_thread(origin, owner.sid, '/hold?name=a&delete=x')
-    assert app.gates('a').loaded.wait(10)
+    release = hold_request(app, origin, owner.sid, '/hold?name=a&delete=x')
 
     other = Browser(origin, owner.sid, follow=False)
     assert other.get('/del?key=y').status == 200
     assert other.get('/set?key=z&value=1').status == 200
-    app.gates('a').release.set()
-    assert finish().status == 200
+    assert release().status == 200
 
     assert owner.read() == ['alice', {'z': '1'}]
 
@@ -393,13 +267,11 @@ def test_two_overlapping_requests_setting_the_same_key_keep_the_later_save(make_
     app = gated_app(make_app, store_url)
     origin = serve_with_gates(app)
     owner = logged_in(origin, k='first')
-    finish = hold_in_thread(origin, owner.sid, '/hold?name=a&key=k&value=held')
-    assert app.gates('a').loaded.wait(10)
+    release = hold_request(app, origin, owner.sid, '/hold?name=a&key=k&value=held')
 
     assert Browser(origin, owner.sid, follow=False).get('/set?key=k&value=quick').status == 200
     assert owner.read() == ['alice', {'k': 'quick'}]
-    app.gates('a').release.set()
-    assert finish().status == 200
+    assert release().status == 200
 
     assert owner.read() == ['alice', {'k': 'held'}]
 

@@ -9,22 +9,18 @@ from __future__ import annotations
 import pytest
 
 from canister import session
-from session_kit import Browser, plugin_of
-from test_session_concurrency import hold_in_thread, logged_in, warnings_in
-from test_session_rotation_races import rotation_app
+from helpers import warning_lines as warnings_in
+from session_kit import Browser, hold_request, logged_in, plugin_of, rotation_app
 
 
 def held_change_across(app, origin, browser, moves, path='/hold?name=a&key=cart&value=book'):
     """Hold ``path`` (a data change) on the browser's session while the browser requests each of
     ``moves`` in turn; the held request's answer, once released."""
-    old = browser.sid
-    finish = hold_in_thread(origin, old, path)
-    assert app.gates('a').loaded.wait(10)
+    release = hold_request(app, origin, browser.sid, path)
     for move in moves:
         moved_from = browser.sid
         assert browser.get(move).status == 200 and browser.sid != moved_from, move
-    app.gates('a').release.set()
-    held = finish()
+    held = release()
     assert held.status == 200 and held.text == 'held', held
     return held
 
@@ -105,11 +101,11 @@ def test_a_remember_made_in_parallel_with_a_login_is_kept_under_the_new_id(make_
     app = rotation_app(make_app, store_url)
 
     @app.get('/hold-remember')
-    def hold_remember():
-        held = app.gates('a')
+    def hold_remember(name):
+        held = app.gates(name)
         session.data.get('')
         held.loaded.set()
-        assert held.release.wait(20), 'the test never released gate a'
+        assert held.release.wait(20), 'the test never released gate %s' % name
         session.remember(600)
         return 'held'
 
@@ -117,7 +113,7 @@ def test_a_remember_made_in_parallel_with_a_login_is_kept_under_the_new_id(make_
     browser = Browser(origin)
     assert browser.get('/set?key=a&value=1').status == 200
 
-    held = held_change_across(app, origin, browser, ['/login?name=alice'], path='/hold-remember')
+    held = held_change_across(app, origin, browser, ['/login?name=alice'], path='/hold-remember?name=a')
 
     assert_tells_nothing_of(held, browser.sid)
     answer = browser.get('/read')
@@ -175,12 +171,12 @@ def test_a_request_that_changes_the_user_itself_does_not_follow(make_app, serve_
     app = rotation_app(make_app, store_url)
 
     @app.get('/claims')
-    def claims(role, hold=''):
-        if hold:
-            held = app.gates(hold)
+    def claims(role, name=''):
+        if name:
+            held = app.gates(name)
             session.data.get('')
             held.loaded.set()
-            assert held.release.wait(20), 'the test never released gate %s' % hold
+            assert held.release.wait(20), 'the test never released gate %s' % name
             session.data['cart'] = 'book'
         session.user = {'sub': 'alice', 'role': role}
         return 'held'
@@ -189,7 +185,7 @@ def test_a_request_that_changes_the_user_itself_does_not_follow(make_app, serve_
     browser = Browser(origin)
     assert browser.get('/claims?role=reader').status == 200
 
-    held = held_change_across(app, origin, browser, ['/regenerate'], path='/claims?role=admin&hold=a')
+    held = held_change_across(app, origin, browser, ['/regenerate'], path='/claims?role=admin&name=a')
 
     assert held.set_cookies == [], held
     assert browser.read() == [{'sub': 'alice', 'role': 'reader'}, {}]

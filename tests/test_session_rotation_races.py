@@ -13,34 +13,9 @@ import pytest
 
 import canister
 from canister import session
-from session_kit import STORES, Browser, BytesStore, make_store_url, plugin_of
-from test_session_concurrency import gated_app, hold_in_thread, logged_in, warnings_in
-
-
-def rotation_app(make_app, url, **config):
-    """``gated_app`` plus routes that hold the session, then log out or move it."""
-    app = gated_app(make_app, url, **config)
-
-    @app.get('/hold-then')
-    def hold_then(name, action):
-        held = app.gates(name)
-        session.data.get('')
-        held.loaded.set()
-        assert held.release.wait(20), 'the test never released gate %s' % name
-        if action == 'invalidate':
-            session.invalidate()
-        elif action == 'anonymous':
-            session.user = None
-        else:
-            session.regenerate()
-        return 'done'
-
-    @app.get('/remember')
-    def remember():
-        session.remember(600)
-        return 'ok'
-
-    return app
+from helpers import warning_lines
+from session_kit import (STORES, Browser, BytesStore, anonymous, hold_request, logged_in, make_store_url,
+                         plugin_of, rotation_app)
 
 
 # --------------------------------------------------------------------------
@@ -53,13 +28,11 @@ def test_a_logout_that_loaded_the_session_before_a_regenerate_ends_the_new_id_to
     origin = serve_with_gates(app)
     browser = logged_in(origin, cart='3')
     old = browser.sid
-    finish = hold_in_thread(origin, old, '/hold-then?name=a&action=' + logout)
-    assert app.gates('a').loaded.wait(10)
+    release = hold_request(app, origin, old, '/hold-then?name=a&action=' + logout)
 
     assert browser.get('/regenerate').status == 200 and browser.sid != old  # moved, and answered first
     moved_to = browser.sid
-    app.gates('a').release.set()
-    held = finish()
+    held = release()
 
     assert held.status == 200 and held.text == 'done', held
     assert Browser(origin, moved_to).read() == [None, {}], 'the new id is still logged in after the logout'
@@ -78,11 +51,9 @@ def test_a_logout_that_loaded_the_session_before_another_person_logged_in_leaves
     app = rotation_app(make_app, store_url)
     origin = serve_with_gates(app)
     browser = logged_in(origin, cart='3')
-    finish = hold_in_thread(origin, browser.sid, '/hold-then?name=a&action=' + logout)
-    assert app.gates('a').loaded.wait(10)
+    release = hold_request(app, origin, browser.sid, '/hold-then?name=a&action=' + logout)
     assert browser.get('/login?name=bob').status == 200
-    app.gates('a').release.set()
-    held = finish()
+    held = release()
 
     assert held.status == 200, held
     assert held.new_sid == ('' if logout == 'invalidate' else None), held  # session.user = None: bob's cookie stays
@@ -98,37 +69,31 @@ def test_a_change_saved_while_a_login_or_regenerate_ran_is_kept_under_the_new_id
         make_app, serve_with_gates, store_url, log_dir, move):
     app = rotation_app(make_app, store_url)
     origin = serve_with_gates(app)
-    browser = Browser(origin)
-    assert browser.get('/set?key=a&value=1').status == 200
+    browser = anonymous(origin, a='1')
     if move == 'regenerate':
         assert browser.get('/login?name=alice').status == 200
     old = browser.sid
     path = '/hold?name=a&user=alice' if move == 'login' else '/hold-then?name=a&action=regenerate'
-    finish = hold_in_thread(origin, old, path)
-    assert app.gates('a').loaded.wait(10)
+    release = hold_request(app, origin, old, path)
 
     assert Browser(origin, old, follow=False).get('/set?key=cart&value=book').status == 200
-    app.gates('a').release.set()
-    held = finish()
+    held = release()
 
     assert held.status == 200 and held.new_sid and held.new_sid != old, held
     assert Browser(origin, held.new_sid).read() == ['alice', {'a': '1', 'cart': 'book'}]
     assert Browser(origin, old).read() == [None, {}]
-    assert warnings_in(log_dir) == []
+    assert warning_lines(log_dir) == []
     assert len(plugin_of(app).sessions_of('alice')) == 1
 
 
 def test_a_lifetime_set_while_a_login_ran_is_kept_under_the_new_id(make_app, serve_with_gates, store_url):
     app = rotation_app(make_app, store_url)
     origin = serve_with_gates(app)
-    browser = Browser(origin)
-    assert browser.get('/set?key=a&value=1').status == 200
-    finish = hold_in_thread(origin, browser.sid, '/hold?name=a&user=alice')
-    assert app.gates('a').loaded.wait(10)
+    browser = anonymous(origin, a='1')
+    release = hold_request(app, origin, browser.sid, '/hold?name=a&user=alice')
 
     assert Browser(origin, browser.sid, follow=False).get('/remember').status == 200
-    app.gates('a').release.set()
-    held = finish()
+    held = release()
 
     assert held.status == 200 and held.new_sid, held
     assert 'Max-Age=600' in held.set_cookies[0], held  # the remembered length, under the new id
@@ -140,12 +105,10 @@ def test_a_login_of_another_person_starts_with_empty_data_whatever_was_saved_mea
     app = rotation_app(make_app, store_url)
     origin = serve_with_gates(app)
     browser = logged_in(origin, x='1')
-    finish = hold_in_thread(origin, browser.sid, '/hold?name=a&user=bob')
-    assert app.gates('a').loaded.wait(10)
+    release = hold_request(app, origin, browser.sid, '/hold?name=a&user=bob')
 
     assert Browser(origin, browser.sid, follow=False).get('/set?key=cart&value=book').status == 200
-    app.gates('a').release.set()
-    held = finish()
+    held = release()
 
     assert held.status == 200 and held.new_sid, held
     assert Browser(origin, held.new_sid).read() == ['bob', {}]
@@ -159,21 +122,17 @@ def test_a_login_submitted_twice_logs_the_browser_in_with_only_the_second_answer
         make_app, serve_with_gates, store_url, log_dir):
     app = rotation_app(make_app, store_url)
     origin = serve_with_gates(app)
-    browser = Browser(origin)
-    assert browser.get('/set?key=cart&value=3').status == 200
-    first = hold_in_thread(origin, browser.sid, '/hold?name=a&user=alice')
-    second = hold_in_thread(origin, browser.sid, '/hold?name=b&user=alice&key=seen&value=1')
-    assert app.gates('a').loaded.wait(10) and app.gates('b').loaded.wait(10)
-    app.gates('a').release.set()
+    browser = anonymous(origin, cart='3')
+    first = hold_request(app, origin, browser.sid, '/hold?name=a&user=alice')
+    second = hold_request(app, origin, browser.sid, '/hold?name=b&user=alice&key=seen&value=1')
     lost = first()  # its answer is lost: the browser aborted that submission
-    app.gates('b').release.set()
     late = second()
 
     assert late.status == 200 and late.new_sid == lost.new_sid, (lost, late)
     browser.sid = late.new_sid
     assert browser.read() == ['alice', {'cart': '3', 'seen': '1'}]
     assert len(plugin_of(app).sessions_of('alice')) == 1
-    assert warnings_in(log_dir) == []
+    assert warning_lines(log_dir) == []
 
 
 def test_a_regenerate_that_finds_the_session_moved_stores_nothing_and_sends_no_cookie(
@@ -184,36 +143,30 @@ def test_a_regenerate_that_finds_the_session_moved_stores_nothing_and_sends_no_c
     origin = serve_with_gates(app)
     browser = logged_in(origin, cart='3')
     old = browser.sid
-    finish = hold_in_thread(origin, old, '/hold-then?name=a&action=regenerate')
-    assert app.gates('a').loaded.wait(10)
+    release = hold_request(app, origin, old, '/hold-then?name=a&action=regenerate')
     assert browser.get('/regenerate').status == 200 and browser.sid != old  # the owner's move, answered first
-    app.gates('a').release.set()
-    late = finish()
+    late = release()
 
     assert late.status == 200 and late.set_cookies == [], late
     assert Browser(origin, old).read() == [None, {}]
     assert browser.read() == ['alice', {'cart': '3'}]
     assert len(plugin_of(app).sessions_of('alice')) == 1
-    assert any('moved to a new id' in line for line in warnings_in(log_dir))
+    assert any('moved to a new id' in line for line in warning_lines(log_dir))
 
 
 def test_a_login_of_another_person_after_a_parallel_login_stores_nothing(make_app, serve_with_gates, store_url, log_dir):
     app = rotation_app(make_app, store_url)
     origin = serve_with_gates(app)
-    browser = Browser(origin)
-    assert browser.get('/set?key=cart&value=3').status == 200
-    first = hold_in_thread(origin, browser.sid, '/hold?name=a&user=alice')
-    second = hold_in_thread(origin, browser.sid, '/hold?name=b&user=bob')
-    assert app.gates('a').loaded.wait(10) and app.gates('b').loaded.wait(10)
-    app.gates('a').release.set()
+    browser = anonymous(origin, cart='3')
+    first = hold_request(app, origin, browser.sid, '/hold?name=a&user=alice')
+    second = hold_request(app, origin, browser.sid, '/hold?name=b&user=bob')
     moved = first()
-    app.gates('b').release.set()
     late = second()
 
     assert late.status == 200 and late.set_cookies == [], late  # the browser keeps the first login's cookie
     assert Browser(origin, moved.new_sid).read() == ['alice', {'cart': '3'}]
     assert plugin_of(app).sessions_of('bob') == []
-    assert any('moved to a new id' in line for line in warnings_in(log_dir))
+    assert any('moved to a new id' in line for line in warning_lines(log_dir))
 
 
 # --------------------------------------------------------------------------
@@ -300,11 +253,9 @@ def test_a_marker_without_an_id_is_still_read_as_a_move(make_app, serve_with_gat
     app = rotation_app(make_app, 'memory', store=store)
     origin = serve_with_gates(app)
     browser = logged_in(origin, cart='3')
-    finish = hold_in_thread(origin, browser.sid, '/hold?name=a&key=note&value=late')
-    assert app.gates('a').loaded.wait(10)
+    release = hold_request(app, origin, browser.sid, '/hold?name=a&key=note&value=late')
     assert store.update(browser.sid, store.load(browser.sid), canister._MOVED, 60)[0]
-    app.gates('a').release.set()
-    held = finish()
+    held = release()
 
     assert held.status == 200 and held.set_cookies == [], held  # moved: the cookie stands
     assert browser.read() == [None, {}]
@@ -316,11 +267,9 @@ def test_a_logout_follows_the_marker_on_a_store_that_returns_bytes(make_app, ser
     origin = serve_with_gates(app)
     browser = logged_in(origin, cart='3')
     old = browser.sid
-    finish = hold_in_thread(origin, old, '/hold-then?name=a&action=invalidate')
-    assert app.gates('a').loaded.wait(10)
+    release = hold_request(app, origin, old, '/hold-then?name=a&action=invalidate')
     assert browser.get('/regenerate').status == 200 and browser.sid != old
-    app.gates('a').release.set()
-    held = finish()
+    held = release()
 
     assert held.status == 200 and held.new_sid == '', held
     assert browser.read() == [None, {}]

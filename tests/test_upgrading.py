@@ -16,7 +16,7 @@ import pytest
 
 import canister
 from canister import session
-from helpers import ROOT, SQLiteInjector, client, described, read_log
+from helpers import ROOT, SQLiteInjector, app_with_ini, bearer, client, described, read_log
 
 #: The example config of the canister 1.x docs, as written there except for the JWT secret: the docs paired
 #: base64url with `my-secret`, which is not base64 (1.x failed at install with binascii.Error).
@@ -46,23 +46,23 @@ JWT_KEY = b'my-secret'
 
 
 @pytest.fixture
-def app_1x(tmp_path, monkeypatch):
+def app_1x(tmp_path, monkeypatch, uninstall_at_end):
     """``app_1x(extra_lines)``: an app configured by the 1.x docs' ini file (plus lines), in a fresh directory."""
     monkeypatch.chdir(tmp_path)
-    apps = []
 
     def build(extra: str = '', text: str = CONFIG_1X) -> bottle.Bottle:
-        (tmp_path / 'app.ini').write_text(text + extra)
-        app = bottle.Bottle()
-        app.catchall = False
-        app.config.load_config(str(tmp_path / 'app.ini'))
+        app = app_with_ini(tmp_path, text + extra)
         app.install(canister.Canister())
-        apps.append(app)
-        return app
+        return uninstall_at_end(app)
 
-    yield build
-    for app in apps:
-        app.uninstall(True)
+    return build
+
+
+def user_app_1x(app_1x, extra: str = '', **kwargs) -> bottle.Bottle:
+    """``app_1x(extra)`` with / answering the session's user."""
+    app = app_1x(extra, **kwargs)
+    app.route('/', callback=lambda: str(session.user))
+    return app
 
 
 def test_the_1x_docs_config_installs_unchanged_and_its_keys_work(app_1x, tmp_path):
@@ -71,7 +71,7 @@ def test_the_1x_docs_config_installs_unchanged_and_its_keys_work(app_1x, tmp_pat
     assert client(app).get('/me', headers=ALICE).text == 'alice'
     assert (tmp_path / 'logs').is_dir()
     token = pyjwt.encode({'sub': 'bob', 'aud': 'ABC', 'exp': int(time.time()) + 60}, JWT_KEY, algorithm='HS256')
-    assert 'bob' in client(app).get('/me', headers={'Authorization': 'Bearer ' + token}).text
+    assert 'bob' in client(app).get('/me', headers=bearer(token)).text
 
 
 def test_the_1x_docs_secret_that_is_not_base64_is_refused_naming_the_key(app_1x):
@@ -367,8 +367,7 @@ def test_a_parameter_another_plugin_fills_is_left_to_it_in_either_install_order(
 # -- authentication -------------------------------------------------------------------------------
 
 def test_a_wrong_password_or_a_malformed_header_answers_401(app_1x):
-    app = app_1x()
-    app.route('/', callback=lambda: str(session.user))
+    app = user_app_1x(app_1x)
     wrong = {'Authorization': 'Basic ' + base64.b64encode(b'alice:wrong').decode()}
     challenges = client(app).get('/', headers=wrong, status=401).headers.getall('WWW-Authenticate')
     assert any(challenge.startswith('Basic ') for challenge in challenges)
@@ -398,22 +397,18 @@ def test_failed_logins_are_throttled_and_auth_max_failures_raises_the_limit(app_
 
 def test_a_token_without_exp_is_refused_unless_auth_jwt_require_exp_is_false(app_1x):
     token = pyjwt.encode({'sub': 'bob', 'aud': 'ABC'}, JWT_KEY, algorithm='HS256')
-    app = app_1x()
-    app.route('/', callback=lambda: str(session.user))
-    client(app).get('/', headers={'Authorization': 'Bearer ' + token}, status=401)
-    app = app_1x('auth_jwt_require_exp = false\n')
-    app.route('/', callback=lambda: str(session.user))
-    assert 'bob' in client(app).get('/', headers={'Authorization': 'Bearer ' + token}).text
+    app = user_app_1x(app_1x)
+    client(app).get('/', headers=bearer(token), status=401)
+    app = user_app_1x(app_1x, 'auth_jwt_require_exp = false\n')
+    assert 'bob' in client(app).get('/', headers=bearer(token)).text
 
 
 def test_token_algorithms_come_from_an_allow_list_that_auth_jwt_algorithms_sets(app_1x):
     token = pyjwt.encode({'sub': 'bob', 'aud': 'ABC', 'exp': int(time.time()) + 60}, JWT_KEY, algorithm='HS512')
-    app = app_1x('auth_jwt_algorithms = HS256\n')
-    app.route('/', callback=lambda: str(session.user))
-    client(app).get('/', headers={'Authorization': 'Bearer ' + token}, status=401)
-    app = app_1x('auth_jwt_algorithms = HS256 HS512\n')
-    app.route('/', callback=lambda: str(session.user))
-    assert 'bob' in client(app).get('/', headers={'Authorization': 'Bearer ' + token}).text
+    app = user_app_1x(app_1x, 'auth_jwt_algorithms = HS256\n')
+    client(app).get('/', headers=bearer(token), status=401)
+    app = user_app_1x(app_1x, 'auth_jwt_algorithms = HS256 HS512\n')
+    assert 'bob' in client(app).get('/', headers=bearer(token)).text
 
 
 def test_a_jwt_secret_without_a_client_id_turns_bearer_on_and_no_audience_is_checked(app_1x):
@@ -422,14 +417,12 @@ def test_a_jwt_secret_without_a_client_id_turns_bearer_on_and_no_audience_is_che
     expires = int(time.time()) + 60
     elsewhere = pyjwt.encode({'sub': 'bob', 'aud': 'some-other-service', 'exp': expires}, JWT_KEY, algorithm='HS256')
     nowhere = pyjwt.encode({'sub': 'carol', 'exp': expires}, JWT_KEY, algorithm='HS256')
-    app = app_1x(text=without_client_id)
-    app.route('/', callback=lambda: str(session.user))
-    assert "'sub': 'bob'" in client(app).get('/', headers={'Authorization': 'Bearer ' + elsewhere}).text
-    assert "'sub': 'carol'" in client(app).get('/', headers={'Authorization': 'Bearer ' + nowhere}).text
-    app = app_1x()   # with the 1.x docs' auth_jwt_client_id = ABC: the audience is checked
-    app.route('/', callback=lambda: str(session.user))
-    client(app).get('/', headers={'Authorization': 'Bearer ' + elsewhere}, status=401)
-    client(app).get('/', headers={'Authorization': 'Bearer ' + nowhere}, status=401)
+    app = user_app_1x(app_1x, text=without_client_id)
+    assert "'sub': 'bob'" in client(app).get('/', headers=bearer(elsewhere)).text
+    assert "'sub': 'carol'" in client(app).get('/', headers=bearer(nowhere)).text
+    app = user_app_1x(app_1x)   # with the 1.x docs' auth_jwt_client_id = ABC: the audience is checked
+    client(app).get('/', headers=bearer(elsewhere), status=401)
+    client(app).get('/', headers=bearer(nowhere), status=401)
 
 
 # -- CORS, CSRF and limits -------------------------------------------------------------------------
