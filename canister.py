@@ -1610,17 +1610,26 @@ def _many_values(param: _Param, values: List[Any], convert: Optional[Callable[[A
         raise ValueError('must hold values a set can hold (a JSON array or object is not one)') from None
 
 
+def _bound_keywords(callback: Callable[..., Any]) -> typing.FrozenSet[str]:
+    """The keywords a ``functools.partial`` handler (under any wrappers) binds: values the app
+    chose, which a client must not replace (``partial(dashboard, role='guest')``)."""
+    inner = inspect.unwrap(callback)
+    return frozenset(inner.keywords) if isinstance(inner, functools.partial) else frozenset()
+
+
 class ParameterBinder:
     """Fills a handler's parameters from the request: URL args, then body, then query.
 
-    ``injected`` names the parameters another plugin of the route fills (see ``Canister.apply``):
-    they are neither required from the request nor taken from it, and a value that arrives for
-    one as a keyword argument of the call (from a plugin outside canister's wrapper) is passed on as it is.
+    ``injected`` names the parameters another plugin of the route fills (see ``Canister.apply``);
+    a ``functools.partial`` handler's bound keywords join them.  They are neither required from the
+    request nor taken from it, and a value that arrives for one as a keyword argument of the call
+    (from a plugin outside canister's wrapper) is passed on as it is.
     """
 
     def __init__(self, callback: Callable[..., Any], rule: str,
                  injected: typing.AbstractSet[str] = frozenset()) -> None:
         signature = inspect.signature(callback)
+        injected = _bound_keywords(callback) | injected
         hints = _type_hints(callback)
         url_names = {a or b for a, b in _ROUTE_WILDCARD.findall(rule)}
         self.params: List[_Param] = []

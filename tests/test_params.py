@@ -1,4 +1,5 @@
 """Handler parameters filled from the URL, query string, form or JSON body, by annotation."""
+import functools
 import json
 import sys
 import typing
@@ -877,3 +878,30 @@ def test_a_parameterised_container_annotation_takes_what_its_container_takes(mak
     assert answer.json == {'settings': {'page_size': 20}, 'type': 'dict'}
     refused = web.post_json('/prefs', {'settings': 'big'}, status=400)
     assert "parameter 'settings' must be a valid dict" in refused.text
+
+
+# --------------------------------------------------------------------------
+# a handler routed as functools.partial
+
+class Database:
+    def get(self, key):
+        return 'row %s' % key
+
+
+def test_the_keywords_a_partial_binds_are_not_taken_from_the_request(make_app):
+    app = make_app()
+
+    def dashboard(item: int, role: str):
+        return 'item=%r role=%s' % (item, role)
+
+    def show(key: str, db: Database):
+        return db.get(key)
+
+    app.route('/dash', ['GET', 'POST'], callback=functools.partial(dashboard, role='guest'))
+    app.route('/show', callback=functools.partial(show, db=Database()))
+    web = client(app)
+    assert web.get('/dash?item=1&role=admin').text == 'item=1 role=guest'
+    assert web.post_json('/dash', {'item': 2, 'role': 'admin'}).text == 'item=2 role=guest'
+    assert web.get('/show?key=1&db=x').text == 'row 1'
+    response = web.get('/dash?role=admin', status=400)
+    assert 'item' in response.text and 'role' not in response.text
