@@ -1383,7 +1383,9 @@ def _holds_union(kind: Any) -> bool:
 def _converter(kind: Any, from_json: bool = False) -> Optional[Callable[[Any], Any]]:
     """The function converting a value to ``kind``, or None to take it as sent. ``from_json``: for a
     value from a JSON body, which a union takes as it is when it is a value of a member class."""
-    if kind is _EMPTY or kind is Any or kind is bottle.FileUpload:
+    while hasattr(kind, '__supertype__'):  # typing.NewType('UserId', int): an int (the NewType returns its argument)
+        kind = kind.__supertype__
+    if kind is _EMPTY or kind is Any or kind is object or kind is bottle.FileUpload:  # (object: anything)
         return None
     origin = typing.get_origin(kind)
     if _is_union(kind):

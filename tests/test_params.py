@@ -905,3 +905,18 @@ def test_the_keywords_a_partial_binds_are_not_taken_from_the_request(make_app):
     assert web.get('/show?key=1&db=x').text == 'row 1'
     response = web.get('/dash?role=admin', status=400)
     assert 'item' in response.text and 'role' not in response.text
+
+
+def test_a_newtype_converts_as_its_type_and_object_takes_any_value(make_app):
+    app = make_app()
+    user_id = typing.NewType('UserId', int)
+
+    @app.post('/user')
+    def user(uid: user_id, tags: List[user_id], x: object):
+        return '%s %r %r %r' % (type(uid).__name__, uid, tags, x)
+
+    web = client(app)
+    assert web.post('/user', {'uid': '5', 'tags': ['1', '2'], 'x': 'hello'}).text == "int 5 [1, 2] 'hello'"
+    assert web.post_json('/user', {'uid': 5, 'tags': [3], 'x': {'a': 1}}).text == "int 5 [3] {'a': 1}"
+    response = web.post('/user', {'uid': 'abc', 'tags': '1', 'x': ''}, status=400)
+    assert "parameter 'uid' must be an integer" in response.text
