@@ -1554,18 +1554,31 @@ def _read_form(request: Any) -> Any:
                          status=413) from None
     except bottle.HTTPResponse:  # canister's own response (a chunked body over max_body_size)
         raise
+    except UnicodeError:  # bottle 0.13's multipart parser: a field that is not UTF-8
+        raise BadRequest('the form body is not valid UTF-8') from None
     except Exception as error:  # a parser error
         raise BadRequest('the form body is malformed (%s)' % type(error).__name__) from None
 
 
-def _recode(source: Any, value: Any, name: str) -> Any:
-    """Bottle keeps query and urlencoded values as latin-1; give back real UTF-8 text."""
-    if isinstance(value, str) and getattr(source, 'recode_unicode', False) and not value.isascii():
+#: Bottle 0.12 reads a multipart body with ``cgi.FieldStorage``, which turns bytes that are not
+#: UTF-8 into U+FFFD (0.13's own parser, ``_MultipartParser``, refuses them).
+_MULTIPART_REPLACES_BAD_BYTES = not hasattr(bottle, '_MultipartParser')
+
+
+def _recode(source: Any, value: Any, name: Optional[str]) -> Any:
+    """Bottle keeps query and urlencoded values as latin-1; give back real UTF-8 text.  ``name``:
+    the parameter's, or None when ``value`` is itself a name.  A multipart text that bottle 0.12
+    decoded with U+FFFD in it came with bytes that are not UTF-8: refused as they are elsewhere."""
+    if not isinstance(value, str) or value.isascii():
+        return value
+    if getattr(source, 'recode_unicode', False):
         try:
             return value.encode('latin1').decode('utf-8')
         except UnicodeError:
-            raise BadRequest('parameter %r is not valid UTF-8' % name) from None
-    return value
+            pass
+    elif not (_MULTIPART_REPLACES_BAD_BYTES and '\ufffd' in value):
+        return value
+    raise BadRequest('a parameter name is not valid UTF-8' if name is None else 'parameter %r is not valid UTF-8' % name)
 
 
 def _form_values(param: _Param, body: Any) -> Optional[List[Any]]:
@@ -1819,7 +1832,7 @@ class ParameterBinder:
         recoded before it is compared: ``größe`` arrives as the latin-1 text of its UTF-8 bytes."""
         for key in source:
             if isinstance(key, str) and key:
-                name = _recode(source, key, 'parameter name')
+                name = _recode(source, key, None)
                 if name not in kwargs and name not in self.names:
                     kwargs[name] = _recode(source, source.getall(key)[-1], name)
 

@@ -169,6 +169,38 @@ def test_a_form_value_that_is_not_utf8_is_a_400_not_a_500(make_app):
     assert response.status_int == 400
 
 
+def multipart(name: bytes, value: bytes) -> bytes:
+    return b'--XyZ\r\nContent-Disposition: form-data; name="' + name + b'"\r\n\r\n' + value + b'\r\n--XyZ--\r\n'
+
+
+@pytest.mark.parametrize('body', [multipart(b'name', b'caf\xe9'), multipart(b'\xff', b'1')], ids=['value', 'name'])
+def test_a_multipart_field_that_is_not_utf8_is_a_400_on_either_bottle(make_app, body):
+    app = make_app()
+    called = []
+
+    @app.post('/')
+    def index(name='', **others):
+        called.append((name, others))
+        return 'ok'
+
+    response = client(app).request('/', method='POST', body=body, content_type='multipart/form-data; boundary=XyZ',
+                                   status='*')
+    assert response.status_int == 400
+    assert 'not valid UTF-8' in response.text
+    assert called == []
+
+
+def test_a_urlencoded_parameter_name_that_is_not_utf8_is_a_400_saying_so(make_app):
+    app = make_app()
+
+    @app.post('/')
+    def index(**others):
+        return 'ok'
+
+    response = client(app).post('/', '%FF=1', content_type='application/x-www-form-urlencoded', status=400)
+    assert 'a parameter name is not valid UTF-8' in response.text
+
+
 def test_a_non_ascii_parameter_name_is_matched_in_the_query_string(make_app):
     app = make_app()
 
