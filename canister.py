@@ -1380,12 +1380,23 @@ def _holds_union(kind: Any) -> bool:
     return _is_union(kind) or any(_holds_union(arg) for arg in typing.get_args(kind))
 
 
+#: Annotations whose value is taken as sent (``object``: anything is one).
+_AS_SENT = (_EMPTY, Any, object, bottle.FileUpload)
+
+
+def _beneath_newtype(kind: Any) -> Any:
+    """The type a ``typing.NewType`` wraps (``NewType('UserId', int)``: int, since the NewType
+    itself returns its argument unchanged); any other annotation as it is."""
+    while hasattr(kind, '__supertype__'):
+        kind = kind.__supertype__
+    return kind
+
+
 def _converter(kind: Any, from_json: bool = False) -> Optional[Callable[[Any], Any]]:
     """The function converting a value to ``kind``, or None to take it as sent. ``from_json``: for a
     value from a JSON body, which a union takes as it is when it is a value of a member class."""
-    while hasattr(kind, '__supertype__'):  # typing.NewType('UserId', int): an int (the NewType returns its argument)
-        kind = kind.__supertype__
-    if kind is _EMPTY or kind is Any or kind is object or kind is bottle.FileUpload:  # (object: anything)
+    kind = _beneath_newtype(kind)
+    if kind in _AS_SENT:
         return None
     origin = typing.get_origin(kind)
     if _is_union(kind):
