@@ -1595,8 +1595,12 @@ def _recode(source: Any, value: Any, name: Optional[str]) -> Any:
 def _form_values(param: _Param, body: Any) -> Optional[List[Any]]:
     """The values of one parameter in a form body (files for a file parameter), or None."""
     key = param.wire_name if getattr(body, 'recode_unicode', False) else param.name
-    values = [value for value in body.getall(key) if isinstance(value, bottle.FileUpload) == param.is_file]
+    sent = body.getall(key)
+    values = [value for value in sent if isinstance(value, bottle.FileUpload) == param.is_file]
     if not values:
+        if sent:  # there, but a file for a text parameter or a text for a file one
+            raise BadRequest('parameter %r must be %s' % (param.name, 'a file upload' if param.is_file
+                                                          else 'text, not a file upload'))
         return None
     return [_recode(body, value, param.name) for value in values]
 

@@ -535,6 +535,20 @@ def test_a_missing_file_upload_is_a_400(make_app):
     assert 'doc' in response.text
 
 
+def test_a_file_sent_for_a_text_parameter_and_a_text_for_a_file_one_are_400s_that_say_so(make_app):
+    app = make_app()
+
+    @app.post('/upload')
+    def upload(doc: bottle.FileUpload, title: str):
+        return 'ok'
+
+    web = client(app)
+    response = web.post('/upload', upload_files=[('doc', 'a.txt', b'1'), ('title', 't.txt', b'T')], status=400)
+    assert "parameter 'title' must be text, not a file upload" in response.text
+    response = web.post('/upload', {'doc': 'just text', 'title': 'T'}, content_type='multipart/form-data', status=400)
+    assert "parameter 'doc' must be a file upload" in response.text
+
+
 def test_a_plain_value_cannot_fill_a_file_upload_from_the_query(make_app):
     app = make_app()
 
