@@ -197,6 +197,101 @@ def _error_response(status: int, message: str, headers: Optional[Dict[str, str]]
     return response
 
 
+#: Every ``_ForkLocks`` of this process, in the order the sections made them (the order of the file).
+_FORK_LOCKS: List[_ForkLocks] = []
+
+
+class _ForkLocks:
+    """The locks of one kind of object, still usable in a child made by ``os.fork``.
+
+    A child has only the thread that forked: a lock another thread held at that moment stays held
+    in the child for good, and the child's first use of its object waits forever.  So a fork waits
+    for each such lock, holds it across the fork and lets go of it after, in the parent and in the
+    child.  A lock that may be held for long (while something downloads) is not waited for: with
+    ``renew``, each object gets a new one in the child instead.
+
+    A section makes one for each kind of object when it is imported; an object registers itself
+    in one line once it has its lock (``self._lock``), ``_SOME_LOCKS.add(self)``, and leaves when
+    it goes away.  A fork takes the kinds in the reverse of the order they were made: sections
+    refer only backwards, so a later section's code may take an earlier section's lock while it
+    holds its own (to write a log line, say), never the other way round, and the fork takes
+    them in that same order.  Within a kind, ``first`` comes first, then ``before`` runs on each
+    object, then the objects' locks are taken in no particular order (none may take another's).
+    """
+
+    def __init__(self, first: Optional[Any] = None, before: Optional[Callable[[Any], None]] = None,
+                 renew: bool = False) -> None:
+        #: A lock of the section taken before the objects' (the one it makes and drops them under).
+        self.first = first
+        #: Run on each object before a fork, ``first`` held and before the objects' locks are taken.
+        self.before = before
+        #: True: the objects' locks are not held across a fork, and in the child each gets a new one.
+        self.renew = renew
+        #: A weak reference to each object -> its lock.  A plain dict, copied in one step at a fork
+        #: while other threads may add to it (a WeakSet is iterated step by step).
+        self._objects: Dict[weakref.ref[Any], Any] = {}
+        #: The locks a fork holds, in the order it took them.
+        self._held: List[Any] = []
+        _FORK_LOCKS.append(self)
+
+    def add(self, owner: Any) -> None:
+        """Register ``owner``, which has its ``_lock`` already, for every fork from now on while it exists."""
+        self._objects[weakref.ref(owner, self._forget)] = owner._lock
+
+    def _forget(self, gone: weakref.ref[Any]) -> None:
+        self._objects.pop(gone, None)
+
+    def hold(self) -> None:
+        """Before a fork: take ``first``, run ``before`` on each object, then take the objects' locks."""
+        self._held = held = [] if self.first is None else [self.first]
+        for lock in held:
+            lock.acquire()
+        objects = self._objects.copy()
+        if self.before is not None:
+            for owner in (ref() for ref in objects):
+                if owner is not None:
+                    self.before(owner)
+        if not self.renew:
+            for lock in objects.values():
+                lock.acquire()
+                held.append(lock)
+
+    def release(self, in_child: bool) -> None:
+        """After a fork, in the parent and in the child: let go of what ``hold`` took; in the child,
+        ``renew`` gives each object a new lock."""
+        held, self._held = self._held, []
+        for lock in reversed(held):
+            lock.release()
+        if in_child and self.renew:
+            for owner in (ref() for ref in self._objects.copy()):
+                if owner is not None:
+                    owner._lock = threading.Lock()
+
+
+def _hold_locks_before_fork() -> None:
+    """Take the locks of every kind, the last made first (see ``_ForkLocks``)."""
+    failure: Optional[Exception] = None
+    for kind in reversed(_FORK_LOCKS):
+        try:
+            kind.hold()
+        except Exception as error:  # (the other kinds are held all the same; Python reports it)
+            failure = error
+    if failure is not None:
+        raise failure
+
+
+def _release_locks_after_fork(in_child: bool) -> None:
+    """Let go of the locks ``_hold_locks_before_fork`` took (in the parent, and in the child)."""
+    for kind in _FORK_LOCKS:
+        kind.release(in_child)
+
+
+if hasattr(os, 'register_at_fork'):  # (not on Windows, which has no fork)
+    os.register_at_fork(before=_hold_locks_before_fork,
+                        after_in_parent=functools.partial(_release_locks_after_fork, False),
+                        after_in_child=functools.partial(_release_locks_after_fork, True))
+
+
 ###############################################################################
 # Exceptions ##################################################################
 ###############################################################################
@@ -769,6 +864,7 @@ class _LogSink:
         self.path = path
         self.days = days
         self._lock = threading.Lock()
+        _SINK_LOCKS.add(self)
         self._day = ''
         self._fd = -1
         #: Writing failed, and stderr said so (until a line is written again).
@@ -869,6 +965,10 @@ class _LogSink:
 
 _SINKS: Dict[str, _LogSink] = {}
 _SINKS_LOCK = threading.Lock()
+#: Each sink's lock is held across a fork, after ``_SINKS_LOCK``: a child must not inherit one
+#: locked by a thread it lacks (its first log line would wait forever).  The descriptors themselves
+#: are shared: every line is one ``O_APPEND`` write, whoever writes it.
+_SINK_LOCKS = _ForkLocks(first=_SINKS_LOCK)
 
 
 def _sink_for(path: str, days: int) -> _LogSink:
@@ -897,27 +997,6 @@ def _release_sink(sink: _LogSink, days: int) -> None:
         elif _SINKS.get(sink.path) is sink:
             del _SINKS[sink.path]
             sink.close()
-
-
-def _sinks_before_fork() -> None:
-    """Hold every sink's lock across ``os.fork``: a child must not inherit one locked by a thread
-    it lacks (its first log line would wait forever).  The descriptors themselves are shared:
-    every line is one ``O_APPEND`` write, whoever writes it."""
-    _SINKS_LOCK.acquire()
-    for sink in _SINKS.values():
-        sink._lock.acquire()
-
-
-def _sinks_after_fork() -> None:
-    """Let go of the locks ``_sinks_before_fork`` took (in the parent, and in the child)."""
-    for sink in _SINKS.values():
-        sink._lock.release()
-    _SINKS_LOCK.release()
-
-
-if hasattr(os, 'register_at_fork'):  # (not on Windows, which has no fork)
-    os.register_at_fork(before=_sinks_before_fork, after_in_parent=_sinks_after_fork,
-                        after_in_child=_sinks_after_fork)
 
 
 class _LineFormat:
@@ -2263,7 +2342,7 @@ class MemoryStore(SessionStore):
         self._shard_count = len(self._shards)
         self._size = 0
         self._lock = threading.Lock()
-        _MEMORY_STORES.add(self)
+        _MEMORY_LOCKS.add(self)
         #: 30 bits of a user key's hash -> the sid of its one session, or a set of sids when it has
         #: several (an int under 2**30 is the smallest Python int, smaller than the key; the rare
         #: users that share those bits share an entry, and the records tell them apart).
@@ -2450,31 +2529,10 @@ class MemoryStore(SessionStore):
                 return
 
 
-#: Every memory store of this process, for ``_memory_before_fork``.
-_MEMORY_STORES: 'weakref.WeakSet[MemoryStore]' = weakref.WeakSet()
-#: The memory stores whose locks ``_memory_before_fork`` holds across a fork.
-_MEMORY_FORKING: List[MemoryStore] = []
-
-
-def _memory_before_fork() -> None:
-    """Hold every memory store's lock across ``os.fork``: a child must not inherit one locked by a
-    thread it lacks (its first request with a session would wait forever), nor a store half changed.
-    Nothing is done under the lock but a few dict operations, so a fork waits no longer than that."""
-    _MEMORY_FORKING[:] = list(_MEMORY_STORES)
-    for store in _MEMORY_FORKING:
-        store._lock.acquire()
-
-
-def _memory_after_fork() -> None:
-    """Let go of the locks ``_memory_before_fork`` took (in the parent, and in the child)."""
-    for store in _MEMORY_FORKING:
-        store._lock.release()
-    del _MEMORY_FORKING[:]
-
-
-if hasattr(os, 'register_at_fork'):  # (not on Windows, which has no fork)
-    os.register_at_fork(before=_memory_before_fork, after_in_parent=_memory_after_fork,
-                        after_in_child=_memory_after_fork)
+#: Each memory store's lock is held across a fork: a child must not inherit one locked by a thread
+#: it lacks (its first request with a session would wait forever), nor a store half changed.
+#: Nothing is done under the lock but a few dict operations, so a fork waits no longer than that.
+_MEMORY_LOCKS = _ForkLocks()
 
 
 #: Held while a SQLite file is created and while a connection opens one and joins the file's
@@ -2483,8 +2541,6 @@ if hasattr(os, 'register_at_fork'):  # (not on Windows, which has no fork)
 #: process can open it.  A fork waits for it too, so that a child never inherits a connection
 #: half made.
 _SQLITE_OPENING = threading.Lock()
-#: Every SQLite file in use in this process, for ``_sqlite_before_fork``.
-_SQLITE_FILES: 'weakref.WeakSet[_SQLiteFile]' = weakref.WeakSet()
 
 
 def _sqlite_busy(error: sqlite3.OperationalError) -> bool:
@@ -2514,7 +2570,7 @@ class _SQLiteFile:
     leads to the file it opened (deleted or replaced, say by an operator logging everyone out),
     it is closed and the file opened anew, created if missing (readable by its owner only, as at
     install) and set up again.  ``close`` closes the connections of every thread; the file cannot
-    be used after it.  A fork closes them too (see ``_sqlite_before_fork``): the child, like
+    be used after it.  A fork closes them too (see ``close_before_fork``): the child, like
     this process, opens its own when it next uses the file.
     """
 
@@ -2533,7 +2589,7 @@ class _SQLiteFile:
         #: The connections open now; a thread's leaves with its thread (SQLite closes it then).
         self._open: 'weakref.WeakSet[_SQLiteConnection]' = weakref.WeakSet()
         self._closed = False
-        _SQLITE_FILES.add(self)
+        _SQLITE_LOCKS.add(self)
 
     def run(self, work: Callable[[sqlite3.Connection], Any]) -> Any:
         """Return ``work(connection)`` on this thread's connection (sqlite3.Error or OSError if it fails)."""
@@ -2545,7 +2601,7 @@ class _SQLiteFile:
             with held.lock:
                 if held.connection is not None:
                     return work(held.connection)
-            # Closed meanwhile, by close() or before a fork (see _sqlite_before_fork): opened anew.
+            # Closed meanwhile, by close() or before a fork (see close_before_fork): opened anew.
 
     def _still_there(self, held: _SQLiteConnection) -> bool:
         """True if the open file is still the one its name leads to (not deleted or replaced)."""
@@ -2673,7 +2729,14 @@ class _SQLiteFile:
             self._release(held)
 
     def close_before_fork(self) -> None:
-        """Close the connections of every thread, which open it again when next used (not ``:memory:``)."""
+        """Close the connections of every thread before ``os.fork`` (gunicorn's workers, say, after
+        ``--preload``); each opens its own again when it next uses the file (not ``:memory:``).
+
+        SQLite forbids using a connection in a child process that it did not open there: the
+        child has none of its parent's file locks, so, say, the parent's ``close`` could check
+        the WAL in and delete it while the child still writes to it.  Closing them here (rather
+        than dropping them in the child) leaves the child nothing of SQLite's of these files.
+        """
         if self.path != ':memory:':
             with self._lock:
                 everyone = list(self._open)
@@ -2681,38 +2744,10 @@ class _SQLiteFile:
                 self._release(held)
 
 
-def _sqlite_before_fork() -> None:
-    """Close this process's connections before ``os.fork`` (gunicorn's workers, say, after ``--preload``).
-
-    SQLite forbids using a connection in a child process that it did not open there: the
-    child has none of its parent's file locks, so, say, the parent's ``close`` could check
-    the WAL in and delete it while the child still writes to it.  Closing them here (rather
-    than dropping them in the child) leaves the child nothing of SQLite's of these files; each
-    thread here opens its connection again when it next uses it.  The locks of the files are
-    held across the fork, so that the child never inherits one locked by a thread it lacks.
-    """
-    _SQLITE_OPENING.acquire()
-    files = list(_SQLITE_FILES)
-    for file in files:
-        file.close_before_fork()
-    for file in files:
-        file._lock.acquire()
-    _SQLITE_FORKING[:] = files
-
-
-def _sqlite_after_fork() -> None:
-    """Let go of the locks ``_sqlite_before_fork`` took (in the parent, and in the child)."""
-    for file in _SQLITE_FORKING:
-        file._lock.release()
-    del _SQLITE_FORKING[:]
-    _SQLITE_OPENING.release()
-
-
-#: The files whose locks ``_sqlite_before_fork`` holds across a fork.
-_SQLITE_FORKING: List[_SQLiteFile] = []
-if hasattr(os, 'register_at_fork'):  # (not on Windows, which has no fork)
-    os.register_at_fork(before=_sqlite_before_fork, after_in_parent=_sqlite_after_fork,
-                        after_in_child=_sqlite_after_fork)
+#: Before a fork, with ``_SQLITE_OPENING`` held (no connection is half made), each file's
+#: connections are closed (``close_before_fork``); its lock is held across the fork, so that the
+#: child never inherits one locked by a thread it lacks.
+_SQLITE_LOCKS = _ForkLocks(first=_SQLITE_OPENING, before=_SQLiteFile.close_before_fork)
 
 
 class SQLiteStore(SessionStore):
@@ -4474,9 +4509,10 @@ def _check_hash(encoded: str, scheme: str, where: str) -> None:
         raise ConfigError('%s is not a %s hash from python -m canister hash-password' % (where, scheme))
 
 
-#: The objects of this section whose ``_lock`` a fork holds (see ``_auth_before_fork``): Basic's
-#: users and the in-process login throttles.
-_AUTH_LOCKED: 'weakref.WeakSet[Any]' = weakref.WeakSet()
+#: The locks of Basic's users and of the in-process login throttles are held across a fork: a
+#: child must not inherit one locked by a thread it lacks (its first login would wait forever).
+#: They guard a few dict operations.
+_AUTH_LOCKS = _ForkLocks()
 
 
 class BasicAuth:
@@ -4501,7 +4537,7 @@ class BasicAuth:
         self._file_stamp: Optional[Tuple[int, ...]] = None
         self._next_stat = 0.0
         self._lock = threading.Lock()
-        _AUTH_LOCKED.add(self)
+        _AUTH_LOCKS.add(self)
         #: Verified credentials (keyed by a keyed hash, never the password), so a
         #: slow hash is paid once per 5 minutes per user, not on every request.
         self._verified: 'collections.OrderedDict[bytes, float]' = collections.OrderedDict()
@@ -4621,8 +4657,10 @@ class BasicAuth:
                 self._verified.popitem(last=False)
 
 
-#: Every JWKS key cache of this process: a forked child gives each a lock of its own (``_auth_after_fork_in_child``).
-_JWKS_CACHES: 'weakref.WeakSet[_Jwks]' = weakref.WeakSet()
+#: A JWKS key cache's lock is held while the keys download (up to its timeout): a fork does not
+#: wait for it, the child gets a new one; the download, in a thread the child lacks, never ends
+#: there, and the child fetches the keys itself when next due.
+_JWKS_LOCKS = _ForkLocks(renew=True)
 
 
 class _Jwks:
@@ -4638,7 +4676,7 @@ class _Jwks:
         self._fetched_at = -math.inf
         self._lock = threading.Lock()
         self._worker: Optional[threading.Thread] = None
-        _JWKS_CACHES.add(self)
+        _JWKS_LOCKS.add(self)
 
     def key_for(self, kid: Optional[str]) -> Any:
         key = self._lookup(kid)
@@ -4912,7 +4950,7 @@ class _Throttle:
         #: client -> [attempts, end of its window (monotonic)], least recently used first.
         self._clients: 'collections.OrderedDict[str, List[float]]' = collections.OrderedDict()
         self._lock = threading.Lock()
-        _AUTH_LOCKED.add(self)
+        _AUTH_LOCKS.add(self)
 
     def claim(self, client: str) -> int:
         """Take a place for an attempt and return 0, or return the seconds to wait."""
@@ -4944,40 +4982,6 @@ class _Throttle:
             entry = self._clients.get(client)
             if entry is not None and entry[0] > 0:
                 entry[0] -= 1
-
-
-#: The objects whose locks ``_auth_before_fork`` holds across a fork.
-_AUTH_FORKING: List[Any] = []
-
-
-def _auth_before_fork() -> None:
-    """Hold the locks of Basic's users and of the in-process throttles across ``os.fork``: a child
-    must not inherit one locked by a thread it lacks (its first login would wait forever).  They
-    guard a few dict operations.  A JWKS cache's lock is held while the keys download (up to its
-    timeout): a fork does not wait for it, the child makes the lock anew."""
-    _AUTH_FORKING[:] = list(_AUTH_LOCKED)
-    for owner in _AUTH_FORKING:
-        owner._lock.acquire()
-
-
-def _auth_after_fork() -> None:
-    """Let go of the locks ``_auth_before_fork`` took (in the parent, and in the child)."""
-    for owner in _AUTH_FORKING:
-        owner._lock.release()
-    del _AUTH_FORKING[:]
-
-
-def _auth_after_fork_in_child() -> None:
-    """The child's side of ``_auth_after_fork``; and a new lock for each JWKS cache, whose download
-    (in a thread the child lacks) never ends here: the child fetches the keys itself when next due."""
-    _auth_after_fork()
-    for cache in list(_JWKS_CACHES):
-        cache._lock = threading.Lock()
-
-
-if hasattr(os, 'register_at_fork'):  # (not on Windows, which has no fork)
-    os.register_at_fork(before=_auth_before_fork, after_in_parent=_auth_after_fork,
-                        after_in_child=_auth_after_fork_in_child)
 
 
 class _SQLiteThrottle(_Throttle):

@@ -1,17 +1,20 @@
 """Locks a forked child inherits: a child forked while another thread holds one of canister's
-locks (the memory store's, Basic's users', the in-process login throttle's, a JWKS download's)
-must not wait forever on it.  Each test forks for real while a thread holds the lock."""
+locks (the memory store's, Basic's users', the in-process login throttle's, a JWKS download's,
+the SQLite files', the log's) must not wait forever on it.  Each test forks for real while a
+thread holds the lock."""
 from __future__ import annotations
 
 import base64
+import gc
 import threading
 import time
+import weakref
 
 import jwt as pyjwt
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 import canister
-from helpers import bearer, cookie_value, cookieless_client, finishes_in_child, with_cookie
+from helpers import bearer, cookie_value, cookieless_client, finishes_in_child, read_log, with_cookie
 from session_kit import add_session_routes, plugin_of
 from test_auth_jwt import HangingServer, claims
 
@@ -29,6 +32,32 @@ def held_for_a_while(lock, seconds=1.0):
     thread.start()
     assert holding.wait(5)
     return thread
+
+
+class HeldOneInsideTheOther(threading.Thread):
+    """A thread that takes ``outer`` and, ``seconds`` later, ``inner`` while it still holds ``outer``
+    (as canister's own code nests them).  A fork that took ``inner`` first would wait for ``outer``
+    forever, and the thread for ``inner``: the thread gives up after 5 s, and ``nested`` says whether
+    it got ``inner``."""
+
+    def __init__(self, outer, inner, seconds=0.5):
+        super().__init__(daemon=True)
+        self.outer, self.inner, self.seconds = outer, inner, seconds
+        self.holding = threading.Event()
+        self.nested = False
+
+    def run(self):
+        with self.outer:
+            self.holding.set()
+            time.sleep(self.seconds)
+            self.nested = self.inner.acquire(timeout=5)
+            if self.nested:
+                self.inner.release()
+
+    def started(self):
+        self.start()
+        assert self.holding.wait(5)
+        return self
 
 
 def test_a_child_forked_while_a_thread_holds_the_memory_stores_lock_serves_sessions(make_app):
@@ -91,3 +120,57 @@ def test_a_child_forked_during_a_jwks_download_answers_at_once(make_app):
         waiting.join(10)
     finally:
         server.close()
+
+
+def test_a_memory_store_that_went_away_is_freed_and_a_later_fork_still_serves_sessions():
+    gone = weakref.ref(canister.MemoryStore())
+    gc.collect()
+    assert gone() is None
+    store = canister.MemoryStore()
+    store.save('sid-1', 'record', 60)
+    holder = held_for_a_while(store._lock)
+    assert finishes_in_child(lambda: store.load('sid-1') == 'record')
+    holder.join(5)
+
+
+def test_a_fork_while_a_thread_opens_a_sqlite_connection_waits_for_it_and_the_child_serves_sessions(make_app, tmp_path):
+    """Opening a connection holds the lock for opening SQLite files, then the file's lock inside it:
+    the fork takes them in that order too (the other order would leave it and the thread waiting
+    for each other)."""
+    store = canister.SQLiteStore(str(tmp_path / 'sessions.db'))
+    app = add_session_routes(make_app(store=store))
+    app.route('/who', callback=lambda: str(canister.session.user))
+    before = cookie_value(cookieless_client(app).get('/login?name=alice'))
+
+    def child():
+        web = cookieless_client(app)
+        sid = cookie_value(web.get('/login?name=bob'))
+        return web.get('/who', headers=with_cookie(sid)).text == 'bob' and \
+            web.get('/who', headers=with_cookie(before)).text == 'alice'
+
+    holder = HeldOneInsideTheOther(canister._SQLITE_OPENING, store._file._lock).started()
+    assert finishes_in_child(child)
+    holder.join(10)
+    assert holder.nested
+    assert cookieless_client(app).get('/who', headers=with_cookie(before)).text == 'alice'
+
+
+def test_a_fork_while_a_plugin_takes_its_log_waits_for_it_and_the_child_logs(make_app, log_dir):
+    """Installing or uninstalling a plugin holds the lock of the process's logs, then a log's lock
+    inside it: the fork takes them in that order too, and the child can log and install a plugin."""
+    app = make_app()
+    app.route('/parent', callback=lambda: 'ok')
+    sink = plugin_of(app).log.handler.sink
+
+    def child():
+        other = make_app()
+        other.route('/child', callback=lambda: 'ok')
+        return cookieless_client(other).get('/child').text == 'ok' and \
+            cookieless_client(app).get('/parent').text == 'ok'
+
+    holder = HeldOneInsideTheOther(canister._SINKS_LOCK, sink._lock).started()
+    assert finishes_in_child(child)
+    holder.join(10)
+    assert holder.nested
+    log = read_log(log_dir)
+    assert '/child' in log and '/parent' in log
