@@ -60,8 +60,9 @@ class HeldOneInsideTheOther(threading.Thread):
         return self
 
 
-def test_a_child_forked_while_a_thread_holds_the_memory_stores_lock_serves_sessions(make_app):
-    store = canister.MemoryStore()
+def alice_then_bob(make_app, store):
+    """An app on ``store`` where alice logged in; its session id, and the work of a child: bob logs
+    in and both sessions are read back (True if they are alice's and bob's)."""
     app = add_session_routes(make_app(store=store))
     app.route('/who', callback=lambda: str(canister.session.user))
     before = cookie_value(cookieless_client(app).get('/login?name=alice'))
@@ -71,6 +72,13 @@ def test_a_child_forked_while_a_thread_holds_the_memory_stores_lock_serves_sessi
         sid = cookie_value(web.get('/login?name=bob'))
         return web.get('/who', headers=with_cookie(sid)).text == 'bob' and \
             web.get('/who', headers=with_cookie(before)).text == 'alice'
+
+    return app, before, child
+
+
+def test_a_child_forked_while_a_thread_holds_the_memory_stores_lock_serves_sessions(make_app):
+    store = canister.MemoryStore()
+    app, before, child = alice_then_bob(make_app, store)
 
     holder = held_for_a_while(store._lock)
     assert finishes_in_child(child)
@@ -138,15 +146,7 @@ def test_a_fork_while_a_thread_opens_a_sqlite_connection_waits_for_it_and_the_ch
     the fork takes them in that order too (the other order would leave it and the thread waiting
     for each other)."""
     store = canister.SQLiteStore(str(tmp_path / 'sessions.db'))
-    app = add_session_routes(make_app(store=store))
-    app.route('/who', callback=lambda: str(canister.session.user))
-    before = cookie_value(cookieless_client(app).get('/login?name=alice'))
-
-    def child():
-        web = cookieless_client(app)
-        sid = cookie_value(web.get('/login?name=bob'))
-        return web.get('/who', headers=with_cookie(sid)).text == 'bob' and \
-            web.get('/who', headers=with_cookie(before)).text == 'alice'
+    app, before, child = alice_then_bob(make_app, store)
 
     holder = HeldOneInsideTheOther(canister._SQLITE_OPENING, store._file._lock).started()
     assert finishes_in_child(child)
