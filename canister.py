@@ -2750,21 +2750,41 @@ class _SQLiteFile:
 _SQLITE_LOCKS = _ForkLocks(first=_SQLITE_OPENING, before=_SQLiteFile.close_before_fork)
 
 
-class SQLiteStore(SessionStore):
-    """Sessions in a SQLite file (WAL mode): they survive restarts and crashes,
-    and several threads and processes on one host can share them.
+#: Why ``:memory:`` is refused, with the ``session_store`` value.
+_MEMORY_REFUSED = ('canister.session_store = %r: an in-memory SQLite database belongs to the one connection '
+                   'that opened it, and canister opens a connection per thread, so each thread would keep '
+                   'sessions the others never see; use memory for sessions kept in this process')
 
-    The file (and SQLite's ``-wal`` and ``-shm`` beside it, which take its mode) is
-    created readable by its owner only: it holds live session ids.  An update is one
-    conditional ``UPDATE`` (the row count tells whether it happened); sessions with a
-    user carry its key in an indexed column.  A file deleted or replaced while the app
-    runs is noticed within a second by every thread, and made again empty (every
-    session ends).  ``close`` closes every thread's connection; the store cannot be
-    used after it.
+
+def _names_memory(path: str) -> bool:
+    """True if SQLite would take ``path`` (or the URI filename it looks like) for an in-memory database."""
+    return path == ':memory:' or path.startswith('file::memory:') or 'mode=memory' in path
+
+
+class SQLiteStore(SessionStore):
+    """Sessions in a SQLite file: they survive restarts and crashes, and several
+    threads and processes on one host can share them.
+
+    The file may be the app's own database: canister makes its tables there if they are
+    missing and touches nothing else (no other table, nor ``PRAGMA user_version``, nor the
+    journal mode, which is WAL only in a file that holds canister's tables alone).  A
+    ``canister_sessions`` table of another shape is not canister's, and is left alone:
+    the store cannot be used (a ConfigError at install).  The file (and SQLite's ``-wal``
+    and ``-shm`` beside it, which take its mode) is created readable by its owner only:
+    it holds live session ids.  An update is one conditional ``UPDATE`` (the row count
+    tells whether it happened); sessions with a user carry its key in an indexed column.
+    A file deleted or replaced while the app runs is noticed within a second by every
+    thread, and made again empty (every session ends).  ``close`` closes every thread's
+    connection; the store cannot be used after it.
     """
 
-    #: The schema's version (``PRAGMA user_version``); a file below it is set up again.
-    _VERSION = 2
+    #: The columns of ``canister_sessions``.
+    _COLUMNS = ['sid', 'record', 'expires', 'user_key']
+    #: Those of 2.0's development versions (never released): such a table is made anew, its sessions dropped.
+    _DEVELOPMENT_COLUMNS = ['sid', 'record', 'expires']
+    #: The first name in the file that is not canister's nor SQLite's (an app's table, index, view or trigger).
+    _OTHERS = (r"SELECT name FROM sqlite_master WHERE name NOT LIKE 'canister\_%' ESCAPE '\' "
+               r"AND name NOT LIKE 'sqlite\_%' ESCAPE '\' LIMIT 1")
     #: The table of sessions and its indexes.
     _SCHEMA = ('CREATE TABLE IF NOT EXISTS canister_sessions ('
                'sid TEXT PRIMARY KEY, record TEXT NOT NULL, expires INTEGER NOT NULL, user_key TEXT)',
@@ -2779,30 +2799,51 @@ class SQLiteStore(SessionStore):
         self.cleanup_every = cleanup_every
         self.cleanup_batch = cleanup_batch
         self._writes = itertools.count(1)
-        directory = os.path.dirname(os.path.abspath(path))
+        if _names_memory(path):
+            raise ConfigError(_MEMORY_REFUSED % path)
+        target = os.path.abspath(path)
+        names_directory = path.endswith(('/', os.sep))  # (sessions/: no file would be made there)
+        directory = target if names_directory else os.path.dirname(target)
         if not os.path.isdir(directory):
             raise ConfigError('canister.session_store: directory %s does not exist' % directory)
+        if names_directory or os.path.isdir(target):
+            raise ConfigError('canister.session_store: %s is a directory, not a file: name a file in it, such as %s'
+                              % (target, os.path.join(target, 'sessions.db')))
         #: The connections, one per thread, each set up by ``_set_up`` (a new file gets the schema).
         self._file = _SQLiteFile(path, self._set_up)
-        self._file.run(lambda connection: None)  # made and set up now: a problem fails the install
+        try:  # made and set up now: a problem fails the install
+            self._file.run(lambda connection: None)
+        except (sqlite3.Error, OSError) as error:
+            raise ConfigError('canister.session_store: the SQLite file %s cannot be used: %s'
+                              % (target, error)) from None
 
     def _set_up(self, connection: sqlite3.Connection) -> None:
-        if connection.execute('PRAGMA journal_mode').fetchone()[0].lower() != 'wal':
+        """Make canister's tables if missing, beside whatever else the file holds (decided from the
+        tables themselves: ``user_version`` may be the app's)."""
+        if connection.execute('PRAGMA journal_mode').fetchone()[0].lower() != 'wal' and not \
+                connection.execute(self._OTHERS).fetchall():  # the app's file keeps its journal
             connection.execute('PRAGMA journal_mode=WAL')
-        if connection.execute('PRAGMA user_version').fetchone()[0] >= self._VERSION:
+        if self._columns(connection) == self._COLUMNS:
             return
         connection.execute('BEGIN IMMEDIATE')
         try:
-            columns = [row[1] for row in connection.execute('PRAGMA table_info(canister_sessions)')]
-            if columns and 'user_key' not in columns:  # a development version's table (never released):
-                connection.execute('DROP TABLE canister_sessions')  # its sessions are not kept
+            columns = self._columns(connection)  # (again, now that no other connection can make it)
+            if columns == self._DEVELOPMENT_COLUMNS:  # a development version's table: its sessions are not kept
+                connection.execute('DROP TABLE canister_sessions')
+            elif columns and columns != self._COLUMNS:
+                raise sqlite3.DatabaseError('its table canister_sessions is not canister\'s (its columns: %s); '
+                                            'give canister a file of its own' % ', '.join(columns))
             for statement in self._SCHEMA:
                 connection.execute(statement)
-            connection.execute('PRAGMA user_version = %d' % self._VERSION)
             connection.execute('COMMIT')
         except BaseException:
             connection.execute('ROLLBACK')
             raise
+
+    @staticmethod
+    def _columns(connection: sqlite3.Connection) -> List[str]:
+        """The columns of ``canister_sessions`` in order (none if it is missing)."""
+        return [row[1] for row in connection.execute('PRAGMA table_info(canister_sessions)')]
 
     def _call(self, work: Callable[[sqlite3.Connection], Any]) -> Any:
         try:
@@ -3300,16 +3341,34 @@ class RedisStore(SessionStore):
         self.client.close()
 
 
+def _sqlite_path(url: str) -> str:
+    """The file a ``sqlite:///`` URL names: its path, percent-decoded as in any URL.
+
+    A query string or a fragment would otherwise become part of the file's name: canister
+    takes no options there (nor a SQLite URI filename's), so both are refused.
+    """
+    text = url[len('sqlite:///'):]
+    if _names_memory(urllib.parse.unquote(text)):
+        raise ConfigError(_MEMORY_REFUSED % url)
+    if '?' in text or '#' in text:
+        raise ConfigError('canister.session_store = %r: a sqlite:/// URL names a file and takes no options '
+                          '(no ?... or #...); a file whose name holds ? or # is written %%3F or %%23' % url)
+    try:
+        path = urllib.parse.unquote(text, errors='strict')
+    except UnicodeDecodeError:
+        raise ConfigError('canister.session_store = %r: its %%-escapes are not UTF-8' % url) from None
+    if not path:
+        raise ConfigError('canister.session_store = %r names no file' % url)
+    return path
+
+
 def open_store(url: str, max_sessions: int = 100000, redis_prefix: str = 'canister:session:',
                redis_wait: int = 0, max_age: float = 0) -> SessionStore:
     """Make the store a ``session_store`` URL names."""
     if url == 'memory':
         return MemoryStore(max_sessions)
     if url.startswith('sqlite:///'):
-        path = url[len('sqlite:///'):]
-        if not path:
-            raise ConfigError('canister.session_store = %r names no file' % url)
-        return SQLiteStore(path)
+        return SQLiteStore(_sqlite_path(url))
     if url.startswith(('redis://', 'rediss://', 'unix://', 'redis+', 'rediss+')):
         return RedisStore(url, prefix=redis_prefix, wait=redis_wait, max_age=max_age)
     raise ConfigError('canister.session_store = %r is not valid: expected memory, sqlite:///file.db, '
@@ -4994,6 +5053,8 @@ class _SQLiteThrottle(_Throttle):
     #: The table of failed attempts per client key.
     _SCHEMA = ('CREATE TABLE IF NOT EXISTS canister_throttle ('
                'client TEXT PRIMARY KEY, attempts INTEGER NOT NULL, window_ends REAL NOT NULL)')
+    #: Its columns: a ``canister_throttle`` table with others is not canister's, and is left alone.
+    _COLUMNS = ['client', 'attempts', 'window_ends']
 
     def __init__(self, store: SQLiteStore, max_failures: int, window: float = 60.0, cleanup_every: int = 100) -> None:
         super().__init__(max_failures, window)
@@ -5003,11 +5064,20 @@ class _SQLiteThrottle(_Throttle):
         self._file = store._file
         if self._set_up not in self._file.set_ups:  # on every connection opened from now on
             self._file.set_ups.append(self._set_up)
-        self._run(self._set_up)
+        try:
+            self._file.run(self._set_up)
+        except (sqlite3.Error, OSError) as error:
+            raise ConfigError('canister.session_store: the SQLite file %s cannot hold the login throttle: %s'
+                              % (os.path.abspath(self.path), error)) from None
 
     @staticmethod
     def _set_up(connection: sqlite3.Connection) -> None:
+        """Make the table if it is missing (in a file that may hold the app's tables too)."""
         connection.execute(_SQLiteThrottle._SCHEMA)
+        columns = [row[1] for row in connection.execute('PRAGMA table_info(canister_throttle)')]
+        if columns != _SQLiteThrottle._COLUMNS:
+            raise sqlite3.DatabaseError("its table canister_throttle is not canister's (its columns: %s); "
+                                        'give canister a file of its own' % ', '.join(columns))
 
     def _run(self, work: Callable[[sqlite3.Connection], Any]) -> Any:
         try:
