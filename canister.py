@@ -2553,9 +2553,9 @@ class _SQLiteConnection:
 
     __slots__ = ('connection', 'identity', 'next_check', 'lock', '__weakref__')
 
-    def __init__(self, connection: sqlite3.Connection, identity: Optional[Tuple[int, int]]) -> None:
+    def __init__(self, connection: sqlite3.Connection, identity: Tuple[int, int]) -> None:
         self.connection: Optional[sqlite3.Connection] = connection
-        #: ``(st_ino, st_dev)`` of the file (None for ``:memory:``, which is never looked at again).
+        #: ``(st_ino, st_dev)`` of the file.
         self.identity = identity
         #: When the name is next compared with the open file (monotonic clock).
         self.next_check = time.monotonic() + 1.0
@@ -2581,7 +2581,7 @@ class _SQLiteFile:
     BUSY_TIMEOUT = 5.0
 
     def __init__(self, path: str, set_up: Callable[[sqlite3.Connection], None]) -> None:
-        self.path = path if path == ':memory:' else os.path.abspath(path)
+        self.path = os.path.abspath(path)  # (never ':memory:', which SQLiteStore refuses)
         #: Run on every connection opened, before its first use: they make the schema of a new file.
         self.set_ups = [set_up]
         self._local = threading.local()
@@ -2606,7 +2606,7 @@ class _SQLiteFile:
     def _still_there(self, held: _SQLiteConnection) -> bool:
         """True if the open file is still the one its name leads to (not deleted or replaced)."""
         held.next_check = time.monotonic() + 1.0
-        if held.identity is None or held.connection is None:
+        if held.connection is None:
             return True
         try:
             named = os.stat(self.path)
@@ -2688,9 +2688,6 @@ class _SQLiteFile:
 
         SQLite itself never creates it (``mode=rw``): it would take the process umask.
         """
-        if self.path == ':memory:':
-            connection = sqlite3.connect(':memory:', isolation_level=None, check_same_thread=False)
-            return _SQLiteConnection(connection, None)
         try:  # (_SQLITE_OPENING is held)
             fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600)
         except FileExistsError:
@@ -2730,18 +2727,17 @@ class _SQLiteFile:
 
     def close_before_fork(self) -> None:
         """Close the connections of every thread before ``os.fork`` (gunicorn's workers, say, after
-        ``--preload``); each opens its own again when it next uses the file (not ``:memory:``).
+        ``--preload``); each opens its own again when it next uses the file.
 
         SQLite forbids using a connection in a child process that it did not open there: the
         child has none of its parent's file locks, so, say, the parent's ``close`` could check
         the WAL in and delete it while the child still writes to it.  Closing them here (rather
         than dropping them in the child) leaves the child nothing of SQLite's of these files.
         """
-        if self.path != ':memory:':
-            with self._lock:
-                everyone = list(self._open)
-            for held in everyone:
-                self._release(held)
+        with self._lock:
+            everyone = list(self._open)
+        for held in everyone:
+            self._release(held)
 
 
 #: Before a fork, with ``_SQLITE_OPENING`` held (no connection is half made), each file's
