@@ -3051,6 +3051,13 @@ class _RedisUrl(typing.NamedTuple):
 _REDIS_ADDRESS = re.compile(r'\bhost=([^,<>()]+),port=(\d+)')
 
 
+def _redis_errors(redis: Any) -> Tuple[typing.Type[Exception], ...]:
+    """What redis-py raises when Redis cannot answer: its errors, a Cluster's own (which are not
+    ``RedisError``: every node down, a slot no node serves), and the socket's."""
+    cluster_error = getattr(redis.exceptions, 'RedisClusterException', OSError)
+    return (redis.exceptions.RedisError, cluster_error, OSError)
+
+
 def _redis_error_text(error: Exception) -> str:
     """The text of a redis-py error, each connection object it shows cut to its address: a
     Sentinel's "no master found" prints a long object per sentinel, too long for a log line."""
@@ -3128,7 +3135,7 @@ class RedisStore(SessionStore):
         self.wait = wait
         self.timeout = timeout
         self.max_age = max_age
-        self._errors = (redis.exceptions.RedisError, OSError)
+        self._errors = _redis_errors(redis)
         self._response_error = redis.exceptions.ResponseError
         self._no_script = redis.exceptions.NoScriptError
         self._auth_error = redis.exceptions.AuthenticationError
@@ -3146,13 +3153,44 @@ class RedisStore(SessionStore):
                 if retry is not None:
                     options['retry'] = retry
                 client = redis.Redis.from_url(url, **options)
+                self._cluster = False
             else:
-                client = _RedisUrl.parse(url).client(redis, timeout, retry)
-        self.client = client
-        cluster = getattr(getattr(redis, 'cluster', None), 'RedisCluster', None)
-        self._cluster = cluster is not None and isinstance(client, cluster)
-        self._update = self.client.register_script(_REDIS_UPDATE)
-        self._extend = self.client.register_script(_REDIS_EXTEND)
+                parsed = _RedisUrl.parse(url)
+                self._cluster = parsed.mode == 'cluster'
+                self._make_client = functools.partial(parsed.client, redis, timeout, retry)
+        else:
+            cluster = getattr(getattr(redis, 'cluster', None), 'RedisCluster', None)
+            self._cluster = cluster is not None and isinstance(client, cluster)
+        #: The redis-py client: None until it is made (a Cluster client connects as it is made,
+        #: so one whose every node is down is made at the first request that finds one up).
+        self._client: Any = client
+        self._connecting = threading.Lock()
+        #: The Lua scripts registered on the client, by their text (see ``script``).
+        self._scripts: Dict[str, Any] = {}
+
+    #: Makes the client of a URL (not called for a client given as it is).
+    _make_client: Callable[[], Any]
+
+    @property
+    def client(self) -> Any:
+        """The redis-py client; made now if it could not be made before (StoreUnavailable if not now either)."""
+        client = self._client
+        if client is None:
+            with self._connecting:
+                if self._client is None:
+                    try:
+                        self._client = self._make_client()
+                    except self._errors as error:
+                        raise self._unreachable(error) from None
+                client = self._client
+        return client
+
+    def script(self, source: str) -> Any:
+        """The Lua script ``source``, registered on the client (for the login throttle too)."""
+        found = self._scripts.get(source)
+        if found is None:
+            found = self._scripts[source] = self.client.register_script(source)
+        return found
 
     def _call(self, method: str, *args: Any, **kwargs: Any) -> Any:
         try:
@@ -3237,7 +3275,7 @@ class RedisStore(SessionStore):
             if self.wait and not self._cluster:  # the script and WAIT in one round trip
                 result, replicas = self._update_and_wait(key, args)
             else:
-                result, replicas = self._update(keys=[key], args=args), None
+                result, replicas = self.script(_REDIS_UPDATE)(keys=[key], args=args), None
         except self._errors as error:
             raise self._unreachable(error) from None
         if result[0] == 1:
@@ -3251,7 +3289,7 @@ class RedisStore(SessionStore):
         would first ask the server whether it knows the script: a round trip more)."""
         for attempt in (1, 2):
             pipe = self._pipeline()
-            pipe.evalsha(self._update.sha, 1, key, *args)
+            pipe.evalsha(self.script(_REDIS_UPDATE).sha, 1, key, *args)
             self._wait_in(pipe)
             try:
                 result, replicas = pipe.execute()
@@ -3265,7 +3303,7 @@ class RedisStore(SessionStore):
     def touch(self, sid: str, ttl: float) -> None:
         if ttl > 0:
             try:
-                self._extend(keys=[self.prefix + sid], args=[int(ttl * 1000)])
+                self.script(_REDIS_EXTEND)(keys=[self.prefix + sid], args=[int(ttl * 1000)])
             except self._errors as error:
                 raise self._unreachable(error) from None
 
@@ -3322,9 +3360,12 @@ class RedisStore(SessionStore):
         """None if Redis answers; what is wrong if it cannot be reached.  Credentials it refuses are
         a ConfigError: they would fail every request, not only until Redis is back."""
         try:
-            self.client.ping()
+            client = self.client
+            client.ping()
             for script in (_REDIS_UPDATE, _REDIS_EXTEND):  # so that the first use is one round trip too
-                self.client.script_load(script)
+                client.script_load(script)
+        except StoreUnavailable as error:
+            return str(error)
         except self._errors as error:
             text = _redis_error_text(error)
             if isinstance(error, self._auth_error) or text.startswith(('WRONGPASS', 'NOAUTH', 'NOPERM')):
@@ -3334,7 +3375,8 @@ class RedisStore(SessionStore):
         return None
 
     def close(self) -> None:
-        self.client.close()
+        if self._client is not None:
+            self._client.close()
 
 
 def _sqlite_path(url: str) -> str:
@@ -5143,31 +5185,28 @@ if redis.call('DECR', KEYS[1]) <= 0 then redis.call('DEL', KEYS[1]) end
 return 0
 """
 
-    def __init__(self, client: Any, prefix: str, max_failures: int, window: float = 60.0) -> None:
+    def __init__(self, store: RedisStore, max_failures: int, window: float = 60.0) -> None:
         super().__init__(max_failures, window)
-        redis = _require('redis')
-        self.prefix = prefix
-        self._errors = (redis.exceptions.RedisError, OSError)
-        self._claim = client.register_script(self._CLAIM)
-        self._release = client.register_script(self._RELEASE)
-        self._wait = client.register_script(self._WAIT)
+        self.prefix = store.prefix + 'throttle:'
+        self._errors = store._errors
+        self._script = store.script
 
-    def _run(self, script: Any, client: str, *args: Any) -> int:
+    def _run(self, source: str, client: str, *args: Any) -> int:
         try:
-            return int(script(keys=[self.prefix + client], args=list(args)))
-        except self._errors as error:
+            return int(self._script(source)(keys=[self.prefix + client], args=list(args)))
+        except self._errors as error:  # (a client that could not be made raises StoreUnavailable itself)
             raise StoreUnavailable('the Redis login throttle is unavailable: %s' % _redis_error_text(error)) from None
 
     def claim(self, client: str) -> int:
-        wait_ms = self._run(self._claim, client, self.max_failures, int(self.window * 1000))
+        wait_ms = self._run(self._CLAIM, client, self.max_failures, int(self.window * 1000))
         return math.ceil(wait_ms / 1000) if wait_ms else 0
 
     def wait(self, client: str) -> int:
-        wait_ms = self._run(self._wait, client, self.max_failures)
+        wait_ms = self._run(self._WAIT, client, self.max_failures)
         return math.ceil(wait_ms / 1000) if wait_ms else 0
 
     def release(self, client: str) -> None:
-        self._run(self._release, client)
+        self._run(self._RELEASE, client)
 
 
 def _throttle_for(store: Optional[SessionStore], max_failures: int) -> _Throttle:
@@ -5175,7 +5214,7 @@ def _throttle_for(store: Optional[SessionStore], max_failures: int) -> _Throttle
     if isinstance(store, SQLiteStore):
         return _SQLiteThrottle(store, max_failures)
     if isinstance(store, RedisStore):
-        return _RedisThrottle(store.client, store.prefix + 'throttle:', max_failures)
+        return _RedisThrottle(store, max_failures)
     return _Throttle(max_failures)
 
 

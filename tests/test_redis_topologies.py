@@ -507,3 +507,33 @@ def test_with_wait_1_and_a_single_replica_saves_answer_503_after_failover_until_
               'back %.1f s after the old master restarted' % (time.monotonic() - rejoined))
         assert browser.sid == sid
         assert browser.get('/peek').json()['counter'] >= 3
+
+
+def test_a_cluster_with_every_node_down_answers_503_and_an_app_installed_then_recovers(make_app, serve, log_dir):
+    """redis-py raises its Cluster errors outside RedisError: they are the store's being down too."""
+    import warnings
+    with ClusterSetup(replicas=0) as setup:
+        app = topology_app(make_app, setup.url)
+        app.route('/plain', callback=lambda: 'plain')
+        browser = Browser(serve(app))
+        assert browser.get('/count').json() == {'counter': 0}
+        for node in setup.nodes:
+            node.kill()
+        for path in ('/peek', '/count'):
+            answer = browser.get(path)
+            assert answer.status == 503 and 'session store cannot be reached' in answer.text, answer
+        assert browser.get('/plain').status == 200  # (a route that leaves the session alone)
+        assert 'the Redis session store is unavailable: Redis Cluster cannot be connected' in read_log(log_dir)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter('always')
+            late = topology_app(make_app, setup.url)  # installed while the whole cluster is down
+        assert any('session store is unreachable for now' in str(w.message) for w in caught), caught
+        late_browser = Browser(serve(late))
+        assert late_browser.get('/count').status == 503
+        for node in setup.nodes:
+            node.start()
+        deadline = time.monotonic() + 30
+        while late_browser.get('/count').status != 200:
+            assert time.monotonic() < deadline, 'the app installed while the cluster was down never recovered'
+            time.sleep(0.2)
+        assert late_browser.get('/peek').json() == {'counter': 1}
