@@ -790,7 +790,9 @@ class _LogSink:
         os.makedirs(self.path, exist_ok=True)
         fd = os.open(os.path.join(self.path, 'log.' + day), os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o640)
         old, self._fd, self._day = self._fd, fd, day
-        self._failing = self._cut = False
+        # A new file has no line cut short to end.  ``_failing`` stays as it is: if opening failed
+        # before (midnight on a full disk), the first line written here says logging works again.
+        self._cut = False
         if old >= 0:
             os.close(old)
         self._delete_old(day)

@@ -765,6 +765,30 @@ def test_a_log_directory_replaced_by_a_file_at_the_day_change_does_not_fail_requ
     assert log_dir.read_text() == 'now a regular file\n'
 
 
+def test_when_the_next_days_file_cannot_be_opened_the_outage_and_its_end_are_each_told_once(make_app, log_dir,
+                                                                                             capfd, monkeypatch):
+    app = make_app()
+    app.route('/', callback=lambda: 'ok')
+    web = client(app)
+    assert web.get('/').text == 'ok'
+    tomorrow = log_dir / ('log.' + today(1))
+    tomorrow.mkdir()                                   # at midnight the new day's file cannot be opened
+    real_time, real_time_ns = time.time, time.time_ns
+    monkeypatch.setattr(time, 'time', lambda: real_time() + 86400)
+    monkeypatch.setattr(time, 'time_ns', lambda: real_time_ns() + 86400 * 10**9)  # (the logging module's clock)
+    for _ in range(3):
+        assert web.get('/?during=outage').text == 'ok'
+    tomorrow.rmdir()                                   # room again: the outage ends
+    for _ in range(2):
+        assert web.get('/?after=outage').text == 'ok'
+    monkeypatch.undo()
+    err = capfd.readouterr().err.splitlines()
+    assert len(err) == 2, err
+    assert err[0].startswith('canister: logging to %s failed: ' % log_dir) and 'Is a directory' in err[0]
+    assert err[1] == 'canister: logging to %s works again' % log_dir
+    assert tomorrow.read_text().count('/?after=outage') == 2
+
+
 def test_apps_sharing_a_log_directory_keep_the_files_of_the_longest_log_days(make_app, log_dir):
     log_dir.mkdir()
     month_old = log_dir / ('log.' + today(-20))
