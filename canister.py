@@ -6747,8 +6747,10 @@ def _run_demo(args: Any) -> int:
             return 1
     try:
         app = _demo_app(args.config)
-    except (configparser.Error, CanisterError) as error:  # not an ini file, a % or $ that Bottle's version
-        # interpolates, or a setting canister refuses (ConfigError) or cannot act on (its log directory)
+    except (configparser.Error, CanisterError, OSError, ValueError, sqlite3.Error) as error:
+        # Not an ini file, text the locale's codec cannot decode (a UnicodeError is a ValueError), a % or $
+        # that Bottle's version interpolates, a setting canister refuses (ConfigError) or cannot act on (its
+        # log directory, a session store it cannot open): one line, as for any mistake in the file.
         print('python -m canister demo: --config %s: %s' % (args.config, ' '.join(str(error).split())),
               file=sys.stderr)
         return 1

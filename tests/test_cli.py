@@ -254,12 +254,24 @@ def test_the_demo_echo_takes_message_and_times_from_json_a_form_or_the_query():
     ('no-section.ini', 'log_path = stderr\n', '--config no-section.ini: File contains no section headers.'),
     ('bad-value.ini', '[canister]\nlog_level = LOUD\n',
      "--config bad-value.ini: canister.log_level = 'LOUD' is not valid: expected one of"),
+    ('latin-1.ini', '[canister]\ncors = caf\xe9\n'.encode('latin-1'),
+     "--config latin-1.ini: 'utf-8' codec can't decode byte 0xe9"),
+    ('a-directory.ini', 'directory', 'cannot read --config a-directory.ini: Is a directory'),
+    # (the store's error may name the key or not: the line names the file, and no traceback follows)
+    ('store-dir.ini', '[canister]\nlog_path = demo-logs\nsession_store = sqlite:///sessions\n', '--config store-dir.ini: '),
 ])
 def test_the_demo_with_a_config_file_it_cannot_read_stops_with_one_line_naming_it(tmp_path, name, text, why):
-    assert ('A `FILE` that cannot be read (a path that does not exist) or is not an ini file stops the demo '
-            'before it starts, with one line that names the file, and exit status 1; so does one with a setting '
-            'canister refuses, the line saying which and why.' in (ROOT / 'README.md').read_text(encoding='utf-8'))
-    if text is not None:
+    assert ('A `FILE` that cannot be read (a path that does not exist, a directory, text the locale cannot decode) '
+            'or is not an ini file stops the demo before it starts, with one line that names the file, and exit '
+            'status 1; so does one with a setting canister refuses, the line saying which and why, or cannot act on '
+            '(a log directory it cannot write, a session store it cannot open).'
+            in ' '.join((ROOT / 'README.md').read_text(encoding='utf-8').split()))
+    (tmp_path / 'sessions').mkdir()                   # a directory where store-dir.ini names its database
+    if text == 'directory':
+        (tmp_path / name).mkdir()
+    elif isinstance(text, bytes):
+        (tmp_path / name).write_bytes(text)
+    elif text is not None:
         (tmp_path / name).write_text(text)
     result = run_canister('demo', '--config', name, '--port', str(free_port()), cwd=tmp_path, timeout=15)
     assert (result.returncode, result.stdout) == (1, '')
