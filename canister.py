@@ -383,6 +383,13 @@ def _as_text(value: Any) -> str:
     return str(value).strip()
 
 
+def _as_log_path(value: Any) -> str:
+    """A directory, or ``stderr``/``stdout`` in any case (``STDOUT`` is meant as the stream, as the
+    other choices of the config are case-insensitive; ``./STDOUT`` names a directory)."""
+    path = _as_text(value)
+    return path.lower() if path.lower() in ('stderr', 'stdout') else path
+
+
 def _as_secret(value: Any) -> Union[str, bytes]:
     """A shared secret: text as :func:`_as_text` takes it, or ``bytes`` kept as they are
     (``secrets.token_bytes(32)``: a key need not be text)."""
@@ -471,7 +478,8 @@ class _Key(typing.NamedTuple):
 
 #: Every configuration key: name, default, parser and what it means (the README's table).
 KEYS: Dict[str, _Key] = {key.name: key for key in (
-    _Key('log_path', './logs/', _as_text, 'directory of the daily log files, or `stderr`/`stdout`'),
+    _Key('log_path', './logs/', _as_log_path,
+         'directory of the daily log files, or `stderr`/`stdout` (in any case; `./stdout` is a directory)'),
     _Key('log_level', 'INFO', _as_choice(*_LEVELS), 'DISABLED, DEBUG, INFO, WARNING, ERROR or CRITICAL'),
     _Key('log_days', 30, _as_number(int, 1, 36600), 'days of log files kept; older files are deleted'),
     _Key('log_format', 'text', _as_choice('text', 'json'), '`text` (the classic line) or `json` (one object per line)'),

@@ -161,6 +161,20 @@ def test_log_path_stdout_writes_the_lines_to_standard_output(make_app, capfd):
     assert 'GET http://localhost:80/' not in captured.err
 
 
+@pytest.mark.parametrize('written, stream', [('STDOUT', 'stdout'), ('Stderr', 'stderr'), (' StdErr ', 'stderr')])
+def test_log_path_names_the_streams_in_any_case_and_makes_no_directory_of_them(make_app, tmp_path, monkeypatch,
+                                                                             capfd, written, stream):
+    monkeypatch.chdir(tmp_path)
+    app = make_app({'log_path': written})                   # as an ini file's value would arrive
+    app.route('/', callback=lambda: 'ok')
+    client(app).get('/?case=any')
+    captured = capfd.readouterr()
+    output = captured.out if stream == 'stdout' else captured.err
+    assert setting('log_path', stream) in output
+    assert 'GET http://localhost:80/?case=any' in output
+    assert os.listdir(tmp_path) == []
+
+
 # -- line formats --------------------------------------------------------------------
 
 def test_text_lines_have_time_level_thread_and_message(make_app, log_dir):
