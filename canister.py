@@ -4450,6 +4450,24 @@ def _check_hash(encoded: str, scheme: str, where: str) -> None:
 _AUTH_LOCKED: 'weakref.WeakSet[Any]' = weakref.WeakSet()
 
 
+def _users_file_entries(data: bytes) -> List[Tuple[int, Optional[str], str]]:
+    """The line number, user and hash of each line of a users file that is not blank or a comment;
+    the user is None for a line without one (no ``:``, or nothing before it).  UnicodeDecodeError
+    if the file is not UTF-8.
+
+    The one reading of the file's lines: ``hash-password --user`` reads its own line back with it,
+    so it never prints a line that this reads as another user, a comment or two lines.
+    """
+    entries = []
+    for number, line in enumerate(data.decode('utf-8').splitlines(), 1):
+        line = line.strip()
+        if not line or line.startswith('#'):
+            continue
+        name, sep, stored = line.partition(':')
+        entries.append((number, (name.strip() if sep else '') or None, stored))
+    return entries
+
+
 class BasicAuth:
     """HTTP Basic: one user from the config and/or many from a users file."""
 
@@ -4499,19 +4517,15 @@ class BasicAuth:
             stamp = (status.st_mtime_ns, status.st_size, status.st_ctime_ns, status.st_ino, status.st_dev)
             if stamp == self._file_stamp:
                 return
-            with open(self.users_file, encoding='utf-8') as handle:
-                lines = handle.read().splitlines()
+            with open(self.users_file, 'rb') as handle:
+                entries = _users_file_entries(handle.read())
         except (OSError, UnicodeError) as error:
             self.log.write(logging.ERROR, 'Cannot read the users file %s: %s', self.users_file, error)
             return
         users = dict(self._config_users)
-        for number, line in enumerate(lines, 1):
-            line = line.strip()
-            if not line or line.startswith('#'):
-                continue
-            name, sep, stored = line.partition(':')
+        for number, name, stored in entries:
             scheme = _hash_scheme(stored)
-            if not sep or not name:
+            if name is None:
                 self.log.write(logging.WARNING, 'Users file %s line %d ignored: expected user:hash',
                                self.users_file, number)
                 continue
@@ -4525,7 +4539,7 @@ class BasicAuth:
             except (ConfigError, MissingExtraError) as error:
                 self.log.write(logging.WARNING, 'Users file %s: %s', self.users_file, error)
                 continue
-            users[name.strip()] = (stored, scheme)
+            users[name] = (stored, scheme)
         with self._lock:
             self.users = users
             self._file_stamp = stamp
@@ -6728,8 +6742,22 @@ def _run_keys(args: Any) -> int:
     return 0
 
 
+def _reads_back(user: str) -> bool:
+    """True if the users file reads the line ``user:hash`` as this user's, and as nothing else."""
+    try:  # (bytes of the command line that are not UTF-8 arrive as lone surrogates: give them back)
+        return _users_file_entries((user + ':hash').encode('utf-8', 'surrogateescape')) == [(1, user, 'hash')]
+    except UnicodeError:
+        return False
+
+
 def _run_hash_password(args: Any) -> int:
     """``python -m canister hash-password``: print the hash as a config line or a users-file line."""
+    if args.user is not None and not _reads_back(args.user):
+        # (checked before the password is asked for, as argparse checks an option: status 2)
+        print('python -m canister hash-password: error: --user %r: the users file would not read that name back '
+              "(it must be UTF-8 and cannot be empty, hold ':' or a line break, start with '#', or start or end "
+              'with a space)' % args.user, file=sys.stderr)
+        return 2
     password = _read_password()
     if password is None:
         return 1
@@ -6737,7 +6765,7 @@ def _run_hash_password(args: Any) -> int:
         print('An empty password is not allowed.', file=sys.stderr)
         return 1
     encoded = hash_password(password, args.scheme)
-    print('%s:%s' % (args.user, encoded) if args.user else 'auth_basic_password = %s' % encoded)
+    print('auth_basic_password = %s' % encoded if args.user is None else '%s:%s' % (args.user, encoded))
     return 0
 
 

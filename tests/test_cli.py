@@ -115,6 +115,34 @@ def test_a_pasted_users_file_line_works_for_basic_auth(users_line, tmp_path):
         app.uninstall(True)
 
 
+@pytest.mark.parametrize('user', ['bo:b', '#carol', ' #carol', 'dave\nerin', 'dave\u2028erin', '', ' bob', 'bob ',
+                                  b'bo\x85b'])
+def test_hash_password_refuses_a_user_name_the_users_file_would_read_otherwise(tmp_path, user):
+    """Read back, each line would be another user (bo), a comment, two lines, no user, or an unreadable file."""
+    assert ('`--user` refuses a name that the users file would read back as something else, before asking for '
+            'the password, with one line on stderr and exit status 2' in (ROOT / 'README.md').read_text(encoding='utf-8'))
+    result = run_canister('hash-password', '--user', user, stdin=PASSWORD + '\n', cwd=tmp_path)
+    assert (result.returncode, result.stdout) == (2, '')
+    assert len(result.stderr.splitlines()) == 1
+    assert result.stderr.startswith('python -m canister hash-password: error: --user ')
+    assert 'the users file would not read that name back' in result.stderr
+
+
+def test_hash_password_user_with_spaces_and_accents_logs_in_from_the_users_file(tmp_path):
+    result = run_canister('hash-password', '--user', 'José de la Vega', stdin=PASSWORD + '\n', cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    users = tmp_path / 'users.txt'
+    users.write_bytes(result.stdout.encode('utf-8'))
+    ini = tmp_path / 'app.ini'
+    ini.write_text('[canister]\nauth_basic_users_file = %s\nlog_path = %s\n' % (users, tmp_path / 'logs'))
+    app = ini_app(ini)
+    try:
+        assert client(app).get('/me', headers={'Authorization': basic('José de la Vega', PASSWORD)}).text == \
+            'José de la Vega'
+    finally:
+        app.uninstall(True)
+
+
 def test_hash_password_compares_a_second_line_from_a_pipe(tmp_path):
     same = run_canister('hash-password', stdin=PASSWORD + '\n' + PASSWORD + '\n', cwd=tmp_path)
     assert same.returncode == 0, same.stderr
