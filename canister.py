@@ -478,6 +478,13 @@ def _as_text(value: Any) -> str:
     return str(value).strip()
 
 
+def _as_log_path(value: Any) -> str:
+    """A directory, or ``stderr``/``stdout`` in any case (``STDOUT`` is meant as the stream, as the
+    other choices of the config are case-insensitive; ``./STDOUT`` names a directory)."""
+    path = _as_text(value)
+    return path.lower() if path.lower() in ('stderr', 'stdout') else path
+
+
 def _as_secret(value: Any) -> Union[str, bytes]:
     """A shared secret: text as :func:`_as_text` takes it, or ``bytes`` kept as they are
     (``secrets.token_bytes(32)``: a key need not be text)."""
@@ -566,7 +573,8 @@ class _Key(typing.NamedTuple):
 
 #: Every configuration key: name, default, parser and what it means (the README's table).
 KEYS: Dict[str, _Key] = {key.name: key for key in (
-    _Key('log_path', './logs/', _as_text, 'directory of the daily log files, or `stderr`/`stdout`'),
+    _Key('log_path', './logs/', _as_log_path,
+         'directory of the daily log files, or `stderr`/`stdout` (in any case; `./stdout` is a directory)'),
     _Key('log_level', 'INFO', _as_choice(*_LEVELS), 'DISABLED, DEBUG, INFO, WARNING, ERROR or CRITICAL'),
     _Key('log_days', 30, _as_number(int, 1, 36600), 'days of log files kept; older files are deleted'),
     _Key('log_format', 'text', _as_choice('text', 'json'), '`text` (the classic line) or `json` (one object per line)'),
@@ -886,7 +894,9 @@ class _LogSink:
         os.makedirs(self.path, exist_ok=True)
         fd = os.open(os.path.join(self.path, 'log.' + day), os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o640)
         old, self._fd, self._day = self._fd, fd, day
-        self._failing = self._cut = False
+        # A new file has no line cut short to end.  ``_failing`` stays as it is: if opening failed
+        # before (midnight on a full disk), the first line written here says logging works again.
+        self._cut = False
         if old >= 0:
             os.close(old)
         self._delete_old(day)
@@ -4612,6 +4622,24 @@ def _check_hash(encoded: str, scheme: str, where: str) -> None:
 _AUTH_LOCKS = _ForkLocks()
 
 
+def _users_file_entries(data: bytes) -> List[Tuple[int, Optional[str], str]]:
+    """The line number, user and hash of each line of a users file that is not blank or a comment;
+    the user is None for a line without one (no ``:``, or nothing before it).  UnicodeDecodeError
+    if the file is not UTF-8.
+
+    The one reading of the file's lines: ``hash-password --user`` reads its own line back with it,
+    so it never prints a line that this reads as another user, a comment or two lines.
+    """
+    entries = []
+    for number, line in enumerate(data.decode('utf-8').splitlines(), 1):
+        line = line.strip()
+        if not line or line.startswith('#'):
+            continue
+        name, sep, stored = line.partition(':')
+        entries.append((number, (name.strip() if sep else '') or None, stored))
+    return entries
+
+
 class BasicAuth:
     """HTTP Basic: one user from the config and/or many from a users file."""
 
@@ -4661,19 +4689,15 @@ class BasicAuth:
             stamp = (status.st_mtime_ns, status.st_size, status.st_ctime_ns, status.st_ino, status.st_dev)
             if stamp == self._file_stamp:
                 return
-            with open(self.users_file, encoding='utf-8') as handle:
-                lines = handle.read().splitlines()
+            with open(self.users_file, 'rb') as handle:
+                entries = _users_file_entries(handle.read())
         except (OSError, UnicodeError) as error:
             self.log.write(logging.ERROR, 'Cannot read the users file %s: %s', self.users_file, error)
             return
         users = dict(self._config_users)
-        for number, line in enumerate(lines, 1):
-            line = line.strip()
-            if not line or line.startswith('#'):
-                continue
-            name, sep, stored = line.partition(':')
+        for number, name, stored in entries:
             scheme = _hash_scheme(stored)
-            if not sep or not name:
+            if name is None:
                 self.log.write(logging.WARNING, 'Users file %s line %d ignored: expected user:hash',
                                self.users_file, number)
                 continue
@@ -4687,7 +4711,7 @@ class BasicAuth:
             except (ConfigError, MissingExtraError) as error:
                 self.log.write(logging.WARNING, 'Users file %s: %s', self.users_file, error)
                 continue
-            users[name.strip()] = (stored, scheme)
+            users[name] = (stored, scheme)
         with self._lock:
             self.users = users
             self._file_stamp = stamp
@@ -6866,8 +6890,22 @@ def _run_keys(args: Any) -> int:
     return 0
 
 
+def _reads_back(user: str) -> bool:
+    """True if the users file reads the line ``user:hash`` as this user's, and as nothing else."""
+    try:  # (bytes of the command line that are not UTF-8 arrive as lone surrogates: give them back)
+        return _users_file_entries((user + ':hash').encode('utf-8', 'surrogateescape')) == [(1, user, 'hash')]
+    except UnicodeError:
+        return False
+
+
 def _run_hash_password(args: Any) -> int:
     """``python -m canister hash-password``: print the hash as a config line or a users-file line."""
+    if args.user is not None and not _reads_back(args.user):
+        # (checked before the password is asked for, as argparse checks an option: status 2)
+        print('python -m canister hash-password: error: --user %r: the users file would not read that name back '
+              "(it must be UTF-8 and cannot be empty, hold ':' or a line break, start with '#', or start or end "
+              'with a space)' % args.user, file=sys.stderr)
+        return 2
     password = _read_password()
     if password is None:
         return 1
@@ -6875,7 +6913,7 @@ def _run_hash_password(args: Any) -> int:
         print('An empty password is not allowed.', file=sys.stderr)
         return 1
     encoded = hash_password(password, args.scheme)
-    print('%s:%s' % (args.user, encoded) if args.user else 'auth_basic_password = %s' % encoded)
+    print('auth_basic_password = %s' % encoded if args.user is None else '%s:%s' % (args.user, encoded))
     return 0
 
 
@@ -6893,8 +6931,10 @@ def _run_demo(args: Any) -> int:
             return 1
     try:
         app = _demo_app(args.config)
-    except (configparser.Error, CanisterError) as error:  # not an ini file, a % or $ that Bottle's version
-        # interpolates, or a setting canister refuses (ConfigError) or cannot act on (its log directory)
+    except (configparser.Error, CanisterError, OSError, ValueError, sqlite3.Error) as error:
+        # Not an ini file, text the locale's codec cannot decode (a UnicodeError is a ValueError), a % or $
+        # that Bottle's version interpolates, a setting canister refuses (ConfigError) or cannot act on (its
+        # log directory, a session store it cannot open): one line, as for any mistake in the file.
         print('python -m canister demo: --config %s: %s' % (args.config, ' '.join(str(error).split())),
               file=sys.stderr)
         return 1

@@ -115,6 +115,34 @@ def test_a_pasted_users_file_line_works_for_basic_auth(users_line, tmp_path):
         app.uninstall(True)
 
 
+@pytest.mark.parametrize('user', ['bo:b', '#carol', ' #carol', 'dave\nerin', 'dave\u2028erin', '', ' bob', 'bob ',
+                                  b'bo\x85b'])
+def test_hash_password_refuses_a_user_name_the_users_file_would_read_otherwise(tmp_path, user):
+    """Read back, each line would be another user (bo), a comment, two lines, no user, or an unreadable file."""
+    assert ('`--user` refuses a name that the users file would read back as something else, before asking for '
+            'the password, with one line on stderr and exit status 2' in (ROOT / 'README.md').read_text(encoding='utf-8'))
+    result = run_canister('hash-password', '--user', user, stdin=PASSWORD + '\n', cwd=tmp_path)
+    assert (result.returncode, result.stdout) == (2, '')
+    assert len(result.stderr.splitlines()) == 1
+    assert result.stderr.startswith('python -m canister hash-password: error: --user ')
+    assert 'the users file would not read that name back' in result.stderr
+
+
+def test_hash_password_user_with_spaces_and_accents_logs_in_from_the_users_file(tmp_path):
+    result = run_canister('hash-password', '--user', 'José de la Vega', stdin=PASSWORD + '\n', cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    users = tmp_path / 'users.txt'
+    users.write_bytes(result.stdout.encode('utf-8'))
+    ini = tmp_path / 'app.ini'
+    ini.write_text('[canister]\nauth_basic_users_file = %s\nlog_path = %s\n' % (users, tmp_path / 'logs'))
+    app = ini_app(ini)
+    try:
+        assert client(app).get('/me', headers={'Authorization': basic('José de la Vega', PASSWORD)}).text == \
+            'José de la Vega'
+    finally:
+        app.uninstall(True)
+
+
 def test_hash_password_compares_a_second_line_from_a_pipe(tmp_path):
     same = run_canister('hash-password', stdin=PASSWORD + '\n' + PASSWORD + '\n', cwd=tmp_path)
     assert same.returncode == 0, same.stderr
@@ -254,12 +282,24 @@ def test_the_demo_echo_takes_message_and_times_from_json_a_form_or_the_query():
     ('no-section.ini', 'log_path = stderr\n', '--config no-section.ini: File contains no section headers.'),
     ('bad-value.ini', '[canister]\nlog_level = LOUD\n',
      "--config bad-value.ini: canister.log_level = 'LOUD' is not valid: expected one of"),
+    ('latin-1.ini', '[canister]\ncors = caf\xe9\n'.encode('latin-1'),
+     "--config latin-1.ini: 'utf-8' codec can't decode byte 0xe9"),
+    ('a-directory.ini', 'directory', 'cannot read --config a-directory.ini: Is a directory'),
+    # (the store's error may name the key or not: the line names the file, and no traceback follows)
+    ('store-dir.ini', '[canister]\nlog_path = demo-logs\nsession_store = sqlite:///sessions\n', '--config store-dir.ini: '),
 ])
 def test_the_demo_with_a_config_file_it_cannot_read_stops_with_one_line_naming_it(tmp_path, name, text, why):
-    assert ('A `FILE` that cannot be read (a path that does not exist) or is not an ini file stops the demo '
-            'before it starts, with one line that names the file, and exit status 1; so does one with a setting '
-            'canister refuses, the line saying which and why.' in (ROOT / 'README.md').read_text(encoding='utf-8'))
-    if text is not None:
+    assert ('A `FILE` that cannot be read (a path that does not exist, a directory, text the locale cannot decode) '
+            'or is not an ini file stops the demo before it starts, with one line that names the file, and exit '
+            'status 1; so does one with a setting canister refuses, the line saying which and why, or cannot act on '
+            '(a log directory it cannot write, a session store it cannot open).'
+            in ' '.join((ROOT / 'README.md').read_text(encoding='utf-8').split()))
+    (tmp_path / 'sessions').mkdir()                   # a directory where store-dir.ini names its database
+    if text == 'directory':
+        (tmp_path / name).mkdir()
+    elif isinstance(text, bytes):
+        (tmp_path / name).write_bytes(text)
+    elif text is not None:
         (tmp_path / name).write_text(text)
     result = run_canister('demo', '--config', name, '--port', str(free_port()), cwd=tmp_path, timeout=15)
     assert (result.returncode, result.stdout) == (1, '')

@@ -161,6 +161,20 @@ def test_log_path_stdout_writes_the_lines_to_standard_output(make_app, capfd):
     assert 'GET http://localhost:80/' not in captured.err
 
 
+@pytest.mark.parametrize('written, stream', [('STDOUT', 'stdout'), ('Stderr', 'stderr'), (' StdErr ', 'stderr')])
+def test_log_path_names_the_streams_in_any_case_and_makes_no_directory_of_them(make_app, tmp_path, monkeypatch,
+                                                                             capfd, written, stream):
+    monkeypatch.chdir(tmp_path)
+    app = make_app({'log_path': written})                   # as an ini file's value would arrive
+    app.route('/', callback=lambda: 'ok')
+    client(app).get('/?case=any')
+    captured = capfd.readouterr()
+    output = captured.out if stream == 'stdout' else captured.err
+    assert setting('log_path', stream) in output
+    assert 'GET http://localhost:80/?case=any' in output
+    assert os.listdir(tmp_path) == []
+
+
 # -- line formats --------------------------------------------------------------------
 
 def test_text_lines_have_time_level_thread_and_message(make_app, log_dir):
@@ -752,6 +766,30 @@ def test_a_log_directory_replaced_by_a_file_at_the_day_change_does_not_fail_requ
     assert len(err) == 1
     assert 'logging' in err[0] and 'failed' in err[0]
     assert log_dir.read_text() == 'now a regular file\n'
+
+
+def test_when_the_next_days_file_cannot_be_opened_the_outage_and_its_end_are_each_told_once(make_app, log_dir,
+                                                                                             capfd, monkeypatch):
+    app = make_app()
+    app.route('/', callback=lambda: 'ok')
+    web = client(app)
+    assert web.get('/').text == 'ok'
+    tomorrow = log_dir / ('log.' + today(1))
+    tomorrow.mkdir()                                   # at midnight the new day's file cannot be opened
+    real_time, real_time_ns = time.time, time.time_ns
+    monkeypatch.setattr(time, 'time', lambda: real_time() + 86400)
+    monkeypatch.setattr(time, 'time_ns', lambda: real_time_ns() + 86400 * 10**9)  # (the logging module's clock)
+    for _ in range(3):
+        assert web.get('/?during=outage').text == 'ok'
+    tomorrow.rmdir()                                   # room again: the outage ends
+    for _ in range(2):
+        assert web.get('/?after=outage').text == 'ok'
+    monkeypatch.undo()
+    err = capfd.readouterr().err.splitlines()
+    assert len(err) == 2, err
+    assert err[0].startswith('canister: logging to %s failed: ' % log_dir) and 'Is a directory' in err[0]
+    assert err[1] == 'canister: logging to %s works again' % log_dir
+    assert tomorrow.read_text().count('/?after=outage') == 2
 
 
 def test_apps_sharing_a_log_directory_keep_the_files_of_the_longest_log_days(make_app, log_dir):
