@@ -1,5 +1,6 @@
 """Shared fixtures: an app factory with canister installed, the log directory, a clock to move
-by hand, redis-servers, store URLs and a headless Chromium.  Helpers to import are in tests/helpers.py."""
+by hand, redis-servers, app servers (in this process, or limits_app under gunicorn or waitress), store
+URLs and a headless Chromium.  Helpers to import are in tests/helpers.py."""
 from __future__ import annotations
 
 import os
@@ -12,7 +13,7 @@ import pytest
 
 from helpers import Clock  # first: it puts the canister.py of this checkout on sys.path
 import canister
-from servers import InProcessWaitress, RedisServer
+from servers import AppServer, InProcessWaitress, RedisServer
 from session_kit import STORES, make_store_url
 
 CHROMIUM = os.environ.get('CANISTER_CHROMIUM', '/usr/bin/chromium')
@@ -124,6 +125,24 @@ def serve_with_gates(serve: Callable[[bottle.Bottle], str]) -> Iterator[Callable
     for app in apps:
         for gate in app.all_gates.values():
             gate.release.set()
+
+
+@pytest.fixture
+def serve_limits(tmp_path: Any) -> Iterator[Any]:
+    """``serve_limits(server, **env)``: tests/apps/limits_app.py under a real gunicorn or waitress (one
+    worker, ``env`` added to its environment, the log in tmp_path/logs), started; cleaned up at the end."""
+    started: List[AppServer] = []
+
+    def _serve(server: str, **env: str) -> AppServer:
+        env.setdefault('CANISTER_LOG_PATH', str(tmp_path / 'logs'))
+        app = AppServer('limits_app:app', server=server, workers=1, env=env)
+        started.append(app)
+        return app.start()
+
+    yield _serve
+    for app in started:
+        app.cleanup()
+        assert not app.pids()
 
 
 @pytest.fixture(params=STORES)

@@ -1,5 +1,6 @@
-"""Helpers the test files share: clients, cookies, credentials, the log, a clock to move by hand,
-and the page servers and page scripts of the browser tests.
+"""Helpers the test files share: clients, cookies, credentials and JWT claims, the log, values as a
+handler shows them, the ``keys`` command's listing, a clock to move by hand, and the page servers and
+page scripts of the browser tests.
 
 Fixtures live in conftest.py; what a test imports lives here, each helper defined once.
 """
@@ -144,6 +145,14 @@ def bearer(token: str) -> Dict[str, str]:
     return {'Authorization': 'Bearer ' + token}
 
 
+def claims(**extra: Any) -> Dict[str, Any]:
+    """JWT claims of alice for the next five minutes (``sub``, ``exp``), with ``extra`` added; a claim
+    given as None is left out."""
+    payload = {'sub': 'alice', 'exp': int(time.time()) + 300}
+    payload.update(extra)
+    return {key: value for key, value in payload.items() if value is not None}
+
+
 def write_users(path: pathlib.Path, **passwords: str) -> pathlib.Path:
     """Write a Basic users file, a line per user with a quick PBKDF2 hash of the password; its path."""
     path.write_text(''.join('%s:%s\n' % (name, canister.hash_password(password, 'pbkdf2', iterations=1000))
@@ -154,6 +163,24 @@ def write_users(path: pathlib.Path, **passwords: str) -> pathlib.Path:
 def sqlite_url(path: Any) -> str:
     """The session_store URL of an SQLite file at an absolute path: sqlite:////tmp/..."""
     return 'sqlite:///' + str(path)
+
+
+def shown(value: Any) -> str:
+    """The value's type and the value, a set's items sorted (its order is not the test's business)."""
+    if isinstance(value, (set, frozenset)):
+        return '%s %r' % (type(value).__name__, sorted(value, key=repr))
+    return '%s %r' % (type(value).__name__, value)
+
+
+def keys_listed(stdout: str) -> Dict[str, str]:
+    """``python -m canister keys``'s entries by key, each as one line (a line starting with spaces continues one)."""
+    entries: list = []
+    for line in stdout.splitlines():
+        if line.startswith(' '):
+            entries[-1] += ' ' + line.strip()
+        else:
+            entries.append(line)
+    return {entry.split()[0]: entry for entry in entries}
 
 
 class Clock:

@@ -22,11 +22,16 @@ Typical use::
 App modules live in tests/apps/; tests/apps and the repository root are put on
 the subprocess's PYTHONPATH, so ``session_app:app`` imports ``canister`` from
 the work tree.
+
+At the end, servers in a thread of this process (``WsgirefServer``, bottle's
+default; ``HangingServer``, which never answers) and HTTP as raw bytes over a
+socket (``raw_request``, ``status_of``, ``chunked``).
 """
 import atexit
 import http.client
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -37,6 +42,7 @@ import threading
 import time
 import urllib.parse
 import warnings
+import wsgiref.simple_server
 
 TESTS_DIR = os.path.dirname(os.path.abspath(__file__))
 APPS_DIR = os.path.join(TESTS_DIR, 'apps')
@@ -44,8 +50,9 @@ REPO_ROOT = os.path.dirname(TESTS_DIR)
 HOST = '127.0.0.1'
 
 __all__ = [
-    'AppServer', 'Client', 'InProcessWaitress', 'RedisServer', 'Response', 'ServerError',
-    'UnixHTTPConnection', 'cleanup_all', 'free_port', 'redis_server_binary', 'wait_until',
+    'AppServer', 'Client', 'HangingServer', 'InProcessWaitress', 'RedisServer', 'Response', 'ServerError',
+    'UnixHTTPConnection', 'WsgirefServer', 'chunked', 'cleanup_all', 'free_port', 'raw_request',
+    'redis_server_binary', 'status_of', 'wait_until',
 ]
 
 
@@ -612,3 +619,108 @@ class Client:
             self.cookies.pop(name, None)
         else:
             self.cookies[name] = value
+
+
+# --------------------------------------------------------------------------
+# servers in a thread of this process: bottle's default one, and one that never answers
+
+class _QuietHandler(wsgiref.simple_server.WSGIRequestHandler):
+    def log_message(self, *args):
+        pass
+
+
+class WsgirefServer:
+    """Bottle's default server (``bottle.run()``: the stdlib's wsgiref) on 127.0.0.1, in a thread."""
+
+    def __init__(self, app):
+        self.server = wsgiref.simple_server.make_server('127.0.0.1', 0, app, handler_class=_QuietHandler)
+        self.port = self.server.server_port
+        self.thread = threading.Thread(target=self.server.serve_forever, kwargs={'poll_interval': 0.05}, daemon=True)
+        self.thread.start()
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+        self.thread.join(5)
+
+
+class HangingServer:
+    """Accepts connections and never answers (``url``: a JWKS URL on it, ``accepted``: set at the first)."""
+
+    def __init__(self):
+        self.sock = socket.socket()
+        self.sock.bind(('127.0.0.1', 0))
+        self.sock.listen(16)
+        self.url = 'http://127.0.0.1:%d/jwks' % self.sock.getsockname()[1]
+        self.accepted = threading.Event()
+        self.connections = []
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self):
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            self.connections.append(conn)
+            self.accepted.set()
+
+    def close(self):
+        self.sock.close()
+        for conn in self.connections:
+            conn.close()
+
+
+# --------------------------------------------------------------------------
+# raw HTTP over a socket: bytes as sent, bytes as answered
+
+def raw_request(port, head: bytes, body: bytes = b'', timeout=10.0) -> bytes:
+    """Send the head, then the body from another thread (the server may answer before reading it),
+    and return everything the server sent back until it closed the connection."""
+    sock = socket.create_connection(('127.0.0.1', port), timeout=timeout)
+
+    def send_body():
+        try:
+            sock.sendall(body)
+        except OSError:
+            pass  # the server answered and closed without reading it all
+
+    try:
+        sock.sendall(head)
+        sender = threading.Thread(target=send_body, daemon=True)
+        sender.start()
+        data = b''
+        while True:
+            try:
+                chunk = sock.recv(65536)
+            except ConnectionResetError:
+                break
+            if not chunk:
+                break
+            data += chunk
+        sender.join(timeout)
+        return data
+    finally:
+        sock.close()
+
+
+def status_of(answer: bytes) -> int:
+    """The status code of a raw HTTP answer (the test fails if it does not start with a status line)."""
+    match = re.match(rb'HTTP/1\.[01] (\d{3}) ', answer)
+    assert match, answer[:200]
+    return int(match.group(1))
+
+
+def chunked(body: bytes, broken: int) -> bytes:
+    """``body`` framed with Transfer-Encoding: chunked, in 7-byte chunks; ``broken`` 1 drops the end of
+    the last chunk, 2 puts a chunk size that is not hex first, 3 gives a huge size and a short chunk."""
+    chunks = [body[i:i + 7] for i in range(0, len(body), 7)]
+    out = b''.join(b'%x\r\n%s\r\n' % (len(chunk), chunk) for chunk in chunks) + b'0\r\n\r\n'
+    if broken == 1:
+        return out[:-3]
+    if broken == 2:
+        return b'zz\r\n' + out
+    if broken == 3:
+        return b'ffffffffffff\r\nabc'
+    return out

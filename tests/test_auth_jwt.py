@@ -8,7 +8,6 @@ import http.server
 import json
 import math
 import re
-import socket
 import sys
 import threading
 import time
@@ -20,7 +19,8 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 import canister
 from canister import session
-from helpers import bearer, client, read_log
+from helpers import bearer, claims, client, read_log
+from servers import HangingServer
 
 SECRET = 'k9Qv2Lr7Zt4Wm8Xc1Bn5Hs3Jd6Fg0Pa-Tq7Ye2Ui9Oo4Kl1Mz8Nx5Cv3Bb6Vn0Q'  # 64 bytes
 
@@ -29,12 +29,6 @@ SECRET = 'k9Qv2Lr7Zt4Wm8Xc1Bn5Hs3Jd6Fg0Pa-Tq7Ye2Ui9Oo4Kl1Mz8Nx5Cv3Bb6Vn0Q'  # 64
 
 def b64url(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b'=').decode('ascii')
-
-
-def claims(**extra):
-    payload = {'sub': 'alice', 'exp': int(time.time()) + 300}
-    payload.update(extra)
-    return {key: value for key, value in payload.items() if value is not None}
 
 
 def hs_token(key=SECRET, algorithm='HS256', **extra):
@@ -155,34 +149,6 @@ def jwks_server():
     server = JwksServer()
     yield server
     server.close()
-
-
-class HangingServer:
-    """Accepts connections and never answers."""
-
-    def __init__(self):
-        self.sock = socket.socket()
-        self.sock.bind(('127.0.0.1', 0))
-        self.sock.listen(16)
-        self.url = 'http://127.0.0.1:%d/jwks' % self.sock.getsockname()[1]
-        self.accepted = threading.Event()
-        self.connections = []
-        self.thread = threading.Thread(target=self._run, daemon=True)
-        self.thread.start()
-
-    def _run(self):
-        while True:
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
-                return
-            self.connections.append(conn)
-            self.accepted.set()
-
-    def close(self):
-        self.sock.close()
-        for conn in self.connections:
-            conn.close()
 
 
 @pytest.fixture

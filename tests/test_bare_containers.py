@@ -2,8 +2,7 @@
 the handler gets that class, holding the values as sent (text; from JSON, the JSON values as they are)."""
 import typing
 
-from helpers import client
-from test_param_forms import shown
+from helpers import client, shown
 
 
 def bare_app(make_app):

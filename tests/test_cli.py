@@ -15,7 +15,7 @@ import bottle
 import pytest
 
 import canister
-from helpers import ROOT, basic, client
+from helpers import ROOT, basic, client, keys_listed
 from servers import Client, free_port
 
 HASH = re.compile(r'pbkdf2_sha256:\d+:[A-Za-z0-9_-]+:[A-Za-z0-9_-]+')
@@ -158,17 +158,6 @@ def test_hash_password_help_says_what_it_reads_from_a_pipe(tmp_path):
     assert result.returncode == 0
     text = ' '.join(result.stdout.split())
     assert 'From a pipe the first line is the password; a second line, if there is one, must repeat it' in text
-
-
-def keys_listed(stdout: str) -> dict:
-    """``python -m canister keys``'s entries by key, each as one line (a line starting with spaces continues one)."""
-    entries: list = []
-    for line in stdout.splitlines():
-        if line.startswith(' '):
-            entries[-1] += ' ' + line.strip()
-        else:
-            entries.append(line)
-    return {entry.split()[0]: entry for entry in entries}
 
 
 def test_keys_lists_every_config_key_with_its_default(tmp_path):

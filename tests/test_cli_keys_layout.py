@@ -8,8 +8,7 @@ import sys
 import pytest
 
 import canister
-from helpers import ROOT
-from test_cli import keys_listed
+from helpers import ROOT, keys_listed
 
 MEANING_COLUMN = 38  # key (24), default (12), a space after each
 

@@ -14,9 +14,9 @@ import jwt as pyjwt
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 import canister
-from helpers import bearer, cookie_value, cookieless_client, finishes_in_child, read_log, with_cookie
+from helpers import bearer, claims, cookie_value, cookieless_client, finishes_in_child, read_log, with_cookie
+from servers import HangingServer
 from session_kit import add_session_routes, plugin_of
-from test_auth_jwt import HangingServer, claims
 
 
 def held_for_a_while(lock, seconds=1.0):

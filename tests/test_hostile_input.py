@@ -53,7 +53,7 @@ sys.path.insert(0, TESTS_DIR)
 from hostile_app import (  # noqa: E402
     ALLOWED_ORIGIN, JWT_SECRET, PASSWORD, USERNAME, build_app,
 )
-from servers import AppServer, RedisServer  # noqa: E402
+from servers import RedisServer, chunked  # noqa: E402
 
 import jwt  # noqa: E402  (PyJWT, a test requirement)
 
@@ -529,18 +529,6 @@ def multipart_bodies(draw: Any) -> Tuple[bytes, str]:
     return body, content_type
 
 
-def _chunked(body: bytes, broken: int) -> bytes:
-    chunks = [body[i:i + 7] for i in range(0, len(body), 7)]
-    out = b''.join(b'%x\r\n%s\r\n' % (len(chunk), chunk) for chunk in chunks) + b'0\r\n\r\n'
-    if broken == 1:
-        return out[:-3]
-    if broken == 2:
-        return b'zz\r\n' + out
-    if broken == 3:
-        return b'ffffffffffff\r\nabc'
-    return out
-
-
 @st.composite
 def bodies(draw: Any) -> Tuple[bytes, Dict[str, str]]:
     """A body and the headers that describe it (sometimes wrongly)."""
@@ -563,7 +551,7 @@ def bodies(draw: Any) -> Tuple[bytes, Dict[str, str]]:
     if draw(st.integers(0, 4)) == 0:  # the Content-Type of another kind of body
         headers['Content-Type'] = draw(content_types)
     if body and draw(st.integers(0, 7)) == 0:
-        body = _chunked(body, draw(st.integers(0, 3)))
+        body = chunked(body, draw(st.integers(0, 3)))
         headers['Transfer-Encoding'] = draw(st.sampled_from(['chunked', 'Chunked', 'gzip, chunked']))
     return body, headers
 
@@ -955,22 +943,6 @@ def _raw_exchange(port: int, head: bytes, body: bytes = b'', timeout: float = 5.
     return status, answer, time.monotonic() - started
 
 
-@pytest.fixture
-def serve_limits(tmp_path: Any) -> Iterator[Any]:
-    started: List[AppServer] = []
-
-    def _serve(server: str, **env: str) -> AppServer:
-        env.setdefault('CANISTER_LOG_PATH', str(tmp_path / 'logs'))
-        app = AppServer('limits_app:app', server=server, workers=1, env=env)
-        started.append(app)
-        return app.start()
-
-    yield _serve
-    for app in started:
-        app.cleanup()
-        assert not app.pids()
-
-
 def test_real_server_answers_413_from_content_length_alone(serve_limits: Any) -> None:
     """gunicorn hands the request over once the headers are in: canister answers 413
     at once, without waiting for the 20 MB that were announced and never sent."""
@@ -1019,7 +991,7 @@ def test_real_server_answers_431_for_big_headers(serve_limits: Any, header: str)
 
 def _post_chunked(app: bottle.Bottle, body: bytes, content_type: str = 'application/json',
                   path: str = '/json') -> Tuple[webtest.TestResponse, int]:
-    stream = _RecordingInput(_chunked(body, broken=0))
+    stream = _RecordingInput(chunked(body, broken=0))
     request = make_request('POST', path, headers={'Content-Type': content_type, 'Transfer-Encoding': 'chunked'},
                            stream=stream, content_length=None)
     response = webtest.TestApp(app, lint=False).do_request(request, status=None, expect_errors=True)
@@ -1078,7 +1050,7 @@ _CHUNKED_HEAD = (b'POST /typed HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: appl
 def test_real_server_binds_parameters_from_a_chunked_json_body(serve_limits: Any, server: str) -> None:
     """gunicorn de-chunks the body but keeps the header, which Bottle alone answers with a 400."""
     app = serve_limits(server, CANISTER_MAX_BODY_SIZE='1000')
-    status, answer, _ = _raw_exchange(app.port, _CHUNKED_HEAD, _chunked(b'{"n": 42, "flag": "yes"}', broken=0))
+    status, answer, _ = _raw_exchange(app.port, _CHUNKED_HEAD, chunked(b'{"n": 42, "flag": "yes"}', broken=0))
     assert status == 200, answer[:500]
     assert json.loads(answer.split(b'\r\n\r\n', 1)[1]) == {'n': 42, 'flag': True, 'ids': None, 'ratio': None}
 
@@ -1087,6 +1059,6 @@ def test_real_server_binds_parameters_from_a_chunked_json_body(serve_limits: Any
 def test_real_server_answers_413_to_a_chunked_body_over_the_limit(serve_limits: Any, server: str) -> None:
     app = serve_limits(server, CANISTER_MAX_BODY_SIZE='1000')
     body = b'{"n": 1, "pad": "' + b'x' * 5000 + b'"}'
-    status, answer, _ = _raw_exchange(app.port, _CHUNKED_HEAD, _chunked(body, broken=0))
+    status, answer, _ = _raw_exchange(app.port, _CHUNKED_HEAD, chunked(body, broken=0))
     assert status == 413, answer[:500]
     assert b'1000' in answer and b'<html' not in answer.lower()

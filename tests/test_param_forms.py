@@ -6,14 +6,7 @@ from typing import FrozenSet, Iterable, List, Optional, Sequence, Set, Tuple, Un
 
 import pytest
 
-from helpers import client, read_log
-
-
-def shown(value):
-    """The value's type and the value, a set's items sorted (its order is not the test's business)."""
-    if isinstance(value, (set, frozenset)):
-        return '%s %r' % (type(value).__name__, sorted(value, key=repr))
-    return '%s %r' % (type(value).__name__, value)
+from helpers import client, read_log, shown
 
 
 def warnings_in(log):

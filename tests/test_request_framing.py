@@ -9,73 +9,14 @@ import io
 import json
 import re
 import socket
-import threading
-import wsgiref.simple_server
 
 import bottle
 import pytest
 
-import test_hostile_input
 from helpers import client, read_log
-from servers import InProcessWaitress
+from servers import InProcessWaitress, WsgirefServer, chunked, raw_request, status_of
 
 CHUNKED_300K = b''.join(b'%x\r\n%s\r\n' % (1000, b'a' * 1000) for _ in range(300)) + b'0\r\n\r\n'
-
-
-class _QuietHandler(wsgiref.simple_server.WSGIRequestHandler):
-    def log_message(self, *args):
-        pass
-
-
-class WsgirefServer:
-    """Bottle's default server (``bottle.run()``: the stdlib's wsgiref) on 127.0.0.1, in a thread."""
-
-    def __init__(self, app):
-        self.server = wsgiref.simple_server.make_server('127.0.0.1', 0, app, handler_class=_QuietHandler)
-        self.port = self.server.server_port
-        self.thread = threading.Thread(target=self.server.serve_forever, kwargs={'poll_interval': 0.05}, daemon=True)
-        self.thread.start()
-
-    def close(self):
-        self.server.shutdown()
-        self.server.server_close()
-        self.thread.join(5)
-
-
-def raw_request(port, head: bytes, body: bytes = b'', timeout=10.0) -> bytes:
-    """Send the head, then the body from another thread (the server may answer before reading it),
-    and return everything the server sent back until it closed the connection."""
-    sock = socket.create_connection(('127.0.0.1', port), timeout=timeout)
-
-    def send_body():
-        try:
-            sock.sendall(body)
-        except OSError:
-            pass  # the server answered and closed without reading it all
-
-    try:
-        sock.sendall(head)
-        sender = threading.Thread(target=send_body, daemon=True)
-        sender.start()
-        data = b''
-        while True:
-            try:
-                chunk = sock.recv(65536)
-            except ConnectionResetError:
-                break
-            if not chunk:
-                break
-            data += chunk
-        sender.join(timeout)
-        return data
-    finally:
-        sock.close()
-
-
-def status_of(answer: bytes) -> int:
-    match = re.match(rb'HTTP/1\.[01] (\d{3}) ', answer)
-    assert match, answer[:200]
-    return int(match.group(1))
 
 
 def body_app(make_app, calls, **overrides):
@@ -202,8 +143,7 @@ def test_a_content_length_padded_with_5000_zeros_is_its_value(make_app, wsgiref_
 
 # -- a body gunicorn de-chunks (it keeps Transfer-Encoding, drops the framing, sets wsgi.input_terminated) --------
 
-# (serve_limits: tests/apps/limits_app.py under gunicorn; _chunked frames a body in 7-byte chunks)
-serve_limits = test_hostile_input.serve_limits
+# (serve_limits: tests/apps/limits_app.py under gunicorn; chunked frames a body in 7-byte chunks)
 UPLOAD_LIMIT = 150000  # over bottle.BaseRequest.MEMFILE_MAX (102400), so the body read is spooled to a file
 
 
@@ -225,7 +165,7 @@ def test_gunicorn_binds_the_parameters_of_a_chunked_upload_past_memfile_max(serv
     assert bottle.BaseRequest.MEMFILE_MAX < 130000 < UPLOAD_LIMIT
     server = serve_limits('gunicorn', CANISTER_MAX_BODY_SIZE=str(UPLOAD_LIMIT))
     body = multipart_upload(b'b0undary', 130000)
-    answer = raw_request(server.port, chunked_upload_head(b'b0undary'), test_hostile_input._chunked(body, broken=0))
+    answer = raw_request(server.port, chunked_upload_head(b'b0undary'), chunked(body, broken=0))
     assert status_of(answer) == 200, answer[:500]
     assert json.loads(answer.split(b'\r\n\r\n', 1)[1]) == {
         'size': 130000, 'filename': 'data.bin', 'note': 'big one', 'count': 3}
@@ -233,7 +173,7 @@ def test_gunicorn_binds_the_parameters_of_a_chunked_upload_past_memfile_max(serv
 
 def test_gunicorn_answers_413_to_a_chunked_upload_as_soon_as_it_passes_the_limit(serve_limits, tmp_path):
     server = serve_limits('gunicorn', CANISTER_MAX_BODY_SIZE=str(UPLOAD_LIMIT))
-    framed = test_hostile_input._chunked(multipart_upload(b'b0undary', 200000), broken=0)
+    framed = chunked(multipart_upload(b'b0undary', 200000), broken=0)
     # Only the first 164,000 bytes or so of the body are sent (7-byte chunks, 12 bytes each framed), and
     # the connection is kept open: the answer cannot wait for more of it, nor for the 64 KiB a plain read
     # would ask.  (Some 14 KB past the limit, since gunicorn 23, the last for Python 3.9, reads ahead

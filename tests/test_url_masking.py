@@ -9,7 +9,7 @@ import pytest
 
 import canister
 from helpers import read_log
-from test_request_framing import WsgirefServer, raw_request, status_of
+from servers import WsgirefServer, raw_request, status_of
 
 #: Passwords, and the pieces of each that must never be seen (split at the characters that ended the old mask).
 PASSWORDS = ['S3cr#Et9x', 'Zm9v/YmFy+pw', 'Qu3r?Y9ry', 'At7s@Gn4x', 'Al1x/Of2x?Th3x#Em4x@On5x', 'Pl4inPw9']
