@@ -6939,7 +6939,12 @@ def _run_demo(args: Any) -> int:
               file=sys.stderr)
         return 1
     print('Canister demo on http://%s:%d/ (Ctrl-C to stop)' % (args.host, args.port), flush=True)
-    bottle.run(app, host=args.host, port=args.port, quiet=True)
+    try:
+        bottle.run(app, host=args.host, port=args.port, quiet=True)
+    except OSError as error:  # the port is taken, the address is not this host's
+        print('python -m canister demo: cannot serve on %s:%d: %s' % (args.host, args.port, error.strerror or error),
+              file=sys.stderr)
+        return 1
     return 0
 
 

@@ -297,6 +297,19 @@ def test_the_demo_with_a_config_file_it_cannot_read_stops_with_one_line_naming_i
     assert not (tmp_path / 'logs').exists()
 
 
+def test_the_demo_on_a_port_already_taken_stops_with_one_line_and_status_1(tmp_path):
+    import socket
+    with socket.socket() as taken:
+        taken.bind(('127.0.0.1', 0))
+        taken.listen(1)
+        port = taken.getsockname()[1]
+        done = run_canister('demo', '--port', str(port), cwd=tmp_path)
+    assert done.returncode == 1
+    assert done.stderr.strip().splitlines()[-1] == ('python -m canister demo: cannot serve on 127.0.0.1:%d: '
+                                                    'Address already in use' % port), done.stderr
+    assert 'Traceback' not in done.stderr  # (before it: the demo's own log lines, on stderr)
+
+
 def test_the_demo_reads_a_config_file(tmp_path):
     logs = tmp_path / 'demo-logs'
     ini = tmp_path / 'demo.ini'
