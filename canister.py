@@ -3622,7 +3622,10 @@ class SessionManager:
         self.update: Callable[..., Tuple[bool, Optional[str]]] = getattr(store, 'update', None) or \
             functools.partial(SessionStore.update, store)
         kind = type(store)
-        if getattr(kind, 'update', SessionStore.update) is SessionStore.update:
+        #: The store's ``update`` is its own (taken as atomic): a request that left its session unchanged
+        #: extends its life with a compare-and-set of the record to itself rather than ``touch``.
+        self.atomic_update = getattr(kind, 'update', SessionStore.update) is not SessionStore.update
+        if not self.atomic_update:
             self.warnings.append(
                 'The session store %s has no atomic update(): concurrent requests of one session may lose '
                 'changes, and a request that overlaps a logout may bring the session back (see "Writing a store" '
@@ -3631,8 +3634,14 @@ class SessionManager:
     def find(self, sid: str) -> Optional[_Parsed]:
         """The live session ``sid`` as stored (decoded), or None: unknown, expired, moved or corrupt."""
         record = self.load_record(sid)
-        entry = self.decoded(sid, record) if record is not None else None
-        if entry is None or (self.max_age and entry[3] + self.max_age * 1000 <= _now() * 1000):
+        if record is None:
+            return None
+        entry = self.decoded(sid, record)
+        if entry is None:
+            if self.touches_on_load and _marker(record) is not None:  # the read gave a marker a session's life:
+                self.update(sid, record, record, _MOVED_TTL)  # its own again (the rare read of an old id)
+            return None
+        if self.max_age and entry[3] + self.max_age * 1000 <= _now() * 1000:
             return None
         return entry
 
@@ -4056,22 +4065,30 @@ class SessionState:
         return True
 
     def _touch(self, headers: Headers, https: bool, sid: str, ttl: float) -> None:
-        """The session is as loaded: only its lifetime slides (unless loading it did that already).
+        """The session is as loaded: only its life slides (unless loading it did that already).
 
-        A session with a lifetime of its own sends its cookie again (it slides too), but only
-        once the store confirms the session still lives under this id: a login in another
-        request may have moved it meanwhile, and the browser's cookie must stay the new id."""
+        Only while the store holds the record this request loaded (``_extend``): a request that
+        changed it meanwhile set its life then, maybe to another length (``remember``), which
+        stands.  A store without an atomic ``update`` is touched, which can only lengthen it.
+        A session with a lifetime of its own sends its cookie again (it slides too), with the
+        length stored, but only once the store confirms the session still lives under this id:
+        a login in another request may have moved it meanwhile, and the browser's cookie must
+        stay the new id."""
         manager = self.manager
         assert manager is not None
         if not self.lifetime:
-            if not manager.touches_on_load:
+            if manager.touches_on_load:
+                return
+            if manager.atomic_update:
+                self._extend(sid, ttl)
+            else:
                 manager.store.touch(sid, ttl)
             return
-        stopped = self._compare_and_set(sid, None, ttl)
+        stopped, ttl = self._extend(sid, ttl)
         if stopped is not None:
             self._ended(headers, https, moved=stopped is _MOVED)
-            return
-        manager.set_cookie(headers, sid, https, max_age=ttl)
+        elif ttl:
+            manager.set_cookie(headers, sid, https, max_age=ttl)
 
     def _store(self, sid: str, record: str, ttl: float) -> Optional[str]:
         """Store ``record`` under ``sid``: a new session, one moved to a new id, or an update of the
@@ -4154,29 +4171,25 @@ class SessionState:
         self.sid = target  # the same person: this request's changes go where the session is now
         return self._update()
 
-    def _compare_and_set(self, sid: str, new: Optional[str], ttl: float) -> Optional[str]:
-        """Store ``new`` (None: the record as it is then, to extend its life) under the live session
-        ``sid``, whatever parallel requests change in it meanwhile.  Return None once done, or what
-        stops it: ``''`` when another request ended the session, ``_MOVED`` when one moved it."""
+    def _extend(self, sid: str, ttl: float) -> Tuple[Optional[str], float]:
+        """Give the session ``sid`` ``ttl`` seconds from now if the store still holds the record this
+        request loaded (a compare-and-set of that record to itself).  Return what stops it (``''``
+        when another request ended the session, ``_MOVED`` when one moved it; None while it lives)
+        and the length the store gives it: ``ttl``, or, when another request changed the record
+        meanwhile and set its life then (not set again here), the length of that record if it has
+        one of its own (0 if not)."""
         manager = self.manager
         assert manager is not None
-        expected = self.snapshot
-        for attempt in range(_UPDATE_TRIES):
-            started = time.monotonic()
-            done, current = manager.update(sid, expected, expected if new is None else new, ttl)
-            if done:
-                return None
-            if current is None or _marker(current) is not None:  # ended, being ended, or moved
-                return _MOVED if _moved_to(current) is not None else ''
-            expected = current
-            if new is None:  # the record as stored now lives by its own lifetime, which may be another
-                try:
-                    stored = _read_record(current)
-                    ttl = manager.ttl(stored.lifetime, stored.created_ms)
-                except ValueError:
-                    pass
-            _pause_after_collision(attempt, started)
-        raise StoreUnavailable('the session %s... kept changing under concurrent requests' % sid[:6])
+        done, current = manager.update(sid, self.snapshot, self.snapshot, ttl)
+        if done:
+            return None, ttl
+        if current is None or _marker(current) is not None:  # ended, being ended, or moved
+            return (_MOVED if _moved_to(current) is not None else ''), 0.0
+        try:
+            stored = _read_record(current)
+        except ValueError:  # (corrupt: no session for the next request either)
+            return None, 0.0
+        return None, manager.ttl(stored.lifetime, stored.created_ms) if stored.lifetime else 0.0
 
     def _update(self) -> Optional[str]:
         """Replace the stored record with this request's changes; or the record that stops it
@@ -4340,7 +4353,7 @@ class SessionState:
         except ValueError:
             return
         if lifetime and self.sid is not None:
-            self._compare_and_set(self.sid, None, manager.ttl(lifetime, self.created_ms))
+            self._extend(self.sid, manager.ttl(lifetime, self.created_ms))
 
 
 _OUTSIDE = ('canister.session is only available while canister serves a request, in the thread that serves it '

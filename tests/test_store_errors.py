@@ -97,7 +97,7 @@ def test_a_four_method_store_whose_save_raises_gives_a_plain_500_and_a_logged_tr
     assert_plain_500_and_logged_traceback(response, log_dir, 'save')
 
 
-@pytest.mark.parametrize('method, path', [('update', '/'), ('touch', '/read'), ('delete', '/logout')])
+@pytest.mark.parametrize('method, path', [('update', '/'), ('update', '/read'), ('delete', '/logout')])
 def test_a_store_method_raising_after_the_handler_gives_a_plain_500_and_a_logged_traceback(make_app, log_dir,
                                                                                            method, path):
     store = FaultyStore()
@@ -110,6 +110,24 @@ def test_a_store_method_raising_after_the_handler_gives_a_plain_500_and_a_logged
     assert_plain_500_and_logged_traceback(response, log_dir, method)
     store.broken = set()
     assert web.get('/read', headers=with_cookie(sid)).status_int == 200  # the next request is served
+
+
+class FourMethodTouchBug(FourMethodStore):
+    """A store with only the four required methods, whose touch has a bug."""
+
+    def touch(self, sid, ttl):
+        raise RuntimeError('store bug in touch')
+
+
+def test_a_four_method_store_whose_touch_raises_gives_a_plain_500_and_a_logged_traceback(make_app, log_dir):
+    """A store without an atomic update is touched by a request that only read its session (one with
+    an update has the record compared and set to itself instead)."""
+    with pytest.warns(canister.CanisterWarning):
+        app = store_app(make_app, FourMethodTouchBug())
+    web = cookieless_client(app)
+    sid = cookie_value(web.get('/'))
+    response = web.get('/read', headers=with_cookie(sid), expect_errors=True)
+    assert_plain_500_and_logged_traceback(response, log_dir, 'touch')
 
 
 class LoadBug(FourMethodSaveBug):
