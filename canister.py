@@ -2409,7 +2409,7 @@ class MemoryStore(SessionStore):
                 return _GONE  # (expired while the request ran: as in the other stores, it stays so)
             if entry[14:] != expected:
                 return False, entry[14:]
-            if record[:1] == '"':  # a marker (moved to a new id, or ended): no session, kept apart
+            if record[0] == '"':  # a marker (moved to a new id, or ended; a record is never ''): kept apart
                 self._drop(shard, sid)  # (out of the user index and of its dict)
                 self._mark(shard, sid, expires + 'm' + record)
             elif sid == shard.last:  # already the most recent of its dict: replaced in place
