@@ -599,8 +599,9 @@ KEYS: Dict[str, _Key] = {key.name: key for key in (
     _Key('session_max_age', 0, _as_number(int, 0, _SECONDS_MAX), 'absolute session lifetime in seconds (0: none)'),
     _Key('session_max', 100000, _as_number(int, 1),
          'most sessions the memory store keeps (over it, the least recently used anonymous session goes first; '
-         'a session with a user goes only when no anonymous session other than the one being saved is left in '
-         'its shard)'),
+         'a session with a user goes only when no anonymous session other than the one being saved, and the one '
+         'a login or `regenerate()` moves it from, is left in its shard); the markers a move leaves on old ids '
+         'are kept besides them, at most as many again'),
     _Key('session_samesite', 'Lax', _as_choice('Lax', 'Strict', 'None'),
          'SameSite of the cookie: Lax, Strict or None (None forces Secure)'),
     _Key('session_secure', False, _as_bool, 'always mark the cookie Secure (it is anyway on HTTPS requests)'),
@@ -2304,7 +2305,8 @@ _GONE: Tuple[bool, Optional[str]] = (False, None)
 
 
 class _Shard:
-    """One slice of the memory store: two dicts of records, each in least-recently-used order.
+    """One slice of the memory store: two dicts of records, each in least-recently-used order,
+    and one of markers.
 
     A dict iterates in insertion order, so taking a session out and putting it back
     moves it to the end: the front of a dict is its least recently used session, the
@@ -2317,10 +2319,13 @@ class _Shard:
     returning client's next request usually lands there).  Each session costs one dict
     item whose key and value are strings, and dicts that hold only strings are
     invisible to the garbage collector: a million sessions add nothing to its pauses.
+    ``markers`` holds the ids a session moved from (or that are being ended) for the
+    minute their marker lives: they are no sessions, so eviction never takes one to
+    make room for a session, and a request racing the move still finds where it went.
     """
 
     #: Up to 1024 shards, each made once: slots keep them small.
-    __slots__ = ('anonymous', 'users', 'last', 'check_at')
+    __slots__ = ('anonymous', 'users', 'markers', 'last', 'check_at')
 
     def __init__(self) -> None:
         #: sid -> entry: the expiry in ms (13 digits, 0: never), ``u`` if the session has a
@@ -2328,6 +2333,9 @@ class _Shard:
         #: ``anonymous``), then the record; oldest use first.
         self.anonymous: Dict[str, str] = {}
         self.users: Dict[str, str] = {}
+        #: sid -> entry of a marker (``_MOVED_TO``, ``_ENDING``; flag ``m``), oldest first: each lives
+        #: ``_MOVED_TTL``, so the front also expires first.  Never ``last``.
+        self.markers: Dict[str, str] = {}
         self.last: Optional[str] = None
         #: No session of the shard expires before this time (a lower bound: look again then).
         self.check_at = 0.0
@@ -2341,9 +2349,11 @@ class MemoryStore(SessionStore):
     entries per write: there is no global sweep and no request waits on housekeeping.
     A shard holds about 4096 sessions (up to 1024 shards), so the rare resize of its
     dicts copies a few thousand items, not the whole store.  Anonymous sessions are
-    evicted first.  Sessions with a user are also listed in an index by user (anonymous
-    ones are not); every change is made under one lock, so an update never brings back
-    a session deleted meanwhile.
+    evicted first.  Markers (an id a session moved from) are kept apart and not counted:
+    at most ``max_sessions`` of them besides the sessions, the oldest going first beyond.
+    Sessions with a user are also listed in an index by user (anonymous ones are not);
+    every change is made under one lock, so an update never brings back a session
+    deleted meanwhile.
     """
 
     def __init__(self, max_sessions: int = 100000) -> None:
@@ -2351,6 +2361,8 @@ class MemoryStore(SessionStore):
         self._shards = [_Shard() for _ in range(min(1024, max(1, max_sessions // 4096)))]
         self._shard_count = len(self._shards)
         self._size = 0
+        #: How many markers the shards hold (not counted in ``_size``).
+        self._marked = 0
         self._lock = threading.Lock()
         _MEMORY_LOCKS.add(self)
         #: 30 bits of a user key's hash -> the sid of its one session, or a set of sids when it has
@@ -2366,9 +2378,9 @@ class MemoryStore(SessionStore):
         entry = shard.anonymous.get(sid)
         if entry is None:
             entry = shard.users.get(sid)
-            if entry is None:  # absent, or taken out and not yet put back by a write's _use: look again
+            if entry is None:  # absent, a marker, or being moved by a write: look again
                 with self._lock:
-                    entry = shard.anonymous.get(sid) or shard.users.get(sid)
+                    entry = shard.anonymous.get(sid) or shard.users.get(sid) or shard.markers.get(sid)
                 if entry is None:
                     return None
         expires = int(entry[:13])
@@ -2381,14 +2393,15 @@ class MemoryStore(SessionStore):
         calls ``create`` and ``update``, which are told the user or keep it)."""
         self.create(sid, record, ttl, _record_user_key(record))
 
-    def create(self, sid: str, record: str, ttl: float, user_key: Optional[str]) -> None:
+    def create(self, sid: str, record: str, ttl: float, user_key: Optional[str],
+               moved_from: Optional[str] = None) -> None:
+        """Store a new session; ``moved_from``: the id a login or regenerate moves it from, which
+        making room never evicts (it is about to become a marker, which the bound does not count)."""
         shard = self._shards[hash(sid) % self._shard_count]
         with self._lock:
-            if sid in shard.anonymous or sid in shard.users:  # (ids are fresh: never, but one dict each)
+            if sid in shard.anonymous or sid in shard.users or sid in shard.markers:  # (ids are fresh: never)
                 self._drop(shard, sid)
-            if user_key is not None:
-                self._index(user_key, sid)
-            self._use(shard, sid, '%013d%s%s' % (_expiry_ms(ttl), '-' if user_key is None else 'u', record))
+            self._add(shard, sid, '%013d' % _expiry_ms(ttl), record, user_key, moved_from)
 
     def update(self, sid: str, expected: str, record: str, ttl: float) -> Tuple[bool, Optional[str]]:
         shard = self._shards[hash(sid) % self._shard_count]
@@ -2401,20 +2414,32 @@ class MemoryStore(SessionStore):
                 entries = shard.users
                 entry = entries.get(sid)
                 if entry is None:
-                    return _GONE
+                    return self._update_marker(shard, sid, expected, record, expires, now)
             if entry[0] != '0' and int(entry[:13]) <= now:  # '0...': never
                 return _GONE  # (expired while the request ran: as in the other stores, it stays so)
             if entry[14:] != expected:
                 return False, entry[14:]
-            flag = entry[13]
-            if flag == 'u' and record[:1] == '"':  # a marker (moved to a new id, or ended): not listed
-                self._drop(shard, sid)  # (out of the user index and of ``users``)
-                self._use(shard, sid, expires + '-' + record)
+            if record[0] == '"':  # a marker (moved to a new id, or ended; a record is never ''): kept apart
+                self._drop(shard, sid)  # (out of the user index and of its dict)
+                self._mark(shard, sid, expires + 'm' + record)
             elif sid == shard.last:  # already the most recent of its dict: replaced in place
-                entries[sid] = expires + flag + record
+                entries[sid] = expires + entry[13] + record
             else:
-                self._use(shard, sid, expires + flag + record)
+                self._use(shard, sid, expires + entry[13] + record)
             return _DONE
+
+    def _update_marker(self, shard: _Shard, sid: str, expected: str, record: str, expires: str,
+                       now: float) -> Tuple[bool, Optional[str]]:
+        """``update`` of an id that holds no session: a marker (replaced only if it is ``expected``,
+        which canister never asks), or nothing."""
+        entry = shard.markers.get(sid)
+        if entry is None or (entry[0] != '0' and int(entry[:13]) <= now):
+            return _GONE
+        if entry[14:] != expected:
+            return False, entry[14:]
+        self._drop(shard, sid)
+        self._add(shard, sid, expires, record, _record_user_key(record))
+        return _DONE
 
     def touch(self, sid: str, ttl: float) -> None:
         shard = self._shards[hash(sid) % self._shard_count]
@@ -2480,17 +2505,31 @@ class MemoryStore(SessionStore):
         if entry is None:
             entry = shard.users.pop(sid, None)
             if entry is None:
-                return False
+                if shard.markers.pop(sid, None) is None:
+                    return False
+                self._marked -= 1
+                return True  # (a marker is never ``last``)
             self._unindex(entry, sid)
         self._size -= 1
         if sid == shard.last:
             shard.last = None
         return True
 
-    def _use(self, shard: _Shard, sid: str, entry: str) -> None:
+    def _add(self, shard: _Shard, sid: str, expires: str, record: str, user_key: Optional[str],
+             moved_from: Optional[str] = None) -> None:
+        """Put a record that is in no dict yet where it belongs: a marker in ``markers``, a session
+        at the end of its dict (listed under ``user_key`` if it has one); see ``create``."""
+        if record[:1] == '"':
+            self._mark(shard, sid, expires + 'm' + record)
+            return
+        if user_key is not None:
+            self._index(user_key, sid)
+        self._use(shard, sid, expires + ('-' if user_key is None else 'u') + record, moved_from)
+
+    def _use(self, shard: _Shard, sid: str, entry: str, moved_from: Optional[str] = None) -> None:
         """Put the session at the end of its dict (``users`` or ``anonymous``, by its flag), which it
         is already in if it exists: a flag changes only in ``update`` (and an id in use in ``create``),
-        which drop the old entry first."""
+        which drop the old entry first.  ``moved_from``: see ``create``."""
         entries = shard.users if entry[13] == 'u' else shard.anonymous
         if sid == shard.last:  # already at the end of its dict: replaced in place
             entries[sid] = entry
@@ -2500,17 +2539,33 @@ class MemoryStore(SessionStore):
         entries[sid] = entry
         shard.last = sid
         if self._size > self.max_sessions or shard.check_at <= _now():
+            self._housekeep(shard, moved_from)
+
+    def _mark(self, shard: _Shard, sid: str, entry: str) -> None:
+        """Put a marker, in no dict yet, at the end of the shard's markers; beyond ``max_sessions``
+        markers (that many moves within their minute), the oldest goes."""
+        shard.markers[sid] = entry
+        self._marked += 1
+        if self._marked > self.max_sessions:
+            for markers in itertools.chain((shard.markers,), (other.markers for other in self._shards)):
+                oldest = next((marked for marked in itertools.islice(markers, 2) if marked != sid), None)
+                if oldest is not None:
+                    del markers[oldest]
+                    self._marked -= 1
+                    break
+        if shard.check_at <= _now():
             self._housekeep(shard)
 
-    def _housekeep(self, shard: _Shard, budget: int = 8) -> None:
-        """Evict a session if the store is over its bound, then drop the expired sessions at the
-        fronts of the shard's two dicts: at most ``budget`` sessions looked at, all told."""
+    def _housekeep(self, shard: _Shard, moved_from: Optional[str] = None, budget: int = 8) -> None:
+        """Evict a session if the store is over its bound (neither the one just saved nor ``moved_from``,
+        see ``create``), then drop the expired entries at the fronts of the shard's three dicts: at
+        most ``budget`` entries looked at, all told."""
         if self._size > self.max_sessions:
-            self._evict(shard, shard.last)
+            self._evict(shard, (shard.last, moved_from))
             budget -= 1
         now = _now()
         check_at = math.inf
-        for entries in (shard.anonymous, shard.users):
+        for entries in (shard.anonymous, shard.users, shard.markers):
             for sid in list(itertools.islice(entries, budget)):
                 budget -= 1
                 expires = int(entries[sid][:13]) / 1000
@@ -2523,20 +2578,28 @@ class MemoryStore(SessionStore):
                     check_at = 0.0
         shard.check_at = now + 60.0 if check_at == math.inf else check_at
 
-    def _evict(self, shard: _Shard, keep: Optional[str] = None) -> None:
-        """Take one session out of the shard (``keep``, the one just saved, stays): the least
-        recently used anonymous one, or when there is none the least recently used one with a
-        user, so that a flood of anonymous sessions (a bot) does not log people out.  Only the
-        first two sessions of each dict are looked at (``keep`` is one session)."""
+    def _evict(self, shard: _Shard, keep: Tuple[Optional[str], ...]) -> None:
+        """Take one session out of the shard (those in ``keep`` stay: the one just saved, and the
+        one a login or regenerate moves it from): the least recently used anonymous one, or when
+        there is none the least recently used one with a user, so that a flood of anonymous
+        sessions (a bot) does not log people out; when the shard has only those, the same in
+        another shard.  When the store holds nothing else (``max_sessions`` 1), none goes: the
+        id moved from becomes a marker next, which the bound does not count."""
+        if self._evict_in(shard, keep):
+            return
+        for other in self._shards:
+            if other is not shard and self._evict_in(other, keep):
+                return
+
+    def _evict_in(self, shard: _Shard, keep: Tuple[Optional[str], ...]) -> bool:
+        """``_evict`` in one shard; False if it has no session but those in ``keep``.  Only the first
+        three sessions of each dict are looked at (``keep`` is two)."""
         for entries in (shard.anonymous, shard.users):
-            victim = next((sid for sid in itertools.islice(entries, 2) if sid != keep), None)
+            victim = next((sid for sid in itertools.islice(entries, 3) if sid not in keep), None)
             if victim is not None:
                 self._drop(shard, victim)
-                return
-        for other in self._shards:  # the session just saved, alone in its shard: evict elsewhere
-            if other is not shard and (other.anonymous or other.users):
-                self._evict(other)
-                return
+                return True
+        return False
 
 
 #: Each memory store's lock is held across a fork: a child must not inherit one locked by a thread
@@ -3622,6 +3685,10 @@ class SessionManager:
         self.update: Callable[..., Tuple[bool, Optional[str]]] = getattr(store, 'update', None) or \
             functools.partial(SessionStore.update, store)
         kind = type(store)
+        #: ``create`` of the new id of a session a login or regenerate moves, told the id it moves from
+        #: (the last argument): the memory store, which evicts as it creates, then never evicts that one.
+        self.create_moved: Callable[..., None] = (store.create if getattr(kind, 'create', None) is MemoryStore.create
+                                                  else self._create_moved)
         #: The store's ``update`` is its own (taken as atomic): a request that left its session unchanged
         #: extends its life with a compare-and-set of the record to itself rather than ``touch``.
         self.atomic_update = getattr(kind, 'update', SessionStore.update) is not SessionStore.update
@@ -3630,6 +3697,10 @@ class SessionManager:
                 'The session store %s has no atomic update(): concurrent requests of one session may lose '
                 'changes, and a request that overlaps a logout may bring the session back (see "Writing a store" '
                 'in the README)' % kind.__name__)
+
+    def _create_moved(self, sid: str, record: str, ttl: float, user_key: Optional[str], moved_from: str) -> None:
+        """``create_moved`` for a store that evicts nothing as it creates."""
+        self.create(sid, record, ttl, user_key)
 
     def find(self, sid: str) -> Optional[_Parsed]:
         """The live session ``sid`` as stored (decoded), or None: unknown, expired, moved or corrupt."""
@@ -4115,7 +4186,7 @@ class SessionState:
         manager = self.manager
         assert manager is not None and self.old_sid is not None
         user_key = _user_key(self._record_user())
-        manager.create(sid, record, ttl, user_key)  # first: the marker names a session that exists
+        manager.create_moved(sid, record, ttl, user_key, self.old_sid)  # first: the marker names a session that exists
         expected, changes = self.snapshot, None
         for attempt in range(_UPDATE_TRIES):
             started = time.monotonic()

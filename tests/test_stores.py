@@ -656,9 +656,12 @@ _MIXED_OPERATIONS = st.lists(st.tuples(st.sampled_from(['create', 'login', 'touc
 def test_the_memory_store_evicts_anonymous_sessions_first_and_least_recently_used_within_each_kind(bound, operations):
     """One shard: over the bound, the least recently used anonymous session goes; only when no anonymous
     session other than the one being saved is left does the least recently used session with a user go
-    (never the one being saved).  The size is exactly bounded, and the user index follows."""
+    (never the one being saved).  The size is exactly bounded, and the user index follows.  A marker (the
+    session moved to a new id) is no session: not counted, never evicted for one, and past ``bound``
+    markers the oldest goes."""
     store = canister.MemoryStore(max_sessions=bound)
     model: 'OrderedDict[str, bool]' = OrderedDict()   # sid -> has a user, least recently used first
+    markers: 'OrderedDict[str, None]' = OrderedDict()  # oldest first
 
     def admit(sid, user):
         model[sid] = user
@@ -675,6 +678,7 @@ def test_the_memory_store_evicts_anonymous_sessions_first_and_least_recently_use
                 continue  # ids are fresh and random: create never meets one in use
             user = 'person-%02d' % number if operation == 'login' else None
             store.create(sid, '[{},%s,0,0,0]' % json.dumps(user), 0, user)
+            markers.pop(sid, None)
             admit(sid, user is not None)
         elif operation == 'touch':
             store.touch(sid, 0)
@@ -683,14 +687,20 @@ def test_the_memory_store_evicts_anonymous_sessions_first_and_least_recently_use
         elif operation == 'delete':
             store.delete(sid)
             model.pop(sid, None)
+            markers.pop(sid, None)
         elif operation == 'logout' and sid in model:  # the session moved to a new id: a marker, no user
             assert store.update(sid, store.load(sid), canister._MOVED, 60)[0]
-            model[sid] = False
-            model.move_to_end(sid)
+            del model[sid]
+            markers[sid] = None
+            if len(markers) > bound:
+                markers.popitem(last=False)
         assert len(store) == len(model) <= bound
     for number in range(12):
         sid = 'sid-%02d' % number
-        assert (store.load(sid) is not None) == (sid in model), sid
+        if sid in model:
+            assert store.load(sid) == '[{},%s,0,0,0]' % json.dumps('person-%02d' % number if model[sid] else None)
+        else:
+            assert store.load(sid) == (canister._MOVED if sid in markers else None), sid
         listed = [found for found, _, _ in store.sessions_of('person-%02d' % number)]
         assert listed == ([sid] if model.get(sid) else []), sid
 
