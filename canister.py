@@ -3435,8 +3435,7 @@ class RedisStore(SessionStore):
         try:
             client = self.client
             client.ping()
-            for script in (_REDIS_UPDATE, _REDIS_EXTEND):  # so that the first use is one round trip too
-                client.script_load(script)
+            client.script_load(_REDIS_UPDATE)  # so that its first use is one round trip too (canister never calls touch here)
         except StoreUnavailable as error:
             return str(error)
         except self._errors as error:
