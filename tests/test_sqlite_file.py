@@ -36,14 +36,19 @@ def counter_app(make_app, **overrides):
     return app
 
 
-def an_apps_database(path, user_version):
-    """A file as an app keeps it: a table with a row, and its own schema version."""
+def run_sql(path, *statements):
+    """Run ``statements`` on the SQLite file ``path`` (made if missing), and commit."""
     connection = sqlite3.connect(str(path))
-    connection.execute('CREATE TABLE items (id INTEGER PRIMARY KEY, name TEXT)')
-    connection.execute("INSERT INTO items (name) VALUES ('kept')")
-    connection.execute('PRAGMA user_version = %d' % user_version)
+    for statement in statements:
+        connection.execute(statement)
     connection.commit()
     connection.close()
+
+
+def an_apps_database(path, user_version):
+    """A file as an app keeps it: a table with a row, and its own schema version."""
+    run_sql(path, 'CREATE TABLE items (id INTEGER PRIMARY KEY, name TEXT)', "INSERT INTO items (name) VALUES ('kept')",
+            'PRAGMA user_version = %d' % user_version)
 
 
 def look_into(path):
@@ -180,11 +185,8 @@ def test_the_login_throttle_counts_in_the_apps_file_beside_its_tables(make_app, 
 
 def test_a_canister_sessions_table_of_another_shape_fails_the_install_and_is_left_alone(make_app, tmp_path):
     path = tmp_path / 'app.db'
-    connection = sqlite3.connect(str(path))
-    connection.execute('CREATE TABLE canister_sessions (id INTEGER PRIMARY KEY, payload TEXT)')
-    connection.execute("INSERT INTO canister_sessions (payload) VALUES ('theirs')")
-    connection.commit()
-    connection.close()
+    run_sql(path, 'CREATE TABLE canister_sessions (id INTEGER PRIMARY KEY, payload TEXT)',
+            "INSERT INTO canister_sessions (payload) VALUES ('theirs')")
     with pytest.raises(canister.ConfigError) as raised:
         make_app(session_store=sqlite_url(path))
     assert str(raised.value) == ("canister.session_store: the SQLite file %s cannot be used: its table "
@@ -197,11 +199,8 @@ def test_a_canister_sessions_table_of_another_shape_fails_the_install_and_is_lef
 
 def test_a_canister_throttle_table_of_another_shape_fails_the_install_and_is_left_alone(make_app, tmp_path):
     path = tmp_path / 'app.db'
-    connection = sqlite3.connect(str(path))
-    connection.execute('CREATE TABLE canister_throttle (ip TEXT, hits INTEGER)')
-    connection.execute("INSERT INTO canister_throttle VALUES ('10.0.0.1', 3)")
-    connection.commit()
-    connection.close()
+    run_sql(path, 'CREATE TABLE canister_throttle (ip TEXT, hits INTEGER)',
+            "INSERT INTO canister_throttle VALUES ('10.0.0.1', 3)")
     with pytest.raises(canister.ConfigError) as raised:
         make_app(session_store=sqlite_url(path), auth_basic_username='alice',
                  auth_basic_password=canister.hash_password('wonderland', 'pbkdf2', 1000))
@@ -215,11 +214,7 @@ def test_a_canister_throttle_table_of_another_shape_fails_the_install_and_is_lef
 def test_a_development_version_table_beside_the_apps_is_made_anew_and_the_apps_kept(make_app, tmp_path):
     path = tmp_path / 'app.db'
     an_apps_database(path, 1)
-    connection = sqlite3.connect(str(path))
-    connection.execute('CREATE TABLE canister_sessions (sid TEXT PRIMARY KEY, record TEXT NOT NULL, '
-                       'expires INTEGER NOT NULL)')
-    connection.commit()
-    connection.close()
+    run_sql(path, 'CREATE TABLE canister_sessions (sid TEXT PRIMARY KEY, record TEXT NOT NULL, expires INTEGER NOT NULL)')
     app = counter_app(make_app, session_store=sqlite_url(path))
     web = client(app)
     assert [web.get('/').text, web.get('/').text] == ['1', '2']
