@@ -600,7 +600,7 @@ KEYS: Dict[str, _Key] = {key.name: key for key in (
     _Key('session_max', 100000, _as_number(int, 1),
          'most sessions the memory store keeps (over it, the least recently used anonymous session goes first; '
          'a session with a user goes only when no anonymous session other than the one being saved, and the one '
-         'a login or `regenerate()` moves it from, is left in its shard); the markers a move leaves on old ids '
+         'a login or `regenerate()` moves it from, is left in its shard); the markers a move or logout leaves on old ids '
          'are kept besides them, at most as many again'),
     _Key('session_samesite', 'Lax', _as_choice('Lax', 'Strict', 'None'),
          'SameSite of the cookie: Lax, Strict or None (None forces Secure)'),
@@ -2183,8 +2183,9 @@ def _tail_of(record: str, data: Dict[str, Any]) -> Optional[str]:
 _MOVED = '"moved"'
 _MOVED_TO = '"moved:%s"'
 _MOVED_TTL = 60
-#: What a session holds for the moment between being ended and deleted (``SessionManager.end_session``):
-#: a request that would move it meanwhile finds it ended instead, and one that reads it, no session.
+#: What the id of an ended session holds for ``_MOVED_TTL`` (``SessionManager.end_session``: a logout,
+#: ``end_sessions``): a request that would move it meanwhile finds it ended instead, one that reads it
+#: no session, and one that loaded it before and saves learns that it was ended (and expires the cookie).
 _ENDING = '"ended"'
 
 
@@ -2319,7 +2320,7 @@ class _Shard:
     returning client's next request usually lands there).  Each session costs one dict
     item whose key and value are strings, and dicts that hold only strings are
     invisible to the garbage collector: a million sessions add nothing to its pauses.
-    ``markers`` holds the ids a session moved from (or that are being ended) for the
+    ``markers`` holds the ids a session moved from (or that were ended) for the
     minute their marker lives: they are no sessions, so eviction never takes one to
     make room for a session, and a request racing the move still finds where it went.
     """
@@ -2349,7 +2350,7 @@ class MemoryStore(SessionStore):
     entries per write: there is no global sweep and no request waits on housekeeping.
     A shard holds about 4096 sessions (up to 1024 shards), so the rare resize of its
     dicts copies a few thousand items, not the whole store.  Anonymous sessions are
-    evicted first.  Markers (an id a session moved from) are kept apart and not counted:
+    evicted first.  Markers (an id a session moved from, or one ended) are kept apart and not counted:
     at most ``max_sessions`` of them besides the sessions, the oldest going first beyond.
     Sessions with a user are also listed in an index by user (anonymous ones are not);
     every change is made under one lock, so an update never brings back a session
@@ -3509,6 +3510,11 @@ _FOLLOW_HOPS = 3
 #: What ``SessionState._store`` says when this request's changes went where a parallel request
 #: moved the session: nothing more to do (no cookie: that id is never sent to this request's client).
 _FOLLOWED = '"followed"'
+#: What ``SessionState._store`` and ``_extend`` say when the store holds nothing at all under the
+#: session's id, neither its record nor a marker: it expired, or was ended or moved longer ago than a
+#: marker lives (``_MOVED_TTL``), or the store lost it (a Redis restarted without persistence).  Which
+#: one cannot be told, so the answer leaves the cookie alone: the browser may hold a newer id by now.
+_ABSENT = '"absent"'
 
 #: The headers of a response built from a session, when it has neither already.
 _PRIVATE = (('Vary', 'Cookie'), ('Cache-Control', 'private'))
@@ -3833,19 +3839,19 @@ class SessionManager:
             expected: Any = None) -> bool:
         """End the session ``sid`` (``expected``: its record, if known); True if it was live.
 
-        A request in flight may be moving it to a new id: the record is first replaced by
-        ``_ENDING``, only if unchanged, so that the move either finds it ended or has left its
-        marker here, which names the new id; that one is ended too while it is ``person``'s."""
+        A request in flight may be moving it to a new id: the record is replaced by ``_ENDING``,
+        only if unchanged, so that the move either finds it ended or has left its marker here,
+        which names the new id; that one is ended too while it is ``person``'s.  The marker stays
+        for its minute (``_MOVED_TTL``): a request that loaded the session before and saves in that
+        time learns that it was ended, and its answer expires the cookie."""
         store, followed = self.store, False
         current = store.load(sid) if expected is None else expected
         for _ in range(_UPDATE_TRIES):
             if current is None:
                 return False
-            if _marker(current) is not None:  # moved (or being ended by another request): gone here
-                store.delete(sid)
-                self.parsed.pop(sid, None)
-                target = _moved_to(current)
-                if not target or target in keep:
+            if _marker(current) is not None:
+                target = self._moved_on(sid, current)
+                if target is None or target in keep:
                     return False
                 sid, followed, current = target, True, store.load(target)
             elif followed and _record_user_key(current) != person:  # another person's session now
@@ -3853,10 +3859,20 @@ class SessionManager:
             else:
                 done, current = self.update(sid, current, _ENDING, _MOVED_TTL)
                 if done:
-                    store.delete(sid)
                     self.parsed.pop(sid, None)
                     return True
         return False
+
+    def _moved_on(self, sid: str, marker: Any) -> Optional[str]:
+        """``end_session`` finds ``marker`` under ``sid``: the id the session moved to, to end next (the
+        moved marker goes: the session is no longer here); None if it was ended already (that marker
+        stays its minute) or moved to an id the marker does not name."""
+        target = _moved_to(marker)
+        if target is None:
+            return None
+        self.store.delete(sid)
+        self.parsed.pop(sid, None)
+        return target or None
 
     def end_sessions(self, user: Any, keep: Tuple[Optional[str], ...] = ()) -> int:
         """End every live session of a user but those in ``keep``; return how many were ended."""
@@ -4104,17 +4120,17 @@ class SessionState:
         if sid != self.cookie_sid or self.lifetime:
             manager.set_cookie(headers, sid, https, max_age=ttl if self.lifetime else 0)
 
-    def _stored_otherwise(self, headers: Headers, https: bool, sid: str, stored: Optional[str]) -> None:
-        """A parallel request changed the session while this one ran: this request's changes were
-        merged into the record ``stored`` now, or not stored (None: it ended the session; ``_MOVED``:
-        it gave the session a new id), or merged into the session under that new id (``_FOLLOWED``)."""
+    def _stored_otherwise(self, headers: Headers, https: bool, sid: str, stored: str) -> None:
+        """The session changed while this request ran: this request's changes were merged into the
+        record ``stored`` now, or into the session under the new id a parallel request moved it to
+        (``_FOLLOWED``), or not stored (``_ENDING``, ``_MOVED`` or ``_ABSENT``: see ``_ended``)."""
         manager = self.manager
         assert manager is not None
         if stored is _FOLLOWED:  # (no cookie: the client of the old id must not learn the new one)
             manager.log.write(logging.INFO, 'Session: %s... moved to a new id (login, regenerate) while this request ran: '
                               'its changes were saved there', (self.sid or sid)[:6])
-        elif stored is None or stored is _MOVED:
-            self._ended(headers, https, moved=stored is _MOVED)
+        elif stored is _ENDING or stored is _MOVED or stored is _ABSENT:
+            self._ended(headers, https, stored)
         else:  # merged into what a parallel request stored (under its id, if adopted): its lifetime may be another
             self._saved(headers, https, self.sid or sid, stored, manager.ttl(self.lifetime, self.created_ms))
 
@@ -4156,16 +4172,17 @@ class SessionState:
             return
         stopped, ttl = self._extend(sid, ttl)
         if stopped is not None:
-            self._ended(headers, https, moved=stopped is _MOVED)
+            self._ended(headers, https, stopped)
         elif ttl:
             manager.set_cookie(headers, sid, https, max_age=ttl)
 
-    def _store(self, sid: str, record: str, ttl: float) -> Optional[str]:
+    def _store(self, sid: str, record: str, ttl: float) -> str:
         """Store ``record`` under ``sid``: a new session, one moved to a new id, or an update of the
         loaded one.  Return what is stored now (under ``self.sid``: another id if this request adopted
-        the one a parallel login moved the session to); None if another request ended the session
-        meanwhile, ``_MOVED`` if it gave the session a new id meanwhile, ``_FOLLOWED`` if it did and
-        this request's changes went there (see ``_follow``)."""
+        the one a parallel login moved the session to); ``_ENDING`` if another request ended the
+        session meanwhile, ``_MOVED`` if it gave the session a new id meanwhile, ``_FOLLOWED`` if it
+        did and this request's changes went there (see ``_follow``), ``_ABSENT`` if the store holds
+        nothing under the id any more."""
         manager = self.manager
         assert manager is not None
         if self.old_sid:  # a new id for a live session: the old id moves first, and only once
@@ -4176,7 +4193,7 @@ class SessionState:
             return self._update()
         return record
 
-    def _move_old_id(self, sid: str, record: str, ttl: float) -> Optional[str]:
+    def _move_old_id(self, sid: str, record: str, ttl: float) -> str:
         """Store the session under its new id ``sid``, then replace the old id's record by a marker
         naming it (requests still on the old id learn it moved, not ended, and where to); what is
         stored now, as ``_store`` says.  What a parallel request changed in the old record meanwhile
@@ -4192,13 +4209,16 @@ class SessionState:
             done, current = manager.update(self.old_sid, expected, _MOVED_TO % sid, _MOVED_TTL)
             if done:
                 return record
-            if current is None or _marker(current) is not None:
+            if current is None:  # (expired, or ended or moved longer ago than a marker lives)
+                manager.store.delete(sid)
+                return _ABSENT
+            if _marker(current) is not None:
                 return self._moved_first(sid, record, current)
             if changes is None:
                 changes = self._changes() if _record_user_key(self.snapshot) in (None, user_key) else ()
             moved = self._merged_under(sid, record, current, changes)
-            if moved is None:
-                return None
+            if moved is None:  # the new id was ended meanwhile (end_sessions)
+                return _ENDING
             record, expected = moved, current
             _pause_after_collision(attempt, started)
         manager.store.delete(sid)
@@ -4215,8 +4235,8 @@ class SessionState:
         assert manager is not None  # (the lifetime, too, may be another's now)
         return merged if manager.update(sid, record, merged, manager.ttl(self.lifetime, self.created_ms))[0] else None
 
-    def _moved_first(self, sid: str, record: str, current: Any) -> Optional[str]:
-        """Another request ended the old id (``current`` None or ``_ENDING``) or moved it (a marker)
+    def _moved_first(self, sid: str, record: str, current: Any) -> str:
+        """Another request ended the old id (``current`` is ``_ENDING``) or moved it (a marker)
         before this one could.  A logout (``session.user = None``) ends the session where it moved
         to, if it is still the same person's, and keeps its own new session (``record``).  A login
         of the same person as the session moved to adopts that id (its changes merged in): it proved
@@ -4243,8 +4263,9 @@ class SessionState:
 
     def _extend(self, sid: str, ttl: float) -> Tuple[Optional[str], float]:
         """Give the session ``sid`` ``ttl`` seconds from now if the store still holds the record this
-        request loaded (a compare-and-set of that record to itself).  Return what stops it (``''``
-        when another request ended the session, ``_MOVED`` when one moved it; None while it lives)
+        request loaded (a compare-and-set of that record to itself).  Return what stops it (``_ENDING``
+        when another request ended the session, ``_MOVED`` when one moved it, ``_ABSENT`` when the
+        store holds nothing under the id; None while it lives)
         and the length the store gives it: ``ttl``, or, when another request changed the record
         meanwhile and set its life then (not set again here), the length of that record if it has
         one of its own (0 if not)."""
@@ -4253,18 +4274,21 @@ class SessionState:
         done, current = manager.update(sid, self.snapshot, self.snapshot, ttl)
         if done:
             return None, ttl
-        if current is None or _marker(current) is not None:  # ended, being ended, or moved
-            return (_MOVED if _moved_to(current) is not None else ''), 0.0
+        if current is None:
+            return _ABSENT, 0.0
+        if _marker(current) is not None:  # ended or moved
+            return (_MOVED if _moved_to(current) is not None else _ENDING), 0.0
         try:
             stored = _read_record(current)
         except ValueError:  # (corrupt: no session for the next request either)
             return None, 0.0
         return None, manager.ttl(stored.lifetime, stored.created_ms) if stored.lifetime else 0.0
 
-    def _update(self) -> Optional[str]:
-        """Replace the stored record with this request's changes; or the record that stops it
-        (None when the session is gone, ``_MOVED`` when another request gave it a new id);
-        ``_FOLLOWED`` when the changes went to that new id instead (see ``_follow``).
+    def _update(self) -> str:
+        """Replace the stored record with this request's changes; or what stops it (``_ENDING`` when
+        another request ended the session, ``_MOVED`` when one gave it a new id, ``_ABSENT`` when the
+        store holds nothing under the id); ``_FOLLOWED`` when the changes went to that new id instead
+        (see ``_follow``).
 
         Called when the record is no longer the one this request loaded: this request's
         changes (the keys of ``data`` it set or deleted, the user, the lifetime) are applied
@@ -4277,11 +4301,13 @@ class SessionState:
         for attempt in range(_UPDATE_TRIES):
             started = time.monotonic()
             current = manager.store.load(self.sid)
+            if current is None:
+                return _ABSENT
             if _moved_to(current) is not None:
                 return self._follow(current, changes)
-            merged = self._merged(current, changes) if current is not None else None
-            if merged is None:  # gone, or no longer a session record: nothing to apply the changes to
-                return None
+            merged = self._merged(current, changes)
+            if merged is None:  # ended (its marker), or no longer a session record: nothing to apply the changes to
+                return _ENDING
             if manager.update(self.sid, current, merged, manager.ttl(self.lifetime, self.created_ms))[0]:
                 self.snapshot = merged
                 return merged
@@ -4359,17 +4385,27 @@ class SessionState:
             self.lifetime = stored.lifetime
         return self.record()
 
-    def _ended(self, headers: Headers, https: bool, moved: bool = False) -> None:
-        """Another request ended this session (logout, expiry) or moved it to a new id (login,
-        regenerate) while this one ran: store nothing; after an end, expire the cookie (after a
-        move the browser's cookie is already the new id, which must stay)."""
+    def _ended(self, headers: Headers, https: bool, stop: str) -> None:
+        """The session cannot be saved, and nothing is stored: another request ended it (``stop`` is
+        ``_ENDING``: logout, ``end_sessions``) or moved it to a new id (``_MOVED``: login, regenerate)
+        while this one ran, or the store holds nothing under its id any more (``_ABSENT``).  Only
+        after an end is the cookie expired.  After a move the browser's cookie is the new id, which
+        must stay; a session that is simply absent may have expired, or ended or moved longer ago
+        than a marker lives, and the browser may hold a newer id by now (a cookie naming no session
+        only means a fresh one at the next request)."""
         manager = self.manager
         assert manager is not None
         self.ended = True
+        shown = (self.old_sid or self.sid or '')[:6]
+        if stop is _ABSENT:
+            manager.log.write(logging.WARNING, 'Session: %s... is no longer in the store (it expired, was ended or moved '
+                              'over %d s ago, or the store lost it): nothing was saved and the cookie is left as it is',
+                              shown, _MOVED_TTL)
+            return
         manager.log.write(logging.WARNING, 'Session: %s... was %s by another request while this request ran: '
-                          'its changes were not saved', (self.old_sid or self.sid or '')[:6],
-                          'moved to a new id (login) or ended' if moved else 'ended (logout) or expired')
-        if not moved and self.cookie_sid:
+                          'nothing was saved', shown,
+                          'moved to a new id (login) or ended' if stop is _MOVED else 'ended (logout)')
+        if stop is _ENDING and self.cookie_sid:
             manager.set_cookie(headers, '', https, expire=True)
 
     # -- a body streamed after the response started (see _StreamedBody) --------

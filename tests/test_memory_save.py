@@ -56,8 +56,8 @@ def test_end_sessions_ends_a_session_saved_for_the_user_and_spares_one_saved_awa
     store.save('lost', record('bob'), 600)
     assert [entry['current'] for entry in plugin_of(app).sessions_of('alice')] == [False]
     assert plugin_of(app).end_sessions('alice') == 1
-    assert store.load('gained') is None and store.load('lost') is not None
-    assert plugin_of(app).end_sessions('bob') == 1 and store.load('lost') is None
+    assert store.load('gained') == canister._ENDING and store.load('lost') == record('bob')
+    assert plugin_of(app).end_sessions('bob') == 1 and store.load('lost') == canister._ENDING
 
 
 def test_a_flood_of_anonymous_saves_does_not_evict_a_session_saved_with_a_user():

@@ -191,7 +191,9 @@ def test_a_request_that_loaded_the_session_before_logout_does_not_bring_it_back(
         thread.join(10)
     assert held['answer'].status == 200, held
     assert read(origin, alice.sid) == [None, {}], 'logout sticks'
-    assert app_sessions(origin, setup, name, prefix, alice.sid) == []
+    left = left_under(setup, name, prefix, alice.sid)  # only the "ended" marker, for a minute
+    assert list(left) == [prefix + alice.sid] and left[prefix + alice.sid][0] == '"ended"', left
+    assert 0 < left[prefix + alice.sid][1] <= 60, left
 
 
 def errors_in(log_dir):
@@ -207,6 +209,18 @@ def app_sessions(origin, setup, name, prefix, sid):
         finally:
             client.close()
     return keys
+
+
+def left_under(setup, name, prefix, sid):
+    """The keys left in Redis that name session ``sid``, each with what it holds and its time to live (s)."""
+    left = {}
+    for client in master_clients(setup, name):
+        try:
+            for key in client.scan_iter(match=prefix + '*' + sid + '*', count=1000):
+                left[key.decode()] = (client.get(key).decode(), client.ttl(key))
+        finally:
+            client.close()
+    return left
 
 
 def test_end_sessions_ends_every_session_of_that_user_and_no_other(make_app, serve, deployment, prefix):

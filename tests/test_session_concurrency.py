@@ -79,7 +79,9 @@ def test_a_request_that_loaded_a_session_before_end_sessions_does_not_bring_it_b
 
 def test_a_session_that_expired_while_a_request_held_it_is_not_brought_back(make_app, serve_with_gates, tmp_path, request,
                                                                           log_dir):
-    """session_timeout=1: a request loads the session, holds it for 1.4 s, then changes it."""
+    """session_timeout=1: a request loads the session, holds it for 1.4 s, then changes it.  It stores
+    nothing and leaves the cookie alone: a session missing from the store may have ended or moved long
+    ago, and the browser may hold a newer id by now."""
     apps = {kind: gated_app(make_app, make_store_url(kind, tmp_path, request), session_timeout=1)
             for kind in STORES}
     origins = {kind: serve_with_gates(app) for kind, app in apps.items()}
@@ -91,10 +93,10 @@ def test_a_session_that_expired_while_a_request_held_it_is_not_brought_back(make
 
     for kind in STORES:
         assert held[kind].status == 200, held[kind]
-        assert any(expires_cookie(cookie) for cookie in held[kind].set_cookies), (kind, held[kind])
+        assert held[kind].set_cookies == [], (kind, held[kind])
     assert {kind: Browser(origins[kind], sids[kind]).read() for kind in STORES} == {
         kind: [None, {}] for kind in STORES}
-    assert len([line for line in warning_lines(log_dir) if 'ended' in line or 'expired' in line]) >= 3
+    assert len([line for line in warning_lines(log_dir) if 'no longer in the store (it expired' in line]) == 3
 
 
 @pytest.mark.parametrize('rotation', ['/login?name=alice', '/regenerate'])

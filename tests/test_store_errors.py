@@ -97,7 +97,7 @@ def test_a_four_method_store_whose_save_raises_gives_a_plain_500_and_a_logged_tr
     assert_plain_500_and_logged_traceback(response, log_dir, 'save')
 
 
-@pytest.mark.parametrize('method, path', [('update', '/'), ('update', '/read'), ('delete', '/logout')])
+@pytest.mark.parametrize('method, path', [('update', '/'), ('update', '/read'), ('update', '/logout')])
 def test_a_store_method_raising_after_the_handler_gives_a_plain_500_and_a_logged_traceback(make_app, log_dir,
                                                                                            method, path):
     store = FaultyStore()

@@ -1,0 +1,102 @@
+"""A request whose session the store no longer holds at all when it saves (no record, no marker)
+stores nothing and leaves the browser's cookie alone; one whose session another request ended
+meanwhile (the "ended" marker is there) expires the cookie.
+
+The marker a login or logout leaves on the old id lives a minute: a request that loaded the session
+before and runs longer finds nothing under the id, while the browser's cookie is by then the new id
+of a login.  ``store.delete(old id)`` stands for that minute running out (or for a store that lost
+the marker: a Redis restarted without persistence).  Real waitress servers, every store canister
+ships (a real redis-server), handlers held open on events.
+"""
+from __future__ import annotations
+
+import pytest
+
+from canister import session
+from helpers import warning_lines
+from session_kit import Browser, anonymous, expires_cookie, hold_request, plugin_of, rotation_app
+
+#: The held request: one that changes the session, and one that only reads a remembered session
+#: (whose answer sends the cookie again once the store confirms that the session lives).
+HELD = {'changing': '/hold?name=a&key=note&value=late', 'reading': '/hold?name=a'}
+
+
+def absent_lines(log_dir):
+    return [line for line in warning_lines(log_dir) if 'is no longer in the store' in line]
+
+
+@pytest.mark.parametrize('held_kind', sorted(HELD))
+@pytest.mark.parametrize('before_login', ['nothing', 'logout'])
+def test_a_request_that_outlived_the_old_ids_marker_leaves_the_browsers_new_login_alone(
+        make_app, serve_with_gates, store_url, log_dir, held_kind, before_login):
+    """The browser logs in (after logging out, or straight from its anonymous session) while a request
+    of its old id runs; the old id's marker is gone by the time that request saves."""
+    app = rotation_app(make_app, store_url)
+    origin = serve_with_gates(app)
+    browser = anonymous(origin, cart='3')
+    assert browser.get('/remember').status == 200
+    old = browser.sid
+    release = hold_request(app, origin, old, HELD[held_kind])
+
+    if before_login == 'logout':
+        assert browser.get('/logout').status == 200 and browser.sid is None
+    assert browser.get('/login?name=alice').status == 200 and browser.sid not in (None, old)
+    plugin_of(app).sessions.store.delete(old)  # the marker's minute runs out
+    held = release()
+
+    assert held.status == 200 and held.text == 'held', held
+    assert held.set_cookies == [], held
+    assert browser.read() == ['alice', {'cart': '3'} if before_login == 'nothing' else {}]
+    assert Browser(origin, old).read() == [None, {}]
+    assert len(absent_lines(log_dir)) == 1, warning_lines(log_dir)
+
+
+def test_a_request_that_loaded_the_session_before_a_logout_expires_the_cookie(
+        make_app, serve_with_gates, store_url, log_dir):
+    """The logout's "ended" marker is still there when the held request saves."""
+    app = rotation_app(make_app, store_url)
+    origin = serve_with_gates(app)
+    browser = anonymous(origin, cart='3')
+    old = browser.sid
+    release = hold_request(app, origin, old, HELD['changing'])
+
+    assert browser.get('/logout').status == 200
+    held = release()
+
+    assert held.status == 200, held
+    assert [expires_cookie(cookie) for cookie in held.set_cookies] == [True], held
+    assert Browser(origin, old).read() == [None, {}]
+    assert any('was ended (logout) by another request' in line for line in warning_lines(log_dir)), \
+        warning_lines(log_dir)
+    assert absent_lines(log_dir) == []
+
+
+def test_a_change_streamed_after_the_old_ids_marker_is_gone_says_so_and_leaves_the_login(
+        make_app, serve_with_gates, store_url, log_dir):
+    """A streamed body changes the session after its first chunk (saved when the server closes the
+    body, with no cookie to send): the WARNING says the session is no longer in the store."""
+    app = rotation_app(make_app, store_url)
+
+    @app.get('/stream')
+    def stream(name):
+        held = app.gates(name)
+        session.data.get('')
+        held.loaded.set()
+        yield 'first '
+        assert held.release.wait(20), 'the test never released gate %s' % name
+        session.data['note'] = 'late'
+        yield 'second'
+
+    origin = serve_with_gates(app)
+    browser = anonymous(origin, cart='3')
+    old = browser.sid
+    release = hold_request(app, origin, old, '/stream?name=s')
+
+    assert browser.get('/login?name=alice').status == 200 and browser.sid != old
+    plugin_of(app).sessions.store.delete(old)
+    held = release()
+
+    assert held.status == 200 and held.text == 'first second', held
+    assert held.set_cookies == [], held
+    assert browser.read() == ['alice', {'cart': '3'}]
+    assert len(absent_lines(log_dir)) == 1, warning_lines(log_dir)
