@@ -15,17 +15,10 @@ import bottle
 import pytest
 
 import canister
-from helpers import ROOT, basic, client, keys_listed
+from helpers import ROOT, basic, client, keys_listed, run_canister
 from servers import Client, free_port
 
 HASH = re.compile(r'pbkdf2_sha256:\d+:[A-Za-z0-9_-]+:[A-Za-z0-9_-]+')
-
-
-def run_canister(*args: str, stdin: str = '', cwd: pathlib.Path = None, timeout: float = 20):
-    """Run ``python -m canister ARGS`` with the work tree importable; stdin is a pipe (not a tty)."""
-    env = dict(os.environ, PYTHONPATH=str(ROOT))
-    return subprocess.run([sys.executable, '-m', 'canister', *args], input=stdin, capture_output=True,
-                          text=True, env=env, cwd=str(cwd or ROOT), timeout=timeout)
 
 
 def ini_app(ini: pathlib.Path) -> bottle.Bottle:
