@@ -6963,17 +6963,42 @@ def _print_keys() -> None:
         print('%-24s %-12s alias of %s' % (alias, '', key))
 
 
+def _as_utf8(text: str) -> str:
+    """Text that Python decoded with the locale's codec (the command line, a pipe), the bytes that codec
+    could not decode (kept by Python as lone surrogates) read as UTF-8: so ``--user José`` from a UTF-8
+    terminal is José under an ASCII locale too.  UnicodeError if those bytes are not UTF-8 either."""
+    return text.encode('utf-8', 'surrogateescape').decode('utf-8')
+
+
+def _stdin_text(line: bytes) -> str:
+    """A line read from stdin as text in stdin's encoding (see :func:`_as_utf8`), without its line break."""
+    return _as_utf8(line.decode(sys.stdin.encoding, 'surrogateescape')).rstrip('\r\n')
+
+
 def _read_password() -> Optional[str]:
-    """The password from the terminal (asked twice) or a pipe (one line, or two that must match)."""
+    """The password from the terminal (asked twice) or a pipe (one line, or two that must match);
+    None, said on stderr, if they differ or are not text."""
     if sys.stdin.isatty():
-        password = getpass.getpass('Password: ')
-        if password != getpass.getpass('Again: '):
+        try:
+            password = getpass.getpass('Password: ')
+            again = getpass.getpass('Again: ')
+        except UnicodeDecodeError as error:  # getpass decodes with the locale's codec, strictly
+            print("python -m canister hash-password: error: the password typed is not text in the terminal's "
+                  'encoding (%s): set a UTF-8 locale, such as LC_ALL=C.UTF-8' % error.encoding, file=sys.stderr)
+            return None
+        if password != again:
             print('The passwords differ.', file=sys.stderr)
             return None
         return password
-    password = sys.stdin.readline().rstrip('\r\n')
-    again = sys.stdin.readline()
-    if again and again.rstrip('\r\n') != password:
+    first, second = sys.stdin.buffer.readline(), sys.stdin.buffer.readline()
+    try:
+        password = _stdin_text(first)
+        again = _stdin_text(second) if second else password  # (no second line: nothing to compare)
+    except UnicodeError:
+        print("python -m canister hash-password: error: the password on stdin is not text in the locale's "
+              'encoding (%s) nor UTF-8' % sys.stdin.encoding, file=sys.stderr)
+        return None
+    if password != again:
         print('The passwords differ (the second line of the input must repeat the first).', file=sys.stderr)
         return None
     return password
@@ -7009,17 +7034,20 @@ def _run_keys(args: Any) -> int:
     return 0
 
 
-def _reads_back(user: str) -> bool:
-    """True if the users file reads the line ``user:hash`` as this user's, and as nothing else."""
-    try:  # (bytes of the command line that are not UTF-8 arrive as lone surrogates: give them back)
-        return _users_file_entries((user + ':hash').encode('utf-8', 'surrogateescape')) == [(1, user, 'hash')]
+def _users_file_name(user: str) -> Optional[str]:
+    """The name ``--user`` gives (see :func:`_as_utf8`) if the users file reads the line ``name:hash``
+    as this name's, and as nothing else; None if it does not."""
+    try:
+        name = _as_utf8(user)
     except UnicodeError:
-        return False
+        return None
+    return name if _users_file_entries((name + ':hash').encode('utf-8')) == [(1, name, 'hash')] else None
 
 
 def _run_hash_password(args: Any) -> int:
     """``python -m canister hash-password``: print the hash as a config line or a users-file line."""
-    if args.user is not None and not _reads_back(args.user):
+    name = None if args.user is None else _users_file_name(args.user)
+    if args.user is not None and name is None:
         # (checked before the password is asked for, as argparse checks an option: status 2)
         print('python -m canister hash-password: error: --user %r: the users file would not read that name back '
               "(it must be UTF-8 and cannot be empty, hold ':' or a line break, start with '#', or start or end "
@@ -7032,7 +7060,11 @@ def _run_hash_password(args: Any) -> int:
         print('An empty password is not allowed.', file=sys.stderr)
         return 1
     encoded = hash_password(password, args.scheme)
-    print('auth_basic_password = %s' % encoded if args.user is None else '%s:%s' % (args.user, encoded))
+    line = 'auth_basic_password = %s' % encoded if name is None else '%s:%s' % (name, encoded)
+    # In UTF-8 whatever the locale's codec, which could not write every name or would write it otherwise:
+    # the users file is read as UTF-8.
+    sys.stdout.buffer.write(line.encode('utf-8') + b'\n')
+    sys.stdout.buffer.flush()
     return 0
 
 

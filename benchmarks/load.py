@@ -64,7 +64,7 @@ sys.path.insert(0, str(REPO_ROOT / 'tests'))
 
 from servers import Client, cleanup_all  # noqa: E402
 from helpers import read_log  # noqa: E402
-from test_load import SETUPS, check_log, expected_requests, run_load, start_setup  # noqa: E402
+from test_load import SETUPS, check_log, expected_requests, run_clients, run_load, start_setup  # noqa: E402
 
 #: The setups of tests/test_load.py, and Redis behind waitress's 8 threads (many requests of one
 #: session at once in one process: the --concurrent-keys default runs it too).
@@ -260,17 +260,7 @@ def run_keys_setup(name: str, clients: int, requests: int, keys: int, hold: floa
         threads = [threading.Thread(target=run_keys_client, name='keys-client-%d' % index, daemon=True,
                                     args=(server.url, index, keys, per_key, hold, result, start, timeout))
                    for index in range(clients)]
-        for thread in threads:
-            thread.start()
-        start.wait(timeout=60)
-        began = time.monotonic()
-        deadline = max(120.0, clients * per_key * keys / 20.0)
-        for thread in threads:
-            thread.join(max(deadline - (time.monotonic() - began), 0.1))
-        result.seconds = time.monotonic() - began
-        stuck = [thread.name for thread in threads if thread.is_alive()]
-        if stuck:
-            result.errors.append('clients still running after %.0fs: %s' % (deadline, ', '.join(stuck)))
+        result.seconds = run_clients(threads, start, max(120.0, clients * per_key * keys / 20.0), result.errors)
     finally:
         for item in reversed(started):
             item.cleanup()

@@ -13,7 +13,7 @@ import pytest
 
 from helpers import Clock  # first: it puts the canister.py of this checkout on sys.path
 import canister
-from servers import AppServer, InProcessWaitress, RedisServer
+from servers import AppServer, InProcessWaitress, RedisServer, cleanup_all
 from session_kit import STORES, make_store_url
 
 CHROMIUM = os.environ.get('CANISTER_CHROMIUM', '/usr/bin/chromium')
@@ -95,6 +95,14 @@ def module_redis_server() -> Iterator[RedisServer]:
     server = RedisServer().start()
     yield server
     server.cleanup()
+
+
+@pytest.fixture(scope='module')
+def nothing_left_running() -> Iterator[None]:
+    """For a module that starts servers in processes of their own: whatever it left running is stopped
+    at its end (``pytestmark = pytest.mark.usefixtures('nothing_left_running')``)."""
+    yield
+    cleanup_all()
 
 
 @pytest.fixture

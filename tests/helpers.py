@@ -1,18 +1,24 @@
-"""Helpers the test files share: clients, cookies, credentials and JWT claims, the log, values as a
-handler shows them, the ``keys`` command's listing, a clock to move by hand, and the page servers and
-page scripts of the browser tests.
+"""Helpers the test files share: clients, cookies, credentials, JWT claims and tokens, the log, values as a
+handler shows them, the command line run as a subprocess and its ``keys`` listing, a clock to move by hand,
+and the page servers and page scripts of the browser tests.
 
 Fixtures live in conftest.py; what a test imports lives here, each helper defined once.
 """
 from __future__ import annotations
 
 import base64
+import hashlib
+import hmac
 import inspect
+import json
 import os
 import http.cookiejar
 import pathlib
+import re
 import sqlite3
+import subprocess
 import sys
+import threading
 import time
 from html import escape
 from typing import Any, Callable, Dict, List, Optional, Union
@@ -61,6 +67,22 @@ def read_log(log_dir: Union[str, pathlib.Path]) -> str:
 def warning_lines(log_dir: Union[str, pathlib.Path]) -> List[str]:
     """The WARNING lines canister wrote to the log files of a directory."""
     return [line for line in read_log(log_dir).splitlines() if ' WARNING ' in line]
+
+
+def logged_traceback(log: str, message: str) -> str:
+    """The traceback (its indented lines) under the ERROR line ``message`` of the log; the test fails if
+    there is no such line or what follows it is not a traceback."""
+    record = re.search(r' ERROR    \[[^\]]*\]   %s\n((?:  .*\n)+)' % re.escape(message), log)
+    assert record, log
+    assert record.group(1).startswith('  Traceback (most recent call last):'), record.group(1)
+    return record.group(1)
+
+
+def banner_value(log: str, key: str) -> str:
+    """The value the install banner (INFO lines) shows for one setting; the test fails if it shows none."""
+    match = re.search(r' INFO     \[[^\]]*\]   canister\.%s *= (.*)$' % re.escape(key), log, re.M)
+    assert match, 'no banner line for %s in:\n%s' % (key, log)
+    return match.group(1)
 
 
 def counter_app(make_app: Any, **overrides: Any) -> bottle.Bottle:
@@ -153,6 +175,31 @@ def claims(**extra: Any) -> Dict[str, Any]:
     return {key: value for key, value in payload.items() if value is not None}
 
 
+def signed_token(key: Any, algorithm: str = 'HS256', **extra: Any) -> str:
+    """A JWT of :func:`claims` (``extra`` added, a None left out) signed by PyJWT with ``key``."""
+    import jwt  # the tests of tokens need PyJWT; the others import this module without it
+    return jwt.encode(claims(**extra), key, algorithm=algorithm)
+
+
+def b64url(data: bytes) -> str:
+    """``data`` in base64url without padding, as each part of a JWT is written."""
+    return base64.urlsafe_b64encode(data).rstrip(b'=').decode('ascii')
+
+
+def hand_made_token(header: Dict[str, Any], payload: Any, sign: Optional[Callable[[bytes], bytes]] = None) -> str:
+    """A compact JWT built by hand, so its header and claims can be anything; ``sign(signing_input) -> bytes``
+    gives its signature (an empty one without)."""
+    signing_input = b64url(json.dumps(header).encode()) + '.' + b64url(json.dumps(payload).encode())
+    signature = sign(signing_input.encode('ascii')) if sign else b''
+    return signing_input + '.' + b64url(signature)
+
+
+def hs256_signer(secret: Union[str, bytes]) -> Callable[[bytes], bytes]:
+    """A ``sign`` for :func:`hand_made_token`: HMAC-SHA256 with ``secret`` (text as UTF-8)."""
+    key = secret.encode('utf-8') if isinstance(secret, str) else secret
+    return lambda data: hmac.new(key, data, hashlib.sha256).digest()
+
+
 def write_users(path: pathlib.Path, **passwords: str) -> pathlib.Path:
     """Write a Basic users file, a line per user with a quick PBKDF2 hash of the password; its path."""
     path.write_text(''.join('%s:%s\n' % (name, canister.hash_password(password, 'pbkdf2', iterations=1000))
@@ -170,6 +217,23 @@ def shown(value: Any) -> str:
     if isinstance(value, (set, frozenset)):
         return '%s %r' % (type(value).__name__, sorted(value, key=repr))
     return '%s %r' % (type(value).__name__, value)
+
+
+def run_canister(*args: Union[str, bytes], stdin: Union[str, bytes] = '', cwd: Optional[pathlib.Path] = None,
+                 timeout: float = 20, **env: str) -> subprocess.CompletedProcess:
+    """Run ``python -m canister ARGS`` with the work tree importable and ``env`` added to the environment;
+    stdin is a pipe (not a tty).  A ``str`` stdin gives text output (UTF-8 both ways), ``bytes`` bytes."""
+    text = isinstance(stdin, str)
+    return subprocess.run([sys.executable, '-m', 'canister', *args], input=stdin, capture_output=True,
+                          encoding='utf-8' if text else None, env=dict(os.environ, PYTHONPATH=str(ROOT), **env),
+                          cwd=str(cwd or ROOT), timeout=timeout)
+
+
+def default_shown(default: Any, quote: str = '') -> str:
+    """A config key's default as ``python -m canister keys`` prints it (``quote='`'``: as the README's table
+    shows it): a list joined by commas, between ``quote``; ``(empty)`` for none."""
+    text = ', '.join(default) if isinstance(default, tuple) else str(default)
+    return '%s%s%s' % (quote, text, quote) if text else '(empty)'
 
 
 def keys_listed(stdout: str) -> Dict[str, str]:
@@ -295,6 +359,30 @@ def open_self_submitting_form(page: Any, form_url: str, action_url: str) -> Any:
                 form_url,
             )
     return info.value
+
+
+def at_once(calls: List[Callable[[], Any]], timeout: float = 60) -> List[Any]:
+    """Run each call in a thread of its own, the threads released together; the results in the calls' order
+    (the test fails if a call raised or was still running after ``timeout`` seconds)."""
+    together = threading.Barrier(len(calls))
+    results: List[Any] = [None] * len(calls)
+    errors: List[BaseException] = []
+
+    def run(index: int) -> None:
+        try:
+            together.wait(10)
+            results[index] = calls[index]()
+        except BaseException as error:  # reported to the test below
+            errors.append(error)
+
+    threads = [threading.Thread(target=run, args=(index,), daemon=True) for index in range(len(calls))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout)
+    assert not any(thread.is_alive() for thread in threads), 'a call is still running after %ss' % timeout
+    assert not errors, errors
+    return results
 
 
 def in_child(work: Any) -> int:

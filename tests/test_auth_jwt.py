@@ -2,8 +2,6 @@
 from __future__ import annotations
 
 import base64
-import hashlib
-import hmac
 import http.server
 import json
 import math
@@ -19,28 +17,13 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 import canister
 from canister import session
-from helpers import bearer, claims, client, read_log
+from helpers import b64url, bearer, claims, client, hand_made_token, hs256_signer, read_log, signed_token
 from servers import HangingServer
 
 SECRET = 'k9Qv2Lr7Zt4Wm8Xc1Bn5Hs3Jd6Fg0Pa-Tq7Ye2Ui9Oo4Kl1Mz8Nx5Cv3Bb6Vn0Q'  # 64 bytes
 
 
 # -- helpers ---------------------------------------------------------------------
-
-def b64url(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b'=').decode('ascii')
-
-
-def hs_token(key=SECRET, algorithm='HS256', **extra):
-    return pyjwt.encode(claims(**extra), key, algorithm=algorithm)
-
-
-def hand_made(header, payload, sign=None):
-    """A compact JWT built by hand; ``sign(signing_input) -> bytes`` gives its signature."""
-    signing_input = b64url(json.dumps(header).encode()) + '.' + b64url(json.dumps(payload).encode())
-    signature = sign(signing_input.encode('ascii')) if sign else b''
-    return signing_input + '.' + b64url(signature)
-
 
 def me_json_app(make_app, calls=None, **overrides):
     """An app whose /me route answers {'user': ...} with the logged-in user (and counts its calls)."""
@@ -173,19 +156,19 @@ def test_hmac_token_logs_the_user_in_with_its_claims(make_app, algorithm):
 def test_token_signed_with_another_secret_is_refused(make_app):
     calls = []
     app = secret_app(make_app, calls)
-    response = client(app).get('/me', headers=bearer(hs_token(key=SECRET[::-1])), expect_errors=True)
+    response = client(app).get('/me', headers=bearer(signed_token(SECRET[::-1])), expect_errors=True)
     assert_invalid_token(response, calls)
 
 
 def test_bearer_scheme_name_is_case_insensitive(make_app):
     app = secret_app(make_app)
-    response = client(app).get('/me', headers={'Authorization': 'bearer ' + hs_token()})
+    response = client(app).get('/me', headers={'Authorization': 'bearer ' + signed_token(SECRET)})
     assert response.json['user']['sub'] == 'alice'
 
 
 def test_config_keys_from_app_config_enable_jwt(make_app):
     app = me_json_app(make_app, config={'auth_jwt_secret': SECRET, 'auth_jwt_leeway': '0'})
-    assert client(app).get('/me', headers=bearer(hs_token())).json['user']['sub'] == 'alice'
+    assert client(app).get('/me', headers=bearer(signed_token(SECRET))).json['user']['sub'] == 'alice'
 
 
 def test_base64std_secret_without_padding_is_decoded(make_app):
@@ -193,7 +176,7 @@ def test_base64std_secret_without_padding_is_decoded(make_app):
     encoded = base64.b64encode(raw).decode()
     assert encoded.endswith('=') and ('+' in encoded or '/' in encoded)
     app = secret_app(make_app, auth_jwt_secret=encoded.rstrip('='), auth_jwt_encoding='base64std')
-    response = client(app).get('/me', headers=bearer(hs_token(key=raw)))
+    response = client(app).get('/me', headers=bearer(signed_token(raw)))
     assert response.json['user']['sub'] == 'alice'
 
 
@@ -202,7 +185,7 @@ def test_base64url_secret_without_padding_is_decoded(make_app):
     encoded = base64.urlsafe_b64encode(raw).decode()
     assert encoded.endswith('=') and ('-' in encoded or '_' in encoded)
     app = secret_app(make_app, auth_jwt_secret=encoded.rstrip('='), auth_jwt_encoding='base64url')
-    response = client(app).get('/me', headers=bearer(hs_token(key=raw)))
+    response = client(app).get('/me', headers=bearer(signed_token(raw)))
     assert response.json['user']['sub'] == 'alice'
 
 
@@ -210,15 +193,14 @@ def test_base64_secret_is_not_used_as_its_text(make_app):
     raw = b'\xfb\xff\xbe' * 21 + b'\xfa'
     encoded = base64.urlsafe_b64encode(raw).decode().rstrip('=')
     app = secret_app(make_app, auth_jwt_secret=encoded, auth_jwt_encoding='base64url')
-    response = client(app).get('/me', headers=bearer(hs_token(key=encoded)), expect_errors=True)
+    response = client(app).get('/me', headers=bearer(signed_token(encoded)), expect_errors=True)
     assert_invalid_token(response)
 
 
 def test_hand_made_hs256_token_is_accepted_with_the_right_secret(make_app):
     """Proves the hand-made tokens of the attack tests below are well formed."""
     app = secret_app(make_app)
-    token = hand_made({'alg': 'HS256', 'typ': 'JWT'}, claims(),
-                      lambda data: hmac.new(SECRET.encode(), data, hashlib.sha256).digest())
+    token = hand_made_token({'alg': 'HS256', 'typ': 'JWT'}, claims(), hs256_signer(SECRET))
     assert client(app).get('/me', headers=bearer(token)).json['user']['sub'] == 'alice'
 
 
@@ -249,7 +231,7 @@ def test_hs256_token_signed_with_the_public_key_pem_is_refused(make_app, rsa_pem
     calls = []
     app = me_json_app(make_app, calls, auth_jwt_public_key=str(rsa_pem_file))
     pem = rsa_pem_file.read_bytes()
-    token = hand_made({'alg': 'HS256', 'typ': 'JWT'}, claims(), lambda data: hmac.new(pem, data, hashlib.sha256).digest())
+    token = hand_made_token({'alg': 'HS256', 'typ': 'JWT'}, claims(), hs256_signer(pem))
     assert_invalid_token(client(app).get('/me', headers=bearer(token), expect_errors=True), calls)
 
 
@@ -257,7 +239,7 @@ def test_key_confusion_is_refused_even_when_hmac_is_also_configured(make_app, rs
     calls = []
     app = me_json_app(make_app, calls, auth_jwt_public_key=str(rsa_pem_file), auth_jwt_secret=SECRET)
     pem = rsa_pem_file.read_bytes()
-    token = hand_made({'alg': 'HS256', 'typ': 'JWT'}, claims(), lambda data: hmac.new(pem, data, hashlib.sha256).digest())
+    token = hand_made_token({'alg': 'HS256', 'typ': 'JWT'}, claims(), hs256_signer(pem))
     assert_invalid_token(client(app).get('/me', headers=bearer(token), expect_errors=True), calls)
 
 
@@ -276,7 +258,7 @@ def test_es256_token_is_refused_when_only_rs256_is_allowed(make_app, ec_key, tmp
 def test_unsigned_alg_none_token_is_refused(make_app, alg):
     calls = []
     app = secret_app(make_app, calls)
-    token = hand_made({'alg': alg, 'typ': 'JWT'}, claims())
+    token = hand_made_token({'alg': alg, 'typ': 'JWT'}, claims())
     assert token.endswith('.')
     assert_invalid_token(client(app).get('/me', headers=bearer(token), expect_errors=True), calls)
 
@@ -284,19 +266,19 @@ def test_unsigned_alg_none_token_is_refused(make_app, alg):
 def test_algorithm_off_the_allow_list_is_refused(make_app):
     calls = []
     app = secret_app(make_app, calls, auth_jwt_algorithms='HS512')
-    response = client(app).get('/me', headers=bearer(hs_token(algorithm='HS256')), expect_errors=True)
+    response = client(app).get('/me', headers=bearer(signed_token(SECRET, algorithm='HS256')), expect_errors=True)
     assert_invalid_token(response, calls)
 
 
 def test_algorithm_on_the_allow_list_is_accepted(make_app):
     app = secret_app(make_app, auth_jwt_algorithms='HS384, HS512')
-    response = client(app).get('/me', headers=bearer(hs_token(algorithm='HS512')))
+    response = client(app).get('/me', headers=bearer(signed_token(SECRET, algorithm='HS512')))
     assert response.json['user']['sub'] == 'alice'
 
 
 def test_token_expired_within_the_default_leeway_is_accepted(make_app):
     app = secret_app(make_app)
-    response = client(app).get('/me', headers=bearer(hs_token(exp=int(time.time()) - 5)))
+    response = client(app).get('/me', headers=bearer(signed_token(SECRET, exp=int(time.time()) - 5)))
     assert response.status_int == 200
     assert response.json['user']['sub'] == 'alice'
 
@@ -304,39 +286,39 @@ def test_token_expired_within_the_default_leeway_is_accepted(make_app):
 def test_token_expired_beyond_the_leeway_is_refused(make_app):
     calls = []
     app = secret_app(make_app, calls)
-    response = client(app).get('/me', headers=bearer(hs_token(exp=int(time.time()) - 60)), expect_errors=True)
+    response = client(app).get('/me', headers=bearer(signed_token(SECRET, exp=int(time.time()) - 60)), expect_errors=True)
     description = assert_invalid_token(response, calls)
     assert 'expired' in description
 
 
 def test_token_expired_is_refused_when_the_leeway_is_zero(make_app):
     app = secret_app(make_app, auth_jwt_leeway=0)
-    response = client(app).get('/me', headers=bearer(hs_token(exp=int(time.time()) - 5)), expect_errors=True)
+    response = client(app).get('/me', headers=bearer(signed_token(SECRET, exp=int(time.time()) - 5)), expect_errors=True)
     assert_invalid_token(response)
 
 
 def test_larger_leeway_accepts_an_older_token(make_app):
     app = secret_app(make_app, auth_jwt_leeway=120)
-    response = client(app).get('/me', headers=bearer(hs_token(exp=int(time.time()) - 60)))
+    response = client(app).get('/me', headers=bearer(signed_token(SECRET, exp=int(time.time()) - 60)))
     assert response.json['user']['sub'] == 'alice'
 
 
 def test_token_for_the_client_id_is_accepted(make_app):
     app = secret_app(make_app, auth_jwt_client_id='my-app')
-    response = client(app).get('/me', headers=bearer(hs_token(aud='my-app')))
+    response = client(app).get('/me', headers=bearer(signed_token(SECRET, aud='my-app')))
     assert response.json['user']['aud'] == 'my-app'
 
 
 def test_token_whose_audience_list_holds_the_client_id_is_accepted(make_app):
     app = secret_app(make_app, auth_jwt_client_id='my-app')
-    response = client(app).get('/me', headers=bearer(hs_token(aud=['other-app', 'my-app'])))
+    response = client(app).get('/me', headers=bearer(signed_token(SECRET, aud=['other-app', 'my-app'])))
     assert response.json['user']['sub'] == 'alice'
 
 
 def test_token_for_another_audience_is_refused(make_app):
     calls = []
     app = secret_app(make_app, calls, auth_jwt_client_id='my-app')
-    response = client(app).get('/me', headers=bearer(hs_token(aud='other-app')), expect_errors=True)
+    response = client(app).get('/me', headers=bearer(signed_token(SECRET, aud='other-app')), expect_errors=True)
     description = assert_invalid_token(response, calls)
     assert 'audience' in description
 
@@ -344,19 +326,19 @@ def test_token_for_another_audience_is_refused(make_app):
 def test_token_without_audience_is_refused_when_a_client_id_is_set(make_app):
     calls = []
     app = secret_app(make_app, calls, auth_jwt_client_id='my-app')
-    assert_invalid_token(client(app).get('/me', headers=bearer(hs_token()), expect_errors=True), calls)
+    assert_invalid_token(client(app).get('/me', headers=bearer(signed_token(SECRET)), expect_errors=True), calls)
 
 
 def test_token_from_the_configured_issuer_is_accepted(make_app):
     app = secret_app(make_app, auth_jwt_issuer='https://id.example.com/')
-    response = client(app).get('/me', headers=bearer(hs_token(iss='https://id.example.com/')))
+    response = client(app).get('/me', headers=bearer(signed_token(SECRET, iss='https://id.example.com/')))
     assert response.json['user']['iss'] == 'https://id.example.com/'
 
 
 def test_token_from_another_issuer_is_refused(make_app):
     calls = []
     app = secret_app(make_app, calls, auth_jwt_issuer='https://id.example.com/')
-    response = client(app).get('/me', headers=bearer(hs_token(iss='https://evil.example.com/')), expect_errors=True)
+    response = client(app).get('/me', headers=bearer(signed_token(SECRET, iss='https://evil.example.com/')), expect_errors=True)
     description = assert_invalid_token(response, calls)
     assert 'issuer' in description
 
@@ -364,34 +346,34 @@ def test_token_from_another_issuer_is_refused(make_app):
 def test_token_without_exp_is_refused_by_default(make_app):
     calls = []
     app = secret_app(make_app, calls)
-    response = client(app).get('/me', headers=bearer(hs_token(exp=None)), expect_errors=True)
+    response = client(app).get('/me', headers=bearer(signed_token(SECRET, exp=None)), expect_errors=True)
     description = assert_invalid_token(response, calls)
     assert 'exp' in description
 
 
 def test_token_without_exp_is_accepted_when_exp_is_not_required(make_app):
     app = secret_app(make_app, auth_jwt_require_exp=False)
-    response = client(app).get('/me', headers=bearer(hs_token(exp=None)))
+    response = client(app).get('/me', headers=bearer(signed_token(SECRET, exp=None)))
     assert response.json == {'user': {'sub': 'alice'}}
 
 
 def test_token_not_valid_before_a_future_time_is_refused(make_app):
     calls = []
     app = secret_app(make_app, calls)
-    response = client(app).get('/me', headers=bearer(hs_token(nbf=int(time.time()) + 60)), expect_errors=True)
+    response = client(app).get('/me', headers=bearer(signed_token(SECRET, nbf=int(time.time()) + 60)), expect_errors=True)
     assert_invalid_token(response, calls)
 
 
 def test_token_whose_nbf_is_past_is_accepted(make_app):
     app = secret_app(make_app)
-    response = client(app).get('/me', headers=bearer(hs_token(nbf=int(time.time()) - 60)))
+    response = client(app).get('/me', headers=bearer(signed_token(SECRET, nbf=int(time.time()) - 60)))
     assert response.json['user']['sub'] == 'alice'
 
 
 def test_token_with_a_tampered_payload_is_refused(make_app):
     calls = []
     app = secret_app(make_app, calls)
-    header, _, signature = hs_token(role='user').split('.')
+    header, _, signature = signed_token(SECRET, role='user').split('.')
     forged = b64url(json.dumps(claims(role='admin')).encode())
     response = client(app).get('/me', headers=bearer('.'.join((header, forged, signature))), expect_errors=True)
     assert_invalid_token(response, calls)
@@ -400,7 +382,7 @@ def test_token_with_a_tampered_payload_is_refused(make_app):
 def test_token_with_a_stripped_signature_is_refused(make_app):
     calls = []
     app = secret_app(make_app, calls)
-    header, payload, _ = hs_token().split('.')
+    header, payload, _ = signed_token(SECRET).split('.')
     response = client(app).get('/me', headers=bearer(header + '.' + payload + '.'), expect_errors=True)
     assert_invalid_token(response, calls)
 
@@ -422,10 +404,7 @@ def test_garbage_token_is_refused(make_app, token):
 def test_token_whose_payload_is_not_an_object_is_refused(make_app):
     calls = []
     app = secret_app(make_app, calls)
-    header = b64url(json.dumps({'alg': 'HS256', 'typ': 'JWT'}).encode())
-    payload = b64url(b'[1, 2, 3]')
-    signing_input = (header + '.' + payload).encode()
-    token = header + '.' + payload + '.' + b64url(hmac.new(SECRET.encode(), signing_input, hashlib.sha256).digest())
+    token = hand_made_token({'alg': 'HS256', 'typ': 'JWT'}, [1, 2, 3], hs256_signer(SECRET))
     assert_invalid_token(client(app).get('/me', headers=bearer(token), expect_errors=True), calls)
 
 
@@ -441,7 +420,7 @@ def test_bearer_header_with_the_wrong_number_of_parts_is_refused(make_app, heade
 
 def test_refused_token_is_logged_as_a_warning_without_the_token(make_app, log_dir):
     app = secret_app(make_app)
-    token = hs_token(key='another-secret-that-is-long-enough-for-hs256!!')
+    token = signed_token('another-secret-that-is-long-enough-for-hs256!!')
     client(app).get('/me', headers=bearer(token), expect_errors=True)
     log = read_log(log_dir)
     assert re.search(r' WARNING .*Authentication failed: the token signature is invalid', log)
@@ -451,7 +430,7 @@ def test_refused_token_is_logged_as_a_warning_without_the_token(make_app, log_di
 
 def test_successful_token_login_logs_the_subject(make_app, log_dir):
     app = secret_app(make_app)
-    client(app).get('/me', headers=bearer(hs_token(sub='alice@example.com')))
+    client(app).get('/me', headers=bearer(signed_token(SECRET, sub='alice@example.com')))
     lines = [line for line in read_log(log_dir).splitlines() if 'Logged in as: alice@example.com' in line]
     assert len(lines) == 1 and ' INFO ' in lines[0]
 
@@ -463,8 +442,8 @@ def test_no_secret_or_token_reaches_the_log_files(make_app, log_dir):
     def login():
         return session.sid
 
-    good = hs_token()
-    bad = hs_token(key=SECRET[::-1])
+    good = signed_token(SECRET)
+    bad = signed_token(SECRET[::-1])
     c = client(app)
     for token in (good, bad, good + 'x', 'garbage-token-value'):
         c.get('/me', headers=bearer(token), expect_errors=True)
@@ -477,7 +456,7 @@ def test_no_secret_or_token_reaches_the_log_files(make_app, log_dir):
 
 def test_bearer_token_is_left_alone_when_only_basic_is_configured(make_app):
     app = me_json_app(make_app, auth_basic_username='alice', auth_basic_password='wonderland')
-    response = client(app).get('/me', headers=bearer(hs_token()))
+    response = client(app).get('/me', headers=bearer(signed_token(SECRET)))
     assert response.status_int == 200
     assert response.json == {'user': None}
 
@@ -504,8 +483,8 @@ def test_require_checks_a_predicate_on_the_claims(make_app):
         return 'admin area'
 
     c = client(app)
-    assert c.get('/admin', headers=bearer(hs_token(roles=['user'])), expect_errors=True).status_int == 403
-    assert c.get('/admin', headers=bearer(hs_token(roles=['admin']))).text == 'admin area'
+    assert c.get('/admin', headers=bearer(signed_token(SECRET, roles=['user'])), expect_errors=True).status_int == 403
+    assert c.get('/admin', headers=bearer(signed_token(SECRET, roles=['admin']))).text == 'admin area'
 
 
 def test_failed_tokens_are_throttled_per_ip(make_app):
@@ -513,10 +492,10 @@ def test_failed_tokens_are_throttled_per_ip(make_app):
     c = client(app)
     for _ in range(3):
         assert c.get('/me', headers=bearer('garbage'), expect_errors=True).status_int == 401
-    response = c.get('/me', headers=bearer(hs_token()), expect_errors=True)
+    response = c.get('/me', headers=bearer(signed_token(SECRET)), expect_errors=True)
     assert response.status_int == 429
     assert 'Retry-After' in response.headers
-    assert client(app, REMOTE_ADDR='10.1.1.1').get('/me', headers=bearer(hs_token())).status_int == 200
+    assert client(app, REMOTE_ADDR='10.1.1.1').get('/me', headers=bearer(signed_token(SECRET))).status_int == 200
 
 
 # -- sessions ---------------------------------------------------------------------
@@ -526,7 +505,7 @@ def test_stateless_tokens_leave_no_server_side_session(make_app):
     app = secret_app(make_app, store=store)
     c = client(app)
     for _ in range(5):
-        response = c.get('/me', headers=bearer(hs_token()))
+        response = c.get('/me', headers=bearer(signed_token(SECRET)))
         assert response.json['user']['sub'] == 'alice'
         assert 'Set-Cookie' not in response.headers
     assert len(store) == 0
@@ -541,7 +520,7 @@ def test_token_session_user_ends_when_the_token_expires(make_app):
 
     c = client(app)
     exp = math.ceil(time.time() + 0.3)  # 0.3 to 1.3 s from now
-    response = c.get('/login', headers=bearer(hs_token(exp=exp)))
+    response = c.get('/login', headers=bearer(signed_token(SECRET, exp=exp)))
     assert response.status_int == 200 and 'Set-Cookie' in response.headers
     assert c.get('/me').json['user']['exp'] == exp
     time.sleep(max(exp - time.time(), 0) + 0.1)
@@ -681,7 +660,7 @@ def test_alg_none_in_the_allow_list_is_a_config_error(make_app):
 
 def test_expired_token_gets_the_challenge_the_readme_quotes(make_app):
     app = secret_app(make_app)
-    response = client(app).get('/me', headers=bearer(hs_token(exp=int(time.time()) - 60)), expect_errors=True)
+    response = client(app).get('/me', headers=bearer(signed_token(SECRET, exp=int(time.time()) - 60)), expect_errors=True)
     assert response.status_int == 401
     assert bearer_challenge(response) == (
         'Bearer realm="canister", error="invalid_token", error_description="the token has expired"')
@@ -692,15 +671,15 @@ def test_expired_token_gets_the_challenge_the_readme_quotes(make_app):
 def test_a_secret_given_as_bytes_is_the_key_itself(make_app):
     key = bytes(range(200, 248))  # random bytes are seldom UTF-8: these are not
     app = secret_app(make_app, auth_jwt_secret=key)
-    assert client(app).get('/me', headers=bearer(hs_token(key))).json == {'user': claims()}
-    forged = client(app).get('/me', headers=bearer(hs_token(str(key).encode())), expect_errors=True)
+    assert client(app).get('/me', headers=bearer(signed_token(key))).json == {'user': claims()}
+    forged = client(app).get('/me', headers=bearer(signed_token(str(key).encode())), expect_errors=True)
     assert forged.status_int == 401
 
 
 def test_a_base64_secret_given_as_bytes_is_decoded(make_app):
     key = bytes(range(200, 248))
     app = secret_app(make_app, auth_jwt_secret=base64.b64encode(key), auth_jwt_encoding='base64std')
-    assert client(app).get('/me', headers=bearer(hs_token(key))).status_int == 200
+    assert client(app).get('/me', headers=bearer(signed_token(key))).status_int == 200
 
 
 def test_a_secret_that_is_neither_text_nor_bytes_is_refused_at_install(make_app):

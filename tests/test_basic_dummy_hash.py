@@ -6,7 +6,6 @@ ended (a mismatch after the full work, not an early "malformed hash" error, whic
 """
 from __future__ import annotations
 
-import base64
 import hashlib
 import os
 import time
@@ -15,21 +14,16 @@ from typing import Any, List, Tuple
 import pytest
 
 import canister
-from helpers import client
+from helpers import b64url, basic, client
 
 bcrypt = pytest.importorskip('bcrypt', reason='the test extra installs bcrypt')
 argon2 = pytest.importorskip('argon2', reason='the test extra installs argon2-cffi')
 
 
-def basic(user: str, password: str = 'wrong-guess') -> dict:
-    return {'Authorization': 'Basic ' + base64.b64encode(('%s:%s' % (user, password)).encode()).decode()}
-
-
 def scrypt_hash(password: str, n: int, r: int, p: int) -> str:
     salt = os.urandom(16)
     digest = hashlib.scrypt(password.encode(), salt=salt, n=n, r=r, p=p, maxmem=2 ** 26)
-    b64 = lambda data: base64.urlsafe_b64encode(data).decode().rstrip('=')  # noqa: E731
-    return 'scrypt:%d:%d:%d:%s:%s' % (n, r, p, b64(salt), b64(digest))
+    return 'scrypt:%d:%d:%d:%s:%s' % (n, r, p, b64url(salt), b64url(digest))
 
 
 def argon2_hash(password: str, **params: Any) -> str:
@@ -77,7 +71,7 @@ def users_app(make_app, tmp_path, *lines: str):
 def cost_of_check(web, checks, user: str) -> Tuple[Any, ...]:
     """The one hash computed for a failed login of ``user``: (scheme, cost, how it ended)."""
     del checks[:]
-    assert web.get('/', headers=basic(user), status=401)
+    assert web.get('/', headers={'Authorization': basic(user, 'wrong-guess')}, status=401)
     assert len(checks) == 1, checks
     return checks[0]
 

@@ -14,7 +14,8 @@ from servers import Client
 SLOW = 2_000_000  # PBKDF2 rounds: a check takes about half a second, long enough to re-read the file during it
 
 
-def status_of(origin: str, username: str, password: str) -> int:
+def login_status(origin: str, username: str, password: str) -> int:
+    """The status of GET /me with these Basic credentials, over a connection of its own."""
     return Client(origin, timeout=30).get('/me', headers={'Authorization': basic(username, password)}).status
 
 
@@ -30,17 +31,17 @@ def test_a_password_replaced_while_its_check_runs_stops_working(tmp_path, make_a
         return session.user
 
     origin = serve(app)
-    assert status_of(origin, 'bob', 'bob-password') == 200  # the file was just looked at: not again for a second
+    assert login_status(origin, 'bob', 'bob-password') == 200  # the file was just looked at: not again for a second
     answers = {}
-    alice = threading.Thread(target=lambda: answers.update(old=status_of(origin, 'alice', 'old-password')))
+    alice = threading.Thread(target=lambda: answers.update(old=login_status(origin, 'alice', 'old-password')))
     alice.start()  # reads alice's old hash and checks it, slowly
     time.sleep(0.1)
     write_users(tmp_path / 'users.new', alice='new-password', bob='bob-password')
     os.replace(tmp_path / 'users.new', users)  # the admin replaces alice's password
     clock.advance(2)  # past the second between looks at the file
-    assert status_of(origin, 'bob', 'bob-password') == 200  # this request re-reads the file
+    assert login_status(origin, 'bob', 'bob-password') == 200  # this request re-reads the file
     assert alice.is_alive(), 'the slow check ended before the re-read: the test shows nothing'
     alice.join()
     assert answers['old'] == 200  # checked against the file read when it started
-    assert status_of(origin, 'alice', 'new-password') == 200  # the new file is in use
-    assert status_of(origin, 'alice', 'old-password') == 401  # and the old password is not remembered
+    assert login_status(origin, 'alice', 'new-password') == 200  # the new file is in use
+    assert login_status(origin, 'alice', 'old-password') == 401  # and the old password is not remembered

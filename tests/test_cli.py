@@ -5,27 +5,23 @@ import html
 import http.client
 import os
 import pathlib
+import pty
 import re
+import select
 import socket
 import subprocess
 import sys
 import time
+from typing import Tuple
 
 import bottle
 import pytest
 
 import canister
-from helpers import ROOT, basic, client, keys_listed
+from helpers import ROOT, basic, client, keys_listed, run_canister
 from servers import Client, free_port
 
 HASH = re.compile(r'pbkdf2_sha256:\d+:[A-Za-z0-9_-]+:[A-Za-z0-9_-]+')
-
-
-def run_canister(*args: str, stdin: str = '', cwd: pathlib.Path = None, timeout: float = 20):
-    """Run ``python -m canister ARGS`` with the work tree importable; stdin is a pipe (not a tty)."""
-    env = dict(os.environ, PYTHONPATH=str(ROOT))
-    return subprocess.run([sys.executable, '-m', 'canister', *args], input=stdin, capture_output=True,
-                          text=True, env=env, cwd=str(cwd or ROOT), timeout=timeout)
 
 
 def ini_app(ini: pathlib.Path) -> bottle.Bottle:
@@ -35,6 +31,15 @@ def ini_app(ini: pathlib.Path) -> bottle.Bottle:
     app.install(canister.Canister())
     app.route('/me', callback=lambda: str(canister.session.user))
     return app
+
+
+def users_file_app(tmp_path: pathlib.Path, content: bytes) -> bottle.Bottle:
+    """:func:`ini_app` with a users file holding ``content`` (the test uninstalls it)."""
+    users = tmp_path / 'users.txt'
+    users.write_bytes(content)
+    ini = tmp_path / 'app.ini'
+    ini.write_text('[canister]\nauth_basic_users_file = %s\nlog_path = %s\n' % (users, tmp_path / 'logs'))
+    return ini_app(ini)
 
 
 # -- hash-password ---------------------------------------------------------------------
@@ -103,11 +108,7 @@ def test_a_pasted_config_line_works_for_basic_auth_through_load_config(config_li
 
 
 def test_a_pasted_users_file_line_works_for_basic_auth(users_line, tmp_path):
-    users = tmp_path / 'users.txt'
-    users.write_text('# user:hash\n%s\n' % users_line.stdout.strip())
-    ini = tmp_path / 'app.ini'
-    ini.write_text('[canister]\nauth_basic_users_file = %s\nlog_path = %s\n' % (users, tmp_path / 'logs'))
-    app = ini_app(ini)
+    app = users_file_app(tmp_path, ('# user:hash\n%s\n' % users_line.stdout.strip()).encode('utf-8'))
     try:
         assert client(app).get('/me', headers={'Authorization': basic('bob', PASSWORD)}).text == 'bob'
         client(app).get('/me', headers={'Authorization': basic('bob', PASSWORD + 'x')}, status=401)
@@ -131,16 +132,119 @@ def test_hash_password_refuses_a_user_name_the_users_file_would_read_otherwise(t
 def test_hash_password_user_with_spaces_and_accents_logs_in_from_the_users_file(tmp_path):
     result = run_canister('hash-password', '--user', 'José de la Vega', stdin=PASSWORD + '\n', cwd=tmp_path)
     assert result.returncode == 0, result.stderr
-    users = tmp_path / 'users.txt'
-    users.write_bytes(result.stdout.encode('utf-8'))
-    ini = tmp_path / 'app.ini'
-    ini.write_text('[canister]\nauth_basic_users_file = %s\nlog_path = %s\n' % (users, tmp_path / 'logs'))
-    app = ini_app(ini)
+    app = users_file_app(tmp_path, result.stdout.encode('utf-8'))
     try:
         assert client(app).get('/me', headers={'Authorization': basic('José de la Vega', PASSWORD)}).text == \
             'José de la Vega'
     finally:
         app.uninstall(True)
+
+
+# -- hash-password whatever the locale: the line is UTF-8, as the users file is read -------------------
+
+#: A user name and a password that ASCII cannot write.
+ACCENTED_USER, ACCENTED_PASSWORD = 'José de la Vega', 'pässwörd-€'
+
+
+def assert_logs_in_with_the_accented_password(tmp_path: pathlib.Path, users_file: bytes) -> None:
+    """An app reading this users file lets ACCENTED_USER in with ACCENTED_PASSWORD, and not with another."""
+    app = users_file_app(tmp_path, users_file)
+    try:
+        web = client(app)
+        right = web.get('/me', headers={'Authorization': basic(ACCENTED_USER, ACCENTED_PASSWORD)})
+        assert right.text == ACCENTED_USER
+        web.get('/me', headers={'Authorization': basic(ACCENTED_USER, ACCENTED_PASSWORD + 'x')}, status=401)
+    finally:
+        app.uninstall(True)
+
+
+@pytest.mark.parametrize('environment, piped', [
+    ({'LC_ALL': 'C', 'PYTHONUTF8': '0'}, 'utf-8'),  # an ASCII locale: the UTF-8 bytes it cannot decode
+    ({'PYTHONIOENCODING': 'ascii'}, 'utf-8'),
+    ({'PYTHONIOENCODING': 'iso8859-15'}, 'iso8859-15'),  # stdin declared Latin-9 (it has the €), and piped so
+], ids=['ascii-locale', 'ascii-stdio', 'latin-9-stdio'])
+def test_hash_password_prints_the_users_file_line_in_utf8_whatever_the_locales_encoding(tmp_path, environment, piped):
+    assert ('The line is written in UTF-8, as the users file is read, whatever the locale'
+            in ' '.join((ROOT / 'README.md').read_text(encoding='utf-8').split()))
+    result = run_canister('hash-password', '--user', ACCENTED_USER, stdin=(ACCENTED_PASSWORD + '\n').encode(piped),
+                          cwd=tmp_path, **environment)
+    assert (result.returncode, result.stderr) == (0, b''), result.stderr
+    assert re.fullmatch(rb'Jos\xc3\xa9 de la Vega:pbkdf2_sha256:\S+\n', result.stdout), result.stdout
+    assert_logs_in_with_the_accented_password(tmp_path, result.stdout)
+
+
+def test_hash_password_under_an_ascii_locale_still_refuses_a_name_that_is_not_utf8(tmp_path):
+    result = run_canister('hash-password', '--user', b'bo\x85b', stdin=PASSWORD.encode() + b'\n', cwd=tmp_path,
+                          LC_ALL='C', PYTHONUTF8='0')
+    assert (result.returncode, result.stdout) == (2, b'')
+    assert result.stderr.startswith(b'python -m canister hash-password: error: --user ')
+    assert len(result.stderr.splitlines()) == 1
+
+
+def test_hash_password_refuses_a_piped_password_that_is_not_text_with_one_line(tmp_path):
+    result = run_canister('hash-password', stdin=b'p\xe4ss\n', cwd=tmp_path, PYTHONIOENCODING='utf-8')  # Latin-1 bytes
+    assert (result.returncode, result.stdout) == (1, b'')
+    assert result.stderr == (b"python -m canister hash-password: error: the password on stdin is not text in the "
+                             b"locale's encoding (utf-8) nor UTF-8\n")
+
+
+def typed_at_the_prompt(tmp_path: pathlib.Path, typed: str, *args: str, **env: str) -> Tuple[int, bytes]:
+    """Run ``python -m canister hash-password ARGS`` on a terminal of its own (a pty, which getpass opens),
+    typing ``typed`` in UTF-8 at each prompt; its exit status and all it wrote to the terminal."""
+    pid, terminal = pty.fork()
+    if pid == 0:  # the child, whose controlling terminal is the pty
+        try:
+            os.chdir(str(tmp_path))
+            os.execve(sys.executable, [sys.executable, '-m', 'canister', 'hash-password', *args],
+                      dict(os.environ, PYTHONPATH=str(ROOT), **env))
+        finally:
+            os._exit(127)
+    deadline = time.monotonic() + 30
+    output = b''
+
+    def read_until(marker: bytes) -> bool:
+        """Read what the command writes until ``marker``; False if it closed the terminal first (it ended)."""
+        nonlocal output
+        while marker not in output:
+            if not select.select([terminal], [], [], max(deadline - time.monotonic(), 0))[0]:
+                os.kill(pid, 9)
+                raise AssertionError('the command said no %r in 30 s: %r' % (marker, output))
+            try:
+                chunk = os.read(terminal, 4096)
+            except OSError:  # EIO: the command ended
+                chunk = b''
+            if not chunk:
+                return False
+            output += chunk
+        return True
+
+    try:
+        for prompt in (b'Password: ', b'Again: '):
+            if not read_until(prompt):
+                break
+            os.write(terminal, typed.encode('utf-8') + b'\n')  # (after the prompt: getpass flushes earlier input)
+        read_until(b'\0never written')
+    finally:
+        os.close(terminal)
+        status = os.waitpid(pid, 0)[1]
+    return os.waitstatus_to_exitcode(status), output
+
+
+def test_hash_password_typed_at_the_prompt_prints_a_utf8_users_file_line_that_logs_in(tmp_path):
+    status, output = typed_at_the_prompt(tmp_path, ACCENTED_PASSWORD, '--user', ACCENTED_USER, LC_ALL='C.UTF-8')
+    assert status == 0, output
+    line = re.search(rb'^Jos\xc3\xa9 de la Vega:pbkdf2_sha256:\S+\r\n', output, re.M)
+    assert line, output
+    assert_logs_in_with_the_accented_password(tmp_path, line.group(0))
+
+
+def test_hash_password_refuses_a_typed_password_the_terminals_encoding_cannot_decode_with_one_line(tmp_path):
+    status, output = typed_at_the_prompt(tmp_path, ACCENTED_PASSWORD, LC_ALL='C', PYTHONUTF8='0')
+    assert status == 1, output
+    assert output.startswith(b'Password: ')
+    assert output[len(b'Password: '):] == (b"python -m canister hash-password: error: the password typed is not text "
+                                           b"in the terminal's encoding (ascii): set a UTF-8 locale, such as "
+                                           b"LC_ALL=C.UTF-8\r\n")
 
 
 def test_hash_password_compares_a_second_line_from_a_pipe(tmp_path):

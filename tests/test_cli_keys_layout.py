@@ -8,15 +8,14 @@ import sys
 import pytest
 
 import canister
-from helpers import ROOT, keys_listed
+from helpers import ROOT, default_shown, keys_listed, run_canister
 
 MEANING_COLUMN = 38  # key (24), default (12), a space after each
 
 
 def keys_output(columns: int) -> str:
-    env = dict(os.environ, PYTHONPATH=str(ROOT), COLUMNS=str(columns))
-    result = subprocess.run([sys.executable, '-m', 'canister', 'keys'], capture_output=True, text=True,
-                            env=env, timeout=20)
+    """What ``python -m canister keys`` prints on a terminal ``columns`` wide (it must succeed)."""
+    result = run_canister('keys', COLUMNS=str(columns))
     assert result.returncode == 0, result.stderr
     return result.stdout
 
@@ -36,8 +35,7 @@ def test_every_meaning_starts_in_its_column_even_after_a_long_default():
             assert line[:MEANING_COLUMN] == ' ' * MEANING_COLUMN and line[MEANING_COLUMN] != ' ', line
         elif line.split()[0] in canister.KEYS:
             name = line.split()[0]
-            default = canister.KEYS[name].default
-            shown = (', '.join(default) if isinstance(default, tuple) else str(default)) or '(empty)'
+            shown = default_shown(canister.KEYS[name].default)
             if len(shown) > 12:  # alone on the line, the meaning on the next
                 assert line == '%-24s %s' % (name, shown), line
             else:

@@ -9,16 +9,9 @@ import bottle
 import pytest
 
 import canister
-from helpers import app_with_ini, client, read_log
+from helpers import app_with_ini, banner_value, client, read_log
 
 ORIGIN = {'HTTP_ORIGIN': 'https://front.example.com'}
-
-
-def banner_value(log: str, key: str) -> str:
-    """The value the install banner shows for one setting."""
-    match = re.search(r' INFO     \[[^\]]*\]   canister\.%s *= (.*)$' % re.escape(key), log, re.M)
-    assert match, 'no banner line for %s in:\n%s' % (key, log)
-    return match.group(1)
 
 
 def new_app() -> bottle.Bottle:

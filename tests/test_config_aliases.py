@@ -2,19 +2,12 @@
 with different values the install refuses it naming both, instead of keeping whichever came last."""
 from __future__ import annotations
 
-import re
 
 import bottle
 import pytest
 
 import canister
-from helpers import read_log
-
-
-def banner_value(log: str, key: str) -> str:
-    match = re.search(r'   canister\.%s *= (.*)$' % re.escape(key), log, re.M)
-    assert match, 'no banner line for %s in:\n%s' % (key, log)
-    return match.group(1)
+from helpers import banner_value, read_log
 
 
 @pytest.mark.parametrize('first, second', [('session_timout', 'session_timeout'),

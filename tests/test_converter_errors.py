@@ -7,7 +7,7 @@ import uuid
 
 import pytest
 
-from helpers import client, read_log
+from helpers import client, logged_traceback, read_log
 
 
 class Colour(enum.Enum):
@@ -98,11 +98,7 @@ def test_a_converter_raising_an_unexpected_exception_gives_the_usual_500_and_a_l
     assert 'converter bug' not in response.text and 'Traceback' not in response.text
     assert called == []
     log = read_log(log_dir)
-    record = re.search(r'ERROR    \[[^\]]*\]   Unhandled exception in GET /b \(before the handler ran\)\n'
-                       r'((?:  .*\n)+)', log)
-    assert record, log
-    traceback = record.group(1)
-    assert traceback.startswith('  Traceback (most recent call last):')
+    traceback = logged_traceback(log, 'Unhandled exception in GET /b (before the handler ran)')
     assert 'RuntimeError: converter bug x' in traceback
     assert log.count('RuntimeError: converter bug x') == 1
     assert re.search(r'\]   Response: 500 \(\d+ms\)$', log, re.M)

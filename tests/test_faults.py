@@ -24,7 +24,7 @@ import time
 import pytest
 
 from helpers import COOKIE, read_log
-from servers import AppServer, Client, RedisServer, ServerError, cleanup_all, wait_until
+from servers import AppServer, Client, RedisServer, ServerError, wait_until
 
 APP = 'session_app:app'
 CLIENTS = 24
@@ -51,10 +51,7 @@ def started():
             assert not server.pids(), 'server processes left running'
 
 
-@pytest.fixture(autouse=True, scope='module')
-def _nothing_left_running():
-    yield
-    cleanup_all()
+pytestmark = pytest.mark.usefixtures('nothing_left_running')
 
 
 def start_session_app(started, tmp_path, server, store):

@@ -33,7 +33,6 @@ import base64
 import io
 import json
 import os
-import socket
 import sys
 import time
 import urllib.parse
@@ -53,7 +52,7 @@ sys.path.insert(0, TESTS_DIR)
 from hostile_app import (  # noqa: E402
     ALLOWED_ORIGIN, JWT_SECRET, PASSWORD, USERNAME, build_app,
 )
-from servers import RedisServer, chunked  # noqa: E402
+from servers import RedisServer, chunked, raw_request, status_of  # noqa: E402
 
 import jwt  # noqa: E402  (PyJWT, a test requirement)
 
@@ -924,51 +923,32 @@ def test_431_and_413_answer_json_to_json_clients(app_target: Target) -> None:
 # limits, through real servers and raw sockets
 
 
-def _raw_exchange(port: int, head: bytes, body: bytes = b'', timeout: float = 5.0) -> Tuple[int, bytes, float]:
-    """Send ``head`` + ``body`` (``Connection: close``), read until the server closes; (status, answer, seconds)."""
-    started = time.monotonic()
-    chunks = []
-    with socket.create_connection(('127.0.0.1', port), timeout=timeout) as sock:
-        sock.sendall(head + body)
-        while True:
-            try:
-                chunk = sock.recv(65536)
-            except (socket.timeout, ConnectionResetError):
-                break
-            if not chunk:
-                break
-            chunks.append(chunk)
-    answer = b''.join(chunks)
-    status = int(answer.split(b' ', 2)[1]) if answer.startswith(b'HTTP/') else 0
-    return status, answer, time.monotonic() - started
-
-
 def test_real_server_answers_413_from_content_length_alone(serve_limits: Any) -> None:
     """gunicorn hands the request over once the headers are in: canister answers 413
     at once, without waiting for the 20 MB that were announced and never sent."""
     server = serve_limits('gunicorn')
     head = (b'POST /typed HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/x-www-form-urlencoded\r\n'
             b'Content-Length: 20000000\r\nConnection: close\r\n\r\n')
-    status, answer, seconds = _raw_exchange(server.port, head, b'n=1')
-    assert status == 413, answer[:500]
+    started = time.monotonic()
+    answer = raw_request(server.port, head, b'n=1', timeout=5)
+    assert time.monotonic() - started < 3
+    assert status_of(answer) == 413, answer[:500]
     assert b'10485760' in answer
-    assert seconds < 3
-    status, answer, _ = _raw_exchange(server.port, b'GET /ping HTTP/1.1\r\nHost: 127.0.0.1\r\n'
-                                                   b'Connection: close\r\n\r\n')
-    assert status == 200, answer[:500]
+    answer = raw_request(server.port, b'GET /ping HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n', timeout=5)
+    assert status_of(answer) == 200, answer[:500]
 
 
 def test_real_server_limits_are_configurable(serve_limits: Any) -> None:
     server = serve_limits('gunicorn', CANISTER_MAX_BODY_SIZE='1000', CANISTER_MAX_HEADER_SIZE='300')
     head = (b'POST /typed HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/x-www-form-urlencoded\r\n'
             b'Content-Length: %d\r\nConnection: close\r\n\r\n')
-    status, answer, _ = _raw_exchange(server.port, head % 1001, b'n=1')
-    assert status == 413, answer[:500]
-    status, answer, _ = _raw_exchange(server.port, head % 1000, b'n=1'.ljust(1000, b'0'))
-    assert status == 200, answer[:500]
-    status, answer, _ = _raw_exchange(server.port, b'GET /count HTTP/1.1\r\nHost: 127.0.0.1\r\nCookie: a='
-                                      + b'b' * 299 + b'\r\nConnection: close\r\n\r\n')
-    assert status == 431, answer[:500]
+    answer = raw_request(server.port, head % 1001, b'n=1', timeout=5)
+    assert status_of(answer) == 413, answer[:500]
+    answer = raw_request(server.port, head % 1000, b'n=1'.ljust(1000, b'0'), timeout=5)
+    assert status_of(answer) == 200, answer[:500]
+    answer = raw_request(server.port, b'GET /count HTTP/1.1\r\nHost: 127.0.0.1\r\nCookie: a='
+                         + b'b' * 299 + b'\r\nConnection: close\r\n\r\n', timeout=5)
+    assert status_of(answer) == 431, answer[:500]
 
 
 @pytest.mark.parametrize('header', ['Authorization', 'Cookie'])
@@ -979,11 +959,10 @@ def test_real_server_answers_431_for_big_headers(serve_limits: Any, header: str)
     value += b'A' * (8193 - len(value))
     head = b'GET /count HTTP/1.1\r\nHost: 127.0.0.1\r\n%s: %s\r\nConnection: close\r\n\r\n' % (
         header.encode(), value)
-    status, answer, _ = _raw_exchange(server.port, head)
-    assert status == 431, answer[:500]
-    status, answer, _ = _raw_exchange(server.port, b'GET /count HTTP/1.1\r\nHost: 127.0.0.1\r\n'
-                                                   b'Connection: close\r\n\r\n')
-    assert status == 200, answer[:500]
+    answer = raw_request(server.port, head, timeout=5)
+    assert status_of(answer) == 431, answer[:500]
+    answer = raw_request(server.port, b'GET /count HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n', timeout=5)
+    assert status_of(answer) == 200, answer[:500]
 
 
 # --------------------------------------------------------------------------
@@ -1050,8 +1029,8 @@ _CHUNKED_HEAD = (b'POST /typed HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: appl
 def test_real_server_binds_parameters_from_a_chunked_json_body(serve_limits: Any, server: str) -> None:
     """gunicorn de-chunks the body but keeps the header, which Bottle alone answers with a 400."""
     app = serve_limits(server, CANISTER_MAX_BODY_SIZE='1000')
-    status, answer, _ = _raw_exchange(app.port, _CHUNKED_HEAD, chunked(b'{"n": 42, "flag": "yes"}', broken=0))
-    assert status == 200, answer[:500]
+    answer = raw_request(app.port, _CHUNKED_HEAD, chunked(b'{"n": 42, "flag": "yes"}', broken=0), timeout=5)
+    assert status_of(answer) == 200, answer[:500]
     assert json.loads(answer.split(b'\r\n\r\n', 1)[1]) == {'n': 42, 'flag': True, 'ids': None, 'ratio': None}
 
 
@@ -1059,6 +1038,6 @@ def test_real_server_binds_parameters_from_a_chunked_json_body(serve_limits: Any
 def test_real_server_answers_413_to_a_chunked_body_over_the_limit(serve_limits: Any, server: str) -> None:
     app = serve_limits(server, CANISTER_MAX_BODY_SIZE='1000')
     body = b'{"n": 1, "pad": "' + b'x' * 5000 + b'"}'
-    status, answer, _ = _raw_exchange(app.port, _CHUNKED_HEAD, chunked(body, broken=0))
-    assert status == 413, answer[:500]
+    answer = raw_request(app.port, _CHUNKED_HEAD, chunked(body, broken=0), timeout=5)
+    assert status_of(answer) == 413, answer[:500]
     assert b'1000' in answer and b'<html' not in answer.lower()

@@ -1,10 +1,6 @@
 """Bearer tokens at the edges PyJWT accepts: a numeric-string exp, an unknown critical header."""
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
-import json
 import math
 import re
 import time
@@ -12,20 +8,14 @@ import time
 import jwt as pyjwt
 
 from canister import session
-from helpers import ROOT, client
+from helpers import ROOT, bearer, claims, client, hand_made_token, hs256_signer
 
 SECRET = 'x7Rt2Lq9Wv4Zk1Mn8Bc5Hd3Jf6Gs0Pa-Ty7Ue2Io9Pl4Kj1Hg8Fd5Sa3Zx6Cv0B'
 
 
-def b64url(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b'=').decode('ascii')
-
-
 def signed(header, payload):
     """An HS256 token built by hand, so its header and claims can be anything."""
-    signing_input = b64url(json.dumps(header).encode()) + '.' + b64url(json.dumps(payload).encode())
-    signature = hmac.new(SECRET.encode(), signing_input.encode('ascii'), hashlib.sha256).digest()
-    return signing_input + '.' + b64url(signature)
+    return hand_made_token(header, payload, hs256_signer(SECRET))
 
 
 def token_app(make_app, **overrides):
@@ -45,8 +35,8 @@ def token_app(make_app, **overrides):
 def test_a_token_user_does_not_outlive_a_numeric_string_exp(make_app):
     c = client(token_app(make_app, auth_jwt_leeway=0))
     exp = math.ceil(time.time() + 0.3)  # 0.3 to 1.3 s from now
-    token = signed({'alg': 'HS256', 'typ': 'JWT'}, {'sub': 'alice', 'exp': str(exp)})
-    response = c.get('/login', headers={'Authorization': 'Bearer ' + token})
+    token = signed({'alg': 'HS256', 'typ': 'JWT'}, claims(exp=str(exp)))
+    response = c.get('/login', headers=bearer(token))
     assert response.status_int == 200 and 'Set-Cookie' in response.headers
     assert c.get('/me').json['user']['exp'] == str(exp)
     time.sleep(max(exp - time.time(), 0) + 0.1)
@@ -55,19 +45,19 @@ def test_a_token_user_does_not_outlive_a_numeric_string_exp(make_app):
 
 def test_a_token_with_a_numeric_string_exp_in_the_past_is_refused(make_app):
     c = client(token_app(make_app, auth_jwt_leeway=0))
-    token = signed({'alg': 'HS256', 'typ': 'JWT'}, {'sub': 'alice', 'exp': str(int(time.time()) - 5)})
-    response = c.get('/me', headers={'Authorization': 'Bearer ' + token}, expect_errors=True)
+    token = signed({'alg': 'HS256', 'typ': 'JWT'}, claims(exp=str(int(time.time()) - 5)))
+    response = c.get('/me', headers=bearer(token), expect_errors=True)
     assert response.status_int == 401
     assert 'expired' in response.text
 
 
 def test_a_token_with_an_unknown_critical_header_is_refused(make_app):
     c = client(token_app(make_app))
-    claims = {'sub': 'mallory', 'exp': int(time.time()) + 300}
-    plain = signed({'alg': 'HS256', 'typ': 'JWT'}, claims)
-    assert c.get('/me', headers={'Authorization': 'Bearer ' + plain}).json['user']['sub'] == 'mallory'
-    token = signed({'alg': 'HS256', 'typ': 'JWT', 'crit': ['x'], 'x': 1}, claims)
-    response = c.get('/me', headers={'Authorization': 'Bearer ' + token}, expect_errors=True)
+    mallory = claims(sub='mallory')
+    plain = signed({'alg': 'HS256', 'typ': 'JWT'}, mallory)
+    assert c.get('/me', headers=bearer(plain)).json['user']['sub'] == 'mallory'
+    token = signed({'alg': 'HS256', 'typ': 'JWT', 'crit': ['x'], 'x': 1}, mallory)
+    response = c.get('/me', headers=bearer(token), expect_errors=True)
     assert response.status_int == 401
     assert 'WWW-Authenticate' in response.headers
 

@@ -163,6 +163,24 @@ def run_client(url: str, index: int, requests: int, boom_every: int, result: Loa
                 result.errors.append('%s and %s shared a session id' % (other, name))
 
 
+def run_clients(threads: List[threading.Thread], start: threading.Barrier, deadline: float,
+                errors: List[str]) -> float:
+    """Start the client threads, which wait at ``start`` (one party more than there are threads) to begin
+    together, and wait for them at most ``deadline`` seconds; the seconds they ran.  A client still running
+    then is an error."""
+    for thread in threads:
+        thread.start()
+    start.wait(timeout=60)
+    began = time.monotonic()
+    for thread in threads:
+        thread.join(max(deadline - (time.monotonic() - began), 0.1))
+    seconds = time.monotonic() - began
+    stuck = [thread.name for thread in threads if thread.is_alive()]
+    if stuck:
+        errors.append('clients still running after %.0fs: %s' % (deadline, ', '.join(stuck)))
+    return seconds
+
+
 def run_load(url: str, clients: int = 32, requests: int = 25, boom_every: int = 6,
              timeout: float = 20.0, deadline: float = 120.0) -> LoadResult:
     """``clients`` threads at once, ``requests`` requests each; bounded by ``deadline`` seconds."""
@@ -171,16 +189,7 @@ def run_load(url: str, clients: int = 32, requests: int = 25, boom_every: int = 
     threads = [threading.Thread(target=run_client, name='load-client-%d' % i, daemon=True,
                                 args=(url, i, requests, boom_every, result, start, timeout))
                for i in range(clients)]
-    for thread in threads:
-        thread.start()
-    start.wait(timeout=60)
-    began = time.monotonic()
-    for thread in threads:
-        thread.join(max(deadline - (time.monotonic() - began), 0.1))
-    result.seconds = time.monotonic() - began
-    stuck = [thread.name for thread in threads if thread.is_alive()]
-    if stuck:
-        result.errors.append('clients still running after %.0fs: %s' % (deadline, ', '.join(stuck)))
+    result.seconds = run_clients(threads, start, deadline, result.errors)
     return result
 
 

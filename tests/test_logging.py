@@ -16,7 +16,7 @@ import bottle
 import pytest
 
 import canister
-from helpers import ROOT, client, read_log
+from helpers import ROOT, bearer, client, read_log, signed_token
 
 STAMP = r'\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2},\d{3}'
 LINE = re.compile(r'^(%s) (DEBUG|INFO|WARNING|ERROR|CRITICAL) +\[([^\]]*)\]   (.*)$' % STAMP)
@@ -542,7 +542,6 @@ def test_basic_auth_passwords_and_header_values_never_appear_in_the_log(make_app
 
 
 def test_bearer_tokens_never_appear_in_the_log(make_app, log_dir):
-    import jwt
     secret = 'a-jwt-secret-that-is-long-enough-for-hs256'
     app = make_app(auth_jwt_secret=secret)
 
@@ -550,12 +549,11 @@ def test_bearer_tokens_never_appear_in_the_log(make_app, log_dir):
     def me():
         return str(canister.session.user)
 
-    token = jwt.encode({'sub': 'carol', 'exp': int(time.time()) + 60}, secret, algorithm='HS256')
-    forged = jwt.encode({'sub': 'mallory', 'exp': int(time.time()) + 60}, 'another-secret-another-secret-xx',
-                        algorithm='HS256')
+    token = signed_token(secret, sub='carol')
+    forged = signed_token('another-secret-another-secret-xx', sub='mallory')
     web = client(app)
-    web.get('/me', headers={'Authorization': 'Bearer ' + token})
-    web.get('/me', headers={'Authorization': 'Bearer ' + forged}, status=401)
+    web.get('/me', headers=bearer(token))
+    web.get('/me', headers=bearer(forged), status=401)
     log = read_log(log_dir)
     for text in (token, forged, token.split('.')[2], forged.split('.')[2], secret):
         assert text not in log

@@ -15,13 +15,11 @@ import os
 import re
 import sqlite3
 import stat
-import threading
-import time
 
 import pytest
 
 import canister
-from helpers import basic, client, read_log
+from helpers import at_once, basic, bearer, client, read_log, signed_token
 from servers import AppServer, Client, InProcessWaitress
 from session_kit import FourMethodStore
 
@@ -42,25 +40,9 @@ def hashed_alice_app(make_app, iterations=1000, **overrides):
     return app
 
 
-def at_once(count, send):
-    """Run ``send()`` in ``count`` threads released together; return the statuses."""
-    barrier = threading.Barrier(count)
-    statuses = []
-    lock = threading.Lock()
-
-    def worker():
-        barrier.wait(10)
-        status = send()
-        with lock:
-            statuses.append(status)
-
-    threads = [threading.Thread(target=worker) for _ in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(60)
-    assert len(statuses) == count
-    return collections.Counter(statuses)
+def statuses_at_once(count, send):
+    """Run ``send()`` in ``count`` threads released together; how many times each status came back."""
+    return collections.Counter(at_once([send] * count))
 
 
 # -- concurrency ---------------------------------------------------------------------
@@ -71,7 +53,7 @@ def test_30_simultaneous_wrong_passwords_get_5_checks_and_25_refusals(make_app):
     server = InProcessWaitress(app, threads=30)
     try:
         web = Client(server.origin)
-        statuses = at_once(30, lambda: web.get('/me', headers=WRONG).status)
+        statuses = statuses_at_once(30, lambda: web.get('/me', headers=WRONG).status)
         assert statuses == {401: 5, 429: 25}
         assert web.get('/me', headers=RIGHT).status == 429
     finally:
@@ -95,24 +77,22 @@ def test_parallel_requests_with_a_known_password_never_crowd_each_other_out(make
     try:
         web = Client(server.origin)
         assert web.get('/me', headers=RIGHT).status == 200  # verified once: known for 5 minutes
-        assert at_once(20, lambda: web.get('/me', headers=RIGHT).status) == {200: 20}
+        assert statuses_at_once(20, lambda: web.get('/me', headers=RIGHT).status) == {200: 20}
         assert web.get('/me', headers=WRONG).status == 401  # the one failure allowed
-        assert at_once(5, lambda: web.get('/me', headers=RIGHT).status) == {429: 5}  # locked out all the same
+        assert statuses_at_once(5, lambda: web.get('/me', headers=RIGHT).status) == {429: 5}  # locked out all the same
     finally:
         server.close()
 
 
 def test_parallel_requests_with_valid_tokens_take_no_place_and_never_crowd_each_other_out(make_app, tmp_path):
-    import jwt
     secret = 'a shared secret of at least thirty-two bytes, for HS256'
     path = tmp_path / 'sessions.db'
     app = hashed_alice_app(make_app, auth_max_failures=1, auth_jwt_secret=secret, session_store='sqlite:///%s' % path)
-    claims = {'sub': 'alice', 'exp': int(time.time()) + 300}
-    token = {'Authorization': 'Bearer ' + jwt.encode(claims, secret, algorithm='HS256')}
+    token = bearer(signed_token(secret))
     server = InProcessWaitress(app, threads=20)
     try:
         web = Client(server.origin)
-        assert at_once(20, lambda: web.get('/me', headers=token).status) == {200: 20}
+        assert statuses_at_once(20, lambda: web.get('/me', headers=token).status) == {200: 20}
         with sqlite3.connect(str(path)) as connection:  # no attempt was counted, not even for a moment
             assert connection.execute('SELECT client, attempts FROM canister_throttle').fetchall() == []
         assert web.get('/me', headers={'Authorization': 'Bearer not.a.token'}).status == 401
@@ -152,7 +132,7 @@ def hammer(url, attempts=30, together=5):
     web = Client(url)
     statuses = collections.Counter()
     for _ in range(attempts // together):
-        statuses.update(at_once(together, lambda: web.get('/me', headers=WRONG).status))
+        statuses.update(statuses_at_once(together, lambda: web.get('/me', headers=WRONG).status))
     return statuses
 
 

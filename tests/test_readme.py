@@ -1,7 +1,7 @@
 """The README is the manual: its config table must list every key canister knows."""
 import re
 
-from helpers import ROOT
+from helpers import ROOT, default_shown
 
 import canister
 
@@ -15,12 +15,6 @@ def readme_key_table() -> dict:
     return {name: (default, meaning) for name, default, meaning in rows}
 
 
-def shown(default: object) -> str:
-    """A default as the README's table shows it: `value`, a list joined by commas, or (empty)."""
-    text = ', '.join(default) if isinstance(default, tuple) else str(default)
-    return '`%s`' % text if text else '(empty)'
-
-
 def test_every_config_key_is_in_the_readme_table():
     assert set(canister.KEYS) - set(readme_key_table()) == set()
 
@@ -31,7 +25,7 @@ def test_the_readme_table_names_no_key_canister_does_not_know():
 
 def test_the_readme_table_holds_the_default_and_meaning_of_keys():
     """``python -m canister keys`` prints KEYS: the two say the same of every key, in the same order."""
-    in_keys = [(spec.name, shown(spec.default), spec.meaning) for spec in canister.KEYS.values()]
+    in_keys = [(spec.name, default_shown(spec.default, '`'), spec.meaning) for spec in canister.KEYS.values()]
     in_readme = [(name, default, meaning) for name, (default, meaning) in readme_key_table().items()]
     assert in_keys == in_readme
 

@@ -17,7 +17,7 @@ import webtest
 
 import canister
 from canister import session
-from helpers import COOKIE, basic, cookieless_client, read_log, write_users
+from helpers import COOKIE, basic, cookieless_client, read_log, signed_token, write_users
 from session_kit import STORES, FourMethodStore, add_session_routes, expires_cookie, make_store_url, plugin_of
 
 
@@ -207,9 +207,8 @@ JWT_SECRET = 'Vq3Lr8Zt1Wm6Xc4Bn9Hs2Jd7Fg5Pa0-Tq1Ye8Ui3Oo6Kl9Mz2Nx7Cv4Bb5Vn1Q'
 
 
 def token(sub, seconds=600, **claims):
-    import jwt
-    return 'Bearer ' + jwt.encode(dict({'sub': sub, 'exp': int(time.time()) + seconds}, **claims), JWT_SECRET,
-                                  algorithm='HS256')
+    """An Authorization header value sending a token of ``sub`` for ``seconds`` with these claims."""
+    return 'Bearer ' + signed_token(JWT_SECRET, sub=sub, exp=int(time.time()) + seconds, **claims)
 
 
 def token_app(make_app, store_url):

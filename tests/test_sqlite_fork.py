@@ -5,7 +5,6 @@ none of its parent's file locks.  canister closes its connections before a fork 
 opens them again when it next uses the store), so a child after ``os.fork`` or a gunicorn
 worker after ``--preload`` opens its own.
 """
-import base64
 import collections
 import os
 import threading
@@ -13,14 +12,11 @@ import threading
 import pytest
 
 import canister
-from helpers import in_child
-from servers import AppServer, Client, cleanup_all
+from helpers import at_once, basic, in_child
+from servers import AppServer, Client
 
 
-@pytest.fixture(autouse=True, scope='module')
-def _nothing_left_running():
-    yield
-    cleanup_all()
+pytestmark = pytest.mark.usefixtures('nothing_left_running')
 
 
 def exit_code(pid):
@@ -104,25 +100,6 @@ class PreloadedAppServer(AppServer):
         return command[:3] + ['--preload'] + command[3:]
 
 
-def basic(password):
-    return {'Authorization': 'Basic ' + base64.b64encode(('alice:' + password).encode()).decode()}
-
-
-def at_once(calls):
-    """Run the calls in threads at once; their results."""
-    results = [None] * len(calls)
-
-    def run(i):
-        results[i] = calls[i]()
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(calls))]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(60)
-    return results
-
-
 def test_gunicorn_preload_workers_count_sessions_and_logins_together_without_errors(tmp_path):
     server = PreloadedAppServer('preload_app:app', workers=3, env={
         'CANISTER_SESSION_STORE': 'sqlite:///' + str(tmp_path / 'sessions.db'),
@@ -150,7 +127,7 @@ def test_gunicorn_preload_workers_count_sessions_and_logins_together_without_err
         web = Client(server.url)
         statuses = collections.Counter()
         for _ in range(4):
-            statuses.update(at_once([lambda: web.get('/me', headers=basic('wrong')).status] * 5))
+            statuses.update(at_once([lambda: web.get('/me', headers={'Authorization': basic('alice', 'wrong')}).status] * 5))
         assert statuses == {401: 5, 429: 15}, (statuses, server.output())
         assert 'Traceback' not in server.output()
     finally:

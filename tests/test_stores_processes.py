@@ -16,7 +16,7 @@ import pytest
 
 from helpers import COOKIE, read_log, sqlite_url
 from servers import (
-    AppServer, Client, RedisServer, ServerError, cleanup_all, wait_until,
+    AppServer, Client, RedisServer, ServerError, wait_until,
 )
 
 APP = 'session_app:app'
@@ -55,10 +55,7 @@ def serve_session_app():
         assert not app.pids(), 'server processes left running'
 
 
-@pytest.fixture(autouse=True, scope='module')
-def _nothing_left_running():
-    yield
-    cleanup_all()
+pytestmark = pytest.mark.usefixtures('nothing_left_running')
 
 
 def app_env(tmp_path, store):

@@ -3,19 +3,16 @@ key is all the claims, so a refreshed token counts as another person (a new id, 
 from __future__ import annotations
 
 import json
-import time
-
-import jwt
 
 from canister import session
-from helpers import cookie_value, cookieless_client, with_cookie
+from helpers import bearer, cookie_value, cookieless_client, signed_token, with_cookie
 
 SECRET = 'Vq3Lr8Zt1Wm6Xc4Bn9Hs2Jd7Fg5Pa0-Tq1Ye8Ui3Oo6Kl9Mz2Nx7Cv4Bb5Vn1Q'
 
 
-def bearer(**claims):
-    claims.setdefault('exp', int(time.time()) + 600)
-    return {'Authorization': 'Bearer ' + jwt.encode(claims, SECRET, algorithm='HS256')}
+def token_of(**claims):
+    """Request headers sending a token of ``helpers.claims`` with these, signed with SECRET."""
+    return bearer(signed_token(SECRET, **claims))
 
 
 def cart_app(make_app):
@@ -35,15 +32,15 @@ def cart_app(make_app):
 
 def test_a_refreshed_token_without_sub_gets_a_new_session_id_and_empty_data(make_app):
     web = cookieless_client(cart_app(make_app))
-    first = cookie_value(web.get('/put', headers=bearer(name='alice', iat=1)))
-    response = web.get('/read', headers=dict(with_cookie(first), **bearer(name='alice', iat=2)))
+    first = cookie_value(web.get('/put', headers=token_of(sub=None, name='alice', iat=1)))
+    response = web.get('/read', headers=dict(with_cookie(first), **token_of(sub=None, name='alice', iat=2)))
     assert json.loads(response.text) == {}
     assert cookie_value(response) not in (None, '', first)
 
 
 def test_a_refreshed_token_with_sub_keeps_the_session_id_and_data(make_app):
     web = cookieless_client(cart_app(make_app))
-    first = cookie_value(web.get('/put', headers=bearer(sub='alice', iat=1)))
-    response = web.get('/read', headers=dict(with_cookie(first), **bearer(sub='alice', iat=2)))
+    first = cookie_value(web.get('/put', headers=token_of(sub='alice', iat=1)))
+    response = web.get('/read', headers=dict(with_cookie(first), **token_of(sub='alice', iat=2)))
     assert json.loads(response.text) == {'cart': 'tea'}
     assert cookie_value(response) is None

@@ -11,12 +11,11 @@ import threading
 import time
 
 import bottle
-import jwt as pyjwt
 import pytest
 
 import canister
 from canister import session
-from helpers import ROOT, SQLiteInjector, app_with_ini, bearer, client, described, read_log
+from helpers import ROOT, SQLiteInjector, app_with_ini, bearer, client, described, read_log, signed_token
 
 #: The example config of the canister 1.x docs, as written there except for the JWT secret: the docs paired
 #: base64url with `my-secret`, which is not base64 (1.x failed at install with binascii.Error).
@@ -70,7 +69,7 @@ def test_the_1x_docs_config_installs_unchanged_and_its_keys_work(app_1x, tmp_pat
     app.route('/me', callback=lambda: str(session.user))
     assert client(app).get('/me', headers=ALICE).text == 'alice'
     assert (tmp_path / 'logs').is_dir()
-    token = pyjwt.encode({'sub': 'bob', 'aud': 'ABC', 'exp': int(time.time()) + 60}, JWT_KEY, algorithm='HS256')
+    token = signed_token(JWT_KEY, sub='bob', aud='ABC')
     assert 'bob' in client(app).get('/me', headers=bearer(token)).text
 
 
@@ -396,7 +395,7 @@ def test_failed_logins_are_throttled_and_auth_max_failures_raises_the_limit(app_
 
 
 def test_a_token_without_exp_is_refused_unless_auth_jwt_require_exp_is_false(app_1x):
-    token = pyjwt.encode({'sub': 'bob', 'aud': 'ABC'}, JWT_KEY, algorithm='HS256')
+    token = signed_token(JWT_KEY, sub='bob', aud='ABC', exp=None)
     app = user_app_1x(app_1x)
     client(app).get('/', headers=bearer(token), status=401)
     app = user_app_1x(app_1x, 'auth_jwt_require_exp = false\n')
@@ -404,7 +403,7 @@ def test_a_token_without_exp_is_refused_unless_auth_jwt_require_exp_is_false(app
 
 
 def test_token_algorithms_come_from_an_allow_list_that_auth_jwt_algorithms_sets(app_1x):
-    token = pyjwt.encode({'sub': 'bob', 'aud': 'ABC', 'exp': int(time.time()) + 60}, JWT_KEY, algorithm='HS512')
+    token = signed_token(JWT_KEY, 'HS512', sub='bob', aud='ABC')
     app = user_app_1x(app_1x, 'auth_jwt_algorithms = HS256\n')
     client(app).get('/', headers=bearer(token), status=401)
     app = user_app_1x(app_1x, 'auth_jwt_algorithms = HS256 HS512\n')
@@ -414,9 +413,8 @@ def test_token_algorithms_come_from_an_allow_list_that_auth_jwt_algorithms_sets(
 def test_a_jwt_secret_without_a_client_id_turns_bearer_on_and_no_audience_is_checked(app_1x):
     without_client_id = CONFIG_1X.replace('auth_jwt_client_id = ABC\n', '')
     assert without_client_id != CONFIG_1X
-    expires = int(time.time()) + 60
-    elsewhere = pyjwt.encode({'sub': 'bob', 'aud': 'some-other-service', 'exp': expires}, JWT_KEY, algorithm='HS256')
-    nowhere = pyjwt.encode({'sub': 'carol', 'exp': expires}, JWT_KEY, algorithm='HS256')
+    elsewhere = signed_token(JWT_KEY, sub='bob', aud='some-other-service')
+    nowhere = signed_token(JWT_KEY, sub='carol')
     app = user_app_1x(app_1x, text=without_client_id)
     assert "'sub': 'bob'" in client(app).get('/', headers=bearer(elsewhere)).text
     assert "'sub': 'carol'" in client(app).get('/', headers=bearer(nowhere)).text
