@@ -5369,6 +5369,14 @@ _UNTRUSTED_FORWARD = threading.Lock()
 _UNIX_PEERS = frozenset(('-', 'localhost'))
 
 
+def _is_page_script(environ: Mapping[str, Any]) -> bool:
+    """True for a request a browser labels as not a navigation (``Sec-Fetch-Mode``: a page's ``fetch`` or
+    XMLHttpRequest, an image): a Basic challenge on its 401 would open the browser's own login dialog
+    over the page (and leave the script's call waiting until someone answers it)."""
+    mode = environ.get('HTTP_SEC_FETCH_MODE')
+    return bool(mode) and mode != 'navigate'
+
+
 class Authenticator:
     """Reads the Authorization header for the schemes canister is configured for."""
 
@@ -5449,8 +5457,10 @@ class Authenticator:
                            'clients as one); list the proxy in trusted_proxies', _escape(peer)[:64])
 
     def unauthorized(self, message: str, failure: Optional[AuthFailure] = None) -> bottle.HTTPResponse:
-        """A 401 response with the challenges of the configured schemes."""
-        challenges = list(self.challenges)
+        """A 401 response with the challenges of the configured schemes (but Basic's, to a page's script)."""
+        challenges = self.challenges
+        if _is_page_script(bottle.request.environ):
+            challenges = [c for c in challenges if not c.startswith('Basic')]
         if failure is not None and failure.scheme == 'bearer':
             description = re.sub(r'[^ -~]|["\\]', '', failure.reason)
             challenges = [c + ', error="invalid_token", error_description="%s"' % description

@@ -500,6 +500,32 @@ def test_require_answers_200_when_the_predicate_passes(make_app):
     assert response.text == 'admin area'
 
 
+@pytest.mark.parametrize('mode', ['cors', 'same-origin', 'no-cors'])
+def test_a_page_scripts_401_has_no_basic_challenge_that_would_open_the_browsers_login_dialog(make_app, mode):
+    app = alice_app(make_app)
+
+    @app.get('/private')
+    @canister.require_user
+    def private():
+        return 'secret stuff'
+
+    web = client(app)
+    fetch = {'Sec-Fetch-Mode': mode, 'Sec-Fetch-Dest': 'empty'}
+    nobody = web.get('/private', headers=fetch, status=401)
+    wrong = web.get('/me', headers=dict(fetch, Authorization=basic('alice', 'x')), status=401)
+    assert nobody.headers.getall('WWW-Authenticate') == []
+    assert wrong.headers.getall('WWW-Authenticate') == []
+    assert nobody.text == 'Authentication required\n'
+    assert wrong.text == 'Authentication failed: wrong user name or password\n'
+
+
+def test_a_navigation_still_gets_the_basic_challenge(make_app):
+    app = alice_app(make_app)
+    navigation = {'Sec-Fetch-Mode': 'navigate', 'Sec-Fetch-Dest': 'document'}
+    assert_basic_challenge(client(app).get('/me', headers=dict(navigation, Authorization=basic('alice', 'x')),
+                                           status=401))
+
+
 def test_require_answers_401_not_403_when_nobody_is_logged_in(make_app):
     app = alice_app(make_app)
 

@@ -292,3 +292,33 @@ def test_a_cross_origin_form_post_is_refused_by_csrf_but_the_apps_own_form_works
     assert accepted.status == 200
     assert transfers == ["5"]
     assert page.text_content("#result") == "transferred"
+
+
+def test_a_fetch_to_a_guarded_route_answers_401_without_opening_the_browsers_login_dialog(page, serve_api):
+    import canister
+
+    app = bottle.Bottle()
+
+    @app.get("/page")
+    def own_page():
+        return "<!doctype html><html><head><title>own</title></head><body>own</body></html>"
+
+    @app.get("/me")
+    @canister.require_user
+    def me():
+        return {"user": canister.session.user}
+
+    api = serve_api(app, auth_basic_username="alice", auth_basic_password="wonderland",
+                    auth_basic_encryption="clear")
+    page.goto(api.url("/page"))
+
+    # With a Basic challenge the browser would open its login dialog and the fetch would wait for it.
+    seen = page.evaluate(
+        """async () => {
+             const answer = fetch('/me').then(r => r.status);
+             const stuck = new Promise(resolve => setTimeout(() => resolve('no answer'), 3000));
+             return await Promise.race([answer, stuck]);
+           }"""
+    )
+
+    assert seen == 401
