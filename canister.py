@@ -691,8 +691,10 @@ def _unknown_key_hint(key: str) -> str:
 
 
 def _redacted(key: str, value: Any) -> Any:
-    """A value as the log may show it: ``***`` for a secret key, passwords in URLs masked."""
-    if value and _is_secret_name(key):
+    """A value as the log may show it: ``***`` for a secret key, passwords in URLs masked.  A switch
+    is no secret, whatever its name says (``cors_credentials``): its value, even a mistyped one, is shown."""
+    spec = KEYS.get(key)
+    if value and _is_secret_name(key) and not (spec is not None and spec.parse is _as_bool):
         return '***'
     if isinstance(value, str):
         return _mask_urls(value)
