@@ -1576,6 +1576,34 @@ def _has_body(environ: Dict[str, Any]) -> bool:
             or environ.get('HTTP_TRANSFER_ENCODING', '').lower() == 'chunked')
 
 
+#: A media type worth naming back to the client (``text/plain``), not any text it sent.
+_MEDIA_TYPE = re.compile(r'[a-z0-9][a-z0-9.+-]{0,40}/[a-z0-9][a-z0-9.+-]{0,40}')
+
+
+def _unread_body_note(body: Any, environ: Dict[str, Any]) -> str:
+    """Why a body sent along filled no parameter, for the 400 of a missing one ('' when it did or
+    was not sent): a type canister does not read (``fetch`` sends a text body as ``text/plain``),
+    JSON that is no object, or JSON sent as a form (``curl -d`` without a ``Content-Type``)."""
+    if not _has_body(environ):
+        return ''
+    content_type = environ.get('CONTENT_TYPE', '').split(';')[0].strip().lower()
+    if body is None:
+        return _unread_type_note(content_type)
+    if isinstance(body, bottle.FormsDict) and len(body) == 1 and content_type == 'application/x-www-form-urlencoded':
+        field = next(iter(body))
+        if isinstance(field, str) and field.lstrip()[:1] in ('{', '['):
+            return ' (the form body looks like JSON: send it with Content-Type: application/json)'
+    return ''
+
+
+def _unread_type_note(content_type: str) -> str:
+    """:func:`_unread_body_note` for a body read as nothing: JSON that is no object, or a type canister does not read."""
+    if content_type == 'application/json' or content_type.endswith('+json'):
+        return ' (the JSON body is not an object: only an object\'s members fill parameters)'
+    named = content_type if _MEDIA_TYPE.fullmatch(content_type) else 'another type' if content_type else 'no type'
+    return ' (the body, of %s, fills no parameter: send a JSON object with Content-Type: application/json, or a form)' % named
+
+
 def _json_values(param: _Param, body: Dict[str, Any]) -> Optional[List[Any]]:
     """The values of one parameter in a JSON body, or None if the body does not have it."""
     if param.name not in body or param.is_file:
@@ -1900,7 +1928,7 @@ class ParameterBinder:
             if values is not None:
                 kwargs[param.name] = self._convert(param, values)
             elif param.required:
-                raise BadRequest('missing parameter %r' % param.name)
+                raise BadRequest('missing parameter %r%s' % (param.name, _unread_body_note(body, request.environ)))
             elif param.none_if_absent and param.name not in kwargs:
                 kwargs[param.name] = None
         if self.takes_extra:
