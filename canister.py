@@ -605,6 +605,9 @@ KEYS: Dict[str, _Key] = {key.name: key for key in (
     _Key('session_samesite', 'Lax', _as_choice('Lax', 'Strict', 'None'),
          'SameSite of the cookie: Lax, Strict or None (None forces Secure)'),
     _Key('session_secure', False, _as_bool, 'always mark the cookie Secure (it is anyway on HTTPS requests)'),
+    _Key('session_partitioned', False, _as_bool,
+         'mark the cookie Partitioned (CHIPS), for a page of another site calling with credentials in browsers '
+         'that block third-party cookies (forces Secure; with `session_samesite = None`)'),
     _Key('session_cookie_max_age', 0, _as_number(int, 0, _SECONDS_MAX),
          'cookie Max-Age in seconds (0: a browser-session cookie)'),
     _Key('auth_realm', 'canister', _as_text, 'realm named in WWW-Authenticate challenges'),
@@ -719,6 +722,9 @@ class Config(Dict[str, Any]):
         notes = self._basic_auth_without_effect() + self._jwt_without_effect()
         if self['cors_credentials'] and not self['cors']:
             notes.append('canister.cors_credentials is set without cors: it has no effect')
+        if self['session_partitioned'] and self['session_samesite'] != 'None':
+            notes.append('canister.session_partitioned is set without session_samesite = None: the requests of '
+                         'another site\'s page, which it is for, neither get nor send the cookie')
         return notes
 
     def _basic_auth_without_effect(self) -> List[str]:
@@ -3648,13 +3654,18 @@ class SessionManager:
         self.cookie_name = config['session_cookie']
         if not re.fullmatch(r"[A-Za-z0-9!#$%&'*+.^_`|~-]+", self.cookie_name):
             raise ConfigError('canister.session_cookie = %r is not a valid cookie name' % self.cookie_name)
-        self.always_secure = config['session_secure'] or config['session_samesite'] == 'None'
+        self.always_secure = (config['session_secure'] or config['session_samesite'] == 'None'
+                              or config['session_partitioned'])
         prefix = re.match(r'(?i)__(host|secure)-', self.cookie_name)
         if prefix and not self.always_secure:  # (Path=/ and no Domain, which __Host- needs too, it always has)
             raise ConfigError('canister.session_cookie = %r needs canister.session_secure = true: browsers drop a '
                               'cookie named %s... that comes without Secure' % (self.cookie_name, prefix.group(0)))
-        self._samesite = '; Path=/; HttpOnly; SameSite=%s' % config['session_samesite']
-        attributes = self._samesite
+        #: The attributes of every Set-Cookie of the session, the one that expires it included: a
+        #: browser takes the removal of a partitioned cookie only as Partitioned, and, in a response to
+        #: another site's page, only with SameSite=None (without it, the browser reads Lax, and refuses).
+        self._same_cookie = '; Path=/; HttpOnly; SameSite=%s%s' % (
+            config['session_samesite'], '; Partitioned' if config['session_partitioned'] else '')
+        attributes = self._same_cookie
         if config['session_cookie_max_age']:
             attributes += '; Max-Age=%d' % config['session_cookie_max_age']
         self._attributes = attributes
@@ -3778,9 +3789,9 @@ class SessionManager:
     def set_cookie(self, headers: Headers, sid: str, https: bool, expire: bool = False, max_age: float = 0) -> None:
         """Add the session cookie; a response that sets it is never cached for others."""
         if expire:
-            cookie = self._cookie_prefix + '; Path=/; HttpOnly; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT'
+            cookie = self._cookie_prefix + self._same_cookie + '; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT'
         elif max_age:
-            cookie = self._cookie_prefix + sid + self._samesite + '; Max-Age=%d' % math.ceil(max_age)
+            cookie = self._cookie_prefix + sid + self._same_cookie + '; Max-Age=%d' % math.ceil(max_age)
         else:
             cookie = self._cookie_prefix + sid + self._attributes
         if https or self.always_secure:

@@ -322,3 +322,33 @@ def test_a_fetch_to_a_guarded_route_answers_401_without_opening_the_browsers_log
     )
 
     assert seen == 401
+
+
+def test_a_page_of_another_site_keeps_a_partitioned_session_and_its_logout_removes_the_cookie(
+    page, browser_context, origin_a, serve_api
+):
+    from canister import session
+
+    app = add_counter_route(bottle.Bottle())
+
+    @app.post("/logout")
+    def logout():
+        session.invalidate()
+        return "bye"
+
+    spa = "http://localhost:%d" % origin_a.port  # another site than the API's 127.0.0.1
+    api = serve_api(app, cors=spa, cors_credentials=True, session_samesite="None", session_partitioned=True)
+    page.goto(spa + "/")
+
+    counts = []
+    for _ in range(3):
+        result = page_fetch(page, api.url("/counter"), credentials="include")
+        assert result["ok"] and result["status"] == 200, result
+        counts.append(json.loads(result["body"])["count"])
+    assert counts == [0, 1, 2]
+    cookies = [c for c in browser_context.cookies() if c["name"] == "session_id"]
+    assert len(cookies) == 1 and cookies[0]["partitionKey"] == "http://localhost", cookies
+
+    result = page_fetch(page, api.url("/logout"), method="POST", credentials="include")
+    assert result["status"] == 200, result
+    assert [c for c in browser_context.cookies() if c["name"] == "session_id"] == []
