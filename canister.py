@@ -4713,8 +4713,18 @@ _PASSWORD_CHECKS: Dict[str, Callable[[str, bytes, str], bool]] = {
 }
 
 
-def verify_password(password: str, encoded: str, scheme: Optional[str] = None) -> bool:
-    """Check a password against a stored form, in constant time for that form."""
+def verify_password(password: str, encoded: Union[str, bytes, None], scheme: Optional[str] = None) -> bool:
+    """Check a password against a stored form, in constant time for that form.
+
+    An empty password is never right, and nothing is right for no stored form (``None`` or empty:
+    the ``users.get(name)`` of an unknown user), whatever the scheme: a login form that checks
+    ``verify_password(password, users.get(name, ''))`` must not let in ``password=`` (as ``'' == ''``
+    would).  ``bytes`` are read as UTF-8 (a hash from ``bcrypt.hashpw``).
+    """
+    if isinstance(encoded, (bytes, bytearray)):
+        encoded = encoded.decode('utf-8', 'replace')
+    if not password or not encoded:
+        return False
     scheme = scheme or _hash_scheme(encoded) or 'clear'
     secret = password.encode('utf-8')
     check = _PASSWORD_CHECKS.get(scheme)
