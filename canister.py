@@ -605,6 +605,9 @@ KEYS: Dict[str, _Key] = {key.name: key for key in (
     _Key('session_samesite', 'Lax', _as_choice('Lax', 'Strict', 'None'),
          'SameSite of the cookie: Lax, Strict or None (None forces Secure)'),
     _Key('session_secure', False, _as_bool, 'always mark the cookie Secure (it is anyway on HTTPS requests)'),
+    _Key('session_partitioned', False, _as_bool,
+         'mark the cookie Partitioned (CHIPS), for a page of another site calling with credentials in browsers '
+         'that block third-party cookies (forces Secure; with `session_samesite = None`)'),
     _Key('session_cookie_max_age', 0, _as_number(int, 0, _SECONDS_MAX),
          'cookie Max-Age in seconds (0: a browser-session cookie)'),
     _Key('auth_realm', 'canister', _as_text, 'realm named in WWW-Authenticate challenges'),
@@ -691,8 +694,10 @@ def _unknown_key_hint(key: str) -> str:
 
 
 def _redacted(key: str, value: Any) -> Any:
-    """A value as the log may show it: ``***`` for a secret key, passwords in URLs masked."""
-    if value and _is_secret_name(key):
+    """A value as the log may show it: ``***`` for a secret key, passwords in URLs masked.  A switch
+    is no secret, whatever its name says (``cors_credentials``): its value, even a mistyped one, is shown."""
+    spec = KEYS.get(key)
+    if value and _is_secret_name(key) and not (spec is not None and spec.parse is _as_bool):
         return '***'
     if isinstance(value, str):
         return _mask_urls(value)
@@ -717,6 +722,9 @@ class Config(Dict[str, Any]):
         notes = self._basic_auth_without_effect() + self._jwt_without_effect()
         if self['cors_credentials'] and not self['cors']:
             notes.append('canister.cors_credentials is set without cors: it has no effect')
+        if self['session_partitioned'] and self['session_samesite'] != 'None':
+            notes.append('canister.session_partitioned is set without session_samesite = None: the requests of '
+                         'another site\'s page, which it is for, neither get nor send the cookie')
         return notes
 
     def _basic_auth_without_effect(self) -> List[str]:
@@ -1574,6 +1582,34 @@ def _has_body(environ: Dict[str, Any]) -> bool:
             or environ.get('HTTP_TRANSFER_ENCODING', '').lower() == 'chunked')
 
 
+#: A media type worth naming back to the client (``text/plain``), not any text it sent.
+_MEDIA_TYPE = re.compile(r'[a-z0-9][a-z0-9.+-]{0,40}/[a-z0-9][a-z0-9.+-]{0,40}')
+
+
+def _unread_body_note(body: Any, environ: Dict[str, Any]) -> str:
+    """Why a body sent along filled no parameter, for the 400 of a missing one ('' when it did or
+    was not sent): a type canister does not read (``fetch`` sends a text body as ``text/plain``),
+    JSON that is no object, or JSON sent as a form (``curl -d`` without a ``Content-Type``)."""
+    if not _has_body(environ):
+        return ''
+    content_type = environ.get('CONTENT_TYPE', '').split(';')[0].strip().lower()
+    if body is None:
+        return _unread_type_note(content_type)
+    if isinstance(body, bottle.FormsDict) and len(body) == 1 and content_type == 'application/x-www-form-urlencoded':
+        field = next(iter(body))
+        if isinstance(field, str) and field.lstrip()[:1] in ('{', '['):
+            return ' (the form body looks like JSON: send it with Content-Type: application/json)'
+    return ''
+
+
+def _unread_type_note(content_type: str) -> str:
+    """:func:`_unread_body_note` for a body read as nothing: JSON that is no object, or a type canister does not read."""
+    if content_type == 'application/json' or content_type.endswith('+json'):
+        return ' (the JSON body is not an object: only an object\'s members fill parameters)'
+    named = content_type if _MEDIA_TYPE.fullmatch(content_type) else 'another type' if content_type else 'no type'
+    return ' (the body, of %s, fills no parameter: send a JSON object with Content-Type: application/json, or a form)' % named
+
+
 def _json_values(param: _Param, body: Dict[str, Any]) -> Optional[List[Any]]:
     """The values of one parameter in a JSON body, or None if the body does not have it."""
     if param.name not in body or param.is_file:
@@ -1898,7 +1934,7 @@ class ParameterBinder:
             if values is not None:
                 kwargs[param.name] = self._convert(param, values)
             elif param.required:
-                raise BadRequest('missing parameter %r' % param.name)
+                raise BadRequest('missing parameter %r%s' % (param.name, _unread_body_note(body, request.environ)))
             elif param.none_if_absent and param.name not in kwargs:
                 kwargs[param.name] = None
         if self.takes_extra:
@@ -3618,13 +3654,18 @@ class SessionManager:
         self.cookie_name = config['session_cookie']
         if not re.fullmatch(r"[A-Za-z0-9!#$%&'*+.^_`|~-]+", self.cookie_name):
             raise ConfigError('canister.session_cookie = %r is not a valid cookie name' % self.cookie_name)
-        self.always_secure = config['session_secure'] or config['session_samesite'] == 'None'
+        self.always_secure = (config['session_secure'] or config['session_samesite'] == 'None'
+                              or config['session_partitioned'])
         prefix = re.match(r'(?i)__(host|secure)-', self.cookie_name)
         if prefix and not self.always_secure:  # (Path=/ and no Domain, which __Host- needs too, it always has)
             raise ConfigError('canister.session_cookie = %r needs canister.session_secure = true: browsers drop a '
                               'cookie named %s... that comes without Secure' % (self.cookie_name, prefix.group(0)))
-        self._samesite = '; Path=/; HttpOnly; SameSite=%s' % config['session_samesite']
-        attributes = self._samesite
+        #: The attributes of every Set-Cookie of the session, the one that expires it included: a
+        #: browser takes the removal of a partitioned cookie only as Partitioned, and, in a response to
+        #: another site's page, only with SameSite=None (without it, the browser reads Lax, and refuses).
+        self._same_cookie = '; Path=/; HttpOnly; SameSite=%s%s' % (
+            config['session_samesite'], '; Partitioned' if config['session_partitioned'] else '')
+        attributes = self._same_cookie
         if config['session_cookie_max_age']:
             attributes += '; Max-Age=%d' % config['session_cookie_max_age']
         self._attributes = attributes
@@ -3748,9 +3789,9 @@ class SessionManager:
     def set_cookie(self, headers: Headers, sid: str, https: bool, expire: bool = False, max_age: float = 0) -> None:
         """Add the session cookie; a response that sets it is never cached for others."""
         if expire:
-            cookie = self._cookie_prefix + '; Path=/; HttpOnly; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT'
+            cookie = self._cookie_prefix + self._same_cookie + '; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT'
         elif max_age:
-            cookie = self._cookie_prefix + sid + self._samesite + '; Max-Age=%d' % math.ceil(max_age)
+            cookie = self._cookie_prefix + sid + self._same_cookie + '; Max-Age=%d' % math.ceil(max_age)
         else:
             cookie = self._cookie_prefix + sid + self._attributes
         if https or self.always_secure:
@@ -4672,8 +4713,18 @@ _PASSWORD_CHECKS: Dict[str, Callable[[str, bytes, str], bool]] = {
 }
 
 
-def verify_password(password: str, encoded: str, scheme: Optional[str] = None) -> bool:
-    """Check a password against a stored form, in constant time for that form."""
+def verify_password(password: str, encoded: Union[str, bytes, None], scheme: Optional[str] = None) -> bool:
+    """Check a password against a stored form, in constant time for that form.
+
+    An empty password is never right, and nothing is right for no stored form (``None`` or empty:
+    the ``users.get(name)`` of an unknown user), whatever the scheme: a login form that checks
+    ``verify_password(password, users.get(name, ''))`` must not let in ``password=`` (as ``'' == ''``
+    would).  ``bytes`` are read as UTF-8 (a hash from ``bcrypt.hashpw``).
+    """
+    if isinstance(encoded, (bytes, bytearray)):
+        encoded = encoded.decode('utf-8', 'replace')
+    if not password or not encoded:
+        return False
     scheme = scheme or _hash_scheme(encoded) or 'clear'
     secret = password.encode('utf-8')
     check = _PASSWORD_CHECKS.get(scheme)
@@ -5369,6 +5420,14 @@ _UNTRUSTED_FORWARD = threading.Lock()
 _UNIX_PEERS = frozenset(('-', 'localhost'))
 
 
+def _is_page_script(environ: Mapping[str, Any]) -> bool:
+    """True for a request a browser labels as not a navigation (``Sec-Fetch-Mode``: a page's ``fetch`` or
+    XMLHttpRequest, an image): a Basic challenge on its 401 would open the browser's own login dialog
+    over the page (and leave the script's call waiting until someone answers it)."""
+    mode = environ.get('HTTP_SEC_FETCH_MODE')
+    return bool(mode) and mode != 'navigate'
+
+
 class Authenticator:
     """Reads the Authorization header for the schemes canister is configured for."""
 
@@ -5449,8 +5508,10 @@ class Authenticator:
                            'clients as one); list the proxy in trusted_proxies', _escape(peer)[:64])
 
     def unauthorized(self, message: str, failure: Optional[AuthFailure] = None) -> bottle.HTTPResponse:
-        """A 401 response with the challenges of the configured schemes."""
-        challenges = list(self.challenges)
+        """A 401 response with the challenges of the configured schemes (but Basic's, to a page's script)."""
+        challenges = self.challenges
+        if _is_page_script(bottle.request.environ):
+            challenges = [c for c in challenges if not c.startswith('Basic')]
         if failure is not None and failure.scheme == 'bearer':
             description = re.sub(r'[^ -~]|["\\]', '', failure.reason)
             challenges = [c + ', error="invalid_token", error_description="%s"' % description

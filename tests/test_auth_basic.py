@@ -500,6 +500,32 @@ def test_require_answers_200_when_the_predicate_passes(make_app):
     assert response.text == 'admin area'
 
 
+@pytest.mark.parametrize('mode', ['cors', 'same-origin', 'no-cors'])
+def test_a_page_scripts_401_has_no_basic_challenge_that_would_open_the_browsers_login_dialog(make_app, mode):
+    app = alice_app(make_app)
+
+    @app.get('/private')
+    @canister.require_user
+    def private():
+        return 'secret stuff'
+
+    web = client(app)
+    fetch = {'Sec-Fetch-Mode': mode, 'Sec-Fetch-Dest': 'empty'}
+    nobody = web.get('/private', headers=fetch, status=401)
+    wrong = web.get('/me', headers=dict(fetch, Authorization=basic('alice', 'x')), status=401)
+    assert nobody.headers.getall('WWW-Authenticate') == []
+    assert wrong.headers.getall('WWW-Authenticate') == []
+    assert nobody.text == 'Authentication required\n'
+    assert wrong.text == 'Authentication failed: wrong user name or password\n'
+
+
+def test_a_navigation_still_gets_the_basic_challenge(make_app):
+    app = alice_app(make_app)
+    navigation = {'Sec-Fetch-Mode': 'navigate', 'Sec-Fetch-Dest': 'document'}
+    assert_basic_challenge(client(app).get('/me', headers=dict(navigation, Authorization=basic('alice', 'x')),
+                                           status=401))
+
+
 def test_require_answers_401_not_403_when_nobody_is_logged_in(make_app):
     app = alice_app(make_app)
 
@@ -511,6 +537,49 @@ def test_require_answers_401_not_403_when_nobody_is_logged_in(make_app):
     response = client(app).get('/admin', expect_errors=True)
     assert response.status_int == 401
     assert_basic_challenge(response)
+
+
+# -- a login form checked with verify_password -------------------------------------
+
+def form_login_app(make_app):
+    """An app whose POST /login checks a form with verify_password, as the README's login form does."""
+    users = {'alice': canister.hash_password('wonderland', 'pbkdf2', iterations=1000), 'carol': ''}
+    app = make_app()
+
+    @app.post('/login')
+    def login(username: str, password: str):
+        if not canister.verify_password(password, users.get(username, '')):
+            bottle.abort(401, 'wrong user name or password')
+        session.user = username
+        return 'user=%s' % session.user
+
+    return app
+
+
+def test_a_login_form_lets_in_the_right_password_and_refuses_a_wrong_one(make_app):
+    web = client(form_login_app(make_app))
+    assert web.post('/login', {'username': 'alice', 'password': 'nope'}, status=401)
+    assert web.post('/login', {'username': 'alice', 'password': 'wonderland'}).text == 'user=alice'
+
+
+@pytest.mark.parametrize('username', ['mallory', 'carol'], ids=['unknown-user', 'user-without-a-stored-password'])
+def test_a_login_form_refuses_an_empty_password_where_no_password_is_stored(make_app, username):
+    web = client(form_login_app(make_app))
+    assert web.post('/login', {'username': username, 'password': ''}, status=401)
+    assert 'session_id' not in web.cookies
+
+
+@pytest.mark.parametrize('stored', [None, ''])
+def test_verify_password_is_false_without_a_stored_form(stored):
+    assert canister.verify_password('anything', stored) is False
+    assert canister.verify_password('', stored) is False
+    assert canister.verify_password('', stored, 'clear') is False
+
+
+def test_verify_password_reads_a_stored_form_given_as_utf8_bytes():
+    stored = canister.hash_password('s3cret!', 'pbkdf2', iterations=1000)
+    assert canister.verify_password('s3cret!', stored.encode('utf-8')) is True
+    assert canister.verify_password('other', stored.encode('utf-8')) is False
 
 
 # -- throttling ------------------------------------------------------------------

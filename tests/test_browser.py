@@ -292,3 +292,63 @@ def test_a_cross_origin_form_post_is_refused_by_csrf_but_the_apps_own_form_works
     assert accepted.status == 200
     assert transfers == ["5"]
     assert page.text_content("#result") == "transferred"
+
+
+def test_a_fetch_to_a_guarded_route_answers_401_without_opening_the_browsers_login_dialog(page, serve_api):
+    import canister
+
+    app = bottle.Bottle()
+
+    @app.get("/page")
+    def own_page():
+        return "<!doctype html><html><head><title>own</title></head><body>own</body></html>"
+
+    @app.get("/me")
+    @canister.require_user
+    def me():
+        return {"user": canister.session.user}
+
+    api = serve_api(app, auth_basic_username="alice", auth_basic_password="wonderland",
+                    auth_basic_encryption="clear")
+    page.goto(api.url("/page"))
+
+    # With a Basic challenge the browser would open its login dialog and the fetch would wait for it.
+    seen = page.evaluate(
+        """async () => {
+             const answer = fetch('/me').then(r => r.status);
+             const stuck = new Promise(resolve => setTimeout(() => resolve('no answer'), 3000));
+             return await Promise.race([answer, stuck]);
+           }"""
+    )
+
+    assert seen == 401
+
+
+def test_a_page_of_another_site_keeps_a_partitioned_session_and_its_logout_removes_the_cookie(
+    page, browser_context, origin_a, serve_api
+):
+    from canister import session
+
+    app = add_counter_route(bottle.Bottle())
+
+    @app.post("/logout")
+    def logout():
+        session.invalidate()
+        return "bye"
+
+    spa = "http://localhost:%d" % origin_a.port  # another site than the API's 127.0.0.1
+    api = serve_api(app, cors=spa, cors_credentials=True, session_samesite="None", session_partitioned=True)
+    page.goto(spa + "/")
+
+    counts = []
+    for _ in range(3):
+        result = page_fetch(page, api.url("/counter"), credentials="include")
+        assert result["ok"] and result["status"] == 200, result
+        counts.append(json.loads(result["body"])["count"])
+    assert counts == [0, 1, 2]
+    cookies = [c for c in browser_context.cookies() if c["name"] == "session_id"]
+    assert len(cookies) == 1 and cookies[0]["partitionKey"] == "http://localhost", cookies
+
+    result = page_fetch(page, api.url("/logout"), method="POST", credentials="include")
+    assert result["status"] == 200, result
+    assert [c for c in browser_context.cookies() if c["name"] == "session_id"] == []

@@ -330,6 +330,12 @@ def test_an_empty_boolean_is_refused_rather_than_read_as_false(tmp_path, key):
     assert str(raised.value).startswith("canister.%s = '' is not valid: expected true or false" % key)
 
 
+def test_a_mistyped_cors_credentials_is_shown_in_the_error_since_a_switch_is_no_secret(tmp_path):
+    with pytest.raises(canister.ConfigError) as raised:
+        install_ini(tmp_path, '[canister]\ncors = https://app.example.com\ncors_credentials = ture\n')
+    assert str(raised.value).startswith("canister.cors_credentials = 'ture' is not valid: expected true or false")
+
+
 def test_an_inline_comment_after_a_redis_url_is_refused_without_its_password(tmp_path):
     with pytest.raises(canister.ConfigError) as raised:
         install_ini(tmp_path, '[canister]\nsession_store = redis://:s3cret-pw@127.0.0.1:1/0   ; our cache\n')

@@ -45,6 +45,8 @@ def test_a_basic_user_without_a_password_cannot_log_in_with_an_empty_one(tmp_pat
     ({'auth_jwt_client_id': 'my-api'}, 'canister.auth_jwt_client_id is set without auth_jwt_secret, '
      'auth_jwt_public_key or auth_jwt_jwks_url: Bearer tokens are not checked, and nobody logs in with one'),
     ({'cors_credentials': 'true'}, 'canister.cors_credentials is set without cors: it has no effect'),
+    ({'session_partitioned': 'true'}, 'canister.session_partitioned is set without session_samesite = None: the '
+     "requests of another site's page, which it is for, neither get nor send the cookie"),
 ])
 def test_a_setting_that_does_nothing_alone_is_reported_at_install(tmp_path, config, warning):
     _, said = install(tmp_path, config)

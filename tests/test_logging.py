@@ -298,6 +298,11 @@ def test_the_banner_masks_passwords_secrets_tokens_and_keys(make_app, log_dir, t
         assert secret not in log
 
 
+def test_the_banner_shows_whether_cors_credentials_is_on_though_its_name_looks_secret(make_app, log_dir):
+    make_app(cors='https://app.example.com', cors_credentials=True)
+    assert setting('cors_credentials', True) in messages(read_log(log_dir))
+
+
 def test_empty_secret_settings_are_not_masked(make_app, log_dir):
     make_app()
     assert setting('auth_basic_password', '') in messages(read_log(log_dir))

@@ -769,6 +769,54 @@ def test_a_json_body_that_is_not_an_object_fills_no_mandatory_parameter(make_app
     assert "Bad request: missing parameter 'name'" in read_log(log_dir)
 
 
+def title_app(make_app):
+    """An app whose POST /todos takes a mandatory ``title`` and answers with it."""
+    app = make_app()
+
+    @app.post('/todos')
+    def add(title: str):
+        return title
+
+    return app
+
+
+def test_a_missing_parameter_says_a_text_plain_body_fills_none_as_fetch_sends_json_by_default(make_app, log_dir):
+    web = client(title_app(make_app))
+    answer = web.post('/todos', '{"title": "milk"}', content_type='text/plain;charset=UTF-8', status=400)
+    note = ("missing parameter 'title' (the body, of text/plain, fills no parameter: send a JSON object "
+            "with Content-Type: application/json, or a form)")
+    assert answer.text == 'Bad request: %s\n' % note
+    assert 'Bad request: %s' % note in read_log(log_dir)
+
+
+def test_a_missing_parameter_says_the_form_body_looks_like_json_as_curl_d_sends_it(make_app):
+    web = client(title_app(make_app))
+    answer = web.post('/todos', '{"title": "milk"}', content_type='application/x-www-form-urlencoded', status=400)
+    assert answer.text == ("Bad request: missing parameter 'title' (the form body looks like JSON: send it with "
+                           "Content-Type: application/json)\n")
+
+
+def test_a_missing_parameter_says_the_json_body_is_not_an_object(make_app):
+    web = client(title_app(make_app))
+    answer = web.post('/todos', '[{"title": "milk"}]', content_type='application/json', status=400)
+    assert answer.text == ("Bad request: missing parameter 'title' (the JSON body is not an object: only an "
+                           "object's members fill parameters)\n")
+
+
+def test_a_missing_parameter_of_a_form_or_json_object_says_nothing_more(make_app):
+    web = client(title_app(make_app))
+    assert web.post('/todos', {'name': 'milk'}, status=400).text == "Bad request: missing parameter 'title'\n"
+    assert web.post_json('/todos', {'name': 'milk'}, status=400).text == "Bad request: missing parameter 'title'\n"
+    assert web.post('/todos', status=400).text == "Bad request: missing parameter 'title'\n"
+
+
+def test_a_content_type_is_named_back_only_when_it_is_a_plain_media_type(make_app, log_dir):
+    web = client(title_app(make_app))
+    answer = web.post('/todos', 'title', headers={'Content-Type': 'text/x\x7f<b>'}, status=400)
+    assert '(the body, of another type, fills no parameter' in answer.text
+    assert '<b>' not in read_log(log_dir)
+
+
 def test_a_type_error_raised_inside_the_handler_is_a_500_not_a_400(make_app):
     app = make_app(catchall=True)
 

@@ -112,3 +112,9 @@ def test_require_user_answers_401_to_an_empty_user_as_to_none(make_app):
     web.get('/logout-by-emptying')
     assert web.get('/me', expect_errors=True).status_int == 401
     assert calls == []
+
+
+def test_a_page_scripts_401_keeps_the_bearer_challenge_without_the_basic_one(make_app):
+    app = both_schemes_app(make_app, lambda user: True, [])
+    answer = client(app).delete('/items/1', headers={'Sec-Fetch-Mode': 'cors'}, status=401)
+    assert answer.headers.getall('WWW-Authenticate') == ['Bearer realm="canister"']

@@ -47,8 +47,11 @@ def test_an_ordinary_query_value_is_logged_as_sent(make_app, log_dir, name):
 
 
 def test_one_list_of_names_serves_config_keys_and_query_names_alike():
-    # The config keys masked in the banner are the names the request line masks.
+    # The config keys masked in the banner are the names the request line masks (but a switch,
+    # cors_credentials, whose true or false is no secret).
     for key in canister.KEYS:
+        if canister.KEYS[key].parse is canister._as_bool:
+            continue
         query = canister._redact_query('%s=value' % key)
         assert (query == '%s=***' % key) == (canister._redacted(key, 'value') == '***'), key
 

@@ -216,6 +216,42 @@ def test_samesite_none_forces_secure(make_app):
     assert 'secure' in cookie
 
 
+def logout_app(make_app, **overrides):
+    """``counter_app`` with GET /logout, which invalidates the session."""
+    app = counter_app(make_app, **overrides)
+
+    @app.get('/logout')
+    def logout():
+        session.invalidate()
+        return 'bye'
+
+    return app
+
+
+def test_session_partitioned_marks_every_cookie_partitioned_and_secure(make_app):
+    web = cookieless_client(logout_app(make_app, session_samesite='None', session_partitioned=True))
+    created = web.get('/')
+    cookie = attributes(created)
+    assert 'partitioned' in cookie and 'secure' in cookie and cookie['samesite'] == 'None'
+    # A browser removes a partitioned cookie only on a removal that is Partitioned too.
+    removed = attributes(web.get('/logout', headers=with_cookie(cookie_value(created))))
+    assert removed['max-age'] == '0'
+    assert 'partitioned' in removed and 'secure' in removed and removed['samesite'] == 'None'
+
+
+def test_the_cookie_that_removes_the_session_keeps_its_samesite(make_app):
+    # Without SameSite=None a browser reads the removal as Lax, and refuses it from another site's page.
+    web = cookieless_client(logout_app(make_app, session_samesite='None'))
+    sid = cookie_value(web.get('/'))
+    removed = attributes(web.get('/logout', headers=with_cookie(sid)))
+    assert removed['max-age'] == '0' and removed['samesite'] == 'None' and 'secure' in removed
+    assert 'partitioned' not in removed
+
+
+def test_the_session_cookie_is_not_partitioned_by_default(make_app):
+    assert 'partitioned' not in attributes(cookieless_client(counter_app(make_app)).get('/'))
+
+
 def test_the_session_cookie_is_secure_over_https(make_app):
     response = cookieless_client(counter_app(make_app), **{'wsgi.url_scheme': 'https'}).get('/')
     assert 'secure' in attributes(response)
