@@ -2658,8 +2658,16 @@ def _sqlite_busy(error: sqlite3.OperationalError) -> bool:
     return 'locked' in str(error) or 'busy' in str(error)
 
 
+def _sleep_lets_others_run() -> bool:
+    """True under gevent's monkey-patching, where ``time.sleep`` lets the other greenlets run but a
+    wait inside SQLite for a locked file would stop every one of them: the thread is theirs too."""
+    monkey = sys.modules.get('gevent.monkey')
+    return monkey is not None and bool(monkey.is_module_patched('time'))
+
+
 class _SQLiteConnection:
-    """One thread's connection to a SQLite file, and the file it opened (inode and device)."""
+    """One connection to a SQLite file, used by one request at a time, and the file it opened
+    (inode and device)."""
 
     __slots__ = ('connection', 'identity', 'next_check', 'lock', '__weakref__')
 
@@ -2674,14 +2682,21 @@ class _SQLiteConnection:
 
 
 class _SQLiteFile:
-    """A SQLite file that many threads use, each through a connection of its own.
+    """A SQLite file that many threads use, each request through a connection no other uses meanwhile.
 
-    A thread's connection is looked at again at most once a second: when the name no longer
-    leads to the file it opened (deleted or replaced, say by an operator logging everyone out),
-    it is closed and the file opened anew, created if missing (readable by its owner only, as at
-    install) and set up again.  ``close`` closes the connections of every thread; the file cannot
-    be used after it.  A fork closes them too (see ``close_before_fork``): the child, like
-    this process, opens its own when it next uses the file.
+    The connections are kept for the next request, not for a thread: a server that gives each
+    request a thread or greenlet of its own (gevent) would otherwise open one per request and
+    leave it to the garbage collector, and its descriptors with it.  So there are as many as
+    requests have used at the same moment.  A connection is looked at again at most once a second:
+    when the name no longer leads to the file it opened (deleted or replaced, say by an operator
+    logging everyone out), it is closed and the file opened anew, created if missing (readable by
+    its owner only, as at install) and set up again.  ``close`` closes them all; the file cannot be
+    used after it.  A fork closes them too (see ``close_before_fork``): the child, like this
+    process, opens its own when it next uses the file.
+
+    SQLite waits for a file another connection holds (``busy_timeout``) inside the thread.  Under
+    gevent that thread is every greenlet's, so the connections there do not wait: ``run`` does,
+    in pauses that let the others go on.
     """
 
     #: Why a file cannot be used after ``close``.
@@ -2689,29 +2704,68 @@ class _SQLiteFile:
     #: Seconds a statement waits for the file while another connection holds it (``busy_timeout``);
     #: opening a connection, retries and set-up included, takes no longer.
     BUSY_TIMEOUT = 5.0
+    #: The longest pause of ``run`` between two tries on a file another connection holds (under gevent).
+    LONGEST_PAUSE = 0.05
 
     def __init__(self, path: str, set_up: Callable[[sqlite3.Connection], None]) -> None:
         self.path = os.path.abspath(path)  # (never ':memory:', which SQLiteStore refuses)
         #: Run on every connection opened, before its first use: they make the schema of a new file.
         self.set_ups = [set_up]
-        self._local = threading.local()
         self._lock = threading.Lock()
-        #: The connections open now; a thread's leaves with its thread (SQLite closes it then).
+        #: The connections open now.
         self._open: 'weakref.WeakSet[_SQLiteConnection]' = weakref.WeakSet()
+        #: Those no request uses now; the last one given back is taken first.
+        self._idle: List[_SQLiteConnection] = []
         self._closed = False
+        #: Seconds a statement waits inside SQLite for the file while another connection holds it:
+        #: ``BUSY_TIMEOUT``, or none under gevent, where ``run`` waits instead.
+        self._busy_timeout = 0.0 if _sleep_lets_others_run() else self.BUSY_TIMEOUT
         _SQLITE_LOCKS.add(self)
 
     def run(self, work: Callable[[sqlite3.Connection], Any]) -> Any:
-        """Return ``work(connection)`` on this thread's connection (sqlite3.Error or OSError if it fails)."""
+        """Return ``work(connection)`` on a connection no other request uses meanwhile (sqlite3.Error or
+        OSError if it fails).  ``work`` may be run again if the file was locked: it is one statement,
+        or one transaction that it rolls back when it fails."""
+        if self._busy_timeout:
+            return self._run_once(work)
+        deadline = time.monotonic() + self.BUSY_TIMEOUT
+        pause = 0.001
         while True:
-            held: Optional[_SQLiteConnection] = getattr(self._local, 'held', None)
-            if held is None or held.connection is None or (
-                    time.monotonic() >= held.next_check and not self._still_there(held)):
-                held = self._reopen(held)  # (ProgrammingError after close())
-            with held.lock:
-                if held.connection is not None:
-                    return work(held.connection)
+            try:
+                return self._run_once(work)
+            except sqlite3.OperationalError as error:
+                if not _sqlite_busy(error) or time.monotonic() + pause > deadline:
+                    raise
+            time.sleep(pause)  # gevent's: the other greenlets run meanwhile (the one holding the file, say)
+            pause = min(pause * 2, self.LONGEST_PAUSE)
+
+    def _run_once(self, work: Callable[[sqlite3.Connection], Any]) -> Any:
+        """``work(connection)`` on an idle connection (or a new one), given back afterwards."""
+        while True:
+            held = self._take()
+            try:
+                with held.lock:
+                    if held.connection is not None:
+                        return work(held.connection)
+            finally:
+                self._give_back(held)
             # Closed meanwhile, by close() or before a fork (see close_before_fork): opened anew.
+
+    def _take(self) -> _SQLiteConnection:
+        """The idle connection given back last, or a new one if there is none or it no longer
+        leads to the file the name does (ProgrammingError after ``close``)."""
+        with self._lock:
+            held = self._idle.pop() if self._idle else None
+        if held is None or held.connection is None or (
+                time.monotonic() >= held.next_check and not self._still_there(held)):
+            held = self._reopen(held)
+        return held
+
+    def _give_back(self, held: _SQLiteConnection) -> None:
+        """Keep a connection for the next request (unless it was closed meanwhile)."""
+        with self._lock:
+            if held.connection is not None and not self._closed:
+                self._idle.append(held)
 
     def _still_there(self, held: _SQLiteConnection) -> bool:
         """True if the open file is still the one its name leads to (not deleted or replaced)."""
@@ -2725,15 +2779,12 @@ class _SQLiteFile:
         return (named.st_ino, named.st_dev) == held.identity
 
     def _reopen(self, old: Optional[_SQLiteConnection]) -> _SQLiteConnection:
-        """Close this thread's connection to a file that is gone and open the one there now."""
+        """Close a connection to a file that is gone (if any) and open the one there now."""
         if old is not None:
-            self._local.held = None
             self._release(old)
         if self._closed:
             raise sqlite3.ProgrammingError(self._CLOSED)
-        held = self._connect()
-        self._local.held = held
-        return held
+        return self._connect()
 
     def _connect(self) -> _SQLiteConnection:
         """A connection set up by ``set_ups``, one of ``_open``; several processes may open or create the file at once."""
@@ -2779,10 +2830,12 @@ class _SQLiteFile:
             with held.lock:  # (a fork meanwhile waits for the set-ups, then closes it)
                 connection = held.connection
                 if connection is not None:
-                    connection.execute('PRAGMA busy_timeout=%d' % max((deadline - time.monotonic()) * 1000, 1))
+                    # (none under gevent: the caller waits, see _connect)
+                    wait = self._busy_timeout and max((deadline - time.monotonic()) * 1000, 1)
+                    connection.execute('PRAGMA busy_timeout=%d' % wait)
                     for set_up in self.set_ups:
                         set_up(connection)
-                    connection.execute('PRAGMA busy_timeout=%d' % (self.BUSY_TIMEOUT * 1000))
+                    connection.execute('PRAGMA busy_timeout=%d' % (self._busy_timeout * 1000))
         except BaseException:
             self._release(held)
             raise
@@ -2809,7 +2862,7 @@ class _SQLiteFile:
                 os.close(fd)
         # A file replaced between the stat and here is found at the first look, and opened again.
         connection = sqlite3.connect('file:%s?mode=rw' % urllib.parse.quote(self.path), uri=True,
-                                     timeout=self.BUSY_TIMEOUT, isolation_level=None, check_same_thread=False)
+                                     timeout=self._busy_timeout, isolation_level=None, check_same_thread=False)
         held = _SQLiteConnection(connection, (named.st_ino, named.st_dev))
         try:
             connection.execute('PRAGMA synchronous=NORMAL')
@@ -2828,16 +2881,17 @@ class _SQLiteFile:
             self._open.discard(held)
 
     def close(self) -> None:
-        """Close the connections of every thread; using the file afterwards raises ProgrammingError."""
+        """Close every connection; using the file afterwards raises ProgrammingError."""
         with self._lock:
             self._closed = True
             everyone = list(self._open)
+            self._idle.clear()
         for held in everyone:
             self._release(held)
 
     def close_before_fork(self) -> None:
-        """Close the connections of every thread before ``os.fork`` (gunicorn's workers, say, after
-        ``--preload``); each opens its own again when it next uses the file.
+        """Close every connection before ``os.fork`` (gunicorn's workers, say, after ``--preload``);
+        the parent and each child open their own again when they next use the file.
 
         SQLite forbids using a connection in a child process that it did not open there: the
         child has none of its parent's file locks, so, say, the parent's ``close`` could check
@@ -2846,6 +2900,7 @@ class _SQLiteFile:
         """
         with self._lock:
             everyone = list(self._open)
+            self._idle.clear()
         for held in everyone:
             self._release(held)
 
@@ -2858,8 +2913,8 @@ _SQLITE_LOCKS = _ForkLocks(first=_SQLITE_OPENING, before=_SQLiteFile.close_befor
 
 #: Why ``:memory:`` is refused, with the ``session_store`` value.
 _MEMORY_REFUSED = ('canister.session_store = %r: an in-memory SQLite database belongs to the one connection '
-                   'that opened it, and canister opens a connection per thread, so each thread would keep '
-                   'sessions the others never see; use memory for sessions kept in this process')
+                   'that opened it, and canister opens one for each request using the store at the same moment, '
+                   'so requests would keep sessions the others never see; use memory for sessions kept in this process')
 
 
 def _names_memory(path: str) -> bool:
@@ -2880,7 +2935,7 @@ class SQLiteStore(SessionStore):
     it holds live session ids.  An update is one conditional ``UPDATE`` (the row count
     tells whether it happened); sessions with a user carry its key in an indexed column.
     A file deleted or replaced while the app runs is noticed within a second by every
-    thread, and made again empty (every session ends).  ``close`` closes every thread's
+    connection, and made again empty (every session ends).  ``close`` closes every
     connection; the store cannot be used after it.
     """
 
@@ -2915,7 +2970,8 @@ class SQLiteStore(SessionStore):
         if names_directory or os.path.isdir(target):
             raise ConfigError('canister.session_store: %s is a directory, not a file: name a file in it, such as %s'
                               % (target, os.path.join(target, 'sessions.db')))
-        #: The connections, one per thread, each set up by ``_set_up`` (a new file gets the schema).
+        #: The connections, one for each request using the file at the same moment, each set up by
+        #: ``_set_up`` (a new file gets the schema).
         self._file = _SQLiteFile(path, self._set_up)
         try:  # made and set up now: a problem fails the install
             self._file.run(lambda connection: None)
@@ -3007,7 +3063,7 @@ class SQLiteStore(SessionStore):
                       'WHERE expires > 0 AND expires <= ? LIMIT ?)', (_now_ms(), self.cleanup_batch))
 
     def close(self) -> None:
-        """Close the connections of every thread (and of the login throttle that shares them)."""
+        """Close every connection (the login throttle's too, which shares them)."""
         self._file.close()
 
 

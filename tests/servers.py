@@ -1,4 +1,4 @@
-"""Real server processes for tests: redis-server, gunicorn and waitress.
+"""Real server processes for tests: redis-server, gunicorn, waitress and gevent.
 
 Everything here starts real processes bound to 127.0.0.1 on free ports, waits
 for them with bounded timeouts, and can stop them gracefully or with SIGKILL.
@@ -356,9 +356,25 @@ class UnixHTTPConnection(http.client.HTTPConnection):
         self.sock.connect(self.path)
 
 
-class AppServer:
-    """A WSGI app from tests/apps served by gunicorn or waitress in a subprocess.
+#: The ``gevent`` server: what a user's ``app.py`` does, monkey-patching first, then importing the
+#: app (and with it bottle and canister), then ``bottle.run(server='gevent')``; argv is
+#: ``module:attribute host port``.
+_GEVENT_MAIN = '''\
+from gevent import monkey
+monkey.patch_all()
+import importlib, sys
+import bottle
+module, _, name = sys.argv[1].partition(':')
+app = getattr(importlib.import_module(module), name)
+bottle.run(app, server='gevent', host=sys.argv[2], port=int(sys.argv[3]), quiet=True)
+'''
 
+
+class AppServer:
+    """A WSGI app from tests/apps served by gunicorn, waitress or gevent in a subprocess.
+
+    ``server='gevent'`` is ``bottle.run(app, server='gevent')`` after ``gevent.monkey.patch_all()``
+    (one process); gunicorn's ``worker_class`` may be ``gevent`` too.
     ``app`` is ``module:attribute`` (module in tests/apps). ``env`` is added
     to the subprocess environment. ``start()`` waits until ``ready_path``
     answers 200 and, for gunicorn, until every worker has imported the app
@@ -370,9 +386,12 @@ class AppServer:
     """
 
     def __init__(self, app, server='gunicorn', workers=1, env=None, port=None,
-                 host=HOST, ready_path='/ping', start_timeout=20, threads=4, unix_socket=False, args=()):
-        if server not in ('gunicorn', 'waitress'):
-            raise ValueError('server must be gunicorn or waitress')
+                 host=HOST, ready_path='/ping', start_timeout=20, threads=4, unix_socket=False, args=(),
+                 worker_class='sync'):
+        if server not in ('gunicorn', 'waitress', 'gevent'):
+            raise ValueError('server must be gunicorn, waitress or gevent')
+        if server == 'gevent' and unix_socket:
+            raise ValueError('the gevent server listens on TCP only here')
         self.app = app
         self.server = server
         self.workers = workers if server == 'gunicorn' else 1
@@ -387,6 +406,7 @@ class AppServer:
         self.logfile = os.path.join(self.workdir, 'server.log')
         self.socket_path = os.path.join(self.workdir, 'app.sock') if unix_socket else None
         self.args = list(args)
+        self.worker_class = worker_class
         self.proc = None
         self._log_fh = None
 
@@ -410,13 +430,15 @@ class AppServer:
             return [sys.executable, '-m', 'gunicorn',
                     '--bind', bind,
                     '--workers', str(self.workers),
-                    '--worker-class', 'sync',
+                    '--worker-class', self.worker_class,
                     '--timeout', '30',
                     '--graceful-timeout', '3',
                     '--log-level', 'info',
                     '--error-logfile', '-',
                     '--worker-tmp-dir', self.workdir,
                     *self.args, self.app]
+        if self.server == 'gevent':
+            return [sys.executable, '-c', _GEVENT_MAIN, self.app, self.host, str(self.port)]
         return [sys.executable, '-m', 'waitress',
                 '--unix-socket=%s' % self.socket_path if self.socket_path else '--listen=%s' % bind,
                 '--threads=%d' % self.threads,

@@ -73,7 +73,7 @@ def test_an_in_memory_sqlite_store_fails_at_install_pointing_to_memory(make_app,
     with pytest.raises(canister.ConfigError) as raised:
         make_app(session_store=url)
     assert str(raised.value).startswith('canister.session_store = %r: an in-memory SQLite database' % url)
-    assert 'canister opens a connection per thread' in str(raised.value)
+    assert 'canister opens one for each request using the store at the same moment' in str(raised.value)
     assert str(raised.value).endswith('use memory for sessions kept in this process')
     assert os.listdir(str(workdir)) == []  # no file made under a name that looks like one
 

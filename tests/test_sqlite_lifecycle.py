@@ -143,9 +143,10 @@ def test_every_server_thread_goes_on_in_one_new_private_file_after_the_sqlite_fi
 def test_a_thread_that_first_connects_after_the_sqlite_file_is_deleted_serves_sessions(
         make_app, serve, tmp_path, umask_022):
     path = tmp_path / 'sessions.db'
-    origin = serve(at_once_app(make_app, path))  # no server thread has a connection yet
+    origin = serve(at_once_app(make_app, path))  # only the install's connection is open, kept for requests
 
     delete_session_files(path)
+    time.sleep(NOTICED)  # it looks at its file again after a second; the other requests connect for the first time
     sids = log_in_on_every_thread(origin, 'alice')
 
     assert modes(path) == ['0o600'] * 3

@@ -59,3 +59,15 @@ def add_counter_routes(app: bottle.Bottle) -> bottle.Bottle:
         return {'counter': session.data.get('counter'), 'pid': os.getpid()}
 
     return app
+
+
+def add_login_route(app: bottle.Bottle) -> bottle.Bottle:
+    """Add GET /login?name=N (session.user = N and session.data['owner'] = N; answers the user and the pid); the app."""
+
+    @app.get('/login')
+    def login(name: str):
+        session.user = name
+        session.data['owner'] = name
+        return {'user': session.user, 'pid': os.getpid()}
+
+    return app

@@ -20,7 +20,7 @@ import os
 
 from canister import session
 
-from _common import canister_app, mark_ready
+from _common import add_login_route, canister_app, mark_ready
 
 _overrides = {}
 for _key in ('session_timeout', 'session_max'):
@@ -28,14 +28,8 @@ for _key in ('session_timeout', 'session_max'):
         _overrides[_key] = os.environ['CANISTER_' + _key.upper()]
 
 app, plugin = canister_app(**_overrides)
+add_login_route(app)
 PID = os.getpid()
-
-
-@app.get('/login')
-def login(name: str):
-    session.user = name
-    session.data['owner'] = name
-    return {'user': session.user, 'pid': PID}
 
 
 @app.get('/bump')

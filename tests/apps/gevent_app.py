@@ -1,0 +1,112 @@
+"""A Bottle app with canister for the gevent tests: handlers that give way to gevent's hub.
+
+tests/servers.py serves it with ``bottle.run(server='gevent')`` after ``gevent.monkey.patch_all()``,
+or under gunicorn's gevent worker (which patches before it imports the app): ``time.sleep`` then
+lets the other greenlets run, and ``threading.local`` is per greenlet.
+
+Configured by environment variables:
+  CANISTER_SESSION_STORE  session store URL (memory, sqlite:////abs.db, redis://h:p/db)
+  CANISTER_LOG_PATH       canister's log directory (or stderr/stdout; default stderr)
+  CANISTER_LOG_LEVEL      canister's log level (default INFO)
+The log is JSON lines, and 127.0.0.1 is a trusted proxy, so each test client names its own
+address in ``X-Forwarded-For``.
+
+Routes (JSON answers):
+  GET /ping                   does not touch the session
+  GET /login?name=N           session.user = N and session.data['owner'] = N
+  GET /bump?name=N&pause=S    reads the counter, sleeps S seconds (other greenlets run), writes it
+                              plus one and logs a line naming N through app.log; answers the counter,
+                              the session's user and owner, the thread's name and the request id as
+                              the handler sees them
+  GET /incr?key=K&delay=S     reads data[K] and logs that it did, sleeps S seconds, writes data[K] + 1
+  GET /logout                 session.invalidate()
+  GET /read                   the session's user and data, unchanged
+  GET /slow?seconds=S         sleeps S seconds without touching the session
+  GET /spawned                puts a key in the session, then a greenlet it spawns reads the session:
+                              what that greenlet saw
+  GET /leftovers              what requests that ended left in this process: their contexts still
+                              alive, and the names of the threads (greenlets) alive; and whether
+                              gevent patched threading
+"""
+import gc
+import os
+import threading
+import time
+
+import gevent
+import gevent.monkey
+
+import canister
+from canister import session
+
+from _common import add_login_route, canister_app, mark_ready
+
+app, plugin = canister_app(log_format='json', trusted_proxies='127.0.0.1')
+add_login_route(app)
+PID = os.getpid()
+
+
+@app.get('/bump')
+def bump(name: str, pause: float = 0.0):
+    counter = session.data.get('counter', 0)
+    time.sleep(pause)
+    session.data['counter'] = counter + 1
+    app.log.info('bump by %s', name)
+    return {'counter': counter + 1, 'user': session.user, 'owner': session.data.get('owner'),
+            'thread': threading.current_thread().name, 'request_id': canister.request_id()}
+
+
+@app.get('/incr')
+def incr(key: str, delay: float = 0.0):
+    value = session.data.get(key, 0)
+    app.log.info('incr %s: loaded %d', key, value)
+    time.sleep(delay)
+    session.data[key] = value + 1
+    return {'key': key, 'value': value + 1}
+
+
+@app.get('/logout')
+def logout():
+    session.invalidate()
+    return {'pid': PID}
+
+
+@app.get('/read')
+def read():
+    return {'user': session.user, 'data': session.data}
+
+
+@app.get('/slow')
+def slow(seconds: float):
+    time.sleep(seconds)
+    return {'slept': seconds}
+
+
+@app.get('/spawned')
+def spawned():
+    session.data['mine'] = 'yes'
+    seen = {}
+
+    def look():
+        seen['data'] = dict(session.data)
+        seen['user'] = session.user
+        seen['request_id'] = canister.request_id()
+        try:
+            seen['sid'] = session.sid
+        except canister.CanisterError as error:
+            seen['sid'] = 'CanisterError: %s' % error
+
+    gevent.spawn(look).join()
+    return seen
+
+
+@app.get('/leftovers')
+def leftovers():
+    gc.collect()
+    contexts = [item for item in gc.get_objects() if isinstance(item, canister._RequestContext)]
+    names = [thread.name for thread in threading.enumerate()]
+    return {'contexts': len(contexts), 'threads': names, 'mine': threading.current_thread().name,
+            'patched': gevent.monkey.is_module_patched('threading')}
+
+
+mark_ready()
