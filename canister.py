@@ -6,7 +6,8 @@ Install it once and a Bottle app gets:
 * handler arguments unpacked from the URL, query string, form or JSON body, converted
   by their annotations;
 * server-side sessions behind an HTTP-only cookie, in memory, SQLite or Redis;
-* authentication from the ``Authorization`` header (Basic, and Bearer JWT for OAuth2);
+* authentication from the ``Authorization`` header (Basic, and Bearer JWT for OAuth2), and ``log_in``
+  for a login form under the same login throttle;
 * CORS for browser front ends and CSRF protection for cookie sessions;
 * security headers on every response (nosniff, frame and referrer policies, optional HSTS and CSP).
 
