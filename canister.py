@@ -6,7 +6,8 @@ Install it once and a Bottle app gets:
 * handler arguments unpacked from the URL, query string, form or JSON body, converted
   by their annotations;
 * server-side sessions behind an HTTP-only cookie, in memory, SQLite or Redis;
-* authentication from the ``Authorization`` header (Basic, and Bearer JWT for OAuth2);
+* authentication from the ``Authorization`` header (Basic, and Bearer JWT for OAuth2), and ``log_in``
+  for a login form under the same login throttle;
 * CORS for browser front ends and CSRF protection for cookie sessions;
 * security headers on every response (nosniff, frame and referrer policies, optional HSTS and CSP).
 
@@ -70,7 +71,7 @@ import bottle
 
 __version__ = '2.0.0.dev0'
 __all__ = [
-    'Canister', 'session', 'request_id', 'require_user', 'require', 'csrf_exempt', 'hash_password',
+    'Canister', 'session', 'request_id', 'require_user', 'require', 'log_in', 'csrf_exempt', 'hash_password',
     'verify_password', 'SessionStore', 'MemoryStore', 'SQLiteStore', 'RedisStore',
     'CanisterError', 'ConfigError', 'MissingExtraError', 'StoreUnavailable', 'SessionDataError',
     'CanisterWarning',
@@ -4687,6 +4688,10 @@ def _unb64(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + '=' * (-len(text) % 4))
 
 
+#: The PBKDF2 rounds of :func:`hash_password` by default (OWASP's advice for PBKDF2-HMAC-SHA256).
+_PBKDF2_ROUNDS = 600000
+
+
 def hash_password(password: str, scheme: str = 'pbkdf2', iterations: Optional[int] = None) -> str:
     """Hash a password for ``auth_basic_password`` or the users file.
 
@@ -4696,7 +4701,7 @@ def hash_password(password: str, scheme: str = 'pbkdf2', iterations: Optional[in
     salt = os.urandom(16)
     secret = password.encode('utf-8')
     if scheme == 'pbkdf2':
-        rounds = iterations or 600000
+        rounds = iterations or _PBKDF2_ROUNDS
         digest = hashlib.pbkdf2_hmac('sha256', secret, salt, rounds)
         return 'pbkdf2_sha256:%d:%s:%s' % (rounds, _b64(salt), _b64(digest))
     if scheme == 'scrypt':
@@ -4832,6 +4837,19 @@ def _dummy_hash(scheme: str, cost: str) -> str:
     return secrets.token_hex(32)
 
 
+def _check_login(username: str, password: str, entry: Optional[Tuple[str, str]], dummy: Tuple[str, str]) -> None:
+    """Check a login's password against the user's stored form and scheme (``entry``), or, for an
+    unknown user (None), against ``dummy``, one of the same cost: the time of a refusal does not
+    tell which names exist.  AuthFailure if it is wrong."""
+    stored, scheme = entry or dummy
+    if verify_password(password, stored, scheme) and entry is not None:
+        return
+    # an unknown name may be the password typed into the wrong field: never shown
+    raise AuthFailure('wrong user name or password', 'basic',
+                      'wrong password for %r' % username if entry is not None
+                      else 'unknown user name (not shown: it may be a password)')
+
+
 def _check_hash(encoded: str, scheme: str, where: str) -> None:
     """Refuse at install a stored password that could never match."""
     if scheme in ('bcrypt', 'argon2'):
@@ -4946,22 +4964,26 @@ class BasicAuth:
 
     def authenticate(self, credentials: str) -> Tuple[str, float, str]:
         """Return (user, expiry, name to log) or raise :class:`AuthFailure`."""
+        decoded, username, password = self._decode(credentials)
+        key = self._key_of(decoded)
+        users = self._current_users()  # (the table this check reads: a re-read meanwhile replaces it)
+        if self._recently_verified(key) and username in users:
+            return username, 0, username
+        _check_login(username, password, users.get(username), self._dummy)
+        self._remember(key, users)
+        return username, 0, username
+
+    def check(self, username: str, password: str) -> None:
+        """Check a user name and password given another way (a login form); AuthFailure if wrong.
+        Always checked in full: only the header's credentials are remembered."""
+        _check_login(username, password, self._current_users().get(username), self._dummy)
+
+    def _current_users(self) -> Dict[str, Tuple[str, str]]:
+        """The users, the file re-read first if it changed (looked at once a second at most)."""
         if self.users_file and _now() >= self._next_stat:
             self._next_stat = _now() + 1.0
             self._reload()
-        decoded, username, password = self._decode(credentials)
-        key = self._key_of(decoded)
-        users = self.users  # (the table this check reads: a re-read meanwhile replaces it)
-        if self._recently_verified(key) and username in users:
-            return username, 0, username
-        stored, scheme = users.get(username, self._dummy)
-        valid = verify_password(password, stored, scheme) and username in users
-        if not valid:  # an unknown name may be the password typed into the wrong field: never shown
-            raise AuthFailure('wrong user name or password', 'basic',
-                              'wrong password for %r' % username if username in users
-                              else 'unknown user name (not shown: it may be a password)')
-        self._remember(key, users)
-        return username, 0, username
+        return self.users
 
     def is_guess(self, credentials: str) -> bool:
         """True unless these exact credentials were verified in the last 5 minutes: checking
@@ -5485,7 +5507,8 @@ def _is_page_script(environ: Mapping[str, Any]) -> bool:
 
 
 class Authenticator:
-    """Reads the Authorization header for the schemes canister is configured for."""
+    """Checks logins: the Authorization header's, for the schemes canister is configured for, and
+    a login form's (:func:`log_in`), both under one login throttle."""
 
     def __init__(self, config: Config, log: RequestLog, store: Optional[SessionStore] = None) -> None:
         self.log = log
@@ -5495,10 +5518,32 @@ class Authenticator:
         if config['auth_jwt_secret'] or config['auth_jwt_public_key'] or config['auth_jwt_jwks_url']:
             self.schemes['bearer'] = JwtAuth(config, log)
         self.challenges = [handler.challenge for handler in self.schemes.values()]
-        self.throttle = _throttle_for(store, config['auth_max_failures']) if self.schemes else _Throttle(1)
+        self._store = store
+        self._max_failures = config['auth_max_failures']
+        #: The login throttle: made at install for the header's schemes, else by the first form
+        #: login (a SQLite session file gets its table only where logins happen).
+        self._throttle = _throttle_for(store, self._max_failures) if self.schemes else None
+        #: What a form login checks an unknown user's password against: a stored form of the
+        #: scheme and cost of the last known user's (before any, of :func:`hash_password`'s).
+        self._form_cost = ('pbkdf2', 'pbkdf2_sha256:%d' % _PBKDF2_ROUNDS)
+        self._form_dummy = (_dummy_hash(*self._form_cost), 'pbkdf2')
+        self._lock = threading.Lock()
+        _AUTH_LOCKS.add(self)
 
     def __bool__(self) -> bool:
         return bool(self.schemes)
+
+    @property
+    def throttle(self) -> _Throttle:
+        """The login throttle, made now if this is the first login of an app without a header scheme."""
+        if self._throttle is None:
+            with self._lock:
+                if self._throttle is None:
+                    try:
+                        self._throttle = _throttle_for(self._store, self._max_failures)
+                    except ConfigError as error:  # (the SQLite file cannot hold its table)
+                        raise StoreUnavailable(str(error)) from None
+        return self._throttle
 
     def log_in(self, session: SessionState, header: str, environ: Mapping[str, Any], trusted: bool) -> None:
         """Log the header's user in to ``session``, or raise the 401/429 response.  ``trusted``:
@@ -5508,35 +5553,53 @@ class Authenticator:
         if handler is None:
             return  # a scheme the app handles itself
         self._untrusted_forward(environ, trusted)
-        client = _throttle_key(session.client)
         credentials = credentials.strip()
-        guess = self._admit(handler, credentials, client)
         try:
-            user, expires, shown = self._authenticate(handler, credentials)
-        except AuthFailure as failure:  # the attempt keeps its place (takes one) until the window ends
-            if not guess:
-                self.throttle.claim(client)
-            self.log.write(logging.WARNING, 'Authentication failed: %s', failure.logged)
+            user, expires, shown = self._attempt(session, handler.is_guess(credentials),
+                                                 lambda: self._authenticate(handler, credentials))
+        except AuthFailure as failure:
             raise self.unauthorized('Authentication failed: %s' % failure.reason, failure) from None
-        except BaseException:
-            if guess:
-                self.throttle.release(client)
-            raise
-        if guess:
-            self.throttle.release(client)
         if session.set_user(user, expires, remember=False):
             self.log.write(logging.INFO, 'Logged in as: %s', shown)
 
-    def _admit(self, handler: Any, credentials: str, client: str) -> bool:
-        """Let an attempt be checked, or raise the 429 of a client locked out.  Return True if
-        the credentials could be a guess: they took a place, to give back if they are right."""
-        guess = handler.is_guess(credentials)  # then a place before the check, else only a look
-        wait = self.throttle.claim(client) if guess else self.throttle.wait(client)
+    def log_in_form(self, session: SessionState, username: str, password: str, users: Any,
+                    environ: Mapping[str, Any], trusted: bool) -> bool:
+        """Log in ``username`` if ``password`` is right, as :func:`log_in` says; True if it was."""
+        self._untrusted_forward(environ, trusted)
+        try:
+            self._attempt(session, True, lambda: self._check_form(username, password, users))
+        except AuthFailure:
+            return False
+        if session.set_user(username):
+            self.log.write(logging.INFO, 'Logged in as: %s', username)
+        return True
+
+    def _attempt(self, session: SessionState, guess: bool, check: Callable[[], Any]) -> Any:
+        """Run a login's ``check`` under the throttle and return what it returns, or log and re-raise
+        its AuthFailure; raise the 429 of a client locked out.  ``guess``: the credentials could be
+        a guess, so they take a place before the check, given back if they are right; others only
+        look whether the client is locked out, and take a place once they failed."""
+        client = _throttle_key(session.client)
+        throttle = self.throttle
+        wait = throttle.claim(client) if guess else throttle.wait(client)
         if wait:
             self.log.write(logging.WARNING, 'Too many failed logins from %s: refused for %ds', client, wait)
             raise _error_response(429, 'Too many failed login attempts: retry in %d seconds' % wait,
                                   {'Retry-After': str(wait)})
-        return guess
+        try:
+            result = check()
+        except AuthFailure as failure:  # the attempt keeps its place (takes one) until the window ends
+            if not guess:
+                throttle.claim(client)
+            self.log.write(logging.WARNING, 'Authentication failed: %s', failure.logged)
+            raise
+        except BaseException:
+            if guess:
+                throttle.release(client)
+            raise
+        if guess:
+            throttle.release(client)
+        return result
 
     @staticmethod
     def _authenticate(handler: Any, credentials: str) -> Tuple[Any, int, str]:
@@ -5545,6 +5608,28 @@ class Authenticator:
             raise AuthFailure('the Authorization header must be "%s <credentials>"' % handler.scheme.title(),
                               handler.scheme)
         return handler.authenticate(credentials)
+
+    def _check_form(self, username: str, password: str, users: Any) -> None:
+        """Check a form's user name and password against ``users`` (a mapping or a lookup), or, for
+        None, the users of Basic; AuthFailure if wrong."""
+        if users is None:
+            basic = self.schemes.get('basic')
+            if basic is None:
+                raise CanisterError('canister.log_in: no users given, and none configured: pass users= (a mapping '
+                                    'or a function of the name), or set auth_basic_username and auth_basic_password '
+                                    'or auth_basic_users_file')
+            basic.check(username, password)
+            return
+        stored = users(username) if callable(users) else users.get(username)
+        if isinstance(stored, (bytes, bytearray)):
+            stored = stored.decode('utf-8', 'replace')
+        entry = None
+        if stored:
+            entry = (stored, _hash_scheme(stored) or 'clear')
+            cost = _hash_cost(*entry)
+            if cost != self._form_cost:  # the next unknown user costs what this one did
+                self._form_dummy, self._form_cost = (_dummy_hash(*cost), cost[0]), cost
+        _check_login(username, password, entry, self._form_dummy)
 
     def _untrusted_forward(self, environ: Mapping[str, Any], trusted: bool) -> None:
         """Say once per process that X-Forwarded-For from an untrusted peer is ignored."""
@@ -5582,6 +5667,30 @@ def _current_authenticator() -> Optional[Authenticator]:
     context = _local.context
     plugin = context.plugin if context is not None else None
     return plugin.auth if plugin is not None else None
+
+
+def log_in(username: Optional[str], password: Optional[str],
+           users: Union[Mapping[str, Any], Callable[[str], Any], None] = None) -> bool:
+    """Log a user in from a login form: True, with ``session.user`` set, if the password is right.
+
+    What canister does for the Authorization header, in a handler: the same login throttle
+    (a 429 response raised while the client is locked out), an unknown user costing the hash of
+    a known one, a WARNING for a failure.  ``users``: name -> stored form, as a mapping or a
+    function (None for an unknown name); by default, the users Basic is configured with.
+    """
+    context = _local.context
+    if context is None:
+        try:  # the app of the request bottle serves (or served last) in this thread
+            app = bottle.request.environ.get('bottle.app')
+        except RuntimeError:
+            app = None
+        if app is not None and not any(getattr(plugin, 'name', None) == 'canister' for plugin in app.plugins):
+            raise CanisterError('canister.log_in: the app bottle serves (or served last) in this thread has no '
+                                'canister installed: app.install(canister.Canister()) first')
+        raise CanisterError('canister.log_in is only available in a handler of a request canister serves, in the '
+                            'thread that serves it (not at import time, in another thread, or after the response)')
+    return typing.cast(bool, context.plugin.authenticator.log_in_form(
+        context, username or '', password or '', users, context.environ, context.trusted))
 
 
 #: On a handler ``require`` made: its check (``functools.wraps`` copies it onto wrappers made later).
@@ -6584,6 +6693,7 @@ class Canister:
         self.custom_store = store
         self.app: Optional[bottle.Bottle] = None
         self.config: Optional[Config] = None
+        self.authenticator: Optional[Authenticator] = None
         self.auth: Optional[Authenticator] = None
 
     # -- install -----------------------------------------------------------
@@ -6664,7 +6774,9 @@ class Canister:
         for note in notes:  # in the log, and on the terminal at the app's install line
             self.log.write(logging.WARNING, '%s', note)
             _warn_at_install(note)
-        self.auth = Authenticator(config, self.log, self.sessions.store) or None
+        self.authenticator = Authenticator(config, self.log, self.sessions.store)
+        #: The same when the Authorization header has a scheme to check (None: route wrappers skip it).
+        self.auth = self.authenticator or None
 
     def close(self) -> None:
         """Uninstall: give the app its own WSGI callable back and release the store."""

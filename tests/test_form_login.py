@@ -1,0 +1,289 @@
+"""A login form with ``canister.log_in``: what canister does for the Authorization header, in a handler.
+
+* the right password sets ``session.user`` and gives the session a new id; a wrong one, an unknown
+  user or an empty password returns False and logs a WARNING (never the password);
+* the same login throttle as Basic, one counter for both: a place before the check, 429 with
+  Retry-After while the client is locked out, a success gives its place back;
+* an unknown user costs the hash of a known one (measured, with a generous margin);
+* users from a mapping, a lookup function, or by default the users Basic is configured with;
+* a clear error outside a request canister serves.
+"""
+from __future__ import annotations
+
+import collections
+import sqlite3
+import threading
+import time
+import urllib.parse
+
+import bottle
+import pytest
+
+import canister
+from canister import session
+from helpers import at_once, basic, client, cookie_value, read_log, sqlite_url, warning_lines, write_users
+from servers import Client, InProcessWaitress
+
+
+def quick_hash(password, iterations=1000):
+    return canister.hash_password(password, 'pbkdf2', iterations=iterations)
+
+
+USERS = {'alice': quick_hash('wonderland'), 'carol': ''}
+
+
+def form_app(make_app, users=USERS, **overrides):
+    """An app whose POST /login calls canister.log_in(username, password, users) (``users='configured'``: with
+    no users, so the configured ones) and answers 401 when it is False; /me answers the user, /sid the session id."""
+    app = make_app(**overrides)
+
+    @app.post('/login')
+    def login(username: str = '', password: str = ''):
+        given = None if users == 'configured' else users
+        if not canister.log_in(username, password, given):
+            bottle.abort(401, 'wrong user name or password')
+        return 'user=%s' % session.user
+
+    @app.get('/me')
+    def me():
+        return 'user=%s' % session.user
+
+    @app.get('/sid')
+    def sid():
+        return session.sid
+
+    return app
+
+
+def post_login(web, username, password, **kwargs):
+    return web.post('/login', {'username': username, 'password': password}, expect_errors=True, **kwargs)
+
+
+# -- right and wrong --------------------------------------------------------------------
+
+def test_the_right_password_logs_the_user_in_with_a_new_session_id(make_app):
+    web = client(form_app(make_app))
+    before = web.get('/sid').text
+    response = post_login(web, 'alice', 'wonderland')
+    assert response.status_int == 200 and response.text == 'user=alice'
+    after = cookie_value(response)
+    assert after and after != before
+    assert web.get('/me').text == 'user=alice'
+
+
+def test_a_login_without_a_session_before_sets_a_session_cookie(make_app):
+    web = client(form_app(make_app))
+    response = post_login(web, 'alice', 'wonderland')
+    assert response.text == 'user=alice' and cookie_value(response)
+    assert web.get('/me').text == 'user=alice'
+
+
+def test_a_wrong_password_logs_nobody_in_and_logs_a_warning_without_the_password(make_app, log_dir):
+    web = client(form_app(make_app))
+    response = post_login(web, 'alice', 'Guess-Zq81')
+    assert response.status_int == 401
+    assert cookie_value(response) is None
+    assert web.get('/me').text == 'user=None'
+    assert any("Authentication failed: wrong password for 'alice'" in line for line in warning_lines(log_dir))
+    assert 'Guess-Zq81' not in read_log(log_dir)
+
+
+def test_an_unknown_user_is_refused_and_its_name_is_not_logged(make_app, log_dir):
+    web = client(form_app(make_app))
+    assert post_login(web, 'Mistyped-Pa55', 'wonderland').status_int == 401
+    log = read_log(log_dir)
+    assert 'Authentication failed: unknown user name (not shown: it may be a password)' in log
+    assert 'Mistyped-Pa55' not in log
+
+
+@pytest.mark.parametrize('username', ['alice', 'carol', 'mallory'],
+                         ids=['known-user', 'user-without-a-stored-password', 'unknown-user'])
+def test_an_empty_password_logs_nobody_in(make_app, username):
+    web = client(form_app(make_app))
+    assert post_login(web, username, '').status_int == 401
+    assert 'session_id' not in web.cookies
+
+
+# -- the throttle, shared with Basic -----------------------------------------------------
+
+def test_after_auth_max_failures_a_form_login_gets_429_with_retry_after_even_with_the_right_password(make_app, log_dir):
+    web = client(form_app(make_app, auth_max_failures=3))
+    for _ in range(3):
+        assert post_login(web, 'alice', 'guess').status_int == 401
+    response = post_login(web, 'alice', 'wonderland')
+    assert response.status_int == 429
+    assert int(response.headers['Retry-After']) >= 1
+    assert web.get('/me').text == 'user=None'
+    assert 'Too many failed logins from 127.0.0.1' in read_log(log_dir)
+
+
+def test_form_and_basic_failures_count_against_one_limit(make_app):
+    app = form_app(make_app, users='configured', auth_basic_username='alice',
+                   auth_basic_password=quick_hash('wonderland'), auth_max_failures=3)
+    web = client(app)
+    assert post_login(web, 'alice', 'guess').status_int == 401
+    assert web.get('/me', headers={'Authorization': basic('alice', 'guess')}, expect_errors=True).status_int == 401
+    assert post_login(web, 'alice', 'guess').status_int == 401
+    # both ways in are locked out now, with the same answer
+    by_header = web.get('/me', headers={'Authorization': basic('alice', 'wonderland')}, expect_errors=True)
+    by_form = post_login(web, 'alice', 'wonderland')
+    assert by_header.status_int == by_form.status_int == 429
+    assert by_form.headers['Retry-After'] == by_header.headers['Retry-After']
+    assert by_form.text == by_header.text
+
+
+def test_a_successful_form_login_gives_its_place_back(make_app):
+    web = client(form_app(make_app, auth_max_failures=3))
+    for _ in range(10):
+        assert post_login(web, 'alice', 'wonderland').status_int == 200
+    for _ in range(3):
+        assert post_login(web, 'alice', 'guess').status_int == 401
+    assert post_login(web, 'alice', 'wonderland').status_int == 429
+
+
+def test_other_clients_are_not_locked_out(make_app):
+    app = form_app(make_app, auth_max_failures=2)
+    locked = client(app, REMOTE_ADDR='10.0.0.1')
+    for _ in range(2):
+        assert post_login(locked, 'alice', 'guess').status_int == 401
+    assert post_login(locked, 'alice', 'wonderland').status_int == 429
+    assert post_login(client(app, REMOTE_ADDR='10.0.0.2'), 'alice', 'wonderland').text == 'user=alice'
+
+
+def test_simultaneous_wrong_form_logins_on_a_real_server_get_as_many_checks_as_the_limit(make_app):
+    # A slow hash keeps the first checks busy while the others arrive: each took its place before its check.
+    users = {'alice': quick_hash('wonderland', iterations=200000)}
+    server = InProcessWaitress(form_app(make_app, users, auth_max_failures=5), threads=20)
+    try:
+        web = Client(server.origin)
+        body = urllib.parse.urlencode({'username': 'alice', 'password': 'guess'})
+        headers = {'Content-Type': 'application/x-www-form-urlencoded'}
+        statuses = collections.Counter(at_once([lambda: web.request('POST', '/login', body, headers).status] * 20))
+        assert statuses == {401: 5, 429: 15}
+        right = urllib.parse.urlencode({'username': 'alice', 'password': 'wonderland'})
+        assert web.request('POST', '/login', right, headers).status == 429
+    finally:
+        server.close()
+
+
+def test_with_a_sqlite_store_form_logins_count_in_its_file_made_at_the_first_login(make_app, tmp_path):
+    path = tmp_path / 'sessions.db'
+    web = client(form_app(make_app, session_store=sqlite_url(path)))
+    with sqlite3.connect(str(path)) as connection:  # no table before a login needs one
+        assert not connection.execute("SELECT name FROM sqlite_master WHERE name = 'canister_throttle'").fetchall()
+    assert post_login(web, 'alice', 'guess').status_int == 401
+    with sqlite3.connect(str(path)) as connection:
+        assert connection.execute('SELECT client, attempts FROM canister_throttle').fetchall() == [('127.0.0.1', 1)]
+
+
+def test_with_a_redis_store_two_apps_share_the_form_login_limit(make_app, redis_server):
+    first = client(form_app(make_app, auth_max_failures=2, session_store=redis_server.url))
+    second = client(form_app(make_app, auth_max_failures=2, session_store=redis_server.url))
+    for _ in range(2):
+        assert post_login(first, 'alice', 'guess').status_int == 401
+    assert post_login(second, 'alice', 'wonderland').status_int == 429
+
+
+def test_with_redis_down_a_form_login_answers_503(make_app, redis_server):
+    web = client(form_app(make_app, session_store=redis_server.url))
+    assert post_login(web, 'alice', 'wonderland').text == 'user=alice'
+    redis_server.stop()
+    assert post_login(web, 'alice', 'wonderland').status_int == 503
+
+
+# -- an unknown user costs a known one's hash ------------------------------------------
+
+def fastest_refusals(web, usernames, rounds=5):
+    """The shortest time of a refused login (a wrong password) of each user name, over ``rounds`` rounds
+    that take them in turn (so a busy moment of the machine slows both alike)."""
+    fastest = {username: float('inf') for username in usernames}
+    for _ in range(rounds):
+        for username in usernames:
+            started = time.perf_counter()
+            assert post_login(web, username, 'wrong-guess').status_int == 401
+            fastest[username] = min(fastest[username], time.perf_counter() - started)
+    return [fastest[username] for username in usernames]
+
+
+@pytest.mark.parametrize('source', ['mapping', 'users-file'])
+def test_an_unknown_user_takes_as_long_to_refuse_as_a_known_one(make_app, tmp_path, source):
+    # 100,000 rounds take tens of milliseconds: a check that returned at once would be hundreds of
+    # times faster; the margin (a third) leaves room for a busy machine.
+    if source == 'mapping':
+        app = form_app(make_app, {'alice': quick_hash('wonderland', iterations=100000)}, auth_max_failures=100)
+    else:
+        path = tmp_path / 'users.txt'
+        path.write_text('alice:%s\n' % quick_hash('wonderland', iterations=100000))
+        app = form_app(make_app, 'configured', auth_basic_users_file=str(path), auth_max_failures=100)
+    web = client(app)
+    known, unknown = fastest_refusals(web, ['alice', 'nobody'])
+    assert unknown > known / 3, (known, unknown)
+    assert unknown < known * 3, (known, unknown)   # the users' cost, not hash_password's default of 600,000
+
+
+# -- where the users come from ---------------------------------------------------------
+
+def test_by_default_the_users_of_the_configured_users_file_log_in(make_app, tmp_path):
+    path = write_users(tmp_path / 'users.txt', bob='builder', dora='explorer')
+    web = client(form_app(make_app, 'configured', auth_basic_users_file=str(path)))
+    assert post_login(web, 'bob', 'explorer').status_int == 401
+    assert post_login(web, 'dora', 'explorer').text == 'user=dora'
+    assert web.get('/me').text == 'user=dora'
+    # the same users log in with Basic
+    assert client(form_app(make_app, 'configured', auth_basic_users_file=str(path))).get(
+        '/me', headers={'Authorization': basic('bob', 'builder')}).text == 'user=bob'
+
+
+def test_by_default_the_configured_basic_user_logs_in(make_app):
+    web = client(form_app(make_app, 'configured', auth_basic_username='alice',
+                          auth_basic_password=quick_hash('wonderland')))
+    assert post_login(web, 'alice', 'wonderland').text == 'user=alice'
+
+
+def test_a_lookup_function_gives_the_stored_form_of_a_name(make_app):
+    asked = []
+    stored = {'alice': quick_hash('wonderland').encode('utf-8')}   # as bytes, as a database may give it
+
+    def lookup(name):
+        asked.append(name)
+        return stored.get(name)
+
+    web = client(form_app(make_app, lookup))
+    assert post_login(web, 'nobody', 'wonderland').status_int == 401
+    assert post_login(web, 'alice', 'wonderland').text == 'user=alice'
+    assert asked == ['nobody', 'alice']
+
+
+def test_without_users_and_without_configured_ones_the_handler_fails_saying_so(make_app):
+    web = client(form_app(make_app, 'configured'))
+    with pytest.raises(canister.CanisterError, match='no users given, and none configured'):
+        post_login(web, 'alice', 'wonderland')
+
+
+# -- where it cannot work ---------------------------------------------------------------
+
+def test_outside_a_request_it_raises_a_clear_error():
+    raised = []
+
+    def elsewhere():  # a thread that serves no request (as a handler's worker thread, or import time)
+        try:
+            canister.log_in('alice', 'wonderland', USERS)
+        except canister.CanisterError as error:
+            raised.append(str(error))
+
+    worker = threading.Thread(target=elsewhere)
+    worker.start()
+    worker.join(10)
+    assert len(raised) == 1 and 'only available in a handler of a request canister serves' in raised[0], raised
+
+
+def test_in_an_app_without_canister_it_raises_a_clear_error():
+    app = bottle.Bottle()
+    app.catchall = False
+
+    @app.post('/login')
+    def login():
+        return str(canister.log_in('alice', 'wonderland', USERS))
+
+    with pytest.raises(canister.CanisterError, match='has no canister installed'):
+        client(app).post('/login')
