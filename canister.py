@@ -168,8 +168,8 @@ def _wants_json(environ: Mapping[str, Any]) -> bool:
 def _error_body(status: int, message: str, environ: Mapping[str, Any]) -> Tuple[bytes, str]:
     """The body and content type of an error with a plain message."""
     if _wants_json(environ):
-        return (json.dumps({'error': _HTTP_STATUS.get(status, str(status))[4:], 'message': message}).encode(),
-                'application/json')
+        reason = _HTTP_STATUS[status][4:] if status in _HTTP_STATUS else bottle.HTTP_CODES.get(status, 'Unknown')
+        return json.dumps({'error': reason, 'message': message}).encode(), 'application/json'
     return (message + '\n').encode('utf-8'), 'text/plain; charset=utf-8'
 
 
@@ -196,6 +196,19 @@ def _error_response(status: int, message: str, headers: Optional[Dict[str, str]]
     response = bottle.HTTPResponse(body, status=status, headers=headers)
     response.content_type = content_type
     return response
+
+
+def _http_error_body(error: bottle.HTTPError, environ: Mapping[str, Any]) -> Optional[Tuple[bytes, str]]:
+    """The body and content type of a ``bottle.HTTPError`` (a 404 or 405 of the router, ``abort()``, the 500
+    of an exception) as canister answers its own errors, for a client that accepts JSON; None for any
+    other client: Bottle's HTML page, as without canister.  In Bottle's debug mode an error that carries
+    an exception gets Bottle's page too, whose traceback is the point of that mode: the JSON never
+    holds more than the error's message (Bottle's 500 says only "Internal Server Error")."""
+    if not _wants_json(environ) or (bottle.DEBUG and (error.exception is not None or error.traceback)):
+        return None
+    body = error.body
+    message = body.decode('utf-8', 'replace') if isinstance(body, bytes) else str(body or '')
+    return _error_body(error.status_code, message or error.status_line.partition(' ')[2], environ)
 
 
 #: Every ``_ForkLocks`` of this process, in the order the sections made them (the order of the file).
@@ -6723,6 +6736,11 @@ class Canister:
         self.app = app
         self._inner = app.wsgi
         app.__dict__['wsgi'] = self.wsgi  # bottle 0.13 refuses plain assignment of existing names
+        #: What ``app.default_error_handler`` was before (Bottle's method, unless another plugin set one):
+        #: the page of a client that does not ask for JSON, and what ``close`` puts back.
+        self._bottle_error_page = app.default_error_handler
+        self._replaced_error_page = app.__dict__.get('default_error_handler')
+        app.__dict__['default_error_handler'] = self._error_page
         app.__dict__['log'] = self.log.logger
         #: The app's ``canister.*`` keys as read here, and those said since to have been set too late.
         self._installed_keys = {key: value for key, value in app.config.items()
@@ -6779,9 +6797,14 @@ class Canister:
         self.auth = self.authenticator or None
 
     def close(self) -> None:
-        """Uninstall: give the app its own WSGI callable back and release the store."""
+        """Uninstall: give the app its own WSGI callable and error page back, and release the store."""
         if self.app is not None and self.app.__dict__.get('wsgi') == self.wsgi:
             del self.app.wsgi
+        if self.app is not None and self.app.__dict__.get('default_error_handler') == self._error_page:
+            if self._replaced_error_page is None:
+                del self.app.__dict__['default_error_handler']
+            else:
+                self.app.__dict__['default_error_handler'] = self._replaced_error_page
         if self.app is not None:
             self.app.remove_hook('config', self._config_changed)
         store = getattr(getattr(self, 'sessions', None), 'store', None)
@@ -6871,6 +6894,18 @@ class Canister:
         """The 503 response of a request whose session store cannot be reached (logged)."""
         self.log.write(logging.ERROR, '%s', error)
         return _error_response(503, _UNAVAILABLE)
+
+    def _error_page(self, error: bottle.HTTPError) -> Any:
+        """The app's ``default_error_handler``: what Bottle answers for an ``HTTPError`` the app has no
+        ``@app.error`` handler for (Bottle asks those first).  JSON as canister's own errors for a client
+        that accepts JSON (the headers the error carries, such as ``Allow``, kept), else the page of the
+        handler it replaced."""
+        answer = _http_error_body(error, bottle.request.environ)
+        if answer is None:
+            return self._bottle_error_page(error)
+        body, content_type = answer
+        bottle.response.content_type = content_type
+        return body
 
     # -- the sessions of a user (inside a request or from a script) ----------
     def end_sessions(self, user: Any) -> int:
