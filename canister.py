@@ -165,8 +165,13 @@ def _wants_json(environ: Mapping[str, Any]) -> bool:
     return False
 
 
+#: On every error answer whose body ``Accept`` chose (JSON or text, JSON or Bottle's page), so that a
+#: cache keeps one of each kind rather than giving a browser the JSON an API client was sent.
+_VARY_ACCEPT = ('Vary', 'Accept')
+
+
 def _error_body(status: int, message: str, environ: Mapping[str, Any]) -> Tuple[bytes, str]:
-    """The body and content type of an error with a plain message."""
+    """The body and content type of an error with a plain message (send ``_VARY_ACCEPT`` with them)."""
     if _wants_json(environ):
         reason = _HTTP_STATUS[status][4:] if status in _HTTP_STATUS else bottle.HTTP_CODES.get(status, 'Unknown')
         return json.dumps({'error': reason, 'message': message}).encode(), 'application/json'
@@ -187,7 +192,8 @@ class _PlainResponse(typing.NamedTuple):
 def _plain_response(code: int, message: str, environ: Mapping[str, Any]) -> _PlainResponse:
     """The response canister sends itself for an error, with a plain message (JSON if the client accepts JSON)."""
     body, content_type = _error_body(code, message, environ)
-    return _PlainResponse(code, [('Content-Type', content_type), ('Content-Length', str(len(body)))], body)
+    return _PlainResponse(code, [('Content-Type', content_type), ('Content-Length', str(len(body))),
+                                 _VARY_ACCEPT], body)
 
 
 def _error_response(status: int, message: str, headers: Optional[Dict[str, str]] = None) -> bottle.HTTPResponse:
@@ -195,6 +201,7 @@ def _error_response(status: int, message: str, headers: Optional[Dict[str, str]]
     body, content_type = _error_body(status, message, bottle.request.environ)
     response = bottle.HTTPResponse(body, status=status, headers=headers)
     response.content_type = content_type
+    response.add_header(*_VARY_ACCEPT)
     return response
 
 
@@ -6900,6 +6907,11 @@ class Canister:
         ``@app.error`` handler for (Bottle asks those first).  JSON as canister's own errors for a client
         that accepts JSON (the headers the error carries, such as ``Allow``, kept), else the page of the
         handler it replaced."""
+        vary = bottle.response.get_header('Vary')  # (the error's own headers are the response's by now)
+        if vary is None:
+            bottle.response.set_header(*_VARY_ACCEPT)
+        elif 'accept' not in [token.strip().lower() for token in vary.split(',')]:
+            bottle.response.set_header('Vary', vary + ', Accept')
         answer = _http_error_body(error, bottle.request.environ)
         if answer is None:
             return self._bottle_error_page(error)

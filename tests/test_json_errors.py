@@ -200,3 +200,49 @@ def test_the_errors_of_a_mounted_child_are_rendered_by_the_app_whose_wsgi_callab
         assert from_child.content_type == 'text/html'
     assert json_error(ask(with_parent, '/nowhere', 404, JSON))['error'] == 'Not Found'  # the parent's own
     assert ask(with_child, '/nowhere', 404, JSON).content_type == 'text/html'
+
+
+def vary_tokens(response: Any) -> list:
+    return [token.strip().lower() for value in response.headers.getall('Vary') for token in value.split(',')]
+
+
+@pytest.mark.parametrize('headers', [JSON, {'Accept': 'text/html'}, {}], ids=['json', 'html', 'no-accept'])
+@pytest.mark.parametrize('path, status', [('/nowhere', 404), ('/item', 404), ('/private', 401), ('/crash', 500)])
+def test_bottles_errors_say_their_body_depends_on_accept(app: bottle.Bottle, path: str, status: int,
+                                                         headers: Dict[str, str]) -> None:
+    """A shared cache must not hand the JSON an API client got to a browser, or the page to the API."""
+    response = ask(app, path, status, headers)
+    assert vary_tokens(response).count('accept') == 1
+
+
+@pytest.mark.parametrize('headers', [JSON, {}], ids=['json', 'text'])
+def test_canisters_own_errors_say_their_body_depends_on_accept(make_app: Callable[..., bottle.Bottle],
+                                                               headers: Dict[str, str]) -> None:
+    app = make_app(max_body_size=10)
+
+    @app.get('/number')
+    def number(n: int) -> str:
+        return str(n)
+
+    @app.post('/upload')
+    def upload() -> str:
+        return 'stored'
+
+    refused = ask(app, '/number?n=seven', 400, headers)      # the route wrapper's answer
+    too_big = client(app).post('/upload', 'x' * 100, headers=headers, expect_errors=True)  # the early check's
+    assert too_big.status_int == 413
+    for response in (refused, too_big):
+        assert vary_tokens(response).count('accept') == 1
+        assert response.content_type == ('application/json' if headers else 'text/plain')
+
+
+def test_an_error_built_from_a_session_varies_on_cookie_and_accept(make_app: Callable[..., bottle.Bottle]) -> None:
+    app = make_app()
+
+    @app.get('/cart')
+    def cart() -> str:
+        canister.session.data['seen'] = True
+        bottle.abort(404, 'no cart yet')
+
+    response = ask(app, '/cart', 404, JSON)
+    assert sorted(vary_tokens(response)) == ['accept', 'cookie']
