@@ -103,6 +103,41 @@ class _Local(threading.local):
 _local = _Local()
 
 
+class _LocalsCheck:
+    """Whether the thread-locals made at import keep apart the requests a process serves at once:
+    canister's ``_local`` and Bottle's (``bottle.request``, ``bottle.response``).
+
+    They do unless ``threading.local`` was replaced after they were made.  gevent's monkey-patching
+    makes it per greenlet, but a local made before the patching stays per thread, and so is shared
+    by every greenlet of the thread: one request would read another's environ, response and session.
+    That is ``gunicorn -k gevent --preload`` (the master imports the app, each worker patches after
+    the fork) or an app that imports bottle and then patches.  Asked at a process's first request,
+    when any patching is done, and again in a child made by ``os.fork``.
+    """
+
+    #: A request of this process found the locals of the kind ``threading.local`` makes now.
+    passed = False
+
+    def problem(self) -> str:
+        """'' if the locals keep requests apart (remembered for the process), else what to fix."""
+        current = threading.local
+        if isinstance(_local, current) and isinstance(bottle.local, current):
+            self.passed = True
+            return ''
+        return ('Refused: threading.local was replaced (now %s.%s: monkey-patching, as gevent\'s) after bottle '
+                'and canister were imported, so their request, response and session are shared by every greenlet '
+                'of the thread and concurrent requests would see each other\'s. Call gevent.monkey.patch_all() '
+                'before bottle and canister are imported: under gunicorn -k gevent, drop --preload, or call it '
+                'at the top of a gunicorn config file (-c)' % (current.__module__, current.__qualname__))
+
+    def ask_again(self) -> None:
+        """In a child made by ``os.fork``: it may be patched after the fork (gunicorn's gevent worker)."""
+        self.passed = False
+
+
+_LOCALS = _LocalsCheck()
+
+
 _REQUEST_ID = re.compile(r'[A-Za-z0-9._-]{1,128}')
 #: Generated request ids: this prefix, random per process, then a counter.
 _ID_PREFIX = secrets.token_hex(4) + '-'
@@ -311,6 +346,7 @@ if hasattr(os, 'register_at_fork'):  # (not on Windows, which has no fork)
     os.register_at_fork(before=_hold_locks_before_fork,
                         after_in_parent=functools.partial(_release_locks_after_fork, False),
                         after_in_child=functools.partial(_release_locks_after_fork, True))
+    os.register_at_fork(after_in_child=_LOCALS.ask_again)
 
 
 ###############################################################################
@@ -6176,6 +6212,8 @@ def _routed(router: Any, method: str, path: str) -> Optional[bottle.Route]:
 ###############################################################################
 
 _UNAVAILABLE = 'Service unavailable: the session store cannot be reached, retry shortly'
+#: What a client is told when ``_LocalsCheck`` fails (the log says why).
+_MISCONFIGURED = 'Internal server error: this server is misconfigured and refuses every request (see its log)'
 _CHUNKED_TOO_LARGE = 'Request body too large: more than %d bytes (chunked)'
 _BOTH_LENGTHS = ('Bad request: Content-Length and Transfer-Encoding together (RFC 9112 section 6.1: '
                  'a sign of request smuggling); send one of them')
@@ -6280,6 +6318,9 @@ class _EarlyChecks:
     limit, a body framed two ways at once, an unsafe request CSRF protection refuses, and CORS
     preflights.  A chunked body is also made safe for Bottle here (read up to the limit).
 
+    First of all, a process whose thread-locals would mix the requests it serves at once answers
+    500 to every request (``_LocalsCheck``, asked until a request passes it).
+
     ``needed`` tells which requests any of these can concern; ``Canister.wsgi`` skips the rest (most
     GETs).  It names every request header a check reads: a new check adds its header there.
     """
@@ -6294,12 +6335,13 @@ class _EarlyChecks:
         #: The app's router, which a preflight asks for the methods of a path.
         self.router = router
         #: The checks, in the order they run.
-        self._checks = (self._body_length, self._header_sizes, self._csrf, self._chunked_body, self._preflight)
+        self._checks = (self._shared_locals, self._body_length, self._header_sizes, self._csrf, self._chunked_body,
+                        self._preflight)
 
     def needed(self, context: _RequestContext, cookie: Optional[str]) -> bool:
         """True if a check below may answer the request or change its environ."""
         environ = context.environ
-        return (context.method in _UNSAFE_METHODS or bool(environ.get('CONTENT_LENGTH'))
+        return (not _LOCALS.passed or context.method in _UNSAFE_METHODS or bool(environ.get('CONTENT_LENGTH'))
                 or 'HTTP_AUTHORIZATION' in environ or 'HTTP_TRANSFER_ENCODING' in environ
                 or context.preflight or (cookie is not None and len(cookie) > self.max_header_size))
 
@@ -6314,6 +6356,15 @@ class _EarlyChecks:
     def _refuse(self, code: int, message: str, environ: Mapping[str, Any]) -> _PlainResponse:
         self.log.write(logging.WARNING, '%s', message)
         return _plain_response(code, message, environ)
+
+    def _shared_locals(self, context: _RequestContext) -> Optional[_PlainResponse]:
+        if _LOCALS.passed:
+            return None
+        problem = _LOCALS.problem()
+        if not problem:
+            return None
+        self.log.write(logging.ERROR, '%s', problem)
+        return _plain_response(500, _MISCONFIGURED, context.environ)
 
     def _body_length(self, context: _RequestContext) -> Optional[_PlainResponse]:
         environ = context.environ

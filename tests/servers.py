@@ -382,12 +382,13 @@ class AppServer:
     ``kill()``/``stop()`` so ``start()`` restarts on the same address.
     ``unix_socket=True`` binds a UNIX socket in the work directory instead
     (``socket_path``; ``connection()`` talks to it).  ``args`` go to the
-    server's command line after the others.
+    server's command line after the others.  ``ready_status`` is the status
+    ``ready_path`` answers once the server is up (None: any status).
     """
 
     def __init__(self, app, server='gunicorn', workers=1, env=None, port=None,
                  host=HOST, ready_path='/ping', start_timeout=20, threads=4, unix_socket=False, args=(),
-                 worker_class='sync'):
+                 worker_class='sync', ready_status=200):
         if server not in ('gunicorn', 'waitress', 'gevent'):
             raise ValueError('server must be gunicorn, waitress or gevent')
         if server == 'gevent' and unix_socket:
@@ -400,6 +401,7 @@ class AppServer:
         self.host = host
         self.port = port or free_port(host)
         self.ready_path = ready_path
+        self.ready_status = ready_status
         self.start_timeout = start_timeout
         self.workdir = tempfile.mkdtemp(prefix='canister-app-')
         self.ready_dir = os.path.join(self.workdir, 'ready')
@@ -483,7 +485,7 @@ class AppServer:
             conn = self.connection(timeout=2)
             try:
                 conn.request('GET', self.ready_path, headers={'Connection': 'close'})
-                return conn.getresponse().status == 200
+                return self.ready_status in (None, conn.getresponse().status)
             finally:
                 conn.close()
 

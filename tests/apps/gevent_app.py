@@ -8,6 +8,8 @@ Configured by environment variables:
   CANISTER_SESSION_STORE  session store URL (memory, sqlite:////abs.db, redis://h:p/db)
   CANISTER_LOG_PATH       canister's log directory (or stderr/stdout; default stderr)
   CANISTER_LOG_LEVEL      canister's log level (default INFO)
+  GEVENT_APP_WARM_UP      if set, the app answers GET /ping once at import (in gunicorn's master
+                          with --preload), as an app checking itself at start might
 The log is JSON lines, and 127.0.0.1 is a trusted proxy, so each test client names its own
 address in ``X-Forwarded-For``.
 
@@ -29,6 +31,7 @@ Routes (JSON answers):
                               gevent patched threading
 """
 import gc
+import io
 import os
 import threading
 import time
@@ -108,5 +111,10 @@ def leftovers():
     return {'contexts': len(contexts), 'threads': names, 'mine': threading.current_thread().name,
             'patched': gevent.monkey.is_module_patched('threading')}
 
+
+if os.environ.get('GEVENT_APP_WARM_UP'):
+    app.wsgi({'REQUEST_METHOD': 'GET', 'PATH_INFO': '/ping', 'SERVER_NAME': '127.0.0.1', 'SERVER_PORT': '80',
+              'REMOTE_ADDR': '127.0.0.1', 'wsgi.url_scheme': 'http', 'wsgi.input': io.BytesIO()},
+             lambda status, headers, exc_info=None: None)
 
 mark_ready()
