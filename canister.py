@@ -138,6 +138,14 @@ class _LocalsCheck:
 _LOCALS = _LocalsCheck()
 
 
+def _sleep_lets_others_run() -> bool:
+    """True under gevent's monkey-patching, where ``time.sleep`` lets the other greenlets run but
+    whatever holds the thread in C (a wait inside SQLite for a locked file, a password's hash)
+    stops every one of them: the thread is theirs too."""
+    monkey = sys.modules.get('gevent.monkey')
+    return monkey is not None and bool(monkey.is_module_patched('time'))
+
+
 _REQUEST_ID = re.compile(r'[A-Za-z0-9._-]{1,128}')
 #: Generated request ids: this prefix, random per process, then a counter.
 _ID_PREFIX = secrets.token_hex(4) + '-'
@@ -2715,13 +2723,6 @@ def _sqlite_busy(error: sqlite3.OperationalError) -> bool:
     return 'locked' in str(error) or 'busy' in str(error)
 
 
-def _sleep_lets_others_run() -> bool:
-    """True under gevent's monkey-patching, where ``time.sleep`` lets the other greenlets run but a
-    wait inside SQLite for a locked file would stop every one of them: the thread is theirs too."""
-    monkey = sys.modules.get('gevent.monkey')
-    return monkey is not None and bool(monkey.is_module_patched('time'))
-
-
 class _SQLiteConnection:
     """One connection to a SQLite file, used by one request at a time, and the file it opened
     (inode and device)."""
@@ -4830,13 +4831,30 @@ _PASSWORD_CHECKS: Dict[str, Callable[[str, bytes, str], bool]] = {
 }
 
 
+def _check_in_gevent_pool(check: Callable[[str, bytes, str], bool], password: str, secret: bytes,
+                          encoded: str) -> bool:
+    """``check(password, secret, encoded)`` in a thread of gevent's pool, where the hash runs without
+    the GIL while the greenlets of this thread go on; it raises here what the check raised."""
+    def outcome() -> Tuple[bool, Optional[Exception]]:
+        try:
+            return bool(check(password, secret, encoded)), None
+        except Exception as error:  # handed back, not raised: gevent would print a traceback for it
+            return False, error
+
+    result, error = sys.modules['gevent'].get_hub().threadpool.apply(outcome)
+    if error is not None:
+        raise error
+    return result
+
+
 def verify_password(password: str, encoded: Union[str, bytes, None], scheme: Optional[str] = None) -> bool:
     """Check a password against a stored form, in constant time for that form.
 
     An empty password is never right, and nothing is right for no stored form (``None`` or empty:
     the ``users.get(name)`` of an unknown user), whatever the scheme: a login form that checks
     ``verify_password(password, users.get(name, ''))`` must not let in ``password=`` (as ``'' == ''``
-    would).  ``bytes`` are read as UTF-8 (a hash from ``bcrypt.hashpw``).
+    would).  ``bytes`` are read as UTF-8 (a hash from ``bcrypt.hashpw``).  Under gevent's
+    monkey-patching the hash runs in gevent's thread pool, so the other greenlets run meanwhile.
     """
     if isinstance(encoded, (bytes, bytearray)):
         encoded = encoded.decode('utf-8', 'replace')
@@ -4848,6 +4866,8 @@ def verify_password(password: str, encoded: Union[str, bytes, None], scheme: Opt
     if check is None:
         return False
     try:
+        if _sleep_lets_others_run():
+            return _check_in_gevent_pool(check, password, secret, encoded)
         return check(password, secret, encoded)
     except (ValueError, binascii.Error):
         return False

@@ -10,6 +10,8 @@ Configured by environment variables:
   CANISTER_LOG_LEVEL      canister's log level (default INFO)
   GEVENT_APP_WARM_UP      if set, the app answers GET /ping once at import (in gunicorn's master
                           with --preload), as an app checking itself at start might
+  GEVENT_APP_SLOW_HASH    if set, the stored form of the Basic user ``slow`` (a costly hash, for
+                          the tests of logins that must not stop the other greenlets)
 The log is JSON lines, and 127.0.0.1 is a trusted proxy, so each test client names its own
 address in ``X-Forwarded-For``.
 
@@ -26,6 +28,10 @@ Routes (JSON answers):
   GET /slow?seconds=S         sleeps S seconds without touching the session
   GET /spawned                puts a key in the session, then a greenlet it spawns reads the session:
                               what that greenlet saw
+  POST /form-login            canister.log_in(username, password, users) against the users ``slow``
+                              (GEVENT_APP_SLOW_HASH) and ``broken`` (a PBKDF2 hash whose rounds are
+                              not a number): the user, or 401
+  GET /verify?password=P      canister.verify_password(P, GEVENT_APP_SLOW_HASH): whether it is right
   GET /leftovers              what requests that ended left in this process: their contexts still
                               alive, and the names of the threads (greenlets) alive; and whether
                               gevent patched threading
@@ -36,6 +42,7 @@ import os
 import threading
 import time
 
+import bottle
 import gevent
 import gevent.monkey
 
@@ -44,9 +51,12 @@ from canister import session
 
 from _common import add_login_route, canister_app, mark_ready
 
-app, plugin = canister_app(log_format='json', trusted_proxies='127.0.0.1')
+SLOW_HASH = os.environ.get('GEVENT_APP_SLOW_HASH')
+app, plugin = canister_app(log_format='json', trusted_proxies='127.0.0.1',
+                           **({'auth_basic_username': 'slow', 'auth_basic_password': SLOW_HASH} if SLOW_HASH else {}))
 add_login_route(app)
 PID = os.getpid()
+FORM_USERS = {'slow': SLOW_HASH, 'broken': 'pbkdf2_sha256:many:c2FsdHNhbHRzYWx0c2FsdA:ZGlnZXN0'}
 
 
 @app.get('/bump')
@@ -101,6 +111,18 @@ def spawned():
 
     gevent.spawn(look).join()
     return seen
+
+
+@app.post('/form-login')
+def form_login(username: str = '', password: str = ''):
+    if not canister.log_in(username, password, FORM_USERS):
+        bottle.abort(401, 'wrong user name or password')
+    return {'user': session.user}
+
+
+@app.get('/verify')
+def verify(password: str):
+    return {'right': canister.verify_password(password, SLOW_HASH)}
 
 
 @app.get('/leftovers')

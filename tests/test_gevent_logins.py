@@ -1,0 +1,123 @@
+"""Password checks under gevent: a login's hash does not stop the other greenlets.
+
+A check of a stored password (PBKDF2 at 600,000 rounds by default, scrypt, bcrypt, argon2) is
+most of a second of CPU.  Under gevent every request is a greenlet of one thread, so a check run
+there answers nothing else meanwhile; canister runs it in gevent's thread pool instead, where the
+hash releases the GIL.  Each test logs in to a real gevent server (tests/apps/gevent_app.py, whose
+Basic user ``slow`` has a PBKDF2 hash of about 0.8 s) while another client pings it, and checks
+that the pings were answered at once, and the login as before; ``canister.log_in`` and a handler's
+own ``verify_password`` too.
+"""
+import hashlib
+import threading
+import time
+import urllib.parse
+
+import pytest
+
+import canister
+from helpers import basic, read_log
+from servers import AppServer, Client
+
+#: About how long the server takes to check the password of its user ``slow`` (once calibrated).
+HASH_SECONDS = 0.8
+PASSWORD = 'correct horse'
+
+
+def rounds_taking(seconds):
+    """PBKDF2-SHA256 rounds that take about ``seconds`` on this machine, and the time they took."""
+    started = time.perf_counter()
+    hashlib.pbkdf2_hmac('sha256', b'password', b'salt' * 4, 100000)
+    rounds = int(100000 * seconds / (time.perf_counter() - started))
+    started = time.perf_counter()
+    hashlib.pbkdf2_hmac('sha256', b'password', b'salt' * 4, rounds)
+    return rounds, time.perf_counter() - started
+
+
+@pytest.fixture(scope='module')
+def server(tmp_path_factory):
+    """gevent_app under ``bottle.run(server='gevent')`` with the Basic user ``slow``, started; its
+    AppServer, with ``hash_seconds``, what a check of the hash took here."""
+    rounds, took = rounds_taking(HASH_SECONDS)
+    workdir = tmp_path_factory.mktemp('gevent-logins')
+    app = AppServer('gevent_app:app', server='gevent', env={
+        'CANISTER_SESSION_STORE': 'memory', 'CANISTER_LOG_PATH': str(workdir / 'logs'),
+        'GEVENT_APP_SLOW_HASH': canister.hash_password(PASSWORD, 'pbkdf2', iterations=rounds)})
+    app.hash_seconds = took
+    app.log_dir = workdir / 'logs'
+    yield app.start()
+    app.cleanup()
+
+
+def pinged_during(server, login):
+    """Run ``login`` (a call answering a servers.Response) in a thread while pinging the server
+    from this one; what the login got, and the times of the pings answered meanwhile."""
+    held = {}
+    thread = threading.Thread(target=lambda: held.update(answer=login()))
+    thread.start()
+    times = []
+    while thread.is_alive():
+        answer = Client(server.url).get('/ping')
+        assert answer.status == 200, answer
+        times.append(answer.elapsed)
+    thread.join()
+    return held['answer'], times
+
+
+def from_address(number, **headers):
+    """Headers naming the client 10.0.3.<number> (each test a client of its own for the login throttle)."""
+    return {'X-Forwarded-For': '10.0.3.%d' % number, **headers}
+
+
+def assert_answered_meanwhile(server, login, pings):
+    assert login.elapsed > server.hash_seconds / 2, login  # the hash was checked, and took its time
+    assert max(pings) < login.elapsed / 3, 'a ping waited %.2fs for a login of %.2fs' % (max(pings), login.elapsed)
+    assert len(pings) >= 3, (login.elapsed, pings)
+
+
+def test_a_basic_login_under_gevent_lets_the_other_requests_be_answered_meanwhile(server):
+    headers = from_address(1, Authorization=basic('slow', PASSWORD))
+    login, pings = pinged_during(server, lambda: Client(server.url).get('/read', headers=headers))
+
+    assert (login.status, login.json()['user']) == (200, 'slow')
+    assert_answered_meanwhile(server, login, pings)
+
+
+def test_a_basic_login_of_an_unknown_user_under_gevent_costs_the_hash_but_stops_no_one(server):
+    headers = from_address(2, Authorization=basic('nobody', PASSWORD))
+    login, pings = pinged_during(server, lambda: Client(server.url).get('/read', headers=headers))
+
+    assert login.status == 401
+    assert_answered_meanwhile(server, login, pings)
+
+
+def form_login(server, username, password, number):
+    """POST /form-login (canister.log_in) from the client 10.0.3.<number>."""
+    body = urllib.parse.urlencode({'username': username, 'password': password})
+    return Client(server.url).request('POST', '/form-login', body=body, headers=from_address(
+        number, **{'Content-Type': 'application/x-www-form-urlencoded'}))
+
+
+def test_a_form_login_under_gevent_lets_the_other_requests_be_answered_meanwhile(server):
+    login, pings = pinged_during(server, lambda: form_login(server, 'slow', PASSWORD, 3))
+    wrong, wrong_pings = pinged_during(server, lambda: form_login(server, 'slow', 'wrong horse', 3))
+
+    assert (login.status, login.json()['user']) == (200, 'slow')
+    assert wrong.status == 401
+    assert_answered_meanwhile(server, login, pings)
+    assert_answered_meanwhile(server, wrong, wrong_pings)
+
+
+def test_verify_password_in_a_handler_under_gevent_lets_the_other_requests_be_answered_meanwhile(server):
+    login, pings = pinged_during(server, lambda: Client(server.url).get('/verify?password=correct+horse'))
+
+    assert (login.status, login.json()) == (200, {'right': True})
+    assert_answered_meanwhile(server, login, pings)
+
+
+def test_a_stored_form_that_cannot_be_read_is_a_wrong_password_under_gevent_too(server):
+    answer = form_login(server, 'broken', PASSWORD, 4)  # its check raises ValueError, in the pool
+
+    assert answer.status == 401
+    assert 'Traceback' not in server.output()
+    assert "Authentication failed: wrong password for 'broken'" in read_log(server.log_dir)
