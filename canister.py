@@ -4294,16 +4294,23 @@ class SessionState:
         or user), and then the cookie of a session ended here is expired."""
         manager = self.manager
         assert manager is not None
-        for sid in self.dead:  # the loaded one ends where a parallel login moved it, too
-            if sid == self.cookie_sid and self.dead_snapshot:
-                manager.end_session(sid, _record_user_key(self.dead_snapshot), expected=self.dead_snapshot)
-            else:
-                manager.store.delete(sid)
+        self._end_dead_ids()
         if self.exists or self.keep_empty or self.data:
             return False
         if self.dead and self.cookie_sid:
             manager.set_cookie(headers, '', https, expire=True)
         return True
+
+    def _end_dead_ids(self) -> None:
+        """End the sessions this request ended: the loaded one with the "ended" marker (it ends where a
+        parallel login moved it, too, and a request that loaded it before learns that it ended)."""
+        manager = self.manager
+        assert manager is not None
+        for sid in self.dead:
+            if sid == self.cookie_sid and self.dead_snapshot:
+                manager.end_session(sid, _record_user_key(self.dead_snapshot), expected=self.dead_snapshot)
+            else:
+                manager.store.delete(sid)
 
     def _touch(self, headers: Headers, https: bool, sid: str, ttl: float) -> None:
         """The session is as loaded: only its life slides (unless loading it did that already).
@@ -4365,8 +4372,7 @@ class SessionState:
             if done:
                 return record
             if current is None:  # (expired, or ended or moved longer ago than a marker lives)
-                manager.store.delete(sid)
-                return _ABSENT
+                return self._gone_before_move(sid, record, user_key)
             if _marker(current) is not None:
                 return self._moved_first(sid, record, current)
             if changes is None:
@@ -4378,6 +4384,21 @@ class SessionState:
             _pause_after_collision(attempt, started)
         manager.store.delete(sid)
         raise StoreUnavailable('the session %s... kept changing under concurrent requests' % self.old_sid[:6])
+
+    def _gone_before_move(self, sid: str, record: str, user_key: Optional[str]) -> str:
+        """The old id holds nothing when this request comes to move it (``_move_old_id``): the session
+        expired while the request ran, or the store lost it.  A login (a new person: the credentials
+        were checked in this request) keeps its new session, as a login without a session would have
+        made one; anything else (a logout, ``regenerate()``) stores nothing: ``_ABSENT``."""
+        manager = self.manager
+        assert manager is not None and self.old_sid is not None
+        if user_key is not None and user_key != _record_user_key(self.snapshot):
+            manager.log.write(logging.WARNING, 'Session: %s... was no longer in the store when the login of this '
+                              'request saved it (it expired meanwhile, or the store lost it): the login was kept '
+                              'in a new session', self.old_sid[:6])
+            return record
+        manager.store.delete(sid)
+        return _ABSENT
 
     def _merged_under(self, sid: str, record: str, current: Any, changes: Any) -> Optional[str]:
         """This request's ``changes`` (none when the person changed) applied to ``current``, the old
@@ -4597,10 +4618,11 @@ class SessionState:
         return None
 
     def _delete_left_ids(self) -> None:
-        """Delete the sessions this request ended, and the one it moved away from."""
+        """End the sessions this request ended, and delete the one it moved away from."""
         assert self.manager is not None
-        for sid in self.dead + ((self.old_sid,) if self.old_sid else ()):
-            self.manager.store.delete(sid)
+        self._end_dead_ids()
+        if self.old_sid:
+            self.manager.store.delete(self.old_sid)
 
     def keep_own_lifetime(self) -> None:
         """For a request that stores nothing (a 5xx): a store that extends a session's life as it
