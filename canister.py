@@ -5761,10 +5761,23 @@ class Authenticator:
         return response
 
 
+def _route_plugin(context: Any) -> Any:
+    """The canister that wraps the route being served, whose credentials rule its login: in an app
+    mounted or merged into another that has a canister too ("On both" in the README), the child's
+    own (which checks the ``Authorization`` header on its routes), else the request's."""
+    plugin = context.plugin
+    route = context.environ.get('bottle.route')
+    if route is not None and route.app is not plugin.app:
+        for other in route.all_plugins():
+            if getattr(other, 'name', None) == 'canister' and getattr(other, 'authenticator', None) is not None:
+                return other
+    return plugin
+
+
 def _current_authenticator() -> Optional[Authenticator]:
+    """The configured schemes of the route being served (None if none), for the challenge of a 401."""
     context = _local.context
-    plugin = context.plugin if context is not None else None
-    return plugin.auth if plugin is not None else None
+    return _route_plugin(context).auth if context is not None else None
 
 
 def log_in(username: Optional[str], password: Optional[str],
@@ -5787,7 +5800,7 @@ def log_in(username: Optional[str], password: Optional[str],
                                 'canister installed: app.install(canister.Canister()) first')
         raise CanisterError('canister.log_in is only available in a handler of a request canister serves, in the '
                             'thread that serves it (not at import time, in another thread, or after the response)')
-    return typing.cast(bool, context.plugin.authenticator.log_in_form(
+    return typing.cast(bool, _route_plugin(context).authenticator.log_in_form(
         context, username or '', password or '', users, context.environ, context.trusted))
 
 

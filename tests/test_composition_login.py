@@ -1,0 +1,87 @@
+"""A child app with a canister of its own, mounted or merged into a parent that has one too: the
+child's routes log in with the child's credentials, whichever way they are checked.
+
+The child's canister checks the ``Authorization`` header on its routes ("On both" in the README);
+``canister.log_in`` (a login form) and the 401 of ``canister.require_user`` follow the same
+canister, not the parent's, which does the request's other work.
+"""
+from __future__ import annotations
+
+from typing import Any, Callable, Dict
+
+import bottle
+import pytest
+
+import canister
+from canister import session
+from helpers import basic, client
+
+CHILD_USERS = {'auth_basic_username': 'carol', 'auth_basic_password': 'sesame', 'auth_basic_encryption': 'clear'}
+PARENT_USERS = {'auth_basic_username': 'alice', 'auth_basic_password': 'wonderland', 'auth_basic_encryption': 'clear'}
+
+
+@pytest.fixture
+def composed(tmp_path, request):
+    """composed(composition, parent_config) -> (parent app, path prefix of the child's routes)."""
+    installed = []
+
+    def build(composition: str, parent_config: Dict[str, Any]):
+        child = bottle.Bottle()
+        child.install(canister.Canister(log_path=str(tmp_path / 'child'), **CHILD_USERS))
+        installed.append(child)
+
+        @child.post('/login')
+        def login(username: str = '', password: str = '') -> str:
+            if not canister.log_in(username, password):
+                bottle.abort(401, 'wrong user name or password')
+            return 'user=%s' % session.user
+
+        @child.get('/private')
+        @canister.require_user
+        def private() -> str:
+            return 'user=%s' % session.user
+
+        parent = bottle.Bottle()
+        prefix = '/a'
+        if composition == 'mount':
+            parent.mount('/a/', child)
+        elif composition == 'mount_wsgi':
+            def plain_wsgi(environ: Dict[str, Any], start_response: Callable[..., Any]) -> Any:
+                return child(environ, start_response)
+            parent.mount('/a/', plain_wsgi)
+        else:
+            parent.merge(child)
+            prefix = ''
+        parent.install(canister.Canister(log_path=str(tmp_path / 'parent'), **parent_config))
+        installed.append(parent)
+        return parent, prefix
+
+    yield build
+    for app in installed:
+        app.uninstall(True)
+
+
+compositions = pytest.mark.parametrize('composition', ['mount', 'mount_wsgi', 'merge'])
+
+
+@compositions
+@pytest.mark.parametrize('parent_users', [False, True], ids=['parent-without-users', 'parent-with-users'])
+def test_a_login_form_of_the_child_checks_the_childs_users(composed, composition, parent_users):
+    parent, prefix = composed(composition, PARENT_USERS if parent_users else {})
+    web = client(parent)
+
+    assert web.post(prefix + '/login', {'username': 'alice', 'password': 'wonderland'}, status=401)
+    res = web.post(prefix + '/login', {'username': 'carol', 'password': 'sesame'})
+    assert res.text == 'user=carol'
+    assert web.get(prefix + '/private').text == 'user=carol'
+
+
+@compositions
+def test_the_401_of_a_childs_guarded_route_challenges_with_the_childs_scheme(composed, composition):
+    """The parent has no scheme configured; the child has Basic, which its routes accept."""
+    parent, prefix = composed(composition, {})
+    web = client(parent)
+
+    refused = web.get(prefix + '/private', status=401)
+    assert refused.headers['WWW-Authenticate'].startswith('Basic realm='), refused.headers
+    assert web.get(prefix + '/private', headers={'Authorization': basic('carol', 'sesame')}).text == 'user=carol'
