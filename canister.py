@@ -103,6 +103,19 @@ class _Local(threading.local):
 _local = _Local()
 
 
+#: The modules of Python's own ``threading.local`` (C and pure Python): per thread, never per greenlet
+#: (monkey-patching replaces it, in ``_thread`` too, by a class of gevent's or eventlet's).
+_PLAIN_LOCALS = ('_thread', '_threading_local')
+
+
+def _in_spawned_greenlet() -> bool:
+    """True if this code runs in a greenlet other than its thread's main one (a gevent or eventlet
+    server's request): greenlets of one thread share what a plain ``threading.local`` holds."""
+    greenlet = sys.modules.get('greenlet')
+    getcurrent = getattr(greenlet, 'getcurrent', None)
+    return getcurrent is not None and getcurrent().parent is not None
+
+
 class _LocalsCheck:
     """Whether the thread-locals made at import keep apart the requests a process serves at once:
     canister's ``_local`` and Bottle's (``bottle.request``, ``bottle.response``).
@@ -111,7 +124,9 @@ class _LocalsCheck:
     makes it per greenlet, but a local made before the patching stays per thread, and so is shared
     by every greenlet of the thread: one request would read another's environ, response and session.
     That is ``gunicorn -k gevent --preload`` (the master imports the app, each worker patches after
-    the fork) or an app that imports bottle and then patches.  Asked at a process's first request,
+    the fork) or an app that imports bottle and then patches.  Nor do they when greenlets serve the
+    requests and nothing was patched (gevent's own server run without ``patch_all``, or with
+    ``thread=False``).  Asked at a process's first request,
     when any patching is done, and again in a child made by ``os.fork``.
     """
 
@@ -122,6 +137,12 @@ class _LocalsCheck:
         """'' if the locals keep requests apart (remembered for the process), else what to fix."""
         current = threading.local
         if isinstance(_local, current) and isinstance(bottle.local, current):
+            if current.__module__ in _PLAIN_LOCALS and _in_spawned_greenlet():
+                return ('Refused: this request is served by a greenlet (gevent\'s or eventlet\'s server) but '
+                        'threading.local was never monkey-patched, so bottle\'s and canister\'s request, response '
+                        'and session are shared by every greenlet of the thread and concurrent requests would see '
+                        'each other\'s. Call gevent.monkey.patch_all() (with thread=True, the default) before '
+                        'bottle and canister are imported, or run bottle.run(server=\'gevent\'), which checks it')
             self.passed = True
             return ''
         return ('Refused: threading.local was replaced (now %s.%s: monkey-patching, as gevent\'s) after bottle '

@@ -369,12 +369,22 @@ app = getattr(importlib.import_module(module), name)
 bottle.run(app, server='gevent', host=sys.argv[2], port=int(sys.argv[3]), quiet=True)
 '''
 
+#: ``gevent-unpatched``: gevent's own WSGI server without any monkey-patching (a mistake canister refuses).
+_GEVENT_UNPATCHED_MAIN = '''\
+import importlib, sys
+from gevent.pywsgi import WSGIServer
+module, _, name = sys.argv[1].partition(':')
+app = getattr(importlib.import_module(module), name)
+WSGIServer((sys.argv[2], int(sys.argv[3])), app, log=None).serve_forever()
+'''
+
 
 class AppServer:
     """A WSGI app from tests/apps served by gunicorn, waitress or gevent in a subprocess.
 
     ``server='gevent'`` is ``bottle.run(app, server='gevent')`` after ``gevent.monkey.patch_all()``
-    (one process); gunicorn's ``worker_class`` may be ``gevent`` too.
+    (one process), ``server='gevent-unpatched'`` gevent's WSGIServer without it; gunicorn's
+    ``worker_class`` may be ``gevent`` too.
     ``app`` is ``module:attribute`` (module in tests/apps). ``env`` is added
     to the subprocess environment. ``start()`` waits until ``ready_path``
     answers 200 and, for gunicorn, until every worker has imported the app
@@ -389,9 +399,9 @@ class AppServer:
     def __init__(self, app, server='gunicorn', workers=1, env=None, port=None,
                  host=HOST, ready_path='/ping', start_timeout=20, threads=4, unix_socket=False, args=(),
                  worker_class='sync', ready_status=200):
-        if server not in ('gunicorn', 'waitress', 'gevent'):
-            raise ValueError('server must be gunicorn, waitress or gevent')
-        if server == 'gevent' and unix_socket:
+        if server not in ('gunicorn', 'waitress', 'gevent', 'gevent-unpatched'):
+            raise ValueError('server must be gunicorn, waitress, gevent or gevent-unpatched')
+        if server.startswith('gevent') and unix_socket:
             raise ValueError('the gevent server listens on TCP only here')
         self.app = app
         self.server = server
@@ -439,8 +449,9 @@ class AppServer:
                     '--error-logfile', '-',
                     '--worker-tmp-dir', self.workdir,
                     *self.args, self.app]
-        if self.server == 'gevent':
-            return [sys.executable, '-c', _GEVENT_MAIN, self.app, self.host, str(self.port)]
+        if self.server.startswith('gevent'):
+            main = _GEVENT_MAIN if self.server == 'gevent' else _GEVENT_UNPATCHED_MAIN
+            return [sys.executable, '-c', main, self.app, self.host, str(self.port)]
         return [sys.executable, '-m', 'waitress',
                 '--unix-socket=%s' % self.socket_path if self.socket_path else '--listen=%s' % bind,
                 '--threads=%d' % self.threads,

@@ -104,3 +104,23 @@ def test_gunicorn_preload_with_a_config_file_that_patches_first_serves_each_clie
         assert [status for status, _ in seen] == [200] * 3, seen
         bumps = [json.loads(body) for _, body in seen[1:]]
         assert [(bump['counter'], bump['user'], bump['owner']) for bump in bumps] == [(1, name, name), (2, name, name)]
+
+
+def test_gevents_server_without_any_patching_refuses_every_request_with_500(tmp_path):
+    """gevent's WSGIServer run without ``patch_all()`` (or with ``thread=False``): each request is a
+    greenlet, and the thread-locals of bottle and canister are shared by all of them."""
+    env = {'CANISTER_SESSION_STORE': 'memory', 'CANISTER_LOG_PATH': str(tmp_path / 'logs')}
+    server = AppServer('gevent_app:app', server='gevent-unpatched', env=env, ready_status=None).start()
+    try:
+        answers = two_clients_at_once(server.url)
+        refused = Browser(server.url).get('/ping', headers={'X-Request-ID': 'unpatched'})
+    finally:
+        server.cleanup()
+
+    assert answers == {name: [(500, REFUSED)] * 3 for name in ('alice', 'bob')}
+    assert refused.status == 500 and refused.body == REFUSED
+    errors = [entry['message'] for entry in log_entries(tmp_path / 'logs')
+              if entry['request_id'] == 'unpatched' and entry['level'] == 'ERROR']
+    assert errors[0].startswith("Refused: this request is served by a greenlet (gevent's or eventlet's server) but "
+                                'threading.local was never monkey-patched'), errors
+    assert 'Call gevent.monkey.patch_all() (with thread=True, the default) before bottle and canister' in errors[0]
