@@ -5739,16 +5739,23 @@ class Authenticator:
                                     'or auth_basic_users_file')
             basic.check(username, password)
             return
-        stored = users(username) if callable(users) else users.get(username)
+        entry = self._form_entry(users(username) if callable(users) else users.get(username))
+        if entry is None and not callable(users):  # an unknown name costs what the mapping's users cost,
+            self._form_entry(next(iter(users.values()), None))  # even before any of them logged in
+        _check_login(username, password, entry, self._form_dummy)
+
+    def _form_entry(self, stored: Any) -> Optional[Tuple[str, str]]:
+        """A form login's stored password and its scheme (None if there is none); the dummy an unknown
+        user is checked against takes its cost from then on."""
         if isinstance(stored, (bytes, bytearray)):
             stored = stored.decode('utf-8', 'replace')
-        entry = None
-        if stored:
-            entry = (stored, _hash_scheme(stored) or 'clear')
-            cost = _hash_cost(*entry)
-            if cost != self._form_cost:  # the next unknown user costs what this one did
-                self._form_dummy, self._form_cost = (_dummy_hash(*cost), cost[0]), cost
-        _check_login(username, password, entry, self._form_dummy)
+        if not stored:
+            return None
+        entry = (stored, _hash_scheme(stored) or 'clear')
+        cost = _hash_cost(*entry)
+        if cost != self._form_cost:
+            self._form_dummy, self._form_cost = (_dummy_hash(*cost), cost[0]), cost
+        return entry
 
     def _untrusted_forward(self, environ: Mapping[str, Any], trusted: bool) -> None:
         """Say once per process that X-Forwarded-For from an untrusted peer is ignored."""

@@ -221,6 +221,20 @@ def test_an_unknown_user_takes_as_long_to_refuse_as_a_known_one(make_app, tmp_pa
     assert unknown < known * 3, (known, unknown)   # the users' cost, not hash_password's default of 600,000
 
 
+def test_an_unknown_user_refused_before_any_known_one_logs_in_costs_the_mappings_hash(make_app):
+    """A process's first refusal (a fresh app) is of an unknown name: it costs the hash of the mapping's
+    users, not ``hash_password``'s default of 600,000 rounds (thirty times those of alice here)."""
+    users = {'alice': quick_hash('wonderland', iterations=20000)}
+    firsts = []
+    for _ in range(3):
+        web = client(form_app(make_app, users, auth_max_failures=100))
+        started = time.perf_counter()
+        assert post_login(web, 'nobody', 'wrong-guess').status_int == 401
+        firsts.append(time.perf_counter() - started)
+    [known] = fastest_refusals(web, ['alice'])
+    assert known / 3 < min(firsts) < known * 3, (firsts, known)
+
+
 # -- where the users come from ---------------------------------------------------------
 
 def test_by_default_the_users_of_the_configured_users_file_log_in(make_app, tmp_path):
