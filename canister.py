@@ -5740,8 +5740,9 @@ class Authenticator:
             basic.check(username, password)
             return
         entry = self._form_entry(users(username) if callable(users) else users.get(username))
-        if entry is None and not callable(users):  # an unknown name costs what the mapping's users cost,
-            self._form_entry(next(iter(users.values()), None))  # even before any of them logged in
+        values = getattr(users, 'values', None)
+        if entry is None and callable(values):  # an unknown name costs what the mapping's users cost,
+            self._form_entry(next(iter(values()), None))  # even before any of them logged in
         _check_login(username, password, entry, self._form_dummy)
 
     def _form_entry(self, stored: Any) -> Optional[Tuple[str, str]]:
