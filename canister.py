@@ -4315,7 +4315,8 @@ class SessionState:
         or user), and then the cookie of a session ended here is expired."""
         manager = self.manager
         assert manager is not None
-        self._end_dead_ids()
+        if self.dead:
+            self._end_dead_ids()
         if self.exists or self.keep_empty or self.data:
             return False
         if self.dead and self.cookie_sid:
