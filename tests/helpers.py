@@ -410,3 +410,18 @@ def finishes_in_child(work: Any, within: float = 10.0) -> bool:
         os.waitpid(pid, 0)
         return False
     return os.waitstatus_to_exitcode(status) == 0
+
+
+def compose_child(parent: bottle.Bottle, child: bottle.Bottle, composition: str) -> str:
+    """Put ``child`` into ``parent`` as ``composition`` says: ``mount`` (a Bottle app at /a/),
+    ``mount_wsgi`` (the same app as a plain WSGI callable) or ``merge``; the prefix of its routes."""
+    if composition == 'mount':
+        parent.mount('/a/', child)
+        return '/a'
+    if composition == 'mount_wsgi':
+        def plain_wsgi(environ: Dict[str, Any], start_response: Callable[..., Any]) -> Any:
+            return child(environ, start_response)
+        parent.mount('/a/', plain_wsgi)
+        return '/a'
+    parent.merge(child)
+    return ''

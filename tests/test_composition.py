@@ -15,7 +15,7 @@ from typing import Any, Callable, Dict, Iterator, Tuple
 import bottle
 import pytest
 
-from helpers import client, read_log
+from helpers import client, compose_child, read_log
 from servers import Client, InProcessWaitress
 
 import canister
@@ -106,16 +106,7 @@ def compose(tmp_path: pathlib.Path) -> Iterator[Callable[..., Any]]:
         def own() -> Dict[str, Any]:
             return {'user': session.user}
 
-        prefix = '/a'
-        if composition == 'mount':
-            parent.mount('/a/', child)
-        elif composition == 'mount_wsgi':
-            def plain_wsgi(environ: Dict[str, Any], start_response: Callable[..., Any]) -> Any:
-                return child(environ, start_response)
-            parent.mount('/a/', plain_wsgi)
-        else:
-            parent.merge(child)
-            prefix = ''
+        prefix = compose_child(parent, child, composition)
         if place in ('parent', 'both'):
             parent.install(canister.Canister(log_path=str(logs[0]), session_cookie='parent_session', **CONFIG))
             installed.append(parent)

@@ -7,14 +7,14 @@ canister, not the parent's, which does the request's other work.
 """
 from __future__ import annotations
 
-from typing import Any, Callable, Dict
+from typing import Any, Dict
 
 import bottle
 import pytest
 
 import canister
 from canister import session
-from helpers import basic, client
+from helpers import basic, client, compose_child
 
 CHILD_USERS = {'auth_basic_username': 'carol', 'auth_basic_password': 'sesame', 'auth_basic_encryption': 'clear'}
 PARENT_USERS = {'auth_basic_username': 'alice', 'auth_basic_password': 'wonderland', 'auth_basic_encryption': 'clear'}
@@ -42,16 +42,7 @@ def composed(tmp_path, request):
             return 'user=%s' % session.user
 
         parent = bottle.Bottle()
-        prefix = '/a'
-        if composition == 'mount':
-            parent.mount('/a/', child)
-        elif composition == 'mount_wsgi':
-            def plain_wsgi(environ: Dict[str, Any], start_response: Callable[..., Any]) -> Any:
-                return child(environ, start_response)
-            parent.mount('/a/', plain_wsgi)
-        else:
-            parent.merge(child)
-            prefix = ''
+        prefix = compose_child(parent, child, composition)
         parent.install(canister.Canister(log_path=str(tmp_path / 'parent'), **parent_config))
         installed.append(parent)
         return parent, prefix

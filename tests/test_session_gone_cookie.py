@@ -22,6 +22,20 @@ from session_kit import Browser, anonymous, expires_cookie, hold_request, logged
 HELD = {'changing': '/hold?name=a&key=note&value=late', 'reading': '/hold?name=a'}
 
 
+def add_held_stream(app, path, late):
+    """``GET path?name=G``: a streamed body that loads the session and sends its first chunk, waits
+    until the test releases gate G, then calls ``late()`` and sends its second chunk."""
+    @app.get(path)
+    def stream(name):
+        held = app.gates(name)
+        session.data.get('')
+        held.loaded.set()
+        yield 'first '
+        assert held.release.wait(20), 'the test never released gate %s' % name
+        late()
+        yield 'second'
+
+
 def absent_lines(log_dir):
     return [line for line in warning_lines(log_dir) if 'is no longer in the store' in line]
 
@@ -77,16 +91,7 @@ def test_a_change_streamed_after_the_old_ids_marker_is_gone_says_so_and_leaves_t
     """A streamed body changes the session after its first chunk (saved when the server closes the
     body, with no cookie to send): the WARNING says the session is no longer in the store."""
     app = rotation_app(make_app, store_url)
-
-    @app.get('/stream')
-    def stream(name):
-        held = app.gates(name)
-        session.data.get('')
-        held.loaded.set()
-        yield 'first '
-        assert held.release.wait(20), 'the test never released gate %s' % name
-        session.data['note'] = 'late'
-        yield 'second'
+    add_held_stream(app, '/stream', lambda: session.data.update(note='late'))
 
     origin = serve_with_gates(app)
     browser = anonymous(origin, cart='3')
@@ -159,16 +164,11 @@ def test_a_logout_streamed_after_the_answer_started_still_ends_the_session_for_r
     does: a request that loaded it before learns that it was ended, and expires the cookie."""
     app = rotation_app(make_app, store_url)
 
-    @app.get('/stream-logout')
-    def stream_logout(name):
-        held = app.gates(name)
-        session.data.get('')
-        held.loaded.set()
-        yield 'first '
-        assert held.release.wait(20), 'the test never released gate %s' % name
+    def log_out_then_store():
         session.invalidate()
         session.data['after'] = 'logout'
-        yield 'second'
+
+    add_held_stream(app, '/stream-logout', log_out_then_store)
 
     origin = serve_with_gates(app)
     browser = logged_in(origin, 'alice', cart='3')
