@@ -7416,6 +7416,18 @@ def _read_password() -> Optional[str]:
     return password
 
 
+def _port(text: str) -> int:
+    """``--port``: a TCP port, 1 to 65535 (0 would serve on a port the printed URL does not name)."""
+    import argparse
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError('%r is not a port number' % text) from None
+    if not 1 <= port <= 65535:  # the socket's bind would raise OverflowError, not an OSError
+        raise argparse.ArgumentTypeError('%d is not a port number: use 1 to 65535' % port)
+    return port
+
+
 def _arguments(argv: Optional[List[str]]) -> Any:
     """The command line parsed: ``args.command`` names the command, the other attributes its options."""
     import argparse
@@ -7424,7 +7436,7 @@ def _arguments(argv: Optional[List[str]]) -> Any:
     demo = commands.add_parser('demo', help='serve a small app showing every feature')
     demo.add_argument('--config', help='an ini file with a [canister] section')
     demo.add_argument('--host', default='127.0.0.1')
-    demo.add_argument('--port', type=int, default=8080)
+    demo.add_argument('--port', type=_port, default=8080)
     hasher = commands.add_parser(
         'hash-password', help='hash a password for the config or the users file',
         description='Hash a password. On a terminal it is asked twice. From a pipe the first line is the '

@@ -465,3 +465,12 @@ def test_hash_password_scheme_scrypt_with_user_prints_a_users_file_line_that_log
     users = tmp_path / 'users.txt'
     users.write_text(printed.stdout)
     bob_logs_in_over_a_real_server(tmp_path, serve, 'auth_basic_users_file = %s' % users)
+
+
+@pytest.mark.parametrize('port', ['99999', '-1', '0', 'http'])
+def test_the_demo_on_a_port_out_of_range_stops_with_a_usage_error_and_status_2(tmp_path, port):
+    done = run_canister('demo', '--port', port, cwd=tmp_path)
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines()[-1].startswith(
+        'python -m canister demo: error: argument --port: %s' % (repr(port) if port == 'http' else port)), done.stderr
+    assert 'Traceback' not in done.stderr and 'Initializing' not in done.stderr and done.stdout == ''
