@@ -5329,7 +5329,10 @@ class JwtAuth:
                 return base64.urlsafe_b64decode(padded)
             return base64.b64decode(padded, validate=True)
         except (ValueError, binascii.Error):
-            raise ConfigError('canister.auth_jwt_secret is not valid %s' % encoding) from None
+            # 1.x's docs wrote a text secret under base64url: say which key to change, not only what is wrong.
+            raise ConfigError('canister.auth_jwt_secret is not valid %s, as auth_jwt_encoding = %s says it is: '
+                              'write it in %s, or set auth_jwt_encoding = clear for a secret written as it is'
+                              % (encoding, encoding, encoding)) from None
 
     @staticmethod
     def _public_key(path: str) -> Any:

@@ -74,7 +74,10 @@ def test_the_1x_docs_config_installs_unchanged_and_its_keys_work(app_1x, tmp_pat
 
 
 def test_the_1x_docs_secret_that_is_not_base64_is_refused_naming_the_key(app_1x):
-    with pytest.raises(canister.ConfigError, match='^canister.auth_jwt_secret is not valid base64url$'):
+    # The message says which key makes it base64url and how to keep a text secret, as the 1.x docs' one is.
+    with pytest.raises(canister.ConfigError, match=r'^canister.auth_jwt_secret is not valid base64url, as '
+                       r'auth_jwt_encoding = base64url says it is: write it in base64url, or set '
+                       r'auth_jwt_encoding = clear for a secret written as it is$'):
         app_1x(text=CONFIG_1X.replace('bXktc2VjcmV0', 'my-secret'))
 
 
