@@ -5348,6 +5348,11 @@ class JwtAuth:
     def authenticate(self, token: str) -> Tuple[Any, float, str]:
         """Return (claims, expiry, subject to log) or raise :class:`AuthFailure`."""
         jwt = self.jwt
+        if self._critical(token):
+            # RFC 7515 (4.1.11): a critical extension not understood refuses the token, and canister understands
+            # none. PyJWT before 2.12 ignored crit (CVE-2026-32597), and canister.py dropped beside an app may
+            # meet such a PyJWT, as only the jwt extra asks for a newer one; a newer one calls it malformed.
+            raise AuthFailure('the token has a critical header (crit) that canister does not understand', 'bearer')
         try:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError:
@@ -5355,6 +5360,16 @@ class JwtAuth:
         algorithm = self._algorithm(header)
         claims = self._decode(token, self._key(header, algorithm), algorithm)
         return claims, self._expiry(claims), str(claims.get('sub', '?'))
+
+    @staticmethod
+    def _critical(token: str) -> bool:
+        """True if the token's header, read without any check, names a ``crit`` parameter."""
+        head = token.partition('.')[0]
+        try:
+            header = json.loads(base64.urlsafe_b64decode(head + '=' * (-len(head) % 4)))
+        except (ValueError, binascii.Error, RecursionError):  # (not JSON, base64 or UTF-8; arrays nested too
+            return False                                           # deep): PyJWT says it is malformed
+        return isinstance(header, dict) and 'crit' in header
 
     def _algorithm(self, header: Any) -> str:
         """The token's ``alg``, if it is one of the accepted algorithms."""
