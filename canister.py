@@ -6500,7 +6500,8 @@ class _EarlyChecks:
         if self.csrf is None or context.method not in _UNSAFE_METHODS:
             return None
         environ = context.environ
-        reason = self.csrf.why_refused(environ, _normal_origin(context.scheme + '://' + context.host()))
+        own_origin = _normal_origin(context.scheme + '://' + context.host())
+        reason = self.csrf.why_refused(environ, own_origin)
         if reason is None:
             return None
         # only a request about to be refused asks for its route: the others pay nothing for exemptions
@@ -6510,7 +6511,11 @@ class _EarlyChecks:
             self.log.write(logging.INFO, 'Cross-site %s from %s let in: route %s %s is exempt from CSRF protection',
                            context.method, _escape(origin)[:100], route.method, route.rule)
             return None
-        return self._refuse(403, reason, environ)
+        # The log, not the answer, says what lets such a request in: its reader runs the app.
+        self.log.write(logging.WARNING, '%s (this app sees its own origin as %s; to let another origin in, list it '
+                       'in cors, or give a route csrf=False; behind a proxy that changes the host or scheme, list the '
+                       'proxy in trusted_proxies)', reason, _escape(own_origin)[:100])
+        return _plain_response(403, reason, environ)
 
     def _chunked_body(self, context: _RequestContext) -> Optional[_PlainResponse]:
         environ = context.environ

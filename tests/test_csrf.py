@@ -89,6 +89,10 @@ def test_csrf_refusal_is_logged_as_a_warning(make_app, log_dir):
     assert len(lines) == 1
     assert ' WARNING ' in lines[0]
     assert EVIL in lines[0]
+    # and it says what lets such a request in, with the origin canister takes for the app's own
+    assert lines[0].endswith('may not send POST requests here (this app sees its own origin as http://localhost; to '
+                             'let another origin in, list it in cors, or give a route csrf=False; behind a proxy '
+                             'that changes the host or scheme, list the proxy in trusted_proxies)'), lines[0]
 
 
 #: (test id, the target app's config, what the request sends) of cross-site requests refused with 403
