@@ -5033,8 +5033,10 @@ class BasicAuth:
         self._cache_key = os.urandom(32)
         self._dummy = self._make_dummy()
         if self.users_file:
-            if not os.path.isfile(self.users_file):
-                raise ConfigError('canister.auth_basic_users_file = %r: no such file' % self.users_file)
+            if not os.path.isfile(self.users_file):  # (a relative name is read from the working directory)
+                path = os.path.abspath(self.users_file)
+                why = 'is a directory, not a file' if os.path.isdir(path) else 'no such file'
+                raise ConfigError('canister.auth_basic_users_file = %r: %s (%s)' % (self.users_file, why, path))
             self._reload()
 
     def _make_dummy(self) -> Tuple[str, str]:

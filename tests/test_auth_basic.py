@@ -242,6 +242,20 @@ def test_users_file_refuses_a_wrong_password(make_app, tmp_path):
     assert response.status_int == 401
 
 
+def test_a_users_file_that_is_missing_or_a_directory_fails_the_install_naming_the_path_it_read(
+        make_app, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(canister.ConfigError) as missing:
+        make_app(auth_basic_users_file='users.txt')
+    assert str(missing.value) == "canister.auth_basic_users_file = 'users.txt': no such file (%s)" % (
+        tmp_path / 'users.txt')
+    (tmp_path / 'conf').mkdir()
+    with pytest.raises(canister.ConfigError) as directory:
+        make_app(auth_basic_users_file='conf')
+    assert str(directory.value) == "canister.auth_basic_users_file = 'conf': is a directory, not a file (%s)" % (
+        tmp_path / 'conf')
+
+
 def test_users_file_works_alongside_the_configured_user(make_app, tmp_path):
     users = write_users(tmp_path / 'users', bob='b-pw')
     app = alice_app(make_app, auth_basic_users_file=str(users))
