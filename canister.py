@@ -5073,9 +5073,9 @@ class BasicAuth:
                                self.users_file, number)
                 continue
             try:
-                _check_hash(stored, scheme, 'users file line %d' % number)
-            except (ConfigError, MissingExtraError) as error:
-                self.log.write(logging.WARNING, 'Users file %s: %s', self.users_file, error)
+                _check_hash(stored, scheme, 'its hash')
+            except (ConfigError, MissingExtraError) as error:  # (said as the other lines left out are)
+                self.log.write(logging.WARNING, 'Users file %s line %d ignored: %s', self.users_file, number, error)
                 continue
             users[name] = (stored, scheme)
         with self._lock:

@@ -99,8 +99,8 @@ def test_a_bcrypt_line_of_the_users_file_without_bcrypt_is_logged_with_the_comma
     users.write_text('bob:%s\n' % BCRYPT_HASH)
     assert install(tmp_path, 'bcrypt', auth_basic_users_file=str(users)) == 'installed'
     log = read_log(tmp_path / 'logs')
-    assert ("Users file %s: canister needs the 'bcrypt' package for this configuration: run pip install bcrypt\n"
-            % users) in log
+    assert ("Users file %s line 1 ignored: canister needs the 'bcrypt' package for this configuration: "
+            "run pip install bcrypt\n" % users) in log
 # -- cryptography: PyJWT installs without it, and then checks no RS/ES/PS/EdDSA signature ----------------
 
 @pytest.fixture

@@ -91,7 +91,7 @@ def test_max_header_size_has_a_minimum_of_256(make_app):
 
 def test_a_clear_text_line_of_the_users_file_is_logged_as_refused_without_the_password(make_app, log_dir, tmp_path):
     users = tmp_path / 'users.txt'
-    users.write_text('# users\nbob:%s\nalice:Cl3ar-Text-Pw\nno colon here\n'
+    users.write_text('# users\nbob:%s\nalice:Cl3ar-Text-Pw\nno colon here\ncarol:sha256:c0ffee\n'
                      % canister.hash_password('bob-pw', iterations=1000))
     app = make_app(auth_basic_users_file=str(users))
     app.route('/me', callback=lambda: str(session.user))
@@ -102,6 +102,9 @@ def test_a_clear_text_line_of_the_users_file_is_logged_as_refused_without_the_pa
     assert ('Users file %s line 3 ignored: a clear-text password is refused; write user:hash with a hash from '
             'python -m canister hash-password --user NAME\n' % users) in log
     assert 'Users file %s line 4 ignored: expected user:hash\n' % users in log
+    # a hash canister cannot check is left out the same way, by its line
+    assert ('Users file %s line 5 ignored: its hash is not a hex SHA-256 digest (64 hex characters)\n'
+            % users) in log
     assert 'Cl3ar-Text-Pw' not in log
     assert ('logged at WARNING as `Users file users.txt line 3 ignored: a clear-text password is refused; write '
             'user:hash with a hash from python -m canister hash-password --user NAME`') in README
