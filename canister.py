@@ -3045,7 +3045,8 @@ class SQLiteStore(SessionStore):
         names_directory = path.endswith(('/', os.sep))  # (sessions/: no file would be made there)
         directory = target if names_directory else os.path.dirname(target)
         if not os.path.isdir(directory):
-            raise ConfigError('canister.session_store: directory %s does not exist' % directory)
+            raise ConfigError('canister.session_store: directory %s does not exist%s' % (directory, '' if names_directory
+                              else ': canister makes the file, not the directory it goes in; create it first'))
         if names_directory or os.path.isdir(target):
             raise ConfigError('canister.session_store: %s is a directory, not a file: name a file in it, such as %s'
                               % (target, os.path.join(target, 'sessions.db')))

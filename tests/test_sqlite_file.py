@@ -104,6 +104,14 @@ def test_a_sqlite_store_naming_a_missing_directory_with_a_slash_fails_at_install
     assert os.listdir(str(workdir)) == []
 
 
+def test_a_sqlite_file_in_a_missing_directory_fails_at_install_saying_to_create_it(make_app, workdir):
+    with pytest.raises(canister.ConfigError) as raised:
+        make_app(session_store='sqlite:///data/sessions.db')
+    assert str(raised.value) == ('canister.session_store: directory %s does not exist: canister makes the file, '
+                                 'not the directory it goes in; create it first' % (workdir / 'data'))
+    assert os.listdir(str(workdir)) == []
+
+
 def test_a_file_that_is_not_a_sqlite_database_fails_at_install_naming_it(make_app, tmp_path):
     path = tmp_path / 'notes.txt'
     path.write_text('not a database, but long enough to have a header: ' * 4)
