@@ -5038,7 +5038,7 @@ class BasicAuth:
                 path = os.path.abspath(self.users_file)
                 why = 'is a directory, not a file' if os.path.isdir(path) else 'no such file'
                 raise ConfigError('canister.auth_basic_users_file = %r: %s (%s)' % (self.users_file, why, path))
-            self._reload()
+            self._reload(at_install=True)
 
     def _make_dummy(self) -> Tuple[str, str]:
         """A stored form to check unknown users against, as costly as a real one: the scheme and
@@ -5049,7 +5049,9 @@ class BasicAuth:
             return _dummy_hash(scheme, cost), scheme
         return secrets.token_hex(32), 'sha256'
 
-    def _reload(self) -> None:
+    def _reload(self, at_install: bool = False) -> None:
+        """Read the users file again if it changed.  One that cannot be read fails the install
+        (ConfigError); later, the users read before stay, and an ERROR line says why."""
         try:
             status = os.stat(self.users_file)  # (a new hash has the old one's size, and rsync -t, cp -p or
             # a build with fixed times keep its time: the change time and the inode tell a new file)
@@ -5059,6 +5061,9 @@ class BasicAuth:
             with open(self.users_file, 'rb') as handle:
                 entries = _users_file_entries(handle.read())
         except (OSError, UnicodeError) as error:
+            if at_install:
+                raise ConfigError('canister.auth_basic_users_file = %r cannot be read: %s' % (
+                    self.users_file, error)) from None
             self.log.write(logging.ERROR, 'Cannot read the users file %s: %s', self.users_file, error)
             return
         users = dict(self._config_users)

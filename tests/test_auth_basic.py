@@ -256,6 +256,29 @@ def test_a_users_file_that_is_missing_or_a_directory_fails_the_install_naming_th
         tmp_path / 'conf')
 
 
+def test_a_users_file_that_is_not_utf8_fails_the_install_saying_so(make_app, tmp_path):
+    users = tmp_path / 'users.txt'
+    users.write_bytes(b'jos\xe9:' + canister.hash_password('pw', 'pbkdf2', iterations=1000).encode('ascii') + b'\n')
+    with pytest.raises(canister.ConfigError) as refused:
+        make_app(auth_basic_users_file=str(users))
+    message = str(refused.value)
+    assert message.startswith("canister.auth_basic_users_file = %r cannot be read: " % str(users)), message
+    assert "'utf-8' codec can't decode byte 0xe9" in message
+
+
+def test_a_users_file_that_turns_unreadable_later_keeps_the_users_read_before_and_logs_why(
+        make_app, tmp_path, clock, log_dir):
+    users = write_users(tmp_path / 'users', alice='a-pw')
+    app = me_app(make_app, auth_basic_users_file=str(users))
+    c = client(app)
+    users.write_bytes(b'jos\xe9:sha256:00\n')
+    stamp = time.time() + 5
+    os.utime(users, (stamp, stamp))
+    clock.advance(1.1)
+    assert c.get('/me', headers={'Authorization': basic('alice', 'a-pw')}).text == 'user=alice'
+    assert 'Cannot read the users file %s: ' % users in read_log(log_dir)
+
+
 def test_users_file_works_alongside_the_configured_user(make_app, tmp_path):
     users = write_users(tmp_path / 'users', bob='b-pw')
     app = alice_app(make_app, auth_basic_users_file=str(users))
