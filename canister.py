@@ -6343,12 +6343,15 @@ class _Proxies:
 
     def is_trusted(self, address: str) -> bool:
         """True if ``address`` is one of the trusted proxies: in a listed network, or, with
-        ``unix``, one of the stand-ins servers give for a peer on a UNIX socket."""
+        ``unix``, one of the stand-ins servers give for a peer on a UNIX socket.  An IPv4-mapped
+        address (``::ffff:10.0.0.5``: what a server listening on ``[::]`` gives for an IPv4 peer,
+        gunicorn's ``--bind [::]:8000``) is the IPv4 address it holds."""
         known = self._cache.get(address)
         if known is None:
             try:
                 ip = ipaddress.ip_address(address)
-                known = any(ip in network for network in self.networks)
+                mapped = ip.ipv4_mapped if isinstance(ip, ipaddress.IPv6Address) else None
+                known = any(ip in network or (mapped is not None and mapped in network) for network in self.networks)
             except ValueError:
                 known = self.unix and address in _UNIX_PEERS
             if len(self._cache) < 4096:

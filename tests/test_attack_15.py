@@ -5,17 +5,22 @@ refusal, never a 500.
   boolean, which an unannotated handler parameter passes on as it came) or text with no UTF-8 form (a
   lone surrogate, which ``bottle.request.json`` lets through) returns False, logs the failure and
   counts it against the throttle; ``verify_password`` says False for such text.
+* a proxy listed in ``trusted_proxies`` by its IPv4 address is trusted when the server gives it as an
+  IPv4-mapped address (gunicorn bound to ``[::]``): its clients are throttled and logged each by its own
+  address, not all as the proxy (where one client's failures locked every other out).
 """
 from __future__ import annotations
 
 import json
+import re
 
 import bottle
 import pytest
 
 import canister
 from canister import session
-from helpers import client, read_log
+from helpers import basic, client, read_log
+from servers import AppServer, Client, free_port
 
 JSON = {'Content-Type': 'application/json'}
 USERS = {'alice': canister.hash_password('wonderland', 'pbkdf2', iterations=1000)}
@@ -82,3 +87,63 @@ def test_such_logins_count_against_the_throttle(make_app):
 def test_verify_password_says_false_for_text_with_a_lone_surrogate(stored):
     assert canister.verify_password('\ud800', stored) is False
     assert canister.verify_password('wonder\udfffland', stored) is False
+
+
+# -- a trusted proxy seen through a server listening on [::] ----------------------------------
+
+RIGHT = {'Authorization': basic('alice', 'wonderland')}
+WRONG = {'Authorization': basic('alice', 'nope')}
+
+
+@pytest.mark.parametrize('peer, listed', [('::ffff:10.0.0.5', '10.0.0.5'), ('::ffff:10.0.0.5', '10.0.0.0/8'),
+                                          ('::FFFF:10.0.0.5', '10.0.0.5')],
+                         ids=['mapped peer, listed address', 'mapped peer, listed network', 'upper case'])
+def test_a_trusted_proxy_given_as_an_ipv4_mapped_address_is_trusted(make_app, log_dir, peer, listed):
+    app = make_app(auth_basic_username='alice', auth_basic_password=USERS['alice'], auth_max_failures=2,
+                   trusted_proxies=listed)
+
+    @app.get('/me')
+    def me():
+        return 'user=%s' % session.user
+
+    def attempt(client_address, headers):
+        return client(app, REMOTE_ADDR=peer, HTTP_X_FORWARDED_FOR=client_address).get(
+            '/me', headers=headers, expect_errors=True).status_int
+
+    assert [attempt('198.51.100.1', WRONG) for _ in range(2)] == [401, 401]
+    assert attempt('198.51.100.1', RIGHT) == 429
+    assert attempt('198.51.100.2', RIGHT) == 200  # another client of the proxy is not locked out
+    log = read_log(log_dir)
+    assert re.search(r' INFO     \[198\.51\.100\.2-', log) and 'X-Forwarded-For came from' not in log
+
+
+def test_a_mapped_trusted_proxy_in_the_forwarded_chain_is_skipped(make_app, log_dir):
+    app = make_app(trusted_proxies='10.0.0.0/8')
+
+    @app.get('/ping')
+    def ping():
+        return 'pong'
+
+    chain = '203.0.113.9, ::ffff:10.0.0.7'  # a second proxy, on a dual-stack listener, added its peer
+    assert client(app, REMOTE_ADDR='10.0.0.5', HTTP_X_FORWARDED_FOR=chain).get('/ping').text == 'pong'
+    assert re.search(r' INFO     \[203\.0\.113\.9-', read_log(log_dir))
+
+
+def test_gunicorn_on_a_dual_stack_listener_throttles_each_client_of_a_trusted_ipv4_proxy(tmp_path):
+    log_dir = tmp_path / 'logs'
+    server = AppServer('throttle_app:app', server='gunicorn', host='::', port=free_port(),
+                       env={'CANISTER_LOG_PATH': str(log_dir), 'CANISTER_TRUSTED_PROXIES': '127.0.0.1',
+                            'CANISTER_AUTH_MAX_FAILURES': '2', 'HASH_ITERATIONS': '1000'})
+    server.start()
+    try:
+        web = Client('http://127.0.0.1:%d' % server.port)  # over IPv4: gunicorn gives ::ffff:127.0.0.1
+        statuses = [web.get('/me', headers=dict(WRONG, **{'X-Forwarded-For': '198.51.100.1'})).status
+                    for _ in range(3)]
+        assert statuses == [401, 401, 429]
+        other = web.get('/me', headers=dict(RIGHT, **{'X-Forwarded-For': '198.51.100.2'}))
+        assert other.status == 200 and other.json()['user'] == 'alice'
+    finally:
+        server.cleanup()
+    log = read_log(log_dir)
+    assert 'X-Forwarded-For came from' not in log
+    assert re.search(r' INFO     \[198\.51\.100\.2-', log)
