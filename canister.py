@@ -4897,13 +4897,14 @@ def verify_password(password: str, encoded: Union[str, bytes, None], scheme: Opt
     An empty password is never right, and nothing is right for no stored form (``None`` or empty:
     the ``users.get(name)`` of an unknown user), whatever the scheme: a login form that checks
     ``verify_password(password, users.get(name, ''))`` must not let in ``password=`` (as ``'' == ''``
-    would), nor is text that has no UTF-8 form (a lone surrogate).  ``bytes`` are read as UTF-8 (a
-    hash from ``bcrypt.hashpw``).  Under gevent's monkey-patching the hash runs in gevent's thread
-    pool, so the other greenlets run meanwhile.
+    would), nor is a password that is not text (a JSON number from a request) or has no UTF-8 form
+    (a lone surrogate).  A stored form in ``bytes`` is read as UTF-8 (a hash from ``bcrypt.hashpw``).
+    Under gevent's monkey-patching the hash runs in gevent's thread pool, so the other greenlets run
+    meanwhile.
     """
     if isinstance(encoded, (bytes, bytearray)):
         encoded = encoded.decode('utf-8', 'replace')
-    if not password or not encoded:
+    if not isinstance(password, str) or not password or not encoded:
         return False
     scheme = scheme or _hash_scheme(encoded) or 'clear'
     check = _PASSWORD_CHECKS.get(scheme)

@@ -4,7 +4,7 @@ refusal, never a 500.
 * ``canister.log_in`` given a user name or password that is not text (a JSON number, list, object or
   boolean, which an unannotated handler parameter passes on as it came) or text with no UTF-8 form (a
   lone surrogate, which ``bottle.request.json`` lets through) returns False, logs the failure and
-  counts it against the throttle; ``verify_password`` says False for such text.
+  counts it against the throttle; ``verify_password`` says False for such a password.
 * a proxy listed in ``trusted_proxies`` by its IPv4 address is trusted when the server gives it as an
   IPv4-mapped address (gunicorn bound to ``[::]``): its clients are throttled and logged each by its own
   address, not all as the proxy (where one client's failures locked every other out).
@@ -87,6 +87,14 @@ def test_such_logins_count_against_the_throttle(make_app):
 def test_verify_password_says_false_for_text_with_a_lone_surrogate(stored):
     assert canister.verify_password('\ud800', stored) is False
     assert canister.verify_password('wonder\udfffland', stored) is False
+
+
+@pytest.mark.parametrize('password', [123, 1.5, True, ['wonderland'], {'wonderland': 1}, b'wonderland'],
+                         ids=['int', 'float', 'bool', 'list', 'dict', 'bytes'])
+def test_verify_password_says_false_for_a_password_that_is_not_text(password):
+    """What an app that checks passwords itself gets from ``bottle.request.json['password']``: never a 500."""
+    assert canister.verify_password(password, USERS['alice']) is False
+    assert canister.verify_password(password, 'wonderland') is False
 
 
 # -- a trusted proxy seen through a server listening on [::] ----------------------------------
