@@ -7,7 +7,8 @@ refusal, never a 500.
   counts it against the throttle; ``verify_password`` says False for such a password.
 * a proxy listed in ``trusted_proxies`` by its IPv4 address is trusted when the server gives it as an
   IPv4-mapped address (gunicorn bound to ``[::]``): its clients are throttled and logged each by its own
-  address, not all as the proxy (where one client's failures locked every other out).
+  address, not all as the proxy (where one client's failures locked every other out), and its
+  X-Forwarded-Proto and -Host are believed (a same-origin POST through it was refused as foreign).
 """
 from __future__ import annotations
 
@@ -123,6 +124,21 @@ def test_a_trusted_proxy_given_as_an_ipv4_mapped_address_is_trusted(make_app, lo
     assert attempt('198.51.100.2', RIGHT) == 200  # another client of the proxy is not locked out
     log = read_log(log_dir)
     assert re.search(r' INFO     \[198\.51\.100\.2-', log) and 'X-Forwarded-For came from' not in log
+
+
+def test_the_public_origin_a_mapped_trusted_proxy_names_passes_csrf(make_app):
+    """Its X-Forwarded-Proto and -Host are believed: a same-origin POST from a browser without
+    Sec-Fetch-Site, through a TLS-terminating proxy, is the app's own (it was refused as foreign)."""
+    app = make_app(trusted_proxies='10.0.0.5')
+
+    @app.post('/items')
+    def items():
+        return 'made'
+
+    web = client(app, REMOTE_ADDR='::ffff:10.0.0.5', HTTP_X_FORWARDED_PROTO='https',
+                 HTTP_X_FORWARDED_HOST='app.example.com', HTTP_X_FORWARDED_FOR='198.51.100.3')
+    assert web.post('/items', headers={'Origin': 'https://app.example.com'}).text == 'made'
+    assert web.post('/items', headers={'Origin': 'https://evil.example'}, expect_errors=True).status_int == 403
 
 
 def test_a_mapped_trusted_proxy_in_the_forwarded_chain_is_skipped(make_app, log_dir):
