@@ -4898,19 +4898,21 @@ def verify_password(password: str, encoded: Union[str, bytes, None], scheme: Opt
     An empty password is never right, and nothing is right for no stored form (``None`` or empty:
     the ``users.get(name)`` of an unknown user), whatever the scheme: a login form that checks
     ``verify_password(password, users.get(name, ''))`` must not let in ``password=`` (as ``'' == ''``
-    would).  ``bytes`` are read as UTF-8 (a hash from ``bcrypt.hashpw``).  Under gevent's
-    monkey-patching the hash runs in gevent's thread pool, so the other greenlets run meanwhile.
+    would), nor is a password that is not text (a JSON number from a request) or has no UTF-8 form
+    (a lone surrogate).  A stored form in ``bytes`` is read as UTF-8 (a hash from ``bcrypt.hashpw``).
+    Under gevent's monkey-patching the hash runs in gevent's thread pool, so the other greenlets run
+    meanwhile.
     """
     if isinstance(encoded, (bytes, bytearray)):
         encoded = encoded.decode('utf-8', 'replace')
-    if not password or not encoded:
+    if not isinstance(password, str) or not password or not encoded:
         return False
     scheme = scheme or _hash_scheme(encoded) or 'clear'
-    secret = password.encode('utf-8')
     check = _PASSWORD_CHECKS.get(scheme)
     if check is None:
         return False
-    try:
+    try:  # (text with a lone surrogate, a JSON body's "\ud800", has no UTF-8: never right, as a ValueError)
+        secret = password.encode('utf-8')
         if _sleep_lets_others_run():
             return _check_in_gevent_pool(check, password, secret, encoded)
         return check(password, secret, encoded)
@@ -5856,8 +5858,11 @@ def log_in(username: Optional[str], password: Optional[str],
                                 'canister installed: app.install(canister.Canister()) first')
         raise CanisterError('canister.log_in is only available in a handler of a request canister serves, in the '
                             'thread that serves it (not at import time, in another thread, or after the response)')
+    # a name or password that is not text (a JSON number, list or object an unannotated parameter passed
+    # on as it came) is none: a login refused like an empty password, never a 500
     return typing.cast(bool, _route_plugin(context).authenticator.log_in_form(
-        context, username or '', password or '', users, context.environ, context.trusted))
+        context, username if isinstance(username, str) else '', password if isinstance(password, str) else '',
+        users, context.environ, context.trusted))
 
 
 #: On a handler ``require`` made: its check (``functools.wraps`` copies it onto wrappers made later).
@@ -6365,12 +6370,15 @@ class _Proxies:
 
     def is_trusted(self, address: str) -> bool:
         """True if ``address`` is one of the trusted proxies: in a listed network, or, with
-        ``unix``, one of the stand-ins servers give for a peer on a UNIX socket."""
+        ``unix``, one of the stand-ins servers give for a peer on a UNIX socket.  An IPv4-mapped
+        address (``::ffff:10.0.0.5``: what a server listening on ``[::]`` gives for an IPv4 peer,
+        gunicorn's ``--bind [::]:8000``) is the IPv4 address it holds."""
         known = self._cache.get(address)
         if known is None:
             try:
                 ip = ipaddress.ip_address(address)
-                known = any(ip in network for network in self.networks)
+                mapped = ip.ipv4_mapped if isinstance(ip, ipaddress.IPv6Address) else None
+                known = any(ip in network or (mapped is not None and mapped in network) for network in self.networks)
             except ValueError:
                 known = self.unix and address in _UNIX_PEERS
             if len(self._cache) < 4096:

@@ -424,7 +424,12 @@ class AppServer:
 
     @property
     def url(self):
-        return 'http://%s:%d' % (self.host, self.port)
+        return 'http://%s:%d' % (self._bracketed_host, self.port)
+
+    @property
+    def _bracketed_host(self):
+        """The host as a URL or a bind address writes it: an IPv6 address (``::``) in brackets."""
+        return '[%s]' % self.host if ':' in self.host else self.host
 
     @property
     def running(self):
@@ -437,7 +442,7 @@ class AppServer:
         return http.client.HTTPConnection(self.host, self.port, timeout=timeout)
 
     def command(self):
-        bind = 'unix:' + self.socket_path if self.socket_path else '%s:%d' % (self.host, self.port)
+        bind = 'unix:' + self.socket_path if self.socket_path else '%s:%d' % (self._bracketed_host, self.port)
         if self.server == 'gunicorn':
             return [sys.executable, '-m', 'gunicorn',
                     '--bind', bind,
