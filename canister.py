@@ -475,7 +475,7 @@ _LEVELS = {
 #: or ``session-id``.
 _SECRET_WORDS = (('passw', 'passphrase', 'passcode', 'pwd', 'secret', 'token', 'apikey', 'authoriz', 'credential',
                   'hmac', 'totp', 'sessid', 'session[-_]?id'),
-                 ('key', 'code', 'auth', 'sig', 'signature', 'pass', 'otp', 'pin', 'jwt', 'sid', 'session',
+                 ('key', 'code', 'auth', 'sig', 'signature', 'pass', 'pw', 'otp', 'pin', 'jwt', 'sid', 'session',
                   'verifier'))
 _SECRET_NAME = re.compile(r'(?i)%s|(?:^|[^a-z0-9]|(?-i:(?<=[a-z0-9])(?=[A-Z])))(?:%s)$'
                           % ('|'.join(_SECRET_WORDS[0]), '|'.join(_SECRET_WORDS[1])))

@@ -149,7 +149,8 @@ def test_a_400_for_an_ordinary_parameter_still_shows_the_value(make_app):
 @pytest.mark.parametrize('name', ['jwt', 'id_jwt', 'passphrase', 'key_passphrase', 'passcode', 'totp', 'totp_value',
                                   'hmac', 'hmac_digest', 'code_verifier', 'oauth_verifier', 'sid', 'x-sid', 'userSid',
                                   'session', 'user_session', 'sessid', 'PHPSESSID', 'JSESSIONID', 'sessionId',
-                                  'session_id', 'session-id', 'pin', 'card_pin', 'cardPin'])
+                                  'session_id', 'session-id', 'pin', 'card_pin', 'cardPin', 'pw', 'PW', 'user_pw',
+                                  'newPw'])
 def test_tokens_session_ids_one_time_codes_and_pins_are_written_as_stars(make_app, log_dir, name):
     app = echo_app(make_app)
     value = 'Qz7-hidden-value-%d' % abs(hash(name))
@@ -160,7 +161,7 @@ def test_tokens_session_ids_one_time_codes_and_pins_are_written_as_stars(make_ap
 
 
 @pytest.mark.parametrize('name', ['consider', 'inside', 'sessions', 'session_count', 'obsession', 'spin', 'pinned',
-                                  'opinion', 'hotpot', 'jwt_issuer', 'passenger'])
+                                  'opinion', 'hotpot', 'jwt_issuer', 'passenger', 'npw', 'pwa'])
 def test_words_that_only_hold_a_secret_word_are_logged_as_sent(make_app, log_dir, name):
     app = echo_app(make_app)
     client(app).get('/echo?%s=plain-value-7' % name)
