@@ -599,7 +599,7 @@ _TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
 # scheme://host[:port] as a browser sends it in Origin: a DNS name (or a `*.` wildcard before one),
 # an IPv4 address or a bracketed IPv6 address.
 _ORIGIN = re.compile(r'(?i)https?://(?:(?:\*\.)?[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)*'
-                     r'|\[[0-9a-f:.]+\])(?::[0-9]{1,5})?/?')
+                     r'|\[[0-9a-f:.]+\])(?::(?P<port>[0-9]{1,5}))?/?')
 # Whitespace then `;` or `#`: an inline comment, which Bottle's load_config keeps in the value.
 _INLINE_COMMENT = re.compile(r'\s[;#]')
 
@@ -620,9 +620,15 @@ def _as_origins(value: Any) -> Tuple[str, ...]:
         if item == '*':
             if len(items) > 1:
                 raise ValueError('* allows every origin and cannot be combined with others')
-        elif item.lower() != 'null' and not _ORIGIN.fullmatch(item):
-            raise ValueError('%r is not an origin: expected scheme://host[:port] with scheme http or '
-                             'https (the host may start with *.), null, or * alone' % item)
+        elif item.lower() != 'null':
+            match = _ORIGIN.fullmatch(item)
+            if not match:
+                raise ValueError('%r is not an origin: expected scheme://host[:port] with scheme http or '
+                                 'https (the host may start with *.), null, or * alone' % item)
+            port = match.group('port')
+            if port is not None and (port.startswith('0') or int(port) > 65535):
+                raise ValueError('%r: a browser never sends the port %s (it writes one from 1 to 65535, without '
+                                 'leading zeros)' % (item, port))
     return items
 
 

@@ -89,6 +89,9 @@ def test_valid_cors_origins_install(make_app, origins):
     ('ftp://files.example.com', "'ftp://files.example.com' is not an origin"),
     ('https://*.*.example.com', "'https://*.*.example.com' is not an origin"),
     ('https://example.com:port', "'https://example.com:port' is not an origin"),
+    ('https://example.com:0443', "'https://example.com:0443': a browser never sends the port 0443"),
+    ('http://localhost:0', "'http://localhost:0': a browser never sends the port 0 "),
+    ('http://localhost:99999', "'http://localhost:99999': a browser never sends the port 99999"),
 ])
 def test_every_cors_origin_is_checked(make_app, origins, bad):
     with pytest.raises(canister.ConfigError) as raised:
