@@ -621,15 +621,20 @@ def _as_origins(value: Any) -> Tuple[str, ...]:
             if len(items) > 1:
                 raise ValueError('* allows every origin and cannot be combined with others')
         elif item.lower() != 'null':
-            match = _ORIGIN.fullmatch(item)
-            if not match:
-                raise ValueError('%r is not an origin: expected scheme://host[:port] with scheme http or '
-                                 'https (the host may start with *.), null, or * alone' % item)
-            port = match.group('port')
-            if port is not None and (port.startswith('0') or int(port) > 65535):
-                raise ValueError('%r: a browser never sends the port %s (it writes one from 1 to 65535, without '
-                                 'leading zeros)' % (item, port))
+            _check_origin(item)
     return items
+
+
+def _check_origin(item: str) -> None:
+    """ValueError unless ``item`` is an origin a browser could send (or a ``*.`` pattern of them)."""
+    match = _ORIGIN.fullmatch(item)
+    if not match:
+        raise ValueError('%r is not an origin: expected scheme://host[:port] with scheme http or '
+                         'https (the host may start with *.), null, or * alone' % item)
+    port = match.group('port')
+    if port is not None and (port.startswith('0') or int(port) > 65535):
+        raise ValueError('%r: a browser never sends the port %s (it writes one from 1 to 65535, without '
+                         'leading zeros)' % (item, port))
 
 
 #: The values ``Referrer-Policy`` allows (a comma-separated list of them gives fallbacks).
