@@ -424,6 +424,22 @@ def _require(module: str) -> Any:
             % (module, _install_hint(module))) from error
 
 
+#: The oldest version of each optional package canister is tested with (pyproject.toml's floors).
+_OLDEST_TESTED: Dict[str, Tuple[str, Tuple[int, int]]] = {'jwt': ('PyJWT', (2, 12)), 'redis': ('redis', (4, 2))}
+
+
+def _untested_version(module: str, found: Any) -> Optional[str]:
+    """What to say at install when an optional package is older than canister is tested with (a
+    ``canister.py`` dropped beside an app meets whatever the machine has); None if it is not."""
+    name, oldest = _OLDEST_TESTED[module]
+    version = str(getattr(found, '__version__', ''))
+    match = re.match(r'(\d+)\.(\d+)', version)
+    if match is None or (int(match.group(1)), int(match.group(2))) >= oldest:
+        return None
+    return ('canister is tested with %s %d.%d or later, and this is %s %s: some of its fixes may be missing '
+            '(run %s)' % (name, oldest[0], oldest[1], name, version, _install_hint(module)))
+
+
 class StoreUnavailable(CanisterError):
     """The session store cannot be reached; the request answers 503."""
 
@@ -3384,6 +3400,8 @@ class RedisStore(SessionStore):
     def __init__(self, url: Optional[str] = None, prefix: str = 'canister:session:', timeout: float = 1.0,
                  client: Any = None, wait: int = 0, max_age: float = 0) -> None:
         redis = _require('redis')
+        #: What the install says of the redis package's version, if it is older than canister is tested with.
+        self.version_note = _untested_version('redis', redis)
         if (url is None) == (client is None):
             raise ConfigError('RedisStore takes either a url or a client')
         if not prefix:
@@ -3788,6 +3806,9 @@ class SessionManager:
         if store is not None and config['session_store'] != 'memory':
             self.warnings.append('canister.session_store = %s is not used: the store given as Canister(store=...) is'
                                  % _mask_urls(config['session_store']))
+        version_note = getattr(self.store, 'version_note', None)  # (RedisStore's)
+        if isinstance(version_note, str):
+            self.warnings.append(version_note)
         self._adopt_store_methods()
         self._set_up_cookie(config)
         self._set_up_expiry(config)
@@ -5276,6 +5297,10 @@ class JwtAuth:
 
     def __init__(self, config: Config, log: RequestLog) -> None:
         self.jwt = _require('jwt')
+        note = _untested_version('jwt', self.jwt)
+        if note:
+            log.write(logging.WARNING, '%s', note)
+            _warn_at_install(note)
         self.challenge = 'Bearer realm="%s"' % config['auth_realm'].replace('"', '')
         self.audience = config['auth_jwt_client_id'] or None
         self.issuer = config['auth_jwt_issuer'] or None

@@ -11,6 +11,7 @@ import re
 import subprocess
 import sys
 import textwrap
+import warnings
 
 import pytest
 
@@ -130,3 +131,37 @@ def test_keys_for_rs_es_ps_or_eddsa_without_cryptography_fail_at_install(tmp_pat
 def test_a_shared_secret_needs_no_cryptography(tmp_path):
     assert install(tmp_path, 'cryptography', auth_jwt_secret=SECRET) == 'installed'
     assert install(tmp_path / 'hs', 'cryptography', auth_jwt_secret=SECRET, auth_jwt_algorithms='HS256') == 'installed'
+
+
+# -- an optional package older than canister is tested with ------------------------------
+
+@pytest.mark.parametrize('version, warned', [('2.8.0', True), ('2.11.9', True), ('2.12.0', False), ('3.0', False)])
+def test_an_older_pyjwt_than_canister_is_tested_with_is_reported_at_install(
+        make_app, log_dir, monkeypatch, version, warned):
+    import jwt
+    import canister
+    monkeypatch.setattr(jwt, '__version__', version)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter('always')
+        make_app(auth_jwt_secret=SECRET, auth_jwt_encoding='clear', auth_jwt_client_id='my-app')
+    note = ("canister is tested with PyJWT 2.12 or later, and this is PyJWT %s: some of its fixes may be missing "
+            "(run pip install 'PyJWT[crypto]>=2.12'" % version)
+    shown = [str(warning.message) for warning in caught if issubclass(warning.category, canister.CanisterWarning)]
+    assert any(text.startswith(note) for text in shown) is warned, shown
+    assert (note in read_log(log_dir)) is warned
+
+
+@pytest.mark.parametrize('version, warned', [('4.1.4', True), ('4.2.0', False), ('5.0.1', False)])
+def test_an_older_redis_package_than_canister_is_tested_with_is_reported_at_install(
+        make_app, log_dir, monkeypatch, redis_server, version, warned):
+    import redis
+    import canister
+    monkeypatch.setattr(redis, '__version__', version)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter('always')
+        make_app(session_store=redis_server.url)
+    note = ("canister is tested with redis 4.2 or later, and this is redis %s: some of its fixes may be missing "
+            "(run pip install 'redis>=4.2'" % version)
+    shown = [str(warning.message) for warning in caught if issubclass(warning.category, canister.CanisterWarning)]
+    assert any(text.startswith(note) for text in shown) is warned, shown
+    assert (note in read_log(log_dir)) is warned
