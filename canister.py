@@ -59,6 +59,7 @@ import sys
 import tempfile
 import threading
 import time
+import traceback
 import types
 import typing
 import urllib.parse
@@ -1216,6 +1217,8 @@ class RequestLog:
         #: Canister writes lines (``log_level`` is not DISABLED); only then is a thread named after
         #: the client and session it serves, for the ``[...]`` part of its lines (``_RequestContext``).
         self.writes_lines = self.level <= logging.CRITICAL
+        #: Canister's ERROR lines, a handler's traceback with them, go to the process's stderr or stdout.
+        self.errors_on_stream = self.level <= logging.ERROR and config['log_path'] in ('stderr', 'stdout')
         #: The name of each level canister writes at, as the logging module says it (``%(levelname)s``).
         self._level_names = {level: logging.getLevelName(level) for level in _LEVELS.values()}
         #: Days of log files this app keeps (the sink keeps the most any app sharing it asked for).
@@ -6614,6 +6617,29 @@ class _EarlyChecks:
         return self.cors.preflight_response(context.environ, context.origin or '', self.router)
 
 
+class _WithoutBottlesTraceback:
+    """A request's ``wsgi.errors`` once canister logged its handler's exception to the process's stderr
+    or stdout: Bottle (with ``catchall``, its default) then writes the same traceback there as raw
+    lines, most often into the same stream, which would break a stream of JSON lines apart.  That
+    write (the traceback of the exception being handled, as ``traceback.format_exc`` gives it) is
+    left out; anything else reaches the server's stream."""
+
+    def __init__(self, stream: Any) -> None:
+        self.stream = stream
+
+    def write(self, text: Any) -> Any:
+        if isinstance(text, str) and text.startswith('Traceback') and text == traceback.format_exc():
+            return None
+        return self.stream.write(text)
+
+    def writelines(self, lines: Iterable[Any]) -> None:
+        for line in lines:
+            self.write(line)
+
+    def __getattr__(self, name: str) -> Any:  # flush, and whatever else the server's stream has
+        return getattr(self.stream, name)
+
+
 class _RequestContext(SessionState):
     """Everything canister knows about the request a thread is serving, and its response's last step.
 
@@ -6728,6 +6754,16 @@ class _RequestContext(SessionState):
         if self.thread is not None:
             self.thread.name = self.outer_thread_name
         _local.context = self.outer
+
+    def handler_failed(self, log: RequestLog) -> None:
+        """The route wrapper logged the handler's exception to ``log``, with its traceback: not again
+        at the end; and where that log is the process's stderr or stdout, Bottle's own copy of the
+        traceback stays out of the server's stream (``_WithoutBottlesTraceback``)."""
+        self.error_logged = True
+        if log.errors_on_stream:
+            errors = self.environ.get('wsgi.errors')
+            if errors is not None and type(errors) is not _WithoutBottlesTraceback:
+                self.environ['wsgi.errors'] = _WithoutBottlesTraceback(errors)
 
     def failed(self) -> None:
         """An exception escaped the request: log it (unless the route wrapper did) and count a 500."""
@@ -7079,7 +7115,7 @@ class Canister:
                 raise
             except Exception:  # Bottle answers its 500 and logs nothing: log it here, with its traceback
                 log.write(logging.ERROR, 'Unhandled exception in %s (before the handler ran)', what, exc_info=True)
-                context.error_logged = True
+                context.handler_failed(log)
                 raise
             try:
                 result = callback(*args, **url_args)
@@ -7089,7 +7125,7 @@ class Canister:
                 raise self._unavailable_response(error) from None
             except Exception:
                 log.write(logging.ERROR, 'Unhandled exception in %s', what, exc_info=True)
-                context.error_logged = True
+                context.handler_failed(log)
                 raise
             if type(result) is types.GeneratorType:
                 return _StreamedBody(result, context, what)

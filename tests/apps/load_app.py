@@ -4,6 +4,7 @@ Configured by environment variables:
   CANISTER_SESSION_STORE    session store URL (memory, sqlite:////abs.db, redis://h:p/db)
   CANISTER_LOG_PATH         canister's log directory (or stderr/stdout; default stderr)
   CANISTER_LOG_LEVEL        canister's log level (default INFO)
+  CANISTER_LOG_FORMAT       canister's log format (default text)
   CANISTER_SESSION_TIMEOUT  canister.session_timeout (default: canister's)
   CANISTER_SESSION_MAX      canister.session_max (default: canister's)
 

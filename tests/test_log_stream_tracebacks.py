@@ -1,0 +1,54 @@
+"""A handler's exception, logged by canister to the process's stderr: the server's stream holds it once.
+
+Bottle (``catchall``, its default) writes the traceback of a handler's exception to the request's
+``wsgi.errors`` as raw lines, which waitress and gunicorn send to the same stderr.  Canister has
+logged it already, with its traceback (in JSON, one object per line), so Bottle's copy is left out:
+a log collector reading JSON lines from the stream gets only objects.  Real servers (waitress and
+gunicorn serving tests/apps/load_app.py, whose ``/boom`` raises), real HTTP.
+"""
+import json
+
+import pytest
+
+from servers import AppServer
+from session_kit import Browser
+
+
+def boom_output(server, log_format):
+    """The server's whole stderr and stdout after one ``GET /boom`` (a 500), and that answer."""
+    app_server = AppServer('load_app:app', server=server,
+                           env={'CANISTER_LOG_PATH': 'stderr', 'CANISTER_LOG_FORMAT': log_format}).start()
+    try:
+        answer = Browser(app_server.url).get('/boom?name=x')
+        app_server.stop()
+        return app_server.output(), answer
+    finally:
+        app_server.cleanup()
+
+
+def raw_traceback_lines(output):
+    return [line for line in output.splitlines()
+            if line.startswith(('Traceback (most recent call last)', '  File "', 'RuntimeError: boom'))]
+
+
+@pytest.mark.parametrize('server', ['waitress', 'gunicorn'])
+def test_a_handlers_exception_leaves_a_json_stream_one_object_per_line(server):
+    output, answer = boom_output(server, 'json')
+
+    assert answer.status == 500
+    assert raw_traceback_lines(output) == [], output
+    entries = [json.loads(line) for line in output.splitlines() if line.startswith('{')]
+    errors = [entry for entry in entries if entry['message'] == 'Unhandled exception in GET /boom']
+    assert len(errors) == 1, output
+    assert errors[0]['level'] == 'ERROR'
+    assert 'RuntimeError: boom after touching the session' in errors[0]['traceback']
+
+
+@pytest.mark.parametrize('server', ['waitress', 'gunicorn'])
+def test_a_handlers_exception_is_in_a_text_stream_once_with_its_lines_indented(server):
+    output, answer = boom_output(server, 'text')
+
+    assert answer.status == 500
+    assert raw_traceback_lines(output) == [], output
+    assert output.count('Unhandled exception in GET /boom') == 1, output
+    assert output.count('  RuntimeError: boom after touching the session') == 1, output
