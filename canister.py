@@ -7091,6 +7091,9 @@ class Canister:
                       'route decorator of %s, where it guards nothing: canister applies it here, but put it '
                       'below the route decorator', what, getattr(_innermost(route.callback), '__name__', '?'))
             callback = _guarded_by(callback, late)
+        # the route's guards, asked first when its parameters do not bind: a client they refuse
+        # gets their 401 or 403, not a 400 that describes the parameters of a route closed to it
+        guards = _checks_run(route.callback)[0] + late
 
         def canister_route(*args: Any, **url_args: Any) -> Any:
             context = _local.context
@@ -7108,6 +7111,8 @@ class Canister:
                     try:
                         url_args = bind(url_args)
                     except BadRequest as error:
+                        for check in guards:
+                            check()
                         message = 'Bad request: %s' % error if error.status == 400 else str(error)
                         log.write(logging.WARNING, '%s', message)
                         raise _error_response(error.status, message) from None

@@ -118,3 +118,56 @@ def test_a_page_scripts_401_keeps_the_bearer_challenge_without_the_basic_one(mak
     app = both_schemes_app(make_app, lambda user: True, [])
     answer = client(app).delete('/items/1', headers={'Sec-Fetch-Mode': 'cors'}, status=401)
     assert answer.headers.getall('WWW-Authenticate') == ['Bearer realm="canister"']
+
+
+def guarded_form_app(make_app):
+    """POST /items (name: str, price: int) behind require_user, and GET /admin (month: int) behind
+    require(user == 'root'), with Basic users alice and root."""
+    app = make_app(auth_basic_username='alice', auth_basic_password='wonderland')
+
+    @app.post('/items')
+    @canister.require_user
+    def create(name: str, price: int):
+        return {'name': name, 'price': price}
+
+    @app.get('/admin')
+    @canister.require(lambda user: user == 'root', 'admins only')
+    def admin(month: int):
+        return {'month': month}
+
+    return app
+
+
+@pytest.mark.parametrize('body', [{}, {'name': 'tea', 'price': 'cheap'}], ids=['missing', 'unconvertible'])
+def test_require_user_answers_401_to_nobody_even_when_the_parameters_are_wrong(make_app, log_dir, body):
+    web = client(guarded_form_app(make_app))
+    answer = web.post_json('/items', body, headers={'Accept': 'application/json'}, status=401)
+    assert answer.json == {'error': 'Unauthorized', 'message': 'Authentication required'}
+    assert answer.headers.getall('WWW-Authenticate') == ['Basic realm="canister", charset="UTF-8"']
+    assert "parameter 'name'" not in read_log(log_dir) and "parameter 'price'" not in read_log(log_dir)
+
+
+def test_require_answers_its_403_before_the_400_of_a_missing_parameter(make_app):
+    web = client(guarded_form_app(make_app))
+    headers = {'Authorization': basic('alice', 'wonderland')}
+    assert web.get('/admin', headers=headers, status=403).text == 'admins only\n'
+    assert web.get('/admin', status=401).text == 'Authentication required\n'
+
+
+def test_a_user_the_guard_lets_in_still_gets_the_400_that_names_the_parameter(make_app):
+    web = client(guarded_form_app(make_app))
+    headers = {'Authorization': basic('alice', 'wonderland')}
+    answer = web.post_json('/items', {'name': 'tea'}, headers=headers, status=400)
+    assert answer.text == "Bad request: missing parameter 'price'\n"
+    assert web.post_json('/items', {'name': 'tea', 'price': 3}, headers=headers).json == {'name': 'tea', 'price': 3}
+
+
+def test_a_guard_written_above_the_route_decorator_also_answers_401_before_the_400(make_app):
+    app = make_app()
+
+    @canister.require_user
+    @app.get('/report')
+    def report(month: int):
+        return {'month': month}
+
+    assert client(app).get('/report', status=401).text == 'Authentication required\n'
