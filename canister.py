@@ -4715,7 +4715,8 @@ class _OutsideData(Dict[str, Any]):
     def _refuse(self, *args: Any, **kwargs: Any) -> Any:
         raise CanisterError(_OUTSIDE)
 
-    __setitem__ = __delitem__ = update = setdefault = pop = popitem = clear = _refuse
+    # (``|=`` too: dict's own merges in place without calling ``update``)
+    __setitem__ = __delitem__ = update = setdefault = pop = popitem = clear = __ior__ = _refuse
 
 
 _OUTSIDE_DATA = _OutsideData()

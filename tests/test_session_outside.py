@@ -14,6 +14,11 @@ CHANGES = {
     'sid': lambda: session.sid,
     'data item': lambda: session.data.__setitem__('x', 1),
     'data update': lambda: session.data.update(x=1),
+    'data merged in place': lambda: session.data.__ior__({'x': 1}),  # what `data = session.data; data |= {...}` calls
+    'data setdefault': lambda: session.data.setdefault('cart', []).append(1),
+    'data pop': lambda: session.data.pop('x', None),
+    'data delete': lambda: session.data.__delitem__('x'),
+    'data clear': lambda: session.data.clear(),
     'data': lambda: setattr(session, 'data', {'x': 1}),
     'user': lambda: setattr(session, 'user', 'admin'),
     'invalidate': lambda: session.invalidate(),
@@ -32,6 +37,16 @@ def test_reading_the_session_where_no_request_is_served_gives_nothing():
 def test_a_change_where_no_request_is_served_raises_saying_why(change):
     with pytest.raises(canister.CanisterError, match='only available while canister serves a request'):
         CHANGES[change]()
+    assert session.data == {}  # nothing kept for the next reader either
+
+
+def test_merging_into_the_data_where_no_request_is_served_raises_and_keeps_nothing():
+    data = session.data
+    with pytest.raises(canister.CanisterError, match='only available while canister serves a request'):
+        data |= {'x': 1}
+    with pytest.raises(canister.CanisterError, match='only available while canister serves a request'):
+        session.data |= {'y': 1}
+    assert session.data == {} and dict(session.data) == {}
 
 
 def test_a_thread_started_by_a_handler_is_told_its_change_would_be_lost(make_app):
