@@ -1889,6 +1889,36 @@ def _bound_keywords(callback: Callable[..., Any]) -> typing.FrozenSet[str]:
     return frozenset(inner.keywords) if isinstance(inner, functools.partial) else frozenset()
 
 
+def _function_under(callback: Callable[..., Any]) -> Any:
+    """The function a call of ``callback`` runs in the end: under wrappers, partials, bound
+    methods and callable objects (at most 100 deep)."""
+    inner = callback
+    for _ in range(100):
+        inner = inspect.unwrap(inner)
+        if isinstance(inner, functools.partial):
+            inner = inner.func
+        elif inspect.ismethod(inner):
+            inner = inner.__func__
+        elif not inspect.isroutine(inner) and not isinstance(inner, type) and callable(inner):
+            inner = type(inner).__call__
+        else:
+            break
+    return inner
+
+
+def _filled_by_the_call(callback: Callable[..., Any]) -> typing.FrozenSet[str]:
+    """The parameters of the function under ``callback`` that calling it fills already, so that
+    its signature leaves them out: ``self`` of a bound method or a callable object, ``cls`` of a
+    class method, a ``functools.partial``'s positional arguments.  A client's key of such a name
+    must not reach ``**kwargs``, where it would be a second value for it (a ``TypeError``)."""
+    try:
+        own, seen = inspect.signature(_function_under(callback)).parameters, inspect.signature(callback).parameters
+    except (TypeError, ValueError):
+        return frozenset()
+    fixed = (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD)
+    return frozenset(name for name, parameter in own.items() if parameter.kind not in fixed and name not in seen)
+
+
 class ParameterBinder:
     """Fills a handler's parameters from the request: URL args, then body, then query.
 
@@ -1928,6 +1958,8 @@ class ParameterBinder:
                 if parameter.kind is parameter.POSITIONAL_ONLY:
                     self.positional.append((parameter.name, parameter.default))
         self.names = frozenset(param.name for param in self.params) | self.injected
+        if self.takes_extra:  # (never among the extras either)
+            self.names |= _filled_by_the_call(callback)
         #: Every parameter is a text from the query or the body: a GET binds on a short path.
         self.texts_only = self._takes_texts_only()
 

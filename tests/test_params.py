@@ -891,6 +891,41 @@ def test_extra_kwargs_are_decoded_as_utf8(make_app):
     assert json.loads(client(app).get('/?city=Z%C3%BCrich').text) == {'city': 'Zürich'}
 
 
+class ItemViews:
+    """Handlers as methods, as a class-based app routes them."""
+
+    def search(self, q: str = '', **filters):
+        return {'q': q, 'filters': filters}
+
+    @classmethod
+    def listing(cls, **filters):
+        return {'filters': filters}
+
+    def __call__(self, **filters):
+        return {'filters': filters}
+
+
+def listing_of(shop, page, **filters):
+    return {'shop': shop, 'page': page, 'filters': filters}
+
+
+@pytest.mark.parametrize('path, callback, expected', [
+    ('/search?self=x&colour=red', ItemViews().search, {'q': '', 'filters': {'colour': 'red'}}),
+    ('/search?cls=x&colour=red', ItemViews.listing, {'filters': {'colour': 'red'}}),
+    ('/search?self=x&colour=red', ItemViews(), {'filters': {'colour': 'red'}}),
+    ('/search?shop=evil&page=2&colour=red', functools.partial(listing_of, 'tea'),
+     {'shop': 'tea', 'page': '2', 'filters': {'colour': 'red'}}),
+], ids=['method', 'classmethod', 'callable-object', 'partial-positional'])
+def test_a_key_naming_what_the_call_fills_itself_stays_out_of_kwargs(make_app, path, callback, expected):
+    """``self`` of a method, ``cls``, a partial's positional argument: passed in ``**kwargs`` too, each
+    would be a second value for it, a TypeError and a 500 that any client could cause."""
+    app = make_app()
+    app.route('/search', ['GET', 'POST'], callback=callback)
+    web = client(app)
+    assert web.get(path).json == expected
+    assert web.post_json('/search', dict(pair.split('=') for pair in path.split('?')[1].split('&'))).json == expected
+
+
 def test_a_route_skipping_canister_by_name_gets_no_unpacking(make_app):
     app = make_app()
 
