@@ -39,6 +39,7 @@ import collections.abc
 import datetime
 import decimal
 import difflib
+import enum
 import functools
 import getpass
 import hashlib
@@ -1384,6 +1385,22 @@ def _other_converter(kind: Any) -> Callable[[Any], Any]:
     return convert
 
 
+def _enum_converter(kind: Any) -> Callable[[Any], Any]:
+    """An ``enum.Enum``: the member of the value as sent, or of the text of its value, since a query,
+    a form or a URL holds text only (``?priority=2`` gives ``Priority.HIGH`` of an ``IntEnum``)."""
+    by_text = {str(member.value): member for member in kind}
+    call = _other_converter(kind)
+
+    def convert(value: Any) -> Any:
+        try:
+            return call(value)
+        except ValueError:
+            if isinstance(value, str) and value in by_text:
+                return by_text[value]
+            raise
+    return convert
+
+
 def _bytes_converter(kind: Any) -> Callable[[Any], Any]:
     """``bytes`` or ``bytearray`` of the text as UTF-8.  Not of a JSON number, which the class
     would take as a size: a 20-byte body would ask for gigabytes."""
@@ -1623,6 +1640,8 @@ def _converter(kind: Any, from_json: bool = False) -> Optional[Callable[[Any], A
         kind = origin
     if inspect.isabstract(kind):  # Mapping[str, int], an abstract class of the app's: nothing to call
         raise _Unconvertible('%s is an abstract class' % _type_name(kind))
+    if isinstance(kind, enum.EnumMeta):
+        return _enum_converter(kind)
     return _CONVERTERS.get(kind) or _other_converter(kind)
 
 

@@ -1,4 +1,5 @@
 """Handler parameters filled from the URL, query string, form or JSON body, by annotation."""
+import enum
 import functools
 import json
 import sys
@@ -1034,6 +1035,36 @@ def test_the_keywords_a_partial_binds_are_not_taken_from_the_request(make_app):
     assert web.get('/show?key=1&db=x').text == 'row 1'
     response = web.get('/dash?role=admin', status=400)
     assert 'item' in response.text and 'role' not in response.text
+
+
+class Priority(enum.IntEnum):
+    LOW = 1
+    HIGH = 2
+
+
+class Size(enum.Enum):
+    SMALL = 0.5
+    LARGE = 2.0
+
+
+def test_an_enum_of_numbers_takes_its_values_from_the_query_the_form_and_the_url(make_app):
+    """A query or a form holds text only: the member whose value that text writes (``Priority(2)``
+    for ``?priority=2``), as from a JSON number."""
+    app = make_app()
+
+    @app.route('/tasks/<priority>', ['GET', 'POST'])
+    def tasks(priority: Priority, size: Size = Size.SMALL, also: List[Priority] = ()):
+        return {'priority': priority.name, 'size': size.name, 'also': [item.name for item in also]}
+
+    web = client(app)
+    expected = {'priority': 'HIGH', 'size': 'LARGE', 'also': ['LOW', 'HIGH']}
+    assert web.get('/tasks/2?size=2.0&also=1&also=2').json == expected
+    assert web.post('/tasks/2', {'size': '2.0', 'also': ['1', '2']}).json == expected
+    assert web.post_json('/tasks/2', {'size': 2.0, 'also': [1, 2]}).json == expected
+    assert web.get('/tasks/1').json == {'priority': 'LOW', 'size': 'SMALL', 'also': []}
+    refused = web.get('/tasks/3', status=400)
+    assert refused.text == "Bad request: parameter 'priority' must be a valid Priority, got '3'\n"
+    assert web.get('/tasks/HIGH', status=400).text.startswith("Bad request: parameter 'priority' must be")
 
 
 def test_a_newtype_converts_as_its_type_and_object_takes_any_value(make_app):
