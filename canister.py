@@ -4847,6 +4847,16 @@ class Session:
     def __setitem__(self, key: Any, value: Any) -> None:
         raise TypeError("canister's session is not a dict: write session.data[%r] = ..." % (key,))
 
+    def __delitem__(self, key: Any) -> None:
+        raise TypeError("canister's session is not a dict: write del session.data[%r]" % (key,))
+
+    def __contains__(self, key: Any) -> bool:  # (else ``in`` would try session[0], and say so)
+        raise TypeError("canister's session is not a dict: its values are in session.data (%r in session.data)"
+                        % (key,))
+
+    def __iter__(self) -> typing.Iterator[Any]:
+        raise TypeError("canister's session is not a dict: its values are in session.data")
+
     def __repr__(self) -> str:
         state = _local.context
         if state is None:
@@ -4854,6 +4864,19 @@ class Session:
         return '<canister session %s user=%r data=%r>' % (
             (state.sid or '-')[:6], state.user, state.data)
 
+
+def _not_a_dict(name: str) -> Callable[..., Any]:
+    """A dict method called on ``session`` itself, a Flask habit (``session.get('cart')``): it says
+    where the values are."""
+    def refuse(self: Session, *args: Any, **kwargs: Any) -> Any:
+        raise TypeError("canister's session is not a dict: its values are in session.data (session.data.%s)" % name)
+    refuse.__name__ = name
+    return refuse
+
+
+for _name in ('get', 'pop', 'setdefault', 'update', 'clear', 'keys', 'values', 'items', 'copy', 'popitem'):
+    setattr(Session, _name, _not_a_dict(_name))
+del _name
 
 #: The current request's session (thread local, like ``bottle.request``).
 session = Session()

@@ -86,3 +86,28 @@ def test_a_flask_habit_of_indexing_the_session_says_where_the_values_are(make_ap
 
     assert client(app).get('/').text == ("canister's session is not a dict: its values are session.data['cart']|"
                                          "canister's session is not a dict: write session.data['cart'] = ...")
+
+
+def test_the_other_flask_habits_with_the_session_say_where_the_values_are(make_app):
+    """``'cart' in session``, ``del session['cart']``, ``session.get('cart')``: each error names what the
+    handler wrote and points at ``session.data``, never at an index the handler did not write."""
+    app = make_app()
+
+    @app.get('/')
+    def index():
+        said = []
+        for attempt in (lambda: 'cart' in session, lambda: session.__delitem__('cart'), lambda: list(session),
+                        lambda: session.get('cart'), lambda: session.pop('cart', None)):
+            try:
+                attempt()
+            except TypeError as error:
+                said.append('%s: %s' % (type(error).__name__, error))
+        return '\n'.join(said)
+
+    assert client(app).get('/').text.splitlines() == [
+        "TypeError: canister's session is not a dict: its values are in session.data ('cart' in session.data)",
+        "TypeError: canister's session is not a dict: write del session.data['cart']",
+        "TypeError: canister's session is not a dict: its values are in session.data",
+        "TypeError: canister's session is not a dict: its values are in session.data (session.data.get)",
+        "TypeError: canister's session is not a dict: its values are in session.data (session.data.pop)",
+    ]
