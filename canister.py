@@ -7264,6 +7264,9 @@ class Canister:
             route = context.environ.get('bottle.route')
             if route is not None and route.app is self.app:
                 return context.manager
+        if self.app is None:  # (its store is made at install, and closed at uninstall)
+            raise CanisterError('canister: end_sessions and sessions_of need the plugin installed on an app '
+                                '(app.install(plugin) first)')
         return self.sessions
 
     # -- per request -------------------------------------------------------

@@ -437,6 +437,18 @@ def test_end_sessions_from_a_script_ends_every_session_of_that_user_and_no_other
     assert plugin.end_sessions('alice') == 0
 
 
+@pytest.mark.parametrize('when', ['before install', 'after uninstall'])
+def test_end_sessions_and_sessions_of_of_a_plugin_not_installed_say_to_install_it(when):
+    plugin = canister.Canister(log_path='stderr', log_level='DISABLED')
+    if when == 'after uninstall':
+        app = bottle.Bottle()
+        app.install(plugin)
+        app.uninstall(plugin)
+    for call in (plugin.end_sessions, plugin.sessions_of):
+        with pytest.raises(canister.CanisterError, match=r'need the plugin installed on an app \(app.install'):
+            call('alice')
+
+
 def test_end_sessions_in_a_request_ends_every_session_of_that_user(make_app, store_url):
     app = feature_app(make_app, session_store=store_url)
     web = Web(app)
