@@ -3652,8 +3652,13 @@ class RedisStore(SessionStore):
         return None
 
     def close(self) -> None:
+        """Close the client's connections, those to the sentinels too (the client's ``close`` leaves
+        them open: a socket per sentinel asked, for as long as the store object lives)."""
         if self._client is not None:
             self._client.close()
+            manager = getattr(getattr(self._client, 'connection_pool', None), 'sentinel_manager', None)
+            for sentinel in getattr(manager, 'sentinels', ()):
+                sentinel.close()
 
 
 def _sqlite_path(url: str) -> str:

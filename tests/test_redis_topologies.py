@@ -12,6 +12,8 @@ SIGKILLed: 503s in bounded time, recovery with no restart, and the sessions lost
 from __future__ import annotations
 
 import contextlib
+import gc
+import os
 import re
 import threading
 import time
@@ -20,6 +22,7 @@ import pytest
 
 import canister
 from canister import session
+import helpers
 from helpers import read_log
 from redis_topologies import ClusterSetup, FailoverLoad, SentinelSetup, TlsRedis, command_calls
 from servers import AppServer
@@ -296,6 +299,40 @@ def test_a_client_the_app_built_itself_stores_the_sessions(make_app, serve, depl
     assert [browser.get('/count').json()['counter'] for _ in range(3)] == [0, 1, 2]
     keys = sweep(setup, name, prefix)
     assert any(browser.sid in key for key in keys), keys
+
+
+def connections_to(setup):
+    """The sockets of this process connected to a node of ``setup`` (servers and sentinels), by inode."""
+    ports = {node.port for node in setup.nodes}
+    ours = set()
+    for fd in os.listdir('/proc/self/fd'):
+        try:
+            target = os.readlink('/proc/self/fd/' + fd)
+        except OSError:
+            continue
+        if target.startswith('socket:['):
+            ours.add(target[len('socket:['):-1])
+    found = set()
+    for table in ('/proc/self/net/tcp', '/proc/self/net/tcp6'):
+        with open(table) as lines:
+            for line in list(lines)[1:]:
+                fields = line.split()
+                if fields[9] in ours and int(fields[2].rpartition(':')[2], 16) in ports:
+                    found.add(fields[9])
+    return found
+
+
+def test_uninstall_closes_every_connection_the_store_opened(make_app, deployment, prefix):
+    name, setup, url = deployment
+    gc.collect()  # (what earlier tests left is not counted)
+    before = connections_to(setup)
+    app = topology_app(make_app, url, session_redis_prefix=prefix)
+    web = helpers.client(app)
+    assert [web.get('/count').json['counter'] for _ in range(3)] == [0, 1, 2]
+    assert connections_to(setup) - before  # the store talked to the deployment
+    app.uninstall(app.plugin)
+    # The plugin object is still referenced (app.plugin): nothing is left to the garbage collector.
+    assert connections_to(setup) - before == set()
 
 
 # --------------------------------------------------------------------------
