@@ -3649,7 +3649,32 @@ class RedisStore(SessionStore):
                 raise ConfigError('canister.session_store: Redis refused the credentials: %s (check the user '
                                   'name and password of the URL, or of the client given as store)' % text) from None
             return text
+        self.wait_note = self._replicas_short()
         return None
+
+    #: What the install says when a master has fewer replicas than ``wait`` (set by ``check``).
+    wait_note: Optional[str] = None
+
+    def _replicas_short(self) -> Optional[str]:
+        """With ``wait``: what is wrong if a master has fewer replicas connected than ``wait`` (every
+        save would answer 503); None when each has enough, or INFO is not allowed (an ACL)."""
+        if not self.wait:
+            return None
+        try:
+            if self._cluster:
+                answers = self.client.info('replication', target_nodes=self.client.PRIMARIES)
+                infos = [answers] if 'role' in answers else list(answers.values())
+            else:
+                infos = [self.client.info('replication')]
+        except self._errors:
+            return None
+        fewest = min(int(info.get('connected_slaves', 0)) for info in infos)
+        if fewest >= self.wait:
+            return None
+        return ('canister.session_redis_wait = %d, but %s has %d replica(s) connected: every save answers 503 '
+                '(the session is saved, but not confirmed by %d replica(s)) until enough replicas connect; '
+                'set session_redis_wait to at most the replicas each master keeps'
+                % (self.wait, 'a master' if self._cluster else 'the master', fewest, self.wait))
 
     def close(self) -> None:
         """Close the client's connections, those to the sentinels too (the client's ``close`` leaves
@@ -7048,6 +7073,9 @@ class Canister:
         if problem:
             notes.append('The session store is unreachable for now (%s); requests that need a session '
                          'answer 503 until it is back' % _mask_urls(problem))
+        wait_note = getattr(self.sessions.store, 'wait_note', None)  # (RedisStore's, once checked)
+        if isinstance(wait_note, str):
+            notes.append(wait_note)
         for note in notes:  # in the log, and on the terminal at the app's install line
             self.log.write(logging.WARNING, '%s', note)
             _warn_at_install(note)

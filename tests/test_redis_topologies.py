@@ -17,13 +17,14 @@ import os
 import re
 import threading
 import time
+import warnings
 
 import pytest
 
 import canister
 from canister import session
 import helpers
-from helpers import read_log
+from helpers import counter_app, read_log, warning_lines
 from redis_topologies import ClusterSetup, FailoverLoad, SentinelSetup, TlsRedis, command_calls
 from servers import AppServer
 from session_kit import Browser, add_session_routes, plugin_of, run_threads
@@ -333,6 +334,38 @@ def test_uninstall_closes_every_connection_the_store_opened(make_app, deployment
     app.uninstall(app.plugin)
     # The plugin object is still referenced (app.plugin): nothing is left to the garbage collector.
     assert connections_to(setup) - before == set()
+
+
+def test_session_redis_wait_above_the_replicas_of_a_plain_server_is_a_warning_at_install(
+        make_app, redis_server, log_dir):
+    with pytest.warns(canister.CanisterWarning, match='session_redis_wait = 1, but the master has 0 replica'):
+        app = counter_app(make_app, session_store=redis_server.url, session_redis_wait=1)
+    assert [line for line in warning_lines(log_dir) if 'every save answers 503' in line]
+    helpers.client(app).get('/', status=503)  # as the warning says
+
+
+def test_session_redis_wait_is_not_checked_where_an_acl_refuses_info(make_app, redis_server, log_dir):
+    import redis
+    admin = redis.Redis(port=redis_server.port)
+    admin.execute_command('ACL', 'SETUSER', 'app', 'on', '>app-pw', '~*', '+@all', '-info')
+    admin.close()
+    url = 'redis://app:app-pw@127.0.0.1:%d/0' % redis_server.port
+    with warnings.catch_warnings():
+        warnings.simplefilter('error', canister.CanisterWarning)
+        make_app(session_store=url, session_redis_wait=1)  # installs, says nothing
+    assert warning_lines(log_dir) == []
+
+
+@pytest.mark.parametrize('name', ['sentinel', 'cluster'])
+def test_session_redis_wait_is_a_warning_at_install_only_above_the_replicas_each_master_has(
+        make_app, request, name, log_dir):
+    setup = request.getfixturevalue(name)  # one replica per master
+    with warnings.catch_warnings():
+        warnings.simplefilter('error', canister.CanisterWarning)
+        make_app(session_store=setup.url, session_redis_wait=1)
+    with pytest.warns(canister.CanisterWarning, match='session_redis_wait = 2, but .* has 1 replica'):
+        make_app(session_store=setup.url, session_redis_wait=2)
+    assert len([line for line in warning_lines(log_dir) if 'session_redis_wait' in line]) == 1
 
 
 # --------------------------------------------------------------------------
