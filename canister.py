@@ -2815,6 +2815,10 @@ class _SQLiteFile:
     BUSY_TIMEOUT = 5.0
     #: The longest pause of ``run`` between two tries on a file another connection holds (under gevent).
     LONGEST_PAUSE = 0.05
+    #: Bytes of ``-wal`` (or rollback journal) left on disk after a checkpoint (``journal_size_limit``):
+    #: a -wal that a long reader (a backup) or a busy moment let grow is cut back to this, not kept
+    #: at its largest size for good.
+    JOURNAL_KEPT = 16 * 1024 * 1024
 
     def __init__(self, path: str, set_up: Callable[[sqlite3.Connection], None]) -> None:
         self.path = os.path.abspath(path)  # (never ':memory:', which SQLiteStore refuses)
@@ -2975,6 +2979,7 @@ class _SQLiteFile:
         held = _SQLiteConnection(connection, (named.st_ino, named.st_dev))
         try:
             connection.execute('PRAGMA synchronous=NORMAL')
+            connection.execute('PRAGMA journal_size_limit=%d' % self.JOURNAL_KEPT)
         except BaseException:
             self._release(held)
             raise
