@@ -1025,8 +1025,9 @@ class _LogSink:
         self._delete_old(day)
 
     def _delete_old(self, today: str) -> None:
-        cutoff = time.strftime('%Y-%m-%d', time.localtime(time.mktime(time.strptime(today, '%Y-%m-%d'))
-                                                          - self.days * 86400))
+        """Delete the files more than ``days`` days older than ``today``, counted in calendar days
+        (not in 86,400 seconds: a day of a daylight saving change has 23 or 25 hours)."""
+        cutoff = (datetime.date.fromisoformat(today) - datetime.timedelta(days=self.days)).isoformat()
         for name in os.listdir(self.path):
             match = _LOG_FILE.match(name)
             if match and match.group(1) < cutoff:

@@ -130,6 +130,30 @@ def test_log_days_keeps_everything_younger(make_app, log_dir):
     assert (log_dir / ('log.' + today(-20))).exists()
 
 
+@pytest.mark.parametrize('day, kept, deleted', [
+    ((2026, 4, 10), 'log.2026-03-11', 'log.2026-03-10'),   # 30 days back run over the spring change (a 23-hour day)
+    ((2026, 11, 10), 'log.2026-10-11', 'log.2026-10-10'),  # and over the autumn one (a 25-hour day)
+])
+def test_log_days_counts_calendar_days_across_a_daylight_saving_change(make_app, log_dir, monkeypatch,
+                                                                        day, kept, deleted):
+    app = make_app(log_days=30)
+    app.route('/', callback=lambda: 'ok')
+    for name in (kept, deleted):
+        (log_dir / name).write_text('old line\n')
+    monkeypatch.setenv('TZ', 'Europe/Berlin')
+    time.tzset()
+    try:
+        noon = time.mktime(day + (12, 0, 0, 0, 0, -1))
+        monkeypatch.setattr(time, 'time', lambda: noon)  # a line of that day: its file is opened, old ones deleted
+        monkeypatch.setattr(time, 'time_ns', lambda: int(noon * 10**9))  # (the logging module's clock)
+        assert client(app).get('/').text == 'ok'
+    finally:
+        monkeypatch.undo()
+        time.tzset()
+    assert (log_dir / kept).exists()  # 30 days old
+    assert not (log_dir / deleted).exists()  # 31
+
+
 def test_disabled_writes_nothing_and_creates_no_directory(make_app, log_dir):
     app = make_app(log_level='DISABLED')
 
