@@ -1067,9 +1067,8 @@ class _LogSink:
                             self._open(day)
                 if self._failing:  # (a cut line fails too)
                     self._write_again(data)
-                elif os.write(self._fd, data) != len(data):
-                    self._cut = True
-                    raise OSError('a line was cut short (is the disk full?)')
+                else:
+                    self._put(data)
         except OSError as error:
             self._next_check = 0.0  # the file is looked at again before the next line goes to it
             if not self._failing:
@@ -1081,12 +1080,23 @@ class _LogSink:
         once it is written, say that logging works again."""
         if self._cut:
             data = b'\n' + data
-        written = os.write(self._fd, data)
-        if written != len(data):
-            self._cut = True
-            raise OSError('a line was cut short (is the disk full?)')
+        self._put(data)
         self._cut = self._failing = False
         self._tell('canister: logging to %s works again' % self.path)
+
+    def _put(self, data: bytes) -> None:
+        """Write ``data`` (with the lock held).  A pipe (``stdout``, ``stderr``) takes a long line in
+        parts when a signal arrives while the write waits for room, and is given the rest; a file
+        that takes only part of a line is full, and the line is cut short."""
+        written = os.write(self._fd, data)
+        try:
+            while 0 < written < len(data) and self._day == '*':
+                written += os.write(self._fd, data[written:])
+        finally:
+            if written != len(data):
+                self._cut = True
+        if written != len(data):
+            raise OSError('a line was cut short (is the disk full?)')
 
     @staticmethod
     def _tell(text: str) -> None:

@@ -104,6 +104,39 @@ def test_lines_longer_than_a_pipes_atomic_write_from_two_processes_stay_whole_in
     assert sorted(long_lines) == ['a' * 70000] * 40 + ['b' * 70000] * 40
 
 
+SIGNALLED_PIPE = """
+import signal, sys, bottle, canister
+signal.signal(signal.SIGALRM, lambda *args: None)   # a handler that returns: the write goes on
+signal.setitimer(signal.ITIMER_REAL, 0.005, 0.005)
+app = bottle.Bottle()
+app.install(canister.Canister(log_path='stdout'))
+app.log.info('%s', 'x' * 1000000)                  # far more than the pipe holds: the write waits
+app.log.info('the next line')
+signal.setitimer(signal.ITIMER_REAL, 0)
+"""
+
+
+def test_a_long_line_to_a_pipe_interrupted_by_signals_arrives_whole():
+    # A pipe's reader (a container's log collector) slower than the app: the write waits for
+    # room, and a signal arriving meanwhile ends it after part of the line.  The rest follows.
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    child = subprocess.Popen([sys.executable, '-c', SIGNALLED_PIPE], env=env,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    out = b''
+    while True:
+        chunk = child.stdout.read1(8192)
+        if not chunk:
+            break
+        out += chunk
+        time.sleep(0.002)  # a slow reader
+    err = child.stderr.read().decode()
+    assert child.wait(60) == 0, err
+    assert err == ''
+    found = messages(out.decode())
+    assert 'x' * 1000000 in found
+    assert found[-1] == 'the next line'
+
+
 def test_the_log_file_is_named_after_the_day(make_app, log_dir):
     app = make_app()
     app.route('/', callback=lambda: 'ok')
