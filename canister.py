@@ -1026,8 +1026,9 @@ class _LogSink:
         self._delete_old(day)
 
     def _delete_old(self, today: str) -> None:
-        cutoff = time.strftime('%Y-%m-%d', time.localtime(time.mktime(time.strptime(today, '%Y-%m-%d'))
-                                                          - self.days * 86400))
+        """Delete the files more than ``days`` days older than ``today``, counted in calendar days
+        (not in 86,400 seconds: a day of a daylight saving change has 23 or 25 hours)."""
+        cutoff = (datetime.date.fromisoformat(today) - datetime.timedelta(days=self.days)).isoformat()
         for name in os.listdir(self.path):
             match = _LOG_FILE.match(name)
             if match and match.group(1) < cutoff:
@@ -1067,9 +1068,8 @@ class _LogSink:
                             self._open(day)
                 if self._failing:  # (a cut line fails too)
                     self._write_again(data)
-                elif os.write(self._fd, data) != len(data):
-                    self._cut = True
-                    raise OSError('a line was cut short (is the disk full?)')
+                else:
+                    self._put(data)
         except OSError as error:
             self._next_check = 0.0  # the file is looked at again before the next line goes to it
             if not self._failing:
@@ -1081,12 +1081,23 @@ class _LogSink:
         once it is written, say that logging works again."""
         if self._cut:
             data = b'\n' + data
-        written = os.write(self._fd, data)
-        if written != len(data):
-            self._cut = True
-            raise OSError('a line was cut short (is the disk full?)')
+        self._put(data)
         self._cut = self._failing = False
         self._tell('canister: logging to %s works again' % self.path)
+
+    def _put(self, data: bytes) -> None:
+        """Write ``data`` (with the lock held).  A pipe (``stdout``, ``stderr``) takes a long line in
+        parts when a signal arrives while the write waits for room, and is given the rest; a file
+        that takes only part of a line is full, and the line is cut short."""
+        written = os.write(self._fd, data)
+        try:
+            while 0 < written < len(data) and self._day == '*':
+                written += os.write(self._fd, data[written:])
+        finally:
+            if written != len(data):
+                self._cut = True
+        if written != len(data):
+            raise OSError('a line was cut short (is the disk full?)')
 
     @staticmethod
     def _tell(text: str) -> None:
@@ -2866,6 +2877,10 @@ class _SQLiteFile:
     BUSY_TIMEOUT = 5.0
     #: The longest pause of ``run`` between two tries on a file another connection holds (under gevent).
     LONGEST_PAUSE = 0.05
+    #: Bytes of ``-wal`` (or rollback journal) left on disk after a checkpoint (``journal_size_limit``):
+    #: a -wal that a long reader (a backup) or a busy moment let grow is cut back to this, not kept
+    #: at its largest size for good.
+    JOURNAL_KEPT = 16 * 1024 * 1024
 
     def __init__(self, path: str, set_up: Callable[[sqlite3.Connection], None]) -> None:
         self.path = os.path.abspath(path)  # (never ':memory:', which SQLiteStore refuses)
@@ -3026,6 +3041,7 @@ class _SQLiteFile:
         held = _SQLiteConnection(connection, (named.st_ino, named.st_dev))
         try:
             connection.execute('PRAGMA synchronous=NORMAL')
+            connection.execute('PRAGMA journal_size_limit=%d' % self.JOURNAL_KEPT)
         except BaseException:
             self._release(held)
             raise
@@ -3700,11 +3716,41 @@ class RedisStore(SessionStore):
                 raise ConfigError('canister.session_store: Redis refused the credentials: %s (check the user '
                                   'name and password of the URL, or of the client given as store)' % text) from None
             return text
+        self.wait_note = self._replicas_short()
         return None
 
+    #: What the install says when a master has fewer replicas than ``wait`` (set by ``check``).
+    wait_note: Optional[str] = None
+
+    def _replicas_short(self) -> Optional[str]:
+        """With ``wait``: what is wrong if a master has fewer replicas connected than ``wait`` (every
+        save would answer 503); None when each has enough, or INFO is not allowed (an ACL)."""
+        if not self.wait:
+            return None
+        try:
+            if self._cluster:
+                answers = self.client.info('replication', target_nodes=self.client.PRIMARIES)
+                infos = [answers] if 'role' in answers else list(answers.values())
+            else:
+                infos = [self.client.info('replication')]
+        except self._errors:
+            return None
+        fewest = min(int(info.get('connected_slaves', 0)) for info in infos)
+        if fewest >= self.wait:
+            return None
+        return ('canister.session_redis_wait = %d, but %s has %d replica(s) connected: every save answers 503 '
+                '(the session is saved, but not confirmed by %d replica(s)) until enough replicas connect; '
+                'set session_redis_wait to at most the replicas each master keeps'
+                % (self.wait, 'a master' if self._cluster else 'the master', fewest, self.wait))
+
     def close(self) -> None:
+        """Close the client's connections, those to the sentinels too (the client's ``close`` leaves
+        them open: a socket per sentinel asked, for as long as the store object lives)."""
         if self._client is not None:
             self._client.close()
+            manager = getattr(getattr(self._client, 'connection_pool', None), 'sentinel_manager', None)
+            for sentinel in getattr(manager, 'sentinels', ()):
+                sentinel.close()
 
 
 def _sqlite_path(url: str) -> str:
@@ -7118,6 +7164,9 @@ class Canister:
         if problem:
             notes.append('The session store is unreachable for now (%s); requests that need a session '
                          'answer 503 until it is back' % _mask_urls(problem))
+        wait_note = getattr(self.sessions.store, 'wait_note', None)  # (RedisStore's, once checked)
+        if isinstance(wait_note, str):
+            notes.append(wait_note)
         for note in notes:  # in the log, and on the terminal at the app's install line
             self.log.write(logging.WARNING, '%s', note)
             _warn_at_install(note)

@@ -104,6 +104,39 @@ def test_lines_longer_than_a_pipes_atomic_write_from_two_processes_stay_whole_in
     assert sorted(long_lines) == ['a' * 70000] * 40 + ['b' * 70000] * 40
 
 
+SIGNALLED_PIPE = """
+import signal, sys, bottle, canister
+signal.signal(signal.SIGALRM, lambda *args: None)   # a handler that returns: the write goes on
+signal.setitimer(signal.ITIMER_REAL, 0.005, 0.005)
+app = bottle.Bottle()
+app.install(canister.Canister(log_path='stdout'))
+app.log.info('%s', 'x' * 1000000)                  # far more than the pipe holds: the write waits
+app.log.info('the next line')
+signal.setitimer(signal.ITIMER_REAL, 0)
+"""
+
+
+def test_a_long_line_to_a_pipe_interrupted_by_signals_arrives_whole():
+    # A pipe's reader (a container's log collector) slower than the app: the write waits for
+    # room, and a signal arriving meanwhile ends it after part of the line.  The rest follows.
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    child = subprocess.Popen([sys.executable, '-c', SIGNALLED_PIPE], env=env,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    out = b''
+    while True:
+        chunk = child.stdout.read1(8192)
+        if not chunk:
+            break
+        out += chunk
+        time.sleep(0.002)  # a slow reader
+    err = child.stderr.read().decode()
+    assert child.wait(60) == 0, err
+    assert err == ''
+    found = messages(out.decode())
+    assert 'x' * 1000000 in found
+    assert found[-1] == 'the next line'
+
+
 def test_the_log_file_is_named_after_the_day(make_app, log_dir):
     app = make_app()
     app.route('/', callback=lambda: 'ok')
@@ -128,6 +161,30 @@ def test_log_days_keeps_everything_younger(make_app, log_dir):
     (log_dir / ('log.' + today(-20))).write_text('old line\n')
     make_app()
     assert (log_dir / ('log.' + today(-20))).exists()
+
+
+@pytest.mark.parametrize('day, kept, deleted', [
+    ((2026, 4, 10), 'log.2026-03-11', 'log.2026-03-10'),   # 30 days back run over the spring change (a 23-hour day)
+    ((2026, 11, 10), 'log.2026-10-11', 'log.2026-10-10'),  # and over the autumn one (a 25-hour day)
+])
+def test_log_days_counts_calendar_days_across_a_daylight_saving_change(make_app, log_dir, monkeypatch,
+                                                                        day, kept, deleted):
+    app = make_app(log_days=30)
+    app.route('/', callback=lambda: 'ok')
+    for name in (kept, deleted):
+        (log_dir / name).write_text('old line\n')
+    monkeypatch.setenv('TZ', 'Europe/Berlin')
+    time.tzset()
+    try:
+        noon = time.mktime(day + (12, 0, 0, 0, 0, -1))
+        monkeypatch.setattr(time, 'time', lambda: noon)  # a line of that day: its file is opened, old ones deleted
+        monkeypatch.setattr(time, 'time_ns', lambda: int(noon * 10**9))  # (the logging module's clock)
+        assert client(app).get('/').text == 'ok'
+    finally:
+        monkeypatch.undo()
+        time.tzset()
+    assert (log_dir / kept).exists()  # 30 days old
+    assert not (log_dir / deleted).exists()  # 31
 
 
 def test_disabled_writes_nothing_and_creates_no_directory(make_app, log_dir):

@@ -12,15 +12,19 @@ SIGKILLed: 503s in bounded time, recovery with no restart, and the sessions lost
 from __future__ import annotations
 
 import contextlib
+import gc
+import os
 import re
 import threading
 import time
+import warnings
 
 import pytest
 
 import canister
 from canister import session
-from helpers import read_log
+import helpers
+from helpers import counter_app, read_log, warning_lines
 from redis_topologies import ClusterSetup, FailoverLoad, SentinelSetup, TlsRedis, command_calls
 from servers import AppServer
 from session_kit import Browser, add_session_routes, plugin_of, run_threads
@@ -296,6 +300,72 @@ def test_a_client_the_app_built_itself_stores_the_sessions(make_app, serve, depl
     assert [browser.get('/count').json()['counter'] for _ in range(3)] == [0, 1, 2]
     keys = sweep(setup, name, prefix)
     assert any(browser.sid in key for key in keys), keys
+
+
+def connections_to(setup):
+    """The sockets of this process connected to a node of ``setup`` (servers and sentinels), by inode."""
+    ports = {node.port for node in setup.nodes}
+    ours = set()
+    for fd in os.listdir('/proc/self/fd'):
+        try:
+            target = os.readlink('/proc/self/fd/' + fd)
+        except OSError:
+            continue
+        if target.startswith('socket:['):
+            ours.add(target[len('socket:['):-1])
+    found = set()
+    for table in ('/proc/self/net/tcp', '/proc/self/net/tcp6'):
+        with open(table) as lines:
+            for line in list(lines)[1:]:
+                fields = line.split()
+                if fields[9] in ours and int(fields[2].rpartition(':')[2], 16) in ports:
+                    found.add(fields[9])
+    return found
+
+
+def test_uninstall_closes_every_connection_the_store_opened(make_app, deployment, prefix):
+    name, setup, url = deployment
+    gc.collect()  # (what earlier tests left is not counted)
+    before = connections_to(setup)
+    app = topology_app(make_app, url, session_redis_prefix=prefix)
+    web = helpers.client(app)
+    assert [web.get('/count').json['counter'] for _ in range(3)] == [0, 1, 2]
+    assert connections_to(setup) - before  # the store talked to the deployment
+    app.uninstall(app.plugin)
+    # The plugin object is still referenced (app.plugin): nothing is left to the garbage collector.
+    assert connections_to(setup) - before == set()
+
+
+def test_session_redis_wait_above_the_replicas_of_a_plain_server_is_a_warning_at_install(
+        make_app, redis_server, log_dir):
+    with pytest.warns(canister.CanisterWarning, match='session_redis_wait = 1, but the master has 0 replica'):
+        app = counter_app(make_app, session_store=redis_server.url, session_redis_wait=1)
+    assert [line for line in warning_lines(log_dir) if 'every save answers 503' in line]
+    helpers.client(app).get('/', status=503)  # as the warning says
+
+
+def test_session_redis_wait_is_not_checked_where_an_acl_refuses_info(make_app, redis_server, log_dir):
+    import redis
+    admin = redis.Redis(port=redis_server.port)
+    admin.execute_command('ACL', 'SETUSER', 'app', 'on', '>app-pw', '~*', '+@all', '-info')
+    admin.close()
+    url = 'redis://app:app-pw@127.0.0.1:%d/0' % redis_server.port
+    with warnings.catch_warnings():
+        warnings.simplefilter('error', canister.CanisterWarning)
+        make_app(session_store=url, session_redis_wait=1)  # installs, says nothing
+    assert warning_lines(log_dir) == []
+
+
+@pytest.mark.parametrize('name', ['sentinel', 'cluster'])
+def test_session_redis_wait_is_a_warning_at_install_only_above_the_replicas_each_master_has(
+        make_app, request, name, log_dir):
+    setup = request.getfixturevalue(name)  # one replica per master
+    with warnings.catch_warnings():
+        warnings.simplefilter('error', canister.CanisterWarning)
+        make_app(session_store=setup.url, session_redis_wait=1)
+    with pytest.warns(canister.CanisterWarning, match='session_redis_wait = 2, but .* has 1 replica'):
+        make_app(session_store=setup.url, session_redis_wait=2)
+    assert len([line for line in warning_lines(log_dir) if 'session_redis_wait' in line]) == 1
 
 
 # --------------------------------------------------------------------------

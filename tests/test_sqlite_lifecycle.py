@@ -240,6 +240,40 @@ def test_gunicorn_workers_share_one_new_private_file_after_the_sqlite_file_is_de
 # --------------------------------------------------------------------------
 # every connection closed at uninstall
 
+#: How large canister lets a -wal file stay once a checkpoint has copied it into the file.
+WAL_KEPT = 16 * 1024 * 1024
+
+
+def test_a_wal_that_a_long_reader_let_grow_is_cut_back_once_the_reader_is_done(make_app, tmp_path):
+    # A backup or a report (sqlite3 sessions.db ...) reading the file keeps every write since it
+    # began in the -wal: no checkpoint can pass it.  Once it is done, the -wal goes back to at most
+    # WAL_KEPT on disk rather than staying the size of the busiest moment.
+    path = tmp_path / 'sessions.db'
+    app = make_app(session_store=sqlite_url(path))
+
+    @app.get('/big')
+    def big(number):
+        session.data['page'] = number * 100_000  # a ~100 KB record: each save adds ~25 pages
+        return 'ok'
+
+    web = cookieless_client(app)
+    reader = sqlite3.connect(str(path), isolation_level=None)
+    reader.execute('BEGIN')
+    assert reader.execute('SELECT count(*) FROM canister_sessions').fetchone()
+    for number in range(300):
+        web.get('/big', {'number': str(number % 10)})
+    grown = os.path.getsize('%s-wal' % path)
+    assert grown > 2 * WAL_KEPT  # the reader kept it all
+    reader.execute('COMMIT')
+    reader.close()
+    for number in range(20):  # the next writes checkpoint it
+        web.get('/big', {'number': str(number % 10)})
+    assert os.path.getsize('%s-wal' % path) <= WAL_KEPT
+    with sqlite3.connect('file:%s?mode=ro' % path, uri=True) as connection:
+        assert connection.execute('PRAGMA integrity_check').fetchone() == ('ok',)
+        assert connection.execute('SELECT count(*) FROM canister_sessions').fetchone()[0] == 320
+
+
 def test_uninstall_closes_the_sqlite_connections_of_every_server_thread(make_app, serve, tmp_path):
     path = tmp_path / 'sessions.db'
     app = at_once_app(make_app, path)
