@@ -17,6 +17,17 @@ from servers import AppServer, InProcessWaitress, WsgirefServer
 PROXIED, SMUGGLED = '203.0.113.7', '198.51.100.66'
 
 
+def get_through_the_proxy(connection, path):
+    """GET ``path`` as a proxy that passed on the client's ``X_Forwarded_For`` after adding its own
+    ``X-Forwarded-For`` would send it; the answer must be a 200."""
+    connection.putrequest('GET', path)
+    connection.putheader('X-Forwarded-For', PROXIED)
+    connection.putheader('X_Forwarded_For', SMUGGLED)
+    connection.endheaders()
+    assert connection.getresponse().status == 200
+    connection.close()
+
+
 def logged_client(make_app, log_dir, server_class):
     """The client address canister logged for one request through a proxy that passed on the client's
     ``X_Forwarded_For`` header after adding its own ``X-Forwarded-For``."""
@@ -28,13 +39,7 @@ def logged_client(make_app, log_dir, server_class):
 
     server = server_class(app)
     try:
-        connection = http.client.HTTPConnection('127.0.0.1', server.port, timeout=10)
-        connection.putrequest('GET', '/who')
-        connection.putheader('X-Forwarded-For', PROXIED)
-        connection.putheader('X_Forwarded_For', SMUGGLED)
-        connection.endheaders()
-        assert connection.getresponse().status == 200
-        connection.close()
+        get_through_the_proxy(http.client.HTTPConnection('127.0.0.1', server.port, timeout=10), '/who')
     finally:
         server.close()
     [client] = re.findall(r'\[([^\]-]+)-[^\]]*\]   GET http://\S+/who$', read_log(log_dir), re.M)
@@ -57,13 +62,7 @@ def test_gunicorn_drops_the_clients_underscored_header(tmp_path):
     server = AppServer('gevent_app:app', server='gunicorn',
                        env={'CANISTER_LOG_PATH': str(tmp_path / 'logs')}).start()
     try:
-        connection = server.connection()
-        connection.putrequest('GET', '/ping?who=1')
-        connection.putheader('X-Forwarded-For', PROXIED)
-        connection.putheader('X_Forwarded_For', SMUGGLED)
-        connection.endheaders()
-        assert connection.getresponse().status == 200
-        connection.close()
+        get_through_the_proxy(server.connection(), '/ping?who=1')
     finally:
         server.cleanup()
     entries = [json.loads(line) for line in read_log(tmp_path / 'logs').splitlines()]
