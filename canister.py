@@ -7735,6 +7735,19 @@ def _run_hash_password(args: Any) -> int:
     return 0
 
 
+def _port_problem(host: str, port: int) -> str:
+    """Why the demo could not listen on ``host:port`` (taken, or not an address of this host), or ''.
+    Asked by binding a socket there for a moment, as the server will (address reuse on, as wsgiref's)."""
+    import socket
+    try:
+        with socket.socket(socket.AF_INET6 if ':' in host else socket.AF_INET) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            probe.bind((host, port))
+    except OSError as error:
+        return error.strerror or str(error)
+    return ''
+
+
 def _run_demo(args: Any) -> int:
     """``python -m canister demo``: serve :func:`_demo_app` until stopped; 1 for a ``--config`` it cannot use."""
     import configparser
@@ -7747,6 +7760,10 @@ def _run_demo(args: Any) -> int:
             print('python -m canister demo: cannot read --config %s: %s' % (args.config, error.strerror or error),
                   file=sys.stderr)
             return 1
+    problem = _port_problem(args.host, args.port)
+    if problem:  # said before the app is made: no banner or "demo on" line for a server that never starts
+        print('python -m canister demo: cannot serve on %s:%d: %s' % (args.host, args.port, problem), file=sys.stderr)
+        return 1
     try:
         app = _demo_app(args.config)
     except (configparser.Error, CanisterError, OSError, ValueError, sqlite3.Error) as error:
