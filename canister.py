@@ -6060,7 +6060,7 @@ def require(predicate: Callable[[Any], bool],
 
         @functools.wraps(callback)
         def guarded(*args: Any, **kwargs: Any) -> Any:
-            check()
+            _run_guards((check,))
             return callback(*args, **kwargs)
         setattr(guarded, _GUARD_CHECK, check)
         _remember_check(callback, check)
@@ -6142,13 +6142,20 @@ def _checks_run_elsewhere(route: Any, routes: List[Any], guarded: bool) -> List[
     return elsewhere
 
 
-def _guarded_by(callback: Callable[..., Any], checks: List[Callable[[], None]]) -> Callable[..., Any]:
-    """``callback`` run after ``checks`` (each raises the 401 or 403 of a refusal)."""
-    def guarded(*args: Any, **kwargs: Any) -> Any:
+def _run_guards(checks: Tuple[Callable[[], None], ...]) -> None:
+    """Run the checks of ``require`` that this request has not passed yet (each raises the 401 or
+    403 of a refusal), and note them as passed: a route's guards run before its parameters are
+    bound (see ``Canister.apply``), and the handler's own guard then does not ask again."""
+    context = _local.context
+    if context is None:  # (a guarded function called outside a request: its check says so)
         for check in checks:
             check()
-        return callback(*args, **kwargs)
-    return guarded
+        return
+    passed = context.checks_passed
+    for check in checks:
+        if check not in passed:
+            check()
+    context.checks_passed = passed + checks
 
 
 ###############################################################################
@@ -6808,6 +6815,8 @@ class _RequestContext(SessionState):
     outer_thread_name = ''
     #: The context this one was made inside of (a request re-entering the entry), put back at the end.
     outer: Optional[_RequestContext] = None
+    #: The checks of ``require`` this request passed (``_run_guards``): none ran twice.
+    checks_passed: Tuple[Callable[[], None], ...] = ()
 
     @classmethod
     def begin(cls, plugin: Any, environ: Dict[str, Any],
@@ -7214,10 +7223,10 @@ class Canister:
             log.write(logging.WARNING, 'Route %s: @canister.require or @canister.require_user is written above the '
                       'route decorator of %s, where it guards nothing: canister applies it here, but put it '
                       'below the route decorator', what, getattr(_innermost(route.callback), '__name__', '?'))
-            callback = _guarded_by(callback, late)
-        # the route's guards, asked first when its parameters do not bind: a client they refuse
-        # gets their 401 or 403, not a 400 that describes the parameters of a route closed to it
-        guards = _checks_run(route.callback)[0] + late
+        # The route's guards (and those written above its decorator) run before its parameters are
+        # bound: a client they refuse gets their 401 or 403, never a 400 that describes the
+        # parameters of a route closed to it, and its request converts no value and reads no body.
+        guards = tuple(_checks_run(route.callback)[0] + late)
 
         def canister_route(*args: Any, **url_args: Any) -> Any:
             context = _local.context
@@ -7231,12 +7240,12 @@ class Canister:
                             auth.log_in(context, header, context.environ, context.trusted)
                         except StoreUnavailable as error:
                             raise self._unavailable_response(error) from None
+                if guards:
+                    _run_guards(guards)
                 if bind is not None:
                     try:
                         url_args = bind(url_args)
                     except BadRequest as error:
-                        for check in guards:
-                            check()
                         message = 'Bad request: %s' % error if error.status == 400 else str(error)
                         log.write(logging.WARNING, '%s', message)
                         raise _error_response(error.status, message) from None

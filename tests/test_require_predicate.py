@@ -171,3 +171,90 @@ def test_a_guard_written_above_the_route_decorator_also_answers_401_before_the_4
         return {'month': month}
 
     assert client(app).get('/report', status=401).text == 'Authentication required\n'
+
+
+class Expensive:
+    """A parameter type whose conversion the app can see (a database lookup, say)."""
+    made: list = []
+
+    def __init__(self, text):
+        Expensive.made.append(text)
+        self.text = text
+
+
+@pytest.mark.parametrize('above', [False, True], ids=['below', 'above'])
+def test_a_client_the_guard_refuses_has_no_parameter_converted(make_app, above):
+    app = make_app(auth_basic_username='alice', auth_basic_password='wonderland')
+    Expensive.made = []
+
+    def order(thing: Expensive):
+        return {'thing': thing.text}
+
+    guarded = canister.require(lambda user: user == 'root', 'admins only')
+    if above:
+        guarded(app.get('/order')(order))
+    else:
+        app.get('/order')(guarded(order))
+    web = client(app)
+    assert web.get('/order?thing=lamp', status=401).text == 'Authentication required\n'
+    assert web.get('/order?thing=lamp', headers={'Authorization': basic('alice', 'wonderland')},
+                   status=403).text == 'admins only\n'
+    assert Expensive.made == []
+
+
+def test_a_refused_client_s_json_body_is_not_read(make_app, log_dir):
+    app = make_app()
+
+    @app.post('/items')
+    @canister.require_user
+    def create(name: str):
+        return {'name': name}
+
+    answer = client(app).post('/items', '{"name": ', headers={'Content-Type': 'application/json'}, status=401)
+    assert answer.text == 'Authentication required\n'
+    assert 'not valid JSON' not in read_log(log_dir)
+
+
+def test_the_predicate_of_a_route_runs_once_per_request(make_app):
+    app = make_app(auth_basic_username='alice', auth_basic_password='wonderland')
+    asked = []
+
+    def is_alice(user):
+        asked.append(user)
+        return user == 'alice'
+
+    @app.get('/report')
+    @canister.require(is_alice)
+    def report(month: int):
+        return {'month': month}
+
+    web = client(app)
+    headers = {'Authorization': basic('alice', 'wonderland')}
+    assert web.get('/report?month=3', headers=headers).json == {'month': 3}
+    assert asked == ['alice']
+    web.get('/report?month=x', headers=headers, status=400)
+    assert asked == ['alice', 'alice']
+
+
+def test_a_guarded_function_called_by_another_handler_is_still_checked(make_app):
+    app = make_app()
+
+    @canister.require(lambda user: user == 'root', 'admins only')
+    def secret_total():
+        return 42
+
+    @app.get('/login')
+    def login(name: str):
+        canister.session.user = name
+        return 'in'
+
+    @app.get('/summary')
+    @canister.require_user
+    def summary():
+        return {'total': secret_total()}
+
+    web = client(app)
+    web.get('/login?name=alice')
+    assert web.get('/summary', status=403).text == 'admins only\n'
+    web.get('/login?name=root')
+    assert web.get('/summary').json == {'total': 42}
