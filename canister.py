@@ -7225,7 +7225,7 @@ class Canister:
                       'below the route decorator', what, getattr(_innermost(route.callback), '__name__', '?'))
         # The route's guards (and those written above its decorator) run before its parameters are
         # bound: a client they refuse gets their 401 or 403, never a 400 that describes the
-        # parameters of a route closed to it, and its request converts no value and reads no body.
+        # parameters of a route closed to it, and no value of its request is converted.
         guards = tuple(_checks_run(route.callback)[0] + late)
 
         def canister_route(*args: Any, **url_args: Any) -> Any:
