@@ -7214,6 +7214,7 @@ class Canister:
         log = self.log
         auth = self.auth  # apply runs after setup (installing again resets every route)
         what = '%s %s' % (route.method, route.rule)
+        alone = callback is route.callback  # no other plugin wraps the handler inside this wrapper
         if binder is not None:
             for note in binder.notes:
                 log.write(logging.WARNING, 'Route %s: %s', what, note)
@@ -7223,10 +7224,14 @@ class Canister:
             log.write(logging.WARNING, 'Route %s: @canister.require or @canister.require_user is written above the '
                       'route decorator of %s, where it guards nothing: canister applies it here, but put it '
                       'below the route decorator', what, getattr(_innermost(route.callback), '__name__', '?'))
-        # The route's guards (and those written above its decorator) run before its parameters are
-        # bound: a client they refuse gets their 401 or 403, never a 400 that describes the
-        # parameters of a route closed to it, and no value of its request is converted.
-        guards = tuple(_checks_run(route.callback)[0] + late)
+        # The route's guards run before its parameters are bound: a client they refuse gets their
+        # 401 or 403, never a 400 that describes the parameters of a route closed to it, and no
+        # value of its request is converted.  Where another plugin wraps the handler inside this
+        # wrapper (installed after canister: it may log the user in), the handler's own guards
+        # run after it, as written, and are asked here only when the parameters do not bind.
+        inner = tuple(_checks_run(route.callback)[0])
+        guards = inner + tuple(late)
+        first = guards if alone else tuple(late)
 
         def canister_route(*args: Any, **url_args: Any) -> Any:
             context = _local.context
@@ -7240,12 +7245,13 @@ class Canister:
                             auth.log_in(context, header, context.environ, context.trusted)
                         except StoreUnavailable as error:
                             raise self._unavailable_response(error) from None
-                if guards:
-                    _run_guards(guards)
+                if first:
+                    _run_guards(first)
                 if bind is not None:
                     try:
                         url_args = bind(url_args)
                     except BadRequest as error:
+                        _run_guards(guards)
                         message = 'Bad request: %s' % error if error.status == 400 else str(error)
                         log.write(logging.WARNING, '%s', message)
                         raise _error_response(error.status, message) from None

@@ -258,3 +258,33 @@ def test_a_guarded_function_called_by_another_handler_is_still_checked(make_app)
     assert web.get('/summary', status=403).text == 'admins only\n'
     web.get('/login?name=root')
     assert web.get('/summary').json == {'total': 42}
+
+
+class ApiKeyLogin:
+    """An app's own login plugin, installed after canister (so Bottle applies it inside canister's
+    wrapper): it logs in the user its X-Api-Key names."""
+    api = 2
+    name = 'api_key_login'
+
+    def apply(self, callback, route):
+        def logged_in(*args, **kwargs):
+            key = canister.bottle.request.headers.get('X-Api-Key')
+            if key:
+                canister.session.user = key
+            return callback(*args, **kwargs)
+        return logged_in
+
+
+def test_an_app_s_own_login_plugin_installed_after_canister_still_logs_in_before_the_guard(make_app):
+    app = make_app()
+    app.install(ApiKeyLogin())
+
+    @app.get('/report')
+    @canister.require(lambda user: user == 'root', 'admins only')
+    def report(month: int):
+        return {'month': month}
+
+    web = client(app)
+    assert web.get('/report?month=3', headers={'X-Api-Key': 'root'}).json == {'month': 3}
+    assert web.get('/report?month=3', headers={'X-Api-Key': 'bob'}, status=403).text == 'admins only\n'
+    assert client(app).get('/report?month=3', status=401).text == 'Authentication required\n'
