@@ -7285,8 +7285,20 @@ class Canister:
         installed after, the value arrives as a keyword argument of canister's wrapper.
         ``all_plugins`` is Bottle's own list of what applies to the route (``skip`` lists and
         route-level plugins included)."""
-        keywords = (getattr(plugin, 'keyword', None) for plugin in route.all_plugins() if plugin is not self)
+        keywords = (self._keyword_of(plugin, route) for plugin in route.all_plugins() if plugin is not self)
         return frozenset(keyword for keyword in keywords if isinstance(keyword, str))
+
+    @staticmethod
+    def _keyword_of(plugin: Any, route: bottle.Route) -> Any:
+        """The handler argument ``plugin`` fills by name on ``route``, a route's own where it names
+        one as bottle-sqlite reads it: ``@app.get(..., sqlite={'keyword': 'conn'})``, held by the
+        route's config under the plugin's name (on bottle 0.12; 0.13 flattens it to ``sqlite.keyword``,
+        where that plugin does not look, and neither does canister)."""
+        keyword = getattr(plugin, 'keyword', None)
+        name = getattr(plugin, 'name', None)
+        overrides = route.config.get(name) if isinstance(name, str) else None
+        get = getattr(overrides, 'get', None)
+        return get('keyword', keyword) if callable(get) else keyword
 
     def _unavailable_response(self, error: Exception) -> bottle.HTTPResponse:
         """The 503 response of a request whose session store cannot be reached (logged)."""

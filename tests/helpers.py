@@ -108,12 +108,13 @@ class SQLiteInjector:
     keyword = 'db'
 
     def apply(self, callback: Callable[..., Any], route: bottle.Route) -> Callable[..., Any]:
-        if self.keyword not in inspect.signature(route.callback).parameters:
+        keyword = (route.config.get('sqlite') or {}).get('keyword', self.keyword)  # a route's own, as bottle-sqlite
+        if keyword not in inspect.signature(route.callback).parameters:
             return callback
 
         def wrapper(*args: Any, **kwargs: Any) -> Any:
             connection = sqlite3.connect(':memory:')
-            kwargs[self.keyword] = connection
+            kwargs[keyword] = connection
             try:
                 return callback(*args, **kwargs)
             finally:

@@ -109,3 +109,19 @@ def test_the_annotation_of_an_injected_argument_is_not_canisters_to_evaluate(inj
 
     assert client(app).get('/typed?name=5').json == {'db': 42, 'name': 6}
     assert 'WARNING' not in read_log(log_dir)
+
+
+@pytest.mark.parametrize('order', ORDERS)
+def test_a_route_s_own_keyword_for_the_plugin_is_left_to_the_plugin_on_bottle_0_12(injected_app, order):
+    app = injected_app(order)
+
+    @app.get('/conn', sqlite={'keyword': 'conn'})
+    def conn_page(conn, name: int) -> Dict[str, Any]:
+        return {'conn': described(conn), 'name': name + 1}
+
+    web = client(app)
+    if bottle.__version__.startswith('0.12'):  # the route's config holds {'keyword': 'conn'} under 'sqlite'
+        assert web.get('/conn?name=5').json == {'conn': 42, 'name': 6}
+        assert web.get('/conn?name=5&conn=evil').json == {'conn': 42, 'name': 6}
+    else:  # 0.13 flattens it to 'sqlite.keyword', which bottle-sqlite does not read: conn is the client's
+        assert web.get('/conn?name=5&conn=mine').json == {'conn': 'mine', 'name': 6}
