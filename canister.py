@@ -263,8 +263,14 @@ def _plain_response(code: int, message: str, environ: Mapping[str, Any]) -> _Pla
 
 
 def _error_response(status: int, message: str, headers: Optional[Dict[str, str]] = None) -> bottle.HTTPResponse:
-    """An error response with a plain message (JSON if the client accepts JSON), not an HTML page."""
-    body, content_type = _error_body(status, message, bottle.request.environ)
+    """An error response with a plain message (JSON if the client accepts JSON), not an HTML page;
+    in a route of an app with an error handler of its own for that status (``@app.error(401)``),
+    the ``bottle.HTTPError`` that Bottle answers with that handler, as it does its own errors."""
+    environ = bottle.request.environ
+    app = environ.get('bottle.app')  # (set by Bottle once it routes the request: never for an early answer)
+    if app is not None and status in app.error_handler:
+        return bottle.HTTPError(status, message, headers=headers)
+    body, content_type = _error_body(status, message, environ)
     response = bottle.HTTPResponse(body, status=status, headers=headers)
     response.content_type = content_type
     response.add_header(*_VARY_ACCEPT)

@@ -1,0 +1,108 @@
+"""Canister's own answers inside a route (the 400 of a parameter, the 401 and 403 of credentials and
+guards, the 429 of the login throttle) go to the app's own error handler for their status when it
+has one (``@app.error(401)``), as Bottle's errors do; without one they are canister's text or JSON."""
+import bottle
+import pytest
+
+import canister
+from helpers import basic, client
+
+JSON = {'Accept': 'application/json'}
+
+
+def guarded_app(make_app, **config):
+    app = make_app(auth_basic_username='alice', auth_basic_password='wonderland', **config)
+
+    @app.get('/report')
+    @canister.require(lambda user: user == 'root', 'admins only')
+    def report(month: int):
+        return {'month': month}
+
+    @app.get('/sum')
+    def total(a: int):
+        return {'sum': a}
+
+    return app
+
+
+def with_pages(app, *statuses):
+    """Give ``app`` an error page of its own for each status: the status, the error's text, and
+    the challenge the response carries when the handler runs."""
+    for status in statuses:
+        @app.error(status)
+        def page(error):
+            return '<p>%d: %s (%s)</p>' % (error.status_code, error.body,
+                                          bottle.response.get_header('WWW-Authenticate', 'no challenge'))
+    return app
+
+
+def test_the_guards_401_and_403_go_to_the_apps_own_pages_with_their_challenge(make_app):
+    web = client(with_pages(guarded_app(make_app), 401, 403))
+    nobody = web.get('/report?month=3', status=401)
+    assert nobody.text == '<p>401: Authentication required (Basic realm="canister", charset="UTF-8")</p>'
+    assert nobody.headers.getall('WWW-Authenticate') == ['Basic realm="canister", charset="UTF-8"']
+    alice = web.get('/report?month=3', headers={'Authorization': basic('alice', 'wonderland')}, status=403)
+    assert alice.text == '<p>403: admins only (no challenge)</p>'
+
+
+def test_a_failed_basic_login_goes_to_the_apps_401_page(make_app):
+    web = client(with_pages(guarded_app(make_app), 401))
+    answer = web.get('/sum?a=1', headers={'Authorization': basic('alice', 'wrong')}, status=401)
+    assert answer.text.startswith('<p>401: Authentication failed: wrong user name or password (Basic realm=')
+
+
+def test_a_parameter_that_does_not_bind_goes_to_the_apps_400_page_json_client_or_not(make_app):
+    web = client(with_pages(guarded_app(make_app), 400))
+    assert web.get('/sum?a=x', status=400).text.startswith("<p>400: Bad request: parameter 'a'")
+    assert web.get('/sum', headers=JSON, status=400).text == \
+        "<p>400: Bad request: missing parameter 'a' (no challenge)</p>"
+
+
+def test_the_throttles_429_goes_to_the_apps_page_with_its_retry_after(make_app):
+    web = client(with_pages(guarded_app(make_app, auth_max_failures=1), 429))
+    web.get('/sum?a=1', headers={'Authorization': basic('alice', 'wrong')}, status=401)
+    answer = web.get('/sum?a=1', headers={'Authorization': basic('alice', 'wrong')}, status=429)
+    assert answer.text.startswith('<p>429: Too many failed login attempts: retry in ')
+    assert int(answer.headers['Retry-After']) > 0
+
+
+def test_statuses_the_app_has_no_page_for_stay_canisters_answers(make_app):
+    web = client(with_pages(guarded_app(make_app), 404))
+    assert web.get('/report?month=3', status=401).text == 'Authentication required\n'
+    assert web.get('/sum', headers=JSON, status=400).json == {
+        'error': 'Bad Request', 'message': "Bad request: missing parameter 'a'"}
+
+
+def test_the_apps_page_keeps_canisters_headers(make_app):
+    answer = client(with_pages(guarded_app(make_app), 401)).get('/report?month=3', status=401)
+    assert 'Cookie' in answer.headers['Vary']  # the guard read the session
+    assert answer.headers['X-Request-ID']
+    assert answer.headers['X-Content-Type-Options'] == 'nosniff'
+
+
+class DownStore(canister.SessionStore):
+    """A session store whose backend cannot be reached."""
+
+    def load(self, sid):
+        raise canister.StoreUnavailable('the test store is down')
+
+    def save(self, sid, record, ttl):
+        raise canister.StoreUnavailable('the test store is down')
+
+    def delete(self, sid):
+        raise canister.StoreUnavailable('the test store is down')
+
+    def touch(self, sid, ttl):
+        raise canister.StoreUnavailable('the test store is down')
+
+
+@pytest.mark.filterwarnings('ignore::canister.CanisterWarning')  # (no atomic update: said at install)
+def test_a_store_found_down_in_the_handler_goes_to_the_apps_503_page(make_app):
+    app = with_pages(make_app(store=DownStore()), 503)
+
+    @app.get('/counter')
+    def counter():
+        return {'n': canister.session.data.get('n', 0)}
+
+    answer = client(app).get('/counter', headers={'Cookie': 'session_id=' + 'a' * 43}, status=503)
+    assert answer.text.startswith('<p>503: ')
