@@ -876,6 +876,18 @@ def test_apps_sharing_a_log_directory_keep_the_files_of_the_longest_log_days(mak
     assert month_old.exists()
 
 
+
+def test_an_app_in_another_process_sharing_the_directory_deletes_by_its_own_log_days(make_app, log_dir):
+    log_dir.mkdir()
+    month_old = log_dir / ('log.' + today(-20))
+    month_old.write_text('old line\n')
+    make_app(log_days=30)                      # this process keeps 30 days
+    other = 'import bottle, canister\nbottle.Bottle().install(canister.Canister(log_path=%r, log_days=7))\n'
+    subprocess.run([sys.executable, '-c', other % str(log_dir)], check=True, cwd=str(ROOT),
+                   env={**os.environ, 'PYTHONPATH': str(ROOT)}, timeout=60)
+    assert not month_old.exists(), 'the other process deletes by its own 7 days (the README says so)'
+
+
 FULL_DISK = r'''
 import io, os, resource, signal, sys
 import bottle, canister
