@@ -3141,6 +3141,8 @@ class SQLiteStore(SessionStore):
         self.path = path
         self.cleanup_every = cleanup_every
         self.cleanup_batch = cleanup_batch
+        #: Told why a cleanup of expired rows failed (the plugin's session manager logs it).
+        self.cleanup_failed: Optional[Callable[[str], None]] = None
         self._writes = itertools.count(1)
         if _names_memory(path):
             raise ConfigError(_MEMORY_REFUSED % path)
@@ -3241,9 +3243,20 @@ class SQLiteStore(SessionStore):
             (user_key, _now_ms()))]
 
     def _maybe_cleanup(self) -> None:
-        if next(self._writes) % self.cleanup_every == 0:
-            self._run('DELETE FROM canister_sessions WHERE sid IN (SELECT sid FROM canister_sessions '
-                      'WHERE expires > 0 AND expires <= ? LIMIT ?)', (_now_ms(), self.cleanup_batch))
+        """Every ``cleanup_every`` writes, delete a batch of expired rows.  The write before it is
+        done, so a failure here (the file locked for longer than the busy timeout, say) fails no
+        request: it is told to ``cleanup_failed``, and the next cleanup tries again."""
+        if next(self._writes) % self.cleanup_every:
+            return
+        try:
+            self._file.run(lambda connection: connection.execute(
+                'DELETE FROM canister_sessions WHERE sid IN (SELECT sid FROM canister_sessions '
+                'WHERE expires > 0 AND expires <= ? LIMIT ?)', (_now_ms(), self.cleanup_batch)))
+        except (sqlite3.Error, OSError) as error:
+            if self.cleanup_failed is not None:
+                self.cleanup_failed('Expired sessions were not deleted from %s this time (the session itself was '
+                                    'saved; the next cleanup, %d writes on, tries again): %s'
+                                    % (self.path, self.cleanup_every, error))
 
     def close(self) -> None:
         """Close every connection (the login throttle's too, which shares them)."""
@@ -3915,6 +3928,8 @@ class SessionManager:
         version_note = getattr(self.store, 'version_note', None)  # (RedisStore's)
         if isinstance(version_note, str):
             self.warnings.append(version_note)
+        if isinstance(self.store, SQLiteStore):
+            self.store.cleanup_failed = lambda message: log.write(logging.WARNING, '%s', message)
         self._adopt_store_methods()
         self._set_up_cookie(config)
         self._set_up_expiry(config)

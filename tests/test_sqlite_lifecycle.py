@@ -22,7 +22,7 @@ import pytest
 
 import canister
 from canister import session
-from helpers import COOKIE, basic, cookie_value, cookieless_client, sqlite_url, with_cookie
+from helpers import COOKIE, basic, client, cookie_value, cookieless_client, read_log, sqlite_url, with_cookie
 from servers import AppServer, Client
 
 THREADS = 8  # the ``serve`` fixture's waitress threads
@@ -327,3 +327,25 @@ def test_a_closed_sqlite_store_holds_no_descriptor_and_refuses_work_in_every_thr
     thread.join(10)
     assert len(seen) == 1 and 'closed' in seen[0], seen
     assert open_descriptors(path) == []
+
+
+def test_a_cleanup_of_expired_rows_that_fails_leaves_the_save_before_it_answered_200(make_app, tmp_path, log_dir):
+    path = tmp_path / 'sessions.db'
+    app = make_app(store=canister.SQLiteStore(str(path), cleanup_every=1))
+
+    @app.get('/count')
+    def count():
+        session.data['n'] = session.data.get('n', 0) + 1
+        return {'n': session.data['n']}
+
+    with sqlite3.connect(str(path)) as db:  # an expired row, and a file that refuses to let it go
+        db.execute("INSERT INTO canister_sessions (sid, record, expires) VALUES ('gone', '{}', 1)")
+        db.execute("CREATE TRIGGER keep_expired BEFORE DELETE ON canister_sessions WHEN OLD.expires > 0 "
+                   "AND OLD.expires <= CAST(strftime('%s', 'now') AS INTEGER) * 1000 "
+                   "BEGIN SELECT RAISE(ABORT, 'the test keeps expired rows'); END")
+    web = client(app)
+    assert web.get('/count').json == {'n': 1}
+    assert web.get('/count').json == {'n': 2}  # saved, and found again
+    log = read_log(log_dir)
+    assert 'Expired sessions were not deleted from %s this time' % path in log
+    assert 'the test keeps expired rows' in log
