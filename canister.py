@@ -3722,8 +3722,8 @@ class RedisStore(SessionStore):
 
     def tidy(self, batch: int = 1000) -> int:
         """Take the ids of ended sessions out of every user's set (a set left empty goes with its last
-        id); return how many went.  ``batch``: how many keys each SCAN step asks for, and how many ids
-        are looked up at once.  Incremental: on Cluster it scans every master, and logins go on meanwhile."""
+        id); return how many went.  SCAN walks the keys (on every master of a Cluster) while requests go on;
+        ``batch``: how many keys each of its steps asks for, and how many ids are looked up at once."""
         pattern = re.sub(r'([\\*?\[\]])', r'\\\1', self._user_set('')) + '*'  # (a prefix may hold * or ?)
         removed = 0
         try:
@@ -7737,7 +7737,7 @@ def _port(text: str) -> int:
 def _batch(text: str) -> int:
     """``--batch``: a whole number of keys, 1 to 100000."""
     import argparse
-    if not text.isdigit() or not 1 <= int(text) <= 100000:
+    if not (text.isascii() and text.isdigit()) or not 1 <= int(text) <= 100000:  # ('²' is a digit int() refuses)
         raise argparse.ArgumentTypeError('%r is not a batch size: use a whole number from 1 to 100000' % text)
     return int(text)
 

@@ -203,6 +203,7 @@ def test_the_command_says_which_config_file_it_cannot_read(tmp_path):
     ((), 'name the store: --config FILE or --store URL'),
     (('--store', 'memory', '--batch', '0'), "argument --batch: '0' is not a batch size"),
     (('--store', 'memory', '--batch', 'many'), "argument --batch: 'many' is not a batch size"),
+    (('--store', 'memory', '--batch', '\u00b2'), "argument --batch: '\u00b2' is not a batch size"),
     (('--store', 'memory', '--all'), 'unrecognized arguments: --all'),
 ])
 def test_the_command_refuses_bad_arguments_with_a_usage_error(tmp_path, args, says):
