@@ -2517,6 +2517,11 @@ class SessionStore:
         """Return a problem description if the store cannot be reached now, else None."""
         return None
 
+    def tidy(self, batch: int = 1000) -> int:
+        """Remove what ended sessions left behind that the store does not drop by itself (for Redis,
+        their ids in the users' sets), ``batch`` entries at a time; return how many went.  Nothing here: 0."""
+        return 0
+
     def close(self) -> None:
         """Release connections; called at uninstall for stores canister opened itself."""
 
@@ -3242,6 +3247,10 @@ class SQLiteStore(SessionStore):
             'SELECT sid, record, expires FROM canister_sessions WHERE user_key = ? AND ' + self._LIVE,
             (user_key, _now_ms()))]
 
+    #: Deletes up to ``?`` expired rows, given the time now in ms.
+    _CLEANUP = ('DELETE FROM canister_sessions WHERE sid IN (SELECT sid FROM canister_sessions '
+                'WHERE expires > 0 AND expires <= ? LIMIT ?)')
+
     def _maybe_cleanup(self) -> None:
         """Every ``cleanup_every`` writes, delete a batch of expired rows.  The write before it is
         done, so a failure here (the file locked for longer than the busy timeout, say) fails no
@@ -3249,14 +3258,23 @@ class SQLiteStore(SessionStore):
         if next(self._writes) % self.cleanup_every:
             return
         try:
-            self._file.run(lambda connection: connection.execute(
-                'DELETE FROM canister_sessions WHERE sid IN (SELECT sid FROM canister_sessions '
-                'WHERE expires > 0 AND expires <= ? LIMIT ?)', (_now_ms(), self.cleanup_batch)))
+            self._file.run(lambda connection: connection.execute(self._CLEANUP, (_now_ms(), self.cleanup_batch)))
         except (sqlite3.Error, OSError) as error:
             if self.cleanup_failed is not None:
                 self.cleanup_failed('Expired sessions were not deleted from %s this time (the session itself was '
                                     'saved; the next cleanup, %d writes on, tries again): %s'
                                     % (self.path, self.cleanup_every, error))
+
+    def tidy(self, batch: int = 1000) -> int:
+        """Delete every expired row, ``batch`` at a time (writes delete a few as they go, a file
+        nobody writes keeps its rows); return how many.  A user's sessions are a column of their rows:
+        no list of ids outlives them."""
+        removed = 0
+        while True:
+            deleted = self._change(self._CLEANUP, (_now_ms(), batch))
+            removed += deleted
+            if deleted < batch:
+                return removed
 
     def close(self) -> None:
         """Close every connection (the login throttle's too, which shares them)."""
@@ -3720,6 +3738,35 @@ class RedisStore(SessionStore):
             self._call('srem', self._user_set(user_key), *gone)
         return found  # type: ignore[return-value]
 
+    def tidy(self, batch: int = 1000) -> int:
+        """Take the ids of ended sessions out of every user's set (a set left empty goes with its last
+        id); return how many went.  SCAN walks the keys (on every master of a Cluster) while requests go on;
+        ``batch``: how many keys each of its steps asks for, and how many ids are looked up at once."""
+        pattern = re.sub(r'([\\*?\[\]])', r'\\\1', self._user_set('')) + '*'  # (a prefix may hold * or ?)
+        removed = 0
+        try:
+            for user_set in self.client.scan_iter(match=pattern, count=batch):
+                removed += self._tidy_whole_set(user_set, batch)
+        except self._errors as error:
+            raise self._unreachable(error) from None
+        return removed
+
+    def _tidy_whole_set(self, user_set: Any, batch: int) -> int:
+        """Take the ids of ended sessions out of one user's set, ``batch`` ids at a time; how many went.
+        A session replaced by its marker still has a key: its id goes at a later tidy."""
+        members = self.client.sscan_iter(user_set, count=batch)
+        removed = 0
+        while True:
+            listed = list(itertools.islice(members, batch))
+            if not listed:
+                return removed
+            pipe = self._pipeline()
+            for sid in listed:
+                pipe.exists(self.prefix + typing.cast(str, self._text(sid)))
+            gone = [sid for sid, found in zip(listed, pipe.execute()) if not found]
+            if gone:
+                removed += int(self.client.srem(user_set, *gone))
+
     def check(self) -> Optional[str]:
         """None if Redis answers; what is wrong if it cannot be reached.  Credentials it refuses are
         a ConfigError: they would fail every request, not only until Redis is back."""
@@ -3806,6 +3853,12 @@ def open_store(url: str, max_sessions: int = 100000, redis_prefix: str = 'canist
                       'sqlite:////absolute/file.db, redis://host:port/db, rediss://..., '
                       'redis+sentinel://host:port,.../service/db or redis+cluster://host:port,...'
                       % _mask_urls(url))
+
+
+def _configured_store(config: Config) -> SessionStore:
+    """Make the store a config's ``session_store`` names, with the settings of that store."""
+    return open_store(config['session_store'], config['session_max'], config['session_redis_prefix'],
+                      config['session_redis_wait'], config['session_max_age'])
 
 
 ###############################################################################
@@ -3917,9 +3970,7 @@ class SessionManager:
 
     def __init__(self, config: Config, store: Optional[SessionStore], log: RequestLog) -> None:
         self.log = log
-        self.store = store if store is not None else open_store(
-            config['session_store'], config['session_max'], config['session_redis_prefix'], config['session_redis_wait'],
-            config['session_max_age'])
+        self.store = store if store is not None else _configured_store(config)
         #: What the install should say about this store (the plugin logs and shows them).
         self.warnings: List[str] = []
         if store is not None and config['session_store'] != 'memory':
@@ -4218,6 +4269,13 @@ class SessionManager:
         if ended:
             self.log.write(logging.INFO, 'Session: ended %d session(s) of a user', ended)
         return ended
+
+    def tidy(self) -> int:
+        """The store's ``tidy`` (optional, as ``check``; 0 for a store without one), logged."""
+        tidy = getattr(self.store, 'tidy', None)
+        removed = int(tidy()) if callable(tidy) else 0
+        self.log.write(logging.INFO, 'Session: tidied the store, %d entries of ended sessions removed', removed)
+        return removed
 
 
 class SessionState:
@@ -7352,6 +7410,10 @@ class Canister:
         """The live sessions of ``user``: ``created``, ``last_used`` and ``current`` (never the id)."""
         return self._user_sessions().sessions_of(user)
 
+    def tidy_sessions(self) -> int:
+        """Remove what ended sessions left in the store (Redis: their ids in users' sets); return how many."""
+        return self._user_sessions().tidy()
+
     def _user_sessions(self) -> SessionManager:
         """Where this app's sessions live: its own store, or, while a route of this app is served
         under the canister of an app it is mounted or merged into, that canister's (whose store
@@ -7362,8 +7424,8 @@ class Canister:
             if route is not None and route.app is self.app:
                 return context.manager
         if self.app is None:  # (its store is made at install, and closed at uninstall)
-            raise CanisterError('canister: end_sessions and sessions_of need the plugin installed on an app '
-                                '(app.install(plugin) first)')
+            raise CanisterError('canister: end_sessions, sessions_of and tidy_sessions need the plugin installed '
+                                'on an app (app.install(plugin) first)')
         return self.sessions
 
     # -- per request -------------------------------------------------------
@@ -7719,6 +7781,14 @@ def _port(text: str) -> int:
     return port
 
 
+def _batch(text: str) -> int:
+    """``--batch``: a whole number of keys, 1 to 100000."""
+    import argparse
+    if not (text.isascii() and text.isdigit()) or not 1 <= int(text) <= 100000:  # ('²' is a digit int() refuses)
+        raise argparse.ArgumentTypeError('%r is not a batch size: use a whole number from 1 to 100000' % text)
+    return int(text)
+
+
 def _arguments(argv: Optional[List[str]]) -> Any:
     """The command line parsed: ``args.command`` names the command, the other attributes its options."""
     import argparse
@@ -7735,7 +7805,20 @@ def _arguments(argv: Optional[List[str]]) -> Any:
     hasher.add_argument('--scheme', choices=('pbkdf2', 'scrypt'), default='pbkdf2')
     hasher.add_argument('--user', help='print a users-file line for this user instead of a config line')
     commands.add_parser('keys', help='list every config key with its default and meaning')
-    return parser.parse_args(argv)
+    tidy = commands.add_parser(
+        'tidy-sessions', help="remove what ended sessions left in the session store (on Redis: users' sets)",
+        description="Remove what ended sessions left in the session store, once, and print how many entries went: "
+                    "on Redis the ids of expired and ended sessions in the users' sets (a set left empty goes), on "
+                    'SQLite the expired rows. The store is the config\'s session_store, or --store. Safe to run '
+                    'while the app serves requests.')
+    tidy.add_argument('--config', help='an ini file with a [canister] section')
+    tidy.add_argument('--store', help="a session_store URL (instead of the config's)")
+    tidy.add_argument('--prefix', help="a session_redis_prefix (instead of the config's)")
+    tidy.add_argument('--batch', type=_batch, default=1000, help='keys and ids asked for at a time (default 1000)')
+    args = parser.parse_args(argv)
+    if args.command == 'tidy-sessions' and args.config is None and args.store is None:
+        tidy.error('name the store: --config FILE or --store URL')
+    return args
 
 
 def _run_keys(args: Any) -> int:
@@ -7831,12 +7914,54 @@ def _run_demo(args: Any) -> int:
     return 0
 
 
+def _tidy_config(args: Any) -> Config:
+    """The settings ``tidy-sessions`` reads: the ``--config`` file's, with ``--store`` and ``--prefix`` over them."""
+    app = bottle.Bottle()
+    if args.config is not None:
+        try:
+            with open(args.config, 'rb'):  # (Bottle's load_config skips a file it cannot read)
+                pass
+        except OSError as error:
+            raise ConfigError('cannot read --config %s: %s' % (args.config, error.strerror or error)) from None
+        app.config.load_config(args.config)
+    overrides = {'session_store': args.store, 'session_redis_prefix': args.prefix}
+    config = Config.from_app(app.config, {key: value for key, value in overrides.items() if value is not None})
+    url = config['session_store']
+    if url.startswith('sqlite:///') and not os.path.isfile(_sqlite_path(url)):  # a typo would make a new file
+        raise ConfigError('canister.session_store = %s: there is no such file' % url)
+    return config
+
+
+def _run_tidy_sessions(args: Any) -> int:
+    """``python -m canister tidy-sessions``: the store's ``tidy``, once; 1 if the store cannot be used."""
+    import configparser
+    store = None
+    try:
+        config = _tidy_config(args)
+        if config['session_store'] == 'memory':
+            print('Nothing to tidy: a memory store lives in the process of the app, which drops ended sessions itself')
+            return 0
+        store = _configured_store(config)
+        removed = store.tidy(args.batch)
+    except (configparser.Error, CanisterError, OSError, ValueError, sqlite3.Error) as error:
+        # as the demo's --config: one line (a store it cannot reach too: StoreUnavailable, its password masked)
+        print('python -m canister tidy-sessions: %s' % ' '.join(_mask_urls(str(error)).split()), file=sys.stderr)
+        return 1
+    finally:
+        if store is not None:
+            store.close()
+    print('Removed %d %s of ended sessions from %s'
+          % (removed, 'entry' if removed == 1 else 'entries', _mask_urls(config['session_store'])))
+    return 0
+
+
 #: What runs each command of :func:`_arguments`; each returns the exit status.
-_COMMANDS: Dict[str, Callable[[Any], int]] = {'demo': _run_demo, 'hash-password': _run_hash_password, 'keys': _run_keys}
+_COMMANDS: Dict[str, Callable[[Any], int]] = {'demo': _run_demo, 'hash-password': _run_hash_password, 'keys': _run_keys,
+                                              'tidy-sessions': _run_tidy_sessions}
 
 
 def main(argv: Optional[List[str]] = None) -> int:
-    """``python -m canister demo|hash-password|keys``."""
+    """``python -m canister demo|hash-password|keys|tidy-sessions``."""
     args = _arguments(argv)
     return _COMMANDS[args.command](args)
 

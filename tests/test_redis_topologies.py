@@ -25,7 +25,7 @@ import canister
 from canister import session
 import helpers
 from helpers import counter_app, read_log, warning_lines
-from redis_topologies import ClusterSetup, FailoverLoad, SentinelSetup, TlsRedis, command_calls
+from redis_topologies import ClusterSetup, FailoverLoad, SentinelSetup, TlsRedis, command_calls, key_in_slot
 from servers import AppServer
 from session_kit import Browser, add_session_routes, plugin_of, run_threads
 
@@ -300,6 +300,27 @@ def test_a_client_the_app_built_itself_stores_the_sessions(make_app, serve, depl
     assert [browser.get('/count').json()['counter'] for _ in range(3)] == [0, 1, 2]
     keys = sweep(setup, name, prefix)
     assert any(browser.sid in key for key in keys), keys
+
+
+def test_tidy_sessions_takes_stale_ids_out_of_the_user_sets_on_every_master(make_app, serve, deployment, prefix):
+    """``python -m canister tidy-sessions`` scans every master of a Cluster: each holds some of the sets."""
+    name, setup, url = deployment
+    origin = serve(topology_app(make_app, url, session_redis_prefix=prefix))
+    alice = login(origin, 'alice')
+    stale = [key_in_slot(slot, prefix + 'user:u') for slot in (0, 8000, 16383)]  # (one per master of a Cluster)
+    client = client_of(name, setup)
+    try:
+        for key in stale:
+            client.sadd(key, 'gone-1', 'gone-2')
+        client.sadd(prefix + 'user:alice', 'gone-3')
+        result = helpers.run_canister('tidy-sessions', '--store', url, '--prefix', prefix, '--batch', '2')
+        assert (result.returncode, result.stdout, result.stderr) == (
+            0, 'Removed 7 entries of ended sessions from %s\n' % url, '')
+        assert client.exists(*stale) == 0
+        assert client.smembers(prefix + 'user:alice') == {alice.sid.encode()}
+    finally:
+        client.close()
+    sweep(setup, name, prefix)
 
 
 def connections_to(setup):

@@ -1,0 +1,248 @@
+"""Tidying the store: ``plugin.tidy_sessions()`` and ``python -m canister tidy-sessions``.
+
+On a real redis-server: the ids of sessions that expired (for real, by their TTL) or were ended
+leave their users' sets, live sessions stay listed (an idle one too), a set left empty goes, and
+the command prints how many went.  On SQLite the expired rows go; on memory there is nothing to do.
+"""
+from __future__ import annotations
+
+import sqlite3
+import time
+
+import pytest
+import redis
+import webtest
+
+import canister
+from canister import session
+from helpers import COOKIE, cookie_value, run_canister, sqlite_url
+from session_kit import FourMethodStore, make_store_url, plugin_of
+
+PREFIX = 'canister:session:'
+
+
+@pytest.fixture
+def redis_url(tmp_path, request):
+    """The URL of the module's redis-server, emptied."""
+    return make_store_url('redis', tmp_path, request)
+
+
+def login_app(make_app, **config):
+    """``/login?name=`` (``&remember=SECONDS`` gives the session that lifetime) and ``/logout``."""
+    app = make_app(**config)
+
+    @app.get('/login')
+    def login(name, remember: int = 0):
+        session.user = name
+        if remember:
+            session.remember(remember)
+        return 'ok'
+
+    @app.get('/logout')
+    def logout():
+        session.invalidate()
+        return 'bye'
+
+    return app
+
+
+def log_in(app, name, remember=0):
+    """Log ``name`` in on a session of its own; its id."""
+    response = webtest.TestApp(app).get('/login?name=%s&remember=%d' % (name, remember))
+    sid = cookie_value(response)
+    assert sid
+    return sid
+
+
+def members(client, user, prefix=PREFIX):
+    return {member.decode() for member in client.smembers(prefix + 'user:' + user)}
+
+
+# --------------------------------------------------------------------------
+# Redis
+
+def test_tidy_takes_expired_ids_out_of_a_users_set_and_keeps_a_live_idle_one(make_app, redis_url):
+    client = redis.Redis.from_url(redis_url)
+    app = login_app(make_app, session_store=redis_url, session_timeout=1)
+    expired = [log_in(app, 'alice') for _ in range(3)]
+    idle = log_in(app, 'alice', remember=600)  # not used again: idle for longer than session_timeout, still live
+    time.sleep(1.3)  # the three others expire in Redis by their TTL
+    assert members(client, 'alice') == set(expired) | {idle}
+    assert plugin_of(app).tidy_sessions() == 3
+    assert members(client, 'alice') == {idle}
+    assert len(plugin_of(app).sessions_of('alice')) == 1
+
+
+def test_tidy_deletes_the_set_of_a_user_whose_sessions_all_ended(make_app, redis_url):
+    client = redis.Redis.from_url(redis_url)
+    app = login_app(make_app, session_store=redis_url, session_timeout=1)
+    log_in(app, 'bob')
+    log_in(app, 'bob')
+    time.sleep(1.3)
+    assert client.exists(PREFIX + 'user:bob')
+    assert plugin_of(app).tidy_sessions() == 2
+    assert not client.exists(PREFIX + 'user:bob')
+
+
+def test_tidy_takes_out_the_ids_of_ended_sessions(make_app, redis_url):
+    client = redis.Redis.from_url(redis_url)
+    app = login_app(make_app, session_store=redis_url)
+    ended = log_in(app, 'carol')
+    kept = log_in(app, 'carol')
+    webtest.TestApp(app).get('/logout', headers={'Cookie': '%s=%s' % (COOKIE, ended)})
+    time.sleep(0.05)
+    client.delete(PREFIX + ended)  # (as its marker's minute running out would)
+    assert plugin_of(app).tidy_sessions() == 1
+    assert members(client, 'carol') == {kept}
+
+
+def test_tidy_leaves_an_id_whose_session_still_has_its_key(make_app, redis_url):
+    """A session ended a moment ago is its marker for a minute (a racing request must find it): its
+    id stays listed until a later tidy."""
+    client = redis.Redis.from_url(redis_url)
+    app = login_app(make_app, session_store=redis_url)
+    ended = log_in(app, 'dave')
+    webtest.TestApp(app).get('/logout', headers={'Cookie': '%s=%s' % (COOKIE, ended)})
+    assert client.exists(PREFIX + ended)
+    assert plugin_of(app).tidy_sessions() == 0
+    assert members(client, 'dave') == {ended}
+
+
+def test_tidy_touches_only_the_sets_under_its_own_prefix_even_one_with_glob_characters(make_app, redis_url):
+    client = redis.Redis.from_url(redis_url)
+    app = login_app(make_app, session_store=redis_url, session_redis_prefix='shop*[1]:')
+    live = log_in(app, 'erin')
+    client.sadd('shop*[1]:user:erin', 'gone-1', 'gone-2')
+    client.sadd('shopX1:user:erin', 'gone-3')  # another app's set, which shop*[1]: as a pattern would match
+    client.sadd('shop1:user:erin', 'gone-4')
+    assert plugin_of(app).tidy_sessions() == 2
+    assert members(client, 'erin', 'shop*[1]:') == {live}
+    assert members(client, 'erin', 'shopX1:') == {'gone-3'} and members(client, 'erin', 'shop1:') == {'gone-4'}
+
+
+def test_tidy_goes_through_sets_larger_than_a_batch(redis_url):
+    client = redis.Redis.from_url(redis_url)
+    store = canister.RedisStore(redis_url)
+    try:
+        store.create('live-one', '[{},"frank",0,0,0]', 600, 'frank')
+        client.sadd(PREFIX + 'user:frank', *['gone-%d' % index for index in range(300)])  # beyond a small set's encoding
+        for index in range(20):
+            client.sadd(PREFIX + 'user:user-%d' % index, 'gone')
+        assert store.tidy(batch=7) == 320
+    finally:
+        store.close()
+    assert members(client, 'frank') == {'live-one'}
+    assert client.keys(PREFIX + 'user:*') == [(PREFIX + 'user:frank').encode()]
+
+
+# --------------------------------------------------------------------------
+# the command
+
+def test_the_command_tidies_the_redis_store_the_config_names_and_prints_how_many(make_app, redis_url, tmp_path):
+    client = redis.Redis.from_url(redis_url)
+    app = login_app(make_app, session_store=redis_url, session_redis_prefix='shop:')
+    live = log_in(app, 'alice')
+    client.sadd('shop:user:alice', 'gone-1', 'gone-2')
+    client.sadd('shop:user:bob', 'gone-3')
+    ini = tmp_path / 'app.ini'
+    ini.write_text('[canister]\nsession_store = %s\nsession_redis_prefix = shop:\n' % redis_url)
+    result = run_canister('tidy-sessions', '--config', str(ini), '--batch', '2', cwd=tmp_path)
+    assert (result.returncode, result.stdout, result.stderr) == (
+        0, 'Removed 3 entries of ended sessions from %s\n' % redis_url, '')
+    assert members(client, 'alice', 'shop:') == {live} and not client.exists('shop:user:bob')
+    again = run_canister('tidy-sessions', '--store', redis_url, '--prefix', 'shop:', cwd=tmp_path)
+    assert (again.returncode, again.stdout) == (0, 'Removed 0 entries of ended sessions from %s\n' % redis_url)
+
+
+def test_the_command_says_in_one_line_that_redis_cannot_be_reached(tmp_path):
+    from servers import free_port
+    result = run_canister('tidy-sessions', '--store', 'redis://127.0.0.1:%d/0' % free_port(), cwd=tmp_path)
+    assert result.returncode == 1 and result.stdout == ''
+    assert result.stderr.startswith('python -m canister tidy-sessions: the Redis session store is unavailable: ')
+    assert result.stderr.count('\n') == 1
+
+
+def test_the_command_deletes_the_expired_rows_of_a_sqlite_file(make_app, tmp_path):
+    path = tmp_path / 'sessions.db'
+    app = login_app(make_app, session_store=sqlite_url(path), session_timeout=1)
+    for _ in range(3):
+        log_in(app, 'alice')
+    time.sleep(1.3)
+    live = log_in(app, 'alice')
+    result = run_canister('tidy-sessions', '--store', sqlite_url(path), cwd=tmp_path)
+    assert (result.returncode, result.stdout, result.stderr) == (
+        0, 'Removed 3 entries of ended sessions from %s\n' % sqlite_url(path), '')
+    with sqlite3.connect(str(path)) as connection:
+        assert connection.execute('SELECT sid FROM canister_sessions').fetchall() == [(live,)]
+
+
+def test_the_command_does_not_make_a_sqlite_file_that_is_not_there(tmp_path):
+    url = sqlite_url(tmp_path / 'typo.db')
+    result = run_canister('tidy-sessions', '--store', url, cwd=tmp_path)
+    assert (result.returncode, result.stdout) == (1, '')
+    assert result.stderr == 'python -m canister tidy-sessions: canister.session_store = %s: there is no such file\n' % url
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_the_command_has_nothing_to_tidy_in_a_memory_store(tmp_path):
+    ini = tmp_path / 'app.ini'
+    ini.write_text('[canister]\nsession_timeout = 60\n')  # (session_store: memory, the default)
+    result = run_canister('tidy-sessions', '--config', str(ini), cwd=tmp_path)
+    assert (result.returncode, result.stderr) == (0, '')
+    assert result.stdout.startswith('Nothing to tidy: a memory store lives in the process of the app')
+
+
+def test_the_command_says_which_config_file_it_cannot_read(tmp_path):
+    result = run_canister('tidy-sessions', '--config', 'missing.ini', cwd=tmp_path)
+    assert (result.returncode, result.stdout) == (1, '')
+    assert result.stderr == ('python -m canister tidy-sessions: cannot read --config missing.ini: '
+                             'No such file or directory\n')
+
+
+@pytest.mark.parametrize('args, says', [
+    ((), 'name the store: --config FILE or --store URL'),
+    (('--store', 'memory', '--batch', '0'), "argument --batch: '0' is not a batch size"),
+    (('--store', 'memory', '--batch', 'many'), "argument --batch: 'many' is not a batch size"),
+    (('--store', 'memory', '--batch', '\u00b2'), "argument --batch: '\u00b2' is not a batch size"),
+    (('--store', 'memory', '--all'), 'unrecognized arguments: --all'),
+])
+def test_the_command_refuses_bad_arguments_with_a_usage_error(tmp_path, args, says):
+    result = run_canister('tidy-sessions', *args, cwd=tmp_path)
+    assert result.returncode == 2 and result.stdout == ''
+    assert result.stderr.startswith('usage: python -m canister') and says in result.stderr
+
+
+# --------------------------------------------------------------------------
+# the plugin's method
+
+def test_tidy_sessions_of_a_store_without_a_tidy_of_its_own_removes_nothing(make_app):
+    app = login_app(make_app, store=FourMethodStore())
+    log_in(app, 'alice')
+    assert plugin_of(app).tidy_sessions() == 0
+
+
+def test_tidy_sessions_needs_the_plugin_installed():
+    with pytest.raises(canister.CanisterError, match=r'tidy_sessions need the plugin installed on an app'):
+        canister.Canister().tidy_sessions()
+
+
+def test_the_command_masks_the_password_of_the_url_it_names(redis_server, tmp_path):
+    admin = redis.Redis(port=redis_server.port)
+    admin.execute_command('ACL', 'SETUSER', 'app', 'on', '>app-pw', '~*', '+@all')
+    admin.sadd(PREFIX + 'user:alice', 'gone')
+    admin.close()
+    url = 'redis://app:app-pw@127.0.0.1:%d/0' % redis_server.port
+    result = run_canister('tidy-sessions', '--store', url, cwd=tmp_path)
+    assert (result.returncode, result.stderr) == (0, '')
+    assert result.stdout == 'Removed 1 entry of ended sessions from redis://app:***@127.0.0.1:%d/0\n' % redis_server.port
+
+
+def test_the_commands_store_and_prefix_win_over_the_config_file(redis_url, tmp_path):
+    client = redis.Redis.from_url(redis_url)
+    client.sadd('shop:user:alice', 'gone')
+    client.sadd(PREFIX + 'user:alice', 'gone')
+    ini = tmp_path / 'app.ini'
+    ini.write_text('[canister]\nsession_store = memory\nsession_redis_prefix = other:\n')
+    result = run_canister('tidy-sessions', '--config', str(ini), '--store', redis_url, '--prefix', 'shop:', cwd=tmp_path)
+    assert (result.returncode, result.stdout) == (0, 'Removed 1 entry of ended sessions from %s\n' % redis_url)
+    assert not client.exists('shop:user:alice') and client.exists(PREFIX + 'user:alice')
