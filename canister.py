@@ -7571,6 +7571,8 @@ def _demo_app(config_file: Optional[str]) -> bottle.Bottle:
 
     @app.get('/hi')
     def hello(foo: str, bar: str = '') -> str:
+        # as text: Bottle's default, HTML, would run a <script> sent in the query on the demo's origin
+        bottle.response.content_type = 'text/plain; charset=utf-8'
         return 'Hi %s and %s!' % (foo, bar) if bar else 'Hi %s!' % foo
 
     @app.get('/api/sum')
