@@ -837,6 +837,11 @@ class Config(Dict[str, Any]):
         notes = self._basic_auth_without_effect() + self._jwt_without_effect()
         if self['cors_credentials'] and not self['cors']:
             notes.append('canister.cors_credentials is set without cors: it has no effect')
+        if self['cors_credentials'] and any(origin.lower() == 'null' for origin in self['cors']):
+            notes.append('canister.cors lists null with cors_credentials = true: any site\'s page sends the null '
+                         'origin from a sandboxed frame, so every site may call with the user\'s credentials and '
+                         'read the answers, as cors = * with credentials would (which is refused); list the '
+                         'origins that need credentials instead')
         if self['session_partitioned'] and self['session_samesite'] != 'None':
             notes.append('canister.session_partitioned is set without session_samesite = None: the requests of '
                          'another site\'s page, which it is for, neither get nor send the cookie')
