@@ -1301,7 +1301,8 @@ def _request_url(environ: Mapping[str, Any], scheme: str, host: str) -> str:
         path = urllib.parse.quote(path.encode('latin1', 'replace'), safe="/:@!$&'()*+,;=-._~")
     if '@' in path:  # an absolute-form target that the server passed on: ``GET http://bob:pw@host/x``
         path = _mask_urls(path)
-    url = '%s://%s%s' % (scheme, host, path)
+    # (the log escapes a line's control characters anyway, but not for a handler the app added to app.log)
+    url = _escape('%s://%s' % (scheme, host)) + path
     query = environ.get('QUERY_STRING')
     if query:
         if not query.isascii() or not query.isprintable():

@@ -5,18 +5,23 @@
 * ``null`` among the ``cors`` origins together with ``cors_credentials`` installed without a word, though any
   site can send that origin from a sandboxed frame (so it grants what ``*`` with credentials would, which
   install refuses): it is reported at install now.
+* a ``Host`` holding an escape sequence (which wsgiref, ``bottle.run()``'s server, passes on) reached a handler
+  the app added to ``app.log`` as it came, able to repaint an operator's terminal: it is escaped there too now,
+  as every other value a client sends in the request line is.
 """
 from __future__ import annotations
 
+import logging
 import urllib.parse
 import warnings
+from typing import List
 
 import bottle
 import pytest
 
 import canister
 from helpers import read_log
-from servers import Client
+from servers import Client, WsgirefServer, raw_request, status_of
 
 
 def test_the_demos_hi_answers_the_names_from_the_query_as_plain_text(serve):
@@ -51,3 +56,34 @@ def test_null_without_credentials_or_credentials_without_null_install_without_a_
         warnings.simplefilter('always')
         app.install(canister.Canister(log_path=str(tmp_path)))
     assert [warning for warning in caught if warning.category is canister.CanisterWarning] == []
+
+
+class _Messages(logging.Handler):
+    """A handler an app adds to ``app.log`` itself: it keeps each record's message as the logging module gives it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.messages: List[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage())
+
+
+def test_a_host_with_control_characters_reaches_a_handler_of_the_apps_own_escaped(tmp_path):
+    """bottle.run()'s server (wsgiref) passes an escape sequence in Host on: a handler the app added to app.log
+    (a terminal, syslog) gets the request line as canister's own log file has it, the sequence escaped."""
+    app = bottle.Bottle()
+    app.install(canister.Canister(log_path=str(tmp_path)))
+    app.route('/', callback=lambda: 'ok')
+    messages = _Messages()
+    app.log.addHandler(messages)
+    server = WsgirefServer(app)
+    try:
+        answer = raw_request(server.port, b'GET / HTTP/1.0\r\nHost: evil\x1b[2J\x1b[31mred\r\n\r\n')
+    finally:
+        server.close()
+        app.log.removeHandler(messages)
+    assert status_of(answer) == 200
+    assert 'GET http://evil\\x1b[2J\\x1b[31mred/' in messages.messages
+    assert 'GET http://evil\\x1b[2J\\x1b[31mred/' in read_log(tmp_path)
+    assert not any('\x1b' in message for message in messages.messages)
