@@ -5873,8 +5873,8 @@ class Authenticator:
                                                  lambda: self._authenticate(handler, credentials))
         except AuthFailure as failure:
             raise self.unauthorized('Authentication failed: %s' % failure.reason, failure) from None
-        if session.set_user(user, expires, remember=False):
-            self.log.write(logging.INFO, 'Logged in as: %s', shown)
+        if session.set_user(user, expires, remember=False):  # (escaped here for the app's own handlers too)
+            self.log.write(logging.INFO, 'Logged in as: %s', _escape(shown))
 
     def log_in_form(self, session: SessionState, username: str, password: str, users: Any,
                     environ: Mapping[str, Any], trusted: bool) -> bool:
@@ -5884,8 +5884,8 @@ class Authenticator:
             self._attempt(session, True, lambda: self._check_form(username, password, users))
         except AuthFailure:
             return False
-        if session.set_user(username):
-            self.log.write(logging.INFO, 'Logged in as: %s', username)
+        if session.set_user(username):  # (a name a sign-up form took as sent may hold a line break)
+            self.log.write(logging.INFO, 'Logged in as: %s', _escape(username))
         return True
 
     def _attempt(self, session: SessionState, guess: bool, check: Callable[[], Any]) -> Any:

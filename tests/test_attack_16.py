@@ -7,7 +7,8 @@
   install refuses): it is reported at install now.
 * a ``Host`` holding an escape sequence (which wsgiref, ``bottle.run()``'s server, passes on) reached a handler
   the app added to ``app.log`` as it came, able to repaint an operator's terminal: it is escaped there too now,
-  as every other value a client sends in the request line is.
+  as every other value a client sends in the request line is; and so is the name of a login (a form's, which a
+  sign-up form may have taken with a line break in it, or a token's ``sub``).
 """
 from __future__ import annotations
 
@@ -87,3 +88,29 @@ def test_a_host_with_control_characters_reaches_a_handler_of_the_apps_own_escape
     assert 'GET http://evil\\x1b[2J\\x1b[31mred/' in messages.messages
     assert 'GET http://evil\\x1b[2J\\x1b[31mred/' in read_log(tmp_path)
     assert not any('\x1b' in message for message in messages.messages)
+
+
+def test_a_user_name_with_a_line_break_logs_in_without_forging_a_line_in_a_handler_of_the_apps_own(tmp_path, serve):
+    """A sign-up form that takes names as sent lets a user be called "mallory\\n<a log line>": its form login
+    reaches a handler the app added to app.log with the line break escaped, as canister's own log has it."""
+    name = 'mallory\n2026-07-02 09:38:31,022 INFO     [10.0.0.1-...]   Logged in as: admin'
+    users = {name: canister.hash_password('pw', 'pbkdf2', iterations=1000)}
+    app = bottle.Bottle()
+    app.install(canister.Canister(log_path=str(tmp_path)))
+
+    @app.post('/login')
+    def login(username: str, password: str):
+        return 'in' if canister.log_in(username, password, users) else 'out'
+
+    messages = _Messages()
+    app.log.addHandler(messages)
+    try:
+        response = Client(serve(app)).request('POST', '/login', urllib.parse.urlencode(
+            {'username': name, 'password': 'pw'}).encode(), {'Content-Type': 'application/x-www-form-urlencoded'})
+    finally:
+        app.log.removeHandler(messages)
+    assert (response.status, response.text) == (200, 'in')
+    logged = 'Logged in as: %s' % name.replace('\n', '\\n')
+    assert logged in messages.messages
+    assert logged in read_log(tmp_path)
+    assert not any('\n' in message for message in messages.messages)
