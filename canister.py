@@ -7366,7 +7366,7 @@ class Canister:
             # the generator of a route canister does not wrap (a child app's): its chunks get the request too
             environ = context.environ
             path = environ.get('SCRIPT_NAME', '') + environ.get('PATH_INFO', '')  # (the whole path, mounted too)
-            result = _StreamedBody(result, context, '%s %s' % (context.method, path))
+            result = _StreamedBody(result, context, _escape('%s %s' % (context.method, path)))  # (decoded: %0A too)
             context.keep_for_stream()
         return result
 

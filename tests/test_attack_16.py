@@ -8,7 +8,8 @@
 * a ``Host`` holding an escape sequence (which wsgiref, ``bottle.run()``'s server, passes on) reached a handler
   the app added to ``app.log`` as it came, able to repaint an operator's terminal: it is escaped there too now,
   as every other value a client sends in the request line is; and so is the name of a login (a form's, which a
-  sign-up form may have taken with a line break in it, or a token's ``sub``).
+  sign-up form may have taken with a line break in it, or a token's ``sub``), and the decoded path that names
+  a generator of a merged app without canister when it fails.
 """
 from __future__ import annotations
 
@@ -22,7 +23,7 @@ import pytest
 
 import canister
 from helpers import read_log
-from servers import Client, WsgirefServer, raw_request, status_of
+from servers import Client, InProcessWaitress, WsgirefServer, raw_request, status_of
 
 
 def test_the_demos_hi_answers_the_names_from_the_query_as_plain_text(serve):
@@ -114,3 +115,29 @@ def test_a_user_name_with_a_line_break_logs_in_without_forging_a_line_in_a_handl
     assert logged in messages.messages
     assert logged in read_log(tmp_path)
     assert not any('\n' in message for message in messages.messages)
+
+
+def test_a_path_with_a_line_break_in_a_streamed_childs_error_reaches_a_handler_of_the_apps_own_escaped(tmp_path):
+    """The error line of a generator that fails in a merged app without canister names the request's path, which
+    the server has decoded: a %0A in it is a line break, escaped before the logger gets it."""
+    parent, child = bottle.Bottle(), bottle.Bottle()
+    parent.install(canister.Canister(log_path=str(tmp_path)))
+
+    @child.get('/feed/<name>')
+    def feed(name):
+        yield 'start '
+        raise ValueError('the feed broke')
+
+    parent.merge(child)
+    messages = _Messages()
+    parent.log.addHandler(messages)
+    server = InProcessWaitress(parent)
+    try:
+        answer = raw_request(server.port, b'GET /feed/x%0A2026-07-02%2009:38:31,022%20INFO%20forged HTTP/1.0\r\n'
+                                          b'Host: 127.0.0.1\r\n\r\n')
+    finally:
+        server.close()
+        parent.log.removeHandler(messages)
+    assert status_of(answer) == 200       # (the body stops where the generator failed)
+    failed = [message for message in messages.messages if message.startswith('Unhandled exception while streaming')]
+    assert failed == ['Unhandled exception while streaming GET /feed/x\\n2026-07-02 09:38:31,022 INFO forged']
