@@ -843,6 +843,11 @@ class Config(Dict[str, Any]):
         notes = self._basic_auth_without_effect() + self._jwt_without_effect()
         if self['cors_credentials'] and not self['cors']:
             notes.append('canister.cors_credentials is set without cors: it has no effect')
+        if self['cors_credentials'] and any(origin.lower() == 'null' for origin in self['cors']):
+            notes.append('canister.cors lists null with cors_credentials = true: any site\'s page sends the null '
+                         'origin from a sandboxed frame, so every site may call with the user\'s credentials and '
+                         'read the answers, as cors = * with credentials would (which is refused); list the '
+                         'origins that need credentials instead')
         if self['session_partitioned'] and self['session_samesite'] != 'None':
             notes.append('canister.session_partitioned is set without session_samesite = None: the requests of '
                          'another site\'s page, which it is for, neither get nor send the cookie')
@@ -1302,7 +1307,8 @@ def _request_url(environ: Mapping[str, Any], scheme: str, host: str) -> str:
         path = urllib.parse.quote(path.encode('latin1', 'replace'), safe="/:@!$&'()*+,;=-._~")
     if '@' in path:  # an absolute-form target that the server passed on: ``GET http://bob:pw@host/x``
         path = _mask_urls(path)
-    url = '%s://%s%s' % (scheme, host, path)
+    # (the log escapes a line's control characters anyway, but not for a handler the app added to app.log)
+    url = _escape('%s://%s' % (scheme, host)) + path
     query = environ.get('QUERY_STRING')
     if query:
         if not query.isascii() or not query.isprintable():
@@ -5946,8 +5952,8 @@ class Authenticator:
                                                  lambda: self._authenticate(handler, credentials))
         except AuthFailure as failure:
             raise self.unauthorized('Authentication failed: %s' % failure.reason, failure) from None
-        if session.set_user(user, expires, remember=False):
-            self.log.write(logging.INFO, 'Logged in as: %s', shown)
+        if session.set_user(user, expires, remember=False):  # (escaped here for the app's own handlers too)
+            self.log.write(logging.INFO, 'Logged in as: %s', _escape(shown))
 
     def log_in_form(self, session: SessionState, username: str, password: str, users: Any,
                     environ: Mapping[str, Any], trusted: bool) -> bool:
@@ -5957,8 +5963,8 @@ class Authenticator:
             self._attempt(session, True, lambda: self._check_form(username, password, users))
         except AuthFailure:
             return False
-        if session.set_user(username):
-            self.log.write(logging.INFO, 'Logged in as: %s', username)
+        if session.set_user(username):  # (a name a sign-up form took as sent may hold a line break)
+            self.log.write(logging.INFO, 'Logged in as: %s', _escape(username))
         return True
 
     def _attempt(self, session: SessionState, guess: bool, check: Callable[[], Any]) -> Any:
@@ -7470,7 +7476,7 @@ class Canister:
             # the generator of a route canister does not wrap (a child app's): its chunks get the request too
             environ = context.environ
             path = environ.get('SCRIPT_NAME', '') + environ.get('PATH_INFO', '')  # (the whole path, mounted too)
-            result = _StreamedBody(result, context, '%s %s' % (context.method, path))
+            result = _StreamedBody(result, context, _escape('%s %s' % (context.method, path)))  # (decoded: %0A too)
             context.keep_for_stream()
         return result
 
@@ -7681,6 +7687,8 @@ def _demo_app(config_file: Optional[str]) -> bottle.Bottle:
 
     @app.get('/hi')
     def hello(foo: str, bar: str = '') -> str:
+        # as text: Bottle's default, HTML, would run a <script> sent in the query on the demo's origin
+        bottle.response.content_type = 'text/plain; charset=utf-8'
         return 'Hi %s and %s!' % (foo, bar) if bar else 'Hi %s!' % foo
 
     @app.get('/api/sum')
