@@ -1,6 +1,8 @@
 """The README is the manual: its config table must list every key canister knows."""
 import re
 
+import webtest
+
 from helpers import ROOT, default_shown
 
 import canister
@@ -88,3 +90,24 @@ def test_the_readme_store_skeleton_runs_and_names_the_methods_of_session_store()
     shown = [name for name in vars(namespace['MyStore']) if not name.startswith('_')]
     assert shown == ['load', 'save', 'touch', 'delete', 'update', 'create', 'sessions_of']
     assert all(callable(getattr(canister.SessionStore, name, None)) for name in shown)
+
+
+def test_the_readme_first_app_counts_and_escapes_what_the_query_puts_in_the_page(tmp_path, monkeypatch):
+    """"A first app", run as written (but for ``app.run()``) in a directory of its own: each reload
+    counts 0, 1, 2, the log directory ./logs gets the request lines, and ``?foo=`` is escaped."""
+    block = next(block for _, block in readme_python_blocks() if "session.data['counter'] += 1" in block)
+    assert block.rstrip().endswith('app.run()')
+    monkeypatch.chdir(tmp_path)
+    namespace: dict = {}
+    exec(compile(block.rstrip()[:-len('app.run()')], 'README.md', 'exec'), namespace)
+    app = namespace['app']
+    try:
+        web = webtest.TestApp(app, extra_environ={'REMOTE_ADDR': '127.0.0.1', 'HTTP_HOST': 'localhost:8080'})
+        assert "Session data: {'counter': 0}" in web.get('/').text
+        page = web.get('/', {'foo': '<script>alert(1)</script>'}).text
+        assert "Session data: {'counter': 1}" in page
+        assert '"?foo=...": &lt;script&gt;alert(1)&lt;/script&gt;' in page and '<script>' not in page
+        logs = list((tmp_path / 'logs').iterdir())
+        assert len(logs) == 1 and 'GET http://localhost:8080/' in logs[0].read_text()
+    finally:
+        app.uninstall(True)
