@@ -472,13 +472,16 @@ class BadRequest(CanisterError):
 
 class AuthFailure(CanisterError):
     """Credentials were presented and are not valid; answered with 401.  ``reason`` goes to the
-    client and the log, ``logged`` (if given) to the log instead."""
+    client and the log, ``logged`` (if given) to the log instead.  ``lapsed``: they were genuine
+    but are out of their time (a token expired or not valid yet), which the login throttle does
+    not count as a failure."""
 
-    def __init__(self, reason: str, scheme: str, logged: Optional[str] = None) -> None:
+    def __init__(self, reason: str, scheme: str, logged: Optional[str] = None, lapsed: bool = False) -> None:
         super().__init__(reason)
         self.reason = reason
         self.scheme = scheme
         self.logged = reason if logged is None else logged
+        self.lapsed = lapsed
 
 
 ###############################################################################
@@ -5650,14 +5653,14 @@ class JwtAuth:
             claims = jwt.decode(token, key, algorithms=[algorithm], audience=self.audience, issuer=self.issuer,
                                 leeway=self.leeway, options={'require': self.required,
                                                              'verify_aud': self.audience is not None})
-        except jwt.ExpiredSignatureError:
-            raise AuthFailure('the token has expired', 'bearer') from None
+        except jwt.ExpiredSignatureError:  # (PyJWT checks the times after the signature: genuine, but lapsed)
+            raise AuthFailure('the token has expired', 'bearer', lapsed=True) from None
         except jwt.InvalidAudienceError:
             raise AuthFailure('the token is not for this audience', 'bearer') from None
         except jwt.InvalidIssuerError:
             raise AuthFailure('the token is from another issuer', 'bearer') from None
         except jwt.ImmatureSignatureError:
-            raise AuthFailure('the token is not valid yet', 'bearer') from None
+            raise AuthFailure('the token is not valid yet', 'bearer', lapsed=True) from None
         except jwt.InvalidSignatureError:
             raise AuthFailure('the token signature is invalid', 'bearer') from None
         except jwt.MissingRequiredClaimError as error:
@@ -5982,7 +5985,7 @@ class Authenticator:
         try:
             result = check()
         except AuthFailure as failure:  # the attempt keeps its place (takes one) until the window ends
-            if not guess:
+            if not guess and not failure.lapsed:  # (a lapsed token is no guess: an app sends it until it refreshes it)
                 throttle.claim(client)
             self.log.write(logging.WARNING, 'Authentication failed: %s', failure.logged)
             raise

@@ -685,3 +685,19 @@ def test_a_base64_secret_given_as_bytes_is_decoded(make_app):
 def test_a_secret_that_is_neither_text_nor_bytes_is_refused_at_install(make_app):
     with pytest.raises(canister.ConfigError, match='auth_jwt_secret.*expected text, not a list'):
         secret_app(make_app, auth_jwt_secret=[SECRET])
+
+
+def test_a_lapsed_token_sent_again_and_again_does_not_lock_the_client_out(make_app):
+    """A single-page app sends its expired token until it has refreshed it: genuine credentials out of
+    their time are refused (401) but not counted as failures; a forged signature still is."""
+    app = secret_app(make_app, auth_max_failures=2)
+    web = client(app)
+    expired = bearer(signed_token(SECRET, exp=int(time.time()) - 3600))
+    early = bearer(signed_token(SECRET, nbf=int(time.time()) + 3600))
+    for headers in [expired, early] * 4:
+        assert web.get('/me', headers=headers, status=401).headers['WWW-Authenticate'].startswith('Bearer')
+    assert web.get('/me', headers=bearer(signed_token(SECRET))).status_int == 200
+    forged = bearer(signed_token(SECRET[::-1]))
+    web.get('/me', headers=forged, status=401)
+    web.get('/me', headers=forged, status=401)
+    assert web.get('/me', headers=bearer(signed_token(SECRET)), status=429).headers['Retry-After']
