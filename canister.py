@@ -5683,9 +5683,15 @@ class JwtAuth:
         return float(min(exp, 2 ** 53)) if isinstance(exp, (int, float)) and not isinstance(exp, bool) else 0.0
 
 
+#: NAT64 prefixes (RFC 6052's well-known one, RFC 8215's for local use): the IPv4 clients a
+#: translator puts behind one, each at the address its last 32 bits spell.
+_NAT64 = (ipaddress.IPv6Network('64:ff9b::/96'), ipaddress.IPv6Network('64:ff9b:1::/48'))
+
+
 def _throttle_key(client: str) -> str:
     """The address a client is counted by: an IPv6 client by its /64, which one host usually
-    holds whole (so it cannot step to the next address), an IPv4-mapped one as IPv4."""
+    holds whole (so it cannot step to the next address), an IPv4-mapped one as IPv4, and one a
+    NAT64 translator stands for as the IPv4 client it embeds (all of them share one /64)."""
     if ':' not in client:
         return client
     try:
@@ -5694,6 +5700,8 @@ def _throttle_key(client: str) -> str:
         return client
     if address.ipv4_mapped is not None:
         return str(address.ipv4_mapped)
+    if any(address in prefix for prefix in _NAT64):
+        return str(ipaddress.IPv4Address(int(address) & 0xFFFFFFFF))
     return str(ipaddress.IPv6Network((int(address) >> 64 << 64, 64)))
 
 

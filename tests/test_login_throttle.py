@@ -124,6 +124,19 @@ def test_ipv4_clients_are_still_counted_per_address(make_app):
     assert mapped.status_int == 429
 
 
+
+@pytest.mark.parametrize('prefix', ['64:ff9b::', '64:ff9b:1::'])
+def test_ipv4_clients_behind_a_nat64_translator_are_counted_each_by_its_own_address(make_app, log_dir, prefix):
+    app = hashed_alice_app(make_app, auth_max_failures=3)
+    locked = prefix + 'c000:201'  # 192.0.2.1
+    for _ in range(3):
+        client(app, REMOTE_ADDR=locked).get('/me', headers=WRONG, status=401)
+    assert client(app, REMOTE_ADDR=locked).get('/me', headers=RIGHT, expect_errors=True).status_int == 429
+    assert 'Too many failed logins from 192.0.2.1:' in read_log(log_dir)
+    neighbour = client(app, REMOTE_ADDR=prefix + 'c000:202').get('/me', headers=RIGHT)  # 192.0.2.2, same /64
+    assert neighbour.json == {'user': 'alice'}
+
+
 # -- shared stores -------------------------------------------------------------------
 
 def hammer(url, attempts=30, together=5):
