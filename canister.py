@@ -5979,12 +5979,23 @@ class Authenticator:
         return response
 
 
+def _served_route(context: Any) -> Any:
+    """The route Bottle is serving in the request of ``context`` (None before routing).  Bottle keeps
+    it in the environ it serves, which is a copy of the context's when a WSGI callable between a parent
+    and a mounted child copies it."""
+    try:
+        environ = bottle.request.environ
+    except RuntimeError:  # (Bottle has bound no request in this thread)
+        environ = context.environ
+    return environ.get('bottle.route')
+
+
 def _route_plugin(context: Any) -> Any:
     """The canister that wraps the route being served, whose credentials rule its login: in an app
     mounted or merged into another that has a canister too ("On both" in the README), the child's
     own (which checks the ``Authorization`` header on its routes), else the request's."""
     plugin = context.plugin
-    route = context.environ.get('bottle.route')
+    route = _served_route(context)
     if route is not None and route.app is not plugin.app:
         for other in route.all_plugins():
             if getattr(other, 'name', None) == 'canister' and getattr(other, 'authenticator', None) is not None:
@@ -7310,7 +7321,7 @@ class Canister:
         holds the sessions of this app's requests: see "On both" in the README)."""
         context = _local.context
         if context is not None and context.plugin is not self and context.manager is not None:
-            route = context.environ.get('bottle.route')
+            route = _served_route(context)
             if route is not None and route.app is self.app:
                 return context.manager
         if self.app is None:  # (its store is made at install, and closed at uninstall)
@@ -7329,8 +7340,10 @@ class Canister:
         5. ``_RequestContext.end``: the response line, and the thread as it was.
         """
         outer = _local.context
-        if outer is not None and outer.environ is environ:
-            return self._inner(environ, start_response)  # mounted in another canister app, whose WSGI callable runs
+        if outer is not None and (outer.environ is environ or environ.get('canister.request_id') == outer.request_id):
+            # mounted in another canister app, whose WSGI callable runs: its request (the same environ,
+            # or a copy of it that a WSGI wrapper between the two made, which carries the request's id)
+            return self._inner(environ, start_response)
         context = _RequestContext.begin(self, environ, start_response)
         try:
             early = self.early.response(context) if self.early.needed(context, environ.get('HTTP_COOKIE')) else None
