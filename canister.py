@@ -7059,16 +7059,30 @@ class _StreamedBody:
             thread.name = context.thread_name or thread_name
         try:
             return step(*args)
-        except (StopIteration, bottle.HTTPResponse):
+        except StopIteration:
             raise
-        except Exception:
-            self.log.write(logging.ERROR, 'Unhandled exception while streaming %s', self.what, exc_info=True)
-            context.error_logged = True
+        except Exception as error:
+            self._log_failure(error, again)
             raise
         finally:
             if thread is not None:
                 thread.name = thread_name
             _local.context = outer
+
+    def _log_failure(self, error: Exception, started: bool) -> None:
+        """Log the exception of a step with its traceback (called in its ``except`` clause).  A
+        ``bottle.HTTPResponse`` (``abort``, ``redirect``) only once the response has ``started``: Bottle
+        answers one raised in the first chunk, but after that nobody can."""
+        context = self.context
+        if not isinstance(error, bottle.HTTPResponse):
+            self.log.write(logging.ERROR, 'Unhandled exception while streaming %s', self.what, exc_info=True)
+        elif started:
+            self.log.write(logging.ERROR, '%s raised while streaming %s, after the response started with %d: the '
+                           'client gets that response cut short', type(error).__name__, self.what, context.code,
+                           exc_info=True)
+        else:
+            return
+        context.error_logged = True
 
 
 ###############################################################################

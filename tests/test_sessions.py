@@ -1020,6 +1020,41 @@ def test_an_exception_in_a_later_chunk_is_logged_with_its_traceback(make_app, lo
     assert 'ZeroDivisionError: late failure' in log
 
 
+def test_an_abort_in_a_later_chunk_is_logged_with_its_traceback_on_a_real_server(make_app, log_dir, serve):
+    app = streaming_app(make_app)
+
+    @app.get('/stream')
+    def stream():
+        yield 'a' * 10
+        bottle.abort(403, 'too late to refuse')
+
+    origin = serve(app)
+    connection = http.client.HTTPConnection(origin[len('http://'):], timeout=10)
+    connection.request('GET', '/stream')
+    response = connection.getresponse()
+    assert response.status == 200  # sent with the first chunk: the abort can only cut the body short
+    with pytest.raises(http.client.IncompleteRead):
+        response.read()
+    connection.close()
+    log = read_log(log_dir)
+    assert ('ERROR    [127.0.0.1-...]   HTTPError raised while streaming GET /stream, after the response started '
+            'with 200: the client gets that response cut short') in log
+    assert "bottle.HTTPError: (403, 'too late to refuse')" in log
+    assert "    bottle.abort(403, 'too late to refuse')\n" in log  # the line of the handler that raised it
+
+
+def test_an_abort_before_the_first_chunk_is_bottles_answer_and_no_error(make_app, log_dir):
+    app = streaming_app(make_app)
+
+    @app.get('/stream')
+    def stream():
+        bottle.abort(403, 'refused')
+        yield 'a'
+
+    assert client(app).get('/stream', status=403).status_int == 403
+    assert ' ERROR ' not in read_log(log_dir)
+
+
 def test_an_exception_before_the_first_chunk_is_logged_with_its_traceback(make_app, log_dir):
     app = streaming_app(make_app)
 
