@@ -2342,15 +2342,38 @@ def _decode_record(text: Any) -> Any:
     """The JSON value of a stored text (bytes from a custom store too); ValueError if it is not JSON."""
     if not isinstance(text, str):  # a custom store may hand back bytes, as json.loads accepts
         text = bytes(text).decode('utf-8')
-    if _scan_record is None:
-        return json.loads(text)
     try:
+        if _scan_record is None:
+            return json.loads(text)
         value, end = _scan_record(text, 0)
     except StopIteration:
         raise ValueError('not JSON') from None
+    except RecursionError:
+        return _decode_deep_record(text)
     if end != len(text):
         raise ValueError('extra text after the JSON value')
     return value
+
+
+def _decode_deep_record(text: str) -> Any:
+    """``json.loads(text)`` in a thread of its own: a record nested nearly as deep as the recursion limit
+    (data a handler stored as a client sent it) may be too deep for the stack of the request that reads
+    it, which is deeper than the one that stored it; a new thread's stack is empty.  ValueError if it is
+    not JSON or too deep even there."""
+    outcome: List[Any] = [ValueError('nested too deeply to decode')]
+
+    def decode() -> None:
+        try:
+            outcome[0] = json.loads(text)
+        except (ValueError, RecursionError):
+            pass  # (the ValueError above)
+
+    reader = threading.Thread(target=decode, name='canister-decode', daemon=True)
+    reader.start()
+    reader.join()
+    if isinstance(outcome[0], ValueError):
+        raise outcome[0]
+    return outcome[0]
 
 
 def _read_record(text: Any) -> _Record:

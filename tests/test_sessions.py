@@ -12,6 +12,7 @@ import canister
 from canister import session
 from helpers import COOKIE, client, cookie_value, cookieless_client, counter_app, read_log, set_cookies, with_cookie
 from session_kit import add_session_routes
+from servers import Client
 
 
 def attributes(response, name=COOKIE):
@@ -1085,3 +1086,30 @@ def test_a_head_request_to_a_streaming_route_saves_its_session_once_and_quietly(
     assert cookie_value(response) is not None
     assert len(store) == 1
     assert ' WARNING ' not in read_log(log_dir)
+
+
+@pytest.mark.parametrize('store', ['memory', 'sqlite'])
+def test_data_nested_as_deep_as_a_handler_can_store_it_is_read_back_on_a_real_server(make_app, serve, tmp_path,
+                                                                                      store):
+    app = make_app(session_store='memory' if store == 'memory' else 'sqlite:///%s' % (tmp_path / 'sessions.db'))
+
+    @app.post('/save')
+    def save():
+        session.data['tree'] = bottle.request.json['tree']  # what the client sent, as it came
+        return 'saved'
+
+    @app.get('/depth')
+    def depth():
+        tree, levels = session.data['tree'], 0
+        while tree:
+            tree, levels = tree[0], levels + 1
+        return str(levels)
+
+    browser = Client(serve(app))
+    for levels in range(1000, 800, -4):  # the deepest JSON the stack lets Bottle read and canister store
+        body = '{"tree": %s}' % ('[' * levels + ']' * levels)
+        if browser.request('POST', '/save', body, {'Content-Type': 'application/json'}).status == 200:
+            break
+    assert browser.cookies, 'no depth from 1000 down to 800 was stored'
+    answer = browser.get('/depth')
+    assert (answer.status, answer.text) == (200, str(levels - 1))
