@@ -1773,6 +1773,11 @@ class _JsonArray(_JsonValue):
     where the JSON ``null`` itself means none (see :func:`_many_values`)."""
 
 
+#: The problem of a JSON body nested deeper than Python's recursion limit lets it be read.
+_TOO_DEEP = ('the JSON body is nested too deeply: more arrays and objects inside each other than Python\'s '
+             'recursion limit lets canister read')
+
+
 def _read_json(request: Any, decoder: Optional[json.JSONDecoder] = None) -> Optional[Dict[str, Any]]:
     """A JSON object body; None for any other JSON value (an array, ``null``, a string: left to the
     handler, as in canister 1.x); :class:`BadRequest` for a body that is not valid JSON.
@@ -1784,8 +1789,10 @@ def _read_json(request: Any, decoder: Optional[json.JSONDecoder] = None) -> Opti
         data = (decoder or _JSON_BODY).decode(text)
     except _NotJson:
         raise BadRequest(_constant_problem(text)) from None
-    except (ValueError, RecursionError):
+    except ValueError:
         raise BadRequest('the body is not valid JSON') from None
+    except RecursionError:  # (valid JSON, as the client may well know: say what is wrong with it)
+        raise BadRequest(_TOO_DEEP) from None
     if not isinstance(data, dict):
         return None
     if _may_hold_lone_surrogates(text):
