@@ -7252,6 +7252,10 @@ class Canister:
     def apply(self, callback: Callable[..., Any], route: bottle.Route) -> Callable[..., Any]:
         """Wrap a route once: credentials checked, parameters bound as its signature says, and the
         request served in full when this app's WSGI callable did not run (see ``_serve``)."""
+        app = self.app
+        if app is None or route.app is not app:  # (given to a route, apply=[Canister()]: its setup never ran)
+            raise CanisterError('canister: a Canister() is installed on an app (app.install(canister.Canister())), '
+                                'not given to one route: it serves the requests of the whole app')
         try:
             binder: Optional[ParameterBinder] = ParameterBinder(route.callback, route.rule, self._injected_names(route))
         except (TypeError, ValueError):  # a callable without an inspectable signature
@@ -7264,7 +7268,7 @@ class Canister:
             for note in binder.notes:
                 log.write(logging.WARNING, 'Route %s: %s', what, note)
             callback = binder.adapt(callback)
-        late = _unenforced_checks(route, route.app.routes)
+        late = _unenforced_checks(route, app.routes)
         if late:  # Bottle registered the handler before the guard wrapped it: guard the route here
             log.write(logging.WARNING, 'Route %s: @canister.require or @canister.require_user is written above the '
                       'route decorator of %s, where it guards nothing: canister applies it here, but put it '
