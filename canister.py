@@ -6532,6 +6532,8 @@ _UNAVAILABLE = 'Service unavailable: the session store cannot be reached, retry 
 #: What a client is told when ``_LocalsCheck`` fails (the log says why).
 _MISCONFIGURED = 'Internal server error: this server is misconfigured and refuses every request (see its log)'
 _CHUNKED_TOO_LARGE = 'Request body too large: more than %d bytes (chunked)'
+_OTHER_CODING = ("Bad request: Transfer-Encoding '%s' is not supported: send the body chunked (and no other "
+                 "coding), or with a Content-Length")
 _BOTH_LENGTHS = ('Bad request: Content-Length and Transfer-Encoding together (RFC 9112 section 6.1: '
                  'a sign of request smuggling); send one of them')
 
@@ -6738,6 +6740,9 @@ class _EarlyChecks:
         environ = context.environ
         if 'HTTP_TRANSFER_ENCODING' not in environ or environ.get('CONTENT_LENGTH') or 'wsgi.input' not in environ:
             return None
+        coding = environ['HTTP_TRANSFER_ENCODING']
+        if coding.strip().lower() != 'chunked':  # (Bottle reads 'gzip, chunked' as chunked, 'identity' as no body)
+            return self._refuse(400, _OTHER_CODING % _escape(coding)[:60], environ)
         if environ.get('wsgi.input_terminated'):
             return self._buffer_body(environ)
         environ['wsgi.input'] = _LimitedInput(environ['wsgi.input'], self.max_body_size, self.log)
