@@ -6807,6 +6807,17 @@ class _WithoutBottlesTraceback:
         return getattr(self.stream, name)
 
 
+#: The name of the request id's header in a response Bottle made (Bottle writes names in Title-Case).
+_REQUEST_ID_HEADER = 'X-Request-Id'
+
+
+def _add_request_id(headers: Headers, request_id: str) -> None:
+    """Add the ``X-Request-ID`` header, in place of one the app set: the log knows the request by this id."""
+    if _REQUEST_ID_HEADER in map(_header_name, headers):
+        headers[:] = [header for header in headers if header[0] != _REQUEST_ID_HEADER]
+    headers.append(('X-Request-ID', request_id))
+
+
 class _RequestContext(SessionState):
     """Everything canister knows about the request a thread is serving, and its response's last step.
 
@@ -7009,7 +7020,7 @@ class _RequestContext(SessionState):
         plugin = self.plugin
         if cors and plugin.cors is not None:
             plugin.cors.apply(headers, self.origin)
-        headers.append(('X-Request-ID', self.request_id))
+        _add_request_id(headers, self.request_id)
         if self.loaded:  # built from a session: private, and the security headers, in one scan if absent
             if plugin.private_names.isdisjoint(map(_header_name, headers)):
                 headers += plugin.private_https if self.https else plugin.private_plain
