@@ -1788,6 +1788,11 @@ class _JsonArray(_JsonValue):
     where the JSON ``null`` itself means none (see :func:`_many_values`)."""
 
 
+#: The problem of a JSON body nested deeper than Python's recursion limit lets it be read.
+_TOO_DEEP = ('the JSON body is nested too deeply: more arrays and objects inside each other than Python\'s '
+             'recursion limit lets canister read')
+
+
 def _read_json(request: Any, decoder: Optional[json.JSONDecoder] = None) -> Optional[Dict[str, Any]]:
     """A JSON object body; None for any other JSON value (an array, ``null``, a string: left to the
     handler, as in canister 1.x); :class:`BadRequest` for a body that is not valid JSON.
@@ -1799,8 +1804,10 @@ def _read_json(request: Any, decoder: Optional[json.JSONDecoder] = None) -> Opti
         data = (decoder or _JSON_BODY).decode(text)
     except _NotJson:
         raise BadRequest(_constant_problem(text)) from None
-    except (ValueError, RecursionError):
+    except ValueError:
         raise BadRequest('the body is not valid JSON') from None
+    except RecursionError:  # (valid JSON, as the client may well know: say what is wrong with it)
+        raise BadRequest(_TOO_DEEP) from None
     if not isinstance(data, dict):
         return None
     if _may_hold_lone_surrogates(text):
@@ -2357,15 +2364,38 @@ def _decode_record(text: Any) -> Any:
     """The JSON value of a stored text (bytes from a custom store too); ValueError if it is not JSON."""
     if not isinstance(text, str):  # a custom store may hand back bytes, as json.loads accepts
         text = bytes(text).decode('utf-8')
-    if _scan_record is None:
-        return json.loads(text)
     try:
+        if _scan_record is None:
+            return json.loads(text)
         value, end = _scan_record(text, 0)
     except StopIteration:
         raise ValueError('not JSON') from None
+    except RecursionError:
+        return _decode_deep_record(text)
     if end != len(text):
         raise ValueError('extra text after the JSON value')
     return value
+
+
+def _decode_deep_record(text: str) -> Any:
+    """``json.loads(text)`` in a thread of its own: a record nested nearly as deep as the recursion limit
+    (data a handler stored as a client sent it) may be too deep for the stack of the request that reads
+    it, which is deeper than the one that stored it; a new thread's stack is empty.  ValueError if it is
+    not JSON or too deep even there."""
+    outcome: List[Any] = [ValueError('nested too deeply to decode')]
+
+    def decode() -> None:
+        try:
+            outcome[0] = json.loads(text)
+        except (ValueError, RecursionError):
+            pass  # (the ValueError above)
+
+    reader = threading.Thread(target=decode, name='canister-decode', daemon=True)
+    reader.start()
+    reader.join()
+    if isinstance(outcome[0], ValueError):
+        raise outcome[0]
+    return outcome[0]
 
 
 def _read_record(text: Any) -> _Record:
@@ -6075,12 +6105,23 @@ class Authenticator:
         return response
 
 
+def _served_route(context: Any) -> Any:
+    """The route Bottle is serving in the request of ``context`` (None before routing).  Bottle keeps
+    it in the environ it serves, which is a copy of the context's when a WSGI callable between a parent
+    and a mounted child copies it."""
+    try:
+        environ = bottle.request.environ
+    except RuntimeError:  # (Bottle has bound no request in this thread)
+        environ = context.environ
+    return environ.get('bottle.route')
+
+
 def _route_plugin(context: Any) -> Any:
     """The canister that wraps the route being served, whose credentials rule its login: in an app
     mounted or merged into another that has a canister too ("On both" in the README), the child's
     own (which checks the ``Authorization`` header on its routes), else the request's."""
     plugin = context.plugin
-    route = context.environ.get('bottle.route')
+    route = _served_route(context)
     if route is not None and route.app is not plugin.app:
         for other in route.all_plugins():
             if getattr(other, 'name', None) == 'canister' and getattr(other, 'authenticator', None) is not None:
@@ -6594,6 +6635,8 @@ _UNAVAILABLE = 'Service unavailable: the session store cannot be reached, retry 
 #: What a client is told when ``_LocalsCheck`` fails (the log says why).
 _MISCONFIGURED = 'Internal server error: this server is misconfigured and refuses every request (see its log)'
 _CHUNKED_TOO_LARGE = 'Request body too large: more than %d bytes (chunked)'
+_OTHER_CODING = ("Bad request: Transfer-Encoding '%s' is not supported: send the body chunked (and no other "
+                 "coding), or with a Content-Length")
 _BOTH_LENGTHS = ('Bad request: Content-Length and Transfer-Encoding together (RFC 9112 section 6.1: '
                  'a sign of request smuggling); send one of them')
 
@@ -6800,6 +6843,9 @@ class _EarlyChecks:
         environ = context.environ
         if 'HTTP_TRANSFER_ENCODING' not in environ or environ.get('CONTENT_LENGTH') or 'wsgi.input' not in environ:
             return None
+        coding = environ['HTTP_TRANSFER_ENCODING']
+        if coding.strip().lower() != 'chunked':  # (Bottle reads 'gzip, chunked' as chunked, 'identity' as no body)
+            return self._refuse(400, _OTHER_CODING % _escape(coding)[:60], environ)
         if environ.get('wsgi.input_terminated'):
             return self._buffer_body(environ)
         environ['wsgi.input'] = _LimitedInput(environ['wsgi.input'], self.max_body_size, self.log)
@@ -6862,6 +6908,17 @@ class _WithoutBottlesTraceback:
 
     def __getattr__(self, name: str) -> Any:  # flush, and whatever else the server's stream has
         return getattr(self.stream, name)
+
+
+#: The name of the request id's header in a response Bottle made (Bottle writes names in Title-Case).
+_REQUEST_ID_HEADER = 'X-Request-Id'
+
+
+def _add_request_id(headers: Headers, request_id: str) -> None:
+    """Add the ``X-Request-ID`` header, in place of one the app set: the log knows the request by this id."""
+    if _REQUEST_ID_HEADER in map(_header_name, headers):
+        headers[:] = [header for header in headers if header[0] != _REQUEST_ID_HEADER]
+    headers.append(('X-Request-ID', request_id))
 
 
 class _RequestContext(SessionState):
@@ -7068,7 +7125,7 @@ class _RequestContext(SessionState):
         plugin = self.plugin
         if cors and plugin.cors is not None:
             plugin.cors.apply(headers, self.origin)
-        headers.append(('X-Request-ID', self.request_id))
+        _add_request_id(headers, self.request_id)
         if self.loaded:  # built from a session: private, and the security headers, in one scan if absent
             if plugin.private_names.isdisjoint(map(_header_name, headers)):
                 headers += plugin.private_https if self.https else plugin.private_plain
@@ -7153,16 +7210,30 @@ class _StreamedBody:
             thread.name = context.thread_name or thread_name
         try:
             return step(*args)
-        except (StopIteration, bottle.HTTPResponse):
+        except StopIteration:
             raise
-        except Exception:
-            self.log.write(logging.ERROR, 'Unhandled exception while streaming %s', self.what, exc_info=True)
-            context.error_logged = True
+        except Exception as error:
+            self._log_failure(error, again)
             raise
         finally:
             if thread is not None:
                 thread.name = thread_name
             _local.context = outer
+
+    def _log_failure(self, error: Exception, started: bool) -> None:
+        """Log the exception of a step with its traceback (called in its ``except`` clause).  A
+        ``bottle.HTTPResponse`` (``abort``, ``redirect``) only once the response has ``started``: Bottle
+        answers one raised in the first chunk, but after that nobody can."""
+        context = self.context
+        if not isinstance(error, bottle.HTTPResponse):
+            self.log.write(logging.ERROR, 'Unhandled exception while streaming %s', self.what, exc_info=True)
+        elif started:
+            self.log.write(logging.ERROR, '%s raised while streaming %s, after the response started with %d: the '
+                           'client gets that response cut short', type(error).__name__, self.what, context.code,
+                           exc_info=True)
+        else:
+            return
+        context.error_logged = True
 
 
 ###############################################################################
@@ -7302,6 +7373,10 @@ class Canister:
     def apply(self, callback: Callable[..., Any], route: bottle.Route) -> Callable[..., Any]:
         """Wrap a route once: credentials checked, parameters bound as its signature says, and the
         request served in full when this app's WSGI callable did not run (see ``_serve``)."""
+        app = self.app
+        if app is None or route.app is not app:  # (given to a route, apply=[Canister()]: its setup never ran)
+            raise CanisterError('canister: a Canister() is installed on an app (app.install(canister.Canister())), '
+                                'not given to one route: it serves the requests of the whole app')
         try:
             binder: Optional[ParameterBinder] = ParameterBinder(route.callback, route.rule, self._injected_names(route))
         except (TypeError, ValueError):  # a callable without an inspectable signature
@@ -7315,7 +7390,7 @@ class Canister:
             for note in binder.notes:
                 log.write(logging.WARNING, 'Route %s: %s', what, note)
             callback = binder.adapt(callback)
-        late = _unenforced_checks(route, route.app.routes)
+        late = _unenforced_checks(route, app.routes)
         if late:  # Bottle registered the handler before the guard wrapped it: guard the route here
             log.write(logging.WARNING, 'Route %s: @canister.require or @canister.require_user is written above the '
                       'route decorator of %s, where it guards nothing: canister applies it here, but put it '
@@ -7437,7 +7512,7 @@ class Canister:
         holds the sessions of this app's requests: see "On both" in the README)."""
         context = _local.context
         if context is not None and context.plugin is not self and context.manager is not None:
-            route = context.environ.get('bottle.route')
+            route = _served_route(context)
             if route is not None and route.app is self.app:
                 return context.manager
         if self.app is None:  # (its store is made at install, and closed at uninstall)
@@ -7456,8 +7531,10 @@ class Canister:
         5. ``_RequestContext.end``: the response line, and the thread as it was.
         """
         outer = _local.context
-        if outer is not None and outer.environ is environ:
-            return self._inner(environ, start_response)  # mounted in another canister app, whose WSGI callable runs
+        if outer is not None and (outer.environ is environ or environ.get('canister.request_id') == outer.request_id):
+            # mounted in another canister app, whose WSGI callable runs: its request (the same environ,
+            # or a copy of it that a WSGI wrapper between the two made, which carries the request's id)
+            return self._inner(environ, start_response)
         context = _RequestContext.begin(self, environ, start_response)
         try:
             early = self.early.response(context) if self.early.needed(context, environ.get('HTTP_COOKIE')) else None

@@ -415,13 +415,17 @@ def finishes_in_child(work: Any, within: float = 10.0) -> bool:
 
 def compose_child(parent: bottle.Bottle, child: bottle.Bottle, composition: str) -> str:
     """Put ``child`` into ``parent`` as ``composition`` says: ``mount`` (a Bottle app at /a/),
-    ``mount_wsgi`` (the same app as a plain WSGI callable) or ``merge``; the prefix of its routes."""
+    ``mount_wsgi`` (the same app as a plain WSGI callable), ``mount_copy`` (a WSGI callable that hands
+    the child a copy of the environ, as middleware that leaves its caller's dict alone does) or
+    ``merge``; the prefix of its routes."""
     if composition == 'mount':
         parent.mount('/a/', child)
         return '/a'
-    if composition == 'mount_wsgi':
+    if composition in ('mount_wsgi', 'mount_copy'):
+        copy = composition == 'mount_copy'
+
         def plain_wsgi(environ: Dict[str, Any], start_response: Callable[..., Any]) -> Any:
-            return child(environ, start_response)
+            return child(dict(environ) if copy else environ, start_response)
         parent.mount('/a/', plain_wsgi)
         return '/a'
     parent.merge(child)

@@ -52,7 +52,7 @@ def composed(tmp_path, request):
         app.uninstall(True)
 
 
-compositions = pytest.mark.parametrize('composition', ['mount', 'mount_wsgi', 'merge'])
+compositions = pytest.mark.parametrize('composition', ['mount', 'mount_wsgi', 'mount_copy', 'merge'])
 
 
 @compositions

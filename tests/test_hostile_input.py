@@ -795,6 +795,20 @@ def test_json_integer_too_large_for_a_float_parameter_gets_400(app_target: Targe
     assert b'ratio' in response.body
 
 
+@pytest.mark.parametrize('opening', [b'[', b'{"a":'], ids=['arrays', 'objects'])
+def test_json_body_nested_deeper_than_the_recursion_limit_gets_400_that_says_so(app_target: Target,
+                                                                                 opening: bytes) -> None:
+    """Valid JSON that Python cannot read at this depth was answered "the body is not valid JSON"."""
+    closing = b']' if opening == b'[' else b'}'
+    body = b'{"n": 1, "ids": ' + opening * 5000 + b'1' + closing * 5000 + b'}'
+    response = send_and_check(app_target, method='POST', path='/typed', body=body,
+                              headers={'Content-Type': 'application/json'})
+    assert response.status_int == 400
+    assert response.text == ("Bad request: the JSON body is nested too deeply: more arrays and objects inside each "
+                             "other than Python's recursion limit lets canister read\n")
+    assert response.text.strip() in read_log(app_target.log_dir)
+
+
 def test_valid_jwt_whose_exp_does_not_fit_a_float_gets_no_500(app_target: Target) -> None:
     """A correctly signed token with ``exp`` = 10**400 (far future, so PyJWT accepts it):
     ``float(expires)`` raised OverflowError out of the authentication (500)."""

@@ -17,6 +17,7 @@ import pytest
 
 import canister
 from helpers import ROOT, bearer, client, read_log, signed_token
+from servers import Client
 
 STAMP = r'\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2},\d{3}'
 LINE = re.compile(r'^(%s) (DEBUG|INFO|WARNING|ERROR|CRITICAL) +\[([^\]]*)\]   (.*)$' % STAMP)
@@ -736,6 +737,27 @@ def test_errors_carry_the_request_id_too(make_app):
     app = make_app()
     response = client(app).get('/nowhere', headers={'X-Request-ID': 'trace-404'}, status=404)
     assert response.headers['X-Request-ID'] == 'trace-404'
+
+
+@pytest.mark.parametrize('path', ['/set', '/raised'])
+def test_an_x_request_id_the_app_sets_gives_way_to_the_one_in_the_log_on_a_real_server(make_app, log_dir, serve,
+                                                                                       path):
+    app = make_app(log_format='json')
+
+    @app.get('/set')
+    def set_own():
+        bottle.response.set_header('X-Request-ID', 'the-apps-own')
+        return 'set'
+
+    @app.get('/raised')
+    def raised():
+        raise bottle.HTTPResponse('raised', headers={'X-Request-ID': 'the-apps-own'})
+
+    answer = Client(serve(app)).get(path, headers={'X-Request-ID': 'trace-7'})
+    assert answer.status == 200
+    assert answer.headers.get_all('X-Request-ID') == ['trace-7']
+    entries = [json.loads(line) for line in read_log(log_dir).splitlines()]
+    assert [entry['request_id'] for entry in entries if 'Response: 200' in entry['message']] == ['trace-7']
 
 
 # -- when the log cannot be written ------------------------------------------------------

@@ -85,6 +85,19 @@ def test_a_route_level_plugin_injects_its_argument_too(make_app):
     assert client(app).get('/page?name=5').json == {'db': 42, 'name': 6}
 
 
+def test_canister_given_to_one_route_says_to_install_it_on_the_app(log_dir):
+    app = bottle.Bottle()
+    app.catchall = False
+
+    @app.get('/page', apply=[canister.Canister(log_path=str(log_dir))])
+    def page(name: int) -> Dict[str, Any]:
+        return {'name': name}
+
+    with pytest.raises(canister.CanisterError, match=r'installed on an app \(app\.install\(canister\.Canister'
+                                                     r'\(\)\)\), not given to one route'):
+        client(app).get('/page?name=5')
+
+
 def test_a_route_that_skips_the_plugin_takes_the_argument_from_the_client(injected_app):
     app = injected_app('canister_first')
 

@@ -101,6 +101,46 @@ def test_a_chunked_body_without_content_length_still_works(make_app, wsgiref_ser
     assert calls == [5]
 
 
+def typed_body_app(make_app, calls):
+    app = make_app()
+
+    @app.post('/order')
+    def order(quantity: int = 1):
+        calls.append(quantity)
+        return {'quantity': quantity}
+
+    return app
+
+
+def send_order(server, coding):
+    """POST /order the JSON body ``{"quantity": 5}`` in chunks, under ``Transfer-Encoding: <coding>``; the raw answer."""
+    head = (b'POST /order HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: %s\r\n'
+            b'Content-Type: application/json\r\nConnection: close\r\n\r\n' % coding)
+    return raw_request(server.port, head, chunked(b'{"quantity": 5}', 0), timeout=5)
+
+
+@pytest.mark.parametrize('coding', [b'gzip, chunked', b'chunked, chunked', b'identity', b'x-custom'])
+def test_a_transfer_coding_other_than_chunked_alone_gets_400_on_bottles_default_server(make_app, wsgiref_server,
+                                                                                        log_dir, coding):
+    # Bottle reads 'gzip, chunked' as chunked and 'identity' as no body: the handler got its defaults
+    calls = []
+    answer = send_order(wsgiref_server(typed_body_app(make_app, calls)), coding)
+    assert status_of(answer) == 400
+    message = ("Bad request: Transfer-Encoding '%s' is not supported: send the body chunked (and no other "
+               "coding), or with a Content-Length" % coding.decode())
+    assert answer.endswith(message.encode() + b'\n')
+    assert calls == []
+    assert ' WARNING  [127.0.0.1-...]   %s\n' % message in read_log(log_dir)
+
+
+@pytest.mark.parametrize('coding', [b'chunked', b'Chunked', b' CHUNKED '])
+def test_a_chunked_json_body_fills_parameters_on_bottles_default_server(make_app, wsgiref_server, coding):
+    calls = []
+    answer = send_order(wsgiref_server(typed_body_app(make_app, calls)), coding)
+    assert status_of(answer) == 200
+    assert calls == [5]
+
+
 # -- absurd Content-Length -----------------------------------------------------------
 
 def test_a_content_length_of_5000_digits_is_413_not_500(make_app, wsgiref_server, log_dir):

@@ -12,6 +12,7 @@ import canister
 from canister import session
 from helpers import COOKIE, client, cookie_value, cookieless_client, counter_app, read_log, set_cookies, with_cookie
 from session_kit import add_session_routes
+from servers import Client
 
 
 def attributes(response, name=COOKIE):
@@ -1020,6 +1021,41 @@ def test_an_exception_in_a_later_chunk_is_logged_with_its_traceback(make_app, lo
     assert 'ZeroDivisionError: late failure' in log
 
 
+def test_an_abort_in_a_later_chunk_is_logged_with_its_traceback_on_a_real_server(make_app, log_dir, serve):
+    app = streaming_app(make_app)
+
+    @app.get('/stream')
+    def stream():
+        yield 'a' * 10
+        bottle.abort(403, 'too late to refuse')
+
+    origin = serve(app)
+    connection = http.client.HTTPConnection(origin[len('http://'):], timeout=10)
+    connection.request('GET', '/stream')
+    response = connection.getresponse()
+    assert response.status == 200  # sent with the first chunk: the abort can only cut the body short
+    with pytest.raises(http.client.IncompleteRead):
+        response.read()
+    connection.close()
+    log = read_log(log_dir)
+    assert ('ERROR    [127.0.0.1-...]   HTTPError raised while streaming GET /stream, after the response started '
+            'with 200: the client gets that response cut short') in log
+    assert "bottle.HTTPError: (403, 'too late to refuse')" in log
+    assert "    bottle.abort(403, 'too late to refuse')\n" in log  # the line of the handler that raised it
+
+
+def test_an_abort_before_the_first_chunk_is_bottles_answer_and_no_error(make_app, log_dir):
+    app = streaming_app(make_app)
+
+    @app.get('/stream')
+    def stream():
+        bottle.abort(403, 'refused')
+        yield 'a'
+
+    assert client(app).get('/stream', status=403).status_int == 403
+    assert ' ERROR ' not in read_log(log_dir)
+
+
 def test_an_exception_before_the_first_chunk_is_logged_with_its_traceback(make_app, log_dir):
     app = streaming_app(make_app)
 
@@ -1050,3 +1086,30 @@ def test_a_head_request_to_a_streaming_route_saves_its_session_once_and_quietly(
     assert cookie_value(response) is not None
     assert len(store) == 1
     assert ' WARNING ' not in read_log(log_dir)
+
+
+@pytest.mark.parametrize('store', ['memory', 'sqlite'])
+def test_data_nested_as_deep_as_a_handler_can_store_it_is_read_back_on_a_real_server(make_app, serve, tmp_path,
+                                                                                      store):
+    app = make_app(session_store='memory' if store == 'memory' else 'sqlite:///%s' % (tmp_path / 'sessions.db'))
+
+    @app.post('/save')
+    def save():
+        session.data['tree'] = bottle.request.json['tree']  # what the client sent, as it came
+        return 'saved'
+
+    @app.get('/depth')
+    def depth():
+        tree, levels = session.data['tree'], 0
+        while tree:
+            tree, levels = tree[0], levels + 1
+        return str(levels)
+
+    browser = Client(serve(app))
+    for levels in range(1000, 800, -4):  # the deepest JSON the stack lets Bottle read and canister store
+        body = '{"tree": %s}' % ('[' * levels + ']' * levels)
+        if browser.request('POST', '/save', body, {'Content-Type': 'application/json'}).status == 200:
+            break
+    assert browser.cookies, 'no depth from 1000 down to 800 was stored'
+    answer = browser.get('/depth')
+    assert (answer.status, answer.text) == (200, str(levels - 1))
