@@ -1,6 +1,8 @@
 """README claims fixed after a review: the JWT example secret is long enough for PyJWT, the demo's --config
 replaces its defaults, max_header_size's minimum, the users file's message for clear text, the article of a
-session-data error, and the command the test script installs with."""
+session-data error, and the command the test script installs with; then claims of an audit that had no
+test of their own: the ConfigError quoted under Configuration, a ``str`` parameter given JSON that is no
+string, and the answer to a form larger than Bottle's MEMFILE_MAX."""
 from __future__ import annotations
 
 import base64
@@ -8,6 +10,8 @@ import json
 import re
 import uuid
 import warnings
+
+import bottle
 
 import jwt as pyjwt
 import pytest
@@ -147,3 +151,49 @@ def test_a_dict_key_that_is_not_text_is_refused_before_json_changes_it(make_app,
     answer = web.get(path, status=500)
     assert '%s holds the key %r' % (where, key) in answer.text and 'use text keys' in answer.text
     assert json.loads(web.get('/read').text) == {}   # nothing was stored
+
+
+# -- (g) the ConfigError the Configuration section quotes ----------------------------------------------
+
+def test_a_bad_value_raises_the_config_error_the_readme_quotes(make_app):
+    quoted = re.search(r'for instance `(canister\.log_level = [^`]+)`', README).group(1)
+    with pytest.raises(canister.ConfigError) as refused:
+        make_app(config={'log_level': 'LOUD'})
+    assert str(refused.value) == quoted
+
+
+# -- (h) a str parameter takes a JSON string only ----------------------------------------------------------
+
+@pytest.mark.parametrize('value', [5, 2.5, True, ['a'], {'a': 1}])
+def test_a_str_parameter_given_a_json_value_that_is_no_string_answers_400(make_app, value):
+    assert '`str`: the value as text; from JSON, a string only' in README
+    app = make_app()
+    app.route('/name', 'POST', callback=lambda name: repr(name))
+    app.route('/typed', 'POST', callback=typed_name)
+    web = client(app)
+    assert web.post_json('/typed', {'name': 'tea'}).text == "'tea'"
+    assert web.post('/typed', {'name': '5'}).text == "'5'"                    # a form's text is text
+    answer = web.post_json('/typed', {'name': value}, status=400)
+    assert "parameter 'name' must be a string" in answer.text
+    assert web.post_json('/name', {'name': value}).text == repr(value)      # unannotated: the JSON value as is
+
+
+def typed_name(name: str) -> str:
+    return repr(name)
+
+
+# -- (i) a form larger than Bottle's MEMFILE_MAX ---------------------------------------------------------
+
+@pytest.mark.parametrize('accept, content_type', [({}, 'text/plain'), ({'Accept': 'application/json'},
+                                                                      'application/json')])
+def test_a_form_larger_than_memfile_max_answers_413_naming_the_setting_as_text_or_json(make_app, accept,
+                                                                                        content_type):
+    app = make_app()
+    app.route('/form', 'POST', callback=typed_name)
+    body = 'name=' + 'x' * (bottle.BaseRequest.MEMFILE_MAX + 1)
+    answer = client(app).post('/form', body, headers=accept, content_type='application/x-www-form-urlencoded',
+                              status=413)
+    assert answer.content_type == content_type
+    assert 'bottle.BaseRequest.MEMFILE_MAX' in answer.text and '<html' not in answer.text.lower()
+    if accept:
+        assert answer.json['error'] == 'Content Too Large'
