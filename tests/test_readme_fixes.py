@@ -2,7 +2,8 @@
 replaces its defaults, max_header_size's minimum, the users file's message for clear text, the article of a
 session-data error, and the command the test script installs with; then claims of an audit that had no
 test of their own: the ConfigError quoted under Configuration, a ``str`` parameter given JSON that is no
-string, and the answer to a form larger than Bottle's MEMFILE_MAX."""
+string, the answer to a form larger than Bottle's MEMFILE_MAX, and the words a boolean key takes and the
+separators of a list key."""
 from __future__ import annotations
 
 import base64
@@ -197,3 +198,37 @@ def test_a_form_larger_than_memfile_max_answers_413_naming_the_setting_as_text_o
     assert 'bottle.BaseRequest.MEMFILE_MAX' in answer.text and '<html' not in answer.text.lower()
     if accept:
         assert answer.json['error'] == 'Content Too Large'
+
+
+# -- (j) booleans and lists in the config ----------------------------------------------------------------
+
+@pytest.mark.parametrize('word, meaning', [('true', True), ('False', False), ('YES', True), ('no', False),
+                                           ('on', True), ('OFF', False), ('1', True), ('0', False)])
+def test_a_boolean_key_takes_the_words_the_readme_lists_in_any_case(make_app, word, meaning):
+    assert 'Booleans accept `true/false`, `yes/no`, `on/off`, `1/0`, and nothing else' in README
+    app = make_app(config={'session_secure': word})
+    app.route('/', callback=lambda: session.data.setdefault('n', 1) and 'ok')
+    cookie = client(app).get('/').headers['Set-Cookie']
+    assert ('; secure' in cookie.lower()) is meaning
+
+
+@pytest.mark.parametrize('word', ['maybe', 'y', 'n', '2', 'enabled', 'none'])
+def test_a_boolean_key_refuses_any_other_word(make_app, word):
+    with pytest.raises(canister.ConfigError, match=r"^canister\.session_secure = '%s' is not valid: expected true "
+                       r"or false \(also yes/no, on/off, 1/0\)$" % word):
+        make_app(config={'session_secure': word})
+
+
+@pytest.mark.parametrize('separator', [', ', ' ', ',', '  ,  '])
+def test_a_list_key_takes_commas_or_spaces_between_its_items(make_app, separator):
+    assert 'Lists accept commas or spaces.' in README
+    app = make_app(config={'cors': separator.join(['https://a.example', 'https://b.example']),
+                           'cors_expose_headers': separator.join(['X-Request-ID', 'X-Total'])})
+    app.route('/', callback=lambda: 'ok')
+    web = client(app)
+    for origin in ('https://a.example', 'https://b.example'):
+        answer = web.get('/', headers={'Origin': origin})
+        assert answer.headers['Access-Control-Allow-Origin'] == origin
+        assert [name.strip() for name in answer.headers['Access-Control-Expose-Headers'].split(',')] == [
+            'X-Request-ID', 'X-Total']
+    assert 'Access-Control-Allow-Origin' not in web.get('/', headers={'Origin': 'https://c.example'}).headers
