@@ -194,6 +194,7 @@ def test_a_form_larger_than_memfile_max_answers_413_naming_the_setting_as_text_o
     body = 'name=' + 'x' * (bottle.BaseRequest.MEMFILE_MAX + 1)
     answer = client(app).post('/form', body, headers=accept, content_type='application/x-www-form-urlencoded',
                               status=413)
+    assert answer.status == '413 Content Too Large'                  # as canister's other 413s, and the JSON
     assert answer.content_type == content_type
     assert 'bottle.BaseRequest.MEMFILE_MAX' in answer.text and '<html' not in answer.text.lower()
     if accept:
