@@ -7797,9 +7797,10 @@ def _arguments(argv: Optional[List[str]]) -> Any:
     parser = argparse.ArgumentParser(prog='python -m canister', description='Canister %s' % __version__)
     commands = parser.add_subparsers(dest='command', required=True)
     demo = commands.add_parser('demo', help='serve a small app showing every feature')
-    demo.add_argument('--config', help='an ini file with a [canister] section')
-    demo.add_argument('--host', default='127.0.0.1')
-    demo.add_argument('--port', type=_port, default=8080)
+    demo.add_argument('--config', metavar='FILE', help="an ini file with a [canister] section (it replaces all of "
+                      "the demo's own settings)")
+    demo.add_argument('--host', default='127.0.0.1', help='the address to listen on (default: %(default)s)')
+    demo.add_argument('--port', type=_port, default=8080, help='the port to listen on (default: %(default)s)')
     hasher = commands.add_parser(
         'hash-password', help='hash a password for the config or the users file',
         description='Hash a password. On a terminal it is asked twice. From a pipe the first line is the '
