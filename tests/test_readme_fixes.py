@@ -2,8 +2,8 @@
 replaces its defaults, max_header_size's minimum, the users file's message for clear text, the article of a
 session-data error, and the command the test script installs with; then claims of an audit that had no
 test of their own: the ConfigError quoted under Configuration, a ``str`` parameter given JSON that is no
-string, the answer to a form larger than Bottle's MEMFILE_MAX, and the words a boolean key takes and the
-separators of a list key."""
+string, the answer to a form larger than Bottle's MEMFILE_MAX, and the words a boolean key takes, the
+separators of a list key, and the Secure cookie a trusted proxy's X-Forwarded-Proto decides."""
 from __future__ import annotations
 
 import base64
@@ -233,3 +233,18 @@ def test_a_list_key_takes_commas_or_spaces_between_its_items(make_app, separator
         assert [name.strip() for name in answer.headers['Access-Control-Expose-Headers'].split(',')] == [
             'X-Request-ID', 'X-Total']
     assert 'Access-Control-Allow-Origin' not in web.get('/', headers={'Origin': 'https://c.example'}).headers
+
+
+# -- (k) X-Forwarded-Proto decides the cookie's Secure only from a trusted proxy ------------------------
+
+@pytest.mark.parametrize('trusted_proxies, secure', [('', False), ('10.0.0.1', True), ('10.0.0.0/8', True),
+                                                     ('192.0.2.1', False)])
+def test_only_a_trusted_proxys_x_forwarded_proto_makes_the_session_cookie_secure(make_app, trusted_proxies,
+                                                                                  secure):
+    assert 'for the logged URL, the HTTPS cookie decision and the CSRF check' in README
+    app = make_app(trusted_proxies=trusted_proxies)
+    app.route('/', callback=lambda: session.data.setdefault('n', 1) and bottle.request.url)
+    answer = client(app, REMOTE_ADDR='10.0.0.1').get('/', headers={'X-Forwarded-Proto': 'https',
+                                                                    'X-Forwarded-Host': 'shop.example'})
+    assert ('; secure' in answer.headers['Set-Cookie'].lower()) is secure
+    assert answer.text == 'https://shop.example/'     # Bottle's own request.url believes them from anyone
