@@ -302,6 +302,18 @@ def test_session_data_must_be_json(app_1x):
 
     answer = client(app).get('/', status=500)
     assert 'session values must be JSON-serializable' in answer.text
+    assert "session.data['when']" in answer.text                      # naming its key
+
+    @app.get('/pair')
+    def pair():
+        session.data['pair'] = (1, 2)
+        session.data['nested'] = {'inner': (3, (4,))}
+        return 'ok'
+
+    app.route('/data', callback=lambda: repr(session.data))
+    web = client(app)
+    web.get('/pair')
+    assert web.get('/data').text == "{'pair': [1, 2], 'nested': {'inner': [3, [4]]}}"   # tuples come back as lists
 
 
 def test_the_memory_store_is_bounded_and_session_max_raises_the_bound(app_1x):
