@@ -3,7 +3,8 @@ replaces its defaults, max_header_size's minimum, the users file's message for c
 session-data error, and the command the test script installs with; then claims of an audit that had no
 test of their own: the ConfigError quoted under Configuration, a ``str`` parameter given JSON that is no
 string, the answer to a form larger than Bottle's MEMFILE_MAX, and the words a boolean key takes, the
-separators of a list key, and the Secure cookie a trusted proxy's X-Forwarded-Proto decides."""
+separators of a list key, the Secure cookie a trusted proxy's X-Forwarded-Proto decides, and the error pages
+of a merged child that alone has canister."""
 from __future__ import annotations
 
 import base64
@@ -248,3 +249,21 @@ def test_only_a_trusted_proxys_x_forwarded_proto_makes_the_session_cookie_secure
                                                                     'X-Forwarded-Host': 'shop.example'})
     assert ('; secure' in answer.headers['Set-Cookie'].lower()) is secure
     assert answer.text == 'https://shop.example/'     # Bottle's own request.url believes them from anyone
+
+
+# -- (l) canister on a merged child alone: the parent renders the child's error pages ---------------------
+
+def test_a_merged_child_with_canister_alone_gets_bottles_html_error_pages_even_for_a_json_client(make_app):
+    assert ("and so is the error page of a child route (Bottle's HTML 500 after an exception, logged with the 500, "
+            "and that of an `abort()`, never JSON)") in README
+    child = make_app(catchall=True)
+    child.route('/item', callback=lambda: bottle.abort(404, 'no such item'))
+    child.route('/crash', callback=lambda: 1 / 0)
+    parent = bottle.Bottle()
+    parent.merge(child)
+    web = client(parent)
+    for path, status in (('/item', 404), ('/crash', 500)):
+        answer = web.get(path, headers={'Accept': 'application/json'}, expect_errors=True)  # (Bottle logs the 500)
+        assert answer.status_int == status
+        assert answer.content_type == 'text/html'
+        assert '<h1>Error: %d' % status in answer.text
