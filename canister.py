@@ -271,7 +271,7 @@ def _error_response(status: int, message: str, headers: Optional[Dict[str, str]]
     if app is not None and status in app.error_handler:
         return bottle.HTTPError(status, message, headers=headers)
     body, content_type = _error_body(status, message, environ)
-    response = bottle.HTTPResponse(body, status=status, headers=headers)
+    response = bottle.HTTPResponse(body, status=_HTTP_STATUS.get(status, status), headers=headers)
     response.content_type = content_type
     response.add_header(*_VARY_ACCEPT)
     return response
@@ -6724,15 +6724,17 @@ class _LimitedInput:
             raise _error_response(413, message)
         return data
 
-    def read(self, size: int = -1) -> bytes:
-        if size is None or size < 0:
-            size = self.limit + 1 - self.count
-        return self._counted(self.stream.read(size))
+    def _allowed(self, size: Optional[int]) -> int:
+        """At most one byte past the limit: a read of Bottle's buffer size (``MEMFILE_MAX``) would
+        otherwise wait for that much from a client whose body is already over a smaller limit."""
+        room = max(0, self.limit + 1 - self.count)
+        return room if size is None or size < 0 else min(size, room)
 
-    def readline(self, size: int = -1) -> bytes:
-        if size is None or size < 0:
-            size = self.limit + 1 - self.count
-        return self._counted(self.stream.readline(size))
+    def read(self, size: Optional[int] = -1) -> bytes:
+        return self._counted(self.stream.read(self._allowed(size)))
+
+    def readline(self, size: Optional[int] = -1) -> bytes:
+        return self._counted(self.stream.readline(self._allowed(size)))
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.stream, name)
@@ -7891,9 +7893,10 @@ def _arguments(argv: Optional[List[str]]) -> Any:
     parser = argparse.ArgumentParser(prog='python -m canister', description='Canister %s' % __version__)
     commands = parser.add_subparsers(dest='command', required=True)
     demo = commands.add_parser('demo', help='serve a small app showing every feature')
-    demo.add_argument('--config', help='an ini file with a [canister] section')
-    demo.add_argument('--host', default='127.0.0.1')
-    demo.add_argument('--port', type=_port, default=8080)
+    demo.add_argument('--config', metavar='FILE', help="an ini file with a [canister] section (it replaces all of "
+                      "the demo's own settings)")
+    demo.add_argument('--host', default='127.0.0.1', help='the address to listen on (default: %(default)s)')
+    demo.add_argument('--port', type=_port, default=8080, help='the port to listen on (default: %(default)s)')
     hasher = commands.add_parser(
         'hash-password', help='hash a password for the config or the users file',
         description='Hash a password. On a terminal it is asked twice. From a pipe the first line is the '

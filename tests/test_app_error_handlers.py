@@ -106,3 +106,27 @@ def test_a_store_found_down_in_the_handler_goes_to_the_apps_503_page(make_app):
 
     answer = client(app).get('/counter', headers={'Cookie': 'session_id=' + 'a' * 43}, status=503)
     assert answer.text.startswith('<p>503: ')
+
+
+def test_a_form_too_large_for_bottle_goes_to_the_apps_413_page(make_app):
+    app = with_pages(make_app(), 413)
+
+    @app.post('/form')
+    def form(name: str):
+        return name
+
+    body = b'name=' + b'x' * (bottle.BaseRequest.MEMFILE_MAX + 10)
+    answer = client(app).post('/form', body, content_type='application/x-www-form-urlencoded', status=413)
+    assert answer.text.startswith('<p>413: the form body is too large: Bottle reads at most ')
+
+
+def test_a_content_length_past_the_limit_is_refused_before_routing_by_canister_itself(make_app):
+    app = with_pages(make_app(max_body_size=10), 413)
+
+    @app.post('/form')
+    def form(name: str):
+        return name
+
+    answer = client(app).post('/form', b'name=' + b'x' * 20, content_type='application/x-www-form-urlencoded',
+                              status=413)
+    assert not answer.text.startswith('<p>')

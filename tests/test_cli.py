@@ -380,6 +380,8 @@ def test_the_demo_echo_takes_message_and_times_from_json_a_form_or_the_query():
     ('a-directory.ini', 'directory', 'cannot read --config a-directory.ini: Is a directory'),
     # (the store's error may name the key or not: the line names the file, and no traceback follows)
     ('store-dir.ini', '[canister]\nlog_path = demo-logs\nsession_store = sqlite:///sessions\n', '--config store-dir.ini: '),
+    ('log-under-a-file.ini', '[canister]\nlog_path = a-file/logs\n',
+     '--config log-under-a-file.ini: canister cannot write its log to '),
 ])
 def test_the_demo_with_a_config_file_it_cannot_read_stops_with_one_line_naming_it(tmp_path, name, text, why):
     assert ('A `FILE` that cannot be read (a path that does not exist, a directory, text the locale cannot decode) '
@@ -388,6 +390,7 @@ def test_the_demo_with_a_config_file_it_cannot_read_stops_with_one_line_naming_i
             '(a log directory it cannot write, a session store it cannot open).'
             in ' '.join((ROOT / 'README.md').read_text(encoding='utf-8').split()))
     (tmp_path / 'sessions').mkdir()                   # a directory where store-dir.ini names its database
+    (tmp_path / 'a-file').write_text('')              # a file where log-under-a-file.ini puts a directory
     if text == 'directory':
         (tmp_path / name).mkdir()
     elif isinstance(text, bytes):
@@ -412,6 +415,34 @@ def test_the_demo_on_a_port_already_taken_stops_with_one_line_and_status_1(tmp_p
     assert done.stderr.strip().splitlines() == ['python -m canister demo: cannot serve on 127.0.0.1:%d: '
                                                 'Address already in use' % port], done.stderr  # (no banner first)
     assert done.stdout == ''  # (no "Canister demo on ..." for a server that never started)
+
+
+def test_the_demo_on_an_address_not_this_hosts_stops_with_one_line_and_status_1(tmp_path):
+    port = free_port()
+    done = run_canister('demo', '--host', '203.0.113.1', '--port', str(port), cwd=tmp_path)  # TEST-NET-3
+    assert done.returncode == 1
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(
+        'python -m canister demo: cannot serve on 203.0.113.1:%d: ' % port), done.stderr
+    assert done.stdout == ''
+
+
+def test_the_demo_listens_on_127_0_0_1_port_8080_unless_told_otherwise(tmp_path):
+    """The README's usage line, ``[--host 127.0.0.1] [--port 8080]``: with 8080 taken (here, or by another
+    program), the demo without arguments names that address in its one line."""
+    readme = ' '.join((ROOT / 'README.md').read_text(encoding='utf-8').split())
+    assert '`python -m canister demo [--config FILE] [--host 127.0.0.1] [--port 8080]`' in readme
+    with socket.socket() as taken:
+        try:
+            taken.bind(('127.0.0.1', 8080))
+            taken.listen(1)
+        except OSError:
+            pass                                      # already taken by another program: the same answer
+        done = run_canister('demo', cwd=tmp_path)
+    assert done.returncode == 1
+    assert done.stderr.startswith('python -m canister demo: cannot serve on 127.0.0.1:8080: '), done.stderr
+    helped = run_canister('demo', '--help', cwd=tmp_path).stdout
+    assert '[--config FILE]' in helped and '(default: 127.0.0.1)' in helped and '(default: 8080)' in helped
 
 
 def test_the_demo_reads_a_config_file(tmp_path):

@@ -35,6 +35,19 @@ def test_both_as_keyword_arguments_are_refused_too(tmp_path):
         bottle.Bottle().install(canister.Canister(log_path=str(tmp_path), session_timout=60, session_timeout=120))
 
 
+def test_one_key_in_two_cases_as_keyword_arguments_is_refused_naming_both(tmp_path):
+    with pytest.raises(canister.ConfigError) as raised:
+        bottle.Bottle().install(canister.Canister(log_path=str(tmp_path), cors='*', CORS='https://app.example.com'))
+    message = str(raised.value)
+    assert "canister.cors = '*'" in message and "canister.CORS = 'https://app.example.com'" in message
+
+
+def test_a_keyword_argument_in_upper_case_takes_effect(make_app, log_dir):
+    make_app(LOG_SLOW=2, Session_Timeout=90)
+    assert banner_value(read_log(log_dir), 'log_slow') == '2.0'
+    assert banner_value(read_log(log_dir), 'session_timeout') == '90'
+
+
 @pytest.mark.parametrize('alias_value', ['120', 120, ' 120 '])
 def test_the_alias_and_the_key_with_the_same_value_are_fine(make_app, log_dir, alias_value):
     make_app(config={'session_timout': alias_value, 'session_timeout': '120'})

@@ -1,9 +1,9 @@
 """The README is the manual: its config table must list every key canister knows."""
 import re
 
-import webtest
-
-from helpers import ROOT, default_shown
+import bottle
+from helpers import ROOT, client, default_shown, read_log
+from servers import Client
 
 import canister
 
@@ -92,22 +92,79 @@ def test_the_readme_store_skeleton_runs_and_names_the_methods_of_session_store()
     assert all(callable(getattr(canister.SessionStore, name, None)) for name in shown)
 
 
-def test_the_readme_first_app_counts_and_escapes_what_the_query_puts_in_the_page(tmp_path, monkeypatch):
-    """"A first app", run as written (but for ``app.run()``) in a directory of its own: each reload
-    counts 0, 1, 2, the log directory ./logs gets the request lines, and ``?foo=`` is escaped."""
-    block = next(block for _, block in readme_python_blocks() if "session.data['counter'] += 1" in block)
-    assert block.rstrip().endswith('app.run()')
-    monkeypatch.chdir(tmp_path)
+def readme_block_of_section(section: str, index: int = 0) -> str:
+    """The ``index``-th ```python block of a README section, as a newcomer copies it."""
+    readme = (ROOT / 'README.md').read_text(encoding='utf-8')
+    text = readme.split('\n## %s\n' % section, 1)[1].split('\n## ', 1)[0]
+    return re.findall(r'```python\n(.*?)```', text, re.S)[index]
+
+
+def test_the_first_app_of_the_readme_counts_each_reload_logs_as_shown_and_escapes_foo(tmp_path, monkeypatch, serve):
+    """"A first app", as written but for ``app.run()``: served on a real server, each reload counts 0, 1, 2,
+    and ./logs/ gets the request line and the response line in the layout shown."""
+    block = readme_block_of_section('A first app')
+    assert block.rstrip().endswith('\napp.run()')
+    monkeypatch.chdir(tmp_path)                         # its app.ini is optional: there is none here
     namespace: dict = {}
     exec(compile(block.rstrip()[:-len('app.run()')], 'README.md', 'exec'), namespace)
     app = namespace['app']
     try:
-        web = webtest.TestApp(app, extra_environ={'REMOTE_ADDR': '127.0.0.1', 'HTTP_HOST': 'localhost:8080'})
-        assert "Session data: {'counter': 0}" in web.get('/').text
-        page = web.get('/', {'foo': '<script>alert(1)</script>'}).text
-        assert "Session data: {'counter': 1}" in page
+        origin = serve(app)
+        browser = Client(origin)
+        pages = [browser.get('/?foo=bar') for _ in range(3)]
+        assert [page.status for page in pages] == [200, 200, 200]
+        assert [re.search(r"Session data: (.*)", page.text).group(1) for page in pages] == [
+            "{'counter': 0}", "{'counter': 1}", "{'counter': 2}"]
+        assert '"?foo=...": bar' in pages[0].text
+        page = browser.get('/?foo=%3Cscript%3Ealert(1)%3C/script%3E').text  # escaped, as the README says
         assert '"?foo=...": &lt;script&gt;alert(1)&lt;/script&gt;' in page and '<script>' not in page
-        logs = list((tmp_path / 'logs').iterdir())
-        assert len(logs) == 1 and 'GET http://localhost:8080/' in logs[0].read_text()
+        assert len({re.search(r'Session sid: (\S+)', page.text).group(1) for page in pages}) == 1
+        assert all(re.fullmatch(r'log\.\d{4}-\d\d-\d\d', path.name) for path in (tmp_path / 'logs').iterdir())
+        log = read_log(tmp_path / 'logs')
+        stamp = r'\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3}'
+        assert re.search(r'^%s INFO     \[127\.0\.0\.1-\.\.\.\]   GET %s/\?foo=bar$' % (stamp, re.escape(origin)),
+                         log, re.M), log
+        assert re.search(r'^%s INFO     \[127\.0\.0\.1-[A-Za-z0-9_-]{6}\]   Response: 200 \(\d+ms\)$' % stamp, log, re.M)
+    finally:
+        app.uninstall(True)
+
+
+def test_the_parameter_block_of_the_readme_binds_what_its_comments_say(make_app):
+    """"Parameter unpacking": each handler, its body replaced by one that shows what it got, given the
+    request its comment names."""
+    block = readme_block_of_section('Parameter unpacking')
+    assert block.count('    ...') == 3
+    app = make_app()
+    namespace = {'app': app}
+    exec(compile(block.replace('    ...', '    return repr(sorted(locals().items()))'), 'README.md', 'exec'), namespace)
+    web = client(app)
+    assert web.get('/hi?foo=John&bar=Smith').text == 'Hi John and Smith!'
+    assert web.get('/hi?foo=John').text == 'Hi John!'
+    assert web.get('/search?q=tea&page=2&tag=green&tag=black').text == repr(sorted(
+        {'q': 'tea', 'page': 2, 'exact': False, 'tag': ['green', 'black'], 'near': None}.items()))
+    uploaded = web.post('/upload', {'title': 'Notes'}, upload_files=[('file', 'notes.txt', b'hello')]).text
+    assert uploaded.startswith("[('file', <bottle.FileUpload object") and uploaded.endswith("('title', 'Notes')]")
+    assert web.put_json('/items/7', {'name': 'tea', 'colour': 'green'}).text == repr(
+        [('extra', {'colour': 'green'}), ('item_id', 7), ('name', 'tea')])
+
+
+def test_the_configuration_block_of_the_readme_fills_the_config_all_four_ways(tmp_path, monkeypatch):
+    """"Configuration": an ini file, load_dict, update and a keyword argument, each read at install."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / 'app.ini').write_text('[canister]\nsession_cookie = from_ini\n', encoding='utf-8')
+    app = bottle.Bottle()
+    exec(compile(readme_block_of_section('Configuration'), 'README.md', 'exec'), {'app': app, 'canister': canister})
+    try:
+        @app.get('/')
+        def visit():
+            canister.session.data['n'] = 1
+            return 'ok'
+        answer = client(app).get('/', headers={'Origin': 'https://elsewhere.example'})
+        assert answer.headers['Set-Cookie'].startswith('from_ini=')           # the ini file's
+        assert answer.headers['Access-Control-Allow-Origin'] == '*'           # app.config.update's
+        assert (tmp_path / 'sessions.db').is_file()                           # the keyword argument's store
+        log = read_log(tmp_path / 'logs')
+        assert re.search(r'canister\.log_level +  = DEBUG$', log, re.M)       # load_dict's
+        assert re.search(r'canister\.session_store +  = sqlite:///sessions\.db$', log, re.M)
     finally:
         app.uninstall(True)

@@ -1,6 +1,10 @@
 """README claims fixed after a review: the JWT example secret is long enough for PyJWT, the demo's --config
 replaces its defaults, max_header_size's minimum, the users file's message for clear text, the article of a
-session-data error, and the command the test script installs with."""
+session-data error, and the command the test script installs with; then claims of an audit that had no
+test of their own: the ConfigError quoted under Configuration, a ``str`` parameter given JSON that is no
+string, the answer to a form larger than Bottle's MEMFILE_MAX, and the words a boolean key takes, the
+separators of a list key, the Secure cookie a trusted proxy's X-Forwarded-Proto decides, and the error pages
+of a merged child that alone has canister."""
 from __future__ import annotations
 
 import base64
@@ -8,6 +12,8 @@ import json
 import re
 import uuid
 import warnings
+
+import bottle
 
 import jwt as pyjwt
 import pytest
@@ -147,3 +153,117 @@ def test_a_dict_key_that_is_not_text_is_refused_before_json_changes_it(make_app,
     answer = web.get(path, status=500)
     assert '%s holds the key %r' % (where, key) in answer.text and 'use text keys' in answer.text
     assert json.loads(web.get('/read').text) == {}   # nothing was stored
+
+
+# -- (g) the ConfigError the Configuration section quotes ----------------------------------------------
+
+def test_a_bad_value_raises_the_config_error_the_readme_quotes(make_app):
+    quoted = re.search(r'for instance `(canister\.log_level = [^`]+)`', README).group(1)
+    with pytest.raises(canister.ConfigError) as refused:
+        make_app(config={'log_level': 'LOUD'})
+    assert str(refused.value) == quoted
+
+
+# -- (h) a str parameter takes a JSON string only ----------------------------------------------------------
+
+@pytest.mark.parametrize('value', [5, 2.5, True, ['a'], {'a': 1}])
+def test_a_str_parameter_given_a_json_value_that_is_no_string_answers_400(make_app, value):
+    assert '`str`: the value as text; from JSON, a string only' in README
+    app = make_app()
+    app.route('/name', 'POST', callback=lambda name: repr(name))
+    app.route('/typed', 'POST', callback=typed_name)
+    web = client(app)
+    assert web.post_json('/typed', {'name': 'tea'}).text == "'tea'"
+    assert web.post('/typed', {'name': '5'}).text == "'5'"                    # a form's text is text
+    answer = web.post_json('/typed', {'name': value}, status=400)
+    assert "parameter 'name' must be a string" in answer.text
+    assert web.post_json('/name', {'name': value}).text == repr(value)      # unannotated: the JSON value as is
+
+
+def typed_name(name: str) -> str:
+    return repr(name)
+
+
+# -- (i) a form larger than Bottle's MEMFILE_MAX ---------------------------------------------------------
+
+@pytest.mark.parametrize('accept, content_type', [({}, 'text/plain'), ({'Accept': 'application/json'},
+                                                                      'application/json')])
+def test_a_form_larger_than_memfile_max_answers_413_naming_the_setting_as_text_or_json(make_app, accept,
+                                                                                        content_type):
+    app = make_app()
+    app.route('/form', 'POST', callback=typed_name)
+    body = 'name=' + 'x' * (bottle.BaseRequest.MEMFILE_MAX + 1)
+    answer = client(app).post('/form', body, headers=accept, content_type='application/x-www-form-urlencoded',
+                              status=413)
+    assert answer.status == '413 Content Too Large'                  # as canister's other 413s, and the JSON
+    assert answer.content_type == content_type
+    assert 'bottle.BaseRequest.MEMFILE_MAX' in answer.text and '<html' not in answer.text.lower()
+    if accept:
+        assert answer.json['error'] == 'Content Too Large'
+
+
+# -- (j) booleans and lists in the config ----------------------------------------------------------------
+
+@pytest.mark.parametrize('word, meaning', [('true', True), ('False', False), ('YES', True), ('no', False),
+                                           ('on', True), ('OFF', False), ('1', True), ('0', False)])
+def test_a_boolean_key_takes_the_words_the_readme_lists_in_any_case(make_app, word, meaning):
+    assert 'Booleans accept `true/false`, `yes/no`, `on/off`, `1/0`, and nothing else' in README
+    app = make_app(config={'session_secure': word})
+    app.route('/', callback=lambda: session.data.setdefault('n', 1) and 'ok')
+    cookie = client(app).get('/').headers['Set-Cookie']
+    assert ('; secure' in cookie.lower()) is meaning
+
+
+@pytest.mark.parametrize('word', ['maybe', 'y', 'n', '2', 'enabled', 'none'])
+def test_a_boolean_key_refuses_any_other_word(make_app, word):
+    with pytest.raises(canister.ConfigError, match=r"^canister\.session_secure = '%s' is not valid: expected true "
+                       r"or false \(also yes/no, on/off, 1/0\)$" % word):
+        make_app(config={'session_secure': word})
+
+
+@pytest.mark.parametrize('separator', [', ', ' ', ',', '  ,  '])
+def test_a_list_key_takes_commas_or_spaces_between_its_items(make_app, separator):
+    assert 'Lists accept commas or spaces.' in README
+    app = make_app(config={'cors': separator.join(['https://a.example', 'https://b.example']),
+                           'cors_expose_headers': separator.join(['X-Request-ID', 'X-Total'])})
+    app.route('/', callback=lambda: 'ok')
+    web = client(app)
+    for origin in ('https://a.example', 'https://b.example'):
+        answer = web.get('/', headers={'Origin': origin})
+        assert answer.headers['Access-Control-Allow-Origin'] == origin
+        assert [name.strip() for name in answer.headers['Access-Control-Expose-Headers'].split(',')] == [
+            'X-Request-ID', 'X-Total']
+    assert 'Access-Control-Allow-Origin' not in web.get('/', headers={'Origin': 'https://c.example'}).headers
+
+
+# -- (k) X-Forwarded-Proto decides the cookie's Secure only from a trusted proxy ------------------------
+
+@pytest.mark.parametrize('trusted_proxies, secure', [('', False), ('10.0.0.1', True), ('10.0.0.0/8', True),
+                                                     ('192.0.2.1', False)])
+def test_only_a_trusted_proxys_x_forwarded_proto_makes_the_session_cookie_secure(make_app, trusted_proxies,
+                                                                                  secure):
+    assert 'for the logged URL, the HTTPS cookie decision and the CSRF check' in README
+    app = make_app(trusted_proxies=trusted_proxies)
+    app.route('/', callback=lambda: session.data.setdefault('n', 1) and bottle.request.url)
+    answer = client(app, REMOTE_ADDR='10.0.0.1').get('/', headers={'X-Forwarded-Proto': 'https',
+                                                                    'X-Forwarded-Host': 'shop.example'})
+    assert ('; secure' in answer.headers['Set-Cookie'].lower()) is secure
+    assert answer.text == 'https://shop.example/'     # Bottle's own request.url believes them from anyone
+
+
+# -- (l) canister on a merged child alone: the parent renders the child's error pages ---------------------
+
+def test_a_merged_child_with_canister_alone_gets_bottles_html_error_pages_even_for_a_json_client(make_app):
+    assert ("and so is the error page of a child route (Bottle's HTML 500 after an exception, logged with the 500, "
+            "and that of an `abort()`, never JSON)") in README
+    child = make_app(catchall=True)
+    child.route('/item', callback=lambda: bottle.abort(404, 'no such item'))
+    child.route('/crash', callback=lambda: 1 / 0)
+    parent = bottle.Bottle()
+    parent.merge(child)
+    web = client(parent)
+    for path, status in (('/item', 404), ('/crash', 500)):
+        answer = web.get(path, headers={'Accept': 'application/json'}, expect_errors=True)  # (Bottle logs the 500)
+        assert answer.status_int == status
+        assert answer.content_type == 'text/html'
+        assert '<h1>Error: %d' % status in answer.text

@@ -141,6 +141,53 @@ def test_a_chunked_json_body_fills_parameters_on_bottles_default_server(make_app
     assert calls == [5]
 
 
+CHUNKED_HEAD = (b'POST /upload HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\n'
+                b'Content-Type: application/octet-stream\r\nConnection: close\r\n\r\n')
+
+
+def test_a_chunked_body_past_the_limit_gets_413_without_waiting_for_more_of_it_on_wsgiref(make_app,
+                                                                                           wsgiref_server):
+    """wsgiref passes the chunk framing on and Bottle reads a chunk 100 KiB (MEMFILE_MAX) at a time: canister
+    asks for at most one byte past the limit, so a client that sent that much gets its 413 at once."""
+    calls = []
+    server = wsgiref_server(body_app(make_app, calls, max_body_size=1000))
+    with socket.create_connection(('127.0.0.1', server.port), timeout=5) as sock:
+        sock.sendall(CHUNKED_HEAD + b'30d40\r\n' + b'x' * 1000)   # 1,007 bytes of a 200,000-byte chunk, then wait
+        answer = b''.join(iter(lambda: sock.recv(65536), b''))   # until the server closes
+    assert status_of(answer) == 413
+    assert b'more than 1000 bytes (chunked)' in answer
+    assert calls == []
+
+
+class CountingInput(io.BytesIO):
+    """A wsgi.input that counts the bytes it was asked for (a read of any size is a request for its size)."""
+
+    asked = 0
+
+    def read(self, size=-1):
+        data = super().read(size)
+        self.asked += size if size is not None and size >= 0 else len(data)
+        return data
+
+    def readline(self, size=-1):
+        data = super().readline(size)
+        self.asked += size if size is not None and size >= 0 else len(data)
+        return data
+
+
+def test_a_chunked_body_is_never_asked_for_more_than_one_byte_past_the_limit(make_app):
+    calls = []
+    app = body_app(make_app, calls, max_body_size=1000)
+    stream = CountingInput(b'30d40\r\n' + b'x' * 200000 + b'\r\n0\r\n\r\n')
+    environ = {'REQUEST_METHOD': 'POST', 'PATH_INFO': '/upload', 'SERVER_NAME': 'localhost', 'SERVER_PORT': '80',
+               'REMOTE_ADDR': '127.0.0.1', 'HTTP_TRANSFER_ENCODING': 'chunked', 'wsgi.input': stream,
+               'wsgi.url_scheme': 'http', 'wsgi.errors': io.StringIO()}
+    started = []
+    b''.join(app(environ, lambda status, headers, exc_info=None: started.append(status)))
+    assert started == ['413 Content Too Large']
+    assert stream.asked <= 1001 and calls == []
+
+
 # -- absurd Content-Length -----------------------------------------------------------
 
 def test_a_content_length_of_5000_digits_is_413_not_500(make_app, wsgiref_server, log_dir):
@@ -238,5 +285,5 @@ def test_waitress_receives_the_whole_body_before_canisters_413(serve_limits):
             sock.recv(65536)  # no answer while most of the body is still to come
         sock.settimeout(10)
         sock.sendall(b'x' * (announced - 3))
-        answer = sock.recv(65536)
+        answer = b''.join(iter(lambda: sock.recv(65536), b''))   # until the server closes
     assert status_of(answer) == 413, answer[:300]

@@ -81,6 +81,16 @@ def test_the_1x_docs_secret_that_is_not_base64_is_refused_naming_the_key(app_1x)
         app_1x(text=CONFIG_1X.replace('bXktc2VjcmV0', 'my-secret'))
 
 
+def test_the_1x_docs_secret_written_clear_is_reported_as_too_short_and_works(app_1x, recwarn):
+    """The second way out the message names: ``auth_jwt_encoding = clear`` keeps ``my-secret`` as it is."""
+    app = app_1x(text=CONFIG_1X.replace('base64url', 'clear').replace('bXktc2VjcmV0', 'my-secret'))
+    said = [str(warning.message) for warning in recwarn if warning.category is canister.CanisterWarning]
+    assert [line for line in said if line.startswith('canister.auth_jwt_secret is 9 bytes')] == said and said
+    app.route('/me', callback=lambda: str(session.user))
+    token = signed_token(JWT_KEY, sub='bob', aud='ABC')
+    assert "'sub': 'bob'" in client(app).get('/me', headers=bearer(token)).text
+
+
 # -- logging --------------------------------------------------------------------------------
 
 def test_without_log_path_the_log_goes_to_logs_and_log_path_stderr_restores_1x(app_1x, tmp_path, capfd):
@@ -292,6 +302,18 @@ def test_session_data_must_be_json(app_1x):
 
     answer = client(app).get('/', status=500)
     assert 'session values must be JSON-serializable' in answer.text
+    assert "session.data['when']" in answer.text                      # naming its key
+
+    @app.get('/pair')
+    def pair():
+        session.data['pair'] = (1, 2)
+        session.data['nested'] = {'inner': (3, (4,))}
+        return 'ok'
+
+    app.route('/data', callback=lambda: repr(session.data))
+    web = client(app)
+    web.get('/pair')
+    assert web.get('/data').text == "{'pair': [1, 2], 'nested': {'inner': [3, [4]]}}"   # tuples come back as lists
 
 
 def test_the_memory_store_is_bounded_and_session_max_raises_the_bound(app_1x):
@@ -558,4 +580,5 @@ def test_every_line_of_the_upgrading_section_is_backed_by_a_test_here():
     assert [line for line, found in zip(lines, backed) if len(found) != 1] == []
     assert sorted(opening for found in backed for opening in found) == sorted(BACKED_BY)
     assert 'installs unchanged but for one value' in section  # test_the_1x_docs_config_installs_unchanged...
+    assert 'is then reported as too short' in section  # test_the_1x_docs_secret_written_clear_is_reported...
     assert "The log lines keep 1.x's layout" in section  # tests/test_log_layout.py
