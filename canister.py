@@ -2182,11 +2182,14 @@ class ParameterBinder:
         """The body: a dict from a JSON object, Bottle's form dict, or None for another JSON value
         or another content type (parameters then come from the URL and the query only)."""
         content_type = request.environ.get('CONTENT_TYPE', '').split(';')[0].strip().lower()
-        if content_type == 'application/json' or content_type.endswith('+json'):
-            return _read_json(request)
-        if content_type in ('application/x-www-form-urlencoded', 'multipart/form-data'):
-            return _read_form(request)
-        return None
+        json_body = content_type == 'application/json' or content_type.endswith('+json')
+        if not json_body and content_type not in ('application/x-www-form-urlencoded', 'multipart/form-data'):
+            return None
+        coding = request.environ.get('HTTP_CONTENT_ENCODING', '').strip()
+        if coding and coding.lower() != 'identity':  # (read as it is, gzip would be "not valid JSON")
+            raise BadRequest('Unsupported Content-Encoding %s: canister does not decode request bodies; send the '
+                             'body uncompressed' % _escape(coding)[:40], status=415)
+        return _read_json(request) if json_body else _read_form(request)
 
     @staticmethod
     def _values(param: _Param, body: Any, query: Any) -> Optional[List[Any]]:

@@ -1056,3 +1056,23 @@ def test_real_server_answers_413_to_a_chunked_body_over_the_limit(serve_limits: 
     answer = raw_request(app.port, _CHUNKED_HEAD, chunked(body, broken=0), timeout=5)
     assert status_of(answer) == 413, answer[:500]
     assert b'1000' in answer and b'<html' not in answer.lower()
+
+
+@pytest.mark.parametrize('content_type', ['application/json', 'application/x-www-form-urlencoded'])
+def test_a_compressed_body_gets_a_415_that_names_its_encoding(make_app: Any, log_dir: Any, content_type: str) -> None:
+    import gzip
+    app = make_app()
+
+    @app.post('/typed')
+    def typed(name: str) -> str:
+        return name
+
+    plain = b'{"name": "tea"}' if content_type == 'application/json' else b'name=tea'
+    web = webtest.TestApp(app)
+    response = web.post('/typed', gzip.compress(plain), headers={'Content-Type': content_type,
+                                                                 'Content-Encoding': 'gzip'}, status=415)
+    assert response.text == ('Unsupported Content-Encoding gzip: canister does not decode request bodies; '
+                             'send the body uncompressed\n')
+    assert 'Unsupported Content-Encoding gzip' in read_log(log_dir)
+    assert web.post('/typed', plain, headers={'Content-Type': content_type,
+                                              'Content-Encoding': 'identity'}).text == 'tea'
