@@ -6337,15 +6337,16 @@ def _security_headers(config: Mapping[str, Any]) -> Tuple[Headers, Headers]:
     return headers, https
 
 
-def _add_absent(headers: Headers, extra: Headers, names: typing.AbstractSet[str]) -> None:
-    """Add the ``extra`` headers (whose names are ``names``) that ``headers`` does not have yet.
+def _add_absent(headers: Headers, extra: Headers, names: typing.AbstractSet[str],
+                present: typing.AbstractSet[str]) -> None:
+    """Add the ``extra`` headers (whose names are ``names``) that ``headers`` does not have yet
+    (``present``: the names it has).
 
     Names are compared as written: Bottle writes every header name in Title-Case, as canister does.
     """
-    if names.isdisjoint(map(_header_name, headers)):
+    if names.isdisjoint(present):
         headers += extra
     else:
-        present = {name for name, _ in headers}
         headers.extend(header for header in extra if header[0] not in present)
 
 
@@ -6919,13 +6920,6 @@ class _WithoutBottlesTraceback:
 _REQUEST_ID_HEADER = 'X-Request-Id'
 
 
-def _add_request_id(headers: Headers, request_id: str) -> None:
-    """Add the ``X-Request-ID`` header, in place of one the app set: the log knows the request by this id."""
-    if _REQUEST_ID_HEADER in map(_header_name, headers):
-        headers[:] = [header for header in headers if header[0] != _REQUEST_ID_HEADER]
-    headers.append(('X-Request-ID', request_id))
-
-
 class _RequestContext(SessionState):
     """Everything canister knows about the request a thread is serving, and its response's last step.
 
@@ -7130,14 +7124,17 @@ class _RequestContext(SessionState):
         plugin = self.plugin
         if cors and plugin.cors is not None:
             plugin.cors.apply(headers, self.origin)
-        _add_request_id(headers, self.request_id)
-        if self.loaded:  # built from a session: private, and the security headers, in one scan if absent
-            if plugin.private_names.isdisjoint(map(_header_name, headers)):
-                headers += plugin.private_https if self.https else plugin.private_plain
+        present = set(map(_header_name, headers))  # (one look at the names the response has)
+        if _REQUEST_ID_HEADER in present:  # the app set one: the id the log knows the request by replaces it
+            headers[:] = [header for header in headers if header[0] != _REQUEST_ID_HEADER]
+        headers.append(('X-Request-ID', self.request_id))
+        if self.loaded:  # built from a session: private, and the security headers, at once if all absent
+            if plugin.private_names.isdisjoint(present):
+                headers += plugin.private[self.https]
                 return
             SessionManager.mark_private(headers)
         if plugin.security_names:
-            _add_absent(headers, plugin.security_https if self.https else plugin.security_plain, plugin.security_names)
+            _add_absent(headers, plugin.security[self.https], plugin.security_names, present)
 
 
 def _is_file(body: Any, environ: Mapping[str, Any]) -> bool:
@@ -7331,12 +7328,13 @@ class Canister:
         self.cors = CorsPolicy(config, self.log) if config['cors'] else None
         self.csrf = CsrfGuard(self.cors) if config['csrf'] else None
         self.early = _EarlyChecks(config, self.log, self.cors, self.csrf, app.router)
-        self.security_plain, self.security_https = _security_headers(config)
-        self.security_names = frozenset(name for name, _ in self.security_https)
+        plain, https = _security_headers(config)
+        #: The security headers of a response over plain HTTP and over HTTPS (index ``context.https``).
+        self.security = (plain, https)
+        self.security_names = frozenset(name for name, _ in https)
         #: The same with the cache headers of a response built from a session, so that one
-        #: scan of the usual response finds neither and adds both (see ``SessionManager.mark_private``).
-        self.private_plain = list(_PRIVATE) + self.security_plain
-        self.private_https = list(_PRIVATE) + self.security_https
+        #: look at the usual response finds neither and adds both (see ``SessionManager.mark_private``).
+        self.private = (list(_PRIVATE) + plain, list(_PRIVATE) + https)
         self.private_names = self.security_names | _CACHING_HEADERS
         self.sessions = SessionManager(config, self.custom_store, self.log)
         notes = list(self.sessions.warnings)
