@@ -138,6 +138,29 @@ def add_counter_route(app):
     return app
 
 
+def add_own_page(app):
+    """Add GET /page: a blank HTML page of the app's own origin; the app."""
+    @app.get("/page")
+    def own_page():
+        return "<!doctype html><html><head><title>own</title></head><body>own</body></html>"
+
+    return app
+
+
+def guarded_app():
+    """A plain Bottle app with its own /page and GET /me, guarded by require_user: {"user": session.user}."""
+    import canister
+
+    app = add_own_page(bottle.Bottle())
+
+    @app.get("/me")
+    @canister.require_user
+    def me():
+        return {"user": canister.session.user}
+
+    return app
+
+
 # ---------------------------------------------------------------------------
 # scenarios
 # ---------------------------------------------------------------------------
@@ -226,11 +249,7 @@ def test_credentialed_cross_origin_fetches_keep_one_session(
 def test_the_session_cookie_is_httponly_and_invisible_to_page_javascript(
     page, browser_context, serve_api
 ):
-    app = add_counter_route(bottle.Bottle())
-
-    @app.get("/page")
-    def own_page():
-        return "<!doctype html><html><head><title>own</title></head><body>own</body></html>"
+    app = add_own_page(add_counter_route(bottle.Bottle()))
 
     api = serve_api(app)
     page.goto(api.url("/page"))
@@ -255,6 +274,7 @@ def test_the_session_cookie_is_httponly_and_invisible_to_page_javascript(
     assert sid["httpOnly"] is True
     assert sid["sameSite"] == "Lax"
     assert sid["path"] == "/"
+    assert sid["expires"] == -1  # a browser-session cookie
     assert len(sid["value"]) >= 43
     assert cookies["visible"]["httpOnly"] is False
     # And the browser sends it back: same session on the next request.
@@ -295,19 +315,7 @@ def test_a_cross_origin_form_post_is_refused_by_csrf_but_the_apps_own_form_works
 
 
 def test_a_fetch_to_a_guarded_route_answers_401_without_opening_the_browsers_login_dialog(page, serve_api):
-    import canister
-
-    app = bottle.Bottle()
-
-    @app.get("/page")
-    def own_page():
-        return "<!doctype html><html><head><title>own</title></head><body>own</body></html>"
-
-    @app.get("/me")
-    @canister.require_user
-    def me():
-        return {"user": canister.session.user}
-
+    app = guarded_app()
     api = serve_api(app, auth_basic_username="alice", auth_basic_password="wonderland",
                     auth_basic_encryption="clear")
     page.goto(api.url("/page"))
@@ -352,3 +360,219 @@ def test_a_page_of_another_site_keeps_a_partitioned_session_and_its_logout_remov
     result = page_fetch(page, api.url("/logout"), method="POST", credentials="include")
     assert result["status"] == 200, result
     assert [c for c in browser_context.cookies() if c["name"] == "session_id"] == []
+
+
+def test_a_page_of_a_listed_origin_reads_every_answer_and_a_page_of_another_origin_reads_none(
+    page, origin_a, origin_evil, serve_api
+):
+    app = add_counter_route(guarded_app())
+
+    @app.get("/total")
+    def total(qty: int):
+        bottle.response.set_header("X-Total", str(qty))
+        return {"qty": qty}
+
+    @app.get("/boom")
+    def boom():
+        raise RuntimeError("the handler failed")
+
+    api = serve_api(app, cors=origin_a.origin, cors_credentials=True, cors_expose_headers="X-Request-ID, X-Total")
+    page.goto(origin_a.url("/"))
+
+    paths = ["/counter", "/total?qty=3", "/total?qty=many", "/me", "/nowhere", "/boom", "/counter"]
+    seen = page.evaluate(
+        """async (urls) => {
+             const seen = [];
+             for (const url of urls) {
+               const r = await fetch(url, {credentials: 'include'});
+               seen.push([r.status, r.headers.get('X-Request-ID') !== null, r.headers.get('X-Total'), await r.text()]);
+             }
+             return seen;
+           }""",
+        [api.url(path) for path in paths],
+    )
+
+    # Each answer, canister's and Bottle's own errors alike, carries the CORS headers: the page reads its
+    # status and the exposed headers (a fetch of an answer without them fails with a TypeError).
+    assert [answer[:3] for answer in seen] == [
+        [200, True, None], [200, True, "3"], [400, True, None], [401, True, None],
+        [404, True, None], [500, True, None], [200, True, None],
+    ]
+    # The session cookie went with every fetch.
+    assert [json.loads(seen[0][3]), json.loads(seen[-1][3])] == [{"count": 0}, {"count": 1}]
+
+    # The same credentialed fetch from an origin not on the list reaches the app, but the browser
+    # keeps the answer from the page.
+    page.goto(origin_evil.url("/"))
+    for path in ("/counter", "/nowhere"):
+        blocked = page_fetch(page, api.url(path), credentials="include")
+        assert not blocked["ok"] and "TypeError" in blocked["error"], blocked
+    assert api.recorder.methods_for("/counter") == ["GET", "GET", "GET"]
+
+
+def test_a_preflight_grants_what_the_route_and_cors_headers_allow_and_the_browser_keeps_it_for_max_age(
+    page, origin_a, serve_api
+):
+    app = items_app()
+    api = serve_api(app, cors=origin_a.origin, cors_headers="Content-Type, X-Custom")
+    page.goto(origin_a.url("/"))
+
+    first = put_widget(page, api)
+    # Chromium keeps a preflight answer without Access-Control-Max-Age for 5 seconds: past them,
+    # only the 600 seconds canister sends spare the second PUT its preflight.
+    page.wait_for_timeout(5500)
+    second = put_widget(page, api)
+    other_header = page_fetch(page, api.url("/items/7"), method="PUT", headers={"X-Other": "yes"}, body="{}")
+    other_method = page_fetch(page, api.url("/items/7"), method="DELETE")
+
+    assert first["status"] == second["status"] == 200, (first, second)
+    assert not other_header["ok"] and not other_method["ok"], (other_header, other_method)
+    # The header X-Other (not in cors_headers) and the method DELETE (the route takes PUT only) were
+    # not granted: only their preflights reached the app.
+    assert api.recorder.methods_for("/items/7") == ["OPTIONS", "PUT", "PUT", "OPTIONS", "OPTIONS"]
+    assert len(app.received) == 2
+
+
+def test_a_navigation_gets_the_basic_challenge_that_a_pages_fetches_and_images_do_not(chromium_browser, serve_api):
+    import canister
+
+    app = guarded_app()
+
+    @app.get("/admin")
+    @canister.require(lambda user: user == "alice", "alice only")
+    def admin():
+        return {"admin": canister.session.user}
+
+    api = serve_api(app, auth_basic_username="alice", auth_basic_password="wonderland",
+                    auth_basic_encryption="clear", auth_jwt_secret="a shared secret of at least 32 bytes!")
+    # A browser that knows alice's password: it answers any Basic challenge with it, the way a
+    # person answers the login dialog.
+    context = chromium_browser.new_context(http_credentials={"username": "alice", "password": "wonderland"})
+    try:
+        page = context.new_page()
+        page.goto(api.url("/page"))
+        fetch_js = """async ([path, init]) => {
+                        const r = await fetch(path, init);
+                        return [r.status, r.headers.get('WWW-Authenticate'), await r.text()];
+                      }"""
+
+        page.evaluate("""() => new Promise(resolve => {
+                           const image = new Image();
+                           image.onload = image.onerror = resolve;
+                           image.src = '/me';
+                         })""")
+        nobody = page.evaluate(fetch_js, ["/me", {}])
+        wrong = page.evaluate(fetch_js, ["/me", {"headers": {"Authorization": "Basic " + "YWxpY2U6d3Jvbmc="}}])
+        nobody_admin = page.evaluate(fetch_js, ["/admin", {}])
+        navigation = page.goto(api.url("/me"))
+        navigation_body = page.inner_text("body")
+        page.goto(api.url("/page"))
+        logged_in = page.evaluate(fetch_js, ["/admin", {}])
+    finally:
+        context.close()
+
+    # The image and the fetches got their 401 with the Bearer challenge alone: no Basic one for the
+    # browser to answer (had the image's been answered, alice would be logged in from then on).
+    assert nobody[:2] == [401, 'Bearer realm="canister"'], nobody
+    assert wrong[:2] == [401, 'Bearer realm="canister"'], wrong
+    assert "wrong user name or password" in wrong[2]
+    assert nobody_admin[:2] == [401, 'Bearer realm="canister"'], nobody_admin
+    # The navigation got the Basic challenge, which the browser answered: alice is logged in.
+    assert navigation.status == 200
+    assert json.loads(navigation_body) == {"user": "alice"}
+    assert logged_in[0] == 200 and json.loads(logged_in[2]) == {"admin": "alice"}, logged_in
+
+
+def test_a_cross_site_form_post_to_an_exempt_route_logs_in_and_its_cookie_sticks(page, origin_a, serve_api):
+    import canister
+
+    app = bottle.Bottle()
+
+    @app.post("/saml/acs", csrf=False)
+    def acs(user):
+        canister.session.user = user
+        return "<!doctype html><title>acs</title><p id=result>welcome</p>"
+
+    @app.get("/me")
+    def me():
+        return {"user": canister.session.user}
+
+    api = serve_api(app)
+    acs_url = api.url("/saml/acs")
+    idp_form = "http://localhost:%d/form?%s" % (origin_a.port, urlencode({"action": acs_url, "user": "alice"}))
+
+    posted = open_self_submitting_form(page, idp_form, acs_url)
+
+    assert posted.request.header_value("sec-fetch-site") == "cross-site"
+    assert posted.status == 200
+    assert page.text_content("#result") == "welcome"
+    page.goto(api.url("/me"))
+    assert json.loads(page.inner_text("body")) == {"user": "alice"}
+
+
+def test_the_browser_obeys_the_security_headers_for_scripts_and_frames(page, origin_a, serve_api):
+    app = bottle.Bottle()
+
+    @app.get("/page")
+    def own_page():
+        return ("<!doctype html><title>own</title><script>window.inline = 1</script>"
+                "<script src='/good.js'></script><script src='/plain.js'></script>")
+
+    @app.get("/good.js")
+    def good():
+        bottle.response.content_type = "text/javascript"
+        return "window.good = 1"
+
+    @app.get("/plain.js")
+    def plain():
+        bottle.response.content_type = "text/plain"  # run all the same by a browser that sniffs
+        return "window.plain = 1"
+
+    api = serve_api(app, content_security_policy="default-src 'self'")
+    page.goto(api.url("/page"))
+    ran = page.evaluate("() => [window.inline, window.good, window.plain]")
+
+    page.goto(origin_a.url("/"))
+    page.evaluate(
+        """(urls) => Promise.all(urls.map(url => new Promise(resolve => {
+             const frame = document.createElement('iframe');
+             frame.onload = resolve;
+             frame.src = url;
+             document.body.appendChild(frame);
+           })))""",
+        [origin_a.url("/"), api.url("/page")],
+    )
+    framed = [frame.url for frame in page.main_frame.child_frames]
+
+    # The policy let only the app's own file run: not the inline script, and (nosniff) not a
+    # script served as text/plain.
+    assert ran == [None, 1, None]
+    # Another origin's page shows its own frame, but in place of the app's page (which arrived),
+    # X-Frame-Options: DENY made the browser show its error page.
+    assert framed == [origin_a.url("/"), "chrome-error://chromewebdata/"], framed
+    assert api.recorder.methods_for("/page") == ["GET", "GET"]
+
+
+def test_an_answer_the_browser_cached_for_the_apps_own_page_is_not_reused_for_another_origins_fetch(
+    page, origin_a, serve_api
+):
+    app = add_own_page(bottle.Bottle())
+
+    @app.get("/data")
+    def data():
+        bottle.response.set_header("Cache-Control", "max-age=600")
+        return {"n": 1}
+
+    api = serve_api(app, cors="*")
+    page.goto(api.url("/page"))
+    own = page_fetch(page, api.url("/data"))  # same-origin: no Origin, so no CORS headers
+    own_again = page_fetch(page, api.url("/data"))
+    page.goto(origin_a.url("/"))  # the same site (127.0.0.1), so the same browser cache
+    other = page_fetch(page, api.url("/data"))
+
+    # The browser's cache served the second fetch of the app's own page, but Vary: Origin kept that
+    # answer without CORS headers from the other origin's fetch, which went to the app and passed.
+    assert own_again["requestId"] == own["requestId"]
+    assert other["ok"] and other["status"] == 200, other
+    assert other["requestId"] != own["requestId"]
+    assert api.recorder.methods_for("/data") == ["GET", "GET"]

@@ -134,3 +134,24 @@ def test_a_same_origin_post_passes_even_when_a_proxy_hides_the_public_host(page,
     assert result['status'] == 200, result
     assert transfers == ['9']
     assert recorder.posts() == [('POST', '/transfer', 'same-origin', server.origin)]
+
+
+def test_a_same_origin_form_post_passes_though_no_referrer_makes_its_origin_null(page, api):
+    # Under Referrer-Policy: no-referrer the browser names no origin on a form's POST, even the
+    # page's own (Origin: null, no Referer); its Sec-Fetch-Site still says same-origin.
+    server, recorder, transfers = api(referrer_policy='no-referrer')
+    page.goto(server.url('/page'))
+
+    with page.expect_navigation(url=server.url('/transfer')) as navigation:
+        page.evaluate("""() => {
+                           const form = document.createElement('form');
+                           form.method = 'post';
+                           form.action = '/transfer';
+                           form.innerHTML = '<input type="hidden" name="amount" value="3">';
+                           document.body.appendChild(form);
+                           form.submit();
+                         }""")
+
+    assert navigation.value.status == 200
+    assert transfers == ['3']
+    assert recorder.posts() == [('POST', '/transfer', 'same-origin', 'null')]
