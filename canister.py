@@ -7268,6 +7268,7 @@ class Canister:
         if self.app is not None and self.app is not app:
             raise CanisterError('this Canister() is installed on another app already: install a Canister() of '
                                 'its own on each app (its WSGI callable, log and settings belong to one app)')
+        replaced = False
         for other in list(app.plugins):
             if isinstance(other, Canister):
                 if other is self:
@@ -7275,10 +7276,14 @@ class Canister:
                     self.close()
                 else:
                     app.uninstall(other)
+                    replaced = True
         config = self.config = Config.from_app(app.config, self.overrides)
         self.proxies = _Proxies(config['trusted_proxies'])
         self.has_proxies = bool(self.proxies)
         self.log = RequestLog(app, config)
+        if replaced:
+            self.log.write(logging.INFO, 'This Canister() replaces the one installed on this app before, which is '
+                           'uninstalled: its session store is closed (sessions in a memory store end)')
         try:
             self._set_up_parts(app, config)
         except Exception as error:

@@ -236,6 +236,23 @@ def test_installing_two_canister_plugins_on_one_app_keeps_one(log_dir):
         assert lines_ending_with(log, ' GET http://localhost:80/') == 1
         assert len(re.findall(r'Response: 200', log)) == 1
         assert sum(isinstance(plugin, canister.Canister) for plugin in app.plugins) == 1
+        assert lines_ending_with(log, 'This Canister() replaces the one installed on this app before, which is '
+                                      'uninstalled: its session store is closed (sessions in a memory store end)') == 1
+    finally:
+        app.uninstall(True)
+
+
+def test_installing_the_same_canister_again_says_nothing_of_a_replacement(log_dir):
+    app = new_app()
+    plugin = canister.Canister(log_path=str(log_dir))
+    app.install(plugin)
+    with pytest.warns(canister.CanisterWarning, match='session_cookie'):  # (set too late, until installed again)
+        app.config['canister.session_cookie'] = 'later'
+    app.install(plugin)
+    try:
+        assert 'replaces the one installed' not in read_log(log_dir)
+        app.route('/', callback=lambda: canister.session.sid)
+        assert client(app).get('/').headers['Set-Cookie'].startswith('later=')  # set up anew with the config now
     finally:
         app.uninstall(True)
 
