@@ -6251,6 +6251,24 @@ def _checks_run(handler: Callable[..., Any]) -> Tuple[List[Callable[[], None]], 
     return run, handler
 
 
+def _leading_checks(handler: Callable[..., Any]) -> Tuple[Callable[[], None], ...]:
+    """The checks of the ``require`` wrappers on top of ``handler``, outermost first, down to the
+    first wrapper of another kind: those run before anything else the app wrote around the handler.
+    A wrapper made with ``functools.wraps`` over a guard carries the guard's check as a copy, the
+    same as its ``__wrapped__`` one: a decorator of the app's (one that logs a user in, say)."""
+    leading = []
+    for _ in range(100):
+        check = getattr(handler, _GUARD_CHECK, None)
+        inner = getattr(handler, '__wrapped__', None)
+        if check is None or check is getattr(inner, _GUARD_CHECK, None):
+            break
+        leading.append(check)
+        if inner is None:
+            break
+        handler = inner
+    return tuple(leading)
+
+
 def _unenforced_checks(route: Any, routes: List[Any]) -> List[Callable[[], None]]:
     """The checks of ``require`` made for the function under ``route``'s handler that the handler
     does not run, outermost first: those of a ``@require`` written above the route decorator.
@@ -7402,12 +7420,12 @@ class Canister:
                       'below the route decorator', what, getattr(_innermost(route.callback), '__name__', '?'))
         # The route's guards run before its parameters are bound: a client they refuse gets their
         # 401 or 403, never a 400 that describes the parameters of a route closed to it, and no
-        # value of its request is converted.  Where another plugin wraps the handler inside this
-        # wrapper (installed after canister: it may log the user in), the handler's own guards
-        # run after it, as written, and are asked here only when the parameters do not bind.
-        inner = tuple(_checks_run(route.callback)[0])
-        guards = inner + tuple(late)
-        first = guards if alone else tuple(late)
+        # value of its request is converted.  Only those that nothing else wraps, though: where
+        # another plugin wraps the handler inside this wrapper (installed after canister), or a
+        # decorator of the app's sits above a guard, that code may log the user in, so the guards
+        # under it run after it, as written, and are asked here only when the parameters do not bind.
+        guards = tuple(_checks_run(route.callback)[0]) + tuple(late)
+        first = (_leading_checks(route.callback) if alone else ()) + tuple(late)
 
         def canister_route(*args: Any, **url_args: Any) -> Any:
             context = _local.context
