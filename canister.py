@@ -6309,11 +6309,10 @@ def _run_guards(checks: Tuple[Callable[[], None], ...]) -> None:
         for check in checks:
             check()
         return
-    passed = context.checks_passed
-    for check in checks:
-        if check not in passed:
+    for check in checks:  # (a wrapper made with functools.wraps lists its guard's check again)
+        if check not in context.checks_passed:
             check()
-    context.checks_passed = passed + checks
+            context.checks_passed += (check,)
 
 
 ###############################################################################

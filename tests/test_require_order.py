@@ -267,3 +267,28 @@ def test_a_guard_under_an_apps_own_login_decorator_runs_after_it(make_app):
     assert client(app).get('/report?year=2025', headers={'X-Api-Key': 'k-123'}).text == 'report 2025 for robot'
     assert client(app).get('/report', expect_errors=True).status_int == 401
     assert client(app).get('/report?year=x', expect_errors=True).status_int == 401  # (still asked before a 400)
+
+
+def test_a_guard_under_an_apps_own_decorator_asks_its_predicate_once_per_request(make_app):
+    asked: List[str] = []
+
+    def is_robot(user: Any) -> bool:
+        asked.append(user)
+        return user == 'robot'
+
+    app = make_app()
+
+    @app.get('/report')
+    @api_key_login
+    @canister.require(is_robot)
+    def report(year: int) -> str:
+        return 'report %d' % year
+
+    robot = {'X-Api-Key': 'k-123'}
+    assert client(app).get('/report?year=2025', headers=robot).text == 'report 2025'
+    assert asked == ['robot']
+    with_cookie = client(app)
+    with_cookie.get('/report?year=2025', headers=robot)
+    asked.clear()
+    assert with_cookie.get('/report?year=x', expect_errors=True).status_int == 400  # (asked before the 400)
+    assert asked == ['robot']
