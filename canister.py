@@ -267,7 +267,9 @@ def _error_response(status: int, message: str, headers: Optional[Dict[str, str]]
     in a route of an app with an error handler of its own for that status (``@app.error(401)``),
     the ``bottle.HTTPError`` that Bottle answers with that handler, as it does its own errors."""
     environ = bottle.request.environ
-    app = environ.get('bottle.app')  # (set by Bottle once it routes the request: never for an early answer)
+    # (Bottle sets it as it starts serving a request; canister's early answers, made before that, when this
+    # thread's bottle.request may still be the last request's, are _plain_response's, never this one's)
+    app = environ.get('bottle.app')
     if app is not None and status in app.error_handler:
         return bottle.HTTPError(status, message, headers=headers)
     body, content_type = _error_body(status, message, environ)
@@ -5716,15 +5718,20 @@ class JwtAuth:
         return float(min(exp, 2 ** 53)) if isinstance(exp, (int, float)) and not isinstance(exp, bool) else 0.0
 
 
-#: NAT64 prefixes (RFC 6052's well-known one, RFC 8215's for local use): the IPv4 clients a
-#: translator puts behind one, each at the address its last 32 bits spell.
-_NAT64 = (ipaddress.IPv6Network('64:ff9b::/96'), ipaddress.IPv6Network('64:ff9b:1::/48'))
+#: RFC 6052's well-known NAT64 prefix: a translator puts the IPv4 clients behind it, each at the
+#: address its last 32 bits spell.
+_NAT64 = ipaddress.IPv6Network('64:ff9b::/96')
+#: RFC 8215's NAT64 prefix for local use, of which an operator takes a prefix of any length RFC 6052
+#: allows (/32 to /96): where the IPv4 address sits in it depends on that length, which canister does not
+#: know, but each IPv4 client still has an address of its own there.
+_NAT64_LOCAL = ipaddress.IPv6Network('64:ff9b:1::/48')
 
 
 def _throttle_key(client: str) -> str:
     """The address a client is counted by: an IPv6 client by its /64, which one host usually
     holds whole (so it cannot step to the next address), an IPv4-mapped one as IPv4, and one a
-    NAT64 translator stands for as the IPv4 client it embeds (all of them share one /64)."""
+    NAT64 translator stands for (all of them share one /64) as the IPv4 client it embeds, or under
+    the local-use prefix by its whole address."""
     if ':' not in client:
         return client
     try:
@@ -5733,8 +5740,10 @@ def _throttle_key(client: str) -> str:
         return client
     if address.ipv4_mapped is not None:
         return str(address.ipv4_mapped)
-    if any(address in prefix for prefix in _NAT64):
+    if address in _NAT64:
         return str(ipaddress.IPv4Address(int(address) & 0xFFFFFFFF))
+    if address in _NAT64_LOCAL:
+        return str(address)
     return str(ipaddress.IPv6Network((int(address) >> 64 << 64, 64)))
 
 
