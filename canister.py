@@ -2503,6 +2503,11 @@ def _expiry_ms(ttl: float) -> int:
     return int(_now() * 1000 + ttl * 1000) if ttl > 0 else 0
 
 
+#: How many entries a store's ``tidy`` takes at a time unless told (``plugin.tidy_sessions()`` and the
+#: command's ``--batch`` pass it on).
+_TIDY_BATCH = 1000
+
+
 class SessionStore:
     """Where sessions live.  Subclass it to keep sessions in another database.
 
@@ -2561,7 +2566,7 @@ class SessionStore:
         """Return a problem description if the store cannot be reached now, else None."""
         return None
 
-    def tidy(self, batch: int = 1000) -> int:
+    def tidy(self, batch: int = _TIDY_BATCH) -> int:
         """Remove what ended sessions left behind that the store does not drop by itself (for Redis,
         their ids in the users' sets), ``batch`` entries at a time; return how many went.  Nothing here: 0."""
         return 0
@@ -3309,7 +3314,7 @@ class SQLiteStore(SessionStore):
                                     'saved; the next cleanup, %d writes on, tries again): %s'
                                     % (self.path, self.cleanup_every, error))
 
-    def tidy(self, batch: int = 1000) -> int:
+    def tidy(self, batch: int = _TIDY_BATCH) -> int:
         """Delete every expired row, ``batch`` at a time (writes delete a few as they go, a file
         nobody writes keeps its rows); return how many.  A user's sessions are a column of their rows:
         no list of ids outlives them."""
@@ -3782,7 +3787,7 @@ class RedisStore(SessionStore):
             self._call('srem', self._user_set(user_key), *gone)
         return found  # type: ignore[return-value]
 
-    def tidy(self, batch: int = 1000) -> int:
+    def tidy(self, batch: int = _TIDY_BATCH) -> int:
         """Take the ids of ended sessions out of every user's set (a set left empty goes with its last
         id); return how many went.  SCAN walks the keys (on every master of a Cluster) while requests go on;
         ``batch``: how many keys each of its steps asks for, and how many ids are looked up at once."""
@@ -4317,7 +4322,7 @@ class SessionManager:
     def tidy(self) -> int:
         """The store's ``tidy`` (optional, as ``check``; 0 for a store without one), logged."""
         tidy = getattr(self.store, 'tidy', None)
-        removed = int(tidy()) if callable(tidy) else 0
+        removed = int(tidy(_TIDY_BATCH)) if callable(tidy) else 0  # (as the README writes it: tidy(batch), no default)
         self.log.write(logging.INFO, 'Session: tidied the store, %d entries of ended sessions removed', removed)
         return removed
 
@@ -7942,7 +7947,8 @@ def _arguments(argv: Optional[List[str]]) -> Any:
     tidy.add_argument('--config', help='an ini file with a [canister] section')
     tidy.add_argument('--store', help="a session_store URL (instead of the config's)")
     tidy.add_argument('--prefix', help="a session_redis_prefix (instead of the config's)")
-    tidy.add_argument('--batch', type=_batch, default=1000, help='keys and ids asked for at a time (default 1000)')
+    tidy.add_argument('--batch', type=_batch, default=_TIDY_BATCH,
+                      help='keys and ids asked for at a time (default: %(default)s)')
     args = parser.parse_args(argv)
     if args.command == 'tidy-sessions' and args.config is None and args.store is None:
         tidy.error('name the store: --config FILE or --store URL')
