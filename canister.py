@@ -267,7 +267,9 @@ def _error_response(status: int, message: str, headers: Optional[Dict[str, str]]
     in a route of an app with an error handler of its own for that status (``@app.error(401)``),
     the ``bottle.HTTPError`` that Bottle answers with that handler, as it does its own errors."""
     environ = bottle.request.environ
-    app = environ.get('bottle.app')  # (set by Bottle once it routes the request: never for an early answer)
+    # (Bottle sets it as it starts serving a request; canister's early answers, made before that, when this
+    # thread's bottle.request may still be the last request's, are _plain_response's, never this one's)
+    app = environ.get('bottle.app')
     if app is not None and status in app.error_handler:
         return bottle.HTTPError(status, message, headers=headers)
     body, content_type = _error_body(status, message, environ)
@@ -2501,6 +2503,11 @@ def _expiry_ms(ttl: float) -> int:
     return int(_now() * 1000 + ttl * 1000) if ttl > 0 else 0
 
 
+#: How many entries a store's ``tidy`` takes at a time unless told (``plugin.tidy_sessions()`` and the
+#: command's ``--batch`` pass it on).
+_TIDY_BATCH = 1000
+
+
 class SessionStore:
     """Where sessions live.  Subclass it to keep sessions in another database.
 
@@ -2559,7 +2566,7 @@ class SessionStore:
         """Return a problem description if the store cannot be reached now, else None."""
         return None
 
-    def tidy(self, batch: int = 1000) -> int:
+    def tidy(self, batch: int = _TIDY_BATCH) -> int:
         """Remove what ended sessions left behind that the store does not drop by itself (for Redis,
         their ids in the users' sets), ``batch`` entries at a time; return how many went.  Nothing here: 0."""
         return 0
@@ -3307,7 +3314,7 @@ class SQLiteStore(SessionStore):
                                     'saved; the next cleanup, %d writes on, tries again): %s'
                                     % (self.path, self.cleanup_every, error))
 
-    def tidy(self, batch: int = 1000) -> int:
+    def tidy(self, batch: int = _TIDY_BATCH) -> int:
         """Delete every expired row, ``batch`` at a time (writes delete a few as they go, a file
         nobody writes keeps its rows); return how many.  A user's sessions are a column of their rows:
         no list of ids outlives them."""
@@ -3780,7 +3787,7 @@ class RedisStore(SessionStore):
             self._call('srem', self._user_set(user_key), *gone)
         return found  # type: ignore[return-value]
 
-    def tidy(self, batch: int = 1000) -> int:
+    def tidy(self, batch: int = _TIDY_BATCH) -> int:
         """Take the ids of ended sessions out of every user's set (a set left empty goes with its last
         id); return how many went.  SCAN walks the keys (on every master of a Cluster) while requests go on;
         ``batch``: how many keys each of its steps asks for, and how many ids are looked up at once."""
@@ -4315,7 +4322,7 @@ class SessionManager:
     def tidy(self) -> int:
         """The store's ``tidy`` (optional, as ``check``; 0 for a store without one), logged."""
         tidy = getattr(self.store, 'tidy', None)
-        removed = int(tidy()) if callable(tidy) else 0
+        removed = int(tidy(_TIDY_BATCH)) if callable(tidy) else 0  # (as the README writes it: tidy(batch), no default)
         self.log.write(logging.INFO, 'Session: tidied the store, %d entries of ended sessions removed', removed)
         return removed
 
@@ -5716,15 +5723,20 @@ class JwtAuth:
         return float(min(exp, 2 ** 53)) if isinstance(exp, (int, float)) and not isinstance(exp, bool) else 0.0
 
 
-#: NAT64 prefixes (RFC 6052's well-known one, RFC 8215's for local use): the IPv4 clients a
-#: translator puts behind one, each at the address its last 32 bits spell.
-_NAT64 = (ipaddress.IPv6Network('64:ff9b::/96'), ipaddress.IPv6Network('64:ff9b:1::/48'))
+#: RFC 6052's well-known NAT64 prefix: a translator puts the IPv4 clients behind it, each at the
+#: address its last 32 bits spell.
+_NAT64 = ipaddress.IPv6Network('64:ff9b::/96')
+#: RFC 8215's NAT64 prefix for local use, of which an operator takes a prefix of any length RFC 6052
+#: allows (/32 to /96): where the IPv4 address sits in it depends on that length, which canister does not
+#: know, but each IPv4 client still has an address of its own there.
+_NAT64_LOCAL = ipaddress.IPv6Network('64:ff9b:1::/48')
 
 
 def _throttle_key(client: str) -> str:
     """The address a client is counted by: an IPv6 client by its /64, which one host usually
     holds whole (so it cannot step to the next address), an IPv4-mapped one as IPv4, and one a
-    NAT64 translator stands for as the IPv4 client it embeds (all of them share one /64)."""
+    NAT64 translator stands for (all of them share one /64) as the IPv4 client it embeds, or under
+    the local-use prefix by its whole address."""
     if ':' not in client:
         return client
     try:
@@ -5733,8 +5745,10 @@ def _throttle_key(client: str) -> str:
         return client
     if address.ipv4_mapped is not None:
         return str(address.ipv4_mapped)
-    if any(address in prefix for prefix in _NAT64):
+    if address in _NAT64:
         return str(ipaddress.IPv4Address(int(address) & 0xFFFFFFFF))
+    if address in _NAT64_LOCAL:
+        return str(address)
     return str(ipaddress.IPv6Network((int(address) >> 64 << 64, 64)))
 
 
@@ -6251,6 +6265,24 @@ def _checks_run(handler: Callable[..., Any]) -> Tuple[List[Callable[[], None]], 
     return run, handler
 
 
+def _leading_checks(handler: Callable[..., Any]) -> Tuple[Callable[[], None], ...]:
+    """The checks of the ``require`` wrappers on top of ``handler``, outermost first, down to the
+    first wrapper of another kind: those run before anything else the app wrote around the handler.
+    A wrapper made with ``functools.wraps`` over a guard carries the guard's check as a copy, the
+    same as its ``__wrapped__`` one: a decorator of the app's (one that logs a user in, say)."""
+    leading = []
+    for _ in range(100):
+        check = getattr(handler, _GUARD_CHECK, None)
+        inner = getattr(handler, '__wrapped__', None)
+        if check is None or check is getattr(inner, _GUARD_CHECK, None):
+            break
+        leading.append(check)
+        if inner is None:
+            break
+        handler = inner
+    return tuple(leading)
+
+
 def _unenforced_checks(route: Any, routes: List[Any]) -> List[Callable[[], None]]:
     """The checks of ``require`` made for the function under ``route``'s handler that the handler
     does not run, outermost first: those of a ``@require`` written above the route decorator.
@@ -6291,11 +6323,10 @@ def _run_guards(checks: Tuple[Callable[[], None], ...]) -> None:
         for check in checks:
             check()
         return
-    passed = context.checks_passed
-    for check in checks:
-        if check not in passed:
+    for check in checks:  # (a wrapper made with functools.wraps lists its guard's check again)
+        if check not in context.checks_passed:
             check()
-    context.checks_passed = passed + checks
+            context.checks_passed += (check,)
 
 
 ###############################################################################
@@ -7405,12 +7436,12 @@ class Canister:
                       'below the route decorator', what, getattr(_innermost(route.callback), '__name__', '?'))
         # The route's guards run before its parameters are bound: a client they refuse gets their
         # 401 or 403, never a 400 that describes the parameters of a route closed to it, and no
-        # value of its request is converted.  Where another plugin wraps the handler inside this
-        # wrapper (installed after canister: it may log the user in), the handler's own guards
-        # run after it, as written, and are asked here only when the parameters do not bind.
-        inner = tuple(_checks_run(route.callback)[0])
-        guards = inner + tuple(late)
-        first = guards if alone else tuple(late)
+        # value of its request is converted.  Only those that nothing else wraps, though: where
+        # another plugin wraps the handler inside this wrapper (installed after canister), or a
+        # decorator of the app's sits above a guard, that code may log the user in, so the guards
+        # under it run after it, as written, and are asked here only when the parameters do not bind.
+        guards = tuple(_checks_run(route.callback)[0]) + tuple(late)
+        first = (_leading_checks(route.callback) if alone else ()) + tuple(late)
 
         def canister_route(*args: Any, **url_args: Any) -> Any:
             context = _local.context
@@ -7919,7 +7950,8 @@ def _arguments(argv: Optional[List[str]]) -> Any:
     tidy.add_argument('--config', help='an ini file with a [canister] section')
     tidy.add_argument('--store', help="a session_store URL (instead of the config's)")
     tidy.add_argument('--prefix', help="a session_redis_prefix (instead of the config's)")
-    tidy.add_argument('--batch', type=_batch, default=1000, help='keys and ids asked for at a time (default 1000)')
+    tidy.add_argument('--batch', type=_batch, default=_TIDY_BATCH,
+                      help='keys and ids asked for at a time (default: %(default)s)')
     args = parser.parse_args(argv)
     if args.command == 'tidy-sessions' and args.config is None and args.store is None:
         tidy.error('name the store: --config FILE or --store URL')

@@ -125,15 +125,28 @@ def test_ipv4_clients_are_still_counted_per_address(make_app):
 
 
 
-@pytest.mark.parametrize('prefix', ['64:ff9b::', '64:ff9b:1::'])
-def test_ipv4_clients_behind_a_nat64_translator_are_counted_each_by_its_own_address(make_app, log_dir, prefix):
+@pytest.mark.parametrize('prefix, shown', [('64:ff9b::', '192.0.2.1'), ('64:ff9b:1::', '64:ff9b:1::c000:201')])
+def test_ipv4_clients_behind_a_nat64_translator_are_counted_each_by_its_own_address(make_app, log_dir, prefix,
+                                                                                     shown):
     app = hashed_alice_app(make_app, auth_max_failures=3)
     locked = prefix + 'c000:201'  # 192.0.2.1
     for _ in range(3):
         client(app, REMOTE_ADDR=locked).get('/me', headers=WRONG, status=401)
     assert client(app, REMOTE_ADDR=locked).get('/me', headers=RIGHT, expect_errors=True).status_int == 429
-    assert 'Too many failed logins from 192.0.2.1:' in read_log(log_dir)
+    assert 'Too many failed logins from %s:' % shown in read_log(log_dir)
     neighbour = client(app, REMOTE_ADDR=prefix + 'c000:202').get('/me', headers=RIGHT)  # 192.0.2.2, same /64
+    assert neighbour.json == {'user': 'alice'}
+
+
+def test_ipv4_clients_under_a_local_use_nat64_prefix_of_48_bits_are_counted_each_by_its_own_address(make_app):
+    """RFC 6052 puts the IPv4 address of a /48 prefix in bits 48 to 87, around the u octet: the last 32 bits
+    are zero for every client."""
+    app = hashed_alice_app(make_app, auth_max_failures=3)
+    locked = '64:ff9b:1:c000:2:100::'  # 192.0.2.1 under 64:ff9b:1::/48
+    for _ in range(3):
+        client(app, REMOTE_ADDR=locked).get('/me', headers=WRONG, status=401)
+    assert client(app, REMOTE_ADDR=locked).get('/me', headers=RIGHT, expect_errors=True).status_int == 429
+    neighbour = client(app, REMOTE_ADDR='64:ff9b:1:c000:2:200::').get('/me', headers=RIGHT)  # 192.0.2.2
     assert neighbour.json == {'user': 'alice'}
 
 

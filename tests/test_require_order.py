@@ -243,3 +243,52 @@ def test_a_guard_written_above_stays_whatever_is_routed_later_and_whenever_the_r
     other.get('/other', callback=raw)  # the guarded name, routed in the right order in another app
     app.merge(other)
     assert web.get('/raw', expect_errors=True).status_int == 401
+
+
+def api_key_login(handler: Any) -> Any:
+    """An app's own decorator that logs in the client of a valid X-Api-Key."""
+    @functools.wraps(handler)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        if bottle.request.headers.get('X-Api-Key') == 'k-123':
+            session.user = 'robot'
+        return handler(*args, **kwargs)
+    return wrapper
+
+
+def test_a_guard_under_an_apps_own_login_decorator_runs_after_it(make_app):
+    app = make_app()
+
+    @app.get('/report')
+    @api_key_login
+    @canister.require_user
+    def report(year: int = 2026) -> str:
+        return 'report %d for %s' % (year, session.user)
+
+    assert client(app).get('/report?year=2025', headers={'X-Api-Key': 'k-123'}).text == 'report 2025 for robot'
+    assert client(app).get('/report', expect_errors=True).status_int == 401
+    assert client(app).get('/report?year=x', expect_errors=True).status_int == 401  # (still asked before a 400)
+
+
+def test_a_guard_under_an_apps_own_decorator_asks_its_predicate_once_per_request(make_app):
+    asked: List[str] = []
+
+    def is_robot(user: Any) -> bool:
+        asked.append(user)
+        return user == 'robot'
+
+    app = make_app()
+
+    @app.get('/report')
+    @api_key_login
+    @canister.require(is_robot)
+    def report(year: int) -> str:
+        return 'report %d' % year
+
+    robot = {'X-Api-Key': 'k-123'}
+    assert client(app).get('/report?year=2025', headers=robot).text == 'report 2025'
+    assert asked == ['robot']
+    with_cookie = client(app)
+    with_cookie.get('/report?year=2025', headers=robot)
+    asked.clear()
+    assert with_cookie.get('/report?year=x', expect_errors=True).status_int == 400  # (asked before the 400)
+    assert asked == ['robot']

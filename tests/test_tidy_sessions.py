@@ -246,3 +246,22 @@ def test_the_commands_store_and_prefix_win_over_the_config_file(redis_url, tmp_p
     result = run_canister('tidy-sessions', '--config', str(ini), '--store', redis_url, '--prefix', 'shop:', cwd=tmp_path)
     assert (result.returncode, result.stdout) == (0, 'Removed 1 entry of ended sessions from %s\n' % redis_url)
     assert not client.exists('shop:user:alice') and client.exists(PREFIX + 'user:alice')
+
+
+class TidyingStore(FourMethodStore):
+    """A store with a ``tidy`` written as the README gives it: ``tidy(batch)``, the batch required."""
+
+    def __init__(self):
+        super().__init__()
+        self.batches = []
+
+    def tidy(self, batch):
+        self.batches.append(batch)
+        return 4
+
+
+def test_tidy_sessions_calls_a_stores_own_tidy_with_a_batch(make_app):
+    store = TidyingStore()
+    app = make_app(store=store)
+    assert plugin_of(app).tidy_sessions() == 4
+    assert store.batches == [1000]
