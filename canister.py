@@ -3195,7 +3195,7 @@ class SQLiteStore(SessionStore):
         self.path = path
         self.cleanup_every = cleanup_every
         self.cleanup_batch = cleanup_batch
-        #: Told why a cleanup of expired rows failed (the plugin's session manager logs it).
+        #: Told why a cleanup of expired rows failed (for whoever uses the store to log).
         self.cleanup_failed: Optional[Callable[[str], None]] = None
         self._writes = itertools.count(1)
         if _names_memory(path):
@@ -6317,7 +6317,7 @@ def _checks_run_elsewhere(route: Any, routes: List[Any], guarded: bool) -> List[
 def _run_guards(checks: Tuple[Callable[[], None], ...]) -> None:
     """Run the checks of ``require`` that this request has not passed yet (each raises the 401 or
     403 of a refusal), and note them as passed: a route's guards run before its parameters are
-    bound (see ``Canister.apply``), and the handler's own guard then does not ask again."""
+    bound (by the plugin's route wrapper), and the handler's own guard then does not ask again."""
     context = _local.context
     if context is None:  # (a guarded function called outside a request: its check says so)
         for check in checks:

@@ -159,6 +159,26 @@ def test_a_chunked_body_past_the_limit_gets_413_without_waiting_for_more_of_it_o
     assert calls == []
 
 
+
+def test_on_wsgiref_the_413_of_a_chunked_body_is_answered_in_the_route_by_the_apps_own_page(make_app, wsgiref_server):
+    """The README: where the server hands the chunks over as they came, the 413 comes while the route
+    reads the body, so an ``@app.error(413)`` of the app's answers it."""
+    calls = []
+    app = body_app(make_app, calls, max_body_size=1000)
+
+    @app.error(413)
+    def too_large(error):
+        return 'our own 413 page'
+
+    server = wsgiref_server(app)
+    with socket.create_connection(('127.0.0.1', server.port), timeout=5) as sock:
+        sock.sendall(CHUNKED_HEAD + b'30d40\r\n' + b'x' * 1000)
+        answer = b''.join(iter(lambda: sock.recv(65536), b''))
+    assert status_of(answer) == 413
+    assert answer.endswith(b'our own 413 page')
+    assert calls == []
+
+
 class CountingInput(io.BytesIO):
     """A wsgi.input that counts the bytes it was asked for (a read of any size is a request for its size)."""
 
@@ -186,6 +206,27 @@ def test_a_chunked_body_is_never_asked_for_more_than_one_byte_past_the_limit(mak
     b''.join(app(environ, lambda status, headers, exc_info=None: started.append(status)))
     assert started == ['413 Content Too Large']
     assert stream.asked <= 1001 and calls == []
+
+
+
+def test_where_the_server_de_chunks_the_body_its_413_comes_before_routing_and_is_canisters(make_app):
+    """The README: a server such as gunicorn de-chunks the body itself (``wsgi.input_terminated``): canister
+    reads it before routing, so its 413 is an early answer, never the app's ``@app.error(413)`` page."""
+    calls = []
+    app = body_app(make_app, calls, max_body_size=1000)
+
+    @app.error(413)
+    def too_large(error):
+        return 'our own 413 page'
+
+    environ = {'REQUEST_METHOD': 'POST', 'PATH_INFO': '/upload', 'SERVER_NAME': 'localhost', 'SERVER_PORT': '80',
+               'REMOTE_ADDR': '127.0.0.1', 'HTTP_TRANSFER_ENCODING': 'chunked', 'wsgi.input_terminated': True,
+               'wsgi.input': io.BytesIO(b'x' * 2000), 'wsgi.url_scheme': 'http', 'wsgi.errors': io.StringIO()}
+    started = []
+    body = b''.join(app(environ, lambda status, headers, exc_info=None: started.append(status)))
+    assert started == ['413 Content Too Large']
+    assert b'more than 1000 bytes' in body and b'our own' not in body
+    assert calls == []
 
 
 # -- absurd Content-Length -----------------------------------------------------------
