@@ -8066,6 +8066,8 @@ def _tidy_config(args: Any) -> Config:
     url = config['session_store']
     if url.startswith('sqlite:///') and not os.path.isfile(_sqlite_path(url)):  # a typo would make a new file
         raise ConfigError('canister.session_store = %s: there is no such file' % url)
+    if args.prefix is not None and not url.startswith(('redis', 'rediss', 'unix://')):
+        raise ConfigError('--prefix names the keys of a Redis store, and %s is not one' % _mask_urls(url))
     return config
 
 

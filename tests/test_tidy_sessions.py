@@ -184,6 +184,15 @@ def test_the_command_does_not_make_a_sqlite_file_that_is_not_there(tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
+def test_the_command_refuses_a_redis_prefix_for_a_sqlite_store(tmp_path):
+    url = sqlite_url(tmp_path / 'sessions.db')
+    (tmp_path / 'sessions.db').touch()
+    result = run_canister('tidy-sessions', '--store', url, '--prefix', 'app1:', cwd=tmp_path)
+    assert (result.returncode, result.stdout) == (1, '')
+    assert result.stderr == ('python -m canister tidy-sessions: --prefix names the keys of a Redis store, and %s '
+                             'is not one\n' % url)
+
+
 def test_the_command_has_nothing_to_tidy_in_a_memory_store(tmp_path):
     ini = tmp_path / 'app.ini'
     ini.write_text('[canister]\nsession_timeout = 60\n')  # (session_store: memory, the default)
