@@ -7155,17 +7155,24 @@ class _RequestContext(SessionState):
         plugin = self.plugin
         if cors and plugin.cors is not None:
             plugin.cors.apply(headers, self.origin)
-        present = set(map(_header_name, headers))  # (one look at the names the response has)
-        if _REQUEST_ID_HEADER in present:  # the app set one: the id the log knows the request by replaces it
+        if plugin.added_names[self.loaded].isdisjoint(map(_header_name, headers)):  # the usual response: none yet
+            headers += plugin.added[self.loaded][self.https]
+            headers.append(('X-Request-ID', self.request_id))
+        else:
+            self._merge_headers(headers)
+
+    def _merge_headers(self, headers: Headers) -> None:
+        """``_finish_headers`` for a response that has some of canister's headers already (the handler
+        set them): the request id replaces the app's (the log knows the request by it), the app's own
+        caching and security headers stay."""
+        plugin = self.plugin
+        present = {name for name, _ in headers}
+        if _REQUEST_ID_HEADER in present:
             headers[:] = [header for header in headers if header[0] != _REQUEST_ID_HEADER]
         headers.append(('X-Request-ID', self.request_id))
-        if self.loaded:  # built from a session: private, and the security headers, at once if all absent
-            if plugin.private_names.isdisjoint(present):
-                headers += plugin.private[self.https]
-                return
+        if self.loaded:  # built from a session: private
             SessionManager.mark_private(headers)
-        if plugin.security_names:
-            _add_absent(headers, plugin.security[self.https], plugin.security_names, present)
+        _add_absent(headers, plugin.added[False][self.https], plugin.added_names[False], present)
 
 
 def _is_file(body: Any, environ: Mapping[str, Any]) -> bool:
@@ -7365,13 +7372,14 @@ class Canister:
         self.csrf = CsrfGuard(self.cors) if config['csrf'] else None
         self.early = _EarlyChecks(config, self.log, self.cors, self.csrf, app.router)
         plain, https = _security_headers(config)
-        #: The security headers of a response over plain HTTP and over HTTPS (index ``context.https``).
-        self.security = (plain, https)
-        self.security_names = frozenset(name for name, _ in https)
-        #: The same with the cache headers of a response built from a session, so that one
-        #: look at the usual response finds neither and adds both (see ``SessionManager.mark_private``).
-        self.private = (list(_PRIVATE) + plain, list(_PRIVATE) + https)
-        self.private_names = self.security_names | _CACHING_HEADERS
+        security_names = frozenset(name for name, _ in https) | {_REQUEST_ID_HEADER}
+        #: The headers canister adds to a response (but the request id), by ``[context.loaded][context.https]``:
+        #: the security headers, and those of a response built from a session, which adds the cache headers
+        #: (see ``SessionManager.mark_private``).  So one look at the usual response, which has none of them,
+        #: decides for all.
+        self.added = ((plain, https), (list(_PRIVATE) + plain, list(_PRIVATE) + https))
+        #: The names of those, with the request id's, by ``[context.loaded]``.
+        self.added_names = (security_names, security_names | _CACHING_HEADERS)
         self.sessions = SessionManager(config, self.custom_store, self.log)
         notes = list(self.sessions.warnings)
         check = getattr(self.sessions.store, 'check', None)   # optional, as close() and load_and_touch()
