@@ -1080,3 +1080,22 @@ def test_a_newtype_converts_as_its_type_and_object_takes_any_value(make_app):
     assert web.post_json('/user', {'uid': 5, 'tags': [3], 'x': {'a': 1}}).text == "int 5 [3] {'a': 1}"
     response = web.post('/user', {'uid': 'abc', 'tags': '1', 'x': ''}, status=400)
     assert "parameter 'uid' must be an integer" in response.text
+
+
+def test_a_json_string_converts_as_query_text_would_and_other_json_types_must_match(make_app):
+    """The README: from JSON, a string is read as the text a query would send ("3" for an int, "true"
+    for a bool, a lone string for a list), while a value of another JSON type must be the parameter's."""
+    app = make_app()
+
+    @app.post('/x')
+    def x(n: int, flag: bool, tags: List[str], ratio: float = 0.0):
+        return {'n': n, 'flag': flag, 'tags': tags, 'ratio': ratio}
+
+    web = client(app)
+    assert web.post_json('/x', {'n': '3', 'flag': 'true', 'tags': 'a', 'ratio': '2.5'}).json == {
+        'n': 3, 'flag': True, 'tags': ['a'], 'ratio': 2.5}
+    for body, problem in [({'n': 3.0, 'flag': True, 'tags': []}, "parameter 'n' must be an integer, got 3.0"),
+                          ({'n': True, 'flag': True, 'tags': []}, "parameter 'n' must be an integer, got True"),
+                          ({'n': 3, 'flag': 1, 'tags': []}, "parameter 'flag' must be true or false, got 1"),
+                          ({'n': 3, 'flag': True, 'tags': [1]}, "parameter 'tags' must be a string, got [1]")]:
+        assert web.post_json('/x', body, status=400).text == 'Bad request: %s\n' % problem
