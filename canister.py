@@ -8059,16 +8059,26 @@ def _run_demo(args: Any) -> int:
     return 0
 
 
+def _load_tidy_config_file(app: bottle.Bottle, path: str, store_given: bool) -> None:
+    """Load ``tidy-sessions``'s ``--config`` into the app's config; ConfigError if it cannot be read or, with
+    no ``--store``, names no store (the wrong file, or a misspelt key: the default, memory, would say there is
+    nothing to tidy, with status 0, and a cron job would go on tidying nothing)."""
+    try:
+        with open(path, 'rb'):  # (Bottle's load_config skips a file it cannot read)
+            pass
+    except OSError as error:
+        raise ConfigError('cannot read --config %s: %s' % (path, error.strerror or error)) from None
+    app.config.load_config(path)
+    if not store_given and not any(str(key).lower() == 'canister.session_store' for key in app.config):
+        raise ConfigError('--config %s sets no session_store in its [canister] section: name the store there, '
+                          'or give --store URL' % path)
+
+
 def _tidy_config(args: Any) -> Config:
     """The settings ``tidy-sessions`` reads: the ``--config`` file's, with ``--store`` and ``--prefix`` over them."""
     app = bottle.Bottle()
     if args.config is not None:
-        try:
-            with open(args.config, 'rb'):  # (Bottle's load_config skips a file it cannot read)
-                pass
-        except OSError as error:
-            raise ConfigError('cannot read --config %s: %s' % (args.config, error.strerror or error)) from None
-        app.config.load_config(args.config)
+        _load_tidy_config_file(app, args.config, args.store is not None)
     overrides = {'session_store': args.store, 'session_redis_prefix': args.prefix}
     config = Config.from_app(app.config, {key: value for key, value in overrides.items() if value is not None})
     url = config['session_store']
