@@ -7306,22 +7306,15 @@ class Canister:
         if self.app is not None and self.app is not app:
             raise CanisterError('this Canister() is installed on another app already: install a Canister() of '
                                 'its own on each app (its WSGI callable, log and settings belong to one app)')
-        replaced = False
-        for other in list(app.plugins):
-            if isinstance(other, Canister):
-                if other is self:
-                    app.plugins.remove(self)  # installed again: Bottle appends it once more
-                    self.close()
-                else:
-                    app.uninstall(other)
-                    replaced = True
+        replaced = self._uninstall_others(app)
         config = self.config = Config.from_app(app.config, self.overrides)
         self.proxies = _Proxies(config['trusted_proxies'])
         self.has_proxies = bool(self.proxies)
         self.log = RequestLog(app, config)
-        if replaced:
+        if replaced is not None:  # (close() leaves a store given as Canister(store=...) open: it is the app's)
             self.log.write(logging.INFO, 'This Canister() replaces the one installed on this app before, which is '
-                           'uninstalled: its session store is closed (sessions in a memory store end)')
+                           'uninstalled: %s', 'its session store is closed (sessions in a memory store end)'
+                           if replaced.custom_store is None else 'its store, given as Canister(store=...), is left open')
         try:
             self._set_up_parts(app, config)
         except Exception as error:
@@ -7415,6 +7408,19 @@ class Canister:
         if getattr(self, 'log', None) is not None:
             self.log.close()
         self.app = None
+
+    def _uninstall_others(self, app: bottle.Bottle) -> Optional['Canister']:
+        """Take this plugin and any other Canister() off the app before setting up; the other one, if any."""
+        replaced = None
+        for other in list(app.plugins):
+            if isinstance(other, Canister):
+                if other is self:
+                    app.plugins.remove(self)  # installed again: Bottle appends it once more
+                    self.close()
+                else:
+                    app.uninstall(other)
+                    replaced = other
+        return replaced
 
     # -- per route ---------------------------------------------------------
     def apply(self, callback: Callable[..., Any], route: bottle.Route) -> Callable[..., Any]:

@@ -242,6 +242,22 @@ def test_installing_two_canister_plugins_on_one_app_keeps_one(log_dir):
         app.uninstall(True)
 
 
+def test_replacing_a_canister_whose_store_the_app_gave_says_that_store_is_left_open(log_dir):
+    app = new_app()
+    store = canister.MemoryStore()
+    app.install(canister.Canister(log_path=str(log_dir), store=store))
+    store.save('a' * 32, '[{}, null, 0, 0, 0]', 60)
+    app.install(canister.Canister(log_path=str(log_dir)))
+    try:
+        assert store.load('a' * 32) is not None  # not closed: the app's own
+        log = read_log(log_dir)
+        assert lines_ending_with(log, 'This Canister() replaces the one installed on this app before, which is '
+                                      'uninstalled: its store, given as Canister(store=...), is left open') == 1
+        assert 'its session store is closed' not in log
+    finally:
+        app.uninstall(True)
+
+
 def test_installing_the_same_canister_again_says_nothing_of_a_replacement(log_dir):
     app = new_app()
     plugin = canister.Canister(log_path=str(log_dir))
