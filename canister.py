@@ -3792,13 +3792,21 @@ class RedisStore(SessionStore):
         id); return how many went.  SCAN walks the keys (on every master of a Cluster) while requests go on;
         ``batch``: how many keys each of its steps asks for, and how many ids are looked up at once."""
         pattern = re.sub(r'([\\*?\[\]])', r'\\\1', self._user_set('')) + '*'  # (a prefix may hold * or ?)
-        removed = 0
+        removed = self.tidy_skipped = 0
         try:
             for user_set in self.client.scan_iter(match=pattern, count=batch):
-                removed += self._tidy_whole_set(user_set, batch)
+                try:
+                    removed += self._tidy_whole_set(user_set, batch)
+                except self._response_error as error:
+                    if not str(error).startswith('WRONGTYPE'):
+                        raise
+                    self.tidy_skipped += 1  # not canister's (another app's key under the prefix): left alone
         except self._errors as error:
             raise self._unreachable(error) from None
         return removed
+
+    #: How many keys the last ``tidy`` found under the users' sets' prefix that are not sets (it left them alone).
+    tidy_skipped = 0
 
     def _tidy_whole_set(self, user_set: Any, batch: int) -> int:
         """Take the ids of ended sessions out of one user's set, ``batch`` ids at a time; how many went.
@@ -8115,6 +8123,11 @@ def _run_tidy_sessions(args: Any) -> int:
             store.close()
     print('Removed %d %s of ended sessions from %s'
           % (removed, 'entry' if removed == 1 else 'entries', _mask_urls(config['session_store'])))
+    skipped = getattr(store, 'tidy_skipped', 0)
+    if skipped:  # (keys of another app under canister's prefix: canister's own writes could clash with them)
+        print('Left alone %d %s under %suser: that %s not a set of session ids (does another app use the prefix %r?)'
+              % (skipped, 'key' if skipped == 1 else 'keys', config['session_redis_prefix'],
+                 'is' if skipped == 1 else 'are', config['session_redis_prefix']))
     return 0
 
 

@@ -154,6 +154,19 @@ def test_the_command_tidies_the_redis_store_the_config_names_and_prints_how_many
     assert (again.returncode, again.stdout) == (0, 'Removed 0 entries of ended sessions from %s\n' % redis_url)
 
 
+def test_the_command_leaves_a_key_that_is_not_a_set_alone_tidies_the_others_and_says_so(redis_url, tmp_path):
+    client = redis.Redis.from_url(redis_url)
+    client.set(PREFIX + 'user:settings', 'an app of its own under the prefix')
+    client.sadd(PREFIX + 'user:alice', 'gone')
+    client.sadd(PREFIX + 'user:bob', 'gone')
+    result = run_canister('tidy-sessions', '--store', redis_url, '--batch', '1', cwd=tmp_path)
+    assert (result.returncode, result.stderr) == (0, '')  # (was 1: "the Redis session store is unavailable: WRONGTYPE")
+    assert result.stdout == ('Removed 2 entries of ended sessions from %s\nLeft alone 1 key under %suser: that is not '
+                             "a set of session ids (does another app use the prefix '%s'?)\n" % (redis_url, PREFIX, PREFIX))
+    assert client.get(PREFIX + 'user:settings') == b'an app of its own under the prefix'
+    assert not client.exists(PREFIX + 'user:alice', PREFIX + 'user:bob')
+
+
 def test_the_command_says_in_one_line_that_redis_cannot_be_reached(tmp_path):
     from servers import free_port
     result = run_canister('tidy-sessions', '--store', 'redis://127.0.0.1:%d/0' % free_port(), cwd=tmp_path)
