@@ -6376,19 +6376,6 @@ def _security_headers(config: Mapping[str, Any]) -> Tuple[Headers, Headers]:
     return headers, https
 
 
-def _add_absent(headers: Headers, extra: Headers, names: typing.AbstractSet[str],
-                present: typing.AbstractSet[str]) -> None:
-    """Add the ``extra`` headers (whose names are ``names``) that ``headers`` does not have yet
-    (``present``: the names it has).
-
-    Names are compared as written: Bottle writes every header name in Title-Case, as canister does.
-    """
-    if names.isdisjoint(present):
-        headers += extra
-    else:
-        headers.extend(header for header in extra if header[0] not in present)
-
-
 def _wildcard_origins(origins: Iterable[str]) -> Optional[typing.Pattern[str]]:
     """One pattern matching the origins of ``https://*.example.com`` entries (any depth of
     subdomain), or None for none; ConfigError for a wildcard anywhere else."""
@@ -7180,7 +7167,9 @@ class _RequestContext(SessionState):
         headers.append(('X-Request-ID', self.request_id))
         if self.loaded:  # built from a session: private
             SessionManager.mark_private(headers)
-        _add_absent(headers, plugin.added[False][self.https], plugin.added_names[False], present)
+        # the security headers the app did not set (names compared as written: Bottle writes every
+        # header name in Title-Case, as canister does)
+        headers.extend(header for header in plugin.added[False][self.https] if header[0] not in present)
 
 
 def _is_file(body: Any, environ: Mapping[str, Any]) -> bool:
