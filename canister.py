@@ -6396,6 +6396,16 @@ def _listed_origins(origins: Iterable[str]) -> Tuple[typing.FrozenSet[str], Opti
     return exact, _wildcard_origins(origin for origin in listed if '*' in origin)
 
 
+def _unique_names(values: Iterable[str]) -> str:
+    """The names of comma-separated header values as one value, each once (compared without case)."""
+    unique: Dict[str, str] = {}
+    for value in values:
+        for name in value.split(','):
+            unique.setdefault(name.strip().lower(), name.strip())
+    unique.pop('', None)
+    return ', '.join(unique.values())
+
+
 class CorsPolicy:
     """Which origins may call the app from a browser, and the headers that say so."""
 
@@ -6421,6 +6431,8 @@ class CorsPolicy:
             self._simple.append((ACL_EXPOSE, ', '.join(config['cors_expose_headers'])))
         #: All of them, with ``cors = *``.
         self._any = [(ACL_ORIGIN, '*')] + self._simple
+        #: The headers an app may set itself that canister's take over (``_add_over``).
+        self._taken_over = frozenset((ACL_ORIGIN, ACL_EXPOSE))
 
     def is_allowed_origin(self, origin: str) -> bool:
         """True for any origin with ``*``, else an exact match against the list."""
@@ -6439,17 +6451,34 @@ class CorsPolicy:
             if origin is None:  # no CORS headers, so a shared cache must not give this response to a browser
                 _merge_header(headers, 'Vary', 'Origin')
                 return
-            if ACL_ORIGIN in map(_header_name, headers):  # the app set its own (Bottle writes names in Title-Case)
-                headers[:] = [h for h in headers if h[0] != ACL_ORIGIN]
-            headers.extend(self._any)
+            if self._taken_over.isdisjoint(map(_header_name, headers)):  # (Bottle writes names in Title-Case)
+                headers.extend(self._any)
+            else:  # the app set its own
+                self._add_over(headers, self._any)
             return
         _merge_header(headers, 'Vary', 'Origin')
         headers[:] = [h for h in headers if h[0].lower() not in ('access-control-allow-origin',
                                                                    'access-control-allow-credentials')]
         if origin is None or not self.is_allowed_origin(origin):
             return
-        headers.append((ACL_ORIGIN, origin))
-        headers.extend(self._simple)
+        if ACL_EXPOSE in map(_header_name, headers):  # the app set its own
+            self._add_over(headers, [(ACL_ORIGIN, origin)] + self._simple)
+        else:
+            headers.append((ACL_ORIGIN, origin))
+            headers.extend(self._simple)
+
+    @staticmethod
+    def _add_over(headers: Headers, added: Headers) -> None:
+        """Add canister's CORS headers to those the app set itself: an ``Access-Control-Allow-Origin``
+        is replaced, and the names of ``Access-Control-Expose-Headers`` are joined into one header,
+        each once (the app's first): one header, as with the others (a proxy or client that keeps
+        one of a repeated header would lose names)."""
+        exposed = [value for key, value in headers if key == ACL_EXPOSE]
+        headers[:] = [header for header in headers if header[0] not in (ACL_ORIGIN, ACL_EXPOSE)]
+        headers.extend(header for header in added if header[0] != ACL_EXPOSE)
+        names = _unique_names(exposed + [value for key, value in added if key == ACL_EXPOSE])
+        if names:
+            headers.append((ACL_EXPOSE, names))
 
     def is_preflight(self, environ: Mapping[str, Any], method: str, origin: Optional[str]) -> bool:
         """True for a browser's preflight: OPTIONS with an ``Origin`` and ``Access-Control-Request-Method``."""
