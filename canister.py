@@ -856,7 +856,19 @@ class Config(Dict[str, Any]):
         if self['session_partitioned'] and self['session_samesite'] != 'None':
             notes.append('canister.session_partitioned is set without session_samesite = None: the requests of '
                          'another site\'s page, which it is for, neither get nor send the cookie')
+        if self._csrf_refuses_own_forms():
+            notes.append('canister.referrer_policy = no-referrer with csrf on: under that policy a browser sends '
+                         'Origin: null on the app\'s own form posts, and one that sends no Sec-Fetch-Site (an older '
+                         'browser, such as Safari before 16.4) is refused there with 403; keep another policy, such '
+                         'as the default or same-origin')
         return notes
+
+    def _csrf_refuses_own_forms(self) -> bool:
+        """True if the CSRF check refuses the app's own form posts from a browser without ``Sec-Fetch-Site``:
+        the policy it uses (the last of a list) is ``no-referrer``, and ``null`` is not a listed origin."""
+        policy = self['referrer_policy'].rpartition(',')[2].strip()
+        return (bool(self['csrf']) and policy == 'no-referrer'
+                and not any(origin.lower() == 'null' for origin in self['cors']))
 
     def _basic_auth_without_effect(self) -> List[str]:
         """The warnings of :meth:`_without_effect` about a Basic user without a password, or the reverse."""
