@@ -236,11 +236,27 @@ def _wants_json(environ: Mapping[str, Any]) -> bool:
 _VARY_ACCEPT = ('Vary', 'Accept')
 
 
+def _media_type(content_type: str) -> str:
+    """The media type of a ``Content-Type`` value, in lower case and without its parameters."""
+    return content_type.split(';')[0].strip().lower()
+
+
+def _is_json_type(media_type: str) -> bool:
+    """True for a JSON media type as ``_media_type`` gives it: ``application/json`` or a ``+json`` one."""
+    return media_type == 'application/json' or media_type.endswith('+json')
+
+
+def _json_error(status: int, message: Any) -> bytes:
+    """The JSON body of an error: ``{"error": reason, "message": message}`` (ValueError or TypeError
+    for a message JSON cannot hold)."""
+    reason = _HTTP_STATUS[status][4:] if status in _HTTP_STATUS else bottle.HTTP_CODES.get(status, 'Unknown')
+    return json.dumps({'error': reason, 'message': message}, allow_nan=False).encode()
+
+
 def _error_body(status: int, message: str, environ: Mapping[str, Any]) -> Tuple[bytes, str]:
     """The body and content type of an error with a plain message (send ``_VARY_ACCEPT`` with them)."""
     if _wants_json(environ):
-        reason = _HTTP_STATUS[status][4:] if status in _HTTP_STATUS else bottle.HTTP_CODES.get(status, 'Unknown')
-        return json.dumps({'error': reason, 'message': message}).encode(), 'application/json'
+        return _json_error(status, message), 'application/json'
     return (message + '\n').encode('utf-8'), 'text/plain; charset=utf-8'
 
 
@@ -287,9 +303,27 @@ def _http_error_body(error: bottle.HTTPError, environ: Mapping[str, Any]) -> Opt
     holds more than the error's message (Bottle's 500 says only "Internal Server Error")."""
     if not _wants_json(environ) or (bottle.DEBUG and (error.exception is not None or error.traceback)):
         return None
-    body = error.body
+    body = _error_message(error)
+    if isinstance(body, (dict, list)):
+        try:
+            return _json_error(error.status_code, body), 'application/json'
+        except (TypeError, ValueError, RecursionError):  # (a set in it, NaN, a cycle): its text, as Bottle's page shows
+            pass
     message = body.decode('utf-8', 'replace') if isinstance(body, bytes) else str(body or '')
     return _error_body(error.status_code, message or error.status_line.partition(' ')[2], environ)
+
+
+def _error_message(error: bottle.HTTPError) -> Any:
+    """The body of a ``bottle.HTTPError`` as the ``message`` of its JSON: a dict or list as it is, also
+    when Bottle's JSON plugin (on unless ``autojson`` is off) made the dict JSON text and the error
+    ``application/json``; else the body (bytes, text, or another value)."""
+    body = error.body
+    if isinstance(body, str) and body[:1] in ('{', '[') and _is_json_type(_media_type(error.content_type or '')):
+        try:
+            return json.loads(body)
+        except ValueError:
+            pass
+    return body
 
 
 #: Every ``_ForkLocks`` of this process, in the order the sections made them (the order of the file).
