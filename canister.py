@@ -2019,6 +2019,16 @@ def _filled_by_the_call(callback: Callable[..., Any]) -> typing.FrozenSet[str]:
     return frozenset(name for name, parameter in own.items() if parameter.kind not in fixed and name not in seen)
 
 
+def _refuse_unfillable(param: _Param, callback: Callable[..., Any], rule: str) -> None:
+    """A CanisterError for a mandatory ``Tuple[()]``: it takes no value, and a query or form value is
+    one, so nothing but a JSON ``[]`` fills it (a mistake of the handler's, not of its clients)."""
+    if param.required and param.positions == ():
+        raise CanisterError('canister: parameter %r of %s (route %s) is a Tuple[()] without a default, which only '
+                            'a JSON [] would fill: give it the default () or the annotation Optional[Tuple[()]], or '
+                            'write Tuple[str, ...] for a tuple of any length'
+                            % (param.name, getattr(callback, '__name__', '?'), rule))
+
+
 class ParameterBinder:
     """Fills a handler's parameters from the request: URL args, then body, then query.
 
@@ -2054,7 +2064,7 @@ class ParameterBinder:
             elif parameter.name in injected:
                 self.injected.add(parameter.name)
             else:
-                self._add(callback, parameter, hints, url_names)
+                self._add(callback, parameter, hints, url_names, rule)
                 if parameter.kind is parameter.POSITIONAL_ONLY:
                     self.positional.append((parameter.name, parameter.default))
         self.names = frozenset(param.name for param in self.params) | self.injected
@@ -2068,7 +2078,7 @@ class ParameterBinder:
         return all(param.plain for param in self.params) and not (self.url_params or self.takes_extra)
 
     def _add(self, callback: Callable[..., Any], parameter: inspect.Parameter, hints: Dict[str, Any],
-             url_names: typing.AbstractSet[str]) -> None:
+             url_names: typing.AbstractSet[str], rule: str) -> None:
         """Take one named parameter: to fill from the request, or a URL argument to convert."""
         try:
             annotation = hints.get(parameter.name) or _resolve(callback, parameter.annotation)
@@ -2083,6 +2093,7 @@ class ParameterBinder:
             self.notes.append('parameter %r is bound as text: canister cannot convert to its annotation %s (%s)'
                               % (parameter.name, _type_name(annotation), error))
         if parameter.name not in url_names:
+            _refuse_unfillable(param, callback, rule)
             self.params.append(param)
             if param.exact:
                 self.exact.append(param)
