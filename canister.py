@@ -1801,7 +1801,7 @@ def _unread_body_note(body: Any, environ: Dict[str, Any]) -> str:
     JSON that is no object, or JSON sent as a form (``curl -d`` without a ``Content-Type``)."""
     if not _has_body(environ):
         return ''
-    content_type = environ.get('CONTENT_TYPE', '').split(';')[0].strip().lower()
+    content_type = _media_type(environ.get('CONTENT_TYPE', ''))
     if body is None:
         return _unread_type_note(content_type)
     if isinstance(body, bottle.FormsDict) and len(body) == 1 and content_type == 'application/x-www-form-urlencoded':
@@ -1813,7 +1813,7 @@ def _unread_body_note(body: Any, environ: Dict[str, Any]) -> str:
 
 def _unread_type_note(content_type: str) -> str:
     """:func:`_unread_body_note` for a body read as nothing: JSON that is no object, or a type canister does not read."""
-    if content_type == 'application/json' or content_type.endswith('+json'):
+    if _is_json_type(content_type):
         return ' (the JSON body is not an object: only an object\'s members fill parameters)'
     named = content_type if _MEDIA_TYPE.fullmatch(content_type) else 'another type' if content_type else 'no type'
     return ' (the body, of %s, fills no parameter: send a JSON object with Content-Type: application/json, or a form)' % named
@@ -2240,8 +2240,8 @@ class ParameterBinder:
     def _read_body(request: Any) -> Any:
         """The body: a dict from a JSON object, Bottle's form dict, or None for another JSON value
         or another content type (parameters then come from the URL and the query only)."""
-        content_type = request.environ.get('CONTENT_TYPE', '').split(';')[0].strip().lower()
-        json_body = content_type == 'application/json' or content_type.endswith('+json')
+        content_type = _media_type(request.environ.get('CONTENT_TYPE', ''))
+        json_body = _is_json_type(content_type)
         if not json_body and content_type not in ('application/x-www-form-urlencoded', 'multipart/form-data'):
             return None
         coding = request.environ.get('HTTP_CONTENT_ENCODING', '').strip()
@@ -6631,7 +6631,7 @@ class CsrfGuard:
 
     def was_preflighted(self, environ: Mapping[str, Any]) -> bool:
         """True if no browser sends this request cross-origin without a preflight."""
-        content_type = environ.get('CONTENT_TYPE', '').split(';')[0].strip().lower()
+        content_type = _media_type(environ.get('CONTENT_TYPE', ''))
         return environ['REQUEST_METHOD'].upper() != 'POST' or content_type not in self._FORM_TYPES
 
     @staticmethod
