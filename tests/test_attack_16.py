@@ -13,16 +13,14 @@
 """
 from __future__ import annotations
 
-import logging
 import urllib.parse
 import warnings
-from typing import List
 
 import bottle
 import pytest
 
 import canister
-from helpers import read_log
+from helpers import LogCollector, read_log
 from servers import Client, InProcessWaitress, WsgirefServer, raw_request, status_of
 
 
@@ -60,24 +58,13 @@ def test_null_without_credentials_or_credentials_without_null_install_without_a_
     assert [warning for warning in caught if warning.category is canister.CanisterWarning] == []
 
 
-class _Messages(logging.Handler):
-    """A handler an app adds to ``app.log`` itself: it keeps each record's message as the logging module gives it."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.messages: List[str] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.messages.append(record.getMessage())
-
-
 def test_a_host_with_control_characters_reaches_a_handler_of_the_apps_own_escaped(tmp_path):
     """bottle.run()'s server (wsgiref) passes an escape sequence in Host on: a handler the app added to app.log
     (a terminal, syslog) gets the request line as canister's own log file has it, the sequence escaped."""
     app = bottle.Bottle()
     app.install(canister.Canister(log_path=str(tmp_path)))
     app.route('/', callback=lambda: 'ok')
-    messages = _Messages()
+    messages = LogCollector()
     app.log.addHandler(messages)
     server = WsgirefServer(app)
     try:
@@ -103,7 +90,7 @@ def test_a_user_name_with_a_line_break_logs_in_without_forging_a_line_in_a_handl
     def login(username: str, password: str):
         return 'in' if canister.log_in(username, password, users) else 'out'
 
-    messages = _Messages()
+    messages = LogCollector()
     app.log.addHandler(messages)
     try:
         response = Client(serve(app)).request('POST', '/login', urllib.parse.urlencode(
@@ -129,7 +116,7 @@ def test_a_path_with_a_line_break_in_a_streamed_childs_error_reaches_a_handler_o
         raise ValueError('the feed broke')
 
     parent.merge(child)
-    messages = _Messages()
+    messages = LogCollector()
     parent.log.addHandler(messages)
     server = InProcessWaitress(parent)
     try:
