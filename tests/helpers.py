@@ -21,6 +21,7 @@ import subprocess
 import sys
 import threading
 import time
+import warnings
 from html import escape
 from typing import Any, Callable, Dict, List, Optional, Union
 
@@ -94,6 +95,19 @@ class LogCollector(logging.Handler):
     def emit(self, record: logging.LogRecord) -> None:
         self.messages.append(record.getMessage())
         self.lines.append(self.format(record).split('\n', 1)[0])
+
+
+def install_warned(log_dir: Union[str, pathlib.Path], config: Optional[Dict[str, Any]] = None,
+                   **overrides: Any) -> Any:
+    """A Bottle app with canister installed (``config`` under ``canister``, ``overrides`` to ``Canister()``,
+    the log in ``log_dir``), and the messages of the ``CanisterWarning``s its install gave: ``(app, said)``."""
+    app = bottle.Bottle()
+    if config:
+        app.config.load_dict({'canister': config})
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter('always')
+        app.install(canister.Canister(log_path=str(log_dir), **overrides))
+    return app, [str(warning.message) for warning in caught if warning.category is canister.CanisterWarning]
 
 
 def banner_value(log: str, key: str) -> str:

@@ -14,13 +14,12 @@
 from __future__ import annotations
 
 import urllib.parse
-import warnings
 
 import bottle
 import pytest
 
 import canister
-from helpers import LogCollector, read_log
+from helpers import LogCollector, install_warned, read_log
 from servers import Client, InProcessWaitress, WsgirefServer, raw_request, status_of
 
 
@@ -35,12 +34,7 @@ def test_the_demos_hi_answers_the_names_from_the_query_as_plain_text(serve):
 
 def test_null_among_the_cors_origins_with_credentials_is_reported_at_install(tmp_path):
     """Any site can send ``Origin: null`` (a sandboxed frame): with credentials, that is ``*`` with credentials."""
-    app = bottle.Bottle()
-    app.config.load_dict({'canister': {'cors': 'https://app.example.com null', 'cors_credentials': 'true'}})
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter('always')
-        app.install(canister.Canister(log_path=str(tmp_path)))
-    said = [str(warning.message) for warning in caught if warning.category is canister.CanisterWarning]
+    said = install_warned(tmp_path, {'cors': 'https://app.example.com null', 'cors_credentials': 'true'})[1]
     assert said == ["canister.cors lists null with cors_credentials = true: any site's page sends the null origin "
                     'from a sandboxed frame, so every site may call with the user\'s credentials and read the '
                     'answers, as cors = * with credentials would (which is refused); list the origins that need '
@@ -50,12 +44,7 @@ def test_null_among_the_cors_origins_with_credentials_is_reported_at_install(tmp
 
 @pytest.mark.parametrize('config', [{'cors': 'null'}, {'cors': 'https://app.example.com', 'cors_credentials': 'true'}])
 def test_null_without_credentials_or_credentials_without_null_install_without_a_word(tmp_path, config):
-    app = bottle.Bottle()
-    app.config.load_dict({'canister': config})
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter('always')
-        app.install(canister.Canister(log_path=str(tmp_path)))
-    assert [warning for warning in caught if warning.category is canister.CanisterWarning] == []
+    assert install_warned(tmp_path, config)[1] == []
 
 
 def test_a_host_with_control_characters_reaches_a_handler_of_the_apps_own_escaped(tmp_path):

@@ -5,14 +5,13 @@ The browser's Sec-Fetch-Site is judged first; credentials a browser sends by its
 from __future__ import annotations
 
 import json
-import warnings
 
 import bottle
 import pytest
 import webtest
 
 import canister
-from helpers import client, read_log
+from helpers import client, install_warned, read_log
 
 from canister import session
 
@@ -496,27 +495,19 @@ NO_REFERRER_WARNING = ('canister.referrer_policy = no-referrer with csrf on: und
                        'as the default or same-origin')
 
 
-def install_warnings(tmp_path, config):
-    """The CanisterWarnings of installing canister with ``config``, and its log."""
-    app = bottle.Bottle()
-    app.config.load_dict({'canister': config})
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter('always')
-        app.install(canister.Canister(log_path=str(tmp_path)))
-    app.uninstall(canister.Canister)
-    return [str(warning.message) for warning in caught if warning.category is canister.CanisterWarning], read_log(tmp_path)
-
-
 @pytest.mark.parametrize('config', [{'referrer_policy': 'no-referrer'},
                                     {'referrer_policy': 'same-origin, No-Referrer', 'cors': APP}])
 def test_csrf_with_no_referrer_policy_is_reported_at_install(tmp_path, config):
-    said, log = install_warnings(tmp_path, config)
+    app, said = install_warned(tmp_path, config)
+    app.uninstall(canister.Canister)
     assert said == [NO_REFERRER_WARNING]
-    assert ' WARNING ' in log and NO_REFERRER_WARNING in log
+    assert ' WARNING ' in read_log(tmp_path) and NO_REFERRER_WARNING in read_log(tmp_path)
 
 
 @pytest.mark.parametrize('config', [{}, {'referrer_policy': 'no-referrer', 'csrf': 'false'},
                                     {'referrer_policy': 'no-referrer, same-origin'},
                                     {'referrer_policy': 'no-referrer', 'cors': 'null'}])
 def test_csrf_with_a_policy_that_names_the_origin_installs_without_a_word(tmp_path, config):
-    assert install_warnings(tmp_path, config)[0] == []
+    app, said = install_warned(tmp_path, config)
+    app.uninstall(canister.Canister)
+    assert said == []
