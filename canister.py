@@ -6503,7 +6503,8 @@ class CorsPolicy:
         return self.pattern is not None and self.pattern.fullmatch(origin) is not None
 
     def apply(self, headers: Headers, origin: Optional[str]) -> None:
-        """Add the CORS headers of a response, replacing any the app set itself."""
+        """Add the CORS headers of a response, replacing any the app set itself (but the names of its
+        ``Access-Control-Expose-Headers``, which join canister's: ``_add_over``)."""
         if self.any_origin:
             if origin is None:  # no CORS headers, so a shared cache must not give this response to a browser
                 _merge_header(headers, 'Vary', 'Origin')
