@@ -236,11 +236,27 @@ def _wants_json(environ: Mapping[str, Any]) -> bool:
 _VARY_ACCEPT = ('Vary', 'Accept')
 
 
+def _media_type(content_type: str) -> str:
+    """The media type of a ``Content-Type`` value, in lower case and without its parameters."""
+    return content_type.split(';')[0].strip().lower()
+
+
+def _is_json_type(media_type: str) -> bool:
+    """True for a JSON media type as ``_media_type`` gives it: ``application/json`` or a ``+json`` one."""
+    return media_type == 'application/json' or media_type.endswith('+json')
+
+
+def _json_error(status: int, message: Any) -> bytes:
+    """The JSON body of an error: ``{"error": reason, "message": message}`` (ValueError or TypeError
+    for a message JSON cannot hold)."""
+    reason = _HTTP_STATUS[status][4:] if status in _HTTP_STATUS else bottle.HTTP_CODES.get(status, 'Unknown')
+    return json.dumps({'error': reason, 'message': message}, allow_nan=False).encode()
+
+
 def _error_body(status: int, message: str, environ: Mapping[str, Any]) -> Tuple[bytes, str]:
     """The body and content type of an error with a plain message (send ``_VARY_ACCEPT`` with them)."""
     if _wants_json(environ):
-        reason = _HTTP_STATUS[status][4:] if status in _HTTP_STATUS else bottle.HTTP_CODES.get(status, 'Unknown')
-        return json.dumps({'error': reason, 'message': message}).encode(), 'application/json'
+        return _json_error(status, message), 'application/json'
     return (message + '\n').encode('utf-8'), 'text/plain; charset=utf-8'
 
 
@@ -287,9 +303,27 @@ def _http_error_body(error: bottle.HTTPError, environ: Mapping[str, Any]) -> Opt
     holds more than the error's message (Bottle's 500 says only "Internal Server Error")."""
     if not _wants_json(environ) or (bottle.DEBUG and (error.exception is not None or error.traceback)):
         return None
-    body = error.body
+    body = _error_message(error)
+    if isinstance(body, (dict, list)):
+        try:
+            return _json_error(error.status_code, body), 'application/json'
+        except (TypeError, ValueError, RecursionError):  # (a set in it, NaN, a cycle): its text, as Bottle's page shows
+            pass
     message = body.decode('utf-8', 'replace') if isinstance(body, bytes) else str(body or '')
     return _error_body(error.status_code, message or error.status_line.partition(' ')[2], environ)
+
+
+def _error_message(error: bottle.HTTPError) -> Any:
+    """The body of a ``bottle.HTTPError`` as the ``message`` of its JSON: a dict or list as it is, also
+    when Bottle's JSON plugin (on unless ``autojson`` is off) made the dict JSON text and the error
+    ``application/json``; else the body (bytes, text, or another value)."""
+    body = error.body
+    if isinstance(body, str) and body[:1] in ('{', '[') and _is_json_type(_media_type(error.content_type or '')):
+        try:
+            return json.loads(body)
+        except ValueError:
+            pass
+    return body
 
 
 #: Every ``_ForkLocks`` of this process, in the order the sections made them (the order of the file).
@@ -856,7 +890,19 @@ class Config(Dict[str, Any]):
         if self['session_partitioned'] and self['session_samesite'] != 'None':
             notes.append('canister.session_partitioned is set without session_samesite = None: the requests of '
                          'another site\'s page, which it is for, neither get nor send the cookie')
+        if self._csrf_refuses_own_forms():
+            notes.append('canister.referrer_policy = no-referrer with csrf on: under that policy a browser sends '
+                         'Origin: null on the app\'s own form posts, and one that sends no Sec-Fetch-Site (an older '
+                         'browser, such as Safari before 16.4) is refused there with 403; keep another policy, such '
+                         'as the default or same-origin')
         return notes
+
+    def _csrf_refuses_own_forms(self) -> bool:
+        """True if the CSRF check refuses the app's own form posts from a browser without ``Sec-Fetch-Site``:
+        the policy it uses (the last of a list) is ``no-referrer``, and ``null`` is not a listed origin."""
+        policy = self['referrer_policy'].rpartition(',')[2].strip()
+        return (bool(self['csrf']) and policy == 'no-referrer'
+                and not any(origin.lower() == 'null' for origin in self['cors']))
 
     def _basic_auth_without_effect(self) -> List[str]:
         """The warnings of :meth:`_without_effect` about a Basic user without a password, or the reverse."""
@@ -1755,7 +1801,7 @@ def _unread_body_note(body: Any, environ: Dict[str, Any]) -> str:
     JSON that is no object, or JSON sent as a form (``curl -d`` without a ``Content-Type``)."""
     if not _has_body(environ):
         return ''
-    content_type = environ.get('CONTENT_TYPE', '').split(';')[0].strip().lower()
+    content_type = _media_type(environ.get('CONTENT_TYPE', ''))
     if body is None:
         return _unread_type_note(content_type)
     if isinstance(body, bottle.FormsDict) and len(body) == 1 and content_type == 'application/x-www-form-urlencoded':
@@ -1767,7 +1813,7 @@ def _unread_body_note(body: Any, environ: Dict[str, Any]) -> str:
 
 def _unread_type_note(content_type: str) -> str:
     """:func:`_unread_body_note` for a body read as nothing: JSON that is no object, or a type canister does not read."""
-    if content_type == 'application/json' or content_type.endswith('+json'):
+    if _is_json_type(content_type):
         return ' (the JSON body is not an object: only an object\'s members fill parameters)'
     named = content_type if _MEDIA_TYPE.fullmatch(content_type) else 'another type' if content_type else 'no type'
     return ' (the body, of %s, fills no parameter: send a JSON object with Content-Type: application/json, or a form)' % named
@@ -1973,6 +2019,16 @@ def _filled_by_the_call(callback: Callable[..., Any]) -> typing.FrozenSet[str]:
     return frozenset(name for name, parameter in own.items() if parameter.kind not in fixed and name not in seen)
 
 
+def _refuse_unfillable(param: _Param, callback: Callable[..., Any], rule: str) -> None:
+    """A CanisterError for a mandatory ``Tuple[()]``: it takes no value, and a query or form value is
+    one, so nothing but a JSON ``[]`` fills it (a mistake of the handler's, not of its clients)."""
+    if param.required and param.positions == ():
+        raise CanisterError('canister: parameter %r of %s (route %s) is a Tuple[()] without a default, which only '
+                            'a JSON [] would fill: give it the default () or the annotation Optional[Tuple[()]], or '
+                            'write Tuple[str, ...] for a tuple of any length'
+                            % (param.name, getattr(callback, '__name__', '?'), rule))
+
+
 class ParameterBinder:
     """Fills a handler's parameters from the request: URL args, then body, then query.
 
@@ -2008,7 +2064,7 @@ class ParameterBinder:
             elif parameter.name in injected:
                 self.injected.add(parameter.name)
             else:
-                self._add(callback, parameter, hints, url_names)
+                self._add(callback, parameter, hints, url_names, rule)
                 if parameter.kind is parameter.POSITIONAL_ONLY:
                     self.positional.append((parameter.name, parameter.default))
         self.names = frozenset(param.name for param in self.params) | self.injected
@@ -2022,7 +2078,7 @@ class ParameterBinder:
         return all(param.plain for param in self.params) and not (self.url_params or self.takes_extra)
 
     def _add(self, callback: Callable[..., Any], parameter: inspect.Parameter, hints: Dict[str, Any],
-             url_names: typing.AbstractSet[str]) -> None:
+             url_names: typing.AbstractSet[str], rule: str) -> None:
         """Take one named parameter: to fill from the request, or a URL argument to convert."""
         try:
             annotation = hints.get(parameter.name) or _resolve(callback, parameter.annotation)
@@ -2037,6 +2093,7 @@ class ParameterBinder:
             self.notes.append('parameter %r is bound as text: canister cannot convert to its annotation %s (%s)'
                               % (parameter.name, _type_name(annotation), error))
         if parameter.name not in url_names:
+            _refuse_unfillable(param, callback, rule)
             self.params.append(param)
             if param.exact:
                 self.exact.append(param)
@@ -2183,8 +2240,8 @@ class ParameterBinder:
     def _read_body(request: Any) -> Any:
         """The body: a dict from a JSON object, Bottle's form dict, or None for another JSON value
         or another content type (parameters then come from the URL and the query only)."""
-        content_type = request.environ.get('CONTENT_TYPE', '').split(';')[0].strip().lower()
-        json_body = content_type == 'application/json' or content_type.endswith('+json')
+        content_type = _media_type(request.environ.get('CONTENT_TYPE', ''))
+        json_body = _is_json_type(content_type)
         if not json_body and content_type not in ('application/x-www-form-urlencoded', 'multipart/form-data'):
             return None
         coding = request.environ.get('HTTP_CONTENT_ENCODING', '').strip()
@@ -6396,6 +6453,16 @@ def _listed_origins(origins: Iterable[str]) -> Tuple[typing.FrozenSet[str], Opti
     return exact, _wildcard_origins(origin for origin in listed if '*' in origin)
 
 
+def _unique_names(values: Iterable[str]) -> str:
+    """The names of comma-separated header values as one value, each once (compared without case)."""
+    unique: Dict[str, str] = {}
+    for value in values:
+        for name in value.split(','):
+            unique.setdefault(name.strip().lower(), name.strip())
+    unique.pop('', None)
+    return ', '.join(unique.values())
+
+
 class CorsPolicy:
     """Which origins may call the app from a browser, and the headers that say so."""
 
@@ -6421,6 +6488,8 @@ class CorsPolicy:
             self._simple.append((ACL_EXPOSE, ', '.join(config['cors_expose_headers'])))
         #: All of them, with ``cors = *``.
         self._any = [(ACL_ORIGIN, '*')] + self._simple
+        #: The headers an app may set itself that canister's take over (``_add_over``).
+        self._taken_over = frozenset((ACL_ORIGIN, ACL_EXPOSE))
 
     def is_allowed_origin(self, origin: str) -> bool:
         """True for any origin with ``*``, else an exact match against the list."""
@@ -6434,22 +6503,40 @@ class CorsPolicy:
         return self.pattern is not None and self.pattern.fullmatch(origin) is not None
 
     def apply(self, headers: Headers, origin: Optional[str]) -> None:
-        """Add the CORS headers of a response, replacing any the app set itself."""
+        """Add the CORS headers of a response, replacing any the app set itself (but the names of its
+        ``Access-Control-Expose-Headers``, which join canister's: ``_add_over``)."""
         if self.any_origin:
             if origin is None:  # no CORS headers, so a shared cache must not give this response to a browser
                 _merge_header(headers, 'Vary', 'Origin')
                 return
-            if ACL_ORIGIN in map(_header_name, headers):  # the app set its own (Bottle writes names in Title-Case)
-                headers[:] = [h for h in headers if h[0] != ACL_ORIGIN]
-            headers.extend(self._any)
+            if self._taken_over.isdisjoint(map(_header_name, headers)):  # (Bottle writes names in Title-Case)
+                headers.extend(self._any)
+            else:  # the app set its own
+                self._add_over(headers, self._any)
             return
         _merge_header(headers, 'Vary', 'Origin')
         headers[:] = [h for h in headers if h[0].lower() not in ('access-control-allow-origin',
                                                                    'access-control-allow-credentials')]
         if origin is None or not self.is_allowed_origin(origin):
             return
-        headers.append((ACL_ORIGIN, origin))
-        headers.extend(self._simple)
+        if ACL_EXPOSE in map(_header_name, headers):  # the app set its own
+            self._add_over(headers, [(ACL_ORIGIN, origin)] + self._simple)
+        else:
+            headers.append((ACL_ORIGIN, origin))
+            headers.extend(self._simple)
+
+    @staticmethod
+    def _add_over(headers: Headers, added: Headers) -> None:
+        """Add canister's CORS headers to those the app set itself: an ``Access-Control-Allow-Origin``
+        is replaced, and the names of ``Access-Control-Expose-Headers`` are joined into one header,
+        each once (the app's first): one header, as with the others (a proxy or client that keeps
+        one of a repeated header would lose names)."""
+        exposed = [value for key, value in headers if key == ACL_EXPOSE]
+        headers[:] = [header for header in headers if header[0] not in (ACL_ORIGIN, ACL_EXPOSE)]
+        headers.extend(header for header in added if header[0] != ACL_EXPOSE)
+        names = _unique_names(exposed + [value for key, value in added if key == ACL_EXPOSE])
+        if names:
+            headers.append((ACL_EXPOSE, names))
 
     def is_preflight(self, environ: Mapping[str, Any], method: str, origin: Optional[str]) -> bool:
         """True for a browser's preflight: OPTIONS with an ``Origin`` and ``Access-Control-Request-Method``."""
@@ -6545,7 +6632,7 @@ class CsrfGuard:
 
     def was_preflighted(self, environ: Mapping[str, Any]) -> bool:
         """True if no browser sends this request cross-origin without a preflight."""
-        content_type = environ.get('CONTENT_TYPE', '').split(';')[0].strip().lower()
+        content_type = _media_type(environ.get('CONTENT_TYPE', ''))
         return environ['REQUEST_METHOD'].upper() != 'POST' or content_type not in self._FORM_TYPES
 
     @staticmethod

@@ -11,6 +11,7 @@ import hashlib
 import hmac
 import inspect
 import json
+import logging
 import os
 import http.cookiejar
 import pathlib
@@ -20,6 +21,7 @@ import subprocess
 import sys
 import threading
 import time
+import warnings
 from html import escape
 from typing import Any, Callable, Dict, List, Optional, Union
 
@@ -76,6 +78,36 @@ def logged_traceback(log: str, message: str) -> str:
     assert record, log
     assert record.group(1).startswith('  Traceback (most recent call last):'), record.group(1)
     return record.group(1)
+
+
+class LogCollector(logging.Handler):
+    """A handler an app adds to ``app.log`` (or any logger) itself: it keeps each record's message as the
+    logging module gives it (``messages``), and the first line of the record as its formatter writes it
+    (``lines``; ``format``: that formatter's format string, else the message alone)."""
+
+    def __init__(self, format: Optional[str] = None) -> None:
+        super().__init__()
+        if format is not None:
+            self.setFormatter(logging.Formatter(format))
+        self.messages: List[str] = []
+        self.lines: List[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage())
+        self.lines.append(self.format(record).split('\n', 1)[0])
+
+
+def install_warned(log_dir: Union[str, pathlib.Path], config: Optional[Dict[str, Any]] = None,
+                   **overrides: Any) -> Any:
+    """A Bottle app with canister installed (``config`` under ``canister``, ``overrides`` to ``Canister()``,
+    the log in ``log_dir``), and the messages of the ``CanisterWarning``s its install gave: ``(app, said)``."""
+    app = bottle.Bottle()
+    if config:
+        app.config.load_dict({'canister': config})
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter('always')
+        app.install(canister.Canister(log_path=str(log_dir), **overrides))
+    return app, [str(warning.message) for warning in caught if warning.category is canister.CanisterWarning]
 
 
 def banner_value(log: str, key: str) -> str:

@@ -13,16 +13,13 @@
 """
 from __future__ import annotations
 
-import logging
 import urllib.parse
-import warnings
-from typing import List
 
 import bottle
 import pytest
 
 import canister
-from helpers import read_log
+from helpers import LogCollector, install_warned, read_log
 from servers import Client, InProcessWaitress, WsgirefServer, raw_request, status_of
 
 
@@ -37,12 +34,7 @@ def test_the_demos_hi_answers_the_names_from_the_query_as_plain_text(serve):
 
 def test_null_among_the_cors_origins_with_credentials_is_reported_at_install(tmp_path):
     """Any site can send ``Origin: null`` (a sandboxed frame): with credentials, that is ``*`` with credentials."""
-    app = bottle.Bottle()
-    app.config.load_dict({'canister': {'cors': 'https://app.example.com null', 'cors_credentials': 'true'}})
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter('always')
-        app.install(canister.Canister(log_path=str(tmp_path)))
-    said = [str(warning.message) for warning in caught if warning.category is canister.CanisterWarning]
+    said = install_warned(tmp_path, {'cors': 'https://app.example.com null', 'cors_credentials': 'true'})[1]
     assert said == ["canister.cors lists null with cors_credentials = true: any site's page sends the null origin "
                     'from a sandboxed frame, so every site may call with the user\'s credentials and read the '
                     'answers, as cors = * with credentials would (which is refused); list the origins that need '
@@ -52,23 +44,7 @@ def test_null_among_the_cors_origins_with_credentials_is_reported_at_install(tmp
 
 @pytest.mark.parametrize('config', [{'cors': 'null'}, {'cors': 'https://app.example.com', 'cors_credentials': 'true'}])
 def test_null_without_credentials_or_credentials_without_null_install_without_a_word(tmp_path, config):
-    app = bottle.Bottle()
-    app.config.load_dict({'canister': config})
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter('always')
-        app.install(canister.Canister(log_path=str(tmp_path)))
-    assert [warning for warning in caught if warning.category is canister.CanisterWarning] == []
-
-
-class _Messages(logging.Handler):
-    """A handler an app adds to ``app.log`` itself: it keeps each record's message as the logging module gives it."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.messages: List[str] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.messages.append(record.getMessage())
+    assert install_warned(tmp_path, config)[1] == []
 
 
 def test_a_host_with_control_characters_reaches_a_handler_of_the_apps_own_escaped(tmp_path):
@@ -77,7 +53,7 @@ def test_a_host_with_control_characters_reaches_a_handler_of_the_apps_own_escape
     app = bottle.Bottle()
     app.install(canister.Canister(log_path=str(tmp_path)))
     app.route('/', callback=lambda: 'ok')
-    messages = _Messages()
+    messages = LogCollector()
     app.log.addHandler(messages)
     server = WsgirefServer(app)
     try:
@@ -103,7 +79,7 @@ def test_a_user_name_with_a_line_break_logs_in_without_forging_a_line_in_a_handl
     def login(username: str, password: str):
         return 'in' if canister.log_in(username, password, users) else 'out'
 
-    messages = _Messages()
+    messages = LogCollector()
     app.log.addHandler(messages)
     try:
         response = Client(serve(app)).request('POST', '/login', urllib.parse.urlencode(
@@ -129,7 +105,7 @@ def test_a_path_with_a_line_break_in_a_streamed_childs_error_reaches_a_handler_o
         raise ValueError('the feed broke')
 
     parent.merge(child)
-    messages = _Messages()
+    messages = LogCollector()
     parent.log.addHandler(messages)
     server = InProcessWaitress(parent)
     try:

@@ -2,6 +2,9 @@
 the handler gets that class, holding the values as sent (text; from JSON, the JSON values as they are)."""
 import typing
 
+import pytest
+
+import canister
 from helpers import client, shown
 
 
@@ -48,3 +51,34 @@ def test_an_empty_tuple_annotation_takes_no_value(make_app):
     assert web.get('/e').text == 'tuple ()'
     assert web.post_json('/e', {'nothing': []}).text == 'tuple ()'
     assert "parameter 'nothing' must have 0 values" in web.get('/e?nothing=1', status=400).text
+
+
+def test_an_empty_tuple_annotation_without_a_default_is_refused_when_the_route_is_applied(make_app):
+    """Only a JSON ``[]`` would fill it (a query or form value is one value): a mistake in the handler,
+    said on the route's first request rather than as a 400 to every client."""
+    app = make_app()
+
+    @app.route('/e', method=['GET', 'POST'])
+    def empty(nothing: typing.Tuple[()]):
+        return shown(nothing)
+
+    web = client(app)
+    for send in (lambda: web.get('/e'), lambda: web.post_json('/e', {'nothing': []})):
+        with pytest.raises(canister.CanisterError) as raised:
+            send()
+        assert str(raised.value) == (
+            "canister: parameter 'nothing' of empty (route /e) is a Tuple[()] without a default, which only a "
+            "JSON [] would fill: give it the default () or the annotation Optional[Tuple[()]], or write "
+            "Tuple[str, ...] for a tuple of any length")
+
+
+def test_an_optional_empty_tuple_annotation_without_a_default_is_none_when_absent(make_app):
+    app = make_app()
+
+    @app.route('/e', method=['GET', 'POST'])
+    def empty(nothing: typing.Optional[typing.Tuple[()]]):
+        return shown(nothing)
+
+    web = client(app)
+    assert web.get('/e').text == 'NoneType None'
+    assert web.post_json('/e', {'nothing': []}).text == 'tuple ()'

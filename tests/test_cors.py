@@ -334,6 +334,49 @@ def test_cors_empty_expose_headers_sends_none(make_app):
     assert 'Access-Control-Expose-Headers' not in res.headers
 
 
+def expose_app(make_app, exposed, **overrides):
+    """An app whose route sets its own Access-Control-Expose-Headers (``exposed``)."""
+    app = make_app(**overrides)
+
+    @app.route('/')
+    def index():
+        bottle.response.set_header('Access-Control-Expose-Headers', exposed)
+        return 'hello'
+
+    return app
+
+
+@pytest.mark.parametrize('cors', [APP, '*'])
+def test_cors_expose_headers_of_the_app_and_canister_are_one_header(make_app, cors):
+    res = client(expose_app(make_app, 'X-Total', cors=cors)).get('/', headers={'Origin': APP})
+    assert res.headers.getall('Access-Control-Expose-Headers') == ['X-Total, X-Request-ID']
+
+
+def test_cors_expose_headers_named_by_the_app_and_canister_are_named_once(make_app):
+    app = expose_app(make_app, 'x-request-id, X-Total', cors=APP, cors_expose_headers='X-Request-ID, X-Page')
+    res = client(app).get('/', headers={'Origin': APP})
+    assert res.headers.getall('Access-Control-Expose-Headers') == ['x-request-id, X-Total, X-Page']
+
+
+def test_cors_expose_headers_of_the_app_stay_without_canisters(make_app):
+    res = client(expose_app(make_app, 'X-Total', cors='*', cors_expose_headers='')).get(
+        '/', headers={'Origin': APP})
+    assert res.headers.getall('Access-Control-Expose-Headers') == ['X-Total']
+    assert acao(res) == ['*']
+
+
+def test_cors_expose_headers_of_an_http_error_join_canisters(make_app):
+    app = make_app(cors=APP)
+
+    @app.route('/teapot')
+    def teapot():
+        raise bottle.HTTPError(418, 'teapot', **{'Access-Control-Expose-Headers': 'X-Brew'})
+
+    res = client(app).get('/teapot', headers={'Origin': APP}, status=418)
+    assert res.headers.getall('Access-Control-Expose-Headers') == ['X-Brew, X-Request-ID']
+    assert acao(res) == [APP]
+
+
 # -- every kind of response -----------------------------------------------------
 
 def test_cors_headers_on_an_abort_raised_by_the_handler(make_app):

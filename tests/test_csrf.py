@@ -10,7 +10,8 @@ import bottle
 import pytest
 import webtest
 
-from helpers import client, read_log
+import canister
+from helpers import client, install_warned, read_log
 
 from canister import session
 
@@ -484,3 +485,29 @@ def test_without_sec_fetch_site_origin_decides(make_app, origin, status):
 def test_csrf_false_ignores_sec_fetch_site_too(make_app):
     app = target_app(make_app, csrf=False)
     assert send(client(app), site='cross-site', origin=EVIL).status_int == 200
+
+
+# -- referrer_policy = no-referrer ------------------------------------------------
+
+NO_REFERRER_WARNING = ('canister.referrer_policy = no-referrer with csrf on: under that policy a browser sends '
+                       'Origin: null on the app\'s own form posts, and one that sends no Sec-Fetch-Site (an older '
+                       'browser, such as Safari before 16.4) is refused there with 403; keep another policy, such '
+                       'as the default or same-origin')
+
+
+@pytest.mark.parametrize('config', [{'referrer_policy': 'no-referrer'},
+                                    {'referrer_policy': 'same-origin, No-Referrer', 'cors': APP}])
+def test_csrf_with_no_referrer_policy_is_reported_at_install(tmp_path, config):
+    app, said = install_warned(tmp_path, config)
+    app.uninstall(canister.Canister)
+    assert said == [NO_REFERRER_WARNING]
+    assert ' WARNING ' in read_log(tmp_path) and NO_REFERRER_WARNING in read_log(tmp_path)
+
+
+@pytest.mark.parametrize('config', [{}, {'referrer_policy': 'no-referrer', 'csrf': 'false'},
+                                    {'referrer_policy': 'no-referrer, same-origin'},
+                                    {'referrer_policy': 'no-referrer', 'cors': 'null'}])
+def test_csrf_with_a_policy_that_names_the_origin_installs_without_a_word(tmp_path, config):
+    app, said = install_warned(tmp_path, config)
+    app.uninstall(canister.Canister)
+    assert said == []

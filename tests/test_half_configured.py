@@ -9,19 +9,14 @@ import bottle
 import pytest
 
 import canister
-from helpers import basic, client, read_log
+from helpers import basic, client, install_warned, read_log
 
 
 def install(tmp_path, config=None, **overrides):
     """An app with /me (the session's user), installed with this config; (app, the install's warnings)."""
-    app = bottle.Bottle()
-    if config:
-        app.config.load_dict({'canister': config})
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter('always')
-        app.install(canister.Canister(log_path=str(tmp_path), **overrides))
+    app, said = install_warned(tmp_path, config, **overrides)
     app.route('/me', callback=lambda: repr(canister.session.user))
-    return app, [str(warning.message) for warning in caught if warning.category is canister.CanisterWarning]
+    return app, said
 
 
 @pytest.mark.parametrize('password', ['', None])

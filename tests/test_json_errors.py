@@ -118,6 +118,41 @@ def test_the_apps_own_error_handler_comes_first(app: bottle.Bottle) -> None:
     assert json_error(ask(app, '/private', 401, JSON))['message'] == 'log in first'
 
 
+def error_app(make_app: Callable[..., bottle.Bottle], body: Any, autojson: bool = True) -> bottle.Bottle:
+    """An app whose GET /bad raises a 422 ``HTTPError`` with ``body`` (without Bottle's JSON plugin, which
+    turns a dict body into JSON text, if not ``autojson``)."""
+    app = make_app()
+    if not autojson:
+        app.uninstall(bottle.JSONPlugin)
+
+    @app.get('/bad')
+    def bad() -> str:
+        raise bottle.HTTPError(422, body)
+
+    return app
+
+
+@pytest.mark.parametrize('autojson', [True, False])
+@pytest.mark.parametrize('body', [{'title': 'required', 'tags': ['too many']}, ['title', 'tags']])
+def test_an_http_error_with_a_dict_or_list_body_answers_json_with_it_as_the_message(
+        make_app: Callable[..., bottle.Bottle], body: Any, autojson: bool) -> None:
+    response = ask(error_app(make_app, body, autojson), '/bad', 422, JSON)
+    assert json_error(response) == {'error': 'Unprocessable Entity', 'message': body}
+
+
+def test_an_http_error_with_a_bytes_body_answers_json_with_it_decoded(make_app: Callable[..., bottle.Bottle]) -> None:
+    response = ask(error_app(make_app, 'caf\u00e9 '.encode() + b'\xff'), '/bad', 422, JSON)
+    assert json_error(response)['message'] == 'caf\u00e9 \ufffd'
+
+
+@pytest.mark.parametrize('body,message', [([{1, 2}], '[{1, 2}]'), ([float('nan')], '[nan]'),
+                                          ({'x': float('nan')}, "{'x': nan}"), (42, '42')])
+def test_an_http_error_with_a_body_json_cannot_hold_answers_its_text(
+        make_app: Callable[..., bottle.Bottle], body: Any, message: str) -> None:
+    response = ask(error_app(make_app, body), '/bad', 422, JSON)
+    assert json_error(response) == {'error': 'Unprocessable Entity', 'message': message}
+
+
 @pytest.mark.parametrize('accept', [None, 'text/html', '*/*', 'application/json;q=0', 'application/json; q=0.0'])
 @pytest.mark.parametrize('method,path,status', [('GET', '/nowhere', 404), ('DELETE', '/fine', 405),
                                                 ('GET', '/item', 404), ('GET', '/private', 401),

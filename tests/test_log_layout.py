@@ -1,33 +1,21 @@
 """The text log layout is canister 1.x's, byte for byte, and so is the shape of the install banner."""
 from __future__ import annotations
 
-import logging
 import re
 import threading
 
 import canister
-from helpers import client, read_log
+from helpers import LogCollector, client, read_log
 
 #: The format string of canister 1.5.2's log handler.
 FORMAT_1X = '%(asctime)s %(levelname)-8s [%(threadName)s]   %(message)s'
 
 
-class _Collect(logging.Handler):
-    """Formats every record with the 1.x format string, as canister 1.5.2 did."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.setFormatter(logging.Formatter(FORMAT_1X))
-        self.lines: list = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        # The first line of a record: canister indents a traceback's lines by two spaces (1.x did not).
-        self.lines.append(self.format(record).split('\n', 1)[0])
-
-
 def test_every_text_line_is_the_one_the_1x_format_string_gives(make_app, log_dir):
     app = make_app(log_slow='0', catchall=True)
-    collect = _Collect()
+    # Every record formatted with the 1.x format string, as canister 1.5.2 did; its first line only, since
+    # canister indents a traceback's lines by two spaces (1.x did not).
+    collect = LogCollector(FORMAT_1X)
     app.log.addHandler(collect)  # a second handler sends canister's own lines through the logger too
     try:
         @app.get('/')

@@ -15,7 +15,8 @@ import pytest
 
 import canister
 from canister import session
-from helpers import ROOT, SQLiteInjector, app_with_ini, bearer, client, described, read_log, signed_token
+from helpers import (ROOT, LogCollector, SQLiteInjector, app_with_ini, bearer, client, described, read_log,
+                     signed_token)
 
 #: The example config of the canister 1.x docs, as written there except for the JWT secret: the docs paired
 #: base64url with `my-secret`, which is not base64 (1.x failed at install with binascii.Error).
@@ -142,13 +143,8 @@ def test_the_banner_lists_only_canisters_keys_with_secrets_masked(app_1x, tmp_pa
 
 def test_the_logger_does_not_propagate_and_a_handler_on_app_log_sends_its_lines_elsewhere(app_1x):
     app = app_1x()
-    seen = []
-
-    class Catch(logging.Handler):
-        def emit(self, record):
-            seen.append(record.getMessage())
-
-    root, catch = logging.getLogger(), Catch()
+    root, catch = logging.getLogger(), LogCollector()
+    seen = catch.messages
     root.addHandler(catch)
     try:
         app.log.warning('first')
