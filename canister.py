@@ -3673,20 +3673,34 @@ class RedisStore(SessionStore):
         pipe = self._pipeline()
         pipe.set(key, record, px=int(ttl * 1000) if ttl > 0 else None)
         if user_key is not None:
+            if self._cluster:  # the key's node confirms it before the set lists the id (see _list_in_user_set)
+                self._execute(pipe)
+                pipe = self._pipeline()
             self._list_in_user_set(pipe, user_key, sid)
         waited = self._wait_in(pipe)
-        try:
-            results = pipe.execute()
-        except self._errors as error:
-            raise self._unreachable(error) from None
+        results = self._execute(pipe)
         if self.wait:
             self._replicated(key, results[-1] if waited else None)
         if user_key is not None:  # (SRANDMEMBER was the last command before WAIT)
             self._tidy_user_set(user_key, results[-2] if waited else results[-1])
 
+    def _execute(self, pipe: Any) -> List[Any]:
+        try:
+            return typing.cast(List[Any], pipe.execute())
+        except self._errors as error:
+            raise self._unreachable(error) from None
+
     def _list_in_user_set(self, pipe: Any, user_key: str, sid: str) -> None:
         """Add the session to its user's set in ``pipe``, then read up to 16 of its members, at random
-        (to tidy: a login costs the same however many sessions the user has)."""
+        (to tidy: a login costs the same however many sessions the user has).
+
+        An id in a set whose session key is missing is taken for an ended session and taken out
+        (here, in ``sessions_of`` and in ``tidy``), so the key must be there first.  One server
+        runs a pipeline's commands in order; a Cluster sends the key and the set to their nodes at
+        once, and either may land first: there ``create`` sends the key alone and waits for it (a
+        round trip more per login).  Checking the key again before taking an id out would narrow
+        that window, not close it: the key's write may still be on its way after the second look.
+        """
         user_set = self._user_set(user_key)
         pipe.sadd(user_set, sid)
         if self.max_age:  # no session made before this one outlives this expiry
@@ -3772,10 +3786,7 @@ class RedisStore(SessionStore):
         for sid in members:
             pipe.get(self.prefix + sid)
             pipe.pttl(self.prefix + sid)
-        try:
-            values = pipe.execute()
-        except self._errors as error:
-            raise self._unreachable(error) from None
+        values = self._execute(pipe)
         now, found, gone = _now_ms(), [], []
         for index, sid in enumerate(members):
             record, remaining = values[2 * index], values[2 * index + 1]
