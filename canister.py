@@ -3578,7 +3578,6 @@ class RedisStore(SessionStore):
         self.timeout = timeout
         self.max_age = max_age
         self._errors = _redis_errors(redis)
-        self._response_error = redis.exceptions.ResponseError
         self._no_script = redis.exceptions.NoScriptError
         self._auth_error = redis.exceptions.AuthenticationError
         if client is None:
@@ -3695,6 +3694,7 @@ class RedisStore(SessionStore):
             self._tidy_user_set(user_key, results[-2] if waited else results[-1])
 
     def _execute(self, pipe: Any) -> List[Any]:
+        """Send a pipeline; its answers, or StoreUnavailable."""
         try:
             return typing.cast(List[Any], pipe.execute())
         except self._errors as error:
