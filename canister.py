@@ -3533,14 +3533,6 @@ if left >= 0 and left < tonumber(ARGV[1]) then return redis.call('PEXPIRE', KEYS
 return 0
 """
 
-#: Read a session and extend its life to ARGV[1] ms from now (KEYS[1]: the session), as GETEX would, but
-#: only a record: a marker (a JSON string, ``"ended"`` or ``"moved:<id>"``; a record is a JSON array)
-#: keeps the minute it was given, however often a client sends its id.  Returns the value, or nil.
-_REDIS_READ = """
-local value = redis.call('GET', KEYS[1])
-if value and string.byte(value, 1) ~= 34 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
-return value
-"""
 
 #: How many members of a user's set of sessions a login looks at, to take the ended ones out.
 _TIDY_SAMPLE = 16
@@ -3550,7 +3542,7 @@ class RedisStore(SessionStore):
     """Sessions in Redis, shared by many processes on many hosts: one server, Sentinel or Cluster.
 
     Redis expires them itself; a request that only reads its session is one round trip
-    (a script reads and extends it), one that changes it two (that, then a script that
+    (GETEX reads and extends it), one that changes it two (GETEX, then a script that
     replaces the record only if no other request changed it meanwhile); pooled
     connections with short timeouts, so an outage turns into quick 503s rather than
     hung requests.  Each script touches one key, so every guarantee holds on Redis
@@ -3580,6 +3572,7 @@ class RedisStore(SessionStore):
         self._errors = _redis_errors(redis)
         self._no_script = redis.exceptions.NoScriptError
         self._auth_error = redis.exceptions.AuthenticationError
+        self._getex = hasattr(redis.Redis, 'getex')
         if client is None:
             try:
                 from redis.backoff import NoBackoff
@@ -3762,16 +3755,25 @@ class RedisStore(SessionStore):
             except self._errors as error:
                 raise self._unreachable(error) from None
 
-    #: ``load_and_touch`` leaves a marker's life alone (``SessionManager.find`` need not set it back).
-    touches_markers = False
-
     def load_and_touch(self, sid: str, ttl: float) -> Optional[str]:
-        """Read a session and extend its life in one round trip (the read script, loaded at install);
-        a marker's life stays as it is (GETEX would give it the session's)."""
+        """Read a session and extend its life in one round trip: GETEX (Redis 6.2 and later),
+        or GET and PEXPIRE sent together in a pipeline where the server or client lacks it."""
+        key = self.prefix + sid
+        milliseconds = int(ttl * 1000)
+        if self._getex:
+            try:
+                return self._text(self.client.getex(key, px=milliseconds))
+            except self._response_error as error:
+                if 'unknown command' not in str(error).lower():
+                    raise self._unreachable(error) from None
+                self._getex = False  # a server before Redis 6.2: the pipeline from now on
+            except self._errors as error:
+                raise self._unreachable(error) from None
         try:
-            return self._text(self.script(_REDIS_READ)(keys=[self.prefix + sid], args=[int(ttl * 1000)]))
+            values = self._pipeline().get(key).pexpire(key, milliseconds).execute()
         except self._errors as error:
             raise self._unreachable(error) from None
+        return self._text(values[0])
 
     def delete(self, sid: str) -> bool:
         return bool(self._call('delete', self.prefix + sid))
@@ -3870,8 +3872,7 @@ class RedisStore(SessionStore):
         try:
             client = self.client
             client.ping()
-            for source in (_REDIS_READ, _REDIS_UPDATE):  # so that their first use is one round trip too
-                client.script_load(source)  # (canister never calls touch here)
+            client.script_load(_REDIS_UPDATE)  # so that its first use is one round trip too (canister never calls touch here)
         except StoreUnavailable as error:
             return str(error)
         except self._errors as error:
@@ -4120,14 +4121,12 @@ class SessionManager:
         self.timeout = max(config['session_timeout'], 0)
         self.max_age = config['session_max_age']
         #: A store that can read a session and extend its life in one step (``load_and_touch``,
-        #: Redis's read script) does so at every load while the expiry is the sliding timeout alone:
+        #: Redis's GETEX) does so at every load while the expiry is the sliding timeout alone:
         #: a request that leaves its session unchanged then needs no separate touch.
         load_and_touch: Any = getattr(self.store, 'load_and_touch', None)
         self.touches_on_load = callable(load_and_touch) and self.timeout > 0 and not self.max_age
         self.load_record: Callable[[str], Any] = (functools.partial(load_and_touch, ttl=self.timeout)
                                                   if self.touches_on_load else self.store.load)
-        #: That read gives a marker a session's life too (unless the store says otherwise): ``find`` sets it back.
-        self.touches_markers = self.touches_on_load and bool(getattr(self.store, 'touches_markers', True))
 
     def cookie_sid(self, header: str) -> Optional[str]:
         """The well-formed session id the Cookie header carries, if any."""
@@ -4195,7 +4194,7 @@ class SessionManager:
             return None
         entry = self.decoded(sid, record)
         if entry is None:
-            if self.touches_markers and _marker(record) is not None:  # the read gave a marker a session's life:
+            if self.touches_on_load and _marker(record) is not None:  # the read gave a marker a session's life:
                 self.update(sid, record, record, _MOVED_TTL)  # its own again (the rare read of an old id)
             return None
         if self.max_age and entry[3] + self.max_age * 1000 <= _now() * 1000:

@@ -429,7 +429,7 @@ def test_session_redis_wait_is_a_warning_at_install_only_above_the_replicas_each
 # (b) one round trip to read, counted on the master that holds the session
 
 @pytest.mark.parametrize('name', ['sentinel', 'cluster'])
-def test_a_read_is_one_evalsha_and_a_change_adds_one_on_the_master_holding_the_session(
+def test_a_read_is_one_getex_and_a_change_adds_one_evalsha_on_the_master_holding_the_session(
         make_app, serve, request, name, prefix):
     setup = request.getfixturevalue(name)
     origin = serve(topology_app(make_app, setup.url, session_redis_prefix=prefix))
@@ -446,9 +446,9 @@ def test_a_read_is_one_evalsha_and_a_change_adds_one_on_the_master_holding_the_s
                 if not BACKGROUND.match(command)}
 
     try:
-        assert commands_for('/peek') == {'evalsha': 1, 'get': 1, 'pexpire': 1}  # inside the read script
-        # a change is two round trips: the read script, the update script (its get and set)
-        assert commands_for('/count') == {'evalsha': 2, 'get': 2, 'pexpire': 1, 'set': 1}
+        assert commands_for('/peek') == {'getex': 1}
+        # get and set run inside the script: a change is two round trips
+        assert commands_for('/count') == {'getex': 1, 'evalsha': 1, 'get': 1, 'set': 1}
     finally:
         master.close()
     sweep(setup, name, prefix)
@@ -466,7 +466,7 @@ def test_with_session_redis_wait_a_change_sends_the_script_and_wait_together(mak
         master.config_resetstat()
         assert browser.get('/count').status == 200
         calls = {command: count for command, count in command_calls(master).items() if not BACKGROUND.match(command)}
-        assert calls == {'evalsha': 2, 'get': 2, 'pexpire': 1, 'set': 1, 'wait': 1}
+        assert calls == {'getex': 1, 'evalsha': 1, 'get': 1, 'set': 1, 'wait': 1}
         master.script_flush()  # as after a restart or a failover: the server no longer knows the script
         assert browser.get('/count').status == 200
         assert browser.get('/peek').status == 200

@@ -117,8 +117,8 @@ def test_a_request_in_flight_across_a_login_leaves_the_old_id_its_marker_of_a_mi
 
 def test_requests_that_send_the_old_id_of_a_redis_session_leave_its_marker_a_minute_at_most(
         make_app, serve, tmp_path, request):
-    """Redis's read extends a session's record to the session timeout, never a marker: the marker
-    keeps the minute it was given."""
+    """Redis reads with GETEX, which gives whatever it reads the session timeout: a marker is
+    given its own minute back."""
     import redis
     url = make_store_url('redis', tmp_path, request)
     origin = serve(gated_app(make_app, url, session_timeout=3600))

@@ -9,8 +9,7 @@ from typing import Dict, List, Optional, Tuple
 import pytest
 
 import canister
-from helpers import client, cookie_value, cookieless_client, counter_app, read_log, with_cookie
-from session_kit import add_session_routes
+from helpers import client, counter_app, read_log
 
 
 class DictStore:
@@ -77,39 +76,3 @@ def test_the_optional_load_and_touch_is_used_when_the_store_has_it(make_app):
         web = client(counter_app(make_app, store=store))
     assert [web.get('/').text for _ in range(2)] == ['0', '1']
     assert 'load_and_touch' in store.calls
-
-
-class MarkerSparingStore(TouchingStore):
-    """Its ``load_and_touch`` leaves a marker's life alone (a record is a JSON array), and its class says so."""
-
-    touches_markers = False
-
-    def load_and_touch(self, sid: str, ttl: float) -> Optional[str]:
-        self.calls.append('load_and_touch')
-        record = self.load(sid)
-        if record is not None and record.startswith('['):
-            self.touch(sid, ttl)
-        return record
-
-
-@pytest.mark.parametrize('store_class, calls', [
-    (TouchingStore, ['load_and_touch', 'load', 'touch', 'load', 'save']),  # then update: the marker's minute back
-    (MarkerSparingStore, ['load_and_touch', 'load']),
-])
-def test_a_marker_read_by_load_and_touch_is_set_back_unless_the_store_says_touches_markers_false(
-        make_app, store_class, calls):
-    store = store_class()
-    with warnings.catch_warnings():
-        warnings.simplefilter('ignore', canister.CanisterWarning)
-        app = add_session_routes(make_app(store=store))
-
-    @app.get('/user')
-    def user():
-        return str(canister.session.user)
-
-    sid = cookie_value(cookieless_client(app).get('/login?name=alice'))
-    cookieless_client(app).get('/logout', headers=with_cookie(sid))
-    assert store.records[sid][0] == '"ended"'
-    del store.calls[:]
-    assert cookieless_client(app).get('/user', headers=with_cookie(sid)).text == 'None'
-    assert store.calls == calls
