@@ -3570,6 +3570,7 @@ class RedisStore(SessionStore):
         self.timeout = timeout
         self.max_age = max_age
         self._errors = _redis_errors(redis)
+        self._response_error = redis.exceptions.ResponseError
         self._no_script = redis.exceptions.NoScriptError
         self._auth_error = redis.exceptions.AuthenticationError
         self._getex = hasattr(redis.Redis, 'getex')
