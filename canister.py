@@ -3374,13 +3374,16 @@ class SQLiteStore(SessionStore):
     def tidy(self, batch: int = _TIDY_BATCH) -> int:
         """Delete every expired row, ``batch`` at a time (writes delete a few as they go, a file
         nobody writes keeps its rows); return how many.  A user's sessions are a column of their rows:
-        no list of ids outlives them."""
-        removed = 0
+        no list of ids outlives them.  ``tidy_removed`` counts as it goes (what a tidy that failed had done)."""
+        self.tidy_removed = 0
         while True:
             deleted = self._change(self._CLEANUP, (_now_ms(), batch))
-            removed += deleted
+            self.tidy_removed += deleted
             if deleted < batch:
-                return removed
+                return self.tidy_removed
+
+    #: How many rows the last ``tidy`` deleted, counted batch by batch (each batch is committed).
+    tidy_removed = 0
 
     def close(self) -> None:
         """Close every connection (the login throttle's too, which shares them)."""
@@ -3730,20 +3733,35 @@ class RedisStore(SessionStore):
         pipe = self._pipeline()
         pipe.set(key, record, px=int(ttl * 1000) if ttl > 0 else None)
         if user_key is not None:
+            if self._cluster:  # the key's node confirms it before the set lists the id (see _list_in_user_set)
+                self._execute(pipe)
+                pipe = self._pipeline()
             self._list_in_user_set(pipe, user_key, sid)
         waited = self._wait_in(pipe)
-        try:
-            results = pipe.execute()
-        except self._errors as error:
-            raise self._unreachable(error) from None
+        results = self._execute(pipe)
         if self.wait:
             self._replicated(key, results[-1] if waited else None)
         if user_key is not None:  # (SRANDMEMBER was the last command before WAIT)
             self._tidy_user_set(user_key, results[-2] if waited else results[-1])
 
+    def _execute(self, pipe: Any) -> List[Any]:
+        """Send a pipeline; its answers, or StoreUnavailable."""
+        try:
+            return typing.cast(List[Any], pipe.execute())
+        except self._errors as error:
+            raise self._unreachable(error) from None
+
     def _list_in_user_set(self, pipe: Any, user_key: str, sid: str) -> None:
         """Add the session to its user's set in ``pipe``, then read up to 16 of its members, at random
-        (to tidy: a login costs the same however many sessions the user has)."""
+        (to tidy: a login costs the same however many sessions the user has).
+
+        An id in a set whose session key is missing is taken for an ended session and taken out
+        (here, in ``sessions_of`` and in ``tidy``), so the key must be there first.  One server
+        runs a pipeline's commands in order; a Cluster sends the key and the set to their nodes at
+        once, and either may land first: there ``create`` sends the key alone and waits for it (a
+        round trip more per login).  Checking the key again before taking an id out would narrow
+        that window, not close it: the key's write may still be on its way after the second look.
+        """
         user_set = self._user_set(user_key)
         pipe.sadd(user_set, sid)
         if self.max_age:  # no session made before this one outlives this expiry
@@ -3829,10 +3847,7 @@ class RedisStore(SessionStore):
         for sid in members:
             pipe.get(self.prefix + sid)
             pipe.pttl(self.prefix + sid)
-        try:
-            values = pipe.execute()
-        except self._errors as error:
-            raise self._unreachable(error) from None
+        values = self._execute(pipe)
         now, found, gone = _now_ms(), [], []
         for index, sid in enumerate(members):
             record, remaining = values[2 * index], values[2 * index + 1]
@@ -3847,39 +3862,67 @@ class RedisStore(SessionStore):
     def tidy(self, batch: int = _TIDY_BATCH) -> int:
         """Take the ids of ended sessions out of every user's set (a set left empty goes with its last
         id); return how many went.  SCAN walks the keys (on every master of a Cluster) while requests go on;
-        ``batch``: how many keys each of its steps asks for, and how many ids are looked up at once."""
+        ``batch``: how many keys each of its steps asks for, how many sets are read at once, and how many
+        ids are looked up at once.  ``tidy_removed`` counts as it goes (what a tidy that failed had done)."""
         pattern = re.sub(r'([\\*?\[\]])', r'\\\1', self._user_set('')) + '*'  # (a prefix may hold * or ?)
-        removed = self.tidy_skipped = 0
+        self.tidy_removed = self.tidy_skipped = 0
         try:
-            for user_set in self.client.scan_iter(match=pattern, count=batch):
-                try:
-                    removed += self._tidy_whole_set(user_set, batch)
-                except self._response_error as error:
-                    if not str(error).startswith('WRONGTYPE'):
-                        raise
-                    self.tidy_skipped += 1  # not canister's (another app's key under the prefix): left alone
+            user_sets = self.client.scan_iter(match=pattern, count=batch)
+            while True:
+                group = list(itertools.islice(user_sets, batch))
+                if not group:
+                    return self.tidy_removed
+                self._tidy_sets(group, batch)
         except self._errors as error:
             raise self._unreachable(error) from None
-        return removed
 
+    #: How many ids the last ``tidy`` took out, counted as it goes: a tidy that failed partway had taken
+    #: out that many for good (those Redis confirmed: a batch it was sent may have gone too).
+    tidy_removed = 0
     #: How many keys the last ``tidy`` found under the users' sets' prefix that are not sets (it left them alone).
     tidy_skipped = 0
 
-    def _tidy_whole_set(self, user_set: Any, batch: int) -> int:
-        """Take the ids of ended sessions out of one user's set, ``batch`` ids at a time; how many went.
+    def _tidy_sets(self, user_sets: List[Any], batch: int) -> None:
+        """Take the ids of ended sessions out of some users' sets, the small ones together (a few round
+        trips for them all, not a few each): one SSCAN step of each in a pipeline, which gives a small set
+        whole; a set that needs more steps is then tidied on its own."""
+        pipe = self._pipeline()
+        for user_set in user_sets:
+            pipe.sscan(user_set, 0, count=batch)
+        listed: List[Tuple[Any, Any]] = []
+        for user_set, answer in zip(user_sets, pipe.execute(raise_on_error=False)):
+            if isinstance(answer, Exception):
+                if not str(answer).startswith('WRONGTYPE'):
+                    raise answer
+                self.tidy_skipped += 1  # not canister's (another app's key under the prefix): left alone
+            elif int(answer[0]):  # a large set: all of it, from the start, ``batch`` ids at a time
+                members = self.client.sscan_iter(user_set, count=batch)
+                while True:
+                    chunk = [(user_set, sid) for sid in itertools.islice(members, batch)]
+                    if not chunk:
+                        break
+                    self._remove_ended(chunk, batch)
+            else:
+                listed.extend((user_set, sid) for sid in answer[1])
+        self._remove_ended(listed, batch)
+
+    def _remove_ended(self, listed: List[Tuple[Any, Any]], batch: int) -> None:
+        """Take each ``(set, id)`` whose session has no key out of its set, looking ``batch`` ids up at a time.
         A session replaced by its marker still has a key: its id goes at a later tidy."""
-        members = self.client.sscan_iter(user_set, count=batch)
-        removed = 0
-        while True:
-            listed = list(itertools.islice(members, batch))
-            if not listed:
-                return removed
+        ended: Dict[Any, List[Any]] = {}
+        for start in range(0, len(listed), batch):
+            chunk = listed[start:start + batch]
             pipe = self._pipeline()
-            for sid in listed:
+            for _, sid in chunk:
                 pipe.exists(self.prefix + typing.cast(str, self._text(sid)))
-            gone = [sid for sid, found in zip(listed, pipe.execute()) if not found]
-            if gone:
-                removed += int(self.client.srem(user_set, *gone))
+            for (user_set, sid), found in zip(chunk, self._execute(pipe)):
+                if not found:
+                    ended.setdefault(user_set, []).append(sid)
+        if ended:
+            pipe = self._pipeline()
+            for user_set, sids in ended.items():
+                pipe.srem(user_set, *sids)
+            self.tidy_removed += sum(int(count) for count in self._execute(pipe))
 
     def check(self) -> Optional[str]:
         """None if Redis answers; what is wrong if it cannot be reached.  Credentials it refuses are
@@ -8179,6 +8222,11 @@ def _tidy_config(args: Any) -> Config:
     return config
 
 
+def _entries(count: int) -> str:
+    """``1 entry``, ``3 entries``."""
+    return '%d %s' % (count, 'entry' if count == 1 else 'entries')
+
+
 def _run_tidy_sessions(args: Any) -> int:
     """``python -m canister tidy-sessions``: the store's ``tidy``, once; 1 if the store cannot be used."""
     import configparser
@@ -8192,13 +8240,16 @@ def _run_tidy_sessions(args: Any) -> int:
         removed = store.tidy(args.batch)
     except (configparser.Error, CanisterError, OSError, ValueError, sqlite3.Error) as error:
         # as the demo's --config: one line (a store it cannot reach too: StoreUnavailable, its password masked)
-        print('python -m canister tidy-sessions: %s' % ' '.join(_mask_urls(str(error)).split()), file=sys.stderr)
+        why = ' '.join(_mask_urls(str(error)).split())
+        if store is not None:  # the store, and what the tidy did before it failed (it stays done)
+            why = 'tidying %s failed after removing %s of ended sessions: %s' % (
+                _mask_urls(config['session_store']), _entries(getattr(store, 'tidy_removed', 0)), why)
+        print('python -m canister tidy-sessions: %s' % why, file=sys.stderr)
         return 1
     finally:
         if store is not None:
             store.close()
-    print('Removed %d %s of ended sessions from %s'
-          % (removed, 'entry' if removed == 1 else 'entries', _mask_urls(config['session_store'])))
+    print('Removed %s of ended sessions from %s' % (_entries(removed), _mask_urls(config['session_store'])))
     skipped = getattr(store, 'tidy_skipped', 0)
     if skipped:  # (keys of another app under canister's prefix: canister's own writes could clash with them)
         print('Left alone %d %s under %suser: that %s not a set of session ids (does another app use the prefix %r?)'

@@ -313,14 +313,50 @@ def test_tidy_sessions_takes_stale_ids_out_of_the_user_sets_on_every_master(make
         for key in stale:
             client.sadd(key, 'gone-1', 'gone-2')
         client.sadd(prefix + 'user:alice', 'gone-3')
+        client.set(prefix + 'user:settings', 'another app')  # (in a pipeline of SSCANs with the sets)
         result = helpers.run_canister('tidy-sessions', '--store', url, '--prefix', prefix, '--batch', '2')
-        assert (result.returncode, result.stdout, result.stderr) == (
-            0, 'Removed 7 entries of ended sessions from %s\n' % url, '')
+        assert (result.returncode, result.stderr) == (0, '')
+        assert result.stdout.startswith('Removed 7 entries of ended sessions from %s\nLeft alone 1 key under ' % url)
         assert client.exists(*stale) == 0
         assert client.smembers(prefix + 'user:alice') == {alice.sid.encode()}
     finally:
         client.close()
     sweep(setup, name, prefix)
+
+
+def test_on_a_cluster_a_tidy_while_a_login_is_stored_leaves_the_new_sessions_id_listed(make_app, cluster, prefix):
+    """The session's key and its user's set are on different masters.  The key's master takes no
+    writes for 0.7 s (``CLIENT PAUSE ... WRITE``; reads go on) while the login stores the session:
+    a tidy and a listing of the user's sessions in that time must not take the id out of the set
+    (it was: the set had the id, the key was not there yet), or ``end_sessions`` would miss it."""
+    app = topology_app(make_app, cluster.url, session_redis_prefix=prefix)
+    set_master = cluster.master_of(prefix + 'user:alice').port
+    sid = next(candidate for candidate in ('cluster-login-race-%03d-%s' % (index, 'x' * 24) for index in range(100))
+               if cluster.master_of(prefix + candidate).port != set_master)
+    login_store = canister.RedisStore(cluster.url, prefix=prefix, timeout=5)  # (it waits out the pause)
+    failures = []
+
+    def log_in():
+        try:
+            login_store.create(sid, '[{},"alice",%d,0,0]' % (time.time() * 1000), 600, 'alice')
+        except Exception as error:  # (told by the assert below)
+            failures.append(error)
+
+    paused = cluster.master_of(prefix + sid).client()
+    try:
+        paused.execute_command('CLIENT', 'PAUSE', 700, 'WRITE')
+        login = threading.Thread(target=log_in)
+        login.start()
+        time.sleep(0.25)  # the set's master, not paused, has taken whatever was sent to it
+        tidied, listed = app.plugin.tidy_sessions(), app.plugin.sessions_of('alice')
+        login.join(10)
+    finally:
+        paused.close()
+        login_store.close()
+    assert failures == [] and (tidied, listed) == (0, [])
+    assert [entry['created'] > 0 for entry in app.plugin.sessions_of('alice')] == [True]
+    assert app.plugin.end_sessions('alice') == 1
+    sweep(cluster, 'cluster', prefix)
 
 
 def connections_to(setup):

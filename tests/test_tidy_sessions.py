@@ -6,6 +6,7 @@ the command prints how many went.  On SQLite the expired rows go; on memory ther
 """
 from __future__ import annotations
 
+import re
 import sqlite3
 import time
 
@@ -167,12 +168,65 @@ def test_the_command_leaves_a_key_that_is_not_a_set_alone_tidies_the_others_and_
     assert not client.exists(PREFIX + 'user:alice', PREFIX + 'user:bob')
 
 
-def test_the_command_says_in_one_line_that_redis_cannot_be_reached(tmp_path):
+def test_the_command_says_in_one_line_that_redis_cannot_be_reached_and_names_the_store(tmp_path):
     from servers import free_port
-    result = run_canister('tidy-sessions', '--store', 'redis://127.0.0.1:%d/0' % free_port(), cwd=tmp_path)
+    url = 'redis://127.0.0.1:%d/0' % free_port()
+    result = run_canister('tidy-sessions', '--store', url, cwd=tmp_path)
     assert result.returncode == 1 and result.stdout == ''
-    assert result.stderr.startswith('python -m canister tidy-sessions: the Redis session store is unavailable: ')
+    assert result.stderr.startswith('python -m canister tidy-sessions: tidying %s failed after removing 0 entries of '
+                                    'ended sessions: the Redis session store is unavailable: ' % url)
     assert result.stderr.count('\n') == 1
+
+
+def test_the_command_that_loses_redis_partway_says_how_many_ids_it_had_removed(redis_server, tmp_path):
+    """The server is SIGKILLed while the command tidies 3,000 sets (one id each, whose session ended),
+    a set at a time: its line names the store and counts what went before (at least what the server had
+    taken out when it was killed, less the set whose answer was on its way)."""
+    import subprocess
+    import sys
+    client = redis.Redis(port=redis_server.port)
+    pipe = client.pipeline(transaction=False)
+    for index in range(3000):
+        pipe.sadd(PREFIX + 'user:u%d' % index, 'gone')
+    pipe.execute()
+    url = redis_server.url
+    command = subprocess.Popen([sys.executable, '-m', 'canister', 'tidy-sessions', '--store', url, '--batch', '1'],
+                               cwd=str(tmp_path), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 30
+        while client.dbsize() > 2900 and time.monotonic() < deadline:
+            time.sleep(0.005)
+        removed_at_least = 3000 - client.dbsize()
+        redis_server.kill()
+        stdout, stderr = command.communicate(timeout=30)
+    finally:
+        if command.poll() is None:
+            command.kill()
+        client.close()
+    assert (command.returncode, stdout) == (1, '')
+    counted = re.fullmatch(r'python -m canister tidy-sessions: tidying %s failed after removing (\d+) entries of '
+                           r'ended sessions: the Redis session store is unavailable: [^\n]+\n' % re.escape(url), stderr)
+    assert counted, stderr
+    assert 100 <= removed_at_least - 1 <= int(counted.group(1)) < 3000
+
+
+def test_a_tidy_counts_what_it_removed_and_left_alone_in_batches_that_mix_sets_and_other_keys(redis_server):
+    """``tidy_removed`` and ``tidy_skipped``, counted as the tidy goes (the command's line when it fails)."""
+    client = redis.Redis(port=redis_server.port)
+    for index in range(5):
+        client.sadd(PREFIX + 'user:u%d' % index, 'gone')
+    client.set(PREFIX + 'user:settings', 'not a set')
+    store = canister.RedisStore(redis_server.url)
+    try:
+        assert store.tidy(batch=2) == 5 and store.tidy_removed == 5 and store.tidy_skipped == 1
+        client.sadd(PREFIX + 'user:u9', 'gone')
+        redis_server.kill()
+        with pytest.raises(canister.StoreUnavailable):
+            store.tidy()
+        assert store.tidy_removed == 0
+    finally:
+        store.close()
+        client.close()
 
 
 def test_the_command_deletes_the_expired_rows_of_a_sqlite_file(make_app, tmp_path):
