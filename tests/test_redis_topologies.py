@@ -359,6 +359,28 @@ def test_on_a_cluster_a_tidy_while_a_login_is_stored_leaves_the_new_sessions_id_
     sweep(cluster, 'cluster', prefix)
 
 
+def test_on_a_cluster_a_login_whose_user_set_cannot_be_written_answers_503_and_hands_out_no_id(
+        make_app, cluster, prefix):
+    """The master of alice's set takes no writes for 2.5 s, longer than the store's 1 s timeout: the
+    login answers 503 without a cookie (its key, if written, is never listed and nobody holds its id),
+    and the next login, once the master is back, is listed as usual."""
+    app = topology_app(make_app, cluster.url, session_redis_prefix=prefix)
+    web = helpers.client(app)
+    paused = cluster.master_of(prefix + 'user:alice').client()
+    try:
+        paused.execute_command('CLIENT', 'PAUSE', 2500, 'WRITE')
+        refused = web.get('/login?name=alice', expect_errors=True)
+        assert refused.status_int == 503
+        assert 'Set-Cookie' not in refused.headers
+        paused.execute_command('CLIENT', 'UNPAUSE')
+    finally:
+        paused.close()
+    assert app.plugin.sessions_of('alice') == []
+    assert web.get('/login?name=alice').status_int == 200
+    assert len(app.plugin.sessions_of('alice')) == 1
+    sweep(cluster, 'cluster', prefix)
+
+
 def connections_to(setup):
     """The sockets of this process connected to a node of ``setup`` (servers and sentinels), by inode."""
     ports = {node.port for node in setup.nodes}
