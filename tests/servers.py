@@ -24,11 +24,13 @@ the subprocess's PYTHONPATH, so ``session_app:app`` imports ``canister`` from
 the work tree.
 
 At the end, servers in a thread of this process (``WsgirefServer``, bottle's
-default; ``HangingServer``, which never answers) and HTTP as raw bytes over a
-socket (``raw_request``, ``status_of``, ``chunked``).
+default; ``JwksServer``, a provider's keys; ``HangingServer``, which never
+answers) and HTTP as raw bytes over a socket (``raw_request``, ``status_of``,
+``chunked``).
 """
 import atexit
 import http.client
+import http.server
 import json
 import os
 import re
@@ -50,8 +52,8 @@ REPO_ROOT = os.path.dirname(TESTS_DIR)
 HOST = '127.0.0.1'
 
 __all__ = [
-    'AppServer', 'Client', 'HangingServer', 'InProcessWaitress', 'RedisServer', 'Response', 'ServerError',
-    'UnixHTTPConnection', 'WsgirefServer', 'chunked', 'cleanup_all', 'free_port', 'raw_request',
+    'AppServer', 'Client', 'HangingServer', 'InProcessWaitress', 'JwksServer', 'RedisServer', 'Response',
+    'ServerError', 'UnixHTTPConnection', 'WsgirefServer', 'chunked', 'cleanup_all', 'free_port', 'pinged_during', 'raw_request',
     'redis_server_binary', 'status_of', 'wait_until',
 ]
 
@@ -661,6 +663,22 @@ class Client:
             self.cookies[name] = value
 
 
+def pinged_during(server, call):
+    """Run ``call`` (answering a Response) in a thread while GET /ping is sent to ``server`` (anything
+    with a ``url``) from this one, one request after the other; what the call got, and the times of
+    the pings answered meanwhile (each must be a 200)."""
+    held = {}
+    thread = threading.Thread(target=lambda: held.update(answer=call()))
+    thread.start()
+    times = []
+    while thread.is_alive():
+        answer = Client(server.url).get('/ping')
+        assert answer.status == 200, answer
+        times.append(answer.elapsed)
+    thread.join()
+    return held['answer'], times
+
+
 # --------------------------------------------------------------------------
 # servers in a thread of this process: bottle's default one, and one that never answers
 
@@ -682,6 +700,43 @@ class WsgirefServer:
         self.server.shutdown()
         self.server.server_close()
         self.thread.join(5)
+
+
+class JwksServer:
+    """A real HTTP server on 127.0.0.1 in a thread, answering every GET with ``body`` (JSON; ``publish``
+    sets a JWKS of given entries) after ``delay`` seconds; ``url`` is its JWKS URL, ``hits`` counts the GETs."""
+
+    def __init__(self):
+        self.body = b'{"keys": []}'
+        self.delay = 0.0
+        self.hits = 0
+        owner = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):
+                owner.hits += 1
+                time.sleep(owner.delay)
+                body = owner.body
+                self.send_response(200)
+                self.send_header('Content-Type', 'application/json')
+                self.send_header('Content-Length', str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(('127.0.0.1', 0), Handler)
+        self.url = 'http://127.0.0.1:%d/.well-known/jwks.json' % self.server.server_address[1]
+        self.thread = threading.Thread(target=self.server.serve_forever, kwargs={'poll_interval': 0.05}, daemon=True)
+        self.thread.start()
+
+    def publish(self, *entries):
+        self.body = json.dumps({'keys': list(entries)}).encode()
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
 
 
 class HangingServer:
