@@ -396,11 +396,14 @@ class AppServer:
     (``socket_path``; ``connection()`` talks to it).  ``args`` go to the
     server's command line after the others.  ``ready_status`` is the status
     ``ready_path`` answers once the server is up (None: any status).
+    ``stderr_pipe=True`` sends the server's stderr (not its stdout) to a pipe
+    whose reading end is ``stderr_pipe`` once started (a descriptor of this
+    process, closed with the server), so a test can leave it unread.
     """
 
     def __init__(self, app, server='gunicorn', workers=1, env=None, port=None,
                  host=HOST, ready_path='/ping', start_timeout=20, threads=4, unix_socket=False, args=(),
-                 worker_class='sync', ready_status=200):
+                 worker_class='sync', ready_status=200, stderr_pipe=False):
         if server not in ('gunicorn', 'waitress', 'gevent', 'gevent-unpatched'):
             raise ValueError('server must be gunicorn, waitress, gevent or gevent-unpatched')
         if server.startswith('gevent') and unix_socket:
@@ -421,6 +424,8 @@ class AppServer:
         self.socket_path = os.path.join(self.workdir, 'app.sock') if unix_socket else None
         self.args = list(args)
         self.worker_class = worker_class
+        self.wants_stderr_pipe = stderr_pipe
+        self.stderr_pipe = None
         self.proc = None
         self._log_fh = None
 
@@ -490,10 +495,15 @@ class AppServer:
         self._log_fh = open(self.logfile, 'ab')
         self._log_fh.write(('\n=== start %s ===\n' % ' '.join(self.command())).encode())
         self._log_fh.flush()
+        stderr = subprocess.STDOUT
+        if self.wants_stderr_pipe:
+            self.stderr_pipe, stderr = os.pipe()
         self.proc = subprocess.Popen(
             self.command(), cwd=self.workdir, env=self._environ(),
-            stdin=subprocess.DEVNULL, stdout=self._log_fh, stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL, stdout=self._log_fh, stderr=stderr,
             start_new_session=True)
+        if self.wants_stderr_pipe:
+            os.close(stderr)
 
         def ready():
             if self.proc.poll() is not None:
@@ -522,6 +532,9 @@ class AppServer:
         if self._log_fh is not None:
             self._log_fh.close()
             self._log_fh = None
+        if self.stderr_pipe is not None:
+            os.close(self.stderr_pipe)
+            self.stderr_pipe = None
 
     def kill(self):
         """SIGKILL the server and all its workers at once (no cleanup in the app)."""

@@ -29,6 +29,7 @@ Routes (JSON answers):
   GET /logout                 session.invalidate()
   GET /read                   the session's user and data, unchanged
   GET /slow?seconds=S         sleeps S seconds without touching the session
+  GET /warn?text=T            logs T through app.log at WARNING
   GET /spawned                puts a key in the session, then a greenlet it spawns reads the session:
                               what that greenlet saw
   POST /form-login            canister.log_in(username, password, users) against the users ``slow``
@@ -100,6 +101,12 @@ def read():
 def slow(seconds: float):
     time.sleep(seconds)
     return {'slept': seconds}
+
+
+@app.get('/warn')
+def warn(text: str):
+    app.log.warning('%s', text)
+    return {'warned': text}
 
 
 @app.get('/spawned')
