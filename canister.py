@@ -55,6 +55,7 @@ import os
 import random
 import re
 import secrets
+import select
 import sqlite3
 import sys
 import tempfile
@@ -1151,6 +1152,11 @@ class _LogSink:
         """Write ``data`` (with the lock held).  A pipe (``stdout``, ``stderr``) takes a long line in
         parts when a signal arrives while the write waits for room, and is given the rest; a file
         that takes only part of a line is full, and the line is cut short."""
+        if self._day == '*' and _sleep_lets_others_run():
+            # Under gevent a write that waits for room in a full pipe (a collector that stopped
+            # reading) would stop every greenlet, the thread being theirs too: gevent's select waits
+            # for the room in the hub instead (the other greenlets run; those that log wait for the lock).
+            select.select((), (self._fd,), ())
         written = os.write(self._fd, data)
         try:
             while 0 < written < len(data) and self._day == '*':

@@ -13,7 +13,7 @@ import pytest
 
 from helpers import Clock  # first: it puts the canister.py of this checkout on sys.path
 import canister
-from servers import AppServer, InProcessWaitress, RedisServer, cleanup_all
+from servers import AppServer, HangingServer, InProcessWaitress, JwksServer, RedisServer, cleanup_all
 from session_kit import STORES, make_store_url
 
 CHROMIUM = os.environ.get('CANISTER_CHROMIUM', '/usr/bin/chromium')
@@ -191,3 +191,19 @@ def browser_context(chromium_browser: Any) -> Iterator[Any]:
 def page(browser_context: Any) -> Any:
     """A blank page in the test's own browser profile."""
     return browser_context.new_page()
+
+
+@pytest.fixture
+def jwks_server() -> Iterator[JwksServer]:
+    """A provider's JWKS endpoint on 127.0.0.1 (servers.JwksServer), publishing no keys yet."""
+    server = JwksServer()
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def hanging_server() -> Iterator[HangingServer]:
+    """A JWKS endpoint that accepts connections and never answers (servers.HangingServer)."""
+    server = HangingServer()
+    yield server
+    server.close()

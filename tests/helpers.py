@@ -214,6 +214,14 @@ def signed_token(key: Any, algorithm: str = 'HS256', **extra: Any) -> str:
     return jwt.encode(claims(**extra), key, algorithm=algorithm)
 
 
+def jwk(private_key: Any, kid: str) -> Dict[str, Any]:
+    """The public half of an RSA ``private_key`` as a JWKS entry named ``kid``, for RS256 signatures."""
+    import jwt  # (as in signed_token)
+    entry = jwt.algorithms.RSAAlgorithm.to_jwk(private_key.public_key(), as_dict=True)
+    entry.update(kid=kid, use='sig', alg='RS256')
+    return entry
+
+
 def b64url(data: bytes) -> str:
     """``data`` in base64url without padding, as each part of a JWT is written."""
     return base64.urlsafe_b64encode(data).rstrip(b'=').decode('ascii')

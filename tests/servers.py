@@ -24,11 +24,13 @@ the subprocess's PYTHONPATH, so ``session_app:app`` imports ``canister`` from
 the work tree.
 
 At the end, servers in a thread of this process (``WsgirefServer``, bottle's
-default; ``HangingServer``, which never answers) and HTTP as raw bytes over a
-socket (``raw_request``, ``status_of``, ``chunked``).
+default; ``JwksServer``, a provider's keys; ``HangingServer``, which never
+answers) and HTTP as raw bytes over a socket (``raw_request``, ``status_of``,
+``chunked``).
 """
 import atexit
 import http.client
+import http.server
 import json
 import os
 import re
@@ -50,8 +52,8 @@ REPO_ROOT = os.path.dirname(TESTS_DIR)
 HOST = '127.0.0.1'
 
 __all__ = [
-    'AppServer', 'Client', 'HangingServer', 'InProcessWaitress', 'RedisServer', 'Response', 'ServerError',
-    'UnixHTTPConnection', 'WsgirefServer', 'chunked', 'cleanup_all', 'free_port', 'raw_request',
+    'AppServer', 'Client', 'HangingServer', 'InProcessWaitress', 'JwksServer', 'RedisServer', 'Response',
+    'ServerError', 'UnixHTTPConnection', 'WsgirefServer', 'chunked', 'cleanup_all', 'free_port', 'pinged_during', 'raw_request',
     'redis_server_binary', 'status_of', 'wait_until',
 ]
 
@@ -394,11 +396,14 @@ class AppServer:
     (``socket_path``; ``connection()`` talks to it).  ``args`` go to the
     server's command line after the others.  ``ready_status`` is the status
     ``ready_path`` answers once the server is up (None: any status).
+    ``stderr_pipe=True`` sends the server's stderr (not its stdout) to a pipe
+    whose reading end is ``stderr_pipe`` once started (a descriptor of this
+    process, closed with the server), so a test can leave it unread.
     """
 
     def __init__(self, app, server='gunicorn', workers=1, env=None, port=None,
                  host=HOST, ready_path='/ping', start_timeout=20, threads=4, unix_socket=False, args=(),
-                 worker_class='sync', ready_status=200):
+                 worker_class='sync', ready_status=200, stderr_pipe=False):
         if server not in ('gunicorn', 'waitress', 'gevent', 'gevent-unpatched'):
             raise ValueError('server must be gunicorn, waitress, gevent or gevent-unpatched')
         if server.startswith('gevent') and unix_socket:
@@ -419,6 +424,8 @@ class AppServer:
         self.socket_path = os.path.join(self.workdir, 'app.sock') if unix_socket else None
         self.args = list(args)
         self.worker_class = worker_class
+        self.wants_stderr_pipe = stderr_pipe
+        self.stderr_pipe = None
         self.proc = None
         self._log_fh = None
 
@@ -488,10 +495,15 @@ class AppServer:
         self._log_fh = open(self.logfile, 'ab')
         self._log_fh.write(('\n=== start %s ===\n' % ' '.join(self.command())).encode())
         self._log_fh.flush()
+        stderr = subprocess.STDOUT
+        if self.wants_stderr_pipe:
+            self.stderr_pipe, stderr = os.pipe()
         self.proc = subprocess.Popen(
             self.command(), cwd=self.workdir, env=self._environ(),
-            stdin=subprocess.DEVNULL, stdout=self._log_fh, stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL, stdout=self._log_fh, stderr=stderr,
             start_new_session=True)
+        if self.wants_stderr_pipe:
+            os.close(stderr)
 
         def ready():
             if self.proc.poll() is not None:
@@ -520,6 +532,9 @@ class AppServer:
         if self._log_fh is not None:
             self._log_fh.close()
             self._log_fh = None
+        if self.stderr_pipe is not None:
+            os.close(self.stderr_pipe)
+            self.stderr_pipe = None
 
     def kill(self):
         """SIGKILL the server and all its workers at once (no cleanup in the app)."""
@@ -661,6 +676,22 @@ class Client:
             self.cookies[name] = value
 
 
+def pinged_during(server, call):
+    """Run ``call`` (answering a Response) in a thread while GET /ping is sent to ``server`` (anything
+    with a ``url``) from this one, one request after the other; what the call got, and the times of
+    the pings answered meanwhile (each must be a 200)."""
+    held = {}
+    thread = threading.Thread(target=lambda: held.update(answer=call()))
+    thread.start()
+    times = []
+    while thread.is_alive():
+        answer = Client(server.url).get('/ping')
+        assert answer.status == 200, answer
+        times.append(answer.elapsed)
+    thread.join()
+    return held['answer'], times
+
+
 # --------------------------------------------------------------------------
 # servers in a thread of this process: bottle's default one, and one that never answers
 
@@ -682,6 +713,43 @@ class WsgirefServer:
         self.server.shutdown()
         self.server.server_close()
         self.thread.join(5)
+
+
+class JwksServer:
+    """A real HTTP server on 127.0.0.1 in a thread, answering every GET with ``body`` (JSON; ``publish``
+    sets a JWKS of given entries) after ``delay`` seconds; ``url`` is its JWKS URL, ``hits`` counts the GETs."""
+
+    def __init__(self):
+        self.body = b'{"keys": []}'
+        self.delay = 0.0
+        self.hits = 0
+        owner = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):
+                owner.hits += 1
+                time.sleep(owner.delay)
+                body = owner.body
+                self.send_response(200)
+                self.send_header('Content-Type', 'application/json')
+                self.send_header('Content-Length', str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(('127.0.0.1', 0), Handler)
+        self.url = 'http://127.0.0.1:%d/.well-known/jwks.json' % self.server.server_address[1]
+        self.thread = threading.Thread(target=self.server.serve_forever, kwargs={'poll_interval': 0.05}, daemon=True)
+        self.thread.start()
+
+    def publish(self, *entries):
+        self.body = json.dumps({'keys': list(entries)}).encode()
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
 
 
 class HangingServer:

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import base64
-import http.server
 import json
 import math
 import re
@@ -17,8 +16,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 import canister
 from canister import session
-from helpers import b64url, bearer, claims, client, hand_made_token, hs256_signer, read_log, signed_token
-from servers import HangingServer
+from helpers import b64url, bearer, claims, client, hand_made_token, hs256_signer, jwk, read_log, signed_token
 
 SECRET = 'k9Qv2Lr7Zt4Wm8Xc1Bn5Hs3Jd6Fg0Pa-Tq7Ye2Ui9Oo4Kl1Mz8Nx5Cv3Bb6Vn0Q'  # 64 bytes
 
@@ -85,60 +83,6 @@ def rsa_pem_file(tmp_path, rsa_key):
     path = tmp_path / 'rsa-public.pem'
     path.write_bytes(public_pem(rsa_key))
     return path
-
-
-def jwk(private_key, kid):
-    entry = pyjwt.algorithms.RSAAlgorithm.to_jwk(private_key.public_key(), as_dict=True)
-    entry.update(kid=kid, use='sig', alg='RS256')
-    return entry
-
-
-class JwksServer:
-    """A real HTTP server on 127.0.0.1 serving whatever body the test sets."""
-
-    def __init__(self):
-        self.body = b'{"keys": []}'
-        self.hits = 0
-        owner = self
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def do_GET(self):
-                owner.hits += 1
-                body = owner.body
-                self.send_response(200)
-                self.send_header('Content-Type', 'application/json')
-                self.send_header('Content-Length', str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *args):
-                pass
-
-        self.server = http.server.ThreadingHTTPServer(('127.0.0.1', 0), Handler)
-        self.url = 'http://127.0.0.1:%d/.well-known/jwks.json' % self.server.server_address[1]
-        self.thread = threading.Thread(target=self.server.serve_forever, kwargs={'poll_interval': 0.05}, daemon=True)
-        self.thread.start()
-
-    def publish(self, *entries):
-        self.body = json.dumps({'keys': list(entries)}).encode()
-
-    def close(self):
-        self.server.shutdown()
-        self.server.server_close()
-
-
-@pytest.fixture
-def jwks_server():
-    server = JwksServer()
-    yield server
-    server.close()
-
-
-@pytest.fixture
-def hanging_server():
-    server = HangingServer()
-    yield server
-    server.close()
 
 
 # -- shared secrets --------------------------------------------------------------

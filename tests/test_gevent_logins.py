@@ -9,7 +9,6 @@ that the pings were answered at once, and the login as before; ``canister.log_in
 own ``verify_password`` too.
 """
 import hashlib
-import threading
 import time
 import urllib.parse
 
@@ -17,7 +16,7 @@ import pytest
 
 import canister
 from helpers import basic, read_log
-from servers import AppServer, Client
+from servers import AppServer, Client, pinged_during
 
 #: About how long the server takes to check the password of its user ``slow`` (once calibrated).
 HASH_SECONDS = 0.8
@@ -47,21 +46,6 @@ def server(tmp_path_factory):
     app.log_dir = workdir / 'logs'
     yield app.start()
     app.cleanup()
-
-
-def pinged_during(server, login):
-    """Run ``login`` (a call answering a servers.Response) in a thread while pinging the server
-    from this one; what the login got, and the times of the pings answered meanwhile."""
-    held = {}
-    thread = threading.Thread(target=lambda: held.update(answer=login()))
-    thread.start()
-    times = []
-    while thread.is_alive():
-        answer = Client(server.url).get('/ping')
-        assert answer.status == 200, answer
-        times.append(answer.elapsed)
-    thread.join()
-    return held['answer'], times
 
 
 def from_address(number, **headers):

@@ -12,6 +12,9 @@ Configured by environment variables:
                           with --preload), as an app checking itself at start might
   GEVENT_APP_SLOW_HASH    if set, the stored form of the Basic user ``slow`` (a costly hash, for
                           the tests of logins that must not stop the other greenlets)
+  GEVENT_APP_JWKS_URL     if set, Bearer tokens for the audience ``gevent-app`` are checked with the
+                          keys of this JWKS URL, refetched on an unknown kid at most every
+                          GEVENT_APP_JWKS_REFETCH seconds (default 10)
 The log is JSON lines, and 127.0.0.1 is a trusted proxy, so each test client names its own
 address in ``X-Forwarded-For``.
 
@@ -26,6 +29,7 @@ Routes (JSON answers):
   GET /logout                 session.invalidate()
   GET /read                   the session's user and data, unchanged
   GET /slow?seconds=S         sleeps S seconds without touching the session
+  GET /warn?text=T            logs T through app.log at WARNING
   GET /spawned                puts a key in the session, then a greenlet it spawns reads the session:
                               what that greenlet saw
   POST /form-login            canister.log_in(username, password, users) against the users ``slow``
@@ -52,8 +56,12 @@ from canister import session
 from _common import add_login_route, canister_app, mark_ready
 
 SLOW_HASH = os.environ.get('GEVENT_APP_SLOW_HASH')
+JWKS_URL = os.environ.get('GEVENT_APP_JWKS_URL')
 app, plugin = canister_app(log_format='json', trusted_proxies='127.0.0.1',
-                           **({'auth_basic_username': 'slow', 'auth_basic_password': SLOW_HASH} if SLOW_HASH else {}))
+                           **({'auth_basic_username': 'slow', 'auth_basic_password': SLOW_HASH} if SLOW_HASH else {}),
+                           **({'auth_jwt_jwks_url': JWKS_URL, 'auth_jwt_client_id': 'gevent-app',
+                               'auth_jwt_jwks_refetch': os.environ.get('GEVENT_APP_JWKS_REFETCH', '10')}
+                              if JWKS_URL else {}))
 add_login_route(app)
 PID = os.getpid()
 FORM_USERS = {'slow': SLOW_HASH, 'broken': 'pbkdf2_sha256:many:c2FsdHNhbHRzYWx0c2FsdA:ZGlnZXN0'}
@@ -93,6 +101,12 @@ def read():
 def slow(seconds: float):
     time.sleep(seconds)
     return {'slept': seconds}
+
+
+@app.get('/warn')
+def warn(text: str):
+    app.log.warning('%s', text)
+    return {'warned': text}
 
 
 @app.get('/spawned')

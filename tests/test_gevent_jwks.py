@@ -1,0 +1,152 @@
+"""Bearer tokens checked with a provider's JWKS under gevent.
+
+Canister fetches the provider's keys on the first token, and again on a token whose ``kid`` it does
+not know (at most every ``auth_jwt_jwks_refetch`` seconds), in a thread it waits for at most 5 s.
+Under ``gevent.monkey.patch_all()`` that thread is a greenlet and the download a cooperative socket:
+while the provider is slow, the other requests must still be answered.  Each test runs
+tests/apps/gevent_app.py under ``bottle.run(server='gevent')`` in a subprocess, against a real JWKS
+endpoint in a thread of this process (servers.JwksServer, serving keys made here; or one that never
+answers, or a port where nothing listens), and checks the answers and the log lines.
+"""
+import json
+import threading
+
+import jwt as pyjwt
+import pytest
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from helpers import bearer, claims, jwk, read_log
+from servers import AppServer, Client, free_port, pinged_during, wait_until
+
+#: How often an unknown kid may refetch the keys here (seconds): short, so rotations need little waiting.
+REFETCH = 0.5
+
+
+@pytest.fixture(scope='module')
+def keys():
+    """Two RSA keys of the provider: the one it signs with first, and the one it rotates to."""
+    return [rsa.generate_private_key(public_exponent=65537, key_size=2048) for _ in range(2)]
+
+
+@pytest.fixture
+def serve(tmp_path):
+    """Start gevent_app under ``bottle.run(server='gevent')`` checking tokens with the keys at a JWKS URL;
+    its AppServer, with ``log_dir``."""
+    started = []
+
+    def start(jwks_url):
+        server = AppServer('gevent_app:app', server='gevent', env={
+            'CANISTER_SESSION_STORE': 'memory', 'CANISTER_LOG_PATH': str(tmp_path / 'logs'),
+            'GEVENT_APP_JWKS_URL': jwks_url, 'GEVENT_APP_JWKS_REFETCH': str(REFETCH)})
+        server.log_dir = tmp_path / 'logs'
+        started.append(server)
+        return server.start()
+
+    yield start
+    for server in started:
+        server.cleanup()
+
+
+def token(key, kid, **extra):
+    """A token of :func:`helpers.claims` for gevent_app's audience, signed with ``key`` and naming ``kid``."""
+    return pyjwt.encode(claims(aud='gevent-app', **extra), key, algorithm='RS256', headers={'kid': kid})
+
+
+def read_as(server, signed, number):
+    """GET /read with ``signed`` as Bearer token, from the client 10.0.4.<number>: a servers.Response."""
+    return Client(server.url).get('/read', headers={'X-Forwarded-For': '10.0.4.%d' % number, **bearer(signed)})
+
+
+def log_messages(server, level):
+    """The messages of the server's log lines at ``level``."""
+    entries = [json.loads(line) for line in read_log(server.log_dir).splitlines()]
+    return [entry['message'] for entry in entries if entry['level'] == level]
+
+
+def assert_answered_meanwhile(pings, call):
+    assert len(pings) >= 3, (call, pings)
+    assert max(pings) < 0.5, 'a ping waited %.2fs while a Bearer request waited for the JWKS' % max(pings)
+
+
+def test_a_token_signed_with_a_key_of_the_jwks_logs_in_under_gevent(serve, jwks_server, keys):
+    jwks_server.publish(jwk(keys[0], 'one'))
+    server = serve(jwks_server.url)
+
+    answer = read_as(server, token(keys[0], 'one'), 1)
+
+    assert (answer.status, answer.json()['user']['sub']) == (200, 'alice')
+    assert jwks_server.hits == 1
+    assert 'Fetched 1 signing keys from the JWKS URL' in log_messages(server, 'INFO')
+
+
+def test_after_the_provider_rotates_its_key_a_token_of_the_new_kid_logs_in_under_gevent(serve, jwks_server, keys):
+    jwks_server.publish(jwk(keys[0], 'one'))
+    server = serve(jwks_server.url)
+    assert read_as(server, token(keys[0], 'one'), 2).status == 200
+
+    jwks_server.publish(jwk(keys[1], 'two'))
+    assert read_as(server, token(keys[1], 'two', sub='bob'), 2).status == 401  # within REFETCH of the first fetch
+    Client(server.url).get('/slow?seconds=%g' % REFETCH)  # (the server's time, while it serves)
+    answer = read_as(server, token(keys[1], 'two', sub='bob'), 2)
+
+    assert (answer.status, answer.json()['user']['sub']) == (200, 'bob')
+    assert jwks_server.hits == 2
+
+
+def test_while_the_jwks_endpoint_is_slow_the_gevent_server_answers_the_other_requests(serve, jwks_server, keys):
+    jwks_server.publish(jwk(keys[0], 'one'))
+    jwks_server.delay = 3.0  # slower than a request should be, within canister's 5 s
+    server = serve(jwks_server.url)
+
+    login, pings = pinged_during(server, lambda: read_as(server, token(keys[0], 'one'), 3))
+
+    assert (login.status, login.json()['user']['sub']) == (200, 'alice')
+    assert login.elapsed > 2.5, login  # it waited for the keys
+    assert_answered_meanwhile(pings, login)
+
+
+def test_while_a_new_kid_refetches_slowly_a_token_of_a_known_kid_logs_in_at_once_under_gevent(serve, jwks_server, keys):
+    jwks_server.publish(jwk(keys[0], 'one'))
+    server = serve(jwks_server.url)
+    assert read_as(server, token(keys[0], 'one'), 4).status == 200
+    jwks_server.publish(jwk(keys[0], 'one'), jwk(keys[1], 'two'))
+    jwks_server.delay = 3.0
+    Client(server.url).get('/slow?seconds=%g' % REFETCH)
+
+    held = {}
+    thread = threading.Thread(target=lambda: held.update(answer=read_as(server, token(keys[1], 'two', sub='bob'), 4)))
+    thread.start()
+    wait_until(lambda: jwks_server.hits == 2, 5, what='the refetch for the new kid')
+    known = read_as(server, token(keys[0], 'one', sub='carol'), 5)
+    answered_while_it_fetched = thread.is_alive()
+    thread.join(10)
+
+    assert (known.status, known.json()['user']['sub']) == (200, 'carol')
+    assert known.elapsed < 0.5 and answered_while_it_fetched, known
+    rotated = held['answer']
+    assert (rotated.status, rotated.json()['user']['sub']) == (200, 'bob')
+    assert rotated.elapsed > 2.5, rotated
+
+
+def test_an_unreachable_jwks_endpoint_gives_401_at_once_and_a_warning_under_gevent(serve, keys):
+    server = serve('http://127.0.0.1:%d/jwks' % free_port())  # nothing listens there
+
+    answer = read_as(server, token(keys[0], 'one'), 6)
+
+    assert answer.status == 401
+    assert answer.elapsed < 2, answer
+    assert 'error_description="the token was signed with an unknown key"' in answer.headers['WWW-Authenticate']
+    [warning] = [message for message in log_messages(server, 'WARNING') if 'JWKS' in message]
+    assert warning.startswith('Cannot fetch the JWKS keys: '), warning
+    assert 'Connection refused' in warning, warning
+
+
+def test_a_jwks_endpoint_that_never_answers_gives_401_within_5_s_and_stops_no_one_under_gevent(serve, keys,
+                                                                                                   hanging_server):
+    server = serve(hanging_server.url)
+    refused, pings = pinged_during(server, lambda: read_as(server, token(keys[0], 'one'), 7))
+
+    assert refused.status == 401
+    assert 4.5 < refused.elapsed < 6.5, refused
+    assert_answered_meanwhile(pings, refused)
+    assert 'Cannot fetch the JWKS keys: no complete answer within 5s' in log_messages(server, 'WARNING')
