@@ -24,13 +24,17 @@ PASSWORD = 'correct horse'
 
 
 def rounds_taking(seconds):
-    """PBKDF2-SHA256 rounds that take about ``seconds`` on this machine, and the time they took."""
+    """PBKDF2-SHA256 rounds that take about ``seconds`` on this machine, and the time they took (the
+    shorter of two tries: a machine busy with other work makes a single try run long)."""
     started = time.perf_counter()
     hashlib.pbkdf2_hmac('sha256', b'password', b'salt' * 4, 100000)
     rounds = int(100000 * seconds / (time.perf_counter() - started))
-    started = time.perf_counter()
-    hashlib.pbkdf2_hmac('sha256', b'password', b'salt' * 4, rounds)
-    return rounds, time.perf_counter() - started
+    took = []
+    for _ in range(2):
+        started = time.perf_counter()
+        hashlib.pbkdf2_hmac('sha256', b'password', b'salt' * 4, rounds)
+        took.append(time.perf_counter() - started)
+    return rounds, min(took)
 
 
 @pytest.fixture(scope='module')
