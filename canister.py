@@ -278,6 +278,12 @@ def _plain_response(code: int, message: str, environ: Mapping[str, Any]) -> _Pla
                                  _VARY_ACCEPT], body)
 
 
+class _OwnError(bottle.HTTPError):
+    """An error canister answers (``_error_response``) as a ``bottle.HTTPError``, for the app's own error
+    handler of its status: passed on as it is where canister turns Bottle's errors into its own (a body
+    over ``max_body_size``, refused while Bottle reads it, is not one Bottle refused)."""
+
+
 def _error_response(status: int, message: str, headers: Optional[Dict[str, str]] = None) -> bottle.HTTPResponse:
     """An error response with a plain message (JSON if the client accepts JSON), not an HTML page;
     in a route of an app with an error handler of its own for that status (``@app.error(401)``),
@@ -287,7 +293,7 @@ def _error_response(status: int, message: str, headers: Optional[Dict[str, str]]
     # thread's bottle.request may still be the last request's, are _plain_response's, never this one's)
     app = environ.get('bottle.app')
     if app is not None and status in app.error_handler:
-        return bottle.HTTPError(status, message, headers=headers)
+        return _OwnError(status, message, headers=headers)
     body, content_type = _error_body(status, message, environ)
     response = bottle.HTTPResponse(body, status=_HTTP_STATUS.get(status, status), headers=headers)
     response.content_type = content_type
@@ -1845,7 +1851,12 @@ def _read_json(request: Any, decoder: Optional[json.JSONDecoder] = None) -> Opti
     """A JSON object body; None for any other JSON value (an array, ``null``, a string: left to the
     handler, as in canister 1.x); :class:`BadRequest` for a body that is not valid JSON.
     ``decoder``: ``_JSON_EXACT`` to read a number with a fraction or an exponent as a ``Decimal``."""
-    text = request.body.read()  # Bottle's request.body starts at the beginning each time
+    try:
+        text = request.body.read()  # Bottle's request.body starts at the beginning each time
+    except _OwnError:  # canister's own refusal (a chunked body over max_body_size), for the app's handler
+        raise
+    except bottle.HTTPError as error:  # Bottle's: chunk framing it cannot read (bottle.run()'s server passes it on)
+        raise BadRequest('the body could not be read (%s)' % str(error.body).rstrip('.')) from None
     try:
         if isinstance(text, (bytes, bytearray)):  # as json.loads does it
             text = text.decode(json.detect_encoding(text), 'surrogatepass')
@@ -1899,6 +1910,8 @@ def _read_form(request: Any) -> Any:
     """A urlencoded or multipart body, as Bottle parses it; its refusals become :class:`BadRequest`."""
     try:
         return request.POST
+    except _OwnError:  # canister's own refusal (a chunked body over max_body_size), for the app's handler
+        raise
     except bottle.HTTPError as error:  # Bottle's own refusals
         if error.status_code != 413:
             raise BadRequest('the form body is malformed') from None
@@ -7033,8 +7046,8 @@ class _EarlyChecks:
                     body.close()
                     return self._refuse(413, _CHUNKED_TOO_LARGE % self.max_body_size, environ)
                 body.write(chunk)
-        except (OSError, ValueError) as error:
-            body.close()
+        except Exception as error:  # the server's reader: a lost client (OSError), or framing it refuses (gunicorn's
+            body.close()              # InvalidChunkSize, which is no OSError): the client's fault, not a 500
             return self._refuse(400, 'Bad request: the body could not be read (%s)' % type(error).__name__, environ)
         body.seek(0)
         environ['wsgi.input'] = body

@@ -1,0 +1,99 @@
+"""An outside review's attacks (session 17) that found a defect, each against a real server on 127.0.0.1.
+
+* gunicorn refuses a chunk size that is not hex with an exception of its own (``InvalidChunkSize``, no
+  ``OSError``) while canister reads the de-chunked body: canister logged it as an unhandled exception, with its
+  traceback and a 500 response line, for a client's malformed body; it is a 400 with a WARNING now.
+* bottle.run()'s server (wsgiref) passes the chunk framing on: a JSON body whose framing Bottle cannot read got
+  Bottle's 400 and no WARNING line (a form's got canister's); and with an ``@app.error(413)`` of the app's, a
+  chunked form past ``max_body_size`` reached that handler as "Bottle reads at most ... MEMFILE_MAX" (the wrong
+  limit, with advice that cannot help), logged twice.
+"""
+from __future__ import annotations
+
+from typing import List
+
+import bottle
+import pytest
+
+import canister
+from helpers import read_log, warning_lines
+from servers import WsgirefServer, chunked, raw_request, status_of
+
+pytestmark = pytest.mark.usefixtures('nothing_left_running')
+
+
+def _chunked_post(port: int, path: str, content_type: str, body: bytes) -> bytes:
+    head = (b'POST %s HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\nContent-Type: %s\r\n'
+            b'Connection: close\r\n\r\n' % (path.encode(), content_type.encode()))
+    return raw_request(port, head, body, timeout=10)
+
+
+def _body_of(answer: bytes) -> bytes:
+    return answer.split(b'\r\n\r\n', 1)[1]
+
+
+def test_a_chunk_size_gunicorn_refuses_is_a_400_with_a_warning_not_an_unhandled_exception(serve_limits, tmp_path):
+    server = serve_limits('gunicorn')
+    answer = _chunked_post(server.port, '/typed', 'application/json', chunked(b'{"n": 5}', broken=2))
+    assert status_of(answer) == 400
+    assert _body_of(answer) == b'Bad request: the body could not be read (InvalidChunkSize)\n'
+    log = read_log(tmp_path / 'logs')
+    assert 'WARNING  [127.0.0.1-...]   Bad request: the body could not be read (InvalidChunkSize)' in log
+    assert 'Response: 400' in log
+    assert 'ERROR' not in log and 'Traceback' not in log
+
+
+def _wsgiref_app(log_dir, error_pages: bool) -> bottle.Bottle:
+    app = bottle.Bottle()
+    app.install(canister.Canister(log_path=str(log_dir), max_body_size=1000))
+    if error_pages:
+        @app.error(400)
+        @app.error(413)
+        def page(error: bottle.HTTPError) -> str:
+            return "the app's page: %s" % error.body
+
+    @app.post('/note')
+    def note(text: str = '') -> str:
+        return 'noted'
+
+    return app
+
+
+@pytest.fixture
+def wsgiref_app(log_dir):
+    servers: List[WsgirefServer] = []
+
+    def start(error_pages: bool) -> int:
+        servers.append(WsgirefServer(_wsgiref_app(log_dir, error_pages)))
+        return servers[-1].port
+
+    yield start
+    for server in servers:
+        server.close()
+
+
+@pytest.mark.parametrize('content_type, body', [
+    ('application/x-www-form-urlencoded', b'text=' + b'x' * 3000),
+    ('application/json', b'{"text": "%s"}' % (b'x' * 3000)),
+])
+def test_a_chunked_body_past_max_body_size_reaches_the_apps_413_page_as_that_limit_once(wsgiref_app, log_dir,
+                                                                                       content_type, body):
+    answer = _chunked_post(wsgiref_app(True), '/note', content_type, chunked(body, broken=0))
+    assert status_of(answer) == 413
+    assert _body_of(answer) == b"the app's page: Request body too large: more than 1000 bytes (chunked)"
+    assert [line.split('   ', 1)[1] for line in warning_lines(log_dir)] == [
+        'Request body too large: more than 1000 bytes (chunked)']
+    assert 'MEMFILE_MAX' not in read_log(log_dir)
+
+
+@pytest.mark.parametrize('error_pages, expected', [
+    (False, b'Bad request: the body could not be read (Error while parsing chunked transfer body)\n'),
+    (True, b"the app's page: Bad request: the body could not be read (Error while parsing chunked transfer body)"),
+])
+def test_a_json_body_with_chunk_framing_bottle_cannot_read_is_canisters_400_with_a_warning(wsgiref_app, log_dir,
+                                                                                          error_pages, expected):
+    answer = _chunked_post(wsgiref_app(error_pages), '/note', 'application/json', chunked(b'{"text": "hi"}', broken=2))
+    assert status_of(answer) == 400
+    assert _body_of(answer) == expected
+    assert [line.split('   ', 1)[1] for line in warning_lines(log_dir)] == [
+        'Bad request: the body could not be read (Error while parsing chunked transfer body)']
