@@ -8220,6 +8220,17 @@ def _load_tidy_config_file(app: bottle.Bottle, path: str, store_given: bool) -> 
                           'or give --store URL' % path)
 
 
+def _holds_sessions(path: str) -> bool:
+    """True if the SQLite file at ``path`` has canister's sessions table; read only, so a file that is not
+    a session store (another database of the app's, named by mistake) is left as it was."""
+    connection = sqlite3.connect('file:%s?mode=ro' % urllib.parse.quote(os.path.abspath(path)), uri=True)
+    try:
+        return connection.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'canister_sessions'"
+                                  ).fetchone() is not None
+    finally:
+        connection.close()
+
+
 def _tidy_config(args: Any) -> Config:
     """The settings ``tidy-sessions`` reads: the ``--config`` file's, with ``--store`` and ``--prefix`` over them."""
     app = bottle.Bottle()
@@ -8232,7 +8243,21 @@ def _tidy_config(args: Any) -> Config:
         raise ConfigError('canister.session_store = %s: there is no such file' % url)
     if args.prefix is not None and not url.startswith(('redis', 'rediss', 'unix://')):
         raise ConfigError('--prefix names the keys of a Redis store, and %s is not one' % _mask_urls(url))
+    if url.startswith('sqlite:///'):
+        _check_session_file(url)
     return config
+
+
+def _check_session_file(url: str) -> None:
+    """ConfigError unless the ``sqlite:///`` file of ``url`` is a session store: an app makes canister's table at
+    install, and the command must not make it in another file (nor say it tidied that one, with status 0)."""
+    try:
+        holds = _holds_sessions(_sqlite_path(url))
+    except sqlite3.Error as error:
+        raise ConfigError('canister.session_store = %s: %s' % (url, error)) from None
+    if not holds:
+        raise ConfigError('canister.session_store = %s: the file has no canister_sessions table, so no app keeps its '
+                          'sessions there (the wrong file?); it is left as it was' % url)
 
 
 def _entries(count: int) -> str:

@@ -7,16 +7,21 @@
   Bottle's 400 and no WARNING line (a form's got canister's); and with an ``@app.error(413)`` of the app's, a
   chunked form past ``max_body_size`` reached that handler as "Bottle reads at most ... MEMFILE_MAX" (the wrong
   limit, with advice that cannot help), logged twice.
+* ``tidy-sessions --store sqlite:///FILE`` naming an existing file that is not a session store (the app's own
+  database, named by mistake) made canister's tables in it and said "Removed 0 entries", status 0: a cron job
+  tidying nothing, and a file changed that should not be.  It is an error now (status 1), and the file is left
+  as it was.
 """
 from __future__ import annotations
 
+import sqlite3
 from typing import List
 
 import bottle
 import pytest
 
 import canister
-from helpers import read_log, warning_lines
+from helpers import read_log, run_canister, sqlite_url, warning_lines
 from servers import WsgirefServer, chunked, raw_request, status_of
 
 pytestmark = pytest.mark.usefixtures('nothing_left_running')
@@ -97,3 +102,45 @@ def test_a_json_body_with_chunk_framing_bottle_cannot_read_is_canisters_400_with
     assert _body_of(answer) == expected
     assert [line.split('   ', 1)[1] for line in warning_lines(log_dir)] == [
         'Bad request: the body could not be read (Error while parsing chunked transfer body)']
+
+
+def _tables(path) -> List[str]:
+    connection = sqlite3.connect(str(path))
+    try:
+        return sorted(name for name, in connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'"))
+    finally:
+        connection.close()
+
+
+def test_tidy_sessions_refuses_a_sqlite_file_that_is_not_a_session_store_and_leaves_it_alone(tmp_path):
+    path = tmp_path / 'app.db'
+    connection = sqlite3.connect(str(path))
+    connection.execute('CREATE TABLE orders (id INTEGER PRIMARY KEY)')
+    connection.commit()
+    connection.close()
+    before = path.read_bytes()
+    result = run_canister('tidy-sessions', '--store', sqlite_url(path), cwd=tmp_path)
+    assert (result.returncode, result.stdout) == (1, '')
+    assert result.stderr == ('python -m canister tidy-sessions: canister.session_store = %s: the file has no '
+                             'canister_sessions table, so no app keeps its sessions there (the wrong file?); it is '
+                             'left as it was\n' % sqlite_url(path))
+    assert _tables(path) == ['orders']
+    assert path.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ['app.db']
+
+
+def test_tidy_sessions_says_which_file_is_no_sqlite_database(tmp_path):
+    path = tmp_path / 'notes.db'
+    path.write_bytes(b'these are notes, not a database')
+    result = run_canister('tidy-sessions', '--store', sqlite_url(path), cwd=tmp_path)
+    assert (result.returncode, result.stdout) == (1, '')
+    assert result.stderr == ('python -m canister tidy-sessions: canister.session_store = %s: file is not a database\n'
+                             % sqlite_url(path))
+
+
+def test_tidy_sessions_still_tidies_the_file_an_app_made(make_app, tmp_path):
+    path = tmp_path / 'sessions.db'
+    make_app(session_store=sqlite_url(path))
+    result = run_canister('tidy-sessions', '--store', sqlite_url(path), cwd=tmp_path)
+    assert (result.returncode, result.stderr) == (0, '')
+    assert result.stdout == 'Removed 0 entries of ended sessions from %s\n' % sqlite_url(path)
