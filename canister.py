@@ -6909,6 +6909,27 @@ class _LimitedInput:
     def readline(self, size: Optional[int] = -1) -> bytes:
         return self._counted(self.stream.readline(self._allowed(size)))
 
+    # The rest of a WSGI input stream (PEP 3333), for a handler that reads the body itself: counted
+    # too (the server's own would read past the limit, and iteration is looked up on the class).
+    def readlines(self, hint: Optional[int] = -1) -> List[bytes]:
+        lines: List[bytes] = []
+        size = 0
+        for line in self:
+            lines.append(line)
+            size += len(line)
+            if hint is not None and 0 < hint <= size:
+                break
+        return lines
+
+    def __iter__(self) -> '_LimitedInput':
+        return self
+
+    def __next__(self) -> bytes:
+        line = self.readline()
+        if not line:
+            raise StopIteration
+        return line
+
     def __getattr__(self, name: str) -> Any:
         return getattr(self.stream, name)
 

@@ -11,9 +11,13 @@
   database, named by mistake) made canister's tables in it and said "Removed 0 entries", status 0: a cron job
   tidying nothing, and a file changed that should not be.  It is an error now (status 1), and the file is left
   as it was.
+* bottle.run()'s server passes a chunked body on as it came, and canister counts it against ``max_body_size``
+  as Bottle reads it; a handler reading ``wsgi.input`` itself as PEP 3333 allows got a 500 for iterating it
+  (``TypeError``), and ``readlines()`` read past the limit, uncounted.  Both are counted now.
 """
 from __future__ import annotations
 
+import socket
 import sqlite3
 from typing import List
 
@@ -144,3 +148,47 @@ def test_tidy_sessions_still_tidies_the_file_an_app_made(make_app, tmp_path):
     result = run_canister('tidy-sessions', '--store', sqlite_url(path), cwd=tmp_path)
     assert (result.returncode, result.stderr) == (0, '')
     assert result.stdout == 'Removed 0 entries of ended sessions from %s\n' % sqlite_url(path)
+
+
+def _lines_app(log_dir) -> bottle.Bottle:
+    app = bottle.Bottle()
+    app.install(canister.Canister(log_path=str(log_dir), max_body_size=1000))
+
+    @app.post('/lines')
+    def lines() -> str:
+        stream = bottle.request.environ['wsgi.input']
+        got = stream.readlines() if bottle.request.query.get('how') == 'readlines' else list(stream)
+        return '%d bytes' % sum(map(len, got))
+
+    return app
+
+
+def _send_all_then_read(port: int, data: bytes) -> bytes:
+    """Send a whole request and end the sending side (the server then sees the end of the body), then read."""
+    with socket.create_connection(('127.0.0.1', port), timeout=10) as sock:
+        sock.sendall(data)
+        sock.shutdown(socket.SHUT_WR)
+        answer = b''
+        while True:
+            chunk = sock.recv(65536)
+            if not chunk:
+                return answer
+            answer += chunk
+
+
+@pytest.mark.parametrize('how', ['iter', 'readlines'])
+@pytest.mark.parametrize('size, status', [(500, 200), (5000, 413)])
+def test_a_handler_reading_a_chunked_body_line_by_line_gets_it_counted(log_dir, how, size, status):
+    server = WsgirefServer(_lines_app(log_dir))
+    try:
+        head = (b'POST /lines?how=%s HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\n'
+                b'Content-Type: text/plain\r\nConnection: close\r\n\r\n' % how.encode())
+        answer = _send_all_then_read(server.port, head + chunked(b'line\n' * (size // 5), broken=0))
+    finally:
+        server.close()
+    assert status_of(answer) == status
+    if status == 413:
+        assert _body_of(answer) == b'Request body too large: more than 1000 bytes (chunked)\n'
+        assert [line.split('   ', 1)[1] for line in warning_lines(log_dir)] == [
+            'Request body too large: more than 1000 bytes (chunked)']
+    assert 'ERROR' not in read_log(log_dir)
