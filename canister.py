@@ -6657,9 +6657,12 @@ class CorsPolicy:
         return headers
 
     def _granted_headers(self, requested: str) -> List[str]:
-        """The headers of ``Access-Control-Request-Headers`` that ``cors_headers`` allows."""
+        """The headers of ``Access-Control-Request-Headers`` that ``cors_headers`` allows: with ``*``, any
+        header name (an HTTP token, as browsers send), never other text of the client's echoed back."""
         names = [name.strip() for name in requested.split(',')]
-        return [name for name in names if name and (self.any_header or name.lower() in self.allowed_headers)]
+        if self.any_header:
+            return [name for name in names if _TOKEN.fullmatch(name)]
+        return [name for name in names if name and name.lower() in self.allowed_headers]
 
 
 class CsrfGuard:

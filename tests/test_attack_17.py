@@ -14,6 +14,9 @@
 * bottle.run()'s server passes a chunked body on as it came, and canister counts it against ``max_body_size``
   as Bottle reads it; a handler reading ``wsgi.input`` itself as PEP 3333 allows got a 500 for iterating it
   (``TypeError``), and ``readlines()`` read past the limit, uncounted.  Both are counted now.
+* with ``cors_headers = *`` a preflight's ``Access-Control-Allow-Headers`` echoed whatever the client put in
+  ``Access-Control-Request-Headers`` (spaces, tabs, control characters and bytes past ASCII on wsgiref): only
+  header names are granted now.
 """
 from __future__ import annotations
 
@@ -192,3 +195,23 @@ def test_a_handler_reading_a_chunked_body_line_by_line_gets_it_counted(log_dir, 
         assert [line.split('   ', 1)[1] for line in warning_lines(log_dir)] == [
             'Request body too large: more than 1000 bytes (chunked)']
     assert 'ERROR' not in read_log(log_dir)
+
+
+def test_a_preflight_under_cors_headers_star_grants_header_names_and_echoes_nothing_else(log_dir):
+    app = bottle.Bottle()
+    app.install(canister.Canister(log_path=str(log_dir), cors='https://app.example.com', cors_headers='*'))
+
+    @app.put('/item')
+    def item() -> str:
+        return 'put'
+
+    server = WsgirefServer(app)
+    try:
+        answer = raw_request(server.port, b'OPTIONS /item HTTP/1.1\r\nHost: 127.0.0.1\r\nOrigin: https://app.example.com\r\n'
+                             b'Access-Control-Request-Method: PUT\r\nAccess-Control-Request-Headers: X-Custom, '
+                             b'content-type, a b, c\td, e\x01f, g\xffh\r\nConnection: close\r\n\r\n')
+    finally:
+        server.close()
+    assert status_of(answer) == 204
+    granted = [line for line in answer.split(b'\r\n') if line.lower().startswith(b'access-control-allow-headers:')]
+    assert granted == [b'Access-Control-Allow-Headers: X-Custom, content-type']
