@@ -1857,6 +1857,7 @@ def _read_json(request: Any, decoder: Optional[json.JSONDecoder] = None) -> Opti
         raise
     except bottle.HTTPError as error:  # Bottle's: chunk framing it cannot read (bottle.run()'s server passes it on)
         raise BadRequest('the body could not be read (%s)' % str(error.body).rstrip('.')) from None
+    _refuse_cut_short(request, len(text))
     try:
         if isinstance(text, (bytes, bytearray)):  # as json.loads does it
             text = text.decode(json.detect_encoding(text), 'surrogatepass')
@@ -1906,10 +1907,23 @@ def _refuse_lone_surrogates(data: Dict[str, Any]) -> None:
                 pending.extend(item.values())
 
 
+def _refuse_cut_short(request: Any, size: int) -> None:
+    """:class:`BadRequest` for a body that ended before its ``Content-Length``: the client stopped sending,
+    and gunicorn and wsgiref hand over what came, of which a form's first fields are a form too
+    (``amount=10`` of ``amount=1000``)."""
+    expected = request.content_length
+    if 0 <= size < expected:
+        raise BadRequest('the body ended after %d of its %d bytes (Content-Length)' % (size, expected))
+
+
 def _read_form(request: Any) -> Any:
     """A urlencoded or multipart body, as Bottle parses it; its refusals become :class:`BadRequest`."""
     try:
-        return request.POST
+        form = request.POST
+        _refuse_cut_short(request, request.body.seek(0, os.SEEK_END))
+        return form
+    except BadRequest:
+        raise
     except _OwnError:  # canister's own refusal (a chunked body over max_body_size), for the app's handler
         raise
     except bottle.HTTPError as error:  # Bottle's own refusals

@@ -17,6 +17,9 @@
 * with ``cors_headers = *`` a preflight's ``Access-Control-Allow-Headers`` echoed whatever the client put in
   ``Access-Control-Request-Headers`` (spaces, tabs, control characters and bytes past ASCII on wsgiref): only
   header names are granted now.
+* gunicorn and wsgiref hand a handler what came of a body when the client stops sending before its
+  ``Content-Length``: the first fields of a form, or a JSON text that happens to be whole, were bound as the
+  request (``amount=10`` of ``amount=1000``).  Such a body is a 400 now, saying how much of it came.
 """
 from __future__ import annotations
 
@@ -169,11 +172,17 @@ def _lines_app(log_dir) -> bottle.Bottle:
 def _send_all_then_read(port: int, data: bytes) -> bytes:
     """Send a whole request and end the sending side (the server then sees the end of the body), then read."""
     with socket.create_connection(('127.0.0.1', port), timeout=10) as sock:
-        sock.sendall(data)
-        sock.shutdown(socket.SHUT_WR)
+        try:
+            sock.sendall(data)
+            sock.shutdown(socket.SHUT_WR)
+        except OSError:  # the server answered (a 413) and closed before it read everything
+            pass
         answer = b''
         while True:
-            chunk = sock.recv(65536)
+            try:
+                chunk = sock.recv(65536)
+            except ConnectionResetError:
+                return answer
             if not chunk:
                 return answer
             answer += chunk
@@ -215,3 +224,50 @@ def test_a_preflight_under_cors_headers_star_grants_header_names_and_echoes_noth
     assert status_of(answer) == 204
     granted = [line for line in answer.split(b'\r\n') if line.lower().startswith(b'access-control-allow-headers:')]
     assert granted == [b'Access-Control-Allow-Headers: X-Custom, content-type']
+
+
+def _form_app(log_dir, calls: List[str]) -> bottle.Bottle:
+    app = bottle.Bottle()
+    app.install(canister.Canister(log_path=str(log_dir)))
+
+    @app.post('/pay')
+    def pay(amount: int, note: str = '') -> str:
+        calls.append('%d %s' % (amount, note))
+        return 'paid %d' % amount
+
+    return app
+
+
+@pytest.mark.parametrize('content_type, body', [
+    ('application/x-www-form-urlencoded', b'amount=10'),
+    ('application/json', b'{"amount": 10}'),
+])
+def test_a_body_that_ends_before_its_content_length_is_a_400_and_the_handler_is_not_called(log_dir, content_type,
+                                                                                           body):
+    calls: List[str] = []
+    server = WsgirefServer(_form_app(log_dir, calls))
+    try:
+        head = (b'POST /pay HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 1000\r\nContent-Type: %s\r\n'
+                b'Connection: close\r\n\r\n' % content_type.encode())
+        answer = _send_all_then_read(server.port, head + body)
+    finally:
+        server.close()
+    message = 'Bad request: the body ended after %d of its 1000 bytes (Content-Length)' % len(body)
+    assert status_of(answer) == 400
+    assert _body_of(answer) == message.encode() + b'\n'
+    assert [line.split('   ', 1)[1] for line in warning_lines(log_dir)] == [message]
+    assert calls == []
+
+
+def test_a_whole_body_is_bound_as_before(log_dir):
+    calls: List[str] = []
+    server = WsgirefServer(_form_app(log_dir, calls))
+    try:
+        for content_type, body in (('application/x-www-form-urlencoded', b'amount=1000&note=rent'),
+                                   ('application/json', b'{"amount": 1000, "note": "rent"}')):
+            head = (b'POST /pay HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: %d\r\nContent-Type: %s\r\n'
+                    b'Connection: close\r\n\r\n' % (len(body), content_type.encode()))
+            assert status_of(_send_all_then_read(server.port, head + body)) == 200
+    finally:
+        server.close()
+    assert calls == ['1000 rent', '1000 rent']
