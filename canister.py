@@ -1847,6 +1847,15 @@ _TOO_DEEP = ('the JSON body is nested too deeply: more arrays and objects inside
              'recursion limit lets canister read')
 
 
+def _refuse_cut_short(request: Any, size: int) -> None:
+    """:class:`BadRequest` for a body that ended before its ``Content-Length``: the client stopped sending,
+    and gunicorn and wsgiref hand over what came, of which a form's first fields are a form too
+    (``amount=10`` of ``amount=1000``)."""
+    expected = request.content_length
+    if 0 <= size < expected:
+        raise BadRequest('the body ended after %d of its %d bytes (Content-Length)' % (size, expected))
+
+
 def _read_json(request: Any, decoder: Optional[json.JSONDecoder] = None) -> Optional[Dict[str, Any]]:
     """A JSON object body; None for any other JSON value (an array, ``null``, a string: left to the
     handler, as in canister 1.x); :class:`BadRequest` for a body that is not valid JSON.
@@ -1905,15 +1914,6 @@ def _refuse_lone_surrogates(data: Dict[str, Any]) -> None:
             elif isinstance(item, dict):
                 pending.extend(item)
                 pending.extend(item.values())
-
-
-def _refuse_cut_short(request: Any, size: int) -> None:
-    """:class:`BadRequest` for a body that ended before its ``Content-Length``: the client stopped sending,
-    and gunicorn and wsgiref hand over what came, of which a form's first fields are a form too
-    (``amount=10`` of ``amount=1000``)."""
-    expected = request.content_length
-    if 0 <= size < expected:
-        raise BadRequest('the body ended after %d of its %d bytes (Content-Length)' % (size, expected))
 
 
 def _read_form(request: Any) -> Any:
