@@ -5417,7 +5417,8 @@ def _users_file_entries(data: bytes) -> List[Tuple[int, Optional[str], str]]:
     so it never prints a line that this reads as another user, a comment or two lines.
     """
     entries = []
-    for number, line in enumerate(data.decode('utf-8').splitlines(), 1):
+    # (a byte order mark, which Windows editors write first, is no part of the first user's name)
+    for number, line in enumerate(data.decode('utf-8-sig').splitlines(), 1):
         line = line.strip()
         if not line or line.startswith('#'):
             continue

@@ -20,9 +20,12 @@
 * gunicorn and wsgiref hand a handler what came of a body when the client stops sending before its
   ``Content-Length``: the first fields of a form, or a JSON text that happens to be whole, were bound as the
   request (``amount=10`` of ``amount=1000``).  Such a body is a 400 now, saying how much of it came.
+* a users file saved with a byte order mark (Notepad's "UTF-8") gave its first user a name starting with
+  U+FEFF, who then never logged in, and nothing said why: the mark is no part of the name now.
 """
 from __future__ import annotations
 
+import base64
 import socket
 import sqlite3
 from typing import List
@@ -32,7 +35,7 @@ import pytest
 
 import canister
 from helpers import read_log, run_canister, sqlite_url, warning_lines
-from servers import WsgirefServer, chunked, raw_request, status_of
+from servers import Client, WsgirefServer, chunked, raw_request, status_of
 
 pytestmark = pytest.mark.usefixtures('nothing_left_running')
 
@@ -271,3 +274,22 @@ def test_a_whole_body_is_bound_as_before(log_dir):
     finally:
         server.close()
     assert calls == ['1000 rent', '1000 rent']
+
+
+def test_the_first_user_of_a_users_file_with_a_byte_order_mark_logs_in(tmp_path, log_dir, serve):
+    users = tmp_path / 'users.txt'
+    users.write_bytes(b'\xef\xbb\xbfalice:' + canister.hash_password('first', iterations=1000).encode() + b'\r\n'
+                      + b'bob:' + canister.hash_password('second', iterations=1000).encode() + b'\r\n')
+    app = bottle.Bottle()
+    app.install(canister.Canister(log_path=str(log_dir), auth_basic_users_file=str(users)))
+
+    @app.get('/me')
+    @canister.require_user
+    def me() -> str:
+        return canister.session.user
+
+    origin = serve(app)
+    for name, password in (('alice', 'first'), ('bob', 'second')):
+        basic = base64.b64encode(('%s:%s' % (name, password)).encode()).decode()
+        response = Client(origin).get('/me', headers={'Authorization': 'Basic ' + basic})
+        assert (response.status, response.text) == (200, name)
