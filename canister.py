@@ -279,6 +279,12 @@ def _plain_response(code: int, message: str, environ: Mapping[str, Any]) -> _Pla
                                  _VARY_ACCEPT], body)
 
 
+class _OwnError(bottle.HTTPError):
+    """An error canister answers (``_error_response``) as a ``bottle.HTTPError``, for the app's own error
+    handler of its status: passed on as it is where canister turns Bottle's errors into its own (a body
+    over ``max_body_size``, refused while Bottle reads it, is not one Bottle refused)."""
+
+
 def _error_response(status: int, message: str, headers: Optional[Dict[str, str]] = None) -> bottle.HTTPResponse:
     """An error response with a plain message (JSON if the client accepts JSON), not an HTML page;
     in a route of an app with an error handler of its own for that status (``@app.error(401)``),
@@ -288,7 +294,7 @@ def _error_response(status: int, message: str, headers: Optional[Dict[str, str]]
     # thread's bottle.request may still be the last request's, are _plain_response's, never this one's)
     app = environ.get('bottle.app')
     if app is not None and status in app.error_handler:
-        return bottle.HTTPError(status, message, headers=headers)
+        return _OwnError(status, message, headers=headers)
     body, content_type = _error_body(status, message, environ)
     response = bottle.HTTPResponse(body, status=_HTTP_STATUS.get(status, status), headers=headers)
     response.content_type = content_type
@@ -1847,11 +1853,26 @@ _TOO_DEEP = ('the JSON body is nested too deeply: more arrays and objects inside
              'recursion limit lets canister read')
 
 
+def _refuse_cut_short(request: Any, size: int) -> None:
+    """:class:`BadRequest` for a body that ended before its ``Content-Length``: the client stopped sending,
+    and gunicorn and wsgiref hand over what came, of which a form's first fields are a form too
+    (``amount=10`` of ``amount=1000``)."""
+    expected = request.content_length
+    if 0 <= size < expected:
+        raise BadRequest('the body ended after %d of its %d bytes (Content-Length)' % (size, expected))
+
+
 def _read_json(request: Any, decoder: Optional[json.JSONDecoder] = None) -> Optional[Dict[str, Any]]:
     """A JSON object body; None for any other JSON value (an array, ``null``, a string: left to the
     handler, as in canister 1.x); :class:`BadRequest` for a body that is not valid JSON.
     ``decoder``: ``_JSON_EXACT`` to read a number with a fraction or an exponent as a ``Decimal``."""
-    text = request.body.read()  # Bottle's request.body starts at the beginning each time
+    try:
+        text = request.body.read()  # Bottle's request.body starts at the beginning each time
+    except _OwnError:  # canister's own refusal (a chunked body over max_body_size), for the app's handler
+        raise
+    except bottle.HTTPError as error:  # Bottle's: chunk framing it cannot read (bottle.run()'s server passes it on)
+        raise BadRequest('the body could not be read (%s)' % str(error.body).rstrip('.')) from None
+    _refuse_cut_short(request, len(text))
     try:
         if isinstance(text, (bytes, bytearray)):  # as json.loads does it
             text = text.decode(json.detect_encoding(text), 'surrogatepass')
@@ -1904,7 +1925,13 @@ def _refuse_lone_surrogates(data: Dict[str, Any]) -> None:
 def _read_form(request: Any) -> Any:
     """A urlencoded or multipart body, as Bottle parses it; its refusals become :class:`BadRequest`."""
     try:
-        return request.POST
+        form = request.POST
+        _refuse_cut_short(request, request.body.seek(0, os.SEEK_END))
+        return form
+    except BadRequest:
+        raise
+    except _OwnError:  # canister's own refusal (a chunked body over max_body_size), for the app's handler
+        raise
     except bottle.HTTPError as error:  # Bottle's own refusals
         if error.status_code != 413:
             raise BadRequest('the form body is malformed') from None
@@ -5396,7 +5423,8 @@ def _users_file_entries(data: bytes) -> List[Tuple[int, Optional[str], str]]:
     so it never prints a line that this reads as another user, a comment or two lines.
     """
     entries = []
-    for number, line in enumerate(data.decode('utf-8').splitlines(), 1):
+    # (a byte order mark, which Windows editors write first, is no part of the first user's name)
+    for number, line in enumerate(data.decode('utf-8-sig').splitlines(), 1):
         line = line.strip()
         if not line or line.startswith('#'):
             continue
@@ -6650,9 +6678,12 @@ class CorsPolicy:
         return headers
 
     def _granted_headers(self, requested: str) -> List[str]:
-        """The headers of ``Access-Control-Request-Headers`` that ``cors_headers`` allows."""
+        """The headers of ``Access-Control-Request-Headers`` that ``cors_headers`` allows: with ``*``, any
+        header name (an HTTP token, as browsers send), never other text of the client's echoed back."""
         names = [name.strip() for name in requested.split(',')]
-        return [name for name in names if name and (self.any_header or name.lower() in self.allowed_headers)]
+        if self.any_header:
+            return [name for name in names if _TOKEN.fullmatch(name)]
+        return [name for name in names if name and name.lower() in self.allowed_headers]
 
 
 class CsrfGuard:
@@ -6902,6 +6933,27 @@ class _LimitedInput:
     def readline(self, size: Optional[int] = -1) -> bytes:
         return self._counted(self.stream.readline(self._allowed(size)))
 
+    # The rest of a WSGI input stream (PEP 3333), for a handler that reads the body itself: counted
+    # too (the server's own would read past the limit, and iteration is looked up on the class).
+    def readlines(self, hint: Optional[int] = -1) -> List[bytes]:
+        lines: List[bytes] = []
+        size = 0
+        for line in self:
+            lines.append(line)
+            size += len(line)
+            if hint is not None and 0 < hint <= size:
+                break
+        return lines
+
+    def __iter__(self) -> '_LimitedInput':
+        return self
+
+    def __next__(self) -> bytes:
+        line = self.readline()
+        if not line:
+            raise StopIteration
+        return line
+
     def __getattr__(self, name: str) -> Any:
         return getattr(self.stream, name)
 
@@ -7039,8 +7091,8 @@ class _EarlyChecks:
                     body.close()
                     return self._refuse(413, _CHUNKED_TOO_LARGE % self.max_body_size, environ)
                 body.write(chunk)
-        except (OSError, ValueError) as error:
-            body.close()
+        except Exception as error:  # the server's reader: a lost client (OSError), or framing it refuses (gunicorn's
+            body.close()              # InvalidChunkSize, which is no OSError): the client's fault, not a 500
             return self._refuse(400, 'Bad request: the body could not be read (%s)' % type(error).__name__, environ)
         body.seek(0)
         environ['wsgi.input'] = body
@@ -8213,6 +8265,17 @@ def _load_tidy_config_file(app: bottle.Bottle, path: str, store_given: bool) -> 
                           'or give --store URL' % path)
 
 
+def _holds_sessions(path: str) -> bool:
+    """True if the SQLite file at ``path`` has canister's sessions table; read only, so a file that is not
+    a session store (another database of the app's, named by mistake) is left as it was."""
+    connection = sqlite3.connect('file:%s?mode=ro' % urllib.parse.quote(os.path.abspath(path)), uri=True)
+    try:
+        return connection.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'canister_sessions'"
+                                  ).fetchone() is not None
+    finally:
+        connection.close()
+
+
 def _tidy_config(args: Any) -> Config:
     """The settings ``tidy-sessions`` reads: the ``--config`` file's, with ``--store`` and ``--prefix`` over them."""
     app = bottle.Bottle()
@@ -8225,7 +8288,21 @@ def _tidy_config(args: Any) -> Config:
         raise ConfigError('canister.session_store = %s: there is no such file' % url)
     if args.prefix is not None and not url.startswith(('redis', 'rediss', 'unix://')):
         raise ConfigError('--prefix names the keys of a Redis store, and %s is not one' % _mask_urls(url))
+    if url.startswith('sqlite:///'):
+        _check_session_file(url)
     return config
+
+
+def _check_session_file(url: str) -> None:
+    """ConfigError unless the ``sqlite:///`` file of ``url`` is a session store: an app makes canister's table at
+    install, and the command must not make it in another file (nor say it tidied that one, with status 0)."""
+    try:
+        holds = _holds_sessions(_sqlite_path(url))
+    except sqlite3.Error as error:
+        raise ConfigError('canister.session_store = %s: %s' % (url, error)) from None
+    if not holds:
+        raise ConfigError('canister.session_store = %s: the file has no canister_sessions table, so no app keeps its '
+                          'sessions there (the wrong file?); it is left as it was' % url)
 
 
 def _entries(count: int) -> str:
