@@ -130,3 +130,19 @@ def test_a_content_length_past_the_limit_is_refused_before_routing_by_canister_i
     answer = client(app).post('/form', b'name=' + b'x' * 20, content_type='application/x-www-form-urlencoded',
                               status=413)
     assert not answer.text.startswith('<p>')
+
+
+def test_a_400s_message_quotes_the_clients_value_so_an_apps_page_must_escape_it(make_app):
+    """The README's warning: ``error.body`` holds text the client chose; a page that inserts it
+    escaped (``bottle.html_escape``) shows it, inert."""
+    app = guarded_app(make_app)
+
+    @app.error(400)
+    def page(error):
+        return '<p>%s</p>' % bottle.html_escape(error.body)
+
+    web = client(app)
+    raw = client(with_pages(guarded_app(make_app), 400)).get('/sum?a=<img src=x onerror=alert(1)>', status=400)
+    assert '<img src=x onerror=alert(1)>' in raw.text  # inserted as it came: markup of the client's
+    escaped = web.get('/sum?a=<img src=x onerror=alert(1)>', status=400)
+    assert '<img' not in escaped.text and '&lt;img src=x onerror=alert(1)&gt;' in escaped.text
