@@ -5280,9 +5280,11 @@ def _verify_scrypt(password: str, secret: bytes, encoded: str) -> bool:
 
 
 def _verify_bcrypt(password: str, secret: bytes, encoded: str) -> bool:
-    """A bcrypt hash (``$2b$...``), with the bcrypt extra."""
+    """A bcrypt hash (``$2b$...``), with the bcrypt extra.  bcrypt hashes the first 72 bytes of a
+    password: the bcrypt versions before 5.0 dropped the rest themselves, so a longer password was
+    hashed as its first 72 bytes, and is checked so here (5.0 refuses it with a ValueError)."""
     bcrypt = _require('bcrypt')
-    return bool(bcrypt.checkpw(secret, encoded.encode('ascii')))
+    return bool(bcrypt.checkpw(secret[:72], encoded.encode('ascii')))
 
 
 def _verify_argon2(password: str, secret: bytes, encoded: str) -> bool:

@@ -731,3 +731,16 @@ def test_a_password_that_is_not_text_is_refused_at_install_without_echoing_it(ma
 def test_a_password_in_bytes_that_are_not_utf8_is_refused_at_install(make_app):
     with pytest.raises(canister.ConfigError, match='not UTF-8'):
         alice_app(make_app, auth_basic_password=b'\xff\xfewonderland')
+
+
+def test_a_bcrypt_password_longer_than_72_bytes_logs_in_as_older_bcrypt_hashed_it(make_app, tmp_path):
+    """bcrypt before 5.0 hashed a longer password as its first 72 bytes (5.0 refuses to): the
+    user whose long password such a version hashed logs in with it, and with nothing else."""
+    bcrypt = pytest.importorskip('bcrypt', reason='the test extra installs bcrypt')
+    password = 'correct horse battery staple, ' * 3  # 90 bytes
+    stored = bcrypt.hashpw(password.encode()[:72], bcrypt.gensalt(4)).decode()  # what bcrypt 4 stored
+    users = tmp_path / 'users'
+    users.write_text('carol:%s\n' % stored)
+    web = client(me_app(make_app, auth_basic_users_file=str(users)))
+    assert web.get('/me', headers={'Authorization': basic('carol', password)}).text == 'user=carol'
+    assert web.get('/me', headers={'Authorization': basic('carol', password[:60])}, status=401)
