@@ -260,3 +260,26 @@ def test_a_known_user_with_a_wrong_password_is_named_in_the_log_only(make_app, l
     log = read_log(log_dir)
     assert re.search(r" WARNING .*\]   Authentication failed: wrong password for 'alice'$", log, re.M), log
     assert 'Guess3d-Pw' not in log
+
+
+# -- the path is not masked ----------------------------------------------------------
+
+def test_a_secret_in_the_path_is_logged_and_one_in_the_query_under_a_secret_name_is_not(make_app, log_dir):
+    """The README's advice: the request line writes the path as sent (a reset link's token in it is
+    in the log); the same token as ``?token=`` is written ``token=***``."""
+    app = make_app()
+
+    @app.get('/reset/<code>')
+    def reset_by_path(code):
+        return 'ok'
+
+    @app.get('/reset')
+    def reset_by_query(token):
+        return 'ok'
+
+    web = client(app)
+    web.get('/reset/Path-Hidden-4d2')
+    web.get('/reset?token=Query-Hidden-9f1')
+    log = read_log(log_dir)
+    assert 'GET http://localhost:80/reset/Path-Hidden-4d2' in log
+    assert 'Query-Hidden-9f1' not in log and '/reset?token=***' in log
