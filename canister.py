@@ -7229,6 +7229,8 @@ class _RequestContext(SessionState):
 
     def start_response(self, status_line: str, headers: Headers, exc_info: Any = None) -> Any:
         """Bottle's response on its way to the server: save the session, then finish the headers."""
+        if exc_info is not None and sys.exc_info()[1] is exc_info[1]:
+            self._log_critical_error(exc_info[1])
         code = self.code = int(status_line[:3])
         if self.loaded and code < 500:
             try:
@@ -7246,6 +7248,18 @@ class _RequestContext(SessionState):
         self._finish_headers(headers)
         assert self.server_start_response is not None
         return self.server_start_response(status_line, headers, exc_info)
+
+    def _log_critical_error(self, error: Optional[BaseException]) -> None:
+        """Bottle caught ``error`` after the route (in an error handler of the app, or in its own code)
+        and answers its "Critical error" 500, whose traceback it writes nowhere: log it here."""
+        if isinstance(error, bottle.HTTPResponse):  # what redirect() and abort() raise
+            self.plugin.log.write(logging.ERROR, 'Unhandled exception in an error handler of the app (@app.error): '
+                                  'Bottle sends no redirect() or abort() raised there, and answers 500; to send the '
+                                  'browser elsewhere, set bottle.response.status = 303 and '
+                                  "bottle.response.set_header('Location', url), and return", exc_info=True)
+        else:
+            self.plugin.log.write(logging.ERROR, 'Unhandled exception in an error handler of the app (@app.error), '
+                                  'or in Bottle while it built the answer', exc_info=True)
 
     def keep_for_stream(self) -> None:
         """The body goes on after ``Canister.wsgi`` returns (_StreamedBody): keep the thread's name for
