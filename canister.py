@@ -816,6 +816,37 @@ KEYS: Dict[str, _Key] = {key.name: key for key in (
 )}
 #: Alternative spellings accepted for compatibility.
 ALIASES = {'session_timout': 'session_timeout'}
+# The names Flask (Flask-CORS, Flask-WTF, Flask-Session, Flask-Login) and Starlette's middleware give
+# their settings, which a newcomer writes first: the hint for each when it arrives as a canister key.
+# Closeness of spelling finds none for some, and the wrong key for others (max_age, session_redis).
+_FAMILIAR_NAMES = {
+    **dict.fromkeys(('origins', 'cors_origins', 'allow_origins', 'cors_allow_origins', 'allowed_origins',
+                     'cors_allowed_origins'), 'did you mean cors? it takes the allowed origins'),
+    **dict.fromkeys(('supports_credentials', 'cors_supports_credentials', 'allow_credentials'),
+                    'did you mean cors_credentials?'),
+    'allow_headers': 'did you mean cors_headers?',
+    'allow_methods': 'did you mean cors_methods?',
+    'max_age': "did you mean cors_max_age (a preflight's), session_cookie_max_age (the cookie's) or "
+               "session_max_age (the session's)?",
+    **dict.fromkeys(('csrf_enabled', 'wtf_csrf_enabled', 'csrf_protect'),
+                    'did you mean csrf? it checks the origin of unsafe requests, with no token in the form'),
+    'secret_key': 'canister needs no secret key: the cookie holds a random id of a session kept on the server, '
+                  'nothing signed',
+    **dict.fromkeys(('permanent_session_lifetime', 'session_lifetime'),
+                    'did you mean session_timeout? session.remember(seconds) gives one session its own'),
+    'https_only': 'did you mean session_secure?',
+    'session_cookie_name': 'did you mean session_cookie?',
+    'session_cookie_httponly': 'canister has no such setting: the cookie is always HttpOnly',
+    'session_cookie_domain': 'canister has no such setting: the cookie never has a Domain, so it stays '
+                             "with this host",
+    'session_cookie_path': 'canister has no such setting: the cookie has Path=/',
+    **dict.fromkeys(('session_type', 'session_redis', 'session_backend'),
+                    'did you mean session_store? it takes memory, a sqlite:/// URL or a redis:// URL'),
+    'session_key_prefix': 'did you mean session_redis_prefix?',
+    **dict.fromkeys(('session_permanent', 'remember_cookie_duration'),
+                    'canister has no such setting: session.remember(seconds) in the login handler gives that '
+                    'session a persistent cookie'),
+}
 
 
 class CanisterWarning(UserWarning):
@@ -845,7 +876,10 @@ def _prefixes() -> str:
 
 
 def _unknown_key_hint(key: str) -> str:
-    """The hint after an unknown key: the closest known one, else the families of keys."""
+    """The hint after an unknown key: canister's for a name Flask or Starlette users know, else the
+    closest known key, else the families of keys."""
+    if key in _FAMILIAR_NAMES:
+        return _FAMILIAR_NAMES[key]
     close = difflib.get_close_matches(key, list(KEYS) + list(ALIASES), n=1)
     if close:
         return 'did you mean %s?' % close[0]
