@@ -5064,15 +5064,31 @@ class SessionState:
             self._extend(self.sid, manager.ttl(lifetime, self.created_ms))
 
 
-_OUTSIDE = ('canister.session is only available while canister serves a request, in the thread that serves it '
-            '(not at import time, in another thread, or after the response)')
+def _served_without_canister() -> bool:
+    """Whether the app of the request bottle serves (or served last) in this thread has no canister
+    installed: a handler of an app it was never installed on, the likely cause of a session missing."""
+    try:
+        app = bottle.request.environ.get('bottle.app')
+    except RuntimeError:  # no request in this thread yet
+        return False
+    return app is not None and not any(getattr(plugin, 'name', None) == 'canister' for plugin in app.plugins)
+
+
+def _outside() -> CanisterError:
+    """The error of a change to ``session`` where canister serves no request (it would be lost)."""
+    if _served_without_canister():
+        return CanisterError('canister.session is only available while canister serves a request, and the app '
+                             'bottle serves (or served last) in this thread has no canister installed: '
+                             'app.install(canister.Canister()) on the app whose routes use the session')
+    return CanisterError('canister.session is only available while canister serves a request, in the thread that '
+                         'serves it (not at import time, in another thread, or after the response)')
 
 
 def _state() -> SessionState:
     """The session of the request this thread serves; CanisterError outside one (a change would be lost)."""
     context = _local.context
     if context is None:
-        raise CanisterError(_OUTSIDE)
+        raise _outside()
     return context
 
 
@@ -5080,7 +5096,7 @@ class _OutsideData(Dict[str, Any]):
     """``session.data`` where no request is served: empty, and refusing changes, which would be lost."""
 
     def _refuse(self, *args: Any, **kwargs: Any) -> Any:
-        raise CanisterError(_OUTSIDE)
+        raise _outside()
 
     # (``|=`` too: dict's own merges in place without calling ``update``)
     __setitem__ = __delitem__ = update = setdefault = pop = popitem = clear = __ior__ = _refuse
@@ -6305,11 +6321,7 @@ def log_in(username: Optional[str], password: Optional[str],
     """
     context = _local.context
     if context is None:
-        try:  # the app of the request bottle serves (or served last) in this thread
-            app = bottle.request.environ.get('bottle.app')
-        except RuntimeError:
-            app = None
-        if app is not None and not any(getattr(plugin, 'name', None) == 'canister' for plugin in app.plugins):
+        if _served_without_canister():
             raise CanisterError('canister.log_in: the app bottle serves (or served last) in this thread has no '
                                 'canister installed: app.install(canister.Canister()) first')
         raise CanisterError('canister.log_in is only available in a handler of a request canister serves, in the '
