@@ -6351,6 +6351,10 @@ def require(predicate: Callable[[Any], bool],
         def check() -> None:
             user = session.user
             if not _is_someone(user):  # None, or '' (which canister reads as nobody everywhere)
+                if _local.context is None and _served_without_canister():  # else a 401 for ever, unexplained
+                    raise CanisterError('canister.require on %s: the app bottle serves has no canister installed, '
+                                        'so nobody is ever logged in there: app.install(canister.Canister()) on '
+                                        'the app of this route' % getattr(callback, '__name__', '?'))
                 auth = _current_authenticator()
                 if auth is not None:
                     raise auth.unauthorized('Authentication required')
