@@ -7484,6 +7484,9 @@ class Canister:
     api = 2
 
     def __init__(self, store: Optional[SessionStore] = None, **overrides: Any) -> None:
+        if isinstance(store, bottle.Bottle) or isinstance(overrides.get('app'), bottle.Bottle):
+            # the habit of Flask's extensions, CORS(app): the app would run without canister, without a word
+            raise TypeError('Canister() takes no app: install it on the app with app.install(canister.Canister())')
         self.overrides = overrides
         self.custom_store = store
         self.app: Optional[bottle.Bottle] = None

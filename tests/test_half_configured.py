@@ -121,3 +121,14 @@ def test_a_jwt_secret_shorter_than_32_bytes_is_reported_at_install_and_still_wor
         claims = {'sub': 'alice', 'exp': 4102444800}
         token = jwt.encode(claims, key, algorithm='HS256')
         assert client(app).get('/me', headers={'Authorization': 'Bearer ' + token}).text == repr(claims)
+
+
+@pytest.mark.parametrize('make', [lambda app: canister.Canister(app), lambda app: canister.Canister(app=app)],
+                         ids=['Canister(app)', 'Canister(app=app)'])
+def test_the_flask_habit_of_giving_the_app_to_the_constructor_says_how_to_install(make):
+    """``CORS(app)`` installs Flask-CORS; ``Canister(app)`` took the app for a session store and installed
+    nothing, so the app ran with no session, log or CSRF check, and no error."""
+    app = bottle.Bottle()
+    with pytest.raises(TypeError) as raised:
+        make(app)
+    assert str(raised.value) == 'Canister() takes no app: install it on the app with app.install(canister.Canister())'
