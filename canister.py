@@ -634,6 +634,16 @@ def _as_log_path(value: Any) -> str:
     return path.lower() if path.lower() in ('stderr', 'stdout') else path
 
 
+def _as_store_url(value: Any) -> str:
+    """``memory`` in any case, or a URL with its scheme in lower case (``SQLite:///s.db``): the other
+    choices of the config are case-insensitive, and so are URL schemes (RFC 3986)."""
+    url = _as_text(value)
+    scheme, separator, rest = url.partition('://')
+    if separator:
+        return scheme.lower() + separator + rest
+    return 'memory' if url.lower() == 'memory' else url
+
+
 def _as_secret(value: Any) -> Union[str, bytes]:
     """A shared secret: text as :func:`_as_text` takes it, or ``bytes`` kept as they are
     (``secrets.token_bytes(32)``: a key need not be text)."""
@@ -745,7 +755,7 @@ KEYS: Dict[str, _Key] = {key.name: key for key in (
          'bytes; a larger body gets 413 (from its Content-Length, or once a chunked body passes it)'),
     _Key('max_header_size', 8192, _as_number(int, 256), 'bytes, at least 256; a larger Authorization or Cookie header gets 431'),
     _Key('debug', False, _as_bool, 'accepted for compatibility with canister 1.x; has no effect'),
-    _Key('session_store', 'memory', _as_text, '`memory`, `sqlite:///file.db`, `sqlite:////abs/file.db`, or a Redis URL: '
+    _Key('session_store', 'memory', _as_store_url, '`memory`, `sqlite:///file.db`, `sqlite:////abs/file.db`, or a Redis URL: '
          '`redis://host:port/db`, `rediss://...` (TLS), `redis+sentinel://host:port,.../service/db` or '
          '`redis+cluster://host:port,...` (see [Scaling out](#scaling-out))'),
     _Key('session_redis_prefix', 'canister:session:', _as_text,

@@ -383,3 +383,19 @@ def test_a_text_key_takes_a_path_and_a_number(tmp_path):
     response = client(app).get('/me', headers={'Authorization': 'Basic YWxpY2U6MTIzNA=='})  # alice:1234
     assert response.text == 'user=alice'
     assert any((tmp_path / 'logs').iterdir())
+
+
+@pytest.mark.parametrize('written, in_a_file', [('Memory', False), ('MEMORY', False), ('SQLite:///sessions.db', True)])
+def test_the_session_store_takes_memory_and_url_schemes_in_any_case_as_the_other_choices(make_app, tmp_path, monkeypatch,
+                                                                                           written, in_a_file):
+    monkeypatch.chdir(tmp_path)
+    app = make_app(config={'session_store': written})
+
+    @app.get('/count')
+    def count():
+        canister.session.data['n'] = canister.session.data.get('n', 0) + 1
+        return str(canister.session.data['n'])
+
+    web = client(app)
+    assert [web.get('/count').text for _ in range(2)] == ['1', '2']
+    assert (tmp_path / 'sessions.db').exists() == in_a_file
