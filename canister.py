@@ -923,14 +923,7 @@ class Config(Dict[str, Any]):
     def _without_effect(self) -> List[str]:
         """A warning for each setting that does nothing, or lets in too much, without another one
         (the install goes on)."""
-        notes = self._basic_auth_without_effect() + self._jwt_without_effect()
-        if self['cors_credentials'] and not self['cors']:
-            notes.append('canister.cors_credentials is set without cors: it has no effect')
-        if self['cors_credentials'] and any(origin.lower() == 'null' for origin in self['cors']):
-            notes.append('canister.cors lists null with cors_credentials = true: any site\'s page sends the null '
-                         'origin from a sandboxed frame, so every site may call with the user\'s credentials and '
-                         'read the answers, as cors = * with credentials would (which is refused); list the '
-                         'origins that need credentials instead')
+        notes = self._basic_auth_without_effect() + self._jwt_without_effect() + self._cors_without_effect()
         if self['session_partitioned'] and self['session_samesite'] != 'None':
             notes.append('canister.session_partitioned is set without session_samesite = None: the requests of '
                          'another site\'s page, which it is for, neither get nor send the cookie')
@@ -939,6 +932,24 @@ class Config(Dict[str, Any]):
                          'Origin: null on the app\'s own form posts, and one that sends no Sec-Fetch-Site (an older '
                          'browser, such as Safari before 16.4) is refused there with 403; keep another policy, such '
                          'as the default or same-origin')
+        return notes
+
+    def _cors_without_effect(self) -> List[str]:
+        """The warnings of ``_without_effect`` about CORS with credentials."""
+        if not self['cors_credentials']:
+            return []
+        if not self['cors']:
+            return ['canister.cors_credentials is set without cors: it has no effect']
+        notes = []
+        if any(origin.lower() == 'null' for origin in self['cors']):
+            notes.append('canister.cors lists null with cors_credentials = true: any site\'s page sends the null '
+                         'origin from a sandboxed frame, so every site may call with the user\'s credentials and '
+                         'read the answers, as cors = * with credentials would (which is refused); list the '
+                         'origins that need credentials instead')
+        if '*' in self['cors_expose_headers']:
+            notes.append('canister.cors_expose_headers = * with cors_credentials = true: on a request with '
+                         'credentials a browser reads * as a header named "*", and the page reads no header of the '
+                         'answer (not even X-Request-ID); list the header names instead')
         return notes
 
     def _csrf_refuses_own_forms(self) -> bool:

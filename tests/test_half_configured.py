@@ -40,6 +40,10 @@ def test_a_basic_user_without_a_password_cannot_log_in_with_an_empty_one(tmp_pat
     ({'auth_jwt_client_id': 'my-api'}, 'canister.auth_jwt_client_id is set without auth_jwt_secret, '
      'auth_jwt_public_key or auth_jwt_jwks_url: Bearer tokens are not checked, and nobody logs in with one'),
     ({'cors_credentials': 'true'}, 'canister.cors_credentials is set without cors: it has no effect'),
+    ({'cors': 'https://app.example', 'cors_credentials': 'true', 'cors_expose_headers': '*'},
+     'canister.cors_expose_headers = * with cors_credentials = true: on a request with credentials a browser reads '
+     '* as a header named "*", and the page reads no header of the answer (not even X-Request-ID); list the header '
+     'names instead'),
     ({'session_partitioned': 'true'}, 'canister.session_partitioned is set without session_samesite = None: the '
      "requests of another site's page, which it is for, neither get nor send the cookie"),
 ])
