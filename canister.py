@@ -641,6 +641,16 @@ def _as_log_path(value: Any) -> str:
     return path.lower() if path.lower() in ('stderr', 'stdout') else path
 
 
+def _as_store_url(value: Any) -> str:
+    """``memory`` in any case, or a URL with its scheme in lower case (``SQLite:///s.db``): the other
+    choices of the config are case-insensitive, and so are URL schemes (RFC 3986)."""
+    url = _as_text(value)
+    scheme, separator, rest = url.partition('://')
+    if separator:
+        return scheme.lower() + separator + rest
+    return 'memory' if url.lower() == 'memory' else url
+
+
 def _as_secret(value: Any) -> Union[str, bytes]:
     """A shared secret: text as :func:`_as_text` takes it, or ``bytes`` kept as they are
     (``secrets.token_bytes(32)``: a key need not be text)."""
@@ -752,7 +762,7 @@ KEYS: Dict[str, _Key] = {key.name: key for key in (
          'bytes; a larger body gets 413 (from its Content-Length, or once a chunked body passes it)'),
     _Key('max_header_size', 8192, _as_number(int, 256), 'bytes, at least 256; a larger Authorization or Cookie header gets 431'),
     _Key('debug', False, _as_bool, 'accepted for compatibility with canister 1.x; has no effect'),
-    _Key('session_store', 'memory', _as_text, '`memory`, `sqlite:///file.db`, `sqlite:////abs/file.db`, or a Redis URL: '
+    _Key('session_store', 'memory', _as_store_url, '`memory`, `sqlite:///file.db`, `sqlite:////abs/file.db`, or a Redis URL: '
          '`redis://host:port/db`, `rediss://...` (TLS), `redis+sentinel://host:port,.../service/db` or '
          '`redis+cluster://host:port,...` (see [Scaling out](#scaling-out))'),
     _Key('session_redis_prefix', 'canister:session:', _as_text,
@@ -823,6 +833,37 @@ KEYS: Dict[str, _Key] = {key.name: key for key in (
 )}
 #: Alternative spellings accepted for compatibility.
 ALIASES = {'session_timout': 'session_timeout'}
+# The names Flask (Flask-CORS, Flask-WTF, Flask-Session, Flask-Login) and Starlette's middleware give
+# their settings, which a newcomer writes first: the hint for each when it arrives as a canister key.
+# Closeness of spelling finds none for some, and the wrong key for others (max_age, session_redis).
+_FAMILIAR_NAMES = {
+    **dict.fromkeys(('origins', 'cors_origins', 'allow_origins', 'cors_allow_origins', 'allowed_origins',
+                     'cors_allowed_origins'), 'did you mean cors? it takes the allowed origins'),
+    **dict.fromkeys(('supports_credentials', 'cors_supports_credentials', 'allow_credentials'),
+                    'did you mean cors_credentials?'),
+    'allow_headers': 'did you mean cors_headers?',
+    'allow_methods': 'did you mean cors_methods?',
+    'max_age': "did you mean cors_max_age (a preflight's), session_cookie_max_age (the cookie's) or "
+               "session_max_age (the session's)?",
+    **dict.fromkeys(('csrf_enabled', 'wtf_csrf_enabled', 'csrf_protect'),
+                    'did you mean csrf? it checks the origin of unsafe requests, with no token in the form'),
+    'secret_key': 'canister needs no secret key: the cookie holds a random id of a session kept on the server, '
+                  'nothing signed',
+    **dict.fromkeys(('permanent_session_lifetime', 'session_lifetime'),
+                    'did you mean session_timeout? session.remember(seconds) gives one session its own'),
+    'https_only': 'did you mean session_secure?',
+    'session_cookie_name': 'did you mean session_cookie?',
+    'session_cookie_httponly': 'canister has no such setting: the cookie is always HttpOnly',
+    'session_cookie_domain': 'canister has no such setting: the cookie never has a Domain, so it stays '
+                             "with this host",
+    'session_cookie_path': 'canister has no such setting: the cookie has Path=/',
+    **dict.fromkeys(('session_type', 'session_redis', 'session_backend'),
+                    'did you mean session_store? it takes memory, a sqlite:/// URL or a redis:// URL'),
+    'session_key_prefix': 'did you mean session_redis_prefix?',
+    **dict.fromkeys(('session_permanent', 'remember_cookie_duration'),
+                    'canister has no such setting: session.remember(seconds) in the login handler gives that '
+                    'session a persistent cookie'),
+}
 
 
 class CanisterWarning(UserWarning):
@@ -852,7 +893,10 @@ def _prefixes() -> str:
 
 
 def _unknown_key_hint(key: str) -> str:
-    """The hint after an unknown key: the closest known one, else the families of keys."""
+    """The hint after an unknown key: canister's for a name Flask or Starlette users know, else the
+    closest known key, else the families of keys."""
+    if key in _FAMILIAR_NAMES:
+        return _FAMILIAR_NAMES[key]
     close = difflib.get_close_matches(key, list(KEYS) + list(ALIASES), n=1)
     if close:
         return 'did you mean %s?' % close[0]
@@ -886,14 +930,7 @@ class Config(Dict[str, Any]):
     def _without_effect(self) -> List[str]:
         """A warning for each setting that does nothing, or lets in too much, without another one
         (the install goes on)."""
-        notes = self._basic_auth_without_effect() + self._jwt_without_effect()
-        if self['cors_credentials'] and not self['cors']:
-            notes.append('canister.cors_credentials is set without cors: it has no effect')
-        if self['cors_credentials'] and any(origin.lower() == 'null' for origin in self['cors']):
-            notes.append('canister.cors lists null with cors_credentials = true: any site\'s page sends the null '
-                         'origin from a sandboxed frame, so every site may call with the user\'s credentials and '
-                         'read the answers, as cors = * with credentials would (which is refused); list the '
-                         'origins that need credentials instead')
+        notes = self._basic_auth_without_effect() + self._jwt_without_effect() + self._cors_without_effect()
         if self['session_partitioned'] and self['session_samesite'] != 'None':
             notes.append('canister.session_partitioned is set without session_samesite = None: the requests of '
                          'another site\'s page, which it is for, neither get nor send the cookie')
@@ -902,6 +939,24 @@ class Config(Dict[str, Any]):
                          'Origin: null on the app\'s own form posts, and one that sends no Sec-Fetch-Site (an older '
                          'browser, such as Safari before 16.4) is refused there with 403; keep another policy, such '
                          'as the default or same-origin')
+        return notes
+
+    def _cors_without_effect(self) -> List[str]:
+        """The warnings of ``_without_effect`` about CORS with credentials."""
+        if not self['cors_credentials']:
+            return []
+        if not self['cors']:
+            return ['canister.cors_credentials is set without cors: it has no effect']
+        notes = []
+        if any(origin.lower() == 'null' for origin in self['cors']):
+            notes.append('canister.cors lists null with cors_credentials = true: any site\'s page sends the null '
+                         'origin from a sandboxed frame, so every site may call with the user\'s credentials and '
+                         'read the answers, as cors = * with credentials would (which is refused); list the '
+                         'origins that need credentials instead')
+        if '*' in self['cors_expose_headers']:
+            notes.append('canister.cors_expose_headers = * with cors_credentials = true: on a request with '
+                         'credentials a browser reads * as a header named "*", and the page reads no header of the '
+                         'answer (not even X-Request-ID); list the header names instead')
         return notes
 
     def _csrf_refuses_own_forms(self) -> bool:
@@ -5063,15 +5118,31 @@ class SessionState:
             self._extend(self.sid, manager.ttl(lifetime, self.created_ms))
 
 
-_OUTSIDE = ('canister.session is only available while canister serves a request, in the thread that serves it '
-            '(not at import time, in another thread, or after the response)')
+def _served_without_canister() -> bool:
+    """Whether the app of the request bottle serves (or served last) in this thread has no canister
+    installed: a handler of an app it was never installed on, the likely cause of a session missing."""
+    try:
+        app = bottle.request.environ.get('bottle.app')
+    except RuntimeError:  # no request in this thread yet
+        return False
+    return app is not None and not any(getattr(plugin, 'name', None) == 'canister' for plugin in app.plugins)
+
+
+def _outside() -> CanisterError:
+    """The error of a change to ``session`` where canister serves no request (it would be lost)."""
+    if _served_without_canister():
+        return CanisterError('canister.session is only available while canister serves a request, and the app '
+                             'bottle serves (or served last) in this thread has no canister installed: '
+                             'app.install(canister.Canister()) on the app whose routes use the session')
+    return CanisterError('canister.session is only available while canister serves a request, in the thread that '
+                         'serves it (not at import time, in another thread, or after the response)')
 
 
 def _state() -> SessionState:
     """The session of the request this thread serves; CanisterError outside one (a change would be lost)."""
     context = _local.context
     if context is None:
-        raise CanisterError(_OUTSIDE)
+        raise _outside()
     return context
 
 
@@ -5079,7 +5150,7 @@ class _OutsideData(Dict[str, Any]):
     """``session.data`` where no request is served: empty, and refusing changes, which would be lost."""
 
     def _refuse(self, *args: Any, **kwargs: Any) -> Any:
-        raise CanisterError(_OUTSIDE)
+        raise _outside()
 
     # (``|=`` too: dict's own merges in place without calling ``update``)
     __setitem__ = __delitem__ = update = setdefault = pop = popitem = clear = __ior__ = _refuse
@@ -6307,11 +6378,7 @@ def log_in(username: Optional[str], password: Optional[str],
     """
     context = _local.context
     if context is None:
-        try:  # the app of the request bottle serves (or served last) in this thread
-            app = bottle.request.environ.get('bottle.app')
-        except RuntimeError:
-            app = None
-        if app is not None and not any(getattr(plugin, 'name', None) == 'canister' for plugin in app.plugins):
+        if _served_without_canister():
             raise CanisterError('canister.log_in: the app bottle serves (or served last) in this thread has no '
                                 'canister installed: app.install(canister.Canister()) first')
         raise CanisterError('canister.log_in is only available in a handler of a request canister serves, in the '
@@ -6341,6 +6408,10 @@ def require(predicate: Callable[[Any], bool],
         def check() -> None:
             user = session.user
             if not _is_someone(user):  # None, or '' (which canister reads as nobody everywhere)
+                if _local.context is None and _served_without_canister():  # else a 401 for ever, unexplained
+                    raise CanisterError('canister.require on %s: the app bottle serves has no canister installed, '
+                                        'so nobody is ever logged in there: app.install(canister.Canister()) on '
+                                        'the app of this route' % getattr(callback, '__name__', '?'))
                 auth = _current_authenticator()
                 if auth is not None:
                     raise auth.unauthorized('Authentication required')
@@ -7289,6 +7360,8 @@ class _RequestContext(SessionState):
 
     def start_response(self, status_line: str, headers: Headers, exc_info: Any = None) -> Any:
         """Bottle's response on its way to the server: save the session, then finish the headers."""
+        if exc_info is not None and sys.exc_info()[1] is exc_info[1]:
+            self._log_critical_error(exc_info[1])
         code = self.code = int(status_line[:3])
         if self.loaded and code < 500:
             try:
@@ -7306,6 +7379,18 @@ class _RequestContext(SessionState):
         self._finish_headers(headers)
         assert self.server_start_response is not None
         return self.server_start_response(status_line, headers, exc_info)
+
+    def _log_critical_error(self, error: Optional[BaseException]) -> None:
+        """Bottle caught ``error`` after the route (in an error handler of the app, or in its own code)
+        and answers its "Critical error" 500, whose traceback it writes nowhere: log it here."""
+        if isinstance(error, bottle.HTTPResponse):  # what redirect() and abort() raise
+            self.plugin.log.write(logging.ERROR, 'Unhandled exception in an error handler of the app (@app.error): '
+                                  'Bottle sends no redirect() or abort() raised there, and answers 500; to send the '
+                                  'browser elsewhere, set bottle.response.status = 303 and '
+                                  "bottle.response.set_header('Location', url), and return", exc_info=True)
+        else:
+            self.plugin.log.write(logging.ERROR, 'Unhandled exception in an error handler of the app (@app.error), '
+                                  'or in Bottle while it built the answer', exc_info=True)
 
     def keep_for_stream(self) -> None:
         """The body goes on after ``Canister.wsgi`` returns (_StreamedBody): keep the thread's name for
@@ -7480,6 +7565,9 @@ class Canister:
     api = 2
 
     def __init__(self, store: Optional[SessionStore] = None, **overrides: Any) -> None:
+        if isinstance(store, bottle.Bottle) or isinstance(overrides.get('app'), bottle.Bottle):
+            # the habit of Flask's extensions, CORS(app): the app would run without canister, without a word
+            raise TypeError('Canister() takes no app: install it on the app with app.install(canister.Canister())')
         self.overrides = overrides
         self.custom_store = store
         self.app: Optional[bottle.Bottle] = None

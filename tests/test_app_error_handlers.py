@@ -1,11 +1,14 @@
 """Canister's own answers inside a route (the 400 of a parameter, the 401 and 403 of credentials and
 guards, the 429 of the login throttle) go to the app's own error handler for their status when it
 has one (``@app.error(401)``), as Bottle's errors do; without one they are canister's text or JSON."""
+import http.client
+import urllib.parse
+
 import bottle
 import pytest
 
 import canister
-from helpers import basic, client
+from helpers import basic, client, logged_traceback, read_log
 
 JSON = {'Accept': 'application/json'}
 
@@ -146,3 +149,63 @@ def test_a_400s_message_quotes_the_clients_value_so_an_apps_page_must_escape_it(
     assert '<img src=x onerror=alert(1)>' in raw.text  # inserted as it came: markup of the client's
     escaped = web.get('/sum?a=<img src=x onerror=alert(1)>', status=400)
     assert '<img' not in escaped.text and '&lt;img src=x onerror=alert(1)&gt;' in escaped.text
+
+
+def app_whose_401_page_raises(make_app, raise_in_page):
+    """An app with canister (catching exceptions, as a served app does) whose own 401 page calls
+    ``raise_in_page``."""
+    app = make_app(catchall=True)
+
+    @app.error(401)
+    def to_login(error):
+        raise_in_page()
+
+    @app.get('/account')
+    @canister.require_user
+    def account():
+        return 'yours'
+
+    return app
+
+
+def get(origin, path):
+    """The status and the ``Location`` header of a GET of ``path`` on a real server."""
+    connection = http.client.HTTPConnection(urllib.parse.urlsplit(origin).netloc, timeout=10)
+    try:
+        connection.request('GET', path)
+        response = connection.getresponse()
+        response.read()
+        return response.status, response.getheader('Location')
+    finally:
+        connection.close()
+
+
+def test_a_redirect_raised_in_the_apps_401_page_is_logged_with_the_way_that_works(make_app, log_dir, serve):
+    """What a Flask-Login user writes first: Bottle takes no redirect from an error handler and answers its
+    "Critical error" 500; the log says so, where it said only ``Response: 500``."""
+    origin = serve(app_whose_401_page_raises(make_app, lambda: bottle.redirect('/login')))
+    assert get(origin, '/account') == (500, None)
+    traceback = logged_traceback(read_log(log_dir), "Unhandled exception in an error handler of the app (@app.error): "
+                                 "Bottle sends no redirect() or abort() raised there, and answers 500; to send the "
+                                 "browser elsewhere, set bottle.response.status = 303 and "
+                                 "bottle.response.set_header('Location', url), and return")
+    assert 'in to_login' in traceback and 'HTTPResponse' in traceback
+
+
+def test_an_exception_in_the_apps_error_page_is_logged_with_its_traceback(make_app, log_dir, serve):
+    def broken():
+        raise KeyError('no template')
+    origin = serve(app_whose_401_page_raises(make_app, broken))
+    assert get(origin, '/account') == (500, None)
+    traceback = logged_traceback(read_log(log_dir), 'Unhandled exception in an error handler of the app '
+                                 '(@app.error), or in Bottle while it built the answer')
+    assert "KeyError: 'no template'" in traceback
+
+
+def test_the_way_the_log_names_sends_the_browser_to_the_login_form(make_app, log_dir, serve):
+    def to_login():
+        bottle.response.status = 303
+        bottle.response.set_header('Location', '/login')
+    origin = serve(app_whose_401_page_raises(make_app, to_login))
+    assert get(origin, '/account') == (303, '/login')
+    assert ' ERROR ' not in read_log(log_dir)

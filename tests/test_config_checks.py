@@ -126,6 +126,31 @@ def test_an_unknown_key_is_a_canister_warning_pointing_at_the_install_line(make_
     assert issubclass(canister.CanisterWarning, UserWarning) and 'CanisterWarning' in canister.__all__
 
 
+@pytest.mark.parametrize('name, hint', [
+    ('cors_origins', 'did you mean cors? it takes the allowed origins'),                        # Flask-CORS
+    ('allow_origins', 'did you mean cors? it takes the allowed origins'),                       # Starlette
+    ('max_age', "did you mean cors_max_age (a preflight's), session_cookie_max_age (the cookie's) or "
+                "session_max_age (the session's)?"),
+    ('wtf_csrf_enabled', 'did you mean csrf? it checks the origin of unsafe requests, with no token in the form'),
+    ('secret_key', 'canister needs no secret key: the cookie holds a random id of a session kept on the server, '
+                   'nothing signed'),
+    ('permanent_session_lifetime', 'did you mean session_timeout? session.remember(seconds) gives one session '
+                                   'its own'),
+    ('https_only', 'did you mean session_secure?'),
+    ('session_cookie_httponly', 'canister has no such setting: the cookie is always HttpOnly'),
+    ('session_cookie_domain', 'canister has no such setting: the cookie never has a Domain, so it stays with '
+                              'this host'),
+    ('session_redis', 'did you mean session_store? it takes memory, a sqlite:/// URL or a redis:// URL'),
+])
+def test_a_setting_under_its_flask_or_starlette_name_is_pointed_to_canisters_own(make_app, name, hint):
+    """Closeness of spelling found nothing for the first names a Flask or Starlette user writes, or the wrong
+    key (``max_age``: hsts_max_age; ``session_redis``: session_redis_wait; ``session_cookie_httponly``:
+    session_cookie)."""
+    with pytest.warns(canister.CanisterWarning) as caught:
+        make_app(config={name.upper(): '1'})
+    assert [str(w.message) for w in caught] == ['unknown config key canister.%s (%s)' % (name, hint)]
+
+
 def install_the_1x_way(plugin: canister.Canister) -> bottle.Bottle:
     """``bottle.install(plugin)``, the module-level install of the 1.x docs, on a default app of its own."""
     app = bottle.app.push()
@@ -358,3 +383,19 @@ def test_a_text_key_takes_a_path_and_a_number(tmp_path):
     response = client(app).get('/me', headers={'Authorization': 'Basic YWxpY2U6MTIzNA=='})  # alice:1234
     assert response.text == 'user=alice'
     assert any((tmp_path / 'logs').iterdir())
+
+
+@pytest.mark.parametrize('written, in_a_file', [('Memory', False), ('MEMORY', False), ('SQLite:///sessions.db', True)])
+def test_the_session_store_takes_memory_and_url_schemes_in_any_case_as_the_other_choices(make_app, tmp_path, monkeypatch,
+                                                                                           written, in_a_file):
+    monkeypatch.chdir(tmp_path)
+    app = make_app(config={'session_store': written})
+
+    @app.get('/count')
+    def count():
+        canister.session.data['n'] = canister.session.data.get('n', 0) + 1
+        return str(canister.session.data['n'])
+
+    web = client(app)
+    assert [web.get('/count').text for _ in range(2)] == ['1', '2']
+    assert (tmp_path / 'sessions.db').exists() == in_a_file

@@ -40,6 +40,10 @@ def test_a_basic_user_without_a_password_cannot_log_in_with_an_empty_one(tmp_pat
     ({'auth_jwt_client_id': 'my-api'}, 'canister.auth_jwt_client_id is set without auth_jwt_secret, '
      'auth_jwt_public_key or auth_jwt_jwks_url: Bearer tokens are not checked, and nobody logs in with one'),
     ({'cors_credentials': 'true'}, 'canister.cors_credentials is set without cors: it has no effect'),
+    ({'cors': 'https://app.example', 'cors_credentials': 'true', 'cors_expose_headers': '*'},
+     'canister.cors_expose_headers = * with cors_credentials = true: on a request with credentials a browser reads '
+     '* as a header named "*", and the page reads no header of the answer (not even X-Request-ID); list the header '
+     'names instead'),
     ({'session_partitioned': 'true'}, 'canister.session_partitioned is set without session_samesite = None: the '
      "requests of another site's page, which it is for, neither get nor send the cookie"),
 ])
@@ -121,3 +125,14 @@ def test_a_jwt_secret_shorter_than_32_bytes_is_reported_at_install_and_still_wor
         claims = {'sub': 'alice', 'exp': 4102444800}
         token = jwt.encode(claims, key, algorithm='HS256')
         assert client(app).get('/me', headers={'Authorization': 'Bearer ' + token}).text == repr(claims)
+
+
+@pytest.mark.parametrize('make', [lambda app: canister.Canister(app), lambda app: canister.Canister(app=app)],
+                         ids=['Canister(app)', 'Canister(app=app)'])
+def test_the_flask_habit_of_giving_the_app_to_the_constructor_says_how_to_install(make):
+    """``CORS(app)`` installs Flask-CORS; ``Canister(app)`` took the app for a session store and installed
+    nothing, so the app ran with no session, log or CSRF check, and no error."""
+    app = bottle.Bottle()
+    with pytest.raises(TypeError) as raised:
+        make(app)
+    assert str(raised.value) == 'Canister() takes no app: install it on the app with app.install(canister.Canister())'

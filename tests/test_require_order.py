@@ -292,3 +292,20 @@ def test_a_guard_under_an_apps_own_decorator_asks_its_predicate_once_per_request
     asked.clear()
     assert with_cookie.get('/report?year=x', expect_errors=True).status_int == 400  # (asked before the 400)
     assert asked == ['robot']
+
+
+def test_a_guard_on_an_app_without_canister_says_to_install_it_rather_than_answer_401_for_ever(make_app):
+    """Canister installed on another app (bottle's default one, say): no one could ever log in on this one."""
+    make_app()
+    app = bottle.Bottle()
+    app.catchall = False
+
+    @app.get('/me')
+    @canister.require_user
+    def me():
+        return 'yours'
+
+    with pytest.raises(canister.CanisterError) as raised:
+        client(app).get('/me')
+    assert str(raised.value) == ('canister.require on me: the app bottle serves has no canister installed, so nobody '
+                                 'is ever logged in there: app.install(canister.Canister()) on the app of this route')

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 
+import bottle
 import pytest
 
 import canister
@@ -111,3 +112,21 @@ def test_the_other_flask_habits_with_the_session_say_where_the_values_are(make_a
         "TypeError: canister's session is not a dict: its values are in session.data (session.data.get)",
         "TypeError: canister's session is not a dict: its values are in session.data (session.data.pop)",
     ]
+
+
+def test_a_handler_of_an_app_without_canister_is_told_to_install_it_there(make_app):
+    """A newcomer's slip: canister installed on one app (here one of its own; often bottle's default app, with
+    ``bottle.install``) and the routes on another, which it never serves."""
+    make_app()
+    app = bottle.Bottle()
+    app.catchall = False
+
+    @app.post('/cart')
+    def add():
+        session.data['cart'] = ['tea']
+
+    with pytest.raises(canister.CanisterError) as raised:
+        client(app).post('/cart')
+    assert str(raised.value) == ('canister.session is only available while canister serves a request, and the app '
+                                 'bottle serves (or served last) in this thread has no canister installed: '
+                                 'app.install(canister.Canister()) on the app whose routes use the session')
