@@ -1377,10 +1377,11 @@ class RequestLog:
             self.handler = None
 
     def write(self, level: int, fmt: str, *args: Any, request_id: Optional[str] = None,
-              exc_info: bool = False) -> None:
+              exc_info: Any = False) -> None:
         """Log one line, ``fmt % args`` (formatted only when ``level`` is on; ``fmt`` as it is without
         ``args``), tagged with the current request's id (or ``request_id``), followed by the
-        traceback of the exception being handled when ``exc_info`` is true.
+        traceback of the exception being handled when ``exc_info`` is true (or of the exception
+        whose ``(type, value, traceback)`` it is: one Bottle caught).
 
         The one way canister logs.  Lines go straight to the sink in one pass, unless the app
         added handlers of its own to ``app.log``: then through the logging module, to all of them.
@@ -1396,7 +1397,8 @@ class RequestLog:
             request_id = context.request_id if context is not None else ''
         line, day = self.line_format.line(time.time(), self._level_names[level], threading.current_thread().name,
                                           fmt % args if args else fmt, request_id,
-                                          handler.format_exception(sys.exc_info()) if exc_info else '')
+                                          handler.format_exception(exc_info if type(exc_info) is tuple
+                                                                   else sys.exc_info()) if exc_info else '')
         handler.sink.write(line, day)
 
     def banner(self, config: Config) -> None:
@@ -7360,8 +7362,8 @@ class _RequestContext(SessionState):
 
     def start_response(self, status_line: str, headers: Headers, exc_info: Any = None) -> Any:
         """Bottle's response on its way to the server: save the session, then finish the headers."""
-        if exc_info is not None and sys.exc_info()[1] is exc_info[1]:
-            self._log_critical_error(exc_info[1])
+        if exc_info is not None:
+            self._log_passed_error(exc_info)
         code = self.code = int(status_line[:3])
         if self.loaded and code < 500:
             try:
@@ -7379,6 +7381,23 @@ class _RequestContext(SessionState):
         self._finish_headers(headers)
         assert self.server_start_response is not None
         return self.server_start_response(status_line, headers, exc_info)
+
+    def _log_passed_error(self, exc_info: Any) -> None:
+        """Bottle gives the response with the exception it caught (bottle 0.13): log it unless the
+        route wrapper or the error page did, as for a ``before_request`` hook's exception."""
+        if sys.exc_info()[1] is exc_info[1]:
+            self._log_critical_error(exc_info[1])
+        else:
+            self.log_caught(exc_info[1])
+
+    def log_caught(self, error: Optional[BaseException]) -> None:
+        """Log an exception that Bottle caught outside the route wrapper (a ``before_request`` hook's,
+        or a route's that canister does not wrap), once, with its traceback."""
+        if self.error_logged or error is None:
+            return
+        self.error_logged = True
+        self.plugin.log.write(logging.ERROR, 'Unhandled exception (outside the route: a hook of the app, or a route '
+                              'canister does not wrap)', exc_info=(type(error), error, error.__traceback__))
 
     def _log_critical_error(self, error: Optional[BaseException]) -> None:
         """Bottle caught ``error`` after the route (in an error handler of the app, or in its own code)
@@ -7808,7 +7827,10 @@ class Canister:
         """The app's ``default_error_handler``: what Bottle answers for an ``HTTPError`` the app has no
         ``@app.error`` handler for (Bottle asks those first).  JSON as canister's own errors for a client
         that accepts JSON (the headers the error carries, such as ``Allow``, kept), else the page of the
-        handler it replaced."""
+        handler it replaced.  The exception of a 500 is logged here, unless the route wrapper did."""
+        context = _local.context
+        if error.exception is not None and context is not None:
+            context.log_caught(error.exception)
         vary = bottle.response.get_header('Vary')  # (the error's own headers are the response's by now)
         if vary is None:
             bottle.response.set_header(*_VARY_ACCEPT)

@@ -1,0 +1,73 @@
+"""An exception Bottle catches outside canister's route wrapper (a ``before_request`` hook's, or a
+route's that canister does not wrap, ``skip=['canister']``) is in canister's log once, with its
+traceback, as a handler's is; the client gets Bottle's usual 500."""
+import bottle
+
+from helpers import client, read_log
+
+
+def failing_app(make_app, **config):
+    app = make_app(catchall=True, **config)
+
+    @app.hook('before_request')
+    def hook():
+        if bottle.request.path == '/hooked':
+            raise LookupError('the hook failed: 7f3e')
+
+    @app.get('/hooked')
+    def hooked():
+        return 'never'
+
+    @app.get('/bare', skip=['canister'])
+    def bare():
+        raise KeyError('the bare route failed: 9c1d')
+
+    @app.get('/wrapped')
+    def wrapped():
+        raise ValueError('the handler failed: 2b8a')
+
+    return app
+
+
+def test_a_before_request_hooks_exception_is_logged_once_with_its_traceback(make_app, log_dir):
+    web = client(failing_app(make_app))
+    assert web.get('/hooked', status=500, expect_errors=True).status_int == 500
+    log = read_log(log_dir)
+    assert log.count('LookupError: the hook failed: 7f3e') == 1
+    assert ' ERROR ' in log and 'Traceback (most recent call last)' in log and 'in hook' in log
+
+
+def test_a_route_canister_does_not_wrap_has_its_exception_logged_once(make_app, log_dir):
+    web = client(failing_app(make_app))
+    web.get('/bare', status=500, expect_errors=True)
+    assert read_log(log_dir).count("KeyError: 'the bare route failed: 9c1d'") == 1
+
+
+def test_a_handlers_exception_is_still_logged_once(make_app, log_dir):
+    web = client(failing_app(make_app))
+    web.get('/wrapped', status=500, expect_errors=True)
+    assert read_log(log_dir).count('ValueError: the handler failed: 2b8a') == 1
+
+
+def test_the_hooks_exception_is_logged_for_a_json_client_too(make_app, log_dir):
+    app = failing_app(make_app)
+    web = client(app)
+    assert web.get('/hooked', headers={'Accept': 'application/json'}, status=500, expect_errors=True).json['error'] == \
+        'Internal Server Error'
+    assert read_log(log_dir).count('LookupError: the hook failed: 7f3e') == 1
+
+
+def test_with_the_apps_own_500_page_the_hooks_exception_is_logged_on_bottle_0_13(make_app, log_dir):
+    """Bottle 0.13 hands the caught exception on with the response; 0.12 gives it only to the error
+    page, which is then the app's own: there the log has the 500 without the traceback (README)."""
+    app = failing_app(make_app)
+
+    @app.error(500)
+    def page(error):
+        return 'our own 500'
+
+    assert client(app).get('/hooked', status=500, expect_errors=True).text == 'our own 500'
+    log = read_log(log_dir)
+    assert 'Response: 500' in log
+    on_0_12 = bottle.__version__.startswith('0.12')
+    assert log.count('LookupError: the hook failed: 7f3e') == (0 if on_0_12 else 1)
