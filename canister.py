@@ -7595,8 +7595,10 @@ class Canister:
         self.auth: Optional[Authenticator] = None
 
     # -- install -----------------------------------------------------------
-    def setup(self, app: bottle.Bottle) -> None:
+    def setup(self, app: Optional[bottle.Bottle] = None) -> None:
         """Parse and check the config, open the log and the store, wrap the app's WSGI callable."""
+        if not isinstance(self, Canister) or app is None:  # app.install(canister.Canister): the class itself
+            raise TypeError('install a Canister object, not the class: app.install(canister.Canister())')
         if self.app is not None and self.app is not app:
             raise CanisterError('this Canister() is installed on another app already: install a Canister() of '
                                 'its own on each app (its WSGI callable, log and settings belong to one app)')

@@ -136,3 +136,13 @@ def test_the_flask_habit_of_giving_the_app_to_the_constructor_says_how_to_instal
     with pytest.raises(TypeError) as raised:
         make(app)
     assert str(raised.value) == 'Canister() takes no app: install it on the app with app.install(canister.Canister())'
+
+
+def test_installing_the_class_instead_of_an_object_says_to_call_it():
+    """``app.install(canister.Canister)`` (no parentheses) said only "setup() missing 1 required
+    positional argument: 'app'", and installed nothing."""
+    app = bottle.Bottle()
+    with pytest.raises(TypeError) as raised:
+        app.install(canister.Canister)
+    assert str(raised.value) == 'install a Canister object, not the class: app.install(canister.Canister())'
+    assert not any(plugin is canister.Canister for plugin in app.plugins)
