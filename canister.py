@@ -2953,6 +2953,31 @@ def _sqlite_busy(error: sqlite3.OperationalError) -> bool:
     return 'locked' in str(error) or 'busy' in str(error)
 
 
+def _sqlite_permissions(path: str) -> str:
+    """Why this process may not use the SQLite file ``path`` by its permissions (its own, those of the
+    ``-wal`` and ``-shm`` beside it, or its directory's when one of them has to be made), or ''.
+
+    Said where opening or writing the file failed: SQLite's own words (``unable to open database
+    file``, ``attempt to write a readonly database``) name no cause.
+    """
+    directory = os.path.dirname(path)
+    try:
+        for name in (path, path + '-wal', path + '-shm'):
+            if not os.path.exists(name):
+                name, wanted, verb = directory, os.W_OK | os.X_OK, 'make files in'
+            else:
+                wanted, verb = os.R_OK | os.W_OK, 'read and write'
+            if not os.access(name, wanted):
+                status = os.stat(name)
+                return ('this process (uid %d) may not %s %s (owner uid %d, mode %04o): the file and its directory '
+                        'must be writable by the user the app runs as (a gunicorn master started with --preload '
+                        'and --user makes them as its own user, at install)'
+                        % (os.geteuid(), verb, name, status.st_uid, status.st_mode & 0o7777))
+    except OSError:  # (gone meanwhile: nothing to say)
+        pass
+    return ''
+
+
 class _SQLiteConnection:
     """One connection to a SQLite file, used by one request at a time, and the file it opened
     (inode and device)."""
@@ -3272,8 +3297,9 @@ class SQLiteStore(SessionStore):
         try:  # made and set up now: a problem fails the install
             self._file.run(lambda connection: None)
         except (sqlite3.Error, OSError) as error:
-            raise ConfigError('canister.session_store: the SQLite file %s cannot be used: %s'
-                              % (target, error)) from None
+            problem = _sqlite_permissions(target)
+            raise ConfigError('canister.session_store: the SQLite file %s cannot be used: %s%s'
+                              % (target, error, '; ' + problem if problem else '')) from None
 
     def _set_up(self, connection: sqlite3.Connection) -> None:
         """Make canister's tables if missing, beside whatever else the file holds (decided from the
@@ -3307,7 +3333,9 @@ class SQLiteStore(SessionStore):
         try:
             return self._file.run(work)
         except (sqlite3.Error, OSError) as error:
-            raise StoreUnavailable('the SQLite session store %s failed: %s' % (self.path, error)) from None
+            problem = _sqlite_permissions(self._file.path)
+            raise StoreUnavailable('the SQLite session store %s failed: %s%s'
+                                   % (self.path, error, '; ' + problem if problem else '')) from None
 
     def _change(self, sql: str, args: Tuple[Any, ...]) -> int:
         """Run a statement that changes rows; the number it changed."""
