@@ -1068,6 +1068,8 @@ class _LogSink:
         self._next_check = 0.0
         #: The ``log_days`` of each installed plugin that writes here (``days`` is the largest).
         self.retention: List[int] = []
+        #: The ``log_format`` of each installed plugin that writes here.
+        self.formats: List[str] = []
         if path in ('stderr', 'stdout'):
             self._fd = 2 if path == 'stderr' else 1
             self._day = '*'
@@ -1178,8 +1180,9 @@ _SINKS_LOCK = threading.Lock()
 _SINK_LOCKS = _ForkLocks(first=_SINKS_LOCK)
 
 
-def _sink_for(path: str, days: int) -> _LogSink:
-    """One sink per destination, shared by every app that logs there."""
+def _sink_for(path: str, days: int, line_format: str) -> _LogSink:
+    """One sink per destination, shared by every app that logs there (``line_format``: its
+    ``log_format``, which ``_format_clash`` compares with the others')."""
     key = path if path in ('stderr', 'stdout') else os.path.abspath(path)
     with _SINKS_LOCK:
         sink = _SINKS.get(key)
@@ -1192,12 +1195,26 @@ def _sink_for(path: str, days: int) -> _LogSink:
             _SINKS[key] = sink
         sink.retention.append(days)
         sink.days = max(sink.retention)  # no app's files are deleted sooner than it asked
+        sink.formats.append(line_format)
         return sink
 
 
-def _release_sink(sink: _LogSink, days: int) -> None:
-    """A plugin that kept files ``days`` stops writing to this sink: close it once no plugin does."""
+def _format_clash(sink: _LogSink, line_format: str) -> Optional[str]:
+    """What to say when an app writing ``line_format`` lines shares ``sink`` with one writing the
+    other format (a collector reading JSON lines would meet text ones), or None."""
+    if all(other == line_format for other in sink.formats):
+        return None
+    where = sink.path if sink.path in ('stderr', 'stdout') else 'the files in %s' % sink.path
+    return ('canister.log_format = %s, but another app of this process writes %s lines to %s, which will hold lines '
+            'of both formats: give this app a log_path of its own, or the same log_format'
+            % (line_format, 'text' if line_format == 'json' else 'json', where))
+
+
+def _release_sink(sink: _LogSink, days: int, line_format: str) -> None:
+    """A plugin that kept files ``days`` stops writing ``line_format`` lines to this sink: close it
+    once no plugin does."""
     with _SINKS_LOCK:
+        sink.formats.remove(line_format)
         sink.retention.remove(days)
         if sink.retention:
             sink.days = max(sink.retention)
@@ -1287,7 +1304,9 @@ class RequestLog:
                 self.logger.removeHandler(handler)
         self.logger.setLevel(self.level)
         self.handler: Optional[_CanisterHandler] = None
-        self.line_format = _LineFormat(config['log_format'] == 'json')
+        #: ``text`` or ``json`` (``log_format``).
+        self.format: str = config['log_format']
+        self.line_format = _LineFormat(self.format == 'json')
         #: Canister writes lines (``log_level`` is not DISABLED); only then is a thread named after
         #: the client and session it serves, for the ``[...]`` part of its lines (``_RequestContext``).
         self.writes_lines = self.level <= logging.CRITICAL
@@ -1297,8 +1316,13 @@ class RequestLog:
         self._level_names = {level: logging.getLevelName(level) for level in _LEVELS.values()}
         #: Days of log files this app keeps (the sink keeps the most any app sharing it asked for).
         self.days: int = config['log_days']
+        #: What the install warns of: another app of this process writes the other format to the same place.
+        self.warnings: List[str] = []
         if self.writes_lines:
-            sink = _sink_for(config['log_path'], self.days)
+            sink = _sink_for(config['log_path'], self.days, self.format)
+            clash = _format_clash(sink, self.format)
+            if clash:
+                self.warnings.append(clash)
             self.handler = _CanisterHandler(sink, self.line_format)
             self.logger.addHandler(self.handler)
 
@@ -1306,7 +1330,7 @@ class RequestLog:
         """Detach from the logger and the sink (when the plugin is uninstalled)."""
         if self.handler is not None:
             self.logger.removeHandler(self.handler)
-            _release_sink(self.handler.sink, self.days)
+            _release_sink(self.handler.sink, self.days, self.format)
             self.handler = None
 
     def write(self, level: int, fmt: str, *args: Any, request_id: Optional[str] = None,
@@ -7529,7 +7553,7 @@ class Canister:
         #: The names of those, with the request id's, by ``[context.loaded]``.
         self.added_names = (security_names, security_names | _CACHING_HEADERS)
         self.sessions = SessionManager(config, self.custom_store, self.log)
-        notes = list(self.sessions.warnings)
+        notes = self.log.warnings + self.sessions.warnings
         check = getattr(self.sessions.store, 'check', None)   # optional, as close() and load_and_touch()
         problem = check() if callable(check) else None
         if problem:
