@@ -6952,13 +6952,22 @@ class _LimitedInput:
         return getattr(self.stream, name)
 
 
+#: Said by each worker of a server running several processes, at its first request, when the app keeps its
+#: sessions in memory.
+_MEMORY_IN_WORKERS = ('The memory session store keeps sessions in this process, but the server runs several '
+                      '(wsgi.multiprocess, as gunicorn with more than one worker): a client whose request reaches '
+                      'another process loses its session and login there. Use session_store = sqlite:///sessions.db '
+                      '(one host) or a Redis URL (see Scaling out in the README)')
+
+
 class _EarlyChecks:
     """What canister answers itself, before Bottle sees a request: a body or a header over its
     limit, a body framed two ways at once, an unsafe request CSRF protection refuses, and CORS
     preflights.  A chunked body is also made safe for Bottle here (read up to the limit).
 
     First of all, a process whose thread-locals would mix the requests it serves at once answers
-    500 to every request (``_LocalsCheck``, asked until a request passes it).
+    500 to every request (``_LocalsCheck``, asked until a request passes it); the request that passes
+    it logs ``multiprocess_note`` when the server says it runs several processes.
 
     ``needed`` tells which requests any of these can concern; ``Canister.wsgi`` skips the rest (most
     GETs).  It names every request header a check reads: a new check adds its header there.
@@ -6973,6 +6982,9 @@ class _EarlyChecks:
         self.csrf = csrf
         #: The app's router, which a preflight asks for the methods of a path.
         self.router = router
+        #: Logged at a process's first request when the server runs several processes (``wsgi.multiprocess``):
+        #: the app keeps its sessions in this one (set by the plugin, for the memory store).
+        self.multiprocess_note = ''
         #: The checks, in the order they run.
         self._checks = (self._shared_locals, self._body_length, self._header_sizes, self._csrf, self._chunked_body,
                         self._preflight)
@@ -7001,6 +7013,8 @@ class _EarlyChecks:
             return None
         problem = _LOCALS.problem()
         if not problem:
+            if self.multiprocess_note and context.environ.get('wsgi.multiprocess'):
+                self.log.write(logging.WARNING, '%s', self.multiprocess_note)
             return None
         self.log.write(logging.ERROR, '%s', problem)
         return _plain_response(500, _MISCONFIGURED, context.environ)
@@ -7553,7 +7567,19 @@ class Canister:
         #: The names of those, with the request id's, by ``[context.loaded]``.
         self.added_names = (security_names, security_names | _CACHING_HEADERS)
         self.sessions = SessionManager(config, self.custom_store, self.log)
-        notes = self.log.warnings + self.sessions.warnings
+        if isinstance(self.sessions.store, MemoryStore):
+            self.early.multiprocess_note = _MEMORY_IN_WORKERS
+        for note in self.log.warnings + self._store_notes():  # in the log, and on the terminal at the app's install line
+            self.log.write(logging.WARNING, '%s', note)
+            _warn_at_install(note)
+        self.authenticator = Authenticator(config, self.log, self.sessions.store)
+        #: The same when the Authorization header has a scheme to check (None: route wrappers skip it).
+        self.auth = self.authenticator or None
+
+    def _store_notes(self) -> List[str]:
+        """What the install warns of about the session store: the manager's notes, a store unreachable
+        for now, and a Redis master with fewer replicas than ``session_redis_wait``."""
+        notes = list(self.sessions.warnings)
         check = getattr(self.sessions.store, 'check', None)   # optional, as close() and load_and_touch()
         problem = check() if callable(check) else None
         if problem:
@@ -7562,12 +7588,7 @@ class Canister:
         wait_note = getattr(self.sessions.store, 'wait_note', None)  # (RedisStore's, once checked)
         if isinstance(wait_note, str):
             notes.append(wait_note)
-        for note in notes:  # in the log, and on the terminal at the app's install line
-            self.log.write(logging.WARNING, '%s', note)
-            _warn_at_install(note)
-        self.authenticator = Authenticator(config, self.log, self.sessions.store)
-        #: The same when the Authorization header has a scheme to check (None: route wrappers skip it).
-        self.auth = self.authenticator or None
+        return notes
 
     def close(self) -> None:
         """Uninstall: give the app its own WSGI callable and error page back, and release the store."""
