@@ -7391,6 +7391,8 @@ class _StreamedBody:
         self.log = context.plugin.log
         #: The method and route (or path) that made the body, for the log.
         self.what = what
+        #: The server took every chunk (the generator ran to its end).
+        self.ended = False
         context.streamed = True
 
     def take_first(self) -> None:
@@ -7409,7 +7411,11 @@ class _StreamedBody:
         return self
 
     def __next__(self) -> Any:
-        return self._run(next, self.body)
+        try:
+            return self._run(next, self.body)
+        except StopIteration:
+            self.ended = True
+            raise
 
     def close(self) -> None:
         """The server is done: end the handler's generator, then save what it changed."""
@@ -7422,6 +7428,7 @@ class _StreamedBody:
         context = self.context
         if context.replaced is not None or not 0 < context.code < 500:
             return  # an error response, or closed before the response started (HEAD, 204, 304): finish() saves
+        self._log_end(context)
         try:
             problem = context.finish_late()
         except (StoreUnavailable, SessionDataError) as error:
@@ -7429,6 +7436,20 @@ class _StreamedBody:
             return
         if problem:
             self.log.write(logging.WARNING, 'Session: %s', problem)
+
+    def _log_end(self, context: _RequestContext) -> None:
+        """A WARNING for a stream the server closed before its end (the client went away), or for one
+        slower in all than ``log_slow``: the response line went out with the headers, and timed only
+        the first chunk."""
+        if not context.started or context.error_logged or context.method == 'HEAD' or context.code in (204, 304):
+            return  # (Bottle closes the body of those unread; an exception while streaming is logged already)
+        elapsed = time.perf_counter() - context.started
+        if not self.ended:
+            self.log.write(logging.WARNING, 'Stream of %s cut after %dms: the server closed it before its end '
+                           '(the client went away?)', self.what, elapsed * 1000)
+        elif context.plugin.slow and elapsed >= context.plugin.slow:
+            self.log.write(logging.WARNING, 'Slow stream of %s: %dms in all (its Response line timed the first '
+                           'chunk)', self.what, elapsed * 1000)
 
     def _run(self, step: Callable[..., Any], *args: Any) -> Any:
         """One step of the body with its request's context (set again unless still inside the WSGI
