@@ -170,7 +170,7 @@ def _sleep_lets_others_run() -> bool:
 
 
 _REQUEST_ID = re.compile(r'[A-Za-z0-9._-]{1,128}')
-#: Generated request ids: this prefix, random per process, then a counter.
+#: Generated request ids: this prefix, random per process (a forked child draws its own), then a counter.
 _ID_PREFIX = secrets.token_hex(4) + '-'
 _ID_COUNTER = itertools.count(1)
 
@@ -409,6 +409,15 @@ def _hold_locks_before_fork() -> None:
         raise failure
 
 
+def _new_request_ids() -> None:
+    """In a child made by ``os.fork`` (gunicorn's workers after ``--preload``): a prefix of its own for the
+    request ids it makes.  With the parent's prefix and count, every worker would hand out the same ids
+    (``<prefix>-1``, ``<prefix>-2``), and one id would name requests of several workers in their shared log."""
+    global _ID_PREFIX, _ID_COUNTER  # (module globals, so that _request_id reads them as fast as before)
+    _ID_PREFIX = secrets.token_hex(4) + '-'
+    _ID_COUNTER = itertools.count(1)
+
+
 def _release_locks_after_fork(in_child: bool) -> None:
     """Let go of the locks ``_hold_locks_before_fork`` took (in the parent, and in the child)."""
     for kind in _FORK_LOCKS:
@@ -420,6 +429,7 @@ if hasattr(os, 'register_at_fork'):  # (not on Windows, which has no fork)
                         after_in_parent=functools.partial(_release_locks_after_fork, False),
                         after_in_child=functools.partial(_release_locks_after_fork, True))
     os.register_at_fork(after_in_child=_LOCALS.ask_again)
+    os.register_at_fork(after_in_child=_new_request_ids)
 
 
 ###############################################################################
