@@ -171,7 +171,7 @@ def _sleep_lets_others_run() -> bool:
 
 
 _REQUEST_ID = re.compile(r'[A-Za-z0-9._-]{1,128}')
-#: Generated request ids: this prefix, random per process, then a counter.
+#: Generated request ids: this prefix, random per process (a forked child draws its own), then a counter.
 _ID_PREFIX = secrets.token_hex(4) + '-'
 _ID_COUNTER = itertools.count(1)
 
@@ -416,6 +416,15 @@ def _hold_locks_before_fork() -> None:
         raise failure
 
 
+def _new_request_ids() -> None:
+    """In a child made by ``os.fork`` (gunicorn's workers after ``--preload``): a prefix of its own for the
+    request ids it makes.  With the parent's prefix and count, every worker would hand out the same ids
+    (``<prefix>-1``, ``<prefix>-2``), and one id would name requests of several workers in their shared log."""
+    global _ID_PREFIX, _ID_COUNTER  # (module globals, so that _request_id reads them as fast as before)
+    _ID_PREFIX = secrets.token_hex(4) + '-'
+    _ID_COUNTER = itertools.count(1)
+
+
 def _release_locks_after_fork(in_child: bool) -> None:
     """Let go of the locks ``_hold_locks_before_fork`` took (in the parent, and in the child)."""
     for kind in _FORK_LOCKS:
@@ -427,6 +436,7 @@ if hasattr(os, 'register_at_fork'):  # (not on Windows, which has no fork)
                         after_in_parent=functools.partial(_release_locks_after_fork, False),
                         after_in_child=functools.partial(_release_locks_after_fork, True))
     os.register_at_fork(after_in_child=_LOCALS.ask_again)
+    os.register_at_fork(after_in_child=_new_request_ids)
 
 
 ###############################################################################
@@ -1130,6 +1140,8 @@ class _LogSink:
         self._next_check = 0.0
         #: The ``log_days`` of each installed plugin that writes here (``days`` is the largest).
         self.retention: List[int] = []
+        #: The ``log_format`` of each installed plugin that writes here.
+        self.formats: List[str] = []
         if path in ('stderr', 'stdout'):
             self._fd = 2 if path == 'stderr' else 1
             self._day = '*'
@@ -1245,8 +1257,9 @@ _SINKS_LOCK = threading.Lock()
 _SINK_LOCKS = _ForkLocks(first=_SINKS_LOCK)
 
 
-def _sink_for(path: str, days: int) -> _LogSink:
-    """One sink per destination, shared by every app that logs there."""
+def _sink_for(path: str, days: int, line_format: str) -> _LogSink:
+    """One sink per destination, shared by every app that logs there (``line_format``: its
+    ``log_format``, which ``_format_clash`` compares with the others')."""
     key = path if path in ('stderr', 'stdout') else os.path.abspath(path)
     with _SINKS_LOCK:
         sink = _SINKS.get(key)
@@ -1259,12 +1272,26 @@ def _sink_for(path: str, days: int) -> _LogSink:
             _SINKS[key] = sink
         sink.retention.append(days)
         sink.days = max(sink.retention)  # no app's files are deleted sooner than it asked
+        sink.formats.append(line_format)
         return sink
 
 
-def _release_sink(sink: _LogSink, days: int) -> None:
-    """A plugin that kept files ``days`` stops writing to this sink: close it once no plugin does."""
+def _format_clash(sink: _LogSink, line_format: str) -> Optional[str]:
+    """What to say when an app writing ``line_format`` lines shares ``sink`` with one writing the
+    other format (a collector reading JSON lines would meet text ones), or None."""
+    if all(other == line_format for other in sink.formats):
+        return None
+    where = sink.path if sink.path in ('stderr', 'stdout') else 'the files in %s' % sink.path
+    return ('canister.log_format = %s, but another app of this process writes %s lines to %s, which will hold lines '
+            'of both formats: give this app a log_path of its own, or the same log_format'
+            % (line_format, 'text' if line_format == 'json' else 'json', where))
+
+
+def _release_sink(sink: _LogSink, days: int, line_format: str) -> None:
+    """A plugin that kept files ``days`` stops writing ``line_format`` lines to this sink: close it
+    once no plugin does."""
     with _SINKS_LOCK:
+        sink.formats.remove(line_format)
         sink.retention.remove(days)
         if sink.retention:
             sink.days = max(sink.retention)
@@ -1354,7 +1381,9 @@ class RequestLog:
                 self.logger.removeHandler(handler)
         self.logger.setLevel(self.level)
         self.handler: Optional[_CanisterHandler] = None
-        self.line_format = _LineFormat(config['log_format'] == 'json')
+        #: ``text`` or ``json`` (``log_format``).
+        self.format: str = config['log_format']
+        self.line_format = _LineFormat(self.format == 'json')
         #: Canister writes lines (``log_level`` is not DISABLED); only then is a thread named after
         #: the client and session it serves, for the ``[...]`` part of its lines (``_RequestContext``).
         self.writes_lines = self.level <= logging.CRITICAL
@@ -1364,8 +1393,13 @@ class RequestLog:
         self._level_names = {level: logging.getLevelName(level) for level in _LEVELS.values()}
         #: Days of log files this app keeps (the sink keeps the most any app sharing it asked for).
         self.days: int = config['log_days']
+        #: What the install warns of: another app of this process writes the other format to the same place.
+        self.warnings: List[str] = []
         if self.writes_lines:
-            sink = _sink_for(config['log_path'], self.days)
+            sink = _sink_for(config['log_path'], self.days, self.format)
+            clash = _format_clash(sink, self.format)
+            if clash:
+                self.warnings.append(clash)
             self.handler = _CanisterHandler(sink, self.line_format)
             self.logger.addHandler(self.handler)
 
@@ -1373,7 +1407,7 @@ class RequestLog:
         """Detach from the logger and the sink (when the plugin is uninstalled)."""
         if self.handler is not None:
             self.logger.removeHandler(self.handler)
-            _release_sink(self.handler.sink, self.days)
+            _release_sink(self.handler.sink, self.days, self.format)
             self.handler = None
 
     def write(self, level: int, fmt: str, *args: Any, request_id: Optional[str] = None,
@@ -3043,6 +3077,31 @@ def _sqlite_busy(error: sqlite3.OperationalError) -> bool:
     return 'locked' in str(error) or 'busy' in str(error)
 
 
+def _sqlite_permissions(path: str) -> str:
+    """Why this process may not use the SQLite file ``path`` by its permissions (its own, those of the
+    ``-wal`` and ``-shm`` beside it, or its directory's when one of them has to be made), or ''.
+
+    Said where opening or writing the file failed: SQLite's own words (``unable to open database
+    file``, ``attempt to write a readonly database``) name no cause.
+    """
+    directory = os.path.dirname(path)
+    try:
+        for name in (path, path + '-wal', path + '-shm'):
+            if not os.path.exists(name):
+                name, wanted, verb = directory, os.W_OK | os.X_OK, 'make files in'
+            else:
+                wanted, verb = os.R_OK | os.W_OK, 'read and write'
+            if not os.access(name, wanted):
+                status = os.stat(name)
+                return ('this process (uid %d) may not %s %s (owner uid %d, mode %04o): the file and its directory '
+                        'must be writable by the user the app runs as (a gunicorn master started with --preload '
+                        'and --user makes them as its own user, at install)'
+                        % (os.geteuid(), verb, name, status.st_uid, status.st_mode & 0o7777))
+    except OSError:  # (gone meanwhile: nothing to say)
+        pass
+    return ''
+
+
 class _SQLiteConnection:
     """One connection to a SQLite file, used by one request at a time, and the file it opened
     (inode and device)."""
@@ -3362,8 +3421,9 @@ class SQLiteStore(SessionStore):
         try:  # made and set up now: a problem fails the install
             self._file.run(lambda connection: None)
         except (sqlite3.Error, OSError) as error:
-            raise ConfigError('canister.session_store: the SQLite file %s cannot be used: %s'
-                              % (target, error)) from None
+            problem = _sqlite_permissions(target)
+            raise ConfigError('canister.session_store: the SQLite file %s cannot be used: %s%s'
+                              % (target, error, '; ' + problem if problem else '')) from None
 
     def _set_up(self, connection: sqlite3.Connection) -> None:
         """Make canister's tables if missing, beside whatever else the file holds (decided from the
@@ -3397,7 +3457,9 @@ class SQLiteStore(SessionStore):
         try:
             return self._file.run(work)
         except (sqlite3.Error, OSError) as error:
-            raise StoreUnavailable('the SQLite session store %s failed: %s' % (self.path, error)) from None
+            problem = _sqlite_permissions(self._file.path)
+            raise StoreUnavailable('the SQLite session store %s failed: %s%s'
+                                   % (self.path, error, '; ' + problem if problem else '')) from None
 
     def _change(self, sql: str, args: Tuple[Any, ...]) -> int:
         """Run a statement that changes rows; the number it changed."""
@@ -7033,13 +7095,22 @@ class _LimitedInput:
         return getattr(self.stream, name)
 
 
+#: Said by each worker of a server running several processes, at its first request, when the app keeps its
+#: sessions in memory.
+_MEMORY_IN_WORKERS = ('The memory session store keeps sessions in this process, but the server runs several '
+                      '(wsgi.multiprocess, as gunicorn with more than one worker): a client whose request reaches '
+                      'another process loses its session and login there. Use session_store = sqlite:///sessions.db '
+                      '(one host) or a Redis URL (see Scaling out in the README)')
+
+
 class _EarlyChecks:
     """What canister answers itself, before Bottle sees a request: a body or a header over its
     limit, a body framed two ways at once, an unsafe request CSRF protection refuses, and CORS
     preflights.  A chunked body is also made safe for Bottle here (read up to the limit).
 
     First of all, a process whose thread-locals would mix the requests it serves at once answers
-    500 to every request (``_LocalsCheck``, asked until a request passes it).
+    500 to every request (``_LocalsCheck``, asked until a request passes it); the request that passes
+    it logs ``multiprocess_note`` when the server says it runs several processes.
 
     ``needed`` tells which requests any of these can concern; ``Canister.wsgi`` skips the rest (most
     GETs).  It names every request header a check reads: a new check adds its header there.
@@ -7054,6 +7125,9 @@ class _EarlyChecks:
         self.csrf = csrf
         #: The app's router, which a preflight asks for the methods of a path.
         self.router = router
+        #: Logged at a process's first request when the server runs several processes (``wsgi.multiprocess``):
+        #: the app keeps its sessions in this one (set by the plugin, for the memory store).
+        self.multiprocess_note = ''
         #: The checks, in the order they run.
         self._checks = (self._shared_locals, self._body_length, self._header_sizes, self._csrf, self._chunked_body,
                         self._preflight)
@@ -7082,6 +7156,8 @@ class _EarlyChecks:
             return None
         problem = _LOCALS.problem()
         if not problem:
+            if self.multiprocess_note and context.environ.get('wsgi.multiprocess'):
+                self.log.write(logging.WARNING, '%s', self.multiprocess_note)
             return None
         self.log.write(logging.ERROR, '%s', problem)
         return _plain_response(500, _MISCONFIGURED, context.environ)
@@ -7489,6 +7565,8 @@ class _StreamedBody:
         self.log = context.plugin.log
         #: The method and route (or path) that made the body, for the log.
         self.what = what
+        #: The server took every chunk (the generator ran to its end).
+        self.ended = False
         context.streamed = True
 
     def take_first(self) -> None:
@@ -7507,7 +7585,11 @@ class _StreamedBody:
         return self
 
     def __next__(self) -> Any:
-        return self._run(next, self.body)
+        try:
+            return self._run(next, self.body)
+        except StopIteration:
+            self.ended = True
+            raise
 
     def close(self) -> None:
         """The server is done: end the handler's generator, then save what it changed."""
@@ -7520,6 +7602,7 @@ class _StreamedBody:
         context = self.context
         if context.replaced is not None or not 0 < context.code < 500:
             return  # an error response, or closed before the response started (HEAD, 204, 304): finish() saves
+        self._log_end(context)
         try:
             problem = context.finish_late()
         except (StoreUnavailable, SessionDataError) as error:
@@ -7527,6 +7610,20 @@ class _StreamedBody:
             return
         if problem:
             self.log.write(logging.WARNING, 'Session: %s', problem)
+
+    def _log_end(self, context: _RequestContext) -> None:
+        """A WARNING for a stream the server closed before its end (the client went away), or for one
+        slower in all than ``log_slow``: the response line went out with the headers, and timed only
+        the first chunk."""
+        if not context.started or context.error_logged or context.method == 'HEAD' or context.code in (204, 304):
+            return  # (Bottle closes the body of those unread; an exception while streaming is logged already)
+        elapsed = time.perf_counter() - context.started
+        if not self.ended:
+            self.log.write(logging.WARNING, 'Stream of %s cut after %dms: the server closed it before its end '
+                           '(the client went away?)', self.what, elapsed * 1000)
+        elif context.plugin.slow and elapsed >= context.plugin.slow:
+            self.log.write(logging.WARNING, 'Slow stream of %s: %dms in all (its Response line timed the first '
+                           'chunk)', self.what, elapsed * 1000)
 
     def _run(self, step: Callable[..., Any], *args: Any) -> Any:
         """One step of the body with its request's context (set again unless still inside the WSGI
@@ -7670,6 +7767,18 @@ class Canister:
         #: The names of those, with the request id's, by ``[context.loaded]``.
         self.added_names = (security_names, security_names | _CACHING_HEADERS)
         self.sessions = SessionManager(config, self.custom_store, self.log)
+        if isinstance(self.sessions.store, MemoryStore):
+            self.early.multiprocess_note = _MEMORY_IN_WORKERS
+        for note in self.log.warnings + self._store_notes():  # in the log, and on the terminal at the app's install line
+            self.log.write(logging.WARNING, '%s', note)
+            _warn_at_install(note)
+        self.authenticator = Authenticator(config, self.log, self.sessions.store)
+        #: The same when the Authorization header has a scheme to check (None: route wrappers skip it).
+        self.auth = self.authenticator or None
+
+    def _store_notes(self) -> List[str]:
+        """What the install warns of about the session store: the manager's notes, a store unreachable
+        for now, and a Redis master with fewer replicas than ``session_redis_wait``."""
         notes = list(self.sessions.warnings)
         check = getattr(self.sessions.store, 'check', None)   # optional, as close() and load_and_touch()
         problem = check() if callable(check) else None
@@ -7679,12 +7788,7 @@ class Canister:
         wait_note = getattr(self.sessions.store, 'wait_note', None)  # (RedisStore's, once checked)
         if isinstance(wait_note, str):
             notes.append(wait_note)
-        for note in notes:  # in the log, and on the terminal at the app's install line
-            self.log.write(logging.WARNING, '%s', note)
-            _warn_at_install(note)
-        self.authenticator = Authenticator(config, self.log, self.sessions.store)
-        #: The same when the Authorization header has a scheme to check (None: route wrappers skip it).
-        self.auth = self.authenticator or None
+        return notes
 
     def close(self) -> None:
         """Uninstall: give the app its own WSGI callable and error page back, and release the store."""

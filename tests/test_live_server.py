@@ -4,7 +4,10 @@ from __future__ import annotations
 import http.client
 import json
 import re
+import socket
+import struct
 import threading
+import time
 import urllib.error
 import urllib.request
 
@@ -177,3 +180,51 @@ def test_a_streamed_answer_keeps_its_session_over_real_http(make_app, live_serve
     status, headers, body = server.request('GET', '/stream', {'Cookie': cookie})
     assert (status, body) == (200, '0;1;2;')
     assert server.request('GET', '/', {'Cookie': cookie})[2] == '4'
+
+
+def streaming_app(make_app, pause: float, **overrides) -> bottle.Bottle:
+    """An app whose GET /stream yields 20 chunks of 64 KiB, ``pause`` seconds apart (and GET /quick one)."""
+    app = make_app(**overrides)
+
+    @app.get('/stream')
+    def stream():
+        for _ in range(20):
+            yield b'x' * 65536
+            time.sleep(pause)
+
+    @app.get('/quick')
+    def quick():
+        yield 'done'
+
+    return app
+
+
+def test_a_stream_slower_in_all_than_log_slow_is_a_warning_when_it_ends(make_app, live_server, log_dir):
+    server = live_server(streaming_app(make_app, 0.05, log_slow=0.5))
+    status, _, body = server.request('GET', '/stream')
+    assert (status, len(body)) == (200, 20 * 65536)
+    assert server.request('GET', '/quick')[2] == 'done'
+    deadline = time.monotonic() + 5   # (the server closes the body after sending its last bytes)
+    while 'Slow stream' not in read_log(log_dir) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    log = read_log(log_dir)
+    slow = re.findall(r' WARNING  \[127\.0\.0\.1-\.\.\.\]   Slow stream of GET /stream: (\d+)ms in all \(its Response line '
+                      r'timed the first chunk\)$', log, re.M)
+    assert len(slow) == 1 and int(slow[0]) >= 950, log
+    assert log.index('Response: 200') < log.index('Slow stream')   # the Response line went out with the headers
+    assert 'stream of GET /quick' not in log and 'cut after' not in log
+
+
+def test_a_stream_the_client_leaves_is_a_warning_naming_it_cut(make_app, live_server, log_dir):
+    server = live_server(streaming_app(make_app, 0.05))
+    connection = socket.create_connection(('127.0.0.1', server.port))
+    connection.sendall(b'GET /stream HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n')
+    assert connection.recv(100).startswith(b'HTTP/1.1 200 OK')
+    connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack('ii', 1, 0))  # a reset, at once
+    connection.close()
+    deadline = time.monotonic() + 5
+    while 'cut after' not in read_log(log_dir) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert re.search(r' WARNING  \[127\.0\.0\.1-\.\.\.\]   Stream of GET /stream cut after \d+ms: the server closed it '
+                     r'before its end \(the client went away\?\)$', read_log(log_dir), re.M), read_log(log_dir)
+    assert 'Slow stream' not in read_log(log_dir)

@@ -1,12 +1,16 @@
-"""canister's log in a forked process: a child never inherits the log's lock held by another thread."""
+"""canister's log in a forked process: a child never inherits the log's lock held by another thread, nor
+the ids its parent gives requests."""
+import collections
 import os
 import threading
 import time
 
 import bottle
+import pytest
 
 import canister
 from helpers import client, finishes_in_child
+from servers import AppServer, Client
 
 
 def test_a_child_forked_while_another_thread_writes_a_log_line_can_log(tmp_path):
@@ -55,3 +59,26 @@ def test_a_child_forked_while_another_thread_writes_a_log_line_can_log(tmp_path)
         os.close(reader)
         app.uninstall(canister.Canister)
     assert b''.join(drained).count(b'Response: 200') == 2, b''.join(drained)[-2000:]  # the thread's, the child's
+
+
+@pytest.mark.usefixtures('nothing_left_running')
+def test_gunicorn_workers_forked_after_preload_give_requests_ids_no_other_worker_gives(tmp_path):
+    """The master imports the app (--preload) and forks three workers: each makes its own request ids,
+    so an id in their shared log names one request."""
+    server = AppServer('preload_app:app', workers=3, args=['--preload'],
+                       env={'CANISTER_SESSION_STORE': 'memory', 'CANISTER_LOG_PATH': str(tmp_path / 'logs')})
+    server.start()
+    try:
+        ids, pids = collections.Counter(), set()
+        deadline = time.monotonic() + 10
+        while (len(pids) < 3 or sum(ids.values()) < 30) and time.monotonic() < deadline:
+            answer = Client(server.url).get('/ping')
+            assert answer.status == 200
+            ids[answer.headers['X-Request-ID']] += 1
+            pids.add(answer.json()['pid'])
+        assert len(pids) == 3
+        assert [rid for rid, count in ids.items() if count > 1] == []
+        prefixes = {rid.rsplit('-', 1)[0] for rid in ids}
+        assert len(prefixes) == 3, prefixes   # one per worker
+    finally:
+        server.cleanup()

@@ -11,12 +11,13 @@ import subprocess
 import sys
 import threading
 import time
+import warnings
 
 import bottle
 import pytest
 
 import canister
-from helpers import ROOT, bearer, client, read_log, signed_token
+from helpers import ROOT, bearer, client, install_warned, read_log, signed_token
 from servers import Client
 
 STAMP = r'\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2},\d{3}'
@@ -908,6 +909,41 @@ def test_an_app_in_another_process_sharing_the_directory_deletes_by_its_own_log_
     subprocess.run([sys.executable, '-c', other % str(log_dir)], check=True, cwd=str(ROOT),
                    env={**os.environ, 'PYTHONPATH': str(ROOT)}, timeout=60)
     assert not month_old.exists(), 'the other process deletes by its own 7 days (the README says so)'
+
+
+def test_an_app_writing_json_to_the_directory_of_an_app_writing_text_is_warned_and_the_file_says_so(log_dir):
+    text_app = bottle.Bottle()
+    text_app.install(canister.Canister(log_path=str(log_dir)))
+    try:
+        json_app, said = install_warned(log_dir, log_format='json')
+        try:
+            expected = ('canister.log_format = json, but another app of this process writes text lines to the files in '
+                        '%s, which will hold lines of both formats: give this app a log_path of its own, or the same '
+                        'log_format' % log_dir)
+            assert said == [expected]
+            entries = [json.loads(line) for line in read_log(log_dir).splitlines() if line.startswith('{')]
+            assert [(entry['level'], entry['message']) for entry in entries if entry['level'] == 'WARNING'] == [
+                ('WARNING', expected)]
+        finally:
+            json_app.uninstall(True)
+    finally:
+        text_app.uninstall(True)
+
+
+def test_apps_writing_one_format_to_one_place_and_an_app_reinstalled_with_the_other_are_not_warned(log_dir):
+    first, said_first = install_warned(log_dir, log_format='json')
+    second, said_second = install_warned(log_dir, log_format='json')
+    try:
+        assert said_first == said_second == []
+        second.uninstall(True)
+        first.uninstall(True)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter('always')
+            first.install(canister.Canister(log_path=str(log_dir)))    # text now: no app writes json there any more
+        assert [warning for warning in caught if warning.category is canister.CanisterWarning] == []
+        assert 'of both formats' not in read_log(log_dir)
+    finally:
+        first.uninstall(True)
 
 
 FULL_DISK = r'''

@@ -7,6 +7,8 @@ worker after ``--preload`` opens its own.
 """
 import collections
 import os
+import shutil
+import tempfile
 import threading
 
 import pytest
@@ -132,6 +134,38 @@ def test_gunicorn_preload_workers_count_sessions_and_logins_together_without_err
         assert 'Traceback' not in server.output()
     finally:
         server.cleanup()
+
+
+def _uid_of_nobody():
+    try:
+        import pwd
+        return pwd.getpwnam('nobody').pw_uid
+    except (ImportError, KeyError):
+        return None
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or _uid_of_nobody() is None, reason='needs root, and a user nobody to run workers as')
+def test_workers_of_another_user_than_the_preloading_master_answer_503_and_log_why(tmp_path):
+    """``gunicorn --preload --user nobody`` started as root: the master installs canister and makes the
+    file as root, 0600; the workers, as nobody, cannot open it.  The 503s are right, and the ERROR line
+    says why (SQLite itself only says ``unable to open database file``)."""
+    directory = tempfile.mkdtemp()  # (not under tmp_path, whose parents nobody may not enter)
+    os.chmod(directory, 0o755)
+    path = os.path.join(directory, 'sessions.db')
+    server = AppServer('preload_app:app', args=['--preload', '--user', 'nobody', '--group', str(os.getgid())],
+                       env={'CANISTER_SESSION_STORE': 'sqlite:///' + path})
+    server.start()
+    try:
+        answer = Client(server.url).get('/count')
+        assert answer.status == 503
+        assert answer.text == 'Service unavailable: the session store cannot be reached, retry shortly\n'
+        assert ('the SQLite session store %s failed: unable to open database file; this process (uid %d) may not '
+                'read and write %s (owner uid 0, mode 0600): the file and its directory must be writable by the user '
+                'the app runs as (a gunicorn master started with --preload and --user makes them as its own user, '
+                'at install)' % (path, _uid_of_nobody(), path)) in server.output()
+    finally:
+        server.cleanup()
+        shutil.rmtree(directory, ignore_errors=True)
 
 
 def test_a_redis_store_used_before_a_fork_works_in_parent_and_child_at_once(redis_server):

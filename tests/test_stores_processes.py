@@ -159,6 +159,38 @@ def test_an_sqlite_session_counter_goes_0_to_n_whichever_of_three_gunicorn_worke
     assert db.exists()
 
 
+MEMORY_IN_WORKERS = ('WARNING  [127.0.0.1-...]   The memory session store keeps sessions in this process, but the '
+                     'server runs several (wsgi.multiprocess, as gunicorn with more than one worker): a client whose '
+                     'request reaches another process loses its session and login there. Use session_store = '
+                     'sqlite:///sessions.db (one host) or a Redis URL (see Scaling out in the README)')
+
+
+def test_the_memory_store_under_several_gunicorn_workers_is_a_warning_at_each_workers_first_request(
+        serve_session_app, tmp_path):
+    app = serve_session_app('gunicorn', workers=2, **app_env(tmp_path, 'memory'))
+    client = Client(app.url)
+    pids = set()
+    deadline = time.monotonic() + 10
+    while len(pids) < 2 and time.monotonic() < deadline:   # until both workers answered
+        answer = client.get('/ping')
+        assert answer.status == 200
+        pids.add(answer.json()['pid'])
+    log = read_log(tmp_path / 'logs')
+    assert log.count(MEMORY_IN_WORKERS) == len(pids) == 2, log
+
+
+@pytest.mark.parametrize('workers,store', [(1, 'memory'), (2, 'sqlite')])
+def test_one_worker_on_the_memory_store_or_workers_sharing_a_store_are_not_warned(
+        serve_session_app, tmp_path, workers, store):
+    url = 'memory' if store == 'memory' else sqlite_url(tmp_path / 'sessions.db')
+    app = serve_session_app('gunicorn', workers=workers, **app_env(tmp_path, url))
+    client = Client(app.url)
+    for _ in range(6):
+        assert client.get('/count').status == 200
+    log = read_log(tmp_path / 'logs')
+    assert 'Response: 200' in log and 'server runs several' not in log
+
+
 def test_sqlite_sessions_survive_a_sigkill_of_the_server_and_a_restart(serve_session_app, tmp_path):
     db = tmp_path / 'sessions.db'
     app = serve_session_app('waitress', **app_env(tmp_path, sqlite_url(db)))
