@@ -789,6 +789,9 @@ KEYS: Dict[str, _Key] = {key.name: key for key in (
          'a session with a user goes only when no anonymous session other than the one being saved, and the one '
          'a login or `regenerate()` moves it from, is left in its shard); the markers a move or logout leaves on old ids '
          'are kept besides them, at most as many again'),
+    _Key('session_max_per_user', 1000, _as_number(int, 0),
+         'most live sessions of one user (0: no cap); a login past it ends the least recently used others of '
+         "that user's sessions, as `end_sessions` does"),
     _Key('session_samesite', 'Lax', _as_choice('Lax', 'Strict', 'None'),
          'SameSite of the cookie: Lax, Strict or None (None forces Secure)'),
     _Key('session_secure', False, _as_bool, 'always mark the cookie Secure (it is anyway on HTTPS requests)'),
@@ -2933,6 +2936,13 @@ class MemoryStore(SessionStore):
                         found.append((sid, entry[14:], expires))
         return found
 
+    def count_of(self, user_key: str) -> int:
+        """No fewer than the sessions ``sessions_of`` gives: the entry of the user index (users that share
+        its 30 bits of hash share it), which the cap per user reads before it lists them."""
+        with self._lock:
+            listed = self._users.get(hash(user_key) & 0x3FFFFFFF)
+            return 0 if listed is None else 1 if type(listed) is str else len(listed)
+
     def _index(self, user_key: str, sid: str) -> None:
         key = hash(user_key) & 0x3FFFFFFF
         listed = self._users.get(key)
@@ -3396,6 +3406,8 @@ class SQLiteStore(SessionStore):
                'WHERE user_key IS NOT NULL')
     #: The condition of a live row, given the time now in ms.
     _LIVE = '(expires = 0 OR expires > ?)'
+    #: Not a marker (an ended or moved id keeps its row, and user, for the marker's minute).
+    _NO_MARKER = " AND substr(record, 1, 1) <> '\"'"
 
     def __init__(self, path: str, cleanup_every: int = 100, cleanup_batch: int = 200) -> None:
         self.path = path
@@ -3502,8 +3514,13 @@ class SQLiteStore(SessionStore):
 
     def sessions_of(self, user_key: str) -> List[Tuple[str, str, int]]:
         return [tuple(row) for row in self._run(
-            'SELECT sid, record, expires FROM canister_sessions WHERE user_key = ? AND ' + self._LIVE,
+            'SELECT sid, record, expires FROM canister_sessions WHERE user_key = ? AND ' + self._LIVE + self._NO_MARKER,
             (user_key, _now_ms()))]
+
+    def count_of(self, user_key: str) -> int:
+        """How many sessions ``sessions_of`` gives, counted in the index (the cap per user reads it first)."""
+        return int(self._run('SELECT COUNT(*) FROM canister_sessions WHERE user_key = ? AND ' + self._LIVE
+                             + self._NO_MARKER, (user_key, _now_ms()))[0][0])
 
     #: Deletes up to ``?`` expired rows, given the time now in ms.
     _CLEANUP = ('DELETE FROM canister_sessions WHERE sid IN (SELECT sid FROM canister_sessions '
@@ -3993,6 +4010,16 @@ class RedisStore(SessionStore):
                    for member in self._call('smembers', self._user_set(user_key))]
         return self._live_members(user_key, members)
 
+    def count_of(self, user_key: str) -> int:
+        """No fewer than the sessions ``sessions_of`` gives: the size of the user's set (one ``SCARD``), which
+        the cap per user reads before it lists them."""
+        return int(self._call('scard', self._user_set(user_key)))
+
+    def unlist(self, user_key: str, sids: List[str]) -> None:
+        """Take ids out of the user's set now: sessions the cap per user has just ended, which would
+        otherwise stay listed for their marker's minute and be read again at every login meanwhile."""
+        self._call('srem', self._user_set(user_key), *sids)
+
     def _live_members(self, user_key: str, members: List[str]) -> List[Tuple[str, str, int]]:
         """The sessions of a user set that still live; the others are taken out of the set."""
         pipe = self._pipeline()
@@ -4197,6 +4224,8 @@ _FOLLOWED = '"followed"'
 #: marker lives (``_MOVED_TTL``), or the store lost it (a Redis restarted without persistence).  Which
 #: one cannot be told, so the answer leaves the cookie alone: the browser may hold a newer id by now.
 _ABSENT = '"absent"'
+#: What ``SessionState._store`` returns when it stored nothing (see ``_stored_otherwise``).
+_NOT_STORED = (_ENDING, _MOVED, _FOLLOWED, _ABSENT)
 
 #: The headers of a response built from a session, when it has neither already.
 _PRIVATE = (('Vary', 'Cookie'), ('Cache-Control', 'private'))
@@ -4293,6 +4322,8 @@ class SessionManager:
         self._adopt_store_methods()
         self._set_up_cookie(config)
         self._set_up_expiry(config)
+        #: ``session_max_per_user``, or 0 for a store that cannot list a user's sessions (no ``sessions_of``).
+        self.max_per_user = config['session_max_per_user'] if self._lists_users() else 0
         #: sid -> the decoded values of records recently saved or read, all immutable (a flat
         #: data object, a scalar user): a request whose record is unchanged since takes a copy
         #: of the data instead of decoding it.
@@ -4563,6 +4594,41 @@ class SessionManager:
         self.store.delete(sid)
         self.parsed.pop(sid, None)
         return target or None
+
+    def _lists_users(self) -> bool:
+        """Whether the store has a ``sessions_of`` of its own (the base class's raises)."""
+        method = getattr(self.store, 'sessions_of', None)
+        return callable(method) and getattr(type(self.store), 'sessions_of', None) is not SessionStore.sessions_of
+
+    def cap_sessions(self, key: str, sid: str) -> int:
+        """After a login of the person ``key`` into the session ``sid``: end the least recently used
+        of that person's other sessions beyond ``max_per_user`` (as ``end_sessions`` ends them, so they
+        stay ended); return how many were ended.  Without it, one account logging in again and again
+        (no cookie) would fill the memory store with its sessions and evict everyone else's."""
+        count_of = getattr(self.store, 'count_of', None)  # (cheap, and never fewer: the usual login stops here)
+        if callable(count_of) and count_of(key) <= self.max_per_user:
+            return 0
+        gone = [old for old in self._beyond_cap(key, sid) if self.end_session(old, key, (sid,))]
+        unlist = getattr(self.store, 'unlist', None)
+        if gone and callable(unlist):
+            unlist(key, gone)
+        ended = len(gone)
+        if ended:
+            self.log.write(logging.INFO, 'Session: ended %d session(s) of a user beyond session_max_per_user = %d',
+                           ended, self.max_per_user)
+        return ended
+
+    def _beyond_cap(self, key: str, sid: str) -> List[str]:
+        """The ids of the person's sessions other than ``sid`` past ``max_per_user``, least recently used
+        first: by the last use where the expiry tells it, else by creation."""
+        others = [(listed, record, expires) for listed, record, expires in self._listed(key) if listed != sid]
+        others.sort(key=lambda entry: (self._last_use(entry[1], entry[2]), entry[1].created_ms))
+        return [listed for listed, _, _ in others[:max(len(others) + 1 - self.max_per_user, 0)]]
+
+    def _last_use(self, record: _Record, expires: int) -> float:
+        """When a stored session was last used, as ``sessions_of`` tells it (else its creation)."""
+        last_used = self._entry(record, expires, False)['last_used']
+        return record.created_ms / 1000 if last_used is None else last_used
 
     def end_sessions(self, user: Any, keep: Tuple[Optional[str], ...] = ()) -> int:
         """End every live session of a user but those in ``keep``; return how many were ended."""
@@ -4891,12 +4957,28 @@ class SessionState:
         manager = self.manager
         assert manager is not None
         if self.old_sid:  # a new id for a live session: the old id moves first, and only once
-            return self._move_old_id(sid, record, ttl)
+            return self._move_and_cap(sid, record, ttl)
         if not self.exists:
-            manager.create(sid, record, ttl, _user_key(self._record_user()))
+            key = _user_key(self._record_user())
+            manager.create(sid, record, ttl, key)
+            if key is not None and manager.max_per_user:  # a login without a session
+                manager.cap_sessions(key, sid)
         elif not manager.update(sid, self.snapshot, record, ttl)[0]:  # changed meanwhile, or ended
             return self._update()
         return record
+
+    def _move_and_cap(self, sid: str, record: str, ttl: float) -> str:
+        """``_move_old_id``; then, if the move logged a person in whom the session did not have
+        (not a ``regenerate()``, nor a login again of a lapsed one), ``cap_sessions``."""
+        manager = self.manager
+        assert manager is not None
+        key = _user_key(self._record_user()) if manager.max_per_user else None
+        if key is not None and key == _record_user_key(self.snapshot):  # no login: regenerate(), or a lapsed one again
+            key = None
+        stored = self._move_old_id(sid, record, ttl)
+        if key is not None and stored not in _NOT_STORED:  # (a record is a JSON array: never one of them)
+            manager.cap_sessions(key, self.sid or sid)
+        return stored
 
     def _move_old_id(self, sid: str, record: str, ttl: float) -> str:
         """Store the session under its new id ``sid``, then replace the old id's record by a marker

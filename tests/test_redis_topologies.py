@@ -242,6 +242,22 @@ def test_end_sessions_ends_every_session_of_that_user_and_no_other(make_app, ser
     sweep(setup, name, prefix)
 
 
+def test_session_max_per_user_keeps_the_latest_logins_of_a_user_and_no_one_else_loses_theirs(
+        make_app, serve, deployment, prefix):
+    name, setup, url = deployment
+    app = topology_app(make_app, url, session_redis_prefix=prefix, session_max_per_user=3)
+    origin = serve(app)
+    bob = login(origin, 'bob')
+    alices = []
+    for _ in range(8):
+        time.sleep(0.01)  # (the least recently used is told to the millisecond)
+        alices.append(login(origin, 'alice'))
+    assert [read(origin, browser.sid)[0] for browser in alices] == [None] * 5 + ['alice'] * 3
+    assert len(app.plugin.sessions_of('alice')) == 3
+    assert read(origin, bob.sid) == ['bob', {}]
+    sweep(setup, name, prefix)
+
+
 def test_remember_and_expiry_to_the_second(make_app, serve, deployment, prefix):
     """session_timeout=1: a session read 0.5 s after it was stored lives, one left unread is gone
     1.5 s after it was stored, a remembered one (remember(3)) still lives then."""

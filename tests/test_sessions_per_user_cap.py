@@ -1,0 +1,144 @@
+"""``session_max_per_user``: one account logging in again and again (no cookie, so a new session
+each time) keeps at most that many sessions, the most recently used; everyone else's stay.
+
+On each store canister ships (memory, SQLite, a real redis-server), through WebTest with the
+session cookie sent by hand; the clock moves on between logins so that "most recent" is exact.
+"""
+from __future__ import annotations
+
+import pytest
+
+import canister
+from canister import session
+from helpers import COOKIE, basic, cookieless_client, read_log, write_users
+from session_kit import FourMethodStore, add_session_routes, plugin_of
+
+
+def cap_app(make_app, **config):
+    app = make_app(config=dict({'session_max': 64}, **config))
+    add_session_routes(app)
+
+    @app.get('/who')
+    def who():
+        return str(session.user)
+
+    return app
+
+
+def sid_of(response):
+    return next(value.split(';')[0][len(COOKIE) + 1:] for value in response.headers.getall('Set-Cookie')
+                if value.startswith(COOKIE + '=') and 'Max-Age=0' not in value)
+
+
+def who(web, sid):
+    return web.get('/who', headers={'Cookie': '%s=%s' % (COOKIE, sid)}).text
+
+
+def log_in_again_and_again(web, clock, name, times):
+    """``times`` logins of ``name`` without a cookie; their session ids, oldest first."""
+    sids = []
+    for _ in range(times):
+        clock.advance(0.01)
+        sids.append(sid_of(web.get('/login?name=' + name)))
+    return sids
+
+
+def test_one_account_logging_in_again_and_again_keeps_its_latest_sessions_and_logs_no_one_out(
+        make_app, store_url, clock, log_dir):
+    app = cap_app(make_app, session_store=store_url, session_max_per_user=8)
+    web = cookieless_client(app)
+    victim = sid_of(web.get('/login?name=victim'))
+
+    mallory = log_in_again_and_again(web, clock, 'mallory', 200)
+
+    assert who(web, victim) == 'victim'
+    assert len(plugin_of(app).sessions_of('mallory')) == 8
+    assert [who(web, sid) for sid in mallory[-8:]] == ['mallory'] * 8
+    assert who(web, mallory[-9]) == 'None'
+    assert who(web, mallory[0]) == 'None'
+    lines = [line for line in read_log(log_dir).splitlines() if 'beyond session_max_per_user' in line]
+    assert len(lines) == 192
+    assert all('INFO' in line and 'ended 1 session(s) of a user' in line and 'mallory' not in line for line in lines)
+
+
+def test_a_login_into_an_anonymous_session_counts_against_the_cap_too(make_app, store_url, clock):
+    app = cap_app(make_app, session_store=store_url, session_max_per_user=3)
+    web = cookieless_client(app)
+    logged_in = []
+    for _ in range(6):
+        clock.advance(0.01)
+        anonymous = sid_of(web.get('/set?key=cart&value=1'))
+        logged_in.append(sid_of(web.get('/login?name=mallory', headers={'Cookie': '%s=%s' % (COOKIE, anonymous)})))
+
+    assert len(plugin_of(app).sessions_of('mallory')) == 3
+    assert [who(web, sid) for sid in logged_in] == ['None'] * 3 + ['mallory'] * 3
+
+
+def test_basic_credentials_sent_again_and_again_without_a_cookie_are_capped_too(make_app, store_url, clock, tmp_path):
+    users = write_users(tmp_path / 'users', mallory='m-pw')
+    app = cap_app(make_app, session_store=store_url, session_max_per_user=4, auth_basic_users_file=str(users))
+    web = cookieless_client(app)
+    victim = sid_of(web.get('/login?name=victim'))
+    sids = []
+    for _ in range(80):
+        clock.advance(0.01)
+        sids.append(sid_of(web.get('/set?key=k&value=v', headers={'Authorization': basic('mallory', 'm-pw')})))
+
+    assert who(web, victim) == 'victim'
+    assert len(plugin_of(app).sessions_of('mallory')) == 4
+    assert [who(web, sid) for sid in sids[-5:]] == ['None'] + ['mallory'] * 4
+
+
+def test_a_session_used_since_is_kept_before_a_newer_one_left_idle(make_app, store_url, clock):
+    app = cap_app(make_app, session_store=store_url, session_max_per_user=2)
+    web = cookieless_client(app)
+    first, second = log_in_again_and_again(web, clock, 'alice', 2)
+    clock.advance(1)
+    web.get('/set?key=seen&value=1', headers={'Cookie': '%s=%s' % (COOKIE, first)})
+
+    third, = log_in_again_and_again(web, clock, 'alice', 1)
+
+    assert [who(web, sid) for sid in (first, second, third)] == ['alice', 'None', 'alice']
+
+
+def test_a_cap_of_zero_keeps_every_session_of_a_user(make_app, store_url, clock):
+    app = cap_app(make_app, session_store=store_url, session_max_per_user=0, session_max=1000)
+    web = cookieless_client(app)
+    log_in_again_and_again(web, clock, 'mallory', 30)
+    assert len(plugin_of(app).sessions_of('mallory')) == 30
+
+
+def test_a_cap_of_zero_leaves_the_memory_store_to_evict_other_users_as_before(make_app, clock):
+    app = cap_app(make_app, session_max_per_user=0)
+    web = cookieless_client(app)
+    victim = sid_of(web.get('/login?name=victim'))
+    log_in_again_and_again(web, clock, 'mallory', 200)
+    assert who(web, victim) == 'None'
+    assert len(plugin_of(app).sessions_of('mallory')) == 64
+
+
+def test_session_max_per_user_is_1000_unless_told():
+    assert canister.KEYS['session_max_per_user'].default == 1000
+
+
+@pytest.mark.parametrize('value', [-1, 'many', 1.5])
+def test_session_max_per_user_that_is_no_whole_number_from_0_is_a_config_error(make_app, value):
+    with pytest.raises(canister.ConfigError, match='session_max_per_user'):
+        make_app(config={'session_max_per_user': value})
+
+
+def test_a_store_that_cannot_list_a_users_sessions_is_not_capped(make_app, clock):
+    app = make_app(store=FourMethodStore(), config={'session_max_per_user': 1})
+    add_session_routes(app)
+    web = cookieless_client(app)
+    first, second = log_in_again_and_again(web, clock, 'alice', 2)
+    assert first != second
+    assert len(plugin_of(app).sessions.store.records) == 2
+
+
+def test_the_redis_set_of_a_capped_user_lists_only_the_sessions_kept(make_app, redis_server, clock):
+    import redis
+    app = cap_app(make_app, session_store=redis_server.url, session_max_per_user=8)
+    kept = log_in_again_and_again(cookieless_client(app), clock, 'mallory', 50)[-8:]
+    members = redis.Redis.from_url(redis_server.url).smembers('canister:session:user:mallory')
+    assert sorted(member.decode() for member in members) == sorted(kept)
