@@ -7048,6 +7048,10 @@ def _routed(router: Any, method: str, path: str) -> Optional[bottle.Route]:
 ###############################################################################
 
 _UNAVAILABLE = 'Service unavailable: the session store cannot be reached, retry shortly'
+#: The ``Retry-After`` of that 503, in seconds: "shortly" as a client can act on it.  A try against a store
+#: that is down fails within Redis' 1 s socket timeout, and a restart or failover takes seconds, so a client
+#: that waits a second between tries neither hammers the store in a loop nor waits long after it is back.
+_UNAVAILABLE_RETRY = {'Retry-After': '1'}
 #: What a client is told when ``_LocalsCheck`` fails (the log says why).
 _MISCONFIGURED = 'Internal server error: this server is misconfigured and refuses every request (see its log)'
 _CHUNKED_TOO_LARGE = 'Request body too large: more than %d bytes (chunked)'
@@ -7592,6 +7596,8 @@ class _RequestContext(SessionState):
                                   type(error).__name__, exc_info=True)
             code, message = 500, 'Internal server error: the session could not be saved'
         response = _plain_response(code, message, self.environ)
+        if code == 503:
+            response.headers.extend(_UNAVAILABLE_RETRY.items())
         self.code = code
         self.replaced = [response.body]
         return response.headers, _HTTP_STATUS[code]
@@ -8009,7 +8015,7 @@ class Canister:
     def _unavailable_response(self, error: Exception) -> bottle.HTTPResponse:
         """The 503 response of a request whose session store cannot be reached (logged)."""
         self.log.write(logging.ERROR, '%s', error)
-        return _error_response(503, _UNAVAILABLE)
+        return _error_response(503, _UNAVAILABLE, _UNAVAILABLE_RETRY)
 
     def _error_page(self, error: bottle.HTTPError) -> Any:
         """The app's ``default_error_handler``: what Bottle answers for an ``HTTPError`` the app has no

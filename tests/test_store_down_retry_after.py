@@ -1,0 +1,61 @@
+"""Every 503 canister answers because the session store is down carries ``Retry-After: 1``, the
+"retry shortly" of its message in a form a client can act on: found down in the handler, on a
+login, or when the session is saved after it, and also when the app's own 503 page answers.
+A real redis-server, stopped."""
+import canister
+from helpers import basic, client, read_log
+
+ALICE = {'Authorization': basic('alice', 'wonderland')}
+
+
+def counter_app(make_app, redis_server, **config):
+    app = make_app(session_store=redis_server.url, **config)
+
+    @app.get('/count')
+    def count():
+        canister.session.data['n'] = canister.session.data.get('n', 0) + 1
+        return {'n': canister.session.data['n']}
+
+    return app
+
+
+def test_a_session_found_down_in_the_handler_answers_503_with_retry_after(make_app, redis_server):
+    web = client(counter_app(make_app, redis_server))
+    assert web.get('/count').json == {'n': 1}
+    redis_server.stop()
+    answer = web.get('/count', status=503)
+    assert 'retry shortly' in answer.text
+    assert answer.headers.getall('Retry-After') == ['1']
+
+
+def test_a_new_session_that_cannot_be_saved_after_the_handler_answers_503_with_retry_after(make_app, redis_server):
+    web = client(counter_app(make_app, redis_server))
+    redis_server.stop()
+    answer = web.get('/count', status=503)  # no cookie: nothing loaded, the save after the handler fails
+    assert 'retry shortly' in answer.text
+    assert answer.headers.getall('Retry-After') == ['1']
+    assert 'Set-Cookie' not in answer.headers
+
+
+def test_a_login_with_the_store_down_answers_503_with_retry_after(make_app, redis_server):
+    web = client(counter_app(make_app, redis_server, auth_basic_username='alice', auth_basic_password='wonderland'))
+    redis_server.stop()
+    answer = web.get('/count', headers=ALICE, status=503)
+    assert answer.headers.getall('Retry-After') == ['1']
+
+
+def test_the_apps_own_503_page_keeps_the_retry_after(make_app, redis_server, log_dir):
+    app = counter_app(make_app, redis_server)
+
+    @app.error(503)
+    def unavailable(error):
+        return '<p>Back in a moment</p>'
+
+    web = client(app)
+    assert web.get('/count').json == {'n': 1}
+    redis_server.stop()
+    answer = web.get('/count', status=503)
+    assert answer.text == '<p>Back in a moment</p>'
+    assert answer.headers.getall('Retry-After') == ['1']
+    assert 'the Redis session store is unavailable' in read_log(log_dir)
+
