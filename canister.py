@@ -1364,6 +1364,14 @@ class _CanisterHandler(logging.Handler):
             self.handleError(record)
 
 
+#: What the logger of an uninstalled plugin holds instead of canister's handler.  A line logged late (a
+#: streamed response that ends after the uninstall) is dropped, as the closed sink drops one, rather than
+#: reaching the logging module's last resort, which prints it bare on stderr; handlers the app added to
+#: ``app.log`` still get it.  (Keeping the sink open until the last request ends would hold the log file
+#: open for as long as a stream runs, and count requests on every request's path.)
+_DROP_LATE_LINES = logging.NullHandler()
+
+
 class RequestLog:
     """The logger of one app, plus a fast path for canister's own per-request lines."""
 
@@ -1380,7 +1388,7 @@ class RequestLog:
         self.logger = logging.getLogger(name)
         self.logger.propagate = False
         for handler in list(self.logger.handlers):
-            if isinstance(handler, _CanisterHandler):
+            if isinstance(handler, _CanisterHandler) or handler is _DROP_LATE_LINES:
                 self.logger.removeHandler(handler)
         self.logger.setLevel(self.level)
         self.handler: Optional[_CanisterHandler] = None
@@ -1407,11 +1415,12 @@ class RequestLog:
             self.logger.addHandler(self.handler)
 
     def close(self) -> None:
-        """Detach from the logger and the sink (when the plugin is uninstalled)."""
+        """Detach from the logger and the sink (when the plugin is uninstalled): later lines are dropped."""
         if self.handler is not None:
             self.logger.removeHandler(self.handler)
             _release_sink(self.handler.sink, self.days, self.format)
             self.handler = None
+        self.logger.addHandler(_DROP_LATE_LINES)
 
     def write(self, level: int, fmt: str, *args: Any, request_id: Optional[str] = None,
               exc_info: Any = False) -> None:

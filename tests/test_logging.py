@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import base64
 import json
+import logging
 import os
 import platform
 import re
@@ -977,3 +978,45 @@ def test_a_full_disk_cuts_no_line_into_the_next_and_each_outage_is_told_on_stder
     lines = read_log(log_dir).splitlines()
     assert all(re.match(r'\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} ', line) for line in lines if line.strip('X') != '')
     assert sum(1 for line in lines if line.endswith('X' * 300)) >= 2   # the lines written after each outage, whole
+
+
+def streamed_past_uninstall(make_app, tmp_path):
+    """An app whose streamed response goes on after its canister is uninstalled (between two chunks):
+    the session it changes then cannot be saved (the store is closed), which canister logs at ERROR,
+    and the handler logs a line of its own."""
+    app = make_app(session_store='sqlite:///%s' % (tmp_path / 'sessions.db'))
+
+    @app.get('/stream')
+    def stream():
+        canister.session.data['a'] = 1
+        yield 'first '
+        app.uninstall(canister.Canister)
+        canister.session.data['b'] = 2
+        app.log.warning('the handler after the uninstall')
+        yield 'second'
+
+    return app
+
+
+def test_a_line_logged_after_uninstall_is_dropped_not_printed_on_stderr(make_app, tmp_path, log_dir, capfd):
+    app = streamed_past_uninstall(make_app, tmp_path)
+    assert client(app).get('/stream').text == 'first second'
+    out, err = capfd.readouterr()
+    assert 'Session not saved' not in err and 'the handler after the uninstall' not in err, err
+    log = read_log(log_dir)
+    assert 'Session not saved' not in log and 'the handler after the uninstall' not in log
+
+
+def test_a_handler_the_app_added_to_its_log_still_gets_the_lines_logged_after_uninstall(make_app, tmp_path):
+    app = streamed_past_uninstall(make_app, tmp_path)
+    records = []
+    handler = logging.Handler()
+    handler.emit = records.append
+    app.log.addHandler(handler)
+    try:
+        client(app).get('/stream')
+    finally:
+        app.log.removeHandler(handler)
+    messages = [record.getMessage() for record in records]
+    assert 'the handler after the uninstall' in messages
+    assert any(message.startswith('Session not saved after the streamed response: ') for message in messages)
