@@ -4214,6 +4214,9 @@ _PARSED_MAX = 1024
 _SCALARS = frozenset((str, int, float, bool, type(None)))
 #: How often a save is tried again when other requests keep changing the same session.
 _UPDATE_TRIES = 10
+#: For how long (s) a login's cap per user spares a session of that person made after its own: a
+#: login at the same time, which ends the older of the two itself (``SessionManager._beyond_cap``).
+_PARALLEL_LOGIN = 1.0
 #: How many moves (logins, regenerates) a change follows from the id it loaded the session under.
 _FOLLOW_HOPS = 3
 #: What ``SessionState._store`` says when this request's changes went where a parallel request
@@ -4620,10 +4623,19 @@ class SessionManager:
 
     def _beyond_cap(self, key: str, sid: str) -> List[str]:
         """The ids of the person's sessions other than ``sid`` past ``max_per_user``, least recently used
-        first: by the last use where the expiry tells it, else by creation."""
-        others = [(listed, record, expires) for listed, record, expires in self._listed(key) if listed != sid]
+        first: by the last use where the expiry tells it, else by creation.  A session made after
+        ``sid`` and used within the last ``_PARALLEL_LOGIN`` seconds is spared: a login of the same
+        person at the same time, whose own cap sees ``sid`` as the older and ends it (two logins
+        that each ended the other's session left the person logged out twice)."""
+        listed = self._listed(key)
+        own = next(((record.created_ms, listed_sid) for listed_sid, record, _ in listed if listed_sid == sid), None)
+        others = [(listed_sid, record, expires) for listed_sid, record, expires in listed if listed_sid != sid]
         others.sort(key=lambda entry: (self._last_use(entry[1], entry[2]), entry[1].created_ms))
-        return [listed for listed, _, _ in others[:max(len(others) + 1 - self.max_per_user, 0)]]
+        excess = max(len(others) + 1 - self.max_per_user, 0)
+        recent = _now() - _PARALLEL_LOGIN
+        endable = [other for other, record, expires in others
+                   if own is None or (record.created_ms, other) < own or self._last_use(record, expires) < recent]
+        return endable[:excess]
 
     def _last_use(self, record: _Record, expires: int) -> float:
         """When a stored session was last used, as ``sessions_of`` tells it (else its creation)."""

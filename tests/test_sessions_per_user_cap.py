@@ -6,16 +6,18 @@ session cookie sent by hand; the clock moves on between logins so that "most rec
 """
 from __future__ import annotations
 
+import threading
+
 import pytest
 
 import canister
 from canister import session
 from helpers import COOKIE, basic, cookieless_client, read_log, write_users
-from session_kit import FourMethodStore, add_session_routes, plugin_of
+from session_kit import Browser, FourMethodStore, add_session_routes, anonymous, plugin_of, run_threads
 
 
-def cap_app(make_app, **config):
-    app = make_app(config=dict({'session_max': 64}, **config))
+def cap_app(make_app, store=None, **config):
+    app = make_app(config=dict({'session_max': 64}, **config), store=store)
     add_session_routes(app)
 
     @app.get('/who')
@@ -142,3 +144,26 @@ def test_the_redis_set_of_a_capped_user_lists_only_the_sessions_kept(make_app, r
     kept = log_in_again_and_again(cookieless_client(app), clock, 'mallory', 50)[-8:]
     members = redis.Redis.from_url(redis_server.url).smembers('canister:session:user:mallory')
     assert sorted(member.decode() for member in members) == sorted(kept)
+
+
+@pytest.mark.parametrize('into', ['a new session', 'an anonymous session'])
+def test_two_logins_of_one_user_at_once_under_a_cap_of_one_leave_the_later_login_not_neither(
+        make_app, serve, store_url, into):
+    """Both logins have stored their session before either counts it, and both have listed the
+    user's sessions before either ends one (the store waits for the other login at each): each sees
+    the other's session besides its own.  The later one ends the earlier; the earlier one spares the
+    later (the two ended each other: the person was logged out by logging in)."""
+    store = canister.open_store(store_url)
+    count_of, sessions_of = store.count_of, store.sessions_of
+    both_stored, both_listed = threading.Barrier(2, timeout=10), threading.Barrier(2, timeout=10)
+    store.count_of = lambda key: (both_stored.wait(), count_of(key))[1]
+    store.sessions_of = lambda key: (sessions_of(key), both_listed.wait())[0]
+    app = cap_app(make_app, session_max_per_user=1, store=store)
+    origin = serve(app)
+    browsers = [anonymous(origin, cart='1') if into == 'an anonymous session' else Browser(origin) for _ in range(2)]
+
+    assert run_threads([lambda browser=browser: browser.get('/login?name=alice') for browser in browsers]) == []
+    store.count_of, store.sessions_of = count_of, sessions_of
+
+    assert sorted(browser.get('/who').text for browser in browsers) == ['None', 'alice']
+    assert len(plugin_of(app).sessions_of('alice')) == 1
