@@ -7189,12 +7189,15 @@ class _LimitedInput:
         return getattr(self.stream, name)
 
 
-#: Said by each worker of a server running several processes, at its first request, when the app keeps its
-#: sessions in memory.
+#: Said by each worker of a server running several processes, at its first request, in the log of each app
+#: of the process that keeps its sessions in memory (``_IN_MEMORY_LOGS``).
 _MEMORY_IN_WORKERS = ('The memory session store keeps sessions in this process, but the server runs several '
                       '(wsgi.multiprocess, as gunicorn with more than one worker): a client whose request reaches '
                       'another process loses its session and login there. Use session_store = sqlite:///sessions.db '
                       '(one host) or a Redis URL (see Scaling out in the README)')
+#: The logs of the apps installed in this process that keep their sessions in memory: whichever app serves
+#: a worker's first request (the process's first check, ``_LOCALS``), each of them is told.
+_IN_MEMORY_LOGS: typing.Set[RequestLog] = set()
 
 
 class _EarlyChecks:
@@ -7204,7 +7207,7 @@ class _EarlyChecks:
 
     First of all, a process whose thread-locals would mix the requests it serves at once answers
     500 to every request (``_LocalsCheck``, asked until a request passes it); the request that passes
-    it logs ``multiprocess_note`` when the server says it runs several processes.
+    it writes ``_MEMORY_IN_WORKERS`` to ``_IN_MEMORY_LOGS`` when the server says it runs several processes.
 
     ``needed`` tells which requests any of these can concern; ``Canister.wsgi`` skips the rest (most
     GETs).  It names every request header a check reads: a new check adds its header there.
@@ -7219,9 +7222,6 @@ class _EarlyChecks:
         self.csrf = csrf
         #: The app's router, which a preflight asks for the methods of a path.
         self.router = router
-        #: Logged at a process's first request when the server runs several processes (``wsgi.multiprocess``):
-        #: the app keeps its sessions in this one (set by the plugin, for the memory store).
-        self.multiprocess_note = ''
         #: The checks, in the order they run.
         self._checks = (self._shared_locals, self._body_length, self._header_sizes, self._csrf, self._chunked_body,
                         self._preflight)
@@ -7250,8 +7250,9 @@ class _EarlyChecks:
             return None
         problem = _LOCALS.problem()
         if not problem:
-            if self.multiprocess_note and context.environ.get('wsgi.multiprocess'):
-                self.log.write(logging.WARNING, '%s', self.multiprocess_note)
+            if context.environ.get('wsgi.multiprocess'):
+                for log in tuple(_IN_MEMORY_LOGS):
+                    log.write(logging.WARNING, '%s', _MEMORY_IN_WORKERS)
             return None
         self.log.write(logging.ERROR, '%s', problem)
         return _plain_response(500, _MISCONFIGURED, context.environ)
@@ -7862,7 +7863,7 @@ class Canister:
         self.added_names = (security_names, security_names | _CACHING_HEADERS)
         self.sessions = SessionManager(config, self.custom_store, self.log)
         if isinstance(self.sessions.store, MemoryStore):
-            self.early.multiprocess_note = _MEMORY_IN_WORKERS
+            _IN_MEMORY_LOGS.add(self.log)
         for note in self.log.warnings + self._store_notes():  # in the log, and on the terminal at the app's install line
             self.log.write(logging.WARNING, '%s', note)
             _warn_at_install(note)
@@ -7900,6 +7901,7 @@ class Canister:
         if self.custom_store is None and callable(close):
             close()
         if getattr(self, 'log', None) is not None:
+            _IN_MEMORY_LOGS.discard(self.log)
             self.log.close()
         self.app = None
 
