@@ -4223,6 +4223,9 @@ _PARSED_MAX = 1024
 _SCALARS = frozenset((str, int, float, bool, type(None)))
 #: How often a save is tried again when other requests keep changing the same session.
 _UPDATE_TRIES = 10
+#: For how long (s) a login's cap per user spares a session of that person made after its own: a
+#: login at the same time, which ends the older of the two itself (``SessionManager._beyond_cap``).
+_PARALLEL_LOGIN = 1.0
 #: How many moves (logins, regenerates) a change follows from the id it loaded the session under.
 _FOLLOW_HOPS = 3
 #: What ``SessionState._store`` says when this request's changes went where a parallel request
@@ -4629,10 +4632,19 @@ class SessionManager:
 
     def _beyond_cap(self, key: str, sid: str) -> List[str]:
         """The ids of the person's sessions other than ``sid`` past ``max_per_user``, least recently used
-        first: by the last use where the expiry tells it, else by creation."""
-        others = [(listed, record, expires) for listed, record, expires in self._listed(key) if listed != sid]
+        first: by the last use where the expiry tells it, else by creation.  A session made after
+        ``sid`` and used within the last ``_PARALLEL_LOGIN`` seconds is spared: a login of the same
+        person at the same time, whose own cap sees ``sid`` as the older and ends it (two logins
+        that each ended the other's session left the person logged out twice)."""
+        listed = self._listed(key)
+        own = next(((record.created_ms, listed_sid) for listed_sid, record, _ in listed if listed_sid == sid), None)
+        others = [(listed_sid, record, expires) for listed_sid, record, expires in listed if listed_sid != sid]
         others.sort(key=lambda entry: (self._last_use(entry[1], entry[2]), entry[1].created_ms))
-        return [listed for listed, _, _ in others[:max(len(others) + 1 - self.max_per_user, 0)]]
+        excess = max(len(others) + 1 - self.max_per_user, 0)
+        recent = _now() - _PARALLEL_LOGIN
+        endable = [other for other, record, expires in others
+                   if own is None or (record.created_ms, other) < own or self._last_use(record, expires) < recent]
+        return endable[:excess]
 
     def _last_use(self, record: _Record, expires: int) -> float:
         """When a stored session was last used, as ``sessions_of`` tells it (else its creation)."""
@@ -7190,12 +7202,15 @@ class _LimitedInput:
         return getattr(self.stream, name)
 
 
-#: Said by each worker of a server running several processes, at its first request, when the app keeps its
-#: sessions in memory.
+#: Said by each worker of a server running several processes, at its first request, in the log of each app
+#: of the process that keeps its sessions in memory (``_IN_MEMORY_LOGS``).
 _MEMORY_IN_WORKERS = ('The memory session store keeps sessions in this process, but the server runs several '
                       '(wsgi.multiprocess, as gunicorn with more than one worker): a client whose request reaches '
                       'another process loses its session and login there. Use session_store = sqlite:///sessions.db '
                       '(one host) or a Redis URL (see Scaling out in the README)')
+#: The logs of the apps installed in this process that keep their sessions in memory: whichever app serves
+#: a worker's first request (the process's first check, ``_LOCALS``), each of them is told.
+_IN_MEMORY_LOGS: typing.Set[RequestLog] = set()
 
 
 class _EarlyChecks:
@@ -7205,7 +7220,7 @@ class _EarlyChecks:
 
     First of all, a process whose thread-locals would mix the requests it serves at once answers
     500 to every request (``_LocalsCheck``, asked until a request passes it); the request that passes
-    it logs ``multiprocess_note`` when the server says it runs several processes.
+    it writes ``_MEMORY_IN_WORKERS`` to ``_IN_MEMORY_LOGS`` when the server says it runs several processes.
 
     ``needed`` tells which requests any of these can concern; ``Canister.wsgi`` skips the rest (most
     GETs).  It names every request header a check reads: a new check adds its header there.
@@ -7220,9 +7235,6 @@ class _EarlyChecks:
         self.csrf = csrf
         #: The app's router, which a preflight asks for the methods of a path.
         self.router = router
-        #: Logged at a process's first request when the server runs several processes (``wsgi.multiprocess``):
-        #: the app keeps its sessions in this one (set by the plugin, for the memory store).
-        self.multiprocess_note = ''
         #: The checks, in the order they run.
         self._checks = (self._shared_locals, self._body_length, self._header_sizes, self._csrf, self._chunked_body,
                         self._preflight)
@@ -7251,8 +7263,9 @@ class _EarlyChecks:
             return None
         problem = _LOCALS.problem()
         if not problem:
-            if self.multiprocess_note and context.environ.get('wsgi.multiprocess'):
-                self.log.write(logging.WARNING, '%s', self.multiprocess_note)
+            if context.environ.get('wsgi.multiprocess'):
+                for log in tuple(_IN_MEMORY_LOGS):
+                    log.write(logging.WARNING, '%s', _MEMORY_IN_WORKERS)
             return None
         self.log.write(logging.ERROR, '%s', problem)
         return _plain_response(500, _MISCONFIGURED, context.environ)
@@ -7865,7 +7878,7 @@ class Canister:
         self.added_names = (security_names, security_names | _CACHING_HEADERS)
         self.sessions = SessionManager(config, self.custom_store, self.log)
         if isinstance(self.sessions.store, MemoryStore):
-            self.early.multiprocess_note = _MEMORY_IN_WORKERS
+            _IN_MEMORY_LOGS.add(self.log)
         for note in self.log.warnings + self._store_notes():  # in the log, and on the terminal at the app's install line
             self.log.write(logging.WARNING, '%s', note)
             _warn_at_install(note)
@@ -7903,6 +7916,7 @@ class Canister:
         if self.custom_store is None and callable(close):
             close()
         if getattr(self, 'log', None) is not None:
+            _IN_MEMORY_LOGS.discard(self.log)
             self.log.close()
         self.app = None
 

@@ -6,16 +6,18 @@ session cookie sent by hand; the clock moves on between logins so that "most rec
 """
 from __future__ import annotations
 
+import threading
+
 import pytest
 
 import canister
 from canister import session
 from helpers import COOKIE, basic, cookieless_client, read_log, write_users
-from session_kit import FourMethodStore, add_session_routes, plugin_of
+from session_kit import Browser, FourMethodStore, add_session_routes, anonymous, plugin_of, run_threads
 
 
-def cap_app(make_app, **config):
-    app = make_app(config=dict({'session_max': 64}, **config))
+def cap_app(make_app, store=None, **config):
+    app = make_app(config=dict({'session_max': 64}, **config), store=store)
     add_session_routes(app)
 
     @app.get('/who')
@@ -142,3 +144,101 @@ def test_the_redis_set_of_a_capped_user_lists_only_the_sessions_kept(make_app, r
     kept = log_in_again_and_again(cookieless_client(app), clock, 'mallory', 50)[-8:]
     members = redis.Redis.from_url(redis_server.url).smembers('canister:session:user:mallory')
     assert sorted(member.decode() for member in members) == sorted(kept)
+
+
+@pytest.mark.parametrize('into', ['a new session', 'an anonymous session'])
+def test_two_logins_of_one_user_at_once_under_a_cap_of_one_leave_the_later_login_not_neither(
+        make_app, serve, store_url, into):
+    """Both logins have stored their session before either counts it, and both have listed the
+    user's sessions before either ends one (the store waits for the other login at each): each sees
+    the other's session besides its own.  The later one ends the earlier; the earlier one spares the
+    later (the two ended each other: the person was logged out by logging in)."""
+    store = canister.open_store(store_url)
+    count_of, sessions_of = store.count_of, store.sessions_of
+    both_stored, both_listed = threading.Barrier(2, timeout=10), threading.Barrier(2, timeout=10)
+    store.count_of = lambda key: (both_stored.wait(), count_of(key))[1]
+    store.sessions_of = lambda key: (sessions_of(key), both_listed.wait())[0]
+    app = cap_app(make_app, session_max_per_user=1, store=store)
+    origin = serve(app)
+    browsers = [anonymous(origin, cart='1') if into == 'an anonymous session' else Browser(origin) for _ in range(2)]
+
+    assert run_threads([lambda browser=browser: browser.get('/login?name=alice') for browser in browsers]) == []
+    store.count_of, store.sessions_of = count_of, sessions_of
+
+    assert sorted(browser.get('/who').text for browser in browsers) == ['None', 'alice']
+    assert len(plugin_of(app).sessions_of('alice')) == 1
+
+
+class ListingStore(canister.SessionStore):
+    """A store of one's own that lists sessions by user (a dict of ids per user key), with an atomic
+    update; ``count_of`` and ``unlist`` only where a test gives them.  ``listings`` counts ``sessions_of``."""
+
+    def __init__(self, count_of=False, unlist=False):
+        self.records, self.users, self.listings = {}, {}, 0
+        self.lock = threading.Lock()
+        if count_of:
+            self.count_of = lambda user_key: len(self.users.get(user_key, ()))
+        if unlist:
+            self.unlist = self._unlist
+
+    def load(self, sid):
+        return self.records.get(sid)
+
+    def save(self, sid, record, ttl):
+        self.records[sid] = record
+
+    def create(self, sid, record, ttl, user_key):
+        with self.lock:
+            self.records[sid] = record
+            if user_key is not None:
+                self.users.setdefault(user_key, []).append(sid)
+
+    def touch(self, sid, ttl):
+        pass
+
+    def delete(self, sid):
+        return self.records.pop(sid, None) is not None
+
+    def update(self, sid, expected, record, ttl):
+        with self.lock:
+            current = self.records.get(sid)
+            if current != expected:
+                return False, current
+            self.records[sid] = record
+            return True, None
+
+    def sessions_of(self, user_key):
+        self.listings += 1
+        return [(sid, self.records[sid], 0) for sid in self.users.get(user_key, ()) if sid in self.records]
+
+    def _unlist(self, user_key, sids):
+        self.users[user_key] = [sid for sid in self.users[user_key] if sid not in sids]
+
+
+def test_a_store_of_ones_own_with_sessions_of_is_capped_and_lists_the_users_sessions_at_every_login(make_app, clock):
+    store = ListingStore()
+    app = cap_app(make_app, session_max_per_user=2, store=store)
+    sids = log_in_again_and_again(cookieless_client(app), clock, 'alice', 5)
+
+    assert [who(cookieless_client(app), sid) for sid in sids] == ['None'] * 3 + ['alice'] * 2
+    assert store.listings == 5
+    assert len(store.users['alice']) == 5  # without unlist() the ended ids stay in its list (their records are markers)
+    assert len(plugin_of(app).sessions_of('alice')) == 2
+
+
+def test_a_store_with_count_of_is_listed_only_by_the_logins_past_the_cap(make_app, clock):
+    store = ListingStore(count_of=True)
+    app = cap_app(make_app, session_max_per_user=2, store=store)
+    sids = log_in_again_and_again(cookieless_client(app), clock, 'alice', 5)
+
+    assert [who(cookieless_client(app), sid) for sid in sids] == ['None'] * 3 + ['alice'] * 2
+    assert store.listings == 3
+
+
+def test_a_store_with_unlist_is_told_the_ids_the_cap_ended(make_app, clock):
+    store = ListingStore(count_of=True, unlist=True)
+    app = cap_app(make_app, session_max_per_user=2, store=store)
+    sids = log_in_again_and_again(cookieless_client(app), clock, 'alice', 5)
+
+    assert store.users['alice'] == sids[-2:]
+    assert store.listings == 3

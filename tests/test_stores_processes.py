@@ -179,6 +179,25 @@ def test_the_memory_store_under_several_gunicorn_workers_is_a_warning_at_each_wo
     assert log.count(MEMORY_IN_WORKERS) == len(pids) == 2, log
 
 
+def test_a_mounted_app_on_the_memory_store_under_several_workers_is_warned_whichever_app_served_first(
+        serve_session_app, tmp_path):
+    """The app on SQLite serves each worker's first request (and, mounted over the other, every request
+    starts there): the mounted app on the memory store is warned all the same, once per worker."""
+    env = dict(app_env(tmp_path, sqlite_url(tmp_path / 'sessions.db')), SESSION_APP_MEMORY_CHILD='1')
+    app = serve_session_app('gunicorn', workers=2, **env)
+    client = Client(app.url)
+    for path in ('/ping', '/memory/ping'):
+        pids = set()
+        deadline = time.monotonic() + 10
+        while len(pids) < 2 and time.monotonic() < deadline:   # until both workers answered
+            answer = client.get(path)
+            assert answer.status == 200
+            pids.add(answer.json()['pid'])
+        assert len(pids) == 2
+    log = read_log(tmp_path / 'logs')
+    assert log.count(MEMORY_IN_WORKERS) == 2, log
+
+
 @pytest.mark.parametrize('workers,store', [(1, 'memory'), (2, 'sqlite')])
 def test_one_worker_on_the_memory_store_or_workers_sharing_a_store_are_not_warned(
         serve_session_app, tmp_path, workers, store):
