@@ -3115,7 +3115,7 @@ def _sqlite_permissions(path: str) -> str:
                 return ('this process (uid %d) may not %s %s (owner uid %d, mode %04o): the file and its directory '
                         'must be writable by the user the app runs as (a gunicorn master started with --preload '
                         'and --user makes them as its own user, at install)'
-                        % (os.geteuid(), verb, name, status.st_uid, status.st_mode & 0o7777))
+                        % (getattr(os, 'geteuid', lambda: -1)(), verb, name, status.st_uid, status.st_mode & 0o7777))
     except OSError:  # (gone meanwhile: nothing to say)
         pass
     return ''
