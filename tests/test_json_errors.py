@@ -119,7 +119,7 @@ def test_the_apps_own_error_handler_comes_first(app: bottle.Bottle) -> None:
 
 
 def error_app(make_app: Callable[..., bottle.Bottle], body: Any, autojson: bool = True) -> bottle.Bottle:
-    """An app whose GET /bad raises a 422 ``HTTPError`` with ``body`` (without Bottle's JSON plugin, which
+    """An app whose GET /bad raises a 409 ``HTTPError`` with ``body`` (without Bottle's JSON plugin, which
     turns a dict body into JSON text, if not ``autojson``)."""
     app = make_app()
     if not autojson:
@@ -127,7 +127,7 @@ def error_app(make_app: Callable[..., bottle.Bottle], body: Any, autojson: bool 
 
     @app.get('/bad')
     def bad() -> str:
-        raise bottle.HTTPError(422, body)
+        raise bottle.HTTPError(409, body)
 
     return app
 
@@ -136,12 +136,12 @@ def error_app(make_app: Callable[..., bottle.Bottle], body: Any, autojson: bool 
 @pytest.mark.parametrize('body', [{'title': 'required', 'tags': ['too many']}, ['title', 'tags']])
 def test_an_http_error_with_a_dict_or_list_body_answers_json_with_it_as_the_message(
         make_app: Callable[..., bottle.Bottle], body: Any, autojson: bool) -> None:
-    response = ask(error_app(make_app, body, autojson), '/bad', 422, JSON)
-    assert json_error(response) == {'error': 'Unprocessable Entity', 'message': body}
+    response = ask(error_app(make_app, body, autojson), '/bad', 409, JSON)
+    assert json_error(response) == {'error': 'Conflict', 'message': body}
 
 
 def test_an_http_error_with_a_bytes_body_answers_json_with_it_decoded(make_app: Callable[..., bottle.Bottle]) -> None:
-    response = ask(error_app(make_app, 'caf\u00e9 '.encode() + b'\xff'), '/bad', 422, JSON)
+    response = ask(error_app(make_app, 'caf\u00e9 '.encode() + b'\xff'), '/bad', 409, JSON)
     assert json_error(response)['message'] == 'caf\u00e9 \ufffd'
 
 
@@ -149,8 +149,8 @@ def test_an_http_error_with_a_bytes_body_answers_json_with_it_decoded(make_app: 
                                           ({'x': float('nan')}, "{'x': nan}"), (42, '42')])
 def test_an_http_error_with_a_body_json_cannot_hold_answers_its_text(
         make_app: Callable[..., bottle.Bottle], body: Any, message: str) -> None:
-    response = ask(error_app(make_app, body), '/bad', 422, JSON)
-    assert json_error(response) == {'error': 'Unprocessable Entity', 'message': message}
+    response = ask(error_app(make_app, body), '/bad', 409, JSON)
+    assert json_error(response) == {'error': 'Conflict', 'message': message}
 
 
 @pytest.mark.parametrize('accept', [None, 'text/html', '*/*', 'application/json;q=0', 'application/json; q=0.0'])
