@@ -702,6 +702,16 @@ def _as_tokens(value: Any) -> Tuple[str, ...]:
     return items
 
 
+def _as_paths(value: Any) -> Tuple[str, ...]:
+    """URL path prefixes, as the WSGI server hands the path over (decoded: no ``%``), each from ``/``."""
+    items = _as_list(value)
+    for item in items:
+        if not item.startswith('/') or any(c in item for c in '%?#*') or not item.isprintable():
+            raise ValueError('%r is not a path prefix: write each as the path starts, from /, without %%-escapes, '
+                             'wildcards, query or fragment (/api covers /api and everything under /api/)' % item)
+    return items
+
+
 def _as_origins(value: Any) -> Tuple[str, ...]:
     if isinstance(value, str) and value.strip().lower() == 'false':
         return ()  # canister 1.x's way of writing "off"
@@ -832,6 +842,8 @@ KEYS: Dict[str, _Key] = {key.name: key for key in (
          'request headers granted to preflights (`*`: any)'),
     _Key('cors_expose_headers', ('X-Request-ID',), _as_tokens, 'response headers the page may read'),
     _Key('cors_max_age', 600, _as_number(int, 0, _SECONDS_MAX), 'seconds a browser may cache a preflight answer'),
+    _Key('cors_paths', (), _as_paths,
+         'path prefixes CORS is limited to (`/api` covers `/api` and `/api/...`); empty: every path'),
     _Key('csrf', True, _as_bool, 'refuse unsafe requests from foreign origins (Sec-Fetch-Site, Origin, Referer)'),
     _Key('x_content_type_options', 'nosniff', _as_choice('nosniff', ''),
          '`X-Content-Type-Options` of every answer (empty: not sent)'),
@@ -956,6 +968,8 @@ class Config(Dict[str, Any]):
 
     def _cors_without_effect(self) -> List[str]:
         """The warnings of ``_without_effect`` about CORS with credentials."""
+        if self['cors_paths'] and not self['cors']:
+            return ['canister.cors_paths is set without cors: it has no effect']
         if not self['cors_credentials']:
             return []
         if not self['cors']:
@@ -6780,6 +6794,14 @@ def _unique_names(values: Iterable[str]) -> str:
     return ', '.join(unique.values())
 
 
+def _covered_paths(prefixes: Iterable[str]) -> Tuple[typing.FrozenSet[str], Tuple[str, ...]]:
+    """The paths ``cors_paths`` covers exactly (``/api``), and the prefixes of those it covers below them
+    (``/api/``), as WSGI writes a path: its UTF-8 bytes read as latin-1."""
+    wsgi_paths = [path.encode('utf-8').decode('latin1') for path in prefixes]
+    exact = frozenset(path for path in wsgi_paths if not path.endswith('/'))
+    return exact, tuple(path if path.endswith('/') else path + '/' for path in wsgi_paths)
+
+
 class CorsPolicy:
     """Which origins may call the app from a browser, and the headers that say so."""
 
@@ -6807,6 +6829,17 @@ class CorsPolicy:
         self._any = [(ACL_ORIGIN, '*')] + self._simple
         #: The headers an app may set itself that canister's take over (``_add_over``).
         self._taken_over = frozenset((ACL_ORIGIN, ACL_EXPOSE))
+        #: ``cors_paths``: the paths covered exactly, and the prefixes of those covered below them
+        #: (empty tuple: every path).
+        self.paths, self.below = _covered_paths(config['cors_paths'])
+
+    def covers(self, environ: Mapping[str, Any]) -> bool:
+        """True if CORS applies to the request's path (``SCRIPT_NAME`` and ``PATH_INFO``, which Bottle's
+        ``mount`` shares between them, so a prefix is matched alike wherever canister is installed)."""
+        if not self.below:
+            return True
+        path = environ.get('SCRIPT_NAME', '') + environ.get('PATH_INFO', '')
+        return path in self.paths or path.startswith(self.below)
 
     def is_allowed_origin(self, origin: str) -> bool:
         """True for any origin with ``*``, else an exact match against the list."""
@@ -6984,7 +7017,7 @@ class CsrfGuard:
         """True for a foreign origin listed in ``cors``, or any one with ``cors = *`` when a
         browser must have sent a preflight first."""
         cors = self.cors
-        if cors is None:
+        if cors is None or not cors.covers(environ):
             return False
         return cors.is_listed_origin(origin) or (cors.any_origin and self.was_preflighted(environ))
 
@@ -7226,12 +7259,10 @@ class _EarlyChecks:
     GETs).  It names every request header a check reads: a new check adds its header there.
     """
 
-    def __init__(self, config: Config, log: RequestLog, cors: Optional[CorsPolicy], csrf: Optional[CsrfGuard],
-                 router: Any) -> None:
+    def __init__(self, config: Config, log: RequestLog, csrf: Optional[CsrfGuard], router: Any) -> None:
         self.max_body_size = config['max_body_size']
         self.max_header_size = config['max_header_size']
         self.log = log
-        self.cors = cors
         self.csrf = csrf
         #: The app's router, which a preflight asks for the methods of a path.
         self.router = router
@@ -7362,8 +7393,8 @@ class _EarlyChecks:
     def _preflight(self, context: _RequestContext) -> Optional[_PlainResponse]:
         if not context.preflight:
             return None
-        assert self.cors is not None
-        return self.cors.preflight_response(context.environ, context.origin or '', self.router)
+        assert context.cors is not None
+        return context.cors.preflight_response(context.environ, context.origin or '', self.router)
 
 
 class _WithoutBottlesTraceback:
@@ -7418,6 +7449,8 @@ class _RequestContext(SessionState):
     trusted = False
     #: The ``Origin`` header, if any.
     origin: Optional[str] = None
+    #: The app's CORS policy if it covers the request's path (``cors_paths``), else None.
+    cors: Optional[CorsPolicy] = None
     #: The request is a CORS preflight (logged at DEBUG, answered by canister).
     preflight = False
     #: The route to serve, when known before the early checks (a child app's route: ``Canister._serve``).
@@ -7460,8 +7493,10 @@ class _RequestContext(SessionState):
         context.request_id = _request_id(environ)
         method = context.method = environ.get('REQUEST_METHOD', 'GET').upper()
         origin = context.origin = environ.get('HTTP_ORIGIN')
-        if plugin.cors is not None:
-            context.preflight = plugin.cors.is_preflight(environ, method, origin)
+        cors = plugin.cors
+        if cors is not None and cors.covers(environ):
+            context.cors = cors
+            context.preflight = cors.is_preflight(environ, method, origin)
         cookie = environ.get('HTTP_COOKIE')
         cookie_sid = context.cookie_sid = plugin.sessions.cookie_sid(cookie) if cookie is not None else None
         context.outer = _local.context
@@ -7628,8 +7663,8 @@ class _RequestContext(SessionState):
         """Add what canister adds to every response: CORS, the request id, the cache headers of a
         response built from a session, and the security headers (none of them twice)."""
         plugin = self.plugin
-        if cors and plugin.cors is not None:
-            plugin.cors.apply(headers, self.origin)
+        if cors and self.cors is not None:
+            self.cors.apply(headers, self.origin)
         if plugin.added_names[self.loaded].isdisjoint(map(_header_name, headers)):  # the usual response: none yet
             headers += plugin.added[self.loaded][self.https]
             headers.append(('X-Request-ID', self.request_id))
@@ -7866,7 +7901,7 @@ class Canister:
             self.log.write(logging.WARNING, '%s', warning)
         self.cors = CorsPolicy(config, self.log) if config['cors'] else None
         self.csrf = CsrfGuard(self.cors) if config['csrf'] else None
-        self.early = _EarlyChecks(config, self.log, self.cors, self.csrf, app.router)
+        self.early = _EarlyChecks(config, self.log, self.csrf, app.router)
         plain, https = _security_headers(config)
         security_names = frozenset(name for name, _ in https) | {_REQUEST_ID_HEADER}
         #: The headers canister adds to a response (but the request id), by ``[context.loaded][context.https]``:

@@ -576,3 +576,21 @@ def test_an_answer_the_browser_cached_for_the_apps_own_page_is_not_reused_for_an
     assert other["ok"] and other["status"] == 200, other
     assert other["requestId"] != own["requestId"]
     assert api.recorder.methods_for("/data") == ["GET", "GET"]
+
+
+def test_with_cors_paths_a_listed_origin_reads_the_api_but_not_the_other_pages(page, origin_a, serve_api):
+    app = add_counter_route(bottle.Bottle())
+    app.route("/api/items", callback=lambda: {"items": [1, 2]})
+    app.route("/account", method=["GET", "PUT"], callback=lambda: {"card": "4111"})
+
+    api = serve_api(app, cors=origin_a.origin, cors_credentials=True, cors_paths="/api")
+    page.goto(origin_a.url("/"))
+
+    inside = page_fetch(page, api.url("/api/items"), credentials="include")
+    assert inside["ok"] and inside["status"] == 200 and json.loads(inside["body"]) == {"items": [1, 2]}, inside
+    # The page of the listed origin reads nothing outside /api: the simple GET reaches the app but its
+    # answer is kept from the page, and the browser sends no PUT once Bottle's 405 answered its preflight.
+    for init in ({}, {"method": "PUT", "headers": {"Content-Type": "application/json"}, "body": "{}"}):
+        blocked = page_fetch(page, api.url("/account"), credentials="include", **init)
+        assert not blocked["ok"] and "TypeError" in blocked["error"], blocked
+    assert api.recorder.methods_for("/account") == ["GET", "OPTIONS"]
