@@ -40,6 +40,7 @@ import datetime
 import decimal
 import difflib
 import enum
+import errno
 import functools
 import getpass
 import hashlib
@@ -3096,6 +3097,25 @@ def _sqlite_busy(error: sqlite3.OperationalError) -> bool:
     return 'locked' in str(error) or 'busy' in str(error)
 
 
+#: SQLite's primary result codes of a file that may work again by itself: held by another connection
+#: (SQLITE_BUSY, SQLITE_LOCKED), a disk I/O error (SQLITE_IOERR, a full disk among its causes), a full disk
+#: (SQLITE_FULL); and the errnos of the same when the file is made.
+_SQLITE_PASSING = (5, 6, 10, 13)
+_PASSING_ERRNOS = tuple(getattr(errno, name) for name in ('ENOSPC', 'EDQUOT', 'EIO') if hasattr(errno, name))
+
+
+def _sqlite_passing(error: Exception) -> bool:
+    """True if the file may work again by itself after ``error`` (locked, disk full, I/O): an install
+    warns and goes on; False for what stays until someone acts (permissions, not a database)."""
+    if isinstance(error, OSError):
+        return error.errno in _PASSING_ERRNOS
+    code = getattr(error, 'sqlite_errorcode', None)  # (Python 3.11 and later; the text before)
+    if code is not None:
+        return code & 0xff in _SQLITE_PASSING
+    return isinstance(error, sqlite3.OperationalError) and (
+        _sqlite_busy(error) or str(error) in ('database or disk is full', 'disk I/O error'))
+
+
 def _sqlite_permissions(path: str) -> str:
     """Why this process may not use the SQLite file ``path`` by its permissions (its own, those of the
     ``-wal`` and ``-shm`` beside it, or its directory's when one of them has to be made), or ''.
@@ -3350,6 +3370,11 @@ class _SQLiteFile:
         for held in everyone:
             self._release(held)
 
+    def is_open(self) -> bool:
+        """True if a connection to the file is open (none before its first success, nor after ``close``)."""
+        with self._lock:
+            return bool(self._open)
+
     def close_before_fork(self) -> None:
         """Close every connection before ``os.fork`` (gunicorn's workers, say, after ``--preload``);
         the parent and each child open their own again when they next use the file.
@@ -3391,7 +3416,9 @@ class SQLiteStore(SessionStore):
     missing and touches nothing else (no other table, nor ``PRAGMA user_version``, nor the
     journal mode, which is WAL only in a file that holds canister's tables alone).  A
     ``canister_sessions`` table of another shape is not canister's, and is left alone:
-    the store cannot be used (a ConfigError at install).  The file (and SQLite's ``-wal``
+    the store cannot be used (a ConfigError at install).  A file that another process holds locked, or
+    that a full disk (or an I/O error) keeps from being set up, is no ConfigError: that may pass by itself,
+    so ``check`` tells it and the store answers 503 until then.  The file (and SQLite's ``-wal``
     and ``-shm`` beside it, which take its mode) is created readable by its owner only:
     it holds live session ids.  An update is one conditional ``UPDATE`` (the row count
     tells whether it happened); sessions with a user carry its key in an indexed column.
@@ -3439,12 +3466,29 @@ class SQLiteStore(SessionStore):
         #: The connections, one for each request using the file at the same moment, each set up by
         #: ``_set_up`` (a new file gets the schema).
         self._file = _SQLiteFile(path, self._set_up)
-        try:  # made and set up now: a problem fails the install
+        #: Why the file could not be used at install, when that may pass by itself (``check`` says it once).
+        self._install_problem = self._try_file()
+
+    def _try_file(self) -> Optional[str]:
+        """Open and set up the file now: None if it works, the reason if that may pass by itself (the file
+        locked by another process, the disk full, an I/O error: the store answers 503 until then, and sets
+        the file up at its first success); ConfigError for what stays until someone acts (permissions, a
+        file that is not a database, a table of canister's name that is not canister's)."""
+        try:
             self._file.run(lambda connection: None)
         except (sqlite3.Error, OSError) as error:
-            problem = _sqlite_permissions(target)
+            problem = _sqlite_permissions(self._file.path)
+            if _sqlite_passing(error) and not problem:
+                return 'the SQLite file %s cannot be used: %s' % (self._file.path, error)
             raise ConfigError('canister.session_store: the SQLite file %s cannot be used: %s%s'
-                              % (target, error, '; ' + problem if problem else '')) from None
+                              % (self._file.path, error, '; ' + problem if problem else '')) from None
+        return None
+
+    def check(self) -> Optional[str]:
+        """None if the file can be used now, else why (what the store's making found, told once: it
+        was just tried); ConfigError if it never can without someone acting."""
+        problem, self._install_problem = self._install_problem, None
+        return problem or self._try_file()
 
     def _set_up(self, connection: sqlite3.Connection) -> None:
         """Make canister's tables if missing, beside whatever else the file holds (decided from the
@@ -6207,11 +6251,15 @@ class _SQLiteThrottle(_Throttle):
         self._file = store._file
         if self._set_up not in self._file.set_ups:  # on every connection opened from now on
             self._file.set_ups.append(self._set_up)
-        try:
+        if not self._file.is_open():  # (the store could not open it yet: its first connection makes the table)
+            return
+        try:  # (a connection open already made no table of the throttle's: one run makes it in the file)
             self._file.run(self._set_up)
         except (sqlite3.Error, OSError) as error:
-            raise ConfigError('canister.session_store: the SQLite file %s cannot hold the login throttle: %s'
-                              % (os.path.abspath(self.path), error)) from None
+            if not _sqlite_passing(error):
+                raise ConfigError('canister.session_store: the SQLite file %s cannot hold the login throttle: %s'
+                                  % (os.path.abspath(self.path), error)) from None
+            self._file.close_before_fork()  # locked meanwhile: every connection opened anew, this set-up run then
 
     @staticmethod
     def _set_up(connection: sqlite3.Connection) -> None:
