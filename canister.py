@@ -4475,6 +4475,11 @@ class SessionManager:
             SessionStore.create, store)
         self.update: Callable[..., Tuple[bool, Optional[str]]] = getattr(store, 'update', None) or \
             functools.partial(SessionStore.update, store)
+        #: The store's optional ``count_of`` and ``unlist`` (see ``cap_sessions``), or None; taken once, as
+        #: ``create`` and ``update`` are, not looked up at every login.
+        count_of, unlist = getattr(store, 'count_of', None), getattr(store, 'unlist', None)
+        self._count_of: Optional[Callable[[str], int]] = count_of if callable(count_of) else None
+        self._unlist: Optional[Callable[[str, List[str]], None]] = unlist if callable(unlist) else None
         kind = type(store)
         #: ``create`` of the new id of a session a login or regenerate moves, told the id it moves from
         #: (the last argument): the memory store, which evicts as it creates, then never evicts that one.
@@ -4670,13 +4675,12 @@ class SessionManager:
         of that person's other sessions beyond ``max_per_user`` (as ``end_sessions`` ends them, so they
         stay ended); return how many were ended.  Without it, one account logging in again and again
         (no cookie) would fill the memory store with its sessions and evict everyone else's."""
-        count_of = getattr(self.store, 'count_of', None)  # (cheap, and never fewer: the usual login stops here)
-        if callable(count_of) and count_of(key) <= self.max_per_user:
+        count_of = self._count_of  # (cheap, and never fewer: the usual login stops here)
+        if count_of is not None and count_of(key) <= self.max_per_user:
             return 0
         gone = [old for old in self._beyond_cap(key, sid) if self.end_session(old, key, (sid,))]
-        unlist = getattr(self.store, 'unlist', None)
-        if gone and callable(unlist):
-            unlist(key, gone)
+        if gone and self._unlist is not None:
+            self._unlist(key, gone)
         ended = len(gone)
         if ended:
             self.log.write(logging.INFO, 'Session: ended %d session(s) of a user beyond session_max_per_user = %d',
@@ -6778,6 +6782,8 @@ ACL_METHODS = 'Access-Control-Allow-Methods'
 ACL_HEADERS = 'Access-Control-Allow-Headers'
 ACL_EXPOSE = 'Access-Control-Expose-Headers'
 ACL_MAX_AGE = 'Access-Control-Max-Age'
+#: The headers an app may set itself that canister's take over (``CorsPolicy._add_over``).
+_CORS_TAKEN_OVER = frozenset((ACL_ORIGIN, ACL_EXPOSE))
 _DEFAULT_PORTS = {'http': '80', 'https': '443'}
 _UNSAFE_METHODS = frozenset(('POST', 'PUT', 'PATCH', 'DELETE'))
 _ALL_METHODS = ('GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE')
@@ -6862,8 +6868,6 @@ class CorsPolicy:
             self._simple.append((ACL_EXPOSE, ', '.join(config['cors_expose_headers'])))
         #: All of them, with ``cors = *``.
         self._any = [(ACL_ORIGIN, '*')] + self._simple
-        #: The headers an app may set itself that canister's take over (``_add_over``).
-        self._taken_over = frozenset((ACL_ORIGIN, ACL_EXPOSE))
 
     def is_allowed_origin(self, origin: str) -> bool:
         """True for any origin with ``*``, else an exact match against the list."""
@@ -6883,7 +6887,7 @@ class CorsPolicy:
             if origin is None:  # no CORS headers, so a shared cache must not give this response to a browser
                 _merge_header(headers, 'Vary', 'Origin')
                 return
-            if self._taken_over.isdisjoint(map(_header_name, headers)):  # (Bottle writes names in Title-Case)
+            if _CORS_TAKEN_OVER.isdisjoint(map(_header_name, headers)):  # (Bottle writes names in Title-Case)
                 headers.extend(self._any)
             else:  # the app set its own
                 self._add_over(headers, self._any)
@@ -6906,7 +6910,7 @@ class CorsPolicy:
         each once (the app's first): one header, as with the others (a proxy or client that keeps
         one of a repeated header would lose names)."""
         exposed = [value for key, value in headers if key == ACL_EXPOSE]
-        headers[:] = [header for header in headers if header[0] not in (ACL_ORIGIN, ACL_EXPOSE)]
+        headers[:] = [header for header in headers if header[0] not in _CORS_TAKEN_OVER]
         headers.extend(header for header in added if header[0] != ACL_EXPOSE)
         names = _unique_names(exposed + [value for key, value in added if key == ACL_EXPOSE])
         if names:

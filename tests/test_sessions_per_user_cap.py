@@ -274,3 +274,14 @@ def test_a_store_with_unlist_is_told_the_ids_the_cap_ended(make_app, clock):
 
     assert store.users['alice'] == sids[-2:]
     assert store.listings == 3
+
+
+def test_count_of_and_unlist_are_taken_from_the_store_at_install_not_at_each_login(make_app, clock):
+    store = ListingStore()
+    app = cap_app(make_app, session_max_per_user=2, store=store)
+    store.count_of = lambda user_key: len(store.users.get(user_key, ()))  # added after the install: not used
+    store.unlist = store._unlist
+    log_in_again_and_again(cookieless_client(app), clock, 'alice', 5)
+
+    assert store.listings == 5  # every login listed the user's sessions, as for a store without count_of
+    assert len(store.users['alice']) == 5  # and none was unlisted
