@@ -505,6 +505,11 @@ def _untested_version(module: str, found: Any) -> Optional[str]:
 class StoreUnavailable(CanisterError):
     """The session store cannot be reached; the request answers 503."""
 
+    #: Raised by ``plugin.tidy_sessions()``: how many entries of ended sessions the tidy had removed
+    #: before the store failed (they stay removed), as the store counted them; None elsewhere, and for
+    #: a store that keeps no count (no ``tidy_removed``).
+    removed: Optional[int] = None
+
 
 class SessionDataError(CanisterError, TypeError):
     """Session data holds a value that cannot be stored as JSON."""
@@ -4726,7 +4731,14 @@ class SessionManager:
     def tidy(self) -> int:
         """The store's ``tidy`` (optional, as ``check``; 0 for a store without one), logged."""
         tidy = getattr(self.store, 'tidy', None)
-        removed = int(tidy(_TIDY_BATCH)) if callable(tidy) else 0  # (as the README writes it: tidy(batch), no default)
+        try:
+            removed = int(tidy(_TIDY_BATCH)) if callable(tidy) else 0  # (as the README writes it: tidy(batch), no default)
+        except StoreUnavailable as error:  # what went before stays gone: the caller learns how much
+            done = getattr(self.store, 'tidy_removed', None)
+            error.removed = done if isinstance(done, int) else None
+            self.log.write(logging.WARNING, 'Session: tidying the store failed after removing %s entries of ended '
+                           'sessions: %s', '?' if error.removed is None else error.removed, _mask_urls(str(error)))
+            raise
         self.log.write(logging.INFO, 'Session: tidied the store, %d entries of ended sessions removed', removed)
         return removed
 
