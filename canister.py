@@ -40,6 +40,7 @@ import datetime
 import decimal
 import difflib
 import enum
+import errno
 import functools
 import getpass
 import hashlib
@@ -503,6 +504,11 @@ def _untested_version(module: str, found: Any) -> Optional[str]:
 
 class StoreUnavailable(CanisterError):
     """The session store cannot be reached; the request answers 503."""
+
+    #: Raised by ``plugin.tidy_sessions()``: how many entries of ended sessions the tidy had removed
+    #: before the store failed (they stay removed), as the store counted them; None elsewhere, and for
+    #: a store that keeps no count (no ``tidy_removed``).
+    removed: Optional[int] = None
 
 
 class SessionDataError(CanisterError, TypeError):
@@ -3110,6 +3116,25 @@ def _sqlite_busy(error: sqlite3.OperationalError) -> bool:
     return 'locked' in str(error) or 'busy' in str(error)
 
 
+#: SQLite's primary result codes of a file that may work again by itself: held by another connection
+#: (SQLITE_BUSY, SQLITE_LOCKED), a disk I/O error (SQLITE_IOERR, a full disk among its causes), a full disk
+#: (SQLITE_FULL); and the errnos of the same when the file is made.
+_SQLITE_PASSING = (5, 6, 10, 13)
+_PASSING_ERRNOS = tuple(getattr(errno, name) for name in ('ENOSPC', 'EDQUOT', 'EIO') if hasattr(errno, name))
+
+
+def _sqlite_passing(error: Exception) -> bool:
+    """True if the file may work again by itself after ``error`` (locked, disk full, I/O): an install
+    warns and goes on; False for what stays until someone acts (permissions, not a database)."""
+    if isinstance(error, OSError):
+        return error.errno in _PASSING_ERRNOS
+    code = getattr(error, 'sqlite_errorcode', None)  # (Python 3.11 and later; the text before)
+    if code is not None:
+        return code & 0xff in _SQLITE_PASSING
+    return isinstance(error, sqlite3.OperationalError) and (
+        _sqlite_busy(error) or str(error) in ('database or disk is full', 'disk I/O error'))
+
+
 def _sqlite_permissions(path: str) -> str:
     """Why this process may not use the SQLite file ``path`` by its permissions (its own, those of the
     ``-wal`` and ``-shm`` beside it, or its directory's when one of them has to be made), or ''.
@@ -3364,6 +3389,11 @@ class _SQLiteFile:
         for held in everyone:
             self._release(held)
 
+    def is_open(self) -> bool:
+        """True if a connection to the file is open (none before its first success, nor after ``close``)."""
+        with self._lock:
+            return bool(self._open)
+
     def close_before_fork(self) -> None:
         """Close every connection before ``os.fork`` (gunicorn's workers, say, after ``--preload``);
         the parent and each child open their own again when they next use the file.
@@ -3405,7 +3435,9 @@ class SQLiteStore(SessionStore):
     missing and touches nothing else (no other table, nor ``PRAGMA user_version``, nor the
     journal mode, which is WAL only in a file that holds canister's tables alone).  A
     ``canister_sessions`` table of another shape is not canister's, and is left alone:
-    the store cannot be used (a ConfigError at install).  The file (and SQLite's ``-wal``
+    the store cannot be used (a ConfigError at install).  A file that another process holds locked, or
+    that a full disk (or an I/O error) keeps from being set up, is no ConfigError: that may pass by itself,
+    so ``check`` tells it and the store answers 503 until then.  The file (and SQLite's ``-wal``
     and ``-shm`` beside it, which take its mode) is created readable by its owner only:
     it holds live session ids.  An update is one conditional ``UPDATE`` (the row count
     tells whether it happened); sessions with a user carry its key in an indexed column.
@@ -3453,12 +3485,29 @@ class SQLiteStore(SessionStore):
         #: The connections, one for each request using the file at the same moment, each set up by
         #: ``_set_up`` (a new file gets the schema).
         self._file = _SQLiteFile(path, self._set_up)
-        try:  # made and set up now: a problem fails the install
+        #: Why the file could not be used at install, when that may pass by itself (``check`` says it once).
+        self._install_problem = self._try_file()
+
+    def _try_file(self) -> Optional[str]:
+        """Open and set up the file now: None if it works, the reason if that may pass by itself (the file
+        locked by another process, the disk full, an I/O error: the store answers 503 until then, and sets
+        the file up at its first success); ConfigError for what stays until someone acts (permissions, a
+        file that is not a database, a table of canister's name that is not canister's)."""
+        try:
             self._file.run(lambda connection: None)
         except (sqlite3.Error, OSError) as error:
-            problem = _sqlite_permissions(target)
+            problem = _sqlite_permissions(self._file.path)
+            if _sqlite_passing(error) and not problem:
+                return 'the SQLite file %s cannot be used: %s' % (self._file.path, error)
             raise ConfigError('canister.session_store: the SQLite file %s cannot be used: %s%s'
-                              % (target, error, '; ' + problem if problem else '')) from None
+                              % (self._file.path, error, '; ' + problem if problem else '')) from None
+        return None
+
+    def check(self) -> Optional[str]:
+        """None if the file can be used now, else why (what the store's making found, told once: it
+        was just tried); ConfigError if it never can without someone acting."""
+        problem, self._install_problem = self._install_problem, None
+        return problem or self._try_file()
 
     def _set_up(self, connection: sqlite3.Connection) -> None:
         """Make canister's tables if missing, beside whatever else the file holds (decided from the
@@ -4350,10 +4399,19 @@ class SessionManager:
         self._set_up_expiry(config)
         #: ``session_max_per_user``, or 0 for a store that cannot list a user's sessions (no ``sessions_of``).
         self.max_per_user = config['session_max_per_user'] if self._lists_users() else 0
+        if isinstance(self.store, MemoryStore) and 0 < self.store.max_sessions <= self.max_per_user:
+            self.warnings.append(self._cap_note(self.store.max_sessions))
         #: sid -> the decoded values of records recently saved or read, all immutable (a flat
         #: data object, a scalar user): a request whose record is unchanged since takes a copy
         #: of the data instead of decoding it.
         self.parsed: Dict[str, _Parsed] = {}
+
+    def _cap_note(self, bound: int) -> str:
+        """Why a cap per user of at least the memory store's bound protects nobody, and what to set."""
+        return ('canister.session_max_per_user = %d is not below session_max = %d, the most sessions the memory '
+                'store keeps: one user logging in again and again can fill the store, which then evicts the '
+                'sessions of everyone else; set session_max_per_user well below session_max (say %d), '
+                'or raise session_max' % (self.max_per_user, bound, max(bound // 10, 1)))
 
     def _set_up_cookie(self, config: Config) -> None:
         """Check the cookie's name against its settings; make its attributes and the patterns that find it."""
@@ -4436,6 +4494,11 @@ class SessionManager:
             SessionStore.create, store)
         self.update: Callable[..., Tuple[bool, Optional[str]]] = getattr(store, 'update', None) or \
             functools.partial(SessionStore.update, store)
+        #: The store's optional ``count_of`` and ``unlist`` (see ``cap_sessions``), or None; taken once, as
+        #: ``create`` and ``update`` are, not looked up at every login.
+        count_of, unlist = getattr(store, 'count_of', None), getattr(store, 'unlist', None)
+        self._count_of: Optional[Callable[[str], int]] = count_of if callable(count_of) else None
+        self._unlist: Optional[Callable[[str, List[str]], None]] = unlist if callable(unlist) else None
         kind = type(store)
         #: ``create`` of the new id of a session a login or regenerate moves, told the id it moves from
         #: (the last argument): the memory store, which evicts as it creates, then never evicts that one.
@@ -4631,13 +4694,12 @@ class SessionManager:
         of that person's other sessions beyond ``max_per_user`` (as ``end_sessions`` ends them, so they
         stay ended); return how many were ended.  Without it, one account logging in again and again
         (no cookie) would fill the memory store with its sessions and evict everyone else's."""
-        count_of = getattr(self.store, 'count_of', None)  # (cheap, and never fewer: the usual login stops here)
-        if callable(count_of) and count_of(key) <= self.max_per_user:
+        count_of = self._count_of  # (cheap, and never fewer: the usual login stops here)
+        if count_of is not None and count_of(key) <= self.max_per_user:
             return 0
         gone = [old for old in self._beyond_cap(key, sid) if self.end_session(old, key, (sid,))]
-        unlist = getattr(self.store, 'unlist', None)
-        if gone and callable(unlist):
-            unlist(key, gone)
+        if gone and self._unlist is not None:
+            self._unlist(key, gone)
         ended = len(gone)
         if ended:
             self.log.write(logging.INFO, 'Session: ended %d session(s) of a user beyond session_max_per_user = %d',
@@ -4683,7 +4745,14 @@ class SessionManager:
     def tidy(self) -> int:
         """The store's ``tidy`` (optional, as ``check``; 0 for a store without one), logged."""
         tidy = getattr(self.store, 'tidy', None)
-        removed = int(tidy(_TIDY_BATCH)) if callable(tidy) else 0  # (as the README writes it: tidy(batch), no default)
+        try:
+            removed = int(tidy(_TIDY_BATCH)) if callable(tidy) else 0  # (as the README writes it: tidy(batch), no default)
+        except StoreUnavailable as error:  # what went before stays gone: the caller learns how much
+            done = getattr(self.store, 'tidy_removed', None)
+            error.removed = done if isinstance(done, int) else None
+            self.log.write(logging.WARNING, 'Session: tidying the store failed after removing %s entries of ended '
+                           'sessions: %s', '?' if error.removed is None else error.removed, _mask_urls(str(error)))
+            raise
         self.log.write(logging.INFO, 'Session: tidied the store, %d entries of ended sessions removed', removed)
         return removed
 
@@ -6221,11 +6290,15 @@ class _SQLiteThrottle(_Throttle):
         self._file = store._file
         if self._set_up not in self._file.set_ups:  # on every connection opened from now on
             self._file.set_ups.append(self._set_up)
-        try:
+        if not self._file.is_open():  # (the store could not open it yet: its first connection makes the table)
+            return
+        try:  # (a connection open already made no table of the throttle's: one run makes it in the file)
             self._file.run(self._set_up)
         except (sqlite3.Error, OSError) as error:
-            raise ConfigError('canister.session_store: the SQLite file %s cannot hold the login throttle: %s'
-                              % (os.path.abspath(self.path), error)) from None
+            if not _sqlite_passing(error):
+                raise ConfigError('canister.session_store: the SQLite file %s cannot hold the login throttle: %s'
+                                  % (os.path.abspath(self.path), error)) from None
+            self._file.close_before_fork()  # locked meanwhile: every connection opened anew, this set-up run then
 
     @staticmethod
     def _set_up(connection: sqlite3.Connection) -> None:
@@ -6735,6 +6808,8 @@ ACL_METHODS = 'Access-Control-Allow-Methods'
 ACL_HEADERS = 'Access-Control-Allow-Headers'
 ACL_EXPOSE = 'Access-Control-Expose-Headers'
 ACL_MAX_AGE = 'Access-Control-Max-Age'
+#: The headers an app may set itself that canister's take over (``CorsPolicy._add_over``).
+_CORS_TAKEN_OVER = frozenset((ACL_ORIGIN, ACL_EXPOSE))
 _DEFAULT_PORTS = {'http': '80', 'https': '443'}
 _UNSAFE_METHODS = frozenset(('POST', 'PUT', 'PATCH', 'DELETE'))
 _ALL_METHODS = ('GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE')
@@ -6827,8 +6902,6 @@ class CorsPolicy:
             self._simple.append((ACL_EXPOSE, ', '.join(config['cors_expose_headers'])))
         #: All of them, with ``cors = *``.
         self._any = [(ACL_ORIGIN, '*')] + self._simple
-        #: The headers an app may set itself that canister's take over (``_add_over``).
-        self._taken_over = frozenset((ACL_ORIGIN, ACL_EXPOSE))
         #: ``cors_paths``: the paths covered exactly, and the prefixes of those covered below them
         #: (empty tuple: every path).
         self.paths, self.below = _covered_paths(config['cors_paths'])
@@ -6859,7 +6932,7 @@ class CorsPolicy:
             if origin is None:  # no CORS headers, so a shared cache must not give this response to a browser
                 _merge_header(headers, 'Vary', 'Origin')
                 return
-            if self._taken_over.isdisjoint(map(_header_name, headers)):  # (Bottle writes names in Title-Case)
+            if _CORS_TAKEN_OVER.isdisjoint(map(_header_name, headers)):  # (Bottle writes names in Title-Case)
                 headers.extend(self._any)
             else:  # the app set its own
                 self._add_over(headers, self._any)
@@ -6882,7 +6955,7 @@ class CorsPolicy:
         each once (the app's first): one header, as with the others (a proxy or client that keeps
         one of a repeated header would lose names)."""
         exposed = [value for key, value in headers if key == ACL_EXPOSE]
-        headers[:] = [header for header in headers if header[0] not in (ACL_ORIGIN, ACL_EXPOSE)]
+        headers[:] = [header for header in headers if header[0] not in _CORS_TAKEN_OVER]
         headers.extend(header for header in added if header[0] != ACL_EXPOSE)
         names = _unique_names(exposed + [value for key, value in added if key == ACL_EXPOSE])
         if names:

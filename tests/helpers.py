@@ -110,6 +110,12 @@ def install_warned(log_dir: Union[str, pathlib.Path], config: Optional[Dict[str,
     return app, [str(warning.message) for warning in caught if warning.category is canister.CanisterWarning]
 
 
+def sqlite_held_note(path: Any, cause: str) -> str:
+    """What an install says of a SQLite file it cannot use for now (locked, disk full), on the terminal and in the log."""
+    return ('The session store is unreachable for now (the SQLite file %s cannot be used: %s); requests that need '
+            'a session answer 503 until it is back' % (path, cause))
+
+
 def banner_value(log: str, key: str) -> str:
     """The value the install banner (INFO lines) shows for one setting; the test fails if it shows none."""
     match = re.search(r' INFO     \[[^\]]*\]   canister\.%s *= (.*)$' % re.escape(key), log, re.M)

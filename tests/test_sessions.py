@@ -639,7 +639,7 @@ def test_a_value_that_is_not_json_serializable_leaves_the_previous_data_intact(m
 # the memory store's bound
 
 def test_the_memory_store_evicts_the_oldest_session_beyond_session_max(make_app):
-    app = counter_app(make_app, session_max=2)
+    app = counter_app(make_app, session_max=2, session_max_per_user=0)
     web = cookieless_client(app)
     first, second, third = (cookie_value(web.get('/')) for _ in range(3))
     assert web.get('/', headers=with_cookie(first)).text == '0'  # evicted: a new session
@@ -647,7 +647,7 @@ def test_the_memory_store_evicts_the_oldest_session_beyond_session_max(make_app)
 
 
 def test_the_memory_store_keeps_a_recently_used_session(make_app):
-    app = counter_app(make_app, session_max=2)
+    app = counter_app(make_app, session_max=2, session_max_per_user=0)
 
     @app.get('/peek')
     def peek():
@@ -664,7 +664,7 @@ def test_the_memory_store_keeps_a_recently_used_session(make_app):
 
 def test_the_memory_store_never_holds_more_than_session_max(make_app):
     store = canister.MemoryStore(max_sessions=5)
-    app = counter_app(make_app, store=store)
+    app = counter_app(make_app, store=store, session_max_per_user=0)
     web = cookieless_client(app)
     for _ in range(20):
         web.get('/')

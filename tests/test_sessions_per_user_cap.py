@@ -12,7 +12,7 @@ import pytest
 
 import canister
 from canister import session
-from helpers import COOKIE, basic, cookieless_client, read_log, write_users
+from helpers import COOKIE, basic, cookieless_client, read_log, sqlite_url, warning_lines, write_users
 from session_kit import Browser, FourMethodStore, add_session_routes, anonymous, plugin_of, run_threads
 
 
@@ -121,6 +121,38 @@ def test_a_cap_of_zero_leaves_the_memory_store_to_evict_other_users_as_before(ma
 
 def test_session_max_per_user_is_1000_unless_told():
     assert canister.KEYS['session_max_per_user'].default == 1000
+
+
+CAP_NOTE = ('canister.session_max_per_user = %d is not below session_max = %d, the most sessions the memory store '
+            'keeps: one user logging in again and again can fill the store, which then evicts the sessions of '
+            'everyone else; set session_max_per_user well below session_max (say %d), or raise session_max')
+
+
+@pytest.mark.parametrize('config, numbers', [({'session_max': 1000}, (1000, 1000, 100)),
+                                             ({'session_max': 500}, (1000, 500, 50)),
+                                             ({'session_max_per_user': 200000}, (200000, 100000, 10000))])
+def test_a_cap_per_user_not_below_the_memory_stores_bound_is_warned_of_at_install(make_app, log_dir, config, numbers):
+    with pytest.warns(canister.CanisterWarning) as caught:
+        make_app(config=config)
+    assert [str(warning.message) for warning in caught] == [CAP_NOTE % numbers]
+    assert [line for line in warning_lines(log_dir) if line.endswith(CAP_NOTE % numbers)]
+
+
+def test_a_memory_store_given_to_the_plugin_is_warned_of_by_its_own_bound(make_app, log_dir):
+    with pytest.warns(canister.CanisterWarning, match=r'session_max_per_user = 1000 is not below session_max = 64,'):
+        make_app(store=canister.MemoryStore(64))
+
+
+@pytest.mark.parametrize('config', [{}, {'session_max': 1001}, {'session_max': 64, 'session_max_per_user': 63},
+                                    {'session_max': 64, 'session_max_per_user': 0}])
+def test_a_cap_below_the_memory_stores_bound_or_none_is_not_warned_of(make_app, log_dir, config):
+    make_app(config=config)
+    assert not [line for line in warning_lines(log_dir) if 'session_max_per_user' in line]
+
+
+def test_the_bound_of_the_memory_store_does_not_concern_a_sqlite_store(make_app, log_dir, tmp_path):
+    make_app(config={'session_max': 10, 'session_store': sqlite_url(tmp_path / 'sessions.db')})
+    assert not [line for line in warning_lines(log_dir) if 'session_max_per_user' in line]
 
 
 @pytest.mark.parametrize('value', [-1, 'many', 1.5])
@@ -242,3 +274,14 @@ def test_a_store_with_unlist_is_told_the_ids_the_cap_ended(make_app, clock):
 
     assert store.users['alice'] == sids[-2:]
     assert store.listings == 3
+
+
+def test_count_of_and_unlist_are_taken_from_the_store_at_install_not_at_each_login(make_app, clock):
+    store = ListingStore()
+    app = cap_app(make_app, session_max_per_user=2, store=store)
+    store.count_of = lambda user_key: len(store.users.get(user_key, ()))  # added after the install: not used
+    store.unlist = store._unlist
+    log_in_again_and_again(cookieless_client(app), clock, 'alice', 5)
+
+    assert store.listings == 5  # every login listed the user's sessions, as for a store without count_of
+    assert len(store.users['alice']) == 5  # and none was unlisted

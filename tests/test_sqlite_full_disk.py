@@ -7,12 +7,13 @@ room again, sessions are saved again with no restart.
 """
 import errno
 import os
+import sqlite3
 import subprocess
 
 import pytest
 
 import canister
-from helpers import client, read_log, sqlite_url
+from helpers import client, install_warned, read_log, sqlite_held_note, sqlite_url, warning_lines
 
 UNAVAILABLE = 'Service unavailable: the session store cannot be reached, retry shortly\n'
 
@@ -67,10 +68,25 @@ def test_on_a_full_disk_the_client_gets_the_generic_503_and_the_log_names_the_ca
     assert client(app).get('/note').text == 'saved'  # room again: no restart needed
 
 
-def test_a_disk_full_at_install_fails_the_install_naming_the_cause(small_disk, make_app):
-    fill(small_disk)
+def test_a_disk_full_at_install_warns_naming_the_file_and_the_app_starts_and_works_once_there_is_room(
+        small_disk, uninstall_at_end, log_dir):
+    # (small_disk first: unmounted after the uninstall has closed the connections)
+    filler = fill(small_disk)
     path = small_disk / 'sessions.db'
-    with pytest.raises(canister.ConfigError) as raised:
-        make_app(session_store=sqlite_url(path))
-    assert str(raised.value) == ('canister.session_store: the SQLite file %s cannot be used: database or disk is full'
-                                 % path)
+    app, said = install_warned(log_dir, session_store=sqlite_url(path))
+    uninstall_at_end(app)
+    note = sqlite_held_note(path, 'database or disk is full')
+    assert said == [note] and [line for line in warning_lines(log_dir) if line.endswith(note)]
+    app.route('/count', callback=lambda: str(canister.session.data.setdefault('n', 1)))
+    app.route('/ping', callback=lambda: 'pong')
+    assert client(app).get('/ping').text == 'pong'  # the app serves what needs no session
+    answer = client(app).get('/count', status=503)
+    assert answer.text == UNAVAILABLE and answer.headers['Retry-After'] == '1'
+    filler.unlink()
+    assert client(app).get('/count').text == '1'  # room again: the file is set up now, no restart
+    app.uninstall(True)
+    connection = sqlite3.connect(str(path))
+    try:
+        assert connection.execute('SELECT COUNT(*) FROM canister_sessions').fetchone() == (1,)
+    finally:
+        connection.close()

@@ -1,13 +1,16 @@
-"""How long a request waits for a SQLite connection to open while another process holds the file."""
+"""How long a request waits for a SQLite connection to open while another process holds the file, and an
+install that finds the file held: a WARNING, 503 meanwhile, and the store set up once the file is free."""
 import os
 import sqlite3
+import subprocess
+import sys
 import threading
 import time
 
 import bottle
 
 import canister
-from helpers import client, read_log, sqlite_url
+from helpers import basic, client, install_warned, read_log, sqlite_held_note, sqlite_url, warning_lines
 
 
 def test_a_request_opening_a_connection_to_a_held_file_answers_503_within_the_busy_timeout(tmp_path, log_dir):
@@ -48,3 +51,48 @@ def test_a_request_opening_a_connection_to_a_held_file_answers_503_within_the_bu
     started = time.monotonic()
     assert client(app).get('/count').text == '1'  # released: the file works at once
     assert time.monotonic() - started < 1.0
+
+
+#: Run by another process: makes the file and holds it (``BEGIN EXCLUSIVE``, nothing committed) until told.
+HOLDER = """
+import sqlite3, sys
+connection = sqlite3.connect(sys.argv[1], isolation_level=None)
+connection.execute('BEGIN EXCLUSIVE')
+connection.execute('CREATE TABLE theirs (x)')
+print('held', flush=True)
+sys.stdin.readline()
+connection.execute('ROLLBACK')
+connection.close()
+"""
+
+
+def test_a_file_another_process_holds_at_install_gives_a_warning_then_503_and_works_once_released(
+        tmp_path, uninstall_at_end, log_dir):
+    path = tmp_path / 'sessions.db'
+    holder = subprocess.Popen([sys.executable, '-c', HOLDER, str(path)], stdin=subprocess.PIPE,
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline() == 'held\n'
+        app, said = install_warned(log_dir, session_store=sqlite_url(path), auth_basic_username='alice',
+                                   auth_basic_password=canister.hash_password('wonderland', 'pbkdf2', 1000))
+        uninstall_at_end(app)  # (the install waited the 5 s busy timeout)
+        note = sqlite_held_note(path, 'database is locked')
+        assert said == [note] and [line for line in warning_lines(log_dir) if line.endswith(note)]
+        app.route('/count', callback=lambda: str(canister.session.data.setdefault('n', 1)))
+        app.route('/ping', callback=lambda: 'pong')
+        assert client(app).get('/ping').text == 'pong'
+        held = client(app).get('/count', status=503)
+        assert held.headers['Retry-After'] == '1' and 'session store' in held.text
+    finally:
+        holder.communicate('\n', timeout=30)
+    web = client(app)
+    assert web.get('/count').text == '1'  # released: the file is set up now, no restart
+    assert web.get('/count', headers={'Authorization': basic('alice', 'wonderland')}).text == '1'
+    app.uninstall(True)
+    connection = sqlite3.connect(str(path))
+    try:
+        assert sorted(row[0] for row in connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+                      ) == ['canister_sessions', 'canister_throttle']
+        assert connection.execute('PRAGMA journal_mode').fetchone()[0] == 'wal'
+    finally:
+        connection.close()

@@ -637,7 +637,7 @@ def test_a_store_full_of_logins_evicts_the_least_recently_used_one_and_unlists_i
 
 
 def test_a_login_outlives_an_anonymous_flood_over_http(make_app):
-    app = make_app(session_max=300)
+    app = make_app(session_max=300, session_max_per_user=0)  # (no cap: one above the bound caps nothing)
     app.route('/login', callback=lambda: setattr(canister.session, 'user', 'alice') or 'ok')
     app.route('/count', callback=lambda: str(canister.session.data.setdefault('n', 1)))
     app.route('/me', callback=lambda: repr(canister.session.user))

@@ -16,7 +16,7 @@ import webtest
 
 import canister
 from canister import session
-from helpers import COOKIE, cookie_value, run_canister, sqlite_url
+from helpers import COOKIE, cookie_value, run_canister, sqlite_url, warning_lines
 from session_kit import FourMethodStore, make_store_url, plugin_of
 
 PREFIX = 'canister:session:'
@@ -307,6 +307,34 @@ def test_tidy_sessions_of_a_store_without_a_tidy_of_its_own_removes_nothing(make
     app = login_app(make_app, store=FourMethodStore())
     log_in(app, 'alice')
     assert plugin_of(app).tidy_sessions() == 0
+
+
+def test_tidy_sessions_that_fails_partway_tells_how_many_entries_it_had_removed(make_app, tmp_path, log_dir):
+    """A SQLite file whose second batch of expired rows cannot be deleted (an app's trigger refuses it): the
+    first batch, 1,000 rows, stays deleted, and the error the plugin raises says so, as does the log."""
+    path = tmp_path / 'sessions.db'
+    app = make_app(session_store=sqlite_url(path))
+    connection = sqlite3.connect(str(path), isolation_level=None)
+    try:
+        connection.executemany('INSERT INTO canister_sessions (sid, record, expires) VALUES (?, ?, ?)',
+                               [('early%04d' % n, '[]', 1000 + n) for n in range(1000)]
+                               + [('late%04d' % n, '[]', 5000 + n) for n in range(500)])
+        connection.execute("CREATE TRIGGER refused BEFORE DELETE ON canister_sessions WHEN OLD.expires >= 5000 "
+                           "BEGIN SELECT RAISE(ABORT, 'the app keeps these rows'); END")
+        with pytest.raises(canister.StoreUnavailable) as raised:
+            plugin_of(app).tidy_sessions()
+        assert raised.value.removed == 1000
+        assert str(raised.value) == 'the SQLite session store %s failed: the app keeps these rows' % path
+        assert connection.execute('SELECT COUNT(*) FROM canister_sessions').fetchone() == (500,)
+    finally:
+        connection.close()
+    assert warning_lines(log_dir)[-1].endswith(
+        'Session: tidying the store failed after removing 1000 entries of ended sessions: the SQLite session store '
+        '%s failed: the app keeps these rows' % path)
+
+
+def test_a_store_unavailable_raised_elsewhere_has_no_count_of_removed_entries():
+    assert canister.StoreUnavailable('down').removed is None
 
 
 def test_tidy_sessions_needs_the_plugin_installed():
