@@ -288,6 +288,14 @@ def test_token_from_another_issuer_is_refused(make_app):
     assert 'issuer' in description
 
 
+@pytest.mark.parametrize('issuer', ['https://id.example.com', 'id.example.com', 'example', ''])
+def test_token_whose_issuer_is_only_part_of_the_configured_one_is_refused(make_app, issuer):
+    calls = []
+    app = secret_app(make_app, calls, auth_jwt_issuer='https://id.example.com/')
+    response = client(app).get('/me', headers=bearer(signed_token(SECRET, iss=issuer)), expect_errors=True)
+    assert 'issuer' in assert_invalid_token(response, calls)
+
+
 def test_token_without_exp_is_refused_by_default(make_app):
     calls = []
     app = secret_app(make_app, calls)
