@@ -5905,14 +5905,25 @@ class BasicAuth:
                 self._verified.popitem(last=False)
 
 
-#: A JWKS key cache's lock is held while the keys download (up to its timeout): a fork does not
-#: wait for it, the child gets a new one; the download, in a thread the child lacks, never ends
-#: there, and the child fetches the keys itself when next due.
+#: A JWKS key cache's lock is held only while a request looks whether a download is due and starts
+#: it, never while one runs: a fork does not wait for it, the child gets a new one.  A download under
+#: way is in a thread the child lacks (there it has ended), and the child fetches the keys itself when next due.
 _JWKS_LOCKS = _ForkLocks(renew=True)
 
 
 class _Jwks:
-    """A provider's signing keys, cached; refetched on an unknown ``kid`` at most every 10 s."""
+    """A provider's signing keys, cached; refetched on an unknown ``kid`` at most every ``min_interval`` s.
+
+    Only the request that starts a download waits for it to end (up to ``timeout``); another with an
+    unknown ``kid`` meanwhile waits ``share_wait`` at most, and a known ``kid`` never waits.  So a
+    provider that hangs holds one thread per download, not every thread of the server.
+    """
+
+    #: Seconds a request with an unknown ``kid`` waits for a download another request started: a
+    #: provider that answers as usual (within a few hundred ms) serves a burst of such tokens with one
+    #: download (at start-up, after a rotation); one that hangs, or tokens with made-up kids, hold each
+    #: of these requests' threads a twentieth of the 5 s a download may take.
+    share_wait = 0.25
 
     def __init__(self, url: str, jwt: Any, log: RequestLog, timeout: float = 5.0, min_interval: float = 10.0) -> None:
         self.url = url
@@ -5927,49 +5938,61 @@ class _Jwks:
         _JWKS_LOCKS.add(self)
 
     def key_for(self, kid: Optional[str]) -> Any:
+        """The key named ``kid``, the keys downloaded again first when it is unknown; AuthFailure if none."""
         key = self._lookup(kid)
-        if key is not None:
-            return key
-        with self._lock:
-            key = self._lookup(kid)
-            if key is None and time.monotonic() - self._fetched_at >= self.min_interval:
-                self._fetch()
-                key = self._lookup(kid)
         if key is None:
-            raise AuthFailure('the token was signed with an unknown key', 'bearer')
+            gave_up = self._await_download()
+            key = self._lookup(kid)
+            if key is None:
+                raise AuthFailure('the token was signed with an unknown key', 'bearer',
+                                  'the token was signed with an unknown key (not waiting longer for the JWKS '
+                                  'download of another request)' if gave_up else None)
         return key
 
     def _lookup(self, kid: Optional[str]) -> Any:
-        if kid is None and len(self.keys) == 1:
-            return next(iter(self.keys.values()))
-        return self.keys.get(kid)
+        keys = self.keys  # (one dict: a download replaces it whole)
+        if kid is None and len(keys) == 1:
+            return next(iter(keys.values()))
+        return keys.get(kid)
 
-    def _fetch(self) -> None:
-        """Refresh the keys, waiting at most ``timeout`` seconds in all (a slow provider
-        keeps its download thread, never a request)."""
-        self._fetched_at = time.monotonic()
-        if self._worker is not None and self._worker.is_alive():
-            return
+    def _await_download(self) -> bool:
+        """Start a download if one is due and wait for it (``timeout`` at most), or wait ``share_wait``
+        for one under way; True if this request stopped waiting for another's download still running."""
         result: Dict[str, Any] = {}
-        worker = threading.Thread(target=self._download, args=(result,), name='canister-jwks', daemon=True)
-        worker.start()
-        worker.join(self.timeout)
+        with self._lock:
+            worker = self._worker
+            starts = ((worker is None or not worker.is_alive())
+                      and time.monotonic() - self._fetched_at >= self.min_interval)
+            if starts:
+                self._fetched_at = time.monotonic()
+                worker = self._worker = threading.Thread(target=self._download, args=(result,),
+                                                         name='canister-jwks', daemon=True)
+                worker.start()
+        if worker is None:
+            return False
+        worker.join(self.timeout if starts else self.share_wait)
+        if starts:
+            self._report(worker, result)
+            return False
+        return worker.is_alive()
+
+    def _report(self, worker: threading.Thread, result: Dict[str, Any]) -> None:
+        """Log how the download this request waited for went (a slow provider keeps its thread, never a request)."""
         if worker.is_alive():
-            self._worker = worker
             self.log.write(logging.WARNING, 'Cannot fetch the JWKS keys: no complete answer within %gs', self.timeout)
         elif 'error' in result:
             self.log.write(logging.WARNING, 'Cannot fetch the JWKS keys: %s', _escape(str(result['error']))[:200])
         else:
-            self.keys = result['keys']
-            self.log.write(logging.INFO, 'Fetched %d signing keys from the JWKS URL', len(self.keys))
+            self.log.write(logging.INFO, 'Fetched %d signing keys from the JWKS URL', len(result['keys']))
 
     def _download(self, result: Dict[str, Any]) -> None:
-        """Fetch the keys into ``result['keys']``, or the reason not into ``result['error']`` (in its own thread)."""
+        """Fetch the keys and use them (also in ``result['keys']``), or put the reason not into
+        ``result['error']`` (in its own thread, so the requests that wait for it see the keys as it ends)."""
         deadline = time.monotonic() + self.timeout
         try:
             with urllib.request.urlopen(self.url, timeout=self.timeout) as answer:
                 text = self._read(answer, deadline)
-            result['keys'] = self._signing_keys(json.loads(text))
+            result['keys'] = self.keys = self._signing_keys(json.loads(text))
         except Exception as error:
             result['error'] = error
 
@@ -6122,6 +6145,10 @@ class JwtAuth:
             raise AuthFailure('the token is malformed', 'bearer') from None
         algorithm = self._algorithm(header)
         claims = self._decode(token, self._key(header, algorithm), algorithm)
+        if self.issuer is not None and claims.get('iss') != self.issuer:
+            # PyJWT 2.10.0 took an iss that is part of the issuer for it (CVE-2024-53861): canister.py
+            # dropped beside an app may meet that PyJWT, so the issuer is compared here once more.
+            raise AuthFailure('the token is from another issuer', 'bearer')
         return claims, self._expiry(claims), str(claims.get('sub', '?'))
 
     @staticmethod

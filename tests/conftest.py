@@ -106,12 +106,13 @@ def nothing_left_running() -> Iterator[None]:
 
 
 @pytest.fixture
-def serve() -> Iterator[Callable[[bottle.Bottle], str]]:
-    """``serve(app)``: the app on a waitress server in this process (8 threads), closed after the test; its origin."""
+def serve() -> Iterator[Callable[..., str]]:
+    """``serve(app)``: the app on a waitress server in this process (8 threads, or ``threads=``), closed
+    after the test; its origin."""
     servers: List[InProcessWaitress] = []
 
-    def start(app: bottle.Bottle) -> str:
-        servers.append(InProcessWaitress(app, threads=8))
+    def start(app: bottle.Bottle, threads: int = 8) -> str:
+        servers.append(InProcessWaitress(app, threads=threads))
         return servers[-1].origin
 
     yield start
@@ -120,7 +121,7 @@ def serve() -> Iterator[Callable[[bottle.Bottle], str]]:
 
 
 @pytest.fixture
-def serve_with_gates(serve: Callable[[bottle.Bottle], str]) -> Iterator[Callable[[bottle.Bottle], str]]:
+def serve_with_gates(serve: Callable[..., str]) -> Iterator[Callable[[bottle.Bottle], str]]:
     """``serve_with_gates(app)``: ``serve(app)`` for an app with ``app.all_gates`` (held handlers), each
     released at the end, so no handler waits on."""
     apps: List[bottle.Bottle] = []

@@ -17,6 +17,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 import canister
 from canister import session
 from helpers import b64url, bearer, claims, client, hand_made_token, hs256_signer, jwk, read_log, signed_token
+from servers import Client, wait_until
 
 SECRET = 'k9Qv2Lr7Zt4Wm8Xc1Bn5Hs3Jd6Fg0Pa-Tq7Ye2Ui9Oo4Kl1Mz8Nx5Cv3Bb6Vn0Q'  # 64 bytes
 
@@ -285,6 +286,14 @@ def test_token_from_another_issuer_is_refused(make_app):
     response = client(app).get('/me', headers=bearer(signed_token(SECRET, iss='https://evil.example.com/')), expect_errors=True)
     description = assert_invalid_token(response, calls)
     assert 'issuer' in description
+
+
+@pytest.mark.parametrize('issuer', ['https://id.example.com', 'id.example.com', 'example', ''])
+def test_token_whose_issuer_is_only_part_of_the_configured_one_is_refused(make_app, issuer):
+    calls = []
+    app = secret_app(make_app, calls, auth_jwt_issuer='https://id.example.com/')
+    response = client(app).get('/me', headers=bearer(signed_token(SECRET, iss=issuer)), expect_errors=True)
+    assert 'issuer' in assert_invalid_token(response, calls)
 
 
 def test_token_without_exp_is_refused_by_default(make_app):
@@ -557,6 +566,100 @@ def test_jwks_endpoint_that_hangs_gives_401_without_blocking_other_requests(make
     assert not thread.is_alive(), 'the Bearer request is still hanging'
     assert_invalid_token(outcome['response'])
     assert outcome['elapsed'] < 6.5
+
+
+def kid_token(key, kid, **extra):
+    """Bearer headers of a token of :func:`helpers.claims` (``extra`` added) signed with ``key``, naming ``kid``."""
+    return bearer(pyjwt.encode(claims(**extra), key, algorithm='RS256', headers={'kid': kid}))
+
+
+def get_in_thread(origin, headers):
+    """GET /me with ``headers`` over HTTP from a new thread: the thread, and a dict that gets the answer."""
+    held = {}
+    thread = threading.Thread(target=lambda: held.update(answer=Client(origin).get('/me', headers=headers)))
+    thread.start()
+    return thread, held
+
+
+def test_while_the_jwks_endpoint_hangs_another_unknown_kid_is_refused_at_once(make_app, rsa_key, hanging_server,
+                                                                               serve, log_dir):
+    app = me_json_app(make_app, auth_jwt_jwks_url=hanging_server.url)
+    origin = serve(app, threads=4)
+    first, held = get_in_thread(origin, kid_token(rsa_key, 'key-1'))
+    assert hanging_server.accepted.wait(3), 'canister never asked the JWKS endpoint'
+
+    other = Client(origin).get('/me', headers=kid_token(rsa_key, 'key-2'))
+    first_still_waits = first.is_alive()
+    first.join(10)
+
+    assert other.status == 401 and first_still_waits, other
+    assert 'error_description="the token was signed with an unknown key"' in other.headers['WWW-Authenticate']
+    assert held['answer'].status == 401
+    assert other.elapsed * 4 < held['answer'].elapsed, (other, held['answer'])  # (the first waits 5 s)
+    assert len(hanging_server.connections) == 1
+    assert ('Authentication failed: the token was signed with an unknown key (not waiting longer for the JWKS '
+            'download of another request)') in read_log(log_dir)
+
+
+def test_while_the_jwks_endpoint_hangs_a_server_of_two_threads_answers_a_request_without_a_token(
+        make_app, rsa_key, hanging_server, serve):
+    app = me_json_app(make_app, auth_jwt_jwks_url=hanging_server.url)
+    origin = serve(app, threads=2)
+    first, held = get_in_thread(origin, kid_token(rsa_key, 'key-1'))
+    assert hanging_server.accepted.wait(3), 'canister never asked the JWKS endpoint'
+    others = [get_in_thread(origin, kid_token(rsa_key, 'key-%d' % number)) for number in (2, 3, 4)]
+    time.sleep(0.1)  # (they reach the server first, and take the second thread in turn)
+
+    plain = Client(origin).get('/me')
+    first_still_waits = first.is_alive()
+    for thread, _ in [(first, held)] + others:
+        thread.join(10)
+
+    assert (plain.status, plain.json(), first_still_waits) == (200, {'user': None}, True)
+    assert plain.elapsed * 2 < held['answer'].elapsed, (plain, held['answer'])
+    assert [answer['answer'].status for _, answer in [(first, held)] + others] == [401] * 4
+
+
+def test_a_rotated_key_is_accepted_once_its_slow_download_ends_and_no_other_token_waits_for_it(
+        make_app, rsa_key, other_rsa_key, jwks_server, serve):
+    jwks_server.publish(jwk(rsa_key, 'old'))
+    app = me_json_app(make_app, auth_jwt_jwks_url=jwks_server.url, auth_jwt_jwks_refetch=0.5)
+    origin = serve(app, threads=4)
+    assert Client(origin).get('/me', headers=kid_token(rsa_key, 'old')).status == 200
+    jwks_server.publish(jwk(rsa_key, 'old'), jwk(other_rsa_key, 'new'))
+    jwks_server.delay = 2.0
+    time.sleep(0.6)  # (auth_jwt_jwks_refetch has passed)
+
+    first, held = get_in_thread(origin, kid_token(other_rsa_key, 'new', sub='bob'))
+    wait_until(lambda: jwks_server.hits == 2, 5, what='the download for the new kid')
+    known = Client(origin).get('/me', headers=kid_token(rsa_key, 'old', sub='carol'))
+    rotated_meanwhile = Client(origin).get('/me', headers=kid_token(other_rsa_key, 'new', sub='dave'))
+    first_still_waits = first.is_alive()
+    first.join(10)
+    rotated_after = Client(origin).get('/me', headers=kid_token(other_rsa_key, 'new', sub='erin'))
+
+    assert (held['answer'].status, held['answer'].json()['user']['sub']) == (200, 'bob')
+    assert (known.status, known.json()['user']['sub'], first_still_waits) == (200, 'carol', True)
+    assert rotated_meanwhile.status == 401, rotated_meanwhile
+    assert max(known.elapsed, rotated_meanwhile.elapsed) * 4 < held['answer'].elapsed, (known, rotated_meanwhile)
+    assert (rotated_after.status, rotated_after.json()['user']['sub']) == (200, 'erin')
+    assert jwks_server.hits == 2
+
+
+def test_a_token_that_comes_while_a_quick_jwks_download_runs_waits_for_it_and_logs_in(make_app, rsa_key,
+                                                                                       jwks_server, serve):
+    jwks_server.publish(jwk(rsa_key, 'key-1'))
+    jwks_server.delay = 0.1  # (a provider answering as usual: well within the quarter second the others wait)
+    app = me_json_app(make_app, auth_jwt_jwks_url=jwks_server.url)
+    origin = serve(app, threads=4)
+    first, held = get_in_thread(origin, kid_token(rsa_key, 'key-1'))
+    wait_until(lambda: jwks_server.hits == 1, 5, what='the download')
+
+    other = Client(origin).get('/me', headers=kid_token(rsa_key, 'key-1', sub='bob'))
+    first.join(10)
+
+    assert (held['answer'].status, other.status, other.json()['user']['sub']) == (200, 200, 'bob'), other
+    assert jwks_server.hits == 1
 
 
 def test_jwks_endpoint_with_garbage_json_gives_401(make_app, rsa_key, jwks_server, log_dir):

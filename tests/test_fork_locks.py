@@ -1,5 +1,5 @@
 """Locks a forked child inherits: a child forked while another thread holds one of canister's
-locks (the memory store's, Basic's users', the in-process login throttle's, a JWKS download's,
+locks (the memory store's, Basic's users', the in-process login throttle's, a JWKS key cache's,
 the SQLite files', the log's) must not wait forever on it.  Each test forks for real while a
 thread holds the lock."""
 from __future__ import annotations
@@ -107,7 +107,7 @@ def test_a_child_forked_while_a_thread_holds_the_basic_users_lock_logs_in(make_a
 
 
 def test_a_child_forked_during_a_jwks_download_answers_at_once(make_app):
-    """A request waits (up to 5 s) for a JWKS endpoint that never answers, holding the download's lock,
+    """A request waits (up to 5 s) for the download it started from a JWKS endpoint that never answers
     when the process forks: the child does not wait for a download it does not have."""
     server = HangingServer()
     try:

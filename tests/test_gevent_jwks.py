@@ -150,3 +150,20 @@ def test_a_jwks_endpoint_that_never_answers_gives_401_within_5_s_and_stops_no_on
     assert 4.5 < refused.elapsed < 6.5, refused
     assert_answered_meanwhile(pings, refused)
     assert 'Cannot fetch the JWKS keys: no complete answer within 5s' in log_messages(server, 'WARNING')
+
+
+def test_while_the_jwks_endpoint_hangs_another_unknown_kid_is_refused_at_once_under_gevent(serve, keys, hanging_server):
+    server = serve(hanging_server.url)
+    held = {}
+    first = threading.Thread(target=lambda: held.update(answer=read_as(server, token(keys[0], 'one'), 8)))
+    first.start()
+    assert hanging_server.accepted.wait(5), 'canister never asked the JWKS endpoint'
+
+    other = read_as(server, token(keys[1], 'two', sub='bob'), 9)
+    first_still_waits = first.is_alive()
+    first.join(10)
+
+    assert (other.status, first_still_waits) == (401, True), other
+    assert 'error_description="the token was signed with an unknown key"' in other.headers['WWW-Authenticate']
+    assert held['answer'].status == 401
+    assert other.elapsed * 4 < held['answer'].elapsed, (other, held['answer'])  # (the first waits 5 s)
