@@ -4576,7 +4576,8 @@ class SessionManager:
         only if unchanged, so that the move either finds it ended or has left its marker here,
         which names the new id; that one is ended too while it is ``person``'s.  The marker stays
         for its minute (``_MOVED_TTL``): a request that loaded the session before and saves in that
-        time learns that it was ended, and its answer expires the cookie."""
+        time learns that it was ended, and its answer expires the cookie.  A session that other
+        requests keep changing through every try is deleted outright (``_end_anyway``)."""
         store, followed = self.store, False
         current = store.load(sid) if expected is None else expected
         for _ in range(_UPDATE_TRIES):
@@ -4594,7 +4595,21 @@ class SessionManager:
                 if done:
                     self.parsed.pop(sid, None)
                     return True
-        return False
+        return self._end_anyway(sid, current, followed, person)
+
+    def _end_anyway(self, sid: str, current: Any, followed: bool, person: Optional[str]) -> bool:
+        """``end_session`` lost every try to requests that changed the session ``sid`` (``current``: its
+        record now): delete it, since whoever holds its cookie could otherwise keep a session alive
+        through a logout or ``end_sessions`` by changing it without pause (a request still running on
+        it then stores nothing).  ``followed``: ``sid`` is the id the session moved to, which must still
+        be ``person``'s.  True if it was deleted."""
+        if current is None or _marker(current) is not None or (followed and _record_user_key(current) != person):
+            return False
+        self.store.delete(sid)
+        self.parsed.pop(sid, None)
+        self.log.write(logging.WARNING, 'Session: %s... kept changing under concurrent requests while it was '
+                       'ended: deleted without its "ended" marker', sid[:6])
+        return True
 
     def _moved_on(self, sid: str, marker: Any) -> Optional[str]:
         """``end_session`` finds ``marker`` under ``sid``: the id the session moved to, to end next (the
