@@ -5043,8 +5043,23 @@ class SessionState:
                 return _ENDING
             record, expected = moved, current
             _pause_after_collision(attempt, started)
+        if user_key != _record_user_key(self.snapshot):
+            return self._leave_changing(record)
         manager.store.delete(sid)
         raise StoreUnavailable('the session %s... kept changing under concurrent requests' % self.old_sid[:6])
+
+    def _leave_changing(self, record: str) -> str:
+        """``_move_old_id`` of a logout or a login of another person lost every try to requests that changed
+        the old id's session: that person's session ends here all the same, deleted without its marker
+        (whoever holds a copy of its cookie could otherwise keep it, and make the logout a 503, by changing
+        it without pause).  The session stays under its new id: ``record``."""
+        manager = self.manager
+        assert manager is not None and self.old_sid is not None
+        manager.store.delete(self.old_sid)
+        manager.parsed.pop(self.old_sid, None)
+        manager.log.write(logging.WARNING, 'Session: %s... kept changing under concurrent requests while its user '
+                          'changed: deleted without its marker', self.old_sid[:6])
+        return record
 
     def _gone_before_move(self, sid: str, record: str, user_key: Optional[str]) -> str:
         """The old id holds nothing when this request comes to move it (``_move_old_id``): the session

@@ -5,7 +5,11 @@
   is unchanged, and gave up, silently, after ten tries that each found it changed; a thief whose requests
   change the session without pause (any route that writes to it) could make every try find it changed.
   Ending now deletes such a session outright once the ten tries are spent, and says so at WARNING.
-  Here the store lets a real request of the thief's change the session before each try, every store.
+* the same thief made a logout by ``session.user = None`` (and a login of another person on that session)
+  answer 503 and left the session to the thief: the old id's move marker lost its ten tries the same way.
+  A move that changes the person now deletes the old id outright once they are spent, and the new
+  session stays.
+Here the store lets a real request of the thief's change the session before each try, on every store.
 """
 from __future__ import annotations
 
@@ -14,17 +18,17 @@ from typing import Any, Optional
 import pytest
 
 import canister
-from canister import session
 from helpers import read_log
-from session_kit import STORES, Browser, add_session_routes, make_store_url, plugin_of
+from session_kit import STORES, Browser, gated_app, make_store_url, plugin_of
 
-#: The record a store is asked to write over a session that a logout or ``end_sessions`` ends.
-ENDED = '"ended"'
+#: How the records begin that a store is asked to write over a session that ends (a logout, ``end_sessions``)
+#: or moves to a new id (a login, ``session.user = None``): markers, never a session's record (a JSON array).
+MARKERS = ('"ended"', '"moved')
 
 
 def thief_store(kind: str, tmp_path: Any, request: Any) -> Any:
     """A store of ``kind`` in which the thief's browser (``store.thief``, once set) changes the session,
-    with a real request, just before each try to end it."""
+    with a real request, just before each try to end it or move it to a new id."""
     base: Any = {'memory': canister.MemoryStore, 'sqlite': canister.SQLiteStore, 'redis': canister.RedisStore}[kind]
 
     class ThiefRacedStore(base):  # type: ignore[misc, valid-type]
@@ -32,7 +36,7 @@ def thief_store(kind: str, tmp_path: Any, request: Any) -> Any:
         raced = 0
 
         def update(self, sid, expected, record, ttl):
-            if record == ENDED and self.thief is not None:
+            if record.startswith(MARKERS) and self.thief is not None:
                 self.raced += 1
                 assert self.thief.get('/incr?key=n').status == 200
             return super().update(sid, expected, record, ttl)
@@ -44,30 +48,22 @@ def thief_store(kind: str, tmp_path: Any, request: Any) -> Any:
     return ThiefRacedStore(make_store_url('redis', tmp_path, request))
 
 
-def thief_app(make_app: Any, store: Any) -> Any:
-    app = add_session_routes(make_app(store=store))
-
-    @app.get('/incr')
-    def incr(key):
-        session.data[key] = session.data.get(key, 0) + 1
-        return str(session.data[key])
-
-    @app.get('/read')
-    def read():
-        return {'user': session.user, 'data': session.data}
-
-    return app
+def robbed(make_app: Any, serve: Any, tmp_path: Any, request: Any, kind: str) -> Any:
+    """An app on a ``thief_store`` of ``kind``, its origin, the owner's browser logged in as alice, and the
+    store, whose thief now sends a copy of the owner's cookie: ``(app, origin, owner, store)``."""
+    store = thief_store(kind, tmp_path, request)
+    app = gated_app(make_app, None, store=store)
+    origin = serve(app)
+    owner = Browser(origin)
+    assert owner.get('/login?name=alice').status == 200 and owner.sid
+    store.thief = Browser(origin, owner.sid, follow=False)
+    return app, origin, owner, store
 
 
 @pytest.mark.parametrize('kind', STORES)
 def test_end_sessions_ends_a_session_that_a_thiefs_requests_keep_changing(make_app, serve, tmp_path, request,
                                                                           log_dir, kind):
-    store = thief_store(kind, tmp_path, request)
-    app = thief_app(make_app, store)
-    origin = serve(app)
-    owner = Browser(origin)
-    assert owner.get('/login?name=alice').status == 200 and owner.sid
-    store.thief = Browser(origin, owner.sid, follow=False)  # the cookie, copied
+    app, origin, owner, store = robbed(make_app, serve, tmp_path, request, kind)
 
     assert plugin_of(app).end_sessions('alice') == 1
     store.thief = None
@@ -80,13 +76,8 @@ def test_end_sessions_ends_a_session_that_a_thiefs_requests_keep_changing(make_a
 @pytest.mark.parametrize('kind', STORES)
 def test_a_logout_ends_the_session_for_a_thief_whose_requests_keep_changing_it(make_app, serve, tmp_path, request,
                                                                               kind):
-    store = thief_store(kind, tmp_path, request)
-    app = thief_app(make_app, store)
-    origin = serve(app)
-    owner = Browser(origin)
-    assert owner.get('/login?name=alice').status == 200 and owner.sid
+    app, origin, owner, store = robbed(make_app, serve, tmp_path, request, kind)
     stolen = owner.sid
-    store.thief = Browser(origin, stolen, follow=False)
 
     answer = owner.get('/logout')
     store.thief = None
@@ -94,3 +85,35 @@ def test_a_logout_ends_the_session_for_a_thief_whose_requests_keep_changing_it(m
     assert answer.status == 200 and answer.new_sid == ''  # the owner's cookie is expired, as at any logout
     assert Browser(origin, stolen, follow=False).read() == [None, {}], 'the thief is still logged in'
     assert plugin_of(app).sessions_of('alice') == []
+
+
+@pytest.mark.parametrize('kind', STORES)
+@pytest.mark.parametrize('change', ['/anonymous', '/login?name=bob'])
+def test_a_change_of_user_ends_the_old_session_for_a_thief_whose_requests_keep_changing_it(
+        make_app, serve, tmp_path, request, log_dir, kind, change):
+    """A logout by ``session.user = None``, or a login of another person, on a session the thief keeps changing."""
+    app, origin, owner, store = robbed(make_app, serve, tmp_path, request, kind)
+    stolen = owner.sid
+
+    answer = owner.get(change)
+    store.thief = None
+
+    assert answer.status == 200, answer
+    assert answer.new_sid and answer.new_sid != stolen
+    assert owner.read() == [None if change == '/anonymous' else 'bob', {}]
+    assert Browser(origin, stolen, follow=False).read() == [None, {}], 'the thief is still logged in'
+    assert plugin_of(app).sessions_of('alice') == []
+    assert 'kept changing under concurrent requests while its user changed' in read_log(log_dir)
+
+
+@pytest.mark.parametrize('kind', STORES)
+def test_a_regenerate_on_a_session_that_keeps_changing_still_answers_503(make_app, serve, tmp_path, request, kind):
+    """The same person keeps the session through a regenerate: the old id is left as it is, as before."""
+    app, origin, owner, store = robbed(make_app, serve, tmp_path, request, kind)
+    stolen = owner.sid
+
+    answer = owner.get('/regenerate')
+    store.thief = None
+
+    assert answer.status == 503 and answer.new_sid is None, answer
+    assert Browser(origin, stolen, follow=False).read()[0] == 'alice'
