@@ -7010,12 +7010,16 @@ class CsrfGuard:
         host = parts.netloc.rpartition('@')[2]
         return '%s://%s' % (parts.scheme, host) if parts.scheme and host else 'null'
 
-    def _allowed_foreign(self, environ: Mapping[str, Any], origin: str) -> bool:
+    def _allowed_foreign(self, environ: Mapping[str, Any], origin: str, foreign: bool) -> bool:
         """True for a foreign origin listed in ``cors``, or any one with ``cors = *`` when a
-        browser must have sent a preflight first."""
+        browser must have sent a preflight first.  A listed ``null`` counts as ``*`` does for a
+        request the browser calls foreign (``foreign``): any site's page names no origin under
+        ``no-referrer`` or from a sandboxed frame, and a same-site one's form gets a ``Lax`` cookie."""
         cors = self.cors
         if cors is None:
             return False
+        if foreign and _normal_origin(origin) == 'null':
+            return self.was_preflighted(environ) and (cors.any_origin or cors.is_listed_origin(origin))
         return cors.is_listed_origin(origin) or (cors.any_origin and self.was_preflighted(environ))
 
     def why_refused(self, environ: Mapping[str, Any], own_origin: str) -> Optional[str]:
@@ -7030,7 +7034,7 @@ class CsrfGuard:
             return None
         if not foreign and _normal_origin(origin) == own_origin:
             return None
-        if self._allowed_foreign(environ, origin):
+        if self._allowed_foreign(environ, origin, foreign):
             return None
         if 'HTTP_ORIGIN' not in environ and not environ.get('HTTP_REFERER'):
             origin = 'null (the browser calls the request %s and names no origin)' % _escape(site)[:20]
