@@ -4653,7 +4653,8 @@ class SessionManager:
         only if unchanged, so that the move either finds it ended or has left its marker here,
         which names the new id; that one is ended too while it is ``person``'s.  The marker stays
         for its minute (``_MOVED_TTL``): a request that loaded the session before and saves in that
-        time learns that it was ended, and its answer expires the cookie."""
+        time learns that it was ended, and its answer expires the cookie.  A session that other
+        requests keep changing through every try is deleted outright (``_end_anyway``)."""
         store, followed = self.store, False
         current = store.load(sid) if expected is None else expected
         for _ in range(_UPDATE_TRIES):
@@ -4671,7 +4672,21 @@ class SessionManager:
                 if done:
                     self.parsed.pop(sid, None)
                     return True
-        return False
+        return self._end_anyway(sid, current, followed, person)
+
+    def _end_anyway(self, sid: str, current: Any, followed: bool, person: Optional[str]) -> bool:
+        """``end_session`` lost every try to requests that changed the session ``sid`` (``current``: its
+        record now): delete it, since whoever holds its cookie could otherwise keep a session alive
+        through a logout or ``end_sessions`` by changing it without pause (a request still running on
+        it then stores nothing).  ``followed``: ``sid`` is the id the session moved to, which must still
+        be ``person``'s.  True if it was deleted."""
+        if current is None or _marker(current) is not None or (followed and _record_user_key(current) != person):
+            return False
+        self.store.delete(sid)
+        self.parsed.pop(sid, None)
+        self.log.write(logging.WARNING, 'Session: %s... kept changing under concurrent requests while it was '
+                       'ended: deleted without its "ended" marker', sid[:6])
+        return True
 
     def _moved_on(self, sid: str, marker: Any) -> Optional[str]:
         """``end_session`` finds ``marker`` under ``sid``: the id the session moved to, to end next (the
@@ -5111,8 +5126,23 @@ class SessionState:
                 return _ENDING
             record, expected = moved, current
             _pause_after_collision(attempt, started)
+        if user_key != _record_user_key(self.snapshot):
+            return self._leave_changing(record)
         manager.store.delete(sid)
         raise StoreUnavailable('the session %s... kept changing under concurrent requests' % self.old_sid[:6])
+
+    def _leave_changing(self, record: str) -> str:
+        """``_move_old_id`` of a logout or a login of another person lost every try to requests that changed
+        the old id's session: that person's session ends here all the same, deleted without its marker
+        (whoever holds a copy of its cookie could otherwise keep it, and make the logout a 503, by changing
+        it without pause).  The session stays under its new id: ``record``."""
+        manager = self.manager
+        assert manager is not None and self.old_sid is not None
+        manager.store.delete(self.old_sid)
+        manager.parsed.pop(self.old_sid, None)
+        manager.log.write(logging.WARNING, 'Session: %s... kept changing under concurrent requests while its user '
+                          'changed: deleted without its marker', self.old_sid[:6])
+        return record
 
     def _gone_before_move(self, sid: str, record: str, user_key: Optional[str]) -> str:
         """The old id holds nothing when this request comes to move it (``_move_old_id``): the session
@@ -7113,12 +7143,16 @@ class CsrfGuard:
         host = parts.netloc.rpartition('@')[2]
         return '%s://%s' % (parts.scheme, host) if parts.scheme and host else 'null'
 
-    def _allowed_foreign(self, environ: Mapping[str, Any], origin: str) -> bool:
+    def _allowed_foreign(self, environ: Mapping[str, Any], origin: str, foreign: bool) -> bool:
         """True for a foreign origin listed in ``cors``, or any one with ``cors = *`` when a
-        browser must have sent a preflight first."""
+        browser must have sent a preflight first.  A listed ``null`` counts as ``*`` does for a
+        request the browser calls foreign (``foreign``): any site's page names no origin under
+        ``no-referrer`` or from a sandboxed frame, and a same-site one's form gets a ``Lax`` cookie."""
         cors = self.cors
         if cors is None or not cors.covers(environ):
             return False
+        if foreign and _normal_origin(origin) == 'null':
+            return self.was_preflighted(environ) and (cors.any_origin or cors.is_listed_origin(origin))
         return cors.is_listed_origin(origin) or (cors.any_origin and self.was_preflighted(environ))
 
     def why_refused(self, environ: Mapping[str, Any], own_origin: str) -> Optional[str]:
@@ -7133,7 +7167,7 @@ class CsrfGuard:
             return None
         if not foreign and _normal_origin(origin) == own_origin:
             return None
-        if self._allowed_foreign(environ, origin):
+        if self._allowed_foreign(environ, origin, foreign):
             return None
         if 'HTTP_ORIGIN' not in environ and not environ.get('HTTP_REFERER'):
             origin = 'null (the browser calls the request %s and names no origin)' % _escape(site)[:20]

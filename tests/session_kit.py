@@ -212,11 +212,12 @@ class Gate:
         self.release = threading.Event()
 
 
-def gated_app(make_app: Any, url: str, **config: Any) -> Any:
-    """An app whose routes read, change and hold sessions; ``app.gates(name)`` is the gate of that name."""
+def gated_app(make_app: Any, url: Optional[str], **config: Any) -> Any:
+    """An app whose routes read, change and hold sessions; ``app.gates(name)`` is the gate of that name.
+    ``url``: its store's, or None for a store object given as ``store=`` in ``config``."""
     from canister import session
 
-    app = make_app(session_store=url, **config)
+    app = make_app(**config) if url is None else make_app(session_store=url, **config)
     gates: Dict[str, Gate] = collections.defaultdict(Gate)
     lock = threading.Lock()
 

@@ -155,3 +155,31 @@ def test_a_same_origin_form_post_passes_though_no_referrer_makes_its_origin_null
     assert navigation.value.status == 200
     assert transfers == ['3']
     assert recorder.posts() == [('POST', '/transfer', 'same-origin', 'null')]
+
+
+def test_a_same_site_form_post_that_names_no_origin_is_refused_though_cors_lists_null(page, pages, api):
+    # A page of another origin of the same site, under no-referrer, posts a form: the browser sends
+    # Origin: null and Sec-Fetch-Site: same-site (and a SameSite=Lax cookie with it). A null listed in cors
+    # (which lets in the app's own such forms from browsers that send no Sec-Fetch-Site) does not let it in.
+    same_site, _ = pages
+    server, recorder, transfers = api(cors='null', referrer_policy='no-referrer')
+    transfer_url = server.url('/transfer')
+    page.goto(same_site.url('/'))
+
+    with page.expect_navigation(url=transfer_url) as navigation:
+        page.evaluate("""url => {
+                           const meta = document.createElement('meta');
+                           meta.name = 'referrer';
+                           meta.content = 'no-referrer';
+                           document.head.appendChild(meta);
+                           const form = document.createElement('form');
+                           form.method = 'post';
+                           form.action = url;
+                           form.innerHTML = '<input type="hidden" name="amount" value="5">';
+                           document.body.appendChild(form);
+                           form.submit();
+                         }""", transfer_url)
+
+    assert navigation.value.status == 403
+    assert transfers == []
+    assert recorder.posts() == [('POST', '/transfer', 'same-site', 'null')]

@@ -227,6 +227,26 @@ def test_csrf_null_origin_passes_when_listed_in_cors(make_app):
     assert app.calls == ['POST']
 
 
+@pytest.mark.parametrize('site', ['same-site', 'cross-site'])
+@pytest.mark.parametrize('origin', ['null', None])
+def test_csrf_a_listed_null_does_not_let_in_a_form_post_the_browser_calls_foreign(make_app, site, origin):
+    """Any site's page names no origin under no-referrer, or from a sandboxed frame: as with ``*``."""
+    app = target_app(make_app, cors='null')
+    res = send(client(app), origin=origin, site=site)
+    assert res.status_int == 403
+    assert app.calls == []
+
+
+@pytest.mark.parametrize('method, content_type', [('POST', 'application/json'), ('PUT', FORM), ('DELETE', None)])
+def test_csrf_a_listed_null_lets_in_a_request_the_browser_calls_foreign_after_a_preflight(
+        make_app, method, content_type):
+    """A sandboxed frame or a ``file:`` page calling the API with fetch: the preflight came first."""
+    app = target_app(make_app, cors='null')
+    res = send(client(app), method, origin='null', site='cross-site', content_type=content_type)
+    assert res.status_int == 200
+    assert app.calls == [method]
+
+
 # -- cors = * ---------------------------------------------------------------------
 
 @pytest.mark.parametrize('content_type', [

@@ -1,0 +1,119 @@
+"""An outside review's attacks (session 18) that found a defect, each against a real server on 127.0.0.1.
+
+* a thief holding a copy of a session's cookie kept the session alive through its owner's logout and
+  through ``end_sessions``: ending a session replaces its record by the "ended" marker only if the record
+  is unchanged, and gave up, silently, after ten tries that each found it changed; a thief whose requests
+  change the session without pause (any route that writes to it) could make every try find it changed.
+  Ending now deletes such a session outright once the ten tries are spent, and says so at WARNING.
+* the same thief made a logout by ``session.user = None`` (and a login of another person on that session)
+  answer 503 and left the session to the thief: the old id's move marker lost its ten tries the same way.
+  A move that changes the person now deletes the old id outright once they are spent, and the new
+  session stays.
+Here the store lets a real request of the thief's change the session before each try, on every store.
+"""
+from __future__ import annotations
+
+from typing import Any, Optional
+
+import pytest
+
+import canister
+from helpers import read_log
+from session_kit import STORES, Browser, gated_app, make_store_url, plugin_of
+
+#: How the records begin that a store is asked to write over a session that ends (a logout, ``end_sessions``)
+#: or moves to a new id (a login, ``session.user = None``): markers, never a session's record (a JSON array).
+MARKERS = ('"ended"', '"moved')
+
+
+def thief_store(kind: str, tmp_path: Any, request: Any) -> Any:
+    """A store of ``kind`` in which the thief's browser (``store.thief``, once set) changes the session,
+    with a real request, just before each try to end it or move it to a new id."""
+    base: Any = {'memory': canister.MemoryStore, 'sqlite': canister.SQLiteStore, 'redis': canister.RedisStore}[kind]
+
+    class ThiefRacedStore(base):  # type: ignore[misc, valid-type]
+        thief: Optional[Browser] = None
+        raced = 0
+
+        def update(self, sid, expected, record, ttl):
+            if record.startswith(MARKERS) and self.thief is not None:
+                self.raced += 1
+                assert self.thief.get('/incr?key=n').status == 200
+            return super().update(sid, expected, record, ttl)
+
+    if kind == 'memory':
+        return ThiefRacedStore()
+    if kind == 'sqlite':
+        return ThiefRacedStore(str(tmp_path / 'sessions.db'))
+    return ThiefRacedStore(make_store_url('redis', tmp_path, request))
+
+
+def robbed(make_app: Any, serve: Any, tmp_path: Any, request: Any, kind: str) -> Any:
+    """An app on a ``thief_store`` of ``kind``, its origin, the owner's browser logged in as alice, and the
+    store, whose thief now sends a copy of the owner's cookie: ``(app, origin, owner, store)``."""
+    store = thief_store(kind, tmp_path, request)
+    app = gated_app(make_app, None, store=store)
+    origin = serve(app)
+    owner = Browser(origin)
+    assert owner.get('/login?name=alice').status == 200 and owner.sid
+    store.thief = Browser(origin, owner.sid, follow=False)
+    return app, origin, owner, store
+
+
+@pytest.mark.parametrize('kind', STORES)
+def test_end_sessions_ends_a_session_that_a_thiefs_requests_keep_changing(make_app, serve, tmp_path, request,
+                                                                          log_dir, kind):
+    app, origin, owner, store = robbed(make_app, serve, tmp_path, request, kind)
+
+    assert plugin_of(app).end_sessions('alice') == 1
+    store.thief = None
+
+    assert store.raced >= 10  # the thief's change came before every try
+    assert Browser(origin, owner.sid, follow=False).read() == [None, {}], 'the thief is still logged in'
+    assert 'kept changing under concurrent requests while it was ended' in read_log(log_dir)
+
+
+@pytest.mark.parametrize('kind', STORES)
+def test_a_logout_ends_the_session_for_a_thief_whose_requests_keep_changing_it(make_app, serve, tmp_path, request,
+                                                                              kind):
+    app, origin, owner, store = robbed(make_app, serve, tmp_path, request, kind)
+    stolen = owner.sid
+
+    answer = owner.get('/logout')
+    store.thief = None
+
+    assert answer.status == 200 and answer.new_sid == ''  # the owner's cookie is expired, as at any logout
+    assert Browser(origin, stolen, follow=False).read() == [None, {}], 'the thief is still logged in'
+    assert plugin_of(app).sessions_of('alice') == []
+
+
+@pytest.mark.parametrize('kind', STORES)
+@pytest.mark.parametrize('change', ['/anonymous', '/login?name=bob'])
+def test_a_change_of_user_ends_the_old_session_for_a_thief_whose_requests_keep_changing_it(
+        make_app, serve, tmp_path, request, log_dir, kind, change):
+    """A logout by ``session.user = None``, or a login of another person, on a session the thief keeps changing."""
+    app, origin, owner, store = robbed(make_app, serve, tmp_path, request, kind)
+    stolen = owner.sid
+
+    answer = owner.get(change)
+    store.thief = None
+
+    assert answer.status == 200, answer
+    assert answer.new_sid and answer.new_sid != stolen
+    assert owner.read() == [None if change == '/anonymous' else 'bob', {}]
+    assert Browser(origin, stolen, follow=False).read() == [None, {}], 'the thief is still logged in'
+    assert plugin_of(app).sessions_of('alice') == []
+    assert 'kept changing under concurrent requests while its user changed' in read_log(log_dir)
+
+
+@pytest.mark.parametrize('kind', STORES)
+def test_a_regenerate_on_a_session_that_keeps_changing_still_answers_503(make_app, serve, tmp_path, request, kind):
+    """The same person keeps the session through a regenerate: the old id is left as it is, as before."""
+    app, origin, owner, store = robbed(make_app, serve, tmp_path, request, kind)
+    stolen = owner.sid
+
+    answer = owner.get('/regenerate')
+    store.thief = None
+
+    assert answer.status == 503 and answer.new_sid is None, answer
+    assert Browser(origin, stolen, follow=False).read()[0] == 'alice'
