@@ -8027,6 +8027,8 @@ class Canister:
                         raise _error_response(error.status, message) from None
             except bottle.HTTPResponse:
                 raise
+            except StoreUnavailable as error:  # a guard read the session (session.user) from a store that is down
+                raise self._unavailable_response(error) from None
             except Exception:  # Bottle answers its 500 and logs nothing: log it here, with its traceback
                 log.write(logging.ERROR, 'Unhandled exception in %s (before the handler ran)', what, exc_info=True)
                 context.handler_failed(log)

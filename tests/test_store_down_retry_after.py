@@ -59,3 +59,22 @@ def test_the_apps_own_503_page_keeps_the_retry_after(make_app, redis_server, log
     assert answer.headers.getall('Retry-After') == ['1']
     assert 'the Redis session store is unavailable' in read_log(log_dir)
 
+
+
+def test_a_guard_that_reads_the_session_from_a_store_that_is_down_answers_503_with_retry_after(
+        make_app, redis_server, log_dir):
+    app = counter_app(make_app, redis_server)
+
+    @app.get('/mine')
+    @canister.require_user
+    def mine():
+        return 'never'
+
+    web = client(app)
+    assert web.get('/count').json == {'n': 1}  # a session, so that the guard has one to read
+    redis_server.stop()
+    answer = web.get('/mine', status=503)
+    assert 'retry shortly' in answer.text
+    assert answer.headers.getall('Retry-After') == ['1']
+    log = read_log(log_dir)
+    assert 'the Redis session store is unavailable' in log and 'Unhandled exception' not in log
