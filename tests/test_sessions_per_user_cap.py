@@ -242,3 +242,47 @@ def test_a_store_with_unlist_is_told_the_ids_the_cap_ended(make_app, clock):
 
     assert store.users['alice'] == sids[-2:]
     assert store.listings == 3
+
+
+
+def _earlier_login_counts_last(make_app, serve, clock, store):
+    """Two logins of alice under a cap of one: the earlier stores its session, then waits before it
+    counts (or lists) until the later one has stored, counted, listed and ended the earlier's
+    session; the two browsers."""
+    name = 'count_of' if callable(getattr(store, 'count_of', None)) else 'sessions_of'
+    method, arrived, release = getattr(store, name), threading.Event(), threading.Event()
+
+    def first_waits(key):
+        if not arrived.is_set():  # the earlier login's
+            arrived.set()
+            assert release.wait(10)
+        return method(key)
+
+    setattr(store, name, first_waits)
+    origin = serve(cap_app(make_app, session_max_per_user=1, store=store))
+    earlier, later = Browser(origin), Browser(origin)
+    thread = threading.Thread(target=earlier.get, args=('/login?name=alice',), daemon=True)
+    thread.start()
+    assert arrived.wait(10)
+    clock.advance(0.01)
+    assert later.get('/login?name=alice').status == 200
+    release.set()
+    thread.join(10)
+    setattr(store, name, method)
+    return earlier, later
+
+
+@pytest.mark.parametrize('count_of', [False, True])
+def test_a_login_whose_session_a_later_login_ended_meanwhile_ends_none_of_the_users_sessions(
+        make_app, serve, clock, count_of):
+    """The earlier login finds its own session gone when it counts: it ends nothing (it ended the later
+    login's session too, as if the person's sessions were none of its own: logged out by logging in).
+    A store of one's own without count_of, and with one that counts the ended ids it still lists."""
+    earlier, later = _earlier_login_counts_last(make_app, serve, clock, ListingStore(count_of=count_of))
+    assert (earlier.get('/who').text, later.get('/who').text) == ('None', 'alice')
+
+
+def test_on_the_stores_canister_ships_a_login_ended_meanwhile_leaves_the_later_login(make_app, serve, clock,
+                                                                                     store_url):
+    earlier, later = _earlier_login_counts_last(make_app, serve, clock, canister.open_store(store_url))
+    assert (earlier.get('/who').text, later.get('/who').text) == ('None', 'alice')
