@@ -4646,22 +4646,26 @@ class SessionManager:
 
     def _beyond_cap(self, key: str, sid: str) -> List[str]:
         """The ids of the person's sessions other than ``sid`` past ``max_per_user``, least recently used
-        first: by the last use where the expiry tells it, else by creation.  A session made after
-        ``sid`` and used within the last ``_PARALLEL_LOGIN`` seconds is spared: a login of the same
-        person at the same time, whose own cap sees ``sid`` as the older and ends it (two logins
-        that each ended the other's session left the person logged out twice).  Nothing when ``sid`` is
-        no longer listed: another request ended it meanwhile (a later login's cap, which has kept that
-        login's session; a logout), and this login, ended itself, ends no one else's."""
+        first: by the last use where the expiry tells it, else by creation.  A session used after
+        ``sid`` was stored (its login), within the last ``_PARALLEL_LOGIN`` seconds, is spared: a login
+        of the same person at the same time, whose own cap sees ``sid`` as the older and ends it (two
+        logins that each ended the other's session left the person logged out twice).  The last use
+        orders them, not the creation: a login into an anonymous session keeps that session's creation,
+        which would have spared every session made since and used that second (another device's, which
+        ends nothing itself).  Nothing when ``sid`` is no longer listed: another request ended it
+        meanwhile (a later login's cap, which has kept that login's session; a logout), and this login,
+        ended itself, ends no one else's."""
         listed = self._listed(key)
-        own = next(((record.created_ms, listed_sid) for listed_sid, record, _ in listed if listed_sid == sid), None)
+        own = next(((self._last_use(record, expires), listed_sid) for listed_sid, record, expires in listed
+                    if listed_sid == sid), None)
         if own is None:
             return []
-        others = [(listed_sid, record, expires) for listed_sid, record, expires in listed if listed_sid != sid]
-        others.sort(key=lambda entry: (self._last_use(entry[1], entry[2]), entry[1].created_ms))
+        others = [(self._last_use(record, expires), listed_sid, record) for listed_sid, record, expires in listed
+                  if listed_sid != sid]
+        others.sort(key=lambda entry: (entry[0], entry[2].created_ms))
         excess = max(len(others) + 1 - self.max_per_user, 0)
         recent = _now() - _PARALLEL_LOGIN
-        endable = [other for other, record, expires in others
-                   if (record.created_ms, other) < own or self._last_use(record, expires) < recent]
+        endable = [other for last_use, other, _ in others if (last_use, other) < own or last_use < recent]
         return endable[:excess]
 
     def _last_use(self, record: _Record, expires: int) -> float:

@@ -286,3 +286,22 @@ def test_on_the_stores_canister_ships_a_login_ended_meanwhile_leaves_the_later_l
                                                                                      store_url):
     earlier, later = _earlier_login_counts_last(make_app, serve, clock, canister.open_store(store_url))
     assert (earlier.get('/who').text, later.get('/who').text) == ('None', 'alice')
+
+
+def test_a_login_into_an_older_anonymous_session_ends_another_devices_session_used_a_moment_before(
+        make_app, store_url, clock):
+    """The laptop's cart session was made before the phone's login; the phone was used half a second
+    before the laptop logs in.  That is no login at the same time: the phone's session is the older
+    login, and goes (it was spared, the two sessions kept under a cap of one)."""
+    app = cap_app(make_app, session_store=store_url, session_max_per_user=1)
+    web = cookieless_client(app)
+    cart = sid_of(web.get('/set?key=cart&value=1'))
+    clock.advance(10)
+    phone = sid_of(web.get('/login?name=alice'))
+    clock.advance(5)
+    web.get('/set?key=seen&value=1', headers={'Cookie': '%s=%s' % (COOKIE, phone)})
+    clock.advance(0.5)
+    laptop = sid_of(web.get('/login?name=alice', headers={'Cookie': '%s=%s' % (COOKIE, cart)}))
+
+    assert (who(web, phone), who(web, laptop)) == ('None', 'alice')
+    assert len(plugin_of(app).sessions_of('alice')) == 1
