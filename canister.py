@@ -8089,8 +8089,13 @@ class Canister:
         """The app's ``default_error_handler``: what Bottle answers for an ``HTTPError`` the app has no
         ``@app.error`` handler for (Bottle asks those first).  JSON as canister's own errors for a client
         that accepts JSON (the headers the error carries, such as ``Allow``, kept), else the page of the
-        handler it replaced.  The exception of a 500 is logged here, unless the route wrapper did."""
+        handler it replaced.  The exception of a 500 is logged here, unless the route wrapper did; a
+        session store found down outside the route (a ``before_request`` hook that reads the session)
+        is the route's 503 instead."""
         context = _local.context
+        if isinstance(error.exception, StoreUnavailable) and context is not None:
+            context.error_logged = True  # (its one ERROR line is the 503's, as in a route: no traceback)
+            return self._unavailable_response(error.exception)
         if error.exception is not None and context is not None:
             context.log_caught(error.exception)
         vary = bottle.response.get_header('Vary')  # (the error's own headers are the response's by now)
