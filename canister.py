@@ -4723,18 +4723,26 @@ class SessionManager:
 
     def _beyond_cap(self, key: str, sid: str) -> List[str]:
         """The ids of the person's sessions other than ``sid`` past ``max_per_user``, least recently used
-        first: by the last use where the expiry tells it, else by creation.  A session made after
-        ``sid`` and used within the last ``_PARALLEL_LOGIN`` seconds is spared: a login of the same
-        person at the same time, whose own cap sees ``sid`` as the older and ends it (two logins
-        that each ended the other's session left the person logged out twice)."""
+        first: by the last use where the expiry tells it, else by creation.  A session used after
+        ``sid`` was stored (its login), within the last ``_PARALLEL_LOGIN`` seconds, is spared: a login
+        of the same person at the same time, whose own cap sees ``sid`` as the older and ends it (two
+        logins that each ended the other's session left the person logged out twice).  The last use
+        orders them, not the creation: a login into an anonymous session keeps that session's creation,
+        which would have spared every session made since and used that second (another device's, which
+        ends nothing itself).  Nothing when ``sid`` is no longer listed: another request ended it
+        meanwhile (a later login's cap, which has kept that login's session; a logout), and this login,
+        ended itself, ends no one else's."""
         listed = self._listed(key)
-        own = next(((record.created_ms, listed_sid) for listed_sid, record, _ in listed if listed_sid == sid), None)
-        others = [(listed_sid, record, expires) for listed_sid, record, expires in listed if listed_sid != sid]
-        others.sort(key=lambda entry: (self._last_use(entry[1], entry[2]), entry[1].created_ms))
+        own = next(((self._last_use(record, expires), listed_sid) for listed_sid, record, expires in listed
+                    if listed_sid == sid), None)
+        if own is None:
+            return []
+        others = [(self._last_use(record, expires), listed_sid, record) for listed_sid, record, expires in listed
+                  if listed_sid != sid]
+        others.sort(key=lambda entry: (entry[0], entry[2].created_ms))
         excess = max(len(others) + 1 - self.max_per_user, 0)
         recent = _now() - _PARALLEL_LOGIN
-        endable = [other for other, record, expires in others
-                   if own is None or (record.created_ms, other) < own or self._last_use(record, expires) < recent]
+        endable = [other for last_use, other, _ in others if (last_use, other) < own or last_use < recent]
         return endable[:excess]
 
     def _last_use(self, record: _Record, expires: int) -> float:
@@ -8161,6 +8169,8 @@ class Canister:
                         raise _error_response(error.status, message) from None
             except bottle.HTTPResponse:
                 raise
+            except StoreUnavailable as error:  # a guard read the session (session.user) from a store that is down
+                raise self._unavailable_response(error) from None
             except Exception:  # Bottle answers its 500 and logs nothing: log it here, with its traceback
                 log.write(logging.ERROR, 'Unhandled exception in %s (before the handler ran)', what, exc_info=True)
                 context.handler_failed(log)
@@ -8213,8 +8223,13 @@ class Canister:
         """The app's ``default_error_handler``: what Bottle answers for an ``HTTPError`` the app has no
         ``@app.error`` handler for (Bottle asks those first).  JSON as canister's own errors for a client
         that accepts JSON (the headers the error carries, such as ``Allow``, kept), else the page of the
-        handler it replaced.  The exception of a 500 is logged here, unless the route wrapper did."""
+        handler it replaced.  The exception of a 500 is logged here, unless the route wrapper did; a
+        session store found down outside the route (a ``before_request`` hook that reads the session)
+        is the route's 503 instead."""
         context = _local.context
+        if isinstance(error.exception, StoreUnavailable) and context is not None:
+            context.error_logged = True  # (its one ERROR line is the 503's, as in a route: no traceback)
+            return self._unavailable_response(error.exception)
         if error.exception is not None and context is not None:
             context.log_caught(error.exception)
         vary = bottle.response.get_header('Vary')  # (the error's own headers are the response's by now)

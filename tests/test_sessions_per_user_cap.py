@@ -7,6 +7,7 @@ session cookie sent by hand; the clock moves on between logins so that "most rec
 from __future__ import annotations
 
 import threading
+import time
 
 import pytest
 
@@ -96,7 +97,9 @@ def test_a_session_used_since_is_kept_before_a_newer_one_left_idle(make_app, sto
     web = cookieless_client(app)
     first, second = log_in_again_and_again(web, clock, 'alice', 2)
     clock.advance(1)
+    time.sleep(0.005)  # (Redis times a key's life by its own clock, which the test's clock does not move)
     web.get('/set?key=seen&value=1', headers={'Cookie': '%s=%s' % (COOKIE, first)})
+    time.sleep(0.005)
 
     third, = log_in_again_and_again(web, clock, 'alice', 1)
 
@@ -285,3 +288,67 @@ def test_count_of_and_unlist_are_taken_from_the_store_at_install_not_at_each_log
 
     assert store.listings == 5  # every login listed the user's sessions, as for a store without count_of
     assert len(store.users['alice']) == 5  # and none was unlisted
+
+
+def _earlier_login_counts_last(make_app, serve, clock, store):
+    """Two logins of alice under a cap of one: the earlier stores its session, then waits before it
+    counts (or lists) until the later one has stored, counted, listed and ended the earlier's
+    session; the two browsers."""
+    name = 'count_of' if callable(getattr(store, 'count_of', None)) else 'sessions_of'
+    method, arrived, release = getattr(store, name), threading.Event(), threading.Event()
+
+    def first_waits(key):
+        if not arrived.is_set():  # the earlier login's
+            arrived.set()
+            assert release.wait(10)
+        return method(key)
+
+    setattr(store, name, first_waits)
+    origin = serve(cap_app(make_app, session_max_per_user=1, store=store))
+    earlier, later = Browser(origin), Browser(origin)
+    thread = threading.Thread(target=earlier.get, args=('/login?name=alice',), daemon=True)
+    thread.start()
+    assert arrived.wait(10)
+    clock.advance(0.01)
+    time.sleep(0.005)  # (Redis times a key's life by its own clock, which the test's clock does not move)
+    assert later.get('/login?name=alice').status == 200
+    release.set()
+    thread.join(10)
+    setattr(store, name, method)
+    return earlier, later
+
+
+@pytest.mark.parametrize('count_of', [False, True])
+def test_a_login_whose_session_a_later_login_ended_meanwhile_ends_none_of_the_users_sessions(
+        make_app, serve, clock, count_of):
+    """The earlier login finds its own session gone when it counts: it ends nothing (it ended the later
+    login's session too, as if the person's sessions were none of its own: logged out by logging in).
+    A store of one's own without count_of, and with one that counts the ended ids it still lists."""
+    earlier, later = _earlier_login_counts_last(make_app, serve, clock, ListingStore(count_of=count_of))
+    assert (earlier.get('/who').text, later.get('/who').text) == ('None', 'alice')
+
+
+def test_on_the_stores_canister_ships_a_login_ended_meanwhile_leaves_the_later_login(make_app, serve, clock,
+                                                                                     store_url):
+    earlier, later = _earlier_login_counts_last(make_app, serve, clock, canister.open_store(store_url))
+    assert (earlier.get('/who').text, later.get('/who').text) == ('None', 'alice')
+
+
+def test_a_login_into_an_older_anonymous_session_ends_another_devices_session_used_a_moment_before(
+        make_app, store_url, clock):
+    """The laptop's cart session was made before the phone's login; the phone was used half a second
+    before the laptop logs in.  That is no login at the same time: the phone's session is the older
+    login, and goes (it was spared, the two sessions kept under a cap of one)."""
+    app = cap_app(make_app, session_store=store_url, session_max_per_user=1)
+    web = cookieless_client(app)
+    cart = sid_of(web.get('/set?key=cart&value=1'))
+    clock.advance(10)
+    phone = sid_of(web.get('/login?name=alice'))
+    clock.advance(5)
+    web.get('/set?key=seen&value=1', headers={'Cookie': '%s=%s' % (COOKIE, phone)})
+    clock.advance(0.5)
+    time.sleep(0.005)  # (Redis times a key's life by its own clock, which the test's clock does not move)
+    laptop = sid_of(web.get('/login?name=alice', headers={'Cookie': '%s=%s' % (COOKIE, cart)}))
+
+    assert (who(web, phone), who(web, laptop)) == ('None', 'alice')
+    assert len(plugin_of(app).sessions_of('alice')) == 1

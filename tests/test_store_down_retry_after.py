@@ -2,6 +2,8 @@
 "retry shortly" of its message in a form a client can act on: found down in the handler, on a
 login, or when the session is saved after it, and also when the app's own 503 page answers.
 A real redis-server, stopped."""
+import bottle
+
 import canister
 from helpers import basic, client, read_log
 
@@ -59,3 +61,46 @@ def test_the_apps_own_503_page_keeps_the_retry_after(make_app, redis_server, log
     assert answer.headers.getall('Retry-After') == ['1']
     assert 'the Redis session store is unavailable' in read_log(log_dir)
 
+
+
+def test_a_guard_that_reads_the_session_from_a_store_that_is_down_answers_503_with_retry_after(
+        make_app, redis_server, log_dir):
+    app = counter_app(make_app, redis_server)
+
+    @app.get('/mine')
+    @canister.require_user
+    def mine():
+        return 'never'
+
+    web = client(app)
+    assert web.get('/count').json == {'n': 1}  # a session, so that the guard has one to read
+    redis_server.stop()
+    answer = web.get('/mine', status=503)
+    assert 'retry shortly' in answer.text
+    assert answer.headers.getall('Retry-After') == ['1']
+    log = read_log(log_dir)
+    assert 'the Redis session store is unavailable' in log and 'Unhandled exception' not in log
+
+
+def test_a_before_request_hook_that_reads_the_session_from_a_store_that_is_down_answers_503_with_retry_after(
+        make_app, redis_server, log_dir):
+    """Outside the route (Bottle catches the hook's exception, and answers its 500 without canister)."""
+    app = counter_app(make_app, redis_server, catchall=True)
+
+    @app.hook('before_request')
+    def who():
+        bottle.request.environ['user'] = canister.session.user
+
+    @app.get('/me')
+    def me():
+        return str(bottle.request.environ['user'])
+
+    web = client(app)
+    assert web.get('/count').json == {'n': 1}  # a session for the hook to read
+    redis_server.stop()
+    answer = web.get('/me', status=503, expect_errors=True)  # (Bottle writes its traceback to wsgi.errors first)
+    assert answer.text == 'Service unavailable: the session store cannot be reached, retry shortly\n'
+    assert answer.headers.getall('Retry-After') == ['1']
+    log = read_log(log_dir)
+    assert 'the Redis session store is unavailable' in log and 'Response: 503' in log
+    assert 'Unhandled exception' not in log and 'Traceback' not in log
