@@ -7557,6 +7557,25 @@ class _WithoutBottlesTraceback:
 #: The name of the request id's header in a response Bottle made (Bottle writes names in Title-Case).
 _REQUEST_ID_HEADER = 'X-Request-Id'
 
+#: The code of the wrapper that Bottle's JSON plugin puts around every route (it turns a returned dict into
+#: JSON), and the folder of the json module its ``dumps`` runs in.
+_JSON_PLUGIN_WRAPPERS = frozenset(const for const in bottle.JSONPlugin.apply.__code__.co_consts
+                                  if isinstance(const, types.CodeType))
+_JSON_MODULE_DIR = os.path.dirname(json.__file__)
+
+
+def _failed_in_json_plugin(error: BaseException) -> bool:
+    """True if ``error`` was raised by ``json.dumps`` called from Bottle's JSON plugin: the handler returned
+    a dict holding a value JSON has no type for (a datetime, a set).  The plugin, installed before canister,
+    wraps canister's wrapper, so the exception reaches canister only once the route has returned."""
+    trace = error.__traceback__
+    while trace is not None and trace.tb_next is not None:
+        if (trace.tb_frame.f_code in _JSON_PLUGIN_WRAPPERS
+                and trace.tb_next.tb_frame.f_code.co_filename.startswith(_JSON_MODULE_DIR)):
+            return True
+        trace = trace.tb_next
+    return False
+
 
 class _RequestContext(SessionState):
     """Everything canister knows about the request a thread is serving, and its response's last step.
@@ -7749,8 +7768,15 @@ class _RequestContext(SessionState):
         if self.error_logged or error is None:
             return
         self.error_logged = True
+        exc_info = (type(error), error, error.__traceback__)
+        if _failed_in_json_plugin(error):  # Bottle's JSON plugin wraps canister's wrapper: the handler did return
+            self.plugin.log.write(logging.ERROR, "Unhandled exception: the handler returned a dict that Bottle's JSON "
+                                  'plugin cannot turn into JSON (%s): convert such values in the handler (a datetime '
+                                  'with .isoformat(), a Decimal with str(), a set with list())', _escape(str(error))[:200],
+                                  exc_info=exc_info)
+            return
         self.plugin.log.write(logging.ERROR, 'Unhandled exception (outside the route: a hook of the app, or a route '
-                              'canister does not wrap)', exc_info=(type(error), error, error.__traceback__))
+                              'canister does not wrap)', exc_info=exc_info)
 
     def _log_critical_error(self, error: Optional[BaseException]) -> None:
         """Bottle caught ``error`` after the route (in an error handler of the app, or in its own code)
