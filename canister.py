@@ -7478,9 +7478,12 @@ class _EarlyChecks:
                            context.method, _escape(origin)[:100], route.method, route.rule)
             return None
         # The log, not the answer, says what lets such a request in: its reader runs the app.
-        self.log.write(logging.WARNING, '%s (this app sees its own origin as %s; to let another origin in, list it '
-                       'in cors, or give a route csrf=False; behind a proxy that changes the host or scheme, list the '
-                       'proxy in trusted_proxies)', reason, _escape(own_origin)[:100])
+        cors = self.csrf.cors
+        listing = ('list it in cors instead of * (cors = * lets another origin send only what a browser preflights: '
+                   'JSON, PUT, DELETE; never a form)' if cors is not None and cors.any_origin else 'list it in cors')
+        self.log.write(logging.WARNING, '%s (this app sees its own origin as %s; to let another origin in, %s, or '
+                       'give a route csrf=False; behind a proxy that changes the host or scheme, list the proxy in '
+                       'trusted_proxies)', reason, _escape(own_origin)[:100], listing)
         return _plain_response(403, reason, environ)
 
     def _chunked_body(self, context: _RequestContext) -> Optional[_PlainResponse]:
