@@ -6064,6 +6064,8 @@ class JwtAuth:
     _ASYMMETRIC = ('RS256', 'RS384', 'RS512', 'ES256', 'ES384', 'ES512', 'PS256', 'PS384', 'PS512', 'EdDSA')
     #: The shortest secret installed without a WARNING: HS256's hash length (RFC 7518 section 3.2).
     _SECRET_MIN = 32
+    #: The hash of each HMAC algorithm, to tell a token signed with the secret read the other way.
+    _HMAC_HASHES = {'HS256': hashlib.sha256, 'HS384': hashlib.sha384, 'HS512': hashlib.sha512}
 
     def __init__(self, config: Config, log: RequestLog) -> None:
         self.jwt = _require('jwt')
@@ -6082,6 +6084,7 @@ class JwtAuth:
     def _load_keys(self, config: Config, log: RequestLog) -> None:
         """Take the keys that check signatures: the shared secret, the public key, the provider's JWKS."""
         self.secret = self._secret(config['auth_jwt_secret'], config['auth_jwt_encoding'])
+        self._misread = self._misread_secret(config['auth_jwt_secret'], config['auth_jwt_encoding'])
         self.public_key: Any = None
         if config['auth_jwt_public_key']:
             self.public_key = self._public_key(config['auth_jwt_public_key'])
@@ -6149,6 +6152,35 @@ class JwtAuth:
             raise ConfigError('canister.auth_jwt_secret is not valid %s, as auth_jwt_encoding = %s says it is: '
                               'write it in %s, or set auth_jwt_encoding = clear for a secret written as it is'
                               % (encoding, encoding, encoding)) from None
+
+    def _misread_secret(self, secret: Union[str, bytes], encoding: str) -> Optional[Tuple[bytes, str]]:
+        """The secret read the other way, and what to log of a token it signs: the text as written when
+        ``auth_jwt_encoding`` says to decode it (the newcomer's token signed with the line of the config),
+        or its base64url decoding when the encoding is clear.  None if there is no other reading."""
+        written = secret if isinstance(secret, bytes) else secret.encode('utf-8')
+        if encoding != 'clear':
+            return (written, 'the token signature is invalid: it is signed with auth_jwt_secret as written, which '
+                             'auth_jwt_encoding = %s says to decode first; sign with the decoded bytes, or set '
+                             'auth_jwt_encoding = clear' % encoding) if written != self.secret else None
+        try:
+            decoded = base64.urlsafe_b64decode(written + b'=' * (-len(written) % 4))
+        except (ValueError, binascii.Error):
+            return None
+        return (decoded, 'the token signature is invalid: it is signed with auth_jwt_secret decoded from base64, '
+                         'which auth_jwt_encoding = clear uses as written; set auth_jwt_encoding = base64url (or '
+                         'base64std), or sign with the text') if decoded and decoded != written else None
+
+    def _signature_failure(self, token: str, algorithm: str) -> AuthFailure:
+        """The 401 of a token whose signature is invalid; its log line says so when the token is signed with
+        the secret read the other way (a failed token only: no request with a good one pays for this)."""
+        failure = AuthFailure('the token signature is invalid', 'bearer')
+        if self._misread is None or algorithm not in self._HMAC_HASHES:
+            return failure
+        signed, _, signature = token.encode('utf-8', 'replace').rpartition(b'.')
+        expected = base64.urlsafe_b64encode(hmac.new(self._misread[0], signed, self._HMAC_HASHES[algorithm]).digest())
+        if hmac.compare_digest(expected.rstrip(b'='), signature):
+            failure.logged = self._misread[1]
+        return failure
 
     @staticmethod
     def _public_key(path: str) -> Any:
@@ -6224,7 +6256,7 @@ class JwtAuth:
         except jwt.ImmatureSignatureError:
             raise AuthFailure('the token is not valid yet', 'bearer', lapsed=True) from None
         except jwt.InvalidSignatureError:
-            raise AuthFailure('the token signature is invalid', 'bearer') from None
+            raise self._signature_failure(token, algorithm) from None
         except jwt.MissingRequiredClaimError as error:
             raise AuthFailure('the token lacks the %s claim' % error.claim, 'bearer') from None
         except Exception as error:
