@@ -8820,13 +8820,20 @@ def _load_tidy_config_file(app: bottle.Bottle, path: str, store_given: bool) -> 
         raise ConfigError('cannot read --config %s: %s' % (path, error.strerror or error)) from None
     app.config.load_config(path)
     if not store_given and not any(str(key).lower() == 'canister.session_store' for key in app.config):
-        # a misspelt key is the likelier mistake than a missing one: name it with the key it should be
-        misspelt = [key for key in (str(key).lower()[len('canister.'):] for key in app.config
-                                    if str(key).lower().startswith('canister.'))
-                    if key not in KEYS and key not in ALIASES and 'session_store' in _unknown_key_hint(key)]
         raise ConfigError('--config %s sets no session_store in its [canister] section%s: name the store there, '
-                          'or give --store URL' % (path, ''.join(' (%s: did you mean session_store?)' % key
-                                                                 for key in misspelt[:1])))
+                          'or give --store URL' % (path, _misspelt_store_key(app.config)))
+
+
+def _misspelt_store_key(config: Mapping[str, Any]) -> str:
+    """`` (sesion_store: did you mean session_store?)`` for the first unknown ``canister.*`` key whose
+    hint is ``session_store`` (a misspelt key is likelier than a missing one), else ``''``."""
+    for key in config:
+        name = str(key).lower()
+        if name.startswith('canister.'):
+            name = name[len('canister.'):]
+            if name not in KEYS and name not in ALIASES and 'session_store' in _unknown_key_hint(name):
+                return ' (%s: did you mean session_store?)' % name
+    return ''
 
 
 def _holds_sessions(path: str) -> bool:
