@@ -4889,7 +4889,11 @@ class SessionState:
         the user holds for this request only, unless the handler makes the session real.
         """
         self.load()
-        key = _user_key(user)
+        try:
+            key = _user_key(user)
+        except (TypeError, ValueError, RecursionError):  # its JSON text is its key: said here, not as JSON's words
+            raise SessionDataError('session.user = %s, which a session cannot store: a user must be JSON-serializable '
+                                   '(a str, or a dict such as a token\'s claims)' % _a_type(user)) from None
         recorded = _user_key(self._record_user())  # (the person of a lapsed login too)
         if recorded not in (None, key):  # nothing of the last person's, not even its age
             self.data, self.lifetime, self.created_ms = {}, 0, 0

@@ -143,6 +143,22 @@ def test_a_value_a_session_cannot_store_is_named_with_its_article(make_app, valu
     assert "session.data['when'] %s which a session cannot store" % words in answer.text
 
 
+@pytest.mark.parametrize('value, words', [(object(), 'an object'), ({'name': 'alice', 'roles': {'admin'}}, 'a dict')])
+def test_a_user_a_session_cannot_store_is_named_at_its_assignment(make_app, value, words):
+    app = make_app()
+
+    @app.get('/')
+    def index():
+        try:
+            session.user = value
+        except canister.SessionDataError as error:
+            return str(error)
+        return 'stored'
+
+    assert client(app).get('/').text == ("session.user = %s, which a session cannot store: a user must be "
+                                         "JSON-serializable (a str, or a dict such as a token's claims)" % words)
+
+
 # -- (f) the test script's install command --------------------------------------------------------------
 
 def test_the_development_section_names_the_install_command_of_the_test_script():
