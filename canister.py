@@ -1442,6 +1442,31 @@ class RequestLog:
             self.handler = None
         self.logger.addHandler(_DROP_LATE_LINES)
 
+    # Canister 1.x's ``plugin.log`` was the app's logger (``app.log``): code that logs through it still works.
+    def debug(self, msg: Any, *args: Any, **kwargs: Any) -> None:
+        """``app.log.debug``, as 1.x's ``plugin.log`` had it."""
+        self.logger.debug(msg, *args, **kwargs)
+
+    def info(self, msg: Any, *args: Any, **kwargs: Any) -> None:
+        """``app.log.info``, as 1.x's ``plugin.log`` had it."""
+        self.logger.info(msg, *args, **kwargs)
+
+    def warning(self, msg: Any, *args: Any, **kwargs: Any) -> None:
+        """``app.log.warning``, as 1.x's ``plugin.log`` had it."""
+        self.logger.warning(msg, *args, **kwargs)
+
+    def error(self, msg: Any, *args: Any, **kwargs: Any) -> None:
+        """``app.log.error``, as 1.x's ``plugin.log`` had it."""
+        self.logger.error(msg, *args, **kwargs)
+
+    def exception(self, msg: Any, *args: Any, **kwargs: Any) -> None:
+        """``app.log.exception``, as 1.x's ``plugin.log`` had it."""
+        self.logger.exception(msg, *args, **kwargs)
+
+    def critical(self, msg: Any, *args: Any, **kwargs: Any) -> None:
+        """``app.log.critical``, as 1.x's ``plugin.log`` had it."""
+        self.logger.critical(msg, *args, **kwargs)
+
     def write(self, level: int, fmt: str, *args: Any, request_id: Optional[str] = None,
               exc_info: Any = False) -> None:
         """Log one line, ``fmt % args`` (formatted only when ``level`` is on; ``fmt`` as it is without
