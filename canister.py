@@ -8061,6 +8061,18 @@ class Canister:
         self.auth: Optional[Authenticator] = None
 
     # -- install -----------------------------------------------------------
+    def _warn_of_lost_keywords(self, replaced: Canister) -> None:
+        """Warn when the Canister() this one replaces had keyword settings this one lacks: installed twice by
+        mistake (a second ``app.install(canister.Canister())`` left in), the app would lose them without a word."""
+        lost = sorted(key for key, value in replaced.overrides.items()
+                      if key not in self.overrides or self.overrides[key] != value)
+        if lost:
+            note = ('The Canister() installed on this app before was given keyword arguments that this one, which '
+                    'replaces it, does not repeat: %s; install one Canister() per app, with all of its keywords'
+                    % ', '.join(lost))
+            self.log.write(logging.WARNING, '%s', note)
+            _warn_at_install(note)
+
     def setup(self, app: Optional[bottle.Bottle] = None) -> None:
         """Parse and check the config, open the log and the store, wrap the app's WSGI callable."""
         if not isinstance(self, Canister) or app is None:  # app.install(canister.Canister): the class itself
@@ -8077,6 +8089,7 @@ class Canister:
             self.log.write(logging.INFO, 'This Canister() replaces the one installed on this app before, which is '
                            'uninstalled: %s', 'its session store is closed (sessions in a memory store end)'
                            if replaced.custom_store is None else 'its store, given as Canister(store=...), is left open')
+            self._warn_of_lost_keywords(replaced)
         try:
             self._set_up_parts(app, config)
         except Exception as error:
