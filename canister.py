@@ -5536,6 +5536,22 @@ class Session:
             return 0
         return state.manager.end_sessions(state.user, keep=(state.sid, state.old_sid, state.cookie_sid))
 
+    #: What a Flask habit of setting an attribute on the session means here.
+    _ATTRIBUTE_HINTS = {
+        'permanent': 'for a persistent cookie, call session.remember(seconds)',
+        'modified': 'canister sees every change to session.data, nested values included, and saves it',
+    }
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        """Only ``data`` and ``user`` are set: ``session`` is one object for every request, so an attribute
+        set on it (``session.cart = ...``, Flask's ``session.permanent = True``) would be every user's."""
+        if name in ('data', 'user'):
+            object.__setattr__(self, name, value)
+            return
+        raise AttributeError("canister's session takes no attribute %r: it is one object for every request, so "
+                             "its value would be every user's; %s" % (name, self._ATTRIBUTE_HINTS.get(
+                                 name, 'keep values in session.data[%r]' % name)))
+
     def __getitem__(self, key: Any) -> Any:
         raise TypeError("canister's session is not a dict: its values are session.data[%r]" % (key,))
 
