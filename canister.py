@@ -1442,6 +1442,31 @@ class RequestLog:
             self.handler = None
         self.logger.addHandler(_DROP_LATE_LINES)
 
+    # Canister 1.x's ``plugin.log`` was the app's logger (``app.log``): code that logs through it still works.
+    def debug(self, msg: Any, *args: Any, **kwargs: Any) -> None:
+        """``app.log.debug``, as 1.x's ``plugin.log`` had it."""
+        self.logger.debug(msg, *args, **kwargs)
+
+    def info(self, msg: Any, *args: Any, **kwargs: Any) -> None:
+        """``app.log.info``, as 1.x's ``plugin.log`` had it."""
+        self.logger.info(msg, *args, **kwargs)
+
+    def warning(self, msg: Any, *args: Any, **kwargs: Any) -> None:
+        """``app.log.warning``, as 1.x's ``plugin.log`` had it."""
+        self.logger.warning(msg, *args, **kwargs)
+
+    def error(self, msg: Any, *args: Any, **kwargs: Any) -> None:
+        """``app.log.error``, as 1.x's ``plugin.log`` had it."""
+        self.logger.error(msg, *args, **kwargs)
+
+    def exception(self, msg: Any, *args: Any, **kwargs: Any) -> None:
+        """``app.log.exception``, as 1.x's ``plugin.log`` had it."""
+        self.logger.exception(msg, *args, **kwargs)
+
+    def critical(self, msg: Any, *args: Any, **kwargs: Any) -> None:
+        """``app.log.critical``, as 1.x's ``plugin.log`` had it."""
+        self.logger.critical(msg, *args, **kwargs)
+
     def write(self, level: int, fmt: str, *args: Any, request_id: Optional[str] = None,
               exc_info: Any = False) -> None:
         """Log one line, ``fmt % args`` (formatted only when ``level`` is on; ``fmt`` as it is without
@@ -4897,7 +4922,11 @@ class SessionState:
         the user holds for this request only, unless the handler makes the session real.
         """
         self.load()
-        key = _user_key(user)
+        try:
+            key = _user_key(user)
+        except (TypeError, ValueError, RecursionError):  # its JSON text is its key: said here, not as JSON's words
+            raise SessionDataError('session.user = %s, which a session cannot store: a user must be JSON-serializable '
+                                   '(a str, or a dict such as a token\'s claims)' % _a_type(user)) from None
         recorded = _user_key(self._record_user())  # (the person of a lapsed login too)
         if recorded not in (None, key):  # nothing of the last person's, not even its age
             self.data, self.lifetime, self.created_ms = {}, 0, 0
@@ -5515,6 +5544,22 @@ class Session:
             return 0
         return state.manager.end_sessions(state.user, keep=(state.sid, state.old_sid, state.cookie_sid))
 
+    #: What a Flask habit of setting an attribute on the session means here.
+    _ATTRIBUTE_HINTS = {
+        'permanent': 'for a persistent cookie, call session.remember(seconds)',
+        'modified': 'canister sees every change to session.data, nested values included, and saves it',
+    }
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        """Only ``data`` and ``user`` are set: ``session`` is one object for every request, so an attribute
+        set on it (``session.cart = ...``, Flask's ``session.permanent = True``) would be every user's."""
+        if name in ('data', 'user'):
+            object.__setattr__(self, name, value)
+            return
+        raise AttributeError("canister's session takes no attribute %r: it is one object for every request, so "
+                             "its value would be every user's; %s" % (name, self._ATTRIBUTE_HINTS.get(
+                                 name, 'keep values in session.data[%r]' % name)))
+
     def __getitem__(self, key: Any) -> Any:
         raise TypeError("canister's session is not a dict: its values are session.data[%r]" % (key,))
 
@@ -6072,6 +6117,8 @@ class JwtAuth:
     _ASYMMETRIC = ('RS256', 'RS384', 'RS512', 'ES256', 'ES384', 'ES512', 'PS256', 'PS384', 'PS512', 'EdDSA')
     #: The shortest secret installed without a WARNING: HS256's hash length (RFC 7518 section 3.2).
     _SECRET_MIN = 32
+    #: The hash of each HMAC algorithm, to tell a token signed with the secret read the other way.
+    _HMAC_HASHES = {'HS256': hashlib.sha256, 'HS384': hashlib.sha384, 'HS512': hashlib.sha512}
 
     def __init__(self, config: Config, log: RequestLog) -> None:
         self.jwt = _require('jwt')
@@ -6090,6 +6137,7 @@ class JwtAuth:
     def _load_keys(self, config: Config, log: RequestLog) -> None:
         """Take the keys that check signatures: the shared secret, the public key, the provider's JWKS."""
         self.secret = self._secret(config['auth_jwt_secret'], config['auth_jwt_encoding'])
+        self._misread = self._misread_secret(config['auth_jwt_secret'], config['auth_jwt_encoding'])
         self.public_key: Any = None
         if config['auth_jwt_public_key']:
             self.public_key = self._public_key(config['auth_jwt_public_key'])
@@ -6157,6 +6205,35 @@ class JwtAuth:
             raise ConfigError('canister.auth_jwt_secret is not valid %s, as auth_jwt_encoding = %s says it is: '
                               'write it in %s, or set auth_jwt_encoding = clear for a secret written as it is'
                               % (encoding, encoding, encoding)) from None
+
+    def _misread_secret(self, secret: Union[str, bytes], encoding: str) -> Optional[Tuple[bytes, str]]:
+        """The secret read the other way, and what to log of a token it signs: the text as written when
+        ``auth_jwt_encoding`` says to decode it (the newcomer's token signed with the line of the config),
+        or its base64url decoding when the encoding is clear.  None if there is no other reading."""
+        written = secret if isinstance(secret, bytes) else secret.encode('utf-8')
+        if encoding != 'clear':
+            return (written, 'the token signature is invalid: it is signed with auth_jwt_secret as written, which '
+                             'auth_jwt_encoding = %s says to decode first; sign with the decoded bytes, or set '
+                             'auth_jwt_encoding = clear' % encoding) if written != self.secret else None
+        try:
+            decoded = base64.urlsafe_b64decode(written + b'=' * (-len(written) % 4))
+        except (ValueError, binascii.Error):
+            return None
+        return (decoded, 'the token signature is invalid: it is signed with auth_jwt_secret decoded from base64, '
+                         'which auth_jwt_encoding = clear uses as written; set auth_jwt_encoding = base64url (or '
+                         'base64std), or sign with the text') if decoded and decoded != written else None
+
+    def _signature_failure(self, token: str, algorithm: str) -> AuthFailure:
+        """The 401 of a token whose signature is invalid; its log line says so when the token is signed with
+        the secret read the other way (a failed token only: no request with a good one pays for this)."""
+        failure = AuthFailure('the token signature is invalid', 'bearer')
+        if self._misread is None or algorithm not in self._HMAC_HASHES:
+            return failure
+        signed, _, signature = token.encode('utf-8', 'replace').rpartition(b'.')
+        expected = base64.urlsafe_b64encode(hmac.new(self._misread[0], signed, self._HMAC_HASHES[algorithm]).digest())
+        if hmac.compare_digest(expected.rstrip(b'='), signature):
+            failure.logged = self._misread[1]
+        return failure
 
     @staticmethod
     def _public_key(path: str) -> Any:
@@ -6232,7 +6309,7 @@ class JwtAuth:
         except jwt.ImmatureSignatureError:
             raise AuthFailure('the token is not valid yet', 'bearer', lapsed=True) from None
         except jwt.InvalidSignatureError:
-            raise AuthFailure('the token signature is invalid', 'bearer') from None
+            raise self._signature_failure(token, algorithm) from None
         except jwt.MissingRequiredClaimError as error:
             raise AuthFailure('the token lacks the %s claim' % error.claim, 'bearer') from None
         except Exception as error:
@@ -7486,9 +7563,12 @@ class _EarlyChecks:
                            context.method, _escape(origin)[:100], route.method, route.rule)
             return None
         # The log, not the answer, says what lets such a request in: its reader runs the app.
-        self.log.write(logging.WARNING, '%s (this app sees its own origin as %s; to let another origin in, list it '
-                       'in cors, or give a route csrf=False; behind a proxy that changes the host or scheme, list the '
-                       'proxy in trusted_proxies)', reason, _escape(own_origin)[:100])
+        cors = self.csrf.cors
+        listing = ('list it in cors instead of * (cors = * lets another origin send only what a browser preflights: '
+                   'JSON, PUT, DELETE; never a form)' if cors is not None and cors.any_origin else 'list it in cors')
+        self.log.write(logging.WARNING, '%s (this app sees its own origin as %s; to let another origin in, %s, or '
+                       'give a route csrf=False; behind a proxy that changes the host or scheme, list the proxy in '
+                       'trusted_proxies)', reason, _escape(own_origin)[:100], listing)
         return _plain_response(403, reason, environ)
 
     def _chunked_body(self, context: _RequestContext) -> Optional[_PlainResponse]:
@@ -7564,6 +7644,25 @@ class _WithoutBottlesTraceback:
 
 #: The name of the request id's header in a response Bottle made (Bottle writes names in Title-Case).
 _REQUEST_ID_HEADER = 'X-Request-Id'
+
+#: The code of the wrapper that Bottle's JSON plugin puts around every route (it turns a returned dict into
+#: JSON), and the folder of the json module its ``dumps`` runs in.
+_JSON_PLUGIN_WRAPPERS = frozenset(const for const in bottle.JSONPlugin.apply.__code__.co_consts
+                                  if isinstance(const, types.CodeType))
+_JSON_MODULE_DIR = os.path.dirname(json.__file__)
+
+
+def _failed_in_json_plugin(error: BaseException) -> bool:
+    """True if ``error`` was raised by ``json.dumps`` called from Bottle's JSON plugin: the handler returned
+    a dict holding a value JSON has no type for (a datetime, a set).  The plugin, installed before canister,
+    wraps canister's wrapper, so the exception reaches canister only once the route has returned."""
+    trace = error.__traceback__
+    while trace is not None and trace.tb_next is not None:
+        if (trace.tb_frame.f_code in _JSON_PLUGIN_WRAPPERS
+                and trace.tb_next.tb_frame.f_code.co_filename.startswith(_JSON_MODULE_DIR)):
+            return True
+        trace = trace.tb_next
+    return False
 
 
 class _RequestContext(SessionState):
@@ -7757,8 +7856,15 @@ class _RequestContext(SessionState):
         if self.error_logged or error is None:
             return
         self.error_logged = True
+        exc_info = (type(error), error, error.__traceback__)
+        if _failed_in_json_plugin(error):  # Bottle's JSON plugin wraps canister's wrapper: the handler did return
+            self.plugin.log.write(logging.ERROR, "Unhandled exception: the handler returned a dict that Bottle's JSON "
+                                  'plugin cannot turn into JSON (%s): convert such values in the handler (a datetime '
+                                  'with .isoformat(), a Decimal with str(), a set with list())', _escape(str(error))[:200],
+                                  exc_info=exc_info)
+            return
         self.plugin.log.write(logging.ERROR, 'Unhandled exception (outside the route: a hook of the app, or a route '
-                              'canister does not wrap)', exc_info=(type(error), error, error.__traceback__))
+                              'canister does not wrap)', exc_info=exc_info)
 
     def _log_critical_error(self, error: Optional[BaseException]) -> None:
         """Bottle caught ``error`` after the route (in an error handler of the app, or in its own code)
@@ -7979,6 +8085,18 @@ class Canister:
         self.auth: Optional[Authenticator] = None
 
     # -- install -----------------------------------------------------------
+    def _warn_of_lost_keywords(self, replaced: Canister) -> None:
+        """Warn when the Canister() this one replaces had keyword settings this one lacks: installed twice by
+        mistake (a second ``app.install(canister.Canister())`` left in), the app would lose them without a word."""
+        lost = sorted(key for key, value in replaced.overrides.items()
+                      if key not in self.overrides or self.overrides[key] != value)
+        if lost:
+            note = ('The Canister() installed on this app before was given keyword arguments that this one, which '
+                    'replaces it, does not repeat: %s; install one Canister() per app, with all of its keywords'
+                    % ', '.join(lost))
+            self.log.write(logging.WARNING, '%s', note)
+            _warn_at_install(note)
+
     def setup(self, app: Optional[bottle.Bottle] = None) -> None:
         """Parse and check the config, open the log and the store, wrap the app's WSGI callable."""
         if not isinstance(self, Canister) or app is None:  # app.install(canister.Canister): the class itself
@@ -7995,6 +8113,7 @@ class Canister:
             self.log.write(logging.INFO, 'This Canister() replaces the one installed on this app before, which is '
                            'uninstalled: %s', 'its session store is closed (sessions in a memory store end)'
                            if replaced.custom_store is None else 'its store, given as Canister(store=...), is left open')
+            self._warn_of_lost_keywords(replaced)
         try:
             self._set_up_parts(app, config)
         except Exception as error:
@@ -8774,8 +8893,20 @@ def _load_tidy_config_file(app: bottle.Bottle, path: str, store_given: bool) -> 
         raise ConfigError('cannot read --config %s: %s' % (path, error.strerror or error)) from None
     app.config.load_config(path)
     if not store_given and not any(str(key).lower() == 'canister.session_store' for key in app.config):
-        raise ConfigError('--config %s sets no session_store in its [canister] section: name the store there, '
-                          'or give --store URL' % path)
+        raise ConfigError('--config %s sets no session_store in its [canister] section%s: name the store there, '
+                          'or give --store URL' % (path, _misspelt_store_key(app.config)))
+
+
+def _misspelt_store_key(config: Mapping[str, Any]) -> str:
+    """`` (sesion_store: did you mean session_store?)`` for the first unknown ``canister.*`` key whose
+    hint is ``session_store`` (a misspelt key is likelier than a missing one), else ``''``."""
+    for key in config:
+        name = str(key).lower()
+        if name.startswith('canister.'):
+            name = name[len('canister.'):]
+            if name not in KEYS and name not in ALIASES and 'session_store' in _unknown_key_hint(name):
+                return ' (%s: did you mean session_store?)' % name
+    return ''
 
 
 def _holds_sessions(path: str) -> bool:

@@ -142,6 +142,37 @@ def test_base64_secret_is_not_used_as_its_text(make_app):
     assert_invalid_token(response)
 
 
+@pytest.mark.parametrize('algorithm', ['HS256', 'HS512'])
+def test_a_token_signed_with_a_base64_secret_as_written_is_refused_and_logged_with_the_fix(make_app, log_dir,
+                                                                                          algorithm):
+    encoded = base64.urlsafe_b64encode(b'\xfb\xff\xbe' * 21 + b'\xfa').decode().rstrip('=')
+    app = secret_app(make_app, auth_jwt_secret=encoded, auth_jwt_encoding='base64url')
+    response = client(app).get('/me', headers=bearer(signed_token(encoded, algorithm)), expect_errors=True)
+    assert assert_invalid_token(response) == 'the token signature is invalid'  # the client is told no more
+    assert ('Authentication failed: the token signature is invalid: it is signed with auth_jwt_secret as written, '
+            'which auth_jwt_encoding = base64url says to decode first; sign with the decoded bytes, or set '
+            'auth_jwt_encoding = clear') in read_log(log_dir)
+
+
+def test_a_token_signed_with_a_clear_secret_decoded_from_base64_is_refused_and_logged_with_the_fix(make_app,
+                                                                                                   log_dir):
+    text = base64.urlsafe_b64encode(b'\xfb\xff\xbe' * 21 + b'\xfa').decode().rstrip('=')
+    app = secret_app(make_app, auth_jwt_secret=text)  # auth_jwt_encoding = clear, the default
+    decoded = base64.urlsafe_b64decode(text + '=' * (-len(text) % 4))
+    response = client(app).get('/me', headers=bearer(signed_token(decoded)), expect_errors=True)
+    assert assert_invalid_token(response) == 'the token signature is invalid'
+    assert ('Authentication failed: the token signature is invalid: it is signed with auth_jwt_secret decoded from '
+            'base64, which auth_jwt_encoding = clear uses as written; set auth_jwt_encoding = base64url (or '
+            'base64std), or sign with the text') in read_log(log_dir)
+
+
+def test_a_token_signed_with_another_secret_is_logged_as_only_an_invalid_signature(make_app, log_dir):
+    app = secret_app(make_app, auth_jwt_secret=SECRET)
+    client(app).get('/me', headers=bearer(signed_token(SECRET + 'x')), expect_errors=True)
+    line = [line for line in read_log(log_dir).splitlines() if 'Authentication failed' in line][0]
+    assert line.endswith('Authentication failed: the token signature is invalid')
+
+
 def test_hand_made_hs256_token_is_accepted_with_the_right_secret(make_app):
     """Proves the hand-made tokens of the attack tests below are well formed."""
     app = secret_app(make_app)

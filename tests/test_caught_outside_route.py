@@ -1,7 +1,11 @@
 """An exception Bottle catches outside canister's route wrapper (a ``before_request`` hook's, or a
 route's that canister does not wrap, ``skip=['canister']``) is in canister's log once, with its
-traceback, as a handler's is; the client gets Bottle's usual 500."""
+traceback, as a handler's is; the client gets Bottle's usual 500.  One raised by Bottle's JSON plugin,
+which wraps canister's wrapper, is logged as what it is: a returned dict that JSON cannot hold."""
+import datetime
+
 import bottle
+import pytest
 
 from helpers import client, read_log
 
@@ -71,3 +75,23 @@ def test_with_the_apps_own_500_page_the_hooks_exception_is_logged_on_bottle_0_13
     assert 'Response: 500' in log
     on_0_12 = bottle.__version__.startswith('0.12')
     assert log.count('LookupError: the hook failed: 7f3e') == (0 if on_0_12 else 1)
+
+
+@pytest.mark.parametrize('value, named', [
+    (datetime.datetime(2024, 5, 31, 14, 30), 'Object of type datetime is not JSON serializable'),
+    ({'green'}, 'Object of type set is not JSON serializable'),
+])
+def test_a_returned_dict_that_json_cannot_hold_is_logged_as_such_with_the_fix(make_app, log_dir, value, named):
+    app = make_app(catchall=True)
+
+    @app.get('/order')
+    def order():
+        return {'value': value}
+
+    answer = client(app).get('/order', headers={'Accept': 'application/json'}, status=500, expect_errors=True)
+    assert answer.json == {'error': 'Internal Server Error', 'message': 'Internal Server Error'}
+    log = read_log(log_dir)
+    assert ("Unhandled exception: the handler returned a dict that Bottle's JSON plugin cannot turn into JSON (%s): "
+            'convert such values in the handler (a datetime with .isoformat()' % named) in log
+    assert 'outside the route' not in log
+    assert log.count('Traceback (most recent call last)') == 1

@@ -258,6 +258,21 @@ def test_replacing_a_canister_whose_store_the_app_gave_says_that_store_is_left_o
         app.uninstall(True)
 
 
+def test_a_second_canister_without_the_keywords_of_the_first_is_a_warning_naming_them(log_dir):
+    app = new_app()
+    app.install(canister.Canister(log_path=str(log_dir), session_cookie='shop', csrf=False))
+    try:
+        with pytest.warns(canister.CanisterWarning) as warned:
+            app.install(canister.Canister(log_path=str(log_dir), csrf=True))  # a second install left in
+        note = ('The Canister() installed on this app before was given keyword arguments that this one, which '
+                'replaces it, does not repeat: csrf, session_cookie; install one Canister() per app, with all of its '
+                'keywords')
+        assert [str(warning.message) for warning in warned] == [note]
+        assert lines_ending_with(read_log(log_dir), ' WARNING  [MainThread]   ' + note) == 1
+    finally:
+        app.uninstall(True)
+
+
 def test_installing_the_same_canister_again_says_nothing_of_a_replacement(log_dir):
     app = new_app()
     plugin = canister.Canister(log_path=str(log_dir))

@@ -259,6 +259,16 @@ def test_csrf_with_cors_star_refuses_a_cross_origin_form_post(make_app, content_
     assert app.calls == []
 
 
+def test_csrf_with_cors_star_logs_that_a_form_needs_its_origin_listed_instead_of_star(make_app, log_dir):
+    app = target_app(make_app, cors='*')
+    assert send(client(app), origin=EVIL).status_int == 403
+    line = [line for line in read_log(log_dir).splitlines() if 'Cross-site request refused' in line][0]
+    assert line.endswith('to let another origin in, list it in cors instead of * (cors = * lets another origin send '
+                         'only what a browser preflights: JSON, PUT, DELETE; never a form), or give a route '
+                         'csrf=False; behind a proxy that changes the host or scheme, list the proxy in '
+                         'trusted_proxies)'), line
+
+
 def test_csrf_with_cors_star_refuses_a_cross_origin_form_post_known_by_referer(make_app):
     app = target_app(make_app, cors='*')
     res = send(client(app), referer='https://evil.example.net/form.html')

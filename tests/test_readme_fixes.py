@@ -1,4 +1,5 @@
-"""README claims fixed after a review: the JWT example secret is long enough for PyJWT, the demo's --config
+"""README claims fixed after a review: the JWT example secret is long enough for PyJWT (and the README's way to sign a
+token for it works), the demo's --config
 replaces its defaults, max_header_size's minimum, the users file's message for clear text, the article of a
 session-data error, and the command the test script installs with; then claims of an audit that had no
 test of their own: the ConfigError quoted under Configuration, a ``str`` parameter given JSON that is no
@@ -8,6 +9,8 @@ of a merged child that alone has canister."""
 from __future__ import annotations
 
 import base64
+import contextlib
+import io
 import json
 import re
 import uuid
@@ -51,11 +54,19 @@ def test_the_readme_secret_block_checks_a_token_without_pyjwt_warning(tmp_path, 
     app.install(canister.Canister(log_path=str(tmp_path / 'logs')))
     app.route('/me', callback=lambda: {'sub': session.user['sub']})
     secret = re.search(r'^auth_jwt_secret = (\S+)', block, re.M).group(1)
-    key = base64.urlsafe_b64decode(secret + '=' * (-len(secret) % 4))
+    # the README's own way to make a token for it, run as written, with the secret of the block
+    making = re.search(r'```python\n(import base64, time\n.*?)```', README, re.S).group(1)
+    assert "urlsafe_b64decode('%s'" % secret in making
     with warnings.catch_warnings():
         warnings.simplefilter('error', pyjwt.InsecureKeyLengthWarning)
-        token = pyjwt.encode({'sub': 'alice', 'aud': 'my-api', 'exp': 4102444800}, key, algorithm='HS256')
+        with contextlib.redirect_stdout(io.StringIO()) as printed:
+            exec(compile(making, 'README.md', 'exec'), {})
+        token = printed.getvalue().strip()
         assert client(app).get('/me', headers={'Authorization': 'Bearer ' + token}).json == {'sub': 'alice'}
+    # and a token signed with the line's text as written is refused, the WARNING saying so
+    written = pyjwt.encode({'sub': 'alice', 'aud': 'my-api', 'exp': 4102444800}, secret, algorithm='HS256')
+    assert client(app).get('/me', headers={'Authorization': 'Bearer ' + written}, status=401)
+    assert 'it is signed with auth_jwt_secret as written' in read_log(tmp_path / 'logs')
     app.uninstall(True)
 
 
@@ -130,6 +141,22 @@ def test_a_value_a_session_cannot_store_is_named_with_its_article(make_app, valu
 
     answer = client(app).get('/', status=500)
     assert "session.data['when'] %s which a session cannot store" % words in answer.text
+
+
+@pytest.mark.parametrize('value, words', [(object(), 'an object'), ({'name': 'alice', 'roles': {'admin'}}, 'a dict')])
+def test_a_user_a_session_cannot_store_is_named_at_its_assignment(make_app, value, words):
+    app = make_app()
+
+    @app.get('/')
+    def index():
+        try:
+            session.user = value
+        except canister.SessionDataError as error:
+            return str(error)
+        return 'stored'
+
+    assert client(app).get('/').text == ("session.user = %s, which a session cannot store: a user must be "
+                                         "JSON-serializable (a str, or a dict such as a token's claims)" % words)
 
 
 # -- (f) the test script's install command --------------------------------------------------------------

@@ -114,6 +114,37 @@ def test_the_other_flask_habits_with_the_session_say_where_the_values_are(make_a
     ]
 
 
+def test_an_attribute_set_on_the_session_is_refused_since_it_would_be_every_users(make_app):
+    """Flask's ``session.permanent = True``, or ``session.cart = [...]``: set on the one ``session`` object,
+    the value would reach every request of every user."""
+    app = make_app()
+
+    @app.get('/')
+    def index():
+        said = []
+        for name, value in (('permanent', True), ('modified', True), ('cart', ['tea'])):
+            try:
+                setattr(session, name, value)
+            except AttributeError as error:
+                said.append(str(error))
+        session.user = 'alice'  # (the two that are set still are)
+        session.data = {'cart': ['tea']}
+        return '\n'.join(said)
+
+    web = client(app)
+    assert web.get('/').text.splitlines() == [
+        "canister's session takes no attribute 'permanent': it is one object for every request, so its value would be "
+        "every user's; for a persistent cookie, call session.remember(seconds)",
+        "canister's session takes no attribute 'modified': it is one object for every request, so its value would be "
+        "every user's; canister sees every change to session.data, nested values included, and saves it",
+        "canister's session takes no attribute 'cart': it is one object for every request, so its value would be "
+        "every user's; keep values in session.data['cart']",
+    ]
+    assert not hasattr(session, 'cart') and not hasattr(session, 'permanent')
+    app.route('/who', callback=lambda: {'user': session.user, 'data': session.data})
+    assert web.get('/who').json == {'user': 'alice', 'data': {'cart': ['tea']}}
+
+
 def test_a_handler_of_an_app_without_canister_is_told_to_install_it_there(make_app):
     """A newcomer's slip: canister installed on one app (here one of its own; often bottle's default app, with
     ``bottle.install``) and the routes on another, which it never serves."""

@@ -270,15 +270,18 @@ def test_the_command_has_nothing_to_tidy_in_a_memory_store(tmp_path):
     assert result.stdout.startswith('Nothing to tidy: a memory store lives in the process of the app')
 
 
-@pytest.mark.parametrize('text', ['[canister]\nsession_timeout = 60\n', '[gunicorn]\nworkers = 4\n', '',
-                                  '[canister]\nsesion_store = redis://127.0.0.1:6379/0\n'])
-def test_the_command_refuses_a_config_file_that_names_no_store(tmp_path, text):
+@pytest.mark.parametrize('text, misspelt', [
+    ('[canister]\nsession_timeout = 60\n', ''), ('[gunicorn]\nworkers = 4\n', ''), ('', ''),
+    ('[canister]\nsesion_store = redis://127.0.0.1:6379/0\n', ' (sesion_store: did you mean session_store?)'),
+    ('[canister]\nsession_type = sqlite:///s.db\n', ' (session_type: did you mean session_store?)'),
+])
+def test_the_command_refuses_a_config_file_that_names_no_store(tmp_path, text, misspelt):
     ini = tmp_path / 'app.ini'  # (the wrong file, or a misspelt key: not "nothing to tidy", exit 0, from cron forever)
     ini.write_text(text)
     result = run_canister('tidy-sessions', '--config', str(ini), cwd=tmp_path)
     assert (result.returncode, result.stdout) == (1, '')
     assert result.stderr.endswith('python -m canister tidy-sessions: --config %s sets no session_store in its '
-                                  '[canister] section: name the store there, or give --store URL\n' % ini)
+                                  '[canister] section%s: name the store there, or give --store URL\n' % (ini, misspelt))
 
 
 def test_the_command_says_which_config_file_it_cannot_read(tmp_path):

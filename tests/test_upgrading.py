@@ -159,6 +159,30 @@ def test_the_logger_does_not_propagate_and_a_handler_on_app_log_sends_its_lines_
     assert seen == ['second']
 
 
+def test_the_plugins_log_takes_the_calls_of_a_logger_as_1x_plugin_log_did(tmp_path, monkeypatch, uninstall_at_end):
+    monkeypatch.chdir(tmp_path)
+    app = app_with_ini(tmp_path, CONFIG_1X)
+    plugin = canister.Canister()
+    app.install(plugin)
+    uninstall_at_end(app)
+
+    @app.get('/')
+    def index():
+        plugin.log.info('Hey from %s!', 'the plugin')
+        plugin.log.warning('careful')
+        try:
+            int('not a number')
+        except ValueError:
+            plugin.log.exception('caught')
+        return 'Ho!'
+
+    assert client(app).get('/').text == 'Ho!'
+    log = read_log(tmp_path / 'logs')
+    assert ' INFO     [127.0.0.1-...]   Hey from the plugin!\n' in log
+    assert ' WARNING  [127.0.0.1-...]   careful\n' in log
+    assert ' ERROR    [127.0.0.1-...]   caught\n' in log and "ValueError: invalid literal" in log
+
+
 def test_the_thread_name_is_given_back_after_the_request(app_1x):
     import threading
     app = app_1x()
