@@ -65,6 +65,7 @@ import time
 import traceback
 import types
 import typing
+import urllib.error
 import urllib.parse
 import urllib.request
 import warnings
@@ -673,6 +674,20 @@ def _as_secret(value: Any) -> Union[str, bytes]:
     return value if isinstance(value, bytes) else _as_text(value)
 
 
+def _is_plain_http_afar(url: str) -> bool:
+    """True for an ``http://`` URL whose host is not this machine (``localhost``, 127.0.0.0/8, ``::1``)."""
+    parts = urllib.parse.urlsplit(url)
+    if parts.scheme.lower() != 'http':
+        return False
+    host = (parts.hostname or '').rstrip('.')
+    if host == 'localhost' or host.endswith('.localhost'):  # (RFC 6761: resolved to loopback)
+        return False
+    try:
+        return not ipaddress.ip_address(host).is_loopback
+    except ValueError:  # a name
+        return True
+
+
 def _as_jwks_url(value: Any) -> str:
     """An http(s) URL to fetch keys from, without credentials (urllib cannot send them, and the
     error it gives would put the password in the log)."""
@@ -834,7 +849,8 @@ KEYS: Dict[str, _Key] = {key.name: key for key in (
     _Key('auth_jwt_public_key', '', _as_text, "PEM file of the provider's public key"),
     _Key('auth_jwt_jwks_url', '', _as_jwks_url,
          'JWKS URL of an OAuth2/OIDC provider, `http://` or `https://` (keys cached, refetched on an unknown `kid`); '
-         'one with a user name or password in it is refused at install, since they could not be sent'),
+         'one with a user name or password in it is refused at install, since they could not be sent, and an '
+         '`http://` one to a host other than this machine is warned of'),
     _Key('auth_jwt_jwks_refetch', 10.0, _as_number(float, 0.1, _SECONDS_MAX),
          'seconds; an unknown `kid` refetches the JWKS at most this often'),
     _Key('auth_jwt_issuer', '', _as_text, 'required issuer (`iss`), if set'),
@@ -1022,6 +1038,10 @@ class Config(Dict[str, Any]):
             notes.append('canister.%s is set without auth_jwt_client_id: a token the provider signed for any '
                          'other application logs in too; set auth_jwt_client_id to this app\'s client id (the '
                          'audience its tokens name)' % provider)
+        if _is_plain_http_afar(self['auth_jwt_jwks_url']):
+            notes.append('canister.auth_jwt_jwks_url = %s is plain http:// to another host: anyone on the network '
+                         'path can answer with keys of their own, and then sign tokens that log in; use the '
+                         'provider\'s https:// URL' % self['auth_jwt_jwks_url'])
         return notes
 
     def _known(self, values: Optional[Mapping[str, Any]], overrides: Mapping[str, Any]) -> Dict[str, Any]:
@@ -5998,6 +6018,19 @@ class BasicAuth:
                 self._verified.popitem(last=False)
 
 
+class _JwksRedirects(urllib.request.HTTPRedirectHandler):
+    """urllib's redirects, but none from https to http, whose answer anyone on the network path could
+    replace by keys of their own, and none to a scheme other than http or https (urllib would follow ftp)."""
+
+    def redirect_request(self, req: Any, fp: Any, code: int, msg: str, headers: Any, newurl: str) -> Any:
+        old, new = urllib.parse.urlsplit(req.full_url).scheme.lower(), urllib.parse.urlsplit(newurl).scheme.lower()
+        if new not in ('http', 'https') or (old == 'https' and new == 'http'):
+            fp.close()
+            raise urllib.error.URLError('refused the redirect (%d) from %s:// to %s' % (
+                code, old, _mask_urls(newurl)[:200]))
+        return super().redirect_request(req, fp, code, msg, headers, newurl)
+
+
 #: A JWKS key cache's lock is held only while a request looks whether a download is due and starts
 #: it, never while one runs: a fork does not wait for it, the child gets a new one.  A download under
 #: way is in a thread the child lacks (there it has ended), and the child fetches the keys itself when next due.
@@ -6083,7 +6116,7 @@ class _Jwks:
         ``result['error']`` (in its own thread, so the requests that wait for it see the keys as it ends)."""
         deadline = time.monotonic() + self.timeout
         try:
-            with urllib.request.urlopen(self.url, timeout=self.timeout) as answer:
+            with urllib.request.build_opener(_JwksRedirects).open(self.url, timeout=self.timeout) as answer:
                 text = self._read(answer, deadline)
             result['keys'] = self.keys = self._signing_keys(json.loads(text))
         except Exception as error:
