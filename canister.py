@@ -65,6 +65,7 @@ import time
 import traceback
 import types
 import typing
+import urllib.error
 import urllib.parse
 import urllib.request
 import warnings
@@ -673,6 +674,20 @@ def _as_secret(value: Any) -> Union[str, bytes]:
     return value if isinstance(value, bytes) else _as_text(value)
 
 
+def _is_plain_http_afar(url: str) -> bool:
+    """True for an ``http://`` URL whose host is not this machine (``localhost``, 127.0.0.0/8, ``::1``)."""
+    parts = urllib.parse.urlsplit(url)
+    if parts.scheme.lower() != 'http':
+        return False
+    host = (parts.hostname or '').rstrip('.')
+    if host == 'localhost' or host.endswith('.localhost'):  # (RFC 6761: resolved to loopback)
+        return False
+    try:
+        return not ipaddress.ip_address(host).is_loopback
+    except ValueError:  # a name
+        return True
+
+
 def _as_jwks_url(value: Any) -> str:
     """An http(s) URL to fetch keys from, without credentials (urllib cannot send them, and the
     error it gives would put the password in the log)."""
@@ -834,7 +849,8 @@ KEYS: Dict[str, _Key] = {key.name: key for key in (
     _Key('auth_jwt_public_key', '', _as_text, "PEM file of the provider's public key"),
     _Key('auth_jwt_jwks_url', '', _as_jwks_url,
          'JWKS URL of an OAuth2/OIDC provider, `http://` or `https://` (keys cached, refetched on an unknown `kid`); '
-         'one with a user name or password in it is refused at install, since they could not be sent'),
+         'one with a user name or password in it is refused at install, since they could not be sent, and an '
+         '`http://` one to a host other than this machine is warned of'),
     _Key('auth_jwt_jwks_refetch', 10.0, _as_number(float, 0.1, _SECONDS_MAX),
          'seconds; an unknown `kid` refetches the JWKS at most this often'),
     _Key('auth_jwt_issuer', '', _as_text, 'required issuer (`iss`), if set'),
@@ -1022,6 +1038,10 @@ class Config(Dict[str, Any]):
             notes.append('canister.%s is set without auth_jwt_client_id: a token the provider signed for any '
                          'other application logs in too; set auth_jwt_client_id to this app\'s client id (the '
                          'audience its tokens name)' % provider)
+        if _is_plain_http_afar(self['auth_jwt_jwks_url']):
+            notes.append('canister.auth_jwt_jwks_url = %s is plain http:// to another host: anyone on the network '
+                         'path can answer with keys of their own, and then sign tokens that log in; use the '
+                         'provider\'s https:// URL' % self['auth_jwt_jwks_url'])
         return notes
 
     def _known(self, values: Optional[Mapping[str, Any]], overrides: Mapping[str, Any]) -> Dict[str, Any]:
@@ -4777,6 +4797,13 @@ class SessionManager:
 
     def end_sessions(self, user: Any, keep: Tuple[Optional[str], ...] = ()) -> int:
         """End every live session of a user but those in ``keep``; return how many were ended."""
+        ended = self.end_sessions_unlogged(user, keep)
+        if ended:
+            self.log.write(logging.INFO, 'Session: ended %d session(s) of a user', ended)
+        return ended
+
+    def end_sessions_unlogged(self, user: Any, keep: Tuple[Optional[str], ...] = ()) -> int:
+        """``end_sessions`` without its log line, for a caller that says what it ended in a line of its own."""
         ended = 0
         person = _user_key(user)
         for sid, _, _ in self._listed(user):
@@ -4786,8 +4813,6 @@ class SessionManager:
         if (not keep and context is not None and context.manager is self and context.loaded
                 and _user_key(context.user) == _user_key(user)):
             context.invalidate()  # this request's own session is one of them: it ends here too
-        if ended:
-            self.log.write(logging.INFO, 'Session: ended %d session(s) of a user', ended)
         return ended
 
     def tidy(self) -> int:
@@ -5859,7 +5884,15 @@ class BasicAuth:
         self._config_users = dict(self.users)
         self.users_file = config['auth_basic_users_file']
         self._file_stamp: Optional[Tuple[int, ...]] = None
+        #: When (``_now``) the file of ``_file_stamp`` was read.
+        self._read_at = 0.0
         self._next_stat = 0.0
+        #: The users as they were when the sessions of users the file dropped were last ended (see ``_settle``).
+        self._settled = self.users
+        #: The file was read anew since, and the sessions of the users it dropped are not ended yet.
+        self._unsettled = False
+        #: Ends every session of each of the users named, returns how many (the plugin's, set at install).
+        self.end_sessions_of: Optional[Callable[[List[str]], int]] = None
         self._lock = threading.Lock()
         _AUTH_LOCKS.add(self)
         #: Verified credentials (keyed by a keyed hash, never the password), so a
@@ -5873,6 +5906,7 @@ class BasicAuth:
                 why = 'is a directory, not a file' if os.path.isdir(path) else 'no such file'
                 raise ConfigError('canister.auth_basic_users_file = %r: %s (%s)' % (self.users_file, why, path))
             self._reload(at_install=True)
+            self._settled = self.users
 
     def _make_dummy(self) -> Tuple[str, str]:
         """A stored form to check unknown users against, as costly as a real one: the scheme and
@@ -5883,15 +5917,16 @@ class BasicAuth:
             return _dummy_hash(scheme, cost), scheme
         return secrets.token_hex(32), 'sha256'
 
-    def _reload(self, at_install: bool = False) -> None:
+    def _reload(self, at_install: bool = False) -> bool:
         """Read the users file again if it changed.  One that cannot be read fails the install
-        (ConfigError); later, the users read before stay, and an ERROR line says why."""
+        (ConfigError); later, the users read before stay, and an ERROR line says why.  True if the
+        users now read are those of a file at rest (``_at_rest``)."""
         try:
             status = os.stat(self.users_file)  # (a new hash has the old one's size, and rsync -t, cp -p or
             # a build with fixed times keep its time: the change time and the inode tell a new file)
             stamp = (status.st_mtime_ns, status.st_size, status.st_ctime_ns, status.st_ino, status.st_dev)
             if stamp == self._file_stamp:
-                return
+                return self._at_rest(status)
             with open(self.users_file, 'rb') as handle:
                 entries = _users_file_entries(handle.read())
         except (OSError, UnicodeError) as error:
@@ -5899,7 +5934,7 @@ class BasicAuth:
                 raise ConfigError('canister.auth_basic_users_file = %r cannot be read: %s' % (
                     self.users_file, error)) from None
             self.log.write(logging.ERROR, 'Cannot read the users file %s: %s', self.users_file, error)
-            return
+            return False
         users = dict(self._config_users)
         for number, name, stored in entries:
             scheme = _hash_scheme(stored)
@@ -5919,10 +5954,59 @@ class BasicAuth:
                 continue
             users[name] = (stored, scheme)
         with self._lock:
-            self.users = users
-            self._file_stamp = stamp
-            self._verified.clear()
-            self._dummy = self._make_dummy()
+            if stamp != self._file_stamp:  # (else another request read this very file meanwhile, and took it)
+                self.users = users
+                self._file_stamp, self._read_at = stamp, _now()
+                self._unsettled = not at_install
+                self._verified.clear()
+                self._dummy = self._make_dummy()
+        return self._at_rest(status)
+
+    def _at_rest(self, status: os.stat_result) -> bool:
+        """Whether the users file of this ``os.stat`` is not being written (one read half-way would drop
+        users): unchanged since it was read a second ago or more, or last changed a second ago or more
+        (by the file system's clock, the real one, not canister's ``_now``)."""
+        return _now() - self._read_at >= 1.0 or time.time() - status.st_ctime_ns / 1e9 >= 1.0
+
+    def watch(self) -> None:
+        """Re-read the users file if it changed (looked at once a second at most); once the file is at
+        rest, end the sessions of the users it dropped or gave another password (before each route's
+        handler runs, and at each Basic or form login)."""
+        if _now() < self._next_stat:
+            return
+        self._next_stat = _now() + 1.0
+        if self._reload() and self._unsettled:
+            self._settle()
+
+    def _settle(self) -> None:
+        """End every session of each user that the users file no longer lists, or lists with another hash,
+        since the sessions were last settled: whoever holds one of their cookies is no longer that user.
+        One request does it (the one that clears ``_unsettled``); a store that fails has it tried again."""
+        with self._lock:
+            if not self._unsettled:
+                return
+            self._unsettled = False
+            settled, users = self._settled, self.users
+        gone = sorted(name for name, (stored, _) in settled.items() if users.get(name, ('',))[0] != stored)
+        ended = 0
+        try:
+            if gone and self.end_sessions_of is not None:
+                ended = self.end_sessions_of(gone)
+        except StoreUnavailable as error:
+            with self._lock:
+                self._unsettled = True  # (ending is done again at the next look: what ended stays ended)
+            self.log.write(logging.ERROR, 'Users file %s changed, but the sessions of %d user(s) it dropped or gave '
+                           'another password could not be ended (tried again in a second): %s',
+                           self.users_file, len(gone), _mask_urls(str(error)))
+            return
+        except CanisterError as error:  # a store of the app's own that cannot list a user's sessions
+            self.log.write(logging.WARNING, 'Users file %s changed, but the sessions of %d user(s) it dropped or gave '
+                           'another password cannot be ended: %s', self.users_file, len(gone), error)
+        with self._lock:
+            self._settled = users
+        if gone:
+            self.log.write(logging.INFO, 'Users file %s changed: ended %d session(s) of %d user(s) it dropped or '
+                           'gave another password', self.users_file, ended, len(gone))
 
     def authenticate(self, credentials: str) -> Tuple[str, float, str]:
         """Return (user, expiry, name to log) or raise :class:`AuthFailure`."""
@@ -5942,9 +6026,8 @@ class BasicAuth:
 
     def _current_users(self) -> Dict[str, Tuple[str, str]]:
         """The users, the file re-read first if it changed (looked at once a second at most)."""
-        if self.users_file and _now() >= self._next_stat:
-            self._next_stat = _now() + 1.0
-            self._reload()
+        if self.users_file:
+            self.watch()
         return self.users
 
     def is_guess(self, credentials: str) -> bool:
@@ -5986,6 +6069,19 @@ class BasicAuth:
             self._verified[key] = _now() + 300
             while len(self._verified) > 1024:
                 self._verified.popitem(last=False)
+
+
+class _JwksRedirects(urllib.request.HTTPRedirectHandler):
+    """urllib's redirects, but none from https to http, whose answer anyone on the network path could
+    replace by keys of their own, and none to a scheme other than http or https (urllib would follow ftp)."""
+
+    def redirect_request(self, req: Any, fp: Any, code: int, msg: str, headers: Any, newurl: str) -> Any:
+        old, new = urllib.parse.urlsplit(req.full_url).scheme.lower(), urllib.parse.urlsplit(newurl).scheme.lower()
+        if new not in ('http', 'https') or (old == 'https' and new == 'http'):
+            fp.close()
+            raise urllib.error.URLError('refused the redirect (%d) from %s:// to %s' % (
+                code, old, _mask_urls(newurl)[:200]))
+        return super().redirect_request(req, fp, code, msg, headers, newurl)
 
 
 #: A JWKS key cache's lock is held only while a request looks whether a download is due and starts
@@ -6073,7 +6169,7 @@ class _Jwks:
         ``result['error']`` (in its own thread, so the requests that wait for it see the keys as it ends)."""
         deadline = time.monotonic() + self.timeout
         try:
-            with urllib.request.urlopen(self.url, timeout=self.timeout) as answer:
+            with urllib.request.build_opener(_JwksRedirects).open(self.url, timeout=self.timeout) as answer:
                 text = self._read(answer, deadline)
             result['keys'] = self.keys = self._signing_keys(json.loads(text))
         except Exception as error:
@@ -8083,6 +8179,8 @@ class Canister:
         self.config: Optional[Config] = None
         self.authenticator: Optional[Authenticator] = None
         self.auth: Optional[Authenticator] = None
+        #: Basic's look at its users file, made before each route's handler (None: no users file).
+        self.watch_users: Optional[Callable[[], None]] = None
 
     # -- install -----------------------------------------------------------
     def _warn_of_lost_keywords(self, replaced: Canister) -> None:
@@ -8181,6 +8279,14 @@ class Canister:
         self.authenticator = Authenticator(config, self.log, self.sessions.store)
         #: The same when the Authorization header has a scheme to check (None: route wrappers skip it).
         self.auth = self.authenticator or None
+        self._watch_users_file(self.authenticator.schemes.get('basic'))
+
+    def _watch_users_file(self, basic: Optional[BasicAuth]) -> None:
+        """Have Basic's look at its users file made before each route's handler, so that a request with the
+        session cookie alone finds the sessions of a user the file dropped ended; and let it end them."""
+        self.watch_users = basic.watch if basic is not None and basic.users_file else None
+        if basic is not None:
+            basic.end_sessions_of = self._end_sessions_of
 
     def _store_notes(self) -> List[str]:
         """What the install warns of about the session store: the manager's notes, a store unreachable
@@ -8244,6 +8350,7 @@ class Canister:
         bind = binder.bind if binder else None
         log = self.log
         auth = self.auth  # apply runs after setup (installing again resets every route)
+        watch_users = self.watch_users
         what = '%s %s' % (route.method, route.rule)
         alone = callback is route.callback  # no other plugin wraps the handler inside this wrapper
         if binder is not None:
@@ -8269,6 +8376,8 @@ class Canister:
             if context is None:  # canister's WSGI callable did not run (the app is mounted or merged into another)
                 return self._serve(canister_route, route, args, url_args)
             try:
+                if watch_users is not None:
+                    watch_users()
                 if auth is not None:
                     header = context.environ.get('HTTP_AUTHORIZATION')
                     if header:
@@ -8367,6 +8476,11 @@ class Canister:
     def end_sessions(self, user: Any) -> int:
         """End every live session of ``user`` (log out everywhere); return how many were ended."""
         return self._user_sessions().end_sessions(user)
+
+    def _end_sessions_of(self, users: List[str]) -> int:
+        """End every session of each of ``users`` (Basic's, for the users its file dropped); how many, unlogged."""
+        manager = self._user_sessions()
+        return sum(manager.end_sessions_unlogged(user) for user in users)
 
     def sessions_of(self, user: Any) -> List[Dict[str, Any]]:
         """The live sessions of ``user``: ``created``, ``last_used`` and ``current`` (never the id)."""
