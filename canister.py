@@ -734,8 +734,12 @@ def _as_paths(value: Any) -> Tuple[str, ...]:
 
 
 def _as_origins(value: Any) -> Tuple[str, ...]:
-    if isinstance(value, str) and value.strip().lower() == 'false':
-        return ()  # canister 1.x's way of writing "off"
+    text = str(value).strip().lower() if isinstance(value, (str, bool)) else None
+    if text in _FALSE:
+        return ()  # canister 1.x wrote `cors = false` for "off"
+    if text in _TRUE:  # Flask-CORS's `cors=True`: which origins is the question
+        raise ValueError('a true/false value does not say which origins may call: write * for any origin '
+                         '(without cors_credentials), or the list of allowed origins, e.g. https://app.example.com')
     items = _as_list(value)
     for item in items:
         if item == '*':
@@ -857,7 +861,8 @@ KEYS: Dict[str, _Key] = {key.name: key for key in (
     _Key('auth_jwt_leeway', 10, _as_number(int, 0, _SECONDS_MAX), 'seconds of clock skew allowed on `exp`/`nbf`/`iat`'),
     _Key('auth_jwt_require_exp', True, _as_bool, 'refuse tokens without `exp`'),
     _Key('cors', '', _as_origins,
-         '`*`, or allowed origins (comma/space separated, `https://*.example.com` allowed); empty or `false`: off'),
+         '`*`, or allowed origins (comma/space separated, `https://*.example.com` allowed); '
+         'empty or `false` (also `no`, `off`, `0`): off'),
     _Key('cors_credentials', False, _as_bool, 'allow cookies/credentials (needs an explicit origin list)'),
     _Key('cors_methods', (), _as_tokens, 'methods granted to preflights (empty or `*`: those the route accepts)'),
     _Key('cors_headers', ('Content-Type', 'Authorization', 'X-Request-ID'), _as_tokens,
