@@ -7361,6 +7361,18 @@ class CsrfGuard:
             _escape(origin)[:100], _escape(method)[:20])
 
 
+def _how_to_let_in(cors: Optional[CorsPolicy], environ: Mapping[str, Any]) -> str:
+    """What the CSRF refusal's WARNING tells the app to do for a foreign origin to be let in."""
+    if cors is not None and not cors.covers(environ):
+        # listing the origin would not help: CORS, and so the origins it lists, stop at cors_paths
+        path = environ.get('SCRIPT_NAME', '') + environ.get('PATH_INFO', '')
+        return 'add a prefix of its path %s to cors_paths (cors does not apply outside them)' % _escape(path)[:100]
+    if cors is not None and cors.any_origin:
+        return ('list it in cors instead of * (cors = * lets another origin send only what a browser preflights: '
+                'JSON, PUT, DELETE; never a form)')
+    return 'list it in cors'
+
+
 #: The attribute ``csrf_exempt`` sets on a handler.
 _CSRF_EXEMPT = '_canister_csrf_exempt'
 
@@ -7664,9 +7676,7 @@ class _EarlyChecks:
                            context.method, _escape(origin)[:100], route.method, route.rule)
             return None
         # The log, not the answer, says what lets such a request in: its reader runs the app.
-        cors = self.csrf.cors
-        listing = ('list it in cors instead of * (cors = * lets another origin send only what a browser preflights: '
-                   'JSON, PUT, DELETE; never a form)' if cors is not None and cors.any_origin else 'list it in cors')
+        listing = _how_to_let_in(self.csrf.cors, environ)
         self.log.write(logging.WARNING, '%s (this app sees its own origin as %s; to let another origin in, %s, or '
                        'give a route csrf=False; behind a proxy that changes the host or scheme, list the proxy in '
                        'trusted_proxies)', reason, _escape(own_origin)[:100], listing)
