@@ -9083,6 +9083,13 @@ def _entries(count: int) -> str:
     return '%d %s' % (count, 'entry' if count == 1 else 'entries')
 
 
+def _tidy_failure(store_url: str, removed: int, error: Exception, why: str) -> str:
+    """The line of a ``tidy-sessions`` that failed once the store was opened."""
+    if not removed and isinstance(error, StoreUnavailable):  # (not "failed after removing 0": it never got going)
+        return 'cannot reach %s, nothing was removed: %s' % (store_url, why)
+    return 'tidying %s failed after removing %s of ended sessions: %s' % (store_url, _entries(removed), why)
+
+
 def _run_tidy_sessions(args: Any) -> int:
     """``python -m canister tidy-sessions``: the store's ``tidy``, once; 1 if the store cannot be used."""
     import configparser
@@ -9098,8 +9105,7 @@ def _run_tidy_sessions(args: Any) -> int:
         # as the demo's --config: one line (a store it cannot reach too: StoreUnavailable, its password masked)
         why = ' '.join(_mask_urls(str(error)).split())
         if store is not None:  # the store, and what the tidy did before it failed (it stays done)
-            why = 'tidying %s failed after removing %s of ended sessions: %s' % (
-                _mask_urls(config['session_store']), _entries(getattr(store, 'tidy_removed', 0)), why)
+            why = _tidy_failure(_mask_urls(config['session_store']), getattr(store, 'tidy_removed', 0), error, why)
         print('python -m canister tidy-sessions: %s' % why, file=sys.stderr)
         return 1
     finally:
