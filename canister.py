@@ -6252,15 +6252,26 @@ class JwtAuth:
         for algorithm in self.algorithms:
             self._check_algorithm(algorithm)
         if self.secret and len(self.secret) < self._SECRET_MIN and self.algorithms & set(self._SYMMETRIC):
-            note = ('canister.auth_jwt_secret is %d bytes: one token is enough to find a secret shorter than %d '
-                    'bytes by trying candidates offline, and then anyone can sign tokens; use %d random bytes or '
-                    'more (python -c "import secrets; print(secrets.token_urlsafe(32))", auth_jwt_encoding = clear)'
-                    % (len(self.secret), self._SECRET_MIN, self._SECRET_MIN))
-            log.write(logging.WARNING, '%s', note)
-            _warn_at_install(note)
+            self._warn_short_secret(log)
         if not self.algorithms.issubset(self._SYMMETRIC):
             # PyJWT installs without it, and then knows no RS/ES/PS/EdDSA key: every token would be refused.
             _require('cryptography')
+
+    def _warn_short_secret(self, log: RequestLog) -> None:
+        """Say at install that the secret is too short, and only then: PyJWT's own warning at the first
+        token would repeat it, on stderr, from a request, without what to do."""
+        note = ('canister.auth_jwt_secret is %d bytes: one token is enough to find a secret shorter than %d '
+                'bytes by trying candidates offline, and then anyone can sign tokens; use %d random bytes or '
+                'more (python -c "import secrets; print(secrets.token_urlsafe(32))", auth_jwt_encoding = clear)'
+                % (len(self.secret), self._SECRET_MIN, self._SECRET_MIN))
+        log.write(logging.WARNING, '%s', note)
+        _warn_at_install(note)
+        category = getattr(self.jwt, 'InsecureKeyLengthWarning', None)  # (PyJWT 2.10 and later)
+        if category is not None:
+            # A filter set once, not catch_warnings around each decode: that costs every Bearer request, and
+            # swaps the process's filters under other threads.  It names this key's length, so PyJWT still
+            # warns of a key of another length the app uses itself.
+            warnings.filterwarnings('ignore', 'The HMAC key is %d bytes long' % len(self.secret), category)
 
     @staticmethod
     def is_guess(credentials: str) -> bool:
