@@ -138,6 +138,11 @@ class _LocalsCheck:
     #: A request of this process found the locals of the kind ``threading.local`` makes now.
     passed = False
 
+    def __init__(self) -> None:
+        #: One item until a request of this process claims it (``first``): a ``pop`` is atomic, so of
+        #: two first requests at once only one is the first.
+        self._unclaimed: typing.List[None] = [None]
+
     def problem(self) -> str:
         """'' if the locals keep requests apart (remembered for the process), else what to fix."""
         current = threading.local
@@ -156,9 +161,18 @@ class _LocalsCheck:
                 'before bottle and canister are imported: under gunicorn -k gevent, drop --preload, or call it '
                 'at the top of a gunicorn config file (-c)' % (current.__module__, current.__qualname__))
 
+    def first(self) -> bool:
+        """True for one caller only per process (a worker's first request that passed, several at once)."""
+        try:
+            self._unclaimed.pop()
+        except IndexError:
+            return False
+        return True
+
     def ask_again(self) -> None:
         """In a child made by ``os.fork``: it may be patched after the fork (gunicorn's gevent worker)."""
         self.passed = False
+        self._unclaimed = [None]
 
 
 _LOCALS = _LocalsCheck()
@@ -7596,7 +7610,8 @@ class _EarlyChecks:
 
     First of all, a process whose thread-locals would mix the requests it serves at once answers
     500 to every request (``_LocalsCheck``, asked until a request passes it); the request that passes
-    it writes ``_MEMORY_IN_WORKERS`` to ``_IN_MEMORY_LOGS`` when the server says it runs several processes.
+    it (the first of several at once) writes ``_MEMORY_IN_WORKERS`` to ``_IN_MEMORY_LOGS`` when the server
+    says it runs several processes.
 
     ``needed`` tells which requests any of these can concern; ``Canister.wsgi`` skips the rest (most
     GETs).  It names every request header a check reads: a new check adds its header there.
@@ -7637,7 +7652,8 @@ class _EarlyChecks:
             return None
         problem = _LOCALS.problem()
         if not problem:
-            if context.environ.get('wsgi.multiprocess'):
+            # (two first requests at once both pass: the one that is first says it)
+            if context.environ.get('wsgi.multiprocess') and _LOCALS.first():
                 for log in tuple(_IN_MEMORY_LOGS):
                     log.write(logging.WARNING, '%s', _MEMORY_IN_WORKERS)
             return None
