@@ -138,6 +138,11 @@ class _LocalsCheck:
     #: A request of this process found the locals of the kind ``threading.local`` makes now.
     passed = False
 
+    def __init__(self) -> None:
+        #: One item until a request of this process claims it (``first``): a ``pop`` is atomic, so of
+        #: two first requests at once only one is the first.
+        self._unclaimed: typing.List[None] = [None]
+
     def problem(self) -> str:
         """'' if the locals keep requests apart (remembered for the process), else what to fix."""
         current = threading.local
@@ -156,9 +161,18 @@ class _LocalsCheck:
                 'before bottle and canister are imported: under gunicorn -k gevent, drop --preload, or call it '
                 'at the top of a gunicorn config file (-c)' % (current.__module__, current.__qualname__))
 
+    def first(self) -> bool:
+        """True for one caller only per process (a worker's first request that passed, several at once)."""
+        try:
+            self._unclaimed.pop()
+        except IndexError:
+            return False
+        return True
+
     def ask_again(self) -> None:
         """In a child made by ``os.fork``: it may be patched after the fork (gunicorn's gevent worker)."""
         self.passed = False
+        self._unclaimed = [None]
 
 
 _LOCALS = _LocalsCheck()
@@ -734,8 +748,12 @@ def _as_paths(value: Any) -> Tuple[str, ...]:
 
 
 def _as_origins(value: Any) -> Tuple[str, ...]:
-    if isinstance(value, str) and value.strip().lower() == 'false':
-        return ()  # canister 1.x's way of writing "off"
+    text = str(value).strip().lower() if isinstance(value, (str, bool)) else None
+    if text in _FALSE:
+        return ()  # canister 1.x wrote `cors = false` for "off"
+    if text in _TRUE:  # Flask-CORS's `cors=True`: which origins is the question
+        raise ValueError('a true/false value does not say which origins may call: write * for any origin '
+                         '(without cors_credentials), or the list of allowed origins, e.g. https://app.example.com')
     items = _as_list(value)
     for item in items:
         if item == '*':
@@ -857,7 +875,8 @@ KEYS: Dict[str, _Key] = {key.name: key for key in (
     _Key('auth_jwt_leeway', 10, _as_number(int, 0, _SECONDS_MAX), 'seconds of clock skew allowed on `exp`/`nbf`/`iat`'),
     _Key('auth_jwt_require_exp', True, _as_bool, 'refuse tokens without `exp`'),
     _Key('cors', '', _as_origins,
-         '`*`, or allowed origins (comma/space separated, `https://*.example.com` allowed); empty or `false`: off'),
+         '`*`, or allowed origins (comma/space separated, `https://*.example.com` allowed); '
+         'empty or `false` (also `no`, `off`, `0`): off'),
     _Key('cors_credentials', False, _as_bool, 'allow cookies/credentials (needs an explicit origin list)'),
     _Key('cors_methods', (), _as_tokens, 'methods granted to preflights (empty or `*`: those the route accepts)'),
     _Key('cors_headers', ('Content-Type', 'Authorization', 'X-Request-ID'), _as_tokens,
@@ -6247,15 +6266,26 @@ class JwtAuth:
         for algorithm in self.algorithms:
             self._check_algorithm(algorithm)
         if self.secret and len(self.secret) < self._SECRET_MIN and self.algorithms & set(self._SYMMETRIC):
-            note = ('canister.auth_jwt_secret is %d bytes: one token is enough to find a secret shorter than %d '
-                    'bytes by trying candidates offline, and then anyone can sign tokens; use %d random bytes or '
-                    'more (python -c "import secrets; print(secrets.token_urlsafe(32))", auth_jwt_encoding = clear)'
-                    % (len(self.secret), self._SECRET_MIN, self._SECRET_MIN))
-            log.write(logging.WARNING, '%s', note)
-            _warn_at_install(note)
+            self._warn_short_secret(log)
         if not self.algorithms.issubset(self._SYMMETRIC):
             # PyJWT installs without it, and then knows no RS/ES/PS/EdDSA key: every token would be refused.
             _require('cryptography')
+
+    def _warn_short_secret(self, log: RequestLog) -> None:
+        """Say at install that the secret is too short, and only then: PyJWT's own warning at the first
+        token would repeat it, on stderr, from a request, without what to do."""
+        note = ('canister.auth_jwt_secret is %d bytes: one token is enough to find a secret shorter than %d '
+                'bytes by trying candidates offline, and then anyone can sign tokens; use %d random bytes or '
+                'more (python -c "import secrets; print(secrets.token_urlsafe(32))", auth_jwt_encoding = clear)'
+                % (len(self.secret), self._SECRET_MIN, self._SECRET_MIN))
+        log.write(logging.WARNING, '%s', note)
+        _warn_at_install(note)
+        category = getattr(self.jwt, 'InsecureKeyLengthWarning', None)  # (PyJWT 2.10 and later)
+        if category is not None:
+            # A filter set once, not catch_warnings around each decode: that costs every Bearer request, and
+            # swaps the process's filters under other threads.  It names this key's length, so PyJWT still
+            # warns of a key of another length the app uses itself.
+            warnings.filterwarnings('ignore', 'The HMAC key is %d bytes long' % len(self.secret), category)
 
     @staticmethod
     def is_guess(credentials: str) -> bool:
@@ -7356,6 +7386,18 @@ class CsrfGuard:
             _escape(origin)[:100], _escape(method)[:20])
 
 
+def _how_to_let_in(cors: Optional[CorsPolicy], environ: Mapping[str, Any]) -> str:
+    """What the CSRF refusal's WARNING tells the app to do for a foreign origin to be let in."""
+    if cors is not None and not cors.covers(environ):
+        # listing the origin would not help: CORS, and so the origins it lists, stop at cors_paths
+        path = environ.get('SCRIPT_NAME', '') + environ.get('PATH_INFO', '')
+        return 'add a prefix of its path %s to cors_paths (cors does not apply outside them)' % _escape(path)[:100]
+    if cors is not None and cors.any_origin:
+        return ('list it in cors instead of * (cors = * lets another origin send only what a browser preflights: '
+                'JSON, PUT, DELETE; never a form)')
+    return 'list it in cors'
+
+
 #: The attribute ``csrf_exempt`` sets on a handler.
 _CSRF_EXEMPT = '_canister_csrf_exempt'
 
@@ -7568,7 +7610,8 @@ class _EarlyChecks:
 
     First of all, a process whose thread-locals would mix the requests it serves at once answers
     500 to every request (``_LocalsCheck``, asked until a request passes it); the request that passes
-    it writes ``_MEMORY_IN_WORKERS`` to ``_IN_MEMORY_LOGS`` when the server says it runs several processes.
+    it (the first of several at once) writes ``_MEMORY_IN_WORKERS`` to ``_IN_MEMORY_LOGS`` when the server
+    says it runs several processes.
 
     ``needed`` tells which requests any of these can concern; ``Canister.wsgi`` skips the rest (most
     GETs).  It names every request header a check reads: a new check adds its header there.
@@ -7609,7 +7652,8 @@ class _EarlyChecks:
             return None
         problem = _LOCALS.problem()
         if not problem:
-            if context.environ.get('wsgi.multiprocess'):
+            # (two first requests at once both pass: the one that is first says it)
+            if context.environ.get('wsgi.multiprocess') and _LOCALS.first():
                 for log in tuple(_IN_MEMORY_LOGS):
                     log.write(logging.WARNING, '%s', _MEMORY_IN_WORKERS)
             return None
@@ -7659,9 +7703,7 @@ class _EarlyChecks:
                            context.method, _escape(origin)[:100], route.method, route.rule)
             return None
         # The log, not the answer, says what lets such a request in: its reader runs the app.
-        cors = self.csrf.cors
-        listing = ('list it in cors instead of * (cors = * lets another origin send only what a browser preflights: '
-                   'JSON, PUT, DELETE; never a form)' if cors is not None and cors.any_origin else 'list it in cors')
+        listing = _how_to_let_in(self.csrf.cors, environ)
         self.log.write(logging.WARNING, '%s (this app sees its own origin as %s; to let another origin in, %s, or '
                        'give a route csrf=False; behind a proxy that changes the host or scheme, list the proxy in '
                        'trusted_proxies)', reason, _escape(own_origin)[:100], listing)
@@ -9068,6 +9110,13 @@ def _entries(count: int) -> str:
     return '%d %s' % (count, 'entry' if count == 1 else 'entries')
 
 
+def _tidy_failure(store_url: str, removed: int, error: Exception, why: str) -> str:
+    """The line of a ``tidy-sessions`` that failed once the store was opened."""
+    if not removed and isinstance(error, StoreUnavailable):  # (not "failed after removing 0": it never got going)
+        return 'cannot reach %s, nothing was removed: %s' % (store_url, why)
+    return 'tidying %s failed after removing %s of ended sessions: %s' % (store_url, _entries(removed), why)
+
+
 def _run_tidy_sessions(args: Any) -> int:
     """``python -m canister tidy-sessions``: the store's ``tidy``, once; 1 if the store cannot be used."""
     import configparser
@@ -9083,8 +9132,7 @@ def _run_tidy_sessions(args: Any) -> int:
         # as the demo's --config: one line (a store it cannot reach too: StoreUnavailable, its password masked)
         why = ' '.join(_mask_urls(str(error)).split())
         if store is not None:  # the store, and what the tidy did before it failed (it stays done)
-            why = 'tidying %s failed after removing %s of ended sessions: %s' % (
-                _mask_urls(config['session_store']), _entries(getattr(store, 'tidy_removed', 0)), why)
+            why = _tidy_failure(_mask_urls(config['session_store']), getattr(store, 'tidy_removed', 0), error, why)
         print('python -m canister tidy-sessions: %s' % why, file=sys.stderr)
         return 1
     finally:

@@ -100,6 +100,24 @@ def test_every_cors_origin_is_checked(make_app, origins, bad):
     assert bad in str(raised.value)
 
 
+@pytest.mark.parametrize('value', [True, 'true', 'yes', 'on', '1', 'TRUE'])
+def test_a_true_cors_says_to_write_star_or_the_origins(make_app, value):
+    """Flask-CORS's habit (``cors=True``) names no origin: the answer says what to write instead."""
+    with pytest.raises(canister.ConfigError) as raised:
+        make_app(cors=value)
+    assert 'a true/false value does not say which origins may call: write * for any origin ' \
+           '(without cors_credentials), or the list of allowed origins' in str(raised.value)
+    assert 'is not an origin' not in str(raised.value)
+
+
+@pytest.mark.parametrize('value', [False, 'false', 'False', 'no', 'off', '0', ''])
+def test_a_false_cors_is_off_as_in_1x(make_app, value):
+    app = make_app(cors=value)
+    app.route('/x', callback=lambda: 'ok')
+    answer = client(app).get('/x', headers={'Origin': 'https://app.example.com'})
+    assert answer.text == 'ok' and 'Access-Control-Allow-Origin' not in answer.headers
+
+
 @pytest.mark.parametrize('key, value, bad', [
     ('cors_methods', 'GET, PO(ST', 'PO(ST'), ('cors_headers', 'Content-Type, X:Custom', 'X:Custom'),
     ('cors_expose_headers', 'X-Request-ID, "X-Total"', '"X-Total"'),

@@ -72,7 +72,19 @@ def test_a_listed_origin_is_refused_by_csrf_protection_outside_the_paths(make_ap
     res = cross_site_form(client(api_app(make_app)), '/account')
     assert res.status_int == 403
     assert 'Cross-site request refused: origin %s' % APP in res.text
-    assert 'Cross-site request refused' in read_log(log_dir)
+    # the origin is listed already: the WARNING says the path is what keeps it out
+    line = [line for line in read_log(log_dir).splitlines() if 'Cross-site request refused' in line][0]
+    assert 'to let another origin in, add a prefix of its path /account to cors_paths (cors does not apply ' \
+           'outside them), or give a route csrf=False' in line, line
+    assert 'list it in cors' not in line
+
+
+def test_with_cors_star_a_refusal_outside_the_paths_points_at_cors_paths_not_at_listing(make_app, log_dir):
+    outside = client(api_app(make_app, cors='*', cors_credentials=False)).put(
+        '/account', headers={'Origin': EVIL, 'Sec-Fetch-Site': 'cross-site'}, expect_errors=True)
+    assert outside.status_int == 403
+    line = [line for line in read_log(log_dir).splitlines() if 'Cross-site request refused' in line][0]
+    assert 'add a prefix of its path /account to cors_paths' in line and 'instead of *' not in line, line
 
 
 def test_with_cors_star_a_preflighted_request_outside_the_paths_is_refused(make_app):

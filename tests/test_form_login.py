@@ -23,6 +23,7 @@ import canister
 from canister import session
 from helpers import at_once, basic, client, cookie_value, read_log, sqlite_url, warning_lines, write_users
 from servers import Client, InProcessWaitress
+from session_kit import plugin_of
 
 
 def quick_hash(password, iterations=1000):
@@ -266,6 +267,30 @@ def test_a_lookup_function_gives_the_stored_form_of_a_name(make_app):
     assert post_login(web, 'nobody', 'wonderland').status_int == 401
     assert post_login(web, 'alice', 'wonderland').text == 'user=alice'
     assert asked == ['nobody', 'alice']
+
+
+def test_the_user_is_the_name_as_given_so_an_app_whose_lookup_ignores_case_normalises_it_first(make_app):
+    """The README's claim: ``session.user`` is the name handed to ``log_in``, not the one the lookup
+    found, so ``ALICE`` through a lookup that ignores case is a user of its own to ``end_sessions``."""
+    stored = {'alice': quick_hash('wonderland')}
+
+    def lookup(name):
+        return stored.get(name.lower())
+
+    as_typed = form_app(make_app, lookup)
+    web = client(as_typed)
+    assert post_login(web, 'ALICE', 'wonderland').text == 'user=ALICE'
+    assert plugin_of(as_typed).end_sessions('alice') == 0
+    assert web.get('/me').text == 'user=ALICE'
+
+    normalised = make_app()
+    normalised.route('/login', method='POST', callback=lambda username, password: (
+        str(canister.log_in(username.strip().lower(), password, lookup)) + ' user=%s' % session.user))
+    normalised.route('/me', callback=lambda: 'user=%s' % session.user)
+    web = client(normalised)
+    assert web.post('/login', {'username': 'ALICE', 'password': 'wonderland'}).text == 'True user=alice'
+    assert plugin_of(normalised).end_sessions('alice') == 1
+    assert web.get('/me').text == 'user=None'
 
 
 def test_without_users_and_without_configured_ones_the_handler_fails_saying_so(make_app):

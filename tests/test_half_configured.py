@@ -3,13 +3,16 @@ user without a password cannot log in with an empty one (canister 1.x turned Bas
 from __future__ import annotations
 
 import base64
+import os
+import subprocess
+import sys
 import warnings
 
 import bottle
 import pytest
 
 import canister
-from helpers import basic, client, install_warned, read_log
+from helpers import ROOT, basic, client, hand_made_token, hs256_signer, install_warned, read_log
 
 
 def install(tmp_path, config=None, **overrides):
@@ -125,6 +128,35 @@ def test_a_jwt_secret_shorter_than_32_bytes_is_reported_at_install_and_still_wor
         claims = {'sub': 'alice', 'exp': 4102444800}
         token = jwt.encode(claims, key, algorithm='HS256')
         assert client(app).get('/me', headers={'Authorization': 'Bearer ' + token}).text == repr(claims)
+
+
+#: An app with a 9-byte JWT secret, sent the token in TOKEN, then decoding with PyJWT itself the one in OWN
+#: (5-byte key): its stderr is what a developer sees in the terminal.
+SHORT_SECRET_APP = """
+import os, bottle, jwt, webtest, canister
+app = bottle.Bottle()
+app.install(canister.Canister(log_path=os.environ['LOGS'], auth_jwt_secret='my-secret', auth_jwt_encoding='clear'))
+app.route('/me', callback=lambda: canister.session.user['sub'])
+web = webtest.TestApp(app)
+print(web.get('/me', headers={'Authorization': 'Bearer ' + os.environ['TOKEN']}).text)
+print(web.get('/me', headers={'Authorization': 'Bearer ' + os.environ['TOKEN']}).text)
+print(jwt.decode(os.environ['OWN'], 'short', algorithms=['HS256'])['sub'])
+"""
+
+
+def test_a_short_jwt_secret_is_said_once_by_canister_and_not_again_by_pyjwt_at_the_first_token(tmp_path):
+    header, payload = {'alg': 'HS256', 'typ': 'JWT'}, {'sub': 'alice', 'exp': 4102444800}
+    env = dict(os.environ, PYTHONPATH=str(ROOT), LOGS=str(tmp_path),
+               TOKEN=hand_made_token(header, payload, hs256_signer('my-secret')),
+               OWN=hand_made_token(header, dict(payload, sub='own'), hs256_signer('short')))
+    env.pop('PYTHONWARNINGS', None)
+    result = subprocess.run([sys.executable, '-c', SHORT_SECRET_APP], capture_output=True, text=True, env=env,
+                            timeout=60)
+    assert (result.returncode, result.stdout) == (0, 'alice\nalice\nown\n'), result.stderr
+    assert result.stderr.count('CanisterWarning: canister.auth_jwt_secret is 9 bytes') == 1, result.stderr
+    assert 'The HMAC key is 9 bytes long' not in result.stderr
+    # the filter is canister's key's only: PyJWT still warns of a short key of the app's own
+    assert 'InsecureKeyLengthWarning: The HMAC key is 5 bytes long' in result.stderr
 
 
 @pytest.mark.parametrize('make', [lambda app: canister.Canister(app), lambda app: canister.Canister(app=app)],

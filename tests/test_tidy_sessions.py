@@ -173,8 +173,8 @@ def test_the_command_says_in_one_line_that_redis_cannot_be_reached_and_names_the
     url = 'redis://127.0.0.1:%d/0' % free_port()
     result = run_canister('tidy-sessions', '--store', url, cwd=tmp_path)
     assert result.returncode == 1 and result.stdout == ''
-    assert result.stderr.startswith('python -m canister tidy-sessions: tidying %s failed after removing 0 entries of '
-                                    'ended sessions: the Redis session store is unavailable: ' % url)
+    assert result.stderr.startswith('python -m canister tidy-sessions: cannot reach %s, nothing was removed: '
+                                    'the Redis session store is unavailable: ' % url)
     assert result.stderr.count('\n') == 1
 
 
