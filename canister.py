@@ -990,12 +990,11 @@ class Config(Dict[str, Any]):
 
     def _cors_without_effect(self) -> List[str]:
         """The warnings of ``_without_effect`` about CORS with credentials."""
-        if self['cors_paths'] and not self['cors']:
-            return ['canister.cors_paths is set without cors: it has no effect']
+        if not self['cors']:
+            return ['canister.%s is set without cors: it has no effect' % key
+                    for key in ('cors_credentials', 'cors_paths') if self[key]]
         if not self['cors_credentials']:
             return []
-        if not self['cors']:
-            return ['canister.cors_credentials is set without cors: it has no effect']
         notes = []
         if any(origin.lower() == 'null' for origin in self['cors']):
             notes.append('canister.cors lists null with cors_credentials = true: any site\'s page sends the null '

@@ -142,3 +142,9 @@ def test_cors_paths_without_cors_is_reported_at_install(log_dir):
     _app, said = install_warned(log_dir, {'cors_paths': '/api'})
     assert any('cors_paths is set without cors' in message for message in said)
     assert 'cors_paths is set without cors' in read_log(log_dir)
+
+
+def test_cors_paths_and_cors_credentials_without_cors_are_both_reported(log_dir):
+    _app, said = install_warned(log_dir, {'cors_paths': '/api', 'cors_credentials': 'true'})
+    assert sorted(said) == ['canister.cors_credentials is set without cors: it has no effect',
+                            'canister.cors_paths is set without cors: it has no effect']
