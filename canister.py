@@ -7685,8 +7685,13 @@ class _EarlyChecks:
             return None
         # The log, not the answer, says what lets such a request in: its reader runs the app.
         cors = self.csrf.cors
-        listing = ('list it in cors instead of * (cors = * lets another origin send only what a browser preflights: '
-                   'JSON, PUT, DELETE; never a form)' if cors is not None and cors.any_origin else 'list it in cors')
+        if cors is not None and not cors.covers(environ):  # (a listed origin is trusted on those paths only)
+            listing = 'list it in cors and this path in cors_paths'
+        elif cors is not None and cors.any_origin:
+            listing = ('list it in cors instead of * (cors = * lets another origin send only what a browser '
+                       'preflights: JSON, PUT, DELETE; never a form)')
+        else:
+            listing = 'list it in cors'
         self.log.write(logging.WARNING, '%s (this app sees its own origin as %s; to let another origin in, %s, or '
                        'give a route csrf=False; behind a proxy that changes the host or scheme, list the proxy in '
                        'trusted_proxies)', reason, _escape(own_origin)[:100], listing)
