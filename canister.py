@@ -7684,18 +7684,20 @@ class _EarlyChecks:
                            context.method, _escape(origin)[:100], route.method, route.rule)
             return None
         # The log, not the answer, says what lets such a request in: its reader runs the app.
-        cors = self.csrf.cors
-        if cors is not None and not cors.covers(environ):  # (a listed origin is trusted on those paths only)
-            listing = 'list it in cors and this path in cors_paths'
-        elif cors is not None and cors.any_origin:
-            listing = ('list it in cors instead of * (cors = * lets another origin send only what a browser '
-                       'preflights: JSON, PUT, DELETE; never a form)')
-        else:
-            listing = 'list it in cors'
         self.log.write(logging.WARNING, '%s (this app sees its own origin as %s; to let another origin in, %s, or '
                        'give a route csrf=False; behind a proxy that changes the host or scheme, list the proxy in '
-                       'trusted_proxies)', reason, _escape(own_origin)[:100], listing)
+                       'trusted_proxies)', reason, _escape(own_origin)[:100], self._listing(environ))
         return _plain_response(403, reason, environ)
+
+    def _listing(self, environ: Mapping[str, Any]) -> str:
+        """What the WARNING of a refused foreign request says to write in the config to let it in."""
+        cors = self.csrf.cors if self.csrf is not None else None
+        if cors is not None and not cors.covers(environ):  # (a listed origin is trusted on those paths only)
+            return 'list it in cors and this path in cors_paths'
+        if cors is not None and cors.any_origin:
+            return ('list it in cors instead of * (cors = * lets another origin send only what a browser '
+                    'preflights: JSON, PUT, DELETE; never a form)')
+        return 'list it in cors'
 
     def _chunked_body(self, context: _RequestContext) -> Optional[_PlainResponse]:
         environ = context.environ
