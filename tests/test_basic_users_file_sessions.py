@@ -195,3 +195,20 @@ def test_a_login_with_the_new_password_before_the_file_is_at_rest_keeps_its_sess
 
     answer = alice.get('/me')  # but not the one the new password opened
     assert answer.status == 200 and answer.json() == {'user': 'alice'}
+
+
+def test_a_login_with_the_new_password_on_the_old_session_moves_it_out_of_the_old_cookies_reach(
+        make_app, serve, tmp_path, clock):
+    users = write_users(tmp_path / 'users.txt', alice='alice-password')
+    origin = serve(users_app(make_app, users))
+    alice = logged_in(origin, 'alice', 'alice-password')
+    thief = Browser(origin, alice.sid, follow=False)  # a copy of her cookie
+
+    replace_file(users, 'alice:%s\n' % canister.hash_password('reset-password', iterations=1000))
+    clock.advance(2)
+    assert thief.get('/me').status == 200  # this look read the new file, just changed: not at rest
+    answer = alice.get('/me', headers={'Authorization': basic('alice', 'reset-password')})  # the same browser
+
+    assert answer.status == 200 and answer.json() == {'user': 'alice'}
+    assert alice.sid != thief.sid and alice.get('/me').json() == {'user': 'alice'}
+    assert thief.get('/me').status == 401
