@@ -1009,12 +1009,11 @@ class Config(Dict[str, Any]):
 
     def _cors_without_effect(self) -> List[str]:
         """The warnings of ``_without_effect`` about CORS with credentials."""
-        if self['cors_paths'] and not self['cors']:
-            return ['canister.cors_paths is set without cors: it has no effect']
+        if not self['cors']:
+            return ['canister.%s is set without cors: it has no effect' % key
+                    for key in ('cors_credentials', 'cors_paths') if self[key]]
         if not self['cors_credentials']:
             return []
-        if not self['cors']:
-            return ['canister.cors_credentials is set without cors: it has no effect']
         notes = []
         if any(origin.lower() == 'null' for origin in self['cors']):
             notes.append('canister.cors lists null with cors_credentials = true: any site\'s page sends the null '
@@ -6035,6 +6034,7 @@ class BasicAuth:
         if self._recently_verified(key) and username in users:
             return username, 0, username
         _check_login(username, password, users.get(username), self._dummy)
+        self._settle_login(username)
         self._remember(key, users)
         return username, 0, username
 
@@ -6042,6 +6042,31 @@ class BasicAuth:
         """Check a user name and password given another way (a login form); AuthFailure if wrong.
         Always checked in full: only the header's credentials are remembered."""
         _check_login(username, password, self._current_users().get(username), self._dummy)
+        self._settle_login(username)
+
+    def _settle_login(self, name: str) -> None:
+        """A login of ``name`` checked against a users file read anew but not yet settled (not at rest): if
+        the file gave ``name`` another hash, end ``name``'s sessions now, before this login's session is
+        stored, and count ``name`` settled, so that the settle to come spares the session of the new password.
+        The password that matched the new hash shows its line was written whole.  A store that fails leaves
+        ``name`` to that settle (StoreUnavailable: this login answers 503)."""
+        if not self._unsettled:  # (the usual login: nothing read anew since the last settle)
+            return
+        with self._lock:
+            entry, settled = self.users.get(name), self._settled
+            if not self._unsettled or entry is None or settled.get(name, entry)[0] == entry[0]:
+                return  # (a user the file adds had no sessions to end)
+            self._settled = dict(settled, **{name: entry})
+        try:
+            ended = self.end_sessions_of([name]) if self.end_sessions_of is not None else 0
+        except CanisterError as error:  # (the settle tries again, or says why it cannot)
+            with self._lock:
+                self._settled = dict(self._settled, **{name: settled[name]})
+            if isinstance(error, StoreUnavailable):
+                raise
+            return
+        self.log.write(logging.INFO, 'Users file %s changed: ended %d session(s) of 1 user(s) it gave another '
+                       'password, at a login with the new one', self.users_file, ended)
 
     def _current_users(self) -> Dict[str, Tuple[str, str]]:
         """The users, the file re-read first if it changed (looked at once a second at most)."""
@@ -7391,7 +7416,8 @@ def _how_to_let_in(cors: Optional[CorsPolicy], environ: Mapping[str, Any]) -> st
     if cors is not None and not cors.covers(environ):
         # listing the origin would not help: CORS, and so the origins it lists, stop at cors_paths
         path = environ.get('SCRIPT_NAME', '') + environ.get('PATH_INFO', '')
-        return 'add a prefix of its path %s to cors_paths (cors does not apply outside them)' % _escape(path)[:100]
+        return ('list it in cors and a prefix of its path %s in cors_paths (cors does not apply outside them)'
+                % _escape(path)[:100])
     if cors is not None and cors.any_origin:
         return ('list it in cors instead of * (cors = * lets another origin send only what a browser preflights: '
                 'JSON, PUT, DELETE; never a form)')

@@ -8,6 +8,8 @@ import os
 import pathlib
 import time
 
+import pytest
+
 import canister
 from canister import session
 from helpers import at_once, basic, read_log, write_users
@@ -164,3 +166,49 @@ def test_a_store_that_cannot_list_a_users_sessions_says_they_were_not_ended(make
     assert bob.get('/me').json() == {'user': 'bob'}
     assert any(' WARNING ' in line and "sessions of 1 user(s) it dropped or gave another password cannot be ended"
                in line and 'has no sessions_of() method' in line for line in read_log(log_dir).splitlines())
+
+
+
+@pytest.mark.parametrize('how', ['basic', 'form'])
+def test_a_login_with_the_new_password_before_the_file_is_at_rest_keeps_its_session(make_app, serve, tmp_path,
+                                                                                    log_dir, clock, how):
+    users = write_users(tmp_path / 'users.txt', alice='alice-password')
+    app = users_app(make_app, users)
+
+    @app.get('/login')
+    def login():
+        return {'in': canister.log_in('alice', 'reset-password')}
+
+    origin = serve(app)
+    thief = logged_in(origin, 'alice', 'alice-password')
+
+    replace_file(users, 'alice:%s\n' % canister.hash_password('reset-password', iterations=1000))
+    clock.advance(2)
+    assert thief.get('/me').status == 200  # this look read the new file, just changed: not at rest
+    if how == 'basic':  # a reset flow logs her in with the new password at once
+        alice = logged_in(origin, 'alice', 'reset-password')
+    else:
+        alice = Browser(origin)
+        assert alice.get('/login').json() == {'in': True}
+    clock.advance(2)
+    assert thief.get('/me').status == 401  # the old password's session ends all the same
+
+    answer = alice.get('/me')  # but not the one the new password opened
+    assert answer.status == 200 and answer.json() == {'user': 'alice'}
+
+
+def test_a_login_with_the_new_password_on_the_old_session_moves_it_out_of_the_old_cookies_reach(
+        make_app, serve, tmp_path, clock):
+    users = write_users(tmp_path / 'users.txt', alice='alice-password')
+    origin = serve(users_app(make_app, users))
+    alice = logged_in(origin, 'alice', 'alice-password')
+    thief = Browser(origin, alice.sid, follow=False)  # a copy of her cookie
+
+    replace_file(users, 'alice:%s\n' % canister.hash_password('reset-password', iterations=1000))
+    clock.advance(2)
+    assert thief.get('/me').status == 200  # this look read the new file, just changed: not at rest
+    answer = alice.get('/me', headers={'Authorization': basic('alice', 'reset-password')})  # the same browser
+
+    assert answer.status == 200 and answer.json() == {'user': 'alice'}
+    assert alice.sid != thief.sid and alice.get('/me').json() == {'user': 'alice'}
+    assert thief.get('/me').status == 401

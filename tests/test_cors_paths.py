@@ -74,9 +74,8 @@ def test_a_listed_origin_is_refused_by_csrf_protection_outside_the_paths(make_ap
     assert 'Cross-site request refused: origin %s' % APP in res.text
     # the origin is listed already: the WARNING says the path is what keeps it out
     line = [line for line in read_log(log_dir).splitlines() if 'Cross-site request refused' in line][0]
-    assert 'to let another origin in, add a prefix of its path /account to cors_paths (cors does not apply ' \
-           'outside them), or give a route csrf=False' in line, line
-    assert 'list it in cors' not in line
+    assert 'to let another origin in, list it in cors and a prefix of its path /account in cors_paths (cors does ' \
+           'not apply outside them), or give a route csrf=False' in line, line
 
 
 def test_with_cors_star_a_refusal_outside_the_paths_points_at_cors_paths_not_at_listing(make_app, log_dir):
@@ -84,10 +83,10 @@ def test_with_cors_star_a_refusal_outside_the_paths_points_at_cors_paths_not_at_
         '/account', headers={'Origin': EVIL, 'Sec-Fetch-Site': 'cross-site'}, expect_errors=True)
     assert outside.status_int == 403
     line = [line for line in read_log(log_dir).splitlines() if 'Cross-site request refused' in line][0]
-    assert 'add a prefix of its path /account to cors_paths' in line and 'instead of *' not in line, line
+    assert 'a prefix of its path /account in cors_paths' in line and 'instead of *' not in line, line
 
 
-def test_with_cors_star_a_preflighted_request_outside_the_paths_is_refused(make_app):
+def test_with_cors_star_a_preflighted_request_outside_the_paths_is_refused(make_app, log_dir):
     test_client = client(api_app(make_app, cors='*', cors_credentials=False))
     inside = test_client.put('/api/items', headers={'Origin': EVIL, 'Sec-Fetch-Site': 'cross-site'},
                              expect_errors=True)
@@ -95,6 +94,7 @@ def test_with_cors_star_a_preflighted_request_outside_the_paths_is_refused(make_
                               expect_errors=True)
     assert (inside.status_int, inside.headers.get('Access-Control-Allow-Origin')) == (200, '*')
     assert outside.status_int == 403
+    assert 'list it in cors and a prefix of its path /account in cors_paths' in read_log(log_dir)
 
 
 def test_the_app_s_own_pages_outside_the_paths_still_post(make_app):
@@ -154,3 +154,9 @@ def test_cors_paths_without_cors_is_reported_at_install(log_dir):
     _app, said = install_warned(log_dir, {'cors_paths': '/api'})
     assert any('cors_paths is set without cors' in message for message in said)
     assert 'cors_paths is set without cors' in read_log(log_dir)
+
+
+def test_cors_paths_and_cors_credentials_without_cors_are_both_reported(log_dir):
+    _app, said = install_warned(log_dir, {'cors_paths': '/api', 'cors_credentials': 'true'})
+    assert sorted(said) == ['canister.cors_credentials is set without cors: it has no effect',
+                            'canister.cors_paths is set without cors: it has no effect']
