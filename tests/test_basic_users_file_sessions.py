@@ -12,7 +12,7 @@ import pytest
 
 import canister
 from canister import session
-from helpers import at_once, basic, read_log, write_users
+from helpers import at_once, basic, read_log, sqlite_url, write_users
 from session_kit import Browser, FourMethodStore
 
 
@@ -212,3 +212,29 @@ def test_a_login_with_the_new_password_on_the_old_session_moves_it_out_of_the_ol
     assert answer.status == 200 and answer.json() == {'user': 'alice'}
     assert alice.sid != thief.sid and alice.get('/me').json() == {'user': 'alice'}
     assert thief.get('/me').status == 401
+
+
+def test_under_two_processes_the_later_to_see_the_change_ends_a_login_made_since_through_the_other(
+        make_app, serve, tmp_path, clock):
+    """What the README says of several worker processes: each ends the sessions when it first sees the change,
+    so a process that sees it after the user logged in again with the new password through another ends that
+    new session too (once: the user logs in again).  Two apps on one SQLite file and one users file stand for
+    two worker processes of one app."""
+    users = write_users(tmp_path / 'users.txt', alice='old-password')
+    store = sqlite_url(tmp_path / 'sessions.db')
+    first = serve(users_app(make_app, users, session_store=store))
+    second = serve(users_app(make_app, users, session_store=store))
+    stolen = logged_in(first, 'alice', 'old-password')
+
+    replace_file(users, write_users(tmp_path / 'reset.txt', alice='new-password').read_text())
+    look_twice(clock, Browser(first))
+    assert stolen.get('/me').status == 401  # the first process ended the old session
+    again = logged_in(first, 'alice', 'new-password')
+    assert again.get('/me').json() == {'user': 'alice'}
+
+    look_twice(clock, Browser(second))  # the second process sees the change only now
+    assert again.get('/me').status == 401
+    third = logged_in(first, 'alice', 'new-password')
+    look_twice(clock, Browser(second))
+    look_twice(clock, Browser(first))
+    assert third.get('/me').json() == {'user': 'alice'}  # once only: the change is settled in both now
