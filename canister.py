@@ -4841,8 +4841,12 @@ class SessionManager:
         except StoreUnavailable as error:  # what went before stays gone: the caller learns how much
             done = getattr(self.store, 'tidy_removed', None)
             error.removed = done if isinstance(done, int) else None
-            self.log.write(logging.WARNING, 'Session: tidying the store failed after removing %s entries of ended '
-                           'sessions: %s', '?' if error.removed is None else error.removed, _mask_urls(str(error)))
+            if error.removed == 0:  # (not "failed after removing 0": it never got going)
+                self.log.write(logging.WARNING, 'Session: the store could not be tidied, nothing was removed: %s',
+                               _mask_urls(str(error)))
+            else:
+                self.log.write(logging.WARNING, 'Session: tidying the store failed after removing %s entries of ended '
+                               'sessions: %s', '?' if error.removed is None else error.removed, _mask_urls(str(error)))
             raise
         self.log.write(logging.INFO, 'Session: tidied the store, %d entries of ended sessions removed', removed)
         return removed

@@ -337,6 +337,26 @@ def test_tidy_sessions_that_fails_partway_tells_how_many_entries_it_had_removed(
         '%s failed: the app keeps these rows' % path)
 
 
+def test_a_tidy_that_fails_at_once_says_nothing_was_removed(make_app, tmp_path, log_dir):
+    path = tmp_path / 'sessions.db'
+    app = make_app(session_store=sqlite_url(path))
+    connection = sqlite3.connect(str(path), isolation_level=None)
+    try:
+        connection.executemany('INSERT INTO canister_sessions (sid, record, expires) VALUES (?, ?, ?)',
+                               [('early%04d' % n, '[]', 1000 + n) for n in range(10)])
+        connection.execute("CREATE TRIGGER refused BEFORE DELETE ON canister_sessions "
+                           "BEGIN SELECT RAISE(ABORT, 'the app keeps these rows'); END")
+        with pytest.raises(canister.StoreUnavailable) as raised:
+            plugin_of(app).tidy_sessions()
+        assert raised.value.removed == 0
+        assert connection.execute('SELECT COUNT(*) FROM canister_sessions').fetchone() == (10,)
+    finally:
+        connection.close()
+    assert warning_lines(log_dir)[-1].endswith(
+        'Session: the store could not be tidied, nothing was removed: the SQLite session store %s failed: '
+        'the app keeps these rows' % path)
+
+
 def test_a_store_unavailable_raised_elsewhere_has_no_count_of_removed_entries():
     assert canister.StoreUnavailable('down').removed is None
 
