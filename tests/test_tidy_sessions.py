@@ -313,25 +313,32 @@ def test_tidy_sessions_of_a_store_without_a_tidy_of_its_own_removes_nothing(make
     assert plugin_of(app).tidy_sessions() == 0
 
 
-def test_tidy_sessions_that_fails_partway_tells_how_many_entries_it_had_removed(make_app, tmp_path, log_dir):
-    """A SQLite file whose second batch of expired rows cannot be deleted (an app's trigger refuses it): the
-    first batch, 1,000 rows, stays deleted, and the error the plugin raises says so, as does the log."""
-    path = tmp_path / 'sessions.db'
+def tidy_refused(make_app, path, early, late):
+    """``plugin.tidy_sessions()`` on a SQLite file of ``early`` expired rows and ``late`` ones that an app's
+    trigger refuses to delete (the tidy deletes in batches of 1,000, oldest first): the StoreUnavailable it
+    raised, and how many rows are left."""
     app = make_app(session_store=sqlite_url(path))
     connection = sqlite3.connect(str(path), isolation_level=None)
     try:
         connection.executemany('INSERT INTO canister_sessions (sid, record, expires) VALUES (?, ?, ?)',
-                               [('early%04d' % n, '[]', 1000 + n) for n in range(1000)]
-                               + [('late%04d' % n, '[]', 5000 + n) for n in range(500)])
+                               [('early%04d' % n, '[]', 1000 + n) for n in range(early)]
+                               + [('late%04d' % n, '[]', 5000 + n) for n in range(late)])
         connection.execute("CREATE TRIGGER refused BEFORE DELETE ON canister_sessions WHEN OLD.expires >= 5000 "
                            "BEGIN SELECT RAISE(ABORT, 'the app keeps these rows'); END")
         with pytest.raises(canister.StoreUnavailable) as raised:
             plugin_of(app).tidy_sessions()
-        assert raised.value.removed == 1000
-        assert str(raised.value) == 'the SQLite session store %s failed: the app keeps these rows' % path
-        assert connection.execute('SELECT COUNT(*) FROM canister_sessions').fetchone() == (500,)
+        return raised.value, connection.execute('SELECT COUNT(*) FROM canister_sessions').fetchone()[0]
     finally:
         connection.close()
+
+
+def test_tidy_sessions_that_fails_partway_tells_how_many_entries_it_had_removed(make_app, tmp_path, log_dir):
+    """A SQLite file whose second batch of expired rows cannot be deleted (an app's trigger refuses it): the
+    first batch, 1,000 rows, stays deleted, and the error the plugin raises says so, as does the log."""
+    path = tmp_path / 'sessions.db'
+    error, left = tidy_refused(make_app, path, early=1000, late=500)
+    assert (error.removed, left) == (1000, 500)
+    assert str(error) == 'the SQLite session store %s failed: the app keeps these rows' % path
     assert warning_lines(log_dir)[-1].endswith(
         'Session: tidying the store failed after removing 1000 entries of ended sessions: the SQLite session store '
         '%s failed: the app keeps these rows' % path)
@@ -339,19 +346,8 @@ def test_tidy_sessions_that_fails_partway_tells_how_many_entries_it_had_removed(
 
 def test_a_tidy_that_fails_at_once_says_nothing_was_removed(make_app, tmp_path, log_dir):
     path = tmp_path / 'sessions.db'
-    app = make_app(session_store=sqlite_url(path))
-    connection = sqlite3.connect(str(path), isolation_level=None)
-    try:
-        connection.executemany('INSERT INTO canister_sessions (sid, record, expires) VALUES (?, ?, ?)',
-                               [('early%04d' % n, '[]', 1000 + n) for n in range(10)])
-        connection.execute("CREATE TRIGGER refused BEFORE DELETE ON canister_sessions "
-                           "BEGIN SELECT RAISE(ABORT, 'the app keeps these rows'); END")
-        with pytest.raises(canister.StoreUnavailable) as raised:
-            plugin_of(app).tidy_sessions()
-        assert raised.value.removed == 0
-        assert connection.execute('SELECT COUNT(*) FROM canister_sessions').fetchone() == (10,)
-    finally:
-        connection.close()
+    error, left = tidy_refused(make_app, path, early=0, late=10)
+    assert (error.removed, left) == (0, 10)
     assert warning_lines(log_dir)[-1].endswith(
         'Session: the store could not be tidied, nothing was removed: the SQLite session store %s failed: '
         'the app keeps these rows' % path)
