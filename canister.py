@@ -6121,20 +6121,28 @@ class BasicAuth:
 
 class _JwksRedirects(urllib.request.HTTPRedirectHandler):
     """urllib's redirects, but none from https to http, whose answer anyone on the network path could
-    replace by keys of their own, and none to a scheme other than http or https (urllib would follow ftp)."""
+    replace by keys of their own, none to plain http on another host than this machine or the one asked
+    (the install warns of a configured URL like that, never of one a redirect names), and none to a
+    scheme other than http or https (urllib would follow ftp)."""
 
     def redirect_request(self, req: Any, fp: Any, code: int, msg: str, headers: Any, newurl: str) -> Any:
-        old, new = urllib.parse.urlsplit(req.full_url).scheme.lower(), urllib.parse.urlsplit(newurl).scheme.lower()
+        before, after = urllib.parse.urlsplit(req.full_url), urllib.parse.urlsplit(newurl)
+        old, new = before.scheme.lower(), after.scheme.lower()
         if new not in ('http', 'https') or (old == 'https' and new == 'http'):
             fp.close()
             raise urllib.error.URLError('refused the redirect (%d) from %s:// to %s' % (
                 code, old, _mask_urls(newurl)[:200]))
+        if _is_plain_http_afar(newurl) and after.hostname != before.hostname:
+            fp.close()
+            raise urllib.error.URLError('refused the redirect (%d) from %s to %s: plain http:// to another host' % (
+                code, _mask_urls(req.full_url)[:200], _mask_urls(newurl)[:200]))
         return super().redirect_request(req, fp, code, msg, headers, newurl)
 
 
 #: A JWKS key cache's lock is held only while a request looks whether a download is due and starts
-#: it, never while one runs: a fork does not wait for it, the child gets a new one.  A download under
-#: way is in a thread the child lacks (there it has ended), and the child fetches the keys itself when next due.
+#: it, or a download puts its keys in place, never while one runs: a fork does not wait for it, the
+#: child gets a new one.  A download under way is in a thread the child lacks (there it has ended), and
+#: the child fetches the keys itself when next due.
 _JWKS_LOCKS = _ForkLocks(renew=True)
 
 
@@ -6205,7 +6213,11 @@ class _Jwks:
 
     def _report(self, worker: threading.Thread, result: Dict[str, Any]) -> None:
         """Log how the download this request waited for went (a slow provider keeps its thread, never a request)."""
-        if worker.is_alive():
+        with self._lock:  # (the download, putting its keys in place meanwhile, logs them if this one gives up)
+            abandoned = 'keys' not in result and 'error' not in result
+            if abandoned:
+                result['abandoned'] = time.monotonic()
+        if abandoned:
             self.log.write(logging.WARNING, 'Cannot fetch the JWKS keys: no complete answer within %gs', self.timeout)
         elif 'error' in result:
             self.log.write(logging.WARNING, 'Cannot fetch the JWKS keys: %s', _escape(str(result['error']))[:200])
@@ -6219,9 +6231,22 @@ class _Jwks:
         try:
             with urllib.request.build_opener(_JwksRedirects).open(self.url, timeout=self.timeout) as answer:
                 text = self._read(answer, deadline)
-            result['keys'] = self.keys = self._signing_keys(json.loads(text))
+            keys = self._signing_keys(json.loads(text))
         except Exception as error:
             result['error'] = error
+            return
+        with self._lock:
+            result['keys'] = self.keys = keys
+            abandoned = result.get('abandoned')
+        if abandoned is not None:
+            self._report_late(keys, time.monotonic() - abandoned)
+
+    def _report_late(self, keys: Dict[Optional[str], Any], late: float) -> None:
+        """Say that keys came after the request that started their download logged that none came."""
+        kids = sorted('(none)' if kid is None else _escape(str(kid))[:64] for kid in keys)
+        self.log.write(logging.WARNING, 'Fetched %d signing keys from the JWKS URL %.1fs after the request that '
+                       'started the download stopped waiting (%gs); kids: %s', len(keys), late, self.timeout,
+                       ', '.join(kids[:10]) + (', ...' if len(kids) > 10 else ''))
 
     @staticmethod
     def _read(answer: Any, deadline: float) -> bytes:

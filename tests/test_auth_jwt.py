@@ -693,6 +693,33 @@ def test_a_token_that_comes_while_a_quick_jwks_download_runs_waits_for_it_and_lo
     assert jwks_server.hits == 1
 
 
+@pytest.fixture(scope='module')
+def slow_jwk():
+    """A JWKS entry that takes PyJWT most of a second to read: an RSA-4096 private key (its primes are checked)."""
+    key = rsa.generate_private_key(public_exponent=65537, key_size=4096)
+    return pyjwt.algorithms.RSAAlgorithm.to_jwk(key, as_dict=True)
+
+
+def test_keys_a_download_brings_after_its_request_stopped_waiting_are_logged_and_then_accepted(
+        make_app, rsa_key, slow_jwk, jwks_server, log_dir):
+    # The answer comes at 3 s, and reading its ten slow entries (2.5 to 8 s here) ends after the request's 5 s.
+    jwks_server.publish(jwk(rsa_key, 'key-1'), *[dict(slow_jwk, kid='slow-%d' % number) for number in range(10)])
+    jwks_server.delay = 3.0
+    app = me_json_app(make_app, auth_jwt_jwks_url=jwks_server.url)
+    c = client(app)
+
+    first = c.get('/me', headers=kid_token(rsa_key, 'key-1'), expect_errors=True)
+    wait_until(lambda: re.search(r' WARNING .*Fetched 11 signing keys from the JWKS URL [0-9.]+s after the request '
+                                 r'that started the download stopped waiting \(5s\); kids: key-1, slow-0, slow-1, '
+                                 r'slow-2, slow-3, slow-4, slow-5, slow-6, slow-7, slow-8, \.\.\.\n', read_log(log_dir)),
+               30, what='the line of the late keys')
+    second = c.get('/me', headers=kid_token(rsa_key, 'key-1', sub='bob'))
+
+    assert first.status_int == 401
+    assert re.search(r' WARNING .*Cannot fetch the JWKS keys: no complete answer within 5s\n', read_log(log_dir))
+    assert (second.status_int, second.json['user']['sub'], jwks_server.hits) == (200, 'bob', 1)
+
+
 def test_jwks_endpoint_with_garbage_json_gives_401(make_app, rsa_key, jwks_server, log_dir):
     jwks_server.body = b'{"keys": [this is not json'
     calls = []
