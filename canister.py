@@ -6119,6 +6119,64 @@ class BasicAuth:
                 self._verified.popitem(last=False)
 
 
+class _HeldFilter:
+    """A warning filter canister holds while installs ask for it (see ``_hold_warning_filter``)."""
+
+    __slots__ = ('key', 'item', 'holders')
+
+    def __init__(self, key: Tuple[str, type], item: Any) -> None:
+        #: The filter's message and category.
+        self.key = key
+        #: The filter as in ``warnings.filters``, None if the app had put the same one there itself.
+        self.item = item
+        #: How many installs hold it.
+        self.holders = 0
+
+
+#: The warning filters canister holds, by message and category, and the lock of their counts.
+_WARNING_FILTERS: Dict[Tuple[str, type], _HeldFilter] = {}
+_WARNING_FILTERS_LOCK = threading.Lock()
+
+
+def _is_ignore_filter(item: Any, message: str, category: type) -> bool:
+    """True if ``item`` of ``warnings.filters`` is what ``filterwarnings('ignore', message, category)`` adds."""
+    return (item[0] == 'ignore' and item[1] is not None and item[1].pattern == message and item[2] is category
+            and item[3] is None and not item[4])
+
+
+def _hold_warning_filter(message: str, category: type) -> _HeldFilter:
+    """Ignore the warnings of ``category`` whose text starts with ``message`` until the last install that
+    holds it lets go (``_release_warning_filter``); a filter the app set itself is left as it is."""
+    key = (message, category)
+    with _WARNING_FILTERS_LOCK:
+        present = [item for item in warnings.filters if _is_ignore_filter(item, message, category)]
+        held = _WARNING_FILTERS.get(key)
+        # (catch_warnings puts back the list it copied: a filter added meanwhile is gone, and so are its holders)
+        if held is None or (not present if held.item is None else all(item is not held.item for item in present)):
+            if not present:
+                warnings.filterwarnings('ignore', message, category)
+            held = _WARNING_FILTERS[key] = _HeldFilter(key, None if present else warnings.filters[0])
+        held.holders += 1
+        return held
+
+
+def _release_warning_filter(held: _HeldFilter) -> None:
+    """Let go of a filter of ``_hold_warning_filter``: the last to let go removes it, if canister added it."""
+    with _WARNING_FILTERS_LOCK:
+        held.holders -= 1
+        if held.holders > 0:
+            return
+        if _WARNING_FILTERS.get(held.key) is held:
+            del _WARNING_FILTERS[held.key]
+        filters = typing.cast(List[Any], warnings.filters)  # (a list: typeshed calls it a Sequence)
+        kept = [item for item in filters if item is not held.item]
+        if held.item is not None and len(kept) < len(filters):
+            filters[:] = kept
+            mutated = getattr(warnings, '_filters_mutated', None)  # (what filterwarnings calls: caches forgotten)
+            if callable(mutated):
+                mutated()
+
+
 class _JwksRedirects(urllib.request.HTTPRedirectHandler):
     """urllib's redirects, but none from https to http, whose answer anyone on the network path could
     replace by keys of their own, none to plain http on another host than this machine or the one asked
@@ -6300,6 +6358,8 @@ class JwtAuth:
         self.issuer = config['auth_jwt_issuer'] or None
         self.leeway = config['auth_jwt_leeway']
         self.required = ['exp'] if config['auth_jwt_require_exp'] else []
+        #: The warning filter this install holds (see ``_warn_short_secret``), until ``close``.
+        self._filtered: Optional[_HeldFilter] = None
         self._load_keys(config, log)
         self._choose_algorithms(config, log)
 
@@ -6338,8 +6398,14 @@ class JwtAuth:
         if category is not None:
             # A filter set once, not catch_warnings around each decode: that costs every Bearer request, and
             # swaps the process's filters under other threads.  It names this key's length, so PyJWT still
-            # warns of a key of another length the app uses itself.
-            warnings.filterwarnings('ignore', 'The HMAC key is %d bytes long' % len(self.secret), category)
+            # warns of a key of another length the app uses itself; it goes when the plugin is uninstalled.
+            self._filtered = _hold_warning_filter('The HMAC key is %d bytes long' % len(self.secret), category)
+
+    def close(self) -> None:
+        """Let go of the filter of PyJWT's short-key warning (at uninstall): PyJWT warns again once no plugin holds it."""
+        if self._filtered is not None:
+            _release_warning_filter(self._filtered)
+            self._filtered = None
 
     @staticmethod
     def is_guess(credentials: str) -> bool:
@@ -6774,6 +6840,13 @@ class Authenticator:
 
     def __bool__(self) -> bool:
         return bool(self.schemes)
+
+    def close(self) -> None:
+        """Release what the schemes hold beyond the plugin (at uninstall)."""
+        for handler in self.schemes.values():
+            close = getattr(handler, 'close', None)
+            if callable(close):
+                close()
 
     @property
     def throttle(self) -> _Throttle:
@@ -8410,14 +8483,21 @@ class Canister:
                 self.app.__dict__['default_error_handler'] = self._replaced_error_page
         if self.app is not None:
             self.app.remove_hook('config', self._config_changed)
-        store = getattr(getattr(self, 'sessions', None), 'store', None)
-        close = getattr(store, 'close', None)   # optional, as check() and load_and_touch()
-        if self.custom_store is None and callable(close):
-            close()
+        self._release_parts()
         if getattr(self, 'log', None) is not None:
             _IN_MEMORY_LOGS.discard(self.log)
             self.log.close()
         self.app = None
+
+    def _release_parts(self) -> None:
+        """At uninstall: close the store canister opened, and what the authenticator holds."""
+        store = getattr(getattr(self, 'sessions', None), 'store', None)
+        close = getattr(store, 'close', None)   # optional, as check() and load_and_touch()
+        if self.custom_store is None and callable(close):
+            close()
+        authenticator = getattr(self, 'authenticator', None)
+        if authenticator is not None:
+            authenticator.close()
 
     def _uninstall_others(self, app: bottle.Bottle) -> Optional['Canister']:
         """Take this plugin and any other Canister() off the app before setting up; the other one, if any."""

@@ -178,3 +178,59 @@ def test_installing_the_class_instead_of_an_object_says_to_call_it():
         app.install(canister.Canister)
     assert str(raised.value) == 'install a Canister object, not the class: app.install(canister.Canister())'
     assert not any(plugin is canister.Canister for plugin in app.plugins)
+
+
+def pyjwt_warnings_of_the_short_secret():
+    """The messages of PyJWT's InsecureKeyLengthWarning when the app decodes a token of 'my-secret' itself."""
+    import jwt
+    token = hand_made_token({'alg': 'HS256', 'typ': 'JWT'}, {'sub': 'own', 'exp': 4102444800}, hs256_signer('my-secret'))
+    with warnings.catch_warnings(record=True) as caught:   # (the filters as they are, each warning recorded)
+        assert jwt.decode(token, 'my-secret', algorithms=['HS256'])['sub'] == 'own'
+    return [str(warning.message) for warning in caught if issubclass(warning.category, jwt.InsecureKeyLengthWarning)]
+
+
+def short_secret_app(tmp_path):
+    """An app with canister installed with the 9-byte secret 'my-secret', and the plugin."""
+    app = bottle.Bottle()
+    plugin = canister.Canister(log_path=str(tmp_path), auth_jwt_secret='my-secret', auth_jwt_encoding='clear')
+    app.install(plugin)
+    return app, plugin
+
+
+@pytest.fixture
+def every_warning_shown():
+    """The process's warning filters as they were after the test; meanwhile each warning is shown (not
+    once per place), canister's own install warnings aside."""
+    with warnings.catch_warnings():
+        warnings.simplefilter('always')
+        warnings.simplefilter('ignore', canister.CanisterWarning)
+        yield
+
+
+def test_pyjwt_warns_of_the_short_secret_again_once_the_plugin_that_said_it_is_uninstalled(tmp_path,
+                                                                                          every_warning_shown):
+    app, plugin = short_secret_app(tmp_path)
+    while_installed = pyjwt_warnings_of_the_short_secret()
+    app.uninstall(plugin)
+    after = pyjwt_warnings_of_the_short_secret()
+    assert while_installed == []
+    assert len(after) == 1 and after[0].startswith('The HMAC key is 9 bytes long'), after
+
+
+def test_pyjwt_stays_quiet_of_the_short_secret_until_the_last_plugin_with_it_is_uninstalled(tmp_path,
+                                                                                           every_warning_shown):
+    first, first_plugin = short_secret_app(tmp_path / 'first')
+    second, second_plugin = short_secret_app(tmp_path / 'second')
+    first.uninstall(first_plugin)
+    while_one_is_installed = pyjwt_warnings_of_the_short_secret()
+    second.uninstall(second_plugin)
+    assert while_one_is_installed == []
+    assert len(pyjwt_warnings_of_the_short_secret()) == 1
+
+
+def test_the_app_s_own_filter_of_pyjwt_s_short_key_warning_stays_after_uninstall(tmp_path, every_warning_shown):
+    import jwt
+    warnings.filterwarnings('ignore', 'The HMAC key is 9 bytes long', jwt.InsecureKeyLengthWarning)
+    app, plugin = short_secret_app(tmp_path)
+    app.uninstall(plugin)
+    assert pyjwt_warnings_of_the_short_secret() == []
