@@ -4463,18 +4463,25 @@ class SessionManager:
         #: ``session_max_per_user``, or 0 for a store that cannot list a user's sessions (no ``sessions_of``).
         self.max_per_user = config['session_max_per_user'] if self._lists_users() else 0
         if isinstance(self.store, MemoryStore) and 0 < self.store.max_sessions <= self.max_per_user:
-            self.warnings.append(self._cap_note(self.store.max_sessions))
+            self.warnings.append(self._cap_note(self.store.max_sessions, given=store is not None))
         #: sid -> the decoded values of records recently saved or read, all immutable (a flat
         #: data object, a scalar user): a request whose record is unchanged since takes a copy
         #: of the data instead of decoding it.
         self.parsed: Dict[str, _Parsed] = {}
 
-    def _cap_note(self, bound: int) -> str:
-        """Why a cap per user of at least the memory store's bound protects nobody, and what to set."""
+    def _cap_note(self, bound: int, given: bool) -> str:
+        """Why a cap per user of at least the memory store's bound protects nobody, and what to set: the
+        bound of a store ``given`` as ``Canister(store=...)`` is its own, which ``session_max`` does not set."""
+        harm = ('one user logging in again and again can fill the store, which then evicts the sessions of '
+                'everyone else')
+        if given:
+            return ('canister.session_max_per_user = %d is not below max_sessions = %d of the MemoryStore given as '
+                    'Canister(store=...), the most sessions it keeps: %s; set session_max_per_user well below %d '
+                    '(say %d), or make the store with a larger bound, MemoryStore(max_sessions=...) (session_max '
+                    'does not change it)' % (self.max_per_user, bound, harm, bound, max(bound // 10, 1)))
         return ('canister.session_max_per_user = %d is not below session_max = %d, the most sessions the memory '
-                'store keeps: one user logging in again and again can fill the store, which then evicts the '
-                'sessions of everyone else; set session_max_per_user well below session_max (say %d), '
-                'or raise session_max' % (self.max_per_user, bound, max(bound // 10, 1)))
+                'store keeps: %s; set session_max_per_user well below session_max (say %d), or raise session_max'
+                % (self.max_per_user, bound, harm, max(bound // 10, 1)))
 
     def _set_up_cookie(self, config: Config) -> None:
         """Check the cookie's name against its settings; make its attributes and the patterns that find it."""

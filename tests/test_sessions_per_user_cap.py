@@ -141,9 +141,16 @@ def test_a_cap_per_user_not_below_the_memory_stores_bound_is_warned_of_at_instal
     assert [line for line in warning_lines(log_dir) if line.endswith(CAP_NOTE % numbers)]
 
 
-def test_a_memory_store_given_to_the_plugin_is_warned_of_by_its_own_bound(make_app, log_dir):
-    with pytest.warns(canister.CanisterWarning, match=r'session_max_per_user = 1000 is not below session_max = 64,'):
-        make_app(store=canister.MemoryStore(64))
+def test_the_warning_of_a_memory_store_given_to_the_plugin_names_its_max_sessions_and_not_session_max(make_app,
+                                                                                                      log_dir):
+    note = ('canister.session_max_per_user = 1000 is not below max_sessions = 64 of the MemoryStore given as '
+            'Canister(store=...), the most sessions it keeps: one user logging in again and again can fill the '
+            'store, which then evicts the sessions of everyone else; set session_max_per_user well below 64 (say 6), '
+            'or make the store with a larger bound, MemoryStore(max_sessions=...) (session_max does not change it)')
+    with pytest.warns(canister.CanisterWarning) as caught:
+        make_app(store=canister.MemoryStore(64), config={'session_max': 100000})
+    assert [str(warning.message) for warning in caught] == [note]
+    assert [line for line in warning_lines(log_dir) if line.endswith(note)]
 
 
 @pytest.mark.parametrize('config', [{}, {'session_max': 1001}, {'session_max': 64, 'session_max_per_user': 63},
