@@ -5950,6 +5950,7 @@ class BasicAuth:
         """Read the users file again if it changed.  One that cannot be read fails the install
         (ConfigError); later, the users read before stay, and an ERROR line says why.  True if the
         users now read are those of a file at rest (``_at_rest``)."""
+        before = self._file_stamp  # (what was in use as this read began: see _overtaken)
         try:
             status = os.stat(self.users_file)  # (a new hash has the old one's size, and rsync -t, cp -p or
             # a build with fixed times keep its time: the change time and the inode tell a new file)
@@ -5983,13 +5984,22 @@ class BasicAuth:
                 continue
             users[name] = (stored, scheme)
         with self._lock:
-            if stamp != self._file_stamp:  # (else another request read this very file meanwhile, and took it)
+            # (else another request read this very file meanwhile, or a newer one, and took it)
+            if stamp != self._file_stamp and not self._overtaken(stamp, before):
                 self.users = users
                 self._file_stamp, self._read_at = stamp, _now()
                 self._unsettled = not at_install
                 self._verified.clear()
                 self._dummy = self._make_dummy()
         return self._at_rest(status)
+
+    def _overtaken(self, stamp: Tuple[int, ...], before: Optional[Tuple[int, ...]]) -> bool:
+        """True if another request took a read of the file since ``before`` was in use, of a file changed
+        later (change time, then modification time) than the one of ``stamp`` that this read saw: a read
+        that ended later, but began with the older file (a slow disk), would bring that one back for a
+        second.  A read that nothing overtook is taken even if its file is older (the clock went back)."""
+        current = self._file_stamp
+        return current is not before and current is not None and (current[2], current[0]) > (stamp[2], stamp[0])
 
     def _at_rest(self, status: os.stat_result) -> bool:
         """Whether the users file of this ``os.stat`` is not being written (one read half-way would drop

@@ -9,7 +9,7 @@ import time
 import canister
 from canister import session
 from helpers import basic, write_users
-from servers import Client
+from servers import Client, wait_until
 
 SLOW = 2_000_000  # PBKDF2 rounds: a check takes about half a second, long enough to re-read the file during it
 
@@ -45,3 +45,48 @@ def test_a_password_replaced_while_its_check_runs_stops_working(tmp_path, make_a
     assert answers['old'] == 200  # checked against the file read when it started
     assert login_status(origin, 'alice', 'new-password') == 200  # the new file is in use
     assert login_status(origin, 'alice', 'old-password') == 401  # and the old password is not remembered
+
+
+def writer_end(fifo):
+    """A write end of the FIFO, once a reader waits in its open (None before: nobody reads it yet)."""
+    try:
+        return os.open(fifo, os.O_WRONLY | os.O_NONBLOCK)
+    except OSError:
+        return None
+
+
+def test_a_read_of_the_users_file_that_ends_after_a_read_of_a_newer_file_is_not_taken(tmp_path, make_app, serve,
+                                                                                      clock):
+    users = write_users(tmp_path / 'users.txt', alice='old-password')
+    old_content = users.read_bytes()
+    app = make_app(auth_basic_users_file=str(users))
+
+    @app.get('/me')
+    @canister.require_user
+    def me():
+        return session.user
+
+    origin = serve(app)
+    # The file becomes a FIFO (a second name kept for its writer): a request that reads it waits until it is
+    # written, as a read of a file on a slow disk would.
+    os.mkfifo(tmp_path / 'pipe')
+    os.link(tmp_path / 'pipe', tmp_path / 'pipe-writer')
+    os.replace(tmp_path / 'pipe', users)
+    clock.advance(2)  # past the second between looks at the file
+    answers = {}
+    slow = threading.Thread(target=lambda: answers.update(slow=login_status(origin, 'alice', 'old-password')))
+    slow.start()
+    writer = wait_until(lambda: writer_end(tmp_path / 'pipe-writer'), 10, what='the request reading the FIFO')
+    time.sleep(0.05)  # (the next file's change time is later: the clock of the file system is coarse)
+    write_users(tmp_path / 'users.new', alice='new-password')
+    os.replace(tmp_path / 'users.new', users)  # the admin replaces alice's password
+    clock.advance(2)
+    newer = login_status(origin, 'alice', 'new-password')  # reads the new file, and takes it
+    os.write(writer, old_content)
+    os.close(writer)  # the slow read ends now, with what the file held before
+    slow.join(30)
+
+    assert newer == 200
+    assert answers['slow'] == 401  # checked against the newer file, not the one it read itself
+    assert login_status(origin, 'alice', 'new-password') == 200  # (within the second: the file is not looked at)
+    assert login_status(origin, 'alice', 'old-password') == 401
