@@ -4724,7 +4724,7 @@ class SessionManager:
         which names the new id; that one is ended too while it is ``person``'s.  The marker stays
         for its minute (``_MOVED_TTL``): a request that loaded the session before and saves in that
         time learns that it was ended, and its answer expires the cookie.  A session that other
-        requests keep changing through every try is deleted outright (``_end_anyway``)."""
+        requests keep changing through every try gets the marker all the same (``_end_anyway``)."""
         store, followed = self.store, False
         current = store.load(sid) if expected is None else expected
         for _ in range(_UPDATE_TRIES):
@@ -4746,16 +4746,17 @@ class SessionManager:
 
     def _end_anyway(self, sid: str, current: Any, followed: bool, person: Optional[str]) -> bool:
         """``end_session`` lost every try to requests that changed the session ``sid`` (``current``: its
-        record now): delete it, since whoever holds its cookie could otherwise keep a session alive
-        through a logout or ``end_sessions`` by changing it without pause (a request still running on
-        it then stores nothing).  ``followed``: ``sid`` is the id the session moved to, which must still
-        be ``person``'s.  True if it was deleted."""
+        record now): write the "ended" marker over it without comparing, since whoever holds its cookie
+        could otherwise keep a session alive through a logout or ``end_sessions`` by changing it without
+        pause.  The marker, not a delete: a request still running on it then finds it ended, as after any
+        end (nothing stored, the cookie expired), not gone (the cookie left).  ``followed``: ``sid`` is the
+        id the session moved to, which must still be ``person``'s.  True if it was ended."""
         if current is None or _marker(current) is not None or (followed and _record_user_key(current) != person):
             return False
-        self.store.delete(sid)
+        self.store.save(sid, _ENDING, _MOVED_TTL)
         self.parsed.pop(sid, None)
         self.log.write(logging.WARNING, 'Session: %s... kept changing under concurrent requests while it was '
-                       'ended: deleted without its "ended" marker', sid[:6])
+                       'ended: ended without the usual check that it was unchanged', sid[:6])
         return True
 
     def _moved_on(self, sid: str, marker: Any) -> Optional[str]:

@@ -4,7 +4,8 @@
   through ``end_sessions``: ending a session replaces its record by the "ended" marker only if the record
   is unchanged, and gave up, silently, after ten tries that each found it changed; a thief whose requests
   change the session without pause (any route that writes to it) could make every try find it changed.
-  Ending now deletes such a session outright once the ten tries are spent, and says so at WARNING.
+  Ending now writes the "ended" marker over such a session without that check once the ten tries are spent,
+  and says so at WARNING; a request under way on it then finds it ended, as after any end.
 * the same thief made a logout by ``session.user = None`` (and a login of another person on that session)
   answer 503 and left the session to the thief: the old id's move marker lost its ten tries the same way.
   A move that changes the person now deletes the old id outright once they are spent, and the new
@@ -19,7 +20,7 @@ import pytest
 
 import canister
 from helpers import read_log
-from session_kit import STORES, Browser, gated_app, make_store_url, plugin_of
+from session_kit import STORES, Browser, gated_app, hold_request, make_store_url, plugin_of
 
 #: How the records begin that a store is asked to write over a session that ends (a logout, ``end_sessions``)
 #: or moves to a new id (a login, ``session.user = None``): markers, never a session's record (a JSON array).
@@ -117,3 +118,30 @@ def test_a_regenerate_on_a_session_that_keeps_changing_still_answers_503(make_ap
 
     assert answer.status == 503 and answer.new_sid is None, answer
     assert Browser(origin, stolen, follow=False).read()[0] == 'alice'
+
+
+@pytest.mark.parametrize('kind', STORES)
+def test_requests_of_a_session_ended_while_a_thief_kept_changing_it_find_it_ended_as_any_other(
+        make_app, serve_with_gates, tmp_path, request, log_dir, kind):
+    """A request of the session under way while it ends, and one that comes after, are answered as after
+    any end: the one under way saves nothing, expires the cookie and says so; neither gets a session under
+    the old id."""
+    app, origin, owner, store = robbed(make_app, serve_with_gates, tmp_path, request, kind)
+    stolen = owner.sid
+    release = hold_request(app, origin, stolen, '/hold?name=a&key=note&value=late')  # loaded, not saved yet
+
+    assert plugin_of(app).end_sessions('alice') == 1
+    store.thief = None
+    under_way = release()
+    later = Browser(origin, stolen, follow=False).get('/incr?key=n')
+
+    assert (under_way.status, under_way.new_sid) == (200, ''), under_way  # the cookie expired
+    log = read_log(log_dir)
+    assert 'Session: %s... was ended (logout) by another request while this request ran: nothing was saved' % (
+        stolen[:6]) in log
+    assert 'is no longer in the store' not in log
+    assert later.status == 200 and later.text == '1' and later.new_sid not in (None, '', stolen), later
+    assert Browser(origin, stolen, follow=False).read() == [None, {}]
+    left = store.load(stolen)
+    assert left is None or left.startswith(MARKERS), left  # no session under the old id
+    assert plugin_of(app).sessions_of('alice') == []
