@@ -4959,14 +4959,14 @@ class SessionState:
         if entry is None:
             return
         record, data, user, created_ms, expires, lifetime, line, tail = entry
-        if line is not None:  # (a users-file login: never an anonymous session)
-            if self._login_ended(manager, sid, record, user, line):
-                return
-            self.login_line = line
+        if line is not None and self._login_ended(manager, sid, record, user, line):  # (a users-file login)
+            return
         self.exists = True
         self.sid = sid
         self.snapshot = record
-        self.data, self.created_ms, self.lifetime, self.tail = data.copy(), created_ms, lifetime, tail
+        # (login_line set here even when None: the save reads it, and an attribute of the instance is cheaper)
+        self.data, self.created_ms, self.lifetime, self.tail, self.login_line = (data.copy(), created_ms, lifetime,
+                                                                                  tail, line)
         self._take_user(user, expires)
         if manager.log.level <= logging.DEBUG:
             manager.log.write(logging.DEBUG, 'Session: %s... loaded', sid[:6])
