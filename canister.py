@@ -2623,11 +2623,13 @@ def _encode_json(value: Any) -> str:
 
 
 # The record codec.  A record is the JSON array ``[data, user, created, user_expires, lifetime]``
-# (``_Record``).  The part after the data (``_record_tail``) seldom changes: a session keeps it as
-# text between requests, and encoding a record is then one call of the C encoder on the data.
+# (``_Record``), with a sixth element, the login line, for a user logged in through Basic's users
+# file (records of versions before it have five).  The part after the data (``_record_tail``) seldom
+# changes: a session keeps it as text between requests, and encoding a record is then one call of
+# the C encoder on the data.
 
 class _Record(typing.NamedTuple):
-    """A session as stored: ``[data, user, created, user_expires, lifetime]`` in JSON."""
+    """A session as stored: ``[data, user, created, user_expires, lifetime]`` in JSON, then the login line if any."""
 
     #: ``session.data``.
     data: Dict[str, Any]
@@ -2639,6 +2641,9 @@ class _Record(typing.NamedTuple):
     user_expires: int
     #: The session's own sliding lifetime in seconds (``session.remember``); 0: the configured timeout.
     lifetime: int
+    #: A short digest of the users-file line the user logged in with (``BasicAuth.login_line``); None: no
+    #: such login (anonymous, a user the app or a token set, a line without salt, a record from before).
+    line: Optional[str] = None
 
 
 def _decode_record(text: Any) -> Any:
@@ -2683,19 +2688,32 @@ def _read_record(text: Any) -> _Record:
     """Decode a stored record; ValueError if it is not one canister wrote."""
     try:
         stored = _decode_record(text)
+        line = None
+        if type(stored) is list and len(stored) == 6 and type(stored[5]) is str:
+            line = stored.pop()
         if type(stored) is not list or len(stored) != 5:
             raise ValueError('not a session record')
         data, user, created_ms, user_expires, lifetime = stored
         if type(data) is not dict:
             raise ValueError('data is not an object')
-        return _Record(data, user, int(created_ms), int(user_expires), int(lifetime))
+        return _Record(data, user, int(created_ms), int(user_expires), int(lifetime), line)
     except (TypeError, OverflowError, UnicodeDecodeError) as error:
         raise ValueError(str(error)) from None
 
 
-def _record_tail(user: Any, created_ms: int, user_expires: int, lifetime: int) -> str:
-    """The text of a record after its data: ``,user,created,user_expires,lifetime]``."""
-    return ',%s,%d,%d,%d]' % ('null' if user is None else _encode_json(user), created_ms, user_expires, lifetime)
+def _record_tail(user: Any, created_ms: int, user_expires: int, lifetime: int, line: Optional[str] = None) -> str:
+    """The text of a record after its data: ``,user,created,user_expires,lifetime]``, the login line
+    before the ``]`` if there is one."""
+    tail = ',%s,%d,%d,%d]' % ('null' if user is None else _encode_json(user), created_ms, user_expires, lifetime)
+    return tail if line is None else '%s,%s]' % (tail[:-1], _encode_json(line))
+
+
+def _record_line(record: Any) -> Optional[str]:
+    """The login line of a stored record (None if it has none or cannot be read)."""
+    try:
+        return _read_record(record).line
+    except ValueError:
+        return None
 
 
 def _encode_record(data: Dict[str, Any], tail: str) -> str:
@@ -4409,6 +4427,7 @@ class _Parsed(typing.NamedTuple):
     created_ms: int
     user_expires: int
     lifetime: int
+    line: Optional[str]
     #: The record's text after the data.
     tail: str
 
@@ -4468,6 +4487,9 @@ class SessionManager:
         #: data object, a scalar user): a request whose record is unchanged since takes a copy
         #: of the data instead of decoding it.
         self.parsed: Dict[str, _Parsed] = {}
+        #: Whether a session of a users-file login (its user, its login line) is to end now (Basic's
+        #: ``is_stale_login``, set at install where there is a users file; None: never).
+        self.is_stale_login: Optional[Callable[[Any, str], bool]] = None
 
     def _cap_note(self, bound: int, given: bool) -> str:
         """Why a cap per user of at least the memory store's bound protects nobody, and what to set: the
@@ -4533,7 +4555,7 @@ class SessionManager:
         return match.group(1) if match else None
 
     def remember(self, sid: str, record: str, data: Dict[str, Any], user: Any, created_ms: int,
-                 expires: int, lifetime: int, tail: Optional[str] = None,
+                 expires: int, lifetime: int, line: Optional[str], tail: Optional[str] = None,
                  flat: Optional[bool] = None) -> Optional[str]:
         """Keep a record's values if decoding it gives back exactly them, all immutable (see
         ``parsed``); return its tail (found in the record when not given), or None if not kept.
@@ -4550,7 +4572,7 @@ class SessionManager:
                 del parsed[next(iter(parsed))]
             except (KeyError, RuntimeError, StopIteration):  # another thread changed it meanwhile
                 pass
-        parsed[sid] = _new_parsed(_Parsed, (record, data.copy(), user, created_ms, expires, lifetime, tail))
+        parsed[sid] = _new_parsed(_Parsed, (record, data.copy(), user, created_ms, expires, lifetime, line, tail))
         return tail
 
     def _adopt_store_methods(self) -> None:
@@ -4609,13 +4631,14 @@ class SessionManager:
         if parsed is not None and parsed[0] == record:
             return parsed
         try:
-            data, user, created_ms, expires, lifetime = _read_record(record)
+            data, user, created_ms, expires, lifetime, line = _read_record(record)
         except ValueError as error:
             if _marker(record) is None:  # (a marker is no record, but not corrupt: never in the cache)
                 self.log.write(logging.WARNING, 'Ignoring a corrupt session record (%s)', error)
             return None
-        tail = self.remember(sid, record, data, user, created_ms, expires, lifetime) if type(record) is str else None
-        return _new_parsed(_Parsed, (record, data, user, created_ms, expires, lifetime, tail))
+        tail = (self.remember(sid, record, data, user, created_ms, expires, lifetime, line)
+                if type(record) is str else None)
+        return _new_parsed(_Parsed, (record, data, user, created_ms, expires, lifetime, line, tail))
 
     def ttl(self, lifetime: int, created_ms: int) -> float:
         """Seconds a session may live from now, by both expiry rules (0: forever)."""
@@ -4716,8 +4739,10 @@ class SessionManager:
                  'last_used': now if life > 0 else None, 'current': True}]
 
     def end_session(self, sid: str, person: Optional[str], keep: Tuple[Optional[str], ...] = (),
-            expected: Any = None) -> bool:
+            expected: Any = None, spare: Optional[str] = None) -> bool:
         """End the session ``sid`` (``expected``: its record, if known); True if it was live.
+        ``spare``: a login line (``_Record.line``) whose session is left alone, found where the
+        session is now (a login with the new password may have moved it, or given it that line).
 
         A request in flight may be moving it to a new id: the record is replaced by ``_ENDING``,
         only if unchanged, so that the move either finds it ended or has left its marker here,
@@ -4735,7 +4760,7 @@ class SessionManager:
                 if target is None or target in keep:
                     return False
                 sid, followed, current = target, True, store.load(target)
-            elif followed and _record_user_key(current) != person:  # another person's session now
+            elif self._spared(current, followed, person, spare):
                 return False
             else:
                 done, current = self.update(sid, current, _ENDING, _MOVED_TTL)
@@ -4743,6 +4768,14 @@ class SessionManager:
                     self.parsed.pop(sid, None)
                     return True
         return self._end_anyway(sid, current, followed, person)
+
+    @staticmethod
+    def _spared(current: Any, followed: bool, person: Optional[str], spare: Optional[str]) -> bool:
+        """Whether ``end_session`` leaves alone the session it found as ``current``: another person's,
+        where a move led (``followed``), or one of the login line ``spare``."""
+        if followed and _record_user_key(current) != person:
+            return True
+        return spare is not None and _record_line(current) == spare
 
     def _end_anyway(self, sid: str, current: Any, followed: bool, person: Optional[str]) -> bool:
         """``end_session`` lost every try to requests that changed the session ``sid`` (``current``: its
@@ -4828,18 +4861,25 @@ class SessionManager:
             self.log.write(logging.INFO, 'Session: ended %d session(s) of a user', ended)
         return ended
 
-    def end_sessions_unlogged(self, user: Any, keep: Tuple[Optional[str], ...] = ()) -> int:
-        """``end_sessions`` without its log line, for a caller that says what it ended in a line of its own."""
+    def end_sessions_unlogged(self, user: Any, keep: Tuple[Optional[str], ...] = (),
+                              spare: Optional[str] = None) -> int:
+        """``end_sessions`` without its log line, for a caller that says what it ended in a line of its own.
+        ``spare``: the sessions of this login line (``_Record.line``) are left alone (see ``end_session``)."""
         ended = 0
         person = _user_key(user)
         for sid, _, _ in self._listed(user):
-            if sid not in keep and self.end_session(sid, person, keep):
+            if sid not in keep and self.end_session(sid, person, keep, spare=spare):
                 ended += 1
         context = _local.context
-        if (not keep and context is not None and context.manager is self and context.loaded
-                and _user_key(context.user) == _user_key(user)):
+        if not keep and context is not None and self._holds(context, user, spare):
             context.invalidate()  # this request's own session is one of them: it ends here too
         return ended
+
+    def _holds(self, context: 'SessionState', user: Any, spare: Optional[str]) -> bool:
+        """Whether the request of ``context`` holds, loaded, a session of this manager that ``end_sessions``
+        of ``user`` ends (one of the login line ``spare`` stays)."""
+        return (context.manager is self and context.loaded and _user_key(context.user) == _user_key(user)
+                and (spare is None or context.login_line != spare))
 
     def tidy(self) -> int:
         """The store's ``tidy`` (optional, as ``check``; 0 for a store without one), logged."""
@@ -4887,6 +4927,9 @@ class SessionState:
     data: Dict[str, Any] = types.MappingProxyType({})  # type: ignore[assignment]
     #: Who is logged in (``session.user``), None if nobody.
     user: Any = None
+    #: The digest of the users-file line that user logged in with (``BasicAuth.login_line``); None for
+    #: any other session.
+    login_line: Optional[str] = None
     #: When that login lapses by itself (a token's ``exp``), in seconds since the epoch; 0: never.
     user_expires = 0.0
     #: The user of a login that lapsed (``session.user`` is then None): kept in the record, so
@@ -4923,14 +4966,32 @@ class SessionState:
         entry = manager.find(sid)
         if entry is None:
             return
-        record, data, user, created_ms, expires, lifetime, tail = entry
+        record, data, user, created_ms, expires, lifetime, line, tail = entry
+        if line is not None and self._login_ended(manager, sid, record, user, line):  # (a users-file login)
+            return
         self.exists = True
         self.sid = sid
         self.snapshot = record
-        self.data, self.created_ms, self.lifetime, self.tail = data.copy(), created_ms, lifetime, tail
+        # (login_line set here even when None: the save reads it, and an attribute of the instance is cheaper)
+        self.data, self.created_ms, self.lifetime, self.tail, self.login_line = (data.copy(), created_ms, lifetime,
+                                                                                  tail, line)
         self._take_user(user, expires)
         if manager.log.level <= logging.DEBUG:
             manager.log.write(logging.DEBUG, 'Session: %s... loaded', sid[:6])
+
+    def _login_ended(self, manager: SessionManager, sid: str, record: str, user: Any, line: str) -> bool:
+        """End the session ``sid`` just loaded as ``record``, of ``user`` logged in with the users-file
+        line ``line``, and return True, if the users file no longer gives ``user`` that line (the
+        manager's ``is_stale_login``): whoever holds its cookie is nobody from now on, in every process,
+        even one that has not looked at the file since it changed.  Its cookie is expired, as at a logout."""
+        is_stale = manager.is_stale_login
+        if is_stale is None or not is_stale(user, line):
+            return False
+        manager.end_session(sid, _user_key(user), expected=record)
+        self.dead, self.dead_snapshot = (sid,), record  # (ended again at the end: a no-op, and the cookie expires)
+        manager.log.write(logging.INFO, 'Session: %s... ended: its user logged in with a password the users file '
+                          'no longer gives them', sid[:6])
+        return True
 
     def _take_user(self, user: Any, expires: int) -> None:
         """Take the stored user, as logged in, or as lapsed when its login (a JWT's) has expired."""
@@ -4966,7 +5027,7 @@ class SessionState:
             self.old_sid = self.sid
             self._new_sid()
 
-    def set_user(self, user: Any, expires: float = 0, remember: bool = True) -> bool:
+    def set_user(self, user: Any, expires: float = 0, remember: bool = True, line: Optional[str] = None) -> bool:
         """Log a user in (or out with None); return True if the person changed.
 
         People are told apart by ``_user_key`` (a dict user's ``sub``): the same person with
@@ -4975,6 +5036,9 @@ class SessionState:
         lapsed): a login from anonymous keeps it, anyone else, or nobody, starts without it.
         With ``remember=False`` (credentials sent with a request that has no session)
         the user holds for this request only, unless the handler makes the session real.
+        ``line``: the users-file line of a Basic or form login (``BasicAuth.login_line``); a login
+        with another line than the session's moves it to a new id too.  Without one, the same
+        person keeps the session's line, anyone else has none.
         """
         self.load()
         try:
@@ -4986,8 +5050,9 @@ class SessionState:
         if recorded not in (None, key):  # nothing of the last person's, not even its age
             self.data, self.lifetime, self.created_ms = {}, 0, 0
         changed = key != _user_key(self.user)
-        if changed or recorded != key:
+        if changed or recorded != key or (line is not None and line != self.login_line):
             self._rotate()
+            self.login_line = line
         self.user, self.lapsed_user = user, None
         self.user_expires = expires
         self.tail = None
@@ -5024,7 +5089,7 @@ class SessionState:
         self.dead += tuple(sid for sid in (self.old_sid, self.sid if self.exists else None) if sid)
         self.exists, self.sid, self.old_sid, self.snapshot, self.keep_empty = False, None, None, '', False
         self.data, self.user, self.user_expires, self.created_ms, self.tail = {}, None, 0, 0, None
-        self.lifetime, self.lapsed_user = 0, None
+        self.lifetime, self.lapsed_user, self.login_line = 0, None, None
 
     def record(self) -> str:
         """The JSON text stored for this session (a new one's creation time is now); explains which
@@ -5035,7 +5100,7 @@ class SessionState:
             tail = self.tail
             if tail is None:
                 tail = self.tail = _record_tail(self._record_user(), self.created_ms, int(self.user_expires),
-                                                self.lifetime)
+                                                self.lifetime, self.login_line)
             return _encode_record(self.data, tail)
         except (TypeError, ValueError, RecursionError):
             pass  # find which value it is
@@ -5090,7 +5155,7 @@ class SessionState:
         manager = self.manager
         assert manager is not None
         manager.remember(sid, record, self.data, self._record_user(), self.created_ms, int(self.user_expires),
-                         self.lifetime, self.tail or '', flat)
+                         self.lifetime, self.login_line, self.tail or '', flat)
         if sid != self.cookie_sid or self.lifetime:
             manager.set_cookie(headers, sid, https, max_age=ttl if self.lifetime else 0)
 
@@ -5385,12 +5450,13 @@ class SessionState:
         try:
             base = _read_record(self.snapshot)
         except ValueError:
-            base = _Record({}, None, 0, 0, 0)
+            base = _Record({}, None, 0, 0, 0, None)
         old = base.data
         changed = {key: value for key, value in self.data.items()
                    if key not in old or _encode_json(value) != _encode_json(old[key])}
         deleted = [key for key in old if key not in self.data]
-        user_changed = (self._record_user(), int(self.user_expires)) != (base.user, base.user_expires)
+        user_changed = ((self._record_user(), int(self.user_expires), self.login_line)
+                        != (base.user, base.user_expires, base.line))
         return changed, deleted, user_changed, self.lifetime != base.lifetime
 
     def _merged(self, current: str, changes: _Changes) -> Optional[str]:
@@ -5408,6 +5474,7 @@ class SessionState:
         self.data, self.created_ms, self.tail = data, stored.created_ms, None
         if not user_changed:
             self._take_user(stored.user, stored.user_expires)
+            self.login_line = stored.line
         if not lifetime_changed:
             self.lifetime = stored.lifetime
         return self.record()
@@ -5894,6 +5961,12 @@ def _users_file_entries(data: bytes) -> List[Tuple[int, Optional[str], str]]:
     return entries
 
 
+#: The hash schemes whose stored form has a random salt: a digest of such a line (``BasicAuth.login_line``)
+#: tells nothing that helps guess the password.  An unsalted one (``sha256:``, a clear config password) is
+#: the password's own function, which a dictionary would match: such a login keeps no line.
+_SALTED_SCHEMES = frozenset(('pbkdf2', 'scrypt', 'bcrypt', 'argon2'))
+
+
 class BasicAuth:
     """HTTP Basic: one user from the config and/or many from a users file."""
 
@@ -5913,6 +5986,9 @@ class BasicAuth:
             self.users[username] = (password, scheme)
         self._config_users = dict(self.users)
         self.users_file = config['auth_basic_users_file']
+        #: The first 4 characters of its login lines (``login_line``): which users file, by its name as
+        #: configured, so that a parent app's canister leaves a mounted app's own file's logins alone.
+        self._file_tag = _b64(hashlib.sha256(b'canister users file\n' + self.users_file.encode('utf-8')).digest()[:3])
         self._file_stamp: Optional[Tuple[int, ...]] = None
         #: When (``_now``) the file of ``_file_stamp`` was read.
         self._read_at = 0.0
@@ -5921,8 +5997,9 @@ class BasicAuth:
         self._settled = self.users
         #: The file was read anew since, and the sessions of the users it dropped are not ended yet.
         self._unsettled = False
-        #: Ends every session of each of the users named, returns how many (the plugin's, set at install).
-        self.end_sessions_of: Optional[Callable[[List[str]], int]] = None
+        #: Ends every session of each of the users named but those of the login line given with the name
+        #: (None: all of them), returns how many (the plugin's, set at install).
+        self.end_sessions_of: Optional[Callable[[Dict[str, Optional[str]]], int]] = None
         self._lock = threading.Lock()
         _AUTH_LOCKS.add(self)
         #: Verified credentials (keyed by a keyed hash, never the password), so a
@@ -6030,8 +6107,8 @@ class BasicAuth:
         gone = sorted(name for name, (stored, _) in settled.items() if users.get(name, ('',))[0] != stored)
         ended = 0
         try:
-            if gone and self.end_sessions_of is not None:
-                ended = self.end_sessions_of(gone)
+            if gone and self.end_sessions_of is not None:  # (a login with the line the file has now stays)
+                ended = self.end_sessions_of({name: self.login_line(name, users) for name in gone})
         except StoreUnavailable as error:
             with self._lock:
                 self._unsettled = True  # (ending is done again at the next look: what ended stays ended)
@@ -6048,23 +6125,53 @@ class BasicAuth:
             self.log.write(logging.INFO, 'Users file %s changed: ended %d session(s) of %d user(s) it dropped or '
                            'gave another password', self.users_file, ended, len(gone))
 
-    def authenticate(self, credentials: str) -> Tuple[str, float, str]:
-        """Return (user, expiry, name to log) or raise :class:`AuthFailure`."""
+    def authenticate(self, credentials: str) -> Tuple[str, float, str, Optional[str]]:
+        """Return (user, expiry, name to log, login line) or raise :class:`AuthFailure`."""
         decoded, username, password = self._decode(credentials)
         key = self._key_of(decoded)
         users = self._current_users()  # (the table this check reads: a re-read meanwhile replaces it)
         if self._recently_verified(key) and username in users:
-            return username, 0, username
+            return username, 0, username, self.login_line(username, users)
         _check_login(username, password, users.get(username), self._dummy)
         self._settle_login(username)
         self._remember(key, users)
-        return username, 0, username
+        return username, 0, username, self.login_line(username, users)
 
-    def check(self, username: str, password: str) -> None:
-        """Check a user name and password given another way (a login form); AuthFailure if wrong.
-        Always checked in full: only the header's credentials are remembered."""
-        _check_login(username, password, self._current_users().get(username), self._dummy)
+    def check(self, username: str, password: str) -> Optional[str]:
+        """Check a user name and password given another way (a login form); AuthFailure if wrong, else
+        the login line.  Always checked in full: only the header's credentials are remembered."""
+        users = self._current_users()
+        _check_login(username, password, users.get(username), self._dummy)
         self._settle_login(username)
+        return self.login_line(username, users)
+
+    def login_line(self, name: str, users: Dict[str, Tuple[str, str]]) -> Optional[str]:
+        """What a session keeps of the users-file line ``name`` logs in with, in ``users``: the file's tag,
+        then 12 characters of a SHA-256 of the user and stored hash, which tell a session of the line the
+        file has now from one of a line it had before.  None without a users file, for a user it lacks, and
+        for a line without salt (see ``_SALTED_SCHEMES``), whose sessions the settle ends whatever their line.
+
+        The stored hash holds a random salt, so the digest (in a store that others may read) helps no
+        guess of the password: testing one needs that salt."""
+        entry = users.get(name) if self.users_file else None
+        if entry is None or entry[1] not in _SALTED_SCHEMES:
+            return None
+        text = '%s\n%s' % (name, entry[0])
+        return self._file_tag + _b64(hashlib.sha256(b'canister login line\n' + text.encode('utf-8')).digest()[:9])
+
+    def is_stale_login(self, user: Any, line: str) -> bool:
+        """Whether a session of ``user`` logged in with the login line ``line`` is to end: the users file
+        no longer gives ``user`` that line.  This process may have read the file before another logged
+        the user in with a new line (it looks at most once a second): the file itself is looked at first
+        when its view differs, and only a file at rest ends anything (one half-written may lack a user)."""
+        if not line.startswith(self._file_tag):  # (another file's: an app mounted with its own)
+            return False
+        if not isinstance(user, str):  # (only a users-file login has a line: a record no canister wrote)
+            return True
+        if self.login_line(user, self.users) == line:  # (the usual request of a logged-in user)
+            return False
+        at_rest = self._reload()
+        return at_rest and self.login_line(user, self.users) != line
 
     def _settle_login(self, name: str) -> None:
         """A login of ``name`` checked against a users file read anew but not yet settled (not at rest): if
@@ -6079,8 +6186,9 @@ class BasicAuth:
             if not self._unsettled or entry is None or settled.get(name, entry)[0] == entry[0]:
                 return  # (a user the file adds had no sessions to end)
             self._settled = dict(settled, **{name: entry})
-        try:
-            ended = self.end_sessions_of([name]) if self.end_sessions_of is not None else 0
+        try:  # (the sessions of a login with the new line through another process meanwhile stay)
+            line = self.login_line(name, {name: entry})
+            ended = self.end_sessions_of({name: line}) if self.end_sessions_of is not None else 0
         except CanisterError as error:  # (the settle tries again, or says why it cannot)
             with self._lock:
                 self._settled = dict(self._settled, **{name: settled[name]})
@@ -6510,8 +6618,8 @@ class JwtAuth:
             raise ConfigError('canister.auth_jwt_public_key = %r: cannot load a PEM public key (%s)'
                               % (path, error)) from None
 
-    def authenticate(self, token: str) -> Tuple[Any, float, str]:
-        """Return (claims, expiry, subject to log) or raise :class:`AuthFailure`."""
+    def authenticate(self, token: str) -> Tuple[Any, float, str, None]:
+        """Return (claims, expiry, subject to log, no login line) or raise :class:`AuthFailure`."""
         jwt = self.jwt
         if self._critical(token):
             # RFC 7515 (4.1.11): a critical extension not understood refuses the token, and canister understands
@@ -6528,7 +6636,7 @@ class JwtAuth:
             # PyJWT 2.10.0 took an iss that is part of the issuer for it (CVE-2024-53861): canister.py
             # dropped beside an app may meet that PyJWT, so the issuer is compared here once more.
             raise AuthFailure('the token is from another issuer', 'bearer')
-        return claims, self._expiry(claims), str(claims.get('sub', '?'))
+        return claims, self._expiry(claims), str(claims.get('sub', '?')), None
 
     @staticmethod
     def _critical(token: str) -> bool:
@@ -6888,11 +6996,11 @@ class Authenticator:
         self._untrusted_forward(environ, trusted)
         credentials = credentials.strip()
         try:
-            user, expires, shown = self._attempt(session, handler.is_guess(credentials),
-                                                 lambda: self._authenticate(handler, credentials))
+            user, expires, shown, line = self._attempt(session, handler.is_guess(credentials),
+                                                       lambda: self._authenticate(handler, credentials))
         except AuthFailure as failure:
             raise self.unauthorized('Authentication failed: %s' % failure.reason, failure) from None
-        if session.set_user(user, expires, remember=False):  # (escaped here for the app's own handlers too)
+        if session.set_user(user, expires, remember=False, line=line):  # (escaped here for the app's own handlers too)
             self.log.write(logging.INFO, 'Logged in as: %s', _escape(shown))
 
     def log_in_form(self, session: SessionState, username: str, password: str, users: Any,
@@ -6900,10 +7008,10 @@ class Authenticator:
         """Log in ``username`` if ``password`` is right, as :func:`log_in` says; True if it was."""
         self._untrusted_forward(environ, trusted)
         try:
-            self._attempt(session, True, lambda: self._check_form(username, password, users))
+            line = self._attempt(session, True, lambda: self._check_form(username, password, users))
         except AuthFailure:
             return False
-        if session.set_user(username):  # (a name a sign-up form took as sent may hold a line break)
+        if session.set_user(username, line=line):  # (a name a sign-up form took as sent may hold a line break)
             self.log.write(logging.INFO, 'Logged in as: %s', _escape(username))
         return True
 
@@ -6935,29 +7043,30 @@ class Authenticator:
         return result
 
     @staticmethod
-    def _authenticate(handler: Any, credentials: str) -> Tuple[Any, int, str]:
-        """The user of the credentials, when the login lapses, and how to log it; AuthFailure if not valid."""
+    def _authenticate(handler: Any, credentials: str) -> Tuple[Any, int, str, Optional[str]]:
+        """The user of the credentials, when the login lapses, how to log it, and its login line (Basic's
+        users file: ``BasicAuth.login_line``); AuthFailure if not valid."""
         if not credentials or ' ' in credentials:
             raise AuthFailure('the Authorization header must be "%s <credentials>"' % handler.scheme.title(),
                               handler.scheme)
         return handler.authenticate(credentials)
 
-    def _check_form(self, username: str, password: str, users: Any) -> None:
+    def _check_form(self, username: str, password: str, users: Any) -> Optional[str]:
         """Check a form's user name and password against ``users`` (a mapping or a lookup), or, for
-        None, the users of Basic; AuthFailure if wrong."""
+        None, the users of Basic; AuthFailure if wrong, else the login line (Basic's, or None)."""
         if users is None:
             basic = self.schemes.get('basic')
             if basic is None:
                 raise CanisterError('canister.log_in: no users given, and none configured: pass users= (a mapping '
                                     'or a function of the name), or set auth_basic_username and auth_basic_password '
                                     'or auth_basic_users_file')
-            basic.check(username, password)
-            return
+            return typing.cast(Optional[str], basic.check(username, password))
         entry = self._form_entry(users(username) if callable(users) else users.get(username))
         values = getattr(users, 'values', None)
         if entry is None and callable(values):  # an unknown name costs what the mapping's users cost,
             self._form_entry(next(iter(values()), None))  # even before any of them logged in
         _check_login(username, password, entry, self._form_dummy)
+        return None
 
     def _form_entry(self, stored: Any) -> Optional[Tuple[str, str]]:
         """A form login's stored password and its scheme (None if there is none); the dummy an unknown
@@ -8475,6 +8584,8 @@ class Canister:
         self.watch_users = basic.watch if basic is not None and basic.users_file else None
         if basic is not None:
             basic.end_sessions_of = self._end_sessions_of
+        if basic is not None and basic.users_file:  # (a session of a line the file no longer has ends at its next use)
+            self.sessions.is_stale_login = basic.is_stale_login
 
     def _store_notes(self) -> List[str]:
         """What the install warns of about the session store: the manager's notes, a store unreachable
@@ -8672,10 +8783,11 @@ class Canister:
         """End every live session of ``user`` (log out everywhere); return how many were ended."""
         return self._user_sessions().end_sessions(user)
 
-    def _end_sessions_of(self, users: List[str]) -> int:
-        """End every session of each of ``users`` (Basic's, for the users its file dropped); how many, unlogged."""
+    def _end_sessions_of(self, users: Dict[str, Optional[str]]) -> int:
+        """End every session of each user of ``users`` but those of the login line given with it (Basic's,
+        for the users its file dropped or gave another line); how many, unlogged."""
         manager = self._user_sessions()
-        return sum(manager.end_sessions_unlogged(user) for user in users)
+        return sum(manager.end_sessions_unlogged(user, spare=line) for user, line in users.items())
 
     def sessions_of(self, user: Any) -> List[Dict[str, Any]]:
         """The live sessions of ``user``: ``created``, ``last_used`` and ``current`` (never the id)."""

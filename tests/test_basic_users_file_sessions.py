@@ -4,22 +4,32 @@ answers 401).  The file is read anew by the first look a second after it changed
 on by hand); the sessions end once a look finds it at rest, so a file half-written ends nobody."""
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import pathlib
+import re
+import sqlite3
 import time
 
+import bottle
 import pytest
 
 import canister
 from canister import session
-from helpers import at_once, basic, read_log, sqlite_url, write_users
-from session_kit import Browser, FourMethodStore
+from helpers import at_once, basic, client, compose_child, read_log, sqlite_url, write_users
+from session_kit import Browser, FourMethodStore, make_store_url
 
 
 def users_app(make_app, users: pathlib.Path, **overrides):
     """An app whose Basic users are in ``users``; GET /me answers the user, 401 without one (and keeps the
-    session: its cookie is the one a browser that logged in with Basic holds)."""
+    session: its cookie is the one a browser that logged in with Basic holds); GET /login?password= logs
+    alice in as a login form does."""
     app = make_app(auth_basic_users_file=str(users), **overrides)
+
+    @app.get('/login')
+    def login(password):
+        return {'in': canister.log_in('alice', password)}
 
     @app.get('/me')
     @canister.require_user
@@ -173,13 +183,7 @@ def test_a_store_that_cannot_list_a_users_sessions_says_they_were_not_ended(make
 def test_a_login_with_the_new_password_before_the_file_is_at_rest_keeps_its_session(make_app, serve, tmp_path,
                                                                                     log_dir, clock, how):
     users = write_users(tmp_path / 'users.txt', alice='alice-password')
-    app = users_app(make_app, users)
-
-    @app.get('/login')
-    def login():
-        return {'in': canister.log_in('alice', 'reset-password')}
-
-    origin = serve(app)
+    origin = serve(users_app(make_app, users))
     thief = logged_in(origin, 'alice', 'alice-password')
 
     replace_file(users, 'alice:%s\n' % canister.hash_password('reset-password', iterations=1000))
@@ -189,7 +193,7 @@ def test_a_login_with_the_new_password_before_the_file_is_at_rest_keeps_its_sess
         alice = logged_in(origin, 'alice', 'reset-password')
     else:
         alice = Browser(origin)
-        assert alice.get('/login').json() == {'in': True}
+        assert alice.get('/login?password=reset-password').json() == {'in': True}
     clock.advance(2)
     assert thief.get('/me').status == 401  # the old password's session ends all the same
 
@@ -214,27 +218,192 @@ def test_a_login_with_the_new_password_on_the_old_session_moves_it_out_of_the_ol
     assert thief.get('/me').status == 401
 
 
-def test_under_two_processes_the_later_to_see_the_change_ends_a_login_made_since_through_the_other(
-        make_app, serve, tmp_path, clock):
-    """What the README says of several worker processes: each ends the sessions when it first sees the change,
-    so a process that sees it after the user logged in again with the new password through another ends that
-    new session too (once: the user logs in again).  Two apps on one SQLite file and one users file stand for
-    two worker processes of one app."""
+def two_processes(make_app, serve, users: pathlib.Path, store) -> tuple:
+    """The origins of two apps with the users file ``users`` and one session store (a URL, or a store object
+    both share): two worker processes of one app."""
+    key = 'session_store' if isinstance(store, str) else 'store'
+    return tuple(serve(users_app(make_app, users, **{key: store})) for _ in range(2))
+
+
+def reset_password(users: pathlib.Path, tmp_path) -> None:
+    """Give alice the password new-password in the users file (a new file put in place of it)."""
+    replace_file(users, write_users(tmp_path / 'reset.txt', alice='new-password').read_text())
+
+
+@pytest.mark.parametrize('kind, how', [('sqlite', 'basic'), ('redis', 'basic'), ('sqlite', 'form')])
+def test_under_two_processes_a_login_with_the_new_password_survives_the_process_that_sees_the_change_late(
+        make_app, serve, tmp_path, clock, request, kind, how):
+    """Two apps on one store and one users file stand for two worker processes of one app: the second
+    serves its first request after the change only once alice has logged in again through the first."""
     users = write_users(tmp_path / 'users.txt', alice='old-password')
-    store = sqlite_url(tmp_path / 'sessions.db')
-    first = serve(users_app(make_app, users, session_store=store))
-    second = serve(users_app(make_app, users, session_store=store))
+    first, second = two_processes(make_app, serve, users, make_store_url(kind, tmp_path, request))
     stolen = logged_in(first, 'alice', 'old-password')
 
-    replace_file(users, write_users(tmp_path / 'reset.txt', alice='new-password').read_text())
+    reset_password(users, tmp_path)
     look_twice(clock, Browser(first))
     assert stolen.get('/me').status == 401  # the first process ended the old session
-    again = logged_in(first, 'alice', 'new-password')
-    assert again.get('/me').json() == {'user': 'alice'}
+    if how == 'basic':
+        again = logged_in(first, 'alice', 'new-password')
+    else:  # a login form: canister.log_in with the users of the users file
+        again = Browser(first)
+        assert again.get('/login?password=new-password').json() == {'in': True}
 
     look_twice(clock, Browser(second))  # the second process sees the change only now
-    assert again.get('/me').status == 401
-    third = logged_in(first, 'alice', 'new-password')
-    look_twice(clock, Browser(second))
+    assert again.get('/me').json() == {'user': 'alice'}
+    assert Browser(second, again.sid).get('/me').json() == {'user': 'alice'}  # and serves her new session too
+    assert Browser(second, stolen.sid).get('/me').status == 401
+
+
+@pytest.mark.parametrize('kind', ['sqlite', 'redis'])
+def test_under_two_processes_the_old_password_logs_in_through_neither_once_one_has_seen_the_change(
+        make_app, serve, tmp_path, clock, request, kind):
+    users = write_users(tmp_path / 'users.txt', alice='old-password')
+    first, second = two_processes(make_app, serve, users, make_store_url(kind, tmp_path, request))
+    assert logged_in(second, 'alice', 'old-password').get('/me').status == 200
+
+    reset_password(users, tmp_path)
     look_twice(clock, Browser(first))
-    assert third.get('/me').json() == {'user': 'alice'}  # once only: the change is settled in both now
+    for origin in (second, first):  # the second's first request since the change
+        answer = Browser(origin).get('/me', headers={'Authorization': basic('alice', 'old-password')})
+        assert answer.status == 401 and answer.new_sid is None
+    assert logged_in(second, 'alice', 'new-password').get('/me').json() == {'user': 'alice'}
+
+
+@pytest.mark.parametrize('change', ['another password', 'dropped'])
+def test_a_session_from_before_the_change_is_nobody_in_every_process_even_where_the_store_cannot_list_it(
+        make_app, serve, tmp_path, log_dir, clock, change):
+    """A store of the app's own without ``sessions_of`` cannot have a user's sessions ended when the file
+    changes: each is ended at its next use instead, in the store, so a process that has not looked at the
+    file since the change (its look is at most once a second) has no session to serve either."""
+    users = write_users(tmp_path / 'users.txt', alice='old-password', bob='bob-password')
+    first, second = two_processes(make_app, serve, users, FourMethodStore())
+    alice, bob = logged_in(second, 'alice', 'old-password'), logged_in(second, 'bob', 'bob-password')
+    assert Browser(first).get('/me').status == 401  # (the first process looked at the file now)
+    clock.advance(2)
+    assert Browser(second).get('/me').status == 401  # the second looked last now: not again for a second
+
+    bob_line = line_of(users, 'bob')
+    if change == 'dropped':
+        replace_file(users, bob_line)
+    else:
+        replace_file(users, write_users(tmp_path / 'reset.txt', alice='new-password').read_text() + bob_line)
+    time.sleep(1.1)  # the file is at rest when the first process reads it (its change time is the real clock's)
+    answer = Browser(first, alice.sid).get('/me')  # the first reads the change, and ends her session
+    assert answer.status == 401 and answer.new_sid == ''  # (its cookie expired)
+
+    assert Browser(second, alice.sid).get('/me').status == 401  # the second has not looked at the file since
+    assert bob.get('/me').json() == {'user': 'bob'}
+    assert any(' INFO ' in line and 'ended: its user logged in with a password the users file no longer gives '
+               'them' in line for line in read_log(log_dir).splitlines())
+
+
+def test_a_process_that_read_the_file_before_the_change_keeps_a_login_with_the_new_password(
+        make_app, serve, tmp_path, clock):
+    """The second process last looked at the file before alice's password changed, and looks again only a
+    second later: a session of her new password, which it finds its own view does not have, sends it to the
+    file, which does (the view of a process that has not looked since must not end the newer login)."""
+    users = write_users(tmp_path / 'users.txt', alice='old-password')
+    first, second = two_processes(make_app, serve, users, sqlite_url(tmp_path / 'sessions.db'))
+    assert Browser(first).get('/me').status == 401  # the first process looks at the file now
+    clock.advance(0.5)
+    assert Browser(second).get('/me').status == 401  # the second now: not again until half a second after the first
+
+    reset_password(users, tmp_path)
+    time.sleep(1.1)  # the file is at rest (its change time is the real clock's)
+    clock.advance(0.5)
+    alice = logged_in(first, 'alice', 'new-password')  # the first reads the change
+
+    assert Browser(second, alice.sid).get('/me').json() == {'user': 'alice'}
+    look_twice(clock, Browser(second))
+    assert alice.get('/me').json() == {'user': 'alice'}
+
+
+def test_a_file_changed_while_no_process_ran_ends_the_old_passwords_session_at_its_next_use(
+        make_app, serve, tmp_path, clock):
+    users = write_users(tmp_path / 'users.txt', alice='old-password', bob='bob-password')
+    store = sqlite_url(tmp_path / 'sessions.db')
+    alice = logged_in(serve(users_app(make_app, users, session_store=store)), 'alice', 'old-password')
+    bob = logged_in(serve(users_app(make_app, users, session_store=store)), 'bob', 'bob-password')
+
+    replace_file(users, write_users(tmp_path / 'reset.txt', alice='new-password').read_text() + line_of(users, 'bob'))
+    restarted = serve(users_app(make_app, users, session_store=store))  # reads the new file at install
+    clock.advance(2)
+
+    assert Browser(restarted, alice.sid).get('/me').status == 401
+    assert Browser(restarted, bob.sid).get('/me').json() == {'user': 'bob'}
+
+
+def test_a_session_from_before_this_version_keeps_its_login_and_ends_when_the_file_changes(
+        make_app, serve, tmp_path, clock):
+    """A record of the version before (``[data, user, created, user_expires, lifetime]``, no login line) stays
+    logged in, and ends, in every process, as sessions did then when the user's line changes."""
+    users = write_users(tmp_path / 'users.txt', alice='old-password')
+    first, second = two_processes(make_app, serve, users, sqlite_url(tmp_path / 'sessions.db'))
+    sid = 'u' * 43
+    store = canister.SQLiteStore(str(tmp_path / 'sessions.db'))
+    store.create(sid, '[{"seen":true},"alice",%d,0,0]' % (time.time() * 1000), 3600, 'alice')
+    store.close()
+    assert Browser(first, sid).get('/me').json() == {'user': 'alice'}
+    assert Browser(second, sid).get('/me').json() == {'user': 'alice'}
+
+    reset_password(users, tmp_path)
+    look_twice(clock, Browser(first))
+    assert Browser(first, sid).get('/me').status == 401
+    assert Browser(second, sid).get('/me').status == 401
+
+
+def test_a_session_keeps_nothing_of_the_users_password_hash(make_app, serve, tmp_path):
+    """The record of a users-file login (in a store that others may read: Redis, a file) keeps a short digest
+    of the line, never the hash, its salt or its digest; for a hash without salt (``sha256:``), whose digest
+    a dictionary could match, nothing at all, nor for a user the app logs in itself."""
+    users = tmp_path / 'users.txt'
+    bob_hash = canister.hash_password('bob-password', iterations=1000)
+    users.write_text('alice:sha256:%s\nbob:%s\n' % (hashlib.sha256(b'alice-password').hexdigest(), bob_hash))
+    app = users_app(make_app, users, session_store=sqlite_url(tmp_path / 'sessions.db'))
+
+    @app.get('/become')
+    def become(name):
+        session.user = name  # the app's own login
+        return 'ok'
+
+    origin = serve(app)
+    logged_in(origin, 'alice', 'alice-password')
+    logged_in(origin, 'bob', 'bob-password')
+    assert Browser(origin).get('/become?name=carol').status == 200
+
+    with sqlite3.connect(str(tmp_path / 'sessions.db')) as connection:
+        records = dict(connection.execute('SELECT user_key, record FROM canister_sessions').fetchall())
+    alice, bob = json.loads(records['alice']), json.loads(records['bob'])
+    assert len(alice) == 5 and len(json.loads(records['carol'])) == 5  # (as before this version)
+    assert len(bob) == 6 and re.fullmatch(r'[A-Za-z0-9_-]{16}', bob[5])
+    for part in bob_hash.split(':')[1:]:
+        assert part not in records['bob']
+
+
+def test_a_login_through_a_mounted_apps_own_users_file_is_not_judged_by_the_parents(tmp_path, clock,
+                                                                                      uninstall_at_end):
+    """A child app with a canister and a users file of its own, mounted in a parent whose canister has another:
+    the session is the parent's (its store), its login line the child's file's, which the parent's file does
+    not list at all."""
+    child = bottle.Bottle()
+
+    @child.get('/me')
+    @canister.require_user
+    def me():
+        session.data['seen'] = True  # (the session of a Basic login is kept once the handler uses it)
+        return {'user': session.user}
+
+    child.install(canister.Canister(log_path=str(tmp_path / 'child'), auth_basic_users_file=str(
+        write_users(tmp_path / 'admins.txt', carol='carol-password'))))
+    parent = bottle.Bottle()
+    compose_child(parent, child, 'mount')
+    parent.install(canister.Canister(log_path=str(tmp_path / 'parent'), auth_basic_users_file=str(
+        write_users(tmp_path / 'users.txt', alice='alice-password'))))
+    for app in (child, parent):
+        uninstall_at_end(app)
+    web = client(parent)
+
+    assert web.get('/a/me', headers={'Authorization': basic('carol', 'carol-password')}).json == {'user': 'carol'}
+    for _ in range(2):
+        clock.advance(2)
+        assert web.get('/a/me').json == {'user': 'carol'}
