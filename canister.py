@@ -871,6 +871,8 @@ KEYS: Dict[str, _Key] = {key.name: key for key in (
          '`http://` one to a host other than this machine is warned of'),
     _Key('auth_jwt_jwks_refetch', 10.0, _as_number(float, 0.1, _SECONDS_MAX),
          'seconds; an unknown `kid` refetches the JWKS at most this often'),
+    _Key('auth_jwt_jwks_timeout', 5.0, _as_number(float, 0.1, 60.0),
+         'seconds a JWKS download may take (the request that starts it waits that long at most, others far less)'),
     _Key('auth_jwt_issuer', '', _as_text, 'required issuer (`iss`), if set'),
     _Key('auth_jwt_leeway', 10, _as_number(int, 0, _SECONDS_MAX), 'seconds of clock skew allowed on `exp`/`nbf`/`iat`'),
     _Key('auth_jwt_require_exp', True, _as_bool, 'refuse tokens without `exp`'),
@@ -6496,7 +6498,8 @@ class JwtAuth:
         self.public_key: Any = None
         if config['auth_jwt_public_key']:
             self.public_key = self._public_key(config['auth_jwt_public_key'])
-        self.jwks = (_Jwks(config['auth_jwt_jwks_url'], self.jwt, log, min_interval=config['auth_jwt_jwks_refetch'])
+        self.jwks = (_Jwks(config['auth_jwt_jwks_url'], self.jwt, log, timeout=config['auth_jwt_jwks_timeout'],
+                           min_interval=config['auth_jwt_jwks_refetch'])
                      if config['auth_jwt_jwks_url'] else None)
 
     def _choose_algorithms(self, config: Config, log: RequestLog) -> None:

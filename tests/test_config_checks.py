@@ -333,6 +333,8 @@ def test_a_jwks_url_that_cannot_be_fetched_is_refused_at_install(tmp_path, url, 
     ('session_max_age', '99999999999', 'expected a number <= 3162240000'),
     ('session_cookie_max_age', 10 ** 12, 'expected a number <= 3162240000'),
     ('log_days', 10 ** 9, 'expected a number <= 36600'),
+    ('auth_jwt_jwks_timeout', 600, 'expected a number <= 60'),     # a request would hold its thread for it
+    ('auth_jwt_jwks_timeout', 0, 'expected a number >= 0.1'),
 ])
 def test_a_number_that_cannot_work_is_refused_at_install(tmp_path, key, value, why):
     with pytest.raises(canister.ConfigError) as caught:
