@@ -2166,11 +2166,30 @@ def _form_values(param: _Param, body: Any) -> Optional[List[Any]]:
     return [_recode(body, value, param.name) for value in values]
 
 
+#: How many levels, and members of each array or object, of a JSON value an error message looks at: no more
+#: of it fits the 60 characters it shows (each level takes one character at least, each member three).
+_SHOWN_JSON = 60
+
+
+def _without_secrets(value: Any, depth: int = 0) -> Any:
+    """A JSON value as an error message shows it: each member of its objects whose name looks secret
+    (``{"user": {"password": ...}}``) as ``'***'``, at any level the message can show."""
+    if depth >= _SHOWN_JSON:
+        return None  # (past what the message shows)
+    if isinstance(value, dict):
+        return {key: '***' if isinstance(key, str) and _is_secret_name(key) else _without_secrets(item, depth + 1)
+                for key, item in itertools.islice(value.items(), _SHOWN_JSON)}
+    if isinstance(value, list):
+        return [_without_secrets(item, depth + 1) for item in value[:_SHOWN_JSON]]
+    return value
+
+
 def _conversion_failure(param: _Param, values: List[Any], error: ValueError) -> 'BadRequest':
-    """The 400 for a value that does not convert: what was wrong, and the value unless its name looks secret."""
+    """The 400 for a value that does not convert: what was wrong, and the value unless its name looks secret
+    (nor, in a JSON object, the value of a member whose name does)."""
     if _is_secret_name(param.name):
         return BadRequest('parameter %r %s (the value is not shown: the name looks secret)' % (param.name, error))
-    shown = repr(values[-1] if not param.many else values)
+    shown = repr(_without_secrets(values[-1] if not param.many else list(values)))
     if len(shown) > 60:
         shown = shown[:57] + '...'
     return BadRequest('parameter %r %s, got %s' % (param.name, error, shown))
