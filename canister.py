@@ -3242,6 +3242,26 @@ def _sqlite_permissions(path: str) -> str:
     return ''
 
 
+def _sqlite_exposure(path: str) -> Optional[str]:
+    """What the install says of a SQLite file (or its ``-wal`` or ``-shm``) that users other than this
+    process's may read or write: it holds live session ids, each as good as its user's login, and
+    whoever may write it can make sessions of any user.  None when only this process's user may."""
+    euid = getattr(os, 'geteuid', None)
+    for name in (path, path + '-wal', path + '-shm'):
+        try:
+            status = os.stat(name)
+        except OSError:  # (not there: SQLite makes it with the file's mode)
+            continue
+        stranger = euid is not None and status.st_uid != euid()
+        if status.st_mode & 0o077 or stranger:
+            return ('The SQLite session file %s can be read or written by other users than this process\'s (owner '
+                    'uid %d, mode %04o): it holds live session ids, with which whoever reads them is logged in as '
+                    'their users, and whoever may write it can make sessions of any user; make it this user\'s, '
+                    'readable and writable by its owner only (chmod 600 %s)'
+                    % (name, status.st_uid, status.st_mode & 0o7777, name))
+    return None
+
+
 class _SQLiteConnection:
     """One connection to a SQLite file, used by one request at a time, and the file it opened
     (inode and device)."""
@@ -3569,6 +3589,8 @@ class SQLiteStore(SessionStore):
         self._file = _SQLiteFile(path, self._set_up)
         #: Why the file could not be used at install, when that may pass by itself (``check`` says it once).
         self._install_problem = self._try_file()
+        #: What the install says of a file that other users may read or write (``_sqlite_exposure``).
+        self.exposure_note = _sqlite_exposure(self._file.path)
 
     def _try_file(self) -> Optional[str]:
         """Open and set up the file now: None if it works, the reason if that may pass by itself (the file
@@ -8381,16 +8403,18 @@ class Canister:
 
     def _store_notes(self) -> List[str]:
         """What the install warns of about the session store: the manager's notes, a store unreachable
-        for now, and a Redis master with fewer replicas than ``session_redis_wait``."""
+        for now, a Redis master with fewer replicas than ``session_redis_wait``, and a SQLite file that other
+        users may read or write."""
         notes = list(self.sessions.warnings)
         check = getattr(self.sessions.store, 'check', None)   # optional, as close() and load_and_touch()
         problem = check() if callable(check) else None
         if problem:
             notes.append('The session store is unreachable for now (%s); requests that need a session '
                          'answer 503 until it is back' % _mask_urls(problem))
-        wait_note = getattr(self.sessions.store, 'wait_note', None)  # (RedisStore's, once checked)
-        if isinstance(wait_note, str):
-            notes.append(wait_note)
+        for name in ('wait_note', 'exposure_note'):  # (RedisStore's, once checked; SQLiteStore's)
+            note = getattr(self.sessions.store, name, None)
+            if isinstance(note, str):
+                notes.append(note)
         return notes
 
     def close(self) -> None:

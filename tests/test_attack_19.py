@@ -5,16 +5,24 @@
   dataclass, whose constructor takes no dict) was shown whole, in the answer and the WARNING line, passwords
   and tokens in its members included: ``got {'name': 'bob', 'password': 'hunter2'}``.  The members whose
   names look secret are shown as ``'***'`` now, at any level the message shows.
+* canister makes its SQLite file readable and writable by its owner only, since it holds live session ids;
+  but a file that was there before (the app's own database, made under the usual umask as 0644, or one another
+  user made first in a shared directory) was used as it was, without a word: any local user could read the
+  ids and be logged in as their users, or, given write access, make sessions of anyone.  The install says so
+  now (a WARNING and a ``CanisterWarning``), naming the file, its owner and mode, and what to do.
 """
 from __future__ import annotations
 
 import dataclasses
 import json
+import os
+import sqlite3
 from typing import List
 
 import pytest
 
-from helpers import read_log
+from canister import session
+from helpers import install_warned, read_log, sqlite_url, warning_lines
 from servers import Client
 
 pytestmark = pytest.mark.usefixtures('nothing_left_running')
@@ -74,3 +82,40 @@ def test_a_json_value_without_secrets_is_still_shown_as_sent(make_app, serve):
     answer = post_json(serve(profile_app(make_app)), '/profile', {'user': {'name': 'bob', 'tags': [1, 2]}})
     assert answer.status == 400
     assert answer.text == "Bad request: parameter 'user' must be a string, got {'name': 'bob', 'tags': [1, 2]}\n"
+
+
+def exposure_note(path, mode):
+    """What the install says of a SQLite session file of this process's user with ``mode``."""
+    return ("The SQLite session file %s can be read or written by other users than this process's (owner uid %d, "
+            'mode %04o): it holds live session ids, with which whoever reads them is logged in as their users, and '
+            "whoever may write it can make sessions of any user; make it this user's, readable and writable by "
+            'its owner only (chmod 600 %s)' % (path, os.geteuid(), mode, path))
+
+
+@pytest.mark.parametrize('mode', [0o644, 0o660, 0o606])
+def test_a_sqlite_session_file_that_other_users_may_read_or_write_is_reported_at_install(
+        tmp_path, log_dir, serve, uninstall_at_end, mode):
+    path = tmp_path / 'app.db'
+    sqlite3.connect(str(path)).close()  # the app's own database, there before canister
+    os.chmod(path, mode)
+    app, said = install_warned(log_dir, {'session_store': sqlite_url(path)})
+    uninstall_at_end(app)
+    assert said == [exposure_note(path, mode)]
+    assert [line.split('   ', 1)[1] for line in warning_lines(log_dir)] == [exposure_note(path, mode)]
+
+    @app.get('/')
+    def count():
+        session.data['n'] = session.data.get('n', 0) + 1
+        return str(session.data['n'])
+
+    browser = Client(serve(app))
+    assert [browser.get('/').text for _ in range(2)] == ['1', '2']  # (it still works, and is left as it was)
+    assert os.stat(path).st_mode & 0o777 == mode
+
+
+def test_the_sqlite_session_file_canister_makes_is_reported_by_nobody(tmp_path, log_dir, uninstall_at_end):
+    path = tmp_path / 'sessions.db'
+    app, said = install_warned(log_dir, {'session_store': sqlite_url(path)})
+    uninstall_at_end(app)
+    assert said == [] and warning_lines(log_dir) == []
+    assert os.stat(path).st_mode & 0o777 == 0o600
