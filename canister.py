@@ -570,7 +570,8 @@ _LEVELS = {
 }
 #: The one list of secret-looking names, for config keys, query strings and parameter errors.
 #: A name (decoded, any case) is secret if it contains one of the first words anywhere, or
-#: ends in one of the second as a word of its own (``api_key``, ``x-auth``, ``apiKey``): words
+#: ends in one of the second as a word of its own (``api_key``, ``x-auth``, ``apiKey``), or followed by
+#: nothing but the brackets of a nested or array name (``user[api_key]``, ``sig[]``, ``key[0]``): words
 #: that are parts of ordinary words or of config keys (``monkey``, ``inside``, ``session_store``,
 #: ``auth_jwt_issuer``) go in the second.  ``session[-_]?id`` is ``sessionid``, ``session_id``
 #: or ``session-id``.
@@ -578,15 +579,17 @@ _SECRET_WORDS = (('passw', 'passphrase', 'passcode', 'pwd', 'secret', 'token', '
                   'hmac', 'totp', 'sessid', 'session[-_]?id'),
                  ('key', 'code', 'auth', 'sig', 'signature', 'pass', 'pw', 'otp', 'pin', 'jwt', 'sid', 'session',
                   'verifier'))
-_SECRET_NAME = re.compile(r'(?i)%s|(?:^|[^a-z0-9]|(?-i:(?<=[a-z0-9])(?=[A-Z])))(?:%s)$'
-                          % ('|'.join(_SECRET_WORDS[0]), '|'.join(_SECRET_WORDS[1])))
-#: A first word appears in the lower-cased text, or a second one right before ``=`` or the end:
+#: What may follow a word of the second kind at the end of a name: the brackets of a nested or array name.
+_NAME_BRACKETS = r'(?:\[[0-9]*\]|\])*'
+_SECRET_NAME = re.compile(r'(?i)%s|(?:^|[^a-z0-9]|(?-i:(?<=[a-z0-9])(?=[A-Z])))(?:%s)%s$'
+                          % ('|'.join(_SECRET_WORDS[0]), '|'.join(_SECRET_WORDS[1]), _NAME_BRACKETS))
+#: A first word appears in the lower-cased text, or a second one right before ``=`` or the end (brackets between):
 #: an ASCII name can match ``_SECRET_NAME`` only then, and a query without ``%`` (only ``+``
 #: decodes, to a space, which no word contains) can give a secret-looking name a value only then.
 #: (Searched in ``text.lower()``: an ASCII text lower-cases exactly, and a case-sensitive search
 #: is several times faster than ``(?i)``.  The words are grouped by first letter, ``p(?:assw|wd)``:
 #: fewer branches to try at each character.)
-_STEM_WORDS = sorted(_SECRET_WORDS[0] + tuple(word + '(?:=|$)' for word in _SECRET_WORDS[1]))
+_STEM_WORDS = sorted(_SECRET_WORDS[0] + tuple(word + _NAME_BRACKETS + '(?:=|$)' for word in _SECRET_WORDS[1]))
 _SECRET_STEM = re.compile('|'.join('%s(?:%s)' % (first, '|'.join(word[1:] for word in words))
                                    for first, words in itertools.groupby(_STEM_WORDS, key=lambda word: word[0])))
 #: A URL in a text, to the next space, and the quote before it if any.  Its user information runs

@@ -10,6 +10,10 @@
   user made first in a shared directory) was used as it was, without a word: any local user could read the
   ids and be logged in as their users, or, given write access, make sessions of anyone.  The install says so
   now (a WARNING and a ``CanisterWarning``), naming the file, its owner and mode, and what to do.
+* a query value is written as ``***`` when its name looks secret; a name ending in a word such as ``key`` or
+  ``sig`` looked secret only with nothing after the word, so the brackets of the nested and array names that
+  Rails, PHP and jQuery's ``$.param`` write (``user[api_key]``, ``sig[]``, ``key[0]``) let the value into the
+  request line.  Such brackets may follow the word now.
 """
 from __future__ import annotations
 
@@ -119,3 +123,14 @@ def test_the_sqlite_session_file_canister_makes_is_reported_by_nobody(tmp_path, 
     uninstall_at_end(app)
     assert said == [] and warning_lines(log_dir) == []
     assert os.stat(path).st_mode & 0o777 == 0o600
+
+
+@pytest.mark.parametrize('name', ['user[api_key]', 'sig[]', 'key[0]', 'user[auth][key]', 'user%5Bapi_key%5D'])
+def test_a_value_under_a_bracketed_secret_looking_name_is_written_as_stars(make_app, serve, log_dir, name):
+    app = make_app()
+    app.route('/echo', callback=lambda: 'ok')
+    origin = serve(app)
+    assert Client(origin).get('/echo?page=2&%s=Qz7-hidden&user[name]=bob' % name).status == 200
+    log = read_log(log_dir)
+    assert 'Qz7-hidden' not in log
+    assert '   GET %s/echo?page=2&%s=***&user[name]=bob\n' % (origin, name) in log
