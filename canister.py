@@ -3250,13 +3250,14 @@ def _sqlite_exposure(path: str) -> Optional[str]:
     process's may read or write: it holds live session ids, each as good as its user's login, and
     whoever may write it can make sessions of any user.  None when only this process's user may."""
     euid = getattr(os, 'geteuid', None)
+    if euid is None:  # (not POSIX: no owner and mode bits to go by)
+        return None
     for name in (path, path + '-wal', path + '-shm'):
         try:
             status = os.stat(name)
         except OSError:  # (not there: SQLite makes it with the file's mode)
             continue
-        stranger = euid is not None and status.st_uid != euid()
-        if status.st_mode & 0o077 or stranger:
+        if status.st_mode & 0o077 or status.st_uid != euid():
             return ('The SQLite session file %s can be read or written by other users than this process\'s (owner '
                     'uid %d, mode %04o): it holds live session ids, with which whoever reads them is logged in as '
                     'their users, and whoever may write it can make sessions of any user; make it this user\'s, '
