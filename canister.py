@@ -570,7 +570,8 @@ _LEVELS = {
 }
 #: The one list of secret-looking names, for config keys, query strings and parameter errors.
 #: A name (decoded, any case) is secret if it contains one of the first words anywhere, or
-#: ends in one of the second as a word of its own (``api_key``, ``x-auth``, ``apiKey``): words
+#: ends in one of the second as a word of its own (``api_key``, ``x-auth``, ``apiKey``), or followed by
+#: nothing but the brackets of a nested or array name (``user[api_key]``, ``sig[]``, ``key[0]``): words
 #: that are parts of ordinary words or of config keys (``monkey``, ``inside``, ``session_store``,
 #: ``auth_jwt_issuer``) go in the second.  ``session[-_]?id`` is ``sessionid``, ``session_id``
 #: or ``session-id``.
@@ -578,15 +579,17 @@ _SECRET_WORDS = (('passw', 'passphrase', 'passcode', 'pwd', 'secret', 'token', '
                   'hmac', 'totp', 'sessid', 'session[-_]?id'),
                  ('key', 'code', 'auth', 'sig', 'signature', 'pass', 'pw', 'otp', 'pin', 'jwt', 'sid', 'session',
                   'verifier'))
-_SECRET_NAME = re.compile(r'(?i)%s|(?:^|[^a-z0-9]|(?-i:(?<=[a-z0-9])(?=[A-Z])))(?:%s)$'
-                          % ('|'.join(_SECRET_WORDS[0]), '|'.join(_SECRET_WORDS[1])))
-#: A first word appears in the lower-cased text, or a second one right before ``=`` or the end:
+#: What may follow a word of the second kind at the end of a name: the brackets of a nested or array name.
+_NAME_BRACKETS = r'(?:\[[0-9]*\]|\])*'
+_SECRET_NAME = re.compile(r'(?i)%s|(?:^|[^a-z0-9]|(?-i:(?<=[a-z0-9])(?=[A-Z])))(?:%s)%s$'
+                          % ('|'.join(_SECRET_WORDS[0]), '|'.join(_SECRET_WORDS[1]), _NAME_BRACKETS))
+#: A first word appears in the lower-cased text, or a second one right before ``=`` or the end (brackets between):
 #: an ASCII name can match ``_SECRET_NAME`` only then, and a query without ``%`` (only ``+``
 #: decodes, to a space, which no word contains) can give a secret-looking name a value only then.
 #: (Searched in ``text.lower()``: an ASCII text lower-cases exactly, and a case-sensitive search
 #: is several times faster than ``(?i)``.  The words are grouped by first letter, ``p(?:assw|wd)``:
 #: fewer branches to try at each character.)
-_STEM_WORDS = sorted(_SECRET_WORDS[0] + tuple(word + '(?:=|$)' for word in _SECRET_WORDS[1]))
+_STEM_WORDS = sorted(_SECRET_WORDS[0] + tuple(word + _NAME_BRACKETS + '(?:=|$)' for word in _SECRET_WORDS[1]))
 _SECRET_STEM = re.compile('|'.join('%s(?:%s)' % (first, '|'.join(word[1:] for word in words))
                                    for first, words in itertools.groupby(_STEM_WORDS, key=lambda word: word[0])))
 #: A URL in a text, to the next space, and the quote before it if any.  Its user information runs
@@ -2168,11 +2171,30 @@ def _form_values(param: _Param, body: Any) -> Optional[List[Any]]:
     return [_recode(body, value, param.name) for value in values]
 
 
+#: How many levels, and members of each array or object, of a JSON value an error message looks at: no more
+#: of it fits the 60 characters it shows (each level takes one character at least, each member three).
+_SHOWN_JSON = 60
+
+
+def _without_secrets(value: Any, depth: int = 0) -> Any:
+    """A JSON value as an error message shows it: each member of its objects whose name looks secret
+    (``{"user": {"password": ...}}``) as ``'***'``, at any level the message can show."""
+    if depth >= _SHOWN_JSON:
+        return None  # (past what the message shows)
+    if isinstance(value, dict):
+        return {key: '***' if isinstance(key, str) and _is_secret_name(key) else _without_secrets(item, depth + 1)
+                for key, item in itertools.islice(value.items(), _SHOWN_JSON)}
+    if isinstance(value, list):
+        return [_without_secrets(item, depth + 1) for item in value[:_SHOWN_JSON]]
+    return value
+
+
 def _conversion_failure(param: _Param, values: List[Any], error: ValueError) -> 'BadRequest':
-    """The 400 for a value that does not convert: what was wrong, and the value unless its name looks secret."""
+    """The 400 for a value that does not convert: what was wrong, and the value unless its name looks secret
+    (nor, in a JSON object, the value of a member whose name does)."""
     if _is_secret_name(param.name):
         return BadRequest('parameter %r %s (the value is not shown: the name looks secret)' % (param.name, error))
-    shown = repr(values[-1] if not param.many else values)
+    shown = repr(_without_secrets(values[-1] if not param.many else list(values)))
     if len(shown) > 60:
         shown = shown[:57] + '...'
     return BadRequest('parameter %r %s, got %s' % (param.name, error, shown))
@@ -3243,6 +3265,27 @@ def _sqlite_permissions(path: str) -> str:
     return ''
 
 
+def _sqlite_exposure(path: str) -> Optional[str]:
+    """What the install says of a SQLite file (or its ``-wal`` or ``-shm``) that users other than this
+    process's may read or write: it holds live session ids, each as good as its user's login, and
+    whoever may write it can make sessions of any user.  None when only this process's user may."""
+    euid = getattr(os, 'geteuid', None)
+    if euid is None:  # (not POSIX: no owner and mode bits to go by)
+        return None
+    for name in (path, path + '-wal', path + '-shm'):
+        try:
+            status = os.stat(name)
+        except OSError:  # (not there: SQLite makes it with the file's mode)
+            continue
+        if status.st_mode & 0o077 or status.st_uid != euid():
+            return ('The SQLite session file %s can be read or written by other users than this process\'s (owner '
+                    'uid %d, mode %04o): it holds live session ids, with which whoever reads them is logged in as '
+                    'their users, and whoever may write it can make sessions of any user; make it this user\'s, '
+                    'readable and writable by its owner only (chmod 600 %s)'
+                    % (name, status.st_uid, status.st_mode & 0o7777, name))
+    return None
+
+
 class _SQLiteConnection:
     """One connection to a SQLite file, used by one request at a time, and the file it opened
     (inode and device)."""
@@ -3570,6 +3613,8 @@ class SQLiteStore(SessionStore):
         self._file = _SQLiteFile(path, self._set_up)
         #: Why the file could not be used at install, when that may pass by itself (``check`` says it once).
         self._install_problem = self._try_file()
+        #: What the install says of a file that other users may read or write (``_sqlite_exposure``).
+        self.exposure_note = _sqlite_exposure(self._file.path)
 
     def _try_file(self) -> Optional[str]:
         """Open and set up the file now: None if it works, the reason if that may pass by itself (the file
@@ -8592,16 +8637,18 @@ class Canister:
 
     def _store_notes(self) -> List[str]:
         """What the install warns of about the session store: the manager's notes, a store unreachable
-        for now, and a Redis master with fewer replicas than ``session_redis_wait``."""
+        for now, a Redis master with fewer replicas than ``session_redis_wait``, and a SQLite file that other
+        users may read or write."""
         notes = list(self.sessions.warnings)
         check = getattr(self.sessions.store, 'check', None)   # optional, as close() and load_and_touch()
         problem = check() if callable(check) else None
         if problem:
             notes.append('The session store is unreachable for now (%s); requests that need a session '
                          'answer 503 until it is back' % _mask_urls(problem))
-        wait_note = getattr(self.sessions.store, 'wait_note', None)  # (RedisStore's, once checked)
-        if isinstance(wait_note, str):
-            notes.append(wait_note)
+        for name in ('wait_note', 'exposure_note'):  # (RedisStore's, once checked; SQLiteStore's)
+            note = getattr(self.sessions.store, name, None)
+            if isinstance(note, str):
+                notes.append(note)
         return notes
 
     def close(self) -> None:

@@ -60,7 +60,8 @@ def test_one_list_of_names_serves_config_keys_and_query_names_alike():
 NAME_PIECES = ['passw', 'passphrase', 'passcode', 'pwd', 'secret', 'token', 'apikey', 'authoriz', 'credential',
                'hmac', 'totp', 'sessid', 'sessionid', 'session_id', 'session-id', 'key', 'code', 'auth', 'sig',
                'signature', 'pass', 'otp', 'pin', 'jwt', 'sid', 'session', 'verifier', 'Key', 'Pin', 'Session',
-               'Sid', 'Jwt', 'PWD', 'TOTP', 'a', 'x', 'Z', 'id', '_', '-', '.', '+', '1', '%5F', '\u017f', '\u212a']
+               'Sid', 'Jwt', 'PWD', 'TOTP', 'a', 'x', 'Z', 'id', '_', '-', '.', '+', '1', '%5F', '\u017f', '\u212a',
+               '[', ']', '[]', '[0]', '%5B', '%5D']
 
 
 @settings(max_examples=400, deadline=None)

@@ -55,7 +55,8 @@ def test_a_request_opening_a_connection_to_a_held_file_answers_503_within_the_bu
 
 #: Run by another process: makes the file and holds it (``BEGIN EXCLUSIVE``, nothing committed) until told.
 HOLDER = """
-import sqlite3, sys
+import os, sqlite3, sys
+os.umask(0o077)  # (its file is for this user alone, as canister's own: else the install says that too)
 connection = sqlite3.connect(sys.argv[1], isolation_level=None)
 connection.execute('BEGIN EXCLUSIVE')
 connection.execute('CREATE TABLE theirs (x)')
