@@ -5826,8 +5826,8 @@ def _hash_scheme(encoded: str) -> Optional[str]:
 
 
 def _verify_clear(password: str, secret: bytes, encoded: str) -> bool:
-    """A password stored as is."""
-    return hmac.compare_digest(secret, encoded.encode('utf-8'))
+    """A password stored as is (compared as digests, of one length, so the time tells nothing of its length)."""
+    return hmac.compare_digest(hashlib.sha256(secret).digest(), hashlib.sha256(encoded.encode('utf-8')).digest())
 
 
 def _verify_sha256(password: str, secret: bytes, encoded: str) -> bool:
