@@ -309,3 +309,21 @@ def test_a_guard_on_an_app_without_canister_says_to_install_it_rather_than_answe
         client(app).get('/me')
     assert str(raised.value) == ('canister.require on me: the app bottle serves has no canister installed, so nobody '
                                  'is ever logged in there: app.install(canister.Canister()) on the app of this route')
+
+
+def test_a_route_that_skips_canister_runs_only_the_guard_written_below_its_decorator(make_app):
+    # (as the README says: canister never sees a route it skips, so a guard written above goes unnoticed)
+    app = make_app()
+
+    @canister.require_user
+    @app.get('/above', skip=['canister'])
+    def above() -> str:
+        return 'open'
+
+    @app.get('/below', skip=['canister'])
+    @canister.require_user
+    def below() -> str:
+        return 'open'
+
+    c = client(app)
+    assert (c.get('/above').status_int, c.get('/below', expect_errors=True).status_int) == (200, 401)
