@@ -76,7 +76,7 @@ import bottle
 
 __version__ = '2.0.0.dev0'
 __all__ = [
-    'Canister', 'session', 'request_id', 'require_user', 'require', 'log_in', 'csrf_exempt', 'hash_password',
+    'Canister', 'session', 'request_id', 'client_address', 'require_user', 'require', 'log_in', 'csrf_exempt', 'hash_password',
     'verify_password', 'SessionStore', 'MemoryStore', 'SQLiteStore', 'RedisStore',
     'CanisterError', 'ConfigError', 'MissingExtraError', 'StoreUnavailable', 'SessionDataError',
     'CanisterWarning',
@@ -5774,6 +5774,14 @@ def request_id() -> str:
     """The current request's id (also sent back in the ``X-Request-ID`` header)."""
     context = _local.context
     return context.request_id if context is not None else ''
+
+
+def client_address() -> str:
+    """The current request's client address, as the log gives it: ``REMOTE_ADDR``, or what a proxy
+    listed in ``trusted_proxies`` says (a client cannot forge it with ``X-Forwarded-For``, as it can
+    Bottle's ``request.remote_addr``); ``-`` if the server gives none, '' outside a request."""
+    context = _local.context
+    return context.client if context is not None else ''
 
 
 ###############################################################################

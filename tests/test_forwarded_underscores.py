@@ -10,6 +10,9 @@ import http.client
 import json
 import re
 
+import bottle
+
+import canister
 from helpers import read_log
 from servers import AppServer, InProcessWaitress, WsgirefServer
 
@@ -68,3 +71,35 @@ def test_gunicorn_drops_the_clients_underscored_header(tmp_path):
     entries = [json.loads(line) for line in read_log(tmp_path / 'logs').splitlines()]
     [thread] = [entry['thread'] for entry in entries if entry['message'].endswith('/ping?who=1')]
     assert thread.split('-')[0] == PROXIED
+
+
+def client_seen(make_app, trusted, forwarded):
+    """(canister.client_address(), bottle.request.remote_addr) in a handler, for one GET from
+    127.0.0.1 over real HTTP on waitress with the header ``X-Forwarded-For: forwarded``."""
+    app = make_app(trusted_proxies=trusted)
+
+    @app.get('/who')
+    def who():
+        return {'canister': canister.client_address(), 'bottle': bottle.request.remote_addr}
+
+    server = InProcessWaitress(app, clear_untrusted_proxy_headers=False)
+    try:
+        connection = http.client.HTTPConnection('127.0.0.1', server.port, timeout=10)
+        connection.request('GET', '/who', headers={'X-Forwarded-For': forwarded})
+        seen = json.loads(connection.getresponse().read())
+        connection.close()
+    finally:
+        server.close()
+    return seen['canister'], seen['bottle']
+
+
+def test_client_address_ignores_an_x_forwarded_for_a_client_wrote_itself_unlike_bottles_remote_addr(make_app):
+    assert client_seen(make_app, '', SMUGGLED) == ('127.0.0.1', SMUGGLED)
+
+
+def test_client_address_takes_the_client_a_trusted_proxy_names(make_app):
+    assert client_seen(make_app, '127.0.0.1', '%s, %s' % (SMUGGLED, PROXIED)) == (PROXIED, SMUGGLED)
+
+
+def test_client_address_outside_a_request_is_empty():
+    assert canister.client_address() == ''
