@@ -3851,10 +3851,21 @@ def _redis_errors(redis: Any) -> Tuple[typing.Type[Exception], ...]:
     return (redis.exceptions.RedisError, cluster_error, OSError)
 
 
+#: redis-py's note on the command of a pipeline that failed quotes its first 100 characters: a
+#: session's key (its full id) and record, which must not reach the log.  Only the command's name is kept.
+_REDIS_PIPELINE_NOTE = re.compile(r'Command # \d+ \((\S*).*\) of pipeline caused error: ', re.DOTALL)
+#: What Redis answers a write once it holds ``maxmemory`` under ``maxmemory-policy noeviction``.
+_REDIS_FULL = "used memory > 'maxmemory'"
+
+
 def _redis_error_text(error: Exception) -> str:
-    """The text of a redis-py error, each connection object it shows cut to its address: a
-    Sentinel's "no master found" prints a long object per sentinel, too long for a log line."""
-    text, start = str(error), 0
+    """The text of a redis-py error, each connection object it shows cut to its address (a
+    Sentinel's "no master found" prints a long object per sentinel, too long for a log line),
+    with no key or value of a pipelined command, and what to do when Redis is full."""
+    text, start = _REDIS_PIPELINE_NOTE.sub(r'\1 failed: ', str(error)), 0
+    if _REDIS_FULL in text:
+        text += (' (Redis is full (maxmemory reached): raise maxmemory, or set maxmemory-policy volatile-lru '
+                 'to let Redis evict the least recently used sessions instead)')
     parts: List[str] = []
     while True:
         begin = text.find('<redis.', start)
