@@ -9126,7 +9126,13 @@ def _tidy_config(args: Any) -> Config:
     config = Config.from_app(app.config, {key: value for key, value in overrides.items() if value is not None})
     url = config['session_store']
     if url.startswith('sqlite:///') and not os.path.isfile(_sqlite_path(url)):  # a typo would make a new file
-        raise ConfigError('canister.session_store = %s: there is no such file' % url)
+        path = _sqlite_path(url)
+        if os.path.isabs(path):
+            raise ConfigError('canister.session_store = %s: there is no such file' % url)
+        raise ConfigError('canister.session_store = %s: there is no such file as %s (a relative path is read from '
+                          'the directory the command runs in, the home directory under cron: run it from the '
+                          'directory the app runs in, or write the path absolute, sqlite:////path/to/sessions.db)'
+                          % (url, os.path.abspath(path)))
     if args.prefix is not None and not url.startswith(('redis', 'rediss', 'unix://')):
         raise ConfigError('--prefix names the keys of a Redis store, and %s is not one' % _mask_urls(url))
     if url.startswith('sqlite:///'):
