@@ -1199,6 +1199,10 @@ class _LogSink:
         #: The last line was cut short (a full disk took part of it): the next one ends it first.
         self._cut = False
         self._next_check = 0.0
+        #: The day's file could not be opened, and lines go on to the one open before (``_switch``).
+        self._kept = False
+        #: No new attempt to open the day's file before this ``time.monotonic()`` (once one failed).
+        self._retry_at = 0.0
         #: The ``log_days`` of each installed plugin that writes here (``days`` is the largest).
         self.retention: List[int] = []
         #: The ``log_format`` of each installed plugin that writes here.
@@ -1243,6 +1247,29 @@ class _LogSink:
             return False
         return (named.st_ino, named.st_dev) == (opened.st_ino, opened.st_dev)
 
+    def _switch(self, day: str) -> None:
+        """Open the file of ``day`` (with the lock held).  If it cannot be opened (a directory made
+        unwritable, a file that logrotate's ``create`` made for another user) while the file open now is
+        still on disk (renamed, or yesterday's), lines go on to that one, and opening is tried again
+        each second: no line is lost meanwhile."""
+        if self._kept and time.monotonic() < self._retry_at:
+            return
+        try:
+            self._open(day)
+        except OSError as error:
+            if self._fd < 0 or os.fstat(self._fd).st_nlink == 0:
+                raise
+            self._retry_at = time.monotonic() + 1.0
+            if not self._kept:
+                self._kept = True
+                self._tell('canister: cannot open %s: %s; lines go on to the file open before (log.%s, or the '
+                           'name it was renamed to) until it can' % (os.path.join(self.path, 'log.' + day),
+                                                                     error.strerror or error, self._day))
+            return
+        if self._kept:
+            self._kept = False
+            self._tell('canister: logging to %s works again' % self.path)
+
     def close(self) -> None:
         with self._lock:
             if self._fd > 2:
@@ -1258,11 +1285,11 @@ class _LogSink:
                     return
                 if self._day != '*':
                     if day != self._day:
-                        self._open(day)
+                        self._switch(day)
                     elif time.monotonic() >= self._next_check:
                         self._next_check = time.monotonic() + 1.0
                         if not self._still_there():
-                            self._open(day)
+                            self._switch(day)
                 if self._failing:  # (a cut line fails too)
                     self._write_again(data)
                 else:
