@@ -3798,6 +3798,8 @@ class _RedisUrl(typing.NamedTuple):
         host, colon, port_text = entry.strip().rpartition(':') if ':' in entry else (entry.strip(), '', '')
         if port_text and not port_text.isdigit():
             raise invalid('%r is not a port number' % port_text)
+        if port_text and not 0 < int(port_text) < 65536:  # (redis-py's ValueError would name no key; a Cluster's, no error)
+            raise invalid('%r is not a port number: use 1 to 65535' % port_text)
         return (host.strip('[]') or 'localhost'), (int(port_text) if port_text else default)
 
     @classmethod
@@ -3985,7 +3987,11 @@ class RedisStore(SessionStore):
                 options: Dict[str, Any] = {'socket_timeout': timeout, 'socket_connect_timeout': timeout}
                 if retry is not None:
                     options['retry'] = retry
-                client = redis.Redis.from_url(url, **options)
+                try:
+                    client = redis.Redis.from_url(url, **options)
+                except ValueError as error:  # (its query: ``?db=x``)
+                    raise ConfigError('canister.session_store = %r is not a valid Redis URL: %s'
+                                      % (_mask_urls(url), error)) from None
                 self._cluster = False
             else:
                 parsed = _RedisUrl.parse(url)

@@ -10,6 +10,7 @@ import redis.sentinel
 
 import canister
 from helpers import client, read_log
+from servers import AppServer, ServerError
 from session_kit import FourMethodStore
 
 
@@ -24,12 +25,34 @@ from session_kit import FourMethodStore
     ('redis+sentinel://:S3cret@127.0.0.1:26379', 'name the service after the hosts'),
     ('redis+cluster://:S3cret@127.0.0.1:7000/3', 'Redis Cluster has only database 0'),
     ('redis+sentinal://:S3cret@127.0.0.1:26379/m/0', 'the scheme must be one of'),
+    ('redis://:S3cret@127.0.0.1:99999/0', "'99999' is not a port number: use 1 to 65535"),
+    ('redis://:S3cret@127.0.0.1:0/0', "'0' is not a port number: use 1 to 65535"),
+    ('redis+sentinel://:S3cret@127.0.0.1:26379,127.0.0.1:263790/m/0', "'263790' is not a port number: use 1 to 65535"),
+    ('redis+cluster://:S3cret@127.0.0.1:70000', "'70000' is not a port number: use 1 to 65535"),
+    ('unix://:S3cret@/run/redis/redis.sock?db=x', "canister.session_store = 'unix://:***@/run/redis/redis.sock?db=x' "
+                                                   "is not a valid Redis URL: Invalid value for 'db'"),
 ])
 def test_a_bad_redis_url_is_refused_at_install_saying_why_without_its_password(make_app, log_dir, url, why):
     with pytest.raises(canister.ConfigError) as caught:
         make_app(session_store=url)
     assert why in str(caught.value)
     assert 'S3cret' not in str(caught.value) and 'S3cret' not in read_log(log_dir)
+
+
+def test_a_cluster_url_whose_port_is_out_of_range_stops_gunicorn_at_boot_saying_why():
+    """It used to start, every worker answering 503 for ever, its WARNING calling the store unreachable for now."""
+    url = 'redis+cluster://127.0.0.1:70000'
+    server = AppServer('session_app:app', server='gunicorn', workers=2, env={'CANISTER_SESSION_STORE': url},
+                       start_timeout=8)  # (it exits within a few seconds: the start waits for it to the end)
+    try:
+        with pytest.raises(ServerError):
+            server.start()
+        assert ("canister.session_store = %r is not a valid Redis URL: '70000' is not a port number: use 1 to 65535"
+                % url) in server.output()
+        assert 'unreachable for now' not in server.output()
+    finally:
+        server.cleanup()
+    assert not server.pids()
 
 
 def test_a_sentinel_url_makes_a_client_of_the_master_the_sentinels_name():
