@@ -4283,8 +4283,8 @@ class RedisStore(SessionStore):
             self.tidy_removed += sum(int(count) for count in self._execute(pipe))
 
     def check(self) -> Optional[str]:
-        """None if Redis answers; what is wrong if it cannot be reached.  Credentials it refuses are
-        a ConfigError: they would fail every request, not only until Redis is back."""
+        """None if Redis answers; what is wrong if it cannot be reached.  Credentials or a database number
+        it refuses are a ConfigError: they would fail every request, not only until Redis is back."""
         try:
             client = self.client
             client.ping()
@@ -4296,6 +4296,9 @@ class RedisStore(SessionStore):
             if isinstance(error, self._auth_error) or text.startswith(('WRONGPASS', 'NOAUTH', 'NOPERM')):
                 raise ConfigError('canister.session_store: Redis refused the credentials: %s (check the user '
                                   'name and password of the URL, or of the client given as store)' % text) from None
+            if 'DB index is out of range' in text:  # (it would fail every request too: Redis has no such database)
+                raise ConfigError('canister.session_store: Redis refused the database number: %s (a Redis server '
+                                  'has databases 0 to 15 unless its databases setting gives more)' % text) from None
             return text
         self.wait_note = self._replicas_short()
         return None

@@ -55,6 +55,22 @@ def test_a_cluster_url_whose_port_is_out_of_range_stops_gunicorn_at_boot_saying_
     assert not server.pids()
 
 
+def test_a_database_number_redis_does_not_have_stops_gunicorn_at_boot_saying_why(redis_server):
+    """It used to start, every worker answering 503 for ever, its WARNING calling the store unreachable for now."""
+    url = redis_server.url.replace('/0', '/16')     # a server has databases 0 to 15 by default
+    server = AppServer('session_app:app', server='gunicorn', workers=2, env={'CANISTER_SESSION_STORE': url},
+                       start_timeout=8)
+    try:
+        with pytest.raises(ServerError):
+            server.start()
+        assert ('canister.session_store: Redis refused the database number: DB index is out of range (a Redis server '
+                'has databases 0 to 15 unless its databases setting gives more)') in server.output()
+        assert 'unreachable for now' not in server.output()
+    finally:
+        server.cleanup()
+    assert not server.pids()
+
+
 def test_a_sentinel_url_makes_a_client_of_the_master_the_sentinels_name():
     store = canister.RedisStore('redis+sentinel://:pw@127.0.0.1:1,127.0.0.1:2/mymaster/3')
     pool = store.client.connection_pool
