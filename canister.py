@@ -4284,12 +4284,18 @@ class RedisStore(SessionStore):
 
     def check(self) -> Optional[str]:
         """None if Redis answers; what is wrong if it cannot be reached.  Credentials or a database number
-        it refuses are a ConfigError: they would fail every request, not only until Redis is back."""
+        it refuses, and a URL of the wrong kind (one server, or a Cluster), are a ConfigError: they would
+        fail every request, or most, not only until Redis is back."""
         try:
             client = self.client
             client.ping()
             client.script_load(_REDIS_UPDATE)  # so that its first use is one round trip too (canister never calls touch here)
+            self._check_mode(client)
         except StoreUnavailable as error:
+            if 'Cluster mode is not enabled' in str(error):  # (a plain server named in a redis+cluster:// URL)
+                raise ConfigError('canister.session_store: %s (the URL is a Cluster URL, redis+cluster://, and the '
+                                  'server is not a node of a Redis Cluster: use redis://host:port/db for a single '
+                                  'server)' % error) from None
             return str(error)
         except self._errors as error:
             text = _redis_error_text(error)
@@ -4302,6 +4308,20 @@ class RedisStore(SessionStore):
             return text
         self.wait_note = self._replicas_short()
         return None
+
+    def _check_mode(self, client: Any) -> None:
+        """ConfigError if a URL for one server (``redis://``) names a node of a Redis Cluster: the node
+        answers only for the keys of its own slots, so most sessions would answer 503 (``MOVED``)."""
+        if self._cluster:
+            return
+        try:
+            enabled = int(client.info('cluster').get('cluster_enabled', 0))
+        except self._errors:  # (INFO not allowed by an ACL: nothing to tell)
+            return
+        if enabled:
+            raise ConfigError('canister.session_store: the server is a node of a Redis Cluster, which answers only '
+                              'for its own slots (most sessions would answer 503): use redis+cluster://host:port,... '
+                              'to name the Cluster')
 
     #: What the install says when a master has fewer replicas than ``wait`` (set by ``check``).
     wait_note: Optional[str] = None

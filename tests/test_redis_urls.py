@@ -10,6 +10,7 @@ import redis.sentinel
 
 import canister
 from helpers import client, read_log
+from redis_topologies import ClusterSetup
 from servers import AppServer, ServerError
 from session_kit import FourMethodStore
 
@@ -69,6 +70,32 @@ def test_a_database_number_redis_does_not_have_stops_gunicorn_at_boot_saying_why
     finally:
         server.cleanup()
     assert not server.pids()
+
+
+def test_a_cluster_url_naming_a_single_server_stops_gunicorn_at_boot_saying_why(redis_server):
+    """It used to start, every worker answering 503 for ever, its WARNING calling the store unreachable for now."""
+    url = 'redis+cluster://127.0.0.1:%d' % redis_server.port
+    server = AppServer('session_app:app', server='gunicorn', workers=2, env={'CANISTER_SESSION_STORE': url},
+                       start_timeout=8)
+    try:
+        with pytest.raises(ServerError):
+            server.start()
+        assert ('Cluster mode is not enabled on this node (the URL is a Cluster URL, redis+cluster://, and the server '
+                'is not a node of a Redis Cluster: use redis://host:port/db for a single server)') in server.output()
+        assert 'unreachable for now' not in server.output()
+    finally:
+        server.cleanup()
+
+
+def test_a_single_server_url_naming_a_node_of_a_cluster_is_refused_at_install(make_app, log_dir):
+    """It used to install, and about two requests in three that made a session answered 503 (``MOVED``)."""
+    with ClusterSetup() as cluster:
+        node = cluster.url.split('//', 1)[1].split(',')[0]
+        with pytest.raises(canister.ConfigError) as caught:
+            make_app(session_store='redis://%s/0' % node)
+    assert str(caught.value) == ('canister.session_store: the server is a node of a Redis Cluster, which answers only '
+                                 'for its own slots (most sessions would answer 503): use redis+cluster://host:port,... '
+                                 'to name the Cluster')
 
 
 def test_a_sentinel_url_makes_a_client_of_the_master_the_sentinels_name():
