@@ -6776,6 +6776,12 @@ def _throttle_for(store: Optional[SessionStore], max_failures: int) -> _Throttle
 
 #: Taken once X-Forwarded-For came from a peer not in trusted_proxies (one WARNING per process).
 _UNTRUSTED_FORWARD = threading.Lock()
+#: Taken once a trusted proxy sent a login with other forwarding headers but no X-Forwarded-For (one WARNING).
+_UNFORWARDED = threading.Lock()
+#: Headers a proxy sends about its client (as WSGI names them) other than X-Forwarded-For, which canister does not read
+#: the client's address from: their presence without X-Forwarded-For shows a proxy that does not send it.
+_OTHER_FORWARDING = (('HTTP_X_REAL_IP', 'X-Real-IP'), ('HTTP_FORWARDED', 'Forwarded'),
+                     ('HTTP_X_FORWARDED_PROTO', 'X-Forwarded-Proto'), ('HTTP_X_FORWARDED_HOST', 'X-Forwarded-Host'))
 #: What WSGI servers give as REMOTE_ADDR (``-`` here when empty) for a peer that has no IP
 #: address, a proxy on a UNIX socket: nothing (gunicorn) or ``localhost`` (waitress).  The
 #: ``unix`` entry of trusted_proxies trusts such a peer.
@@ -6924,8 +6930,12 @@ class Authenticator:
         return entry
 
     def _untrusted_forward(self, environ: Mapping[str, Any], trusted: bool) -> None:
-        """Say once per process that X-Forwarded-For from an untrusted peer is ignored."""
-        if trusted or 'HTTP_X_FORWARDED_FOR' not in environ or _UNTRUSTED_FORWARD.locked():
+        """Say once per process that X-Forwarded-For from an untrusted peer is ignored (and that a
+        trusted proxy sends none)."""
+        if trusted:
+            self._unforwarded(environ)
+            return
+        if 'HTTP_X_FORWARDED_FOR' not in environ or _UNTRUSTED_FORWARD.locked():
             return
         peer = environ.get('REMOTE_ADDR') or '-'
         if not _UNTRUSTED_FORWARD.acquire(blocking=False):  # never released: the first request says it
@@ -6939,6 +6949,22 @@ class Authenticator:
             self.log.write(logging.WARNING, 'X-Forwarded-For came from %s, which is not in trusted_proxies: '
                            'clients are logged and throttled by that address (a proxy\'s address counts all its '
                            'clients as one); list the proxy in trusted_proxies', _escape(peer)[:64])
+
+    def _unforwarded(self, environ: Mapping[str, Any]) -> None:
+        """Say once per process that a trusted proxy sends headers about its client, but no X-Forwarded-For:
+        every client behind it then counts as the proxy, and one client's failed logins lock out all."""
+        if 'HTTP_X_FORWARDED_FOR' in environ or _UNFORWARDED.locked():
+            return
+        sent = [name for key, name in _OTHER_FORWARDING if key in environ]
+        if not sent or not _UNFORWARDED.acquire(blocking=False):  # never released: the first login says it
+            return
+        self.log.write(logging.WARNING, 'A login came through the trusted proxy %s with %s but no X-Forwarded-For, '
+                       'the only header canister takes the client\'s address from: every client of that proxy is '
+                       'logged and throttled as the proxy, and one client\'s failed logins lock all of them out; '
+                       'have the proxy send X-Forwarded-For (nginx: proxy_set_header X-Forwarded-For '
+                       '$proxy_add_x_forwarded_for; waitress drops it unless started with '
+                       '--no-clear-untrusted-proxy-headers)', _escape(environ.get('REMOTE_ADDR') or '-')[:64],
+                       ', '.join(sent))
 
     def unauthorized(self, message: str, failure: Optional[AuthFailure] = None) -> bottle.HTTPResponse:
         """A 401 response with the challenges of the configured schemes (but Basic's, to a page's script)."""
