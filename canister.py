@@ -4037,9 +4037,12 @@ class RedisStore(SessionStore):
         except self._errors as error:
             raise self._unreachable(error) from None
 
-    @staticmethod
-    def _unreachable(error: Exception) -> StoreUnavailable:
-        return StoreUnavailable('the Redis session store is unavailable: %s' % _redis_error_text(error))
+    def _unreachable(self, error: Exception) -> StoreUnavailable:
+        text = _redis_error_text(error)
+        if isinstance(error, self._auth_error):  # (its password changed on the server, say: it will not pass by itself)
+            text += (' (Redis refused the credentials: fix the user name and password of session_store, '
+                     'then restart the app)')
+        return StoreUnavailable('the Redis session store is unavailable: %s' % text)
 
     @staticmethod
     def _text(value: Any) -> Optional[str]:

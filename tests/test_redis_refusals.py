@@ -1,8 +1,10 @@
-"""A Redis that is full (``maxmemory`` reached, ``maxmemory-policy noeviction``), on real servers.
+"""A Redis that refuses the app while it runs, on real servers: full, or with a new password.
 
-tests/apps/load_app.py on two gunicorn workers over a private ``redis-server``, whose ``maxmemory``
-is then set below what it holds (``CONFIG SET maxmemory 1``): Redis refuses every write with its
-``OOM`` error, as it does once a real one fills up.  What the client and the on-call engineer see.
+tests/apps/load_app.py on gunicorn workers over a private ``redis-server``.  Full: its ``maxmemory`` is
+set below what it holds (``CONFIG SET maxmemory 1``, ``maxmemory-policy noeviction``), and Redis refuses
+every write with its ``OOM`` error, as it does once a real one fills up.  A new password: ``requirepass``
+changed and the app's connections dropped, as a rotation with a restart of Redis does.  What the client
+and the on-call engineer see.
 """
 import re
 
@@ -71,3 +73,28 @@ def test_a_redis_with_room_again_serves_the_same_session(full_redis_app):
     assert web.get('/bump').status == 503
     client.config_set('maxmemory', '0')
     assert web.get('/bump').json()['counter'] == 2
+
+
+def test_a_password_changed_on_redis_while_the_app_runs_is_a_503_whose_line_says_to_fix_it_and_restart(redis_server,
+                                                                                                      tmp_path):
+    setup = redis.Redis(port=redis_server.port)
+    setup.config_set('requirepass', 'old-S3cret')
+    logs = tmp_path / 'logs'
+    app = AppServer('load_app:app', server='gunicorn', workers=1, env={
+        'CANISTER_SESSION_STORE': 'redis://:old-S3cret@127.0.0.1:%d/0' % redis_server.port,
+        'CANISTER_LOG_PATH': str(logs)})
+    app.start()
+    try:
+        web = Client(app.url)
+        assert web.get('/bump').status == 200
+        rotated = redis.Redis(port=redis_server.port, password='old-S3cret')
+        rotated.config_set('requirepass', 'new-S3cret')
+        redis.Redis(port=redis_server.port, password='new-S3cret').client_kill_filter(_type='normal', skipme=True)
+        assert web.get('/bump').status == 503
+    finally:
+        app.cleanup()
+    [line] = error_lines(logs)
+    assert line.endswith('the Redis session store is unavailable: invalid username-password pair or user is disabled. '
+                         '(Redis refused the credentials: fix the user name and password of session_store, then '
+                         'restart the app)')
+    assert 'S3cret' not in read_log(logs)
