@@ -1111,6 +1111,8 @@ class Config(Dict[str, Any]):
         values = {key[len('canister.'):]: value for key, value in app_config.items()
                   if str(key).lower().startswith('canister.')}
         config = cls(values, **overrides)
+        if not values:
+            config.warnings.extend(_keys_elsewhere(app_config, overrides))
         for message in config.warnings:  # on the terminal, at the app's install line, as well as in the log
             _warn_at_install(message)
         return config
@@ -1118,6 +1120,27 @@ class Config(Dict[str, Any]):
     def redacted_items(self) -> List[Tuple[str, Any]]:
         """The settings, with every value whose key names a secret written as ``***``."""
         return [(key, _redacted(key, value)) for key, value in self.items()]
+
+
+#: How the names of canister's keys that no other part of an app would use begin.
+_OWN_KEY_NAMES = ('session_', 'auth_', 'cors', 'csrf', 'trusted_proxies', 'hsts_')
+
+
+def _keys_elsewhere(app_config: Mapping[str, Any], overrides: Mapping[str, Any]) -> List[str]:
+    """What to say of canister's keys outside its section (``[app] session_store = ...`` in an ini
+    file: ``app.session_store``) when the app's config has none in it: they are not used, and the
+    app would run on the defaults, the memory store among them, without a word.  Only names no
+    other part of an app would use are looked for (``log_level`` or ``debug`` may be the app's own),
+    and not those given as keyword arguments."""
+    stray = sorted(str(key) for key in app_config if str(key).rpartition('.')[2].lower() in KEYS
+                   and str(key).rpartition('.')[2].lower().startswith(_OWN_KEY_NAMES)
+                   and str(key).rpartition('.')[2].lower() not in overrides)
+    if not stray:
+        return []
+    them = 'it' if len(stray) == 1 else 'them'
+    return ['the app\'s config holds %s, but canister reads only the keys of its own section (canister.%s: '
+            '[canister] in an ini file), and has none there, so it does not use %s; move %s under [canister]'
+            % (', '.join(stray), stray[0].rpartition('.')[2].lower(), them, them)]
 
 
 def _is_secret_name(name: str) -> bool:
