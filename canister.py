@@ -4325,6 +4325,10 @@ class RedisStore(SessionStore):
             return str(error)
         except self._errors as error:
             text = _redis_error_text(error)
+            if "unknown command 'SENTINEL'" in text:  # (a Redis server named where a Sentinel URL wants sentinels)
+                raise ConfigError('canister.session_store: %s (the URL is a Sentinel URL, redis+sentinel://, and an '
+                                  'address it lists is a Redis server, not a sentinel: list the sentinels (port 26379 '
+                                  'by default), or use redis://host:port/db for a single server)' % text) from None
             if isinstance(error, self._auth_error) or text.startswith(('WRONGPASS', 'NOAUTH', 'NOPERM')):
                 raise ConfigError('canister.session_store: Redis refused the credentials: %s (check the user '
                                   'name and password of the URL, or of the client given as store)' % text) from None

@@ -87,6 +87,17 @@ def test_a_cluster_url_naming_a_single_server_stops_gunicorn_at_boot_saying_why(
         server.cleanup()
 
 
+def test_a_sentinel_url_naming_a_redis_server_instead_of_sentinels_is_refused_at_install(make_app, redis_server):
+    """It used to install with a WARNING that the store was unreachable for now, and answer 503 for ever."""
+    with pytest.raises(canister.ConfigError) as caught:
+        make_app(session_store='redis+sentinel://127.0.0.1:%d/mymaster/0' % redis_server.port)
+    assert str(caught.value).startswith("canister.session_store: No master found for 'mymaster' : 127.0.0.1:%d - "
+                                        % redis_server.port)
+    assert str(caught.value).endswith('(the URL is a Sentinel URL, redis+sentinel://, and an address it lists is a '
+                                      'Redis server, not a sentinel: list the sentinels (port 26379 by default), or '
+                                      'use redis://host:port/db for a single server)')
+
+
 def test_a_single_server_url_naming_a_node_of_a_cluster_is_refused_at_install(make_app, log_dir):
     """It used to install, and about two requests in three that made a session answered 503 (``MOVED``)."""
     with ClusterSetup() as cluster:
