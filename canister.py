@@ -1116,6 +1116,8 @@ class Config(Dict[str, Any]):
         values = {key[len('canister.'):]: value for key, value in app_config.items()
                   if str(key).lower().startswith('canister.')}
         config = cls(values, **overrides)
+        if not values:
+            config.warnings.extend(_keys_elsewhere(app_config, overrides))
         for message in config.warnings:  # on the terminal, at the app's install line, as well as in the log
             _warn_at_install(message)
         return config
@@ -1123,6 +1125,27 @@ class Config(Dict[str, Any]):
     def redacted_items(self) -> List[Tuple[str, Any]]:
         """The settings, with every value whose key names a secret written as ``***``."""
         return [(key, _redacted(key, value)) for key, value in self.items()]
+
+
+#: How the names of canister's keys that no other part of an app would use begin.
+_OWN_KEY_NAMES = ('session_', 'auth_', 'cors', 'csrf', 'trusted_proxies', 'hsts_')
+
+
+def _keys_elsewhere(app_config: Mapping[str, Any], overrides: Mapping[str, Any]) -> List[str]:
+    """What to say of canister's keys outside its section (``[app] session_store = ...`` in an ini
+    file: ``app.session_store``) when the app's config has none in it: they are not used, and the
+    app would run on the defaults, the memory store among them, without a word.  Only names no
+    other part of an app would use are looked for (``log_level`` or ``debug`` may be the app's own),
+    and not those given as keyword arguments."""
+    stray = sorted(str(key) for key in app_config if str(key).rpartition('.')[2].lower() in KEYS
+                   and str(key).rpartition('.')[2].lower().startswith(_OWN_KEY_NAMES)
+                   and str(key).rpartition('.')[2].lower() not in overrides)
+    if not stray:
+        return []
+    them = 'it' if len(stray) == 1 else 'them'
+    return ['the app\'s config holds %s, but canister reads only the keys of its own section (canister.%s: '
+            '[canister] in an ini file), and has none there, so it does not use %s; move %s under [canister]'
+            % (', '.join(stray), stray[0].rpartition('.')[2].lower(), them, them)]
 
 
 def _is_secret_name(name: str) -> bool:
@@ -1204,6 +1227,10 @@ class _LogSink:
         #: The last line was cut short (a full disk took part of it): the next one ends it first.
         self._cut = False
         self._next_check = 0.0
+        #: The day's file could not be opened, and lines go on to the one open before (``_switch``).
+        self._kept = False
+        #: No new attempt to open the day's file before this ``time.monotonic()`` (once one failed).
+        self._retry_at = 0.0
         #: The ``log_days`` of each installed plugin that writes here (``days`` is the largest).
         self.retention: List[int] = []
         #: The ``log_format`` of each installed plugin that writes here.
@@ -1248,6 +1275,29 @@ class _LogSink:
             return False
         return (named.st_ino, named.st_dev) == (opened.st_ino, opened.st_dev)
 
+    def _switch(self, day: str) -> None:
+        """Open the file of ``day`` (with the lock held).  If it cannot be opened (a directory made
+        unwritable, a file that logrotate's ``create`` made for another user) while the file open now is
+        still on disk (renamed, or yesterday's), lines go on to that one, and opening is tried again
+        each second: no line is lost meanwhile."""
+        if self._kept and time.monotonic() < self._retry_at:
+            return
+        try:
+            self._open(day)
+        except OSError as error:
+            if self._fd < 0 or os.fstat(self._fd).st_nlink == 0:
+                raise
+            self._retry_at = time.monotonic() + 1.0
+            if not self._kept:
+                self._kept = True
+                self._tell('canister: cannot open %s: %s; lines go on to the file open before (log.%s, or the '
+                           'name it was renamed to) until it can' % (os.path.join(self.path, 'log.' + day),
+                                                                     error.strerror or error, self._day))
+            return
+        if self._kept:
+            self._kept = False
+            self._tell('canister: logging to %s works again' % self.path)
+
     def close(self) -> None:
         with self._lock:
             if self._fd > 2:
@@ -1263,11 +1313,11 @@ class _LogSink:
                     return
                 if self._day != '*':
                     if day != self._day:
-                        self._open(day)
+                        self._switch(day)
                     elif time.monotonic() >= self._next_check:
                         self._next_check = time.monotonic() + 1.0
                         if not self._still_there():
-                            self._open(day)
+                            self._switch(day)
                 if self._failing:  # (a cut line fails too)
                     self._write_again(data)
                 else:
@@ -3836,6 +3886,8 @@ class _RedisUrl(typing.NamedTuple):
         host, colon, port_text = entry.strip().rpartition(':') if ':' in entry else (entry.strip(), '', '')
         if port_text and not port_text.isdigit():
             raise invalid('%r is not a port number' % port_text)
+        if port_text and not 0 < int(port_text) < 65536:  # (redis-py's ValueError would name no key; a Cluster's, no error)
+            raise invalid('%r is not a port number: use 1 to 65535' % port_text)
         return (host.strip('[]') or 'localhost'), (int(port_text) if port_text else default)
 
     @classmethod
@@ -3916,10 +3968,21 @@ def _redis_errors(redis: Any) -> Tuple[typing.Type[Exception], ...]:
     return (redis.exceptions.RedisError, cluster_error, OSError)
 
 
+#: redis-py's note on the command of a pipeline that failed quotes its first 100 characters: a
+#: session's key (its full id) and record, which must not reach the log.  Only the command's name is kept.
+_REDIS_PIPELINE_NOTE = re.compile(r'Command # \d+ \((\S*).*\) of pipeline caused error: ', re.DOTALL)
+#: What Redis answers a write once it holds ``maxmemory`` under ``maxmemory-policy noeviction``.
+_REDIS_FULL = "used memory > 'maxmemory'"
+
+
 def _redis_error_text(error: Exception) -> str:
-    """The text of a redis-py error, each connection object it shows cut to its address: a
-    Sentinel's "no master found" prints a long object per sentinel, too long for a log line."""
-    text, start = str(error), 0
+    """The text of a redis-py error, each connection object it shows cut to its address (a
+    Sentinel's "no master found" prints a long object per sentinel, too long for a log line),
+    with no key or value of a pipelined command, and what to do when Redis is full."""
+    text, start = _REDIS_PIPELINE_NOTE.sub(r'\1 failed: ', str(error)), 0
+    if _REDIS_FULL in text:
+        text += (' (Redis is full (maxmemory reached): raise maxmemory, or set maxmemory-policy volatile-lru '
+                 'to let Redis evict the least recently used sessions instead)')
     parts: List[str] = []
     while True:
         begin = text.find('<redis.', start)
@@ -4012,7 +4075,11 @@ class RedisStore(SessionStore):
                 options: Dict[str, Any] = {'socket_timeout': timeout, 'socket_connect_timeout': timeout}
                 if retry is not None:
                     options['retry'] = retry
-                client = redis.Redis.from_url(url, **options)
+                try:
+                    client = redis.Redis.from_url(url, **options)
+                except ValueError as error:  # (its query: ``?db=x``)
+                    raise ConfigError('canister.session_store = %r is not a valid Redis URL: %s'
+                                      % (_mask_urls(url), error)) from None
                 self._cluster = False
             else:
                 parsed = _RedisUrl.parse(url)
@@ -4058,9 +4125,12 @@ class RedisStore(SessionStore):
         except self._errors as error:
             raise self._unreachable(error) from None
 
-    @staticmethod
-    def _unreachable(error: Exception) -> StoreUnavailable:
-        return StoreUnavailable('the Redis session store is unavailable: %s' % _redis_error_text(error))
+    def _unreachable(self, error: Exception) -> StoreUnavailable:
+        text = _redis_error_text(error)
+        if isinstance(error, self._auth_error):  # (its password changed on the server, say: it will not pass by itself)
+            text += (' (Redis refused the credentials: fix the user name and password of session_store, '
+                     'then restart the app)')
+        return StoreUnavailable('the Redis session store is unavailable: %s' % text)
 
     @staticmethod
     def _text(value: Any) -> Optional[str]:
@@ -4304,22 +4374,49 @@ class RedisStore(SessionStore):
             self.tidy_removed += sum(int(count) for count in self._execute(pipe))
 
     def check(self) -> Optional[str]:
-        """None if Redis answers; what is wrong if it cannot be reached.  Credentials it refuses are
-        a ConfigError: they would fail every request, not only until Redis is back."""
+        """None if Redis answers; what is wrong if it cannot be reached.  Credentials or a database number
+        it refuses, and a URL of the wrong kind (one server, or a Cluster), are a ConfigError: they would
+        fail every request, or most, not only until Redis is back."""
         try:
             client = self.client
             client.ping()
             client.script_load(_REDIS_UPDATE)  # so that its first use is one round trip too (canister never calls touch here)
+            self._check_mode(client)
         except StoreUnavailable as error:
+            if 'Cluster mode is not enabled' in str(error):  # (a plain server named in a redis+cluster:// URL)
+                raise ConfigError('canister.session_store: %s (the URL is a Cluster URL, redis+cluster://, and the '
+                                  'server is not a node of a Redis Cluster: use redis://host:port/db for a single '
+                                  'server)' % error) from None
             return str(error)
         except self._errors as error:
             text = _redis_error_text(error)
+            if "unknown command 'SENTINEL'" in text:  # (a Redis server named where a Sentinel URL wants sentinels)
+                raise ConfigError('canister.session_store: %s (the URL is a Sentinel URL, redis+sentinel://, and an '
+                                  'address it lists is a Redis server, not a sentinel: list the sentinels (port 26379 '
+                                  'by default), or use redis://host:port/db for a single server)' % text) from None
             if isinstance(error, self._auth_error) or text.startswith(('WRONGPASS', 'NOAUTH', 'NOPERM')):
                 raise ConfigError('canister.session_store: Redis refused the credentials: %s (check the user '
                                   'name and password of the URL, or of the client given as store)' % text) from None
+            if 'DB index is out of range' in text:  # (it would fail every request too: Redis has no such database)
+                raise ConfigError('canister.session_store: Redis refused the database number: %s (a Redis server '
+                                  'has databases 0 to 15 unless its databases setting gives more)' % text) from None
             return text
         self.wait_note = self._replicas_short()
         return None
+
+    def _check_mode(self, client: Any) -> None:
+        """ConfigError if a URL for one server (``redis://``) names a node of a Redis Cluster: the node
+        answers only for the keys of its own slots, so most sessions would answer 503 (``MOVED``)."""
+        if self._cluster:
+            return
+        try:
+            enabled = int(client.info('cluster').get('cluster_enabled', 0))
+        except self._errors:  # (INFO not allowed by an ACL: nothing to tell)
+            return
+        if enabled:
+            raise ConfigError('canister.session_store: the server is a node of a Redis Cluster, which answers only '
+                              'for its own slots (most sessions would answer 503): use redis+cluster://host:port,... '
+                              'to name the Cluster')
 
     #: What the install says when a master has fewer replicas than ``wait`` (set by ``check``).
     wait_note: Optional[str] = None
@@ -6982,6 +7079,12 @@ def _throttle_for(store: Optional[SessionStore], max_failures: int) -> _Throttle
 
 #: Taken once X-Forwarded-For came from a peer not in trusted_proxies (one WARNING per process).
 _UNTRUSTED_FORWARD = threading.Lock()
+#: Taken once a trusted proxy sent a login with other forwarding headers but no X-Forwarded-For (one WARNING).
+_UNFORWARDED = threading.Lock()
+#: Headers a proxy sends about its client (as WSGI names them) other than X-Forwarded-For, which canister does not read
+#: the client's address from: their presence without X-Forwarded-For shows a proxy that does not send it.
+_OTHER_FORWARDING = (('HTTP_X_REAL_IP', 'X-Real-IP'), ('HTTP_FORWARDED', 'Forwarded'),
+                     ('HTTP_X_FORWARDED_PROTO', 'X-Forwarded-Proto'), ('HTTP_X_FORWARDED_HOST', 'X-Forwarded-Host'))
 #: What WSGI servers give as REMOTE_ADDR (``-`` here when empty) for a peer that has no IP
 #: address, a proxy on a UNIX socket: nothing (gunicorn) or ``localhost`` (waitress).  The
 #: ``unix`` entry of trusted_proxies trusts such a peer.
@@ -7138,8 +7241,12 @@ class Authenticator:
         return entry
 
     def _untrusted_forward(self, environ: Mapping[str, Any], trusted: bool) -> None:
-        """Say once per process that X-Forwarded-For from an untrusted peer is ignored."""
-        if trusted or 'HTTP_X_FORWARDED_FOR' not in environ or _UNTRUSTED_FORWARD.locked():
+        """Say once per process that X-Forwarded-For from an untrusted peer is ignored (and that a
+        trusted proxy sends none)."""
+        if trusted:
+            self._unforwarded(environ)
+            return
+        if 'HTTP_X_FORWARDED_FOR' not in environ or _UNTRUSTED_FORWARD.locked():
             return
         peer = environ.get('REMOTE_ADDR') or '-'
         if not _UNTRUSTED_FORWARD.acquire(blocking=False):  # never released: the first request says it
@@ -7153,6 +7260,22 @@ class Authenticator:
             self.log.write(logging.WARNING, 'X-Forwarded-For came from %s, which is not in trusted_proxies: '
                            'clients are logged and throttled by that address (a proxy\'s address counts all its '
                            'clients as one); list the proxy in trusted_proxies', _escape(peer)[:64])
+
+    def _unforwarded(self, environ: Mapping[str, Any]) -> None:
+        """Say once per process that a trusted proxy sends headers about its client, but no X-Forwarded-For:
+        every client behind it then counts as the proxy, and one client's failed logins lock out all."""
+        if 'HTTP_X_FORWARDED_FOR' in environ or _UNFORWARDED.locked():
+            return
+        sent = [name for key, name in _OTHER_FORWARDING if key in environ]
+        if not sent or not _UNFORWARDED.acquire(blocking=False):  # never released: the first login says it
+            return
+        self.log.write(logging.WARNING, 'A login came through the trusted proxy %s with %s but no X-Forwarded-For, '
+                       'the only header canister takes the client\'s address from: every client of that proxy is '
+                       'logged and throttled as the proxy, and one client\'s failed logins lock all of them out; '
+                       'have the proxy send X-Forwarded-For (nginx: proxy_set_header X-Forwarded-For '
+                       '$proxy_add_x_forwarded_for; waitress drops it unless started with '
+                       '--no-clear-untrusted-proxy-headers)', _escape(environ.get('REMOTE_ADDR') or '-')[:64],
+                       ', '.join(sent))
 
     def unauthorized(self, message: str, failure: Optional[AuthFailure] = None) -> bottle.HTTPResponse:
         """A 401 response with the challenges of the configured schemes (but Basic's, to a page's script)."""
@@ -9408,7 +9531,13 @@ def _tidy_config(args: Any) -> Config:
     config = Config.from_app(app.config, {key: value for key, value in overrides.items() if value is not None})
     url = config['session_store']
     if url.startswith('sqlite:///') and not os.path.isfile(_sqlite_path(url)):  # a typo would make a new file
-        raise ConfigError('canister.session_store = %s: there is no such file' % url)
+        path = _sqlite_path(url)
+        if os.path.isabs(path):
+            raise ConfigError('canister.session_store = %s: there is no such file' % url)
+        raise ConfigError('canister.session_store = %s: there is no such file as %s (a relative path is read from '
+                          'the directory the command runs in, the home directory under cron: run it from the '
+                          'directory the app runs in, or write the path absolute, sqlite:////path/to/sessions.db)'
+                          % (url, os.path.abspath(path)))
     if args.prefix is not None and not url.startswith(('redis', 'rediss', 'unix://')):
         raise ConfigError('--prefix names the keys of a Redis store, and %s is not one' % _mask_urls(url))
     if url.startswith('sqlite:///'):

@@ -58,6 +58,11 @@ def cookieless_client(app: Any, **environ: Any) -> webtest.TestApp:
     return web
 
 
+def today(offset_days: int = 0) -> str:
+    """The date (``YYYY-MM-DD``, local time) of today, or of ``offset_days`` from it: the name of its log file after ``log.``."""
+    return time.strftime('%Y-%m-%d', time.localtime(time.time() + offset_days * 86400))
+
+
 def read_log(log_dir: Union[str, pathlib.Path]) -> str:
     """Everything canister wrote to the log files of a directory, in date order ('' if there is none)."""
     log_dir = pathlib.Path(log_dir)

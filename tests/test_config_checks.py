@@ -14,7 +14,7 @@ import bottle
 import pytest
 
 import canister
-from helpers import ROOT, app_with_ini, client
+from helpers import ROOT, app_with_ini, client, read_log
 from session_kit import FourMethodStore
 
 HASH = canister.hash_password('my-secret', iterations=1000)
@@ -419,3 +419,26 @@ def test_the_session_store_takes_memory_and_url_schemes_in_any_case_as_the_other
     web = client(app)
     assert [web.get('/count').text for _ in range(2)] == ['1', '2']
     assert (tmp_path / 'sessions.db').exists() == in_a_file
+
+
+def installed_from_ini(tmp_path, text: str) -> list:
+    """The CanisterWarnings of installing canister (its log in tmp_path/logs) on an app whose config is this ini text."""
+    app = app_with_ini(tmp_path, text)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter('always')
+        app.install(canister.Canister(log_path=str(tmp_path / 'logs')))
+    return [str(warning.message) for warning in caught if warning.category is canister.CanisterWarning]
+
+
+def test_canister_keys_in_another_section_of_an_ini_file_are_named_at_install(tmp_path):
+    """They used to be ignored without a word: the app ran on the memory store, logging to ./logs."""
+    said = installed_from_ini(tmp_path, '[app]\nsession_store = sqlite:///sessions.db\nlog_level = DEBUG\n')
+    expected = ("the app's config holds app.session_store, but canister reads only the keys of its own section "
+                "(canister.session_store: [canister] in an ini file), and has none there, so it does not use it; "
+                "move it under [canister]")     # (log_level, a name the app may use itself, is not looked for)
+    assert said == [expected]
+    assert ' WARNING  [MainThread]   ' + expected in read_log(tmp_path / 'logs')
+
+
+def test_keys_of_the_apps_own_beside_a_canister_section_are_not_reported(tmp_path):
+    assert installed_from_ini(tmp_path, '[canister]\nlog_level = INFO\n[app]\nsession_store = mine\n') == []

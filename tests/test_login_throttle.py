@@ -307,6 +307,41 @@ def test_x_forwarded_for_from_a_trusted_proxy_is_not_reported(tmp_path):
     assert 'X-Forwarded-For came from' not in log
 
 
+def unforwarded_warnings(log_dir):
+    return re.findall(r' WARNING +\[[^\]]*\]   (A login came through the trusted proxy 127\.0\.0\.1 with .*)',
+                      read_log(log_dir))
+
+
+def test_a_trusted_proxy_that_sends_x_real_ip_but_no_x_forwarded_for_is_reported_once(tmp_path):
+    """nginx with ``proxy_set_header X-Real-IP $remote_addr`` alone: every client counts as the proxy."""
+    log_dir = tmp_path / 'logs'
+    server = AppServer('throttle_app:app', server='gunicorn', workers=1,
+                       env={'CANISTER_LOG_PATH': str(log_dir), 'CANISTER_TRUSTED_PROXIES': '127.0.0.1'})
+    server.start()
+    try:
+        web = Client(server.url)
+        assert web.get('/me', headers=RIGHT).json()['user'] == 'alice'   # straight from the proxy's host: nothing to say
+        assert not unforwarded_warnings(log_dir)
+        for address in ('198.51.100.7', '198.51.100.8'):
+            proxied = dict(RIGHT, **{'X-Real-IP': address, 'X-Forwarded-Proto': 'https'})
+            assert web.get('/me', headers=proxied).json()['user'] == 'alice'
+    finally:
+        server.cleanup()
+    assert unforwarded_warnings(log_dir) == [
+        "A login came through the trusted proxy 127.0.0.1 with X-Real-IP, X-Forwarded-Proto but no X-Forwarded-For, the "
+        "only header canister takes the client's address from: every client of that proxy is logged and throttled as "
+        "the proxy, and one client's failed logins lock all of them out; have the proxy send X-Forwarded-For (nginx: "
+        "proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for; waitress drops it unless started with "
+        "--no-clear-untrusted-proxy-headers)"]
+
+
+def test_a_trusted_proxy_that_sends_x_forwarded_for_beside_x_real_ip_is_not_reported(make_app, log_dir):
+    app = hashed_alice_app(make_app, trusted_proxies='10.0.0.1')
+    assert client(app, REMOTE_ADDR='10.0.0.1', HTTP_X_REAL_IP='198.51.100.7',
+                  HTTP_X_FORWARDED_FOR='198.51.100.7').get('/me', headers=RIGHT).status_int == 200
+    assert 'Logged in as: alice' in read_log(log_dir) and 'A login came through the trusted proxy' not in read_log(log_dir)
+
+
 @pytest.mark.parametrize('forwarded', ['203.0.113.7:%d', '[2001:db8::7]:%d'])
 def test_a_client_a_trusted_proxy_names_with_its_port_is_counted_by_its_address(make_app, log_dir, forwarded):
     """Some proxies (Azure Application Gateway) write address:port, a new port for each connection."""

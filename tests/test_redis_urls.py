@@ -10,6 +10,8 @@ import redis.sentinel
 
 import canister
 from helpers import client, read_log
+from redis_topologies import ClusterSetup
+from servers import AppServer, ServerError
 from session_kit import FourMethodStore
 
 
@@ -24,12 +26,87 @@ from session_kit import FourMethodStore
     ('redis+sentinel://:S3cret@127.0.0.1:26379', 'name the service after the hosts'),
     ('redis+cluster://:S3cret@127.0.0.1:7000/3', 'Redis Cluster has only database 0'),
     ('redis+sentinal://:S3cret@127.0.0.1:26379/m/0', 'the scheme must be one of'),
+    ('redis://:S3cret@127.0.0.1:99999/0', "'99999' is not a port number: use 1 to 65535"),
+    ('redis://:S3cret@127.0.0.1:0/0', "'0' is not a port number: use 1 to 65535"),
+    ('redis+sentinel://:S3cret@127.0.0.1:26379,127.0.0.1:263790/m/0', "'263790' is not a port number: use 1 to 65535"),
+    ('redis+cluster://:S3cret@127.0.0.1:70000', "'70000' is not a port number: use 1 to 65535"),
+    ('unix://:S3cret@/run/redis/redis.sock?db=x', "canister.session_store = 'unix://:***@/run/redis/redis.sock?db=x' "
+                                                   "is not a valid Redis URL: Invalid value for 'db'"),
 ])
 def test_a_bad_redis_url_is_refused_at_install_saying_why_without_its_password(make_app, log_dir, url, why):
     with pytest.raises(canister.ConfigError) as caught:
         make_app(session_store=url)
     assert why in str(caught.value)
     assert 'S3cret' not in str(caught.value) and 'S3cret' not in read_log(log_dir)
+
+
+def test_a_cluster_url_whose_port_is_out_of_range_stops_gunicorn_at_boot_saying_why():
+    """It used to start, every worker answering 503 for ever, its WARNING calling the store unreachable for now."""
+    url = 'redis+cluster://127.0.0.1:70000'
+    server = AppServer('session_app:app', server='gunicorn', workers=2, env={'CANISTER_SESSION_STORE': url},
+                       start_timeout=8)  # (it exits within a few seconds: the start waits for it to the end)
+    try:
+        with pytest.raises(ServerError):
+            server.start()
+        assert ("canister.session_store = %r is not a valid Redis URL: '70000' is not a port number: use 1 to 65535"
+                % url) in server.output()
+        assert 'unreachable for now' not in server.output()
+    finally:
+        server.cleanup()
+    assert not server.pids()
+
+
+def test_a_database_number_redis_does_not_have_stops_gunicorn_at_boot_saying_why(redis_server):
+    """It used to start, every worker answering 503 for ever, its WARNING calling the store unreachable for now."""
+    url = redis_server.url.replace('/0', '/16')     # a server has databases 0 to 15 by default
+    server = AppServer('session_app:app', server='gunicorn', workers=2, env={'CANISTER_SESSION_STORE': url},
+                       start_timeout=8)
+    try:
+        with pytest.raises(ServerError):
+            server.start()
+        assert ('canister.session_store: Redis refused the database number: DB index is out of range (a Redis server '
+                'has databases 0 to 15 unless its databases setting gives more)') in server.output()
+        assert 'unreachable for now' not in server.output()
+    finally:
+        server.cleanup()
+    assert not server.pids()
+
+
+def test_a_cluster_url_naming_a_single_server_stops_gunicorn_at_boot_saying_why(redis_server):
+    """It used to start, every worker answering 503 for ever, its WARNING calling the store unreachable for now."""
+    url = 'redis+cluster://127.0.0.1:%d' % redis_server.port
+    server = AppServer('session_app:app', server='gunicorn', workers=2, env={'CANISTER_SESSION_STORE': url},
+                       start_timeout=8)
+    try:
+        with pytest.raises(ServerError):
+            server.start()
+        assert ('Cluster mode is not enabled on this node (the URL is a Cluster URL, redis+cluster://, and the server '
+                'is not a node of a Redis Cluster: use redis://host:port/db for a single server)') in server.output()
+        assert 'unreachable for now' not in server.output()
+    finally:
+        server.cleanup()
+
+
+def test_a_sentinel_url_naming_a_redis_server_instead_of_sentinels_is_refused_at_install(make_app, redis_server):
+    """It used to install with a WARNING that the store was unreachable for now, and answer 503 for ever."""
+    with pytest.raises(canister.ConfigError) as caught:
+        make_app(session_store='redis+sentinel://127.0.0.1:%d/mymaster/0' % redis_server.port)
+    assert str(caught.value).startswith("canister.session_store: No master found for 'mymaster' : 127.0.0.1:%d - "
+                                        % redis_server.port)
+    assert str(caught.value).endswith('(the URL is a Sentinel URL, redis+sentinel://, and an address it lists is a '
+                                      'Redis server, not a sentinel: list the sentinels (port 26379 by default), or '
+                                      'use redis://host:port/db for a single server)')
+
+
+def test_a_single_server_url_naming_a_node_of_a_cluster_is_refused_at_install(make_app, log_dir):
+    """It used to install, and about two requests in three that made a session answered 503 (``MOVED``)."""
+    with ClusterSetup() as cluster:
+        node = cluster.url.split('//', 1)[1].split(',')[0]
+        with pytest.raises(canister.ConfigError) as caught:
+            make_app(session_store='redis://%s/0' % node)
+    assert str(caught.value) == ('canister.session_store: the server is a node of a Redis Cluster, which answers only '
+                                 'for its own slots (most sessions would answer 503): use redis+cluster://host:port,... '
+                                 'to name the Cluster')
 
 
 def test_a_sentinel_url_makes_a_client_of_the_master_the_sentinels_name():

@@ -401,3 +401,19 @@ def test_tidy_sessions_calls_a_stores_own_tidy_with_a_batch(make_app):
     app = make_app(store=store)
     assert plugin_of(app).tidy_sessions() == 4
     assert store.batches == [1000]
+
+
+def test_the_command_from_cron_names_where_it_looked_for_a_relative_sqlite_file(tmp_path):
+    app_dir, cron_dir = tmp_path / 'app', tmp_path / 'home'
+    app_dir.mkdir()
+    cron_dir.mkdir()
+    (app_dir / 'app.ini').write_text('[canister]\nsession_store = sqlite:///sessions.db\n')
+    sqlite3.connect(str(app_dir / 'sessions.db')).close()
+    result = run_canister('tidy-sessions', '--config', str(app_dir / 'app.ini'), cwd=cron_dir)
+    assert (result.returncode, result.stdout) == (1, '')
+    assert result.stderr == (
+        'python -m canister tidy-sessions: canister.session_store = sqlite:///sessions.db: there is no such file as '
+        '%s (a relative path is read from the directory the command runs in, the home directory under cron: run it '
+        'from the directory the app runs in, or write the path absolute, sqlite:////path/to/sessions.db)\n'
+        % (cron_dir.resolve() / 'sessions.db'))
+    assert list(cron_dir.iterdir()) == []

@@ -1,0 +1,100 @@
+"""A Redis that refuses the app while it runs, on real servers: full, or with a new password.
+
+tests/apps/load_app.py on gunicorn workers over a private ``redis-server``.  Full: its ``maxmemory`` is
+set below what it holds (``CONFIG SET maxmemory 1``, ``maxmemory-policy noeviction``), and Redis refuses
+every write with its ``OOM`` error, as it does once a real one fills up.  A new password: ``requirepass``
+changed and the app's connections dropped, as a rotation with a restart of Redis does.  What the client
+and the on-call engineer see.
+"""
+import re
+
+import pytest
+import redis
+
+from helpers import read_log
+from servers import AppServer, Client
+
+pytestmark = pytest.mark.usefixtures('nothing_left_running')
+
+#: A session id's characters (URL-safe base64).
+_ID_CHARACTERS = '[A-Za-z0-9_-]'
+
+
+@pytest.fixture
+def full_redis_app(redis_server, tmp_path):
+    """(app server, redis client, log dir): load_app on two gunicorn workers over ``redis_server``."""
+    logs = tmp_path / 'logs'
+    app = AppServer('load_app:app', server='gunicorn', workers=2,
+                    env={'CANISTER_SESSION_STORE': redis_server.url, 'CANISTER_LOG_PATH': str(logs)})
+    app.start()
+    yield app, redis.Redis(port=redis_server.port), logs
+    app.cleanup()
+
+
+def fill(client):
+    """Make Redis refuse every write as a full one does."""
+    client.config_set('maxmemory-policy', 'noeviction')
+    client.config_set('maxmemory', '1')
+
+
+def error_lines(logs):
+    return [line for line in read_log(logs).splitlines() if ' ERROR ' in line and 'Response: ' not in line]
+
+
+def test_a_full_redis_answers_503_and_its_log_line_holds_no_session_id(full_redis_app):
+    app, client, logs = full_redis_app
+    fill(client)
+    answer = Client(app.url).get('/login?name=alice')
+    assert answer.status == 503
+    [line] = error_lines(logs)
+    short = re.search(r'\[127\.0\.0\.1-(%s{6})\]' % _ID_CHARACTERS, line).group(1)
+    assert not re.search(re.escape(short) + _ID_CHARACTERS, line.split(']', 1)[1]), line
+    assert 'canister:session:' not in line and 'alice' not in line, line
+
+
+def test_a_full_redis_is_named_in_the_log_with_what_to_do(full_redis_app):
+    app, client, logs = full_redis_app
+    web = Client(app.url)
+    assert web.get('/bump').status == 200
+    fill(client)
+    assert web.get('/bump').status == 503  # a session already there cannot be changed either
+    assert Client(app.url).get('/bump').status == 503  # nor a new one made
+    lines = error_lines(logs)
+    assert len(lines) == 2
+    for line in lines:
+        assert "Redis is full (maxmemory reached): raise maxmemory, or set maxmemory-policy" in line, line
+
+
+def test_a_redis_with_room_again_serves_the_same_session(full_redis_app):
+    app, client, logs = full_redis_app
+    web = Client(app.url)
+    assert web.get('/bump').json()['counter'] == 1
+    fill(client)
+    assert web.get('/bump').status == 503
+    client.config_set('maxmemory', '0')
+    assert web.get('/bump').json()['counter'] == 2
+
+
+def test_a_password_changed_on_redis_while_the_app_runs_is_a_503_whose_line_says_to_fix_it_and_restart(redis_server,
+                                                                                                      tmp_path):
+    setup = redis.Redis(port=redis_server.port)
+    setup.config_set('requirepass', 'old-S3cret')
+    logs = tmp_path / 'logs'
+    app = AppServer('load_app:app', server='gunicorn', workers=1, env={
+        'CANISTER_SESSION_STORE': 'redis://:old-S3cret@127.0.0.1:%d/0' % redis_server.port,
+        'CANISTER_LOG_PATH': str(logs)})
+    app.start()
+    try:
+        web = Client(app.url)
+        assert web.get('/bump').status == 200
+        rotated = redis.Redis(port=redis_server.port, password='old-S3cret')
+        rotated.config_set('requirepass', 'new-S3cret')
+        redis.Redis(port=redis_server.port, password='new-S3cret').client_kill_filter(_type='normal', skipme=True)
+        assert web.get('/bump').status == 503
+    finally:
+        app.cleanup()
+    [line] = error_lines(logs)
+    assert line.endswith('the Redis session store is unavailable: invalid username-password pair or user is disabled. '
+                         '(Redis refused the credentials: fix the user name and password of session_store, then '
+                         'restart the app)')
+    assert 'S3cret' not in read_log(logs)
