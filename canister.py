@@ -930,6 +930,18 @@ _FAMILIAR_NAMES = {
                     'canister has no such setting: session.remember(seconds) in the login handler gives that '
                     'session a persistent cookie'),
 }
+# Flask's own settings (and Flask-CORS's, Flask-Session's, Flask-WTF's), which a Flask user puts at the top
+# of the config (``app.config['SESSION_COOKIE_SECURE'] = True``), where canister never looks: each is
+# reported with the canister key that does its work.  (SECRET_KEY is not: nothing goes wrong without it.)
+_FLASK_SETTINGS = {
+    'session_cookie_name': 'session_cookie', 'session_cookie_secure': 'session_secure',
+    'session_cookie_samesite': 'session_samesite', 'session_cookie_partitioned': 'session_partitioned',
+    'permanent_session_lifetime': 'session_timeout', 'session_type': 'session_store',
+    'session_redis': 'session_store', 'max_content_length': 'max_body_size', 'cors_origins': 'cors',
+    'cors_supports_credentials': 'cors_credentials', 'cors_allow_headers': 'cors_headers',
+    'cors_expose_headers': 'cors_expose_headers', 'cors_methods': 'cors_methods', 'cors_max_age': 'cors_max_age',
+    'wtf_csrf_enabled': 'csrf',
+}
 
 
 class CanisterWarning(UserWarning):
@@ -1111,6 +1123,10 @@ class Config(Dict[str, Any]):
         values = {key[len('canister.'):]: value for key, value in app_config.items()
                   if str(key).lower().startswith('canister.')}
         config = cls(values, **overrides)
+        config.warnings += ["app.config[%r] is a Flask setting, which canister does not read: write canister.%s "
+                            "(or Canister(%s=...))"
+                            % (key, _FLASK_SETTINGS[str(key).lower()], _FLASK_SETTINGS[str(key).lower()])
+                            for key in app_config if str(key).lower() in _FLASK_SETTINGS]
         for message in config.warnings:  # on the terminal, at the app's install line, as well as in the log
             _warn_at_install(message)
         return config
