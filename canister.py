@@ -5626,7 +5626,14 @@ class Session:
     def __getitem__(self, key: Any) -> Any:
         raise TypeError("canister's session is not a dict: its values are session.data[%r]" % (key,))
 
+    #: The keys a Flask app's login puts the user under (Flask-Login's ``_user_id`` among them).
+    _USER_KEYS = frozenset(('user', 'user_id', '_user_id', 'userid', 'username', 'user_name', 'logged_in'))
+
     def __setitem__(self, key: Any, value: Any) -> None:
+        if isinstance(key, str) and key.lower() in self._USER_KEYS:  # a login, written as Flask apps write it
+            raise TypeError("canister's session is not a dict: for a login, assign session.user = ... (which gives "
+                            "the session a new id, against session fixation) or call canister.log_in(name, "
+                            "password); other values go in session.data[%r] = ..." % (key,))
         raise TypeError("canister's session is not a dict: write session.data[%r] = ..." % (key,))
 
     def __delitem__(self, key: Any) -> None:

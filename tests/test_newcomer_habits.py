@@ -31,3 +31,19 @@ def test_flasks_settings_at_the_top_of_the_config_are_reported_with_canisters_ke
                     "canister.cors (or Canister(cors=...))"]
     assert all(' WARNING  [MainThread]   ' + message in read_log(log_dir) for message in said)
     app.uninstall(True)
+
+
+def test_a_flask_login_that_puts_the_user_in_the_session_is_told_to_assign_session_user(make_app):
+    app = make_app()
+
+    @app.post('/login')
+    def login():
+        try:
+            session['user_id'] = 'alice'
+        except TypeError as error:
+            return str(error)
+
+    assert client(app).post('/login').text == (
+        "canister's session is not a dict: for a login, assign session.user = ... (which gives the session a new "
+        "id, against session fixation) or call canister.log_in(name, password); other values go in "
+        "session.data['user_id'] = ...")
