@@ -7856,6 +7856,31 @@ def _failed_in_json_plugin(error: BaseException) -> bool:
     return False
 
 
+#: What Bottle can send, and what to write instead of the habits of other frameworks (a list turned
+#: into JSON, a status returned beside the body): the end of every line about a result Bottle refused.
+_SENDABLE = ("Bottle sends text, bytes, a file, a dict (as JSON, by its JSON plugin) or a list, tuple or "
+             "generator of text or bytes: return {'items': [...]} for a list of values, str() for a number, and "
+             "set a status with bottle.response.status = 201 before returning the body (or return "
+             "bottle.HTTPResponse(body, status=201)), not Flask's return body, 201")
+#: The start of the message of the 500 that Bottle answers for an iterable of anything but text or bytes.
+_UNSUPPORTED_TYPE = 'Unsupported response type: '
+
+
+def _unsendable_result(error: BaseException) -> Optional[str]:
+    """What the handler returned, when ``error`` is the ``TypeError`` Bottle raised turning it into a body
+    (``return 42``, or Flask's ``return 'Created', 201``, whose number Bottle cannot join to the text); else None."""
+    trace = error.__traceback__
+    if not isinstance(error, TypeError) or trace is None:
+        return None
+    while trace.tb_next is not None:
+        trace = trace.tb_next
+    if trace.tb_frame.f_code is not bottle.Bottle._cast.__code__:
+        return None
+    if 'not iterable' in str(error):  # iter(result) failed
+        return 'a value Bottle cannot send (%s)' % _escape(str(error))
+    return 'a list or tuple of text and other values (%s)' % _escape(str(error))
+
+
 class _RequestContext(SessionState):
     """Everything canister knows about the request a thread is serving, and its response's last step.
 
@@ -8041,6 +8066,15 @@ class _RequestContext(SessionState):
         else:
             self.log_caught(exc_info[1])
 
+    def log_error_page(self, error: bottle.HTTPError) -> None:
+        """Log what lies behind an error Bottle answers with canister's page: the exception of a 500 (unless
+        the route wrapper logged it), or the result of a handler that Bottle could not send."""
+        if error.exception is not None:
+            self.log_caught(error.exception)
+        elif error.status_code == 500 and isinstance(error.body, str) and error.body.startswith(_UNSUPPORTED_TYPE):
+            self.plugin.log.write(logging.ERROR, 'The handler returned a list, tuple or generator of something '
+                                  'other than text or bytes (%s): %s', _escape(error.body), _SENDABLE)
+
     def log_caught(self, error: Optional[BaseException]) -> None:
         """Log an exception that Bottle caught outside the route wrapper (a ``before_request`` hook's,
         or a route's that canister does not wrap), once, with its traceback."""
@@ -8054,6 +8088,11 @@ class _RequestContext(SessionState):
                                   'with .isoformat(), a Decimal with str(), a set with list())', _escape(str(error))[:200],
                                   exc_info=exc_info)
             return
+        returned = _unsendable_result(error)
+        if returned is not None:  # Bottle caught it turning the handler's result into a body
+            self.plugin.log.write(logging.ERROR, 'Unhandled exception: the handler returned %s: %s', returned,
+                                  _SENDABLE, exc_info=exc_info)
+            return
         self.plugin.log.write(logging.ERROR, 'Unhandled exception (outside the route: a hook of the app, or a route '
                               'canister does not wrap)', exc_info=exc_info)
 
@@ -8065,6 +8104,9 @@ class _RequestContext(SessionState):
                                   'Bottle sends no redirect() or abort() raised there, and answers 500; to send the '
                                   'browser elsewhere, set bottle.response.status = 303 and '
                                   "bottle.response.set_header('Location', url), and return", exc_info=True)
+        elif error is not None and _unsendable_result(error) is not None:
+            self.plugin.log.write(logging.ERROR, 'Unhandled exception: the handler returned %s: %s',
+                                  _unsendable_result(error), _SENDABLE, exc_info=True)
         else:
             self.plugin.log.write(logging.ERROR, 'Unhandled exception in an error handler of the app (@app.error), '
                                   'or in Bottle while it built the answer', exc_info=True)
@@ -8553,8 +8595,8 @@ class Canister:
         if isinstance(error.exception, StoreUnavailable) and context is not None:
             context.error_logged = True  # (its one ERROR line is the 503's, as in a route: no traceback)
             return self._unavailable_response(error.exception)
-        if error.exception is not None and context is not None:
-            context.log_caught(error.exception)
+        if context is not None:
+            context.log_error_page(error)
         vary = bottle.response.get_header('Vary')  # (the error's own headers are the response's by now)
         if vary is None:
             bottle.response.set_header(*_VARY_ACCEPT)

@@ -17,6 +17,53 @@ WHAT_TO_WRITE = ("return {'items': [...]} for a list of values, str() for a numb
                  "status=201)), not Flask's return body, 201")
 
 
+def error_lines(log_dir) -> list:
+    return [line for line in read_log(log_dir).splitlines() if ' ERROR ' in line]
+
+
+def test_a_list_of_dicts_returned_by_a_handler_is_logged_with_what_bottle_sends_instead(make_app, log_dir):
+    app = make_app()
+
+    @app.get('/items')
+    def items():
+        return [{'id': 1}, {'id': 2}]
+
+    assert client(app).get('/items', status=500)
+    line = error_lines(log_dir)[0]
+    assert line.endswith("The handler returned a list, tuple or generator of something other than text or bytes "
+                         "(Unsupported response type: <class 'dict'>): Bottle sends text, bytes, a file, a dict (as "
+                         "JSON, by its JSON plugin) or a list, tuple or generator of text or bytes: " + WHAT_TO_WRITE)
+
+
+def test_flasks_body_and_status_tuple_is_logged_with_how_bottle_sets_a_status(make_app, log_dir):
+    app = make_app(catchall=True)
+
+    @app.post('/items')
+    def create():
+        return 'Created', 201
+
+    assert client(app).post('/items', status=500, expect_errors=True)
+    line = error_lines(log_dir)[0]
+    assert ('Unhandled exception: the handler returned a list or tuple of text and other values (sequence item 1: '
+            'expected str instance, int found): ' in line), line
+    assert line.endswith(WHAT_TO_WRITE)
+
+
+def test_a_number_returned_by_a_handler_is_logged_as_the_handlers_result_not_as_a_hooks_exception(make_app, log_dir):
+    app = make_app(catchall=True)
+
+    @app.get('/count')
+    def count():
+        return 42
+
+    assert client(app).get('/count', status=500)
+    line = error_lines(log_dir)[0]
+    assert ("Unhandled exception: the handler returned a value Bottle cannot send ('int' object is not iterable): "
+            in line), line
+    assert line.endswith(WHAT_TO_WRITE)
+    assert 'outside the route' not in read_log(log_dir)
+
+
 def test_flasks_settings_at_the_top_of_the_config_are_reported_with_canisters_key(log_dir):
     app = bottle.Bottle()
     app.config['SESSION_COOKIE_SECURE'] = True
