@@ -8294,6 +8294,36 @@ class _StreamedBody:
 # The Plugin ##################################################################
 ###############################################################################
 
+class _ErrorHandlers(Dict[int, Callable[..., Any]]):
+    """``app.error_handler`` while canister is installed: a dict returned by an error handler of the app
+    (``@app.error(404)``, Flask's habit) is sent as JSON, as Bottle's JSON plugin sends a route's; Bottle
+    itself would send the dict's keys run together as an HTML page.  Only Bottle's lookup of a handler
+    (an error answer) goes through here."""
+
+    def __init__(self, handlers: Mapping[int, Callable[..., Any]], app: bottle.Bottle) -> None:
+        super().__init__(handlers)
+        #: The app, whose JSON plugin (if it still has one) turns the dict into text.
+        self.app = app
+
+    def get(self, code: Any, default: Any = None) -> Any:
+        """The app's handler for ``code``, made to send a dict as JSON; ``default`` if it has none."""
+        handler = dict.get(self, code)
+        if handler is None:
+            return default
+        return functools.partial(self._answer, handler)
+
+    def _answer(self, handler: Callable[..., Any], error: bottle.HTTPError) -> Any:
+        """What ``handler`` answers to ``error``, a dict turned into JSON."""
+        result = handler(error)
+        if isinstance(result, dict):
+            dumps = next((plugin.json_dumps for plugin in self.app.plugins
+                          if isinstance(plugin, bottle.JSONPlugin) and plugin.json_dumps), None)
+            if dumps is not None:
+                bottle.response.content_type = 'application/json'
+                return dumps(result)
+        return result
+
+
 class Canister:
     """The Bottle plugin: ``app.install(Canister())``.
 
@@ -8359,17 +8389,34 @@ class Canister:
         self.app = app
         self._inner = app.wsgi
         app.__dict__['wsgi'] = self.wsgi  # bottle 0.13 refuses plain assignment of existing names
-        #: What ``app.default_error_handler`` was before (Bottle's method, unless another plugin set one):
-        #: the page of a client that does not ask for JSON, and what ``close`` puts back.
-        self._bottle_error_page = app.default_error_handler
-        self._replaced_error_page = app.__dict__.get('default_error_handler')
-        app.__dict__['default_error_handler'] = self._error_page
+        self._take_error_pages(app)
         app.__dict__['log'] = self.log.logger
         #: The app's ``canister.*`` keys as read here, and those said since to have been set too late.
         self._installed_keys = {key: value for key, value in app.config.items()
                                 if str(key).lower().startswith('canister.')}
         self._late_keys: typing.Set[str] = set()
         app.add_hook('config', self._config_changed)
+
+    def _take_error_pages(self, app: bottle.Bottle) -> None:
+        """Answer the errors the app has no handler for (``_error_page``), and send the dict an error
+        handler of the app returns as JSON (``_ErrorHandlers``); ``_give_error_pages_back`` undoes both."""
+        #: What ``app.default_error_handler`` was before (Bottle's method, unless another plugin set one):
+        #: the page of a client that does not ask for JSON, and what ``close`` puts back.
+        self._bottle_error_page = app.default_error_handler
+        self._replaced_error_page = app.__dict__.get('default_error_handler')
+        app.__dict__['default_error_handler'] = self._error_page
+        if type(app.error_handler) is dict:
+            app.__dict__['error_handler'] = _ErrorHandlers(app.error_handler, app)
+
+    def _give_error_pages_back(self, app: bottle.Bottle) -> None:
+        """Undo ``_take_error_pages`` (at uninstall)."""
+        if app.__dict__.get('default_error_handler') == self._error_page:
+            if self._replaced_error_page is None:
+                del app.__dict__['default_error_handler']
+            else:
+                app.__dict__['default_error_handler'] = self._replaced_error_page
+        if type(app.error_handler) is _ErrorHandlers:
+            app.__dict__['error_handler'] = dict(app.error_handler)
 
     def _config_changed(self, *args: Any) -> None:
         """Bottle's ``config`` hook (bottle 0.12 passes the key and the value, 0.13 the config first):
@@ -8443,12 +8490,8 @@ class Canister:
         """Uninstall: give the app its own WSGI callable and error page back, and release the store."""
         if self.app is not None and self.app.__dict__.get('wsgi') == self.wsgi:
             del self.app.wsgi
-        if self.app is not None and self.app.__dict__.get('default_error_handler') == self._error_page:
-            if self._replaced_error_page is None:
-                del self.app.__dict__['default_error_handler']
-            else:
-                self.app.__dict__['default_error_handler'] = self._replaced_error_page
         if self.app is not None:
+            self._give_error_pages_back(self.app)
             self.app.remove_hook('config', self._config_changed)
         store = getattr(getattr(self, 'sessions', None), 'store', None)
         close = getattr(store, 'close', None)   # optional, as check() and load_and_touch()

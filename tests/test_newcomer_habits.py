@@ -64,6 +64,47 @@ def test_a_number_returned_by_a_handler_is_logged_as_the_handlers_result_not_as_
     assert 'outside the route' not in read_log(log_dir)
 
 
+def test_a_dict_returned_by_an_error_handler_of_the_app_is_sent_as_json(make_app):
+    app = make_app()
+
+    @app.error(404)
+    def not_found(error):
+        return {'error': 'not found', 'path': bottle.request.path}
+
+    response = client(app).get('/nowhere', status=404)
+    assert response.content_type == 'application/json'
+    assert response.json == {'error': 'not found', 'path': '/nowhere'}
+
+
+def test_a_dict_from_the_apps_error_handler_for_canisters_401_keeps_the_challenge(make_app):
+    app = make_app(auth_basic_username='alice', auth_basic_password=canister.hash_password('my-secret'))
+
+    @app.error(401)
+    def login_first(error):
+        return {'login': '/login', 'message': error.body}
+
+    @app.get('/me')
+    @canister.require_user
+    def me():
+        return {'user': session.user}
+
+    response = client(app).get('/me', status=401)
+    assert response.json == {'login': '/login', 'message': 'Authentication required'}
+    assert response.headers['WWW-Authenticate'] == 'Basic realm="canister", charset="UTF-8"'
+
+
+def test_uninstalling_canister_gives_the_app_its_error_handlers_back_as_bottle_answers_them(make_app):
+    app = make_app()
+
+    @app.error(404)
+    def not_found(error):
+        return {'error': 'not found'}
+
+    app.uninstall('canister')
+    assert type(app.error_handler) is dict and app.error_handler[404] is not_found
+    assert client(app).get('/nowhere', status=404).text == 'error'  # Bottle's own way: the dict's keys
+
+
 def test_flasks_settings_at_the_top_of_the_config_are_reported_with_canisters_key(log_dir):
     app = bottle.Bottle()
     app.config['SESSION_COOKIE_SECURE'] = True
