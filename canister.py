@@ -929,6 +929,18 @@ _FAMILIAR_NAMES = {
     **dict.fromkeys(('session_permanent', 'remember_cookie_duration'),
                     'canister has no such setting: session.remember(seconds) in the login handler gives that '
                     'session a persistent cookie'),
+    **dict.fromkeys(('cors_enabled', 'enable_cors', 'cors_origin', 'origin'),
+                    'did you mean cors? it takes the allowed origins, or *'),
+    **dict.fromkeys(('allow_origin_regex', 'cors_origin_regex', 'origin_regex'),
+                    'canister takes no regular expression: list the origins in cors, https://*.example.com for '
+                    'every subdomain'),
+    **dict.fromkeys(('resources', 'cors_resources'), 'did you mean cors_paths? it takes path prefixes, such as /api'),
+    'automatic_options': 'canister has no such setting: it answers CORS preflights itself',
+    'vary_header': 'canister has no such setting: its CORS answers always carry Vary: Origin',
+    'max_content_length': 'did you mean max_body_size?',
+    'session_refresh_each_request': 'canister has no such setting: each request extends its session '
+                                    '(session_timeout slides), and session.remember(seconds) sends the cookie again',
+    'secret': 'did you mean auth_jwt_secret (of Bearer tokens)? sessions need no secret: the cookie holds a random id',
 }
 # Flask's own settings (and Flask-CORS's, Flask-Session's, Flask-WTF's), which a Flask user puts at the top
 # of the config (``app.config['SESSION_COOKIE_SECURE'] = True``), where canister never looks: each is

@@ -6,6 +6,7 @@ from __future__ import annotations
 import warnings
 
 import bottle
+import pytest
 
 import canister
 from canister import session
@@ -135,3 +136,20 @@ def test_a_flask_login_that_puts_the_user_in_the_session_is_told_to_assign_sessi
         "canister's session is not a dict: for a login, assign session.user = ... (which gives the session a new "
         "id, against session fixation) or call canister.log_in(name, password); other values go in "
         "session.data['user_id'] = ...")
+
+
+@pytest.mark.parametrize('name, hint', [
+    ('cors_enabled', 'did you mean cors? it takes the allowed origins, or *'),                 # was: cors_headers
+    ('allow_origin_regex', 'canister takes no regular expression: list the origins in cors, '  # Starlette
+                           'https://*.example.com for every subdomain'),
+    ('resources', 'did you mean cors_paths? it takes path prefixes, such as /api'),            # Flask-CORS
+    ('max_content_length', 'did you mean max_body_size?'),                                     # Flask
+    ('automatic_options', 'canister has no such setting: it answers CORS preflights itself'),  # was: auth_basic_...
+    ('session_refresh_each_request', 'canister has no such setting: each request extends its session '
+                                     '(session_timeout slides), and session.remember(seconds) sends the cookie '
+                                     'again'),                                                 # was: session_redis_wait
+])
+def test_more_cors_and_session_settings_of_flask_and_starlette_are_pointed_to_canisters_own(make_app, name, hint):
+    with pytest.warns(canister.CanisterWarning) as caught:
+        make_app(config={name: '1'})
+    assert [str(w.message) for w in caught] == ['unknown config key canister.%s (%s)' % (name, hint)]
