@@ -7893,6 +7893,35 @@ def _unsendable_result(error: BaseException) -> Optional[str]:
     return 'a list or tuple of text and other values (%s)' % _escape(str(error))
 
 
+#: The ``TypeError`` of a call that lacks an argument the function needs.
+_MISSING_ARGUMENT = re.compile(r'missing \d+ required (?:positional|keyword-only) arguments?: ')
+
+
+def _caught_message(error: BaseException) -> str:
+    """The ERROR line of an exception Bottle caught outside canister's route wrapper, saying what to change
+    where the cause is known: a dict Bottle's JSON plugin cannot send, a result Bottle cannot send, a handler
+    that canister did not give its arguments (a route of an app canister is not installed on)."""
+    if _failed_in_json_plugin(error):  # Bottle's JSON plugin wraps canister's wrapper: the handler did return
+        return ("Unhandled exception: the handler returned a dict that Bottle's JSON plugin cannot turn into JSON "
+                '(%s): convert such values in the handler (a datetime with .isoformat(), a Decimal with str(), a set '
+                'with list())' % _escape(str(error))[:200])
+    returned = _unsendable_result(error)
+    if returned is not None:  # Bottle caught it turning the handler's result into a body
+        return 'Unhandled exception: the handler returned %s: %s' % (returned, _SENDABLE)
+    trace = error.__traceback__
+    while trace is not None and trace.tb_next is not None:
+        trace = trace.tb_next
+    if (isinstance(error, TypeError) and _MISSING_ARGUMENT.search(str(error)) and trace is not None
+            and trace.tb_frame.f_code.co_filename == bottle.__file__):  # Bottle (or its JSON plugin) made the call
+        return ('Unhandled exception: a route that canister does not wrap called its handler without an argument '
+                "(%s): canister fills handler arguments from the request only on the routes it wraps, those of the "
+                "apps it is installed on (unless skip=['canister']): for a child app mounted or merged into this one "
+                "(as a Flask blueprint is registered), install canister on the child too; or give the handler "
+                "defaults and read bottle.request"
+                % _escape(str(error)))
+    return 'Unhandled exception (outside the route: a hook of the app, or a route canister does not wrap)'
+
+
 class _RequestContext(SessionState):
     """Everything canister knows about the request a thread is serving, and its response's last step.
 
@@ -8093,20 +8122,8 @@ class _RequestContext(SessionState):
         if self.error_logged or error is None:
             return
         self.error_logged = True
-        exc_info = (type(error), error, error.__traceback__)
-        if _failed_in_json_plugin(error):  # Bottle's JSON plugin wraps canister's wrapper: the handler did return
-            self.plugin.log.write(logging.ERROR, "Unhandled exception: the handler returned a dict that Bottle's JSON "
-                                  'plugin cannot turn into JSON (%s): convert such values in the handler (a datetime '
-                                  'with .isoformat(), a Decimal with str(), a set with list())', _escape(str(error))[:200],
-                                  exc_info=exc_info)
-            return
-        returned = _unsendable_result(error)
-        if returned is not None:  # Bottle caught it turning the handler's result into a body
-            self.plugin.log.write(logging.ERROR, 'Unhandled exception: the handler returned %s: %s', returned,
-                                  _SENDABLE, exc_info=exc_info)
-            return
-        self.plugin.log.write(logging.ERROR, 'Unhandled exception (outside the route: a hook of the app, or a route '
-                              'canister does not wrap)', exc_info=exc_info)
+        self.plugin.log.write(logging.ERROR, '%s', _caught_message(error),
+                              exc_info=(type(error), error, error.__traceback__))
 
     def _log_critical_error(self, error: Optional[BaseException]) -> None:
         """Bottle caught ``error`` after the route (in an error handler of the app, or in its own code)

@@ -153,3 +153,24 @@ def test_more_cors_and_session_settings_of_flask_and_starlette_are_pointed_to_ca
     with pytest.warns(canister.CanisterWarning) as caught:
         make_app(config={name: '1'})
     assert [str(w.message) for w in caught] == ['unknown config key canister.%s (%s)' % (name, hint)]
+
+
+def hello(name):
+    return 'Hi %s!' % name
+
+
+def test_a_merged_child_without_canister_whose_handler_takes_arguments_is_logged_with_the_fix(make_app, log_dir):
+    """A Flask user's blueprint: a child app whose handlers take arguments, merged into the app canister
+    is installed on.  Bottle calls them without arguments; the line says why, and what to do."""
+    app = make_app(catchall=True)
+    child = bottle.Bottle()
+    child.route('/hello', callback=hello)
+    app.merge(child)
+    assert client(app).get('/hello?name=John', status=500, expect_errors=True)
+    line = error_lines(log_dir)[0]
+    assert line.endswith("Unhandled exception: a route that canister does not wrap called its handler without an "
+                         "argument (hello() missing 1 required positional argument: 'name'): canister fills handler "
+                         "arguments from the request only on the routes it wraps, those of the apps it is installed "
+                         "on (unless skip=['canister']): for a child app mounted or merged into this one (as a Flask "
+                         "blueprint is registered), install canister on the child too; or give the handler defaults "
+                         "and read bottle.request"), line
