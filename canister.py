@@ -5551,6 +5551,12 @@ class _OutsideData(Dict[str, Any]):
 _OUTSIDE_DATA = _OutsideData()
 
 
+#: What Flask's logout (``session.clear()``, ``session.pop('user_id')``) means here: emptying the data
+#: would leave the user logged in.
+_LOGOUT_HINT = ("canister's session is not a dict: to log out, call session.invalidate() (or assign "
+                "session.user = None); %s would leave the user logged in")
+
+
 class Session:
     """The current request's session: ``sid``, ``user``, ``data`` and ``invalidate()``.
 
@@ -5649,6 +5655,8 @@ class Session:
         raise TypeError("canister's session is not a dict: write session.data[%r] = ..." % (key,))
 
     def __delitem__(self, key: Any) -> None:
+        if isinstance(key, str) and key.lower() in self._USER_KEYS:  # a logout, written as Flask apps write it
+            raise TypeError(_LOGOUT_HINT % ('del session.data[%r]' % (key,)))
         raise TypeError("canister's session is not a dict: write del session.data[%r]" % (key,))
 
     def __contains__(self, key: Any) -> bool:  # (else ``in`` would try session[0], and say so)
@@ -5668,8 +5676,12 @@ class Session:
 
 def _not_a_dict(name: str) -> Callable[..., Any]:
     """A dict method called on ``session`` itself, a Flask habit (``session.get('cart')``): it says
-    where the values are."""
+    where the values are, or how to log out for Flask's logout (``session.clear()``, ``session.pop('user_id')``)."""
     def refuse(self: Session, *args: Any, **kwargs: Any) -> Any:
+        if name == 'clear':
+            raise TypeError(_LOGOUT_HINT % 'session.data.clear()')
+        if name == 'pop' and args and isinstance(args[0], str) and args[0].lower() in Session._USER_KEYS:
+            raise TypeError(_LOGOUT_HINT % ('session.data.pop(%r)' % (args[0],)))
         raise TypeError("canister's session is not a dict: its values are in session.data (session.data.%s)" % name)
     refuse.__name__ = name
     return refuse

@@ -174,3 +174,24 @@ def test_a_merged_child_without_canister_whose_handler_takes_arguments_is_logged
                          "on (unless skip=['canister']): for a child app mounted or merged into this one (as a Flask "
                          "blueprint is registered), install canister on the child too; or give the handler defaults "
                          "and read bottle.request"), line
+
+
+def test_flasks_logout_on_the_session_says_how_to_log_out_not_only_where_the_data_is(make_app):
+    """``session.clear()`` and ``session.pop('user_id')``, Flask's logout: pointing at ``session.data`` alone
+    would leave the user logged in."""
+    app = make_app()
+
+    @app.post('/logout')
+    def logout():
+        said = []
+        for attempt in (session.clear, lambda: session.pop('user_id', None), lambda: session.__delitem__('user')):
+            try:
+                attempt()
+            except TypeError as error:
+                said.append(str(error))
+        return '\n'.join(said)
+
+    hint = ("canister's session is not a dict: to log out, call session.invalidate() (or assign session.user = "
+            "None); %s would leave the user logged in")
+    assert client(app).post('/logout').text.splitlines() == [
+        hint % 'session.data.clear()', hint % "session.data.pop('user_id')", hint % "del session.data['user']"]
