@@ -633,6 +633,10 @@ def _as_number(kind: type, minimum: Optional[float] = None, maximum: Optional[fl
 
 def _as_choice(*choices: str) -> Callable[[Any], str]:
     def parse(value: Any) -> str:
+        if value is None:  # (Flask's SESSION_COOKIE_SAMESITE = None means no attribute, not SameSite=None)
+            raise ValueError("expected one of %s, written as text: Python's None is no value%s"
+                             % (', '.join(choice or "''" for choice in choices),
+                                " (write 'None' for SameSite=None, or leave the key out)" if 'None' in choices else ''))
         for choice in choices:
             if str(value).strip().lower() == choice.lower():
                 return choice
@@ -669,6 +673,9 @@ def _as_log_path(value: Any) -> str:
     """A directory, or ``stderr``/``stdout`` in any case (``STDOUT`` is meant as the stream, as the
     other choices of the config are case-insensitive; ``./STDOUT`` names a directory)."""
     path = _as_text(value)
+    if not path:  # (else the files would go to the working directory, where nobody looks for them)
+        raise ValueError('expected a directory (./logs/ when the key is left out), or stderr or stdout (what an '
+                         'empty log_path meant in canister 1.x)')
     return path.lower() if path.lower() in ('stderr', 'stdout') else path
 
 

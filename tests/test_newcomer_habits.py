@@ -195,3 +195,23 @@ def test_flasks_logout_on_the_session_says_how_to_log_out_not_only_where_the_dat
             "None); %s would leave the user logged in")
     assert client(app).post('/logout').text.splitlines() == [
         hint % 'session.data.clear()', hint % "session.data.pop('user_id')", hint % "del session.data['user']"]
+
+
+def test_python_none_for_the_samesite_of_the_cookie_is_refused_not_read_as_samesite_none(log_dir):
+    """Flask's ``SESSION_COOKIE_SAMESITE = None`` means no attribute; read as the text, it sent ``SameSite=None``."""
+    with pytest.raises(canister.ConfigError) as refused:
+        bottle.Bottle().install(canister.Canister(log_path=str(log_dir), session_samesite=None))
+    assert str(refused.value) == ("canister.session_samesite = None is not valid: expected one of Lax, Strict, None, "
+                                  "written as text: Python's None is no value (write 'None' for SameSite=None, or "
+                                  "leave the key out)")
+
+
+def test_an_empty_log_path_is_refused_naming_stderr_which_it_meant_in_1x(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    app = bottle.Bottle()
+    app.config.load_dict({'canister': {'log_path': ''}})
+    with pytest.raises(canister.ConfigError) as refused:
+        app.install(canister.Canister())
+    assert str(refused.value) == ("canister.log_path = '' is not valid: expected a directory (./logs/ when the key "
+                                  "is left out), or stderr or stdout (what an empty log_path meant in canister 1.x)")
+    assert list(tmp_path.iterdir()) == []  # (the day's file went to the working directory)
