@@ -8396,6 +8396,8 @@ class Canister:
         self.auth: Optional[Authenticator] = None
         #: Basic's look at its users file, made before each route's handler (None: no users file).
         self.watch_users: Optional[Callable[[], None]] = None
+        #: The routes given Flask's ``methods=[...]`` that the log has named (each once).
+        self._flask_methods_noted: typing.Set[bottle.Route] = set()
 
     # -- install -----------------------------------------------------------
     def _warn_of_lost_keywords(self, replaced: Canister) -> None:
@@ -8444,6 +8446,17 @@ class Canister:
                                 if str(key).lower().startswith('canister.')}
         self._late_keys: typing.Set[str] = set()
         app.add_hook('config', self._config_changed)
+
+    def _note_flask_methods(self, routes: Iterable[bottle.Route]) -> None:
+        """Log once a WARNING for each of ``routes`` given Flask's ``methods=[...]``: Bottle keeps it as a
+        setting of the route, which then answers its one method, and the others 405."""
+        for route in routes:
+            methods = route.config.get('methods')
+            if methods is not None and route not in self._flask_methods_noted:
+                self._flask_methods_noted.add(route)
+                self.log.write(logging.WARNING, "Route %s %s was given methods=%r, Flask's keyword, which Bottle keeps "
+                               "as a setting of the route: Bottle's is method=%r, and this route answers %s alone "
+                               '(405 to the other methods)', route.method, route.rule, methods, methods, route.method)
 
     def _take_error_pages(self, app: bottle.Bottle) -> None:
         """Answer the errors the app has no handler for (``_error_page``), and send the dict an error
@@ -8576,6 +8589,7 @@ class Canister:
         except (TypeError, ValueError):  # a callable without an inspectable signature
             binder = None
         bind = binder.bind if binder else None
+        self._note_flask_methods([route])
         log = self.log
         auth = self.auth  # apply runs after setup (installing again resets every route)
         watch_users = self.watch_users
@@ -8688,6 +8702,8 @@ class Canister:
             return self._unavailable_response(error.exception)
         if context is not None:
             context.log_error_page(error)
+        if error.status_code == 405 and self.app is not None:  # (the router's: no route of this app was applied)
+            self._note_flask_methods(self.app.routes)
         vary = bottle.response.get_header('Vary')  # (the error's own headers are the response's by now)
         if vary is None:
             bottle.response.set_header(*_VARY_ACCEPT)

@@ -215,3 +215,28 @@ def test_an_empty_log_path_is_refused_naming_stderr_which_it_meant_in_1x(tmp_pat
     assert str(refused.value) == ("canister.log_path = '' is not valid: expected a directory (./logs/ when the key "
                                   "is left out), or stderr or stdout (what an empty log_path meant in canister 1.x)")
     assert list(tmp_path.iterdir()) == []  # (the day's file went to the working directory)
+
+
+def test_flasks_methods_keyword_on_a_route_is_logged_once_with_bottles_at_the_first_405(make_app, log_dir):
+    app = make_app()
+
+    @app.route('/login', methods=['GET', 'POST'])
+    def login():
+        return 'the form'
+
+    web = client(app)
+    web.post('/login', status=405)
+    web.post('/login', status=405)
+    web.get('/login', status=200)
+    said = [line for line in read_log(log_dir).splitlines() if "Flask's keyword" in line]
+    assert len(said) == 1 and ' WARNING ' in said[0]
+    assert said[0].endswith("Route GET /login was given methods=['GET', 'POST'], Flask's keyword, which Bottle keeps "
+                            "as a setting of the route: Bottle's is method=['GET', 'POST'], and this route answers "
+                            "GET alone (405 to the other methods)")
+
+
+def test_flasks_methods_keyword_is_logged_at_the_first_request_of_its_route_too(make_app, log_dir):
+    app = make_app()
+    app.route('/items', methods=['GET', 'PUT'], callback=lambda: 'items')
+    client(app).get('/items', status=200)
+    assert "Route GET /items was given methods=['GET', 'PUT'], Flask's keyword" in read_log(log_dir)
