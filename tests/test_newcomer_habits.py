@@ -10,7 +10,8 @@ import pytest
 
 import canister
 from canister import session
-from helpers import client, read_log
+from helpers import ROOT, client, read_log
+from test_readme import readme_block_of_section
 
 #: The end of every log line about a result Bottle cannot send: what to write instead.
 WHAT_TO_WRITE = ("return {'items': [...]} for a list of values, str() for a number, and set a status with "
@@ -240,3 +241,22 @@ def test_flasks_methods_keyword_is_logged_at_the_first_request_of_its_route_too(
     app.route('/items', methods=['GET', 'PUT'], callback=lambda: 'items')
     client(app).get('/items', status=200)
     assert "Route GET /items was given methods=['GET', 'PUT'], Flask's keyword" in read_log(log_dir)
+
+
+def test_the_first_app_with_its_last_line_guarded_as_the_readme_says_imports_without_running_a_server(
+        tmp_path, monkeypatch):
+    """``gunicorn app:app`` imports the file: the README's first app, its ``app.run()`` guarded as the README
+    says, gives the server the app without starting Bottle's development server."""
+    section = (ROOT / 'README.md').read_text(encoding='utf-8').split('\n## A first app', 1)[1].split('\n## ', 1)[0]
+    guard = "if __name__ == '__main__': app.run()"
+    assert '`%s`' % guard in section
+    block = readme_block_of_section('A first app').rstrip()
+    assert block.endswith('\napp.run()')
+    runs = []
+    monkeypatch.setattr(bottle.Bottle, 'run', lambda self, **options: runs.append(self))
+    monkeypatch.chdir(tmp_path)
+    for name in ('app', '__main__'):  # imported by gunicorn, then run as python app.py
+        namespace = {'__name__': name}
+        exec(compile(block[:-len('app.run()')] + guard + '\n', 'app.py', 'exec'), namespace)
+        namespace['app'].uninstall(True)
+    assert len(runs) == 1 and runs[0] is namespace['app']
