@@ -8342,6 +8342,10 @@ class _StreamedBody:
 # The Plugin ##################################################################
 ###############################################################################
 
+#: A ``{name}`` (or ``{name:type}``) placeholder of Starlette and FastAPI in a route's rule.
+_BRACED_PLACEHOLDER = re.compile(r'\{([A-Za-z_]\w*)(?::[^{}/]*)?\}')
+
+
 class _ErrorHandlers(Dict[int, Callable[..., Any]]):
     """``app.error_handler`` while canister is installed: a dict returned by an error handler of the app
     (``@app.error(404)``, Flask's habit) is sent as JSON, as Bottle's JSON plugin sends a route's; Bottle
@@ -8396,8 +8400,9 @@ class Canister:
         self.auth: Optional[Authenticator] = None
         #: Basic's look at its users file, made before each route's handler (None: no users file).
         self.watch_users: Optional[Callable[[], None]] = None
-        #: The routes given Flask's ``methods=[...]`` that the log has named (each once).
-        self._flask_methods_noted: typing.Set[bottle.Route] = set()
+        #: The routes whose writing the log has looked at (``_note_foreign_routes``), and how many of the app's.
+        self._foreign_routes_noted: typing.Set[bottle.Route] = set()
+        self._routes_looked_at = 0
 
     # -- install -----------------------------------------------------------
     def _warn_of_lost_keywords(self, replaced: Canister) -> None:
@@ -8447,16 +8452,32 @@ class Canister:
         self._late_keys: typing.Set[str] = set()
         app.add_hook('config', self._config_changed)
 
-    def _note_flask_methods(self, routes: Iterable[bottle.Route]) -> None:
-        """Log once a WARNING for each of ``routes`` given Flask's ``methods=[...]``: Bottle keeps it as a
-        setting of the route, which then answers its one method, and the others 405."""
+    def _note_foreign_routes(self, routes: Iterable[bottle.Route]) -> None:
+        """Log once a WARNING for each of ``routes`` written as in another framework, which Bottle takes
+        without a word: Flask's ``methods=[...]`` (a setting of the route to Bottle, which then answers its one
+        method, and the others 405), a ``{name}`` placeholder of Starlette and FastAPI (to Bottle, text that
+        only the literal path matches: every other path answers 404)."""
         for route in routes:
+            if route in self._foreign_routes_noted:
+                continue
+            self._foreign_routes_noted.add(route)
             methods = route.config.get('methods')
-            if methods is not None and route not in self._flask_methods_noted:
-                self._flask_methods_noted.add(route)
+            if methods is not None:
                 self.log.write(logging.WARNING, "Route %s %s was given methods=%r, Flask's keyword, which Bottle keeps "
                                "as a setting of the route: Bottle's is method=%r, and this route answers %s alone "
                                '(405 to the other methods)', route.method, route.rule, methods, methods, route.method)
+            placeholder = _BRACED_PLACEHOLDER.search(route.rule)
+            if placeholder:
+                self.log.write(logging.WARNING, "Route %s %s has the placeholder %s of Starlette and FastAPI, which is "
+                               "text to Bottle, matched by that very path only (404 to every other): write <%s> "
+                               "(Bottle's and Flask's), with an annotation on the handler's parameter to convert it",
+                               route.method, route.rule, placeholder.group(0), placeholder.group(1))
+
+    def _look_at_new_routes(self) -> None:
+        """``_note_foreign_routes`` for the app's routes added since the last look (so a bot's 404s cost no more)."""
+        if self.app is not None and len(self.app.routes) > self._routes_looked_at:
+            self._routes_looked_at = len(self.app.routes)
+            self._note_foreign_routes(self.app.routes)
 
     def _take_error_pages(self, app: bottle.Bottle) -> None:
         """Answer the errors the app has no handler for (``_error_page``), and send the dict an error
@@ -8589,7 +8610,7 @@ class Canister:
         except (TypeError, ValueError):  # a callable without an inspectable signature
             binder = None
         bind = binder.bind if binder else None
-        self._note_flask_methods([route])
+        self._note_foreign_routes([route])
         log = self.log
         auth = self.auth  # apply runs after setup (installing again resets every route)
         watch_users = self.watch_users
@@ -8702,8 +8723,8 @@ class Canister:
             return self._unavailable_response(error.exception)
         if context is not None:
             context.log_error_page(error)
-        if error.status_code == 405 and self.app is not None:  # (the router's: no route of this app was applied)
-            self._note_flask_methods(self.app.routes)
+        if error.status_code in (404, 405):  # (the router's: a route written as in another framework?)
+            self._look_at_new_routes()
         vary = bottle.response.get_header('Vary')  # (the error's own headers are the response's by now)
         if vary is None:
             bottle.response.set_header(*_VARY_ACCEPT)

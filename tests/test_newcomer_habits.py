@@ -260,3 +260,29 @@ def test_the_first_app_with_its_last_line_guarded_as_the_readme_says_imports_wit
         exec(compile(block[:-len('app.run()')] + guard + '\n', 'app.py', 'exec'), namespace)
         namespace['app'].uninstall(True)
     assert len(runs) == 1 and runs[0] is namespace['app']
+
+
+def test_a_fastapi_placeholder_in_a_rule_is_logged_once_with_bottles_at_the_first_404(make_app, log_dir):
+    app = make_app()
+
+    @app.get('/items/{item_id}')
+    def item(item_id: int):
+        return 'item %d' % item_id
+
+    web = client(app)
+    web.get('/items/3', status=404)
+    web.get('/items/4', status=404)
+    said = [line for line in read_log(log_dir).splitlines() if 'has the placeholder' in line]
+    assert len(said) == 1 and ' WARNING ' in said[0]
+    assert said[0].endswith("Route GET /items/{item_id} has the placeholder {item_id} of Starlette and FastAPI, which "
+                            "is text to Bottle, matched by that very path only (404 to every other): write <item_id> "
+                            "(Bottle's and Flask's), with an annotation on the handler's parameter to convert it")
+
+
+def test_a_route_added_after_the_first_404_is_looked_at_the_next_one(make_app, log_dir):
+    app = make_app()
+    web = client(app)
+    web.get('/nothing', status=404)
+    app.route('/users/{user_id:int}', callback=lambda user_id: user_id)
+    web.get('/users/3', status=404)
+    assert 'Route GET /users/{user_id:int} has the placeholder {user_id:int} of Starlette' in read_log(log_dir)
