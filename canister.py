@@ -1036,6 +1036,9 @@ class Config(Dict[str, Any]):
                          'Origin: null on the app\'s own form posts, and one that sends no Sec-Fetch-Site (an older '
                          'browser, such as Safari before 16.4) is refused there with 403; keep another policy, such '
                          'as the default or same-origin')
+        if self['debug']:  # (1.x's docs wrote debug=False; True is someone asking for tracebacks)
+            notes.append('canister.debug = True has no effect, as in canister 1.x: for Bottle\'s debug mode, whose '
+                         'error pages show the traceback, call bottle.debug(True) (never in production)')
         return notes
 
     def _cors_without_effect(self) -> List[str]:

@@ -286,3 +286,14 @@ def test_a_route_added_after_the_first_404_is_looked_at_the_next_one(make_app, l
     app.route('/users/{user_id:int}', callback=lambda user_id: user_id)
     web.get('/users/3', status=404)
     assert 'Route GET /users/{user_id:int} has the placeholder {user_id:int} of Starlette' in read_log(log_dir)
+
+
+def test_debug_true_which_does_nothing_is_reported_with_bottles_debug_mode(log_dir):
+    app = bottle.Bottle()
+    app.config.load_dict({'canister': {'debug': 'true'}})
+    with pytest.warns(canister.CanisterWarning) as caught:
+        app.install(canister.Canister(log_path=str(log_dir)))
+    assert [str(warning.message) for warning in caught] == [
+        "canister.debug = True has no effect, as in canister 1.x: for Bottle's debug mode, whose error pages show "
+        "the traceback, call bottle.debug(True) (never in production)"]
+    app.uninstall(True)
