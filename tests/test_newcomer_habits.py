@@ -160,14 +160,23 @@ def hello(name):
     return 'Hi %s!' % name
 
 
-def test_a_merged_child_without_canister_whose_handler_takes_arguments_is_logged_with_the_fix(make_app, log_dir):
-    """A Flask user's blueprint: a child app whose handlers take arguments, merged into the app canister
-    is installed on.  Bottle calls them without arguments; the line says why, and what to do."""
+@pytest.mark.parametrize('composition', ['merge', 'mount'])
+def test_a_child_without_canister_whose_handler_takes_arguments_is_logged_with_the_fix(make_app, log_dir, composition):
+    """A Flask user's blueprint: a child app whose handlers take arguments, merged into (or, on bottle 0.13,
+    mounted on) the app canister is installed on.  Bottle calls them without arguments; the line says why,
+    and what to do.  (Bottle 0.12 serves a mounted child through the child's own WSGI entry, which answers
+    and logs its errors itself.)"""
+    if composition == 'mount' and bottle.__version__.startswith('0.12'):
+        pytest.skip('bottle 0.12 serves a mounted child through its own WSGI entry')
     app = make_app(catchall=True)
     child = bottle.Bottle()
     child.route('/hello', callback=hello)
-    app.merge(child)
-    assert client(app).get('/hello?name=John', status=500, expect_errors=True)
+    if composition == 'merge':
+        app.merge(child)
+    else:
+        app.mount('/api/', child)
+    prefix = '/api' if composition == 'mount' else ''
+    assert client(app).get(prefix + '/hello?name=John', status=500, expect_errors=True)
     line = error_lines(log_dir)[0]
     assert line.endswith("Unhandled exception: a route that canister does not wrap called its handler without an "
                          "argument (hello() missing 1 required positional argument: 'name'): canister fills handler "
