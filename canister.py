@@ -7941,6 +7941,8 @@ def _caught_message(error: BaseException) -> str:
                 "(as a Flask blueprint is registered), install canister on the child too; or give the handler "
                 "defaults and read bottle.request"
                 % _escape(str(error)))
+    if isinstance(error, CanisterError):  # canister's own refusal (of a route, when Bottle applies it): it says why
+        return 'Unhandled exception: %s' % error
     return 'Unhandled exception (outside the route: a hook of the app, or a route canister does not wrap)'
 
 
@@ -8455,6 +8457,20 @@ class Canister:
         self._late_keys: typing.Set[str] = set()
         app.add_hook('config', self._config_changed)
 
+    def _refuse_route(self, route: bottle.Route) -> bottle.Bottle:
+        """The app of a route canister can serve; :class:`CanisterError` for one it cannot (Bottle's 500 at the
+        route's first request): a Canister() given to the route, or an ``async def`` handler."""
+        app = self.app
+        if app is None or route.app is not app:  # (given to a route, apply=[Canister()]: its setup never ran)
+            raise CanisterError('canister: a Canister() is installed on an app (app.install(canister.Canister())), '
+                                'not given to one route: it serves the requests of the whole app')
+        handler = _innermost(route.callback)
+        if inspect.iscoroutinefunction(handler) or inspect.isasyncgenfunction(handler):  # Starlette's habit
+            raise CanisterError('canister: the handler of %s %s is an async def, which Bottle, a WSGI framework, '
+                                'calls without ever running its body; write it as a plain def (a blocking call in it '
+                                'holds its thread only, or its greenlet under gevent)' % (route.method, route.rule))
+        return app
+
     def _note_foreign_routes(self, routes: Iterable[bottle.Route]) -> None:
         """Log once a WARNING for each of ``routes`` written as in another framework, which Bottle takes
         without a word: Flask's ``methods=[...]`` (a setting of the route to Bottle, which then answers its one
@@ -8604,10 +8620,7 @@ class Canister:
     def apply(self, callback: Callable[..., Any], route: bottle.Route) -> Callable[..., Any]:
         """Wrap a route once: credentials checked, parameters bound as its signature says, and the
         request served in full when this app's WSGI callable did not run (see ``_serve``)."""
-        app = self.app
-        if app is None or route.app is not app:  # (given to a route, apply=[Canister()]: its setup never ran)
-            raise CanisterError('canister: a Canister() is installed on an app (app.install(canister.Canister())), '
-                                'not given to one route: it serves the requests of the whole app')
+        app = self._refuse_route(route)
         try:
             binder: Optional[ParameterBinder] = ParameterBinder(route.callback, route.rule, self._injected_names(route))
         except (TypeError, ValueError):  # a callable without an inspectable signature

@@ -306,3 +306,17 @@ def test_debug_true_which_does_nothing_is_reported_with_bottles_debug_mode(log_d
         "canister.debug = True has no effect, as in canister 1.x: for Bottle's debug mode, whose error pages show "
         "the traceback, call bottle.debug(True) (never in production)"]
     app.uninstall(True)
+
+
+def test_an_async_handler_is_refused_with_a_line_that_says_to_write_a_plain_def(make_app, log_dir):
+    app = make_app(catchall=True)
+
+    @app.get('/items')
+    async def items():
+        return 'never sent'
+
+    assert client(app).get('/items', status=500, expect_errors=True)
+    assert error_lines(log_dir)[0].endswith(
+        'Unhandled exception: canister: the handler of GET /items is an async def, which Bottle, a WSGI framework, '
+        'calls without ever running its body; write it as a plain def (a blocking call in it holds its thread only, '
+        'or its greenlet under gevent)')
