@@ -1543,6 +1543,15 @@ class RequestLog:
         """``app.log.critical``, as 1.x's ``plugin.log`` had it."""
         self.logger.critical(msg, *args, **kwargs)
 
+    def warn(self, msg: Any, *args: Any, **kwargs: Any) -> None:
+        """``app.log.warning``: 1.x's own code called ``log.warn``, which Python 3.13's loggers no longer have."""
+        self.logger.warning(msg, *args, **kwargs)
+
+    @property
+    def handlers(self) -> List[logging.Handler]:
+        """``app.log.handlers``, as 1.x's ``plugin.log`` had them."""
+        return self.logger.handlers
+
     def write(self, level: int, fmt: str, *args: Any, request_id: Optional[str] = None,
               exc_info: Any = False) -> None:
         """Log one line, ``fmt % args`` (formatted only when ``level`` is on; ``fmt`` as it is without
@@ -1581,6 +1590,23 @@ class RequestLog:
         for key, value in config.redacted_items():
             info('%-30s = %s', 'canister.' + key, ', '.join(value) if isinstance(value, tuple) else value)
         info('------------------------------------------')
+
+
+def _logger_call(name: str) -> Callable[..., Any]:
+    """A method of :class:`RequestLog` that is ``app.log``'s method ``name``, as 1.x's ``plugin.log`` was the
+    logger.  (Methods, not ``__getattr__``: a class with ``__getattr__`` makes every attribute read of its
+    instances slower, and a ``RequestLog`` is read on every request.)"""
+    def call(self: RequestLog, *args: Any, **kwargs: Any) -> Any:
+        return getattr(self.logger, name)(*args, **kwargs)
+    call.__name__ = name
+    call.__doc__ = '``app.log.%s``, as 1.x\'s ``plugin.log`` had it.' % name
+    return call
+
+
+for _name in ('log', 'setLevel', 'getEffectiveLevel', 'isEnabledFor', 'addHandler', 'removeHandler', 'hasHandlers',
+              'addFilter', 'removeFilter', 'getChild'):
+    setattr(RequestLog, _name, _logger_call(_name))
+del _name
 
 
 #: A path with nothing to quote for the log.

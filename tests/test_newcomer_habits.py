@@ -3,6 +3,7 @@
 each now says what to write instead, or does what the habit meant."""
 from __future__ import annotations
 
+import logging
 import warnings
 
 import bottle
@@ -10,7 +11,7 @@ import pytest
 
 import canister
 from canister import session
-from helpers import ROOT, client, read_log
+from helpers import ROOT, LogCollector, client, read_log
 from test_readme import readme_block_of_section
 
 #: The end of every log line about a result Bottle cannot send: what to write instead.
@@ -320,3 +321,20 @@ def test_an_async_handler_is_refused_with_a_line_that_says_to_write_a_plain_def(
         'Unhandled exception: canister: the handler of GET /items is an async def, which Bottle, a WSGI framework, '
         'calls without ever running its body; write it as a plain def (a blocking call in it holds its thread only, '
         'or its greenlet under gevent)')
+
+
+def test_the_plugins_log_takes_warn_log_and_the_other_calls_of_a_logger_as_1x_plugin_log_did(log_dir):
+    """1.x's ``plugin.log`` was the app's ``logging.Logger``; 1.x itself called its ``warn``."""
+    plugin = canister.Canister(log_path=str(log_dir))
+    app = bottle.Bottle()
+    app.install(plugin)
+    caught = LogCollector()
+    plugin.log.addHandler(caught)
+    plugin.log.warn('slow disk')
+    plugin.log.log(logging.ERROR, 'disk %s', 'full')
+    assert plugin.log.isEnabledFor(logging.INFO) and plugin.log.handlers[-1] is caught
+    plugin.log.removeHandler(caught)
+    app.uninstall(True)
+    assert caught.messages == ['slow disk', 'disk full']
+    log = read_log(log_dir)
+    assert ' WARNING  [MainThread]   slow disk\n' in log and ' ERROR    [MainThread]   disk full\n' in log
