@@ -636,6 +636,10 @@ def _as_number(kind: type, minimum: Optional[float] = None, maximum: Optional[fl
 
 def _as_choice(*choices: str) -> Callable[[Any], str]:
     def parse(value: Any) -> str:
+        if value is None:  # (Flask's SESSION_COOKIE_SAMESITE = None means no attribute, not SameSite=None)
+            raise ValueError("expected one of %s, written as text: Python's None is no value%s"
+                             % (', '.join(choice or "''" for choice in choices),
+                                " (write 'None' for SameSite=None, or leave the key out)" if 'None' in choices else ''))
         for choice in choices:
             if str(value).strip().lower() == choice.lower():
                 return choice
@@ -672,6 +676,9 @@ def _as_log_path(value: Any) -> str:
     """A directory, or ``stderr``/``stdout`` in any case (``STDOUT`` is meant as the stream, as the
     other choices of the config are case-insensitive; ``./STDOUT`` names a directory)."""
     path = _as_text(value)
+    if not path:  # (else the files would go to the working directory, where nobody looks for them)
+        raise ValueError('expected a directory (./logs/ when the key is left out), or stderr or stdout (what an '
+                         'empty log_path meant in canister 1.x)')
     return path.lower() if path.lower() in ('stderr', 'stdout') else path
 
 
@@ -934,6 +941,30 @@ _FAMILIAR_NAMES = {
     **dict.fromkeys(('session_permanent', 'remember_cookie_duration'),
                     'canister has no such setting: session.remember(seconds) in the login handler gives that '
                     'session a persistent cookie'),
+    **dict.fromkeys(('cors_enabled', 'enable_cors', 'cors_origin', 'origin'),
+                    'did you mean cors? it takes the allowed origins, or *'),
+    **dict.fromkeys(('allow_origin_regex', 'cors_origin_regex', 'origin_regex'),
+                    'canister takes no regular expression: list the origins in cors, https://*.example.com for '
+                    'every subdomain'),
+    **dict.fromkeys(('resources', 'cors_resources'), 'did you mean cors_paths? it takes path prefixes, such as /api'),
+    'automatic_options': 'canister has no such setting: it answers CORS preflights itself',
+    'vary_header': 'canister has no such setting: its CORS answers always carry Vary: Origin',
+    'max_content_length': 'did you mean max_body_size?',
+    'session_refresh_each_request': 'canister has no such setting: each request extends its session '
+                                    '(session_timeout slides), and session.remember(seconds) sends the cookie again',
+    'secret': 'did you mean auth_jwt_secret (of Bearer tokens)? sessions need no secret: the cookie holds a random id',
+}
+# Flask's own settings (and Flask-CORS's, Flask-Session's, Flask-WTF's), which a Flask user puts at the top
+# of the config (``app.config['SESSION_COOKIE_SECURE'] = True``), where canister never looks: each is
+# reported with the canister key that does its work.  (SECRET_KEY is not: nothing goes wrong without it.)
+_FLASK_SETTINGS = {
+    'session_cookie_name': 'session_cookie', 'session_cookie_secure': 'session_secure',
+    'session_cookie_samesite': 'session_samesite', 'session_cookie_partitioned': 'session_partitioned',
+    'permanent_session_lifetime': 'session_timeout', 'session_type': 'session_store',
+    'session_redis': 'session_store', 'max_content_length': 'max_body_size', 'cors_origins': 'cors',
+    'cors_supports_credentials': 'cors_credentials', 'cors_allow_headers': 'cors_headers',
+    'cors_expose_headers': 'cors_expose_headers', 'cors_methods': 'cors_methods', 'cors_max_age': 'cors_max_age',
+    'wtf_csrf_enabled': 'csrf',
 }
 
 
@@ -1010,6 +1041,9 @@ class Config(Dict[str, Any]):
                          'Origin: null on the app\'s own form posts, and one that sends no Sec-Fetch-Site (an older '
                          'browser, such as Safari before 16.4) is refused there with 403; keep another policy, such '
                          'as the default or same-origin')
+        if self['debug']:  # (1.x's docs wrote debug=False; True is someone asking for tracebacks)
+            notes.append('canister.debug = True has no effect, as in canister 1.x: for Bottle\'s debug mode, whose '
+                         'error pages show the traceback, call bottle.debug(True) (never in production)')
         return notes
 
     def _cors_without_effect(self) -> List[str]:
@@ -1116,8 +1150,13 @@ class Config(Dict[str, Any]):
         values = {key[len('canister.'):]: value for key, value in app_config.items()
                   if str(key).lower().startswith('canister.')}
         config = cls(values, **overrides)
-        if not values:
-            config.warnings.extend(_keys_elsewhere(app_config, overrides))
+        flask = [key for key in app_config if str(key).lower() in _FLASK_SETTINGS]
+        config.warnings += ["app.config[%r] is a Flask setting, which canister does not read: write canister.%s "
+                            "(or Canister(%s=...))"
+                            % (key, _FLASK_SETTINGS[str(key).lower()], _FLASK_SETTINGS[str(key).lower()])
+                            for key in flask]
+        if not values:  # (a Flask setting is named once, as such)
+            config.warnings.extend(_keys_elsewhere({key: None for key in app_config if key not in flask}, overrides))
         for message in config.warnings:  # on the terminal, at the app's install line, as well as in the log
             _warn_at_install(message)
         return config
@@ -1560,6 +1599,15 @@ class RequestLog:
         """``app.log.critical``, as 1.x's ``plugin.log`` had it."""
         self.logger.critical(msg, *args, **kwargs)
 
+    def warn(self, msg: Any, *args: Any, **kwargs: Any) -> None:
+        """``app.log.warning``: 1.x's own code called ``log.warn``, which Python 3.13's loggers no longer have."""
+        self.logger.warning(msg, *args, **kwargs)
+
+    @property
+    def handlers(self) -> List[logging.Handler]:
+        """``app.log.handlers``, as 1.x's ``plugin.log`` had them."""
+        return self.logger.handlers
+
     def write(self, level: int, fmt: str, *args: Any, request_id: Optional[str] = None,
               exc_info: Any = False) -> None:
         """Log one line, ``fmt % args`` (formatted only when ``level`` is on; ``fmt`` as it is without
@@ -1598,6 +1646,23 @@ class RequestLog:
         for key, value in config.redacted_items():
             info('%-30s = %s', 'canister.' + key, ', '.join(value) if isinstance(value, tuple) else value)
         info('------------------------------------------')
+
+
+def _logger_call(name: str) -> Callable[..., Any]:
+    """A method of :class:`RequestLog` that is ``app.log``'s method ``name``, as 1.x's ``plugin.log`` was the
+    logger.  (Methods, not ``__getattr__``: a class with ``__getattr__`` makes every attribute read of its
+    instances slower, and a ``RequestLog`` is read on every request.)"""
+    def call(self: RequestLog, *args: Any, **kwargs: Any) -> Any:
+        return getattr(self.logger, name)(*args, **kwargs)
+    call.__name__ = name
+    call.__doc__ = '``app.log.%s``, as 1.x\'s ``plugin.log`` had it.' % name
+    return call
+
+
+for _name in ('log', 'setLevel', 'getEffectiveLevel', 'isEnabledFor', 'addHandler', 'removeHandler', 'hasHandlers',
+              'addFilter', 'removeFilter', 'getChild'):
+    setattr(RequestLog, _name, _logger_call(_name))
+del _name
 
 
 #: A path with nothing to quote for the log.
@@ -5742,6 +5807,12 @@ class _OutsideData(Dict[str, Any]):
 _OUTSIDE_DATA = _OutsideData()
 
 
+#: What Flask's logout (``session.clear()``, ``session.pop('user_id')``) means here: emptying the data
+#: would leave the user logged in.
+_LOGOUT_HINT = ("canister's session is not a dict: to log out, call session.invalidate() (or assign "
+                "session.user = None); %s would leave the user logged in")
+
+
 class Session:
     """The current request's session: ``sid``, ``user``, ``data`` and ``invalidate()``.
 
@@ -5829,10 +5900,19 @@ class Session:
     def __getitem__(self, key: Any) -> Any:
         raise TypeError("canister's session is not a dict: its values are session.data[%r]" % (key,))
 
+    #: The keys a Flask app's login puts the user under (Flask-Login's ``_user_id`` among them).
+    _USER_KEYS = frozenset(('user', 'user_id', '_user_id', 'userid', 'username', 'user_name', 'logged_in'))
+
     def __setitem__(self, key: Any, value: Any) -> None:
+        if isinstance(key, str) and key.lower() in self._USER_KEYS:  # a login, written as Flask apps write it
+            raise TypeError("canister's session is not a dict: for a login, assign session.user = ... (which gives "
+                            "the session a new id, against session fixation) or call canister.log_in(name, "
+                            "password); other values go in session.data[%r] = ..." % (key,))
         raise TypeError("canister's session is not a dict: write session.data[%r] = ..." % (key,))
 
     def __delitem__(self, key: Any) -> None:
+        if isinstance(key, str) and key.lower() in self._USER_KEYS:  # a logout, written as Flask apps write it
+            raise TypeError(_LOGOUT_HINT % ('del session.data[%r]' % (key,)))
         raise TypeError("canister's session is not a dict: write del session.data[%r]" % (key,))
 
     def __contains__(self, key: Any) -> bool:  # (else ``in`` would try session[0], and say so)
@@ -5852,8 +5932,12 @@ class Session:
 
 def _not_a_dict(name: str) -> Callable[..., Any]:
     """A dict method called on ``session`` itself, a Flask habit (``session.get('cart')``): it says
-    where the values are."""
+    where the values are, or how to log out for Flask's logout (``session.clear()``, ``session.pop('user_id')``)."""
     def refuse(self: Session, *args: Any, **kwargs: Any) -> Any:
+        if name == 'clear':
+            raise TypeError(_LOGOUT_HINT % 'session.data.clear()')
+        if name == 'pop' and args and isinstance(args[0], str) and args[0].lower() in Session._USER_KEYS:
+            raise TypeError(_LOGOUT_HINT % ('session.data.pop(%r)' % (args[0],)))
         raise TypeError("canister's session is not a dict: its values are in session.data (session.data.%s)" % name)
     refuse.__name__ = name
     return refuse
@@ -8237,6 +8321,62 @@ def _failed_in_json_plugin(error: BaseException) -> bool:
     return False
 
 
+#: What Bottle can send, and what to write instead of the habits of other frameworks (a list turned
+#: into JSON, a status returned beside the body): the end of every line about a result Bottle refused.
+_SENDABLE = ("Bottle sends text, bytes, a file, a dict (as JSON, by its JSON plugin) or a list, tuple or "
+             "generator of text or bytes: return {'items': [...]} for a list of values, str() for a number, and "
+             "set a status with bottle.response.status = 201 before returning the body (or return "
+             "bottle.HTTPResponse(body, status=201)), not Flask's return body, 201")
+#: The start of the message of the 500 that Bottle answers for an iterable of anything but text or bytes.
+_UNSUPPORTED_TYPE = 'Unsupported response type: '
+
+
+def _unsendable_result(error: BaseException) -> Optional[str]:
+    """What the handler returned, when ``error`` is the ``TypeError`` Bottle raised turning it into a body
+    (``return 42``, or Flask's ``return 'Created', 201``, whose number Bottle cannot join to the text); else None."""
+    trace = error.__traceback__
+    if not isinstance(error, TypeError) or trace is None:
+        return None
+    while trace.tb_next is not None:
+        trace = trace.tb_next
+    if trace.tb_frame.f_code is not bottle.Bottle._cast.__code__:
+        return None
+    if 'not iterable' in str(error):  # iter(result) failed
+        return 'a value Bottle cannot send (%s)' % _escape(str(error))
+    return 'a list or tuple of text and other values (%s)' % _escape(str(error))
+
+
+#: The ``TypeError`` of a call that lacks an argument the function needs.
+_MISSING_ARGUMENT = re.compile(r'missing \d+ required (?:positional|keyword-only) arguments?: ')
+
+
+def _caught_message(error: BaseException) -> str:
+    """The ERROR line of an exception Bottle caught outside canister's route wrapper, saying what to change
+    where the cause is known: a dict Bottle's JSON plugin cannot send, a result Bottle cannot send, a handler
+    that canister did not give its arguments (a route of an app canister is not installed on)."""
+    if _failed_in_json_plugin(error):  # Bottle's JSON plugin wraps canister's wrapper: the handler did return
+        return ("Unhandled exception: the handler returned a dict that Bottle's JSON plugin cannot turn into JSON "
+                '(%s): convert such values in the handler (a datetime with .isoformat(), a Decimal with str(), a set '
+                'with list())' % _escape(str(error))[:200])
+    returned = _unsendable_result(error)
+    if returned is not None:  # Bottle caught it turning the handler's result into a body
+        return 'Unhandled exception: the handler returned %s: %s' % (returned, _SENDABLE)
+    trace = error.__traceback__
+    while trace is not None and trace.tb_next is not None:
+        trace = trace.tb_next
+    if (isinstance(error, TypeError) and _MISSING_ARGUMENT.search(str(error)) and trace is not None
+            and trace.tb_frame.f_code.co_filename == bottle.__file__):  # Bottle (or its JSON plugin) made the call
+        return ('Unhandled exception: a route that canister does not wrap called its handler without an argument '
+                "(%s): canister fills handler arguments from the request only on the routes it wraps, those of the "
+                "apps it is installed on (unless skip=['canister']): for a child app mounted or merged into this one "
+                "(as a Flask blueprint is registered), install canister on the child too; or give the handler "
+                "defaults and read bottle.request"
+                % _escape(str(error)))
+    if isinstance(error, CanisterError):  # canister's own refusal (of a route, when Bottle applies it): it says why
+        return 'Unhandled exception: %s' % error
+    return 'Unhandled exception (outside the route: a hook of the app, or a route canister does not wrap)'
+
+
 class _RequestContext(SessionState):
     """Everything canister knows about the request a thread is serving, and its response's last step.
 
@@ -8422,21 +8562,23 @@ class _RequestContext(SessionState):
         else:
             self.log_caught(exc_info[1])
 
+    def log_error_page(self, error: bottle.HTTPError) -> None:
+        """Log what lies behind an error Bottle answers with canister's page: the exception of a 500 (unless
+        the route wrapper logged it), or the result of a handler that Bottle could not send."""
+        if error.exception is not None:
+            self.log_caught(error.exception)
+        elif error.status_code == 500 and isinstance(error.body, str) and error.body.startswith(_UNSUPPORTED_TYPE):
+            self.plugin.log.write(logging.ERROR, 'The handler returned a list, tuple or generator of something '
+                                  'other than text or bytes (%s): %s', _escape(error.body), _SENDABLE)
+
     def log_caught(self, error: Optional[BaseException]) -> None:
         """Log an exception that Bottle caught outside the route wrapper (a ``before_request`` hook's,
         or a route's that canister does not wrap), once, with its traceback."""
         if self.error_logged or error is None:
             return
         self.error_logged = True
-        exc_info = (type(error), error, error.__traceback__)
-        if _failed_in_json_plugin(error):  # Bottle's JSON plugin wraps canister's wrapper: the handler did return
-            self.plugin.log.write(logging.ERROR, "Unhandled exception: the handler returned a dict that Bottle's JSON "
-                                  'plugin cannot turn into JSON (%s): convert such values in the handler (a datetime '
-                                  'with .isoformat(), a Decimal with str(), a set with list())', _escape(str(error))[:200],
-                                  exc_info=exc_info)
-            return
-        self.plugin.log.write(logging.ERROR, 'Unhandled exception (outside the route: a hook of the app, or a route '
-                              'canister does not wrap)', exc_info=exc_info)
+        self.plugin.log.write(logging.ERROR, '%s', _caught_message(error),
+                              exc_info=(type(error), error, error.__traceback__))
 
     def _log_critical_error(self, error: Optional[BaseException]) -> None:
         """Bottle caught ``error`` after the route (in an error handler of the app, or in its own code)
@@ -8446,6 +8588,9 @@ class _RequestContext(SessionState):
                                   'Bottle sends no redirect() or abort() raised there, and answers 500; to send the '
                                   'browser elsewhere, set bottle.response.status = 303 and '
                                   "bottle.response.set_header('Location', url), and return", exc_info=True)
+        elif error is not None and _unsendable_result(error) is not None:
+            self.plugin.log.write(logging.ERROR, 'Unhandled exception: the handler returned %s: %s',
+                                  _unsendable_result(error), _SENDABLE, exc_info=True)
         else:
             self.plugin.log.write(logging.ERROR, 'Unhandled exception in an error handler of the app (@app.error), '
                                   'or in Bottle while it built the answer', exc_info=True)
@@ -8633,6 +8778,40 @@ class _StreamedBody:
 # The Plugin ##################################################################
 ###############################################################################
 
+#: A ``{name}`` (or ``{name:type}``) placeholder of Starlette and FastAPI in a route's rule.
+_BRACED_PLACEHOLDER = re.compile(r'\{([A-Za-z_]\w*)(?::[^{}/]*)?\}')
+
+
+class _ErrorHandlers(Dict[int, Callable[..., Any]]):
+    """``app.error_handler`` while canister is installed: a dict returned by an error handler of the app
+    (``@app.error(404)``, Flask's habit) is sent as JSON, as Bottle's JSON plugin sends a route's; Bottle
+    itself would send the dict's keys run together as an HTML page.  Only Bottle's lookup of a handler
+    (an error answer) goes through here."""
+
+    def __init__(self, handlers: Mapping[int, Callable[..., Any]], app: bottle.Bottle) -> None:
+        super().__init__(handlers)
+        #: The app, whose JSON plugin (if it still has one) turns the dict into text.
+        self.app = app
+
+    def get(self, code: Any, default: Any = None) -> Any:
+        """The app's handler for ``code``, made to send a dict as JSON; ``default`` if it has none."""
+        handler = dict.get(self, code)
+        if handler is None:
+            return default
+        return functools.partial(self._answer, handler)
+
+    def _answer(self, handler: Callable[..., Any], error: bottle.HTTPError) -> Any:
+        """What ``handler`` answers to ``error``, a dict turned into JSON."""
+        result = handler(error)
+        if isinstance(result, dict):
+            dumps = next((plugin.json_dumps for plugin in self.app.plugins
+                          if isinstance(plugin, bottle.JSONPlugin) and plugin.json_dumps), None)
+            if dumps is not None:
+                bottle.response.content_type = 'application/json'
+                return dumps(result)
+        return result
+
+
 class Canister:
     """The Bottle plugin: ``app.install(Canister())``.
 
@@ -8657,6 +8836,9 @@ class Canister:
         self.auth: Optional[Authenticator] = None
         #: Basic's look at its users file, made before each route's handler (None: no users file).
         self.watch_users: Optional[Callable[[], None]] = None
+        #: The routes whose writing the log has looked at (``_note_foreign_routes``), and how many of the app's.
+        self._foreign_routes_noted: typing.Set[bottle.Route] = set()
+        self._routes_looked_at = 0
 
     # -- install -----------------------------------------------------------
     def _warn_of_lost_keywords(self, replaced: Canister) -> None:
@@ -8698,17 +8880,75 @@ class Canister:
         self.app = app
         self._inner = app.wsgi
         app.__dict__['wsgi'] = self.wsgi  # bottle 0.13 refuses plain assignment of existing names
-        #: What ``app.default_error_handler`` was before (Bottle's method, unless another plugin set one):
-        #: the page of a client that does not ask for JSON, and what ``close`` puts back.
-        self._bottle_error_page = app.default_error_handler
-        self._replaced_error_page = app.__dict__.get('default_error_handler')
-        app.__dict__['default_error_handler'] = self._error_page
+        self._take_error_pages(app)
         app.__dict__['log'] = self.log.logger
         #: The app's ``canister.*`` keys as read here, and those said since to have been set too late.
         self._installed_keys = {key: value for key, value in app.config.items()
                                 if str(key).lower().startswith('canister.')}
         self._late_keys: typing.Set[str] = set()
         app.add_hook('config', self._config_changed)
+
+    def _refuse_route(self, route: bottle.Route) -> bottle.Bottle:
+        """The app of a route canister can serve; :class:`CanisterError` for one it cannot (Bottle's 500 at the
+        route's first request): a Canister() given to the route, or an ``async def`` handler."""
+        app = self.app
+        if app is None or route.app is not app:  # (given to a route, apply=[Canister()]: its setup never ran)
+            raise CanisterError('canister: a Canister() is installed on an app (app.install(canister.Canister())), '
+                                'not given to one route: it serves the requests of the whole app')
+        handler = _innermost(route.callback)
+        if inspect.iscoroutinefunction(handler) or inspect.isasyncgenfunction(handler):  # Starlette's habit
+            raise CanisterError('canister: the handler of %s %s is an async def, which Bottle, a WSGI framework, '
+                                'calls without ever running its body; write it as a plain def (a blocking call in it '
+                                'holds its thread only, or its greenlet under gevent)' % (route.method, route.rule))
+        return app
+
+    def _note_foreign_routes(self, routes: Iterable[bottle.Route]) -> None:
+        """Log once a WARNING for each of ``routes`` written as in another framework, which Bottle takes
+        without a word: Flask's ``methods=[...]`` (a setting of the route to Bottle, which then answers its one
+        method, and the others 405), a ``{name}`` placeholder of Starlette and FastAPI (to Bottle, text that
+        only the literal path matches: every other path answers 404)."""
+        for route in routes:
+            if route in self._foreign_routes_noted:
+                continue
+            self._foreign_routes_noted.add(route)
+            methods = route.config.get('methods')
+            if methods is not None:
+                self.log.write(logging.WARNING, "Route %s %s was given methods=%r, Flask's keyword, which Bottle keeps "
+                               "as a setting of the route: Bottle's is method=%r, and this route answers %s alone "
+                               '(405 to the other methods)', route.method, route.rule, methods, methods, route.method)
+            placeholder = _BRACED_PLACEHOLDER.search(route.rule)
+            if placeholder:
+                self.log.write(logging.WARNING, "Route %s %s has the placeholder %s of Starlette and FastAPI, which is "
+                               "text to Bottle, matched by that very path only (404 to every other): write <%s> "
+                               "(Bottle's and Flask's), with an annotation on the handler's parameter to convert it",
+                               route.method, route.rule, placeholder.group(0), placeholder.group(1))
+
+    def _look_at_new_routes(self) -> None:
+        """``_note_foreign_routes`` for the app's routes added since the last look (so a bot's 404s cost no more)."""
+        if self.app is not None and len(self.app.routes) > self._routes_looked_at:
+            self._routes_looked_at = len(self.app.routes)
+            self._note_foreign_routes(self.app.routes)
+
+    def _take_error_pages(self, app: bottle.Bottle) -> None:
+        """Answer the errors the app has no handler for (``_error_page``), and send the dict an error
+        handler of the app returns as JSON (``_ErrorHandlers``); ``_give_error_pages_back`` undoes both."""
+        #: What ``app.default_error_handler`` was before (Bottle's method, unless another plugin set one):
+        #: the page of a client that does not ask for JSON, and what ``close`` puts back.
+        self._bottle_error_page = app.default_error_handler
+        self._replaced_error_page = app.__dict__.get('default_error_handler')
+        app.__dict__['default_error_handler'] = self._error_page
+        if type(app.error_handler) is dict:
+            app.__dict__['error_handler'] = _ErrorHandlers(app.error_handler, app)
+
+    def _give_error_pages_back(self, app: bottle.Bottle) -> None:
+        """Undo ``_take_error_pages`` (at uninstall)."""
+        if app.__dict__.get('default_error_handler') == self._error_page:
+            if self._replaced_error_page is None:
+                del app.__dict__['default_error_handler']
+            else:
+                app.__dict__['default_error_handler'] = self._replaced_error_page
+        if type(app.error_handler) is _ErrorHandlers:
+            app.__dict__['error_handler'] = dict(app.error_handler)
 
     def _config_changed(self, *args: Any) -> None:
         """Bottle's ``config`` hook (bottle 0.12 passes the key and the value, 0.13 the config first):
@@ -8786,12 +9026,8 @@ class Canister:
         """Uninstall: give the app its own WSGI callable and error page back, and release the store."""
         if self.app is not None and self.app.__dict__.get('wsgi') == self.wsgi:
             del self.app.wsgi
-        if self.app is not None and self.app.__dict__.get('default_error_handler') == self._error_page:
-            if self._replaced_error_page is None:
-                del self.app.__dict__['default_error_handler']
-            else:
-                self.app.__dict__['default_error_handler'] = self._replaced_error_page
         if self.app is not None:
+            self._give_error_pages_back(self.app)
             self.app.remove_hook('config', self._config_changed)
         self._release_parts()
         if getattr(self, 'log', None) is not None:
@@ -8826,15 +9062,13 @@ class Canister:
     def apply(self, callback: Callable[..., Any], route: bottle.Route) -> Callable[..., Any]:
         """Wrap a route once: credentials checked, parameters bound as its signature says, and the
         request served in full when this app's WSGI callable did not run (see ``_serve``)."""
-        app = self.app
-        if app is None or route.app is not app:  # (given to a route, apply=[Canister()]: its setup never ran)
-            raise CanisterError('canister: a Canister() is installed on an app (app.install(canister.Canister())), '
-                                'not given to one route: it serves the requests of the whole app')
+        app = self._refuse_route(route)
         try:
             binder: Optional[ParameterBinder] = ParameterBinder(route.callback, route.rule, self._injected_names(route))
         except (TypeError, ValueError):  # a callable without an inspectable signature
             binder = None
         bind = binder.bind if binder else None
+        self._note_foreign_routes([route])
         log = self.log
         auth = self.auth  # apply runs after setup (installing again resets every route)
         watch_users = self.watch_users
@@ -8945,8 +9179,10 @@ class Canister:
         if isinstance(error.exception, StoreUnavailable) and context is not None:
             context.error_logged = True  # (its one ERROR line is the 503's, as in a route: no traceback)
             return self._unavailable_response(error.exception)
-        if error.exception is not None and context is not None:
-            context.log_caught(error.exception)
+        if context is not None:
+            context.log_error_page(error)
+        if error.status_code in (404, 405):  # (the router's: a route written as in another framework?)
+            self._look_at_new_routes()
         vary = bottle.response.get_header('Vary')  # (the error's own headers are the response's by now)
         if vary is None:
             bottle.response.set_header(*_VARY_ACCEPT)
