@@ -2374,7 +2374,11 @@ class ParameterBinder:
         is a ``str``, since a handler without annotations expects one). With the key,
         :meth:`_bind_query` reads Bottle's own dict instead.
         """
-        pairs = dict(pair.partition('=')[::2] for pair in text.split('&')) if text else {}
+        pairs: Dict[str, str] = {}
+        if text:
+            for pair in text.split('&'):
+                key, _, item = pair.partition('=')
+                pairs[key] = item
         for param in self.params:
             name = param.name
             if name not in url_args:
