@@ -1252,8 +1252,10 @@ class _LogSink:
     def write(self, line: str, day: str) -> None:
         """Append one line (ending in a newline), switching files when the day changed."""
         data = line.encode('utf-8', 'backslashreplace')
+        lock = self._lock
         try:
-            with self._lock:
+            lock.acquire()  # (not ``with``: its __enter__ and __exit__ calls cost twice this, on every line)
+            try:
                 if self._fd < 0:
                     return
                 if self._day != '*':
@@ -1267,6 +1269,8 @@ class _LogSink:
                     self._write_again(data)
                 else:
                     self._put(data)
+            finally:
+                lock.release()
         except OSError as error:
             self._next_check = 0.0  # the file is looked at again before the next line goes to it
             if not self._failing:
@@ -2962,7 +2966,9 @@ class MemoryStore(SessionStore):
         shard = self._shards[hash(sid) % self._shard_count]
         now = _now() * 1000
         expires = '%013d' % (now + ttl * 1000) if ttl > 0 else '0000000000000'
-        with self._lock:
+        lock = self._lock
+        lock.acquire()  # (not ``with``: its __enter__ and __exit__ calls cost twice this, on every request)
+        try:
             entries = shard.anonymous
             entry = entries.get(sid)
             if entry is None:
@@ -2982,6 +2988,8 @@ class MemoryStore(SessionStore):
             else:
                 self._use(shard, sid, expires + entry[13] + record)
             return _DONE
+        finally:
+            lock.release()
 
     def _update_marker(self, shard: _Shard, sid: str, expected: str, record: str, expires: str,
                        now: float) -> Tuple[bool, Optional[str]]:
