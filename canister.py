@@ -231,6 +231,10 @@ _HTTP_STATUS = {400: '400 Bad Request', 401: '401 Unauthorized', 403: '403 Forbi
                 404: '404 Not Found', 413: '413 Content Too Large', 429: '429 Too Many Requests',
                 431: '431 Request Header Fields Too Large', 500: '500 Internal Server Error',
                 503: '503 Service Unavailable', 204: '204 No Content'}
+#: The code of each status line Bottle or canister writes (``200 OK``), looked up: ``int(line[:3])``
+#: costs several times as much on every response.  Any other line is read with ``int``.
+_STATUS_CODES = {'%d %s' % (code, reason): code for code, reason in bottle.HTTP_CODES.items()}
+_STATUS_CODES.update((line, code) for code, line in _HTTP_STATUS.items())
 
 
 #: A quality value of zero (RFC 9110 section 12.4.2): the media range is not acceptable.
@@ -8004,7 +8008,7 @@ class _RequestContext(SessionState):
         """Bottle's response on its way to the server: save the session, then finish the headers."""
         if exc_info is not None:
             self._log_passed_error(exc_info)
-        code = self.code = int(status_line[:3])
+        code = self.code = _STATUS_CODES.get(status_line) or int(status_line[:3])
         if self.loaded and code < 500:
             try:
                 self.finish(headers, self.https)
