@@ -1374,6 +1374,11 @@ class _LineFormat:
     ``'%(asctime)s %(levelname)-8s [%(threadName)s]   %(message)s'``:
     ``2026-07-02 09:38:31,022 INFO     [thread]   message``."""
 
+    #: A line's time, ``2026-07-02 09:38:31,022``: the second's text, then the milliseconds.
+    STAMP = '%s,%03d'
+    #: A text line: the time, the level padded to 8, the thread's name, the message (one format per line).
+    TEXT = STAMP + ' %-8s [%s]   %s\n'
+
     def __init__(self, json_lines: bool) -> None:
         self.json_lines = json_lines
         #: The last second stamped, as a number, as text (``YYYY-MM-DD HH:MM:SS``) and its day:
@@ -1388,21 +1393,21 @@ class _LineFormat:
         if cached[0] != second:
             text = time.strftime('%Y-%m-%d %H:%M:%S', time.localtime(second))
             cached = self._second = (second, text, text[:10])
-        stamp = '%s,%03d' % (cached[1], (now - second) * 1000)
+        millis = (now - second) * 1000
         if not message.isprintable():
             message = _escape(message)
         if self.json_lines:
-            entry = {'time': stamp, 'level': level, 'thread': thread, 'request_id': request_id,
-                     'message': message}
+            entry = {'time': self.STAMP % (cached[1], millis), 'level': level, 'thread': thread,
+                     'request_id': request_id, 'message': message}
             if traceback:
                 entry['traceback'] = traceback
             return json.dumps(entry) + '\n', cached[2]
+        text = self.TEXT % (cached[1], millis, level, thread, message)
         if traceback:
             # Every continuation line is indented, so a line that starts with a date is always
             # a real record, whatever an exception message contains.
-            lines = [_escape(line) for line in traceback.rstrip('\n').split('\n')]
-            return '%s %-8s [%s]   %s\n  %s\n' % (stamp, level, thread, message, '\n  '.join(lines)), cached[2]
-        return '%s %-8s [%s]   %s\n' % (stamp, level, thread, message), cached[2]
+            text += '  %s\n' % '\n  '.join(_escape(line) for line in traceback.rstrip('\n').split('\n'))
+        return text, cached[2]
 
 
 class _CanisterHandler(logging.Handler):
