@@ -1385,9 +1385,11 @@ class _LineFormat:
         #: one ``strftime`` per second.
         self._second: Tuple[int, str, str] = (-1, '', '')
 
-    def line(self, now: float, level: str, thread: str, message: str, request_id: str,
+    def line(self, now: float, level: str, thread: str, message: str, request_id: Optional[str],
              traceback: str = '') -> Tuple[str, str]:
-        """The finished line and the day (``YYYY-MM-DD``) whose file it belongs in."""
+        """The finished line and the day (``YYYY-MM-DD``) whose file it belongs in.  ``request_id``:
+        None for the id of the request the thread serves, looked up only by a JSON line (a text
+        line has no place for it)."""
         second = int(now)
         cached = self._second
         if cached[0] != second:
@@ -1397,6 +1399,9 @@ class _LineFormat:
         if not message.isprintable():
             message = _escape(message)
         if self.json_lines:
+            if request_id is None:
+                context = _local.context
+                request_id = context.request_id if context is not None else ''
             entry = {'time': self.STAMP % (cached[1], millis), 'level': level, 'thread': thread,
                      'request_id': request_id, 'message': message}
             if traceback:
@@ -1426,10 +1431,8 @@ class _CanisterHandler(logging.Handler):
     def emit(self, record: logging.LogRecord) -> None:
         try:
             traceback = self.format_exception(record.exc_info) if record.exc_info else ''
-            context = _local.context
             line, day = self.line_format.line(record.created, record.levelname, record.threadName or '-',
-                                              record.getMessage(), context.request_id if context else '',
-                                              traceback)
+                                              record.getMessage(), None, traceback)
             self.sink.write(line, day)
         except Exception:
             self.handleError(record)
@@ -1534,9 +1537,6 @@ class RequestLog:
         if handler is None or len(self.logger.handlers) != 1:
             self.logger.log(level, fmt, *args, exc_info=exc_info)
             return
-        if request_id is None:
-            context = _local.context
-            request_id = context.request_id if context is not None else ''
         line, day = self.line_format.line(time.time(), self._level_names[level], threading.current_thread().name,
                                           fmt % args if args else fmt, request_id,
                                           handler.format_exception(exc_info if type(exc_info) is tuple
