@@ -231,6 +231,10 @@ _HTTP_STATUS = {400: '400 Bad Request', 401: '401 Unauthorized', 403: '403 Forbi
                 404: '404 Not Found', 413: '413 Content Too Large', 429: '429 Too Many Requests',
                 431: '431 Request Header Fields Too Large', 500: '500 Internal Server Error',
                 503: '503 Service Unavailable', 204: '204 No Content'}
+#: The code of each status line Bottle or canister writes (``200 OK``), looked up: ``int(line[:3])``
+#: costs several times as much on every response.  Any other line is read with ``int``.
+_STATUS_CODES = {'%d %s' % (code, reason): code for code, reason in bottle.HTTP_CODES.items()}
+_STATUS_CODES.update((line, code) for code, line in _HTTP_STATUS.items())
 
 
 #: A quality value of zero (RFC 9110 section 12.4.2): the media range is not acceptable.
@@ -1346,8 +1350,10 @@ class _LogSink:
     def write(self, line: str, day: str) -> None:
         """Append one line (ending in a newline), switching files when the day changed."""
         data = line.encode('utf-8', 'backslashreplace')
+        lock = self._lock
         try:
-            with self._lock:
+            lock.acquire()  # (not ``with``: its __enter__ and __exit__ calls cost twice this, on every line)
+            try:
                 if self._fd < 0:
                     return
                 if self._day != '*':
@@ -1361,6 +1367,8 @@ class _LogSink:
                     self._write_again(data)
                 else:
                     self._put(data)
+            finally:
+                lock.release()
         except OSError as error:
             self._next_check = 0.0  # the file is looked at again before the next line goes to it
             if not self._failing:
@@ -1460,35 +1468,45 @@ class _LineFormat:
     ``'%(asctime)s %(levelname)-8s [%(threadName)s]   %(message)s'``:
     ``2026-07-02 09:38:31,022 INFO     [thread]   message``."""
 
+    #: A line's time, ``2026-07-02 09:38:31,022``: the second's text, then the milliseconds.
+    STAMP = '%s,%03d'
+    #: A text line: the time, the level padded to 8, the thread's name, the message (one format per line).
+    TEXT = STAMP + ' %-8s [%s]   %s\n'
+
     def __init__(self, json_lines: bool) -> None:
         self.json_lines = json_lines
         #: The last second stamped, as a number, as text (``YYYY-MM-DD HH:MM:SS``) and its day:
         #: one ``strftime`` per second.
         self._second: Tuple[int, str, str] = (-1, '', '')
 
-    def line(self, now: float, level: str, thread: str, message: str, request_id: str,
+    def line(self, now: float, level: str, thread: str, message: str, request_id: Optional[str],
              traceback: str = '') -> Tuple[str, str]:
-        """The finished line and the day (``YYYY-MM-DD``) whose file it belongs in."""
+        """The finished line and the day (``YYYY-MM-DD``) whose file it belongs in.  ``request_id``:
+        None for the id of the request the thread serves, looked up only by a JSON line (a text
+        line has no place for it)."""
         second = int(now)
         cached = self._second
         if cached[0] != second:
             text = time.strftime('%Y-%m-%d %H:%M:%S', time.localtime(second))
             cached = self._second = (second, text, text[:10])
-        stamp = '%s,%03d' % (cached[1], (now - second) * 1000)
+        millis = (now - second) * 1000
         if not message.isprintable():
             message = _escape(message)
         if self.json_lines:
-            entry = {'time': stamp, 'level': level, 'thread': thread, 'request_id': request_id,
-                     'message': message}
+            if request_id is None:
+                context = _local.context
+                request_id = context.request_id if context is not None else ''
+            entry = {'time': self.STAMP % (cached[1], millis), 'level': level, 'thread': thread,
+                     'request_id': request_id, 'message': message}
             if traceback:
                 entry['traceback'] = traceback
             return json.dumps(entry) + '\n', cached[2]
+        text = self.TEXT % (cached[1], millis, level, thread, message)
         if traceback:
             # Every continuation line is indented, so a line that starts with a date is always
             # a real record, whatever an exception message contains.
-            lines = [_escape(line) for line in traceback.rstrip('\n').split('\n')]
-            return '%s %-8s [%s]   %s\n  %s\n' % (stamp, level, thread, message, '\n  '.join(lines)), cached[2]
-        return '%s %-8s [%s]   %s\n' % (stamp, level, thread, message), cached[2]
+            text += '  %s\n' % '\n  '.join(_escape(line) for line in traceback.rstrip('\n').split('\n'))
+        return text, cached[2]
 
 
 class _CanisterHandler(logging.Handler):
@@ -1507,10 +1525,8 @@ class _CanisterHandler(logging.Handler):
     def emit(self, record: logging.LogRecord) -> None:
         try:
             traceback = self.format_exception(record.exc_info) if record.exc_info else ''
-            context = _local.context
             line, day = self.line_format.line(record.created, record.levelname, record.threadName or '-',
-                                              record.getMessage(), context.request_id if context else '',
-                                              traceback)
+                                              record.getMessage(), None, traceback)
             self.sink.write(line, day)
         except Exception:
             self.handleError(record)
@@ -1624,9 +1640,6 @@ class RequestLog:
         if handler is None or len(self.logger.handlers) != 1:
             self.logger.log(level, fmt, *args, exc_info=exc_info)
             return
-        if request_id is None:
-            context = _local.context
-            request_id = context.request_id if context is not None else ''
         line, day = self.line_format.line(time.time(), self._level_names[level], threading.current_thread().name,
                                           fmt % args if args else fmt, request_id,
                                           handler.format_exception(exc_info if type(exc_info) is tuple
@@ -2513,7 +2526,11 @@ class ParameterBinder:
         is a ``str``, since a handler without annotations expects one). With the key,
         :meth:`_bind_query` reads Bottle's own dict instead.
         """
-        pairs = dict(pair.partition('=')[::2] for pair in text.split('&')) if text else {}
+        pairs: Dict[str, str] = {}
+        if text:
+            for pair in text.split('&'):
+                key, _, item = pair.partition('=')
+                pairs[key] = item
         for param in self.params:
             name = param.name
             if name not in url_args:
@@ -3091,7 +3108,7 @@ class MemoryStore(SessionStore):
                     entry = shard.anonymous.get(sid) or shard.users.get(sid) or shard.markers.get(sid)
                 if entry is None:
                     return None
-        expires = int(entry[:13])
+        expires = float(entry[:13])  # (exact for 13 digits, and read faster than by int(): on every load)
         if expires and expires <= _now() * 1000:
             return None
         return entry[14:]
@@ -3115,7 +3132,9 @@ class MemoryStore(SessionStore):
         shard = self._shards[hash(sid) % self._shard_count]
         now = _now() * 1000
         expires = '%013d' % (now + ttl * 1000) if ttl > 0 else '0000000000000'
-        with self._lock:
+        lock = self._lock
+        lock.acquire()  # (not ``with``: its __enter__ and __exit__ calls cost twice this, on every request)
+        try:
             entries = shard.anonymous
             entry = entries.get(sid)
             if entry is None:
@@ -3123,7 +3142,7 @@ class MemoryStore(SessionStore):
                 entry = entries.get(sid)
                 if entry is None:
                     return self._update_marker(shard, sid, expected, record, expires, now)
-            if entry[0] != '0' and int(entry[:13]) <= now:  # '0...': never
+            if entry[0] != '0' and float(entry[:13]) <= now:  # '0...': never (float: as in load)
                 return _GONE  # (expired while the request ran: as in the other stores, it stays so)
             if entry[14:] != expected:
                 return False, entry[14:]
@@ -3135,6 +3154,8 @@ class MemoryStore(SessionStore):
             else:
                 self._use(shard, sid, expires + entry[13] + record)
             return _DONE
+        finally:
+            lock.release()
 
     def _update_marker(self, shard: _Shard, sid: str, expected: str, record: str, expires: str,
                        now: float) -> Tuple[bool, Optional[str]]:
@@ -8536,7 +8557,7 @@ class _RequestContext(SessionState):
         """Bottle's response on its way to the server: save the session, then finish the headers."""
         if exc_info is not None:
             self._log_passed_error(exc_info)
-        code = self.code = int(status_line[:3])
+        code = self.code = _STATUS_CODES.get(status_line) or int(status_line[:3])
         if self.loaded and code < 500:
             try:
                 self.finish(headers, self.https)
