@@ -3404,16 +3404,19 @@ def _sqlite_permissions(path: str) -> str:
 def _sqlite_exposure(path: str) -> Optional[str]:
     """What the install says of a SQLite file (or its ``-wal`` or ``-shm``) that users other than this
     process's may read or write: it holds live session ids, each as good as its user's login, and
-    whoever may write it can make sessions of any user.  None when only this process's user may."""
+    whoever may write it can make sessions of any user.  None when only this process's user may, or
+    also a group this process is in (0660 or 0640: shared on purpose, as the usual umasks do not make it)."""
     euid = getattr(os, 'geteuid', None)
     if euid is None:  # (not POSIX: no owner and mode bits to go by)
         return None
+    groups = {os.getegid(), *os.getgroups()}
     for name in (path, path + '-wal', path + '-shm'):
         try:
             status = os.stat(name)
         except OSError:  # (not there: SQLite makes it with the file's mode)
             continue
-        if status.st_mode & 0o077 or status.st_uid != euid():
+        shared = status.st_gid in groups and status.st_mode & 0o070  # (this process's group: an admin's choice)
+        if status.st_mode & 0o007 or (status.st_mode & 0o070 or status.st_uid != euid()) and not shared:
             return ('The SQLite session file %s can be read or written by other users than this process\'s (owner '
                     'uid %d, mode %04o): it holds live session ids, with which whoever reads them is logged in as '
                     'their users, and whoever may write it can make sessions of any user; make it this user\'s, '
