@@ -1155,10 +1155,11 @@ class Config(Dict[str, Any]):
                   if str(key).lower().startswith('canister.')}
         config = cls(values, **overrides)
         flask = [key for key in app_config if str(key).lower() in _FLASK_SETTINGS]
+        given = {str(key).lower() for key in values} | set(overrides)  # (then the Flask setting is for Flask's app)
         config.warnings += ["app.config[%r] is a Flask setting, which canister does not read: write canister.%s "
                             "(or Canister(%s=...))"
                             % (key, _FLASK_SETTINGS[str(key).lower()], _FLASK_SETTINGS[str(key).lower()])
-                            for key in flask]
+                            for key in flask if _FLASK_SETTINGS[str(key).lower()] not in given]
         if not values:  # (a Flask setting is named once, as such)
             config.warnings.extend(_keys_elsewhere({key: None for key in app_config if key not in flask}, overrides))
         for message in config.warnings:  # on the terminal, at the app's install line, as well as in the log

@@ -124,6 +124,25 @@ def test_flasks_settings_at_the_top_of_the_config_are_reported_with_canisters_ke
     app.uninstall(True)
 
 
+@pytest.mark.parametrize('given', ['config', 'keyword'])
+def test_a_flask_setting_whose_canister_key_is_set_too_is_not_reported(log_dir, given):
+    """A config shared with a Flask app of the same site (``app.config.update(flask_app.config)``): canister's
+    own key says the app did its part, and the Flask setting is Flask's."""
+    app = bottle.Bottle()
+    app.config.update(SESSION_COOKIE_SECURE=True, MAX_CONTENT_LENGTH=1 << 20)
+    app.config['canister.max_body_size'] = 1 << 20
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter('always')
+        if given == 'config':
+            app.config['canister.session_secure'] = True
+            app.install(canister.Canister(log_path=str(log_dir)))
+        else:
+            app.install(canister.Canister(log_path=str(log_dir), session_secure=True))
+    assert [str(warning.message) for warning in caught if warning.category is canister.CanisterWarning] == []
+    assert 'Flask setting' not in read_log(log_dir)
+    app.uninstall(True)
+
+
 def test_a_flask_setting_that_is_also_a_canister_name_is_reported_once_as_flasks(log_dir):
     # (CORS_MAX_AGE is flask-cors's, and cors_max_age canister's own: one line, not two with different advice)
     app = bottle.Bottle()
