@@ -8937,7 +8937,7 @@ class Canister:
                 continue
             self._foreign_routes_noted.add(route)
             methods = route.config.get('methods')
-            if methods is not None:
+            if methods is not None and not self._answers_all(route, methods):
                 self.log.write(logging.WARNING, "Route %s %s was given methods=%r, Flask's keyword, which Bottle keeps "
                                "as a setting of the route: Bottle's is method=%r, and this route answers %s alone "
                                '(405 to the other methods)', route.method, route.rule, methods, methods, route.method)
@@ -8947,6 +8947,16 @@ class Canister:
                                "text to Bottle, matched by that very path only (404 to every other): write <%s> "
                                "(Bottle's and Flask's), with an annotation on the handler's parameter to convert it",
                                route.method, route.rule, placeholder.group(0), placeholder.group(1))
+
+    def _answers_all(self, route: bottle.Route, methods: Any) -> bool:
+        """Whether the app answers each of Flask's ``methods`` given to ``route`` at its rule all the same
+        (``methods=['GET']`` on a GET route, or beside Bottle's ``method=[...]``): then nothing is lost."""
+        wanted = {str(method).upper() for method in ([methods] if isinstance(methods, str) else methods)}
+        answered = {other.method.upper() for other in (self.app.routes if self.app is not None else [route])
+                    if other.rule == route.rule}
+        if 'GET' in answered:  # (Bottle answers HEAD with a GET route)
+            answered.add('HEAD')
+        return 'ANY' in answered or wanted <= answered
 
     def _look_at_new_routes(self) -> None:
         """``_note_foreign_routes`` for the app's routes added since the last look (so a bot's 404s cost no more)."""

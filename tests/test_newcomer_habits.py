@@ -285,6 +285,18 @@ def test_flasks_methods_keyword_is_logged_at_the_first_request_of_its_route_too(
     assert "Route GET /items was given methods=['GET', 'PUT'], Flask's keyword" in read_log(log_dir)
 
 
+@pytest.mark.parametrize('options', [dict(methods=['GET']), dict(methods=('get', 'HEAD')),
+                                     dict(method=['GET', 'POST'], methods=['GET', 'POST']),
+                                     dict(method='ANY', methods=['GET', 'POST'])])
+def test_flasks_methods_keyword_naming_only_methods_the_route_answers_is_not_logged(make_app, log_dir, options):
+    app = make_app()
+    app.route('/items', callback=lambda: 'items', **options)
+    web = client(app)
+    web.get('/items', status=200)
+    web.put('/items', status='*')  # (the app's 405 looks at the routes too)
+    assert "Flask's keyword" not in read_log(log_dir)
+
+
 def test_the_first_app_with_its_last_line_guarded_as_the_readme_says_imports_without_running_a_server(
         tmp_path, monkeypatch):
     """``gunicorn app:app`` imports the file: the README's first app, its ``app.run()`` guarded as the README
