@@ -1021,6 +1021,35 @@ def _redacted(key: str, value: Any) -> Any:
     return value
 
 
+def _flask_settings_notes(flask: List[Any], given: typing.Set[str]) -> List[str]:
+    """What to say of the Flask settings ``flask`` at the top of the app's config: each with the canister key
+    that does its work, but for a key ``given`` too (then the setting is for a Flask app sharing the config)."""
+    return ["app.config[%r] is a Flask setting, which canister does not read: write canister.%s (or Canister(%s=...))"
+            % (key, _FLASK_SETTINGS[str(key).lower()], _FLASK_SETTINGS[str(key).lower()])
+            for key in flask if _FLASK_SETTINGS[str(key).lower()] not in given]
+
+
+#: How the names of canister's keys that no other part of an app would use begin.
+_OWN_KEY_NAMES = ('session_', 'auth_', 'cors', 'csrf', 'trusted_proxies', 'hsts_')
+
+
+def _keys_elsewhere(app_config: Mapping[str, Any], overrides: Mapping[str, Any]) -> List[str]:
+    """What to say of canister's keys outside its section (``[app] session_store = ...`` in an ini
+    file: ``app.session_store``) when the app's config has none in it: they are not used, and the
+    app would run on the defaults, the memory store among them, without a word.  Only names no
+    other part of an app would use are looked for (``log_level`` or ``debug`` may be the app's own),
+    and not those given as keyword arguments."""
+    stray = sorted(str(key) for key in app_config if str(key).rpartition('.')[2].lower() in KEYS
+                   and str(key).rpartition('.')[2].lower().startswith(_OWN_KEY_NAMES)
+                   and str(key).rpartition('.')[2].lower() not in overrides)
+    if not stray:
+        return []
+    them = 'it' if len(stray) == 1 else 'them'
+    return ['the app\'s config holds %s, but canister reads only the keys of its own section (canister.%s: '
+            '[canister] in an ini file), and has none there, so it does not use %s; move %s under [canister]'
+            % (', '.join(stray), stray[0].rpartition('.')[2].lower(), them, them)]
+
+
 class Config(Dict[str, Any]):
     """Validated canister settings, parsed once when the plugin is installed."""
 
@@ -1155,11 +1184,7 @@ class Config(Dict[str, Any]):
                   if str(key).lower().startswith('canister.')}
         config = cls(values, **overrides)
         flask = [key for key in app_config if str(key).lower() in _FLASK_SETTINGS]
-        given = {str(key).lower() for key in values} | set(overrides)  # (then the Flask setting is for Flask's app)
-        config.warnings += ["app.config[%r] is a Flask setting, which canister does not read: write canister.%s "
-                            "(or Canister(%s=...))"
-                            % (key, _FLASK_SETTINGS[str(key).lower()], _FLASK_SETTINGS[str(key).lower()])
-                            for key in flask if _FLASK_SETTINGS[str(key).lower()] not in given]
+        config.warnings += _flask_settings_notes(flask, {str(key).lower() for key in values} | set(overrides))
         if not values:  # (a Flask setting is named once, as such)
             config.warnings.extend(_keys_elsewhere({key: None for key in app_config if key not in flask}, overrides))
         for message in config.warnings:  # on the terminal, at the app's install line, as well as in the log
@@ -1169,27 +1194,6 @@ class Config(Dict[str, Any]):
     def redacted_items(self) -> List[Tuple[str, Any]]:
         """The settings, with every value whose key names a secret written as ``***``."""
         return [(key, _redacted(key, value)) for key, value in self.items()]
-
-
-#: How the names of canister's keys that no other part of an app would use begin.
-_OWN_KEY_NAMES = ('session_', 'auth_', 'cors', 'csrf', 'trusted_proxies', 'hsts_')
-
-
-def _keys_elsewhere(app_config: Mapping[str, Any], overrides: Mapping[str, Any]) -> List[str]:
-    """What to say of canister's keys outside its section (``[app] session_store = ...`` in an ini
-    file: ``app.session_store``) when the app's config has none in it: they are not used, and the
-    app would run on the defaults, the memory store among them, without a word.  Only names no
-    other part of an app would use are looked for (``log_level`` or ``debug`` may be the app's own),
-    and not those given as keyword arguments."""
-    stray = sorted(str(key) for key in app_config if str(key).rpartition('.')[2].lower() in KEYS
-                   and str(key).rpartition('.')[2].lower().startswith(_OWN_KEY_NAMES)
-                   and str(key).rpartition('.')[2].lower() not in overrides)
-    if not stray:
-        return []
-    them = 'it' if len(stray) == 1 else 'them'
-    return ['the app\'s config holds %s, but canister reads only the keys of its own section (canister.%s: '
-            '[canister] in an ini file), and has none there, so it does not use %s; move %s under [canister]'
-            % (', '.join(stray), stray[0].rpartition('.')[2].lower(), them, them)]
 
 
 def _is_secret_name(name: str) -> bool:
