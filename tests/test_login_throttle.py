@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import collections
+import contextlib
 import os
 import re
 import sqlite3
@@ -267,6 +268,19 @@ def test_a_custom_store_keeps_the_throttle_in_the_process(make_app):
 
 # -- X-Forwarded-For from an untrusted peer ----------------------------------------------
 
+@contextlib.contextmanager
+def throttle_app_under_gunicorn(log_dir, **env):
+    """throttle_app served by one gunicorn worker, logging to ``log_dir`` (``env``: more CANISTER_* settings): a
+    Client of it, the server stopped at the end (gunicorn passes X-Forwarded-For on as sent; waitress drops it from
+    untrusted peers itself)."""
+    server = AppServer('throttle_app:app', server='gunicorn', workers=1, env=dict(env, CANISTER_LOG_PATH=str(log_dir)))
+    server.start()
+    try:
+        yield Client(server.url)
+    finally:
+        server.cleanup()
+
+
 def forwarded_warnings(log_dir):
     return re.findall(r' WARNING .*X-Forwarded-For came from 127\.0\.0\.1, which is not in trusted_proxies.*',
                       read_log(log_dir))
@@ -274,19 +288,13 @@ def forwarded_warnings(log_dir):
 
 def test_x_forwarded_for_from_an_untrusted_peer_is_reported_once_per_process(tmp_path):
     log_dir = tmp_path / 'logs'
-    # (gunicorn passes X-Forwarded-For on as sent; waitress drops it from untrusted peers itself)
-    server = AppServer('throttle_app:app', server='gunicorn', workers=1, env={'CANISTER_LOG_PATH': str(log_dir)})
-    server.start()
-    try:
-        web = Client(server.url)
+    with throttle_app_under_gunicorn(log_dir) as web:
         # A request without credentials is not counted, so it says nothing: the first login does.
         assert web.get('/ping', headers={'X-Forwarded-For': '198.51.100.6'}).status == 200
         assert not forwarded_warnings(log_dir), read_log(log_dir)
         for address in ('198.51.100.7', '198.51.100.8', '198.51.100.9'):
             assert web.get('/me', headers=dict(RIGHT, **{'X-Forwarded-For': address})).json()['user'] == 'alice'
         web.get('/me', headers=dict(WRONG, **{'X-Forwarded-For': '198.51.100.10'}))
-    finally:
-        server.cleanup()
     warnings = forwarded_warnings(log_dir)
     assert len(warnings) == 1, read_log(log_dir)
     assert 'clients are logged and throttled by that address' in warnings[0]
@@ -294,14 +302,8 @@ def test_x_forwarded_for_from_an_untrusted_peer_is_reported_once_per_process(tmp
 
 def test_x_forwarded_for_from_a_trusted_proxy_is_not_reported(tmp_path):
     log_dir = tmp_path / 'logs'
-    server = AppServer('throttle_app:app', server='gunicorn', workers=1,
-                       env={'CANISTER_LOG_PATH': str(log_dir), 'CANISTER_TRUSTED_PROXIES': '127.0.0.1'})
-    server.start()
-    try:
-        web = Client(server.url)
+    with throttle_app_under_gunicorn(log_dir, CANISTER_TRUSTED_PROXIES='127.0.0.1') as web:
         assert web.get('/me', headers=dict(RIGHT, **{'X-Forwarded-For': '198.51.100.7'})).json()['user'] == 'alice'
-    finally:
-        server.cleanup()
     log = read_log(log_dir)
     assert 'Logged in as: alice' in log
     assert 'X-Forwarded-For came from' not in log
@@ -315,18 +317,12 @@ def unforwarded_warnings(log_dir):
 def test_a_trusted_proxy_that_sends_x_real_ip_but_no_x_forwarded_for_is_reported_once(tmp_path):
     """nginx with ``proxy_set_header X-Real-IP $remote_addr`` alone: every client counts as the proxy."""
     log_dir = tmp_path / 'logs'
-    server = AppServer('throttle_app:app', server='gunicorn', workers=1,
-                       env={'CANISTER_LOG_PATH': str(log_dir), 'CANISTER_TRUSTED_PROXIES': '127.0.0.1'})
-    server.start()
-    try:
-        web = Client(server.url)
+    with throttle_app_under_gunicorn(log_dir, CANISTER_TRUSTED_PROXIES='127.0.0.1') as web:
         assert web.get('/me', headers=RIGHT).json()['user'] == 'alice'   # straight from the proxy's host: nothing to say
         assert not unforwarded_warnings(log_dir)
         for address in ('198.51.100.7', '198.51.100.8'):
             proxied = dict(RIGHT, **{'X-Real-IP': address, 'X-Forwarded-Proto': 'https'})
             assert web.get('/me', headers=proxied).json()['user'] == 'alice'
-    finally:
-        server.cleanup()
     assert unforwarded_warnings(log_dir) == [
         "A login came through the trusted proxy 127.0.0.1 with X-Real-IP, X-Forwarded-Proto but no X-Forwarded-For, the "
         "only header canister takes the client's address from: every client of that proxy is logged and throttled as "
