@@ -1629,6 +1629,13 @@ class RequestLog:
         """``app.log.handlers``, as 1.x's ``plugin.log`` had them."""
         return self.logger.handlers
 
+    def setLevel(self, level: Union[int, str]) -> None:  # noqa: N802 (the logger's name, which 1.x's code calls)
+        """``app.log.setLevel``, and the level of canister's own lines with it, as 1.x's ``plugin.log.setLevel``
+        set the level of the logger canister wrote through (its lines come here by a shorter way)."""
+        self.logger.setLevel(level)
+        if self.writes_lines:  # (a log_level = DISABLED install has nowhere to write them)
+            self.level = self.logger.level
+
     def write(self, level: int, fmt: str, *args: Any, request_id: Optional[str] = None,
               exc_info: Any = False) -> None:
         """Log one line, ``fmt % args`` (formatted only when ``level`` is on; ``fmt`` as it is without
@@ -1677,7 +1684,7 @@ def _logger_call(name: str) -> Callable[..., Any]:
     return call
 
 
-for _name in ('log', 'setLevel', 'getEffectiveLevel', 'isEnabledFor', 'addHandler', 'removeHandler', 'hasHandlers',
+for _name in ('log', 'getEffectiveLevel', 'isEnabledFor', 'addHandler', 'removeHandler', 'hasHandlers',
               'addFilter', 'removeFilter', 'getChild'):
     setattr(RequestLog, _name, _logger_call(_name))
 del _name

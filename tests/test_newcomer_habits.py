@@ -4,6 +4,7 @@ each now says what to write instead, or does what the habit meant."""
 from __future__ import annotations
 
 import logging
+import re
 import warnings
 
 import bottle
@@ -382,3 +383,38 @@ def test_the_plugins_log_takes_warn_log_and_the_other_calls_of_a_logger_as_1x_pl
     assert caught.messages == ['slow disk', 'disk full']
     log = read_log(log_dir)
     assert ' WARNING  [MainThread]   slow disk\n' in log and ' ERROR    [MainThread]   disk full\n' in log
+
+
+def test_the_plugins_log_set_level_quiets_canisters_own_request_lines_as_1x_did(log_dir):
+    """1.x wrote its lines through ``plugin.log``, so ``plugin.log.setLevel(logging.WARNING)`` silenced its INFO lines."""
+    plugin = canister.Canister(log_path=str(log_dir))
+    app = bottle.Bottle()
+    app.install(plugin)
+    app.route('/before', callback=lambda: 'ok')
+    app.route('/after', callback=lambda: 'ok')
+    web = client(app)
+    web.get('/before')
+    plugin.log.setLevel(logging.WARNING)
+    web.get('/after')
+    plugin.log.warning('still said')
+    app.uninstall(True)
+    log = read_log(log_dir)
+    assert '/before' in log and ' WARNING  [MainThread]   still said\n' in log
+    assert '/after' not in log
+
+
+def test_the_plugins_log_set_level_to_debug_shows_canisters_debug_lines(log_dir):
+    plugin = canister.Canister(log_path=str(log_dir))
+    app = bottle.Bottle()
+    app.install(plugin)
+
+    @app.get('/count')
+    def count():
+        session.data['n'] = session.data.get('n', 0) + 1
+        return str(session.data['n'])
+
+    plugin.log.setLevel('DEBUG')
+    web = client(app)
+    assert [web.get('/count').text for _ in range(2)] == ['1', '2']
+    app.uninstall(True)
+    assert re.search(r' DEBUG    \[[^\]]*\]   Session: \S+\.\.\. loaded\n', read_log(log_dir))
