@@ -127,7 +127,7 @@ def test_a_sqlite_session_file_that_other_users_may_read_or_write_is_reported_at
     assert os.stat(path).st_mode & 0o777 == mode
 
 
-@pytest.mark.parametrize('mode', [0o660, 0o640])
+@pytest.mark.parametrize('mode', [0o660, 0o640], ids=['0660', '0640'])
 def test_a_sqlite_session_file_shared_with_a_group_of_this_process_is_not_reported(
         tmp_path, log_dir, uninstall_at_end, mode):
     """An admin's ``chgrp app sessions.db; chmod 660``, for a second service of the app (tidy-sessions run
