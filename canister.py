@@ -8962,7 +8962,8 @@ class Canister:
     def _answers_all(self, route: bottle.Route, methods: Any) -> bool:
         """Whether the app answers each of Flask's ``methods`` given to ``route`` at its rule all the same
         (``methods=['GET']`` on a GET route, or beside Bottle's ``method=[...]``): then nothing is lost."""
-        wanted = {str(method).upper() for method in ([methods] if isinstance(methods, str) else methods)}
+        wanted = {str(method).upper() for method in (methods if isinstance(methods, (list, tuple, set, frozenset))
+                                                     else [methods])}
         answered = {other.method.upper() for other in (self.app.routes if self.app is not None else [route])
                     if other.rule == route.rule}
         if 'GET' in answered:  # (Bottle answers HEAD with a GET route)

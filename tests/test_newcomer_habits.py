@@ -288,7 +288,7 @@ def test_flasks_methods_keyword_is_logged_at_the_first_request_of_its_route_too(
 
 @pytest.mark.parametrize('options', [dict(methods=['GET']), dict(methods=('get', 'HEAD')),
                                      dict(method=['GET', 'POST'], methods=['GET', 'POST']),
-                                     dict(method='ANY', methods=['GET', 'POST'])])
+                                     dict(method='ANY', methods=['GET', 'POST']), dict(methods='GET')])
 def test_flasks_methods_keyword_naming_only_methods_the_route_answers_is_not_logged(make_app, log_dir, options):
     app = make_app()
     app.route('/items', callback=lambda: 'items', **options)
