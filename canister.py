@@ -3966,15 +3966,28 @@ class _RedisUrl(typing.NamedTuple):
             raise invalid('a plain Redis URL names one host (use redis+sentinel:// or redis+cluster:// for several)')
         return hosts
 
-    @staticmethod
-    def _host(entry: str, default: int, invalid: Callable[[str], ConfigError]) -> Tuple[str, int]:
-        """One ``host[:port]`` (an IPv6 address in brackets)."""
-        host, colon, port_text = entry.strip().rpartition(':') if ':' in entry else (entry.strip(), '', '')
+    @classmethod
+    def _host(cls, entry: str, default: int, invalid: Callable[[str], ConfigError]) -> Tuple[str, int]:
+        """One ``host[:port]`` (an IPv6 address in brackets: ``[::1]:6379``)."""
+        host, port_text = cls._split_host(entry.strip(), invalid)
         if port_text and not port_text.isdigit():
             raise invalid('%r is not a port number' % port_text)
         if port_text and not 0 < int(port_text) < 65536:  # (redis-py's ValueError would name no key; a Cluster's, no error)
             raise invalid('%r is not a port number: use 1 to 65535' % port_text)
-        return (host.strip('[]') or 'localhost'), (int(port_text) if port_text else default)
+        return (host or 'localhost'), (int(port_text) if port_text else default)
+
+    @staticmethod
+    def _split_host(entry: str, invalid: Callable[[str], ConfigError]) -> Tuple[str, str]:
+        """The host and the port's text of ``host[:port]`` or ``[IPv6]:port``; an unclosed or unbracketed
+        IPv6 address is refused (``[::1:6379`` would otherwise read as the host ``::1`` on port 6379)."""
+        if entry.startswith('['):
+            host, bracket, after = entry[1:].partition(']')
+            if bracket and '[' not in host and after[:1] in ('', ':'):
+                return host, after[1:]
+        elif '[' not in entry and ']' not in entry and entry.count(':') < 2:
+            host, _, port_text = entry.partition(':')
+            return host, port_text
+        raise invalid('%r: write an IPv6 address in brackets, then the port: [::1]:6379' % entry)
 
     @classmethod
     def _path(cls, path: str, mode: str, invalid: Callable[[str], ConfigError]) -> Tuple[str, int]:
