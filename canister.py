@@ -1029,9 +1029,20 @@ class Config(Dict[str, Any]):
         #: Messages about unknown keys, logged once logging is ready.
         self.warnings: List[str] = []
         given = self._known(values, overrides)
+        if self._log_path_unused(given):
+            given['log_path'] = 'stderr'  # (empty, as 1.x wrote it: read as 1.x did, where nothing is written)
         for spec in KEYS.values():
             self[spec.name] = self._parse(spec, given.get(spec.name, spec.default))
         self.warnings += self._without_effect()
+
+    @classmethod
+    def _log_path_unused(cls, given: Mapping[str, Any]) -> bool:
+        """True if ``log_path`` is given empty (``log_path =``, None) with ``log_level = DISABLED``, which
+        writes no line anywhere: the emptiness that is refused otherwise harms nothing there."""
+        path = given.get('log_path', KEYS['log_path'].default)
+        if path is not None and not (isinstance(path, (str, bytes)) and not path.strip()):
+            return False
+        return bool(cls._parse(KEYS['log_level'], given.get('log_level', KEYS['log_level'].default)) == 'DISABLED')
 
     def _without_effect(self) -> List[str]:
         """A warning for each setting that does nothing, or lets in too much, without another one
