@@ -509,6 +509,35 @@ def test_a_cross_site_form_post_is_refused_unless_csrf_is_false(app_1x):
     assert client(app).post('/', {'a': '1'}, headers=form).text == 'done'
 
 
+def cors_by_hand_app(make_app, **config):
+    """An app with Bottle's CORS recipe, an ``after_request`` hook that lets any origin read every answer."""
+    app = make_app(**config)
+    app.route('/', method=['GET', 'POST'], callback=lambda: 'done')
+
+    @app.hook('after_request')
+    def allow_any_origin():
+        bottle.response.set_header('Access-Control-Allow-Origin', '*')
+
+    return app
+
+
+def test_cors_written_by_hand_gets_403_for_another_origins_post_and_a_warning_to_list_it_in_cors(make_app, log_dir):
+    web = client(cors_by_hand_app(make_app))
+    assert web.get('/', headers={'Origin': 'https://app.example.com'}).headers['Access-Control-Allow-Origin'] == '*'
+    refused = web.post_json('/', {}, headers={'Origin': 'https://app.example.com'}, status=403)
+    assert 'Access-Control-Allow-Origin' not in refused.headers  # (the page sees a failed fetch, not the 403)
+    [line] = [line for line in read_log(log_dir).splitlines() if 'Cross-site request refused' in line]
+    assert ' WARNING ' in line and 'https://app.example.com' in line
+    assert 'to let another origin in, list it in cors' in line
+
+
+def test_cors_written_by_hand_with_the_origin_listed_in_cors_lets_the_post_in_with_one_allow_origin(make_app):
+    web = client(cors_by_hand_app(make_app, cors='https://app.example.com'))
+    answer = web.post_json('/', {}, headers={'Origin': 'https://app.example.com'})
+    assert answer.text == 'done'
+    assert answer.headers.getall('Access-Control-Allow-Origin') == ['https://app.example.com']
+
+
 def test_bodies_and_headers_are_limited_and_the_keys_raise_the_limits(app_1x):
     body = b'x' * (10 * 1024 * 1024 + 1)
     cookie = {'Cookie': 'a=' + 'b' * 9000}
@@ -587,6 +616,7 @@ BACKED_BY = {
     '`CORS = false`': test_cors_false_still_means_off,
     'Preflight `OPTIONS` requests': test_preflights_are_answered,
     'An unsafe request from another site': test_a_cross_site_form_post_is_refused_unless_csrf_is_false,
+    'CORS written by hand': test_cors_written_by_hand_gets_403_for_another_origins_post_and_a_warning_to_list_it_in_cors,
     'A body over `max_body_size`': test_bodies_and_headers_are_limited_and_the_keys_raise_the_limits,
     'New default headers on every answer': test_security_headers_are_sent_and_an_empty_value_turns_each_off,
     'Every answer carries an `X-Request-ID`': test_every_answer_carries_a_request_id,
