@@ -1585,6 +1585,8 @@ class RequestLog:
         self.days: int = config['log_days']
         #: What the install warns of: another app of this process writes the other format to the same place.
         self.warnings: List[str] = []
+        #: For each text of ``write_repeated``: when its last line was written, and how many it left out since.
+        self._repeats: Dict[str, List[float]] = {}
         if self.writes_lines:
             sink = _sink_for(config['log_path'], self.days, self.format)
             clash = _format_clash(sink, self.format)
@@ -1656,6 +1658,26 @@ class RequestLog:
                                           handler.format_exception(exc_info if type(exc_info) is tuple
                                                                    else sys.exc_info()) if exc_info else '')
         handler.sink.write(line, day)
+
+    def write_repeated(self, level: int, text: str) -> None:
+        """Log ``text``, a failure that every request meets while it lasts (a session store that is down),
+        once a second at most: the next line after that second says how many requests met it meanwhile.
+        (Each request that met it keeps its ``Response`` line.)"""
+        if level < self.level:
+            return
+        now = _now()
+        repeats = self._repeats
+        seen = repeats.get(text)
+        if seen is not None and 0 <= now - seen[0] < 1:
+            seen[1] += 1  # (unlocked: two threads at once may count one; the Response lines are exact)
+            return
+        if len(repeats) >= 256:  # (texts that name a session or a time: let go of the old ones)
+            repeats.clear()
+        repeats[text] = [now, 0]
+        if seen is not None and seen[1]:
+            self.write(level, '%s (and %d more like it in the last %.1fs)', text, seen[1], now - seen[0])
+        else:
+            self.write(level, '%s', text)
 
     def banner(self, config: Config) -> None:
         """The install banner in 1.x's shape: versions, then every setting (``canister.key = value``,
@@ -8653,7 +8675,7 @@ class _RequestContext(SessionState):
         is unreachable, 500 if the data cannot be stored or the store raised anything else, logged
         with its traceback).  Return its headers and status line."""
         if isinstance(error, StoreUnavailable):
-            self.plugin.log.write(logging.ERROR, '%s', error)
+            self.plugin.log.write_repeated(logging.ERROR, str(error))
             code, message = 503, _UNAVAILABLE
         elif isinstance(error, SessionDataError):
             self.plugin.log.write(logging.ERROR, 'Session not saved: %s', error)
@@ -9209,8 +9231,8 @@ class Canister:
         return get('keyword', keyword) if callable(get) else keyword
 
     def _unavailable_response(self, error: Exception) -> bottle.HTTPResponse:
-        """The 503 response of a request whose session store cannot be reached (logged)."""
-        self.log.write(logging.ERROR, '%s', error)
+        """The 503 response of a request whose session store cannot be reached (logged once a second)."""
+        self.log.write_repeated(logging.ERROR, str(error))
         return _error_response(503, _UNAVAILABLE, _UNAVAILABLE_RETRY)
 
     def _error_page(self, error: bottle.HTTPError) -> Any:
