@@ -1577,8 +1577,12 @@ class RequestLog:
         #: Canister writes lines (``log_level`` is not DISABLED); only then is a thread named after
         #: the client and session it serves, for the ``[...]`` part of its lines (``_RequestContext``).
         self.writes_lines = self.level <= logging.CRITICAL
+        #: The log is the process's stderr or stdout.
+        self._on_stream = config['log_path'] in ('stderr', 'stdout')
         #: Canister's ERROR lines, a handler's traceback with them, go to the process's stderr or stdout.
-        self.errors_on_stream = self.level <= logging.ERROR and config['log_path'] in ('stderr', 'stdout')
+        self.errors_on_stream = self.level <= logging.ERROR and self._on_stream
+        #: ``log_level = DISABLED`` at install: no log was opened, and ``setLevel`` says it turns nothing on.
+        self._disabled = not self.writes_lines
         #: The name of each level canister writes at, as the logging module says it (``%(levelname)s``).
         self._level_names = {level: logging.getLevelName(level) for level in _LEVELS.values()}
         #: Days of log files this app keeps (the sink keeps the most any app sharing it asked for).
@@ -1594,9 +1598,29 @@ class RequestLog:
                 self.warnings.append(clash)
             self.handler = _CanisterHandler(sink, self.line_format)
             self.logger.addHandler(self.handler)
+        # app.log.setLevel too (1.x's plugin.log was app.log): the logger's own method, replaced for this
+        # logger alone, so the level read per request stays an attribute of this object
+        self.logger.setLevel = self.setLevel  # type: ignore[method-assign]
+
+    def setLevel(self, level: Union[int, str]) -> None:
+        """``app.log.setLevel``, as 1.x's ``plugin.log`` had it: canister's own lines follow the new
+        level from now on too (``log_level`` is the level at install)."""
+        logging.Logger.setLevel(self.logger, level)
+        if self._disabled:
+            self._disabled = False  # (said once)
+            _warn_at_install('app.log.setLevel(%s) turns on no line of canister\'s: canister.log_level = DISABLED '
+                             'at install opened no log; set log_level in the config instead'
+                             % logging.getLevelName(self.logger.level))
+        if self.handler is None:  # (no log: DISABLED at install, or the plugin uninstalled)
+            return
+        self.level = self.logger.getEffectiveLevel()
+        self.writes_lines = self.level <= logging.CRITICAL
+        self.errors_on_stream = self.level <= logging.ERROR and self._on_stream
 
     def close(self) -> None:
         """Detach from the logger and the sink (when the plugin is uninstalled): later lines are dropped."""
+        if vars(self.logger).get('setLevel') == self.setLevel:
+            del self.logger.setLevel  # (the logger's own method again)
         if self.handler is not None:
             self.logger.removeHandler(self.handler)
             _release_sink(self.handler.sink, self.days, self.format)
@@ -1705,7 +1729,7 @@ def _logger_call(name: str) -> Callable[..., Any]:
     return call
 
 
-for _name in ('log', 'setLevel', 'getEffectiveLevel', 'isEnabledFor', 'addHandler', 'removeHandler', 'hasHandlers',
+for _name in ('log', 'getEffectiveLevel', 'isEnabledFor', 'addHandler', 'removeHandler', 'hasHandlers',
               'addFilter', 'removeFilter', 'getChild'):
     setattr(RequestLog, _name, _logger_call(_name))
 del _name

@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import base64
 import logging
+import re
 import threading
 import time
+import warnings
 
 import bottle
 import pytest
@@ -17,6 +19,7 @@ import canister
 from canister import session
 from helpers import (ROOT, LogCollector, SQLiteInjector, app_with_ini, bearer, client, described, read_log,
                      signed_token)
+from session_kit import plugin_of
 
 #: The example config of the canister 1.x docs, as written there except for the JWT secret: the docs paired
 #: base64url with `my-secret`, which is not base64 (1.x failed at install with binascii.Error).
@@ -181,6 +184,44 @@ def test_the_plugins_log_takes_the_calls_of_a_logger_as_1x_plugin_log_did(tmp_pa
     assert ' INFO     [127.0.0.1-...]   Hey from the plugin!\n' in log
     assert ' WARNING  [127.0.0.1-...]   careful\n' in log
     assert ' ERROR    [127.0.0.1-...]   caught\n' in log and "ValueError: invalid literal" in log
+
+
+def test_the_plugins_log_set_level_debug_turns_on_canisters_own_debug_lines_as_in_1x(make_app, log_dir):
+    app = make_app(cors='*')
+    app.route('/', callback=lambda: 'ok')
+    preflight = {'Origin': 'https://app.example.com', 'Access-Control-Request-Method': 'GET'}
+    client(app).options('/', headers=preflight, status=204)
+    assert 'OPTIONS http://localhost:80/' not in read_log(log_dir)  # (a preflight's lines are DEBUG)
+    plugin_of(app).log.setLevel(logging.DEBUG)
+    client(app).options('/', headers=preflight, status=204)
+    assert re.search(r' DEBUG +\[127\.0\.0\.1-\.\.\.\]   OPTIONS http://localhost:80/\n', read_log(log_dir))
+
+
+def test_app_log_set_level_warning_quiets_canisters_own_info_lines(make_app, log_dir):
+    app = make_app()
+    app.route('/', callback=lambda: 'ok')
+    app.log.setLevel('WARNING')
+    client(app).get('/?quiet')
+    app.log.setLevel(logging.INFO)
+    client(app).get('/?loud')
+    log = read_log(log_dir)
+    assert 'GET http://localhost:80/?quiet' not in log and 'GET http://localhost:80/?loud' in log
+
+
+def test_set_level_under_log_level_disabled_warns_once_that_log_level_is_the_key(tmp_path, uninstall_at_end):
+    app = bottle.Bottle()
+    plugin = canister.Canister(log_level='DISABLED', log_path=str(tmp_path / 'logs'))
+    app.install(plugin)
+    uninstall_at_end(app)
+    with pytest.warns(canister.CanisterWarning) as told:
+        plugin.log.setLevel(logging.DEBUG)
+    assert [str(warning.message) for warning in told] == [
+        "app.log.setLevel(DEBUG) turns on no line of canister's: canister.log_level = DISABLED at install opened no "
+        "log; set log_level in the config instead"]
+    with warnings.catch_warnings():
+        warnings.simplefilter('error')
+        plugin.log.setLevel(logging.INFO)
+    assert not (tmp_path / 'logs').exists()
 
 
 def test_the_thread_name_is_given_back_after_the_request(app_1x):
