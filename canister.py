@@ -1058,9 +1058,20 @@ class Config(Dict[str, Any]):
         #: Messages about unknown keys, logged once logging is ready.
         self.warnings: List[str] = []
         given = self._known(values, overrides)
+        if self._log_path_unused(given):
+            given['log_path'] = 'stderr'  # (empty, as 1.x wrote it: read as 1.x did, where nothing is written)
         for spec in KEYS.values():
             self[spec.name] = self._parse(spec, given.get(spec.name, spec.default))
         self.warnings += self._without_effect()
+
+    @classmethod
+    def _log_path_unused(cls, given: Mapping[str, Any]) -> bool:
+        """True if ``log_path`` is given empty (``log_path =``, None) with ``log_level = DISABLED``, which
+        writes no line anywhere: the emptiness that is refused otherwise harms nothing there."""
+        path = given.get('log_path', KEYS['log_path'].default)
+        if path is not None and not (isinstance(path, (str, bytes)) and not path.strip()):
+            return False
+        return bool(cls._parse(KEYS['log_level'], given.get('log_level', KEYS['log_level'].default)) == 'DISABLED')
 
     def _without_effect(self) -> List[str]:
         """A warning for each setting that does nothing, or lets in too much, without another one
@@ -1571,14 +1582,20 @@ class RequestLog:
         #: Canister writes lines (``log_level`` is not DISABLED); only then is a thread named after
         #: the client and session it serves, for the ``[...]`` part of its lines (``_RequestContext``).
         self.writes_lines = self.level <= logging.CRITICAL
+        #: The log is the process's stderr or stdout.
+        self._on_stream = config['log_path'] in ('stderr', 'stdout')
         #: Canister's ERROR lines, a handler's traceback with them, go to the process's stderr or stdout.
-        self.errors_on_stream = self.level <= logging.ERROR and config['log_path'] in ('stderr', 'stdout')
+        self.errors_on_stream = self.level <= logging.ERROR and self._on_stream
+        #: ``log_level = DISABLED`` at install: no log was opened, and ``setLevel`` says it turns nothing on.
+        self._disabled = not self.writes_lines
         #: The name of each level canister writes at, as the logging module says it (``%(levelname)s``).
         self._level_names = {level: logging.getLevelName(level) for level in _LEVELS.values()}
         #: Days of log files this app keeps (the sink keeps the most any app sharing it asked for).
         self.days: int = config['log_days']
         #: What the install warns of: another app of this process writes the other format to the same place.
         self.warnings: List[str] = []
+        #: For each text of ``write_repeated``: when its last line was written, and how many it left out since.
+        self._repeats: Dict[str, List[float]] = {}
         if self.writes_lines:
             sink = _sink_for(config['log_path'], self.days, self.format)
             clash = _format_clash(sink, self.format)
@@ -1586,9 +1603,29 @@ class RequestLog:
                 self.warnings.append(clash)
             self.handler = _CanisterHandler(sink, self.line_format)
             self.logger.addHandler(self.handler)
+        # app.log.setLevel too (1.x's plugin.log was app.log): the logger's own method, replaced for this
+        # logger alone, so the level read per request stays an attribute of this object
+        self.logger.setLevel = self.setLevel  # type: ignore[method-assign]
+
+    def setLevel(self, level: Union[int, str]) -> None:
+        """``app.log.setLevel``, as 1.x's ``plugin.log`` had it: canister's own lines follow the new
+        level from now on too (``log_level`` is the level at install)."""
+        logging.Logger.setLevel(self.logger, level)
+        if self._disabled:
+            self._disabled = False  # (said once)
+            _warn_at_install('app.log.setLevel(%s) turns on no line of canister\'s: canister.log_level = DISABLED '
+                             'at install opened no log; set log_level in the config instead'
+                             % logging.getLevelName(self.logger.level))
+        if self.handler is None:  # (no log: DISABLED at install, or the plugin uninstalled)
+            return
+        self.level = self.logger.getEffectiveLevel()
+        self.writes_lines = self.level <= logging.CRITICAL
+        self.errors_on_stream = self.level <= logging.ERROR and self._on_stream
 
     def close(self) -> None:
         """Detach from the logger and the sink (when the plugin is uninstalled): later lines are dropped."""
+        if vars(self.logger).get('setLevel') == self.setLevel:
+            del self.logger.setLevel  # (the logger's own method again)
         if self.handler is not None:
             self.logger.removeHandler(self.handler)
             _release_sink(self.handler.sink, self.days, self.format)
@@ -1629,13 +1666,6 @@ class RequestLog:
         """``app.log.handlers``, as 1.x's ``plugin.log`` had them."""
         return self.logger.handlers
 
-    def setLevel(self, level: Union[int, str]) -> None:  # noqa: N802 (the logger's name, which 1.x's code calls)
-        """``app.log.setLevel``, and the level of canister's own lines with it, as 1.x's ``plugin.log.setLevel``
-        set the level of the logger canister wrote through (its lines come here by a shorter way)."""
-        self.logger.setLevel(level)
-        if self.writes_lines:  # (a log_level = DISABLED install has nowhere to write them)
-            self.level = self.logger.level
-
     def write(self, level: int, fmt: str, *args: Any, request_id: Optional[str] = None,
               exc_info: Any = False) -> None:
         """Log one line, ``fmt % args`` (formatted only when ``level`` is on; ``fmt`` as it is without
@@ -1657,6 +1687,26 @@ class RequestLog:
                                           handler.format_exception(exc_info if type(exc_info) is tuple
                                                                    else sys.exc_info()) if exc_info else '')
         handler.sink.write(line, day)
+
+    def write_repeated(self, level: int, text: str) -> None:
+        """Log ``text``, a failure that every request meets while it lasts (a session store that is down),
+        once a second at most: the next line after that second says how many requests met it meanwhile.
+        (Each request that met it keeps its ``Response`` line.)"""
+        if level < self.level:
+            return
+        now = _now()
+        repeats = self._repeats
+        seen = repeats.get(text)
+        if seen is not None and 0 <= now - seen[0] < 1:
+            seen[1] += 1  # (unlocked: two threads at once may count one; the Response lines are exact)
+            return
+        if len(repeats) >= 256:  # (texts that name a session or a time: let go of the old ones)
+            repeats.clear()
+        repeats[text] = [now, 0]
+        if seen is not None and seen[1]:
+            self.write(level, '%s (and %d more like it in the last %.1fs)', text, seen[1], now - seen[0])
+        else:
+            self.write(level, '%s', text)
 
     def banner(self, config: Config) -> None:
         """The install banner in 1.x's shape: versions, then every setting (``canister.key = value``,
@@ -3981,15 +4031,28 @@ class _RedisUrl(typing.NamedTuple):
             raise invalid('a plain Redis URL names one host (use redis+sentinel:// or redis+cluster:// for several)')
         return hosts
 
-    @staticmethod
-    def _host(entry: str, default: int, invalid: Callable[[str], ConfigError]) -> Tuple[str, int]:
-        """One ``host[:port]`` (an IPv6 address in brackets)."""
-        host, colon, port_text = entry.strip().rpartition(':') if ':' in entry else (entry.strip(), '', '')
+    @classmethod
+    def _host(cls, entry: str, default: int, invalid: Callable[[str], ConfigError]) -> Tuple[str, int]:
+        """One ``host[:port]`` (an IPv6 address in brackets: ``[::1]:6379``)."""
+        host, port_text = cls._split_host(entry.strip(), invalid)
         if port_text and not port_text.isdigit():
             raise invalid('%r is not a port number' % port_text)
         if port_text and not 0 < int(port_text) < 65536:  # (redis-py's ValueError would name no key; a Cluster's, no error)
             raise invalid('%r is not a port number: use 1 to 65535' % port_text)
-        return (host.strip('[]') or 'localhost'), (int(port_text) if port_text else default)
+        return (host or 'localhost'), (int(port_text) if port_text else default)
+
+    @staticmethod
+    def _split_host(entry: str, invalid: Callable[[str], ConfigError]) -> Tuple[str, str]:
+        """The host and the port's text of ``host[:port]`` or ``[IPv6]:port``; an unclosed or unbracketed
+        IPv6 address is refused (``[::1:6379`` would otherwise read as the host ``::1`` on port 6379)."""
+        if entry.startswith('['):
+            host, bracket, after = entry[1:].partition(']')
+            if bracket and '[' not in host and after[:1] in ('', ':'):
+                return host, after[1:]
+        elif '[' not in entry and ']' not in entry and entry.count(':') < 2:
+            host, _, port_text = entry.partition(':')
+            return host, port_text
+        raise invalid('%r: write an IPv6 address in brackets, then the port: [::1]:6379' % entry)
 
     @classmethod
     def _path(cls, path: str, mode: str, invalid: Callable[[str], ConfigError]) -> Tuple[str, int]:
@@ -8644,7 +8707,7 @@ class _RequestContext(SessionState):
         is unreachable, 500 if the data cannot be stored or the store raised anything else, logged
         with its traceback).  Return its headers and status line."""
         if isinstance(error, StoreUnavailable):
-            self.plugin.log.write(logging.ERROR, '%s', error)
+            self.plugin.log.write_repeated(logging.ERROR, str(error))
             code, message = 503, _UNAVAILABLE
         elif isinstance(error, SessionDataError):
             self.plugin.log.write(logging.ERROR, 'Session not saved: %s', error)
@@ -9211,8 +9274,8 @@ class Canister:
         return get('keyword', keyword) if callable(get) else keyword
 
     def _unavailable_response(self, error: Exception) -> bottle.HTTPResponse:
-        """The 503 response of a request whose session store cannot be reached (logged)."""
-        self.log.write(logging.ERROR, '%s', error)
+        """The 503 response of a request whose session store cannot be reached (logged once a second)."""
+        self.log.write_repeated(logging.ERROR, str(error))
         return _error_response(503, _UNAVAILABLE, _UNAVAILABLE_RETRY)
 
     def _error_page(self, error: bottle.HTTPError) -> Any:
@@ -9433,7 +9496,9 @@ browser may ask for a password)</button>
  data-form="message=from+a+form">cross-site form POST (CSRF refuses it: 403)</button>
 </p>
 <pre id="result">Press a button: its request, status, headers and body appear here.</pre>
-<p class="note"><code>/api/echo</code> takes <code>message</code> (text, required) and <code>times</code>
+<p class="note"><code>/api/sum</code> adds up every <code>a</code> of the query, each a whole number or a decimal
+(<code>a: List[Union[int, float]]</code>): <code>a=1&amp;a=2&amp;a=3</code> gives 6, <code>a=1&amp;a=2.5</code> gives 3.5.
+<code>/api/echo</code> takes <code>message</code> (text, required) and <code>times</code>
 (an integer, default 1) from a JSON body, a form or the query string.</p>
 
 <h2>Links</h2>
@@ -9535,7 +9600,7 @@ def _demo_app(config_file: Optional[str]) -> bottle.Bottle:
         return 'Hi %s and %s!' % (foo, bar) if bar else 'Hi %s!' % foo
 
     @app.get('/api/sum')
-    def total(a: List[float]) -> Dict[str, Any]:
+    def total(a: List[Union[int, float]]) -> Dict[str, Any]:  # (List[float] would answer 6.0 for 1, 2 and 3)
         return {'sum': sum(a), 'request_id': request_id()}
 
     @app.route('/api/echo', method=['GET', 'POST'])

@@ -356,6 +356,17 @@ def test_the_demo_serves_the_counter_page_and_hi(tmp_path):
     assert 'GET http://127.0.0.1:%d/hi?foo=John&bar=Smith' % demo.port in output
 
 
+def test_the_demo_sums_whole_numbers_to_a_whole_number_and_decimals_to_a_decimal():
+    app = canister._demo_app(None)
+    try:
+        web = client(app)
+        assert web.get('/api/sum?a=1&a=2&a=3').text.startswith('{"sum": 6,')
+        assert web.get('/api/sum?a=1&a=2.5').json['sum'] == 3.5
+        assert 'a=1&amp;a=2.5</code> gives 3.5' in web.get('/').text
+    finally:
+        app.uninstall(True)
+
+
 def test_the_demo_echo_takes_message_and_times_from_json_a_form_or_the_query():
     app = canister._demo_app(None)
     try:

@@ -261,6 +261,25 @@ def test_an_empty_log_path_is_refused_naming_stderr_which_it_meant_in_1x(tmp_pat
     assert list(tmp_path.iterdir()) == []  # (the day's file went to the working directory)
 
 
+@pytest.mark.parametrize('empty', ['', None])
+def test_an_empty_log_path_is_accepted_with_log_level_disabled_where_nothing_is_written(tmp_path, monkeypatch, capfd,
+                                                                                         empty):
+    monkeypatch.chdir(tmp_path)
+    app = bottle.Bottle()
+    app.config.load_dict({'canister': {'log_level': 'DISABLED'}})
+    plugin = app.install(canister.Canister(log_path=empty))
+    try:
+        @app.get('/')
+        def index():
+            return 'hello'
+
+        assert client(app).get('/').text == 'hello'
+        assert list(tmp_path.iterdir()) == []
+        assert capfd.readouterr() == ('', '')
+    finally:
+        app.uninstall(plugin)
+
+
 def test_flasks_methods_keyword_on_a_route_is_logged_once_with_bottles_at_the_first_405(make_app, log_dir):
     app = make_app()
 

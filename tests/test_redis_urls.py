@@ -30,6 +30,9 @@ from session_kit import FourMethodStore
     ('redis://:S3cret@127.0.0.1:0/0', "'0' is not a port number: use 1 to 65535"),
     ('redis+sentinel://:S3cret@127.0.0.1:26379,127.0.0.1:263790/m/0', "'263790' is not a port number: use 1 to 65535"),
     ('redis+cluster://:S3cret@127.0.0.1:70000', "'70000' is not a port number: use 1 to 65535"),
+    ('redis://:S3cret@[::1:6379/0', "'[::1:6379': write an IPv6 address in brackets, then the port: [::1]:6379"),
+    ('redis://:S3cret@::1/0', "'::1': write an IPv6 address in brackets"),
+    ('redis+sentinel://:S3cret@[::1]:26379,[::2/m/0', "'[::2': write an IPv6 address in brackets"),
     ('unix://:S3cret@/run/redis/redis.sock?db=x', "canister.session_store = 'unix://:***@/run/redis/redis.sock?db=x' "
                                                    "is not a valid Redis URL: Invalid value for 'db'"),
 ])

@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import base64
 import logging
+import re
 import threading
 import time
+import warnings
 
 import bottle
 import pytest
@@ -17,6 +19,7 @@ import canister
 from canister import session
 from helpers import (ROOT, LogCollector, SQLiteInjector, app_with_ini, bearer, client, described, read_log,
                      signed_token)
+from session_kit import plugin_of
 
 #: The example config of the canister 1.x docs, as written there except for the JWT secret: the docs paired
 #: base64url with `my-secret`, which is not base64 (1.x failed at install with binascii.Error).
@@ -181,6 +184,44 @@ def test_the_plugins_log_takes_the_calls_of_a_logger_as_1x_plugin_log_did(tmp_pa
     assert ' INFO     [127.0.0.1-...]   Hey from the plugin!\n' in log
     assert ' WARNING  [127.0.0.1-...]   careful\n' in log
     assert ' ERROR    [127.0.0.1-...]   caught\n' in log and "ValueError: invalid literal" in log
+
+
+def test_the_plugins_log_set_level_debug_turns_on_canisters_own_debug_lines_as_in_1x(make_app, log_dir):
+    app = make_app(cors='*')
+    app.route('/', callback=lambda: 'ok')
+    preflight = {'Origin': 'https://app.example.com', 'Access-Control-Request-Method': 'GET'}
+    client(app).options('/', headers=preflight, status=204)
+    assert 'OPTIONS http://localhost:80/' not in read_log(log_dir)  # (a preflight's lines are DEBUG)
+    plugin_of(app).log.setLevel(logging.DEBUG)
+    client(app).options('/', headers=preflight, status=204)
+    assert re.search(r' DEBUG +\[127\.0\.0\.1-\.\.\.\]   OPTIONS http://localhost:80/\n', read_log(log_dir))
+
+
+def test_app_log_set_level_warning_quiets_canisters_own_info_lines(make_app, log_dir):
+    app = make_app()
+    app.route('/', callback=lambda: 'ok')
+    app.log.setLevel('WARNING')
+    client(app).get('/?quiet')
+    app.log.setLevel(logging.INFO)
+    client(app).get('/?loud')
+    log = read_log(log_dir)
+    assert 'GET http://localhost:80/?quiet' not in log and 'GET http://localhost:80/?loud' in log
+
+
+def test_set_level_under_log_level_disabled_warns_once_that_log_level_is_the_key(tmp_path, uninstall_at_end):
+    app = bottle.Bottle()
+    plugin = canister.Canister(log_level='DISABLED', log_path=str(tmp_path / 'logs'))
+    app.install(plugin)
+    uninstall_at_end(app)
+    with pytest.warns(canister.CanisterWarning) as told:
+        plugin.log.setLevel(logging.DEBUG)
+    assert [str(warning.message) for warning in told] == [
+        "app.log.setLevel(DEBUG) turns on no line of canister's: canister.log_level = DISABLED at install opened no "
+        "log; set log_level in the config instead"]
+    with warnings.catch_warnings():
+        warnings.simplefilter('error')
+        plugin.log.setLevel(logging.INFO)
+    assert not (tmp_path / 'logs').exists()
 
 
 def test_the_thread_name_is_given_back_after_the_request(app_1x):
@@ -509,6 +550,35 @@ def test_a_cross_site_form_post_is_refused_unless_csrf_is_false(app_1x):
     assert client(app).post('/', {'a': '1'}, headers=form).text == 'done'
 
 
+def cors_by_hand_app(make_app, **config):
+    """An app with Bottle's CORS recipe, an ``after_request`` hook that lets any origin read every answer."""
+    app = make_app(**config)
+    app.route('/', method=['GET', 'POST'], callback=lambda: 'done')
+
+    @app.hook('after_request')
+    def allow_any_origin():
+        bottle.response.set_header('Access-Control-Allow-Origin', '*')
+
+    return app
+
+
+def test_cors_written_by_hand_gets_403_for_another_origins_post_and_a_warning_to_list_it_in_cors(make_app, log_dir):
+    web = client(cors_by_hand_app(make_app))
+    assert web.get('/', headers={'Origin': 'https://app.example.com'}).headers['Access-Control-Allow-Origin'] == '*'
+    refused = web.post_json('/', {}, headers={'Origin': 'https://app.example.com'}, status=403)
+    assert 'Access-Control-Allow-Origin' not in refused.headers  # (the page sees a failed fetch, not the 403)
+    [line] = [line for line in read_log(log_dir).splitlines() if 'Cross-site request refused' in line]
+    assert ' WARNING ' in line and 'https://app.example.com' in line
+    assert 'to let another origin in, list it in cors' in line
+
+
+def test_cors_written_by_hand_with_the_origin_listed_in_cors_lets_the_post_in_with_one_allow_origin(make_app):
+    web = client(cors_by_hand_app(make_app, cors='https://app.example.com'))
+    answer = web.post_json('/', {}, headers={'Origin': 'https://app.example.com'})
+    assert answer.text == 'done'
+    assert answer.headers.getall('Access-Control-Allow-Origin') == ['https://app.example.com']
+
+
 def test_bodies_and_headers_are_limited_and_the_keys_raise_the_limits(app_1x):
     body = b'x' * (10 * 1024 * 1024 + 1)
     cookie = {'Cookie': 'a=' + 'b' * 9000}
@@ -587,6 +657,7 @@ BACKED_BY = {
     '`CORS = false`': test_cors_false_still_means_off,
     'Preflight `OPTIONS` requests': test_preflights_are_answered,
     'An unsafe request from another site': test_a_cross_site_form_post_is_refused_unless_csrf_is_false,
+    'CORS written by hand': test_cors_written_by_hand_gets_403_for_another_origins_post_and_a_warning_to_list_it_in_cors,
     'A body over `max_body_size`': test_bodies_and_headers_are_limited_and_the_keys_raise_the_limits,
     'New default headers on every answer': test_security_headers_are_sent_and_an_empty_value_turns_each_off,
     'Every answer carries an `X-Request-ID`': test_every_answer_carries_a_request_id,
