@@ -1625,12 +1625,12 @@ class RequestLog:
         return self.logger.handlers
 
     def write(self, level: int, fmt: str, *args: Any, request_id: Optional[str] = None,
-              exc_info: Any = False, thread: Optional[threading.Thread] = None) -> None:
+              exc_info: Any = False, thread_name: Optional[str] = None) -> None:
         """Log one line, ``fmt % args`` (formatted only when ``level`` is on; ``fmt`` as it is without
         ``args``), tagged with the current request's id (or ``request_id``), followed by the
         traceback of the exception being handled when ``exc_info`` is true (or of the exception
-        whose ``(type, value, traceback)`` it is: one Bottle caught).  ``thread``: the current
-        thread, where the caller holds it (``threading.current_thread()`` costs as much as the name).
+        whose ``(type, value, traceback)`` it is: one Bottle caught).  ``thread_name``: the current
+        thread's name, where the caller knows it (looking it up costs two Python calls per line).
 
         The one way canister logs.  Lines go straight to the sink in one pass, unless the app
         added handlers of its own to ``app.log``: then through the logging module, to all of them.
@@ -1642,7 +1642,7 @@ class RequestLog:
             self.logger.log(level, fmt, *args, exc_info=exc_info)
             return
         line, day = self.line_format.line(time.time(), self._level_names[level],
-                                          (thread or threading.current_thread()).name,
+                                          threading.current_thread().name if thread_name is None else thread_name,
                                           fmt % args if args else fmt, request_id,
                                           handler.format_exception(exc_info if type(exc_info) is tuple
                                                                    else sys.exc_info()) if exc_info else '')
@@ -8480,10 +8480,10 @@ class _RequestContext(SessionState):
         if log.writes_lines:  # the thread's name is the [...] of its log lines
             thread = context.thread = threading.current_thread()
             context.outer_thread_name = thread.name
-            thread.name = context.client + ('-' + cookie_sid[:6] if cookie_sid else '-...')
-        if log.level <= logging.INFO:
-            log.write(logging.DEBUG if context.preflight else logging.INFO, '%s %s',
-                      _escape(method), _request_url(environ, scheme, context.host()), thread=context.thread)
+            thread.name = name = context.client + ('-' + cookie_sid[:6] if cookie_sid else '-...')
+            if log.level <= logging.INFO:
+                log.write(logging.DEBUG if context.preflight else logging.INFO, '%s %s',
+                          _escape(method), _request_url(environ, scheme, context.host()), thread_name=name)
         return context
 
     def _locate(self, plugin: Any, environ: Mapping[str, Any]) -> str:
@@ -8516,7 +8516,8 @@ class _RequestContext(SessionState):
                 level = logging.WARNING
             else:
                 level = logging.DEBUG if self.preflight else logging.INFO
-            log.write(level, 'Response: %d (%dms)', code, elapsed * 1000, thread=self.thread)
+            log.write(level, 'Response: %d (%dms)', code, elapsed * 1000,
+                      thread_name=self.thread.name if self.thread is not None else None)
         if self.thread is not None:
             self.thread.name = self.outer_thread_name
         _local.context = self.outer
