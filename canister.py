@@ -1394,6 +1394,11 @@ class _LogSink:
             # for the room in the hub instead (the other greenlets run; those that log wait for the lock).
             select.select((), (self._fd,), ())
         written = os.write(self._fd, data)
+        if written != len(data):  # (the rare case in a function of its own: one test for every line)
+            self._put_rest(data, written)
+
+    def _put_rest(self, data: bytes, written: int) -> None:
+        """``_put`` of a line the first write took only part of (with the lock held)."""
         try:
             while 0 < written < len(data) and self._day == '*':
                 written += os.write(self._fd, data[written:])
