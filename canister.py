@@ -1480,38 +1480,38 @@ class _LineFormat:
 
     def __init__(self, json_lines: bool) -> None:
         self.json_lines = json_lines
-        #: The last second stamped, as a number, as text (``YYYY-MM-DD HH:MM:SS``) and its day:
-        #: one ``strftime`` per second.
-        self._second: Tuple[int, str, str] = (-1, '', '')
+        #: The last second stamped: its start, its end (start + 1), its text (``YYYY-MM-DD HH:MM:SS``)
+        #: and its day; one ``strftime`` per second.
+        self._second: Tuple[float, float, str, str] = (-1.0, -1.0, '', '')
 
     def line(self, now: float, level: str, thread: str, message: str, request_id: Optional[str],
              traceback: str = '') -> Tuple[str, str]:
         """The finished line and the day (``YYYY-MM-DD``) whose file it belongs in.  ``request_id``:
         None for the id of the request the thread serves, looked up only by a JSON line (a text
         line has no place for it)."""
-        second = int(now)
         cached = self._second
-        if cached[0] != second:
+        if not cached[0] <= now < cached[1]:  # (compared, not int(now) on every line: a call less)
+            second = int(now)
             text = time.strftime('%Y-%m-%d %H:%M:%S', time.localtime(second))
-            cached = self._second = (second, text, text[:10])
-        millis = (now - second) * 1000
+            cached = self._second = (float(second), second + 1.0, text, text[:10])
+        millis = (now - cached[0]) * 1000
         if not message.isprintable():
             message = _escape(message)
         if self.json_lines:
             if request_id is None:
                 context = _local.context
                 request_id = context.request_id if context is not None else ''
-            entry = {'time': self.STAMP % (cached[1], millis), 'level': level, 'thread': thread,
+            entry = {'time': self.STAMP % (cached[2], millis), 'level': level, 'thread': thread,
                      'request_id': request_id, 'message': message}
             if traceback:
                 entry['traceback'] = traceback
-            return json.dumps(entry) + '\n', cached[2]
-        text = self.TEXT % (cached[1], millis, level, thread, message)
+            return json.dumps(entry) + '\n', cached[3]
+        text = self.TEXT % (cached[2], millis, level, thread, message)
         if traceback:
             # Every continuation line is indented, so a line that starts with a date is always
             # a real record, whatever an exception message contains.
             text += '  %s\n' % '\n  '.join(_escape(line) for line in traceback.rstrip('\n').split('\n'))
-        return text, cached[2]
+        return text, cached[3]
 
 
 class _CanisterHandler(logging.Handler):
