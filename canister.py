@@ -1410,6 +1410,11 @@ class _LogSink:
             # for the room in the hub instead (the other greenlets run; those that log wait for the lock).
             select.select((), (self._fd,), ())
         written = os.write(self._fd, data)
+        if written != len(data):  # (the rare case in a function of its own: one test for every line)
+            self._put_rest(data, written)
+
+    def _put_rest(self, data: bytes, written: int) -> None:
+        """``_put`` of a line the first write took only part of (with the lock held)."""
         try:
             while 0 < written < len(data) and self._day == '*':
                 written += os.write(self._fd, data[written:])
@@ -1491,38 +1496,38 @@ class _LineFormat:
 
     def __init__(self, json_lines: bool) -> None:
         self.json_lines = json_lines
-        #: The last second stamped, as a number, as text (``YYYY-MM-DD HH:MM:SS``) and its day:
-        #: one ``strftime`` per second.
-        self._second: Tuple[int, str, str] = (-1, '', '')
+        #: The last second stamped: its start, its end (start + 1), its text (``YYYY-MM-DD HH:MM:SS``)
+        #: and its day; one ``strftime`` per second.
+        self._second: Tuple[float, float, str, str] = (-1.0, -1.0, '', '')
 
     def line(self, now: float, level: str, thread: str, message: str, request_id: Optional[str],
              traceback: str = '') -> Tuple[str, str]:
         """The finished line and the day (``YYYY-MM-DD``) whose file it belongs in.  ``request_id``:
         None for the id of the request the thread serves, looked up only by a JSON line (a text
         line has no place for it)."""
-        second = int(now)
         cached = self._second
-        if cached[0] != second:
+        if not cached[0] <= now < cached[1]:  # (compared, not int(now) on every line: a call less)
+            second = int(now)
             text = time.strftime('%Y-%m-%d %H:%M:%S', time.localtime(second))
-            cached = self._second = (second, text, text[:10])
-        millis = (now - second) * 1000
+            cached = self._second = (float(second), second + 1.0, text, text[:10])
+        millis = (now - cached[0]) * 1000
         if not message.isprintable():
             message = _escape(message)
         if self.json_lines:
             if request_id is None:
                 context = _local.context
                 request_id = context.request_id if context is not None else ''
-            entry = {'time': self.STAMP % (cached[1], millis), 'level': level, 'thread': thread,
+            entry = {'time': self.STAMP % (cached[2], millis), 'level': level, 'thread': thread,
                      'request_id': request_id, 'message': message}
             if traceback:
                 entry['traceback'] = traceback
-            return json.dumps(entry) + '\n', cached[2]
-        text = self.TEXT % (cached[1], millis, level, thread, message)
+            return json.dumps(entry) + '\n', cached[3]
+        text = self.TEXT % (cached[2], millis, level, thread, message)
         if traceback:
             # Every continuation line is indented, so a line that starts with a date is always
             # a real record, whatever an exception message contains.
             text += '  %s\n' % '\n  '.join(_escape(line) for line in traceback.rstrip('\n').split('\n'))
-        return text, cached[2]
+        return text, cached[3]
 
 
 class _CanisterHandler(logging.Handler):
@@ -1667,11 +1672,12 @@ class RequestLog:
         return self.logger.handlers
 
     def write(self, level: int, fmt: str, *args: Any, request_id: Optional[str] = None,
-              exc_info: Any = False) -> None:
+              exc_info: Any = False, thread_name: Optional[str] = None) -> None:
         """Log one line, ``fmt % args`` (formatted only when ``level`` is on; ``fmt`` as it is without
         ``args``), tagged with the current request's id (or ``request_id``), followed by the
         traceback of the exception being handled when ``exc_info`` is true (or of the exception
-        whose ``(type, value, traceback)`` it is: one Bottle caught).
+        whose ``(type, value, traceback)`` it is: one Bottle caught).  ``thread_name``: the current
+        thread's name, where the caller knows it (looking it up costs two Python calls per line).
 
         The one way canister logs.  Lines go straight to the sink in one pass, unless the app
         added handlers of its own to ``app.log``: then through the logging module, to all of them.
@@ -1682,7 +1688,8 @@ class RequestLog:
         if handler is None or len(self.logger.handlers) != 1:
             self.logger.log(level, fmt, *args, exc_info=exc_info)
             return
-        line, day = self.line_format.line(time.time(), self._level_names[level], threading.current_thread().name,
+        line, day = self.line_format.line(time.time(), self._level_names[level],
+                                          threading.current_thread().name if thread_name is None else thread_name,
                                           fmt % args if args else fmt, request_id,
                                           handler.format_exception(exc_info if type(exc_info) is tuple
                                                                    else sys.exc_info()) if exc_info else '')
@@ -8556,10 +8563,10 @@ class _RequestContext(SessionState):
         if log.writes_lines:  # the thread's name is the [...] of its log lines
             thread = context.thread = threading.current_thread()
             context.outer_thread_name = thread.name
-            thread.name = context.client + ('-' + cookie_sid[:6] if cookie_sid else '-...')
-        if log.level <= logging.INFO:
-            log.write(logging.DEBUG if context.preflight else logging.INFO, '%s %s',
-                      _escape(method), _request_url(environ, scheme, context.host()))
+            thread.name = name = context.client + ('-' + cookie_sid[:6] if cookie_sid else '-...')
+            if log.level <= logging.INFO:
+                log.write(logging.DEBUG if context.preflight else logging.INFO, '%s %s',
+                          _escape(method), _request_url(environ, scheme, context.host()), thread_name=name)
         return context
 
     def _locate(self, plugin: Any, environ: Mapping[str, Any]) -> str:
@@ -8592,7 +8599,8 @@ class _RequestContext(SessionState):
                 level = logging.WARNING
             else:
                 level = logging.DEBUG if self.preflight else logging.INFO
-            log.write(level, 'Response: %d (%dms)', code, elapsed * 1000)
+            log.write(level, 'Response: %d (%dms)', code, elapsed * 1000,
+                      thread_name=self.thread.name if self.thread is not None else None)
         if self.thread is not None:
             self.thread.name = self.outer_thread_name
         _local.context = self.outer
