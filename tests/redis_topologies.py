@@ -285,7 +285,7 @@ class SentinelSetup(_Setup):
     def _start(self) -> None:
         for server in self.servers:
             server.start()
-        wait_until(lambda: all(self._link_up(r) for r in self.servers[1:]) and self._replicas_online(), 15,
+        wait_until(lambda: all(self._link_up(r) for r in self.servers[1:]) and self._replicas_online(), 40,
                    what='the replicas to sync with the master')
         for sentinel in self.sentinels:
             sentinel.start()
