@@ -1010,6 +1010,56 @@ def _unknown_key_hint(key: str) -> str:
             '`python -m canister keys` lists them all' % _prefixes())
 
 
+def _is_secret_name(name: str) -> bool:
+    """True if a (decoded) name looks like it holds a secret: ``password``, ``PWD``, ``api_key``..."""
+    if name.isascii() and _SECRET_STEM.search(name.lower()) is None:
+        return False  # (see _SECRET_STEM)
+    return _SECRET_NAME.search(name) is not None
+
+
+def _redact_query(query: str) -> str:
+    """The query string with the value of every secret-looking name (decoded) written as ``***``.
+    A ``;`` separates names too, as some servers and parsers have it (Bottle does not, so the
+    masked value runs on to the next ``&``): ``lang=en;access_token=***&page=2``."""
+    if '%' not in query and query.isascii() and _SECRET_STEM.search(query.lower()) is None:
+        return query  # no name can decode to a secret one (see _SECRET_STEM)
+    parts = []
+    for part in query.split('&'):
+        start = 0
+        for piece in part.split(';'):
+            if _is_secret_name(urllib.parse.unquote_plus(piece.partition('=')[0])):
+                equals = part.find('=', start)  # (Bottle's name `access_token;x` looks secret too)
+                if equals >= 0:
+                    part = part[:equals + 1] + '***'
+                break
+            start += len(piece) + 1
+        parts.append(part)
+    return '&'.join(parts)
+
+
+def _mask_urls(text: str) -> str:
+    """Hide the secrets of every URL in a text: the password of its user information
+    (``redis://:pw@host`` -> ``redis://:***@host``) and the values of secret-looking names in its
+    query and fragment (``?password=***``, ``#access_token=***``, as :func:`_redact_query` masks them)."""
+    if '@' not in text and '?' not in text:
+        return text
+
+    def mask(match: typing.Match[str]) -> str:
+        quote, scheme, rest = match.groups()
+        close = ''
+        if quote and rest.endswith(quote):  # 'redis://...' in a message: the quote is no part of the URL
+            rest, close = rest[:-1], quote
+        userinfo, at, rest = rest.rpartition('@')
+        if at:
+            user, sep, _ = userinfo.partition(':')
+            userinfo = (user + ':***' if sep else '***') + at
+        rest, hash_, fragment = rest.partition('#')
+        rest, question, query = rest.partition('?')
+        return (quote + scheme + userinfo + rest + question + _redact_query(query) + hash_ + _redact_query(fragment)
+                + close)
+    return _URL.sub(mask, text)
+
+
 def _redacted(key: str, value: Any) -> Any:
     """A value as the log may show it: ``***`` for a secret key, passwords in URLs masked.  A switch
     is no secret, whatever its name says (``cors_credentials``): its value, even a mistyped one, is shown."""
@@ -1205,56 +1255,6 @@ class Config(Dict[str, Any]):
     def redacted_items(self) -> List[Tuple[str, Any]]:
         """The settings, with every value whose key names a secret written as ``***``."""
         return [(key, _redacted(key, value)) for key, value in self.items()]
-
-
-def _is_secret_name(name: str) -> bool:
-    """True if a (decoded) name looks like it holds a secret: ``password``, ``PWD``, ``api_key``..."""
-    if name.isascii() and _SECRET_STEM.search(name.lower()) is None:
-        return False  # (see _SECRET_STEM)
-    return _SECRET_NAME.search(name) is not None
-
-
-def _redact_query(query: str) -> str:
-    """The query string with the value of every secret-looking name (decoded) written as ``***``.
-    A ``;`` separates names too, as some servers and parsers have it (Bottle does not, so the
-    masked value runs on to the next ``&``): ``lang=en;access_token=***&page=2``."""
-    if '%' not in query and query.isascii() and _SECRET_STEM.search(query.lower()) is None:
-        return query  # no name can decode to a secret one (see _SECRET_STEM)
-    parts = []
-    for part in query.split('&'):
-        start = 0
-        for piece in part.split(';'):
-            if _is_secret_name(urllib.parse.unquote_plus(piece.partition('=')[0])):
-                equals = part.find('=', start)  # (Bottle's name `access_token;x` looks secret too)
-                if equals >= 0:
-                    part = part[:equals + 1] + '***'
-                break
-            start += len(piece) + 1
-        parts.append(part)
-    return '&'.join(parts)
-
-
-def _mask_urls(text: str) -> str:
-    """Hide the secrets of every URL in a text: the password of its user information
-    (``redis://:pw@host`` -> ``redis://:***@host``) and the values of secret-looking names in its
-    query and fragment (``?password=***``, ``#access_token=***``, as :func:`_redact_query` masks them)."""
-    if '@' not in text and '?' not in text:
-        return text
-
-    def mask(match: typing.Match[str]) -> str:
-        quote, scheme, rest = match.groups()
-        close = ''
-        if quote and rest.endswith(quote):  # 'redis://...' in a message: the quote is no part of the URL
-            rest, close = rest[:-1], quote
-        userinfo, at, rest = rest.rpartition('@')
-        if at:
-            user, sep, _ = userinfo.partition(':')
-            userinfo = (user + ':***' if sep else '***') + at
-        rest, hash_, fragment = rest.partition('#')
-        rest, question, query = rest.partition('?')
-        return (quote + scheme + userinfo + rest + question + _redact_query(query) + hash_ + _redact_query(fragment)
-                + close)
-    return _URL.sub(mask, text)
 
 
 ###############################################################################
