@@ -94,8 +94,9 @@ def test_a_sentinel_url_naming_a_redis_server_instead_of_sentinels_is_refused_at
     """It used to install with a WARNING that the store was unreachable for now, and answer 503 for ever."""
     with pytest.raises(canister.ConfigError) as caught:
         make_app(session_store='redis+sentinel://127.0.0.1:%d/mymaster/0' % redis_server.port)
-    assert str(caught.value).startswith("canister.session_store: No master found for 'mymaster' : 127.0.0.1:%d - "
-                                        % redis_server.port)
+    # (then redis-py's own words, which differ by version: "No master found for 'mymaster' : 127.0.0.1:...",
+    # or the server's "unknown command 'SENTINEL'")
+    assert str(caught.value).startswith('canister.session_store: ')
     assert str(caught.value).endswith('(the URL is a Sentinel URL, redis+sentinel://, and an address it lists is a '
                                       'Redis server, not a sentinel: list the sentinels (port 26379 by default), or '
                                       'use redis://host:port/db for a single server)')
