@@ -2386,15 +2386,37 @@ def _without_secrets(value: Any, depth: int = 0) -> Any:
     return value
 
 
+def _shown_json(value: Any) -> str:
+    """A JSON value as an error message shows it: at most 60 characters, secret members as ``'***'``."""
+    shown = repr(_without_secrets(value))
+    return shown[:57] + '...' if len(shown) > 60 else shown
+
+
 def _conversion_failure(param: _Param, values: List[Any], error: ValueError) -> 'BadRequest':
     """The 400 for a value that does not convert: what was wrong, and the value unless its name looks secret
     (nor, in a JSON object, the value of a member whose name does)."""
     if _is_secret_name(param.name):
         return BadRequest('parameter %r %s (the value is not shown: the name looks secret)' % (param.name, error))
-    shown = repr(_without_secrets(values[-1] if not param.many else list(values)))
-    if len(shown) > 60:
-        shown = shown[:57] + '...'
+    shown = _shown_json(values[-1] if not param.many else list(values))
     return BadRequest('parameter %r %s, got %s' % (param.name, error, shown))
+
+
+def _lone_parameter(params: List[_Param], takes_extra: bool) -> Optional[_Param]:
+    """The handler's only parameter to fill from the request (without ``**kwargs``), if it is mandatory and
+    no file; else None."""
+    if len(params) == 1 and params[0].required and not params[0].is_file and not takes_extra:
+        return params[0]
+    return None
+
+
+def _whole_body_note(param: _Param, body: Any) -> str:
+    """For the 400 of a handler's lone parameter missing from a JSON object (FastAPI's ``def create(item)``,
+    which takes the whole body): how canister binds the body, and how to get all of it ('' for another body)."""
+    if not isinstance(body, dict):
+        return ''
+    return (' (the members of a JSON body fill the handler\'s parameters one by one, by name, and this body, %s, '
+            'has no member %r: to take the whole body as one object, give the handler no parameter for it and '
+            'read bottle.request.json)' % (_shown_json(body), param.name))
 
 
 def _fixed_values(param: _Param, positions: Tuple[Optional[Callable[[Any], Any]], ...],
@@ -2512,6 +2534,9 @@ class ParameterBinder:
             self.names |= _filled_by_the_call(callback)
         #: Every parameter is a text from the query or the body: a GET binds on a short path.
         self.texts_only = self._takes_texts_only()
+        #: The one parameter the request must fill, when the handler has no other to fill (FastAPI's lone
+        #: model parameter, ``def create(item)``): a JSON object without it gets :func:`_whole_body_note`.
+        self.lone = _lone_parameter(self.params, self.takes_extra)
 
     def _takes_texts_only(self) -> bool:
         """True when every parameter is a plain text, and there is no URL argument to convert and no ``**kwargs``."""
@@ -2637,12 +2662,17 @@ class ParameterBinder:
             if values is not None:
                 kwargs[param.name] = self._convert(param, values)
             elif param.required:
-                raise BadRequest('missing parameter %r%s' % (param.name, _unread_body_note(body, request.environ)))
+                raise self._missing(param, body, request.environ)
             elif param.none_if_absent and param.name not in kwargs:
                 kwargs[param.name] = None
         if self.takes_extra:
             self._add_extras(kwargs, body, query)
         return kwargs
+
+    def _missing(self, param: _Param, body: Any, environ: Dict[str, Any]) -> BadRequest:
+        """The 400 of a mandatory parameter the request lacks, with what the body it sent says (if anything)."""
+        note = _whole_body_note(param, body) if param is self.lone else ''
+        return BadRequest('missing parameter %r%s' % (param.name, note or _unread_body_note(body, environ)))
 
     def _exact_body(self, body: Any, request: Any) -> Any:
         """The JSON body read again with its numbers' own digits (``_JSON_EXACT``) when a ``Decimal``

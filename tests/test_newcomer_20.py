@@ -1,0 +1,46 @@
+"""Three habits of Flask and FastAPI that Bottle (and canister) answered with a message a newcomer could not
+act on: FastAPI's lone model parameter taking the whole JSON body, an app's own 500 page hiding the line about
+a result Bottle cannot send, and Flask's ``<int:id>`` in a route's rule."""
+from __future__ import annotations
+
+import pytest
+
+from helpers import client, read_log, warning_lines
+
+#: The hint after FastAPI's lone parameter is found missing from a JSON object.
+WHOLE_BODY = ("(the members of a JSON body fill the handler's parameters one by one, by name, and this body, %s, "
+              "has no member 'item': to take the whole body as one object, give the handler no parameter for it "
+              "and read bottle.request.json)")
+
+
+def test_fastapis_lone_model_parameter_missing_from_a_json_object_says_how_to_take_the_whole_body(make_app, log_dir):
+    app = make_app()
+
+    @app.post('/items')
+    def create(item):
+        return item
+
+    answer = client(app).post_json('/items', {'name': 'pen', 'price': 2}, status=400)
+    message = "missing parameter 'item' " + WHOLE_BODY % "{'name': 'pen', 'price': 2}"
+    assert answer.text == "Bad request: " + message + "\n"
+    assert any(line.endswith('Bad request: ' + message) for line in warning_lines(log_dir))
+
+
+def test_the_whole_body_hint_masks_the_members_whose_names_look_secret(make_app, log_dir):
+    app = make_app()
+    app.route('/items/<shop>', 'POST', callback=lambda shop, item: item)
+    answer = client(app).post_json('/items/main', {'name': 'bob', 'password': 'hunter2'}, status=400)
+    assert WHOLE_BODY % "{'name': 'bob', 'password': '***'}" in answer.text
+    assert 'hunter2' not in answer.text and 'hunter2' not in read_log(log_dir)
+
+
+@pytest.mark.parametrize('send', [
+    lambda web: web.post_json('/items', {'title': 'pen'}, status=400),  # a handler of two parameters
+    lambda web: web.post('/items', {'name': 'pen'}, status=400),        # a form
+    lambda web: web.post('/items', status=400),                         # no body
+])
+def test_a_missing_parameter_gets_no_whole_body_hint_beside_another_or_without_a_json_object(make_app, send):
+    app = make_app()
+    app.route('/items', 'POST', callback=lambda item, title='': item)
+    assert 'bottle.request.json' not in send(client(app)).text
+
