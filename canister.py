@@ -8700,8 +8700,8 @@ class _RequestContext(SessionState):
             self.log_caught(exc_info[1])
 
     def log_error_page(self, error: bottle.HTTPError) -> None:
-        """Log what lies behind an error Bottle answers with canister's page: the exception of a 500 (unless
-        the route wrapper logged it), or the result of a handler that Bottle could not send."""
+        """Log what lies behind an error Bottle answers with canister's page or the app's own: the exception
+        of a 500 (unless the route wrapper logged it), or the result of a handler that Bottle could not send."""
         if error.exception is not None:
             self.log_caught(error.exception)
         elif error.status_code == 500 and isinstance(error.body, str) and error.body.startswith(_UNSUPPORTED_TYPE):
@@ -8939,6 +8939,9 @@ class _ErrorHandlers(Dict[int, Callable[..., Any]]):
 
     def _answer(self, handler: Callable[..., Any], error: bottle.HTTPError) -> Any:
         """What ``handler`` answers to ``error``, a dict turned into JSON."""
+        context = _local.context
+        if context is not None:  # as canister's own page does: what lies behind a 500, once
+            context.log_error_page(error)
         result = handler(error)
         if isinstance(result, dict):
             dumps = next((plugin.json_dumps for plugin in self.app.plugins

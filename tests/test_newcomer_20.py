@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from helpers import client, read_log, warning_lines
+from test_newcomer_habits import WHAT_TO_WRITE, error_lines
 
 #: The hint after FastAPI's lone parameter is found missing from a JSON object.
 WHOLE_BODY = ("(the members of a JSON body fill the handler's parameters one by one, by name, and this body, %s, "
@@ -43,4 +44,24 @@ def test_a_missing_parameter_gets_no_whole_body_hint_beside_another_or_without_a
     app = make_app()
     app.route('/items', 'POST', callback=lambda item, title='': item)
     assert 'bottle.request.json' not in send(client(app)).text
+
+
+def test_a_result_bottle_cannot_send_is_logged_on_an_app_with_its_own_500_page_which_still_answers(make_app, log_dir):
+    app = make_app()
+
+    @app.error(500)
+    def oops(error):
+        return 'Our own page: %s' % error.body
+
+    @app.get('/items')
+    def items():
+        return [{'id': 1}, {'id': 2}]
+
+    answer = client(app).get('/items', status=500)
+    assert answer.text == "Our own page: Unsupported response type: <class 'dict'>"
+    lines = [line for line in error_lines(log_dir) if 'Unsupported response type' in line]
+    assert len(lines) == 1 and lines[0].endswith(
+        "The handler returned a list, tuple or generator of something other than text or bytes (Unsupported response "
+        "type: <class 'dict'>): Bottle sends text, bytes, a file, a dict (as JSON, by its JSON plugin) or a list, "
+        "tuple or generator of text or bytes: " + WHAT_TO_WRITE)
 
