@@ -8919,6 +8919,30 @@ class _StreamedBody:
 _BRACED_PLACEHOLDER = re.compile(r'\{([A-Za-z_]\w*)(?::[^{}/]*)?\}')
 
 
+#: A ``<name:filter>`` wildcard (with the filter's config, if any) in a route's rule, as Bottle reads it.
+_FILTERED_WILDCARD = re.compile(r'<([A-Za-z_]\w*):([A-Za-z_]\w*)(?::(?:\\.|[^\\>])*)?>')
+#: What Bottle's spelling of Flask's converters is, for a rule written ``<int:id>``.
+_FLASK_CONVERTERS = {'int': '<%s:int>', 'float': '<%s:float>', 'path': '<%s:path>', 'string': '<%s>',
+                     'uuid': "<%s> with the annotation uuid.UUID on the handler's parameter"}
+
+
+def _unknown_filter_problem(route: bottle.Route, filters: Mapping[str, Any]) -> Optional[str]:
+    """Why Bottle could not add ``route``, when its rule names a filter the router lacks: Flask's ``<int:id>``
+    (which Bottle reads as the wildcard ``int`` with the filter ``id``) with Bottle's spelling; else None."""
+    for match in _FILTERED_WILDCARD.finditer(str(route.rule)):
+        name, mode = match.groups()
+        if mode in filters:
+            continue
+        if name in _FLASK_CONVERTERS:
+            return ("Route %s %s has the wildcard %s, Flask's spelling, which Bottle reads as the name %s with the "
+                    "filter %s, which it does not have: write %s (Bottle's: the name first, then the filter)"
+                    % (route.method, route.rule, match.group(0), name, mode, _FLASK_CONVERTERS[name] % mode))
+        return ('Route %s %s has the wildcard %s, whose filter %s Bottle does not have: its filters are %s '
+                '(app.router.add_filter adds one)' % (route.method, route.rule, match.group(0), mode,
+                                                      ', '.join(sorted(filters))))
+    return None
+
+
 class _ErrorHandlers(Dict[int, Callable[..., Any]]):
     """``app.error_handler`` while canister is installed: a dict returned by an error handler of the app
     (``@app.error(404)``, Flask's habit) is sent as JSON, as Bottle's JSON plugin sends a route's; Bottle
@@ -9021,6 +9045,7 @@ class Canister:
         self._inner = app.wsgi
         app.__dict__['wsgi'] = self.wsgi  # bottle 0.13 refuses plain assignment of existing names
         self._take_error_pages(app)
+        self._take_add_route(app)
         app.__dict__['log'] = self.log.logger
         #: The app's ``canister.*`` keys as read here, and those said since to have been set too late.
         self._installed_keys = {key: value for key, value in app.config.items()
@@ -9090,6 +9115,32 @@ class Canister:
         app.__dict__['default_error_handler'] = self._error_page
         if type(app.error_handler) is dict:
             app.__dict__['error_handler'] = _ErrorHandlers(app.error_handler, app)
+
+    def _take_add_route(self, app: bottle.Bottle) -> None:
+        """Route every route added to the app from now on through ``_add_route``; ``_give_add_route_back`` undoes it."""
+        #: The app's ``add_route`` before (Bottle's method, unless another plugin set one), which ``_add_route`` calls.
+        self._bottle_add_route = app.add_route
+        self._replaced_add_route = app.__dict__.get('add_route')
+        app.__dict__['add_route'] = self._add_route
+
+    def _add_route(self, route: bottle.Route) -> None:
+        """The app's ``add_route`` while canister is installed: Bottle's, whose bare ``KeyError`` for a filter the
+        router lacks (Flask's ``<int:id>``) becomes a :class:`CanisterError` naming the route and what to write."""
+        try:
+            self._bottle_add_route(route)
+        except KeyError:
+            problem = _unknown_filter_problem(route, getattr(getattr(self.app, 'router', None), 'filters', {}))
+            if problem is None:
+                raise
+            raise CanisterError('canister: %s' % problem) from None
+
+    def _give_add_route_back(self, app: bottle.Bottle) -> None:
+        """Undo ``_take_add_route`` (at uninstall)."""
+        if app.__dict__.get('add_route') == self._add_route:
+            if self._replaced_add_route is None:
+                del app.__dict__['add_route']
+            else:
+                app.__dict__['add_route'] = self._replaced_add_route
 
     def _give_error_pages_back(self, app: bottle.Bottle) -> None:
         """Undo ``_take_error_pages`` (at uninstall)."""
@@ -9179,6 +9230,7 @@ class Canister:
             del self.app.wsgi
         if self.app is not None:
             self._give_error_pages_back(self.app)
+            self._give_add_route_back(self.app)
             self.app.remove_hook('config', self._config_changed)
         self._release_parts()
         if getattr(self, 'log', None) is not None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+import canister
 from helpers import client, read_log, warning_lines
 from test_newcomer_habits import WHAT_TO_WRITE, error_lines
 
@@ -65,3 +66,42 @@ def test_a_result_bottle_cannot_send_is_logged_on_an_app_with_its_own_500_page_w
         "type: <class 'dict'>): Bottle sends text, bytes, a file, a dict (as JSON, by its JSON plugin) or a list, "
         "tuple or generator of text or bytes: " + WHAT_TO_WRITE)
 
+
+@pytest.mark.parametrize('rule, spelling', [
+    ('/items/<int:id>', '<id:int>'), ('/files/<path:name>', '<name:path>'), ('/users/<string:name>', '<name>'),
+    ('/orders/<uuid:order_id>', "<order_id> with the annotation uuid.UUID on the handler's parameter")])
+def test_flasks_typed_wildcard_is_refused_where_the_route_is_added_with_bottles_spelling(make_app, rule, spelling):
+    app = make_app()
+    with pytest.raises(canister.CanisterError) as refused:
+        app.get(rule)(lambda **wildcards: 'item')
+    wildcard = '<' + rule.split('<')[1]
+    name, mode = wildcard[1:-1].split(':')
+    assert str(refused.value) == (
+        "canister: Route GET %s has the wildcard %s, Flask's spelling, which Bottle reads as the name %s with the "
+        "filter %s, which it does not have: write %s (Bottle's: the name first, then the filter)"
+        % (rule, wildcard, name, mode, spelling))
+
+
+def test_a_filter_the_router_lacks_is_refused_naming_the_filters_it_has(make_app):
+    app = make_app()
+    with pytest.raises(canister.CanisterError, match=r"^canister: Route POST /items/<id:integer> has the wildcard "
+                       r"<id:integer>, whose filter integer Bottle does not have: its filters are float, int, path, "
+                       r"re \(app.router.add_filter adds one\)$"):
+        app.post('/items/<id:integer>', callback=lambda id: id)
+
+
+def test_a_filter_added_to_the_router_and_bottles_own_filters_still_route(make_app):
+    app = make_app()
+    app.router.add_filter('id', lambda config: (r'[a-z]+\d+', None, None))
+    app.get('/items/<int:id>', callback=lambda int: 'item ' + int)
+    app.get('/users/<user_id:int>', callback=lambda user_id: 'user %d' % user_id)
+    web = client(app)
+    assert web.get('/items/ab12').text == 'item ab12'
+    assert web.get('/users/7').text == 'user 7'
+
+
+def test_after_uninstall_bottle_adds_routes_itself_again(make_app):
+    app = make_app()
+    app.uninstall('canister')
+    with pytest.raises(KeyError):
+        app.get('/items/<int:id>', callback=lambda id: id)
