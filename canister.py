@@ -6759,7 +6759,11 @@ class _Jwks:
                 text = self._read(answer, deadline)
             keys = self._signing_keys(json.loads(text))
         except Exception as error:
-            result['error'] = error
+            with self._lock:  # (as for keys: the request logs the error, or has logged that it gave up)
+                result['error'] = error
+                abandoned = result.get('abandoned')
+            if abandoned is not None:
+                self._report_late_failure(error, time.monotonic() - abandoned)
             return
         with self._lock:
             result['keys'] = self.keys = keys
@@ -6773,6 +6777,12 @@ class _Jwks:
         self.log.write(logging.WARNING, 'Fetched %d signing keys from the JWKS URL %.1fs after the request that '
                        'started the download stopped waiting (%gs); kids: %s', len(keys), late, self.timeout,
                        ', '.join(kids[:10]) + (', ...' if len(kids) > 10 else ''))
+
+    def _report_late_failure(self, error: Exception, late: float) -> None:
+        """Say why a download failed after the request that started it logged that no answer came."""
+        self.log.write(logging.WARNING, 'Cannot fetch the JWKS keys from %s: %s (%.1fs after the request that started '
+                       'the download stopped waiting (%gs); the keys fetched before are kept)',
+                       _escape(_mask_urls(self.url))[:200], _escape(_mask_urls(str(error)))[:200], late, self.timeout)
 
     @staticmethod
     def _read(answer: Any, deadline: float) -> bytes:
