@@ -1599,7 +1599,8 @@ class RequestLog:
         self.days: int = config['log_days']
         #: What the install warns of: another app of this process writes the other format to the same place.
         self.warnings: List[str] = []
-        #: For each text of ``write_repeated``: when its last line was written, and how many it left out since.
+        #: For each text of ``write_repeated``: when its last line was written, how many it left out since,
+        #: and its level.
         self._repeats: Dict[str, List[float]] = {}
         if self.writes_lines:
             sink = _sink_for(config['log_path'], self.days, self.format)
@@ -1629,6 +1630,7 @@ class RequestLog:
 
     def close(self) -> None:
         """Detach from the logger and the sink (when the plugin is uninstalled): later lines are dropped."""
+        self._write_held(every=True)
         if vars(self.logger).get('setLevel') == self.setLevel:
             del self.logger.setLevel  # (the logger's own method again)
         if self.handler is not None:
@@ -1697,8 +1699,9 @@ class RequestLog:
 
     def write_repeated(self, level: int, text: str) -> None:
         """Log ``text``, a failure that every request meets while it lasts (a session store that is down),
-        once a second at most: the next line after that second says how many requests met it meanwhile.
-        (Each request that met it keeps its ``Response`` line.)"""
+        once a second at most: the first line after that second says how many requests met it meanwhile,
+        whether it is one more of ``text`` or any other line of this log (an outage that ended within the
+        second), or the plugin is uninstalled first.  (Each request that met it keeps its ``Response`` line.)"""
         if level < self.level:
             return
         now = _now()
@@ -1706,14 +1709,39 @@ class RequestLog:
         seen = repeats.get(text)
         if seen is not None and 0 <= now - seen[0] < 1:
             seen[1] += 1  # (unlocked: two threads at once may count one; the Response lines are exact)
+            if seen[1] == 1:
+                self.__dict__['write'] = self._write_after_held  # (this instance's write, until the count is out)
             return
         if len(repeats) >= 256:  # (texts that name a session or a time: let go of the old ones)
+            self._write_held(every=True)
             repeats.clear()
-        repeats[text] = [now, 0]
+        repeats[text] = [now, 0, level]
         if seen is not None and seen[1]:
             self.write(level, '%s (and %d more like it in the last %.1fs)', text, seen[1], now - seen[0])
         else:
             self.write(level, '%s', text)
+
+    def _write_after_held(self, level: int, fmt: str, *args: Any, **options: Any) -> None:
+        """``write`` while ``write_repeated`` holds a count back: the counts whose second has passed are
+        written before this line.  (Only then: ``write`` itself, on every request's path, checks nothing.)"""
+        self._write_held()
+        RequestLog.write(self, level, fmt, *args, **options)
+
+    def _write_held(self, every: bool = False) -> None:
+        """Write each count ``write_repeated`` holds back whose second has passed (``every``: all of them), in
+        the line ``write_repeated`` would have written, which starts the text's next second."""
+        self.__dict__.pop('write', None)  # (first: a count held meanwhile puts it back)
+        now = _now()
+        for text, seen in list(self._repeats.items()):
+            first, count, level = seen
+            if not count:
+                continue
+            if every or not 0 <= now - first < 1:
+                seen[:] = [now, 0, level]
+                RequestLog.write(self, int(level), '%s (and %d more like it in the last %.1fs)', text, count,
+                                 max(0.0, now - first))
+            else:
+                self.__dict__['write'] = self._write_after_held
 
     def banner(self, config: Config) -> None:
         """The install banner in 1.x's shape: versions, then every setting (``canister.key = value``,
