@@ -1263,6 +1263,15 @@ class Config(Dict[str, Any]):
 
 _LOG_FILE = re.compile(r'^log\.(\d{4}-\d{2}-\d{2})$')
 
+#: A line's time, ``2026-07-02 09:38:31,022``: the second's text, then the milliseconds.
+_STAMP = '%s,%03d'
+
+
+def _stamp(now: float) -> str:
+    """The time ``now`` as a log line starts with it (``2026-07-02 09:38:31,022``, local time)."""
+    second = int(now)
+    return _STAMP % (time.strftime('%Y-%m-%d %H:%M:%S', time.localtime(second)), (now - second) * 1000)
+
 
 class _LogSink:
     """Writes finished lines to today's file, opened by its date and never renamed.
@@ -1294,6 +1303,8 @@ class _LogSink:
         self.retention: List[int] = []
         #: The ``log_format`` of each installed plugin that writes here.
         self.formats: List[str] = []
+        #: Old files whose deletion failed, and stderr said so.
+        self._undeletable: typing.Set[str] = set()
         if path in ('stderr', 'stdout'):
             self._fd = 2 if path == 'stderr' else 1
             self._day = '*'
@@ -1317,13 +1328,23 @@ class _LogSink:
         """Delete the files more than ``days`` days older than ``today``, counted in calendar days
         (not in 86,400 seconds: a day of a daylight saving change has 23 or 25 hours)."""
         cutoff = (datetime.date.fromisoformat(today) - datetime.timedelta(days=self.days)).isoformat()
-        for name in os.listdir(self.path):
+        # A failure here is told, never raised: the day's file is open and in use, whatever this finds.
+        try:
+            names = os.listdir(self.path)
+        except OSError as error:
+            self._tell('canister: cannot delete the log files older than %d days: cannot list %s: %s; lines go on to '
+                       '%s' % (self.days, self.path, error.strerror or error, os.path.join(self.path, 'log.' + today)))
+            return
+        for name in names:
             match = _LOG_FILE.match(name)
             if match and match.group(1) < cutoff:
+                path = os.path.join(self.path, name)
                 try:
-                    os.remove(os.path.join(self.path, name))
-                except OSError:
-                    pass
+                    os.remove(path)
+                except OSError as error:
+                    if path not in self._undeletable:  # (once per file: each new day's file tries again)
+                        self._undeletable.add(path)
+                        self._tell('canister: cannot delete the old log file %s: %s' % (path, error.strerror or error))
 
     def _still_there(self) -> bool:
         """True if the open file is still the one its name leads to (not deleted or replaced)."""
@@ -1426,9 +1447,10 @@ class _LogSink:
 
     @staticmethod
     def _tell(text: str) -> None:
-        """One line on stderr about the log itself (its failures, once per outage)."""
+        """One line on stderr about the log itself (its failures, once per outage), after the time as a
+        log line writes it, so that it can be put beside the log's lines."""
         try:
-            sys.stderr.write(text + '\n')
+            sys.stderr.write('%s %s\n' % (_stamp(time.time()), text))
         except Exception:
             pass
 
@@ -1490,7 +1512,7 @@ class _LineFormat:
     ``2026-07-02 09:38:31,022 INFO     [thread]   message``."""
 
     #: A line's time, ``2026-07-02 09:38:31,022``: the second's text, then the milliseconds.
-    STAMP = '%s,%03d'
+    STAMP = _STAMP
     #: A text line: the time, the level padded to 8, the thread's name, the message (one format per line).
     TEXT = STAMP + ' %-8s [%s]   %s\n'
 
