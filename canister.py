@@ -1263,6 +1263,15 @@ class Config(Dict[str, Any]):
 
 _LOG_FILE = re.compile(r'^log\.(\d{4}-\d{2}-\d{2})$')
 
+#: A line's time, ``2026-07-02 09:38:31,022``: the second's text, then the milliseconds.
+_STAMP = '%s,%03d'
+
+
+def _stamp(now: float) -> str:
+    """The time ``now`` as a log line starts with it (``2026-07-02 09:38:31,022``, local time)."""
+    second = int(now)
+    return _STAMP % (time.strftime('%Y-%m-%d %H:%M:%S', time.localtime(second)), (now - second) * 1000)
+
 
 class _LogSink:
     """Writes finished lines to today's file, opened by its date and never renamed.
@@ -1294,6 +1303,8 @@ class _LogSink:
         self.retention: List[int] = []
         #: The ``log_format`` of each installed plugin that writes here.
         self.formats: List[str] = []
+        #: Old files whose deletion failed, and stderr said so.
+        self._undeletable: typing.Set[str] = set()
         if path in ('stderr', 'stdout'):
             self._fd = 2 if path == 'stderr' else 1
             self._day = '*'
@@ -1317,13 +1328,23 @@ class _LogSink:
         """Delete the files more than ``days`` days older than ``today``, counted in calendar days
         (not in 86,400 seconds: a day of a daylight saving change has 23 or 25 hours)."""
         cutoff = (datetime.date.fromisoformat(today) - datetime.timedelta(days=self.days)).isoformat()
-        for name in os.listdir(self.path):
+        # A failure here is told, never raised: the day's file is open and in use, whatever this finds.
+        try:
+            names = os.listdir(self.path)
+        except OSError as error:
+            self._tell('canister: cannot delete the log files older than %d days: cannot list %s: %s; lines go on to '
+                       '%s' % (self.days, self.path, error.strerror or error, os.path.join(self.path, 'log.' + today)))
+            return
+        for name in names:
             match = _LOG_FILE.match(name)
             if match and match.group(1) < cutoff:
+                path = os.path.join(self.path, name)
                 try:
-                    os.remove(os.path.join(self.path, name))
-                except OSError:
-                    pass
+                    os.remove(path)
+                except OSError as error:
+                    if path not in self._undeletable:  # (once per file: each new day's file tries again)
+                        self._undeletable.add(path)
+                        self._tell('canister: cannot delete the old log file %s: %s' % (path, error.strerror or error))
 
     def _still_there(self) -> bool:
         """True if the open file is still the one its name leads to (not deleted or replaced)."""
@@ -1426,9 +1447,10 @@ class _LogSink:
 
     @staticmethod
     def _tell(text: str) -> None:
-        """One line on stderr about the log itself (its failures, once per outage)."""
+        """One line on stderr about the log itself (its failures, once per outage), after the time as a
+        log line writes it, so that it can be put beside the log's lines."""
         try:
-            sys.stderr.write(text + '\n')
+            sys.stderr.write('%s %s\n' % (_stamp(time.time()), text))
         except Exception:
             pass
 
@@ -1490,7 +1512,7 @@ class _LineFormat:
     ``2026-07-02 09:38:31,022 INFO     [thread]   message``."""
 
     #: A line's time, ``2026-07-02 09:38:31,022``: the second's text, then the milliseconds.
-    STAMP = '%s,%03d'
+    STAMP = _STAMP
     #: A text line: the time, the level padded to 8, the thread's name, the message (one format per line).
     TEXT = STAMP + ' %-8s [%s]   %s\n'
 
@@ -1599,7 +1621,8 @@ class RequestLog:
         self.days: int = config['log_days']
         #: What the install warns of: another app of this process writes the other format to the same place.
         self.warnings: List[str] = []
-        #: For each text of ``write_repeated``: when its last line was written, and how many it left out since.
+        #: For each text of ``write_repeated``: when its last line was written, how many it left out since,
+        #: and its level.
         self._repeats: Dict[str, List[float]] = {}
         if self.writes_lines:
             sink = _sink_for(config['log_path'], self.days, self.format)
@@ -1629,6 +1652,7 @@ class RequestLog:
 
     def close(self) -> None:
         """Detach from the logger and the sink (when the plugin is uninstalled): later lines are dropped."""
+        self._write_held(every=True)
         if vars(self.logger).get('setLevel') == self.setLevel:
             del self.logger.setLevel  # (the logger's own method again)
         if self.handler is not None:
@@ -1697,8 +1721,9 @@ class RequestLog:
 
     def write_repeated(self, level: int, text: str) -> None:
         """Log ``text``, a failure that every request meets while it lasts (a session store that is down),
-        once a second at most: the next line after that second says how many requests met it meanwhile.
-        (Each request that met it keeps its ``Response`` line.)"""
+        once a second at most: the first line after that second says how many requests met it meanwhile,
+        whether it is one more of ``text`` or any other line of this log (an outage that ended within the
+        second), or the plugin is uninstalled first.  (Each request that met it keeps its ``Response`` line.)"""
         if level < self.level:
             return
         now = _now()
@@ -1706,14 +1731,39 @@ class RequestLog:
         seen = repeats.get(text)
         if seen is not None and 0 <= now - seen[0] < 1:
             seen[1] += 1  # (unlocked: two threads at once may count one; the Response lines are exact)
+            if seen[1] == 1:
+                self.__dict__['write'] = self._write_after_held  # (this instance's write, until the count is out)
             return
         if len(repeats) >= 256:  # (texts that name a session or a time: let go of the old ones)
+            self._write_held(every=True)
             repeats.clear()
-        repeats[text] = [now, 0]
+        repeats[text] = [now, 0, level]
         if seen is not None and seen[1]:
             self.write(level, '%s (and %d more like it in the last %.1fs)', text, seen[1], now - seen[0])
         else:
             self.write(level, '%s', text)
+
+    def _write_after_held(self, level: int, fmt: str, *args: Any, **options: Any) -> None:
+        """``write`` while ``write_repeated`` holds a count back: the counts whose second has passed are
+        written before this line.  (Only then: ``write`` itself, on every request's path, checks nothing.)"""
+        self._write_held()
+        RequestLog.write(self, level, fmt, *args, **options)
+
+    def _write_held(self, every: bool = False) -> None:
+        """Write each count ``write_repeated`` holds back whose second has passed (``every``: all of them), in
+        the line ``write_repeated`` would have written, which starts the text's next second."""
+        self.__dict__.pop('write', None)  # (first: a count held meanwhile puts it back)
+        now = _now()
+        for text, seen in list(self._repeats.items()):
+            first, count, level = seen
+            if not count:
+                continue
+            if every or not 0 <= now - first < 1:
+                seen[:] = [now, 0, level]
+                RequestLog.write(self, int(level), '%s (and %d more like it in the last %.1fs)', text, count,
+                                 max(0.0, now - first))
+            else:
+                self.__dict__['write'] = self._write_after_held
 
     def banner(self, config: Config) -> None:
         """The install banner in 1.x's shape: versions, then every setting (``canister.key = value``,
@@ -6789,7 +6839,11 @@ class _Jwks:
                 text = self._read(answer, deadline)
             keys = self._signing_keys(json.loads(text))
         except Exception as error:
-            result['error'] = error
+            with self._lock:  # (as for keys: the request logs the error, or has logged that it gave up)
+                result['error'] = error
+                abandoned = result.get('abandoned')
+            if abandoned is not None:
+                self._report_late_failure(error, time.monotonic() - abandoned)
             return
         with self._lock:
             result['keys'] = self.keys = keys
@@ -6803,6 +6857,12 @@ class _Jwks:
         self.log.write(logging.WARNING, 'Fetched %d signing keys from the JWKS URL %.1fs after the request that '
                        'started the download stopped waiting (%gs); kids: %s', len(keys), late, self.timeout,
                        ', '.join(kids[:10]) + (', ...' if len(kids) > 10 else ''))
+
+    def _report_late_failure(self, error: Exception, late: float) -> None:
+        """Say why a download failed after the request that started it logged that no answer came."""
+        self.log.write(logging.WARNING, 'Cannot fetch the JWKS keys from %s: %s (%.1fs after the request that started '
+                       'the download stopped waiting (%gs); the keys fetched before are kept)',
+                       _escape(_mask_urls(self.url))[:200], _escape(_mask_urls(str(error)))[:200], late, self.timeout)
 
     @staticmethod
     def _read(answer: Any, deadline: float) -> bytes:

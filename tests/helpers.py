@@ -63,6 +63,18 @@ def today(offset_days: int = 0) -> str:
     return time.strftime('%Y-%m-%d', time.localtime(time.time() + offset_days * 86400))
 
 
+#: A line canister writes on stderr about its own log: the time as a log line starts with it, then the message.
+_TOLD = re.compile(r'(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3}) (canister: .*)')
+
+
+def told(stderr: str) -> List[str]:
+    """The messages of the lines canister wrote on stderr about its own log (``stderr``: all the process wrote
+    there), each line's leading time (``2026-07-02 09:38:31,022``, as in the log files) checked and cut off."""
+    lines = stderr.splitlines()
+    assert not [line for line in lines if line.startswith('canister: ')], 'a line without its time: %r' % lines
+    return [match.group(2) for match in map(_TOLD.fullmatch, lines) if match]
+
+
 def read_log(log_dir: Union[str, pathlib.Path]) -> str:
     """Everything canister wrote to the log files of a directory, in date order ('' if there is none)."""
     log_dir = pathlib.Path(log_dir)

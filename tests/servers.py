@@ -717,12 +717,16 @@ class WsgirefServer:
 
 class JwksServer:
     """A real HTTP server on 127.0.0.1 in a thread, answering every GET with ``body`` (JSON; ``publish``
-    sets a JWKS of given entries) after ``delay`` seconds; ``url`` is its JWKS URL, ``hits`` counts the GETs."""
+    sets a JWKS of given entries) after ``delay`` seconds; ``url`` is its JWKS URL, ``hits`` counts the GETs.
+    ``status``: the answer's status; ``pause``: seconds between the lines of its head, each sent as it goes
+    (a slow provider whose every line comes within a client's socket timeout, the whole answer later)."""
 
     def __init__(self):
         self.body = b'{"keys": []}'
         self.delay = 0.0
         self.hits = 0
+        self.status = 200
+        self.pause = 0.0
         owner = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
@@ -730,7 +734,16 @@ class JwksServer:
                 owner.hits += 1
                 time.sleep(owner.delay)
                 body = owner.body
-                self.send_response(200)
+                if owner.pause:
+                    head = ['HTTP/1.1 %d %s' % (owner.status, http.HTTPStatus(owner.status).phrase),
+                            'Content-Type: application/json', 'Content-Length: %d' % len(body), 'Connection: close']
+                    for line in head:
+                        self.wfile.write(line.encode('latin-1') + b'\r\n')
+                        time.sleep(owner.pause)
+                    self.wfile.write(b'\r\n' + body)
+                    self.close_connection = True
+                    return
+                self.send_response(owner.status)
                 self.send_header('Content-Type', 'application/json')
                 self.send_header('Content-Length', str(len(body)))
                 self.end_headers()

@@ -733,6 +733,26 @@ def test_keys_a_download_brings_after_its_request_stopped_waiting_are_logged_and
     assert (second.status_int, second.json['user']['sub'], jwks_server.hits) == (200, 'bob', 1)
 
 
+def test_a_jwks_download_that_fails_after_its_request_stopped_waiting_is_logged_once_with_its_url_and_cause(
+        make_app, rsa_key, jwks_server, log_dir):
+    # Each line of the answer's head comes within the 1 s socket timeout, the whole head (a 503) after 2 s: the
+    # request gives up at 1 s, the download fails a second later.
+    jwks_server.status, jwks_server.pause = 503, 0.5
+    app = me_json_app(make_app, auth_jwt_jwks_url=jwks_server.url + '?api_key=hunter2', auth_jwt_jwks_timeout=1)
+    first = client(app).get('/me', headers=kid_token(rsa_key, 'key-1'), expect_errors=True)
+    late = (r' WARNING .*Cannot fetch the JWKS keys from %s\?api_key=\*\*\*: HTTP Error 503: Service Unavailable '
+            r'\([0-9.]+s after the request that started the download stopped waiting \(1s\); the keys fetched before '
+            r'are kept\)\n' % re.escape(jwks_server.url))
+    wait_until(lambda: re.search(late, read_log(log_dir)), 10, what='the line of the late failure')
+    time.sleep(1)  # (a second line would come now)
+
+    log = read_log(log_dir)
+    assert first.status_int == 401
+    assert re.search(r' WARNING .*Cannot fetch the JWKS keys: no complete answer within 1s\n', log)
+    assert (len(re.findall(late, log)), jwks_server.hits) == (1, 1)
+    assert 'hunter2' not in log
+
+
 def test_jwks_endpoint_with_garbage_json_gives_401(make_app, rsa_key, jwks_server, log_dir):
     jwks_server.body = b'{"keys": [this is not json'
     calls = []

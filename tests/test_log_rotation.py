@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from helpers import today
+from helpers import today, told
 from servers import AppServer, Client, wait_until
 
 pytestmark = pytest.mark.usefixtures('nothing_left_running')
@@ -42,9 +42,9 @@ def test_lines_go_on_to_the_rotated_file_while_the_new_one_cannot_be_opened(logg
     pings(web, 'during', 30, 2.5)                     # the workers look again each second
     rotated = (logs / ('log.%s.1' % today())).read_text()
     assert [n for n in range(30) if 'tag=during-%d\n' % n not in rotated] == []
-    told = [line for line in app.output().splitlines() if line.startswith('canister: ')]
-    assert 1 <= len(told) <= 2, told                  # once per worker that logged meanwhile
-    for line in told:
+    said = told(app.output())
+    assert 1 <= len(said) <= 2, said                 # once per worker that logged meanwhile
+    for line in said:
         assert re.fullmatch(r"canister: cannot open %s: Is a directory; lines go on to the file open before "
                             r"\(log\.%s, or the name it was renamed to\) until it can" % (current, today()), line)
 
@@ -58,16 +58,16 @@ def test_lines_go_to_the_new_file_again_once_it_can_be_opened_and_stderr_says_so
     pings(web, 'during', 10, 1.2)
     current.rmdir()                                   # room again: the next look opens a new file
 
-    def told():
-        return [line for line in app.output().splitlines() if line.startswith('canister: ')]
+    def said():
+        return told(app.output())
 
     def back():  # (each worker that was told says so at its next line: go on until both have had one)
         pings(web, 'after', 4, 0.2)
         return (current.is_file() and current.read_text().count('tag=after-') >= 4
-                and told().count('canister: logging to %s works again' % logs) == sum('cannot open' in line
-                                                                                   for line in told()))
+                and said().count('canister: logging to %s works again' % logs) == sum('cannot open' in line
+                                                                                   for line in said()))
     wait_until(back, 15, what='lines in the new file, and each worker that was told saying it works again')
-    assert 1 <= sum('cannot open' in line for line in told()) <= 2
+    assert 1 <= sum('cannot open' in line for line in said()) <= 2
 
 
 def test_logrotate_copytruncate_leaves_no_hole_and_loses_no_later_line(logging_server):

@@ -10,6 +10,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import warnings
@@ -18,7 +19,7 @@ import bottle
 import pytest
 
 import canister
-from helpers import ROOT, bearer, client, install_warned, read_log, signed_token, today
+from helpers import ROOT, bearer, client, install_warned, read_log, signed_token, today, told
 from servers import Client
 
 STAMP = r'\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2},\d{3}'
@@ -866,12 +867,89 @@ def test_when_the_next_days_file_cannot_be_opened_its_lines_go_on_to_the_days_be
     for _ in range(2):
         assert web.get('/?after=outage').text == 'ok'
     monkeypatch.undo()
-    err = capfd.readouterr().err.splitlines()
+    err = told(capfd.readouterr().err)
     assert err == ['canister: cannot open %s: Is a directory; lines go on to the file open before (%s, or the name '
                    'it was renamed to) until it can' % (tomorrow, yesterday.name),
                    'canister: logging to %s works again' % log_dir]
     assert yesterday.read_text().count('/?during=outage') == 3   # none lost
     assert tomorrow.read_text().count('/?after=outage') == 2
+
+
+def test_an_old_log_file_that_cannot_be_deleted_is_told_once_on_stderr_and_the_days_file_is_used(
+        make_app, log_dir, capfd):
+    log_dir.mkdir()
+    stuck = log_dir / ('log.' + today(-40))
+    stuck.mkdir()                                      # what os.remove cannot delete, even for root
+    (stuck / 'inside').write_text('x\n')
+    app = make_app(log_days=30)
+    app.route('/', callback=lambda: 'ok')
+    web = client(app)
+    assert web.get('/?first').text == 'ok'
+    (log_dir / ('log.' + today())).unlink()            # the next look opens the day's file again, and deletes again
+    time.sleep(1.1)
+    assert web.get('/?second').text == 'ok'
+    assert told(capfd.readouterr().err) == ['canister: cannot delete the old log file %s: Is a directory' % stuck]
+    assert '/?second' in (log_dir / ('log.' + today())).read_text()
+
+
+UNLISTABLE = r'''
+import io, os, sys, time
+import bottle, canister
+logs, user = sys.argv[1], int(sys.argv[2])
+if user != os.geteuid():
+    os.setuid(user)     # (as gunicorn's workers do: imported as root, then another user)
+app = bottle.Bottle()
+app.install(canister.Canister(log_path=logs))
+app.route('/', callback=lambda: 'ok')
+environ = {'REQUEST_METHOD': 'GET', 'PATH_INFO': '/', 'SERVER_NAME': 'h', 'SERVER_PORT': '80', 'REMOTE_ADDR': '127.0.0.1',
+           'wsgi.url_scheme': 'http', 'wsgi.input': io.BytesIO(), 'wsgi.errors': sys.stderr}
+def get(query):
+    assert b''.join(app(dict(environ, QUERY_STRING=query), lambda status, headers, exc_info=None: None)) == b'ok'
+get('before')
+os.chmod(logs, 0o300)   # files can still be made and written in it, but its names cannot be listed
+os.remove(os.path.join(logs, 'log.' + time.strftime('%Y-%m-%d')))
+for query in ('after-1', 'after-2'):
+    time.sleep(1.1)     # (the day's file is looked for once a second)
+    get(query)
+'''
+
+
+def test_a_log_directory_whose_names_cannot_be_listed_is_told_as_such_and_the_new_file_is_used(tmp_path):
+    """Not "cannot open": the day's file opened, only listing the old files to delete them failed.  Run as
+    nobody when the tests run as root (who may list any directory)."""
+    import pwd
+    directory = tempfile.mkdtemp()                     # (not under tmp_path, whose parents nobody may not enter)
+    try:
+        os.chmod(directory, 0o755)
+        logs = os.path.join(directory, 'logs')
+        os.mkdir(logs, 0o700)
+        user = pwd.getpwnam('nobody').pw_uid if os.geteuid() == 0 else os.geteuid()
+        os.chown(logs, user, -1)
+        done = subprocess.run([sys.executable, '-c', UNLISTABLE, logs, str(user)], capture_output=True, text=True,
+                              timeout=60, cwd=str(ROOT), env={**os.environ, 'PYTHONPATH': str(ROOT)})
+        assert done.returncode == 0, done.stderr
+        day_file = os.path.join(logs, 'log.' + today())
+        assert told(done.stderr) == ['canister: cannot delete the log files older than 30 days: cannot list %s: '
+                                     'Permission denied; lines go on to %s' % (logs, day_file)]
+        with open(day_file) as lines:
+            written = lines.read()
+        assert 'after-1' in written and 'after-2' in written
+    finally:
+        shutil.rmtree(directory)
+
+
+def test_canisters_lines_on_stderr_start_with_the_time_as_its_log_lines_do(make_app, log_dir, capfd):
+    log_dir.mkdir()
+    os.symlink('/dev/full', log_dir / ('log.' + today()))
+    app = make_app()
+    app.route('/', callback=lambda: 'ok')
+    before = time.time()
+    assert client(app).get('/').text == 'ok'
+    [line] = capfd.readouterr().err.splitlines()
+    stamp = re.match(r'(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d),\d{3} canister: logging to %s failed: ' % re.escape(str(log_dir)),
+                     line)
+    assert stamp, line
+    assert before - 1 <= time.mktime(time.strptime(stamp.group(1), '%Y-%m-%d %H:%M:%S')) <= time.time(), line
 
 
 def test_apps_sharing_a_log_directory_keep_the_files_of_the_longest_log_days(make_app, log_dir):
@@ -970,9 +1048,9 @@ def test_a_full_disk_cuts_no_line_into_the_next_and_each_outage_is_told_on_stder
     log_dir.mkdir()
     done = subprocess.run([sys.executable, '-c', FULL_DISK, str(log_dir)], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
-    told = done.stderr.splitlines()
-    assert len(told) == 4 and 'failed: a line was cut short (is the disk full?)' in told[0] and 'File too large' in told[2], told
-    assert told[1] == told[3] == 'canister: logging to %s works again' % log_dir
+    said = told(done.stderr)
+    assert len(said) == 4 and 'failed: a line was cut short (is the disk full?)' in said[0] and 'File too large' in said[2], said
+    assert said[1] == said[3] == 'canister: logging to %s works again' % log_dir
     lines = read_log(log_dir).splitlines()
     assert all(re.match(r'\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} ', line) for line in lines if line.strip('X') != '')
     assert sum(1 for line in lines if line.endswith('X' * 300)) >= 2   # the lines written after each outage, whole

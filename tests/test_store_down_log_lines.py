@@ -62,3 +62,50 @@ def test_new_sessions_that_cannot_be_saved_share_the_line_of_the_store_that_is_d
     log = read_log(log_dir)
     assert len(re.findall(r'Response: 503 \(\d+ms\)$', log, re.M)) == 3
     assert len(store_lines(log)) == 1
+
+
+def test_the_count_of_an_outage_that_ends_within_its_second_is_written_with_the_next_line(
+        make_app, redis_server, log_dir, clock):
+    web = client(counter_app(make_app, redis_server))
+    assert web.get('/count').json == {'n': 1}
+    redis_server.stop()
+    for _ in range(3):
+        web.get('/count', status=503)
+    redis_server.start()                      # the outage ends within the second of its first line
+    clock.advance(0.5)
+    assert web.get('/count').json == {'n': 2}
+    assert len(store_lines(read_log(log_dir))) == 1   # within the second: still held back
+    clock.advance(0.6)
+    assert web.get('/count?after=outage').json == {'n': 3}
+    log = read_log(log_dir)
+    first, second = store_lines(log)
+    assert ' ERROR ' in second
+    assert second.split(DOWN)[1] == first.split(DOWN)[1] + ' (and 2 more like it in the last 1.1s)'
+    lines = log.splitlines()
+    assert lines.index(second) == [i for i, line in enumerate(lines) if '/count?after=outage' in line][0] - 1
+
+
+def test_the_count_of_an_outage_is_written_when_the_plugin_is_uninstalled_before_another_line(
+        make_app, redis_server, log_dir, clock):
+    app = counter_app(make_app, redis_server)
+    web = client(app)
+    web.get('/count')
+    redis_server.stop()
+    for _ in range(2):
+        web.get('/count', status=503)
+    clock.advance(0.25)
+    app.uninstall(canister.Canister)
+    [first, second] = store_lines(read_log(log_dir))
+    assert second.split(DOWN)[1] == first.split(DOWN)[1] + ' (and 1 more like it in the last 0.2s)'
+
+
+def test_an_outage_that_goes_on_is_still_one_error_line_a_second_with_the_count(make_app, redis_server, log_dir, clock):
+    web = client(counter_app(make_app, redis_server))
+    web.get('/count')
+    redis_server.stop()
+    for _ in range(12):
+        web.get('/count', status=503)
+        clock.advance(0.25)
+    # (the first line after each second is the request line of the next failure, which the next count holds)
+    assert [re.sub(r'^.*Connection refused\.', '', line) for line in store_lines(read_log(log_dir))] == [
+        '', ' (and 3 more like it in the last 1.0s)', ' (and 4 more like it in the last 1.0s)']
