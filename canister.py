@@ -8919,6 +8919,21 @@ class _ErrorHandlers(Dict[int, Callable[..., Any]]):
         return result
 
 
+#: What Bottle's thread-local ``response`` holds (``LocalResponse``, bottle 0.12 and 0.13).
+_RESPONSE_SLOTS = ('_status_line', '_status_code', '_cookies', '_headers', 'body')
+
+
+def _mounted_in(outer: _RequestContext, environ: Mapping[str, Any]) -> bool:
+    """Whether the request ``environ`` reaching an app's WSGI callable while ``outer`` is served is
+    ``outer``'s request passed on to an app mounted under Bottle's ``mount`` (the same environ, or a
+    copy that a WSGI wrapper between the two made, which carries the request's id); else it is a
+    request of its own that a handler made (a sub-request)."""
+    if outer.environ is not environ and environ.get('canister.request_id') != outer.request_id:
+        return False
+    route = environ.get('bottle.route')  # (the route being served: the mount point's, or the caller's)
+    return route is not None and ('mountpoint' in route.config or 'mountpoint.target' in route.config)  # (0.13 flattens)
+
+
 class Canister:
     """The Bottle plugin: ``app.install(Canister())``.
 
@@ -9357,10 +9372,10 @@ class Canister:
         5. ``_RequestContext.end``: the response line, and the thread as it was.
         """
         outer = _local.context
-        if outer is not None and (outer.environ is environ or environ.get('canister.request_id') == outer.request_id):
-            # mounted in another canister app, whose WSGI callable runs: its request (the same environ,
-            # or a copy of it that a WSGI wrapper between the two made, which carries the request's id)
-            return self._inner(environ, start_response)
+        if outer is not None:
+            if _mounted_in(outer, environ):
+                return self._inner(environ, start_response)
+            return self._sub_request(outer, environ, start_response)
         context = _RequestContext.begin(self, environ, start_response)
         try:
             early = self.early.response(context) if self.early.needed(context, environ.get('HTTP_COOKIE')) else None
@@ -9375,6 +9390,22 @@ class Canister:
             raise
         finally:
             context.end()
+
+    def _sub_request(self, outer: _RequestContext, environ: Dict[str, Any],
+                     start_response: Callable[..., Any]) -> Iterable[bytes]:
+        """Serve a request that a handler of another app makes to this one (``app(environ_copy, ...)``)
+        as a request of its own, then give the calling request back its context and Bottle's
+        ``request`` and ``response``, which Bottle binds to the inner request."""
+        environ_before = bottle.request.environ
+        response_before = [getattr(bottle.response, name) for name in _RESPONSE_SLOTS]
+        _local.context = None
+        try:
+            return self.wsgi(environ, start_response)
+        finally:
+            _local.context = outer
+            bottle.request.bind(environ_before)
+            for name, value in zip(_RESPONSE_SLOTS, response_before):
+                setattr(bottle.response, name, value)
 
     @staticmethod
     def _body_to_send(context: _RequestContext, result: Iterable[bytes]) -> Iterable[bytes]:
