@@ -59,6 +59,12 @@ def two_apps(tmp_path: pathlib.Path, uninstall_at_end: Callable[[bottle.Bottle],
         answers.append(sub_request(back, dict(bottle.request.environ), bottle.request.query.get('to', '/part')))
         return {'before': before, 'after': (session.sid, canister.request_id()), 'data': dict(session.data)}
 
+    @front.get('/whole')
+    def whole() -> bottle.HTTPResponse:  # a response of its own, which Bottle sends whatever its response holds
+        session.data['front'] = 'whole'
+        answers.append(sub_request(back, dict(bottle.request.environ), '/part'))
+        return bottle.HTTPResponse('front %s' % canister.request_id())
+
     @front.get('/visit')
     def visit() -> Dict[str, Any]:
         return {'data': dict(session.data)}
@@ -68,7 +74,7 @@ def two_apps(tmp_path: pathlib.Path, uninstall_at_end: Callable[[bottle.Bottle],
 
 def test_a_sub_request_to_another_canister_app_gets_its_own_session_and_cookie(two_apps):
     front, answers, _ = two_apps
-    res = client(front).get('/page')
+    res = client(front).get('/whole')
     status, headers, body = answers[0]
     assert status.startswith('200')
     back_cookies = [value for name, value in headers if name == 'Set-Cookie']
@@ -90,11 +96,11 @@ def test_the_calling_request_keeps_its_session_and_request_id_through_a_sub_requ
 
 def test_a_sub_request_binds_the_other_apps_parameters_and_has_its_own_request_id(two_apps):
     front, answers, _ = two_apps
-    res = client(front).get('/page?n=7')
+    res = client(front).get('/whole?n=7')
     _, headers, body = answers[0]
     assert '"n": 7' in body
     back_id = dict(headers)['X-Request-ID']
-    assert back_id != res.headers['X-Request-ID']
+    assert res.text == 'front %s' % res.headers['X-Request-ID'] and back_id != res.headers['X-Request-ID']
     assert '"rid": "%s"' % back_id in body
 
 
@@ -106,3 +112,21 @@ def test_each_app_logs_the_sub_request_in_its_own_log(two_apps):
     assert 'back fails' not in front_log
     assert back_log.count('GET http://localhost:80/crash') == 1
     assert 'Unhandled exception in GET /crash' in back_log and 'Response: 500' in back_log
+
+
+
+def test_a_sub_request_from_a_later_chunk_of_a_streamed_body_leaves_the_callers_session_to_the_next(two_apps):
+    front, answers, _ = two_apps
+
+    @front.get('/stream')
+    def stream() -> Any:
+        session.data['front'] = 'streamed'
+        yield 'first '
+        answers.append(sub_request(front, dict(bottle.request.environ), '/visit'))  # (to the app itself)
+        yield '%s %s' % (session.data.get('front'), canister.request_id())
+
+    web = client(front)
+    res = web.get('/stream')
+    assert res.text == 'first streamed %s' % res.headers['X-Request-ID']
+    assert answers[0][0].startswith('200') and '"data": {}' in answers[0][2]  # (its own request: no cookie yet)
+    assert web.get('/visit').json == {'data': {'front': 'streamed'}}
