@@ -8961,6 +8961,8 @@ class Canister:
         #: The routes whose writing the log has looked at (``_note_foreign_routes``), and how many of the app's.
         self._foreign_routes_noted: typing.Set[bottle.Route] = set()
         self._routes_looked_at = 0
+        #: The plugins that wrap canister's wrapper are yet to be looked at (``_note_outer_plugins``).
+        self._outer_plugins_unnoted = True
 
     # -- install -----------------------------------------------------------
     def _warn_of_lost_keywords(self, replaced: Canister) -> None:
@@ -9436,6 +9438,8 @@ class Canister:
         of this request stays in the thread's slot for the next one.  The response's headers are
         finished on the response Bottle will send: the one raised or returned, or ``bottle.response``.
         """
+        if self._outer_plugins_unnoted:
+            self._note_outer_plugins(route)
         context = _RequestContext.begin(self, bottle.request.environ, None)
         context.route = route
         context.code = 500  # unless a response is finished below
@@ -9456,6 +9460,22 @@ class Canister:
             raise sent from None
         finally:
             context.end()
+
+    def _note_outer_plugins(self, route: bottle.Route) -> None:
+        """Log once a WARNING naming the app's plugins installed before canister, whose wrappers wrap canister's:
+        where another app's entry serves the app's routes (``_serve``) they run before canister begins the
+        request, and see no session (Bottle's own JSON and template plugins read none)."""
+        self._outer_plugins_unnoted = False
+        plugins = list(route.all_plugins())  # (innermost first: the app's plugins installed last come first)
+        outer = plugins[plugins.index(self) + 1:] if self in plugins else []
+        names = [str(getattr(plugin, 'name', None) or getattr(plugin, '__name__', None) or type(plugin).__name__)
+                 for plugin in outer if not isinstance(plugin, (bottle.JSONPlugin, bottle.TemplatePlugin))]
+        if names:
+            self.log.write(logging.WARNING, "This app's routes are served through another app's entry (merged into "
+                           "it, or mounted on bottle 0.13), so the plugins installed on this app before canister "
+                           "(%s) run before canister begins the request: there they see no session (session.user is "
+                           "None, and a change raises CanisterError). Install canister on this app first, or on the "
+                           "app it is merged or mounted into too", ', '.join(_escape(name) for name in names))
 
     @staticmethod
     def _finish_response(context: _RequestContext, response: Any) -> Any:
