@@ -8921,6 +8921,8 @@ class _ErrorHandlers(Dict[int, Callable[..., Any]]):
 
 #: What Bottle's thread-local ``response`` holds (``LocalResponse``, bottle 0.12 and 0.13).
 _RESPONSE_SLOTS = ('_status_line', '_status_code', '_cookies', '_headers', 'body')
+#: The keys of the environ that tell which app, route and request is served (Bottle's, then canister's).
+_ROUTING_KEYS = ('bottle.app', 'bottle.route', 'route.handle', 'route.url_args', 'canister.request_id')
 
 
 def _mounted_in(outer: _RequestContext, environ: Mapping[str, Any]) -> bool:
@@ -9400,6 +9402,8 @@ class Canister:
         ``request`` and ``response``, which Bottle binds to the inner request."""
         environ_before = bottle.request.environ
         response_before = [getattr(bottle.response, name) for name in _RESPONSE_SLOTS]
+        # the caller's own environ handed on: what Bottle and canister write there for the inner request
+        routing = {key: environ[key] for key in _ROUTING_KEYS if key in environ} if environ is environ_before else None
         _local.context = None
         try:
             return self.wsgi(environ, start_response)
@@ -9408,6 +9412,8 @@ class Canister:
             bottle.request.bind(environ_before)
             for name, value in zip(_RESPONSE_SLOTS, response_before):
                 setattr(bottle.response, name, value)
+            if routing is not None:
+                environ.update(routing)
 
     @staticmethod
     def _body_to_send(context: _RequestContext, result: Iterable[bytes]) -> Iterable[bytes]:

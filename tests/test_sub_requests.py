@@ -130,3 +130,21 @@ def test_a_sub_request_from_a_later_chunk_of_a_streamed_body_leaves_the_callers_
     assert res.text == 'first streamed %s' % res.headers['X-Request-ID']
     assert answers[0][0].startswith('200') and '"data": {}' in answers[0][2]  # (its own request: no cookie yet)
     assert web.get('/visit').json == {'data': {'front': 'streamed'}}
+
+
+def test_a_sub_request_given_the_callers_own_environ_leaves_the_caller_its_route_and_challenge(
+        tmp_path, uninstall_at_end):
+    front, back = uninstall_at_end(bottle.Bottle()), uninstall_at_end(bottle.Bottle())
+    for app, realm in ((front, 'front'), (back, 'back')):
+        app.install(canister.Canister(log_path=str(tmp_path / realm), auth_realm=realm, auth_basic_username='alice',
+                                      auth_basic_password='wonderland', auth_basic_encryption='clear'))
+    back.route('/', callback=lambda: 'the old app')
+
+    @front.get('/')
+    def forward() -> str:  # the request handed on as it is, then a guard of the caller's
+        answers = sub_request(back, bottle.request.environ, '/')
+        canister.require_user(lambda: None)()
+        return answers[2]
+
+    res = client(front).get('/', status=401)
+    assert res.headers['WWW-Authenticate'].startswith('Basic realm="front"')
