@@ -8765,6 +8765,14 @@ def _is_file(body: Any, environ: Mapping[str, Any]) -> bool:
     return isinstance(body, bottle.WSGIFileWrapper) or (isinstance(wrapper, type) and isinstance(body, wrapper))
 
 
+def _bound_environ() -> Optional[Dict[str, Any]]:
+    """The environ of Bottle's ``request`` in this thread (None if Bottle never bound one here)."""
+    try:
+        return bottle.request.environ
+    except RuntimeError:
+        return None
+
+
 class _StreamedBody:
     """A handler's generator, which the server iterates after canister's WSGI callable has returned.
 
@@ -8848,11 +8856,8 @@ class _StreamedBody:
         context = self.context
         outer = _local.context
         again = outer is not context
-        thread = threading.current_thread() if again and context.thread is not None else None
-        thread_name = thread.name if thread is not None else ''
+        rejoined = self._rejoin(context) if again else None
         _local.context = context
-        if thread is not None:
-            thread.name = context.thread_name or thread_name
         try:
             return step(*args)
         except StopIteration:
@@ -8861,9 +8866,32 @@ class _StreamedBody:
             self._log_failure(error, again)
             raise
         finally:
-            if thread is not None:
-                thread.name = thread_name
+            if rejoined is not None:
+                self._leave(*rejoined)
             _local.context = outer
+
+    @staticmethod
+    def _rejoin(context: _RequestContext) -> Tuple[Any, str, Optional[Dict[str, Any]]]:
+        """For a step after the WSGI callable returned: give the thread the request's name, and Bottle's
+        ``request`` the request's environ where another is bound (the body of a sub-request, which its
+        caller reads); return what ``_leave`` puts back."""
+        thread = threading.current_thread() if context.thread is not None else None
+        thread_name = thread.name if thread is not None else ''
+        if thread is not None:
+            thread.name = context.thread_name or thread_name
+        bound = _bound_environ()
+        if bound is None or bound is context.environ:
+            return thread, thread_name, None
+        bottle.request.bind(context.environ)
+        return thread, thread_name, bound
+
+    @staticmethod
+    def _leave(thread: Any, thread_name: str, bound: Optional[Dict[str, Any]]) -> None:
+        """Undo ``_rejoin``: the thread's name, and Bottle's request, as they were."""
+        if thread is not None:
+            thread.name = thread_name
+        if bound is not None:
+            bottle.request.bind(bound)
 
     def _log_failure(self, error: Exception, started: bool) -> None:
         """Log the exception of a step with its traceback (called in its ``except`` clause).  A

@@ -148,3 +148,23 @@ def test_a_sub_request_given_the_callers_own_environ_leaves_the_caller_its_route
 
     res = client(front).get('/', status=401)
     assert res.headers['WWW-Authenticate'].startswith('Basic realm="front"')
+
+
+def test_the_later_chunks_of_a_streamed_sub_request_see_their_own_bottle_request(two_apps):
+    front, answers, _ = two_apps
+    back = bottle.Bottle()
+    back.install(canister.Canister(log_path='stderr', log_level='DISABLED', session_cookie='back_session'))
+
+    @back.get('/chunks')
+    def chunks() -> Any:
+        yield 'first %s, ' % bottle.request.path
+        yield 'then %s' % bottle.request.path
+
+    @front.get('/chunked')
+    def chunked() -> str:
+        return sub_request(back, dict(bottle.request.environ), '/chunks')[2] + ' in %s' % bottle.request.path
+
+    try:
+        assert client(front).get('/chunked').text == 'first /chunks, then /chunks in /chunked'
+    finally:
+        back.uninstall(True)
