@@ -8855,6 +8855,14 @@ def _is_file(body: Any, environ: Mapping[str, Any]) -> bool:
     return isinstance(body, bottle.WSGIFileWrapper) or (isinstance(wrapper, type) and isinstance(body, wrapper))
 
 
+def _bound_environ() -> Optional[Dict[str, Any]]:
+    """The environ of Bottle's ``request`` in this thread (None if Bottle never bound one here)."""
+    try:
+        return bottle.request.environ
+    except RuntimeError:
+        return None
+
+
 class _StreamedBody:
     """A handler's generator, which the server iterates after canister's WSGI callable has returned.
 
@@ -8938,11 +8946,8 @@ class _StreamedBody:
         context = self.context
         outer = _local.context
         again = outer is not context
-        thread = threading.current_thread() if again and context.thread is not None else None
-        thread_name = thread.name if thread is not None else ''
+        rejoined = self._rejoin(context) if again else None
         _local.context = context
-        if thread is not None:
-            thread.name = context.thread_name or thread_name
         try:
             return step(*args)
         except StopIteration:
@@ -8951,9 +8956,32 @@ class _StreamedBody:
             self._log_failure(error, again)
             raise
         finally:
-            if thread is not None:
-                thread.name = thread_name
+            if rejoined is not None:
+                self._leave(*rejoined)
             _local.context = outer
+
+    @staticmethod
+    def _rejoin(context: _RequestContext) -> Tuple[Any, str, Optional[Dict[str, Any]]]:
+        """For a step after the WSGI callable returned: give the thread the request's name, and Bottle's
+        ``request`` the request's environ where another is bound (the body of a sub-request, which its
+        caller reads); return what ``_leave`` puts back."""
+        thread = threading.current_thread() if context.thread is not None else None
+        thread_name = thread.name if thread is not None else ''
+        if thread is not None:
+            thread.name = context.thread_name or thread_name
+        bound = _bound_environ()
+        if bound is None or bound is context.environ:
+            return thread, thread_name, None
+        bottle.request.bind(context.environ)
+        return thread, thread_name, bound
+
+    @staticmethod
+    def _leave(thread: Any, thread_name: str, bound: Optional[Dict[str, Any]]) -> None:
+        """Undo ``_rejoin``: the thread's name, and Bottle's request, as they were."""
+        if thread is not None:
+            thread.name = thread_name
+        if bound is not None:
+            bottle.request.bind(bound)
 
     def _log_failure(self, error: Exception, started: bool) -> None:
         """Log the exception of a step with its traceback (called in its ``except`` clause).  A
@@ -9036,6 +9064,23 @@ class _ErrorHandlers(Dict[int, Callable[..., Any]]):
         return result
 
 
+#: What Bottle's thread-local ``response`` holds (``LocalResponse``, bottle 0.12 and 0.13).
+_RESPONSE_SLOTS = ('_status_line', '_status_code', '_cookies', '_headers', 'body')
+#: The keys of the environ that tell which app, route and request is served (Bottle's, then canister's).
+_ROUTING_KEYS = ('bottle.app', 'bottle.route', 'route.handle', 'route.url_args', 'canister.request_id')
+
+
+def _mounted_in(outer: _RequestContext, environ: Mapping[str, Any]) -> bool:
+    """Whether the request ``environ`` reaching an app's WSGI callable while ``outer`` is served is
+    ``outer``'s request passed on to an app mounted under Bottle's ``mount`` (the same environ, or a
+    copy that a WSGI wrapper between the two made, which carries the request's id); else it is a
+    request of its own that a handler made (a sub-request)."""
+    if outer.environ is not environ and environ.get('canister.request_id') != outer.request_id:
+        return False
+    route = environ.get('bottle.route')  # (the route being served: the mount point's, or the caller's)
+    return route is not None and ('mountpoint' in route.config or 'mountpoint.target' in route.config)  # (0.13 flattens)
+
+
 class Canister:
     """The Bottle plugin: ``app.install(Canister())``.
 
@@ -9063,6 +9108,8 @@ class Canister:
         #: The routes whose writing the log has looked at (``_note_foreign_routes``), and how many of the app's.
         self._foreign_routes_noted: typing.Set[bottle.Route] = set()
         self._routes_looked_at = 0
+        #: The plugins that wrap canister's wrapper are yet to be looked at (``_note_outer_plugins``).
+        self._outer_plugins_unnoted = True
 
     # -- install -----------------------------------------------------------
     def _warn_of_lost_keywords(self, replaced: Canister) -> None:
@@ -9502,10 +9549,10 @@ class Canister:
         5. ``_RequestContext.end``: the response line, and the thread as it was.
         """
         outer = _local.context
-        if outer is not None and (outer.environ is environ or environ.get('canister.request_id') == outer.request_id):
-            # mounted in another canister app, whose WSGI callable runs: its request (the same environ,
-            # or a copy of it that a WSGI wrapper between the two made, which carries the request's id)
-            return self._inner(environ, start_response)
+        if outer is not None:
+            if _mounted_in(outer, environ):
+                return self._inner(environ, start_response)
+            return self._sub_request(outer, environ, start_response)
         context = _RequestContext.begin(self, environ, start_response)
         try:
             early = self.early.response(context) if self.early.needed(context, environ.get('HTTP_COOKIE')) else None
@@ -9520,6 +9567,26 @@ class Canister:
             raise
         finally:
             context.end()
+
+    def _sub_request(self, outer: _RequestContext, environ: Dict[str, Any],
+                     start_response: Callable[..., Any]) -> Iterable[bytes]:
+        """Serve a request that a handler of another app makes to this one (``app(environ_copy, ...)``)
+        as a request of its own, then give the calling request back its context and Bottle's
+        ``request`` and ``response``, which Bottle binds to the inner request."""
+        environ_before = bottle.request.environ
+        response_before = [getattr(bottle.response, name) for name in _RESPONSE_SLOTS]
+        # the caller's own environ handed on: what Bottle and canister write there for the inner request
+        routing = {key: environ[key] for key in _ROUTING_KEYS if key in environ} if environ is environ_before else None
+        _local.context = None
+        try:
+            return self.wsgi(environ, start_response)
+        finally:
+            _local.context = outer
+            bottle.request.bind(environ_before)
+            for name, value in zip(_RESPONSE_SLOTS, response_before):
+                setattr(bottle.response, name, value)
+            if routing is not None:
+                environ.update(routing)
 
     @staticmethod
     def _body_to_send(context: _RequestContext, result: Iterable[bytes]) -> Iterable[bytes]:
@@ -9550,6 +9617,8 @@ class Canister:
         of this request stays in the thread's slot for the next one.  The response's headers are
         finished on the response Bottle will send: the one raised or returned, or ``bottle.response``.
         """
+        if self._outer_plugins_unnoted:
+            self._note_outer_plugins(route)
         context = _RequestContext.begin(self, bottle.request.environ, None)
         context.route = route
         context.code = 500  # unless a response is finished below
@@ -9570,6 +9639,22 @@ class Canister:
             raise sent from None
         finally:
             context.end()
+
+    def _note_outer_plugins(self, route: bottle.Route) -> None:
+        """Log once a WARNING naming the app's plugins installed before canister, whose wrappers wrap canister's:
+        where another app's entry serves the app's routes (``_serve``) they run before canister begins the
+        request, and see no session (Bottle's own JSON and template plugins read none)."""
+        self._outer_plugins_unnoted = False
+        plugins = list(route.all_plugins())  # (innermost first: the app's plugins installed last come first)
+        outer = plugins[plugins.index(self) + 1:] if self in plugins else []
+        names = [str(getattr(plugin, 'name', None) or getattr(plugin, '__name__', None) or type(plugin).__name__)
+                 for plugin in outer if not isinstance(plugin, (bottle.JSONPlugin, bottle.TemplatePlugin))]
+        if names:
+            self.log.write(logging.WARNING, "This app's routes are served through another app's entry (merged into "
+                           "it, or mounted on bottle 0.13), so the plugins installed on this app before canister "
+                           "(%s) run before canister begins the request: there they see no session (session.user is "
+                           "None, and a change raises CanisterError). Install canister on this app first, or on the "
+                           "app it is merged or mounted into too", ', '.join(_escape(name) for name in names))
 
     @staticmethod
     def _finish_response(context: _RequestContext, response: Any) -> Any:

@@ -1,0 +1,170 @@
+"""A handler that serves part of its answer through another canister app of the process (an internal
+sub-request: ``other_app(dict(bottle.request.environ), start_response)``): the other app serves it as
+a request of its own, with its own settings, and the calling request's context is intact afterwards."""
+from __future__ import annotations
+
+import pathlib
+from typing import Any, Callable, Dict, List, Tuple
+
+import bottle
+import pytest
+
+from helpers import client, cookie_value, read_log, set_cookies
+
+import canister
+from canister import session
+
+
+def sub_request(app: bottle.Bottle, environ: Dict[str, Any], path: str) -> Tuple[str, List[Tuple[str, str]], str]:
+    """Call ``app`` with ``environ`` (a copy) for ``path``: its status, headers and body."""
+    environ['PATH_INFO'] = path
+    started: List[Any] = []
+
+    def start_response(status: str, headers: List[Tuple[str, str]], exc_info: Any = None) -> Callable[..., Any]:
+        started[:] = [status, headers]
+        return lambda data: None
+
+    body = app(environ, start_response)
+    try:
+        text = b''.join(body).decode()
+    finally:
+        getattr(body, 'close', lambda: None)()
+    return started[0], started[1], text
+
+
+@pytest.fixture
+def two_apps(tmp_path: pathlib.Path, uninstall_at_end: Callable[[bottle.Bottle], bottle.Bottle]) -> Any:
+    """An app ``front`` whose /page asks the app ``back`` (each with canister, its own cookie and log) for /part."""
+    front, back = bottle.Bottle(), bottle.Bottle()
+    front.catchall = False  # (back answers its own 500, as a served app does)
+    front.install(canister.Canister(log_path=str(tmp_path / 'front'), session_cookie='front_session'))
+    back.install(canister.Canister(log_path=str(tmp_path / 'back'), session_cookie='back_session'))
+    uninstall_at_end(front)
+    uninstall_at_end(back)
+    answers: List[Any] = []
+
+    @back.get('/part')
+    def part(n: int = 0) -> Dict[str, Any]:
+        session.data['back'] = n
+        return {'sid': session.sid, 'rid': canister.request_id(), 'data': dict(session.data), 'n': n}
+
+    @back.get('/crash')
+    def crash() -> str:
+        raise RuntimeError('back fails')
+
+    @front.get('/page')
+    def page() -> Dict[str, Any]:
+        session.data['front'] = 'yes'
+        before = (session.sid, canister.request_id())
+        answers.append(sub_request(back, dict(bottle.request.environ), bottle.request.query.get('to', '/part')))
+        return {'before': before, 'after': (session.sid, canister.request_id()), 'data': dict(session.data)}
+
+    @front.get('/whole')
+    def whole() -> bottle.HTTPResponse:  # a response of its own, which Bottle sends whatever its response holds
+        session.data['front'] = 'whole'
+        answers.append(sub_request(back, dict(bottle.request.environ), '/part'))
+        return bottle.HTTPResponse('front %s' % canister.request_id())
+
+    @front.get('/visit')
+    def visit() -> Dict[str, Any]:
+        return {'data': dict(session.data)}
+
+    return front, answers, tmp_path
+
+
+def test_a_sub_request_to_another_canister_app_gets_its_own_session_and_cookie(two_apps):
+    front, answers, _ = two_apps
+    res = client(front).get('/whole')
+    status, headers, body = answers[0]
+    assert status.startswith('200')
+    back_cookies = [value for name, value in headers if name == 'Set-Cookie']
+    assert len(back_cookies) == 1 and back_cookies[0].startswith('back_session=')
+    assert [cookie.split('=')[0] for cookie in set_cookies(res)] == ['front_session']
+    assert '"back": 0' in body and '"front"' not in body
+
+
+def test_the_calling_request_keeps_its_session_and_request_id_through_a_sub_request(two_apps):
+    front, answers, _ = two_apps
+    web = client(front)
+    res = web.get('/page')
+    assert res.json['before'] == res.json['after']
+    assert res.json['data'] == {'front': 'yes'}
+    assert res.json['after'][1] == res.headers['X-Request-ID']
+    assert cookie_value(res, 'front_session') == res.json['after'][0]
+    assert web.get('/visit').json == {'data': {'front': 'yes'}}
+
+
+def test_a_sub_request_binds_the_other_apps_parameters_and_has_its_own_request_id(two_apps):
+    front, answers, _ = two_apps
+    res = client(front).get('/whole?n=7')
+    _, headers, body = answers[0]
+    assert '"n": 7' in body
+    back_id = dict(headers)['X-Request-ID']
+    assert res.text == 'front %s' % res.headers['X-Request-ID'] and back_id != res.headers['X-Request-ID']
+    assert '"rid": "%s"' % back_id in body
+
+
+def test_each_app_logs_the_sub_request_in_its_own_log(two_apps):
+    front, _, logs = two_apps
+    assert client(front).get('/page?to=/crash', expect_errors=True).status_int == 200  # (Bottle's own traceback)
+    front_log, back_log = read_log(logs / 'front'), read_log(logs / 'back')
+    assert front_log.count('GET http://localhost:80/page') == 1 and 'Response: 200' in front_log
+    assert 'back fails' not in front_log
+    assert back_log.count('GET http://localhost:80/crash') == 1
+    assert 'Unhandled exception in GET /crash' in back_log and 'Response: 500' in back_log
+
+
+
+def test_a_sub_request_from_a_later_chunk_of_a_streamed_body_leaves_the_callers_session_to_the_next(two_apps):
+    front, answers, _ = two_apps
+
+    @front.get('/stream')
+    def stream() -> Any:
+        session.data['front'] = 'streamed'
+        yield 'first '
+        answers.append(sub_request(front, dict(bottle.request.environ), '/visit'))  # (to the app itself)
+        yield '%s %s' % (session.data.get('front'), canister.request_id())
+
+    web = client(front)
+    res = web.get('/stream')
+    assert res.text == 'first streamed %s' % res.headers['X-Request-ID']
+    assert answers[0][0].startswith('200') and '"data": {}' in answers[0][2]  # (its own request: no cookie yet)
+    assert web.get('/visit').json == {'data': {'front': 'streamed'}}
+
+
+def test_a_sub_request_given_the_callers_own_environ_leaves_the_caller_its_route_and_challenge(
+        tmp_path, uninstall_at_end):
+    front, back = uninstall_at_end(bottle.Bottle()), uninstall_at_end(bottle.Bottle())
+    for app, realm in ((front, 'front'), (back, 'back')):
+        app.install(canister.Canister(log_path=str(tmp_path / realm), auth_realm=realm, auth_basic_username='alice',
+                                      auth_basic_password='wonderland', auth_basic_encryption='clear'))
+    back.route('/', callback=lambda: 'the old app')
+
+    @front.get('/')
+    def forward() -> str:  # the request handed on as it is, then a guard of the caller's
+        answers = sub_request(back, bottle.request.environ, '/')
+        canister.require_user(lambda: None)()
+        return answers[2]
+
+    res = client(front).get('/', status=401)
+    assert res.headers['WWW-Authenticate'].startswith('Basic realm="front"')
+
+
+def test_the_later_chunks_of_a_streamed_sub_request_see_their_own_bottle_request(two_apps):
+    front, answers, _ = two_apps
+    back = bottle.Bottle()
+    back.install(canister.Canister(log_path='stderr', log_level='DISABLED', session_cookie='back_session'))
+
+    @back.get('/chunks')
+    def chunks() -> Any:
+        yield 'first %s, ' % bottle.request.path
+        yield 'then %s' % bottle.request.path
+
+    @front.get('/chunked')
+    def chunked() -> str:
+        return sub_request(back, dict(bottle.request.environ), '/chunks')[2] + ' in %s' % bottle.request.path
+
+    try:
+        assert client(front).get('/chunked').text == 'first /chunks, then /chunks in /chunked'
+    finally:
+        back.uninstall(True)
