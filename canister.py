@@ -5605,15 +5605,24 @@ class SessionState:
 
     def _leave_changing(self, record: str) -> str:
         """``_move_old_id`` of a logout or a login of another person lost every try to requests that changed
-        the old id's session: that person's session ends here all the same, deleted without its marker
-        (whoever holds a copy of its cookie could otherwise keep it, and make the logout a 503, by changing
-        it without pause).  The session stays under its new id: ``record``."""
+        the old id's session: that person's session ends here all the same, its record replaced by the
+        "ended" marker without comparing (whoever holds a copy of its cookie could otherwise keep it, and
+        make the logout a 503, by changing it without pause), as ``_end_anyway`` does: a request still
+        running on the old id then finds it ended (nothing stored, the cookie expired).  An anonymous
+        session that a login lost to is deleted instead: its parallel requests are the browser's own,
+        whose expired cookie would log out the person who just logged in.  The session stays under its
+        new id: ``record``."""
         manager = self.manager
         assert manager is not None and self.old_sid is not None
-        manager.store.delete(self.old_sid)
+        if _record_user_key(self.snapshot) is None:
+            manager.store.delete(self.old_sid)
+            marker = 'deleted'
+        else:
+            manager.store.save(self.old_sid, _ENDING, _MOVED_TTL)
+            marker = 'ended without the usual check that it was unchanged'
         manager.parsed.pop(self.old_sid, None)
         manager.log.write(logging.WARNING, 'Session: %s... kept changing under concurrent requests while its user '
-                          'changed: deleted without its marker', self.old_sid[:6])
+                          'changed: %s', self.old_sid[:6], marker)
         return record
 
     def _gone_before_move(self, sid: str, record: str, user_key: Optional[str]) -> str:
