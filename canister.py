@@ -6364,6 +6364,10 @@ class BasicAuth:
         self._file_tag = _b64(hashlib.sha256(b'canister users file\n' + self.users_file.encode('utf-8')).digest()[:3])
         if self.users_file:
             _USERS_FILES[self._file_tag] = self
+        #: ``login_line``'s answers, by the user, stored hash and scheme it digests (so never one of a
+        #: changed line): a session's check at each request pays a look-up, not a SHA-256.  Emptied
+        #: when the file is read anew, so that it holds the lines of one reading or two at most.
+        self._lines: Dict[Tuple[str, str, str], str] = {}
         self._file_stamp: Optional[Tuple[int, ...]] = None
         #: When (``_now``) the file of ``_file_stamp`` was read.
         self._read_at = 0.0
@@ -6440,7 +6444,7 @@ class BasicAuth:
         with self._lock:
             # (else another request read this very file meanwhile, or a newer one, and took it)
             if stamp != self._file_stamp and not self._overtaken(stamp, before):
-                self.users = users
+                self.users, self._lines = users, {}
                 self._file_stamp, self._read_at = stamp, _now()
                 self._unsettled = not at_install
                 self._verified.clear()
@@ -6530,10 +6534,17 @@ class BasicAuth:
         The stored hash holds a random salt, so the digest (in a store that others may read) helps no
         guess of the password: testing one needs that salt."""
         entry = users.get(name) if self.users_file else None
-        if entry is None or entry[1] not in _SALTED_SCHEMES:
+        if entry is None:
             return None
-        text = '%s\n%s' % (name, entry[0])
-        return self._file_tag + _b64(hashlib.sha256(b'canister login line\n' + text.encode('utf-8')).digest()[:9])
+        key = (name, entry[0], entry[1])
+        line = self._lines.get(key)
+        if line is None:
+            if entry[1] not in _SALTED_SCHEMES:
+                return None
+            text = '%s\n%s' % (name, entry[0])
+            line = self._file_tag + _b64(hashlib.sha256(b'canister login line\n' + text.encode('utf-8')).digest()[:9])
+            self._lines[key] = line
+        return line
 
     def is_stale_login(self, user: Any, line: str) -> bool:
         """Whether a session of ``user`` logged in with the login line ``line`` is to end: the users file
