@@ -6591,6 +6591,11 @@ class BasicAuth:
             self.watch()
         return self.users
 
+    def close(self) -> None:
+        """At uninstall: the sessions of this users file are no longer checked by this reading of it."""
+        if _USERS_FILES.get(self._file_tag) is self:
+            del _USERS_FILES[self._file_tag]
+
     def is_guess(self, credentials: str) -> bool:
         """True unless these exact credentials were verified in the last 5 minutes: checking
         them could confirm a guessed password, so they take a place against the throttle."""
