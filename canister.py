@@ -4882,8 +4882,8 @@ class SessionManager:
         #: data object, a scalar user): a request whose record is unchanged since takes a copy
         #: of the data instead of decoding it.
         self.parsed: Dict[str, _Parsed] = {}
-        #: Whether a session of a users-file login (its user, its login line) is to end now (Basic's
-        #: ``is_stale_login``, set at install where there is a users file; None: never).
+        #: Whether a session of a users-file login (its user, its login line) is to end now, by the users
+        #: file that logged it in (Basic's ``is_stale_login``, set at install; None: never).
         self.is_stale_login: Optional[Callable[[Any, str], bool]] = None
 
     def _cap_note(self, bound: int, given: bool) -> str:
@@ -5134,10 +5134,12 @@ class SessionManager:
                  'last_used': now if life > 0 else None, 'current': True}]
 
     def end_session(self, sid: str, person: Optional[str], keep: Tuple[Optional[str], ...] = (),
-            expected: Any = None, spare: Optional[str] = None) -> bool:
+            expected: Any = None, spare: Optional[str] = None, tag: Optional[str] = None) -> bool:
         """End the session ``sid`` (``expected``: its record, if known); True if it was live.
         ``spare``: a login line (``_Record.line``) whose session is left alone, found where the
         session is now (a login with the new password may have moved it, or given it that line).
+        ``tag``: a users file's tag (``BasicAuth._file_tag``): a session that another file's line
+        logged in is left alone too (a mounted app's own file's, whose users are not this file's).
 
         A request in flight may be moving it to a new id: the record is replaced by ``_ENDING``,
         only if unchanged, so that the move either finds it ended or has left its marker here,
@@ -5155,7 +5157,7 @@ class SessionManager:
                 if target is None or target in keep:
                     return False
                 sid, followed, current = target, True, store.load(target)
-            elif self._spared(current, followed, person, spare):
+            elif self._spared(current, followed, person, spare, tag):
                 return False
             else:
                 done, current = self.update(sid, current, _ENDING, _MOVED_TTL)
@@ -5165,12 +5167,17 @@ class SessionManager:
         return self._end_anyway(sid, current, followed, person)
 
     @staticmethod
-    def _spared(current: Any, followed: bool, person: Optional[str], spare: Optional[str]) -> bool:
+    def _spared(current: Any, followed: bool, person: Optional[str], spare: Optional[str],
+                tag: Optional[str]) -> bool:
         """Whether ``end_session`` leaves alone the session it found as ``current``: another person's,
-        where a move led (``followed``), or one of the login line ``spare``."""
+        where a move led (``followed``), one of the login line ``spare``, or one that a users file other
+        than that of ``tag`` logged in."""
         if followed and _record_user_key(current) != person:
             return True
-        return spare is not None and _record_line(current) == spare
+        if spare is None and tag is None:
+            return False
+        line = _record_line(current)
+        return line is not None and (line == spare or (tag is not None and not line.startswith(tag)))
 
     def _end_anyway(self, sid: str, current: Any, followed: bool, person: Optional[str]) -> bool:
         """``end_session`` lost every try to requests that changed the session ``sid`` (``current``: its
@@ -5257,24 +5264,26 @@ class SessionManager:
         return ended
 
     def end_sessions_unlogged(self, user: Any, keep: Tuple[Optional[str], ...] = (),
-                              spare: Optional[str] = None) -> int:
+                              spare: Optional[str] = None, tag: Optional[str] = None) -> int:
         """``end_sessions`` without its log line, for a caller that says what it ended in a line of its own.
-        ``spare``: the sessions of this login line (``_Record.line``) are left alone (see ``end_session``)."""
+        ``spare``: the sessions of this login line (``_Record.line``) are left alone, and with ``tag``
+        those another users file logged in (see ``end_session``)."""
         ended = 0
         person = _user_key(user)
         for sid, _, _ in self._listed(user):
-            if sid not in keep and self.end_session(sid, person, keep, spare=spare):
+            if sid not in keep and self.end_session(sid, person, keep, spare=spare, tag=tag):
                 ended += 1
         context = _local.context
-        if not keep and context is not None and self._holds(context, user, spare):
+        if not keep and context is not None and self._holds(context, user, spare, tag):
             context.invalidate()  # this request's own session is one of them: it ends here too
         return ended
 
-    def _holds(self, context: 'SessionState', user: Any, spare: Optional[str]) -> bool:
+    def _holds(self, context: 'SessionState', user: Any, spare: Optional[str], tag: Optional[str]) -> bool:
         """Whether the request of ``context`` holds, loaded, a session of this manager that ``end_sessions``
-        of ``user`` ends (one of the login line ``spare`` stays)."""
+        of ``user`` ends (one of the login line ``spare``, or of a users file other than ``tag``'s, stays)."""
+        line = context.login_line
         return (context.manager is self and context.loaded and _user_key(context.user) == _user_key(user)
-                and (spare is None or context.login_line != spare))
+                and (line is None or (line != spare and (tag is None or line.startswith(tag)))))
 
     def tidy(self) -> int:
         """The store's ``tidy`` (optional, as ``check``; 0 for a store without one), logged."""
@@ -5685,15 +5694,24 @@ class SessionState:
 
     def _leave_changing(self, record: str) -> str:
         """``_move_old_id`` of a logout or a login of another person lost every try to requests that changed
-        the old id's session: that person's session ends here all the same, deleted without its marker
-        (whoever holds a copy of its cookie could otherwise keep it, and make the logout a 503, by changing
-        it without pause).  The session stays under its new id: ``record``."""
+        the old id's session: that person's session ends here all the same, its record replaced by the
+        "ended" marker without comparing (whoever holds a copy of its cookie could otherwise keep it, and
+        make the logout a 503, by changing it without pause), as ``_end_anyway`` does: a request still
+        running on the old id then finds it ended (nothing stored, the cookie expired).  An anonymous
+        session that a login lost to is deleted instead: its parallel requests are the browser's own,
+        whose expired cookie would log out the person who just logged in.  The session stays under its
+        new id: ``record``."""
         manager = self.manager
         assert manager is not None and self.old_sid is not None
-        manager.store.delete(self.old_sid)
+        if _record_user_key(self.snapshot) is None:
+            manager.store.delete(self.old_sid)
+            marker = 'deleted'
+        else:
+            manager.store.save(self.old_sid, _ENDING, _MOVED_TTL)
+            marker = 'ended without the usual check that it was unchanged'
         manager.parsed.pop(self.old_sid, None)
         manager.log.write(logging.WARNING, 'Session: %s... kept changing under concurrent requests while its user '
-                          'changed: deleted without its marker', self.old_sid[:6])
+                          'changed: %s', self.old_sid[:6], marker)
         return record
 
     def _gone_before_move(self, sid: str, record: str, user_key: Optional[str]) -> str:
@@ -6389,6 +6407,19 @@ def _users_file_entries(data: bytes) -> List[Tuple[int, Optional[str], str]]:
 _SALTED_SCHEMES = frozenset(('pbkdf2', 'scrypt', 'bcrypt', 'argon2'))
 
 
+#: The Basic of each users file in this process, by its tag (``BasicAuth._file_tag``, the first 4 characters
+#: of a login line): a session's users-file check is made with the file that logged it in, whichever app's
+#: canister loads it (a mounted app's sessions are loaded by the parent's, which may have no users file).
+_USERS_FILES: 'weakref.WeakValueDictionary[str, BasicAuth]' = weakref.WeakValueDictionary()
+
+
+def _is_stale_login(user: Any, line: str) -> bool:
+    """``BasicAuth.is_stale_login`` of the users file that logged in the session of ``user`` with ``line``;
+    False when no canister of this process has that file (its logins are left alone)."""
+    basic = _USERS_FILES.get(line[:4])
+    return basic is not None and basic.is_stale_login(user, line)
+
+
 class BasicAuth:
     """HTTP Basic: one user from the config and/or many from a users file."""
 
@@ -6411,6 +6442,12 @@ class BasicAuth:
         #: The first 4 characters of its login lines (``login_line``): which users file, by its name as
         #: configured, so that a parent app's canister leaves a mounted app's own file's logins alone.
         self._file_tag = _b64(hashlib.sha256(b'canister users file\n' + self.users_file.encode('utf-8')).digest()[:3])
+        if self.users_file:
+            _USERS_FILES[self._file_tag] = self
+        #: ``login_line``'s answers, by the user, stored hash and scheme it digests (so never one of a
+        #: changed line): a session's check at each request pays a look-up, not a SHA-256.  Emptied
+        #: when the file is read anew, so that it holds the lines of one reading or two at most.
+        self._lines: Dict[Tuple[str, str, str], str] = {}
         self._file_stamp: Optional[Tuple[int, ...]] = None
         #: When (``_now``) the file of ``_file_stamp`` was read.
         self._read_at = 0.0
@@ -6420,8 +6457,9 @@ class BasicAuth:
         #: The file was read anew since, and the sessions of the users it dropped are not ended yet.
         self._unsettled = False
         #: Ends every session of each of the users named but those of the login line given with the name
-        #: (None: all of them), returns how many (the plugin's, set at install).
-        self.end_sessions_of: Optional[Callable[[Dict[str, Optional[str]]], int]] = None
+        #: (None: all of them) and those another users file than that of the tag given logged in, returns
+        #: how many (the plugin's, set at install).
+        self.end_sessions_of: Optional[Callable[[Dict[str, Optional[str]], str], int]] = None
         self._lock = threading.Lock()
         _AUTH_LOCKS.add(self)
         #: Verified credentials (keyed by a keyed hash, never the password), so a
@@ -6486,7 +6524,7 @@ class BasicAuth:
         with self._lock:
             # (else another request read this very file meanwhile, or a newer one, and took it)
             if stamp != self._file_stamp and not self._overtaken(stamp, before):
-                self.users = users
+                self.users, self._lines = users, {}
                 self._file_stamp, self._read_at = stamp, _now()
                 self._unsettled = not at_install
                 self._verified.clear()
@@ -6530,7 +6568,7 @@ class BasicAuth:
         ended = 0
         try:
             if gone and self.end_sessions_of is not None:  # (a login with the line the file has now stays)
-                ended = self.end_sessions_of({name: self.login_line(name, users) for name in gone})
+                ended = self.end_sessions_of({name: self.login_line(name, users) for name in gone}, self._file_tag)
         except StoreUnavailable as error:
             with self._lock:
                 self._unsettled = True  # (ending is done again at the next look: what ended stays ended)
@@ -6576,18 +6614,25 @@ class BasicAuth:
         The stored hash holds a random salt, so the digest (in a store that others may read) helps no
         guess of the password: testing one needs that salt."""
         entry = users.get(name) if self.users_file else None
-        if entry is None or entry[1] not in _SALTED_SCHEMES:
+        if entry is None:
             return None
-        text = '%s\n%s' % (name, entry[0])
-        return self._file_tag + _b64(hashlib.sha256(b'canister login line\n' + text.encode('utf-8')).digest()[:9])
+        key = (name, entry[0], entry[1])
+        line = self._lines.get(key)
+        if line is None:
+            if entry[1] not in _SALTED_SCHEMES:
+                return None
+            text = '%s\n%s' % (name, entry[0])
+            line = self._file_tag + _b64(hashlib.sha256(b'canister login line\n' + text.encode('utf-8')).digest()[:9])
+            self._lines[key] = line
+        return line
 
     def is_stale_login(self, user: Any, line: str) -> bool:
         """Whether a session of ``user`` logged in with the login line ``line`` is to end: the users file
         no longer gives ``user`` that line.  This process may have read the file before another logged
         the user in with a new line (it looks at most once a second): the file itself is looked at first
         when its view differs, and only a file at rest ends anything (one half-written may lack a user)."""
-        if not line.startswith(self._file_tag):  # (another file's: an app mounted with its own)
-            return False
+        if not line.startswith(self._file_tag):  # (another file's: an app mounted with its own checks it)
+            return _is_stale_login(user, line)
         if not isinstance(user, str):  # (only a users-file login has a line: a record no canister wrote)
             return True
         if self.login_line(user, self.users) == line:  # (the usual request of a logged-in user)
@@ -6610,7 +6655,7 @@ class BasicAuth:
             self._settled = dict(settled, **{name: entry})
         try:  # (the sessions of a login with the new line through another process meanwhile stay)
             line = self.login_line(name, {name: entry})
-            ended = self.end_sessions_of({name: line}) if self.end_sessions_of is not None else 0
+            ended = self.end_sessions_of({name: line}, self._file_tag) if self.end_sessions_of is not None else 0
         except CanisterError as error:  # (the settle tries again, or says why it cannot)
             with self._lock:
                 self._settled = dict(self._settled, **{name: settled[name]})
@@ -6625,6 +6670,11 @@ class BasicAuth:
         if self.users_file:
             self.watch()
         return self.users
+
+    def close(self) -> None:
+        """At uninstall: the sessions of this users file are no longer checked by this reading of it."""
+        if _USERS_FILES.get(self._file_tag) is self:
+            del _USERS_FILES[self._file_tag]
 
     def is_guess(self, credentials: str) -> bool:
         """True unless these exact credentials were verified in the last 5 minutes: checking
@@ -9312,8 +9362,9 @@ class Canister:
         self.watch_users = basic.watch if basic is not None and basic.users_file else None
         if basic is not None:
             basic.end_sessions_of = self._end_sessions_of
-        if basic is not None and basic.users_file:  # (a session of a line the file no longer has ends at its next use)
-            self.sessions.is_stale_login = basic.is_stale_login
+        # A session of a line its users file no longer has ends at its next use, checked with the file that
+        # logged it in: this app's, or that of an app mounted in it with a canister and a users file of its own.
+        self.sessions.is_stale_login = basic.is_stale_login if basic is not None and basic.users_file else _is_stale_login
 
     def _store_notes(self) -> List[str]:
         """What the install warns of about the session store: the manager's notes, a store unreachable
@@ -9510,11 +9561,12 @@ class Canister:
         """End every live session of ``user`` (log out everywhere); return how many were ended."""
         return self._user_sessions().end_sessions(user)
 
-    def _end_sessions_of(self, users: Dict[str, Optional[str]]) -> int:
-        """End every session of each user of ``users`` but those of the login line given with it (Basic's,
-        for the users its file dropped or gave another line); how many, unlogged."""
+    def _end_sessions_of(self, users: Dict[str, Optional[str]], tag: str) -> int:
+        """End every session of each user of ``users`` but those of the login line given with it and those
+        that a users file other than that of ``tag`` logged in (Basic's, for the users its file dropped or
+        gave another line); how many, unlogged."""
         manager = self._user_sessions()
-        return sum(manager.end_sessions_unlogged(user, spare=line) for user, line in users.items())
+        return sum(manager.end_sessions_unlogged(user, spare=line, tag=tag) for user, line in users.items())
 
     def sessions_of(self, user: Any) -> List[Dict[str, Any]]:
         """The live sessions of ``user``: ``created``, ``last_used`` and ``current`` (never the id)."""

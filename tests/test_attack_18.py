@@ -8,8 +8,8 @@
   and says so at WARNING; a request under way on it then finds it ended, as after any end.
 * the same thief made a logout by ``session.user = None`` (and a login of another person on that session)
   answer 503 and left the session to the thief: the old id's move marker lost its ten tries the same way.
-  A move that changes the person now deletes the old id outright once they are spent, and the new
-  session stays.
+  A move that changes the person now writes the "ended" marker over the old id once they are spent (an
+  anonymous one's is deleted), and the new session stays; a request under way on the old id finds it ended.
 Here the store lets a real request of the thief's change the session before each try, on every store.
 """
 from __future__ import annotations
@@ -145,3 +145,51 @@ def test_requests_of_a_session_ended_while_a_thief_kept_changing_it_find_it_ende
     left = store.load(stolen)
     assert left is None or left.startswith(MARKERS), left  # no session under the old id
     assert plugin_of(app).sessions_of('alice') == []
+
+
+@pytest.mark.parametrize('kind', STORES)
+@pytest.mark.parametrize('change', ['/anonymous', '/login?name=bob'])
+def test_a_request_under_way_on_a_session_whose_user_changed_while_a_thief_kept_changing_it_finds_it_ended(
+        make_app, serve_with_gates, tmp_path, request, log_dir, kind, change):
+    """The old id of a logout (``session.user = None``) or a login of another person that lost every try
+    to the thief holds the "ended" marker: a request under way on it saves nothing and expires its cookie,
+    as after any end, rather than finding the session gone."""
+    app, origin, owner, store = robbed(make_app, serve_with_gates, tmp_path, request, kind)
+    stolen = owner.sid
+    release = hold_request(app, origin, stolen, '/hold?name=a&key=note&value=late')  # loaded, not saved yet
+
+    assert owner.get(change).status == 200
+    store.thief = None
+    under_way = release()
+
+    assert (under_way.status, under_way.new_sid) == (200, ''), under_way  # the cookie expired
+    log = read_log(log_dir)
+    assert 'Session: %s... was ended (logout) by another request while this request ran: nothing was saved' % (
+        stolen[:6]) in log
+    assert 'is no longer in the store' not in log
+    assert store.load(stolen) == '"ended"'
+    assert Browser(origin, stolen, follow=False).read() == [None, {}]
+    assert owner.read()[0] == (None if change == '/anonymous' else 'bob')
+
+
+@pytest.mark.parametrize('kind', STORES)
+def test_a_login_over_an_anonymous_session_that_keeps_changing_leaves_the_browsers_cookie_alone(
+        make_app, serve_with_gates, tmp_path, request, log_dir, kind):
+    """An anonymous session is the browser's own: its parallel request under way on the old id must not
+    expire the cookie of the login it just got."""
+    store = thief_store(kind, tmp_path, request)
+    app = gated_app(make_app, None, store=store)
+    origin = serve_with_gates(app)
+    owner = Browser(origin)
+    assert owner.get('/set?key=cart&value=3').status == 200 and owner.sid
+    old = owner.sid
+    store.thief = Browser(origin, old, follow=False)
+    release = hold_request(app, origin, old, '/hold?name=a&key=note&value=late')
+
+    assert owner.get('/login?name=bob').status == 200
+    store.thief = None
+    under_way = release()
+
+    assert under_way.status == 200 and under_way.new_sid is None, under_way
+    assert store.load(old) is None
+    assert owner.read()[0] == 'bob'

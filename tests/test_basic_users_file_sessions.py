@@ -407,3 +407,73 @@ def test_a_login_through_a_mounted_apps_own_users_file_is_not_judged_by_the_pare
     for _ in range(2):
         clock.advance(2)
         assert web.get('/a/me').json == {'user': 'carol'}
+
+
+def mounted_with_users(tmp_path, uninstall_at_end, parent_users, child_users, **parent_config):
+    """A parent app with a canister (a users file of ``parent_users`` if given) and a child mounted at /a/
+    with a canister and a users file of ``child_users`` of its own; both serve GET /me as ``users_app``
+    does.  The users files (parent's, child's) and a webtest client of the parent."""
+    apps, files = [], []
+    for name, users in (('child', child_users), ('parent', parent_users)):
+        app = bottle.Bottle()
+
+        @app.get('/me')
+        @canister.require_user
+        def me():
+            session.data['seen'] = True
+            return {'user': session.user}
+
+        path = write_users(tmp_path / (name + '-users.txt'), **users) if users is not None else None
+        config = dict(parent_config) if name == 'parent' else {}
+        if path is not None:
+            config['auth_basic_users_file'] = str(path)
+        if name == 'parent':
+            compose_child(app, apps[0], 'mount')
+        app.install(canister.Canister(log_path=str(tmp_path / name), **config))
+        apps.append(uninstall_at_end(app))
+        files.append(path)
+    return files[1], files[0], client(apps[1])
+
+
+def test_a_change_of_the_parents_users_file_leaves_alone_a_session_the_mounted_apps_file_logged_in(
+        tmp_path, clock, uninstall_at_end):
+    """The same name in both files: the parent's file gives alice another password, which ends the sessions
+    its own file logged in, not the one the child's file did."""
+    parent_file, _, web = mounted_with_users(tmp_path, uninstall_at_end, {'alice': 'parent-password'},
+                                             {'alice': 'child-password'})
+    child_login = client(web.app)
+    assert child_login.get('/a/me', headers={'Authorization': basic('alice', 'child-password')}).json == {
+        'user': 'alice'}
+    assert web.get('/me', headers={'Authorization': basic('alice', 'parent-password')}).json == {'user': 'alice'}
+
+    replace_file(parent_file, write_users(tmp_path / 'next.txt', alice='new-password').read_text())
+    for _ in range(2):  # the parent's looks: it reads its file anew, then finds it at rest and ends sessions
+        clock.advance(2)
+        client(web.app).get('/me', status=401)
+
+    assert web.get('/me', status=401)  # the parent's file's login ended
+    assert child_login.get('/a/me').json == {'user': 'alice'}  # the child's file's login stays
+    assert child_login.get('/me').json == {'user': 'alice'}
+
+
+def test_a_mounted_apps_login_ends_at_its_next_use_when_its_users_file_drops_the_user_and_the_parent_has_none(
+        tmp_path, clock, uninstall_at_end, log_dir):
+    """The parent's canister, without a users file, loads the sessions of the child's logins: each is checked
+    against the child's file at its next use, on the child's routes and the parent's (here in a store that
+    cannot list a user's sessions, where the next use is the only way they end)."""
+    _, child_file, web = mounted_with_users(tmp_path, uninstall_at_end, None,
+                                            {'carol': 'carol-password', 'dave': 'dave-password'},
+                                            store=FourMethodStore())
+    carols = [client(web.app) for _ in range(2)]
+    for browser in carols:
+        assert browser.get('/a/me', headers={'Authorization': basic('carol', 'carol-password')}).json == {
+            'user': 'carol'}
+
+    replace_file(child_file, line_of(child_file, 'dave'))
+    for _ in range(2):  # the child's looks at its file: read anew, then at rest (the store cannot list: no end)
+        clock.advance(2)
+        client(web.app).get('/a/me', status=401)
+
+    carols[0].get('/a/me', status=401)
+    carols[1].get('/me', status=401)
+    assert 'its user logged in with a password the users file no longer gives them' in read_log(tmp_path / 'parent')
