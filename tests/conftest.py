@@ -194,6 +194,13 @@ def page(browser_context: Any) -> Any:
     return browser_context.new_page()
 
 
+@pytest.fixture(scope='module')
+def rsa_key() -> Any:
+    """A 2048-bit RSA private key (cryptography's), one per test module."""
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+
+
 @pytest.fixture
 def jwks_server() -> Iterator[JwksServer]:
     """A provider's JWKS endpoint on 127.0.0.1 (servers.JwksServer), publishing no keys yet."""

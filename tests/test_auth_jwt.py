@@ -60,11 +60,6 @@ def assert_invalid_token(response, calls=None):
 
 
 @pytest.fixture(scope='module')
-def rsa_key():
-    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
-
-
-@pytest.fixture(scope='module')
 def other_rsa_key():
     return rsa.generate_private_key(public_exponent=65537, key_size=2048)
 

@@ -6,7 +6,7 @@ import pytest
 import webtest
 
 import canister
-from helpers import client, read_log
+from helpers import client, read_log, vary_tokens
 
 APP = 'https://app.example.com'
 OTHER = 'https://other.example.org'
@@ -16,11 +16,6 @@ EVIL = 'https://evil.example.net'
 def acao(res):
     """Every Access-Control-Allow-Origin header of a response."""
     return res.headers.getall('Access-Control-Allow-Origin')
-
-
-def vary_tokens(res):
-    """The tokens of every Vary header, lower-cased."""
-    return [token.strip().lower() for value in res.headers.getall('Vary') for token in value.split(',')]
 
 
 def hello_app(make_app, **overrides):

@@ -14,7 +14,6 @@ canister supports (3.9 gets gevent 26.7, the newest release that supports it), s
 fail, never skip, where it is missing.
 """
 import http.client
-import json
 import os
 import re
 import sqlite3
@@ -23,7 +22,7 @@ import time
 
 import pytest
 
-from helpers import read_log, sqlite_url
+from helpers import log_entries, sqlite_url
 from servers import AppServer, wait_until
 from session_kit import STORES, Browser, make_store_url, run_threads
 
@@ -60,11 +59,6 @@ def crowd_of_one(origin, number):
     for bump in range(1, 4):
         answer = get(browser, '/bump?name=c%d' % number)
         assert (answer.status, answer.json()['counter'], answer.json()['user']) == (200, bump, 'c%d' % number)
-
-
-def log_entries(log_dir):
-    """The JSON lines of the app's log, as dicts."""
-    return [json.loads(line) for line in read_log(log_dir).splitlines()]
 
 
 def descriptors_on(pid, path):
