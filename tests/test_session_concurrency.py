@@ -17,8 +17,8 @@ import pytest
 from canister import session
 from helpers import warning_lines
 from servers import AppServer
-from session_kit import (STORES, Browser, BytesStore, anonymous, expires_cookie, gated_app, hold_request, logged_in,
-                         make_store_url, plugin_of, run_threads)
+from session_kit import (STORES, Browser, BytesStore, anonymous, expires_cookie, gated_app, held_across, held_in_turn,
+                         hold_request, logged_in, make_store_url, plugin_of, run_threads)
 
 
 # --------------------------------------------------------------------------
@@ -224,11 +224,7 @@ def test_two_overlapping_logins_on_one_session_leave_one_session(make_app, serve
     app = gated_app(make_app, store_url)
     origin = serve_with_gates(app)
     browser = anonymous(origin, cart='3')
-    first = hold_request(app, origin, browser.sid, '/hold?name=a&user=alice')
-    second = hold_request(app, origin, browser.sid, '/hold?name=b&user=alice')
-
-    moved = first()
-    late = second()
+    moved, late = held_in_turn(app, origin, browser.sid, '/hold?name=a&user=alice', '/hold?name=b&user=alice')
 
     assert moved.status == late.status == 200
     assert moved.new_sid and late.new_sid == moved.new_sid  # both send the one new cookie
@@ -243,10 +239,7 @@ def test_two_overlapping_requests_setting_different_keys_both_keep_their_change(
     app = gated_app(make_app, store_url)
     origin = serve_with_gates(app)
     owner = logged_in(origin, base='0')
-    release = hold_request(app, origin, owner.sid, '/hold?name=a&key=a&value=1')
-
-    assert Browser(origin, owner.sid, follow=False).get('/set?key=b&value=2').status == 200
-    assert release().status == 200
+    assert held_across(app, origin, owner.sid, '/hold?name=a&key=a&value=1', '/set?key=b&value=2').status == 200
 
     assert owner.read() == ['alice', {'base': '0', 'a': '1', 'b': '2'}]
 
@@ -255,12 +248,8 @@ def test_overlapping_deletions_and_additions_of_different_keys_are_all_kept(make
     app = gated_app(make_app, store_url)
     origin = serve_with_gates(app)
     owner = logged_in(origin, x='1', y='1')
-    release = hold_request(app, origin, owner.sid, '/hold?name=a&delete=x')
-
-    other = Browser(origin, owner.sid, follow=False)
-    assert other.get('/del?key=y').status == 200
-    assert other.get('/set?key=z&value=1').status == 200
-    assert release().status == 200
+    held = held_across(app, origin, owner.sid, '/hold?name=a&delete=x', '/del?key=y', '/set?key=z&value=1')
+    assert held.status == 200
 
     assert owner.read() == ['alice', {'z': '1'}]
 
