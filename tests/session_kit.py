@@ -257,6 +257,11 @@ def gated_app(make_app: Any, url: Optional[str], **config: Any) -> Any:
     def read():
         return {'user': session.user, 'data': session.data}
 
+    @app.get('/remember')
+    def remember(seconds: int = 600):
+        session.remember(seconds)
+        return 'ok'
+
     @app.get('/hold')
     def hold(name, key='', value='', delete='', user=''):
         """Load the session, wait for the test, then set (or delete) a key, log a user in, or change nothing."""
@@ -293,11 +298,6 @@ def rotation_app(make_app, url, **config):
         else:
             session.regenerate()
         return 'done'
-
-    @app.get('/remember')
-    def remember():
-        session.remember(600)
-        return 'ok'
 
     return app
 

@@ -14,7 +14,6 @@ import time
 
 import pytest
 
-from canister import session
 from helpers import warning_lines
 from servers import AppServer
 from session_kit import (STORES, Browser, BytesStore, anonymous, expires_cookie, gated_app, held_across, held_in_turn,
@@ -124,15 +123,9 @@ def held_remembered_read(make_app, serve_with_gates, store_url):
     """A remembered session (``cart`` = 3) and a request held open that only reads it: the app, the
     browser, and ``release()`` of the held request."""
     app = gated_app(make_app, store_url)
-
-    @app.get('/remember')
-    def remember():
-        session.remember(3600)
-        return 'ok'
-
     origin = serve_with_gates(app)
     browser = anonymous(origin, cart='3')
-    assert browser.get('/remember').status == 200
+    assert browser.get('/remember?seconds=3600').status == 200
     assert Browser(origin, browser.sid, follow=False).get('/read').new_sid == browser.sid  # the cookie, sent again
     release = hold_request(app, origin, browser.sid, '/hold?name=a')  # reads the session, changes nothing
     return app, browser, release
@@ -170,16 +163,10 @@ def remembered_across_a_held_request(make_app, serve_with_gates, store_url, held
     """A session (``cart`` = 3) with the plain 1 s timeout; a request (``held``, a /hold query) loads it,
     another one then calls ``remember(600)``, and the held one finishes: the browser."""
     app = gated_app(make_app, store_url, session_timeout=1, **config)
-
-    @app.get('/remember-long')
-    def remember_long():
-        session.remember(600)
-        return 'ok'
-
     origin = serve_with_gates(app)
     browser = logged_in(origin, cart='3')
     release = hold_request(app, origin, browser.sid, '/hold?name=a' + held)
-    assert Browser(origin, browser.sid).get('/remember-long').status == 200
+    assert Browser(origin, browser.sid).get('/remember?seconds=600').status == 200
     assert release().status == 200
     return browser
 
@@ -204,13 +191,7 @@ def test_a_request_that_loaded_a_remembered_session_keeps_a_shorter_length_set_m
     """A remembered session slides by its own length when a request only read it; if another
     request shortened that length meanwhile, the session slides by the new one."""
     app, browser, release = held_remembered_read(make_app, serve_with_gates, store_url)
-
-    @app.get('/remember-short')
-    def remember_short():
-        session.remember(1)
-        return 'ok'
-
-    assert browser.get('/remember-short').status == 200
+    assert browser.get('/remember?seconds=1').status == 200
     assert release().status == 200
     time.sleep(1.4)  # past the new 1 s, well within the 3600 s the held request loaded
     assert browser.read() == [None, {}]
