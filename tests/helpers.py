@@ -148,6 +148,19 @@ def counter_app(make_app: Any, **overrides: Any) -> bottle.Bottle:
     return app
 
 
+def json_counter_app(make_app: Any, **overrides: Any) -> bottle.Bottle:
+    """``make_app(**overrides)`` with GET /count counting the session's requests from 1; the app (it answers
+    ``{"n": count}``)."""
+    app = make_app(**overrides)
+
+    @app.get('/count')
+    def count():
+        session.data['n'] = session.data.get('n', 0) + 1
+        return {'n': session.data['n']}
+
+    return app
+
+
 class SQLiteInjector:
     """A plugin written like bottle-sqlite: a connection as the ``db`` argument of each handler that takes one."""
 
