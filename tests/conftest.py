@@ -106,6 +106,17 @@ def nothing_left_running() -> Iterator[None]:
 
 
 @pytest.fixture
+def started() -> Iterator[List[Any]]:
+    """Servers (AppServer, RedisServer) a test starts and appends: cleaned up, and checked gone, at its end."""
+    servers: List[Any] = []
+    yield servers
+    for server in reversed(servers):
+        server.cleanup()
+        if isinstance(server, AppServer):
+            assert not server.pids(), 'server processes left running'
+
+
+@pytest.fixture
 def serve() -> Iterator[Callable[..., str]]:
     """``serve(app)``: the app on a waitress server in this process (8 threads, or ``threads=``), closed
     after the test; its origin."""
