@@ -106,6 +106,17 @@ def nothing_left_running() -> Iterator[None]:
 
 
 @pytest.fixture
+def started() -> Iterator[List[Any]]:
+    """Servers (AppServer, RedisServer) a test starts and appends: cleaned up, and checked gone, at its end."""
+    servers: List[Any] = []
+    yield servers
+    for server in reversed(servers):
+        server.cleanup()
+        if isinstance(server, AppServer):
+            assert not server.pids(), 'server processes left running'
+
+
+@pytest.fixture
 def serve() -> Iterator[Callable[..., str]]:
     """``serve(app)``: the app on a waitress server in this process (8 threads, or ``threads=``), closed
     after the test; its origin."""
@@ -192,6 +203,13 @@ def browser_context(chromium_browser: Any) -> Iterator[Any]:
 def page(browser_context: Any) -> Any:
     """A blank page in the test's own browser profile."""
     return browser_context.new_page()
+
+
+@pytest.fixture(scope='module')
+def rsa_key() -> Any:
+    """A 2048-bit RSA private key (cryptography's), one per test module."""
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
 
 
 @pytest.fixture

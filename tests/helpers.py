@@ -83,6 +83,11 @@ def read_log(log_dir: Union[str, pathlib.Path]) -> str:
     return ''.join(path.read_text(encoding='utf-8') for path in sorted(log_dir.glob('log.*')))
 
 
+def log_entries(log_dir: Union[str, pathlib.Path]) -> List[Dict[str, Any]]:
+    """The lines of a JSON log (``log_format='json'``) in the log files of a directory, as dicts."""
+    return [json.loads(line) for line in read_log(log_dir).splitlines()]
+
+
 def warning_lines(log_dir: Union[str, pathlib.Path]) -> List[str]:
     """The WARNING lines canister wrote to the log files of a directory."""
     return [line for line in read_log(log_dir).splitlines() if ' WARNING ' in line]
@@ -155,6 +160,19 @@ def counter_app(make_app: Any, **overrides: Any) -> bottle.Bottle:
     return app
 
 
+def json_counter_app(make_app: Any, **overrides: Any) -> bottle.Bottle:
+    """``make_app(**overrides)`` with GET /count counting the session's requests from 1; the app (it answers
+    ``{"n": count}``)."""
+    app = make_app(**overrides)
+
+    @app.get('/count')
+    def count():
+        session.data['n'] = session.data.get('n', 0) + 1
+        return {'n': session.data['n']}
+
+    return app
+
+
 class SQLiteInjector:
     """A plugin written like bottle-sqlite: a connection as the ``db`` argument of each handler that takes one."""
 
@@ -185,6 +203,11 @@ def described(db: Any) -> Any:
 def set_cookies(response: Any) -> List[str]:
     """The Set-Cookie headers of a WebTest response."""
     return response.headers.getall('Set-Cookie')
+
+
+def vary_tokens(response: Any) -> List[str]:
+    """The tokens of every Vary header of a WebTest response, lower-cased, in order."""
+    return [token.strip().lower() for value in response.headers.getall('Vary') for token in value.split(',')]
 
 
 def cookie_value(response: Any, name: str = COOKIE) -> Optional[str]:

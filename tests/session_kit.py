@@ -5,8 +5,9 @@ file, or the module's private redis-server (fixture ``module_redis_server``), em
 ``Browser`` is real HTTP to a server on 127.0.0.1, one connection per request, with the
 session cookie carried by hand so that a test decides which cookie each request sends.
 ``gated_app`` serves routes whose handlers hold their loaded session open on a gate, and
-``hold`` starts such a request and waits until it has loaded the session: what another
-request does meanwhile is the scenario of each concurrency test.
+``hold_request`` starts such a request and waits until it has loaded the session: what another
+request does meanwhile is the scenario of each concurrency test (``held_across`` runs that
+scenario; ``held_in_turn`` holds two requests and releases them in order).
 """
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ import re
 import threading
 import time
 import urllib.parse
-from typing import Any, Callable, Dict, List, Optional
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
 import canister
 from helpers import COOKIE, sqlite_url
@@ -256,6 +257,11 @@ def gated_app(make_app: Any, url: Optional[str], **config: Any) -> Any:
     def read():
         return {'user': session.user, 'data': session.data}
 
+    @app.get('/remember')
+    def remember(seconds: int = 600):
+        session.remember(seconds)
+        return 'ok'
+
     @app.get('/hold')
     def hold(name, key='', value='', delete='', user=''):
         """Load the session, wait for the test, then set (or delete) a key, log a user in, or change nothing."""
@@ -293,11 +299,6 @@ def rotation_app(make_app, url, **config):
             session.regenerate()
         return 'done'
 
-    @app.get('/remember')
-    def remember():
-        session.remember(600)
-        return 'ok'
-
     return app
 
 
@@ -322,6 +323,24 @@ def hold_request(app: Any, origin: str, sid: Optional[str], path: str) -> Callab
         return result['answer']
 
     return release
+
+
+def held_across(app: Any, origin: str, sid: Optional[str], held: str, *meanwhile: str) -> 'Answer':
+    """The answer to ``held`` (a /hold query with cookie ``sid``), which loads the session, waits while the
+    ``meanwhile`` requests (the same cookie, each answered 200) run to their end, and then finishes."""
+    release = hold_request(app, origin, sid, held)
+    other = Browser(origin, sid, follow=False)
+    for path in meanwhile:
+        assert other.get(path).status == 200, path
+    return release()
+
+
+def held_in_turn(app: Any, origin: str, sid: Optional[str], first: str, second: str) -> Tuple['Answer', 'Answer']:
+    """The answers to ``first`` and ``second`` (two /hold queries with cookie ``sid``), released in that order
+    once both have loaded the session."""
+    release_first = hold_request(app, origin, sid, first)
+    release_second = hold_request(app, origin, sid, second)
+    return release_first(), release_second()
 
 
 def anonymous(origin: str, **data: str) -> Browser:

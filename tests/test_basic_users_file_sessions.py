@@ -40,7 +40,7 @@ def users_app(make_app, users: pathlib.Path, **overrides):
     return app
 
 
-def logged_in(origin: str, username: str, password: str) -> Browser:
+def basic_login(origin: str, username: str, password: str) -> Browser:
     """A browser holding the session cookie of a Basic login of ``username``."""
     browser = Browser(origin)
     answer = browser.get('/me', headers={'Authorization': basic(username, password)})
@@ -76,7 +76,7 @@ def test_a_user_dropped_from_the_users_file_has_no_session_left(make_app, serve,
                                                                  clock):
     users = write_users(tmp_path / 'users.txt', alice='alice-password', bob='bob-password')
     origin = serve(users_app(make_app, users, session_store=store_url))
-    alice, bob = logged_in(origin, 'alice', 'alice-password'), logged_in(origin, 'bob', 'bob-password')
+    alice, bob = basic_login(origin, 'alice', 'alice-password'), basic_login(origin, 'bob', 'bob-password')
     assert alice.get('/me').json() == {'user': 'alice'}  # the cookie alone: still alice
 
     replace_file(users, line_of(users, 'bob'))
@@ -92,15 +92,15 @@ def test_a_new_password_in_the_users_file_ends_every_session_of_that_user(make_a
                                                                           log_dir, clock):
     users = write_users(tmp_path / 'users.txt', alice='alice-password', bob='bob-password')
     origin = serve(users_app(make_app, users, session_store=store_url))
-    laptop, phone = logged_in(origin, 'alice', 'alice-password'), logged_in(origin, 'alice', 'alice-password')
-    bob = logged_in(origin, 'bob', 'bob-password')
+    laptop, phone = basic_login(origin, 'alice', 'alice-password'), basic_login(origin, 'alice', 'alice-password')
+    bob = basic_login(origin, 'bob', 'bob-password')
     replace_file(users, 'alice:%s\n%s' % (canister.hash_password('reset-password', iterations=1000),
                                           line_of(users, 'bob')))
     look_twice(clock, Browser(origin))
 
     assert laptop.get('/me').status == 401 and phone.get('/me').status == 401
     assert bob.get('/me').json() == {'user': 'bob'}
-    assert logged_in(origin, 'alice', 'reset-password').get('/me').json() == {'user': 'alice'}
+    assert basic_login(origin, 'alice', 'reset-password').get('/me').json() == {'user': 'alice'}
     [line] = ended_lines(log_dir)
     assert 'ended 2 session(s) of 1 user(s)' in line
 
@@ -108,7 +108,7 @@ def test_a_new_password_in_the_users_file_ends_every_session_of_that_user(make_a
 def test_a_users_file_rewritten_as_it_was_ends_no_session(make_app, serve, store_url, tmp_path, log_dir, clock):
     users = write_users(tmp_path / 'users.txt', alice='alice-password')
     origin = serve(users_app(make_app, users, session_store=store_url))
-    alice = logged_in(origin, 'alice', 'alice-password')
+    alice = basic_login(origin, 'alice', 'alice-password')
 
     replace_file(users, users.read_text())  # a new file (a new inode), the same lines
     look_twice(clock, alice)
@@ -121,7 +121,7 @@ def test_a_users_file_read_half_written_ends_no_session(make_app, serve, tmp_pat
     users = write_users(tmp_path / 'users.txt', alice='alice-password')
     whole = users.read_text()
     origin = serve(users_app(make_app, users))
-    alice = logged_in(origin, 'alice', 'alice-password')
+    alice = basic_login(origin, 'alice', 'alice-password')
 
     users.write_text('')  # an editor or `cat >` has emptied the file, and not yet written it again
     clock.advance(2)
@@ -136,7 +136,7 @@ def test_a_users_file_read_half_written_ends_no_session(make_app, serve, tmp_pat
 def test_a_users_file_that_cannot_be_read_ends_no_session(make_app, serve, tmp_path, log_dir, clock):
     users = write_users(tmp_path / 'users.txt', alice='alice-password')
     origin = serve(users_app(make_app, users))
-    alice = logged_in(origin, 'alice', 'alice-password')
+    alice = basic_login(origin, 'alice', 'alice-password')
 
     users.unlink()  # (a deployment between removing the old file and writing the new one)
     look_twice(clock, alice)
@@ -149,8 +149,8 @@ def test_a_users_file_changed_a_second_ago_ends_the_sessions_at_the_first_look(m
                                                                                clock):
     users = write_users(tmp_path / 'users.txt', alice='alice-password', bob='bob-password')
     origin = serve(users_app(make_app, users))
-    alices = [logged_in(origin, 'alice', 'alice-password') for _ in range(2)]
-    bob = logged_in(origin, 'bob', 'bob-password')
+    alices = [basic_login(origin, 'alice', 'alice-password') for _ in range(2)]
+    bob = basic_login(origin, 'bob', 'bob-password')
 
     replace_file(users, line_of(users, 'bob'))
     time.sleep(1.1)  # the file is at rest when it is read (its change time is the real clock's)
@@ -168,7 +168,7 @@ def test_a_store_that_cannot_list_a_users_sessions_says_they_were_not_ended(make
                                                                             clock):
     users = write_users(tmp_path / 'users.txt', alice='alice-password', bob='bob-password')
     origin = serve(users_app(make_app, users, store=FourMethodStore()))
-    bob = logged_in(origin, 'bob', 'bob-password')
+    bob = basic_login(origin, 'bob', 'bob-password')
 
     replace_file(users, line_of(users, 'bob'))
     look_twice(clock, bob)
@@ -184,13 +184,13 @@ def test_a_login_with_the_new_password_before_the_file_is_at_rest_keeps_its_sess
                                                                                     log_dir, clock, how):
     users = write_users(tmp_path / 'users.txt', alice='alice-password')
     origin = serve(users_app(make_app, users))
-    thief = logged_in(origin, 'alice', 'alice-password')
+    thief = basic_login(origin, 'alice', 'alice-password')
 
     replace_file(users, 'alice:%s\n' % canister.hash_password('reset-password', iterations=1000))
     clock.advance(2)
     assert thief.get('/me').status == 200  # this look read the new file, just changed: not at rest
     if how == 'basic':  # a reset flow logs her in with the new password at once
-        alice = logged_in(origin, 'alice', 'reset-password')
+        alice = basic_login(origin, 'alice', 'reset-password')
     else:
         alice = Browser(origin)
         assert alice.get('/login?password=reset-password').json() == {'in': True}
@@ -205,7 +205,7 @@ def test_a_login_with_the_new_password_on_the_old_session_moves_it_out_of_the_ol
         make_app, serve, tmp_path, clock):
     users = write_users(tmp_path / 'users.txt', alice='alice-password')
     origin = serve(users_app(make_app, users))
-    alice = logged_in(origin, 'alice', 'alice-password')
+    alice = basic_login(origin, 'alice', 'alice-password')
     thief = Browser(origin, alice.sid, follow=False)  # a copy of her cookie
 
     replace_file(users, 'alice:%s\n' % canister.hash_password('reset-password', iterations=1000))
@@ -237,13 +237,13 @@ def test_under_two_processes_a_login_with_the_new_password_survives_the_process_
     serves its first request after the change only once alice has logged in again through the first."""
     users = write_users(tmp_path / 'users.txt', alice='old-password')
     first, second = two_processes(make_app, serve, users, make_store_url(kind, tmp_path, request))
-    stolen = logged_in(first, 'alice', 'old-password')
+    stolen = basic_login(first, 'alice', 'old-password')
 
     reset_password(users, tmp_path)
     look_twice(clock, Browser(first))
     assert stolen.get('/me').status == 401  # the first process ended the old session
     if how == 'basic':
-        again = logged_in(first, 'alice', 'new-password')
+        again = basic_login(first, 'alice', 'new-password')
     else:  # a login form: canister.log_in with the users of the users file
         again = Browser(first)
         assert again.get('/login?password=new-password').json() == {'in': True}
@@ -259,14 +259,14 @@ def test_under_two_processes_the_old_password_logs_in_through_neither_once_one_h
         make_app, serve, tmp_path, clock, request, kind):
     users = write_users(tmp_path / 'users.txt', alice='old-password')
     first, second = two_processes(make_app, serve, users, make_store_url(kind, tmp_path, request))
-    assert logged_in(second, 'alice', 'old-password').get('/me').status == 200
+    assert basic_login(second, 'alice', 'old-password').get('/me').status == 200
 
     reset_password(users, tmp_path)
     look_twice(clock, Browser(first))
     for origin in (second, first):  # the second's first request since the change
         answer = Browser(origin).get('/me', headers={'Authorization': basic('alice', 'old-password')})
         assert answer.status == 401 and answer.new_sid is None
-    assert logged_in(second, 'alice', 'new-password').get('/me').json() == {'user': 'alice'}
+    assert basic_login(second, 'alice', 'new-password').get('/me').json() == {'user': 'alice'}
 
 
 @pytest.mark.parametrize('change', ['another password', 'dropped'])
@@ -277,7 +277,7 @@ def test_a_session_from_before_the_change_is_nobody_in_every_process_even_where_
     file since the change (its look is at most once a second) has no session to serve either."""
     users = write_users(tmp_path / 'users.txt', alice='old-password', bob='bob-password')
     first, second = two_processes(make_app, serve, users, FourMethodStore())
-    alice, bob = logged_in(second, 'alice', 'old-password'), logged_in(second, 'bob', 'bob-password')
+    alice, bob = basic_login(second, 'alice', 'old-password'), basic_login(second, 'bob', 'bob-password')
     assert Browser(first).get('/me').status == 401  # (the first process looked at the file now)
     clock.advance(2)
     assert Browser(second).get('/me').status == 401  # the second looked last now: not again for a second
@@ -311,7 +311,7 @@ def test_a_process_that_read_the_file_before_the_change_keeps_a_login_with_the_n
     reset_password(users, tmp_path)
     time.sleep(1.1)  # the file is at rest (its change time is the real clock's)
     clock.advance(0.5)
-    alice = logged_in(first, 'alice', 'new-password')  # the first reads the change
+    alice = basic_login(first, 'alice', 'new-password')  # the first reads the change
 
     assert Browser(second, alice.sid).get('/me').json() == {'user': 'alice'}
     look_twice(clock, Browser(second))
@@ -322,8 +322,8 @@ def test_a_file_changed_while_no_process_ran_ends_the_old_passwords_session_at_i
         make_app, serve, tmp_path, clock):
     users = write_users(tmp_path / 'users.txt', alice='old-password', bob='bob-password')
     store = sqlite_url(tmp_path / 'sessions.db')
-    alice = logged_in(serve(users_app(make_app, users, session_store=store)), 'alice', 'old-password')
-    bob = logged_in(serve(users_app(make_app, users, session_store=store)), 'bob', 'bob-password')
+    alice = basic_login(serve(users_app(make_app, users, session_store=store)), 'alice', 'old-password')
+    bob = basic_login(serve(users_app(make_app, users, session_store=store)), 'bob', 'bob-password')
 
     replace_file(users, write_users(tmp_path / 'reset.txt', alice='new-password').read_text() + line_of(users, 'bob'))
     restarted = serve(users_app(make_app, users, session_store=store))  # reads the new file at install
@@ -367,8 +367,8 @@ def test_a_session_keeps_nothing_of_the_users_password_hash(make_app, serve, tmp
         return 'ok'
 
     origin = serve(app)
-    logged_in(origin, 'alice', 'alice-password')
-    logged_in(origin, 'bob', 'bob-password')
+    basic_login(origin, 'alice', 'alice-password')
+    basic_login(origin, 'bob', 'bob-password')
     assert Browser(origin).get('/become?name=carol').status == 200
 
     with sqlite3.connect(str(tmp_path / 'sessions.db')) as connection:

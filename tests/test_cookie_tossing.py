@@ -67,7 +67,8 @@ def sid_set(cookies):
     return cookies[0].split(';')[0].partition('=')[2]
 
 
-def logged_in(origin, name='alice'):
+def login_sid(origin, name='alice'):
+    """The session id a POST /login/<name> sets (logging that user in)."""
     return sid_set(send(origin, 'POST', '/login/' + name)[1])
 
 
@@ -78,7 +79,7 @@ def origin(make_app, serve):
 
 def test_the_first_well_formed_session_cookie_is_the_one_used(origin):
     """A browser sends the most specific cookie first: canister uses it, as canister always has."""
-    real = logged_in(origin)
+    real = login_sid(origin)
     assert send(origin, 'GET', '/account', real, TOSSED)[2]['user'] == 'alice'
     status, set_cookies, body = send(origin, 'GET', '/account', TOSSED, real)
     assert (status, body['user'], set_cookies) == (200, None, [])  # a tossed unknown id first: anonymous there
@@ -86,7 +87,7 @@ def test_the_first_well_formed_session_cookie_is_the_one_used(origin):
 
 @pytest.mark.parametrize('order', [(0, 1), (1, 0)])
 def test_of_two_live_sessions_the_first_the_browser_sends_is_used(origin, order):
-    sids = [logged_in(origin, 'alice'), logged_in(origin, 'bob')]
+    sids = [login_sid(origin, 'alice'), login_sid(origin, 'bob')]
     first, second = (sids[index] for index in order)
     assert send(origin, 'GET', '/account', first, second)[2]['user'] == ('alice', 'bob')[order[0]]
 
@@ -94,8 +95,8 @@ def test_of_two_live_sessions_the_first_the_browser_sends_is_used(origin, order)
 def test_a_live_session_sent_after_the_users_own_ended_one_is_never_adopted(origin):
     """Login CSRF: a cookie another site of the domain set for the attacker's logged-in session, sent
     after the user's own cookie once that session has ended, must not log the user in as the attacker."""
-    attacker = logged_in(origin, 'mallory')
-    victim = logged_in(origin, 'alice')
+    attacker = login_sid(origin, 'mallory')
+    victim = login_sid(origin, 'alice')
     assert send(origin, 'POST', '/logout', victim)[0] == 200
     status, set_cookies, body = send(origin, 'GET', '/account', victim, attacker)
     assert (status, body['user'], set_cookies) == (200, None, [])
@@ -105,7 +106,7 @@ def test_a_live_session_sent_after_the_users_own_ended_one_is_never_adopted(orig
 
 
 def test_a_malformed_first_cookie_is_passed_over(origin):
-    real = logged_in(origin)
+    real = login_sid(origin)
     assert send(origin, 'GET', '/account', 'junk', real)[2]['user'] == 'alice'
 
 

@@ -6,7 +6,7 @@ import pytest
 import webtest
 
 import canister
-from helpers import client, read_log
+from helpers import client, read_log, vary_tokens
 
 APP = 'https://app.example.com'
 OTHER = 'https://other.example.org'
@@ -16,11 +16,6 @@ EVIL = 'https://evil.example.net'
 def acao(res):
     """Every Access-Control-Allow-Origin header of a response."""
     return res.headers.getall('Access-Control-Allow-Origin')
-
-
-def vary_tokens(res):
-    """The tokens of every Vary header, lower-cased."""
-    return [token.strip().lower() for value in res.headers.getall('Vary') for token in value.split(',')]
 
 
 def hello_app(make_app, **overrides):
@@ -289,28 +284,26 @@ def test_cors_vary_origin_merges_with_the_session_vary_cookie(make_app):
     assert sorted(vary_tokens(res)) == ['cookie', 'origin']
 
 
-def test_cors_vary_origin_merges_with_a_vary_the_handler_set(make_app):
+def vary_app(make_app, vary):
+    """An app (cors=APP) whose / sets the Vary header ``vary`` itself."""
     app = make_app(cors=APP)
 
     @app.route('/')
     def index():
-        bottle.response.set_header('Vary', 'Accept-Encoding')
+        bottle.response.set_header('Vary', vary)
         return 'hello'
 
-    res = client(app).get('/', headers={'Origin': EVIL})
+    return app
+
+
+def test_cors_vary_origin_merges_with_a_vary_the_handler_set(make_app):
+    res = client(vary_app(make_app, 'Accept-Encoding')).get('/', headers={'Origin': EVIL})
     assert len(res.headers.getall('Vary')) == 1
     assert vary_tokens(res) == ['accept-encoding', 'origin']
 
 
 def test_cors_vary_origin_is_not_repeated_when_the_handler_set_it(make_app):
-    app = make_app(cors=APP)
-
-    @app.route('/')
-    def index():
-        bottle.response.set_header('Vary', 'Origin')
-        return 'hello'
-
-    res = client(app).get('/', headers={'Origin': APP})
+    res = client(vary_app(make_app, 'Origin')).get('/', headers={'Origin': APP})
     assert vary_tokens(res) == ['origin']
 
 

@@ -40,17 +40,6 @@ Attempt = collections.namedtuple('Attempt', 'started ended status counter error 
 # --------------------------------------------------------------------------
 # fixtures and the client driver
 
-@pytest.fixture
-def started():
-    """Servers a test starts: cleaned up, and checked gone, at the end."""
-    servers = []
-    yield servers
-    for server in reversed(servers):
-        server.cleanup()
-        if isinstance(server, AppServer):
-            assert not server.pids(), 'server processes left running'
-
-
 pytestmark = pytest.mark.usefixtures('nothing_left_running')
 
 

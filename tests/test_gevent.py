@@ -14,7 +14,6 @@ canister supports (3.9 gets gevent 26.7, the newest release that supports it), s
 fail, never skip, where it is missing.
 """
 import http.client
-import json
 import os
 import re
 import sqlite3
@@ -23,7 +22,7 @@ import time
 
 import pytest
 
-from helpers import read_log, sqlite_url
+from helpers import log_entries, sqlite_url
 from servers import AppServer, wait_until
 from session_kit import STORES, Browser, make_store_url, run_threads
 
@@ -38,7 +37,7 @@ CLIENTS = 16
 BUMPS = 8
 
 
-def client(origin, number):
+def browser_at(origin, number):
     """A browser at the address 10.0.1.<number> (named in X-Forwarded-For, which the app trusts from 127.0.0.1)."""
     browser = Browser(origin)
     browser.address = '10.0.1.%d' % number
@@ -55,16 +54,11 @@ def get(browser, path, request_id=None):
 
 def crowd_of_one(origin, number):
     """One client logging in and bumping its counter three times; it checks every answer."""
-    browser = client(origin, number)
+    browser = browser_at(origin, number)
     assert get(browser, '/login?name=c%d' % number).status == 200
     for bump in range(1, 4):
         answer = get(browser, '/bump?name=c%d' % number)
         assert (answer.status, answer.json()['counter'], answer.json()['user']) == (200, bump, 'c%d' % number)
-
-
-def log_entries(log_dir):
-    """The JSON lines of the app's log, as dicts."""
-    return [json.loads(line) for line in read_log(log_dir).splitlines()]
 
 
 def descriptors_on(pid, path):
@@ -116,7 +110,7 @@ def crowd(gevent_server):
     sids = {number: set() for number in range(CLIENTS)}
 
     def run(number):
-        browser = client(origin, number)
+        browser = browser_at(origin, number)
         assert get(browser, '/login?name=c%d' % number, 'g%d-login' % number).status == 200
         sids[number].add(browser.sid)
         for bump in range(BUMPS):
@@ -201,7 +195,7 @@ def test_a_greenlet_a_handler_spawns_sees_no_session(gevent_server):
 # concurrent requests of one session
 
 def test_concurrent_requests_of_one_session_under_gevent_each_keep_their_own_key(gevent_server):
-    browser = client(gevent_server.url, 50)
+    browser = browser_at(gevent_server.url, 50)
     assert get(browser, '/login?name=keys').status == 200
 
     def bump_key(key):
@@ -216,7 +210,7 @@ def test_concurrent_requests_of_one_session_under_gevent_each_keep_their_own_key
 
 
 def test_a_logout_while_another_request_of_the_session_gives_way_to_the_hub_sticks(gevent_server):
-    browser = client(gevent_server.url, 51)
+    browser = browser_at(gevent_server.url, 51)
     assert get(browser, '/login?name=leaving').status == 200
     sid = browser.sid
     held = {}
@@ -259,7 +253,7 @@ def test_one_slow_request_does_not_hold_up_the_others_under_gevent(gevent_server
 
 def test_a_sqlite_file_locked_by_another_process_does_not_stop_the_gevent_server(sqlite_gevent_server):
     origin = sqlite_gevent_server.url
-    browser = client(origin, 70)
+    browser = browser_at(origin, 70)
     assert get(browser, '/login?name=waiting').status == 200
     waiting = {}
     other = sqlite3.connect(str(sqlite_gevent_server.db), isolation_level=None)
@@ -286,7 +280,7 @@ def test_a_sqlite_file_locked_by_another_process_does_not_stop_the_gevent_server
 
 
 def test_a_write_under_gevent_gives_up_on_a_sqlite_file_locked_for_good_after_5_s_with_503(sqlite_gevent_server):
-    browser = client(sqlite_gevent_server.url, 72)
+    browser = browser_at(sqlite_gevent_server.url, 72)
     assert get(browser, '/login?name=patient').status == 200
     other = sqlite3.connect(str(sqlite_gevent_server.db), isolation_level=None)
     try:
@@ -306,7 +300,7 @@ def test_a_write_under_gevent_gives_up_on_a_sqlite_file_locked_for_good_after_5_
 
 
 def test_sqlite_connections_under_gevent_do_not_pile_up_with_the_requests(sqlite_gevent_server):
-    browser = client(sqlite_gevent_server.url, 71)
+    browser = browser_at(sqlite_gevent_server.url, 71)
     pid = sqlite_gevent_server.proc.pid
     assert get(browser, '/login?name=many').status == 200
     held_at_first = descriptors_on(pid, sqlite_gevent_server.db)

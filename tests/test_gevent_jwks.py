@@ -29,7 +29,7 @@ def keys():
 
 
 @pytest.fixture
-def serve(tmp_path):
+def serve_gevent(tmp_path):
     """Start gevent_app under ``bottle.run(server='gevent')`` checking tokens with the keys at a JWKS URL;
     its AppServer, with ``log_dir``."""
     started = []
@@ -68,9 +68,9 @@ def assert_answered_meanwhile(pings, call):
     assert max(pings) < 0.5, 'a ping waited %.2fs while a Bearer request waited for the JWKS' % max(pings)
 
 
-def test_a_token_signed_with_a_key_of_the_jwks_logs_in_under_gevent(serve, jwks_server, keys):
+def test_a_token_signed_with_a_key_of_the_jwks_logs_in_under_gevent(serve_gevent, jwks_server, keys):
     jwks_server.publish(jwk(keys[0], 'one'))
-    server = serve(jwks_server.url)
+    server = serve_gevent(jwks_server.url)
 
     answer = read_as(server, token(keys[0], 'one'), 1)
 
@@ -79,9 +79,9 @@ def test_a_token_signed_with_a_key_of_the_jwks_logs_in_under_gevent(serve, jwks_
     assert 'Fetched 1 signing keys from the JWKS URL' in log_messages(server, 'INFO')
 
 
-def test_after_the_provider_rotates_its_key_a_token_of_the_new_kid_logs_in_under_gevent(serve, jwks_server, keys):
+def test_after_the_provider_rotates_its_key_a_token_of_the_new_kid_logs_in_under_gevent(serve_gevent, jwks_server, keys):
     jwks_server.publish(jwk(keys[0], 'one'))
-    server = serve(jwks_server.url)
+    server = serve_gevent(jwks_server.url)
     assert read_as(server, token(keys[0], 'one'), 2).status == 200
 
     jwks_server.publish(jwk(keys[1], 'two'))
@@ -93,10 +93,10 @@ def test_after_the_provider_rotates_its_key_a_token_of_the_new_kid_logs_in_under
     assert jwks_server.hits == 2
 
 
-def test_while_the_jwks_endpoint_is_slow_the_gevent_server_answers_the_other_requests(serve, jwks_server, keys):
+def test_while_the_jwks_endpoint_is_slow_the_gevent_server_answers_the_other_requests(serve_gevent, jwks_server, keys):
     jwks_server.publish(jwk(keys[0], 'one'))
     jwks_server.delay = 3.0  # slower than a request should be, within canister's 5 s
-    server = serve(jwks_server.url)
+    server = serve_gevent(jwks_server.url)
 
     login, pings = pinged_during(server, lambda: read_as(server, token(keys[0], 'one'), 3))
 
@@ -105,9 +105,9 @@ def test_while_the_jwks_endpoint_is_slow_the_gevent_server_answers_the_other_req
     assert_answered_meanwhile(pings, login)
 
 
-def test_while_a_new_kid_refetches_slowly_a_token_of_a_known_kid_logs_in_at_once_under_gevent(serve, jwks_server, keys):
+def test_while_a_new_kid_refetches_slowly_a_token_of_a_known_kid_logs_in_at_once_under_gevent(serve_gevent, jwks_server, keys):
     jwks_server.publish(jwk(keys[0], 'one'))
-    server = serve(jwks_server.url)
+    server = serve_gevent(jwks_server.url)
     assert read_as(server, token(keys[0], 'one'), 4).status == 200
     jwks_server.publish(jwk(keys[0], 'one'), jwk(keys[1], 'two'))
     jwks_server.delay = 3.0
@@ -128,8 +128,8 @@ def test_while_a_new_kid_refetches_slowly_a_token_of_a_known_kid_logs_in_at_once
     assert rotated.elapsed > 2.5, rotated
 
 
-def test_an_unreachable_jwks_endpoint_gives_401_at_once_and_a_warning_under_gevent(serve, keys):
-    server = serve('http://127.0.0.1:%d/jwks' % free_port())  # nothing listens there
+def test_an_unreachable_jwks_endpoint_gives_401_at_once_and_a_warning_under_gevent(serve_gevent, keys):
+    server = serve_gevent('http://127.0.0.1:%d/jwks' % free_port())  # nothing listens there
 
     answer = read_as(server, token(keys[0], 'one'), 6)
 
@@ -141,9 +141,9 @@ def test_an_unreachable_jwks_endpoint_gives_401_at_once_and_a_warning_under_geve
     assert 'Connection refused' in warning, warning
 
 
-def test_a_jwks_endpoint_that_never_answers_gives_401_within_5_s_and_stops_no_one_under_gevent(serve, keys,
+def test_a_jwks_endpoint_that_never_answers_gives_401_within_5_s_and_stops_no_one_under_gevent(serve_gevent, keys,
                                                                                                    hanging_server):
-    server = serve(hanging_server.url)
+    server = serve_gevent(hanging_server.url)
     refused, pings = pinged_during(server, lambda: read_as(server, token(keys[0], 'one'), 7))
 
     assert refused.status == 401
@@ -152,8 +152,8 @@ def test_a_jwks_endpoint_that_never_answers_gives_401_within_5_s_and_stops_no_on
     assert 'Cannot fetch the JWKS keys: no complete answer within 5s' in log_messages(server, 'WARNING')
 
 
-def test_while_the_jwks_endpoint_hangs_another_unknown_kid_is_refused_at_once_under_gevent(serve, keys, hanging_server):
-    server = serve(hanging_server.url)
+def test_while_the_jwks_endpoint_hangs_another_unknown_kid_is_refused_at_once_under_gevent(serve_gevent, keys, hanging_server):
+    server = serve_gevent(hanging_server.url)
     held = {}
     first = threading.Thread(target=lambda: held.update(answer=read_as(server, token(keys[0], 'one'), 8)))
     first.start()

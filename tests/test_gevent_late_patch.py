@@ -10,7 +10,7 @@ The right setup without --preload is in tests/test_gevent.py.
 """
 import json
 
-from helpers import read_log
+from helpers import log_entries
 from servers import AppServer
 from session_kit import Browser, run_threads
 
@@ -42,10 +42,6 @@ def two_clients_at_once(origin):
     errors = run_threads([lambda: run('alice', '10.0.3.1'), lambda: run('bob', '10.0.3.2')])
     assert not errors, errors
     return {name: [(answer.status, answer.body) for answer in seen] for name, seen in answers.items()}
-
-
-def log_entries(log_dir):
-    return [json.loads(line) for line in read_log(log_dir).splitlines()]
 
 
 def test_a_gevent_worker_that_patched_after_the_app_was_imported_refuses_every_request_with_500(tmp_path):

@@ -18,7 +18,7 @@ from servers import AppServer, Client, wait_until
 
 
 @pytest.fixture
-def serve():
+def serve_gevent():
     """Start gevent_app logging JSON lines at ``level`` to its stderr, a pipe nobody reads yet; its AppServer."""
     started = []
 
@@ -105,8 +105,8 @@ def in_thread(call):
     return thread, held
 
 
-def test_a_log_line_waiting_for_room_in_a_full_pipe_does_not_stop_the_other_requests_under_gevent(serve):
-    server = serve('WARNING')  # a ping writes no line
+def test_a_log_line_waiting_for_room_in_a_full_pipe_does_not_stop_the_other_requests_under_gevent(serve_gevent):
+    server = serve_gevent('WARNING')  # a ping writes no line
     fill(server)
 
     waiting, held = in_thread(lambda: Client(server.url).get('/warn?text=held-up'))
@@ -124,8 +124,8 @@ def test_a_log_line_waiting_for_room_in_a_full_pipe_does_not_stop_the_other_requ
     assert messages(lines)[-1] == 'held-up'  # whole, once the pipe had room
 
 
-def test_under_gevent_requests_that_log_wait_for_a_full_pipe_and_lose_no_line(serve):
-    server = serve('INFO')  # every request writes its request line first
+def test_under_gevent_requests_that_log_wait_for_a_full_pipe_and_lose_no_line(serve_gevent):
+    server = serve_gevent('INFO')  # every request writes its request line first
     fill(server)
 
     waiting = [in_thread(lambda number=number: Client(server.url).get('/warn?text=line-%d' % number))

@@ -10,7 +10,7 @@ from typing import Any, Callable, Dict, Iterator, Optional
 import bottle
 import pytest
 
-from helpers import client
+from helpers import client, vary_tokens
 
 import canister
 
@@ -235,10 +235,6 @@ def test_the_errors_of_a_mounted_child_are_rendered_by_the_app_whose_wsgi_callab
         assert from_child.content_type == 'text/html'
     assert json_error(ask(with_parent, '/nowhere', 404, JSON))['error'] == 'Not Found'  # the parent's own
     assert ask(with_child, '/nowhere', 404, JSON).content_type == 'text/html'
-
-
-def vary_tokens(response: Any) -> list:
-    return [token.strip().lower() for value in response.headers.getall('Vary') for token in value.split(',')]
 
 
 @pytest.mark.parametrize('headers', [JSON, {'Accept': 'text/html'}, {}], ids=['json', 'html', 'no-accept'])

@@ -11,16 +11,10 @@ import threading
 
 import jwt as pyjwt
 import pytest
-from cryptography.hazmat.primitives.asymmetric import rsa
 
 from canister import session
 from helpers import bearer, claims, client, install_warned, jwk, read_log
 from redis_topologies import make_certificates
-
-
-@pytest.fixture(scope='module')
-def rsa_key():
-    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
 
 
 @pytest.fixture(scope='module')

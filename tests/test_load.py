@@ -28,7 +28,7 @@ import re
 import threading
 import time
 import urllib.parse
-from typing import Any, Dict, Iterator, List, Optional, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 
 import pytest
 
@@ -226,17 +226,6 @@ def check_log(text: str) -> Dict[str, Any]:
 CLIENTS = 32
 REQUESTS = 25
 BOOM_EVERY = 6
-
-
-@pytest.fixture
-def started(tmp_path: Any) -> Iterator[List[Any]]:
-    """Servers a test starts, cleaned up (and checked gone) at the end."""
-    servers: List[Any] = []
-    yield servers
-    for server in reversed(servers):
-        server.cleanup()
-        if isinstance(server, AppServer):
-            assert not server.pids(), 'server processes left running'
 
 
 SETUPS = {

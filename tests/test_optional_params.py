@@ -5,7 +5,8 @@ from typing import List, Optional
 from helpers import client
 
 
-def page_app(make_app):
+def optional_params_app(make_app):
+    """An app whose GET and POST /page take optional parameters with defaults, and /bare ones without."""
     app = make_app()
 
     @app.route('/page', method=['GET', 'POST'])
@@ -21,20 +22,20 @@ def page_app(make_app):
 
 
 def test_an_absent_optional_parameter_with_a_default_gets_the_default(make_app):
-    web = client(page_app(make_app))
+    web = client(optional_params_app(make_app))
     assert web.get('/page').text == "(10, 'anon', None, ('all',))"
     assert web.post_json('/page', {}).text == "(10, 'anon', None, ('all',))"
     assert web.post('/page', {'other': 'x'}).text == "(10, 'anon', None, ('all',))"
 
 
 def test_an_absent_optional_parameter_without_a_default_is_none(make_app):
-    web = client(page_app(make_app))
+    web = client(optional_params_app(make_app))
     assert web.get('/bare').text == '(None, None, None)'
     assert web.post_json('/bare', {}).text == '(None, None, None)'
 
 
 def test_an_optional_parameter_sent_empty_is_none_even_with_a_default(make_app):
-    web = client(page_app(make_app))
+    web = client(optional_params_app(make_app))
     assert web.get('/page?limit=&name=').text == "(None, None, None, ('all',))"
     assert web.post('/page', {'limit': '', 'name': ''}).text == "(None, None, None, ('all',))"
     assert web.post_json('/page', {'limit': None, 'name': None}).text == "(None, None, None, ('all',))"
@@ -42,13 +43,13 @@ def test_an_optional_parameter_sent_empty_is_none_even_with_a_default(make_app):
 
 
 def test_an_optional_str_sent_empty_is_none(make_app):
-    web = client(page_app(make_app))
+    web = client(optional_params_app(make_app))
     assert web.get('/bare?name=').text == '(None, None, None)'
     assert web.get('/bare?limit=&amount=').text == '(None, None, None)'
 
 
 def test_an_optional_parameter_sent_a_value_gets_it_converted(make_app):
-    web = client(page_app(make_app))
+    web = client(optional_params_app(make_app))
     assert web.get('/page?limit=5&name=bob&sort=asc&tags=a&tags=b').text == "(5, 'bob', 'asc', ['a', 'b'])"
     assert web.get('/bare?limit=7&name=%20&amount=0.5').text == "(7, ' ', Decimal('0.5'))"
     response = web.get('/page?limit=many', expect_errors=True)
@@ -57,7 +58,7 @@ def test_an_optional_parameter_sent_a_value_gets_it_converted(make_app):
 
 
 def test_an_optional_list_sent_empty_or_null_is_none(make_app):
-    web = client(page_app(make_app))
+    web = client(optional_params_app(make_app))
     assert web.get('/page?tags=').text == "(10, 'anon', None, None)"
     assert web.post('/page', {'tags': ''}).text == "(10, 'anon', None, None)"
     assert web.post_json('/page', {'tags': None}).text == "(10, 'anon', None, None)"

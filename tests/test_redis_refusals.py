@@ -37,7 +37,8 @@ def fill(client):
     client.config_set('maxmemory', '1')
 
 
-def error_lines(logs):
+def non_response_error_lines(logs):
+    """The ERROR lines of the log other than the Response lines of 5xx answers."""
     return [line for line in read_log(logs).splitlines() if ' ERROR ' in line and 'Response: ' not in line]
 
 
@@ -46,7 +47,7 @@ def test_a_full_redis_answers_503_and_its_log_line_holds_no_session_id(full_redi
     fill(client)
     answer = Client(app.url).get('/login?name=alice')
     assert answer.status == 503
-    [line] = error_lines(logs)
+    [line] = non_response_error_lines(logs)
     short = re.search(r'\[127\.0\.0\.1-(%s{6})\]' % _ID_CHARACTERS, line).group(1)
     assert not re.search(re.escape(short) + _ID_CHARACTERS, line.split(']', 1)[1]), line
     assert 'canister:session:' not in line and 'alice' not in line, line
@@ -59,7 +60,7 @@ def test_a_full_redis_is_named_in_the_log_with_what_to_do(full_redis_app):
     fill(client)
     assert web.get('/bump').status == 503  # a session already there cannot be changed either
     assert Client(app.url).get('/bump').status == 503  # nor a new one made
-    lines = error_lines(logs)
+    lines = non_response_error_lines(logs)
     assert len(lines) == 2
     for line in lines:
         assert "Redis is full (maxmemory reached): raise maxmemory, or set maxmemory-policy" in line, line
@@ -93,7 +94,7 @@ def test_a_password_changed_on_redis_while_the_app_runs_is_a_503_whose_line_says
         assert web.get('/bump').status == 503
     finally:
         app.cleanup()
-    [line] = error_lines(logs)
+    [line] = non_response_error_lines(logs)
     assert line.endswith('the Redis session store is unavailable: invalid username-password pair or user is disabled. '
                          '(Redis refused the credentials: fix the user name and password of session_store, then '
                          'restart the app)')

@@ -26,7 +26,8 @@ def with_login(app: bottle.Bottle) -> bottle.Bottle:
     return app
 
 
-def warnings_in(log_dir: Any) -> List[str]:
+def advice_lines(log_dir: Any) -> List[str]:
+    """The log lines advising to move the guard below the route decorator."""
     return [line for line in read_log(log_dir).splitlines() if ADVICE in line]
 
 
@@ -57,7 +58,7 @@ def test_the_wrong_order_logs_one_warning_naming_the_handler_and_the_fix(make_ap
     web = client(app)
     web.get('/me', expect_errors=True)
     web.get('/me', expect_errors=True)
-    lines = warnings_in(log_dir)
+    lines = advice_lines(log_dir)
     assert len(lines) == 1
     assert ' WARNING ' in lines[0]
     assert 'Route GET /me: @canister.require or @canister.require_user is written above the route decorator ' \
@@ -109,7 +110,7 @@ def test_the_right_order_is_guarded_once_and_warns_of_nothing(make_app, log_dir)
     web.get('/login?name=alice')
     assert web.get('/me').text == 'me'
     assert asked == ['alice']
-    assert warnings_in(log_dir) == []
+    assert advice_lines(log_dir) == []
 
 
 @pytest.mark.parametrize('layout', ['both above', 'one above, one below'])
@@ -132,7 +133,7 @@ def test_guards_above_and_below_the_route_decorator_all_apply_each_once(make_app
     web.get('/login?name=admin')
     assert web.get('/admin').text == 'admin'
     assert asked == ['alice', 'admin']
-    assert len(warnings_in(log_dir)) == 1
+    assert len(advice_lines(log_dir)) == 1
 
 
 def test_the_guard_is_found_under_other_wrappers(make_app):
@@ -166,7 +167,7 @@ def test_a_function_routed_once_guarded_and_once_not_keeps_each_route_as_written
     app.get('/plain', callback=report)
     assert client(app).get('/guarded', expect_errors=True).status_int == 401
     assert client(app).get('/plain').text == 'report'
-    assert warnings_in(log_dir) == []
+    assert advice_lines(log_dir) == []
 
 
 def test_one_function_routed_under_two_guards_keeps_each_routes_own(make_app, log_dir):
@@ -182,7 +183,7 @@ def test_one_function_routed_under_two_guards_keeps_each_routes_own(make_app, lo
     web.get('/login?name=sam')
     assert web.get('/staff').text == 'dashboard'
     assert web.get('/admin', expect_errors=True).status_int == 403
-    assert warnings_in(log_dir) == []
+    assert advice_lines(log_dir) == []
 
 
 @pytest.mark.parametrize('order', ['above', 'below'])
@@ -221,7 +222,7 @@ def test_a_guard_stacked_between_two_route_decorators_guards_both_routes(make_ap
     assert web.get('/admin/report.json', expect_errors=True).status_int == 403
     web.get('/login?name=root')
     assert web.get('/admin/report.json').text == 'secret report'
-    assert len(warnings_in(log_dir)) == 1
+    assert len(advice_lines(log_dir)) == 1
 
 
 @pytest.mark.parametrize('first_call', ['before', 'after'])

@@ -14,11 +14,10 @@ import time
 
 import pytest
 
-from canister import session
 from helpers import warning_lines
 from servers import AppServer
-from session_kit import (STORES, Browser, BytesStore, anonymous, expires_cookie, gated_app, hold_request, logged_in,
-                         make_store_url, plugin_of, run_threads)
+from session_kit import (STORES, Browser, BytesStore, anonymous, expires_cookie, gated_app, held_across, held_in_turn,
+                         hold_request, logged_in, make_store_url, plugin_of, run_threads)
 
 
 # --------------------------------------------------------------------------
@@ -124,15 +123,9 @@ def held_remembered_read(make_app, serve_with_gates, store_url):
     """A remembered session (``cart`` = 3) and a request held open that only reads it: the app, the
     browser, and ``release()`` of the held request."""
     app = gated_app(make_app, store_url)
-
-    @app.get('/remember')
-    def remember():
-        session.remember(3600)
-        return 'ok'
-
     origin = serve_with_gates(app)
     browser = anonymous(origin, cart='3')
-    assert browser.get('/remember').status == 200
+    assert browser.get('/remember?seconds=3600').status == 200
     assert Browser(origin, browser.sid, follow=False).get('/read').new_sid == browser.sid  # the cookie, sent again
     release = hold_request(app, origin, browser.sid, '/hold?name=a')  # reads the session, changes nothing
     return app, browser, release
@@ -170,16 +163,10 @@ def remembered_across_a_held_request(make_app, serve_with_gates, store_url, held
     """A session (``cart`` = 3) with the plain 1 s timeout; a request (``held``, a /hold query) loads it,
     another one then calls ``remember(600)``, and the held one finishes: the browser."""
     app = gated_app(make_app, store_url, session_timeout=1, **config)
-
-    @app.get('/remember-long')
-    def remember_long():
-        session.remember(600)
-        return 'ok'
-
     origin = serve_with_gates(app)
     browser = logged_in(origin, cart='3')
     release = hold_request(app, origin, browser.sid, '/hold?name=a' + held)
-    assert Browser(origin, browser.sid).get('/remember-long').status == 200
+    assert Browser(origin, browser.sid).get('/remember?seconds=600').status == 200
     assert release().status == 200
     return browser
 
@@ -204,13 +191,7 @@ def test_a_request_that_loaded_a_remembered_session_keeps_a_shorter_length_set_m
     """A remembered session slides by its own length when a request only read it; if another
     request shortened that length meanwhile, the session slides by the new one."""
     app, browser, release = held_remembered_read(make_app, serve_with_gates, store_url)
-
-    @app.get('/remember-short')
-    def remember_short():
-        session.remember(1)
-        return 'ok'
-
-    assert browser.get('/remember-short').status == 200
+    assert browser.get('/remember?seconds=1').status == 200
     assert release().status == 200
     time.sleep(1.4)  # past the new 1 s, well within the 3600 s the held request loaded
     assert browser.read() == [None, {}]
@@ -224,11 +205,7 @@ def test_two_overlapping_logins_on_one_session_leave_one_session(make_app, serve
     app = gated_app(make_app, store_url)
     origin = serve_with_gates(app)
     browser = anonymous(origin, cart='3')
-    first = hold_request(app, origin, browser.sid, '/hold?name=a&user=alice')
-    second = hold_request(app, origin, browser.sid, '/hold?name=b&user=alice')
-
-    moved = first()
-    late = second()
+    moved, late = held_in_turn(app, origin, browser.sid, '/hold?name=a&user=alice', '/hold?name=b&user=alice')
 
     assert moved.status == late.status == 200
     assert moved.new_sid and late.new_sid == moved.new_sid  # both send the one new cookie
@@ -243,10 +220,7 @@ def test_two_overlapping_requests_setting_different_keys_both_keep_their_change(
     app = gated_app(make_app, store_url)
     origin = serve_with_gates(app)
     owner = logged_in(origin, base='0')
-    release = hold_request(app, origin, owner.sid, '/hold?name=a&key=a&value=1')
-
-    assert Browser(origin, owner.sid, follow=False).get('/set?key=b&value=2').status == 200
-    assert release().status == 200
+    assert held_across(app, origin, owner.sid, '/hold?name=a&key=a&value=1', '/set?key=b&value=2').status == 200
 
     assert owner.read() == ['alice', {'base': '0', 'a': '1', 'b': '2'}]
 
@@ -255,12 +229,8 @@ def test_overlapping_deletions_and_additions_of_different_keys_are_all_kept(make
     app = gated_app(make_app, store_url)
     origin = serve_with_gates(app)
     owner = logged_in(origin, x='1', y='1')
-    release = hold_request(app, origin, owner.sid, '/hold?name=a&delete=x')
-
-    other = Browser(origin, owner.sid, follow=False)
-    assert other.get('/del?key=y').status == 200
-    assert other.get('/set?key=z&value=1').status == 200
-    assert release().status == 200
+    held = held_across(app, origin, owner.sid, '/hold?name=a&delete=x', '/del?key=y', '/set?key=z&value=1')
+    assert held.status == 200
 
     assert owner.read() == ['alice', {'z': '1'}]
 

@@ -14,8 +14,8 @@ import pytest
 import canister
 from canister import session
 from helpers import warning_lines
-from session_kit import (STORES, Browser, BytesStore, anonymous, hold_request, logged_in, make_store_url,
-                         plugin_of, rotation_app)
+from session_kit import (STORES, Browser, BytesStore, anonymous, held_across, held_in_turn, hold_request, logged_in,
+                         make_store_url, plugin_of, rotation_app)
 
 
 # --------------------------------------------------------------------------
@@ -74,10 +74,7 @@ def test_a_change_saved_while_a_login_or_regenerate_ran_is_kept_under_the_new_id
         assert browser.get('/login?name=alice').status == 200
     old = browser.sid
     path = '/hold?name=a&user=alice' if move == 'login' else '/hold-then?name=a&action=regenerate'
-    release = hold_request(app, origin, old, path)
-
-    assert Browser(origin, old, follow=False).get('/set?key=cart&value=book').status == 200
-    held = release()
+    held = held_across(app, origin, old, path, '/set?key=cart&value=book')
 
     assert held.status == 200 and held.new_sid and held.new_sid != old, held
     assert Browser(origin, held.new_sid).read() == ['alice', {'a': '1', 'cart': 'book'}]
@@ -90,10 +87,7 @@ def test_a_lifetime_set_while_a_login_ran_is_kept_under_the_new_id(make_app, ser
     app = rotation_app(make_app, store_url)
     origin = serve_with_gates(app)
     browser = anonymous(origin, a='1')
-    release = hold_request(app, origin, browser.sid, '/hold?name=a&user=alice')
-
-    assert Browser(origin, browser.sid, follow=False).get('/remember').status == 200
-    held = release()
+    held = held_across(app, origin, browser.sid, '/hold?name=a&user=alice', '/remember')
 
     assert held.status == 200 and held.new_sid, held
     assert 'Max-Age=600' in held.set_cookies[0], held  # the remembered length, under the new id
@@ -105,10 +99,7 @@ def test_a_login_of_another_person_starts_with_empty_data_whatever_was_saved_mea
     app = rotation_app(make_app, store_url)
     origin = serve_with_gates(app)
     browser = logged_in(origin, x='1')
-    release = hold_request(app, origin, browser.sid, '/hold?name=a&user=bob')
-
-    assert Browser(origin, browser.sid, follow=False).get('/set?key=cart&value=book').status == 200
-    held = release()
+    held = held_across(app, origin, browser.sid, '/hold?name=a&user=bob', '/set?key=cart&value=book')
 
     assert held.status == 200 and held.new_sid, held
     assert Browser(origin, held.new_sid).read() == ['bob', {}]
@@ -123,10 +114,9 @@ def test_a_login_submitted_twice_logs_the_browser_in_with_only_the_second_answer
     app = rotation_app(make_app, store_url)
     origin = serve_with_gates(app)
     browser = anonymous(origin, cart='3')
-    first = hold_request(app, origin, browser.sid, '/hold?name=a&user=alice')
-    second = hold_request(app, origin, browser.sid, '/hold?name=b&user=alice&key=seen&value=1')
-    lost = first()  # its answer is lost: the browser aborted that submission
-    late = second()
+    # the first answer is lost: the browser aborted that submission
+    lost, late = held_in_turn(app, origin, browser.sid, '/hold?name=a&user=alice',
+                              '/hold?name=b&user=alice&key=seen&value=1')
 
     assert late.status == 200 and late.new_sid == lost.new_sid, (lost, late)
     browser.sid = late.new_sid
@@ -158,10 +148,7 @@ def test_a_login_of_another_person_after_a_parallel_login_stores_nothing(make_ap
     app = rotation_app(make_app, store_url)
     origin = serve_with_gates(app)
     browser = anonymous(origin, cart='3')
-    first = hold_request(app, origin, browser.sid, '/hold?name=a&user=alice')
-    second = hold_request(app, origin, browser.sid, '/hold?name=b&user=bob')
-    moved = first()
-    late = second()
+    moved, late = held_in_turn(app, origin, browser.sid, '/hold?name=a&user=alice', '/hold?name=b&user=bob')
 
     assert late.status == 200 and late.set_cookies == [], late  # the browser keeps the first login's cookie
     assert Browser(origin, moved.new_sid).read() == ['alice', {'cart': '3'}]

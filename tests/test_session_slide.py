@@ -11,7 +11,6 @@ from __future__ import annotations
 import pytest
 
 import canister
-from canister import session
 from session_kit import anonymous, Browser, gated_app, hold_request, make_store_url
 
 #: The stores, and Redis with ``session_max_age``, where a read is a GET and the slide a step of its own.
@@ -56,15 +55,8 @@ def life(request, clock, tmp_path):
 
 
 def remember_app(make_app, life, **config):
-    """``gated_app`` on the store of ``life``, with ``/remember?seconds=``."""
-    app = gated_app(make_app, life.url, **dict(life.config, **config))
-
-    @app.get('/remember')
-    def remember(seconds: int):
-        session.remember(seconds)
-        return 'ok'
-
-    return app
+    """``gated_app`` (its ``/remember?seconds=``) on the store of ``life``."""
+    return gated_app(make_app, life.url, **dict(life.config, **config))
 
 
 def test_a_request_that_only_read_the_session_leaves_it_the_shorter_length_set_meanwhile(

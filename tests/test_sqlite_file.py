@@ -11,8 +11,7 @@ import urllib.parse
 import pytest
 
 import canister
-from canister import session
-from helpers import basic, client, sqlite_url
+from helpers import basic, client, json_counter_app, sqlite_url
 
 
 @pytest.fixture
@@ -22,18 +21,6 @@ def workdir(tmp_path, monkeypatch):
     path.mkdir()
     monkeypatch.chdir(path)
     return path
-
-
-def counter_app(make_app, **overrides):
-    """An app whose / counts the requests of a session."""
-    app = make_app(**overrides)
-
-    @app.get('/')
-    def count():
-        session.data['n'] = session.data.get('n', 0) + 1
-        return str(session.data['n'])
-
-    return app
 
 
 def run_sql(path, *statements):
@@ -137,8 +124,8 @@ def test_a_sqlite_url_with_options_fails_at_install_and_makes_no_file(make_app, 
 def test_the_path_of_a_sqlite_url_is_percent_decoded(make_app, workdir):
     (workdir / 'my data').mkdir()
     absolute = 'sqlite:///' + urllib.parse.quote(str(workdir / 'my data' / 'a?b#c.db'), safe='')
-    web = client(counter_app(make_app, session_store=absolute))
-    assert [web.get('/').text, web.get('/').text] == ['1', '2']
+    web = client(json_counter_app(make_app, session_store=absolute))
+    assert [web.get('/count').json, web.get('/count').json] == [{'n': 1}, {'n': 2}]
     web.app.uninstall(True)  # (its -wal and -shm go with the last connection)
     assert os.listdir(str(workdir / 'my data')) == ['a?b#c.db']
     assert sorted(os.listdir(str(workdir))) == ['my data']  # no file named after the escapes
@@ -157,9 +144,9 @@ def test_a_sqlite_url_whose_escapes_are_not_utf8_fails_at_install(make_app, work
 def test_a_file_the_app_uses_gets_canisters_tables_and_keeps_the_apps_as_they_were(make_app, tmp_path, user_version):
     path = tmp_path / 'app.db'
     an_apps_database(path, user_version)
-    app = counter_app(make_app, session_store=sqlite_url(path))
+    app = json_counter_app(make_app, session_store=sqlite_url(path))
     web = client(app)
-    assert [web.get('/').text, web.get('/').text] == ['1', '2']
+    assert [web.get('/count').json, web.get('/count').json] == [{'n': 1}, {'n': 2}]
     app.uninstall(True)
     assert look_into(path) == {'items': [('kept',)], 'user_version': user_version, 'journal_mode': 'delete',
                                'tables': ['canister_sessions', 'items']}
@@ -168,22 +155,22 @@ def test_a_file_the_app_uses_gets_canisters_tables_and_keeps_the_apps_as_they_we
 def test_sessions_in_the_apps_file_survive_a_restart(make_app, tmp_path):
     path = tmp_path / 'app.db'
     an_apps_database(path, 7)
-    first = client(counter_app(make_app, session_store=sqlite_url(path)))
-    assert first.get('/').text == '1'
+    first = client(json_counter_app(make_app, session_store=sqlite_url(path)))
+    assert first.get('/count').json == {'n': 1}
     first.app.uninstall(True)
-    second = client(counter_app(make_app, session_store=sqlite_url(path)))
+    second = client(json_counter_app(make_app, session_store=sqlite_url(path)))
     second.cookiejar = first.cookiejar
-    assert second.get('/').text == '2'
+    assert second.get('/count').json == {'n': 2}
 
 
 def test_the_login_throttle_counts_in_the_apps_file_beside_its_tables(make_app, tmp_path):
     path = tmp_path / 'app.db'
     an_apps_database(path, 7)
-    app = counter_app(make_app, session_store=sqlite_url(path), auth_max_failures=2, auth_basic_username='alice',
-                      auth_basic_password=canister.hash_password('wonderland', 'pbkdf2', 1000))
+    app = json_counter_app(make_app, session_store=sqlite_url(path), auth_max_failures=2, auth_basic_username='alice',
+                           auth_basic_password=canister.hash_password('wonderland', 'pbkdf2', 1000))
     web = client(app)
-    assert web.get('/', headers={'Authorization': basic('alice', 'guess')}, expect_errors=True).status_int == 401
-    assert [web.get('/').text, web.get('/').text] == ['1', '2']
+    assert web.get('/count', headers={'Authorization': basic('alice', 'guess')}, expect_errors=True).status_int == 401
+    assert [web.get('/count').json, web.get('/count').json] == [{'n': 1}, {'n': 2}]
     with sqlite3.connect(str(path)) as connection:
         assert connection.execute('SELECT client, attempts FROM canister_throttle').fetchall() == [('127.0.0.1', 1)]
     app.uninstall(True)
@@ -223,9 +210,9 @@ def test_a_development_version_table_beside_the_apps_is_made_anew_and_the_apps_k
     path = tmp_path / 'app.db'
     an_apps_database(path, 1)
     run_sql(path, 'CREATE TABLE canister_sessions (sid TEXT PRIMARY KEY, record TEXT NOT NULL, expires INTEGER NOT NULL)')
-    app = counter_app(make_app, session_store=sqlite_url(path))
+    app = json_counter_app(make_app, session_store=sqlite_url(path))
     web = client(app)
-    assert [web.get('/').text, web.get('/').text] == ['1', '2']
+    assert [web.get('/count').json, web.get('/count').json] == [{'n': 1}, {'n': 2}]
     app.uninstall(True)
     assert look_into(path) == {'items': [('kept',)], 'user_version': 1, 'journal_mode': 'delete',
                                'tables': ['canister_sessions', 'items']}
@@ -236,8 +223,8 @@ def test_a_development_version_table_beside_the_apps_is_made_anew_and_the_apps_k
 
 def test_a_file_canister_makes_is_in_wal_mode_with_no_user_version(make_app, tmp_path):
     path = tmp_path / 'sessions.db'
-    app = counter_app(make_app, session_store=sqlite_url(path))
-    client(app).get('/')
+    app = json_counter_app(make_app, session_store=sqlite_url(path))
+    client(app).get('/count')
     app.uninstall(True)
     with sqlite3.connect(str(path)) as connection:
         assert connection.execute('PRAGMA journal_mode').fetchone()[0].lower() == 'wal'

@@ -3,21 +3,9 @@ line, but the store's error is one ERROR line a second, the next saying how many
 meanwhile.  A real redis-server, stopped mid-test."""
 import re
 
-import canister
-from helpers import client, cookieless_client, read_log
+from helpers import client, cookieless_client, json_counter_app, read_log
 
 DOWN = 'the Redis session store is unavailable: '
-
-
-def counter_app(make_app, redis_server):
-    app = make_app(session_store=redis_server.url)
-
-    @app.get('/count')
-    def count():
-        canister.session.data['n'] = canister.session.data.get('n', 0) + 1
-        return {'n': canister.session.data['n']}
-
-    return app
 
 
 def store_lines(log):
@@ -26,7 +14,7 @@ def store_lines(log):
 
 def test_a_store_that_is_down_is_one_error_line_a_second_however_many_requests_meet_it(
         make_app, redis_server, log_dir, clock):
-    web = client(counter_app(make_app, redis_server))
+    web = client(json_counter_app(make_app, session_store=redis_server.url))
     assert web.get('/count').json == {'n': 1}
     redis_server.stop()
     for _ in range(5):
@@ -44,7 +32,7 @@ def test_a_store_that_is_down_is_one_error_line_a_second_however_many_requests_m
 
 
 def test_a_store_that_is_down_again_after_a_quiet_second_is_one_plain_line(make_app, redis_server, log_dir, clock):
-    web = client(counter_app(make_app, redis_server))
+    web = client(json_counter_app(make_app, session_store=redis_server.url))
     web.get('/count')
     redis_server.stop()
     web.get('/count', status=503)
@@ -55,7 +43,7 @@ def test_a_store_that_is_down_again_after_a_quiet_second_is_one_plain_line(make_
 
 def test_new_sessions_that_cannot_be_saved_share_the_line_of_the_store_that_is_down(
         make_app, redis_server, log_dir, clock):
-    web = cookieless_client(counter_app(make_app, redis_server))
+    web = cookieless_client(json_counter_app(make_app, session_store=redis_server.url))
     redis_server.stop()
     for _ in range(3):
         assert 'Set-Cookie' not in web.get('/count', status=503).headers

@@ -5,24 +5,13 @@ A real redis-server, stopped."""
 import bottle
 
 import canister
-from helpers import basic, client, read_log
+from helpers import basic, client, json_counter_app, read_log
 
 ALICE = {'Authorization': basic('alice', 'wonderland')}
 
 
-def counter_app(make_app, redis_server, **config):
-    app = make_app(session_store=redis_server.url, **config)
-
-    @app.get('/count')
-    def count():
-        canister.session.data['n'] = canister.session.data.get('n', 0) + 1
-        return {'n': canister.session.data['n']}
-
-    return app
-
-
 def test_a_session_found_down_in_the_handler_answers_503_with_retry_after(make_app, redis_server):
-    web = client(counter_app(make_app, redis_server))
+    web = client(json_counter_app(make_app, session_store=redis_server.url))
     assert web.get('/count').json == {'n': 1}
     redis_server.stop()
     answer = web.get('/count', status=503)
@@ -31,7 +20,7 @@ def test_a_session_found_down_in_the_handler_answers_503_with_retry_after(make_a
 
 
 def test_a_new_session_that_cannot_be_saved_after_the_handler_answers_503_with_retry_after(make_app, redis_server):
-    web = client(counter_app(make_app, redis_server))
+    web = client(json_counter_app(make_app, session_store=redis_server.url))
     redis_server.stop()
     answer = web.get('/count', status=503)  # no cookie: nothing loaded, the save after the handler fails
     assert 'retry shortly' in answer.text
@@ -40,14 +29,15 @@ def test_a_new_session_that_cannot_be_saved_after_the_handler_answers_503_with_r
 
 
 def test_a_login_with_the_store_down_answers_503_with_retry_after(make_app, redis_server):
-    web = client(counter_app(make_app, redis_server, auth_basic_username='alice', auth_basic_password='wonderland'))
+    web = client(json_counter_app(make_app, session_store=redis_server.url, auth_basic_username='alice',
+                                  auth_basic_password='wonderland'))
     redis_server.stop()
     answer = web.get('/count', headers=ALICE, status=503)
     assert answer.headers.getall('Retry-After') == ['1']
 
 
 def test_the_apps_own_503_page_keeps_the_retry_after(make_app, redis_server, log_dir):
-    app = counter_app(make_app, redis_server)
+    app = json_counter_app(make_app, session_store=redis_server.url)
 
     @app.error(503)
     def unavailable(error):
@@ -65,7 +55,7 @@ def test_the_apps_own_503_page_keeps_the_retry_after(make_app, redis_server, log
 
 def test_a_guard_that_reads_the_session_from_a_store_that_is_down_answers_503_with_retry_after(
         make_app, redis_server, log_dir):
-    app = counter_app(make_app, redis_server)
+    app = json_counter_app(make_app, session_store=redis_server.url)
 
     @app.get('/mine')
     @canister.require_user
@@ -85,7 +75,7 @@ def test_a_guard_that_reads_the_session_from_a_store_that_is_down_answers_503_wi
 def test_a_before_request_hook_that_reads_the_session_from_a_store_that_is_down_answers_503_with_retry_after(
         make_app, redis_server, log_dir):
     """Outside the route (Bottle catches the hook's exception, and answers its 500 without canister)."""
-    app = counter_app(make_app, redis_server, catchall=True)
+    app = json_counter_app(make_app, session_store=redis_server.url, catchall=True)
 
     @app.hook('before_request')
     def who():

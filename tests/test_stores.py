@@ -306,7 +306,7 @@ def test_a_custom_store_passed_to_canister_keeps_the_sessions(make_app):
     assert store.records == {sid: canister._ENDING}  # the record is gone; the ended marker lives a minute
 
 
-class BytesStore(DictStore):
+class BytesDictStore(DictStore):
     """A store whose database hands back bytes, as many client libraries do."""
 
     def load(self, sid):
@@ -315,7 +315,7 @@ class BytesStore(DictStore):
 
 
 def test_a_custom_store_that_loads_bytes_keeps_the_sessions(make_app):
-    web = cookieless_client(add_routes(make_app(store=BytesStore())))
+    web = cookieless_client(add_routes(make_app(store=BytesDictStore())))
     sid = web.get('/login?name=bob').text
     assert json.loads(web.get('/read', headers=with_cookie(sid)).text) == ['bob', {'note': 'héllo ✓'}]
 
