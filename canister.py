@@ -2869,14 +2869,6 @@ def _constant_problem(text: Any) -> str:
 # Session Stores ##############################################################
 ###############################################################################
 
-def _is_flat(data: Dict[str, Any]) -> bool:
-    """True if every key is text and every value a JSON scalar (the decoded cache keeps only such data)."""
-    for key, value in data.items():
-        if type(key) is not str or type(value) not in _SCALARS:
-            return False
-    return True
-
-
 #: The containers :func:`_key_not_text` looks into: a JSON object or array as Python holds it.
 _NESTING = frozenset((dict, list))
 
@@ -4809,6 +4801,14 @@ def _pause_after_collision(attempt: int, started: float) -> None:
     """Sleep at random up to 2**attempt times the failed try's length (at least 1 ms), so that
     requests colliding on one session spread out over a slow store as over a fast one."""
     time.sleep(random.random() * max(time.monotonic() - started, 0.001) * 2 ** min(attempt, 5))
+
+
+def _is_flat(data: Dict[str, Any]) -> bool:
+    """True if every key is text and every value a JSON scalar (the decoded cache keeps only such data)."""
+    for key, value in data.items():
+        if type(key) is not str or type(value) not in _SCALARS:
+            return False
+    return True
 
 
 class _Parsed(typing.NamedTuple):
