@@ -2531,6 +2531,30 @@ def _filled_by_the_call(callback: Callable[..., Any]) -> typing.FrozenSet[str]:
     return frozenset(name for name, parameter in own.items() if parameter.kind not in fixed and name not in seen)
 
 
+#: A ``<name:filter>`` wildcard (with the filter's config, if any) in a route's rule, as Bottle reads it.
+_FILTERED_WILDCARD = re.compile(r'<([A-Za-z_]\w*):([A-Za-z_]\w*)(?::(?:\\.|[^\\>])*)?>')
+#: What Bottle's spelling of Flask's converters is, for a rule written ``<int:id>``.
+_FLASK_CONVERTERS = {'int': '<%s:int>', 'float': '<%s:float>', 'path': '<%s:path>', 'string': '<%s>',
+                     'uuid': "<%s> with the annotation uuid.UUID on the handler's parameter"}
+
+
+def _unknown_filter_problem(route: bottle.Route, filters: Mapping[str, Any]) -> Optional[str]:
+    """Why Bottle could not add ``route``, when its rule names a filter the router lacks: Flask's ``<int:id>``
+    (which Bottle reads as the wildcard ``int`` with the filter ``id``) with Bottle's spelling; else None."""
+    for match in _FILTERED_WILDCARD.finditer(str(route.rule)):
+        name, mode = match.groups()
+        if mode in filters:
+            continue
+        if name in _FLASK_CONVERTERS:
+            return ("Route %s %s has the wildcard %s, Flask's spelling, which Bottle reads as the name %s with the "
+                    "filter %s, which it does not have: write %s (Bottle's: the name first, then the filter)"
+                    % (route.method, route.rule, match.group(0), name, mode, _FLASK_CONVERTERS[name] % mode))
+        return ('Route %s %s has the wildcard %s, whose filter %s Bottle does not have: its filters are %s '
+                '(app.router.add_filter adds one)' % (route.method, route.rule, match.group(0), mode,
+                                                      ', '.join(sorted(filters))))
+    return None
+
+
 def _refuse_unfillable(param: _Param, callback: Callable[..., Any], rule: str) -> None:
     """A CanisterError for a mandatory ``Tuple[()]``: it takes no value, and a query or form value is
     one, so nothing but a JSON ``[]`` fills it (a mistake of the handler's, not of its clients)."""
@@ -9055,30 +9079,6 @@ class _StreamedBody:
 
 #: A ``{name}`` (or ``{name:type}``) placeholder of Starlette and FastAPI in a route's rule.
 _BRACED_PLACEHOLDER = re.compile(r'\{([A-Za-z_]\w*)(?::[^{}/]*)?\}')
-
-
-#: A ``<name:filter>`` wildcard (with the filter's config, if any) in a route's rule, as Bottle reads it.
-_FILTERED_WILDCARD = re.compile(r'<([A-Za-z_]\w*):([A-Za-z_]\w*)(?::(?:\\.|[^\\>])*)?>')
-#: What Bottle's spelling of Flask's converters is, for a rule written ``<int:id>``.
-_FLASK_CONVERTERS = {'int': '<%s:int>', 'float': '<%s:float>', 'path': '<%s:path>', 'string': '<%s>',
-                     'uuid': "<%s> with the annotation uuid.UUID on the handler's parameter"}
-
-
-def _unknown_filter_problem(route: bottle.Route, filters: Mapping[str, Any]) -> Optional[str]:
-    """Why Bottle could not add ``route``, when its rule names a filter the router lacks: Flask's ``<int:id>``
-    (which Bottle reads as the wildcard ``int`` with the filter ``id``) with Bottle's spelling; else None."""
-    for match in _FILTERED_WILDCARD.finditer(str(route.rule)):
-        name, mode = match.groups()
-        if mode in filters:
-            continue
-        if name in _FLASK_CONVERTERS:
-            return ("Route %s %s has the wildcard %s, Flask's spelling, which Bottle reads as the name %s with the "
-                    "filter %s, which it does not have: write %s (Bottle's: the name first, then the filter)"
-                    % (route.method, route.rule, match.group(0), name, mode, _FLASK_CONVERTERS[name] % mode))
-        return ('Route %s %s has the wildcard %s, whose filter %s Bottle does not have: its filters are %s '
-                '(app.router.add_filter adds one)' % (route.method, route.rule, match.group(0), mode,
-                                                      ', '.join(sorted(filters))))
-    return None
 
 
 class _ErrorHandlers(Dict[int, Callable[..., Any]]):
