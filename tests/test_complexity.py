@@ -167,3 +167,77 @@ def test_the_reading_order_check_sees_a_later_name_in_a_body_and_a_quoted_hint_a
               '    pass\n')
     assert forward_references(source) == ['3: Context, in First, is defined below, in Second',
                                            '5: later, in First, is defined below, in Second']
+
+
+# A ``#:`` line (the comment Sphinx reads as an attribute's documentation) on every attribute of a class.
+
+def _assigned(statement: ast.AST) -> List[ast.expr]:
+    """The targets of an assignment statement, tuples unpacked; none for another statement."""
+    targets = (statement.targets if isinstance(statement, ast.Assign)
+               else [statement.target] if isinstance(statement, ast.AnnAssign) else [])
+    return [element for target in targets for element in (target.elts if isinstance(target, ast.Tuple) else [target])]
+
+
+def _init_attributes(cls: ast.ClassDef) -> List[Tuple[str, ast.stmt]]:
+    """``self.x`` set in ``__init__``, each with the statement that sets it first."""
+    inits = [statement for statement in cls.body if isinstance(statement, ast.FunctionDef) and statement.name == '__init__']
+    statements = sorted((node for init in inits for node in ast.walk(init) if isinstance(node, (ast.Assign, ast.AnnAssign))),
+                        key=lambda node: (node.lineno, node.col_offset))
+    first: Dict[str, ast.stmt] = {}
+    for statement in statements:
+        for target in _assigned(statement):
+            if isinstance(target, ast.Attribute) and isinstance(target.value, ast.Name) and target.value.id == 'self':
+                first.setdefault(target.attr, statement)
+    return list(first.items())
+
+
+def undocumented_attributes(source: str) -> List[str]:
+    """Each attribute of a class (set in its body, or first set in its ``__init__`` and not by a base class
+    of the module) without a ``#:`` line right above the statement that sets it, as ``line: Class.name``."""
+    lines = source.splitlines()
+    classes = {node.name: node for node in ast.walk(ast.parse(source)) if isinstance(node, ast.ClassDef)}
+
+    def has_doc(statement: ast.stmt) -> bool:
+        return lines[statement.lineno - 2].strip().startswith('#:')
+
+    def inherited(cls: ast.ClassDef) -> Set[str]:
+        names: Set[str] = set()
+        for base in (classes[b.id] for b in cls.bases if isinstance(b, ast.Name) and b.id in classes):
+            names |= {t.id for s in base.body for t in _assigned(s) if isinstance(t, ast.Name)}
+            names |= {name for name, _ in _init_attributes(base)} | inherited(base)
+        return names
+
+    found = []
+    for cls in classes.values():
+        own = {target.id: statement for statement in cls.body for target in _assigned(statement)
+               if isinstance(target, ast.Name)}
+        known = set(own) | inherited(cls)
+        found += ['%d: %s.%s' % (statement.lineno, cls.name, name) for name, statement in own.items()
+                  if not has_doc(statement)]
+        found += ['%d: %s.%s' % (statement.lineno, cls.name, name) for name, statement in _init_attributes(cls)
+                  if name not in known and not has_doc(statement)]
+    return sorted(found, key=lambda entry: int(entry.split(':')[0]))
+
+
+def test_every_attribute_of_a_class_of_canister_has_a_doc_comment_line():
+    found = undocumented_attributes((ROOT / 'canister.py').read_text(encoding='utf-8'))
+    assert found == [], 'give each a #: line above it, saying what it holds:\n' + '\n'.join(found)
+
+
+def test_the_doc_comment_check_sees_a_class_attribute_and_one_set_first_in_init_without_one():
+    source = ('class Base:\n'
+              '    #: Documented.\n'
+              '    size = 1\n'
+              '    limit = 2\n'
+              '    def __init__(self, name):\n'
+              '        #: Documented.\n'
+              '        self.name = name\n'
+              '        self.count = 0\n'
+              '        self.size = 3\n'
+              'class Child(Base):\n'
+              '    def __init__(self):\n'
+              '        self.name = "child"\n'
+              '        #: Documented.\n'
+              '        self.extra, self.more = 1, 2\n'
+              '        self.last = 3\n')
+    assert undocumented_attributes(source) == ['4: Base.limit', '8: Base.count', '15: Child.last']
