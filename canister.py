@@ -6776,13 +6776,18 @@ class _Jwks:
 
     @staticmethod
     def _read(answer: Any, deadline: float) -> bytes:
-        """The answer's body: at most about 1 MiB, read before the deadline, else ValueError."""
+        """The answer's body: at most about 1 MiB, read before the deadline, else ValueError.  Each read
+        takes what has come (``read1``): ``read(n)`` waits for all n bytes, so an answer that trickles in
+        a byte at a time, each within the socket's timeout, would hold the download for hours, and with it
+        every later one (one runs at a time): the keys of a rotation would never be fetched."""
         chunks: List[bytes] = []
-        while sum(map(len, chunks)) <= 1024 * 1024 and time.monotonic() < deadline:
-            chunk = answer.read(16384)
+        size = 0
+        while size <= 1024 * 1024 and time.monotonic() < deadline:
+            chunk = answer.read1(16384)
             if not chunk:
                 break
             chunks.append(chunk)
+            size += len(chunk)
         else:
             raise ValueError('the JWKS answer is too large or too slow')
         return b''.join(chunks)

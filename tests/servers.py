@@ -717,11 +717,13 @@ class WsgirefServer:
 
 class JwksServer:
     """A real HTTP server on 127.0.0.1 in a thread, answering every GET with ``body`` (JSON; ``publish``
-    sets a JWKS of given entries) after ``delay`` seconds; ``url`` is its JWKS URL, ``hits`` counts the GETs."""
+    sets a JWKS of given entries) after ``delay`` seconds; ``url`` is its JWKS URL, ``hits`` counts the GETs.
+    With ``trickle`` set, the next GET's body comes one byte every ``trickle`` seconds (then it is unset)."""
 
     def __init__(self):
         self.body = b'{"keys": []}'
         self.delay = 0.0
+        self.trickle = 0.0
         self.hits = 0
         owner = self
 
@@ -729,12 +731,21 @@ class JwksServer:
             def do_GET(self):
                 owner.hits += 1
                 time.sleep(owner.delay)
-                body = owner.body
+                body, pause, owner.trickle = owner.body, owner.trickle, 0.0
                 self.send_response(200)
                 self.send_header('Content-Type', 'application/json')
                 self.send_header('Content-Length', str(len(body)))
                 self.end_headers()
-                self.wfile.write(body)
+                if not pause:
+                    self.wfile.write(body)
+                    return
+                try:
+                    for byte in range(len(body)):
+                        self.wfile.write(body[byte:byte + 1])
+                        self.wfile.flush()
+                        time.sleep(pause)
+                except OSError:  # (the client gave up)
+                    pass
 
             def log_message(self, *args):
                 pass
