@@ -2375,7 +2375,8 @@ _SHOWN_JSON = 60
 
 def _without_secrets(value: Any, depth: int = 0) -> Any:
     """A JSON value as an error message shows it: each member of its objects whose name looks secret
-    (``{"user": {"password": ...}}``) as ``'***'``, at any level the message can show."""
+    (``{"user": {"password": ...}}``) as ``'***'``, at any level the message can show; in a text, the value
+    of each secret-looking ``name=value`` as the request line masks it (``1;access_token=***``)."""
     if depth >= _SHOWN_JSON:
         return None  # (past what the message shows)
     if isinstance(value, dict):
@@ -2383,6 +2384,9 @@ def _without_secrets(value: Any, depth: int = 0) -> Any:
                 for key, item in itertools.islice(value.items(), _SHOWN_JSON)}
     if isinstance(value, list):
         return [_without_secrets(item, depth + 1) for item in value[:_SHOWN_JSON]]
+    if isinstance(value, str) and '=' in value:
+        # (a query value, Bottle's up to the next &, may hold ;name=value pieces, which the request line masks)
+        return _redact_query(value)
     return value
 
 
