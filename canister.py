@@ -57,6 +57,7 @@ import random
 import re
 import secrets
 import select
+import socket
 import sqlite3
 import sys
 import tempfile
@@ -6669,6 +6670,31 @@ class _JwksRedirects(urllib.request.HTTPRedirectHandler):
         return super().redirect_request(req, fp, code, msg, headers, newurl)
 
 
+class _WatchedConnections:
+    """An urllib handler that keeps each connection it opens in ``opened``, so that a download given up
+    at its deadline can be cut (``_Jwks._report``): the socket's timeout bounds each read only, and an
+    answer whose status line and headers trickle in, a byte within each timeout, would go on for hours."""
+
+    def __init__(self, opened: List[Any]) -> None:
+        super().__init__()
+        self.opened = opened
+
+    def do_open(self, http_class: Any, req: Any, **kwargs: Any) -> Any:
+        def connection(*args: Any, **options: Any) -> Any:
+            made = http_class(*args, **options)
+            self.opened.append(made)
+            return made
+        return super().do_open(connection, req, **kwargs)  # type: ignore[misc]
+
+
+class _WatchedHTTP(_WatchedConnections, urllib.request.HTTPHandler):
+    """``_WatchedConnections`` for http:// URLs."""
+
+
+class _WatchedHTTPS(_WatchedConnections, urllib.request.HTTPSHandler):
+    """``_WatchedConnections`` for https:// URLs (the default TLS context: certificates checked)."""
+
+
 #: A JWKS key cache's lock is held only while a request looks whether a download is due and starts
 #: it, or a download puts its keys in place, never while one runs: a fork does not wait for it, the
 #: child gets a new one.  A download under way is in a thread the child lacks (there it has ended), and
@@ -6723,7 +6749,7 @@ class _Jwks:
     def _await_download(self) -> bool:
         """Start a download if one is due and wait for it (``timeout`` at most), or wait ``share_wait``
         for one under way; True if this request stopped waiting for another's download still running."""
-        result: Dict[str, Any] = {}
+        result: Dict[str, Any] = {'opened': []}  # (the download's connections: see _WatchedConnections)
         with self._lock:
             worker = self._worker
             starts = ((worker is None or not worker.is_alive())
@@ -6748,6 +6774,12 @@ class _Jwks:
             if abandoned:
                 result['abandoned'] = time.monotonic()
         if abandoned:
+            for connection in result['opened']:  # (what is left of it is cut: a late answer is given up too)
+                if connection.sock is not None:
+                    try:
+                        connection.sock.shutdown(socket.SHUT_RDWR)
+                    except OSError:
+                        pass
             self.log.write(logging.WARNING, 'Cannot fetch the JWKS keys: no complete answer within %gs', self.timeout)
         elif 'error' in result:
             self.log.write(logging.WARNING, 'Cannot fetch the JWKS keys: %s', _escape(str(result['error']))[:200])
@@ -6758,8 +6790,10 @@ class _Jwks:
         """Fetch the keys and use them (also in ``result['keys']``), or put the reason not into
         ``result['error']`` (in its own thread, so the requests that wait for it see the keys as it ends)."""
         deadline = time.monotonic() + self.timeout
+        opened = result['opened']
         try:
-            with urllib.request.build_opener(_JwksRedirects).open(self.url, timeout=self.timeout) as answer:
+            with urllib.request.build_opener(_JwksRedirects, _WatchedHTTP(opened), _WatchedHTTPS(opened)).open(
+                    self.url, timeout=self.timeout) as answer:
                 text = self._read(answer, deadline)
             keys = self._signing_keys(json.loads(text))
         except Exception as error:

@@ -718,12 +718,14 @@ class WsgirefServer:
 class JwksServer:
     """A real HTTP server on 127.0.0.1 in a thread, answering every GET with ``body`` (JSON; ``publish``
     sets a JWKS of given entries) after ``delay`` seconds; ``url`` is its JWKS URL, ``hits`` counts the GETs.
-    With ``trickle`` set, the next GET's body comes one byte every ``trickle`` seconds (then it is unset)."""
+    With ``trickle`` set, the next GET's body comes one byte every ``trickle`` seconds (then it is unset), and
+    its status line and headers too with ``trickle_head``."""
 
     def __init__(self):
         self.body = b'{"keys": []}'
         self.delay = 0.0
         self.trickle = 0.0
+        self.trickle_head = False
         self.hits = 0
         owner = self
 
@@ -732,16 +734,18 @@ class JwksServer:
                 owner.hits += 1
                 time.sleep(owner.delay)
                 body, pause, owner.trickle = owner.body, owner.trickle, 0.0
-                self.send_response(200)
-                self.send_header('Content-Type', 'application/json')
-                self.send_header('Content-Length', str(len(body)))
-                self.end_headers()
+                head = (b'HTTP/1.0 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n'
+                        % len(body))
                 if not pause:
-                    self.wfile.write(body)
+                    self.wfile.write(head + body)
                     return
+                if not owner.trickle_head:
+                    self.wfile.write(head)
+                    head = b''
+                answer = head + body
                 try:
-                    for byte in range(len(body)):
-                        self.wfile.write(body[byte:byte + 1])
+                    for byte in range(len(answer)):
+                        self.wfile.write(answer[byte:byte + 1])
                         self.wfile.flush()
                         time.sleep(pause)
                 except OSError:  # (the client gave up)

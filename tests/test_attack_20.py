@@ -4,8 +4,9 @@
   ``read(16384)``, which waits for all of them, so an answer that trickled in a byte at a time (each within
   the socket's timeout: a provider or proxy in trouble, or whoever answers for a plain ``http://`` URL) held
   the download for as long as it trickled, hours for a few kB, and no other download starts while one runs:
-  after the provider rotated its keys, every token of the new key was refused until it ended.  The download
-  now stops at its deadline, and the next one, due ``auth_jwt_jwks_refetch`` later, brings the keys.
+  after the provider rotated its keys, every token of the new key was refused until it ended; a status line
+  and headers that trickle in did the same.  The download now stops at its deadline, and the next one, due
+  ``auth_jwt_jwks_refetch`` later, brings the keys.
 * the request line masks a secret-looking name's value after a ``;`` as after a ``&`` (some servers and
   parsers split there), but the value a handler's parameter gets runs to the next ``&``, so the 400 for
   ``?page=2;access_token=...`` sent to an ``int`` showed the token, in the answer and in the WARNING line.
@@ -24,11 +25,13 @@ pytestmark = pytest.mark.usefixtures('nothing_left_running')
 pyjwt = pytest.importorskip('jwt')
 
 
+@pytest.mark.parametrize('trickle_head', [False, True], ids=['body', 'status line and headers'])
 def test_a_jwks_answer_that_trickles_in_is_given_up_at_the_timeout_and_the_next_download_brings_the_keys(
-        make_app, jwks_server, serve, log_dir):
+        make_app, jwks_server, serve, log_dir, trickle_head):
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     jwks_server.publish(jwk(key, 'key-1'))
     jwks_server.trickle = 0.2  # (the first answer: its few hundred bytes would take minutes)
+    jwks_server.trickle_head = trickle_head
     app = make_app(auth_jwt_jwks_url=jwks_server.url, auth_jwt_jwks_timeout=1.0, auth_jwt_jwks_refetch=1.0,
                    auth_jwt_client_id='this-app')
     app.route('/me', callback=lambda: {'user': session.user})
