@@ -57,6 +57,7 @@ import random
 import re
 import secrets
 import select
+import socket
 import sqlite3
 import sys
 import tempfile
@@ -2425,7 +2426,8 @@ _SHOWN_JSON = 60
 
 def _without_secrets(value: Any, depth: int = 0) -> Any:
     """A JSON value as an error message shows it: each member of its objects whose name looks secret
-    (``{"user": {"password": ...}}``) as ``'***'``, at any level the message can show."""
+    (``{"user": {"password": ...}}``) as ``'***'``, at any level the message can show; in a text, the value
+    of each secret-looking ``name=value`` as the request line masks it (``1;access_token=***``)."""
     if depth >= _SHOWN_JSON:
         return None  # (past what the message shows)
     if isinstance(value, dict):
@@ -2433,6 +2435,9 @@ def _without_secrets(value: Any, depth: int = 0) -> Any:
                 for key, item in itertools.islice(value.items(), _SHOWN_JSON)}
     if isinstance(value, list):
         return [_without_secrets(item, depth + 1) for item in value[:_SHOWN_JSON]]
+    if isinstance(value, str) and '=' in value:
+        # (a query value, Bottle's up to the next &, may hold ;name=value pieces, which the request line masks)
+        return _redact_query(value)
     return value
 
 
@@ -6795,6 +6800,31 @@ class _JwksRedirects(urllib.request.HTTPRedirectHandler):
         return super().redirect_request(req, fp, code, msg, headers, newurl)
 
 
+class _WatchedConnections:
+    """An urllib handler that keeps each connection it opens in ``opened``, so that a download given up
+    at its deadline can be cut (``_Jwks._report``): the socket's timeout bounds each read only, and an
+    answer whose status line and headers trickle in, a byte within each timeout, would go on for hours."""
+
+    def __init__(self, opened: List[Any]) -> None:
+        super().__init__()
+        self.opened = opened
+
+    def do_open(self, http_class: Any, req: Any, **kwargs: Any) -> Any:
+        def connection(*args: Any, **options: Any) -> Any:
+            made = http_class(*args, **options)
+            self.opened.append(made)
+            return made
+        return super().do_open(connection, req, **kwargs)  # type: ignore[misc]
+
+
+class _WatchedHTTP(_WatchedConnections, urllib.request.HTTPHandler):
+    """``_WatchedConnections`` for http:// URLs."""
+
+
+class _WatchedHTTPS(_WatchedConnections, urllib.request.HTTPSHandler):
+    """``_WatchedConnections`` for https:// URLs (the default TLS context: certificates checked)."""
+
+
 #: A JWKS key cache's lock is held only while a request looks whether a download is due and starts
 #: it, or a download puts its keys in place, never while one runs: a fork does not wait for it, the
 #: child gets a new one.  A download under way is in a thread the child lacks (there it has ended), and
@@ -6849,7 +6879,7 @@ class _Jwks:
     def _await_download(self) -> bool:
         """Start a download if one is due and wait for it (``timeout`` at most), or wait ``share_wait``
         for one under way; True if this request stopped waiting for another's download still running."""
-        result: Dict[str, Any] = {}
+        result: Dict[str, Any] = {'opened': []}  # (the download's connections: see _WatchedConnections)
         with self._lock:
             worker = self._worker
             starts = ((worker is None or not worker.is_alive())
@@ -6874,6 +6904,13 @@ class _Jwks:
             if abandoned:
                 result['abandoned'] = time.monotonic()
         if abandoned:
+            for connection in result['opened']:  # (what is left of it is cut: a late answer is given up too)
+                if connection.sock is not None:
+                    result['cut'] = True  # (the download's failure is then this cut's: its line says no more)
+                    try:
+                        connection.sock.shutdown(socket.SHUT_RDWR)
+                    except OSError:
+                        pass
             self.log.write(logging.WARNING, 'Cannot fetch the JWKS keys: no complete answer within %gs', self.timeout)
         elif 'error' in result:
             self.log.write(logging.WARNING, 'Cannot fetch the JWKS keys: %s', _escape(str(result['error']))[:200])
@@ -6884,15 +6921,17 @@ class _Jwks:
         """Fetch the keys and use them (also in ``result['keys']``), or put the reason not into
         ``result['error']`` (in its own thread, so the requests that wait for it see the keys as it ends)."""
         deadline = time.monotonic() + self.timeout
+        opened = result['opened']
         try:
-            with urllib.request.build_opener(_JwksRedirects).open(self.url, timeout=self.timeout) as answer:
+            with urllib.request.build_opener(_JwksRedirects, _WatchedHTTP(opened), _WatchedHTTPS(opened)).open(
+                    self.url, timeout=self.timeout) as answer:
                 text = self._read(answer, deadline)
             keys = self._signing_keys(json.loads(text))
         except Exception as error:
             with self._lock:  # (as for keys: the request logs the error, or has logged that it gave up)
                 result['error'] = error
                 abandoned = result.get('abandoned')
-            if abandoned is not None:
+            if abandoned is not None and not result.get('cut'):
                 self._report_late_failure(error, time.monotonic() - abandoned)
             return
         with self._lock:
@@ -6909,20 +6948,26 @@ class _Jwks:
                        ', '.join(kids[:10]) + (', ...' if len(kids) > 10 else ''))
 
     def _report_late_failure(self, error: Exception, late: float) -> None:
-        """Say why a download failed after the request that started it logged that no answer came."""
+        """Say why a download failed after the request that started it logged that no answer came (one still
+        connecting then, or looking up the host: one that had a connection was cut, which says nothing more)."""
         self.log.write(logging.WARNING, 'Cannot fetch the JWKS keys from %s: %s (%.1fs after the request that started '
                        'the download stopped waiting (%gs); the keys fetched before are kept)',
                        _escape(_mask_urls(self.url))[:200], _escape(_mask_urls(str(error)))[:200], late, self.timeout)
 
     @staticmethod
     def _read(answer: Any, deadline: float) -> bytes:
-        """The answer's body: at most about 1 MiB, read before the deadline, else ValueError."""
+        """The answer's body: at most about 1 MiB, read before the deadline, else ValueError.  Each read
+        takes what has come (``read1``): ``read(n)`` waits for all n bytes, so an answer that trickles in
+        a byte at a time, each within the socket's timeout, would hold the download for hours, and with it
+        every later one (one runs at a time): the keys of a rotation would never be fetched."""
         chunks: List[bytes] = []
-        while sum(map(len, chunks)) <= 1024 * 1024 and time.monotonic() < deadline:
-            chunk = answer.read(16384)
+        size = 0
+        while size <= 1024 * 1024 and time.monotonic() < deadline:
+            chunk = answer.read1(16384)
             if not chunk:
                 break
             chunks.append(chunk)
+            size += len(chunk)
         else:
             raise ValueError('the JWKS answer is too large or too slow')
         return b''.join(chunks)
