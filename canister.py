@@ -1018,17 +1018,28 @@ def _is_secret_name(name: str) -> bool:
     return _SECRET_NAME.search(name) is not None
 
 
+#: A member's name in JSON text (``"password":``), as a query value or a form field may carry one.
+_JSON_MEMBER = re.compile(r'"((?:[^"\\]|\\.){1,100})"\s*:')
+
+
+def _holds_secret_member(text: str) -> bool:
+    """True if a (decoded) text holds a JSON member whose name looks secret (``cfg={"password": ...}``)."""
+    return '"' in text and any(_is_secret_name(name) for name in _JSON_MEMBER.findall(text))
+
+
 def _redact_query(query: str) -> str:
     """The query string with the value of every secret-looking name (decoded) written as ``***``.
     A ``;`` separates names too, as some servers and parsers have it (Bottle does not, so the
-    masked value runs on to the next ``&``): ``lang=en;access_token=***&page=2``."""
+    masked value runs on to the next ``&``): ``lang=en;access_token=***&page=2``.  So is a value holding
+    JSON text with a secret-looking member: ``cfg=***`` for ``cfg={"password": ...}``."""
     if '%' not in query and query.isascii() and _SECRET_STEM.search(query.lower()) is None:
         return query  # no name can decode to a secret one (see _SECRET_STEM)
     parts = []
     for part in query.split('&'):
         start = 0
         for piece in part.split(';'):
-            if _is_secret_name(urllib.parse.unquote_plus(piece.partition('=')[0])):
+            name, _, value = piece.partition('=')
+            if _is_secret_name(urllib.parse.unquote_plus(name)) or _holds_secret_member(urllib.parse.unquote_plus(value)):
                 equals = part.find('=', start)  # (Bottle's name `access_token;x` looks secret too)
                 if equals >= 0:
                     part = part[:equals + 1] + '***'
@@ -2435,9 +2446,11 @@ def _without_secrets(value: Any, depth: int = 0) -> Any:
                 for key, item in itertools.islice(value.items(), _SHOWN_JSON)}
     if isinstance(value, list):
         return [_without_secrets(item, depth + 1) for item in value[:_SHOWN_JSON]]
-    if isinstance(value, str) and '=' in value:
-        # (a query value, Bottle's up to the next &, may hold ;name=value pieces, which the request line masks)
-        return _redact_query(value)
+    if isinstance(value, str):
+        if _holds_secret_member(value):  # (JSON text sent as a query value or a form field: masked whole)
+            return '***'
+        if '=' in value:  # (a query value, Bottle's up to the next &, may hold ;name=value pieces, masked as there)
+            return _redact_query(value)
     return value
 
 
