@@ -2446,12 +2446,16 @@ def _without_secrets(value: Any, depth: int = 0) -> Any:
                 for key, item in itertools.islice(value.items(), _SHOWN_JSON)}
     if isinstance(value, list):
         return [_without_secrets(item, depth + 1) for item in value[:_SHOWN_JSON]]
-    if isinstance(value, str):
-        if _holds_secret_member(value):  # (JSON text sent as a query value or a form field: masked whole)
-            return '***'
-        if '=' in value:  # (a query value, Bottle's up to the next &, may hold ;name=value pieces, masked as there)
-            return _redact_query(value)
-    return value
+    return _text_without_secrets(value) if isinstance(value, str) else value
+
+
+def _text_without_secrets(text: str) -> str:
+    """A text as an error message shows it: ``'***'`` for JSON text with a secret-looking member (sent as a
+    query value or a form field), else the value of each secret-looking ``name=value`` in it masked (a query
+    value, Bottle's up to the next ``&``, may hold ``;name=value`` pieces, which the request line masks)."""
+    if _holds_secret_member(text):
+        return '***'
+    return _redact_query(text) if '=' in text else text
 
 
 def _shown_json(value: Any) -> str:
