@@ -57,6 +57,7 @@ import random
 import re
 import secrets
 import select
+import socket
 import sqlite3
 import sys
 import tempfile
@@ -1022,17 +1023,28 @@ def _is_secret_name(name: str) -> bool:
     return _SECRET_NAME.search(name) is not None
 
 
+#: A member's name in JSON text (``"password":``), as a query value or a form field may carry one.
+_JSON_MEMBER = re.compile(r'"((?:[^"\\]|\\.){1,100})"\s*:')
+
+
+def _holds_secret_member(text: str) -> bool:
+    """True if a (decoded) text holds a JSON member whose name looks secret (``cfg={"password": ...}``)."""
+    return '"' in text and any(_is_secret_name(name) for name in _JSON_MEMBER.findall(text))
+
+
 def _redact_query(query: str) -> str:
     """The query string with the value of every secret-looking name (decoded) written as ``***``.
     A ``;`` separates names too, as some servers and parsers have it (Bottle does not, so the
-    masked value runs on to the next ``&``): ``lang=en;access_token=***&page=2``."""
+    masked value runs on to the next ``&``): ``lang=en;access_token=***&page=2``.  So is a value holding
+    JSON text with a secret-looking member: ``cfg=***`` for ``cfg={"password": ...}``."""
     if '%' not in query and query.isascii() and _SECRET_STEM.search(query.lower()) is None:
         return query  # no name can decode to a secret one (see _SECRET_STEM)
     parts = []
     for part in query.split('&'):
         start = 0
         for piece in part.split(';'):
-            if _is_secret_name(urllib.parse.unquote_plus(piece.partition('=')[0])):
+            name, _, value = piece.partition('=')
+            if _is_secret_name(urllib.parse.unquote_plus(name)) or _holds_secret_member(urllib.parse.unquote_plus(value)):
                 equals = part.find('=', start)  # (Bottle's name `access_token;x` looks secret too)
                 if equals >= 0:
                     part = part[:equals + 1] + '***'
@@ -2449,7 +2461,8 @@ _SHOWN_JSON = 60
 
 def _without_secrets(value: Any, depth: int = 0) -> Any:
     """A JSON value as an error message shows it: each member of its objects whose name looks secret
-    (``{"user": {"password": ...}}``) as ``'***'``, at any level the message can show."""
+    (``{"user": {"password": ...}}``) as ``'***'``, at any level the message can show; in a text, the value
+    of each secret-looking ``name=value`` as the request line masks it (``1;access_token=***``)."""
     if depth >= _SHOWN_JSON:
         return None  # (past what the message shows)
     if isinstance(value, dict):
@@ -2457,7 +2470,16 @@ def _without_secrets(value: Any, depth: int = 0) -> Any:
                 for key, item in itertools.islice(value.items(), _SHOWN_JSON)}
     if isinstance(value, list):
         return [_without_secrets(item, depth + 1) for item in value[:_SHOWN_JSON]]
-    return value
+    return _text_without_secrets(value) if isinstance(value, str) else value
+
+
+def _text_without_secrets(text: str) -> str:
+    """A text as an error message shows it: ``'***'`` for JSON text with a secret-looking member (sent as a
+    query value or a form field), else the value of each secret-looking ``name=value`` in it masked (a query
+    value, Bottle's up to the next ``&``, may hold ``;name=value`` pieces, which the request line masks)."""
+    if _holds_secret_member(text):
+        return '***'
+    return _redact_query(text) if '=' in text else text
 
 
 def _shown_json(value: Any) -> str:
@@ -6893,6 +6915,31 @@ class _JwksRedirects(urllib.request.HTTPRedirectHandler):
         return super().redirect_request(req, fp, code, msg, headers, newurl)
 
 
+class _WatchedConnections:
+    """An urllib handler that keeps each connection it opens in ``opened``, so that a download given up
+    at its deadline can be cut (``_Jwks._report``): the socket's timeout bounds each read only, and an
+    answer whose status line and headers trickle in, a byte within each timeout, would go on for hours."""
+
+    def __init__(self, opened: List[Any]) -> None:
+        super().__init__()
+        self.opened = opened
+
+    def do_open(self, http_class: Any, req: Any, **kwargs: Any) -> Any:
+        def connection(*args: Any, **options: Any) -> Any:
+            made = http_class(*args, **options)
+            self.opened.append(made)
+            return made
+        return super().do_open(connection, req, **kwargs)  # type: ignore[misc]
+
+
+class _WatchedHTTP(_WatchedConnections, urllib.request.HTTPHandler):
+    """``_WatchedConnections`` for http:// URLs."""
+
+
+class _WatchedHTTPS(_WatchedConnections, urllib.request.HTTPSHandler):
+    """``_WatchedConnections`` for https:// URLs (the default TLS context: certificates checked)."""
+
+
 #: A JWKS key cache's lock is held only while a request looks whether a download is due and starts
 #: it, or a download puts its keys in place, never while one runs: a fork does not wait for it, the
 #: child gets a new one.  A download under way is in a thread the child lacks (there it has ended), and
@@ -6956,7 +7003,7 @@ class _Jwks:
     def _await_download(self) -> bool:
         """Start a download if one is due and wait for it (``timeout`` at most), or wait ``share_wait``
         for one under way; True if this request stopped waiting for another's download still running."""
-        result: Dict[str, Any] = {}
+        result: Dict[str, Any] = {'opened': []}  # (the download's connections: see _WatchedConnections)
         with self._lock:
             worker = self._worker
             starts = ((worker is None or not worker.is_alive())
@@ -6981,6 +7028,13 @@ class _Jwks:
             if abandoned:
                 result['abandoned'] = time.monotonic()
         if abandoned:
+            for connection in result['opened']:  # (what is left of it is cut: a late answer is given up too)
+                if connection.sock is not None:
+                    result['cut'] = True  # (the download's failure is then this cut's: its line says no more)
+                    try:
+                        connection.sock.shutdown(socket.SHUT_RDWR)
+                    except OSError:
+                        pass
             self.log.write(logging.WARNING, 'Cannot fetch the JWKS keys: no complete answer within %gs', self.timeout)
         elif 'error' in result:
             self.log.write(logging.WARNING, 'Cannot fetch the JWKS keys: %s', _escape(str(result['error']))[:200])
@@ -6991,15 +7045,17 @@ class _Jwks:
         """Fetch the keys and use them (also in ``result['keys']``), or put the reason not into
         ``result['error']`` (in its own thread, so the requests that wait for it see the keys as it ends)."""
         deadline = time.monotonic() + self.timeout
+        opened = result['opened']
         try:
-            with urllib.request.build_opener(_JwksRedirects).open(self.url, timeout=self.timeout) as answer:
+            with urllib.request.build_opener(_JwksRedirects, _WatchedHTTP(opened), _WatchedHTTPS(opened)).open(
+                    self.url, timeout=self.timeout) as answer:
                 text = self._read(answer, deadline)
             keys = self._signing_keys(json.loads(text))
         except Exception as error:
             with self._lock:  # (as for keys: the request logs the error, or has logged that it gave up)
                 result['error'] = error
                 abandoned = result.get('abandoned')
-            if abandoned is not None:
+            if abandoned is not None and not result.get('cut'):
                 self._report_late_failure(error, time.monotonic() - abandoned)
             return
         with self._lock:
@@ -7016,20 +7072,26 @@ class _Jwks:
                        ', '.join(kids[:10]) + (', ...' if len(kids) > 10 else ''))
 
     def _report_late_failure(self, error: Exception, late: float) -> None:
-        """Say why a download failed after the request that started it logged that no answer came."""
+        """Say why a download failed after the request that started it logged that no answer came (one still
+        connecting then, or looking up the host: one that had a connection was cut, which says nothing more)."""
         self.log.write(logging.WARNING, 'Cannot fetch the JWKS keys from %s: %s (%.1fs after the request that started '
                        'the download stopped waiting (%gs); the keys fetched before are kept)',
                        _escape(_mask_urls(self.url))[:200], _escape(_mask_urls(str(error)))[:200], late, self.timeout)
 
     @staticmethod
     def _read(answer: Any, deadline: float) -> bytes:
-        """The answer's body: at most about 1 MiB, read before the deadline, else ValueError."""
+        """The answer's body: at most about 1 MiB, read before the deadline, else ValueError.  Each read
+        takes what has come (``read1``): ``read(n)`` waits for all n bytes, so an answer that trickles in
+        a byte at a time, each within the socket's timeout, would hold the download for hours, and with it
+        every later one (one runs at a time): the keys of a rotation would never be fetched."""
         chunks: List[bytes] = []
-        while sum(map(len, chunks)) <= 1024 * 1024 and time.monotonic() < deadline:
-            chunk = answer.read(16384)
+        size = 0
+        while size <= 1024 * 1024 and time.monotonic() < deadline:
+            chunk = answer.read1(16384)
             if not chunk:
                 break
             chunks.append(chunk)
+            size += len(chunk)
         else:
             raise ValueError('the JWKS answer is too large or too slow')
         return b''.join(chunks)

@@ -3,6 +3,8 @@ line, but the store's error is one ERROR line a second, the next saying how many
 meanwhile.  A real redis-server, stopped mid-test."""
 import re
 
+import canister
+
 from helpers import client, cookieless_client, json_counter_app, read_log
 
 DOWN = 'the Redis session store is unavailable: '
@@ -54,7 +56,7 @@ def test_new_sessions_that_cannot_be_saved_share_the_line_of_the_store_that_is_d
 
 def test_the_count_of_an_outage_that_ends_within_its_second_is_written_with_the_next_line(
         make_app, redis_server, log_dir, clock):
-    web = client(counter_app(make_app, redis_server))
+    web = client(json_counter_app(make_app, session_store=redis_server.url))
     assert web.get('/count').json == {'n': 1}
     redis_server.stop()
     for _ in range(3):
@@ -75,7 +77,7 @@ def test_the_count_of_an_outage_that_ends_within_its_second_is_written_with_the_
 
 def test_the_count_of_an_outage_is_written_when_the_plugin_is_uninstalled_before_another_line(
         make_app, redis_server, log_dir, clock):
-    app = counter_app(make_app, redis_server)
+    app = json_counter_app(make_app, session_store=redis_server.url)
     web = client(app)
     web.get('/count')
     redis_server.stop()
@@ -88,7 +90,7 @@ def test_the_count_of_an_outage_is_written_when_the_plugin_is_uninstalled_before
 
 
 def test_an_outage_that_goes_on_is_still_one_error_line_a_second_with_the_count(make_app, redis_server, log_dir, clock):
-    web = client(counter_app(make_app, redis_server))
+    web = client(json_counter_app(make_app, session_store=redis_server.url))
     web.get('/count')
     redis_server.stop()
     for _ in range(12):
