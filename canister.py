@@ -6922,6 +6922,7 @@ class _WatchedConnections:
 
     def __init__(self, opened: List[Any]) -> None:
         super().__init__()
+        #: The connections opened, which a download given up at its deadline shuts.
         self.opened = opened
 
     def do_open(self, http_class: Any, req: Any, **kwargs: Any) -> Any:
