@@ -4991,7 +4991,8 @@ class SessionManager:
         #: of the data instead of decoding it.
         self.parsed: Dict[str, _Parsed] = {}
         #: Whether a session of a users-file login (its user, its login line) is to end now, by the users
-        #: file that logged it in (Basic's ``is_stale_login``, set at install; None: never).
+        #: file that logged it in (set at install: Basic's ``is_stale_login`` where the app has a users file,
+        #: else ``_is_stale_login``, which finds the file of a mounted app's canister; None before).
         self.is_stale_login: Optional[Callable[[Any, str], bool]] = None
 
     def _cap_note(self, bound: int, given: bool) -> str:
