@@ -7876,6 +7876,9 @@ _GUARD_CHECK = '_canister_check'
 #: On the function ``require`` decorated (under any wrappers): every check made for it.  ``apply``
 #: enforces those its route's handler lacks, the sign of ``@require`` written above ``@app.get``.
 _GUARD_CHECKS = '_canister_checks'
+#: On the decorator ``require(predicate)`` returns: the predicate.  Routed as a handler, it is the sign of
+#: ``@canister.require`` written without its predicate.
+_GUARD_MAKER = '_canister_guard_of'
 
 
 def require(predicate: Callable[[Any], bool],
@@ -7885,6 +7888,11 @@ def require(predicate: Callable[[Any], bool],
     A predicate that raises (``user.get`` on a Basic user, a text) refuses too: 403, and the
     exception logged at ERROR with its traceback, since the predicate has a bug to fix.
     """
+    if not callable(predicate):  # a role's name, as Flask-HTTPAuth's login_required(role='admin') takes one
+        raise TypeError('canister.require takes a function of the user that says whether to let them in, not %r: '
+                        'write @canister.require(lambda user: ...) (for any logged-in user, @canister.require_user)'
+                        % (predicate,))
+
     def decorate(callback: Callable[..., Any]) -> Callable[..., Any]:
         def check() -> None:
             user = session.user
@@ -7915,11 +7923,14 @@ def require(predicate: Callable[[Any], bool],
         setattr(guarded, _GUARD_CHECK, check)
         _remember_check(callback, check)
         return guarded
+    setattr(decorate, _GUARD_MAKER, predicate)
     return decorate
 
 
-def require_user(callback: Callable[..., Any]) -> Callable[..., Any]:
-    """Decorate a handler so that it answers 401 unless a user is logged in."""
+def require_user(callback: Optional[Callable[..., Any]] = None) -> Callable[..., Any]:
+    """Decorate a handler so that it answers 401 unless a user is logged in (``@require_user()`` too)."""
+    if callback is None:  # written with parentheses, as Flask-HTTPAuth's @auth.login_required() may be
+        return require_user
     return require(lambda user: True)(callback)
 
 
@@ -8369,11 +8380,13 @@ def _how_to_let_in(cors: Optional[CorsPolicy], environ: Mapping[str, Any]) -> st
 _CSRF_EXEMPT = '_canister_csrf_exempt'
 
 
-def csrf_exempt(callback: Callable[..., Any]) -> Callable[..., Any]:
+def csrf_exempt(callback: Optional[Callable[..., Any]] = None) -> Callable[..., Any]:
     """Decorate a handler whose route takes unsafe requests from any origin (a SAML ACS, an OIDC
     ``form_post`` callback): the same as the route keyword ``csrf=False``, above or below the
-    route decorator.  Not a bound method: the mark would go to its class's function, and exempt
-    the routes of every instance."""
+    route decorator (``@csrf_exempt()`` too).  Not a bound method: the mark would go to its class's
+    function, and exempt the routes of every instance."""
+    if callback is None:
+        return csrf_exempt
     if inspect.ismethod(callback):
         raise TypeError('canister.csrf_exempt cannot mark the bound method %r: it would exempt the routes of '
                         'every instance of its class; give its route the keyword csrf=False instead' % (callback,))
@@ -9272,6 +9285,19 @@ class _StreamedBody:
 _BRACED_PLACEHOLDER = re.compile(r'\{([A-Za-z_]\w*)(?::[^{}/]*)?\}')
 
 
+def _bare_require_problem(route: bottle.Route) -> Optional[str]:
+    """Why ``route`` can serve nothing, when its handler is the decorator ``canister.require`` returned for
+    the handler itself (``@canister.require`` written without a predicate, which reads the handler as one);
+    else None.  Routed, that decorator asks every client for a parameter ``callback``."""
+    handler = getattr(route.callback, _GUARD_MAKER, None)
+    if handler is None:
+        return None
+    return ('Route %s %s: @canister.require was written without a predicate, so it took the handler %s for one, '
+            'and the route would call the decorator it returned: write @canister.require(lambda user: ...), or '
+            '@canister.require_user for any logged-in user' % (route.method, route.rule,
+                                                               getattr(handler, '__name__', repr(handler))))
+
+
 class _ErrorHandlers(Dict[int, Callable[..., Any]]):
     """``app.error_handler`` while canister is installed: a dict returned by an error handler of the app
     (``@app.error(404)``, Flask's habit) is sent as JSON, as Bottle's JSON plugin sends a route's; Bottle
@@ -9415,6 +9441,9 @@ class Canister:
         if app is None or route.app is not app:  # (given to a route, apply=[Canister()]: its setup never ran)
             raise CanisterError('canister: a Canister() is installed on an app (app.install(canister.Canister())), '
                                 'not given to one route: it serves the requests of the whole app')
+        problem = _bare_require_problem(route)
+        if problem is not None:
+            raise CanisterError('canister: %s' % problem)
         handler = _innermost(route.callback)
         if inspect.iscoroutinefunction(handler) or inspect.isasyncgenfunction(handler):  # Starlette's habit
             raise CanisterError('canister: the handler of %s %s is an async def, which Bottle, a WSGI framework, '
@@ -9480,7 +9509,11 @@ class Canister:
 
     def _add_route(self, route: bottle.Route) -> None:
         """The app's ``add_route`` while canister is installed: Bottle's, whose bare ``KeyError`` for a filter the
-        router lacks (Flask's ``<int:id>``) becomes a :class:`CanisterError` naming the route and what to write."""
+        router lacks (Flask's ``<int:id>``) becomes a :class:`CanisterError` naming the route and what to write;
+        so does a route whose handler is what a bare ``@canister.require`` made, before it is added."""
+        problem = _bare_require_problem(route)
+        if problem is not None:
+            raise CanisterError('canister: %s' % problem)
         try:
             self._bottle_add_route(route)
         except KeyError:

@@ -41,6 +41,8 @@ def routes(app: bottle.Bottle, how: str) -> List[str]:
         app.post('/acs', csrf=False)(acs)
     elif how == 'decorator below':
         app.post('/acs')(canister.csrf_exempt(acs))
+    elif how == 'decorator with parentheses':  # @canister.csrf_exempt(), as a decorator factory is written
+        app.post('/acs')(canister.csrf_exempt()(acs))
     else:  # above: @canister.csrf_exempt written over @app.post marks the function the route has
         canister.csrf_exempt(app.post('/acs')(acs))
 
@@ -52,7 +54,7 @@ def routes(app: bottle.Bottle, how: str) -> List[str]:
     return calls
 
 
-@pytest.mark.parametrize('how', ['keyword', 'decorator below', 'decorator above'])
+@pytest.mark.parametrize('how', ['keyword', 'decorator below', 'decorator with parentheses', 'decorator above'])
 def test_an_exempt_route_takes_a_cross_site_form_post_and_its_neighbour_is_still_refused(make_app, serve, how):
     app = make_app()
     calls = routes(app, how)

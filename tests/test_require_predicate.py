@@ -2,6 +2,7 @@
 predicate that raises refuses with 403 and a logged traceback, never a 500."""
 import re
 
+import bottle
 import pytest
 
 import canister
@@ -288,3 +289,56 @@ def test_an_app_s_own_login_plugin_installed_after_canister_still_logs_in_before
     assert web.get('/report?month=3', headers={'X-Api-Key': 'root'}).json == {'month': 3}
     assert web.get('/report?month=3', headers={'X-Api-Key': 'bob'}, status=403).text == 'admins only\n'
     assert client(app).get('/report?month=3', status=401).text == 'Authentication required\n'
+
+
+def test_require_user_written_with_parentheses_guards_as_without(make_app):
+    app = make_app(auth_basic_username='alice', auth_basic_password='wonderland')
+
+    @app.get('/me')
+    @canister.require_user()  # Flask-HTTPAuth takes @auth.login_required with or without them
+    def me():
+        return {'user': canister.session.user}
+
+    web = client(app)
+    assert web.get('/me', status=401).text == 'Authentication required\n'
+    assert web.get('/me', headers={'Authorization': basic('alice', 'wonderland')}).json == {'user': 'alice'}
+
+
+def test_require_given_a_role_name_instead_of_a_predicate_says_what_to_write():
+    with pytest.raises(TypeError) as raised:
+        canister.require('admin')  # Flask-HTTPAuth's login_required(role='admin') habit
+    assert str(raised.value) == ("canister.require takes a function of the user that says whether to let them in, "
+                                 "not 'admin': write @canister.require(lambda user: ...) (for any logged-in user, "
+                                 "@canister.require_user)")
+
+
+BARE_REQUIRE = ('Route GET /admin: @canister.require was written without a predicate, so it took the handler admin '
+                'for one, and the route would call the decorator it returned: write @canister.require(lambda user: '
+                '...), or @canister.require_user for any logged-in user')
+
+
+def test_a_bare_require_over_a_handler_stops_the_route_where_it_is_added(make_app):
+    app = make_app()
+    with pytest.raises(canister.CanisterError) as raised:
+        @app.get('/admin')
+        @canister.require  # meant as require_user: it takes the handler for the predicate
+        def admin():
+            return 'secret'
+    assert str(raised.value) == 'canister: ' + BARE_REQUIRE
+    assert app.routes == []
+
+
+def test_a_bare_require_on_a_route_added_before_the_install_is_a_500_that_says_what_to_write(log_dir,
+                                                                                            uninstall_at_end):
+    app = bottle.Bottle()
+
+    @app.get('/admin')
+    @canister.require
+    def admin():
+        return 'secret'
+
+    app.install(canister.Canister(log_path=str(log_dir)))
+    uninstall_at_end(app)
+    answer = client(app).get('/admin', status=500, expect_errors=True)
+    assert 'secret' not in answer.text and "parameter 'callback'" not in answer.text
+    assert 'canister: ' + BARE_REQUIRE in read_log(log_dir)
