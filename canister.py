@@ -2682,6 +2682,11 @@ class ParameterBinder:
                               % (parameter.name, _type_name(annotation), error))
         if parameter.name not in url_names:
             _refuse_unfillable(param, callback, rule)
+            if parameter.name == 'request' and param.required:  # Starlette's def homepage(request)
+                self.notes.append("parameter 'request' is filled from a value named request in the query, form or "
+                                  'JSON body, as every parameter is, so a request without one answers 400: Bottle '
+                                  'hands a handler no request object, as Starlette does; read bottle.request in '
+                                  'the handler instead, and take the parameter out')
             self.params.append(param)
             if param.exact:
                 self.exact.append(param)

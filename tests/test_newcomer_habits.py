@@ -12,7 +12,7 @@ import pytest
 
 import canister
 from canister import session
-from helpers import ROOT, LogCollector, client, read_log
+from helpers import ROOT, LogCollector, client, read_log, warning_lines
 from test_readme import readme_block_of_section
 
 #: The end of every log line about a result Bottle cannot send: what to write instead.
@@ -373,6 +373,35 @@ def test_debug_true_which_does_nothing_is_reported_with_bottles_debug_mode(log_d
         "canister.debug = True has no effect, as in canister 1.x: for Bottle's debug mode, whose error pages show "
         "the traceback, call bottle.debug(True) (never in production)"]
     app.uninstall(True)
+
+
+STARLETTE_REQUEST = ("Route GET /: parameter 'request' is filled from a value named request in the query, form or JSON "
+                     "body, as every parameter is, so a request without one answers 400: Bottle hands a handler no "
+                     "request object, as Starlette does; read bottle.request in the handler instead, and take the "
+                     "parameter out")
+
+
+def test_a_starlette_request_parameter_is_told_in_the_log_to_be_bottle_request(make_app, log_dir):
+    app = make_app()
+
+    @app.get('/')
+    def homepage(request):  # Starlette's endpoint signature
+        return 'Hello from %s' % request.url
+
+    assert client(app).get('/', status=400).text == "Bad request: missing parameter 'request'\n"
+    assert [line.split('   ', 1)[1] for line in warning_lines(log_dir)] == [
+        STARLETTE_REQUEST, "Bad request: missing parameter 'request'"]
+
+
+def test_a_request_parameter_with_a_default_is_an_ordinary_value_and_not_told(make_app, log_dir):
+    app = make_app()
+
+    @app.get('/')
+    def homepage(request='none'):
+        return 'asked for %s' % request
+
+    assert client(app).get('/?request=tea').text == 'asked for tea'
+    assert warning_lines(log_dir) == []
 
 
 def test_an_async_handler_is_refused_with_a_line_that_says_to_write_a_plain_def(make_app, log_dir):
