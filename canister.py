@@ -2611,6 +2611,16 @@ def _refuse_unfillable(param: _Param, callback: Callable[..., Any], rule: str) -
                             % (param.name, getattr(callback, '__name__', '?'), rule))
 
 
+def _request_object_note(param: _Param) -> List[str]:
+    """What to log about a required parameter ``request``, Starlette's ``def homepage(request)``: Bottle hands a
+    handler no request object, so every request without a value of that name would answer 400."""
+    if param.name != 'request' or not param.required:
+        return []
+    return ["parameter 'request' is filled from a value named request in the query, form or JSON body, as every "
+            'parameter is, so a request without one answers 400: Bottle hands a handler no request object, as '
+            'Starlette does; read bottle.request in the handler instead, and take the parameter out']
+
+
 class ParameterBinder:
     """Fills a handler's parameters from the request: URL args, then body, then query.
 
@@ -2682,11 +2692,7 @@ class ParameterBinder:
                               % (parameter.name, _type_name(annotation), error))
         if parameter.name not in url_names:
             _refuse_unfillable(param, callback, rule)
-            if parameter.name == 'request' and param.required:  # Starlette's def homepage(request)
-                self.notes.append("parameter 'request' is filled from a value named request in the query, form or "
-                                  'JSON body, as every parameter is, so a request without one answers 400: Bottle '
-                                  'hands a handler no request object, as Starlette does; read bottle.request in '
-                                  'the handler instead, and take the parameter out')
+            self.notes.extend(_request_object_note(param))
             self.params.append(param)
             if param.exact:
                 self.exact.append(param)
