@@ -6247,6 +6247,13 @@ class Session:
     def __iter__(self) -> typing.Iterator[Any]:
         raise TypeError("canister's session is not a dict: its values are in session.data")
 
+    def __len__(self) -> int:
+        raise TypeError("canister's session is not a dict: its values are in session.data (len(session.data))")
+
+    def __bool__(self) -> bool:  # (else ``if session:``, Flask's "has it values?", would be true for everyone)
+        raise TypeError("canister's session is not a dict, neither empty nor not: write if session.data: for its "
+                        "values, or if session.user: for a login")
+
     def __repr__(self) -> str:
         state = _local.context
         if state is None:

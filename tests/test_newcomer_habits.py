@@ -173,6 +173,27 @@ def test_a_flask_login_that_puts_the_user_in_the_session_is_told_to_assign_sessi
         "session.data['user_id'] = ...")
 
 
+def test_flasks_if_session_and_len_of_the_session_say_to_ask_its_data_or_its_user(make_app):
+    """``if not session: return redirect('/login')``, Flask's "nothing in it yet": canister's one object for every
+    request was true for everyone, logged in or not."""
+    app = make_app()
+
+    @app.get('/')
+    def index():
+        said = []
+        for attempt in (lambda: bool(session), lambda: len(session)):
+            try:
+                attempt()
+            except TypeError as error:
+                said.append(str(error))
+        return '\n'.join(said)
+
+    assert client(app).get('/').text.splitlines() == [
+        "canister's session is not a dict, neither empty nor not: write if session.data: for its values, or if "
+        "session.user: for a login",
+        "canister's session is not a dict: its values are in session.data (len(session.data))"]
+
+
 @pytest.mark.parametrize('name, hint', [
     ('cors_enabled', 'did you mean cors? it takes the allowed origins, or *'),                 # was: cors_headers
     ('allow_origin_regex', 'canister takes no regular expression: list the origins in cors, '  # Starlette
