@@ -682,10 +682,20 @@ def _as_text(value: Any) -> str:
     return str(value).strip()
 
 
+def _as_path(value: Any) -> str:
+    """A file or directory name, refused when it starts with ``~``: a shell's home directory, which
+    nothing expands in a config, so the name would be a directory ``~`` in the working directory."""
+    path = _as_text(value)
+    if path.startswith('~'):
+        raise ValueError('canister does not expand ~ to a home directory, as a shell does: the path would start at a '
+                         'directory named ~ in the working directory; write it in full')
+    return path
+
+
 def _as_log_path(value: Any) -> str:
     """A directory, or ``stderr``/``stdout`` in any case (``STDOUT`` is meant as the stream, as the
     other choices of the config are case-insensitive; ``./STDOUT`` names a directory)."""
-    path = _as_text(value)
+    path = _as_path(value)
     if not path:  # (else the files would go to the working directory, where nobody looks for them)
         raise ValueError('expected a directory (./logs/ when the key is left out), or stderr or stdout (what an '
                          'empty log_path meant in canister 1.x)')
@@ -698,6 +708,8 @@ def _as_store_url(value: Any) -> str:
     url = _as_text(value)
     scheme, separator, rest = url.partition('://')
     if separator:
+        if scheme.lower() == 'sqlite':
+            _as_path(rest[1:])
         return scheme.lower() + separator + rest
     return 'memory' if url.lower() == 'memory' else url
 
@@ -875,7 +887,7 @@ KEYS: Dict[str, _Key] = {key.name: key for key in (
     _Key('auth_basic_encryption', 'auto', _as_choice('auto', 'clear', 'sha256', 'pbkdf2', 'scrypt', 'bcrypt', 'argon2'),
          '`clear`, `sha256` (hex), `pbkdf2`, `scrypt` (as `python -m canister hash-password` prints them), `bcrypt`, '
          '`argon2`; `auto` tells a hash by its prefix, anything else is clear text'),
-    _Key('auth_basic_users_file', '', _as_text, 'file of `user:hash` lines, reloaded when it changes'),
+    _Key('auth_basic_users_file', '', _as_path, 'file of `user:hash` lines, reloaded when it changes'),
     _Key('auth_max_failures', 10, _as_number(int, 1), 'failed logins per client (IPv6: per /64) per minute before 429; '
          'shared through a SQLite or Redis session store'),
     _Key('auth_jwt_client_id', '', _as_text, 'required audience (`aud`) of Bearer tokens'),
@@ -884,7 +896,7 @@ KEYS: Dict[str, _Key] = {key.name: key for key in (
          'how the secret is written: `clear`, `base64std` or `base64url` (padding optional)'),
     _Key('auth_jwt_algorithms', (), _as_list, 'accepted algorithms (default: HS256/384/512 with a secret; RS256/384/512, '
          'ES256/384/512, PS256/384/512 and EdDSA with a public key or a JWKS URL)'),
-    _Key('auth_jwt_public_key', '', _as_text, "PEM file of the provider's public key"),
+    _Key('auth_jwt_public_key', '', _as_path, "PEM file of the provider's public key"),
     _Key('auth_jwt_jwks_url', '', _as_jwks_url,
          'JWKS URL of an OAuth2/OIDC provider, `http://` or `https://` (keys cached, refetched on an unknown `kid`); '
          'one with a user name or password in it is refused at install, since they could not be sent, and an '

@@ -69,6 +69,32 @@ def test_a_comment_on_its_own_line_is_fine_and_the_password_then_works(tmp_path)
         app.uninstall(True)
 
 
+# -- paths -----------------------------------------------------------------------------------
+
+@pytest.mark.parametrize('line', ['log_path = ~/app/logs', 'session_store = sqlite:///~/sessions.db',
+                                  'auth_basic_users_file = ~/users.txt', 'auth_jwt_public_key = ~/idp.pem'])
+def test_a_path_starting_with_a_tilde_is_refused_and_nothing_is_made_in_the_working_directory(tmp_path, monkeypatch,
+                                                                                              line):
+    work = tmp_path / 'work'
+    work.mkdir()
+    monkeypatch.chdir(work)
+    app = app_with_ini(tmp_path, '[canister]\n%s\n' % line)
+    with pytest.raises(canister.ConfigError) as raised:
+        app.install(canister.Canister())
+    key = line.split(' = ')[0]
+    assert str(raised.value).startswith('canister.%s = ' % key)
+    assert str(raised.value).endswith(' is not valid: canister does not expand ~ to a home directory, as a shell '
+                                      'does: the path would start at a directory named ~ in the working directory; '
+                                      'write it in full')
+    assert list(work.iterdir()) == []  # (a log_path of ~/app/logs made ./~/app/logs, and logged there)
+
+
+def test_a_path_with_a_tilde_further_on_is_taken_as_written(make_app, tmp_path):
+    make_app(session_store='sqlite:///%s' % (tmp_path / 'sessions~.db'),
+             log_path=str(tmp_path / 'logs~'))
+    assert (tmp_path / 'sessions~.db').is_file() and (tmp_path / 'logs~').is_dir()
+
+
 def test_a_semicolon_or_hash_inside_a_value_is_not_a_comment(make_app):
     make_app(auth_basic_username='alice', auth_basic_password='pa;ss#word', auth_basic_encryption='clear')
 
