@@ -1583,6 +1583,18 @@ class _CanisterHandler(logging.Handler):
 _DROP_LATE_LINES = logging.NullHandler()
 
 
+def _own_thread_name() -> str:
+    """The current thread's name as it is outside any request (the one it had before the outermost request
+    it serves renamed it)."""
+    name = threading.current_thread().name
+    context = _local.context
+    while context is not None:
+        if context.thread is not None:
+            name = context.outer_thread_name
+        context = context.outer
+    return name
+
+
 class RequestLog:
     """The logger of one app, plus a fast path for canister's own per-request lines."""
 
@@ -1760,8 +1772,9 @@ class RequestLog:
                 continue
             if every or not 0 <= now - first < 1:
                 seen[:] = [now, 0, level]
+                # (the count is of other requests: written as a line outside any request is, not as this one's)
                 RequestLog.write(self, int(level), '%s (and %d more like it in the last %.1fs)', text, count,
-                                 max(0.0, now - first))
+                                 max(0.0, now - first), request_id='', thread_name=_own_thread_name())
             else:
                 self.__dict__['write'] = self._write_after_held
 
@@ -6874,9 +6887,11 @@ class _Jwks:
             if abandoned:
                 result['abandoned'] = time.monotonic()
         if abandoned:
-            self.log.write(logging.WARNING, 'Cannot fetch the JWKS keys: no complete answer within %gs', self.timeout)
+            self.log.write(logging.WARNING, 'Cannot fetch the JWKS keys from %s: no complete answer within %gs',
+                           _escape(_mask_urls(self.url))[:200], self.timeout)
         elif 'error' in result:
-            self.log.write(logging.WARNING, 'Cannot fetch the JWKS keys: %s', _escape(str(result['error']))[:200])
+            self.log.write(logging.WARNING, 'Cannot fetch the JWKS keys from %s: %s', _escape(_mask_urls(self.url))[:200],
+                           _escape(_mask_urls(str(result['error'])))[:200])
         else:
             self.log.write(logging.INFO, 'Fetched %d signing keys from the JWKS URL', len(result['keys']))
 

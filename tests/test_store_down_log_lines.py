@@ -2,8 +2,10 @@
 line, but the store's error is one ERROR line a second, the next saying how many requests met it
 meanwhile.  A real redis-server, stopped mid-test."""
 import re
+import threading
 
-from helpers import client, cookieless_client, json_counter_app, read_log
+import canister
+from helpers import client, cookieless_client, json_counter_app, log_entries, read_log
 
 DOWN = 'the Redis session store is unavailable: '
 
@@ -54,7 +56,7 @@ def test_new_sessions_that_cannot_be_saved_share_the_line_of_the_store_that_is_d
 
 def test_the_count_of_an_outage_that_ends_within_its_second_is_written_with_the_next_line(
         make_app, redis_server, log_dir, clock):
-    web = client(counter_app(make_app, redis_server))
+    web = client(json_counter_app(make_app, session_store=redis_server.url))
     assert web.get('/count').json == {'n': 1}
     redis_server.stop()
     for _ in range(3):
@@ -75,7 +77,7 @@ def test_the_count_of_an_outage_that_ends_within_its_second_is_written_with_the_
 
 def test_the_count_of_an_outage_is_written_when_the_plugin_is_uninstalled_before_another_line(
         make_app, redis_server, log_dir, clock):
-    app = counter_app(make_app, redis_server)
+    app = json_counter_app(make_app, session_store=redis_server.url)
     web = client(app)
     web.get('/count')
     redis_server.stop()
@@ -88,7 +90,7 @@ def test_the_count_of_an_outage_is_written_when_the_plugin_is_uninstalled_before
 
 
 def test_an_outage_that_goes_on_is_still_one_error_line_a_second_with_the_count(make_app, redis_server, log_dir, clock):
-    web = client(counter_app(make_app, redis_server))
+    web = client(json_counter_app(make_app, session_store=redis_server.url))
     web.get('/count')
     redis_server.stop()
     for _ in range(12):
@@ -97,3 +99,20 @@ def test_an_outage_that_goes_on_is_still_one_error_line_a_second_with_the_count(
     # (the first line after each second is the request line of the next failure, which the next count holds)
     assert [re.sub(r'^.*Connection refused\.', '', line) for line in store_lines(read_log(log_dir))] == [
         '', ' (and 3 more like it in the last 1.0s)', ' (and 4 more like it in the last 1.0s)']
+
+
+def test_the_held_back_count_of_an_outage_claims_no_request_of_its_own(make_app, redis_server, log_dir, clock):
+    web = client(json_counter_app(make_app, session_store=redis_server.url, log_format='json'))
+    web.get('/count')
+    redis_server.stop()
+    for _ in range(3):
+        web.get('/count', status=503)
+    redis_server.start()
+    clock.advance(1.1)
+    web.get('/count?after=outage', headers={'X-Request-ID': 'after-outage'})
+    entries = log_entries(log_dir)
+    [count] = [entry for entry in entries if entry['message'].endswith(' (and 2 more like it in the last 1.1s)')]
+    [after] = [entry for entry in entries if entry['message'].endswith('/count?after=outage')]
+    assert after['request_id'] == 'after-outage' and after['thread'] != threading.current_thread().name
+    # (as a line written outside any request, at install or uninstall: the thread's own name, no request id)
+    assert (count['thread'], count['request_id']) == (threading.current_thread().name, '')
