@@ -9072,8 +9072,9 @@ class _StreamedBody:
 _BRACED_PLACEHOLDER = re.compile(r'\{([A-Za-z_]\w*)(?::[^{}/]*)?\}')
 
 
-#: A ``<name:filter>`` wildcard (with the filter's config, if any) in a route's rule, as Bottle reads it.
-_FILTERED_WILDCARD = re.compile(r'<([A-Za-z_]\w*):([A-Za-z_]\w*)(?::(?:\\.|[^\\>])*)?>')
+#: A ``<name:filter>`` wildcard, or an anonymous ``<:filter>`` (with the filter's config, if any), in a route's rule, as
+#: Bottle reads it.
+_FILTERED_WILDCARD = re.compile(r'<([A-Za-z_]\w*)?:([A-Za-z_]\w*)(?::(?:\\.|[^\\>])*)?>')
 #: What Bottle's spelling of Flask's converters is, for a rule written ``<int:id>``.
 _FLASK_CONVERTERS = {'int': '<%s:int>', 'float': '<%s:float>', 'path': '<%s:path>', 'string': '<%s>',
                      'uuid': "<%s> with the annotation uuid.UUID on the handler's parameter"}
@@ -9398,7 +9399,7 @@ class Canister:
         return notes
 
     def close(self) -> None:
-        """Uninstall: give the app its own WSGI callable and error page back, and release the store."""
+        """Uninstall: give the app its own WSGI callable, error page and ``add_route`` back, and release the store."""
         if self.app is not None and self.app.__dict__.get('wsgi') == self.wsgi:
             del self.app.wsgi
         if self.app is not None:
