@@ -32,6 +32,7 @@ Example::
 """
 from __future__ import annotations
 
+import atexit
 import base64
 import binascii
 import collections
@@ -1665,6 +1666,7 @@ class RequestLog:
     def close(self) -> None:
         """Detach from the logger and the sink (when the plugin is uninstalled): later lines are dropped."""
         self._write_held(every=True)
+        _LOGS_HOLDING.discard(self)
         if vars(self.logger).get('setLevel') == self.setLevel:
             del self.logger.setLevel  # (the logger's own method again)
         if self.handler is not None:
@@ -1745,6 +1747,7 @@ class RequestLog:
             seen[1] += 1  # (unlocked: two threads at once may count one; the Response lines are exact)
             if seen[1] == 1:
                 self.__dict__['write'] = self._write_after_held  # (this instance's write, until the count is out)
+                _LOGS_HOLDING.add(self)
             return
         if len(repeats) >= 256:  # (texts that name a session or a time: let go of the old ones)
             self._write_held(every=True)
@@ -1791,6 +1794,19 @@ class RequestLog:
         for key, value in config.redacted_items():
             info('%-30s = %s', 'canister.' + key, ', '.join(value) if isinstance(value, tuple) else value)
         info('------------------------------------------')
+
+
+#: The logs that held a count back (``write_repeated``) since the process started: each writes what it still
+#: holds when the process exits (a worker a server stops or replaces, which uninstalls nothing).
+_LOGS_HOLDING: 'weakref.WeakSet[RequestLog]' = weakref.WeakSet()
+
+
+@atexit.register
+def _write_held_at_exit() -> None:
+    """At the process's exit, write the count each log still holds back."""
+    for log in list(_LOGS_HOLDING):
+        if log.handler is not None:
+            log._write_held(every=True)
 
 
 def _logger_call(name: str) -> Callable[..., Any]:

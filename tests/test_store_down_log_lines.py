@@ -6,6 +6,7 @@ import threading
 
 import canister
 from helpers import client, cookieless_client, json_counter_app, log_entries, read_log
+from servers import AppServer, Client
 
 DOWN = 'the Redis session store is unavailable: '
 
@@ -116,3 +117,18 @@ def test_the_held_back_count_of_an_outage_claims_no_request_of_its_own(make_app,
     assert after['request_id'] == 'after-outage' and after['thread'] != threading.current_thread().name
     # (as a line written outside any request, at install or uninstall: the thread's own name, no request id)
     assert (count['thread'], count['request_id']) == (threading.current_thread().name, '')
+
+
+def test_the_count_of_an_outage_is_written_when_a_gunicorn_worker_is_stopped_before_another_line(
+        redis_server, tmp_path, started):
+    server = AppServer('session_app:app', workers=1, env={'CANISTER_SESSION_STORE': redis_server.url,
+                                                          'CANISTER_LOG_PATH': str(tmp_path / 'logs')})
+    started.append(server.start())
+    web = Client(server.url)
+    assert web.get('/count').status == 200
+    redis_server.stop()
+    assert [web.get('/count').status for _ in range(4)] == [503] * 4
+    server.stop()                                 # SIGTERM: gunicorn stops its worker, which uninstalls nothing
+    first, second = store_lines(read_log(tmp_path / 'logs'))
+    assert re.fullmatch(re.escape(first.split(DOWN)[1]) + r' \(and 3 more like it in the last [0-9.]+s\)',
+                        second.split(DOWN)[1])
