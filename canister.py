@@ -1342,6 +1342,8 @@ class _LogSink:
                 path = os.path.join(self.path, name)
                 try:
                     os.remove(path)
+                except FileNotFoundError:
+                    pass  # (another worker sharing the directory deleted it first: the aim is met)
                 except OSError as error:
                     if path not in self._undeletable:  # (once per file: each new day's file tries again)
                         self._undeletable.add(path)
