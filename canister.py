@@ -58,6 +58,7 @@ import random
 import re
 import secrets
 import select
+import socket
 import sqlite3
 import sys
 import tempfile
@@ -546,6 +547,7 @@ class BadRequest(CanisterError):
 
     def __init__(self, message: str, status: int = 400) -> None:
         super().__init__(message)
+        #: The HTTP status to answer with.
         self.status = status
 
 
@@ -557,9 +559,13 @@ class AuthFailure(CanisterError):
 
     def __init__(self, reason: str, scheme: str, logged: Optional[str] = None, lapsed: bool = False) -> None:
         super().__init__(reason)
+        #: Why the credentials are refused, for the client and the log.
         self.reason = reason
+        #: The ``Authorization`` scheme they came with (``basic``, ``bearer``).
         self.scheme = scheme
+        #: What the log says of the failure (``reason`` unless told otherwise).
         self.logged = reason if logged is None else logged
+        #: The credentials were genuine but out of their time: not a failure to the login throttle.
         self.lapsed = lapsed
 
 
@@ -1018,17 +1024,28 @@ def _is_secret_name(name: str) -> bool:
     return _SECRET_NAME.search(name) is not None
 
 
+#: A member's name in JSON text (``"password":``), as a query value or a form field may carry one.
+_JSON_MEMBER = re.compile(r'"((?:[^"\\]|\\.){1,100})"\s*:')
+
+
+def _holds_secret_member(text: str) -> bool:
+    """True if a (decoded) text holds a JSON member whose name looks secret (``cfg={"password": ...}``)."""
+    return '"' in text and any(_is_secret_name(name) for name in _JSON_MEMBER.findall(text))
+
+
 def _redact_query(query: str) -> str:
     """The query string with the value of every secret-looking name (decoded) written as ``***``.
     A ``;`` separates names too, as some servers and parsers have it (Bottle does not, so the
-    masked value runs on to the next ``&``): ``lang=en;access_token=***&page=2``."""
+    masked value runs on to the next ``&``): ``lang=en;access_token=***&page=2``.  So is a value holding
+    JSON text with a secret-looking member: ``cfg=***`` for ``cfg={"password": ...}``."""
     if '%' not in query and query.isascii() and _SECRET_STEM.search(query.lower()) is None:
         return query  # no name can decode to a secret one (see _SECRET_STEM)
     parts = []
     for part in query.split('&'):
         start = 0
         for piece in part.split(';'):
-            if _is_secret_name(urllib.parse.unquote_plus(piece.partition('=')[0])):
+            name, _, value = piece.partition('=')
+            if _is_secret_name(urllib.parse.unquote_plus(name)) or _holds_secret_member(urllib.parse.unquote_plus(value)):
                 equals = part.find('=', start)  # (Bottle's name `access_token;x` looks secret too)
                 if equals >= 0:
                     part = part[:equals + 1] + '***'
@@ -1285,16 +1302,22 @@ class _LogSink:
     """
 
     def __init__(self, path: str, days: int) -> None:
+        #: The log directory, or ``stderr`` or ``stdout``.
         self.path = path
+        #: Days of daily files kept (older ones are deleted).
         self.days = days
+        #: Guards the descriptor: taken around every write, switch and close.
         self._lock = threading.Lock()
         _SINK_LOCKS.add(self)
+        #: The date of the open file (``YYYY-MM-DD``); ``*`` for a stream, which has no days.
         self._day = ''
+        #: The open file (or 1, 2 for a stream); -1 when none is open.
         self._fd = -1
         #: Writing failed, and stderr said so (until a line is written again).
         self._failing = False
         #: The last line was cut short (a full disk took part of it): the next one ends it first.
         self._cut = False
+        #: When (``time.monotonic()``) the file is next checked to still be the one its name gives.
         self._next_check = 0.0
         #: The day's file could not be opened, and lines go on to the one open before (``_switch``).
         self._kept = False
@@ -1520,6 +1543,7 @@ class _LineFormat:
     TEXT = STAMP + ' %-8s [%s]   %s\n'
 
     def __init__(self, json_lines: bool) -> None:
+        #: Lines are JSON objects (``log_format = json``), not text.
         self.json_lines = json_lines
         #: The last second stamped: its start, its end (start + 1), its text (``YYYY-MM-DD HH:MM:SS``)
         #: and its day; one ``strftime`` per second.
@@ -1560,8 +1584,11 @@ class _CanisterHandler(logging.Handler):
 
     def __init__(self, sink: _LogSink, line_format: _LineFormat) -> None:
         super().__init__()
+        #: Where the formatted lines go.
         self.sink = sink
+        #: The line layout, shared with canister's own lines.
         self.line_format = line_format
+        #: Formats a record's traceback (``exc_info``) for the line's end.
         self._formatter = logging.Formatter()
 
     def format_exception(self, exc_info: Any) -> str:
@@ -1605,21 +1632,25 @@ class RequestLog:
     _count = itertools.count(1)
 
     def __init__(self, app: bottle.Bottle, config: Config) -> None:
+        #: The level of ``log_level``: lines below it are not written.
         self.level = _LEVELS[config['log_level']]
         name = getattr(app, '_canister_logger_name', None)
         if name is None:
             number = next(self._count)  # (not id(app): a new app could get a dead one's logger, handlers and all)
             name = 'canister' if number == 1 else 'canister.app%d' % number
             app._canister_logger_name = name
+        #: The app's ``logging.Logger`` (``app.log``): ``canister``, or ``canister.appN`` for later apps.
         self.logger = logging.getLogger(name)
         self.logger.propagate = False
         for handler in list(self.logger.handlers):
             if isinstance(handler, _CanisterHandler) or handler is _DROP_LATE_LINES:
                 self.logger.removeHandler(handler)
         self.logger.setLevel(self.level)
+        #: The handler writing to the sink (None when canister writes no lines).
         self.handler: Optional[_CanisterHandler] = None
         #: ``text`` or ``json`` (``log_format``).
         self.format: str = config['log_format']
+        #: The layout of every line written (text or JSON).
         self.line_format = _LineFormat(self.format == 'json')
         #: Canister writes lines (``log_level`` is not DISABLED); only then is a thread named after
         #: the client and session it serves, for the ``[...]`` part of its lines (``_RequestContext``).
@@ -2223,14 +2254,19 @@ class _Param:
 
     def __init__(self, parameter: inspect.Parameter, annotation: Any) -> None:
         """Raises :class:`_Unconvertible` for an annotation canister cannot convert to."""
+        #: The handler's parameter name.
         self.name = parameter.name
+        #: The annotation is ``Optional[X]`` (or ``X | None``).
         kind, self.optional = _unwrap_optional(annotation)
         kind, container, fixed = _unwrap_many(kind)
+        #: It takes every value of its name (a list, tuple or set annotation), not one.
         self.many = container is not None
         #: What a list of the values becomes: None to keep the list, else ``tuple``, ``set`` or ``frozenset``.
         self.container = None if container is list else container
+        #: A ``bottle.FileUpload``: filled from the form's files.
         self.is_file = kind is bottle.FileUpload
         self._set_converters(kind, fixed)
+        #: The request must fill it: no default, and not ``Optional``.
         self.required = parameter.default is _EMPTY and not self.optional
         #: ``Optional[X]`` without a default: None when absent (with one, the handler's default).
         self.none_if_absent = self.optional and parameter.default is _EMPTY
@@ -2456,7 +2492,8 @@ _SHOWN_JSON = 60
 
 def _without_secrets(value: Any, depth: int = 0) -> Any:
     """A JSON value as an error message shows it: each member of its objects whose name looks secret
-    (``{"user": {"password": ...}}``) as ``'***'``, at any level the message can show."""
+    (``{"user": {"password": ...}}``) as ``'***'``, at any level the message can show; in a text, the value
+    of each secret-looking ``name=value`` as the request line masks it (``1;access_token=***``)."""
     if depth >= _SHOWN_JSON:
         return None  # (past what the message shows)
     if isinstance(value, dict):
@@ -2464,7 +2501,16 @@ def _without_secrets(value: Any, depth: int = 0) -> Any:
                 for key, item in itertools.islice(value.items(), _SHOWN_JSON)}
     if isinstance(value, list):
         return [_without_secrets(item, depth + 1) for item in value[:_SHOWN_JSON]]
-    return value
+    return _text_without_secrets(value) if isinstance(value, str) else value
+
+
+def _text_without_secrets(text: str) -> str:
+    """A text as an error message shows it: ``'***'`` for JSON text with a secret-looking member (sent as a
+    query value or a form field), else the value of each secret-looking ``name=value`` in it masked (a query
+    value, Bottle's up to the next ``&``, may hold ``;name=value`` pieces, which the request line masks)."""
+    if _holds_secret_member(text):
+        return '***'
+    return _redact_query(text) if '=' in text else text
 
 
 def _shown_json(value: Any) -> str:
@@ -2562,6 +2608,31 @@ def _filled_by_the_call(callback: Callable[..., Any]) -> typing.FrozenSet[str]:
     return frozenset(name for name, parameter in own.items() if parameter.kind not in fixed and name not in seen)
 
 
+#: A ``<name:filter>`` wildcard, or an anonymous ``<:filter>`` (with the filter's config, if any), in a route's rule, as
+#: Bottle reads it.
+_FILTERED_WILDCARD = re.compile(r'<([A-Za-z_]\w*)?:([A-Za-z_]\w*)(?::(?:\\.|[^\\>])*)?>')
+#: What Bottle's spelling of Flask's converters is, for a rule written ``<int:id>``.
+_FLASK_CONVERTERS = {'int': '<%s:int>', 'float': '<%s:float>', 'path': '<%s:path>', 'string': '<%s>',
+                     'uuid': "<%s> with the annotation uuid.UUID on the handler's parameter"}
+
+
+def _unknown_filter_problem(route: bottle.Route, filters: Mapping[str, Any]) -> Optional[str]:
+    """Why Bottle could not add ``route``, when its rule names a filter the router lacks: Flask's ``<int:id>``
+    (which Bottle reads as the wildcard ``int`` with the filter ``id``) with Bottle's spelling; else None."""
+    for match in _FILTERED_WILDCARD.finditer(str(route.rule)):
+        name, mode = match.groups()
+        if mode in filters:
+            continue
+        if name in _FLASK_CONVERTERS:
+            return ("Route %s %s has the wildcard %s, Flask's spelling, which Bottle reads as the name %s with the "
+                    "filter %s, which it does not have: write %s (Bottle's: the name first, then the filter)"
+                    % (route.method, route.rule, match.group(0), name, mode, _FLASK_CONVERTERS[name] % mode))
+        return ('Route %s %s has the wildcard %s, whose filter %s Bottle does not have: its filters are %s '
+                '(app.router.add_filter adds one)' % (route.method, route.rule, match.group(0), mode,
+                                                      ', '.join(sorted(filters))))
+    return None
+
+
 def _refuse_unfillable(param: _Param, callback: Callable[..., Any], rule: str) -> None:
     """A CanisterError for a mandatory ``Tuple[()]``: it takes no value, and a query or form value is
     one, so nothing but a JSON ``[]`` fills it (a mistake of the handler's, not of its clients)."""
@@ -2587,11 +2658,13 @@ class ParameterBinder:
         injected = _bound_keywords(callback) | injected
         hints = _type_hints(callback)
         url_names = {a or b for a, b in _ROUTE_WILDCARD.findall(rule)}
+        #: The parameters the request fills, in the signature's order.
         self.params: List[_Param] = []
         #: URL arguments with an annotation to convert them by.
         self.url_params: List[_Param] = []
         #: The ``Decimal`` parameters, whose JSON numbers are read again from their text.
         self.exact: List[_Param] = []
+        #: The handler has ``**kwargs``: the values no parameter takes go there.
         self.takes_extra = False
         #: The positional-only parameters, in order, and their defaults (see :meth:`adapt`).
         self.positional: List[Tuple[str, Any]] = []
@@ -2610,6 +2683,7 @@ class ParameterBinder:
                 self._add(callback, parameter, hints, url_names, rule)
                 if parameter.kind is parameter.POSITIONAL_ONLY:
                     self.positional.append((parameter.name, parameter.default))
+        #: Every name the handler takes: not an extra for ``**kwargs``.
         self.names = frozenset(param.name for param in self.params) | self.injected
         if self.takes_extra:  # (never among the extras either)
             self.names |= _filled_by_the_call(callback)
@@ -2899,14 +2973,6 @@ def _constant_problem(text: Any) -> str:
 ###############################################################################
 # Session Stores ##############################################################
 ###############################################################################
-
-def _is_flat(data: Dict[str, Any]) -> bool:
-    """True if every key is text and every value a JSON scalar (the decoded cache keeps only such data)."""
-    for key, value in data.items():
-        if type(key) is not str or type(value) not in _SCALARS:
-            return False
-    return True
-
 
 #: The containers :func:`_key_not_text` looks into: a JSON object or array as Python holds it.
 _NESTING = frozenset((dict, list))
@@ -3237,10 +3303,12 @@ class _Shard:
         #: user (it is in ``users`` and the store's user index) or ``-`` (it is in
         #: ``anonymous``), then the record; oldest use first.
         self.anonymous: Dict[str, str] = {}
+        #: Entries as in ``anonymous``, of the sessions that have a user.
         self.users: Dict[str, str] = {}
         #: sid -> entry of a marker (``_MOVED_TO``, ``_ENDING``; flag ``m``), oldest first: each lives
         #: ``_MOVED_TTL``, so the front also expires first.  Never ``last``.
         self.markers: Dict[str, str] = {}
+        #: The sid used last: already at the end of its dict, so its entry is replaced in place.
         self.last: Optional[str] = None
         #: No session of the shard expires before this time (a lower bound: look again then).
         self.check_at = 0.0
@@ -3262,12 +3330,17 @@ class MemoryStore(SessionStore):
     """
 
     def __init__(self, max_sessions: int = 100000) -> None:
+        #: The most sessions kept: the least recently used are evicted beyond it.
         self.max_sessions = max_sessions
+        #: The shards, a sid's found by its hash: each with its own order of use.
         self._shards = [_Shard() for _ in range(min(1024, max(1, max_sessions // 4096)))]
+        #: ``len(_shards)``, read on every look-up.
         self._shard_count = len(self._shards)
+        #: How many sessions the shards hold.
         self._size = 0
         #: How many markers the shards hold (not counted in ``_size``).
         self._marked = 0
+        #: Guards the shards, the user index and the counts.
         self._lock = threading.Lock()
         _MEMORY_LOCKS.add(self)
         #: 30 bits of a user key's hash -> the sid of its one session, or a set of sids when it has
@@ -3609,9 +3682,11 @@ class _SQLiteConnection:
     """One connection to a SQLite file, used by one request at a time, and the file it opened
     (inode and device)."""
 
+    #: One per open connection, which its file keeps in a weak set (hence ``__weakref__``): no instance dict.
     __slots__ = ('connection', 'identity', 'next_check', 'lock', '__weakref__')
 
     def __init__(self, connection: sqlite3.Connection, identity: Tuple[int, int]) -> None:
+        #: The connection (None once closed).
         self.connection: Optional[sqlite3.Connection] = connection
         #: ``(st_ino, st_dev)`` of the file.
         self.identity = identity
@@ -3652,14 +3727,17 @@ class _SQLiteFile:
     JOURNAL_KEPT = 16 * 1024 * 1024
 
     def __init__(self, path: str, set_up: Callable[[sqlite3.Connection], None]) -> None:
+        #: The file's absolute path.
         self.path = os.path.abspath(path)  # (never ':memory:', which SQLiteStore refuses)
         #: Run on every connection opened, before its first use: they make the schema of a new file.
         self.set_ups = [set_up]
+        #: Guards ``_open``, ``_idle`` and ``_closed``.
         self._lock = threading.Lock()
         #: The connections open now.
         self._open: 'weakref.WeakSet[_SQLiteConnection]' = weakref.WeakSet()
         #: Those no request uses now; the last one given back is taken first.
         self._idle: List[_SQLiteConnection] = []
+        #: Closed for good (``close``): no connection is opened again.
         self._closed = False
         #: Seconds a statement waits inside SQLite for the file while another connection holds it:
         #: ``BUSY_TIMEOUT``, or none under gevent, where ``run`` waits instead.
@@ -3910,11 +3988,15 @@ class SQLiteStore(SessionStore):
     _NO_MARKER = " AND substr(record, 1, 1) <> '\"'"
 
     def __init__(self, path: str, cleanup_every: int = 100, cleanup_batch: int = 200) -> None:
+        #: The file, as given.
         self.path = path
+        #: Expired rows are deleted at one save in this many.
         self.cleanup_every = cleanup_every
+        #: The most expired rows one cleanup deletes.
         self.cleanup_batch = cleanup_batch
         #: Told why a cleanup of expired rows failed (for whoever uses the store to log).
         self.cleanup_failed: Optional[Callable[[str], None]] = None
+        #: Counts the saves, for ``cleanup_every``.
         self._writes = itertools.count(1)
         if _names_memory(path):
             raise ConfigError(_MEMORY_REFUSED % path)
@@ -4094,8 +4176,9 @@ class _RedisUrl(typing.NamedTuple):
     mode: str
     #: The server, the sentinels or the cluster nodes to start from.
     hosts: List[Tuple[str, int]]
-    #: The credentials of the URL, if any.
+    #: The user name of the URL, if any.
     username: Optional[str]
+    #: The password of the URL, if any.
     password: Optional[str]
     #: The database number (always 0 on a cluster).
     db: int
@@ -4336,14 +4419,23 @@ class RedisStore(SessionStore):
             raise ConfigError('RedisStore takes either a url or a client')
         if not prefix:
             raise ConfigError('canister.session_redis_prefix must not be empty')
+        #: The start of every key canister writes (``session_redis_prefix``).
         self.prefix = prefix
+        #: How many replicas must have a save before it counts (Redis ``WAIT``); 0: none.
         self.wait = wait
+        #: Seconds a command (and a connection) may take before the store counts as down.
         self.timeout = timeout
+        #: ``session_max_age``: a user's set of sessions expires that long after the latest was made; 0: never.
         self.max_age = max_age
+        #: What redis-py raises when Redis cannot answer (a 503).
         self._errors = _redis_errors(redis)
+        #: redis-py's error for a command the server refused.
         self._response_error = redis.exceptions.ResponseError
+        #: redis-py's error for a script the server no longer has (loaded again).
         self._no_script = redis.exceptions.NoScriptError
+        #: redis-py's error for credentials the server refuses (which will not pass by itself).
         self._auth_error = redis.exceptions.AuthenticationError
+        #: The server may have ``GETEX`` (Redis 6.2 and later): False once it said it has not.
         self._getex = hasattr(redis.Redis, 'getex')
         if client is None:
             try:
@@ -4362,6 +4454,7 @@ class RedisStore(SessionStore):
                 except ValueError as error:  # (its query: ``?db=x``)
                     raise ConfigError('canister.session_store = %r is not a valid Redis URL: %s'
                                       % (_mask_urls(url), error)) from None
+                #: The client is a Redis Cluster's.
                 self._cluster = False
             else:
                 parsed = _RedisUrl.parse(url)
@@ -4373,6 +4466,7 @@ class RedisStore(SessionStore):
         #: The redis-py client: None until it is made (a Cluster client connects as it is made,
         #: so one whose every node is down is made at the first request that finds one up).
         self._client: Any = client
+        #: Held while the client is made, so one thread makes it.
         self._connecting = threading.Lock()
         #: The Lua scripts registered on the client, by their text (see ``script``).
         self._scripts: Dict[str, Any] = {}
@@ -4842,17 +4936,30 @@ def _pause_after_collision(attempt: int, started: float) -> None:
     time.sleep(random.random() * max(time.monotonic() - started, 0.001) * 2 ** min(attempt, 5))
 
 
+def _is_flat(data: Dict[str, Any]) -> bool:
+    """True if every key is text and every value a JSON scalar (the decoded cache keeps only such data)."""
+    for key, value in data.items():
+        if type(key) is not str or type(value) not in _SCALARS:
+            return False
+    return True
+
+
 class _Parsed(typing.NamedTuple):
     """A record recently saved or read, kept decoded (see ``SessionManager.parsed``)."""
 
     #: The record's text as stored: the cache entry holds only while the store holds this same text.
     record: str
-    #: The other fields as in ``_Record``; the data is never handed out, only copies of it.
+    #: ``_Record.data``, never handed out: a request gets a copy of it.
     data: Dict[str, Any]
+    #: ``_Record.user``.
     user: Any
+    #: ``_Record.created_ms``.
     created_ms: int
+    #: ``_Record.user_expires``.
     user_expires: int
+    #: ``_Record.lifetime``.
     lifetime: int
+    #: ``_Record.line``.
     line: Optional[str]
     #: The record's text after the data.
     tail: str
@@ -4890,7 +4997,9 @@ class SessionManager:
     """Session policy (cookie, expiry, rotation, concurrent saves) on top of a store."""
 
     def __init__(self, config: Config, store: Optional[SessionStore], log: RequestLog) -> None:
+        #: The app's log.
         self.log = log
+        #: Where the sessions are kept: the one given, else the configured ``session_store``.
         self.store = store if store is not None else _configured_store(config)
         #: What the install should say about this store (the plugin logs and shows them).
         self.warnings: List[str] = []
@@ -4914,7 +5023,8 @@ class SessionManager:
         #: of the data instead of decoding it.
         self.parsed: Dict[str, _Parsed] = {}
         #: Whether a session of a users-file login (its user, its login line) is to end now, by the users
-        #: file that logged it in (Basic's ``is_stale_login``, set at install; None: never).
+        #: file that logged it in (set at install: Basic's ``is_stale_login`` where the app has a users file,
+        #: else ``_is_stale_login``, which finds the file of a mounted app's canister; None before).
         self.is_stale_login: Optional[Callable[[Any, str], bool]] = None
 
     def _cap_note(self, bound: int, given: bool) -> str:
@@ -6035,7 +6145,8 @@ class _OutsideData(Dict[str, Any]):
     def _refuse(self, *args: Any, **kwargs: Any) -> Any:
         raise _outside()
 
-    # (``|=`` too: dict's own merges in place without calling ``update``)
+    #: The dict methods that change the data, each refused (``|=`` too: dict's own merges in place
+    #: without calling ``update``).
     __setitem__ = __delitem__ = update = setdefault = pop = popitem = clear = __ior__ = _refuse
 
 
@@ -6458,8 +6569,11 @@ class BasicAuth:
     scheme = 'basic'
 
     def __init__(self, config: Config, log: RequestLog) -> None:
+        #: The app's log.
         self.log = log
+        #: The ``WWW-Authenticate`` value of a 401 (``auth_realm``).
         self.challenge = 'Basic realm="%s", charset="UTF-8"' % config['auth_realm'].replace('"', '')
+        #: user name -> (stored password, its scheme): the config's user and the users file's.
         self.users: Dict[str, Tuple[str, str]] = {}
         username, password = config['auth_basic_username'], config['auth_basic_password']
         if username and password:  # (a user without a password cannot log in: the install warned)
@@ -6468,7 +6582,9 @@ class BasicAuth:
                 scheme = _hash_scheme(password) or 'clear'
             _check_hash(password, scheme, 'canister.auth_basic_password')
             self.users[username] = (password, scheme)
+        #: The config's user alone, which every reading of the users file starts from.
         self._config_users = dict(self.users)
+        #: The users file (``auth_basic_users_file``); empty: none.
         self.users_file = config['auth_basic_users_file']
         #: The first 4 characters of its login lines (``login_line``): which users file, by its name as
         #: configured, so that a parent app's canister leaves a mounted app's own file's logins alone.
@@ -6479,9 +6595,11 @@ class BasicAuth:
         #: changed line): a session's check at each request pays a look-up, not a SHA-256.  Emptied
         #: when the file is read anew, so that it holds the lines of one reading or two at most.
         self._lines: Dict[Tuple[str, str, str], str] = {}
+        #: The users file's times, size and inode when it was read (None: not yet).
         self._file_stamp: Optional[Tuple[int, ...]] = None
         #: When (``_now``) the file of ``_file_stamp`` was read.
         self._read_at = 0.0
+        #: The users file is not looked at again before this time (``_now``): once a second at most.
         self._next_stat = 0.0
         #: The users as they were when the sessions of users the file dropped were last ended (see ``_settle``).
         self._settled = self.users
@@ -6491,12 +6609,15 @@ class BasicAuth:
         #: (None: all of them) and those another users file than that of the tag given logged in, returns
         #: how many (the plugin's, set at install).
         self.end_sessions_of: Optional[Callable[[Dict[str, Optional[str]], str], int]] = None
+        #: Guards ``_verified``, ``_settled`` and ``_unsettled``.
         self._lock = threading.Lock()
         _AUTH_LOCKS.add(self)
         #: Verified credentials (keyed by a keyed hash, never the password), so a
         #: slow hash is paid once per 5 minutes per user, not on every request.
         self._verified: 'collections.OrderedDict[bytes, float]' = collections.OrderedDict()
+        #: The random key of ``_verified``'s keyed hashes, made at install.
         self._cache_key = os.urandom(32)
+        #: What an unknown user's password is checked against (``_make_dummy``), so the answer takes as long.
         self._dummy = self._make_dummy()
         if self.users_file:
             if not os.path.isfile(self.users_file):  # (a relative name is read from the working directory)
@@ -6751,6 +6872,7 @@ class BasicAuth:
 class _HeldFilter:
     """A warning filter canister holds while installs ask for it (see ``_hold_warning_filter``)."""
 
+    #: The three attributes below and no others (no instance dict).
     __slots__ = ('key', 'item', 'holders')
 
     def __init__(self, key: Tuple[str, type], item: Any) -> None:
@@ -6826,6 +6948,32 @@ class _JwksRedirects(urllib.request.HTTPRedirectHandler):
         return super().redirect_request(req, fp, code, msg, headers, newurl)
 
 
+class _WatchedConnections:
+    """An urllib handler that keeps each connection it opens in ``opened``, so that a download given up
+    at its deadline can be cut (``_Jwks._report``): the socket's timeout bounds each read only, and an
+    answer whose status line and headers trickle in, a byte within each timeout, would go on for hours."""
+
+    def __init__(self, opened: List[Any]) -> None:
+        super().__init__()
+        #: The connections opened, which a download given up at its deadline shuts.
+        self.opened = opened
+
+    def do_open(self, http_class: Any, req: Any, **kwargs: Any) -> Any:
+        def connection(*args: Any, **options: Any) -> Any:
+            made = http_class(*args, **options)
+            self.opened.append(made)
+            return made
+        return super().do_open(connection, req, **kwargs)  # type: ignore[misc]
+
+
+class _WatchedHTTP(_WatchedConnections, urllib.request.HTTPHandler):
+    """``_WatchedConnections`` for http:// URLs."""
+
+
+class _WatchedHTTPS(_WatchedConnections, urllib.request.HTTPSHandler):
+    """``_WatchedConnections`` for https:// URLs (the default TLS context: certificates checked)."""
+
+
 #: A JWKS key cache's lock is held only while a request looks whether a download is due and starts
 #: it, or a download puts its keys in place, never while one runs: a fork does not wait for it, the
 #: child gets a new one.  A download under way is in a thread the child lacks (there it has ended), and
@@ -6848,14 +6996,23 @@ class _Jwks:
     share_wait = 0.25
 
     def __init__(self, url: str, jwt: Any, log: RequestLog, timeout: float = 5.0, min_interval: float = 10.0) -> None:
+        #: The provider's JWKS URL (``auth_jwt_jwks_url``).
         self.url = url
+        #: The PyJWT module.
         self.jwt = jwt
+        #: The app's log.
         self.log = log
+        #: Seconds a download may take.
         self.timeout = timeout
+        #: Seconds between two downloads at least (``auth_jwt_jwks_refetch``).
         self.min_interval = min_interval
+        #: kid -> key, as last downloaded (replaced whole by a download).
         self.keys: Dict[Optional[str], Any] = {}
+        #: When (``time.monotonic()``) the last download started.
         self._fetched_at = -math.inf
+        #: Guards the start of a download.
         self._lock = threading.Lock()
+        #: The thread of the download under way, if any.
         self._worker: Optional[threading.Thread] = None
         _JWKS_LOCKS.add(self)
 
@@ -6880,7 +7037,7 @@ class _Jwks:
     def _await_download(self) -> bool:
         """Start a download if one is due and wait for it (``timeout`` at most), or wait ``share_wait``
         for one under way; True if this request stopped waiting for another's download still running."""
-        result: Dict[str, Any] = {}
+        result: Dict[str, Any] = {'opened': []}  # (the download's connections: see _WatchedConnections)
         with self._lock:
             worker = self._worker
             starts = ((worker is None or not worker.is_alive())
@@ -6905,6 +7062,13 @@ class _Jwks:
             if abandoned:
                 result['abandoned'] = time.monotonic()
         if abandoned:
+            for connection in result['opened']:  # (what is left of it is cut: a late answer is given up too)
+                if connection.sock is not None:
+                    result['cut'] = True  # (the download's failure is then this cut's: its line says no more)
+                    try:
+                        connection.sock.shutdown(socket.SHUT_RDWR)
+                    except OSError:
+                        pass
             self.log.write(logging.WARNING, 'Cannot fetch the JWKS keys from %s: no complete answer within %gs',
                            _escape(_mask_urls(self.url))[:200], self.timeout)
         elif 'error' in result:
@@ -6917,15 +7081,17 @@ class _Jwks:
         """Fetch the keys and use them (also in ``result['keys']``), or put the reason not into
         ``result['error']`` (in its own thread, so the requests that wait for it see the keys as it ends)."""
         deadline = time.monotonic() + self.timeout
+        opened = result['opened']
         try:
-            with urllib.request.build_opener(_JwksRedirects).open(self.url, timeout=self.timeout) as answer:
+            with urllib.request.build_opener(_JwksRedirects, _WatchedHTTP(opened), _WatchedHTTPS(opened)).open(
+                    self.url, timeout=self.timeout) as answer:
                 text = self._read(answer, deadline)
             keys = self._signing_keys(json.loads(text))
         except Exception as error:
             with self._lock:  # (as for keys: the request logs the error, or has logged that it gave up)
                 result['error'] = error
                 abandoned = result.get('abandoned')
-            if abandoned is not None:
+            if abandoned is not None and not result.get('cut'):
                 self._report_late_failure(error, time.monotonic() - abandoned)
             return
         with self._lock:
@@ -6942,20 +7108,26 @@ class _Jwks:
                        ', '.join(kids[:10]) + (', ...' if len(kids) > 10 else ''))
 
     def _report_late_failure(self, error: Exception, late: float) -> None:
-        """Say why a download failed after the request that started it logged that no answer came."""
+        """Say why a download failed after the request that started it logged that no answer came (one still
+        connecting then, or looking up the host: one that had a connection was cut, which says nothing more)."""
         self.log.write(logging.WARNING, 'Cannot fetch the JWKS keys from %s: %s (%.1fs after the request that started '
                        'the download stopped waiting (%gs); the keys fetched before are kept)',
                        _escape(_mask_urls(self.url))[:200], _escape(_mask_urls(str(error)))[:200], late, self.timeout)
 
     @staticmethod
     def _read(answer: Any, deadline: float) -> bytes:
-        """The answer's body: at most about 1 MiB, read before the deadline, else ValueError."""
+        """The answer's body: at most about 1 MiB, read before the deadline, else ValueError.  Each read
+        takes what has come (``read1``): ``read(n)`` waits for all n bytes, so an answer that trickles in
+        a byte at a time, each within the socket's timeout, would hold the download for hours, and with it
+        every later one (one runs at a time): the keys of a rotation would never be fetched."""
         chunks: List[bytes] = []
-        while sum(map(len, chunks)) <= 1024 * 1024 and time.monotonic() < deadline:
-            chunk = answer.read(16384)
+        size = 0
+        while size <= 1024 * 1024 and time.monotonic() < deadline:
+            chunk = answer.read1(16384)
             if not chunk:
                 break
             chunks.append(chunk)
+            size += len(chunk)
         else:
             raise ValueError('the JWKS answer is too large or too slow')
         return b''.join(chunks)
@@ -6980,8 +7152,9 @@ class JwtAuth:
 
     #: The ``Authorization`` scheme it handles, in lower case.
     scheme = 'bearer'
-    #: The algorithms of a shared secret, and of a public key.
+    #: The algorithms of a shared secret.
     _SYMMETRIC = ('HS256', 'HS384', 'HS512')
+    #: The algorithms of a public key.
     _ASYMMETRIC = ('RS256', 'RS384', 'RS512', 'ES256', 'ES384', 'ES512', 'PS256', 'PS384', 'PS512', 'EdDSA')
     #: The shortest secret installed without a WARNING: HS256's hash length (RFC 7518 section 3.2).
     _SECRET_MIN = 32
@@ -6989,15 +7162,21 @@ class JwtAuth:
     _HMAC_HASHES = {'HS256': hashlib.sha256, 'HS384': hashlib.sha384, 'HS512': hashlib.sha512}
 
     def __init__(self, config: Config, log: RequestLog) -> None:
+        #: The PyJWT module.
         self.jwt = _require('jwt')
         note = _untested_version('jwt', self.jwt)
         if note:
             log.write(logging.WARNING, '%s', note)
             _warn_at_install(note)
+        #: The ``WWW-Authenticate`` value of a 401 (``auth_realm``).
         self.challenge = 'Bearer realm="%s"' % config['auth_realm'].replace('"', '')
+        #: The ``aud`` a token must have (``auth_jwt_client_id``); None: any.
         self.audience = config['auth_jwt_client_id'] or None
+        #: The ``iss`` a token must have (``auth_jwt_issuer``); None: any.
         self.issuer = config['auth_jwt_issuer'] or None
+        #: Seconds of clock skew allowed on ``exp`` and ``nbf`` (``auth_jwt_leeway``).
         self.leeway = config['auth_jwt_leeway']
+        #: The claims a token must carry: ``exp`` with ``auth_jwt_require_exp``.
         self.required = ['exp'] if config['auth_jwt_require_exp'] else []
         #: The warning filter this install holds (see ``_warn_short_secret``), until ``close``.
         self._filtered: Optional[_HeldFilter] = None
@@ -7259,11 +7438,15 @@ class _Throttle:
     """
 
     def __init__(self, max_failures: int, window: float = 60.0, max_clients: int = 10000) -> None:
+        #: Failed logins a client may make in a window (``auth_max_failures``).
         self.max_failures = max_failures
+        #: Seconds of a client's window.
         self.window = window
+        #: The most clients counted: the least recently seen are dropped beyond it.
         self.max_clients = max_clients
         #: client -> [attempts, end of its window (monotonic)], least recently used first.
         self._clients: 'collections.OrderedDict[str, List[float]]' = collections.OrderedDict()
+        #: Guards ``_clients``.
         self._lock = threading.Lock()
         _AUTH_LOCKS.add(self)
 
@@ -7314,9 +7497,13 @@ class _SQLiteThrottle(_Throttle):
 
     def __init__(self, store: SQLiteStore, max_failures: int, window: float = 60.0, cleanup_every: int = 100) -> None:
         super().__init__(max_failures, window)
+        #: The session file, as given to the store.
         self.path = store.path
+        #: Ended windows are deleted at one claim in this many.
         self.cleanup_every = cleanup_every
+        #: Counts the claims, for ``cleanup_every``.
         self._claims = itertools.count(1)
+        #: The store's connections to the file.
         self._file = store._file
         if self._set_up not in self._file.set_ups:  # on every connection opened from now on
             self._file.set_ups.append(self._set_up)
@@ -7409,8 +7596,11 @@ return 0
 
     def __init__(self, store: RedisStore, max_failures: int, window: float = 60.0) -> None:
         super().__init__(max_failures, window)
+        #: The start of its keys: the store's prefix and ``throttle:``.
         self.prefix = store.prefix + 'throttle:'
+        #: The store's: what redis-py raises when Redis cannot answer.
         self._errors = store._errors
+        #: Runs a Lua script on the store's client (``RedisStore.script``).
         self._script = store.script
 
     def _run(self, source: str, client: str, *args: Any) -> int:
@@ -7467,14 +7657,19 @@ class Authenticator:
     a login form's (:func:`log_in`), both under one login throttle."""
 
     def __init__(self, config: Config, log: RequestLog, store: Optional[SessionStore] = None) -> None:
+        #: The app's log.
         self.log = log
+        #: The ``Authorization`` schemes configured, by name (``basic``, ``bearer``).
         self.schemes: Dict[str, Any] = {}
         if config['auth_basic_username'] or config['auth_basic_users_file']:
             self.schemes['basic'] = BasicAuth(config, log)
         if config['auth_jwt_secret'] or config['auth_jwt_public_key'] or config['auth_jwt_jwks_url']:
             self.schemes['bearer'] = JwtAuth(config, log)
+        #: The ``WWW-Authenticate`` values of a 401, one per scheme.
         self.challenges = [handler.challenge for handler in self.schemes.values()]
+        #: The session store, where a shared login throttle keeps its counts.
         self._store = store
+        #: ``auth_max_failures``, for a throttle made later.
         self._max_failures = config['auth_max_failures']
         #: The login throttle: made at install for the header's schemes, else by the first form
         #: login (a SQLite session file gets its table only where logins happen).
@@ -7482,7 +7677,9 @@ class Authenticator:
         #: What a form login checks an unknown user's password against: a stored form of the
         #: scheme and cost of the last known user's (before any, of :func:`hash_password`'s).
         self._form_cost = ('pbkdf2', 'pbkdf2_sha256:%d' % _PBKDF2_ROUNDS)
+        #: That stored form and its scheme.
         self._form_dummy = (_dummy_hash(*self._form_cost), 'pbkdf2')
+        #: Guards the making of the throttle at the first form login.
         self._lock = threading.Lock()
         _AUTH_LOCKS.add(self)
 
@@ -7945,9 +8142,12 @@ class CorsPolicy:
     """Which origins may call the app from a browser, and the headers that say so."""
 
     def __init__(self, config: Config, log: RequestLog) -> None:
+        #: The app's log.
         self.log = log
         origins = config['cors']
+        #: ``cors = *``: every origin is allowed, none with credentials.
         self.any_origin = '*' in origins
+        #: ``cors_credentials``: a browser may send cookies, and read the response.
         self.credentials = config['cors_credentials']
         if self.any_origin and self.credentials:
             raise ConfigError('canister.cors = * cannot be combined with cors_credentials = true: '
@@ -7957,8 +8157,11 @@ class CorsPolicy:
         self.origins, self.pattern = _listed_origins(origins)
         #: The methods preflights may be granted (empty: every method the route accepts, as with ``*``).
         self.methods = () if '*' in config['cors_methods'] else tuple(m.upper() for m in config['cors_methods'])
+        #: ``cors_headers = *``: a preflight may be granted any request header.
         self.any_header = '*' in config['cors_headers']
+        #: The request headers a preflight may be granted, in lower case.
         self.allowed_headers = frozenset(h.lower() for h in config['cors_headers'])
+        #: How long a browser may keep a preflight's response (``cors_max_age``), as sent.
         self.max_age = str(config['cors_max_age'])
         #: The headers of a response to an allowed origin after ``Access-Control-Allow-Origin``.
         self._simple: Headers = [(ACL_CREDENTIALS, 'true')] if self.credentials else []
@@ -8118,6 +8321,7 @@ class CsrfGuard:
     _FOREIGN_SITES = frozenset(('same-site', 'cross-site'))
 
     def __init__(self, cors: Optional[CorsPolicy]) -> None:
+        #: The CORS policy, whose allowed origins may send unsafe requests (None: no CORS).
         self.cors = cors
 
     def was_preflighted(self, environ: Mapping[str, Any]) -> bool:
@@ -8284,6 +8488,7 @@ class _Proxies:
     """Decides whose X-Forwarded-* headers to believe."""
 
     def __init__(self, entries: Iterable[str]) -> None:
+        #: The addresses and networks of ``trusted_proxies``.
         self.networks = []
         #: The entry ``unix``: a peer without an IP address (``_UNIX_PEERS``) is a trusted proxy.
         self.unix = False
@@ -8339,9 +8544,13 @@ class _LimitedInput:
     """
 
     def __init__(self, stream: Any, limit: int, log: RequestLog) -> None:
+        #: The server's ``wsgi.input``.
         self.stream = stream
+        #: The most bytes read before the 413 (``max_body_size``).
         self.limit = limit
+        #: The app's log.
         self.log = log
+        #: The bytes read so far.
         self.count = 0
 
     def _counted(self, data: bytes) -> bytes:
@@ -8415,9 +8624,13 @@ class _EarlyChecks:
     """
 
     def __init__(self, config: Config, log: RequestLog, csrf: Optional[CsrfGuard], router: Any) -> None:
+        #: ``max_body_size``: the largest body answered; 0: no limit.
         self.max_body_size = config['max_body_size']
+        #: ``max_header_size``: the largest request header answered; 0: no limit.
         self.max_header_size = config['max_header_size']
+        #: The app's log.
         self.log = log
+        #: The CSRF check (None: ``csrf = false``).
         self.csrf = csrf
         #: The app's router, which a preflight asks for the methods of a path.
         self.router = router
@@ -8562,6 +8775,7 @@ class _WithoutBottlesTraceback:
     left out; anything else reaches the server's stream."""
 
     def __init__(self, stream: Any) -> None:
+        #: The ``wsgi.errors`` it stands in for, which gets everything but Bottle's traceback.
         self.stream = stream
 
     def write(self, text: Any) -> Any:
@@ -8959,7 +9173,9 @@ class _StreamedBody:
         self.body = iter(body)
         #: What the server closes: the generator, or any iterable with a ``close`` of its own.
         self.source = body
+        #: The request the body belongs to.
         self.context = context
+        #: The app's log.
         self.log = context.plugin.log
         #: The method and route (or path) that made the body, for the log.
         self.what = what
@@ -9090,31 +9306,6 @@ class _StreamedBody:
 _BRACED_PLACEHOLDER = re.compile(r'\{([A-Za-z_]\w*)(?::[^{}/]*)?\}')
 
 
-#: A ``<name:filter>`` wildcard, or an anonymous ``<:filter>`` (with the filter's config, if any), in a route's rule, as
-#: Bottle reads it.
-_FILTERED_WILDCARD = re.compile(r'<([A-Za-z_]\w*)?:([A-Za-z_]\w*)(?::(?:\\.|[^\\>])*)?>')
-#: What Bottle's spelling of Flask's converters is, for a rule written ``<int:id>``.
-_FLASK_CONVERTERS = {'int': '<%s:int>', 'float': '<%s:float>', 'path': '<%s:path>', 'string': '<%s>',
-                     'uuid': "<%s> with the annotation uuid.UUID on the handler's parameter"}
-
-
-def _unknown_filter_problem(route: bottle.Route, filters: Mapping[str, Any]) -> Optional[str]:
-    """Why Bottle could not add ``route``, when its rule names a filter the router lacks: Flask's ``<int:id>``
-    (which Bottle reads as the wildcard ``int`` with the filter ``id``) with Bottle's spelling; else None."""
-    for match in _FILTERED_WILDCARD.finditer(str(route.rule)):
-        name, mode = match.groups()
-        if mode in filters:
-            continue
-        if name in _FLASK_CONVERTERS:
-            return ("Route %s %s has the wildcard %s, Flask's spelling, which Bottle reads as the name %s with the "
-                    "filter %s, which it does not have: write %s (Bottle's: the name first, then the filter)"
-                    % (route.method, route.rule, match.group(0), name, mode, _FLASK_CONVERTERS[name] % mode))
-        return ('Route %s %s has the wildcard %s, whose filter %s Bottle does not have: its filters are %s '
-                '(app.router.add_filter adds one)' % (route.method, route.rule, match.group(0), mode,
-                                                      ', '.join(sorted(filters))))
-    return None
-
-
 class _ErrorHandlers(Dict[int, Callable[..., Any]]):
     """``app.error_handler`` while canister is installed: a dict returned by an error handler of the app
     (``@app.error(404)``, Flask's habit) is sent as JSON, as Bottle's JSON plugin sends a route's; Bottle
@@ -9181,16 +9372,23 @@ class Canister:
         if isinstance(store, bottle.Bottle) or isinstance(overrides.get('app'), bottle.Bottle):
             # the habit of Flask's extensions, CORS(app): the app would run without canister, without a word
             raise TypeError('Canister() takes no app: install it on the app with app.install(canister.Canister())')
+        #: The keyword arguments given: config keys, which win over the app's ``canister.*``.
         self.overrides = overrides
+        #: The store given as ``Canister(store=...)`` (None: the configured one).
         self.custom_store = store
+        #: The app it is installed on (None before ``setup`` and after ``close``).
         self.app: Optional[bottle.Bottle] = None
+        #: The config read at install.
         self.config: Optional[Config] = None
+        #: The login checks, made at install.
         self.authenticator: Optional[Authenticator] = None
+        #: The same, or None when no ``Authorization`` scheme is configured (routes then skip it).
         self.auth: Optional[Authenticator] = None
         #: Basic's look at its users file, made before each route's handler (None: no users file).
         self.watch_users: Optional[Callable[[], None]] = None
         #: The routes whose writing the log has looked at (``_note_foreign_routes``), and how many of the app's.
         self._foreign_routes_noted: typing.Set[bottle.Route] = set()
+        #: How many of the app's routes ``_look_at_new_routes`` has looked at.
         self._routes_looked_at = 0
         #: The plugins that wrap canister's wrapper are yet to be looked at (``_note_outer_plugins``).
         self._outer_plugins_unnoted = True

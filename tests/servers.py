@@ -719,11 +719,15 @@ class JwksServer:
     """A real HTTP server on 127.0.0.1 in a thread, answering every GET with ``body`` (JSON; ``publish``
     sets a JWKS of given entries) after ``delay`` seconds; ``url`` is its JWKS URL, ``hits`` counts the GETs.
     ``status``: the answer's status; ``pause``: seconds between the lines of its head, each sent as it goes
-    (a slow provider whose every line comes within a client's socket timeout, the whole answer later)."""
+    (a slow provider whose every line comes within a client's socket timeout, the whole answer later).
+    With ``trickle`` set, the next GET's body comes one byte every ``trickle`` seconds (then it is unset), and
+    its status line and headers too with ``trickle_head``."""
 
     def __init__(self):
         self.body = b'{"keys": []}'
         self.delay = 0.0
+        self.trickle = 0.0
+        self.trickle_head = False
         self.hits = 0
         self.status = 200
         self.pause = 0.0
@@ -733,7 +737,7 @@ class JwksServer:
             def do_GET(self):
                 owner.hits += 1
                 time.sleep(owner.delay)
-                body = owner.body
+                body, pause, owner.trickle = owner.body, owner.trickle, 0.0
                 if owner.pause:
                     head = ['HTTP/1.1 %d %s' % (owner.status, http.HTTPStatus(owner.status).phrase),
                             'Content-Type: application/json', 'Content-Length: %d' % len(body), 'Connection: close']
@@ -743,11 +747,22 @@ class JwksServer:
                     self.wfile.write(b'\r\n' + body)
                     self.close_connection = True
                     return
-                self.send_response(owner.status)
-                self.send_header('Content-Type', 'application/json')
-                self.send_header('Content-Length', str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
+                head = (b'HTTP/1.0 %d %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n'
+                        % (owner.status, http.HTTPStatus(owner.status).phrase.encode('latin-1'), len(body)))
+                if not pause:
+                    self.wfile.write(head + body)
+                    return
+                if not owner.trickle_head:
+                    self.wfile.write(head)
+                    head = b''
+                answer = head + body
+                try:
+                    for byte in range(len(answer)):
+                        self.wfile.write(answer[byte:byte + 1])
+                        self.wfile.flush()
+                        time.sleep(pause)
+                except OSError:  # (the client gave up)
+                    pass
 
             def log_message(self, *args):
                 pass

@@ -217,6 +217,28 @@ def test_a_semicolon_separates_names_for_masking_and_the_value_runs_to_the_next_
     assert re.search(r'\]   GET http://localhost:80/echo\?%s$' % re.escape(logged), log, re.M), log
 
 
+@pytest.mark.parametrize('sent, logged', [
+    ('cfg={"password":"Sm1c0-Hidden"}&page=2', 'cfg=***&page=2'),
+    ('cfg=%7B%22user%22%3A%7B%22api_key%22%3A%20%22Sm1c0-Hidden%22%7D%7D', 'cfg=***'),
+    ('cfg=[{"token":"Sm1c0-Hidden"}]', 'cfg=***'),
+    ('cfg={"name":"bob"}', 'cfg={"name":"bob"}'),
+])
+def test_json_text_with_a_secret_looking_member_in_a_query_value_is_masked_in_the_log_and_the_400(
+        make_app, log_dir, sent, logged):
+    app = make_app()
+
+    @app.get('/cfg')
+    def cfg(cfg: dict, page: int = 1):
+        return 'ok'
+
+    answer = client(app).get('/cfg?' + sent, status=400)
+    log = read_log(log_dir)
+    assert 'Hidden' not in log and 'Hidden' not in answer.text
+    assert re.search(r'\]   GET http://localhost:80/cfg\?%s$' % re.escape(logged), log, re.M), log
+    if logged != sent:
+        assert "got '***'" in answer.text
+
+
 def test_bottle_splits_the_query_at_ampersands_only(make_app):
     # So the value masked after a secret-looking name runs on to the next '&', past any ';'.
     app = make_app()
