@@ -32,6 +32,7 @@ Example::
 """
 from __future__ import annotations
 
+import atexit
 import base64
 import binascii
 import collections
@@ -1376,6 +1377,8 @@ class _LogSink:
                 path = os.path.join(self.path, name)
                 try:
                     os.remove(path)
+                except FileNotFoundError:
+                    pass  # (another worker sharing the directory deleted it first: the aim is met)
                 except OSError as error:
                     if path not in self._undeletable:  # (once per file: each new day's file tries again)
                         self._undeletable.add(path)
@@ -1622,6 +1625,18 @@ class _CanisterHandler(logging.Handler):
 _DROP_LATE_LINES = logging.NullHandler()
 
 
+def _own_thread_name() -> str:
+    """The current thread's name as it is outside any request (the one it had before the outermost request
+    it serves renamed it)."""
+    name = threading.current_thread().name
+    context = _local.context
+    while context is not None:
+        if context.thread is not None:
+            name = context.outer_thread_name
+        context = context.outer
+    return name
+
+
 class RequestLog:
     """The logger of one app, plus a fast path for canister's own per-request lines."""
 
@@ -1696,6 +1711,7 @@ class RequestLog:
     def close(self) -> None:
         """Detach from the logger and the sink (when the plugin is uninstalled): later lines are dropped."""
         self._write_held(every=True)
+        _LOGS_HOLDING.discard(self)
         if vars(self.logger).get('setLevel') == self.setLevel:
             del self.logger.setLevel  # (the logger's own method again)
         if self.handler is not None:
@@ -1776,6 +1792,7 @@ class RequestLog:
             seen[1] += 1  # (unlocked: two threads at once may count one; the Response lines are exact)
             if seen[1] == 1:
                 self.__dict__['write'] = self._write_after_held  # (this instance's write, until the count is out)
+                _LOGS_HOLDING.add(self)
             return
         if len(repeats) >= 256:  # (texts that name a session or a time: let go of the old ones)
             self._write_held(every=True)
@@ -1803,8 +1820,9 @@ class RequestLog:
                 continue
             if every or not 0 <= now - first < 1:
                 seen[:] = [now, 0, level]
+                # (the count is of other requests: written as a line outside any request is, not as this one's)
                 RequestLog.write(self, int(level), '%s (and %d more like it in the last %.1fs)', text, count,
-                                 max(0.0, now - first))
+                                 max(0.0, now - first), request_id='', thread_name=_own_thread_name())
             else:
                 self.__dict__['write'] = self._write_after_held
 
@@ -1821,6 +1839,19 @@ class RequestLog:
         for key, value in config.redacted_items():
             info('%-30s = %s', 'canister.' + key, ', '.join(value) if isinstance(value, tuple) else value)
         info('------------------------------------------')
+
+
+#: The logs that held a count back (``write_repeated``) since the process started: each writes what it still
+#: holds when the process exits (a worker a server stops or replaces, which uninstalls nothing).
+_LOGS_HOLDING: 'weakref.WeakSet[RequestLog]' = weakref.WeakSet()
+
+
+@atexit.register
+def _write_held_at_exit() -> None:
+    """At the process's exit, write the count each log still holds back."""
+    for log in list(_LOGS_HOLDING):
+        if log.handler is not None:
+            log._write_held(every=True)
 
 
 def _logger_call(name: str) -> Callable[..., Any]:
@@ -2589,8 +2620,9 @@ def _filled_by_the_call(callback: Callable[..., Any]) -> typing.FrozenSet[str]:
     return frozenset(name for name, parameter in own.items() if parameter.kind not in fixed and name not in seen)
 
 
-#: A ``<name:filter>`` wildcard (with the filter's config, if any) in a route's rule, as Bottle reads it.
-_FILTERED_WILDCARD = re.compile(r'<([A-Za-z_]\w*):([A-Za-z_]\w*)(?::(?:\\.|[^\\>])*)?>')
+#: A ``<name:filter>`` wildcard, or an anonymous ``<:filter>`` (with the filter's config, if any), in a route's rule, as
+#: Bottle reads it.
+_FILTERED_WILDCARD = re.compile(r'<([A-Za-z_]\w*)?:([A-Za-z_]\w*)(?::(?:\\.|[^\\>])*)?>')
 #: What Bottle's spelling of Flask's converters is, for a rule written ``<int:id>``.
 _FLASK_CONVERTERS = {'int': '<%s:int>', 'float': '<%s:float>', 'path': '<%s:path>', 'string': '<%s>',
                      'uuid': "<%s> with the annotation uuid.UUID on the handler's parameter"}
@@ -7067,9 +7099,11 @@ class _Jwks:
                         connection.sock.shutdown(socket.SHUT_RDWR)
                     except OSError:
                         pass
-            self.log.write(logging.WARNING, 'Cannot fetch the JWKS keys: no complete answer within %gs', self.timeout)
+            self.log.write(logging.WARNING, 'Cannot fetch the JWKS keys from %s: no complete answer within %gs',
+                           _escape(_mask_urls(self.url))[:200], self.timeout)
         elif 'error' in result:
-            self.log.write(logging.WARNING, 'Cannot fetch the JWKS keys: %s', _escape(str(result['error']))[:200])
+            self.log.write(logging.WARNING, 'Cannot fetch the JWKS keys from %s: %s', _escape(_mask_urls(self.url))[:200],
+                           _escape(_mask_urls(str(result['error'])))[:200])
         else:
             self.log.write(logging.INFO, 'Fetched %d signing keys from the JWKS URL', len(result['keys']))
 
@@ -9644,7 +9678,7 @@ class Canister:
         return notes
 
     def close(self) -> None:
-        """Uninstall: give the app its own WSGI callable and error page back, and release the store."""
+        """Uninstall: give the app its own WSGI callable, error page and ``add_route`` back, and release the store."""
         if self.app is not None and self.app.__dict__.get('wsgi') == self.wsgi:
             del self.app.wsgi
         if self.app is not None:

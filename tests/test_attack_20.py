@@ -45,7 +45,7 @@ def test_a_jwks_answer_that_trickles_in_is_given_up_at_the_timeout_and_the_next_
                interval=0.5, what='a download after the trickling one')
 
     assert first.status == 401
-    assert 'Cannot fetch the JWKS keys: no complete answer within 1s' in read_log(log_dir)
+    assert 'Cannot fetch the JWKS keys from %s: no complete answer within 1s' % jwks_server.url in read_log(log_dir)
     assert answers[-1].json()['user']['sub'] == 'alice'
     assert jwks_server.hits >= 2
 

@@ -718,7 +718,8 @@ def test_keys_a_download_brings_after_its_request_stopped_waiting_are_logged_and
     second = c.get('/me', headers=kid_token(rsa_key, 'key-1', sub='bob'))
 
     assert first.status_int == 401
-    assert re.search(r' WARNING .*Cannot fetch the JWKS keys: no complete answer within 1.5s\n', read_log(log_dir))
+    assert re.search(r' WARNING .*Cannot fetch the JWKS keys from %s: no complete answer within 1.5s\n'
+                     % re.escape(jwks_server.url), read_log(log_dir))
     assert (second.status_int, second.json['user']['sub'], jwks_server.hits) == (200, 'bob', 1)
 
 
@@ -734,7 +735,7 @@ def test_a_jwks_download_whose_answer_is_still_coming_when_its_request_stops_wai
     log = read_log(log_dir)
     assert first.status_int == 401
     assert [line.split(' WARNING ')[1].strip() for line in log.splitlines() if 'JWKS keys' in line] == [
-        '[127.0.0.1-...]   Cannot fetch the JWKS keys: no complete answer within 1s']
+        '[127.0.0.1-...]   Cannot fetch the JWKS keys from %s?api_key=***: no complete answer within 1s' % jwks_server.url]
     assert jwks_server.hits == 1
     assert 'hunter2' not in log
 
@@ -747,6 +748,17 @@ def test_jwks_endpoint_with_garbage_json_gives_401(make_app, rsa_key, jwks_serve
     assert_invalid_token(client(app).get('/me', headers=bearer(token), expect_errors=True), calls)
     assert re.search(r' WARNING .*JWKS', read_log(log_dir))
 
+
+def test_a_jwks_download_that_fails_while_its_request_waits_is_logged_with_its_url_masked(make_app, rsa_key, jwks_server,
+                                                                                         log_dir):
+    jwks_server.status = 503
+    app = me_json_app(make_app, auth_jwt_jwks_url=jwks_server.url + '?api_key=hunter2')
+    answer = client(app).get('/me', headers=kid_token(rsa_key, 'key-1'), expect_errors=True)
+    log = read_log(log_dir)
+    assert answer.status_int == 401
+    assert re.search(r' WARNING .*Cannot fetch the JWKS keys from %s\?api_key=\*\*\*: HTTP Error 503: Service '
+                     r'Unavailable\n' % re.escape(jwks_server.url), log)
+    assert 'hunter2' not in log
 
 def test_jwks_endpoint_with_a_non_object_document_gives_401(make_app, rsa_key, jwks_server):
     jwks_server.body = b'[1, 2, 3]'

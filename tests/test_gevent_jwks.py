@@ -129,7 +129,8 @@ def test_while_a_new_kid_refetches_slowly_a_token_of_a_known_kid_logs_in_at_once
 
 
 def test_an_unreachable_jwks_endpoint_gives_401_at_once_and_a_warning_under_gevent(serve_gevent, keys):
-    server = serve_gevent('http://127.0.0.1:%d/jwks' % free_port())  # nothing listens there
+    port = free_port()
+    server = serve_gevent('http://127.0.0.1:%d/jwks' % port)  # nothing listens there
 
     answer = read_as(server, token(keys[0], 'one'), 6)
 
@@ -137,7 +138,7 @@ def test_an_unreachable_jwks_endpoint_gives_401_at_once_and_a_warning_under_geve
     assert answer.elapsed < 2, answer
     assert 'error_description="the token was signed with an unknown key"' in answer.headers['WWW-Authenticate']
     [warning] = [message for message in log_messages(server, 'WARNING') if 'JWKS' in message]
-    assert warning.startswith('Cannot fetch the JWKS keys: '), warning
+    assert warning.startswith('Cannot fetch the JWKS keys from http://127.0.0.1:%d/jwks: ' % port), warning
     assert 'Connection refused' in warning, warning
 
 
@@ -149,7 +150,8 @@ def test_a_jwks_endpoint_that_never_answers_gives_401_within_5_s_and_stops_no_on
     assert refused.status == 401
     assert 4.5 < refused.elapsed < 6.5, refused
     assert_answered_meanwhile(pings, refused)
-    assert 'Cannot fetch the JWKS keys: no complete answer within 5s' in log_messages(server, 'WARNING')
+    assert ('Cannot fetch the JWKS keys from %s: no complete answer within 5s' % hanging_server.url
+            in log_messages(server, 'WARNING'))
 
 
 def test_while_the_jwks_endpoint_hangs_another_unknown_kid_is_refused_at_once_under_gevent(serve_gevent, keys, hanging_server):

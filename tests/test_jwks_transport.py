@@ -132,24 +132,25 @@ def test_keys_behind_a_redirect_from_https_to_http_are_refused(make_app, rsa_key
     status, _ = who_is(make_app, https_server.url('/jwks'), token_of(rsa_key))
 
     assert status == 401
-    assert ('Cannot fetch the JWKS keys: <urlopen error refused the redirect (302) from https:// to %s>'
-            % http_server.url('/keys')) in read_log(log_dir)
+    assert ('Cannot fetch the JWKS keys from %s: <urlopen error refused the redirect (302) from https:// to %s>'
+            % (https_server.url('/jwks'), http_server.url('/keys'))) in read_log(log_dir)
 
 
 def test_a_redirect_to_a_scheme_other_than_http_or_https_is_refused(make_app, rsa_key, http_server, log_dir):
     http_server.location = 'ftp://127.0.0.1/keys'
     status, _ = who_is(make_app, http_server.url('/jwks'), token_of(rsa_key))
     assert status == 401
-    assert ('Cannot fetch the JWKS keys: <urlopen error refused the redirect (302) from http:// to '
-            'ftp://127.0.0.1/keys>') in read_log(log_dir)
+    assert ('Cannot fetch the JWKS keys from %s: <urlopen error refused the redirect (302) from http:// to '
+            'ftp://127.0.0.1/keys>' % http_server.url('/jwks')) in read_log(log_dir)
 
 
 def test_a_redirect_to_plain_http_on_another_host_is_refused(make_app, rsa_key, http_server, log_dir):
     http_server.location = 'http://idp.invalid/keys'  # (where anyone on the network path could answer)
     status, _ = who_is(make_app, http_server.url('/jwks'), token_of(rsa_key))
     assert status == 401
-    assert ('Cannot fetch the JWKS keys: <urlopen error refused the redirect (302) from %s to http://idp.invalid/keys: '
-            'plain http:// to another host>' % http_server.url('/jwks')) in read_log(log_dir)
+    assert ('Cannot fetch the JWKS keys from %s: <urlopen error refused the redirect (302) from %s to '
+            'http://idp.invalid/keys: plain http:// to another host>' % (http_server.url('/jwks'), http_server.url('/jwks'))
+            ) in read_log(log_dir)
 
 
 def test_a_redirect_over_plain_http_that_stays_on_this_machine_is_followed(make_app, rsa_key, http_server):

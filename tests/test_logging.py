@@ -892,6 +892,35 @@ def test_an_old_log_file_that_cannot_be_deleted_is_told_once_on_stderr_and_the_d
     assert '/?second' in (log_dir / ('log.' + today())).read_text()
 
 
+
+SHARED_INSTALL = r'''
+import os, sys, time
+import bottle, canister
+logs, go = sys.argv[1], sys.argv[2]
+while not os.path.exists(go):
+    time.sleep(0.001)
+bottle.Bottle().install(canister.Canister(log_path=logs))
+'''
+
+
+def test_workers_that_delete_the_same_old_log_files_at_once_tell_nothing(tmp_path):
+    """Three processes installing at the same moment on one directory (gunicorn's workers booting) each delete
+    the files older than log_days: a file another deleted first is no failure."""
+    logs = tmp_path / 'logs'
+    logs.mkdir()
+    for days in range(31, 3031):
+        (logs / ('log.' + today(-days))).touch()
+    go = tmp_path / 'go'
+    workers = [subprocess.Popen([sys.executable, '-c', SHARED_INSTALL, str(logs), str(go)], cwd=str(ROOT),
+                                env=dict(os.environ, PYTHONPATH=str(ROOT)), stderr=subprocess.PIPE, text=True)
+               for _ in range(3)]
+    time.sleep(1.5)  # (each has imported canister and waits)
+    go.touch()
+    said = [told(worker.communicate(timeout=60)[1]) for worker in workers]
+    assert [worker.returncode for worker in workers] == [0, 0, 0]
+    assert said == [[], [], []]
+    assert sorted(path.name for path in logs.iterdir()) == ['log.' + today()]
+
 UNLISTABLE = r'''
 import io, os, sys, time
 import bottle, canister

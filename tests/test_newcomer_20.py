@@ -105,3 +105,11 @@ def test_after_uninstall_bottle_adds_routes_itself_again(make_app):
     app.uninstall('canister')
     with pytest.raises(KeyError):
         app.get('/items/<int:id>', callback=lambda id: id)
+
+
+def test_an_anonymous_wildcard_with_a_filter_the_router_lacks_is_refused_naming_the_filters_it_has(make_app):
+    app = make_app()
+    with pytest.raises(canister.CanisterError, match=r"^canister: Route GET /items/<:integer> has the wildcard "
+                       r"<:integer>, whose filter integer Bottle does not have: its filters are float, int, path, "
+                       r"re \(app.router.add_filter adds one\)$"):
+        app.get('/items/<:integer>', callback=lambda: 'item')

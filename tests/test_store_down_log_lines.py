@@ -2,10 +2,11 @@
 line, but the store's error is one ERROR line a second, the next saying how many requests met it
 meanwhile.  A real redis-server, stopped mid-test."""
 import re
+import threading
 
 import canister
-
-from helpers import client, cookieless_client, json_counter_app, read_log
+from helpers import client, cookieless_client, json_counter_app, log_entries, read_log
+from servers import AppServer, Client
 
 DOWN = 'the Redis session store is unavailable: '
 
@@ -99,3 +100,35 @@ def test_an_outage_that_goes_on_is_still_one_error_line_a_second_with_the_count(
     # (the first line after each second is the request line of the next failure, which the next count holds)
     assert [re.sub(r'^.*Connection refused\.', '', line) for line in store_lines(read_log(log_dir))] == [
         '', ' (and 3 more like it in the last 1.0s)', ' (and 4 more like it in the last 1.0s)']
+
+
+def test_the_held_back_count_of_an_outage_claims_no_request_of_its_own(make_app, redis_server, log_dir, clock):
+    web = client(json_counter_app(make_app, session_store=redis_server.url, log_format='json'))
+    web.get('/count')
+    redis_server.stop()
+    for _ in range(3):
+        web.get('/count', status=503)
+    redis_server.start()
+    clock.advance(1.1)
+    web.get('/count?after=outage', headers={'X-Request-ID': 'after-outage'})
+    entries = log_entries(log_dir)
+    [count] = [entry for entry in entries if entry['message'].endswith(' (and 2 more like it in the last 1.1s)')]
+    [after] = [entry for entry in entries if entry['message'].endswith('/count?after=outage')]
+    assert after['request_id'] == 'after-outage' and after['thread'] != threading.current_thread().name
+    # (as a line written outside any request, at install or uninstall: the thread's own name, no request id)
+    assert (count['thread'], count['request_id']) == (threading.current_thread().name, '')
+
+
+def test_the_count_of_an_outage_is_written_when_a_gunicorn_worker_is_stopped_before_another_line(
+        redis_server, tmp_path, started):
+    server = AppServer('session_app:app', workers=1, env={'CANISTER_SESSION_STORE': redis_server.url,
+                                                          'CANISTER_LOG_PATH': str(tmp_path / 'logs')})
+    started.append(server.start())
+    web = Client(server.url)
+    assert web.get('/count').status == 200
+    redis_server.stop()
+    assert [web.get('/count').status for _ in range(4)] == [503] * 4
+    server.stop()                                 # SIGTERM: gunicorn stops its worker, which uninstalls nothing
+    first, second = store_lines(read_log(tmp_path / 'logs'))
+    assert re.fullmatch(re.escape(first.split(DOWN)[1]) + r' \(and 3 more like it in the last [0-9.]+s\)',
+                        second.split(DOWN)[1])
