@@ -1013,7 +1013,8 @@ _FLASK_SETTINGS = {
 
 
 class CanisterWarning(UserWarning):
-    """A problem found in the configuration at install that does not stop it (an unknown key)."""
+    """A problem that does not stop canister: found in the configuration at install (an unknown key), or a
+    clear-text stored password given to ``verify_password``."""
 
 
 def _warn_at_install(message: str) -> None:
@@ -6453,6 +6454,11 @@ def _check_in_gevent_pool(check: Callable[[str, bytes, str], bool], password: st
     return result
 
 
+#: Why a stored form that is no hash is refused (``%s``: whose), and how to make one.
+_CLEAR_TEXT_REFUSED = ('%s is no hash (clear text?) and is refused, as the users file refuses it: store '
+                       'canister.hash_password(password), or the hash python -m canister hash-password prints')
+
+
 def verify_password(password: str, encoded: Union[str, bytes, None], scheme: Optional[str] = None) -> bool:
     """Check a password against a stored form, in constant time for that form.
 
@@ -6461,14 +6467,18 @@ def verify_password(password: str, encoded: Union[str, bytes, None], scheme: Opt
     ``verify_password(password, users.get(name, ''))`` must not let in ``password=`` (as ``'' == ''``
     would), nor is a password that is not text (a JSON number from a request) or has no UTF-8 form
     (a lone surrogate).  A stored form in ``bytes`` is read as UTF-8 (a hash from ``bcrypt.hashpw``).
-    Under gevent's monkey-patching the hash runs in gevent's thread pool, so the other greenlets run
-    meanwhile.
+    A stored form that is no hash is refused as clear text, as the users file refuses it, with a
+    :class:`CanisterWarning` (``scheme='clear'`` compares it all the same).  Under gevent's
+    monkey-patching the hash runs in gevent's thread pool, so the other greenlets run meanwhile.
     """
     if isinstance(encoded, (bytes, bytearray)):
         encoded = encoded.decode('utf-8', 'replace')
     if not isinstance(password, str) or not password or not encoded:
         return False
-    scheme = scheme or _hash_scheme(encoded) or 'clear'
+    scheme = scheme or _hash_scheme(encoded)
+    if scheme is None:
+        warnings.warn(_CLEAR_TEXT_REFUSED % 'canister.verify_password: the stored form', CanisterWarning, stacklevel=2)
+        return False
     check = _PASSWORD_CHECKS.get(scheme)
     if check is None:
         return False
@@ -7808,6 +7818,10 @@ class Authenticator:
         values = getattr(users, 'values', None)
         if entry is None and callable(values):  # an unknown name costs what the mapping's users cost,
             self._form_entry(next(iter(values()), None))  # even before any of them logged in
+        if entry is not None and entry[1] == 'clear':  # refused at an unknown user's cost
+            verify_password(password, *self._form_dummy)
+            raise AuthFailure('wrong user name or password', 'basic',
+                              _CLEAR_TEXT_REFUSED % ('the stored password of %r' % username))
         _check_login(username, password, entry, self._form_dummy)
         return None
 
@@ -7820,7 +7834,7 @@ class Authenticator:
             return None
         entry = (stored, _hash_scheme(stored) or 'clear')
         cost = _hash_cost(*entry)
-        if cost != self._form_cost:
+        if cost != self._form_cost and entry[1] != 'clear':  # (clear text is refused: it sets no cost)
             self._form_dummy, self._form_cost = (_dummy_hash(*cost), cost[0]), cost
         return entry
 
