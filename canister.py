@@ -2617,6 +2617,8 @@ _FILTERED_WILDCARD = re.compile(r'<([A-Za-z_]\w*):([A-Za-z_]\w*)(?::(?:\\.|[^\\>
 #: What Bottle's spelling of Flask's converters is, for a rule written ``<int:id>``.
 _FLASK_CONVERTERS = {'int': '<%s:int>', 'float': '<%s:float>', 'path': '<%s:path>', 'string': '<%s>',
                      'uuid': "<%s> with the annotation uuid.UUID on the handler's parameter"}
+#: A ``{name}`` (or ``{name:type}``) placeholder of Starlette and FastAPI in a route's rule.
+_BRACED_PLACEHOLDER = re.compile(r'\{([A-Za-z_]\w*)(?::[^{}/]*)?\}')
 
 
 def _unknown_filter_problem(route: bottle.Route, filters: Mapping[str, Any]) -> Optional[str]:
@@ -9352,10 +9354,6 @@ class _StreamedBody:
 ###############################################################################
 # The Plugin ##################################################################
 ###############################################################################
-
-#: A ``{name}`` (or ``{name:type}``) placeholder of Starlette and FastAPI in a route's rule.
-_BRACED_PLACEHOLDER = re.compile(r'\{([A-Za-z_]\w*)(?::[^{}/]*)?\}')
-
 
 def _bare_require_problem(route: bottle.Route) -> Optional[str]:
     """Why ``route`` can serve nothing, when its handler is the decorator ``canister.require`` returned for
