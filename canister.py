@@ -631,6 +631,8 @@ def _as_number(kind: type, minimum: Optional[float] = None, maximum: Optional[fl
     def parse(value: Any) -> Any:
         if isinstance(value, bool):
             raise ValueError(expected)
+        if isinstance(value, datetime.timedelta):
+            raise ValueError('%s, not a timedelta: this key is no number of seconds' % expected)
         try:
             number = kind(value.strip() if isinstance(value, str) else value)
         except (TypeError, ValueError, OverflowError):  # OverflowError: int(inf)
@@ -642,6 +644,26 @@ def _as_number(kind: type, minimum: Optional[float] = None, maximum: Optional[fl
         if maximum is not None and number > maximum:
             raise ValueError('expected a number <= %s' % maximum)
         return number
+    return parse
+
+
+def _whole_seconds(delta: datetime.timedelta) -> int:
+    """The seconds of a ``timedelta``; ValueError for one with a fraction of a second."""
+    seconds, rest = divmod(delta, datetime.timedelta(seconds=1))
+    if rest:
+        raise ValueError('expected whole seconds, not the timedelta %s' % delta)
+    return typing.cast(int, seconds)
+
+
+def _as_seconds(kind: type, minimum: Optional[float] = None, maximum: float = _SECONDS_MAX) -> Callable[[Any], Any]:
+    """A parser of a duration: a number of seconds as :func:`_as_number` takes it, or a ``timedelta``
+    (``timedelta(hours=1)``: whole seconds for an integer key)."""
+    number = _as_number(kind, minimum, maximum)
+
+    def parse(value: Any) -> Any:
+        if isinstance(value, datetime.timedelta):
+            value = _whole_seconds(value) if kind is int else value.total_seconds()
+        return number(value)
     return parse
 
 
@@ -847,7 +869,7 @@ KEYS: Dict[str, _Key] = {key.name: key for key in (
     _Key('log_level', 'INFO', _as_choice(*_LEVELS), 'DISABLED, DEBUG, INFO, WARNING, ERROR or CRITICAL'),
     _Key('log_days', 30, _as_number(int, 1, 36600), 'days of log files kept; older files are deleted'),
     _Key('log_format', 'text', _as_choice('text', 'json'), '`text` (the classic line) or `json` (one object per line)'),
-    _Key('log_slow', 1.0, _as_number(float, 0, _SECONDS_MAX), 'seconds; a slower response is logged at WARNING (0 = never)'),
+    _Key('log_slow', 1.0, _as_seconds(float, 0), 'seconds; a slower response is logged at WARNING (0 = never)'),
     _Key('trusted_proxies', (), _as_list,
          'proxy IPs/networks (`unix`: a peer on a UNIX socket) whose X-Forwarded-For/-Proto/-Host are believed'),
     _Key('max_body_size', 10 * 1024 * 1024, _as_number(int, 0),
@@ -862,10 +884,10 @@ KEYS: Dict[str, _Key] = {key.name: key for key in (
     _Key('session_redis_wait', 0, _as_number(int, 0),
          'Redis replicas a save waits for (`WAIT`) before the answer goes out; 0: none'),
     _Key('session_cookie', 'session_id', _as_text, 'name of the session cookie'),
-    _Key('session_timeout', 3600, _as_number(int, None, _SECONDS_MAX),
+    _Key('session_timeout', 3600, _as_seconds(int),
          'seconds of inactivity before a session ends (0 or less: never); alias `session_timout` '
          '(both with different values: `ConfigError`)'),
-    _Key('session_max_age', 0, _as_number(int, 0, _SECONDS_MAX), 'absolute session lifetime in seconds (0: none)'),
+    _Key('session_max_age', 0, _as_seconds(int, 0), 'absolute session lifetime in seconds (0: none)'),
     _Key('session_max', 100000, _as_number(int, 1),
          'most sessions the memory store keeps (over it, the least recently used anonymous session goes first; '
          'a session with a user goes only when no anonymous session other than the one being saved, and the one '
@@ -880,7 +902,7 @@ KEYS: Dict[str, _Key] = {key.name: key for key in (
     _Key('session_partitioned', False, _as_bool,
          'mark the cookie Partitioned (CHIPS), for a page of another site calling with credentials in browsers '
          'that block third-party cookies (forces Secure; with `session_samesite = None`)'),
-    _Key('session_cookie_max_age', 0, _as_number(int, 0, _SECONDS_MAX),
+    _Key('session_cookie_max_age', 0, _as_seconds(int, 0),
          'cookie Max-Age in seconds (0: a browser-session cookie)'),
     _Key('auth_realm', 'canister', _as_text, 'realm named in WWW-Authenticate challenges'),
     _Key('auth_basic_username', '', _as_text, 'the Basic auth user'),
@@ -902,12 +924,12 @@ KEYS: Dict[str, _Key] = {key.name: key for key in (
          'JWKS URL of an OAuth2/OIDC provider, `http://` or `https://` (keys cached, refetched on an unknown `kid`); '
          'one with a user name or password in it is refused at install, since they could not be sent, and an '
          '`http://` one to a host other than this machine is warned of'),
-    _Key('auth_jwt_jwks_refetch', 10.0, _as_number(float, 0.1, _SECONDS_MAX),
+    _Key('auth_jwt_jwks_refetch', 10.0, _as_seconds(float, 0.1),
          'seconds; an unknown `kid` refetches the JWKS at most this often'),
-    _Key('auth_jwt_jwks_timeout', 5.0, _as_number(float, 0.1, 60.0),
+    _Key('auth_jwt_jwks_timeout', 5.0, _as_seconds(float, 0.1, 60.0),
          'seconds a JWKS download may take (the request that starts it waits that long at most, others far less)'),
     _Key('auth_jwt_issuer', '', _as_text, 'required issuer (`iss`), if set'),
-    _Key('auth_jwt_leeway', 10, _as_number(int, 0, _SECONDS_MAX), 'seconds of clock skew allowed on `exp`/`nbf`/`iat`'),
+    _Key('auth_jwt_leeway', 10, _as_seconds(int, 0), 'seconds of clock skew allowed on `exp`/`nbf`/`iat`'),
     _Key('auth_jwt_require_exp', True, _as_bool, 'refuse tokens without `exp`'),
     _Key('cors', '', _as_origins,
          '`*`, or allowed origins (comma/space separated, `https://*.example.com` allowed); '
@@ -917,7 +939,7 @@ KEYS: Dict[str, _Key] = {key.name: key for key in (
     _Key('cors_headers', ('Content-Type', 'Authorization', 'X-Request-ID'), _as_tokens,
          'request headers granted to preflights (`*`: any)'),
     _Key('cors_expose_headers', ('X-Request-ID',), _as_tokens, 'response headers the page may read'),
-    _Key('cors_max_age', 600, _as_number(int, 0, _SECONDS_MAX), 'seconds a browser may cache a preflight answer'),
+    _Key('cors_max_age', 600, _as_seconds(int, 0), 'seconds a browser may cache a preflight answer'),
     _Key('cors_paths', (), _as_paths,
          'path prefixes CORS is limited to (`/api` covers `/api` and `/api/...`); empty: every path'),
     _Key('csrf', True, _as_bool, 'refuse unsafe requests from foreign origins (Sec-Fetch-Site, Origin, Referer)'),
@@ -927,7 +949,7 @@ KEYS: Dict[str, _Key] = {key.name: key for key in (
          '`X-Frame-Options` of every answer: `DENY` or `SAMEORIGIN` (empty: not sent)'),
     _Key('referrer_policy', 'strict-origin-when-cross-origin', _as_referrer_policy,
          '`Referrer-Policy` of every answer, one value or a fallback list (empty: not sent)'),
-    _Key('hsts_max_age', 0, _as_number(int, 0, _SECONDS_MAX),
+    _Key('hsts_max_age', 0, _as_seconds(int, 0),
          'seconds of `Strict-Transport-Security` on HTTPS answers (0: not sent)'),
     _Key('hsts_include_subdomains', False, _as_bool, 'add `includeSubDomains` to `Strict-Transport-Security`'),
     _Key('content_security_policy', '', _as_header_value, '`Content-Security-Policy` of every answer (empty: not sent)'),
@@ -992,7 +1014,8 @@ _FLASK_SETTINGS = {
 
 
 class CanisterWarning(UserWarning):
-    """A problem found in the configuration at install that does not stop it (an unknown key)."""
+    """A problem that does not stop canister: found in the configuration at install (an unknown key), or a
+    clear-text stored password given to ``verify_password``."""
 
 
 def _warn_at_install(message: str) -> None:
@@ -2626,6 +2649,8 @@ _FILTERED_WILDCARD = re.compile(r'<([A-Za-z_]\w*)?:([A-Za-z_]\w*)(?::(?:\\.|[^\\
 #: What Bottle's spelling of Flask's converters is, for a rule written ``<int:id>``.
 _FLASK_CONVERTERS = {'int': '<%s:int>', 'float': '<%s:float>', 'path': '<%s:path>', 'string': '<%s>',
                      'uuid': "<%s> with the annotation uuid.UUID on the handler's parameter"}
+#: A ``{name}`` (or ``{name:type}``) placeholder of Starlette and FastAPI in a route's rule.
+_BRACED_PLACEHOLDER = re.compile(r'\{([A-Za-z_]\w*)(?::[^{}/]*)?\}')
 
 
 def _unknown_filter_problem(route: bottle.Route, filters: Mapping[str, Any]) -> Optional[str]:
@@ -5639,13 +5664,19 @@ class SessionState:
         assert self.sid is not None
         return self.sid
 
-    def remember(self, seconds: int) -> None:
+    def remember(self, seconds: Union[int, datetime.timedelta]) -> None:
         """Give this session its own sliding lifetime and a persistent cookie of that length."""
-        if isinstance(seconds, bool) or not isinstance(seconds, int) or not 0 < seconds <= _SECONDS_MAX:
+        if isinstance(seconds, bool):  # (an int to Python: Flask-Login's remember=True would be 1 second)
+            raise TypeError('session.remember() takes a number of seconds or a datetime.timedelta, not %r: write '
+                            'session.remember(30 * 86400) or session.remember(timedelta(days=30))' % seconds)
+        whole = seconds
+        if isinstance(seconds, datetime.timedelta) and not seconds % datetime.timedelta(seconds=1):
+            whole = seconds // datetime.timedelta(seconds=1)
+        if not isinstance(whole, int) or not 0 < whole <= _SECONDS_MAX:
             raise ValueError('session.remember() takes a whole number of seconds from 1 to %d (about 100 years), '
                              'not %r' % (_SECONDS_MAX, seconds))
         self.load()
-        self.lifetime = seconds
+        self.lifetime = whole
         self.tail = None
         self.keep_empty = True
 
@@ -6236,8 +6267,8 @@ class Session:
         """Move the session to a new id, keeping data and user (after raising privileges)."""
         return _state().regenerate()
 
-    def remember(self, seconds: int) -> None:
-        """Keep this session for ``seconds`` of inactivity, with a persistent cookie ("remember me")."""
+    def remember(self, seconds: Union[int, datetime.timedelta]) -> None:
+        """Keep this session for ``seconds`` (or a ``timedelta``) of inactivity, with a persistent cookie ("remember me")."""
         _state().remember(seconds)
 
     def end_other_sessions(self) -> int:
@@ -6457,6 +6488,11 @@ def _check_in_gevent_pool(check: Callable[[str, bytes, str], bool], password: st
     return result
 
 
+#: Why a stored form that is no hash is refused (``%s``: whose), and how to make one.
+_CLEAR_TEXT_REFUSED = ('%s is no hash (clear text?) and is refused, as the users file refuses it: store '
+                       'canister.hash_password(password), or the hash python -m canister hash-password prints')
+
+
 def verify_password(password: str, encoded: Union[str, bytes, None], scheme: Optional[str] = None) -> bool:
     """Check a password against a stored form, in constant time for that form.
 
@@ -6465,14 +6501,18 @@ def verify_password(password: str, encoded: Union[str, bytes, None], scheme: Opt
     ``verify_password(password, users.get(name, ''))`` must not let in ``password=`` (as ``'' == ''``
     would), nor is a password that is not text (a JSON number from a request) or has no UTF-8 form
     (a lone surrogate).  A stored form in ``bytes`` is read as UTF-8 (a hash from ``bcrypt.hashpw``).
-    Under gevent's monkey-patching the hash runs in gevent's thread pool, so the other greenlets run
-    meanwhile.
+    A stored form that is no hash is refused as clear text, as the users file refuses it, with a
+    :class:`CanisterWarning` (``scheme='clear'`` compares it all the same).  Under gevent's
+    monkey-patching the hash runs in gevent's thread pool, so the other greenlets run meanwhile.
     """
     if isinstance(encoded, (bytes, bytearray)):
         encoded = encoded.decode('utf-8', 'replace')
     if not isinstance(password, str) or not password or not encoded:
         return False
-    scheme = scheme or _hash_scheme(encoded) or 'clear'
+    scheme = scheme or _hash_scheme(encoded)
+    if scheme is None:
+        warnings.warn(_CLEAR_TEXT_REFUSED % 'canister.verify_password: the stored form', CanisterWarning, stacklevel=2)
+        return False
     check = _PASSWORD_CHECKS.get(scheme)
     if check is None:
         return False
@@ -7814,6 +7854,10 @@ class Authenticator:
         values = getattr(users, 'values', None)
         if entry is None and callable(values):  # an unknown name costs what the mapping's users cost,
             self._form_entry(next(iter(values()), None))  # even before any of them logged in
+        if entry is not None and entry[1] == 'clear':  # refused at an unknown user's cost
+            verify_password(password, *self._form_dummy)
+            raise AuthFailure('wrong user name or password', 'basic',
+                              _CLEAR_TEXT_REFUSED % ('the stored password of %r' % username))
         _check_login(username, password, entry, self._form_dummy)
         return None
 
@@ -7826,7 +7870,7 @@ class Authenticator:
             return None
         entry = (stored, _hash_scheme(stored) or 'clear')
         cost = _hash_cost(*entry)
-        if cost != self._form_cost:
+        if cost != self._form_cost and entry[1] != 'clear':  # (clear text is refused: it sets no cost)
             self._form_dummy, self._form_cost = (_dummy_hash(*cost), cost[0]), cost
         return entry
 
@@ -9344,10 +9388,6 @@ class _StreamedBody:
 ###############################################################################
 # The Plugin ##################################################################
 ###############################################################################
-
-#: A ``{name}`` (or ``{name:type}``) placeholder of Starlette and FastAPI in a route's rule.
-_BRACED_PLACEHOLDER = re.compile(r'\{([A-Za-z_]\w*)(?::[^{}/]*)?\}')
-
 
 def _bare_require_problem(route: bottle.Route) -> Optional[str]:
     """Why ``route`` can serve nothing, when its handler is the decorator ``canister.require`` returned for

@@ -84,10 +84,11 @@ def test_such_logins_count_against_the_throttle(make_app):
     assert locked.status_int == 429 and locked.headers['Retry-After']
 
 
-@pytest.mark.parametrize('stored', [USERS['alice'], 'clear-text', 'sha256:' + '0' * 64], ids=['pbkdf2', 'clear', 'sha256'])
-def test_verify_password_says_false_for_text_with_a_lone_surrogate(stored):
-    assert canister.verify_password('\ud800', stored) is False
-    assert canister.verify_password('wonder\udfffland', stored) is False
+@pytest.mark.parametrize('stored, scheme', [(USERS['alice'], None), ('clear-text', 'clear'), ('sha256:' + '0' * 64, None)],
+                         ids=['pbkdf2', 'clear', 'sha256'])
+def test_verify_password_says_false_for_text_with_a_lone_surrogate(stored, scheme):
+    assert canister.verify_password('\ud800', stored, scheme) is False
+    assert canister.verify_password('wonder\udfffland', stored, scheme) is False
 
 
 @pytest.mark.parametrize('password', [123, 1.5, True, ['wonderland'], {'wonderland': 1}, b'wonderland'],

@@ -613,6 +613,21 @@ def test_verify_password_is_false_without_a_stored_form(stored):
     assert canister.verify_password('', stored, 'clear') is False
 
 
+def test_verify_password_refuses_a_clear_text_stored_form_with_a_warning_that_says_to_store_a_hash():
+    """As the users file does (README: it takes "any form the users file takes")."""
+    with pytest.warns(canister.CanisterWarning) as caught:
+        assert canister.verify_password('my-secret', 'my-secret') is False
+    assert str(caught[0].message) == (
+        'canister.verify_password: the stored form is no hash (clear text?) and is refused, as the users file '
+        'refuses it: store canister.hash_password(password), or the hash python -m canister hash-password prints')
+    assert caught[0].filename == __file__   # the app's line that called it
+
+
+def test_verify_password_compares_clear_text_when_told_the_scheme_is_clear():
+    assert canister.verify_password('my-secret', 'my-secret', 'clear') is True
+    assert canister.verify_password('other', 'my-secret', 'clear') is False
+
+
 def test_verify_password_reads_a_stored_form_given_as_utf8_bytes():
     stored = canister.hash_password('s3cret!', 'pbkdf2', iterations=1000)
     assert canister.verify_password('s3cret!', stored.encode('utf-8')) is True

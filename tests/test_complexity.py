@@ -169,6 +169,15 @@ def test_the_reading_order_check_sees_a_later_name_in_a_body_and_a_quoted_hint_a
                                            '5: later, in First, is defined below, in Second']
 
 
+def test_the_patterns_that_read_a_routes_rule_are_defined_together_in_parameter_unpacking():
+    """Where a reader of Bottle's wildcards (and of the spellings of other frameworks) finds them all."""
+    source = (ROOT / 'canister.py').read_text(encoding='utf-8')
+    sections = _sections(source.splitlines())
+    where = {name: sections[_section_at(statement.lineno, sections)][1] for statement in ast.parse(source).body
+             for name in _module_names(statement) if name in ('_ROUTE_WILDCARD', '_FILTERED_WILDCARD', '_BRACED_PLACEHOLDER')}
+    assert where == dict.fromkeys(('_ROUTE_WILDCARD', '_FILTERED_WILDCARD', '_BRACED_PLACEHOLDER'), 'Parameter Unpacking')
+
+
 # A ``#:`` line (the comment Sphinx reads as an attribute's documentation) on every attribute of a class.
 
 def _assigned(statement: ast.AST) -> List[ast.expr]:

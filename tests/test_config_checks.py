@@ -1,5 +1,5 @@
 """Config traps a newcomer meets: inline ini comments, list items, unknown keys reported on the terminal,
-and every ini block of the README installing as written."""
+and every ini block of the README installing as written, with each other value its comments offer."""
 from __future__ import annotations
 
 import linecache
@@ -9,6 +9,8 @@ import subprocess
 import sys
 import textwrap
 import warnings
+
+from datetime import timedelta
 
 import bottle
 import pytest
@@ -283,8 +285,11 @@ def test_the_readme_has_ini_blocks():
     assert len(readme_ini_blocks()) >= 4
 
 
-@pytest.mark.parametrize('block', readme_ini_blocks(), ids=lambda block: block.split('\n')[1][:40])
-def test_every_ini_block_of_the_readme_installs_as_written(tmp_path, monkeypatch, block):
+def install_readme_block(tmp_path, monkeypatch, block: str) -> None:
+    """Install canister from an ini file of this text, run from tmp_path, and answer a request; a ConfigError or an
+    unknown key fails.  The files the block names are made there; a Redis store it names is unreachable here (no
+    TLS redis-server among the fixtures, and the hosts are the README's), which only warns: its URL is checked
+    all the same."""
     monkeypatch.chdir(tmp_path)
     app = bottle.Bottle()
     ini = tmp_path / 'app.ini'
@@ -312,6 +317,35 @@ def test_every_ini_block_of_the_readme_installs_as_written(tmp_path, monkeypatch
         assert client(app).get('/').text == 'ok'
     finally:
         app.uninstall(True)
+
+
+@pytest.mark.parametrize('block', readme_ini_blocks(), ids=lambda block: block.split('\n')[1][:40])
+def test_every_ini_block_of_the_readme_installs_as_written(tmp_path, monkeypatch, block):
+    install_readme_block(tmp_path, monkeypatch, block)
+
+
+def commented_alternatives() -> list:
+    """Each other value a README ini block offers in a comment (``; or: CORS = ...``, ``; session_store = ...``):
+    (the block with that value in place of its key's line, the key)."""
+    found = []
+    for block in readme_ini_blocks():
+        for key, value in re.findall(r'^; (?:or: )?([A-Za-z_]+) = (.+)$', block, re.M):
+            line = '%s = %s' % (key, value)  # (a function as the replacement: a backslash in the value stays as it is)
+            found.append((re.sub(r'^%s = .*$' % re.escape(key), lambda _, line=line: line, block, count=1, flags=re.M),
+                          key))
+    return found
+
+
+def test_the_readme_ini_blocks_offer_other_values_in_comments():
+    assert len(commented_alternatives()) >= 3
+
+
+@pytest.mark.parametrize('block, key', commented_alternatives(),
+                         ids=lambda item: item.split('\n')[1][:40] if '\n' in item else item)
+def test_every_value_a_readme_ini_block_offers_in_a_comment_installs_in_place_of_its_line(
+        tmp_path, monkeypatch, block, key):
+    assert block not in readme_ini_blocks(), 'the block has no line %s = ... for the comment to replace' % key
+    install_readme_block(tmp_path, monkeypatch, block)
 
 
 def test_the_readme_config_block_gives_what_it_says(tmp_path, monkeypatch):
@@ -361,6 +395,10 @@ def test_a_jwks_url_that_cannot_be_fetched_is_refused_at_install(tmp_path, url, 
     ('log_days', 10 ** 9, 'expected a number <= 36600'),
     ('auth_jwt_jwks_timeout', 600, 'expected a number <= 60'),     # a request would hold its thread for it
     ('auth_jwt_jwks_timeout', 0, 'expected a number >= 0.1'),
+    ('session_timeout', timedelta(seconds=1.5), 'expected whole seconds, not the timedelta 0:00:01.500000'),
+    ('hsts_max_age', timedelta(days=-1), 'expected a number >= 0'),
+    ('log_days', timedelta(days=30), 'expected an integer, not a timedelta: this key is no number of seconds'),
+    ('max_body_size', timedelta(seconds=10), 'expected an integer, not a timedelta'),
 ])
 def test_a_number_that_cannot_work_is_refused_at_install(tmp_path, key, value, why):
     with pytest.raises(canister.ConfigError) as caught:
@@ -371,6 +409,9 @@ def test_a_number_that_cannot_work_is_refused_at_install(tmp_path, key, value, w
 @pytest.mark.parametrize('key, value, parsed', [
     ('session_timeout', 2.0, 2), ('session_timeout', ' 90 ', 90), ('session_timeout', -1, -1),
     ('log_slow', '0.25', 0.25), ('session_max_age', 3162240000, 3162240000),
+    ('session_timeout', timedelta(hours=8), 28800), ('session_timeout', timedelta(minutes=-1), -60),
+    ('log_slow', timedelta(milliseconds=250), 0.25), ('auth_jwt_jwks_refetch', timedelta(minutes=1), 60.0),
+    ('cors_max_age', timedelta(minutes=10), 600), ('session_cookie_max_age', timedelta(days=30), 2592000),
 ])
 def test_a_number_that_works_is_taken(tmp_path, key, value, parsed):
     plugin = canister.Canister(log_path=str(tmp_path), **{key: value})
@@ -378,8 +419,16 @@ def test_a_number_that_works_is_taken(tmp_path, key, value, parsed):
     assert plugin.config[key] == parsed and type(plugin.config[key]) is type(parsed)
 
 
-@pytest.mark.parametrize('seconds', [0, -5, 2.5, True, 10 ** 16])
-def test_remember_refuses_a_length_no_store_can_keep(tmp_path, seconds):
+def test_a_timedelta_in_the_app_config_is_taken_for_a_key_in_seconds(tmp_path):
+    app = bottle.Bottle()
+    app.config.update('canister', session_max_age=timedelta(days=1), auth_jwt_leeway=timedelta(seconds=30))
+    plugin = canister.Canister(log_path=str(tmp_path))
+    app.install(plugin)
+    assert (plugin.config['session_max_age'], plugin.config['auth_jwt_leeway']) == (86400, 30)
+
+
+def remember_app(tmp_path, seconds):
+    """An app whose /remember calls session.remember(seconds) and answers 'taken', or the error it raised."""
     app = bottle.Bottle()
     app.catchall = False
     app.install(canister.Canister(log_path=str(tmp_path)))
@@ -388,12 +437,31 @@ def test_remember_refuses_a_length_no_store_can_keep(tmp_path, seconds):
     def remember():
         try:
             canister.session.remember(seconds)
-        except ValueError as error:
-            return str(error)
+        except (TypeError, ValueError) as error:
+            return '%s: %s' % (type(error).__name__, error)
         return 'taken'
 
-    assert client(app).get('/remember').text == (
-        'session.remember() takes a whole number of seconds from 1 to 3162240000 (about 100 years), not %r' % (seconds,))
+    return app
+
+
+def test_remember_takes_a_timedelta_of_whole_seconds(tmp_path):
+    answer = client(remember_app(tmp_path, timedelta(days=30))).get('/remember')
+    assert answer.text == 'taken'
+    assert 'Max-Age=2592000' in answer.headers['Set-Cookie']
+
+
+def test_remember_refuses_true_with_a_type_error_that_says_what_to_pass(tmp_path):
+    """Flask-Login's ``remember=True``: to Python an int, which would remember the session for one second."""
+    assert client(remember_app(tmp_path, True)).get('/remember').text == (
+        'TypeError: session.remember() takes a number of seconds or a datetime.timedelta, not True: write '
+        'session.remember(30 * 86400) or session.remember(timedelta(days=30))')
+
+
+@pytest.mark.parametrize('seconds', [0, -5, 2.5, 10 ** 16, timedelta(seconds=1.5), timedelta(0), timedelta(days=-1)])
+def test_remember_refuses_a_length_no_store_can_keep(tmp_path, seconds):
+    assert client(remember_app(tmp_path, seconds)).get('/remember').text == (
+        'ValueError: session.remember() takes a whole number of seconds from 1 to 3162240000 (about 100 years), '
+        'not %r' % (seconds,))
 
 
 @pytest.mark.parametrize('key', ['csrf', 'auth_jwt_require_exp', 'session_secure'])

@@ -97,6 +97,17 @@ def test_an_unknown_user_is_refused_and_its_name_is_not_logged(make_app, log_dir
     assert 'Mistyped-Pa55' not in log
 
 
+def test_a_clear_text_password_in_the_users_mapping_logs_nobody_in_and_says_to_store_a_hash(make_app, log_dir):
+    """As the users file refuses a clear-text line: ``{'bob': 'my-secret'}`` is a mistake, not a user."""
+    web = client(form_app(make_app, {'alice': quick_hash('wonderland'), 'bob': 'my-secret'}))
+    assert post_login(web, 'bob', 'my-secret').status_int == 401
+    assert web.get('/me').text == 'user=None'
+    assert any("Authentication failed: the stored password of 'bob' is no hash (clear text?) and is refused, as the "
+               'users file refuses it: store canister.hash_password(password), or the hash python -m canister '
+               'hash-password prints' in line for line in warning_lines(log_dir))
+    assert 'my-secret' not in read_log(log_dir)
+
+
 @pytest.mark.parametrize('username', ['alice', 'carol', 'mallory'],
                          ids=['known-user', 'user-without-a-stored-password', 'unknown-user'])
 def test_an_empty_password_logs_nobody_in(make_app, username):
@@ -220,6 +231,15 @@ def test_an_unknown_user_takes_as_long_to_refuse_as_a_known_one(make_app, tmp_pa
     known, unknown = fastest_refusals(web, ['alice', 'nobody'])
     assert unknown > known / 3, (known, unknown)
     assert unknown < known * 3, (known, unknown)   # the users' cost, not hash_password's default of 600,000
+
+
+def test_a_user_with_a_clear_text_password_takes_as_long_to_refuse_as_a_known_one(make_app):
+    """Refused at an unknown user's cost, which a clear-text user does not lower for those after it."""
+    users = {'alice': quick_hash('wonderland', iterations=100000), 'bob': 'my-secret'}
+    web = client(form_app(make_app, users, auth_max_failures=100))
+    known, clear, unknown = fastest_refusals(web, ['alice', 'bob', 'nobody'])
+    assert known / 3 < clear < known * 3, (known, clear)
+    assert known / 3 < unknown < known * 3, (known, unknown)
 
 
 def test_an_unknown_user_refused_before_any_known_one_logs_in_costs_the_mappings_hash(make_app):
