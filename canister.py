@@ -6979,19 +6979,26 @@ class _JwksRedirects(urllib.request.HTTPRedirectHandler):
 
 
 class _WatchedConnections:
-    """An urllib handler that keeps each connection it opens in ``opened``, so that a download given up
-    at its deadline can be cut (``_Jwks._report``): the socket's timeout bounds each read only, and an
-    answer whose status line and headers trickle in, a byte within each timeout, would go on for hours."""
+    """An urllib handler that keeps each connection it opens in ``opened``, and its socket once connected,
+    so that a download given up at its deadline can be cut (``_Jwks._report``): the socket's timeout bounds
+    each read only, and an answer whose status line and headers trickle in, a byte within each timeout,
+    would go on for hours; so would a chunked body's chunk-size line, which one ``read1`` waits for whole."""
 
     def __init__(self, opened: List[Any]) -> None:
         super().__init__()
-        #: The connections opened, which a download given up at its deadline shuts.
+        #: The connections opened and their sockets, which a download given up at its deadline shuts.
         self.opened = opened
 
     def do_open(self, http_class: Any, req: Any, **kwargs: Any) -> Any:
         def connection(*args: Any, **options: Any) -> Any:
             made = http_class(*args, **options)
             self.opened.append(made)
+            connect = made.connect
+
+            def connect_and_keep() -> None:
+                connect()
+                self.opened.append(made.sock)  # (urllib drops made.sock once the head is read: the body comes on it)
+            made.connect = connect_and_keep
             return made
         return super().do_open(connection, req, **kwargs)  # type: ignore[misc]
 
@@ -7092,11 +7099,12 @@ class _Jwks:
             if abandoned:
                 result['abandoned'] = time.monotonic()
         if abandoned:
-            for connection in result['opened']:  # (what is left of it is cut: a late answer is given up too)
-                if connection.sock is not None:
+            for opened in result['opened']:  # (what is left of it is cut: a late answer is given up too)
+                sock = opened if isinstance(opened, socket.socket) else opened.sock  # (a connection's, while it connects)
+                if sock is not None:
                     result['cut'] = True  # (the download's failure is then this cut's: its line says no more)
                     try:
-                        connection.sock.shutdown(socket.SHUT_RDWR)
+                        sock.shutdown(socket.SHUT_RDWR)
                     except OSError:
                         pass
             self.log.write(logging.WARNING, 'Cannot fetch the JWKS keys from %s: no complete answer within %gs',
