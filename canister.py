@@ -5629,16 +5629,16 @@ class SessionState:
         return changed
 
     def end_if_overtaken(self, user: Any, overtaken: Callable[[], bool]) -> None:
-        """Have this request's ``finish`` end the session it stores, while still ``user``'s, when ``overtaken()`` then says so: a
-        login without a line (an unsalted users-file hash) checked against a reading of the file whose
-        change ended the user's sessions before this one was stored, which no later check would catch.
-        Asked once the session is stored, so that a change ending sessions later finds it in the store.
-        Only this request's object gets the wrapped ``finish``: no other request pays for it."""
+        """Have this request's ``finish`` end the session it stores, while it is still ``user``'s, when
+        ``overtaken()`` then says so: a login without a line (an unsalted users-file hash) checked against
+        a reading of the file whose change ended the user's sessions before this one was stored, which no
+        later check would catch.  Asked once the session is stored, so that a change ending sessions later
+        finds it in the store.  Only this request's object gets the wrapped ``finish``: others pay nothing."""
         finish = self.finish
 
         def finish_then_check(headers: Headers, https: bool) -> None:
             finish(headers, https)
-            manager, sid, user = self.manager, self.sid, self.user
+            manager, sid = self.manager, self.sid
             if manager is None or sid is None or self.user != user or not overtaken():
                 return
             manager.end_session(sid, _user_key(user))

@@ -481,14 +481,17 @@ def test_a_mounted_apps_login_ends_at_its_next_use_when_its_users_file_drops_the
 
 
 def held_login_app(make_app, users: pathlib.Path):
-    """``users_app`` with GET /held-login?password=, which logs alice in as a login form does, then waits for
-    ``app.release`` before its answer (and the session with it) is saved; ``app.checked`` is set once checked."""
+    """``users_app`` with GET /held-login?password=, which logs alice in as a login form does (then, with
+    ``then=``, that user in as the app's own login), and waits for ``app.release`` before its answer (and the
+    session with it) is saved; ``app.checked`` is set once checked."""
     app = users_app(make_app, users)
     app.checked, app.release = threading.Event(), threading.Event()
 
     @app.get('/held-login')
-    def held_login(password):
+    def held_login(password, then=''):
         logged_in = canister.log_in('alice', password)
+        if then:
+            session.user = then
         app.checked.set()
         app.release.wait(10)
         return {'in': logged_in}
@@ -546,3 +549,24 @@ def test_an_unsalted_login_checked_before_a_change_of_another_user_keeps_its_ses
     answer = alice.get('/me')
     assert answer.status == 200 and answer.json() == {'user': 'alice'}
     assert 'ended 0 session(s) of 1 user(s)' in read_log(log_dir)
+
+
+def test_a_session_that_an_overtaken_unsalted_login_handed_to_another_user_in_the_same_request_stays(
+        make_app, serve, tmp_path, clock):
+    users = tmp_path / 'users.txt'
+    users.write_text('alice:%s\n' % unsalted('alice-password'))
+    app = held_login_app(make_app, users)
+    origin = serve(app)
+    carol, answers = Browser(origin), []
+    held = threading.Thread(target=lambda: answers.append(carol.get('/held-login?password=alice-password&then=carol')))
+    held.start()
+    assert app.checked.wait(10)
+
+    replace_file(users, 'alice:%s\n' % unsalted('reset-password'))
+    look_twice(clock, Browser(origin))
+    app.release.set()
+    held.join(10)
+
+    assert answers[0].json() == {'in': True}
+    answer = carol.get('/me')
+    assert answer.status == 200 and answer.json() == {'user': 'carol'}
