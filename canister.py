@@ -5653,6 +5653,24 @@ class SessionState:
             self.keep_empty = True
         return changed
 
+    def end_if_overtaken(self, user: Any, overtaken: Callable[[], bool]) -> None:
+        """Have this request's ``finish`` end the session it stores, while it is still ``user``'s, when
+        ``overtaken()`` then says so: a login without a line (an unsalted users-file hash) checked against
+        a reading of the file whose change ended the user's sessions before this one was stored, which no
+        later check would catch.  Asked once the session is stored, so that a change ending sessions later
+        finds it in the store.  Only this request's object gets the wrapped ``finish``: others pay nothing."""
+        finish = self.finish
+
+        def finish_then_check(headers: Headers, https: bool) -> None:
+            finish(headers, https)
+            manager, sid = self.manager, self.sid
+            if manager is None or sid is None or self.user != user or not overtaken():
+                return
+            manager.end_session(sid, _user_key(user))
+            manager.log.write(logging.INFO, 'Session: %s... ended: the users file dropped its user or changed their '
+                              'password while this login was checked, and ended that user\'s sessions', sid[:6])
+        self.finish = finish_then_check  # type: ignore[method-assign]
+
     def regenerate(self) -> str:
         """Give the session a new id, keeping its data and user; return the new id."""
         self.load()
@@ -6675,11 +6693,16 @@ class BasicAuth:
         self._settled = self.users
         #: The file was read anew since, and the sessions of the users it dropped are not ended yet.
         self._unsettled = False
+        #: Which reading of the file ``users`` is (counted up each time it is read anew).
+        self._reading = 0
+        #: user -> the reading whose change of that user's line ended their sessions (``_settle``,
+        #: ``_settle_login``): a login without a line checked against an earlier one is then ended too.
+        self._ended_at: Dict[str, int] = {}
         #: Ends every session of each of the users named but those of the login line given with the name
         #: (None: all of them) and those another users file than that of the tag given logged in, returns
         #: how many (the plugin's, set at install).
         self.end_sessions_of: Optional[Callable[[Dict[str, Optional[str]], str], int]] = None
-        #: Guards ``_verified``, ``_settled`` and ``_unsettled``.
+        #: Guards ``_verified``, ``_settled``, ``_unsettled``, ``_reading`` and ``_ended_at``.
         self._lock = threading.Lock()
         _AUTH_LOCKS.add(self)
         #: Verified credentials (keyed by a keyed hash, never the password), so a
@@ -6746,7 +6769,7 @@ class BasicAuth:
         with self._lock:
             # (else another request read this very file meanwhile, or a newer one, and took it)
             if stamp != self._file_stamp and not self._overtaken(stamp, before):
-                self.users, self._lines = users, {}
+                self.users, self._lines, self._reading = users, {}, self._reading + 1
                 self._file_stamp, self._read_at = stamp, _now()
                 self._unsettled = not at_install
                 self._verified.clear()
@@ -6781,12 +6804,10 @@ class BasicAuth:
         """End every session of each user that the users file no longer lists, or lists with another hash,
         since the sessions were last settled: whoever holds one of their cookies is no longer that user.
         One request does it (the one that clears ``_unsettled``); a store that fails has it tried again."""
-        with self._lock:
-            if not self._unsettled:
-                return
-            self._unsettled = False
-            settled, users = self._settled, self.users
-        gone = sorted(name for name, (stored, _) in settled.items() if users.get(name, ('',))[0] != stored)
+        settling = self._take_settle()
+        if settling is None:
+            return
+        users, gone = settling
         ended = 0
         try:
             if gone and self.end_sessions_of is not None:  # (a login with the line the file has now stays)
@@ -6807,6 +6828,20 @@ class BasicAuth:
             self.log.write(logging.INFO, 'Users file %s changed: ended %d session(s) of %d user(s) it dropped or '
                            'gave another password', self.users_file, ended, len(gone))
 
+    def _take_settle(self) -> Optional[Tuple[Dict[str, Tuple[str, str]], List[str]]]:
+        """For the request that clears ``_unsettled``: the users now, and the names whose sessions are to end,
+        each marked as ended by this reading first (``_ended_at``), so that a login without a line checked
+        against an earlier one and stored after the settle ends itself; None for every other request."""
+        with self._lock:
+            if not self._unsettled:
+                return None
+            self._unsettled = False
+            settled, users = self._settled, self.users
+            gone = sorted(name for name, (stored, _) in settled.items() if users.get(name, ('',))[0] != stored)
+            for name in gone:
+                self._ended_at[name] = self._reading
+        return users, gone
+
     def authenticate(self, credentials: str) -> Tuple[str, float, str, Optional[str]]:
         """Return (user, expiry, name to log, login line) or raise :class:`AuthFailure`."""
         decoded, username, password = self._decode(credentials)
@@ -6819,13 +6854,20 @@ class BasicAuth:
         self._remember(key, users)
         return username, 0, username, self.login_line(username, users)
 
-    def check(self, username: str, password: str) -> Optional[str]:
+    def check(self, username: str, password: str) -> Tuple[Optional[str], Optional[Callable[[], bool]]]:
         """Check a user name and password given another way (a login form); AuthFailure if wrong, else
-        the login line.  Always checked in full: only the header's credentials are remembered."""
-        users = self._current_users()
+        the login line, and for a users-file login without one (an unsalted hash) a test of whether a change
+        of the file has since ended the user's sessions (``SessionState.end_if_overtaken``).  Always checked
+        in full: only the header's credentials are remembered."""
+        self._current_users()
+        with self._lock:  # (the table and its reading together: a re-read meanwhile replaces both)
+            users, reading = self.users, self._reading
         _check_login(username, password, users.get(username), self._dummy)
         self._settle_login(username)
-        return self.login_line(username, users)
+        line = self.login_line(username, users)
+        if line is not None or not self.users_file:
+            return line, None
+        return None, lambda: self._ended_at.get(username, -1) > reading
 
     def login_line(self, name: str, users: Dict[str, Tuple[str, str]]) -> Optional[str]:
         """What a session keeps of the users-file line ``name`` logs in with, in ``users``: the file's tag,
@@ -6875,6 +6917,7 @@ class BasicAuth:
             if not self._unsettled or entry is None or settled.get(name, entry)[0] == entry[0]:
                 return  # (a user the file adds had no sessions to end)
             self._settled = dict(settled, **{name: entry})
+            self._ended_at[name] = self._reading
         try:  # (the sessions of a login with the new line through another process meanwhile stay)
             line = self.login_line(name, {name: entry})
             ended = self.end_sessions_of({name: line}, self._file_tag) if self.end_sessions_of is not None else 0
@@ -7019,19 +7062,26 @@ class _JwksRedirects(urllib.request.HTTPRedirectHandler):
 
 
 class _WatchedConnections:
-    """An urllib handler that keeps each connection it opens in ``opened``, so that a download given up
-    at its deadline can be cut (``_Jwks._report``): the socket's timeout bounds each read only, and an
-    answer whose status line and headers trickle in, a byte within each timeout, would go on for hours."""
+    """An urllib handler that keeps each connection it opens in ``opened``, and its socket once connected,
+    so that a download given up at its deadline can be cut (``_Jwks._report``): the socket's timeout bounds
+    each read only, and an answer whose status line and headers trickle in, a byte within each timeout,
+    would go on for hours; so would a chunked body's chunk-size line, which one ``read1`` waits for whole."""
 
     def __init__(self, opened: List[Any]) -> None:
         super().__init__()
-        #: The connections opened, which a download given up at its deadline shuts.
+        #: The connections opened and their sockets, which a download given up at its deadline shuts.
         self.opened = opened
 
     def do_open(self, http_class: Any, req: Any, **kwargs: Any) -> Any:
         def connection(*args: Any, **options: Any) -> Any:
             made = http_class(*args, **options)
             self.opened.append(made)
+            connect = made.connect
+
+            def connect_and_keep() -> None:
+                connect()
+                self.opened.append(made.sock)  # (urllib drops made.sock once the head is read: the body comes on it)
+            made.connect = connect_and_keep
             return made
         return super().do_open(connection, req, **kwargs)  # type: ignore[misc]
 
@@ -7132,11 +7182,12 @@ class _Jwks:
             if abandoned:
                 result['abandoned'] = time.monotonic()
         if abandoned:
-            for connection in result['opened']:  # (what is left of it is cut: a late answer is given up too)
-                if connection.sock is not None:
+            for opened in result['opened']:  # (what is left of it is cut: a late answer is given up too)
+                sock = opened if isinstance(opened, socket.socket) else opened.sock  # (a connection's, while it connects)
+                if sock is not None:
                     result['cut'] = True  # (the download's failure is then this cut's: its line says no more)
                     try:
-                        connection.sock.shutdown(socket.SHUT_RDWR)
+                        sock.shutdown(socket.SHUT_RDWR)
                     except OSError:
                         pass
             self.log.write(logging.WARNING, 'Cannot fetch the JWKS keys from %s: no complete answer within %gs',
@@ -7797,11 +7848,13 @@ class Authenticator:
         """Log in ``username`` if ``password`` is right, as :func:`log_in` says; True if it was."""
         self._untrusted_forward(environ, trusted)
         try:
-            line = self._attempt(session, True, lambda: self._check_form(username, password, users))
+            line, overtaken = self._attempt(session, True, lambda: self._check_form(username, password, users))
         except AuthFailure:
             return False
         if session.set_user(username, line=line):  # (a name a sign-up form took as sent may hold a line break)
             self.log.write(logging.INFO, 'Logged in as: %s', _escape(username))
+        if overtaken is not None:
+            session.end_if_overtaken(username, overtaken)
         return True
 
     def _attempt(self, session: SessionState, guess: bool, check: Callable[[], Any]) -> Any:
@@ -7840,16 +7893,18 @@ class Authenticator:
                               handler.scheme)
         return handler.authenticate(credentials)
 
-    def _check_form(self, username: str, password: str, users: Any) -> Optional[str]:
+    def _check_form(self, username: str, password: str,
+                    users: Any) -> Tuple[Optional[str], Optional[Callable[[], bool]]]:
         """Check a form's user name and password against ``users`` (a mapping or a lookup), or, for
-        None, the users of Basic; AuthFailure if wrong, else the login line (Basic's, or None)."""
+        None, the users of Basic; AuthFailure if wrong, else the login line (Basic's, or None) and
+        Basic's test of whether a change of its users file overtook the login (``BasicAuth.check``)."""
         if users is None:
             basic = self.schemes.get('basic')
             if basic is None:
                 raise CanisterError('canister.log_in: no users given, and none configured: pass users= (a mapping '
                                     'or a function of the name), or set auth_basic_username and auth_basic_password '
                                     'or auth_basic_users_file')
-            return typing.cast(Optional[str], basic.check(username, password))
+            return typing.cast(Tuple[Optional[str], Optional[Callable[[], bool]]], basic.check(username, password))
         entry = self._form_entry(users(username) if callable(users) else users.get(username))
         values = getattr(users, 'values', None)
         if entry is None and callable(values):  # an unknown name costs what the mapping's users cost,
@@ -7859,7 +7914,7 @@ class Authenticator:
             raise AuthFailure('wrong user name or password', 'basic',
                               _CLEAR_TEXT_REFUSED % ('the stored password of %r' % username))
         _check_login(username, password, entry, self._form_dummy)
-        return None
+        return None, None
 
     def _form_entry(self, stored: Any) -> Optional[Tuple[str, str]]:
         """A form login's stored password and its scheme (None if there is none); the dummy an unknown

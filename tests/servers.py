@@ -37,6 +37,7 @@ import re
 import shutil
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -721,13 +722,17 @@ class JwksServer:
     ``status``: the answer's status; ``pause``: seconds between the lines of its head, each sent as it goes
     (a slow provider whose every line comes within a client's socket timeout, the whole answer later).
     With ``trickle`` set, the next GET's body comes one byte every ``trickle`` seconds (then it is unset), and
-    its status line and headers too with ``trickle_head``."""
+    its status line and headers too with ``trickle_head``.  With ``chunked``, the body is sent as one chunk
+    (``Transfer-Encoding: chunked``) whose chunk-size line carries a 300-byte extension, and ``trickle``
+    trickles that line instead (the head and the rest come at once).  With ``certificates``
+    (redis_topologies.make_certificates), it speaks https with its server certificate."""
 
-    def __init__(self):
+    def __init__(self, certificates=None):
         self.body = b'{"keys": []}'
         self.delay = 0.0
         self.trickle = 0.0
         self.trickle_head = False
+        self.chunked = False
         self.hits = 0
         self.status = 200
         self.pause = 0.0
@@ -747,6 +752,9 @@ class JwksServer:
                     self.wfile.write(b'\r\n' + body)
                     self.close_connection = True
                     return
+                if owner.chunked:
+                    self._send_chunked(body, pause)
+                    return
                 head = (b'HTTP/1.0 %d %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n'
                         % (owner.status, http.HTTPStatus(owner.status).phrase.encode('latin-1'), len(body)))
                 if not pause:
@@ -764,11 +772,34 @@ class JwksServer:
                 except OSError:  # (the client gave up)
                     pass
 
+            def _send_chunked(self, body, pause):
+                self.close_connection = True
+                self.wfile.write(b'HTTP/1.1 %d %s\r\nContent-Type: application/json\r\n'
+                                 b'Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n'
+                                 % (owner.status, http.HTTPStatus(owner.status).phrase.encode('latin-1')))
+                line = b'%x;pad=%s\r\n' % (len(body), b'x' * 300)
+                try:
+                    if pause:
+                        for byte in range(len(line)):
+                            self.wfile.write(line[byte:byte + 1])
+                            self.wfile.flush()
+                            time.sleep(pause)
+                        line = b''
+                    self.wfile.write(line + body + b'\r\n0\r\n\r\n')
+                except OSError:  # (the client gave up)
+                    pass
+
             def log_message(self, *args):
                 pass
 
         self.server = http.server.ThreadingHTTPServer(('127.0.0.1', 0), Handler)
-        self.url = 'http://127.0.0.1:%d/.well-known/jwks.json' % self.server.server_address[1]
+        scheme = 'http'
+        if certificates is not None:
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(certificates['server.crt'], certificates['server.key'])
+            self.server.socket = context.wrap_socket(self.server.socket, server_side=True)
+            scheme = 'https'
+        self.url = '%s://127.0.0.1:%d/.well-known/jwks.json' % (scheme, self.server.server_address[1])
         self.thread = threading.Thread(target=self.server.serve_forever, kwargs={'poll_interval': 0.05}, daemon=True)
         self.thread.start()
 

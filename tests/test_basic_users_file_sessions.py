@@ -10,6 +10,7 @@ import os
 import pathlib
 import re
 import sqlite3
+import threading
 import time
 
 import bottle
@@ -477,3 +478,95 @@ def test_a_mounted_apps_login_ends_at_its_next_use_when_its_users_file_drops_the
     carols[0].get('/a/me', status=401)
     carols[1].get('/me', status=401)
     assert 'its user logged in with a password the users file no longer gives them' in read_log(tmp_path / 'parent')
+
+
+def held_login_app(make_app, users: pathlib.Path):
+    """``users_app`` with GET /held-login?password=, which logs alice in as a login form does (then, with
+    ``then=``, that user in as the app's own login), and waits for ``app.release`` before its answer (and the
+    session with it) is saved; ``app.checked`` is set once checked."""
+    app = users_app(make_app, users)
+    app.checked, app.release = threading.Event(), threading.Event()
+
+    @app.get('/held-login')
+    def held_login(password, then=''):
+        logged_in = canister.log_in('alice', password)
+        if then:
+            session.user = then
+        app.checked.set()
+        app.release.wait(10)
+        return {'in': logged_in}
+
+    return app
+
+
+def unsalted(password: str) -> str:
+    """A users file's unsalted hash of ``password`` (``sha256:``), whose login keeps no login line."""
+    return 'sha256:' + hashlib.sha256(password.encode()).hexdigest()
+
+
+@pytest.mark.parametrize('change', ['new password', 'dropped'])
+def test_an_unsalted_login_checked_before_a_change_that_ended_its_users_sessions_is_ended_when_saved(
+        make_app, serve, tmp_path, log_dir, clock, change):
+    users = tmp_path / 'users.txt'
+    users.write_text('alice:%s\nbob:%s\n' % (unsalted('alice-password'), unsalted('bob-password')))
+    app = held_login_app(make_app, users)
+    origin = serve(app)
+    thief, answers = Browser(origin), []
+    held = threading.Thread(target=lambda: answers.append(thief.get('/held-login?password=alice-password')))
+    held.start()
+    assert app.checked.wait(10)  # checked against the file as it was
+
+    replace_file(users, ('alice:%s\n' % unsalted('reset-password') if change == 'new password' else '')
+                 + 'bob:%s\n' % unsalted('bob-password'))
+    look_twice(clock, Browser(origin))  # read anew, then at rest: alice's sessions end, before this one is stored
+    assert 'ended 0 session(s) of 1 user(s)' in read_log(log_dir)
+    app.release.set()
+    held.join(10)
+
+    assert answers[0].json() == {'in': True} and thief.sid
+    assert thief.get('/me').status == 401
+    assert ("ended: the users file dropped its user or changed their password while this login was checked, and "
+            "ended that user's sessions") in read_log(log_dir)
+
+
+def test_an_unsalted_login_checked_before_a_change_of_another_user_keeps_its_session(
+        make_app, serve, tmp_path, log_dir, clock):
+    users = tmp_path / 'users.txt'
+    users.write_text('alice:%s\nbob:%s\n' % (unsalted('alice-password'), unsalted('bob-password')))
+    app = held_login_app(make_app, users)
+    origin = serve(app)
+    alice, answers = Browser(origin), []
+    held = threading.Thread(target=lambda: answers.append(alice.get('/held-login?password=alice-password')))
+    held.start()
+    assert app.checked.wait(10)
+
+    replace_file(users, 'alice:%s\nbob:%s\n' % (unsalted('alice-password'), unsalted('bob-reset')))
+    look_twice(clock, Browser(origin))  # bob's sessions end
+    app.release.set()
+    held.join(10)
+
+    assert answers[0].json() == {'in': True}
+    answer = alice.get('/me')
+    assert answer.status == 200 and answer.json() == {'user': 'alice'}
+    assert 'ended 0 session(s) of 1 user(s)' in read_log(log_dir)
+
+
+def test_a_session_that_an_overtaken_unsalted_login_handed_to_another_user_in_the_same_request_stays(
+        make_app, serve, tmp_path, clock):
+    users = tmp_path / 'users.txt'
+    users.write_text('alice:%s\n' % unsalted('alice-password'))
+    app = held_login_app(make_app, users)
+    origin = serve(app)
+    carol, answers = Browser(origin), []
+    held = threading.Thread(target=lambda: answers.append(carol.get('/held-login?password=alice-password&then=carol')))
+    held.start()
+    assert app.checked.wait(10)
+
+    replace_file(users, 'alice:%s\n' % unsalted('reset-password'))
+    look_twice(clock, Browser(origin))
+    app.release.set()
+    held.join(10)
+
+    assert answers[0].json() == {'in': True}
+    answer = carol.get('/me')
+    assert answer.status == 200 and answer.json() == {'user': 'carol'}

@@ -1,7 +1,8 @@
 """Bearer JWT: how the provider's keys travel.  A plain ``http://`` JWKS URL to another host is reported at
 install (anyone on the network path could hand out keys of their own); the download follows no redirect
 from https to http, nor to a scheme other than those two.  The https endpoint is real: a TLS server on
-127.0.0.1 with a certificate made by openssl, trusted through ``SSL_CERT_FILE`` as a system store would be."""
+127.0.0.1 with a certificate made by openssl, trusted through ``SSL_CERT_FILE`` as a system store would be.
+A chunked answer is read too, and one whose chunk-size line trickles in is cut at the download's deadline."""
 from __future__ import annotations
 
 import http.server
@@ -15,6 +16,7 @@ import pytest
 from canister import session
 from helpers import bearer, claims, client, install_warned, jwk, read_log
 from redis_topologies import make_certificates
+from servers import JwksServer, wait_until
 
 
 @pytest.fixture(scope='module')
@@ -158,3 +160,45 @@ def test_a_redirect_over_plain_http_that_stays_on_this_machine_is_followed(make_
     http_server.location = http_server.url('/keys').replace('127.0.0.1', 'localhost')
     status, body = who_is(make_app, http_server.url('/jwks'), token_of(rsa_key))
     assert status == 200 and '"alice"' in body
+
+
+def test_keys_sent_in_a_chunked_answer_are_taken(make_app, rsa_key, jwks_server):
+    jwks_server.publish(jwk(rsa_key, 'key-1'))
+    jwks_server.chunked = True
+
+    status, text = who_is(make_app, jwks_server.url, token_of(rsa_key))
+
+    assert status == 200
+    assert json.loads(text)['user']['sub'] == 'alice'
+
+
+@pytest.fixture(params=['http', 'https'])
+def either_jwks_server(request, certificates, monkeypatch):
+    """A JwksServer over plain http, then over https (its certificate trusted as a system store's would be)."""
+    monkeypatch.setenv('SSL_CERT_FILE', certificates['ca.crt'])
+    server = JwksServer(certificates if request.param == 'https' else None)
+    yield server
+    server.close()
+
+
+def test_a_chunked_answer_whose_chunk_size_line_trickles_in_is_cut_and_the_next_download_brings_the_keys(
+        make_app, rsa_key, either_jwks_server, log_dir):
+    # (http.client reads a chunk-size line with readline, inside one read1: only the cut at the deadline ends it)
+    jwks_server = either_jwks_server
+    jwks_server.publish(jwk(rsa_key, 'key-1'))
+    jwks_server.chunked = True
+    jwks_server.trickle = 0.2  # (the first answer's chunk-size line alone would take a minute)
+    app = make_app(auth_jwt_jwks_url=jwks_server.url, auth_jwt_jwks_timeout=1.0, auth_jwt_jwks_refetch=1.0)
+    app.route('/me', callback=lambda: {'user': session.user})
+    browser = client(app)
+    token = bearer(pyjwt.encode(claims(), rsa_key, algorithm='RS256', headers={'kid': 'key-1'}))
+
+    first = browser.get('/me', headers=token, expect_errors=True)
+    answers = []
+    wait_until(lambda: answers.append(browser.get('/me', headers=token, expect_errors=True))
+               or answers[-1].status_int == 200, 8, interval=0.5, what='a download after the trickling one')
+
+    assert first.status_int == 401
+    assert 'Cannot fetch the JWKS keys from %s: no complete answer within 1s' % jwks_server.url in read_log(log_dir)
+    assert answers[-1].json['user']['sub'] == 'alice'
+    assert jwks_server.hits == 2
