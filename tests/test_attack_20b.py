@@ -18,6 +18,7 @@ import bottle
 import canister
 from canister import session
 from helpers import basic, compose_child, write_users
+from servers import AppServer, Client
 from session_kit import Browser
 
 
@@ -80,3 +81,20 @@ def test_a_mounted_apps_login_used_only_on_the_parents_routes_ends_once_the_chil
         assert answer.status == 401, answer
         time.sleep(0.5)
     assert thief.get('/a/me').status == 401
+
+
+def test_a_mounted_apps_login_used_only_on_the_parents_routes_ends_in_every_worker_sharing_a_redis_store(
+        redis_server, tmp_path):
+    users = write_users(tmp_path / 'users.txt', carol='carol-password', dave='dave-password')
+    with AppServer('mounted_users_app:app', workers=2, env={
+            'CANISTER_SESSION_STORE': redis_server.url, 'CANISTER_LOG_PATH': str(tmp_path / 'logs'),
+            'MOUNTED_USERS_FILE': str(users)}) as server:
+        thief = Client(server.url)
+        assert thief.get('/a/me', headers={'Authorization': basic('carol', 'carol-password')}).json()['user'] == 'carol'
+        workers = {thief.get('/me').json()['pid'] for _ in range(12)}  # (each request on a connection of its own)
+        assert len(workers) == 2, 'one worker served every request: the test shows nothing'
+
+        replace_users(users, dave='dave-password')
+        answers = [thief.get('/me').status for _ in range(6)]
+
+    assert answers == [401] * 6
