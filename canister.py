@@ -6899,6 +6899,11 @@ class BasicAuth:
             return _is_stale_login(user, line)
         if not isinstance(user, str):  # (only a users-file login has a line: a record no canister wrote)
             return True
+        if _now() >= self._next_stat:  # no route of this app looked at the file in the last second: the session
+            # is loaded before one does (a before_request hook, an error page), or on the routes of the app this
+            # one is mounted in, which never look; the settle waits for the next look (it ends in this app's store)
+            self._next_stat = _now() + 1.0
+            self._reload()
         if self.login_line(user, self.users) == line:  # (the usual request of a logged-in user)
             return False
         at_rest = self._reload()
