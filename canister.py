@@ -667,6 +667,21 @@ def _as_seconds(kind: type, minimum: Optional[float] = None, maximum: float = _S
     return parse
 
 
+def _as_days(minimum: int, maximum: int) -> Callable[[Any], int]:
+    """A parser of a number of days: an integer as :func:`_as_number` takes it, or a ``timedelta`` of
+    whole days (``timedelta(days=30)``)."""
+    number = _as_number(int, minimum, maximum)
+
+    def parse(value: Any) -> int:
+        if isinstance(value, datetime.timedelta):
+            days, rest = divmod(value, datetime.timedelta(days=1))
+            if rest:
+                raise ValueError('expected whole days, not the timedelta %s' % value)
+            value = days
+        return typing.cast(int, number(value))
+    return parse
+
+
 def _as_choice(*choices: str) -> Callable[[Any], str]:
     def parse(value: Any) -> str:
         if value is None:  # (Flask's SESSION_COOKIE_SAMESITE = None means no attribute, not SameSite=None)
@@ -867,7 +882,7 @@ KEYS: Dict[str, _Key] = {key.name: key for key in (
     _Key('log_path', './logs/', _as_log_path,
          'directory of the daily log files, or `stderr`/`stdout` (in any case; `./stdout` is a directory)'),
     _Key('log_level', 'INFO', _as_choice(*_LEVELS), 'DISABLED, DEBUG, INFO, WARNING, ERROR or CRITICAL'),
-    _Key('log_days', 30, _as_number(int, 1, 36600), 'days of log files kept; older files are deleted'),
+    _Key('log_days', 30, _as_days(1, 36600), 'days of log files kept; older files are deleted'),
     _Key('log_format', 'text', _as_choice('text', 'json'), '`text` (the classic line) or `json` (one object per line)'),
     _Key('log_slow', 1.0, _as_seconds(float, 0), 'seconds; a slower response is logged at WARNING (0 = never)'),
     _Key('trusted_proxies', (), _as_list,
