@@ -1648,8 +1648,9 @@ class _CanisterHandler(logging.Handler):
     def emit(self, record: logging.LogRecord) -> None:
         try:
             traceback = self.format_exception(record.exc_info) if record.exc_info else ''
-            line, day = self.line_format.line(record.created, record.levelname, record.threadName or '-',
-                                              record.getMessage(), None, traceback)
+            thread = getattr(record, 'canister_thread', None) or record.threadName or '-'
+            line, day = self.line_format.line(record.created, record.levelname, thread, record.getMessage(),
+                                              getattr(record, 'canister_request_id', None), traceback)
             self.sink.write(line, day)
         except Exception:
             self.handleError(record)
@@ -1807,7 +1808,10 @@ class RequestLog:
             return
         handler = self.handler
         if handler is None or len(self.logger.handlers) != 1:
-            self.logger.log(level, fmt, *args, exc_info=exc_info)
+            # (the request id and thread given ride on the record: canister's handler writes them, not the current ones)
+            extra = None if request_id is None and thread_name is None else {
+                'canister_request_id': request_id, 'canister_thread': thread_name}
+            self.logger.log(level, fmt, *args, exc_info=exc_info, extra=extra)
             return
         line, day = self.line_format.line(time.time(), self._level_names[level],
                                           threading.current_thread().name if thread_name is None else thread_name,

@@ -1,6 +1,7 @@
 """A session store that is down fails every request that needs it: each keeps its ``Response: 503``
 line, but the store's error is one ERROR line a second, the next saying how many requests met it
 meanwhile.  A real redis-server, stopped mid-test."""
+import logging
 import re
 import threading
 
@@ -118,6 +119,32 @@ def test_the_held_back_count_of_an_outage_claims_no_request_of_its_own(make_app,
     # (as a line written outside any request, at install or uninstall: the thread's own name, no request id)
     assert (count['thread'], count['request_id']) == (threading.current_thread().name, '')
 
+
+
+def test_the_held_back_count_claims_no_request_when_the_app_added_a_handler_to_app_log(
+        make_app, redis_server, log_dir, clock):
+    app = json_counter_app(make_app, session_store=redis_server.url, log_format='json')
+    seen = []
+    handler = logging.Handler()
+    handler.emit = seen.append  # the app's own handler: canister's lines now go through the logging module
+    app.log.addHandler(handler)
+    try:
+        web = client(app)
+        web.get('/count')
+        redis_server.stop()
+        for _ in range(3):
+            web.get('/count', status=503)
+        redis_server.start()
+        clock.advance(1.1)
+        web.get('/count?after=outage', headers={'X-Request-ID': 'after-outage'})
+    finally:
+        app.log.removeHandler(handler)
+    entries = log_entries(log_dir)
+    [count] = [entry for entry in entries if entry['message'].endswith(' (and 2 more like it in the last 1.1s)')]
+    [after] = [entry for entry in entries if entry['message'].endswith('/count?after=outage')]
+    assert after['request_id'] == 'after-outage' and after['thread'] != threading.current_thread().name
+    assert (count['thread'], count['request_id']) == (threading.current_thread().name, '')
+    assert any(record.getMessage() == count['message'] for record in seen)  # (the app's handler got it too)
 
 def test_the_count_of_an_outage_is_written_when_a_gunicorn_worker_is_stopped_before_another_line(
         redis_server, tmp_path, started):
