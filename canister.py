@@ -9990,6 +9990,17 @@ class Canister:
         """Remove what ended sessions left in the store (Redis: their ids in users' sets); return how many."""
         return self._user_sessions().tidy()
 
+    def store_problem(self) -> Optional[str]:
+        """None if the session store can be reached now, else why, its secrets masked (for a readiness check)."""
+        check = getattr(self._user_sessions().store, 'check', None)   # optional, as close() and load_and_touch()
+        if not callable(check):
+            return None  # (a store of the app's own without check(): nothing to ask)
+        try:
+            problem = check()
+        except Exception as error:  # a ConfigError (refused credentials, a file that is not a database) is not ready either
+            problem = str(error) if isinstance(error, CanisterError) else '%s: %s' % (type(error).__name__, error)
+        return _mask_urls(str(problem)) if problem else None
+
     def _user_sessions(self) -> SessionManager:
         """Where this app's sessions live: its own store, or, while a route of this app is served
         under the canister of an app it is mounted or merged into, that canister's (whose store
@@ -10000,8 +10011,8 @@ class Canister:
             if route is not None and route.app is self.app:
                 return context.manager
         if self.app is None:  # (its store is made at install, and closed at uninstall)
-            raise CanisterError('canister: end_sessions, sessions_of and tidy_sessions need the plugin installed '
-                                'on an app (app.install(plugin) first)')
+            raise CanisterError('canister: end_sessions, sessions_of, tidy_sessions and store_problem need the plugin '
+                                'installed on an app (app.install(plugin) first)')
         return self.sessions
 
     # -- per request -------------------------------------------------------

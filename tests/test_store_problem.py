@@ -1,0 +1,111 @@
+"""``plugin.store_problem()``: None while the session store can be reached, else why (passwords masked),
+for a readiness route; never raising for an outage, and making no session.  A real redis-server, stopped
+and started; a SQLite file replaced by one that is not a database; the memory store; stores of an app's own."""
+import os
+import time
+
+import bottle
+
+import canister
+from helpers import client, read_log, set_cookies, sqlite_url
+from test_readme import readme_block_of_section
+
+
+def ready_app(make_app, **overrides):
+    """An app with the README's ``/ready`` route, and its plugin."""
+    app = make_app(**overrides)
+    plugin = next(p for p in app.plugins if isinstance(p, canister.Canister))
+    exec(compile(readme_block_of_section('Reliability'), 'README.md', 'exec'),
+         {'app': app, 'plugin': plugin, 'bottle': bottle})
+    return app, plugin
+
+
+class BareStore:
+    """A store of the app's own with the four required methods and no ``check()``."""
+
+    def __init__(self):
+        self.records = {}
+
+    def load(self, sid):
+        return self.records.get(sid)
+
+    def save(self, sid, record, ttl):
+        self.records[sid] = record
+
+    def touch(self, sid, ttl):
+        pass
+
+    def delete(self, sid):
+        return self.records.pop(sid, None) is not None
+
+
+class FailingStore(BareStore):
+    """A store of the app's own whose ``check()`` raises its client's error, a URL with a password in it,
+    once ``down`` is set (an error at install fails the install)."""
+
+    down = False
+
+    def check(self):
+        if self.down:
+            raise ConnectionError('cannot reach redis://:hunter2@10.0.0.9:6379/0')
+
+
+def test_the_readme_ready_route_answers_503_while_redis_is_stopped_and_200_once_it_is_back(
+        make_app, redis_server, log_dir):
+    app, plugin = ready_app(make_app, session_store=redis_server.url)
+    web = client(app)
+    assert web.get('/ready').text == 'ready\n'
+    redis_server.stop()
+    down = web.get('/ready', status=503)
+    assert down.text == 'not ready\n' and set_cookies(down) == []
+    assert 'Not ready: Error 111 connecting to 127.0.0.1:%d' % redis_server.port in read_log(log_dir)
+    redis_server.start()
+    up = web.get('/ready')
+    assert up.text == 'ready\n' and set_cookies(up) == []
+
+
+def test_store_problem_outside_a_request_names_the_redis_server_that_is_stopped(make_app, redis_server):
+    _, plugin = ready_app(make_app, session_store=redis_server.url)
+    assert plugin.store_problem() is None
+    redis_server.stop()
+    assert 'connecting to 127.0.0.1:%d' % redis_server.port in plugin.store_problem()
+    redis_server.start()
+    assert plugin.store_problem() is None
+
+
+def test_store_problem_names_a_sqlite_file_replaced_by_one_that_is_not_a_database(make_app, tmp_path):
+    path = tmp_path / 'sessions.db'
+    _, plugin = ready_app(make_app, session_store=sqlite_url(path))
+    assert plugin.store_problem() is None
+    garbage = tmp_path / 'garbage'
+    garbage.write_bytes(b'not a database ' * 100)
+    for leftover in ('-wal', '-shm'):
+        if os.path.exists(str(path) + leftover):
+            os.remove(str(path) + leftover)
+    os.replace(garbage, path)
+    time.sleep(1.1)  # (a connection looks once a second, on the monotonic clock, whether its file is still the one it opened)
+    assert plugin.store_problem() == ('canister.session_store: the SQLite file %s cannot be used: '
+                                      'file is not a database' % path)
+
+
+def test_store_problem_of_the_memory_store_is_none_and_the_ready_route_sets_no_cookie(make_app):
+    app, plugin = ready_app(make_app)
+    assert plugin.store_problem() is None
+    answer = client(app).get('/ready')
+    assert answer.text == 'ready\n' and set_cookies(answer) == []
+
+
+def test_store_problem_of_a_store_without_check_is_none(make_app):
+    app, plugin = ready_app(make_app, store=BareStore())
+    assert plugin.store_problem() is None
+    assert client(app).get('/ready').text == 'ready\n'
+
+
+def test_store_problem_turns_the_error_a_check_raises_into_its_description_with_the_password_masked(
+        make_app, log_dir):
+    store = FailingStore()
+    app, plugin = ready_app(make_app, store=store)
+    store.down = True
+    assert plugin.store_problem() == 'ConnectionError: cannot reach redis://:***@10.0.0.9:6379/0'
+    assert client(app).get('/ready', status=503).text == 'not ready\n'
+    assert 'hunter2' not in read_log(log_dir)
