@@ -5041,6 +5041,12 @@ def _make_private(headers: Headers) -> None:
         del headers[index]
 
 
+def _line_spared(line: Optional[str], spare: Optional[str], tag: Optional[str]) -> bool:
+    """Whether ending a user's sessions leaves alone one logged in with the login line ``line``: the line
+    ``spare``, or one that a users file other than that of ``tag`` gave (a session without a line never)."""
+    return line is not None and (line == spare or (tag is not None and not line.startswith(tag)))
+
+
 class SessionManager:
     """Session policy (cookie, expiry, rotation, concurrent saves) on top of a store."""
 
@@ -5363,10 +5369,7 @@ class SessionManager:
         than that of ``tag`` logged in."""
         if followed and _record_user_key(current) != person:
             return True
-        if spare is None and tag is None:
-            return False
-        line = _record_line(current)
-        return line is not None and (line == spare or (tag is not None and not line.startswith(tag)))
+        return (spare is not None or tag is not None) and _line_spared(_record_line(current), spare, tag)
 
     def _end_anyway(self, sid: str, current: Any, followed: bool, person: Optional[str]) -> bool:
         """``end_session`` lost every try to requests that changed the session ``sid`` (``current``: its
@@ -5470,9 +5473,8 @@ class SessionManager:
     def _holds(self, context: 'SessionState', user: Any, spare: Optional[str], tag: Optional[str]) -> bool:
         """Whether the request of ``context`` holds, loaded, a session of this manager that ``end_sessions``
         of ``user`` ends (one of the login line ``spare``, or of a users file other than ``tag``'s, stays)."""
-        line = context.login_line
         return (context.manager is self and context.loaded and _user_key(context.user) == _user_key(user)
-                and (line is None or (line != spare and (tag is None or line.startswith(tag)))))
+                and not _line_spared(context.login_line, spare, tag))
 
     def tidy(self) -> int:
         """The store's ``tidy`` (optional, as ``check``; 0 for a store without one), logged."""
@@ -6794,11 +6796,15 @@ class BasicAuth:
         """Re-read the users file if it changed (looked at once a second at most); once the file is at
         rest, end the sessions of the users it dropped or gave another password (before each route's
         handler runs, and at each Basic or form login)."""
-        if _now() < self._next_stat:
-            return
-        self._next_stat = _now() + 1.0
-        if self._reload() and self._unsettled:
+        if self._look_due() and self._reload() and self._unsettled:
             self._settle()
+
+    def _look_due(self) -> bool:
+        """True, and not again for a second, if the users file was last looked at a second ago or more."""
+        if _now() < self._next_stat:
+            return False
+        self._next_stat = _now() + 1.0
+        return True
 
     def _settle(self) -> None:
         """End every session of each user that the users file no longer lists, or lists with another hash,
@@ -6899,10 +6905,9 @@ class BasicAuth:
             return _is_stale_login(user, line)
         if not isinstance(user, str):  # (only a users-file login has a line: a record no canister wrote)
             return True
-        if _now() >= self._next_stat:  # no route of this app looked at the file in the last second: the session
-            # is loaded before one does (a before_request hook, an error page), or on the routes of the app this
-            # one is mounted in, which never look; the settle waits for the next look (it ends in this app's store)
-            self._next_stat = _now() + 1.0
+        if self._look_due():  # no route of this app looked at the file in the last second: the session is loaded
+            # before one does (a before_request hook, an error page), or on the routes of the app this one is
+            # mounted in, which never look; the settle waits for the next look (it ends in this app's store)
             self._reload()
         if self.login_line(user, self.users) == line:  # (the usual request of a logged-in user)
             return False
@@ -9509,7 +9514,7 @@ def _mounted_in(outer: _RequestContext, environ: Mapping[str, Any]) -> bool:
     if outer.environ is not environ and environ.get('canister.request_id') != outer.request_id:
         return False
     route = environ.get('bottle.route')  # (the route being served: the mount point's, or the caller's)
-    return route is not None and ('mountpoint' in route.config or 'mountpoint.target' in route.config)  # (0.13 flattens)
+    return route is not None and 'mountpoint.target' in route.config  # (Bottle's mount point: both versions flatten)
 
 
 class Canister:
