@@ -1318,12 +1318,14 @@ _LOG_FILE = re.compile(r'^log\.(\d{4}-\d{2}-\d{2})$')
 
 #: A line's time, ``2026-07-02 09:38:31,022``: the second's text, then the milliseconds.
 _STAMP = '%s,%03d'
+#: The second's text of a line's time (``time.strftime``'s format, local time).
+_SECOND = '%Y-%m-%d %H:%M:%S'
 
 
 def _stamp(now: float) -> str:
     """The time ``now`` as a log line starts with it (``2026-07-02 09:38:31,022``, local time)."""
     second = int(now)
-    return _STAMP % (time.strftime('%Y-%m-%d %H:%M:%S', time.localtime(second)), (now - second) * 1000)
+    return _STAMP % (time.strftime(_SECOND, time.localtime(second)), (now - second) * 1000)
 
 
 class _LogSink:
@@ -1592,7 +1594,7 @@ class _LineFormat:
         cached = self._second
         if not cached[0] <= now < cached[1]:  # (compared, not int(now) on every line: a call less)
             second = int(now)
-            text = time.strftime('%Y-%m-%d %H:%M:%S', time.localtime(second))
+            text = time.strftime(_SECOND, time.localtime(second))
             cached = self._second = (float(second), second + 1.0, text, text[:10])
         millis = (now - cached[0]) * 1000
         if not message.isprintable():
