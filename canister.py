@@ -731,8 +731,8 @@ def _as_store_url(value: Any) -> str:
     url = _as_text(value)
     scheme, separator, rest = url.partition('://')
     if separator:
-        if scheme.lower() == 'sqlite':
-            _as_path(rest[1:])
+        if scheme.lower() == 'sqlite':  # (its path percent-decoded, as _sqlite_path reads it: %7E is a ~ too)
+            _as_path(urllib.parse.unquote(rest[1:]))
         return scheme.lower() + separator + rest
     return 'memory' if url.lower() == 'memory' else url
 
