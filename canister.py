@@ -1879,6 +1879,19 @@ def _write_held_at_exit() -> None:
             log._write_held(every=True)
 
 
+def _forget_held_in_child() -> None:
+    """After a fork, in the child: the counts held back are of the parent's requests, which the parent
+    writes; the child's own first failure is then written at once."""
+    for log in list(_LOGS_HOLDING):
+        log.__dict__.pop('write', None)
+        log._repeats.clear()
+    _LOGS_HOLDING.clear()
+
+
+if hasattr(os, 'register_at_fork'):  # (not on Windows, which has no fork)
+    os.register_at_fork(after_in_child=_forget_held_in_child)
+
+
 def _logger_call(name: str) -> Callable[..., Any]:
     """A method of :class:`RequestLog` that is ``app.log``'s method ``name``, as 1.x's ``plugin.log`` was the
     logger.  (Methods, not ``__getattr__``: a class with ``__getattr__`` makes every attribute read of its
