@@ -746,8 +746,8 @@ def _as_store_url(value: Any) -> str:
     url = _as_text(value)
     scheme, separator, rest = url.partition('://')
     if separator:
-        if scheme.lower() == 'sqlite':
-            _as_path(rest[1:])
+        if scheme.lower() == 'sqlite':  # (its path percent-decoded, as _sqlite_path reads it: %7E is a ~ too)
+            _as_path(urllib.parse.unquote(rest[1:]))
         return scheme.lower() + separator + rest
     return 'memory' if url.lower() == 'memory' else url
 
@@ -1333,12 +1333,14 @@ _LOG_FILE = re.compile(r'^log\.(\d{4}-\d{2}-\d{2})$')
 
 #: A line's time, ``2026-07-02 09:38:31,022``: the second's text, then the milliseconds.
 _STAMP = '%s,%03d'
+#: The second's text of a line's time (``time.strftime``'s format, local time).
+_SECOND = '%Y-%m-%d %H:%M:%S'
 
 
 def _stamp(now: float) -> str:
     """The time ``now`` as a log line starts with it (``2026-07-02 09:38:31,022``, local time)."""
     second = int(now)
-    return _STAMP % (time.strftime('%Y-%m-%d %H:%M:%S', time.localtime(second)), (now - second) * 1000)
+    return _STAMP % (time.strftime(_SECOND, time.localtime(second)), (now - second) * 1000)
 
 
 class _LogSink:
@@ -1607,7 +1609,7 @@ class _LineFormat:
         cached = self._second
         if not cached[0] <= now < cached[1]:  # (compared, not int(now) on every line: a call less)
             second = int(now)
-            text = time.strftime('%Y-%m-%d %H:%M:%S', time.localtime(second))
+            text = time.strftime(_SECOND, time.localtime(second))
             cached = self._second = (float(second), second + 1.0, text, text[:10])
         millis = (now - cached[0]) * 1000
         if not message.isprintable():
@@ -1894,6 +1896,19 @@ def _write_held_at_exit() -> None:
     for log in list(_LOGS_HOLDING):
         if log.handler is not None:
             log._write_held(every=True)
+
+
+def _forget_held_in_child() -> None:
+    """After a fork, in the child: the counts held back are of the parent's requests, which the parent
+    writes; the child's own first failure is then written at once."""
+    for log in list(_LOGS_HOLDING):
+        log.__dict__.pop('write', None)
+        log._repeats.clear()
+    _LOGS_HOLDING.clear()
+
+
+if hasattr(os, 'register_at_fork'):  # (not on Windows, which has no fork)
+    os.register_at_fork(after_in_child=_forget_held_in_child)
 
 
 def _logger_call(name: str) -> Callable[..., Any]:
@@ -5060,6 +5075,12 @@ def _make_private(headers: Headers) -> None:
         del headers[index]
 
 
+def _line_spared(line: Optional[str], spare: Optional[str], tag: Optional[str]) -> bool:
+    """Whether ending a user's sessions leaves alone one logged in with the login line ``line``: the line
+    ``spare``, or one that a users file other than that of ``tag`` gave (a session without a line never)."""
+    return line is not None and (line == spare or (tag is not None and not line.startswith(tag)))
+
+
 class SessionManager:
     """Session policy (cookie, expiry, rotation, concurrent saves) on top of a store."""
 
@@ -5382,10 +5403,7 @@ class SessionManager:
         than that of ``tag`` logged in."""
         if followed and _record_user_key(current) != person:
             return True
-        if spare is None and tag is None:
-            return False
-        line = _record_line(current)
-        return line is not None and (line == spare or (tag is not None and not line.startswith(tag)))
+        return (spare is not None or tag is not None) and _line_spared(_record_line(current), spare, tag)
 
     def _end_anyway(self, sid: str, current: Any, followed: bool, person: Optional[str]) -> bool:
         """``end_session`` lost every try to requests that changed the session ``sid`` (``current``: its
@@ -5489,9 +5507,8 @@ class SessionManager:
     def _holds(self, context: 'SessionState', user: Any, spare: Optional[str], tag: Optional[str]) -> bool:
         """Whether the request of ``context`` holds, loaded, a session of this manager that ``end_sessions``
         of ``user`` ends (one of the login line ``spare``, or of a users file other than ``tag``'s, stays)."""
-        line = context.login_line
         return (context.manager is self and context.loaded and _user_key(context.user) == _user_key(user)
-                and (line is None or (line != spare and (tag is None or line.startswith(tag)))))
+                and not _line_spared(context.login_line, spare, tag))
 
     def tidy(self) -> int:
         """The store's ``tidy`` (optional, as ``check``; 0 for a store without one), logged."""
@@ -6813,11 +6830,15 @@ class BasicAuth:
         """Re-read the users file if it changed (looked at once a second at most); once the file is at
         rest, end the sessions of the users it dropped or gave another password (before each route's
         handler runs, and at each Basic or form login)."""
-        if _now() < self._next_stat:
-            return
-        self._next_stat = _now() + 1.0
-        if self._reload() and self._unsettled:
+        if self._look_due() and self._reload() and self._unsettled:
             self._settle()
+
+    def _look_due(self) -> bool:
+        """True, and not again for a second, if the users file was last looked at a second ago or more."""
+        if _now() < self._next_stat:
+            return False
+        self._next_stat = _now() + 1.0
+        return True
 
     def _settle(self) -> None:
         """End every session of each user that the users file no longer lists, or lists with another hash,
@@ -6918,10 +6939,9 @@ class BasicAuth:
             return _is_stale_login(user, line)
         if not isinstance(user, str):  # (only a users-file login has a line: a record no canister wrote)
             return True
-        if _now() >= self._next_stat:  # no route of this app looked at the file in the last second: the session
-            # is loaded before one does (a before_request hook, an error page), or on the routes of the app this
-            # one is mounted in, which never look; the settle waits for the next look (it ends in this app's store)
-            self._next_stat = _now() + 1.0
+        if self._look_due():  # no route of this app looked at the file in the last second: the session is loaded
+            # before one does (a before_request hook, an error page), or on the routes of the app this one is
+            # mounted in, which never look; the settle waits for the next look (it ends in this app's store)
             self._reload()
         if self.login_line(user, self.users) == line:  # (the usual request of a logged-in user)
             return False
@@ -9528,7 +9548,7 @@ def _mounted_in(outer: _RequestContext, environ: Mapping[str, Any]) -> bool:
     if outer.environ is not environ and environ.get('canister.request_id') != outer.request_id:
         return False
     route = environ.get('bottle.route')  # (the route being served: the mount point's, or the caller's)
-    return route is not None and ('mountpoint' in route.config or 'mountpoint.target' in route.config)  # (0.13 flattens)
+    return route is not None and 'mountpoint.target' in route.config  # (Bottle's mount point: both versions flatten)
 
 
 class Canister:

@@ -91,6 +91,17 @@ def test_a_path_starting_with_a_tilde_is_refused_and_nothing_is_made_in_the_work
     assert list(work.iterdir()) == []  # (a log_path of ~/app/logs made ./~/app/logs, and logged there)
 
 
+def test_a_sqlite_url_whose_path_starts_with_an_escaped_tilde_is_refused_as_a_tilde_is(tmp_path, monkeypatch):
+    work = tmp_path / 'work'
+    work.mkdir()
+    monkeypatch.chdir(work)
+    with pytest.raises(canister.ConfigError) as raised:  # (it said to create the directory ~ first)
+        bottle.Bottle().install(canister.Canister(session_store='sqlite:///%7E/sessions.db', log_path=str(tmp_path)))
+    assert str(raised.value).startswith("canister.session_store = 'sqlite:///%7E/sessions.db' is not valid: canister "
+                                        'does not expand ~ to a home directory')
+    assert list(work.iterdir()) == []
+
+
 def test_a_path_with_a_tilde_further_on_is_taken_as_written(make_app, tmp_path):
     make_app(session_store='sqlite:///%s' % (tmp_path / 'sessions~.db'),
              log_path=str(tmp_path / 'logs~'))

@@ -2,8 +2,11 @@
 line, but the store's error is one ERROR line a second, the next saying how many requests met it
 meanwhile.  A real redis-server, stopped mid-test."""
 import logging
+import os
 import re
 import threading
+
+import pytest
 
 import canister
 from helpers import client, cookieless_client, json_counter_app, log_entries, read_log
@@ -145,6 +148,30 @@ def test_the_held_back_count_claims_no_request_when_the_app_added_a_handler_to_a
     assert after['request_id'] == 'after-outage' and after['thread'] != threading.current_thread().name
     assert (count['thread'], count['request_id']) == (threading.current_thread().name, '')
     assert any(record.getMessage() == count['message'] for record in seen)  # (the app's handler got it too)
+
+
+@pytest.mark.skipif(not hasattr(os, 'fork'), reason='no fork on this system')
+def test_a_process_forked_while_a_count_is_held_back_leaves_that_count_to_its_parent(
+        make_app, redis_server, log_dir, clock):
+    app = json_counter_app(make_app, session_store=redis_server.url)
+    web = client(app)
+    web.get('/count')
+    redis_server.stop()
+    for _ in range(2):
+        web.get('/count', status=503)  # (the second failure's line is held back: a count of 1)
+    pid = os.fork()
+    if pid == 0:  # the child writes a line of its own after that second: the count is none of its requests
+        try:
+            clock.advance(1.5)
+            web.get('/nowhere', status=404)
+        finally:
+            os._exit(0)
+    os.waitpid(pid, 0)
+    clock.advance(0.25)
+    app.uninstall(canister.Canister)  # the parent, which served both requests, writes the count
+    assert [line.split(DOWN)[1].endswith(' (and 1 more like it in the last 0.2s)')
+            for line in store_lines(read_log(log_dir))] == [False, True]
+
 
 def test_the_count_of_an_outage_is_written_when_a_gunicorn_worker_is_stopped_before_another_line(
         redis_server, tmp_path, started):
