@@ -1083,6 +1083,12 @@ def _holds_secret_member(text: str) -> bool:
     return '"' in text and any(_is_secret_name(name) for name in _JSON_MEMBER.findall(text))
 
 
+def _query_value_holds_secret_member(value: str) -> bool:
+    """``_holds_secret_member`` of a query value as sent: decoded only when it can hold a ``"`` (as
+    itself or ``%22``), so that the values of other queries are not decoded for nothing."""
+    return ('"' in value or '%22' in value) and _holds_secret_member(urllib.parse.unquote_plus(value))
+
+
 def _redact_query(query: str) -> str:
     """The query string with the value of every secret-looking name (decoded) written as ``***``.
     A ``;`` separates names too, as some servers and parsers have it (Bottle does not, so the
@@ -1095,7 +1101,7 @@ def _redact_query(query: str) -> str:
         start = 0
         for piece in part.split(';'):
             name, _, value = piece.partition('=')
-            if _is_secret_name(urllib.parse.unquote_plus(name)) or _holds_secret_member(urllib.parse.unquote_plus(value)):
+            if _is_secret_name(urllib.parse.unquote_plus(name)) or _query_value_holds_secret_member(value):
                 equals = part.find('=', start)  # (Bottle's name `access_token;x` looks secret too)
                 if equals >= 0:
                     part = part[:equals + 1] + '***'
@@ -6713,8 +6719,6 @@ class BasicAuth:
         #: The first 4 characters of its login lines (``login_line``): which users file, by its name as
         #: configured, so that a parent app's canister leaves a mounted app's own file's logins alone.
         self._file_tag = _b64(hashlib.sha256(b'canister users file\n' + self.users_file.encode('utf-8')).digest()[:3])
-        if self.users_file:
-            _USERS_FILES[self._file_tag] = self
         #: ``login_line``'s answers, by the user, stored hash and scheme it digests (so never one of a
         #: changed line): a session's check at each request pays a look-up, not a SHA-256.  Emptied
         #: when the file is read anew, so that it holds the lines of one reading or two at most.
@@ -6755,6 +6759,7 @@ class BasicAuth:
                 raise ConfigError('canister.auth_basic_users_file = %r: %s (%s)' % (self.users_file, why, path))
             self._reload(at_install=True)
             self._settled = self.users
+            _USERS_FILES[self._file_tag] = self  # (once read: a failed install leaves another app's reading in place)
 
     def _make_dummy(self) -> Tuple[str, str]:
         """A stored form to check unknown users against, as costly as a real one: the scheme and
@@ -7111,10 +7116,12 @@ class _WatchedConnections:
     each read only, and an answer whose status line and headers trickle in, a byte within each timeout,
     would go on for hours; so would a chunked body's chunk-size line, which one ``read1`` waits for whole."""
 
-    def __init__(self, opened: List[Any]) -> None:
+    def __init__(self, result: Dict[str, Any]) -> None:
         super().__init__()
+        #: The download's ``result`` (``_Jwks._download``): ``'abandoned'`` in it once its request gave up.
+        self.result = result
         #: The connections opened and their sockets, which a download given up at its deadline shuts.
-        self.opened = opened
+        self.opened: List[Any] = result['opened']
 
     def do_open(self, http_class: Any, req: Any, **kwargs: Any) -> Any:
         def connection(*args: Any, **options: Any) -> Any:
@@ -7125,6 +7132,9 @@ class _WatchedConnections:
             def connect_and_keep() -> None:
                 connect()
                 self.opened.append(made.sock)  # (urllib drops made.sock once the head is read: the body comes on it)
+                if 'abandoned' in self.result:  # (connected after its request gave up, which cut what it found)
+                    self.result['cut'] = True
+                    made.sock.shutdown(socket.SHUT_RDWR)  # (the next read fails at once)
             made.connect = connect_and_keep
             return made
         return super().do_open(connection, req, **kwargs)  # type: ignore[misc]
@@ -7246,9 +7256,8 @@ class _Jwks:
         """Fetch the keys and use them (also in ``result['keys']``), or put the reason not into
         ``result['error']`` (in its own thread, so the requests that wait for it see the keys as it ends)."""
         deadline = time.monotonic() + self.timeout
-        opened = result['opened']
         try:
-            with urllib.request.build_opener(_JwksRedirects, _WatchedHTTP(opened), _WatchedHTTPS(opened)).open(
+            with urllib.request.build_opener(_JwksRedirects, _WatchedHTTP(result), _WatchedHTTPS(result)).open(
                     self.url, timeout=self.timeout) as answer:
                 text = self._read(answer, deadline)
             keys = self._signing_keys(json.loads(text))

@@ -10,11 +10,13 @@ Real waitress servers and every store; the file changes as a deployment changes 
 """
 from __future__ import annotations
 
+import gc
 import os
 import pathlib
 import time
 
 import bottle
+import pytest
 import canister
 from canister import session
 from helpers import basic, compose_child, write_users
@@ -100,3 +102,28 @@ def test_a_mounted_apps_login_used_only_on_the_parents_routes_ends_in_every_work
         answers = [thief.get('/me').status for _ in range(6)]
 
     assert answers == [401] * 6
+
+
+def test_a_failed_install_naming_the_same_users_file_leaves_the_mounted_apps_logins_judged_by_it(
+        serve, tmp_path, uninstall_at_end):
+    """A second install that names the file while it is malformed fails, and must not take the file's place
+    in the registry the parent's canister asks (the failed reading is dropped, and the name then answers nobody)."""
+    users = write_users(tmp_path / 'users.txt', carol='carol-password', dave='dave-password')
+    child, parent = bottle.Bottle(), bottle.Bottle()
+    add_me(child)
+    add_me(parent)
+    compose_child(parent, child, 'mount')
+    child.install(canister.Canister(log_path=str(tmp_path / 'child'), auth_basic_users_file=str(users)))
+    parent.install(canister.Canister(log_path=str(tmp_path / 'parent')))
+    uninstall_at_end(child)
+    thief = Browser(serve(uninstall_at_end(parent)))
+    assert thief.get('/a/me', headers={'Authorization': basic('carol', 'carol-password')}).json() == {'user': 'carol'}
+
+    good = users.read_bytes()
+    users.write_bytes(good + b'erin:\xff\n')  # (not UTF-8: the file cannot be read)
+    with pytest.raises(canister.ConfigError):
+        bottle.Bottle().install(canister.Canister(log_path=str(tmp_path / 'other'), auth_basic_users_file=str(users)))
+    gc.collect()
+    users.write_bytes(good)
+    replace_users(users, dave='dave-password')
+    assert thief.get('/me').status == 401
