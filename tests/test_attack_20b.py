@@ -62,19 +62,25 @@ def test_a_session_an_error_page_reads_is_nobody_once_the_users_file_dropped_its
     assert thief.get('/me').status == 401
 
 
-def test_a_mounted_apps_login_used_only_on_the_parents_routes_ends_once_the_childs_users_file_drops_the_user(
-        serve, store_url, tmp_path, uninstall_at_end):
+def carol_on_a_mounted_app(serve, tmp_path, uninstall_at_end, **parent_config):
+    """A parent without a users file, a child mounted at /a/ with one (carol and dave), both served with /me;
+    the users file, and a browser that carol logged in on the child's route."""
     users = write_users(tmp_path / 'users.txt', carol='carol-password', dave='dave-password')
     child, parent = bottle.Bottle(), bottle.Bottle()
     add_me(child)
     add_me(parent)
     compose_child(parent, child, 'mount')
     child.install(canister.Canister(log_path=str(tmp_path / 'child'), auth_basic_users_file=str(users)))
-    parent.install(canister.Canister(log_path=str(tmp_path / 'parent'), session_store=store_url))
+    parent.install(canister.Canister(log_path=str(tmp_path / 'parent'), **parent_config))
     uninstall_at_end(child)
-    origin = serve(uninstall_at_end(parent))
-    thief = Browser(origin)
+    thief = Browser(serve(uninstall_at_end(parent)))
     assert thief.get('/a/me', headers={'Authorization': basic('carol', 'carol-password')}).json() == {'user': 'carol'}
+    return users, thief
+
+
+def test_a_mounted_apps_login_used_only_on_the_parents_routes_ends_once_the_childs_users_file_drops_the_user(
+        serve, store_url, tmp_path, uninstall_at_end):
+    users, thief = carol_on_a_mounted_app(serve, tmp_path, uninstall_at_end, session_store=store_url)
     assert thief.get('/me').json() == {'user': 'carol'}
 
     replace_users(users, dave='dave-password')
@@ -108,16 +114,7 @@ def test_a_failed_install_naming_the_same_users_file_leaves_the_mounted_apps_log
         serve, tmp_path, uninstall_at_end):
     """A second install that names the file while it is malformed fails, and must not take the file's place
     in the registry the parent's canister asks (the failed reading is dropped, and the name then answers nobody)."""
-    users = write_users(tmp_path / 'users.txt', carol='carol-password', dave='dave-password')
-    child, parent = bottle.Bottle(), bottle.Bottle()
-    add_me(child)
-    add_me(parent)
-    compose_child(parent, child, 'mount')
-    child.install(canister.Canister(log_path=str(tmp_path / 'child'), auth_basic_users_file=str(users)))
-    parent.install(canister.Canister(log_path=str(tmp_path / 'parent')))
-    uninstall_at_end(child)
-    thief = Browser(serve(uninstall_at_end(parent)))
-    assert thief.get('/a/me', headers={'Authorization': basic('carol', 'carol-password')}).json() == {'user': 'carol'}
+    users, thief = carol_on_a_mounted_app(serve, tmp_path, uninstall_at_end)
 
     good = users.read_bytes()
     users.write_bytes(good + b'erin:\xff\n')  # (not UTF-8: the file cannot be read)

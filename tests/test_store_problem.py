@@ -8,6 +8,7 @@ import bottle
 
 import canister
 from helpers import client, read_log, set_cookies, sqlite_url
+from session_kit import FourMethodStore
 from test_readme import readme_block_of_section
 
 
@@ -20,26 +21,7 @@ def ready_app(make_app, **overrides):
     return app, plugin
 
 
-class BareStore:
-    """A store of the app's own with the four required methods and no ``check()``."""
-
-    def __init__(self):
-        self.records = {}
-
-    def load(self, sid):
-        return self.records.get(sid)
-
-    def save(self, sid, record, ttl):
-        self.records[sid] = record
-
-    def touch(self, sid, ttl):
-        pass
-
-    def delete(self, sid):
-        return self.records.pop(sid, None) is not None
-
-
-class FailingStore(BareStore):
+class FailingStore(FourMethodStore):
     """A store of the app's own whose ``check()`` raises its client's error, a URL with a password in it,
     once ``down`` is set (an error at install fails the install)."""
 
@@ -96,7 +78,7 @@ def test_store_problem_of_the_memory_store_is_none_and_the_ready_route_sets_no_c
 
 
 def test_store_problem_of_a_store_without_check_is_none(make_app):
-    app, plugin = ready_app(make_app, store=BareStore())
+    app, plugin = ready_app(make_app, store=FourMethodStore())
     assert plugin.store_problem() is None
     assert client(app).get('/ready').text == 'ready\n'
 
