@@ -3363,6 +3363,22 @@ _DONE: Tuple[bool, Optional[str]] = (True, None)
 _GONE: Tuple[bool, Optional[str]] = (False, None)
 
 
+def _store_check(store: Any) -> Optional[str]:
+    """What the store's optional ``check()`` says: None if it answers (or has no ``check()``), else why.  An
+    exception of a store of the app's own (its client's ``ConnectionError``) is a why too, named by its type;
+    canister's own ``ConfigError`` (refused credentials, a file that is no database) is raised."""
+    check = getattr(store, 'check', None)   # optional, as close() and load_and_touch()
+    if not callable(check):
+        return None
+    try:
+        problem = check()
+    except CanisterError:
+        raise
+    except Exception as error:
+        problem = '%s: %s' % (type(error).__name__, error)
+    return str(problem) if problem else None
+
+
 class _Shard:
     """One slice of the memory store: two dicts of records, each in least-recently-used order,
     and one of markers.
@@ -9814,8 +9830,7 @@ class Canister:
         for now, a Redis master with fewer replicas than ``session_redis_wait``, and a SQLite file that other
         users may read or write."""
         notes = list(self.sessions.warnings)
-        check = getattr(self.sessions.store, 'check', None)   # optional, as close() and load_and_touch()
-        problem = check() if callable(check) else None
+        problem = _store_check(self.sessions.store)
         if problem:
             notes.append('The session store is unreachable for now (%s); requests that need a session '
                          'answer 503 until it is back' % _mask_urls(problem))
@@ -10021,14 +10036,11 @@ class Canister:
 
     def store_problem(self) -> Optional[str]:
         """None if the session store can be reached now, else why, its secrets masked (for a readiness check)."""
-        check = getattr(self._user_sessions().store, 'check', None)   # optional, as close() and load_and_touch()
-        if not callable(check):
-            return None  # (a store of the app's own without check(): nothing to ask)
         try:
-            problem = check()
-        except Exception as error:  # a ConfigError (refused credentials, a file that is not a database) is not ready either
-            problem = str(error) if isinstance(error, CanisterError) else '%s: %s' % (type(error).__name__, error)
-        return _mask_urls(str(problem)) if problem else None
+            problem = _store_check(self._user_sessions().store)
+        except ConfigError as error:  # (refused credentials, a file that is not a database: not ready either)
+            problem = str(error)
+        return _mask_urls(problem) if problem else None
 
     def _user_sessions(self) -> SessionManager:
         """Where this app's sessions live: its own store, or, while a route of this app is served

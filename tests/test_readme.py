@@ -88,7 +88,7 @@ def test_the_readme_store_skeleton_runs_and_names_the_methods_of_session_store()
     namespace: dict = {}
     exec(compile(block, 'README.md', 'exec'), namespace)
     shown = [name for name in vars(namespace['MyStore']) if not name.startswith('_')]
-    assert shown == ['load', 'save', 'touch', 'delete', 'update', 'create', 'sessions_of']
+    assert shown == ['load', 'save', 'touch', 'delete', 'update', 'create', 'sessions_of', 'check']
     assert all(callable(getattr(canister.SessionStore, name, None)) for name in shown)
 
 

@@ -2,9 +2,11 @@
 for a readiness route; never raising for an outage, and making no session.  A real redis-server, stopped
 and started; a SQLite file replaced by one that is not a database; the memory store; stores of an app's own."""
 import os
+import re
 import time
 
 import bottle
+import pytest
 
 import canister
 from helpers import client, read_log, set_cookies, sqlite_url
@@ -23,7 +25,7 @@ def ready_app(make_app, **overrides):
 
 class FailingStore(FourMethodStore):
     """A store of the app's own whose ``check()`` raises its client's error, a URL with a password in it,
-    once ``down`` is set (an error at install fails the install)."""
+    once ``down`` is set."""
 
     down = False
 
@@ -91,3 +93,16 @@ def test_store_problem_turns_the_error_a_check_raises_into_its_description_with_
     assert plugin.store_problem() == 'ConnectionError: cannot reach redis://:***@10.0.0.9:6379/0'
     assert client(app).get('/ready', status=503).text == 'not ready\n'
     assert 'hunter2' not in read_log(log_dir)
+
+
+def test_a_store_of_the_apps_own_whose_check_raises_at_install_starts_with_a_warning_as_the_built_in_ones_do(
+        make_app, log_dir):
+    store = FailingStore()
+    store.down = True
+    with pytest.warns(canister.CanisterWarning, match='unreachable for now'):
+        app, plugin = ready_app(make_app, store=store)
+    log = read_log(log_dir)
+    assert re.search(r' WARNING .*The session store is unreachable for now \(ConnectionError: cannot reach '
+                     r'redis://:\*\*\*@10\.0\.0\.9:6379/0\)', log), log
+    assert 'hunter2' not in log
+    assert client(app).get('/ready', status=503).text == 'not ready\n'
