@@ -1831,8 +1831,9 @@ class RequestLog:
     def write_repeated(self, level: int, text: str) -> None:
         """Log ``text``, a failure that every request meets while it lasts (a session store that is down),
         once a second at most: the first line after that second says how many requests met it meanwhile,
-        whether it is one more of ``text`` or any other line of this log (an outage that ended within the
-        second), or the plugin is uninstalled first.  (Each request that met it keeps its ``Response`` line.)"""
+        whether it is one more of ``text`` or any other line canister writes to this log (an outage that ended
+        within the second; a line of the app's own through ``app.log`` does not bring it), or the plugin is
+        uninstalled first, or the process exits.  (Each request that met it keeps its ``Response`` line.)"""
         if level < self.level:
             return
         now = _now()
@@ -9562,7 +9563,7 @@ class _ErrorHandlers(Dict[int, Callable[..., Any]]):
 #: What Bottle's thread-local ``response`` holds (``LocalResponse``, bottle 0.12 and 0.13).
 _RESPONSE_SLOTS = ('_status_line', '_status_code', '_cookies', '_headers', 'body')
 #: The keys of the environ that tell which app, route and request is served (Bottle's, then canister's).
-_ROUTING_KEYS = ('bottle.app', 'bottle.route', 'route.handle', 'route.url_args', 'canister.request_id')
+_SERVED_KEYS = ('bottle.app', 'bottle.route', 'route.handle', 'route.url_args', 'canister.request_id')
 
 
 def _mounted_in(outer: _RequestContext, environ: Mapping[str, Any]) -> bool:
@@ -10094,7 +10095,7 @@ class Canister:
         environ_before = bottle.request.environ
         response_before = [getattr(bottle.response, name) for name in _RESPONSE_SLOTS]
         # the caller's own environ handed on: what Bottle and canister write there for the inner request
-        routing = {key: environ[key] for key in _ROUTING_KEYS if key in environ} if environ is environ_before else None
+        routing = {key: environ[key] for key in _SERVED_KEYS if key in environ} if environ is environ_before else None
         _local.context = None
         try:
             return self.wsgi(environ, start_response)
