@@ -358,7 +358,7 @@ def test_a_store_unavailable_raised_elsewhere_has_no_count_of_removed_entries():
 
 
 def test_tidy_sessions_needs_the_plugin_installed():
-    with pytest.raises(canister.CanisterError, match=r'tidy_sessions need the plugin installed on an app'):
+    with pytest.raises(canister.CanisterError, match=r'tidy_sessions and store_problem need the plugin installed on an app'):
         canister.Canister().tidy_sessions()
 
 
