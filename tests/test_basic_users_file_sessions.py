@@ -504,26 +504,39 @@ def unsalted(password: str) -> str:
     return 'sha256:' + hashlib.sha256(password.encode()).hexdigest()
 
 
+def held_unsalted_login(make_app, serve, users: pathlib.Path, query: str, change: str, clock, meanwhile=None):
+    """``held_login_app`` on ``users`` served, ``/held-login?<query>`` sent and held once checked against the file
+    as it was, the file replaced by ``change`` and looked at twice (the changed users' sessions end), then
+    ``meanwhile()`` if given, then the login let go on to be stored; its browser and its answer."""
+    app = held_login_app(make_app, users)
+    origin = serve(app)
+    browser, answers = Browser(origin), []
+    held = threading.Thread(target=lambda: answers.append(browser.get('/held-login?' + query)))
+    held.start()
+    assert app.checked.wait(10)  # checked against the file as it was
+    replace_file(users, change)
+    look_twice(clock, Browser(origin))  # read anew, then at rest: the sessions of the users it changed end
+    if meanwhile is not None:
+        meanwhile()
+    app.release.set()
+    held.join(10)
+    return browser, answers[0]
+
+
 @pytest.mark.parametrize('change', ['new password', 'dropped'])
 def test_an_unsalted_login_checked_before_a_change_that_ended_its_users_sessions_is_ended_when_saved(
         make_app, serve, tmp_path, log_dir, clock, change):
     users = tmp_path / 'users.txt'
     users.write_text('alice:%s\nbob:%s\n' % (unsalted('alice-password'), unsalted('bob-password')))
-    app = held_login_app(make_app, users)
-    origin = serve(app)
-    thief, answers = Browser(origin), []
-    held = threading.Thread(target=lambda: answers.append(thief.get('/held-login?password=alice-password')))
-    held.start()
-    assert app.checked.wait(10)  # checked against the file as it was
+    def alices_sessions_ended():  # (before this one is stored)
+        assert 'ended 0 session(s) of 1 user(s)' in read_log(log_dir)
 
-    replace_file(users, ('alice:%s\n' % unsalted('reset-password') if change == 'new password' else '')
-                 + 'bob:%s\n' % unsalted('bob-password'))
-    look_twice(clock, Browser(origin))  # read anew, then at rest: alice's sessions end, before this one is stored
-    assert 'ended 0 session(s) of 1 user(s)' in read_log(log_dir)
-    app.release.set()
-    held.join(10)
+    thief, answer = held_unsalted_login(
+        make_app, serve, users, 'password=alice-password',
+        ('alice:%s\n' % unsalted('reset-password') if change == 'new password' else '') + 'bob:%s\n' % unsalted('bob-password'),
+        clock, alices_sessions_ended)
 
-    assert answers[0].json() == {'in': True} and thief.sid
+    assert answer.json() == {'in': True} and thief.sid
     assert thief.get('/me').status == 401
     assert ("ended: the users file dropped its user or changed their password while this login was checked, and "
             "ended that user's sessions") in read_log(log_dir)
@@ -533,19 +546,10 @@ def test_an_unsalted_login_checked_before_a_change_of_another_user_keeps_its_ses
         make_app, serve, tmp_path, log_dir, clock):
     users = tmp_path / 'users.txt'
     users.write_text('alice:%s\nbob:%s\n' % (unsalted('alice-password'), unsalted('bob-password')))
-    app = held_login_app(make_app, users)
-    origin = serve(app)
-    alice, answers = Browser(origin), []
-    held = threading.Thread(target=lambda: answers.append(alice.get('/held-login?password=alice-password')))
-    held.start()
-    assert app.checked.wait(10)
+    alice, answer = held_unsalted_login(make_app, serve, users, 'password=alice-password',
+                                        'alice:%s\nbob:%s\n' % (unsalted('alice-password'), unsalted('bob-reset')), clock)
 
-    replace_file(users, 'alice:%s\nbob:%s\n' % (unsalted('alice-password'), unsalted('bob-reset')))
-    look_twice(clock, Browser(origin))  # bob's sessions end
-    app.release.set()
-    held.join(10)
-
-    assert answers[0].json() == {'in': True}
+    assert answer.json() == {'in': True}
     answer = alice.get('/me')
     assert answer.status == 200 and answer.json() == {'user': 'alice'}
     assert 'ended 0 session(s) of 1 user(s)' in read_log(log_dir)
@@ -555,18 +559,9 @@ def test_a_session_that_an_overtaken_unsalted_login_handed_to_another_user_in_th
         make_app, serve, tmp_path, clock):
     users = tmp_path / 'users.txt'
     users.write_text('alice:%s\n' % unsalted('alice-password'))
-    app = held_login_app(make_app, users)
-    origin = serve(app)
-    carol, answers = Browser(origin), []
-    held = threading.Thread(target=lambda: answers.append(carol.get('/held-login?password=alice-password&then=carol')))
-    held.start()
-    assert app.checked.wait(10)
+    carol, answer = held_unsalted_login(make_app, serve, users, 'password=alice-password&then=carol',
+                                        'alice:%s\n' % unsalted('reset-password'), clock)
 
-    replace_file(users, 'alice:%s\n' % unsalted('reset-password'))
-    look_twice(clock, Browser(origin))
-    app.release.set()
-    held.join(10)
-
-    assert answers[0].json() == {'in': True}
+    assert answer.json() == {'in': True}
     answer = carol.get('/me')
     assert answer.status == 200 and answer.json() == {'user': 'carol'}
