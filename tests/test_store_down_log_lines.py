@@ -19,13 +19,21 @@ def store_lines(log):
     return [line for line in log.splitlines() if DOWN in line]
 
 
-def test_a_store_that_is_down_is_one_error_line_a_second_however_many_requests_meet_it(
-        make_app, redis_server, log_dir, clock):
-    web = client(json_counter_app(make_app, session_store=redis_server.url))
+def down_after_one_count(make_app, redis_server, failures, **overrides):
+    """``json_counter_app`` on ``redis_server``: one count, then the server stopped and ``failures`` requests
+    answered 503; the app and its client."""
+    app = json_counter_app(make_app, session_store=redis_server.url, **overrides)
+    web = client(app)
     assert web.get('/count').json == {'n': 1}
     redis_server.stop()
-    for _ in range(5):
+    for _ in range(failures):
         web.get('/count', status=503)
+    return app, web
+
+
+def test_a_store_that_is_down_is_one_error_line_a_second_however_many_requests_meet_it(
+        make_app, redis_server, log_dir, clock):
+    _, web = down_after_one_count(make_app, redis_server, 5)
     log = read_log(log_dir)
     assert len(re.findall(r' ERROR .*Response: 503 \(\d+ms\)$', log, re.M)) == 5
     [line] = store_lines(log)
@@ -61,11 +69,7 @@ def test_new_sessions_that_cannot_be_saved_share_the_line_of_the_store_that_is_d
 
 def test_the_count_of_an_outage_that_ends_within_its_second_is_written_with_the_next_line(
         make_app, redis_server, log_dir, clock):
-    web = client(json_counter_app(make_app, session_store=redis_server.url))
-    assert web.get('/count').json == {'n': 1}
-    redis_server.stop()
-    for _ in range(3):
-        web.get('/count', status=503)
+    _, web = down_after_one_count(make_app, redis_server, 3)
     redis_server.start()                      # the outage ends within the second of its first line
     clock.advance(0.5)
     assert web.get('/count').json == {'n': 2}
@@ -82,12 +86,7 @@ def test_the_count_of_an_outage_that_ends_within_its_second_is_written_with_the_
 
 def test_the_count_of_an_outage_is_written_when_the_plugin_is_uninstalled_before_another_line(
         make_app, redis_server, log_dir, clock):
-    app = json_counter_app(make_app, session_store=redis_server.url)
-    web = client(app)
-    web.get('/count')
-    redis_server.stop()
-    for _ in range(2):
-        web.get('/count', status=503)
+    app, web = down_after_one_count(make_app, redis_server, 2)
     clock.advance(0.25)
     app.uninstall(canister.Canister)
     [first, second] = store_lines(read_log(log_dir))
@@ -153,12 +152,7 @@ def test_the_held_back_count_claims_no_request_when_the_app_added_a_handler_to_a
 @pytest.mark.skipif(not hasattr(os, 'fork'), reason='no fork on this system')
 def test_a_process_forked_while_a_count_is_held_back_leaves_that_count_to_its_parent(
         make_app, redis_server, log_dir, clock):
-    app = json_counter_app(make_app, session_store=redis_server.url)
-    web = client(app)
-    web.get('/count')
-    redis_server.stop()
-    for _ in range(2):
-        web.get('/count', status=503)  # (the second failure's line is held back: a count of 1)
+    app, web = down_after_one_count(make_app, redis_server, 2)  # (the second failure's line is held back: a count of 1)
     pid = os.fork()
     if pid == 0:  # the child writes a line of its own after that second: the count is none of its requests
         try:
