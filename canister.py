@@ -2711,6 +2711,19 @@ def _unknown_filter_problem(route: bottle.Route, filters: Mapping[str, Any]) -> 
     return None
 
 
+def _flask_methods_problem(route: bottle.Route) -> Optional[str]:
+    """Why ``route`` cannot be served as written, when it was given Flask's ``methods=[...]``: Bottle keeps that
+    as a setting of the route and answers the route's one method (GET unless told), so a handler written for
+    POST would run on GET, which the CSRF check never looks at; else None."""
+    methods = route.config.get('methods')
+    if methods is None or methods is getattr(route.app, 'config', {}).get('methods'):  # (0.13: the app's, seen through)
+        return None
+    answered = 'every method' if route.method == 'ANY' else '%s alone (405 to the other methods)' % route.method
+    return ("Route %s %s was given methods=%r, Flask's keyword, which Bottle keeps as a setting of the route and "
+            "does not read: the route would answer %s; write method=%r instead (Bottle's keyword)"
+            % (route.method, route.rule, methods, answered, methods))
+
+
 def _refuse_unfillable(param: _Param, callback: Callable[..., Any], rule: str) -> None:
     """A CanisterError for a mandatory ``Tuple[()]``: it takes no value, and a query or form value is
     one, so nothing but a JSON ``[]`` fills it (a mistake of the handler's, not of its clients)."""
@@ -9527,6 +9540,13 @@ def _bare_require_problem(route: bottle.Route) -> Optional[str]:
                                                                getattr(handler, '__name__', repr(handler))))
 
 
+def _route_problem(route: bottle.Route) -> Optional[str]:
+    """Why canister refuses ``route``, written so that it would serve nothing or the wrong requests (a bare
+    ``@canister.require``, Flask's ``methods=[...]``); else None.  (A filter the router lacks, Flask's
+    ``<int:id>``, is the router's to find: ``_unknown_filter_problem`` says why it refused.)"""
+    return _bare_require_problem(route) or _flask_methods_problem(route)
+
+
 class _ErrorHandlers(Dict[int, Callable[..., Any]]):
     """``app.error_handler`` while canister is installed: a dict returned by an error handler of the app
     (``@app.error(404)``, Flask's habit) is sent as JSON, as Bottle's JSON plugin sends a route's; Bottle
@@ -9665,12 +9685,13 @@ class Canister:
 
     def _refuse_route(self, route: bottle.Route) -> bottle.Bottle:
         """The app of a route canister can serve; :class:`CanisterError` for one it cannot (Bottle's 500 at the
-        route's first request): a Canister() given to the route, or an ``async def`` handler."""
+        route's first request): a Canister() given to the route, one ``_route_problem`` refuses (added before the
+        install), or an ``async def`` handler."""
         app = self.app
         if app is None or route.app is not app:  # (given to a route, apply=[Canister()]: its setup never ran)
             raise CanisterError('canister: a Canister() is installed on an app (app.install(canister.Canister())), '
                                 'not given to one route: it serves the requests of the whole app')
-        problem = _bare_require_problem(route)
+        problem = _route_problem(route)
         if problem is not None:
             raise CanisterError('canister: %s' % problem)
         handler = _innermost(route.callback)
@@ -9682,35 +9703,18 @@ class Canister:
 
     def _note_foreign_routes(self, routes: Iterable[bottle.Route]) -> None:
         """Log once a WARNING for each of ``routes`` written as in another framework, which Bottle takes
-        without a word: Flask's ``methods=[...]`` (a setting of the route to Bottle, which then answers its one
-        method, and the others 405), a ``{name}`` placeholder of Starlette and FastAPI (to Bottle, text that
-        only the literal path matches: every other path answers 404)."""
+        without a word: a ``{name}`` placeholder of Starlette and FastAPI (to Bottle, text that only the
+        literal path matches: every other path answers 404)."""
         for route in routes:
             if route in self._foreign_routes_noted:
                 continue
             self._foreign_routes_noted.add(route)
-            methods = route.config.get('methods')
-            if methods is not None and not self._answers_all(route, methods):
-                self.log.write(logging.WARNING, "Route %s %s was given methods=%r, Flask's keyword, which Bottle keeps "
-                               "as a setting of the route: Bottle's is method=%r, and this route answers %s alone "
-                               '(405 to the other methods)', route.method, route.rule, methods, methods, route.method)
             placeholder = _BRACED_PLACEHOLDER.search(route.rule)
             if placeholder:
                 self.log.write(logging.WARNING, "Route %s %s has the placeholder %s of Starlette and FastAPI, which is "
                                "text to Bottle, matched by that very path only (404 to every other): write <%s> "
                                "(Bottle's and Flask's), with an annotation on the handler's parameter to convert it",
                                route.method, route.rule, placeholder.group(0), placeholder.group(1))
-
-    def _answers_all(self, route: bottle.Route, methods: Any) -> bool:
-        """Whether the app answers each of Flask's ``methods`` given to ``route`` at its rule all the same
-        (``methods=['GET']`` on a GET route, or beside Bottle's ``method=[...]``): then nothing is lost."""
-        wanted = {str(method).upper() for method in (methods if isinstance(methods, (list, tuple, set, frozenset))
-                                                     else [methods])}
-        answered = {other.method.upper() for other in (self.app.routes if self.app is not None else [route])
-                    if other.rule == route.rule}
-        if 'GET' in answered:  # (Bottle answers HEAD with a GET route)
-            answered.add('HEAD')
-        return 'ANY' in answered or wanted <= answered
 
     def _look_at_new_routes(self) -> None:
         """``_note_foreign_routes`` for the app's routes added since the last look (so a bot's 404s cost no more)."""
@@ -9737,18 +9741,25 @@ class Canister:
         app.__dict__['add_route'] = self._add_route
 
     def _add_route(self, route: bottle.Route) -> None:
-        """The app's ``add_route`` while canister is installed: Bottle's, whose bare ``KeyError`` for a filter the
-        router lacks (Flask's ``<int:id>``) becomes a :class:`CanisterError` naming the route and what to write;
-        so does a route whose handler is what a bare ``@canister.require`` made, before it is added."""
-        problem = _bare_require_problem(route)
+        """The app's ``add_route`` while canister is installed: a route ``_route_problem`` refuses (Flask's
+        ``methods=[...]``), or whose filter the router lacks (Flask's ``<int:id>``, Bottle's bare ``KeyError``),
+        is a :class:`CanisterError` naming it and what to write, and is left out of ``app.routes``.  After the
+        uninstall (another plugin that wrapped this may still call it), Bottle's alone."""
+        app = self.app
+        if app is None:
+            self._bottle_add_route(route)
+            return
+        problem = _route_problem(route)
         if problem is not None:
             raise CanisterError('canister: %s' % problem)
         try:
             self._bottle_add_route(route)
         except KeyError:
-            problem = _unknown_filter_problem(route, getattr(getattr(self.app, 'router', None), 'filters', {}))
+            problem = _unknown_filter_problem(route, app.router.filters)
             if problem is None:
                 raise
+            if route in app.routes:  # (Bottle appends the route before its router refuses it)
+                app.routes.remove(route)
             raise CanisterError('canister: %s' % problem) from None
 
     def _give_add_route_back(self, app: bottle.Bottle) -> None:

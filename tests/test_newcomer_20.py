@@ -3,6 +3,7 @@ act on: FastAPI's lone model parameter taking the whole JSON body, an app's own 
 a result Bottle cannot send, and Flask's ``<int:id>`` in a route's rule."""
 from __future__ import annotations
 
+import bottle
 import pytest
 
 import canister
@@ -105,6 +106,28 @@ def test_after_uninstall_bottle_adds_routes_itself_again(make_app):
     app.uninstall('canister')
     with pytest.raises(KeyError):
         app.get('/items/<int:id>', callback=lambda id: id)
+
+
+def test_a_route_refused_for_flasks_typed_wildcard_is_left_out_of_the_apps_routes(make_app):
+    app = make_app()
+    with pytest.raises(canister.CanisterError):
+        app.get('/items/<int:id>', callback=lambda id: id)
+    assert app.routes == []  # (Bottle appends a route before its router refuses it)
+    app.get('/items/<id:int>', callback=lambda id: 'item %d' % id)
+    parent = bottle.Bottle()
+    parent.merge(app)  # (a dead entry would be refused again here)
+    assert [route.rule for route in parent.routes] == ['/items/<id:int>']
+
+
+def test_after_uninstall_a_plugin_that_wrapped_canisters_add_route_gets_bottles_own(make_app):
+    app = make_app()
+    through_canister = app.add_route
+    app.__dict__['add_route'] = lambda route: through_canister(route)  # (another plugin's, installed after canister)
+    app.uninstall('canister')
+    with pytest.raises(KeyError):
+        app.get('/items/<id:integer>', callback=lambda id: id)
+    app.get('/items/<id:int>', callback=lambda id: 'item %d' % id)
+    assert client(app).get('/items/3').text == 'item 3'
 
 
 def test_an_anonymous_wildcard_with_a_filter_the_router_lacks_is_refused_naming_the_filters_it_has(make_app):

@@ -303,41 +303,65 @@ def test_an_empty_log_path_is_accepted_with_log_level_disabled_where_nothing_is_
         app.uninstall(plugin)
 
 
-def test_flasks_methods_keyword_on_a_route_is_logged_once_with_bottles_at_the_first_405(make_app, log_dir):
+def flasks_methods_refusal(method: str, rule: str, methods, answered: str) -> str:
+    """What canister says of a route given Flask's ``methods=`` (``answered``: what Bottle would answer)."""
+    return ("canister: Route %s %s was given methods=%r, Flask's keyword, which Bottle keeps as a setting of the route "
+            "and does not read: the route would answer %s; write method=%r instead (Bottle's keyword)"
+            % (method, rule, methods, answered, methods))
+
+
+def test_flasks_methods_keyword_is_refused_where_the_route_is_added_and_its_handler_never_runs(make_app):
     app = make_app()
-
-    @app.route('/login', methods=['GET', 'POST'])
-    def login():
-        return 'the form'
-
+    deleted = []
+    with pytest.raises(canister.CanisterError) as refused:
+        @app.route('/delete', methods=['POST'])  # to Bottle, a GET route: a cross-site GET the CSRF check lets by
+        def delete():
+            deleted.append(True)
+            return 'deleted'
+    assert str(refused.value) == flasks_methods_refusal('GET', '/delete', ['POST'], 'GET alone (405 to the other methods)')
+    assert app.routes == []
     web = client(app)
-    web.post('/login', status=405)
-    web.post('/login', status=405)
-    web.get('/login', status=200)
-    said = [line for line in read_log(log_dir).splitlines() if "Flask's keyword" in line]
-    assert len(said) == 1 and ' WARNING ' in said[0]
-    assert said[0].endswith("Route GET /login was given methods=['GET', 'POST'], Flask's keyword, which Bottle keeps "
-                            "as a setting of the route: Bottle's is method=['GET', 'POST'], and this route answers "
-                            "GET alone (405 to the other methods)")
+    web.get('/delete', status=404)
+    web.post('/delete', status=404)
+    assert deleted == []
 
 
-def test_flasks_methods_keyword_is_logged_at_the_first_request_of_its_route_too(make_app, log_dir):
+@pytest.mark.parametrize('options, method, answered', [
+    (dict(methods=['GET', 'POST']), 'GET', 'GET alone (405 to the other methods)'),
+    (dict(methods=['GET']), 'GET', 'GET alone (405 to the other methods)'),
+    (dict(method='PUT', methods='PUT'), 'PUT', 'PUT alone (405 to the other methods)'),
+    (dict(method='ANY', methods=['POST']), 'ANY', 'every method')])
+def test_flasks_methods_keyword_is_refused_whatever_it_names_with_bottles_spelling(make_app, options, method, answered):
     app = make_app()
-    app.route('/items', methods=['GET', 'PUT'], callback=lambda: 'items')
-    client(app).get('/items', status=200)
-    assert "Route GET /items was given methods=['GET', 'PUT'], Flask's keyword" in read_log(log_dir)
+    with pytest.raises(canister.CanisterError) as refused:
+        app.route('/items', callback=lambda: 'items', **options)
+    assert str(refused.value) == flasks_methods_refusal(method, '/items', options['methods'], answered)
+    assert app.routes == []
 
 
-@pytest.mark.parametrize('options', [dict(methods=['GET']), dict(methods=('get', 'HEAD')),
-                                     dict(method=['GET', 'POST'], methods=['GET', 'POST']),
-                                     dict(method='ANY', methods=['GET', 'POST']), dict(methods='GET')])
-def test_flasks_methods_keyword_naming_only_methods_the_route_answers_is_not_logged(make_app, log_dir, options):
+def test_bottles_method_keyword_with_the_list_of_methods_routes_each_of_them(make_app):
     app = make_app()
-    app.route('/items', callback=lambda: 'items', **options)
+    app.route('/login', method=['GET', 'POST'], callback=lambda: bottle.request.method)
     web = client(app)
-    web.get('/items', status=200)
-    web.put('/items', status='*')  # (the app's 405 looks at the routes too)
-    assert "Flask's keyword" not in read_log(log_dir)
+    assert web.get('/login').text == 'GET'
+    assert web.post('/login', headers={'Sec-Fetch-Site': 'same-origin'}).text == 'POST'
+
+
+def test_flasks_methods_keyword_on_a_route_added_before_the_install_is_a_500_that_never_runs_its_handler(
+        log_dir, uninstall_at_end):
+    app = bottle.Bottle()
+    deleted = []
+
+    @app.route('/delete', methods=['POST'])
+    def delete():
+        deleted.append(True)
+        return 'deleted'
+
+    app.install(canister.Canister(log_path=str(log_dir)))
+    uninstall_at_end(app)
+    answer = client(app).get('/delete', status=500, expect_errors=True)
+    assert 'deleted' not in answer.text and deleted == []
+    assert flasks_methods_refusal('GET', '/delete', ['POST'], 'GET alone (405 to the other methods)') in read_log(log_dir)
 
 
 def test_the_first_app_with_its_last_line_guarded_as_the_readme_says_imports_without_running_a_server(
