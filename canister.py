@@ -2047,11 +2047,22 @@ def _other_converter(kind: Any) -> Callable[[Any], Any]:
     return convert
 
 
+#: How many of an enum's values the 400 for a value that is none of them lists.
+_ENUM_VALUES_SHOWN = 10
+
+
 def _enum_converter(kind: Any) -> Callable[[Any], Any]:
     """An ``enum.Enum``: the member of the value as sent, or of the text of its value, since a query,
     a form or a URL holds text only (``?priority=2`` gives ``Priority.HIGH`` of an ``IntEnum``)."""
     by_text = {str(member.value): member for member in kind}
     call = _other_converter(kind)
+    # (the values, not the names: a client that sends RED for RED = 'red' learns what to send)
+    members = list(kind)
+    shown = ', '.join(repr(member.value) for member in members[:_ENUM_VALUES_SHOWN])
+    if len(members) > _ENUM_VALUES_SHOWN:
+        shown += ', and %d more' % (len(members) - _ENUM_VALUES_SHOWN)
+    problem = 'must be a valid %s' % getattr(kind, '__name__', kind) + (
+        ' (its value%s: %s)' % ('' if len(members) == 1 else 's', shown) if members else '')
 
     def convert(value: Any) -> Any:
         try:
@@ -2059,7 +2070,7 @@ def _enum_converter(kind: Any) -> Callable[[Any], Any]:
         except ValueError:
             if isinstance(value, str) and value in by_text:
                 return by_text[value]
-            raise
+            raise ValueError(problem) from None
     return convert
 
 
@@ -2601,6 +2612,9 @@ def _conversion_failure(param: _Param, values: List[Any], error: ValueError) -> 
     if _is_secret_name(param.name):
         return BadRequest('parameter %r %s (the value is not shown: the name looks secret)' % (param.name, error))
     shown = _shown_json(values[-1] if not param.many else list(values))
+    if param.many and len(values) == 1 and isinstance(values[0], str) and ',' in values[0]:
+        return BadRequest('parameter %r %s, got %s (one value, commas and all: a list takes its name repeated, '
+                          '?%s=...&%s=..., or a JSON array)' % (param.name, error, shown, param.name, param.name))
     return BadRequest('parameter %r %s, got %s' % (param.name, error, shown))
 
 

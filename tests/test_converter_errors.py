@@ -83,6 +83,40 @@ def test_an_enum_parameter_answers_400_for_an_unknown_value(make_app):
     assert "parameter 'colour' must be a valid Colour" in json.loads(response.text)['message']
 
 
+class Shade(enum.Enum):
+    RED = 'red'
+    DARK_RED = 'dark red'
+
+
+Many = enum.IntEnum('Many', ['m%d' % number for number in range(12)])
+
+
+def test_an_enum_parameter_given_a_members_name_answers_400_listing_the_values_to_send(make_app, log_dir):
+    app = make_app()
+
+    @app.get('/c')
+    def c(shade: Shade):
+        return shade.name
+
+    web = client(app)
+    assert web.get('/c?shade=dark+red').text == 'DARK_RED'
+    message = "parameter 'shade' must be a valid Shade (its values: 'red', 'dark red'), got 'RED'"
+    assert web.get('/c?shade=RED', status=400).text == 'Bad request: %s\n' % message
+    assert 'WARNING  [127.0.0.1-...]   Bad request: %s' % message in read_log(log_dir)
+
+
+def test_a_large_enum_lists_its_first_ten_values_and_how_many_more(make_app):
+    app = make_app()
+
+    @app.get('/m')
+    def m(many: Many):
+        return many.name
+
+    assert client(app).get('/m?many=99', status=400).text == (
+        "Bad request: parameter 'many' must be a valid Many (its values: 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, and 2 more), "
+        "got '99'\n")
+
+
 def test_a_converter_raising_an_unexpected_exception_gives_the_usual_500_and_a_logged_traceback(make_app, log_dir):
     app = make_app(catchall=True)
     called = []

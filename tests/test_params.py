@@ -388,6 +388,23 @@ def test_a_list_with_a_value_that_does_not_convert_is_a_400(make_app):
     assert "'n'" in response.text
 
 
+def test_a_list_sent_as_one_value_with_commas_is_a_400_that_says_to_repeat_the_name(make_app, log_dir):
+    app = make_app()
+
+    @app.get('/')
+    def index(ids: List[int]):
+        return json.dumps(ids)
+
+    web = client(app)
+    message = ("parameter 'ids' must be an integer, got ['1,2,3'] (one value, commas and all: a list takes its name "
+               "repeated, ?ids=...&ids=..., or a JSON array)")
+    assert web.get('/?ids=1,2,3', status=400).text == 'Bad request: %s\n' % message
+    assert 'WARNING  [127.0.0.1-...]   Bad request: %s' % message in read_log(log_dir)
+    assert web.get('/?ids=1&ids=2,3', status=400).text == "Bad request: parameter 'ids' must be an integer, " \
+                                                          "got ['1', '2,3']\n"
+    assert web.get('/?ids=1&ids=2').text == '[1, 2]'
+
+
 def test_string_annotations_are_converted_like_real_ones(make_app):
     app = make_app()
 
@@ -1062,7 +1079,7 @@ def test_an_enum_of_numbers_takes_its_values_from_the_query_the_form_and_the_url
     assert web.post_json('/tasks/2', {'size': 2.0, 'also': [1, 2]}).json == expected
     assert web.get('/tasks/1').json == {'priority': 'LOW', 'size': 'SMALL', 'also': []}
     refused = web.get('/tasks/3', status=400)
-    assert refused.text == "Bad request: parameter 'priority' must be a valid Priority, got '3'\n"
+    assert refused.text == "Bad request: parameter 'priority' must be a valid Priority (its values: 1, 2), got '3'\n"
     assert web.get('/tasks/HIGH', status=400).text.startswith("Bad request: parameter 'priority' must be")
 
 
