@@ -2758,6 +2758,24 @@ def _request_object_note(param: _Param) -> List[str]:
             'Starlette does; read bottle.request in the handler instead, and take the parameter out']
 
 
+#: A named wildcard of a rule, ``<name>`` or ``<name:filter...>``, which Bottle passes to the handler by name.
+_NAMED_WILDCARD = re.compile(r'<([A-Za-z_][A-Za-z_0-9]*)(?::[^>]*)?>')
+
+
+def _stray_wildcard_notes(signature: inspect.Signature, rule: str) -> List[str]:
+    """What to log about each named wildcard of ``rule`` that no parameter of the handler takes (``/items/<id>``
+    over ``def item(item_id)``, a name changed on one side only): Bottle passes it by name, a TypeError."""
+    parameters = signature.parameters
+    if any(parameter.kind is parameter.VAR_KEYWORD for parameter in parameters.values()):
+        return []
+    named = list(dict.fromkeys(_NAMED_WILDCARD.findall(rule)))
+    others = [name for name in parameters if name not in named]
+    fix = ('name a parameter %%s, or the wildcard after one of the handler\'s (%s)' % ', '.join(others) if others
+           else 'give the handler a parameter %s')
+    return ['the wildcard <%s> of the rule is no parameter of the handler, which Bottle passes it to by name, %s=... '
+            '(a TypeError: 500): %s' % (name, name, fix % name) for name in named if name not in parameters]
+
+
 class ParameterBinder:
     """Fills a handler's parameters from the request: URL args, then body, then query.
 
@@ -2802,6 +2820,7 @@ class ParameterBinder:
         self.names = frozenset(param.name for param in self.params) | self.injected
         if self.takes_extra:  # (never among the extras either)
             self.names |= _filled_by_the_call(callback)
+        self.notes.extend(_stray_wildcard_notes(signature, rule))
         #: Every parameter is a text from the query or the body: a GET binds on a short path.
         self.texts_only = self._takes_texts_only()
         #: The one parameter the request must fill, when the handler has no other to fill (FastAPI's lone

@@ -11,7 +11,7 @@ import bottle
 import pytest
 
 import canister
-from helpers import client, read_log
+from helpers import client, read_log, warning_lines
 
 
 # --------------------------------------------------------------------------
@@ -67,6 +67,41 @@ def test_a_url_argument_wins_over_the_body_and_the_query(make_app):
 
     response = client(app).post('/item/from-url?name=from-query', {'name': 'from-body'})
     assert response.text == 'from-url'
+
+
+def test_a_wildcard_that_names_no_parameter_of_the_handler_is_logged_at_the_first_request_with_both_names(
+        make_app, log_dir):
+    app = make_app(catchall=True)
+
+    @app.get('/items/<id>')  # renamed on one side only
+    def item(item_id: int):
+        return 'item %d' % item_id
+
+    @app.get('/users/<name>/<:re:[a-z]+>')
+    def users():
+        return 'users'
+
+    web = client(app)
+    web.get('/items/3', status=400)
+    web.get('/items/3', status=400)
+    web.get('/users/bob/x', status=500, expect_errors=True)
+    said = [line.split('   ', 1)[1] for line in warning_lines(log_dir) if 'the wildcard <' in line]
+    assert said == [
+        "Route GET /items/<id>: the wildcard <id> of the rule is no parameter of the handler, which Bottle passes it "
+        "to by name, id=... (a TypeError: 500): name a parameter id, or the wildcard after one of the handler's "
+        "(item_id)",
+        "Route GET /users/<name>/<:re:[a-z]+>: the wildcard <name> of the rule is no parameter of the handler, which "
+        "Bottle passes it to by name, name=... (a TypeError: 500): give the handler a parameter name"]
+
+
+def test_wildcards_a_handler_takes_by_name_or_in_its_keyword_arguments_are_not_logged(make_app, log_dir):
+    app = make_app()
+    app.get('/a/<x:int>/<y:re:[a-z]+>', callback=lambda x, y: '%d %s' % (x, y))
+    app.get('/b/<x>/<y>', callback=lambda x, **rest: x + rest['y'])
+    web = client(app)
+    assert web.get('/a/1/z').text == '1 z'
+    assert web.get('/b/1/z').text == '1z'
+    assert 'the wildcard <' not in read_log(log_dir)
 
 
 def test_the_body_wins_over_the_query_string(make_app):
