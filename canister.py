@@ -9558,6 +9558,38 @@ class _ErrorHandlers(Dict[int, Callable[..., Any]]):
 _RESPONSE_SLOTS = ('_status_line', '_status_code', '_cookies', '_headers', 'body')
 
 
+def _response_slots() -> List[Any]:
+    """What Bottle's ``response`` holds in this thread now."""
+    return [getattr(bottle.response, name) for name in _RESPONSE_SLOTS]
+
+
+def _put_response_slots(slots: List[Any]) -> None:
+    """Make Bottle's ``response`` in this thread hold ``slots`` (from ``_response_slots``)."""
+    for name, value in zip(_RESPONSE_SLOTS, slots):
+        setattr(bottle.response, name, value)
+
+
+def _callers_start_response(start_response: Callable[..., Any], outer: _RequestContext, environ: Dict[str, Any],
+                            response: List[Any]) -> Callable[..., Any]:
+    """The ``start_response`` to give a sub-request: the caller's, run in the calling request (its context,
+    and Bottle's ``request`` and ``response``), so what it sets on ``bottle.response`` (the status, the
+    other app's cookies) is the caller's response, whose slots ``response`` keeps."""
+    def in_caller(*args: Any) -> Any:
+        inner, inner_environ, inner_response = _local.context, _bound_environ(), _response_slots()
+        _local.context = outer
+        bottle.request.bind(environ)
+        _put_response_slots(response)
+        try:
+            return start_response(*args)
+        finally:
+            response[:] = _response_slots()
+            _put_response_slots(inner_response)
+            if inner_environ is not None:
+                bottle.request.bind(inner_environ)
+            _local.context = inner
+    return in_caller
+
+
 def _mounted_in(outer: _RequestContext, environ: Mapping[str, Any]) -> bool:
     """Whether the request ``environ`` reaching an app's WSGI callable while ``outer`` is served is
     ``outer``'s request passed on to an app mounted under Bottle's ``mount`` (the same environ, or a
@@ -10190,8 +10222,9 @@ class Canister:
         ``request`` and ``response``, which Bottle binds to the inner request.  Handed the caller's
         own environ, it serves a copy: the caller's comes back as it was."""
         environ_before = bottle.request.environ
-        response_before = [getattr(bottle.response, name) for name in _RESPONSE_SLOTS]
+        response_before = _response_slots()
         environ = _sub_request_environ(environ, environ_before)
+        start_response = _callers_start_response(start_response, outer, environ_before, response_before)
         # the caller's body stream, unread, handed on: what Bottle reads of it is the caller's body too
         shared = ('bottle.request.body' not in environ_before and 'wsgi.input' in environ
                   and environ['wsgi.input'] is environ_before.get('wsgi.input'))
@@ -10201,8 +10234,7 @@ class Canister:
         finally:
             _local.context = outer
             bottle.request.bind(environ_before)
-            for name, value in zip(_RESPONSE_SLOTS, response_before):
-                setattr(bottle.response, name, value)
+            _put_response_slots(response_before)
             if shared:
                 _share_body(environ, environ_before)
         if type(result) is list:

@@ -10,7 +10,7 @@ import bottle
 import pytest
 
 from helpers import client, cookie_value, read_log, set_cookies
-from servers import WsgirefServer, chunked, raw_request, status_of
+from servers import Client, WsgirefServer, chunked, raw_request, status_of
 
 import canister
 from canister import session
@@ -258,3 +258,33 @@ def test_the_chunks_of_a_sub_request_handed_the_callers_own_environ_see_their_ow
                                                         "in /chunked/<m> {'m': '7'}")
     finally:
         back.uninstall(True)
+
+
+def test_what_the_callers_start_response_sets_on_bottle_response_is_the_callers_response(tmp_path, uninstall_at_end):
+    front, back = uninstall_at_end(bottle.Bottle()), uninstall_at_end(bottle.Bottle())
+    front.install(canister.Canister(log_path=str(tmp_path / 'front')))
+    back.install(canister.Canister(log_path=str(tmp_path / 'back'), session_cookie='back_session'))
+
+    @back.post('/orders')
+    def order() -> str:
+        session.data['ordered'] = True
+        bottle.response.status = 201
+        return 'created'
+
+    @front.route('/old/<rest:path>', method='ANY')
+    def proxy(rest: str) -> Any:  # the old app answers in the caller's name: its status and cookies
+        def start_response(status: str, headers: List[Tuple[str, str]], exc_info: Any = None) -> None:
+            bottle.response.status = status
+            for name, value in headers:
+                if name == 'Set-Cookie':
+                    bottle.response.add_header(name, value)
+        bottle.request.environ['PATH_INFO'] = '/' + rest
+        return back(bottle.request.environ, start_response)
+
+    server = WsgirefServer(front)
+    try:
+        res = Client('http://127.0.0.1:%d' % server.port).request('POST', '/old/orders')
+    finally:
+        server.close()
+    assert (res.status, res.text) == (201, 'created')
+    assert [cookie.split('=')[0] for cookie in res.headers.get_all('Set-Cookie')] == ['back_session']
