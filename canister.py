@@ -9364,14 +9364,6 @@ def _is_file(body: Any, environ: Mapping[str, Any]) -> bool:
     return isinstance(body, bottle.WSGIFileWrapper) or (isinstance(wrapper, type) and isinstance(body, wrapper))
 
 
-def _bound_environ() -> Optional[Dict[str, Any]]:
-    """The environ of Bottle's ``request`` in this thread (None if Bottle never bound one here)."""
-    try:
-        return bottle.request.environ
-    except RuntimeError:
-        return None
-
-
 class _StreamedBody:
     """A handler's generator, which the server iterates after canister's WSGI callable has returned.
 
@@ -9556,6 +9548,14 @@ class _ErrorHandlers(Dict[int, Callable[..., Any]]):
 
 #: What Bottle's thread-local ``response`` holds (``LocalResponse``, bottle 0.12 and 0.13).
 _RESPONSE_SLOTS = ('_status_line', '_status_code', '_cookies', '_headers', 'body')
+
+
+def _bound_environ() -> Optional[Dict[str, Any]]:
+    """The environ of Bottle's ``request`` in this thread (None if Bottle never bound one here)."""
+    try:
+        return bottle.request.environ
+    except RuntimeError:
+        return None
 
 
 def _response_slots() -> List[Any]:
