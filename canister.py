@@ -9410,14 +9410,6 @@ def _is_file(body: Any, environ: Mapping[str, Any]) -> bool:
     return isinstance(body, bottle.WSGIFileWrapper) or (isinstance(wrapper, type) and isinstance(body, wrapper))
 
 
-def _bound_environ() -> Optional[Dict[str, Any]]:
-    """The environ of Bottle's ``request`` in this thread (None if Bottle never bound one here)."""
-    try:
-        return bottle.request.environ
-    except RuntimeError:
-        return None
-
-
 class _StreamedBody:
     """A handler's generator, which the server iterates after canister's WSGI callable has returned.
 
@@ -9518,27 +9510,21 @@ class _StreamedBody:
             _local.context = outer
 
     @staticmethod
-    def _rejoin(context: _RequestContext) -> Tuple[Any, str, Optional[Dict[str, Any]]]:
-        """For a step after the WSGI callable returned: give the thread the request's name, and Bottle's
-        ``request`` the request's environ where another is bound (the body of a sub-request, which its
-        caller reads); return what ``_leave`` puts back."""
+    def _rejoin(context: _RequestContext) -> Tuple[Any, str]:
+        """For a step after the WSGI callable returned: give the thread the request's name; return what
+        ``_leave`` puts back.  (The body of a sub-request, which its caller reads, has its environ bound
+        to Bottle's ``request`` by ``_HandedOnBody``.)"""
         thread = threading.current_thread() if context.thread is not None else None
         thread_name = thread.name if thread is not None else ''
         if thread is not None:
             thread.name = context.thread_name or thread_name
-        bound = _bound_environ()
-        if bound is None or bound is context.environ:
-            return thread, thread_name, None
-        bottle.request.bind(context.environ)
-        return thread, thread_name, bound
+        return thread, thread_name
 
     @staticmethod
-    def _leave(thread: Any, thread_name: str, bound: Optional[Dict[str, Any]]) -> None:
-        """Undo ``_rejoin``: the thread's name, and Bottle's request, as they were."""
+    def _leave(thread: Any, thread_name: str) -> None:
+        """Undo ``_rejoin``: the thread's name as it was."""
         if thread is not None:
             thread.name = thread_name
-        if bound is not None:
-            bottle.request.bind(bound)
 
     def _log_failure(self, error: Exception, started: bool) -> None:
         """Log the exception of a step with its traceback (called in its ``except`` clause).  A
@@ -9615,8 +9601,46 @@ class _ErrorHandlers(Dict[int, Callable[..., Any]]):
 
 #: What Bottle's thread-local ``response`` holds (``LocalResponse``, bottle 0.12 and 0.13).
 _RESPONSE_SLOTS = ('_status_line', '_status_code', '_cookies', '_headers', 'body')
-#: The keys of the environ that tell which app, route and request is served (Bottle's, then canister's).
-_SERVED_KEYS = ('bottle.app', 'bottle.route', 'route.handle', 'route.url_args', 'canister.request_id')
+
+
+def _bound_environ() -> Optional[Dict[str, Any]]:
+    """The environ of Bottle's ``request`` in this thread (None if Bottle never bound one here)."""
+    try:
+        return bottle.request.environ
+    except RuntimeError:
+        return None
+
+
+def _response_slots() -> List[Any]:
+    """What Bottle's ``response`` holds in this thread now."""
+    return [getattr(bottle.response, name) for name in _RESPONSE_SLOTS]
+
+
+def _put_response_slots(slots: List[Any]) -> None:
+    """Make Bottle's ``response`` in this thread hold ``slots`` (from ``_response_slots``)."""
+    for name, value in zip(_RESPONSE_SLOTS, slots):
+        setattr(bottle.response, name, value)
+
+
+def _callers_start_response(start_response: Callable[..., Any], outer: _RequestContext, environ: Dict[str, Any],
+                            response: List[Any]) -> Callable[..., Any]:
+    """The ``start_response`` to give a sub-request: the caller's, run in the calling request (its context,
+    and Bottle's ``request`` and ``response``), so what it sets on ``bottle.response`` (the status, the
+    other app's cookies) is the caller's response, whose slots ``response`` keeps."""
+    def in_caller(*args: Any) -> Any:
+        inner, inner_environ, inner_response = _local.context, _bound_environ(), _response_slots()
+        _local.context = outer
+        bottle.request.bind(environ)
+        _put_response_slots(response)
+        try:
+            return start_response(*args)
+        finally:
+            response[:] = _response_slots()
+            _put_response_slots(inner_response)
+            if inner_environ is not None:
+                bottle.request.bind(inner_environ)
+            _local.context = inner
+    return in_caller
 
 
 def _mounted_in(outer: _RequestContext, environ: Mapping[str, Any]) -> bool:
@@ -9628,6 +9652,95 @@ def _mounted_in(outer: _RequestContext, environ: Mapping[str, Any]) -> bool:
         return False
     route = environ.get('bottle.route')  # (the route being served: the mount point's, or the caller's)
     return route is not None and 'mountpoint.target' in route.config  # (Bottle's mount point: both versions flatten)
+
+
+def _sub_request_environ(environ: Dict[str, Any], caller: Dict[str, Any]) -> Dict[str, Any]:
+    """The environ to serve a sub-request on: a copy of the caller's own, handed on (Bottle and canister
+    write the request's state into its environ), with a path that Bottle decoded already in its WSGI
+    form again (the inner app's Bottle decodes it)."""
+    if environ is caller:
+        environ = dict(environ)
+    path = environ.get('PATH_INFO')
+    if path and 'bottle.raw_path' in environ and not path.isascii():
+        environ['PATH_INFO'] = path.encode('utf-8', 'surrogatepass').decode('latin-1')
+    return environ
+
+
+def _share_body(inner: Mapping[str, Any], caller: Dict[str, Any]) -> None:
+    """Give the calling request the body that Bottle read for a sub-request from the caller's stream (spent
+    then): the caller reads the same bytes, as Bottle would have read them for it."""
+    body = inner.get('bottle.request.body')
+    if body is not None and 'bottle.request.body' not in caller:
+        caller['bottle.request.body'] = caller['wsgi.input'] = body
+
+
+class _HandedOnBody:
+    """The streamed body of a request handed on to another app (a sub-request, or the request served
+    to a mounted app), read after that app returned: each step, and the close, runs with Bottle's
+    ``request`` bound to that request's environ, then to the one bound before."""
+
+    def __init__(self, body: Iterable[bytes], environ: Dict[str, Any],
+                 caller: Optional[Dict[str, Any]]) -> None:
+        #: What the app returned.
+        self.body = body
+        #: Its chunks still to send.
+        self.chunks = iter(body)
+        #: The environ of the request handed on.
+        self.environ = environ
+        #: The caller's environ, when a sub-request may read the caller's body stream (``_share_body``).
+        self.caller = caller
+
+    def __iter__(self) -> _HandedOnBody:
+        return self
+
+    def __next__(self) -> bytes:
+        return self._run(next, self.chunks)
+
+    def close(self) -> None:
+        """End the body (a streamed request's session is saved then)."""
+        close = getattr(self.body, 'close', None)
+        if close is not None:
+            self._run(close)
+
+    def _run(self, step: Callable[..., Any], *args: Any) -> Any:
+        bound = _bound_environ()
+        bottle.request.bind(self.environ)
+        try:
+            return step(*args)
+        finally:
+            if bound is not None:
+                bottle.request.bind(bound)
+            if self.caller is not None:
+                _share_body(self.environ, self.caller)
+
+
+class _MountedBody(_HandedOnBody):
+    """The streamed body of an app mounted under Bottle's ``mount``, which the server reads after the mount
+    point has shifted the path back: each step runs with the environ's ``SCRIPT_NAME`` and ``PATH_INFO``
+    as the app saw them, then as they were."""
+
+    def __init__(self, body: Iterable[bytes], environ: Dict[str, Any]) -> None:
+        super().__init__(body, environ, None)
+        #: The path as the mounted app saw it.
+        self.path = self._path()
+
+    def _path(self) -> Tuple[Optional[str], Optional[str]]:
+        return self.environ.get('SCRIPT_NAME'), self.environ.get('PATH_INFO')
+
+    def _put_path(self, path: Tuple[Optional[str], Optional[str]]) -> None:
+        for key, value in zip(('SCRIPT_NAME', 'PATH_INFO'), path):
+            if value is None:  # (absent)
+                self.environ.pop(key, None)
+            else:
+                self.environ[key] = value
+
+    def _run(self, step: Callable[..., Any], *args: Any) -> Any:
+        outside = self._path()
+        self._put_path(self.path)
+        try:
+            return super()._run(step, *args)
+        finally:
+            self._put_path(outside)
 
 
 class Canister:
@@ -10114,7 +10227,7 @@ class Canister:
         outer = _local.context
         if outer is not None:
             if _mounted_in(outer, environ):
-                return self._inner(environ, start_response)
+                return self._mounted(environ, start_response)
             return self._sub_request(outer, environ, start_response)
         context = _RequestContext.begin(self, environ, start_response)
         try:
@@ -10131,25 +10244,46 @@ class Canister:
         finally:
             context.end()
 
+    def _mounted(self, environ: Dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        """Serve the request being served, handed on to this app under Bottle's ``mount`` (the same environ,
+        or a copy), through Bottle alone.  The mount point shifts the path for the call and back on the
+        environ bound to ``request`` when the call returns: the caller's environ is bound again first,
+        and a streamed body sees in every chunk the environ this app saw (``_MountedBody``)."""
+        bound = bottle.request.environ
+        try:
+            result = self._inner(environ, start_response)
+        finally:
+            if environ is not bound:
+                bottle.request.bind(bound)
+        if type(result) is list or _is_file(result, environ):
+            return result
+        return _MountedBody(result, environ)
+
     def _sub_request(self, outer: _RequestContext, environ: Dict[str, Any],
                      start_response: Callable[..., Any]) -> Iterable[bytes]:
         """Serve a request that a handler of another app makes to this one (``app(environ_copy, ...)``)
         as a request of its own, then give the calling request back its context and Bottle's
-        ``request`` and ``response``, which Bottle binds to the inner request."""
+        ``request`` and ``response``, which Bottle binds to the inner request.  Handed the caller's
+        own environ, it serves a copy: the caller's comes back as it was."""
         environ_before = bottle.request.environ
-        response_before = [getattr(bottle.response, name) for name in _RESPONSE_SLOTS]
-        # the caller's own environ handed on: what Bottle and canister write there for the inner request
-        routing = {key: environ[key] for key in _SERVED_KEYS if key in environ} if environ is environ_before else None
+        response_before = _response_slots()
+        environ = _sub_request_environ(environ, environ_before)
+        start_response = _callers_start_response(start_response, outer, environ_before, response_before)
+        # the caller's body stream, unread, handed on: what Bottle reads of it is the caller's body too
+        shared = ('bottle.request.body' not in environ_before and 'wsgi.input' in environ
+                  and environ['wsgi.input'] is environ_before.get('wsgi.input'))
         _local.context = None
         try:
-            return self.wsgi(environ, start_response)
+            result = self.wsgi(environ, start_response)
         finally:
             _local.context = outer
             bottle.request.bind(environ_before)
-            for name, value in zip(_RESPONSE_SLOTS, response_before):
-                setattr(bottle.response, name, value)
-            if routing is not None:
-                environ.update(routing)
+            _put_response_slots(response_before)
+            if shared:
+                _share_body(environ, environ_before)
+        if type(result) is list:
+            return result
+        return _HandedOnBody(result, environ, environ_before if shared else None)
 
     @staticmethod
     def _body_to_send(context: _RequestContext, result: Iterable[bytes]) -> Iterable[bytes]:

@@ -72,6 +72,11 @@ def child_routes(child: bottle.Bottle, calls: list) -> None:
         yield 'one '
         yield 'two'
 
+    @child.get('/stream_path')
+    def stream_path() -> Iterator[str]:
+        yield 'first %s|%s|%s, ' % (bottle.request.script_name, bottle.request.path, bottle.request.route.rule)
+        yield 'then %s|%s|%s' % (bottle.request.script_name, bottle.request.path, bottle.request.route.rule)
+
     @child.post('/end_everywhere')
     def end_everywhere() -> Dict[str, Any]:  # an admin route of the child, with the child's own plugin
         plugin = [plugin for plugin in child.plugins if isinstance(plugin, canister.Canister)][0]
@@ -326,6 +331,29 @@ def test_a_streamed_body_has_its_session_and_request_id_in_every_chunk(compose, 
     assert res.headers['Set-Cookie'].split('=')[0] in ('session_id', 'parent_session')
     assert web.get(prefix + '/peek').json['data'] == {'before': request_id, 'after': request_id}
     assert 'WARNING' not in logged(logs)
+
+
+@pytest.mark.parametrize('composition', COMPOSITIONS)
+def test_with_canister_on_both_every_chunk_of_a_childs_stream_sees_its_path_and_the_server_the_parents(
+        compose, composition):
+    parent, prefix, _, _ = compose(composition, 'both')
+    paths = []
+
+    def server_side(environ: Dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        body = parent(environ, start_response)  # (what a WSGI middleware outside the app sees after the stream)
+        yield from body
+        body.close()
+        paths.append(environ.get('SCRIPT_NAME', '').rstrip('/') + '|' + environ['PATH_INFO'])  # (Bottle: '' is '/')
+
+    server = InProcessWaitress(server_side, threads=1)
+    try:
+        text = Client(server.origin).get(prefix + '/stream_path').text
+    finally:
+        server.close()
+    first = text.partition(', ')[0].replace('first ', '')
+    assert text == 'first %s, then %s' % (first, first)
+    assert first in ('/a/|/stream_path|/stream_path', '/|/a/stream_path|/a/stream_path', '/|/stream_path|/stream_path')
+    assert paths == ['|' + prefix + '/stream_path']
 
 
 @pytest.mark.parametrize('composition', COMPOSITIONS)

@@ -10,6 +10,7 @@ import bottle
 import pytest
 
 from helpers import client, cookie_value, read_log, set_cookies
+from servers import Client, WsgirefServer, chunked, raw_request, status_of
 
 import canister
 from canister import session
@@ -168,3 +169,122 @@ def test_the_later_chunks_of_a_streamed_sub_request_see_their_own_bottle_request
         assert client(front).get('/chunked').text == 'first /chunks, then /chunks in /chunked'
     finally:
         back.uninstall(True)
+
+
+def answer_text(answer: bytes) -> str:
+    """The body of a raw HTTP answer from wsgiref (which closes the connection after it)."""
+    return answer.partition(b'\r\n\r\n')[2].decode()
+
+
+def posted_chunked(app: bottle.Bottle, path: bytes, body: bytes) -> bytes:
+    """POST the form ``body`` chunked to ``app`` on Bottle's default server (which hands the chunks on)."""
+    server = WsgirefServer(app)
+    try:
+        return raw_request(server.port, b'POST %s HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nContent-Type: '
+                           b'application/x-www-form-urlencoded\r\nTransfer-Encoding: chunked\r\n\r\n' % path,
+                           chunked(body, 0))
+    finally:
+        server.close()
+
+
+def test_the_caller_reads_its_own_form_after_a_sub_request_read_it_from_the_same_stream(tmp_path, uninstall_at_end):
+    front, back = uninstall_at_end(bottle.Bottle()), uninstall_at_end(bottle.Bottle())
+    front.install(canister.Canister(log_path=str(tmp_path / 'front')))
+    back.install(canister.Canister(log_path=str(tmp_path / 'back'), session_cookie='back_session'))
+    back.post('/sign', callback=lambda name: 'signed by %s' % name)
+
+    @front.post('/form')
+    def form() -> str:
+        inner = sub_request(back, dict(bottle.request.environ), '/sign')[2]
+        return '%s; front read %s' % (inner, bottle.request.forms.get('name'))
+
+    answer = posted_chunked(front, b'/form', b'name=alice&city=paris')
+    assert status_of(answer) == 200
+    assert answer_text(answer) == 'signed by alice; front read alice'
+
+
+def test_the_other_apps_body_limit_stays_with_its_request_handed_the_callers_own_environ(tmp_path, uninstall_at_end):
+    front, back = uninstall_at_end(bottle.Bottle()), uninstall_at_end(bottle.Bottle())
+    front.install(canister.Canister(log_path=str(tmp_path / 'front')))
+    back.install(canister.Canister(log_path=str(tmp_path / 'back'), session_cookie='back_session', max_body_size=10))
+    back.post('/ping', callback=lambda: 'pong')
+
+    @front.post('/ping')
+    def ping() -> str:  # back answers without reading the body: the caller reads it after, under its own limit
+        inner = back(bottle.request.environ, lambda status, headers, exc_info=None: None)
+        return '%s; front read %s' % (b''.join(inner).decode(), bottle.request.forms.get('name'))
+
+    answer = posted_chunked(front, b'/ping', b'name=alice&city=paris')
+    assert status_of(answer) == 200 and answer_text(answer) == 'pong; front read alice'
+    assert 'too large' not in read_log(tmp_path / 'back')
+
+
+def test_a_sub_request_handed_the_callers_own_environ_sees_its_utf8_path_and_leaves_the_caller_its_own(
+        tmp_path, uninstall_at_end):
+    front, back = uninstall_at_end(bottle.Bottle()), uninstall_at_end(bottle.Bottle())
+    front.install(canister.Canister(log_path=str(tmp_path / 'front')))
+    back.install(canister.Canister(log_path=str(tmp_path / 'back'), session_cookie='back_session'))
+    back.route('/<anything:path>', callback=lambda anything: 'old app at %s' % bottle.request.path)
+
+    @front.get('/shop/<item>')
+    def shop(item: str) -> str:  # a request handed on as it is (Bottle decoded its path to UTF-8 already)
+        inner = sub_request(back, bottle.request.environ, bottle.request.environ['PATH_INFO'])[2]
+        return '%s; %s at %s %s' % (inner, item, bottle.request.path, bottle.request.url_args)
+
+    res = client(front).get('/shop/caf%C3%A9')
+    assert res.text == "old app at /shop/café; café at /shop/café {'item': 'café'}"
+
+
+def test_the_chunks_of_a_sub_request_handed_the_callers_own_environ_see_their_own_route_then_the_caller_its(
+        two_apps):
+    front, _, _ = two_apps
+    back = bottle.Bottle()
+    back.install(canister.Canister(log_path='stderr', log_level='DISABLED', session_cookie='back_session'))
+
+    @back.get('/chunks/<n>')
+    def chunks(n: str) -> Any:
+        yield 'first %s %s, ' % (bottle.request.route.rule, n)
+        yield 'then %s %s' % (bottle.request.route.rule, bottle.request.url_args)
+
+    @front.get('/chunked/<m>')
+    def chunked_page(m: str) -> str:
+        environ = bottle.request.environ
+        text = sub_request(back, environ, '/chunks/%s' % m)[2]
+        environ['PATH_INFO'] = '/chunked/%s' % m
+        return '%s in %s %s' % (text, bottle.request.route.rule, bottle.request.url_args)
+
+    try:
+        assert client(front).get('/chunked/7').text == ("first /chunks/<n> 7, then /chunks/<n> {'n': '7'} "
+                                                        "in /chunked/<m> {'m': '7'}")
+    finally:
+        back.uninstall(True)
+
+
+def test_what_the_callers_start_response_sets_on_bottle_response_is_the_callers_response(tmp_path, uninstall_at_end):
+    front, back = uninstall_at_end(bottle.Bottle()), uninstall_at_end(bottle.Bottle())
+    front.install(canister.Canister(log_path=str(tmp_path / 'front')))
+    back.install(canister.Canister(log_path=str(tmp_path / 'back'), session_cookie='back_session'))
+
+    @back.post('/orders')
+    def order() -> str:
+        session.data['ordered'] = True
+        bottle.response.status = 201
+        return 'created'
+
+    @front.route('/old/<rest:path>', method='ANY')
+    def proxy(rest: str) -> Any:  # the old app answers in the caller's name: its status and cookies
+        def start_response(status: str, headers: List[Tuple[str, str]], exc_info: Any = None) -> None:
+            bottle.response.status = status
+            for name, value in headers:
+                if name == 'Set-Cookie':
+                    bottle.response.add_header(name, value)
+        bottle.request.environ['PATH_INFO'] = '/' + rest
+        return back(bottle.request.environ, start_response)
+
+    server = WsgirefServer(front)
+    try:
+        res = Client('http://127.0.0.1:%d' % server.port).request('POST', '/old/orders')
+    finally:
+        server.close()
+    assert (res.status, res.text) == (201, 'created')
+    assert [cookie.split('=')[0] for cookie in res.headers.get_all('Set-Cookie')] == ['back_session']
