@@ -5,8 +5,8 @@ measurement: it only shows that a reader who types the README's command gets a r
 not a traceback.  A script's exit status 1 is its verdict on a target (a lost update, a
 latency above its bound), which small runs on a shared machine say nothing about; a crash
 also exits 1, but prints a traceback, which fails the test.
-``benchmarks/instructions.py`` is left out: it runs each app under valgrind, minutes even
-when small.
+``benchmarks/instructions.py`` runs only with ``--bytecodes``: otherwise it runs each app under
+valgrind, minutes even when small.
 """
 from __future__ import annotations
 
@@ -26,6 +26,8 @@ RUNS = {
                'Redis per request that only reads its session'),
     'stores_topologies': (['stores_topologies.py', '--rounds', '1', '--requests', '5', '--warmup', '1'],
                           'cluster+wait'),
+    'instructions_bytecodes': (['instructions.py', '--bytecodes', '--requests', '5', '--markdown'],
+                               '| d | + the session counter (variant d) |'),
     'memory_store': (['memory_store.py', '--sessions', '5000', '--skip-latency'], 'bytes per session'),
     'load': (['load.py', '--clients', '2', '--requests', '8'], 'sqlite-gunicorn3'),
     'load_concurrent_keys': (['load.py', '--concurrent-keys', '2', '--clients', '2', '--requests', '8',
