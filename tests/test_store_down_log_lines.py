@@ -84,6 +84,18 @@ def test_the_count_of_an_outage_that_ends_within_its_second_is_written_with_the_
     assert lines.index(second) == [i for i, line in enumerate(lines) if '/count?after=outage' in line][0] - 1
 
 
+def test_the_count_of_an_outage_is_written_before_the_next_line_of_the_apps_own_through_app_log(
+        make_app, redis_server, log_dir, clock):
+    app, _ = down_after_one_count(make_app, redis_server, 3)
+    clock.advance(1.1)
+    app.log.info('the app says something')    # (outside any request: a thread of the app's own, say)
+    log = read_log(log_dir)
+    first, second = store_lines(log)
+    assert second.split(DOWN)[1] == first.split(DOWN)[1] + ' (and 2 more like it in the last 1.1s)'
+    lines = log.splitlines()
+    assert lines.index(second) == [i for i, line in enumerate(lines) if 'the app says something' in line][0] - 1
+
+
 def test_the_count_of_an_outage_is_written_when_the_plugin_is_uninstalled_before_another_line(
         make_app, redis_server, log_dir, clock):
     app, web = down_after_one_count(make_app, redis_server, 2)

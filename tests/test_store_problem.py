@@ -42,7 +42,8 @@ def test_the_readme_ready_route_answers_503_while_redis_is_stopped_and_200_once_
     redis_server.stop()
     down = web.get('/ready', status=503)
     assert down.text == 'not ready\n' and set_cookies(down) == []
-    assert 'Not ready: Error 111 connecting to 127.0.0.1:%d' % redis_server.port in read_log(log_dir)
+    assert ('Not ready: the Redis session store is unavailable: Error 111 connecting to 127.0.0.1:%d'
+            % redis_server.port in read_log(log_dir))
     redis_server.start()
     up = web.get('/ready')
     assert up.text == 'ready\n' and set_cookies(up) == []
@@ -55,6 +56,17 @@ def test_store_problem_outside_a_request_names_the_redis_server_that_is_stopped(
     assert 'connecting to 127.0.0.1:%d' % redis_server.port in plugin.store_problem()
     redis_server.start()
     assert plugin.store_problem() is None
+
+
+def test_store_problem_of_a_stopped_redis_says_what_the_error_line_of_its_503_says(make_app, redis_server, log_dir):
+    app, plugin = ready_app(make_app, session_store=redis_server.url)
+    app.route('/count', callback=lambda: str(canister.session.data.setdefault('n', 1)))
+    redis_server.stop()
+    client(app).get('/count', status=503)
+    [error_line] = [line for line in read_log(log_dir).splitlines() if ' ERROR ' in line and 'Response' not in line]
+    problem = plugin.store_problem()
+    assert problem.startswith('the Redis session store is unavailable: Error 111 connecting to 127.0.0.1:')
+    assert error_line.endswith('   ' + problem)
 
 
 def test_store_problem_names_a_sqlite_file_replaced_by_one_that_is_not_a_database(make_app, tmp_path):
