@@ -3791,6 +3791,28 @@ def _sqlite_permissions(path: str) -> str:
     return ''
 
 
+def _sqlite_disk_full(path: str) -> str:
+    """Why a save to the SQLite file ``path`` would fail for want of room on its disk, or ''.  (A save may
+    still fit in a ``-wal`` that has room; a full disk is a problem all the same.)"""
+    try:
+        disk = os.statvfs(os.path.dirname(path))
+    except (OSError, AttributeError):  # (no statvfs on Windows)
+        return ''
+    free = (disk.f_bfree if getattr(os, 'geteuid', lambda: -1)() == 0 else disk.f_bavail) * disk.f_frsize
+    return 'database or disk is full (%d bytes free)' % free if free < _SQLITE_ROOM else ''
+
+
+#: Bytes free on the disk of a SQLite file below which ``check`` says it is full: a few pages of SQLite's.
+_SQLITE_ROOM = 16 * 1024
+
+
+def _sqlite_write_lock(connection: sqlite3.Connection) -> None:
+    """Take the file's write lock and let go of it, writing nothing: fails as a save would on a connection
+    that could open the file for reading only, or while another holds the lock (after ``busy_timeout``)."""
+    connection.execute('BEGIN IMMEDIATE')
+    connection.execute('ROLLBACK')
+
+
 def _sqlite_exposure(path: str) -> Optional[str]:
     """What the install says of a SQLite file (or its ``-wal`` or ``-shm``) that users other than this
     process's may read or write: it holds live session ids, each as good as its user's login, and
@@ -4155,23 +4177,29 @@ class SQLiteStore(SessionStore):
         self.exposure_note = _sqlite_exposure(self._file.path)
 
     def _try_file(self) -> Optional[str]:
-        """Open and set up the file now: None if it works, the reason if that may pass by itself (the file
-        locked by another process, the disk full, an I/O error: the store answers 503 until then, and sets
-        the file up at its first success); ConfigError for what stays until someone acts (permissions, a
-        file that is not a database, a table of canister's name that is not canister's)."""
+        """Open and set up the file now, and take its write lock as a save does (writing nothing): None if
+        a save would work, the reason if that may pass by itself (the file locked by another process, the
+        disk full, an I/O error: the store answers 503 until then, and sets the file up at its first
+        success); ConfigError for what stays until someone acts (permissions, a file that is not a
+        database, a table of canister's name that is not canister's)."""
+        path = self._file.path
         try:
-            self._file.run(lambda connection: None)
+            self._file.run(_sqlite_write_lock)
         except (sqlite3.Error, OSError) as error:
-            problem = _sqlite_permissions(self._file.path)
+            problem = _sqlite_permissions(path)
             if _sqlite_passing(error) and not problem:
-                return 'the SQLite file %s cannot be used: %s' % (self._file.path, error)
+                return 'the SQLite file %s cannot be used: %s' % (path, error)
             raise ConfigError('canister.session_store: the SQLite file %s cannot be used: %s%s'
-                              % (self._file.path, error, '; ' + problem if problem else '')) from None
-        return None
+                              % (path, error, '; ' + problem if problem else '')) from None
+        problem = _sqlite_permissions(path)  # (made read-only after the connections opened, which still write)
+        if problem:
+            raise ConfigError('canister.session_store: the SQLite file %s cannot be used: %s' % (path, problem))
+        problem = _sqlite_disk_full(path)
+        return 'the SQLite file %s cannot be used: %s' % (path, problem) if problem else None
 
     def check(self) -> Optional[str]:
-        """None if the file can be used now, else why (what the store's making found, told once: it
-        was just tried); ConfigError if it never can without someone acting."""
+        """None if sessions can be saved in the file now, else why (what the store's making found, told once:
+        it was just tried); ConfigError if they never can without someone acting."""
         problem, self._install_problem = self._install_problem, None
         return problem or self._try_file()
 
