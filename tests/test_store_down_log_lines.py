@@ -192,3 +192,28 @@ def test_the_count_of_an_outage_is_written_when_a_gunicorn_worker_is_stopped_bef
     first, second = store_lines(read_log(tmp_path / 'logs'))
     assert re.fullmatch(re.escape(first.split(DOWN)[1]) + r' \(and 3 more like it in the last [0-9.]+s\)',
                         second.split(DOWN)[1])
+
+
+@pytest.mark.parametrize('sigterm_exits', [False, True])
+def test_under_waitress_the_count_is_written_at_sigterm_only_once_the_app_makes_sigterm_a_normal_exit(
+        redis_server, tmp_path, started, sigterm_exits):
+    """waitress leaves SIGTERM to Python's default, which runs no atexit: the README's two lines in the app's
+    module make it a normal exit, and the count is written."""
+    env = {'CANISTER_SESSION_STORE': redis_server.url, 'CANISTER_LOG_PATH': str(tmp_path / 'logs')}
+    if sigterm_exits:
+        env['SESSION_APP_SIGTERM_EXITS'] = '1'
+    server = AppServer('session_app:app', server='waitress', env=env)
+    started.append(server.start())
+    web = Client(server.url)
+    assert web.get('/count').status == 200
+    redis_server.stop()
+    assert [web.get('/count').status for _ in range(4)] == [503] * 4
+    server.stop()                                 # SIGTERM
+    lines = store_lines(read_log(tmp_path / 'logs'))
+    assert len(re.findall(r'Response: 503', read_log(tmp_path / 'logs'))) == 4   # (each request's own line, always)
+    if not sigterm_exits:
+        assert len(lines) == 1                    # the count of the 3 after the first is lost with the process
+        return
+    first, second = lines
+    assert re.fullmatch(re.escape(first.split(DOWN)[1]) + r' \(and 3 more like it in the last [0-9.]+s\)',
+                        second.split(DOWN)[1])
