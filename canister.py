@@ -1387,6 +1387,8 @@ class _LogSink:
         self.formats: List[str] = []
         #: Old files whose deletion failed, and stderr said so.
         self._undeletable: typing.Set[str] = set()
+        #: Why the directory could not be listed, as stderr said it ('' once it can be again): told once, not daily.
+        self._unlistable = ''
         if path in ('stderr', 'stdout'):
             self._fd = 2 if path == 'stderr' else 1
             self._day = '*'
@@ -1411,13 +1413,7 @@ class _LogSink:
         (not in 86,400 seconds: a day of a daylight saving change has 23 or 25 hours)."""
         cutoff = (datetime.date.fromisoformat(today) - datetime.timedelta(days=self.days)).isoformat()
         # A failure here is told, never raised: the day's file is open and in use, whatever this finds.
-        try:
-            names = os.listdir(self.path)
-        except OSError as error:
-            self._tell('canister: cannot delete the log files older than %d days: cannot list %s: %s; lines go on to '
-                       '%s' % (self.days, self.path, error.strerror or error, os.path.join(self.path, 'log.' + today)))
-            return
-        for name in names:
+        for name in self._names(today):
             match = _LOG_FILE.match(name)
             if match and match.group(1) < cutoff:
                 path = os.path.join(self.path, name)
@@ -1429,6 +1425,21 @@ class _LogSink:
                     if path not in self._undeletable:  # (once per file: each new day's file tries again)
                         self._undeletable.add(path)
                         self._tell('canister: cannot delete the old log file %s: %s' % (path, error.strerror or error))
+
+    def _names(self, today: str) -> List[str]:
+        """The names in the log directory; none if it cannot be listed, which stderr is told once until the
+        reason changes or it can be listed again (not at every day's file)."""
+        try:
+            names = os.listdir(self.path)
+        except OSError as error:
+            why = str(error.strerror or error)
+            if why != self._unlistable:
+                self._unlistable = why
+                self._tell('canister: cannot delete the log files older than %d days: cannot list %s: %s; lines go '
+                           'on to %s' % (self.days, self.path, why, os.path.join(self.path, 'log.' + today)))
+            return []
+        self._unlistable = ''
+        return names
 
     def _still_there(self) -> bool:
         """True if the open file is still the one its name leads to (not deleted or replaced)."""
@@ -1832,8 +1843,8 @@ class RequestLog:
         """Log ``text``, a failure that every request meets while it lasts (a session store that is down),
         once a second at most: the first line after that second says how many requests met it meanwhile,
         whether it is one more of ``text`` or any other line canister writes to this log (an outage that ended
-        within the second; a line of the app's own through ``app.log`` does not bring it), or the plugin is
-        uninstalled first, or the process exits.  (Each request that met it keeps its ``Response`` line.)"""
+        within the second) or of the app's own through ``app.log``, or the plugin is uninstalled first, or the
+        process exits.  (Each request that met it keeps its ``Response`` line.)"""
         if level < self.level:
             return
         now = _now()
@@ -1842,7 +1853,7 @@ class RequestLog:
         if seen is not None and 0 <= now - seen[0] < 1:
             seen[1] += 1  # (unlocked: two threads at once may count one; the Response lines are exact)
             if seen[1] == 1:
-                self.__dict__['write'] = self._write_after_held  # (this instance's write, until the count is out)
+                self._hold()
                 _LOGS_HOLDING.add(self)
             return
         if len(repeats) >= 256:  # (texts that name a session or a time: let go of the old ones)
@@ -1854,16 +1865,37 @@ class RequestLog:
         else:
             self.write(level, '%s', text)
 
+    def _hold(self) -> None:
+        """While a count is held back, every line written to this log first writes the counts whose second
+        has passed: canister's (``write``) and the app's (``app.log``, through canister's handler).  Both are
+        replaced on these instances only, so that neither checks anything on every request's path."""
+        self.__dict__['write'] = self._write_after_held
+        if self.handler is not None:
+            self.handler.__dict__['emit'] = self._emit_after_held
+
+    def _let_go(self) -> None:
+        """No count is held back: ``write`` and the handler's ``emit`` are the classes' own again."""
+        self.__dict__.pop('write', None)
+        if self.handler is not None:
+            self.handler.__dict__.pop('emit', None)
+
     def _write_after_held(self, level: int, fmt: str, *args: Any, **options: Any) -> None:
         """``write`` while ``write_repeated`` holds a count back: the counts whose second has passed are
-        written before this line.  (Only then: ``write`` itself, on every request's path, checks nothing.)"""
+        written before this line."""
         self._write_held()
         RequestLog.write(self, level, fmt, *args, **options)
+
+    def _emit_after_held(self, record: logging.LogRecord) -> None:
+        """The handler's ``emit`` of a line of the app's own while ``write_repeated`` holds a count back."""
+        handler = self.handler
+        self._write_held()
+        if handler is not None:
+            _CanisterHandler.emit(handler, record)
 
     def _write_held(self, every: bool = False) -> None:
         """Write each count ``write_repeated`` holds back whose second has passed (``every``: all of them), in
         the line ``write_repeated`` would have written, which starts the text's next second."""
-        self.__dict__.pop('write', None)  # (first: a count held meanwhile puts it back)
+        self._let_go()  # (first: a count held meanwhile holds again)
         now = _now()
         for text, seen in list(self._repeats.items()):
             first, count, level = seen
@@ -1875,7 +1907,7 @@ class RequestLog:
                 RequestLog.write(self, int(level), '%s (and %d more like it in the last %.1fs)', text, count,
                                  max(0.0, now - first), request_id='', thread_name=_own_thread_name())
             else:
-                self.__dict__['write'] = self._write_after_held
+                self._hold()
 
     def banner(self, config: Config) -> None:
         """The install banner in 1.x's shape: versions, then every setting (``canister.key = value``,
@@ -1909,7 +1941,7 @@ def _forget_held_in_child() -> None:
     """After a fork, in the child: the counts held back are of the parent's requests, which the parent
     writes; the child's own first failure is then written at once."""
     for log in list(_LOGS_HOLDING):
-        log.__dict__.pop('write', None)
+        log._let_go()
         log._repeats.clear()
     _LOGS_HOLDING.clear()
 
@@ -3805,6 +3837,28 @@ def _sqlite_permissions(path: str) -> str:
     return ''
 
 
+def _sqlite_disk_full(path: str) -> str:
+    """Why a save to the SQLite file ``path`` would fail for want of room on its disk, or ''.  (A save may
+    still fit in a ``-wal`` that has room; a full disk is a problem all the same.)"""
+    try:
+        disk = os.statvfs(os.path.dirname(path))
+    except (OSError, AttributeError):  # (no statvfs on Windows)
+        return ''
+    free = (disk.f_bfree if getattr(os, 'geteuid', lambda: -1)() == 0 else disk.f_bavail) * disk.f_frsize
+    return 'database or disk is full (%d bytes free)' % free if free < _SQLITE_ROOM else ''
+
+
+#: Bytes free on the disk of a SQLite file below which ``check`` says it is full: a few pages of SQLite's.
+_SQLITE_ROOM = 16 * 1024
+
+
+def _sqlite_write_lock(connection: sqlite3.Connection) -> None:
+    """Take the file's write lock and let go of it, writing nothing: fails as a save would on a connection
+    that could open the file for reading only, or while another holds the lock (after ``busy_timeout``)."""
+    connection.execute('BEGIN IMMEDIATE')
+    connection.execute('ROLLBACK')
+
+
 def _sqlite_exposure(path: str) -> Optional[str]:
     """What the install says of a SQLite file (or its ``-wal`` or ``-shm``) that users other than this
     process's may read or write: it holds live session ids, each as good as its user's login, and
@@ -4169,23 +4223,29 @@ class SQLiteStore(SessionStore):
         self.exposure_note = _sqlite_exposure(self._file.path)
 
     def _try_file(self) -> Optional[str]:
-        """Open and set up the file now: None if it works, the reason if that may pass by itself (the file
-        locked by another process, the disk full, an I/O error: the store answers 503 until then, and sets
-        the file up at its first success); ConfigError for what stays until someone acts (permissions, a
-        file that is not a database, a table of canister's name that is not canister's)."""
+        """Open and set up the file now, and take its write lock as a save does (writing nothing): None if
+        a save would work, the reason if that may pass by itself (the file locked by another process, the
+        disk full, an I/O error: the store answers 503 until then, and sets the file up at its first
+        success); ConfigError for what stays until someone acts (permissions, a file that is not a
+        database, a table of canister's name that is not canister's)."""
+        path = self._file.path
         try:
-            self._file.run(lambda connection: None)
+            self._file.run(_sqlite_write_lock)
         except (sqlite3.Error, OSError) as error:
-            problem = _sqlite_permissions(self._file.path)
+            problem = _sqlite_permissions(path)
             if _sqlite_passing(error) and not problem:
-                return 'the SQLite file %s cannot be used: %s' % (self._file.path, error)
+                return 'the SQLite file %s cannot be used: %s' % (path, error)
             raise ConfigError('canister.session_store: the SQLite file %s cannot be used: %s%s'
-                              % (self._file.path, error, '; ' + problem if problem else '')) from None
-        return None
+                              % (path, error, '; ' + problem if problem else '')) from None
+        problem = _sqlite_permissions(path)  # (made read-only after the connections opened, which still write)
+        if problem:
+            raise ConfigError('canister.session_store: the SQLite file %s cannot be used: %s' % (path, problem))
+        problem = _sqlite_disk_full(path)
+        return 'the SQLite file %s cannot be used: %s' % (path, problem) if problem else None
 
     def check(self) -> Optional[str]:
-        """None if the file can be used now, else why (what the store's making found, told once: it
-        was just tried); ConfigError if it never can without someone acting."""
+        """None if sessions can be saved in the file now, else why (what the store's making found, told once:
+        it was just tried); ConfigError if they never can without someone acting."""
         problem, self._install_problem = self._install_problem, None
         return problem or self._try_file()
 
@@ -4927,7 +4987,7 @@ class RedisStore(SessionStore):
             if 'DB index is out of range' in text:  # (it would fail every request too: Redis has no such database)
                 raise ConfigError('canister.session_store: Redis refused the database number: %s (a Redis server '
                                   'has databases 0 to 15 unless its databases setting gives more)' % text) from None
-            return text
+            return str(self._unreachable(error))  # (the words of the 503's ERROR line: one text for one outage)
         self.wait_note = self._replicas_short()
         return None
 

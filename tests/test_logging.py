@@ -967,6 +967,45 @@ def test_a_log_directory_whose_names_cannot_be_listed_is_told_as_such_and_the_ne
         shutil.rmtree(directory)
 
 
+UNLISTABLE_DAYS = r'''
+import io, os, sys, time
+import bottle, canister
+logs, user = sys.argv[1], int(sys.argv[2])
+if user != os.geteuid():
+    os.setuid(user)
+app = bottle.Bottle()
+app.install(canister.Canister(log_path=logs))
+app.route('/', callback=lambda: 'ok')
+environ = {'REQUEST_METHOD': 'GET', 'PATH_INFO': '/', 'SERVER_NAME': 'h', 'SERVER_PORT': '80', 'REMOTE_ADDR': '127.0.0.1',
+           'wsgi.url_scheme': 'http', 'wsgi.input': io.BytesIO(), 'wsgi.errors': sys.stderr}
+for mode in (0o300, 0o300, 0o700, 0o300):   # unlistable for two new files, listable, then unlistable again
+    os.chmod(logs, mode)
+    os.remove(os.path.join(logs, 'log.' + time.strftime('%Y-%m-%d')))   # (what midnight does: a new file)
+    time.sleep(1.1)                                                      # (the day's file is looked for once a second)
+    assert b''.join(app(dict(environ, QUERY_STRING='m%o' % mode), lambda status, headers, exc_info=None: None)) == b'ok'
+'''
+
+
+def test_a_log_directory_that_cannot_be_listed_is_told_once_until_it_can_be_again_not_at_every_new_file(tmp_path):
+    """Run as nobody when the tests run as root (who may list any directory)."""
+    import pwd
+    directory = tempfile.mkdtemp()                     # (not under tmp_path, whose parents nobody may not enter)
+    try:
+        os.chmod(directory, 0o755)
+        logs = os.path.join(directory, 'logs')
+        os.mkdir(logs, 0o700)
+        user = pwd.getpwnam('nobody').pw_uid if os.geteuid() == 0 else os.geteuid()
+        os.chown(logs, user, -1)
+        done = subprocess.run([sys.executable, '-c', UNLISTABLE_DAYS, logs, str(user)], capture_output=True,
+                              text=True, timeout=60, cwd=str(ROOT), env={**os.environ, 'PYTHONPATH': str(ROOT)})
+        assert done.returncode == 0, done.stderr
+        line = ('canister: cannot delete the log files older than 30 days: cannot list %s: Permission denied; '
+                'lines go on to %s' % (logs, os.path.join(logs, 'log.' + today())))
+        assert told(done.stderr) == [line, line]       # the first new file, then the first after it could be listed
+    finally:
+        shutil.rmtree(directory)
+
+
 def test_canisters_lines_on_stderr_start_with_the_time_as_its_log_lines_do(make_app, log_dir, capfd):
     log_dir.mkdir()
     os.symlink('/dev/full', log_dir / ('log.' + today()))

@@ -90,3 +90,15 @@ def test_a_disk_full_at_install_warns_naming_the_file_and_the_app_starts_and_wor
         assert connection.execute('SELECT COUNT(*) FROM canister_sessions').fetchone() == (1,)
     finally:
         connection.close()
+
+
+def test_store_problem_says_the_disk_of_the_sqlite_file_is_full_before_a_save_fails(small_disk, make_app):
+    # (small_disk first: unmounted after make_app's uninstall has closed the connections)
+    path = small_disk / 'sessions.db'
+    app = make_app(session_store=sqlite_url(path))
+    plugin = next(p for p in app.plugins if isinstance(p, canister.Canister))
+    assert plugin.store_problem() is None
+    filler = fill(small_disk)
+    assert plugin.store_problem() == 'the SQLite file %s cannot be used: database or disk is full (0 bytes free)' % path
+    filler.unlink()
+    assert plugin.store_problem() is None

@@ -84,6 +84,18 @@ def test_the_count_of_an_outage_that_ends_within_its_second_is_written_with_the_
     assert lines.index(second) == [i for i, line in enumerate(lines) if '/count?after=outage' in line][0] - 1
 
 
+def test_the_count_of_an_outage_is_written_before_the_next_line_of_the_apps_own_through_app_log(
+        make_app, redis_server, log_dir, clock):
+    app, _ = down_after_one_count(make_app, redis_server, 3)
+    clock.advance(1.1)
+    app.log.info('the app says something')    # (outside any request: a thread of the app's own, say)
+    log = read_log(log_dir)
+    first, second = store_lines(log)
+    assert second.split(DOWN)[1] == first.split(DOWN)[1] + ' (and 2 more like it in the last 1.1s)'
+    lines = log.splitlines()
+    assert lines.index(second) == [i for i, line in enumerate(lines) if 'the app says something' in line][0] - 1
+
+
 def test_the_count_of_an_outage_is_written_when_the_plugin_is_uninstalled_before_another_line(
         make_app, redis_server, log_dir, clock):
     app, web = down_after_one_count(make_app, redis_server, 2)
@@ -178,5 +190,30 @@ def test_the_count_of_an_outage_is_written_when_a_gunicorn_worker_is_stopped_bef
     assert [web.get('/count').status for _ in range(4)] == [503] * 4
     server.stop()                                 # SIGTERM: gunicorn stops its worker, which uninstalls nothing
     first, second = store_lines(read_log(tmp_path / 'logs'))
+    assert re.fullmatch(re.escape(first.split(DOWN)[1]) + r' \(and 3 more like it in the last [0-9.]+s\)',
+                        second.split(DOWN)[1])
+
+
+@pytest.mark.parametrize('sigterm_exits', [False, True])
+def test_under_waitress_the_count_is_written_at_sigterm_only_once_the_app_makes_sigterm_a_normal_exit(
+        redis_server, tmp_path, started, sigterm_exits):
+    """waitress leaves SIGTERM to Python's default, which runs no atexit: the README's two lines in the app's
+    module make it a normal exit, and the count is written."""
+    env = {'CANISTER_SESSION_STORE': redis_server.url, 'CANISTER_LOG_PATH': str(tmp_path / 'logs')}
+    if sigterm_exits:
+        env['SESSION_APP_SIGTERM_EXITS'] = '1'
+    server = AppServer('session_app:app', server='waitress', env=env)
+    started.append(server.start())
+    web = Client(server.url)
+    assert web.get('/count').status == 200
+    redis_server.stop()
+    assert [web.get('/count').status for _ in range(4)] == [503] * 4
+    server.stop()                                 # SIGTERM
+    lines = store_lines(read_log(tmp_path / 'logs'))
+    assert len(re.findall(r'Response: 503', read_log(tmp_path / 'logs'))) == 4   # (each request's own line, always)
+    if not sigterm_exits:
+        assert len(lines) == 1                    # the count of the 3 after the first is lost with the process
+        return
+    first, second = lines
     assert re.fullmatch(re.escape(first.split(DOWN)[1]) + r' \(and 3 more like it in the last [0-9.]+s\)',
                         second.split(DOWN)[1])

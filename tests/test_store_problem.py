@@ -1,15 +1,21 @@
 """``plugin.store_problem()``: None while the session store can be reached, else why (passwords masked),
 for a readiness route; never raising for an outage, and making no session.  A real redis-server, stopped
 and started; a SQLite file replaced by one that is not a database; the memory store; stores of an app's own."""
+import json
 import os
 import re
+import shutil
+import sqlite3
+import subprocess
+import sys
+import tempfile
 import time
 
 import bottle
 import pytest
 
 import canister
-from helpers import client, read_log, set_cookies, sqlite_url
+from helpers import ROOT, client, read_log, set_cookies, sqlite_url
 from session_kit import FourMethodStore
 from test_readme import readme_block_of_section
 
@@ -42,7 +48,8 @@ def test_the_readme_ready_route_answers_503_while_redis_is_stopped_and_200_once_
     redis_server.stop()
     down = web.get('/ready', status=503)
     assert down.text == 'not ready\n' and set_cookies(down) == []
-    assert 'Not ready: Error 111 connecting to 127.0.0.1:%d' % redis_server.port in read_log(log_dir)
+    assert ('Not ready: the Redis session store is unavailable: Error 111 connecting to 127.0.0.1:%d'
+            % redis_server.port in read_log(log_dir))
     redis_server.start()
     up = web.get('/ready')
     assert up.text == 'ready\n' and set_cookies(up) == []
@@ -55,6 +62,17 @@ def test_store_problem_outside_a_request_names_the_redis_server_that_is_stopped(
     assert 'connecting to 127.0.0.1:%d' % redis_server.port in plugin.store_problem()
     redis_server.start()
     assert plugin.store_problem() is None
+
+
+def test_store_problem_of_a_stopped_redis_says_what_the_error_line_of_its_503_says(make_app, redis_server, log_dir):
+    app, plugin = ready_app(make_app, session_store=redis_server.url)
+    app.route('/count', callback=lambda: str(canister.session.data.setdefault('n', 1)))
+    redis_server.stop()
+    client(app).get('/count', status=503)
+    [error_line] = [line for line in read_log(log_dir).splitlines() if ' ERROR ' in line and 'Response' not in line]
+    problem = plugin.store_problem()
+    assert problem.startswith('the Redis session store is unavailable: Error 111 connecting to 127.0.0.1:')
+    assert error_line.endswith('   ' + problem)
 
 
 def test_store_problem_names_a_sqlite_file_replaced_by_one_that_is_not_a_database(make_app, tmp_path):
@@ -70,6 +88,62 @@ def test_store_problem_names_a_sqlite_file_replaced_by_one_that_is_not_a_databas
     time.sleep(1.1)  # (a connection looks once a second, on the monotonic clock, whether its file is still the one it opened)
     assert plugin.store_problem() == ('canister.session_store: the SQLite file %s cannot be used: '
                                       'file is not a database' % path)
+
+
+READ_ONLY = r'''
+import json, os, sys
+import bottle, canister
+directory, user = sys.argv[1], int(sys.argv[2])
+if user != os.geteuid():
+    os.setuid(user)     # (as gunicorn's workers do: root may write any file, whatever its mode)
+path = os.path.join(directory, 'sessions.db')
+plugin = canister.Canister(session_store='sqlite:///' + path, log_path=os.path.join(directory, 'logs'))
+bottle.Bottle().install(plugin)
+said = [plugin.store_problem()]
+os.chmod(path, 0o400)   # (say a restore, or an operator's chmod: the connections open now could still write)
+said.append(plugin.store_problem())
+os.chmod(path, 0o600)
+said.append(plugin.store_problem())
+print(json.dumps(said))
+'''
+
+
+def test_store_problem_names_a_sqlite_file_made_read_only_though_the_connections_open_could_still_write(tmp_path):
+    """Run as nobody when the tests run as root."""
+    import pwd
+    directory = tempfile.mkdtemp()                     # (not under tmp_path, whose parents nobody may not enter)
+    try:
+        os.chmod(directory, 0o700)
+        user = pwd.getpwnam('nobody').pw_uid if os.geteuid() == 0 else os.geteuid()
+        os.chown(directory, user, -1)
+        done = subprocess.run([sys.executable, '-c', READ_ONLY, directory, str(user)], capture_output=True, text=True,
+                              timeout=60, cwd=str(ROOT), env={**os.environ, 'PYTHONPATH': str(ROOT)})
+        assert done.returncode == 0, done.stderr
+        path = os.path.join(directory, 'sessions.db')
+        assert json.loads(done.stdout) == [
+            None,
+            'canister.session_store: the SQLite file %s cannot be used: this process (uid %d) may not read and write '
+            '%s (owner uid %d, mode 0400): the file and its directory must be writable by the user the app runs as '
+            '(a gunicorn master started with --preload and --user makes them as its own user, at install)'
+            % (path, user, path, user),
+            None]
+    finally:
+        shutil.rmtree(directory)
+
+
+def test_store_problem_names_a_sqlite_file_whose_write_lock_another_process_holds(make_app, tmp_path):
+    path = tmp_path / 'sessions.db'
+    _, plugin = ready_app(make_app, session_store=sqlite_url(path))
+    other = sqlite3.connect(str(path), isolation_level=None)   # (a script, a backup tool: another process's connection)
+    try:
+        other.execute('BEGIN IMMEDIATE')                       # holds the lock every save needs
+        started = time.monotonic()
+        assert plugin.store_problem() == 'the SQLite file %s cannot be used: database is locked' % path
+        assert 4.5 < time.monotonic() - started < 6.5          # (after SQLite's busy timeout, as a save)
+        other.execute('ROLLBACK')
+        assert plugin.store_problem() is None
+    finally:
+        other.close()
 
 
 def test_store_problem_of_the_memory_store_is_none_and_the_ready_route_sets_no_cookie(make_app):

@@ -6,6 +6,7 @@ Configured by environment variables:
   CANISTER_LOG_LEVEL      canister's log level (default INFO)
   SESSION_APP_MEMORY_CHILD  if set, a second app with a canister of its own on the memory store is mounted
                             at /memory/ (its /ping and /count)
+  SESSION_APP_SIGTERM_EXITS if set, SIGTERM makes the process exit normally (the README's lines for waitress)
 
 Routes:
   GET /ping   does not touch the session; answers {"pong": true, "pid": ...}
@@ -13,6 +14,8 @@ Routes:
   GET /peek   returns the session's counter without changing it
 """
 import os
+import signal
+import sys
 
 from _common import add_counter_routes, canister_app, mark_ready
 
@@ -22,5 +25,8 @@ add_counter_routes(app)
 if os.environ.get('SESSION_APP_MEMORY_CHILD'):
     child, _ = canister_app(session_store='memory')
     app.mount('/memory/', add_counter_routes(child))
+
+if os.environ.get('SESSION_APP_SIGTERM_EXITS'):
+    signal.signal(signal.SIGTERM, lambda number, frame: sys.exit(0))   # a normal exit: atexit runs
 
 mark_ready()
