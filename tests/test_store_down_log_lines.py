@@ -117,8 +117,9 @@ def test_an_outage_that_goes_on_is_still_one_error_line_a_second_with_the_count(
         '', ' (and 3 more like it in the last 1.0s)', ' (and 4 more like it in the last 1.0s)']
 
 
-def test_the_held_back_count_of_an_outage_claims_no_request_of_its_own(make_app, redis_server, log_dir, clock):
-    web = client(json_counter_app(make_app, session_store=redis_server.url, log_format='json'))
+def count_then_next_request(web, redis_server, log_dir, clock):
+    """One count, three requests of an outage, then the store back and a request a second later: the
+    JSON log entries of the held-back count and of that request's line."""
     web.get('/count')
     redis_server.stop()
     for _ in range(3):
@@ -130,9 +131,14 @@ def test_the_held_back_count_of_an_outage_claims_no_request_of_its_own(make_app,
     [count] = [entry for entry in entries if entry['message'].endswith(' (and 2 more like it in the last 1.1s)')]
     [after] = [entry for entry in entries if entry['message'].endswith('/count?after=outage')]
     assert after['request_id'] == 'after-outage' and after['thread'] != threading.current_thread().name
+    return count, after
+
+
+def test_the_held_back_count_of_an_outage_claims_no_request_of_its_own(make_app, redis_server, log_dir, clock):
+    web = client(json_counter_app(make_app, session_store=redis_server.url, log_format='json'))
+    count, _ = count_then_next_request(web, redis_server, log_dir, clock)
     # (as a line written outside any request, at install or uninstall: the thread's own name, no request id)
     assert (count['thread'], count['request_id']) == (threading.current_thread().name, '')
-
 
 
 def test_the_held_back_count_claims_no_request_when_the_app_added_a_handler_to_app_log(
@@ -143,20 +149,9 @@ def test_the_held_back_count_claims_no_request_when_the_app_added_a_handler_to_a
     handler.emit = seen.append  # the app's own handler: canister's lines now go through the logging module
     app.log.addHandler(handler)
     try:
-        web = client(app)
-        web.get('/count')
-        redis_server.stop()
-        for _ in range(3):
-            web.get('/count', status=503)
-        redis_server.start()
-        clock.advance(1.1)
-        web.get('/count?after=outage', headers={'X-Request-ID': 'after-outage'})
+        count, _ = count_then_next_request(client(app), redis_server, log_dir, clock)
     finally:
         app.log.removeHandler(handler)
-    entries = log_entries(log_dir)
-    [count] = [entry for entry in entries if entry['message'].endswith(' (and 2 more like it in the last 1.1s)')]
-    [after] = [entry for entry in entries if entry['message'].endswith('/count?after=outage')]
-    assert after['request_id'] == 'after-outage' and after['thread'] != threading.current_thread().name
     assert (count['thread'], count['request_id']) == (threading.current_thread().name, '')
     assert any(record.getMessage() == count['message'] for record in seen)  # (the app's handler got it too)
 
