@@ -1944,10 +1944,11 @@ def _request_url(environ: Mapping[str, Any], scheme: str, host: str) -> str:
     path = environ.get('SCRIPT_NAME', '') + environ.get('PATH_INFO', '')
     if not _PLAIN_PATH.fullmatch(path):
         path = urllib.parse.quote(path.encode('latin1', 'replace'), safe="/:@!$&'()*+,;=-._~")
-    if '@' in path:  # an absolute-form target that the server passed on: ``GET http://bob:pw@host/x``
-        path = _mask_urls(path)
     # (the log escapes a line's control characters anyway, but not for a handler the app added to app.log)
-    url = _escape('%s://%s' % (scheme, host)) + path
+    origin = _escape('%s://%s' % (scheme, host))
+    url = origin + path
+    if '@' in url:  # an absolute-form target that the server passed on (``GET http://bob:pw@host/x``), or
+        url = _mask_urls(origin) + _mask_urls(path)  # a Host header with user information (``bob:pw@host``)
     query = environ.get('QUERY_STRING')
     if query:
         if not query.isascii() or not query.isprintable():
@@ -8972,7 +8973,7 @@ class _EarlyChecks:
         listing = _how_to_let_in(self.csrf.cors, environ)
         self.log.write(logging.WARNING, '%s (this app sees its own origin as %s; to let another origin in, %s, or '
                        'give a route csrf=False; behind a proxy that changes the host or scheme, list the proxy in '
-                       'trusted_proxies)', reason, _escape(own_origin)[:100], listing)
+                       'trusted_proxies)', reason, _escape(_mask_urls(own_origin))[:100], listing)
         return _plain_response(403, reason, environ)
 
     def _chunked_body(self, context: _RequestContext) -> Optional[_PlainResponse]:
