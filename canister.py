@@ -1976,10 +1976,11 @@ def _request_url(environ: Mapping[str, Any], scheme: str, host: str) -> str:
     path = environ.get('SCRIPT_NAME', '') + environ.get('PATH_INFO', '')
     if not _PLAIN_PATH.fullmatch(path):
         path = urllib.parse.quote(path.encode('latin1', 'replace'), safe="/:@!$&'()*+,;=-._~")
-    if '@' in path:  # an absolute-form target that the server passed on: ``GET http://bob:pw@host/x``
-        path = _mask_urls(path)
     # (the log escapes a line's control characters anyway, but not for a handler the app added to app.log)
-    url = _escape('%s://%s' % (scheme, host)) + path
+    origin = _escape('%s://%s' % (scheme, host))
+    url = origin + path
+    if '@' in url:  # an absolute-form target that the server passed on (``GET http://bob:pw@host/x``), or
+        url = _mask_urls(origin) + _mask_urls(path)  # a Host header with user information (``bob:pw@host``)
     query = environ.get('QUERY_STRING')
     if query:
         if not query.isascii() or not query.isprintable():
@@ -6815,6 +6816,26 @@ def _is_stale_login(user: Any, line: str) -> bool:
     return basic is not None and basic.is_stale_login(user, line)
 
 
+class _LoginInCheck:
+    """A login without a line (an unsalted users-file hash) from its check until its session is stored:
+    called, True if a change of the file ended the user's sessions after the reading it was checked
+    against (``SessionState.end_if_overtaken``).  While a request holds it, the ends it may need are kept."""
+
+    #: The attributes below and no others (a weak reference: BasicAuth's ``_checking`` holds none other).
+    __slots__ = ('basic', 'name', 'reading', '__weakref__')
+
+    def __init__(self, basic: 'BasicAuth', name: str, reading: int) -> None:
+        #: The Basic of the users file checked against.
+        self.basic = basic
+        #: The user logging in.
+        self.name = name
+        #: Which reading of the file the login was checked against (``BasicAuth._reading``).
+        self.reading = reading
+
+    def __call__(self) -> bool:
+        return self.basic._ended_at.get(self.name, -1) > self.reading
+
+
 class BasicAuth:
     """HTTP Basic: one user from the config and/or many from a users file."""
 
@@ -6860,12 +6881,15 @@ class BasicAuth:
         self._reading = 0
         #: user -> the reading whose change of that user's line ended their sessions (``_settle``,
         #: ``_settle_login``): a login without a line checked against an earlier one is then ended too.
+        #: Only the ends a login still in its check may need are kept (``_mark_ended``).
         self._ended_at: Dict[str, int] = {}
+        #: The logins without a line between their check and the store (``_LoginInCheck``), until dropped.
+        self._checking: 'weakref.WeakSet[_LoginInCheck]' = weakref.WeakSet()
         #: Ends every session of each of the users named but those of the login line given with the name
         #: (None: all of them) and those another users file than that of the tag given logged in, returns
         #: how many (the plugin's, set at install).
         self.end_sessions_of: Optional[Callable[[Dict[str, Optional[str]], str], int]] = None
-        #: Guards ``_verified``, ``_settled``, ``_unsettled``, ``_reading`` and ``_ended_at``.
+        #: Guards ``_verified``, ``_settled``, ``_unsettled``, ``_reading``, ``_ended_at`` and ``_checking``.
         self._lock = threading.Lock()
         _AUTH_LOCKS.add(self)
         #: Verified credentials (keyed by a keyed hash, never the password), so a
@@ -7006,36 +7030,53 @@ class BasicAuth:
             self._unsettled = False
             settled, users = self._settled, self.users
             gone = sorted(name for name, (stored, _) in settled.items() if users.get(name, ('',))[0] != stored)
-            for name in gone:
-                self._ended_at[name] = self._reading
+            self._mark_ended(gone, self._reading)
         return users, gone
 
-    def authenticate(self, credentials: str) -> Tuple[str, float, str, Optional[str]]:
-        """Return (user, expiry, name to log, login line) or raise :class:`AuthFailure`."""
+    def _mark_ended(self, names: List[str], reading: int) -> None:
+        """Note, with the lock held, that ``reading`` ended the sessions of the users ``names`` (``_ended_at``),
+        and drop the notes that no login in its check can need: those of the reading of the oldest, or before."""
+        ended = self._ended_at
+        for name in names:
+            ended[name] = max(reading, ended.get(name, -1))
+        oldest = min((check.reading for check in self._checking), default=self._reading)
+        for gone in [name for name, at in ended.items() if at <= oldest]:
+            del ended[gone]
+
+    def authenticate(self, credentials: str) -> Tuple[str, float, str, Optional[str], Optional[_LoginInCheck]]:
+        """Return (user, expiry, name to log, login line, overtaken test as ``check`` gives) or raise
+        :class:`AuthFailure`."""
         decoded, username, password = self._decode(credentials)
         key = self._key_of(decoded)
-        users = self._current_users()  # (the table this check reads: a re-read meanwhile replaces it)
-        if self._recently_verified(key) and username in users:
-            return username, 0, username, self.login_line(username, users)
-        _check_login(username, password, users.get(username), self._dummy)
-        self._settle_login(username)
-        self._remember(key, users)
-        return username, 0, username, self.login_line(username, users)
+        users, reading, overtaken = self._checked_against(username)
+        if not (self._recently_verified(key) and username in users):
+            _check_login(username, password, users.get(username), self._dummy)
+            self._settle_login(username, users, reading)
+            self._remember(key, users)
+        return username, 0, username, self.login_line(username, users), overtaken
 
-    def check(self, username: str, password: str) -> Tuple[Optional[str], Optional[Callable[[], bool]]]:
+    def check(self, username: str, password: str) -> Tuple[Optional[str], Optional[_LoginInCheck]]:
         """Check a user name and password given another way (a login form); AuthFailure if wrong, else
         the login line, and for a users-file login without one (an unsalted hash) a test of whether a change
         of the file has since ended the user's sessions (``SessionState.end_if_overtaken``).  Always checked
         in full: only the header's credentials are remembered."""
+        users, reading, overtaken = self._checked_against(username)
+        _check_login(username, password, users.get(username), self._dummy)
+        self._settle_login(username, users, reading)
+        return self.login_line(username, users), overtaken
+
+    def _checked_against(self, name: str) -> Tuple[Dict[str, Tuple[str, str]], int, Optional[_LoginInCheck]]:
+        """The users a login of ``name`` is checked against (the file re-read first if it changed), which
+        reading they are, and for a users-file user without a login line (an unsalted hash) its ``_LoginInCheck``."""
         self._current_users()
         with self._lock:  # (the table and its reading together: a re-read meanwhile replaces both)
             users, reading = self.users, self._reading
-        _check_login(username, password, users.get(username), self._dummy)
-        self._settle_login(username)
-        line = self.login_line(username, users)
-        if line is not None or not self.users_file:
-            return line, None
-        return None, lambda: self._ended_at.get(username, -1) > reading
+            entry = users.get(name) if self.users_file else None
+            if entry is None or entry[1] in _SALTED_SCHEMES:
+                return users, reading, None
+            check = _LoginInCheck(self, name, reading)
+            self._checking.add(check)
+        return users, reading, check
 
     def login_line(self, name: str, users: Dict[str, Tuple[str, str]]) -> Optional[str]:
         """What a session keeps of the users-file line ``name`` logs in with, in ``users``: the file's tag,
@@ -7076,12 +7117,13 @@ class BasicAuth:
         at_rest = self._reload()
         return at_rest and self.login_line(user, self.users) != line
 
-    def _settle_login(self, name: str) -> None:
-        """A login of ``name`` checked against a users file read anew but not yet settled (not at rest): if
-        the file gave ``name`` another hash, end ``name``'s sessions now, before this login's session is
-        stored, and count ``name`` settled, so that the settle to come spares the session of the new password.
-        The password that matched the new hash shows its line was written whole.  A store that fails leaves
-        ``name`` to that settle (StoreUnavailable: this login answers 503)."""
+    def _settle_login(self, name: str, checked: Dict[str, Tuple[str, str]], reading: int) -> None:
+        """A login of ``name`` checked against ``checked``, the users of a reading (``reading``) of the file
+        read anew but not yet settled (not at rest): if the file gave ``name`` another hash, end ``name``'s
+        sessions now, before this login's session is stored, and count ``name`` settled, so that the settle to
+        come spares the session of the new password.  The password that matched the new hash shows its line
+        was written whole.  A store that fails leaves ``name`` to that settle (StoreUnavailable: this login
+        answers 503)."""
         if not self._unsettled:  # (the usual login: nothing read anew since the last settle)
             return
         with self._lock:
@@ -7089,7 +7131,8 @@ class BasicAuth:
             if not self._unsettled or entry is None or settled.get(name, entry)[0] == entry[0]:
                 return  # (a user the file adds had no sessions to end)
             self._settled = dict(settled, **{name: entry})
-            self._ended_at[name] = self._reading
+            # (a re-read during the check that kept this hash does not end this login: only a later change does)
+            self._mark_ended([name], reading if checked.get(name) == entry else self._reading)
         try:  # (the sessions of a login with the new line through another process meanwhile stay)
             line = self.login_line(name, {name: entry})
             ended = self.end_sessions_of({name: line}, self._file_tag) if self.end_sessions_of is not None else 0
@@ -7610,8 +7653,8 @@ class JwtAuth:
             raise ConfigError('canister.auth_jwt_public_key = %r: cannot load a PEM public key (%s)'
                               % (path, error)) from None
 
-    def authenticate(self, token: str) -> Tuple[Any, float, str, None]:
-        """Return (claims, expiry, subject to log, no login line) or raise :class:`AuthFailure`."""
+    def authenticate(self, token: str) -> Tuple[Any, float, str, None, None]:
+        """Return (claims, expiry, subject to log, no login line, no overtaken test) or raise :class:`AuthFailure`."""
         jwt = self.jwt
         if self._critical(token):
             # RFC 7515 (4.1.11): a critical extension not understood refuses the token, and canister understands
@@ -7628,7 +7671,7 @@ class JwtAuth:
             # PyJWT 2.10.0 took an iss that is part of the issuer for it (CVE-2024-53861): canister.py
             # dropped beside an app may meet that PyJWT, so the issuer is compared here once more.
             raise AuthFailure('the token is from another issuer', 'bearer')
-        return claims, self._expiry(claims), str(claims.get('sub', '?')), None
+        return claims, self._expiry(claims), str(claims.get('sub', '?')), None, None
 
     @staticmethod
     def _critical(token: str) -> bool:
@@ -8012,12 +8055,14 @@ class Authenticator:
         self._untrusted_forward(environ, trusted)
         credentials = credentials.strip()
         try:
-            user, expires, shown, line = self._attempt(session, handler.is_guess(credentials),
-                                                       lambda: self._authenticate(handler, credentials))
+            user, expires, shown, line, overtaken = self._attempt(session, handler.is_guess(credentials),
+                                                                  lambda: self._authenticate(handler, credentials))
         except AuthFailure as failure:
             raise self.unauthorized('Authentication failed: %s' % failure.reason, failure) from None
         if session.set_user(user, expires, remember=False, line=line):  # (escaped here for the app's own handlers too)
             self.log.write(logging.INFO, 'Logged in as: %s', _escape(shown))
+        if overtaken is not None:
+            session.end_if_overtaken(user, overtaken)
 
     def log_in_form(self, session: SessionState, username: str, password: str, users: Any,
                     environ: Mapping[str, Any], trusted: bool) -> bool:
@@ -8061,9 +8106,9 @@ class Authenticator:
         return result
 
     @staticmethod
-    def _authenticate(handler: Any, credentials: str) -> Tuple[Any, int, str, Optional[str]]:
-        """The user of the credentials, when the login lapses, how to log it, and its login line (Basic's
-        users file: ``BasicAuth.login_line``); AuthFailure if not valid."""
+    def _authenticate(handler: Any, credentials: str) -> Tuple[Any, int, str, Optional[str], Optional[_LoginInCheck]]:
+        """The user of the credentials, when the login lapses, how to log it, its login line (Basic's users
+        file: ``BasicAuth.login_line``) and Basic's overtaken test (``BasicAuth.check``); AuthFailure if not valid."""
         if not credentials or ' ' in credentials:
             raise AuthFailure('the Authorization header must be "%s <credentials>"' % handler.scheme.title(),
                               handler.scheme)
@@ -9034,7 +9079,7 @@ class _EarlyChecks:
         listing = _how_to_let_in(self.csrf.cors, environ)
         self.log.write(logging.WARNING, '%s (this app sees its own origin as %s; to let another origin in, %s, or '
                        'give a route csrf=False; behind a proxy that changes the host or scheme, list the proxy in '
-                       'trusted_proxies)', reason, _escape(own_origin)[:100], listing)
+                       'trusted_proxies)', reason, _escape(_mask_urls(own_origin))[:100], listing)
         return _plain_response(403, reason, environ)
 
     def _chunked_body(self, context: _RequestContext) -> Optional[_PlainResponse]:

@@ -12,6 +12,7 @@ import re
 import sqlite3
 import threading
 import time
+import tracemalloc
 
 import bottle
 import pytest
@@ -483,13 +484,17 @@ def test_a_mounted_apps_login_ends_at_its_next_use_when_its_users_file_drops_the
 def held_login_app(make_app, users: pathlib.Path):
     """``users_app`` with GET /held-login?password=, which logs alice in as a login form does (then, with
     ``then=``, that user in as the app's own login), and waits for ``app.release`` before its answer (and the
-    session with it) is saved; ``app.checked`` is set once checked."""
+    session with it) is saved; ``app.checked`` is set once checked.  Without ``password=``, the request's Basic
+    header logs in (checked before the handler runs), and the session is kept."""
     app = users_app(make_app, users)
     app.checked, app.release = threading.Event(), threading.Event()
 
     @app.get('/held-login')
-    def held_login(password, then=''):
-        logged_in = canister.log_in('alice', password)
+    def held_login(password='', then=''):
+        if password:
+            logged_in = canister.log_in('alice', password)
+        else:
+            session.data['held'] = logged_in = session.user is not None
         if then:
             session.user = then
         app.checked.set()
@@ -504,14 +509,15 @@ def unsalted(password: str) -> str:
     return 'sha256:' + hashlib.sha256(password.encode()).hexdigest()
 
 
-def held_unsalted_login(make_app, serve, users: pathlib.Path, query: str, change: str, clock, meanwhile=None):
-    """``held_login_app`` on ``users`` served, ``/held-login?<query>`` sent and held once checked against the file
-    as it was, the file replaced by ``change`` and looked at twice (the changed users' sessions end), then
-    ``meanwhile()`` if given, then the login let go on to be stored; its browser and its answer."""
+def held_unsalted_login(make_app, serve, users: pathlib.Path, query: str, change: str, clock, meanwhile=None,
+                        headers=None):
+    """``held_login_app`` on ``users`` served, ``/held-login?<query>`` sent (with ``headers``) and held once
+    checked against the file as it was, the file replaced by ``change`` and looked at twice (the changed users'
+    sessions end), then ``meanwhile()`` if given, then the login let go on to be stored; its browser and its answer."""
     app = held_login_app(make_app, users)
     origin = serve(app)
     browser, answers = Browser(origin), []
-    held = threading.Thread(target=lambda: answers.append(browser.get('/held-login?' + query)))
+    held = threading.Thread(target=lambda: answers.append(browser.get('/held-login?' + query, headers)))
     held.start()
     assert app.checked.wait(10)  # checked against the file as it was
     replace_file(users, change)
@@ -542,6 +548,36 @@ def test_an_unsalted_login_checked_before_a_change_that_ended_its_users_sessions
             "ended that user's sessions") in read_log(log_dir)
 
 
+@pytest.mark.parametrize('change', ['new password', 'dropped'])
+def test_an_unsalted_basic_header_login_checked_before_a_change_that_ended_its_users_sessions_is_ended_when_saved(
+        make_app, serve, tmp_path, log_dir, clock, change):
+    users = tmp_path / 'users.txt'
+    users.write_text('alice:%s\nbob:%s\n' % (unsalted('alice-password'), unsalted('bob-password')))
+
+    thief, answer = held_unsalted_login(
+        make_app, serve, users, '',
+        ('alice:%s\n' % unsalted('reset-password') if change == 'new password' else '') + 'bob:%s\n' % unsalted('bob-password'),
+        clock, headers={'Authorization': basic('alice', 'alice-password')})
+
+    assert answer.json() == {'in': True} and thief.sid
+    assert thief.get('/me').status == 401  # the cookie alone, the header no longer sent
+    assert ("ended: the users file dropped its user or changed their password while this login was checked, and "
+            "ended that user's sessions") in read_log(log_dir)
+
+
+def test_an_unsalted_basic_header_login_checked_before_a_change_of_another_user_keeps_its_session(
+        make_app, serve, tmp_path, log_dir, clock):
+    users = tmp_path / 'users.txt'
+    users.write_text('alice:%s\nbob:%s\n' % (unsalted('alice-password'), unsalted('bob-password')))
+    alice, answer = held_unsalted_login(make_app, serve, users, '',
+                                        'alice:%s\nbob:%s\n' % (unsalted('alice-password'), unsalted('bob-reset')),
+                                        clock, headers={'Authorization': basic('alice', 'alice-password')})
+
+    assert answer.json() == {'in': True}
+    answer = alice.get('/me')
+    assert answer.status == 200 and answer.json() == {'user': 'alice'}
+
+
 def test_an_unsalted_login_checked_before_a_change_of_another_user_keeps_its_session(
         make_app, serve, tmp_path, log_dir, clock):
     users = tmp_path / 'users.txt'
@@ -565,3 +601,34 @@ def test_a_session_that_an_overtaken_unsalted_login_handed_to_another_user_in_th
     assert answer.json() == {'in': True}
     answer = carol.get('/me')
     assert answer.status == 200 and answer.json() == {'user': 'carol'}
+
+
+def test_the_users_file_keeps_no_memory_of_the_users_each_change_ended_once_no_login_is_in_its_check(
+        make_app, tmp_path, clock):
+    """Each change notes whose sessions it ended, for the unsalted logins still in their check; with none in
+    its check the notes go: a file whose thousand users change again and again holds no more memory."""
+    users = tmp_path / 'users.txt'
+
+    def change(number):  # a thousand users, all new each time (those before dropped)
+        replace_file(users, ''.join('u%d-%d:%s\n' % (number, user, unsalted('pw')) for user in range(1000)))
+        for _ in range(2 if number else 0):  # read anew, then at rest: the sessions of the thousand dropped end
+            clock.advance(2)
+            web.get('/me', status=401)
+
+    def held_by_canister():
+        snapshot = tracemalloc.take_snapshot().filter_traces([tracemalloc.Filter(True, canister.__file__)])
+        return sum(stat.size for stat in snapshot.statistics('filename'))
+
+    change(0)
+    web = client(users_app(make_app, users))
+    tracemalloc.start()
+    try:
+        for number in range(1, 3):
+            change(number)
+        before = held_by_canister()
+        for number in range(3, 8):
+            change(number)
+        grown = held_by_canister() - before
+    finally:
+        tracemalloc.stop()
+    assert grown < 100_000, grown

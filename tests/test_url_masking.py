@@ -126,3 +126,32 @@ def test_a_password_in_an_absolute_form_request_target_is_masked_in_the_request_
     log = read_log(log_dir)
     assert 'Hunter2Secret' not in log and 'Qu3ryK3y' not in log
     assert re.search(r'\]   GET http://127\.0\.0\.1http://bob:\*\*\*@127\.0\.0\.1/x\?api_key=\*\*\*$', log, re.M), log
+
+
+# -- the user information of a Host header --------------------------------------------------
+
+def host_with_password_sent(make_app, request: bytes) -> bytes:
+    """``request`` (its head up to the Host header's value) sent to a served app with GET and POST /x, with
+    ``Host: bob:Hunter2Secret@127.0.0.1`` (no browser sends user information there, a hand-made client may)."""
+    app = make_app()
+    app.route('/x', ['GET', 'POST'], lambda: 'x')
+    server = WsgirefServer(app)
+    try:
+        return raw_request(server.port, request + b'Host: bob:Hunter2Secret@127.0.0.1\r\nConnection: close\r\n\r\n')
+    finally:
+        server.close()
+
+
+def test_a_password_in_the_host_header_is_masked_in_the_request_line(make_app, log_dir):
+    assert status_of(host_with_password_sent(make_app, b'GET /x?api_key=Qu3ryK3y HTTP/1.1\r\n')) == 200
+    log = read_log(log_dir)
+    assert 'Hunter2Secret' not in log and 'Qu3ryK3y' not in log
+    assert re.search(r'\]   GET http://bob:\*\*\*@127\.0\.0\.1/x\?api_key=\*\*\*$', log, re.M), log
+
+
+def test_a_password_in_the_host_header_is_masked_in_the_line_of_a_refused_cross_site_request(make_app, log_dir):
+    answer = host_with_password_sent(make_app, b'POST /x HTTP/1.1\r\nOrigin: https://evil.example\r\n')
+    assert status_of(answer) == 403
+    log = read_log(log_dir)
+    assert 'Hunter2Secret' not in log
+    assert 'this app sees its own origin as http://bob:***@127.0.0.1;' in log
