@@ -587,9 +587,9 @@ _LEVELS = {
 #: ``auth_jwt_issuer``) go in the second.  ``session[-_]?id`` is ``sessionid``, ``session_id``
 #: or ``session-id``.
 _SECRET_WORDS = (('passw', 'passphrase', 'passcode', 'pwd', 'secret', 'token', 'apikey', 'authoriz', 'credential',
-                  'hmac', 'totp', 'sessid', 'session[-_]?id'),
+                  'hmac', 'totp', 'sessid', 'session[-_]?id', 'samlresponse'),
                  ('key', 'code', 'auth', 'sig', 'signature', 'pass', 'pw', 'otp', 'pin', 'jwt', 'sid', 'session',
-                  'verifier'))
+                  'verifier', 'assertion'))
 #: What may follow a word of the second kind at the end of a name: the brackets of a nested or array name.
 _NAME_BRACKETS = r'(?:\[[0-9]*\]|\])*'
 _SECRET_NAME = re.compile(r'(?i)%s|(?:^|[^a-z0-9]|(?-i:(?<=[a-z0-9])(?=[A-Z])))(?:%s)%s$'

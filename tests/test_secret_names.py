@@ -59,7 +59,7 @@ def test_one_list_of_names_serves_config_keys_and_query_names_alike():
 #: Pieces of names: the words of the list, as they are and capitalised, and what may stand around them.
 NAME_PIECES = ['passw', 'passphrase', 'passcode', 'pwd', 'secret', 'token', 'apikey', 'authoriz', 'credential',
                'hmac', 'totp', 'sessid', 'sessionid', 'session_id', 'session-id', 'key', 'code', 'auth', 'sig',
-               'signature', 'pass', 'otp', 'pin', 'jwt', 'sid', 'session', 'verifier', 'Key', 'Pin', 'Session',
+               'signature', 'pass', 'otp', 'pin', 'jwt', 'sid', 'session', 'verifier', 'assertion', 'samlresponse', 'Key', 'Pin', 'Session',
                'Sid', 'Jwt', 'PWD', 'TOTP', 'a', 'x', 'Z', 'id', '_', '-', '.', '+', '1', '%5F', '\u017f', '\u212a',
                '[', ']', '[]', '[0]', '%5B', '%5D']
 
@@ -151,7 +151,7 @@ def test_a_400_for_an_ordinary_parameter_still_shows_the_value(make_app):
                                   'hmac', 'hmac_digest', 'code_verifier', 'oauth_verifier', 'sid', 'x-sid', 'userSid',
                                   'session', 'user_session', 'sessid', 'PHPSESSID', 'JSESSIONID', 'sessionId',
                                   'session_id', 'session-id', 'pin', 'card_pin', 'cardPin', 'pw', 'PW', 'user_pw',
-                                  'newPw'])
+                                  'newPw', 'client_assertion', 'assertion', 'SAMLResponse'])
 def test_tokens_session_ids_one_time_codes_and_pins_are_written_as_stars(make_app, log_dir, name):
     app = echo_app(make_app)
     value = 'Qz7-hidden-value-%d' % abs(hash(name))
@@ -162,7 +162,8 @@ def test_tokens_session_ids_one_time_codes_and_pins_are_written_as_stars(make_ap
 
 
 @pytest.mark.parametrize('name', ['consider', 'inside', 'sessions', 'session_count', 'obsession', 'spin', 'pinned',
-                                  'opinion', 'hotpot', 'jwt_issuer', 'passenger', 'npw', 'pwa'])
+                                  'opinion', 'hotpot', 'jwt_issuer', 'passenger', 'npw', 'pwa',
+                                  'assertions', 'SAMLRequest'])
 def test_words_that_only_hold_a_secret_word_are_logged_as_sent(make_app, log_dir, name):
     app = echo_app(make_app)
     client(app).get('/echo?%s=plain-value-7' % name)
