@@ -390,3 +390,60 @@ def test_another_store_alone_does_not_keep_them_apart_when_the_other_apps_cookie
     browser.get('/login')
     assert json.loads(browser.get('/call/whoami').text)['user'] is None
     assert json.loads(browser.get('/mine').text)['user'] is None  # back's cookie replaced the login's
+
+
+# -- a sub-request the handler makes a POST: the other app's CSRF check sees the browser's headers -------
+
+#: What a browser sends with a GET it makes for another site's page (a link followed): no Origin on a GET.
+CROSS_SITE_GET = {'Sec-Fetch-Site': 'cross-site', 'Sec-Fetch-Mode': 'navigate', 'Referer': 'https://evil.example/'}
+
+
+def app_posting_to_another(tmp_path: pathlib.Path, uninstall_at_end: Callable[[bottle.Bottle], bottle.Bottle],
+                           drop_browser_headers: bool) -> bottle.Bottle:
+    """``front``, whose GET /reorder POSTs to /orders of ``back`` (both with canister) on a copy of its environ,
+    the browser's Origin, Referer and Sec-Fetch-Site left out of the copy when ``drop_browser_headers``."""
+    front, back = uninstall_at_end(bottle.Bottle()), uninstall_at_end(bottle.Bottle())
+    front.install(canister.Canister(log_path=str(tmp_path / 'front')))
+    back.install(canister.Canister(log_path=str(tmp_path / 'back'), session_cookie='back_session'))
+
+    @back.post('/orders')
+    def order() -> str:
+        bottle.response.status = 201
+        return 'ordered'
+
+    @front.get('/reorder')
+    def reorder() -> str:
+        environ = dict(bottle.request.environ, REQUEST_METHOD='POST')
+        if drop_browser_headers:  # (the README's way: the call is the app's own, not the browser's)
+            for name in ('HTTP_ORIGIN', 'HTTP_REFERER', 'HTTP_SEC_FETCH_SITE'):
+                environ.pop(name, None)
+        status, _, body = sub_request(back, environ, '/orders')
+        return '%s %s' % (status[:3], body)
+
+    return front
+
+
+def test_a_sub_request_made_a_post_of_a_cross_site_get_is_refused_by_the_other_apps_csrf_check(
+        tmp_path, uninstall_at_end, serve):
+    front = app_posting_to_another(tmp_path, uninstall_at_end, drop_browser_headers=False)
+    answer = Client(serve(front)).get('/reorder', headers=CROSS_SITE_GET)
+    assert answer.status == 200 and answer.text.startswith('403 ')
+    assert ('Cross-site request refused: origin https://evil.example may not send POST requests here'
+            in read_log(tmp_path / 'back'))
+    assert "when that GET came from another site's page (a link followed) the other app answers 403" in README
+
+
+def test_a_sub_request_made_a_post_passes_the_other_apps_csrf_check_without_the_browsers_origin_headers(
+        tmp_path, uninstall_at_end, serve):
+    front = app_posting_to_another(tmp_path, uninstall_at_end, drop_browser_headers=True)
+    answer = Client(serve(front)).get('/reorder', headers=CROSS_SITE_GET)
+    assert (answer.status, answer.text) == (200, '201 ordered')
+    assert ("for name in ('HTTP_ORIGIN', 'HTTP_REFERER', 'HTTP_SEC_FETCH_SITE'): environ.pop(name, None)"
+            in README)
+
+
+def test_a_sub_request_made_a_post_of_a_same_origin_get_passes_the_other_apps_csrf_check_as_it_is(
+        tmp_path, uninstall_at_end, serve):
+    front = app_posting_to_another(tmp_path, uninstall_at_end, drop_browser_headers=False)
+    answer = Client(serve(front)).get('/reorder', headers={'Sec-Fetch-Site': 'same-origin'})
+    assert (answer.status, answer.text) == (200, '201 ordered')
