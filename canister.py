@@ -3142,30 +3142,6 @@ def _constant_problem(text: Any) -> str:
 # Session Stores ##############################################################
 ###############################################################################
 
-#: The containers :func:`_key_not_text` looks into: a JSON object or array as Python holds it.
-_NESTING = frozenset((dict, list))
-
-
-def _key_not_text(value: Any) -> Optional[Tuple[Any, Any]]:
-    """A dict key inside ``value`` that is not text, with the dict or list it is in; None if none.
-    JSON has text keys only: 42 would be stored as "42" and come back so."""
-    if type(value) is dict:
-        for key, item in value.items():
-            if type(key) is not str:
-                return key, value
-            if type(item) in _NESTING:
-                found = _key_not_text(item)
-                if found is not None:
-                    return found
-    elif type(value) is list:
-        for item in value:
-            if type(item) in _NESTING:
-                found = _key_not_text(item)
-                if found is not None:
-                    return found
-    return None
-
-
 def _unstorable(value: Any) -> Any:
     """The encoders' answer to a value JSON has no form for."""
     raise TypeError('%s is not JSON serializable' % type(value).__name__)
@@ -3190,6 +3166,69 @@ _scan_record = _c_scanner(json.JSONDecoder()) if _c_scanner is not None else Non
 def _encode_json(value: Any) -> str:
     """The compact JSON text of ``value``."""
     return ''.join(_encode_chunks(value, 0))
+
+
+#: The types JSON gives back as they were (a subclass such as an IntEnum comes back as its base).
+_SCALARS = frozenset((str, int, float, bool, type(None)))
+#: Why a session cannot store a value JSON has no form for, by the name the app knows it by.
+_STORABLE_RULE = {'session.data': 'session values must be JSON-serializable',
+                  'session.user': "a user must be JSON-serializable (a str, or a dict such as a token's claims)"}
+
+
+def _key_refused(value: Dict[Any, Any]) -> Optional[Tuple[str, str]]:
+    """The first key of a dict that is not text, as what it is and why a session cannot keep it (JSON
+    would turn 42 into "42"); None if all are text."""
+    for key in value:
+        if type(key) is not str:
+            back = ', so it would come back as %s' % _encode_json(str(key)) if key is None or isinstance(
+                key, (int, float)) else ''
+            return 'holds the key %r (%s)' % (key, _a_type(key)), 'JSON keys are text%s; use text keys' % back
+    return None
+
+
+def _unstorable_itself(value: Any, within: Tuple[int, ...]) -> Optional[Tuple[Tuple[Any, ...], str, str]]:
+    """``value`` itself as :func:`_unstorable_member` names it, if JSON has no form for it (or it is a list
+    or dict that ``within``, the ids of the ones it is in, holds: JSON text cannot hold itself); else None."""
+    if isinstance(value, (str, int, float)) or value is None:  # (bool is an int)
+        return None
+    if id(value) in within:
+        return (), 'holds the %s it is in' % type(value).__name__, ''
+    return (), ('holds %s' if within else '= %s') % _a_type(value), ''
+
+
+def _unstorable_member(value: Any, within: Tuple[int, ...] = ()) -> Optional[Tuple[Tuple[Any, ...], str, str]]:
+    """The first part of ``value`` a session cannot store, as the keys that reach it, what is there and why
+    it cannot be kept ('' for JSON has no form for it); None if there is none."""
+    if not isinstance(value, (dict, list, tuple)) or id(value) in within:
+        return _unstorable_itself(value, within)
+    members: Iterable[Tuple[Any, Any]] = enumerate(value)
+    if isinstance(value, dict):
+        refused = _key_refused(value)
+        if refused is not None:
+            return ((),) + refused
+        members = value.items()
+    inner = within + (id(value),)
+    for key, item in members:
+        if type(item) in _SCALARS:
+            continue
+        found = _unstorable_member(item, inner)
+        if found is not None:
+            return ((key,) + found[0],) + found[1:]
+    return None
+
+
+def _unstorable_error(value: Any, name: str) -> Optional[SessionDataError]:
+    """The error naming the part of ``value`` (the app's ``session.data`` or ``session.user``, ``name``)
+    a session cannot store, and its type; None if a session can store all of it."""
+    try:
+        found = _unstorable_member(value)
+    except RecursionError:
+        found = (), 'is nested too deeply', ''
+    if found is None:
+        return None
+    keys, what, why = found
+    return SessionDataError('%s%s %s, which a session cannot store: %s' % (
+        name, ''.join('[%r]' % key for key in keys), what, why or _STORABLE_RULE[name]))
 
 
 # The record codec.  A record is the JSON array ``[data, user, created, user_expires, lifetime]``
@@ -5095,8 +5134,6 @@ def _is_someone(user: Any) -> bool:
 
 #: Decoded records kept by a session manager (a few hundred bytes each).
 _PARSED_MAX = 1024
-#: The types JSON gives back as they were (a subclass such as an IntEnum comes back as its base).
-_SCALARS = frozenset((str, int, float, bool, type(None)))
 #: How often a save is tried again when other requests keep changing the same session.
 _UPDATE_TRIES = 10
 #: For how long (s) a login's cap per user spares a session of that person made after its own: a
@@ -5803,8 +5840,8 @@ class SessionState:
         try:
             key = _user_key(user)
         except (TypeError, ValueError, RecursionError):  # its JSON text is its key: said here, not as JSON's words
-            raise SessionDataError('session.user = %s, which a session cannot store: a user must be JSON-serializable '
-                                   '(a str, or a dict such as a token\'s claims)' % _a_type(user)) from None
+            raise _unstorable_error(user, 'session.user') or SessionDataError('session.user: %s' % _STORABLE_RULE[
+                'session.user']) from None
         recorded = _user_key(self._record_user())  # (the person of a lapsed login too)
         if recorded not in (None, key):  # nothing of the last person's, not even its age
             self.data, self.lifetime, self.created_ms = {}, 0, 0
@@ -5887,25 +5924,14 @@ class SessionState:
             return _encode_record(self.data, tail)
         except (TypeError, ValueError, RecursionError):
             pass  # find which value it is
-        for key, value in self.data.items():
-            try:
-                json.dumps(value)
-            except (TypeError, ValueError):
-                raise SessionDataError('session.data[%r] holds %s, which a session cannot store: session '
-                                       'values must be JSON-serializable' % (key, _a_type(value))) from None
-        raise SessionDataError('session.user holds %s, which a session cannot store: it must be '
-                               'JSON-serializable' % _a_type(self.user))
+        raise (_unstorable_error(self.data, 'session.data') or _unstorable_error(self._record_user(), 'session.user')
+               or SessionDataError('session.data: %s' % _STORABLE_RULE['session.data']))
 
     def _check_keys(self) -> None:
         """Refuse data whose dicts have keys other than text (before it is stored)."""
-        found = _key_not_text(self.data)
-        if found is None:
-            return
-        top = next(key for key, value in self.data.items() if type(key) is not str or _key_not_text(value))
-        raise SessionDataError('%s holds the key %r (%s), which a session cannot store: JSON keys are text, so it '
-                               'would come back as %s; use text keys'
-                               % ('session.data' if type(top) is not str else 'session.data[%r]' % top,
-                                  found[0], _a_type(found[0]), _encode_json(str(found[0]))))
+        error = _unstorable_error(self.data, 'session.data')
+        if error is not None:
+            raise error
 
     def finish(self, headers: Headers, https: bool) -> None:
         """Store the session as the request left it (create, update, touch or delete), add the cookie.
@@ -6441,7 +6467,12 @@ class Session:
 
     @user.setter
     def user(self, value: Any) -> None:
-        _state().set_user(value)
+        state = _state()
+        if type(value) is not str:  # refused here, where the app can see which line did it
+            error = _unstorable_error(value, 'session.user')
+            if error is not None:
+                raise error
+        state.set_user(value)
 
     def invalidate(self) -> None:
         """End the session: delete it on the server and expire the cookie (logout)."""

@@ -2,7 +2,7 @@
 import re
 
 import bottle
-from helpers import ROOT, client, default_shown, read_log
+from helpers import ROOT, banner_value, client, default_shown, read_log
 from servers import Client
 
 import canister
@@ -127,6 +127,21 @@ def test_the_first_app_of_the_readme_counts_each_reload_logs_as_shown_and_escape
         assert re.search(r'^%s INFO     \[127\.0\.0\.1-[A-Za-z0-9_-]{6}\]   Response: 200 \(\d+ms\)$' % stamp, log, re.M)
     finally:
         app.uninstall(True)
+
+
+def test_a_misspelled_ini_file_is_no_error_and_the_logs_first_lines_show_the_defaults_in_effect(
+        tmp_path, uninstall_at_end):
+    """Bottle's ``load_config`` (0.12 and 0.13) reads nothing from a file that is not there, without a word:
+    the README's first app says so, and the install banner at the top of the log shows what is in effect."""
+    assert '# optional: a [canister] section (a missing file is no error:' in readme_block_of_section('A first app')
+    (tmp_path / 'app.ini').write_text('[canister]\nsession_store = sqlite:///%s\n' % (tmp_path / 'sessions.db'))
+    app = bottle.Bottle()
+    app.config.load_config(str(tmp_path / 'ap.ini'))  # the name misspelled: no error
+    app.config['canister.log_path'] = str(tmp_path / 'logs')
+    uninstall_at_end(app).install(canister.Canister())
+    log = read_log(tmp_path / 'logs')
+    assert banner_value(log, 'session_store') == 'memory'
+    assert any(line.endswith('canister.session_store         = memory') for line in log.splitlines()[:20])
 
 
 def test_the_parameter_block_of_the_readme_binds_what_its_comments_say(make_app):

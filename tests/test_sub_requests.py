@@ -3,17 +3,20 @@ sub-request: ``other_app(dict(bottle.request.environ), start_response)``): the o
 a request of its own, with its own settings, and the calling request's context is intact afterwards."""
 from __future__ import annotations
 
+import json
 import pathlib
 from typing import Any, Callable, Dict, List, Tuple
 
 import bottle
 import pytest
 
-from helpers import client, cookie_value, read_log, set_cookies
+from helpers import ROOT, client, cookie_value, read_log, set_cookies
 from servers import Client, WsgirefServer, chunked, raw_request, status_of
 
 import canister
 from canister import session
+
+README = (ROOT / 'README.md').read_text(encoding='utf-8')
 
 
 def sub_request(app: bottle.Bottle, environ: Dict[str, Any], path: str) -> Tuple[str, List[Tuple[str, str]], str]:
@@ -288,3 +291,159 @@ def test_what_the_callers_start_response_sets_on_bottle_response_is_the_callers_
         server.close()
     assert (res.status, res.text) == (201, 'created')
     assert [cookie.split('=')[0] for cookie in res.headers.get_all('Set-Cookie')] == ['back_session']
+
+
+# -- two apps with the same session cookie: the other app's session is the caller's ---------------------
+
+def apps_of_one_store(tmp_path: pathlib.Path, uninstall_at_end: Callable[[bottle.Bottle], bottle.Bottle],
+                      back_cookie: str = 'session_id', **front_config: Any) -> Tuple[bottle.Bottle, bottle.Bottle]:
+    """``front``, whose /call/<path> reads its session, asks ``back`` for /<path> (forwarding back's cookies, as
+    a handler answering in back's name does) and then writes its session; and ``back``, with ``back_cookie``.
+    Both keep sessions in one SQLite file; ``front`` logs alice in at /login."""
+    store = 'sqlite:///%s' % (tmp_path / 'sessions.db')
+    front, back = uninstall_at_end(bottle.Bottle()), uninstall_at_end(bottle.Bottle())
+    front.install(canister.Canister(log_path=str(tmp_path / 'front'), session_store=store, **front_config))
+    back.install(canister.Canister(log_path=str(tmp_path / 'back'), session_store=store, session_cookie=back_cookie))
+
+    @back.get('/whoami')
+    def whoami() -> Dict[str, Any]:
+        session.data['back'] = 'written by back'
+        return {'user': session.user, 'data': dict(session.data)}
+
+    back.route('/logout', callback=lambda: session.invalidate())
+
+    @front.get('/login')
+    def login() -> str:
+        session.user = 'alice'
+        return 'in'
+
+    @front.get('/call/<path>')
+    def call(path: str) -> str:
+        session.data.get('loaded')  # loaded before the other app runs, saved after it
+        status, headers, body = sub_request(back, dict(bottle.request.environ), '/' + path)
+        for name, value in headers:
+            if name == 'Set-Cookie':
+                bottle.response.add_header(name, value)
+        session.data['front'] = 'written by front'
+        return body
+
+    front.route('/logout_then_call', callback=lambda: (session.invalidate(),
+                                                       sub_request(back, dict(bottle.request.environ), '/whoami'))[1][2])
+    front.route('/mine', callback=lambda: {'user': session.user, 'data': dict(session.data)})
+    return front, back
+
+
+def test_an_app_with_the_same_session_cookie_and_store_serves_a_sub_request_in_the_callers_session(
+        tmp_path, uninstall_at_end, serve):
+    front, _ = apps_of_one_store(tmp_path, uninstall_at_end)
+    browser = Client(serve(front))
+    browser.get('/login')
+    assert json.loads(browser.get('/call/whoami').text) == {'user': 'alice', 'data': {'back': 'written by back'}}
+    assert json.loads(browser.get('/mine').text) == {
+        'user': 'alice', 'data': {'back': 'written by back', 'front': 'written by front'}}
+    assert ("so with the same `session_cookie` name and the same store (one SQLite file, or one Redis with one "
+            "`session_redis_prefix`) its session is the caller's, with the caller's logged-in user, and what it writes "
+            "lands in the caller's session.") in README
+
+
+def test_a_logout_in_the_other_app_of_the_same_session_sticks_though_the_caller_saves_after_it(
+        tmp_path, uninstall_at_end, serve):
+    front, _ = apps_of_one_store(tmp_path, uninstall_at_end)
+    browser = Client(serve(front))
+    browser.get('/login')
+    answer = browser.get('/call/logout')
+    assert answer.status == 200 and 'session_id' not in browser.cookies
+    assert json.loads(browser.get('/mine').text) == {'user': None, 'data': {}}
+    assert 'was ended (logout) by another request while this request ran: nothing was saved' in read_log(
+        tmp_path / 'front')
+
+
+def test_a_logout_in_the_caller_sticks_though_the_other_app_saved_the_same_session_during_it(
+        tmp_path, uninstall_at_end, serve):
+    front, _ = apps_of_one_store(tmp_path, uninstall_at_end)
+    browser = Client(serve(front))
+    browser.get('/login')
+    sid = browser.cookies['session_id']
+    assert json.loads(browser.get('/logout_then_call').text)['user'] == 'alice'  # (the logout is stored after)
+    assert 'session_id' not in browser.cookies
+    browser.cookies['session_id'] = sid  # the old cookie, kept by whoever copied it
+    assert json.loads(browser.get('/mine').text) == {'user': None, 'data': {}}
+
+
+def test_another_session_cookie_name_keeps_the_other_apps_session_apart_in_the_same_store(
+        tmp_path, uninstall_at_end, serve):
+    front, _ = apps_of_one_store(tmp_path, uninstall_at_end, back_cookie='back_session')
+    browser = Client(serve(front))
+    browser.get('/login')
+    assert json.loads(browser.get('/call/whoami').text) == {'user': None, 'data': {'back': 'written by back'}}
+    assert json.loads(browser.get('/mine').text) == {'user': 'alice', 'data': {'front': 'written by front'}}
+    assert sorted(browser.cookies) == ['back_session', 'session_id']
+    assert 'To keep the two apart, give the other app a `session_cookie` name of its own.' in README
+
+
+def test_another_store_alone_does_not_keep_them_apart_when_the_other_apps_cookie_is_passed_on(
+        tmp_path, uninstall_at_end, serve):
+    front, back = apps_of_one_store(tmp_path, uninstall_at_end)
+    back.uninstall(canister.Canister)
+    back.install(canister.Canister(log_path=str(tmp_path / 'back')))  # its own memory store, the same cookie name
+    browser = Client(serve(front))
+    browser.get('/login')
+    assert json.loads(browser.get('/call/whoami').text)['user'] is None
+    assert json.loads(browser.get('/mine').text)['user'] is None  # back's cookie replaced the login's
+
+
+# -- a sub-request the handler makes a POST: the other app's CSRF check sees the browser's headers -------
+
+#: What a browser sends with a GET it makes for another site's page (a link followed): no Origin on a GET.
+CROSS_SITE_GET = {'Sec-Fetch-Site': 'cross-site', 'Sec-Fetch-Mode': 'navigate', 'Referer': 'https://evil.example/'}
+
+
+def app_posting_to_another(tmp_path: pathlib.Path, uninstall_at_end: Callable[[bottle.Bottle], bottle.Bottle],
+                           drop_browser_headers: bool) -> bottle.Bottle:
+    """``front``, whose GET /reorder POSTs to /orders of ``back`` (both with canister) on a copy of its environ,
+    the browser's Origin, Referer and Sec-Fetch-Site left out of the copy when ``drop_browser_headers``."""
+    front, back = uninstall_at_end(bottle.Bottle()), uninstall_at_end(bottle.Bottle())
+    front.install(canister.Canister(log_path=str(tmp_path / 'front')))
+    back.install(canister.Canister(log_path=str(tmp_path / 'back'), session_cookie='back_session'))
+
+    @back.post('/orders')
+    def order() -> str:
+        bottle.response.status = 201
+        return 'ordered'
+
+    @front.get('/reorder')
+    def reorder() -> str:
+        environ = dict(bottle.request.environ, REQUEST_METHOD='POST')
+        if drop_browser_headers:  # (the README's way: the call is the app's own, not the browser's)
+            for name in ('HTTP_ORIGIN', 'HTTP_REFERER', 'HTTP_SEC_FETCH_SITE'):
+                environ.pop(name, None)
+        status, _, body = sub_request(back, environ, '/orders')
+        return '%s %s' % (status[:3], body)
+
+    return front
+
+
+def test_a_sub_request_made_a_post_of_a_cross_site_get_is_refused_by_the_other_apps_csrf_check(
+        tmp_path, uninstall_at_end, serve):
+    front = app_posting_to_another(tmp_path, uninstall_at_end, drop_browser_headers=False)
+    answer = Client(serve(front)).get('/reorder', headers=CROSS_SITE_GET)
+    assert answer.status == 200 and answer.text.startswith('403 ')
+    assert ('Cross-site request refused: origin https://evil.example may not send POST requests here'
+            in read_log(tmp_path / 'back'))
+    assert "when that GET came from another site's page (a link followed) the other app answers 403" in README
+
+
+def test_a_sub_request_made_a_post_passes_the_other_apps_csrf_check_without_the_browsers_origin_headers(
+        tmp_path, uninstall_at_end, serve):
+    front = app_posting_to_another(tmp_path, uninstall_at_end, drop_browser_headers=True)
+    answer = Client(serve(front)).get('/reorder', headers=CROSS_SITE_GET)
+    assert (answer.status, answer.text) == (200, '201 ordered')
+    assert ("for name in ('HTTP_ORIGIN', 'HTTP_REFERER', 'HTTP_SEC_FETCH_SITE'): environ.pop(name, None)"
+            in README)
+
+
+def test_a_sub_request_made_a_post_of_a_same_origin_get_passes_the_other_apps_csrf_check_as_it_is(
+        tmp_path, uninstall_at_end, serve):
+    front = app_posting_to_another(tmp_path, uninstall_at_end, drop_browser_headers=False)
+    answer = Client(serve(front)).get('/reorder', headers={'Sec-Fetch-Site': 'same-origin'})
+    assert (answer.status, answer.text) == (200, '201 ordered')
