@@ -2806,7 +2806,8 @@ def _stray_wildcard_notes(signature: inspect.Signature, rule: str) -> List[str]:
     fix = ('name a parameter %%s, or the wildcard after one of the handler\'s (%s)' % ', '.join(others) if others
            else 'give the handler a parameter %s')
     return ['the wildcard <%s> of the rule is no parameter of the handler, which Bottle passes it to by name, %s=... '
-            '(a TypeError: 500): %s' % (name, name, fix % name) for name in named if name not in parameters]
+            '(a TypeError, a 500, once its other parameters are given): %s' % (name, name, fix % name)
+            for name in named if name not in parameters]
 
 
 class ParameterBinder:

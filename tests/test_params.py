@@ -88,10 +88,11 @@ def test_a_wildcard_that_names_no_parameter_of_the_handler_is_logged_at_the_firs
     said = [line.split('   ', 1)[1] for line in warning_lines(log_dir) if 'the wildcard <' in line]
     assert said == [
         "Route GET /items/<id>: the wildcard <id> of the rule is no parameter of the handler, which Bottle passes it "
-        "to by name, id=... (a TypeError: 500): name a parameter id, or the wildcard after one of the handler's "
-        "(item_id)",
+        "to by name, id=... (a TypeError, a 500, once its other parameters are given): name a parameter id, or the "
+        "wildcard after one of the handler's (item_id)",
         "Route GET /users/<name>/<:re:[a-z]+>: the wildcard <name> of the rule is no parameter of the handler, which "
-        "Bottle passes it to by name, name=... (a TypeError: 500): give the handler a parameter name"]
+        "Bottle passes it to by name, name=... (a TypeError, a 500, once its other parameters are given): give the "
+        "handler a parameter name"]
 
 
 def test_wildcards_a_handler_takes_by_name_or_in_its_keyword_arguments_are_not_logged(make_app, log_dir):
