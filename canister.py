@@ -1359,7 +1359,7 @@ class _LogSink:
     has just closed, since the next accepted connection may get that number.
     """
 
-    def __init__(self, path: str, days: int) -> None:
+    def __init__(self, path: str, days: int, line_format: str) -> None:
         #: The log directory, or ``stderr`` or ``stdout``.
         self.path = path
         #: Days of daily files kept (older ones are deleted).
@@ -1382,9 +1382,10 @@ class _LogSink:
         #: No new attempt to open the day's file before this ``time.monotonic()`` (once one failed).
         self._retry_at = 0.0
         #: The ``log_days`` of each installed plugin that writes here (``days`` is the largest).
-        self.retention: List[int] = []
-        #: The ``log_format`` of each installed plugin that writes here.
-        self.formats: List[str] = []
+        self.retention: List[int] = [days]
+        #: The ``log_format`` of each installed plugin that writes here (known before the first file's
+        #: old files are deleted, whose failure ``_tell`` writes in it).
+        self.formats: List[str] = [line_format]
         #: Old files whose deletion failed, and stderr said so.
         self._undeletable: typing.Set[str] = set()
         #: Why the directory could not be listed, as stderr said it ('' once it can be again): told once, not daily.
@@ -1471,7 +1472,7 @@ class _LogSink:
             return
         if self._kept:
             self._kept = False
-            self._tell('canister: logging to %s works again' % self.path)
+            self._tell('canister: logging to %s works again' % self.path, 'INFO')
 
     def close(self) -> None:
         with self._lock:
@@ -1505,7 +1506,7 @@ class _LogSink:
             self._next_check = 0.0  # the file is looked at again before the next line goes to it
             if not self._failing:
                 self._failing = True
-                self._tell('canister: logging to %s failed: %s' % (self.path, error))
+                self._tell('canister: logging to %s failed: %s' % (self.path, error), 'ERROR')
 
     def _write_again(self, data: bytes) -> None:
         """Write a line after writing failed (with the lock held): end a line cut short first, and
@@ -1514,7 +1515,7 @@ class _LogSink:
             data = b'\n' + data
         self._put(data)
         self._cut = self._failing = False
-        self._tell('canister: logging to %s works again' % self.path)
+        self._tell('canister: logging to %s works again' % self.path, 'INFO')
 
     def _put(self, data: bytes) -> None:
         """Write ``data`` (with the lock held).  A pipe (``stdout``, ``stderr``) takes a long line in
@@ -1540,12 +1541,17 @@ class _LogSink:
         if written != len(data):
             raise OSError('a line was cut short (is the disk full?)')
 
-    @staticmethod
-    def _tell(text: str) -> None:
+    def _tell(self, text: str, level: str = 'WARNING') -> None:
         """One line on stderr about the log itself (its failures, once per outage), after the time as a
-        log line writes it, so that it can be put beside the log's lines."""
+        log line writes it, so that it can be put beside the log's lines; a JSON object as canister's JSON
+        lines are (``request_id`` empty) when an app logging here writes them: stderr may be the log itself,
+        or read by the same collector."""
         try:
-            sys.stderr.write('%s %s\n' % (_stamp(time.time()), text))
+            if 'json' in self.formats:
+                line = _LineFormat(True).line(time.time(), level, threading.current_thread().name, text, '')[0]
+            else:
+                line = '%s %s\n' % (_stamp(time.time()), text)
+            sys.stderr.write(line)
         except Exception:
             pass
 
@@ -1566,11 +1572,12 @@ def _sink_for(path: str, days: int, line_format: str) -> _LogSink:
         sink = _SINKS.get(key)
         if sink is None:
             try:
-                sink = _LogSink(key, days)
+                sink = _LogSink(key, days, line_format)
             except OSError as error:
                 raise CanisterError('canister cannot write its log to %s: %s (fix log_path, '
                                     'or set log_path = stderr)' % (key, error.strerror or error)) from None
             _SINKS[key] = sink
+            return sink
         sink.retention.append(days)
         sink.days = max(sink.retention)  # no app's files are deleted sooner than it asked
         sink.formats.append(line_format)
