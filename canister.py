@@ -4242,14 +4242,14 @@ class SQLiteStore(SessionStore):
         except (sqlite3.Error, OSError) as error:
             problem = _sqlite_permissions(path)
             if _sqlite_passing(error) and not problem:
-                return 'the SQLite file %s cannot be used: %s' % (path, error)
+                return self._failed(error)
             raise ConfigError('canister.session_store: the SQLite file %s cannot be used: %s%s'
                               % (path, error, '; ' + problem if problem else '')) from None
         problem = _sqlite_permissions(path)  # (made read-only after the connections opened, which still write)
         if problem:
             raise ConfigError('canister.session_store: the SQLite file %s cannot be used: %s' % (path, problem))
         problem = _sqlite_disk_full(path)
-        return 'the SQLite file %s cannot be used: %s' % (path, problem) if problem else None
+        return self._failed(problem) if problem else None
 
     def check(self) -> Optional[str]:
         """None if sessions can be saved in the file now, else why (what the store's making found, told once:
@@ -4285,13 +4285,16 @@ class SQLiteStore(SessionStore):
         """The columns of ``canister_sessions`` in order (none if it is missing)."""
         return [row[1] for row in connection.execute('PRAGMA table_info(canister_sessions)')]
 
+    def _failed(self, cause: Any, problem: str = '') -> str:
+        """What is said of the file when it cannot be used for now: by a request's 503 ERROR line, and in the same
+        words by ``check`` (``store_problem()``, the install's WARNING), so that one condition has one text."""
+        return 'the SQLite session store %s failed: %s%s' % (self.path, cause, '; ' + problem if problem else '')
+
     def _call(self, work: Callable[[sqlite3.Connection], Any]) -> Any:
         try:
             return self._file.run(work)
         except (sqlite3.Error, OSError) as error:
-            problem = _sqlite_permissions(self._file.path)
-            raise StoreUnavailable('the SQLite session store %s failed: %s%s'
-                                   % (self.path, error, '; ' + problem if problem else '')) from None
+            raise StoreUnavailable(self._failed(error, _sqlite_permissions(self._file.path))) from None
 
     def _change(self, sql: str, args: Tuple[Any, ...]) -> int:
         """Run a statement that changes rows; the number it changed."""

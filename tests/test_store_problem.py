@@ -138,12 +138,31 @@ def test_store_problem_names_a_sqlite_file_whose_write_lock_another_process_hold
     try:
         other.execute('BEGIN IMMEDIATE')                       # holds the lock every save needs
         started = time.monotonic()
-        assert plugin.store_problem() == 'the SQLite file %s cannot be used: database is locked' % path
+        assert plugin.store_problem() == 'the SQLite session store %s failed: database is locked' % path
         assert 4.5 < time.monotonic() - started < 6.5          # (after SQLite's busy timeout, as a save)
         other.execute('ROLLBACK')
         assert plugin.store_problem() is None
     finally:
         other.close()
+
+
+def test_a_sqlite_file_locked_too_long_is_told_in_the_same_words_by_the_ready_route_and_a_requests_503_line(
+        make_app, tmp_path, log_dir):
+    path = tmp_path / 'sessions.db'
+    app, _ = ready_app(make_app, session_store=sqlite_url(path))
+    app.route('/count', callback=lambda: str(canister.session.data.setdefault('n', 1)))
+    other = sqlite3.connect(str(path), isolation_level=None)   # (another process's connection: a backup tool)
+    try:
+        other.execute('BEGIN IMMEDIATE')                       # held beyond the busy timeout
+        assert client(app).get('/ready', status=503).text == 'not ready\n'
+        assert client(app).get('/count', status=503).headers['Retry-After'] == '1'
+    finally:
+        other.close()
+    log = read_log(log_dir)
+    [not_ready] = re.findall(r'Not ready: (.*)', log)
+    [error] = [line for line in log.splitlines() if ' ERROR ' in line and 'Response: ' not in line]
+    assert not_ready == 'the SQLite session store %s failed: database is locked' % path
+    assert error.endswith('   ' + not_ready), (error, not_ready)     # one condition, one text
 
 
 def test_store_problem_of_the_memory_store_is_none_and_the_ready_route_sets_no_cookie(make_app):
