@@ -4974,12 +4974,15 @@ class RedisStore(SessionStore):
     def check(self) -> Optional[str]:
         """None if Redis answers; what is wrong if it cannot be reached.  Credentials or a database number
         it refuses, and a URL of the wrong kind (one server, or a Cluster), are a ConfigError: they would
-        fail every request, or most, not only until Redis is back."""
+        fail every request, or most, not only until Redis is back.  The first check Redis answers (at install,
+        or the first after an install that found it down) also loads the update script, looks at the kind
+        of server and counts the replicas; each later one (``store_problem()``, a readiness probe) is a PING."""
         try:
             client = self.client
             client.ping()
-            client.script_load(_REDIS_UPDATE)  # so that its first use is one round trip too (canister never calls touch here)
-            self._check_mode(client)
+            if not self._checked:
+                client.script_load(_REDIS_UPDATE)  # so that its first use is one round trip too
+                self._check_mode(client)
         except StoreUnavailable as error:
             if 'Cluster mode is not enabled' in str(error):  # (a plain server named in a redis+cluster:// URL)
                 raise ConfigError('canister.session_store: %s (the URL is a Cluster URL, redis+cluster://, and the '
@@ -4999,8 +5002,13 @@ class RedisStore(SessionStore):
                 raise ConfigError('canister.session_store: Redis refused the database number: %s (a Redis server '
                                   'has databases 0 to 15 unless its databases setting gives more)' % text) from None
             return str(self._unreachable(error))  # (the words of the 503's ERROR line: one text for one outage)
-        self.wait_note = self._replicas_short()
+        if not self._checked:
+            self.wait_note = self._replicas_short()
+            self._checked = True
         return None
+
+    #: A check found Redis answering and the URL of the right kind: later checks only PING.
+    _checked = False
 
     def _check_mode(self, client: Any) -> None:
         """ConfigError if a URL for one server (``redis://``) names a node of a Redis Cluster: the node
