@@ -9149,20 +9149,32 @@ class _EarlyChecks:
 
 
 class _WithoutBottlesTraceback:
-    """A request's ``wsgi.errors`` once canister logged its handler's exception to the process's stderr
-    or stdout: Bottle (with ``catchall``, its default) then writes the same traceback there as raw
-    lines, most often into the same stream, which would break a stream of JSON lines apart.  That
-    write (the traceback of the exception being handled, as ``traceback.format_exc`` gives it) is
-    left out; anything else reaches the server's stream."""
+    """A request's ``wsgi.errors`` while canister logs to the process's stderr or stdout: Bottle (with
+    ``catchall``, its default) writes the traceback of an exception it catches there as raw lines, most
+    often into the same stream, which would break a stream of JSON lines apart.  That write (the
+    traceback of the exception being handled, as ``traceback.format_exc`` gives it) is held back: Bottle
+    makes it before canister's line when it caught the exception outside canister's route wrapper (a
+    dict its JSON plugin cannot send, a ``before_request`` hook's); at the request's end it is dropped
+    if canister logged the exception, else written (an app mounted without canister).  Anything else
+    reaches the server's stream."""
 
     def __init__(self, stream: Any) -> None:
         #: The ``wsgi.errors`` it stands in for, which gets everything but Bottle's traceback.
         self.stream = stream
+        #: Bottle's traceback, held back until the request's end.
+        self.held = ''
 
     def write(self, text: Any) -> Any:
         if isinstance(text, str) and text.startswith('Traceback') and text == traceback.format_exc():
+            self.held = text
             return None
         return self.stream.write(text)
+
+    def end(self, logged: bool) -> None:
+        """The request ended: write the traceback held back unless canister ``logged`` the exception."""
+        held, self.held = self.held, ''
+        if held and not logged:
+            self.stream.write(held)
 
     def writelines(self, lines: Iterable[Any]) -> None:
         for line in lines:
@@ -9286,6 +9298,8 @@ class _RequestContext(SessionState):
     started = 0.0
     #: The handler's exception was logged already (by the route wrapper).
     error_logged = False
+    #: The request's ``wsgi.errors`` as canister holds back Bottle's traceback in it, while it logs to a stream.
+    held_errors: Optional[_WithoutBottlesTraceback] = None
     #: The response's status code, once it started.
     code = 0
     #: The body of an error response that replaced Bottle's (the session could not be saved).
@@ -9332,6 +9346,8 @@ class _RequestContext(SessionState):
             thread = context.thread = threading.current_thread()
             context.outer_thread_name = thread.name
             thread.name = name = context.client + ('-' + cookie_sid[:6] if cookie_sid else '-...')
+            if log.errors_on_stream:  # (Bottle's traceback of what it catches would go there before canister's line)
+                context._hold_bottles_traceback()
             if log.level <= logging.INFO:
                 log.write(logging.DEBUG if context.preflight else logging.INFO, '%s %s',
                           _escape(method), _request_url(environ, scheme, context.host()), thread_name=name)
@@ -9369,6 +9385,8 @@ class _RequestContext(SessionState):
                 level = logging.DEBUG if self.preflight else logging.INFO
             log.write(level, 'Response: %d (%dms)', code, elapsed * 1000,
                       thread_name=self.thread.name if self.thread is not None else None)
+            if self.held_errors is not None:
+                self.held_errors.end(self.error_logged)
         if self.thread is not None:
             self.thread.name = self.outer_thread_name
         _local.context = self.outer
@@ -9379,9 +9397,13 @@ class _RequestContext(SessionState):
         traceback stays out of the server's stream (``_WithoutBottlesTraceback``)."""
         self.error_logged = True
         if log.errors_on_stream:
-            errors = self.environ.get('wsgi.errors')
-            if errors is not None and type(errors) is not _WithoutBottlesTraceback:
-                self.environ['wsgi.errors'] = _WithoutBottlesTraceback(errors)
+            self._hold_bottles_traceback()
+
+    def _hold_bottles_traceback(self) -> None:
+        """Have the request's ``wsgi.errors`` hold back Bottle's traceback (``_WithoutBottlesTraceback``)."""
+        errors = self.environ.get('wsgi.errors')
+        if errors is not None and type(errors) is not _WithoutBottlesTraceback:
+            self.held_errors = self.environ['wsgi.errors'] = _WithoutBottlesTraceback(errors)
 
     def failed(self) -> None:
         """An exception escaped the request: log it (unless the route wrapper did) and count a 500."""
