@@ -1359,7 +1359,7 @@ class _LogSink:
     has just closed, since the next accepted connection may get that number.
     """
 
-    def __init__(self, path: str, days: int) -> None:
+    def __init__(self, path: str, days: int, line_format: str) -> None:
         #: The log directory, or ``stderr`` or ``stdout``.
         self.path = path
         #: Days of daily files kept (older ones are deleted).
@@ -1382,9 +1382,10 @@ class _LogSink:
         #: No new attempt to open the day's file before this ``time.monotonic()`` (once one failed).
         self._retry_at = 0.0
         #: The ``log_days`` of each installed plugin that writes here (``days`` is the largest).
-        self.retention: List[int] = []
-        #: The ``log_format`` of each installed plugin that writes here.
-        self.formats: List[str] = []
+        self.retention: List[int] = [days]
+        #: The ``log_format`` of each installed plugin that writes here (known before the first file's
+        #: old files are deleted, whose failure ``_tell`` writes in it).
+        self.formats: List[str] = [line_format]
         #: Old files whose deletion failed, and stderr said so.
         self._undeletable: typing.Set[str] = set()
         #: Why the directory could not be listed, as stderr said it ('' once it can be again): told once, not daily.
@@ -1471,7 +1472,7 @@ class _LogSink:
             return
         if self._kept:
             self._kept = False
-            self._tell('canister: logging to %s works again' % self.path)
+            self._tell('canister: logging to %s works again' % self.path, 'INFO')
 
     def close(self) -> None:
         with self._lock:
@@ -1505,7 +1506,7 @@ class _LogSink:
             self._next_check = 0.0  # the file is looked at again before the next line goes to it
             if not self._failing:
                 self._failing = True
-                self._tell('canister: logging to %s failed: %s' % (self.path, error))
+                self._tell('canister: logging to %s failed: %s' % (self.path, error), 'ERROR')
 
     def _write_again(self, data: bytes) -> None:
         """Write a line after writing failed (with the lock held): end a line cut short first, and
@@ -1514,7 +1515,7 @@ class _LogSink:
             data = b'\n' + data
         self._put(data)
         self._cut = self._failing = False
-        self._tell('canister: logging to %s works again' % self.path)
+        self._tell('canister: logging to %s works again' % self.path, 'INFO')
 
     def _put(self, data: bytes) -> None:
         """Write ``data`` (with the lock held).  A pipe (``stdout``, ``stderr``) takes a long line in
@@ -1540,12 +1541,17 @@ class _LogSink:
         if written != len(data):
             raise OSError('a line was cut short (is the disk full?)')
 
-    @staticmethod
-    def _tell(text: str) -> None:
+    def _tell(self, text: str, level: str = 'WARNING') -> None:
         """One line on stderr about the log itself (its failures, once per outage), after the time as a
-        log line writes it, so that it can be put beside the log's lines."""
+        log line writes it, so that it can be put beside the log's lines; a JSON object as canister's JSON
+        lines are (``request_id`` empty) when an app logging here writes them: stderr may be the log itself,
+        or read by the same collector."""
         try:
-            sys.stderr.write('%s %s\n' % (_stamp(time.time()), text))
+            if 'json' in self.formats:
+                line = _LineFormat(True).line(time.time(), level, threading.current_thread().name, text, '')[0]
+            else:
+                line = '%s %s\n' % (_stamp(time.time()), text)
+            sys.stderr.write(line)
         except Exception:
             pass
 
@@ -1566,11 +1572,12 @@ def _sink_for(path: str, days: int, line_format: str) -> _LogSink:
         sink = _SINKS.get(key)
         if sink is None:
             try:
-                sink = _LogSink(key, days)
+                sink = _LogSink(key, days, line_format)
             except OSError as error:
                 raise CanisterError('canister cannot write its log to %s: %s (fix log_path, '
                                     'or set log_path = stderr)' % (key, error.strerror or error)) from None
             _SINKS[key] = sink
+            return sink
         sink.retention.append(days)
         sink.days = max(sink.retention)  # no app's files are deleted sooner than it asked
         sink.formats.append(line_format)
@@ -4275,14 +4282,14 @@ class SQLiteStore(SessionStore):
         except (sqlite3.Error, OSError) as error:
             problem = _sqlite_permissions(path)
             if _sqlite_passing(error) and not problem:
-                return 'the SQLite file %s cannot be used: %s' % (path, error)
+                return self._failed(error)
             raise ConfigError('canister.session_store: the SQLite file %s cannot be used: %s%s'
                               % (path, error, '; ' + problem if problem else '')) from None
         problem = _sqlite_permissions(path)  # (made read-only after the connections opened, which still write)
         if problem:
             raise ConfigError('canister.session_store: the SQLite file %s cannot be used: %s' % (path, problem))
         problem = _sqlite_disk_full(path)
-        return 'the SQLite file %s cannot be used: %s' % (path, problem) if problem else None
+        return self._failed(problem) if problem else None
 
     def check(self) -> Optional[str]:
         """None if sessions can be saved in the file now, else why (what the store's making found, told once:
@@ -4318,13 +4325,16 @@ class SQLiteStore(SessionStore):
         """The columns of ``canister_sessions`` in order (none if it is missing)."""
         return [row[1] for row in connection.execute('PRAGMA table_info(canister_sessions)')]
 
+    def _failed(self, cause: Any, problem: str = '') -> str:
+        """What is said of the file when it cannot be used for now: by a request's 503 ERROR line, and in the same
+        words by ``check`` (``store_problem()``, the install's WARNING), so that one condition has one text."""
+        return 'the SQLite session store %s failed: %s%s' % (self.path, cause, '; ' + problem if problem else '')
+
     def _call(self, work: Callable[[sqlite3.Connection], Any]) -> Any:
         try:
             return self._file.run(work)
         except (sqlite3.Error, OSError) as error:
-            problem = _sqlite_permissions(self._file.path)
-            raise StoreUnavailable('the SQLite session store %s failed: %s%s'
-                                   % (self.path, error, '; ' + problem if problem else '')) from None
+            raise StoreUnavailable(self._failed(error, _sqlite_permissions(self._file.path))) from None
 
     def _change(self, sql: str, args: Tuple[Any, ...]) -> int:
         """Run a statement that changes rows; the number it changed."""
@@ -5004,12 +5014,15 @@ class RedisStore(SessionStore):
     def check(self) -> Optional[str]:
         """None if Redis answers; what is wrong if it cannot be reached.  Credentials or a database number
         it refuses, and a URL of the wrong kind (one server, or a Cluster), are a ConfigError: they would
-        fail every request, or most, not only until Redis is back."""
+        fail every request, or most, not only until Redis is back.  The first check Redis answers (at install,
+        or the first after an install that found it down) also loads the update script, looks at the kind
+        of server and counts the replicas; each later one (``store_problem()``, a readiness probe) is a PING."""
         try:
             client = self.client
             client.ping()
-            client.script_load(_REDIS_UPDATE)  # so that its first use is one round trip too (canister never calls touch here)
-            self._check_mode(client)
+            if not self._checked:
+                client.script_load(_REDIS_UPDATE)  # so that its first use is one round trip too
+                self._check_mode(client)
         except StoreUnavailable as error:
             if 'Cluster mode is not enabled' in str(error):  # (a plain server named in a redis+cluster:// URL)
                 raise ConfigError('canister.session_store: %s (the URL is a Cluster URL, redis+cluster://, and the '
@@ -5029,8 +5042,13 @@ class RedisStore(SessionStore):
                 raise ConfigError('canister.session_store: Redis refused the database number: %s (a Redis server '
                                   'has databases 0 to 15 unless its databases setting gives more)' % text) from None
             return str(self._unreachable(error))  # (the words of the 503's ERROR line: one text for one outage)
-        self.wait_note = self._replicas_short()
+        if not self._checked:
+            self.wait_note = self._replicas_short()
+            self._checked = True
         return None
+
+    #: A check found Redis answering and the URL of the right kind: later checks only PING.
+    _checked = False
 
     def _check_mode(self, client: Any) -> None:
         """ConfigError if a URL for one server (``redis://``) names a node of a Redis Cluster: the node
@@ -9163,20 +9181,32 @@ class _EarlyChecks:
 
 
 class _WithoutBottlesTraceback:
-    """A request's ``wsgi.errors`` once canister logged its handler's exception to the process's stderr
-    or stdout: Bottle (with ``catchall``, its default) then writes the same traceback there as raw
-    lines, most often into the same stream, which would break a stream of JSON lines apart.  That
-    write (the traceback of the exception being handled, as ``traceback.format_exc`` gives it) is
-    left out; anything else reaches the server's stream."""
+    """A request's ``wsgi.errors`` while canister logs to the process's stderr or stdout: Bottle (with
+    ``catchall``, its default) writes the traceback of an exception it catches there as raw lines, most
+    often into the same stream, which would break a stream of JSON lines apart.  That write (the
+    traceback of the exception being handled, as ``traceback.format_exc`` gives it) is held back: Bottle
+    makes it before canister's line when it caught the exception outside canister's route wrapper (a
+    dict its JSON plugin cannot send, a ``before_request`` hook's); at the request's end it is dropped
+    if canister logged the exception, else written (an app mounted without canister).  Anything else
+    reaches the server's stream."""
 
     def __init__(self, stream: Any) -> None:
         #: The ``wsgi.errors`` it stands in for, which gets everything but Bottle's traceback.
         self.stream = stream
+        #: Bottle's traceback, held back until the request's end.
+        self.held = ''
 
     def write(self, text: Any) -> Any:
         if isinstance(text, str) and text.startswith('Traceback') and text == traceback.format_exc():
+            self.held = text
             return None
         return self.stream.write(text)
+
+    def end(self, logged: bool) -> None:
+        """The request ended: write the traceback held back unless canister ``logged`` the exception."""
+        held, self.held = self.held, ''
+        if held and not logged:
+            self.stream.write(held)
 
     def writelines(self, lines: Iterable[Any]) -> None:
         for line in lines:
@@ -9300,6 +9330,8 @@ class _RequestContext(SessionState):
     started = 0.0
     #: The handler's exception was logged already (by the route wrapper).
     error_logged = False
+    #: The request's ``wsgi.errors`` as canister holds back Bottle's traceback in it, while it logs to a stream.
+    held_errors: Optional[_WithoutBottlesTraceback] = None
     #: The response's status code, once it started.
     code = 0
     #: The body of an error response that replaced Bottle's (the session could not be saved).
@@ -9346,6 +9378,8 @@ class _RequestContext(SessionState):
             thread = context.thread = threading.current_thread()
             context.outer_thread_name = thread.name
             thread.name = name = context.client + ('-' + cookie_sid[:6] if cookie_sid else '-...')
+            if log.errors_on_stream:  # (Bottle's traceback of what it catches would go there before canister's line)
+                context._hold_bottles_traceback()
             if log.level <= logging.INFO:
                 log.write(logging.DEBUG if context.preflight else logging.INFO, '%s %s',
                           _escape(method), _request_url(environ, scheme, context.host()), thread_name=name)
@@ -9383,6 +9417,8 @@ class _RequestContext(SessionState):
                 level = logging.DEBUG if self.preflight else logging.INFO
             log.write(level, 'Response: %d (%dms)', code, elapsed * 1000,
                       thread_name=self.thread.name if self.thread is not None else None)
+            if self.held_errors is not None:
+                self.held_errors.end(self.error_logged)
         if self.thread is not None:
             self.thread.name = self.outer_thread_name
         _local.context = self.outer
@@ -9393,9 +9429,13 @@ class _RequestContext(SessionState):
         traceback stays out of the server's stream (``_WithoutBottlesTraceback``)."""
         self.error_logged = True
         if log.errors_on_stream:
-            errors = self.environ.get('wsgi.errors')
-            if errors is not None and type(errors) is not _WithoutBottlesTraceback:
-                self.environ['wsgi.errors'] = _WithoutBottlesTraceback(errors)
+            self._hold_bottles_traceback()
+
+    def _hold_bottles_traceback(self) -> None:
+        """Have the request's ``wsgi.errors`` hold back Bottle's traceback (``_WithoutBottlesTraceback``)."""
+        errors = self.environ.get('wsgi.errors')
+        if errors is not None and type(errors) is not _WithoutBottlesTraceback:
+            self.held_errors = self.environ['wsgi.errors'] = _WithoutBottlesTraceback(errors)
 
     def failed(self) -> None:
         """An exception escaped the request: log it (unless the route wrapper did) and count a 500."""

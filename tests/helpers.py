@@ -134,7 +134,7 @@ def install_warned(log_dir: Union[str, pathlib.Path], config: Optional[Dict[str,
 
 def sqlite_held_note(path: Any, cause: str) -> str:
     """What an install says of a SQLite file it cannot use for now (locked, disk full), on the terminal and in the log."""
-    return ('The session store is unreachable for now (the SQLite file %s cannot be used: %s); requests that need '
+    return ('The session store is unreachable for now (the SQLite session store %s failed: %s); requests that need '
             'a session answer 503 until it is back' % (path, cause))
 
 

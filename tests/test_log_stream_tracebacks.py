@@ -14,12 +14,12 @@ from servers import AppServer
 from session_kit import Browser
 
 
-def boom_output(server, log_format):
-    """The server's whole stderr and stdout after one ``GET /boom`` (a 500), and that answer."""
+def boom_output(server, log_format, path='/boom?name=x'):
+    """The server's whole stderr and stdout after one ``GET path`` (a 500), and that answer."""
     app_server = AppServer('load_app:app', server=server,
                            env={'CANISTER_LOG_PATH': 'stderr', 'CANISTER_LOG_FORMAT': log_format}).start()
     try:
-        answer = Browser(app_server.url).get('/boom?name=x')
+        answer = Browser(app_server.url).get(path)
         app_server.stop()
         return app_server.output(), answer
     finally:
@@ -28,7 +28,7 @@ def boom_output(server, log_format):
 
 def raw_traceback_lines(output):
     return [line for line in output.splitlines()
-            if line.startswith(('Traceback (most recent call last)', '  File "', 'RuntimeError: boom'))]
+            if line.startswith(('Traceback (most recent call last)', '  File "', 'RuntimeError: boom', 'TypeError: '))]
 
 
 @pytest.mark.parametrize('server', ['waitress', 'gunicorn'])
@@ -52,3 +52,20 @@ def test_a_handlers_exception_is_in_a_text_stream_once_with_its_lines_indented(s
     assert raw_traceback_lines(output) == [], output
     assert output.count('Unhandled exception in GET /boom') == 1, output
     assert output.count('  RuntimeError: boom after touching the session') == 1, output
+
+
+@pytest.mark.parametrize('server', ['waitress', 'gunicorn'])
+@pytest.mark.parametrize('path, message, error', [
+    ('/dated', "Unhandled exception: the handler returned a dict that Bottle's JSON plugin cannot turn into JSON",
+     'TypeError: Object of type datetime is not JSON serializable'),
+    ('/unwrapped-boom', 'Unhandled exception (outside the route', 'RuntimeError: boom outside the route wrapper')])
+def test_an_exception_bottle_catches_outside_the_route_wrapper_leaves_a_json_stream_one_object_per_line(
+        server, path, message, error):
+    """Bottle writes its traceback before canister's line here (canister learns of the exception at the error page)."""
+    output, answer = boom_output(server, 'json', path)
+
+    assert answer.status == 500
+    assert raw_traceback_lines(output) == [], output
+    entries = [json.loads(line) for line in output.splitlines() if line.startswith('{')]
+    errors = [entry for entry in entries if entry['message'].startswith(message)]
+    assert len(errors) == 1 and error in errors[0]['traceback'], output

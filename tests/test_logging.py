@@ -1124,6 +1124,42 @@ def test_a_full_disk_cuts_no_line_into_the_next_and_each_outage_is_told_on_stder
     assert sum(1 for line in lines if line.endswith('X' * 300)) >= 2   # the lines written after each outage, whole
 
 
+FULL_STREAM = r'''
+import io, os, resource, signal, sys
+import bottle, canister
+app = bottle.Bottle()
+app.install(canister.Canister(log_path='stderr', log_format='json'))
+app.route('/', callback=lambda: 'ok')
+environ = {'REQUEST_METHOD': 'GET', 'PATH_INFO': '/', 'SERVER_NAME': 'h', 'SERVER_PORT': '80', 'REMOTE_ADDR': '127.0.0.1',
+           'wsgi.url_scheme': 'http', 'wsgi.input': io.BytesIO(), 'wsgi.errors': sys.stderr}
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+resource.setrlimit(resource.RLIMIT_FSIZE, (os.fstat(2).st_size, resource.RLIM_INFINITY))   # no room left
+assert b''.join(app(dict(environ), lambda status, headers, exc_info=None: None)) == b'ok'
+resource.setrlimit(resource.RLIMIT_FSIZE, (resource.RLIM_INFINITY, resource.RLIM_INFINITY))
+assert b''.join(app(dict(environ), lambda status, headers, exc_info=None: None)) == b'ok'
+'''
+
+
+def test_with_json_lines_on_stderr_canisters_notices_about_its_log_are_json_objects_in_the_stream_too(tmp_path):
+    """The log is stderr (a file here, so that a size limit can fill it): the notice that logging works again
+    lands among the log's JSON lines, and a collector parsing them gets an object like theirs."""
+    stream = tmp_path / 'stderr'
+    with open(stream, 'w') as into:
+        done = subprocess.run([sys.executable, '-c', FULL_STREAM], stderr=into, timeout=60, cwd=str(ROOT),
+                              env={**os.environ, 'PYTHONPATH': str(ROOT)})
+    lines = stream.read_text().splitlines()
+    assert done.returncode == 0, lines
+    entries = [json.loads(line) for line in lines]     # every line of the stream is an object
+    notices = [entry for entry in entries if entry['message'].startswith('canister: logging to stderr')]
+    assert notices and notices[-1]['message'] == 'canister: logging to stderr works again', lines
+    for notice in notices:
+        assert sorted(notice) == ['level', 'message', 'request_id', 'thread', 'time'] and notice['request_id'] == ''
+        assert re.fullmatch(STAMP, notice['time'])
+    assert notices[-1]['level'] == 'INFO' and all(notice['level'] == 'ERROR' for notice in notices[:-1])
+    [response] = [entry for entry in entries[entries.index(notices[-1]):] if entry['message'].startswith('Response:')]
+    assert notices[-1]['thread'] == response['thread'] == '127.0.0.1-...'   # (the request's, as its own lines)
+
+
 def streamed_past_uninstall(make_app, tmp_path):
     """An app whose streamed response goes on after its canister is uninstalled (between two chunks):
     the session it changes then cannot be saved (the store is closed), which canister logs at ERROR,

@@ -431,6 +431,24 @@ def test_uninstall_closes_every_connection_the_store_opened(make_app, deployment
     assert connections_to(setup) - before == set()
 
 
+def test_on_a_cluster_a_readiness_probe_is_one_ping_to_one_node_and_nothing_else(make_app, cluster, prefix):
+    """README, Readiness checks: after the install's check, store_problem() sends PING to the one node redis-py
+    sends such commands to (not to every master), and no SCRIPT LOAD or INFO."""
+    plugin = plugin_of(counter_app(make_app, session_store=cluster.url, session_redis_prefix=prefix))
+    clients = [node.client() for node in cluster.nodes]
+    try:
+        for client in clients:
+            client.config_resetstat()
+        assert [plugin.store_problem() for _ in range(3)] == [None] * 3
+        calls = [command_calls(client) for client in clients]
+    finally:
+        for client in clients:
+            client.close()
+    sent = {name: sum(each.get(name, 0) for each in calls) for name in ('ping', 'script|load', 'info')}
+    assert sent == {'ping': 3, 'script|load': 0, 'info': 0}
+    assert sorted(each.get('ping', 0) for each in calls)[-1] == 3              # all three to one node
+
+
 def test_session_redis_wait_above_the_replicas_of_a_plain_server_is_a_warning_at_install(
         make_app, redis_server, log_dir):
     with pytest.warns(canister.CanisterWarning, match='session_redis_wait = 1, but the master has 0 replica'):

@@ -99,6 +99,6 @@ def test_store_problem_says_the_disk_of_the_sqlite_file_is_full_before_a_save_fa
     plugin = next(p for p in app.plugins if isinstance(p, canister.Canister))
     assert plugin.store_problem() is None
     filler = fill(small_disk)
-    assert plugin.store_problem() == 'the SQLite file %s cannot be used: database or disk is full (0 bytes free)' % path
+    assert plugin.store_problem() == 'the SQLite session store %s failed: database or disk is full (0 bytes free)' % path
     filler.unlink()
     assert plugin.store_problem() is None

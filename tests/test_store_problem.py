@@ -9,13 +9,16 @@ import sqlite3
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 import bottle
 import pytest
+import redis
 
 import canister
 from helpers import ROOT, client, read_log, set_cookies, sqlite_url
+from redis_topologies import command_calls
 from session_kit import FourMethodStore
 from test_readme import readme_block_of_section
 
@@ -73,6 +76,37 @@ def test_store_problem_of_a_stopped_redis_says_what_the_error_line_of_its_503_sa
     problem = plugin.store_problem()
     assert problem.startswith('the Redis session store is unavailable: Error 111 connecting to 127.0.0.1:')
     assert error_line.endswith('   ' + problem)
+
+
+def commands_of(redis_server, probe) -> dict:
+    """The commands (and how many of each) that ``probe()`` sent to ``redis_server``."""
+    server = redis.Redis.from_url(redis_server.url)
+    try:
+        before = command_calls(server)
+        probe()
+        after = command_calls(server)
+    finally:
+        server.close()
+    after['info'] -= 1                                          # (the INFO that read ``before``)
+    return {name: calls - before.get(name, 0) for name, calls in after.items() if calls != before.get(name, 0)}
+
+
+def test_a_readiness_probe_on_redis_is_one_ping_once_the_install_has_checked_the_server(make_app, redis_server):
+    _, plugin = ready_app(make_app, session_store=redis_server.url)
+    assert commands_of(redis_server, lambda: [plugin.store_problem() for _ in range(3)]) == {'ping': 3}
+
+
+def test_the_first_check_redis_answers_after_an_install_that_found_it_down_checks_the_server_as_the_install_does(
+        make_app, redis_server):
+    redis_server.stop()
+    with pytest.warns(canister.CanisterWarning, match='unreachable for now'):
+        _, plugin = ready_app(make_app, session_store=redis_server.url)
+    redis_server.start()
+    first = commands_of(redis_server, plugin.store_problem)
+    first.pop('hello', None), first.pop('client|setinfo', None)  # (redis-py's handshake of the new connection)
+    assert first.pop('ping') == 1 and first.pop('script|load') == 1 and first.pop('info') == 1  # (INFO cluster)
+    assert first == {}
+    assert commands_of(redis_server, plugin.store_problem) == {'ping': 1}
 
 
 def test_store_problem_names_a_sqlite_file_replaced_by_one_that_is_not_a_database(make_app, tmp_path):
@@ -138,12 +172,50 @@ def test_store_problem_names_a_sqlite_file_whose_write_lock_another_process_hold
     try:
         other.execute('BEGIN IMMEDIATE')                       # holds the lock every save needs
         started = time.monotonic()
-        assert plugin.store_problem() == 'the SQLite file %s cannot be used: database is locked' % path
+        assert plugin.store_problem() == 'the SQLite session store %s failed: database is locked' % path
         assert 4.5 < time.monotonic() - started < 6.5          # (after SQLite's busy timeout, as a save)
         other.execute('ROLLBACK')
         assert plugin.store_problem() is None
     finally:
         other.close()
+
+
+def test_store_problem_waits_for_a_sqlite_lock_let_go_within_the_busy_timeout_and_finds_nothing_wrong(
+        make_app, tmp_path):
+    """A backup holding the lock for 1.5 s: saves would wait and succeed, so the instance is ready (after the wait,
+    which is why the README asks for a probe timeout above 5 s)."""
+    path = tmp_path / 'sessions.db'
+    _, plugin = ready_app(make_app, session_store=sqlite_url(path))
+    other = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
+    try:
+        other.execute('BEGIN IMMEDIATE')
+        release = threading.Timer(1.5, other.execute, ('ROLLBACK',))
+        release.start()
+        started = time.monotonic()
+        assert plugin.store_problem() is None
+        assert 1.4 < time.monotonic() - started < 4.5           # it waited for the lock, as a save does
+        release.join()
+    finally:
+        other.close()
+
+
+def test_a_sqlite_file_locked_too_long_is_told_in_the_same_words_by_the_ready_route_and_a_requests_503_line(
+        make_app, tmp_path, log_dir):
+    path = tmp_path / 'sessions.db'
+    app, _ = ready_app(make_app, session_store=sqlite_url(path))
+    app.route('/count', callback=lambda: str(canister.session.data.setdefault('n', 1)))
+    other = sqlite3.connect(str(path), isolation_level=None)   # (another process's connection: a backup tool)
+    try:
+        other.execute('BEGIN IMMEDIATE')                       # held beyond the busy timeout
+        assert client(app).get('/ready', status=503).text == 'not ready\n'
+        assert client(app).get('/count', status=503).headers['Retry-After'] == '1'
+    finally:
+        other.close()
+    log = read_log(log_dir)
+    [not_ready] = re.findall(r'Not ready: (.*)', log)
+    [error] = [line for line in log.splitlines() if ' ERROR ' in line and 'Response: ' not in line]
+    assert not_ready == 'the SQLite session store %s failed: database is locked' % path
+    assert error.endswith('   ' + not_ready), (error, not_ready)     # one condition, one text
 
 
 def test_store_problem_of_the_memory_store_is_none_and_the_ready_route_sets_no_cookie(make_app):

@@ -14,9 +14,13 @@ Routes (JSON answers carry the serving process id as ``pid``):
   GET /bump?name=N    increments session.data['counter']; answers the session's user and data
   GET /boom?name=N    writes poison into the session (data, counter, user), then raises: the
                       answer is a 500 and nothing of it may be saved or seen by a later request
+  GET /dated          returns a dict holding a datetime, which Bottle's JSON plugin cannot send: a 500
+                      Bottle catches outside canister's route wrapper
+  GET /unwrapped-boom raises in a route canister does not wrap (skip=['canister']): a 500 Bottle catches
   GET /whoami         the session's user and data, unchanged
   GET /stats          sessions held by the store (memory store only, else null); no session
 """
+import datetime
 import os
 
 from canister import session
@@ -45,6 +49,16 @@ def boom(name: str = ''):
     session.data['counter'] = -1000000
     session.user = 'hijacked-by-' + name
     raise RuntimeError('boom after touching the session')
+
+
+@app.get('/dated')
+def dated():
+    return {'at': datetime.datetime(2026, 12, 5)}
+
+
+@app.get('/unwrapped-boom', skip=['canister'])
+def unwrapped_boom():
+    raise RuntimeError('boom outside the route wrapper')
 
 
 @app.get('/whoami')
