@@ -12,8 +12,8 @@ from session_kit import Browser, anonymous, hold_request, logged_in, plugin_of, 
 
 
 def login_app(make_app, url, **config):
-    """``rotation_app`` plus ``/login-held?name=&user=``: a login made, then held before it is stored,
-    and ``/end-others``."""
+    """``rotation_app`` plus ``/login-held?name=&user=`` (a login made, then held before it is stored),
+    ``/end-others`` and ``/hold-end-others?name=`` (held before it calls ``end_other_sessions``)."""
     app = rotation_app(make_app, url, **config)
 
     @app.get('/login-held')
@@ -26,6 +26,14 @@ def login_app(make_app, url, **config):
 
     @app.get('/end-others')
     def end_others():
+        return str(session.end_other_sessions())
+
+    @app.get('/hold-end-others')
+    def hold_end_others(name):
+        held = app.gates(name)
+        session.data.get('')
+        held.loaded.set()
+        assert held.release.wait(20), 'the test never released gate %s' % name
         return str(session.end_other_sessions())
 
     @app.get('/login-and-end-others')
@@ -103,3 +111,21 @@ def test_a_login_made_after_end_sessions_returned_stays_logged_in(make_app, serv
 
     assert browser.read() == ['alice', {}]
     assert len(plugin_of(app).sessions_of('alice')) == 1
+
+
+def test_end_other_sessions_ends_the_new_id_a_parallel_request_moved_the_current_session_to(
+        make_app, serve_with_gates, store_url):
+    """Whoever moved it (the browser, or a thief with a copy of its cookie) cannot be told: it goes too."""
+    app = login_app(make_app, store_url)
+    origin = serve_with_gates(app)
+    other = logged_in(origin, 'alice')
+    browser = logged_in(origin, 'alice', cart='3')
+    release = hold_request(app, origin, browser.sid, '/hold-end-others?name=a')
+
+    old = browser.sid
+    assert browser.get('/regenerate').status == 200 and browser.sid != old
+    held = release()
+
+    assert held.status == 200 and held.text == '2', held
+    assert browser.read() == [None, {}]
+    assert other.read() == [None, {}]
