@@ -5734,7 +5734,7 @@ class SessionState:
     #: Another request ended this session while this one ran: nothing of it is stored.
     ended = False
     #: When this request logged a new person in (seconds since the epoch; 0: it did not): a login
-    #: that ``end_sessions`` of that person overtook before it was stored ends its session (``_overtaken``).
+    #: that ``end_sessions`` of that person overtook before it was stored ends its session (``_ended_while_logging_in``).
     login_at = 0.0
 
     def load(self) -> None:
@@ -6075,13 +6075,13 @@ class SessionState:
         ``end_sessions`` overtook it, else ``stored``, once the person's sessions are capped."""
         manager = self.manager
         assert manager is not None
-        if self.login_at and self._overtaken(sid, key):
+        if self.login_at and self._ended_while_logging_in(sid, key):
             return _ENDING
         if manager.max_per_user:
             manager.cap_sessions(key, sid)
         return stored
 
-    def _overtaken(self, sid: str, key: str) -> bool:
+    def _ended_while_logging_in(self, sid: str, key: str) -> bool:
         """After this request's login of the person ``key`` stored the session ``sid``: if ``end_sessions``
         of that person ran after the login was made (its listing could not see ``sid``), end ``sid`` too,
         and return True: a login checked before an account was revoked does not outlive the revocation."""
