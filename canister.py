@@ -5170,6 +5170,10 @@ _FOLLOWED = '"followed"'
 _ABSENT = '"absent"'
 #: What ``SessionState._store`` returns when it stored nothing (see ``_stored_otherwise``).
 _NOT_STORED = (_ENDING, _MOVED, _FOLLOWED, _ABSENT)
+#: The key under which the store keeps, for ``_MOVED_TTL``, when ``end_sessions`` last ended a person's
+#: sessions (``"ended:<seconds since the epoch>"``, a marker to every reader; no session id has a colon):
+#: a login made before then and stored after, which the listing could not see, ends its own session.
+_ENDS_AT = 'ended:%s'
 
 #: The headers of a response built from a session, when it has neither already.
 _PRIVATE = (('Vary', 'Cookie'), ('Cache-Control', 'private'))
@@ -5401,6 +5405,9 @@ class SessionManager:
         count_of, unlist = getattr(store, 'count_of', None), getattr(store, 'unlist', None)
         self._count_of: Optional[Callable[[str], int]] = count_of if callable(count_of) else None
         self._unlist: Optional[Callable[[str, List[str]], None]] = unlist if callable(unlist) else None
+        #: The store lists sessions by user: ``end_sessions`` notes when it ran, which a login under way
+        #: reads when it stores its session (``ended_since``).
+        self.notes_ends = self._lists_users()
         kind = type(store)
         #: ``create`` of the new id of a session a login or regenerate moves, told the id it moves from
         #: (the last argument): the memory store, which evicts as it creates, then never evicts that one.
@@ -5669,7 +5676,12 @@ class SessionManager:
         return record.created_ms / 1000 if last_used is None else last_used
 
     def end_sessions(self, user: Any, keep: Tuple[Optional[str], ...] = ()) -> int:
-        """End every live session of a user but those in ``keep``; return how many were ended."""
+        """End every live session of a user but those in ``keep``; return how many were ended.
+        Noted in the store first: a login of that user under way in another request (not stored yet,
+        so not listed) ends its session when it stores it (``ended_since``)."""
+        key = _user_key(user)
+        if key is not None and self.notes_ends:
+            self.store.save(_ENDS_AT % key, '"ended:%.6f"' % _now(), _MOVED_TTL)
         ended = self.end_sessions_unlogged(user, keep)
         if ended:
             self.log.write(logging.INFO, 'Session: ended %d session(s) of a user', ended)
@@ -5689,6 +5701,15 @@ class SessionManager:
         if not keep and context is not None and self._holds(context, user, spare, tag):
             context.invalidate()  # this request's own session is one of them: it ends here too
         return ended
+
+    def ended_since(self, key: str, since: float) -> bool:
+        """Whether ``end_sessions`` of the person ``key`` ran after ``since`` (seconds since the epoch),
+        within the last ``_MOVED_TTL`` seconds."""
+        text = _marker(self.store.load(_ENDS_AT % key))
+        try:
+            return text is not None and float(text[6:]) > since
+        except ValueError:
+            return False
 
     def _holds(self, context: 'SessionState', user: Any, spare: Optional[str], tag: Optional[str]) -> bool:
         """Whether the request of ``context`` holds, loaded, a session of this manager that ``end_sessions``
@@ -5768,6 +5789,9 @@ class SessionState:
     tail: Optional[str] = None
     #: Another request ended this session while this one ran: nothing of it is stored.
     ended = False
+    #: When this request logged a new person in (seconds since the epoch; 0: it did not): a login
+    #: that ``end_sessions`` of that person overtook before it was stored ends its session (``_ended_while_logging_in``).
+    login_at = 0.0
 
     def load(self) -> None:
         """Fetch the session named by the cookie, once; a dead or unknown id is never adopted."""
@@ -5865,6 +5889,7 @@ class SessionState:
         if recorded not in (None, key):  # nothing of the last person's, not even its age
             self.data, self.lifetime, self.created_ms = {}, 0, 0
         changed = key != _user_key(self.user)
+        self._note_login(key, changed)
         if changed or recorded != key or (line is not None and line != self.login_line):
             self._rotate()
             self.login_line = line
@@ -5874,6 +5899,12 @@ class SessionState:
         if remember or self.exists:
             self.keep_empty = True
         return changed
+
+    def _note_login(self, key: Optional[str], changed: bool) -> None:
+        """Note when a new person logged in (``login_at``), where ``end_sessions`` may overtake the login."""
+        manager = self.manager
+        if changed and key is not None and manager is not None and manager.notes_ends:
+            self.login_at = _now()
 
     def end_if_overtaken(self, user: Any, overtaken: Callable[[], bool]) -> None:
         """Have this request's ``finish`` end the session it stores, while it is still ``user``'s, when
@@ -6065,8 +6096,8 @@ class SessionState:
         if not self.exists:
             key = _user_key(self._record_user())
             manager.create(sid, record, ttl, key)
-            if key is not None and manager.max_per_user:  # a login without a session
-                manager.cap_sessions(key, sid)
+            if key is not None:  # a login without a session
+                return self._logged_in(sid, key, record)
         elif not manager.update(sid, self.snapshot, record, ttl)[0]:  # changed meanwhile, or ended
             return self._update()
         return record
@@ -6076,13 +6107,37 @@ class SessionState:
         (not a ``regenerate()``, nor a login again of a lapsed one), ``cap_sessions``."""
         manager = self.manager
         assert manager is not None
-        key = _user_key(self._record_user()) if manager.max_per_user else None
+        key = _user_key(self._record_user()) if manager.max_per_user or self.login_at else None
         if key is not None and key == _record_user_key(self.snapshot):  # no login: regenerate(), or a lapsed one again
             key = None
         stored = self._move_old_id(sid, record, ttl)
-        if key is not None and stored not in _NOT_STORED:  # (a record is a JSON array: never one of them)
-            manager.cap_sessions(key, self.sid or sid)
+        if key is None or stored in _NOT_STORED:  # (a record is a JSON array: never one of them)
+            return stored
+        return self._logged_in(self.sid or sid, key, stored)
+
+    def _logged_in(self, sid: str, key: str, stored: str) -> str:
+        """After a login of the person ``key`` stored the session ``sid`` as ``stored``: ``_ENDING`` if
+        ``end_sessions`` overtook it, else ``stored``, once the person's sessions are capped."""
+        manager = self.manager
+        assert manager is not None
+        if self.login_at and self._ended_while_logging_in(sid, key):
+            return _ENDING
+        if manager.max_per_user:
+            manager.cap_sessions(key, sid)
         return stored
+
+    def _ended_while_logging_in(self, sid: str, key: str) -> bool:
+        """After this request's login of the person ``key`` stored the session ``sid``: if ``end_sessions``
+        of that person ran after the login was made (its listing could not see ``sid``), end ``sid`` too,
+        and return True: a login checked before an account was revoked does not outlive the revocation."""
+        manager = self.manager
+        assert manager is not None
+        if not manager.ended_since(key, self.login_at):
+            return False
+        manager.end_session(sid, key)
+        manager.log.write(logging.WARNING, 'Session: %s... ended: end_sessions ended its user\'s sessions after this '
+                          'request logged the user in and before it stored the session', sid[:6])
+        return True
 
     def _move_old_id(self, sid: str, record: str, ttl: float) -> str:
         """Store the session under its new id ``sid``, then replace the old id's record by a marker
@@ -6513,7 +6568,9 @@ class Session:
         state.load()
         if not _is_someone(state.user):
             return 0
-        return state.manager.end_sessions(state.user, keep=(state.sid, state.old_sid, state.cookie_sid))
+        ended = state.manager.end_sessions(state.user, keep=(state.sid, state.old_sid, state.cookie_sid))
+        state.login_at = 0.0  # (a login of this request, kept: the one ending the others)
+        return ended
 
     #: What a Flask habit of setting an attribute on the session means here.
     _ATTRIBUTE_HINTS = {

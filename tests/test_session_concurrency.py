@@ -308,6 +308,23 @@ def test_concurrent_increments_of_different_keys_through_three_workers_are_all_k
     assert len(pids) > 1, 'one worker answered everything: the test shows nothing about processes'
 
 
+def test_a_login_under_way_in_one_worker_when_end_sessions_ran_in_another_does_not_stay_logged_in(workers):
+    name = 'user-late-login'
+    logged_in(workers.url, name=name)
+    late, result = Browser(workers.url), {}
+    login = threading.Thread(target=lambda: result.update(answer=late.get('/login?name=%s&delay=1.5' % name)))
+    login.start()
+    time.sleep(0.5)  # the login is made in its worker (session.user set), and stored a second later
+
+    ended = Browser(workers.url).get('/end?name=' + name)
+    login.join(20)
+
+    assert ended.json()['ended'] == 1, ended
+    assert result['answer'].status == 200 and ended.json()['pid'] != result['answer'].json()['pid']
+    assert late.sid is None, result['answer']  # no cookie: the session the login made was ended
+    assert Browser(workers.url).get('/end?name=' + name).json()['ended'] == 0
+
+
 @pytest.mark.parametrize('ending', ['logout', 'end_sessions'])
 def test_ending_a_session_during_concurrent_writes_through_three_workers_never_brings_it_back(workers, ending):
     owner = logged_in(workers.url, name='user-' + ending, cart='1')

@@ -7,7 +7,7 @@ Configured by environment variables:
 
 Routes (JSON answers carry the serving process id as ``pid``):
   GET /ping                      does not touch the session
-  GET /login?name=N              session.user = N
+  GET /login?name=N&delay=S      session.user = N, then sleeps S seconds (a login made, not yet stored)
   GET /logout                    session.invalidate()
   GET /set?key=K&value=V         session.data[K] = V
   GET /incr?key=K&delay=S        reads session.data, sleeps S seconds, then increments data[K]
@@ -28,8 +28,10 @@ PID = os.getpid()
 
 
 @app.get('/login')
-def login(name: str):
+def login(name: str, delay: float = 0.0):
     session.user = name
+    if delay:
+        time.sleep(delay)
     return {'user': session.user, 'pid': PID}
 
 

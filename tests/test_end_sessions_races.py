@@ -1,0 +1,131 @@
+"""``end_sessions`` and ``end_other_sessions`` against a login under way in another request.
+
+A login made before an admin ended the user's sessions (a revoked account, a password change) and
+stored after ``end_sessions`` listed them must not leave that user logged in.  Real waitress servers,
+every store canister ships (a real redis-server), handlers held open on events.
+"""
+from __future__ import annotations
+
+from canister import session
+from helpers import warning_lines
+from session_kit import Browser, anonymous, hold_request, logged_in, plugin_of, rotation_app
+
+
+def login_app(make_app, url, **config):
+    """``rotation_app`` plus ``/login-held?name=&user=`` (a login made, then held before it is stored),
+    ``/end-others`` and ``/hold-end-others?name=`` (held before it calls ``end_other_sessions``)."""
+    app = rotation_app(make_app, url, **config)
+
+    @app.get('/login-held')
+    def login_held(name, user):
+        held = app.gates(name)
+        session.user = user  # (the credentials were checked)
+        held.loaded.set()
+        assert held.release.wait(20), 'the test never released gate %s' % name
+        return 'held'
+
+    @app.get('/end-others')
+    def end_others():
+        return str(session.end_other_sessions())
+
+    @app.get('/hold-end-others')
+    def hold_end_others(name):
+        held = app.gates(name)
+        session.data.get('')
+        held.loaded.set()
+        assert held.release.wait(20), 'the test never released gate %s' % name
+        return str(session.end_other_sessions())
+
+    @app.get('/login-and-end-others')
+    def login_and_end_others(name):
+        session.user = name
+        return str(session.end_other_sessions())
+
+    return app
+
+
+def test_a_login_under_way_when_end_sessions_ran_does_not_stay_logged_in(
+        make_app, serve_with_gates, store_url, log_dir):
+    app = login_app(make_app, store_url)
+    origin = serve_with_gates(app)
+    logged_in(origin, 'alice')
+    release = hold_request(app, origin, None, '/login-held?name=a&user=alice')
+
+    assert plugin_of(app).end_sessions('alice') == 1
+    held = release()
+
+    assert held.status == 200 and held.new_sid is None, held  # no cookie: the session it made is ended
+    assert plugin_of(app).sessions_of('alice') == []
+    assert any('end_sessions ended its user' in line for line in warning_lines(log_dir))
+
+
+def test_a_login_into_an_anonymous_session_under_way_when_end_sessions_ran_does_not_stay_logged_in(
+        make_app, serve_with_gates, store_url):
+    app = login_app(make_app, store_url)
+    origin = serve_with_gates(app)
+    browser = anonymous(origin, cart='3')
+    release = hold_request(app, origin, browser.sid, '/login-held?name=a&user=alice')
+
+    assert plugin_of(app).end_sessions('alice') == 0
+    held = release()
+
+    assert held.status == 200 and held.new_sid == '', held  # the cookie is expired, as at a logout
+    assert plugin_of(app).sessions_of('alice') == []
+    assert Browser(origin, browser.sid).read() == [None, {}]
+
+
+def test_end_other_sessions_ends_a_login_under_way_on_another_device(make_app, serve_with_gates, store_url):
+    app = login_app(make_app, store_url)
+    origin = serve_with_gates(app)
+    here = logged_in(origin, 'alice', note='kept')
+    release = hold_request(app, origin, None, '/login-held?name=a&user=alice')
+
+    assert here.get('/end-others').text == '0'
+    held = release()
+
+    assert held.status == 200 and held.new_sid is None, held
+    assert [entry['current'] for entry in plugin_of(app).sessions_of('alice')] == [False]
+    assert here.read() == ['alice', {'note': 'kept'}]
+
+
+def test_a_login_that_ends_the_users_other_sessions_in_its_own_request_stays_logged_in(
+        make_app, serve_with_gates, store_url):
+    app = login_app(make_app, store_url)
+    origin = serve_with_gates(app)
+    other = logged_in(origin, 'alice')
+    browser = Browser(origin)
+
+    assert browser.get('/login-and-end-others?name=alice').text == '1'
+
+    assert browser.read() == ['alice', {}]
+    assert other.read() == [None, {}]
+
+
+def test_a_login_made_after_end_sessions_returned_stays_logged_in(make_app, serve_with_gates, store_url):
+    app = login_app(make_app, store_url)
+    origin = serve_with_gates(app)
+    logged_in(origin, 'alice')
+    assert plugin_of(app).end_sessions('alice') == 1
+
+    browser = logged_in(origin, 'alice')
+
+    assert browser.read() == ['alice', {}]
+    assert len(plugin_of(app).sessions_of('alice')) == 1
+
+
+def test_end_other_sessions_ends_the_new_id_a_parallel_request_moved_the_current_session_to(
+        make_app, serve_with_gates, store_url):
+    """Whoever moved it (the browser, or a thief with a copy of its cookie) cannot be told: it goes too."""
+    app = login_app(make_app, store_url)
+    origin = serve_with_gates(app)
+    other = logged_in(origin, 'alice')
+    browser = logged_in(origin, 'alice', cart='3')
+    release = hold_request(app, origin, browser.sid, '/hold-end-others?name=a')
+
+    old = browser.sid
+    assert browser.get('/regenerate').status == 200 and browser.sid != old
+    held = release()
+
+    assert held.status == 200 and held.text == '2', held
+    assert browser.read() == [None, {}]
+    assert other.read() == [None, {}]
