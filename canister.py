@@ -5898,14 +5898,13 @@ class SessionState:
     def _nothing_to_keep(self, headers: Headers, https: bool) -> bool:
         """Delete the ids this request ended; True if nothing is left to store (no session, data
         or user), and then the cookie of a session ended here is expired."""
-        manager = self.manager
-        assert manager is not None
         if self.dead:
             self._end_dead_ids()
         if self.exists or self.keep_empty or self.data:
             return False
         if self.dead and self.cookie_sid:
-            manager.set_cookie(headers, '', https, expire=True)
+            assert self.manager is not None
+            self.manager.set_cookie(headers, '', https, expire=True)
         return True
 
     def _end_dead_ids(self) -> None:
