@@ -1709,8 +1709,9 @@ class RequestLog:
     _count = itertools.count(1)
 
     def __init__(self, app: bottle.Bottle, config: Config) -> None:
-        #: The level of ``log_level``: lines below it are not written.
-        self.level = _LEVELS[config['log_level']]
+        #: The log is the process's stderr or stdout.
+        self._on_stream = config['log_path'] in ('stderr', 'stdout')
+        self._take_level(_LEVELS[config['log_level']])
         name = getattr(app, '_canister_logger_name', None)
         if name is None:
             number = next(self._count)  # (not id(app): a new app could get a dead one's logger, handlers and all)
@@ -1729,13 +1730,6 @@ class RequestLog:
         self.format: str = config['log_format']
         #: The layout of every line written (text or JSON).
         self.line_format = _LineFormat(self.format == 'json')
-        #: Canister writes lines (``log_level`` is not DISABLED); only then is a thread named after
-        #: the client and session it serves, for the ``[...]`` part of its lines (``_RequestContext``).
-        self.writes_lines = self.level <= logging.CRITICAL
-        #: The log is the process's stderr or stdout.
-        self._on_stream = config['log_path'] in ('stderr', 'stdout')
-        #: Canister's ERROR lines, a handler's traceback with them, go to the process's stderr or stdout.
-        self.errors_on_stream = self.level <= logging.ERROR and self._on_stream
         #: ``log_level = DISABLED`` at install: no log was opened, and ``setLevel`` says it turns nothing on.
         self._disabled = not self.writes_lines
         #: The name of each level canister writes at, as the logging module says it (``%(levelname)s``).
@@ -1758,6 +1752,22 @@ class RequestLog:
         # logger alone, so the level read per request stays an attribute of this object
         self.logger.setLevel = self.setLevel  # type: ignore[method-assign]
 
+    def _take_level(self, level: int) -> None:
+        """Set the level, and what follows from it for every request (read there without comparing levels)."""
+        #: The level of ``log_level`` (or of ``setLevel``): lines below it are not written.
+        self.level = level
+        #: Canister writes lines (``log_level`` is not DISABLED); only then is a thread named after
+        #: the client and session it serves, for the ``[...]`` part of its lines (``_RequestContext``).
+        self.writes_lines = level <= logging.CRITICAL
+        #: Canister's ERROR lines, a handler's traceback with them, go to the process's stderr or stdout.
+        self.errors_on_stream = level <= logging.ERROR and self._on_stream
+        #: A response line may be written (a 5xx's at ERROR): requests are timed.
+        self.times_requests = level <= logging.ERROR
+        #: Request lines are written (INFO).
+        self.writes_requests = level <= logging.INFO
+        #: DEBUG lines are written.
+        self.writes_debug = level <= logging.DEBUG
+
     def setLevel(self, level: Union[int, str]) -> None:
         """``app.log.setLevel``, as 1.x's ``plugin.log`` had it: canister's own lines follow the new
         level from now on too (``log_level`` is the level at install)."""
@@ -1769,9 +1779,7 @@ class RequestLog:
                              % logging.getLevelName(self.logger.level))
         if self.handler is None:  # (no log: DISABLED at install, or the plugin uninstalled)
             return
-        self.level = self.logger.getEffectiveLevel()
-        self.writes_lines = self.level <= logging.CRITICAL
-        self.errors_on_stream = self.level <= logging.ERROR and self._on_stream
+        self._take_level(self.logger.getEffectiveLevel())
 
     def close(self) -> None:
         """Detach from the logger and the sink (when the plugin is uninstalled): later lines are dropped."""
@@ -5815,7 +5823,7 @@ class SessionState:
         self.data, self.created_ms, self.lifetime, self.tail, self.login_line = (data.copy(), created_ms, lifetime,
                                                                                   tail, line)
         self._take_user(user, expires)
-        if manager.log.level <= logging.DEBUG:
+        if manager.log.writes_debug:
             manager.log.write(logging.DEBUG, 'Session: %s... loaded', sid[:6])
 
     def _login_ended(self, manager: SessionManager, sid: str, record: str, user: Any, line: str) -> bool:
@@ -6035,14 +6043,13 @@ class SessionState:
     def _nothing_to_keep(self, headers: Headers, https: bool) -> bool:
         """Delete the ids this request ended; True if nothing is left to store (no session, data
         or user), and then the cookie of a session ended here is expired."""
-        manager = self.manager
-        assert manager is not None
         if self.dead:
             self._end_dead_ids()
         if self.exists or self.keep_empty or self.data:
             return False
         if self.dead and self.cookie_sid:
-            manager.set_cookie(headers, '', https, expire=True)
+            assert self.manager is not None
+            self.manager.set_cookie(headers, '', https, expire=True)
         return True
 
     def _end_dead_ids(self) -> None:
@@ -9417,7 +9424,7 @@ class _RequestContext(SessionState):
         context.manager = plugin.sessions
         context.server_start_response = start_response
         log = plugin.log
-        if log.level <= logging.ERROR:
+        if log.times_requests:
             context.started = time.perf_counter()
         scheme = context._locate(plugin, environ)
         context.request_id = _request_id(environ)
@@ -9437,7 +9444,7 @@ class _RequestContext(SessionState):
             thread.name = name = context.client + ('-' + cookie_sid[:6] if cookie_sid else '-...')
             if log.errors_on_stream:  # (Bottle's traceback of what it catches would go there before canister's line)
                 context._hold_bottles_traceback()
-            if log.level <= logging.INFO:
+            if log.writes_requests:
                 log.write(logging.DEBUG if context.preflight else logging.INFO, '%s %s',
                           _escape(method), _request_url(environ, scheme, context.host()), thread_name=name)
         return context

@@ -498,6 +498,22 @@ def test_the_plugins_log_set_level_quiets_canisters_own_request_lines_as_1x_did(
     assert '/after' not in log
 
 
+def test_the_plugins_log_set_level_from_critical_to_info_logs_the_response_line_with_its_time(log_dir):
+    plugin = canister.Canister(log_path=str(log_dir), log_level='CRITICAL')
+    app = bottle.Bottle()
+    app.install(plugin)
+    app.route('/', callback=lambda: 'ok')
+    web = client(app)
+    web.get('/?quiet')
+    plugin.log.setLevel('INFO')
+    web.get('/?loud')
+    app.uninstall(True)
+    log = read_log(log_dir)
+    assert '?quiet' not in log
+    assert re.search(r' INFO     \[[^\]]*\]   GET http://localhost:80/\?loud\n', log)
+    assert len(re.findall(r' INFO     \[[^\]]*\]   Response: 200 \(\d+ms\)\n', log)) == 1
+
+
 def test_the_plugins_log_set_level_to_debug_shows_canisters_debug_lines(log_dir):
     plugin = canister.Canister(log_path=str(log_dir))
     app = bottle.Bottle()
