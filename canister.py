@@ -9803,6 +9803,10 @@ def _sub_request_environ(environ: Dict[str, Any], caller: Dict[str, Any]) -> Dic
     return environ
 
 
+#: What tells how much of the stream is the body: a sub-request handed another reads another body.
+_BODY_LENGTH_KEYS = ('CONTENT_LENGTH', 'HTTP_TRANSFER_ENCODING')
+
+
 def _share_body(inner: Mapping[str, Any], caller: Dict[str, Any]) -> None:
     """Give the calling request the body that Bottle read for a sub-request from the caller's stream (spent
     then): the caller reads the same bytes, as Bottle would have read them for it."""
@@ -10406,9 +10410,11 @@ class Canister:
         response_before = _response_slots()
         environ = _sub_request_environ(environ, environ_before)
         start_response = _callers_start_response(start_response, outer, environ_before, response_before)
-        # the caller's body stream, unread, handed on: what Bottle reads of it is the caller's body too
+        # the caller's body stream, unread, handed on with its length: what Bottle reads of it is the caller's
+        # body too (not with another length: a GET made of a POST, without Content-Length, reads nothing of it)
         shared = ('bottle.request.body' not in environ_before and 'wsgi.input' in environ
-                  and environ['wsgi.input'] is environ_before.get('wsgi.input'))
+                  and environ['wsgi.input'] is environ_before.get('wsgi.input')
+                  and all(environ.get(key) == environ_before.get(key) for key in _BODY_LENGTH_KEYS))
         _local.context = None
         try:
             result = self.wsgi(environ, start_response)

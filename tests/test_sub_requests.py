@@ -206,6 +206,28 @@ def test_the_caller_reads_its_own_form_after_a_sub_request_read_it_from_the_same
     assert answer_text(answer) == 'signed by alice; front read alice'
 
 
+def test_a_get_sub_request_made_of_a_post_without_its_length_leaves_the_caller_its_form(tmp_path, uninstall_at_end):
+    front, back = uninstall_at_end(bottle.Bottle()), uninstall_at_end(bottle.Bottle())
+    front.install(canister.Canister(log_path=str(tmp_path / 'front')))
+    back.install(canister.Canister(log_path=str(tmp_path / 'back'), session_cookie='back_session'))
+    back.get('/look', callback=lambda: 'back read %s' % dict(bottle.request.forms))  # (no body: none read)
+
+    @front.post('/form')
+    def form() -> str:
+        environ = dict(bottle.request.environ, REQUEST_METHOD='GET')
+        del environ['CONTENT_LENGTH']
+        inner = sub_request(back, environ, '/look')[2]
+        return '%s; front read %s' % (inner, bottle.request.forms.get('name'))
+
+    server = WsgirefServer(front)
+    try:
+        answer = raw_request(server.port, b'POST /form HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n'
+                             b'Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 10\r\n\r\nname=alice')
+    finally:
+        server.close()
+    assert status_of(answer) == 200 and answer_text(answer) == 'back read {}; front read alice'
+
+
 def test_the_other_apps_body_limit_stays_with_its_request_handed_the_callers_own_environ(tmp_path, uninstall_at_end):
     front, back = uninstall_at_end(bottle.Bottle()), uninstall_at_end(bottle.Bottle())
     front.install(canister.Canister(log_path=str(tmp_path / 'front')))
