@@ -2645,7 +2645,8 @@ def _conversion_failure(param: _Param, values: List[Any], error: ValueError) -> 
     if _is_secret_name(param.name):
         return BadRequest('parameter %r %s (the value is not shown: the name looks secret)' % (param.name, error))
     shown = _shown_json(values[-1] if not param.many else list(values))
-    if param.many and len(values) == 1 and isinstance(values[0], str) and ',' in values[0]:
+    if (param.many and len(values) == 1 and isinstance(values[0], str) and ',' in values[0]
+            and type(values) is not _JsonArray):  # (a JSON array of one text: already a list)
         return BadRequest('parameter %r %s, got %s (one value, commas and all: a list takes its name repeated, '
                           '?%s=...&%s=..., or a JSON array)' % (param.name, error, shown, param.name, param.name))
     return BadRequest('parameter %r %s, got %s' % (param.name, error, shown))
