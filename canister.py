@@ -9799,9 +9799,20 @@ def _sub_request_environ(environ: Dict[str, Any], caller: Dict[str, Any]) -> Dic
     if environ is caller:
         environ = dict(environ)
     path = environ.get('PATH_INFO')
-    if path and 'bottle.raw_path' in environ and not path.isascii():
+    if (path and 'bottle.raw_path' in environ and not path.isascii()
+            and (path == caller.get('PATH_INFO') or not _in_wsgi_form(path))):  # (the caller's: decoded for sure)
         environ['PATH_INFO'] = path.encode('utf-8', 'surrogatepass').decode('latin-1')
     return environ
+
+
+def _in_wsgi_form(path: str) -> bool:
+    """Whether ``path`` is UTF-8 bytes as latin-1 text (PEP 3333's form, which a handler may have written
+    into the copy), not a path Bottle decoded already (``/café``: no UTF-8 as latin-1)."""
+    try:
+        path.encode('latin-1').decode('utf-8')
+    except UnicodeError:
+        return False
+    return True
 
 
 #: What tells how much of the stream is the body: a sub-request handed another reads another body.
