@@ -2660,7 +2660,8 @@ def _conversion_failure(param: _Param, values: List[Any], error: ValueError) -> 
     if _is_secret_name(param.name):
         return BadRequest('parameter %r %s (the value is not shown: the name looks secret)' % (param.name, error))
     shown = _shown_json(values[-1] if not param.many else list(values))
-    if param.many and len(values) == 1 and isinstance(values[0], str) and ',' in values[0]:
+    if (param.many and len(values) == 1 and isinstance(values[0], str) and ',' in values[0]
+            and type(values) is not _JsonArray):  # (a JSON array of one text: already a list)
         return BadRequest('parameter %r %s, got %s (one value, commas and all: a list takes its name repeated, '
                           '?%s=...&%s=..., or a JSON array)' % (param.name, error, shown, param.name, param.name))
     return BadRequest('parameter %r %s, got %s' % (param.name, error, shown))
@@ -9902,9 +9903,24 @@ def _sub_request_environ(environ: Dict[str, Any], caller: Dict[str, Any]) -> Dic
     if environ is caller:
         environ = dict(environ)
     path = environ.get('PATH_INFO')
-    if path and 'bottle.raw_path' in environ and not path.isascii():
+    if (path and 'bottle.raw_path' in environ and not path.isascii()
+            and (path == caller.get('PATH_INFO') or not _in_wsgi_form(path))):  # (the caller's: decoded for sure)
         environ['PATH_INFO'] = path.encode('utf-8', 'surrogatepass').decode('latin-1')
     return environ
+
+
+def _in_wsgi_form(path: str) -> bool:
+    """Whether ``path`` is UTF-8 bytes as latin-1 text (PEP 3333's form, which a handler may have written
+    into the copy), not a path Bottle decoded already (``/café``: no UTF-8 as latin-1)."""
+    try:
+        path.encode('latin-1').decode('utf-8')
+    except UnicodeError:
+        return False
+    return True
+
+
+#: What tells how much of the stream is the body: a sub-request handed another reads another body.
+_BODY_LENGTH_KEYS = ('CONTENT_LENGTH', 'HTTP_TRANSFER_ENCODING')
 
 
 def _share_body(inner: Mapping[str, Any], caller: Dict[str, Any]) -> None:
@@ -10510,9 +10526,11 @@ class Canister:
         response_before = _response_slots()
         environ = _sub_request_environ(environ, environ_before)
         start_response = _callers_start_response(start_response, outer, environ_before, response_before)
-        # the caller's body stream, unread, handed on: what Bottle reads of it is the caller's body too
+        # the caller's body stream, unread, handed on with its length: what Bottle reads of it is the caller's
+        # body too (not with another length: a GET made of a POST, without Content-Length, reads nothing of it)
         shared = ('bottle.request.body' not in environ_before and 'wsgi.input' in environ
-                  and environ['wsgi.input'] is environ_before.get('wsgi.input'))
+                  and environ['wsgi.input'] is environ_before.get('wsgi.input')
+                  and all(environ.get(key) == environ_before.get(key) for key in _BODY_LENGTH_KEYS))
         _local.context = None
         try:
             result = self.wsgi(environ, start_response)

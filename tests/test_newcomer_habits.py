@@ -339,6 +339,13 @@ def test_flasks_methods_keyword_is_refused_whatever_it_names_with_bottles_spelli
     assert app.routes == []
 
 
+def test_a_setting_named_methods_in_the_apps_config_refuses_none_of_its_routes(make_app):
+    app = make_app()
+    app.config['methods'] = 'GET POST'  # (bottle 0.13: each route's config sees the app's through)
+    app.route('/items', callback=lambda: 'items')
+    assert client(app).get('/items').text == 'items'
+
+
 def test_bottles_method_keyword_with_the_list_of_methods_routes_each_of_them(make_app):
     app = make_app()
     app.route('/login', method=['GET', 'POST'], callback=lambda: bottle.request.method)

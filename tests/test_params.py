@@ -441,6 +441,17 @@ def test_a_list_sent_as_one_value_with_commas_is_a_400_that_says_to_repeat_the_n
     assert web.get('/?ids=1&ids=2').text == '[1, 2]'
 
 
+def test_a_json_array_of_one_value_with_commas_is_a_400_that_does_not_say_to_send_a_json_array(make_app):
+    app = make_app()
+
+    @app.post('/')
+    def index(ids: List[int]):
+        return json.dumps(ids)
+
+    answer = client(app).post_json('/', {'ids': ['1,2']}, status=400)
+    assert answer.text == "Bad request: parameter 'ids' must be an integer, got ['1,2']\n"
+
+
 def test_string_annotations_are_converted_like_real_ones(make_app):
     app = make_app()
 

@@ -59,7 +59,8 @@ def test_one_list_of_names_serves_config_keys_and_query_names_alike():
 #: Pieces of names: the words of the list, as they are and capitalised, and what may stand around them.
 NAME_PIECES = ['passw', 'passphrase', 'passcode', 'pwd', 'secret', 'token', 'apikey', 'authoriz', 'credential',
                'hmac', 'totp', 'sessid', 'sessionid', 'session_id', 'session-id', 'key', 'code', 'auth', 'sig',
-               'signature', 'pass', 'otp', 'pin', 'jwt', 'sid', 'session', 'verifier', 'assertion', 'samlresponse', 'Key', 'Pin', 'Session',
+               'signature', 'pass', 'otp', 'pin', 'jwt', 'sid', 'session', 'verifier', 'assertion', 'samlresponse',
+               'Key', 'Pin', 'Session',
                'Sid', 'Jwt', 'PWD', 'TOTP', 'a', 'x', 'Z', 'id', '_', '-', '.', '+', '1', '%5F', '\u017f', '\u212a',
                '[', ']', '[]', '[0]', '%5B', '%5D']
 

@@ -206,6 +206,28 @@ def test_the_caller_reads_its_own_form_after_a_sub_request_read_it_from_the_same
     assert answer_text(answer) == 'signed by alice; front read alice'
 
 
+def test_a_get_sub_request_made_of_a_post_without_its_length_leaves_the_caller_its_form(tmp_path, uninstall_at_end):
+    front, back = uninstall_at_end(bottle.Bottle()), uninstall_at_end(bottle.Bottle())
+    front.install(canister.Canister(log_path=str(tmp_path / 'front')))
+    back.install(canister.Canister(log_path=str(tmp_path / 'back'), session_cookie='back_session'))
+    back.get('/look', callback=lambda: 'back read %s' % dict(bottle.request.forms))  # (no body: none read)
+
+    @front.post('/form')
+    def form() -> str:
+        environ = dict(bottle.request.environ, REQUEST_METHOD='GET')
+        del environ['CONTENT_LENGTH']
+        inner = sub_request(back, environ, '/look')[2]
+        return '%s; front read %s' % (inner, bottle.request.forms.get('name'))
+
+    server = WsgirefServer(front)
+    try:
+        answer = raw_request(server.port, b'POST /form HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n'
+                             b'Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 10\r\n\r\nname=alice')
+    finally:
+        server.close()
+    assert status_of(answer) == 200 and answer_text(answer) == 'back read {}; front read alice'
+
+
 def test_the_other_apps_body_limit_stays_with_its_request_handed_the_callers_own_environ(tmp_path, uninstall_at_end):
     front, back = uninstall_at_end(bottle.Bottle()), uninstall_at_end(bottle.Bottle())
     front.install(canister.Canister(log_path=str(tmp_path / 'front')))
@@ -236,6 +258,31 @@ def test_a_sub_request_handed_the_callers_own_environ_sees_its_utf8_path_and_lea
 
     res = client(front).get('/shop/caf%C3%A9')
     assert res.text == "old app at /shop/café; café at /shop/café {'item': 'café'}"
+
+
+def test_a_sub_request_path_the_handler_wrote_in_the_wsgi_form_reaches_the_other_app_decoded_once(
+        tmp_path, uninstall_at_end):
+    front, back = uninstall_at_end(bottle.Bottle()), uninstall_at_end(bottle.Bottle())
+    front.install(canister.Canister(log_path=str(tmp_path / 'front')))
+    back.install(canister.Canister(log_path=str(tmp_path / 'back'), session_cookie='back_session'))
+    back.route('/<anything:path>', callback=lambda anything: 'old app at %s' % bottle.request.path)
+
+    @front.get('/go')
+    def go() -> str:  # PEP 3333's PATH_INFO: the UTF-8 bytes as latin-1 text
+        return sub_request(back, dict(bottle.request.environ), '/café'.encode('utf-8').decode('latin-1'))[2]
+
+    assert client(front).get('/go').text == 'old app at /café'
+
+
+def test_a_callers_own_path_is_handed_on_as_bottle_decoded_it_though_it_reads_as_wsgis_form(tmp_path, uninstall_at_end):
+    front, back = uninstall_at_end(bottle.Bottle()), uninstall_at_end(bottle.Bottle())
+    front.install(canister.Canister(log_path=str(tmp_path / 'front')))
+    back.install(canister.Canister(log_path=str(tmp_path / 'back'), session_cookie='back_session'))
+    back.route('/<anything:path>', callback=lambda anything: 'old app at %s' % bottle.request.path)
+    front.route('/<anything:path>', callback=lambda anything: sub_request(
+        back, dict(bottle.request.environ), bottle.request.environ['PATH_INFO'])[2])
+
+    assert client(front).get('/%C3%83%C2%A9').text == 'old app at /\u00c3\u00a9'  # (Ã©, sent as such)
 
 
 def test_the_chunks_of_a_sub_request_handed_the_callers_own_environ_see_their_own_route_then_the_caller_its(
