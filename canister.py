@@ -8174,8 +8174,9 @@ class Authenticator:
                                                                   lambda: self._authenticate(handler, credentials))
         except AuthFailure as failure:
             raise self.unauthorized('Authentication failed: %s' % failure.reason, failure) from None
-        if session.set_user(user, expires, remember=False, line=line):  # (escaped here for the app's own handlers too)
-            self.log.write(logging.INFO, 'Logged in as: %s', _escape(shown))
+        if not session.set_user(user, expires, remember=False, line=line):
+            return  # (the session's own user again: a change ending their sessions ends this one, saved or not)
+        self.log.write(logging.INFO, 'Logged in as: %s', _escape(shown))  # (escaped here for the app's own handlers too)
         if overtaken is not None:
             session.end_if_overtaken(user, overtaken)
 
@@ -8189,8 +8190,8 @@ class Authenticator:
             return False
         if session.set_user(username, line=line):  # (a name a sign-up form took as sent may hold a line break)
             self.log.write(logging.INFO, 'Logged in as: %s', _escape(username))
-        if overtaken is not None:
-            session.end_if_overtaken(username, overtaken)
+            if overtaken is not None:  # (the session's own user again is ended with it by the change, saved or not)
+                session.end_if_overtaken(username, overtaken)
         return True
 
     def _attempt(self, session: SessionState, guess: bool, check: Callable[[], Any]) -> Any:

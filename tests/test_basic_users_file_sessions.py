@@ -4,6 +4,7 @@ answers 401).  The file is read anew by the first look a second after it changed
 on by hand); the sessions end once a look finds it at rest, so a file half-written ends nobody."""
 from __future__ import annotations
 
+import gc
 import hashlib
 import json
 import os
@@ -632,3 +633,44 @@ def test_the_users_file_keeps_no_memory_of_the_users_each_change_ended_once_no_l
     finally:
         tracemalloc.stop()
     assert grown < 100_000, grown
+
+
+def test_an_unsalted_basic_header_sent_again_on_a_logged_in_session_during_a_change_leaves_it_ended(
+        make_app, serve, tmp_path, log_dir, clock):
+    # A repeat of the header on a session already alice's is no new login: the change ends that session,
+    # and this request's save, of a session ended meanwhile, stores nothing.
+    users = tmp_path / 'users.txt'
+    users.write_text('alice:%s\nbob:%s\n' % (unsalted('alice-password'), unsalted('bob-password')))
+    header = {'Authorization': basic('alice', 'alice-password')}
+    app = held_login_app(make_app, users)
+    origin = serve(app)
+    browser = Browser(origin)
+    assert browser.get('/me', header).status == 200 and browser.sid
+    answers = []
+    held = threading.Thread(target=lambda: answers.append(browser.get('/held-login', header)))
+    held.start()
+    assert app.checked.wait(10)
+    replace_file(users, 'bob:%s\n' % unsalted('bob-password'))
+    look_twice(clock, Browser(origin))
+    app.release.set()
+    held.join(10)
+    assert answers[0].json() == {'in': True}
+    assert browser.get('/me').status == 401
+
+
+def test_an_unsalted_basic_header_on_every_request_of_a_session_leaves_no_garbage_cycle_per_request(
+        make_app, tmp_path, log_dir):
+    users = tmp_path / 'users.txt'
+    users.write_text('alice:%s\n' % unsalted('alice-password'))
+    web = client(users_app(make_app, users))
+    header = {'Authorization': basic('alice', 'alice-password')}
+    web.get('/me', headers=header)
+    gc.collect()
+    gc.disable()
+    try:
+        for _ in range(50):
+            assert web.get('/me', headers=header).json == {'user': 'alice'}
+        found = gc.collect()  # objects only the collector could free
+    finally:
+        gc.enable()
+    assert found < 50
