@@ -3197,8 +3197,11 @@ def _key_refused(value: Dict[Any, Any]) -> Optional[Tuple[str, str]]:
     would turn 42 into "42"); None if all are text."""
     for key in value:
         if type(key) is not str:
-            back = ', so it would come back as %s' % _encode_json(str(key)) if key is None or isinstance(
-                key, (int, float)) else ''
+            back = ''
+            if isinstance(key, str):  # a StrEnum, say: JSON keeps its text alone
+                back = ', so it would come back as %s (a plain str)' % _encode_json(str.__str__(key))
+            elif key is None or isinstance(key, (int, float)):
+                back = ', so it would come back as %s' % _encode_json(str(key))
             return 'holds the key %r (%s)' % (key, _a_type(key)), 'JSON keys are text%s; use text keys' % back
     return None
 

@@ -3,6 +3,7 @@ reaches it by and by its type: ``session.user['roles'] holds a set``, not just "
 from __future__ import annotations
 
 import datetime
+import enum
 from typing import Any, Callable
 
 import pytest
@@ -51,6 +52,15 @@ def test_a_user_dict_with_a_key_that_is_not_text_is_refused_as_data_is(make_app)
     assert refused_assignment(make_app, lambda: setattr(session, 'user', {'sub': 'alice', 7: 'x'})) == (
         'session.user holds the key 7 (an int), which a session cannot store: JSON keys are text, so it would '
         'come back as "7"; use text keys')
+
+
+def test_a_text_key_of_a_str_subclass_is_refused_saying_it_would_come_back_as_plain_text(make_app):
+    class Color(str, enum.Enum):
+        RED = 'red'
+
+    assert refused_assignment(make_app, lambda: setattr(session, 'user', {'sub': 'alice', Color.RED: 1})) == (
+        "session.user holds the key %r (a Color), which a session cannot store: JSON keys are text, so it would "
+        'come back as "red" (a plain str); use text keys' % Color.RED)
 
 
 def test_a_user_that_holds_itself_is_refused_without_a_recursion_error(make_app):
