@@ -21,6 +21,8 @@ from helpers import (ROOT, LogCollector, SQLiteInjector, app_with_ini, bearer, c
                      signed_token)
 from session_kit import plugin_of
 
+import test_claims_upgrading as claims
+
 #: The example config of the canister 1.x docs, as written there except for the JWT secret: the docs paired
 #: base64url with `my-secret`, which is not base64 (1.x failed at install with binascii.Error).
 CONFIG_1X = '''[canister]
@@ -630,12 +632,15 @@ BACKED_BY = {
     "Canister's logger no longer propagates":
         test_the_logger_does_not_propagate_and_a_handler_on_app_log_sends_its_lines_elsewhere,
     "The thread's name is given back": test_the_thread_name_is_given_back_after_the_request,
+    '`log_level = WARN` and `log_level = FATAL`':
+        claims.test_the_level_names_1x_passed_on_to_pythons_logging_are_refused_at_install,
     '`session_timout`, the spelling': test_session_timout_takes_effect,
     'A request that does not use the session': test_a_request_that_does_not_use_the_session_gets_no_cookie,
     'The cookie holds a random 256-bit id': test_the_cookie_is_a_random_http_only_lax_id_and_a_1x_cookie_is_not_adopted,
     'A login (a new `session.user`)': test_a_login_gives_the_session_a_new_id_and_keeps_its_data,
     'A response built from a session carries': test_a_response_built_from_a_session_is_private,
     'Two requests of one session that run at once': test_concurrent_requests_keep_each_change_and_a_logout_sticks,
+    '`if session:` and `len(session)`': claims.test_the_session_object_is_neither_true_nor_false_and_has_no_length,
     'Session data must be JSON-serializable': test_session_data_must_be_json,
     'The memory store keeps at most': test_the_memory_store_is_bounded_and_session_max_raises_the_bound,
     'URL arguments win': test_url_arguments_beat_query_values,
@@ -645,8 +650,14 @@ BACKED_BY = {
     'A missing mandatory parameter': test_a_missing_mandatory_parameter_answers_400,
     'A parameter that another plugin of the route fills':
         test_a_parameter_another_plugin_fills_is_left_to_it_in_either_install_order,
+    "Flask's `methods=` keyword on a route":
+        claims.test_flasks_methods_keyword_is_refused_where_the_route_is_added_or_answers_500_before_the_install,
     'Bad credentials': test_a_wrong_password_or_a_malformed_header_answers_401,
     '`auth_basic_encryption = sha256` works': test_sha256_passwords_work,
+    '`auth_basic_password` with `auth_basic_encryption` left out':
+        claims.test_the_configs_basic_password_is_clear_text_under_auto_as_in_1x,
+    '`canister.verify_password(password, stored)`, new in 2.0':
+        claims.test_verify_password_refuses_clear_text_with_a_warning_unless_the_scheme_clear_is_given,
     'More than `auth_max_failures`': test_failed_logins_are_throttled_and_auth_max_failures_raises_the_limit,
     'Bearer tokens without `exp`': test_a_token_without_exp_is_refused_unless_auth_jwt_require_exp_is_false,
     'Bearer tokens are checked against an allow-list':

@@ -1,0 +1,357 @@
+"""The canister 1.x docs' examples, run unchanged, and the README's Upgrading lines tests/test_upgrading.py leaves open.
+
+Each example below is the 1.x docs' text with its indentation put back (the placeholder
+``<my-config-file-path>`` filled in); a test that changes one says where and why.
+"""
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import re
+import socket
+import subprocess
+import sys
+import warnings
+from typing import Iterator
+
+import bottle
+import pytest
+
+import canister
+from canister import session
+from helpers import ROOT, app_with_ini, banner_value, basic, client, read_log, today
+from servers import Client, free_port, wait_until
+
+#: The first example of the 1.x docs: a whole program, served by its own ``app.run()``.
+FIRST_APP_1X = """import bottle
+import canister
+from canister import session
+
+app = bottle.Bottle()
+app.config.load_config('app.ini')
+app.install(canister.Canister())
+
+@app.get('/')
+def index(foo=None):
+    if 'counter' in session.data:
+        session.data['counter'] += 1
+    else:
+        session.data['counter'] = 0
+    return '''
+        <pre>
+        Session sid: %s
+        Session user: %s
+        Session data: %s
+        "?foo=...": %s
+        </pre>
+    ''' % (session.sid, session.user, session.data, foo)
+
+app.run()
+"""
+
+#: The ini snippets of the 1.x docs (logging, sessions, CORS), each with the banner line it sets.
+LOGGING_INI_1X = """[canister]
+# The logs directory
+log_path = ./logs/
+# Logging levels: DISABLED, DEBUG, INFO, WARNING, ERROR, CRITICAL
+log_level = INFO
+# Log older than that will be deleted
+log_days = 30
+"""
+SESSION_INI_1X = """[canister]
+# how long the session data will still be available after the last access, in seconds
+session_timout = 3600
+"""
+CORS_INI_1X = """[canister]
+# applies CORS to responses, write * to allow AJAX requests from anywhere
+CORS = *
+"""
+
+#: The logging example of the 1.x docs (a fragment: ``app`` is the app canister is installed on).
+LOGGING_EXAMPLE_1X = """
+@app.get('/')
+def index():
+    app.log.info('Hey!')
+    return 'Ho!'
+"""
+
+#: The parameter example of the 1.x docs (a fragment on Bottle's default app, ``from bottle import get``).
+PARAMETER_EXAMPLE_1X = """
+@get('/hi')
+def hello(foo, bar=''):
+    if bar:
+        return 'Hi %s and %s!' % (foo, bar)
+    else:
+        return 'Hi %s!' % foo
+"""
+
+#: The session example of the 1.x docs (a fragment on Bottle's default app; ``# ...`` left as it is).
+SESSION_EXAMPLE_1X = """
+import bottle
+import canister
+from canister import session
+
+@get('/')
+def index():
+    if 'counter' in session.data:
+        session.data['counter'] += 1
+    else:
+        session.data['counter'] = 0
+    # ...
+"""
+
+#: Runs a program (argv[1]) whose ``run()`` call names no port on the port argv[2], as ``python app.py`` would.
+RUN_ON_PORT = """import functools, runpy, sys, bottle
+bottle.run = functools.partial(bottle.run, host='127.0.0.1', port=int(sys.argv[2]), quiet=True)
+runpy.run_path(sys.argv[1], run_name='__main__')
+"""
+
+
+def accepts(port: int) -> bool:
+    """Something listens on 127.0.0.1:port."""
+    with contextlib.suppress(OSError), socket.create_connection(('127.0.0.1', port), timeout=0.2):
+        return True
+    return False
+
+
+@contextlib.contextmanager
+def served(directory, program: str) -> Iterator[Client]:
+    """``program`` run as ``python app.py`` in ``directory`` (its ``run()`` on a free port): a client of it."""
+    (directory / 'app.py').write_text(program)
+    port = free_port()
+    with open(directory / 'stderr.txt', 'wb') as stderr:
+        process = subprocess.Popen([sys.executable, '-c', RUN_ON_PORT, 'app.py', str(port)], cwd=str(directory),
+                                   env=dict(os.environ, PYTHONPATH=str(ROOT)), stdout=stderr, stderr=stderr)
+    try:
+        wait_until(lambda: accepts(port) or process.poll() is not None, 20, what='the 1.x program listening')
+        assert process.poll() is None, (directory / 'stderr.txt').read_text()
+        yield Client('http://127.0.0.1:%d' % port)
+    finally:
+        process.terminate()
+        process.wait(10)
+
+
+@pytest.fixture
+def default_app(uninstall_at_end) -> Iterator[bottle.Bottle]:
+    """A fresh Bottle default app (what ``bottle.get`` and ``bottle.install`` act on), popped at the end."""
+    app = bottle.default_app.push()
+    app.catchall = False
+    yield app
+    uninstall_at_end(app)
+    bottle.default_app.pop()
+
+
+def run_fragment(fragment: str, **names) -> None:
+    """Runs a 1.x docs fragment with ``bottle.get`` as ``get`` and ``names`` (``app``) in scope."""
+    exec(compile(fragment, '1.x docs', 'exec'), dict(get=bottle.get, **names))
+
+
+# -- the 1.x docs' examples, unchanged --------------------------------------------------------------
+
+def test_the_1x_docs_first_app_runs_unchanged_on_its_own_server_counting_and_logging_as_documented(tmp_path):
+    (tmp_path / 'app.ini').write_text(LOGGING_INI_1X)
+    with served(tmp_path, FIRST_APP_1X) as web:
+        pages = [web.get('/?foo=bar').body.decode() for _ in range(3)]
+    sid = pages[0].split('Session sid: ')[1].split()[0]
+    for count, page in enumerate(pages):
+        assert 'Session sid: %s\n' % sid in page and 'Session user: None\n' in page
+        assert "Session data: {'counter': %d}\n" % count in page and '"?foo=...": bar\n' in page
+    log = (tmp_path / 'logs' / ('log.' + today())).read_text()
+    assert ' INFO     [MainThread]   Initializing\n' in log
+    assert ' INFO     [127.0.0.1-...]   GET http://127.0.0.1:' in log  # the first request, before its session
+    assert ' INFO     [127.0.0.1-%s]   Response: 200 (' % sid[:6] in log  # the thread named by the sid's start
+    assert sid not in log and 'Session id' not in log  # (1.x's docs show a 'Session id: ...' line)
+
+
+def test_the_1x_docs_logging_example_writes_its_line_in_the_requests_layout(tmp_path, monkeypatch, uninstall_at_end):
+    monkeypatch.chdir(tmp_path)
+    app = uninstall_at_end(app_with_ini(tmp_path, LOGGING_INI_1X))
+    app.install(canister.Canister())
+    run_fragment(LOGGING_EXAMPLE_1X, app=app)
+    assert client(app).get('/').text == 'Ho!'
+    assert ' INFO     [127.0.0.1-...]   Hey!\n' in read_log(tmp_path / 'logs')
+
+
+def test_the_1x_docs_parameter_example_answers_as_its_code_says_and_a_missing_foo_is_a_400(default_app, log_dir):
+    bottle.install(canister.Canister(log_path=str(log_dir)))
+    run_fragment(PARAMETER_EXAMPLE_1X)
+    web = client(default_app)
+    # (the 1.x docs' text says "Hi John Smith!"; their code, 1.x's and 2.0's answer, has the "and")
+    assert web.get('/hi?foo=John&bar=Smith').text == 'Hi John and Smith!'
+    assert web.get('/hi?foo=John').text == 'Hi John!'
+    assert "missing parameter 'foo'" in web.get('/hi', status=400).text
+
+
+def test_the_1x_docs_session_example_counts_in_session_data(default_app, log_dir):
+    bottle.install(canister.Canister(log_path=str(log_dir)))
+    run_fragment(SESSION_EXAMPLE_1X)
+    default_app.route('/count', callback=lambda: repr(session.data))
+    web = client(default_app)
+    for _ in range(3):
+        assert web.get('/').text == ''  # the fragment returns nothing: an empty 200
+    assert web.get('/count').text == "{'counter': 2}"
+
+
+@pytest.mark.parametrize('text, key, value', [(LOGGING_INI_1X, 'log_days', '30'),
+                                              (SESSION_INI_1X, 'session_timeout', '3600'),
+                                              (CORS_INI_1X, 'cors', '*')], ids=['logging', 'sessions', 'cors'])
+def test_each_ini_snippet_of_the_1x_docs_installs_unchanged_without_a_warning(tmp_path, monkeypatch, uninstall_at_end,
+                                                                               text, key, value):
+    monkeypatch.chdir(tmp_path)
+    app = uninstall_at_end(app_with_ini(tmp_path, text))
+    with warnings.catch_warnings():
+        warnings.simplefilter('error', canister.CanisterWarning)
+        app.install(canister.Canister())
+    assert banner_value(read_log(tmp_path / 'logs'), key) == value
+
+
+# -- lines of the Upgrading section ---------------------------------------------------------------
+
+def test_an_empty_log_path_is_refused_naming_stderr_but_not_with_log_level_disabled(tmp_path, monkeypatch,
+                                                                                     uninstall_at_end):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(canister.ConfigError, match=r"^canister.log_path = '' is not valid: .*or stderr or stdout"):
+        bottle.Bottle().install(canister.Canister(log_path=''))
+    app = uninstall_at_end(bottle.Bottle())
+    app.install(canister.Canister(log_path='', log_level='DISABLED'))
+    app.route('/', callback=lambda: 'ok')
+    assert client(app).get('/').text == 'ok' and list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize('key, value', [('log_slow', '1.0'), ('session_max', '100000')])
+def test_the_defaults_the_upgrading_section_names_are_the_defaults(make_app, log_dir, key, value):
+    make_app()
+    assert banner_value(read_log(log_dir), key) == value
+
+
+def test_the_plugins_log_has_every_call_of_a_logger_the_upgrading_section_names(tmp_path, uninstall_at_end):
+    readme = (ROOT / 'README.md').read_text(encoding='utf-8')
+    intro = readme.split('## Upgrading from canister 1.x', 1)[1].split('that code written for 1.x makes: ', 1)[1]
+    named = re.findall(r'`(\w+)`', intro.split(') and its config keys', 1)[0])
+    assert len(named) == 18 and 'warn' in named and 'getChild' in named
+    app = uninstall_at_end(bottle.Bottle())
+    plugin = canister.Canister(log_path=str(tmp_path / 'logs'))
+    app.install(plugin)
+    log = plugin.log
+    assert all(hasattr(log, name) for name in named)
+    assert log.getEffectiveLevel() == logging.INFO and not log.isEnabledFor(logging.DEBUG) and log.hasHandlers()
+    assert log.getChild('db') is app.log.getChild('db') and log.handlers == app.log.handlers
+    hide = logging.Filter('nothing')  # (passes only the records of loggers named nothing...)
+    log.addFilter(hide)
+    log.error('hidden')
+    log.removeFilter(hide)
+    log.debug('below the level')
+    log.error('an error')
+    log.critical('a critical')
+    log.log(logging.WARNING, 'a warning')
+    lines = read_log(tmp_path / 'logs')
+    assert 'hidden' not in lines and 'below the level' not in lines
+    assert ' ERROR    [MainThread]   an error\n' in lines and ' CRITICAL [MainThread]   a critical\n' in lines
+    assert ' WARNING  [MainThread]   a warning\n' in lines
+
+
+def test_the_upgrading_section_names_what_the_1x_docs_examples_meet():
+    readme = (ROOT / 'README.md').read_text(encoding='utf-8')
+    section = readme.split('## Upgrading from canister 1.x', 1)[1].split('\n## ', 1)[0]
+    # each backed by a test above: the first app's log, the header login without a session
+    assert "(`Session id: ...` in the 1.x docs' example)" in section
+    assert 'A Basic or Bearer login on such a request (a client\'s first, without a cookie) therefore holds for that ' \
+           'request alone' in section
+
+
+@pytest.mark.parametrize('written, instead', [('WARN', 'WARNING'), ('FATAL', 'CRITICAL')])
+def test_the_level_names_1x_passed_on_to_pythons_logging_are_refused_at_install(tmp_path, written, instead):
+    with pytest.raises(canister.ConfigError, match=r"^canister.log_level = '%s' is not valid: expected one of "
+                       r'DISABLED, DEBUG, INFO, WARNING, ERROR, CRITICAL$' % written):
+        bottle.Bottle().install(canister.Canister(log_path=str(tmp_path), log_level=written))
+    assert instead in 'DISABLED, DEBUG, INFO, WARNING, ERROR, CRITICAL'
+
+
+def test_the_session_object_is_neither_true_nor_false_and_has_no_length(make_app):
+    app = make_app(catchall=True)
+
+    @app.get('/truth')
+    def truth():
+        return 'true' if session else 'false'  # always 'true' in 1.x
+
+    @app.get('/length')
+    def length():
+        return str(len(session))
+
+    web = client(app)
+    assert web.get('/truth', expect_errors=True).status_int == 500
+    assert web.get('/length', expect_errors=True).status_int == 500
+    with pytest.raises(TypeError, match=r"^canister's session is not a dict, neither empty nor not: write if "
+                       r'session.data: for its values, or if session.user: for a login$'):
+        bool(session)
+    with pytest.raises(TypeError, match=r"^canister's session is not a dict: its values are in session.data "
+                       r'\(len\(session.data\)\)$'):
+        len(session)
+
+
+def test_a_header_login_without_a_session_holds_for_its_request_alone_and_is_kept_once_there_is_one(make_app):
+    app = make_app(auth_basic_username='alice', auth_basic_password='my-secret')
+    app.route('/me', callback=lambda: str(session.user))
+    app.route('/cart', callback=lambda: session.data.setdefault('cart', 'empty'))
+    alice = {'Authorization': basic('alice', 'my-secret')}
+    web = client(app)
+    first = web.get('/me', headers=alice)
+    assert first.text == 'alice' and 'Set-Cookie' not in first.headers
+    assert web.get('/me').text == 'None'  # 1.x: 'alice', from the session its first request made
+    web.get('/cart')
+    assert web.get('/me', headers=alice).text == 'alice'
+    assert web.get('/me').text == 'alice'  # "for the duration of the session", once there is one
+
+
+def test_verify_password_refuses_clear_text_with_a_warning_unless_the_scheme_clear_is_given():
+    with pytest.warns(canister.CanisterWarning, match=r'^canister.verify_password: the stored form is no hash'):
+        assert canister.verify_password('my-secret', 'my-secret') is False
+    with warnings.catch_warnings():
+        warnings.simplefilter('error')
+        assert canister.verify_password('my-secret', 'my-secret', 'clear') is True
+        assert canister.verify_password('wrong', 'my-secret', 'clear') is False
+
+
+@pytest.mark.parametrize('encryption', ['', 'auth_basic_encryption = auto\n'], ids=['left-out', 'auto'])
+def test_the_configs_basic_password_is_clear_text_under_auto_as_in_1x(tmp_path, monkeypatch, uninstall_at_end,
+                                                                      encryption):
+    monkeypatch.chdir(tmp_path)
+    app = uninstall_at_end(app_with_ini(tmp_path, '[canister]\nauth_basic_username = alice\n'
+                                        'auth_basic_password = my-secret\n' + encryption))
+    with warnings.catch_warnings():
+        warnings.simplefilter('error', canister.CanisterWarning)
+        app.install(canister.Canister())
+    app.route('/', callback=lambda: str(session.user))
+    assert client(app).get('/', headers={'Authorization': basic('alice', 'my-secret')}).text == 'alice'
+
+
+@pytest.mark.parametrize('prefix', ['sha256:', 'pbkdf2_sha256:', 'scrypt:', '$2a$', '$2b$', '$2y$', '$argon2'])
+def test_a_clear_basic_password_that_starts_as_a_hash_needs_encryption_clear(log_dir, uninstall_at_end, prefix):
+    password, alice = prefix + 'hello', {'Authorization': basic('alice', prefix + 'hello')}
+    for encryption in ('auto', 'clear'):
+        app = uninstall_at_end(bottle.Bottle())
+        try:
+            app.install(canister.Canister(log_path=str(log_dir), auth_basic_username='alice',
+                                          auth_basic_password=password, auth_basic_encryption=encryption))
+        except canister.ConfigError:
+            assert encryption == 'auto'  # (sha256: with no digest after it; a bcrypt or argon2 hash without the package)
+            continue
+        app.route('/', callback=lambda: str(session.user))
+        answer = client(app).get('/', headers=alice, expect_errors=True)
+        assert (answer.status_int, answer.text) == ((401, answer.text) if encryption == 'auto' else (200, 'alice'))
+
+
+def test_flasks_methods_keyword_is_refused_where_the_route_is_added_or_answers_500_before_the_install(
+        make_app, log_dir, uninstall_at_end):
+    called = []
+    app = make_app()
+    with pytest.raises(canister.CanisterError, match=r"^canister: Route GET /delete was given methods=\['POST'\], "
+                       r"Flask's keyword"):
+        app.route('/delete', methods=['POST'], callback=lambda: called.append(1))  # 1.x: a GET route, run on a GET
+    assert app.routes == []
+    early = uninstall_at_end(bottle.Bottle())
+    early.route('/delete', methods=['POST'], callback=lambda: called.append(1))
+    early.install(canister.Canister(log_path=str(log_dir)))
+    assert client(early).get('/delete', expect_errors=True).status_int == 500
+    assert called == [] and "Route GET /delete was given methods=['POST'], Flask's keyword" in read_log(log_dir)
