@@ -260,12 +260,11 @@ def test_the_upgrading_section_names_what_the_1x_docs_examples_meet():
            'request alone' in section
 
 
-@pytest.mark.parametrize('written, instead', [('WARN', 'WARNING'), ('FATAL', 'CRITICAL')])
-def test_the_level_names_1x_passed_on_to_pythons_logging_are_refused_at_install(tmp_path, written, instead):
+@pytest.mark.parametrize('written', ['WARN', 'FATAL', 'warn'])
+def test_the_level_names_1x_passed_on_to_pythons_logging_are_refused_at_install(tmp_path, written):
     with pytest.raises(canister.ConfigError, match=r"^canister.log_level = '%s' is not valid: expected one of "
                        r'DISABLED, DEBUG, INFO, WARNING, ERROR, CRITICAL$' % written):
         bottle.Bottle().install(canister.Canister(log_path=str(tmp_path), log_level=written))
-    assert instead in 'DISABLED, DEBUG, INFO, WARNING, ERROR, CRITICAL'
 
 
 def test_the_session_object_is_neither_true_nor_false_and_has_no_length(make_app):
