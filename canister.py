@@ -882,7 +882,7 @@ KEYS: Dict[str, _Key] = {key.name: key for key in (
     _Key('log_path', './logs/', _as_log_path,
          'directory of the daily log files, or `stderr`/`stdout` (in any case; `./stdout` is a directory)'),
     _Key('log_level', 'INFO', _as_choice(*_LEVELS), 'DISABLED, DEBUG, INFO, WARNING, ERROR or CRITICAL'),
-    _Key('log_days', 30, _as_days(1, 36600), 'days of log files kept; older files are deleted'),
+    _Key('log_days', 30, _as_days(0, 36600), 'days of log files kept; older files are deleted (0: none is, as in 1.x)'),
     _Key('log_format', 'text', _as_choice('text', 'json'), '`text` (the classic line) or `json` (one object per line)'),
     _Key('log_slow', 1.0, _as_seconds(float, 0), 'seconds; a slower response is logged at WARNING (0 = never)'),
     _Key('trusted_proxies', (), _as_list,
@@ -1412,6 +1412,8 @@ class _LogSink:
     def _delete_old(self, today: str) -> None:
         """Delete the files more than ``days`` days older than ``today``, counted in calendar days
         (not in 86,400 seconds: a day of a daylight saving change has 23 or 25 hours)."""
+        if not self.days:  # (log_days = 0: every file is kept)
+            return
         cutoff = (datetime.date.fromisoformat(today) - datetime.timedelta(days=self.days)).isoformat()
         # A failure here is told, never raised: the day's file is open and in use, whatever this finds.
         for name in self._names(today):
@@ -1564,6 +1566,12 @@ _SINKS_LOCK = threading.Lock()
 _SINK_LOCKS = _ForkLocks(first=_SINKS_LOCK)
 
 
+def _days_kept(retention: List[int]) -> int:
+    """The ``log_days`` of files shared by apps that asked for ``retention``: no app's files are deleted sooner
+    than it asked, and 0 (keep every file) outlasts any number."""
+    return 0 if 0 in retention else max(retention)
+
+
 def _sink_for(path: str, days: int, line_format: str) -> _LogSink:
     """One sink per destination, shared by every app that logs there (``line_format``: its
     ``log_format``, which ``_format_clash`` compares with the others')."""
@@ -1579,7 +1587,7 @@ def _sink_for(path: str, days: int, line_format: str) -> _LogSink:
             _SINKS[key] = sink
             return sink
         sink.retention.append(days)
-        sink.days = max(sink.retention)  # no app's files are deleted sooner than it asked
+        sink.days = _days_kept(sink.retention)
         sink.formats.append(line_format)
         return sink
 
@@ -1602,7 +1610,7 @@ def _release_sink(sink: _LogSink, days: int, line_format: str) -> None:
         sink.formats.remove(line_format)
         sink.retention.remove(days)
         if sink.retention:
-            sink.days = max(sink.retention)
+            sink.days = _days_kept(sink.retention)
         elif _SINKS.get(sink.path) is sink:
             del _SINKS[sink.path]
             sink.close()

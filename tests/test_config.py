@@ -139,7 +139,7 @@ def test_a_negative_log_days_raises_a_config_error_naming_key_value_and_minimum(
     with pytest.raises(canister.ConfigError) as caught:
         make_app(config={'log_days': '-1'})
     message = str(caught.value)
-    assert 'log_days' in message and '-1' in message and '>= 1' in message
+    assert 'log_days' in message and '-1' in message and '>= 0' in message
 
 
 def test_a_non_numeric_session_timeout_raises_a_config_error_asking_for_an_integer(make_app):

@@ -409,7 +409,7 @@ def test_a_jwks_url_that_cannot_be_fetched_is_refused_at_install(tmp_path, url, 
     ('session_timeout', timedelta(seconds=1.5), 'expected whole seconds, not the timedelta 0:00:01.500000'),
     ('hsts_max_age', timedelta(days=-1), 'expected a number >= 0'),
     ('log_days', timedelta(hours=36), 'expected whole days, not the timedelta 1 day, 12:00:00'),
-    ('log_days', timedelta(0), 'expected a number >= 1'),
+    ('log_days', -1, 'expected a number >= 0'),
     ('session_max', timedelta(days=30), 'expected an integer, not a timedelta: this key is no number of seconds'),
     ('max_body_size', timedelta(seconds=10), 'expected an integer, not a timedelta'),
 ])
@@ -425,7 +425,7 @@ def test_a_number_that_cannot_work_is_refused_at_install(tmp_path, key, value, w
     ('session_timeout', timedelta(hours=8), 28800), ('session_timeout', timedelta(minutes=-1), -60),
     ('log_slow', timedelta(milliseconds=250), 0.25), ('auth_jwt_jwks_refetch', timedelta(minutes=1), 60.0),
     ('cors_max_age', timedelta(minutes=10), 600), ('session_cookie_max_age', timedelta(days=30), 2592000),
-    ('log_days', timedelta(days=30), 30), ('log_days', timedelta(weeks=1), 7),
+    ('log_days', timedelta(days=30), 30), ('log_days', timedelta(weeks=1), 7), ('log_days', timedelta(0), 0),
 ])
 def test_a_number_that_works_is_taken(tmp_path, key, value, parsed):
     plugin = canister.Canister(log_path=str(tmp_path), **{key: value})

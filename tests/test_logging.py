@@ -163,6 +163,26 @@ def test_log_days_keeps_everything_younger(make_app, log_dir):
     assert (log_dir / ('log.' + today(-20))).exists()
 
 
+def test_log_days_0_keeps_every_file_as_in_1x(make_app, log_dir):
+    log_dir.mkdir()
+    old = ['log.2000-01-01', 'log.' + today(-400), 'log.' + today(-2)]
+    for name in old:
+        (log_dir / name).write_text('old line\n')
+    make_app(config={'log_days': '0'})
+    assert sorted(path.name for path in log_dir.iterdir()) == sorted(old + ['log.' + today()])
+
+
+def test_an_app_keeping_every_file_outlasts_another_sharing_its_directory(make_app, log_dir):
+    log_dir.mkdir()
+    (log_dir / ('log.' + today(-40))).write_text('old line\n')
+    make_app(log_days=0)
+    web = client(make_app(log_days=7))  # (the same directory: one set of files, kept as the longest asks)
+    (log_dir / ('log.' + today())).unlink()  # (what midnight does: a new file, and old ones deleted)
+    time.sleep(1.1)  # (the day's file is looked for once a second)
+    web.get('/nowhere', status=404)
+    assert (log_dir / ('log.' + today())).exists() and (log_dir / ('log.' + today(-40))).exists()
+
+
 @pytest.mark.parametrize('day, kept, deleted', [
     ((2026, 4, 10), 'log.2026-03-11', 'log.2026-03-10'),   # 30 days back run over the spring change (a 23-hour day)
     ((2026, 11, 10), 'log.2026-10-11', 'log.2026-10-10'),  # and over the autumn one (a 25-hour day)
