@@ -6097,34 +6097,56 @@ class SessionState:
             key = _user_key(self._record_user())
             manager.create(sid, record, ttl, key)
             if key is not None:  # a login without a session
-                return self._logged_in(sid, key, record)
+                return self._logged_in(sid, key, record, self._overtaken_or_dropped(sid, key))
         elif not manager.update(sid, self.snapshot, record, ttl)[0]:  # changed meanwhile, or ended
             return self._update()
         return record
 
     def _move_and_cap(self, sid: str, record: str, ttl: float) -> str:
         """``_move_old_id``; then, if the move logged a person in whom the session did not have
-        (not a ``regenerate()``, nor a login again of a lapsed one), ``cap_sessions``."""
+        (not a ``regenerate()``, nor a login again of a lapsed one), ``_logged_in``."""
         manager = self.manager
         assert manager is not None
         key = _user_key(self._record_user()) if manager.max_per_user or self.login_at else None
         if key is not None and key == _record_user_key(self.snapshot):  # no login: regenerate(), or a lapsed one again
             key = None
-        stored = self._move_old_id(sid, record, ttl)
+        stored, overtaken = self._move_old_id(sid, record, ttl, key)
         if key is None or stored in _NOT_STORED:  # (a record is a JSON array: never one of them)
             return stored
-        return self._logged_in(self.sid or sid, key, stored)
+        return self._logged_in(self.sid or sid, key, stored, overtaken)
 
-    def _logged_in(self, sid: str, key: str, stored: str) -> str:
+    def _logged_in(self, sid: str, key: str, stored: str, overtaken: bool) -> str:
         """After a login of the person ``key`` stored the session ``sid`` as ``stored``: ``_ENDING`` if
-        ``end_sessions`` overtook it, else ``stored``, once the person's sessions are capped."""
+        ``end_sessions`` overtook it (``_overtaken_or_dropped``), else ``stored``, once the person's sessions
+        are capped.  The login is complete by then: a store that fails while capping leaves the cap to
+        the person's next login (logged), and the answer still gives the browser its new cookie."""
         manager = self.manager
         assert manager is not None
-        if self.login_at and self._ended_while_logging_in(sid, key):
+        if overtaken:
             return _ENDING
         if manager.max_per_user:
-            manager.cap_sessions(key, sid)
+            try:
+                manager.cap_sessions(key, sid)
+            except StoreUnavailable as error:
+                manager.log.write(logging.WARNING, 'Session: %s... logged in, but its user\'s sessions beyond '
+                                  'session_max_per_user could not be ended (left to the next login): %s', sid[:6],
+                                  _mask_urls(str(error)))
+            except Exception:  # (a store of the app's own: a bug in it, logged, and the login stands all the same)
+                manager.log.write(logging.ERROR, 'Session: %s... logged in, but capping its user\'s sessions raised',
+                                  sid[:6], exc_info=True)
         return stored
+
+    def _overtaken_or_dropped(self, sid: str, key: str) -> bool:
+        """``_ended_while_logging_in``, asked once this request's login of the person ``key`` stored its
+        new id ``sid``; when the store fails, ``sid`` is removed first (``_drop_new_id``), so that the
+        503 leaves no session behind that no cookie names."""
+        if not self.login_at:
+            return False
+        try:
+            return self._ended_while_logging_in(sid, key)
+        except Exception:
+            self._drop_new_id(sid)
+            raise
 
     def _ended_while_logging_in(self, sid: str, key: str) -> bool:
         """After this request's login of the person ``key`` stored the session ``sid``: if ``end_sessions``
@@ -6139,16 +6161,48 @@ class SessionState:
                           'request logged the user in and before it stored the session', sid[:6])
         return True
 
-    def _move_old_id(self, sid: str, record: str, ttl: float) -> str:
+    def _drop_new_id(self, sid: str) -> None:
+        """A step of storing the session under its new id ``sid`` failed (the request answers 503 or
+        500) before the browser could learn that id: remove it, if the store lets, since no cookie
+        names it and it would be listed, and counted, among its user's sessions until it expired."""
+        manager = self.manager
+        assert manager is not None
+        try:
+            manager.store.delete(sid)
+        except Exception as error:  # (the store is down: what failed first is what the answer tells)
+            manager.log.write(logging.WARNING, 'Session: %s... could not be removed after saving the session '
+                              'failed (it stays in the store until it expires): %s', sid[:6],
+                              _mask_urls(str(error)) or type(error).__name__)
+        manager.parsed.pop(sid, None)
+
+    def _move_old_id(self, sid: str, record: str, ttl: float, login: Optional[str] = None) -> Tuple[str, bool]:
         """Store the session under its new id ``sid``, then replace the old id's record by a marker
         naming it (requests still on the old id learn it moved, not ended, and where to); what is
-        stored now, as ``_store`` says.  What a parallel request changed in the old record meanwhile
-        is merged into the new one (not when the person changed: the data then starts empty).  If
-        another request ended or moved the session first, ``_moved_first`` says what happens."""
+        stored now, as ``_store`` says, and for a ``login`` (the person's key) whether ``end_sessions``
+        overtook it.  That is asked between the two steps: the new id is listed by then, and a store
+        that fails leaves the old id as it was, its cookie working (the new id is removed).  What a
+        parallel request changed in the old record meanwhile is merged into the new one (not when the
+        person changed: the data then starts empty).  If another request ended or moved the session
+        first, ``_moved_first`` says what happens."""
+        manager = self.manager
+        assert manager is not None and self.old_sid is not None
+        manager.create_moved(sid, record, ttl, _user_key(self._record_user()), self.old_sid)  # first: the marker
+        try:  # names a session that exists
+            overtaken = bool(login is not None and self.login_at and self._ended_while_logging_in(sid, login))
+            stored = self._mark_old_id(sid, record)
+            if overtaken and self.sid not in (sid, None) and stored not in _NOT_STORED:
+                manager.end_session(self.sid, login)  # (adopted where a parallel login of the person moved it)
+            return stored, overtaken
+        except Exception:
+            if self.sid == sid:  # (not moved yet: no marker names it; an id adopted is another's)
+                self._drop_new_id(sid)
+            raise
+
+    def _mark_old_id(self, sid: str, record: str) -> str:
+        """The second step of ``_move_old_id``: the old id's record replaced by the marker naming ``sid``."""
         manager = self.manager
         assert manager is not None and self.old_sid is not None
         user_key = _user_key(self._record_user())
-        manager.create_moved(sid, record, ttl, user_key, self.old_sid)  # first: the marker names a session that exists
         expected, changes = self.snapshot, None
         for attempt in range(_UPDATE_TRIES):
             started = time.monotonic()
