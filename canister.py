@@ -5676,12 +5676,7 @@ class SessionManager:
         return record.created_ms / 1000 if last_used is None else last_used
 
     def end_sessions(self, user: Any, keep: Tuple[Optional[str], ...] = ()) -> int:
-        """End every live session of a user but those in ``keep``; return how many were ended.
-        Noted in the store first: a login of that user under way in another request (not stored yet,
-        so not listed) ends its session when it stores it (``ended_since``)."""
-        key = _user_key(user)
-        if key is not None and self.notes_ends:
-            self.store.save(_ENDS_AT % key, '"ended:%.6f"' % _now(), _MOVED_TTL)
+        """End every live session of a user but those in ``keep``; return how many were ended."""
         ended = self.end_sessions_unlogged(user, keep)
         if ended:
             self.log.write(logging.INFO, 'Session: ended %d session(s) of a user', ended)
@@ -5691,9 +5686,14 @@ class SessionManager:
                               spare: Optional[str] = None, tag: Optional[str] = None) -> int:
         """``end_sessions`` without its log line, for a caller that says what it ended in a line of its own.
         ``spare``: the sessions of this login line (``_Record.line``) are left alone, and with ``tag``
-        those another users file logged in (see ``end_session``)."""
-        ended = 0
+        those another users file logged in (see ``end_session``).
+
+        Noted in the store first (``_note_ends``): a login of that user under way in another request (not
+        stored yet, so not listed) ends its session when it stores it (``ended_since``)."""
         person = _user_key(user)
+        if person is not None and self.notes_ends:
+            self._note_ends(person, spare, tag)
+        ended = 0
         for sid, _, _ in self._listed(user):
             if sid not in keep and self.end_session(sid, person, keep, spare=spare, tag=tag):
                 ended += 1
@@ -5702,14 +5702,29 @@ class SessionManager:
             context.invalidate()  # this request's own session is one of them: it ends here too
         return ended
 
-    def ended_since(self, key: str, since: float) -> bool:
-        """Whether ``end_sessions`` of the person ``key`` ran after ``since`` (seconds since the epoch),
-        within the last ``_MOVED_TTL`` seconds."""
+    def _note_ends(self, key: str, spare: Optional[str], tag: Optional[str]) -> None:
+        """Leave for ``_MOVED_TTL`` the note of ``end_sessions_unlogged`` of the person ``key``: when it ran,
+        and for a users file's (``tag``) the login line it spared (``"ended:<time> <tag> <line or nothing>"``)."""
+        spared = '' if tag is None else ' %s %s' % (tag, spare or '')
+        self.store.save(_ENDS_AT % key, '"ended:%.6f%s"' % (_now(), spared), _MOVED_TTL)
+
+    def ended_since(self, key: str, since: float, line: Optional[str] = None) -> bool:
+        """Whether a login of the person ``key`` whose check started at ``since`` (seconds since the epoch)
+        and logged in with the login line ``line`` was overtaken by the end of that person's sessions, noted
+        within the last ``_MOVED_TTL`` seconds (``_note_ends``): by ``end_sessions``, any such login; by a
+        change of a users file, one with a line of that file other than the line it spared (a login without
+        a line is that file's ``end_if_overtaken``'s to judge, or not the file's at all)."""
         text = _marker(self.store.load(_ENDS_AT % key))
+        if text is None:
+            return False
+        at, _, spared = text[6:].partition(' ')
         try:
-            return text is not None and float(text[6:]) > since
+            if float(at) <= since:
+                return False
         except ValueError:
             return False
+        tag, _, spare = spared.partition(' ')
+        return not spared or (line is not None and not _line_spared(line, spare or None, tag))
 
     def _holds(self, context: 'SessionState', user: Any, spare: Optional[str], tag: Optional[str]) -> bool:
         """Whether the request of ``context`` holds, loaded, a session of this manager that ``end_sessions``
@@ -5789,8 +5804,9 @@ class SessionState:
     tail: Optional[str] = None
     #: Another request ended this session while this one ran: nothing of it is stored.
     ended = False
-    #: When this request logged a new person in (seconds since the epoch; 0: it did not): a login
-    #: that ``end_sessions`` of that person overtook before it was stored ends its session (``_ended_while_logging_in``).
+    #: When this request logged a new person in (seconds since the epoch; 0: it did not), by the start of
+    #: canister's check of the credentials if it made one: a login that ``end_sessions`` of that person, or a
+    #: change of the users file, overtook before it was stored ends its session (``_ended_while_logging_in``).
     login_at = 0.0
 
     def load(self) -> None:
@@ -5866,7 +5882,8 @@ class SessionState:
             self.old_sid = self.sid
             self._new_sid()
 
-    def set_user(self, user: Any, expires: float = 0, remember: bool = True, line: Optional[str] = None) -> bool:
+    def set_user(self, user: Any, expires: float = 0, remember: bool = True, line: Optional[str] = None,
+                 checked_at: float = 0.0) -> bool:
         """Log a user in (or out with None); return True if the person changed.
 
         People are told apart by ``_user_key`` (a dict user's ``sub``): the same person with
@@ -5877,7 +5894,8 @@ class SessionState:
         the user holds for this request only, unless the handler makes the session real.
         ``line``: the users-file line of a Basic or form login (``BasicAuth.login_line``); a login
         with another line than the session's moves it to a new id too.  Without one, the same
-        person keeps the session's line, anyone else has none.
+        person keeps the session's line, anyone else has none.  ``checked_at``: when the check of the
+        credentials started (``_now()``), for a login that canister checked (``login_at``); else now.
         """
         self.load()
         try:
@@ -5889,7 +5907,7 @@ class SessionState:
         if recorded not in (None, key):  # nothing of the last person's, not even its age
             self.data, self.lifetime, self.created_ms = {}, 0, 0
         changed = key != _user_key(self.user)
-        self._note_login(key, changed)
+        self._note_login(key, changed, checked_at)
         if changed or recorded != key or (line is not None and line != self.login_line):
             self._rotate()
             self.login_line = line
@@ -5900,11 +5918,12 @@ class SessionState:
             self.keep_empty = True
         return changed
 
-    def _note_login(self, key: Optional[str], changed: bool) -> None:
-        """Note when a new person logged in (``login_at``), where ``end_sessions`` may overtake the login."""
+    def _note_login(self, key: Optional[str], changed: bool, checked_at: float) -> None:
+        """Note when a new person logged in (``login_at``: when its check started, if it had one), where
+        ``end_sessions`` or a change of the users file may overtake the login."""
         manager = self.manager
         if changed and key is not None and manager is not None and manager.notes_ends:
-            self.login_at = _now()
+            self.login_at = checked_at or _now()
 
     def end_if_overtaken(self, user: Any, overtaken: Callable[[], bool]) -> None:
         """Have this request's ``finish`` end the session it stores, while it is still ``user``'s, when
@@ -6154,11 +6173,12 @@ class SessionState:
         and return True: a login checked before an account was revoked does not outlive the revocation."""
         manager = self.manager
         assert manager is not None
-        if not manager.ended_since(key, self.login_at):
+        if not manager.ended_since(key, self.login_at, self.login_line):
             return False
         manager.end_session(sid, key)
-        manager.log.write(logging.WARNING, 'Session: %s... ended: end_sessions ended its user\'s sessions after this '
-                          'request logged the user in and before it stored the session', sid[:6])
+        manager.log.write(logging.WARNING, 'Session: %s... ended: its user\'s sessions were ended (end_sessions, or a '
+                          'change of the users file) after this request checked the login and before it stored the '
+                          'session', sid[:6])
         return True
 
     def _drop_new_id(self, sid: str) -> None:
@@ -8215,12 +8235,14 @@ class Authenticator:
             return  # a scheme the app handles itself
         self._untrusted_forward(environ, trusted)
         credentials = credentials.strip()
+        checked_at = _now()
         try:
             user, expires, shown, line, overtaken = self._attempt(session, handler.is_guess(credentials),
                                                                   lambda: self._authenticate(handler, credentials))
         except AuthFailure as failure:
             raise self.unauthorized('Authentication failed: %s' % failure.reason, failure) from None
-        if session.set_user(user, expires, remember=False, line=line):  # (escaped here for the app's own handlers too)
+        # (escaped here for the app's own handlers too)
+        if session.set_user(user, expires, remember=False, line=line, checked_at=checked_at):
             self.log.write(logging.INFO, 'Logged in as: %s', _escape(shown))
         if overtaken is not None:
             session.end_if_overtaken(user, overtaken)
@@ -8229,11 +8251,13 @@ class Authenticator:
                     environ: Mapping[str, Any], trusted: bool) -> bool:
         """Log in ``username`` if ``password`` is right, as :func:`log_in` says; True if it was."""
         self._untrusted_forward(environ, trusted)
+        checked_at = _now()
         try:
             line, overtaken = self._attempt(session, True, lambda: self._check_form(username, password, users))
         except AuthFailure:
             return False
-        if session.set_user(username, line=line):  # (a name a sign-up form took as sent may hold a line break)
+        # (a name a sign-up form took as sent may hold a line break)
+        if session.set_user(username, line=line, checked_at=checked_at):
             self.log.write(logging.INFO, 'Logged in as: %s', _escape(username))
         if overtaken is not None:
             session.end_if_overtaken(username, overtaken)

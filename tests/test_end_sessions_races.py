@@ -56,7 +56,7 @@ def test_a_login_under_way_when_end_sessions_ran_does_not_stay_logged_in(
 
     assert held.status == 200 and held.new_sid is None, held  # no cookie: the session it made is ended
     assert plugin_of(app).sessions_of('alice') == []
-    assert any('end_sessions ended its user' in line for line in warning_lines(log_dir))
+    assert any("its user's sessions were ended (end_sessions" in line for line in warning_lines(log_dir))
 
 
 def test_a_login_into_an_anonymous_session_under_way_when_end_sessions_ran_does_not_stay_logged_in(
