@@ -10,7 +10,7 @@ store canister ships (a real redis-server), that fails on the call a test choose
 """
 from __future__ import annotations
 
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Tuple
 
 import pytest
 
@@ -23,16 +23,17 @@ MOVED_MARKER = '"moved'
 
 
 def failing_store(kind: str, tmp_path: Any, request: Any) -> Any:
-    """A store of ``kind`` whose calls fail with StoreUnavailable, once, where ``store.fails(method, args)``
-    (set by the test) says so, as a database does that goes away for a moment."""
+    """A store of ``kind`` whose calls fail with StoreUnavailable where the test says, as a database does that
+    goes away for a moment: the first call for which ``store.failures[0](method, *args)`` is true fails, and
+    that test is taken off the list."""
     base: Any = {'memory': canister.MemoryStore, 'sqlite': canister.SQLiteStore, 'redis': canister.RedisStore}[kind]
 
     class OnceFailingStore(base):  # type: ignore[misc, valid-type]
-        fails: Optional[Callable[..., bool]] = None
+        failures: Tuple[Callable[..., bool], ...] = ()
 
         def _maybe_fail(self, method: str, *args: Any) -> None:
-            if self.fails is not None and self.fails(method, *args):
-                self.fails = None
+            if self.failures and self.failures[0](method, *args):
+                self.failures = self.failures[1:]
                 raise canister.StoreUnavailable('the session store went away (%s)' % method)
 
         def load(self, sid):
@@ -42,6 +43,10 @@ def failing_store(kind: str, tmp_path: Any, request: Any) -> Any:
         def update(self, sid, expected, record, ttl):
             self._maybe_fail('update', sid, record)
             return super().update(sid, expected, record, ttl)
+
+        def delete(self, sid):
+            self._maybe_fail('delete', sid)
+            return super().delete(sid)
 
         def count_of(self, user_key):
             self._maybe_fail('count_of', user_key)
@@ -66,6 +71,10 @@ def counting_the_users_sessions(method: str, *args: Any) -> bool:
     return method == 'count_of'
 
 
+def removing(method: str, *args: Any) -> bool:
+    return method == 'delete'
+
+
 @pytest.fixture(params=STORES)
 def kind(request: Any) -> str:
     return request.param
@@ -82,7 +91,7 @@ def test_a_login_whose_store_fails_while_it_marks_the_old_id_leaves_the_cart_and
         make_app, serve, tmp_path, request, kind):
     app, origin, store = shop(make_app, serve, tmp_path, request, kind)
     browser = anonymous(origin, cart='3')
-    store.fails = marking_the_old_id
+    store.failures = (marking_the_old_id,)
 
     answer = browser.get('/login?name=alice')
 
@@ -100,7 +109,7 @@ def test_a_login_whose_store_fails_while_it_marks_the_old_id_is_not_counted_towa
     other = Browser(origin)
     assert other.get('/login?name=alice').status == 200
     browser = anonymous(origin, cart='3')
-    store.fails = marking_the_old_id
+    store.failures = (marking_the_old_id,)
     assert browser.get('/login?name=alice').status == 503
 
     assert Browser(origin).get('/login?name=alice').status == 200  # alice's second session: within the cap
@@ -113,7 +122,7 @@ def test_a_login_whose_store_fails_while_it_reads_the_end_sessions_note_leaves_t
         make_app, serve, tmp_path, request, kind):
     app, origin, store = shop(make_app, serve, tmp_path, request, kind)
     browser = anonymous(origin, cart='3')
-    store.fails = reading_the_end_sessions_note
+    store.failures = (reading_the_end_sessions_note,)
 
     answer = browser.get('/login?name=alice')
 
@@ -125,7 +134,7 @@ def test_a_login_whose_store_fails_while_it_reads_the_end_sessions_note_leaves_t
 def test_a_login_without_a_session_whose_store_fails_while_it_reads_the_end_sessions_note_leaves_no_session(
         make_app, serve, tmp_path, request, kind):
     app, origin, store = shop(make_app, serve, tmp_path, request, kind)
-    store.fails = reading_the_end_sessions_note
+    store.failures = (reading_the_end_sessions_note,)
 
     answer = Browser(origin).get('/login?name=alice')
 
@@ -139,7 +148,7 @@ def test_a_login_whose_store_fails_while_it_caps_the_users_sessions_stands_with_
     other = Browser(origin)
     assert other.get('/login?name=alice').status == 200
     browser = anonymous(origin, cart='3')
-    store.fails = counting_the_users_sessions
+    store.failures = (counting_the_users_sessions,)
 
     answer = browser.get('/login?name=alice')
 
@@ -150,3 +159,16 @@ def test_a_login_whose_store_fails_while_it_caps_the_users_sessions_stands_with_
     assert third.get('/login?name=alice').status == 200  # the next login caps: alice keeps one session
     assert len(plugin_of(app).sessions_of('alice')) == 1
     assert third.read()[0] == 'alice'
+
+
+
+def test_a_login_whose_store_is_still_down_when_it_removes_the_new_id_says_so_and_leaves_the_cart(
+        make_app, serve, tmp_path, request, kind, log_dir):
+    app, origin, store = shop(make_app, serve, tmp_path, request, kind)
+    browser = anonymous(origin, cart='3')
+    store.failures = (marking_the_old_id, removing)
+
+    assert browser.get('/login?name=alice').status == 503
+
+    assert any('could not be removed after saving the session failed' in line for line in warning_lines(log_dir))
+    assert browser.read() == [None, {'cart': '3'}]
