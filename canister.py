@@ -6206,8 +6206,9 @@ class SessionState:
         first, ``_moved_first`` says what happens."""
         manager = self.manager
         assert manager is not None and self.old_sid is not None
-        manager.create_moved(sid, record, ttl, _user_key(self._record_user()), self.old_sid)  # first: the marker
-        try:  # names a session that exists
+        # first: the marker names a session that exists
+        manager.create_moved(sid, record, ttl, _user_key(self._record_user()), self.old_sid)
+        try:
             overtaken = bool(login is not None and self.login_at and self._ended_while_logging_in(sid, login))
             stored = self._mark_old_id(sid, record)
             if overtaken and self.sid not in (sid, None) and stored not in _NOT_STORED:
