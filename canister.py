@@ -5696,12 +5696,7 @@ class SessionManager:
         return record.created_ms / 1000 if last_used is None else last_used
 
     def end_sessions(self, user: Any, keep: Tuple[Optional[str], ...] = ()) -> int:
-        """End every live session of a user but those in ``keep``; return how many were ended.
-        Noted in the store first: a login of that user under way in another request (not stored yet,
-        so not listed) ends its session when it stores it (``ended_since``)."""
-        key = _user_key(user)
-        if key is not None and self.notes_ends:
-            self.store.save(_ENDS_AT % key, '"ended:%.6f"' % _now(), _MOVED_TTL)
+        """End every live session of a user but those in ``keep``; return how many were ended."""
         ended = self.end_sessions_unlogged(user, keep)
         if ended:
             self.log.write(logging.INFO, 'Session: ended %d session(s) of a user', ended)
@@ -5711,9 +5706,14 @@ class SessionManager:
                               spare: Optional[str] = None, tag: Optional[str] = None) -> int:
         """``end_sessions`` without its log line, for a caller that says what it ended in a line of its own.
         ``spare``: the sessions of this login line (``_Record.line``) are left alone, and with ``tag``
-        those another users file logged in (see ``end_session``)."""
-        ended = 0
+        those another users file logged in (see ``end_session``).
+
+        Noted in the store first (``_note_ends``): a login of that user under way in another request (not
+        stored yet, so not listed) ends its session when it stores it (``ended_since``)."""
         person = _user_key(user)
+        if person is not None and self.notes_ends:
+            self._note_ends(person, spare, tag)
+        ended = 0
         for sid, _, _ in self._listed(user):
             if sid not in keep and self.end_session(sid, person, keep, spare=spare, tag=tag):
                 ended += 1
@@ -5722,14 +5722,29 @@ class SessionManager:
             context.invalidate()  # this request's own session is one of them: it ends here too
         return ended
 
-    def ended_since(self, key: str, since: float) -> bool:
-        """Whether ``end_sessions`` of the person ``key`` ran after ``since`` (seconds since the epoch),
-        within the last ``_MOVED_TTL`` seconds."""
+    def _note_ends(self, key: str, spare: Optional[str], tag: Optional[str]) -> None:
+        """Leave for ``_MOVED_TTL`` the note of ``end_sessions_unlogged`` of the person ``key``: when it ran,
+        and for a users file's (``tag``) the login line it spared (``"ended:<time> <tag> <line or nothing>"``)."""
+        spared = '' if tag is None else ' %s %s' % (tag, spare or '')
+        self.store.save(_ENDS_AT % key, '"ended:%.6f%s"' % (_now(), spared), _MOVED_TTL)
+
+    def ended_since(self, key: str, since: float, line: Optional[str] = None) -> bool:
+        """Whether a login of the person ``key`` whose check started at ``since`` (seconds since the epoch)
+        and logged in with the login line ``line`` was overtaken by the end of that person's sessions, noted
+        within the last ``_MOVED_TTL`` seconds (``_note_ends``): by ``end_sessions``, any such login; by a
+        change of a users file, one with a line of that file other than the line it spared (a login without
+        a line is that file's ``end_if_overtaken``'s to judge, or not the file's at all)."""
         text = _marker(self.store.load(_ENDS_AT % key))
+        if text is None:
+            return False
+        at, _, spared = text[6:].partition(' ')
         try:
-            return text is not None and float(text[6:]) > since
+            if float(at) <= since:
+                return False
         except ValueError:
             return False
+        tag, _, spare = spared.partition(' ')
+        return not spared or (line is not None and not _line_spared(line, spare or None, tag))
 
     def _holds(self, context: 'SessionState', user: Any, spare: Optional[str], tag: Optional[str]) -> bool:
         """Whether the request of ``context`` holds, loaded, a session of this manager that ``end_sessions``
@@ -5809,8 +5824,9 @@ class SessionState:
     tail: Optional[str] = None
     #: Another request ended this session while this one ran: nothing of it is stored.
     ended = False
-    #: When this request logged a new person in (seconds since the epoch; 0: it did not): a login
-    #: that ``end_sessions`` of that person overtook before it was stored ends its session (``_ended_while_logging_in``).
+    #: When this request logged a new person in (seconds since the epoch; 0: it did not), by the start of
+    #: canister's check of the credentials if it made one: a login that ``end_sessions`` of that person, or a
+    #: change of the users file, overtook before it was stored ends its session (``_ended_while_logging_in``).
     login_at = 0.0
 
     def load(self) -> None:
@@ -5886,7 +5902,8 @@ class SessionState:
             self.old_sid = self.sid
             self._new_sid()
 
-    def set_user(self, user: Any, expires: float = 0, remember: bool = True, line: Optional[str] = None) -> bool:
+    def set_user(self, user: Any, expires: float = 0, remember: bool = True, line: Optional[str] = None,
+                 checked_at: float = 0.0) -> bool:
         """Log a user in (or out with None); return True if the person changed.
 
         People are told apart by ``_user_key`` (a dict user's ``sub``): the same person with
@@ -5897,7 +5914,8 @@ class SessionState:
         the user holds for this request only, unless the handler makes the session real.
         ``line``: the users-file line of a Basic or form login (``BasicAuth.login_line``); a login
         with another line than the session's moves it to a new id too.  Without one, the same
-        person keeps the session's line, anyone else has none.
+        person keeps the session's line, anyone else has none.  ``checked_at``: when the check of the
+        credentials started (``_now()``), for a login that canister checked (``login_at``); else now.
         """
         self.load()
         try:
@@ -5909,7 +5927,7 @@ class SessionState:
         if recorded not in (None, key):  # nothing of the last person's, not even its age
             self.data, self.lifetime, self.created_ms = {}, 0, 0
         changed = key != _user_key(self.user)
-        self._note_login(key, changed)
+        self._note_login(key, changed, checked_at)
         if changed or recorded != key or (line is not None and line != self.login_line):
             self._rotate()
             self.login_line = line
@@ -5920,11 +5938,12 @@ class SessionState:
             self.keep_empty = True
         return changed
 
-    def _note_login(self, key: Optional[str], changed: bool) -> None:
-        """Note when a new person logged in (``login_at``), where ``end_sessions`` may overtake the login."""
+    def _note_login(self, key: Optional[str], changed: bool, checked_at: float) -> None:
+        """Note when a new person logged in (``login_at``: when its check started, if it had one), where
+        ``end_sessions`` or a change of the users file may overtake the login."""
         manager = self.manager
         if changed and key is not None and manager is not None and manager.notes_ends:
-            self.login_at = _now()
+            self.login_at = checked_at or _now()
 
     def end_if_overtaken(self, user: Any, overtaken: Callable[[], bool]) -> None:
         """Have this request's ``finish`` end the session it stores, while it is still ``user``'s, when
@@ -6116,34 +6135,56 @@ class SessionState:
             key = _user_key(self._record_user())
             manager.create(sid, record, ttl, key)
             if key is not None:  # a login without a session
-                return self._logged_in(sid, key, record)
+                return self._logged_in(sid, key, record, self._overtaken_or_dropped(sid, key))
         elif not manager.update(sid, self.snapshot, record, ttl)[0]:  # changed meanwhile, or ended
             return self._update()
         return record
 
     def _move_and_cap(self, sid: str, record: str, ttl: float) -> str:
         """``_move_old_id``; then, if the move logged a person in whom the session did not have
-        (not a ``regenerate()``, nor a login again of a lapsed one), ``cap_sessions``."""
+        (not a ``regenerate()``, nor a login again of a lapsed one), ``_logged_in``."""
         manager = self.manager
         assert manager is not None
         key = _user_key(self._record_user()) if manager.max_per_user or self.login_at else None
         if key is not None and key == _record_user_key(self.snapshot):  # no login: regenerate(), or a lapsed one again
             key = None
-        stored = self._move_old_id(sid, record, ttl)
+        stored, overtaken = self._move_old_id(sid, record, ttl, key)
         if key is None or stored in _NOT_STORED:  # (a record is a JSON array: never one of them)
             return stored
-        return self._logged_in(self.sid or sid, key, stored)
+        return self._logged_in(self.sid or sid, key, stored, overtaken)
 
-    def _logged_in(self, sid: str, key: str, stored: str) -> str:
+    def _logged_in(self, sid: str, key: str, stored: str, overtaken: bool) -> str:
         """After a login of the person ``key`` stored the session ``sid`` as ``stored``: ``_ENDING`` if
-        ``end_sessions`` overtook it, else ``stored``, once the person's sessions are capped."""
+        ``end_sessions`` overtook it (``_overtaken_or_dropped``), else ``stored``, once the person's sessions
+        are capped.  The login is complete by then: a store that fails while capping leaves the cap to
+        the person's next login (logged), and the answer still gives the browser its new cookie."""
         manager = self.manager
         assert manager is not None
-        if self.login_at and self._ended_while_logging_in(sid, key):
+        if overtaken:
             return _ENDING
         if manager.max_per_user:
-            manager.cap_sessions(key, sid)
+            try:
+                manager.cap_sessions(key, sid)
+            except StoreUnavailable as error:
+                manager.log.write(logging.WARNING, 'Session: %s... logged in, but its user\'s sessions beyond '
+                                  'session_max_per_user could not be ended (left to the next login): %s', sid[:6],
+                                  _mask_urls(str(error)))
+            except Exception:  # (a store of the app's own: a bug in it, logged, and the login stands all the same)
+                manager.log.write(logging.ERROR, 'Session: %s... logged in, but capping its user\'s sessions raised',
+                                  sid[:6], exc_info=True)
         return stored
+
+    def _overtaken_or_dropped(self, sid: str, key: str) -> bool:
+        """``_ended_while_logging_in``, asked once this request's login of the person ``key`` stored its
+        new id ``sid``; when the store fails, ``sid`` is removed first (``_drop_new_id``), so that the
+        503 leaves no session behind that no cookie names."""
+        if not self.login_at:
+            return False
+        try:
+            return self._ended_while_logging_in(sid, key)
+        except Exception:
+            self._drop_new_id(sid)
+            raise
 
     def _ended_while_logging_in(self, sid: str, key: str) -> bool:
         """After this request's login of the person ``key`` stored the session ``sid``: if ``end_sessions``
@@ -6151,23 +6192,57 @@ class SessionState:
         and return True: a login checked before an account was revoked does not outlive the revocation."""
         manager = self.manager
         assert manager is not None
-        if not manager.ended_since(key, self.login_at):
+        if not manager.ended_since(key, self.login_at, self.login_line):
             return False
         manager.end_session(sid, key)
-        manager.log.write(logging.WARNING, 'Session: %s... ended: end_sessions ended its user\'s sessions after this '
-                          'request logged the user in and before it stored the session', sid[:6])
+        manager.log.write(logging.WARNING, 'Session: %s... ended: its user\'s sessions were ended (end_sessions, or a '
+                          'change of the users file) after this request checked the login and before it stored the '
+                          'session', sid[:6])
         return True
 
-    def _move_old_id(self, sid: str, record: str, ttl: float) -> str:
+    def _drop_new_id(self, sid: str) -> None:
+        """A step of storing the session under its new id ``sid`` failed (the request answers 503 or
+        500) before the browser could learn that id: remove it, if the store lets, since no cookie
+        names it and it would be listed, and counted, among its user's sessions until it expired."""
+        manager = self.manager
+        assert manager is not None
+        try:
+            manager.store.delete(sid)
+        except Exception as error:  # (the store is down: what failed first is what the answer tells)
+            manager.log.write(logging.WARNING, 'Session: %s... could not be removed after saving the session '
+                              'failed (it stays in the store until it expires): %s', sid[:6],
+                              _mask_urls(str(error)) or type(error).__name__)
+        manager.parsed.pop(sid, None)
+
+    def _move_old_id(self, sid: str, record: str, ttl: float, login: Optional[str] = None) -> Tuple[str, bool]:
         """Store the session under its new id ``sid``, then replace the old id's record by a marker
         naming it (requests still on the old id learn it moved, not ended, and where to); what is
-        stored now, as ``_store`` says.  What a parallel request changed in the old record meanwhile
-        is merged into the new one (not when the person changed: the data then starts empty).  If
-        another request ended or moved the session first, ``_moved_first`` says what happens."""
+        stored now, as ``_store`` says, and for a ``login`` (the person's key) whether ``end_sessions``
+        overtook it.  That is asked between the two steps: the new id is listed by then, and a store
+        that fails leaves the old id as it was, its cookie working (the new id is removed).  What a
+        parallel request changed in the old record meanwhile is merged into the new one (not when the
+        person changed: the data then starts empty).  If another request ended or moved the session
+        first, ``_moved_first`` says what happens."""
+        manager = self.manager
+        assert manager is not None and self.old_sid is not None
+        # first: the marker names a session that exists
+        manager.create_moved(sid, record, ttl, _user_key(self._record_user()), self.old_sid)
+        try:
+            overtaken = bool(login is not None and self.login_at and self._ended_while_logging_in(sid, login))
+            stored = self._mark_old_id(sid, record)
+            if overtaken and self.sid not in (sid, None) and stored not in _NOT_STORED:
+                manager.end_session(self.sid, login)  # (adopted where a parallel login of the person moved it)
+            return stored, overtaken
+        except Exception:
+            if self.sid == sid:  # (not moved yet: no marker names it; an id adopted is another's)
+                self._drop_new_id(sid)
+            raise
+
+    def _mark_old_id(self, sid: str, record: str) -> str:
+        """The second step of ``_move_old_id``: the old id's record replaced by the marker naming ``sid``."""
         manager = self.manager
         assert manager is not None and self.old_sid is not None
         user_key = _user_key(self._record_user())
-        manager.create_moved(sid, record, ttl, user_key, self.old_sid)  # first: the marker names a session that exists
         expected, changes = self.snapshot, None
         for attempt in range(_UPDATE_TRIES):
             started = time.monotonic()
@@ -8180,12 +8255,13 @@ class Authenticator:
             return  # a scheme the app handles itself
         self._untrusted_forward(environ, trusted)
         credentials = credentials.strip()
+        checked_at = _now()
         try:
             user, expires, shown, line, overtaken = self._attempt(session, handler.is_guess(credentials),
                                                                   lambda: self._authenticate(handler, credentials))
         except AuthFailure as failure:
             raise self.unauthorized('Authentication failed: %s' % failure.reason, failure) from None
-        if not session.set_user(user, expires, remember=False, line=line):
+        if not session.set_user(user, expires, remember=False, line=line, checked_at=checked_at):
             return  # (the session's own user again: a change ending their sessions ends this one, saved or not)
         self.log.write(logging.INFO, 'Logged in as: %s', _escape(shown))  # (escaped here for the app's own handlers too)
         if overtaken is not None:
@@ -8195,11 +8271,13 @@ class Authenticator:
                     environ: Mapping[str, Any], trusted: bool) -> bool:
         """Log in ``username`` if ``password`` is right, as :func:`log_in` says; True if it was."""
         self._untrusted_forward(environ, trusted)
+        checked_at = _now()
         try:
             line, overtaken = self._attempt(session, True, lambda: self._check_form(username, password, users))
         except AuthFailure:
             return False
-        if session.set_user(username, line=line):  # (a name a sign-up form took as sent may hold a line break)
+        # (a name a sign-up form took as sent may hold a line break)
+        if session.set_user(username, line=line, checked_at=checked_at):
             self.log.write(logging.INFO, 'Logged in as: %s', _escape(username))
             if overtaken is not None:  # (the session's own user again is ended with it by the change, saved or not)
                 session.end_if_overtaken(username, overtaken)

@@ -482,12 +482,12 @@ def test_a_mounted_apps_login_ends_at_its_next_use_when_its_users_file_drops_the
     assert 'its user logged in with a password the users file no longer gives them' in read_log(tmp_path / 'parent')
 
 
-def held_login_app(make_app, users: pathlib.Path):
+def held_login_app(make_app, users: pathlib.Path, **overrides):
     """``users_app`` with GET /held-login?password=, which logs alice in as a login form does (then, with
     ``then=``, that user in as the app's own login), and waits for ``app.release`` before its answer (and the
     session with it) is saved; ``app.checked`` is set once checked.  Without ``password=``, the request's Basic
     header logs in (checked before the handler runs), and the session is kept."""
-    app = users_app(make_app, users)
+    app = users_app(make_app, users, **overrides)
     app.checked, app.release = threading.Event(), threading.Event()
 
     @app.get('/held-login')
@@ -510,12 +510,13 @@ def unsalted(password: str) -> str:
     return 'sha256:' + hashlib.sha256(password.encode()).hexdigest()
 
 
-def held_unsalted_login(make_app, serve, users: pathlib.Path, query: str, change: str, clock, meanwhile=None,
-                        headers=None):
+def held_users_file_login(make_app, serve, users: pathlib.Path, query: str, change: str, clock, meanwhile=None,
+                          headers=None, **overrides):
     """``held_login_app`` on ``users`` served, ``/held-login?<query>`` sent (with ``headers``) and held once
     checked against the file as it was, the file replaced by ``change`` and looked at twice (the changed users'
-    sessions end), then ``meanwhile()`` if given, then the login let go on to be stored; its browser and its answer."""
-    app = held_login_app(make_app, users)
+    sessions end), then ``meanwhile()`` if given, then the login let go on to be stored; its browser and its answer.
+    ``overrides``: the app's configuration besides the users file."""
+    app = held_login_app(make_app, users, **overrides)
     origin = serve(app)
     browser, answers = Browser(origin), []
     held = threading.Thread(target=lambda: answers.append(browser.get('/held-login?' + query, headers)))
@@ -538,7 +539,7 @@ def test_an_unsalted_login_checked_before_a_change_that_ended_its_users_sessions
     def alices_sessions_ended():  # (before this one is stored)
         assert 'ended 0 session(s) of 1 user(s)' in read_log(log_dir)
 
-    thief, answer = held_unsalted_login(
+    thief, answer = held_users_file_login(
         make_app, serve, users, 'password=alice-password',
         ('alice:%s\n' % unsalted('reset-password') if change == 'new password' else '') + 'bob:%s\n' % unsalted('bob-password'),
         clock, alices_sessions_ended)
@@ -555,7 +556,7 @@ def test_an_unsalted_basic_header_login_checked_before_a_change_that_ended_its_u
     users = tmp_path / 'users.txt'
     users.write_text('alice:%s\nbob:%s\n' % (unsalted('alice-password'), unsalted('bob-password')))
 
-    thief, answer = held_unsalted_login(
+    thief, answer = held_users_file_login(
         make_app, serve, users, '',
         ('alice:%s\n' % unsalted('reset-password') if change == 'new password' else '') + 'bob:%s\n' % unsalted('bob-password'),
         clock, headers={'Authorization': basic('alice', 'alice-password')})
@@ -570,9 +571,9 @@ def test_an_unsalted_basic_header_login_checked_before_a_change_of_another_user_
         make_app, serve, tmp_path, log_dir, clock):
     users = tmp_path / 'users.txt'
     users.write_text('alice:%s\nbob:%s\n' % (unsalted('alice-password'), unsalted('bob-password')))
-    alice, answer = held_unsalted_login(make_app, serve, users, '',
-                                        'alice:%s\nbob:%s\n' % (unsalted('alice-password'), unsalted('bob-reset')),
-                                        clock, headers={'Authorization': basic('alice', 'alice-password')})
+    alice, answer = held_users_file_login(make_app, serve, users, '',
+                                          'alice:%s\nbob:%s\n' % (unsalted('alice-password'), unsalted('bob-reset')),
+                                          clock, headers={'Authorization': basic('alice', 'alice-password')})
 
     assert answer.json() == {'in': True}
     answer = alice.get('/me')
@@ -583,8 +584,8 @@ def test_an_unsalted_login_checked_before_a_change_of_another_user_keeps_its_ses
         make_app, serve, tmp_path, log_dir, clock):
     users = tmp_path / 'users.txt'
     users.write_text('alice:%s\nbob:%s\n' % (unsalted('alice-password'), unsalted('bob-password')))
-    alice, answer = held_unsalted_login(make_app, serve, users, 'password=alice-password',
-                                        'alice:%s\nbob:%s\n' % (unsalted('alice-password'), unsalted('bob-reset')), clock)
+    alice, answer = held_users_file_login(make_app, serve, users, 'password=alice-password',
+                                          'alice:%s\nbob:%s\n' % (unsalted('alice-password'), unsalted('bob-reset')), clock)
 
     assert answer.json() == {'in': True}
     answer = alice.get('/me')
@@ -596,21 +597,71 @@ def test_a_session_that_an_overtaken_unsalted_login_handed_to_another_user_in_th
         make_app, serve, tmp_path, clock):
     users = tmp_path / 'users.txt'
     users.write_text('alice:%s\n' % unsalted('alice-password'))
-    carol, answer = held_unsalted_login(make_app, serve, users, 'password=alice-password&then=carol',
-                                        'alice:%s\n' % unsalted('reset-password'), clock)
+    carol, answer = held_users_file_login(make_app, serve, users, 'password=alice-password&then=carol',
+                                          'alice:%s\n' % unsalted('reset-password'), clock)
 
     assert answer.json() == {'in': True}
     answer = carol.get('/me')
     assert answer.status == 200 and answer.json() == {'user': 'carol'}
 
 
+def salted(password: str) -> str:
+    """A users file's salted hash of ``password`` (PBKDF2, cheap), whose login keeps a login line."""
+    return canister.hash_password(password, iterations=1000)
+
+
+@pytest.mark.parametrize('how', ['form', 'basic header'])
+@pytest.mark.parametrize('change', ['new password', 'dropped'])
+def test_a_salted_login_checked_before_a_change_that_ended_its_users_sessions_leaves_no_session_when_saved(
+        make_app, serve, store_url, tmp_path, log_dir, clock, change, how):
+    """Its line, the old password's, would end it at its next use; until then it was listed among the user's
+    sessions (``sessions_of``, the cap) although the change had ended them all."""
+    users = tmp_path / 'users.txt'
+    users.write_text('alice:%s\nbob:%s\n' % (salted('alice-password'), salted('bob-password')))
+    bob = line_of(users, 'bob')
+
+    thief, answer = held_users_file_login(
+        make_app, serve, users, 'password=alice-password' if how == 'form' else '',
+        ('alice:%s\n' % salted('reset-password') if change == 'new password' else '') + bob, clock,
+        headers={'Authorization': basic('alice', 'alice-password')} if how == 'basic header' else None,
+        session_store=store_url)
+
+    assert answer.json() == {'in': True}
+    assert answer.new_sid is None and thief.sid is None, answer  # no cookie: the session it stored is ended
+    assert "its user's sessions were ended (end_sessions, or a change of the users file)" in read_log(log_dir)
+
+
+def test_a_salted_login_with_the_new_password_checked_while_the_change_ended_the_old_sessions_keeps_its_session(
+        make_app, serve, tmp_path, log_dir, clock):
+    users = tmp_path / 'users.txt'
+    users.write_text('alice:%s\n' % salted('alice-password'))
+    app = held_login_app(make_app, users)
+    origin = serve(app)
+    browser, answers = Browser(origin), []
+    replace_file(users, 'alice:%s\n' % salted('reset-password'))
+    clock.advance(2)  # read anew at the login's look: it ends alice's sessions but the new line's, and notes it
+    held = threading.Thread(target=lambda: answers.append(browser.get('/held-login?password=reset-password')))
+    held.start()
+    assert app.checked.wait(10)
+    clock.advance(2)
+    Browser(origin).get('/me')  # at rest now: the settle ends alice's sessions but those of the new line
+    app.release.set()
+    held.join(10)
+
+    assert answers[0].json() == {'in': True} and browser.sid, answers[0]
+    assert browser.get('/me').json() == {'user': 'alice'}
+
+
 def test_the_users_file_keeps_no_memory_of_the_users_each_change_ended_once_no_login_is_in_its_check(
         make_app, tmp_path, clock):
     """Each change notes whose sessions it ended, for the unsalted logins still in their check; with none in
-    its check the notes go: a file whose thousand users change again and again holds no more memory."""
+    its check the notes go: a file whose thousand users change again and again holds no more memory.  (The
+    store keeps a note per user for a minute too, for the logins under way in other processes: the changes
+    here come a minute apart.)"""
     users = tmp_path / 'users.txt'
 
     def change(number):  # a thousand users, all new each time (those before dropped)
+        clock.advance(canister._MOVED_TTL)
         replace_file(users, ''.join('u%d-%d:%s\n' % (number, user, unsalted('pw')) for user in range(1000)))
         for _ in range(2 if number else 0):  # read anew, then at rest: the sessions of the thousand dropped end
             clock.advance(2)

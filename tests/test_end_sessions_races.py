@@ -6,6 +6,9 @@ every store canister ships (a real redis-server), handlers held open on events.
 """
 from __future__ import annotations
 
+import threading
+
+import canister
 from canister import session
 from helpers import warning_lines
 from session_kit import Browser, anonymous, hold_request, logged_in, plugin_of, rotation_app
@@ -56,7 +59,7 @@ def test_a_login_under_way_when_end_sessions_ran_does_not_stay_logged_in(
 
     assert held.status == 200 and held.new_sid is None, held  # no cookie: the session it made is ended
     assert plugin_of(app).sessions_of('alice') == []
-    assert any('end_sessions ended its user' in line for line in warning_lines(log_dir))
+    assert any("its user's sessions were ended (end_sessions" in line for line in warning_lines(log_dir))
 
 
 def test_a_login_into_an_anonymous_session_under_way_when_end_sessions_ran_does_not_stay_logged_in(
@@ -129,3 +132,33 @@ def test_end_other_sessions_ends_the_new_id_a_parallel_request_moved_the_current
     assert held.status == 200 and held.text == '2', held
     assert browser.read() == [None, {}]
     assert other.read() == [None, {}]
+
+
+def test_a_login_whose_password_check_was_under_way_when_end_sessions_ran_does_not_stay_logged_in(
+        make_app, serve_with_gates, store_url):
+    """The check (a slow hash, here a user lookup held open) started before the revocation: the login
+    is ended as it is stored, although the handler set the user only after end_sessions had run."""
+    app = login_app(make_app, store_url)
+    checking = app.gates('check')
+
+    def look_up(name):
+        checking.loaded.set()
+        assert checking.release.wait(20), 'the test never released the check'
+        return canister.hash_password('pw', iterations=1000) if name == 'alice' else None
+
+    @app.get('/form-login')
+    def form_login():
+        return {'in': canister.log_in('alice', 'pw', users=look_up)}
+
+    origin = serve_with_gates(app)
+    browser, answers = Browser(origin), []
+    thread = threading.Thread(target=lambda: answers.append(browser.get('/form-login')))
+    thread.start()
+    assert checking.loaded.wait(10)
+
+    assert plugin_of(app).end_sessions('alice') == 0
+    checking.release.set()
+    thread.join(20)
+
+    assert answers[0].json() == {'in': True} and answers[0].new_sid is None, answers[0]
+    assert plugin_of(app).sessions_of('alice') == []
