@@ -11,7 +11,7 @@ import pytest
 
 import canister
 from helpers import basic, read_log, warning_lines
-from servers import Client, WsgirefServer, chunked
+from servers import Client, WsgirefServer, chunked, raw_request, status_of
 
 APP = 'https://app.example.com'
 EVIL = 'https://evil.example.net'
@@ -75,6 +75,20 @@ def test_each_early_answer_gives_its_status_message_warning_and_every_header(mak
     assert_security_and_cors_headers(answer)
     assert [line.split(']', 1)[1].strip() for line in warning_lines(log_dir)] == [message]
     assert calls == []
+
+
+@pytest.mark.parametrize('length', [b'8 ', b'8\t', b'08 '])
+def test_a_content_length_with_whitespace_after_it_is_read_as_its_number(make_app, length):
+    """HTTP's whitespace around a field value is no part of it; wsgiref passes a trailing one on."""
+    calls: List[str] = []
+    server = WsgirefServer(upload_app(make_app, calls))
+    try:
+        answer = raw_request(server.port, b'POST /upload HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: %s\r\n'
+                             b'Content-Length: %s\r\nConnection: close\r\n\r\n' % (FORM.encode(), length), b'amount=5')
+    finally:
+        server.close()
+    assert (status_of(answer), answer.split(b'\r\n\r\n', 1)[1]) == (200, b'uploaded')
+    assert calls == ['5']
 
 
 def test_a_header_of_exactly_max_header_size_passes_and_one_byte_more_is_431(make_app, serve):
