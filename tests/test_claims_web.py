@@ -10,7 +10,7 @@ import bottle
 import pytest
 
 import canister
-from helpers import basic, read_log, warning_lines
+from helpers import basic, compose_child, read_log, warning_lines
 from servers import Client, WsgirefServer, chunked, raw_request, status_of
 
 APP = 'https://app.example.com'
@@ -186,6 +186,23 @@ def test_a_preflight_for_a_path_of_a_plain_wsgi_callable_grants_cors_methods(mak
     assert answer.status == 204
     assert answer.headers['Access-Control-Allow-Methods'] == 'GET, DELETE'
     assert_security_and_cors_headers(answer)
+
+
+@pytest.mark.parametrize('where, composition', [('parent', 'mount'), ('child', 'mount_wsgi')])
+def test_a_preflight_under_cors_paths_is_matched_with_the_mount_prefix_wherever_canister_is(make_app, serve,
+                                                                                           where, composition):
+    config = {'cors': APP, 'cors_paths': '/a/api'}
+    parent = make_app(config=config) if where == 'parent' else bottle.Bottle()
+    child = bottle.Bottle() if where == 'parent' else make_app(config=config)
+    child.route('/api/items', method=['GET', 'PUT'], callback=lambda: 'items')
+    child.route('/about', method=['GET', 'PUT'], callback=lambda: 'about')
+    prefix = compose_child(parent, child, composition)
+    origin = serve(parent)
+    inside, outside = preflight(origin, prefix + '/api/items', 'PUT'), preflight(origin, prefix + '/about', 'PUT')
+    assert (inside.status, inside.headers['Access-Control-Allow-Methods']) == (204, 'GET, PUT')
+    assert inside.headers['Access-Control-Allow-Origin'] == APP
+    assert (outside.status, outside.headers['Allow']) == (405, 'GET,PUT')
+    assert 'Access-Control-Allow-Origin' not in outside.headers
 
 
 # -- Security headers: answers not covered elsewhere ------------------------------------------------
