@@ -119,13 +119,15 @@ def test_a_chunked_body_past_max_body_size_is_413_with_security_and_cors_headers
 
 # -- canister's 429 and 503 carry the CORS and security headers -------------------------------------
 
-def test_the_login_throttles_429_carries_the_cors_and_security_headers(make_app, serve):
+def test_a_wrong_passwords_401_and_the_login_throttles_429_carry_the_cors_and_security_headers(make_app, serve):
     app = make_app(cors=APP, cors_credentials=True, auth_basic_username='bob',
                    auth_basic_password='right', auth_max_failures=1)
     app.route('/who', callback=lambda: str(canister.session.user))
     web = Client(serve(app))
     wrong = {'Origin': APP, 'Authorization': basic('bob', 'wrong')}
-    assert web.get('/who', headers=wrong).status == 401
+    refused = web.get('/who', headers=wrong)
+    assert refused.status == 401
+    assert_security_and_cors_headers(refused)
     throttled = web.get('/who', headers=wrong)
     assert throttled.status == 429
     assert throttled.headers['Retry-After'] == '60'
