@@ -157,6 +157,7 @@ def test_canisters_503_for_a_store_that_went_down_carries_the_cors_and_security_
                                                  'retry shortly\n')
     assert answer.headers['Retry-After'] == '1'
     assert_security_and_cors_headers(answer)
+    assert sorted(token.strip() for token in answer.headers['Vary'].split(',')) == ['Accept', 'Cookie', 'Origin']
 
 
 # -- Preflights: the methods granted ----------------------------------------------------------------
