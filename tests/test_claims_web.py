@@ -191,6 +191,19 @@ def test_a_preflight_for_a_path_of_a_plain_wsgi_callable_grants_cors_methods(mak
     assert_security_and_cors_headers(answer)
 
 
+def test_a_preflight_from_an_origin_not_listed_is_403_with_a_message_a_warning_and_no_cors_headers(make_app, serve,
+                                                                                                   log_dir):
+    app = make_app(cors=APP, log_level='DEBUG')
+    app.route('/items', method=['GET', 'PUT'], callback=lambda: 'items')
+    answer = Client(serve(app)).request('OPTIONS', '/items', headers={'Origin': EVIL,
+                                                                      'Access-Control-Request-Method': 'PUT'})
+    message = 'CORS preflight refused: origin %s is not allowed' % EVIL
+    assert (answer.status, answer.text) == (403, message + '\n')
+    assert not [name for name in answer.headers if name.lower().startswith('access-control-')]
+    assert answer.headers['X-Frame-Options'] == 'DENY'
+    assert [line.split(']', 1)[1].strip() for line in warning_lines(log_dir)] == [message]
+
+
 @pytest.mark.parametrize('where, composition', [('parent', 'mount'), ('child', 'mount_wsgi')])
 def test_a_preflight_under_cors_paths_is_matched_with_the_mount_prefix_wherever_canister_is(make_app, serve,
                                                                                            where, composition):
