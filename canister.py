@@ -9041,6 +9041,13 @@ _BOTH_LENGTHS = ('Bad request: Content-Length and Transfer-Encoding together (RF
                  'a sign of request smuggling); send one of them')
 
 
+def _trimmed_digits(length: str) -> str:
+    """A ``Content-Length`` value without the spaces and tabs around it (HTTP's, no part of the value, which
+    wsgiref passes on after it), or '' if that is not a run of digits."""
+    length = length.strip(' \t')
+    return length if length.isascii() and length.isdigit() else ''
+
+
 def _without_port(entry: str) -> str:
     """The address of an X-Forwarded-For entry, without the port some proxies add (Azure's
     ``203.0.113.7:51234``, ``[2001:db8::7]:51234``): each connection of one client has a new port."""
@@ -9246,14 +9253,15 @@ class _EarlyChecks:
         if 'HTTP_TRANSFER_ENCODING' in environ:
             return self._refuse(400, _BOTH_LENGTHS, environ)
         if not (length.isascii() and length.isdigit()):
-            return self._refuse(400, 'Bad request: invalid Content-Length', environ)
+            length = _trimmed_digits(length)
+            if not length:
+                return self._refuse(400, 'Bad request: invalid Content-Length', environ)
         digits = length.lstrip('0') or '0'
         if len(digits) > len(str(self.max_body_size)) or int(digits) > self.max_body_size:
             shown = digits if len(digits) <= 20 else 'a %d-digit number of' % len(digits)
             return self._refuse(413, 'Request body too large: %s bytes, the limit is %d'
                                 % (shown, self.max_body_size), environ)
-        if digits != length:
-            environ['CONTENT_LENGTH'] = digits  # leading zeros: Bottle calls int() on it too
+        environ['CONTENT_LENGTH'] = digits  # without leading zeros or whitespace: Bottle calls int() on it too
         return None
 
     def _header_sizes(self, context: _RequestContext) -> Optional[_PlainResponse]:
