@@ -1,0 +1,204 @@
+"""README's Configuration table, key by key: the default each key has, and a bad value of each refused at
+install with a ConfigError naming the key (never later, at request time, and never another exception)."""
+from __future__ import annotations
+
+import warnings
+
+import bottle
+import pytest
+
+import canister
+from helpers import banner_value, basic, client, default_shown, read_log
+
+#: For every key of ``canister.KEYS``, values that cannot work: the wrong type, out of range, empty,
+#: negative, with a unit, only whitespace, text that cannot go where the value goes.
+BAD_VALUES = {
+    'log_path': ['', '   ', 'a\x00b', '~/logs', None],
+    'log_level': ['LOUD', '', '10', None],
+    'log_days': ['0', '-1', '30d', '1.5', '   ', 'nan', True],
+    'log_format': ['xml', '', None],
+    'log_slow': ['-1', '1s', 'inf', '', True],
+    'trusted_proxies': ['not-an-ip', '10.0.0.0/33', None, True],
+    'max_body_size': ['-1', '10MB', '1.5', '', '1e309'],
+    'max_header_size': ['255', '8k', '', '0'],
+    'debug': ['maybe', '', None],
+    'session_store': ['mysql://db/x', 'sqlite:///~/s.db', 'sqlite:///a%00b', '', 'redis://h:99999/0', None],
+    'session_redis_prefix': [['a'], True, b'\xff'],
+    'session_redis_wait': ['-1', '1.5', 'one', ''],
+    'session_cookie': ['', 'a b', 'a;b', True],
+    'session_timeout': ['1h', '', 'nan', 10 ** 16],
+    'session_max_age': ['-1', '1d', ''],
+    'session_max': ['0', '-5', '1e5', ''],
+    'session_max_per_user': ['-1', 'many', ''],
+    'session_samesite': ['lax-ish', '', None],
+    'session_secure': ['maybe', ''],
+    'session_partitioned': ['maybe', ''],
+    'session_cookie_max_age': ['-1', '30 days', ''],
+    'auth_realm': ['a\nb', 'a\x00b', 'caf\xe9', ['x']],
+    'auth_basic_username': [['alice'], True, b'\xff'],
+    'auth_basic_password': [['pw'], True, b'\xff'],
+    'auth_basic_encryption': ['md5', '', None],
+    'auth_basic_users_file': ['/no/such/users.txt', '~/users', 'a\x00b'],
+    'auth_max_failures': ['0', '-1', 'ten', ''],
+    'auth_jwt_client_id': [['app'], True],
+    'auth_jwt_secret': [['s'], True],
+    'auth_jwt_encoding': ['hex', '', None],
+    'auth_jwt_algorithms': ['HS257', 'none', 'hs256', None, True],
+    'auth_jwt_public_key': ['/no/such/key.pem', '~/key.pem', 'a\x00b'],
+    'auth_jwt_jwks_url': ['ftp://idp.example/jwks', 'https://user:pw@idp.example/jwks', 'not a url'],
+    'auth_jwt_jwks_refetch': ['0', '10s', ''],
+    'auth_jwt_jwks_timeout': ['0', '61', '5s', ''],
+    'auth_jwt_issuer': [['x'], True],
+    'auth_jwt_leeway': ['-1', '10s', ''],
+    'auth_jwt_require_exp': ['maybe', ''],
+    'cors': ['true', 'example.com', '*, https://a.example', 'https://a.example:0443', None],
+    'cors_credentials': ['maybe', ''],
+    'cors_methods': ['GE(T', 'GET/POST', None, True],
+    'cors_headers': ['X-A:b', None, True],
+    'cors_expose_headers': ['a/b', None, True],
+    'cors_max_age': ['-1', '10m', ''],
+    'cors_paths': ['api', '/api/*', '/caf%C3%A9', None, True],
+    'csrf': ['maybe', ''],
+    'x_content_type_options': ['sniff', None],
+    'x_frame_options': ['ALLOW-FROM https://a.example', None],
+    'referrer_policy': ['never', 'origin, never'],
+    'hsts_max_age': ['-1', '1y', ''],
+    'hsts_include_subdomains': ['maybe', ''],
+    'content_security_policy': ["default-src 'self'\nscript-src x", 'caf\xe9', ['x']],
+}
+
+
+def test_every_config_key_has_bad_values_tried_here():
+    assert set(BAD_VALUES) == set(canister.KEYS)
+
+
+@pytest.mark.parametrize('key, value', [(key, value) for key, values in BAD_VALUES.items() for value in values])
+def test_a_bad_value_of_every_key_is_refused_at_install_naming_the_key(tmp_path, key, value):
+    config = {key: value} if key == 'log_path' else {key: value, 'log_path': str(tmp_path / 'logs')}
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore', canister.CanisterWarning)
+        with pytest.raises(canister.ConfigError) as caught:
+            bottle.Bottle().install(canister.Canister(**config))
+    assert str(caught.value).startswith('canister.%s' % key)
+
+
+@pytest.mark.parametrize('key, value', [(key, value) for key, values in BAD_VALUES.items() for value in values
+                                        if isinstance(value, str) and value.strip() and '\n' not in value])
+def test_a_bad_value_of_every_key_in_the_apps_config_is_refused_at_install_too(tmp_path, key, value):
+    app = bottle.Bottle()
+    app.config['canister.' + key] = value
+    if key != 'log_path':
+        app.config['canister.log_path'] = str(tmp_path / 'logs')
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore', canister.CanisterWarning)
+        with pytest.raises(canister.ConfigError) as caught:
+            app.install(canister.Canister())
+    assert str(caught.value).startswith('canister.%s' % key)
+
+
+def test_a_log_path_that_cannot_be_written_is_a_config_error_naming_the_key(tmp_path):
+    blocker = tmp_path / 'a-file'
+    blocker.write_text('not a directory\n')
+    with pytest.raises(canister.ConfigError) as caught:
+        bottle.Bottle().install(canister.Canister(log_path=str(blocker / 'logs')))
+    assert 'canister.log_path' in str(caught.value) and str(blocker / 'logs') in str(caught.value)
+
+
+def test_a_realm_on_two_lines_is_refused_at_install_not_answered_with_a_500(tmp_path):
+    """A continuation line of an ini file gives a value a newline; as a header it failed every 401."""
+    ini = tmp_path / 'app.ini'
+    ini.write_text('[canister]\nauth_realm = Our\n  shop\nauth_basic_username = alice\n'
+                   'auth_basic_password = %s\n' % canister.hash_password('secret', iterations=1000))
+    app = bottle.Bottle()
+    app.config.load_config(str(ini))
+    assert app.config['canister.auth_realm'] == 'Our\nshop'
+    with pytest.raises(canister.ConfigError, match=r"^canister\.auth_realm = 'Our\\nshop' is not valid: "
+                                                   'expected printable ASCII on one line'):
+        app.install(canister.Canister(log_path=str(tmp_path / 'logs')))
+
+
+def test_a_realm_with_quotes_is_named_without_them_in_the_challenge(make_app):
+    app = make_app(auth_realm='Our "shop"', auth_basic_username='alice',
+                   auth_basic_password=canister.hash_password('secret', iterations=1000))
+    app.get('/', callback=lambda: 'ok')
+    answer = client(app).get('/', headers={'Authorization': basic('alice', 'wrong')}, status=401)
+    assert answer.headers['WWW-Authenticate'] == 'Basic realm="Our shop", charset="UTF-8"'
+
+
+def test_an_algorithm_name_is_checked_even_with_no_jwt_key_configured(tmp_path):
+    with pytest.raises(canister.ConfigError, match=r"^canister\.auth_jwt_algorithms = 'HS257' is not valid: "
+                                                   r"'HS257' is not allowed \(choose from HS256, "):
+        bottle.Bottle().install(canister.Canister(log_path=str(tmp_path), auth_jwt_algorithms='HS257'))
+
+
+def test_none_for_a_list_key_is_refused_rather_than_read_as_an_item_named_none(tmp_path):
+    with pytest.raises(canister.ConfigError, match=r"^canister\.cors_expose_headers = None is not valid: "
+                                                   'expected a list, or text of items separated by commas or spaces'):
+        bottle.Bottle().install(canister.Canister(log_path=str(tmp_path), cors='*', cors_expose_headers=None))
+
+
+def test_a_list_key_takes_a_python_list_as_its_items(make_app):
+    app = make_app(cors='*', cors_expose_headers=['X-Request-ID', 'X-Total'])
+    app.get('/', callback=lambda: 'ok')
+    answer = client(app).get('/', headers={'Origin': 'https://a.example'})
+    assert answer.headers['Access-Control-Expose-Headers'] == 'X-Request-ID, X-Total'
+
+
+# -- the defaults of the table -------------------------------------------------------------
+
+def test_a_bare_install_takes_the_tables_default_of_every_key(make_app, log_dir):
+    """The install banner shows every setting: each that was not given is the table's default."""
+    make_app()
+    log = read_log(log_dir)
+    shown = {key: banner_value(log, key) for key in canister.KEYS if key != 'log_path'}
+    assert shown == {key: default_shown(spec.default).replace('(empty)', '')
+                     for key, spec in canister.KEYS.items() if key != 'log_path'}
+
+
+def test_a_bare_install_writes_its_log_to_the_tables_log_path(tmp_path, monkeypatch, uninstall_at_end):
+    monkeypatch.chdir(tmp_path)
+    app = uninstall_at_end(bottle.Bottle())
+    app.install(canister.Canister())
+    app.get('/', callback=lambda: 'ok')
+    client(app).get('/')
+    assert canister.KEYS['log_path'].default == './logs/'
+    assert 'GET http://localhost:80/' in read_log(tmp_path / 'logs')
+
+
+def test_a_bare_install_answers_with_the_tables_header_defaults(make_app):
+    app = make_app()
+
+    @app.get('/')
+    def index():
+        canister.session.data['seen'] = True
+        return 'ok'
+
+    answer = client(app).get('/')
+    cookie = answer.headers['Set-Cookie']
+    assert cookie.startswith('session_id=') and 'SameSite=Lax' in cookie and 'HttpOnly' in cookie
+    assert 'Secure' not in cookie and 'Max-Age' not in cookie and 'Partitioned' not in cookie
+    assert answer.headers['X-Content-Type-Options'] == 'nosniff'
+    assert answer.headers['X-Frame-Options'] == 'DENY'
+    assert answer.headers['Referrer-Policy'] == 'strict-origin-when-cross-origin'
+    assert 'Content-Security-Policy' not in answer.headers and 'Access-Control-Allow-Origin' not in answer.headers
+    assert 'Strict-Transport-Security' not in client(app).get('/', extra_environ={'wsgi.url_scheme': 'https'}).headers
+
+
+def test_a_bare_install_takes_a_body_of_max_body_size_and_refuses_one_byte_more(make_app):
+    app = make_app()
+    app.post('/', callback=lambda: 'ok')
+    web = client(app)
+    limit = canister.KEYS['max_body_size'].default
+    assert limit == 10485760
+    assert web.post('/', b'x' * limit, content_type='application/octet-stream').text == 'ok'
+    web.post('/', b'x' * (limit + 1), content_type='application/octet-stream', status=413)
+
+
+def test_a_bare_install_takes_a_cookie_header_of_max_header_size_and_refuses_one_byte_more(make_app):
+    app = make_app()
+    app.get('/', callback=lambda: 'ok')
+    web = client(app)
+    limit = canister.KEYS['max_header_size'].default
+    assert limit == 8192
+    assert web.get('/', headers={'Cookie': 'a=' + 'x' * (limit - 2)}).text == 'ok'
+    web.get('/', headers={'Cookie': 'a=' + 'x' * (limit - 1)}, status=431)
