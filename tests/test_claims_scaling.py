@@ -1,0 +1,65 @@
+"""Claims of README's "Scaling out" section that no other test checked: a Redis password holding ``#`` and
+``@`` written as it is, a store built by the app taking ``wait=`` and not the config's ``session_redis_wait``,
+and ``bottle.run(server='gevent')`` refusing to start without gevent's patching.  A real redis-server."""
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+
+import pytest
+import redis
+
+import canister
+from helpers import ROOT, client, cookie_value, with_cookie
+from servers import free_port
+
+
+def counting_app(make_app, **overrides):
+    """``make_app(**overrides)`` whose GET / counts the session's requests from 1."""
+    app = make_app(**overrides)
+
+    @app.get('/')
+    def index():
+        canister.session.data['count'] = canister.session.data.get('count', 0) + 1
+        return str(canister.session.data['count'])
+
+    return app
+
+
+def test_a_redis_password_holding_a_hash_and_an_at_sign_is_written_in_the_url_as_it_is(make_app, redis_server):
+    redis.Redis(port=redis_server.port).config_set('requirepass', 'p#ss@word')
+    app = counting_app(make_app, session_store='redis://:p#ss@word@127.0.0.1:%d/0' % redis_server.port)
+    web = client(app)
+    sid = cookie_value(web.get('/'))
+    assert [web.get('/').text for _ in range(2)] == ['2', '3']
+    assert redis.Redis(port=redis_server.port, password='p#ss@word').exists('canister:session:' + sid)
+
+
+def test_a_redis_store_the_app_built_waits_for_replicas_as_its_wait_argument_says(make_app, redis_server):
+    """A single server has no replica: with ``wait=1`` every save answers 503 within half the socket timeout."""
+    store = canister.RedisStore(client=redis.Redis(port=redis_server.port), wait=1)
+    with pytest.warns(canister.CanisterWarning, match='the master has 0 replica'):
+        app = counting_app(make_app, store=store)
+    started = time.monotonic()
+    answer = client(app).get('/', status=503)
+    assert time.monotonic() - started < 3
+    assert answer.headers['Retry-After']
+
+
+def test_a_redis_store_the_app_built_does_not_read_session_redis_wait_from_the_config(make_app, redis_server):
+    store = canister.RedisStore(client=redis.Redis(port=redis_server.port))
+    app = counting_app(make_app, store=store, session_redis_wait=1)
+    first = client(app).get('/')
+    assert first.text == '1'
+    assert client(app).get('/', headers=with_cookie(cookie_value(first))).text == '2'
+
+
+def test_bottles_gevent_server_will_not_start_without_gevents_patching(tmp_path):
+    pytest.importorskip('gevent')
+    script = ('import bottle, canister\napp = bottle.Bottle()\napp.install(canister.Canister(log_path="stderr"))\n'
+              'bottle.run(app, server="gevent", host="127.0.0.1", port=%d, quiet=True)\n' % free_port())
+    started = subprocess.run([sys.executable, '-c', script], cwd=tmp_path, capture_output=True, text=True,
+                             timeout=60, env={'PYTHONPATH': str(ROOT), 'PATH': '/usr/bin:/bin'})
+    assert started.returncode != 0
+    assert 'gevent.monkey.patch_all()' in started.stderr
