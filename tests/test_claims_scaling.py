@@ -1,6 +1,7 @@
 """Claims of README's "Scaling out" section that no other test checked: a Redis password holding ``#`` and
-``@`` written as it is, a store built by the app taking ``wait=`` and not the config's ``session_redis_wait``,
-and ``bottle.run(server='gevent')`` refusing to start without gevent's patching.  A real redis-server."""
+``@`` written as it is, the password of a Sentinel URL reaching the data nodes through sentinels that have none, a
+store built by the app taking ``wait=`` and not the config's ``session_redis_wait``, and
+``bottle.run(server='gevent')`` refusing to start without gevent's patching.  Real redis-servers and sentinels."""
 from __future__ import annotations
 
 import subprocess
@@ -12,6 +13,7 @@ import redis
 
 import canister
 from helpers import ROOT, client, cookie_value, with_cookie
+from redis_topologies import SERVICE, SentinelSetup
 from servers import free_port
 
 
@@ -34,6 +36,23 @@ def test_a_redis_password_holding_a_hash_and_an_at_sign_is_written_in_the_url_as
     sid = cookie_value(web.get('/'))
     assert [web.get('/').text for _ in range(2)] == ['2', '3']
     assert redis.Redis(port=redis_server.port, password='p#ss@word').exists('canister:session:' + sid)
+
+
+def test_the_password_of_a_sentinel_url_reaches_the_data_nodes_through_sentinels_that_have_none(make_app):
+    """The servers ask for a password and the sentinels do not."""
+    with SentinelSetup(replicas=1) as setup:
+        master, replica = setup.servers
+        replica.client().config_set('masterauth', 'S3cret')
+        for node in (replica, master):
+            node.client().config_set('requirepass', 'S3cret')
+        for sentinel in setup.sentinels:
+            sentinel.client().execute_command('SENTINEL', 'SET', SERVICE, 'auth-pass', 'S3cret')
+        hosts = ','.join('127.0.0.1:%d' % sentinel.port for sentinel in setup.sentinels)
+        app = counting_app(make_app, session_store='redis+sentinel://:S3cret@%s/%s/0' % (hosts, SERVICE))
+        web = client(app)
+        sid = cookie_value(web.get('/'))
+        assert web.get('/').text == '2'
+        assert master.client(password='S3cret').exists('canister:session:' + sid)
 
 
 def test_a_redis_store_the_app_built_waits_for_replicas_as_its_wait_argument_says(make_app, redis_server):
@@ -63,3 +82,15 @@ def test_bottles_gevent_server_will_not_start_without_gevents_patching(tmp_path)
                              timeout=60, env={'PYTHONPATH': str(ROOT), 'PATH': '/usr/bin:/bin'})
     assert started.returncode != 0
     assert 'gevent.monkey.patch_all()' in started.stderr
+
+
+def test_store_problem_describes_credentials_redis_refuses_since_the_install_and_does_not_raise(make_app, redis_server):
+    """README, Readiness checks: a ConfigError the check raises (refused credentials) becomes the description."""
+    redis.Redis(port=redis_server.port).config_set('requirepass', 'old-S3cret')
+    app = make_app(session_store='redis://:old-S3cret@127.0.0.1:%d/0' % redis_server.port)
+    plugin = next(p for p in app.plugins if isinstance(p, canister.Canister))
+    assert plugin.store_problem() is None
+    redis.Redis(port=redis_server.port, password='old-S3cret').config_set('requirepass', 'new-S3cret')
+    redis.Redis(port=redis_server.port, password='new-S3cret').client_kill_filter(_type='normal', skipme=True)
+    problem = plugin.store_problem()
+    assert problem is not None and 'Redis refused the credentials' in problem and 'S3cret' not in problem
