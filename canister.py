@@ -696,7 +696,7 @@ def _as_choice(*choices: str) -> Callable[[Any], str]:
 
 
 def _as_list(value: Any) -> Tuple[str, ...]:
-    if value is None or isinstance(value, bool):  # (their str() would be an item named None or True)
+    if value is None or isinstance(value, (bool, datetime.timedelta)):  # (whose str() would be taken as an item)
         raise ValueError('expected a list, or text of items separated by commas or spaces, not %r' % value)
     if isinstance(value, (list, tuple, set, frozenset)):
         items: Iterable[Any] = value

@@ -3,6 +3,7 @@ install with a ConfigError naming the key (never later, at request time, and nev
 from __future__ import annotations
 
 import warnings
+from datetime import timedelta
 
 import bottle
 import pytest
@@ -142,6 +143,26 @@ def test_a_list_key_takes_a_python_list_as_its_items(make_app):
     app.get('/', callback=lambda: 'ok')
     answer = client(app).get('/', headers={'Origin': 'https://a.example'})
     assert answer.headers['Access-Control-Expose-Headers'] == 'X-Request-ID, X-Total'
+
+
+#: The keys in seconds (or, ``log_days``, in days), which take a ``timedelta``.
+DURATIONS = ('session_timeout', 'session_max_age', 'session_cookie_max_age', 'log_slow', 'auth_jwt_leeway',
+             'auth_jwt_jwks_refetch', 'auth_jwt_jwks_timeout', 'cors_max_age', 'hsts_max_age', 'log_days')
+
+
+@pytest.mark.parametrize('key', [key for key in canister.KEYS if key not in DURATIONS])
+def test_every_key_not_in_seconds_refuses_a_timedelta_saying_so(tmp_path, key):
+    config = {key: timedelta(seconds=10)} if key == 'log_path' else {key: timedelta(seconds=10), 'log_path': str(tmp_path)}
+    with pytest.raises(canister.ConfigError) as caught:
+        bottle.Bottle().install(canister.Canister(**config))
+    assert str(caught.value).startswith('canister.%s = ' % key) and 'timedelta' in str(caught.value)
+
+
+@pytest.mark.parametrize('key', DURATIONS)
+def test_every_key_in_seconds_or_days_takes_a_timedelta(tmp_path, key):
+    plugin = canister.Canister(log_path=str(tmp_path), **{key: timedelta(days=1) if key == 'log_days' else timedelta(seconds=30)})
+    bottle.Bottle().install(plugin)
+    assert plugin.config[key] == (1 if key == 'log_days' else 30)
 
 
 # -- the defaults of the table -------------------------------------------------------------
