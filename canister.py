@@ -6899,6 +6899,18 @@ def _check_login(username: str, password: str, entry: Optional[Tuple[str, str]],
                       else 'unknown user name (not shown: it may be a password)')
 
 
+def _is_whole_hash(encoded: str, scheme: str) -> bool:
+    """True if a stored form of a salted scheme has all its parts, each one its check can use."""
+    if not _HASH_COSTS[scheme].fullmatch(encoded):
+        return False
+    if scheme not in ('pbkdf2', 'scrypt'):
+        return True
+    *numbers, salt, digest = encoded.split(':')[1:]
+    if any(int(number) < 1 for number in numbers) or len(salt) % 4 == 1 or len(digest) % 4 == 1:
+        return False  # (a base64 text of 4k+1 characters decodes to nothing)
+    return scheme == 'pbkdf2' or int(numbers[0]) > 1 and not int(numbers[0]) & (int(numbers[0]) - 1)  # n: 2, 4, 8...
+
+
 def _check_hash(encoded: str, scheme: str, where: str) -> None:
     """Refuse at install a stored password that could never match."""
     if scheme in ('bcrypt', 'argon2'):
@@ -6907,6 +6919,9 @@ def _check_hash(encoded: str, scheme: str, where: str) -> None:
         raise ConfigError('%s is not a hex SHA-256 digest (64 hex characters)' % where)
     if scheme in ('pbkdf2', 'scrypt') and _hash_scheme(encoded) != scheme:
         raise ConfigError('%s is not a %s hash from python -m canister hash-password' % (where, scheme))
+    if scheme in _HASH_COSTS and not _is_whole_hash(encoded, scheme):  # (a check of it would fail every time)
+        raise ConfigError('%s is not a whole %s hash: a part of it is missing or malformed (copy it again, in full)'
+                          % (where, scheme))
 
 
 #: The locks of Basic's users and of the in-process login throttles are held across a fork: a

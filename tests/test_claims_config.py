@@ -165,6 +165,47 @@ def test_every_key_in_seconds_or_days_takes_a_timedelta(tmp_path, key):
     assert plugin.config[key] == (1 if key == 'log_days' else 30)
 
 
+#: Stored passwords with a part missing or malformed, which no password could ever match.
+BROKEN_HASHES = [
+    'pbkdf2_sha256:many:c2FsdHNhbHQ:ZGlnZXN0ZGlnZXN0',      # rounds not a number
+    'pbkdf2_sha256:600000:c2FsdHNhbHQ',                     # no digest
+    'pbkdf2_sha256:0:c2FsdHNhbHQ:ZGlnZXN0ZGlnZXN0',         # no rounds
+    'scrypt:1:8:1:c2FsdHNhbHQ:ZGlnZXN0ZGlnZXN0',            # n must be a power of 2 above 1
+    'scrypt:16384:8:1:c2FsdHNhbHQ:Z',                       # a digest of no byte
+    '$2b$12$tooshort',
+    '$argon2id$v=19$m=65536,t=3,p=4$c2FsdHNhbHQ',           # no digest
+]
+
+
+@pytest.mark.parametrize('stored', BROKEN_HASHES)
+@pytest.mark.parametrize('encryption', ['auto', 'named'])
+def test_a_password_hash_with_a_part_missing_or_malformed_is_refused_at_install(tmp_path, stored, encryption):
+    scheme = {'pbkdf2_': 'pbkdf2', 'scrypt:': 'scrypt', '$2b$': 'bcrypt', '$argon': 'argon2'}[
+        next(prefix for prefix in ('pbkdf2_', 'scrypt:', '$2b$', '$argon') if stored.startswith(prefix))]
+    with pytest.raises(canister.ConfigError, match=r'^canister\.auth_basic_password is not a whole %s hash' % scheme):
+        bottle.Bottle().install(canister.Canister(
+            log_path=str(tmp_path), auth_basic_username='alice', auth_basic_password=stored,
+            auth_basic_encryption='auto' if encryption == 'auto' else scheme))
+
+
+@pytest.mark.parametrize('scheme, iterations', [('pbkdf2', 1000), ('scrypt', 16)])
+def test_a_hash_from_hash_password_installs_and_logs_in(make_app, scheme, iterations):
+    app = make_app(auth_basic_username='alice',
+                   auth_basic_password=canister.hash_password('secret', scheme, iterations=iterations))
+    app.get('/', callback=lambda: 'user=%s' % canister.session.user)
+    assert client(app).get('/', headers={'Authorization': basic('alice', 'secret')}).text == 'user=alice'
+
+
+def test_a_users_file_line_whose_hash_is_broken_is_ignored_saying_so(make_app, tmp_path, log_dir):
+    users = tmp_path / 'users.txt'
+    users.write_text('bob:%s\nalice:%s\n' % (BROKEN_HASHES[0], canister.hash_password('secret', iterations=1000)))
+    app = make_app(auth_basic_users_file=str(users))
+    app.get('/', callback=lambda: 'user=%s' % canister.session.user)
+    assert client(app).get('/', headers={'Authorization': basic('alice', 'secret')}).text == 'user=alice'
+    assert ('Users file %s line 1 ignored: its hash is not a whole pbkdf2 hash: a part of it is missing or malformed'
+            % users) in read_log(log_dir)
+
+
 # -- the defaults of the table -------------------------------------------------------------
 
 def test_a_bare_install_takes_the_tables_default_of_every_key(make_app, log_dir):
