@@ -9,7 +9,7 @@ import bottle
 import pytest
 
 import canister
-from helpers import banner_value, basic, client, default_shown, read_log
+from helpers import banner_value, basic, bearer, client, default_shown, read_log, signed_token
 
 #: For every key of ``canister.KEYS``, values that cannot work: the wrong type, out of range, empty,
 #: negative, with a unit, only whitespace, text that cannot go where the value goes.
@@ -204,6 +204,14 @@ def test_a_users_file_line_whose_hash_is_broken_is_ignored_saying_so(make_app, t
     assert client(app).get('/', headers={'Authorization': basic('alice', 'secret')}).text == 'user=alice'
     assert ('Users file %s line 1 ignored: its hash is not a whole pbkdf2 hash: a part of it is missing or malformed'
             % users) in read_log(log_dir)
+
+
+def test_a_jwt_secret_given_as_bytes_that_are_not_text_is_the_key_as_it_is(make_app):
+    key = b'\xff\xfe' + bytes(range(30))  # (secrets.token_bytes(32) would do: these are never UTF-8)
+    app = make_app(auth_jwt_secret=key)
+    app.get('/', callback=lambda: 'sub=%s' % canister.session.user['sub'])
+    assert client(app).get('/', headers=bearer(signed_token(key))).text == 'sub=alice'
+    client(app).get('/', headers=bearer(signed_token(key[:-1] + b'!')), status=401)
 
 
 # -- the defaults of the table -------------------------------------------------------------
