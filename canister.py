@@ -696,6 +696,8 @@ def _as_choice(*choices: str) -> Callable[[Any], str]:
 
 
 def _as_list(value: Any) -> Tuple[str, ...]:
+    if value is None or isinstance(value, (bool, datetime.timedelta)):  # (whose str() would be taken as an item)
+        raise ValueError('expected a list, or text of items separated by commas or spaces, not %r' % value)
     if isinstance(value, (list, tuple, set, frozenset)):
         items: Iterable[Any] = value
     else:
@@ -724,6 +726,8 @@ def _as_path(value: Any) -> str:
     """A file or directory name, refused when it starts with ``~``: a shell's home directory, which
     nothing expands in a config, so the name would be a directory ``~`` in the working directory."""
     path = _as_text(value)
+    if '\x00' in path:  # (the system's calls refuse it, in an error that names no key)
+        raise ValueError('a path cannot hold a NUL character')
     if path.startswith('~'):
         raise ValueError('canister does not expand ~ to a home directory, as a shell does: the path would start at a '
                          'directory named ~ in the working directory; write it in full')
@@ -797,6 +801,20 @@ _ORIGIN = re.compile(r'(?i)https?://(?:(?:\*\.)?[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(
                      r'|\[[0-9a-f:.]+\])(?::(?P<port>[0-9]{1,5}))?/?')
 # Whitespace then `;` or `#`: an inline comment, which Bottle's load_config keeps in the value.
 _INLINE_COMMENT = re.compile(r'\s[;#]')
+
+
+#: The JWT algorithms of a shared secret, and of a public key.
+_JWT_SYMMETRIC = ('HS256', 'HS384', 'HS512')
+_JWT_ASYMMETRIC = ('RS256', 'RS384', 'RS512', 'ES256', 'ES384', 'ES512', 'PS256', 'PS384', 'PS512', 'EdDSA')
+
+
+def _as_algorithms(value: Any) -> Tuple[str, ...]:
+    """JWT algorithm names, as PyJWT spells them (``none`` is never one), whether or not a key is configured."""
+    items = _as_list(value)
+    for item in items:
+        if item not in _JWT_SYMMETRIC + _JWT_ASYMMETRIC:
+            raise ValueError('%r is not allowed (choose from %s)' % (item, ', '.join(_JWT_SYMMETRIC + _JWT_ASYMMETRIC)))
+    return items
 
 
 def _as_tokens(value: Any) -> Tuple[str, ...]:
@@ -919,7 +937,8 @@ KEYS: Dict[str, _Key] = {key.name: key for key in (
          'that block third-party cookies (forces Secure; with `session_samesite = None`)'),
     _Key('session_cookie_max_age', 0, _as_seconds(int, 0),
          'cookie Max-Age in seconds (0: a browser-session cookie)'),
-    _Key('auth_realm', 'canister', _as_text, 'realm named in WWW-Authenticate challenges'),
+    _Key('auth_realm', 'canister', _as_header_value,
+         'realm named in WWW-Authenticate challenges (printable ASCII on one line)'),
     _Key('auth_basic_username', '', _as_text, 'the Basic auth user'),
     _Key('auth_basic_password', '', _as_text, 'its password, as `auth_basic_encryption` says'),
     _Key('auth_basic_encryption', 'auto', _as_choice('auto', 'clear', 'sha256', 'pbkdf2', 'scrypt', 'bcrypt', 'argon2'),
@@ -932,7 +951,7 @@ KEYS: Dict[str, _Key] = {key.name: key for key in (
     _Key('auth_jwt_secret', '', _as_secret, 'shared secret of HS256/384/512 tokens (text, or `bytes` as they are)'),
     _Key('auth_jwt_encoding', 'clear', _as_choice('clear', 'base64std', 'base64url'),
          'how the secret is written: `clear`, `base64std` or `base64url` (padding optional)'),
-    _Key('auth_jwt_algorithms', (), _as_list, 'accepted algorithms (default: HS256/384/512 with a secret; RS256/384/512, '
+    _Key('auth_jwt_algorithms', (), _as_algorithms, 'accepted algorithms (default: HS256/384/512 with a secret; RS256/384/512, '
          'ES256/384/512, PS256/384/512 and EdDSA with a public key or a JWKS URL)'),
     _Key('auth_jwt_public_key', '', _as_path, "PEM file of the provider's public key"),
     _Key('auth_jwt_jwks_url', '', _as_jwks_url,
@@ -1582,8 +1601,8 @@ def _sink_for(path: str, days: int, line_format: str) -> _LogSink:
             try:
                 sink = _LogSink(key, days, line_format)
             except OSError as error:
-                raise CanisterError('canister cannot write its log to %s: %s (fix log_path, '
-                                    'or set log_path = stderr)' % (key, error.strerror or error)) from None
+                raise ConfigError('canister cannot write its log to %s: %s (fix canister.log_path, '
+                                  'or set log_path = stderr)' % (key, error.strerror or error)) from None
             _SINKS[key] = sink
             return sink
         sink.retention.append(days)
@@ -6963,6 +6982,18 @@ def _check_login(username: str, password: str, entry: Optional[Tuple[str, str]],
                       else 'unknown user name (not shown: it may be a password)')
 
 
+def _is_whole_hash(encoded: str, scheme: str) -> bool:
+    """True if a stored form of a salted scheme has all its parts, each one its check can use."""
+    if not _HASH_COSTS[scheme].fullmatch(encoded):
+        return False
+    if scheme not in ('pbkdf2', 'scrypt'):
+        return True
+    *numbers, salt, digest = encoded.split(':')[1:]
+    if any(int(number) < 1 for number in numbers) or len(salt) % 4 == 1 or len(digest) % 4 == 1:
+        return False  # (a base64 text of 4k+1 characters decodes to nothing)
+    return scheme == 'pbkdf2' or int(numbers[0]) > 1 and not int(numbers[0]) & (int(numbers[0]) - 1)  # n: 2, 4, 8...
+
+
 def _check_hash(encoded: str, scheme: str, where: str) -> None:
     """Refuse at install a stored password that could never match."""
     if scheme in ('bcrypt', 'argon2'):
@@ -6971,6 +7002,9 @@ def _check_hash(encoded: str, scheme: str, where: str) -> None:
         raise ConfigError('%s is not a hex SHA-256 digest (64 hex characters)' % where)
     if scheme in ('pbkdf2', 'scrypt') and _hash_scheme(encoded) != scheme:
         raise ConfigError('%s is not a %s hash from python -m canister hash-password' % (where, scheme))
+    if scheme in _HASH_COSTS and not _is_whole_hash(encoded, scheme):  # (a check of it would fail every time)
+        raise ConfigError('%s is not a whole %s hash: a part of it is missing or malformed (copy it again, in full)'
+                          % (where, scheme))
 
 
 #: The locks of Basic's users and of the in-process login throttles are held across a fork: a
@@ -7694,9 +7728,9 @@ class JwtAuth:
     #: The ``Authorization`` scheme it handles, in lower case.
     scheme = 'bearer'
     #: The algorithms of a shared secret.
-    _SYMMETRIC = ('HS256', 'HS384', 'HS512')
+    _SYMMETRIC = _JWT_SYMMETRIC
     #: The algorithms of a public key.
-    _ASYMMETRIC = ('RS256', 'RS384', 'RS512', 'ES256', 'ES384', 'ES512', 'PS256', 'PS384', 'PS512', 'EdDSA')
+    _ASYMMETRIC = _JWT_ASYMMETRIC
     #: The shortest secret installed without a WARNING: HS256's hash length (RFC 7518 section 3.2).
     _SECRET_MIN = 32
     #: The hash of each HMAC algorithm, to tell a token signed with the secret read the other way.
@@ -7785,10 +7819,7 @@ class JwtAuth:
         return default
 
     def _check_algorithm(self, algorithm: str) -> None:
-        """Refuse at install an algorithm that is unknown or has no key to check it."""
-        if algorithm not in self._SYMMETRIC + self._ASYMMETRIC:
-            raise ConfigError('canister.auth_jwt_algorithms: %r is not allowed (choose from %s)'
-                              % (algorithm, ', '.join(self._SYMMETRIC + self._ASYMMETRIC)))
+        """Refuse at install an algorithm that has no key to check it (the config refused unknown ones)."""
         if algorithm in self._SYMMETRIC and not self.secret:
             raise ConfigError('canister.auth_jwt_algorithms: %s needs auth_jwt_secret' % algorithm)
         if algorithm not in self._SYMMETRIC and self.public_key is None and self.jwks is None:

@@ -1,0 +1,104 @@
+"""Claims of README's "Scaling out" section that no other test checked: a Redis password holding ``#`` and
+``@`` written as it is, the password of a Sentinel URL reaching the data nodes through sentinels that have none, a
+store built by the app taking ``wait=`` and not the config's ``session_redis_wait``, and
+``bottle.run(server='gevent')`` refusing to start without gevent's patching.  Real redis-servers and sentinels."""
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+
+import pytest
+import redis
+
+import canister
+from helpers import ROOT, client, cookie_value, run_canister, with_cookie
+from redis_topologies import SERVICE, SentinelSetup
+from servers import free_port
+
+
+def counting_app(make_app, **overrides):
+    """``make_app(**overrides)`` whose GET / counts the session's requests from 1."""
+    app = make_app(**overrides)
+
+    @app.get('/')
+    def index():
+        canister.session.data['count'] = canister.session.data.get('count', 0) + 1
+        return str(canister.session.data['count'])
+
+    return app
+
+
+def test_a_redis_password_holding_a_hash_and_an_at_sign_is_written_in_the_url_as_it_is(make_app, redis_server):
+    redis.Redis(port=redis_server.port).config_set('requirepass', 'p#ss@word')
+    app = counting_app(make_app, session_store='redis://:p#ss@word@127.0.0.1:%d/0' % redis_server.port)
+    web = client(app)
+    sid = cookie_value(web.get('/'))
+    assert [web.get('/').text for _ in range(2)] == ['2', '3']
+    assert redis.Redis(port=redis_server.port, password='p#ss@word').exists('canister:session:' + sid)
+
+
+def test_the_password_of_a_sentinel_url_reaches_the_data_nodes_through_sentinels_that_have_none(make_app):
+    """The servers ask for a password and the sentinels do not."""
+    with SentinelSetup(replicas=1) as setup:
+        master, replica = setup.servers
+        replica.client().config_set('masterauth', 'S3cret')
+        for node in (replica, master):
+            node.client().config_set('requirepass', 'S3cret')
+        for sentinel in setup.sentinels:
+            sentinel.client().execute_command('SENTINEL', 'SET', SERVICE, 'auth-pass', 'S3cret')
+        hosts = ','.join('127.0.0.1:%d' % sentinel.port for sentinel in setup.sentinels)
+        app = counting_app(make_app, session_store='redis+sentinel://:S3cret@%s/%s/0' % (hosts, SERVICE))
+        web = client(app)
+        sid = cookie_value(web.get('/'))
+        assert web.get('/').text == '2'
+        assert master.client(password='S3cret').exists('canister:session:' + sid)
+
+
+def test_a_redis_store_the_app_built_waits_for_replicas_as_its_wait_argument_says(make_app, redis_server):
+    """A single server has no replica: with ``wait=1`` every save answers 503 within half the socket timeout."""
+    store = canister.RedisStore(client=redis.Redis(port=redis_server.port), wait=1)
+    with pytest.warns(canister.CanisterWarning, match='the master has 0 replica'):
+        app = counting_app(make_app, store=store)
+    started = time.monotonic()
+    answer = client(app).get('/', status=503)
+    assert 0.45 <= time.monotonic() - started < 1.5  # WAIT gives up after half the 1 s socket timeout
+    assert answer.headers['Retry-After']
+
+
+def test_a_redis_store_the_app_built_does_not_read_session_redis_wait_from_the_config(make_app, redis_server):
+    store = canister.RedisStore(client=redis.Redis(port=redis_server.port))
+    app = counting_app(make_app, store=store, session_redis_wait=1)
+    first = client(app).get('/')
+    assert first.text == '1'
+    assert client(app).get('/', headers=with_cookie(cookie_value(first))).text == '2'
+
+
+def test_bottles_gevent_server_will_not_start_without_gevents_patching(tmp_path):
+    pytest.importorskip('gevent')
+    script = ('import bottle, canister\napp = bottle.Bottle()\napp.install(canister.Canister(log_path="stderr"))\n'
+              'bottle.run(app, server="gevent", host="127.0.0.1", port=%d, quiet=True)\n' % free_port())
+    started = subprocess.run([sys.executable, '-c', script], cwd=tmp_path, capture_output=True, text=True,
+                             timeout=60, env={'PYTHONPATH': str(ROOT), 'PATH': '/usr/bin:/bin'})
+    assert started.returncode != 0
+    assert 'gevent.monkey.patch_all()' in started.stderr
+
+
+def test_store_problem_describes_credentials_redis_refuses_since_the_install_and_does_not_raise(make_app, redis_server):
+    """README, Readiness checks: a ConfigError the check raises (refused credentials) becomes the description."""
+    redis.Redis(port=redis_server.port).config_set('requirepass', 'old-S3cret')
+    app = make_app(session_store='redis://:old-S3cret@127.0.0.1:%d/0' % redis_server.port)
+    plugin = next(p for p in app.plugins if isinstance(p, canister.Canister))
+    assert plugin.store_problem() is None
+    redis.Redis(port=redis_server.port, password='old-S3cret').config_set('requirepass', 'new-S3cret')
+    redis.Redis(port=redis_server.port, password='new-S3cret').client_kill_filter(_type='normal', skipme=True)
+    problem = plugin.store_problem()
+    assert problem is not None and 'Redis refused the credentials' in problem and 'S3cret' not in problem
+
+
+@pytest.mark.parametrize('batch, status', [('1', 0), ('100000', 0), ('100001', 2)])
+def test_tidy_sessions_takes_a_batch_from_1_to_100000(redis_server, tmp_path, batch, status):
+    result = run_canister('tidy-sessions', '--store', redis_server.url, '--batch', batch, cwd=tmp_path)
+    assert result.returncode == status, result.stderr
+    assert (result.stdout.startswith('Removed 0 entries') if status == 0
+            else "argument --batch: '100001' is not a batch size" in result.stderr)
