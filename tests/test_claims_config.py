@@ -16,7 +16,7 @@ from helpers import banner_value, basic, bearer, client, default_shown, read_log
 BAD_VALUES = {
     'log_path': ['', '   ', 'a\x00b', '~/logs', None],
     'log_level': ['LOUD', '', '10', None],
-    'log_days': ['0', '-1', '30d', '1.5', '   ', 'nan', True],
+    'log_days': ['-1', '30d', '1.5', '   ', 'nan', True],
     'log_format': ['xml', '', None],
     'log_slow': ['-1', '1s', 'inf', '', True],
     'trusted_proxies': ['not-an-ip', '10.0.0.0/33', None, True],
