@@ -138,8 +138,8 @@ def test_under_gevent_requests_that_log_wait_for_a_full_pipe_and_lose_no_line(se
 
     assert none_answered, 'a request was answered while its lines had no room in the pipe'
     assert [held['answer'].status for _, held in waiting] == [200] * 3
-    requests = sorted(answered(lines).values(), key=lambda messages_of: messages_of[1])
-    assert [messages_of[1] for messages_of in requests] == ['line-0', 'line-1', 'line-2']
-    for messages_of in requests:  # each line whole: the request line, the handler's, the response line
-        assert messages_of[0].startswith('GET http://') and messages_of[2].startswith('Response: 200 ('), messages_of
+    requests = sorted(answered(lines).values(), key=lambda messages: messages[1])
+    assert [messages[1] for messages in requests] == ['line-0', 'line-1', 'line-2']
+    for messages in requests:  # each line whole: the request line, the handler's, the response line
+        assert messages[0].startswith('GET http://') and messages[2].startswith('Response: 200 ('), messages
 
