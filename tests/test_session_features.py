@@ -17,7 +17,7 @@ import webtest
 
 import canister
 from canister import session
-from helpers import COOKIE, basic, cookieless_client, read_log, signed_token, write_users
+from helpers import COOKIE, basic, cookieless_client, read_log, signed_token, sleep_until, write_users
 from session_kit import STORES, FourMethodStore, add_session_routes, expires_cookie, make_store_url, plugin_of
 
 
@@ -639,10 +639,6 @@ def wait_for_second_start(fraction=0.05):
     """Sleep until just after a whole second: expiry rounded up to whole seconds would show."""
     now = time.time()
     time.sleep((1 + fraction - (now % 1)) % 1)
-
-
-def sleep_until(moment):
-    time.sleep(max(0.0, moment - time.time()))
 
 
 def test_a_remembered_session_outlives_the_timeout_slides_and_is_capped_by_max_age(make_app, tmp_path, request):
