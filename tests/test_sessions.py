@@ -877,7 +877,7 @@ def test_a_session_changed_by_another_process_is_read_acookieless_client(make_ap
 # -- handlers that stream their body (return a generator) ---------------------------------
 
 def chunked_session_app(make_app, **overrides):
-    """An app whose /stream route yields chunks around session work; /login starts a session."""
+    """An app whose /login starts a session and /seen shows its data; each test adds a /stream that yields chunks."""
     app = make_app(**overrides)
 
     @app.get('/login')
