@@ -44,6 +44,20 @@ def alice_app(make_app, calls=None, **overrides):
     return me_app(make_app, calls, **overrides)
 
 
+def private_app(make_app, calls=None):
+    """``alice_app`` with GET /private guarded by require_user: 'hello <user>' (and counts its calls)."""
+    app = alice_app(make_app)
+    calls = calls if calls is not None else []
+
+    @app.get('/private')
+    @canister.require_user
+    def private():
+        calls.append(1)
+        return 'hello %s' % session.user
+
+    return app
+
+
 def assert_basic_challenge(response):
     challenges = response.headers.getall('WWW-Authenticate')
     assert any(c.startswith('Basic realm="') for c in challenges), challenges
@@ -481,14 +495,7 @@ def test_no_authentication_configured_leaves_basic_headers_alone(make_app):
 
 def test_require_user_answers_401_with_a_challenge_when_nobody_is_logged_in(make_app):
     calls = []
-    app = alice_app(make_app)
-
-    @app.get('/private')
-    @canister.require_user
-    def private():
-        calls.append(1)
-        return 'secret stuff'
-
+    app = private_app(make_app, calls)
     response = client(app).get('/private', expect_errors=True)
     assert response.status_int == 401
     assert_basic_challenge(response)
@@ -496,13 +503,7 @@ def test_require_user_answers_401_with_a_challenge_when_nobody_is_logged_in(make
 
 
 def test_require_user_lets_a_logged_in_user_through(make_app):
-    app = alice_app(make_app)
-
-    @app.get('/private')
-    @canister.require_user
-    def private():
-        return 'hello %s' % session.user
-
+    app = private_app(make_app)
     response = client(app).get('/private', headers={'Authorization': basic('alice', 'wonderland')})
     assert response.status_int == 200
     assert response.text == 'hello alice'
@@ -539,14 +540,7 @@ def test_require_answers_200_when_the_predicate_passes(make_app):
 
 @pytest.mark.parametrize('mode', ['cors', 'same-origin', 'no-cors'])
 def test_a_page_scripts_401_has_no_basic_challenge_that_would_open_the_browsers_login_dialog(make_app, mode):
-    app = alice_app(make_app)
-
-    @app.get('/private')
-    @canister.require_user
-    def private():
-        return 'secret stuff'
-
-    web = client(app)
+    web = client(private_app(make_app))
     fetch = {'Sec-Fetch-Mode': mode, 'Sec-Fetch-Dest': 'empty'}
     nobody = web.get('/private', headers=fetch, status=401)
     wrong = web.get('/me', headers=dict(fetch, Authorization=basic('alice', 'x')), status=401)
