@@ -91,31 +91,22 @@ def test_sha256_password_refuses_the_hash_itself_as_password(make_app):
     assert response.status_int == 401
 
 
-def test_pbkdf2_hash_is_recognised_by_its_prefix(make_app):
-    stored = canister.hash_password('s3cret!', 'pbkdf2', iterations=1000)
+HASHES = [('pbkdf2', 1000, 's3cret?'), ('scrypt', 2 ** 10, 'nope')]
+
+
+@pytest.mark.parametrize('scheme, iterations, wrong', HASHES, ids=[scheme for scheme, _, _ in HASHES])
+def test_a_hash_is_recognised_by_its_prefix(make_app, scheme, iterations, wrong):
+    stored = canister.hash_password('s3cret!', scheme, iterations=iterations)
     app = alice_app(make_app, auth_basic_password=stored)
     response = client(app).get('/me', headers={'Authorization': basic('alice', 's3cret!')})
     assert response.text == 'user=alice'
 
 
-def test_pbkdf2_hash_refuses_a_wrong_password(make_app):
-    stored = canister.hash_password('s3cret!', 'pbkdf2', iterations=1000)
-    app = alice_app(make_app, auth_basic_password=stored, auth_basic_encryption='pbkdf2')
-    response = client(app).get('/me', headers={'Authorization': basic('alice', 's3cret?')}, expect_errors=True)
-    assert response.status_int == 401
-
-
-def test_scrypt_hash_is_recognised_by_its_prefix(make_app):
-    stored = canister.hash_password('s3cret!', 'scrypt', iterations=2 ** 10)
-    app = alice_app(make_app, auth_basic_password=stored)
-    response = client(app).get('/me', headers={'Authorization': basic('alice', 's3cret!')})
-    assert response.text == 'user=alice'
-
-
-def test_scrypt_hash_refuses_a_wrong_password(make_app):
-    stored = canister.hash_password('s3cret!', 'scrypt', iterations=2 ** 10)
-    app = alice_app(make_app, auth_basic_password=stored, auth_basic_encryption='scrypt')
-    response = client(app).get('/me', headers={'Authorization': basic('alice', 'nope')}, expect_errors=True)
+@pytest.mark.parametrize('scheme, iterations, wrong', HASHES, ids=[scheme for scheme, _, _ in HASHES])
+def test_a_hash_refuses_a_wrong_password(make_app, scheme, iterations, wrong):
+    stored = canister.hash_password('s3cret!', scheme, iterations=iterations)
+    app = alice_app(make_app, auth_basic_password=stored, auth_basic_encryption=scheme)
+    response = client(app).get('/me', headers={'Authorization': basic('alice', wrong)}, expect_errors=True)
     assert response.status_int == 401
 
 
