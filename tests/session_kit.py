@@ -335,6 +335,20 @@ def held_across(app: Any, origin: str, sid: Optional[str], held: str, *meanwhile
     return release()
 
 
+def held_across_moves(app: Any, origin: str, browser: Browser, held: str, *moves: str,
+                      meanwhile: Optional[Callable[[], Any]] = None) -> 'Answer':
+    """The answer to ``held`` (a gated query with the browser's cookie), which loads the session and waits
+    while the browser requests each of ``moves`` (each answered 200 and moving the session to a new id) and
+    then ``meanwhile()`` runs, if given."""
+    release = hold_request(app, origin, browser.sid, held)
+    for move in moves:
+        moved_from = browser.sid
+        assert browser.get(move).status == 200 and browser.sid not in (None, moved_from), move
+    if meanwhile is not None:
+        meanwhile()
+    return release()
+
+
 def held_in_turn(app: Any, origin: str, sid: Optional[str], first: str, second: str) -> Tuple['Answer', 'Answer']:
     """The answers to ``first`` and ``second`` (two /hold queries with cookie ``sid``), released in that order
     once both have loaded the session."""
