@@ -12,7 +12,7 @@ import json
 
 import canister
 from helpers import warning_lines
-from session_kit import Browser, anonymous, hold_request, logged_in, plugin_of, rotation_app
+from session_kit import Browser, anonymous, held_across_moves, logged_in, plugin_of, rotation_app
 
 
 def flood(origin: str, visitors: int = 4) -> None:
@@ -21,23 +21,14 @@ def flood(origin: str, visitors: int = 4) -> None:
         assert anonymous(origin, visit=str(number)).sid
 
 
-def moved_during_a_flood(app, origin, browser, held, move):
-    """Hold ``held`` on the browser's session, move the session to a new id with ``move``, flood the store;
-    the held request's answer once released."""
-    old = browser.sid
-    release = hold_request(app, origin, old, held)
-    assert browser.get(move).status == 200 and browser.sid != old
-    flood(origin)
-    return release()
-
-
 def test_a_change_racing_a_login_follows_it_after_a_flood_of_new_sessions(make_app, serve_with_gates, log_dir):
     """The marker on the old id outlives the flood: the held change goes to the logged-in session, and its
     answer leaves the browser's new cookie alone (it used to find the old id gone and expire the cookie)."""
     app = rotation_app(make_app, 'memory', session_max=3, session_max_per_user=0)
     origin = serve_with_gates(app)
     browser = anonymous(origin, cart='1')
-    held = moved_during_a_flood(app, origin, browser, '/hold?name=a&key=note&value=late', '/login?name=alice')
+    held = held_across_moves(app, origin, browser, '/hold?name=a&key=note&value=late', '/login?name=alice',
+                             meanwhile=lambda: flood(origin))
 
     assert held.status == 200 and held.set_cookies == [], held
     assert browser.read() == ['alice', {'cart': '1', 'note': 'late'}]
@@ -48,7 +39,8 @@ def test_a_logout_racing_a_regenerate_ends_the_new_id_after_a_flood_of_new_sessi
     app = rotation_app(make_app, 'memory', session_max=3, session_max_per_user=0)
     origin = serve_with_gates(app)
     browser = logged_in(origin, cart='3')
-    held = moved_during_a_flood(app, origin, browser, '/hold-then?name=a&action=invalidate', '/regenerate')
+    held = held_across_moves(app, origin, browser, '/hold-then?name=a&action=invalidate', '/regenerate',
+                             meanwhile=lambda: flood(origin))
     moved_to = browser.sid
 
     assert held.status == 200 and held.new_sid == '', held  # the cookie is expired
