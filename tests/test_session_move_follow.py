@@ -10,17 +10,13 @@ import pytest
 
 from canister import session
 from helpers import warning_lines as warnings_in
-from session_kit import Browser, hold_request, logged_in, plugin_of, rotation_app
+from session_kit import Browser, held_across_moves, logged_in, plugin_of, rotation_app
 
 
 def held_change_across(app, origin, browser, moves, path='/hold?name=a&key=cart&value=book'):
     """Hold ``path`` (a data change) on the browser's session while the browser requests each of
     ``moves`` in turn; the held request's answer, once released."""
-    release = hold_request(app, origin, browser.sid, path)
-    for move in moves:
-        moved_from = browser.sid
-        assert browser.get(move).status == 200 and browser.sid != moved_from, move
-    held = release()
+    held = held_across_moves(app, origin, browser, path, *moves)
     assert held.status == 200 and held.text == 'held', held
     return held
 
