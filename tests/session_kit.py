@@ -213,6 +213,17 @@ class Gate:
         self.release = threading.Event()
 
 
+def wait_at_gate(app: Any, name: str, key: str = '') -> None:
+    """In a handler of a gated app: load the session (reading ``key``), say so on gate ``name``, and wait
+    until the test releases that gate."""
+    from canister import session
+
+    held = app.gates(name)
+    session.data.get(key)
+    held.loaded.set()
+    assert held.release.wait(20), 'the test never released gate %s' % name
+
+
 def gated_app(make_app: Any, url: Optional[str], **config: Any) -> Any:
     """An app whose routes read, change and hold sessions; ``app.gates(name)`` is the gate of that name.
     ``url``: its store's, or None for a store object given as ``store=`` in ``config``."""
@@ -265,10 +276,7 @@ def gated_app(make_app: Any, url: Optional[str], **config: Any) -> Any:
     @app.get('/hold')
     def hold(name, key='', value='', delete='', user=''):
         """Load the session, wait for the test, then set (or delete) a key, log a user in, or change nothing."""
-        held = gate(name)
-        session.data.get(key)
-        held.loaded.set()
-        assert held.release.wait(20), 'the test never released gate %s' % name
+        wait_at_gate(app, name, key)
         if delete:
             del session.data[delete]
         if key and value:
@@ -287,10 +295,7 @@ def rotation_app(make_app, url, **config):
 
     @app.get('/hold-then')
     def hold_then(name, action):
-        held = app.gates(name)
-        session.data.get('')
-        held.loaded.set()
-        assert held.release.wait(20), 'the test never released gate %s' % name
+        wait_at_gate(app, name)
         if action == 'invalidate':
             session.invalidate()
         elif action == 'anonymous':
