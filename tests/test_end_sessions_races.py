@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from canister import session
 from helpers import warning_lines
-from session_kit import Browser, anonymous, hold_request, logged_in, plugin_of, rotation_app
+from session_kit import Browser, anonymous, hold_request, logged_in, plugin_of, rotation_app, wait_at_gate
 
 
 def end_others_app(make_app, url, **config):
@@ -30,10 +30,7 @@ def end_others_app(make_app, url, **config):
 
     @app.get('/hold-end-others')
     def hold_end_others(name):
-        held = app.gates(name)
-        session.data.get('')
-        held.loaded.set()
-        assert held.release.wait(20), 'the test never released gate %s' % name
+        wait_at_gate(app, name)
         return str(session.end_other_sessions())
 
     @app.get('/login-and-end-others')
