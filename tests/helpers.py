@@ -448,6 +448,11 @@ def open_self_submitting_form(page: Any, form_url: str, action_url: str) -> Any:
     return info.value
 
 
+def sleep_until(moment: float, clock: Callable[[], float] = time.time) -> None:
+    """Sleep until ``clock()`` reads ``moment`` (not at all if it has passed)."""
+    time.sleep(max(0.0, moment - clock()))
+
+
 def at_once(calls: List[Callable[[], Any]], timeout: float = 60) -> List[Any]:
     """Run each call in a thread of its own, the threads released together; the results in the calls' order
     (the test fails if a call raised or was still running after ``timeout`` seconds)."""

@@ -213,6 +213,17 @@ class Gate:
         self.release = threading.Event()
 
 
+def wait_at_gate(app: Any, name: str, key: str = '') -> None:
+    """In a handler of a gated app: load the session (reading ``key``), say so on gate ``name``, and wait
+    until the test releases that gate."""
+    from canister import session
+
+    held = app.gates(name)
+    session.data.get(key)
+    held.loaded.set()
+    assert held.release.wait(20), 'the test never released gate %s' % name
+
+
 def gated_app(make_app: Any, url: Optional[str], **config: Any) -> Any:
     """An app whose routes read, change and hold sessions; ``app.gates(name)`` is the gate of that name.
     ``url``: its store's, or None for a store object given as ``store=`` in ``config``."""
@@ -265,10 +276,7 @@ def gated_app(make_app: Any, url: Optional[str], **config: Any) -> Any:
     @app.get('/hold')
     def hold(name, key='', value='', delete='', user=''):
         """Load the session, wait for the test, then set (or delete) a key, log a user in, or change nothing."""
-        held = gate(name)
-        session.data.get(key)
-        held.loaded.set()
-        assert held.release.wait(20), 'the test never released gate %s' % name
+        wait_at_gate(app, name, key)
         if delete:
             del session.data[delete]
         if key and value:
@@ -287,10 +295,7 @@ def rotation_app(make_app, url, **config):
 
     @app.get('/hold-then')
     def hold_then(name, action):
-        held = app.gates(name)
-        session.data.get('')
-        held.loaded.set()
-        assert held.release.wait(20), 'the test never released gate %s' % name
+        wait_at_gate(app, name)
         if action == 'invalidate':
             session.invalidate()
         elif action == 'anonymous':
@@ -332,6 +337,20 @@ def held_across(app: Any, origin: str, sid: Optional[str], held: str, *meanwhile
     other = Browser(origin, sid, follow=False)
     for path in meanwhile:
         assert other.get(path).status == 200, path
+    return release()
+
+
+def held_across_moves(app: Any, origin: str, browser: Browser, held: str, *moves: str,
+                      meanwhile: Optional[Callable[[], Any]] = None) -> 'Answer':
+    """The answer to ``held`` (a gated query with the browser's cookie), which loads the session and waits
+    while the browser requests each of ``moves`` (each answered 200 and moving the session to a new id) and
+    then ``meanwhile()`` runs, if given."""
+    release = hold_request(app, origin, browser.sid, held)
+    for move in moves:
+        moved_from = browser.sid
+        assert browser.get(move).status == 200 and browser.sid not in (None, moved_from), move
+    if meanwhile is not None:
+        meanwhile()
     return release()
 
 

@@ -168,7 +168,7 @@ def app_whose_401_page_raises(make_app, raise_in_page):
     return app
 
 
-def get(origin, path):
+def status_and_location(origin, path):
     """The status and the ``Location`` header of a GET of ``path`` on a real server."""
     connection = http.client.HTTPConnection(urllib.parse.urlsplit(origin).netloc, timeout=10)
     try:
@@ -184,7 +184,7 @@ def test_a_redirect_raised_in_the_apps_401_page_is_logged_with_the_way_that_work
     """What a Flask-Login user writes first: Bottle takes no redirect from an error handler and answers its
     "Critical error" 500; the log says so, where it said only ``Response: 500``."""
     origin = serve(app_whose_401_page_raises(make_app, lambda: bottle.redirect('/login')))
-    assert get(origin, '/account') == (500, None)
+    assert status_and_location(origin, '/account') == (500, None)
     traceback = logged_traceback(read_log(log_dir), "Unhandled exception in an error handler of the app (@app.error): "
                                  "Bottle sends no redirect() or abort() raised there, and answers 500; to send the "
                                  "browser elsewhere, set bottle.response.status = 303 and "
@@ -196,7 +196,7 @@ def test_an_exception_in_the_apps_error_page_is_logged_with_its_traceback(make_a
     def broken():
         raise KeyError('no template')
     origin = serve(app_whose_401_page_raises(make_app, broken))
-    assert get(origin, '/account') == (500, None)
+    assert status_and_location(origin, '/account') == (500, None)
     traceback = logged_traceback(read_log(log_dir), 'Unhandled exception in an error handler of the app '
                                  '(@app.error), or in Bottle while it built the answer')
     assert "KeyError: 'no template'" in traceback
@@ -207,5 +207,5 @@ def test_the_way_the_log_names_sends_the_browser_to_the_login_form(make_app, log
         bottle.response.status = 303
         bottle.response.set_header('Location', '/login')
     origin = serve(app_whose_401_page_raises(make_app, to_login))
-    assert get(origin, '/account') == (303, '/login')
+    assert status_and_location(origin, '/account') == (303, '/login')
     assert ' ERROR ' not in read_log(log_dir)

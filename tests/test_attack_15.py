@@ -27,7 +27,7 @@ JSON = {'Content-Type': 'application/json'}
 USERS = {'alice': canister.hash_password('wonderland', 'pbkdf2', iterations=1000)}
 
 
-def login_app(make_app, **overrides):
+def log_in_app(make_app, **overrides):
     """POST /login hands unannotated parameters to canister.log_in; POST /raw hands it bottle.request.json's
     values; each answers 401 for a refused login and the user for a good one."""
     app = make_app(**overrides)
@@ -55,7 +55,7 @@ def login_app(make_app, **overrides):
                                   {'username': {'alice': 1}, 'password': 'wonderland'}, {'username': 7, 'password': 7}],
                          ids=['number', 'list', 'object', 'boolean', 'name list', 'name object', 'both numbers'])
 def test_a_login_with_a_name_or_password_that_is_not_text_is_refused_not_a_500(make_app, log_dir, body):
-    web = client(login_app(make_app))
+    web = client(log_in_app(make_app))
     response = web.post('/login', json.dumps(body), headers=JSON, expect_errors=True)
     assert response.status_int == 401, response.text
     log = read_log(log_dir)
@@ -68,7 +68,7 @@ def test_a_login_with_a_name_or_password_that_is_not_text_is_refused_not_a_500(m
                                   b'{"username": "alice", "password": "wonder\\udfffland"}'],
                          ids=['lone high half', 'lone low half'])
 def test_a_password_with_a_lone_surrogate_from_bottles_json_is_a_refused_login(make_app, log_dir, body):
-    web = client(login_app(make_app))
+    web = client(log_in_app(make_app))
     response = web.post('/raw', body, headers=JSON, expect_errors=True)
     assert response.status_int == 401, response.text
     log = read_log(log_dir)
@@ -76,7 +76,7 @@ def test_a_password_with_a_lone_surrogate_from_bottles_json_is_a_refused_login(m
 
 
 def test_such_logins_count_against_the_throttle(make_app):
-    web = client(login_app(make_app, auth_max_failures=2))
+    web = client(log_in_app(make_app, auth_max_failures=2))
     for body in ({'username': 'alice', 'password': 1}, {'username': 'alice', 'password': ['x']}):
         assert web.post('/login', json.dumps(body), headers=JSON, expect_errors=True).status_int == 401
     locked = web.post('/login', json.dumps({'username': 'alice', 'password': 'wonderland'}), headers=JSON,

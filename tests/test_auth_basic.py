@@ -44,6 +44,20 @@ def alice_app(make_app, calls=None, **overrides):
     return me_app(make_app, calls, **overrides)
 
 
+def private_app(make_app, calls=None):
+    """``alice_app`` with GET /private guarded by require_user: 'hello <user>' (and counts its calls)."""
+    app = alice_app(make_app)
+    calls = calls if calls is not None else []
+
+    @app.get('/private')
+    @canister.require_user
+    def private():
+        calls.append(1)
+        return 'hello %s' % session.user
+
+    return app
+
+
 def assert_basic_challenge(response):
     challenges = response.headers.getall('WWW-Authenticate')
     assert any(c.startswith('Basic realm="') for c in challenges), challenges
@@ -77,31 +91,22 @@ def test_sha256_password_refuses_the_hash_itself_as_password(make_app):
     assert response.status_int == 401
 
 
-def test_pbkdf2_hash_is_recognised_by_its_prefix(make_app):
-    stored = canister.hash_password('s3cret!', 'pbkdf2', iterations=1000)
+HASHES = [('pbkdf2', 1000, 's3cret?'), ('scrypt', 2 ** 10, 'nope')]
+
+
+@pytest.mark.parametrize('scheme, iterations, wrong', HASHES, ids=[scheme for scheme, _, _ in HASHES])
+def test_a_hash_is_recognised_by_its_prefix(make_app, scheme, iterations, wrong):
+    stored = canister.hash_password('s3cret!', scheme, iterations=iterations)
     app = alice_app(make_app, auth_basic_password=stored)
     response = client(app).get('/me', headers={'Authorization': basic('alice', 's3cret!')})
     assert response.text == 'user=alice'
 
 
-def test_pbkdf2_hash_refuses_a_wrong_password(make_app):
-    stored = canister.hash_password('s3cret!', 'pbkdf2', iterations=1000)
-    app = alice_app(make_app, auth_basic_password=stored, auth_basic_encryption='pbkdf2')
-    response = client(app).get('/me', headers={'Authorization': basic('alice', 's3cret?')}, expect_errors=True)
-    assert response.status_int == 401
-
-
-def test_scrypt_hash_is_recognised_by_its_prefix(make_app):
-    stored = canister.hash_password('s3cret!', 'scrypt', iterations=2 ** 10)
-    app = alice_app(make_app, auth_basic_password=stored)
-    response = client(app).get('/me', headers={'Authorization': basic('alice', 's3cret!')})
-    assert response.text == 'user=alice'
-
-
-def test_scrypt_hash_refuses_a_wrong_password(make_app):
-    stored = canister.hash_password('s3cret!', 'scrypt', iterations=2 ** 10)
-    app = alice_app(make_app, auth_basic_password=stored, auth_basic_encryption='scrypt')
-    response = client(app).get('/me', headers={'Authorization': basic('alice', 'nope')}, expect_errors=True)
+@pytest.mark.parametrize('scheme, iterations, wrong', HASHES, ids=[scheme for scheme, _, _ in HASHES])
+def test_a_hash_refuses_a_wrong_password(make_app, scheme, iterations, wrong):
+    stored = canister.hash_password('s3cret!', scheme, iterations=iterations)
+    app = alice_app(make_app, auth_basic_password=stored, auth_basic_encryption=scheme)
+    response = client(app).get('/me', headers={'Authorization': basic('alice', wrong)}, expect_errors=True)
     assert response.status_int == 401
 
 
@@ -481,14 +486,7 @@ def test_no_authentication_configured_leaves_basic_headers_alone(make_app):
 
 def test_require_user_answers_401_with_a_challenge_when_nobody_is_logged_in(make_app):
     calls = []
-    app = alice_app(make_app)
-
-    @app.get('/private')
-    @canister.require_user
-    def private():
-        calls.append(1)
-        return 'secret stuff'
-
+    app = private_app(make_app, calls)
     response = client(app).get('/private', expect_errors=True)
     assert response.status_int == 401
     assert_basic_challenge(response)
@@ -496,13 +494,7 @@ def test_require_user_answers_401_with_a_challenge_when_nobody_is_logged_in(make
 
 
 def test_require_user_lets_a_logged_in_user_through(make_app):
-    app = alice_app(make_app)
-
-    @app.get('/private')
-    @canister.require_user
-    def private():
-        return 'hello %s' % session.user
-
+    app = private_app(make_app)
     response = client(app).get('/private', headers={'Authorization': basic('alice', 'wonderland')})
     assert response.status_int == 200
     assert response.text == 'hello alice'
@@ -539,14 +531,7 @@ def test_require_answers_200_when_the_predicate_passes(make_app):
 
 @pytest.mark.parametrize('mode', ['cors', 'same-origin', 'no-cors'])
 def test_a_page_scripts_401_has_no_basic_challenge_that_would_open_the_browsers_login_dialog(make_app, mode):
-    app = alice_app(make_app)
-
-    @app.get('/private')
-    @canister.require_user
-    def private():
-        return 'secret stuff'
-
-    web = client(app)
+    web = client(private_app(make_app))
     fetch = {'Sec-Fetch-Mode': mode, 'Sec-Fetch-Dest': 'empty'}
     nobody = web.get('/private', headers=fetch, status=401)
     wrong = web.get('/me', headers=dict(fetch, Authorization=basic('alice', 'x')), status=401)

@@ -59,6 +59,14 @@ def assert_invalid_token(response, calls=None):
     return match.group(1)
 
 
+def refusal_of(make_app, token, **overrides):
+    """What ``secret_app`` with these overrides says refusing ``token`` (asserted an invalid_token 401, the
+    handler not called)."""
+    calls = []
+    app = secret_app(make_app, calls, **overrides)
+    return assert_invalid_token(client(app).get('/me', headers=bearer(token), expect_errors=True), calls)
+
+
 @pytest.fixture(scope='module')
 def other_rsa_key():
     return rsa.generate_private_key(public_exponent=65537, key_size=2048)
@@ -94,10 +102,7 @@ def test_hmac_token_logs_the_user_in_with_its_claims(make_app, algorithm):
 
 
 def test_token_signed_with_another_secret_is_refused(make_app):
-    calls = []
-    app = secret_app(make_app, calls)
-    response = client(app).get('/me', headers=bearer(signed_token(SECRET[::-1])), expect_errors=True)
-    assert_invalid_token(response, calls)
+    refusal_of(make_app, signed_token(SECRET[::-1]))
 
 
 def test_bearer_scheme_name_is_case_insensitive(make_app):
@@ -221,18 +226,13 @@ def test_es256_token_is_refused_when_only_rs256_is_allowed(make_app, ec_key, tmp
 
 @pytest.mark.parametrize('alg', ['none', 'None', 'NONE'])
 def test_unsigned_alg_none_token_is_refused(make_app, alg):
-    calls = []
-    app = secret_app(make_app, calls)
     token = hand_made_token({'alg': alg, 'typ': 'JWT'}, claims())
     assert token.endswith('.')
-    assert_invalid_token(client(app).get('/me', headers=bearer(token), expect_errors=True), calls)
+    refusal_of(make_app, token)
 
 
 def test_algorithm_off_the_allow_list_is_refused(make_app):
-    calls = []
-    app = secret_app(make_app, calls, auth_jwt_algorithms='HS512')
-    response = client(app).get('/me', headers=bearer(signed_token(SECRET, algorithm='HS256')), expect_errors=True)
-    assert_invalid_token(response, calls)
+    refusal_of(make_app, signed_token(SECRET, algorithm='HS256'), auth_jwt_algorithms='HS512')
 
 
 def test_algorithm_on_the_allow_list_is_accepted(make_app):
@@ -249,10 +249,7 @@ def test_token_expired_within_the_default_leeway_is_accepted(make_app):
 
 
 def test_token_expired_beyond_the_leeway_is_refused(make_app):
-    calls = []
-    app = secret_app(make_app, calls)
-    response = client(app).get('/me', headers=bearer(signed_token(SECRET, exp=int(time.time()) - 60)), expect_errors=True)
-    description = assert_invalid_token(response, calls)
+    description = refusal_of(make_app, signed_token(SECRET, exp=int(time.time()) - 60))
     assert 'expired' in description
 
 
@@ -281,17 +278,12 @@ def test_token_whose_audience_list_holds_the_client_id_is_accepted(make_app):
 
 
 def test_token_for_another_audience_is_refused(make_app):
-    calls = []
-    app = secret_app(make_app, calls, auth_jwt_client_id='my-app')
-    response = client(app).get('/me', headers=bearer(signed_token(SECRET, aud='other-app')), expect_errors=True)
-    description = assert_invalid_token(response, calls)
+    description = refusal_of(make_app, signed_token(SECRET, aud='other-app'), auth_jwt_client_id='my-app')
     assert 'audience' in description
 
 
 def test_token_without_audience_is_refused_when_a_client_id_is_set(make_app):
-    calls = []
-    app = secret_app(make_app, calls, auth_jwt_client_id='my-app')
-    assert_invalid_token(client(app).get('/me', headers=bearer(signed_token(SECRET)), expect_errors=True), calls)
+    refusal_of(make_app, signed_token(SECRET), auth_jwt_client_id='my-app')
 
 
 def test_token_from_the_configured_issuer_is_accepted(make_app):
@@ -301,26 +293,17 @@ def test_token_from_the_configured_issuer_is_accepted(make_app):
 
 
 def test_token_from_another_issuer_is_refused(make_app):
-    calls = []
-    app = secret_app(make_app, calls, auth_jwt_issuer='https://id.example.com/')
-    response = client(app).get('/me', headers=bearer(signed_token(SECRET, iss='https://evil.example.com/')), expect_errors=True)
-    description = assert_invalid_token(response, calls)
+    description = refusal_of(make_app, signed_token(SECRET, iss='https://evil.example.com/'), auth_jwt_issuer='https://id.example.com/')
     assert 'issuer' in description
 
 
 @pytest.mark.parametrize('issuer', ['https://id.example.com', 'id.example.com', 'example', ''])
 def test_token_whose_issuer_is_only_part_of_the_configured_one_is_refused(make_app, issuer):
-    calls = []
-    app = secret_app(make_app, calls, auth_jwt_issuer='https://id.example.com/')
-    response = client(app).get('/me', headers=bearer(signed_token(SECRET, iss=issuer)), expect_errors=True)
-    assert 'issuer' in assert_invalid_token(response, calls)
+    assert 'issuer' in refusal_of(make_app, signed_token(SECRET, iss=issuer), auth_jwt_issuer='https://id.example.com/')
 
 
 def test_token_without_exp_is_refused_by_default(make_app):
-    calls = []
-    app = secret_app(make_app, calls)
-    response = client(app).get('/me', headers=bearer(signed_token(SECRET, exp=None)), expect_errors=True)
-    description = assert_invalid_token(response, calls)
+    description = refusal_of(make_app, signed_token(SECRET, exp=None))
     assert 'exp' in description
 
 
@@ -331,10 +314,7 @@ def test_token_without_exp_is_accepted_when_exp_is_not_required(make_app):
 
 
 def test_token_not_valid_before_a_future_time_is_refused(make_app):
-    calls = []
-    app = secret_app(make_app, calls)
-    response = client(app).get('/me', headers=bearer(signed_token(SECRET, nbf=int(time.time()) + 60)), expect_errors=True)
-    assert_invalid_token(response, calls)
+    refusal_of(make_app, signed_token(SECRET, nbf=int(time.time()) + 60))
 
 
 def test_token_whose_nbf_is_past_is_accepted(make_app):
@@ -344,41 +324,29 @@ def test_token_whose_nbf_is_past_is_accepted(make_app):
 
 
 def test_token_with_a_tampered_payload_is_refused(make_app):
-    calls = []
-    app = secret_app(make_app, calls)
     header, _, signature = signed_token(SECRET, role='user').split('.')
     forged = b64url(json.dumps(claims(role='admin')).encode())
-    response = client(app).get('/me', headers=bearer('.'.join((header, forged, signature))), expect_errors=True)
-    assert_invalid_token(response, calls)
+    refusal_of(make_app, '.'.join((header, forged, signature)))
 
 
 def test_token_with_a_stripped_signature_is_refused(make_app):
-    calls = []
-    app = secret_app(make_app, calls)
     header, payload, _ = signed_token(SECRET).split('.')
-    response = client(app).get('/me', headers=bearer(header + '.' + payload + '.'), expect_errors=True)
-    assert_invalid_token(response, calls)
+    refusal_of(make_app, header + '.' + payload + '.')
 
 
 @pytest.mark.parametrize('token', ['abc.def', 'a.b.c', 'eyJhbGciOiJIUzI1NiJ9', '..', 'e30.e30.e30'])
 def test_malformed_token_is_refused(make_app, token):
-    calls = []
-    app = secret_app(make_app, calls)
-    assert_invalid_token(client(app).get('/me', headers=bearer(token), expect_errors=True), calls)
+    refusal_of(make_app, token)
 
 
 @pytest.mark.parametrize('token', ['garbage', '%%%%', '\u00e9\u00e8\u00ea', 'x' * 4000])
 def test_garbage_token_is_refused(make_app, token):
-    calls = []
-    app = secret_app(make_app, calls)
-    assert_invalid_token(client(app).get('/me', headers=bearer(token), expect_errors=True), calls)
+    refusal_of(make_app, token)
 
 
 def test_token_whose_payload_is_not_an_object_is_refused(make_app):
-    calls = []
-    app = secret_app(make_app, calls)
     token = hand_made_token({'alg': 'HS256', 'typ': 'JWT'}, [1, 2, 3], hs256_signer(SECRET))
-    assert_invalid_token(client(app).get('/me', headers=bearer(token), expect_errors=True), calls)
+    refusal_of(make_app, token)
 
 
 @pytest.mark.parametrize('header', ['Bearer', 'Bearer ', 'Bearer a b'])

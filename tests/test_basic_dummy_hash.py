@@ -60,7 +60,7 @@ def checks(monkeypatch) -> List[Tuple[Any, ...]]:
     return seen
 
 
-def users_app(make_app, tmp_path, *lines: str):
+def users_file_client(make_app, tmp_path, *lines: str):
     path = tmp_path / 'users.txt'
     path.write_text(''.join(line + '\n' for line in lines))
     app = make_app(auth_basic_users_file=str(path), auth_max_failures=1000)
@@ -81,7 +81,7 @@ BCRYPT_BOB = bcrypt.hashpw(b'bob-pw', bcrypt.gensalt(5)).decode()
 
 
 def test_an_unknown_user_costs_a_bcrypt_hash_of_the_users_cost(make_app, tmp_path, checks):
-    web, _ = users_app(make_app, tmp_path, 'alice:' + BCRYPT_ALICE)
+    web, _ = users_file_client(make_app, tmp_path, 'alice:' + BCRYPT_ALICE)
     known = cost_of_check(web, checks, 'alice')
     assert known == ('bcrypt', b'$2b$05$', 'done')
     assert cost_of_check(web, checks, 'nobody') == known
@@ -90,21 +90,21 @@ def test_an_unknown_user_costs_a_bcrypt_hash_of_the_users_cost(make_app, tmp_pat
 
 def test_an_unknown_user_costs_an_argon2_hash_of_the_users_parameters(make_app, tmp_path, checks):
     stored = argon2_hash('alice-pw', time_cost=2, memory_cost=1024, parallelism=2, hash_len=24)
-    web, _ = users_app(make_app, tmp_path, 'alice:' + stored)
+    web, _ = users_file_client(make_app, tmp_path, 'alice:' + stored)
     known = cost_of_check(web, checks, 'alice')
     assert known[0] == 'argon2' and known[1][2:] == (1024, 2, 2, 24) and known[2] == 'VerifyMismatchError'
     assert cost_of_check(web, checks, 'nobody') == known
 
 
 def test_an_unknown_user_costs_a_scrypt_hash_of_the_users_n_r_and_p(make_app, tmp_path, checks):
-    web, _ = users_app(make_app, tmp_path, 'alice:' + scrypt_hash('alice-pw', 2 ** 10, 4, 2))
+    web, _ = users_file_client(make_app, tmp_path, 'alice:' + scrypt_hash('alice-pw', 2 ** 10, 4, 2))
     known = cost_of_check(web, checks, 'alice')
     assert known == ('scrypt', (2 ** 10, 4, 2), 'done')
     assert cost_of_check(web, checks, 'nobody') == known
 
 
 def test_an_unknown_user_costs_a_pbkdf2_hash_of_the_users_rounds(make_app, tmp_path, checks):
-    web, _ = users_app(make_app, tmp_path, 'alice:' + canister.hash_password('alice-pw', iterations=1234))
+    web, _ = users_file_client(make_app, tmp_path, 'alice:' + canister.hash_password('alice-pw', iterations=1234))
     known = cost_of_check(web, checks, 'alice')
     assert known == ('pbkdf2', 1234, 'done')
     assert cost_of_check(web, checks, 'nobody') == known
@@ -112,7 +112,7 @@ def test_an_unknown_user_costs_a_pbkdf2_hash_of_the_users_rounds(make_app, tmp_p
 
 def test_with_a_mix_an_unknown_user_costs_the_most_common_scheme_and_cost(make_app, tmp_path, checks):
     pbkdf2 = canister.hash_password('carol-pw', iterations=1000)
-    web, path = users_app(make_app, tmp_path, 'carol:' + pbkdf2, 'alice:' + BCRYPT_ALICE, 'bob:' + BCRYPT_BOB)
+    web, path = users_file_client(make_app, tmp_path, 'carol:' + pbkdf2, 'alice:' + BCRYPT_ALICE, 'bob:' + BCRYPT_BOB)
     assert cost_of_check(web, checks, 'nobody') == ('bcrypt', b'$2b$05$', 'done')
     # the file changes: now most users have pbkdf2 at 2000 rounds
     path.write_text('alice:%s\nbob:%s\ncarol:%s\n' % (
@@ -128,5 +128,5 @@ def test_with_a_mix_an_unknown_user_costs_the_most_common_scheme_and_cost(make_a
 
 
 def test_a_malformed_hash_does_not_stop_the_install_and_checks_stay_full_cost(make_app, tmp_path, checks):
-    web, _ = users_app(make_app, tmp_path, 'eve:$2b$xx$broken', 'alice:' + BCRYPT_ALICE, 'bob:' + BCRYPT_BOB)
+    web, _ = users_file_client(make_app, tmp_path, 'eve:$2b$xx$broken', 'alice:' + BCRYPT_ALICE, 'bob:' + BCRYPT_BOB)
     assert cost_of_check(web, checks, 'nobody') == ('bcrypt', b'$2b$05$', 'done')

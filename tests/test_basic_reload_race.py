@@ -14,7 +14,7 @@ from servers import Client, wait_until
 SLOW = 2_000_000  # PBKDF2 rounds: a check takes about half a second, long enough to re-read the file during it
 
 
-def me_app(make_app, users):
+def users_file_me_app(make_app, users):
     """An app of the users file ``users`` whose GET /me answers the user logged in (401 for nobody)."""
     app = make_app(auth_basic_users_file=str(users))
 
@@ -35,7 +35,7 @@ def test_a_password_replaced_while_its_check_runs_stops_working(tmp_path, make_a
     users = tmp_path / 'users.txt'
     users.write_text('alice:%s\nbob:%s\n' % (canister.hash_password('old-password', iterations=SLOW),
                                             canister.hash_password('bob-password', iterations=1000)))
-    origin = serve(me_app(make_app, users))
+    origin = serve(users_file_me_app(make_app, users))
     assert login_status(origin, 'bob', 'bob-password') == 200  # the file was just looked at: not again for a second
     answers = {}
     alice = threading.Thread(target=lambda: answers.update(old=login_status(origin, 'alice', 'old-password')))
@@ -64,7 +64,7 @@ def test_a_read_of_the_users_file_that_ends_after_a_read_of_a_newer_file_is_not_
                                                                                       clock):
     users = write_users(tmp_path / 'users.txt', alice='old-password')
     old_content = users.read_bytes()
-    origin = serve(me_app(make_app, users))
+    origin = serve(users_file_me_app(make_app, users))
     # The file becomes a FIFO (a second name kept for its writer): a request that reads it waits until it is
     # written, as a read of a file on a slow disk would.
     os.mkfifo(tmp_path / 'pipe')

@@ -99,7 +99,7 @@ def serve_api(tmp_path):
         api.app.close()
 
 
-def items_app():
+def plain_items_app():
     """A plain Bottle app whose PUT /items/<id> records (id, JSON body, X-Custom) in ``app.received``."""
     app = bottle.Bottle()
     app.received = []
@@ -147,7 +147,7 @@ def add_own_page(app):
     return app
 
 
-def guarded_app():
+def plain_guarded_app():
     """A plain Bottle app with its own /page and GET /me, guarded by require_user: {"user": session.user}."""
     import canister
 
@@ -188,7 +188,7 @@ def test_a_simple_cross_origin_get_succeeds_with_cors_star(page, origin_a, serve
 def test_a_put_with_json_and_a_custom_header_passes_a_real_preflight_when_allowed(
     page, origin_a, serve_api
 ):
-    app = items_app()
+    app = plain_items_app()
     api = serve_api(
         app,
         cors=origin_a.origin,
@@ -213,7 +213,7 @@ def test_a_put_with_json_and_a_custom_header_passes_a_real_preflight_when_allowe
 def test_a_preflighted_put_from_an_origin_not_on_the_list_is_blocked_by_the_browser(
     page, origin_a, origin_evil, serve_api
 ):
-    app = items_app()
+    app = plain_items_app()
     api = serve_api(app, cors=origin_a.origin, cors_headers="Content-Type, X-Custom")
     page.goto(origin_evil.url("/"))
 
@@ -315,7 +315,7 @@ def test_a_cross_origin_form_post_is_refused_by_csrf_but_the_apps_own_form_works
 
 
 def test_a_fetch_to_a_guarded_route_answers_401_without_opening_the_browsers_login_dialog(page, serve_api):
-    app = guarded_app()
+    app = plain_guarded_app()
     api = serve_api(app, auth_basic_username="alice", auth_basic_password="wonderland",
                     auth_basic_encryption="clear")
     page.goto(api.url("/page"))
@@ -365,7 +365,7 @@ def test_a_page_of_another_site_keeps_a_partitioned_session_and_its_logout_remov
 def test_a_page_of_a_listed_origin_reads_every_answer_and_a_page_of_another_origin_reads_none(
     page, origin_a, origin_evil, serve_api
 ):
-    app = add_counter_route(guarded_app())
+    app = add_counter_route(plain_guarded_app())
 
     @app.get("/total")
     def total(qty: int):
@@ -413,7 +413,7 @@ def test_a_page_of_a_listed_origin_reads_every_answer_and_a_page_of_another_orig
 def test_a_preflight_grants_what_the_route_and_cors_headers_allow_and_the_browser_keeps_it_for_max_age(
     page, origin_a, serve_api
 ):
-    app = items_app()
+    app = plain_items_app()
     api = serve_api(app, cors=origin_a.origin, cors_headers="Content-Type, X-Custom")
     page.goto(origin_a.url("/"))
 
@@ -436,7 +436,7 @@ def test_a_preflight_grants_what_the_route_and_cors_headers_allow_and_the_browse
 def test_a_navigation_gets_the_basic_challenge_that_a_pages_fetches_and_images_do_not(chromium_browser, serve_api):
     import canister
 
-    app = guarded_app()
+    app = plain_guarded_app()
 
     @app.get("/admin")
     @canister.require(lambda user: user == "alice", "alice only")

@@ -14,8 +14,14 @@ from helpers import app_with_ini, banner_value, client, read_log
 ORIGIN = {'HTTP_ORIGIN': 'https://front.example.com'}
 
 
+def session_cookie_name(app: bottle.Bottle) -> str:
+    """The name of the cookie that a GET / sets, / being a route added here that answers the session id."""
+    app.route('/', callback=lambda: canister.session.sid)
+    return client(app).get('/').headers['Set-Cookie'].split('=', 1)[0]
+
+
 def new_app() -> bottle.Bottle:
-    """A Bottle app that lets handler exceptions through (the test builds and uninstalls it)."""
+    """A Bottle app that lets handler exceptions through (the test hands it to ``uninstall_at_end``)."""
     app = bottle.Bottle()
     app.config['catchall'] = False
     return app
@@ -63,33 +69,25 @@ def test_load_dict_under_canister_configures_canister(make_app, log_dir):
     assert read_log(log_dir).startswith('{')
 
 
-def test_config_update_with_a_namespace_configures_canister(log_dir):
-    app = new_app()
+def test_config_update_with_a_namespace_configures_canister(log_dir, uninstall_at_end):
+    app = uninstall_at_end(new_app())
     app.config.update('canister', log_path=str(log_dir), session_cookie='sid')
     install(app)
-    try:
-        app.route('/', callback=lambda: canister.session.sid)
-        response = client(app).get('/')
-        assert response.headers['Set-Cookie'].startswith('sid=%s;' % response.text)
-    finally:
-        app.uninstall(True)
+    app.route('/', callback=lambda: canister.session.sid)
+    response = client(app).get('/')
+    assert response.headers['Set-Cookie'].startswith('sid=%s;' % response.text)
 
 
-def test_config_update_with_dotted_keys_configures_canister(log_dir):
-    app = new_app()
+def test_config_update_with_dotted_keys_configures_canister(log_dir, uninstall_at_end):
+    app = uninstall_at_end(new_app())
     app.config.update({'canister.log_path': str(log_dir), 'canister.session_cookie': 'sid'})
     install(app)
-    try:
-        app.route('/', callback=lambda: canister.session.sid)
-        assert client(app).get('/').headers['Set-Cookie'].startswith('sid=')
-    finally:
-        app.uninstall(True)
+    assert session_cookie_name(app) == 'sid'
 
 
 def test_keys_are_case_insensitive_in_load_dict(make_app, log_dir):
     app = make_app(config={'LOG_PATH': str(log_dir), 'Session_Cookie': 'sid'})
-    app.route('/', callback=lambda: canister.session.sid)
-    assert client(app).get('/').headers['Set-Cookie'].startswith('sid=')
+    assert session_cookie_name(app) == 'sid'
 
 
 def test_choice_values_are_case_insensitive(make_app, log_dir):
@@ -111,8 +109,7 @@ def test_session_timout_is_an_alias_of_session_timeout(make_app, log_dir):
 def test_keyword_arguments_override_the_app_config(make_app, log_dir):
     app = make_app(config={'log_level': 'ERROR', 'session_cookie': 'from_config'}, session_cookie='from_kw',
                    log_level='INFO')
-    app.route('/', callback=lambda: canister.session.sid)
-    assert client(app).get('/').headers['Set-Cookie'].startswith('from_kw=')
+    assert session_cookie_name(app) == 'from_kw'
     assert 'GET http://localhost:80/' in read_log(log_dir)
 
 
@@ -192,15 +189,12 @@ def test_known_keys_log_no_warning(make_app, log_dir):
     assert ' WARNING ' not in read_log(log_dir)
 
 
-def test_keys_outside_the_canister_section_are_ignored(log_dir):
-    app = new_app()
+def test_keys_outside_the_canister_section_are_ignored(log_dir, uninstall_at_end):
+    app = uninstall_at_end(new_app())
     app.config.load_dict({'other': {'log_level': 'LOUD'}, 'canister_x': 'y'})
     install(app, log_path=str(log_dir))
-    try:
-        assert ' WARNING ' not in read_log(log_dir)
-        assert banner_value(read_log(log_dir), 'log_level') == 'INFO'
-    finally:
-        app.uninstall(True)
+    assert ' WARNING ' not in read_log(log_dir)
+    assert banner_value(read_log(log_dir), 'log_level') == 'INFO'
 
 
 # -- installing ----------------------------------------------------------------
@@ -210,107 +204,83 @@ def lines_ending_with(log: str, text: str) -> int:
     return sum(1 for line in log.splitlines() if line.endswith(text))
 
 
-def test_installing_the_same_plugin_twice_does_not_duplicate_log_lines(log_dir):
-    app = new_app()
+def test_installing_the_same_plugin_twice_does_not_duplicate_log_lines(log_dir, uninstall_at_end):
+    app = uninstall_at_end(new_app())
     plugin = canister.Canister(log_path=str(log_dir))
     app.install(plugin)
     app.install(plugin)
-    try:
-        app.route('/', callback=lambda: 'ok')
-        assert client(app).get('/').text == 'ok'
-        log = read_log(log_dir)
-        assert lines_ending_with(log, ' GET http://localhost:80/') == 1
-        assert len(re.findall(r'Response: 200 \(\d+ms\)', log)) == 1
-    finally:
-        app.uninstall(True)
+    app.route('/', callback=lambda: 'ok')
+    assert client(app).get('/').text == 'ok'
+    log = read_log(log_dir)
+    assert lines_ending_with(log, ' GET http://localhost:80/') == 1
+    assert len(re.findall(r'Response: 200 \(\d+ms\)', log)) == 1
 
 
-def test_installing_two_canister_plugins_on_one_app_keeps_one(log_dir):
-    app = new_app()
+def test_installing_two_canister_plugins_on_one_app_keeps_one(log_dir, uninstall_at_end):
+    app = uninstall_at_end(new_app())
     app.install(canister.Canister(log_path=str(log_dir)))
     app.install(canister.Canister(log_path=str(log_dir)))
-    try:
-        app.route('/', callback=lambda: 'ok')
-        client(app).get('/')
-        log = read_log(log_dir)
-        assert lines_ending_with(log, ' GET http://localhost:80/') == 1
-        assert len(re.findall(r'Response: 200', log)) == 1
-        assert sum(isinstance(plugin, canister.Canister) for plugin in app.plugins) == 1
-        assert lines_ending_with(log, 'This Canister() replaces the one installed on this app before, which is '
-                                      'uninstalled: its session store is closed (sessions in a memory store end)') == 1
-    finally:
-        app.uninstall(True)
+    app.route('/', callback=lambda: 'ok')
+    client(app).get('/')
+    log = read_log(log_dir)
+    assert lines_ending_with(log, ' GET http://localhost:80/') == 1
+    assert len(re.findall(r'Response: 200', log)) == 1
+    assert sum(isinstance(plugin, canister.Canister) for plugin in app.plugins) == 1
+    assert lines_ending_with(log, 'This Canister() replaces the one installed on this app before, which is '
+                                  'uninstalled: its session store is closed (sessions in a memory store end)') == 1
 
 
-def test_replacing_a_canister_whose_store_the_app_gave_says_that_store_is_left_open(log_dir):
-    app = new_app()
+def test_replacing_a_canister_whose_store_the_app_gave_says_that_store_is_left_open(log_dir, uninstall_at_end):
+    app = uninstall_at_end(new_app())
     store = canister.MemoryStore()
     app.install(canister.Canister(log_path=str(log_dir), store=store))
     store.save('a' * 32, '[{}, null, 0, 0, 0]', 60)
     app.install(canister.Canister(log_path=str(log_dir)))
-    try:
-        assert store.load('a' * 32) is not None  # not closed: the app's own
-        log = read_log(log_dir)
-        assert lines_ending_with(log, 'This Canister() replaces the one installed on this app before, which is '
-                                      'uninstalled: its store, given as Canister(store=...), is left open') == 1
-        assert 'its session store is closed' not in log
-    finally:
-        app.uninstall(True)
+    assert store.load('a' * 32) is not None  # not closed: the app's own
+    log = read_log(log_dir)
+    assert lines_ending_with(log, 'This Canister() replaces the one installed on this app before, which is '
+                                  'uninstalled: its store, given as Canister(store=...), is left open') == 1
+    assert 'its session store is closed' not in log
 
 
-def test_a_second_canister_without_the_keywords_of_the_first_is_a_warning_naming_them(log_dir):
-    app = new_app()
+def test_a_second_canister_without_the_keywords_of_the_first_is_a_warning_naming_them(log_dir, uninstall_at_end):
+    app = uninstall_at_end(new_app())
     app.install(canister.Canister(log_path=str(log_dir), session_cookie='shop', csrf=False))
-    try:
-        with pytest.warns(canister.CanisterWarning) as warned:
-            app.install(canister.Canister(log_path=str(log_dir), csrf=True))  # a second install left in
-        note = ('The Canister() installed on this app before was given keyword arguments that this one, which '
-                'replaces it, does not repeat: csrf, session_cookie; install one Canister() per app, with all of its '
-                'keywords')
-        assert [str(warning.message) for warning in warned] == [note]
-        assert lines_ending_with(read_log(log_dir), ' WARNING  [MainThread]   ' + note) == 1
-    finally:
-        app.uninstall(True)
+    with pytest.warns(canister.CanisterWarning) as warned:
+        app.install(canister.Canister(log_path=str(log_dir), csrf=True))  # a second install left in
+    note = ('The Canister() installed on this app before was given keyword arguments that this one, which '
+            'replaces it, does not repeat: csrf, session_cookie; install one Canister() per app, with all of its '
+            'keywords')
+    assert [str(warning.message) for warning in warned] == [note]
+    assert lines_ending_with(read_log(log_dir), ' WARNING  [MainThread]   ' + note) == 1
 
 
-def test_installing_the_same_canister_again_says_nothing_of_a_replacement(log_dir):
-    app = new_app()
+def test_installing_the_same_canister_again_says_nothing_of_a_replacement(log_dir, uninstall_at_end):
+    app = uninstall_at_end(new_app())
     plugin = canister.Canister(log_path=str(log_dir))
     app.install(plugin)
     with pytest.warns(canister.CanisterWarning, match='session_cookie'):  # (set too late, until installed again)
         app.config['canister.session_cookie'] = 'later'
     app.install(plugin)
-    try:
-        assert 'replaces the one installed' not in read_log(log_dir)
-        app.route('/', callback=lambda: canister.session.sid)
-        assert client(app).get('/').headers['Set-Cookie'].startswith('later=')  # set up anew with the config now
-    finally:
-        app.uninstall(True)
+    assert 'replaces the one installed' not in read_log(log_dir)
+    assert session_cookie_name(app) == 'later'  # set up anew with the config now
 
 
-def test_reinstalling_applies_the_new_settings(log_dir):
-    app = new_app()
+def test_reinstalling_applies_the_new_settings(log_dir, uninstall_at_end):
+    app = uninstall_at_end(new_app())
     app.install(canister.Canister(log_path=str(log_dir), session_cookie='first'))
     app.install(canister.Canister(log_path=str(log_dir), session_cookie='second'))
-    try:
-        app.route('/', callback=lambda: canister.session.sid)
-        assert client(app).get('/').headers['Set-Cookie'].startswith('second=')
-    finally:
-        app.uninstall(True)
+    assert session_cookie_name(app) == 'second'
 
 
-def test_uninstalling_and_installing_again_works(log_dir):
-    app = new_app()
+def test_uninstalling_and_installing_again_works(log_dir, uninstall_at_end):
+    app = uninstall_at_end(new_app())
     plugin = canister.Canister(log_path=str(log_dir))
     app.install(plugin)
     app.uninstall(plugin)
     app.install(canister.Canister(log_path=str(log_dir), session_cookie='again'))
-    try:
-        app.route('/', callback=lambda: canister.session.sid)
-        assert client(app).get('/').headers['Set-Cookie'].startswith('again=')
-        assert lines_ending_with(read_log(log_dir), ' GET http://localhost:80/') == 1
-    finally:
-        app.uninstall(True)
+    assert session_cookie_name(app) == 'again'
+    assert lines_ending_with(read_log(log_dir), ' GET http://localhost:80/') == 1
 
 
 def test_two_apps_logging_to_one_directory_write_each_line_once(make_app, log_dir):

@@ -441,7 +441,7 @@ def test_a_timedelta_in_the_app_config_is_taken_for_a_key_in_seconds(tmp_path):
     assert (plugin.config['session_max_age'], plugin.config['auth_jwt_leeway']) == (86400, 30)
 
 
-def remember_app(tmp_path, seconds):
+def remember_seconds_app(tmp_path, seconds):
     """An app whose /remember calls session.remember(seconds) and answers 'taken', or the error it raised."""
     app = bottle.Bottle()
     app.catchall = False
@@ -459,21 +459,21 @@ def remember_app(tmp_path, seconds):
 
 
 def test_remember_takes_a_timedelta_of_whole_seconds(tmp_path):
-    answer = client(remember_app(tmp_path, timedelta(days=30))).get('/remember')
+    answer = client(remember_seconds_app(tmp_path, timedelta(days=30))).get('/remember')
     assert answer.text == 'taken'
     assert 'Max-Age=2592000' in answer.headers['Set-Cookie']
 
 
 def test_remember_refuses_true_with_a_type_error_that_says_what_to_pass(tmp_path):
     """Flask-Login's ``remember=True``: to Python an int, which would remember the session for one second."""
-    assert client(remember_app(tmp_path, True)).get('/remember').text == (
+    assert client(remember_seconds_app(tmp_path, True)).get('/remember').text == (
         'TypeError: session.remember() takes a number of seconds or a datetime.timedelta, not True: write '
         'session.remember(30 * 86400) or session.remember(timedelta(days=30))')
 
 
 @pytest.mark.parametrize('seconds', [0, -5, 2.5, 10 ** 16, timedelta(seconds=1.5), timedelta(0), timedelta(days=-1)])
 def test_remember_refuses_a_length_no_store_can_keep(tmp_path, seconds):
-    assert client(remember_app(tmp_path, seconds)).get('/remember').text == (
+    assert client(remember_seconds_app(tmp_path, seconds)).get('/remember').text == (
         'ValueError: session.remember() takes a whole number of seconds from 1 to 3162240000 (about 100 years), '
         'not %r' % (seconds,))
 

@@ -43,7 +43,7 @@ def tossing_app(make_app, **config):
     return app
 
 
-def send(origin, method, path, *sids, name='session_id'):
+def send_cookies(origin, method, path, *sids, name='session_id'):
     """A request whose Cookie header carries ``name=sid`` for each sid, in order: (status, the
     values the response sets the cookie to, body)."""
     parts = urllib.parse.urlsplit(origin)
@@ -69,7 +69,7 @@ def sid_set(cookies):
 
 def login_sid(origin, name='alice'):
     """The session id a POST /login/<name> sets (logging that user in)."""
-    return sid_set(send(origin, 'POST', '/login/' + name)[1])
+    return sid_set(send_cookies(origin, 'POST', '/login/' + name)[1])
 
 
 @pytest.fixture
@@ -80,8 +80,8 @@ def origin(make_app, serve):
 def test_the_first_well_formed_session_cookie_is_the_one_used(origin):
     """A browser sends the most specific cookie first: canister uses it, as canister always has."""
     real = login_sid(origin)
-    assert send(origin, 'GET', '/account', real, TOSSED)[2]['user'] == 'alice'
-    status, set_cookies, body = send(origin, 'GET', '/account', TOSSED, real)
+    assert send_cookies(origin, 'GET', '/account', real, TOSSED)[2]['user'] == 'alice'
+    status, set_cookies, body = send_cookies(origin, 'GET', '/account', TOSSED, real)
     assert (status, body['user'], set_cookies) == (200, None, [])  # a tossed unknown id first: anonymous there
 
 
@@ -89,7 +89,7 @@ def test_the_first_well_formed_session_cookie_is_the_one_used(origin):
 def test_of_two_live_sessions_the_first_the_browser_sends_is_used(origin, order):
     sids = [login_sid(origin, 'alice'), login_sid(origin, 'bob')]
     first, second = (sids[index] for index in order)
-    assert send(origin, 'GET', '/account', first, second)[2]['user'] == ('alice', 'bob')[order[0]]
+    assert send_cookies(origin, 'GET', '/account', first, second)[2]['user'] == ('alice', 'bob')[order[0]]
 
 
 def test_a_live_session_sent_after_the_users_own_ended_one_is_never_adopted(origin):
@@ -97,17 +97,17 @@ def test_a_live_session_sent_after_the_users_own_ended_one_is_never_adopted(orig
     after the user's own cookie once that session has ended, must not log the user in as the attacker."""
     attacker = login_sid(origin, 'mallory')
     victim = login_sid(origin, 'alice')
-    assert send(origin, 'POST', '/logout', victim)[0] == 200
-    status, set_cookies, body = send(origin, 'GET', '/account', victim, attacker)
+    assert send_cookies(origin, 'POST', '/logout', victim)[0] == 200
+    status, set_cookies, body = send_cookies(origin, 'GET', '/account', victim, attacker)
     assert (status, body['user'], set_cookies) == (200, None, [])
-    new = sid_set(send(origin, 'POST', '/put/mine', victim, attacker)[1])
+    new = sid_set(send_cookies(origin, 'POST', '/put/mine', victim, attacker)[1])
     assert new not in (victim, attacker)
-    assert send(origin, 'GET', '/account', attacker)[2] == {'user': 'mallory', 'value': None}
+    assert send_cookies(origin, 'GET', '/account', attacker)[2] == {'user': 'mallory', 'value': None}
 
 
 def test_a_malformed_first_cookie_is_passed_over(origin):
     real = login_sid(origin)
-    assert send(origin, 'GET', '/account', 'junk', real)[2]['user'] == 'alice'
+    assert send_cookies(origin, 'GET', '/account', 'junk', real)[2]['user'] == 'alice'
 
 
 @pytest.mark.parametrize('name', ['__Host-sid', '__Secure-sid', '__host-sid'])
@@ -119,11 +119,11 @@ def test_a_prefixed_cookie_name_without_session_secure_is_refused_at_install(mak
 @pytest.mark.parametrize('config', [{'session_secure': True}, {'session_samesite': 'None'}])
 def test_a_host_prefixed_cookie_goes_out_with_secure_path_slash_and_no_domain_over_plain_http(make_app, serve, config):
     origin = serve(tossing_app(make_app, session_cookie='__Host-sid', **config))
-    status, cookies, _ = send(origin, 'POST', '/login/alice', name='__Host-sid')
+    status, cookies, _ = send_cookies(origin, 'POST', '/login/alice', name='__Host-sid')
     attributes = [part.strip().lower() for part in cookies[0].split(';')[1:]]
     assert status == 200 and 'secure' in attributes and 'path=/' in attributes
     assert not [part for part in attributes if part.startswith('domain')]
     sid = sid_set(cookies)
-    assert send(origin, 'GET', '/account', sid, name='__Host-sid')[2]['user'] == 'alice'
-    expired = send(origin, 'POST', '/logout', sid, name='__Host-sid')[1]
+    assert send_cookies(origin, 'GET', '/account', sid, name='__Host-sid')[2]['user'] == 'alice'
+    expired = send_cookies(origin, 'POST', '/logout', sid, name='__Host-sid')[1]
     assert 'Max-Age=0' in expired[0] and '; Secure' in expired[0] and '; Path=/;' in expired[0]

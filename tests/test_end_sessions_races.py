@@ -11,10 +11,10 @@ import threading
 import canister
 from canister import session
 from helpers import warning_lines
-from session_kit import Browser, anonymous, hold_request, logged_in, plugin_of, rotation_app
+from session_kit import Browser, anonymous, hold_request, logged_in, plugin_of, rotation_app, wait_at_gate
 
 
-def login_app(make_app, url, **config):
+def end_others_app(make_app, url, **config):
     """``rotation_app`` plus ``/login-held?name=&user=`` (a login made, then held before it is stored),
     ``/end-others`` and ``/hold-end-others?name=`` (held before it calls ``end_other_sessions``)."""
     app = rotation_app(make_app, url, **config)
@@ -33,10 +33,7 @@ def login_app(make_app, url, **config):
 
     @app.get('/hold-end-others')
     def hold_end_others(name):
-        held = app.gates(name)
-        session.data.get('')
-        held.loaded.set()
-        assert held.release.wait(20), 'the test never released gate %s' % name
+        wait_at_gate(app, name)
         return str(session.end_other_sessions())
 
     @app.get('/login-and-end-others')
@@ -49,7 +46,7 @@ def login_app(make_app, url, **config):
 
 def test_a_login_under_way_when_end_sessions_ran_does_not_stay_logged_in(
         make_app, serve_with_gates, store_url, log_dir):
-    app = login_app(make_app, store_url)
+    app = end_others_app(make_app, store_url)
     origin = serve_with_gates(app)
     logged_in(origin, 'alice')
     release = hold_request(app, origin, None, '/login-held?name=a&user=alice')
@@ -64,7 +61,7 @@ def test_a_login_under_way_when_end_sessions_ran_does_not_stay_logged_in(
 
 def test_a_login_into_an_anonymous_session_under_way_when_end_sessions_ran_does_not_stay_logged_in(
         make_app, serve_with_gates, store_url):
-    app = login_app(make_app, store_url)
+    app = end_others_app(make_app, store_url)
     origin = serve_with_gates(app)
     browser = anonymous(origin, cart='3')
     release = hold_request(app, origin, browser.sid, '/login-held?name=a&user=alice')
@@ -78,7 +75,7 @@ def test_a_login_into_an_anonymous_session_under_way_when_end_sessions_ran_does_
 
 
 def test_end_other_sessions_ends_a_login_under_way_on_another_device(make_app, serve_with_gates, store_url):
-    app = login_app(make_app, store_url)
+    app = end_others_app(make_app, store_url)
     origin = serve_with_gates(app)
     here = logged_in(origin, 'alice', note='kept')
     release = hold_request(app, origin, None, '/login-held?name=a&user=alice')
@@ -93,7 +90,7 @@ def test_end_other_sessions_ends_a_login_under_way_on_another_device(make_app, s
 
 def test_a_login_that_ends_the_users_other_sessions_in_its_own_request_stays_logged_in(
         make_app, serve_with_gates, store_url):
-    app = login_app(make_app, store_url)
+    app = end_others_app(make_app, store_url)
     origin = serve_with_gates(app)
     other = logged_in(origin, 'alice')
     browser = Browser(origin)
@@ -105,7 +102,7 @@ def test_a_login_that_ends_the_users_other_sessions_in_its_own_request_stays_log
 
 
 def test_a_login_made_after_end_sessions_returned_stays_logged_in(make_app, serve_with_gates, store_url):
-    app = login_app(make_app, store_url)
+    app = end_others_app(make_app, store_url)
     origin = serve_with_gates(app)
     logged_in(origin, 'alice')
     assert plugin_of(app).end_sessions('alice') == 1
@@ -119,7 +116,7 @@ def test_a_login_made_after_end_sessions_returned_stays_logged_in(make_app, serv
 def test_end_other_sessions_ends_the_new_id_a_parallel_request_moved_the_current_session_to(
         make_app, serve_with_gates, store_url):
     """Whoever moved it (the browser, or a thief with a copy of its cookie) cannot be told: it goes too."""
-    app = login_app(make_app, store_url)
+    app = end_others_app(make_app, store_url)
     origin = serve_with_gates(app)
     other = logged_in(origin, 'alice')
     browser = logged_in(origin, 'alice', cart='3')

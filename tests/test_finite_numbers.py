@@ -85,7 +85,7 @@ def test_naming_the_parameter_that_holds_nan_takes_one_pass_over_the_body(make_a
     assert time.process_time() - started < 10  # (a bound for a hang: one pass takes well under a second)
 
 
-def decimal_app(make_app):
+def price_app(make_app):
     app = make_app()
 
     @app.route('/price', method=['GET', 'POST'])
@@ -97,7 +97,7 @@ def decimal_app(make_app):
 
 @pytest.mark.parametrize('text', ['NaN', 'nan', 'sNaN', '-NaN', 'Infinity', '-Infinity', 'inf'])
 def test_a_non_finite_decimal_parameter_gets_400_naming_it(make_app, log_dir, text):
-    c = client(decimal_app(make_app))
+    c = client(price_app(make_app))
     response = c.get('/price', {'amount': text}, expect_errors=True)
     assert response.status_int == 400
     assert "parameter 'amount' must be a finite number" in response.text
@@ -105,7 +105,7 @@ def test_a_non_finite_decimal_parameter_gets_400_naming_it(make_app, log_dir, te
 
 
 def test_decimals_bind_exactly_and_garbage_gets_400(make_app):
-    c = client(decimal_app(make_app))
+    c = client(price_app(make_app))
     assert c.get('/price?amount=19.99').json == {'amount': '19.99', 'type': 'Decimal'}
     assert c.post('/price', '{"amount": 3}', content_type='application/json').json == {'amount': '3', 'type': 'Decimal'}
     response = c.get('/price?amount=cheap', expect_errors=True)

@@ -44,7 +44,7 @@ def browser_at(origin, number):
     return browser
 
 
-def get(browser, path, request_id=None):
+def get_from(browser, path, request_id=None):
     """GET ``path`` from ``browser``'s address, with ``request_id`` as X-Request-ID if given."""
     headers = {'X-Forwarded-For': browser.address}
     if request_id:
@@ -55,9 +55,9 @@ def get(browser, path, request_id=None):
 def crowd_of_one(origin, number):
     """One client logging in and bumping its counter three times; it checks every answer."""
     browser = browser_at(origin, number)
-    assert get(browser, '/login?name=c%d' % number).status == 200
+    assert get_from(browser, '/login?name=c%d' % number).status == 200
     for bump in range(1, 4):
-        answer = get(browser, '/bump?name=c%d' % number)
+        answer = get_from(browser, '/bump?name=c%d' % number)
         assert (answer.status, answer.json()['counter'], answer.json()['user']) == (200, bump, 'c%d' % number)
 
 
@@ -111,10 +111,10 @@ def crowd(gevent_server):
 
     def run(number):
         browser = browser_at(origin, number)
-        assert get(browser, '/login?name=c%d' % number, 'g%d-login' % number).status == 200
+        assert get_from(browser, '/login?name=c%d' % number, 'g%d-login' % number).status == 200
         sids[number].add(browser.sid)
         for bump in range(BUMPS):
-            answer = get(browser, '/bump?name=c%d&pause=0.01' % number, 'g%d-%d' % (number, bump))
+            answer = get_from(browser, '/bump?name=c%d&pause=0.01' % number, 'g%d-%d' % (number, bump))
             answers[number].append((answer.status, answer.json(), browser.sid))
             sids[number].add(browser.sid)
 
@@ -196,7 +196,7 @@ def test_a_greenlet_a_handler_spawns_sees_no_session(gevent_server):
 
 def test_concurrent_requests_of_one_session_under_gevent_each_keep_their_own_key(gevent_server):
     browser = browser_at(gevent_server.url, 50)
-    assert get(browser, '/login?name=keys').status == 200
+    assert get_from(browser, '/login?name=keys').status == 200
 
     def bump_key(key):
         for _ in range(5):  # each loads the session, gives way to the others, then saves
@@ -211,7 +211,7 @@ def test_concurrent_requests_of_one_session_under_gevent_each_keep_their_own_key
 
 def test_a_logout_while_another_request_of_the_session_gives_way_to_the_hub_sticks(gevent_server):
     browser = browser_at(gevent_server.url, 51)
-    assert get(browser, '/login?name=leaving').status == 200
+    assert get_from(browser, '/login?name=leaving').status == 200
     sid = browser.sid
     held = {}
 
@@ -254,12 +254,12 @@ def test_one_slow_request_does_not_hold_up_the_others_under_gevent(gevent_server
 def test_a_sqlite_file_locked_by_another_process_does_not_stop_the_gevent_server(sqlite_gevent_server):
     origin = sqlite_gevent_server.url
     browser = browser_at(origin, 70)
-    assert get(browser, '/login?name=waiting').status == 200
+    assert get_from(browser, '/login?name=waiting').status == 200
     waiting = {}
     other = sqlite3.connect(str(sqlite_gevent_server.db), isolation_level=None)
     try:
         other.execute('BEGIN IMMEDIATE')  # another process writes to the file until the pings are answered
-        thread = threading.Thread(target=lambda: waiting.update(answer=get(browser, '/bump?name=c70', 'waits')))
+        thread = threading.Thread(target=lambda: waiting.update(answer=get_from(browser, '/bump?name=c70', 'waits')))
         thread.start()
         wait_until(lambda: any(entry['request_id'] == 'waits' and entry['message'] == 'bump by c70'
                                for entry in log_entries(sqlite_gevent_server.log_dir)), 5, what='the bump to save')
@@ -281,12 +281,12 @@ def test_a_sqlite_file_locked_by_another_process_does_not_stop_the_gevent_server
 
 def test_a_write_under_gevent_gives_up_on_a_sqlite_file_locked_for_good_after_5_s_with_503(sqlite_gevent_server):
     browser = browser_at(sqlite_gevent_server.url, 72)
-    assert get(browser, '/login?name=patient').status == 200
+    assert get_from(browser, '/login?name=patient').status == 200
     other = sqlite3.connect(str(sqlite_gevent_server.db), isolation_level=None)
     try:
         other.execute('BEGIN IMMEDIATE')
         started = time.monotonic()
-        answer = get(browser, '/bump?name=c72', 'gives-up')
+        answer = get_from(browser, '/bump?name=c72', 'gives-up')
         waited = time.monotonic() - started
     finally:
         other.execute('ROLLBACK')
@@ -296,19 +296,19 @@ def test_a_write_under_gevent_gives_up_on_a_sqlite_file_locked_for_good_after_5_
     assert 4.5 < waited < 7, waited
     assert [entry['message'] for entry in log_entries(sqlite_gevent_server.log_dir)
             if entry['request_id'] == 'gives-up' and entry['level'] == 'ERROR'][0].endswith('database is locked')
-    assert get(browser, '/read').json()['data'] == {'owner': 'patient'}  # nothing of it stored
+    assert get_from(browser, '/read').json()['data'] == {'owner': 'patient'}  # nothing of it stored
 
 
 def test_sqlite_connections_under_gevent_do_not_pile_up_with_the_requests(sqlite_gevent_server):
     browser = browser_at(sqlite_gevent_server.url, 71)
     pid = sqlite_gevent_server.proc.pid
-    assert get(browser, '/login?name=many').status == 200
+    assert get_from(browser, '/login?name=many').status == 200
     held_at_first = descriptors_on(pid, sqlite_gevent_server.db)
 
     for _ in range(200):  # each on a connection of its own, so each in a greenlet of its own
-        assert get(browser, '/bump?name=c71').status == 200
+        assert get_from(browser, '/bump?name=c71').status == 200
 
-    assert get(browser, '/read').json()['data']['counter'] == 200
+    assert get_from(browser, '/read').json()['data']['counter'] == 200
     assert descriptors_on(pid, sqlite_gevent_server.db) <= held_at_first
 
 

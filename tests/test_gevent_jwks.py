@@ -47,7 +47,7 @@ def serve_gevent(tmp_path):
         server.cleanup()
 
 
-def token(key, kid, **extra):
+def rs256_token(key, kid, **extra):
     """A token of :func:`helpers.claims` for gevent_app's audience, signed with ``key`` and naming ``kid``."""
     return pyjwt.encode(claims(aud='gevent-app', **extra), key, algorithm='RS256', headers={'kid': kid})
 
@@ -63,7 +63,7 @@ def log_messages(server, level):
     return [entry['message'] for entry in entries if entry['level'] == level]
 
 
-def assert_answered_meanwhile(pings, call):
+def assert_pings_answered_meanwhile(pings, call):
     assert len(pings) >= 3, (call, pings)
     assert max(pings) < 0.5, 'a ping waited %.2fs while a Bearer request waited for the JWKS' % max(pings)
 
@@ -72,7 +72,7 @@ def test_a_token_signed_with_a_key_of_the_jwks_logs_in_under_gevent(serve_gevent
     jwks_server.publish(jwk(keys[0], 'one'))
     server = serve_gevent(jwks_server.url)
 
-    answer = read_as(server, token(keys[0], 'one'), 1)
+    answer = read_as(server, rs256_token(keys[0], 'one'), 1)
 
     assert (answer.status, answer.json()['user']['sub']) == (200, 'alice')
     assert jwks_server.hits == 1
@@ -82,12 +82,12 @@ def test_a_token_signed_with_a_key_of_the_jwks_logs_in_under_gevent(serve_gevent
 def test_after_the_provider_rotates_its_key_a_token_of_the_new_kid_logs_in_under_gevent(serve_gevent, jwks_server, keys):
     jwks_server.publish(jwk(keys[0], 'one'))
     server = serve_gevent(jwks_server.url)
-    assert read_as(server, token(keys[0], 'one'), 2).status == 200
+    assert read_as(server, rs256_token(keys[0], 'one'), 2).status == 200
 
     jwks_server.publish(jwk(keys[1], 'two'))
-    assert read_as(server, token(keys[1], 'two', sub='bob'), 2).status == 401  # within REFETCH of the first fetch
+    assert read_as(server, rs256_token(keys[1], 'two', sub='bob'), 2).status == 401  # within REFETCH of the first fetch
     Client(server.url).get('/slow?seconds=%g' % REFETCH)  # (the server's time, while it serves)
-    answer = read_as(server, token(keys[1], 'two', sub='bob'), 2)
+    answer = read_as(server, rs256_token(keys[1], 'two', sub='bob'), 2)
 
     assert (answer.status, answer.json()['user']['sub']) == (200, 'bob')
     assert jwks_server.hits == 2
@@ -98,26 +98,26 @@ def test_while_the_jwks_endpoint_is_slow_the_gevent_server_answers_the_other_req
     jwks_server.delay = 3.0  # slower than a request should be, within canister's 5 s
     server = serve_gevent(jwks_server.url)
 
-    login, pings = pinged_during(server, lambda: read_as(server, token(keys[0], 'one'), 3))
+    login, pings = pinged_during(server, lambda: read_as(server, rs256_token(keys[0], 'one'), 3))
 
     assert (login.status, login.json()['user']['sub']) == (200, 'alice')
     assert login.elapsed > 2.5, login  # it waited for the keys
-    assert_answered_meanwhile(pings, login)
+    assert_pings_answered_meanwhile(pings, login)
 
 
 def test_while_a_new_kid_refetches_slowly_a_token_of_a_known_kid_logs_in_at_once_under_gevent(serve_gevent, jwks_server, keys):
     jwks_server.publish(jwk(keys[0], 'one'))
     server = serve_gevent(jwks_server.url)
-    assert read_as(server, token(keys[0], 'one'), 4).status == 200
+    assert read_as(server, rs256_token(keys[0], 'one'), 4).status == 200
     jwks_server.publish(jwk(keys[0], 'one'), jwk(keys[1], 'two'))
     jwks_server.delay = 3.0
     Client(server.url).get('/slow?seconds=%g' % REFETCH)
 
     held = {}
-    thread = threading.Thread(target=lambda: held.update(answer=read_as(server, token(keys[1], 'two', sub='bob'), 4)))
+    thread = threading.Thread(target=lambda: held.update(answer=read_as(server, rs256_token(keys[1], 'two', sub='bob'), 4)))
     thread.start()
     wait_until(lambda: jwks_server.hits == 2, 5, what='the refetch for the new kid')
-    known = read_as(server, token(keys[0], 'one', sub='carol'), 5)
+    known = read_as(server, rs256_token(keys[0], 'one', sub='carol'), 5)
     answered_while_it_fetched = thread.is_alive()
     thread.join(10)
 
@@ -132,7 +132,7 @@ def test_an_unreachable_jwks_endpoint_gives_401_at_once_and_a_warning_under_geve
     port = free_port()
     server = serve_gevent('http://127.0.0.1:%d/jwks' % port)  # nothing listens there
 
-    answer = read_as(server, token(keys[0], 'one'), 6)
+    answer = read_as(server, rs256_token(keys[0], 'one'), 6)
 
     assert answer.status == 401
     assert answer.elapsed < 2, answer
@@ -145,11 +145,11 @@ def test_an_unreachable_jwks_endpoint_gives_401_at_once_and_a_warning_under_geve
 def test_a_jwks_endpoint_that_never_answers_gives_401_within_5_s_and_stops_no_one_under_gevent(serve_gevent, keys,
                                                                                                    hanging_server):
     server = serve_gevent(hanging_server.url)
-    refused, pings = pinged_during(server, lambda: read_as(server, token(keys[0], 'one'), 7))
+    refused, pings = pinged_during(server, lambda: read_as(server, rs256_token(keys[0], 'one'), 7))
 
     assert refused.status == 401
     assert 4.5 < refused.elapsed < 6.5, refused
-    assert_answered_meanwhile(pings, refused)
+    assert_pings_answered_meanwhile(pings, refused)
     assert ('Cannot fetch the JWKS keys from %s: no complete answer within 5s' % hanging_server.url
             in log_messages(server, 'WARNING'))
 
@@ -157,11 +157,11 @@ def test_a_jwks_endpoint_that_never_answers_gives_401_within_5_s_and_stops_no_on
 def test_while_the_jwks_endpoint_hangs_another_unknown_kid_is_refused_at_once_under_gevent(serve_gevent, keys, hanging_server):
     server = serve_gevent(hanging_server.url)
     held = {}
-    first = threading.Thread(target=lambda: held.update(answer=read_as(server, token(keys[0], 'one'), 8)))
+    first = threading.Thread(target=lambda: held.update(answer=read_as(server, rs256_token(keys[0], 'one'), 8)))
     first.start()
     assert hanging_server.accepted.wait(5), 'canister never asked the JWKS endpoint'
 
-    other = read_as(server, token(keys[1], 'two', sub='bob'), 9)
+    other = read_as(server, rs256_token(keys[1], 'two', sub='bob'), 9)
     first_still_waits = first.is_alive()
     first.join(10)
 

@@ -18,7 +18,7 @@ from servers import AppServer, Client, wait_until
 
 
 @pytest.fixture
-def serve_gevent():
+def serve_gevent_to_pipe():
     """Start gevent_app logging JSON lines at ``level`` to its stderr, a pipe nobody reads yet; its AppServer."""
     started = []
 
@@ -33,7 +33,7 @@ def serve_gevent():
         server.cleanup()
 
 
-def fill(server):
+def fill_stderr_pipe(server):
     """Fill the server's stderr pipe until it takes no more, through a descriptor of this process's
     own that does not wait (the server's stays as it was, one that waits for room)."""
     filler = os.open('/proc/%d/fd/2' % server.proc.pid, os.O_WRONLY | os.O_NONBLOCK)
@@ -67,7 +67,7 @@ def read_until(server, done):
     return lines()
 
 
-def messages(lines):
+def messages_of(lines):
     """The messages of the log lines, in order."""
     return [line['message'] for line in lines]
 
@@ -82,7 +82,7 @@ def answered(lines):
             if len(texts) == 3 and texts[1].startswith('line-')}
 
 
-def ping(server):
+def ping_or_none(server):
     """GET /ping, given 3 s: its servers.Response, or None if no answer came by then."""
     try:
         return Client(server.url, timeout=3).get('/ping')
@@ -105,15 +105,15 @@ def in_thread(call):
     return thread, held
 
 
-def test_a_log_line_waiting_for_room_in_a_full_pipe_does_not_stop_the_other_requests_under_gevent(serve_gevent):
-    server = serve_gevent('WARNING')  # a ping writes no line
-    fill(server)
+def test_a_log_line_waiting_for_room_in_a_full_pipe_does_not_stop_the_other_requests_under_gevent(serve_gevent_to_pipe):
+    server = serve_gevent_to_pipe('WARNING')  # a ping writes no line
+    fill_stderr_pipe(server)
 
     waiting, held = in_thread(lambda: Client(server.url).get('/warn?text=held-up'))
     time.sleep(0.5)  # (its line waits for room)
-    pings = [ping(server) for _ in range(3)]
+    pings = [ping_or_none(server) for _ in range(3)]
     answered_while_it_waited = waiting.is_alive()
-    lines = read_until(server, lambda lines: 'held-up' in messages(lines))
+    lines = read_until(server, lambda lines: 'held-up' in messages_of(lines))
     waiting.join(10)
 
     assert None not in pings, 'the server answered nothing while a line waited for room in the pipe: %r' % pings
@@ -121,12 +121,12 @@ def test_a_log_line_waiting_for_room_in_a_full_pipe_does_not_stop_the_other_requ
     assert max(answer.elapsed for answer in pings) < 0.5, pings
     assert answered_while_it_waited, held
     assert held['answer'].status == 200
-    assert messages(lines)[-1] == 'held-up'  # whole, once the pipe had room
+    assert messages_of(lines)[-1] == 'held-up'  # whole, once the pipe had room
 
 
-def test_under_gevent_requests_that_log_wait_for_a_full_pipe_and_lose_no_line(serve_gevent):
-    server = serve_gevent('INFO')  # every request writes its request line first
-    fill(server)
+def test_under_gevent_requests_that_log_wait_for_a_full_pipe_and_lose_no_line(serve_gevent_to_pipe):
+    server = serve_gevent_to_pipe('INFO')  # every request writes its request line first
+    fill_stderr_pipe(server)
 
     waiting = [in_thread(lambda number=number: Client(server.url).get('/warn?text=line-%d' % number))
                for number in range(3)]

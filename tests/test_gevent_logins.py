@@ -38,7 +38,7 @@ def rounds_taking(seconds):
 
 
 @pytest.fixture(scope='module')
-def server(tmp_path_factory):
+def slow_hash_server(tmp_path_factory):
     """gevent_app under ``bottle.run(server='gevent')`` with the Basic user ``slow``, started; its
     AppServer, with ``hash_seconds``, what a check of the hash took here."""
     rounds, took = rounds_taking(HASH_SECONDS)
@@ -57,55 +57,55 @@ def from_address(number, **headers):
     return {'X-Forwarded-For': '10.0.3.%d' % number, **headers}
 
 
-def assert_answered_meanwhile(server, login, pings):
-    assert login.elapsed > server.hash_seconds / 2, login  # the hash was checked, and took its time
+def assert_pings_answered_during_login(slow_hash_server, login, pings):
+    assert login.elapsed > slow_hash_server.hash_seconds / 2, login  # the hash was checked, and took its time
     assert max(pings) < login.elapsed / 3, 'a ping waited %.2fs for a login of %.2fs' % (max(pings), login.elapsed)
     assert len(pings) >= 3, (login.elapsed, pings)
 
 
-def test_a_basic_login_under_gevent_lets_the_other_requests_be_answered_meanwhile(server):
+def test_a_basic_login_under_gevent_lets_the_other_requests_be_answered_meanwhile(slow_hash_server):
     headers = from_address(1, Authorization=basic('slow', PASSWORD))
-    login, pings = pinged_during(server, lambda: Client(server.url).get('/read', headers=headers))
+    login, pings = pinged_during(slow_hash_server, lambda: Client(slow_hash_server.url).get('/read', headers=headers))
 
     assert (login.status, login.json()['user']) == (200, 'slow')
-    assert_answered_meanwhile(server, login, pings)
+    assert_pings_answered_during_login(slow_hash_server, login, pings)
 
 
-def test_a_basic_login_of_an_unknown_user_under_gevent_costs_the_hash_but_stops_no_one(server):
+def test_a_basic_login_of_an_unknown_user_under_gevent_costs_the_hash_but_stops_no_one(slow_hash_server):
     headers = from_address(2, Authorization=basic('nobody', PASSWORD))
-    login, pings = pinged_during(server, lambda: Client(server.url).get('/read', headers=headers))
+    login, pings = pinged_during(slow_hash_server, lambda: Client(slow_hash_server.url).get('/read', headers=headers))
 
     assert login.status == 401
-    assert_answered_meanwhile(server, login, pings)
+    assert_pings_answered_during_login(slow_hash_server, login, pings)
 
 
-def form_login(server, username, password, number):
+def form_login(slow_hash_server, username, password, number):
     """POST /form-login (canister.log_in) from the client 10.0.3.<number>."""
     body = urllib.parse.urlencode({'username': username, 'password': password})
-    return Client(server.url).request('POST', '/form-login', body=body, headers=from_address(
+    return Client(slow_hash_server.url).request('POST', '/form-login', body=body, headers=from_address(
         number, **{'Content-Type': 'application/x-www-form-urlencoded'}))
 
 
-def test_a_form_login_under_gevent_lets_the_other_requests_be_answered_meanwhile(server):
-    login, pings = pinged_during(server, lambda: form_login(server, 'slow', PASSWORD, 3))
-    wrong, wrong_pings = pinged_during(server, lambda: form_login(server, 'slow', 'wrong horse', 3))
+def test_a_form_login_under_gevent_lets_the_other_requests_be_answered_meanwhile(slow_hash_server):
+    login, pings = pinged_during(slow_hash_server, lambda: form_login(slow_hash_server, 'slow', PASSWORD, 3))
+    wrong, wrong_pings = pinged_during(slow_hash_server, lambda: form_login(slow_hash_server, 'slow', 'wrong horse', 3))
 
     assert (login.status, login.json()['user']) == (200, 'slow')
     assert wrong.status == 401
-    assert_answered_meanwhile(server, login, pings)
-    assert_answered_meanwhile(server, wrong, wrong_pings)
+    assert_pings_answered_during_login(slow_hash_server, login, pings)
+    assert_pings_answered_during_login(slow_hash_server, wrong, wrong_pings)
 
 
-def test_verify_password_in_a_handler_under_gevent_lets_the_other_requests_be_answered_meanwhile(server):
-    login, pings = pinged_during(server, lambda: Client(server.url).get('/verify?password=correct+horse'))
+def test_verify_password_in_a_handler_under_gevent_lets_the_other_requests_be_answered_meanwhile(slow_hash_server):
+    login, pings = pinged_during(slow_hash_server, lambda: Client(slow_hash_server.url).get('/verify?password=correct+horse'))
 
     assert (login.status, login.json()) == (200, {'right': True})
-    assert_answered_meanwhile(server, login, pings)
+    assert_pings_answered_during_login(slow_hash_server, login, pings)
 
 
-def test_a_stored_form_that_cannot_be_read_is_a_wrong_password_under_gevent_too(server):
-    answer = form_login(server, 'broken', PASSWORD, 4)  # its check raises ValueError, in the pool
+def test_a_stored_form_that_cannot_be_read_is_a_wrong_password_under_gevent_too(slow_hash_server):
+    answer = form_login(slow_hash_server, 'broken', PASSWORD, 4)  # its check raises ValueError, in the pool
 
     assert answer.status == 401
-    assert 'Traceback' not in server.output()
-    assert "Authentication failed: wrong password for 'broken'" in read_log(server.log_dir)
+    assert 'Traceback' not in slow_hash_server.output()
+    assert "Authentication failed: wrong password for 'broken'" in read_log(slow_hash_server.log_dir)

@@ -15,7 +15,7 @@ import canister
 from helpers import ROOT, basic, client, hand_made_token, hs256_signer, install_warned, read_log
 
 
-def install(tmp_path, config=None, **overrides):
+def half_configured_app(tmp_path, config=None, **overrides):
     """An app with /me (the session's user), installed with this config; (app, the install's warnings)."""
     app, said = install_warned(tmp_path, config, **overrides)
     app.route('/me', callback=lambda: repr(canister.session.user))
@@ -28,7 +28,7 @@ def test_a_basic_user_without_a_password_cannot_log_in_with_an_empty_one(tmp_pat
     config = {'auth_basic_username': 'alice', 'auth_basic_encryption': encryption}
     if password is not None:
         config['auth_basic_password'] = password       # an ini line left empty
-    app, said = install(tmp_path, config)
+    app, said = half_configured_app(tmp_path, config)
     web = client(app)
     for credentials in ('alice:', 'alice:anything'):
         response = web.get('/me', headers={'Authorization': basic(*credentials.split(':'))}, status='*')
@@ -51,14 +51,14 @@ def test_a_basic_user_without_a_password_cannot_log_in_with_an_empty_one(tmp_pat
      "requests of another site's page, which it is for, neither get nor send the cookie"),
 ])
 def test_a_setting_that_does_nothing_alone_is_reported_at_install(tmp_path, config, warning):
-    _, said = install(tmp_path, config)
+    _, said = half_configured_app(tmp_path, config)
     assert said == [warning]
     assert warning in read_log(tmp_path)
 
 
 def test_a_store_object_and_a_session_store_url_together_say_which_is_used(tmp_path):
     store = canister.MemoryStore()
-    app, said = install(tmp_path, {'session_store': 'sqlite:///%s' % (tmp_path / 'unused.db')}, store=store)
+    app, said = half_configured_app(tmp_path, {'session_store': 'sqlite:///%s' % (tmp_path / 'unused.db')}, store=store)
     assert said == ['canister.session_store = sqlite:///%s is not used: the store given as Canister(store=...) is'
                     % (tmp_path / 'unused.db')]
     app.route('/count', callback=lambda: str(canister.session.data.setdefault('n', 1)))
@@ -67,7 +67,7 @@ def test_a_store_object_and_a_session_store_url_together_say_which_is_used(tmp_p
 
 
 def test_a_complete_config_installs_without_a_word(tmp_path):
-    _, said = install(tmp_path, {'auth_basic_username': 'alice', 'auth_basic_password': 'pw',
+    _, said = half_configured_app(tmp_path, {'auth_basic_username': 'alice', 'auth_basic_password': 'pw',
                                  'auth_basic_encryption': 'clear', 'cors': 'https://a.example', 'cors_credentials': 'on'})
     assert said == []
 
@@ -97,13 +97,13 @@ def test_a_provider_key_without_a_client_id_is_reported_at_install(tmp_path, key
         pem.write_bytes(ec.generate_private_key(ec.SECP256R1()).public_key().public_bytes(
             serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo))
     value = 'https://login.example.com/keys' if key == 'auth_jwt_jwks_url' else str(pem)
-    _, said = install(tmp_path, {key: value})
+    _, said = half_configured_app(tmp_path, {key: value})
     warning = ('canister.%s is set without auth_jwt_client_id: a token the provider signed for any other '
                "application logs in too; set auth_jwt_client_id to this app's client id (the audience its "
                'tokens name)' % key)
     assert said == [warning]
     assert warning in read_log(tmp_path)
-    _, said = install(tmp_path / 'with-id', {key: value, 'auth_jwt_client_id': 'my-api'})
+    _, said = half_configured_app(tmp_path / 'with-id', {key: value, 'auth_jwt_client_id': 'my-api'})
     assert said == []
 
 
@@ -115,7 +115,7 @@ def test_a_provider_key_without_a_client_id_is_reported_at_install(tmp_path, key
 ])
 def test_a_jwt_secret_shorter_than_32_bytes_is_reported_at_install_and_still_works(tmp_path, secret, encoding, warned):
     import jwt
-    app, said = install(tmp_path, {'auth_jwt_secret': secret, 'auth_jwt_encoding': encoding})
+    app, said = half_configured_app(tmp_path, {'auth_jwt_secret': secret, 'auth_jwt_encoding': encoding})
     if warned is None:
         assert said == []
     else:

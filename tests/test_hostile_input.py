@@ -52,7 +52,7 @@ sys.path.insert(0, TESTS_DIR)
 from hostile_app import (  # noqa: E402
     ALLOWED_ORIGIN, JWT_SECRET, PASSWORD, USERNAME, build_app,
 )
-from servers import RedisServer, chunked, raw_request, status_of  # noqa: E402
+from servers import chunked, raw_request, status_of  # noqa: E402
 
 import jwt  # noqa: E402  (PyJWT, a test requirement)
 
@@ -178,21 +178,10 @@ class Target:
         assert answer.json == {'user': USERNAME}
 
 
-@pytest.fixture(scope='module')
-def redis_url() -> Iterator[str]:
-    """A private redis-server for this module (fails, never skips, without redis-server)."""
-    server = RedisServer()
-    try:
-        server.start()
-        yield server.url
-    finally:
-        server.cleanup()
-
-
 @pytest.fixture(scope='module', params=['memory', 'sqlite', 'redis'])
 def target(request: Any, tmp_path_factory: Any) -> Iterator[Target]:
     tmp = tmp_path_factory.mktemp('hostile-%s' % request.param)
-    url = request.getfixturevalue('redis_url') if request.param == 'redis' else None
+    url = request.getfixturevalue('module_redis_server').url if request.param == 'redis' else None
     result = Target(request.param, tmp, url)
     result.check_control('start')
     if url is not None:  # the control session really lives in that redis-server

@@ -79,7 +79,7 @@ JSON_VALUES: List[Any] = [None, True, False, 0, -1, 1.5, 1e308, 'abc', '', [], [
 PARTS = [b'abc', b'\xff\xfe', b'', b'1']
 
 
-def add_routes(app: bottle.Bottle) -> None:
+def add_annotated_routes(app: bottle.Bottle) -> None:
     """``/<name>`` with ``value: <annotation>`` mandatory, ``/<name>/default`` with a default of None."""
     for name, annotation in ANNOTATIONS.items():
         def mandatory(value):
@@ -95,13 +95,13 @@ def add_routes(app: bottle.Bottle) -> None:
 
 
 @pytest.fixture(scope='module')
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Tuple[InProcessWaitress, pathlib.Path]]:
+def annotated_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Tuple[InProcessWaitress, pathlib.Path]]:
     """The app, on waitress on 127.0.0.1 for the tests of this module, and its log directory."""
     log_dir = tmp_path_factory.mktemp('hostile-params') / 'logs'
     app = bottle.Bottle()
     app.catchall = True  # a crash is Bottle's 500, which the tests look for
     app.install(canister.Canister(log_path=str(log_dir), max_body_size=64 * 1024))
-    add_routes(app)
+    add_annotated_routes(app)
     running = InProcessWaitress(app, threads=4)
     yield running, log_dir
     running.close()
@@ -114,27 +114,27 @@ def requests_for(path: str) -> Iterator[Tuple[str, bytes]]:
     for text in TEXTS:
         query = ('value=%s&value=%s' % (text, text)).encode()
         yield 'query %s' % text[:20], b'GET %s?%s HTTP/1.1\r\nHost: localhost\r\n\r\n' % (target, query)
-        yield 'form %s' % text[:20], post(target, b'application/x-www-form-urlencoded', b'value=' + text.encode())
+        yield 'form %s' % text[:20], raw_post(target, b'application/x-www-form-urlencoded', b'value=' + text.encode())
     for value in JSON_VALUES:
         body = json.dumps({'value': value}).encode()
         yield 'json %r' % (value if not isinstance(value, (int, str)) or len(str(value)) < 20 else 'long'), \
-            post(target, b'application/json', body)
+            raw_post(target, b'application/json', body)
     for part in PARTS:
         body = (b'--XyZ\r\nContent-Disposition: form-data; name="value"; filename="a.txt"\r\n'
                 b'Content-Type: text/plain\r\n\r\n%s\r\n--XyZ\r\nContent-Disposition: form-data; name="value"\r\n\r\n'
                 b'%s\r\n--XyZ--\r\n' % (part, part))
-        yield 'multipart %r' % part, post(target, b'multipart/form-data; boundary=XyZ', body)
+        yield 'multipart %r' % part, raw_post(target, b'multipart/form-data; boundary=XyZ', body)
 
 
-def post(target: bytes, content_type: bytes, body: bytes) -> bytes:
+def raw_post(target: bytes, content_type: bytes, body: bytes) -> bytes:
     return b'POST %s HTTP/1.1\r\nHost: localhost\r\nContent-Type: %s\r\nContent-Length: %d\r\n\r\n%s' % (
         target, content_type, len(body), body)
 
 
 @pytest.mark.parametrize('default', [False, True], ids=['mandatory', 'default'])
 @pytest.mark.parametrize('name', sorted(ANNOTATIONS))
-def test_no_value_of_any_kind_gets_a_500_and_every_400_is_logged(server, name: str, default: bool) -> None:
-    running, log_dir = server
+def test_no_value_of_any_kind_gets_a_500_and_every_400_is_logged(annotated_server, name: str, default: bool) -> None:
+    running, log_dir = annotated_server
     path = '/%s%s' % (name, '/default' if default else '')
     refused = []
     for what, request in requests_for(path):
@@ -150,9 +150,9 @@ def test_no_value_of_any_kind_gets_a_500_and_every_400_is_logged(server, name: s
         assert ' WARNING  [127.0.0.1-...]   %s\n' % message in log, '%s %s: %r not logged' % (path, what, message)
 
 
-def test_the_values_reach_the_handler_converted(server) -> None:
+def test_the_values_reach_the_handler_converted(annotated_server) -> None:
     """The matrix above sends values that convert too: a few of them, as the handler got them."""
-    running, _ = server
+    running, _ = annotated_server
 
     def value(path: str, query: str) -> str:
         answer = raw_request(running.port, b'GET %s?%s HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n'

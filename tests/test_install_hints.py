@@ -37,7 +37,7 @@ ARGON2_HASH = '$argon2id$v=19$m=65536,t=3,p=4$c2FsdHNhbHRzYWx0$' + 'a' * 43
 SECRET = 'an-example-secret-of-32-bytes-!!'
 
 
-def install(tmp_path, missing: str, **config) -> str:
+def install_output(tmp_path, missing: str, **config) -> str:
     """What installing canister with this config prints when the package ``missing`` cannot be imported."""
     blocker = tmp_path / 'missing'
     if missing:
@@ -78,7 +78,7 @@ def test_the_hints_name_the_requirements_of_pyproject():
     ('argon2', {'auth_basic_username': 'bob', 'auth_basic_password': ARGON2_HASH}, 'run pip install argon2-cffi'),
 ], ids=['jwt', 'redis', 'bcrypt', 'argon2'])
 def test_a_missing_package_is_named_with_a_command_that_installs_it(tmp_path, missing, config, hint):
-    out = install(tmp_path, missing, **config)
+    out = install_output(tmp_path, missing, **config)
     assert out == ("MissingExtraError: canister needs the %r package for this configuration: %s" % (missing, hint))
     assert 'canister[' not in out and '  ' not in out
 
@@ -98,7 +98,7 @@ def test_the_bcrypt_and_argon2_hints_name_packages_that_provide_those_modules():
 def test_a_bcrypt_line_of_the_users_file_without_bcrypt_is_logged_with_the_command(tmp_path):
     users = tmp_path / 'users.txt'
     users.write_text('bob:%s\n' % BCRYPT_HASH)
-    assert install(tmp_path, 'bcrypt', auth_basic_users_file=str(users)) == 'installed'
+    assert install_output(tmp_path, 'bcrypt', auth_basic_users_file=str(users)) == 'installed'
     log = read_log(tmp_path / 'logs')
     assert ("Users file %s line 1 ignored: canister needs the 'bcrypt' package for this configuration: "
             "run pip install bcrypt\n" % users) in log
@@ -123,14 +123,14 @@ def pem_file(tmp_path):
 def test_keys_for_rs_es_ps_or_eddsa_without_cryptography_fail_at_install(tmp_path, pem_file, config):
     if config == 'public key':
         config = {'auth_jwt_public_key': pem_file}
-    assert install(tmp_path / 'with', '', **config) == 'installed'
-    out = install(tmp_path / 'without', 'cryptography', **config)
+    assert install_output(tmp_path / 'with', '', **config) == 'installed'
+    out = install_output(tmp_path / 'without', 'cryptography', **config)
     assert out == "MissingExtraError: canister needs the 'cryptography' package for this configuration: " + JWT_HINT
 
 
 def test_a_shared_secret_needs_no_cryptography(tmp_path):
-    assert install(tmp_path, 'cryptography', auth_jwt_secret=SECRET) == 'installed'
-    assert install(tmp_path / 'hs', 'cryptography', auth_jwt_secret=SECRET, auth_jwt_algorithms='HS256') == 'installed'
+    assert install_output(tmp_path, 'cryptography', auth_jwt_secret=SECRET) == 'installed'
+    assert install_output(tmp_path / 'hs', 'cryptography', auth_jwt_secret=SECRET, auth_jwt_algorithms='HS256') == 'installed'
 
 
 # -- an optional package older than canister is tested with ------------------------------

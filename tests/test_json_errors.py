@@ -18,7 +18,7 @@ JSON = {'Accept': 'application/json'}
 BOTTLE_0_12 = bottle.__version__.startswith('0.12')
 
 
-def add_routes(app: bottle.Bottle) -> bottle.Bottle:
+def add_error_routes(app: bottle.Bottle) -> bottle.Bottle:
     @app.get('/item')
     def item() -> str:
         bottle.abort(404, 'no such item')
@@ -41,7 +41,7 @@ def add_routes(app: bottle.Bottle) -> bottle.Bottle:
 @pytest.fixture
 def app(make_app: Callable[..., bottle.Bottle]) -> bottle.Bottle:
     """An app with canister whose 500s Bottle answers (catchall on)."""
-    return add_routes(make_app(catchall=True))
+    return add_error_routes(make_app(catchall=True))
 
 
 @pytest.fixture
@@ -159,7 +159,7 @@ def test_an_http_error_with_a_body_json_cannot_hold_answers_its_text(
                                                 ('GET', '/crash', 500)])
 def test_a_client_that_does_not_ask_for_json_gets_bottles_page_unchanged(
         app: bottle.Bottle, accept: Any, method: str, path: str, status: int) -> None:
-    without = add_routes(bottle.Bottle())
+    without = add_error_routes(bottle.Bottle())
     without.catchall = True
     headers = {'Accept': accept} if accept else {}
     plain = ask(without, path, status, headers, method)
@@ -196,7 +196,7 @@ def test_uninstalling_canister_puts_back_an_error_handler_set_on_the_app_before(
 def test_a_child_with_canister_under_a_parent_with_canister_answers_json(
         make_app: Callable[..., bottle.Bottle], composition: str) -> None:
     parent = make_app(catchall=True)
-    child = add_routes(make_app(catchall=True))
+    child = add_error_routes(make_app(catchall=True))
     prefix = '/child/' if composition == 'mount' else '/'
     if composition == 'mount':
         parent.mount(prefix, child)
@@ -211,7 +211,7 @@ def test_a_child_with_canister_under_a_parent_with_canister_answers_json(
 def test_a_merged_child_without_canister_answers_json_from_the_parents_canister(
         make_app: Callable[..., bottle.Bottle]) -> None:
     parent = make_app(catchall=True)
-    parent.merge(add_routes(bottle.Bottle()))
+    parent.merge(add_error_routes(bottle.Bottle()))
     response = ask(parent, '/private', 401, JSON)
     assert json_error(response)['message'] == 'log in first'
     assert response.headers['WWW-Authenticate'] == 'Basic realm="shop"'
@@ -222,9 +222,9 @@ def test_the_errors_of_a_mounted_child_are_rendered_by_the_app_whose_wsgi_callab
     # bottle 0.13 serves a mounted app's routes through the parent, which renders their errors;
     # bottle 0.12 calls the child's WSGI callable, which renders its own
     with_parent = make_app(catchall=True)
-    with_parent.mount('/child/', add_routes(bottle.Bottle()))
+    with_parent.mount('/child/', add_error_routes(bottle.Bottle()))
     with_child = bottle.Bottle()
-    with_child.mount('/child/', add_routes(make_app(catchall=True)))
+    with_child.mount('/child/', add_error_routes(make_app(catchall=True)))
     from_parent = ask(with_parent, '/child/item', 404, JSON)
     from_child = ask(with_child, '/child/item', 404, JSON)
     if BOTTLE_0_12:

@@ -95,7 +95,7 @@ def who_is(make_app, jwks_url, token):
     return response.status_int, response.text
 
 
-def token_of(rsa_key):
+def rs256_api_token(rsa_key):
     return pyjwt.encode(claims(aud='my-api'), rsa_key, algorithm='RS256', headers={'kid': 'key-1'})
 
 
@@ -122,7 +122,7 @@ def test_an_https_or_loopback_jwks_url_is_not_reported(tmp_path, url):
 def test_keys_behind_a_redirect_from_https_to_https_are_taken(make_app, rsa_key, https_server):
     https_server.body = json.dumps({'keys': [jwk(rsa_key, 'key-1')]}).encode()
     https_server.location = https_server.url('/keys')
-    status, body = who_is(make_app, https_server.url('/jwks'), token_of(rsa_key))
+    status, body = who_is(make_app, https_server.url('/jwks'), rs256_api_token(rsa_key))
     assert status == 200 and '"alice"' in body
 
 
@@ -131,7 +131,7 @@ def test_keys_behind_a_redirect_from_https_to_http_are_refused(make_app, rsa_key
     http_server.body = json.dumps({'keys': [jwk(rsa_key, 'key-1')]}).encode()
     https_server.location = http_server.url('/keys')  # a network attacker's keys, over plain http
 
-    status, _ = who_is(make_app, https_server.url('/jwks'), token_of(rsa_key))
+    status, _ = who_is(make_app, https_server.url('/jwks'), rs256_api_token(rsa_key))
 
     assert status == 401
     assert ('Cannot fetch the JWKS keys from %s: <urlopen error refused the redirect (302) from https:// to %s>'
@@ -140,7 +140,7 @@ def test_keys_behind_a_redirect_from_https_to_http_are_refused(make_app, rsa_key
 
 def test_a_redirect_to_a_scheme_other_than_http_or_https_is_refused(make_app, rsa_key, http_server, log_dir):
     http_server.location = 'ftp://127.0.0.1/keys'
-    status, _ = who_is(make_app, http_server.url('/jwks'), token_of(rsa_key))
+    status, _ = who_is(make_app, http_server.url('/jwks'), rs256_api_token(rsa_key))
     assert status == 401
     assert ('Cannot fetch the JWKS keys from %s: <urlopen error refused the redirect (302) from http:// to '
             'ftp://127.0.0.1/keys>' % http_server.url('/jwks')) in read_log(log_dir)
@@ -148,7 +148,7 @@ def test_a_redirect_to_a_scheme_other_than_http_or_https_is_refused(make_app, rs
 
 def test_a_redirect_to_plain_http_on_another_host_is_refused(make_app, rsa_key, http_server, log_dir):
     http_server.location = 'http://idp.invalid/keys'  # (where anyone on the network path could answer)
-    status, _ = who_is(make_app, http_server.url('/jwks'), token_of(rsa_key))
+    status, _ = who_is(make_app, http_server.url('/jwks'), rs256_api_token(rsa_key))
     assert status == 401
     assert ('Cannot fetch the JWKS keys from %s: <urlopen error refused the redirect (302) from %s to '
             'http://idp.invalid/keys: plain http:// to another host>' % (http_server.url('/jwks'), http_server.url('/jwks'))
@@ -158,7 +158,7 @@ def test_a_redirect_to_plain_http_on_another_host_is_refused(make_app, rsa_key, 
 def test_a_redirect_over_plain_http_that_stays_on_this_machine_is_followed(make_app, rsa_key, http_server):
     http_server.body = json.dumps({'keys': [jwk(rsa_key, 'key-1')]}).encode()
     http_server.location = http_server.url('/keys').replace('127.0.0.1', 'localhost')
-    status, body = who_is(make_app, http_server.url('/jwks'), token_of(rsa_key))
+    status, body = who_is(make_app, http_server.url('/jwks'), rs256_api_token(rsa_key))
     assert status == 200 and '"alice"' in body
 
 
@@ -166,7 +166,7 @@ def test_keys_sent_in_a_chunked_answer_are_taken(make_app, rsa_key, jwks_server)
     jwks_server.publish(jwk(rsa_key, 'key-1'))
     jwks_server.chunked = True
 
-    status, text = who_is(make_app, jwks_server.url, token_of(rsa_key))
+    status, text = who_is(make_app, jwks_server.url, rs256_api_token(rsa_key))
 
     assert status == 200
     assert json.loads(text)['user']['sub'] == 'alice'

@@ -19,7 +19,7 @@ def signed(header, payload):
     return hand_made_token(header, payload, hs256_signer(SECRET))
 
 
-def token_app(make_app, **overrides):
+def jwt_app(make_app, **overrides):
     app = make_app(auth_jwt_secret=SECRET, **overrides)
 
     @app.get('/login')
@@ -34,7 +34,7 @@ def token_app(make_app, **overrides):
 
 
 def test_a_token_user_does_not_outlive_a_numeric_string_exp(make_app):
-    c = client(token_app(make_app, auth_jwt_leeway=0))
+    c = client(jwt_app(make_app, auth_jwt_leeway=0))
     exp = math.ceil(time.time() + 0.3)  # 0.3 to 1.3 s from now
     token = signed({'alg': 'HS256', 'typ': 'JWT'}, claims(exp=str(exp)))
     response = c.get('/login', headers=bearer(token))
@@ -45,7 +45,7 @@ def test_a_token_user_does_not_outlive_a_numeric_string_exp(make_app):
 
 
 def test_a_token_with_a_numeric_string_exp_in_the_past_is_refused(make_app):
-    c = client(token_app(make_app, auth_jwt_leeway=0))
+    c = client(jwt_app(make_app, auth_jwt_leeway=0))
     token = signed({'alg': 'HS256', 'typ': 'JWT'}, claims(exp=str(int(time.time()) - 5)))
     response = c.get('/me', headers=bearer(token), expect_errors=True)
     assert response.status_int == 401
@@ -53,7 +53,7 @@ def test_a_token_with_a_numeric_string_exp_in_the_past_is_refused(make_app):
 
 
 def test_a_token_with_an_unknown_critical_header_is_refused(make_app):
-    c = client(token_app(make_app))
+    c = client(jwt_app(make_app))
     mallory = claims(sub='mallory')
     plain = signed({'alg': 'HS256', 'typ': 'JWT'}, mallory)
     assert c.get('/me', headers=bearer(plain)).json['user']['sub'] == 'mallory'
@@ -67,7 +67,7 @@ def test_a_token_with_an_unknown_critical_header_is_refused(make_app):
 
 
 def test_a_token_whose_header_nests_arrays_too_deep_to_read_is_a_401_not_a_500(make_app):
-    c = client(token_app(make_app))
+    c = client(jwt_app(make_app))
     header = base64.urlsafe_b64encode(b'[' * 4000).decode('ascii').rstrip('=')
     for token in (header, header + '.e30.c2ln'):
         response = c.get('/me', headers=bearer(token), expect_errors=True)

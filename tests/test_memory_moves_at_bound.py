@@ -12,7 +12,7 @@ import json
 
 import canister
 from helpers import warning_lines
-from session_kit import Browser, anonymous, hold_request, logged_in, plugin_of, rotation_app
+from session_kit import Browser, anonymous, held_across_moves, logged_in, plugin_of, rotation_app
 
 
 def flood(origin: str, visitors: int = 4) -> None:
@@ -27,11 +27,8 @@ def test_a_change_racing_a_login_follows_it_after_a_flood_of_new_sessions(make_a
     app = rotation_app(make_app, 'memory', session_max=3, session_max_per_user=0)
     origin = serve_with_gates(app)
     browser = anonymous(origin, cart='1')
-    old = browser.sid
-    release = hold_request(app, origin, old, '/hold?name=a&key=note&value=late')
-    assert browser.get('/login?name=alice').status == 200 and browser.sid != old
-    flood(origin)
-    held = release()
+    held = held_across_moves(app, origin, browser, '/hold?name=a&key=note&value=late', '/login?name=alice',
+                             meanwhile=lambda: flood(origin))
 
     assert held.status == 200 and held.set_cookies == [], held
     assert browser.read() == ['alice', {'cart': '1', 'note': 'late'}]
@@ -42,12 +39,9 @@ def test_a_logout_racing_a_regenerate_ends_the_new_id_after_a_flood_of_new_sessi
     app = rotation_app(make_app, 'memory', session_max=3, session_max_per_user=0)
     origin = serve_with_gates(app)
     browser = logged_in(origin, cart='3')
-    old = browser.sid
-    release = hold_request(app, origin, old, '/hold-then?name=a&action=invalidate')
-    assert browser.get('/regenerate').status == 200 and browser.sid != old
+    held = held_across_moves(app, origin, browser, '/hold-then?name=a&action=invalidate', '/regenerate',
+                             meanwhile=lambda: flood(origin))
     moved_to = browser.sid
-    flood(origin)
-    held = release()
 
     assert held.status == 200 and held.new_sid == '', held  # the cookie is expired
     assert Browser(origin, moved_to).read() == [None, {}], 'the new id is still logged in after the logout'

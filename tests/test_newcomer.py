@@ -32,7 +32,7 @@ def test_the_readme_names_the_demo_script_and_the_test_script():
     assert readme_commands() == ['bash scripts/demo.sh', 'bash scripts/test.sh']
 
 
-def get(port: int, path: str = '/') -> tuple:
+def status_and_body(port: int, path: str = '/') -> tuple:
     connection = http.client.HTTPConnection('127.0.0.1', port, timeout=5)
     try:
         connection.request('GET', path)
@@ -66,14 +66,14 @@ def test_the_readme_demo_command_works_with_debians_python3_in_a_fresh_copy(tmp_
         while True:
             assert process.poll() is None, 'the demo command exited:\n' + output.read_text()
             try:
-                status, page = get(port)
+                status, page = status_and_body(port)
                 break
             except OSError:
                 assert time.monotonic() < deadline, 'the demo never answered:\n' + output.read_text()
                 time.sleep(0.5)
         assert status == 200
         assert '<title>Canister demo</title>' in page
-        assert get(port, '/hi?foo=John&bar=Smith') == (200, 'Hi John and Smith!')
+        assert status_and_body(port, '/hi?foo=John&bar=Smith') == (200, 'Hi John and Smith!')
     finally:
         if process.poll() is None:
             os.killpg(process.pid, signal.SIGTERM)

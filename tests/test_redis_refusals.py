@@ -31,7 +31,7 @@ def full_redis_app(redis_server, tmp_path):
     app.cleanup()
 
 
-def fill(client):
+def make_redis_full(client):
     """Make Redis refuse every write as a full one does."""
     client.config_set('maxmemory-policy', 'noeviction')
     client.config_set('maxmemory', '1')
@@ -44,7 +44,7 @@ def non_response_error_lines(logs):
 
 def test_a_full_redis_answers_503_and_its_log_line_holds_no_session_id(full_redis_app):
     app, client, logs = full_redis_app
-    fill(client)
+    make_redis_full(client)
     answer = Client(app.url).get('/login?name=alice')
     assert answer.status == 503
     [line] = non_response_error_lines(logs)
@@ -57,7 +57,7 @@ def test_a_full_redis_is_named_in_the_log_with_what_to_do(full_redis_app):
     app, client, logs = full_redis_app
     web = Client(app.url)
     assert web.get('/bump').status == 200
-    fill(client)
+    make_redis_full(client)
     assert web.get('/bump').status == 503  # a session already there cannot be changed either
     assert Client(app.url).get('/bump').status == 503  # nor a new one made
     lines = non_response_error_lines(logs)
@@ -70,7 +70,7 @@ def test_a_redis_with_room_again_serves_the_same_session(full_redis_app):
     app, client, logs = full_redis_app
     web = Client(app.url)
     assert web.get('/bump').json()['counter'] == 1
-    fill(client)
+    make_redis_full(client)
     assert web.get('/bump').status == 503
     client.config_set('maxmemory', '0')
     assert web.get('/bump').json()['counter'] == 2

@@ -24,10 +24,10 @@ import pytest
 import canister
 from canister import session
 import helpers
-from helpers import counter_app, read_log, warning_lines
+from helpers import counter_app, read_log, sleep_until, warning_lines
 from redis_topologies import ClusterSetup, FailoverLoad, SentinelSetup, TlsRedis, command_calls, key_in_slot
 from servers import AppServer
-from session_kit import Browser, add_session_routes, plugin_of, run_threads
+from session_kit import Browser, add_session_routes, logged_in, plugin_of, run_threads
 
 UNAVAILABLE = 'Service unavailable: the session store cannot be reached, retry shortly'
 TOPOLOGIES = ['sentinel', 'cluster', 'tls']
@@ -136,20 +136,6 @@ def topology_app(make_app, url, gate=None, **config):
     return app
 
 
-def read(origin, sid):
-    answer = Browser(origin, sid, follow=False).get('/read')
-    assert answer.status == 200, answer
-    body = answer.json()
-    return [body['user'], body['data']]
-
-
-def login(origin, name):
-    browser = Browser(origin)
-    assert browser.get('/login?name=' + name).status == 200
-    assert browser.sid
-    return browser
-
-
 @pytest.fixture
 def prefix(request):
     """A key prefix of this test's own, so tests sharing a deployment do not see each other."""
@@ -162,7 +148,7 @@ def prefix(request):
 def test_eight_threads_each_incrementing_its_own_key_keep_all_eighty(make_app, serve, deployment, prefix, log_dir):
     name, setup, url = deployment
     origin = serve(topology_app(make_app, url, session_redis_prefix=prefix))
-    owner = login(origin, 'alice')
+    owner = logged_in(origin, 'alice')
     seen = {}
 
     def client(number):
@@ -173,16 +159,16 @@ def test_eight_threads_each_incrementing_its_own_key_keep_all_eighty(make_app, s
 
     assert run_threads([client(number) for number in range(8)]) == []
     assert seen == {number: [str(value) for value in range(1, 11)] for number in range(8)}, errors_in(log_dir)
-    assert read(origin, owner.sid) == ['alice', {'k%d' % number: 10 for number in range(8)}]
+    assert Browser(origin, owner.sid, follow=False).read() == ['alice', {'k%d' % number: 10 for number in range(8)}]
     assert sweep(setup, name, prefix), 'the session is stored under the prefix'
 
 
-def test_a_request_that_loaded_the_session_before_logout_does_not_bring_it_back(make_app, serve, deployment,
-                                                                                  prefix):
+def test_a_request_that_loaded_the_session_before_logout_does_not_bring_it_back_on_each_deployment(
+        make_app, serve, deployment, prefix):
     name, setup, url = deployment
     gate = {'loaded': threading.Event(), 'release': threading.Event()}
     origin = serve(topology_app(make_app, url, gate=gate, session_redis_prefix=prefix))
-    alice = login(origin, 'alice')
+    alice = logged_in(origin, 'alice')
     held = {}
     thread = threading.Thread(target=lambda: held.update(answer=Browser(origin, alice.sid, follow=False)
                                                          .get('/hold?key=late&value=1')), daemon=True)
@@ -194,7 +180,7 @@ def test_a_request_that_loaded_the_session_before_logout_does_not_bring_it_back(
         gate['release'].set()
         thread.join(10)
     assert held['answer'].status == 200, held
-    assert read(origin, alice.sid) == [None, {}], 'logout sticks'
+    assert Browser(origin, alice.sid, follow=False).read() == [None, {}], 'logout sticks'
     left = left_under(setup, name, prefix, alice.sid)  # only the "ended" marker, for a minute
     assert list(left) == [prefix + alice.sid] and left[prefix + alice.sid][0] == '"ended"', left
     assert 0 < left[prefix + alice.sid][1] <= 60, left
@@ -231,13 +217,13 @@ def test_end_sessions_ends_every_session_of_that_user_and_no_other(make_app, ser
     name, setup, url = deployment
     app = topology_app(make_app, url, session_redis_prefix=prefix)
     origin = serve(app)
-    alices = [login(origin, 'alice') for _ in range(3)]
-    bob = login(origin, 'bob')
+    alices = [logged_in(origin, 'alice') for _ in range(3)]
+    bob = logged_in(origin, 'bob')
     assert len(app.plugin.sessions_of('alice')) == 3
     assert app.plugin.end_sessions('alice') == 3
-    assert [read(origin, browser.sid) for browser in alices] == [[None, {}]] * 3
+    assert [Browser(origin, browser.sid, follow=False).read() for browser in alices] == [[None, {}]] * 3
     assert app.plugin.sessions_of('alice') == []
-    assert read(origin, bob.sid) == ['bob', {}]
+    assert Browser(origin, bob.sid, follow=False).read() == ['bob', {}]
     assert len(app.plugin.sessions_of('bob')) == 1
     sweep(setup, name, prefix)
 
@@ -247,14 +233,14 @@ def test_session_max_per_user_keeps_the_latest_logins_of_a_user_and_no_one_else_
     name, setup, url = deployment
     app = topology_app(make_app, url, session_redis_prefix=prefix, session_max_per_user=3)
     origin = serve(app)
-    bob = login(origin, 'bob')
+    bob = logged_in(origin, 'bob')
     alices = []
     for _ in range(8):
         time.sleep(0.01)  # (the least recently used is told to the millisecond)
-        alices.append(login(origin, 'alice'))
-    assert [read(origin, browser.sid)[0] for browser in alices] == [None] * 5 + ['alice'] * 3
+        alices.append(logged_in(origin, 'alice'))
+    assert [Browser(origin, browser.sid, follow=False).read()[0] for browser in alices] == [None] * 5 + ['alice'] * 3
     assert len(app.plugin.sessions_of('alice')) == 3
-    assert read(origin, bob.sid) == ['bob', {}]
+    assert Browser(origin, bob.sid, follow=False).read() == ['bob', {}]
     sweep(setup, name, prefix)
 
 
@@ -263,34 +249,30 @@ def test_remember_and_expiry_to_the_second(make_app, serve, deployment, prefix):
     1.5 s after it was stored, a remembered one (remember(3)) still lives then."""
     name, setup, url = deployment
     origin = serve(topology_app(make_app, url, session_redis_prefix=prefix, session_timeout=1))
-    unread = login(origin, 'b')
+    unread = logged_in(origin, 'b')
     unread_stored = time.monotonic()  # its expiry was set before this
-    read_early = login(origin, 'a')
+    read_early = logged_in(origin, 'a')
     read_early_stored = time.monotonic()
-    remembered = login(origin, 'c')
+    remembered = logged_in(origin, 'c')
     answer = remembered.get('/remember?seconds=3')
     assert answer.status == 200
     assert any(re.search(r';\s*Max-Age=3\s*(;|$)', cookie) for cookie in answer.set_cookies), answer
-    sleep_until(read_early_stored + 0.5)
-    assert read(origin, read_early.sid) == ['a', {}], 'alive 0.5 s after it was stored'
-    sleep_until(unread_stored + 1.5)
-    assert read(origin, unread.sid) == [None, {}], 'gone 1.5 s after it was stored'
-    assert read(origin, remembered.sid) == ['c', {}], 'remembered: alive after the timeout'
+    sleep_until(read_early_stored + 0.5, time.monotonic)
+    assert Browser(origin, read_early.sid, follow=False).read() == ['a', {}], 'alive 0.5 s after it was stored'
+    sleep_until(unread_stored + 1.5, time.monotonic)
+    assert Browser(origin, unread.sid, follow=False).read() == [None, {}], 'gone 1.5 s after it was stored'
+    assert Browser(origin, remembered.sid, follow=False).read() == ['c', {}], 'remembered: alive after the timeout'
     sweep(setup, name, prefix)
-
-
-def sleep_until(moment):
-    time.sleep(max(0.0, moment - time.monotonic()))
 
 
 def test_keys_go_under_the_prefix_and_two_prefixes_do_not_see_each_other(make_app, serve, deployment, prefix):
     name, setup, url = deployment
     first = serve(topology_app(make_app, url, session_redis_prefix=prefix + 'one:'))
     second = serve(topology_app(make_app, url, session_redis_prefix=prefix + 'two:'))
-    browser = login(first, 'alice')
+    browser = logged_in(first, 'alice')
     assert browser.get('/set?key=cart&value=3').status == 200
-    assert read(first, browser.sid) == ['alice', {'cart': '3'}]
-    assert read(second, browser.sid) == [None, {}], 'the other app does not see the session'
+    assert Browser(first, browser.sid, follow=False).read() == ['alice', {'cart': '3'}]
+    assert Browser(second, browser.sid, follow=False).read() == [None, {}], 'the other app does not see the session'
     keys = sweep(setup, name, prefix)
     assert keys and all(key.startswith(prefix + 'one:') for key in keys), keys
     assert any(browser.sid in key for key in keys), keys
@@ -322,7 +304,7 @@ def test_tidy_sessions_takes_stale_ids_out_of_the_user_sets_on_every_master(make
     """``python -m canister tidy-sessions`` scans every master of a Cluster: each holds some of the sets."""
     name, setup, url = deployment
     origin = serve(topology_app(make_app, url, session_redis_prefix=prefix))
-    alice = login(origin, 'alice')
+    alice = logged_in(origin, 'alice')
     stale = [key_in_slot(slot, prefix + 'user:u') for slot in (0, 8000, 16383)]  # (one per master of a Cluster)
     client = client_of(name, setup)
     try:

@@ -16,8 +16,9 @@ import pytest
 
 from helpers import warning_lines
 from servers import AppServer
-from session_kit import (STORES, Browser, BytesStore, anonymous, expires_cookie, gated_app, held_across, held_in_turn,
-                         hold_request, logged_in, make_store_url, plugin_of, run_threads)
+from session_kit import (STORES, Browser, BytesStore, anonymous, expires_cookie, gated_app, held_across,
+                         held_across_moves, held_in_turn, hold_request, logged_in, make_store_url, plugin_of,
+                         run_threads)
 
 
 # --------------------------------------------------------------------------
@@ -51,10 +52,7 @@ def test_a_session_moved_to_a_new_id_stays_moved_on_a_store_that_returns_bytes(
     origin = serve_with_gates(app)
     alice = logged_in(origin, cart='3')
     sid = alice.sid
-    release = hold_request(app, origin, sid, '/hold?name=a&key=note&value=late')
-
-    assert alice.get(move).status == 200 and alice.sid != sid
-    assert release().status == 200
+    assert held_across_moves(app, origin, alice, '/hold?name=a&key=note&value=late', move).status == 200
 
     assert Browser(origin, sid).read() == [None, {}], 'the old id of a moved session is live again'
     assert not any('corrupt' in line for line in warning_lines(log_dir)), warning_lines(log_dir)
@@ -107,12 +105,7 @@ def test_a_request_that_loaded_the_session_before_its_id_changed_does_not_log_th
     app = gated_app(make_app, store_url)
     origin = serve_with_gates(app)
     browser = anonymous(origin, cart='3')
-    old = browser.sid
-    release = hold_request(app, origin, old, '/hold?name=a&key=note&value=late')
-
-    assert browser.get(rotation).status == 200
-    assert browser.sid and browser.sid != old
-    held = release()
+    held = held_across_moves(app, origin, browser, '/hold?name=a&key=note&value=late', rotation)
 
     assert held.status == 200, held
     assert not any(expires_cookie(cookie) for cookie in held.set_cookies), held

@@ -17,7 +17,7 @@ import webtest
 
 import canister
 from canister import session
-from helpers import COOKIE, basic, cookieless_client, read_log, signed_token, write_users
+from helpers import COOKIE, basic, cookieless_client, read_log, signed_token, sleep_until, write_users
 from session_kit import STORES, FourMethodStore, add_session_routes, expires_cookie, make_store_url, plugin_of
 
 
@@ -206,12 +206,12 @@ def test_logging_out_through_session_user_takes_the_data_along(make_app, store_u
 JWT_SECRET = 'Vq3Lr8Zt1Wm6Xc4Bn9Hs2Jd7Fg5Pa0-Tq1Ye8Ui3Oo6Kl9Mz2Nx7Cv4Bb5Vn1Q'
 
 
-def token(sub, seconds=600, **claims):
+def bearer_value(sub, seconds=600, **claims):
     """An Authorization header value sending a token of ``sub`` for ``seconds`` with these claims."""
     return 'Bearer ' + signed_token(JWT_SECRET, sub=sub, exp=int(time.time()) + seconds, **claims)
 
 
-def token_app(make_app, store_url):
+def jwt_feature_web(make_app, store_url):
     return Web(feature_app(make_app, session_store=store_url, auth_jwt_secret=JWT_SECRET))
 
 
@@ -222,7 +222,7 @@ def subject_and_data(response):
 
 def lapsed_session(web, clock):
     """alice's session (with her data) whose token login has lapsed: its id."""
-    alice = new_sid(web.get('/set?key=note&value=private', headers={'Authorization': token('alice')}))
+    alice = new_sid(web.get('/set?key=note&value=private', headers={'Authorization': bearer_value('alice')}))
     assert subject_and_data(web.get('/read', alice)) == ['alice', {'note': 'private'}]
     clock.advance(601)
     assert web.read(alice) == [None, {'note': 'private'}]
@@ -232,22 +232,22 @@ def lapsed_session(web, clock):
 
 
 def test_after_a_token_login_lapses_another_person_logging_in_starts_with_empty_data(make_app, store_url, clock):
-    web = token_app(make_app, store_url)
+    web = jwt_feature_web(make_app, store_url)
     alice = lapsed_session(web, clock)
-    response = web.get('/read', alice, headers={'Authorization': token('bob', 1200)})
+    response = web.get('/read', alice, headers={'Authorization': bearer_value('bob', 1200)})
     assert subject_and_data(response) == ['bob', {}]
     assert new_sid(response) not in (None, '', alice)
 
 
 def test_after_a_token_login_lapses_the_same_person_logging_in_again_keeps_the_data(make_app, store_url, clock):
-    web = token_app(make_app, store_url)
+    web = jwt_feature_web(make_app, store_url)
     alice = lapsed_session(web, clock)
-    response = web.get('/read', alice, headers={'Authorization': token('alice', 1200)})
+    response = web.get('/read', alice, headers={'Authorization': bearer_value('alice', 1200)})
     assert subject_and_data(response) == ['alice', {'note': 'private', 'seen': 'yes'}]
 
 
 def test_a_logout_after_a_token_login_lapsed_moves_the_session_and_unlists_it(make_app, store_url, clock):
-    web = token_app(make_app, store_url)
+    web = jwt_feature_web(make_app, store_url)
     alice = lapsed_session(web, clock)
     response = web.get('/nobody', alice)
     assert new_sid(response) not in (None, '', alice)   # a logout gives a new id, as any other
@@ -257,9 +257,9 @@ def test_a_logout_after_a_token_login_lapsed_moves_the_session_and_unlists_it(ma
 
 
 def test_a_refreshed_token_of_the_same_person_keeps_the_session_and_its_id(make_app, store_url):
-    web = token_app(make_app, store_url)
-    alice = new_sid(web.get('/set?key=cart&value=tea', headers={'Authorization': token('alice', 300, iat=1)}))
-    refreshed = token('alice', 900, iat=2)
+    web = jwt_feature_web(make_app, store_url)
+    alice = new_sid(web.get('/set?key=cart&value=tea', headers={'Authorization': bearer_value('alice', 300, iat=1)}))
+    refreshed = bearer_value('alice', 900, iat=2)
     response = web.get('/read', alice, headers={'Authorization': refreshed})
     assert subject_and_data(response) == ['alice', {'cart': 'tea'}]
     assert new_sid(response) is None  # the same id: no new cookie
@@ -639,10 +639,6 @@ def wait_for_second_start(fraction=0.05):
     """Sleep until just after a whole second: expiry rounded up to whole seconds would show."""
     now = time.time()
     time.sleep((1 + fraction - (now % 1)) % 1)
-
-
-def sleep_until(moment):
-    time.sleep(max(0.0, moment - time.time()))
 
 
 def test_a_remembered_session_outlives_the_timeout_slides_and_is_capped_by_max_age(make_app, tmp_path, request):

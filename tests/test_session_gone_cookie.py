@@ -15,7 +15,7 @@ import pytest
 
 from canister import session
 from helpers import warning_lines
-from session_kit import Browser, anonymous, expires_cookie, hold_request, logged_in, plugin_of, rotation_app
+from session_kit import Browser, anonymous, expires_cookie, held_across_moves, hold_request, logged_in, plugin_of, rotation_app
 
 #: The held request: one that changes the session, and one that only reads a remembered session
 #: (whose answer sends the cookie again once the store confirms that the session lives).
@@ -96,11 +96,8 @@ def test_a_change_streamed_after_the_old_ids_marker_is_gone_says_so_and_leaves_t
     origin = serve_with_gates(app)
     browser = anonymous(origin, cart='3')
     old = browser.sid
-    release = hold_request(app, origin, old, '/stream?name=s')
-
-    assert browser.get('/login?name=alice').status == 200 and browser.sid != old
-    plugin_of(app).sessions.store.delete(old)
-    held = release()
+    held = held_across_moves(app, origin, browser, '/stream?name=s', '/login?name=alice',
+                             meanwhile=lambda: plugin_of(app).sessions.store.delete(old))
 
     assert held.status == 200 and held.text == 'first second', held
     assert held.set_cookies == [], held

@@ -10,17 +10,13 @@ import pytest
 
 from canister import session
 from helpers import warning_lines as warnings_in
-from session_kit import Browser, hold_request, logged_in, plugin_of, rotation_app
+from session_kit import Browser, held_across_moves, logged_in, plugin_of, rotation_app, wait_at_gate
 
 
 def held_change_across(app, origin, browser, moves, path='/hold?name=a&key=cart&value=book'):
     """Hold ``path`` (a data change) on the browser's session while the browser requests each of
     ``moves`` in turn; the held request's answer, once released."""
-    release = hold_request(app, origin, browser.sid, path)
-    for move in moves:
-        moved_from = browser.sid
-        assert browser.get(move).status == 200 and browser.sid != moved_from, move
-    held = release()
+    held = held_across_moves(app, origin, browser, path, *moves)
     assert held.status == 200 and held.text == 'held', held
     return held
 
@@ -102,10 +98,7 @@ def test_a_remember_made_in_parallel_with_a_login_is_kept_under_the_new_id(make_
 
     @app.get('/hold-remember')
     def hold_remember(name):
-        held = app.gates(name)
-        session.data.get('')
-        held.loaded.set()
-        assert held.release.wait(20), 'the test never released gate %s' % name
+        wait_at_gate(app, name)
         session.remember(600)
         return 'held'
 
@@ -173,10 +166,7 @@ def test_a_request_that_changes_the_user_itself_does_not_follow(make_app, serve_
     @app.get('/claims')
     def claims(role, name=''):
         if name:
-            held = app.gates(name)
-            session.data.get('')
-            held.loaded.set()
-            assert held.release.wait(20), 'the test never released gate %s' % name
+            wait_at_gate(app, name)
             session.data['cart'] = 'book'
         session.user = {'sub': 'alice', 'role': role}
         return 'held'

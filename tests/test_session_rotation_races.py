@@ -14,8 +14,8 @@ import pytest
 import canister
 from canister import session
 from helpers import warning_lines
-from session_kit import (STORES, Browser, BytesStore, anonymous, held_across, held_in_turn, hold_request, logged_in,
-                         make_store_url, plugin_of, rotation_app)
+from session_kit import (STORES, Browser, BytesStore, anonymous, held_across, held_across_moves, held_in_turn,
+                         hold_request, logged_in, make_store_url, plugin_of, rotation_app)
 
 
 # --------------------------------------------------------------------------
@@ -28,11 +28,9 @@ def test_a_logout_that_loaded_the_session_before_a_regenerate_ends_the_new_id_to
     origin = serve_with_gates(app)
     browser = logged_in(origin, cart='3')
     old = browser.sid
-    release = hold_request(app, origin, old, '/hold-then?name=a&action=' + logout)
-
-    assert browser.get('/regenerate').status == 200 and browser.sid != old  # moved, and answered first
+    # the regenerate moves the session, and is answered, first
+    held = held_across_moves(app, origin, browser, '/hold-then?name=a&action=' + logout, '/regenerate')
     moved_to = browser.sid
-    held = release()
 
     assert held.status == 200 and held.text == 'done', held
     assert Browser(origin, moved_to).read() == [None, {}], 'the new id is still logged in after the logout'
@@ -51,9 +49,7 @@ def test_a_logout_that_loaded_the_session_before_another_person_logged_in_leaves
     app = rotation_app(make_app, store_url)
     origin = serve_with_gates(app)
     browser = logged_in(origin, cart='3')
-    release = hold_request(app, origin, browser.sid, '/hold-then?name=a&action=' + logout)
-    assert browser.get('/login?name=bob').status == 200
-    held = release()
+    held = held_across_moves(app, origin, browser, '/hold-then?name=a&action=' + logout, '/login?name=bob')
 
     assert held.status == 200, held
     assert held.new_sid == ('' if logout == 'invalidate' else None), held  # session.user = None: bob's cookie stays
@@ -133,9 +129,8 @@ def test_a_regenerate_that_finds_the_session_moved_stores_nothing_and_sends_no_c
     origin = serve_with_gates(app)
     browser = logged_in(origin, cart='3')
     old = browser.sid
-    release = hold_request(app, origin, old, '/hold-then?name=a&action=regenerate')
-    assert browser.get('/regenerate').status == 200 and browser.sid != old  # the owner's move, answered first
-    late = release()
+    # the owner's move, answered first
+    late = held_across_moves(app, origin, browser, '/hold-then?name=a&action=regenerate', '/regenerate')
 
     assert late.status == 200 and late.set_cookies == [], late
     assert Browser(origin, old).read() == [None, {}]
@@ -253,10 +248,7 @@ def test_a_logout_follows_the_marker_on_a_store_that_returns_bytes(make_app, ser
     app = rotation_app(make_app, 'memory', store=BytesStore())
     origin = serve_with_gates(app)
     browser = logged_in(origin, cart='3')
-    old = browser.sid
-    release = hold_request(app, origin, old, '/hold-then?name=a&action=invalidate')
-    assert browser.get('/regenerate').status == 200 and browser.sid != old
-    held = release()
+    held = held_across_moves(app, origin, browser, '/hold-then?name=a&action=invalidate', '/regenerate')
 
     assert held.status == 200 and held.new_sid == '', held
     assert browser.read() == [None, {}]

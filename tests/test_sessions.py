@@ -876,8 +876,8 @@ def test_a_session_changed_by_another_process_is_read_acookieless_client(make_ap
 
 # -- handlers that stream their body (return a generator) ---------------------------------
 
-def streaming_app(make_app, **overrides):
-    """An app whose /stream route yields chunks around session work; /login starts a session."""
+def chunked_session_app(make_app, **overrides):
+    """An app whose /login starts a session and /seen shows its data; each test adds a /stream that yields chunks."""
     app = make_app(**overrides)
 
     @app.get('/login')
@@ -893,7 +893,7 @@ def streaming_app(make_app, **overrides):
 
 
 def test_a_streamed_body_sees_its_session_in_every_chunk(make_app):
-    app = streaming_app(make_app)
+    app = chunked_session_app(make_app)
 
     @app.get('/stream')
     def stream():
@@ -906,7 +906,7 @@ def test_a_streamed_body_sees_its_session_in_every_chunk(make_app):
 
 
 def test_session_changes_made_after_the_first_chunk_are_saved(make_app):
-    app = streaming_app(make_app)
+    app = chunked_session_app(make_app)
 
     @app.get('/stream')
     def stream():
@@ -922,7 +922,7 @@ def test_session_changes_made_after_the_first_chunk_are_saved(make_app):
 
 
 def test_a_session_first_read_after_the_first_chunk_is_saved_too(make_app):
-    app = streaming_app(make_app)
+    app = chunked_session_app(make_app)
 
     @app.get('/stream')
     def stream():
@@ -938,7 +938,7 @@ def test_a_session_first_read_after_the_first_chunk_is_saved_too(make_app):
 
 def test_a_session_started_after_the_first_chunk_is_not_stored_and_says_why(make_app, log_dir):
     store = canister.MemoryStore()
-    app = streaming_app(make_app, store=store)
+    app = chunked_session_app(make_app, store=store)
 
     @app.get('/stream')
     def stream():
@@ -957,7 +957,7 @@ def test_a_session_started_after_the_first_chunk_is_not_stored_and_says_why(make
 
 def test_a_logout_after_the_first_chunk_ends_the_session_in_the_store(make_app):
     store = canister.MemoryStore()
-    app = streaming_app(make_app, store=store)
+    app = chunked_session_app(make_app, store=store)
 
     @app.get('/stream')
     def stream():
@@ -975,7 +975,7 @@ def test_a_logout_after_the_first_chunk_ends_the_session_in_the_store(make_app):
 
 def test_a_login_after_the_first_chunk_does_not_keep_the_old_session(make_app, log_dir):
     store = canister.MemoryStore()
-    app = streaming_app(make_app, store=store)
+    app = chunked_session_app(make_app, store=store)
 
     @app.get('/stream')
     def stream():
@@ -991,7 +991,7 @@ def test_a_login_after_the_first_chunk_does_not_keep_the_old_session(make_app, l
 
 
 def test_later_chunks_log_with_their_request_thread_name_and_see_its_request_id(make_app, log_dir):
-    app = streaming_app(make_app)
+    app = chunked_session_app(make_app)
 
     @app.get('/stream')
     def stream():
@@ -1007,7 +1007,7 @@ def test_later_chunks_log_with_their_request_thread_name_and_see_its_request_id(
 
 
 def test_an_exception_in_a_later_chunk_is_logged_with_its_traceback(make_app, log_dir):
-    app = streaming_app(make_app)
+    app = chunked_session_app(make_app)
 
     @app.get('/stream')
     def stream():
@@ -1022,7 +1022,7 @@ def test_an_exception_in_a_later_chunk_is_logged_with_its_traceback(make_app, lo
 
 
 def test_an_abort_in_a_later_chunk_is_logged_with_its_traceback_on_a_real_server(make_app, log_dir, serve):
-    app = streaming_app(make_app)
+    app = chunked_session_app(make_app)
 
     @app.get('/stream')
     def stream():
@@ -1045,7 +1045,7 @@ def test_an_abort_in_a_later_chunk_is_logged_with_its_traceback_on_a_real_server
 
 
 def test_an_abort_before_the_first_chunk_is_bottles_answer_and_no_error(make_app, log_dir):
-    app = streaming_app(make_app)
+    app = chunked_session_app(make_app)
 
     @app.get('/stream')
     def stream():
@@ -1057,7 +1057,7 @@ def test_an_abort_before_the_first_chunk_is_bottles_answer_and_no_error(make_app
 
 
 def test_an_exception_before_the_first_chunk_is_logged_with_its_traceback(make_app, log_dir):
-    app = streaming_app(make_app)
+    app = chunked_session_app(make_app)
 
     @app.get('/stream')
     def stream():
@@ -1073,7 +1073,7 @@ def test_an_exception_before_the_first_chunk_is_logged_with_its_traceback(make_a
 
 def test_a_head_request_to_a_streaming_route_saves_its_session_once_and_quietly(make_app, log_dir):
     store = canister.MemoryStore()
-    app = streaming_app(make_app, store=store)
+    app = chunked_session_app(make_app, store=store)
 
     @app.get('/stream')
     def stream():

@@ -34,7 +34,7 @@ def small_disk(tmp_path):
         subprocess.run(['umount', str(path)], check=True)
 
 
-def fill(directory):
+def fill_file_system(directory):
     """Write a file in ``directory`` until its file system has no room left; the file's path."""
     filler = directory / 'filler'
     with open(filler, 'wb', buffering=0) as file:
@@ -57,7 +57,7 @@ def test_on_a_full_disk_the_client_gets_the_generic_503_and_the_log_names_the_ca
         return 'saved'
 
     assert client(app).get('/note').text == 'saved'
-    filler = fill(small_disk)
+    filler = fill_file_system(small_disk)
     answer = client(app).get('/note', status=503)
     assert answer.text == UNAVAILABLE  # nothing of the disk, the path or SQLite
     assert answer.headers['Retry-After'] == '1'
@@ -71,7 +71,7 @@ def test_on_a_full_disk_the_client_gets_the_generic_503_and_the_log_names_the_ca
 def test_a_disk_full_at_install_warns_naming_the_file_and_the_app_starts_and_works_once_there_is_room(
         small_disk, uninstall_at_end, log_dir):
     # (small_disk first: unmounted after the uninstall has closed the connections)
-    filler = fill(small_disk)
+    filler = fill_file_system(small_disk)
     path = small_disk / 'sessions.db'
     app, said = install_warned(log_dir, session_store=sqlite_url(path))
     uninstall_at_end(app)
@@ -98,7 +98,7 @@ def test_store_problem_says_the_disk_of_the_sqlite_file_is_full_before_a_save_fa
     app = make_app(session_store=sqlite_url(path))
     plugin = next(p for p in app.plugins if isinstance(p, canister.Canister))
     assert plugin.store_problem() is None
-    filler = fill(small_disk)
+    filler = fill_file_system(small_disk)
     assert plugin.store_problem() == 'the SQLite session store %s failed: database or disk is full (0 bytes free)' % path
     filler.unlink()
     assert plugin.store_problem() is None

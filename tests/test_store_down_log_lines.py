@@ -19,6 +19,16 @@ def store_lines(log):
     return [line for line in log.splitlines() if DOWN in line]
 
 
+def count_line_before(log, marker, note):
+    """The outage's second store line, asserted to repeat the first with ``note`` and to stand just before
+    the first line holding ``marker``."""
+    first, second = store_lines(log)
+    assert second.split(DOWN)[1] == first.split(DOWN)[1] + note
+    lines = log.splitlines()
+    assert lines.index(second) == [i for i, line in enumerate(lines) if marker in line][0] - 1
+    return second
+
+
 def down_after_one_count(make_app, redis_server, failures, **overrides):
     """``json_counter_app`` on ``redis_server``: one count, then the server stopped and ``failures`` requests
     answered 503; the app and its client."""
@@ -76,12 +86,8 @@ def test_the_count_of_an_outage_that_ends_within_its_second_is_written_with_the_
     assert len(store_lines(read_log(log_dir))) == 1   # within the second: still held back
     clock.advance(0.6)
     assert web.get('/count?after=outage').json == {'n': 3}
-    log = read_log(log_dir)
-    first, second = store_lines(log)
+    second = count_line_before(read_log(log_dir), '/count?after=outage', ' (and 2 more like it in the last 1.1s)')
     assert ' ERROR ' in second
-    assert second.split(DOWN)[1] == first.split(DOWN)[1] + ' (and 2 more like it in the last 1.1s)'
-    lines = log.splitlines()
-    assert lines.index(second) == [i for i, line in enumerate(lines) if '/count?after=outage' in line][0] - 1
 
 
 def test_the_count_of_an_outage_is_written_before_the_next_line_of_the_apps_own_through_app_log(
@@ -89,11 +95,7 @@ def test_the_count_of_an_outage_is_written_before_the_next_line_of_the_apps_own_
     app, _ = down_after_one_count(make_app, redis_server, 3)
     clock.advance(1.1)
     app.log.info('the app says something')    # (outside any request: a thread of the app's own, say)
-    log = read_log(log_dir)
-    first, second = store_lines(log)
-    assert second.split(DOWN)[1] == first.split(DOWN)[1] + ' (and 2 more like it in the last 1.1s)'
-    lines = log.splitlines()
-    assert lines.index(second) == [i for i, line in enumerate(lines) if 'the app says something' in line][0] - 1
+    count_line_before(read_log(log_dir), 'the app says something', ' (and 2 more like it in the last 1.1s)')
 
 
 def test_the_count_of_an_outage_is_written_when_the_plugin_is_uninstalled_before_another_line(

@@ -17,7 +17,7 @@ from canister import session
 from helpers import client, cookie_value, cookieless_client, read_log, sqlite_url, with_cookie
 from servers import RedisServer
 
-def add_routes(app):
+def add_store_routes(app):
     """A counter and a reader, the routes every app in this file serves."""
 
     @app.get('/')
@@ -85,7 +85,7 @@ class DownStore(DictStore):
 
 def test_a_sqlite_url_with_an_absolute_path_keeps_sessions_in_that_file(make_app, tmp_path):
     path = tmp_path / 's.db'
-    web = cookieless_client(add_routes(make_app(session_store=sqlite_url(path))))
+    web = cookieless_client(add_store_routes(make_app(session_store=sqlite_url(path))))
     sid = cookie_value(web.get('/'))
     assert path.exists()
     with sqlite3.connect(str(path)) as db:
@@ -96,14 +96,14 @@ def test_a_sqlite_url_with_an_absolute_path_keeps_sessions_in_that_file(make_app
 
 def test_a_sqlite_url_with_a_relative_path_is_relative_to_the_working_directory(make_app, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    web = cookieless_client(add_routes(make_app(session_store='sqlite:///relative.db')))
+    web = cookieless_client(add_store_routes(make_app(session_store='sqlite:///relative.db')))
     web.get('/')
     assert (tmp_path / 'relative.db').exists()
 
 
 def test_the_sqlite_store_can_be_named_in_the_app_config(make_app, tmp_path):
     path = tmp_path / 'config.db'
-    web = cookieless_client(add_routes(make_app(config={'session_store': sqlite_url(path)})))
+    web = cookieless_client(add_store_routes(make_app(config={'session_store': sqlite_url(path)})))
     sid = cookie_value(web.get('/'))
     assert path.exists()
     assert web.get('/', headers=with_cookie(sid)).text == '1'
@@ -111,12 +111,12 @@ def test_the_sqlite_store_can_be_named_in_the_app_config(make_app, tmp_path):
 
 def test_sqlite_sessions_survive_a_restart_of_the_app(make_app, tmp_path):
     url = sqlite_url(tmp_path / 's.db')
-    first = cookieless_client(add_routes(make_app(session_store=url)))
+    first = cookieless_client(add_store_routes(make_app(session_store=url)))
     sid = first.get('/login?name=alice').text
     first.get('/', headers=with_cookie(sid))
     first.app.uninstall(True)  # the first process is gone
 
-    second = cookieless_client(add_routes(make_app(session_store=url)))
+    second = cookieless_client(add_store_routes(make_app(session_store=url)))
     user, data = json.loads(second.get('/read', headers=with_cookie(sid)).text)
     assert user == 'alice'
     assert data == {'note': 'héllo ✓', 'counter': 0}
@@ -127,8 +127,8 @@ def test_sqlite_sessions_survive_a_restart_of_the_app(make_app, tmp_path):
 
 def test_two_apps_on_one_sqlite_file_share_sessions(make_app, tmp_path):
     url = sqlite_url(tmp_path / 's.db')
-    first = cookieless_client(add_routes(make_app(session_store=url)))
-    second = cookieless_client(add_routes(make_app(session_store=url)))
+    first = cookieless_client(add_store_routes(make_app(session_store=url)))
+    second = cookieless_client(add_store_routes(make_app(session_store=url)))
     sid = cookie_value(first.get('/'))
     assert second.get('/', headers=with_cookie(sid)).text == '1'
     assert first.get('/', headers=with_cookie(sid)).text == '2'
@@ -136,9 +136,9 @@ def test_two_apps_on_one_sqlite_file_share_sessions(make_app, tmp_path):
 
 def test_expired_sqlite_sessions_are_not_loaded(make_app, tmp_path, clock):
     url = sqlite_url(tmp_path / 's.db')
-    first = cookieless_client(add_routes(make_app(session_store=url, session_timeout=1)))
+    first = cookieless_client(add_store_routes(make_app(session_store=url, session_timeout=1)))
     sid = first.get('/login?name=alice').text
-    second = cookieless_client(add_routes(make_app(session_store=url, session_timeout=1)))
+    second = cookieless_client(add_store_routes(make_app(session_store=url, session_timeout=1)))
     clock.advance(0.99)
     assert json.loads(second.get('/read', headers=with_cookie(sid)).text)[0] == 'alice'  # just under the timeout
     clock.advance(1.01)
@@ -150,16 +150,16 @@ def test_expired_sqlite_sessions_are_not_loaded(make_app, tmp_path, clock):
 
 def test_an_invalidated_sqlite_session_is_gone_after_a_restart(make_app, tmp_path):
     url = sqlite_url(tmp_path / 's.db')
-    first = cookieless_client(add_routes(make_app(session_store=url)))
+    first = cookieless_client(add_store_routes(make_app(session_store=url)))
     sid = first.get('/login?name=alice').text
     first.get('/logout', headers=with_cookie(sid))
-    second = cookieless_client(add_routes(make_app(session_store=url)))
+    second = cookieless_client(add_store_routes(make_app(session_store=url)))
     assert json.loads(second.get('/read', headers=with_cookie(sid)).text) == [None, {}]
 
 
 def test_the_sqlite_file_is_in_wal_mode(make_app, tmp_path):
     path = tmp_path / 's.db'
-    cookieless_client(add_routes(make_app(session_store=sqlite_url(path)))).get('/')
+    cookieless_client(add_store_routes(make_app(session_store=sqlite_url(path)))).get('/')
     with sqlite3.connect(str(path)) as db:
         assert db.execute('PRAGMA journal_mode').fetchone()[0].lower() == 'wal'
 
@@ -297,7 +297,7 @@ def test_a_sqlite_store_does_not_load_an_expired_record(tmp_path, clock):
 
 def test_a_custom_store_passed_to_canister_keeps_the_sessions(make_app):
     store = DictStore()
-    web = cookieless_client(add_routes(make_app(store=store)))
+    web = cookieless_client(add_store_routes(make_app(store=store)))
     sid = web.get('/login?name=bob').text
     assert list(store.records) == [sid]
     assert json.loads(store.records[sid]) is not None  # canister's records are JSON text
@@ -315,7 +315,7 @@ class BytesDictStore(DictStore):
 
 
 def test_a_custom_store_that_loads_bytes_keeps_the_sessions(make_app):
-    web = cookieless_client(add_routes(make_app(store=BytesDictStore())))
+    web = cookieless_client(add_store_routes(make_app(store=BytesDictStore())))
     sid = web.get('/login?name=bob').text
     assert json.loads(web.get('/read', headers=with_cookie(sid)).text) == ['bob', {'note': 'héllo ✓'}]
 
@@ -333,7 +333,7 @@ def test_a_custom_store_is_not_called_by_a_request_that_ignores_the_session(make
 
 
 def test_a_store_that_is_down_makes_session_requests_answer_503(make_app):
-    app = add_routes(make_app(store=DownStore()))
+    app = add_store_routes(make_app(store=DownStore()))
     started = time.monotonic()
     response = cookieless_client(app).get('/read', headers=with_cookie('z' * 43), status='*')
     assert response.status_int == 503
@@ -356,7 +356,7 @@ def test_a_store_that_is_down_when_saving_makes_the_request_answer_503(make_app)
         def save(self, sid, record, ttl):
             raise canister.StoreUnavailable('the test store is down')
 
-    app = add_routes(make_app(store=SaveDown()))
+    app = add_store_routes(make_app(store=SaveDown()))
     response = cookieless_client(app).get('/', status='*')
     assert response.status_int == 503
     assert cookie_value(response) is None
@@ -371,7 +371,7 @@ def test_a_store_that_is_down_at_install_is_a_warning_not_an_error(make_app, log
 def test_a_corrupt_record_from_the_store_is_not_adopted(make_app, log_dir):
     store = DictStore()
     store.records['k' * 43] = 'not json at all'
-    app = add_routes(make_app(store=store))
+    app = add_store_routes(make_app(store=store))
     response = cookieless_client(app).get('/', headers=with_cookie('k' * 43))
     assert response.text == '0'
     assert cookie_value(response) not in (None, 'k' * 43)
@@ -429,7 +429,7 @@ def test_a_record_in_the_object_form_of_unreleased_versions_is_not_adopted(make_
     store = DictStore()
     created = int(time.time()) - 5
     store.records['k' * 43] = json.dumps({'d': {'counter': 41}, 'u': 'alice', 'c': created + 0.25, 'x': 0})
-    app = add_routes(make_app(store=store))
+    app = add_store_routes(make_app(store=store))
     client = cookieless_client(app)
     assert client.get('/', headers=with_cookie('k' * 43)).text == '0'
     assert json.loads(client.get('/read', headers=with_cookie('k' * 43)).text) == [None, {}]
@@ -440,7 +440,7 @@ def test_a_record_written_by_another_coder_is_read_and_kept_up_to_date(make_app)
     store = DictStore()
     created_ms = int(time.time() * 1000) - 5000
     store.records['k' * 43] = '[ {"counter": 41},\t"alice" , %d , 0 , 0 ]' % created_ms
-    app = add_routes(make_app(store=store))
+    app = add_store_routes(make_app(store=store))
     client = cookieless_client(app)
     for expected in ('42', '43'):
         assert client.get('/', headers=with_cookie('k' * 43)).text == expected
@@ -454,7 +454,7 @@ def test_a_record_written_by_another_coder_is_read_and_kept_up_to_date(make_app)
 def test_a_record_with_a_bad_field_is_not_adopted(make_app, log_dir, record):
     store = DictStore()
     store.records['k' * 43] = record
-    app = add_routes(make_app(store=store))
+    app = add_store_routes(make_app(store=store))
     response = cookieless_client(app).get('/', headers=with_cookie('k' * 43))
     assert response.status_int == 200 and response.text == '0'
     assert cookie_value(response) not in (None, 'k' * 43)
@@ -519,7 +519,7 @@ class RedisTraffic:
 
 
 def redis_app(make_app, server, **config):
-    return add_routes(make_app(config=dict({'session_store': server.url}, **config)))
+    return add_store_routes(make_app(config=dict({'session_store': server.url}, **config)))
 
 
 def test_a_request_that_only_reads_its_redis_session_is_one_round_trip(make_app, redis_server):
@@ -731,7 +731,7 @@ class WriteLock:
 
 def test_a_request_waits_for_a_sqlite_write_lock_held_for_less_than_5_seconds(make_app, tmp_path):
     path = tmp_path / 's.db'
-    web = cookieless_client(add_routes(make_app(session_store=sqlite_url(path))))
+    web = cookieless_client(add_store_routes(make_app(session_store=sqlite_url(path))))
     lock = WriteLock(path, 1.5)
     started = time.monotonic()
     response = web.get('/', status='*')  # a new session: a row to write
@@ -745,7 +745,7 @@ def test_a_request_waits_for_a_sqlite_write_lock_held_for_less_than_5_seconds(ma
 
 def test_a_request_gives_up_on_a_sqlite_write_lock_after_5_seconds_with_503(make_app, tmp_path):
     path = tmp_path / 's.db'
-    web = cookieless_client(add_routes(make_app(session_store=sqlite_url(path))))
+    web = cookieless_client(add_store_routes(make_app(session_store=sqlite_url(path))))
     lock = WriteLock(path, 30)
     started = time.monotonic()
     try:
@@ -759,7 +759,7 @@ def test_a_request_gives_up_on_a_sqlite_write_lock_after_5_seconds_with_503(make
 
 def test_expired_sqlite_rows_are_removed_200_at_a_time_every_100_writes(make_app, tmp_path, clock):
     path = tmp_path / 's.db'
-    web = cookieless_client(add_routes(make_app(session_store=sqlite_url(path), session_timeout=1)))
+    web = cookieless_client(add_store_routes(make_app(session_store=sqlite_url(path), session_timeout=1)))
 
     def new_sessions(count):  # each a new visitor's session: one write
         for _ in range(count):

@@ -23,12 +23,12 @@ PREFIX = 'canister:session:'
 
 
 @pytest.fixture
-def redis_url(tmp_path, request):
+def empty_redis_url(tmp_path, request):
     """The URL of the module's redis-server, emptied."""
     return make_store_url('redis', tmp_path, request)
 
 
-def login_app(make_app, **config):
+def remembering_login_app(make_app, **config):
     """``/login?name=`` (``&remember=SECONDS`` gives the session that lifetime) and ``/logout``."""
     app = make_app(**config)
 
@@ -62,9 +62,9 @@ def members(client, user, prefix=PREFIX):
 # --------------------------------------------------------------------------
 # Redis
 
-def test_tidy_takes_expired_ids_out_of_a_users_set_and_keeps_a_live_idle_one(make_app, redis_url):
-    client = redis.Redis.from_url(redis_url)
-    app = login_app(make_app, session_store=redis_url, session_timeout=1)
+def test_tidy_takes_expired_ids_out_of_a_users_set_and_keeps_a_live_idle_one(make_app, empty_redis_url):
+    client = redis.Redis.from_url(empty_redis_url)
+    app = remembering_login_app(make_app, session_store=empty_redis_url, session_timeout=1)
     expired = [log_in(app, 'alice') for _ in range(3)]
     idle = log_in(app, 'alice', remember=600)  # not used again: idle for longer than session_timeout, still live
     time.sleep(1.3)  # the three others expire in Redis by their TTL
@@ -74,9 +74,9 @@ def test_tidy_takes_expired_ids_out_of_a_users_set_and_keeps_a_live_idle_one(mak
     assert len(plugin_of(app).sessions_of('alice')) == 1
 
 
-def test_tidy_deletes_the_set_of_a_user_whose_sessions_all_ended(make_app, redis_url):
-    client = redis.Redis.from_url(redis_url)
-    app = login_app(make_app, session_store=redis_url, session_timeout=1)
+def test_tidy_deletes_the_set_of_a_user_whose_sessions_all_ended(make_app, empty_redis_url):
+    client = redis.Redis.from_url(empty_redis_url)
+    app = remembering_login_app(make_app, session_store=empty_redis_url, session_timeout=1)
     log_in(app, 'bob')
     log_in(app, 'bob')
     time.sleep(1.3)
@@ -85,9 +85,9 @@ def test_tidy_deletes_the_set_of_a_user_whose_sessions_all_ended(make_app, redis
     assert not client.exists(PREFIX + 'user:bob')
 
 
-def test_tidy_takes_out_the_ids_of_ended_sessions(make_app, redis_url):
-    client = redis.Redis.from_url(redis_url)
-    app = login_app(make_app, session_store=redis_url)
+def test_tidy_takes_out_the_ids_of_ended_sessions(make_app, empty_redis_url):
+    client = redis.Redis.from_url(empty_redis_url)
+    app = remembering_login_app(make_app, session_store=empty_redis_url)
     ended = log_in(app, 'carol')
     kept = log_in(app, 'carol')
     webtest.TestApp(app).get('/logout', headers={'Cookie': '%s=%s' % (COOKIE, ended)})
@@ -97,11 +97,11 @@ def test_tidy_takes_out_the_ids_of_ended_sessions(make_app, redis_url):
     assert members(client, 'carol') == {kept}
 
 
-def test_tidy_leaves_an_id_whose_session_still_has_its_key(make_app, redis_url):
+def test_tidy_leaves_an_id_whose_session_still_has_its_key(make_app, empty_redis_url):
     """A session ended a moment ago is its marker for a minute (a racing request must find it): its
     id stays listed until a later tidy."""
-    client = redis.Redis.from_url(redis_url)
-    app = login_app(make_app, session_store=redis_url)
+    client = redis.Redis.from_url(empty_redis_url)
+    app = remembering_login_app(make_app, session_store=empty_redis_url)
     ended = log_in(app, 'dave')
     webtest.TestApp(app).get('/logout', headers={'Cookie': '%s=%s' % (COOKIE, ended)})
     assert client.exists(PREFIX + ended)
@@ -109,9 +109,9 @@ def test_tidy_leaves_an_id_whose_session_still_has_its_key(make_app, redis_url):
     assert members(client, 'dave') == {ended}
 
 
-def test_tidy_touches_only_the_sets_under_its_own_prefix_even_one_with_glob_characters(make_app, redis_url):
-    client = redis.Redis.from_url(redis_url)
-    app = login_app(make_app, session_store=redis_url, session_redis_prefix='shop*[1]:')
+def test_tidy_touches_only_the_sets_under_its_own_prefix_even_one_with_glob_characters(make_app, empty_redis_url):
+    client = redis.Redis.from_url(empty_redis_url)
+    app = remembering_login_app(make_app, session_store=empty_redis_url, session_redis_prefix='shop*[1]:')
     live = log_in(app, 'erin')
     client.sadd('shop*[1]:user:erin', 'gone-1', 'gone-2')
     client.sadd('shopX1:user:erin', 'gone-3')  # another app's set, which shop*[1]: as a pattern would match
@@ -121,9 +121,9 @@ def test_tidy_touches_only_the_sets_under_its_own_prefix_even_one_with_glob_char
     assert members(client, 'erin', 'shopX1:') == {'gone-3'} and members(client, 'erin', 'shop1:') == {'gone-4'}
 
 
-def test_tidy_goes_through_sets_larger_than_a_batch(redis_url):
-    client = redis.Redis.from_url(redis_url)
-    store = canister.RedisStore(redis_url)
+def test_tidy_goes_through_sets_larger_than_a_batch(empty_redis_url):
+    client = redis.Redis.from_url(empty_redis_url)
+    store = canister.RedisStore(empty_redis_url)
     try:
         store.create('live-one', '[{},"frank",0,0,0]', 600, 'frank')
         client.sadd(PREFIX + 'user:frank', *['gone-%d' % index for index in range(300)])  # beyond a small set's encoding
@@ -139,31 +139,31 @@ def test_tidy_goes_through_sets_larger_than_a_batch(redis_url):
 # --------------------------------------------------------------------------
 # the command
 
-def test_the_command_tidies_the_redis_store_the_config_names_and_prints_how_many(make_app, redis_url, tmp_path):
-    client = redis.Redis.from_url(redis_url)
-    app = login_app(make_app, session_store=redis_url, session_redis_prefix='shop:')
+def test_the_command_tidies_the_redis_store_the_config_names_and_prints_how_many(make_app, empty_redis_url, tmp_path):
+    client = redis.Redis.from_url(empty_redis_url)
+    app = remembering_login_app(make_app, session_store=empty_redis_url, session_redis_prefix='shop:')
     live = log_in(app, 'alice')
     client.sadd('shop:user:alice', 'gone-1', 'gone-2')
     client.sadd('shop:user:bob', 'gone-3')
     ini = tmp_path / 'app.ini'
-    ini.write_text('[canister]\nsession_store = %s\nsession_redis_prefix = shop:\n' % redis_url)
+    ini.write_text('[canister]\nsession_store = %s\nsession_redis_prefix = shop:\n' % empty_redis_url)
     result = run_canister('tidy-sessions', '--config', str(ini), '--batch', '2', cwd=tmp_path)
     assert (result.returncode, result.stdout, result.stderr) == (
-        0, 'Removed 3 entries of ended sessions from %s\n' % redis_url, '')
+        0, 'Removed 3 entries of ended sessions from %s\n' % empty_redis_url, '')
     assert members(client, 'alice', 'shop:') == {live} and not client.exists('shop:user:bob')
-    again = run_canister('tidy-sessions', '--store', redis_url, '--prefix', 'shop:', cwd=tmp_path)
-    assert (again.returncode, again.stdout) == (0, 'Removed 0 entries of ended sessions from %s\n' % redis_url)
+    again = run_canister('tidy-sessions', '--store', empty_redis_url, '--prefix', 'shop:', cwd=tmp_path)
+    assert (again.returncode, again.stdout) == (0, 'Removed 0 entries of ended sessions from %s\n' % empty_redis_url)
 
 
-def test_the_command_leaves_a_key_that_is_not_a_set_alone_tidies_the_others_and_says_so(redis_url, tmp_path):
-    client = redis.Redis.from_url(redis_url)
+def test_the_command_leaves_a_key_that_is_not_a_set_alone_tidies_the_others_and_says_so(empty_redis_url, tmp_path):
+    client = redis.Redis.from_url(empty_redis_url)
     client.set(PREFIX + 'user:settings', 'an app of its own under the prefix')
     client.sadd(PREFIX + 'user:alice', 'gone')
     client.sadd(PREFIX + 'user:bob', 'gone')
-    result = run_canister('tidy-sessions', '--store', redis_url, '--batch', '1', cwd=tmp_path)
+    result = run_canister('tidy-sessions', '--store', empty_redis_url, '--batch', '1', cwd=tmp_path)
     assert (result.returncode, result.stderr) == (0, '')  # (was 1: "the Redis session store is unavailable: WRONGTYPE")
     assert result.stdout == ('Removed 2 entries of ended sessions from %s\nLeft alone 1 key under %suser: that is not '
-                             "a set of session ids (does another app use the prefix '%s'?)\n" % (redis_url, PREFIX, PREFIX))
+                             "a set of session ids (does another app use the prefix '%s'?)\n" % (empty_redis_url, PREFIX, PREFIX))
     assert client.get(PREFIX + 'user:settings') == b'an app of its own under the prefix'
     assert not client.exists(PREFIX + 'user:alice', PREFIX + 'user:bob')
 
@@ -232,12 +232,12 @@ def test_a_tidy_counts_what_it_removed_and_left_alone_in_batches_that_mix_sets_a
 
 def test_the_command_deletes_the_expired_rows_of_a_sqlite_file(make_app, tmp_path):
     path = tmp_path / 'sessions.db'
-    app = login_app(make_app, session_store=sqlite_url(path), session_timeout=1)
+    app = remembering_login_app(make_app, session_store=sqlite_url(path), session_timeout=1)
     for _ in range(3):
         log_in(app, 'alice')
     time.sleep(1.3)
     # (the live session from an app with a longer timeout: the command's start may take over a second)
-    live = log_in(login_app(make_app, session_store=sqlite_url(path), session_timeout=3600), 'alice')
+    live = log_in(remembering_login_app(make_app, session_store=sqlite_url(path), session_timeout=3600), 'alice')
     result = run_canister('tidy-sessions', '--store', sqlite_url(path), cwd=tmp_path)
     assert (result.returncode, result.stdout, result.stderr) == (
         0, 'Removed 3 entries of ended sessions from %s\n' % sqlite_url(path), '')
@@ -308,7 +308,7 @@ def test_the_command_refuses_bad_arguments_with_a_usage_error(tmp_path, args, sa
 # the plugin's method
 
 def test_tidy_sessions_of_a_store_without_a_tidy_of_its_own_removes_nothing(make_app):
-    app = login_app(make_app, store=FourMethodStore())
+    app = remembering_login_app(make_app, store=FourMethodStore())
     log_in(app, 'alice')
     assert plugin_of(app).tidy_sessions() == 0
 
@@ -373,14 +373,14 @@ def test_the_command_masks_the_password_of_the_url_it_names(redis_server, tmp_pa
     assert result.stdout == 'Removed 1 entry of ended sessions from redis://app:***@127.0.0.1:%d/0\n' % redis_server.port
 
 
-def test_the_commands_store_and_prefix_win_over_the_config_file(redis_url, tmp_path):
-    client = redis.Redis.from_url(redis_url)
+def test_the_commands_store_and_prefix_win_over_the_config_file(empty_redis_url, tmp_path):
+    client = redis.Redis.from_url(empty_redis_url)
     client.sadd('shop:user:alice', 'gone')
     client.sadd(PREFIX + 'user:alice', 'gone')
     ini = tmp_path / 'app.ini'
     ini.write_text('[canister]\nsession_store = memory\nsession_redis_prefix = other:\n')
-    result = run_canister('tidy-sessions', '--config', str(ini), '--store', redis_url, '--prefix', 'shop:', cwd=tmp_path)
-    assert (result.returncode, result.stdout) == (0, 'Removed 1 entry of ended sessions from %s\n' % redis_url)
+    result = run_canister('tidy-sessions', '--config', str(ini), '--store', empty_redis_url, '--prefix', 'shop:', cwd=tmp_path)
+    assert (result.returncode, result.stdout) == (0, 'Removed 1 entry of ended sessions from %s\n' % empty_redis_url)
     assert not client.exists('shop:user:alice') and client.exists(PREFIX + 'user:alice')
 
 

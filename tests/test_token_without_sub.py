@@ -10,7 +10,7 @@ from helpers import bearer, cookie_value, cookieless_client, signed_token, with_
 SECRET = 'Vq3Lr8Zt1Wm6Xc4Bn9Hs2Jd7Fg5Pa0-Tq1Ye8Ui3Oo6Kl9Mz2Nx7Cv4Bb5Vn1Q'
 
 
-def token_of(**claims):
+def bearer_with(**claims):
     """Request headers sending a token of ``helpers.claims`` with these, signed with SECRET."""
     return bearer(signed_token(SECRET, **claims))
 
@@ -32,15 +32,15 @@ def cart_app(make_app):
 
 def test_a_refreshed_token_without_sub_gets_a_new_session_id_and_empty_data(make_app):
     web = cookieless_client(cart_app(make_app))
-    first = cookie_value(web.get('/put', headers=token_of(sub=None, name='alice', iat=1)))
-    response = web.get('/read', headers=dict(with_cookie(first), **token_of(sub=None, name='alice', iat=2)))
+    first = cookie_value(web.get('/put', headers=bearer_with(sub=None, name='alice', iat=1)))
+    response = web.get('/read', headers=dict(with_cookie(first), **bearer_with(sub=None, name='alice', iat=2)))
     assert json.loads(response.text) == {}
     assert cookie_value(response) not in (None, '', first)
 
 
 def test_a_refreshed_token_with_sub_keeps_the_session_id_and_data(make_app):
     web = cookieless_client(cart_app(make_app))
-    first = cookie_value(web.get('/put', headers=token_of(sub='alice', iat=1)))
-    response = web.get('/read', headers=dict(with_cookie(first), **token_of(sub='alice', iat=2)))
+    first = cookie_value(web.get('/put', headers=bearer_with(sub='alice', iat=1)))
+    response = web.get('/read', headers=dict(with_cookie(first), **bearer_with(sub='alice', iat=2)))
     assert json.loads(response.text) == {'cart': 'tea'}
     assert cookie_value(response) is None

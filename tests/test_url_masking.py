@@ -19,7 +19,7 @@ def pieces(password: str):
     return [piece for piece in re.split(r'[/?#@:]', password) if len(piece) >= 4]
 
 
-def install(make_app, url: str) -> str:
+def install_error(make_app, url: str) -> str:
     """Install with this session_store; the text of the ConfigError, or '' if it installed."""
     with warnings.catch_warnings():
         warnings.simplefilter('ignore', canister.CanisterWarning)   # nothing listens on port 1
@@ -34,7 +34,7 @@ def install(make_app, url: str) -> str:
 @pytest.mark.parametrize('form', ['redis://:%s@127.0.0.1:1/0', 'redis://app:%s@127.0.0.1:1/0',
                                   'redis+sentinel://app:%s@127.0.0.1:1,127.0.0.1:2/mymaster/0'])
 def test_no_piece_of_the_password_is_logged_or_raised(make_app, log_dir, password, form):
-    error = install(make_app, form % password)
+    error = install_error(make_app, form % password)
     log = read_log(log_dir)
     assert 'canister.session_store' in log                      # the banner was written
     for piece in pieces(password):
@@ -44,13 +44,13 @@ def test_no_piece_of_the_password_is_logged_or_raised(make_app, log_dir, passwor
 
 @pytest.mark.parametrize('password', ['S3cr#Et9x', 'At7s@Gn4x', 'Pl4inPw9'])
 def test_a_password_with_hash_or_at_sign_installs(make_app, log_dir, password):
-    assert install(make_app, 'redis://:%s@127.0.0.1:1/0' % password) == ''
+    assert install_error(make_app, 'redis://:%s@127.0.0.1:1/0' % password) == ''
     assert 'Install failed' not in read_log(log_dir)
 
 
 @pytest.mark.parametrize('password', ['Zm9v/YmFy+pw', 'Qu3r?Y9ry'])
 def test_a_slash_or_question_mark_in_the_password_is_refused_saying_how_to_write_it(make_app, log_dir, password):
-    error = install(make_app, 'redis://:%s@127.0.0.1:1/0' % password)
+    error = install_error(make_app, 'redis://:%s@127.0.0.1:1/0' % password)
     assert error == ("canister.session_store = 'redis://:***@127.0.0.1:1/0' is not a valid Redis URL: a '/' or '?' "
                      "in the user name or password must be written %2F or %3F (and an '@' after the host %40)")
     assert 'Install failed: ' + error in read_log(log_dir)
@@ -72,7 +72,7 @@ def test_an_at_sign_in_a_certificate_path_of_the_query_is_no_password(tmp_path):
 
 @pytest.mark.parametrize('password', ['Qu3r?Y9ry', 'Qu3r?a=Y9ry', 'Qu3r?ssl_ca_certs=Y9ry'])
 def test_a_question_mark_in_the_password_is_refused_whatever_follows_it(make_app, log_dir, password):
-    error = install(make_app, 'rediss://:%s@127.0.0.1:1/0' % password)
+    error = install_error(make_app, 'rediss://:%s@127.0.0.1:1/0' % password)
     assert "a '/' or '?' in the user name or password must be written %2F or %3F" in error
     for piece in pieces(password):
         assert piece not in error and piece not in read_log(log_dir)
@@ -81,7 +81,7 @@ def test_a_question_mark_in_the_password_is_refused_whatever_follows_it(make_app
 # -- secret-looking names in the query of a URL ----------------------------------------
 
 def test_a_password_given_in_the_query_of_a_redis_url_is_masked_in_the_banner_the_error_and_the_log(make_app, log_dir):
-    error = install(make_app, 'redis://127.0.0.1:6379/0?password=Sup3rS3cret')
+    error = install_error(make_app, 'redis://127.0.0.1:6379/0?password=Sup3rS3cret')
     assert error.startswith("canister.session_store = 'redis://127.0.0.1:6379/0?password=***' is not a valid Redis "
                             "URL: unknown option 'password'"), error
     log = read_log(log_dir)
@@ -102,7 +102,7 @@ def test_a_token_in_the_query_of_a_jwks_url_is_masked_in_the_banner_and_other_va
 def test_a_query_with_no_secret_looking_name_is_shown_as_given(tmp_path, make_app, log_dir):
     ca = tmp_path / 'ca.pem'
     ca.write_text('')
-    install(make_app, 'rediss://:Pl4inPw9@127.0.0.1:1/0?ssl_ca_certs=%s' % ca)
+    install_error(make_app, 'rediss://:Pl4inPw9@127.0.0.1:1/0?ssl_ca_certs=%s' % ca)
     assert 'rediss://:***@127.0.0.1:1/0?ssl_ca_certs=%s' % ca in read_log(log_dir)
 
 
