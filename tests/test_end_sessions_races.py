@@ -135,7 +135,7 @@ def test_a_login_whose_password_check_was_under_way_when_end_sessions_ran_does_n
         make_app, serve_with_gates, store_url):
     """The check (a slow hash, here a user lookup held open) started before the revocation: the login
     is ended as it is stored, although the handler set the user only after end_sessions had run."""
-    app = login_app(make_app, store_url)
+    app = end_others_app(make_app, store_url)
     checking = app.gates('check')
 
     def look_up(name):
