@@ -722,6 +722,16 @@ def _as_text(value: Any) -> str:
     return str(value).strip()
 
 
+def _as_basic_username(value: Any) -> str:
+    """The Basic user's name: text without a colon, where a Basic header parts the name from the password
+    (a name holding one could never log in)."""
+    name = _as_text(value)
+    if ':' in name:
+        raise ValueError('a Basic user name cannot hold a colon: the Authorization header parts the name from '
+                         'the password at the first one, so this user could never log in')
+    return name
+
+
 def _as_path(value: Any) -> str:
     """A file or directory name, refused when it starts with ``~``: a shell's home directory, which
     nothing expands in a config, so the name would be a directory ``~`` in the working directory."""
@@ -939,7 +949,7 @@ KEYS: Dict[str, _Key] = {key.name: key for key in (
          'cookie Max-Age in seconds (0: a browser-session cookie)'),
     _Key('auth_realm', 'canister', _as_header_value,
          'realm named in WWW-Authenticate challenges (printable ASCII on one line)'),
-    _Key('auth_basic_username', '', _as_text, 'the Basic auth user'),
+    _Key('auth_basic_username', '', _as_basic_username, 'the Basic auth user (a name without `:`)'),
     _Key('auth_basic_password', '', _as_text, 'its password, as `auth_basic_encryption` says'),
     _Key('auth_basic_encryption', 'auto', _as_choice('auto', 'clear', 'sha256', 'pbkdf2', 'scrypt', 'bcrypt', 'argon2'),
          '`clear`, `sha256` (hex), `pbkdf2`, `scrypt` (as `python -m canister hash-password` prints them), `bcrypt`, '
@@ -6784,6 +6794,12 @@ def _b64(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).decode('ascii').rstrip('=')
 
 
+def _realm(config: Config) -> str:
+    """``auth_realm`` as the quoted string of a challenge: its quotes left out, a backslash escaped (a
+    browser would read ``a\\b`` as ``ab``)."""
+    return '"%s"' % config['auth_realm'].replace('"', '').replace('\\', '\\\\')
+
+
 def _unb64(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + '=' * (-len(text) % 4))
 
@@ -7081,7 +7097,7 @@ class BasicAuth:
         #: The app's log.
         self.log = log
         #: The ``WWW-Authenticate`` value of a 401 (``auth_realm``).
-        self.challenge = 'Basic realm="%s", charset="UTF-8"' % config['auth_realm'].replace('"', '')
+        self.challenge = 'Basic realm=%s, charset="UTF-8"' % _realm(config)
         #: user name -> (stored password, its scheme): the config's user and the users file's.
         self.users: Dict[str, Tuple[str, str]] = {}
         username, password = config['auth_basic_username'], config['auth_basic_password']
@@ -7744,7 +7760,7 @@ class JwtAuth:
             log.write(logging.WARNING, '%s', note)
             _warn_at_install(note)
         #: The ``WWW-Authenticate`` value of a 401 (``auth_realm``).
-        self.challenge = 'Bearer realm="%s"' % config['auth_realm'].replace('"', '')
+        self.challenge = 'Bearer realm=%s' % _realm(config)
         #: The ``aud`` a token must have (``auth_jwt_client_id``); None: any.
         self.audience = config['auth_jwt_client_id'] or None
         #: The ``iss`` a token must have (``auth_jwt_issuer``); None: any.

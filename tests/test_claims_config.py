@@ -36,7 +36,7 @@ BAD_VALUES = {
     'session_partitioned': ['maybe', ''],
     'session_cookie_max_age': ['-1', '30 days', ''],
     'auth_realm': ['a\nb', 'a\x00b', 'caf\xe9', ['x']],
-    'auth_basic_username': [['alice'], True, b'\xff'],
+    'auth_basic_username': [['alice'], True, b'\xff', 'al:ice'],
     'auth_basic_password': [['pw'], True, b'\xff'],
     'auth_basic_encryption': ['md5', '', None],
     'auth_basic_users_file': ['/no/such/users.txt', '~/users', 'a\x00b'],
@@ -124,6 +124,14 @@ def test_a_realm_with_quotes_is_named_without_them_in_the_challenge(make_app):
     app.get('/', callback=lambda: 'ok')
     answer = client(app).get('/', headers={'Authorization': basic('alice', 'wrong')}, status=401)
     assert answer.headers['WWW-Authenticate'] == 'Basic realm="Our shop", charset="UTF-8"'
+
+
+def test_a_backslash_of_the_realm_is_escaped_in_the_challenges_quoted_string(make_app):
+    app = make_app(auth_realm='Back\\office', auth_basic_username='alice',
+                   auth_basic_password=canister.hash_password('secret', iterations=1000))
+    app.get('/', callback=lambda: 'ok')
+    answer = client(app).get('/', headers={'Authorization': basic('alice', 'wrong')}, status=401)
+    assert answer.headers['WWW-Authenticate'] == 'Basic realm="Back\\\\office", charset="UTF-8"'
 
 
 def test_an_algorithm_name_is_checked_even_with_no_jwt_key_configured(tmp_path):
