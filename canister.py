@@ -9237,25 +9237,31 @@ class _EarlyChecks:
         return context.cors.preflight_response(context.environ, context.origin or '', self.router)
 
 
+#: How the page Bottle writes to ``wsgi.errors`` starts when an error handler of the app raised.
+_BOTTLES_CRITICAL_PAGE = '<h1>Critical error while processing request: '
+
+
 class _WithoutBottlesTraceback:
     """A request's ``wsgi.errors`` while canister logs to the process's stderr or stdout: Bottle (with
     ``catchall``, its default) writes the traceback of an exception it catches there as raw lines, most
     often into the same stream, which would break a stream of JSON lines apart.  That write (the
     traceback of the exception being handled, as ``traceback.format_exc`` gives it) is held back: Bottle
     makes it before canister's line when it caught the exception outside canister's route wrapper (a
-    dict its JSON plugin cannot send, a ``before_request`` hook's); at the request's end it is dropped
-    if canister logged the exception, else written (an app mounted without canister).  Anything else
-    reaches the server's stream."""
+    dict its JSON plugin cannot send, a ``before_request`` hook's); so is the HTML of its "Critical
+    error" page (an error handler of the app raised), written before canister logs that exception.  At
+    the request's end they are dropped if canister logged the exception, else written (an app mounted
+    without canister).  Anything else reaches the server's stream."""
 
     def __init__(self, stream: Any) -> None:
         #: The ``wsgi.errors`` it stands in for, which gets everything but Bottle's traceback.
         self.stream = stream
-        #: Bottle's traceback, held back until the request's end.
+        #: Bottle's traceback and "Critical error" page, held back until the request's end.
         self.held = ''
 
     def write(self, text: Any) -> Any:
-        if isinstance(text, str) and text.startswith('Traceback') and text == traceback.format_exc():
-            self.held = text
+        if isinstance(text, str) and (text.startswith('Traceback') and text == traceback.format_exc()
+                                      or text.startswith(_BOTTLES_CRITICAL_PAGE) and sys.exc_info()[0] is not None):
+            self.held += text
             return None
         return self.stream.write(text)
 
@@ -9568,7 +9574,9 @@ class _RequestContext(SessionState):
 
     def _log_critical_error(self, error: Optional[BaseException]) -> None:
         """Bottle caught ``error`` after the route (in an error handler of the app, or in its own code)
-        and answers its "Critical error" 500, whose traceback it writes nowhere: log it here."""
+        and answers its "Critical error" 500, whose traceback it writes nowhere: log it here (and
+        drop the page's HTML Bottle wrote to ``wsgi.errors``: ``_WithoutBottlesTraceback``)."""
+        self.error_logged = True
         if isinstance(error, bottle.HTTPResponse):  # what redirect() and abort() raise
             self.plugin.log.write(logging.ERROR, 'Unhandled exception in an error handler of the app (@app.error): '
                                   'Bottle sends no redirect() or abort() raised there, and answers 500; to send the '
