@@ -4786,6 +4786,8 @@ class RedisStore(SessionStore):
             except self._errors as error:
                 raise self._unreachable(error) from None
         if int(replicas or 0) < self.wait:
+            if not self._replicas_counted:  # (an install that found Redis down could not say why: known now)
+                self._count_replicas()
             raise StoreUnavailable('the Redis session store saved the session but only %s of %d replica(s) '
                                    'confirmed it in time' % (replicas, self.wait))
 
@@ -5043,7 +5045,8 @@ class RedisStore(SessionStore):
                                   'has databases 0 to 15 unless its databases setting gives more)' % text) from None
             return str(self._unreachable(error))  # (the words of the 503's ERROR line: one text for one outage)
         if not self._checked:
-            self.wait_note = self._replicas_short()
+            if not self._replicas_counted:
+                self._count_replicas()
             self._checked = True
         return None
 
@@ -5064,8 +5067,16 @@ class RedisStore(SessionStore):
                               'for its own slots (most sessions would answer 503): use redis+cluster://host:port,... '
                               'to name the Cluster')
 
-    #: What the install says when a master has fewer replicas than ``wait`` (set by ``check``).
+    #: What the install says when a master has fewer replicas than ``wait`` (set by ``_count_replicas``).
     wait_note: Optional[str] = None
+    #: The replicas were counted (``wait_note`` is what they say).
+    _replicas_counted = False
+
+    def _count_replicas(self) -> None:
+        """Set ``wait_note``, once: at the first check Redis answers, or at the first save that too few
+        replicas confirmed if that comes first (an install that found Redis down, no probe since)."""
+        self._replicas_counted = True
+        self.wait_note = self._replicas_short()
 
     def _replicas_short(self) -> Optional[str]:
         """With ``wait``: what is wrong if a master has fewer replicas connected than ``wait`` (every
@@ -9603,6 +9614,7 @@ class _RequestContext(SessionState):
         with its traceback).  Return its headers and status line."""
         if isinstance(error, StoreUnavailable):
             self.plugin.log.write_repeated(logging.ERROR, str(error))
+            self.plugin._tell_wait_note()
             code, message = 503, _UNAVAILABLE
         elif isinstance(error, SessionDataError):
             self.plugin.log.write(logging.ERROR, 'Session not saved: %s', error)
@@ -10210,6 +10222,7 @@ class Canister:
         for note in self.log.warnings + self._store_notes():  # in the log, and on the terminal at the app's install line
             self.log.write(logging.WARNING, '%s', note)
             _warn_at_install(note)
+        self._wait_note_told = isinstance(getattr(self.sessions.store, 'wait_note', None), str)
         self.authenticator = Authenticator(config, self.log, self.sessions.store)
         #: The same when the Authorization header has a scheme to check (None: route wrappers skip it).
         self.auth = self.authenticator or None
@@ -10239,6 +10252,17 @@ class Canister:
             if isinstance(note, str):
                 notes.append(note)
         return notes
+
+    #: The store's ``wait_note`` (a Redis master with fewer replicas than ``session_redis_wait``) is in the log.
+    _wait_note_told = False
+
+    def _tell_wait_note(self) -> None:
+        """Log the store's replica warning (WARNING, as at install) once it is known, if the install could not
+        (it found Redis down): called after a probe (``store_problem``) and after a 503 of the store."""
+        note = getattr(self.sessions.store, 'wait_note', None)
+        if isinstance(note, str) and not self._wait_note_told:
+            self._wait_note_told = True
+            self.log.write(logging.WARNING, '%s', note)
 
     def close(self) -> None:
         """Uninstall: give the app its own WSGI callable, error page and ``add_route`` back, and release the store."""
@@ -10385,6 +10409,7 @@ class Canister:
     def _unavailable_response(self, error: Exception) -> bottle.HTTPResponse:
         """The 503 response of a request whose session store cannot be reached (logged once a second)."""
         self.log.write_repeated(logging.ERROR, str(error))
+        self._tell_wait_note()
         return _error_response(503, _UNAVAILABLE, _UNAVAILABLE_RETRY)
 
     def _error_page(self, error: bottle.HTTPError) -> Any:
@@ -10440,6 +10465,7 @@ class Canister:
             problem = _store_check(self._user_sessions().store)
         except ConfigError as error:  # (refused credentials, a file that is not a database: not ready either)
             problem = str(error)
+        self._tell_wait_note()
         return _mask_urls(problem) if problem else None
 
     def _user_sessions(self) -> SessionManager:
