@@ -4327,8 +4327,9 @@ class SQLiteStore(SessionStore):
 
     def _failed(self, cause: Any, problem: str = '') -> str:
         """What is said of the file when it cannot be used for now: by a request's 503 ERROR line, and in the same
-        words by ``check`` (``store_problem()``, the install's WARNING), so that one condition has one text."""
-        return 'the SQLite session store %s failed: %s%s' % (self.path, cause, '; ' + problem if problem else '')
+        words by ``check`` (``store_problem()``, the install's WARNING), so that one condition has one text.  The
+        file's absolute path (made at install), as the ConfigErrors say it: a relative one names no directory."""
+        return 'the SQLite session store %s failed: %s%s' % (self._file.path, cause, '; ' + problem if problem else '')
 
     def _call(self, work: Callable[[sqlite3.Connection], Any]) -> Any:
         try:
