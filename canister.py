@@ -11040,12 +11040,16 @@ def _load_tidy_config_file(app: bottle.Bottle, path: str, store_given: bool) -> 
     """Load ``tidy-sessions``'s ``--config`` into the app's config; ConfigError if it cannot be read or, with
     no ``--store``, names no store (the wrong file, or a misspelt key: the default, memory, would say there is
     nothing to tidy, with status 0, and a cron job would go on tidying nothing)."""
+    import configparser
     try:
         with open(path, 'rb'):  # (Bottle's load_config skips a file it cannot read)
             pass
     except OSError as error:
         raise ConfigError('cannot read --config %s: %s' % (path, error.strerror or error)) from None
-    app.config.load_config(path)
+    try:
+        app.config.load_config(path)
+    except (configparser.Error, ValueError) as error:  # not an ini file, or not text in the locale's codec
+        raise ConfigError('--config %s: %s' % (path, error)) from None
     if not store_given and not any(str(key).lower() == 'canister.session_store' for key in app.config):
         raise ConfigError('--config %s sets no session_store in its [canister] section%s: name the store there, '
                           'or give --store URL' % (path, _misspelt_store_key(app.config)))
@@ -11084,6 +11088,9 @@ def _tidy_config(args: Any) -> Config:
     url = config['session_store']
     if url.startswith('sqlite:///') and not os.path.isfile(_sqlite_path(url)):  # a typo would make a new file
         path = _sqlite_path(url)
+        if os.path.isdir(path):
+            raise ConfigError('canister.session_store = %s: %s is a directory, not a session file'
+                              % (url, os.path.abspath(path)))
         if os.path.isabs(path):
             raise ConfigError('canister.session_store = %s: there is no such file' % url)
         raise ConfigError('canister.session_store = %s: there is no such file as %s (a relative path is read from '
@@ -11118,6 +11125,8 @@ def _tidy_failure(store_url: str, removed: int, error: Exception, why: str) -> s
     """The line of a ``tidy-sessions`` that failed once the store was opened."""
     if not removed and isinstance(error, StoreUnavailable):  # (not "failed after removing 0": it never got going)
         return 'cannot reach %s, nothing was removed: %s' % (store_url, why)
+    if not removed and isinstance(error, ConfigError):  # (what an install would refuse too: see _run_tidy_sessions)
+        return 'cannot use %s, nothing was removed: %s' % (store_url, why)
     return 'tidying %s failed after removing %s of ended sessions: %s' % (store_url, _entries(removed), why)
 
 
@@ -11131,6 +11140,10 @@ def _run_tidy_sessions(args: Any) -> int:
             print('Nothing to tidy: a memory store lives in the process of the app, which drops ended sessions itself')
             return 0
         store = _configured_store(config)
+        if isinstance(store, RedisStore):  # as an install checks it: a database number Redis refuses, a URL of the
+            problem = store.check()        # wrong kind, a node of a Cluster (whose other masters SCAN would miss)
+            if problem:
+                raise StoreUnavailable(problem)
         removed = store.tidy(args.batch)
     except (configparser.Error, CanisterError, OSError, ValueError, sqlite3.Error) as error:
         # as the demo's --config: one line (a store it cannot reach too: StoreUnavailable, its password masked)
