@@ -4787,8 +4787,7 @@ class RedisStore(SessionStore):
             except self._errors as error:
                 raise self._unreachable(error) from None
         if int(replicas or 0) < self.wait:
-            if not self._replicas_counted:  # (an install that found Redis down could not say why: known now)
-                self._count_replicas()
+            self._count_replicas()  # (an install that found Redis down could not say why: known now)
             raise StoreUnavailable('the Redis session store saved the session but only %s of %d replica(s) '
                                    'confirmed it in time' % (replicas, self.wait))
 
@@ -5046,8 +5045,7 @@ class RedisStore(SessionStore):
                                   'has databases 0 to 15 unless its databases setting gives more)' % text) from None
             return str(self._unreachable(error))  # (the words of the 503's ERROR line: one text for one outage)
         if not self._checked:
-            if not self._replicas_counted:
-                self._count_replicas()
+            self._count_replicas()
             self._checked = True
         return None
 
@@ -5076,6 +5074,8 @@ class RedisStore(SessionStore):
     def _count_replicas(self) -> None:
         """Set ``wait_note``, once: at the first check Redis answers, or at the first save that too few
         replicas confirmed if that comes first (an install that found Redis down, no probe since)."""
+        if self._replicas_counted:
+            return
         self._replicas_counted = True
         self.wait_note = self._replicas_short()
 
@@ -11086,17 +11086,6 @@ def _tidy_config(args: Any) -> Config:
     overrides = {'session_store': args.store, 'session_redis_prefix': args.prefix}
     config = Config.from_app(app.config, {key: value for key, value in overrides.items() if value is not None})
     url = config['session_store']
-    if url.startswith('sqlite:///') and not os.path.isfile(_sqlite_path(url)):  # a typo would make a new file
-        path = _sqlite_path(url)
-        if os.path.isdir(path):
-            raise ConfigError('canister.session_store = %s: %s is a directory, not a session file'
-                              % (url, os.path.abspath(path)))
-        if os.path.isabs(path):
-            raise ConfigError('canister.session_store = %s: there is no such file' % url)
-        raise ConfigError('canister.session_store = %s: there is no such file as %s (a relative path is read from '
-                          'the directory the command runs in, the home directory under cron: run it from the '
-                          'directory the app runs in, or write the path absolute, sqlite:////path/to/sessions.db)'
-                          % (url, os.path.abspath(path)))
     if args.prefix is not None and not url.startswith(('redis', 'rediss', 'unix://')):
         raise ConfigError('--prefix names the keys of a Redis store, and %s is not one' % _mask_urls(url))
     if url.startswith('sqlite:///'):
@@ -11105,8 +11094,20 @@ def _tidy_config(args: Any) -> Config:
 
 
 def _check_session_file(url: str) -> None:
-    """ConfigError unless the ``sqlite:///`` file of ``url`` is a session store: an app makes canister's table at
-    install, and the command must not make it in another file (nor say it tidied that one, with status 0)."""
+    """ConfigError unless the ``sqlite:///`` file of ``url`` is a session store: a typo would make a new file, an
+    app makes canister's table at install, and the command must not make it in another file (nor say it tidied
+    that one, with status 0)."""
+    path = _sqlite_path(url)
+    if os.path.isdir(path):
+        raise ConfigError('canister.session_store = %s: %s is a directory, not a session file'
+                          % (url, os.path.abspath(path)))
+    if not os.path.isfile(path):
+        if os.path.isabs(path):
+            raise ConfigError('canister.session_store = %s: there is no such file' % url)
+        raise ConfigError('canister.session_store = %s: there is no such file as %s (a relative path is read from '
+                          'the directory the command runs in, the home directory under cron: run it from the '
+                          'directory the app runs in, or write the path absolute, sqlite:////path/to/sessions.db)'
+                          % (url, os.path.abspath(path)))
     try:
         holds = _holds_sessions(_sqlite_path(url))
     except sqlite3.Error as error:
