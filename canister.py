@@ -4402,7 +4402,7 @@ class SQLiteStore(SessionStore):
             if self.cleanup_failed is not None:
                 self.cleanup_failed('Expired sessions were not deleted from %s this time (the session itself was '
                                     'saved; the next cleanup, %d writes on, tries again): %s'
-                                    % (self.path, self.cleanup_every, error))
+                                    % (self._file.path, self.cleanup_every, error))
 
     def tidy(self, batch: int = _TIDY_BATCH) -> int:
         """Delete every expired row, ``batch`` at a time (writes delete a few as they go, a file
@@ -7956,8 +7956,8 @@ class _SQLiteThrottle(_Throttle):
 
     def __init__(self, store: SQLiteStore, max_failures: int, window: float = 60.0, cleanup_every: int = 100) -> None:
         super().__init__(max_failures, window)
-        #: The session file, as given to the store.
-        self.path = store.path
+        #: The session file, by its absolute path (as the store's texts name it).
+        self.path = store._file.path
         #: Ended windows are deleted at one claim in this many.
         self.cleanup_every = cleanup_every
         #: Counts the claims, for ``cleanup_every``.
@@ -7973,7 +7973,7 @@ class _SQLiteThrottle(_Throttle):
         except (sqlite3.Error, OSError) as error:
             if not _sqlite_passing(error):
                 raise ConfigError('canister.session_store: the SQLite file %s cannot hold the login throttle: %s'
-                                  % (os.path.abspath(self.path), error)) from None
+                                  % (self.path, error)) from None
             self._file.close_before_fork()  # locked meanwhile: every connection opened anew, this set-up run then
 
     @staticmethod

@@ -13,7 +13,7 @@ import subprocess
 import pytest
 
 import canister
-from helpers import client, install_warned, read_log, sqlite_held_note, sqlite_url, warning_lines
+from helpers import basic, client, install_warned, read_log, sqlite_held_note, sqlite_url, warning_lines
 from session_kit import plugin_of
 
 UNAVAILABLE = 'Service unavailable: the session store cannot be reached, retry shortly\n'
@@ -112,13 +112,16 @@ def test_a_relative_sqlite_path_is_named_absolute_by_the_install_warning_the_503
     # (small_disk first: unmounted after the uninstall has closed the connections)
     monkeypatch.chdir(small_disk)
     filler = fill(small_disk)
-    app, said = install_warned(log_dir, session_store='sqlite:///sessions.db')
+    app, said = install_warned(log_dir, session_store='sqlite:///sessions.db', auth_basic_username='alice',
+                               auth_basic_password=canister.hash_password('wonderland', 'pbkdf2', 1000))
     uninstall_at_end(app)
     path = small_disk / 'sessions.db'
     assert said == [sqlite_held_note(path, 'database or disk is full')]
     app.route('/count', callback=lambda: str(canister.session.data.setdefault('n', 1)))
     client(app).get('/count', status=503)
-    [error] = [line for line in read_log(log_dir).splitlines() if ' ERROR ' in line and 'Response: ' not in line]
-    assert error.endswith('the SQLite session store %s failed: database or disk is full' % path), error
+    client(app).get('/count', headers={'Authorization': basic('alice', 'wrong')}, status=503)  # (the throttle counts it)
+    errors = [line for line in read_log(log_dir).splitlines() if ' ERROR ' in line and 'Response: ' not in line]
+    assert errors[0].endswith('the SQLite session store %s failed: database or disk is full' % path), errors
+    assert errors[1].endswith('the SQLite login throttle %s failed: database or disk is full' % path), errors
     assert plugin_of(app).store_problem().startswith('the SQLite session store %s failed: database or disk is full' % path)
     filler.unlink()
