@@ -10876,6 +10876,10 @@ def _read_password() -> Optional[str]:
             return None
         return password
     first, second = sys.stdin.buffer.readline(), sys.stdin.buffer.readline()
+    if not first:  # (a cron job or script whose pipe is empty, < /dev/null: not the same as an empty line)
+        print('python -m canister hash-password: error: nothing on stdin: pipe the password in as its first line, '
+              'or run the command on a terminal to be asked for it', file=sys.stderr)
+        return None
     try:
         password = _stdin_text(first)
         again = _stdin_text(second) if second else password  # (no second line: nothing to compare)
