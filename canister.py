@@ -4376,8 +4376,9 @@ class SQLiteStore(SessionStore):
 
     def _failed(self, cause: Any, problem: str = '') -> str:
         """What is said of the file when it cannot be used for now: by a request's 503 ERROR line, and in the same
-        words by ``check`` (``store_problem()``, the install's WARNING), so that one condition has one text."""
-        return 'the SQLite session store %s failed: %s%s' % (self.path, cause, '; ' + problem if problem else '')
+        words by ``check`` (``store_problem()``, the install's WARNING), so that one condition has one text.  The
+        file's absolute path (made at install), as the ConfigErrors say it: a relative one names no directory."""
+        return 'the SQLite session store %s failed: %s%s' % (self._file.path, cause, '; ' + problem if problem else '')
 
     def _call(self, work: Callable[[sqlite3.Connection], Any]) -> Any:
         try:
@@ -4450,7 +4451,7 @@ class SQLiteStore(SessionStore):
             if self.cleanup_failed is not None:
                 self.cleanup_failed('Expired sessions were not deleted from %s this time (the session itself was '
                                     'saved; the next cleanup, %d writes on, tries again): %s'
-                                    % (self.path, self.cleanup_every, error))
+                                    % (self._file.path, self.cleanup_every, error))
 
     def tidy(self, batch: int = _TIDY_BATCH) -> int:
         """Delete every expired row, ``batch`` at a time (writes delete a few as they go, a file
@@ -4835,6 +4836,7 @@ class RedisStore(SessionStore):
             except self._errors as error:
                 raise self._unreachable(error) from None
         if int(replicas or 0) < self.wait:
+            self._count_replicas()  # (an install that found Redis down could not say why: known now)
             raise StoreUnavailable('the Redis session store saved the session but only %s of %d replica(s) '
                                    'confirmed it in time' % (replicas, self.wait))
 
@@ -5092,7 +5094,7 @@ class RedisStore(SessionStore):
                                   'has databases 0 to 15 unless its databases setting gives more)' % text) from None
             return str(self._unreachable(error))  # (the words of the 503's ERROR line: one text for one outage)
         if not self._checked:
-            self.wait_note = self._replicas_short()
+            self._count_replicas()
             self._checked = True
         return None
 
@@ -5113,8 +5115,18 @@ class RedisStore(SessionStore):
                               'for its own slots (most sessions would answer 503): use redis+cluster://host:port,... '
                               'to name the Cluster')
 
-    #: What the install says when a master has fewer replicas than ``wait`` (set by ``check``).
+    #: What the install says when a master has fewer replicas than ``wait`` (set by ``_count_replicas``).
     wait_note: Optional[str] = None
+    #: The replicas were counted (``wait_note`` is what they say).
+    _replicas_counted = False
+
+    def _count_replicas(self) -> None:
+        """Set ``wait_note``, once: at the first check Redis answers, or at the first save that too few
+        replicas confirmed if that comes first (an install that found Redis down, no probe since)."""
+        if self._replicas_counted:
+            return
+        self._replicas_counted = True
+        self.wait_note = self._replicas_short()
 
     def _replicas_short(self) -> Optional[str]:
         """With ``wait``: what is wrong if a master has fewer replicas connected than ``wait`` (every
@@ -8085,8 +8097,8 @@ class _SQLiteThrottle(_Throttle):
 
     def __init__(self, store: SQLiteStore, max_failures: int, window: float = 60.0, cleanup_every: int = 100) -> None:
         super().__init__(max_failures, window)
-        #: The session file, as given to the store.
-        self.path = store.path
+        #: The session file, by its absolute path (as the store's texts name it).
+        self.path = store._file.path
         #: Ended windows are deleted at one claim in this many.
         self.cleanup_every = cleanup_every
         #: Counts the claims, for ``cleanup_every``.
@@ -8102,7 +8114,7 @@ class _SQLiteThrottle(_Throttle):
         except (sqlite3.Error, OSError) as error:
             if not _sqlite_passing(error):
                 raise ConfigError('canister.session_store: the SQLite file %s cannot hold the login throttle: %s'
-                                  % (os.path.abspath(self.path), error)) from None
+                                  % (self.path, error)) from None
             self._file.close_before_fork()  # locked meanwhile: every connection opened anew, this set-up run then
 
     @staticmethod
@@ -9390,25 +9402,31 @@ class _EarlyChecks:
         return context.cors.preflight_response(context.environ, context.origin or '', self.router)
 
 
+#: How the page Bottle writes to ``wsgi.errors`` starts when an error handler of the app raised.
+_BOTTLES_CRITICAL_PAGE = '<h1>Critical error while processing request: '
+
+
 class _WithoutBottlesTraceback:
     """A request's ``wsgi.errors`` while canister logs to the process's stderr or stdout: Bottle (with
     ``catchall``, its default) writes the traceback of an exception it catches there as raw lines, most
     often into the same stream, which would break a stream of JSON lines apart.  That write (the
     traceback of the exception being handled, as ``traceback.format_exc`` gives it) is held back: Bottle
     makes it before canister's line when it caught the exception outside canister's route wrapper (a
-    dict its JSON plugin cannot send, a ``before_request`` hook's); at the request's end it is dropped
-    if canister logged the exception, else written (an app mounted without canister).  Anything else
-    reaches the server's stream."""
+    dict its JSON plugin cannot send, a ``before_request`` hook's); so is the HTML of its "Critical
+    error" page (an error handler of the app raised), written before canister logs that exception.  At
+    the request's end they are dropped if canister logged the exception, else written (an app mounted
+    without canister).  Anything else reaches the server's stream."""
 
     def __init__(self, stream: Any) -> None:
         #: The ``wsgi.errors`` it stands in for, which gets everything but Bottle's traceback.
         self.stream = stream
-        #: Bottle's traceback, held back until the request's end.
+        #: Bottle's traceback and "Critical error" page, held back until the request's end.
         self.held = ''
 
     def write(self, text: Any) -> Any:
-        if isinstance(text, str) and text.startswith('Traceback') and text == traceback.format_exc():
-            self.held = text
+        if isinstance(text, str) and (text.startswith('Traceback') and text == traceback.format_exc()
+                                      or text.startswith(_BOTTLES_CRITICAL_PAGE) and sys.exc_info()[0] is not None):
+            self.held += text
             return None
         return self.stream.write(text)
 
@@ -9721,7 +9739,9 @@ class _RequestContext(SessionState):
 
     def _log_critical_error(self, error: Optional[BaseException]) -> None:
         """Bottle caught ``error`` after the route (in an error handler of the app, or in its own code)
-        and answers its "Critical error" 500, whose traceback it writes nowhere: log it here."""
+        and answers its "Critical error" 500, whose traceback it writes nowhere: log it here (and
+        drop the page's HTML Bottle wrote to ``wsgi.errors``: ``_WithoutBottlesTraceback``)."""
+        self.error_logged = True
         if isinstance(error, bottle.HTTPResponse):  # what redirect() and abort() raise
             self.plugin.log.write(logging.ERROR, 'Unhandled exception in an error handler of the app (@app.error): '
                                   'Bottle sends no redirect() or abort() raised there, and answers 500; to send the '
@@ -9748,6 +9768,7 @@ class _RequestContext(SessionState):
         with its traceback).  Return its headers and status line."""
         if isinstance(error, StoreUnavailable):
             self.plugin.log.write_repeated(logging.ERROR, str(error))
+            self.plugin._tell_wait_note()
             code, message = 503, _UNAVAILABLE
         elif isinstance(error, SessionDataError):
             self.plugin.log.write(logging.ERROR, 'Session not saved: %s', error)
@@ -10370,6 +10391,7 @@ class Canister:
         for note in self.log.warnings + self._store_notes():  # in the log, and on the terminal at the app's install line
             self.log.write(logging.WARNING, '%s', note)
             _warn_at_install(note)
+        self._wait_note_told = isinstance(getattr(self.sessions.store, 'wait_note', None), str)
         self.authenticator = Authenticator(config, self.log, self.sessions.store)
         #: The same when the Authorization header has a scheme to check (None: route wrappers skip it).
         self.auth = self.authenticator or None
@@ -10399,6 +10421,17 @@ class Canister:
             if isinstance(note, str):
                 notes.append(note)
         return notes
+
+    #: The store's ``wait_note`` (a Redis master with fewer replicas than ``session_redis_wait``) is in the log.
+    _wait_note_told = False
+
+    def _tell_wait_note(self) -> None:
+        """Log the store's replica warning (WARNING, as at install) once it is known, if the install could not
+        (it found Redis down): called after a probe (``store_problem``) and after a 503 of the store."""
+        note = getattr(self.sessions.store, 'wait_note', None)
+        if isinstance(note, str) and not self._wait_note_told:
+            self._wait_note_told = True
+            self.log.write(logging.WARNING, '%s', note)
 
     def close(self) -> None:
         """Uninstall: give the app its own WSGI callable, error page and ``add_route`` back, and release the store."""
@@ -10545,6 +10578,7 @@ class Canister:
     def _unavailable_response(self, error: Exception) -> bottle.HTTPResponse:
         """The 503 response of a request whose session store cannot be reached (logged once a second)."""
         self.log.write_repeated(logging.ERROR, str(error))
+        self._tell_wait_note()
         return _error_response(503, _UNAVAILABLE, _UNAVAILABLE_RETRY)
 
     def _error_page(self, error: bottle.HTTPError) -> Any:
@@ -10600,6 +10634,7 @@ class Canister:
             problem = _store_check(self._user_sessions().store)
         except ConfigError as error:  # (refused credentials, a file that is not a database: not ready either)
             problem = str(error)
+        self._tell_wait_note()
         return _mask_urls(problem) if problem else None
 
     def _user_sessions(self) -> SessionManager:
@@ -11011,6 +11046,10 @@ def _read_password() -> Optional[str]:
             return None
         return password
     first, second = sys.stdin.buffer.readline(), sys.stdin.buffer.readline()
+    if not first:  # (a cron job or script whose pipe is empty, < /dev/null: not the same as an empty line)
+        print('python -m canister hash-password: error: nothing on stdin: pipe the password in as its first line, '
+              'or run the command on a terminal to be asked for it', file=sys.stderr)
+        return None
     try:
         password = _stdin_text(first)
         again = _stdin_text(second) if second else password  # (no second line: nothing to compare)
@@ -11175,12 +11214,16 @@ def _load_tidy_config_file(app: bottle.Bottle, path: str, store_given: bool) -> 
     """Load ``tidy-sessions``'s ``--config`` into the app's config; ConfigError if it cannot be read or, with
     no ``--store``, names no store (the wrong file, or a misspelt key: the default, memory, would say there is
     nothing to tidy, with status 0, and a cron job would go on tidying nothing)."""
+    import configparser
     try:
         with open(path, 'rb'):  # (Bottle's load_config skips a file it cannot read)
             pass
     except OSError as error:
         raise ConfigError('cannot read --config %s: %s' % (path, error.strerror or error)) from None
-    app.config.load_config(path)
+    try:
+        app.config.load_config(path)
+    except (configparser.Error, ValueError) as error:  # not an ini file, or not text in the locale's codec
+        raise ConfigError('--config %s: %s' % (path, error)) from None
     if not store_given and not any(str(key).lower() == 'canister.session_store' for key in app.config):
         raise ConfigError('--config %s sets no session_store in its [canister] section%s: name the store there, '
                           'or give --store URL' % (path, _misspelt_store_key(app.config)))
@@ -11217,14 +11260,6 @@ def _tidy_config(args: Any) -> Config:
     overrides = {'session_store': args.store, 'session_redis_prefix': args.prefix}
     config = Config.from_app(app.config, {key: value for key, value in overrides.items() if value is not None})
     url = config['session_store']
-    if url.startswith('sqlite:///') and not os.path.isfile(_sqlite_path(url)):  # a typo would make a new file
-        path = _sqlite_path(url)
-        if os.path.isabs(path):
-            raise ConfigError('canister.session_store = %s: there is no such file' % url)
-        raise ConfigError('canister.session_store = %s: there is no such file as %s (a relative path is read from '
-                          'the directory the command runs in, the home directory under cron: run it from the '
-                          'directory the app runs in, or write the path absolute, sqlite:////path/to/sessions.db)'
-                          % (url, os.path.abspath(path)))
     if args.prefix is not None and not url.startswith(('redis', 'rediss', 'unix://')):
         raise ConfigError('--prefix names the keys of a Redis store, and %s is not one' % _mask_urls(url))
     if url.startswith('sqlite:///'):
@@ -11233,8 +11268,20 @@ def _tidy_config(args: Any) -> Config:
 
 
 def _check_session_file(url: str) -> None:
-    """ConfigError unless the ``sqlite:///`` file of ``url`` is a session store: an app makes canister's table at
-    install, and the command must not make it in another file (nor say it tidied that one, with status 0)."""
+    """ConfigError unless the ``sqlite:///`` file of ``url`` is a session store: a typo would make a new file, an
+    app makes canister's table at install, and the command must not make it in another file (nor say it tidied
+    that one, with status 0)."""
+    path = _sqlite_path(url)
+    if os.path.isdir(path):
+        raise ConfigError('canister.session_store = %s: %s is a directory, not a session file'
+                          % (url, os.path.abspath(path)))
+    if not os.path.isfile(path):
+        if os.path.isabs(path):
+            raise ConfigError('canister.session_store = %s: there is no such file' % url)
+        raise ConfigError('canister.session_store = %s: there is no such file as %s (a relative path is read from '
+                          'the directory the command runs in, the home directory under cron: run it from the '
+                          'directory the app runs in, or write the path absolute, sqlite:////path/to/sessions.db)'
+                          % (url, os.path.abspath(path)))
     try:
         holds = _holds_sessions(_sqlite_path(url))
     except sqlite3.Error as error:
@@ -11253,6 +11300,8 @@ def _tidy_failure(store_url: str, removed: int, error: Exception, why: str) -> s
     """The line of a ``tidy-sessions`` that failed once the store was opened."""
     if not removed and isinstance(error, StoreUnavailable):  # (not "failed after removing 0": it never got going)
         return 'cannot reach %s, nothing was removed: %s' % (store_url, why)
+    if not removed and isinstance(error, ConfigError):  # (what an install would refuse too: see _run_tidy_sessions)
+        return 'cannot use %s, nothing was removed: %s' % (store_url, why)
     return 'tidying %s failed after removing %s of ended sessions: %s' % (store_url, _entries(removed), why)
 
 
@@ -11266,6 +11315,10 @@ def _run_tidy_sessions(args: Any) -> int:
             print('Nothing to tidy: a memory store lives in the process of the app, which drops ended sessions itself')
             return 0
         store = _configured_store(config)
+        if isinstance(store, RedisStore):  # as an install checks it: a database number Redis refuses, a URL of the
+            problem = store.check()        # wrong kind, a node of a Cluster (whose other masters SCAN would miss)
+            if problem:
+                raise StoreUnavailable(problem)
         removed = store.tidy(args.batch)
     except (configparser.Error, CanisterError, OSError, ValueError, sqlite3.Error) as error:
         # as the demo's --config: one line (a store it cannot reach too: StoreUnavailable, its password masked)

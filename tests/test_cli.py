@@ -89,6 +89,13 @@ def test_hash_password_refuses_an_empty_password(tmp_path):
     assert 'empty' in result.stderr
 
 
+def test_hash_password_with_nothing_on_stdin_says_so_rather_than_that_the_password_is_empty(tmp_path):
+    result = run_canister('hash-password', stdin='', cwd=tmp_path)
+    assert (result.returncode, result.stdout) == (1, '')
+    assert result.stderr == ('python -m canister hash-password: error: nothing on stdin: pipe the password in as its '
+                             'first line, or run the command on a terminal to be asked for it\n')
+
+
 def test_the_hash_has_no_characters_an_ini_file_would_interpolate(config_line, users_line):
     for line in (config_line.stdout, users_line.stdout):
         assert line.strip() and '%' not in line and '$' not in line

@@ -7,6 +7,7 @@ a log collector reading JSON lines from the stream gets only objects.  Real serv
 gunicorn serving tests/apps/load_app.py, whose ``/boom`` raises), real HTTP.
 """
 import json
+import re
 
 import pytest
 
@@ -24,6 +25,15 @@ def boom_output(server, log_format, path='/boom?name=x'):
         return app_server.output(), answer
     finally:
         app_server.cleanup()
+
+
+#: A line the server writes itself: waitress's through Python's logging, gunicorn's with its own stamp.
+SERVERS_OWN = re.compile(r'INFO:waitress:|\[\d{4}-\d\d-\d\d [\d:]+ [+-]\d{4}\] \[\d+\] \[[A-Z]+\] ')
+
+
+def logged_lines(output):
+    """The lines of ``output`` that are not the server's own, less the first (the tail may cut it)."""
+    return [line for line in output.splitlines()[1:] if not SERVERS_OWN.match(line)]
 
 
 def raw_traceback_lines(output):
@@ -69,3 +79,14 @@ def test_an_exception_bottle_catches_outside_the_route_wrapper_leaves_a_json_str
     entries = [json.loads(line) for line in output.splitlines() if line.startswith('{')]
     errors = [entry for entry in entries if entry['message'].startswith(message)]
     assert len(errors) == 1 and error in errors[0]['traceback'], output
+
+
+@pytest.mark.parametrize('server', ['waitress', 'gunicorn'])
+def test_an_error_page_that_raises_leaves_a_json_stream_one_object_per_line(server):
+    """Bottle answers its "Critical error" page and writes that HTML to ``wsgi.errors``; canister logs the exception."""
+    output, answer = boom_output(server, 'json', '/broken-page')
+
+    assert answer.status == 500
+    entries = [json.loads(line) for line in logged_lines(output)]    # every line canister's, and an object
+    errors = [entry for entry in entries if entry['level'] == 'ERROR' and 'traceback' in entry]
+    assert len(errors) == 1 and 'RuntimeError: the error page broke' in errors[0]['traceback'], output

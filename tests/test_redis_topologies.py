@@ -439,6 +439,38 @@ def test_session_redis_wait_above_the_replicas_of_a_plain_server_is_a_warning_at
     helpers.client(app).get('/', status=503)  # as the warning says
 
 
+def replica_warnings(log_dir):
+    return [line for line in warning_lines(log_dir)
+            if 'session_redis_wait = 1, but the master has 0 replica(s) connected: every save answers 503' in line]
+
+
+def test_session_redis_wait_above_the_replicas_is_a_warning_once_at_the_first_probe_redis_answers_after_install(
+        make_app, redis_server, log_dir):
+    redis_server.stop()
+    with pytest.warns(canister.CanisterWarning, match='unreachable for now'):
+        app = counter_app(make_app, session_store=redis_server.url, session_redis_wait=1)
+    assert replica_warnings(log_dir) == []
+    redis_server.start()
+    assert [plugin_of(app).store_problem() for _ in range(2)] == [None, None]
+    assert len(replica_warnings(log_dir)) == 1
+    helpers.client(app).get('/', status=503)
+    assert len(replica_warnings(log_dir)) == 1
+
+
+def test_session_redis_wait_above_the_replicas_is_a_warning_once_at_the_first_503_after_an_install_without_redis(
+        make_app, redis_server, log_dir):
+    redis_server.stop()
+    with pytest.warns(canister.CanisterWarning, match='unreachable for now'):
+        app = counter_app(make_app, session_store=redis_server.url, session_redis_wait=1)
+    redis_server.start()
+    web = helpers.client(app)
+    for _ in range(2):
+        assert web.get('/', status=503).headers['Retry-After']
+    assert len(replica_warnings(log_dir)) == 1
+    assert plugin_of(app).store_problem() is None
+    assert len(replica_warnings(log_dir)) == 1
+
+
 def test_session_redis_wait_is_not_checked_where_an_acl_refuses_info(make_app, redis_server, log_dir):
     import redis
     admin = redis.Redis(port=redis_server.port)

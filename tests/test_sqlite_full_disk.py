@@ -13,7 +13,8 @@ import subprocess
 import pytest
 
 import canister
-from helpers import client, install_warned, read_log, sqlite_held_note, sqlite_url, warning_lines
+from helpers import basic, client, install_warned, read_log, sqlite_held_note, sqlite_url, warning_lines
+from session_kit import plugin_of
 
 UNAVAILABLE = 'Service unavailable: the session store cannot be reached, retry shortly\n'
 
@@ -102,3 +103,25 @@ def test_store_problem_says_the_disk_of_the_sqlite_file_is_full_before_a_save_fa
     assert plugin.store_problem() == 'the SQLite session store %s failed: database or disk is full (0 bytes free)' % path
     filler.unlink()
     assert plugin.store_problem() is None
+
+
+def test_a_relative_sqlite_path_is_named_absolute_by_the_install_warning_the_503_line_and_store_problem(
+        small_disk, uninstall_at_end, log_dir, monkeypatch):
+    """``sqlite:///sessions.db`` names a file in the working directory, which the operator reading the log
+    cannot see: every text of a file it cannot use for now names it by its absolute path."""
+    # (small_disk first: unmounted after the uninstall has closed the connections)
+    monkeypatch.chdir(small_disk)
+    filler = fill_file_system(small_disk)
+    app, said = install_warned(log_dir, session_store='sqlite:///sessions.db', auth_basic_username='alice',
+                               auth_basic_password=canister.hash_password('wonderland', 'pbkdf2', 1000))
+    uninstall_at_end(app)
+    path = small_disk / 'sessions.db'
+    assert said == [sqlite_held_note(path, 'database or disk is full')]
+    app.route('/count', callback=lambda: str(canister.session.data.setdefault('n', 1)))
+    client(app).get('/count', status=503)
+    client(app).get('/count', headers={'Authorization': basic('alice', 'wrong')}, status=503)  # (the throttle counts it)
+    errors = [line for line in read_log(log_dir).splitlines() if ' ERROR ' in line and 'Response: ' not in line]
+    assert errors[0].endswith('the SQLite session store %s failed: database or disk is full' % path), errors
+    assert errors[1].endswith('the SQLite login throttle %s failed: database or disk is full' % path), errors
+    assert plugin_of(app).store_problem().startswith('the SQLite session store %s failed: database or disk is full' % path)
+    filler.unlink()

@@ -178,6 +178,21 @@ def test_the_command_says_in_one_line_that_redis_cannot_be_reached_and_names_the
     assert result.stderr.count('\n') == 1
 
 
+@pytest.mark.parametrize('url, says', [
+    ('redis://127.0.0.1:%d/99', 'canister.session_store: Redis refused the database number: DB index is out of range '
+                                '(a Redis server has databases 0 to 15 unless its databases setting gives more)'),
+    ('redis+cluster://127.0.0.1:%d', '(the URL is a Cluster URL, redis+cluster://, and the server is not a node of a '
+                                     'Redis Cluster: use redis://host:port/db for a single server)'),
+])
+def test_the_command_refuses_in_one_line_what_an_install_refuses_of_a_redis_server(module_redis_server, tmp_path,
+                                                                                     url, says):
+    url %= module_redis_server.port
+    result = run_canister('tidy-sessions', '--store', url, cwd=tmp_path)
+    assert (result.returncode, result.stdout) == (1, '')
+    assert result.stderr.startswith('python -m canister tidy-sessions: cannot use %s, nothing was removed: ' % url)
+    assert result.stderr.endswith(says + '\n') and result.stderr.count('\n') == 1, result.stderr
+
+
 def test_the_command_that_loses_redis_partway_says_how_many_ids_it_had_removed(redis_server, tmp_path):
     """The server is SIGKILLed while the command tidies 3,000 sets (one id each, whose session ended),
     a set at a time: its line names the store and counts what went before (at least what the server had
@@ -253,6 +268,14 @@ def test_the_command_does_not_make_a_sqlite_file_that_is_not_there(tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
+def test_the_command_says_a_sqlite_url_naming_a_directory_names_no_session_file(tmp_path):
+    (tmp_path / 'data').mkdir()
+    result = run_canister('tidy-sessions', '--store', 'sqlite:///data', cwd=tmp_path)
+    assert (result.returncode, result.stdout) == (1, '')
+    assert result.stderr == ('python -m canister tidy-sessions: canister.session_store = sqlite:///data: %s is a '
+                             'directory, not a session file\n' % (tmp_path / 'data'))
+
+
 def test_the_command_refuses_a_redis_prefix_for_a_sqlite_store(tmp_path):
     url = sqlite_url(tmp_path / 'sessions.db')
     (tmp_path / 'sessions.db').touch()
@@ -282,6 +305,21 @@ def test_the_command_refuses_a_config_file_that_names_no_store(tmp_path, text, m
     assert (result.returncode, result.stdout) == (1, '')
     assert result.stderr.endswith('python -m canister tidy-sessions: --config %s sets no session_store in its '
                                   '[canister] section%s: name the store there, or give --store URL\n' % (ini, misspelt))
+
+
+@pytest.mark.parametrize('name, text, why', [
+    ('no-section.ini', b'session_store = memory\n', 'File contains no section headers.'),
+    ('latin-1.ini', '[canister]\nsession_store = memory\ncors = caf\xe9\n'.encode('latin-1'),
+     "'utf-8' codec can't decode byte 0xe9"),
+    ('twice.ini', b'[canister]\nsession_store = memory\nsession_store = memory\n', "option 'session_store' in section "
+     "'canister' already exists"),
+])
+def test_the_command_names_the_config_file_it_cannot_parse(tmp_path, name, text, why):
+    (tmp_path / name).write_bytes(text)
+    result = run_canister('tidy-sessions', '--config', name, cwd=tmp_path, LC_ALL='C.UTF-8')
+    assert (result.returncode, result.stdout) == (1, '')
+    assert result.stderr.startswith('python -m canister tidy-sessions: --config %s: ' % name) and why in result.stderr
+    assert result.stderr.count('\n') == 1, result.stderr
 
 
 def test_the_command_says_which_config_file_it_cannot_read(tmp_path):

@@ -17,11 +17,14 @@ Routes (JSON answers carry the serving process id as ``pid``):
   GET /dated          returns a dict holding a datetime, which Bottle's JSON plugin cannot send: a 500
                       Bottle catches outside canister's route wrapper
   GET /unwrapped-boom raises in a route canister does not wrap (skip=['canister']): a 500 Bottle catches
+  GET /broken-page    answers 418, whose error page (@app.error(418)) raises: Bottle's "Critical error" 500
   GET /whoami         the session's user and data, unchanged
   GET /stats          sessions held by the store (memory store only, else null); no session
 """
 import datetime
 import os
+
+import bottle
 
 from canister import session
 
@@ -59,6 +62,16 @@ def dated():
 @app.get('/unwrapped-boom', skip=['canister'])
 def unwrapped_boom():
     raise RuntimeError('boom outside the route wrapper')
+
+
+@app.get('/broken-page')
+def broken_page():
+    bottle.abort(418, 'a page that breaks')
+
+
+@app.error(418)
+def page_that_raises(error):
+    raise RuntimeError('the error page broke')
 
 
 @app.get('/whoami')
