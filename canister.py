@@ -3812,12 +3812,15 @@ class MemoryStore(SessionStore):
 
     def _mark(self, shard: _Shard, sid: str, entry: str) -> None:
         """Put a marker, in no dict yet, at the end of the shard's markers; beyond ``max_sessions``
-        markers (that many moves within their minute), the oldest goes."""
+        markers (that many moves within their minute), the oldest goes, never a note of ``end_sessions``
+        (``ended:<user key>``, one per user: evicted, a login checked before it would have stayed)."""
         shard.markers[sid] = entry
         self._marked += 1
         if self._marked > self.max_sessions:
             for markers in itertools.chain((shard.markers,), (other.markers for other in self._shards)):
-                oldest = next((marked for marked in itertools.islice(markers, 2) if marked != sid), None)
+                # (a note of end_sessions, whose key has a colon, stays its minute)
+                oldest = next((marked for marked in itertools.islice(markers, 4) if marked != sid
+                               and ':' not in marked), None)
                 if oldest is not None:
                     del markers[oldest]
                     self._marked -= 1
@@ -5767,7 +5770,8 @@ class SessionManager:
         """Leave for ``_MOVED_TTL`` the note of ``end_sessions_unlogged`` of the person ``key``: when it ran,
         and for a users file's (``tag``) the login line it spared (``"ended:<time> <tag> <line or nothing>"``)."""
         spared = '' if tag is None else ' %s %s' % (tag, spare or '')
-        self.store.save(_ENDS_AT % key, '"ended:%.6f%s"' % (_now(), spared), _MOVED_TTL)
+        # (the time as it is, not rounded: rounded up, it was later than a login checked at the same instant)
+        self.store.save(_ENDS_AT % key, '"ended:%r%s"' % (_now(), spared), _MOVED_TTL)
 
     def ended_since(self, key: str, since: float, line: Optional[str] = None) -> bool:
         """Whether a login of the person ``key`` whose check started at ``since`` (seconds since the epoch)
