@@ -24,10 +24,11 @@ import pytest
 import canister
 from canister import session
 import helpers
-from helpers import counter_app, read_log, sleep_until, warning_lines
+from helpers import counter_app, read_log, sleep_until, warning_lines, write_users
 from redis_topologies import ClusterSetup, FailoverLoad, SentinelSetup, TlsRedis, command_calls, key_in_slot
 from servers import AppServer
-from session_kit import Browser, add_session_routes, logged_in, plugin_of, run_threads
+from session_kit import Browser, add_session_routes, hold_request, logged_in, plugin_of, rotation_app, run_threads
+from test_end_sessions_races import end_others_app
 
 UNAVAILABLE = 'Service unavailable: the session store cannot be reached, retry shortly'
 TOPOLOGIES = ['sentinel', 'cluster', 'tls']
@@ -355,6 +356,116 @@ def test_on_a_cluster_a_tidy_while_a_login_is_stored_leaves_the_new_sessions_id_
     assert [entry['created'] > 0 for entry in app.plugin.sessions_of('alice')] == [True]
     assert app.plugin.end_sessions('alice') == 1
     sweep(cluster, 'cluster', prefix)
+
+
+def cluster_app(make_app, url, users, prefix):
+    app = rotation_app(make_app, url, session_redis_prefix=prefix, auth_basic_users_file=str(users))
+
+    @app.get('/me')
+    @canister.require_user
+    def me():
+        return {'user': session.user}
+
+    @app.get('/sign-in')
+    def sign_in(name, password):
+        return {'in': canister.log_in(name, password)}
+
+    @app.get('/end-others')
+    def end_others():
+        return str(session.end_other_sessions())
+
+    return app
+
+
+def masters(cluster, *keys):
+    return {cluster.master_of(key).port: cluster.master_of(key) for key in keys}
+
+
+def apart_prefix(cluster, stem, user='alice'):
+    """A key prefix starting ``stem`` under which ``user``'s set and note are on different masters."""
+    return next(prefix for prefix in ('%s-%d:' % (stem, index) for index in range(100))
+                if len(masters(cluster, prefix + 'user:' + user, prefix + 'ended:' + user)) == 2)
+
+
+def commands_by_master(cluster):
+    """``{port: {command: calls}}`` of the Cluster's masters, the servers' own commands left out."""
+    found = {}
+    for slot in (0, 8000, 16383):
+        node = cluster.master_of_slot(slot)
+        client = node.client()
+        try:
+            found[node.port] = {command: calls for command, calls in command_calls(client).items()
+                                if not BACKGROUND.match(command) and command != 'hello'}
+        finally:
+            client.close()
+    return found
+
+
+def test_on_a_cluster_a_login_stores_the_session_lists_it_and_reads_the_note_each_on_its_own_master(
+        make_app, cluster):
+    """No script or transaction spans the session's key, the user's set and the note (which would fail
+    with CROSSSLOT): the set's master gets SADD, SRANDMEMBER (the 16 to tidy) and SCARD (the cap), the
+    note's master one GET, and the session's key one SET, sent alone before the set lists it."""
+    prefix = apart_prefix(cluster, 'notes21-commands')
+    app = rotation_app(make_app, cluster.url, session_redis_prefix=prefix)
+    web = helpers.client(app)
+    assert helpers.client(app).get('/login?name=bob').status_int == 200  # (the install's first round trips)
+    before = commands_by_master(cluster)
+
+    assert web.get('/login?name=alice').status_int == 200
+
+    after = commands_by_master(cluster)
+    sent = {port: {command: calls - before[port].get(command, 0) for command, calls in after[port].items()
+                   if calls != before[port].get(command, 0)} for port in after}
+    set_master, note_master = (cluster.master_of(prefix + kind + 'alice').port for kind in ('user:', 'ended:'))
+    assert {'sadd': 1, 'srandmember': 1, 'scard': 1}.items() <= sent[set_master].items(), sent
+    assert sent[note_master].get('get') == 1, sent
+    assert sum(calls for commands in sent.values() for calls in commands.values()) == 5, sent
+    assert sum(commands.get('set', 0) for commands in sent.values()) == 1, sent
+    assert len(plugin_of(app).sessions_of('alice')) == 1
+
+
+def test_on_a_cluster_a_login_under_way_when_end_sessions_ran_does_not_stay_logged_in(
+        make_app, serve_with_gates, cluster):
+    prefix = apart_prefix(cluster, 'notes21-under-way')
+    app = end_others_app(make_app, cluster.url, session_redis_prefix=prefix)
+    origin = serve_with_gates(app)
+    logged_in(origin, 'alice')
+    release = hold_request(app, origin, None, '/login-held?name=a&user=alice')
+
+    assert plugin_of(app).end_sessions('alice') == 1
+    held = release()
+
+    assert held.status == 200 and held.new_sid is None, held
+    assert plugin_of(app).sessions_of('alice') == []
+
+
+def test_on_a_cluster_logins_end_sessions_a_users_file_change_and_tidy_work_across_slots(
+        make_app, serve, cluster, tmp_path, clock):
+    prefix = apart_prefix(cluster, 'notes21-flows')
+    users = write_users(tmp_path / 'users.txt', alice='alice-password', bob='bob-password')
+    app = cluster_app(make_app, cluster.url, users, prefix)
+    plugin = plugin_of(app)
+    web = helpers.client(app)
+    assert web.get('/sign-in?name=alice&password=alice-password').json == {'in': True}
+    phone = Browser(serve(app))
+    assert phone.get('/sign-in?name=alice&password=alice-password').status == 200
+    assert len(plugin.sessions_of('alice')) == 2
+    assert web.get('/end-others').text == '1'
+    assert len(plugin.sessions_of('alice')) == 1
+    assert plugin.end_sessions('alice') == 1
+    assert web.get('/me', expect_errors=True).status_int == 401
+    # a login after end_sessions returned stays
+    assert web.get('/sign-in?name=alice&password=alice-password').json == {'in': True}
+    bob = Browser(serve(app))
+    assert bob.get('/sign-in?name=bob&password=bob-password').status == 200
+    users.write_text(''.join(line for line in users.read_text().splitlines(True) if line.startswith('alice:')))
+    for _ in range(2):  # the file read anew, then found at rest: bob's sessions end
+        clock.advance(2)
+        assert web.get('/me').json == {'user': 'alice'}
+    assert bob.get('/me').status == 401
+    assert plugin.sessions_of('bob') == []
+    assert plugin.tidy_sessions() >= 0
 
 
 def test_on_a_cluster_a_login_whose_user_set_cannot_be_written_answers_503_and_hands_out_no_id(
