@@ -935,7 +935,7 @@ KEYS: Dict[str, _Key] = {key.name: key for key in (
          'most sessions the memory store keeps (over it, the least recently used anonymous session goes first; '
          'a session with a user goes only when no anonymous session other than the one being saved, and the one '
          'a login or `regenerate()` moves it from, is left in its shard); the markers a move or logout leaves on old ids '
-         'are kept besides them, at most as many again'),
+         'are kept besides them, at most as many again (the oldest goes, never the note `end_sessions` leaves)'),
     _Key('session_max_per_user', 1000, _as_number(int, 0),
          'most live sessions of one user (0: no cap); a login past it ends the least recently used others of '
          "that user's sessions, as `end_sessions` does"),
