@@ -4735,6 +4735,8 @@ class RedisStore(SessionStore):
         self.prefix = prefix
         #: How many replicas must have a save before it counts (Redis ``WAIT``); 0: none.
         self.wait = wait
+        #: ``wait`` is ``session_redis_wait`` (``open_store`` made the store), not the app's own: what warnings name.
+        self._wait_from_config = False
         #: Seconds a command (and a connection) may take before the store counts as down.
         self.timeout = timeout
         #: ``session_max_age``: a user's set of sessions expires that long after the latest was made; 0: never.
@@ -5144,10 +5146,11 @@ class RedisStore(SessionStore):
         fewest = min(int(info.get('connected_slaves', 0)) for info in infos)
         if fewest >= self.wait:
             return None
-        return ('canister.session_redis_wait = %d, but %s has %d replica(s) connected: every save answers 503 '
-                '(the session is saved, but not confirmed by %d replica(s)) until enough replicas connect; '
-                'set session_redis_wait to at most the replicas each master keeps'
-                % (self.wait, 'a master' if self._cluster else 'the master', fewest, self.wait))
+        setting, name = (('canister.session_redis_wait = %d' % self.wait, 'session_redis_wait')
+                         if self._wait_from_config else ('RedisStore(wait=%d)' % self.wait, "RedisStore's wait"))
+        return ('%s, but %s has %d replica(s) connected: every save answers 503 (the session is saved, but not '
+                'confirmed by %d replica(s)) until enough replicas connect; set %s to at most the replicas each '
+                'master keeps' % (setting, 'a master' if self._cluster else 'the master', fewest, self.wait, name))
 
     def close(self) -> None:
         """Close the client's connections, those to the sentinels too (the client's ``close`` leaves
@@ -5188,7 +5191,9 @@ def open_store(url: str, max_sessions: int = 100000, redis_prefix: str = 'canist
     if url.startswith('sqlite:///'):
         return SQLiteStore(_sqlite_path(url))
     if url.startswith(('redis://', 'rediss://', 'unix://', 'redis+', 'rediss+')):
-        return RedisStore(url, prefix=redis_prefix, wait=redis_wait, max_age=max_age)
+        store = RedisStore(url, prefix=redis_prefix, wait=redis_wait, max_age=max_age)
+        store._wait_from_config = True
+        return store
     raise ConfigError('canister.session_store = %r is not valid: expected memory, sqlite:///file.db, '
                       'sqlite:////absolute/file.db, redis://host:port/db, rediss://..., '
                       'redis+sentinel://host:port,.../service/db or redis+cluster://host:port,...'
