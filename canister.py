@@ -11058,6 +11058,11 @@ def _stdin_text(line: bytes) -> str:
     return _as_utf8(line.decode(sys.stdin.encoding, 'surrogateescape')).rstrip('\r\n')
 
 
+def _hash_password_error(message: str) -> None:
+    """One error line of ``python -m canister hash-password`` on stderr, in argparse's form, as all of them are."""
+    print('python -m canister hash-password: error: ' + message, file=sys.stderr)
+
+
 def _read_password() -> Optional[str]:
     """The password from the terminal (asked twice) or a pipe (one line, or two that must match);
     None, said on stderr, if they differ or are not text."""
@@ -11066,27 +11071,27 @@ def _read_password() -> Optional[str]:
             password = getpass.getpass('Password: ')
             again = getpass.getpass('Again: ')
         except UnicodeDecodeError as error:  # getpass decodes with the locale's codec, strictly
-            print("python -m canister hash-password: error: the password typed is not text in the terminal's "
-                  'encoding (%s): set a UTF-8 locale, such as LC_ALL=C.UTF-8' % error.encoding, file=sys.stderr)
+            _hash_password_error("the password typed is not text in the terminal's encoding (%s): set a UTF-8 "
+                                 'locale, such as LC_ALL=C.UTF-8' % error.encoding)
             return None
         if password != again:
-            print('The passwords differ.', file=sys.stderr)
+            _hash_password_error('the passwords differ')
             return None
         return password
     first, second = sys.stdin.buffer.readline(), sys.stdin.buffer.readline()
     if not first:  # (a cron job or script whose pipe is empty, < /dev/null: not the same as an empty line)
-        print('python -m canister hash-password: error: nothing on stdin: pipe the password in as its first line, '
-              'or run the command on a terminal to be asked for it', file=sys.stderr)
+        _hash_password_error('nothing on stdin: pipe the password in as its first line, or run the command on a '
+                             'terminal to be asked for it')
         return None
     try:
         password = _stdin_text(first)
         again = _stdin_text(second) if second else password  # (no second line: nothing to compare)
     except UnicodeError:
-        print("python -m canister hash-password: error: the password on stdin is not text in the locale's "
-              'encoding (%s) nor UTF-8' % sys.stdin.encoding, file=sys.stderr)
+        _hash_password_error("the password on stdin is not text in the locale's encoding (%s) nor UTF-8"
+                             % sys.stdin.encoding)
         return None
     if password != again:
-        print('The passwords differ (the second line of the input must repeat the first).', file=sys.stderr)
+        _hash_password_error('the passwords differ (the second line of the input must repeat the first)')
         return None
     return password
 
@@ -11171,15 +11176,15 @@ def _run_hash_password(args: Any) -> int:
     name = None if args.user is None else _users_file_name(args.user)
     if args.user is not None and name is None:
         # (checked before the password is asked for, as argparse checks an option: status 2)
-        print('python -m canister hash-password: error: --user %r: the users file would not read that name back '
-              "(it must be UTF-8 and cannot be empty, hold ':' or a line break, start with '#', or start or end "
-              'with a space)' % args.user, file=sys.stderr)
+        _hash_password_error("--user %r: the users file would not read that name back (it must be UTF-8 and "
+                             "cannot be empty, hold ':' or a line break, start with '#', or start or end with a "
+                             'space)' % args.user)
         return 2
     password = _read_password()
     if password is None:
         return 1
     if not password:
-        print('An empty password is not allowed.', file=sys.stderr)
+        _hash_password_error('an empty password is not allowed')
         return 1
     encoded = hash_password(password, args.scheme)
     line = 'auth_basic_password = %s' % encoded if name is None else '%s:%s' % (name, encoded)
