@@ -6266,7 +6266,7 @@ class SessionState:
         stored now, as ``_store`` says, and for a ``login`` (the person's key) whether ``end_sessions``
         overtook it.  That is asked between the two steps: the new id is listed by then, and a store
         that fails leaves the old id as it was, its cookie working (the new id is removed), unless the
-        old id turns out marked all the same (``_marked_after_all``).  What a
+        old id turns out marked all the same (``_write_marker``).  What a
         parallel request changed in the old record meanwhile is merged into the new one (not when the
         person changed: the data then starts empty).  If another request ended or moved the session
         first, ``_moved_first`` says what happens."""
@@ -6293,12 +6293,7 @@ class SessionState:
         expected, changes = self.snapshot, None
         for attempt in range(_UPDATE_TRIES):
             started = time.monotonic()
-            try:
-                done, current = manager.update(self.old_sid, expected, _MOVED_TO % sid, _MOVED_TTL)
-            except Exception:
-                if not self._marked_after_all(sid):
-                    raise
-                done, current = True, None
+            done, current = self._write_marker(sid, expected)
             if done:
                 return record
             if current is None:  # (expired, or ended or moved longer ago than a marker lives)
@@ -6317,22 +6312,27 @@ class SessionState:
         manager.store.delete(sid)
         raise StoreUnavailable('the session %s... kept changing under concurrent requests' % self.old_sid[:6])
 
-    def _marked_after_all(self, sid: str) -> bool:
-        """The write of the old id's marker naming ``sid`` raised (``_mark_old_id``): True, logged, if the
-        old id holds that marker all the same (the store ran the write and lost its answer, as a Redis
-        connection cut after the command ran does), so the move is complete and the login stands; False
-        if it does not, or if the store cannot tell (the new id is then removed, as for any failure)."""
+    def _write_marker(self, sid: str, expected: str) -> Tuple[bool, Optional[str]]:
+        """One try of ``_mark_old_id``: the store's ``update`` of the old id from ``expected`` to the marker
+        naming ``sid``.  If it raises, the old id is read back first: when it holds that marker all the same
+        (the store ran the write and lost its answer, as a Redis connection cut after the command ran does),
+        the move is complete and the login stands (logged); otherwise, or if the store cannot tell, the
+        error goes on (and the new id is removed, as for any failure)."""
         manager = self.manager
         assert manager is not None and self.old_sid is not None
         try:
-            marked = _moved_to(manager.store.load(self.old_sid)) == sid
+            return manager.update(self.old_sid, expected, _MOVED_TO % sid, _MOVED_TTL)
         except Exception:
-            return False
-        if marked:
-            manager.log.write(logging.WARNING, 'Session: %s... moved to %s...: the store failed answering the write '
-                              'that marks the old id moved, but the old id is marked: the move stands',
-                              self.old_sid[:6], sid[:6])
-        return marked
+            try:
+                marked = _moved_to(manager.store.load(self.old_sid)) == sid
+            except Exception:
+                marked = False
+            if not marked:
+                raise
+        manager.log.write(logging.WARNING, 'Session: %s... moved to %s...: the store failed answering the write '
+                          'that marks the old id moved, but the old id is marked: the move stands',
+                          self.old_sid[:6], sid[:6])
+        return True, None
 
     def _leave_changing(self, record: str) -> str:
         """``_move_old_id`` of a logout or a login of another person lost every try to requests that changed
