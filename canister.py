@@ -4738,6 +4738,8 @@ class RedisStore(SessionStore):
         self.prefix = prefix
         #: How many replicas must have a save before it counts (Redis ``WAIT``); 0: none.
         self.wait = wait
+        #: ``wait`` is ``session_redis_wait`` (``open_store`` made the store), not the app's own: what warnings name.
+        self._wait_from_config = False
         #: Seconds a command (and a connection) may take before the store counts as down.
         self.timeout = timeout
         #: ``session_max_age``: a user's set of sessions expires that long after the latest was made; 0: never.
@@ -5147,10 +5149,11 @@ class RedisStore(SessionStore):
         fewest = min(int(info.get('connected_slaves', 0)) for info in infos)
         if fewest >= self.wait:
             return None
-        return ('canister.session_redis_wait = %d, but %s has %d replica(s) connected: every save answers 503 '
-                '(the session is saved, but not confirmed by %d replica(s)) until enough replicas connect; '
-                'set session_redis_wait to at most the replicas each master keeps'
-                % (self.wait, 'a master' if self._cluster else 'the master', fewest, self.wait))
+        setting, name = (('canister.session_redis_wait = %d' % self.wait, 'session_redis_wait')
+                         if self._wait_from_config else ('RedisStore(wait=%d)' % self.wait, "RedisStore's wait"))
+        return ('%s, but %s has %d replica(s) connected: every save answers 503 (the session is saved, but not '
+                'confirmed by %d replica(s)) until enough replicas connect; set %s to at most the replicas each '
+                'master keeps' % (setting, 'a master' if self._cluster else 'the master', fewest, self.wait, name))
 
     def close(self) -> None:
         """Close the client's connections, those to the sentinels too (the client's ``close`` leaves
@@ -5191,7 +5194,9 @@ def open_store(url: str, max_sessions: int = 100000, redis_prefix: str = 'canist
     if url.startswith('sqlite:///'):
         return SQLiteStore(_sqlite_path(url))
     if url.startswith(('redis://', 'rediss://', 'unix://', 'redis+', 'rediss+')):
-        return RedisStore(url, prefix=redis_prefix, wait=redis_wait, max_age=max_age)
+        store = RedisStore(url, prefix=redis_prefix, wait=redis_wait, max_age=max_age)
+        store._wait_from_config = True
+        return store
     raise ConfigError('canister.session_store = %r is not valid: expected memory, sqlite:///file.db, '
                       'sqlite:////absolute/file.db, redis://host:port/db, rediss://..., '
                       'redis+sentinel://host:port,.../service/db or redis+cluster://host:port,...'
@@ -6264,7 +6269,8 @@ class SessionState:
         naming it (requests still on the old id learn it moved, not ended, and where to); what is
         stored now, as ``_store`` says, and for a ``login`` (the person's key) whether ``end_sessions``
         overtook it.  That is asked between the two steps: the new id is listed by then, and a store
-        that fails leaves the old id as it was, its cookie working (the new id is removed).  What a
+        that fails leaves the old id as it was, its cookie working (the new id is removed), unless the
+        old id turns out marked all the same (``_write_marker``).  What a
         parallel request changed in the old record meanwhile is merged into the new one (not when the
         person changed: the data then starts empty).  If another request ended or moved the session
         first, ``_moved_first`` says what happens."""
@@ -6291,7 +6297,7 @@ class SessionState:
         expected, changes = self.snapshot, None
         for attempt in range(_UPDATE_TRIES):
             started = time.monotonic()
-            done, current = manager.update(self.old_sid, expected, _MOVED_TO % sid, _MOVED_TTL)
+            done, current = self._write_marker(sid, expected)
             if done:
                 return record
             if current is None:  # (expired, or ended or moved longer ago than a marker lives)
@@ -6309,6 +6315,28 @@ class SessionState:
             return self._leave_changing(record)
         manager.store.delete(sid)
         raise StoreUnavailable('the session %s... kept changing under concurrent requests' % self.old_sid[:6])
+
+    def _write_marker(self, sid: str, expected: str) -> Tuple[bool, Optional[str]]:
+        """One try of ``_mark_old_id``: the store's ``update`` of the old id from ``expected`` to the marker
+        naming ``sid``.  If it raises, the old id is read back first: when it holds that marker all the same
+        (the store ran the write and lost its answer, as a Redis connection cut after the command ran does),
+        the move is complete and the login stands (logged); otherwise, or if the store cannot tell, the
+        error goes on (and the new id is removed, as for any failure)."""
+        manager = self.manager
+        assert manager is not None and self.old_sid is not None
+        try:
+            return manager.update(self.old_sid, expected, _MOVED_TO % sid, _MOVED_TTL)
+        except Exception:
+            try:
+                marked = _moved_to(manager.store.load(self.old_sid)) == sid
+            except Exception:
+                marked = False
+            if not marked:
+                raise
+        manager.log.write(logging.WARNING, 'Session: %s... moved to %s...: the store failed answering the write '
+                          'that marks the old id moved, but the old id is marked: the move stands',
+                          self.old_sid[:6], sid[:6])
+        return True, None
 
     def _leave_changing(self, record: str) -> str:
         """``_move_old_id`` of a logout or a login of another person lost every try to requests that changed
@@ -11034,6 +11062,11 @@ def _stdin_text(line: bytes) -> str:
     return _as_utf8(line.decode(sys.stdin.encoding, 'surrogateescape')).rstrip('\r\n')
 
 
+def _hash_password_error(message: str) -> None:
+    """One error line of ``python -m canister hash-password`` on stderr, in argparse's form, as all of them are."""
+    print('python -m canister hash-password: error: ' + message, file=sys.stderr)
+
+
 def _read_password() -> Optional[str]:
     """The password from the terminal (asked twice) or a pipe (one line, or two that must match);
     None, said on stderr, if they differ or are not text."""
@@ -11042,27 +11075,27 @@ def _read_password() -> Optional[str]:
             password = getpass.getpass('Password: ')
             again = getpass.getpass('Again: ')
         except UnicodeDecodeError as error:  # getpass decodes with the locale's codec, strictly
-            print("python -m canister hash-password: error: the password typed is not text in the terminal's "
-                  'encoding (%s): set a UTF-8 locale, such as LC_ALL=C.UTF-8' % error.encoding, file=sys.stderr)
+            _hash_password_error("the password typed is not text in the terminal's encoding (%s): set a UTF-8 "
+                                 'locale, such as LC_ALL=C.UTF-8' % error.encoding)
             return None
         if password != again:
-            print('The passwords differ.', file=sys.stderr)
+            _hash_password_error('the passwords differ')
             return None
         return password
     first, second = sys.stdin.buffer.readline(), sys.stdin.buffer.readline()
     if not first:  # (a cron job or script whose pipe is empty, < /dev/null: not the same as an empty line)
-        print('python -m canister hash-password: error: nothing on stdin: pipe the password in as its first line, '
-              'or run the command on a terminal to be asked for it', file=sys.stderr)
+        _hash_password_error('nothing on stdin: pipe the password in as its first line, or run the command on a '
+                             'terminal to be asked for it')
         return None
     try:
         password = _stdin_text(first)
         again = _stdin_text(second) if second else password  # (no second line: nothing to compare)
     except UnicodeError:
-        print("python -m canister hash-password: error: the password on stdin is not text in the locale's "
-              'encoding (%s) nor UTF-8' % sys.stdin.encoding, file=sys.stderr)
+        _hash_password_error("the password on stdin is not text in the locale's encoding (%s) nor UTF-8"
+                             % sys.stdin.encoding)
         return None
     if password != again:
-        print('The passwords differ (the second line of the input must repeat the first).', file=sys.stderr)
+        _hash_password_error('the passwords differ (the second line of the input must repeat the first)')
         return None
     return password
 
@@ -11147,15 +11180,15 @@ def _run_hash_password(args: Any) -> int:
     name = None if args.user is None else _users_file_name(args.user)
     if args.user is not None and name is None:
         # (checked before the password is asked for, as argparse checks an option: status 2)
-        print('python -m canister hash-password: error: --user %r: the users file would not read that name back '
-              "(it must be UTF-8 and cannot be empty, hold ':' or a line break, start with '#', or start or end "
-              'with a space)' % args.user, file=sys.stderr)
+        _hash_password_error("--user %r: the users file would not read that name back (it must be UTF-8 and "
+                             "cannot be empty, hold ':' or a line break, start with '#', or start or end with a "
+                             'space)' % args.user)
         return 2
     password = _read_password()
     if password is None:
         return 1
     if not password:
-        print('An empty password is not allowed.', file=sys.stderr)
+        _hash_password_error('an empty password is not allowed')
         return 1
     encoded = hash_password(password, args.scheme)
     line = 'auth_basic_password = %s' % encoded if name is None else '%s:%s' % (name, encoded)

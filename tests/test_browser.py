@@ -594,3 +594,25 @@ def test_with_cors_paths_a_listed_origin_reads_the_api_but_not_the_other_pages(p
         blocked = page_fetch(page, api.url("/account"), credentials="include", **init)
         assert not blocked["ok"] and "TypeError" in blocked["error"], blocked
     assert api.recorder.methods_for("/account") == ["GET", "OPTIONS"]
+
+
+def test_a_fetch_with_the_method_patch_in_lower_case_is_blocked_after_the_preflight_and_in_capitals_passes(
+    page, origin_a, serve_api
+):
+    app = bottle.Bottle()
+
+    @app.route("/items/7", method="PATCH")
+    def patch_item():
+        return {"patched": "7"}
+
+    api = serve_api(app, cors=origin_a.origin)
+    page.goto(origin_a.url("/"))
+
+    lower = page_fetch(page, api.url("/items/7"), method="patch")
+
+    assert not lower["ok"] and "TypeError" in lower["error"], lower
+    assert api.recorder.methods_for("/items/7") == ["OPTIONS"]  # the PATCH itself was never sent
+
+    capitals = page_fetch(page, api.url("/items/7"), method="PATCH")
+
+    assert capitals["ok"] and json.loads(capitals["body"]) == {"patched": "7"}, capitals

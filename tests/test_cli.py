@@ -12,7 +12,7 @@ import socket
 import subprocess
 import sys
 import time
-from typing import Tuple
+from typing import Tuple, Union
 
 import bottle
 import pytest
@@ -86,7 +86,7 @@ def test_hash_password_refuses_an_empty_password(tmp_path):
     result = run_canister('hash-password', stdin='\n', cwd=tmp_path)
     assert result.returncode == 1
     assert result.stdout == ''
-    assert 'empty' in result.stderr
+    assert result.stderr == 'python -m canister hash-password: error: an empty password is not allowed\n'
 
 
 def test_hash_password_with_nothing_on_stdin_says_so_rather_than_that_the_password_is_empty(tmp_path):
@@ -195,9 +195,12 @@ def test_hash_password_refuses_a_piped_password_that_is_not_text_with_one_line(t
                              b"locale's encoding (utf-8) nor UTF-8\n")
 
 
-def typed_at_the_prompt(tmp_path: pathlib.Path, typed: str, *args: str, **env: str) -> Tuple[int, bytes]:
+def typed_at_the_prompt(tmp_path: pathlib.Path, typed: Union[str, Tuple[str, str]], *args: str,
+                        **env: str) -> Tuple[int, bytes]:
     """Run ``python -m canister hash-password ARGS`` on a terminal of its own (a pty, which getpass opens),
-    typing ``typed`` in UTF-8 at each prompt; its exit status and all it wrote to the terminal."""
+    typing ``typed`` in UTF-8 at each prompt (or its two texts, one at each); its exit status and all it
+    wrote to the terminal."""
+    answers = (typed, typed) if isinstance(typed, str) else typed
     pid, terminal = pty.fork()
     if pid == 0:  # the child, whose controlling terminal is the pty
         try:
@@ -226,10 +229,10 @@ def typed_at_the_prompt(tmp_path: pathlib.Path, typed: str, *args: str, **env: s
         return True
 
     try:
-        for prompt in (b'Password: ', b'Again: '):
+        for prompt, answer in zip((b'Password: ', b'Again: '), answers):
             if not read_until(prompt):
                 break
-            os.write(terminal, typed.encode('utf-8') + b'\n')  # (after the prompt: getpass flushes earlier input)
+            os.write(terminal, answer.encode('utf-8') + b'\n')  # (after the prompt: getpass flushes earlier input)
         read_until(b'\0never written')
     finally:
         os.close(terminal)
@@ -261,7 +264,14 @@ def test_hash_password_compares_a_second_line_from_a_pipe(tmp_path):
     differ = run_canister('hash-password', stdin=PASSWORD + '\n' + PASSWORD + 'x\n', cwd=tmp_path)
     assert differ.returncode == 1
     assert differ.stdout == ''
-    assert 'differ' in differ.stderr
+    assert differ.stderr == ('python -m canister hash-password: error: the passwords differ (the second line of the '
+                             'input must repeat the first)\n')
+
+
+def test_hash_password_refuses_two_different_passwords_typed_at_the_prompt_with_its_error_line(tmp_path):
+    status, output = typed_at_the_prompt(tmp_path, (PASSWORD, PASSWORD + 'x'))
+    assert status == 1, output
+    assert output.endswith(b'Again: \r\npython -m canister hash-password: error: the passwords differ\r\n'), output
 
 
 def test_hash_password_help_says_what_it_reads_from_a_pipe(tmp_path):

@@ -550,6 +550,20 @@ def test_session_redis_wait_above_the_replicas_of_a_plain_server_is_a_warning_at
     helpers.client(app).get('/', status=503)  # as the warning says
 
 
+def test_a_redis_store_the_app_made_with_wait_names_its_wait_argument_in_the_replica_warning(
+        make_app, redis_server, log_dir):
+    import redis
+    client = redis.Redis(port=redis_server.port)
+    try:
+        with pytest.warns(canister.CanisterWarning, match=r'RedisStore\(wait=1\), but the master has 0 replica'):
+            make_app(store=canister.RedisStore(client=client, wait=1))
+    finally:
+        client.close()
+    lines = [line for line in warning_lines(log_dir) if 'every save answers 503' in line]
+    assert len(lines) == 1 and 'session_redis_wait' not in lines[0], lines
+    assert "set RedisStore's wait to at most the replicas each master keeps" in lines[0]
+
+
 def replica_warnings(log_dir):
     return [line for line in warning_lines(log_dir)
             if 'session_redis_wait = 1, but the master has 0 replica(s) connected: every save answers 503' in line]

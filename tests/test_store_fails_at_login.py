@@ -25,7 +25,8 @@ MOVED_MARKER = '"moved'
 def failing_store(kind: str, tmp_path: Any, request: Any) -> Any:
     """A store of ``kind`` whose calls fail with StoreUnavailable where the test says, as a database does that
     goes away for a moment: the first call for which ``store.failures[0](method, *args)`` is true fails, and
-    that test is taken off the list."""
+    that test is taken off the list.  ``update`` is asked twice: as ``'update'`` before it writes, and as
+    ``'update ran'`` after, as a Redis connection cut once the command ran fails."""
     base: Any = {'memory': canister.MemoryStore, 'sqlite': canister.SQLiteStore, 'redis': canister.RedisStore}[kind]
 
     class OnceFailingStore(base):  # type: ignore[misc, valid-type]
@@ -42,7 +43,9 @@ def failing_store(kind: str, tmp_path: Any, request: Any) -> Any:
 
         def update(self, sid, expected, record, ttl):
             self._maybe_fail('update', sid, record)
-            return super().update(sid, expected, record, ttl)
+            done = super().update(sid, expected, record, ttl)
+            self._maybe_fail('update ran', sid, record)  # (the write is done, its answer lost)
+            return done
 
         def delete(self, sid):
             self._maybe_fail('delete', sid)
@@ -61,6 +64,10 @@ def failing_store(kind: str, tmp_path: Any, request: Any) -> Any:
 
 def marking_the_old_id(method: str, *args: Any) -> bool:
     return method == 'update' and args[1].startswith(MOVED_MARKER)
+
+
+def losing_the_answer_to_marking_the_old_id(method: str, *args: Any) -> bool:
+    return method == 'update ran' and args[1].startswith(MOVED_MARKER)
 
 
 def reading_the_end_sessions_note(method: str, *args: Any) -> bool:
@@ -116,6 +123,20 @@ def test_a_login_whose_store_fails_while_it_marks_the_old_id_is_not_counted_towa
 
     assert other.read() == ['alice', {}]
     assert len(plugin_of(app).sessions_of('alice')) == 2
+
+
+def test_a_login_whose_store_wrote_the_old_ids_marker_but_lost_the_answer_stands_with_the_cart(
+        make_app, serve, tmp_path, request, kind, log_dir):
+    app, origin, store = shop(make_app, serve, tmp_path, request, kind)
+    browser = anonymous(origin, cart='3')
+    store.failures = (losing_the_answer_to_marking_the_old_id,)
+
+    answer = browser.get('/login?name=alice')
+
+    assert answer.status == 200 and answer.new_sid, answer
+    assert browser.read() == ['alice', {'cart': '3'}]
+    assert len(plugin_of(app).sessions_of('alice')) == 1
+    assert any('but the old id is marked: the move stands' in line for line in warning_lines(log_dir))
 
 
 def test_a_login_whose_store_fails_while_it_reads_the_end_sessions_note_leaves_the_cart_and_no_other_session(
