@@ -94,11 +94,12 @@ def shop(make_app: Any, serve: Any, tmp_path: Any, request: Any, kind: str, **co
     return app, serve(app), store
 
 
-def test_a_login_whose_store_fails_while_it_marks_the_old_id_leaves_the_cart_and_no_other_session(
-        make_app, serve, tmp_path, request, kind):
+@pytest.mark.parametrize('failure', [marking_the_old_id, reading_the_end_sessions_note])
+def test_a_login_whose_store_fails_before_its_move_completes_leaves_the_cart_and_no_other_session(
+        make_app, serve, tmp_path, request, kind, failure):
     app, origin, store = shop(make_app, serve, tmp_path, request, kind)
     browser = anonymous(origin, cart='3')
-    store.failures = (marking_the_old_id,)
+    store.failures = (failure,)
 
     answer = browser.get('/login?name=alice')
 
@@ -137,19 +138,6 @@ def test_a_login_whose_store_wrote_the_old_ids_marker_but_lost_the_answer_stands
     assert browser.read() == ['alice', {'cart': '3'}]
     assert len(plugin_of(app).sessions_of('alice')) == 1
     assert any('but the old id is marked: the move stands' in line for line in warning_lines(log_dir))
-
-
-def test_a_login_whose_store_fails_while_it_reads_the_end_sessions_note_leaves_the_cart_and_no_other_session(
-        make_app, serve, tmp_path, request, kind):
-    app, origin, store = shop(make_app, serve, tmp_path, request, kind)
-    browser = anonymous(origin, cart='3')
-    store.failures = (reading_the_end_sessions_note,)
-
-    answer = browser.get('/login?name=alice')
-
-    assert answer.status == 503 and answer.new_sid is None, answer
-    assert plugin_of(app).sessions_of('alice') == []
-    assert browser.read() == [None, {'cart': '3'}]
 
 
 def test_a_login_without_a_session_whose_store_fails_while_it_reads_the_end_sessions_note_leaves_no_session(
