@@ -6966,7 +6966,7 @@ def verify_password(password: str, encoded: Union[str, bytes, None], scheme: Opt
         if _sleep_lets_others_run():
             return _check_in_gevent_pool(check, password, secret, encoded)
         return check(password, secret, encoded)
-    except (ValueError, binascii.Error):
+    except (ValueError, OverflowError, TypeError, binascii.Error):  # (hashlib's for a cost no C number holds)
         return False
 
 
