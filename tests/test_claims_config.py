@@ -200,6 +200,13 @@ def test_a_password_hash_with_a_part_missing_or_malformed_is_refused_at_install(
             auth_basic_encryption='auto' if encryption == 'auto' else scheme))
 
 
+@pytest.mark.parametrize('stored', ['pbkdf2_sha256:2147483647:c2FsdHNhbHQ:ZGlnZXN0ZGlnZXN0',
+                                    'scrypt:524288:8:1:c2FsdHNhbHQ:ZGlnZXN0ZGlnZXN0'])  # (half a GiB)
+def test_a_password_hash_with_the_most_costs_hashlib_takes_installs(tmp_path, stored):
+    bottle.Bottle().install(canister.Canister(log_path=str(tmp_path), auth_basic_username='alice',
+                                              auth_basic_password=stored))
+
+
 @pytest.mark.parametrize('scheme, iterations', [('pbkdf2', 1000), ('scrypt', 16)])
 def test_a_hash_from_hash_password_installs_and_logs_in(make_app, scheme, iterations):
     app = make_app(auth_basic_username='alice',
