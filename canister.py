@@ -6850,6 +6850,21 @@ def _unb64(text: str) -> bytes:
 
 #: The PBKDF2 rounds of :func:`hash_password` by default (OWASP's advice for PBKDF2-HMAC-SHA256).
 _PBKDF2_ROUNDS = 600000
+#: The most ``hashlib`` takes: PBKDF2's rounds, and scrypt's ``maxmem`` (a C int each).
+_HASHLIB_MOST = 2 ** 31 - 1
+
+
+def _scrypt_maxmem(n: int, r: int) -> int:
+    """The memory scrypt of ``n`` and ``r`` is allowed: twice what it needs, and a MiB."""
+    return 128 * n * r * 2 + 2 ** 20
+
+
+def _scrypt_can_run(n: int, r: int, p: int) -> bool:
+    """Whether ``hashlib.scrypt`` takes ``n``, ``r`` and ``p`` (OpenSSL's bounds), within ``_scrypt_maxmem``."""
+    if n < 2 or n & (n - 1) or r < 1 or p < 1:  # n: 2, 4, 8...
+        return False
+    maxmem = _scrypt_maxmem(n, r)
+    return maxmem <= _HASHLIB_MOST and 128 * r * (n + p + 2) <= maxmem and n.bit_length() <= 16 * r
 
 
 def hash_password(password: str, scheme: str = 'pbkdf2', iterations: Optional[int] = None) -> str:
@@ -6866,7 +6881,7 @@ def hash_password(password: str, scheme: str = 'pbkdf2', iterations: Optional[in
         return 'pbkdf2_sha256:%d:%s:%s' % (rounds, _b64(salt), _b64(digest))
     if scheme == 'scrypt':
         n = iterations or 2 ** 14
-        digest = hashlib.scrypt(secret, salt=salt, n=n, r=8, p=1, maxmem=128 * n * 8 * 2 + 2 ** 20)
+        digest = hashlib.scrypt(secret, salt=salt, n=n, r=8, p=1, maxmem=_scrypt_maxmem(n, 8))
         return 'scrypt:%d:8:1:%s:%s' % (n, _b64(salt), _b64(digest))
     raise ValueError('scheme must be pbkdf2 or scrypt')
 
@@ -6906,9 +6921,7 @@ def _verify_pbkdf2(password: str, secret: bytes, encoded: str) -> bool:
 def _verify_scrypt(password: str, secret: bytes, encoded: str) -> bool:
     """``scrypt:n:r:p:salt:digest`` from :func:`hash_password`."""
     _, n, r, p, salt, digest = encoded.split(':')
-    cost = int(n) * int(r)
-    actual = hashlib.scrypt(secret, salt=_unb64(salt), n=int(n), r=int(r), p=int(p),
-                            maxmem=128 * cost * 2 + 2 ** 20)
+    actual = hashlib.scrypt(secret, salt=_unb64(salt), n=int(n), r=int(r), p=int(p), maxmem=_scrypt_maxmem(int(n), int(r)))
     return hmac.compare_digest(actual, _unb64(digest))
 
 
@@ -6985,7 +6998,7 @@ def verify_password(password: str, encoded: Union[str, bytes, None], scheme: Opt
         if _sleep_lets_others_run():
             return _check_in_gevent_pool(check, password, secret, encoded)
         return check(password, secret, encoded)
-    except (ValueError, binascii.Error):
+    except (ValueError, OverflowError, TypeError, binascii.Error):  # (hashlib's for a cost no C number holds)
         return False
 
 
@@ -7049,9 +7062,12 @@ def _is_whole_hash(encoded: str, scheme: str) -> bool:
     if scheme not in ('pbkdf2', 'scrypt'):
         return True
     *numbers, salt, digest = encoded.split(':')[1:]
-    if any(int(number) < 1 for number in numbers) or len(salt) % 4 == 1 or len(digest) % 4 == 1:
+    if len(salt) % 4 == 1 or len(digest) % 4 == 1:
         return False  # (a base64 text of 4k+1 characters decodes to nothing)
-    return scheme == 'pbkdf2' or int(numbers[0]) > 1 and not int(numbers[0]) & (int(numbers[0]) - 1)  # n: 2, 4, 8...
+    if scheme == 'pbkdf2':
+        return 1 <= int(numbers[0]) <= _HASHLIB_MOST
+    n, r, p = (int(number) for number in numbers)
+    return _scrypt_can_run(n, r, p)
 
 
 def _check_hash(encoded: str, scheme: str, where: str) -> None:

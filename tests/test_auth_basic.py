@@ -598,6 +598,14 @@ def test_verify_password_is_false_without_a_stored_form(stored):
     assert canister.verify_password('', stored, 'clear') is False
 
 
+@pytest.mark.parametrize('stored', [
+    'pbkdf2_sha256:2147483648:c2FsdHNhbHQ:ZGlnZXN0ZGlnZXN0',            # more rounds than hashlib takes
+    'scrypt:18446744073709551616:8:1:c2FsdHNhbHQ:ZGlnZXN0ZGlnZXN0',     # an n no C number holds
+])
+def test_verify_password_is_false_for_a_stored_form_whose_costs_hashlib_cannot_take(stored):
+    assert canister.verify_password('anything', stored) is False
+
+
 def test_verify_password_refuses_a_clear_text_stored_form_with_a_warning_that_says_to_store_a_hash():
     """As the users file does (README: it takes "any form the users file takes")."""
     with pytest.warns(canister.CanisterWarning) as caught:

@@ -174,6 +174,10 @@ BROKEN_HASHES = [
     'pbkdf2_sha256:0:c2FsdHNhbHQ:ZGlnZXN0ZGlnZXN0',         # no rounds
     'scrypt:1:8:1:c2FsdHNhbHQ:ZGlnZXN0ZGlnZXN0',            # n must be a power of 2 above 1
     'scrypt:16384:8:1:c2FsdHNhbHQ:Z',                       # a digest of no byte
+    'pbkdf2_sha256:2147483648:c2FsdHNhbHQ:ZGlnZXN0ZGlnZXN0',  # more rounds than hashlib takes (a 500 at each login)
+    'scrypt:1048576:8:1:c2FsdHNhbHQ:ZGlnZXN0ZGlnZXN0',       # more memory than hashlib lets scrypt have
+    'scrypt:16384:8:100000000:c2FsdHNhbHQ:ZGlnZXN0ZGlnZXN0',  # a p needing more memory than that
+    'scrypt:65536:1:1:c2FsdHNhbHQ:ZGlnZXN0ZGlnZXN0',         # n not below 2 ** (16 r), as OpenSSL requires
     '$2b$12$tooshort',
     '$argon2id$v=19$m=65536,t=3,p=4$c2FsdHNhbHQ',           # no digest
 ]
@@ -188,6 +192,13 @@ def test_a_password_hash_with_a_part_missing_or_malformed_is_refused_at_install(
         bottle.Bottle().install(canister.Canister(
             log_path=str(tmp_path), auth_basic_username='alice', auth_basic_password=stored,
             auth_basic_encryption='auto' if encryption == 'auto' else scheme))
+
+
+@pytest.mark.parametrize('stored', ['pbkdf2_sha256:2147483647:c2FsdHNhbHQ:ZGlnZXN0ZGlnZXN0',
+                                    'scrypt:524288:8:1:c2FsdHNhbHQ:ZGlnZXN0ZGlnZXN0'])  # (half a GiB)
+def test_a_password_hash_with_the_most_costs_hashlib_takes_installs(tmp_path, stored):
+    bottle.Bottle().install(canister.Canister(log_path=str(tmp_path), auth_basic_username='alice',
+                                              auth_basic_password=stored))
 
 
 @pytest.mark.parametrize('scheme, iterations', [('pbkdf2', 1000), ('scrypt', 16)])

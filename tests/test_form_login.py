@@ -108,6 +108,14 @@ def test_a_clear_text_password_in_the_users_mapping_logs_nobody_in_and_says_to_s
     assert 'my-secret' not in read_log(log_dir)
 
 
+def test_a_stored_form_whose_rounds_hashlib_cannot_take_logs_nobody_in_with_a_401_not_a_500(make_app, log_dir):
+    web = client(form_app(make_app, {'bob': 'pbkdf2_sha256:2147483648:c2FsdHNhbHQ:ZGlnZXN0ZGlnZXN0'}))
+    assert post_login(web, 'bob', 'anything').status_int == 401
+    assert web.get('/me').text == 'user=None'
+    assert "Authentication failed: wrong password for 'bob'" in read_log(log_dir)
+    assert 'Traceback' not in read_log(log_dir)
+
+
 @pytest.mark.parametrize('username', ['alice', 'carol', 'mallory'],
                          ids=['known-user', 'user-without-a-stored-password', 'unknown-user'])
 def test_an_empty_password_logs_nobody_in(make_app, username):
