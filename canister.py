@@ -5773,28 +5773,41 @@ class SessionManager:
 
     def _note_ends(self, key: str, spare: Optional[str], tag: Optional[str]) -> None:
         """Leave for ``_MOVED_TTL`` the note of ``end_sessions_unlogged`` of the person ``key``: when it ran,
-        and for a users file's (``tag``) the login line it spared (``"ended:<time> <tag> <line or nothing>"``)."""
-        spared = '' if tag is None else ' %s %s' % (tag, spare or '')
+        and for a users file's (``tag``) the login line it spared (``"ended:<time> <tag> <line or nothing>"``),
+        beside the ends noted before that it does not cover (``;`` between): a plain end covers every earlier
+        one, a users file's its own file's earlier end only (an ``end_sessions`` of the minute before, or
+        another file's change, still ends the logins it caught)."""
+        now = _now()
+        kept = [] if tag is None else [entry for entry in self._noted_ends(key) if entry[1] != tag]
         # (the time as it is, not rounded: rounded up, it was later than a login checked at the same instant)
-        self.store.save(_ENDS_AT % key, '"ended:%r%s"' % (_now(), spared), _MOVED_TTL)
+        entries = ['%r' % at if noted is None else '%r %s %s' % (at, noted, spared or '')
+                   for at, noted, spared in kept + [(now, tag, spare)]]
+        self.store.save(_ENDS_AT % key, '"ended:%s"' % ';'.join(entries), _MOVED_TTL)
+
+    def _noted_ends(self, key: str) -> List[Tuple[float, Optional[str], Optional[str]]]:
+        """The ends of the person ``key`` noted in the last ``_MOVED_TTL`` seconds (``_note_ends``): when each
+        ran, and for a users file's its tag and the login line it spared (None, None for ``end_sessions``)."""
+        text = _marker(self.store.load(_ENDS_AT % key))
+        if text is None or not text.startswith('ended:'):
+            return []
+        ends = []
+        for entry in text[6:].split(';'):
+            at, _, spared = entry.partition(' ')
+            tag, _, spare = spared.partition(' ')
+            try:
+                ends.append((float(at), tag or None, spare or None))
+            except ValueError:
+                continue
+        return ends
 
     def ended_since(self, key: str, since: float, line: Optional[str] = None) -> bool:
         """Whether a login of the person ``key`` whose check started at ``since`` (seconds since the epoch)
-        and logged in with the login line ``line`` was overtaken by the end of that person's sessions, noted
+        and logged in with the login line ``line`` was overtaken by an end of that person's sessions, noted
         within the last ``_MOVED_TTL`` seconds (``_note_ends``): by ``end_sessions``, any such login; by a
         change of a users file, one with a line of that file other than the line it spared (a login without
         a line is that file's ``end_if_overtaken``'s to judge, or not the file's at all)."""
-        text = _marker(self.store.load(_ENDS_AT % key))
-        if text is None:
-            return False
-        at, _, spared = text[6:].partition(' ')
-        try:
-            if float(at) <= since:
-                return False
-        except ValueError:
-            return False
-        tag, _, spare = spared.partition(' ')
-        return not spared or (line is not None and not _line_spared(line, spare or None, tag))
+        return any(at > since and (tag is None or (line is not None and not _line_spared(line, spare, tag)))
+                   for at, tag, spare in self._noted_ends(key))
 
     def _holds(self, context: 'SessionState', user: Any, spare: Optional[str], tag: Optional[str]) -> bool:
         """Whether the request of ``context`` holds, loaded, a session of this manager that ``end_sessions``

@@ -21,7 +21,7 @@ import pytest
 import canister
 from canister import session
 from helpers import at_once, basic, client, compose_child, read_log, sqlite_url, write_users
-from session_kit import Browser, FourMethodStore, make_store_url
+from session_kit import Browser, FourMethodStore, make_store_url, plugin_of
 
 
 def users_app(make_app, users: pathlib.Path, **overrides):
@@ -725,3 +725,28 @@ def test_an_unsalted_basic_header_on_every_request_of_a_session_leaves_no_garbag
     finally:
         gc.enable()
     assert found < 50
+
+
+def test_a_change_of_the_users_file_noted_after_end_sessions_keeps_what_end_sessions_ended(
+        make_app, serve, tmp_path, log_dir, clock):
+    # Two apps on one store and one users file (as two processes are): a login of the first, checked with
+    # the new password (settled there), held; the admin's end_sessions; then the second app's look settles
+    # the same change, noting the new line as spared: the end_sessions of the moment before still ends it.
+    users, store = tmp_path / 'users.txt', sqlite_url(tmp_path / 'sessions.db')
+    users.write_text('alice:%s\n' % canister.hash_password('old-password', iterations=1000))
+    app = held_login_app(make_app, users, session_store=store)
+    other = serve(users_app(make_app, users, session_store=store))
+    origin = serve(app)
+    clock.advance(2)
+    replace_file(users, 'alice:%s\n' % canister.hash_password('new-password', iterations=1000))
+    browser, answers = Browser(origin), []
+    held = threading.Thread(target=lambda: answers.append(browser.get('/held-login?password=new-password')))
+    held.start()
+    assert app.checked.wait(10)
+    clock.advance(0.5)
+    plugin_of(app).end_sessions('alice')
+    look_twice(clock, Browser(other))  # the other app settles the change
+    app.release.set()
+    held.join(10)
+    assert answers[0].json() == {'in': True}
+    assert browser.get('/me').status == 401
