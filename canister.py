@@ -5100,7 +5100,7 @@ class RedisStore(SessionStore):
             return str(self._unreachable(error))  # (the words of the 503's ERROR line: one text for one outage)
         if not self._checked:
             self._count_replicas()
-            self._checked = True
+            self._checked = self._replicas_counted  # (else the next check asks again)
         return None
 
     #: A check found Redis answering and the URL of the right kind: later checks only PING.
@@ -5130,8 +5130,11 @@ class RedisStore(SessionStore):
         replicas confirmed if that comes first (an install that found Redis down, no probe since)."""
         if self._replicas_counted:
             return
+        try:
+            self.wait_note = self._replicas_short()
+        except self._errors:  # (Redis stopped answering between the PING and INFO: counted at the next chance)
+            return
         self._replicas_counted = True
-        self.wait_note = self._replicas_short()
 
     def _replicas_short(self) -> Optional[str]:
         """With ``wait``: what is wrong if a master has fewer replicas connected than ``wait`` (every
@@ -5144,7 +5147,7 @@ class RedisStore(SessionStore):
                 infos = [answers] if 'role' in answers else list(answers.values())
             else:
                 infos = [self.client.info('replication')]
-        except self._errors:
+        except self._response_error:  # (INFO not allowed by an ACL: nothing to tell; Redis down: raised)
             return None
         fewest = min(int(info.get('connected_slaves', 0)) for info in infos)
         if fewest >= self.wait:

@@ -596,6 +596,34 @@ def test_session_redis_wait_above_the_replicas_is_a_warning_once_at_the_first_50
     assert len(replica_warnings(log_dir)) == 1
 
 
+@pytest.mark.parametrize('then', ['probe', 'request'])
+def test_session_redis_wait_above_the_replicas_is_a_warning_once_redis_answers_info_it_failed_at_install(
+        make_app, redis_server, log_dir, then):
+    import redis
+
+    class InfoCutOnce(redis.Redis):  # the connection cut once, as INFO went out at install
+        cut = True
+
+        def info(self, *args, **kwargs):
+            if args[:1] == ('replication',) and InfoCutOnce.cut:
+                InfoCutOnce.cut = False
+                raise redis.ConnectionError('Connection reset by peer')
+            return super().info(*args, **kwargs)
+
+    client = InfoCutOnce(port=redis_server.port)
+    try:
+        app = counter_app(make_app, store=canister.RedisStore(client=client, wait=1))
+        assert not InfoCutOnce.cut and warning_lines(log_dir) == []
+        if then == 'probe':
+            assert plugin_of(app).store_problem() is None
+        else:
+            helpers.client(app).get('/', status=503)
+        lines = [line for line in warning_lines(log_dir) if 'every save answers 503' in line]
+        assert len(lines) == 1 and 'RedisStore(wait=1), but the master has 0 replica(s)' in lines[0], lines
+    finally:
+        client.close()
+
+
 def test_session_redis_wait_is_not_checked_where_an_acl_refuses_info(make_app, redis_server, log_dir):
     import redis
     admin = redis.Redis(port=redis_server.port)
