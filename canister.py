@@ -2395,12 +2395,42 @@ def _converter(kind: Any, from_json: bool = False) -> Optional[Callable[[Any], A
     if not callable(kind):
         return None
     if isinstance(origin, type):  # Dict[str, int] and the like: the container, its items as sent
+        if origin in _MANY:  # but List[int] inside List[...]: each value converted as a list of its own
+            return _nested_converter(kind, from_json)
         kind = origin
     if inspect.isabstract(kind):  # Mapping[str, int], an abstract class of the app's: nothing to call
         raise _Unconvertible('%s is an abstract class' % _type_name(kind))
     if isinstance(kind, enum.EnumMeta):
         return _enum_converter(kind)
     return _CONVERTERS.get(kind) or _other_converter(kind)
+
+
+class _NotAnArray(ValueError):
+    """A value of a container inside a container that is no JSON array (of the right length): repeating
+    the name in the query, which gives more texts, would not help."""
+
+
+def _nested_converter(kind: Any, from_json: bool) -> Callable[[Any], Any]:
+    """A container inside a container (``List[List[int]]``): each value a JSON array, its items converted as
+    the inner annotation says (a text, which holds no array, and an item that does not convert are refused)."""
+    item, container, fixed = _unwrap_many(kind)
+    convert = _converter(item, from_json)
+    positions = _position_converters(fixed, from_json)
+    problem = 'must hold JSON arrays, each a %s' % _type_name(kind)
+
+    def nested(value: Any) -> Any:
+        if not isinstance(value, list):
+            raise _NotAnArray(problem)
+        if positions is not None:
+            if len(value) != len(positions):
+                raise _NotAnArray('%s (%s)' % (problem, _count_problem(fixed)))
+            return tuple(read(each) if read else each for read, each in zip(positions, value))
+        items = [convert(each) for each in value] if convert else list(value)
+        try:
+            return container(items)
+        except TypeError:  # a JSON array or object in a set
+            raise ValueError('must hold values a set can hold (a JSON array or object is not one)') from None
+    return nested
 
 
 def _position_converters(fixed: Optional[Tuple[Any, ...]],
@@ -2698,7 +2728,8 @@ def _conversion_failure(param: _Param, values: List[Any], error: ValueError) -> 
         return BadRequest('parameter %r %s (the value is not shown: the name looks secret)' % (param.name, error))
     shown = _shown_json(values[-1] if not param.many else list(values))
     if (param.many and len(values) == 1 and isinstance(values[0], str) and ',' in values[0]
-            and type(values) is not _JsonArray):  # (a JSON array of one text: already a list)
+            and type(values) is not _JsonArray  # (a JSON array of one text: already a list)
+            and not isinstance(error, _NotAnArray)):
         return BadRequest('parameter %r %s, got %s (one value, commas and all: a list takes its name repeated, '
                           '?%s=...&%s=..., or a JSON array)' % (param.name, error, shown, param.name, param.name))
     return BadRequest('parameter %r %s, got %s' % (param.name, error, shown))
