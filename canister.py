@@ -2369,6 +2369,28 @@ def _holds_union(kind: Any) -> bool:
     return _is_union(kind) or any(_holds_union(arg) for arg in typing.get_args(kind))
 
 
+def _holds_decimal(kind: Any) -> bool:
+    """True for ``Decimal``, and for a container of containers with one inside (``List[List[Decimal]]``)."""
+    kind = _unwrap_optional(_beneath_newtype(kind))[0]
+    item, container, fixed = _unwrap_many(kind)
+    if container is None:
+        return kind is decimal.Decimal
+    return fixed is None and _holds_decimal(item)
+
+
+def _holds_float(value: Any) -> bool:
+    """True for a float, and for a JSON array with one inside, at any depth (no recursion: the array may
+    be nested as deep as the JSON reader allowed)."""
+    pending = [value]
+    while pending:
+        value = pending.pop()
+        if isinstance(value, float):
+            return True
+        if isinstance(value, list):
+            pending.extend(value)
+    return False
+
+
 #: Annotations whose value is taken as sent (``object``: anything is one).
 _AS_SENT = (_EMPTY, Any, object, bottle.FileUpload)
 
@@ -2476,8 +2498,9 @@ class _Param:
         self.plain = self.convert is None and not (self.many or self.is_file or self.optional)
         #: The name as Bottle keys it in query and form dicts (latin-1 text of the UTF-8 bytes).
         self.wire_name = self.name.encode('utf-8').decode('latin1')
-        #: A ``Decimal``: a JSON number is read again from its text, not through a binary float.
-        self.exact = self.convert is _to_decimal
+        #: A ``Decimal`` (or one in a container of containers): a JSON number is read again from its text,
+        #: not through a binary float.
+        self.exact = self.convert is _to_decimal or (self.many and _holds_decimal(kind))
 
     def _set_converters(self, kind: Any, fixed: Optional[Tuple[Any, ...]]) -> None:
         """Set the converters: to ``kind``, or for a fixed-length tuple to each of its ``fixed`` types;
@@ -3088,7 +3111,7 @@ class ParameterBinder:
         if not self.exact or not isinstance(body, dict):
             return body
         for param in self.exact:
-            if any(isinstance(value, float) for value in _json_values(param, body) or ()):
+            if any(_holds_float(value) for value in _json_values(param, body) or ()):
                 return _read_json(request, _JSON_EXACT)
         return body
 

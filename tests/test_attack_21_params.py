@@ -6,6 +6,7 @@ them raised a TypeError, a 500), JSON ``[["2"]]`` gave the text ``'2'``, and the
 gave ``[['1', '2']]``.  Now each inner value must be a JSON array whose items convert as the inner
 annotation says, or the answer is a 400 with a message and a WARNING line.  Over waitress on 127.0.0.1.
 """
+import decimal
 import json
 import pathlib
 from typing import Iterator, List, Optional, Tuple
@@ -37,6 +38,10 @@ def nested_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Tuple[In
     @app.route('/grid', ['GET', 'POST'])
     def grid(grid: Optional[List[List[Optional[int]]]] = None):
         return {'grid': grid}
+
+    @app.route('/prices', ['GET', 'POST'])
+    def prices(prices: List[List[decimal.Decimal]]):
+        return {'prices': [[repr(price) for price in row] for row in prices]}
 
     running = InProcessWaitress(app, threads=2)
     yield running, log_dir
@@ -117,3 +122,14 @@ def test_optional_items_inside_a_list_of_lists_take_null(nested_server):
     assert (status, json.loads(body)) == (200, {'grid': [[None, 1]]})
     status, body = answer(server, '/grid', {'grid': [['x']]})
     assert status == 400 and "parameter 'grid' must be an integer, got [['x']]" in body
+
+
+def test_json_numbers_in_a_list_of_lists_of_decimals_keep_their_own_digits(nested_server):
+    server, _ = nested_server
+    data = b'{"prices": [[0.1, 12345678901234567.89], [2]]}'
+    head = (b'POST /prices HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nContent-Type: application/json\r\n'
+            b'Content-Length: %d\r\n\r\n' % len(data))
+    raw = raw_request(server.port, head, data)
+    assert status_of(raw) == 200, raw
+    assert json.loads(raw.split(b'\r\n\r\n', 1)[1]) == {
+        'prices': [["Decimal('0.1')", "Decimal('12345678901234567.89')"], ["Decimal('2')"]]}
