@@ -6875,12 +6875,26 @@ def _scrypt_maxmem(n: int, r: int) -> int:
     return 128 * n * r * 2 + 2 ** 20
 
 
-def _scrypt_can_run(n: int, r: int, p: int) -> bool:
-    """Whether ``hashlib.scrypt`` takes ``n``, ``r`` and ``p`` (OpenSSL's bounds), within ``_scrypt_maxmem``."""
-    if n < 2 or n & (n - 1) or r < 1 or p < 1:  # n: 2, 4, 8...
-        return False
+def _hash_cost_refusal(scheme: str, numbers: List[int]) -> Optional[str]:
+    """Why ``hashlib`` would refuse these costs (PBKDF2's rounds; scrypt's ``n``, ``r``, ``p``), or ``None``."""
+    if scheme == 'pbkdf2':
+        rounds = numbers[0]
+        return None if 1 <= rounds <= _HASHLIB_MOST else 'rounds must be from 1 to %d, not %d' % (_HASHLIB_MOST, rounds)
+    n, r, p = numbers
+    if n < 2 or n & (n - 1):
+        return 'n must be a power of 2 of at least 2, not %d' % n
+    if r < 1 or p < 1:
+        return 'r and p must be at least 1, not %d and %d' % (r, p)
+    if n.bit_length() > 16 * r:
+        return 'n must be below 2**%d with r=%d (OpenSSL), not %d' % (16 * r, r, n)
     maxmem = _scrypt_maxmem(n, r)
-    return maxmem <= _HASHLIB_MOST and 128 * r * (n + p + 2) <= maxmem and n.bit_length() <= 16 * r
+    if maxmem > _HASHLIB_MOST:
+        most = 1 << ((_HASHLIB_MOST - 2 ** 20) // (256 * r)).bit_length() - 1
+        return ('n=%d with r=%d needs more memory than hashlib allows (maxmem %d bytes at most, so n up to %d)'
+                % (n, r, _HASHLIB_MOST, most))
+    if 128 * r * (n + p + 2) > maxmem:
+        return 'p=%d is too large for n=%d and r=%d' % (p, n, r)
+    return None
 
 
 def hash_password(password: str, scheme: str = 'pbkdf2', iterations: Optional[int] = None) -> str:
@@ -6889,17 +6903,19 @@ def hash_password(password: str, scheme: str = 'pbkdf2', iterations: Optional[in
     The result uses only letters, digits, ``-``, ``_`` and ``:``, so it can be pasted
     as is into an ini file (no ``%`` or ``$``) and after ``user:`` in the users file.
     """
+    if scheme not in ('pbkdf2', 'scrypt'):
+        raise ValueError('scheme must be pbkdf2 or scrypt')
+    cost = iterations if iterations is not None else _PBKDF2_ROUNDS if scheme == 'pbkdf2' else 2 ** 14
+    refusal = _hash_cost_refusal(scheme, [cost] if scheme == 'pbkdf2' else [cost, 8, 1])
+    if refusal:
+        raise ValueError('hash_password: iterations=%d is refused for %s: %s' % (cost, scheme, refusal))
     salt = os.urandom(16)
     secret = password.encode('utf-8')
     if scheme == 'pbkdf2':
-        rounds = iterations or _PBKDF2_ROUNDS
-        digest = hashlib.pbkdf2_hmac('sha256', secret, salt, rounds)
-        return 'pbkdf2_sha256:%d:%s:%s' % (rounds, _b64(salt), _b64(digest))
-    if scheme == 'scrypt':
-        n = iterations or 2 ** 14
-        digest = hashlib.scrypt(secret, salt=salt, n=n, r=8, p=1, maxmem=_scrypt_maxmem(n, 8))
-        return 'scrypt:%d:8:1:%s:%s' % (n, _b64(salt), _b64(digest))
-    raise ValueError('scheme must be pbkdf2 or scrypt')
+        digest = hashlib.pbkdf2_hmac('sha256', secret, salt, cost)
+        return 'pbkdf2_sha256:%d:%s:%s' % (cost, _b64(salt), _b64(digest))
+    digest = hashlib.scrypt(secret, salt=salt, n=cost, r=8, p=1, maxmem=_scrypt_maxmem(cost, 8))
+    return 'scrypt:%d:8:1:%s:%s' % (cost, _b64(salt), _b64(digest))
 
 
 def _hash_scheme(encoded: str) -> Optional[str]:
@@ -7080,10 +7096,7 @@ def _is_whole_hash(encoded: str, scheme: str) -> bool:
     *numbers, salt, digest = encoded.split(':')[1:]
     if len(salt) % 4 == 1 or len(digest) % 4 == 1:
         return False  # (a base64 text of 4k+1 characters decodes to nothing)
-    if scheme == 'pbkdf2':
-        return 1 <= int(numbers[0]) <= _HASHLIB_MOST
-    n, r, p = (int(number) for number in numbers)
-    return _scrypt_can_run(n, r, p)
+    return _hash_cost_refusal(scheme, [int(number) for number in numbers]) is None
 
 
 def _check_hash(encoded: str, scheme: str, where: str) -> None:
