@@ -4320,7 +4320,12 @@ class SQLiteStore(SessionStore):
         #: Why the file could not be used at install, when that may pass by itself (``check`` says it once).
         self._install_problem = self._try_file()
         #: What the install says of a file that other users may read or write (``_sqlite_exposure``).
-        self.exposure_note = _sqlite_exposure(self._file.path)
+        self.exposure_note = _sqlite_exposure(self.file_path)
+
+    @property
+    def file_path(self) -> str:
+        """The file by its absolute path (made at install), as the store's texts name it."""
+        return self._file.path
 
     def _try_file(self) -> Optional[str]:
         """Open and set up the file now, and take its write lock as a save does (writing nothing): None if
@@ -4328,7 +4333,7 @@ class SQLiteStore(SessionStore):
         disk full, an I/O error: the store answers 503 until then, and sets the file up at its first
         success); ConfigError for what stays until someone acts (permissions, a file that is not a
         database, a table of canister's name that is not canister's)."""
-        path = self._file.path
+        path = self.file_path
         try:
             self._file.run(_sqlite_write_lock)
         except (sqlite3.Error, OSError) as error:
@@ -4381,13 +4386,13 @@ class SQLiteStore(SessionStore):
         """What is said of the file when it cannot be used for now: by a request's 503 ERROR line, and in the same
         words by ``check`` (``store_problem()``, the install's WARNING), so that one condition has one text.  The
         file's absolute path (made at install), as the ConfigErrors say it: a relative one names no directory."""
-        return 'the SQLite session store %s failed: %s%s' % (self._file.path, cause, '; ' + problem if problem else '')
+        return 'the SQLite session store %s failed: %s%s' % (self.file_path, cause, '; ' + problem if problem else '')
 
     def _call(self, work: Callable[[sqlite3.Connection], Any]) -> Any:
         try:
             return self._file.run(work)
         except (sqlite3.Error, OSError) as error:
-            raise StoreUnavailable(self._failed(error, _sqlite_permissions(self._file.path))) from None
+            raise StoreUnavailable(self._failed(error, _sqlite_permissions(self.file_path))) from None
 
     def _change(self, sql: str, args: Tuple[Any, ...]) -> int:
         """Run a statement that changes rows; the number it changed."""
@@ -4454,7 +4459,7 @@ class SQLiteStore(SessionStore):
             if self.cleanup_failed is not None:
                 self.cleanup_failed('Expired sessions were not deleted from %s this time (the session itself was '
                                     'saved; the next cleanup, %d writes on, tries again): %s'
-                                    % (self._file.path, self.cleanup_every, error))
+                                    % (self.file_path, self.cleanup_every, error))
 
     def tidy(self, batch: int = _TIDY_BATCH) -> int:
         """Delete every expired row, ``batch`` at a time (writes delete a few as they go, a file
@@ -8175,7 +8180,7 @@ class _SQLiteThrottle(_Throttle):
     def __init__(self, store: SQLiteStore, max_failures: int, window: float = 60.0, cleanup_every: int = 100) -> None:
         super().__init__(max_failures, window)
         #: The session file, by its absolute path (as the store's texts name it).
-        self.path = store._file.path
+        self.path = store.file_path
         #: Ended windows are deleted at one claim in this many.
         self.cleanup_every = cleanup_every
         #: Counts the claims, for ``cleanup_every``.
