@@ -4374,7 +4374,12 @@ class SQLiteStore(SessionStore):
         #: Why the file could not be used at install, when that may pass by itself (``check`` says it once).
         self._install_problem = self._try_file()
         #: What the install says of a file that other users may read or write (``_sqlite_exposure``).
-        self.exposure_note = _sqlite_exposure(self._file.path)
+        self.exposure_note = _sqlite_exposure(self.file_path)
+
+    @property
+    def file_path(self) -> str:
+        """The file by its absolute path (made at install), as the store's texts name it."""
+        return self._file.path
 
     def _try_file(self) -> Optional[str]:
         """Open and set up the file now, and take its write lock as a save does (writing nothing): None if
@@ -4382,7 +4387,7 @@ class SQLiteStore(SessionStore):
         disk full, an I/O error: the store answers 503 until then, and sets the file up at its first
         success); ConfigError for what stays until someone acts (permissions, a file that is not a
         database, a table of canister's name that is not canister's)."""
-        path = self._file.path
+        path = self.file_path
         try:
             self._file.run(_sqlite_write_lock)
         except (sqlite3.Error, OSError) as error:
@@ -4435,13 +4440,13 @@ class SQLiteStore(SessionStore):
         """What is said of the file when it cannot be used for now: by a request's 503 ERROR line, and in the same
         words by ``check`` (``store_problem()``, the install's WARNING), so that one condition has one text.  The
         file's absolute path (made at install), as the ConfigErrors say it: a relative one names no directory."""
-        return 'the SQLite session store %s failed: %s%s' % (self._file.path, cause, '; ' + problem if problem else '')
+        return 'the SQLite session store %s failed: %s%s' % (self.file_path, cause, '; ' + problem if problem else '')
 
     def _call(self, work: Callable[[sqlite3.Connection], Any]) -> Any:
         try:
             return self._file.run(work)
         except (sqlite3.Error, OSError) as error:
-            raise StoreUnavailable(self._failed(error, _sqlite_permissions(self._file.path))) from None
+            raise StoreUnavailable(self._failed(error, _sqlite_permissions(self.file_path))) from None
 
     def _change(self, sql: str, args: Tuple[Any, ...]) -> int:
         """Run a statement that changes rows; the number it changed."""
@@ -4508,7 +4513,7 @@ class SQLiteStore(SessionStore):
             if self.cleanup_failed is not None:
                 self.cleanup_failed('Expired sessions were not deleted from %s this time (the session itself was '
                                     'saved; the next cleanup, %d writes on, tries again): %s'
-                                    % (self._file.path, self.cleanup_every, error))
+                                    % (self.file_path, self.cleanup_every, error))
 
     def tidy(self, batch: int = _TIDY_BATCH) -> int:
         """Delete every expired row, ``batch`` at a time (writes delete a few as they go, a file
@@ -6929,12 +6934,26 @@ def _scrypt_maxmem(n: int, r: int) -> int:
     return 128 * n * r * 2 + 2 ** 20
 
 
-def _scrypt_can_run(n: int, r: int, p: int) -> bool:
-    """Whether ``hashlib.scrypt`` takes ``n``, ``r`` and ``p`` (OpenSSL's bounds), within ``_scrypt_maxmem``."""
-    if n < 2 or n & (n - 1) or r < 1 or p < 1:  # n: 2, 4, 8...
-        return False
+def _hash_cost_refusal(scheme: str, numbers: List[int]) -> Optional[str]:
+    """Why ``hashlib`` would refuse these costs (PBKDF2's rounds; scrypt's ``n``, ``r``, ``p``), or ``None``."""
+    if scheme == 'pbkdf2':
+        rounds = numbers[0]
+        return None if 1 <= rounds <= _HASHLIB_MOST else 'rounds must be from 1 to %d, not %d' % (_HASHLIB_MOST, rounds)
+    n, r, p = numbers
+    if n < 2 or n & (n - 1):
+        return 'n must be a power of 2 of at least 2, not %d' % n
+    if r < 1 or p < 1:
+        return 'r and p must be at least 1, not %d and %d' % (r, p)
+    if n.bit_length() > 16 * r:
+        return 'n must be below 2**%d with r=%d (OpenSSL), not %d' % (16 * r, r, n)
     maxmem = _scrypt_maxmem(n, r)
-    return maxmem <= _HASHLIB_MOST and 128 * r * (n + p + 2) <= maxmem and n.bit_length() <= 16 * r
+    if maxmem > _HASHLIB_MOST:
+        most = 1 << ((_HASHLIB_MOST - 2 ** 20) // (256 * r)).bit_length() - 1
+        return ('n=%d with r=%d needs more memory than hashlib allows (maxmem %d bytes at most, so n up to %d)'
+                % (n, r, _HASHLIB_MOST, most))
+    if 128 * r * (n + p + 2) > maxmem:
+        return 'p=%d is too large for n=%d and r=%d' % (p, n, r)
+    return None
 
 
 def hash_password(password: str, scheme: str = 'pbkdf2', iterations: Optional[int] = None) -> str:
@@ -6943,17 +6962,19 @@ def hash_password(password: str, scheme: str = 'pbkdf2', iterations: Optional[in
     The result uses only letters, digits, ``-``, ``_`` and ``:``, so it can be pasted
     as is into an ini file (no ``%`` or ``$``) and after ``user:`` in the users file.
     """
+    if scheme not in ('pbkdf2', 'scrypt'):
+        raise ValueError('scheme must be pbkdf2 or scrypt')
+    cost = iterations if iterations is not None else _PBKDF2_ROUNDS if scheme == 'pbkdf2' else 2 ** 14
+    refusal = _hash_cost_refusal(scheme, [cost] if scheme == 'pbkdf2' else [cost, 8, 1])
+    if refusal:
+        raise ValueError('hash_password: iterations=%d is refused for %s: %s' % (cost, scheme, refusal))
     salt = os.urandom(16)
     secret = password.encode('utf-8')
     if scheme == 'pbkdf2':
-        rounds = iterations or _PBKDF2_ROUNDS
-        digest = hashlib.pbkdf2_hmac('sha256', secret, salt, rounds)
-        return 'pbkdf2_sha256:%d:%s:%s' % (rounds, _b64(salt), _b64(digest))
-    if scheme == 'scrypt':
-        n = iterations or 2 ** 14
-        digest = hashlib.scrypt(secret, salt=salt, n=n, r=8, p=1, maxmem=_scrypt_maxmem(n, 8))
-        return 'scrypt:%d:8:1:%s:%s' % (n, _b64(salt), _b64(digest))
-    raise ValueError('scheme must be pbkdf2 or scrypt')
+        digest = hashlib.pbkdf2_hmac('sha256', secret, salt, cost)
+        return 'pbkdf2_sha256:%d:%s:%s' % (cost, _b64(salt), _b64(digest))
+    digest = hashlib.scrypt(secret, salt=salt, n=cost, r=8, p=1, maxmem=_scrypt_maxmem(cost, 8))
+    return 'scrypt:%d:8:1:%s:%s' % (cost, _b64(salt), _b64(digest))
 
 
 def _hash_scheme(encoded: str) -> Optional[str]:
@@ -7134,10 +7155,7 @@ def _is_whole_hash(encoded: str, scheme: str) -> bool:
     *numbers, salt, digest = encoded.split(':')[1:]
     if len(salt) % 4 == 1 or len(digest) % 4 == 1:
         return False  # (a base64 text of 4k+1 characters decodes to nothing)
-    if scheme == 'pbkdf2':
-        return 1 <= int(numbers[0]) <= _HASHLIB_MOST
-    n, r, p = (int(number) for number in numbers)
-    return _scrypt_can_run(n, r, p)
+    return _hash_cost_refusal(scheme, [int(number) for number in numbers]) is None
 
 
 def _check_hash(encoded: str, scheme: str, where: str) -> None:
@@ -8216,7 +8234,7 @@ class _SQLiteThrottle(_Throttle):
     def __init__(self, store: SQLiteStore, max_failures: int, window: float = 60.0, cleanup_every: int = 100) -> None:
         super().__init__(max_failures, window)
         #: The session file, by its absolute path (as the store's texts name it).
-        self.path = store._file.path
+        self.path = store.file_path
         #: Ended windows are deleted at one claim in this many.
         self.cleanup_every = cleanup_every
         #: Counts the claims, for ``cleanup_every``.

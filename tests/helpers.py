@@ -46,6 +46,19 @@ def client(app: Any, **environ: Any) -> webtest.TestApp:
     return webtest.TestApp(app, extra_environ=extra)
 
 
+#: The origin of the app's own front end, which the CORS tests allow (``cors = APP_ORIGIN``).
+APP_ORIGIN = 'https://app.example.com'
+
+
+def preflight(test_client: webtest.TestApp, path: str = '/', origin: str = APP_ORIGIN, method: str = 'PUT',
+              headers: Optional[str] = None, **kwargs: Any) -> webtest.TestResponse:
+    """A browser's CORS preflight (``OPTIONS``) from ``origin`` for ``method`` on ``path``, asking for ``headers``."""
+    request_headers = {'Origin': origin, 'Access-Control-Request-Method': method}
+    if headers is not None:
+        request_headers['Access-Control-Request-Headers'] = headers
+    return test_client.options(path, headers=request_headers, expect_errors=True, **kwargs)
+
+
 class _NoJar(http.cookiejar.CookieJar):
     def extract_cookies(self, response: Any, request: Any) -> None:
         pass

@@ -307,6 +307,13 @@ def rotation_app(make_app, url, **config):
     return app
 
 
+def served_rotation_app(make_app: Any, serve_with_gates: Callable[[Any], str], url: Optional[str],
+                        **config: Any) -> Tuple[Any, str]:
+    """``rotation_app`` served by ``serve_with_gates`` (its held handlers released at the end): the app and its origin."""
+    app = rotation_app(make_app, url, **config)
+    return app, serve_with_gates(app)
+
+
 def hold_request(app: Any, origin: str, sid: Optional[str], path: str) -> Callable[[], 'Answer']:
     """Start ``path`` (a request whose ``name`` query names its gate) with cookie ``sid`` in a thread, and
     wait until its handler has loaded the session; ``release()`` lets the handler go on and gives its answer."""

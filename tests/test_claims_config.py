@@ -201,6 +201,31 @@ def test_a_password_hash_with_the_most_costs_hashlib_takes_installs(tmp_path, st
                                               auth_basic_password=stored))
 
 
+#: Costs hashlib refuses, given to hash_password: (scheme, iterations, the limit its ValueError names, a stored form).
+REFUSED_COSTS = [
+    ('pbkdf2', 2 ** 31, 'rounds must be from 1 to 2147483647', 'pbkdf2_sha256:2147483648:c2FsdHNhbHQ:ZGlnZXN0ZGlnZXN0'),
+    ('pbkdf2', 0, 'rounds must be from 1 to 2147483647', 'pbkdf2_sha256:0:c2FsdHNhbHQ:ZGlnZXN0ZGlnZXN0'),
+    ('pbkdf2', -5, 'rounds must be from 1 to 2147483647', 'pbkdf2_sha256:-5:c2FsdHNhbHQ:ZGlnZXN0ZGlnZXN0'),
+    ('scrypt', 2 ** 20, 'more memory than hashlib allows (maxmem 2147483647 bytes at most, so n up to 524288)',
+     'scrypt:1048576:8:1:c2FsdHNhbHQ:ZGlnZXN0ZGlnZXN0'),
+    ('scrypt', 0, 'n must be a power of 2 of at least 2', 'scrypt:0:8:1:c2FsdHNhbHQ:ZGlnZXN0ZGlnZXN0'),
+    ('scrypt', 3, 'n must be a power of 2 of at least 2', 'scrypt:3:8:1:c2FsdHNhbHQ:ZGlnZXN0ZGlnZXN0'),
+]
+
+
+@pytest.mark.parametrize('scheme, iterations, limit, stored', REFUSED_COSTS,
+                         ids=['%s-%d' % (scheme, iterations) for scheme, iterations, _, _ in REFUSED_COSTS])
+def test_hash_password_refuses_a_cost_hashlib_cannot_take_with_a_value_error_naming_the_limit(
+        tmp_path, scheme, iterations, limit, stored):
+    with pytest.raises(ValueError) as refused:
+        canister.hash_password('secret', scheme, iterations=iterations)
+    assert str(refused.value).startswith('hash_password: iterations=%d is refused for %s: ' % (iterations, scheme))
+    assert limit in str(refused.value)
+    with pytest.raises(canister.ConfigError, match='is not a whole %s hash' % scheme):  # as install refuses it stored
+        bottle.Bottle().install(canister.Canister(log_path=str(tmp_path), auth_basic_username='alice',
+                                                  auth_basic_password=stored))
+
+
 @pytest.mark.parametrize('scheme, iterations', [('pbkdf2', 1000), ('scrypt', 16)])
 def test_a_hash_from_hash_password_installs_and_logs_in(make_app, scheme, iterations):
     app = make_app(auth_basic_username='alice',

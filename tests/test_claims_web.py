@@ -162,7 +162,7 @@ def test_canisters_503_for_a_store_that_went_down_carries_the_cors_and_security_
 
 # -- Preflights: the methods granted ----------------------------------------------------------------
 
-def preflight(origin: str, path: str, method: str) -> Any:
+def served_preflight(origin: str, path: str, method: str) -> Any:
     """A browser's preflight from APP for ``method`` on ``path``."""
     return Client(origin).request('OPTIONS', path, headers={'Origin': APP, 'Access-Control-Request-Method': method})
 
@@ -172,7 +172,7 @@ def test_a_preflight_grants_the_methods_of_every_route_that_takes_the_path(make_
     app.route('/items/special', callback=lambda: 'special')
     app.route('/items/<item_id>', method='POST', callback=lambda item_id: 'posted')
     app.route('/items/<item_id>', method='DELETE', callback=lambda item_id: 'deleted')
-    answer = preflight(serve(app), '/items/special', 'DELETE')
+    answer = served_preflight(serve(app), '/items/special', 'DELETE')
     assert answer.status == 204
     assert sorted(answer.headers['Access-Control-Allow-Methods'].split(', ')) == ['DELETE', 'GET', 'POST']
 
@@ -185,7 +185,7 @@ def test_a_preflight_for_a_path_of_a_plain_wsgi_callable_grants_cors_methods(mak
         return [b'legacy']
 
     app.mount('/legacy/', legacy)
-    answer = preflight(serve(app), '/legacy/anything', 'DELETE')
+    answer = served_preflight(serve(app), '/legacy/anything', 'DELETE')
     assert answer.status == 204
     assert answer.headers['Access-Control-Allow-Methods'] == 'GET, DELETE'
     assert_security_and_cors_headers(answer)
@@ -214,7 +214,7 @@ def test_a_preflight_under_cors_paths_is_matched_with_the_mount_prefix_wherever_
     child.route('/about', method=['GET', 'PUT'], callback=lambda: 'about')
     prefix = compose_child(parent, child, composition)
     origin = serve(parent)
-    inside, outside = preflight(origin, prefix + '/api/items', 'PUT'), preflight(origin, prefix + '/about', 'PUT')
+    inside, outside = served_preflight(origin, prefix + '/api/items', 'PUT'), served_preflight(origin, prefix + '/about', 'PUT')
     assert (inside.status, inside.headers['Access-Control-Allow-Methods']) == (204, 'GET, PUT')
     assert inside.headers['Access-Control-Allow-Origin'] == APP
     assert (outside.status, outside.headers['Allow']) == (405, 'GET,PUT')

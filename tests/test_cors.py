@@ -6,9 +6,9 @@ import pytest
 import webtest
 
 import canister
-from helpers import client, read_log, vary_tokens
+from helpers import APP_ORIGIN, client, preflight, read_log, vary_tokens
 
-APP = 'https://app.example.com'
+APP = APP_ORIGIN
 OTHER = 'https://other.example.org'
 EVIL = 'https://evil.example.net'
 
@@ -55,13 +55,6 @@ def read_app(make_app, **overrides):
 def webtest_no_lint(app):
     """A client without WebTest's lint, to send a request lint would stop."""
     return webtest.TestApp(app, lint=False, extra_environ={'REMOTE_ADDR': '127.0.0.1', 'HTTP_HOST': 'localhost:80'})
-
-
-def preflight(test_client, path='/', origin=APP, method='PUT', headers=None, **kwargs):
-    request_headers = {'Origin': origin, 'Access-Control-Request-Method': method}
-    if headers is not None:
-        request_headers['Access-Control-Request-Headers'] = headers
-    return test_client.options(path, headers=request_headers, expect_errors=True, **kwargs)
 
 
 # -- cors = * ---------------------------------------------------------------

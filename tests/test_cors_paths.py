@@ -5,9 +5,9 @@ import bottle
 import pytest
 
 import canister
-from helpers import client, install_warned, read_log
+from helpers import APP_ORIGIN, client, install_warned, preflight, read_log
 
-APP = 'https://app.example.com'
+APP = APP_ORIGIN
 EVIL = 'https://evil.example.net'
 
 
@@ -20,11 +20,6 @@ def api_app(make_app, **config):
     for path in ('/api', '/api/items', '/apix', '/account'):
         app.route(path, method=['GET', 'PUT', 'POST'], callback=lambda path=path: 'at ' + path)
     return app
-
-
-def preflight(test_client, path, origin=APP):
-    return test_client.options(path, headers={'Origin': origin, 'Access-Control-Request-Method': 'PUT'},
-                               expect_errors=True)
 
 
 def cross_site_form(test_client, path, origin=APP):

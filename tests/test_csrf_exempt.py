@@ -7,12 +7,12 @@ cross-site form POST (a foreign ``Origin`` and ``Sec-Fetch-Site: cross-site``).
 from __future__ import annotations
 
 import pathlib
-from typing import Any, Callable, List, Tuple
+from typing import Any, Callable, Iterator, List, Tuple
 
 import bottle
 import pytest
 
-from helpers import read_log
+from helpers import compose_child, read_log
 from servers import Client
 
 import canister
@@ -207,8 +207,9 @@ Compose = Callable[[str, str], Tuple[bottle.Bottle, str, List[str]]]
 
 
 @pytest.fixture
-def compose(tmp_path: pathlib.Path) -> Any:
-    """compose(composition, place) -> (parent, prefix, calls): the child has /acs (exempt) and /profile."""
+def compose_exempt(tmp_path: pathlib.Path) -> Iterator[Compose]:
+    """compose_exempt(composition, place) -> (parent, prefix, calls): the child has /acs (exempt) and /profile,
+    put in the parent as ``compose_child`` does."""
     installed: List[bottle.Bottle] = []
 
     def build(composition: str, place: str) -> Tuple[bottle.Bottle, str, List[str]]:
@@ -218,14 +219,7 @@ def compose(tmp_path: pathlib.Path) -> Any:
             child.install(canister.Canister(log_path=str(tmp_path / 'child')))
             installed.append(child)
         calls = routes(child, 'keyword')
-        prefix = '/a'
-        if composition == 'mount':
-            parent.mount('/a/', child)
-        elif composition == 'mount as WSGI':
-            parent.mount('/a/', lambda environ, start_response: child(environ, start_response))
-        else:
-            parent.merge(child)
-            prefix = ''
+        prefix = compose_child(parent, child, composition)
         if place in ('parent', 'both'):
             parent.install(canister.Canister(log_path=str(tmp_path / 'parent')))
             installed.append(parent)
@@ -238,8 +232,8 @@ def compose(tmp_path: pathlib.Path) -> Any:
 
 @pytest.mark.parametrize('composition', ['mount', 'merge'])
 @pytest.mark.parametrize('place', ['parent', 'child', 'both'])
-def test_a_child_apps_exempt_route_is_exempt_and_its_neighbour_refused(compose, serve, composition, place):
-    parent, prefix, calls = compose(composition, place)
+def test_a_child_apps_exempt_route_is_exempt_and_its_neighbour_refused(compose_exempt, serve, composition, place):
+    parent, prefix, calls = compose_exempt(composition, place)
     origin = serve(parent)
     assert cross_site_post(origin, prefix + '/acs').status == 200
     assert cross_site_post(origin, prefix + '/profile').status == 403
@@ -262,8 +256,8 @@ def test_a_bottle_app_mounted_without_a_trailing_slash_keeps_its_exempt_route(tm
 
 
 @pytest.mark.parametrize('place,status', [('child', 200), ('parent', 403), ('both', 403)])
-def test_a_canister_cannot_see_an_exemption_inside_a_plain_wsgi_callable(compose, serve, place, status):
-    parent, prefix, calls = compose('mount as WSGI', place)
+def test_a_canister_cannot_see_an_exemption_inside_a_plain_wsgi_callable(compose_exempt, serve, place, status):
+    parent, prefix, calls = compose_exempt('mount_wsgi', place)
     assert cross_site_post(serve(parent), prefix + '/acs').status == status
     assert calls == (['acs'] if status == 200 else [])
 

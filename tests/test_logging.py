@@ -941,6 +941,18 @@ def test_workers_that_delete_the_same_old_log_files_at_once_tell_nothing(tmp_pat
     assert said == [[], [], []]
     assert sorted(path.name for path in logs.iterdir()) == ['log.' + today()]
 
+
+#: For the scripts below (run with ``python -c``), after their ``app`` is made: ``get()`` serves a GET of / in
+#: process (``get(query)`` with that query string), asserting that it answers ok.
+GET_OK = r'''
+import io, sys
+environ = {'REQUEST_METHOD': 'GET', 'PATH_INFO': '/', 'SERVER_NAME': 'h', 'SERVER_PORT': '80', 'REMOTE_ADDR': '127.0.0.1',
+           'wsgi.url_scheme': 'http', 'wsgi.input': io.BytesIO(), 'wsgi.errors': sys.stderr}
+def get(query=None):
+    sent = dict(environ) if query is None else dict(environ, QUERY_STRING=query)
+    assert b''.join(app(sent, lambda status, headers, exc_info=None: None)) == b'ok'
+'''
+
 UNLISTABLE = r'''
 import io, os, sys, time
 import bottle, canister
@@ -950,11 +962,7 @@ if user != os.geteuid():
 app = bottle.Bottle()
 app.install(canister.Canister(log_path=logs))
 app.route('/', callback=lambda: 'ok')
-environ = {'REQUEST_METHOD': 'GET', 'PATH_INFO': '/', 'SERVER_NAME': 'h', 'SERVER_PORT': '80', 'REMOTE_ADDR': '127.0.0.1',
-           'wsgi.url_scheme': 'http', 'wsgi.input': io.BytesIO(), 'wsgi.errors': sys.stderr}
-def get(query):
-    assert b''.join(app(dict(environ, QUERY_STRING=query), lambda status, headers, exc_info=None: None)) == b'ok'
-get('before')
+''' + GET_OK + r'''get('before')
 os.chmod(logs, 0o300)   # files can still be made and written in it, but its names cannot be listed
 os.remove(os.path.join(logs, 'log.' + time.strftime('%Y-%m-%d')))
 for query in ('after-1', 'after-2'):
@@ -996,13 +1004,11 @@ if user != os.geteuid():
 app = bottle.Bottle()
 app.install(canister.Canister(log_path=logs))
 app.route('/', callback=lambda: 'ok')
-environ = {'REQUEST_METHOD': 'GET', 'PATH_INFO': '/', 'SERVER_NAME': 'h', 'SERVER_PORT': '80', 'REMOTE_ADDR': '127.0.0.1',
-           'wsgi.url_scheme': 'http', 'wsgi.input': io.BytesIO(), 'wsgi.errors': sys.stderr}
-for mode in (0o300, 0o300, 0o700, 0o300):   # unlistable for two new files, listable, then unlistable again
+''' + GET_OK + r'''for mode in (0o300, 0o300, 0o700, 0o300):   # unlistable for two new files, listable, then unlistable again
     os.chmod(logs, mode)
     os.remove(os.path.join(logs, 'log.' + time.strftime('%Y-%m-%d')))   # (what midnight does: a new file)
     time.sleep(1.1)                                                      # (the day's file is looked for once a second)
-    assert b''.join(app(dict(environ, QUERY_STRING='m%o' % mode), lambda status, headers, exc_info=None: None)) == b'ok'
+    get('m%o' % mode)
 '''
 
 
@@ -1118,11 +1124,7 @@ app = bottle.Bottle()
 app.install(canister.Canister(log_path=sys.argv[1]))
 app.route('/', callback=lambda: app.log.info('X' * 300) or 'ok')
 path = os.path.join(sys.argv[1], os.listdir(sys.argv[1])[0])
-environ = {'REQUEST_METHOD': 'GET', 'PATH_INFO': '/', 'SERVER_NAME': 'h', 'SERVER_PORT': '80', 'REMOTE_ADDR': '127.0.0.1',
-           'wsgi.url_scheme': 'http', 'wsgi.input': io.BytesIO(), 'wsgi.errors': sys.stderr}
-def get():
-    assert b''.join(app(dict(environ), lambda status, headers, exc_info=None: None)) == b'ok'
-signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+''' + GET_OK + r'''signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
 for room in (150, 0):   # the disk has room for half a line, then none: two outages
     resource.setrlimit(resource.RLIMIT_FSIZE, (os.path.getsize(path) + room, resource.RLIM_INFINITY))
     get()
@@ -1150,13 +1152,11 @@ import bottle, canister
 app = bottle.Bottle()
 app.install(canister.Canister(log_path='stderr', log_format='json'))
 app.route('/', callback=lambda: 'ok')
-environ = {'REQUEST_METHOD': 'GET', 'PATH_INFO': '/', 'SERVER_NAME': 'h', 'SERVER_PORT': '80', 'REMOTE_ADDR': '127.0.0.1',
-           'wsgi.url_scheme': 'http', 'wsgi.input': io.BytesIO(), 'wsgi.errors': sys.stderr}
-signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+''' + GET_OK + r'''signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
 resource.setrlimit(resource.RLIMIT_FSIZE, (os.fstat(2).st_size, resource.RLIM_INFINITY))   # no room left
-assert b''.join(app(dict(environ), lambda status, headers, exc_info=None: None)) == b'ok'
+get()
 resource.setrlimit(resource.RLIMIT_FSIZE, (resource.RLIM_INFINITY, resource.RLIM_INFINITY))
-assert b''.join(app(dict(environ), lambda status, headers, exc_info=None: None)) == b'ok'
+get()
 '''
 
 

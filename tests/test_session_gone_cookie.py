@@ -15,7 +15,8 @@ import pytest
 
 from canister import session
 from helpers import warning_lines
-from session_kit import Browser, anonymous, expires_cookie, held_across_moves, hold_request, logged_in, plugin_of, rotation_app
+from session_kit import (Browser, anonymous, expires_cookie, held_across_moves, hold_request, logged_in, plugin_of, rotation_app,
+                         served_rotation_app)
 
 #: The held request: one that changes the session, and one that only reads a remembered session
 #: (whose answer sends the cookie again once the store confirms that the session lives).
@@ -46,8 +47,7 @@ def test_a_request_that_outlived_the_old_ids_marker_leaves_the_browsers_new_logi
         make_app, serve_with_gates, store_url, log_dir, held_kind, before_login):
     """The browser logs in (after logging out, or straight from its anonymous session) while a request
     of its old id runs; the old id's marker is gone by the time that request saves."""
-    app = rotation_app(make_app, store_url)
-    origin = serve_with_gates(app)
+    app, origin = served_rotation_app(make_app, serve_with_gates, store_url)
     browser = anonymous(origin, cart='3')
     assert browser.get('/remember').status == 200
     old = browser.sid
@@ -69,8 +69,7 @@ def test_a_request_that_outlived_the_old_ids_marker_leaves_the_browsers_new_logi
 def test_a_request_that_loaded_the_session_before_a_logout_expires_the_cookie(
         make_app, serve_with_gates, store_url, log_dir):
     """The logout's "ended" marker is still there when the held request saves."""
-    app = rotation_app(make_app, store_url)
-    origin = serve_with_gates(app)
+    app, origin = served_rotation_app(make_app, serve_with_gates, store_url)
     browser = anonymous(origin, cart='3')
     old = browser.sid
     release = hold_request(app, origin, old, HELD['changing'])
@@ -114,8 +113,7 @@ def test_a_login_whose_session_vanished_while_it_ran_is_kept_in_a_new_session(
         make_app, serve_with_gates, store_url, log_dir, before):
     """The session a login request loaded is gone when it saves (it expired meanwhile, or the store
     lost it): the credentials were checked, so the person is logged in, in a new session."""
-    app = rotation_app(make_app, store_url)
-    origin = serve_with_gates(app)
+    app, origin = served_rotation_app(make_app, serve_with_gates, store_url)
     browser = anonymous(origin, cart='3') if before == 'anonymous' else logged_in(origin, 'bob', cart='3')
     old = browser.sid
     release = hold_request(app, origin, old, '/hold?name=a&user=alice&key=note&value=x')
@@ -138,8 +136,7 @@ def test_a_new_id_for_a_session_that_vanished_meanwhile_is_not_stored(
         make_app, serve_with_gates, store_url, log_dir, action):
     """Not a login (``regenerate()``, a logout by ``session.user = None``): a session gone from the
     store while the request ran stays gone, and the browser's cookie is left alone."""
-    app = rotation_app(make_app, store_url)
-    origin = serve_with_gates(app)
+    app, origin = served_rotation_app(make_app, serve_with_gates, store_url)
     browser = logged_in(origin, 'alice', cart='3')
     old = browser.sid
     release = hold_request(app, origin, old, '/hold-then?name=h&action=' + action)

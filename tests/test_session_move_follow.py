@@ -10,7 +10,8 @@ import pytest
 
 from canister import session
 from helpers import warning_lines as warnings_in
-from session_kit import Browser, held_across_moves, logged_in, plugin_of, rotation_app, wait_at_gate
+from session_kit import (Browser, held_across_moves, logged_in, plugin_of, rotation_app, served_rotation_app,
+                         wait_at_gate)
 
 
 def held_change_across(app, origin, browser, moves, path='/hold?name=a&key=cart&value=book'):
@@ -30,8 +31,7 @@ def assert_tells_nothing_of(answer, sid):
 
 def test_a_change_made_in_parallel_with_a_login_from_an_anonymous_session_survives_the_login(
         make_app, serve_with_gates, store_url, log_dir):
-    app = rotation_app(make_app, store_url)
-    origin = serve_with_gates(app)
+    app, origin = served_rotation_app(make_app, serve_with_gates, store_url)
     browser = Browser(origin)
     assert browser.get('/set?key=a&value=1').status == 200
     old = browser.sid
@@ -47,8 +47,7 @@ def test_a_change_made_in_parallel_with_a_login_from_an_anonymous_session_surviv
 
 def test_a_change_made_in_parallel_with_a_regenerate_is_kept_under_the_new_id(
         make_app, serve_with_gates, store_url, log_dir):
-    app = rotation_app(make_app, store_url)
-    origin = serve_with_gates(app)
+    app, origin = served_rotation_app(make_app, serve_with_gates, store_url)
     browser = logged_in(origin, x='1')
     old = browser.sid
 
@@ -63,8 +62,7 @@ def test_a_change_made_in_parallel_with_a_regenerate_is_kept_under_the_new_id(
 def test_a_change_made_in_parallel_with_another_persons_login_is_not_applied_to_that_persons_session(
         make_app, serve_with_gates, store_url, log_dir):
     """(Today's behaviour, kept: it never follows into another person's session.)"""
-    app = rotation_app(make_app, store_url)
-    origin = serve_with_gates(app)
+    app, origin = served_rotation_app(make_app, serve_with_gates, store_url)
     browser = logged_in(origin, x='1')
 
     held = held_change_across(app, origin, browser, ['/login?name=bob'])
@@ -79,8 +77,7 @@ def test_a_remembered_session_changed_across_a_login_keeps_the_change_and_sends_
         make_app, serve_with_gates, store_url, log_dir):
     """A remembered session sends its persistent cookie with every answer that stores it: not so
     when the change went to the new id, which only the request that moved the session may send."""
-    app = rotation_app(make_app, store_url)
-    origin = serve_with_gates(app)
+    app, origin = served_rotation_app(make_app, serve_with_gates, store_url)
     browser = Browser(origin)
     assert browser.get('/set?key=a&value=1').status == 200
     assert browser.get('/remember').status == 200
@@ -117,8 +114,7 @@ def test_a_remember_made_in_parallel_with_a_login_is_kept_under_the_new_id(make_
 @pytest.mark.parametrize('user', ['alice', None], ids=['logged-in', 'anonymous'])
 def test_a_change_follows_up_to_three_moves_of_the_same_persons_session(
         make_app, serve_with_gates, store_url, log_dir, user):
-    app = rotation_app(make_app, store_url)
-    origin = serve_with_gates(app)
+    app, origin = served_rotation_app(make_app, serve_with_gates, store_url)
     browser = logged_in(origin, user, x='1') if user else Browser(origin)
     if not user:
         assert browser.get('/set?key=x&value=1').status == 200
@@ -131,8 +127,7 @@ def test_a_change_follows_up_to_three_moves_of_the_same_persons_session(
 
 
 def test_a_change_does_not_follow_more_than_three_moves(make_app, serve_with_gates, store_url, log_dir):
-    app = rotation_app(make_app, store_url)
-    origin = serve_with_gates(app)
+    app, origin = served_rotation_app(make_app, serve_with_gates, store_url)
     browser = logged_in(origin, x='1')
 
     held = held_change_across(app, origin, browser, ['/regenerate'] * 4)
@@ -146,8 +141,7 @@ def test_an_anonymous_change_does_not_follow_a_login_on_to_another_persons_login
         make_app, serve_with_gates, store_url, log_dir):
     """Markers do not say whose each step was: past one move, an anonymous session's change goes
     only where the session is still anonymous, never to bob, whose login started without its data."""
-    app = rotation_app(make_app, store_url)
-    origin = serve_with_gates(app)
+    app, origin = served_rotation_app(make_app, serve_with_gates, store_url)
     browser = Browser(origin)
     assert browser.get('/set?key=a&value=1').status == 200
 

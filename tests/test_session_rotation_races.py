@@ -15,7 +15,8 @@ import canister
 from canister import session
 from helpers import warning_lines
 from session_kit import (STORES, Browser, BytesStore, anonymous, held_across, held_across_moves, held_in_turn,
-                         hold_request, logged_in, make_store_url, plugin_of, rotation_app)
+                         hold_request, logged_in, make_store_url, plugin_of, rotation_app,
+                         served_rotation_app)
 
 
 # --------------------------------------------------------------------------
@@ -24,8 +25,7 @@ from session_kit import (STORES, Browser, BytesStore, anonymous, held_across, he
 @pytest.mark.parametrize('logout', ['invalidate', 'anonymous'])
 def test_a_logout_that_loaded_the_session_before_a_regenerate_ends_the_new_id_too(
         make_app, serve_with_gates, store_url, logout):
-    app = rotation_app(make_app, store_url)
-    origin = serve_with_gates(app)
+    app, origin = served_rotation_app(make_app, serve_with_gates, store_url)
     browser = logged_in(origin, cart='3')
     old = browser.sid
     # the regenerate moves the session, and is answered, first
@@ -46,8 +46,7 @@ def test_a_logout_that_loaded_the_session_before_a_regenerate_ends_the_new_id_to
 def test_a_logout_that_loaded_the_session_before_another_person_logged_in_leaves_that_login(
         make_app, serve_with_gates, store_url, logout):
     """The session moved to someone else's login meanwhile: the logout ends alice's session, not bob's."""
-    app = rotation_app(make_app, store_url)
-    origin = serve_with_gates(app)
+    app, origin = served_rotation_app(make_app, serve_with_gates, store_url)
     browser = logged_in(origin, cart='3')
     held = held_across_moves(app, origin, browser, '/hold-then?name=a&action=' + logout, '/login?name=bob')
 
@@ -63,8 +62,7 @@ def test_a_logout_that_loaded_the_session_before_another_person_logged_in_leaves
 @pytest.mark.parametrize('move', ['login', 'regenerate'])
 def test_a_change_saved_while_a_login_or_regenerate_ran_is_kept_under_the_new_id(
         make_app, serve_with_gates, store_url, log_dir, move):
-    app = rotation_app(make_app, store_url)
-    origin = serve_with_gates(app)
+    app, origin = served_rotation_app(make_app, serve_with_gates, store_url)
     browser = anonymous(origin, a='1')
     if move == 'regenerate':
         assert browser.get('/login?name=alice').status == 200
@@ -80,8 +78,7 @@ def test_a_change_saved_while_a_login_or_regenerate_ran_is_kept_under_the_new_id
 
 
 def test_a_lifetime_set_while_a_login_ran_is_kept_under_the_new_id(make_app, serve_with_gates, store_url):
-    app = rotation_app(make_app, store_url)
-    origin = serve_with_gates(app)
+    app, origin = served_rotation_app(make_app, serve_with_gates, store_url)
     browser = anonymous(origin, a='1')
     held = held_across(app, origin, browser.sid, '/hold?name=a&user=alice', '/remember')
 
@@ -92,8 +89,7 @@ def test_a_lifetime_set_while_a_login_ran_is_kept_under_the_new_id(make_app, ser
 
 def test_a_login_of_another_person_starts_with_empty_data_whatever_was_saved_meanwhile(
         make_app, serve_with_gates, store_url):
-    app = rotation_app(make_app, store_url)
-    origin = serve_with_gates(app)
+    app, origin = served_rotation_app(make_app, serve_with_gates, store_url)
     browser = logged_in(origin, x='1')
     held = held_across(app, origin, browser.sid, '/hold?name=a&user=bob', '/set?key=cart&value=book')
 
@@ -107,8 +103,7 @@ def test_a_login_of_another_person_starts_with_empty_data_whatever_was_saved_mea
 
 def test_a_login_submitted_twice_logs_the_browser_in_with_only_the_second_answer(
         make_app, serve_with_gates, store_url, log_dir):
-    app = rotation_app(make_app, store_url)
-    origin = serve_with_gates(app)
+    app, origin = served_rotation_app(make_app, serve_with_gates, store_url)
     browser = anonymous(origin, cart='3')
     # the first answer is lost: the browser aborted that submission
     lost, late = held_in_turn(app, origin, browser.sid, '/hold?name=a&user=alice',
@@ -125,8 +120,7 @@ def test_a_regenerate_that_finds_the_session_moved_stores_nothing_and_sends_no_c
         make_app, serve_with_gates, store_url, log_dir):
     """Only a login adopts the id a parallel request moved the session to: a request holding a stolen
     id that calls ``regenerate()`` while the owner's request moves the session gets no cookie of it."""
-    app = rotation_app(make_app, store_url)
-    origin = serve_with_gates(app)
+    app, origin = served_rotation_app(make_app, serve_with_gates, store_url)
     browser = logged_in(origin, cart='3')
     old = browser.sid
     # the owner's move, answered first
@@ -140,8 +134,7 @@ def test_a_regenerate_that_finds_the_session_moved_stores_nothing_and_sends_no_c
 
 
 def test_a_login_of_another_person_after_a_parallel_login_stores_nothing(make_app, serve_with_gates, store_url, log_dir):
-    app = rotation_app(make_app, store_url)
-    origin = serve_with_gates(app)
+    app, origin = served_rotation_app(make_app, serve_with_gates, store_url)
     browser = anonymous(origin, cart='3')
     moved, late = held_in_turn(app, origin, browser.sid, '/hold?name=a&user=alice', '/hold?name=b&user=bob')
 
@@ -181,8 +174,7 @@ def paused_store(kind, tmp_path, request):
 def test_end_sessions_ends_a_session_moved_to_a_new_id_while_it_ran(
         make_app, serve_with_gates, tmp_path, request, kind):
     store = paused_store(kind, tmp_path, request)
-    app = rotation_app(make_app, 'memory', store=store)
-    origin = serve_with_gates(app)
+    app, origin = served_rotation_app(make_app, serve_with_gates, 'memory', store=store)
     browser = logged_in(origin, cart='3')
     old = browser.sid
     store.pause()
@@ -232,8 +224,7 @@ def test_end_other_sessions_ends_a_session_moved_to_a_new_id_while_it_ran(
 def test_a_marker_without_an_id_is_still_read_as_a_move(make_app, serve_with_gates):
     """The marker's form of 2.0's development versions, in a store that outlived an upgrade."""
     store = canister.MemoryStore()
-    app = rotation_app(make_app, 'memory', store=store)
-    origin = serve_with_gates(app)
+    app, origin = served_rotation_app(make_app, serve_with_gates, 'memory', store=store)
     browser = logged_in(origin, cart='3')
     release = hold_request(app, origin, browser.sid, '/hold?name=a&key=note&value=late')
     assert store.update(browser.sid, store.load(browser.sid), canister._MOVED, 60)[0]
@@ -245,8 +236,7 @@ def test_a_marker_without_an_id_is_still_read_as_a_move(make_app, serve_with_gat
 
 
 def test_a_logout_follows_the_marker_on_a_store_that_returns_bytes(make_app, serve_with_gates):
-    app = rotation_app(make_app, 'memory', store=BytesStore())
-    origin = serve_with_gates(app)
+    app, origin = served_rotation_app(make_app, serve_with_gates, 'memory', store=BytesStore())
     browser = logged_in(origin, cart='3')
     held = held_across_moves(app, origin, browser, '/hold-then?name=a&action=invalidate', '/regenerate')
 

@@ -70,6 +70,17 @@ def test_a_sqlite_store_made_in_code_refuses_an_in_memory_database():
         canister.SQLiteStore(':memory:')
 
 
+def test_a_sqlite_store_tells_its_file_by_absolute_path_beside_the_path_as_given(workdir):
+    store = canister.SQLiteStore('sessions.db')
+    try:
+        assert store.path == 'sessions.db'
+        assert store.file_path == str(workdir / 'sessions.db')
+        with pytest.raises(AttributeError):
+            store.file_path = 'elsewhere.db'  # read-only
+    finally:
+        store.close()
+
+
 # --------------------------------------------------------------------------
 # a directory is not a file
 
