@@ -7146,16 +7146,19 @@ def _check_login(username: str, password: str, entry: Optional[Tuple[str, str]],
                       else 'unknown user name (not shown: it may be a password)')
 
 
-def _is_whole_hash(encoded: str, scheme: str) -> bool:
-    """True if a stored form of a salted scheme has all its parts, each one its check can use."""
+def _hash_problem(encoded: str, scheme: str) -> Optional[str]:
+    """Why a stored form of a salted scheme can never match (a part missing or malformed, or costs that
+    ``hashlib`` cannot run), or None if its check can use each of its parts."""
+    malformed = 'a part of it is missing or malformed (copy it again, in full)'
     if not _HASH_COSTS[scheme].fullmatch(encoded):
-        return False
+        return malformed
     if scheme not in ('pbkdf2', 'scrypt'):
-        return True
+        return None
     *numbers, salt, digest = encoded.split(':')[1:]
     if len(salt) % 4 == 1 or len(digest) % 4 == 1:
-        return False  # (a base64 text of 4k+1 characters decodes to nothing)
-    return _hash_cost_refusal(scheme, [int(number) for number in numbers]) is None
+        return malformed  # (a base64 text of 4k+1 characters decodes to nothing)
+    refusal = _hash_cost_refusal(scheme, [int(number) for number in numbers])
+    return None if refusal is None else 'its costs are more than hashlib can run: %s' % refusal
 
 
 def _check_hash(encoded: str, scheme: str, where: str) -> None:
@@ -7166,9 +7169,9 @@ def _check_hash(encoded: str, scheme: str, where: str) -> None:
         raise ConfigError('%s is not a hex SHA-256 digest (64 hex characters)' % where)
     if scheme in ('pbkdf2', 'scrypt') and _hash_scheme(encoded) != scheme:
         raise ConfigError('%s is not a %s hash from python -m canister hash-password' % (where, scheme))
-    if scheme in _HASH_COSTS and not _is_whole_hash(encoded, scheme):  # (a check of it would fail every time)
-        raise ConfigError('%s is not a whole %s hash: a part of it is missing or malformed (copy it again, in full)'
-                          % (where, scheme))
+    problem = _hash_problem(encoded, scheme) if scheme in _HASH_COSTS else None
+    if problem is not None:  # (a check of it would fail every time)
+        raise ConfigError('%s is not a whole %s hash: %s' % (where, scheme, problem))
 
 
 #: The locks of Basic's users and of the in-process login throttles are held across a fork: a
