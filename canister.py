@@ -10999,8 +10999,8 @@ to <code>/logout</code>, whose handler calls <code>session.invalidate()</code>. 
  data-json='{"message": "hello", "times": 2}'>POST /api/echo {"message": "hello", "times": 2}</button>
 <button data-method="POST" data-path="/api/echo" data-json='{"message": "hi", "times": "two"}'>
 POST /api/echo {"message": "hi", "times": "two"} (400)</button>
-<button data-method="GET" data-path="/api/me">GET /api/me (your user; if not logged in, 401 and the
-browser may ask for a password)</button>
+<button data-method="GET" data-path="/api/me">GET /api/me (your user; if not logged in, 401, without
+a Basic challenge: the browser opens no password dialog over a page's fetch)</button>
 </p>
 <p>From another origin: the same demo under the host name <code id="other"></code>, which the browser treats as another site.<br>
 <button data-method="POST" data-path="/api/echo" data-cross="1"

@@ -77,6 +77,13 @@ def test_the_buttons_show_status_headers_and_body_of_the_json_endpoints(page, de
     assert "Content-Type: application/json" in result
 
 
+def test_the_me_button_says_truly_that_its_401_opens_no_password_dialog(page, demo):
+    page.goto(demo.origin + "/")
+    result = click_and_read(page, "GET /api/me (your user; if not logged in, 401, without a Basic challenge")
+    assert "Status: 401" in result
+    assert "WWW-Authenticate" not in result, result
+
+
 def test_a_cross_site_json_post_passes_and_a_cross_site_form_post_is_refused(page, demo):
     page.goto(demo.origin + "/")
     other = "http://localhost:%d" % demo.port

@@ -117,7 +117,7 @@ def test_a_chunked_body_past_max_body_size_is_413_with_security_and_cors_headers
     assert calls == []
 
 
-# -- canister's 429 and 503 carry the CORS and security headers -------------------------------------
+# -- canister's 403, 429 and 503 carry the CORS and security headers -------------------------------------
 
 def test_a_wrong_passwords_401_and_the_login_throttles_429_carry_the_cors_and_security_headers(make_app, serve):
     app = make_app(cors=APP, cors_credentials=True, auth_basic_username='bob',
@@ -133,6 +133,23 @@ def test_a_wrong_passwords_401_and_the_login_throttles_429_carry_the_cors_and_se
     assert throttled.headers['Retry-After'] == '60'
     assert_security_and_cors_headers(throttled)
     assert throttled.headers['Access-Control-Allow-Credentials'] == 'true'
+
+
+def test_the_403_of_require_carries_the_cors_and_security_headers_for_a_listed_origin(make_app, serve):
+    app = make_app(cors=APP, cors_credentials=True)
+    app.route('/login', callback=lambda: setattr(canister.session, 'user', 'bob') or 'in')
+
+    @app.get('/admin')
+    @canister.require(lambda user: user == 'root', 'admins only')
+    def admin() -> str:
+        return 'secret'
+
+    web = Client(serve(app))
+    cookie = web.get('/login').headers['Set-Cookie'].split(';')[0]
+    refused = web.get('/admin', headers={'Origin': APP, 'Cookie': cookie})
+    assert (refused.status, refused.text) == (403, 'admins only\n')
+    assert_security_and_cors_headers(refused)
+    assert refused.headers['Access-Control-Allow-Credentials'] == 'true'
 
 
 @pytest.mark.parametrize('path', ['/read', '/write'])

@@ -466,6 +466,19 @@ def test_an_abort_is_logged_with_its_status(make_app, log_dir):
     assert 'Traceback' not in log and ' ERROR ' not in log
 
 
+def test_a_5xx_the_handler_returns_itself_has_its_response_line_at_error_and_no_traceback(make_app, log_dir):
+    app = make_app()
+
+    @app.get('/ready')
+    def ready():
+        return bottle.HTTPResponse('not ready\n', status=503)
+
+    client(app).get('/ready', status=503)
+    log = read_log(log_dir)
+    assert re.search(r' ERROR    \[[^\]]*\]   Response: 503 \(\d+ms\)$', log, re.M)
+    assert 'Traceback' not in log
+
+
 def test_a_redirect_is_logged_with_its_status(make_app, log_dir):
     app = make_app()
 
