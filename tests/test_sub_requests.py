@@ -244,12 +244,19 @@ def test_the_other_apps_body_limit_stays_with_its_request_handed_the_callers_own
     assert 'too large' not in read_log(tmp_path / 'back')
 
 
-def test_a_sub_request_handed_the_callers_own_environ_sees_its_utf8_path_and_leaves_the_caller_its_own(
-        tmp_path, uninstall_at_end):
+def front_and_old_app(tmp_path, uninstall_at_end):
+    """Two canister apps: ``front``, and ``back`` (its own log and cookie), which answers any path with
+    ``old app at <its request's path>``."""
     front, back = uninstall_at_end(bottle.Bottle()), uninstall_at_end(bottle.Bottle())
     front.install(canister.Canister(log_path=str(tmp_path / 'front')))
     back.install(canister.Canister(log_path=str(tmp_path / 'back'), session_cookie='back_session'))
     back.route('/<anything:path>', callback=lambda anything: 'old app at %s' % bottle.request.path)
+    return front, back
+
+
+def test_a_sub_request_handed_the_callers_own_environ_sees_its_utf8_path_and_leaves_the_caller_its_own(
+        tmp_path, uninstall_at_end):
+    front, back = front_and_old_app(tmp_path, uninstall_at_end)
 
     @front.get('/shop/<item>')
     def shop(item: str) -> str:  # a request handed on as it is (Bottle decoded its path to UTF-8 already)
@@ -262,10 +269,7 @@ def test_a_sub_request_handed_the_callers_own_environ_sees_its_utf8_path_and_lea
 
 def test_a_sub_request_path_the_handler_wrote_in_the_wsgi_form_reaches_the_other_app_decoded_once(
         tmp_path, uninstall_at_end):
-    front, back = uninstall_at_end(bottle.Bottle()), uninstall_at_end(bottle.Bottle())
-    front.install(canister.Canister(log_path=str(tmp_path / 'front')))
-    back.install(canister.Canister(log_path=str(tmp_path / 'back'), session_cookie='back_session'))
-    back.route('/<anything:path>', callback=lambda anything: 'old app at %s' % bottle.request.path)
+    front, back = front_and_old_app(tmp_path, uninstall_at_end)
 
     @front.get('/go')
     def go() -> str:  # PEP 3333's PATH_INFO: the UTF-8 bytes as latin-1 text
@@ -275,10 +279,7 @@ def test_a_sub_request_path_the_handler_wrote_in_the_wsgi_form_reaches_the_other
 
 
 def test_a_callers_own_path_is_handed_on_as_bottle_decoded_it_though_it_reads_as_wsgis_form(tmp_path, uninstall_at_end):
-    front, back = uninstall_at_end(bottle.Bottle()), uninstall_at_end(bottle.Bottle())
-    front.install(canister.Canister(log_path=str(tmp_path / 'front')))
-    back.install(canister.Canister(log_path=str(tmp_path / 'back'), session_cookie='back_session'))
-    back.route('/<anything:path>', callback=lambda anything: 'old app at %s' % bottle.request.path)
+    front, back = front_and_old_app(tmp_path, uninstall_at_end)
     front.route('/<anything:path>', callback=lambda anything: sub_request(
         back, dict(bottle.request.environ), bottle.request.environ['PATH_INFO'])[2])
 
