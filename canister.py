@@ -2469,6 +2469,11 @@ def _count_problem(fixed: Optional[Tuple[Any, ...]]) -> str:
         len(fixed), '' if len(fixed) == 1 else 's', ', '.join(_type_name(item) for item in fixed))
 
 
+def _defaults_to_none(parameter: inspect.Parameter, annotation: Any) -> bool:
+    """True for an annotated parameter whose default is None (``page: int = None``): the handler takes None."""
+    return parameter.default is None and annotation not in (_EMPTY, Any, object)
+
+
 class _Param:
     """How one handler parameter is filled, decided once per route."""
 
@@ -2480,8 +2485,10 @@ class _Param:
         """Raises :class:`_Unconvertible` for an annotation canister cannot convert to."""
         #: The handler's parameter name.
         self.name = parameter.name
-        #: The annotation is ``Optional[X]`` (or ``X | None``).
+        #: The annotation is ``Optional[X]`` (or ``X | None``), or the default is None (``page: int = None``:
+        #: the handler takes None, so an empty value gives it).
         kind, self.optional = _unwrap_optional(annotation)
+        self.optional = self.optional or _defaults_to_none(parameter, annotation)
         kind, container, fixed = _unwrap_many(kind)
         #: It takes every value of its name (a list, tuple or set annotation), not one.
         self.many = container is not None

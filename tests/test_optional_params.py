@@ -64,3 +64,32 @@ def test_an_optional_list_sent_empty_or_null_is_none(make_app):
     assert web.post_json('/page', {'tags': None}).text == "(10, 'anon', None, None)"
     assert web.post_json('/page', {'tags': []}).text == "(10, 'anon', None, [])"
     assert web.get('/page?tags=a&tags=').text == "(10, 'anon', None, ['a', ''])"
+
+
+def test_a_parameter_whose_default_is_none_takes_an_empty_value_as_none(make_app):
+    """``page: int = None`` accepts None, as ``Optional[int] = None`` does: ``?page=`` gives it, not a 400."""
+    app = make_app()
+
+    @app.route('/list', method=['GET', 'POST'])
+    def list_(page: int = None, when: Decimal = None, tags: List[int] = None, flag: bool = None):
+        return repr((page, when, tags, flag))
+
+    web = client(app)
+    assert web.get('/list?page=&when=&tags=&flag').text == '(None, None, None, None)'
+    assert web.post('/list', {'page': ''}).text == '(None, None, None, None)'
+    assert web.post_json('/list', {'page': None, 'flag': None}).text == '(None, None, None, None)'
+    assert web.get('/list?page=2&tags=1&tags=3&flag=on').text == '(2, None, [1, 3], True)'
+    assert web.get('/list').text == '(None, None, None, None)'
+
+
+def test_an_unannotated_parameter_whose_default_is_none_keeps_an_empty_text(make_app):
+    """Without an annotation a value is text as sent, whatever the default: ``?q=`` is ``''``."""
+    app = make_app()
+
+    @app.get('/find')
+    def find(q=None):
+        return repr(q)
+
+    web = client(app)
+    assert web.get('/find?q=').text == "''"
+    assert web.get('/find').text == 'None'
