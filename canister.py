@@ -2053,8 +2053,9 @@ _EMPTY = inspect.Parameter.empty
 
 def _plain_digits(value: Any) -> bool:
     """False for a text Python would read as a number but a client means otherwise: ``1_000`` (an
-    "id or slug" union would take that slug for the id 1000) or digits of other scripts (``١``)."""
-    return not isinstance(value, str) or (value.isascii() and '_' not in value)
+    "id or slug" union would take that slug for the id 1000), digits of other scripts (``١``), or
+    a number with blanks around it (``?n=%205%20``, ``5\n``), which ``int()`` strips."""
+    return not isinstance(value, str) or (value.isascii() and '_' not in value and value == value.strip())
 
 
 def _to_int(value: Any) -> int:
@@ -2090,12 +2091,16 @@ def _to_decimal(value: Any) -> decimal.Decimal:
     return number
 
 
+class _EmptyFlag(ValueError):
+    """An empty text for a ``bool``: what a bare ``?flag`` sends (Bottle cannot tell it from ``?flag=``)."""
+
+
 def _to_bool(value: Any) -> bool:
     if isinstance(value, bool):
         return value
     if isinstance(value, str) and value.strip().lower() in _BOOL_WORDS:
         return _BOOL_WORDS[value.strip().lower()]
-    raise ValueError('must be true or false')
+    raise _EmptyFlag('must be true or false') if value == '' else ValueError('must be true or false')
 
 
 def _to_str(value: Any) -> str:
@@ -2751,15 +2756,28 @@ def _shown_json(value: Any) -> str:
     return shown[:57] + '...' if len(shown) > 60 else shown
 
 
+def _empty_flag_failure(param: _Param, error: ValueError) -> 'BadRequest':
+    """The 400 for an empty text sent to a ``bool``, what a bare ``?flag`` sends: how to send one."""
+    return BadRequest('parameter %r %s, got an empty value (a bare ?%s, or ?%s=, sends one): send ?%s=true '
+                      'or ?%s=false' % ((param.name, error) + (param.name,) * 4))
+
+
+def _comma_separated(param: _Param, values: List[Any], error: ValueError) -> bool:
+    """True for one text with commas sent to a list parameter, which it did not convert as one item (``?ids=1,2``)."""
+    return (param.many and len(values) == 1 and isinstance(values[0], str) and ',' in values[0]
+            and type(values) is not _JsonArray  # (a JSON array of one text: already a list)
+            and not isinstance(error, _NotAnArray))
+
+
 def _conversion_failure(param: _Param, values: List[Any], error: ValueError) -> 'BadRequest':
     """The 400 for a value that does not convert: what was wrong, and the value unless its name looks secret
     (nor, in a JSON object, the value of a member whose name does)."""
     if _is_secret_name(param.name):
         return BadRequest('parameter %r %s (the value is not shown: the name looks secret)' % (param.name, error))
+    if isinstance(error, _EmptyFlag) and not isinstance(values, _JsonValue):
+        return _empty_flag_failure(param, error)
     shown = _shown_json(values[-1] if not param.many else list(values))
-    if (param.many and len(values) == 1 and isinstance(values[0], str) and ',' in values[0]
-            and type(values) is not _JsonArray  # (a JSON array of one text: already a list)
-            and not isinstance(error, _NotAnArray)):
+    if _comma_separated(param, values, error):
         return BadRequest('parameter %r %s, got %s (one value, commas and all: a list takes its name repeated, '
                           '?%s=...&%s=..., or a JSON array)' % (param.name, error, shown, param.name, param.name))
     return BadRequest('parameter %r %s, got %s' % (param.name, error, shown))

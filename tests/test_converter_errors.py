@@ -223,3 +223,45 @@ def test_a_bottle_int_filter_is_bottles_own_and_an_annotation_is_canisters(make_
     assert web.get('/filtered/%D9%A1%D9%A2').text == '12'
     assert web.get('/annotated/%D9%A1%D9%A2', expect_errors=True).status_int == 400
     assert web.get('/annotated/12').text == '12'
+
+
+@pytest.mark.parametrize('kind', [int, float, 'Decimal'])
+@pytest.mark.parametrize('text', ['%205%20', '5%0A', '%095', '5%20'])
+def test_a_number_with_blanks_around_it_is_a_400(make_app, kind, text):
+    """Python's int(), float() and Decimal() strip them: a client that sends them meant something else."""
+    import decimal
+    app = make_app()
+    kind = decimal.Decimal if kind == 'Decimal' else kind
+
+    @app.get('/n')
+    def n(x: kind):
+        return repr(x)
+
+    response = client(app).get('/n?x=' + text, status=400)
+    assert "parameter 'x' must be" in response.text
+
+
+@pytest.mark.parametrize('kind', [int, float, 'Decimal'])
+def test_a_number_may_carry_a_leading_sign(make_app, kind):
+    import decimal
+    app = make_app()
+    kind = decimal.Decimal if kind == 'Decimal' else kind
+
+    @app.get('/n')
+    def n(x: kind):
+        return repr(x)
+
+    web = client(app)
+    assert web.get('/n?x=%2B5').text == repr(kind('5'))
+    assert web.get('/n?x=-5').text == repr(kind('-5'))
+
+
+def test_an_id_or_slug_union_keeps_a_number_with_blanks_as_text(make_app):
+    from typing import Union
+    app = make_app()
+
+    @app.get('/item')
+    def item(key: Union[int, str]):
+        return repr(key)
+
+    assert client(app).get('/item?key=%205').text == "' 5'"

@@ -93,3 +93,16 @@ def test_an_unannotated_parameter_whose_default_is_none_keeps_an_empty_text(make
     web = client(app)
     assert web.get('/find?q=').text == "''"
     assert web.get('/find').text == 'None'
+
+
+def test_an_optional_bool_sent_as_a_bare_name_is_none(make_app):
+    app = make_app()
+
+    @app.get('/items')
+    def items(archived: Optional[bool] = False):
+        return repr(archived)
+
+    web = client(app)
+    assert web.get('/items?archived').text == 'None'
+    assert web.get('/items?archived=yes').text == 'True'
+    assert web.get('/items').text == 'False'

@@ -1162,3 +1162,19 @@ def test_a_json_string_converts_as_query_text_would_and_other_json_types_must_ma
                           ({'n': 3, 'flag': 1, 'tags': []}, "parameter 'flag' must be true or false, got 1"),
                           ({'n': 3, 'flag': True, 'tags': [1]}, "parameter 'tags' must be a string, got [1]")]:
         assert web.post_json('/x', body, status=400).text == 'Bad request: %s\n' % problem
+
+
+def test_a_bool_sent_as_a_bare_name_is_a_400_that_says_how_to_send_it(make_app, log_dir):
+    app = make_app()
+
+    @app.get('/items')
+    def items(archived: bool = False):
+        return repr(archived)
+
+    web = client(app)
+    message = ("parameter 'archived' must be true or false, got an empty value (a bare ?archived, or ?archived=, "
+               "sends one): send ?archived=true or ?archived=false")
+    assert message in web.get('/items?archived', status=400).text
+    assert message in web.get('/items?archived=', status=400).text
+    assert message in read_log(log_dir)
+    assert web.get('/items?archived=true').text == 'True'
