@@ -2604,6 +2604,18 @@ def _refuse_cut_short(request: Any, size: int) -> None:
         raise BadRequest('the body ended after %d of its %d bytes (Content-Length)' % (size, expected))
 
 
+def _json_text(body: Any) -> str:
+    """A JSON body's bytes as text, as ``json.loads`` decodes them; :class:`BadRequest` for bytes that are not
+    UTF-8 (latin-1 text, say, whatever charset the Content-Type names: JSON is UTF-8)."""
+    if not isinstance(body, (bytes, bytearray)):
+        return body
+    try:
+        return body.decode(json.detect_encoding(body), 'surrogatepass')
+    except UnicodeDecodeError as error:
+        raise BadRequest('the JSON body is not valid %s: JSON is sent as UTF-8, whatever charset the '
+                         'Content-Type names' % error.encoding.upper()) from None
+
+
 def _read_json(request: Any, decoder: Optional[json.JSONDecoder] = None) -> Optional[Dict[str, Any]]:
     """A JSON object body; None for any other JSON value (an array, ``null``, a string: left to the
     handler, as in canister 1.x); :class:`BadRequest` for a body that is not valid JSON.
@@ -2615,9 +2627,8 @@ def _read_json(request: Any, decoder: Optional[json.JSONDecoder] = None) -> Opti
     except bottle.HTTPError as error:  # Bottle's: chunk framing it cannot read (bottle.run()'s server passes it on)
         raise BadRequest('the body could not be read (%s)' % str(error.body).rstrip('.')) from None
     _refuse_cut_short(request, len(text))
+    text = _json_text(text)
     try:
-        if isinstance(text, (bytes, bytearray)):  # as json.loads does it
-            text = text.decode(json.detect_encoding(text), 'surrogatepass')
         data = (decoder or _JSON_BODY).decode(text)
     except _NotJson:
         raise BadRequest(_constant_problem(text)) from None
@@ -2709,11 +2720,26 @@ def _recode(source: Any, value: Any, name: Optional[str]) -> Any:
     raise BadRequest('a parameter name is not valid UTF-8' if name is None else 'parameter %r is not valid UTF-8' % name)
 
 
+def _refuse_mixed(param: _Param, sent: List[Any]) -> None:
+    """:class:`BadRequest` for file parts and text parts sent under one name: dropping the wrong kind would hand
+    the handler part of what came.  An empty text among files is a file input left empty, which Bottle 0.13
+    reads as text: no file, not a mix."""
+    texts = [value for value in sent if not isinstance(value, bottle.FileUpload)]
+    if param.is_file and all(text == '' for text in texts):
+        return
+    files = len(sent) - len(texts)
+    raise BadRequest('parameter %r was sent %d file upload%s and %d text%s under one name: send %s only'
+                     % (param.name, files, '' if files == 1 else 's', len(texts), '' if len(texts) == 1 else 's',
+                        'files' if param.is_file else 'texts'))
+
+
 def _form_values(param: _Param, body: Any) -> Optional[List[Any]]:
     """The values of one parameter in a form body (files for a file parameter), or None."""
     key = param.wire_name if getattr(body, 'recode_unicode', False) else param.name
     sent = body.getall(key)
     values = [value for value in sent if isinstance(value, bottle.FileUpload) == param.is_file]
+    if values and len(values) < len(sent):
+        _refuse_mixed(param, sent)
     if not values:
         if sent:  # there, but a file for a text parameter or a text for a file one
             raise BadRequest('parameter %r must be %s' % (param.name, 'a file upload' if param.is_file

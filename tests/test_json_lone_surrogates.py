@@ -71,3 +71,16 @@ def test_surrogate_pairs_and_other_text_arrive_and_keep_in_the_session(make_app,
     assert client.request('POST', '/echo', body=body, headers=JSON).text == 'hi \U0001f600 \u00e9'
     assert client.request('POST', '/keep', body=body, headers=JSON).text == 'kept'
     assert client.get('/kept').text == '\U0001f600 \u00e9'
+
+
+@pytest.mark.parametrize('content_type', ['application/json; charset=latin-1', 'application/json'])
+def test_a_json_body_of_latin1_bytes_is_a_400_that_says_json_is_utf8(make_app, serve, log_dir, content_type):
+    client = Client(serve(surrogate_app(make_app)))
+    response = client.request('POST', '/echo', body='{"name": "Jérôme"}'.encode('latin-1'),
+                              headers={'Content-Type': content_type})
+    assert response.status == 400, response.text
+    assert ('the JSON body is not valid UTF-8: JSON is sent as UTF-8, whatever charset the Content-Type names'
+            in response.text)
+    assert 'not valid JSON' not in response.text
+    assert [line for line in read_log(log_dir).splitlines()
+            if ' WARNING ' in line and 'the JSON body is not valid UTF-8' in line]

@@ -1178,3 +1178,29 @@ def test_a_bool_sent_as_a_bare_name_is_a_400_that_says_how_to_send_it(make_app, 
     assert message in web.get('/items?archived=', status=400).text
     assert message in read_log(log_dir)
     assert web.get('/items?archived=true').text == 'True'
+
+
+@pytest.mark.parametrize('kind', [List[bottle.FileUpload], List[str], bottle.FileUpload, str])
+def test_file_parts_and_text_parts_under_one_name_are_a_400_naming_the_parameter(make_app, log_dir, kind):
+    app = make_app()
+
+    @app.post('/upload')
+    def upload(docs: kind):
+        return 'ok'
+
+    response = client(app).post('/upload', {'docs': 'a note'}, upload_files=[('docs', 'a.txt', b'1')], status=400)
+    wanted = 'texts' if kind in (str, List[str]) else 'files'
+    message = "parameter 'docs' was sent 1 file upload and 1 text under one name: send %s only" % wanted
+    assert message in response.text
+    assert message in read_log(log_dir)
+
+
+def test_an_empty_text_among_file_parts_is_a_file_input_left_empty(make_app):
+    """Bottle 0.13 reads a file input sent with no file (``filename=""``) as an empty text: not a mix."""
+    app = make_app()
+
+    @app.post('/upload')
+    def upload(docs: List[bottle.FileUpload]):
+        return ','.join(doc.raw_filename for doc in docs)
+
+    assert client(app).post('/upload', {'docs': ''}, upload_files=[('docs', 'a.txt', b'1')]).text == 'a.txt'
