@@ -2145,7 +2145,8 @@ def _enum_converter(kind: Any) -> Callable[[Any], Any]:
     """An ``enum.Enum``: the member of the value as sent, or of the text of its value, since a query,
     a form or a URL holds text only (``?priority=2`` gives ``Priority.HIGH`` of an ``IntEnum``)."""
     by_text = {str(member.value): member for member in kind}
-    call = _other_converter(kind)
+    # (how Python words the TypeError of a _missing_ that returned no member, 3.6 to 3.13)
+    broken = 'error in %s._missing_:' % kind.__name__
     # (the values, not the names: a client that sends RED for RED = 'red' learns what to send)
     members = list(kind)
     shown = ', '.join(repr(member.value) for member in members[:_ENUM_VALUES_SHOWN])
@@ -2156,10 +2157,12 @@ def _enum_converter(kind: Any) -> Callable[[Any], Any]:
 
     def convert(value: Any) -> Any:
         try:
-            return call(value)
-        except ValueError:
+            return kind(value)
+        except _BAD_VALUE_ERRORS as error:  # its _missing_'s own ValueError too: the values listed tell more
             if isinstance(value, str) and value in by_text:
                 return by_text[value]
+            if isinstance(error, TypeError) and str(error).startswith(broken):
+                raise  # a _missing_ that returned no member: a fault of the class, a 500 (logged)
             raise ValueError(problem) from None
     return convert
 

@@ -265,3 +265,54 @@ def test_an_id_or_slug_union_keeps_a_number_with_blanks_as_text(make_app):
         return repr(key)
 
     assert client(app).get('/item?key=%205').text == "' 5'"
+
+
+class Size(enum.Enum):
+    """An enum whose ``_missing_`` refuses in its own words."""
+
+    SMALL = 's'
+    LARGE = 'l'
+
+    @classmethod
+    def _missing_(cls, value):
+        raise ValueError('sizes are written in lower case')
+
+
+class Tone(enum.Enum):
+    """An enum whose ``_missing_`` is broken: it returns a text, no member (Python raises a TypeError)."""
+
+    DARK = 'dark'
+
+    @classmethod
+    def _missing_(cls, value):
+        return 'not a member'
+
+
+def test_an_enum_whose_missing_raises_a_value_error_is_a_400_listing_the_values(make_app):
+    app = make_app()
+
+    @app.get('/s')
+    def s(size: Size):
+        return size.name
+
+    web = client(app)
+    assert web.get('/s?size=l').text == 'LARGE'
+    assert web.get('/s?size=L', status=400).text == (
+        "Bad request: parameter 'size' must be a valid Size (its values: 's', 'l'), got 'L'\n")
+
+
+def test_an_enum_whose_missing_returns_no_member_is_the_usual_500_with_a_logged_traceback(make_app, log_dir):
+    app = make_app(catchall=True)
+
+    @app.get('/shade')
+    def shade(tone: Tone):
+        return tone.name
+
+    web = client(app)
+    assert web.get('/shade?tone=dark').text == 'DARK'
+    response = web.get('/shade?tone=pale', expect_errors=True)
+    assert response.status_int == 500
+    assert 'Internal Server Error' in response.text and 'Traceback' not in response.text
+    log = read_log(log_dir)
+    assert re.search(r' ERROR    \[[^\]]*\]   Unhandled exception in GET /shade \(before the handler ran\)\n', log)
+    assert "  TypeError: error in Tone._missing_: returned 'not a member' instead of None or a valid member\n" in log

@@ -1204,3 +1204,44 @@ def test_an_empty_text_among_file_parts_is_a_file_input_left_empty(make_app):
         return ','.join(doc.raw_filename for doc in docs)
 
     assert client(app).post('/upload', {'docs': ''}, upload_files=[('docs', 'a.txt', b'1')]).text == 'a.txt'
+
+
+def test_a_dataclass_with_one_required_field_takes_a_whole_json_object_as_that_field(make_app):
+    import dataclasses
+
+    @dataclasses.dataclass
+    class Wrapper:
+        value: typing.Any
+        note: str = ''
+
+    @dataclasses.dataclass
+    class Pair:
+        left: int
+        right: int
+
+    app = make_app()
+
+    @app.post('/one')
+    def one(item: Wrapper):
+        return repr(item.value)
+
+    @app.post('/two')
+    def two(item: Pair):
+        return repr(item)
+
+    web = client(app)
+    assert web.post_json('/one', {'item': {'left': 1}}).text == "{'left': 1}"
+    response = web.post_json('/two', {'item': {'left': 1, 'right': 2}}, status=400)
+    assert "parameter 'item' must be a valid Pair, got {'left': 1, 'right': 2}" in response.text
+
+
+def test_a_decomposed_unicode_query_key_fills_no_parameter_of_the_composed_name(make_app):
+    """Python normalises a parameter name (NFKC): ``café`` is composed; ``cafe`` + U+0301 is another key, for ``**kwargs``."""
+    app = make_app()
+
+    @app.get('/menu')
+    def menu(café='none', **rest):
+        return repr((café, sorted(rest)))
+
+    assert client(app).get('/menu?cafe%CC%81=latte').text == repr(('none', ['cafe\u0301']))
+    assert client(app).get('/menu?caf%C3%A9=latte').text == repr(('latte', []))
