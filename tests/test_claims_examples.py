@@ -24,7 +24,7 @@ from canister import session
 from helpers import (ROOT, app_with_ini, bearer, client, cookie_value, hand_made_token, hs256_signer, jwk, read_log,
                      warning_lines, with_cookie)
 from redis_topologies import TlsRedis
-from servers import Client, free_port, wait_until
+from servers import Client, chunked, free_port, raw_request, status_of, wait_until
 
 README = (ROOT / 'README.md').read_text(encoding='utf-8')
 BIN = Path(sys.executable).parent   # the console scripts of the environment the tests run in
@@ -427,3 +427,40 @@ def test_the_readme_redis_block_keeps_sessions_under_its_prefix_on_a_tls_redis_w
             app.uninstall(True)
         stored = tls.client(password='password').get('shop:session:' + sid)
     assert {'n': 3} in json.loads(stored), stored   # the record: JSON text holding the data
+
+
+# -- Limits and error answers: transfer codings other than chunked alone, on the production servers --------
+
+REFUSED_CODING = ("Bad request: Transfer-Encoding 'gzip, chunked' is not supported: send the body chunked (and no "
+                  "other coding), or with a Content-Length")
+
+#: What each server makes of each coding: (status, the answer's body holds this). gunicorn passes ``gzip, chunked``
+#: on (canister's 400) and refuses the other two itself; waitress refuses the codings it does not know with 501
+#: and reads ``chunked, chunked`` as chunked, handing the app the body with its length.
+CODINGS = {
+    'gunicorn': {b'gzip, chunked': (400, REFUSED_CODING), b'chunked, chunked': (400, 'Invalid HTTP Header'),
+                 b'identity': (400, 'Invalid HTTP Header')},
+    'waitress': {b'gzip, chunked': (501, 'Transfer-Encoding'), b'chunked, chunked': (200, '"n": 5'),
+                 b'identity': (501, 'Transfer-Encoding')},
+}
+
+
+@pytest.mark.parametrize('server', sorted(CODINGS))
+def test_a_coding_other_than_chunked_alone_is_refused_by_canister_or_by_the_server_as_the_readme_says(
+        serve_limits, tmp_path, server):
+    text = section('## Limits and error answers')
+    assert ('(waitress answers 501 to a coding it does not know and reads `chunked, chunked` as chunked, gunicorn '
+            'answers its own 400 to `chunked, chunked` and `identity`, before the app sees them; wsgiref passes them '
+            'all on)') in text
+    app = serve_limits(server)
+    got = {}
+    for coding in CODINGS[server]:
+        head = (b'POST /typed HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: %s\r\n'
+                b'Content-Type: application/json\r\nConnection: close\r\n\r\n' % coding)
+        answer = raw_request(app.port, head, chunked(b'{"n": 5}', 0), timeout=10)
+        body = answer.split(b'\r\n\r\n', 1)[1].decode('utf-8', 'replace')
+        status, words = CODINGS[server][coding]
+        got[coding] = (status_of(answer), words if words in body else body[:200])
+    assert got == CODINGS[server]
+    warnings_logged = [line.split(']', 1)[1].strip() for line in warning_lines(tmp_path / 'logs')]
+    assert warnings_logged == ([REFUSED_CODING] if server == 'gunicorn' else [])
