@@ -10,6 +10,7 @@ import os
 import re
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -24,7 +25,7 @@ from canister import session
 from helpers import (ROOT, app_with_ini, bearer, client, cookie_value, hand_made_token, hs256_signer, jwk, read_log,
                      warning_lines, with_cookie)
 from redis_topologies import TlsRedis
-from servers import Client, chunked, free_port, raw_request, status_of, wait_until
+from servers import Client, chunked, free_port, raw_request, send_all_then_read, status_of, wait_until
 
 README = (ROOT / 'README.md').read_text(encoding='utf-8')
 BIN = Path(sys.executable).parent   # the console scripts of the environment the tests run in
@@ -464,3 +465,28 @@ def test_a_coding_other_than_chunked_alone_is_refused_by_canister_or_by_the_serv
     assert got == CODINGS[server]
     warnings_logged = [line.split(']', 1)[1].strip() for line in warning_lines(tmp_path / 'logs')]
     assert warnings_logged == ([REFUSED_CODING] if server == 'gunicorn' else [])
+
+
+def test_a_body_cut_short_is_canisters_400_on_gunicorn_and_never_reaches_the_app_on_waitress(serve_limits, tmp_path):
+    """"gunicorn and the stdlib's wsgiref hand over what came, waitress waits for the rest": a JSON body that is
+    whole as text but short of its Content-Length, the client then done sending."""
+    head = (b'POST /typed HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 1000\r\n'
+            b'Content-Type: application/json\r\nConnection: close\r\n\r\n')
+    message = 'Bad request: the body ended after 8 of its 1000 bytes (Content-Length)'
+    gunicorn = send_all_then_read(serve_limits('gunicorn').port, head + b'{"n": 5}')
+    assert (status_of(gunicorn), gunicorn.split(b'\r\n\r\n', 1)[1]) == (400, message.encode() + b'\n')
+    assert [line.split(']', 1)[1].strip() for line in warning_lines(tmp_path / 'logs')] == [message]
+    waitress = serve_limits('waitress')
+    assert send_all_then_read(waitress.port, head + b'{"n": 5}') == b''      # closed unanswered, the app never called
+    assert read_log(tmp_path / 'logs').count('POST http://127.0.0.1') == 1   # gunicorn's request alone
+
+
+def test_gunicorn_hands_over_a_body_past_max_body_size_at_once_so_canisters_413_comes_before_the_body(serve_limits):
+    server = serve_limits('gunicorn')
+    with socket.create_connection(('127.0.0.1', server.port), timeout=10) as sock:
+        sock.sendall(b'POST /typed HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 20000000\r\n'
+                     b'Content-Type: application/json\r\nConnection: close\r\n\r\n')   # and not a byte of the body
+        # read until gunicorn closes the connection (the socket's timeout fails the test if it waited for the body)
+        answer = b''.join(iter(lambda: sock.recv(65536), b''))
+    assert status_of(answer) == 413
+    assert answer.endswith(b'Request body too large: 20000000 bytes, the limit is 10485760\n')
