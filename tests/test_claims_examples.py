@@ -187,6 +187,28 @@ def test_the_first_app_as_written_starts_bottles_development_server_inside_the_p
     assert json.loads(done.stdout) == {'development server': 200, 'production server': never}
 
 
+def test_the_readme_curl_with_a_token_of_the_secret_block_shows_alice_on_the_first_apps_page(tmp_path):
+    """Bearer JWT: the secret block as the first app's app.ini, the token printed by the README's Python lines,
+    and the README's curl command, all run as written (the port aside), against a real waitress-serve."""
+    text = section('### Bearer JWT (OAuth2 / OIDC)')
+    block = next(block for block in blocks('### Bearer JWT (OAuth2 / OIDC)', 'ini') if 'auth_jwt_secret' in block)
+    first_app_file(tmp_path)
+    (tmp_path / 'app.ini').write_text(block)
+    printed = subprocess.run([sys.executable, '-c', blocks('### Bearer JWT (OAuth2 / OIDC)', 'python')[0]],
+                             capture_output=True, text=True, timeout=60, check=True).stdout.strip()
+    command = re.search(r'`(curl -H "Authorization: Bearer \$TOKEN" http://127\.0\.0\.1:8080/\S*)`', text).group(1)
+    shown = re.search(r'answers the page with `(Session user: \{.*?)\.\.\.\}`', text).group(1)   # up to exp's value
+    port = free_port()
+    process = served([str(BIN / 'waitress-serve'), '--listen=127.0.0.1:%d' % port, 'app:app'], tmp_path, port)
+    try:
+        done = subprocess.run(['bash', '-c', command.replace(':8080/', ':%d/' % port)], env=dict(os.environ, TOKEN=printed),
+                              capture_output=True, text=True, timeout=30)
+    finally:
+        stop(process)
+    assert shown in done.stdout, done.stdout + done.stderr
+    assert 'Logged in as: alice' in read_log(tmp_path / 'logs')
+
+
 # -- Bearer JWT with a provider's JWKS -----------------------------------------------------------------
 
 TENANT = 'https://YOUR_TENANT.example-idp.com'
@@ -216,11 +238,13 @@ def provider_token(rsa_key: Any, issuer: str, **claims: Any) -> str:
     return jwt.encode(payload, rsa_key, algorithm='RS256', headers={'kid': 'key-1'})
 
 
-def test_the_readme_provider_block_logs_in_a_token_the_provider_signed(provider_app, rsa_key, tmp_path):
+def test_the_readme_provider_block_logs_in_a_token_the_provider_signed(provider_app, rsa_key, tmp_path, jwks_server):
     app, provider = provider_app
     me = client(app).get('/me', headers=bearer(provider_token(rsa_key, provider))).json
     assert me['sub'] == 'alice' and me['aud'] == API and me['iss'] == provider + '/'
     assert 'Logged in as: alice' in read_log(tmp_path / 'logs')
+    assert client(app).get('/me', headers=bearer(provider_token(rsa_key, provider, sub='bob'))).json['sub'] == 'bob'
+    assert jwks_server.hits == 1                       # fetched on first use, then cached
 
 
 @pytest.mark.parametrize('claims, why', [
