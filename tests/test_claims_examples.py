@@ -1,8 +1,9 @@
 """README examples that no other test ran, each run as a user would: the first app under a real
 ``gunicorn app:app`` (one worker and three) and a real ``waitress-serve app:app``; the Bearer block of a real
 provider against a JWKS served by a real local HTTP server, with tokens PyJWT signs with a real RSA key; the
-"Writing a store" skeleton filled in as its comments say and installed; the Security headers block; and the
-Redis block of Scaling out against a real TLS redis-server that asks for the password."""
+"Writing a store" skeleton filled in as its comments say and installed; the Security headers block; the
+Redis block of Scaling out against a real TLS redis-server that asks for the password; and what Limits and error
+answers says of gunicorn and waitress, on both."""
 from __future__ import annotations
 
 import json
@@ -14,6 +15,7 @@ import socket
 import subprocess
 import sys
 import threading
+import time
 import warnings
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple
@@ -278,7 +280,7 @@ def filled_store_class() -> type:
     namespace: Dict[str, Any] = {}
     exec(compile(block, 'README.md', 'exec'), namespace)
     skeleton = namespace['MyStore']
-    now = canister._now
+    now = time.time
 
     class Filled(skeleton):  # type: ignore[misc, valid-type]
         def __init__(self) -> None:
