@@ -872,6 +872,25 @@ def raw_request(port, head: bytes, body: bytes = b'', timeout=10.0) -> bytes:
         sock.close()
 
 
+def send_all_then_read(port: int, data: bytes) -> bytes:
+    """Send a whole request and end the sending side (the server then sees the end of the body), then read."""
+    with socket.create_connection(('127.0.0.1', port), timeout=10) as sock:
+        try:
+            sock.sendall(data)
+            sock.shutdown(socket.SHUT_WR)
+        except OSError:  # the server answered (a 413) and closed before it read everything
+            pass
+        answer = b''
+        while True:
+            try:
+                chunk = sock.recv(65536)
+            except ConnectionResetError:
+                return answer
+            if not chunk:
+                return answer
+            answer += chunk
+
+
 def status_of(answer: bytes) -> int:
     """The status code of a raw HTTP answer (the test fails if it does not start with a status line)."""
     match = re.match(rb'HTTP/1\.[01] (\d{3}) ', answer)

@@ -26,7 +26,6 @@
 from __future__ import annotations
 
 import base64
-import socket
 import sqlite3
 from typing import List
 
@@ -35,7 +34,7 @@ import pytest
 
 import canister
 from helpers import read_log, run_canister, sqlite_url, warning_lines
-from servers import Client, WsgirefServer, chunked, raw_request, status_of
+from servers import Client, WsgirefServer, chunked, raw_request, send_all_then_read, status_of
 
 pytestmark = pytest.mark.usefixtures('nothing_left_running')
 
@@ -172,25 +171,6 @@ def _lines_app(log_dir) -> bottle.Bottle:
     return app
 
 
-def _send_all_then_read(port: int, data: bytes) -> bytes:
-    """Send a whole request and end the sending side (the server then sees the end of the body), then read."""
-    with socket.create_connection(('127.0.0.1', port), timeout=10) as sock:
-        try:
-            sock.sendall(data)
-            sock.shutdown(socket.SHUT_WR)
-        except OSError:  # the server answered (a 413) and closed before it read everything
-            pass
-        answer = b''
-        while True:
-            try:
-                chunk = sock.recv(65536)
-            except ConnectionResetError:
-                return answer
-            if not chunk:
-                return answer
-            answer += chunk
-
-
 @pytest.mark.parametrize('how', ['iter', 'readlines'])
 @pytest.mark.parametrize('size, status', [(500, 200), (5000, 413)])
 def test_a_handler_reading_a_chunked_body_line_by_line_gets_it_counted(log_dir, how, size, status):
@@ -199,7 +179,7 @@ def test_a_handler_reading_a_chunked_body_line_by_line_gets_it_counted(log_dir, 
         head = (b'POST /lines?how=%s HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\n'
                 b'Content-Type: text/plain\r\nConnection: close\r\n\r\n' % how.encode())
         framed = chunked(b'line\n' * (size // 5), broken=0)  # (wsgiref hands the framing on: the handler reads it too)
-        answer = _send_all_then_read(server.port, head + framed)
+        answer = send_all_then_read(server.port, head + framed)
     finally:
         server.close()
     assert status_of(answer) == status
@@ -255,7 +235,7 @@ def test_a_body_that_ends_before_its_content_length_is_a_400_and_the_handler_is_
     try:
         head = (b'POST /pay HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 1000\r\nContent-Type: %s\r\n'
                 b'Connection: close\r\n\r\n' % content_type.encode())
-        answer = _send_all_then_read(server.port, head + body)
+        answer = send_all_then_read(server.port, head + body)
     finally:
         server.close()
     message = 'Bad request: the body ended after %d of its 1000 bytes (Content-Length)' % len(body)
@@ -273,7 +253,7 @@ def test_a_whole_body_is_bound_as_before(log_dir):
                                    ('application/json', b'{"amount": 1000, "note": "rent"}')):
             head = (b'POST /pay HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: %d\r\nContent-Type: %s\r\n'
                     b'Connection: close\r\n\r\n' % (len(body), content_type.encode()))
-            assert status_of(_send_all_then_read(server.port, head + body)) == 200
+            assert status_of(send_all_then_read(server.port, head + body)) == 200
     finally:
         server.close()
     assert calls == ['1000 rent', '1000 rent']

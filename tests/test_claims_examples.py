@@ -1,0 +1,518 @@
+"""README examples that no other test ran, each run as a user would: the first app under a real
+``gunicorn app:app`` (one worker and three) and a real ``waitress-serve app:app``; the Bearer block of a real
+provider against a JWKS served by a real local HTTP server, with tokens PyJWT signs with a real RSA key; the
+"Writing a store" skeleton filled in as its comments say and installed; the Security headers block; the
+Redis block of Scaling out against a real TLS redis-server that asks for the password; and what Limits and error
+answers says of gunicorn and waitress, on both."""
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import warnings
+from pathlib import Path
+from typing import Any, Dict, List, Optional, Tuple
+
+import pytest
+
+import canister
+from canister import session
+from helpers import (ROOT, app_with_ini, bearer, client, cookie_value, hand_made_token, hs256_signer, jwk, read_log,
+                     warning_lines, with_cookie)
+from redis_topologies import TlsRedis
+from servers import Client, chunked, free_port, raw_request, send_all_then_read, status_of, wait_until
+
+README = (ROOT / 'README.md').read_text(encoding='utf-8')
+BIN = Path(sys.executable).parent   # the console scripts of the environment the tests run in
+
+
+def section(title: str) -> str:
+    """The text of a README section (``## title`` or ``### title``) up to the next heading of any level."""
+    return re.split(r'\n#{2,3} ', README.split('\n%s\n' % title, 1)[1], maxsplit=1)[0]
+
+
+def blocks(title: str, language: str) -> List[str]:
+    """The ```language blocks of a README section."""
+    return re.findall(r'```%s\n(.*?)```' % language, section(title), re.S)
+
+
+# -- A first app, under a production server ----------------------------------------------------------
+
+def first_app_file(directory: Path) -> None:
+    """The README's first app as app.py, its last line guarded as the README says to."""
+    text = section('## A first app')
+    guard = "if __name__ == '__main__': app.run()"
+    assert '(`gunicorn app:app`, `waitress-serve app:app`)' in text and '`%s`' % guard in text
+    block = blocks('## A first app', 'python')[0].rstrip()
+    assert block.endswith('\napp.run()')
+    (directory / 'app.py').write_text(block[:-len('app.run()')] + guard + '\n')
+
+
+def served(command: List[str], directory: Path, port: int) -> subprocess.Popen:
+    """``command`` started in ``directory`` (canister of this checkout importable), polled until its port
+    answers GET / with 200."""
+    env = dict(os.environ, PYTHONPATH=str(ROOT), PYTHONUNBUFFERED='1')
+    output = open(directory / 'server-output.txt', 'wb')
+    process = subprocess.Popen(command, cwd=str(directory), env=env, stdin=subprocess.DEVNULL, stdout=output,
+                               stderr=subprocess.STDOUT, start_new_session=True)
+    output.close()
+
+    def answers() -> bool:
+        assert process.poll() is None, (directory / 'server-output.txt').read_text()
+        return Client('http://127.0.0.1:%d' % port, timeout=2).get('/').status == 200
+
+    try:
+        wait_until(answers, 30, what=' '.join(command))
+    except BaseException:
+        stop(process)
+        raise
+    return process
+
+
+def stop(process: subprocess.Popen) -> None:
+    """Stop a server started by :func:`served` and every process of its group."""
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(10)
+
+
+def counts(pages: List[Any]) -> List[str]:
+    return [re.search(r'Session data: (.*)', page.text).group(1) for page in pages]
+
+
+@pytest.mark.parametrize('server', ['gunicorn', 'waitress-serve'])
+def test_the_first_app_with_its_guarded_last_line_counts_each_reload_under_a_production_server(tmp_path, server):
+    first_app_file(tmp_path)
+    port = free_port()
+    listen = ['--bind', '127.0.0.1:%d' % port] if server == 'gunicorn' else ['--listen=127.0.0.1:%d' % port]
+    process = served([str(BIN / server), *listen, 'app:app'], tmp_path, port)
+    try:
+        browser = Client('http://127.0.0.1:%d' % port)
+        pages = [browser.get('/?foo=bar') for _ in range(3)]
+    finally:
+        stop(process)
+    assert counts(pages) == ["{'counter': 0}", "{'counter': 1}", "{'counter': 2}"]
+    assert len({re.search(r'Session sid: (\S+)', page.text).group(1) for page in pages}) == 1
+    log = read_log(tmp_path / 'logs')
+    assert re.search(r'INFO     \[127\.0\.0\.1-[\w-]{6}\]   Response: 200 \(\d+ms\)', log), log
+    assert 'The memory session store keeps sessions in this process' not in log
+
+
+def test_the_first_app_under_several_gunicorn_workers_warns_that_the_memory_store_is_per_process(tmp_path):
+    """Scaling out: several workers on one host need another store than ``memory``, and the log says so."""
+    first_app_file(tmp_path)
+    port = free_port()
+    process = served([str(BIN / 'gunicorn'), '--workers', '3', '--bind', '127.0.0.1:%d' % port, 'app:app'],
+                     tmp_path, port)
+    try:
+        wait_until(lambda: 'The memory session store keeps sessions in this process' in read_log(tmp_path / 'logs'),
+                   10, what='the WARNING about the memory store')
+    finally:
+        stop(process)
+    warning = next(line for line in warning_lines(tmp_path / 'logs') if 'memory session store' in line)
+    assert 'session_store = sqlite:///sessions.db' in warning and 'a Redis URL' in warning, warning
+
+
+def test_the_first_app_with_a_sqlite_store_keeps_one_count_across_three_gunicorn_workers(tmp_path):
+    """Scaling out's table: several workers on one host share ``sqlite:///sessions.db``, set in the app.ini the
+    first app reads; the file is made readable and writable by its owner only."""
+    first_app_file(tmp_path)
+    (tmp_path / 'app.ini').write_text('[canister]\nsession_store = sqlite:///sessions.db\n')
+    port = free_port()
+    process = served([str(BIN / 'gunicorn'), '--workers', '3', '--bind', '127.0.0.1:%d' % port, 'app:app'],
+                     tmp_path, port)
+    try:
+        browser = Client('http://127.0.0.1:%d' % port)   # a connection per request: any worker may answer
+        pages = [browser.get('/') for _ in range(6)]
+    finally:
+        stop(process)
+    assert counts(pages) == ["{'counter': %d}" % n for n in range(6)]
+    assert (tmp_path / 'sessions.db').stat().st_mode & 0o777 == 0o600
+    assert 'The memory session store' not in read_log(tmp_path / 'logs')
+
+
+#: Run in a network namespace of its own (port 8080, where Bottle's development server listens, is then
+#: surely free): the server given on the command line, on the first app as written, its last line unguarded.
+UNGUARDED = r"""
+import http.client, json, os, signal, socket, subprocess, sys, time
+subprocess.run(['ip', 'link', 'set', 'lo', 'up'], check=True)
+server = subprocess.Popen(sys.argv[1:], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                          stderr=subprocess.DEVNULL, start_new_session=True)
+
+def get(port, timeout):
+    connection = http.client.HTTPConnection('127.0.0.1', port, timeout=timeout)
+    try:
+        connection.request('GET', '/')
+        return connection.getresponse().status
+    except OSError as error:
+        return 'TimeoutError' if isinstance(error, socket.timeout) else type(error).__name__
+    finally:
+        connection.close()
+
+try:
+    deadline = time.monotonic() + 30
+    while get(8080, 2) != 200 and time.monotonic() < deadline and server.poll() is None:
+        time.sleep(0.05)
+    print(json.dumps({'development server': get(8080, 2), 'production server': get(8000, 1)}))
+finally:
+    os.killpg(server.pid, signal.SIGKILL)
+"""
+
+
+@pytest.mark.parametrize('server, listen, never', [
+    ('gunicorn', '--bind=127.0.0.1:8000', 'TimeoutError'),        # the master accepts; no worker answers
+    ('waitress-serve', '--listen=127.0.0.1:8000', 'ConnectionRefusedError'),   # it never got to listen
+])
+def test_the_first_app_as_written_starts_bottles_development_server_inside_the_production_server(
+        tmp_path, server, listen, never):
+    """"as written, importing it starts Bottle's development server inside the worker, which then never
+    serves a request of its own"."""
+    block = blocks('## A first app', 'python')[0]
+    assert block.rstrip().endswith('\napp.run()')
+    (tmp_path / 'app.py').write_text(block)
+    (tmp_path / 'unguarded.py').write_text(UNGUARDED)
+    env = dict(os.environ, PYTHONPATH=str(ROOT), PATH=os.environ.get('PATH', '') + ':/usr/sbin:/sbin')   # (ip)
+    done = subprocess.run(['unshare', '--net', sys.executable, 'unguarded.py', str(BIN / server), listen, 'app:app'],
+                          cwd=str(tmp_path), env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == {'development server': 200, 'production server': never}
+
+
+def test_the_readme_curl_with_a_token_of_the_secret_block_shows_alice_on_the_first_apps_page(tmp_path):
+    """Bearer JWT: the secret block as the first app's app.ini, the token printed by the README's Python lines,
+    and the README's curl command, all run as written (the port aside), against a real waitress-serve."""
+    text = section('### Bearer JWT (OAuth2 / OIDC)')
+    block = next(block for block in blocks('### Bearer JWT (OAuth2 / OIDC)', 'ini') if 'auth_jwt_secret' in block)
+    first_app_file(tmp_path)
+    (tmp_path / 'app.ini').write_text(block)
+    printed = subprocess.run([sys.executable, '-c', blocks('### Bearer JWT (OAuth2 / OIDC)', 'python')[0]],
+                             capture_output=True, text=True, timeout=60, check=True).stdout.strip()
+    command = re.search(r'`(curl -H "Authorization: Bearer \$TOKEN" http://127\.0\.0\.1:8080/\S*)`', text).group(1)
+    shown = re.search(r'answers the page with `(Session user: \{.*?)\.\.\.\}`', text).group(1)   # up to exp's value
+    port = free_port()
+    process = served([str(BIN / 'waitress-serve'), '--listen=127.0.0.1:%d' % port, 'app:app'], tmp_path, port)
+    try:
+        done = subprocess.run(['bash', '-c', command.replace(':8080/', ':%d/' % port)], env=dict(os.environ, TOKEN=printed),
+                              capture_output=True, text=True, timeout=30)
+    finally:
+        stop(process)
+    assert shown in done.stdout, done.stdout + done.stderr
+    assert 'Logged in as: alice' in read_log(tmp_path / 'logs')
+
+
+# -- Bearer JWT with a provider's JWKS -----------------------------------------------------------------
+
+TENANT = 'https://YOUR_TENANT.example-idp.com'
+API = 'https://api.example.com'
+
+
+@pytest.fixture
+def provider_app(tmp_path, jwks_server, rsa_key):
+    """An app configured by the README's provider block, the tenant's URL made the local JWKS server's."""
+    block = next(block for block in blocks('### Bearer JWT (OAuth2 / OIDC)', 'ini') if 'auth_jwt_jwks_url' in block)
+    assert 'auth_jwt_jwks_url = %s/.well-known/jwks.json' % TENANT in block
+    provider = jwks_server.url.rsplit('/.well-known/', 1)[0]
+    jwks_server.publish(jwk(rsa_key, 'key-1'))
+    app = app_with_ini(tmp_path, block.replace(TENANT, provider))
+    with warnings.catch_warnings():
+        warnings.simplefilter('error', canister.CanisterWarning)   # http:// on this machine is not reported
+        app.install(canister.Canister(log_path=str(tmp_path / 'logs')))
+    app.route('/me', callback=lambda: dict(session.user or {}))
+    yield app, provider
+    app.uninstall(True)
+
+
+def provider_token(rsa_key: Any, issuer: str, **claims: Any) -> str:
+    import jwt
+    payload = {'sub': 'alice', 'aud': API, 'iss': issuer + '/', 'exp': 4102444800}
+    payload.update(claims)
+    return jwt.encode(payload, rsa_key, algorithm='RS256', headers={'kid': 'key-1'})
+
+
+def test_the_readme_provider_block_logs_in_a_token_the_provider_signed(provider_app, rsa_key, tmp_path, jwks_server):
+    app, provider = provider_app
+    me = client(app).get('/me', headers=bearer(provider_token(rsa_key, provider))).json
+    assert me['sub'] == 'alice' and me['aud'] == API and me['iss'] == provider + '/'
+    assert 'Logged in as: alice' in read_log(tmp_path / 'logs')
+    assert client(app).get('/me', headers=bearer(provider_token(rsa_key, provider, sub='bob'))).json['sub'] == 'bob'
+    assert jwks_server.hits == 1                       # fetched on first use, then cached
+
+
+@pytest.mark.parametrize('claims, why', [
+    ({'aud': 'https://other-api.example.com'}, 'audience'),
+    ({'iss': 'https://other.example-idp.com/'}, 'issuer'),
+])
+def test_the_readme_provider_block_refuses_a_token_for_another_audience_or_from_another_issuer(
+        provider_app, rsa_key, claims, why):
+    app, provider = provider_app
+    answer = client(app).get('/me', headers=bearer(provider_token(rsa_key, provider, **claims)), status=401)
+    assert 'Bearer realm="canister", error="invalid_token"' in answer.headers['WWW-Authenticate']
+    assert why in answer.headers['WWW-Authenticate'] + answer.text
+
+
+def test_the_readme_provider_block_refuses_a_token_signed_with_the_public_key_as_an_hmac_secret(provider_app, rsa_key):
+    """"a token 'signed' with the public key as an HMAC secret is refused", and so is ``alg: none``."""
+    from cryptography.hazmat.primitives import serialization
+    app, provider = provider_app
+    public = rsa_key.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+    payload = {'sub': 'mallory', 'aud': API, 'iss': provider + '/', 'exp': 4102444800}
+    for token in (hand_made_token({'alg': 'HS256', 'typ': 'JWT', 'kid': 'key-1'}, payload, hs256_signer(public)),
+                  hand_made_token({'alg': 'none', 'typ': 'JWT'}, payload)):
+        client(app).get('/me', headers=bearer(token), status=401)
+
+
+# -- Writing a store -------------------------------------------------------------------------------
+
+def filled_store_class() -> type:
+    """The README's MyStore with each ``...`` filled in as its comment says: a dict, under one lock."""
+    block = blocks('### Writing a store', 'python')[0]
+    namespace: Dict[str, Any] = {}
+    exec(compile(block, 'README.md', 'exec'), namespace)
+    skeleton = namespace['MyStore']
+    now = time.time
+
+    class Filled(skeleton):  # type: ignore[misc, valid-type]
+        def __init__(self) -> None:
+            self.lock = threading.Lock()
+            self.records: Dict[str, Tuple[str, float]] = {}   # sid -> (record, expiry in s, 0: never)
+            self.users: Dict[str, set] = {}
+            self.calls: List[str] = []
+
+        def _live(self, sid: str) -> Optional[str]:
+            record, expiry = self.records.get(sid, (None, 0.0))
+            return None if record is None or (expiry and expiry <= now()) else record
+
+        def _expiry(self, ttl: float) -> float:
+            return now() + ttl if ttl > 0 else 0.0
+
+        def load(self, sid):
+            self.calls.append('load')
+            with self.lock:
+                return self._live(sid)
+
+        def save(self, sid, record, ttl):
+            self.calls.append('save')
+            with self.lock:
+                self.records[sid] = (record, self._expiry(ttl))
+
+        def touch(self, sid, ttl):
+            self.calls.append('touch')
+            with self.lock:
+                record = self._live(sid)
+                if record is not None:
+                    self.records[sid] = (record, max(self.records[sid][1], self._expiry(ttl)))
+
+        def delete(self, sid):
+            self.calls.append('delete')
+            with self.lock:
+                return self.records.pop(sid, None) is not None
+
+        def update(self, sid, expected, record, ttl):
+            self.calls.append('update')
+            with self.lock:
+                current = self._live(sid)
+                if current != expected or current is None:
+                    return False, current
+                self.records[sid] = (record, self._expiry(ttl))
+                return True, None
+
+        def create(self, sid, record, ttl, user_key):
+            self.calls.append('create')
+            with self.lock:
+                self.records[sid] = (record, self._expiry(ttl))
+                if user_key is not None:
+                    self.users.setdefault(user_key, set()).add(sid)
+
+        def sessions_of(self, user_key):
+            self.calls.append('sessions_of')
+            with self.lock:
+                found = [(sid, self._live(sid), int(self.records[sid][1] * 1000)) for sid in self.users.get(user_key, ())]
+                return [entry for entry in found if entry[1] is not None]
+
+        def check(self):
+            self.calls.append('check')
+            return None
+
+    return Filled
+
+
+def test_the_readme_store_filled_in_as_its_comments_say_carries_every_guarantee(make_app, log_dir):
+    store = filled_store_class()()
+    app = make_app(store=store)
+    assert store.calls == ['check']                                  # asked at install
+    assert not [line for line in warning_lines(log_dir) if 'atomic' in line]  # an atomic update: no WARNING
+
+    @app.post('/login')
+    def login(name: str):
+        session.user = name
+        return 'in'
+
+    @app.get('/count')
+    def count():
+        session.data['count'] = session.data.get('count', 0) + 1
+        return str(session.data['count'])
+
+    @app.post('/logout')
+    def logout():
+        session.invalidate()
+        return 'out'
+
+    phone, laptop = client(app), client(app)
+    for browser in (phone, laptop):
+        browser.post('/login', {'name': 'alice'})
+    assert [phone.get('/count').text for _ in range(2)] == ['1', '2']
+    plugin = next(p for p in app.plugins if isinstance(p, canister.Canister))
+    assert len(plugin.sessions_of('alice')) == 2                     # create listed them, sessions_of finds them
+    assert 'create' in store.calls and 'update' in store.calls
+    sid = cookie_value(phone.get('/count'))
+    phone.post('/logout')
+    assert client(app).get('/count', headers=with_cookie(sid)).text == '1'   # ended: a fresh session, not count 4
+    assert plugin.end_sessions('alice') == 1                         # the laptop's
+    assert 'ended:alice' in store.records                            # the note for a login under way
+    assert 'touch' not in store.calls                                # an atomic update extends instead
+    assert plugin.store_problem() is None
+
+
+# -- Security headers ------------------------------------------------------------------------------
+
+def test_the_readme_security_headers_block_sends_what_its_comments_say(tmp_path):
+    block = blocks('## Security headers', 'ini')[0]
+    app = app_with_ini(tmp_path, block)
+    app.install(canister.Canister(log_path=str(tmp_path / 'logs')))
+    app.route('/', callback=lambda: 'page')
+    try:
+        plain = client(app).get('/')
+        secure = client(app, **{'wsgi.url_scheme': 'https'}).get('/')
+    finally:
+        app.uninstall(True)
+    for answer in (plain, secure):
+        assert answer.headers['X-Frame-Options'] == 'SAMEORIGIN'
+        assert answer.headers['Referrer-Policy'] == 'same-origin'
+        assert answer.headers['Content-Security-Policy'] == "default-src 'self'"
+        assert answer.headers['X-Content-Type-Options'] == 'nosniff'
+    assert 'Strict-Transport-Security' not in plain.headers                  # HTTPS answers only
+    assert secure.headers['Strict-Transport-Security'] == 'max-age=31536000; includeSubDomains'
+
+
+@pytest.mark.parametrize('fetch_site, status', [('same-origin', 200), (None, 403)])
+def test_no_referrer_of_the_security_headers_block_keeps_out_the_apps_own_forms_only_without_sec_fetch_site(
+        tmp_path, fetch_site, status):
+    """Under ``no-referrer`` a browser posts the app's own forms with ``Origin: null``: one that labels the
+    request ``Sec-Fetch-Site: same-origin`` is let in, one that sends no ``Sec-Fetch-Site`` is refused, as
+    the block's comment says."""
+    block = blocks('## Security headers', 'ini')[0]
+    comment = "; empty: not sent (no-referrer keeps out the app's own forms in browsers that send no Sec-Fetch-Site"
+    assert comment in block
+    app = app_with_ini(tmp_path, block.replace('referrer_policy = same-origin', 'referrer_policy = no-referrer'))
+    with pytest.warns(canister.CanisterWarning, match='one that sends no Sec-Fetch-Site'):
+        app.install(canister.Canister(log_path=str(tmp_path / 'logs')))
+    app.route('/comment', method='POST', callback=lambda: 'posted')
+    headers = {'Origin': 'null', 'Sec-Fetch-Site': fetch_site} if fetch_site else {'Origin': 'null'}
+    try:
+        answer = client(app).post('/comment', {'text': 'hi'}, headers=headers, status=status)
+    finally:
+        app.uninstall(True)
+    assert answer.headers['Referrer-Policy'] == 'no-referrer'
+
+
+# -- Scaling out: the Redis block ------------------------------------------------------------------
+
+def test_the_readme_redis_block_keeps_sessions_under_its_prefix_on_a_tls_redis_with_a_password(tmp_path, monkeypatch):
+    block = next(block for block in blocks('## Scaling out', 'ini') if 'session_redis_prefix' in block)
+    written = re.search(r'^session_store = (rediss://:password@redis\.example\.com:6380/0\?ssl_ca_certs=(\S+))$',
+                        block, re.M)
+    assert written, block
+    with TlsRedis() as tls:
+        tls.client().config_set('requirepass', 'password')
+        (tmp_path / 'certs').mkdir()
+        shutil.copy(tls.ca, tmp_path / written.group(2))                 # certs/redis-ca.pem, as the block names it
+        monkeypatch.chdir(tmp_path)
+        app = app_with_ini(tmp_path, block.replace('redis.example.com:6380', '127.0.0.1:%d' % tls.port))
+        app.install(canister.Canister(log_path=str(tmp_path / 'logs')))
+        try:
+            @app.get('/')
+            def index():
+                session.data['n'] = session.data.get('n', 0) + 1
+                return str(session.data['n'])
+
+            browser = client(app)
+            first = browser.get('/')
+            sid = cookie_value(first)
+            assert [first.text, browser.get('/').text, browser.get('/').text] == ['1', '2', '3']
+        finally:
+            app.uninstall(True)
+        stored = tls.client(password='password').get('shop:session:' + sid)
+    assert {'n': 3} in json.loads(stored), stored   # the record: JSON text holding the data
+
+
+# -- Limits and error answers: transfer codings other than chunked alone, on the production servers --------
+
+REFUSED_CODING = ("Bad request: Transfer-Encoding 'gzip, chunked' is not supported: send the body chunked (and no "
+                  "other coding), or with a Content-Length")
+
+#: What each server makes of each coding: (status, the answer's body holds this). gunicorn passes ``gzip, chunked``
+#: on (canister's 400) and refuses the other two itself; waitress refuses the codings it does not know with 501
+#: and reads ``chunked, chunked`` as chunked, handing the app the body with its length.
+CODINGS = {
+    'gunicorn': {b'gzip, chunked': (400, REFUSED_CODING), b'chunked, chunked': (400, 'Invalid HTTP Header'),
+                 b'identity': (400, 'Invalid HTTP Header')},
+    'waitress': {b'gzip, chunked': (501, 'Transfer-Encoding'), b'chunked, chunked': (200, '"n": 5'),
+                 b'identity': (501, 'Transfer-Encoding')},
+}
+
+
+@pytest.mark.parametrize('server', sorted(CODINGS))
+def test_a_coding_other_than_chunked_alone_is_refused_by_canister_or_by_the_server_as_the_readme_says(
+        serve_limits, tmp_path, server):
+    text = section('## Limits and error answers')
+    assert ('(waitress answers 501 to a coding it does not know and reads `chunked, chunked` as chunked, gunicorn '
+            'answers its own 400 to `chunked, chunked` and `identity`, before the app sees them; wsgiref passes them '
+            'all on)') in text
+    app = serve_limits(server)
+    got = {}
+    for coding in CODINGS[server]:
+        head = (b'POST /typed HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: %s\r\n'
+                b'Content-Type: application/json\r\nConnection: close\r\n\r\n' % coding)
+        answer = raw_request(app.port, head, chunked(b'{"n": 5}', 0), timeout=10)
+        body = answer.split(b'\r\n\r\n', 1)[1].decode('utf-8', 'replace')
+        status, words = CODINGS[server][coding]
+        got[coding] = (status_of(answer), words if words in body else body[:200])
+    assert got == CODINGS[server]
+    warnings_logged = [line.split(']', 1)[1].strip() for line in warning_lines(tmp_path / 'logs')]
+    assert warnings_logged == ([REFUSED_CODING] if server == 'gunicorn' else [])
+
+
+def test_a_body_cut_short_is_canisters_400_on_gunicorn_and_never_reaches_the_app_on_waitress(serve_limits, tmp_path):
+    """"gunicorn and the stdlib's wsgiref hand over what came, waitress waits for the rest": a JSON body that is
+    whole as text but short of its Content-Length, the client then done sending."""
+    head = (b'POST /typed HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 1000\r\n'
+            b'Content-Type: application/json\r\nConnection: close\r\n\r\n')
+    message = 'Bad request: the body ended after 8 of its 1000 bytes (Content-Length)'
+    gunicorn = send_all_then_read(serve_limits('gunicorn').port, head + b'{"n": 5}')
+    assert (status_of(gunicorn), gunicorn.split(b'\r\n\r\n', 1)[1]) == (400, message.encode() + b'\n')
+    assert [line.split(']', 1)[1].strip() for line in warning_lines(tmp_path / 'logs')] == [message]
+    waitress = serve_limits('waitress')
+    assert send_all_then_read(waitress.port, head + b'{"n": 5}') == b''      # closed unanswered, the app never called
+    assert read_log(tmp_path / 'logs').count('POST http://127.0.0.1') == 1   # gunicorn's request alone
+
+
+def test_gunicorn_hands_over_a_body_past_max_body_size_at_once_so_canisters_413_comes_before_the_body(serve_limits):
+    server = serve_limits('gunicorn')
+    with socket.create_connection(('127.0.0.1', server.port), timeout=10) as sock:
+        sock.sendall(b'POST /typed HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 20000000\r\n'
+                     b'Content-Type: application/json\r\nConnection: close\r\n\r\n')   # and not a byte of the body
+        # read until gunicorn closes the connection (the socket's timeout fails the test if it waited for the body)
+        answer = b''.join(iter(lambda: sock.recv(65536), b''))
+    assert status_of(answer) == 413
+    assert answer.endswith(b'Request body too large: 20000000 bytes, the limit is 10485760\n')
