@@ -6803,7 +6803,8 @@ class Session:
         _state().remember(seconds)
 
     def end_other_sessions(self) -> int:
-        """End every other live session of the logged-in user; return how many were ended."""
+        """End every other live session of the logged-in user, and move this one to a new id (a copy of its
+        cookie, a thief's, is another device too: only this answer carries the new id); return how many were ended."""
         state = _state()
         if state.manager is None:
             return 0
@@ -6812,6 +6813,7 @@ class Session:
             return 0
         ended = state.manager.end_sessions(state.user, keep=(state.sid, state.old_sid, state.cookie_sid))
         state.login_at = 0.0  # (a login of this request, kept: the one ending the others)
+        state.regenerate()  # (a login of this request has its new id already: it keeps it)
         return ended
 
     #: What a Flask habit of setting an attribute on the session means here.
