@@ -11127,7 +11127,7 @@ def _demo_app(config_file: Optional[str]) -> bottle.Bottle:
     def me() -> Dict[str, Any]:
         return {'user': session.user}
 
-    @app.route('/logout', method=['GET', 'POST'])
+    @app.post('/logout')  # (not GET: any site's page makes a browser send one, with the session cookie)
     def logout() -> Dict[str, Any]:
         session.invalidate()
         return {'logged_out': True}
