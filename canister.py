@@ -9074,13 +9074,16 @@ class CsrfGuard:
     header (older browsers, non-browser clients) the ``Origin``, or else the ``Referer``,
     must be the app's own origin or a listed one.  With ``cors = *`` a foreign request also
     passes when a browser must have sent a preflight for it first (a method other than POST,
-    or a content type a form cannot send), because ``*`` never grants credentials to a
-    preflighted request.  A Bearer token exempts a request: a browser never adds one by itself,
+    or a content type neither a form nor the browser itself sends), because ``*`` never grants
+    credentials to a preflighted request.  A Bearer token exempts a request: a browser never adds one by itself,
     whereas it resends Basic, Digest, NTLM and Negotiate credentials on its own.
     """
 
-    #: The content types a form (or a page's no-cors fetch) can send without a preflight.
-    _FORM_TYPES = frozenset(('application/x-www-form-urlencoded', 'multipart/form-data', 'text/plain', ''))
+    #: The content types of POSTs sent without a preflight: a form's (or a page's no-cors fetch's), and those
+    #: a browser sends by itself, with the cookies ``SameSite`` lets ride along: a link's ``ping``, and the
+    #: reports of CSP and the Reporting API, whose URL the page names.
+    _UNPREFLIGHTED_TYPES = frozenset(('application/x-www-form-urlencoded', 'multipart/form-data', 'text/plain', '',
+                                      'text/ping', 'application/csp-report', 'application/reports+json'))
     #: ``Sec-Fetch-Site`` values of requests a page on another origin did not start.
     _OWN_SITES = frozenset(('same-origin', 'none'))
     #: ``Sec-Fetch-Site`` values of requests from another origin.
@@ -9091,9 +9094,13 @@ class CsrfGuard:
         self.cors = cors
 
     def was_preflighted(self, environ: Mapping[str, Any]) -> bool:
-        """True if no browser sends this request cross-origin without a preflight."""
+        """True if no browser sends this request cross-origin without a preflight.  A browser's
+        ``Sec-Fetch-Mode`` other than ``cors`` (``no-cors``, ``navigate``) says it sent none."""
+        mode = environ.get('HTTP_SEC_FETCH_MODE')
+        if mode is not None and mode.strip().lower() != 'cors':
+            return False
         content_type = _media_type(environ.get('CONTENT_TYPE', ''))
-        return environ['REQUEST_METHOD'].upper() != 'POST' or content_type not in self._FORM_TYPES
+        return environ['REQUEST_METHOD'].upper() != 'POST' or content_type not in self._UNPREFLIGHTED_TYPES
 
     @staticmethod
     def _has_bearer(environ: Mapping[str, Any]) -> bool:
