@@ -6857,7 +6857,8 @@ class Session:
         _state().remember(seconds)
 
     def end_other_sessions(self) -> int:
-        """End every other live session of the logged-in user; return how many were ended."""
+        """End every other live session of the logged-in user, and move this one to a new id (a copy of its
+        cookie, a thief's, is another device too: only this answer carries the new id); return how many were ended."""
         state = _state()
         if state.manager is None:
             return 0
@@ -6866,6 +6867,7 @@ class Session:
             return 0
         ended = state.manager.end_sessions(state.user, keep=(state.sid, state.old_sid, state.cookie_sid))
         state.login_at = 0.0  # (a login of this request, kept: the one ending the others)
+        state.regenerate()  # (a login of this request has its new id already: it keeps it)
         return ended
 
     #: What a Flask habit of setting an attribute on the session means here.
@@ -9126,13 +9128,16 @@ class CsrfGuard:
     header (older browsers, non-browser clients) the ``Origin``, or else the ``Referer``,
     must be the app's own origin or a listed one.  With ``cors = *`` a foreign request also
     passes when a browser must have sent a preflight for it first (a method other than POST,
-    or a content type a form cannot send), because ``*`` never grants credentials to a
-    preflighted request.  A Bearer token exempts a request: a browser never adds one by itself,
+    or a content type neither a form nor the browser itself sends), because ``*`` never grants
+    credentials to a preflighted request.  A Bearer token exempts a request: a browser never adds one by itself,
     whereas it resends Basic, Digest, NTLM and Negotiate credentials on its own.
     """
 
-    #: The content types a form (or a page's no-cors fetch) can send without a preflight.
-    _FORM_TYPES = frozenset(('application/x-www-form-urlencoded', 'multipart/form-data', 'text/plain', ''))
+    #: The content types of POSTs sent without a preflight: a form's (or a page's no-cors fetch's), and those
+    #: a browser sends by itself, with the cookies ``SameSite`` lets ride along: a link's ``ping``, and the
+    #: reports of CSP and the Reporting API, whose URL the page names.
+    _UNPREFLIGHTED_TYPES = frozenset(('application/x-www-form-urlencoded', 'multipart/form-data', 'text/plain', '',
+                                      'text/ping', 'application/csp-report', 'application/reports+json'))
     #: ``Sec-Fetch-Site`` values of requests a page on another origin did not start.
     _OWN_SITES = frozenset(('same-origin', 'none'))
     #: ``Sec-Fetch-Site`` values of requests from another origin.
@@ -9143,9 +9148,13 @@ class CsrfGuard:
         self.cors = cors
 
     def was_preflighted(self, environ: Mapping[str, Any]) -> bool:
-        """True if no browser sends this request cross-origin without a preflight."""
+        """True if no browser sends this request cross-origin without a preflight.  A browser's
+        ``Sec-Fetch-Mode`` other than ``cors`` (``no-cors``, ``navigate``) says it sent none."""
+        mode = environ.get('HTTP_SEC_FETCH_MODE')
+        if mode is not None and mode.strip().lower() != 'cors':
+            return False
         content_type = _media_type(environ.get('CONTENT_TYPE', ''))
-        return environ['REQUEST_METHOD'].upper() != 'POST' or content_type not in self._FORM_TYPES
+        return environ['REQUEST_METHOD'].upper() != 'POST' or content_type not in self._UNPREFLIGHTED_TYPES
 
     @staticmethod
     def _has_bearer(environ: Mapping[str, Any]) -> bool:
@@ -11179,7 +11188,7 @@ def _demo_app(config_file: Optional[str]) -> bottle.Bottle:
     def me() -> Dict[str, Any]:
         return {'user': session.user}
 
-    @app.route('/logout', method=['GET', 'POST'])
+    @app.post('/logout')  # (not GET: any site's page makes a browser send one, with the session cookie)
     def logout() -> Dict[str, Any]:
         session.invalidate()
         return {'logged_out': True}

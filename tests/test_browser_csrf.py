@@ -13,7 +13,8 @@ from urllib.parse import urlencode
 
 import pytest
 
-from helpers import Server, open_self_submitting_form, page_app, page_fetch, transfer_app
+from helpers import Server, open_self_submitting_form, page_app, page_fetch, read_log, transfer_app
+from servers import wait_until
 
 import canister
 
@@ -183,3 +184,19 @@ def test_a_same_site_form_post_that_names_no_origin_is_refused_though_cors_lists
     assert navigation.value.status == 403
     assert transfers == []
     assert recorder.posts() == [('POST', '/transfer', 'same-site', 'null')]
+
+
+def test_a_links_ping_from_another_origin_of_the_same_site_is_refused_under_cors_star(page, pages, api, tmp_path):
+    """A link's ``ping`` is a POST the browser sends by itself, with no preflight, though its content type
+    (``text/ping``) is none a form sends; from another origin of the same site it carries a ``Lax`` session
+    cookie, and its query reaches the handler's parameters."""
+    same_site, _ = pages
+    server, recorder, transfers = api(cors='*')
+    page.goto(same_site.url('/'))
+
+    page.evaluate("url => { const link = document.createElement('a'); link.href = '/'; link.ping = url;"
+                  " document.body.appendChild(link); link.click(); }", server.url('/transfer?amount=5'))
+
+    wait_until(lambda: 'Cross-site request refused' in read_log(tmp_path / 'logs'), 10, what='the refusal of the ping')
+    assert recorder.posts() == [('POST', '/transfer', 'same-site', same_site.origin)]
+    assert transfers == []

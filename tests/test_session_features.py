@@ -464,8 +464,9 @@ def test_end_other_sessions_keeps_only_the_current_one(make_app, store_url):
     plugin, web = plugin_of(app), Web(app)
     alices, bob, anonymous = three_alices_and_others(web)
 
-    assert web.get('/end-others', alices[0]).text == '2'
-    assert web.read(alices[0]) == ['alice', {'device': '0'}]
+    answer = web.get('/end-others', alices[0])
+    assert answer.text == '2'
+    assert web.read(new_sid(answer)) == ['alice', {'device': '0'}]
     for sid in alices[1:]:
         assert web.read(sid) == [None, {}]
     assert len(plugin.sessions_of('alice')) == 1

@@ -218,6 +218,7 @@ def test_end_other_sessions_ends_a_session_moved_to_a_new_id_while_it_ran(
 
     assert result['answer'].text == '1'
     assert other.read() == [None, {}], 'the other device is still logged in under its new id'
+    here.sid = result['answer'].new_sid  # (the current session moves too: its answer carries the new id)
     assert here.read() == ['alice', {}]
 
 
