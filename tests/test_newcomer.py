@@ -127,3 +127,11 @@ def test_the_install_commands_work_from_an_apps_own_directory(tmp_path):
         metadata = next(target.glob('canister-2.0*.dist-info')).joinpath('METADATA').read_text(encoding='utf-8')
         for extra in re.findall(r'\[(\w+)\]', command):
             assert re.search(r'^Provides-Extra: %s$' % extra, metadata, re.M), (command, metadata)
+
+
+def test_every_line_of_the_sessions_code_block_reads_at_a_glance():
+    # A comment there says what a line does; the details are in the prose after the block.
+    readme = (ROOT / 'README.md').read_text(encoding='utf-8')
+    block = re.search(r'```python\n(.*?)```', readme.split('\n## Sessions\n', 1)[1], re.S).group(1)
+    assert "session.data                   # a dict of JSON-serializable values" in block
+    assert max(len(line) for line in block.splitlines()) <= 120
