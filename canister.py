@@ -585,11 +585,17 @@ _LEVELS = {
 #: nothing but the brackets of a nested or array name (``user[api_key]``, ``sig[]``, ``key[0]``): words
 #: that are parts of ordinary words or of config keys (``monkey``, ``inside``, ``session_store``,
 #: ``auth_jwt_issuer``) go in the second.  ``session[-_]?id`` is ``sessionid``, ``session_id``
-#: or ``session-id``.
+#: or ``session-id``; ``card[^a-z0-9]{0,2}num`` is ``cardnumber``, ``card_num`` or Stripe's ``card[number]``.
+#: Payment cards and national ids: ``cvv`` and ``cvc`` anywhere, ``card`` only as the last word
+#: (``credit_card``, not ``discard`` or ``cards_count``), ``ssn`` too (not ``classname``).
 _SECRET_WORDS = (('passw', 'passphrase', 'passcode', 'pwd', 'secret', 'token', 'apikey', 'authoriz', 'credential',
-                  'hmac', 'totp', 'sessid', 'session[-_]?id', 'samlresponse'),
+                  'hmac', 'totp', 'sessid', 'session[-_]?id', 'samlresponse', 'cvv', 'cvc', 'card[^a-z0-9]{0,2}num',
+                  'social[^a-z0-9]{0,2}security', 'national[^a-z0-9]{0,2}id'),
                  ('key', 'code', 'auth', 'sig', 'signature', 'pass', 'pw', 'otp', 'pin', 'jwt', 'sid', 'session',
-                  'verifier', 'assertion'))
+                  'verifier', 'assertion', 'cookie', 'card', 'creditcard', 'card[^a-z0-9]{0,2}no', 'pan', 'csc',
+                  'cc[^a-z0-9]{0,2}num(?:ber)?', 'ssn'))
+#: canister's own keys whose names look secret but whose values are none: the session cookie's name.
+_SHOWN_KEYS = frozenset(('session_cookie',))
 #: What may follow a word of the second kind at the end of a name: the brackets of a nested or array name.
 _NAME_BRACKETS = r'(?:\[[0-9]*\]|\])*'
 _SECRET_NAME = re.compile(r'(?i)%s|(?:^|[^a-z0-9]|(?-i:(?<=[a-z0-9])(?=[A-Z])))(?:%s)%s$'
@@ -982,7 +988,8 @@ KEYS: Dict[str, _Key] = {key.name: key for key in (
     _Key('cors_methods', (), _as_tokens, 'methods granted to preflights (empty or `*`: those the route accepts)'),
     _Key('cors_headers', ('Content-Type', 'Authorization', 'X-Request-ID'), _as_tokens,
          'request headers granted to preflights (`*`: any)'),
-    _Key('cors_expose_headers', ('X-Request-ID',), _as_tokens, 'response headers the page may read'),
+    _Key('cors_expose_headers', ('X-Request-ID', 'Retry-After'), _as_tokens,
+         'response headers the page may read (`Retry-After`: when to try a 429 or 503 again)'),
     _Key('cors_max_age', 600, _as_seconds(int, 0), 'seconds a browser may cache a preflight answer'),
     _Key('cors_paths', (), _as_paths,
          'path prefixes CORS is limited to (`/api` covers `/api` and `/api/...`); empty: every path'),
@@ -1165,9 +1172,10 @@ def _mask_urls(text: str) -> str:
 
 def _redacted(key: str, value: Any) -> Any:
     """A value as the log may show it: ``***`` for a secret key, passwords in URLs masked.  A switch
-    is no secret, whatever its name says (``cors_credentials``): its value, even a mistyped one, is shown."""
+    is no secret, whatever its name says (``cors_credentials``): its value, even a mistyped one, is shown;
+    nor is the name of the session cookie (``session_cookie``)."""
     spec = KEYS.get(key)
-    if value and _is_secret_name(key) and not (spec is not None and spec.parse is _as_bool):
+    if value and _is_secret_name(key) and key not in _SHOWN_KEYS and not (spec is not None and spec.parse is _as_bool):
         return '***'
     if isinstance(value, str):
         return _mask_urls(value)

@@ -185,6 +185,26 @@ def test_a_simple_cross_origin_get_succeeds_with_cors_star(page, origin_a, serve
     assert api.recorder.methods_for("/hello") == ["GET"]
 
 
+@pytest.mark.filterwarnings("ignore::canister.CanisterWarning")  # (the store is down from the start)
+def test_a_page_of_another_origin_reads_the_retry_after_of_a_503_by_default(page, origin_a, serve_api):
+    app = bottle.Bottle()
+
+    @app.get("/write")
+    def write():
+        from canister import session
+
+        session.data["n"] = 1
+        return "written"
+
+    api = serve_api(app, cors=origin_a.origin, session_store="redis://127.0.0.1:1/0")
+    page.goto(origin_a.url("/"))
+
+    result = page_fetch(page, api.url("/write"))
+
+    assert (result["status"], result["retryAfter"]) == (503, "1"), result
+    assert result["requestId"], result
+
+
 def test_a_put_with_json_and_a_custom_header_passes_a_real_preflight_when_allowed(
     page, origin_a, serve_api
 ):

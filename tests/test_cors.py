@@ -6,7 +6,7 @@ import pytest
 import webtest
 
 import canister
-from helpers import APP_ORIGIN, client, preflight, read_log, vary_tokens
+from helpers import APP_ORIGIN, basic, client, preflight, read_log, vary_tokens
 
 APP = APP_ORIGIN
 OTHER = 'https://other.example.org'
@@ -302,10 +302,42 @@ def test_cors_vary_origin_is_not_repeated_when_the_handler_set_it(make_app):
 
 # -- expose headers -------------------------------------------------------------
 
-def test_cors_exposes_x_request_id_by_default(make_app):
+def test_cors_exposes_x_request_id_and_retry_after_by_default(make_app):
     res = client(hello_app(make_app, cors=APP)).get('/', headers={'Origin': APP})
-    assert res.headers.getall('Access-Control-Expose-Headers') == ['X-Request-ID']
+    assert res.headers.getall('Access-Control-Expose-Headers') == ['X-Request-ID, Retry-After']
     assert res.headers['X-Request-ID']
+
+
+def exposed_names(res):
+    """The names of the response headers a page of another origin may read (Access-Control-Expose-Headers)."""
+    return [name.strip() for name in res.headers.get('Access-Control-Expose-Headers', '').split(',')]
+
+
+def test_a_page_of_another_origin_may_read_the_retry_after_of_the_login_throttles_429(make_app):
+    app = make_app(cors=APP, auth_basic_username='bob', auth_basic_password='right', auth_max_failures=1)
+    app.route('/who', callback=lambda: str(canister.session.user))
+    wrong = {'Origin': APP, 'Authorization': basic('bob', 'wrong')}
+    web = client(app)
+    assert web.get('/who', headers=wrong, expect_errors=True).status_int == 401
+    throttled = web.get('/who', headers=wrong, expect_errors=True)
+    assert throttled.status_int == 429
+    assert throttled.headers['Retry-After'] == '60'
+    assert 'Retry-After' in exposed_names(throttled)
+
+
+@pytest.mark.filterwarnings('ignore::canister.CanisterWarning')  # (the store is down from the start)
+def test_a_page_of_another_origin_may_read_the_retry_after_of_a_503_for_a_store_down(make_app):
+    app = make_app(cors='*', session_store='redis://127.0.0.1:1/0')
+
+    @app.get('/write')
+    def write():
+        canister.session.data['n'] = 1
+        return 'written'
+
+    answer = client(app).get('/write', headers={'Origin': OTHER}, expect_errors=True)
+    assert answer.status_int == 503
+    assert answer.headers['Retry-After'] == '1'
+    assert 'Retry-After' in exposed_names(answer)
 
 
 def test_cors_expose_headers_are_configurable(make_app):
@@ -335,7 +367,7 @@ def expose_app(make_app, exposed, **overrides):
 @pytest.mark.parametrize('cors', [APP, '*'])
 def test_cors_expose_headers_of_the_app_and_canister_are_one_header(make_app, cors):
     res = client(expose_app(make_app, 'X-Total', cors=cors)).get('/', headers={'Origin': APP})
-    assert res.headers.getall('Access-Control-Expose-Headers') == ['X-Total, X-Request-ID']
+    assert res.headers.getall('Access-Control-Expose-Headers') == ['X-Total, X-Request-ID, Retry-After']
 
 
 def test_cors_expose_headers_named_by_the_app_and_canister_are_named_once(make_app):
@@ -359,7 +391,7 @@ def test_cors_expose_headers_of_an_http_error_join_canisters(make_app):
         raise bottle.HTTPError(418, 'teapot', **{'Access-Control-Expose-Headers': 'X-Brew'})
 
     res = client(app).get('/teapot', headers={'Origin': APP}, status=418)
-    assert res.headers.getall('Access-Control-Expose-Headers') == ['X-Brew, X-Request-ID']
+    assert res.headers.getall('Access-Control-Expose-Headers') == ['X-Brew, X-Request-ID, Retry-After']
     assert acao(res) == [APP]
 
 
@@ -423,7 +455,7 @@ def test_cors_headers_on_bottles_500_page(make_app):
     res = client(app).get('/boom', headers={'Origin': APP}, expect_errors=True)
     assert res.status_int == 500
     assert acao(res) == [APP]
-    assert res.headers.getall('Access-Control-Expose-Headers') == ['X-Request-ID']
+    assert res.headers.getall('Access-Control-Expose-Headers') == ['X-Request-ID, Retry-After']
 
 
 def test_cors_headers_on_a_static_file(make_app, tmp_path):

@@ -4,8 +4,10 @@ from __future__ import annotations
 import re
 import threading
 
+import pytest
+
 import canister
-from helpers import LogCollector, client, read_log
+from helpers import ROOT, LogCollector, client, cookieless_client, read_log, with_cookie
 
 #: The format string of canister 1.5.2's log handler.
 FORMAT_1X = '%(asctime)s %(levelname)-8s [%(threadName)s]   %(message)s'
@@ -55,3 +57,40 @@ def test_the_banner_keeps_the_shape_of_1x(make_app, log_dir):
     assert 'canister.session_cookie        = sid' in messages
     assert 'canister.log_level             = INFO' in messages
     assert messages[-1] == '-' * 42
+
+
+#: The README's bullet on thread names.
+THREAD_NAMES = (ROOT / 'README.md').read_text(encoding='utf-8').split('- **Thread names.** ', 1)[1].split('\n', 1)[0]
+
+#: The ``[...]`` of a request's lines: the client's address and what it shows of the session id.
+REQUEST_THREAD = re.compile(r'\[127\.0\.0\.1-([^\]]*)\]   (.*)$', re.M)
+
+
+@pytest.mark.filterwarnings('ignore::canister.CanisterWarning')  # (the store is down from the start)
+def test_a_503_on_a_first_request_logs_six_characters_of_an_id_never_stored_after_its_request_line(make_app, log_dir):
+    assert 'its request line with `...` and the rest with the new id, even when the store then fails' in THREAD_NAMES
+    assert 'never stored and never sent (the answer sets no cookie)' in THREAD_NAMES
+    app = make_app(session_store='redis://127.0.0.1:1/0')
+
+    @app.get('/write')
+    def write():
+        canister.session.data['n'] = 1
+        return 'written'
+
+    answer = cookieless_client(app).get('/write', expect_errors=True)
+    assert answer.status_int == 503
+    assert 'Set-Cookie' not in answer.headers
+    lines = REQUEST_THREAD.findall(read_log(log_dir))
+    assert lines[0] == ('...', 'GET http://localhost:80/write')
+    assert lines[-1][1].startswith('Response: 503 ')
+    assert len({shown for shown, _ in lines[1:]}) == 1 and re.fullmatch(r'[A-Za-z0-9_-]{6}', lines[1][0]), lines
+
+
+def test_a_cookie_of_a_session_the_store_does_not_have_names_the_request_lines_all_the_same(make_app, log_dir):
+    assert 'the one the request\'s cookie sent (whether or not the store still has that session)' in THREAD_NAMES
+    app = make_app()
+    app.route('/', callback=lambda: 'hello')
+    cookieless_client(app).get('/', headers=with_cookie('Gone42' + 'x' * 37))
+    lines = REQUEST_THREAD.findall(read_log(log_dir))
+    assert [shown for shown, _ in lines] == ['Gone42', 'Gone42']
+    assert lines[0][1] == 'GET http://localhost:80/' and lines[1][1].startswith('Response: 200 ')

@@ -10,6 +10,7 @@ import shlex
 import shutil
 import signal
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -85,12 +86,17 @@ def test_the_readme_demo_command_works_with_debians_python3_in_a_fresh_copy(tmp_
     assert re.search(r'INFO     \[127\.0\.0\.1-\.\.\.\]   GET http://127\.0\.0\.1:%d/' % port, text)
 
 
-def test_the_install_section_installs_2_0_from_a_checkout_with_extras_that_exist():
+def install_block() -> str:
+    """The README's Install block of commands."""
     readme = (ROOT / 'README.md').read_text(encoding='utf-8')
     section = readme.split('## Install\n', 1)[1].split('\n## ', 1)[0]
-    block = re.search(r'```sh\n(.*?)```', section, re.S).group(1)
+    return re.search(r'```sh\n(.*?)```', section, re.S).group(1)
+
+
+def test_the_install_section_installs_2_0_from_a_checkout_with_extras_that_exist():
+    block = install_block()
     targets = re.findall(r"^pip install (\S+)", block, re.M)
-    assert targets == ['.', "'.[jwt]'", "'.[redis]'"]
+    assert targets == ['/path/to/canister', "'/path/to/canister[jwt]'", "'/path/to/canister[redis]'"]
     pyproject = (ROOT / 'pyproject.toml').read_text(encoding='utf-8')
     extras = pyproject.split('[project.optional-dependencies]', 1)[1].split('\n[', 1)[0]
     for extra in ('jwt', 'redis'):
@@ -98,3 +104,34 @@ def test_the_install_section_installs_2_0_from_a_checkout_with_extras_that_exist
     # Not released yet: the checkout's version is a development version of 2.0.
     assert re.search(r'^version = "2\.0\.0\.dev\d+"$', pyproject, re.M)
     assert 'python3 -m venv .venv/app' in block
+
+
+def test_the_install_commands_work_from_an_apps_own_directory(tmp_path):
+    # Run as written from another directory (the app's), the checkout's path for /path/to/canister:
+    # each installs canister 2.0, and an extra it names is one the installed package provides
+    # (--no-deps: the extras' own packages are the package index's business, not this README's).
+    copy = tmp_path / 'canister'
+    shutil.copytree(ROOT, copy, ignore=shutil.ignore_patterns('.venv', '.git', '__pycache__', 'logs', '.cache',
+                                                              '*.pyc', 'docs', 'tests', 'benchmarks'))
+    app_dir = tmp_path / 'app'
+    app_dir.mkdir()
+    commands = [line.split('#', 1)[0].replace('/path/to/canister', str(copy))
+                for line in install_block().splitlines() if line.startswith('pip install ')]
+    assert len(commands) == 3
+    for number, command in enumerate(commands):
+        target = tmp_path / ('site%d' % number)
+        done = subprocess.run([sys.executable, '-m'] + shlex.split(command) + ['--no-deps', '--target', str(target)],
+                              cwd=str(app_dir), capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0, done.stdout + done.stderr
+        assert (target / 'canister.py').read_text(encoding='utf-8') == (ROOT / 'canister.py').read_text(encoding='utf-8')
+        metadata = next(target.glob('canister-2.0*.dist-info')).joinpath('METADATA').read_text(encoding='utf-8')
+        for extra in re.findall(r'\[(\w+)\]', command):
+            assert re.search(r'^Provides-Extra: %s$' % extra, metadata, re.M), (command, metadata)
+
+
+def test_every_line_of_the_sessions_code_block_reads_at_a_glance():
+    # A comment there says what a line does; the details are in the prose after the block.
+    readme = (ROOT / 'README.md').read_text(encoding='utf-8')
+    block = re.search(r'```python\n(.*?)```', readme.split('\n## Sessions\n', 1)[1], re.S).group(1)
+    assert "session.data                   # a dict of JSON-serializable values" in block
+    assert max(len(line) for line in block.splitlines()) <= 120

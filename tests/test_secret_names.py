@@ -49,8 +49,9 @@ def test_an_ordinary_query_value_is_logged_as_sent(make_app, log_dir, name):
 def test_one_list_of_names_serves_config_keys_and_query_names_alike():
     # The config keys masked in the banner are the names the request line masks (but a switch,
     # cors_credentials, whose true or false is no secret).
+    # The session cookie's name is none either: the banner shows session_cookie, a query's cookie is masked.
     for key in canister.KEYS:
-        if canister.KEYS[key].parse is canister._as_bool:
+        if canister.KEYS[key].parse is canister._as_bool or key == 'session_cookie':
             continue
         query = canister._redact_query('%s=value' % key)
         assert (query == '%s=***' % key) == (canister._redacted(key, 'value') == '***'), key
@@ -60,7 +61,8 @@ def test_one_list_of_names_serves_config_keys_and_query_names_alike():
 NAME_PIECES = ['passw', 'passphrase', 'passcode', 'pwd', 'secret', 'token', 'apikey', 'authoriz', 'credential',
                'hmac', 'totp', 'sessid', 'sessionid', 'session_id', 'session-id', 'key', 'code', 'auth', 'sig',
                'signature', 'pass', 'otp', 'pin', 'jwt', 'sid', 'session', 'verifier', 'assertion', 'samlresponse',
-               'Key', 'Pin', 'Session',
+               'cvv', 'cvc', 'card', 'Card', 'number', 'Number', 'num', 'no', 'creditcard', 'pan', 'csc', 'cc',
+               'ssn', 'Ssn', 'social', 'security', 'national', 'cookie', 'Key', 'Pin', 'Session',
                'Sid', 'Jwt', 'PWD', 'TOTP', 'a', 'x', 'Z', 'id', '_', '-', '.', '+', '1', '%5F', '\u017f', '\u212a',
                '[', ']', '[]', '[0]', '%5B', '%5D']
 
@@ -171,6 +173,43 @@ def test_words_that_only_hold_a_secret_word_are_logged_as_sent(make_app, log_dir
     app = echo_app(make_app)
     client(app).get('/echo?%s=plain-value-7' % name)
     assert re.search(r'\]   GET http://localhost:80/echo\?%s=plain-value-7$' % name, read_log(log_dir), re.M)
+
+
+@pytest.mark.parametrize('name', ['cvv', 'CVV', 'cvv2', 'card_cvc', 'cvc', 'csc', 'card', 'card_number', 'cardNumber',
+                                  'card%5Bnumber%5D', 'card[cvc]', 'credit_card', 'creditCard', 'creditcard', 'ccnum',
+                                  'cc_number', 'card_no', 'pan', 'card_pan', 'ssn', 'user_ssn',
+                                  'social_security_number', 'national_id', 'nationalId', 'cookie', 'session_cookie'])
+def test_card_numbers_security_codes_national_ids_and_cookies_are_written_as_stars(make_app, log_dir, name):
+    app = echo_app(make_app)
+    value = 'Qz7-hidden-value-%d' % abs(hash(name))
+    client(app).get('/echo?page=2&%s=%s&next=3' % (name, value))
+    log = read_log(log_dir)
+    assert value not in log
+    assert re.search(r'\]   GET http://localhost:80/echo\?page=2&%s=\*\*\*&next=3$' % re.escape(name), log, re.M), log
+
+
+@pytest.mark.parametrize('name', ['discard', 'cards_count', 'cards', 'card_type', 'card_id', 'scorecard', 'cardinal',
+                                  'span', 'japan', 'company', 'panel', 'classname', 'ssn_last4', 'nationality',
+                                  'account_number', 'acc_number', 'cookies', 'cookie_consent'])
+def test_words_that_only_hold_a_card_or_id_word_are_logged_as_sent(make_app, log_dir, name):
+    app = echo_app(make_app)
+    client(app).get('/echo?%s=plain-value-7' % name)
+    assert re.search(r'\]   GET http://localhost:80/echo\?%s=plain-value-7$' % name, read_log(log_dir), re.M)
+
+
+def test_a_400_for_a_card_security_code_does_not_echo_the_value(make_app, log_dir):
+    app = make_app()
+
+    @app.get('/pay')
+    def pay(cvv: int):
+        return 'ok'
+
+    response = client(app).get('/pay?cvv=12x', expect_errors=True)
+    assert response.status_int == 400
+    assert response.text == "Bad request: parameter 'cvv' must be an integer (the value is not shown: the name looks secret)\n"
+    log = read_log(log_dir)
+    assert '12x' not in log
+    assert re.search(r" WARNING .*Bad request: parameter 'cvv' must be an integer \(the value is not shown", log)
 
 
 def test_config_keys_about_sessions_and_jwt_still_show_their_values_in_the_banner(make_app, log_dir):
