@@ -10601,7 +10601,7 @@ class Canister:
         for note in self.log.warnings + self._store_notes():  # in the log, and on the terminal at the app's install line
             self.log.write(logging.WARNING, '%s', note)
             _warn_at_install(note)
-        self._wait_note_told = isinstance(getattr(self.sessions.store, 'wait_note', None), str)
+        self._wait_note_untold = [] if isinstance(getattr(self.sessions.store, 'wait_note', None), str) else [True]
         self.authenticator = Authenticator(config, self.log, self.sessions.store)
         #: The same when the Authorization header has a scheme to check (None: route wrappers skip it).
         self.auth = self.authenticator or None
@@ -10632,15 +10632,20 @@ class Canister:
                 notes.append(note)
         return notes
 
-    #: The store's ``wait_note`` (a Redis master with fewer replicas than ``session_redis_wait``) is in the log.
-    _wait_note_told = False
+    #: One item while the store's ``wait_note`` (a Redis master with fewer replicas than ``session_redis_wait``)
+    #: is still to be logged; the thread whose ``pop`` takes it logs it (a list's pop is atomic: of threads
+    #: that get here at once, one does, where a flag's check then set could let each by).
+    _wait_note_untold: List[bool] = []
 
     def _tell_wait_note(self) -> None:
         """Log the store's replica warning (WARNING, as at install) once it is known, if the install could not
         (it found Redis down): called after a probe (``store_problem``) and after a 503 of the store."""
         note = getattr(self.sessions.store, 'wait_note', None)
-        if isinstance(note, str) and not self._wait_note_told:
-            self._wait_note_told = True
+        if isinstance(note, str) and self._wait_note_untold:
+            try:
+                self._wait_note_untold.pop()
+            except IndexError:  # (another thread took it between the two lines)
+                return
             self.log.write(logging.WARNING, '%s', note)
 
     def close(self) -> None:

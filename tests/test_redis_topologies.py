@@ -624,6 +624,43 @@ def test_session_redis_wait_above_the_replicas_is_a_warning_once_redis_answers_i
         client.close()
 
 
+def test_the_replica_warning_is_logged_once_when_threads_probe_at_once_each_pausing_at_every_line(
+        make_app, redis_server, log_dir):
+    import redis
+
+    class InfoCutOnce(redis.Redis):  # the connection cut once, as INFO went out at install
+        cut = True
+
+        def info(self, *args, **kwargs):
+            if args[:1] == ('replication',) and InfoCutOnce.cut:
+                InfoCutOnce.cut = False
+                raise redis.ConnectionError('Connection reset by peer')
+            return super().info(*args, **kwargs)
+
+    def pause_in_the_teller(frame, event, arg):  # each thread yields at each line of the function that logs it
+        if frame.f_code.co_name != '_tell_wait_note':
+            return None
+
+        def at_each_line(frame, event, arg):
+            if event == 'line':
+                time.sleep(0.02)
+            return at_each_line
+        return at_each_line
+
+    client = InfoCutOnce(port=redis_server.port)
+    try:
+        app = counter_app(make_app, store=canister.RedisStore(client=client, wait=1))
+        threading.settrace(pause_in_the_teller)
+        try:
+            assert helpers.at_once([plugin_of(app).store_problem] * 4) == [None] * 4
+        finally:
+            threading.settrace(None)
+        lines = [line for line in warning_lines(log_dir) if 'every save answers 503' in line]
+        assert len(lines) == 1, lines
+    finally:
+        client.close()
+
+
 def test_session_redis_wait_is_not_checked_where_an_acl_refuses_info(make_app, redis_server, log_dir):
     import redis
     admin = redis.Redis(port=redis_server.port)
