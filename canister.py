@@ -4053,9 +4053,16 @@ def _sqlite_permissions(path: str) -> str:
     return ''
 
 
+def _sqlite_no_room(error: Exception) -> bool:
+    """True if ``error`` is SQLite's (or the system's) "database or disk is full"."""
+    if isinstance(error, OSError):
+        return error.errno == errno.ENOSPC
+    code = getattr(error, 'sqlite_errorcode', None)  # (Python 3.11 and later; the text before)
+    return code & 0xff == 13 if code is not None else str(error) == 'database or disk is full'
+
+
 def _sqlite_disk_full(path: str) -> str:
-    """Why a save to the SQLite file ``path`` would fail for want of room on its disk, or ''.  (A save may
-    still fit in a ``-wal`` that has room; a full disk is a problem all the same.)"""
+    """Why saves to the SQLite file ``path`` fail for want of room on its disk (asked once one did), or ''."""
     try:
         disk = os.statvfs(os.path.dirname(path))
     except (OSError, AttributeError):  # (no statvfs on Windows)
@@ -4064,7 +4071,8 @@ def _sqlite_disk_full(path: str) -> str:
     return 'database or disk is full (%d bytes free)' % free if free < _SQLITE_ROOM else ''
 
 
-#: Bytes free on the disk of a SQLite file below which ``check`` says it is full: a few pages of SQLite's.
+#: Bytes free on the disk of a SQLite file below which ``check`` says it is full, once a save failed for want
+#: of room (never before: saves fit in the ``-wal`` SQLite keeps, with no byte free, until it must grow).
 _SQLITE_ROOM = 16 * 1024
 
 
@@ -4461,8 +4469,12 @@ class SQLiteStore(SessionStore):
         problem = _sqlite_permissions(path)  # (made read-only after the connections opened, which still write)
         if problem:
             raise ConfigError('canister.session_store: the SQLite file %s cannot be used: %s' % (path, problem))
-        problem = _sqlite_disk_full(path)
-        return self._failed(problem) if problem else None
+        if self._short_of_room:  # (a save failed for want of room: until the disk has room, so do others)
+            problem = _sqlite_disk_full(path)
+            if problem:
+                return self._failed(problem)
+            self._short_of_room = False
+        return None
 
     def check(self) -> Optional[str]:
         """None if sessions can be saved in the file now, else why (what the store's making found, told once:
@@ -4504,10 +4516,15 @@ class SQLiteStore(SessionStore):
         file's absolute path (made at install), as the ConfigErrors say it: a relative one names no directory."""
         return 'the SQLite session store %s failed: %s%s' % (self.file_path, cause, '; ' + problem if problem else '')
 
+    #: The last save failed for want of room on the disk (cleared by one that succeeds, or room found by ``check``).
+    _short_of_room = False
+
     def _call(self, work: Callable[[sqlite3.Connection], Any]) -> Any:
         try:
             return self._file.run(work)
         except (sqlite3.Error, OSError) as error:
+            if _sqlite_no_room(error):
+                self._short_of_room = True
             raise StoreUnavailable(self._failed(error, _sqlite_permissions(self.file_path))) from None
 
     def _change(self, sql: str, args: Tuple[Any, ...]) -> int:
@@ -4525,17 +4542,20 @@ class SQLiteStore(SessionStore):
         self._run('INSERT INTO canister_sessions (sid, record, expires) VALUES (?, ?, ?) '
                   'ON CONFLICT (sid) DO UPDATE SET record = excluded.record, expires = excluded.expires',
                   (sid, record, _expiry_ms(ttl)))
+        self._short_of_room = False
         self._maybe_cleanup()
 
     def create(self, sid: str, record: str, ttl: float, user_key: Optional[str]) -> None:
         self._run('INSERT OR REPLACE INTO canister_sessions (sid, record, expires, user_key) VALUES (?, ?, ?, ?)',
                   (sid, record, _expiry_ms(ttl), user_key))
+        self._short_of_room = False
         self._maybe_cleanup()
 
     def update(self, sid: str, expected: str, record: str, ttl: float) -> Tuple[bool, Optional[str]]:
         changed = self._change('UPDATE canister_sessions SET record = ?, expires = ? WHERE sid = ? AND record = ? '
                                'AND ' + self._LIVE, (record, _expiry_ms(ttl), sid, expected, _now_ms()))
         if changed:
+            self._short_of_room = False
             self._maybe_cleanup()
             return True, None
         return False, self.load(sid)

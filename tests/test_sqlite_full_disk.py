@@ -93,16 +93,57 @@ def test_a_disk_full_at_install_warns_naming_the_file_and_the_app_starts_and_wor
         connection.close()
 
 
-def test_store_problem_says_the_disk_of_the_sqlite_file_is_full_before_a_save_fails(small_disk, make_app):
+def noting_app(make_app, path):
+    """An app on the SQLite file ``path`` whose ``/note`` saves more than one page of SQLite's in the session."""
+    app = make_app(session_store=sqlite_url(path))
+
+    @app.get('/note')
+    def note():
+        canister.session.data['note'] = os.urandom(3000).hex()
+        return 'saved'
+    return app
+
+
+def checkpoint(path):
+    """What SQLite does by itself every 1,000 pages: copy the ``-wal`` into the file, its room kept for reuse."""
+    connection = sqlite3.connect(str(path))
+    try:
+        assert connection.execute('PRAGMA wal_checkpoint(RESTART)').fetchone()[0] == 0
+    finally:
+        connection.close()
+
+
+def test_store_problem_says_nothing_of_a_full_disk_while_saves_still_fit_in_the_wal(small_disk, make_app):
     # (small_disk first: unmounted after make_app's uninstall has closed the connections)
     path = small_disk / 'sessions.db'
-    app = make_app(session_store=sqlite_url(path))
-    plugin = next(p for p in app.plugins if isinstance(p, canister.Canister))
-    assert plugin.store_problem() is None
+    app = noting_app(make_app, path)
+    web = client(app)
+    for _ in range(10):
+        assert web.get('/note').text == 'saved'
+    checkpoint(path)
+    fill_file_system(small_disk)
+    assert os.statvfs(str(small_disk)).f_bfree == 0
+    for _ in range(5):
+        assert web.get('/note').text == 'saved'  # the -wal's room, reused
+        assert plugin_of(app).store_problem() is None  # so the instance stays in the load balancer's pool
+
+
+def test_store_problem_says_the_disk_is_full_once_a_save_failed_for_want_of_room_until_there_is_room(
+        small_disk, make_app):
+    # (small_disk first: unmounted after make_app's uninstall has closed the connections)
+    path = small_disk / 'sessions.db'
+    app = noting_app(make_app, path)
+    plugin = plugin_of(app)
+    assert client(app).get('/note').text == 'saved'
     filler = fill_file_system(small_disk)
-    assert plugin.store_problem() == 'the SQLite session store %s failed: database or disk is full (0 bytes free)' % path
+    assert plugin.store_problem() is None  # no save has failed yet
+    statuses = [client(app).get('/note', expect_errors=True).status_int for _ in range(60)]
+    assert 503 in statuses
+    failed = 'the SQLite session store %s failed: database or disk is full (0 bytes free)' % path
+    assert [plugin.store_problem() for _ in range(3)] == [failed] * 3  # (no flapping: the probe saves nothing)
     filler.unlink()
     assert plugin.store_problem() is None
+    assert client(app).get('/note').text == 'saved'
 
 
 def test_a_relative_sqlite_path_is_named_absolute_by_the_install_warning_the_503_line_and_store_problem(
