@@ -3743,6 +3743,9 @@ class MemoryStore(SessionStore):
         #: several (an int under 2**30 is the smallest Python int, smaller than the key; the rare
         #: users that share those bits share an entry, and the records tell them apart).
         self._users: Dict[int, Any] = {}
+        #: The logins of this process under way into this store (``_LoginUnderWay``): id -> the person's
+        #: user key, None while not known yet.  ``end_sessions`` leaves its note only when one could need it.
+        self.logins_under_way: Dict[int, Optional[str]] = {}
 
     def __len__(self) -> int:
         return self._size
@@ -5904,7 +5907,7 @@ class SessionManager:
         Noted in the store first (``_note_ends``): a login of that user under way in another request (not
         stored yet, so not listed) ends its session when it stores it (``ended_since``)."""
         person = _user_key(user)
-        if person is not None and self.notes_ends:
+        if person is not None and self.notes_ends and self._may_be_logging_in(person):
             self._note_ends(person, spare, tag)
         ended = 0
         for sid, _, _ in self._listed(user):
@@ -5914,6 +5917,19 @@ class SessionManager:
         if not keep and context is not None and self._holds(context, user, spare, tag):
             context.invalidate()  # this request's own session is one of them: it ends here too
         return ended
+
+    def _may_be_logging_in(self, key: str) -> bool:
+        """Whether a login of the person ``key`` may be under way, which ``end_sessions`` must leave its note
+        for.  A store of this process alone (memory) tells: a login registers (``_LoginUnderWay``) before it
+        takes the time its check started, so one this misses started after ``end_sessions`` did, and one
+        that is done has stored its session, which ``end_sessions`` lists next.  Without that note, ends of
+        names that never log in (a "forgot password" form's) leave nothing for a minute.  Other stores are
+        shared by processes that this one cannot see: always."""
+        logins = getattr(self.store, 'logins_under_way', None)
+        if not isinstance(logins, dict):
+            return True
+        keys = list(logins.values())  # (one copy, made without letting another thread in)
+        return key in keys or None in keys
 
     def _note_ends(self, key: str, spare: Optional[str], tag: Optional[str]) -> None:
         """Leave for ``_MOVED_TTL`` the note of ``end_sessions_unlogged`` of the person ``key``: when it ran,
@@ -5978,6 +5994,22 @@ class SessionManager:
         return removed
 
 
+class _LoginUnderWay:
+    """A login registered with a store of this process (``MemoryStore.logins_under_way``) until the request
+    that holds it lets go of it (its end), when it leaves the register."""
+
+    #: The attributes below and no others.
+    __slots__ = ('logins',)
+
+    def __init__(self, logins: Dict[int, Optional[str]], key: Optional[str]) -> None:
+        #: The store's register.
+        self.logins = logins
+        logins[id(self)] = key
+
+    def __del__(self) -> None:
+        self.logins.pop(id(self), None)
+
+
 class SessionState:
     """One request's view of its session, loaded from the store on first use.
 
@@ -6035,6 +6067,19 @@ class SessionState:
     #: canister's check of the credentials if it made one: a login that ``end_sessions`` of that person, or a
     #: change of the users file, overtook before it was stored ends its session (``_ended_while_logging_in``).
     login_at = 0.0
+    #: This request's login, registered with its store from before its check started until the request
+    #: is done (``_LoginUnderWay``; a store of this process alone); None: none under way.
+    login_under_way: Optional['_LoginUnderWay'] = None
+
+    def login_starts(self, user_named: Callable[[], Any] = lambda: None) -> float:
+        """A login starts its check, of the user ``user_named()`` says (None: not known yet): registered
+        first (``SessionManager._may_be_logging_in``); the time now, when the check starts."""
+        manager = self.manager
+        logins = getattr(manager.store, 'logins_under_way', None) if manager is not None else None
+        if isinstance(logins, dict):
+            user = user_named()
+            self.login_under_way = _LoginUnderWay(logins, user if isinstance(user, str) and user else None)
+        return _now()
 
     def load(self) -> None:
         """Fetch the session named by the cookie, once; a dead or unknown id is never adopted."""
@@ -6150,7 +6195,13 @@ class SessionState:
         ``end_sessions`` or a change of the users file may overtake the login."""
         manager = self.manager
         if changed and key is not None and manager is not None and manager.notes_ends:
-            self.login_at = checked_at or _now()
+            if self.login_under_way is not None:  # (registered when canister's check started, maybe nameless)
+                self.login_under_way.logins[id(self.login_under_way)] = key
+                self.login_at = checked_at or _now()
+            else:
+                self.login_at = checked_at or self.login_starts(lambda: key)
+        else:
+            self.login_under_way = None  # (the same person again: no login to overtake)
 
     def end_if_overtaken(self, user: Any, overtaken: Callable[[], bool]) -> None:
         """Have this request's ``finish`` end the session it stores, while it is still ``user``'s, when
@@ -7660,6 +7711,13 @@ class BasicAuth:
             seen = self._verified.get(key)
         return seen is not None and seen > _now()
 
+    def user_named(self, credentials: str) -> Optional[str]:
+        """The user Basic credentials name, before they are checked; None if they cannot be decoded."""
+        try:
+            return self._decode(credentials)[1]
+        except AuthFailure:
+            return None
+
     @staticmethod
     def _decode(credentials: str) -> Tuple[str, str, str]:
         """The ``user:password`` text of Basic credentials, then the user and the password."""
@@ -8537,7 +8595,8 @@ class Authenticator:
             return  # a scheme the app handles itself
         self._untrusted_forward(environ, trusted)
         credentials = credentials.strip()
-        checked_at = _now()
+        named = getattr(handler, 'user_named', None)  # (Basic's; a token's user is known once it is checked)
+        checked_at = session.login_starts(lambda: named(credentials) if named is not None else None)
         try:
             user, expires, shown, line, overtaken = self._attempt(session, handler.is_guess(credentials),
                                                                   lambda: self._authenticate(handler, credentials))
@@ -8553,7 +8612,7 @@ class Authenticator:
                     environ: Mapping[str, Any], trusted: bool) -> bool:
         """Log in ``username`` if ``password`` is right, as :func:`log_in` says; True if it was."""
         self._untrusted_forward(environ, trusted)
-        checked_at = _now()
+        checked_at = session.login_starts(lambda: username)
         try:
             line, overtaken = self._attempt(session, True, lambda: self._check_form(username, password, users))
         except AuthFailure:

@@ -3,8 +3,15 @@ memory store's bound on markers, at the very instant ``end_sessions`` returns, a
 (on a real Redis Cluster: tests/test_redis_topologies.py).  Real stores, real servers."""
 from __future__ import annotations
 
+import threading
+import time
+import tracemalloc
+
 import pytest
 
+import canister
+from helpers import basic, bearer, claims, jwk
+from servers import wait_until
 from session_kit import STORES, Browser, hold_request, logged_in, make_store_url, plugin_of
 from test_end_sessions_races import end_others_app
 
@@ -56,3 +63,74 @@ def test_a_cookie_naming_the_note_of_end_sessions_is_no_session_and_changes_noth
     written = held.get('/set?key=a&value=1')
     assert written.status == 200 and written.new_sid not in (None, 'ended:alice'), written
     assert logged_in(origin, 'alice').read() == ['alice', {}]  # (the note is as it was)
+
+
+def canister_bytes():
+    """What canister.py's allocations hold now (tracemalloc running)."""
+    snapshot = tracemalloc.take_snapshot().filter_traces([tracemalloc.Filter(True, canister.__file__)])
+    return sum(stat.size for stat in snapshot.statistics('filename'))
+
+
+def test_on_the_memory_store_end_sessions_of_names_nobody_is_logging_in_as_keeps_nothing_for_its_minute(make_app):
+    """A "forgot password" form that calls ``end_sessions`` with the name typed: a note per name for its
+    minute (about 190 bytes each, never evicted) let memory grow with the rate of requests, for no login."""
+    plugin = plugin_of(make_app())
+    plugin.end_sessions('warm-up')
+    tracemalloc.start()
+    try:
+        before = canister_bytes()
+        for number in range(3000):
+            assert plugin.end_sessions('%022d' % number) == 0
+        grown = canister_bytes() - before
+    finally:
+        tracemalloc.stop()
+    assert grown < 3000 * 10, grown
+
+
+def test_on_the_memory_store_a_basic_login_whose_check_was_under_way_when_end_sessions_ran_does_not_stay(
+        make_app, serve):
+    """The header names its user only once decoded: the login counts as under way for everyone meanwhile."""
+    slow = canister.hash_password('pw', 'pbkdf2', 1000)
+    iterations = 1000
+    while True:  # a hash that takes a second or more here
+        started = time.perf_counter()
+        canister.verify_password('pw', slow)
+        if time.perf_counter() - started >= 1.0:
+            break
+        iterations *= 4
+        slow = canister.hash_password('pw', 'pbkdf2', iterations)
+    app = end_others_app(make_app, 'memory', auth_basic_username='alice', auth_basic_password=slow)
+    origin = serve(app)
+    header = {'Authorization': basic('alice', 'pw')}
+    browser, answers = Browser(origin), []
+    thread = threading.Thread(target=lambda: answers.append(browser.get('/set?key=a&value=1', header)))  # (made real)
+    thread.start()
+    time.sleep(0.3)  # (the check under way: it takes a second)
+
+    assert plugin_of(app).end_sessions('alice') == 0
+    thread.join(20)
+
+    assert answers[0].status == 200 and answers[0].new_sid is None, answers[0]
+    assert plugin_of(app).sessions_of('alice') == []
+
+
+def test_on_the_memory_store_a_token_login_whose_check_was_under_way_when_end_sessions_ran_does_not_stay(
+        make_app, serve, rsa_key, jwks_server):
+    """A token names its user once checked: meanwhile (the provider's keys on their way) its login counts as
+    under way for every user, the one ``end_sessions`` names too."""
+    import jwt
+    jwks_server.publish(jwk(rsa_key, 'key-1'))
+    jwks_server.delay = 1.0
+    app = end_others_app(make_app, 'memory', auth_jwt_jwks_url=jwks_server.url)
+    origin = serve(app)
+    header = bearer(jwt.encode(claims(), rsa_key, algorithm='RS256', headers={'kid': 'key-1'}))
+    browser, answers = Browser(origin), []
+    thread = threading.Thread(target=lambda: answers.append(browser.get('/set?key=a&value=1', header)))  # (made real)
+    thread.start()
+    wait_until(lambda: jwks_server.hits == 1, 10, what='the keys asked for')  # (the check under way: they take 1 s)
+
+    assert plugin_of(app).end_sessions('alice') == 0
+    thread.join(20)
+
+    assert answers[0].status == 200 and answers[0].new_sid is None, answers[0]
+    assert plugin_of(app).sessions_of('alice') == []
