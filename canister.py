@@ -5009,23 +5009,31 @@ class RedisStore(SessionStore):
         key = self.prefix + sid
         pipe = self._pipeline()
         pipe.set(key, record, px=int(ttl * 1000) if ttl > 0 else None)
+        stored_apart = None
         if user_key is not None:
             if self._cluster:  # the key's node confirms it before the set lists the id (see _list_in_user_set)
                 self._execute(pipe)
-                pipe = self._pipeline()
+                pipe, stored_apart = self._pipeline(), key
             self._list_in_user_set(pipe, user_key, sid)
         waited = self._wait_in(pipe)
-        results = self._execute(pipe)
+        results = self._execute(pipe, stored_apart)
         if self.wait:
             self._replicated(key, results[-1] if waited else None)
         if user_key is not None:  # (SRANDMEMBER was the last command before WAIT)
             self._tidy_user_set(user_key, results[-2] if waited else results[-1])
 
-    def _execute(self, pipe: Any) -> List[Any]:
-        """Send a pipeline; its answers, or StoreUnavailable."""
+    def _execute(self, pipe: Any, stored_apart: Optional[str] = None) -> List[Any]:
+        """Send a pipeline; its answers, or StoreUnavailable.  ``stored_apart``: the session key a login stored
+        on its own before this pipeline lists it in its user's set (a Cluster's), deleted if this fails: no set
+        would list it, and no cookie names it, until it expired."""
         try:
             return typing.cast(List[Any], pipe.execute())
         except self._errors as error:
+            if stored_apart is not None:
+                try:
+                    self.client.delete(stored_apart)
+                except self._errors:  # (its node does not answer either: it expires unlisted)
+                    pass
             raise self._unreachable(error) from None
 
     def _list_in_user_set(self, pipe: Any, user_key: str, sid: str) -> None:

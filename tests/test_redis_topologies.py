@@ -490,6 +490,25 @@ def test_on_a_cluster_a_login_whose_user_set_cannot_be_written_answers_503_and_h
     sweep(cluster, 'cluster', prefix)
 
 
+def test_on_a_cluster_a_login_whose_user_set_cannot_be_written_leaves_no_key_of_its_session(
+        make_app, cluster, prefix):
+    """The master of alice's set is full (``maxmemory``, refusing writes): each login answers 503, and the
+    session key it wrote on another master, which no set lists and no cookie names, is deleted, not left
+    until it expires.  Six logins: a key on the set's own master is refused too, and one of them at least
+    lands elsewhere."""
+    app = topology_app(make_app, cluster.url, session_redis_prefix=prefix)
+    full = cluster.master_of(prefix + 'user:alice').client()
+    try:
+        full.config_set('maxmemory', 1)
+        for _ in range(6):
+            assert helpers.client(app).get('/login?name=alice', expect_errors=True).status_int == 503
+    finally:
+        full.config_set('maxmemory', 0)
+        full.close()
+    assert app.plugin.sessions_of('alice') == []
+    assert sweep(cluster, 'cluster', prefix) == []
+
+
 def connections_to(setup):
     """The sockets of this process connected to a node of ``setup`` (servers and sentinels), by inode."""
     ports = {node.port for node in setup.nodes}
