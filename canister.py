@@ -4865,6 +4865,8 @@ class RedisStore(SessionStore):
         self._no_script = redis.exceptions.NoScriptError
         #: redis-py's error for credentials the server refuses (which will not pass by itself).
         self._auth_error = redis.exceptions.AuthenticationError
+        #: redis-py's error for a command (or connection) that took longer than ``timeout``: Redis stalled.
+        self._timeout_error = redis.exceptions.TimeoutError
         #: The server may have ``GETEX`` (Redis 6.2 and later): False once it said it has not.
         self._getex = hasattr(redis.Redis, 'getex')
         if client is None:
@@ -4904,9 +4906,31 @@ class RedisStore(SessionStore):
     #: Makes the client of a URL (not called for a client given as it is).
     _make_client: Callable[[], Any]
 
+    #: Redis stalled (a command timed out): the 503's text, which the requests of the next second get at once
+    #: instead of each waiting for a timeout of its own; '' when it answers.  Not on a Cluster, where a node
+    #: that stalls holds only its own slots' sessions.
+    _stalled = ''
+    #: Until when (``time.monotonic()``) a request meeting ``_stalled`` answers at once, without asking Redis.
+    _stalled_until = 0.0
+
+    def _still_stalled(self) -> None:
+        """StoreUnavailable at once while Redis is taken to be stalled; once its second has passed, one
+        request PINGs (the others still answering at once meanwhile), and goes on if Redis answers."""
+        now = time.monotonic()
+        if now < self._stalled_until:
+            raise StoreUnavailable(self._stalled)
+        self._stalled_until = now + self.timeout  # (two threads here at once may both ask: no harm)
+        try:
+            self._client.ping()
+        except self._errors as error:
+            raise self._unreachable(error) from None
+        self._stalled = ''
+
     @property
     def client(self) -> Any:
         """The redis-py client; made now if it could not be made before (StoreUnavailable if not now either)."""
+        if self._stalled:
+            self._still_stalled()
         client = self._client
         if client is None:
             with self._connecting:
@@ -4923,6 +4947,8 @@ class RedisStore(SessionStore):
         found = self._scripts.get(source)
         if found is None:
             found = self._scripts[source] = self.client.register_script(source)
+        elif self._stalled:  # (a script registered before runs on the client without asking ``client``)
+            self._still_stalled()
         return found
 
     def _call(self, method: str, *args: Any, **kwargs: Any) -> Any:
@@ -4936,7 +4962,13 @@ class RedisStore(SessionStore):
         if isinstance(error, self._auth_error):  # (its password changed on the server, say: it will not pass by itself)
             text += (' (Redis refused the credentials: fix the user name and password of session_store, '
                      'then restart the app)')
-        return StoreUnavailable('the Redis session store is unavailable: %s' % text)
+        unavailable = StoreUnavailable('the Redis session store is unavailable: %s' % text)
+        if isinstance(error, self._timeout_error) and not self._cluster:
+            # One request a second waits out the timeout, not every one: threads (a sync worker's one) stay free.
+            self._stalled, self._stalled_until = str(unavailable), time.monotonic() + self.timeout
+        elif self._stalled:  # (Redis answered, if with an error, or refuses connections: which is quick)
+            self._stalled = ''
+        return unavailable
 
     @staticmethod
     def _text(value: Any) -> Optional[str]:

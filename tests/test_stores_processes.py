@@ -301,3 +301,33 @@ def test_a_frozen_redis_gives_503_within_3_seconds_and_the_session_survives_it(
     wait_for_successes(lambda: client.get('/peek'))
     for i in range(2, 5):
         assert_next_count(client, i)
+
+
+def test_while_redis_is_frozen_a_sync_worker_waits_out_one_timeout_a_second_and_answers_the_rest_at_once(
+        unstarted_redis_server, serve_session_app, tmp_path):
+    """A stalled Redis (SIGSTOP here; a network partition, a long fork or fsync in production) used to cost every
+    request that needs the session its own 1 s timeout, one after another in a sync worker: the worker served
+    one request a second, and a request needing no session (a liveness probe) waited in line behind them."""
+    unstarted_redis_server.start()
+    app = serve_session_app('gunicorn', **app_env(tmp_path, unstarted_redis_server.url))  # one sync worker
+    client = Client(app.url)
+    assert_next_count(client, 0)
+
+    unstarted_redis_server.freeze()
+    try:
+        first = client.get('/count')
+        assert_quick_clear_503(first)
+        assert first.elapsed >= 0.9  # this one waited for its timeout
+        others = [client.get('/count') for _ in range(4)] + [Client(app.url).get('/count')]
+        ping = client.get('/ping')
+    finally:
+        unstarted_redis_server.thaw()
+    for response in others:
+        assert_quick_clear_503(response)
+        assert response.headers.get('Retry-After') == '1'
+    assert max(response.elapsed for response in others) < 0.5, [round(r.elapsed, 2) for r in others]
+    assert ping.status == 200
+
+    wait_for_successes(lambda: client.get('/peek'))  # back within a second of the thaw, the session intact
+    assert_next_count(client, 1)
+
