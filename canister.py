@@ -4865,6 +4865,8 @@ class RedisStore(SessionStore):
         self._no_script = redis.exceptions.NoScriptError
         #: redis-py's error for credentials the server refuses (which will not pass by itself).
         self._auth_error = redis.exceptions.AuthenticationError
+        #: redis-py's error for a write sent to a read-only replica (READONLY): an old master, after a failover.
+        self._read_only_error = redis.exceptions.ReadOnlyError
         #: redis-py's error for a command (or connection) that took longer than ``timeout``: Redis stalled.
         self._timeout_error = redis.exceptions.TimeoutError
         #: The server may have ``GETEX`` (Redis 6.2 and later): False once it said it has not.
@@ -4962,6 +4964,12 @@ class RedisStore(SessionStore):
         if isinstance(error, self._auth_error):  # (its password changed on the server, say: it will not pass by itself)
             text += (' (Redis refused the credentials: fix the user name and password of session_store, '
                      'then restart the app)')
+        elif isinstance(error, self._read_only_error) and not self._cluster:  # (a Cluster client finds its master)
+            # A failover that keeps the old master as a replica (ElastiCache, a DNS name moved by hand): the pool's
+            # connections stay open to it, and would refuse every write until the app restarts.
+            self._drop_connections()
+            text += (' (the server is a read-only replica now, as after a failover: its connections are dropped, '
+                     'and the next request connects again to the server that the URL names now)')
         unavailable = StoreUnavailable('the Redis session store is unavailable: %s' % text)
         if isinstance(error, self._timeout_error) and not self._cluster:
             # One request a second waits out the timeout, not every one: threads (a sync worker's one) stay free.
@@ -4969,6 +4977,13 @@ class RedisStore(SessionStore):
         elif self._stalled:  # (Redis answered, if with an error, or refuses connections: which is quick)
             self._stalled = ''
         return unavailable
+
+    def _drop_connections(self) -> None:
+        """Close the pool's connections: the next command connects again (and looks the host name up again)."""
+        try:
+            self._client.connection_pool.disconnect()
+        except Exception:  # (a client of the app's own without a pool: it reconnects as it does)
+            pass
 
     @staticmethod
     def _text(value: Any) -> Optional[str]:

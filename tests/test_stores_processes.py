@@ -331,3 +331,36 @@ def test_while_redis_is_frozen_a_sync_worker_waits_out_one_timeout_a_second_and_
     wait_for_successes(lambda: client.get('/peek'))  # back within a second of the thaw, the session intact
     assert_next_count(client, 1)
 
+
+def test_after_a_failover_that_keeps_the_old_master_as_a_replica_the_next_requests_reach_the_new_master(
+        serve_session_app, started, tmp_path):
+    """A managed failover (ElastiCache, a DNS name moved by hand) promotes a replica, moves the name the URL gives
+    to it and keeps the old master running as a replica of the new one.  The pool's connections to the old master
+    stay open, and it refuses every write (READONLY), a session's read too (GETEX): every request that needed the
+    session answered 503 until the app was restarted.  Here the name is a UNIX socket's path, moved as DNS is."""
+    import redis
+    for socket_name in ('old.sock', 'new.sock'):
+        started.append(RedisServer(args=['--unixsocket', str(tmp_path / socket_name)]).start())
+    old, new = started
+    old_client, new_client = redis.Redis(port=old.port), redis.Redis(port=new.port)
+    new_client.replicaof('127.0.0.1', old.port)
+    name = tmp_path / 'redis.sock'
+    name.symlink_to(tmp_path / 'old.sock')
+    app = serve_session_app('gunicorn', **app_env(tmp_path, 'unix://%s' % name))
+    client = Client(app.url)
+    for i in range(2):
+        assert_next_count(client, i)
+    assert old_client.execute_command('WAIT', 1, 5000) == 1  # the replica has the session
+
+    new_client.replicaof('NO', 'ONE')                          # the failover
+    old_client.replicaof('127.0.0.1', new.port)
+    moved = tmp_path / 'moved.sock'
+    moved.symlink_to(tmp_path / 'new.sock')
+    moved.replace(name)                                        # the name now leads to the new master
+
+    first = client.get('/peek')
+    assert first.status in (200, 503), first                   # this one may still meet the old master
+    wait_for_successes(lambda: client.get('/peek'), consecutive=3, timeout=5)
+    assert_next_count(client, 2)                               # on the new master, the session intact
+    if first.status == 503:
+        assert "read only replica" in read_log(tmp_path / 'logs')
