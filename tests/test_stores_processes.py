@@ -322,14 +322,16 @@ def test_while_redis_is_frozen_a_sync_worker_waits_out_one_timeout_a_second_and_
         ping = client.get('/ping')
     finally:
         unstarted_redis_server.thaw()
+        thawed = time.monotonic()
     for response in others:
         assert_quick_clear_503(response)
         assert response.headers.get('Retry-After') == '1'
     assert max(response.elapsed for response in others) < 0.5, [round(r.elapsed, 2) for r in others]
     assert ping.status == 200
 
-    wait_for_successes(lambda: client.get('/peek'))  # back within a second of the thaw, the session intact
-    assert_next_count(client, 1)
+    wait_for_successes(lambda: client.get('/peek'), consecutive=1)
+    assert time.monotonic() - thawed < 2.5  # back within about a second of the thaw (a loaded machine aside)
+    assert_next_count(client, 1)  # the session intact
 
 
 def test_after_a_failover_that_keeps_the_old_master_as_a_replica_the_next_requests_reach_the_new_master(
