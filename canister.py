@@ -4867,8 +4867,9 @@ class RedisStore(SessionStore):
         self._auth_error = redis.exceptions.AuthenticationError
         #: redis-py's error for a write sent to a read-only replica (READONLY): an old master, after a failover.
         self._read_only_error = redis.exceptions.ReadOnlyError
-        #: redis-py's error for a command (or connection) that took longer than ``timeout``: Redis stalled.
-        self._timeout_error = redis.exceptions.TimeoutError
+        #: What a command (or connection) that took longer than ``timeout`` raises: Redis stalled (redis-py's
+        #: error, or the socket's where redis-py lets it through, as in a TLS handshake).
+        self._timeout_error = (redis.exceptions.TimeoutError, TimeoutError)
         #: The server may have ``GETEX`` (Redis 6.2 and later): False once it said it has not.
         self._getex = hasattr(redis.Redis, 'getex')
         if client is None:
