@@ -4896,6 +4896,11 @@ class RedisStore(SessionStore):
         self._no_script = redis.exceptions.NoScriptError
         #: redis-py's error for credentials the server refuses (which will not pass by itself).
         self._auth_error = redis.exceptions.AuthenticationError
+        #: redis-py's error for a write sent to a read-only replica (READONLY): an old master, after a failover.
+        self._read_only_error = redis.exceptions.ReadOnlyError
+        #: What a command (or connection) that took longer than ``timeout`` raises: Redis stalled (redis-py's
+        #: error, or the socket's where redis-py lets it through, as in a TLS handshake).
+        self._timeout_error = (redis.exceptions.TimeoutError, TimeoutError)
         #: The server may have ``GETEX`` (Redis 6.2 and later): False once it said it has not.
         self._getex = hasattr(redis.Redis, 'getex')
         if client is None:
@@ -4935,9 +4940,31 @@ class RedisStore(SessionStore):
     #: Makes the client of a URL (not called for a client given as it is).
     _make_client: Callable[[], Any]
 
+    #: Redis stalled (a command timed out): the 503's text, which the requests of the next second get at once
+    #: instead of each waiting for a timeout of its own; '' when it answers.  Not on a Cluster, where a node
+    #: that stalls holds only its own slots' sessions.
+    _stalled = ''
+    #: Until when (``time.monotonic()``) a request meeting ``_stalled`` answers at once, without asking Redis.
+    _stalled_until = 0.0
+
+    def _still_stalled(self) -> None:
+        """StoreUnavailable at once while Redis is taken to be stalled; once its second has passed, one
+        request PINGs (the others still answering at once meanwhile), and goes on if Redis answers."""
+        now = time.monotonic()
+        if now < self._stalled_until:
+            raise StoreUnavailable(self._stalled)
+        self._stalled_until = now + self.timeout  # (two threads here at once may both ask: no harm)
+        try:
+            self._client.ping()
+        except self._errors as error:
+            raise self._unreachable(error) from None
+        self._stalled = ''
+
     @property
     def client(self) -> Any:
         """The redis-py client; made now if it could not be made before (StoreUnavailable if not now either)."""
+        if self._stalled:
+            self._still_stalled()
         client = self._client
         if client is None:
             with self._connecting:
@@ -4954,6 +4981,8 @@ class RedisStore(SessionStore):
         found = self._scripts.get(source)
         if found is None:
             found = self._scripts[source] = self.client.register_script(source)
+        elif self._stalled:  # (a script registered before runs on the client without asking ``client``)
+            self._still_stalled()
         return found
 
     def _call(self, method: str, *args: Any, **kwargs: Any) -> Any:
@@ -4967,7 +4996,26 @@ class RedisStore(SessionStore):
         if isinstance(error, self._auth_error):  # (its password changed on the server, say: it will not pass by itself)
             text += (' (Redis refused the credentials: fix the user name and password of session_store, '
                      'then restart the app)')
-        return StoreUnavailable('the Redis session store is unavailable: %s' % text)
+        elif isinstance(error, self._read_only_error) and not self._cluster:  # (a Cluster client finds its master)
+            # A failover that keeps the old master as a replica (ElastiCache, a DNS name moved by hand): the pool's
+            # connections stay open to it, and would refuse every write until the app restarts.
+            self._drop_connections()
+            text += (' (the server is a read-only replica now, as after a failover: its connections are dropped, '
+                     'and the next request connects again to the server that the URL names now)')
+        unavailable = StoreUnavailable('the Redis session store is unavailable: %s' % text)
+        if isinstance(error, self._timeout_error) and not self._cluster:
+            # One request a second waits out the timeout, not every one: threads (a sync worker's one) stay free.
+            self._stalled, self._stalled_until = str(unavailable), time.monotonic() + self.timeout
+        elif self._stalled:  # (Redis answered, if with an error, or refuses connections: which is quick)
+            self._stalled = ''
+        return unavailable
+
+    def _drop_connections(self) -> None:
+        """Close the pool's connections: the next command connects again (and looks the host name up again)."""
+        try:
+            self._client.connection_pool.disconnect()
+        except Exception:  # (a client of the app's own without a pool: it reconnects as it does)
+            pass
 
     @staticmethod
     def _text(value: Any) -> Optional[str]:

@@ -78,6 +78,24 @@ def test_store_problem_of_a_stopped_redis_says_what_the_error_line_of_its_503_sa
     assert error_line.endswith('   ' + problem)
 
 
+
+def test_in_the_second_after_a_request_met_a_frozen_redis_the_ready_route_answers_at_once_in_its_words(
+        make_app, redis_server, log_dir):
+    app, plugin = ready_app(make_app, session_store=redis_server.url)
+    app.route('/count', callback=lambda: str(canister.session.data.setdefault('n', 1)))
+    web = client(app)
+    redis_server.freeze()                                       # SIGSTOP: nothing is answered
+    try:
+        web.get('/count', status=503)                           # waits for its 1 s timeout
+        started = time.monotonic()
+        down = web.get('/ready', status=503)
+        waited = time.monotonic() - started
+    finally:
+        redis_server.thaw()
+    assert down.text == 'not ready\n' and waited < 0.5, waited  # (a probe of its own would take the 1 s)
+    assert ('Not ready: the Redis session store is unavailable: Timeout reading from 127.0.0.1:%d'
+            % redis_server.port in read_log(log_dir))
+
 def commands_of(redis_server, probe) -> dict:
     """The commands (and how many of each) that ``probe()`` sent to ``redis_server``."""
     server = redis.Redis.from_url(redis_server.url)

@@ -301,3 +301,68 @@ def test_a_frozen_redis_gives_503_within_3_seconds_and_the_session_survives_it(
     wait_for_successes(lambda: client.get('/peek'))
     for i in range(2, 5):
         assert_next_count(client, i)
+
+
+def test_while_redis_is_frozen_a_sync_worker_waits_out_one_timeout_a_second_and_answers_the_rest_at_once(
+        unstarted_redis_server, serve_session_app, tmp_path):
+    """A stalled Redis (SIGSTOP here; a network partition, a long fork or fsync in production) used to cost every
+    request that needs the session its own 1 s timeout, one after another in a sync worker: the worker served
+    one request a second, and a request needing no session (a liveness probe) waited in line behind them."""
+    unstarted_redis_server.start()
+    app = serve_session_app('gunicorn', **app_env(tmp_path, unstarted_redis_server.url))  # one sync worker
+    client = Client(app.url)
+    assert_next_count(client, 0)
+
+    unstarted_redis_server.freeze()
+    try:
+        first = client.get('/count')
+        assert_quick_clear_503(first)
+        assert first.elapsed >= 0.9  # this one waited for its timeout
+        others = [client.get('/count') for _ in range(4)] + [Client(app.url).get('/count')]
+        ping = client.get('/ping')
+    finally:
+        unstarted_redis_server.thaw()
+        thawed = time.monotonic()
+    for response in others:
+        assert_quick_clear_503(response)
+        assert response.headers.get('Retry-After') == '1'
+    assert max(response.elapsed for response in others) < 0.5, [round(r.elapsed, 2) for r in others]
+    assert ping.status == 200
+
+    wait_for_successes(lambda: client.get('/peek'), consecutive=1)
+    assert time.monotonic() - thawed < 2.5  # back within about a second of the thaw (a loaded machine aside)
+    assert_next_count(client, 1)  # the session intact
+
+
+def test_after_a_failover_that_keeps_the_old_master_as_a_replica_the_next_requests_reach_the_new_master(
+        serve_session_app, started, tmp_path):
+    """A managed failover (ElastiCache, a DNS name moved by hand) promotes a replica, moves the name the URL gives
+    to it and keeps the old master running as a replica of the new one.  The pool's connections to the old master
+    stay open, and it refuses every write (READONLY), a session's read too (GETEX): every request that needed the
+    session answered 503 until the app was restarted.  Here the name is a UNIX socket's path, moved as DNS is."""
+    import redis
+    for socket_name in ('old.sock', 'new.sock'):
+        started.append(RedisServer(args=['--unixsocket', str(tmp_path / socket_name)]).start())
+    old, new = started
+    old_client, new_client = redis.Redis(port=old.port), redis.Redis(port=new.port)
+    new_client.replicaof('127.0.0.1', old.port)
+    name = tmp_path / 'redis.sock'
+    name.symlink_to(tmp_path / 'old.sock')
+    app = serve_session_app('gunicorn', **app_env(tmp_path, 'unix://%s' % name))
+    client = Client(app.url)
+    for i in range(2):
+        assert_next_count(client, i)
+    assert old_client.execute_command('WAIT', 1, 5000) == 1  # the replica has the session
+
+    new_client.replicaof('NO', 'ONE')                          # the failover
+    old_client.replicaof('127.0.0.1', new.port)
+    moved = tmp_path / 'moved.sock'
+    moved.symlink_to(tmp_path / 'new.sock')
+    moved.replace(name)                                        # the name now leads to the new master
+
+    first = client.get('/peek')
+    assert first.status in (200, 503), first                   # this one may still meet the old master
+    wait_for_successes(lambda: client.get('/peek'), consecutive=3, timeout=5)
+    assert_next_count(client, 2)                               # on the new master, the session intact
+    if first.status == 503:
+        assert "read only replica" in read_log(tmp_path / 'logs')
