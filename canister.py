@@ -2023,11 +2023,25 @@ del _name
 _PLAIN_PATH = re.compile(r"[A-Za-z0-9/._~!$&'()*+,;=:@%-]*")
 
 
+def _in_wsgi_form(path: str) -> bool:
+    """Whether ``path`` is UTF-8 bytes as latin-1 text (PEP 3333's form, which a handler may have written
+    into the copy), not a path Bottle decoded already (``/café``: no UTF-8 as latin-1)."""
+    try:
+        path.encode('latin-1').decode('utf-8')
+    except UnicodeError:
+        return False
+    return True
+
+
 def _request_url(environ: Mapping[str, Any], scheme: str, host: str) -> str:
     """The URL of the request line: path and query made printable, secret query values masked."""
     path = environ.get('SCRIPT_NAME', '') + environ.get('PATH_INFO', '')
     if not _PLAIN_PATH.fullmatch(path):
-        path = urllib.parse.quote(path.encode('latin1', 'replace'), safe="/:@!$&'()*+,;=-._~")
+        # the path as the client sent it: the UTF-8 of one Bottle decoded already (an app mounted in another,
+        # whose Bottle decodes it before this app's canister sees it), else the bytes of WSGI's latin-1 text
+        decoded = 'bottle.raw_path' in environ and not path.isascii() and not _in_wsgi_form(path)
+        raw = path.encode('utf-8', 'surrogatepass') if decoded else path.encode('latin1', 'replace')
+        path = urllib.parse.quote(raw, safe="/:@!$&'()*+,;=-._~")
     # (the log escapes a line's control characters anyway, but not for a handler the app added to app.log)
     origin = _escape('%s://%s' % (scheme, host))
     url = origin + path
@@ -10275,16 +10289,6 @@ def _sub_request_environ(environ: Dict[str, Any], caller: Dict[str, Any]) -> Dic
             and (path == caller.get('PATH_INFO') or not _in_wsgi_form(path))):  # (the caller's: decoded for sure)
         environ['PATH_INFO'] = path.encode('utf-8', 'surrogatepass').decode('latin-1')
     return environ
-
-
-def _in_wsgi_form(path: str) -> bool:
-    """Whether ``path`` is UTF-8 bytes as latin-1 text (PEP 3333's form, which a handler may have written
-    into the copy), not a path Bottle decoded already (``/café``: no UTF-8 as latin-1)."""
-    try:
-        path.encode('latin-1').decode('utf-8')
-    except UnicodeError:
-        return False
-    return True
 
 
 #: What tells how much of the stream is the body: a sub-request handed another reads another body.

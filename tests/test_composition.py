@@ -77,6 +77,10 @@ def child_routes(child: bottle.Bottle, calls: list) -> None:
         yield 'first %s|%s|%s, ' % (bottle.request.script_name, bottle.request.path, bottle.request.route.rule)
         yield 'then %s|%s|%s' % (bottle.request.script_name, bottle.request.path, bottle.request.route.rule)
 
+    @child.get('/item/<name>')
+    def item(name: str) -> str:
+        return 'item %s at %s' % (name, bottle.request.path)
+
     @child.post('/end_everywhere')
     def end_everywhere() -> Dict[str, Any]:  # an admin route of the child, with the child's own plugin
         plugin = [plugin for plugin in child.plugins if isinstance(plugin, canister.Canister)][0]
@@ -354,6 +358,21 @@ def test_with_canister_on_both_every_chunk_of_a_childs_stream_sees_its_path_and_
     assert text == 'first %s, then %s' % (first, first)
     assert first in ('/a/|/stream_path|/stream_path', '/|/a/stream_path|/a/stream_path', '/|/stream_path|/stream_path')
     assert paths == ['|' + prefix + '/stream_path']
+
+
+@pytest.mark.parametrize('composition', ['mount', 'mount_wsgi', 'mount_copy'])
+@pytest.mark.parametrize('place', PLACES)
+def test_a_non_ascii_path_through_a_mount_is_answered_as_by_bottle_alone_and_logged_as_the_client_sent_it(
+        compose, composition, place):
+    parent, prefix, _, logs = compose(composition, place)
+    bare_child, bare_parent = bottle.Bottle(), bottle.Bottle()
+    child_routes(bare_child, [])
+    compose_child(bare_parent, bare_child, composition)
+    path = prefix + '/item/caf%C3%A9'
+    alone = client(bare_parent).get(path, expect_errors=True)  # (Bottle decodes the path twice: its own doing)
+    res = client(parent).get(path, expect_errors=True)
+    assert (res.status_int, res.text) == (alone.status_int, alone.text)
+    assert 'GET http://localhost:80/a/item/caf%C3%A9\n' in logged(logs)
 
 
 @pytest.mark.parametrize('composition', COMPOSITIONS)
