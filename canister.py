@@ -10034,12 +10034,39 @@ def _is_file(body: Any, environ: Mapping[str, Any]) -> bool:
     return isinstance(body, bottle.WSGIFileWrapper) or (isinstance(wrapper, type) and isinstance(body, wrapper))
 
 
+def _bound_environ() -> Optional[Dict[str, Any]]:
+    """The environ of Bottle's ``request`` in this thread (None if Bottle never bound one here)."""
+    try:
+        return bottle.request.environ
+    except RuntimeError:
+        return None
+
+
+#: A request's ``SCRIPT_NAME`` and ``PATH_INFO`` (None: absent).
+_Path = Tuple[Optional[str], Optional[str]]
+
+
+def _path_of(environ: Mapping[str, Any]) -> _Path:
+    """The ``SCRIPT_NAME`` and ``PATH_INFO`` of ``environ`` now."""
+    return environ.get('SCRIPT_NAME'), environ.get('PATH_INFO')
+
+
+def _put_path(environ: Dict[str, Any], path: _Path) -> None:
+    """Give ``environ`` the ``SCRIPT_NAME`` and ``PATH_INFO`` of ``path`` (``_path_of``) again."""
+    for key, value in zip(('SCRIPT_NAME', 'PATH_INFO'), path):
+        if value is None:  # (absent)
+            environ.pop(key, None)
+        else:
+            environ[key] = value
+
+
 class _StreamedBody:
     """A handler's generator, which the server iterates after canister's WSGI callable has returned.
 
-    Each step runs with its request's context again (session, request id, thread name),
-    an exception while streaming is logged, and session changes made after the response
-    started are saved when the server closes the body (see ``SessionState.finish_late``).
+    Each step runs with its request's context again (session, request id, thread name) and
+    with the path the handler saw, an exception while streaming is logged, and session changes
+    made after the response started are saved when the server closes the body (see
+    ``SessionState.finish_late``).
     """
 
     def __init__(self, body: Any, context: _RequestContext, what: str) -> None:
@@ -10055,6 +10082,11 @@ class _StreamedBody:
         self.what = what
         #: The server took every chunk (the generator ran to its end).
         self.ended = False
+        #: The environ the handler saw (Bottle's ``request``).
+        self.environ = _bound_environ() or context.environ
+        #: Its path then: the mount point of an app under Bottle's ``mount`` shifts it back when the app
+        #: returns, before the later steps run (``_path_back``).
+        self.path = _path_of(self.environ)
         context.streamed = True
 
     def take_first(self) -> None:
@@ -10120,6 +10152,7 @@ class _StreamedBody:
         outer = _local.context
         again = outer is not context
         rejoined = self._rejoin(context) if again else None
+        moved = self._path_back() if again else None
         _local.context = context
         try:
             return step(*args)
@@ -10129,9 +10162,20 @@ class _StreamedBody:
             self._log_failure(error, again)
             raise
         finally:
+            if moved is not None:
+                _put_path(self.environ, moved)
             if rejoined is not None:
                 self._leave(*rejoined)
             _local.context = outer
+
+    def _path_back(self) -> Optional[_Path]:
+        """For a step after the WSGI callable returned: the path the handler saw, if the environ has
+        another now (a mount point shifted it back); return the path to put back after the step."""
+        now = _path_of(self.environ)
+        if now == self.path:
+            return None
+        _put_path(self.environ, self.path)
+        return now
 
     @staticmethod
     def _rejoin(context: _RequestContext) -> Tuple[Any, str]:
@@ -10225,14 +10269,6 @@ class _ErrorHandlers(Dict[int, Callable[..., Any]]):
 
 #: What Bottle's thread-local ``response`` holds (``LocalResponse``, bottle 0.12 and 0.13).
 _RESPONSE_SLOTS = ('_status_line', '_status_code', '_cookies', '_headers', 'body')
-
-
-def _bound_environ() -> Optional[Dict[str, Any]]:
-    """The environ of Bottle's ``request`` in this thread (None if Bottle never bound one here)."""
-    try:
-        return bottle.request.environ
-    except RuntimeError:
-        return None
 
 
 def _response_slots() -> List[Any]:
@@ -10351,25 +10387,31 @@ class _MountedBody(_HandedOnBody):
     def __init__(self, body: Iterable[bytes], environ: Dict[str, Any]) -> None:
         super().__init__(body, environ, None)
         #: The path as the mounted app saw it.
-        self.path = self._path()
-
-    def _path(self) -> Tuple[Optional[str], Optional[str]]:
-        return self.environ.get('SCRIPT_NAME'), self.environ.get('PATH_INFO')
-
-    def _put_path(self, path: Tuple[Optional[str], Optional[str]]) -> None:
-        for key, value in zip(('SCRIPT_NAME', 'PATH_INFO'), path):
-            if value is None:  # (absent)
-                self.environ.pop(key, None)
-            else:
-                self.environ[key] = value
+        self.path = _path_of(environ)
 
     def _run(self, step: Callable[..., Any], *args: Any) -> Any:
-        outside = self._path()
-        self._put_path(self.path)
+        outside = _path_of(self.environ)
+        _put_path(self.environ, self.path)
         try:
             return super()._run(step, *args)
         finally:
-            self._put_path(outside)
+            _put_path(self.environ, outside)
+
+
+def _mount_point_path(router: Any, environ: Mapping[str, Any]) -> Optional[_Path]:
+    """The ``SCRIPT_NAME`` and ``PATH_INFO`` that an app mounted as a WSGI app under Bottle's ``mount`` saw,
+    when the mount point of ``router`` serves the request of ``environ`` (which has the path it shifted back);
+    None if a route of the app's own serves it."""
+    try:
+        route, _ = router.match({'REQUEST_METHOD': environ.get('REQUEST_METHOD', 'GET'),
+                                 'PATH_INFO': environ.get('PATH_INFO') or '/'})
+    except Exception:  # (Bottle's 404 or 405, or a route filter that fails on this path)
+        return None
+    prefix = route.config.get('mountpoint.prefix')
+    if not isinstance(prefix, str):
+        return None
+    depth = len([segment for segment in prefix.split('/') if segment])
+    return bottle.path_shift(environ.get('SCRIPT_NAME', '/'), environ.get('PATH_INFO', '/'), depth)
 
 
 class Canister:
@@ -10942,9 +10984,14 @@ class Canister:
             return context.replaced
         if not context.streamed and not _is_file(result, context.environ):
             # the generator of a route canister does not wrap (a child app's): its chunks get the request too
-            environ = context.environ
-            path = environ.get('SCRIPT_NAME', '') + environ.get('PATH_INFO', '')  # (the whole path, mounted too)
-            result = _StreamedBody(result, context, _escape('%s %s' % (context.method, path)))  # (decoded: %0A too)
+            environ = _bound_environ() or context.environ  # (a mounted child's, which may be a copy)
+            path = environ.get('SCRIPT_NAME', '').rstrip('/') + environ.get('PATH_INFO', '')  # (the whole path)
+            streamed = _StreamedBody(result, context, _escape('%s %s' % (context.method, path)))  # (decoded: %0A too)
+            app = context.plugin.app
+            mounted = _mount_point_path(app.router, environ) if app is not None else None
+            if mounted is not None:  # its later chunks see the path the child saw, as its first did
+                streamed.path = mounted
+            result = streamed
             context.keep_for_stream()
         return result
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import base64
 import pathlib
 import re
-from typing import Any, Callable, Dict, Iterator, Tuple
+from typing import Any, Callable, Dict, Iterator, List, Tuple
 
 import bottle
 import pytest
@@ -80,6 +80,11 @@ def child_routes(child: bottle.Bottle, calls: list) -> None:
     @child.get('/item/<name>')
     def item(name: str) -> str:
         return 'item %s at %s' % (name, bottle.request.path)
+
+    @child.get('/stream_fail')
+    def stream_fail() -> Iterator[str]:
+        yield 'first'
+        raise RuntimeError('fails while streaming')
 
     @child.post('/end_everywhere')
     def end_everywhere() -> Dict[str, Any]:  # an admin route of the child, with the child's own plugin
@@ -337,27 +342,55 @@ def test_a_streamed_body_has_its_session_and_request_id_in_every_chunk(compose, 
     assert 'WARNING' not in logged(logs)
 
 
-@pytest.mark.parametrize('composition', COMPOSITIONS)
-def test_with_canister_on_both_every_chunk_of_a_childs_stream_sees_its_path_and_the_server_the_parents(
-        compose, composition):
-    parent, prefix, _, _ = compose(composition, 'both')
+def streamed_on_a_server(parent: bottle.Bottle, path: str) -> Tuple[str, List[str]]:
+    """GET ``path`` of ``parent`` on a real server, which reads the chunks after the mount point returned: the
+    body, and the path that a WSGI middleware outside the app sees after the stream (``SCRIPT_NAME|PATH_INFO``)."""
     paths = []
 
     def server_side(environ: Dict[str, Any], start_response: Callable[..., Any]) -> Any:
-        body = parent(environ, start_response)  # (what a WSGI middleware outside the app sees after the stream)
+        body = parent(environ, start_response)
         yield from body
         body.close()
         paths.append(environ.get('SCRIPT_NAME', '').rstrip('/') + '|' + environ['PATH_INFO'])  # (Bottle: '' is '/')
 
     server = InProcessWaitress(server_side, threads=1)
     try:
-        text = Client(server.origin).get(prefix + '/stream_path').text
+        return Client(server.origin).get(path).text, paths
     finally:
         server.close()
+
+
+@pytest.mark.parametrize('composition', COMPOSITIONS)
+def test_with_canister_on_both_every_chunk_of_a_childs_stream_sees_its_path_and_the_server_the_parents(
+        compose, composition):
+    parent, prefix, _, _ = compose(composition, 'both')
+    text, paths = streamed_on_a_server(parent, prefix + '/stream_path')
     first = text.partition(', ')[0].replace('first ', '')
     assert text == 'first %s, then %s' % (first, first)
     assert first in ('/a/|/stream_path|/stream_path', '/|/a/stream_path|/a/stream_path', '/|/stream_path|/stream_path')
     assert paths == ['|' + prefix + '/stream_path']
+
+
+@pytest.mark.parametrize('composition', ['mount', 'mount_wsgi', 'mount_copy'])
+@pytest.mark.parametrize('place', ['parent', 'child'])
+def test_with_canister_on_one_side_every_chunk_of_a_childs_stream_sees_the_path_the_first_saw(
+        compose, composition, place):
+    parent, prefix, _, _ = compose(composition, place)
+    text, paths = streamed_on_a_server(parent, prefix + '/stream_path')
+    first = text.partition(', ')[0].replace('first ', '')
+    assert text == 'first %s, then %s' % (first, first)
+    assert first in ('/a/|/stream_path|/stream_path', '/|/a/stream_path|/a/stream_path')
+    # (a wrapper that copies the environ: Bottle shifts the copy back, and leaves the parent's shifted)
+    assert paths == ['/a|/stream_path' if composition == 'mount_copy' else '|/a/stream_path']
+
+
+@pytest.mark.parametrize('composition', ['mount', 'mount_wsgi', 'mount_copy'])
+def test_with_canister_on_the_parent_alone_a_childs_stream_that_fails_is_logged_with_the_path_sent(
+        compose, composition):
+    parent, prefix, _, logs = compose(composition, 'parent')
+    with pytest.raises(RuntimeError, match='fails while streaming'):
+        client(parent).get(prefix + '/stream_fail')
+    assert 'Unhandled exception while streaming GET /a/stream_fail\n' in read_log(logs[0])
 
 
 @pytest.mark.parametrize('composition', ['mount', 'mount_wsgi', 'mount_copy'])
