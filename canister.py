@@ -10331,12 +10331,110 @@ def _sub_request_environ(environ: Dict[str, Any], caller: Dict[str, Any]) -> Dic
 _BODY_LENGTH_KEYS = ('CONTENT_LENGTH', 'HTTP_TRANSFER_ENCODING')
 
 
-def _share_body(inner: Mapping[str, Any], caller: Dict[str, Any]) -> None:
-    """Give the calling request the body that Bottle read for a sub-request from the caller's stream (spent
-    then): the caller reads the same bytes, as Bottle would have read them for it."""
-    body = inner.get('bottle.request.body')
-    if body is not None and 'bottle.request.body' not in caller:
-        caller['bottle.request.body'] = caller['wsgi.input'] = body
+class _KeptInput:
+    """The caller's body stream, unread, handed on to a sub-request: what the other app reads of it is
+    kept, so that the caller still reads its whole body after the call (``give_back``), also when that
+    app stopped part-way (its own ``max_body_size``, a handler that reads a part itself)."""
+
+    def __init__(self, caller: Dict[str, Any], same_length: bool) -> None:
+        #: The caller's environ.
+        self.caller = caller
+        #: The caller's stream.
+        self.stream = caller['wsgi.input']
+        #: The other app was handed the caller's length too: the body Bottle reads for it is the caller's.
+        self.same_length = same_length
+        #: The bytes read so far (None before the first).
+        self.kept: Optional[typing.IO[bytes]] = None
+        #: How many.
+        self.size = 0
+
+    def _keep(self, data: bytes) -> bytes:
+        if data:
+            if self.kept is None:
+                self.kept = tempfile.SpooledTemporaryFile(max_size=bottle.BaseRequest.MEMFILE_MAX)
+            self.kept.seek(0, 2)
+            self.kept.write(data)
+            self.size += len(data)
+        return data
+
+    def read(self, *size: Any) -> bytes:
+        return self._keep(self.stream.read(*size))
+
+    def readline(self, *size: Any) -> bytes:
+        return self._keep(self.stream.readline(*size))
+
+    def __iter__(self) -> _KeptInput:
+        return self
+
+    def __next__(self) -> bytes:
+        line = self.readline()
+        if not line:
+            raise StopIteration
+        return line
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.stream, name)
+
+    def give_back(self, inner: Mapping[str, Any]) -> None:
+        """Give the caller the body Bottle read for the sub-request (``inner``'s environ), as Bottle would
+        have read it for the caller; or, if the other app read less or another length, its stream again:
+        the bytes read, then the rest."""
+        caller = self.caller
+        if 'bottle.request.body' in caller:
+            return
+        body = inner.get('bottle.request.body') if self.same_length else None
+        if body is not None:
+            caller['bottle.request.body'] = caller['wsgi.input'] = body
+        elif self.size and caller.get('wsgi.input') is self.stream:
+            caller['wsgi.input'] = _ReplayedInput(self)
+
+
+class _ReplayedInput:
+    """The caller's body stream after a sub-request read part of it (``_KeptInput``): those bytes again,
+    then the rest of the stream."""
+
+    def __init__(self, source: _KeptInput) -> None:
+        #: What the sub-request read, and the stream.
+        self.source = source
+        #: How many of the kept bytes were read again.
+        self.offset = 0
+
+    def _again(self, size: int, line: bool = False) -> bytes:
+        """Up to ``size`` (-1: all) of the kept bytes not read again yet (``line``: up to a newline)."""
+        kept = self.source.kept
+        if kept is None or self.offset >= self.source.size:
+            return b''
+        kept.seek(self.offset)
+        data = kept.readline(size) if line else kept.read(size)
+        self.offset += len(data)
+        return data
+
+    def read(self, size: Optional[int] = -1) -> bytes:
+        stream = self.source.stream
+        if size is None or size < 0:
+            return self._again(-1) + stream.read()
+        data = self._again(size)
+        # the rest from the stream: Bottle takes a short read of a chunk's end (CRLF) for a broken body
+        return data + stream.read(size - len(data)) if len(data) < size else data
+
+    def readline(self, size: Optional[int] = -1) -> bytes:
+        limit = -1 if size is None or size < 0 else size
+        line = self._again(limit, line=True)
+        if line.endswith(b'\n') or 0 <= limit <= len(line):
+            return line
+        return line + self.source.stream.readline(limit if limit < 0 else limit - len(line))
+
+    def __iter__(self) -> _ReplayedInput:
+        return self
+
+    def __next__(self) -> bytes:
+        line = self.readline()
+        if not line:
+            raise StopIteration
+        return line
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.source.stream, name)
 
 
 class _HandedOnBody:
@@ -10344,16 +10442,15 @@ class _HandedOnBody:
     to a mounted app), read after that app returned: each step, and the close, runs with Bottle's
     ``request`` bound to that request's environ, then to the one bound before."""
 
-    def __init__(self, body: Iterable[bytes], environ: Dict[str, Any],
-                 caller: Optional[Dict[str, Any]]) -> None:
+    def __init__(self, body: Iterable[bytes], environ: Dict[str, Any], kept: Optional[_KeptInput]) -> None:
         #: What the app returned.
         self.body = body
         #: Its chunks still to send.
         self.chunks = iter(body)
         #: The environ of the request handed on.
         self.environ = environ
-        #: The caller's environ, when a sub-request may read the caller's body stream (``_share_body``).
-        self.caller = caller
+        #: The caller's body stream, when a sub-request may read it (``_KeptInput.give_back``).
+        self.kept = kept
 
     def __iter__(self) -> _HandedOnBody:
         return self
@@ -10375,8 +10472,8 @@ class _HandedOnBody:
         finally:
             if bound is not None:
                 bottle.request.bind(bound)
-            if self.caller is not None:
-                _share_body(self.environ, self.caller)
+            if self.kept is not None:
+                self.kept.give_back(self.environ)
 
 
 class _MountedBody(_HandedOnBody):
@@ -10954,11 +11051,15 @@ class Canister:
         response_before = _response_slots()
         environ = _sub_request_environ(environ, environ_before)
         start_response = _callers_start_response(start_response, outer, environ_before, response_before)
-        # the caller's body stream, unread, handed on with its length: what Bottle reads of it is the caller's
-        # body too (not with another length: a GET made of a POST, without Content-Length, reads nothing of it)
-        shared = ('bottle.request.body' not in environ_before and 'wsgi.input' in environ
-                  and environ['wsgi.input'] is environ_before.get('wsgi.input')
-                  and all(environ.get(key) == environ_before.get(key) for key in _BODY_LENGTH_KEYS))
+        # the caller's body stream, unread, handed on: with its length, what Bottle reads of it is the caller's
+        # body too (not with another: a GET made of a POST, without Content-Length, reads nothing of it); what
+        # the other app reads of it, the caller reads again after the call
+        kept = None
+        if ('bottle.request.body' not in environ_before and 'wsgi.input' in environ
+                and environ['wsgi.input'] is environ_before.get('wsgi.input')):
+            kept = _KeptInput(environ_before, all(environ.get(key) == environ_before.get(key)
+                                                  for key in _BODY_LENGTH_KEYS))
+            environ['wsgi.input'] = kept
         _local.context = None
         try:
             result = self.wsgi(environ, start_response)
@@ -10966,11 +11067,11 @@ class Canister:
             _local.context = outer
             bottle.request.bind(environ_before)
             _put_response_slots(response_before)
-            if shared:
-                _share_body(environ, environ_before)
+            if kept is not None:
+                kept.give_back(environ)
         if type(result) is list:
             return result
-        return _HandedOnBody(result, environ, environ_before if shared else None)
+        return _HandedOnBody(result, environ, kept)
 
     @staticmethod
     def _body_to_send(context: _RequestContext, result: Iterable[bytes]) -> Iterable[bytes]:
