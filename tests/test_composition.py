@@ -15,7 +15,7 @@ from typing import Any, Callable, Dict, Iterator, List, Tuple
 import bottle
 import pytest
 
-from helpers import client, compose_child, read_log
+from helpers import client, compose_child, read_log, set_cookies, sqlite_url
 from servers import Client, InProcessWaitress
 
 import canister
@@ -417,6 +417,26 @@ def test_the_childs_plugin_ends_a_users_sessions_wherever_they_are_stored(compos
         assert web.get(prefix + '/login').text == 'logged in'
     assert browsers[1].post(prefix + '/end_everywhere').json == {'listed': 2, 'ended': 2}
     assert browsers[0].get(prefix + '/whoami').json == {'user': None}
+
+
+@pytest.mark.parametrize('composition', ['mount', 'mount_wsgi', 'mount_copy'])
+def test_with_canister_on_both_and_other_cookies_and_stores_a_childs_route_has_the_parents_session_logged_once(
+        tmp_path, uninstall_at_end, composition):
+    parent, child = uninstall_at_end(bottle.Bottle()), uninstall_at_end(bottle.Bottle())
+    child.install(canister.Canister(log_path=str(tmp_path / 'child'), session_cookie='child_session',
+                                    session_store=sqlite_url(tmp_path / 'child.db')))
+    child_routes(child, [])
+    prefix = compose_child(parent, child, composition)
+    parent.route('/visit', callback=lambda: dict(session.data, visited='parent'))
+    parent.install(canister.Canister(log_path=str(tmp_path / 'parent'), session_cookie='parent_session'))
+    web = client(parent)
+    assert [cookie.split('=')[0] for cookie in set_cookies(web.get(prefix + '/login'))] == ['parent_session']
+    assert web.get('/visit').json == {'secret': 'of alice', 'visited': 'parent'}  # one session for both apps
+    assert web.get(prefix + '/whoami').json == {'user': 'alice'}
+    plugins = [[plugin for plugin in app.plugins if isinstance(plugin, canister.Canister)][0] for app in (parent, child)]
+    assert [len(plugin.sessions_of('alice')) for plugin in plugins] == [1, 0]  # (from a script: each its own store)
+    assert len(REQUEST_LINE.findall(read_log(tmp_path / 'parent'))) == 3
+    assert REQUEST_LINE.findall(read_log(tmp_path / 'child')) == []
 
 
 def two_children_app(shop_cookie: str, admin_cookie: str) -> bottle.Bottle:
