@@ -2031,11 +2031,25 @@ del _name
 _PLAIN_PATH = re.compile(r"[A-Za-z0-9/._~!$&'()*+,;=:@%-]*")
 
 
+def _in_wsgi_form(path: str) -> bool:
+    """Whether ``path`` is UTF-8 bytes as latin-1 text (PEP 3333's form, which a handler may have written
+    into the copy), not a path Bottle decoded already (``/café``: no UTF-8 as latin-1)."""
+    try:
+        path.encode('latin-1').decode('utf-8')
+    except UnicodeError:
+        return False
+    return True
+
+
 def _request_url(environ: Mapping[str, Any], scheme: str, host: str) -> str:
     """The URL of the request line: path and query made printable, secret query values masked."""
     path = environ.get('SCRIPT_NAME', '') + environ.get('PATH_INFO', '')
     if not _PLAIN_PATH.fullmatch(path):
-        path = urllib.parse.quote(path.encode('latin1', 'replace'), safe="/:@!$&'()*+,;=-._~")
+        # the path as the client sent it: the UTF-8 of one Bottle decoded already (an app mounted in another,
+        # whose Bottle decodes it before this app's canister sees it), else the bytes of WSGI's latin-1 text
+        decoded = 'bottle.raw_path' in environ and not path.isascii() and not _in_wsgi_form(path)
+        raw = path.encode('utf-8', 'surrogatepass') if decoded else path.encode('latin1', 'replace')
+        path = urllib.parse.quote(raw, safe="/:@!$&'()*+,;=-._~")
     # (the log escapes a line's control characters anyway, but not for a handler the app added to app.log)
     origin = _escape('%s://%s' % (scheme, host))
     url = origin + path
@@ -10163,12 +10177,39 @@ def _is_file(body: Any, environ: Mapping[str, Any]) -> bool:
     return isinstance(body, bottle.WSGIFileWrapper) or (isinstance(wrapper, type) and isinstance(body, wrapper))
 
 
+def _bound_environ() -> Optional[Dict[str, Any]]:
+    """The environ of Bottle's ``request`` in this thread (None if Bottle never bound one here)."""
+    try:
+        return bottle.request.environ
+    except RuntimeError:
+        return None
+
+
+#: A request's ``SCRIPT_NAME`` and ``PATH_INFO`` (None: absent).
+_Path = Tuple[Optional[str], Optional[str]]
+
+
+def _path_of(environ: Mapping[str, Any]) -> _Path:
+    """The ``SCRIPT_NAME`` and ``PATH_INFO`` of ``environ`` now."""
+    return environ.get('SCRIPT_NAME'), environ.get('PATH_INFO')
+
+
+def _put_path(environ: Dict[str, Any], path: _Path) -> None:
+    """Give ``environ`` the ``SCRIPT_NAME`` and ``PATH_INFO`` of ``path`` (``_path_of``) again."""
+    for key, value in zip(('SCRIPT_NAME', 'PATH_INFO'), path):
+        if value is None:  # (absent)
+            environ.pop(key, None)
+        else:
+            environ[key] = value
+
+
 class _StreamedBody:
     """A handler's generator, which the server iterates after canister's WSGI callable has returned.
 
-    Each step runs with its request's context again (session, request id, thread name),
-    an exception while streaming is logged, and session changes made after the response
-    started are saved when the server closes the body (see ``SessionState.finish_late``).
+    Each step runs with its request's context again (session, request id, thread name) and
+    with the path the handler saw, an exception while streaming is logged, and session changes
+    made after the response started are saved when the server closes the body (see
+    ``SessionState.finish_late``).
     """
 
     def __init__(self, body: Any, context: _RequestContext, what: str) -> None:
@@ -10184,6 +10225,11 @@ class _StreamedBody:
         self.what = what
         #: The server took every chunk (the generator ran to its end).
         self.ended = False
+        #: The environ the handler saw (Bottle's ``request``).
+        self.environ = _bound_environ() or context.environ
+        #: Its path then: the mount point of an app under Bottle's ``mount`` shifts it back when the app
+        #: returns, before the later steps run (``_path_back``).
+        self.path = _path_of(self.environ)
         context.streamed = True
 
     def take_first(self) -> None:
@@ -10249,6 +10295,7 @@ class _StreamedBody:
         outer = _local.context
         again = outer is not context
         rejoined = self._rejoin(context) if again else None
+        moved = self._path_back() if again else None
         _local.context = context
         try:
             return step(*args)
@@ -10258,9 +10305,20 @@ class _StreamedBody:
             self._log_failure(error, again)
             raise
         finally:
+            if moved is not None:
+                _put_path(self.environ, moved)
             if rejoined is not None:
                 self._leave(*rejoined)
             _local.context = outer
+
+    def _path_back(self) -> Optional[_Path]:
+        """For a step after the WSGI callable returned: the path the handler saw, if the environ has
+        another now (a mount point shifted it back); return the path to put back after the step."""
+        now = _path_of(self.environ)
+        if now == self.path:
+            return None
+        _put_path(self.environ, self.path)
+        return now
 
     @staticmethod
     def _rejoin(context: _RequestContext) -> Tuple[Any, str]:
@@ -10356,14 +10414,6 @@ class _ErrorHandlers(Dict[int, Callable[..., Any]]):
 _RESPONSE_SLOTS = ('_status_line', '_status_code', '_cookies', '_headers', 'body')
 
 
-def _bound_environ() -> Optional[Dict[str, Any]]:
-    """The environ of Bottle's ``request`` in this thread (None if Bottle never bound one here)."""
-    try:
-        return bottle.request.environ
-    except RuntimeError:
-        return None
-
-
 def _response_slots() -> List[Any]:
     """What Bottle's ``response`` holds in this thread now."""
     return [getattr(bottle.response, name) for name in _RESPONSE_SLOTS]
@@ -10420,26 +10470,114 @@ def _sub_request_environ(environ: Dict[str, Any], caller: Dict[str, Any]) -> Dic
     return environ
 
 
-def _in_wsgi_form(path: str) -> bool:
-    """Whether ``path`` is UTF-8 bytes as latin-1 text (PEP 3333's form, which a handler may have written
-    into the copy), not a path Bottle decoded already (``/café``: no UTF-8 as latin-1)."""
-    try:
-        path.encode('latin-1').decode('utf-8')
-    except UnicodeError:
-        return False
-    return True
-
-
 #: What tells how much of the stream is the body: a sub-request handed another reads another body.
 _BODY_LENGTH_KEYS = ('CONTENT_LENGTH', 'HTTP_TRANSFER_ENCODING')
 
 
-def _share_body(inner: Mapping[str, Any], caller: Dict[str, Any]) -> None:
-    """Give the calling request the body that Bottle read for a sub-request from the caller's stream (spent
-    then): the caller reads the same bytes, as Bottle would have read them for it."""
-    body = inner.get('bottle.request.body')
-    if body is not None and 'bottle.request.body' not in caller:
-        caller['bottle.request.body'] = caller['wsgi.input'] = body
+class _KeptInput:
+    """The caller's body stream, unread, handed on to a sub-request: what the other app reads of it is
+    kept, so that the caller still reads its whole body after the call (``give_back``), also when that
+    app stopped part-way (its own ``max_body_size``, a handler that reads a part itself)."""
+
+    def __init__(self, caller: Dict[str, Any], same_length: bool) -> None:
+        #: The caller's environ.
+        self.caller = caller
+        #: The caller's stream.
+        self.stream = caller['wsgi.input']
+        #: The other app was handed the caller's length too: the body Bottle reads for it is the caller's.
+        self.same_length = same_length
+        #: The bytes read so far (None before the first).
+        self.kept: Optional[typing.IO[bytes]] = None
+        #: How many.
+        self.size = 0
+
+    def _keep(self, data: bytes) -> bytes:
+        if data:
+            if self.kept is None:
+                self.kept = tempfile.SpooledTemporaryFile(max_size=bottle.BaseRequest.MEMFILE_MAX)
+            self.kept.seek(0, 2)
+            self.kept.write(data)
+            self.size += len(data)
+        return data
+
+    def read(self, *size: Any) -> bytes:
+        return self._keep(self.stream.read(*size))
+
+    def readline(self, *size: Any) -> bytes:
+        return self._keep(self.stream.readline(*size))
+
+    def __iter__(self) -> _KeptInput:
+        return self
+
+    def __next__(self) -> bytes:
+        line = self.readline()
+        if not line:
+            raise StopIteration
+        return line
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.stream, name)
+
+    def give_back(self, inner: Mapping[str, Any]) -> None:
+        """Give the caller the body Bottle read for the sub-request (``inner``'s environ), as Bottle would
+        have read it for the caller; or, if the other app read less or another length, its stream again:
+        the bytes read, then the rest."""
+        caller = self.caller
+        if 'bottle.request.body' in caller:
+            return
+        body = inner.get('bottle.request.body') if self.same_length else None
+        if body is not None:
+            caller['bottle.request.body'] = caller['wsgi.input'] = body
+        elif self.size and caller.get('wsgi.input') is self.stream:
+            caller['wsgi.input'] = _ReplayedInput(self)
+
+
+class _ReplayedInput:
+    """The caller's body stream after a sub-request read part of it (``_KeptInput``): those bytes again,
+    then the rest of the stream."""
+
+    def __init__(self, source: _KeptInput) -> None:
+        #: What the sub-request read, and the stream.
+        self.source = source
+        #: How many of the kept bytes were read again.
+        self.offset = 0
+
+    def _again(self, size: int, line: bool = False) -> bytes:
+        """Up to ``size`` (-1: all) of the kept bytes not read again yet (``line``: up to a newline)."""
+        kept = self.source.kept
+        if kept is None or self.offset >= self.source.size:
+            return b''
+        kept.seek(self.offset)
+        data = kept.readline(size) if line else kept.read(size)
+        self.offset += len(data)
+        return data
+
+    def read(self, size: Optional[int] = -1) -> bytes:
+        stream = self.source.stream
+        if size is None or size < 0:
+            return self._again(-1) + stream.read()
+        data = self._again(size)
+        # the rest from the stream: Bottle takes a short read of a chunk's end (CRLF) for a broken body
+        return data + stream.read(size - len(data)) if len(data) < size else data
+
+    def readline(self, size: Optional[int] = -1) -> bytes:
+        limit = -1 if size is None or size < 0 else size
+        line = self._again(limit, line=True)
+        if line.endswith(b'\n') or 0 <= limit <= len(line):
+            return line
+        return line + self.source.stream.readline(limit if limit < 0 else limit - len(line))
+
+    def __iter__(self) -> _ReplayedInput:
+        return self
+
+    def __next__(self) -> bytes:
+        line = self.readline()
+        if not line:
+            raise StopIteration
+        return line
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.source.stream, name)
 
 
 class _HandedOnBody:
@@ -10447,16 +10585,15 @@ class _HandedOnBody:
     to a mounted app), read after that app returned: each step, and the close, runs with Bottle's
     ``request`` bound to that request's environ, then to the one bound before."""
 
-    def __init__(self, body: Iterable[bytes], environ: Dict[str, Any],
-                 caller: Optional[Dict[str, Any]]) -> None:
+    def __init__(self, body: Iterable[bytes], environ: Dict[str, Any], kept: Optional[_KeptInput]) -> None:
         #: What the app returned.
         self.body = body
         #: Its chunks still to send.
         self.chunks = iter(body)
         #: The environ of the request handed on.
         self.environ = environ
-        #: The caller's environ, when a sub-request may read the caller's body stream (``_share_body``).
-        self.caller = caller
+        #: The caller's body stream, when a sub-request may read it (``_KeptInput.give_back``).
+        self.kept = kept
 
     def __iter__(self) -> _HandedOnBody:
         return self
@@ -10478,8 +10615,8 @@ class _HandedOnBody:
         finally:
             if bound is not None:
                 bottle.request.bind(bound)
-            if self.caller is not None:
-                _share_body(self.environ, self.caller)
+            if self.kept is not None:
+                self.kept.give_back(self.environ)
 
 
 class _MountedBody(_HandedOnBody):
@@ -10490,25 +10627,31 @@ class _MountedBody(_HandedOnBody):
     def __init__(self, body: Iterable[bytes], environ: Dict[str, Any]) -> None:
         super().__init__(body, environ, None)
         #: The path as the mounted app saw it.
-        self.path = self._path()
-
-    def _path(self) -> Tuple[Optional[str], Optional[str]]:
-        return self.environ.get('SCRIPT_NAME'), self.environ.get('PATH_INFO')
-
-    def _put_path(self, path: Tuple[Optional[str], Optional[str]]) -> None:
-        for key, value in zip(('SCRIPT_NAME', 'PATH_INFO'), path):
-            if value is None:  # (absent)
-                self.environ.pop(key, None)
-            else:
-                self.environ[key] = value
+        self.path = _path_of(environ)
 
     def _run(self, step: Callable[..., Any], *args: Any) -> Any:
-        outside = self._path()
-        self._put_path(self.path)
+        outside = _path_of(self.environ)
+        _put_path(self.environ, self.path)
         try:
             return super()._run(step, *args)
         finally:
-            self._put_path(outside)
+            _put_path(self.environ, outside)
+
+
+def _mount_point_path(router: Any, environ: Mapping[str, Any]) -> Optional[_Path]:
+    """The ``SCRIPT_NAME`` and ``PATH_INFO`` that an app mounted as a WSGI app under Bottle's ``mount`` saw,
+    when the mount point of ``router`` serves the request of ``environ`` (which has the path it shifted back);
+    None if a route of the app's own serves it."""
+    try:
+        route, _ = router.match({'REQUEST_METHOD': environ.get('REQUEST_METHOD', 'GET'),
+                                 'PATH_INFO': environ.get('PATH_INFO') or '/'})
+    except Exception:  # (Bottle's 404 or 405, or a route filter that fails on this path)
+        return None
+    prefix = route.config.get('mountpoint.prefix')
+    if not isinstance(prefix, str):
+        return None
+    depth = len([segment for segment in prefix.split('/') if segment])
+    return bottle.path_shift(environ.get('SCRIPT_NAME', '/'), environ.get('PATH_INFO', '/'), depth)
 
 
 class Canister:
@@ -11056,11 +11199,15 @@ class Canister:
         response_before = _response_slots()
         environ = _sub_request_environ(environ, environ_before)
         start_response = _callers_start_response(start_response, outer, environ_before, response_before)
-        # the caller's body stream, unread, handed on with its length: what Bottle reads of it is the caller's
-        # body too (not with another length: a GET made of a POST, without Content-Length, reads nothing of it)
-        shared = ('bottle.request.body' not in environ_before and 'wsgi.input' in environ
-                  and environ['wsgi.input'] is environ_before.get('wsgi.input')
-                  and all(environ.get(key) == environ_before.get(key) for key in _BODY_LENGTH_KEYS))
+        # the caller's body stream, unread, handed on: with its length, what Bottle reads of it is the caller's
+        # body too (not with another: a GET made of a POST, without Content-Length, reads nothing of it); what
+        # the other app reads of it, the caller reads again after the call
+        kept = None
+        if ('bottle.request.body' not in environ_before and 'wsgi.input' in environ
+                and environ['wsgi.input'] is environ_before.get('wsgi.input')):
+            kept = _KeptInput(environ_before, all(environ.get(key) == environ_before.get(key)
+                                                  for key in _BODY_LENGTH_KEYS))
+            environ['wsgi.input'] = kept
         _local.context = None
         try:
             result = self.wsgi(environ, start_response)
@@ -11068,11 +11215,11 @@ class Canister:
             _local.context = outer
             bottle.request.bind(environ_before)
             _put_response_slots(response_before)
-            if shared:
-                _share_body(environ, environ_before)
+            if kept is not None:
+                kept.give_back(environ)
         if type(result) is list:
             return result
-        return _HandedOnBody(result, environ, environ_before if shared else None)
+        return _HandedOnBody(result, environ, kept)
 
     @staticmethod
     def _body_to_send(context: _RequestContext, result: Iterable[bytes]) -> Iterable[bytes]:
@@ -11086,9 +11233,14 @@ class Canister:
             return context.replaced
         if not context.streamed and not _is_file(result, context.environ):
             # the generator of a route canister does not wrap (a child app's): its chunks get the request too
-            environ = context.environ
-            path = environ.get('SCRIPT_NAME', '') + environ.get('PATH_INFO', '')  # (the whole path, mounted too)
-            result = _StreamedBody(result, context, _escape('%s %s' % (context.method, path)))  # (decoded: %0A too)
+            environ = _bound_environ() or context.environ  # (a mounted child's, which may be a copy)
+            path = environ.get('SCRIPT_NAME', '').rstrip('/') + environ.get('PATH_INFO', '')  # (the whole path)
+            streamed = _StreamedBody(result, context, _escape('%s %s' % (context.method, path)))  # (decoded: %0A too)
+            app = context.plugin.app
+            mounted = _mount_point_path(app.router, environ) if app is not None else None
+            if mounted is not None:  # its later chunks see the path the child saw, as its first did
+                streamed.path = mounted
+            result = streamed
             context.keep_for_stream()
         return result
 

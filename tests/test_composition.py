@@ -10,12 +10,12 @@ from __future__ import annotations
 import base64
 import pathlib
 import re
-from typing import Any, Callable, Dict, Iterator, Tuple
+from typing import Any, Callable, Dict, Iterator, List, Tuple
 
 import bottle
 import pytest
 
-from helpers import client, compose_child, read_log
+from helpers import client, compose_child, read_log, set_cookies, sqlite_url
 from servers import Client, InProcessWaitress
 
 import canister
@@ -76,6 +76,15 @@ def child_routes(child: bottle.Bottle, calls: list) -> None:
     def stream_path() -> Iterator[str]:
         yield 'first %s|%s|%s, ' % (bottle.request.script_name, bottle.request.path, bottle.request.route.rule)
         yield 'then %s|%s|%s' % (bottle.request.script_name, bottle.request.path, bottle.request.route.rule)
+
+    @child.get('/item/<name>')
+    def item(name: str) -> str:
+        return 'item %s at %s' % (name, bottle.request.path)
+
+    @child.get('/stream_fail')
+    def stream_fail() -> Iterator[str]:
+        yield 'first'
+        raise RuntimeError('fails while streaming')
 
     @child.post('/end_everywhere')
     def end_everywhere() -> Dict[str, Any]:  # an admin route of the child, with the child's own plugin
@@ -333,27 +342,70 @@ def test_a_streamed_body_has_its_session_and_request_id_in_every_chunk(compose, 
     assert 'WARNING' not in logged(logs)
 
 
-@pytest.mark.parametrize('composition', COMPOSITIONS)
-def test_with_canister_on_both_every_chunk_of_a_childs_stream_sees_its_path_and_the_server_the_parents(
-        compose, composition):
-    parent, prefix, _, _ = compose(composition, 'both')
+def streamed_on_a_server(parent: bottle.Bottle, path: str) -> Tuple[str, List[str]]:
+    """GET ``path`` of ``parent`` on a real server, which reads the chunks after the mount point returned: the
+    body, and the path that a WSGI middleware outside the app sees after the stream (``SCRIPT_NAME|PATH_INFO``)."""
     paths = []
 
     def server_side(environ: Dict[str, Any], start_response: Callable[..., Any]) -> Any:
-        body = parent(environ, start_response)  # (what a WSGI middleware outside the app sees after the stream)
+        body = parent(environ, start_response)
         yield from body
         body.close()
         paths.append(environ.get('SCRIPT_NAME', '').rstrip('/') + '|' + environ['PATH_INFO'])  # (Bottle: '' is '/')
 
     server = InProcessWaitress(server_side, threads=1)
     try:
-        text = Client(server.origin).get(prefix + '/stream_path').text
+        return Client(server.origin).get(path).text, paths
     finally:
         server.close()
+
+
+@pytest.mark.parametrize('composition', COMPOSITIONS)
+def test_with_canister_on_both_every_chunk_of_a_childs_stream_sees_its_path_and_the_server_the_parents(
+        compose, composition):
+    parent, prefix, _, _ = compose(composition, 'both')
+    text, paths = streamed_on_a_server(parent, prefix + '/stream_path')
     first = text.partition(', ')[0].replace('first ', '')
     assert text == 'first %s, then %s' % (first, first)
     assert first in ('/a/|/stream_path|/stream_path', '/|/a/stream_path|/a/stream_path', '/|/stream_path|/stream_path')
     assert paths == ['|' + prefix + '/stream_path']
+
+
+@pytest.mark.parametrize('composition', ['mount', 'mount_wsgi', 'mount_copy'])
+@pytest.mark.parametrize('place', ['parent', 'child'])
+def test_with_canister_on_one_side_every_chunk_of_a_childs_stream_sees_the_path_the_first_saw(
+        compose, composition, place):
+    parent, prefix, _, _ = compose(composition, place)
+    text, paths = streamed_on_a_server(parent, prefix + '/stream_path')
+    first = text.partition(', ')[0].replace('first ', '')
+    assert text == 'first %s, then %s' % (first, first)
+    assert first in ('/a/|/stream_path|/stream_path', '/|/a/stream_path|/a/stream_path')
+    # (a wrapper that copies the environ: Bottle shifts the copy back, and leaves the parent's shifted)
+    assert paths == ['/a|/stream_path' if composition == 'mount_copy' else '|/a/stream_path']
+
+
+@pytest.mark.parametrize('composition', ['mount', 'mount_wsgi', 'mount_copy'])
+def test_with_canister_on_the_parent_alone_a_childs_stream_that_fails_is_logged_with_the_path_sent(
+        compose, composition):
+    parent, prefix, _, logs = compose(composition, 'parent')
+    with pytest.raises(RuntimeError, match='fails while streaming'):
+        client(parent).get(prefix + '/stream_fail')
+    assert 'Unhandled exception while streaming GET /a/stream_fail\n' in read_log(logs[0])
+
+
+@pytest.mark.parametrize('composition', ['mount', 'mount_wsgi', 'mount_copy'])
+@pytest.mark.parametrize('place', PLACES)
+def test_a_non_ascii_path_through_a_mount_is_answered_as_by_bottle_alone_and_logged_as_the_client_sent_it(
+        compose, composition, place):
+    parent, prefix, _, logs = compose(composition, place)
+    bare_child, bare_parent = bottle.Bottle(), bottle.Bottle()
+    child_routes(bare_child, [])
+    compose_child(bare_parent, bare_child, composition)
+    path = prefix + '/item/caf%C3%A9'
+    alone = client(bare_parent).get(path, expect_errors=True)  # (Bottle decodes the path twice: its own doing)
+    res = client(parent).get(path, expect_errors=True)
+    assert (res.status_int, res.text) == (alone.status_int, alone.text)
+    assert 'GET http://localhost:80/a/item/caf%C3%A9\n' in logged(logs)
 
 
 @pytest.mark.parametrize('composition', COMPOSITIONS)
@@ -365,6 +417,26 @@ def test_the_childs_plugin_ends_a_users_sessions_wherever_they_are_stored(compos
         assert web.get(prefix + '/login').text == 'logged in'
     assert browsers[1].post(prefix + '/end_everywhere').json == {'listed': 2, 'ended': 2}
     assert browsers[0].get(prefix + '/whoami').json == {'user': None}
+
+
+@pytest.mark.parametrize('composition', ['mount', 'mount_wsgi', 'mount_copy'])
+def test_with_canister_on_both_and_other_cookies_and_stores_a_childs_route_has_the_parents_session_logged_once(
+        tmp_path, uninstall_at_end, composition):
+    parent, child = uninstall_at_end(bottle.Bottle()), uninstall_at_end(bottle.Bottle())
+    child.install(canister.Canister(log_path=str(tmp_path / 'child'), session_cookie='child_session',
+                                    session_store=sqlite_url(tmp_path / 'child.db')))
+    child_routes(child, [])
+    prefix = compose_child(parent, child, composition)
+    parent.route('/visit', callback=lambda: dict(session.data, visited='parent'))
+    parent.install(canister.Canister(log_path=str(tmp_path / 'parent'), session_cookie='parent_session'))
+    web = client(parent)
+    assert [cookie.split('=')[0] for cookie in set_cookies(web.get(prefix + '/login'))] == ['parent_session']
+    assert web.get('/visit').json == {'secret': 'of alice', 'visited': 'parent'}  # one session for both apps
+    assert web.get(prefix + '/whoami').json == {'user': 'alice'}
+    plugins = [[plugin for plugin in app.plugins if isinstance(plugin, canister.Canister)][0] for app in (parent, child)]
+    assert [len(plugin.sessions_of('alice')) for plugin in plugins] == [1, 0]  # (from a script: each its own store)
+    assert len(REQUEST_LINE.findall(read_log(tmp_path / 'parent'))) == 3
+    assert REQUEST_LINE.findall(read_log(tmp_path / 'child')) == []
 
 
 def two_children_app(shop_cookie: str, admin_cookie: str) -> bottle.Bottle:

@@ -206,6 +206,41 @@ def test_the_caller_reads_its_own_form_after_a_sub_request_read_it_from_the_same
     assert answer_text(answer) == 'signed by alice; front read alice'
 
 
+def form_after_a_sub_request_that_stops_reading(tmp_path: pathlib.Path,
+                                                uninstall_at_end: Callable[[bottle.Bottle], bottle.Bottle],
+                                                to: str) -> bytes:
+    """POST a form chunked to ``front``, which asks ``back`` for ``to`` (/sign: reads the form, over its
+    ``max_body_size`` of 10; /peek: reads 4 bytes of the stream itself), then reads the form: its answer."""
+    front, back = uninstall_at_end(bottle.Bottle()), uninstall_at_end(bottle.Bottle())
+    front.install(canister.Canister(log_path=str(tmp_path / 'front')))
+    back.install(canister.Canister(log_path=str(tmp_path / 'back'), session_cookie='back_session', max_body_size=10))
+    back.post('/sign', callback=lambda: 'signed by %s' % bottle.request.forms.get('name'))
+    back.post('/peek', callback=lambda: 'peeked at %d bytes' % len(bottle.request.environ['wsgi.input'].read(4)))
+
+    @front.post('/form')
+    def form() -> str:
+        status, _, inner = sub_request(back, dict(bottle.request.environ), to)
+        forms = bottle.request.forms
+        return '%s %s; front read %s' % (status[:3], inner, sorted(forms.items()))
+
+    return posted_chunked(front, b'/form', b'name=alice&city=paris')
+
+
+def test_the_caller_reads_its_whole_chunked_form_after_a_sub_request_refused_it_part_way(tmp_path, uninstall_at_end):
+    answer = form_after_a_sub_request_that_stops_reading(tmp_path, uninstall_at_end, '/sign')
+    assert status_of(answer) == 200
+    assert answer_text(answer).endswith("; front read [('city', 'paris'), ('name', 'alice')]")
+    assert answer_text(answer).startswith('413 ')
+    assert 'Request body too large: more than 10 bytes (chunked)' in read_log(tmp_path / 'back')
+
+
+def test_the_caller_reads_its_whole_chunked_form_after_a_sub_request_read_part_of_its_stream(
+        tmp_path, uninstall_at_end):
+    answer = form_after_a_sub_request_that_stops_reading(tmp_path, uninstall_at_end, '/peek')
+    assert status_of(answer) == 200
+    assert answer_text(answer) == "200 peeked at 4 bytes; front read [('city', 'paris'), ('name', 'alice')]"
+
+
 def test_a_get_sub_request_made_of_a_post_without_its_length_leaves_the_caller_its_form(tmp_path, uninstall_at_end):
     front, back = uninstall_at_end(bottle.Bottle()), uninstall_at_end(bottle.Bottle())
     front.install(canister.Canister(log_path=str(tmp_path / 'front')))
