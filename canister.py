@@ -817,6 +817,8 @@ _ORIGIN = re.compile(r'(?i)https?://(?:(?:\*\.)?[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(
                      r'|\[[0-9a-f:.]+\])(?::(?P<port>[0-9]{1,5}))?/?')
 # Whitespace then `;` or `#`: an inline comment, which Bottle's load_config keeps in the value.
 _INLINE_COMMENT = re.compile(r'\s[;#]')
+# A whole value in quotes, as .env, TOML and YAML files write it: an ini file's value keeps them.
+_QUOTED = re.compile(r'"[^"]*"|\'[^\']*\'', re.S)
 
 
 #: The JWT algorithms of a shared secret, and of a public key.
@@ -1091,6 +1093,25 @@ def _prefixes() -> str:
                      for first, names in sorted(families.items()))
 
 
+def _unknown_key_note(key: str, value: Any) -> str:
+    """The warning of an unknown key; for an ini line without its ``=`` (``log_path stderr``, which bottle
+    0.13 reads as a key of that name without a value), the line to write instead."""
+    words = key.split(None, 1)
+    known = ALIASES.get(words[0], words[0]) in KEYS if words else False
+    close = difflib.get_close_matches(words[0], list(KEYS) + list(ALIASES), n=1) if len(words) == 2 else []
+    if len(words) < 2 or not (known or close):
+        return 'unknown config key canister.%s (%s)' % (key, _unknown_key_hint(key))
+    name = words[0] if known else close[0]
+    if _redacted(name, words[1]) == '***':  # (a password after the name: shown nowhere)
+        return ('unknown config key canister.%s *** (a line without =, which Bottle reads as the name of a key: '
+                'write %s = and then the value)' % (words[0], name))
+    if value is None:
+        return ('unknown config key canister.%s (the line has no =, so Bottle reads all of it as the name of a key '
+                'without a value: write %s = %s)' % (key, name, words[1]))
+    return ('unknown config key canister.%s (a line without = after %s, whose name Bottle reads up to its first : '
+            'or =: write %s = and then the whole value)' % (key, words[0], name))
+
+
 def _unknown_key_hint(key: str) -> str:
     """The hint after an unknown key: canister's for a name Flask or Starlette users know, else the
     closest known key, else the families of keys."""
@@ -1324,7 +1345,7 @@ class Config(Dict[str, Any]):
                     spelled[key] = str(raw_key)
                     given[key] = value
                 else:
-                    self.warnings.append('unknown config key canister.%s (%s)' % (key, _unknown_key_hint(key)))
+                    self.warnings.append(_unknown_key_note(key, value))
         return given
 
     @classmethod
@@ -1338,11 +1359,18 @@ class Config(Dict[str, Any]):
     @staticmethod
     def _parse(spec: _Key, value: Any) -> Any:
         """One key's value, parsed and checked; :class:`ConfigError` says what is wrong."""
-        if isinstance(value, str) and _INLINE_COMMENT.search(value):
-            raise ConfigError('canister.%s%s has an inline comment (whitespace then ; or #): Bottle\'s '
-                              'load_config keeps it as part of the value; put the comment on a line of '
-                              'its own' % (spec.name, '' if _redacted(spec.name, value) == '***'
-                                           else ' = %r' % _redacted(spec.name, value)))
+        if isinstance(value, str):
+            if _INLINE_COMMENT.search(value):
+                problem = ('has an inline comment (whitespace then ; or #): Bottle\'s load_config keeps it as part '
+                           'of the value; put the comment on a line of its own')
+            elif _QUOTED.fullmatch(value.strip()):
+                problem = ('is in quotes, which Bottle\'s load_config keeps as part of the value (an ini file is '
+                           'not .env, TOML or YAML): write it without them')
+            else:
+                problem = ''
+            if problem:
+                shown = _redacted(spec.name, value)
+                raise ConfigError('canister.%s%s %s' % (spec.name, '' if shown == '***' else ' = %r' % shown, problem))
         try:
             return spec.parse(value)
         except ValueError as error:

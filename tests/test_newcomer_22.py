@@ -1,0 +1,117 @@
+"""What a Flask or Starlette developer met in a first hour with canister that went wrong without a word:
+an ini value written in quotes (as .env, TOML and YAML write it), a config line without its ``=``, ..."""
+from __future__ import annotations
+
+import warnings
+
+import bottle
+import pytest
+
+import canister
+from helpers import app_with_ini, basic, client, read_log, warning_lines
+
+HASH = canister.hash_password('my-secret', iterations=1000)
+
+#: The end of the message of a quoted value.
+IN_QUOTES = ("is in quotes, which Bottle's load_config keeps as part of the value (an ini file is not .env, TOML "
+             "or YAML): write it without them")
+
+
+def install_ini(directory, text: str) -> bottle.Bottle:
+    """An app whose ini file has this text, canister installed on it (its log in ``directory/logs``)."""
+    app = app_with_ini(directory, text)
+    app.config.setdefault('canister.log_path', str(directory / 'logs'))
+    app.install(canister.Canister())
+    return app
+
+
+# -- values in quotes -------------------------------------------------------------------------
+
+def test_bottle_keeps_the_quotes_of_an_ini_value():
+    """Why the check exists: Bottle's load_config (0.12 and 0.13) reads `"./logs"` with its quotes."""
+    config = bottle.ConfigDict()
+    config.update('canister', log_path='"./logs"')  # (what load_config stores for log_path = "./logs")
+    assert config['canister.log_path'] == '"./logs"'
+
+
+@pytest.mark.parametrize('line', ['log_path = "./app-logs"', "log_path = './app-logs'", 'CORS = "*"',
+                                  'session_store = "sqlite:///sessions.db"', 'csrf = "false"'])
+def test_a_value_in_quotes_is_refused_naming_the_key_and_nothing_is_made_in_the_working_directory(
+        tmp_path, monkeypatch, line):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(canister.ConfigError) as raised:
+        install_ini(tmp_path, '[canister]\n%s\n' % line)
+    key, value = (part.strip() for part in line.split('=', 1))
+    assert str(raised.value) == 'canister.%s = %r %s' % (key.lower(), value, IN_QUOTES)
+    assert [path.name for path in tmp_path.iterdir()] == ['app.ini']  # no directory named `".`, no logs
+
+
+def test_a_password_hash_in_quotes_is_refused_without_echoing_it_rather_than_taken_as_clear_text(tmp_path):
+    """Before, `"pbkdf2_sha256:..."` was a clear-text password (no hash starts with a quote): every login
+    with the right password was a 401, and the log said only 'wrong password'."""
+    with pytest.raises(canister.ConfigError) as raised:
+        install_ini(tmp_path, '[canister]\nauth_basic_username = alice\nauth_basic_password = "%s"\n' % HASH)
+    assert str(raised.value) == 'canister.auth_basic_password ' + IN_QUOTES
+    assert HASH.split(':')[2] not in str(raised.value)
+
+
+def test_quotes_inside_a_value_are_kept_as_a_content_security_policy_needs_them(tmp_path):
+    app = install_ini(tmp_path, "[canister]\ncontent_security_policy = default-src 'self'; img-src 'self' data:\n"
+                                "auth_basic_username = alice\nauth_basic_password = %s\n" % HASH)
+    try:
+        app.route('/me', callback=lambda: str(canister.session.user))
+        answer = client(app).get('/me', headers={'Authorization': basic('alice', 'my-secret')})
+        assert answer.text == 'alice'
+        assert answer.headers['Content-Security-Policy'] == "default-src 'self'; img-src 'self' data:"
+    finally:
+        app.uninstall(True)
+
+
+# -- a line without = -------------------------------------------------------------------------
+
+def installed_with_warnings(app: bottle.Bottle, log_dir) -> list:
+    """Install canister on ``app`` (its log in ``log_dir``), uninstall it, and give the ``CanisterWarning``s said."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter('always')
+        app.config.setdefault('canister.log_path', str(log_dir))
+        app.install(canister.Canister())
+    app.uninstall(True)
+    return [str(warning.message) for warning in caught if warning.category is canister.CanisterWarning]
+
+
+@pytest.mark.skipif(bottle.__version__.startswith('0.12'), reason="bottle 0.12's load_config refuses such a line itself")
+def test_a_config_line_without_its_equals_sign_is_reported_with_the_line_to_write(tmp_path):
+    """Bottle 0.13 reads `log_path stderr` as the key `log_path stderr` without a value: the unknown key's
+    hint said 'did you mean log_path?', as if the name were misspelt, and the app ran with the default."""
+    said = installed_with_warnings(app_with_ini(tmp_path, '[canister]\nlog_level   DEBUG\n'), tmp_path / 'logs')
+    note = ('unknown config key canister.log_level   debug (the line has no =, so Bottle reads all of it as the name '
+            'of a key without a value: write log_level = debug)')
+    assert said == [note]
+    assert any(line.endswith(note) for line in warning_lines(tmp_path / 'logs'))
+
+
+@pytest.mark.skipif(bottle.__version__.startswith('0.12'), reason="bottle 0.12's load_config refuses such a line itself")
+def test_a_url_on_a_line_without_its_equals_sign_is_reported_with_where_the_name_ended(tmp_path):
+    """An ini line's name ends at its first ``:`` too: `session_store sqlite:///x.db` is the name
+    `session_store sqlite` with the value `///x.db`."""
+    said = installed_with_warnings(app_with_ini(tmp_path, '[canister]\nsession_store sqlite:///x.db\n'),
+                                   tmp_path / 'logs')
+    assert said == ['unknown config key canister.session_store sqlite (a line without = after session_store, whose '
+                    'name Bottle reads up to its first : or =: write session_store = and then the whole value)']
+
+
+def test_a_password_on_a_line_without_its_equals_sign_is_shown_nowhere(log_dir):
+    app = bottle.Bottle()
+    app.config['canister.auth_basic_password hunter2-secret'] = None  # (bottle 0.13's reading of such a line)
+    said = installed_with_warnings(app, log_dir)
+    assert said == ['unknown config key canister.auth_basic_password *** (a line without =, which Bottle reads as the '
+                    'name of a key: write auth_basic_password = and then the value)']
+    assert 'hunter2' not in read_log(log_dir)
+
+
+def test_a_misspelt_name_on_a_line_without_its_equals_sign_gets_the_closest_key(log_dir):
+    app = bottle.Bottle()
+    app.config['canister.sesion_timeout 600'] = None
+    assert installed_with_warnings(app, log_dir) == [
+        'unknown config key canister.sesion_timeout 600 (the line has no =, so Bottle reads all of it as the name '
+        'of a key without a value: write session_timeout = 600)']
