@@ -2772,9 +2772,10 @@ def _refuse_mixed(param: _Param, sent: List[Any]) -> None:
                         'files' if param.is_file else 'texts'))
 
 
-def _form_values(param: _Param, body: Any) -> Optional[List[Any]]:
-    """The values of one parameter in a form body (files for a file parameter), or None."""
-    key = param.wire_name if getattr(body, 'recode_unicode', False) else param.name
+def _form_values(param: _Param, body: Any, suffix: str = '') -> Optional[List[Any]]:
+    """The values of one parameter in a form body (files for a file parameter), or None; ``suffix`` is
+    what follows its name in the form's keys (``[]``, see ``ParameterBinder._values``)."""
+    key = (param.wire_name if getattr(body, 'recode_unicode', False) else param.name) + suffix
     sent = body.getall(key)
     values = [value for value in sent if isinstance(value, bottle.FileUpload) == param.is_file]
     if values and len(values) < len(sent):
@@ -3047,8 +3048,10 @@ class ParameterBinder:
                 self._add(callback, parameter, hints, url_names, rule)
                 if parameter.kind is parameter.POSITIONAL_ONLY:
                     self.positional.append((parameter.name, parameter.default))
-        #: Every name the handler takes: not an extra for ``**kwargs``.
-        self.names = frozenset(param.name for param in self.params) | self.injected
+        #: Every name the handler takes (a list's with brackets too, see :meth:`_values`): not an extra for
+        #: ``**kwargs``.
+        self.names = (frozenset(param.name for param in self.params) | self.injected
+                      | {param.name + '[]' for param in self.params if param.many})
         if self.takes_extra:  # (never among the extras either)
             self.names |= _filled_by_the_call(callback)
         self.notes.extend(_stray_wildcard_notes(signature, rule))
@@ -3248,16 +3251,26 @@ class ParameterBinder:
     @staticmethod
     def _values(param: _Param, body: Any, query: Any) -> Optional[List[Any]]:
         """The values sent for one parameter: from the body if it has them, else from the query;
-        None if it is absent (a JSON ``[]`` for a list parameter is sent, and empty)."""
+        None if it is absent (a JSON ``[]`` for a list parameter is sent, and empty).  A list parameter
+        absent under its name takes those of its name with brackets, as jQuery, axios and PHP's forms
+        write a list (``tags[]=a&tags[]=b``, ``<input type=file name="files[]" multiple>``)."""
+        values = ParameterBinder._sent(param, body, query, '')
+        if values is None and param.many:
+            values = ParameterBinder._sent(param, body, query, '[]')
+        return values
+
+    @staticmethod
+    def _sent(param: _Param, body: Any, query: Any, suffix: str) -> Optional[List[Any]]:
+        """The values of :meth:`_values` under the parameter's name followed by ``suffix``."""
         if isinstance(body, dict):
-            values = _json_values(param, body)
+            values = None if suffix else _json_values(param, body)
         elif body is not None:
-            values = _form_values(param, body)
+            values = _form_values(param, body, suffix)
         else:
             values = None
         if values is not None or param.is_file:
             return values
-        values = query.getall(param.wire_name)
+        values = query.getall(param.wire_name + suffix)
         return [_recode(query, value, param.name) for value in values] if values else None
 
     @staticmethod

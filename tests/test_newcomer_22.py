@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import warnings
 
+from typing import List
+
 import bottle
 import pytest
 
@@ -115,3 +117,56 @@ def test_a_misspelt_name_on_a_line_without_its_equals_sign_gets_the_closest_key(
     assert installed_with_warnings(app, log_dir) == [
         'unknown config key canister.sesion_timeout 600 (the line has no =, so Bottle reads all of it as the name '
         'of a key without a value: write session_timeout = 600)']
+
+
+# -- a list sent with brackets ----------------------------------------------------------------
+
+def list_app(make_app) -> bottle.Bottle:
+    """An app whose ``/tags`` route takes a list of integers, a list of files and ``**extra``."""
+    app = make_app()
+
+    @app.route('/tags', ['GET', 'POST'])
+    def tags(tags: List[int] = (), files: List[bottle.FileUpload] = (), **extra):
+        return {'tags': list(tags), 'files': [upload.filename for upload in files], 'extra': extra}
+
+    return app
+
+
+@pytest.mark.parametrize('send', [
+    lambda web: web.get('/tags?tags[]=1&tags[]=2'),                      # jQuery's $.param, axios' params
+    lambda web: web.get('/tags?tags%5B%5D=1&tags%5B%5D=2'),              # the same, percent-encoded
+    lambda web: web.post('/tags', 'tags[]=1&tags[]=2'),                  # a PHP-style form
+])
+def test_a_list_parameter_takes_the_values_of_its_name_with_brackets_as_jquery_and_axios_send_them(make_app, send):
+    """Before, the handler got its default, [], without a word."""
+    assert send(client(list_app(make_app))).json == {'tags': [1, 2], 'files': [], 'extra': {}}
+
+
+def test_a_file_and_a_text_under_a_name_with_brackets_are_refused_as_under_the_plain_name(make_app):
+    answer = client(list_app(make_app)).post('/tags', {'tags[]': '1'}, upload_files=[('tags[]', 'x.txt', b'')],
+                                             status=400)
+    assert "parameter 'tags' was sent 1 file upload and 1 text under one name" in answer.text
+
+
+def test_a_list_of_files_takes_a_file_input_named_with_brackets(make_app):
+    answer = client(list_app(make_app)).post('/tags', upload_files=[('files[]', 'a.txt', b'a'),
+                                                                    ('files[]', 'b.txt', b'b')])
+    assert answer.json == {'tags': [], 'files': ['a.txt', 'b.txt'], 'extra': {}}
+
+
+def test_a_value_with_brackets_that_does_not_convert_is_a_400_naming_the_parameter(make_app, log_dir):
+    answer = client(list_app(make_app)).get('/tags?tags[]=1&tags[]=two', status=400)
+    assert answer.text == "Bad request: parameter 'tags' must be an integer, got ['1', 'two']\n"
+    assert any(line.endswith("parameter 'tags' must be an integer, got ['1', 'two']")
+               for line in warning_lines(log_dir))
+
+
+def test_the_plain_name_wins_over_the_name_with_brackets(make_app):
+    answer = client(list_app(make_app)).get('/tags?tags[]=1&tags=3')
+    assert answer.json == {'tags': [3], 'files': [], 'extra': {}}
+
+
+def test_brackets_fill_no_single_valued_parameter(make_app):
+    app = make_app()
+    app.route('/one', callback=lambda tag='none', **extra: {'tag': tag, 'extra': extra})
+    assert client(app).get('/one?tag[]=a').json == {'tag': 'none', 'extra': {'tag[]': 'a'}}
