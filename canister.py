@@ -3050,16 +3050,20 @@ class ParameterBinder:
                     self.positional.append((parameter.name, parameter.default))
         #: Every name the handler takes (a list's with brackets too, see :meth:`_values`): not an extra for
         #: ``**kwargs``.
-        self.names = (frozenset(param.name for param in self.params) | self.injected
-                      | {param.name + '[]' for param in self.params if param.many})
-        if self.takes_extra:  # (never among the extras either)
-            self.names |= _filled_by_the_call(callback)
+        self.names = self._taken_names(callback)
         self.notes.extend(_stray_wildcard_notes(signature, rule))
         #: Every parameter is a text from the query or the body: a GET binds on a short path.
         self.texts_only = self._takes_texts_only()
         #: The one parameter the request must fill, when the handler has no other to fill (FastAPI's lone
         #: model parameter, ``def create(item)``): a JSON object without it gets :func:`_whole_body_note`.
         self.lone = _lone_parameter(self.params, self.takes_extra)
+
+    def _taken_names(self, callback: Callable[..., Any]) -> typing.FrozenSet[str]:
+        """The names of :attr:`names`: the parameters', a list's with brackets, and the injected ones; with
+        ``**kwargs``, also those the call fills (never among the extras either)."""
+        names = (frozenset(param.name for param in self.params) | self.injected
+                 | {param.name + '[]' for param in self.params if param.many})
+        return names | _filled_by_the_call(callback) if self.takes_extra else names
 
     def _takes_texts_only(self) -> bool:
         """True when every parameter is a plain text, and there is no URL argument to convert and no ``**kwargs``."""
