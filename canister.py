@@ -10643,6 +10643,7 @@ class Canister:
         self.sessions = SessionManager(config, self.custom_store, self.log)
         if isinstance(self.sessions.store, MemoryStore):
             _IN_MEMORY_LOGS.add(self.log)
+            self._note_reloader()
         for note in self.log.warnings + self._store_notes():  # in the log, and on the terminal at the app's install line
             self.log.write(logging.WARNING, '%s', note)
             _warn_at_install(note)
@@ -10651,6 +10652,13 @@ class Canister:
         #: The same when the Authorization header has a scheme to check (None: route wrappers skip it).
         self.auth = self.authenticator or None
         self._watch_users_file(self.authenticator.schemes.get('basic'))
+
+    def _note_reloader(self) -> None:
+        """Say in the log, under Bottle's reloader, that the memory store's sessions end at each change of a file."""
+        if os.environ.get('BOTTLE_CHILD'):  # (set by bottle.run(reloader=True) in the process it serves from)
+            self.log.write(logging.INFO, 'Bottle\'s reloader (bottle.run(reloader=True)) starts this process again at '
+                           'each change of a file, and the sessions of the memory store end with it: everyone is '
+                           'logged out; session_store = sqlite:///sessions.db keeps them')
 
     def _watch_users_file(self, basic: Optional[BasicAuth]) -> None:
         """Have Basic's look at its users file made before each route's handler, so that a request with the

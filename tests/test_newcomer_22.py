@@ -2,6 +2,11 @@
 an ini value written in quotes (as .env, TOML and YAML write it), a config line without its ``=``, ..."""
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
+import textwrap
 import warnings
 
 from typing import List
@@ -10,7 +15,8 @@ import bottle
 import pytest
 
 import canister
-from helpers import app_with_ini, basic, client, read_log, warning_lines
+from helpers import ROOT, app_with_ini, basic, client, read_log, warning_lines
+from servers import HOST, Client, _terminate, free_port, wait_until
 
 HASH = canister.hash_password('my-secret', iterations=1000)
 
@@ -170,3 +176,64 @@ def test_brackets_fill_no_single_valued_parameter(make_app):
     app = make_app()
     app.route('/one', callback=lambda tag='none', **extra: {'tag': tag, 'extra': extra})
     assert client(app).get('/one?tag[]=a').json == {'tag': 'none', 'extra': {'tag[]': 'a'}}
+
+
+# -- Bottle's reloader --------------------------------------------------------------------------
+
+#: What the log of an app on the memory store says in each process Bottle's reloader serves from.
+RELOADER_NOTE = ("Bottle's reloader (bottle.run(reloader=True)) starts this process again at each change of a file, "
+                 "and the sessions of the memory store end with it: everyone is logged out; session_store = "
+                 "sqlite:///sessions.db keeps them")
+
+#: A first app as a newcomer runs it while writing it: Bottle's development server with its reloader.
+RELOADED_APP = """
+    import bottle, canister, sys
+    from canister import session
+    app = bottle.Bottle()
+    app.install(canister.Canister(log_path='logs', session_store=sys.argv[2]))
+
+    @app.get('/')
+    def count():
+        session.data['count'] = session.data.get('count', 0) + 1
+        return str(session.data['count'])
+
+    if __name__ == '__main__':
+        bottle.run(app, host='127.0.0.1', port=int(sys.argv[1]), reloader=True, interval=0.2, quiet=True)
+"""
+
+
+def counts_across_a_reload(directory, store: str) -> list:
+    """The counts a client reads from the reloaded app before and after its file changes."""
+    script = directory / 'app.py'
+    script.write_text(textwrap.dedent(RELOADED_APP))
+    port = free_port()
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    server = subprocess.Popen([sys.executable, str(script), str(port), store], cwd=str(directory), env=env,
+                              start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    browser = Client('http://%s:%d' % (HOST, port))
+    try:
+        counts = [wait_until(lambda: browser.get('/').text, 20, what='the app'), browser.get('/').text]
+        starts = read_log(directory / 'logs').count('Initializing')  # (the reloader's own process installs too)
+        os.utime(script, (script.stat().st_atime, script.stat().st_mtime + 5))
+        wait_until(lambda: read_log(directory / 'logs').count('Initializing') > starts, 20, what='the restart')
+        counts.append(wait_until(lambda: browser.get('/').text, 20, what='the app again'))
+        return counts
+    finally:
+        _terminate(server, signal.SIGTERM, 10)
+
+
+def test_under_bottles_reloader_the_memory_store_says_that_each_change_of_a_file_logs_everyone_out(tmp_path):
+    """Before, the count started over at each change of the app's file without a word."""
+    assert counts_across_a_reload(tmp_path, 'memory') == ['1', '2', '1']
+    log = read_log(tmp_path / 'logs')
+    assert log.count(' INFO     [MainThread]   ' + RELOADER_NOTE) == 2  # the first process served, and the next
+
+
+def test_under_bottles_reloader_a_sqlite_store_keeps_the_sessions_and_says_nothing_of_it(tmp_path):
+    assert counts_across_a_reload(tmp_path, 'sqlite:///sessions.db') == ['1', '2', '3']
+    assert "Bottle's reloader" not in read_log(tmp_path / 'logs')
+
+
+def test_without_the_reloader_the_memory_store_says_nothing_of_it(make_app, log_dir):
+    make_app()
+    assert "Bottle's reloader" not in read_log(log_dir)
