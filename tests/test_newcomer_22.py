@@ -35,11 +35,9 @@ def install_ini(directory, text: str) -> bottle.Bottle:
 
 # -- values in quotes -------------------------------------------------------------------------
 
-def test_bottle_keeps_the_quotes_of_an_ini_value():
+def test_bottle_keeps_the_quotes_of_an_ini_value(tmp_path):
     """Why the check exists: Bottle's load_config (0.12 and 0.13) reads `"./logs"` with its quotes."""
-    config = bottle.ConfigDict()
-    config.update('canister', log_path='"./logs"')  # (what load_config stores for log_path = "./logs")
-    assert config['canister.log_path'] == '"./logs"'
+    assert app_with_ini(tmp_path, '[canister]\nlog_path = "./logs"\n').config['canister.log_path'] == '"./logs"'
 
 
 @pytest.mark.parametrize('line', ['log_path = "./app-logs"', "log_path = './app-logs'", 'CORS = "*"',
