@@ -1023,6 +1023,8 @@ _FAMILIAR_NAMES = {
                "session_max_age (the session's)?",
     **dict.fromkeys(('csrf_enabled', 'wtf_csrf_enabled', 'csrf_protect'),
                     'did you mean csrf? it checks the origin of unsafe requests, with no token in the form'),
+    'config': 'settings go in as keyword arguments, Canister(session_store=...), or in the app\'s config: '
+              'app.config.load_config(\'app.ini\') before app.install(canister.Canister())',
     'secret_key': 'canister needs no secret key: the cookie holds a random id of a session kept on the server, '
                   'nothing signed',
     **dict.fromkeys(('permanent_session_lifetime', 'session_lifetime'),
@@ -10421,6 +10423,18 @@ class _MountedBody(_HandedOnBody):
             self._put_path(outside)
 
 
+def _settings_not_store(given: Any) -> str:
+    """What ``Canister(given)`` says of settings given where a store object goes: a dict, a file's name or a URL
+    (never the dict itself, which may hold a password)."""
+    if isinstance(given, Mapping):
+        return ('Canister() takes its settings as keyword arguments, not a dict: Canister(**settings), or '
+                'app.config.load_dict({\'canister\': settings}) before app.install(canister.Canister()); its one '
+                'positional argument is a session store object')
+    return ('Canister() takes no file or URL as its argument: a file of settings goes to '
+            'app.config.load_config(\'app.ini\') before app.install(canister.Canister()), a store URL to '
+            'Canister(session_store=\'sqlite:///sessions.db\'); its one positional argument is a session store object')
+
+
 class Canister:
     """The Bottle plugin: ``app.install(Canister())``.
 
@@ -10437,6 +10451,8 @@ class Canister:
         if isinstance(store, bottle.Bottle) or isinstance(overrides.get('app'), bottle.Bottle):
             # the habit of Flask's extensions, CORS(app): the app would run without canister, without a word
             raise TypeError('Canister() takes no app: install it on the app with app.install(canister.Canister())')
+        if isinstance(store, (Mapping, str, bytes, os.PathLike)) and not callable(getattr(store, 'load', None)):
+            raise TypeError(_settings_not_store(store))  # (taken for a store, it failed at install, dict and all)
         #: The keyword arguments given: config keys, which win over the app's ``canister.*``.
         self.overrides = overrides
         #: The store given as ``Canister(store=...)`` (None: the configured one).

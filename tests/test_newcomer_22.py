@@ -3,6 +3,7 @@ an ini value written in quotes (as .env, TOML and YAML write it), a config line 
 from __future__ import annotations
 
 import os
+import pathlib
 import signal
 import subprocess
 import sys
@@ -75,12 +76,13 @@ def test_quotes_inside_a_value_are_kept_as_a_content_security_policy_needs_them(
 
 # -- a line without = -------------------------------------------------------------------------
 
-def installed_with_warnings(app: bottle.Bottle, log_dir) -> list:
-    """Install canister on ``app`` (its log in ``log_dir``), uninstall it, and give the ``CanisterWarning``s said."""
+def installed_with_warnings(app: bottle.Bottle, log_dir, **overrides) -> list:
+    """Install canister on ``app`` (its log in ``log_dir``, ``overrides`` to ``Canister()``), uninstall it, and
+    give the ``CanisterWarning``s said."""
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter('always')
         app.config.setdefault('canister.log_path', str(log_dir))
-        app.install(canister.Canister())
+        app.install(canister.Canister(**overrides))
     app.uninstall(True)
     return [str(warning.message) for warning in caught if warning.category is canister.CanisterWarning]
 
@@ -235,3 +237,44 @@ def test_under_bottles_reloader_a_sqlite_store_keeps_the_sessions_and_says_nothi
 def test_without_the_reloader_the_memory_store_says_nothing_of_it(make_app, log_dir):
     make_app()
     assert "Bottle's reloader" not in read_log(log_dir)
+
+
+# -- settings given where a store goes ---------------------------------------------------------
+
+def test_a_dict_of_settings_given_to_canister_is_refused_at_once_without_repeating_it():
+    """Before, the dict was taken for a store: the install failed with 'the session store {...} has no load()
+    method', the dict (and any password in it) printed whole."""
+    with pytest.raises(TypeError) as raised:
+        canister.Canister({'session_store': 'sqlite:///sessions.db', 'auth_basic_password': 'hunter2'})
+    assert str(raised.value) == (
+        "Canister() takes its settings as keyword arguments, not a dict: Canister(**settings), or "
+        "app.config.load_dict({'canister': settings}) before app.install(canister.Canister()); its one positional "
+        "argument is a session store object")
+
+
+@pytest.mark.parametrize('given', ['app.ini', 'sqlite:///sessions.db', b'app.ini', pathlib.Path('app.ini')])
+def test_a_file_name_or_a_url_given_to_canister_is_refused_with_where_each_goes(given):
+    with pytest.raises(TypeError) as raised:
+        canister.Canister(given)
+    assert str(raised.value) == (
+        "Canister() takes no file or URL as its argument: a file of settings goes to app.config.load_config('app.ini') "
+        "before app.install(canister.Canister()), a store URL to Canister(session_store='sqlite:///sessions.db'); its "
+        "one positional argument is a session store object")
+
+
+def test_a_config_keyword_is_an_unknown_key_answered_with_where_settings_go(log_dir):
+    assert installed_with_warnings(bottle.Bottle(), log_dir, config='app.ini') == [
+        "unknown config key canister.config (settings go in as keyword arguments, Canister(session_store=...), or "
+        "in the app's config: app.config.load_config('app.ini') before app.install(canister.Canister()))"]
+
+
+def test_a_store_object_given_by_position_is_used(log_dir):
+    store = canister.MemoryStore()
+    app = bottle.Bottle()
+    app.install(canister.Canister(store, log_path=str(log_dir)))
+    try:
+        app.route('/', callback=lambda: canister.session.sid)
+        sid = client(app).get('/').text
+        assert store.load(sid) is not None
+    finally:
+        app.uninstall(True)
