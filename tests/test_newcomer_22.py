@@ -187,10 +187,10 @@ RELOADER_NOTE = ("Bottle's reloader (bottle.run(reloader=True)) starts this proc
 
 #: A first app as a newcomer runs it while writing it: Bottle's development server with its reloader.
 RELOADED_APP = """
-    import bottle, canister, sys
+    import bottle, canister, os, sys
     from canister import session
     app = bottle.Bottle()
-    app.install(canister.Canister(log_path='logs', session_store=sys.argv[2]))
+    app.install(canister.Canister(log_path='logs', session_store=os.environ['APP_STORE']))
 
     @app.get('/')
     def count():
@@ -202,13 +202,17 @@ RELOADED_APP = """
 """
 
 
-def counts_across_a_reload(directory, store: str) -> list:
-    """The counts a client reads from the reloaded app before and after its file changes."""
+def counts_across_a_reload(directory, store: str, gunicorn: bool = False) -> list:
+    """The counts a client reads from the reloaded app (Bottle's reloader, or ``gunicorn --reload``) before
+    and after its file changes."""
     script = directory / 'app.py'
     script.write_text(textwrap.dedent(RELOADED_APP))
     port = free_port()
-    env = dict(os.environ, PYTHONPATH=str(ROOT))
-    server = subprocess.Popen([sys.executable, str(script), str(port), store], cwd=str(directory), env=env,
+    env = dict(os.environ, PYTHONPATH=str(ROOT), APP_STORE=store)
+    command = [sys.executable, str(script), str(port)]
+    if gunicorn:
+        command = [sys.executable, '-m', 'gunicorn', '--bind', '%s:%d' % (HOST, port), '--reload', 'app:app']
+    server = subprocess.Popen(command, cwd=str(directory), env=env,
                               start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     browser = Client('http://%s:%d' % (HOST, port))
     try:
@@ -231,6 +235,12 @@ def test_under_bottles_reloader_the_memory_store_says_that_each_change_of_a_file
 
 def test_under_bottles_reloader_a_sqlite_store_keeps_the_sessions_and_says_nothing_of_it(tmp_path):
     assert counts_across_a_reload(tmp_path, 'sqlite:///sessions.db') == ['1', '2', '3']
+    assert "Bottle's reloader" not in read_log(tmp_path / 'logs')
+
+
+def test_gunicorns_reloader_starts_the_app_again_at_each_change_and_the_memory_stores_sessions_end(tmp_path):
+    """What the README says of ``gunicorn --reload``: the count starts over (canister has no word for it there)."""
+    assert counts_across_a_reload(tmp_path, 'memory', gunicorn=True) == ['1', '2', '1']
     assert "Bottle's reloader" not in read_log(tmp_path / 'logs')
 
 
