@@ -218,8 +218,14 @@ def counts_across_a_reload(directory, store: str, gunicorn: bool = False) -> lis
     try:
         counts = [wait_until(lambda: browser.get('/').text, 20, what='the app'), browser.get('/').text]
         starts = read_log(directory / 'logs').count('Initializing')  # (the reloader's own process installs too)
-        os.utime(script, (script.stat().st_atime, script.stat().st_mtime + 5))
-        wait_until(lambda: read_log(directory / 'logs').count('Initializing') > starts, 20, what='the restart')
+        changed = [script.stat().st_mtime]
+
+        def restarted() -> bool:  # (changed again until seen: a reloader may note the times after the first)
+            changed[0] += 1
+            os.utime(script, (changed[0], changed[0]))
+            return read_log(directory / 'logs').count('Initializing') > starts
+
+        wait_until(restarted, 20, interval=0.25, what='the restart')
         counts.append(wait_until(lambda: browser.get('/').text, 20, what='the app again'))
         return counts
     finally:
@@ -230,7 +236,8 @@ def test_under_bottles_reloader_the_memory_store_says_that_each_change_of_a_file
     """Before, the count started over at each change of the app's file without a word."""
     assert counts_across_a_reload(tmp_path, 'memory') == ['1', '2', '1']
     log = read_log(tmp_path / 'logs')
-    assert log.count(' INFO     [MainThread]   ' + RELOADER_NOTE) == 2  # the first process served, and the next
+    notes = log.count(' INFO     [MainThread]   ' + RELOADER_NOTE)
+    assert notes >= 2 and notes == log.count('Initializing') - 1  # each process served from, not the reloader's own
 
 
 def test_under_bottles_reloader_a_sqlite_store_keeps_the_sessions_and_says_nothing_of_it(tmp_path):
