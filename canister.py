@@ -818,7 +818,7 @@ _ORIGIN = re.compile(r'(?i)https?://(?:(?:\*\.)?[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(
 # Whitespace then `;` or `#`: an inline comment, which Bottle's load_config keeps in the value.
 _INLINE_COMMENT = re.compile(r'\s[;#]')
 # A whole value in quotes, as .env, TOML and YAML files write it: an ini file's value keeps them.
-_QUOTED = re.compile(r'"[^"]*"|\'[^\']*\'', re.S)
+_QUOTED = re.compile(r'"[^"]*"|\'[^\']*\'')
 
 
 #: The JWT algorithms of a shared secret, and of a public key.
