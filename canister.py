@@ -817,6 +817,8 @@ _ORIGIN = re.compile(r'(?i)https?://(?:(?:\*\.)?[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(
                      r'|\[[0-9a-f:.]+\])(?::(?P<port>[0-9]{1,5}))?/?')
 # Whitespace then `;` or `#`: an inline comment, which Bottle's load_config keeps in the value.
 _INLINE_COMMENT = re.compile(r'\s[;#]')
+# A whole value in quotes, as .env, TOML and YAML files write it: an ini file's value keeps them.
+_QUOTED = re.compile(r'"[^"]*"|\'[^\']*\'')
 
 
 #: The JWT algorithms of a shared secret, and of a public key.
@@ -1021,6 +1023,8 @@ _FAMILIAR_NAMES = {
                "session_max_age (the session's)?",
     **dict.fromkeys(('csrf_enabled', 'wtf_csrf_enabled', 'csrf_protect'),
                     'did you mean csrf? it checks the origin of unsafe requests, with no token in the form'),
+    'config': 'settings go in as keyword arguments, Canister(session_store=...), or in the app\'s config: '
+              'app.config.load_config(\'app.ini\') before app.install(canister.Canister())',
     'secret_key': 'canister needs no secret key: the cookie holds a random id of a session kept on the server, '
                   'nothing signed',
     **dict.fromkeys(('permanent_session_lifetime', 'session_lifetime'),
@@ -1089,6 +1093,25 @@ def _prefixes() -> str:
         families.setdefault(name.split('_', 1)[0], []).append(name)
     return ', '.join(names[0] if len(names) == 1 else first + ('*' if first in names else '_*')
                      for first, names in sorted(families.items()))
+
+
+def _unknown_key_note(key: str, value: Any) -> str:
+    """The warning of an unknown key; for an ini line without its ``=`` (``log_path stderr``, which bottle
+    0.13 reads as a key of that name without a value), the line to write instead."""
+    words = key.split(None, 1)
+    known = ALIASES.get(words[0], words[0]) in KEYS if words else False
+    close = difflib.get_close_matches(words[0], list(KEYS) + list(ALIASES), n=1) if len(words) == 2 else []
+    if len(words) < 2 or not (known or close):
+        return 'unknown config key canister.%s (%s)' % (key, _unknown_key_hint(key))
+    name = words[0] if known else close[0]
+    if _redacted(name, words[1]) == '***':  # (a password after the name: shown nowhere)
+        return ('unknown config key canister.%s *** (a line without =, which Bottle reads as the name of a key: '
+                'write %s = and then the value)' % (words[0], name))
+    if value is None:
+        return ('unknown config key canister.%s (the line has no =, so Bottle reads all of it as the name of a key '
+                'without a value: write %s = %s)' % (key, name, words[1]))
+    return ('unknown config key canister.%s (a line without = after %s, whose name Bottle reads up to its first : '
+            'or =: write %s = and then the whole value)' % (key, words[0], name))
 
 
 def _unknown_key_hint(key: str) -> str:
@@ -1324,7 +1347,7 @@ class Config(Dict[str, Any]):
                     spelled[key] = str(raw_key)
                     given[key] = value
                 else:
-                    self.warnings.append('unknown config key canister.%s (%s)' % (key, _unknown_key_hint(key)))
+                    self.warnings.append(_unknown_key_note(key, value))
         return given
 
     @classmethod
@@ -1338,11 +1361,18 @@ class Config(Dict[str, Any]):
     @staticmethod
     def _parse(spec: _Key, value: Any) -> Any:
         """One key's value, parsed and checked; :class:`ConfigError` says what is wrong."""
-        if isinstance(value, str) and _INLINE_COMMENT.search(value):
-            raise ConfigError('canister.%s%s has an inline comment (whitespace then ; or #): Bottle\'s '
-                              'load_config keeps it as part of the value; put the comment on a line of '
-                              'its own' % (spec.name, '' if _redacted(spec.name, value) == '***'
-                                           else ' = %r' % _redacted(spec.name, value)))
+        if isinstance(value, str):
+            if _INLINE_COMMENT.search(value):
+                problem = ('has an inline comment (whitespace then ; or #): Bottle\'s load_config keeps it as part '
+                           'of the value; put the comment on a line of its own')
+            elif _QUOTED.fullmatch(value.strip()):
+                problem = ('is in quotes, which Bottle\'s load_config keeps as part of the value (an ini file is '
+                           'not .env, TOML or YAML): write it without them')
+            else:
+                problem = ''
+            if problem:
+                shown = _redacted(spec.name, value)
+                raise ConfigError('canister.%s%s %s' % (spec.name, '' if shown == '***' else ' = %r' % shown, problem))
         try:
             return spec.parse(value)
         except ValueError as error:
@@ -2758,9 +2788,10 @@ def _refuse_mixed(param: _Param, sent: List[Any]) -> None:
                         'files' if param.is_file else 'texts'))
 
 
-def _form_values(param: _Param, body: Any) -> Optional[List[Any]]:
-    """The values of one parameter in a form body (files for a file parameter), or None."""
-    key = param.wire_name if getattr(body, 'recode_unicode', False) else param.name
+def _form_values(param: _Param, body: Any, suffix: str = '') -> Optional[List[Any]]:
+    """The values of one parameter in a form body (files for a file parameter), or None; ``suffix`` is
+    what follows its name in the form's keys (``[]``, see ``ParameterBinder._values``)."""
+    key = (param.wire_name if getattr(body, 'recode_unicode', False) else param.name) + suffix
     sent = body.getall(key)
     values = [value for value in sent if isinstance(value, bottle.FileUpload) == param.is_file]
     if values and len(values) < len(sent):
@@ -3033,16 +3064,22 @@ class ParameterBinder:
                 self._add(callback, parameter, hints, url_names, rule)
                 if parameter.kind is parameter.POSITIONAL_ONLY:
                     self.positional.append((parameter.name, parameter.default))
-        #: Every name the handler takes: not an extra for ``**kwargs``.
-        self.names = frozenset(param.name for param in self.params) | self.injected
-        if self.takes_extra:  # (never among the extras either)
-            self.names |= _filled_by_the_call(callback)
+        #: Every name the handler takes (a list's with brackets too, see :meth:`_values`): not an extra for
+        #: ``**kwargs``.
+        self.names = self._taken_names(callback)
         self.notes.extend(_stray_wildcard_notes(signature, rule))
         #: Every parameter is a text from the query or the body: a GET binds on a short path.
         self.texts_only = self._takes_texts_only()
         #: The one parameter the request must fill, when the handler has no other to fill (FastAPI's lone
         #: model parameter, ``def create(item)``): a JSON object without it gets :func:`_whole_body_note`.
         self.lone = _lone_parameter(self.params, self.takes_extra)
+
+    def _taken_names(self, callback: Callable[..., Any]) -> typing.FrozenSet[str]:
+        """The names of :attr:`names`: the parameters', a list's with brackets, and the injected ones; with
+        ``**kwargs``, also those the call fills (never among the extras either)."""
+        names = (frozenset(param.name for param in self.params) | self.injected
+                 | {param.name + '[]' for param in self.params if param.many})
+        return names | _filled_by_the_call(callback) if self.takes_extra else names
 
     def _takes_texts_only(self) -> bool:
         """True when every parameter is a plain text, and there is no URL argument to convert and no ``**kwargs``."""
@@ -3234,16 +3271,26 @@ class ParameterBinder:
     @staticmethod
     def _values(param: _Param, body: Any, query: Any) -> Optional[List[Any]]:
         """The values sent for one parameter: from the body if it has them, else from the query;
-        None if it is absent (a JSON ``[]`` for a list parameter is sent, and empty)."""
+        None if it is absent (a JSON ``[]`` for a list parameter is sent, and empty).  A list parameter
+        absent under its name takes those of its name with brackets, as jQuery, axios and PHP's forms
+        write a list (``tags[]=a&tags[]=b``, ``<input type=file name="files[]" multiple>``)."""
+        values = ParameterBinder._sent(param, body, query, '')
+        if values is None and param.many:
+            values = ParameterBinder._sent(param, body, query, '[]')
+        return values
+
+    @staticmethod
+    def _sent(param: _Param, body: Any, query: Any, suffix: str) -> Optional[List[Any]]:
+        """The values of :meth:`_values` under the parameter's name followed by ``suffix``."""
         if isinstance(body, dict):
-            values = _json_values(param, body)
+            values = None if suffix else _json_values(param, body)
         elif body is not None:
-            values = _form_values(param, body)
+            values = _form_values(param, body, suffix)
         else:
             values = None
         if values is not None or param.is_file:
             return values
-        values = query.getall(param.wire_name)
+        values = query.getall(param.wire_name + suffix)
         return [_recode(query, value, param.name) for value in values] if values else None
 
     @staticmethod
@@ -10654,6 +10701,18 @@ def _mount_point_path(router: Any, environ: Mapping[str, Any]) -> Optional[_Path
     return bottle.path_shift(environ.get('SCRIPT_NAME', '/'), environ.get('PATH_INFO', '/'), depth)
 
 
+def _settings_not_store(given: Any) -> str:
+    """What ``Canister(given)`` says of settings given where a store object goes: a dict, a file's name or a URL
+    (never the dict itself, which may hold a password)."""
+    if isinstance(given, Mapping):
+        return ('Canister() takes its settings as keyword arguments, not a dict: Canister(**settings), or '
+                'app.config.load_dict({\'canister\': settings}) before app.install(canister.Canister()); its one '
+                'positional argument is a session store object')
+    return ('Canister() takes no file or URL as its argument: a file of settings goes to '
+            'app.config.load_config(\'app.ini\') before app.install(canister.Canister()), a store URL to '
+            'Canister(session_store=\'sqlite:///sessions.db\'); its one positional argument is a session store object')
+
+
 class Canister:
     """The Bottle plugin: ``app.install(Canister())``.
 
@@ -10670,6 +10729,8 @@ class Canister:
         if isinstance(store, bottle.Bottle) or isinstance(overrides.get('app'), bottle.Bottle):
             # the habit of Flask's extensions, CORS(app): the app would run without canister, without a word
             raise TypeError('Canister() takes no app: install it on the app with app.install(canister.Canister())')
+        if isinstance(store, (Mapping, str, bytes, os.PathLike)) and not callable(getattr(store, 'load', None)):
+            raise TypeError(_settings_not_store(store))  # (taken for a store, it failed at install, dict and all)
         #: The keyword arguments given: config keys, which win over the app's ``canister.*``.
         self.overrides = overrides
         #: The store given as ``Canister(store=...)`` (None: the configured one).
@@ -10876,6 +10937,7 @@ class Canister:
         self.sessions = SessionManager(config, self.custom_store, self.log)
         if isinstance(self.sessions.store, MemoryStore):
             _IN_MEMORY_LOGS.add(self.log)
+            self._note_reloader()
         for note in self.log.warnings + self._store_notes():  # in the log, and on the terminal at the app's install line
             self.log.write(logging.WARNING, '%s', note)
             _warn_at_install(note)
@@ -10884,6 +10946,13 @@ class Canister:
         #: The same when the Authorization header has a scheme to check (None: route wrappers skip it).
         self.auth = self.authenticator or None
         self._watch_users_file(self.authenticator.schemes.get('basic'))
+
+    def _note_reloader(self) -> None:
+        """Say in the log, under Bottle's reloader, that the memory store's sessions end at each change of a file."""
+        if os.environ.get('BOTTLE_CHILD'):  # (set by bottle.run(reloader=True) in the process it serves from)
+            self.log.write(logging.INFO, 'Bottle\'s reloader (bottle.run(reloader=True)) starts this process again at '
+                           'each change of a file, and the sessions of the memory store end with it: everyone is '
+                           'logged out; session_store = sqlite:///sessions.db keeps them')
 
     def _watch_users_file(self, basic: Optional[BasicAuth]) -> None:
         """Have Basic's look at its users file made before each route's handler, so that a request with the

@@ -1,0 +1,297 @@
+"""What a Flask or Starlette developer met in a first hour with canister that went wrong without a word:
+an ini value written in quotes (as .env, TOML and YAML write it), a config line without its ``=``, ..."""
+from __future__ import annotations
+
+import os
+import pathlib
+import signal
+import subprocess
+import sys
+import textwrap
+import warnings
+
+from typing import List
+
+import bottle
+import pytest
+
+import canister
+from helpers import ROOT, app_with_ini, basic, client, read_log, warning_lines
+from servers import HOST, Client, _terminate, free_port, wait_until
+
+HASH = canister.hash_password('my-secret', iterations=1000)
+
+#: The end of the message of a quoted value.
+IN_QUOTES = ("is in quotes, which Bottle's load_config keeps as part of the value (an ini file is not .env, TOML "
+             "or YAML): write it without them")
+
+
+def install_ini(directory, text: str) -> bottle.Bottle:
+    """An app whose ini file has this text, canister installed on it (its log in ``directory/logs``)."""
+    app = app_with_ini(directory, text)
+    app.config.setdefault('canister.log_path', str(directory / 'logs'))
+    app.install(canister.Canister())
+    return app
+
+
+# -- values in quotes -------------------------------------------------------------------------
+
+def test_bottle_keeps_the_quotes_of_an_ini_value(tmp_path):
+    """Why the check exists: Bottle's load_config (0.12 and 0.13) reads `"./logs"` with its quotes."""
+    assert app_with_ini(tmp_path, '[canister]\nlog_path = "./logs"\n').config['canister.log_path'] == '"./logs"'
+
+
+@pytest.mark.parametrize('line', ['log_path = "./app-logs"', "log_path = './app-logs'", 'CORS = "*"',
+                                  'session_store = "sqlite:///sessions.db"', 'csrf = "false"'])
+def test_a_value_in_quotes_is_refused_naming_the_key_and_nothing_is_made_in_the_working_directory(
+        tmp_path, monkeypatch, line):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(canister.ConfigError) as raised:
+        install_ini(tmp_path, '[canister]\n%s\n' % line)
+    key, value = (part.strip() for part in line.split('=', 1))
+    assert str(raised.value) == 'canister.%s = %r %s' % (key.lower(), value, IN_QUOTES)
+    assert [path.name for path in tmp_path.iterdir()] == ['app.ini']  # no directory named `".`, no logs
+
+
+def test_a_password_hash_in_quotes_is_refused_without_echoing_it_rather_than_taken_as_clear_text(tmp_path):
+    """Before, `"pbkdf2_sha256:..."` was a clear-text password (no hash starts with a quote): every login
+    with the right password was a 401, and the log said only 'wrong password'."""
+    with pytest.raises(canister.ConfigError) as raised:
+        install_ini(tmp_path, '[canister]\nauth_basic_username = alice\nauth_basic_password = "%s"\n' % HASH)
+    assert str(raised.value) == 'canister.auth_basic_password ' + IN_QUOTES
+    assert HASH.split(':')[2] not in str(raised.value)
+
+
+def test_quotes_inside_a_value_are_kept_as_a_content_security_policy_needs_them(tmp_path):
+    app = install_ini(tmp_path, "[canister]\ncontent_security_policy = default-src 'self'; img-src 'self' data:\n"
+                                "auth_basic_username = alice\nauth_basic_password = %s\n" % HASH)
+    try:
+        app.route('/me', callback=lambda: str(canister.session.user))
+        answer = client(app).get('/me', headers={'Authorization': basic('alice', 'my-secret')})
+        assert answer.text == 'alice'
+        assert answer.headers['Content-Security-Policy'] == "default-src 'self'; img-src 'self' data:"
+    finally:
+        app.uninstall(True)
+
+
+# -- a line without = -------------------------------------------------------------------------
+
+def installed_with_warnings(app: bottle.Bottle, log_dir, **overrides) -> list:
+    """Install canister on ``app`` (its log in ``log_dir``, ``overrides`` to ``Canister()``), uninstall it, and
+    give the ``CanisterWarning``s said."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter('always')
+        app.config.setdefault('canister.log_path', str(log_dir))
+        app.install(canister.Canister(**overrides))
+    app.uninstall(True)
+    return [str(warning.message) for warning in caught if warning.category is canister.CanisterWarning]
+
+
+@pytest.mark.skipif(bottle.__version__.startswith('0.12'), reason="bottle 0.12's load_config refuses such a line itself")
+def test_a_config_line_without_its_equals_sign_is_reported_with_the_line_to_write(tmp_path):
+    """Bottle 0.13 reads `log_path stderr` as the key `log_path stderr` without a value: the unknown key's
+    hint said 'did you mean log_path?', as if the name were misspelt, and the app ran with the default."""
+    said = installed_with_warnings(app_with_ini(tmp_path, '[canister]\nlog_level   DEBUG\n'), tmp_path / 'logs')
+    note = ('unknown config key canister.log_level   debug (the line has no =, so Bottle reads all of it as the name '
+            'of a key without a value: write log_level = debug)')
+    assert said == [note]
+    assert any(line.endswith(note) for line in warning_lines(tmp_path / 'logs'))
+
+
+@pytest.mark.skipif(bottle.__version__.startswith('0.12'), reason="bottle 0.12's load_config refuses such a line itself")
+def test_a_url_on_a_line_without_its_equals_sign_is_reported_with_where_the_name_ended(tmp_path):
+    """An ini line's name ends at its first ``:`` too: `session_store sqlite:///x.db` is the name
+    `session_store sqlite` with the value `///x.db`."""
+    said = installed_with_warnings(app_with_ini(tmp_path, '[canister]\nsession_store sqlite:///x.db\n'),
+                                   tmp_path / 'logs')
+    assert said == ['unknown config key canister.session_store sqlite (a line without = after session_store, whose '
+                    'name Bottle reads up to its first : or =: write session_store = and then the whole value)']
+
+
+def test_a_password_on_a_line_without_its_equals_sign_is_shown_nowhere(log_dir):
+    app = bottle.Bottle()
+    app.config['canister.auth_basic_password hunter2-secret'] = None  # (bottle 0.13's reading of such a line)
+    said = installed_with_warnings(app, log_dir)
+    assert said == ['unknown config key canister.auth_basic_password *** (a line without =, which Bottle reads as the '
+                    'name of a key: write auth_basic_password = and then the value)']
+    assert 'hunter2' not in read_log(log_dir)
+
+
+def test_a_misspelt_name_on_a_line_without_its_equals_sign_gets_the_closest_key(log_dir):
+    app = bottle.Bottle()
+    app.config['canister.sesion_timeout 600'] = None
+    assert installed_with_warnings(app, log_dir) == [
+        'unknown config key canister.sesion_timeout 600 (the line has no =, so Bottle reads all of it as the name '
+        'of a key without a value: write session_timeout = 600)']
+
+
+# -- a list sent with brackets ----------------------------------------------------------------
+
+def list_app(make_app) -> bottle.Bottle:
+    """An app whose ``/tags`` route takes a list of integers, a list of files and ``**extra``."""
+    app = make_app()
+
+    @app.route('/tags', ['GET', 'POST'])
+    def tags(tags: List[int] = (), files: List[bottle.FileUpload] = (), **extra):
+        return {'tags': list(tags), 'files': [upload.filename for upload in files], 'extra': extra}
+
+    return app
+
+
+@pytest.mark.parametrize('send', [
+    lambda web: web.get('/tags?tags[]=1&tags[]=2'),                      # jQuery's $.param, axios' params
+    lambda web: web.get('/tags?tags%5B%5D=1&tags%5B%5D=2'),              # the same, percent-encoded
+    lambda web: web.post('/tags', 'tags[]=1&tags[]=2'),                  # a PHP-style form
+])
+def test_a_list_parameter_takes_the_values_of_its_name_with_brackets_as_jquery_and_axios_send_them(make_app, send):
+    """Before, the handler got its default, [], without a word."""
+    assert send(client(list_app(make_app))).json == {'tags': [1, 2], 'files': [], 'extra': {}}
+
+
+def test_a_file_and_a_text_under_a_name_with_brackets_are_refused_as_under_the_plain_name(make_app):
+    answer = client(list_app(make_app)).post('/tags', {'tags[]': '1'}, upload_files=[('tags[]', 'x.txt', b'')],
+                                             status=400)
+    assert "parameter 'tags' was sent 1 file upload and 1 text under one name" in answer.text
+
+
+def test_a_list_of_files_takes_a_file_input_named_with_brackets(make_app):
+    answer = client(list_app(make_app)).post('/tags', upload_files=[('files[]', 'a.txt', b'a'),
+                                                                    ('files[]', 'b.txt', b'b')])
+    assert answer.json == {'tags': [], 'files': ['a.txt', 'b.txt'], 'extra': {}}
+
+
+def test_a_value_with_brackets_that_does_not_convert_is_a_400_naming_the_parameter(make_app, log_dir):
+    answer = client(list_app(make_app)).get('/tags?tags[]=1&tags[]=two', status=400)
+    assert answer.text == "Bad request: parameter 'tags' must be an integer, got ['1', 'two']\n"
+    assert any(line.endswith("parameter 'tags' must be an integer, got ['1', 'two']")
+               for line in warning_lines(log_dir))
+
+
+def test_the_plain_name_wins_over_the_name_with_brackets(make_app):
+    answer = client(list_app(make_app)).get('/tags?tags[]=1&tags=3')
+    assert answer.json == {'tags': [3], 'files': [], 'extra': {}}
+
+
+def test_brackets_fill_no_single_valued_parameter(make_app):
+    app = make_app()
+    app.route('/one', callback=lambda tag='none', **extra: {'tag': tag, 'extra': extra})
+    assert client(app).get('/one?tag[]=a').json == {'tag': 'none', 'extra': {'tag[]': 'a'}}
+
+
+# -- Bottle's reloader --------------------------------------------------------------------------
+
+#: What the log of an app on the memory store says in each process Bottle's reloader serves from.
+RELOADER_NOTE = ("Bottle's reloader (bottle.run(reloader=True)) starts this process again at each change of a file, "
+                 "and the sessions of the memory store end with it: everyone is logged out; session_store = "
+                 "sqlite:///sessions.db keeps them")
+
+#: A first app as a newcomer runs it while writing it: Bottle's development server with its reloader.
+RELOADED_APP = """
+    import bottle, canister, os, sys
+    from canister import session
+    app = bottle.Bottle()
+    app.install(canister.Canister(log_path='logs', session_store=os.environ['APP_STORE']))
+
+    @app.get('/')
+    def count():
+        session.data['count'] = session.data.get('count', 0) + 1
+        return str(session.data['count'])
+
+    if __name__ == '__main__':
+        bottle.run(app, host='127.0.0.1', port=int(sys.argv[1]), reloader=True, interval=0.2, quiet=True)
+"""
+
+
+def counts_across_a_reload(directory, store: str, gunicorn: bool = False) -> list:
+    """The counts a client reads from the reloaded app (Bottle's reloader, or ``gunicorn --reload``) before
+    and after its file changes."""
+    script = directory / 'app.py'
+    script.write_text(textwrap.dedent(RELOADED_APP))
+    port = free_port()
+    env = dict(os.environ, PYTHONPATH=str(ROOT), APP_STORE=store)
+    command = [sys.executable, str(script), str(port)]
+    if gunicorn:
+        command = [sys.executable, '-m', 'gunicorn', '--bind', '%s:%d' % (HOST, port), '--reload', 'app:app']
+    server = subprocess.Popen(command, cwd=str(directory), env=env,
+                              start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    browser = Client('http://%s:%d' % (HOST, port))
+    try:
+        counts = [wait_until(lambda: browser.get('/').text, 20, what='the app'), browser.get('/').text]
+        starts = read_log(directory / 'logs').count('Initializing')  # (the reloader's own process installs too)
+        changed = [script.stat().st_mtime]
+
+        def restarted() -> bool:  # (changed again until seen: a reloader may note the times after the first)
+            changed[0] += 1
+            os.utime(script, (changed[0], changed[0]))
+            return read_log(directory / 'logs').count('Initializing') > starts
+
+        wait_until(restarted, 20, interval=0.25, what='the restart')
+        counts.append(wait_until(lambda: browser.get('/').text, 20, what='the app again'))
+        return counts
+    finally:
+        _terminate(server, signal.SIGTERM, 10)
+
+
+def test_under_bottles_reloader_the_memory_store_says_that_each_change_of_a_file_logs_everyone_out(tmp_path):
+    """Before, the count started over at each change of the app's file without a word."""
+    assert counts_across_a_reload(tmp_path, 'memory') == ['1', '2', '1']
+    log = read_log(tmp_path / 'logs')
+    notes = log.count(' INFO     [MainThread]   ' + RELOADER_NOTE)
+    assert notes >= 2 and notes == log.count('Initializing') - 1  # each process served from, not the reloader's own
+
+
+def test_under_bottles_reloader_a_sqlite_store_keeps_the_sessions_and_says_nothing_of_it(tmp_path):
+    assert counts_across_a_reload(tmp_path, 'sqlite:///sessions.db') == ['1', '2', '3']
+    assert "Bottle's reloader" not in read_log(tmp_path / 'logs')
+
+
+def test_gunicorns_reloader_starts_the_app_again_at_each_change_and_the_memory_stores_sessions_end(tmp_path):
+    """What the README says of ``gunicorn --reload``: the count starts over (canister has no word for it there)."""
+    assert counts_across_a_reload(tmp_path, 'memory', gunicorn=True) == ['1', '2', '1']
+    assert "Bottle's reloader" not in read_log(tmp_path / 'logs')
+
+
+def test_without_the_reloader_the_memory_store_says_nothing_of_it(make_app, log_dir):
+    make_app()
+    assert "Bottle's reloader" not in read_log(log_dir)
+
+
+# -- settings given where a store goes ---------------------------------------------------------
+
+def test_a_dict_of_settings_given_to_canister_is_refused_at_once_without_repeating_it():
+    """Before, the dict was taken for a store: the install failed with 'the session store {...} has no load()
+    method', the dict (and any password in it) printed whole."""
+    with pytest.raises(TypeError) as raised:
+        canister.Canister({'session_store': 'sqlite:///sessions.db', 'auth_basic_password': 'hunter2'})
+    assert str(raised.value) == (
+        "Canister() takes its settings as keyword arguments, not a dict: Canister(**settings), or "
+        "app.config.load_dict({'canister': settings}) before app.install(canister.Canister()); its one positional "
+        "argument is a session store object")
+
+
+@pytest.mark.parametrize('given', ['app.ini', 'sqlite:///sessions.db', b'app.ini', pathlib.Path('app.ini')])
+def test_a_file_name_or_a_url_given_to_canister_is_refused_with_where_each_goes(given):
+    with pytest.raises(TypeError) as raised:
+        canister.Canister(given)
+    assert str(raised.value) == (
+        "Canister() takes no file or URL as its argument: a file of settings goes to app.config.load_config('app.ini') "
+        "before app.install(canister.Canister()), a store URL to Canister(session_store='sqlite:///sessions.db'); its "
+        "one positional argument is a session store object")
+
+
+def test_a_config_keyword_is_an_unknown_key_answered_with_where_settings_go(log_dir):
+    assert installed_with_warnings(bottle.Bottle(), log_dir, config='app.ini') == [
+        "unknown config key canister.config (settings go in as keyword arguments, Canister(session_store=...), or "
+        "in the app's config: app.config.load_config('app.ini') before app.install(canister.Canister()))"]
+
+
+def test_a_store_object_given_by_position_is_used(log_dir):
+    store = canister.MemoryStore()
+    app = bottle.Bottle()
+    app.install(canister.Canister(store, log_path=str(log_dir)))
+    try:
+        app.route('/', callback=lambda: canister.session.sid)
+        sid = client(app).get('/').text
+        assert store.load(sid) is not None
+    finally:
+        app.uninstall(True)
