@@ -6208,7 +6208,7 @@ class SessionState:
                 self.login_at = checked_at or _now()
             else:
                 self.login_at = checked_at or self.login_starts(lambda: key)
-        else:
+        elif not self.login_at:  # (a login earlier in this request, not stored yet, stays under way)
             self.login_under_way = None  # (the same person again: no login to overtake)
 
     def end_if_overtaken(self, user: Any, overtaken: Callable[[], bool]) -> None:

@@ -159,3 +159,28 @@ def test_a_login_whose_password_check_was_under_way_when_end_sessions_ran_does_n
 
     assert answers[0].json() == {'in': True} and answers[0].new_sid is None, answers[0]
     assert plugin_of(app).sessions_of('alice') == []
+
+
+def test_a_login_whose_user_the_handler_then_gives_more_claims_is_still_ended_by_end_sessions_run_meanwhile(
+        make_app, serve_with_gates, store_url):
+    """``canister.log_in``, then ``session.user`` set again to the same person with the roles the app adds: the
+    second assignment is no new login, but the first is still not stored when ``end_sessions`` runs."""
+    app = end_others_app(make_app, store_url)
+    users = {'alice': canister.hash_password('pw', iterations=1000)}
+
+    @app.get('/form-login-with-roles')
+    def form_login_with_roles(name):
+        assert canister.log_in('alice', 'pw', users)
+        session.user = {'sub': 'alice', 'roles': ['admin']}
+        wait_at_gate(app, name)
+        return 'held'
+
+    origin = serve_with_gates(app)
+    release = hold_request(app, origin, None, '/form-login-with-roles?name=a')
+
+    assert plugin_of(app).end_sessions('alice') == 0
+    held = release()
+
+    assert held.status == 200 and held.new_sid is None, held
+    assert plugin_of(app).sessions_of('alice') == []
+
