@@ -6954,7 +6954,8 @@ class Session:
             return 0
         ended = state.manager.end_sessions(state.user, keep=(state.sid, state.old_sid, state.cookie_sid))
         state.login_at = 0.0  # (a login of this request, kept: the one ending the others)
-        state.regenerate()  # (a login of this request has its new id already: it keeps it)
+        if state.exists:  # (no stored session, a cookie-less client's login: none to move, none made)
+            state.regenerate()  # (a login of this request has its new id already: it keeps it)
         return ended
 
     #: What a Flask habit of setting an attribute on the session means here.

@@ -10,7 +10,7 @@ import threading
 
 import canister
 from canister import session
-from helpers import warning_lines
+from helpers import basic, warning_lines
 from session_kit import Browser, anonymous, hold_request, logged_in, plugin_of, rotation_app, wait_at_gate
 
 
@@ -183,4 +183,18 @@ def test_a_login_whose_user_the_handler_then_gives_more_claims_is_still_ended_by
 
     assert held.status == 200 and held.new_sid is None, held
     assert plugin_of(app).sessions_of('alice') == []
+
+def test_end_other_sessions_called_by_a_client_without_a_cookie_makes_no_session(make_app, serve_with_gates, store_url):
+    """A script sending Basic credentials and keeping no cookie: its user holds for its request, and the new
+    id that ``end_other_sessions`` gives the current session is no reason to store one for it."""
+    app = end_others_app(make_app, store_url, auth_basic_username='alice',
+                         auth_basic_password=canister.hash_password('pw', iterations=1000))
+    origin = serve_with_gates(app)
+    other = logged_in(origin, 'alice')
+
+    answer = Browser(origin).get('/end-others', {'Authorization': basic('alice', 'pw')})
+
+    assert answer.status == 200 and answer.text == '1' and answer.set_cookies == [], answer
+    assert plugin_of(app).sessions_of('alice') == []
+    assert other.read() == [None, {}]
 
