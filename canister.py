@@ -6317,7 +6317,7 @@ class SessionState:
                 self.login_at = checked_at or _now()
             else:
                 self.login_at = checked_at or self.login_starts(lambda: key)
-        else:
+        elif not self.login_at:  # (a login earlier in this request, not stored yet, stays under way)
             self.login_under_way = None  # (the same person again: no login to overtake)
 
     def end_if_overtaken(self, user: Any, overtaken: Callable[[], bool]) -> None:
@@ -7063,7 +7063,8 @@ class Session:
             return 0
         ended = state.manager.end_sessions(state.user, keep=(state.sid, state.old_sid, state.cookie_sid))
         state.login_at = 0.0  # (a login of this request, kept: the one ending the others)
-        state.regenerate()  # (a login of this request has its new id already: it keeps it)
+        if state.exists:  # (no stored session, a cookie-less client's login: none to move, none made)
+            state.regenerate()  # (a login of this request has its new id already: it keeps it)
         return ended
 
     #: What a Flask habit of setting an attribute on the session means here.

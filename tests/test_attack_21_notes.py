@@ -134,3 +134,19 @@ def test_on_the_memory_store_a_token_login_whose_check_was_under_way_when_end_se
 
     assert answers[0].status == 200 and answers[0].new_sid is None, answers[0]
     assert plugin_of(app).sessions_of('alice') == []
+
+
+def test_two_apps_on_one_memory_store_object_see_each_others_logins_under_way(make_app, serve_with_gates):
+    """``end_sessions`` of one app keeps its note for a login under way in the other (the register is the
+    store's): that login, stored after the listing, is ended."""
+    store = canister.MemoryStore()
+    logging_in = end_others_app(make_app, 'memory', store=store)
+    ending = end_others_app(make_app, 'memory', store=store)
+    origin = serve_with_gates(logging_in)
+    release = hold_request(logging_in, origin, None, '/login-held?name=a&user=alice')
+
+    assert plugin_of(ending).end_sessions('alice') == 0
+    held = release()
+
+    assert held.status == 200 and held.new_sid is None, held
+    assert plugin_of(logging_in).sessions_of('alice') == []

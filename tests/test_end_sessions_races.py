@@ -8,10 +8,13 @@ from __future__ import annotations
 
 import threading
 
+import pytest
+
 import canister
 from canister import session
-from helpers import warning_lines
-from session_kit import Browser, anonymous, hold_request, logged_in, plugin_of, rotation_app, wait_at_gate
+from helpers import basic, warning_lines
+from session_kit import (Browser, anonymous, held_in_turn, hold_request, logged_in, plugin_of, rotation_app,
+                         wait_at_gate)
 
 
 def end_others_app(make_app, url, **config):
@@ -159,3 +162,140 @@ def test_a_login_whose_password_check_was_under_way_when_end_sessions_ran_does_n
 
     assert answers[0].json() == {'in': True} and answers[0].new_sid is None, answers[0]
     assert plugin_of(app).sessions_of('alice') == []
+
+
+def test_a_login_whose_user_the_handler_then_gives_more_claims_is_still_ended_by_end_sessions_run_meanwhile(
+        make_app, serve_with_gates, store_url):
+    """``canister.log_in``, then ``session.user`` set again to the same person with the roles the app adds: the
+    second assignment is no new login, but the first is still not stored when ``end_sessions`` runs."""
+    app = end_others_app(make_app, store_url)
+    users = {'alice': canister.hash_password('pw', iterations=1000)}
+
+    @app.get('/form-login-with-roles')
+    def form_login_with_roles(name):
+        assert canister.log_in('alice', 'pw', users)
+        session.user = {'sub': 'alice', 'roles': ['admin']}
+        wait_at_gate(app, name)
+        return 'held'
+
+    origin = serve_with_gates(app)
+    release = hold_request(app, origin, None, '/form-login-with-roles?name=a')
+
+    assert plugin_of(app).end_sessions('alice') == 0
+    held = release()
+
+    assert held.status == 200 and held.new_sid is None, held
+    assert plugin_of(app).sessions_of('alice') == []
+
+
+def test_end_other_sessions_called_by_a_client_without_a_cookie_makes_no_session(make_app, serve_with_gates, store_url):
+    """A script sending Basic credentials and keeping no cookie: its user holds for its request, and the new
+    id that ``end_other_sessions`` gives the current session is no reason to store one for it."""
+    app = end_others_app(make_app, store_url, auth_basic_username='alice',
+                         auth_basic_password=canister.hash_password('pw', iterations=1000))
+    origin = serve_with_gates(app)
+    other = logged_in(origin, 'alice')
+
+    answer = Browser(origin).get('/end-others', {'Authorization': basic('alice', 'pw')})
+
+    assert answer.status == 200 and answer.text == '1' and answer.set_cookies == [], answer
+    assert plugin_of(app).sessions_of('alice') == []
+    assert other.read() == [None, {}]
+
+
+def test_a_cart_item_saved_by_a_request_that_loaded_the_session_before_end_other_sessions_follows_it(
+        make_app, serve_with_gates, store_url):
+    app = end_others_app(make_app, store_url)
+    origin = serve_with_gates(app)
+    browser = logged_in(origin, 'alice', cart='1')
+    release = hold_request(app, origin, browser.sid, '/hold?name=c&key=cart&value=5')
+    assert browser.get('/end-others').text == '0'
+
+    held = release()
+
+    assert held.status == 200 and held.set_cookies == [], held  # (no cookie: the new id is the browser's own)
+    assert browser.read() == ['alice', {'cart': '5'}]
+
+
+def test_end_other_sessions_keeps_the_cart_item_a_parallel_request_saved_while_it_ran(
+        make_app, serve_with_gates, store_url):
+    app = end_others_app(make_app, store_url)
+    origin = serve_with_gates(app)
+    browser = logged_in(origin, 'alice', cart='1')
+    release = hold_request(app, origin, browser.sid, '/hold-end-others?name=a')
+    assert Browser(origin, browser.sid).get('/set?key=cart&value=5').status == 200
+
+    held = release()
+
+    assert held.status == 200 and held.text == '0', held
+    assert Browser(origin, held.new_sid).read() == ['alice', {'cart': '5'}]
+
+
+def test_two_end_other_sessions_at_once_from_one_browser_leave_it_logged_out(make_app, serve_with_gates, store_url):
+    """The button clicked twice: the second ends the new id the first gave the session (the server cannot
+    tell the browser's copy of the old cookie from a thief's), and itself finds the session moved."""
+    app = end_others_app(make_app, store_url)
+    origin = serve_with_gates(app)
+    browser = logged_in(origin, 'alice', cart='1')
+    first = hold_request(app, origin, browser.sid, '/hold-end-others?name=a')
+    second = hold_request(app, origin, browser.sid, '/hold-end-others?name=b')
+
+    moved, ending = first(), second()
+
+    assert moved.text == '0' and moved.new_sid, moved
+    assert ending.text == '1' and ending.set_cookies == [], ending
+    assert Browser(origin, moved.new_sid).read() == [None, {}]
+    assert browser.read() == [None, {}]
+    assert plugin_of(app).sessions_of('alice') == []
+
+
+@pytest.mark.parametrize('first', ['end-others', 'logout'])
+def test_a_logout_racing_end_other_sessions_on_one_browser_logs_it_out_whichever_stores_first(
+        make_app, serve_with_gates, store_url, first):
+    app = end_others_app(make_app, store_url)
+    origin = serve_with_gates(app)
+    browser = logged_in(origin, 'alice', cart='1')
+    paths = ['/hold-end-others?name=a', '/hold-then?name=b&action=invalidate']
+    if first == 'logout':
+        paths.reverse()
+
+    answers = dict(zip(paths, held_in_turn(app, origin, browser.sid, *paths)))
+    moved, out = answers['/hold-end-others?name=a'], answers['/hold-then?name=b&action=invalidate']
+
+    assert out.new_sid == '', out  # the logout expires the cookie
+    assert moved.new_sid is None or Browser(origin, moved.new_sid).read() == [None, {}], moved
+    assert plugin_of(app).sessions_of('alice') == []
+
+
+@pytest.mark.parametrize('first', ['end-others', 'bob'])
+def test_a_login_of_another_person_racing_end_other_sessions_on_one_browser_leaves_it_to_whoever_stored_first(
+        make_app, serve_with_gates, store_url, first):
+    app = end_others_app(make_app, store_url)
+    origin = serve_with_gates(app)
+    browser = logged_in(origin, 'alice', cart='1')
+    paths = ['/hold-end-others?name=a', '/hold?name=b&user=bob']
+    if first == 'bob':
+        paths.reverse()
+
+    answers = dict(zip(paths, held_in_turn(app, origin, browser.sid, *paths)))
+    moved, bob = answers['/hold-end-others?name=a'], answers['/hold?name=b&user=bob']
+
+    if first == 'end-others':  # bob's login finds alice's session moved: it stores nothing, sends no cookie
+        assert bob.set_cookies == [] and Browser(origin, moved.new_sid).read() == ['alice', {'cart': '1'}]
+    else:  # end_other_sessions finds the session bob's: it moves nothing
+        assert moved.set_cookies == [] and Browser(origin, bob.new_sid).read() == ['bob', {}]
+
+
+def test_a_login_the_handler_checks_itself_counts_from_when_it_sets_session_user(
+        make_app, serve_with_gates, store_url):
+    """Canister cannot see a check it does not make: ``end_sessions`` that runs while the handler checks the
+    password its own way (held here) and before it sets ``session.user`` leaves that login standing."""
+    app = end_others_app(make_app, store_url)
+    origin = serve_with_gates(app)
+    release = hold_request(app, origin, None, '/hold?name=a&user=alice')
+
+    assert plugin_of(app).end_sessions('alice') == 0
+    held = release()
+
+    assert held.status == 200 and held.new_sid, held
+    assert Browser(origin, held.new_sid).read() == ['alice', {}]

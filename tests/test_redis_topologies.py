@@ -27,7 +27,8 @@ import helpers
 from helpers import counter_app, read_log, sleep_until, warning_lines, write_users
 from redis_topologies import ClusterSetup, FailoverLoad, SentinelSetup, TlsRedis, command_calls, key_in_slot
 from servers import AppServer
-from session_kit import Browser, add_session_routes, hold_request, logged_in, plugin_of, rotation_app, run_threads
+from session_kit import (Browser, add_session_routes, anonymous, hold_request, logged_in, plugin_of, rotation_app,
+                         run_threads)
 from test_end_sessions_races import end_others_app
 
 UNAVAILABLE = 'Service unavailable: the session store cannot be reached, retry shortly'
@@ -958,3 +959,33 @@ def test_a_cluster_with_every_node_down_answers_503_and_an_app_installed_then_re
             assert time.monotonic() < deadline, 'the app installed while the cluster was down never recovered'
             time.sleep(0.2)
         assert late_browser.get('/peek').json() == {'counter': 1}
+
+
+def test_on_a_cluster_a_login_that_cannot_list_its_session_leaves_the_old_session_a_parallel_request_changed(
+        make_app, serve_with_gates, cluster, prefix):
+    """A login from an anonymous session, held while a request of the same browser adds to the cart, then
+    refused by the full master of alice's set: the key it deletes is its own new id's, never the old id,
+    whose cookie keeps the cart and the parallel change (three rounds: the new key lands on another master
+    than the set's in most of them, and is deleted there)."""
+    app = end_others_app(make_app, cluster.url, session_redis_prefix=prefix)
+    origin = serve_with_gates(app)
+    full = cluster.master_of(prefix + 'user:alice')
+    for round in range(3):
+        browser = anonymous(origin, cart='1')
+        while cluster.master_of(prefix + browser.sid).port == full.port:  # (its writes must go through)
+            sweep(cluster, 'cluster', prefix)
+            browser = anonymous(origin, cart='1')
+        release = hold_request(app, origin, browser.sid, '/login-held?name=%d&user=alice' % round)
+        assert Browser(origin, browser.sid).get('/set?key=wish&value=2').status == 200
+        client = full.client()
+        try:
+            client.config_set('maxmemory', 1)
+            held = release()
+        finally:
+            client.config_set('maxmemory', 0)
+            client.close()
+
+        assert held.status == 503 and held.set_cookies == [], held
+        assert browser.read() == [None, {'cart': '1', 'wish': '2'}]
+        assert plugin_of(app).sessions_of('alice') == []
+        assert sweep(cluster, 'cluster', prefix) == [prefix + browser.sid]  # (the login's new key is gone)
