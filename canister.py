@@ -2150,8 +2150,8 @@ class _EmptyFlag(ValueError):
 def _to_bool(value: Any) -> bool:
     if isinstance(value, bool):
         return value
-    if isinstance(value, str) and value.strip().lower() in _BOOL_WORDS:
-        return _BOOL_WORDS[value.strip().lower()]
+    if isinstance(value, str) and value.lower() in _BOOL_WORDS:  # (no blanks around it, as for a number)
+        return _BOOL_WORDS[value.lower()]
     raise _EmptyFlag('must be true or false') if value == '' else ValueError('must be true or false')
 
 

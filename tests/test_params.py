@@ -4,6 +4,7 @@ import functools
 import json
 import sys
 import typing
+import urllib.parse
 import uuid
 from typing import List, Optional
 
@@ -1178,6 +1179,20 @@ def test_a_bool_sent_as_a_bare_name_is_a_400_that_says_how_to_send_it(make_app, 
     assert message in web.get('/items?archived=', status=400).text
     assert message in read_log(log_dir)
     assert web.get('/items?archived=true').text == 'True'
+
+
+@pytest.mark.parametrize('text', ['%20true', 'yes%0A', '%091', 'off%20'])
+def test_a_bool_with_blanks_around_it_is_a_400_as_a_number_is(make_app, text):
+    """The rule of numbers (blanks around the value are no part of it): ``?flag=%20true`` means something else."""
+    app = make_app()
+
+    @app.get('/items')
+    def items(archived: bool = False, key: typing.Union[bool, str] = ''):
+        return repr((archived, key))
+
+    web = client(app)
+    assert "parameter 'archived' must be true or false, got " in web.get('/items?archived=' + text, status=400).text
+    assert web.get('/items?key=' + text).text == repr((False, urllib.parse.unquote(text)))
 
 
 @pytest.mark.parametrize('kind', [List[bottle.FileUpload], List[str], bottle.FileUpload, str])
