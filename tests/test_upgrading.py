@@ -425,10 +425,11 @@ def test_annotated_parameters_are_converted(app_1x):
     app = app_1x()
 
     @app.get('/')
-    def index(n: int, plain=''):
-        return repr((n, plain))
+    def index(n: int, plain='', name: str = None, text=None):
+        return repr((n, plain, name, text))
 
-    assert client(app).get('/?n=3&plain=4').text == "(3, '4')"
+    assert client(app).get('/?n=3&plain=4').text == "(3, '4', None, None)"
+    assert client(app).get('/?n=3&name=&text=').text == "(3, '', None, '')"
 
 
 def test_a_missing_mandatory_parameter_answers_400(app_1x):
