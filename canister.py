@@ -2775,13 +2775,19 @@ def _recode(source: Any, value: Any, name: Optional[str]) -> Any:
     raise BadRequest('a parameter name is not valid UTF-8' if name is None else 'parameter %r is not valid UTF-8' % name)
 
 
-def _refuse_mixed(param: _Param, sent: List[Any]) -> None:
-    """:class:`BadRequest` for file parts and text parts sent under one name: dropping the wrong kind would hand
-    the handler part of what came.  An empty text among files is a file input left empty, which Bottle 0.13
-    reads as text: no file, not a mix."""
+def _chosen_files(sent: List[Any]) -> List[Any]:
+    """The parts sent to a file parameter but those of a file input left empty, which a browser sends with
+    ``filename=""``: no file, whether Bottle reads one as an empty text (0.13) or a nameless FileUpload (0.12)."""
+    return [value for value in sent if value != '' and getattr(value, 'raw_filename', None) != '']
+
+
+def _refuse_other_kind(param: _Param, sent: List[Any], values: List[Any]) -> None:
+    """:class:`BadRequest` for parts of the other kind (texts to a file parameter, files to a text one): alone,
+    or mixed with its own kind, since dropping them would hand the handler part of what came."""
+    if not values:
+        raise BadRequest('parameter %r must be %s' % (param.name, 'a file upload' if param.is_file
+                                                      else 'text, not a file upload'))
     texts = [value for value in sent if not isinstance(value, bottle.FileUpload)]
-    if param.is_file and all(text == '' for text in texts):
-        return
     files = len(sent) - len(texts)
     raise BadRequest('parameter %r was sent %d file upload%s and %d text%s under one name: send %s only'
                      % (param.name, files, '' if files == 1 else 's', len(texts), '' if len(texts) == 1 else 's',
@@ -2792,14 +2798,11 @@ def _form_values(param: _Param, body: Any, suffix: str = '') -> Optional[List[An
     """The values of one parameter in a form body (files for a file parameter), or None; ``suffix`` is
     what follows its name in the form's keys (``[]``, see ``ParameterBinder._values``)."""
     key = (param.wire_name if getattr(body, 'recode_unicode', False) else param.name) + suffix
-    sent = body.getall(key)
+    sent = _chosen_files(body.getall(key)) if param.is_file else body.getall(key)
     values = [value for value in sent if isinstance(value, bottle.FileUpload) == param.is_file]
-    if values and len(values) < len(sent):
-        _refuse_mixed(param, sent)
+    if len(values) < len(sent):
+        _refuse_other_kind(param, sent, values)
     if not values:
-        if sent:  # there, but a file for a text parameter or a text for a file one
-            raise BadRequest('parameter %r must be %s' % (param.name, 'a file upload' if param.is_file
-                                                          else 'text, not a file upload'))
         return None
     return [_recode(body, value, param.name) for value in values]
 
