@@ -2664,11 +2664,16 @@ def _json_text(body: Any) -> str:
     UTF-8 (latin-1 text, say, whatever charset the Content-Type names: JSON is UTF-8)."""
     if not isinstance(body, (bytes, bytearray)):
         return body
+    encoding = json.detect_encoding(body)
     try:
-        return body.decode(json.detect_encoding(body), 'surrogatepass')
-    except UnicodeDecodeError as error:
-        raise BadRequest('the JSON body is not valid %s: JSON is sent as UTF-8, whatever charset the '
-                         'Content-Type names' % error.encoding.upper()) from None
+        return body.decode(encoding, 'surrogatepass')
+    except UnicodeDecodeError:
+        if encoding == 'utf-8':
+            raise BadRequest('the JSON body is not valid UTF-8: JSON is sent as UTF-8, whatever charset the '
+                             'Content-Type names') from None
+        # (zero bytes among the first four read as UTF-16 or UTF-32, as json.loads does: valid ones are taken)
+        raise BadRequest('the JSON body is not valid %s, which its first bytes make it: send JSON as UTF-8'
+                         % encoding.upper()) from None
 
 
 def _read_json(request: Any, decoder: Optional[json.JSONDecoder] = None) -> Optional[Dict[str, Any]]:

@@ -84,3 +84,13 @@ def test_a_json_body_of_latin1_bytes_is_a_400_that_says_json_is_utf8(make_app, s
     assert 'not valid JSON' not in response.text
     assert [line for line in read_log(log_dir).splitlines()
             if ' WARNING ' in line and 'the JSON body is not valid UTF-8' in line]
+
+
+def test_a_json_body_whose_first_bytes_make_it_utf16_but_that_breaks_utf16_says_so_not_that_it_is_not_utf8(
+        make_app, serve, log_dir):
+    client = Client(serve(surrogate_app(make_app)))
+    response = client.request('POST', '/echo', body='{"name": "x"}'.encode('utf-16-le') + b'\x00',
+                              headers=JSON)
+    assert response.status == 400, response.text
+    assert 'the JSON body is not valid UTF-16-LE, which its first bytes make it: send JSON as UTF-8' in response.text
+    assert 'not valid UTF-8' not in response.text
