@@ -9564,16 +9564,29 @@ class _Proxies:
                 self._cache[address] = known
         return known
 
-    def client(self, environ: Mapping[str, Any], peer: str) -> str:
-        """The client address: the last X-Forwarded-For entry not added by a trusted proxy."""
+    def client(self, environ: Mapping[str, Any], peer: str) -> Tuple[str, int]:
+        """The client address, the last X-Forwarded-For entry not added by a trusted proxy, and how many
+        trusted proxies the request passed: the peer and the trusted entries after the client's."""
         if not self.is_trusted(peer):
-            return peer
+            return peer, 0
         chain = [_without_port(entry.strip()) for entry in environ.get('HTTP_X_FORWARDED_FOR', '').split(',')
                  if entry.strip()]
+        hops = 1
         for entry in reversed(chain):
             if not self.is_trusted(entry):
-                return _escape(entry)[:64]
-        return peer
+                return _escape(entry)[:64], hops
+            hops += 1
+        return peer, hops
+
+
+def _forwarded_value(value: str, hops: int) -> str:
+    """The entry of an X-Forwarded-Proto or -Host that the outermost of ``hops`` trusted proxies wrote: each
+    proxy that appends adds one, so it is the ``hops``-th from the right (what a client sent is further left).
+    A header with fewer entries had some proxy overwrite it, or pass it on: its first entry is the outermost's."""
+    if ',' not in value:
+        return value.strip()
+    entries = value.split(',')
+    return entries[max(len(entries) - hops, 0)].strip()
 
 
 class _LimitedInput:
@@ -9952,6 +9965,8 @@ class _RequestContext(SessionState):
     https = False
     #: The request came through a trusted proxy (its X-Forwarded-* headers count).
     trusted = False
+    #: How many trusted proxies the request came through (``_Proxies.client``).
+    hops = 0
     #: The ``Origin`` header, if any.
     origin: Optional[str] = None
     #: The app's CORS policy if it covers the request's path (``cors_paths``), else None.
@@ -10025,8 +10040,8 @@ class _RequestContext(SessionState):
         peer = environ.get('REMOTE_ADDR') or '-'
         if plugin.has_proxies and plugin.proxies.is_trusted(peer):
             self.trusted = True
-            self.client = plugin.proxies.client(environ, peer)
-            scheme = (environ.get('HTTP_X_FORWARDED_PROTO', '').split(',')[-1].strip().lower()
+            self.client, self.hops = plugin.proxies.client(environ, peer)
+            scheme = (_forwarded_value(environ.get('HTTP_X_FORWARDED_PROTO', ''), self.hops).lower()
                       or environ.get('wsgi.url_scheme', 'http'))
         else:
             self.client = peer
@@ -10080,7 +10095,7 @@ class _RequestContext(SessionState):
     def host(self) -> str:
         """The host the client asked for (as a trusted proxy says, if one is in front)."""
         environ = self.environ
-        host = environ.get('HTTP_X_FORWARDED_HOST', '').split(',')[-1].strip() if self.trusted else ''
+        host = _forwarded_value(environ.get('HTTP_X_FORWARDED_HOST', ''), self.hops) if self.trusted else ''
         if not host:
             host = environ.get('HTTP_HOST') or '%s:%s' % (environ.get('SERVER_NAME', ''),
                                                           environ.get('SERVER_PORT', ''))

@@ -1,0 +1,79 @@
+"""Attack review 22 (b): what a security review found, each pinned against a real server on 127.0.0.1
+or the command line run as a user runs it.
+
+* behind two trusted proxies that each append to ``X-Forwarded-Proto`` (a TLS terminator, then a plain
+  HTTP hop: ``https, http``), canister took the last entry, the inner hop's ``http``: the session cookie
+  lost ``Secure``, no HSTS was sent, and the CSRF check took the app's own origin for ``http://``.  It
+  takes the entry of the outermost trusted proxy now, counted as ``X-Forwarded-For``'s are, and so for
+  ``X-Forwarded-Host``.
+"""
+from __future__ import annotations
+
+from typing import Any, Dict
+
+import bottle
+
+from canister import session
+from helpers import read_log
+from servers import Client
+
+
+#: Two proxies in front of the app: the TLS terminator 10.0.0.2 (which the client 198.51.100.7 talks to),
+#: then a plain-HTTP hop on this host; each appends its peer to X-Forwarded-For, and its scheme and host.
+TWO_HOPS = {'X-Forwarded-For': '198.51.100.7, 10.0.0.2', 'X-Forwarded-Proto': 'https, http',
+            'X-Forwarded-Host': 'shop.example.com, app.internal:8000'}
+
+
+def two_proxy_app(make_app: Any) -> bottle.Bottle:
+    """An app behind the two proxies (``trusted_proxies``), with HSTS on: GET / counts in the session, POST /buy
+    is a form's target."""
+    app = make_app(trusted_proxies='127.0.0.1, 10.0.0.0/8', hsts_max_age=600)
+    app.get('/', callback=lambda: str(session.data.setdefault('n', 1)))
+    app.post('/buy', callback=lambda: 'bought')
+    return app
+
+
+def test_behind_two_appending_proxies_the_outer_tls_hop_decides_that_the_request_is_https(make_app, serve):
+    origin = serve(two_proxy_app(make_app), clear_untrusted_proxy_headers=False)
+
+    answer = Client(origin).get('/', headers=TWO_HOPS)
+
+    assert answer.status == 200, answer
+    assert '; secure' in answer.headers['Set-Cookie'].lower()
+    assert answer.headers['Strict-Transport-Security'] == 'max-age=600'
+
+
+def test_behind_two_appending_proxies_a_form_of_the_public_origin_passes_the_csrf_check(make_app, serve, log_dir):
+    origin = serve(two_proxy_app(make_app), clear_untrusted_proxy_headers=False)
+
+    answer = Client(origin).request('POST', '/buy', body=b'', headers=dict(TWO_HOPS, Origin='https://shop.example.com'))
+
+    assert answer.status == 200, answer
+    assert answer.text == 'bought'
+    assert 'POST https://shop.example.com/buy' in read_log(log_dir)
+
+
+def test_behind_two_appending_proxies_a_client_cannot_choose_the_scheme_or_host_by_sending_its_own(make_app, serve,
+                                                                                                   log_dir):
+    """The client's own headers come first, and the outer proxy (here over plain HTTP) appends to them."""
+    origin = serve(two_proxy_app(make_app), clear_untrusted_proxy_headers=False)
+    forged: Dict[str, str] = {'X-Forwarded-For': '203.0.113.1, 198.51.100.7, 10.0.0.2',
+                              'X-Forwarded-Proto': 'https, http, http',
+                              'X-Forwarded-Host': 'evil.example, shop.example.com, app.internal:8000'}
+
+    answer = Client(origin).get('/', headers=forged)
+
+    assert answer.status == 200, answer
+    assert '; secure' not in answer.headers['Set-Cookie'].lower()
+    assert 'Strict-Transport-Security' not in answer.headers
+    assert '   GET http://shop.example.com/\n' in read_log(log_dir)
+
+
+def test_a_proxy_that_overwrites_x_forwarded_proto_behind_one_that_appends_is_still_believed(make_app, serve):
+    """Fewer entries than proxies: one of them set the header instead of appending (nginx's
+    ``proxy_set_header X-Forwarded-Proto $scheme`` on the outer one, the inner one passing it on)."""
+    origin = serve(two_proxy_app(make_app), clear_untrusted_proxy_headers=False)
+
+    answer = Client(origin).get('/', headers=dict(TWO_HOPS, **{'X-Forwarded-Proto': 'https'}))
+
+    assert '; secure' in answer.headers['Set-Cookie'].lower()
