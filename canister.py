@@ -8314,11 +8314,9 @@ class JwtAuth:
     def authenticate(self, token: str) -> Tuple[Any, float, str, None, None]:
         """Return (claims, expiry, subject to log, no login line, no overtaken test) or raise :class:`AuthFailure`."""
         jwt = self.jwt
-        if self._critical(token):
-            # RFC 7515 (4.1.11): a critical extension not understood refuses the token, and canister understands
-            # none. PyJWT before 2.12 ignored crit (CVE-2026-32597), and canister.py dropped beside an app may
-            # meet such a PyJWT, as only the jwt extra asks for a newer one; a newer one calls it malformed.
-            raise AuthFailure('the token has a critical header (crit) that canister does not understand', 'bearer')
+        problem = self._header_problem(token)
+        if problem:
+            raise AuthFailure(problem, 'bearer')
         try:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError:
@@ -8332,14 +8330,25 @@ class JwtAuth:
         return claims, self._expiry(claims), str(claims.get('sub', '?')), None, None
 
     @staticmethod
-    def _critical(token: str) -> bool:
-        """True if the token's header, read without any check, names a ``crit`` parameter."""
+    def _header_problem(token: str) -> str:
+        """Why the token's header, read without any check, is refused whatever PyJWT's version ('' if it is not).
+
+        canister.py dropped beside an app may meet an old PyJWT, as only the jwt extra asks for a newer one.
+        RFC 7515 (4.1.11): a critical extension not understood refuses the token, and canister understands
+        none; PyJWT before 2.12 ignored ``crit`` (CVE-2026-32597).  A ``kid`` that is not a string would be
+        looked up among a JWKS's keys (a list cannot be: a TypeError); PyJWT before 2.6 let it through."""
         head = token.partition('.')[0]
         try:
             header = json.loads(base64.urlsafe_b64decode(head + '=' * (-len(head) % 4)))
         except (ValueError, binascii.Error, RecursionError):  # (not JSON, base64 or UTF-8; arrays nested too
-            return False                                           # deep): PyJWT says it is malformed
-        return isinstance(header, dict) and 'crit' in header
+            return ''                                              # deep): PyJWT says it is malformed
+        if not isinstance(header, dict):
+            return ''
+        if 'crit' in header:
+            return 'the token has a critical header (crit) that canister does not understand'
+        if 'kid' in header and not isinstance(header['kid'], str):
+            return 'the token is malformed: its key id (kid) is not a string'
+        return ''
 
     def _algorithm(self, header: Any) -> str:
         """The token's ``alg``, if it is one of the accepted algorithms."""

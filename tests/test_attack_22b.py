@@ -6,6 +6,9 @@ or the command line run as a user runs it.
   lost ``Secure``, no HSTS was sent, and the CSRF check took the app's own origin for ``http://``.  It
   takes the entry of the outermost trusted proxy now, counted as ``X-Forwarded-For``'s are, and so for
   ``X-Forwarded-Host``.
+* a token whose header ``kid`` is a list was refused by PyJWT from 2.6 on only: before, canister looked it up
+  among the JWKS's keys, a TypeError.  canister refuses any ``kid`` that is not a string itself now, as
+  malformed, whatever PyJWT's version.
 """
 from __future__ import annotations
 
@@ -14,7 +17,7 @@ from typing import Any, Dict
 import bottle
 
 from canister import session
-from helpers import read_log
+from helpers import claims, hand_made_token, jwk, read_log
 from servers import Client
 
 
@@ -77,3 +80,25 @@ def test_a_proxy_that_overwrites_x_forwarded_proto_behind_one_that_appends_is_st
     answer = Client(origin).get('/', headers=dict(TWO_HOPS, **{'X-Forwarded-Proto': 'https'}))
 
     assert '; secure' in answer.headers['Set-Cookie'].lower()
+
+
+# -- a kid that is not a string --------------------------------------------------------------------------
+
+def test_a_token_whose_kid_is_a_list_is_refused_as_malformed_by_canister_itself(make_app, serve, rsa_key, jwks_server,
+                                                                                log_dir):
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import padding
+    jwks_server.publish(jwk(rsa_key, 'key-1'))
+    app = make_app(auth_jwt_jwks_url=jwks_server.url, auth_jwt_client_id='shop')
+    app.get('/me', callback=lambda: {'user': session.user})
+    origin = serve(app)
+    token = hand_made_token({'alg': 'RS256', 'typ': 'JWT', 'kid': ['key-1']}, claims(aud='shop'),
+                            lambda data: rsa_key.sign(data, padding.PKCS1v15(), hashes.SHA256()))
+
+    answer = Client(origin).get('/me', headers={'Authorization': 'Bearer ' + token})
+
+    assert answer.status == 401, answer
+    assert answer.text == 'Authentication failed: the token is malformed: its key id (kid) is not a string\n'
+    assert 'error_description="the token is malformed: its key id (kid) is not a string"' in \
+        answer.headers['WWW-Authenticate']
+    assert 'the token is malformed: its key id (kid) is not a string' in read_log(log_dir)
