@@ -11548,8 +11548,11 @@ def _demo_app(config_file: Optional[str]) -> bottle.Bottle:
         else:
             session.data['counter'] = 0
         reused = request.get_cookie(config['session_cookie']) == session.sid  # else a new one was made
-        base = '%s://%s' % (request.urlparts.scheme, request.urlparts.netloc)
-        line = plugin.log.line_format.line(time.time(), 'INFO', thread, 'GET ' + request.url, request_id())[0]
+        # The scheme and host canister believes (Bottle's request.url believes any client's X-Forwarded-*).
+        context = _local.context
+        url = _request_url(request.environ, context.scheme, context.host())
+        base = '%s://%s' % (context.scheme, context.host())
+        line = plugin.log.line_format.line(time.time(), 'INFO', thread, 'GET ' + url, request_id())[0]
         values = {
             'session': ('reused: your browser sent the %s cookie of an existing session' if reused else
                         'created on this request: the answer sets an HttpOnly %s cookie (no script can read it)')

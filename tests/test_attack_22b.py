@@ -9,6 +9,8 @@ or the command line run as a user runs it.
 * a token whose header ``kid`` is a list was refused by PyJWT from 2.6 on only: before, canister looked it up
   among the JWKS's keys, a TypeError.  canister refuses any ``kid`` that is not a string itself now, as
   malformed, whatever PyJWT's version.
+* the demo's page built its links and its copy of the log line from Bottle's ``request.url``, which believes
+  ``X-Forwarded-Host`` and ``-Proto`` from any client: it shows what canister believes now.
 """
 from __future__ import annotations
 
@@ -16,6 +18,7 @@ from typing import Any, Dict
 
 import bottle
 
+import canister
 from canister import session
 from helpers import claims, hand_made_token, jwk, read_log
 from servers import Client
@@ -102,3 +105,16 @@ def test_a_token_whose_kid_is_a_list_is_refused_as_malformed_by_canister_itself(
     assert 'error_description="the token is malformed: its key id (kid) is not a string"' in \
         answer.headers['WWW-Authenticate']
     assert 'the token is malformed: its key id (kid) is not a string' in read_log(log_dir)
+
+
+# -- the demo's links --------------------------------------------------------------------------------------
+
+def test_the_demos_links_name_the_server_not_a_host_any_client_sent(serve):
+    origin = serve(canister._demo_app(None), clear_untrusted_proxy_headers=False)
+
+    page = Client(origin).get('/', headers={'X-Forwarded-Host': 'evil.example', 'X-Forwarded-Proto': 'https'}).text
+
+    assert '<a href="%s/hi?foo=John&amp;bar=Smith">' % origin in page
+    assert 'curl -u alice:my-secret %s/api/me' % origin in page
+    assert '   GET %s/</pre>' % origin in page
+    assert 'evil.example' not in page
