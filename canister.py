@@ -60,6 +60,7 @@ import secrets
 import select
 import socket
 import sqlite3
+import stat
 import sys
 import tempfile
 import threading
@@ -215,6 +216,20 @@ def _escape(text: str) -> str:
         return text
     return ''.join(char if char.isprintable() else _NONPRINTABLE.get(ord(char), repr(char)[1:-1])
                    for char in text)
+
+
+def _special_file(path: str) -> str:
+    """What ``path`` is when it exists but is neither a regular file nor a directory (``a character device``,
+    as ``/dev/zero`` is), else ''."""
+    try:
+        mode = os.stat(path).st_mode
+    except (OSError, ValueError):
+        return ''
+    kinds = ((stat.S_ISCHR, 'a character device'), (stat.S_ISBLK, 'a block device'), (stat.S_ISFIFO, 'a named pipe'),
+             (stat.S_ISSOCK, 'a socket'))
+    if stat.S_ISREG(mode) or stat.S_ISDIR(mode):
+        return ''
+    return next((kind for test, kind in kinds if test(mode)), 'not a regular file')
 
 
 def _merge_header(headers: Headers, name: str, token: str) -> None:
@@ -7556,7 +7571,9 @@ class BasicAuth:
         if self.users_file:
             if not os.path.isfile(self.users_file):  # (a relative name is read from the working directory)
                 path = os.path.abspath(self.users_file)
-                why = 'is a directory, not a file' if os.path.isdir(path) else 'no such file'
+                special = _special_file(path)
+                why = ('is a directory, not a file' if os.path.isdir(path) else
+                       'is %s, not a regular file' % special if special else 'no such file')
                 raise ConfigError('canister.auth_basic_users_file = %r: %s (%s)' % (self.users_file, why, path))
             self._reload(at_install=True)
             self._settled = self.users
@@ -11878,6 +11895,10 @@ def _check_session_file(url: str) -> None:
     if os.path.isdir(path):
         raise ConfigError('canister.session_store = %s: %s is a directory, not a session file'
                           % (url, os.path.abspath(path)))
+    special = _special_file(path)
+    if special:
+        raise ConfigError('canister.session_store = %s: %s is %s, not a regular file'
+                          % (url, os.path.abspath(path), special))
     if not os.path.isfile(path):
         if os.path.isabs(path):
             raise ConfigError('canister.session_store = %s: there is no such file' % url)
@@ -11947,10 +11968,23 @@ _COMMANDS: Dict[str, Callable[[Any], int]] = {'demo': _run_demo, 'hash-password'
                                               'tidy-sessions': _run_tidy_sessions}
 
 
+def _cli_warning_shower(command: str, shown: Callable[..., None]) -> Callable[..., None]:
+    """A ``warnings.showwarning`` that shows a :class:`CanisterWarning` as one line after the command's name (not
+    Python's header naming canister.py's line, which is no line of the user's), and others as ``shown`` does."""
+    def show(message: Any, category: Any, filename: str, lineno: int, file: Any = None, line: Any = None) -> None:
+        if issubclass(category, CanisterWarning):
+            print('%s: warning: %s' % (command, ' '.join(str(message).split())), file=sys.stderr, flush=True)
+        else:
+            shown(message, category, filename, lineno, file, line)
+    return show
+
+
 def main(argv: Optional[List[str]] = None) -> int:
     """``python -m canister demo|hash-password|keys|tidy-sessions``."""
     args = _arguments(argv)
-    return _COMMANDS[args.command](args)
+    with warnings.catch_warnings():  # (puts Python's way of showing warnings back when the command returns)
+        warnings.showwarning = _cli_warning_shower('python -m canister %s' % args.command, warnings.showwarning)
+        return _COMMANDS[args.command](args)
 
 
 if __name__ == '__main__':

@@ -11,18 +11,22 @@ or the command line run as a user runs it.
   malformed, whatever PyJWT's version.
 * the demo's page built its links and its copy of the log line from Bottle's ``request.url``, which believes
   ``X-Forwarded-Host`` and ``-Proto`` from any client: it shows what canister believes now.
+* the command line: ``tidy-sessions`` called a character device (``sqlite:////dev/zero``) "no such file", and
+  so did an install its ``auth_basic_users_file``; the demo showed an unknown key of its ``--config`` under
+  Python's warning header, naming a line of canister.py (no line of the user's).  Each is one plain line now.
 """
 from __future__ import annotations
 
 from typing import Any, Dict
 
 import bottle
+import pytest
 
 import canister
-from canister import session
-from helpers import claims, hand_made_token, jwk, read_log
+from canister import ConfigError, session
+from helpers import claims, hand_made_token, jwk, read_log, run_canister
 from servers import Client
-
+from test_cli import Demo
 
 #: Two proxies in front of the app: the TLS terminator 10.0.0.2 (which the client 198.51.100.7 talks to),
 #: then a plain-HTTP hop on this host; each appends its peer to X-Forwarded-For, and its scheme and host.
@@ -118,3 +122,34 @@ def test_the_demos_links_name_the_server_not_a_host_any_client_sent(serve):
     assert 'curl -u alice:my-secret %s/api/me' % origin in page
     assert '   GET %s/</pre>' % origin in page
     assert 'evil.example' not in page
+
+
+# -- the command line ----------------------------------------------------------------------------------------
+
+def test_tidy_sessions_on_a_character_device_says_it_is_not_a_regular_file(tmp_path):
+    done = run_canister('tidy-sessions', '--store', 'sqlite:////dev/zero', cwd=tmp_path)
+
+    assert done.returncode == 1
+    assert done.stderr == ('python -m canister tidy-sessions: canister.session_store = sqlite:////dev/zero: '
+                           '/dev/zero is a character device, not a regular file\n')
+
+
+def test_a_users_file_that_is_a_character_device_is_refused_as_not_a_regular_file(make_app):
+    with pytest.raises(ConfigError) as refused:
+        make_app(auth_basic_users_file='/dev/null')
+
+    assert str(refused.value) == ("canister.auth_basic_users_file = '/dev/null': is a character device, not a "
+                                  "regular file (/dev/null)")
+
+
+def test_the_demo_says_an_unknown_key_of_its_config_in_one_line_after_its_own_name(tmp_path):
+    ini = tmp_path / 'demo.ini'
+    ini.write_text('[canister]\nlog_path = %s\nsesion_timeout = 60\n' % (tmp_path / 'logs'))
+
+    demo = Demo(tmp_path, '--config', str(ini))
+    demo.stop()
+
+    output = demo.output.read_text()
+    assert output.startswith('python -m canister demo: warning: unknown config key canister.sesion_timeout (did you '
+                             'mean session_timeout?)\nCanister demo on '), output
+    assert 'CanisterWarning' not in output and 'canister.py' not in output
