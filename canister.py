@@ -60,6 +60,7 @@ import secrets
 import select
 import socket
 import sqlite3
+import stat
 import sys
 import tempfile
 import threading
@@ -215,6 +216,20 @@ def _escape(text: str) -> str:
         return text
     return ''.join(char if char.isprintable() else _NONPRINTABLE.get(ord(char), repr(char)[1:-1])
                    for char in text)
+
+
+def _special_file(path: str) -> str:
+    """What ``path`` is when it exists but is neither a regular file nor a directory (``a character device``,
+    as ``/dev/zero`` is), else ''."""
+    try:
+        mode = os.stat(path).st_mode
+    except (OSError, ValueError):
+        return ''
+    kinds = ((stat.S_ISCHR, 'a character device'), (stat.S_ISBLK, 'a block device'), (stat.S_ISFIFO, 'a named pipe'),
+             (stat.S_ISSOCK, 'a socket'))
+    if stat.S_ISREG(mode) or stat.S_ISDIR(mode):
+        return ''
+    return next((kind for test, kind in kinds if test(mode)), 'not a regular file')
 
 
 def _merge_header(headers: Headers, name: str, token: str) -> None:
@@ -7565,7 +7580,9 @@ class BasicAuth:
         if self.users_file:
             if not os.path.isfile(self.users_file):  # (a relative name is read from the working directory)
                 path = os.path.abspath(self.users_file)
-                why = 'is a directory, not a file' if os.path.isdir(path) else 'no such file'
+                special = _special_file(path)
+                why = ('is a directory, not a file' if os.path.isdir(path) else
+                       'is %s, not a regular file' % special if special else 'no such file')
                 raise ConfigError('canister.auth_basic_users_file = %r: %s (%s)' % (self.users_file, why, path))
             self._reload(at_install=True)
             self._settled = self.users
@@ -8323,11 +8340,9 @@ class JwtAuth:
     def authenticate(self, token: str) -> Tuple[Any, float, str, None, None]:
         """Return (claims, expiry, subject to log, no login line, no overtaken test) or raise :class:`AuthFailure`."""
         jwt = self.jwt
-        if self._critical(token):
-            # RFC 7515 (4.1.11): a critical extension not understood refuses the token, and canister understands
-            # none. PyJWT before 2.12 ignored crit (CVE-2026-32597), and canister.py dropped beside an app may
-            # meet such a PyJWT, as only the jwt extra asks for a newer one; a newer one calls it malformed.
-            raise AuthFailure('the token has a critical header (crit) that canister does not understand', 'bearer')
+        problem = self._header_problem(token)
+        if problem:
+            raise AuthFailure(problem, 'bearer')
         try:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError:
@@ -8341,14 +8356,25 @@ class JwtAuth:
         return claims, self._expiry(claims), str(claims.get('sub', '?')), None, None
 
     @staticmethod
-    def _critical(token: str) -> bool:
-        """True if the token's header, read without any check, names a ``crit`` parameter."""
+    def _header_problem(token: str) -> str:
+        """Why the token's header, read without any check, is refused whatever PyJWT's version ('' if it is not).
+
+        canister.py dropped beside an app may meet an old PyJWT, as only the jwt extra asks for a newer one.
+        RFC 7515 (4.1.11): a critical extension not understood refuses the token, and canister understands
+        none; PyJWT before 2.12 ignored ``crit`` (CVE-2026-32597).  A ``kid`` that is not a string would be
+        looked up among a JWKS's keys (a list cannot be: a TypeError); PyJWT before 2.6 let it through."""
         head = token.partition('.')[0]
         try:
             header = json.loads(base64.urlsafe_b64decode(head + '=' * (-len(head) % 4)))
         except (ValueError, binascii.Error, RecursionError):  # (not JSON, base64 or UTF-8; arrays nested too
-            return False                                           # deep): PyJWT says it is malformed
-        return isinstance(header, dict) and 'crit' in header
+            return ''                                              # deep): PyJWT says it is malformed
+        if not isinstance(header, dict):
+            return ''
+        if 'crit' in header:
+            return 'the token has a critical header (crit) that canister does not understand'
+        if 'kid' in header and not isinstance(header['kid'], str):
+            return 'the token is malformed: its key id (kid) is not a string'
+        return ''
 
     def _algorithm(self, header: Any) -> str:
         """The token's ``alg``, if it is one of the accepted algorithms."""
@@ -9573,16 +9599,29 @@ class _Proxies:
                 self._cache[address] = known
         return known
 
-    def client(self, environ: Mapping[str, Any], peer: str) -> str:
-        """The client address: the last X-Forwarded-For entry not added by a trusted proxy."""
+    def client(self, environ: Mapping[str, Any], peer: str) -> Tuple[str, int]:
+        """The client address, the last X-Forwarded-For entry not added by a trusted proxy, and how many
+        trusted proxies the request passed: the peer and the trusted entries after the client's."""
         if not self.is_trusted(peer):
-            return peer
+            return peer, 0
         chain = [_without_port(entry.strip()) for entry in environ.get('HTTP_X_FORWARDED_FOR', '').split(',')
                  if entry.strip()]
+        hops = 1
         for entry in reversed(chain):
             if not self.is_trusted(entry):
-                return _escape(entry)[:64]
-        return peer
+                return _escape(entry)[:64], hops
+            hops += 1
+        return peer, hops
+
+
+def _forwarded_value(value: str, hops: int) -> str:
+    """The entry of an X-Forwarded-Proto or -Host that the outermost of ``hops`` trusted proxies wrote: each
+    proxy that appends adds one, so it is the ``hops``-th from the right (what a client sent is further left).
+    A header with fewer entries had some proxy overwrite it, or pass it on: its first entry is the outermost's."""
+    if ',' not in value:
+        return value.strip()
+    entries = value.split(',')
+    return entries[max(len(entries) - hops, 0)].strip()
 
 
 class _LimitedInput:
@@ -9961,6 +10000,8 @@ class _RequestContext(SessionState):
     https = False
     #: The request came through a trusted proxy (its X-Forwarded-* headers count).
     trusted = False
+    #: How many trusted proxies the request came through (``_Proxies.client``).
+    hops = 0
     #: The ``Origin`` header, if any.
     origin: Optional[str] = None
     #: The app's CORS policy if it covers the request's path (``cors_paths``), else None.
@@ -10034,8 +10075,8 @@ class _RequestContext(SessionState):
         peer = environ.get('REMOTE_ADDR') or '-'
         if plugin.has_proxies and plugin.proxies.is_trusted(peer):
             self.trusted = True
-            self.client = plugin.proxies.client(environ, peer)
-            scheme = (environ.get('HTTP_X_FORWARDED_PROTO', '').split(',')[-1].strip().lower()
+            self.client, self.hops = plugin.proxies.client(environ, peer)
+            scheme = (_forwarded_value(environ.get('HTTP_X_FORWARDED_PROTO', ''), self.hops).lower()
                       or environ.get('wsgi.url_scheme', 'http'))
         else:
             self.client = peer
@@ -10089,7 +10130,7 @@ class _RequestContext(SessionState):
     def host(self) -> str:
         """The host the client asked for (as a trusted proxy says, if one is in front)."""
         environ = self.environ
-        host = environ.get('HTTP_X_FORWARDED_HOST', '').split(',')[-1].strip() if self.trusted else ''
+        host = _forwarded_value(environ.get('HTTP_X_FORWARDED_HOST', ''), self.hops) if self.trusted else ''
         if not host:
             host = environ.get('HTTP_HOST') or '%s:%s' % (environ.get('SERVER_NAME', ''),
                                                           environ.get('SERVER_PORT', ''))
@@ -11533,8 +11574,11 @@ def _demo_app(config_file: Optional[str]) -> bottle.Bottle:
         else:
             session.data['counter'] = 0
         reused = request.get_cookie(config['session_cookie']) == session.sid  # else a new one was made
-        base = '%s://%s' % (request.urlparts.scheme, request.urlparts.netloc)
-        line = plugin.log.line_format.line(time.time(), 'INFO', thread, 'GET ' + request.url, request_id())[0]
+        # The scheme and host canister believes (Bottle's request.url believes any client's X-Forwarded-*).
+        context = _local.context
+        url = _request_url(request.environ, context.scheme, context.host())
+        base = '%s://%s' % (context.scheme, context.host())
+        line = plugin.log.line_format.line(time.time(), 'INFO', thread, 'GET ' + url, request_id())[0]
         values = {
             'session': ('reused: your browser sent the %s cookie of an existing session' if reused else
                         'created on this request: the answer sets an HttpOnly %s cookie (no script can read it)')
@@ -11860,6 +11904,10 @@ def _check_session_file(url: str) -> None:
     if os.path.isdir(path):
         raise ConfigError('canister.session_store = %s: %s is a directory, not a session file'
                           % (url, os.path.abspath(path)))
+    special = _special_file(path)
+    if special:
+        raise ConfigError('canister.session_store = %s: %s is %s, not a regular file'
+                          % (url, os.path.abspath(path), special))
     if not os.path.isfile(path):
         if os.path.isabs(path):
             raise ConfigError('canister.session_store = %s: there is no such file' % url)
@@ -11929,10 +11977,23 @@ _COMMANDS: Dict[str, Callable[[Any], int]] = {'demo': _run_demo, 'hash-password'
                                               'tidy-sessions': _run_tidy_sessions}
 
 
+def _cli_warning_shower(command: str, shown: Callable[..., None]) -> Callable[..., None]:
+    """A ``warnings.showwarning`` that shows a :class:`CanisterWarning` as one line after the command's name (not
+    Python's header naming canister.py's line, which is no line of the user's), and others as ``shown`` does."""
+    def show(message: Any, category: Any, filename: str, lineno: int, file: Any = None, line: Any = None) -> None:
+        if issubclass(category, CanisterWarning):
+            print('%s: warning: %s' % (command, ' '.join(str(message).split())), file=sys.stderr, flush=True)
+        else:
+            shown(message, category, filename, lineno, file, line)
+    return show
+
+
 def main(argv: Optional[List[str]] = None) -> int:
     """``python -m canister demo|hash-password|keys|tidy-sessions``."""
     args = _arguments(argv)
-    return _COMMANDS[args.command](args)
+    with warnings.catch_warnings():  # (puts Python's way of showing warnings back when the command returns)
+        warnings.showwarning = _cli_warning_shower('python -m canister %s' % args.command, warnings.showwarning)
+        return _COMMANDS[args.command](args)
 
 
 if __name__ == '__main__':

@@ -118,12 +118,12 @@ def started() -> Iterator[List[Any]]:
 
 @pytest.fixture
 def serve() -> Iterator[Callable[..., str]]:
-    """``serve(app)``: the app on a waitress server in this process (8 threads, or ``threads=``), closed
-    after the test; its origin."""
+    """``serve(app)``: the app on a waitress server in this process (8 threads, or ``threads=``; other keywords
+    are waitress's options), closed after the test; its origin."""
     servers: List[InProcessWaitress] = []
 
-    def start(app: bottle.Bottle, threads: int = 8) -> str:
-        servers.append(InProcessWaitress(app, threads=threads))
+    def start(app: bottle.Bottle, threads: int = 8, **options: Any) -> str:
+        servers.append(InProcessWaitress(app, threads=threads, **options))
         return servers[-1].origin
 
     yield start
