@@ -346,6 +346,19 @@ def test_a_number_written_with_a_unit_is_refused_saying_the_key_takes_a_bare_num
     assert str(raised.value) == 'canister.%s = %r is not valid: %s' % (key, value, why)
 
 
+@pytest.mark.parametrize('key, written, meant', [
+    ('session_timeout', '90s', '90'), ('session_timeout', '90 sec', '90'), ('session_timeout', '2min', '120'),
+    ('session_timeout', '5 minutes', '300'), ('session_timeout', '2h', '7200'), ('session_timeout', '2 hours', '7200'),
+    ('session_timeout', '1d', '86400'), ('log_slow', '1.5ms', '0.0015'), ('max_body_size', '512B', '512'),
+    ('max_body_size', '2KB', '2000; 2KiB is 2048'), ('max_body_size', '2GB', '2000000000; 2GiB is 2147483648'),
+    ('max_body_size', '3MiB', '3145728'), ('max_body_size', '1GiB', '1073741824'), ('log_days', '2 days', '2'),
+])
+def test_the_hint_after_a_number_with_a_unit_is_what_it_is_in_the_keys_unit(key, written, meant):
+    with pytest.raises(canister.ConfigError) as raised:
+        bottle.Bottle().install(canister.Canister(log_path='stderr', **{key: written}))
+    assert str(raised.value).endswith(', without a unit (%s is %s)' % (written, meant))
+
+
 def test_a_number_without_a_unit_that_is_no_integer_is_still_refused_as_one(tmp_path):
     with pytest.raises(canister.ConfigError) as raised:
         install_ini(tmp_path, '[canister]\nsession_timeout = 1e3\n')
