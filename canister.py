@@ -645,8 +645,52 @@ def _as_bool(value: Any) -> bool:
 _SECONDS_MAX = 100 * 366 * 86400
 
 
-def _as_number(kind: type, minimum: Optional[float] = None, maximum: Optional[float] = None) -> Callable[[Any], Any]:
-    """A parser of an integer (``kind`` int; 2.0 is 2, 2.9 is refused) or a finite number (float)."""
+#: What one of a unit is, in the unit a key takes, for the hint after a number written with it (``1h``, ``10MB``).
+#: A decimal prefix is answered with its binary reading too (``10MB``: 10000000, and 10MiB 10485760).
+_UNIT_SIZES: Dict[str, Dict[str, Union[int, str]]] = {
+    'seconds': {'ms': '0.001', **dict.fromkeys(('s', 'sec', 'secs', 'second', 'seconds'), 1),
+                **dict.fromkeys(('m', 'min', 'mins', 'minute', 'minutes'), 60),
+                **dict.fromkeys(('h', 'hr', 'hrs', 'hour', 'hours'), 3600),
+                **dict.fromkeys(('d', 'day', 'days'), 86400)},
+    'bytes': {'b': 1, 'kb': 1000, 'mb': 1000 ** 2, 'gb': 1000 ** 3, 'kib': 1024, 'mib': 1024 ** 2, 'gib': 1024 ** 3},
+    'days': dict.fromkeys(('d', 'day', 'days'), 1),
+}
+#: The same as decimals, whose products are exact (``1.1MB``: 1100000, where floats give 1100000.0000000002).
+_UNITS = {unit: {name: decimal.Decimal(size) for name, size in sizes.items()} for unit, sizes in _UNIT_SIZES.items()}
+#: A number followed by letters: a value written with a unit (digits few enough for an exact product).
+_WITH_UNIT = re.compile(r'\s*([0-9]{1,15}(?:\.[0-9]{1,6})?)\s*([A-Za-z]+)\s*')
+
+
+def _in_unit(kind: type, number: str, size: decimal.Decimal) -> Optional[str]:
+    """``number`` times ``size`` as a key of ``kind`` takes it (None if an integer key cannot: ``1.5s``)."""
+    value = decimal.Decimal(number) * size
+    if value == value.to_integral_value():
+        return str(int(value))
+    return None if kind is int else str(value.normalize())
+
+
+def _unit_problem(kind: type, unit: str, text: str) -> Optional[str]:
+    """What to say of ``text`` given to a key in ``unit`` (seconds, bytes, days) if it is a number with a
+    unit of its own (``1h``): that the key takes a bare number, and what the text is in it, for the common units."""
+    match = _WITH_UNIT.fullmatch(text)
+    if not match:
+        return None
+    problem = 'expected a %s of %s, without a unit' % ('whole number' if kind is int else 'number', unit)
+    number, name = match.group(1), match.group(2).lower()
+    shown = _in_unit(kind, number, _UNITS[unit][name]) if name in _UNITS[unit] else None
+    if shown is None:
+        return problem
+    hints = ['%s is %s' % (text.strip(), shown)]
+    binary = _in_unit(kind, number, _UNITS[unit][name[0] + 'ib']) if name in ('kb', 'mb', 'gb') else None
+    if binary is not None:
+        hints.append('%s%siB is %s' % (number, name[0].upper(), binary))
+    return '%s (%s)' % (problem, '; '.join(hints))
+
+
+def _as_number(kind: type, minimum: Optional[float] = None, maximum: Optional[float] = None,
+               unit: str = '') -> Callable[[Any], Any]:
+    """A parser of an integer (``kind`` int; 2.0 is 2, 2.9 is refused) or a finite number (float), of
+    ``unit`` (seconds, bytes or days: named when the text carries a unit of its own, ``1h``)."""
     expected = 'expected %s' % ('an integer' if kind is int else 'a finite number')
 
     def parse(value: Any) -> Any:
@@ -657,7 +701,8 @@ def _as_number(kind: type, minimum: Optional[float] = None, maximum: Optional[fl
         try:
             number = kind(value.strip() if isinstance(value, str) else value)
         except (TypeError, ValueError, OverflowError):  # OverflowError: int(inf)
-            raise ValueError(expected) from None
+            problem = _unit_problem(kind, unit, value) if unit and isinstance(value, str) else None
+            raise ValueError(problem or expected) from None
         if (isinstance(value, float) and number != value) or (kind is float and not math.isfinite(number)):
             raise ValueError(expected)
         if minimum is not None and number < minimum:
@@ -679,7 +724,7 @@ def _whole_seconds(delta: datetime.timedelta) -> int:
 def _as_seconds(kind: type, minimum: Optional[float] = None, maximum: float = _SECONDS_MAX) -> Callable[[Any], Any]:
     """A parser of a duration: a number of seconds as :func:`_as_number` takes it, or a ``timedelta``
     (``timedelta(hours=1)``: whole seconds for an integer key)."""
-    number = _as_number(kind, minimum, maximum)
+    number = _as_number(kind, minimum, maximum, 'seconds')
 
     def parse(value: Any) -> Any:
         if isinstance(value, datetime.timedelta):
@@ -691,7 +736,7 @@ def _as_seconds(kind: type, minimum: Optional[float] = None, maximum: float = _S
 def _as_days(minimum: int, maximum: int) -> Callable[[Any], int]:
     """A parser of a number of days: an integer as :func:`_as_number` takes it, or a ``timedelta`` of
     whole days (``timedelta(days=30)``)."""
-    number = _as_number(int, minimum, maximum)
+    number = _as_number(int, minimum, maximum, 'days')
 
     def parse(value: Any) -> int:
         if isinstance(value, datetime.timedelta):
@@ -938,9 +983,10 @@ KEYS: Dict[str, _Key] = {key.name: key for key in (
     _Key('log_slow', 1.0, _as_seconds(float, 0), 'seconds; a slower response is logged at WARNING (0 = never)'),
     _Key('trusted_proxies', (), _as_list,
          'proxy IPs/networks (`unix`: a peer on a UNIX socket) whose X-Forwarded-For/-Proto/-Host are believed'),
-    _Key('max_body_size', 10 * 1024 * 1024, _as_number(int, 0),
+    _Key('max_body_size', 10 * 1024 * 1024, _as_number(int, 0, unit='bytes'),
          'bytes; a larger body gets 413 (from its Content-Length, or once a chunked body passes it)'),
-    _Key('max_header_size', 8192, _as_number(int, 256), 'bytes, at least 256; a larger Authorization or Cookie header gets 431'),
+    _Key('max_header_size', 8192, _as_number(int, 256, unit='bytes'),
+         'bytes, at least 256; a larger Authorization or Cookie header gets 431'),
     _Key('debug', False, _as_bool, 'accepted for compatibility with canister 1.x; has no effect'),
     _Key('session_store', 'memory', _as_store_url, '`memory`, `sqlite:///file.db`, `sqlite:////abs/file.db`, or a Redis URL: '
          '`redis://host:port/db`, `rediss://...` (TLS), `redis+sentinel://host:port,.../service/db` or '
@@ -1110,6 +1156,13 @@ def _prefixes() -> str:
                      for first, names in sorted(families.items()))
 
 
+def _without_equals(name: str, value: str) -> str:
+    """What to say of an ini line without its ``=``, which bottle 0.13 reads as a key of the whole line
+    without a value (``None``): the line to write instead."""
+    return ('the line has no =, so Bottle reads all of it as the name of a key without a value: write %s = %s'
+            % (name, value))
+
+
 def _unknown_key_note(key: str, value: Any) -> str:
     """The warning of an unknown key; for an ini line without its ``=`` (``log_path stderr``, which bottle
     0.13 reads as a key of that name without a value), the line to write instead."""
@@ -1123,8 +1176,7 @@ def _unknown_key_note(key: str, value: Any) -> str:
         return ('unknown config key canister.%s *** (a line without =, which Bottle reads as the name of a key: '
                 'write %s = and then the value)' % (words[0], name))
     if value is None:
-        return ('unknown config key canister.%s (the line has no =, so Bottle reads all of it as the name of a key '
-                'without a value: write %s = %s)' % (key, name, words[1]))
+        return 'unknown config key canister.%s (%s)' % (key, _without_equals(name, words[1]))
     return ('unknown config key canister.%s (a line without = after %s, whose name Bottle reads up to its first : '
             'or =: write %s = and then the whole value)' % (key, words[0], name))
 
@@ -1256,11 +1308,13 @@ class Config(Dict[str, Any]):
         super().__init__()
         #: Messages about unknown keys, logged once logging is ready.
         self.warnings: List[str] = []
+        #: Known keys the app's config gives as None (an ini line without ``=``, as bottle 0.13 reads it).
+        self._bare: typing.Set[str] = set()
         given = self._known(values, overrides)
         if self._log_path_unused(given):
             given['log_path'] = 'stderr'  # (empty, as 1.x wrote it: read as 1.x did, where nothing is written)
         for spec in KEYS.values():
-            self[spec.name] = self._parse(spec, given.get(spec.name, spec.default))
+            self[spec.name] = self._parse(spec, given.get(spec.name, spec.default), spec.name in self._bare)
         self.warnings += self._without_effect()
 
     @classmethod
@@ -1361,6 +1415,10 @@ class Config(Dict[str, Any]):
                         self._same_value(KEYS[key], spelled[key], given[key], str(raw_key), value)
                     spelled[key] = str(raw_key)
                     given[key] = value
+                    if value is None and source is not overrides:
+                        self._bare.add(key)
+                    else:
+                        self._bare.discard(key)
                 else:
                     self.warnings.append(_unknown_key_note(key, value))
         return given
@@ -1374,8 +1432,9 @@ class Config(Dict[str, Any]):
                           % (name, _redacted(spec.name, value), other_name, _redacted(spec.name, other), spec.name))
 
     @staticmethod
-    def _parse(spec: _Key, value: Any) -> Any:
-        """One key's value, parsed and checked; :class:`ConfigError` says what is wrong."""
+    def _parse(spec: _Key, value: Any, bare: bool = False) -> Any:
+        """One key's value, parsed and checked; :class:`ConfigError` says what is wrong (for a None that
+        is ``bare``, an ini line without ``=``: that the line has no value)."""
         if isinstance(value, str):
             if _INLINE_COMMENT.search(value):
                 problem = ('has an inline comment (whitespace then ; or #): Bottle\'s load_config keeps it as part '
@@ -1391,6 +1450,9 @@ class Config(Dict[str, Any]):
         try:
             return spec.parse(value)
         except ValueError as error:
+            if bare and value is None:
+                raise ConfigError('canister.%s has no value (%s)'
+                                  % (spec.name, _without_equals(spec.name, 'and then the value'))) from None
             raise ConfigError('canister.%s = %r is not valid: %s'
                               % (spec.name, _redacted(spec.name, value), error)) from None
 

@@ -256,6 +256,31 @@ def test_without_the_reloader_the_memory_store_says_nothing_of_it(make_app, log_
     assert "Bottle's reloader" not in read_log(log_dir)
 
 
+def test_under_bottles_reloader_the_banner_is_written_twice_at_start_and_a_sqlite_store_shared_with_the_watcher_serves(
+        tmp_path):
+    """Bottle's watching process runs the app's module too, so canister is installed in it (nothing at install
+    tells it apart); the SQLite file it opens, and never uses after, gets in no request's way."""
+    script = tmp_path / 'app.py'
+    script.write_text(textwrap.dedent(RELOADED_APP).replace('app.install(', "app.config['canister.sesion_max'] = '9'\n"
+                                                                             'app.install('))
+    port = free_port()
+    env = {key: value for key, value in os.environ.items() if key != 'PYTHONWARNINGS'}
+    env.update(PYTHONPATH=str(ROOT), APP_STORE='sqlite:///sessions.db')
+    with open(str(tmp_path / 'stderr.txt'), 'w') as stderr:
+        server = subprocess.Popen([sys.executable, str(script), str(port)], cwd=str(tmp_path), env=env,
+                                  start_new_session=True, stdout=subprocess.DEVNULL, stderr=stderr)
+        browser = Client('http://%s:%d' % (HOST, port))
+        try:
+            counts = [wait_until(lambda: browser.get('/').text, 20, what='the app'), browser.get('/').text]
+        finally:
+            _terminate(server, signal.SIGTERM, 10)
+    assert counts == ['1', '2']
+    log = read_log(tmp_path / 'logs')
+    note = 'unknown config key canister.sesion_max (did you mean session_max?)'
+    assert log.count(' INFO     [MainThread]   Initializing\n') == 2 and log.count(note) == 2
+    assert (tmp_path / 'stderr.txt').read_text().count('CanisterWarning: ' + note) == 2
+
+
 # -- settings given where a store goes ---------------------------------------------------------
 
 def test_a_dict_of_settings_given_to_canister_is_refused_at_once_without_repeating_it():
@@ -295,3 +320,106 @@ def test_a_store_object_given_by_position_is_used(log_dir):
         assert store.load(sid) is not None
     finally:
         app.uninstall(True)
+
+
+# -- a number written with a unit --------------------------------------------------------------
+
+@pytest.mark.parametrize('line, why', [
+    ('session_timeout = 1h', 'expected a whole number of seconds, without a unit (1h is 3600)'),
+    ('session_timeout = 3600s', 'expected a whole number of seconds, without a unit (3600s is 3600)'),
+    ('session_max_age = 30 days', 'expected a whole number of seconds, without a unit (30 days is 2592000)'),
+    ('cors_max_age = 10m', 'expected a whole number of seconds, without a unit (10m is 600)'),
+    ('log_slow = 500ms', 'expected a number of seconds, without a unit (500ms is 0.5)'),
+    ('max_body_size = 10MB', 'expected a whole number of bytes, without a unit (10MB is 10000000; 10MiB is 10485760)'),
+    ('max_body_size = 1.1MB', 'expected a whole number of bytes, without a unit (1.1MB is 1100000)'),
+    ('max_header_size = 16KiB', 'expected a whole number of bytes, without a unit (16KiB is 16384)'),
+    ('log_days = 30d', 'expected a whole number of days, without a unit (30d is 30)'),
+    ('session_timeout = 1.5s', 'expected a whole number of seconds, without a unit'),
+    ('session_timeout = 2 fortnights', 'expected a whole number of seconds, without a unit'),
+])
+def test_a_number_written_with_a_unit_is_refused_saying_the_key_takes_a_bare_number_and_what_it_would_be(
+        tmp_path, line, why):
+    """Before, `session_timeout = 1h` was refused with 'expected an integer' alone."""
+    with pytest.raises(canister.ConfigError) as raised:
+        install_ini(tmp_path, '[canister]\n%s\n' % line)
+    key, value = (part.strip() for part in line.split('=', 1))
+    assert str(raised.value) == 'canister.%s = %r is not valid: %s' % (key, value, why)
+
+
+@pytest.mark.parametrize('key, written, meant', [
+    ('session_timeout', '90s', '90'), ('session_timeout', '90 sec', '90'), ('session_timeout', '2min', '120'),
+    ('session_timeout', '5 minutes', '300'), ('session_timeout', '2h', '7200'), ('session_timeout', '2 hours', '7200'),
+    ('session_timeout', '1d', '86400'), ('log_slow', '1.5ms', '0.0015'), ('max_body_size', '512B', '512'),
+    ('max_body_size', '2KB', '2000; 2KiB is 2048'), ('max_body_size', '2GB', '2000000000; 2GiB is 2147483648'),
+    ('max_body_size', '3MiB', '3145728'), ('max_body_size', '1GiB', '1073741824'), ('log_days', '2 days', '2'),
+])
+def test_the_hint_after_a_number_with_a_unit_is_what_it_is_in_the_keys_unit(key, written, meant):
+    with pytest.raises(canister.ConfigError) as raised:
+        bottle.Bottle().install(canister.Canister(log_path='stderr', **{key: written}))
+    assert str(raised.value).endswith(', without a unit (%s is %s)' % (written, meant))
+
+
+def test_a_number_without_a_unit_that_is_no_integer_is_still_refused_as_one(tmp_path):
+    with pytest.raises(canister.ConfigError) as raised:
+        install_ini(tmp_path, '[canister]\nsession_timeout = 1e3\n')
+    assert str(raised.value) == "canister.session_timeout = '1e3' is not valid: expected an integer"
+
+
+# -- a known key on a line without = ------------------------------------------------------------
+
+def no_value(key: str) -> str:
+    """What an install says of a known key on a line without ``=`` or value."""
+    return ('canister.%s has no value (the line has no =, so Bottle reads all of it as the name of a key without a '
+            'value: write %s = and then the value)' % (key, key))
+
+
+@pytest.mark.skipif(bottle.__version__.startswith('0.12'), reason="bottle 0.12's load_config refuses such a line itself")
+@pytest.mark.parametrize('key', ['csrf', 'session_timeout', 'session_samesite', 'cors'])
+def test_a_known_key_alone_on_its_line_is_refused_saying_the_line_has_no_value(tmp_path, key):
+    """Before, a bare `csrf` line was refused with `canister.csrf = None is not valid`: Python's None, of an ini line."""
+    with pytest.raises(canister.ConfigError) as raised:
+        install_ini(tmp_path, '[canister]\n%s\n' % key)
+    assert str(raised.value) == no_value(key)
+
+
+def test_none_in_the_apps_config_is_refused_as_a_bare_line_is_and_a_keyword_overrides_it(tmp_path):
+    app = bottle.Bottle()
+    app.config['canister.csrf'] = None  # (bottle 0.13's reading of a bare `csrf` line)
+    with pytest.raises(canister.ConfigError) as raised:
+        app.install(canister.Canister(log_path=str(tmp_path)))
+    assert str(raised.value) == no_value('csrf')
+    app.install(canister.Canister(log_path=str(tmp_path), csrf=False))
+    try:
+        app.route('/', 'POST', lambda: 'posted')
+        assert client(app).post('/', headers={'Sec-Fetch-Site': 'cross-site'}).text == 'posted'
+    finally:
+        app.uninstall(True)
+
+
+def test_python_none_given_as_a_keyword_is_still_said_to_be_none(tmp_path):
+    with pytest.raises(canister.ConfigError) as raised:
+        bottle.Bottle().install(canister.Canister(log_path=str(tmp_path), csrf=None))
+    assert str(raised.value).startswith("canister.csrf = None is not valid: expected true or false")
+
+
+# -- what a newcomer sees on the terminal -------------------------------------------------------
+
+FIRST_APP = """
+    import bottle, canister
+    app = bottle.Bottle()
+    app.config.load_config('app.ini')
+    app.install(canister.Canister())
+"""
+
+
+def test_a_misspelt_key_is_said_on_the_terminal_with_the_key_meant_at_the_default_settings(tmp_path):
+    """The newcomer reads the terminal, not logs/: the warning is there, as well as in the log."""
+    (tmp_path / 'app.ini').write_text('[canister]\nsesion_store = sqlite:///sessions.db\n')
+    (tmp_path / 'app.py').write_text(textwrap.dedent(FIRST_APP))
+    env = {key: value for key, value in os.environ.items() if key != 'PYTHONWARNINGS'}
+    done = subprocess.run([sys.executable, 'app.py'], cwd=str(tmp_path), env=dict(env, PYTHONPATH=str(ROOT)),
+                          capture_output=True, text=True, timeout=60)
+    note = 'unknown config key canister.sesion_store (did you mean session_store?)'
+    assert done.returncode == 0
+    assert done.stderr.count('CanisterWarning: ' + note) == 1
+    assert any(line.endswith(note) for line in warning_lines(tmp_path / 'logs'))
