@@ -150,3 +150,30 @@ def test_two_apps_on_one_memory_store_object_see_each_others_logins_under_way(ma
 
     assert held.status == 200 and held.new_sid is None, held
     assert plugin_of(logging_in).sessions_of('alice') == []
+
+
+def test_on_the_memory_store_a_note_kept_for_a_login_under_way_takes_about_200_bytes_with_a_22_character_key(
+        make_app, serve, rsa_key, jwks_server):
+    """The README's figure for a note (``ended:<user key>``, one per user for its minute): measured while a
+    token's login, whose user is unknown until its check ends, keeps every ``end_sessions`` noting."""
+    import jwt
+    jwks_server.publish(jwk(rsa_key, 'key-1'))
+    jwks_server.delay = 5.0
+    app = end_others_app(make_app, 'memory', auth_jwt_jwks_url=jwks_server.url)
+    origin = serve(app)
+    header = bearer(jwt.encode(claims(), rsa_key, algorithm='RS256', headers={'kid': 'key-1'}))
+    thread = threading.Thread(target=lambda: Browser(origin).get('/set?key=a&value=1', header))  # (made real)
+    thread.start()
+    wait_until(lambda: jwks_server.hits == 1, 10, what='the keys asked for')  # (the check under way: 5 s)
+    plugin = plugin_of(app)
+    plugin.end_sessions('%022d' % 0)  # (warm-up)
+    tracemalloc.start()
+    try:
+        before = canister_bytes()
+        for number in range(1, 2001):
+            plugin.end_sessions('%022d' % number)
+        per_note = (canister_bytes() - before) / 2000
+    finally:
+        tracemalloc.stop()
+        thread.join(20)
+    assert 160 <= per_note <= 240, per_note

@@ -91,11 +91,12 @@ def test_with_cors_star_a_post_of_a_type_the_browser_sends_by_itself_from_anothe
     assert any('Cross-site request refused: origin %s' % FOREIGN in line for line in warning_lines(log_dir))
 
 
-def test_with_cors_star_a_post_the_browser_calls_no_cors_is_refused_whatever_its_type(make_app):
-    """``Sec-Fetch-Mode``, which no page can set, says the browser sent no preflight."""
+@pytest.mark.parametrize('mode', ['no-cors', 'navigate'])
+def test_with_cors_star_a_post_the_browser_calls_no_cors_is_refused_whatever_its_type(make_app, mode):
+    """``Sec-Fetch-Mode``, which no page can set, says the browser sent no preflight (a form's POST navigates)."""
     app = star_app(make_app)
     client(app).post('/transfer?amount=5', '{}', headers={'Origin': FOREIGN, 'Content-Type': 'application/x-report',
-                                                          'Sec-Fetch-Site': 'cross-site', 'Sec-Fetch-Mode': 'no-cors'},
+                                                          'Sec-Fetch-Site': 'cross-site', 'Sec-Fetch-Mode': mode},
                      status=403)
     assert app.calls == []
 

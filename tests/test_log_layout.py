@@ -94,3 +94,44 @@ def test_a_cookie_of_a_session_the_store_does_not_have_names_the_request_lines_a
     lines = REQUEST_THREAD.findall(read_log(log_dir))
     assert [shown for shown, _ in lines] == ['Gone42', 'Gone42']
     assert lines[0][1] == 'GET http://localhost:80/' and lines[1][1].startswith('Response: 200 ')
+
+
+def test_a_login_names_the_lines_after_it_by_the_new_id_it_gives_the_session(make_app, log_dir):
+    assert 'a login, which gives the session a new id), its lines carry the new one' in THREAD_NAMES
+    app = make_app()
+
+    @app.get('/start')
+    def start():
+        canister.session.data['cart'] = ['tea']
+        return canister.session.sid
+
+    @app.get('/login')
+    def login():
+        app.log.info('before the login')
+        canister.session.user = 'alice'
+        app.log.info('after the login')
+        return canister.session.sid
+
+    web = cookieless_client(app)
+    old = web.get('/start').text
+    new = web.get('/login', headers=with_cookie(old)).text
+    assert new != old
+    lines = REQUEST_THREAD.findall(read_log(log_dir).split('GET http://localhost:80/login', 1)[1])
+    assert [shown for shown, _ in lines] == [old[:6], new[:6], new[:6]], lines
+    assert lines[0][1] == 'before the login' and lines[1][1] == 'after the login'
+
+
+def test_reading_session_sid_names_the_lines_after_it_by_the_id_it_draws(make_app, log_dir):
+    assert 'reading `session.sid`' in THREAD_NAMES
+    app = make_app()
+
+    @app.get('/')
+    def index():
+        app.log.info('before the id is read')
+        sid = canister.session.sid
+        app.log.info('after the id is read')
+        return sid
+
+    sid = cookieless_client(app).get('/').text
+    lines = REQUEST_THREAD.findall(read_log(log_dir))
+    assert [shown for shown, _ in lines] == ['...', '...', sid[:6], sid[:6]], lines

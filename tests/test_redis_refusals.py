@@ -1,18 +1,21 @@
-"""A Redis that refuses the app while it runs, on real servers: full, or with a new password.
+"""A Redis that refuses the app while it runs, on real servers: full, with a new password, or a replica.
 
 tests/apps/load_app.py on gunicorn workers over a private ``redis-server``.  Full: its ``maxmemory`` is
 set below what it holds (``CONFIG SET maxmemory 1``, ``maxmemory-policy noeviction``), and Redis refuses
 every write with its ``OOM`` error, as it does once a real one fills up.  A new password: ``requirepass``
-changed and the app's connections dropped, as a rotation with a restart of Redis does.  What the client
+changed and the app's connections dropped, as a rotation with a restart of Redis does.  A replica: a URL
+that names one (``REPLICAOF``) for good, whose every write is refused (``READONLY``).  What the client
 and the on-call engineer see.
 """
 import re
+import time
 
 import pytest
 import redis
 
-from helpers import read_log
-from servers import AppServer, Client
+import canister
+from helpers import client, read_log, with_cookie
+from servers import AppServer, Client, RedisServer, wait_until
 
 pytestmark = pytest.mark.usefixtures('nothing_left_running')
 
@@ -99,3 +102,38 @@ def test_a_password_changed_on_redis_while_the_app_runs_is_a_503_whose_line_says
                          '(Redis refused the credentials: fix the user name and password of session_store, then '
                          'restart the app)')
     assert 'S3cret' not in read_log(logs)
+
+
+
+def test_a_url_that_names_a_replica_for_good_answers_503_with_the_replica_line_at_each_request(
+        redis_server, started, make_app, log_dir):
+    """A read-only replica refuses every write, a session's read too (GETEX): each request that needs the
+    session is a 503 whose ERROR line says why, the next one too (its connections dropped, it connects again
+    to the same replica)."""
+    replica = RedisServer()
+    started.append(replica.start())
+    replica_client = redis.Redis(port=replica.port)
+    replica_client.replicaof('127.0.0.1', redis_server.port)
+    wait_until(lambda: replica_client.info('replication')['master_link_status'] == 'up', 10, what='the replica')
+    on_master = make_app(session_store=redis_server.url, log_path=str(log_dir / 'master'))
+    on_replica = make_app(session_store=replica.url)
+    for app in (on_master, on_replica):
+        app.route('/write', callback=lambda: canister.session.data.update(n=1) or canister.session.sid)
+        app.route('/read', callback=lambda: repr(canister.session.data))
+    sid = client(on_master).get('/write').text
+    wait_until(lambda: replica_client.dbsize() >= 1, 10, what='the session on the replica')
+
+    web = client(on_replica)
+    answers = [web.get('/read', headers=with_cookie(sid), expect_errors=True), web.get('/write', expect_errors=True)]
+    time.sleep(1.1)  # (a line said again within its second is counted, not written)
+    answers.append(web.get('/read', headers=with_cookie(sid), expect_errors=True))
+
+    assert [answer.status_int for answer in answers] == [503, 503, 503]
+    refused = ("You can't write against a read only replica. (the server is a read-only replica now, as after a "
+               "failover: its connections are dropped, and the next request connects again to the server that the "
+               "URL names now)")
+    lines = non_response_error_lines(log_dir)
+    assert len(lines) == 3, lines
+    assert lines[0].endswith('the Redis session store is unavailable: ' + refused), lines  # the read
+    assert lines[1].endswith('the Redis session store is unavailable: SET failed: ' + refused), lines  # a new one
+    assert lines[2].endswith('the Redis session store is unavailable: ' + refused), lines  # and again

@@ -161,7 +161,10 @@ def test_a_400_for_an_ordinary_parameter_still_shows_the_value(make_app):
                                   'cvv', 'CVV', 'cvv2', 'card_cvc', 'cvc', 'csc', 'card', 'card_number', 'cardNumber',
                                   'card%5Bnumber%5D', 'card[cvc]', 'credit_card', 'creditCard', 'creditcard', 'ccnum',
                                   'cc_number', 'card_no', 'pan', 'card_pan', 'ssn', 'user_ssn',
-                                  'social_security_number', 'national_id', 'nationalId', 'cookie', 'session_cookie'])
+                                  'social_security_number', 'national_id', 'nationalId', 'cookie', 'session_cookie',
+                                  # each spelling the README names
+                                  'cardnumber', 'cardnum', 'card-num', 'card[number]', 'socialsecurity', 'nationalid',
+                                  'cardno', 'ccnumber'])
 def test_tokens_session_ids_one_time_codes_pins_cards_national_ids_and_cookies_are_written_as_stars(make_app, log_dir, name):
     app = echo_app(make_app)
     value = 'Qz7-hidden-value-%d' % abs(hash(name))
