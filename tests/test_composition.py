@@ -408,6 +408,23 @@ def test_a_non_ascii_path_through_a_mount_is_answered_as_by_bottle_alone_and_log
     assert 'GET http://localhost:80/a/item/caf%C3%A9\n' in logged(logs)
 
 
+@pytest.mark.parametrize('composition', ['mount', 'mount_wsgi', 'mount_copy'])
+@pytest.mark.parametrize('place', PLACES)
+def test_a_non_ascii_path_through_a_mount_is_a_400_on_bottle_012_and_loses_its_characters_under_a_wsgi_mount_on_013(
+        compose, composition, place):
+    """What Bottle makes of ``/a/café`` under a mount, canister or not: bottle 0.12 calls every mounted app as
+    WSGI and answers 400; 0.13 does so for a prefix without the trailing ``/`` or a wrapped child, whose path
+    loses the characters, and serves a Bottle child mounted under ``/a/`` (the trailing ``/``) as its own routes."""
+    parent, prefix, _, _ = compose(composition, place)
+    res = client(parent).get(prefix + '/item/caf%C3%A9', expect_errors=True)
+    if bottle.__version__.startswith('0.12'):
+        assert res.status_int == 400
+    elif composition == 'mount':
+        assert res.text == 'item caf\u00e9 at /a/item/caf\u00e9'
+    else:
+        assert res.text == 'item caf at /item/caf'
+
+
 @pytest.mark.parametrize('composition', COMPOSITIONS)
 @pytest.mark.parametrize('place', ['child', 'both'])
 def test_the_childs_plugin_ends_a_users_sessions_wherever_they_are_stored(compose, composition, place):

@@ -106,27 +106,46 @@ def test_the_install_section_installs_2_0_from_a_checkout_with_extras_that_exist
     assert 'python3 -m venv .venv/app' in block
 
 
-def test_the_install_commands_work_from_an_apps_own_directory(tmp_path):
-    # Run as written from another directory (the app's), the checkout's path for /path/to/canister:
-    # each installs canister 2.0, and an extra it names is one the installed package provides
-    # (--no-deps: the extras' own packages are the package index's business, not this README's).
-    copy = tmp_path / 'canister'
-    shutil.copytree(ROOT, copy, ignore=shutil.ignore_patterns('.venv', '.git', '__pycache__', 'logs', '.cache',
-                                                              '*.pyc', 'docs', 'tests', 'benchmarks'))
-    app_dir = tmp_path / 'app'
-    app_dir.mkdir()
-    commands = [line.split('#', 1)[0].replace('/path/to/canister', str(copy))
-                for line in install_block().splitlines() if line.startswith('pip install ')]
-    assert len(commands) == 3
+def assert_installs_canister(commands: list, cwd: Path, tmp_path: Path) -> None:
+    """Each ``pip install ...`` of ``commands``, run in ``cwd``, installs this canister 2.0, and an extra it
+    names is one the installed package provides (--no-deps: the extras' own packages are the package index's
+    business, not this README's)."""
     for number, command in enumerate(commands):
         target = tmp_path / ('site%d' % number)
         done = subprocess.run([sys.executable, '-m'] + shlex.split(command) + ['--no-deps', '--target', str(target)],
-                              cwd=str(app_dir), capture_output=True, text=True, timeout=300)
+                              cwd=str(cwd), capture_output=True, text=True, timeout=300)
         assert done.returncode == 0, done.stdout + done.stderr
         assert (target / 'canister.py').read_text(encoding='utf-8') == (ROOT / 'canister.py').read_text(encoding='utf-8')
         metadata = next(target.glob('canister-2.0*.dist-info')).joinpath('METADATA').read_text(encoding='utf-8')
         for extra in re.findall(r'\[(\w+)\]', command):
             assert re.search(r'^Provides-Extra: %s$' % extra, metadata, re.M), (command, metadata)
+
+
+def checkout_copy(tmp_path: Path) -> Path:
+    """A copy of this checkout, as a newcomer's clone holds what pip builds from."""
+    copy = tmp_path / 'canister'
+    shutil.copytree(ROOT, copy, ignore=shutil.ignore_patterns('.venv', '.git', '__pycache__', 'logs', '.cache',
+                                                              '*.pyc', 'docs', 'tests', 'benchmarks'))
+    return copy
+
+
+def test_the_install_commands_work_from_an_apps_own_directory(tmp_path):
+    # Run as written from another directory (the app's), the checkout's path for /path/to/canister.
+    copy = checkout_copy(tmp_path)
+    app_dir = tmp_path / 'app'
+    app_dir.mkdir()
+    commands = [line.split('#', 1)[0].replace('/path/to/canister', str(copy))
+                for line in install_block().splitlines() if line.startswith('pip install ')]
+    assert len(commands) == 3
+    assert_installs_canister(commands, app_dir, tmp_path)
+
+
+def test_the_install_commands_with_a_dot_work_inside_the_checkout(tmp_path):
+    readme = (ROOT / 'README.md').read_text(encoding='utf-8')
+    sentence = readme.split('Inside the checkout itself, ', 1)[1].split('\n', 1)[0]
+    commands = re.findall(r'`(pip install [^`]+)`', sentence)
+    assert commands == ['pip install .', "pip install '.[jwt]'"]
+    assert_installs_canister(commands, checkout_copy(tmp_path), tmp_path)
 
 
 def test_every_line_of_the_sessions_code_block_reads_at_a_glance():
