@@ -10427,7 +10427,10 @@ class _StreamedBody:
         self._log_end(context)
         try:
             problem = context.finish_late()
-        except (StoreUnavailable, SessionDataError) as error:
+        except StoreUnavailable as error:  # (every stream meets it while it lasts: once a second, as at any save)
+            self.log.write_repeated(logging.ERROR, 'Session not saved after the streamed response: %s' % error)
+            return
+        except SessionDataError as error:
             self.log.write(logging.ERROR, 'Session not saved after the streamed response: %s', error)
             return
         if problem:

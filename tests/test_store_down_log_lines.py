@@ -7,6 +7,7 @@ import re
 import threading
 
 import pytest
+import redis
 
 import canister
 from helpers import client, cookieless_client, json_counter_app, log_entries, read_log
@@ -214,3 +215,37 @@ def test_under_waitress_the_count_is_written_at_sigterm_only_once_the_app_makes_
     first, second = lines
     assert re.fullmatch(re.escape(first.split(DOWN)[1]) + r' \(and 3 more like it in the last [0-9.]+s\)',
                         second.split(DOWN)[1])
+
+
+def test_a_session_that_cannot_be_saved_after_streamed_responses_is_one_error_line_a_second_with_the_count(
+        make_app, redis_server, log_dir, clock):
+    """Redis fills up (``maxmemory``, ``noeviction``) while each response streams: the session it changed after
+    its first chunk cannot be saved once the body ends.  That is one ERROR line a second, as at any other save."""
+    app = make_app(session_store=redis_server.url)
+    full = redis.Redis(port=redis_server.port)
+
+    @app.get('/stream')
+    def stream():
+        yield 'first '
+        full.config_set('maxmemory-policy', 'noeviction')
+        full.config_set('maxmemory', '1')                     # Redis refuses every write from here on
+        canister.session.data['n'] = canister.session.data.get('n', 0) + 1
+        yield 'second'
+
+    @app.get('/start')
+    def start():
+        canister.session.data['n'] = 0
+        return 'started'
+
+    web = client(app)
+    web.get('/start')
+    for _ in range(4):
+        full.config_set('maxmemory', '0')
+        assert web.get('/stream').text == 'first second'
+    clock.advance(1.5)
+    full.config_set('maxmemory', '0')
+    web.get('/stream')
+    lines = [line for line in read_log(log_dir).splitlines() if 'Session not saved after the streamed response' in line]
+    assert len(lines) == 2, lines
+    assert ' ERROR ' in lines[0] and "used memory > 'maxmemory'" in lines[0]
+    assert lines[1].endswith(lines[0].split(']   ', 1)[1] + ' (and 3 more like it in the last 1.5s)'), lines
