@@ -4943,6 +4943,12 @@ def _redis_errors(redis: Any) -> Tuple[typing.Type[Exception], ...]:
 _REDIS_PIPELINE_NOTE = re.compile(r'Command # \d+ \((\S*).*\) of pipeline caused error: ', re.DOTALL)
 #: What Redis answers a write once it holds ``maxmemory`` under ``maxmemory-policy noeviction``.
 _REDIS_FULL = "used memory > 'maxmemory'"
+#: What Redis answers a write it refuses while it answers reads: a full one (``maxmemory``, its words above), one
+#: whose last snapshot failed (``MISCONF``), one short of ``min-replicas-to-write`` (``NOREPLICAS``).
+_REDIS_REFUSALS = (_REDIS_FULL, 'MISCONF', 'NOREPLICAS')
+#: The key a readiness check writes (for a second) while Redis refuses writes, to see whether it takes them again:
+#: no session id is this short (43 characters), and ``tidy`` looks only under ``user:``.
+_REDIS_PROBE = 'ready-probe'
 
 
 def _redis_error_text(error: Exception) -> str:
@@ -5149,6 +5155,8 @@ class RedisStore(SessionStore):
             text += (' (the server is a read-only replica now, as after a failover: its connections are dropped, '
                      'and the next request connects again to the server that the URL names now)')
         unavailable = StoreUnavailable('the Redis session store is unavailable: %s' % text)
+        if isinstance(error, self._read_only_error) or any(refusal in text for refusal in _REDIS_REFUSALS):
+            self._refusing = str(unavailable)  # (what ``check`` says until a write of its own succeeds)
         if isinstance(error, self._timeout_error) and not self._cluster:
             # One request a second waits out the timeout, not every one: threads (a sync worker's one) stay free.
             self._stalled, self._stalled_until = str(unavailable), time.monotonic() + self.timeout
@@ -5414,17 +5422,19 @@ class RedisStore(SessionStore):
             self.tidy_removed += sum(int(count) for count in self._execute(pipe))
 
     def check(self) -> Optional[str]:
-        """None if Redis answers; what is wrong if it cannot be reached.  Credentials or a database number
-        it refuses, and a URL of the wrong kind (one server, or a Cluster), are a ConfigError: they would
-        fail every request, or most, not only until Redis is back.  The first check Redis answers (at install,
-        or the first after an install that found it down) also loads the update script, looks at the kind
-        of server and counts the replicas; each later one (``store_problem()``, a readiness probe) is a PING."""
+        """None if Redis answers; what is wrong if it cannot be reached, or refuses writes (``_try_write``).
+        Credentials or a database number it refuses, and a URL of the wrong kind (one server, or a Cluster), are a
+        ConfigError: they would fail every request, or most, not only until Redis is back.  The first check Redis
+        answers (at install, or the first after an install that found it down) also loads the update script, looks
+        at the kind of server and counts the replicas; each later one (``store_problem()``, a readiness probe) is a
+        PING, and a SET of a key of its own while a write of this process was refused (``_refusing``)."""
         try:
             client = self.client
             client.ping()
             if not self._checked:
                 client.script_load(_REDIS_UPDATE)  # so that its first use is one round trip too
                 self._check_mode(client)
+            self._try_write(client)
         except StoreUnavailable as error:
             if 'Cluster mode is not enabled' in str(error):  # (a plain server named in a redis+cluster:// URL)
                 raise ConfigError('canister.session_store: %s (the URL is a Cluster URL, redis+cluster://, and the '
@@ -5449,8 +5459,18 @@ class RedisStore(SessionStore):
             self._checked = self._replicas_counted  # (else the next check asks again)
         return None
 
+    def _try_write(self, client: Any) -> None:
+        """After a write of this process was refused, write a key of its own (for a second): a full or read-only
+        Redis answers a PING, and only a write tells when it takes writes again (raises while it does not)."""
+        if self._refusing:
+            client.set(self.prefix + _REDIS_PROBE, '1', px=1000)
+            self._refusing = ''
+
     #: A check found Redis answering and the URL of the right kind: later checks only PING.
     _checked = False
+    #: Why Redis refused a write of this process (read-only, full, ``MISCONF``): each check then writes a key of its
+    #: own and says this until Redis takes it ('' when no write was refused, or a check's write succeeded since).
+    _refusing = ''
 
     def _check_mode(self, client: Any) -> None:
         """ConfigError if a URL for one server (``redis://``) names a node of a Redis Cluster: the node
