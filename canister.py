@@ -1842,6 +1842,12 @@ class _CanisterHandler(logging.Handler):
 _DROP_LATE_LINES = logging.NullHandler()
 
 
+#: The line of a failure ``write_repeated`` held back: its text, how many more met it, in which process (the
+#: worker: the line has no request of its own to tell it by, and its thread's name is one every worker has), and
+#: over what time.
+_MORE_LIKE_IT = '%s (and %d more like it in process %d in the last %.1fs)'
+
+
 def _own_thread_name() -> str:
     """The current thread's name as it is outside any request (the one it had before the outermost request
     it serves renamed it)."""
@@ -2028,7 +2034,7 @@ class RequestLog:
             repeats.clear()
         repeats[text] = [now, 0, level]
         if seen is not None and seen[1]:
-            self.write(level, '%s (and %d more like it in the last %.1fs)', text, seen[1], now - seen[0])
+            self.write(level, _MORE_LIKE_IT, text, seen[1], os.getpid(), now - seen[0])
         else:
             self.write(level, '%s', text)
 
@@ -2071,8 +2077,8 @@ class RequestLog:
             if every or not 0 <= now - first < 1:
                 seen[:] = [now, 0, level]
                 # (the count is of other requests: written as a line outside any request is, not as this one's)
-                RequestLog.write(self, int(level), '%s (and %d more like it in the last %.1fs)', text, count,
-                                 max(0.0, now - first), request_id='', thread_name=_own_thread_name())
+                RequestLog.write(self, int(level), _MORE_LIKE_IT, text, count, os.getpid(), max(0.0, now - first),
+                                 request_id='', thread_name=_own_thread_name())
             else:
                 self._hold()
 
