@@ -1842,6 +1842,12 @@ class _CanisterHandler(logging.Handler):
 _DROP_LATE_LINES = logging.NullHandler()
 
 
+#: The line of a failure ``write_repeated`` held back: its text, how many more met it, in which process (the
+#: worker: the line has no request of its own to tell it by, and its thread's name is one every worker has), and
+#: over what time.
+_MORE_LIKE_IT = '%s (and %d more like it in process %d in the last %.1fs)'
+
+
 def _own_thread_name() -> str:
     """The current thread's name as it is outside any request (the one it had before the outermost request
     it serves renamed it)."""
@@ -2028,7 +2034,7 @@ class RequestLog:
             repeats.clear()
         repeats[text] = [now, 0, level]
         if seen is not None and seen[1]:
-            self.write(level, '%s (and %d more like it in the last %.1fs)', text, seen[1], now - seen[0])
+            self.write(level, _MORE_LIKE_IT, text, seen[1], os.getpid(), now - seen[0])
         else:
             self.write(level, '%s', text)
 
@@ -2071,8 +2077,8 @@ class RequestLog:
             if every or not 0 <= now - first < 1:
                 seen[:] = [now, 0, level]
                 # (the count is of other requests: written as a line outside any request is, not as this one's)
-                RequestLog.write(self, int(level), '%s (and %d more like it in the last %.1fs)', text, count,
-                                 max(0.0, now - first), request_id='', thread_name=_own_thread_name())
+                RequestLog.write(self, int(level), _MORE_LIKE_IT, text, count, os.getpid(), max(0.0, now - first),
+                                 request_id='', thread_name=_own_thread_name())
             else:
                 self._hold()
 
@@ -4943,6 +4949,12 @@ def _redis_errors(redis: Any) -> Tuple[typing.Type[Exception], ...]:
 _REDIS_PIPELINE_NOTE = re.compile(r'Command # \d+ \((\S*).*\) of pipeline caused error: ', re.DOTALL)
 #: What Redis answers a write once it holds ``maxmemory`` under ``maxmemory-policy noeviction``.
 _REDIS_FULL = "used memory > 'maxmemory'"
+#: What Redis answers a write it refuses while it answers reads: a full one (``maxmemory``, its words above), one
+#: whose last snapshot failed (``MISCONF``), one short of ``min-replicas-to-write`` (``NOREPLICAS``).
+_REDIS_REFUSALS = (_REDIS_FULL, 'MISCONF', 'NOREPLICAS')
+#: The key a readiness check writes (for a second) while Redis refuses writes, to see whether it takes them again:
+#: no session id is this short (43 characters), and ``tidy`` looks only under ``user:``.
+_REDIS_PROBE = 'ready-probe'
 
 
 def _redis_error_text(error: Exception) -> str:
@@ -5149,6 +5161,8 @@ class RedisStore(SessionStore):
             text += (' (the server is a read-only replica now, as after a failover: its connections are dropped, '
                      'and the next request connects again to the server that the URL names now)')
         unavailable = StoreUnavailable('the Redis session store is unavailable: %s' % text)
+        if isinstance(error, self._read_only_error) or any(refusal in text for refusal in _REDIS_REFUSALS):
+            self._refusing = str(unavailable)  # (what ``check`` says until a write of its own succeeds)
         if isinstance(error, self._timeout_error) and not self._cluster:
             # One request a second waits out the timeout, not every one: threads (a sync worker's one) stay free.
             self._stalled, self._stalled_until = str(unavailable), time.monotonic() + self.timeout
@@ -5414,17 +5428,19 @@ class RedisStore(SessionStore):
             self.tidy_removed += sum(int(count) for count in self._execute(pipe))
 
     def check(self) -> Optional[str]:
-        """None if Redis answers; what is wrong if it cannot be reached.  Credentials or a database number
-        it refuses, and a URL of the wrong kind (one server, or a Cluster), are a ConfigError: they would
-        fail every request, or most, not only until Redis is back.  The first check Redis answers (at install,
-        or the first after an install that found it down) also loads the update script, looks at the kind
-        of server and counts the replicas; each later one (``store_problem()``, a readiness probe) is a PING."""
+        """None if Redis answers; what is wrong if it cannot be reached, or refuses writes (``_try_write``).
+        Credentials or a database number it refuses, and a URL of the wrong kind (one server, or a Cluster), are a
+        ConfigError: they would fail every request, or most, not only until Redis is back.  The first check Redis
+        answers (at install, or the first after an install that found it down) also loads the update script, looks
+        at the kind of server and counts the replicas; each later one (``store_problem()``, a readiness probe) is a
+        PING, and a SET of a key of its own while a write of this process was refused (``_refusing``)."""
         try:
             client = self.client
             client.ping()
             if not self._checked:
                 client.script_load(_REDIS_UPDATE)  # so that its first use is one round trip too
                 self._check_mode(client)
+            self._try_write(client)
         except StoreUnavailable as error:
             if 'Cluster mode is not enabled' in str(error):  # (a plain server named in a redis+cluster:// URL)
                 raise ConfigError('canister.session_store: %s (the URL is a Cluster URL, redis+cluster://, and the '
@@ -5449,8 +5465,18 @@ class RedisStore(SessionStore):
             self._checked = self._replicas_counted  # (else the next check asks again)
         return None
 
+    def _try_write(self, client: Any) -> None:
+        """After a write of this process was refused, write a key of its own (for a second): a full or read-only
+        Redis answers a PING, and only a write tells when it takes writes again (raises while it does not)."""
+        if self._refusing:
+            client.set(self.prefix + _REDIS_PROBE, '1', px=1000)
+            self._refusing = ''
+
     #: A check found Redis answering and the URL of the right kind: later checks only PING.
     _checked = False
+    #: Why Redis refused a write of this process (read-only, full, ``MISCONF``): each check then writes a key of its
+    #: own and says this until Redis takes it ('' when no write was refused, or a check's write succeeded since).
+    _refusing = ''
 
     def _check_mode(self, client: Any) -> None:
         """ConfigError if a URL for one server (``redis://``) names a node of a Redis Cluster: the node
@@ -10427,7 +10453,10 @@ class _StreamedBody:
         self._log_end(context)
         try:
             problem = context.finish_late()
-        except (StoreUnavailable, SessionDataError) as error:
+        except StoreUnavailable as error:  # (every stream meets it while it lasts: once a second, as at any save)
+            self.log.write_repeated(logging.ERROR, 'Session not saved after the streamed response: %s' % error)
+            return
+        except SessionDataError as error:
             self.log.write(logging.ERROR, 'Session not saved after the streamed response: %s', error)
             return
         if problem:

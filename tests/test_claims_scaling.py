@@ -4,17 +4,20 @@ store built by the app taking ``wait=`` and not the config's ``session_redis_wai
 ``bottle.run(server='gevent')`` refusing to start without gevent's patching.  Real redis-servers and sentinels."""
 from __future__ import annotations
 
+import os
+import signal
 import subprocess
 import sys
+import threading
 import time
 
 import pytest
 import redis
 
 import canister
-from helpers import ROOT, client, cookie_value, run_canister, with_cookie
+from helpers import ROOT, client, cookie_value, read_log, run_canister, with_cookie
 from redis_topologies import SERVICE, SentinelSetup
-from servers import free_port
+from servers import AppServer, Client, free_port, wait_until
 
 
 def counting_app(make_app, **overrides):
@@ -66,6 +69,22 @@ def test_a_redis_store_the_app_built_waits_for_replicas_as_its_wait_argument_say
     assert answer.headers['Retry-After']
 
 
+def test_a_session_store_url_waits_1_s_for_a_frozen_redis_and_a_store_the_app_built_waits_its_timeout(
+        make_app, redis_server):
+    by_url = counting_app(make_app, session_store=redis_server.url)
+    by_app = counting_app(make_app, store=canister.RedisStore(redis_server.url, timeout=0.25))
+    waited = []
+    redis_server.freeze()                               # SIGSTOP: nothing is answered
+    try:
+        for app in (by_url, by_app):
+            started = time.monotonic()
+            client(app).get('/', status=503)
+            waited.append(time.monotonic() - started)
+    finally:
+        redis_server.thaw()
+    assert 0.95 <= waited[0] < 1.5 and 0.2 <= waited[1] < 0.7, waited
+
+
 def test_a_redis_store_the_app_built_does_not_read_session_redis_wait_from_the_config(make_app, redis_server):
     store = canister.RedisStore(client=redis.Redis(port=redis_server.port))
     app = counting_app(make_app, store=store, session_redis_wait=1)
@@ -102,3 +121,24 @@ def test_tidy_sessions_takes_a_batch_from_1_to_100000(redis_server, tmp_path, ba
     assert result.returncode == status, result.stderr
     assert (result.stdout.startswith('Removed 0 entries') if status == 0
             else "argument --batch: '100001' is not a batch size" in result.stderr)
+
+
+def test_at_sigterm_gunicorn_finishes_the_request_in_flight_and_answers_no_new_one_not_even_with_a_503(
+        tmp_path, started):
+    """What a preStop hook (or a deregistration delay) is for: a request a load balancer still sends after
+    SIGTERM gets no answer at all, its connection reset once the worker ends (then refused): no ``/ready``
+    turns 503 first."""
+    logs = tmp_path / 'logs'
+    server = AppServer('concurrency_app:app', workers=1,
+                       env={'CANISTER_SESSION_STORE': 'memory', 'CANISTER_LOG_PATH': str(logs)})
+    started.append(server.start())
+    held = {}
+    in_flight = threading.Thread(target=lambda: held.update(
+        answer=Client(server.url).get('/login?name=alice&delay=2')))   # (the handler sleeps 2 s)
+    in_flight.start()
+    wait_until(lambda: '/login?name=alice' in read_log(logs), 10, what='the request in flight')
+    os.kill(server.proc.pid, signal.SIGTERM)
+    with pytest.raises(ConnectionError):                # reset (or refused): never an answer
+        Client(server.url).get('/ping')
+    in_flight.join(10)
+    assert held['answer'].status == 200 and held['answer'].json()['user'] == 'alice'

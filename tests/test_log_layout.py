@@ -135,3 +135,19 @@ def test_reading_session_sid_names_the_lines_after_it_by_the_id_it_draws(make_ap
     sid = cookieless_client(app).get('/').text
     lines = REQUEST_THREAD.findall(read_log(log_dir))
     assert [shown for shown, _ in lines] == ['...', '...', sid[:6], sid[:6]], lines
+
+
+def test_text_lines_keep_1x_layout_without_the_request_id_which_a_handler_can_log_itself(make_app, log_dir):
+    """The text layout has no place for the request id: the README says to use JSON lines, or to log it."""
+    app = make_app()
+
+    @app.get('/')
+    def index():
+        app.log.info('request id %s', canister.request_id())
+        return 'ok'
+
+    answer = client(app).get('/', headers={'X-Request-ID': 'trace-4f2a'})
+    assert answer.headers['X-Request-ID'] == 'trace-4f2a'
+    lines = [line for line in read_log(log_dir).splitlines() if '[127.0.0.1-' in line]
+    assert len(lines) == 3 and [line for line in lines if 'trace-4f2a' in line] == [lines[1]]
+    assert lines[1].endswith(']   request id trace-4f2a')

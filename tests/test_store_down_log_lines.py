@@ -7,12 +7,18 @@ import re
 import threading
 
 import pytest
+import redis
 
 import canister
 from helpers import client, cookieless_client, json_counter_app, log_entries, read_log
 from servers import AppServer, Client
 
 DOWN = 'the Redis session store is unavailable: '
+
+
+def counted(count, seconds):
+    """The end of the line that says how many more requests of this process met the store's error."""
+    return ' (and %d more like it in process %d in the last %ss)' % (count, os.getpid(), seconds)
 
 
 def store_lines(log):
@@ -53,7 +59,7 @@ def test_a_store_that_is_down_is_one_error_line_a_second_however_many_requests_m
     log = read_log(log_dir)
     assert len(re.findall(r'Response: 503 \(\d+ms\)$', log, re.M)) == 6
     first, second = store_lines(log)
-    assert second == second.split(DOWN)[0] + DOWN + first.split(DOWN)[1] + ' (and 4 more like it in the last 1.5s)'
+    assert second == second.split(DOWN)[0] + DOWN + first.split(DOWN)[1] + counted(4, '1.5')
 
 
 def test_a_store_that_is_down_again_after_a_quiet_second_is_one_plain_line(make_app, redis_server, log_dir, clock):
@@ -86,7 +92,7 @@ def test_the_count_of_an_outage_that_ends_within_its_second_is_written_with_the_
     assert len(store_lines(read_log(log_dir))) == 1   # within the second: still held back
     clock.advance(0.6)
     assert web.get('/count?after=outage').json == {'n': 3}
-    second = count_line_before(read_log(log_dir), '/count?after=outage', ' (and 2 more like it in the last 1.1s)')
+    second = count_line_before(read_log(log_dir), '/count?after=outage', counted(2, '1.1'))
     assert ' ERROR ' in second
 
 
@@ -95,7 +101,7 @@ def test_the_count_of_an_outage_is_written_before_the_next_line_of_the_apps_own_
     app, _ = down_after_one_count(make_app, redis_server, 3)
     clock.advance(1.1)
     app.log.info('the app says something')    # (outside any request: a thread of the app's own, say)
-    count_line_before(read_log(log_dir), 'the app says something', ' (and 2 more like it in the last 1.1s)')
+    count_line_before(read_log(log_dir), 'the app says something', counted(2, '1.1'))
 
 
 def test_the_count_of_an_outage_is_written_when_the_plugin_is_uninstalled_before_another_line(
@@ -104,7 +110,7 @@ def test_the_count_of_an_outage_is_written_when_the_plugin_is_uninstalled_before
     clock.advance(0.25)
     app.uninstall(canister.Canister)
     [first, second] = store_lines(read_log(log_dir))
-    assert second.split(DOWN)[1] == first.split(DOWN)[1] + ' (and 1 more like it in the last 0.2s)'
+    assert second.split(DOWN)[1] == first.split(DOWN)[1] + counted(1, '0.2')
 
 
 def test_an_outage_that_goes_on_is_still_one_error_line_a_second_with_the_count(make_app, redis_server, log_dir, clock):
@@ -116,7 +122,7 @@ def test_an_outage_that_goes_on_is_still_one_error_line_a_second_with_the_count(
         clock.advance(0.25)
     # (the first line after each second is the request line of the next failure, which the next count holds)
     assert [re.sub(r'^.*Connection refused\.', '', line) for line in store_lines(read_log(log_dir))] == [
-        '', ' (and 3 more like it in the last 1.0s)', ' (and 4 more like it in the last 1.0s)']
+        '', counted(3, '1.0'), counted(4, '1.0')]
 
 
 def count_then_next_request(web, redis_server, log_dir, clock):
@@ -130,7 +136,7 @@ def count_then_next_request(web, redis_server, log_dir, clock):
     clock.advance(1.1)
     web.get('/count?after=outage', headers={'X-Request-ID': 'after-outage'})
     entries = log_entries(log_dir)
-    [count] = [entry for entry in entries if entry['message'].endswith(' (and 2 more like it in the last 1.1s)')]
+    [count] = [entry for entry in entries if entry['message'].endswith(counted(2, '1.1'))]
     [after] = [entry for entry in entries if entry['message'].endswith('/count?after=outage')]
     assert after['request_id'] == 'after-outage' and after['thread'] != threading.current_thread().name
     return count, after
@@ -172,7 +178,7 @@ def test_a_process_forked_while_a_count_is_held_back_leaves_that_count_to_its_pa
     os.waitpid(pid, 0)
     clock.advance(0.25)
     app.uninstall(canister.Canister)  # the parent, which served both requests, writes the count
-    assert [line.split(DOWN)[1].endswith(' (and 1 more like it in the last 0.2s)')
+    assert [line.split(DOWN)[1].endswith(counted(1, '0.2'))
             for line in store_lines(read_log(log_dir))] == [False, True]
 
 
@@ -185,10 +191,13 @@ def test_the_count_of_an_outage_is_written_when_a_gunicorn_worker_is_stopped_bef
     assert web.get('/count').status == 200
     redis_server.stop()
     assert [web.get('/count').status for _ in range(4)] == [503] * 4
+    [worker] = set(server.pids()) - {server.proc.pid}
     server.stop()                                 # SIGTERM: gunicorn stops its worker, which uninstalls nothing
     first, second = store_lines(read_log(tmp_path / 'logs'))
-    assert re.fullmatch(re.escape(first.split(DOWN)[1]) + r' \(and 3 more like it in the last [0-9.]+s\)',
-                        second.split(DOWN)[1])
+    # (the count line names the worker whose requests it counts: its thread's name, MainThread, is every worker's)
+    assert re.fullmatch(re.escape(first.split(DOWN)[1]) + r' \(and 3 more like it in process %d in the last [0-9.]+s\)'
+                        % worker, second.split(DOWN)[1])
+    assert '[MainThread]' in second
 
 
 @pytest.mark.parametrize('sigterm_exits', [False, True])
@@ -212,5 +221,39 @@ def test_under_waitress_the_count_is_written_at_sigterm_only_once_the_app_makes_
         assert len(lines) == 1                    # the count of the 3 after the first is lost with the process
         return
     first, second = lines
-    assert re.fullmatch(re.escape(first.split(DOWN)[1]) + r' \(and 3 more like it in the last [0-9.]+s\)',
+    assert re.fullmatch(re.escape(first.split(DOWN)[1]) + r' \(and 3 more like it in process \d+ in the last [0-9.]+s\)',
                         second.split(DOWN)[1])
+
+
+def test_a_session_that_cannot_be_saved_after_streamed_responses_is_one_error_line_a_second_with_the_count(
+        make_app, redis_server, log_dir, clock):
+    """Redis fills up (``maxmemory``, ``noeviction``) while each response streams: the session it changed after
+    its first chunk cannot be saved once the body ends.  That is one ERROR line a second, as at any other save."""
+    app = make_app(session_store=redis_server.url)
+    full = redis.Redis(port=redis_server.port)
+
+    @app.get('/stream')
+    def stream():
+        yield 'first '
+        full.config_set('maxmemory-policy', 'noeviction')
+        full.config_set('maxmemory', '1')                     # Redis refuses every write from here on
+        canister.session.data['n'] = canister.session.data.get('n', 0) + 1
+        yield 'second'
+
+    @app.get('/start')
+    def start():
+        canister.session.data['n'] = 0
+        return 'started'
+
+    web = client(app)
+    web.get('/start')
+    for _ in range(4):
+        full.config_set('maxmemory', '0')
+        assert web.get('/stream').text == 'first second'
+    clock.advance(1.5)
+    full.config_set('maxmemory', '0')
+    web.get('/stream')
+    lines = [line for line in read_log(log_dir).splitlines() if 'Session not saved after the streamed response' in line]
+    assert len(lines) == 2, lines
+    assert ' ERROR ' in lines[0] and "used memory > 'maxmemory'" in lines[0]
+    assert lines[1].endswith(lines[0].split(']   ', 1)[1] + counted(3, '1.5')), lines

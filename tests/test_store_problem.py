@@ -19,6 +19,7 @@ import redis
 import canister
 from helpers import ROOT, client, read_log, set_cookies, sqlite_url
 from redis_topologies import command_calls
+from servers import free_port
 from session_kit import FourMethodStore
 from test_readme import readme_block_of_section
 
@@ -270,3 +271,67 @@ def test_a_store_of_the_apps_own_whose_check_raises_at_install_starts_with_a_war
                      r'redis://:\*\*\*@10\.0\.0\.9:6379/0\)', log), log
     assert 'hunter2' not in log
     assert client(app).get('/ready', status=503).text == 'not ready\n'
+
+
+def counting_ready_app(make_app, redis_server):
+    """The README's ``/ready`` app on ``redis_server`` with GET /count, which changes the session; its WebTest
+    client (one count made) and a client of the server."""
+    app, plugin = ready_app(make_app, session_store=redis_server.url)
+    app.route('/count', callback=lambda: str(canister.session.data.update(n=canister.session.data.get('n', 0) + 1)
+                                             or canister.session.data['n']))
+    web = client(app)
+    assert web.get('/count').text == '1'
+    return web, redis.Redis(port=redis_server.port)
+
+
+def test_the_ready_route_answers_503_once_a_full_redis_refused_a_save_and_200_once_it_takes_writes_again(
+        make_app, redis_server, log_dir):
+    web, server = counting_ready_app(make_app, redis_server)
+    server.config_set('maxmemory-policy', 'noeviction')
+    server.config_set('maxmemory', '1')                       # full: every write refused, PING still answered
+    assert web.get('/ready').text == 'ready\n'                # (no save has failed yet: a PING cannot tell)
+    web.get('/count?again', status=503)
+    for _ in range(2):                                        # each probe asks again, and says so while it lasts
+        assert web.get('/ready', status=503).text == 'not ready\n'
+    [line] = {line.split(']   ', 1)[1] for line in read_log(log_dir).splitlines() if 'Not ready: ' in line}
+    assert line.startswith("Not ready: the Redis session store is unavailable: command not allowed when used "
+                           "memory > 'maxmemory'. (Redis is full (maxmemory reached): raise maxmemory"), line
+    server.config_set('maxmemory', '0')
+    assert web.get('/ready').text == 'ready\n'
+    assert web.get('/count?again').text == '2'
+    assert server.keys('canister:session:ready-probe') == [b'canister:session:ready-probe']
+    assert 0 < server.pttl('canister:session:ready-probe') <= 1000   # (the probe's key goes within a second)
+
+
+def test_the_ready_route_answers_503_once_a_read_only_replica_refused_a_request_and_200_once_it_is_a_master(
+        make_app, redis_server, log_dir):
+    web, server = counting_ready_app(make_app, redis_server)
+    server.replicaof('127.0.0.1', free_port())                # a replica (of a master that is not there yet)
+    web.get('/count?again', status=503)                       # GETEX, which extends the session's life, is a write
+    assert web.get('/ready', status=503).text == 'not ready\n'
+    assert ("Not ready: the Redis session store is unavailable: You can't write against a read only replica. (the "
+            "server is a read-only replica now" in read_log(log_dir))
+    server.replicaof('NO', 'ONE')
+    assert web.get('/ready').text == 'ready\n'
+    assert web.get('/count?again').text == '2'
+
+
+def test_a_readiness_probe_after_a_refused_write_writes_nothing_once_redis_took_its_write(make_app, redis_server):
+    web, server = counting_ready_app(make_app, redis_server)
+    server.config_set('maxmemory-policy', 'noeviction')
+    server.config_set('maxmemory', '1')
+    web.get('/count?again', status=503)
+    server.config_set('maxmemory', '0')
+    web.get('/ready')                                         # the write that says Redis takes writes again
+    assert commands_of(redis_server, lambda: [web.get('/ready') for _ in range(3)]) == {'ping': 3}
+
+
+def test_the_ready_route_answers_503_once_a_redis_short_of_its_min_replicas_to_write_refused_a_save(
+        make_app, redis_server, log_dir):
+    web, server = counting_ready_app(make_app, redis_server)
+    server.config_set('min-replicas-to-write', '1')           # it has none: every write refused (NOREPLICAS)
+    web.get('/count?again', status=503)
+    assert web.get('/ready', status=503).text == 'not ready\n'
+    assert "Not ready: the Redis session store is unavailable: NOREPLICAS Not enough good replicas" in read_log(log_dir)
+    server.config_set('min-replicas-to-write', '0')
+    assert web.get('/ready').text == 'ready\n'
