@@ -1447,12 +1447,12 @@ class Config(Dict[str, Any]):
             if problem:
                 shown = _redacted(spec.name, value)
                 raise ConfigError('canister.%s%s %s' % (spec.name, '' if shown == '***' else ' = %r' % shown, problem))
+        if bare and value is None:  # (before parsing: a text key would take None as '')
+            raise ConfigError('canister.%s has no value (%s)'
+                              % (spec.name, _without_equals(spec.name, 'and then the value')))
         try:
             return spec.parse(value)
         except ValueError as error:
-            if bare and value is None:
-                raise ConfigError('canister.%s has no value (%s)'
-                                  % (spec.name, _without_equals(spec.name, 'and then the value'))) from None
             raise ConfigError('canister.%s = %r is not valid: %s'
                               % (spec.name, _redacted(spec.name, value), error)) from None
 

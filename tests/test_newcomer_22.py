@@ -374,9 +374,11 @@ def no_value(key: str) -> str:
 
 
 @pytest.mark.skipif(bottle.__version__.startswith('0.12'), reason="bottle 0.12's load_config refuses such a line itself")
-@pytest.mark.parametrize('key', ['csrf', 'session_timeout', 'session_samesite', 'cors'])
+@pytest.mark.parametrize('key', ['csrf', 'session_timeout', 'session_samesite', 'cors', 'auth_basic_password',
+                                 'session_store', 'session_cookie', 'auth_jwt_secret'])
 def test_a_known_key_alone_on_its_line_is_refused_saying_the_line_has_no_value(tmp_path, key):
-    """Before, a bare `csrf` line was refused with `canister.csrf = None is not valid`: Python's None, of an ini line."""
+    """Before, a bare `csrf` line was refused with `canister.csrf = None is not valid`: Python's None, of an ini line;
+    a bare text key (`auth_basic_password`) was read as empty, and a bare `session_store` said `= '' is not valid`."""
     with pytest.raises(canister.ConfigError) as raised:
         install_ini(tmp_path, '[canister]\n%s\n' % key)
     assert str(raised.value) == no_value(key)
