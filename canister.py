@@ -2683,6 +2683,10 @@ def _has_body(environ: Dict[str, Any]) -> bool:
             or environ.get('HTTP_TRANSFER_ENCODING', '').lower() == 'chunked')
 
 
+#: The media types of a form body, which fills parameters as JSON does.
+_FORM_TYPES = ('application/x-www-form-urlencoded', 'multipart/form-data')
+
+
 #: A media type worth naming back to the client (``text/plain``), not any text it sent.
 _MEDIA_TYPE = re.compile(r'[a-z0-9][a-z0-9.+-]{0,40}/[a-z0-9][a-z0-9.+-]{0,40}')
 
@@ -2930,7 +2934,16 @@ def _shown_json(value: Any) -> str:
 
 
 def _empty_flag_failure(param: _Param, error: ValueError) -> 'BadRequest':
-    """The 400 for an empty text sent to a ``bool``, what a bare ``?flag`` sends: how to send one."""
+    """The 400 for an empty text sent to a ``bool``, what a bare ``?flag`` sends: how to send one, worded
+    for where it came from (looked up here, on the error path only)."""
+    request = bottle.request
+    if param.name in request.url_args:  # (a route whose wildcard matches an empty segment)
+        return BadRequest('parameter %r %s, got an empty value: send true or false' % (param.name, error))
+    environ = request.environ
+    if (_has_body(environ) and _media_type(environ.get('CONTENT_TYPE', '')) in _FORM_TYPES
+            and (_form_values(param, request.POST) or _form_values(param, request.POST, '[]'))):
+        return BadRequest('parameter %r %s, got an empty value (the form field %s was sent empty): send %s=true '
+                          'or %s=false' % ((param.name, error) + (param.name,) * 3))
     return BadRequest('parameter %r %s, got an empty value (a bare ?%s, or ?%s=, sends one): send ?%s=true '
                       'or ?%s=false' % ((param.name, error) + (param.name,) * 4))
 
@@ -3351,7 +3364,7 @@ class ParameterBinder:
         or another content type (parameters then come from the URL and the query only)."""
         content_type = _media_type(request.environ.get('CONTENT_TYPE', ''))
         json_body = _is_json_type(content_type)
-        if not json_body and content_type not in ('application/x-www-form-urlencoded', 'multipart/form-data'):
+        if not json_body and content_type not in _FORM_TYPES:
             return None
         coding = request.environ.get('HTTP_CONTENT_ENCODING', '').strip()
         if coding and coding.lower() != 'identity':  # (read as it is, gzip would be "not valid JSON")

@@ -1181,6 +1181,39 @@ def test_a_bool_sent_as_a_bare_name_is_a_400_that_says_how_to_send_it(make_app, 
     assert web.get('/items?archived=true').text == 'True'
 
 
+@pytest.mark.parametrize('content_type', ['application/x-www-form-urlencoded', 'multipart/form-data'])
+def test_a_bool_sent_empty_in_a_form_is_a_400_that_names_the_form_field_not_the_query(make_app, log_dir,
+                                                                                   content_type):
+    """Before, an empty form field was answered as a query would be: `send ?archived=true`."""
+    app = make_app()
+
+    @app.post('/items')
+    def items(archived: bool = False):
+        return repr(archived)
+
+    web = client(app)
+    message = ("parameter 'archived' must be true or false, got an empty value (the form field archived was sent "
+               "empty): send archived=true or archived=false")
+    assert web.post('/items?archived=true', {'archived': ''}, content_type=content_type,
+                    status=400).text == 'Bad request: %s\n' % message
+    assert message in read_log(log_dir)
+    assert web.post('/items?archived=', {'other': 'x'}, content_type=content_type,
+                    status=400).text.endswith('send ?archived=true or ?archived=false\n')
+
+
+def test_a_bool_sent_empty_in_the_url_path_is_a_400_that_says_send_true_or_false(make_app):
+    app = make_app()
+
+    @app.get('/items/<archived:re:[a-z]*>')
+    def items(archived: bool):
+        return repr(archived)
+
+    web = client(app)
+    assert web.get('/items/', status=400).text == ("Bad request: parameter 'archived' must be true or false, got an "
+                                                   "empty value: send true or false\n")
+    assert web.get('/items/yes').text == 'True'
+
+
 @pytest.mark.parametrize('text', ['%20true', 'yes%0A', '%091', 'off%20'])
 def test_a_bool_with_blanks_around_it_is_a_400_as_a_number_is(make_app, text):
     """The rule of numbers (blanks around the value are no part of it): ``?flag=%20true`` means something else."""
