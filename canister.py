@@ -2436,10 +2436,19 @@ def _unwrap_many(kind: Any) -> Tuple[Any, Any, Optional[Tuple[Any, ...]]]:
     return (args[0] if args else _EMPTY), container, None
 
 
-def _optional_converter(convert: Optional[Callable[[Any], Any]]) -> Callable[[Any], Any]:
-    """``Optional[X]`` as an item of a container: None for a JSON ``null`` or an empty text, else X."""
+def _takes_empty_text(kind: Any) -> bool:
+    """True for a ``Literal`` with ``''`` among its values, or a union with one: an empty text sent to
+    it is that value, even where the parameter is ``Optional`` (which takes an empty text as None)."""
+    if _is_union(kind):
+        return any(_takes_empty_text(member) for member in typing.get_args(kind))
+    return typing.get_origin(kind) is typing.Literal and '' in typing.get_args(kind)
+
+
+def _optional_converter(convert: Optional[Callable[[Any], Any]], empty_text: bool = False) -> Callable[[Any], Any]:
+    """``Optional[X]`` as an item of a container: None for a JSON ``null`` or an empty text (unless
+    ``empty_text``: ``''`` is a value of X), else X."""
     def optional(value: Any) -> Any:
-        if value is None or value == '':
+        if value is None or (value == '' and not empty_text):
             return None
         return convert(value) if convert else value
     return optional
@@ -2498,7 +2507,7 @@ def _union_converter(kind: Any, from_json: bool) -> Callable[[Any], Any]:
     members = tuple(sorted((arg for arg in typing.get_args(kind) if arg is not type(None)), key=_union_rank))
     if len(members) < len(typing.get_args(kind)):
         rest = typing.Union[members] if len(members) > 1 else members[0]
-        return _optional_converter(_converter(rest, from_json))
+        return _optional_converter(_converter(rest, from_json), _takes_empty_text(rest))
     for member in members:
         if _unwrap_many(member)[1] is not None:
             raise _Unconvertible('a union member, %s, is a container' % _type_name(member))
@@ -2622,7 +2631,8 @@ class _Param:
 
     #: A route may have many parameters, each read on every request: no instance dict.
     __slots__ = ('name', 'convert', 'many', 'required', 'optional', 'is_file', 'plain', 'wire_name', 'exact',
-                 'none_if_absent', 'container', 'positions', 'count_problem', 'json_convert', 'json_positions')
+                 'none_if_absent', 'container', 'positions', 'count_problem', 'json_convert', 'json_positions',
+                 'empty_text')
 
     def __init__(self, parameter: inspect.Parameter, annotation: Any) -> None:
         """Raises :class:`_Unconvertible` for an annotation canister cannot convert to."""
@@ -2654,8 +2664,11 @@ class _Param:
 
     def _set_converters(self, kind: Any, fixed: Optional[Tuple[Any, ...]]) -> None:
         """Set the converters: to ``kind``, or for a fixed-length tuple to each of its ``fixed`` types;
-        for a text, and for a JSON value."""
+        for a text, and for a JSON value; and whether an empty text is a value of ``kind``."""
         self.convert: Optional[Callable[[Any], Any]] = _converter(kind)
+        #: ``''`` is one of its values (``sort: Literal['', 'asc'] = None``): an empty text is that value,
+        #: not the None an ``Optional`` parameter takes for it (JSON ``null`` still is None).
+        self.empty_text = self.optional and _takes_empty_text(kind)
         #: A fixed-length ``Tuple[X, Y]``: the converter of each position (None: as sent), and the
         #: 400's words for another count of values.
         self.positions = _position_converters(fixed)
@@ -2995,10 +3008,16 @@ def _fixed_values(param: _Param, positions: Tuple[Optional[Callable[[Any], Any]]
     return tuple(read(value) if read else value for read, value in zip(positions, values))
 
 
+def _sent_empty(param: _Param, values: List[Any]) -> bool:
+    """True for the values of ``Optional[List[X]]`` that give None: one empty text (unless ``''`` is a
+    value of X), or JSON ``null``."""
+    return values == [None] or (values == [''] and not param.empty_text)
+
+
 def _many_values(param: _Param, values: List[Any], convert: Optional[Callable[[Any], Any]], from_json: bool) -> Any:
     """A parameter of many values: each converted by ``convert`` (None: as sent), in the parameter's
     container; None for ``Optional[List[X]]`` sent empty (or JSON ``null``, not ``[null]``)."""
-    if param.optional and type(values) is not _JsonArray and values in ([None], ['']):
+    if param.optional and type(values) is not _JsonArray and _sent_empty(param, values):
         return None
     positions = param.json_positions if from_json else param.positions
     if positions is not None:
@@ -3406,7 +3425,7 @@ class ParameterBinder:
             if param.many:
                 return _many_values(param, values, convert, from_json)
             value = values[-1]
-            if param.optional and (value is None or value == ''):  # sent empty (or JSON null): None
+            if param.optional and (value is None or (value == '' and not param.empty_text)):  # empty, JSON null
                 return None
             return convert(value) if convert else value
         except ValueError as error:

@@ -1,6 +1,6 @@
 """Optional[X] parameters: absent gives the handler's default (None without one); sent empty gives None."""
 from decimal import Decimal
-from typing import List, Optional
+from typing import List, Literal, Optional
 
 from helpers import client
 
@@ -80,6 +80,25 @@ def test_a_parameter_whose_default_is_none_takes_an_empty_value_as_none(make_app
     assert web.post_json('/list', {'page': None, 'flag': None}).text == '(None, None, None, None)'
     assert web.get('/list?page=2&tags=1&tags=3&flag=on').text == '(2, None, [1, 3], True)'
     assert web.get('/list').text == '(None, None, None, None)'
+
+
+def test_an_empty_text_that_is_one_of_a_literals_values_is_that_value_not_none(make_app):
+    """Before, ``sort: Literal['', 'asc'] = None`` was handed None for ``?sort=``, the value the handler allows.
+    The same for ``Optional[Literal['', ...]]`` and a list of them; JSON ``null`` and absence still give None."""
+    app = make_app()
+
+    @app.route('/list', method=['GET', 'POST'])
+    def list_(sort: Literal['', 'asc'] = None, order: Optional[Literal['', 'desc']] = 'desc',
+              keys: Optional[List[Optional[Literal['', 'a']]]] = None, plain: Literal['asc'] = None):
+        return repr((sort, order, keys, plain))
+
+    web = client(app)
+    assert web.get('/list?sort=&order=&keys=&plain=').text == "('', '', [''], None)"
+    assert web.get('/list?keys=a&keys=').text == "(None, 'desc', ['a', ''], None)"
+    assert web.post('/list', {'sort': '', 'order': ''}).text == "('', '', None, None)"
+    assert web.post_json('/list', {'sort': '', 'order': None, 'keys': None}).text == "('', None, None, None)"
+    assert web.post_json('/list', {'keys': ['', None]}).text == "(None, 'desc', ['', None], None)"
+    assert web.get('/list').text == "(None, 'desc', None, None)"
 
 
 def test_an_unannotated_parameter_whose_default_is_none_keeps_an_empty_text(make_app):
