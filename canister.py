@@ -2292,13 +2292,16 @@ def _enum_converter(kind: Any) -> Callable[[Any], Any]:
 
     def convert(value: Any) -> Any:
         try:
-            return kind(value)
+            member = kind(value)
         except _BAD_VALUE_ERRORS as error:  # its _missing_'s own ValueError too: the values listed tell more
             if isinstance(value, str) and value in by_text:
                 return by_text[value]
             if isinstance(error, TypeError) and str(error).startswith(broken):
                 raise  # a _missing_ that returned no member: a fault of the class, a 500 (logged)
             raise ValueError(problem) from None
+        if isinstance(value, bool) and not isinstance(member.value, bool):  # (JSON true equals 1, as for int)
+            raise ValueError(problem)
+        return member
     return convert
 
 

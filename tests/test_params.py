@@ -1131,6 +1131,26 @@ def test_an_enum_of_numbers_takes_its_values_from_the_query_the_form_and_the_url
     assert web.get('/tasks/HIGH', status=400).text.startswith("Bad request: parameter 'priority' must be")
 
 
+class Switch(enum.Enum):
+    ON = True
+    OFF = False
+
+
+def test_json_true_sent_to_an_int_enum_is_a_400_listing_its_values_as_for_an_int(make_app, log_dir):
+    """Before, JSON ``true`` gave ``Priority.LOW`` (whose value, 1, equals True), where an ``int`` refuses it."""
+    app = make_app()
+
+    @app.post('/tasks')
+    def tasks(priority: Priority, switch: Switch = Switch.OFF):
+        return '%s %s' % (priority.name, switch.name)
+
+    web = client(app)
+    message = "parameter 'priority' must be a valid Priority (its values: 1, 2), got True"
+    assert web.post_json('/tasks', {'priority': True}, status=400).text == 'Bad request: %s\n' % message
+    assert message in read_log(log_dir)
+    assert web.post_json('/tasks', {'priority': 1, 'switch': True}).text == 'LOW ON'
+
+
 def test_a_newtype_converts_as_its_type_and_object_takes_any_value(make_app):
     app = make_app()
     user_id = typing.NewType('UserId', int)
