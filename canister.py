@@ -9496,10 +9496,13 @@ class CsrfGuard:
     """
 
     #: The content types of POSTs sent without a preflight: a form's (or a page's no-cors fetch's), and those
-    #: a browser sends by itself, with the cookies ``SameSite`` lets ride along: a link's ``ping``, and the
-    #: reports of CSP and the Reporting API, whose URL the page names.
+    #: a browser sends by itself, with the cookies ``SameSite`` lets ride along: a link's ``ping``, the
+    #: reports of CSP and the Reporting API, whose URL the page names, and the other exceptions the Fetch
+    #: standard lists ("CORS protocol exceptions": Expect-CT and XSS auditor reports, OCSP requests).
     _UNPREFLIGHTED_TYPES = frozenset(('application/x-www-form-urlencoded', 'multipart/form-data', 'text/plain', '',
-                                      'text/ping', 'application/csp-report', 'application/reports+json'))
+                                      'text/ping', 'application/csp-report', 'application/reports+json',
+                                      'application/expect-ct-report+json', 'application/xss-auditor-report',
+                                      'application/ocsp-request'))
     #: ``Sec-Fetch-Site`` values of requests a page on another origin did not start.
     _OWN_SITES = frozenset(('same-origin', 'none'))
     #: ``Sec-Fetch-Site`` values of requests from another origin.

@@ -78,11 +78,14 @@ def star_app(make_app):
     return app
 
 
-@pytest.mark.parametrize('content_type', ['text/ping', 'application/csp-report', 'application/reports+json'])
+@pytest.mark.parametrize('content_type', ['text/ping', 'application/csp-report', 'application/reports+json',
+                                          'application/expect-ct-report+json', 'application/xss-auditor-report',
+                                          'application/ocsp-request'])
 def test_with_cors_star_a_post_of_a_type_the_browser_sends_by_itself_from_another_origin_is_refused(
         make_app, log_dir, content_type):
     """A link's ping and the reports whose URL a page names go without a preflight (as a browser without
-    Sec-Fetch-Mode sends them): they are no proof of one, as JSON is."""
+    Sec-Fetch-Mode sends them), and so may the other types the Fetch standard lists as CORS protocol
+    exceptions: they are no proof of one, as JSON is."""
     app = star_app(make_app)
     answer = client(app).post('/transfer?amount=5', 'PING', headers={'Origin': FOREIGN, 'Content-Type': content_type},
                               status=403)
