@@ -48,6 +48,8 @@ def client(app: Any, **environ: Any) -> webtest.TestApp:
 
 #: The origin of the app's own front end, which the CORS tests allow (``cors = APP_ORIGIN``).
 APP_ORIGIN = 'https://app.example.com'
+#: An origin that no test allows: the attacker's page.
+EVIL_ORIGIN = 'https://evil.example.net'
 
 
 def preflight(test_client: webtest.TestApp, path: str = '/', origin: str = APP_ORIGIN, method: str = 'PUT',

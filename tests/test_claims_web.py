@@ -10,11 +10,9 @@ import bottle
 import pytest
 
 import canister
-from helpers import basic, compose_child, read_log, warning_lines
+from helpers import APP_ORIGIN as APP, EVIL_ORIGIN as EVIL, basic, compose_child, read_log, warning_lines
 from servers import Client, WsgirefServer, chunked, raw_request, status_of
 
-APP = 'https://app.example.com'
-EVIL = 'https://evil.example.net'
 SECURITY = {'X-Content-Type-Options': 'nosniff', 'X-Frame-Options': 'DENY',
             'Referrer-Policy': 'strict-origin-when-cross-origin'}
 FORM = 'application/x-www-form-urlencoded'

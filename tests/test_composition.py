@@ -15,7 +15,7 @@ from typing import Any, Callable, Dict, Iterator, List, Tuple
 import bottle
 import pytest
 
-from helpers import client, compose_child, read_log, set_cookies, sqlite_url
+from helpers import APP_ORIGIN as APP, EVIL_ORIGIN as EVIL, client, compose_child, read_log, set_cookies, sqlite_url
 from servers import Client, InProcessWaitress
 
 import canister
@@ -23,8 +23,6 @@ from canister import session
 
 COMPOSITIONS = ['mount', 'mount_wsgi', 'mount_copy', 'merge']
 PLACES = ['parent', 'child', 'both']
-APP = 'https://app.example.com'
-EVIL = 'https://evil.example.net'
 CONFIG = {
     'cors': APP, 'cors_credentials': True, 'max_body_size': 100,
     'auth_basic_username': 'alice', 'auth_basic_password': 'wonderland', 'auth_basic_encryption': 'clear',

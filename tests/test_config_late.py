@@ -10,11 +10,10 @@ from typing import Any, List
 import bottle
 import pytest
 
-from helpers import client, read_log
+from helpers import APP_ORIGIN as ORIGIN, client, read_log
 
 import canister
 
-ORIGIN = 'https://app.example.com'
 
 
 def late_lines(log_dir: Any) -> List[str]:

@@ -6,11 +6,9 @@ import pytest
 import webtest
 
 import canister
-from helpers import APP_ORIGIN, basic, client, preflight, read_log, vary_tokens
+from helpers import APP_ORIGIN as APP, EVIL_ORIGIN as EVIL, basic, client, preflight, read_log, vary_tokens
 
-APP = APP_ORIGIN
 OTHER = 'https://other.example.org'
-EVIL = 'https://evil.example.net'
 
 
 def acao(res):

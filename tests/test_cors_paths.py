@@ -5,10 +5,7 @@ import bottle
 import pytest
 
 import canister
-from helpers import APP_ORIGIN, client, install_warned, preflight, read_log
-
-APP = APP_ORIGIN
-EVIL = 'https://evil.example.net'
+from helpers import APP_ORIGIN as APP, EVIL_ORIGIN as EVIL, client, install_warned, preflight, read_log
 
 
 def api_app(make_app, **config):

@@ -11,13 +11,11 @@ import pytest
 import webtest
 
 import canister
-from helpers import client, install_warned, read_log
+from helpers import APP_ORIGIN as APP, EVIL_ORIGIN as EVIL, client, install_warned, read_log
 
 from canister import session
 
 OWN = 'http://localhost'
-APP = 'https://app.example.com'
-EVIL = 'https://evil.example.net'
 FORM = 'application/x-www-form-urlencoded'
 
 
