@@ -5157,9 +5157,12 @@ class RedisStore(SessionStore):
         return unavailable
 
     def _drop_connections(self) -> None:
-        """Close the pool's connections: the next command connects again (and looks the host name up again)."""
+        """Close the pool's idle connections, the one that met READONLY among them (redis-py gave it back): the next
+        command connects again (and looks the host name up again)."""
         try:
-            self._client.connection_pool.disconnect()
+            # not those other threads are using: closed under a command in flight, one fails it with redis-py's
+            # AttributeError (a 500); each meets READONLY in turn, and is given back and dropped then
+            self._client.connection_pool.disconnect(inuse_connections=False)
         except Exception:  # (a client of the app's own without a pool: it reconnects as it does)
             pass
 
