@@ -2731,11 +2731,18 @@ def _unread_type_note(content_type: str) -> str:
     return ' (the body, of %s, fills no parameter: send a JSON object with Content-Type: application/json, or a form)' % named
 
 
-def _json_values(param: _Param, body: Dict[str, Any]) -> Optional[List[Any]]:
-    """The values of one parameter in a JSON body, or None if the body does not have it."""
-    if param.name not in body or param.is_file:
+#: What follows a list parameter's name in the keys that jQuery, axios and PHP's forms send a list under
+#: (``tags[]=a&tags[]=b``): taken when the plain name is not sent (``ParameterBinder._values``).
+_LIST_SUFFIX = '[]'
+
+
+def _json_values(param: _Param, body: Dict[str, Any], suffix: str = '') -> Optional[List[Any]]:
+    """The values of one parameter in a JSON body (under its name followed by ``suffix``), or None if the
+    body does not have it."""
+    name = param.name + suffix
+    if name not in body or param.is_file:
         return None
-    value = body[param.name]
+    value = body[name]
     return _JsonArray(value) if isinstance(value, list) and param.many else _JsonValue((value,))
 
 
@@ -3204,7 +3211,7 @@ class ParameterBinder:
         """The names of :attr:`names`: the parameters', a list's with brackets, and the injected ones; with
         ``**kwargs``, also those the call fills (never among the extras either)."""
         names = (frozenset(param.name for param in self.params) | self.injected
-                 | {param.name + '[]' for param in self.params if param.many})
+                 | {param.name + _LIST_SUFFIX for param in self.params if param.many})
         return names | _filled_by_the_call(callback) if self.takes_extra else names
 
     def _takes_texts_only(self) -> bool:
@@ -3349,8 +3356,8 @@ class ParameterBinder:
         parameter was sent a number with a fraction or an exponent; else ``body`` as it is."""
         if not self.exact or not isinstance(body, dict):
             return body
-        for param in self.exact:
-            if any(_holds_float(value) for value in _json_values(param, body) or ()):
+        for param in self.exact:  # (the values it is bound from, under whichever name)
+            if any(_holds_float(value) for value in self._values(param, body, request.query) or ()):
                 return _read_json(request, _JSON_EXACT)
         return body
 
@@ -3399,17 +3406,18 @@ class ParameterBinder:
         """The values sent for one parameter: from the body if it has them, else from the query;
         None if it is absent (a JSON ``[]`` for a list parameter is sent, and empty).  A list parameter
         absent under its name takes those of its name with brackets, as jQuery, axios and PHP's forms
-        write a list (``tags[]=a&tags[]=b``, ``<input type=file name="files[]" multiple>``)."""
+        write a list (``tags[]=a&tags[]=b``, ``<input type=file name="files[]" multiple>``), from a
+        JSON object too: :attr:`names` keeps that name out of ``**kwargs`` wherever it was sent."""
         values = ParameterBinder._sent(param, body, query, '')
         if values is None and param.many:
-            values = ParameterBinder._sent(param, body, query, '[]')
+            values = ParameterBinder._sent(param, body, query, _LIST_SUFFIX)
         return values
 
     @staticmethod
     def _sent(param: _Param, body: Any, query: Any, suffix: str) -> Optional[List[Any]]:
         """The values of :meth:`_values` under the parameter's name followed by ``suffix``."""
         if isinstance(body, dict):
-            values = None if suffix else _json_values(param, body)
+            values = _json_values(param, body, suffix)
         elif body is not None:
             values = _form_values(param, body, suffix)
         else:
@@ -5206,9 +5214,12 @@ class RedisStore(SessionStore):
         return unavailable
 
     def _drop_connections(self) -> None:
-        """Close the pool's connections: the next command connects again (and looks the host name up again)."""
+        """Close the pool's idle connections, the one that met READONLY among them (redis-py gave it back): the next
+        command connects again (and looks the host name up again)."""
         try:
-            self._client.connection_pool.disconnect()
+            # not those other threads are using: closed under a command in flight, one fails it with redis-py's
+            # AttributeError (a 500); each meets READONLY in turn, and is given back and dropped then
+            self._client.connection_pool.disconnect(inuse_connections=False)
         except Exception:  # (a client of the app's own without a pool: it reconnects as it does)
             pass
 

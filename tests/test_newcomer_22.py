@@ -10,6 +10,7 @@ import sys
 import textwrap
 import warnings
 
+from decimal import Decimal
 from typing import List
 
 import bottle
@@ -142,10 +143,23 @@ def list_app(make_app) -> bottle.Bottle:
     lambda web: web.get('/tags?tags[]=1&tags[]=2'),                      # jQuery's $.param, axios' params
     lambda web: web.get('/tags?tags%5B%5D=1&tags%5B%5D=2'),              # the same, percent-encoded
     lambda web: web.post('/tags', 'tags[]=1&tags[]=2'),                  # a PHP-style form
+    lambda web: web.post_json('/tags', {'tags[]': [1, 2]}),              # such a form's fields sent as JSON
 ])
 def test_a_list_parameter_takes_the_values_of_its_name_with_brackets_as_jquery_and_axios_send_them(make_app, send):
     """Before, the handler got its default, [], without a word."""
     assert send(client(list_app(make_app))).json == {'tags': [1, 2], 'files': [], 'extra': {}}
+
+
+def test_a_decimal_list_sent_as_json_under_its_name_with_brackets_keeps_the_digits_sent(make_app):
+    """Bound from a JSON key with brackets as from its plain name: read again with the numbers' own digits."""
+    app = make_app()
+
+    @app.post('/prices')
+    def prices(prices: List[Decimal] = ()):
+        return {'prices': [str(price) for price in prices]}
+
+    answer = client(app).post('/prices', '{"prices[]": [0.1, 1e-7]}', content_type='application/json')
+    assert answer.json == {'prices': ['0.1', '1E-7']}
 
 
 def test_a_file_and_a_text_under_a_name_with_brackets_are_refused_as_under_the_plain_name(make_app):

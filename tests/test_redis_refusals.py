@@ -7,6 +7,7 @@ changed and the app's connections dropped, as a rotation with a restart of Redis
 that names one (``REPLICAOF``) for good, whose every write is refused (``READONLY``).  What the client
 and the on-call engineer see.
 """
+import collections
 import re
 import time
 
@@ -14,7 +15,7 @@ import pytest
 import redis
 
 import canister
-from helpers import client, read_log, with_cookie
+from helpers import at_once, client, read_log, with_cookie
 from servers import AppServer, Client, RedisServer, wait_until
 
 pytestmark = pytest.mark.usefixtures('nothing_left_running')
@@ -137,3 +138,25 @@ def test_a_url_that_names_a_replica_for_good_answers_503_with_the_replica_line_a
     assert lines[0].endswith('the Redis session store is unavailable: ' + refused), lines  # the read
     assert lines[1].endswith('the Redis session store is unavailable: SET failed: ' + refused), lines  # a new one
     assert lines[2].endswith('the Redis session store is unavailable: ' + refused), lines  # and again
+
+
+def test_requests_at_once_on_a_replica_each_answer_503_none_500(redis_server, started, make_app):
+    """A request that meets READONLY drops the connections to the replica, but not those other threads are using
+    at that moment: closing one under another thread's command failed that command with an AttributeError of
+    redis-py's (a 500, ``the session store raised AttributeError``) or a ``Bad file descriptor``."""
+    replica = RedisServer()
+    started.append(replica.start())
+    replica_client = redis.Redis(port=replica.port)
+    replica_client.replicaof('127.0.0.1', redis_server.port)
+    wait_until(lambda: replica_client.info('replication')['master_link_status'] == 'up', 10, what='the replica')
+    app = make_app(session_store=replica.url, catchall=True)
+    app.route('/write', callback=lambda: canister.session.data.update(n=1) or 'written')
+
+    def requests_for_two_seconds():
+        web, statuses, end = client(app), collections.Counter(), time.monotonic() + 2
+        while time.monotonic() < end:
+            statuses[web.get('/write', expect_errors=True).status_int] += 1
+        return statuses
+
+    statuses = sum(at_once([requests_for_two_seconds] * 8), collections.Counter())
+    assert set(statuses) == {503}, statuses
