@@ -5148,12 +5148,13 @@ class RedisStore(SessionStore):
     #: Until when (``time.monotonic()``) a request meeting ``_stalled`` answers at once, without asking Redis.
     _stalled_until = 0.0
 
-    def _still_stalled(self) -> None:
-        """StoreUnavailable at once while Redis is taken to be stalled; once its second has passed, one
-        request PINGs (the others still answering at once meanwhile), and goes on if Redis answers."""
+    def _still_stalled(self, stalled: str) -> None:
+        """StoreUnavailable (``stalled``, the text read once: another thread may clear it meanwhile) at once
+        while Redis is taken to be stalled; once its second has passed, one request PINGs (the others still
+        answering at once meanwhile), and goes on if Redis answers."""
         now = time.monotonic()
         if now < self._stalled_until:
-            raise StoreUnavailable(self._stalled)
+            raise StoreUnavailable(stalled)
         self._stalled_until = now + self.timeout  # (two threads here at once may both ask: no harm)
         try:
             self._client.ping()
@@ -5164,8 +5165,9 @@ class RedisStore(SessionStore):
     @property
     def client(self) -> Any:
         """The redis-py client; made now if it could not be made before (StoreUnavailable if not now either)."""
-        if self._stalled:
-            self._still_stalled()
+        stalled = self._stalled
+        if stalled:
+            self._still_stalled(stalled)
         client = self._client
         if client is None:
             with self._connecting:
@@ -5180,10 +5182,11 @@ class RedisStore(SessionStore):
     def script(self, source: str) -> Any:
         """The Lua script ``source``, registered on the client (for the login throttle too)."""
         found = self._scripts.get(source)
+        stalled = self._stalled
         if found is None:
             found = self._scripts[source] = self.client.register_script(source)
-        elif self._stalled:  # (a script registered before runs on the client without asking ``client``)
-            self._still_stalled()
+        elif stalled:  # (a script registered before runs on the client without asking ``client``)
+            self._still_stalled(stalled)
         return found
 
     def _call(self, method: str, *args: Any, **kwargs: Any) -> Any:
