@@ -5569,8 +5569,12 @@ def _is_someone(user: Any) -> bool:
     return user is not None and user != ''
 
 
-#: Decoded records kept by a session manager (a few hundred bytes each).
+#: Decoded records kept by a session manager (each of at most ``_PARSED_LONGEST`` characters).
 _PARSED_MAX = 1024
+#: The longest record (characters) kept decoded: the cache holds the text and its values, so without a
+#: bound 1,024 sessions of a megabyte each (a draft or a cart an app keeps there) would stay in each
+#: process, on a SQLite or Redis store too.  A longer record is decoded at each request, as before the cache.
+_PARSED_LONGEST = 8192
 #: How often a save is tried again when other requests keep changing the same session.
 _UPDATE_TRIES = 10
 #: For how long (s) a login's cap per user spares a session of that person made after its own: a
@@ -5790,9 +5794,10 @@ class SessionManager:
                  expires: int, lifetime: int, line: Optional[str], tail: Optional[str] = None,
                  flat: Optional[bool] = None) -> Optional[str]:
         """Keep a record's values if decoding it gives back exactly them, all immutable (see
-        ``parsed``); return its tail (found in the record when not given), or None if not kept.
-        ``flat``: whether ``_is_flat(data)``, when the caller knows."""
-        if type(user) not in _SCALARS or not (_is_flat(data) if flat is None else flat):
+        ``parsed``) and the record is short enough (``_PARSED_LONGEST``); return its tail (found in the
+        record when not given), or None if not kept.  ``flat``: whether ``_is_flat(data)``, when known."""
+        if (type(user) not in _SCALARS or len(record) > _PARSED_LONGEST
+                or not (_is_flat(data) if flat is None else flat)):
             return None
         if tail is None:  # a record read from the store: its tail, if canister's coder wrote it
             tail = _tail_of(record, data)
