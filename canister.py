@@ -1007,7 +1007,7 @@ KEYS: Dict[str, _Key] = {key.name: key for key in (
          'are kept besides them, at most as many again (the oldest goes, never the note `end_sessions` leaves)'),
     _Key('session_max_per_user', 1000, _as_number(int, 0),
          'most live sessions of one user (0: no cap); a login past it ends the least recently used others of '
-         "that user's sessions, as `end_sessions` does"),
+         "that user's sessions, as `end_sessions` does, and a tenth of the cap more"),
     _Key('session_samesite', 'Lax', _as_choice('Lax', 'Strict', 'None'),
          'SameSite of the cookie: Lax, Strict or None (None forces Secure)'),
     _Key('session_secure', False, _as_bool, 'always mark the cookie Secure (it is anyway on HTTPS requests)'),
@@ -5644,13 +5644,22 @@ def _is_someone(user: Any) -> bool:
     return user is not None and user != ''
 
 
-#: Decoded records kept by a session manager (a few hundred bytes each).
+#: Decoded records kept by a session manager (each of at most ``_PARSED_LONGEST`` characters).
 _PARSED_MAX = 1024
+#: The longest record (characters) kept decoded: the cache holds the text and its values, so without a
+#: bound 1,024 sessions of a megabyte each (a draft or a cart an app keeps there) would stay in each
+#: process, on a SQLite or Redis store too.  A longer record is decoded at each request, as before the cache.
+_PARSED_LONGEST = 8192
 #: How often a save is tried again when other requests keep changing the same session.
 _UPDATE_TRIES = 10
 #: For how long (s) a login's cap per user spares a session of that person made after its own: a
 #: login at the same time, which ends the older of the two itself (``SessionManager._beyond_cap``).
 _PARALLEL_LOGIN = 1.0
+#: A login past the cap per user ends a ``1/_CAP_ROOM`` of the cap more than it must (none under 10): listing
+#: a user's sessions costs as many reads as the cap, so the logins of one account at the cap list them once
+#: per tenth of the cap, not at every login (one client sending Basic credentials without a cookie logs in
+#: at each request).
+_CAP_ROOM = 10
 #: How many moves (logins, regenerates) a change follows from the id it loaded the session under.
 _FOLLOW_HOPS = 3
 #: What ``SessionState._store`` says when this request's changes went where a parallel request
@@ -5865,9 +5874,10 @@ class SessionManager:
                  expires: int, lifetime: int, line: Optional[str], tail: Optional[str] = None,
                  flat: Optional[bool] = None) -> Optional[str]:
         """Keep a record's values if decoding it gives back exactly them, all immutable (see
-        ``parsed``); return its tail (found in the record when not given), or None if not kept.
-        ``flat``: whether ``_is_flat(data)``, when the caller knows."""
-        if type(user) not in _SCALARS or not (_is_flat(data) if flat is None else flat):
+        ``parsed``) and the record is short enough (``_PARSED_LONGEST``); return its tail (found in the
+        record when not given), or None if not kept.  ``flat``: whether ``_is_flat(data)``, when known."""
+        if (type(user) not in _SCALARS or len(record) > _PARSED_LONGEST
+                or not (_is_flat(data) if flat is None else flat)):
             return None
         if tail is None:  # a record read from the store: its tail, if canister's coder wrote it
             tail = _tail_of(record, data)
@@ -6124,9 +6134,10 @@ class SessionManager:
 
     def cap_sessions(self, key: str, sid: str) -> int:
         """After a login of the person ``key`` into the session ``sid``: end the least recently used
-        of that person's other sessions beyond ``max_per_user`` (as ``end_sessions`` ends them, so they
-        stay ended); return how many were ended.  Without it, one account logging in again and again
-        (no cookie) would fill the memory store with its sessions and evict everyone else's."""
+        of that person's other sessions beyond ``max_per_user``, and a tenth of it more (``_CAP_ROOM``),
+        as ``end_sessions`` ends them, so they stay ended; return how many were ended.  Without it, one
+        account logging in again and again (no cookie) would fill the memory store with its sessions and
+        evict everyone else's."""
         count_of = self._count_of  # (cheap, and never fewer: the usual login stops here)
         if count_of is not None and count_of(key) <= self.max_per_user:
             return 0
@@ -6159,6 +6170,8 @@ class SessionManager:
                   if listed_sid != sid]
         others.sort(key=lambda entry: (entry[0], entry[2].created_ms))
         excess = max(len(others) + 1 - self.max_per_user, 0)
+        if excess:
+            excess += self.max_per_user // _CAP_ROOM
         recent = _now() - _PARALLEL_LOGIN
         endable = [other for last_use, other, _ in others if (last_use, other) < own or last_use < recent]
         return endable[:excess]
