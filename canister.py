@@ -1308,7 +1308,8 @@ class Config(Dict[str, Any]):
         super().__init__()
         #: Messages about unknown keys, logged once logging is ready.
         self.warnings: List[str] = []
-        #: Known keys the app's config gives as None (an ini line without ``=``, as bottle 0.13 reads it).
+        #: Known keys the app's config gives as None (an ini line without ``=``, as bottle 0.13 reads it, or a
+        #: None set in Python: nothing tells the two apart).
         self._bare: typing.Set[str] = set()
         given = self._known(values, overrides)
         if self._log_path_unused(given):
@@ -1434,7 +1435,7 @@ class Config(Dict[str, Any]):
     @staticmethod
     def _parse(spec: _Key, value: Any, bare: bool = False) -> Any:
         """One key's value, parsed and checked; :class:`ConfigError` says what is wrong (for a None that
-        is ``bare``, an ini line without ``=``: that the line has no value)."""
+        is ``bare``, from the app's config: that it has no value, set in Python or on an ini line without ``=``)."""
         if isinstance(value, str):
             if _INLINE_COMMENT.search(value):
                 problem = ('has an inline comment (whitespace then ; or #): Bottle\'s load_config keeps it as part '
@@ -1448,7 +1449,8 @@ class Config(Dict[str, Any]):
                 shown = _redacted(spec.name, value)
                 raise ConfigError('canister.%s%s %s' % (spec.name, '' if shown == '***' else ' = %r' % shown, problem))
         if bare and value is None:  # (before parsing: a text key would take None as '')
-            raise ConfigError('canister.%s has no value (%s)'
+            raise ConfigError('canister.%s has no value (None: set in Python, as os.environ.get() gives for a variable '
+                              'that is not set, give it a value or leave the key out; in an ini file, %s)'
                               % (spec.name, _without_equals(spec.name, 'and then the value')))
         try:
             return spec.parse(value)

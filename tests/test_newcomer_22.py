@@ -383,8 +383,9 @@ def test_a_number_without_a_unit_that_is_no_integer_is_still_refused_as_one(tmp_
 
 def no_value(key: str) -> str:
     """What an install says of a known key on a line without ``=`` or value."""
-    return ('canister.%s has no value (the line has no =, so Bottle reads all of it as the name of a key without a '
-            'value: write %s = and then the value)' % (key, key))
+    return ('canister.%s has no value (None: set in Python, as os.environ.get() gives for a variable that is not set, '
+            'give it a value or leave the key out; in an ini file, the line has no =, so Bottle reads all of it as the '
+            'name of a key without a value: write %s = and then the value)' % (key, key))
 
 
 @pytest.mark.skipif(bottle.__version__.startswith('0.12'), reason="bottle 0.12's load_config refuses such a line itself")
@@ -410,6 +411,15 @@ def test_none_in_the_apps_config_is_refused_as_a_bare_line_is_and_a_keyword_over
         assert client(app).post('/', headers={'Sec-Fetch-Site': 'cross-site'}).text == 'posted'
     finally:
         app.uninstall(True)
+
+
+def test_a_text_key_set_to_none_in_python_is_refused_with_words_for_python_not_only_for_an_ini_line(tmp_path):
+    """`os.environ.get()` of a variable that is not set: before, the message spoke only of an ini line without =."""
+    app = bottle.Bottle()
+    app.config['canister.auth_jwt_secret'] = os.environ.get('CANISTER_TEST_VARIABLE_NEVER_SET')
+    with pytest.raises(canister.ConfigError) as raised:
+        app.install(canister.Canister(log_path=str(tmp_path)))
+    assert str(raised.value) == no_value('auth_jwt_secret')
 
 
 def test_python_none_given_as_a_keyword_is_still_said_to_be_none(tmp_path):
