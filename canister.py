@@ -1007,7 +1007,8 @@ KEYS: Dict[str, _Key] = {key.name: key for key in (
          'are kept besides them, at most as many again (the oldest goes, never the note `end_sessions` leaves)'),
     _Key('session_max_per_user', 1000, _as_number(int, 0),
          'most live sessions of one user (0: no cap); a login past it ends the least recently used others of '
-         "that user's sessions, as `end_sessions` does, and a tenth of the cap more"),
+         "that user's sessions, as `end_sessions` does, and up to a tenth of the cap more among those not used "
+         'since their login'),
     _Key('session_samesite', 'Lax', _as_choice('Lax', 'Strict', 'None'),
          'SameSite of the cookie: Lax, Strict or None (None forces Secure)'),
     _Key('session_secure', False, _as_bool, 'always mark the cookie Secure (it is anyway on HTTPS requests)'),
@@ -5660,8 +5661,12 @@ _PARALLEL_LOGIN = 1.0
 #: A login past the cap per user ends a ``1/_CAP_ROOM`` of the cap more than it must (none under 10): listing
 #: a user's sessions costs as many reads as the cap, so the logins of one account at the cap list them once
 #: per tenth of the cap, not at every login (one client sending Basic credentials without a cookie logs in
-#: at each request).
+#: at each request).  Only sessions not used since their login go so (``_UNUSED_SINCE_LOGIN``).
 _CAP_ROOM = 10
+#: A session last used within this many seconds of its creation was not used after the request that made
+#: it: those a cookieless client leaves at each login, which the cap's room may end.  A browser in use (one
+#: of a kiosk's on a shared account) is ended only to keep the user within the cap, never for the room.
+_UNUSED_SINCE_LOGIN = 1.0
 #: How many moves (logins, regenerates) a change follows from the id it loaded the session under.
 _FOLLOW_HOPS = 3
 #: What ``SessionState._store`` says when this request's changes went where a parallel request
@@ -6136,10 +6141,10 @@ class SessionManager:
 
     def cap_sessions(self, key: str, sid: str) -> int:
         """After a login of the person ``key`` into the session ``sid``: end the least recently used
-        of that person's other sessions beyond ``max_per_user``, and a tenth of it more (``_CAP_ROOM``),
-        as ``end_sessions`` ends them, so they stay ended; return how many were ended.  Without it, one
-        account logging in again and again (no cookie) would fill the memory store with its sessions and
-        evict everyone else's."""
+        of that person's other sessions beyond ``max_per_user``, and up to a tenth of it more among those
+        not used since their login (``_CAP_ROOM``), as ``end_sessions`` ends them, so they stay ended;
+        return how many were ended.  Without it, one account logging in again and again (no cookie) would
+        fill the memory store with its sessions and evict everyone else's."""
         count_of = self._count_of  # (cheap, and never fewer: the usual login stops here)
         if count_of is not None and count_of(key) <= self.max_per_user:
             return 0
@@ -6154,7 +6159,8 @@ class SessionManager:
 
     def _beyond_cap(self, key: str, sid: str) -> List[str]:
         """The ids of the person's sessions other than ``sid`` past ``max_per_user``, least recently used
-        first: by the last use where the expiry tells it, else by creation.  A session used after
+        first: by the last use where the expiry tells it, else by creation; then the room (``_CAP_ROOM``),
+        taken from the next ones only where not used since their login.  A session used after
         ``sid`` was stored (its login), within the last ``_PARALLEL_LOGIN`` seconds, is spared: a login
         of the same person at the same time, whose own cap sees ``sid`` as the older and ends it (two
         logins that each ended the other's session left the person logged out twice).  The last use
@@ -6172,11 +6178,18 @@ class SessionManager:
                   if listed_sid != sid]
         others.sort(key=lambda entry: (entry[0], entry[2].created_ms))
         excess = max(len(others) + 1 - self.max_per_user, 0)
-        if excess:
-            excess += self.max_per_user // _CAP_ROOM
+        if not excess:
+            return []
         recent = _now() - _PARALLEL_LOGIN
-        endable = [other for last_use, other, _ in others if (last_use, other) < own or last_use < recent]
-        return endable[:excess]
+        endable = [(other, last_use - record.created_ms / 1000 <= _UNUSED_SINCE_LOGIN)
+                   for last_use, other, record in others if (last_use, other) < own or last_use < recent]
+        return self._with_room(endable, excess)
+
+    def _with_room(self, endable: List[Tuple[str, bool]], excess: int) -> List[str]:
+        """The first ``excess`` ids of ``endable`` (each with whether it was unused since its login), then the
+        room (``_CAP_ROOM``): up to a tenth of the cap more of the next ones, those unused since their login."""
+        room = [other for other, never_used in endable[excess:] if never_used][:self.max_per_user // _CAP_ROOM]
+        return [other for other, _ in endable[:excess]] + room
 
     def _last_use(self, record: _Record, expires: int) -> float:
         """When a stored session was last used, as ``sessions_of`` tells it (else its creation)."""

@@ -86,3 +86,30 @@ def test_a_login_past_a_cap_of_100_ends_the_11_least_recently_used_and_leaves_90
     users = [web.get('/who', headers={'Cookie': cookie}).text for cookie in cookies]
     assert users == ['None'] * 11 + ['alice'] * 90
     assert len(plugin_of(app).sessions_of('alice')) == 90
+
+
+def test_a_login_past_the_cap_ends_only_as_many_sessions_in_use_as_the_cap_requires(make_app, tmp_path, clock):
+    """A shared account's browsers, each used after its login (a kiosk's): the 21st login past a cap of 20
+    ended the 3 least recently used, 2 of them for the room alone; the room takes only sessions unused since
+    their login, those a client sending its credentials without a cookie leaves."""
+    app = make_app(session_store=sqlite_url(tmp_path / 'sessions.db'), session_max_per_user=20)
+    add_session_routes(app)
+
+    @app.get('/who')
+    def who():
+        return str(session.user)
+
+    web = cookieless_client(app)
+    cookies = []
+    for _ in range(20):
+        clock.advance(0.01)
+        cookies.append(web.get('/login?name=alice').headers['Set-Cookie'].split(';')[0])
+    clock.advance(5)
+    for cookie in cookies:
+        clock.advance(0.01)
+        assert web.get('/who', headers={'Cookie': cookie}).text == 'alice'
+    clock.advance(5)
+    web.get('/login?name=alice')
+
+    users = [web.get('/who', headers={'Cookie': cookie}).text for cookie in cookies]
+    assert users == ['None'] + ['alice'] * 19
