@@ -2965,13 +2965,24 @@ def _empty_flag_failure(param: _Param, error: ValueError) -> 'BadRequest':
     request = bottle.request
     if param.name in request.url_args:  # (a route whose wildcard matches an empty segment)
         return BadRequest('parameter %r %s, got an empty value: send true or false' % (param.name, error))
-    environ = request.environ
-    if (_has_body(environ) and _media_type(environ.get('CONTENT_TYPE', '')) in _FORM_TYPES
-            and (_form_values(param, request.POST) or _form_values(param, request.POST, '[]'))):
+    field = _form_field_sent(param, request)
+    if field:
         return BadRequest('parameter %r %s, got an empty value (the form field %s was sent empty): send %s=true '
-                          'or %s=false' % ((param.name, error) + (param.name,) * 3))
+                          'or %s=false' % ((param.name, error) + (field,) * 3))
+    bracketed = param.name + _LIST_SUFFIX
+    name = bracketed if param.many and param.name not in request.query and bracketed in request.query else param.name
     return BadRequest('parameter %r %s, got an empty value (a bare ?%s, or ?%s=, sends one): send ?%s=true '
-                      'or ?%s=false' % ((param.name, error) + (param.name,) * 4))
+                      'or ?%s=false' % ((param.name, error) + (name,) * 4))
+
+
+def _form_field_sent(param: _Param, request: bottle.BaseRequest) -> Optional[str]:
+    """The name of the form field that sent the parameter: its own, or a list's with brackets (``flags[]``);
+    None if the body is no form, or sent neither."""
+    environ = request.environ
+    if not _has_body(environ) or _media_type(environ.get('CONTENT_TYPE', '')) not in _FORM_TYPES:
+        return None
+    return next((param.name + suffix for suffix in ('', _LIST_SUFFIX) if _form_values(param, request.POST, suffix)),
+                None)
 
 
 def _comma_separated(param: _Param, values: List[Any], error: ValueError) -> bool:

@@ -1221,6 +1221,25 @@ def test_a_bool_sent_empty_in_a_form_is_a_400_that_names_the_form_field_not_the_
                     status=400).text.endswith('send ?archived=true or ?archived=false\n')
 
 
+@pytest.mark.parametrize('send, said', [
+    (lambda web: web.get('/flags?flags[]=true&flags[]=', status=400),
+     '(a bare ?flags[], or ?flags[]=, sends one): send ?flags[]=true or ?flags[]=false'),
+    (lambda web: web.post('/flags', 'flags[]=true&flags[]=', content_type='application/x-www-form-urlencoded',
+                          status=400),
+     '(the form field flags[] was sent empty): send flags[]=true or flags[]=false'),
+])
+def test_a_bool_list_sent_empty_under_its_name_with_brackets_is_told_to_send_that_name(make_app, send, said):
+    """Before, the 400 said to send ?flags=true (or the form field flags), a name the client had not sent."""
+    app = make_app()
+
+    @app.route('/flags', method=['GET', 'POST'])
+    def flags(flags: List[bool] = ()):
+        return repr(flags)
+
+    assert send(client(app)).text == ("Bad request: parameter 'flags' must be true or false, got an empty value %s\n"
+                                      % said)
+
+
 def test_a_bool_sent_empty_in_the_url_path_is_a_400_that_says_send_true_or_false(make_app):
     app = make_app()
 
