@@ -5234,11 +5234,20 @@ class RedisStore(SessionStore):
         """Close the pool's idle connections, the one that met READONLY among them (redis-py gave it back): the next
         command connects again (and looks the host name up again)."""
         try:
-            # not those other threads are using: closed under a command in flight, one fails it with redis-py's
-            # AttributeError (a 500); each meets READONLY in turn, and is given back and dropped then
-            self._client.connection_pool.disconnect(inuse_connections=False)
+            pool = self._client.connection_pool
         except Exception:  # (a client of the app's own without a pool: it reconnects as it does)
-            pass
+            return
+        # not those other threads are using: closed under a command in flight, one fails it with redis-py's
+        # AttributeError (a 500); each meets READONLY in turn, and is given back and dropped then.  A pool whose
+        # disconnect takes no argument (BlockingConnectionPool's, in some redis-py releases) closes them all.
+        for arguments in ({'inuse_connections': False}, {}):
+            try:
+                pool.disconnect(**arguments)
+            except TypeError:
+                continue
+            except Exception:
+                pass
+            return
 
     @staticmethod
     def _text(value: Any) -> Optional[str]:
