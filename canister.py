@@ -985,6 +985,8 @@ KEYS: Dict[str, _Key] = {key.name: key for key in (
          'proxy IPs/networks (`unix`: a peer on a UNIX socket) whose X-Forwarded-For/-Proto/-Host are believed'),
     _Key('max_body_size', 10 * 1024 * 1024, _as_number(int, 0, unit='bytes'),
          'bytes; a larger body gets 413 (from its Content-Length, or once a chunked body passes it)'),
+    _Key('max_form_parts', 1000, _as_number(int, 0),
+         'parts of a multipart form; a form with more gets 413 before Bottle parses it (0: no limit)'),
     _Key('max_header_size', 8192, _as_number(int, 256, unit='bytes'),
          'bytes, at least 256; a larger Authorization or Cookie header gets 431'),
     _Key('debug', False, _as_bool, 'accepted for compatibility with canister 1.x; has no effect'),
@@ -9725,6 +9727,20 @@ _MISCONFIGURED = 'Internal server error: this server is misconfigured and refuse
 _CHUNKED_TOO_LARGE = 'Request body too large: more than %d bytes (chunked)'
 _OTHER_CODING = ("Bad request: Transfer-Encoding '%s' is not supported: send the body chunked (and no other "
                  "coding), or with a Content-Length")
+#: The refusal of a multipart body of more than ``max_form_parts`` parts.
+_TOO_MANY_PARTS = 'Request body too large: a multipart form of more than %d parts (max_form_parts)'
+#: The value of each ``boundary=`` in a Content-Type, up to the first character that Bottle's parsers (0.12's
+#: ``cgi.parse_header``, 0.13's ``_parse_http_header``) may read another way: a prefix of the boundary they use.
+_BOUNDARY = re.compile(r'boundary\s*=\s*(?:"([^"\\]*)|([^;,"]*))', re.IGNORECASE)
+
+
+def _delimiters(content_type: str) -> typing.Set[bytes]:
+    """The delimiters (``--`` and the boundary, or a prefix of it) of a multipart body of ``content_type``:
+    one for each ``boundary=`` in it, since a quoted parameter may hold that text too."""
+    return {b'--' + (quoted or plain.rstrip()).encode('latin-1', 'replace')
+            for quoted, plain in _BOUNDARY.findall(content_type)} - {b'--'}
+
+
 _BOTH_LENGTHS = ('Bad request: Content-Length and Transfer-Encoding together (RFC 9112 section 6.1: '
                  'a sign of request smuggling); send one of them')
 
@@ -9887,8 +9903,9 @@ _IN_MEMORY_LOGS: typing.Set[RequestLog] = set()
 
 class _EarlyChecks:
     """What canister answers itself, before Bottle sees a request: a body or a header over its
-    limit, a body framed two ways at once, an unsafe request CSRF protection refuses, and CORS
-    preflights.  A chunked body is also made safe for Bottle here (read up to the limit).
+    limit, a multipart body of more parts than its limit, a body framed two ways at once, an unsafe
+    request CSRF protection refuses, and CORS preflights.  A chunked body is also made safe for Bottle
+    here (read up to the limit).
 
     First of all, a process whose thread-locals would mix the requests it serves at once answers
     500 to every request (``_LocalsCheck``, asked until a request passes it); the request that passes
@@ -9904,6 +9921,8 @@ class _EarlyChecks:
         self.max_body_size = config['max_body_size']
         #: ``max_header_size``: the largest request header answered; 0: no limit.
         self.max_header_size = config['max_header_size']
+        #: ``max_form_parts``: the most parts of a multipart body answered; 0: no limit.
+        self.max_form_parts = config['max_form_parts']
         #: The app's log.
         self.log = log
         #: The CSRF check (None: ``csrf = false``).
@@ -9912,7 +9931,7 @@ class _EarlyChecks:
         self.router = router
         #: The checks, in the order they run.
         self._checks = (self._shared_locals, self._body_length, self._header_sizes, self._csrf, self._chunked_body,
-                        self._preflight)
+                        self._form_parts, self._preflight)
 
     def needed(self, context: _RequestContext, cookie: Optional[str]) -> bool:
         """True if a check below may answer the request or change its environ."""
@@ -10036,6 +10055,55 @@ class _EarlyChecks:
         environ['CONTENT_LENGTH'] = str(size)
         del environ['HTTP_TRANSFER_ENCODING']
         return None
+
+    def _form_parts(self, context: _RequestContext) -> Optional[_PlainResponse]:
+        """Read a multipart body with a length (its own, or the one ``_buffer_body`` gave it) before Bottle
+        does, counting its parts: Bottle's parsers spend microseconds on each, so a body at ``max_body_size``
+        of tiny parts would cost seconds of CPU.  A raw chunked body (``_LimitedInput``) is not counted:
+        its chunk framing may split a delimiter."""
+        environ = context.environ
+        length = environ.get('CONTENT_LENGTH')
+        if (not self.max_form_parts or not length or 'multipart/' not in environ.get('CONTENT_TYPE', '').lower()
+                or 'wsgi.input' not in environ):
+            return None
+        delimiters = _delimiters(environ['CONTENT_TYPE'])
+        if not delimiters:
+            return None  # (Bottle refuses a multipart body without a boundary itself)
+        if len(delimiters) > 4:
+            return self._refuse(400, 'Bad request: the Content-Type names more than 4 multipart boundaries',
+                                environ)
+        body = tempfile.SpooledTemporaryFile(max_size=bottle.BaseRequest.MEMFILE_MAX)
+        try:
+            too_many = self._copy_counting(environ['wsgi.input'], int(length), body, delimiters)
+        except Exception as error:  # the server's reader, as in _buffer_body
+            body.close()
+            return self._refuse(400, 'Bad request: the body could not be read (%s)' % type(error).__name__, environ)
+        if too_many:
+            body.close()
+            return self._refuse(413, _TOO_MANY_PARTS % self.max_form_parts, environ)
+        body.seek(0)
+        environ['wsgi.input'] = body
+        return None
+
+    def _copy_counting(self, stream: Any, left: int, body: Any, delimiters: typing.Set[bytes]) -> bool:
+        """Copy ``left`` bytes of ``stream`` to ``body`` (fewer if it ends first: the handler's reading of
+        a body cut short says so, as without this check); True as soon as a delimiter is seen more
+        than ``max_form_parts`` + 1 times (the last one closes the form)."""
+        counts = dict.fromkeys(delimiters, 0)
+        kept = max(map(len, delimiters)) - 1
+        tail = b''  # (the end of the last reads, so that a delimiter split across two reads is counted)
+        while left > 0:
+            chunk = stream.read(min(65536, left))
+            if not chunk:
+                break
+            left -= len(chunk)
+            body.write(chunk)
+            for delimiter in delimiters:
+                counts[delimiter] += (tail[max(0, len(tail) + 1 - len(delimiter)):] + chunk).count(delimiter)
+                if counts[delimiter] > self.max_form_parts + 1:
+                    return True
+            tail = (tail + chunk)[-kept:]
+        return False
 
     def _preflight(self, context: _RequestContext) -> Optional[_PlainResponse]:
         if not context.preflight:

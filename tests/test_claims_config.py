@@ -22,6 +22,7 @@ BAD_VALUES = {
     'trusted_proxies': ['not-an-ip', '10.0.0.0/33', None, True],
     'max_body_size': ['-1', '10MB', '1.5', '', '1e309'],
     'max_header_size': ['255', '8k', '', '0'],
+    'max_form_parts': ['-1', 'many', '1.5', ''],
     'debug': ['maybe', '', None],
     'session_store': ['mysql://db/x', 'sqlite:///~/s.db', 'sqlite:///a%00b', '', 'redis://h:99999/0', None],
     'session_redis_prefix': [['a'], True, b'\xff'],
