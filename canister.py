@@ -2313,7 +2313,8 @@ def _enum_converter(kind: Any) -> Callable[[Any], Any]:
             if isinstance(error, TypeError) and str(error).startswith(broken):
                 raise  # a _missing_ that returned no member: a fault of the class, a 500 (logged)
             raise ValueError(problem) from None
-        if isinstance(value, bool) and not isinstance(member.value, bool):  # (JSON true equals 1, as for int)
+        # (JSON true equals 1, and 1.0 equals 1: neither is an int, as for an int parameter)
+        if isinstance(value, (bool, float)) and not isinstance(member.value, type(value)):
             raise ValueError(problem)
         return member
     return convert
