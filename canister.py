@@ -10806,6 +10806,20 @@ class _KeptInput:
     def readline(self, *size: Any) -> bytes:
         return self._keep(self.stream.readline(*size))
 
+    def read1(self, *size: Any) -> bytes:
+        return self._keep(self.stream.read1(*size))
+
+    def readinto(self, buffer: Any) -> Optional[int]:
+        count = self.stream.readinto(buffer)
+        if count:
+            self._keep(memoryview(buffer).cast('B')[:count].tobytes())
+        return count
+
+    def readlines(self, *hint: Any) -> List[bytes]:
+        lines: List[bytes] = self.stream.readlines(*hint)
+        self._keep(b''.join(lines))
+        return lines
+
     def __iter__(self) -> _KeptInput:
         return self
 
@@ -10828,6 +10842,9 @@ class _KeptInput:
         body = inner.get('bottle.request.body') if self.same_length else None
         if body is not None:
             caller['bottle.request.body'] = caller['wsgi.input'] = body
+            if self.kept is not None:  # (the body holds all of it: the copy, maybe a file on disk, now)
+                self.kept.close()
+                self.kept = None
         elif self.size and caller.get('wsgi.input') is self.stream:
             caller['wsgi.input'] = _ReplayedInput(self)
 
