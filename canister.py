@@ -879,6 +879,11 @@ _ORIGIN = re.compile(r'(?i)https?://(?:(?:\*\.)?[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(
 _INLINE_COMMENT = re.compile(r'\s[;#]')
 # A whole value in quotes, as .env, TOML and YAML files write it: an ini file's value keeps them.
 _QUOTED = re.compile(r'"[^"]*"|\'[^\']*\'')
+#: Why a value in quotes is refused, given as a keyword argument (a Python string: the quotes are in it).
+_QUOTED_KEYWORD = 'is in quotes, which are part of the string given as a keyword argument: write it without them'
+#: Why, in the app's config (read from an ini file by Bottle's load_config, or set in Python: which is not known).
+_QUOTED_CONFIG = ('is in quotes, which stay part of the value (Bottle\'s load_config keeps those of an ini file, '
+                  'which is not .env, TOML or YAML): write it without them')
 
 
 #: The JWT algorithms of a shared secret, and of a public key.
@@ -1314,21 +1319,25 @@ class Config(Dict[str, Any]):
         #: Known keys the app's config gives as None (an ini line without ``=``, as bottle 0.13 reads it, or a
         #: None set in Python: nothing tells the two apart).
         self._bare: typing.Set[str] = set()
+        #: Known keys given as keyword arguments (Python values, which no ini file read).
+        self._keyword: typing.Set[str] = set()
         given = self._known(values, overrides)
-        if self._log_path_unused(given):
+        if self._log_path_unused(given, 'log_level' in self._keyword):
             given['log_path'] = 'stderr'  # (empty, as 1.x wrote it: read as 1.x did, where nothing is written)
         for spec in KEYS.values():
-            self[spec.name] = self._parse(spec, given.get(spec.name, spec.default), spec.name in self._bare)
+            self[spec.name] = self._parse(spec, given.get(spec.name, spec.default), spec.name in self._bare,
+                                          spec.name in self._keyword)
         self.warnings += self._without_effect()
 
     @classmethod
-    def _log_path_unused(cls, given: Mapping[str, Any]) -> bool:
+    def _log_path_unused(cls, given: Mapping[str, Any], keyword: bool = False) -> bool:
         """True if ``log_path`` is given empty (``log_path =``, None) with ``log_level = DISABLED``, which
         writes no line anywhere: the emptiness that is refused otherwise harms nothing there."""
         path = given.get('log_path', KEYS['log_path'].default)
         if path is not None and not (isinstance(path, (str, bytes)) and not path.strip()):
             return False
-        return bool(cls._parse(KEYS['log_level'], given.get('log_level', KEYS['log_level'].default)) == 'DISABLED')
+        level = cls._parse(KEYS['log_level'], given.get('log_level', KEYS['log_level'].default), keyword=keyword)
+        return bool(level == 'DISABLED')
 
     def _without_effect(self) -> List[str]:
         """A warning for each setting that does nothing, or lets in too much, without another one
@@ -1416,9 +1425,11 @@ class Config(Dict[str, Any]):
                 key = ALIASES.get(key, key)
                 if key in KEYS:
                     if key in spelled:
-                        self._same_value(KEYS[key], spelled[key], given[key], str(raw_key), value)
+                        self._same_value(KEYS[key], spelled[key], given[key], str(raw_key), value, source is overrides)
                     spelled[key] = str(raw_key)
                     given[key] = value
+                    if source is overrides:
+                        self._keyword.add(key)
                     if value is None and source is not overrides:
                         self._bare.add(key)
                     else:
@@ -1428,24 +1439,24 @@ class Config(Dict[str, Any]):
         return given
 
     @classmethod
-    def _same_value(cls, spec: _Key, name: str, value: Any, other_name: str, other: Any) -> None:
+    def _same_value(cls, spec: _Key, name: str, value: Any, other_name: str, other: Any, keyword: bool) -> None:
         """Refuse one setting given twice with different values (which one won would depend on the order)."""
-        if value == other or cls._parse(spec, value) == cls._parse(spec, other):
+        if value == other or cls._parse(spec, value, keyword=keyword) == cls._parse(spec, other, keyword=keyword):
             return
         raise ConfigError('canister.%s = %r and canister.%s = %r both set %s, with different values: give it once'
                           % (name, _redacted(spec.name, value), other_name, _redacted(spec.name, other), spec.name))
 
     @staticmethod
-    def _parse(spec: _Key, value: Any, bare: bool = False) -> Any:
+    def _parse(spec: _Key, value: Any, bare: bool = False, keyword: bool = False) -> Any:
         """One key's value, parsed and checked; :class:`ConfigError` says what is wrong (for a None that
-        is ``bare``, from the app's config: that it has no value, set in Python or on an ini line without ``=``)."""
+        is ``bare``, from the app's config: that it has no value, set in Python or on an ini line without ``=``;
+        for quotes, worded for a ``keyword`` argument or for the app's config, which an ini file or Python may fill)."""
         if isinstance(value, str):
             if _INLINE_COMMENT.search(value):
                 problem = ('has an inline comment (whitespace then ; or #): Bottle\'s load_config keeps it as part '
                            'of the value; put the comment on a line of its own')
             elif _QUOTED.fullmatch(value.strip()):
-                problem = ('is in quotes, which Bottle\'s load_config keeps as part of the value (an ini file is '
-                           'not .env, TOML or YAML): write it without them')
+                problem = _QUOTED_KEYWORD if keyword else _QUOTED_CONFIG
             else:
                 problem = ''
             if problem:
@@ -2304,7 +2315,8 @@ def _enum_converter(kind: Any) -> Callable[[Any], Any]:
             if isinstance(error, TypeError) and str(error).startswith(broken):
                 raise  # a _missing_ that returned no member: a fault of the class, a 500 (logged)
             raise ValueError(problem) from None
-        if isinstance(value, bool) and not isinstance(member.value, bool):  # (JSON true equals 1, as for int)
+        # (JSON true equals 1, and 1.0 equals 1: neither is an int, as for an int parameter)
+        if isinstance(value, (bool, float)) and not isinstance(member.value, type(value)):
             raise ValueError(problem)
         return member
     return convert
@@ -10862,6 +10874,20 @@ class _KeptInput:
     def readline(self, *size: Any) -> bytes:
         return self._keep(self.stream.readline(*size))
 
+    def read1(self, *size: Any) -> bytes:
+        return self._keep(self.stream.read1(*size))
+
+    def readinto(self, buffer: Any) -> Optional[int]:
+        count = self.stream.readinto(buffer)
+        if count:
+            self._keep(memoryview(buffer).cast('B')[:count].tobytes())
+        return count
+
+    def readlines(self, *hint: Any) -> List[bytes]:
+        lines: List[bytes] = self.stream.readlines(*hint)
+        self._keep(b''.join(lines))
+        return lines
+
     def __iter__(self) -> _KeptInput:
         return self
 
@@ -10884,6 +10910,9 @@ class _KeptInput:
         body = inner.get('bottle.request.body') if self.same_length else None
         if body is not None:
             caller['bottle.request.body'] = caller['wsgi.input'] = body
+            if self.kept is not None:  # (the body holds all of it: the copy, maybe a file on disk, now)
+                self.kept.close()
+                self.kept = None
         elif self.size and caller.get('wsgi.input') is self.stream:
             caller['wsgi.input'] = _ReplayedInput(self)
 

@@ -21,6 +21,7 @@ import subprocess
 import sys
 import threading
 import time
+import tracemalloc
 import warnings
 from html import escape
 from typing import Any, Callable, Dict, List, Optional, Union
@@ -106,6 +107,12 @@ def log_entries(log_dir: Union[str, pathlib.Path]) -> List[Dict[str, Any]]:
 def warning_lines(log_dir: Union[str, pathlib.Path]) -> List[str]:
     """The WARNING lines canister wrote to the log files of a directory."""
     return [line for line in read_log(log_dir).splitlines() if ' WARNING ' in line]
+
+
+def canister_bytes() -> int:
+    """What canister.py's allocations hold now (tracemalloc running)."""
+    snapshot = tracemalloc.take_snapshot().filter_traces([tracemalloc.Filter(True, canister.__file__)])
+    return sum(stat.size for stat in snapshot.statistics('filename'))
 
 
 def logged_traceback(log: str, message: str) -> str:

@@ -10,7 +10,7 @@ import tracemalloc
 import pytest
 
 import canister
-from helpers import basic, bearer, claims, jwk
+from helpers import basic, bearer, canister_bytes, claims, jwk
 from servers import wait_until
 from session_kit import STORES, Browser, hold_request, logged_in, make_store_url, plugin_of
 from test_end_sessions_races import end_others_app
@@ -63,12 +63,6 @@ def test_a_cookie_naming_the_note_of_end_sessions_is_no_session_and_changes_noth
     written = held.get('/set?key=a&value=1')
     assert written.status == 200 and written.new_sid not in (None, 'ended:alice'), written
     assert logged_in(origin, 'alice').read() == ['alice', {}]  # (the note is as it was)
-
-
-def canister_bytes():
-    """What canister.py's allocations hold now (tracemalloc running)."""
-    snapshot = tracemalloc.take_snapshot().filter_traces([tracemalloc.Filter(True, canister.__file__)])
-    return sum(stat.size for stat in snapshot.statistics('filename'))
 
 
 def test_on_the_memory_store_end_sessions_of_names_nobody_is_logging_in_as_keeps_nothing_for_its_minute(make_app):

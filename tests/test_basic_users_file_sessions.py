@@ -20,7 +20,7 @@ import pytest
 
 import canister
 from canister import session
-from helpers import at_once, basic, client, compose_child, read_log, sqlite_url, write_users
+from helpers import at_once, basic, canister_bytes, client, compose_child, read_log, sqlite_url, write_users
 from session_kit import Browser, FourMethodStore, make_store_url, plugin_of
 
 
@@ -667,20 +667,16 @@ def test_the_users_file_keeps_no_memory_of_the_users_each_change_ended_once_no_l
             clock.advance(2)
             web.get('/me', status=401)
 
-    def held_by_canister():
-        snapshot = tracemalloc.take_snapshot().filter_traces([tracemalloc.Filter(True, canister.__file__)])
-        return sum(stat.size for stat in snapshot.statistics('filename'))
-
     change(0)
     web = client(users_app(make_app, users))
     tracemalloc.start()
     try:
         for number in range(1, 3):
             change(number)
-        before = held_by_canister()
+        before = canister_bytes()
         for number in range(3, 8):
             change(number)
-        grown = held_by_canister() - before
+        grown = canister_bytes() - before
     finally:
         tracemalloc.stop()
     assert grown < 100_000, grown

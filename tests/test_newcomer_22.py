@@ -23,8 +23,8 @@ from servers import HOST, Client, _terminate, free_port, wait_until
 HASH = canister.hash_password('my-secret', iterations=1000)
 
 #: The end of the message of a quoted value.
-IN_QUOTES = ("is in quotes, which Bottle's load_config keeps as part of the value (an ini file is not .env, TOML "
-             "or YAML): write it without them")
+IN_QUOTES = ("is in quotes, which stay part of the value (Bottle's load_config keeps those of an ini file, which is "
+             "not .env, TOML or YAML): write it without them")
 
 
 def install_ini(directory, text: str) -> bottle.Bottle:
@@ -61,6 +61,24 @@ def test_a_password_hash_in_quotes_is_refused_without_echoing_it_rather_than_tak
         install_ini(tmp_path, '[canister]\nauth_basic_username = alice\nauth_basic_password = "%s"\n' % HASH)
     assert str(raised.value) == 'canister.auth_basic_password ' + IN_QUOTES
     assert HASH.split(':')[2] not in str(raised.value)
+
+
+def test_a_value_in_quotes_given_as_a_keyword_argument_is_refused_without_blaming_an_ini_file(tmp_path):
+    with pytest.raises(canister.ConfigError) as raised:
+        bottle.Bottle().install(canister.Canister(log_path='"%s"' % (tmp_path / 'logs')))
+    assert str(raised.value) == ('canister.log_path = %r is in quotes, which are part of the string given as a '
+                                 'keyword argument: write it without them' % ('"%s"' % (tmp_path / 'logs')))
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_value_in_quotes_set_in_the_apps_config_from_python_is_refused_naming_both_places_it_may_come_from(
+        tmp_path):
+    app = bottle.Bottle()
+    app.config['canister.log_path'] = str(tmp_path / 'logs')
+    app.config['canister.session_store'] = "'memory'"
+    with pytest.raises(canister.ConfigError) as raised:
+        app.install(canister.Canister())
+    assert str(raised.value) == "canister.session_store = \"'memory'\" " + IN_QUOTES
 
 
 def test_quotes_inside_a_value_are_kept_as_a_content_security_policy_needs_them(tmp_path):

@@ -1151,6 +1151,22 @@ def test_json_true_sent_to_an_int_enum_is_a_400_listing_its_values_as_for_an_int
     assert web.post_json('/tasks', {'priority': 1, 'switch': True}).text == 'LOW ON'
 
 
+def test_a_json_number_with_a_fraction_part_sent_to_an_int_enum_is_a_400_listing_its_values_as_for_an_int(
+        make_app, log_dir):
+    """Before, JSON ``1.0`` gave ``Priority.LOW`` (1.0 == 1), where an ``int`` parameter refuses ``3.0``."""
+    app = make_app()
+
+    @app.post('/tasks')
+    def tasks(priority: Priority, size: Size = Size.SMALL):
+        return '%s %s' % (priority.name, size.name)
+
+    web = client(app)
+    message = "parameter 'priority' must be a valid Priority (its values: 1, 2), got 1.0"
+    assert web.post_json('/tasks', {'priority': 1.0}, status=400).text == 'Bad request: %s\n' % message
+    assert message in read_log(log_dir)
+    assert web.post_json('/tasks', {'priority': 1, 'size': 2.0}).text == 'LOW LARGE'
+
+
 def test_a_newtype_converts_as_its_type_and_object_takes_any_value(make_app):
     app = make_app()
     user_id = typing.NewType('UserId', int)

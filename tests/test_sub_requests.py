@@ -4,8 +4,10 @@ a request of its own, with its own settings, and the calling request's context i
 from __future__ import annotations
 
 import json
+import os
 import pathlib
-from typing import Any, Callable, Dict, List, Tuple
+import tempfile
+from typing import Any, Callable, Dict, Iterator, List, Tuple
 
 import bottle
 import pytest
@@ -210,12 +212,16 @@ def form_after_a_sub_request_that_stops_reading(tmp_path: pathlib.Path,
                                                 uninstall_at_end: Callable[[bottle.Bottle], bottle.Bottle],
                                                 to: str) -> bytes:
     """POST a form chunked to ``front``, which asks ``back`` for ``to`` (/sign: reads the form, over its
-    ``max_body_size`` of 10; /peek: reads 4 bytes of the stream itself), then reads the form: its answer."""
+    ``max_body_size`` of 10; /peek: reads 4 bytes of the stream itself, /peek_into with ``readinto``, /peek1
+    with ``read1``), then reads the form: its answer."""
     front, back = uninstall_at_end(bottle.Bottle()), uninstall_at_end(bottle.Bottle())
     front.install(canister.Canister(log_path=str(tmp_path / 'front')))
     back.install(canister.Canister(log_path=str(tmp_path / 'back'), session_cookie='back_session', max_body_size=10))
     back.post('/sign', callback=lambda: 'signed by %s' % bottle.request.forms.get('name'))
     back.post('/peek', callback=lambda: 'peeked at %d bytes' % len(bottle.request.environ['wsgi.input'].read(4)))
+    back.post('/peek_into', callback=lambda: 'peeked at %d bytes' % bottle.request.environ['wsgi.input'].readinto(
+        bytearray(4)))
+    back.post('/peek1', callback=lambda: 'peeked at %d bytes' % len(bottle.request.environ['wsgi.input'].read1(4)))
 
     @front.post('/form')
     def form() -> str:
@@ -239,6 +245,81 @@ def test_the_caller_reads_its_whole_chunked_form_after_a_sub_request_read_part_o
     answer = form_after_a_sub_request_that_stops_reading(tmp_path, uninstall_at_end, '/peek')
     assert status_of(answer) == 200
     assert answer_text(answer) == "200 peeked at 4 bytes; front read [('city', 'paris'), ('name', 'alice')]"
+
+
+@pytest.mark.parametrize('to', ['/peek_into', '/peek1'])
+def test_the_caller_reads_its_whole_chunked_form_after_a_sub_request_read_part_of_its_stream_into_a_buffer(
+        tmp_path, uninstall_at_end, to):
+    """Before, the bytes read with ``readinto`` or ``read1`` were not kept: the caller read a chunked body
+    without its first bytes, a 400."""
+    answer = form_after_a_sub_request_that_stops_reading(tmp_path, uninstall_at_end, to)
+    assert status_of(answer) == 200
+    assert answer_text(answer) == "200 peeked at 4 bytes; front read [('city', 'paris'), ('name', 'alice')]"
+
+
+@pytest.mark.parametrize('how', ['readinto', 'read1', 'readlines'])
+def test_the_caller_reads_its_whole_form_after_a_sub_request_read_all_of_it_itself(tmp_path, uninstall_at_end, how):
+    """With a Content-Length, the other app's handler reads the caller's own stream: before, what it read
+    with ``readinto``, ``read1`` or ``readlines`` was not kept, and the caller read an empty form."""
+    front, back = uninstall_at_end(bottle.Bottle()), uninstall_at_end(bottle.Bottle())
+    front.install(canister.Canister(log_path=str(tmp_path / 'front')))
+    back.install(canister.Canister(log_path=str(tmp_path / 'back'), session_cookie='back_session'))
+
+    @back.post('/read')
+    def read() -> str:
+        stream = bottle.request.environ['wsgi.input']
+        if how == 'readinto':
+            return 'back read %d bytes' % stream.readinto(memoryview(bytearray(64)))
+        return 'back read %d bytes' % len(stream.read1(64) if how == 'read1' else b''.join(stream.readlines()))
+
+    @front.post('/form')
+    def form() -> str:
+        inner = sub_request(back, dict(bottle.request.environ), '/read')[2]
+        return '%s; front read %s' % (inner, sorted(bottle.request.forms.items()))
+
+    web = client(front)
+    web.lint = False  # (WebTest's checks wrap the stream in one without readinto and read1)
+    answer = web.post('/form', {'name': 'alice', 'city': 'paris'})
+    assert answer.text == "back read 21 bytes; front read [('city', 'paris'), ('name', 'alice')]"
+
+
+def temporary_files_open() -> int:
+    """How many files of the temporary directory the process holds open."""
+    paths = []
+    for fd in os.listdir('/proc/self/fd'):
+        try:
+            paths.append(os.readlink('/proc/self/fd/%s' % fd))
+        except OSError:  # (the descriptor listdir itself held)
+            pass
+    return sum(path.startswith(tempfile.gettempdir()) for path in paths)
+
+
+@pytest.mark.skipif(not os.path.isdir('/proc/self/fd'), reason='counts open files in /proc')
+def test_a_large_body_a_sub_request_read_whole_is_held_once_by_the_caller_not_twice_until_the_end(
+        tmp_path, uninstall_at_end):
+    """Before, the copy kept of what the other app read, on disk past Bottle's MEMFILE_MAX, stayed open
+    beside the body Bottle read (which the caller gets) while the caller held the other app's streamed answer."""
+    front, back = uninstall_at_end(bottle.Bottle()), uninstall_at_end(bottle.Bottle())
+    front.install(canister.Canister(log_path=str(tmp_path / 'front')))
+    back.install(canister.Canister(log_path=str(tmp_path / 'back'), session_cookie='back_session'))
+
+    @back.post('/size')
+    def measure() -> Iterator[str]:  # (streamed: the caller holds what the call returned while it reads)
+        yield str(len(bottle.request.body.read()))
+
+    @front.post('/upload')
+    def upload() -> str:
+        before = temporary_files_open()
+        inner = back(dict(bottle.request.environ, PATH_INFO='/size'), lambda status, headers, exc_info=None: None)
+        try:
+            return '%s read, %d more files open, front read %d' % (
+                b''.join(inner).decode(), temporary_files_open() - before, len(bottle.request.body.read()))
+        finally:
+            inner.close()
+
+    length = bottle.BaseRequest.MEMFILE_MAX * 2
+    answer = client(front).post('/upload', b'x' * length, content_type='application/octet-stream')
+    assert answer.text == '%d read, 1 more files open, front read %d' % (length, length)
 
 
 def test_a_get_sub_request_made_of_a_post_without_its_length_leaves_the_caller_its_form(tmp_path, uninstall_at_end):
