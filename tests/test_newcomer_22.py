@@ -234,6 +234,10 @@ RELOADED_APP = """
 """
 
 
+def _sigint_as_in_a_terminal() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def counts_across_a_reload(directory, store: str, gunicorn: bool = False) -> list:
     """The counts a client reads from the reloaded app (Bottle's reloader, or ``gunicorn --reload``) before
     and after its file changes."""
@@ -244,7 +248,9 @@ def counts_across_a_reload(directory, store: str, gunicorn: bool = False) -> lis
     command = [sys.executable, str(script), str(port)]
     if gunicorn:
         command = [sys.executable, '-m', 'gunicorn', '--bind', '%s:%d' % (HOST, port), '--reload', 'app:app']
-    server = subprocess.Popen(command, cwd=str(directory), env=env,
+    # Bottle's reloader restarts by interrupt_main(), a SIGINT, which does nothing where SIGINT is ignored, as
+    # for a job started in the background (CI's, a nohup): the server gets the disposition a terminal gives
+    server = subprocess.Popen(command, cwd=str(directory), env=env, preexec_fn=_sigint_as_in_a_terminal,
                               start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     browser = Client('http://%s:%d' % (HOST, port))
     try:
