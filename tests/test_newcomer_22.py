@@ -2,6 +2,7 @@
 an ini value written in quotes (as .env, TOML and YAML write it), a config line without its ``=``, ..."""
 from __future__ import annotations
 
+import configparser
 import os
 import pathlib
 import signal
@@ -95,6 +96,16 @@ def test_quotes_inside_a_value_are_kept_as_a_content_security_policy_needs_them(
 
 # -- a line without = -------------------------------------------------------------------------
 
+def refused_by_bottle_012(directory, text: str) -> bool:
+    """True on bottle 0.12, whose ``load_config`` refuses an ini line without ``=`` itself (as the README says):
+    the file with this text is refused there; False on 0.13, which reads such a line as a key without a value."""
+    if not bottle.__version__.startswith('0.12'):
+        return False
+    with pytest.raises(configparser.ParsingError):
+        app_with_ini(directory, text)
+    return True
+
+
 def installed_with_warnings(app: bottle.Bottle, log_dir, **overrides) -> list:
     """Install canister on ``app`` (its log in ``log_dir``, ``overrides`` to ``Canister()``), uninstall it, and
     give the ``CanisterWarning``s said."""
@@ -106,10 +117,11 @@ def installed_with_warnings(app: bottle.Bottle, log_dir, **overrides) -> list:
     return [str(warning.message) for warning in caught if warning.category is canister.CanisterWarning]
 
 
-@pytest.mark.skipif(bottle.__version__.startswith('0.12'), reason="bottle 0.12's load_config refuses such a line itself")
 def test_a_config_line_without_its_equals_sign_is_reported_with_the_line_to_write(tmp_path):
     """Bottle 0.13 reads `log_path stderr` as the key `log_path stderr` without a value: the unknown key's
     hint said 'did you mean log_path?', as if the name were misspelt, and the app ran with the default."""
+    if refused_by_bottle_012(tmp_path, '[canister]\nlog_level   DEBUG\n'):
+        return
     said = installed_with_warnings(app_with_ini(tmp_path, '[canister]\nlog_level   DEBUG\n'), tmp_path / 'logs')
     note = ('unknown config key canister.log_level   debug (the line has no =, so Bottle reads all of it as the name '
             'of a key without a value: write log_level = debug)')
@@ -117,7 +129,6 @@ def test_a_config_line_without_its_equals_sign_is_reported_with_the_line_to_writ
     assert any(line.endswith(note) for line in warning_lines(tmp_path / 'logs'))
 
 
-@pytest.mark.skipif(bottle.__version__.startswith('0.12'), reason="bottle 0.12's load_config refuses such a line itself")
 def test_a_url_on_a_line_without_its_equals_sign_is_reported_with_where_the_name_ended(tmp_path):
     """An ini line's name ends at its first ``:`` too: `session_store sqlite:///x.db` is the name
     `session_store sqlite` with the value `///x.db`."""
@@ -412,12 +423,13 @@ def no_value(key: str) -> str:
             'name of a key without a value: write %s = and then the value)' % (key, key))
 
 
-@pytest.mark.skipif(bottle.__version__.startswith('0.12'), reason="bottle 0.12's load_config refuses such a line itself")
 @pytest.mark.parametrize('key', ['csrf', 'session_timeout', 'session_samesite', 'cors', 'auth_basic_password',
                                  'session_store', 'session_cookie', 'auth_jwt_secret'])
 def test_a_known_key_alone_on_its_line_is_refused_saying_the_line_has_no_value(tmp_path, key):
     """Before, a bare `csrf` line was refused with `canister.csrf = None is not valid`: Python's None, of an ini line;
     a bare text key (`auth_basic_password`) was read as empty, and a bare `session_store` said `= '' is not valid`."""
+    if refused_by_bottle_012(tmp_path, '[canister]\n%s\n' % key):
+        return
     with pytest.raises(canister.ConfigError) as raised:
         install_ini(tmp_path, '[canister]\n%s\n' % key)
     assert str(raised.value) == no_value(key)
