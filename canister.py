@@ -879,11 +879,27 @@ _ORIGIN = re.compile(r'(?i)https?://(?:(?:\*\.)?[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(
 _INLINE_COMMENT = re.compile(r'\s[;#]')
 # A whole value in quotes, as .env, TOML and YAML files write it: an ini file's value keeps them.
 _QUOTED = re.compile(r'"[^"]*"|\'[^\']*\'')
+#: Why a value with an inline comment is refused, given as a keyword argument (no ini file read it: the comment
+#: is in the Python string), and in the app's config.
+_COMMENT_KEYWORD = ('has an inline comment (whitespace then ; or #), which is part of the string given as a keyword '
+                    'argument: write the value without it')
+_COMMENT_CONFIG = ('has an inline comment (whitespace then ; or #): Bottle\'s load_config keeps it as part '
+                   'of the value; put the comment on a line of its own')
 #: Why a value in quotes is refused, given as a keyword argument (a Python string: the quotes are in it).
 _QUOTED_KEYWORD = 'is in quotes, which are part of the string given as a keyword argument: write it without them'
 #: Why, in the app's config (read from an ini file by Bottle's load_config, or set in Python: which is not known).
 _QUOTED_CONFIG = ('is in quotes, which stay part of the value (Bottle\'s load_config keeps those of an ini file, '
                   'which is not .env, TOML or YAML): write it without them')
+
+
+def _written_wrong(value: str, keyword: bool) -> str:
+    """Why a text value is refused for an inline comment or quotes ('' if it is not), worded for a ``keyword``
+    argument or for the app's config."""
+    if _INLINE_COMMENT.search(value):
+        return _COMMENT_KEYWORD if keyword else _COMMENT_CONFIG
+    if _QUOTED.fullmatch(value.strip()):
+        return _QUOTED_KEYWORD if keyword else _QUOTED_CONFIG
+    return ''
 
 
 #: The JWT algorithms of a shared secret, and of a public key.
@@ -1450,15 +1466,10 @@ class Config(Dict[str, Any]):
     def _parse(spec: _Key, value: Any, bare: bool = False, keyword: bool = False) -> Any:
         """One key's value, parsed and checked; :class:`ConfigError` says what is wrong (for a None that
         is ``bare``, from the app's config: that it has no value, set in Python or on an ini line without ``=``;
-        for quotes, worded for a ``keyword`` argument or for the app's config, which an ini file or Python may fill)."""
+        for an inline comment or quotes, worded for a ``keyword`` argument or for the app's config, which an ini
+        file or Python may fill)."""
         if isinstance(value, str):
-            if _INLINE_COMMENT.search(value):
-                problem = ('has an inline comment (whitespace then ; or #): Bottle\'s load_config keeps it as part '
-                           'of the value; put the comment on a line of its own')
-            elif _QUOTED.fullmatch(value.strip()):
-                problem = _QUOTED_KEYWORD if keyword else _QUOTED_CONFIG
-            else:
-                problem = ''
+            problem = _written_wrong(value, keyword)
             if problem:
                 shown = _redacted(spec.name, value)
                 raise ConfigError('canister.%s%s %s' % (spec.name, '' if shown == '***' else ' = %r' % shown, problem))
