@@ -879,11 +879,27 @@ _ORIGIN = re.compile(r'(?i)https?://(?:(?:\*\.)?[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(
 _INLINE_COMMENT = re.compile(r'\s[;#]')
 # A whole value in quotes, as .env, TOML and YAML files write it: an ini file's value keeps them.
 _QUOTED = re.compile(r'"[^"]*"|\'[^\']*\'')
+#: Why a value with an inline comment is refused, given as a keyword argument (no ini file read it: the comment
+#: is in the Python string), and in the app's config.
+_COMMENT_KEYWORD = ('has an inline comment (whitespace then ; or #), which is part of the string given as a keyword '
+                    'argument: write the value without it')
+_COMMENT_CONFIG = ('has an inline comment (whitespace then ; or #): Bottle\'s load_config keeps it as part '
+                   'of the value; put the comment on a line of its own')
 #: Why a value in quotes is refused, given as a keyword argument (a Python string: the quotes are in it).
 _QUOTED_KEYWORD = 'is in quotes, which are part of the string given as a keyword argument: write it without them'
 #: Why, in the app's config (read from an ini file by Bottle's load_config, or set in Python: which is not known).
 _QUOTED_CONFIG = ('is in quotes, which stay part of the value (Bottle\'s load_config keeps those of an ini file, '
                   'which is not .env, TOML or YAML): write it without them')
+
+
+def _written_wrong(value: str, keyword: bool) -> str:
+    """Why a text value is refused for an inline comment or quotes ('' if it is not), worded for a ``keyword``
+    argument or for the app's config."""
+    if _INLINE_COMMENT.search(value):
+        return _COMMENT_KEYWORD if keyword else _COMMENT_CONFIG
+    if _QUOTED.fullmatch(value.strip()):
+        return _QUOTED_KEYWORD if keyword else _QUOTED_CONFIG
+    return ''
 
 
 #: The JWT algorithms of a shared secret, and of a public key.
@@ -1450,15 +1466,10 @@ class Config(Dict[str, Any]):
     def _parse(spec: _Key, value: Any, bare: bool = False, keyword: bool = False) -> Any:
         """One key's value, parsed and checked; :class:`ConfigError` says what is wrong (for a None that
         is ``bare``, from the app's config: that it has no value, set in Python or on an ini line without ``=``;
-        for quotes, worded for a ``keyword`` argument or for the app's config, which an ini file or Python may fill)."""
+        for an inline comment or quotes, worded for a ``keyword`` argument or for the app's config, which an ini
+        file or Python may fill)."""
         if isinstance(value, str):
-            if _INLINE_COMMENT.search(value):
-                problem = ('has an inline comment (whitespace then ; or #): Bottle\'s load_config keeps it as part '
-                           'of the value; put the comment on a line of its own')
-            elif _QUOTED.fullmatch(value.strip()):
-                problem = _QUOTED_KEYWORD if keyword else _QUOTED_CONFIG
-            else:
-                problem = ''
+            problem = _written_wrong(value, keyword)
             if problem:
                 shown = _redacted(spec.name, value)
                 raise ConfigError('canister.%s%s %s' % (spec.name, '' if shown == '***' else ' = %r' % shown, problem))
@@ -9840,11 +9851,55 @@ def _forwarded_value(value: str, hops: int) -> str:
     return entries[max(len(entries) - hops, 0)].strip()
 
 
-class _LimitedInput:
+class _ReadStream:
+    """The rest of a WSGI input stream (PEP 3333) and of a binary file, for a handler that reads the body
+    itself, made of the class's ``read`` and ``readline`` (so counted, or kept, as those are): iteration is
+    looked up on the class, and the server's own ``readinto`` or ``readlines`` would go past them."""
+
+    #: The server's ``wsgi.input`` (what no method here makes is looked up on it).
+    stream: Any
+
+    def read(self, size: Optional[int] = -1) -> bytes:
+        raise NotImplementedError
+
+    def readline(self, size: Optional[int] = -1) -> bytes:
+        raise NotImplementedError
+
+    def readinto(self, buffer: Any) -> Optional[int]:
+        view = memoryview(buffer).cast('B')
+        data = self.read(len(view))
+        view[:len(data)] = data
+        return len(data)
+
+    def readlines(self, hint: Optional[int] = -1) -> List[bytes]:
+        lines: List[bytes] = []
+        size = 0
+        for line in self:
+            lines.append(line)
+            size += len(line)
+            if hint is not None and 0 < hint <= size:
+                break
+        return lines
+
+    def __iter__(self) -> _ReadStream:
+        return self
+
+    def __next__(self) -> bytes:
+        line = self.readline()
+        if not line:
+            raise StopIteration
+        return line
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.stream, name)
+
+
+class _LimitedInput(_ReadStream):
     """A request body of unknown length (chunked) that answers 413 once it passes the limit.
 
     Bottle reads such a body whole before a handler sees it; counting the bytes as
     they arrive (chunk framing included) stops a client from streaming gigabytes in.
+    A handler reading ``wsgi.input`` itself is counted too, whichever way it reads.
     """
 
     def __init__(self, stream: Any, limit: int, log: RequestLog) -> None:
@@ -9877,29 +9932,9 @@ class _LimitedInput:
     def readline(self, size: Optional[int] = -1) -> bytes:
         return self._counted(self.stream.readline(self._allowed(size)))
 
-    # The rest of a WSGI input stream (PEP 3333), for a handler that reads the body itself: counted
-    # too (the server's own would read past the limit, and iteration is looked up on the class).
-    def readlines(self, hint: Optional[int] = -1) -> List[bytes]:
-        lines: List[bytes] = []
-        size = 0
-        for line in self:
-            lines.append(line)
-            size += len(line)
-            if hint is not None and 0 < hint <= size:
-                break
-        return lines
-
-    def __iter__(self) -> '_LimitedInput':
-        return self
-
-    def __next__(self) -> bytes:
-        line = self.readline()
-        if not line:
-            raise StopIteration
-        return line
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.stream, name)
+    def read1(self, size: Optional[int] = -1) -> bytes:
+        # (the server's read1: what has come, without waiting for all of size as read would)
+        return self._counted(self.stream.read1(self._allowed(size)))
 
 
 #: Said by each worker of a server running several processes, at its first request, in the log of each app
@@ -10842,7 +10877,7 @@ def _sub_request_environ(environ: Dict[str, Any], caller: Dict[str, Any]) -> Dic
 _BODY_LENGTH_KEYS = ('CONTENT_LENGTH', 'HTTP_TRANSFER_ENCODING')
 
 
-class _KeptInput:
+class _KeptInput(_ReadStream):
     """The caller's body stream, unread, handed on to a sub-request: what the other app reads of it is
     kept, so that the caller still reads its whole body after the call (``give_back``), also when that
     app stopped part-way (its own ``max_body_size``, a handler that reads a part itself)."""
@@ -10888,18 +10923,6 @@ class _KeptInput:
         self._keep(b''.join(lines))
         return lines
 
-    def __iter__(self) -> _KeptInput:
-        return self
-
-    def __next__(self) -> bytes:
-        line = self.readline()
-        if not line:
-            raise StopIteration
-        return line
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.stream, name)
-
     def give_back(self, inner: Mapping[str, Any]) -> None:
         """Give the caller the body Bottle read for the sub-request (``inner``'s environ), as Bottle would
         have read it for the caller; or, if the other app read less or another length, its stream again:
@@ -10917,7 +10940,7 @@ class _KeptInput:
             caller['wsgi.input'] = _ReplayedInput(self)
 
 
-class _ReplayedInput:
+class _ReplayedInput(_ReadStream):
     """The caller's body stream after a sub-request read part of it (``_KeptInput``): those bytes again,
     then the rest of the stream."""
 
@@ -10952,17 +10975,14 @@ class _ReplayedInput:
             return line
         return line + self.source.stream.readline(limit if limit < 0 else limit - len(line))
 
-    def __iter__(self) -> _ReplayedInput:
-        return self
+    def read1(self, size: Optional[int] = -1) -> bytes:
+        limit = -1 if size is None or size < 0 else size
+        return self._again(limit) or self.source.stream.read1(limit)
 
-    def __next__(self) -> bytes:
-        line = self.readline()
-        if not line:
-            raise StopIteration
-        return line
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.source.stream, name)
+    @property
+    def stream(self) -> Any:
+        """The caller's stream, which the kept bytes came from."""
+        return self.source.stream
 
 
 class _HandedOnBody:

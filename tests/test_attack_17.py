@@ -13,7 +13,8 @@
   as it was.
 * bottle.run()'s server passes a chunked body on as it came, and canister counts it against ``max_body_size``
   as Bottle reads it; a handler reading ``wsgi.input`` itself as PEP 3333 allows got a 500 for iterating it
-  (``TypeError``), and ``readlines()`` read past the limit, uncounted.  Both are counted now.
+  (``TypeError``), and ``readlines()`` read past the limit, uncounted.  Both are counted now (and, since
+  session 22, ``readinto`` and ``read1``).
 * with ``cors_headers = *`` a preflight's ``Access-Control-Allow-Headers`` echoed whatever the client put in
   ``Access-Control-Request-Headers`` (spaces, tabs, control characters and bytes past ASCII on wsgiref): only
   header names are granted now.
@@ -165,15 +166,25 @@ def _lines_app(log_dir) -> bottle.Bottle:
     @app.post('/lines')
     def lines() -> str:
         stream = bottle.request.environ['wsgi.input']
-        got = stream.readlines() if bottle.request.query.get('how') == 'readlines' else list(stream)
+        how = bottle.request.query.get('how')
+        if how in ('readinto', 'read1'):  # into a buffer, or as it comes: until the end
+            size, buffer = 0, bytearray(256)
+            while True:
+                step = stream.readinto(buffer) if how == 'readinto' else len(stream.read1(256))
+                if not step:
+                    return '%d bytes' % size
+                size += step
+        got = stream.readlines() if how == 'readlines' else list(stream)
         return '%d bytes' % sum(map(len, got))
 
     return app
 
 
-@pytest.mark.parametrize('how', ['iter', 'readlines'])
+@pytest.mark.parametrize('how', ['iter', 'readlines', 'readinto', 'read1'])
 @pytest.mark.parametrize('size, status', [(500, 200), (5000, 413)])
-def test_a_handler_reading_a_chunked_body_line_by_line_gets_it_counted(log_dir, how, size, status):
+def test_a_handler_reading_a_chunked_body_itself_gets_it_counted(log_dir, how, size, status):
+    """Before (session 22), ``readinto`` and ``read1`` were the server's own: a handler reading that way
+    read a chunked body past ``max_body_size``, uncounted (a 200 for 5000 bytes)."""
     server = WsgirefServer(_lines_app(log_dir))
     try:
         head = (b'POST /lines?how=%s HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\n'

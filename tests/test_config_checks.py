@@ -61,6 +61,16 @@ def test_an_inline_comment_after_a_password_hash_is_refused_without_echoing_the_
     assert HASH.split(':')[2] not in message and 'hash-password' not in message
 
 
+def test_an_inline_comment_given_as_a_keyword_argument_is_refused_without_blaming_load_config(tmp_path):
+    """Before, the message said Bottle's load_config kept the comment, and to put it on a line of its own:
+    no ini file was read."""
+    with pytest.raises(canister.ConfigError) as raised:
+        bottle.Bottle().install(canister.Canister(log_path=str(tmp_path / 'logs'), cors='*    ; any origin'))
+    assert str(raised.value) == ("canister.cors = '*    ; any origin' has an inline comment (whitespace then ; or #), "
+                                 'which is part of the string given as a keyword argument: write the value without it')
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_a_comment_on_its_own_line_is_fine_and_the_password_then_works(tmp_path):
     app = install_ini(tmp_path, '[canister]\nauth_basic_username = alice\n; from hash-password\n'
                                 'auth_basic_password = %s\n' % HASH)

@@ -92,6 +92,22 @@ def test_basic_credentials_sent_again_and_again_without_a_cookie_are_capped_too(
     assert [who(web, sid) for sid in sids[-5:]] == ['None'] + ['mallory'] * 4
 
 
+@pytest.mark.parametrize('path', ['/who', '/plain'])
+def test_basic_credentials_sent_again_and_again_to_a_route_making_no_session_store_nothing(
+        make_app, store_url, tmp_path, path):
+    """The README's security note: only a handler that creates a session makes one per such login (reading
+    ``session.user`` creates none, nor does a route that does not touch the session)."""
+    users = write_users(tmp_path / 'users', mallory='m-pw')
+    app = cap_app(make_app, session_store=store_url, auth_basic_users_file=str(users))
+    app.get('/plain', callback=lambda: 'mallory')
+    web = cookieless_client(app)
+    answers = [web.get(path, headers={'Authorization': basic('mallory', 'm-pw')}) for _ in range(5)]
+
+    assert [answer.text for answer in answers] == ['mallory'] * 5
+    assert [answer.headers.getall('Set-Cookie') for answer in answers] == [[]] * 5
+    assert plugin_of(app).sessions_of('mallory') == []
+
+
 def test_a_session_used_since_is_kept_before_a_newer_one_left_idle(make_app, store_url, clock):
     app = cap_app(make_app, session_store=store_url, session_max_per_user=2)
     web = cookieless_client(app)

@@ -283,6 +283,34 @@ def test_the_caller_reads_its_whole_form_after_a_sub_request_read_all_of_it_itse
     assert answer.text == "back read 21 bytes; front read [('city', 'paris'), ('name', 'alice')]"
 
 
+@pytest.mark.parametrize('how', ['readinto', 'read1', 'readlines'])
+def test_the_caller_reads_its_whole_stream_itself_after_a_sub_request_read_part_of_it(tmp_path, uninstall_at_end, how):
+    """Before, ``readinto``, ``read1`` and ``readlines`` were the stream's own: the caller read its body
+    without the bytes the other app had read."""
+    front, back = uninstall_at_end(bottle.Bottle()), uninstall_at_end(bottle.Bottle())
+    front.install(canister.Canister(log_path=str(tmp_path / 'front')))
+    back.install(canister.Canister(log_path=str(tmp_path / 'back'), session_cookie='back_session'))
+    back.post('/peek', callback=lambda: 'peeked at %d bytes' % len(bottle.request.environ['wsgi.input'].read(4)))
+
+    @front.post('/form')
+    def form() -> str:
+        inner = sub_request(back, dict(bottle.request.environ), '/peek')[2]
+        stream = bottle.request.environ['wsgi.input']
+        if how == 'readlines':
+            return '%s; front read %s' % (inner, b''.join(stream.readlines()).decode())
+        got, buffer = b'', bytearray(8)
+        while True:  # (a little at a time: the bytes read again, then the rest of the stream)
+            step = buffer[:stream.readinto(buffer)] if how == 'readinto' else stream.read1(8)
+            if not step:
+                return '%s; front read %s' % (inner, got.decode())
+            got += step
+
+    web = client(front)
+    web.lint = False  # (WebTest's checks wrap the stream in one without readinto and read1)
+    answer = web.post('/form', {'name': 'alice', 'city': 'paris'})
+    assert answer.text == 'peeked at 4 bytes; front read name=alice&city=paris'
+
+
 def temporary_files_open() -> int:
     """How many files of the temporary directory the process holds open."""
     paths = []
