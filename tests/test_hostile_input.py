@@ -1065,3 +1065,14 @@ def test_a_compressed_body_gets_a_415_that_names_its_encoding(make_app: Any, log
     assert 'Unsupported Content-Encoding gzip' in read_log(log_dir)
     assert web.post('/typed', plain, headers={'Content-Type': content_type,
                                               'Content-Encoding': 'identity'}).text == 'tea'
+
+
+def test_a_compressed_body_sent_by_a_client_that_accepts_json_gets_its_415_as_json(make_app: Any) -> None:
+    """The README lists the 415 among canister's own answers, as JSON to a client that accepts JSON."""
+    import gzip
+    app = make_app()
+    app.post('/typed', callback=lambda name: name)
+    response = webtest.TestApp(app).post('/typed', gzip.compress(b'{"name": "tea"}'), status=415, headers={
+        'Content-Type': 'application/json', 'Content-Encoding': 'gzip', 'Accept': 'application/json'})
+    assert response.json == {'error': 'Unsupported Media Type', 'message': 'Unsupported Content-Encoding gzip: '
+                             'canister does not decode request bodies; send the body uncompressed'}
