@@ -337,6 +337,19 @@ def hold_request(app: Any, origin: str, sid: Optional[str], path: str) -> Callab
     return release
 
 
+def assert_a_login_held_through_end_sessions_stays_out(app: Any, origin: str, path: str, ended: int,
+                                                       ending: Any = None) -> None:
+    """Hold the login ``path`` (no cookie) before it is stored while ``end_sessions('alice')`` of ``ending``
+    (else ``app``) ends ``ended`` sessions; released, the login answers 200, sends no cookie and stores nothing."""
+    release = hold_request(app, origin, None, path)
+
+    assert plugin_of(ending or app).end_sessions('alice') == ended
+    held = release()
+
+    assert held.status == 200 and held.new_sid is None, held
+    assert plugin_of(app).sessions_of('alice') == []
+
+
 def held_across(app: Any, origin: str, sid: Optional[str], held: str, *meanwhile: str) -> 'Answer':
     """The answer to ``held`` (a /hold query with cookie ``sid``), which loads the session, waits while the
     ``meanwhile`` requests (the same cookie, each answered 200) run to their end, and then finishes."""

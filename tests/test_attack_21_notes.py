@@ -12,7 +12,8 @@ import pytest
 import canister
 from helpers import basic, bearer, canister_bytes, claims, jwk
 from servers import wait_until
-from session_kit import STORES, Browser, hold_request, logged_in, make_store_url, plugin_of
+from session_kit import (STORES, Browser, assert_a_login_held_through_end_sessions_stays_out, hold_request, logged_in,
+                         make_store_url, plugin_of)
 from test_end_sessions_races import end_others_app
 
 
@@ -137,13 +138,8 @@ def test_two_apps_on_one_memory_store_object_see_each_others_logins_under_way(ma
     logging_in = end_others_app(make_app, 'memory', store=store)
     ending = end_others_app(make_app, 'memory', store=store)
     origin = serve_with_gates(logging_in)
-    release = hold_request(logging_in, origin, None, '/login-held?name=a&user=alice')
-
-    assert plugin_of(ending).end_sessions('alice') == 0
-    held = release()
-
-    assert held.status == 200 and held.new_sid is None, held
-    assert plugin_of(logging_in).sessions_of('alice') == []
+    assert_a_login_held_through_end_sessions_stays_out(logging_in, origin, '/login-held?name=a&user=alice', 0,
+                                                       ending=ending)
 
 
 def test_on_the_memory_store_a_note_kept_for_a_login_under_way_takes_about_200_bytes_with_a_22_character_key(

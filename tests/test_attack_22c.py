@@ -69,8 +69,10 @@ def test_logins_of_one_account_at_the_cap_list_its_sessions_once_per_tenth_of_th
     assert 90 <= left <= 100, left
 
 
-def test_a_login_past_a_cap_of_100_ends_the_11_least_recently_used_and_leaves_90(make_app, tmp_path, clock):
-    app = make_app(session_store=sqlite_url(tmp_path / 'sessions.db'), session_max_per_user=100)
+def logins_of_alice(make_app, tmp_path, clock, cap, logins):
+    """An app on a SQLite store with ``session_max_per_user=cap`` and ``/who`` (the session's user), a client
+    keeping no cookie, and the cookies of ``logins`` logins of alice, 10 ms apart: (app, client, cookies)."""
+    app = make_app(session_store=sqlite_url(tmp_path / 'sessions.db'), session_max_per_user=cap)
     add_session_routes(app)
 
     @app.get('/who')
@@ -79,9 +81,14 @@ def test_a_login_past_a_cap_of_100_ends_the_11_least_recently_used_and_leaves_90
 
     web = cookieless_client(app)
     cookies = []
-    for _ in range(101):
+    for _ in range(logins):
         clock.advance(0.01)
         cookies.append(web.get('/login?name=alice').headers['Set-Cookie'].split(';')[0])
+    return app, web, cookies
+
+
+def test_a_login_past_a_cap_of_100_ends_the_11_least_recently_used_and_leaves_90(make_app, tmp_path, clock):
+    app, web, cookies = logins_of_alice(make_app, tmp_path, clock, cap=100, logins=101)
 
     users = [web.get('/who', headers={'Cookie': cookie}).text for cookie in cookies]
     assert users == ['None'] * 11 + ['alice'] * 90
@@ -92,18 +99,7 @@ def test_a_login_past_the_cap_ends_only_as_many_sessions_in_use_as_the_cap_requi
     """A shared account's browsers, each used after its login (a kiosk's): the 21st login past a cap of 20
     ended the 3 least recently used, 2 of them for the room alone; the room takes only sessions unused since
     their login, those a client sending its credentials without a cookie leaves."""
-    app = make_app(session_store=sqlite_url(tmp_path / 'sessions.db'), session_max_per_user=20)
-    add_session_routes(app)
-
-    @app.get('/who')
-    def who():
-        return str(session.user)
-
-    web = cookieless_client(app)
-    cookies = []
-    for _ in range(20):
-        clock.advance(0.01)
-        cookies.append(web.get('/login?name=alice').headers['Set-Cookie'].split(';')[0])
+    app, web, cookies = logins_of_alice(make_app, tmp_path, clock, cap=20, logins=20)
     clock.advance(5)
     for cookie in cookies:
         clock.advance(0.01)

@@ -13,8 +13,8 @@ import pytest
 import canister
 from canister import session
 from helpers import basic, warning_lines
-from session_kit import (Browser, anonymous, held_in_turn, hold_request, logged_in, plugin_of, rotation_app,
-                         wait_at_gate)
+from session_kit import (Browser, anonymous, assert_a_login_held_through_end_sessions_stays_out, held_in_turn,
+                         hold_request, logged_in, plugin_of, rotation_app, wait_at_gate)
 
 
 def end_others_app(make_app, url, **config):
@@ -47,18 +47,19 @@ def end_others_app(make_app, url, **config):
     return app
 
 
+def alice_with_a_cart(make_app, serve_with_gates, store_url):
+    """``end_others_app`` served with gates and a browser logged in as alice with cart=1: (app, origin, browser)."""
+    app = end_others_app(make_app, store_url)
+    origin = serve_with_gates(app)
+    return app, origin, logged_in(origin, 'alice', cart='1')
+
+
 def test_a_login_under_way_when_end_sessions_ran_does_not_stay_logged_in(
         make_app, serve_with_gates, store_url, log_dir):
     app = end_others_app(make_app, store_url)
     origin = serve_with_gates(app)
     logged_in(origin, 'alice')
-    release = hold_request(app, origin, None, '/login-held?name=a&user=alice')
-
-    assert plugin_of(app).end_sessions('alice') == 1
-    held = release()
-
-    assert held.status == 200 and held.new_sid is None, held  # no cookie: the session it made is ended
-    assert plugin_of(app).sessions_of('alice') == []
+    assert_a_login_held_through_end_sessions_stays_out(app, origin, '/login-held?name=a&user=alice', 1)
     assert any("its user's sessions were ended (end_sessions" in line for line in warning_lines(log_dir))
 
 
@@ -179,13 +180,7 @@ def test_a_login_whose_user_the_handler_then_gives_more_claims_is_still_ended_by
         return 'held'
 
     origin = serve_with_gates(app)
-    release = hold_request(app, origin, None, '/form-login-with-roles?name=a')
-
-    assert plugin_of(app).end_sessions('alice') == 0
-    held = release()
-
-    assert held.status == 200 and held.new_sid is None, held
-    assert plugin_of(app).sessions_of('alice') == []
+    assert_a_login_held_through_end_sessions_stays_out(app, origin, '/form-login-with-roles?name=a', 0)
 
 
 def test_end_other_sessions_called_by_a_client_without_a_cookie_makes_no_session(make_app, serve_with_gates, store_url):
@@ -205,9 +200,7 @@ def test_end_other_sessions_called_by_a_client_without_a_cookie_makes_no_session
 
 def test_a_cart_item_saved_by_a_request_that_loaded_the_session_before_end_other_sessions_follows_it(
         make_app, serve_with_gates, store_url):
-    app = end_others_app(make_app, store_url)
-    origin = serve_with_gates(app)
-    browser = logged_in(origin, 'alice', cart='1')
+    app, origin, browser = alice_with_a_cart(make_app, serve_with_gates, store_url)
     release = hold_request(app, origin, browser.sid, '/hold?name=c&key=cart&value=5')
     assert browser.get('/end-others').text == '0'
 
@@ -219,9 +212,7 @@ def test_a_cart_item_saved_by_a_request_that_loaded_the_session_before_end_other
 
 def test_end_other_sessions_keeps_the_cart_item_a_parallel_request_saved_while_it_ran(
         make_app, serve_with_gates, store_url):
-    app = end_others_app(make_app, store_url)
-    origin = serve_with_gates(app)
-    browser = logged_in(origin, 'alice', cart='1')
+    app, origin, browser = alice_with_a_cart(make_app, serve_with_gates, store_url)
     release = hold_request(app, origin, browser.sid, '/hold-end-others?name=a')
     assert Browser(origin, browser.sid).get('/set?key=cart&value=5').status == 200
 
@@ -234,9 +225,7 @@ def test_end_other_sessions_keeps_the_cart_item_a_parallel_request_saved_while_i
 def test_two_end_other_sessions_at_once_from_one_browser_leave_it_logged_out(make_app, serve_with_gates, store_url):
     """The button clicked twice: the second ends the new id the first gave the session (the server cannot
     tell the browser's copy of the old cookie from a thief's), and itself finds the session moved."""
-    app = end_others_app(make_app, store_url)
-    origin = serve_with_gates(app)
-    browser = logged_in(origin, 'alice', cart='1')
+    app, origin, browser = alice_with_a_cart(make_app, serve_with_gates, store_url)
     first = hold_request(app, origin, browser.sid, '/hold-end-others?name=a')
     second = hold_request(app, origin, browser.sid, '/hold-end-others?name=b')
 
@@ -249,18 +238,23 @@ def test_two_end_other_sessions_at_once_from_one_browser_leave_it_logged_out(mak
     assert plugin_of(app).sessions_of('alice') == []
 
 
-@pytest.mark.parametrize('first', ['end-others', 'logout'])
-def test_a_logout_racing_end_other_sessions_on_one_browser_logs_it_out_whichever_stores_first(
-        make_app, serve_with_gates, store_url, first):
-    app = end_others_app(make_app, store_url)
-    origin = serve_with_gates(app)
-    browser = logged_in(origin, 'alice', cart='1')
-    paths = ['/hold-end-others?name=a', '/hold-then?name=b&action=invalidate']
-    if first == 'logout':
+def raced_with_end_others(make_app, serve_with_gates, store_url, other, other_first):
+    """alice's browser (cart=1) sends ``/hold-end-others?name=a`` and ``other`` (a gated path) at once, ``other``
+    released first if ``other_first``: the app, its origin, end_other_sessions' answer and ``other``'s."""
+    app, origin, browser = alice_with_a_cart(make_app, serve_with_gates, store_url)
+    paths = ['/hold-end-others?name=a', other]
+    if other_first:
         paths.reverse()
 
     answers = dict(zip(paths, held_in_turn(app, origin, browser.sid, *paths)))
-    moved, out = answers['/hold-end-others?name=a'], answers['/hold-then?name=b&action=invalidate']
+    return app, origin, answers['/hold-end-others?name=a'], answers[other]
+
+
+@pytest.mark.parametrize('first', ['end-others', 'logout'])
+def test_a_logout_racing_end_other_sessions_on_one_browser_logs_it_out_whichever_stores_first(
+        make_app, serve_with_gates, store_url, first):
+    app, origin, moved, out = raced_with_end_others(make_app, serve_with_gates, store_url,
+                                                    '/hold-then?name=b&action=invalidate', first == 'logout')
 
     assert out.new_sid == '', out  # the logout expires the cookie
     assert moved.new_sid is None or Browser(origin, moved.new_sid).read() == [None, {}], moved
@@ -270,15 +264,8 @@ def test_a_logout_racing_end_other_sessions_on_one_browser_logs_it_out_whichever
 @pytest.mark.parametrize('first', ['end-others', 'bob'])
 def test_a_login_of_another_person_racing_end_other_sessions_on_one_browser_leaves_it_to_whoever_stored_first(
         make_app, serve_with_gates, store_url, first):
-    app = end_others_app(make_app, store_url)
-    origin = serve_with_gates(app)
-    browser = logged_in(origin, 'alice', cart='1')
-    paths = ['/hold-end-others?name=a', '/hold?name=b&user=bob']
-    if first == 'bob':
-        paths.reverse()
-
-    answers = dict(zip(paths, held_in_turn(app, origin, browser.sid, *paths)))
-    moved, bob = answers['/hold-end-others?name=a'], answers['/hold?name=b&user=bob']
+    _, origin, moved, bob = raced_with_end_others(make_app, serve_with_gates, store_url, '/hold?name=b&user=bob',
+                                                  first == 'bob')
 
     if first == 'end-others':  # bob's login finds alice's session moved: it stores nothing, sends no cookie
         assert bob.set_cookies == [] and Browser(origin, moved.new_sid).read() == ['alice', {'cart': '1'}]

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import json
-from typing import Any, Dict, List, Optional
+from typing import Any, Callable, Dict, List, Optional
 
 import bottle
 import pytest
@@ -120,21 +120,32 @@ def echoed_keys(answer: bytes) -> List[str]:
     return json.loads(answer.split(b'\r\n\r\n', 1)[1])['keys']
 
 
-def test_wsgiref_answers_413_to_a_form_of_too_many_parts(make_app):
+def keys_echo_server(make_app: Any) -> WsgirefServer:
+    """A wsgiref server of an app whose ``POST /echo`` answers the sorted names of the fields it was sent."""
     app = make_app()
 
     @app.post('/echo')
     def echo(**params: Any) -> Dict[str, Any]:
         return {'keys': sorted(params)}
 
-    server = WsgirefServer(app)
+    return WsgirefServer(app)
+
+
+def assert_2000_parts_get_413_and_1000_are_read(sent: Callable[[bytes], bytes]) -> None:
+    """``sent(body)`` posts a form to /echo: one of 2,000 parts is refused with a 413, one of 1,000 is read whole."""
+    refused = sent(form(2000))
+    assert status_of(refused) == 413, refused[:300]
+    assert REFUSAL.encode() in refused
+    answer = sent(form(1000))
+    assert status_of(answer) == 200, answer[:300]
+    assert len(echoed_keys(answer)) == 1000
+
+
+def test_wsgiref_answers_413_to_a_form_of_too_many_parts(make_app):
+    server = keys_echo_server(make_app)
     try:
-        refused = raw_request(server.port, post_head(b'x', len(form(2000))), form(2000))
-        assert status_of(refused) == 413, refused[:300]
-        assert REFUSAL.encode() in refused
-        answer = raw_request(server.port, post_head(b'x', len(form(1000))), form(1000))
-        assert status_of(answer) == 200, answer[:300]
-        assert len(echoed_keys(answer)) == 1000
+        assert_2000_parts_get_413_and_1000_are_read(
+            lambda body: raw_request(server.port, post_head(b'x', len(body)), body))
     finally:
         server.close()
 
@@ -149,12 +160,7 @@ def test_gunicorn_answers_413_to_a_form_of_too_many_parts(serve_limits, framing)
             return raw_request(server.port, post_head(b'x', None), chunked(body, broken=0))
         return raw_request(server.port, post_head(b'x', len(body)), body)
 
-    refused = sent(form(2000))
-    assert status_of(refused) == 413, refused[:300]
-    assert REFUSAL.encode() in refused
-    answer = sent(form(1000))
-    assert status_of(answer) == 200, answer[:300]
-    assert len(echoed_keys(answer)) == 1000
+    assert_2000_parts_get_413_and_1000_are_read(sent)
 
 
 def test_a_content_type_naming_more_than_4_boundaries_gets_400(make_app, log_dir):
@@ -167,13 +173,7 @@ def test_a_content_type_naming_more_than_4_boundaries_gets_400(make_app, log_dir
 
 def test_a_raw_chunked_form_that_wsgiref_passes_on_is_not_counted(make_app):
     """Its chunk framing may split a delimiter, so canister leaves it to ``max_body_size`` (README)."""
-    app = make_app()
-
-    @app.post('/echo')
-    def echo(**params: Any) -> Dict[str, Any]:
-        return {'keys': sorted(params)}
-
-    server = WsgirefServer(app)
+    server = keys_echo_server(make_app)
     try:
         answer = raw_request(server.port, post_head(b'x', None), chunked(form(1500), broken=0))
         assert status_of(answer) == 200, answer[:300]

@@ -27,8 +27,8 @@ import helpers
 from helpers import counter_app, read_log, sleep_until, warning_lines, write_users
 from redis_topologies import ClusterSetup, FailoverLoad, SentinelSetup, TlsRedis, command_calls, key_in_slot
 from servers import AppServer
-from session_kit import (Browser, add_session_routes, anonymous, hold_request, logged_in, plugin_of, rotation_app,
-                         run_threads)
+from session_kit import (Browser, add_session_routes, anonymous, assert_a_login_held_through_end_sessions_stays_out,
+                         hold_request, logged_in, plugin_of, rotation_app, run_threads)
 from test_end_sessions_races import end_others_app
 
 UNAVAILABLE = 'Service unavailable: the session store cannot be reached, retry shortly'
@@ -432,13 +432,7 @@ def test_on_a_cluster_a_login_under_way_when_end_sessions_ran_does_not_stay_logg
     app = end_others_app(make_app, cluster.url, session_redis_prefix=prefix)
     origin = serve_with_gates(app)
     logged_in(origin, 'alice')
-    release = hold_request(app, origin, None, '/login-held?name=a&user=alice')
-
-    assert plugin_of(app).end_sessions('alice') == 1
-    held = release()
-
-    assert held.status == 200 and held.new_sid is None, held
-    assert plugin_of(app).sessions_of('alice') == []
+    assert_a_login_held_through_end_sessions_stays_out(app, origin, '/login-held?name=a&user=alice', 1)
 
 
 def test_on_a_cluster_logins_end_sessions_a_users_file_change_and_tidy_work_across_slots(
@@ -616,12 +610,12 @@ def test_session_redis_wait_above_the_replicas_is_a_warning_once_at_the_first_50
     assert len(replica_warnings(log_dir)) == 1
 
 
-@pytest.mark.parametrize('then', ['probe', 'request'])
-def test_session_redis_wait_above_the_replicas_is_a_warning_once_redis_answers_info_it_failed_at_install(
-        make_app, redis_server, log_dir, then):
+def redis_cutting_replication_info_once(port):
+    """A redis client whose connection is cut once, as its first INFO replication goes out (at install);
+    its ``cut`` is false once that happened."""
     import redis
 
-    class InfoCutOnce(redis.Redis):  # the connection cut once, as INFO went out at install
+    class InfoCutOnce(redis.Redis):
         cut = True
 
         def info(self, *args, **kwargs):
@@ -630,10 +624,16 @@ def test_session_redis_wait_above_the_replicas_is_a_warning_once_redis_answers_i
                 raise redis.ConnectionError('Connection reset by peer')
             return super().info(*args, **kwargs)
 
-    client = InfoCutOnce(port=redis_server.port)
+    return InfoCutOnce(port=port)
+
+
+@pytest.mark.parametrize('then', ['probe', 'request'])
+def test_session_redis_wait_above_the_replicas_is_a_warning_once_redis_answers_info_it_failed_at_install(
+        make_app, redis_server, log_dir, then):
+    client = redis_cutting_replication_info_once(redis_server.port)
     try:
         app = counter_app(make_app, store=canister.RedisStore(client=client, wait=1))
-        assert not InfoCutOnce.cut and warning_lines(log_dir) == []
+        assert not client.cut and warning_lines(log_dir) == []
         if then == 'probe':
             assert plugin_of(app).store_problem() is None
         else:
@@ -646,17 +646,6 @@ def test_session_redis_wait_above_the_replicas_is_a_warning_once_redis_answers_i
 
 def test_the_replica_warning_is_logged_once_when_threads_probe_at_once_each_pausing_at_every_line(
         make_app, redis_server, log_dir):
-    import redis
-
-    class InfoCutOnce(redis.Redis):  # the connection cut once, as INFO went out at install
-        cut = True
-
-        def info(self, *args, **kwargs):
-            if args[:1] == ('replication',) and InfoCutOnce.cut:
-                InfoCutOnce.cut = False
-                raise redis.ConnectionError('Connection reset by peer')
-            return super().info(*args, **kwargs)
-
     def pause_in_the_teller(frame, event, arg):  # each thread yields at each line of the function that logs it
         if frame.f_code.co_name != '_tell_wait_note':
             return None
@@ -667,7 +656,7 @@ def test_the_replica_warning_is_logged_once_when_threads_probe_at_once_each_paus
             return at_each_line
         return at_each_line
 
-    client = InfoCutOnce(port=redis_server.port)
+    client = redis_cutting_replication_info_once(redis_server.port)
     try:
         app = counter_app(make_app, store=canister.RedisStore(client=client, wait=1))
         threading.settrace(pause_in_the_teller)
