@@ -6839,8 +6839,9 @@ class SessionState:
         try:
             overtaken = bool(login is not None and self.login_at and self._ended_while_logging_in(sid, login))
             stored = self._mark_old_id(sid, record)
-            if overtaken and self.sid not in (sid, None) and stored not in _NOT_STORED:
-                manager.end_session(self.sid, login)  # (adopted where a parallel login of the person moved it)
+            adopted = self.sid  # (where a parallel login of the person moved it)
+            if overtaken and adopted is not None and adopted != sid and stored not in _NOT_STORED:
+                manager.end_session(adopted, login)
             return stored, overtaken
         except Exception:
             if self.sid == sid:  # (not moved yet: no marker names it; an id adopted is another's)
