@@ -346,13 +346,15 @@ def test_after_a_failover_that_keeps_the_old_master_as_a_replica_the_next_reques
     old, new = started
     old_client, new_client = redis.Redis(port=old.port), redis.Redis(port=new.port)
     new_client.replicaof('127.0.0.1', old.port)
+    # (Redis waits a few seconds before the first sync, for more replicas to come: the link is up after it)
+    wait_until(lambda: new_client.info('replication').get('master_link_status') == 'up', 30, what='the replica')
     name = tmp_path / 'redis.sock'
     name.symlink_to(tmp_path / 'old.sock')
     app = serve_session_app('gunicorn', **app_env(tmp_path, 'unix://%s' % name))
     client = Client(app.url)
     for i in range(2):
         assert_next_count(client, i)
-    assert old_client.execute_command('WAIT', 1, 5000) == 1  # the replica has the session
+    assert old_client.execute_command('WAIT', 1, 15000) == 1  # the replica has the session
 
     new_client.replicaof('NO', 'ONE')                          # the failover
     old_client.replicaof('127.0.0.1', new.port)
