@@ -11340,8 +11340,8 @@ class Canister:
 
     #: One item while the store's ``wait_note`` (a Redis master with fewer replicas than ``session_redis_wait``)
     #: is still to be logged; the thread whose ``pop`` takes it logs it (a list's pop is atomic: of threads
-    #: that get here at once, one does, where a flag's check then set could let each by).
-    _wait_note_untold: List[bool] = []
+    #: that get here at once, one does, where a flag's check then set could let each by).  Set by ``setup``.
+    _wait_note_untold: List[bool]
 
     def _tell_wait_note(self) -> None:
         """Log the store's replica warning (WARNING, as at install) once it is known, if the install could not
