@@ -80,6 +80,20 @@ def test_a_replacement_saved_last_removes_a_key_a_parallel_request_changed_meanw
     assert owner.read() == ['alice', {'x': '9'}]
 
 
+def test_a_replacement_that_leaves_a_key_as_loaded_keeps_the_value_a_parallel_request_gave_it(
+        make_app, serve_with_gates, store_url):
+    """Only the keys whose values a replacement changed are its changes: one it sets to the value it
+    loaded is no change, and the value a parallel request saved meanwhile stays, though saved earlier."""
+    app = race_app(make_app, store_url)
+    origin = serve_with_gates(app)
+    owner = logged_in(origin, x='9', b='2')
+
+    held = held_across(app, origin, owner.sid, '/hold-replace?name=a&key=x&value=9', '/set?key=x&value=5')
+
+    assert held.status == 200, held
+    assert owner.read() == ['alice', {'x': '5'}]
+
+
 def test_a_key_set_by_a_request_that_loaded_before_a_replacement_and_saves_after_it_is_kept(
         make_app, serve_with_gates, store_url):
     app = race_app(make_app, store_url)
