@@ -13,7 +13,8 @@ from typing import Any, Optional
 import pytest
 
 from helpers import read_log, warning_lines
-from session_kit import Browser, expires_cookie, gated_app, held_across, hold_request, logged_in, wait_at_gate
+from session_kit import (Browser, expires_cookie, gated_app, held_across, hold_request, logged_in, plugin_of,
+                         wait_at_gate)
 
 
 def race_app(make_app: Any, url: str, **config: Any) -> Any:
@@ -215,3 +216,25 @@ def test_a_request_whose_session_cannot_be_saved_leaves_a_remembered_session_its
     assert failed.status == (500 if path == '/unstorable' else 200), failed
     assert 'Session not saved' in read_log(log_dir)
     assert owner.read() == ['alice', {'cart': '3'}]
+
+
+# --------------------------------------------------------------------------
+# a login racing a regenerate() of the anonymous session it logs into
+
+def test_a_login_whose_anonymous_session_a_parallel_regenerate_moved_stores_nothing_and_sends_no_cookie(
+        make_app, serve_with_gates, store_url, log_dir):
+    """The new id may be a thief's, who held a copy of the anonymous cookie: the login does not go there."""
+    app = race_app(make_app, store_url)
+    origin = serve_with_gates(app)
+    browser = Browser(origin)
+    assert browser.get('/set?key=cart&value=3').status == 200
+    old = browser.sid
+
+    release = hold_request(app, origin, old, '/hold?name=a&user=alice')
+    assert browser.get('/regenerate').status == 200 and browser.sid not in (None, old)
+    login = release()
+
+    assert login.status == 200 and login.set_cookies == [], login
+    assert plugin_of(app).sessions_of('alice') == []
+    assert browser.read() == [None, {'cart': '3'}]  # the moved session, anonymous still
+    assert any('moved' in line for line in warning_lines(log_dir)), warning_lines(log_dir)
