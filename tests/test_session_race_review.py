@@ -238,3 +238,24 @@ def test_a_login_whose_anonymous_session_a_parallel_regenerate_moved_stores_noth
     assert plugin_of(app).sessions_of('alice') == []
     assert browser.read() == [None, {'cart': '3'}]  # the moved session, anonymous still
     assert any('moved' in line for line in warning_lines(log_dir)), warning_lines(log_dir)
+
+
+# --------------------------------------------------------------------------
+# regenerate(): the old id after the move
+
+def test_a_request_that_sends_the_old_id_after_a_regenerate_writes_to_a_new_session_of_its_own(
+        make_app, serve_with_gates, store_url):
+    """The old id names no session once the move is stored: a write sent with it makes a fresh one,
+    and neither the old id nor the moved session gets the change."""
+    app = race_app(make_app, store_url)
+    origin = serve_with_gates(app)
+    owner = logged_in(origin, cart='3')
+    old = owner.sid
+    assert owner.get('/regenerate').status == 200 and owner.sid not in (None, old)
+
+    late = Browser(origin, old).get('/set?key=note&value=late')
+
+    assert late.status == 200 and late.new_sid not in (None, '', old, owner.sid), late
+    assert Browser(origin, late.new_sid).read() == [None, {'note': 'late'}]
+    assert Browser(origin, old).read() == [None, {}]
+    assert owner.read() == ['alice', {'cart': '3'}]
