@@ -7161,9 +7161,9 @@ class SessionState:
             self.manager.store.delete(self.old_sid)
 
     def keep_own_lifetime(self) -> None:
-        """For a request that stores nothing (a 5xx): a store that extends a session's life as it
-        loads it gave a remembered session the plain timeout; give it its own length back, if it
-        is still the session this request loaded."""
+        """For a request that stores nothing (a 5xx, or data it could not store): a store that extends
+        a session's life as it loads it gave a remembered session the plain timeout; give it its own
+        length back, if it is still the session this request loaded."""
         manager = self.manager
         if not (self.loaded and self.exists and manager is not None and manager.touches_on_load) or self.old_sid:
             return
@@ -10459,17 +10459,24 @@ class _RequestContext(SessionState):
                 self.finish(headers, self.https)
             except Exception as error:  # also a bug in the store: else Bottle answers its "Critical error" page
                 headers, status_line = self._replace(error)
-        elif self.loaded:  # an error: nothing is stored, but a remembered session keeps its length
-            try:
-                self.keep_own_lifetime()
-            except Exception:
-                self.plugin.log.write(logging.ERROR, 'Session: the length of a remembered session could not be '
-                                      'kept after a %d', code, exc_info=True)
+                if not isinstance(error, StoreUnavailable):  # (a store down hears nothing; one busy stored it)
+                    self.keep_length()
+        elif self.loaded:
+            self.keep_length()
         if self.streamed:
             self.keep_for_stream()
         self._finish_headers(headers)
         assert self.server_start_response is not None
         return self.server_start_response(status_line, headers, exc_info)
+
+    def keep_length(self) -> None:
+        """The request stores nothing (an error answer, or a session it could not save), but a remembered
+        session keeps its length."""
+        try:
+            self.keep_own_lifetime()
+        except Exception:
+            self.plugin.log.write(logging.ERROR, 'Session: the length of a remembered session could not be '
+                                  'kept after a request that stored nothing (%d)', self.code, exc_info=True)
 
     def _log_passed_error(self, exc_info: Any) -> None:
         """Bottle gives the response with the exception it caught (bottle 0.13): log it unless the
@@ -10674,6 +10681,7 @@ class _StreamedBody:
             return
         except SessionDataError as error:
             self.log.write(logging.ERROR, 'Session not saved after the streamed response: %s', error)
+            context.keep_length()
             return
         if problem:
             self.log.write(logging.WARNING, 'Session: %s', problem)
