@@ -3806,6 +3806,17 @@ def _user_key(user: Any) -> Optional[str]:
     return _OTHER_USER + _encode_json(user)
 
 
+def _key_before(key: str) -> Optional[str]:
+    """The key the version before listed the person ``key`` under, where it was another: a token's ``sub``
+    alone, the JSON text of another user unmarked, a name that begins with the mark as it is; else None."""
+    if key[:1] != _OTHER_USER:
+        return None
+    text = key[1:]
+    if text.startswith('sub '):
+        return str(json.loads(text[4:])[1])
+    return text if text[:1] != '"' else json.loads(text)
+
+
 def _record_user_key(record: str) -> Optional[str]:
     """The user key of a stored record (None if it has no user or cannot be read)."""
     try:
@@ -6074,13 +6085,19 @@ class SessionManager:
         """The live sessions of the person ``key`` (a user key, ``_user_key``): (sid, record, expiry in ms)."""
         store_sessions_of = getattr(self.store, 'sessions_of', None) or functools.partial(
             SessionStore.sessions_of, self.store)
-        found = []
-        for sid, text, expires in store_sessions_of(key):
+        listed = store_sessions_of(key)
+        before = _key_before(key)
+        if before is not None:  # (a session stored by the version before, listed there, is this person's too)
+            listed = itertools.chain(listed, store_sessions_of(before))
+        found, seen = [], set()
+        for sid, text, expires in listed:
             try:
                 record = _read_record(text)
             except ValueError:
                 continue
-            if _user_key(record.user) == key:  # the index may still list a session whose login lapsed
+            # (the index may still list a session whose login lapsed; the key before, other people's too)
+            if sid not in seen and _user_key(record.user) == key:
+                seen.add(sid)
                 found.append((sid, record, expires))
         return found
 

@@ -144,24 +144,37 @@ def test_a_providers_token_user_is_still_held_to_session_max_per_user(shared_app
     assert len(plugin_of(app).sessions_of({'iss': 'https://idp.example/', 'sub': 'alice'})) == 2
 
 
-def test_a_providers_token_session_the_version_before_stored_is_not_found_by_its_claims_and_lapses_at_its_exp(
-        make_app, serve, tmp_path, clock):
-    """The version before listed such a session under its ``sub`` alone (here: the SQLite row rewritten so)."""
+def listed_as_the_version_before_did(make_app, serve, tmp_path, user, key_before):
+    """A browser logged in as ``user`` on an app on SQLite whose row is rewritten to list the session under
+    ``key_before``, as the version before did: (app, browser)."""
     path = tmp_path / 'sessions.db'
     app = make_app(config={'auth_jwt_secret': SECRET, 'auth_jwt_encoding': 'clear', 'session_store': sqlite_url(path)})
     add_session_routes(app)
     app.get('/who')(lambda: json.dumps(session.user))
-    origin = serve(app)
-    browser = Browser(origin)
-    assert browser.get('/set?key=a&value=1', token_of()).status == 200
-    with sqlite3.connect(str(path)) as connection:
-        assert connection.execute("UPDATE canister_sessions SET user_key = 'alice' WHERE sid = ?",
-                                  (browser.sid,)).rowcount == 1
-    connection.close()
 
-    provider_alice = {'iss': 'https://idp.example/', 'sub': 'alice'}
-    assert plugin_of(app).sessions_of(provider_alice) == [] and plugin_of(app).end_sessions(provider_alice) == 0
-    assert plugin_of(app).end_sessions('alice') == 0
-    assert browser.get('/who').json()['sub'] == 'alice'
-    clock.advance(301)  # (its exp)
+    @app.get('/as')
+    def log_in_as():
+        session.user = user
+        return 'ok'
+
+    browser = Browser(serve(app))
+    assert browser.get('/as').status == 200 and browser.get('/who').json() == user
+    with sqlite3.connect(str(path)) as connection:
+        assert connection.execute('UPDATE canister_sessions SET user_key = ? WHERE sid = ?',
+                                  (key_before, browser.sid)).rowcount == 1
+    connection.close()
+    return app, browser
+
+
+@pytest.mark.parametrize('user, key_before', [({'iss': 'https://idp.example/', 'sub': 'alice'}, 'alice'),
+                                              ({'id': 5}, '{"id":5}')])
+def test_a_session_the_version_before_listed_under_another_key_is_found_and_ended_by_its_user_alone(
+        make_app, serve, tmp_path, user, key_before):
+    """The version before listed a token's session under its ``sub`` alone, another user that is no name
+    under its JSON text."""
+    app, browser = listed_as_the_version_before_did(make_app, serve, tmp_path, user, key_before)
+
+    assert plugin_of(app).end_sessions(key_before) == 0  # (the name it was listed under is another person)
+    assert len(plugin_of(app).sessions_of(user)) == 1
+    assert plugin_of(app).end_sessions(user) == 1
     assert browser.get('/who').json() is None
