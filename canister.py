@@ -3783,16 +3783,38 @@ def _moved_to(record: Any) -> Optional[str]:
     return text[6:]
 
 
+#: What begins the key of a token's user (a dict with ``iss`` and ``sub``) and of any user that is neither a name nor
+#: a dict with a ``sub``, so that no name is such a key: a Basic user ``alice`` and a provider's token whose ``sub``
+#: is ``alice`` are two people.
+_OTHER_USER = '\x1f'
+
+
 def _user_key(user: Any) -> Optional[str]:
-    """The key a user's sessions are found by: a str user itself, a dict user's ``sub``
-    (its JSON text when it has none), the JSON text of any other user; None for nobody."""
+    """The key a user's sessions are found by: a str user itself, a dict user's ``iss`` and ``sub`` (its
+    ``sub`` as a name when it has no ``iss``, as a dict the app makes of a name; its JSON text when it has no
+    ``sub``), the JSON text of any other user; None for nobody.  Only names lack the ``_OTHER_USER`` mark."""
     if user is None or user == '':
         return None
-    if isinstance(user, str):  # (a subclass too: stored, it comes back a plain str)
-        return str(user)
     if isinstance(user, dict) and user.get('sub') not in (None, ''):
-        return str(user['sub'])
-    return _encode_json(user)
+        issuer = user.get('iss')
+        if issuer in (None, ''):
+            user = str(user['sub'])
+        else:  # (a subject is unique within its issuer only: OpenID Connect Core 1.0, section 2)
+            return _OTHER_USER + 'sub ' + _encode_json([issuer, user['sub']])
+    if isinstance(user, str):  # (a subclass too: stored, it comes back a plain str)
+        return str(user) if user[0] != _OTHER_USER else _OTHER_USER + _encode_json(str(user))
+    return _OTHER_USER + _encode_json(user)
+
+
+def _key_before(key: str) -> Optional[str]:
+    """The key the version before listed the person ``key`` under, where it was another: a token's ``sub``
+    alone, the JSON text of another user unmarked, a name that begins with the mark as it is; else None."""
+    if key[:1] != _OTHER_USER:
+        return None
+    text = key[1:]
+    if text.startswith('sub '):
+        return str(json.loads(text[4:])[1])
+    return text if text[:1] != '"' else json.loads(text)
 
 
 def _record_user_key(record: str) -> Optional[str]:
@@ -6057,17 +6079,25 @@ class SessionManager:
     # -- the sessions of a user ----------------------------------------------
     def _listed(self, user: Any) -> List[Tuple[str, _Record, int]]:
         key = _user_key(user)
-        if key is None:
-            return []
+        return [] if key is None else self._listed_under(key)
+
+    def _listed_under(self, key: str) -> List[Tuple[str, _Record, int]]:
+        """The live sessions of the person ``key`` (a user key, ``_user_key``): (sid, record, expiry in ms)."""
         store_sessions_of = getattr(self.store, 'sessions_of', None) or functools.partial(
             SessionStore.sessions_of, self.store)
-        found = []
-        for sid, text, expires in store_sessions_of(key):
+        listed = store_sessions_of(key)
+        before = _key_before(key)
+        if before is not None:  # (a session stored by the version before, listed there, is this person's too)
+            listed = itertools.chain(listed, store_sessions_of(before))
+        found, seen = [], set()
+        for sid, text, expires in listed:
             try:
                 record = _read_record(text)
             except ValueError:
                 continue
-            if _user_key(record.user) == key:  # the index may still list a session whose login lapsed
+            # (the index may still list a session whose login lapsed; the key before, other people's too)
+            if sid not in seen and _user_key(record.user) == key:
+                seen.add(sid)
                 found.append((sid, record, expires))
         return found
 
@@ -6214,7 +6244,7 @@ class SessionManager:
         ends nothing itself).  Nothing when ``sid`` is no longer listed: another request ended it
         meanwhile (a later login's cap, which has kept that login's session; a logout), and this login,
         ended itself, ends no one else's."""
-        listed = self._listed(key)
+        listed = self._listed_under(key)
         own = next(((self._last_use(record, expires), listed_sid) for listed_sid, record, expires in listed
                     if listed_sid == sid), None)
         if own is None:
@@ -6428,7 +6458,7 @@ class SessionState:
         logins = getattr(manager.store, 'logins_under_way', None) if manager is not None else None
         if isinstance(logins, dict):
             user = user_named()
-            self.login_under_way = _LoginUnderWay(logins, user if isinstance(user, str) and user else None)
+            self.login_under_way = _LoginUnderWay(logins, _user_key(user) if isinstance(user, str) and user else None)
         return _now()
 
     def load(self) -> None:
