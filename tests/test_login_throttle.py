@@ -351,3 +351,12 @@ def test_a_client_a_trusted_proxy_names_with_its_port_is_counted_by_its_address(
     assert attempt(50000, RIGHT) == 429
     client_address = forwarded.partition(':%d')[0].strip('[]') if forwarded[0] == '[' else '203.0.113.7'
     assert re.search(r' INFO     \[%s-' % re.escape(client_address), read_log(log_dir))
+
+
+def test_the_count_is_per_client_so_guesses_from_many_addresses_each_meet_the_limit_apart(make_app):
+    app = hashed_alice_app(make_app, auth_max_failures=2)
+    for last in range(1, 6):  # five addresses, each guessing up to its own limit
+        for _ in range(2):
+            assert client(app, REMOTE_ADDR='198.51.100.%d' % last).get(
+                '/me', headers=WRONG, expect_errors=True).status_int == 401
+    assert client(app, REMOTE_ADDR='198.51.100.9').get('/me', headers=RIGHT).json == {'user': 'alice'}
