@@ -1284,6 +1284,24 @@ def _mask_urls(text: str) -> str:
     return _URL.sub(mask, text)
 
 
+#: The start of a value that is one URL, up to its user information: the scheme, ``:`` and any ``/``.
+_URL_START = re.compile(r'[A-Za-z][A-Za-z0-9+.-]*:/*')
+#: The keys whose whole value is one URL (or ``memory``, a file's ``sqlite:///`` URL).
+_URL_KEYS = frozenset(('session_store', 'auth_jwt_jwks_url'))
+
+
+def _mask_url_value(url: str) -> str:
+    """A value that is one URL, as the log may show it: everything between the scheme and the value's last ``@``
+    masked, whatever it holds (a password with a space, or a URL missing its ``//``: ``redis:pw@host``), then the
+    rest as :func:`_mask_urls` masks it."""
+    start = _URL_START.match(url)
+    at = url.rfind('@')
+    if start is not None and at > start.end():
+        user, sep, _ = url[start.end():at].partition(':')
+        url = url[:start.end()] + (user + ':***' if sep else '***') + url[at:]
+    return _mask_urls(url)
+
+
 def _redacted(key: str, value: Any) -> Any:
     """A value as the log may show it: ``***`` for a secret key, passwords in URLs masked.  A switch
     is no secret, whatever its name says (``cors_credentials``): its value, even a mistyped one, is shown;
@@ -1292,7 +1310,7 @@ def _redacted(key: str, value: Any) -> Any:
     if value and _is_secret_name(key) and key not in _SHOWN_KEYS and not (spec is not None and spec.parse is _as_bool):
         return '***'
     if isinstance(value, str):
-        return _mask_urls(value)
+        return _mask_url_value(value) if key in _URL_KEYS else _mask_urls(value)
     return value
 
 
@@ -1480,8 +1498,9 @@ class Config(Dict[str, Any]):
         try:
             return spec.parse(value)
         except ValueError as error:
+            # (the reason may quote the value, as an origin's does: masked as the value is)
             raise ConfigError('canister.%s = %r is not valid: %s'
-                              % (spec.name, _redacted(spec.name, value), error)) from None
+                              % (spec.name, _redacted(spec.name, value), _mask_urls(str(error)))) from None
 
     @classmethod
     def from_app(cls, app_config: Mapping[str, Any], overrides: Mapping[str, Any]) -> 'Config':
@@ -5672,7 +5691,7 @@ def open_store(url: str, max_sessions: int = 100000, redis_prefix: str = 'canist
     raise ConfigError('canister.session_store = %r is not valid: expected memory, sqlite:///file.db, '
                       'sqlite:////absolute/file.db, redis://host:port/db, rediss://..., '
                       'redis+sentinel://host:port,.../service/db or redis+cluster://host:port,...'
-                      % _mask_urls(url))
+                      % _mask_url_value(url))
 
 
 def _configured_store(config: Config) -> SessionStore:
@@ -5837,7 +5856,7 @@ class SessionManager:
         self.warnings: List[str] = []
         if store is not None and config['session_store'] != 'memory':
             self.warnings.append('canister.session_store = %s is not used: the store given as Canister(store=...) is'
-                                 % _mask_urls(config['session_store']))
+                                 % _mask_url_value(config['session_store']))
         version_note = getattr(self.store, 'version_note', None)  # (RedisStore's)
         if isinstance(version_note, str):
             self.warnings.append(version_note)
@@ -8541,6 +8560,9 @@ class JwtAuth:
     def _public_key(path: str) -> Any:
         _require('cryptography')
         from cryptography.hazmat.primitives.serialization import load_pem_public_key
+        if '-----BEGIN' in path or '\n' in path:  # a key pasted in place of its file's path: maybe a private one
+            raise ConfigError('canister.auth_jwt_public_key holds the text of a PEM key (not shown), not the path of '
+                              'a file: save the provider\'s public key to a file and give its path')
         try:
             with open(path, 'rb') as handle:
                 return load_pem_public_key(handle.read())
@@ -12199,7 +12221,7 @@ def _tidy_config(args: Any) -> Config:
     config = Config.from_app(app.config, {key: value for key, value in overrides.items() if value is not None})
     url = config['session_store']
     if args.prefix is not None and not url.startswith(('redis', 'rediss', 'unix://')):
-        raise ConfigError('--prefix names the keys of a Redis store, and %s is not one' % _mask_urls(url))
+        raise ConfigError('--prefix names the keys of a Redis store, and %s is not one' % _mask_url_value(url))
     if url.startswith('sqlite:///'):
         _check_session_file(url)
     return config
@@ -12266,7 +12288,7 @@ def _run_tidy_sessions(args: Any) -> int:
         # as the demo's --config: one line (a store it cannot reach too: StoreUnavailable, its password masked)
         why = ' '.join(_mask_urls(str(error)).split())
         if store is not None:  # the store, and what the tidy did before it failed (it stays done)
-            why = _tidy_failure(_mask_urls(config['session_store']), getattr(store, 'tidy_removed', 0), error, why)
+            why = _tidy_failure(_mask_url_value(config['session_store']), getattr(store, 'tidy_removed', 0), error, why)
         print('python -m canister tidy-sessions: %s' % why, file=sys.stderr)
         return 1
     finally:

@@ -1,0 +1,59 @@
+"""What reaches the log, tried as an attacker (or a careless operator) would: secrets in places the masking
+did not look, through a real waitress server and the log files on disk, and in the errors of an install."""
+from __future__ import annotations
+
+import pytest
+from cryptography.hazmat.primitives import serialization
+
+import canister
+from helpers import read_log
+
+
+def test_an_origin_with_a_password_is_masked_in_the_reason_of_the_config_error_too(make_app):
+    """The ConfigError masked the value it names, and then quoted it again unmasked in its reason:
+    ``canister.cors = 'https://u:***@example.com' is not valid: 'https://u:hunter2@example.com' is not an origin``."""
+    with pytest.raises(canister.ConfigError) as caught:
+        make_app(cors='https://u:hunter2@example.com')
+    assert "'https://u:***@example.com' is not an origin" in str(caught.value)
+    assert 'hunter2' not in str(caught.value)
+
+
+@pytest.mark.parametrize('url, shown', [
+    ('redis://:hunter2 now@127.0.0.1:1/0', 'redis://:***@127.0.0.1:1/0'),
+    ('redis://:hunter2\n@127.0.0.1:1/0', 'redis://:***@127.0.0.1:1/0'),
+])
+def test_a_store_url_whose_password_holds_a_space_is_masked_whole_in_the_banner(make_app, log_dir, url, shown):
+    """A URL's user information was masked up to the first space or line break only, as in a message:
+    ``canister.session_store = redis://:hunter2 now@...`` showed ``hunter2``."""
+    with pytest.warns(canister.CanisterWarning):  # (nothing answers on port 1)
+        make_app(session_store=url)
+    log = read_log(log_dir)
+    assert 'canister.session_store         = %s\n' % shown in log
+    assert 'hunter2' not in log
+
+
+def test_a_store_url_missing_its_slashes_is_refused_with_its_password_masked(make_app, log_dir):
+    """``redis:pw@host`` (the ``//`` left out) is no URL to the masking, so the banner and the ConfigError
+    showed the password as written."""
+    with pytest.raises(canister.ConfigError) as caught:
+        make_app(session_store='redis:hunter2@127.0.0.1')
+    log = read_log(log_dir)
+    assert "canister.session_store = 'redis:***@127.0.0.1' is not valid" in str(caught.value)
+    assert 'canister.session_store         = redis:***@127.0.0.1\n' in log
+    assert 'hunter2' not in str(caught.value) + log
+
+
+def test_a_key_pasted_as_auth_jwt_public_key_is_not_shown_in_the_error_or_the_log(make_app, log_dir, rsa_key):
+    """``auth_jwt_public_key`` names a file; the text of a key given instead (a private one, pasted from a
+    secret store) was quoted whole, twice, in the ConfigError and the log's ``Install failed`` line."""
+    pem = rsa_key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                serialization.NoEncryption()).decode()
+    body = pem.splitlines()[1]
+    with pytest.raises(canister.ConfigError) as caught:
+        make_app(auth_jwt_public_key=pem, auth_jwt_algorithms='RS256')
+    log = read_log(log_dir)
+    assert str(caught.value) == ('canister.auth_jwt_public_key holds the text of a PEM key (not shown), not the path '
+                                 "of a file: save the provider's public key to a file and give its path")
+    assert 'Install failed: canister.auth_jwt_public_key holds the text of a PEM key (not shown)' in log
+    assert body not in str(caught.value) + log
+    assert 'PRIVATE KEY' not in str(caught.value) + log
