@@ -624,6 +624,9 @@ _SECRET_NAME = re.compile(r'(?i)%s|(?:^|[^a-z0-9]|(?-i:(?<=[a-z0-9])(?=[A-Z])))(
 _STEM_WORDS = sorted(_SECRET_WORDS[0] + tuple(word + _NAME_BRACKETS + '(?:=|$)' for word in _SECRET_WORDS[1]))
 _SECRET_STEM = re.compile('|'.join('%s(?:%s)' % (first, '|'.join(word[1:] for word in words))
                                    for first, words in itertools.groupby(_STEM_WORDS, key=lambda word: word[0])))
+#: ``_SECRET_STEM``, or an ``@``: a query without ``%`` can hold a secret only where it matches (a raw ``@`` being
+#: a URL's user information in a value, ``next=https://bob:pw@host/``).  One search, as before the ``@`` was added.
+_QUERY_STEM = re.compile(_SECRET_STEM.pattern + '|@')
 #: A URL in a text, to the next space, and the quote before it if any.  Its user information runs
 #: to the last ``@``, so a password holding ``/?#@`` is all of it.
 _URL = re.compile(r'(?i)([\'"]?)\b([a-z][a-z0-9+.-]*://)(\S*)')
@@ -1228,9 +1231,19 @@ def _is_secret_name(name: str) -> bool:
 _JSON_MEMBER = re.compile(r'"((?:[^"\\]|\\.){1,100})"\s*:')
 
 
+def _member_name(written: str) -> str:
+    """A JSON member's name as JSON reads it: its escapes decoded (``pass\\u0077ord`` is ``password``)."""
+    if '\\' not in written:
+        return written
+    try:
+        return json.loads('"%s"' % written)
+    except ValueError:
+        return written
+
+
 def _holds_secret_member(text: str) -> bool:
     """True if a (decoded) text holds a JSON member whose name looks secret (``cfg={"password": ...}``)."""
-    return '"' in text and any(_is_secret_name(name) for name in _JSON_MEMBER.findall(text))
+    return '"' in text and any(_is_secret_name(_member_name(name)) for name in _JSON_MEMBER.findall(text))
 
 
 def _query_value_holds_secret_member(value: str) -> bool:
@@ -1239,19 +1252,29 @@ def _query_value_holds_secret_member(value: str) -> bool:
     return ('"' in value or '%22' in value) and _holds_secret_member(urllib.parse.unquote_plus(value))
 
 
+def _query_value_holds_user_information(value: str) -> bool:
+    """True if a query value as sent holds a URL with user information, encoded or not (``https://bob:pw@host/``),
+    which :func:`_mask_urls` would mask: decoded only when it can hold one (an ``@``, as itself or ``%40``)."""
+    if '@' not in value and '%40' not in value:
+        return False
+    return any('@' in match.group(3) for match in _URL.finditer(urllib.parse.unquote_plus(value)))
+
+
 def _redact_query(query: str) -> str:
     """The query string with the value of every secret-looking name (decoded) written as ``***``.
     A ``;`` separates names too, as some servers and parsers have it (Bottle does not, so the
     masked value runs on to the next ``&``): ``lang=en;access_token=***&page=2``.  So is a value holding
-    JSON text with a secret-looking member: ``cfg=***`` for ``cfg={"password": ...}``."""
-    if '%' not in query and query.isascii() and _SECRET_STEM.search(query.lower()) is None:
-        return query  # no name can decode to a secret one (see _SECRET_STEM)
+    JSON text with a secret-looking member: ``cfg=***`` for ``cfg={"password": ...}``, and a value holding a URL with
+    user information: ``next=***`` for ``next=https://bob:pw@host/``."""
+    if '%' not in query and query.isascii() and _QUERY_STEM.search(query.lower()) is None:
+        return query  # no name can decode to a secret one, no value holds a URL's password (see _QUERY_STEM)
     parts = []
     for part in query.split('&'):
         start = 0
         for piece in part.split(';'):
             name, _, value = piece.partition('=')
-            if _is_secret_name(urllib.parse.unquote_plus(name)) or _query_value_holds_secret_member(value):
+            if (_is_secret_name(urllib.parse.unquote_plus(name)) or _query_value_holds_secret_member(value)
+                    or _query_value_holds_user_information(value)):
                 equals = part.find('=', start)  # (Bottle's name `access_token;x` looks secret too)
                 if equals >= 0:
                     part = part[:equals + 1] + '***'
@@ -2994,7 +3017,9 @@ def _text_without_secrets(text: str) -> str:
     value, Bottle's up to the next ``&``, may hold ``;name=value`` pieces, which the request line masks)."""
     if _holds_secret_member(text):
         return '***'
-    return _redact_query(text) if '=' in text else text
+    if '=' in text:
+        text = _redact_query(text)
+    return _mask_urls(text) if '://' in text else text  # (a URL's password: https://bob:***@host/)
 
 
 def _shown_json(value: Any) -> str:

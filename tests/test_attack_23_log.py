@@ -2,11 +2,82 @@
 did not look, through a real waitress server and the log files on disk, and in the errors of an install."""
 from __future__ import annotations
 
+import json
+import urllib.parse
+
 import pytest
 from cryptography.hazmat.primitives import serialization
 
 import canister
 from helpers import read_log
+from servers import Client
+
+
+def _int_route(app):
+    @app.route('/page', method=['GET', 'POST'])
+    def page(number: int):
+        return str(number)
+
+
+@pytest.mark.parametrize('sent', ['json', 'query'])
+def test_a_url_with_a_password_that_does_not_convert_is_shown_with_the_password_masked(make_app, serve, log_dir, sent):
+    """A URL sent to a parameter it does not convert for was shown whole in the 400 and its WARNING line,
+    the password of its user information with it: ``got 'https://bob:hunter2@host/x'``."""
+    app = make_app()
+    _int_route(app)
+    web = Client(serve(app))
+    url = 'https://bob:hunter2@example.com/hook'
+    if sent == 'json':
+        answer = web.request('POST', '/page', body=json.dumps({'number': url}),
+                             headers={'Content-Type': 'application/json'})
+    else:
+        answer = web.get('/page?number=' + urllib.parse.quote(url, safe=''))
+    log = read_log(log_dir)
+    assert answer.status == 400
+    assert "got 'https://bob:***@example.com/hook'" in answer.text
+    assert "Bad request: parameter 'number' must be an integer, got 'https://bob:***@example.com/hook'" in log
+    assert 'hunter2' not in answer.text + log
+
+
+@pytest.mark.parametrize('query', ['next=https://bob:hunter2@example.com/x',
+                                   'next=https%3A%2F%2Fbob%3Ahunter2%40example.com%2Fx'])
+def test_a_query_value_holding_a_url_with_a_password_is_masked_whole_in_the_request_line(make_app, serve, log_dir,
+                                                                                         query):
+    """The request line masked query values by their names only: ``?next=https://bob:hunter2@host/`` (a return
+    address, a webhook) was written as sent, raw or percent-encoded."""
+    app = make_app()
+    _int_route(app)
+    answer = Client(serve(app)).get('/page?number=1&%s&mail=bob@example.com' % query)
+    log = read_log(log_dir)
+    assert answer.status == 200
+    assert '/page?number=1&next=***&mail=bob@example.com\n' in log
+    assert 'hunter2' not in log
+
+
+def test_a_url_with_a_password_inside_a_json_object_that_does_not_convert_is_masked(make_app, serve, log_dir):
+    """The members of a JSON object a 400 shows are masked by name; a member holding a URL kept its password."""
+    app = make_app()
+    _int_route(app)
+    answer = Client(serve(app)).request('POST', '/page', body=json.dumps({'number': {'store': 'redis://:hunter2@db:6379/0'}}),
+                                        headers={'Content-Type': 'application/json'})
+    assert answer.status == 400
+    assert "got {'store': 'redis://:***@db:6379/0'}" in answer.text
+    assert 'hunter2' not in answer.text + read_log(log_dir)
+
+
+def test_a_json_member_name_written_with_escapes_in_a_query_value_is_masked_as_its_decoded_name(make_app, serve,
+                                                                                                 log_dir):
+    """``{"pass\\u0077ord": ...}`` is the member ``password`` to any JSON reader, but a query value holding it
+    was written as sent in the request line and in the 400: its name was matched as written, escapes and all."""
+    app = make_app()
+    _int_route(app)
+    value = urllib.parse.quote('{"pass\\u0077ord": "hunter2"}', safe='')
+    answer = Client(serve(app)).get('/page?number=' + value)
+    log = read_log(log_dir)
+    assert answer.status == 400
+    assert "must be an integer, got '***'" in answer.text
+    assert '/page?number=***' in log
+    assert 'hunter2' not in answer.text + log
 
 
 def test_an_origin_with_a_password_is_masked_in_the_reason_of_the_config_error_too(make_app):
