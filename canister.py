@@ -2235,8 +2235,9 @@ def _request_url(environ: Mapping[str, Any], scheme: str, host: str) -> str:
     # (the log escapes a line's control characters anyway, but not for a handler the app added to app.log)
     origin = _escape('%s://%s' % (scheme, host))
     url = origin + path
-    if '@' in url:  # an absolute-form target that the server passed on (``GET http://bob:pw@host/x``), or
-        url = _mask_urls(origin) + _mask_urls(path)  # a Host header with user information (``bob:pw@host``)
+    if '@' in url:  # an absolute-form target that the server passed on (``GET http://bob:pw@host/x``), or a
+        # Host header with user information (``bob:pw@host``: the origin is one URL, masked to its last @, spaces too)
+        url = _mask_url_value(origin) + _mask_urls(path)
     query = environ.get('QUERY_STRING')
     if query:
         if not query.isascii() or not query.isprintable():
@@ -10107,7 +10108,7 @@ class _EarlyChecks:
         listing = _how_to_let_in(self.csrf.cors, environ)
         self.log.write(logging.WARNING, '%s (this app sees its own origin as %s; to let another origin in, %s, or '
                        'give a route csrf=False; behind a proxy that changes the host or scheme, list the proxy in '
-                       'trusted_proxies)', reason, _escape(_mask_urls(own_origin))[:100], listing)
+                       'trusted_proxies)', reason, _escape(_mask_url_value(own_origin))[:100], listing)
         return _plain_response(403, reason, environ)
 
     def _chunked_body(self, context: _RequestContext) -> Optional[_PlainResponse]:

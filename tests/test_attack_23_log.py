@@ -10,7 +10,7 @@ from cryptography.hazmat.primitives import serialization
 
 import canister
 from helpers import read_log
-from servers import Client
+from servers import Client, raw_request, status_of
 
 
 def _int_route(app):
@@ -128,3 +128,36 @@ def test_a_key_pasted_as_auth_jwt_public_key_is_not_shown_in_the_error_or_the_lo
     assert 'Install failed: canister.auth_jwt_public_key holds the text of a PEM key (not shown)' in log
     assert body not in str(caught.value) + log
     assert 'PRIVATE KEY' not in str(caught.value) + log
+
+
+def test_a_host_header_whose_password_holds_a_space_is_masked_whole_in_the_request_line(make_app, serve, log_dir):
+    """``Host: bob:pw@host`` is logged ``http://bob:***@host/``; a password with a space (which waitress and
+    wsgiref both pass on) was masked up to the space only, and the rest written: ``http://bob:hunter2 now@...``."""
+    app = make_app()
+    _int_route(app)
+    port = int(serve(app).rsplit(':', 1)[1])
+    answer = raw_request(port, b'GET /page?number=1 HTTP/1.1\r\nHost: bob:hunter2 now@example.com\r\n'
+                               b'Connection: close\r\n\r\n')
+    log = read_log(log_dir)
+    assert status_of(answer) == 200
+    assert 'GET http://bob:***@example.com/page?number=1\n' in log
+    assert 'hunter2' not in log
+
+
+def test_a_host_header_whose_password_holds_a_space_is_masked_whole_in_a_refused_cross_site_line(make_app, serve,
+                                                                                                  log_dir):
+    """The WARNING of a refused cross-site request names the origin the app sees, from the Host header: its
+    password was masked up to a space only."""
+    app = make_app()
+
+    @app.post('/form')
+    def form():
+        return 'posted'
+
+    port = int(serve(app).rsplit(':', 1)[1])
+    answer = raw_request(port, b'POST /form HTTP/1.1\r\nHost: bob:hunter2 now@127.0.0.1\r\nOrigin: http://evil.example\r\n'
+                               b'Content-Length: 0\r\nConnection: close\r\n\r\n')
+    log = read_log(log_dir)
+    assert status_of(answer) == 403
+    assert 'this app sees its own origin as http://bob:***@127.0.0.1;' in log
+    assert 'hunter2' not in log
