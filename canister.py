@@ -9711,7 +9711,7 @@ class CsrfGuard:
         if 'HTTP_ORIGIN' not in environ and not environ.get('HTTP_REFERER'):
             origin = 'null (the browser calls the request %s and names no origin)' % _escape(site)[:20]
         return 'Cross-site request refused: origin %s may not send %s requests here' % (
-            _escape(origin)[:100], _escape(method)[:20])
+            _escape(_mask_url_value(origin))[:100], _escape(method)[:20])
 
 
 def _how_to_let_in(cors: Optional[CorsPolicy], environ: Mapping[str, Any]) -> str:

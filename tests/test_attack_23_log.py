@@ -161,3 +161,22 @@ def test_a_host_header_whose_password_holds_a_space_is_masked_whole_in_a_refused
     assert status_of(answer) == 403
     assert 'this app sees its own origin as http://bob:***@127.0.0.1;' in log
     assert 'hunter2' not in log
+
+
+def test_an_origin_header_with_a_password_is_masked_in_the_refusal_and_its_line(make_app, serve, log_dir):
+    """No browser sends user information in ``Origin``, but any client can: the refusal's answer and WARNING
+    named the origin as sent, ``origin http://bob:hunter2@evil.example may not send POST requests here``."""
+    app = make_app()
+
+    @app.post('/form')
+    def form():
+        return 'posted'
+
+    port = int(serve(app).rsplit(':', 1)[1])
+    answer = raw_request(port, b'POST /form HTTP/1.1\r\nHost: 127.0.0.1\r\nOrigin: http://bob:hunter2@evil.example\r\n'
+                               b'Content-Length: 0\r\nConnection: close\r\n\r\n')
+    log = read_log(log_dir)
+    assert status_of(answer) == 403
+    assert 'Cross-site request refused: origin http://bob:***@evil.example may not send POST requests here' in log
+    assert b'hunter2' not in answer
+    assert 'hunter2' not in log
