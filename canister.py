@@ -624,6 +624,9 @@ _SECRET_NAME = re.compile(r'(?i)%s|(?:^|[^a-z0-9]|(?-i:(?<=[a-z0-9])(?=[A-Z])))(
 _STEM_WORDS = sorted(_SECRET_WORDS[0] + tuple(word + _NAME_BRACKETS + '(?:=|$)' for word in _SECRET_WORDS[1]))
 _SECRET_STEM = re.compile('|'.join('%s(?:%s)' % (first, '|'.join(word[1:] for word in words))
                                    for first, words in itertools.groupby(_STEM_WORDS, key=lambda word: word[0])))
+#: ``_SECRET_STEM``, or an ``@``: a query without ``%`` can hold a secret only where it matches (a raw ``@`` being
+#: a URL's user information in a value, ``next=https://bob:pw@host/``).  One search, as before the ``@`` was added.
+_QUERY_STEM = re.compile(_SECRET_STEM.pattern + '|@')
 #: A URL in a text, to the next space, and the quote before it if any.  Its user information runs
 #: to the last ``@``, so a password holding ``/?#@`` is all of it.
 _URL = re.compile(r'(?i)([\'"]?)\b([a-z][a-z0-9+.-]*://)(\S*)')
@@ -1228,9 +1231,19 @@ def _is_secret_name(name: str) -> bool:
 _JSON_MEMBER = re.compile(r'"((?:[^"\\]|\\.){1,100})"\s*:')
 
 
+def _member_name(written: str) -> str:
+    """A JSON member's name as JSON reads it: its escapes decoded (``pass\\u0077ord`` is ``password``)."""
+    if '\\' not in written:
+        return written
+    try:
+        return json.loads('"%s"' % written)
+    except ValueError:
+        return written
+
+
 def _holds_secret_member(text: str) -> bool:
     """True if a (decoded) text holds a JSON member whose name looks secret (``cfg={"password": ...}``)."""
-    return '"' in text and any(_is_secret_name(name) for name in _JSON_MEMBER.findall(text))
+    return '"' in text and any(_is_secret_name(_member_name(name)) for name in _JSON_MEMBER.findall(text))
 
 
 def _query_value_holds_secret_member(value: str) -> bool:
@@ -1239,19 +1252,29 @@ def _query_value_holds_secret_member(value: str) -> bool:
     return ('"' in value or '%22' in value) and _holds_secret_member(urllib.parse.unquote_plus(value))
 
 
+def _query_value_holds_user_information(value: str) -> bool:
+    """True if a query value as sent holds a URL with user information, encoded or not (``https://bob:pw@host/``),
+    which :func:`_mask_urls` would mask: decoded only when it can hold one (an ``@``, as itself or ``%40``)."""
+    if '@' not in value and '%40' not in value:
+        return False
+    return any('@' in match.group(3) for match in _URL.finditer(urllib.parse.unquote_plus(value)))
+
+
 def _redact_query(query: str) -> str:
     """The query string with the value of every secret-looking name (decoded) written as ``***``.
     A ``;`` separates names too, as some servers and parsers have it (Bottle does not, so the
     masked value runs on to the next ``&``): ``lang=en;access_token=***&page=2``.  So is a value holding
-    JSON text with a secret-looking member: ``cfg=***`` for ``cfg={"password": ...}``."""
-    if '%' not in query and query.isascii() and _SECRET_STEM.search(query.lower()) is None:
-        return query  # no name can decode to a secret one (see _SECRET_STEM)
+    JSON text with a secret-looking member: ``cfg=***`` for ``cfg={"password": ...}``, and a value holding a URL with
+    user information: ``next=***`` for ``next=https://bob:pw@host/``."""
+    if '%' not in query and query.isascii() and _QUERY_STEM.search(query.lower()) is None:
+        return query  # no name can decode to a secret one, no value holds a URL's password (see _QUERY_STEM)
     parts = []
     for part in query.split('&'):
         start = 0
         for piece in part.split(';'):
             name, _, value = piece.partition('=')
-            if _is_secret_name(urllib.parse.unquote_plus(name)) or _query_value_holds_secret_member(value):
+            if (_is_secret_name(urllib.parse.unquote_plus(name)) or _query_value_holds_secret_member(value)
+                    or _query_value_holds_user_information(value)):
                 equals = part.find('=', start)  # (Bottle's name `access_token;x` looks secret too)
                 if equals >= 0:
                     part = part[:equals + 1] + '***'
@@ -1284,6 +1307,24 @@ def _mask_urls(text: str) -> str:
     return _URL.sub(mask, text)
 
 
+#: The start of a value that is one URL, up to its user information: the scheme, ``:`` and any ``/``.
+_URL_START = re.compile(r'[A-Za-z][A-Za-z0-9+.-]*:/*')
+#: The keys whose whole value is one URL (or ``memory``, a file's ``sqlite:///`` URL).
+_URL_KEYS = frozenset(('session_store', 'auth_jwt_jwks_url'))
+
+
+def _mask_url_value(url: str) -> str:
+    """A value that is one URL, as the log may show it: everything between the scheme and the value's last ``@``
+    masked, whatever it holds (a password with a space, or a URL missing its ``//``: ``redis:pw@host``), then the
+    rest as :func:`_mask_urls` masks it."""
+    start = _URL_START.match(url)
+    at = url.rfind('@')
+    if start is not None and at > start.end():
+        user, sep, _ = url[start.end():at].partition(':')
+        url = url[:start.end()] + (user + ':***' if sep else '***') + url[at:]
+    return _mask_urls(url)
+
+
 def _redacted(key: str, value: Any) -> Any:
     """A value as the log may show it: ``***`` for a secret key, passwords in URLs masked.  A switch
     is no secret, whatever its name says (``cors_credentials``): its value, even a mistyped one, is shown;
@@ -1292,7 +1333,7 @@ def _redacted(key: str, value: Any) -> Any:
     if value and _is_secret_name(key) and key not in _SHOWN_KEYS and not (spec is not None and spec.parse is _as_bool):
         return '***'
     if isinstance(value, str):
-        return _mask_urls(value)
+        return _mask_url_value(value) if key in _URL_KEYS else _mask_urls(value)
     return value
 
 
@@ -1480,8 +1521,9 @@ class Config(Dict[str, Any]):
         try:
             return spec.parse(value)
         except ValueError as error:
+            # (the reason may quote the value, as an origin's does: masked as the value is)
             raise ConfigError('canister.%s = %r is not valid: %s'
-                              % (spec.name, _redacted(spec.name, value), error)) from None
+                              % (spec.name, _redacted(spec.name, value), _mask_urls(str(error)))) from None
 
     @classmethod
     def from_app(cls, app_config: Mapping[str, Any], overrides: Mapping[str, Any]) -> 'Config':
@@ -2193,8 +2235,9 @@ def _request_url(environ: Mapping[str, Any], scheme: str, host: str) -> str:
     # (the log escapes a line's control characters anyway, but not for a handler the app added to app.log)
     origin = _escape('%s://%s' % (scheme, host))
     url = origin + path
-    if '@' in url:  # an absolute-form target that the server passed on (``GET http://bob:pw@host/x``), or
-        url = _mask_urls(origin) + _mask_urls(path)  # a Host header with user information (``bob:pw@host``)
+    if '@' in url:  # an absolute-form target that the server passed on (``GET http://bob:pw@host/x``), or a
+        # Host header with user information (``bob:pw@host``: the origin is one URL, masked to its last @, spaces too)
+        url = _mask_url_value(origin) + _mask_urls(path)
     query = environ.get('QUERY_STRING')
     if query:
         if not query.isascii() or not query.isprintable():
@@ -2975,7 +3018,9 @@ def _text_without_secrets(text: str) -> str:
     value, Bottle's up to the next ``&``, may hold ``;name=value`` pieces, which the request line masks)."""
     if _holds_secret_member(text):
         return '***'
-    return _redact_query(text) if '=' in text else text
+    if '=' in text:
+        text = _redact_query(text)
+    return _mask_urls(text) if '://' in text else text  # (a URL's password: https://bob:***@host/)
 
 
 def _shown_json(value: Any) -> str:
@@ -5694,7 +5739,7 @@ def open_store(url: str, max_sessions: int = 100000, redis_prefix: str = 'canist
     raise ConfigError('canister.session_store = %r is not valid: expected memory, sqlite:///file.db, '
                       'sqlite:////absolute/file.db, redis://host:port/db, rediss://..., '
                       'redis+sentinel://host:port,.../service/db or redis+cluster://host:port,...'
-                      % _mask_urls(url))
+                      % _mask_url_value(url))
 
 
 def _configured_store(config: Config) -> SessionStore:
@@ -5859,7 +5904,7 @@ class SessionManager:
         self.warnings: List[str] = []
         if store is not None and config['session_store'] != 'memory':
             self.warnings.append('canister.session_store = %s is not used: the store given as Canister(store=...) is'
-                                 % _mask_urls(config['session_store']))
+                                 % _mask_url_value(config['session_store']))
         version_note = getattr(self.store, 'version_note', None)  # (RedisStore's)
         if isinstance(version_note, str):
             self.warnings.append(version_note)
@@ -8571,6 +8616,9 @@ class JwtAuth:
     def _public_key(path: str) -> Any:
         _require('cryptography')
         from cryptography.hazmat.primitives.serialization import load_pem_public_key
+        if '-----BEGIN' in path or '\n' in path:  # a key pasted in place of its file's path: maybe a private one
+            raise ConfigError('canister.auth_jwt_public_key holds the text of a PEM key (not shown), not the path of '
+                              'a file: save the provider\'s public key to a file and give its path')
         try:
             with open(path, 'rb') as handle:
                 return load_pem_public_key(handle.read())
@@ -9693,7 +9741,7 @@ class CsrfGuard:
         if 'HTTP_ORIGIN' not in environ and not environ.get('HTTP_REFERER'):
             origin = 'null (the browser calls the request %s and names no origin)' % _escape(site)[:20]
         return 'Cross-site request refused: origin %s may not send %s requests here' % (
-            _escape(origin)[:100], _escape(method)[:20])
+            _escape(_mask_url_value(origin))[:100], _escape(method)[:20])
 
 
 def _how_to_let_in(cors: Optional[CorsPolicy], environ: Mapping[str, Any]) -> str:
@@ -10090,7 +10138,7 @@ class _EarlyChecks:
         listing = _how_to_let_in(self.csrf.cors, environ)
         self.log.write(logging.WARNING, '%s (this app sees its own origin as %s; to let another origin in, %s, or '
                        'give a route csrf=False; behind a proxy that changes the host or scheme, list the proxy in '
-                       'trusted_proxies)', reason, _escape(_mask_urls(own_origin))[:100], listing)
+                       'trusted_proxies)', reason, _escape(_mask_url_value(own_origin))[:100], listing)
         return _plain_response(403, reason, environ)
 
     def _chunked_body(self, context: _RequestContext) -> Optional[_PlainResponse]:
@@ -12237,7 +12285,7 @@ def _tidy_config(args: Any) -> Config:
     config = Config.from_app(app.config, {key: value for key, value in overrides.items() if value is not None})
     url = config['session_store']
     if args.prefix is not None and not url.startswith(('redis', 'rediss', 'unix://')):
-        raise ConfigError('--prefix names the keys of a Redis store, and %s is not one' % _mask_urls(url))
+        raise ConfigError('--prefix names the keys of a Redis store, and %s is not one' % _mask_url_value(url))
     if url.startswith('sqlite:///'):
         _check_session_file(url)
     return config
@@ -12304,7 +12352,7 @@ def _run_tidy_sessions(args: Any) -> int:
         # as the demo's --config: one line (a store it cannot reach too: StoreUnavailable, its password masked)
         why = ' '.join(_mask_urls(str(error)).split())
         if store is not None:  # the store, and what the tidy did before it failed (it stays done)
-            why = _tidy_failure(_mask_urls(config['session_store']), getattr(store, 'tidy_removed', 0), error, why)
+            why = _tidy_failure(_mask_url_value(config['session_store']), getattr(store, 'tidy_removed', 0), error, why)
         print('python -m canister tidy-sessions: %s' % why, file=sys.stderr)
         return 1
     finally:
