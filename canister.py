@@ -5096,6 +5096,8 @@ def _redis_errors(redis: Any) -> Tuple[typing.Type[Exception], ...]:
 #: redis-py's note on the command of a pipeline that failed quotes its first 100 characters: a
 #: session's key (its full id) and record, which must not reach the log.  Only the command's name is kept.
 _REDIS_PIPELINE_NOTE = re.compile(r'Command # \d+ \((\S*).*\) of pipeline caused error: ', re.DOTALL)
+#: What Redis adds to the error of a command a Lua script ran (a session's read is one): which script, which line.
+_REDIS_SCRIPT_NOTE = re.compile(r' script: [0-9a-f]{40}, on @user_script:\d+\.')
 #: What Redis answers a write once it holds ``maxmemory`` under ``maxmemory-policy noeviction``.
 _REDIS_FULL = "used memory > 'maxmemory'"
 #: What Redis answers a write it refuses while it answers reads: a full one (``maxmemory``, its words above), one
@@ -5109,8 +5111,9 @@ _REDIS_PROBE = 'ready-probe'
 def _redis_error_text(error: Exception) -> str:
     """The text of a redis-py error, each connection object it shows cut to its address (a
     Sentinel's "no master found" prints a long object per sentinel, too long for a log line),
-    with no key or value of a pipelined command, and what to do when Redis is full."""
-    text, start = _REDIS_PIPELINE_NOTE.sub(r'\1 failed: ', str(error)), 0
+    with no key or value of a pipelined command, no note of the script that ran it, and what to do when
+    Redis is full."""
+    text, start = _REDIS_SCRIPT_NOTE.sub('', _REDIS_PIPELINE_NOTE.sub(r'\1 failed: ', str(error))), 0
     if _REDIS_FULL in text:
         text += (' (Redis is full (maxmemory reached): raise maxmemory, or set maxmemory-policy volatile-lru '
                  'to let Redis evict the least recently used sessions instead)')
@@ -5153,6 +5156,22 @@ if left >= 0 and left < tonumber(ARGV[1]) then return redis.call('PEXPIRE', KEYS
 return 0
 """
 
+#: Read a session and extend its life in the same step, never shortening it: to ARGV[1] ms from now, or to
+#: the record's own lifetime (``session.remember``, the last number of the record's tail, ``_record_tail``;
+#: the login line's 16 characters may follow it) when it has one, and only where less is left.  A
+#: remembered session thus keeps its own length whether or not the request that read it gets to save.
+_REDIS_LOAD = """
+local record = redis.call('GET', KEYS[1])
+if not record then return false end
+local life = ARGV[1]
+local tail = string.sub(record, -48)
+local own = string.match(tail, ',(%d+)%]$') or string.match(tail, ',(%d+),"[^"]*"%]$')
+if own and own ~= '0' then life = own .. '000' end
+local left = redis.call('PTTL', KEYS[1])
+if left >= 0 and left < tonumber(life) then redis.call('PEXPIRE', KEYS[1], life) end
+return record
+"""
+
 
 #: How many members of a user's set of sessions a login looks at, to take the ended ones out.
 _TIDY_SAMPLE = 16
@@ -5162,10 +5181,10 @@ class RedisStore(SessionStore):
     """Sessions in Redis, shared by many processes on many hosts: one server, Sentinel or Cluster.
 
     Redis expires them itself; a request that only reads its session is one round trip
-    (GETEX reads and extends it), one that changes it two (GETEX, then a script that
-    replaces the record only if no other request changed it meanwhile); pooled
-    connections with short timeouts, so an outage turns into quick 503s rather than
-    hung requests.  Each script touches one key, so every guarantee holds on Redis
+    (a script reads it and extends its life, never shortening it), one that changes it two
+    (that read, then a script that replaces the record only if no other request changed
+    it meanwhile); pooled connections with short timeouts, so an outage turns into quick
+    503s rather than hung requests.  Each script touches one key, so every guarantee holds on Redis
     Cluster too.  The sessions of a user are listed in a set (``<prefix>user:<key>``),
     tidied when they are listed, and 16 at random when the user logs in again.
 
@@ -5208,8 +5227,6 @@ class RedisStore(SessionStore):
         #: What a command (or connection) that took longer than ``timeout`` raises: Redis stalled (redis-py's
         #: error, or the socket's where redis-py lets it through, as in a TLS handshake).
         self._timeout_error = (redis.exceptions.TimeoutError, TimeoutError)
-        #: The server may have ``GETEX`` (Redis 6.2 and later): False once it said it has not.
-        self._getex = hasattr(redis.Redis, 'getex')
         if client is None:
             try:
                 from redis.backoff import NoBackoff
@@ -5471,24 +5488,13 @@ class RedisStore(SessionStore):
                 raise self._unreachable(error) from None
 
     def load_and_touch(self, sid: str, ttl: float) -> Optional[str]:
-        """Read a session and extend its life in one round trip: GETEX (Redis 6.2 and later),
-        or GET and PEXPIRE sent together in a pipeline where the server or client lacks it."""
-        key = self.prefix + sid
-        milliseconds = int(ttl * 1000)
-        if self._getex:
-            try:
-                return self._text(self.client.getex(key, px=milliseconds))
-            except self._response_error as error:
-                if 'unknown command' not in str(error).lower():
-                    raise self._unreachable(error) from None
-                self._getex = False  # a server before Redis 6.2: the pipeline from now on
-            except self._errors as error:
-                raise self._unreachable(error) from None
+        """Read a session and extend its life to ``ttl`` seconds, or to its own lifetime if it has one, in one
+        round trip (``_REDIS_LOAD``): never shorter than it has left, so a remembered session keeps its length
+        even when the request that read it never saves (a worker killed mid-request)."""
         try:
-            values = self._pipeline().get(key).pexpire(key, milliseconds).execute()
+            return self._text(self.script(_REDIS_LOAD)(keys=[self.prefix + sid], args=[int(ttl * 1000)]))
         except self._errors as error:
             raise self._unreachable(error) from None
-        return self._text(values[0])
 
     def delete(self, sid: str) -> bool:
         return bool(self._call('delete', self.prefix + sid))
@@ -5602,7 +5608,7 @@ class RedisStore(SessionStore):
             client = self.client
             client.ping()
             if not self._checked:
-                client.script_load(_REDIS_UPDATE)  # so that its first use is one round trip too
+                self._load_scripts(client)
                 self._check_mode(client)
             self._try_write(client)
         except StoreUnavailable as error:
@@ -5641,6 +5647,18 @@ class RedisStore(SessionStore):
     #: Why Redis refused a write of this process (read-only, full, ``MISCONF``): each check then writes a key of its
     #: own and says this until Redis takes it ('' when no write was refused, or a check's write succeeded since).
     _refusing = ''
+
+    def _load_scripts(self, client: Any) -> None:
+        """Load the read and update scripts (on every master of a Cluster), so that their first use is one round
+        trip too; one server takes both in one pipeline."""
+        if self._cluster:
+            for source in (_REDIS_LOAD, _REDIS_UPDATE):
+                client.script_load(source)
+            return
+        pipe = client.pipeline(transaction=False)
+        for source in (_REDIS_LOAD, _REDIS_UPDATE):
+            pipe.script_load(source)
+        pipe.execute()
 
     def _check_mode(self, client: Any) -> None:
         """ConfigError if a URL for one server (``redis://``) names a node of a Redis Cluster: the node
@@ -5973,7 +5991,7 @@ class SessionManager:
         self.timeout = max(config['session_timeout'], 0)
         self.max_age = config['session_max_age']
         #: A store that can read a session and extend its life in one step (``load_and_touch``,
-        #: Redis's GETEX) does so at every load while the expiry is the sliding timeout alone:
+        #: Redis's read script) does so at every load while the expiry is the sliding timeout alone:
         #: a request that leaves its session unchanged then needs no separate touch.
         load_and_touch: Any = getattr(self.store, 'load_and_touch', None)
         self.touches_on_load = callable(load_and_touch) and self.timeout > 0 and not self.max_age
@@ -7237,8 +7255,9 @@ class SessionState:
 
     def keep_own_lifetime(self) -> None:
         """For a request that stores nothing (a 5xx, or data it could not store): a store that extends
-        a session's life as it loads it gave a remembered session the plain timeout; give it its own
-        length back, if it is still the session this request loaded."""
+        a session's life as it loads it may have given a remembered session the plain timeout (a store of
+        the app's own; Redis's read keeps a session's own length); give it its own length back, if it is
+        still the session this request loaded."""
         manager = self.manager
         if not (self.loaded and self.exists and manager is not None and manager.touches_on_load) or self.old_sid:
             return

@@ -108,7 +108,7 @@ def test_a_password_changed_on_redis_while_the_app_runs_is_a_503_whose_line_says
 
 def test_a_url_that_names_a_replica_for_good_answers_503_with_the_replica_line_at_each_request(
         redis_server, started, make_app, log_dir):
-    """A read-only replica refuses every write, a session's read too (GETEX): each request that needs the
+    """A read-only replica refuses every write, a session's read too (its PEXPIRE): each request that needs the
     session is a 503 whose ERROR line says why, the next one too (its connections dropped, it connects again
     to the same replica)."""
     replica = RedisServer()

@@ -698,7 +698,7 @@ def test_session_redis_wait_is_a_warning_at_install_only_above_the_replicas_each
 # (b) one round trip to read, counted on the master that holds the session
 
 @pytest.mark.parametrize('name', ['sentinel', 'cluster'])
-def test_a_read_is_one_getex_and_a_change_adds_one_evalsha_on_the_master_holding_the_session(
+def test_a_read_is_one_evalsha_and_a_change_adds_one_more_on_the_master_holding_the_session(
         make_app, serve, request, name, prefix):
     setup = request.getfixturevalue(name)
     origin = serve(topology_app(make_app, setup.url, session_redis_prefix=prefix))
@@ -709,15 +709,17 @@ def test_a_read_is_one_getex_and_a_change_adds_one_evalsha_on_the_master_holding
     master = setup.master_client() if name == 'sentinel' else setup.master_of(key).client()
 
     def commands_for(path):
+        master.pexpire(key, 30000)  # (less left than the timeout: the read extends it)
         master.config_resetstat()
         assert browser.get(path).status == 200
         return {command: calls for command, calls in command_calls(master).items()
                 if not BACKGROUND.match(command)}
 
     try:
-        assert commands_for('/peek') == {'getex': 1}
-        # get and set run inside the script: a change is two round trips
-        assert commands_for('/count') == {'getex': 1, 'evalsha': 1, 'get': 1, 'set': 1}
+        # the read script, with its get, pttl and pexpire inside
+        assert commands_for('/peek') == {'evalsha': 1, 'get': 1, 'pttl': 1, 'pexpire': 1}
+        # then the update script, with its get and set: a change is two round trips
+        assert commands_for('/count') == {'evalsha': 2, 'get': 2, 'pttl': 1, 'pexpire': 1, 'set': 1}
     finally:
         master.close()
     sweep(setup, name, prefix)
@@ -730,13 +732,15 @@ def test_with_session_redis_wait_a_change_sends_the_script_and_wait_together(mak
     browser = Browser(origin)
     for _ in range(2):
         assert browser.get('/count').status == 200
+    [key] = app_sessions(origin, sentinel, 'sentinel', prefix, browser.sid)
     master = sentinel.master_client()
     try:
+        master.pexpire(key, 30000)  # (less left than the timeout: the read extends it)
         master.config_resetstat()
         assert browser.get('/count').status == 200
         calls = {command: count for command, count in command_calls(master).items() if not BACKGROUND.match(command)}
-        assert calls == {'getex': 1, 'evalsha': 1, 'get': 1, 'set': 1, 'wait': 1}
-        master.script_flush()  # as after a restart or a failover: the server no longer knows the script
+        assert calls == {'evalsha': 2, 'get': 2, 'pttl': 1, 'pexpire': 1, 'set': 1, 'wait': 1}
+        master.script_flush()  # as after a restart or a failover: the server no longer knows the scripts
         assert browser.get('/count').status == 200
         assert browser.get('/peek').status == 200
     finally:

@@ -109,7 +109,7 @@ def test_a_request_in_flight_across_a_login_leaves_the_old_id_its_marker_of_a_mi
 
 def test_requests_that_send_the_old_id_of_a_redis_session_leave_its_marker_a_minute_at_most(
         make_app, serve, tmp_path, request):
-    """Redis reads with GETEX, which gives whatever it reads the session timeout: a marker is
+    """Redis reads with a script that gives what it reads at least the session timeout: a marker is
     given its own minute back."""
     import redis
     url = make_store_url('redis', tmp_path, request)

@@ -125,7 +125,8 @@ def test_the_first_check_redis_answers_after_an_install_that_found_it_down_check
     redis_server.start()
     first = commands_of(redis_server, plugin.store_problem)
     first.pop('hello', None), first.pop('client|setinfo', None)  # (redis-py's handshake of the new connection)
-    assert first.pop('ping') == 1 and first.pop('script|load') == 1 and first.pop('info') == 1  # (INFO cluster)
+    # the read and update scripts (one pipeline), and INFO cluster
+    assert first.pop('ping') == 1 and first.pop('script|load') == 2 and first.pop('info') == 1
     assert first == {}
     assert commands_of(redis_server, plugin.store_problem) == {'ping': 1}
 
@@ -309,7 +310,7 @@ def test_the_ready_route_answers_503_once_a_read_only_replica_refused_a_request_
         make_app, redis_server, log_dir):
     web, server = counting_ready_app(make_app, redis_server)
     server.replicaof('127.0.0.1', free_port())                # a replica (of a master that is not there yet)
-    web.get('/count?again', status=503)                       # GETEX, which extends the session's life, is a write
+    web.get('/count?again', status=503)                       # the read's PEXPIRE (the session's life) is a write
     assert web.get('/ready', status=503).text == 'not ready\n'
     assert ("Not ready: the Redis session store is unavailable: You can't write against a read only replica. (the "
             "server is a read-only replica now" in read_log(log_dir))

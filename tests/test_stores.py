@@ -522,30 +522,42 @@ def redis_app(make_app, server, **config):
     return add_store_routes(make_app(config=dict({'session_store': server.url}, **config)))
 
 
+#: What the read of a session sends Redis, in one round trip: the read script (EVALSHA), and inside it the
+#: GET, the PTTL, and the PEXPIRE that extends a session with less than the timeout left.
+READ = {'evalsha': 1, 'get': 1, 'pttl': 1, 'pexpire': 1}
+
+
 def test_a_request_that_only_reads_its_redis_session_is_one_round_trip(make_app, redis_server):
     app = redis_app(make_app, redis_server)
     sid = cookie_value(cookieless_client(app).get('/login?name=alice'))
     traffic = RedisTraffic(redis_server.url)
+    traffic.expire(sid, 30)  # (less left than the timeout, so that the read extends it)
+    traffic.since()
     assert json.loads(cookieless_client(app).get('/read', headers=with_cookie(sid)).text)[0] == 'alice'
-    assert traffic.since() == (1, {'getex': 1})
+    assert traffic.since() == (1, READ)
 
 
 def test_a_request_that_changes_its_redis_session_is_two_round_trips(make_app, redis_server):
     app = redis_app(make_app, redis_server)
     sid = cookie_value(cookieless_client(app).get('/'))
     traffic = RedisTraffic(redis_server.url)
+    traffic.expire(sid, 30)
+    traffic.since()
     assert cookieless_client(app).get('/', headers=with_cookie(sid)).text == '1'
-    assert traffic.since() == (2, {'getex': 1, 'evalsha': 1, 'get': 1, 'set': 1})  # get and set inside the script
+    # the read, then the update script, with its get and set inside
+    assert traffic.since() == (2, dict(READ, evalsha=2, get=2, set=1))
 
 
 def test_a_logout_of_a_redis_session_is_two_round_trips(make_app, redis_server):
     app = redis_app(make_app, redis_server)
     sid = cookie_value(cookieless_client(app).get('/login?name=alice'))
     traffic = RedisTraffic(redis_server.url)
+    traffic.expire(sid, 30)
+    traffic.since()
     assert cookieless_client(app).get('/logout', headers=with_cookie(sid)).text == 'bye'
     # the read; the swap of the record for the "ended" marker (a script: only if the record is
     # unchanged), which expires after a minute (the user's set drops the id when next read after that)
-    assert traffic.since() == (2, {'getex': 1, 'evalsha': 1, 'get': 1, 'set': 1})
+    assert traffic.since() == (2, dict(READ, evalsha=2, get=2, set=1))
     assert 0 < traffic.ttl(sid) <= 60
     assert json.loads(cookieless_client(app).get('/read', headers=with_cookie(sid)).text) == [None, {}]
 
@@ -556,6 +568,19 @@ def test_reading_a_redis_session_extends_its_life_to_the_timeout(make_app, redis
     traffic = RedisTraffic(redis_server.url)
     traffic.expire(sid, 30)
     cookieless_client(app).get('/read', headers=with_cookie(sid))
+    assert 590 <= traffic.ttl(sid) <= 600
+
+
+def test_reading_a_redis_session_with_more_life_left_than_the_timeout_leaves_it_until_a_change(
+        make_app, redis_server):
+    """As after session_timeout was lowered: a read never shortens a session; a change gives it the timeout."""
+    app = redis_app(make_app, redis_server, session_timeout=600)
+    sid = cookie_value(cookieless_client(app).get('/login?name=alice'))
+    traffic = RedisTraffic(redis_server.url)
+    traffic.expire(sid, 5000)
+    assert json.loads(cookieless_client(app).get('/read', headers=with_cookie(sid)).text)[0] == 'alice'
+    assert 4990 <= traffic.ttl(sid) <= 5000
+    assert cookieless_client(app).get('/', headers=with_cookie(sid)).text == '0'
     assert 590 <= traffic.ttl(sid) <= 600
 
 
@@ -574,7 +599,7 @@ def test_reading_a_remembered_redis_session_confirms_it_and_slides_its_own_lengt
     traffic.since()
     response = cookieless_client(app).get('/read', headers=with_cookie(sid))
     assert cookie_value(response) == sid  # the persistent cookie, sent again
-    assert traffic.since() == (2, {'getex': 1, 'evalsha': 1, 'get': 1, 'set': 1})
+    assert traffic.since() == (2, dict(READ, evalsha=2, get=2, set=1))
     assert 7190 <= traffic.ttl(sid) <= 7200
 
 
@@ -583,13 +608,10 @@ def test_a_redis_without_getex_reads_and_extends_a_session_in_one_round_trip(mak
     sid = cookie_value(cookieless_client(app).get('/login?name=alice'))
     traffic = RedisTraffic(old_redis_server.url)
     traffic.expire(sid, 30)
-    for _ in range(2):  # the first tries GETEX once and learns the server lacks it
-        assert json.loads(cookieless_client(app).get('/read', headers=with_cookie(sid)).text)[0] == 'alice'
-        assert 590 <= traffic.ttl(sid) <= 600
-        traffic.expire(sid, 30)
     traffic.since()
-    cookieless_client(app).get('/read', headers=with_cookie(sid))
-    assert traffic.since() == (1, {'get': 1, 'pexpire': 1})
+    assert json.loads(cookieless_client(app).get('/read', headers=with_cookie(sid)).text)[0] == 'alice'
+    assert traffic.since() == (1, READ)
+    assert 590 <= traffic.ttl(sid) <= 600
     assert cookieless_client(app).get('/', headers=with_cookie(sid)).text == '0'
 
 

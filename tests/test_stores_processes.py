@@ -338,7 +338,7 @@ def test_after_a_failover_that_keeps_the_old_master_as_a_replica_the_next_reques
         serve_session_app, started, tmp_path):
     """A managed failover (ElastiCache, a DNS name moved by hand) promotes a replica, moves the name the URL gives
     to it and keeps the old master running as a replica of the new one.  The pool's connections to the old master
-    stay open, and it refuses every write (READONLY), a session's read too (GETEX): every request that needed the
+    stay open, and it refuses every write (READONLY), a session's read too (its PEXPIRE): every request that needed the
     session answered 503 until the app was restarted.  Here the name is a UNIX socket's path, moved as DNS is."""
     import redis
     for socket_name in ('old.sock', 'new.sock'):

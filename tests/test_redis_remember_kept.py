@@ -1,0 +1,79 @@
+"""A read of a Redis session never shortens its life: a remembered session ("remember me") keeps its own
+length even when the request that read it never gets to save (a gunicorn worker killed by its ``--timeout``,
+a process that dies), and a plain session still slides to ``session_timeout`` at each read.
+
+A real redis-server, and tests/apps/remember_app.py under a real gunicorn whose ``--timeout`` (1 s) kills the
+worker of a handler that sleeps past it."""
+import time
+
+import pytest
+import redis
+
+from helpers import COOKIE
+from servers import AppServer, Client
+
+KEY = 'canister:session:'
+
+
+@pytest.fixture
+def remember_server(redis_server, started, tmp_path):
+    """``remember_server(timeout)``: remember_app under gunicorn (one sync worker, ``--timeout 1``) on the
+    redis_server, with ``session_timeout`` = ``timeout``; its Client (a cookie jar) and a redis-py client."""
+    database = redis.Redis(port=redis_server.port)
+
+    def _serve(timeout):
+        server = AppServer('remember_app:app', workers=1, args=['--timeout', '1'],
+                           env={'CANISTER_SESSION_STORE': redis_server.url, 'REMEMBER_APP_TIMEOUT': str(timeout),
+                                'CANISTER_LOG_PATH': str(tmp_path / 'logs')})
+        started.append(server)
+        server.start()
+        return Client(server.url), database
+
+    yield _serve
+    database.close()
+
+
+def killed_mid_handler(browser):
+    """Send a request whose handler reads the session, then sleeps past gunicorn's ``--timeout``: the worker is
+    aborted in the handler (gunicorn's SIGABRT, a SystemExit there), before the response and the session's save,
+    and gunicorn answers a 500 of its own; True once it did."""
+    answer = browser.get('/stall?seconds=30', timeout=15)
+    assert answer.status == 500 and answer.elapsed < 10, answer  # (aborted by the --timeout, not by the client)
+    return True
+
+
+def test_a_remembered_redis_session_whose_request_is_killed_mid_handler_keeps_its_length_and_its_login(
+        remember_server):
+    browser, database = remember_server(timeout=3)
+    assert browser.get('/login?name=alice&remember=3600').text == 'alice'
+    sid = browser.cookies[COOKIE]
+    assert database.pttl(KEY + sid) > 3590 * 1000
+    read = time.monotonic()
+    killed_mid_handler(browser)
+    assert database.pttl(KEY + sid) > 3590 * 1000, 'the read cut the remembered session to session_timeout'
+    time.sleep(max(3 + 0.5 - (time.monotonic() - read), 0))  # past session_timeout since that read
+    assert browser.get('/whoami').text == 'alice'
+
+
+def test_a_redis_session_remembered_for_less_than_the_timeout_keeps_its_own_length_when_its_request_is_killed(
+        remember_server):
+    browser, database = remember_server(timeout=600)
+    assert browser.get('/login?name=alice&remember=30').text == 'alice'
+    sid = browser.cookies[COOKIE]
+    database.pexpire(KEY + sid, 10000)  # (20 s of its 30 gone)
+    killed_mid_handler(browser)
+    assert 20 * 1000 < database.pttl(KEY + sid) <= 30 * 1000, 'the read gave the session the timeout'
+    assert browser.get('/whoami').text == 'alice'
+
+
+def test_a_plain_redis_session_slides_to_the_timeout_at_each_read_also_when_the_request_is_killed(
+        remember_server):
+    """What stays as it was: a session without a length of its own is extended by its read."""
+    browser, database = remember_server(timeout=600)
+    assert browser.get('/login?name=bob').text == 'bob'
+    sid = browser.cookies[COOKIE]
+    for read in (lambda: browser.get('/whoami').text == 'bob', lambda: killed_mid_handler(browser)):
+        database.pexpire(KEY + sid, 5000)
+        assert read()
+        assert 590 * 1000 < database.pttl(KEY + sid) <= 600 * 1000
+    assert browser.get('/whoami').text == 'bob'
