@@ -9905,19 +9905,51 @@ class _Proxies:
                 self._cache[address] = known
         return known
 
-    def client(self, environ: Mapping[str, Any], peer: str) -> Tuple[str, int]:
+    def client(self, environ: Mapping[str, Any], peer: str, log: RequestLog) -> Tuple[str, int]:
         """The client address, the last X-Forwarded-For entry not added by a trusted proxy, and how many
-        trusted proxies the request passed: the peer and the trusted entries after the client's."""
+        trusted proxies the request passed: the peer and the trusted entries after the client's.  An entry
+        there that is no IP address is not believed: the client is then the outermost trusted proxy."""
         if not self.is_trusted(peer):
             return peer, 0
         chain = [_without_port(entry.strip()) for entry in environ.get('HTTP_X_FORWARDED_FOR', '').split(',')
                  if entry.strip()]
         hops = 1
+        trusted = peer
         for entry in reversed(chain):
             if not self.is_trusted(entry):
-                return _escape(entry)[:64], hops
+                address = _ip_address(entry)
+                if not address:
+                    _warn_unbelieved_client(log, entry, trusted)
+                return address or trusted, hops
+            trusted = entry
             hops += 1
         return peer, hops
+
+
+def _ip_address(entry: str) -> str:
+    """The IP address an X-Forwarded-For entry (its port taken off) is, without an IPv6 zone (``%eth0``:
+    the proxy's own interface, and any text); '' if it is none."""
+    try:
+        ipaddress.ip_address(entry)
+    except ValueError:
+        return ''
+    return entry.partition('%')[0]
+
+
+#: Taken once a trusted proxy passed on an X-Forwarded-For whose client entry is no IP address (one WARNING).
+_UNBELIEVED_CLIENT = threading.Lock()
+
+
+def _warn_unbelieved_client(log: RequestLog, entry: str, trusted: str) -> None:
+    """Say once per process that the client's entry of X-Forwarded-For was no IP address, so not believed."""
+    if _UNBELIEVED_CLIENT.locked() or not _UNBELIEVED_CLIENT.acquire(blocking=False):  # never released
+        return
+    log.write(logging.WARNING, 'X-Forwarded-For came through the trusted proxy %s with %r where the client\'s '
+              'address belongs, which is not an IP address: such an entry is not believed, and the client is '
+              'logged and throttled as %s; a proxy that passes on the client\'s own X-Forwarded-For lets the client '
+              'write there what it likes: have it append the address it sees (nginx: proxy_set_header '
+              'X-Forwarded-For $proxy_add_x_forwarded_for) or set it', _escape(trusted)[:64], entry[:64],
+              _escape(trusted)[:64])
 
 
 def _forwarded_value(value: str, hops: int) -> str:
@@ -10457,7 +10489,7 @@ class _RequestContext(SessionState):
         peer = environ.get('REMOTE_ADDR') or '-'
         if plugin.has_proxies and plugin.proxies.is_trusted(peer):
             self.trusted = True
-            self.client, self.hops = plugin.proxies.client(environ, peer)
+            self.client, self.hops = plugin.proxies.client(environ, peer, plugin.log)
             scheme = (_forwarded_value(environ.get('HTTP_X_FORWARDED_PROTO', ''), self.hops).lower()
                       or environ.get('wsgi.url_scheme', 'http'))
         else:
