@@ -9952,6 +9952,10 @@ def _warn_unbelieved_client(log: RequestLog, entry: str, trusted: str) -> None:
               _escape(trusted)[:64])
 
 
+#: The schemes an X-Forwarded-Proto of a trusted proxy is believed for (any other is ignored).
+_WEB_SCHEMES = frozenset(('http', 'https'))
+
+
 def _forwarded_value(value: str, hops: int) -> str:
     """The entry of an X-Forwarded-Proto or -Host that the outermost of ``hops`` trusted proxies wrote: each
     proxy that appends adds one, so it is the ``hops``-th from the right (what a client sent is further left).
@@ -10490,8 +10494,9 @@ class _RequestContext(SessionState):
         if plugin.has_proxies and plugin.proxies.is_trusted(peer):
             self.trusted = True
             self.client, self.hops = plugin.proxies.client(environ, peer, plugin.log)
-            scheme = (_forwarded_value(environ.get('HTTP_X_FORWARDED_PROTO', ''), self.hops).lower()
-                      or environ.get('wsgi.url_scheme', 'http'))
+            scheme = _forwarded_value(environ.get('HTTP_X_FORWARDED_PROTO', ''), self.hops).lower()
+            if scheme not in _WEB_SCHEMES:  # none sent, or not a scheme a proxy serves (``javascript://``)
+                scheme = environ.get('wsgi.url_scheme', 'http')
         else:
             self.client = peer
             scheme = environ.get('wsgi.url_scheme', 'http')

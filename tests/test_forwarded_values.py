@@ -5,6 +5,8 @@ session 23: behind a proxy that passes the client's own headers on untouched, th
   characters): ``FAKE]   forged`` went into the ``[...]`` part of the log lines, and each new text was a login-throttle
   count of its own.  Only an IP address is believed now; otherwise the client is the outermost trusted proxy, and
   one WARNING per process says so.
+* ``X-Forwarded-Proto`` was taken as any text (``javascript://...`` in the request line).  Only ``http`` and
+  ``https`` are believed now; another value is ignored, and the server's scheme is used.
 
 Real servers on 127.0.0.1 (waitress in this process passing the headers on, and gunicorn in one of its own).
 """
@@ -94,3 +96,26 @@ def test_entries_that_are_not_ip_addresses_share_the_proxys_login_throttle_count
         "likes: have it append the address it sees (nginx: proxy_set_header X-Forwarded-For "
         "$proxy_add_x_forwarded_for) or set it"]
     assert 'guesser-1' not in log
+
+
+@pytest.mark.parametrize('sent', ['javascript://evil.example/%0a', 'ftp', 'https://', 'file'])
+def test_an_x_forwarded_proto_that_is_neither_http_nor_https_is_ignored(make_app, serve, log_dir, sent):
+    web = Client(serve(client_app(make_app, hsts_max_age=600), clear_untrusted_proxy_headers=False))
+
+    answer = web.get('/who', headers={'X-Forwarded-For': '198.51.100.7', 'X-Forwarded-Proto': sent})
+
+    assert answer.status == 200, answer
+    assert 'Strict-Transport-Security' not in answer.headers
+    [(name, url)] = request_lines(log_dir)
+    assert url.startswith('http://127.0.0.1:')
+
+
+@pytest.mark.parametrize('sent', ['https', 'HTTPS', 'HttpS'])
+def test_an_x_forwarded_proto_of_https_in_any_case_is_believed(make_app, serve, log_dir, sent):
+    web = Client(serve(client_app(make_app, hsts_max_age=600), clear_untrusted_proxy_headers=False))
+
+    answer = web.get('/who', headers={'X-Forwarded-For': '198.51.100.7', 'X-Forwarded-Proto': sent})
+
+    assert answer.headers['Strict-Transport-Security'] == 'max-age=600'
+    [(name, url)] = request_lines(log_dir)
+    assert url.startswith('https://127.0.0.1:')
