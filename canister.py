@@ -2269,7 +2269,17 @@ def _to_int(value: Any) -> int:
     try:
         return int(value)
     except ValueError:
-        raise ValueError('must be an integer') from None
+        raise ValueError(_int_problem(str(value))) from None
+
+
+def _int_problem(text: str) -> str:
+    """The 400's words for a text ``int()`` refused: an integer longer than Python reads is one all the same."""
+    digits = text[1:] if text[:1] in '+-' else text
+    limit = getattr(sys, 'get_int_max_str_digits', lambda: 0)()
+    if limit and digits.isdigit() and len(digits) > limit:
+        return ('must be an integer of at most %d digits (Python\'s limit, sys.set_int_max_str_digits), not %d'
+                % (limit, len(digits)))
+    return 'must be an integer'
 
 
 def _to_float(value: Any) -> float:
@@ -2342,6 +2352,16 @@ def _other_converter(kind: Any) -> Callable[[Any], Any]:
     return convert
 
 
+def _to_complex(value: Any) -> complex:
+    try:
+        number = complex(value)
+    except _BAD_VALUE_ERRORS:
+        raise ValueError('must be a valid complex') from None
+    if not (math.isfinite(number.real) and math.isfinite(number.imag)):  # nan, inf, 1e999, thousands of digits
+        raise ValueError('must be a finite number')
+    return number
+
+
 #: How many of an enum's values the 400 for a value that is none of them lists.
 _ENUM_VALUES_SHOWN = 10
 
@@ -2357,8 +2377,10 @@ def _enum_converter(kind: Any) -> Callable[[Any], Any]:
     shown = ', '.join(repr(member.value) for member in members[:_ENUM_VALUES_SHOWN])
     if len(members) > _ENUM_VALUES_SHOWN:
         shown += ', and %d more' % (len(members) - _ENUM_VALUES_SHOWN)
+    flags = issubclass(kind, enum.Flag)  # (a combination of its flags is a value of it too: 3 for A=1 with B=2)
     problem = 'must be a valid %s' % getattr(kind, '__name__', kind) + (
-        ' (its value%s: %s)' % ('' if len(members) == 1 else 's', shown) if members else '')
+        ' (its value%s: %s%s)' % ('' if len(members) == 1 else 's', shown, ', or a sum of them' if flags else '')
+        if members else '')
 
     def convert(value: Any) -> Any:
         try:
@@ -2368,12 +2390,23 @@ def _enum_converter(kind: Any) -> Callable[[Any], Any]:
                 return by_text[value]
             if isinstance(error, TypeError) and str(error).startswith(broken):
                 raise  # a _missing_ that returned no member: a fault of the class, a 500 (logged)
+            if flags and isinstance(value, str):
+                return _flag_of_text(kind, value, problem)
             raise ValueError(problem) from None
         # (JSON true equals 1, and 1.0 equals 1: neither is an int, as for an int parameter)
         if isinstance(value, (bool, float)) and not isinstance(member.value, type(value)):
             raise ValueError(problem)
         return member
     return convert
+
+
+def _flag_of_text(kind: Any, text: str, problem: str) -> Any:
+    """The member of an ``enum.Flag`` whose value the text of an integer is, a combination of flags too
+    (``?f=3``), if the class takes it; else a ``ValueError`` saying ``problem``."""
+    try:
+        return kind(_to_int(text))
+    except _BAD_VALUE_ERRORS:
+        raise ValueError(problem) from None
 
 
 def _bytes_converter(kind: Any) -> Callable[[Any], Any]:
@@ -2400,7 +2433,7 @@ def _iso_converter(kind: Any, example: str) -> Callable[[Any], Any]:
 
 
 _CONVERTERS: Dict[Any, Callable[[Any], Any]] = {
-    int: _to_int, float: _to_float, decimal.Decimal: _to_decimal, bool: _to_bool, str: _to_str,
+    int: _to_int, float: _to_float, decimal.Decimal: _to_decimal, bool: _to_bool, str: _to_str, complex: _to_complex,
     datetime.date: _iso_converter(datetime.date, '2024-05-31'),
     datetime.datetime: _iso_converter(datetime.datetime, '2024-05-31T14:30:00'),
     datetime.time: _iso_converter(datetime.time, '14:30:00'),
@@ -2873,8 +2906,11 @@ def _read_json(request: Any, decoder: Optional[json.JSONDecoder] = None) -> Opti
         data = (decoder or _JSON_BODY).decode(text)
     except _NotJson:
         raise BadRequest(_constant_problem(text)) from None
-    except ValueError:
+    except json.JSONDecodeError:
         raise BadRequest('the body is not valid JSON') from None
+    except ValueError:  # int()'s own, from a number of more digits than Python reads
+        raise BadRequest('the JSON body holds a number of more than %d digits (Python\'s limit, '
+                         'sys.set_int_max_str_digits)' % getattr(sys, 'get_int_max_str_digits', lambda: 0)()) from None
     except RecursionError:  # (valid JSON, as the client may well know: say what is wrong with it)
         raise BadRequest(_TOO_DEEP) from None
     if not isinstance(data, dict):
