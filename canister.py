@@ -2269,7 +2269,17 @@ def _to_int(value: Any) -> int:
     try:
         return int(value)
     except ValueError:
-        raise ValueError('must be an integer') from None
+        raise ValueError(_int_problem(str(value))) from None
+
+
+def _int_problem(text: str) -> str:
+    """The 400's words for a text ``int()`` refused: an integer longer than Python reads is one all the same."""
+    digits = text[1:] if text[:1] in '+-' else text
+    limit = getattr(sys, 'get_int_max_str_digits', lambda: 0)()
+    if limit and digits.isdigit() and len(digits) > limit:
+        return ('must be an integer of at most %d digits (Python\'s limit, sys.set_int_max_str_digits), not %d'
+                % (limit, len(digits)))
+    return 'must be an integer'
 
 
 def _to_float(value: Any) -> float:
@@ -2342,6 +2352,16 @@ def _other_converter(kind: Any) -> Callable[[Any], Any]:
     return convert
 
 
+def _to_complex(value: Any) -> complex:
+    try:
+        number = complex(value)
+    except _BAD_VALUE_ERRORS:
+        raise ValueError('must be a valid complex') from None
+    if not (math.isfinite(number.real) and math.isfinite(number.imag)):  # nan, inf, 1e999, thousands of digits
+        raise ValueError('must be a finite number')
+    return number
+
+
 #: How many of an enum's values the 400 for a value that is none of them lists.
 _ENUM_VALUES_SHOWN = 10
 
@@ -2357,8 +2377,10 @@ def _enum_converter(kind: Any) -> Callable[[Any], Any]:
     shown = ', '.join(repr(member.value) for member in members[:_ENUM_VALUES_SHOWN])
     if len(members) > _ENUM_VALUES_SHOWN:
         shown += ', and %d more' % (len(members) - _ENUM_VALUES_SHOWN)
+    flags = issubclass(kind, enum.Flag)  # (a combination of its flags is a value of it too: 3 for A=1 with B=2)
     problem = 'must be a valid %s' % getattr(kind, '__name__', kind) + (
-        ' (its value%s: %s)' % ('' if len(members) == 1 else 's', shown) if members else '')
+        ' (its value%s: %s%s)' % ('' if len(members) == 1 else 's', shown, ', or a sum of them' if flags else '')
+        if members else '')
 
     def convert(value: Any) -> Any:
         try:
@@ -2368,12 +2390,23 @@ def _enum_converter(kind: Any) -> Callable[[Any], Any]:
                 return by_text[value]
             if isinstance(error, TypeError) and str(error).startswith(broken):
                 raise  # a _missing_ that returned no member: a fault of the class, a 500 (logged)
+            if flags and isinstance(value, str):
+                return _flag_of_text(kind, value, problem)
             raise ValueError(problem) from None
         # (JSON true equals 1, and 1.0 equals 1: neither is an int, as for an int parameter)
         if isinstance(value, (bool, float)) and not isinstance(member.value, type(value)):
             raise ValueError(problem)
         return member
     return convert
+
+
+def _flag_of_text(kind: Any, text: str, problem: str) -> Any:
+    """The member of an ``enum.Flag`` whose value the text of an integer is, a combination of flags too
+    (``?f=3``), if the class takes it; else a ``ValueError`` saying ``problem``."""
+    try:
+        return kind(_to_int(text))
+    except _BAD_VALUE_ERRORS:
+        raise ValueError(problem) from None
 
 
 def _bytes_converter(kind: Any) -> Callable[[Any], Any]:
@@ -2400,7 +2433,7 @@ def _iso_converter(kind: Any, example: str) -> Callable[[Any], Any]:
 
 
 _CONVERTERS: Dict[Any, Callable[[Any], Any]] = {
-    int: _to_int, float: _to_float, decimal.Decimal: _to_decimal, bool: _to_bool, str: _to_str,
+    int: _to_int, float: _to_float, decimal.Decimal: _to_decimal, bool: _to_bool, str: _to_str, complex: _to_complex,
     datetime.date: _iso_converter(datetime.date, '2024-05-31'),
     datetime.datetime: _iso_converter(datetime.datetime, '2024-05-31T14:30:00'),
     datetime.time: _iso_converter(datetime.time, '14:30:00'),
@@ -2873,8 +2906,11 @@ def _read_json(request: Any, decoder: Optional[json.JSONDecoder] = None) -> Opti
         data = (decoder or _JSON_BODY).decode(text)
     except _NotJson:
         raise BadRequest(_constant_problem(text)) from None
-    except ValueError:
+    except json.JSONDecodeError:
         raise BadRequest('the body is not valid JSON') from None
+    except ValueError:  # int()'s own, from a number of more digits than Python reads
+        raise BadRequest('the JSON body holds a number of more than %d digits (Python\'s limit, '
+                         'sys.set_int_max_str_digits)' % getattr(sys, 'get_int_max_str_digits', lambda: 0)()) from None
     except RecursionError:  # (valid JSON, as the client may well know: say what is wrong with it)
         raise BadRequest(_TOO_DEEP) from None
     if not isinstance(data, dict):
@@ -9924,19 +9960,55 @@ class _Proxies:
                 self._cache[address] = known
         return known
 
-    def client(self, environ: Mapping[str, Any], peer: str) -> Tuple[str, int]:
+    def client(self, environ: Mapping[str, Any], peer: str, log: RequestLog) -> Tuple[str, int]:
         """The client address, the last X-Forwarded-For entry not added by a trusted proxy, and how many
-        trusted proxies the request passed: the peer and the trusted entries after the client's."""
+        trusted proxies the request passed: the peer and the trusted entries after the client's.  An entry
+        there that is no IP address is not believed: the client is then the outermost trusted proxy."""
         if not self.is_trusted(peer):
             return peer, 0
         chain = [_without_port(entry.strip()) for entry in environ.get('HTTP_X_FORWARDED_FOR', '').split(',')
                  if entry.strip()]
         hops = 1
+        trusted = peer
         for entry in reversed(chain):
             if not self.is_trusted(entry):
-                return _escape(entry)[:64], hops
+                address = _ip_address(entry)
+                if not address:
+                    _warn_unbelieved_client(log, entry, trusted)
+                return address or trusted, hops
+            trusted = entry
             hops += 1
         return peer, hops
+
+
+def _ip_address(entry: str) -> str:
+    """The IP address an X-Forwarded-For entry (its port taken off) is, without an IPv6 zone (``%eth0``:
+    the proxy's own interface, and any text); '' if it is none."""
+    try:
+        ipaddress.ip_address(entry)
+    except ValueError:
+        return ''
+    return entry.partition('%')[0]
+
+
+#: Taken once a trusted proxy passed on an X-Forwarded-For whose client entry is no IP address (one WARNING).
+_UNBELIEVED_CLIENT = threading.Lock()
+
+
+def _warn_unbelieved_client(log: RequestLog, entry: str, trusted: str) -> None:
+    """Say once per process that the client's entry of X-Forwarded-For was no IP address, so not believed."""
+    if _UNBELIEVED_CLIENT.locked() or not _UNBELIEVED_CLIENT.acquire(blocking=False):  # never released
+        return
+    log.write(logging.WARNING, 'X-Forwarded-For came through the trusted proxy %s with %r where the client\'s '
+              'address belongs, which is not an IP address: such an entry is not believed, and the client is '
+              'logged and throttled as %s; a proxy that passes on the client\'s own X-Forwarded-For lets the client '
+              'write there what it likes: have it append the address it sees (nginx: proxy_set_header '
+              'X-Forwarded-For $proxy_add_x_forwarded_for) or set it', _escape(trusted)[:64], entry[:64],
+              _escape(trusted)[:64])
+
+
+#: The schemes an X-Forwarded-Proto of a trusted proxy is believed for (any other is ignored).
+_WEB_SCHEMES = frozenset(('http', 'https'))
 
 
 def _forwarded_value(value: str, hops: int) -> str:
@@ -10476,9 +10548,10 @@ class _RequestContext(SessionState):
         peer = environ.get('REMOTE_ADDR') or '-'
         if plugin.has_proxies and plugin.proxies.is_trusted(peer):
             self.trusted = True
-            self.client, self.hops = plugin.proxies.client(environ, peer)
-            scheme = (_forwarded_value(environ.get('HTTP_X_FORWARDED_PROTO', ''), self.hops).lower()
-                      or environ.get('wsgi.url_scheme', 'http'))
+            self.client, self.hops = plugin.proxies.client(environ, peer, plugin.log)
+            scheme = _forwarded_value(environ.get('HTTP_X_FORWARDED_PROTO', ''), self.hops).lower()
+            if scheme not in _WEB_SCHEMES:  # none sent, or not a scheme a proxy serves (``javascript://``)
+                scheme = environ.get('wsgi.url_scheme', 'http')
         else:
             self.client = peer
             scheme = environ.get('wsgi.url_scheme', 'http')

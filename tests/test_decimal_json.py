@@ -74,10 +74,10 @@ def test_a_decimal_given_a_string_or_a_query_value_is_exact_as_before(make_app):
 
 
 @pytest.mark.skipif(not hasattr(sys, 'get_int_max_str_digits'), reason='this Python reads integers of any length')
-def test_a_json_integer_longer_than_pythons_limit_makes_the_body_invalid_json(make_app):
+def test_a_json_integer_longer_than_pythons_limit_gets_a_400_that_names_the_limit(make_app):
     web = client(decimal_app(make_app))
     digits = sys.get_int_max_str_digits()
     assert post(web, '/pay', '{"amount": %s}' % ('9' * digits)).json['amount'] == "Decimal('%s')" % ('9' * digits)
     response = post(web, '/pay', '{"amount": %s}' % ('9' * (digits + 1)), expect_errors=True)
     assert response.status_int == 400
-    assert 'the body is not valid JSON' in response.text
+    assert 'the JSON body holds a number of more than %d digits' % digits in response.text
