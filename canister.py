@@ -2751,6 +2751,20 @@ def _unread_body_note(body: Any, environ: Dict[str, Any]) -> str:
     return ''
 
 
+#: The 400's note for a file parameter missing from a request that is no multipart form (a JSON body, a
+#: urlencoded form, ``curl -d``), none of which can hold a file.
+_FILE_NOT_MULTIPART_NOTE = (' (files come only in a multipart form, which <form method="post" '
+                            'enctype="multipart/form-data"> and curl -F send; a JSON body or a urlencoded form holds '
+                            'no file)')
+
+
+
+def _multipart_note(environ: Optional[Dict[str, Any]] = None) -> str:
+    """The note for a file parameter of a request (``environ``, else Bottle's current one) that is no multipart form."""
+    content_type = (bottle.request.environ if environ is None else environ).get('CONTENT_TYPE', '')
+    return '' if _media_type(content_type) == 'multipart/form-data' else _FILE_NOT_MULTIPART_NOTE
+
+
 def _unread_type_note(content_type: str) -> str:
     """:func:`_unread_body_note` for a body read as nothing: JSON that is no object, or a type canister does not read."""
     if _is_json_type(content_type):
@@ -2928,7 +2942,7 @@ def _refuse_other_kind(param: _Param, sent: List[Any], values: List[Any]) -> Non
     """:class:`BadRequest` for parts of the other kind (texts to a file parameter, files to a text one): alone,
     or mixed with its own kind, since dropping them would hand the handler part of what came."""
     if not values:
-        raise BadRequest('parameter %r must be %s' % (param.name, 'a file upload' if param.is_file
+        raise BadRequest('parameter %r must be %s' % (param.name, 'a file upload%s' % _multipart_note() if param.is_file
                                                       else 'text, not a file upload'))
     texts = [value for value in sent if not isinstance(value, bottle.FileUpload)]
     files = len(sent) - len(texts)
@@ -3388,6 +3402,8 @@ class ParameterBinder:
     def _missing(self, param: _Param, body: Any, environ: Dict[str, Any]) -> BadRequest:
         """The 400 of a mandatory parameter the request lacks, with what the body it sent says (if anything)."""
         note = _whole_body_note(param, body) if param is self.lone else ''
+        if param.is_file:
+            note = _multipart_note(environ)
         return BadRequest('missing parameter %r%s' % (param.name, note or _unread_body_note(body, environ)))
 
     def _exact_body(self, body: Any, request: Any) -> Any:
