@@ -11124,6 +11124,8 @@ class Canister:
         self._foreign_routes_noted: typing.Set[bottle.Route] = set()
         #: How many of the app's routes ``_look_at_new_routes`` has looked at.
         self._routes_looked_at = 0
+        #: The routes of Bottle's default app whose path answered 404 here, logged once each (``_note_default_app_route``).
+        self._default_app_routes_noted: typing.Set[bottle.Route] = set()
         #: The plugins that wrap canister's wrapper are yet to be looked at (``_note_outer_plugins``).
         self._outer_plugins_unnoted = True
 
@@ -11214,6 +11216,24 @@ class Canister:
         if self.app is not None and len(self.app.routes) > self._routes_looked_at:
             self._routes_looked_at = len(self.app.routes)
             self._note_foreign_routes(self.app.routes)
+
+    def _note_default_app_route(self) -> None:
+        """Log once a WARNING for a 404 whose path a route of Bottle's default app takes: one added with
+        ``bottle.get`` (or ``@get`` imported from bottle) beside ``app = bottle.Bottle()``, as the 1.x docs wrote
+        it, is on an app that nobody serves here, and Bottle answers its path 404 without a word."""
+        default = bottle.default_app()
+        if default is self.app or not default.routes:
+            return
+        try:
+            route = default.router.match(bottle.request.environ)[0]
+        except Exception:  # (Bottle's 404 or 405 there too: nothing of the kind)
+            return
+        if route not in self._default_app_routes_noted:
+            self._default_app_routes_noted.add(route)
+            self.log.write(logging.WARNING, "Route %s %s is on Bottle's default app (added with bottle.route or "
+                           "bottle.get, or @get imported from bottle), not on the app canister is installed on, so "
+                           "this app answers its path 404: add it with @app.get or @app.route",
+                           route.method, route.rule)
 
     def _take_error_pages(self, app: bottle.Bottle) -> None:
         """Answer the errors the app has no handler for (``_error_page``), and send the dict an error
@@ -11533,6 +11553,8 @@ class Canister:
             context.log_error_page(error)
         if error.status_code in (404, 405):  # (the router's: a route written as in another framework?)
             self._look_at_new_routes()
+            if error.status_code == 404:  # (or one on Bottle's default app?)
+                self._note_default_app_route()
         vary = bottle.response.get_header('Vary')  # (the error's own headers are the response's by now)
         if vary is None:
             bottle.response.set_header(*_VARY_ACCEPT)
