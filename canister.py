@@ -11906,8 +11906,9 @@ def _demo_app(config_file: Optional[str]) -> bottle.Bottle:
         overrides = {'log_path': 'stderr', 'cors': '*', 'auth_basic_username': username,
                      'auth_basic_password': hashlib.sha256(password.encode()).hexdigest(),
                      'auth_basic_encryption': 'sha256',
-                     # So that the page's script can show the CORS header of a cross-origin answer too.
-                     'cors_expose_headers': 'X-Request-ID, Access-Control-Allow-Origin'}
+                     # So that the page's script can show the CORS header of a cross-origin answer too
+                     # (with the default's Retry-After, which says when to try a 429 or a 503 again).
+                     'cors_expose_headers': 'X-Request-ID, Retry-After, Access-Control-Allow-Origin'}
     plugin = Canister(**overrides)
     app.install(plugin)
 
