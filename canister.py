@@ -2827,6 +2827,20 @@ def _unread_body_note(body: Any, environ: Dict[str, Any]) -> str:
     return ''
 
 
+#: The 400's note for a file parameter missing from a request that is no multipart form (a JSON body, a
+#: urlencoded form, ``curl -d``), none of which can hold a file.
+_FILE_NOT_MULTIPART_NOTE = (' (files come only in a multipart form, which <form method="post" '
+                            'enctype="multipart/form-data"> and curl -F send; a JSON body or a urlencoded form holds '
+                            'no file)')
+
+
+
+def _multipart_note(environ: Optional[Dict[str, Any]] = None) -> str:
+    """The note for a file parameter of a request (``environ``, else Bottle's current one) that is no multipart form."""
+    content_type = (bottle.request.environ if environ is None else environ).get('CONTENT_TYPE', '')
+    return '' if _media_type(content_type) == 'multipart/form-data' else _FILE_NOT_MULTIPART_NOTE
+
+
 def _unread_type_note(content_type: str) -> str:
     """:func:`_unread_body_note` for a body read as nothing: JSON that is no object, or a type canister does not read."""
     if _is_json_type(content_type):
@@ -3007,7 +3021,7 @@ def _refuse_other_kind(param: _Param, sent: List[Any], values: List[Any]) -> Non
     """:class:`BadRequest` for parts of the other kind (texts to a file parameter, files to a text one): alone,
     or mixed with its own kind, since dropping them would hand the handler part of what came."""
     if not values:
-        raise BadRequest('parameter %r must be %s' % (param.name, 'a file upload' if param.is_file
+        raise BadRequest('parameter %r must be %s' % (param.name, 'a file upload%s' % _multipart_note() if param.is_file
                                                       else 'text, not a file upload'))
     texts = [value for value in sent if not isinstance(value, bottle.FileUpload)]
     files = len(sent) - len(texts)
@@ -3469,6 +3483,8 @@ class ParameterBinder:
     def _missing(self, param: _Param, body: Any, environ: Dict[str, Any]) -> BadRequest:
         """The 400 of a mandatory parameter the request lacks, with what the body it sent says (if anything)."""
         note = _whole_body_note(param, body) if param is self.lone else ''
+        if param.is_file:
+            note = _multipart_note(environ)
         return BadRequest('missing parameter %r%s' % (param.name, note or _unread_body_note(body, environ)))
 
     def _exact_body(self, body: Any, request: Any) -> Any:
@@ -11286,6 +11302,8 @@ class Canister:
         self._foreign_routes_noted: typing.Set[bottle.Route] = set()
         #: How many of the app's routes ``_look_at_new_routes`` has looked at.
         self._routes_looked_at = 0
+        #: The routes of Bottle's default app whose path answered 404 here, logged once each (``_note_default_app_route``).
+        self._default_app_routes_noted: typing.Set[bottle.Route] = set()
         #: The plugins that wrap canister's wrapper are yet to be looked at (``_note_outer_plugins``).
         self._outer_plugins_unnoted = True
 
@@ -11376,6 +11394,24 @@ class Canister:
         if self.app is not None and len(self.app.routes) > self._routes_looked_at:
             self._routes_looked_at = len(self.app.routes)
             self._note_foreign_routes(self.app.routes)
+
+    def _note_default_app_route(self) -> None:
+        """Log once a WARNING for a 404 whose path a route of Bottle's default app takes: one added with
+        ``bottle.get`` (or ``@get`` imported from bottle) beside ``app = bottle.Bottle()``, as the 1.x docs wrote
+        it, is on an app that nobody serves here, and Bottle answers its path 404 without a word."""
+        default = bottle.default_app()
+        if default is self.app or not default.routes:
+            return
+        try:
+            route = default.router.match(bottle.request.environ)[0]
+        except Exception:  # (Bottle's 404 or 405 there too: nothing of the kind)
+            return
+        if route not in self._default_app_routes_noted:
+            self._default_app_routes_noted.add(route)
+            self.log.write(logging.WARNING, "Route %s %s is on Bottle's default app (added with bottle.route or "
+                           "bottle.get, or @get imported from bottle), not on the app canister is installed on, so "
+                           "this app answers its path 404: add it with @app.get or @app.route",
+                           route.method, route.rule)
 
     def _take_error_pages(self, app: bottle.Bottle) -> None:
         """Answer the errors the app has no handler for (``_error_page``), and send the dict an error
@@ -11695,6 +11731,8 @@ class Canister:
             context.log_error_page(error)
         if error.status_code in (404, 405):  # (the router's: a route written as in another framework?)
             self._look_at_new_routes()
+            if error.status_code == 404:  # (or one on Bottle's default app?)
+                self._note_default_app_route()
         vary = bottle.response.get_header('Vary')  # (the error's own headers are the response's by now)
         if vary is None:
             bottle.response.set_header(*_VARY_ACCEPT)
@@ -12046,8 +12084,9 @@ def _demo_app(config_file: Optional[str]) -> bottle.Bottle:
         overrides = {'log_path': 'stderr', 'cors': '*', 'auth_basic_username': username,
                      'auth_basic_password': hashlib.sha256(password.encode()).hexdigest(),
                      'auth_basic_encryption': 'sha256',
-                     # So that the page's script can show the CORS header of a cross-origin answer too.
-                     'cors_expose_headers': 'X-Request-ID, Access-Control-Allow-Origin'}
+                     # So that the page's script can show the CORS header of a cross-origin answer too
+                     # (with the default's Retry-After, which says when to try a 429 or a 503 again).
+                     'cors_expose_headers': 'X-Request-ID, Retry-After, Access-Control-Allow-Origin'}
     plugin = Canister(**overrides)
     app.install(plugin)
 

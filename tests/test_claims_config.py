@@ -2,6 +2,7 @@
 install with a ConfigError naming the key (never later, at request time, and never another exception)."""
 from __future__ import annotations
 
+import pathlib
 import warnings
 from datetime import timedelta
 
@@ -313,3 +314,14 @@ def test_a_bare_install_takes_a_cookie_header_of_max_header_size_and_refuses_one
     assert limit == 8192
     assert web.get('/', headers={'Cookie': 'a=' + 'x' * (limit - 2)}).text == 'ok'
     web.get('/', headers={'Cookie': 'a=' + 'x' * (limit - 1)}, status=431)
+
+
+def test_a_cors_origin_written_with_a_trailing_slash_as_an_address_bar_shows_it_allows_that_origin(make_app):
+    readme = (pathlib.Path(__file__).parent.parent / 'README.md').read_text(encoding='utf-8')
+    assert 'a trailing `/`, as an address bar shows an origin, is dropped: `https://app.example.com/` allows ' \
+           '`https://app.example.com`' in readme
+    app = make_app(cors='https://app.example.com/')
+    app.route('/', callback=lambda: 'page')
+    answer = client(app).get('/', headers={'Origin': 'https://app.example.com'})
+    assert answer.headers['Access-Control-Allow-Origin'] == 'https://app.example.com'
+    assert 'Access-Control-Allow-Origin' not in client(app).get('/', headers={'Origin': 'https://evil.example'}).headers

@@ -21,6 +21,7 @@ import warnings
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple
 
+import bottle
 import pytest
 
 import canister
@@ -383,6 +384,60 @@ def test_the_readme_store_filled_in_as_its_comments_say_carries_every_guarantee(
     assert 'ended:alice' in store.records                            # the note for a login under way
     assert 'touch' not in store.calls                                # an atomic update extends instead
     assert plugin.store_problem() is None
+
+
+# -- Parameter unpacking ---------------------------------------------------------------------------
+
+def parameter_app(make_app: Any) -> bottle.Bottle:
+    """An app with the routes of the README's Parameter unpacking block, as written."""
+    app = make_app()
+    exec(blocks('## Parameter unpacking', 'python')[0], {'app': app})
+    return app
+
+
+@pytest.mark.parametrize('send, problem', [('json', "missing parameter 'file'"),
+                                           ('urlencoded', "parameter 'file' must be a file upload")])
+def test_the_readme_upload_route_sent_no_multipart_form_says_that_files_come_only_in_one(make_app, send, problem):
+    assert "def upload(title: str, file: FileUpload):     # multipart form" in section('## Parameter unpacking')
+    browser = client(parameter_app(make_app))
+    fields = {'title': 'Report', 'file': 'report.pdf'}
+    if send == 'json':
+        answer = browser.post_json('/upload', fields, status=400)
+    else:
+        answer = browser.post('/upload', fields, status=400)
+    told = (' (files come only in a multipart form, which '
+            '<form method="post" enctype="multipart/form-data"> and curl -F send; ')
+    assert answer.text.startswith("Bad request: %s%s" % (problem, told))
+    assert "`missing parameter 'file'%s" % told in section('## Parameter unpacking')
+
+
+def test_the_readme_upload_route_takes_a_multipart_form_and_words_a_missing_file_there_plainly(make_app):
+    browser = client(parameter_app(make_app))
+    assert browser.post('/upload', {'title': 'Report'}, upload_files=[('file', 'report.pdf', b'%PDF')]).status_int == 200
+    answer = browser.post('/upload', {'title': 'Report'}, content_type='multipart/form-data', status=400)
+    assert answer.text.strip() == "Bad request: missing parameter 'file'"
+
+
+# -- Mounted and merged apps -----------------------------------------------------------------------
+
+@pytest.mark.parametrize('on_the_child_too', [False, True])
+def test_a_mounted_childs_parameter_with_a_default_keeps_it_unless_canister_is_on_the_child_too(
+        make_app, log_dir, on_the_child_too):
+    claim = ("A parameter with a default gets its default whatever the request sends, and nothing is logged "
+             "(`def hello(name='world')` answers `?name=bob` with `world`): there too, install canister on the child.")
+    assert claim in section('## Mounted and merged apps')
+    parent = make_app()
+    child = bottle.Bottle()
+    child.route('/hello', callback=lambda name='world': 'hello %s' % name)
+    if on_the_child_too:
+        child.install(canister.Canister(log_path=str(log_dir)))
+    parent.mount('/shop/', child)
+    try:
+        answer = client(parent).get('/shop/hello?name=bob')
+    finally:
+        child.uninstall(True)
+    assert answer.text == ('hello bob' if on_the_child_too else 'hello world')
+    assert warning_lines(log_dir) == []
 
 
 # -- Security headers ------------------------------------------------------------------------------

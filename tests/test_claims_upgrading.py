@@ -20,8 +20,10 @@ import pytest
 
 import canister
 from canister import session
-from helpers import ROOT, app_with_ini, banner_value, basic, client, read_log, today
+from helpers import ROOT, app_with_ini, banner_value, basic, client, read_log, today, warning_lines
 from servers import Client, free_port, wait_until
+
+README = (ROOT / 'README.md').read_text(encoding='utf-8')
 
 #: The first example of the 1.x docs: a whole program, served by its own ``app.run()``.
 FIRST_APP_1X = """import bottle
@@ -181,6 +183,28 @@ def test_the_1x_docs_parameter_example_answers_as_its_code_says_and_a_missing_fo
     assert web.get('/hi?foo=John&bar=Smith').text == 'Hi John and Smith!'
     assert web.get('/hi?foo=John').text == 'Hi John!'
     assert "missing parameter 'foo'" in web.get('/hi', status=400).text
+
+
+def test_the_1x_docs_parameter_example_beside_the_first_apps_own_app_is_a_404_that_one_warning_explains(
+        default_app, make_app, log_dir):
+    said = ("Route GET /hi is on Bottle's default app (added with bottle.route or bottle.get, or @get imported from "
+            "bottle), not on the app canister is installed on, so this app answers its path 404: add it with @app.get "
+            "or @app.route")
+    assert '`%s`' % said in README
+    app = make_app()   # the first example's app = bottle.Bottle(), canister installed on it, @get on another
+    run_fragment(PARAMETER_EXAMPLE_1X)
+    web = client(app)
+    for path in ('/hi?foo=John&bar=Smith', '/hi', '/elsewhere'):
+        web.get(path, status=404)
+    assert [line.split('   ', 1)[1] for line in warning_lines(log_dir)] == [said]
+
+
+def test_a_404_of_a_path_the_default_app_does_not_route_either_says_nothing_of_it(default_app, make_app, log_dir):
+    app = make_app()
+    app.route('/here', callback=lambda: 'here')
+    run_fragment(PARAMETER_EXAMPLE_1X)
+    client(app).get('/there', status=404)
+    assert warning_lines(log_dir) == []
 
 
 def test_the_1x_docs_session_example_counts_in_session_data(default_app, log_dir):
