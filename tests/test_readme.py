@@ -39,6 +39,18 @@ def test_the_readme_test_command_is_what_ci_runs():
     assert 'bash scripts/test.sh' in ci
 
 
+def test_the_readme_names_the_bottles_and_pythons_the_test_command_runs():
+    script = (ROOT / 'scripts' / 'test.sh').read_text(encoding='utf-8')
+    bottles = re.search(r'^BOTTLES=\$\{BOTTLES:-"([^"]*)"\}$', script, re.M).group(1).split()
+    pairs = re.search(r'^EXTRA_PYTHONS=\$\{EXTRA_PYTHONS-"([^"]*)"\}$', script, re.M).group(1).split()
+    section = _development_section()
+    assert 'with `python3` on bottle %s and on %s' % tuple(bottles) in section
+    for pair in pairs:
+        python, bottle_version = pair.split(':')
+        assert '(%s with %s)' % (python, bottle_version) in section
+    assert 'EXTRA_PYTHONS="%s"' % ' '.join(pairs) in section
+
+
 def _development_section() -> str:
     readme = (ROOT / 'README.md').read_text(encoding='utf-8')
     return readme.split('\n## Development\n', 1)[1].split('\n## ', 1)[0]
