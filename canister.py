@@ -1021,6 +1021,9 @@ KEYS: Dict[str, _Key] = {key.name: key for key in (
          "prefix of canister's Redis keys, so several apps can share one Redis"),
     _Key('session_redis_wait', 0, _as_number(int, 0),
          'Redis replicas a save waits for (`WAIT`) before the answer goes out; 0: none'),
+    _Key('session_redis_timeout', 1.0, _as_seconds(float, 0.01, 60.0),
+         'seconds, 0.01 to 60, a Redis command (or a connection to Redis) may take before the store counts as down '
+         'and the request answers 503'),
     _Key('session_cookie', 'session_id', _as_text, 'name of the session cookie'),
     _Key('session_timeout', 3600, _as_seconds(int),
          'seconds of inactivity before a session ends (0 or less: never); alias `session_timout` '
@@ -5780,14 +5783,14 @@ def _sqlite_path(url: str) -> str:
 
 
 def open_store(url: str, max_sessions: int = 100000, redis_prefix: str = 'canister:session:',
-               redis_wait: int = 0, max_age: float = 0) -> SessionStore:
+               redis_wait: int = 0, max_age: float = 0, redis_timeout: float = 1.0) -> SessionStore:
     """Make the store a ``session_store`` URL names."""
     if url == 'memory':
         return MemoryStore(max_sessions)
     if url.startswith('sqlite:///'):
         return SQLiteStore(_sqlite_path(url))
     if url.startswith(('redis://', 'rediss://', 'unix://', 'redis+', 'rediss+')):
-        store = RedisStore(url, prefix=redis_prefix, wait=redis_wait, max_age=max_age)
+        store = RedisStore(url, prefix=redis_prefix, timeout=redis_timeout, wait=redis_wait, max_age=max_age)
         store._wait_from_config = True
         return store
     raise ConfigError('canister.session_store = %r is not valid: expected memory, sqlite:///file.db, '
@@ -5799,7 +5802,7 @@ def open_store(url: str, max_sessions: int = 100000, redis_prefix: str = 'canist
 def _configured_store(config: Config) -> SessionStore:
     """Make the store a config's ``session_store`` names, with the settings of that store."""
     return open_store(config['session_store'], config['session_max'], config['session_redis_prefix'],
-                      config['session_redis_wait'], config['session_max_age'])
+                      config['session_redis_wait'], config['session_max_age'], config['session_redis_timeout'])
 
 
 ###############################################################################
