@@ -8980,6 +8980,8 @@ return 0
         self.prefix = store.prefix + 'throttle:'
         #: The store's: what redis-py raises when Redis cannot answer.
         self._errors = store._errors
+        #: The store's note of an error (``RedisStore._unreachable``): a write refused or a stall, for the readiness check.
+        self._unreachable = store._unreachable
         #: Runs a Lua script on the store's client (``RedisStore.script``).
         self._script = store.script
 
@@ -8987,6 +8989,9 @@ return 0
         try:
             return int(self._script(source)(keys=[self.prefix + client], args=list(args)))
         except self._errors as error:  # (a client that could not be made raises StoreUnavailable itself)
+            # The same Redis as the sessions': a write refused here (NOREPLICAS, READONLY, full) is one the store's
+            # readiness check must tell, though no session was saved (a Basic login's count is written first).
+            self._unreachable(error)
             raise StoreUnavailable('the Redis login throttle is unavailable: %s' % _redis_error_text(error)) from None
 
     def claim(self, client: str) -> int:

@@ -17,7 +17,7 @@ import pytest
 import redis
 
 import canister
-from helpers import ROOT, client, read_log, set_cookies, sqlite_url
+from helpers import ROOT, basic, client, read_log, set_cookies, sqlite_url
 from redis_topologies import command_calls
 from servers import free_port
 from session_kit import FourMethodStore
@@ -338,3 +338,20 @@ def test_the_ready_route_answers_503_once_a_redis_short_of_its_min_replicas_to_w
     assert "Not ready: the Redis session store is unavailable: NOREPLICAS Not enough good replicas" in read_log(log_dir)
     server.config_set('min-replicas-to-write', '0')
     assert web.get('/ready').text == 'ready\n'
+
+
+def test_the_ready_route_answers_503_once_a_redis_short_of_its_min_replicas_to_write_refused_a_basic_login(
+        make_app, redis_server, log_dir):
+    app, _ = ready_app(make_app, session_store=redis_server.url, auth_basic_username='alice',
+                       auth_basic_password='wonderland')
+    app.route('/me', callback=lambda: canister.session.user)
+    web = client(app)
+    server = redis.Redis(port=redis_server.port)
+    server.config_set('min-replicas-to-write', '1')           # it has none: every write refused (NOREPLICAS)
+    refused = web.get('/me', headers={'Authorization': basic('alice', 'wonderland')}, status=503)
+    assert 'retry shortly' in refused.text                  # the login throttle's count, written first, was refused
+    assert web.get('/ready', status=503).text == 'not ready\n'
+    assert "Not ready: the Redis session store is unavailable: NOREPLICAS Not enough good replicas" in read_log(log_dir)
+    server.config_set('min-replicas-to-write', '0')
+    assert web.get('/ready').text == 'ready\n'
+    assert web.get('/me', headers={'Authorization': basic('alice', 'wonderland')}).text == 'alice'
