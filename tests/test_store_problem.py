@@ -340,18 +340,36 @@ def test_the_ready_route_answers_503_once_a_redis_short_of_its_min_replicas_to_w
     assert web.get('/ready').text == 'ready\n'
 
 
-def test_the_ready_route_answers_503_once_a_redis_short_of_its_min_replicas_to_write_refused_a_basic_login(
-        make_app, redis_server, log_dir):
+
+#: Ways a Redis that answers PING refuses writes: how to make it so, what it says, how to undo it.
+REFUSALS = {
+    'short of replicas': (lambda server: server.config_set('min-replicas-to-write', '1'),  # it has none
+                          'NOREPLICAS Not enough good replicas',
+                          lambda server: server.config_set('min-replicas-to-write', '0')),
+    'full': (lambda server: server.config_set('maxmemory-policy', 'noeviction') and server.config_set('maxmemory', '1'),
+             "command not allowed when used memory > 'maxmemory'",
+             lambda server: server.config_set('maxmemory', '0')),
+    'a replica': (lambda server: server.replicaof('127.0.0.1', free_port()),  # (of a master that is not there)
+                  "You can't write against a read only replica",
+                  lambda server: server.replicaof('NO', 'ONE')),
+}
+
+
+@pytest.mark.parametrize('refusal', sorted(REFUSALS))
+def test_the_ready_route_answers_503_once_redis_refused_the_login_throttles_write_at_a_basic_login(
+        make_app, redis_server, log_dir, refusal):
+    refuse, words, undo = REFUSALS[refusal]
     app, _ = ready_app(make_app, session_store=redis_server.url, auth_basic_username='alice',
                        auth_basic_password='wonderland')
     app.route('/me', callback=lambda: canister.session.user)
     web = client(app)
     server = redis.Redis(port=redis_server.port)
-    server.config_set('min-replicas-to-write', '1')           # it has none: every write refused (NOREPLICAS)
+    refuse(server)
     refused = web.get('/me', headers={'Authorization': basic('alice', 'wonderland')}, status=503)
     assert 'retry shortly' in refused.text                  # the login throttle's count, written first, was refused
+    assert 'the Redis login throttle is unavailable: ' in read_log(log_dir)
     assert web.get('/ready', status=503).text == 'not ready\n'
-    assert "Not ready: the Redis session store is unavailable: NOREPLICAS Not enough good replicas" in read_log(log_dir)
-    server.config_set('min-replicas-to-write', '0')
+    assert 'Not ready: the Redis session store is unavailable: %s' % words in read_log(log_dir)
+    undo(server)
     assert web.get('/ready').text == 'ready\n'
     assert web.get('/me', headers={'Authorization': basic('alice', 'wonderland')}).text == 'alice'
