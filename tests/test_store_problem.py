@@ -373,3 +373,22 @@ def test_the_ready_route_answers_503_once_redis_refused_the_login_throttles_writ
     undo(server)
     assert web.get('/ready').text == 'ready\n'
     assert web.get('/me', headers={'Authorization': basic('alice', 'wonderland')}).text == 'alice'
+
+
+def test_each_probe_writes_its_own_not_ready_line_and_the_outages_error_line_is_still_written_once_a_second(
+        make_app, redis_server, log_dir, clock):
+    app, _ = ready_app(make_app, session_store=redis_server.url)
+    app.route('/count', callback=lambda: str(canister.session.data.setdefault('n', 1)))
+    web = client(app)
+    redis_server.stop()
+    for _ in range(3):
+        web.get('/ready', status=503)
+        web.get('/count', status=503)
+    lines = read_log(log_dir).splitlines()
+    down = 'the Redis session store is unavailable: Error 111 connecting'
+    assert sum(' WARNING ' in line and 'Not ready: ' + down in line for line in lines) == 3   # one per probe
+    assert sum(' ERROR ' in line and line.split(']   ', 1)[1].startswith(down) for line in lines) == 1
+    clock.advance(1.5)
+    web.get('/ready', status=503)                          # the next line brings the count of the requests alone
+    assert re.search(re.escape(down) + r'[^\n]* \(and 2 more like it in process %d in the last' % os.getpid(),
+                     read_log(log_dir))
