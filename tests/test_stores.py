@@ -865,3 +865,24 @@ def test_session_redis_timeout_makes_a_frozen_redis_answer_503_sooner_than_the_d
         redis_server.thaw()
     assert waited['0.2'] < 0.7 and waited['default'] >= 0.9, waited  # the 0.2 s well under the default 1 s
     assert waited['default'] > 2.5 * waited['0.2'], waited
+
+
+def test_after_a_request_met_session_redis_timeout_the_others_answer_at_once_for_as_long_then_one_asks_again(
+        make_app, redis_server):
+    web = cookieless_client(add_store_routes(make_app(session_store=redis_server.url, session_redis_timeout=0.4)))
+    assert web.get('/').text == '0'                  # connected
+
+    def waited():
+        started = time.monotonic()
+        web.get('/', status=503)
+        return time.monotonic() - started
+
+    redis_server.freeze()  # SIGSTOP: connections are accepted, nothing is answered
+    try:
+        first = waited()                             # waits out its 0.4 s
+        at_once = waited()                           # within the 0.4 s after it: answered without asking Redis
+        time.sleep(0.5)
+        again = waited()                             # past them: one request asks Redis again, and waits
+    finally:
+        redis_server.thaw()
+    assert first >= 0.35 and again >= 0.35 and at_once < min(first, again) / 4, (first, at_once, again)
