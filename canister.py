@@ -8885,6 +8885,8 @@ class _SQLiteThrottle(_Throttle):
         self._claims = itertools.count(1)
         #: The store's connections to the file.
         self._file = store._file
+        #: The store: a write of the throttle's that failed for want of room is one its readiness check must tell.
+        self._store = store
         if self._set_up not in self._file.set_ups:  # on every connection opened from now on
             self._file.set_ups.append(self._set_up)
         if not self._file.is_open():  # (the store could not open it yet: its first connection makes the table)
@@ -8910,6 +8912,8 @@ class _SQLiteThrottle(_Throttle):
         try:
             return self._file.run(work)
         except (sqlite3.Error, OSError) as error:
+            if _sqlite_no_room(error):  # (a failed login writes the throttle's count alone: no save fails to tell it)
+                self._store._short_of_room = True
             raise StoreUnavailable('the SQLite login throttle %s failed: %s' % (self.path, error)) from None
 
     def claim(self, client: str) -> int:
@@ -8931,7 +8935,8 @@ class _SQLiteThrottle(_Throttle):
                 connection.execute('COMMIT')
                 return wait
             except BaseException:
-                connection.execute('ROLLBACK')
+                if connection.in_transaction:  # (SQLite ends it itself on some errors, a full disk's among them)
+                    connection.execute('ROLLBACK')
                 raise
         return typing.cast(int, self._run(work))
 
