@@ -1021,6 +1021,9 @@ KEYS: Dict[str, _Key] = {key.name: key for key in (
          "prefix of canister's Redis keys, so several apps can share one Redis"),
     _Key('session_redis_wait', 0, _as_number(int, 0),
          'Redis replicas a save waits for (`WAIT`) before the answer goes out; 0: none'),
+    _Key('session_redis_timeout', 1.0, _as_seconds(float, 0.01, 60.0),
+         'seconds, 0.01 to 60, a Redis command (or a connection to Redis) may take before the store counts as down '
+         'and the request answers 503'),
     _Key('session_cookie', 'session_id', _as_text, 'name of the session cookie'),
     _Key('session_timeout', 3600, _as_seconds(int),
          'seconds of inactivity before a session ends (0 or less: never); alias `session_timout` '
@@ -5796,14 +5799,14 @@ def _sqlite_path(url: str) -> str:
 
 
 def open_store(url: str, max_sessions: int = 100000, redis_prefix: str = 'canister:session:',
-               redis_wait: int = 0, max_age: float = 0) -> SessionStore:
+               redis_wait: int = 0, max_age: float = 0, redis_timeout: float = 1.0) -> SessionStore:
     """Make the store a ``session_store`` URL names."""
     if url == 'memory':
         return MemoryStore(max_sessions)
     if url.startswith('sqlite:///'):
         return SQLiteStore(_sqlite_path(url))
     if url.startswith(('redis://', 'rediss://', 'unix://', 'redis+', 'rediss+')):
-        store = RedisStore(url, prefix=redis_prefix, wait=redis_wait, max_age=max_age)
+        store = RedisStore(url, prefix=redis_prefix, timeout=redis_timeout, wait=redis_wait, max_age=max_age)
         store._wait_from_config = True
         return store
     raise ConfigError('canister.session_store = %r is not valid: expected memory, sqlite:///file.db, '
@@ -5815,7 +5818,7 @@ def open_store(url: str, max_sessions: int = 100000, redis_prefix: str = 'canist
 def _configured_store(config: Config) -> SessionStore:
     """Make the store a config's ``session_store`` names, with the settings of that store."""
     return open_store(config['session_store'], config['session_max'], config['session_redis_prefix'],
-                      config['session_redis_wait'], config['session_max_age'])
+                      config['session_redis_wait'], config['session_max_age'], config['session_redis_timeout'])
 
 
 ###############################################################################
@@ -8898,6 +8901,8 @@ class _SQLiteThrottle(_Throttle):
         self._claims = itertools.count(1)
         #: The store's connections to the file.
         self._file = store._file
+        #: The store: a write of the throttle's that failed for want of room is one its readiness check must tell.
+        self._store = store
         if self._set_up not in self._file.set_ups:  # on every connection opened from now on
             self._file.set_ups.append(self._set_up)
         if not self._file.is_open():  # (the store could not open it yet: its first connection makes the table)
@@ -8923,6 +8928,8 @@ class _SQLiteThrottle(_Throttle):
         try:
             return self._file.run(work)
         except (sqlite3.Error, OSError) as error:
+            if _sqlite_no_room(error):  # (a failed login writes the throttle's count alone: no save fails to tell it)
+                self._store._short_of_room = True
             raise StoreUnavailable('the SQLite login throttle %s failed: %s' % (self.path, error)) from None
 
     def claim(self, client: str) -> int:
@@ -8944,7 +8951,8 @@ class _SQLiteThrottle(_Throttle):
                 connection.execute('COMMIT')
                 return wait
             except BaseException:
-                connection.execute('ROLLBACK')
+                if connection.in_transaction:  # (SQLite ends it itself on some errors, a full disk's among them)
+                    connection.execute('ROLLBACK')
                 raise
         return typing.cast(int, self._run(work))
 
@@ -8993,6 +9001,8 @@ return 0
         self.prefix = store.prefix + 'throttle:'
         #: The store's: what redis-py raises when Redis cannot answer.
         self._errors = store._errors
+        #: The store's note of an error (``RedisStore._unreachable``): a write refused or a stall, for the readiness check.
+        self._unreachable = store._unreachable
         #: Runs a Lua script on the store's client (``RedisStore.script``).
         self._script = store.script
 
@@ -9000,6 +9010,9 @@ return 0
         try:
             return int(self._script(source)(keys=[self.prefix + client], args=list(args)))
         except self._errors as error:  # (a client that could not be made raises StoreUnavailable itself)
+            # The same Redis as the sessions': a write refused here (NOREPLICAS, READONLY, full) is one the store's
+            # readiness check must tell, though no session was saved (a Basic login's count is written first).
+            self._unreachable(error)
             raise StoreUnavailable('the Redis login throttle is unavailable: %s' % _redis_error_text(error)) from None
 
     def claim(self, client: str) -> int:

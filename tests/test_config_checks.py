@@ -416,6 +416,12 @@ def test_a_jwks_url_that_cannot_be_fetched_is_refused_at_install(tmp_path, url, 
     ('log_days', 10 ** 9, 'expected a number <= 36600'),
     ('auth_jwt_jwks_timeout', 600, 'expected a number <= 60'),     # a request would hold its thread for it
     ('auth_jwt_jwks_timeout', 0, 'expected a number >= 0.1'),
+    ('session_redis_timeout', 0, 'expected a number >= 0.01'),      # no timeout: a stalled Redis would hang requests
+    ('session_redis_timeout', -1, 'expected a number >= 0.01'),
+    ('session_redis_timeout', '250ms', 'expected a number of seconds, without a unit (250ms is 0.25)'),
+    ('session_redis_timeout', 'fast', 'expected a finite number'),
+    ('session_redis_timeout', 'nan', 'expected a finite number'),
+    ('session_redis_timeout', 61, 'expected a number <= 60'),       # each request would hold its thread for it
     ('session_timeout', timedelta(seconds=1.5), 'expected whole seconds, not the timedelta 0:00:01.500000'),
     ('hsts_max_age', timedelta(days=-1), 'expected a number >= 0'),
     ('log_days', timedelta(hours=36), 'expected whole days, not the timedelta 1 day, 12:00:00'),
@@ -434,6 +440,7 @@ def test_a_number_that_cannot_work_is_refused_at_install(tmp_path, key, value, w
     ('log_slow', '0.25', 0.25), ('session_max_age', 3162240000, 3162240000),
     ('session_timeout', timedelta(hours=8), 28800), ('session_timeout', timedelta(minutes=-1), -60),
     ('log_slow', timedelta(milliseconds=250), 0.25), ('auth_jwt_jwks_refetch', timedelta(minutes=1), 60.0),
+    ('session_redis_timeout', ' 0.25 ', 0.25), ('session_redis_timeout', timedelta(milliseconds=250), 0.25),
     ('cors_max_age', timedelta(minutes=10), 600), ('session_cookie_max_age', timedelta(days=30), 2592000),
     ('log_days', timedelta(days=30), 30), ('log_days', timedelta(weeks=1), 7), ('log_days', timedelta(0), 0),
 ])

@@ -166,3 +166,28 @@ def test_a_relative_sqlite_path_is_named_absolute_by_the_install_warning_the_503
     assert errors[1].endswith('the SQLite login throttle %s failed: database or disk is full' % path), errors
     assert plugin_of(app).store_problem().startswith('the SQLite session store %s failed: database or disk is full' % path)
     filler.unlink()
+
+
+def test_store_problem_says_the_disk_is_full_once_the_login_throttles_write_failed_for_want_of_room(
+        small_disk, make_app, log_dir):
+    # (small_disk first: unmounted after make_app's uninstall has closed the connections)
+    path = small_disk / 'sessions.db'
+    app = make_app(session_store=sqlite_url(path), auth_basic_username='alice', auth_basic_password='wonderland',
+                   auth_max_failures=1000)
+    app.get('/me', callback=lambda: canister.session.user)
+    plugin = plugin_of(app)
+    guess = {'Authorization': basic('alice', 'guess')}        # a failed login writes the throttle's count alone
+    client(app).get('/me', headers=guess, status=401)
+    connection = sqlite3.connect(str(path))
+    try:                                                      # the -wal emptied: its next write needs room
+        assert connection.execute('PRAGMA wal_checkpoint(TRUNCATE)').fetchone()[0] == 0
+    finally:
+        connection.close()
+    filler = fill_file_system(small_disk)
+    statuses = [client(app).get('/me', headers=guess, expect_errors=True).status_int for _ in range(20)]
+    assert 503 in statuses and 'the SQLite login throttle %s failed: database or disk is full' % path in read_log(log_dir)
+    failed = 'the SQLite session store %s failed: database or disk is full (0 bytes free)' % path
+    assert plugin.store_problem() == failed                   # as a save that failed for want of room makes it say
+    filler.unlink()
+    assert plugin.store_problem() is None
+    assert client(app).get('/me', headers={'Authorization': basic('alice', 'wonderland')}).text == 'alice'

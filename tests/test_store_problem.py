@@ -17,7 +17,7 @@ import pytest
 import redis
 
 import canister
-from helpers import ROOT, client, read_log, set_cookies, sqlite_url
+from helpers import ROOT, basic, client, read_log, set_cookies, sqlite_url
 from redis_topologies import command_calls
 from servers import free_port
 from session_kit import FourMethodStore
@@ -338,3 +338,57 @@ def test_the_ready_route_answers_503_once_a_redis_short_of_its_min_replicas_to_w
     assert "Not ready: the Redis session store is unavailable: NOREPLICAS Not enough good replicas" in read_log(log_dir)
     server.config_set('min-replicas-to-write', '0')
     assert web.get('/ready').text == 'ready\n'
+
+
+
+#: Ways a Redis that answers PING refuses writes: how to make it so, what it says, how to undo it.
+REFUSALS = {
+    'short of replicas': (lambda server: server.config_set('min-replicas-to-write', '1'),  # it has none
+                          'NOREPLICAS Not enough good replicas',
+                          lambda server: server.config_set('min-replicas-to-write', '0')),
+    'full': (lambda server: server.config_set('maxmemory-policy', 'noeviction') and server.config_set('maxmemory', '1'),
+             "command not allowed when used memory > 'maxmemory'",
+             lambda server: server.config_set('maxmemory', '0')),
+    'a replica': (lambda server: server.replicaof('127.0.0.1', free_port()),  # (of a master that is not there)
+                  "You can't write against a read only replica",
+                  lambda server: server.replicaof('NO', 'ONE')),
+}
+
+
+@pytest.mark.parametrize('refusal', sorted(REFUSALS))
+def test_the_ready_route_answers_503_once_redis_refused_the_login_throttles_write_at_a_basic_login(
+        make_app, redis_server, log_dir, refusal):
+    refuse, words, undo = REFUSALS[refusal]
+    app, _ = ready_app(make_app, session_store=redis_server.url, auth_basic_username='alice',
+                       auth_basic_password='wonderland')
+    app.route('/me', callback=lambda: canister.session.user)
+    web = client(app)
+    server = redis.Redis(port=redis_server.port)
+    refuse(server)
+    refused = web.get('/me', headers={'Authorization': basic('alice', 'wonderland')}, status=503)
+    assert 'retry shortly' in refused.text                  # the login throttle's count, written first, was refused
+    assert 'the Redis login throttle is unavailable: ' in read_log(log_dir)
+    assert web.get('/ready', status=503).text == 'not ready\n'
+    assert 'Not ready: the Redis session store is unavailable: %s' % words in read_log(log_dir)
+    undo(server)
+    assert web.get('/ready').text == 'ready\n'
+    assert web.get('/me', headers={'Authorization': basic('alice', 'wonderland')}).text == 'alice'
+
+
+def test_each_probe_writes_its_own_not_ready_line_and_the_outages_error_line_is_still_written_once_a_second(
+        make_app, redis_server, log_dir, clock):
+    app, _ = ready_app(make_app, session_store=redis_server.url)
+    app.route('/count', callback=lambda: str(canister.session.data.setdefault('n', 1)))
+    web = client(app)
+    redis_server.stop()
+    for _ in range(3):
+        web.get('/ready', status=503)
+        web.get('/count', status=503)
+    lines = read_log(log_dir).splitlines()
+    down = 'the Redis session store is unavailable: Error 111 connecting'
+    assert sum(' WARNING ' in line and 'Not ready: ' + down in line for line in lines) == 3   # one per probe
+    assert sum(' ERROR ' in line and line.split(']   ', 1)[1].startswith(down) for line in lines) == 1
+    clock.advance(1.5)
+    web.get('/ready', status=503)                          # the next line brings the count of the requests alone
+    assert re.search(re.escape(down) + r'[^\n]* \(and 2 more like it in process %d in the last' % os.getpid(),
+                     read_log(log_dir))

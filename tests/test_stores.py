@@ -836,3 +836,53 @@ def test_redis_connections_are_pooled_and_a_frozen_server_answers_503_after_one_
     wait_until(lambda: web.get('/read', headers=with_cookie(sid), status='*').status_int == 200, 3,
                what='the session read again')
     assert json.loads(web.get('/read', headers=with_cookie(sid)).text)[0] == 'alice'
+
+
+#: Each kind of ``session_store`` URL, naming a frozen Redis: the server itself, its TLS handshake, a sentinel
+#: and a Cluster node, each the first thing the store asks, and silent.
+REDIS_URL_KINDS = {'redis': 'redis://127.0.0.1:%d/0', 'rediss': 'rediss://127.0.0.1:%d/0',
+                   'redis+sentinel': 'redis+sentinel://127.0.0.1:%d/mymaster/0',
+                   'redis+cluster': 'redis+cluster://127.0.0.1:%d'}
+
+
+@pytest.mark.parametrize('kind', sorted(REDIS_URL_KINDS))
+def test_session_redis_timeout_makes_a_frozen_redis_answer_503_sooner_than_the_default_1_second(
+        make_app, redis_server, kind):
+    url = REDIS_URL_KINDS[kind] % redis_server.port
+    redis_server.freeze()  # SIGSTOP: connections are accepted, nothing is answered
+    try:
+        with pytest.warns(canister.CanisterWarning, match='unreachable for now'):
+            apps = {'0.2': add_store_routes(make_app(session_store=url, session_redis_timeout='0.2')),
+                    'default': add_store_routes(make_app(session_store=url))}
+        time.sleep(1.1)  # past the installs' own timeouts, after which requests answer 503 at once for a while
+        waited = {}
+        for name, app in apps.items():
+            started = time.monotonic()
+            response = cookieless_client(app).get('/', status='*')
+            waited[name] = time.monotonic() - started
+            assert response.status_int == 503 and 'session store' in response.text, (name, response.text)
+    finally:
+        redis_server.thaw()
+    assert waited['0.2'] < 0.7 and waited['default'] >= 0.9, waited  # the 0.2 s well under the default 1 s
+    assert waited['default'] > 2.5 * waited['0.2'], waited
+
+
+def test_after_a_request_met_session_redis_timeout_the_others_answer_at_once_for_as_long_then_one_asks_again(
+        make_app, redis_server):
+    web = cookieless_client(add_store_routes(make_app(session_store=redis_server.url, session_redis_timeout=0.4)))
+    assert web.get('/').text == '0'                  # connected
+
+    def waited():
+        started = time.monotonic()
+        web.get('/', status=503)
+        return time.monotonic() - started
+
+    redis_server.freeze()  # SIGSTOP: connections are accepted, nothing is answered
+    try:
+        first = waited()                             # waits out its 0.4 s
+        at_once = waited()                           # within the 0.4 s after it: answered without asking Redis
+        time.sleep(0.5)
+        again = waited()                             # past them: one request asks Redis again, and waits
+    finally:
+        redis_server.thaw()
+    assert first >= 0.35 and again >= 0.35 and at_once < min(first, again) / 4, (first, at_once, again)
