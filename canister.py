@@ -5196,9 +5196,13 @@ return 0
 #: the record's own lifetime (``session.remember``, the last number of the record's tail, ``_record_tail``;
 #: the login line's 16 characters may follow it) when it has one, and only where less is left.  A
 #: remembered session thus keeps its own length whether or not the request that read it gets to save.
+#: A marker (``_marker``: a JSON string, ``"moved..."`` or ``"ended"``) is returned as it is and keeps its
+#: minute, so that a client polling an old id cannot keep it for ever.
 _REDIS_LOAD = """
 local record = redis.call('GET', KEYS[1])
 if not record then return false end
+local head = string.sub(record, 1, 6)
+if (head == '"moved' or head == '"ended') and string.sub(record, -1) == '"' then return record end
 local life = ARGV[1]
 local tail = string.sub(record, -48)
 local own = string.match(tail, ',(%d+)%]$') or string.match(tail, ',(%d+),"[^"]*"%]$')
@@ -6109,8 +6113,6 @@ class SessionManager:
             return None
         entry = self.decoded(sid, record)
         if entry is None:
-            if self.touches_on_load and _marker(record) is not None:  # the read gave a marker a session's life:
-                self.update(sid, record, record, _MOVED_TTL)  # its own again (the rare read of an old id)
             return None
         if self.max_age and entry[3] + self.max_age * 1000 <= _now() * 1000:
             return None
