@@ -9962,10 +9962,12 @@ class _Proxies:
                 self._cache[address] = known
         return known
 
-    def client(self, environ: Mapping[str, Any], peer: str, log: RequestLog) -> Tuple[str, int]:
+    def client(self, environ: Mapping[str, Any], peer: str, log: RequestLog,
+               sessions: SessionManager) -> Tuple[str, int]:
         """The client address, the last X-Forwarded-For entry not added by a trusted proxy, and how many
         trusted proxies the request passed: the peer and the trusted entries after the client's.  An entry
-        there that is no IP address is not believed: the client is then the outermost trusted proxy."""
+        there that is no IP address is not believed: the client is then the outermost trusted proxy (said
+        once, in a line named as the request's, from ``sessions``' cookie)."""
         if not self.is_trusted(peer):
             return peer, 0
         chain = [_without_port(entry.strip()) for entry in environ.get('HTTP_X_FORWARDED_FOR', '').split(',')
@@ -9976,7 +9978,7 @@ class _Proxies:
             if not self.is_trusted(entry):
                 address = _ip_address(entry)
                 if not address:
-                    _warn_unbelieved_client(log, entry, trusted)
+                    _warn_unbelieved_client(log, entry, trusted, sessions.cookie_sid(environ.get('HTTP_COOKIE', '')))
                 return address or trusted, hops
             trusted = entry
             hops += 1
@@ -9997,16 +9999,18 @@ def _ip_address(entry: str) -> str:
 _UNBELIEVED_CLIENT = threading.Lock()
 
 
-def _warn_unbelieved_client(log: RequestLog, entry: str, trusted: str) -> None:
+def _warn_unbelieved_client(log: RequestLog, entry: str, trusted: str, cookie_sid: Optional[str]) -> None:
     """Say once per process that the client's entry of X-Forwarded-For was no IP address, so not believed."""
     if _UNBELIEVED_CLIENT.locked() or not _UNBELIEVED_CLIENT.acquire(blocking=False):  # never released
         return
+    # written before the request names its thread (_RequestContext.begin): named here as the request's lines are
+    thread_name = trusted + ('-' + cookie_sid[:6] if cookie_sid else '-...')
     log.write(logging.WARNING, 'X-Forwarded-For came through the trusted proxy %s with %r where the client\'s '
               'address belongs, which is not an IP address: such an entry is not believed, and the client is '
               'logged and throttled as %s; a proxy that passes on the client\'s own X-Forwarded-For lets the client '
               'write there what it likes: have it append the address it sees (nginx: proxy_set_header '
               'X-Forwarded-For $proxy_add_x_forwarded_for) or set it', _escape(trusted)[:64], entry[:64],
-              _escape(trusted)[:64])
+              _escape(trusted)[:64], thread_name=thread_name)
 
 
 #: The schemes an X-Forwarded-Proto of a trusted proxy is believed for (any other is ignored).
@@ -10550,7 +10554,7 @@ class _RequestContext(SessionState):
         peer = environ.get('REMOTE_ADDR') or '-'
         if plugin.has_proxies and plugin.proxies.is_trusted(peer):
             self.trusted = True
-            self.client, self.hops = plugin.proxies.client(environ, peer, plugin.log)
+            self.client, self.hops = plugin.proxies.client(environ, peer, plugin.log, plugin.sessions)
             scheme = _forwarded_value(environ.get('HTTP_X_FORWARDED_PROTO', ''), self.hops).lower()
             if scheme not in _WEB_SCHEMES:  # none sent, or not a scheme a proxy serves (``javascript://``)
                 scheme = environ.get('wsgi.url_scheme', 'http')
