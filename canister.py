@@ -8679,9 +8679,29 @@ class JwtAuth:
         try:
             with open(path, 'rb') as handle:
                 return load_pem_public_key(handle.read())
-        except (OSError, ValueError) as error:
-            raise ConfigError('canister.auth_jwt_public_key = %r: cannot load a PEM public key (%s)'
-                              % (path, error)) from None
+        except OSError as error:
+            if JwtAuth._is_key_text(path):  # a PEM key's base64 lines pasted without the markers
+                raise ConfigError('canister.auth_jwt_public_key holds the base64 text of a key (not shown), not the '
+                                  'path of a file: the key takes a file path; save the provider\'s public key to a '
+                                  'PEM file (its text between -----BEGIN PUBLIC KEY----- and -----END PUBLIC '
+                                  'KEY-----) and give its path') from None
+            failure: Exception = error
+        except ValueError as error:
+            failure = error
+        raise ConfigError('canister.auth_jwt_public_key = %r: cannot load a PEM public key (%s)'
+                          % (path, failure)) from None
+
+    @staticmethod
+    def _is_key_text(value: str) -> bool:
+        """True if ``value`` (which names no file) is the base64 of a DER key, 40 characters or more: a PEM
+        key's body, which starts with an ASN.1 SEQUENCE (byte 0x30, so its text with ``M``)."""
+        text = ''.join(value.split())
+        if len(text) < 40 or not text.startswith('M'):
+            return False
+        try:
+            return base64.b64decode(text, validate=True)[:1] == b'\x30'
+        except (binascii.Error, ValueError):
+            return False
 
     def authenticate(self, token: str) -> Tuple[Any, float, str, None, None]:
         """Return (claims, expiry, subject to log, no login line, no overtaken test) or raise :class:`AuthFailure`."""
