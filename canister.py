@@ -9934,8 +9934,9 @@ def _trimmed_digits(length: str) -> str:
 def _without_port(entry: str) -> str:
     """The address of an X-Forwarded-For entry, without the port some proxies add (Azure's
     ``203.0.113.7:51234``, ``[2001:db8::7]:51234``): each connection of one client has a new port."""
-    if entry.startswith('['):
-        return entry[1:].partition(']')[0]
+    if entry.startswith('['):  # only [address] and [address]:port; anything else stays as sent, so no address
+        address, bracket, rest = entry[1:].partition(']')
+        return address if bracket and (not rest or (rest[0] == ':' and rest[1:].isdigit())) else entry
     host, colon, port = entry.rpartition(':')
     if colon and port.isdigit() and '.' in host and ':' not in host:
         return host

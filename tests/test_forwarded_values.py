@@ -71,7 +71,8 @@ def test_an_x_forwarded_for_entry_that_is_an_ip_address_with_or_without_a_port_i
 
 
 @pytest.mark.parametrize('entry', ['203.0.113.7:port', '[FAKE]:80', '203.0.113.7%eth0', '203.0.113.300',
-                                   '_hidden'])
+                                   '_hidden', '[2001:db8::7', '[2001:db8::7]x', '[2001:db8::7]:port',
+                                   '[2001:db8::7]:'])
 def test_an_x_forwarded_for_entry_almost_an_ip_address_is_not_the_client(make_app, serve, entry):
     web = Client(serve(client_app(make_app), clear_untrusted_proxy_headers=False))
 
