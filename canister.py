@@ -92,9 +92,11 @@ Headers = List[Tuple[str, str]]
 # Helpers Used Everywhere #####################################################
 ###############################################################################
 
-#: The wall clock, in seconds since the epoch: session expiry, login lapses and the users file's
-#: re-read all ask it.  The one seam for time: a test replaces ``canister._now`` to move time on
-#: instead of sleeping.  (Redis expires keys by its own clock, and PyJWT checks ``exp`` by its own.)
+#: The wall clock, in seconds since the epoch: session expiry, login lapses, the users file's re-read
+#: and the time (and so the day's file) of canister's log lines all ask it.  The one seam for time: a
+#: test replaces ``canister._now`` to move time on instead of sleeping.  (Redis expires keys by its own
+#: clock, PyJWT checks ``exp`` by its own, and a line of a handler the app added to ``app.log`` has the
+#: logging module's time.)
 _now = time.time
 
 #: The name of a ``(name, value)`` header: ``map(_header_name, headers)`` scans a header list in C.
@@ -1608,7 +1610,7 @@ class _LogSink:
             self._day = '*'
         else:
             with self._lock:
-                self._open(time.strftime('%Y-%m-%d'))
+                self._open(time.strftime('%Y-%m-%d', time.localtime(_now())))
 
     def _open(self, day: str) -> None:
         """Switch to the file of ``day`` (called with the lock held)."""
@@ -1763,9 +1765,9 @@ class _LogSink:
         or read by the same collector."""
         try:
             if 'json' in self.formats:
-                line = _LineFormat(True).line(time.time(), level, threading.current_thread().name, text, '')[0]
+                line = _LineFormat(True).line(_now(), level, threading.current_thread().name, text, '')[0]
             else:
-                line = '%s %s\n' % (_stamp(time.time()), text)
+                line = '%s %s\n' % (_stamp(_now()), text)
             sys.stderr.write(line)
         except Exception:
             pass
@@ -2074,7 +2076,7 @@ class RequestLog:
                 'canister_request_id': request_id, 'canister_thread': thread_name}
             self.logger.log(level, fmt, *args, exc_info=exc_info, extra=extra)
             return
-        line, day = self.line_format.line(time.time(), self._level_names[level],
+        line, day = self.line_format.line(_now(), self._level_names[level],
                                           threading.current_thread().name if thread_name is None else thread_name,
                                           fmt % args if args else fmt, request_id,
                                           handler.format_exception(exc_info if type(exc_info) is tuple
@@ -12092,7 +12094,7 @@ def _demo_app(config_file: Optional[str]) -> bottle.Bottle:
         context = _local.context
         url = _request_url(request.environ, context.scheme, context.host())
         base = '%s://%s' % (context.scheme, context.host())
-        line = plugin.log.line_format.line(time.time(), 'INFO', thread, 'GET ' + url, request_id())[0]
+        line = plugin.log.line_format.line(_now(), 'INFO', thread, 'GET ' + url, request_id())[0]
         values = {
             'session': ('reused: your browser sent the %s cookie of an existing session' if reused else
                         'created on this request: the answer sets an HttpOnly %s cookie (no script can read it)')
