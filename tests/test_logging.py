@@ -713,7 +713,8 @@ def test_cr_lf_in_a_trusted_forwarded_header_does_not_forge_log_lines(make_app, 
            HTTP_X_FORWARDED_FOR='1.2.3.4\r\nforged by the client',
            HTTP_X_FORWARDED_HOST='h\r\nforged by the client too').get('/')
     log = read_log(log_dir)
-    assert len(request_lines(log)) == 2
+    # (the entry is no IP address: the first such request of the process also has its WARNING saying so)
+    assert len([line for line in request_lines(log) if ' WARNING ' not in line]) == 2
     assert not any(line.startswith('forged') for line in log.splitlines())
     assert '\r' not in log
 
