@@ -92,9 +92,11 @@ Headers = List[Tuple[str, str]]
 # Helpers Used Everywhere #####################################################
 ###############################################################################
 
-#: The wall clock, in seconds since the epoch: session expiry, login lapses and the users file's
-#: re-read all ask it.  The one seam for time: a test replaces ``canister._now`` to move time on
-#: instead of sleeping.  (Redis expires keys by its own clock, and PyJWT checks ``exp`` by its own.)
+#: The wall clock, in seconds since the epoch: session expiry, login lapses, the users file's re-read
+#: and the time (and so the day's file) of canister's log lines all ask it.  The one seam for time: a
+#: test replaces ``canister._now`` to move time on instead of sleeping.  (Redis expires keys by its own
+#: clock, PyJWT checks ``exp`` by its own, and a line of a handler the app added to ``app.log`` has the
+#: logging module's time.)
 _now = time.time
 
 #: The name of a ``(name, value)`` header: ``map(_header_name, headers)`` scans a header list in C.
@@ -1611,7 +1613,7 @@ class _LogSink:
             self._day = '*'
         else:
             with self._lock:
-                self._open(time.strftime('%Y-%m-%d'))
+                self._open(time.strftime('%Y-%m-%d', time.localtime(_now())))
 
     def _open(self, day: str) -> None:
         """Switch to the file of ``day`` (called with the lock held)."""
@@ -1766,9 +1768,9 @@ class _LogSink:
         or read by the same collector."""
         try:
             if 'json' in self.formats:
-                line = _LineFormat(True).line(time.time(), level, threading.current_thread().name, text, '')[0]
+                line = _LineFormat(True).line(_now(), level, threading.current_thread().name, text, '')[0]
             else:
-                line = '%s %s\n' % (_stamp(time.time()), text)
+                line = '%s %s\n' % (_stamp(_now()), text)
             sys.stderr.write(line)
         except Exception:
             pass
@@ -2077,7 +2079,7 @@ class RequestLog:
                 'canister_request_id': request_id, 'canister_thread': thread_name}
             self.logger.log(level, fmt, *args, exc_info=exc_info, extra=extra)
             return
-        line, day = self.line_format.line(time.time(), self._level_names[level],
+        line, day = self.line_format.line(_now(), self._level_names[level],
                                           threading.current_thread().name if thread_name is None else thread_name,
                                           fmt % args if args else fmt, request_id,
                                           handler.format_exception(exc_info if type(exc_info) is tuple
@@ -5215,9 +5217,13 @@ return 0
 #: the record's own lifetime (``session.remember``, the last number of the record's tail, ``_record_tail``;
 #: the login line's 16 characters may follow it) when it has one, and only where less is left.  A
 #: remembered session thus keeps its own length whether or not the request that read it gets to save.
+#: A marker (``_marker``: a JSON string, ``"moved..."`` or ``"ended"``) is returned as it is and keeps its
+#: minute, so that a client polling an old id cannot keep it for ever.
 _REDIS_LOAD = """
 local record = redis.call('GET', KEYS[1])
 if not record then return false end
+local head = string.sub(record, 1, 6)
+if (head == '"moved' or head == '"ended') and string.sub(record, -1) == '"' then return record end
 local life = ARGV[1]
 local tail = string.sub(record, -48)
 local own = string.match(tail, ',(%d+)%]$') or string.match(tail, ',(%d+),"[^"]*"%]$')
@@ -6128,8 +6134,6 @@ class SessionManager:
             return None
         entry = self.decoded(sid, record)
         if entry is None:
-            if self.touches_on_load and _marker(record) is not None:  # the read gave a marker a session's life:
-                self.update(sid, record, record, _MOVED_TTL)  # its own again (the rare read of an old id)
             return None
         if self.max_age and entry[3] + self.max_age * 1000 <= _now() * 1000:
             return None
@@ -8696,9 +8700,29 @@ class JwtAuth:
         try:
             with open(path, 'rb') as handle:
                 return load_pem_public_key(handle.read())
-        except (OSError, ValueError) as error:
-            raise ConfigError('canister.auth_jwt_public_key = %r: cannot load a PEM public key (%s)'
-                              % (path, error)) from None
+        except OSError as error:
+            if JwtAuth._is_key_text(path):  # a PEM key's base64 lines pasted without the markers
+                raise ConfigError('canister.auth_jwt_public_key holds the base64 text of a key (not shown), not the '
+                                  'path of a file: the key takes a file path; save the provider\'s public key to a '
+                                  'PEM file (its text between -----BEGIN PUBLIC KEY----- and -----END PUBLIC '
+                                  'KEY-----) and give its path') from None
+            failure: Exception = error
+        except ValueError as error:
+            failure = error
+        raise ConfigError('canister.auth_jwt_public_key = %r: cannot load a PEM public key (%s)'
+                          % (path, failure)) from None
+
+    @staticmethod
+    def _is_key_text(value: str) -> bool:
+        """True if ``value`` (which names no file) is the base64 of a DER key, 40 characters or more: a PEM
+        key's body, which starts with an ASN.1 SEQUENCE (byte 0x30, so its text with ``M``)."""
+        text = ''.join(value.split())
+        if len(text) < 40 or not text.startswith('M'):
+            return False
+        try:
+            return base64.b64decode(text, validate=True)[:1] == b'\x30'
+        except (binascii.Error, ValueError):
+            return False
 
     def authenticate(self, token: str) -> Tuple[Any, float, str, None, None]:
         """Return (claims, expiry, subject to log, no login line, no overtaken test) or raise :class:`AuthFailure`."""
@@ -9941,8 +9965,9 @@ def _trimmed_digits(length: str) -> str:
 def _without_port(entry: str) -> str:
     """The address of an X-Forwarded-For entry, without the port some proxies add (Azure's
     ``203.0.113.7:51234``, ``[2001:db8::7]:51234``): each connection of one client has a new port."""
-    if entry.startswith('['):
-        return entry[1:].partition(']')[0]
+    if entry.startswith('['):  # only [address] and [address]:port; anything else stays as sent, so no address
+        address, bracket, rest = entry[1:].partition(']')
+        return address if bracket and (not rest or (rest[0] == ':' and rest[1:].isdigit())) else entry
     host, colon, port = entry.rpartition(':')
     if colon and port.isdigit() and '.' in host and ':' not in host:
         return host
@@ -9989,10 +10014,12 @@ class _Proxies:
                 self._cache[address] = known
         return known
 
-    def client(self, environ: Mapping[str, Any], peer: str, log: RequestLog) -> Tuple[str, int]:
+    def client(self, environ: Mapping[str, Any], peer: str, log: RequestLog,
+               sessions: SessionManager) -> Tuple[str, int]:
         """The client address, the last X-Forwarded-For entry not added by a trusted proxy, and how many
         trusted proxies the request passed: the peer and the trusted entries after the client's.  An entry
-        there that is no IP address is not believed: the client is then the outermost trusted proxy."""
+        there that is no IP address is not believed: the client is then the outermost trusted proxy (said
+        once, in a line named as the request's, from ``sessions``' cookie)."""
         if not self.is_trusted(peer):
             return peer, 0
         chain = [_without_port(entry.strip()) for entry in environ.get('HTTP_X_FORWARDED_FOR', '').split(',')
@@ -10003,7 +10030,7 @@ class _Proxies:
             if not self.is_trusted(entry):
                 address = _ip_address(entry)
                 if not address:
-                    _warn_unbelieved_client(log, entry, trusted)
+                    _warn_unbelieved_client(log, entry, trusted, sessions.cookie_sid(environ.get('HTTP_COOKIE', '')))
                 return address or trusted, hops
             trusted = entry
             hops += 1
@@ -10024,16 +10051,18 @@ def _ip_address(entry: str) -> str:
 _UNBELIEVED_CLIENT = threading.Lock()
 
 
-def _warn_unbelieved_client(log: RequestLog, entry: str, trusted: str) -> None:
+def _warn_unbelieved_client(log: RequestLog, entry: str, trusted: str, cookie_sid: Optional[str]) -> None:
     """Say once per process that the client's entry of X-Forwarded-For was no IP address, so not believed."""
     if _UNBELIEVED_CLIENT.locked() or not _UNBELIEVED_CLIENT.acquire(blocking=False):  # never released
         return
+    # written before the request names its thread (_RequestContext.begin): named here as the request's lines are
+    thread_name = trusted + ('-' + cookie_sid[:6] if cookie_sid else '-...')
     log.write(logging.WARNING, 'X-Forwarded-For came through the trusted proxy %s with %r where the client\'s '
               'address belongs, which is not an IP address: such an entry is not believed, and the client is '
               'logged and throttled as %s; a proxy that passes on the client\'s own X-Forwarded-For lets the client '
               'write there what it likes: have it append the address it sees (nginx: proxy_set_header '
               'X-Forwarded-For $proxy_add_x_forwarded_for) or set it', _escape(trusted)[:64], entry[:64],
-              _escape(trusted)[:64])
+              _escape(trusted)[:64], thread_name=thread_name)
 
 
 #: The schemes an X-Forwarded-Proto of a trusted proxy is believed for (any other is ignored).
@@ -10577,7 +10606,7 @@ class _RequestContext(SessionState):
         peer = environ.get('REMOTE_ADDR') or '-'
         if plugin.has_proxies and plugin.proxies.is_trusted(peer):
             self.trusted = True
-            self.client, self.hops = plugin.proxies.client(environ, peer, plugin.log)
+            self.client, self.hops = plugin.proxies.client(environ, peer, plugin.log, plugin.sessions)
             scheme = _forwarded_value(environ.get('HTTP_X_FORWARDED_PROTO', ''), self.hops).lower()
             if scheme not in _WEB_SCHEMES:  # none sent, or not a scheme a proxy serves (``javascript://``)
                 scheme = environ.get('wsgi.url_scheme', 'http')
@@ -12117,7 +12146,7 @@ def _demo_app(config_file: Optional[str]) -> bottle.Bottle:
         context = _local.context
         url = _request_url(request.environ, context.scheme, context.host())
         base = '%s://%s' % (context.scheme, context.host())
-        line = plugin.log.line_format.line(time.time(), 'INFO', thread, 'GET ' + url, request_id())[0]
+        line = plugin.log.line_format.line(_now(), 'INFO', thread, 'GET ' + url, request_id())[0]
         values = {
             'session': ('reused: your browser sent the %s cookie of an existing session' if reused else
                         'created on this request: the answer sets an HttpOnly %s cookie (no script can read it)')

@@ -130,6 +130,33 @@ def test_a_key_pasted_as_auth_jwt_public_key_is_not_shown_in_the_error_or_the_lo
     assert 'PRIVATE KEY' not in str(caught.value) + log
 
 
+@pytest.mark.parametrize('form', [serialization.PublicFormat.SubjectPublicKeyInfo, 'private'])
+def test_a_keys_base64_line_pasted_as_auth_jwt_public_key_is_not_shown_and_is_said_to_be_no_path(
+        make_app, log_dir, rsa_key, form):
+    """The base64 text of a key on one line, without its ``-----BEGIN`` lines, was quoted whole as a path that
+    could not be opened."""
+    if form == 'private':
+        pem = rsa_key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                    serialization.NoEncryption())
+    else:
+        pem = rsa_key.public_key().public_bytes(serialization.Encoding.PEM, form)
+    line = ''.join(pem.decode().splitlines()[1:-1])
+    with pytest.raises(canister.ConfigError) as caught:
+        make_app(auth_jwt_public_key=line, auth_jwt_algorithms='RS256')
+    log = read_log(log_dir)
+    assert str(caught.value).startswith('canister.auth_jwt_public_key holds the base64 text of a key (not shown), not '
+                                        'the path of a file: the key takes a file path;')
+    assert 'Install failed: canister.auth_jwt_public_key holds the base64 text of a key (not shown)' in log
+    assert line[:40] not in str(caught.value) + log
+
+
+def test_a_missing_auth_jwt_public_key_file_is_still_named_in_the_error(make_app, tmp_path):
+    missing = str(tmp_path / 'MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEA')
+    with pytest.raises(canister.ConfigError, match='cannot load a PEM public key') as caught:
+        make_app(auth_jwt_public_key=missing, auth_jwt_algorithms='RS256')
+    assert repr(missing) in str(caught.value)
+
+
 def test_a_host_header_whose_password_holds_a_space_is_masked_whole_in_the_request_line(make_app, serve, log_dir):
     """``Host: bob:pw@host`` is logged ``http://bob:***@host/``; a password with a space (which waitress and
     wsgiref both pass on) was masked up to the space only, and the rest written: ``http://bob:hunter2 now@...``."""

@@ -17,7 +17,7 @@ import re
 import pytest
 
 import canister
-from helpers import read_log
+from helpers import read_log, with_cookie
 from servers import Client
 from test_login_throttle import RIGHT, WRONG, throttle_app_under_gunicorn
 
@@ -71,7 +71,8 @@ def test_an_x_forwarded_for_entry_that_is_an_ip_address_with_or_without_a_port_i
 
 
 @pytest.mark.parametrize('entry', ['203.0.113.7:port', '[FAKE]:80', '203.0.113.7%eth0', '203.0.113.300',
-                                   '_hidden'])
+                                   '_hidden', '[2001:db8::7', '[2001:db8::7]x', '[2001:db8::7]:port',
+                                   '[2001:db8::7]:'])
 def test_an_x_forwarded_for_entry_almost_an_ip_address_is_not_the_client(make_app, serve, entry):
     web = Client(serve(client_app(make_app), clear_untrusted_proxy_headers=False))
 
@@ -96,6 +97,19 @@ def test_entries_that_are_not_ip_addresses_share_the_proxys_login_throttle_count
         "likes: have it append the address it sees (nginx: proxy_set_header X-Forwarded-For "
         "$proxy_add_x_forwarded_for) or set it"]
     assert 'guesser-1' not in log
+
+
+def test_the_warning_of_an_entry_that_is_not_an_ip_address_is_named_as_the_requests_other_lines(tmp_path):
+    """It was written before the request named its thread: its ``[...]`` was the server's thread's name."""
+    log_dir = tmp_path / 'logs'
+    with throttle_app_under_gunicorn(log_dir, CANISTER_TRUSTED_PROXIES='127.0.0.1') as web:
+        sent = dict(with_cookie('AbCdEf' + 'x' * 37), **{'X-Forwarded-For': 'unknown'})
+        assert web.get('/ping', headers=sent).status == 200
+    log = read_log(log_dir)
+    # (the server's readiness probe comes first, without the header)
+    [(warned, named)] = re.findall(r' WARNING +\[([^\]]*)\]   X-Forwarded-For came through the trusted proxy .*\n'
+                                   r'.* INFO +\[([^\]]*)\]   GET \S+/ping\n', log)
+    assert warned == named == '127.0.0.1-AbCdEf', log
 
 
 @pytest.mark.parametrize('sent', ['javascript://evil.example/%0a', 'ftp', 'https://', 'file'])

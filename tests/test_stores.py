@@ -537,6 +537,20 @@ def test_a_request_that_only_reads_its_redis_session_is_one_round_trip(make_app,
     assert traffic.since() == (1, READ)
 
 
+def test_a_request_that_sends_the_old_id_of_a_moved_redis_session_is_one_round_trip_that_leaves_the_marker(
+        make_app, redis_server):
+    app = redis_app(make_app, redis_server)
+    old = cookie_value(cookieless_client(app).get('/'))
+    assert cookieless_client(app).get('/login?name=alice', headers=with_cookie(old)).text != old
+    traffic = RedisTraffic(redis_server.url)
+    traffic.expire(old, 20)  # (20 seconds of the marker's minute left)
+    traffic.since()
+    assert json.loads(cookieless_client(app).get('/read', headers=with_cookie(old)).text) == [None, {}]
+    # the read script's GET finds the marker and returns it: no PTTL, no PEXPIRE, no second script
+    assert traffic.since() == (1, {'evalsha': 1, 'get': 1})
+    assert 0 < traffic.ttl(old) <= 20
+
+
 def test_a_request_that_changes_its_redis_session_is_two_round_trips(make_app, redis_server):
     app = redis_app(make_app, redis_server)
     sid = cookie_value(cookieless_client(app).get('/'))
