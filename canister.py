@@ -4861,7 +4861,8 @@ class SQLiteStore(SessionStore):
                 connection.execute(statement)
             connection.execute('COMMIT')
         except BaseException:
-            connection.execute('ROLLBACK')
+            if connection.in_transaction:  # (SQLite ends it itself on some errors, a full disk's at COMMIT among them)
+                connection.execute('ROLLBACK')
             raise
 
     @staticmethod
