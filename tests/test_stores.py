@@ -886,3 +886,21 @@ def test_after_a_request_met_session_redis_timeout_the_others_answer_at_once_for
     finally:
         redis_server.thaw()
     assert first >= 0.35 and again >= 0.35 and at_once < min(first, again) / 4, (first, at_once, again)
+
+
+def test_with_a_session_redis_timeout_above_1_second_requests_ask_redis_again_1_second_after_a_timeout(
+        make_app, redis_server):
+    """The 503 says ``Retry-After: 1``: a client that waits that second is served once Redis answers, though each
+    command may wait 3 s (the others used to answer 503 at once for the timeout's whole 3 s)."""
+    web = cookieless_client(add_store_routes(make_app(session_store=redis_server.url, session_redis_timeout=3)))
+    assert web.get('/').text == '0'                  # connected
+    redis_server.freeze()  # SIGSTOP: connections are accepted, nothing is answered
+    try:
+        started = time.monotonic()
+        timed_out = web.get('/', status=503)         # waits out its 3 s
+        assert time.monotonic() - started >= 2.9
+    finally:
+        redis_server.thaw()                          # SIGCONT: Redis answers again at once
+    assert timed_out.headers['Retry-After'] == '1'
+    time.sleep(1.2)
+    assert web.get('/').text == '0'                  # asked again, and served (its cookieless session is new)
