@@ -4863,7 +4863,8 @@ class SQLiteStore(SessionStore):
                 connection.execute(statement)
             connection.execute('COMMIT')
         except BaseException:
-            connection.execute('ROLLBACK')
+            if connection.in_transaction:  # (SQLite ends it itself on some errors, a full disk's at COMMIT among them)
+                connection.execute('ROLLBACK')
             raise
 
     @staticmethod
@@ -5273,6 +5274,9 @@ class RedisStore(SessionStore):
         self._wait_from_config = False
         #: Seconds a command (and a connection) may take before the store counts as down.
         self.timeout = timeout
+        #: How long after a command timed out the requests answer 503 at once (``_stalled``): the timeout's length,
+        #: but no more than the second after which the 503's ``Retry-After: 1`` tells the client to try again.
+        self._stall_window = min(timeout, 1.0)
         #: ``session_max_age``: a user's set of sessions expires that long after the latest was made; 0: never.
         self.max_age = max_age
         #: What redis-py raises when Redis cannot answer (a 503).
@@ -5325,9 +5329,9 @@ class RedisStore(SessionStore):
     #: Makes the client of a URL (not called for a client given as it is).
     _make_client: Callable[[], Any]
 
-    #: Redis stalled (a command timed out): the 503's text, which the requests of the next second get at once
-    #: instead of each waiting for a timeout of its own; '' when it answers.  Not on a Cluster, where a node
-    #: that stalls holds only its own slots' sessions.
+    #: Redis stalled (a command timed out): the 503's text, which the requests of the next second
+    #: (``_stall_window``) get at once instead of each waiting for a timeout of its own; '' when it answers.
+    #: Not on a Cluster, where a node that stalls holds only its own slots' sessions.
     _stalled = ''
     #: Until when (``time.monotonic()``) a request meeting ``_stalled`` answers at once, without asking Redis.
     _stalled_until = 0.0
@@ -5339,7 +5343,8 @@ class RedisStore(SessionStore):
         now = time.monotonic()
         if now < self._stalled_until:
             raise StoreUnavailable(stalled)
-        self._stalled_until = now + self.timeout  # (two threads here at once may both ask: no harm)
+        # (no other request asks while this PING may wait; two threads here at once may both ask: no harm)
+        self._stalled_until = now + self.timeout
         try:
             self._client.ping()
         except self._errors as error:
@@ -5395,7 +5400,7 @@ class RedisStore(SessionStore):
             self._refusing = str(unavailable)  # (what ``check`` says until a write of its own succeeds)
         if isinstance(error, self._timeout_error) and not self._cluster:
             # One request a second waits out the timeout, not every one: threads (a sync worker's one) stay free.
-            self._stalled, self._stalled_until = str(unavailable), time.monotonic() + self.timeout
+            self._stalled, self._stalled_until = str(unavailable), time.monotonic() + self._stall_window
         elif self._stalled:  # (Redis answered, if with an error, or refuses connections: which is quick)
             self._stalled = ''
         return unavailable

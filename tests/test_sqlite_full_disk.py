@@ -191,3 +191,28 @@ def test_store_problem_says_the_disk_is_full_once_the_login_throttles_write_fail
     filler.unlink()
     assert plugin.store_problem() is None
     assert client(app).get('/me', headers={'Authorization': basic('alice', 'wonderland')}).text == 'alice'
+
+
+
+def test_a_disk_full_as_canister_makes_its_table_in_the_apps_own_file_warns_with_sqlites_reason_and_starts(
+        small_disk, uninstall_at_end, log_dir):
+    """SQLite rolls the set-up back itself when its COMMIT finds the disk full (the file must grow): the install
+    used to fail with a ConfigError saying 'cannot rollback - no transaction is active'."""
+    # (small_disk first: unmounted after the uninstall has closed the connections)
+    path = small_disk / 'app.db'
+    connection = sqlite3.connect(str(path))  # the app's own file, whose journal mode canister keeps
+    try:
+        connection.execute('PRAGMA journal_mode=PERSIST')  # (its journal's room stays: the COMMIT is what fails)
+        connection.execute('CREATE TABLE notes (body TEXT)')
+        connection.execute('INSERT INTO notes VALUES (?)', (os.urandom(20000).hex(),))
+        connection.commit()
+    finally:
+        connection.close()
+    filler = fill_file_system(small_disk)
+    app, said = install_warned(log_dir, session_store=sqlite_url(path))
+    uninstall_at_end(app)
+    assert sqlite_held_note(path, 'database or disk is full') in said
+    app.route('/count', callback=lambda: str(canister.session.data.setdefault('n', 1)))
+    assert client(app).get('/count', status=503).text == UNAVAILABLE
+    filler.unlink()
+    assert client(app).get('/count').text == '1'  # room again: the table is made now, no restart

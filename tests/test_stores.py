@@ -16,6 +16,7 @@ import canister
 from canister import session
 from helpers import client, cookie_value, cookieless_client, read_log, sqlite_url, with_cookie
 from servers import RedisServer, wait_until
+from session_kit import plugin_of
 
 def add_store_routes(app):
     """A counter and a reader, the routes every app in this file serves."""
@@ -900,3 +901,50 @@ def test_after_a_request_met_session_redis_timeout_the_others_answer_at_once_for
     finally:
         redis_server.thaw()
     assert first >= 0.35 and again >= 0.35 and at_once < min(first, again) / 4, (first, at_once, again)
+
+
+def test_with_a_session_redis_timeout_above_1_second_requests_ask_redis_again_1_second_after_a_timeout(
+        make_app, redis_server):
+    """The 503 says ``Retry-After: 1``: a client that waits that second is served once Redis answers, though each
+    command may wait 3 s (the others used to answer 503 at once for the timeout's whole 3 s)."""
+    web = cookieless_client(add_store_routes(make_app(session_store=redis_server.url, session_redis_timeout=3)))
+    assert web.get('/').text == '0'                  # connected
+    redis_server.freeze()  # SIGSTOP: connections are accepted, nothing is answered
+    try:
+        started = time.monotonic()
+        timed_out = web.get('/', status=503)         # waits out its 3 s
+        assert time.monotonic() - started >= 2.9
+    finally:
+        redis_server.thaw()                          # SIGCONT: Redis answers again at once
+    assert timed_out.headers['Retry-After'] == '1'
+    time.sleep(1.2)
+    assert web.get('/').text == '0'                  # asked again, and served (its cookieless session is new)
+
+
+def a_user_with_many_listed_sessions(web, traffic, name, count=300_000):
+    """Log ``name`` in, then list ``count`` more ids in its set of sessions (``<prefix>user:<key>``), as years of
+    logins without ``session_max_age`` leave it: SMEMBERS of it takes Redis longer than 0.01 s."""
+    before = set(traffic.client.keys('canister:session:user:*'))
+    web.get('/login?name=%s' % name)
+    user_set, = set(traffic.client.keys('canister:session:user:*')) - before
+    for start in range(0, count, 20_000):
+        traffic.client.sadd(user_set, *('%022d' % number for number in range(start, start + 20_000)))
+
+
+def test_a_listing_that_takes_redis_longer_than_the_timeout_answers_503_and_other_requests_are_served_once_it_ends(
+        make_app, redis_server):
+    """Redis runs one command at a time: SMEMBERS of 300,000 ids holds it up for some 50 ms, every client's
+    command with it, so the requests of that time answer 503 as in a stall; they are served again as soon as it is
+    done (what the stall mode holds after a timeout, ``session_redis_timeout`` at most, lies inside that time)."""
+    app = redis_app(make_app, redis_server, session_redis_timeout=0.01)
+    traffic = RedisTraffic(redis_server.url)
+    bob = cookie_value(cookieless_client(app).get('/login?name=bob'))
+    a_user_with_many_listed_sessions(cookieless_client(app), traffic, 'alice')
+    with pytest.raises(canister.StoreUnavailable, match='Timeout reading'):
+        plugin_of(app).end_sessions('alice')       # (an admin's script: its listing of alice's set times out)
+    timed_out = time.monotonic()
+    wait_until(lambda: cookieless_client(app).get('/read', headers=with_cookie(bob), status='*').status_int == 200,
+               3, interval=0.005, what="bob's session read again")
+    busy = [entry['duration'] / 1e6 for entry in traffic.client.slowlog_get(16)
+            if entry['command'].upper().startswith(b'SMEMBERS')]
+    assert len(busy) == 1 and time.monotonic() - timed_out < busy[0] + 0.25, busy  # (slowlog: over 10 ms)
