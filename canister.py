@@ -2388,6 +2388,8 @@ def _enum_converter(kind: Any) -> Callable[[Any], Any]:
         if members else '')
 
     def convert(value: Any) -> Any:
+        if flags and isinstance(value, int) and value < 0:  # (Python reads -1 as ~0: every flag; no sum of them)
+            raise ValueError(problem)
         try:
             member = kind(value)
         except _BAD_VALUE_ERRORS as error:  # its _missing_'s own ValueError too: the values listed tell more
@@ -2407,11 +2409,15 @@ def _enum_converter(kind: Any) -> Callable[[Any], Any]:
 
 def _flag_of_text(kind: Any, text: str, problem: str) -> Any:
     """The member of an ``enum.Flag`` whose value the text of an integer is, a combination of flags too
-    (``?f=3``), if the class takes it; else a ``ValueError`` saying ``problem``."""
+    (``?f=3``), if the class takes it; else a ``ValueError`` saying ``problem``, also for a negative number
+    (``-1``, which Python reads as the complement of no flag: every flag)."""
     try:
-        return kind(_to_int(text))
+        number = _to_int(text)
+        if number >= 0:
+            return kind(number)
     except _BAD_VALUE_ERRORS:
-        raise ValueError(problem) from None
+        pass
+    raise ValueError(problem) from None
 
 
 def _bytes_converter(kind: Any) -> Callable[[Any], Any]:
