@@ -5224,7 +5224,8 @@ return 0
 #: the login line's 16 characters may follow it) when it has one, and only where less is left.  A
 #: remembered session thus keeps its own length whether or not the request that read it gets to save.
 #: A marker (``_marker``: a JSON string, ``"moved..."`` or ``"ended"``) is returned as it is and keeps its
-#: minute, so that a client polling an old id cannot keep it for ever.
+#: minute, so that a client polling an old id cannot keep it for ever.  (A second reading of the record's
+#: layout: tests/test_redis_remember_kept.py fails if the codec moves the lifetime.)
 _REDIS_LOAD = """
 local record = redis.call('GET', KEYS[1])
 if not record then return false end
