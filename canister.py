@@ -11447,12 +11447,17 @@ class Canister:
     def _note_default_app_route(self) -> None:
         """Log once a WARNING for a 404 whose path a route of Bottle's default app takes: one added with
         ``bottle.get`` (or ``@get`` imported from bottle) beside ``app = bottle.Bottle()``, as the 1.x docs wrote
-        it, is on an app that nobody serves here, and Bottle answers its path 404 without a word."""
+        it, is on an app that nobody serves here, and Bottle answers its path 404 without a word.  Not for an app
+        mounted on the default app (``bottle.mount``, bottle 0.12): that one is served, its routes answer."""
         default = bottle.default_app()
         if default is self.app or not default.routes:
             return
+        environ = bottle.request.environ
+        outer = environ.get('bottle.route')  # (the mount's route, when the request came through another app)
+        if outer is not None and outer.app is default:
+            return
         try:
-            route = default.router.match(bottle.request.environ)[0]
+            route = default.router.match(environ)[0]
         except Exception:  # (Bottle's 404 or 405 there too: nothing of the kind)
             return
         if route not in self._default_app_routes_noted:
