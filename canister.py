@@ -1321,7 +1321,9 @@ _URL_KEYS = frozenset(('session_store', 'auth_jwt_jwks_url'))
 def _mask_url_value(url: str) -> str:
     """A value that is one URL, as the log may show it: everything between the scheme and the value's last ``@``
     masked, whatever it holds (a password with a space, or a URL missing its ``//``: ``redis:pw@host``), then the
-    rest as :func:`_mask_urls` masks it."""
+    rest as :func:`_mask_urls` masks it.  A file's ``sqlite:///`` URL is a path, ``@`` and all (``app@blue/``)."""
+    if url[:10].lower() == 'sqlite:///':
+        return url
     start = _URL_START.match(url)
     at = url.rfind('@')
     if start is not None and at > start.end():
