@@ -2279,10 +2279,16 @@ def _to_int(value: Any) -> int:
         raise ValueError(_int_problem(str(value))) from None
 
 
+def _int_digits_limit() -> int:
+    """How many digits ``int()`` reads at most (``sys.set_int_max_str_digits``, asked each time: the app may set
+    it); 0 for no limit, as on a Python before the limit (3.11, and the security releases 3.9.14 and 3.10.7)."""
+    return getattr(sys, 'get_int_max_str_digits', lambda: 0)()
+
+
 def _int_problem(text: str) -> str:
     """The 400's words for a text ``int()`` refused: an integer longer than Python reads is one all the same."""
     digits = text[1:] if text[:1] in '+-' else text
-    limit = getattr(sys, 'get_int_max_str_digits', lambda: 0)()
+    limit = _int_digits_limit()
     if limit and digits.isdigit() and len(digits) > limit:
         return ('must be an integer of at most %d digits (Python\'s limit, sys.set_int_max_str_digits), not %d'
                 % (limit, len(digits)))
@@ -2937,7 +2943,7 @@ def _read_json(request: Any, decoder: Optional[json.JSONDecoder] = None) -> Opti
         raise BadRequest('the body is not valid JSON') from None
     except ValueError:  # int()'s own, from a number of more digits than Python reads
         raise BadRequest('the JSON body holds a number of more than %d digits (Python\'s limit, '
-                         'sys.set_int_max_str_digits)' % getattr(sys, 'get_int_max_str_digits', lambda: 0)()) from None
+                         'sys.set_int_max_str_digits)' % _int_digits_limit()) from None
     except RecursionError:  # (valid JSON, as the client may well know: say what is wrong with it)
         raise BadRequest(_TOO_DEEP) from None
     if not isinstance(data, dict):
