@@ -2853,7 +2853,6 @@ _FILE_NOT_MULTIPART_NOTE = (' (files come only in a multipart form, which <form 
                             'no file)')
 
 
-
 def _multipart_note(environ: Optional[Dict[str, Any]] = None) -> str:
     """The note for a file parameter of a request (``environ``, else Bottle's current one) that is no multipart form."""
     content_type = (bottle.request.environ if environ is None else environ).get('CONTENT_TYPE', '')
