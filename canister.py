@@ -10079,8 +10079,9 @@ def _warn_unbelieved_client(log: RequestLog, entry: str, trusted: str, cookie_si
               _escape(trusted)[:64], thread_name=thread_name)
 
 
-#: The schemes an X-Forwarded-Proto of a trusted proxy is believed for (any other is ignored).
-_WEB_SCHEMES = frozenset(('http', 'https'))
+#: The schemes an X-Forwarded-Proto of a trusted proxy is believed for (any other is ignored), and what each
+#: means here: Traefik sends ``wss`` (``ws``) for a WebSocket's upgrade request that came over TLS (or not).
+_WEB_SCHEMES = {'http': 'http', 'https': 'https', 'ws': 'http', 'wss': 'https'}
 
 
 def _forwarded_value(value: str, hops: int) -> str:
@@ -10621,9 +10622,9 @@ class _RequestContext(SessionState):
         if plugin.has_proxies and plugin.proxies.is_trusted(peer):
             self.trusted = True
             self.client, self.hops = plugin.proxies.client(environ, peer, plugin.log, plugin.sessions)
-            scheme = _forwarded_value(environ.get('HTTP_X_FORWARDED_PROTO', ''), self.hops).lower()
-            if scheme not in _WEB_SCHEMES:  # none sent, or not a scheme a proxy serves (``javascript://``)
-                scheme = environ.get('wsgi.url_scheme', 'http')
+            # (none sent, or not a scheme a proxy serves, ``javascript://``: the server's own)
+            scheme = (_WEB_SCHEMES.get(_forwarded_value(environ.get('HTTP_X_FORWARDED_PROTO', ''), self.hops).lower())
+                      or environ.get('wsgi.url_scheme', 'http'))
         else:
             self.client = peer
             scheme = environ.get('wsgi.url_scheme', 'http')
