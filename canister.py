@@ -1321,7 +1321,9 @@ _URL_KEYS = frozenset(('session_store', 'auth_jwt_jwks_url'))
 def _mask_url_value(url: str) -> str:
     """A value that is one URL, as the log may show it: everything between the scheme and the value's last ``@``
     masked, whatever it holds (a password with a space, or a URL missing its ``//``: ``redis:pw@host``), then the
-    rest as :func:`_mask_urls` masks it."""
+    rest as :func:`_mask_urls` masks it.  A file's ``sqlite:///`` URL is a path, ``@`` and all (``app@blue/``)."""
+    if url[:10].lower() == 'sqlite:///':
+        return url
     start = _URL_START.match(url)
     at = url.rfind('@')
     if start is not None and at > start.end():
@@ -2277,10 +2279,16 @@ def _to_int(value: Any) -> int:
         raise ValueError(_int_problem(str(value))) from None
 
 
+def _int_digits_limit() -> int:
+    """How many digits ``int()`` reads at most (``sys.set_int_max_str_digits``, asked each time: the app may set
+    it); 0 for no limit, as on a Python before the limit (3.11, and the security releases 3.9.14 and 3.10.7)."""
+    return getattr(sys, 'get_int_max_str_digits', lambda: 0)()
+
+
 def _int_problem(text: str) -> str:
     """The 400's words for a text ``int()`` refused: an integer longer than Python reads is one all the same."""
     digits = text[1:] if text[:1] in '+-' else text
-    limit = getattr(sys, 'get_int_max_str_digits', lambda: 0)()
+    limit = _int_digits_limit()
     if limit and digits.isdigit() and len(digits) > limit:
         return ('must be an integer of at most %d digits (Python\'s limit, sys.set_int_max_str_digits), not %d'
                 % (limit, len(digits)))
@@ -2388,6 +2396,8 @@ def _enum_converter(kind: Any) -> Callable[[Any], Any]:
         if members else '')
 
     def convert(value: Any) -> Any:
+        if flags and isinstance(value, int) and value < 0:  # (Python reads -1 as ~0: every flag; no sum of them)
+            raise ValueError(problem)
         try:
             member = kind(value)
         except _BAD_VALUE_ERRORS as error:  # its _missing_'s own ValueError too: the values listed tell more
@@ -2407,11 +2417,15 @@ def _enum_converter(kind: Any) -> Callable[[Any], Any]:
 
 def _flag_of_text(kind: Any, text: str, problem: str) -> Any:
     """The member of an ``enum.Flag`` whose value the text of an integer is, a combination of flags too
-    (``?f=3``), if the class takes it; else a ``ValueError`` saying ``problem``."""
+    (``?f=3``), if the class takes it; else a ``ValueError`` saying ``problem``, also for a negative number
+    (``-1``, which Python reads as the complement of no flag: every flag)."""
     try:
-        return kind(_to_int(text))
+        number = _to_int(text)
+        if number >= 0:
+            return kind(number)
     except _BAD_VALUE_ERRORS:
-        raise ValueError(problem) from None
+        pass
+    raise ValueError(problem) from None
 
 
 def _bytes_converter(kind: Any) -> Callable[[Any], Any]:
@@ -2839,7 +2853,6 @@ _FILE_NOT_MULTIPART_NOTE = (' (files come only in a multipart form, which <form 
                             'no file)')
 
 
-
 def _multipart_note(environ: Optional[Dict[str, Any]] = None) -> str:
     """The note for a file parameter of a request (``environ``, else Bottle's current one) that is no multipart form."""
     content_type = (bottle.request.environ if environ is None else environ).get('CONTENT_TYPE', '')
@@ -2929,7 +2942,7 @@ def _read_json(request: Any, decoder: Optional[json.JSONDecoder] = None) -> Opti
         raise BadRequest('the body is not valid JSON') from None
     except ValueError:  # int()'s own, from a number of more digits than Python reads
         raise BadRequest('the JSON body holds a number of more than %d digits (Python\'s limit, '
-                         'sys.set_int_max_str_digits)' % getattr(sys, 'get_int_max_str_digits', lambda: 0)()) from None
+                         'sys.set_int_max_str_digits)' % _int_digits_limit()) from None
     except RecursionError:  # (valid JSON, as the client may well know: say what is wrong with it)
         raise BadRequest(_TOO_DEEP) from None
     if not isinstance(data, dict):
@@ -5219,7 +5232,8 @@ return 0
 #: the login line's 16 characters may follow it) when it has one, and only where less is left.  A
 #: remembered session thus keeps its own length whether or not the request that read it gets to save.
 #: A marker (``_marker``: a JSON string, ``"moved..."`` or ``"ended"``) is returned as it is and keeps its
-#: minute, so that a client polling an old id cannot keep it for ever.
+#: minute, so that a client polling an old id cannot keep it for ever.  (A second reading of the record's
+#: layout: tests/test_redis_remember_kept.py fails if the codec moves the lifetime.)
 _REDIS_LOAD = """
 local record = redis.call('GET', KEYS[1])
 if not record then return false end
@@ -10070,8 +10084,9 @@ def _warn_unbelieved_client(log: RequestLog, entry: str, trusted: str, cookie_si
               _escape(trusted)[:64], thread_name=thread_name)
 
 
-#: The schemes an X-Forwarded-Proto of a trusted proxy is believed for (any other is ignored).
-_WEB_SCHEMES = frozenset(('http', 'https'))
+#: The schemes an X-Forwarded-Proto of a trusted proxy is believed for (any other is ignored), and what each
+#: means here: Traefik sends ``wss`` (``ws``) for a WebSocket's upgrade request that came over TLS (or not).
+_WEB_SCHEMES = {'http': 'http', 'https': 'https', 'ws': 'http', 'wss': 'https'}
 
 
 def _forwarded_value(value: str, hops: int) -> str:
@@ -10612,9 +10627,9 @@ class _RequestContext(SessionState):
         if plugin.has_proxies and plugin.proxies.is_trusted(peer):
             self.trusted = True
             self.client, self.hops = plugin.proxies.client(environ, peer, plugin.log, plugin.sessions)
-            scheme = _forwarded_value(environ.get('HTTP_X_FORWARDED_PROTO', ''), self.hops).lower()
-            if scheme not in _WEB_SCHEMES:  # none sent, or not a scheme a proxy serves (``javascript://``)
-                scheme = environ.get('wsgi.url_scheme', 'http')
+            # (none sent, or not a scheme a proxy serves, ``javascript://``: the server's own)
+            scheme = (_WEB_SCHEMES.get(_forwarded_value(environ.get('HTTP_X_FORWARDED_PROTO', ''), self.hops).lower())
+                      or environ.get('wsgi.url_scheme', 'http'))
         else:
             self.client = peer
             scheme = environ.get('wsgi.url_scheme', 'http')
@@ -11445,12 +11460,17 @@ class Canister:
     def _note_default_app_route(self) -> None:
         """Log once a WARNING for a 404 whose path a route of Bottle's default app takes: one added with
         ``bottle.get`` (or ``@get`` imported from bottle) beside ``app = bottle.Bottle()``, as the 1.x docs wrote
-        it, is on an app that nobody serves here, and Bottle answers its path 404 without a word."""
+        it, is on an app that nobody serves here, and Bottle answers its path 404 without a word.  Not for an app
+        mounted on the default app (``bottle.mount``, bottle 0.12): that one is served, its routes answer."""
         default = bottle.default_app()
         if default is self.app or not default.routes:
             return
+        environ = bottle.request.environ
+        outer = environ.get('bottle.route')  # (the mount's route, when the request came through another app)
+        if outer is not None and outer.app is default:
+            return
         try:
-            route = default.router.match(bottle.request.environ)[0]
+            route = default.router.match(environ)[0]
         except Exception:  # (Bottle's 404 or 405 there too: nothing of the kind)
             return
         if route not in self._default_app_routes_noted:

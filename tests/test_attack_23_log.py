@@ -103,6 +103,18 @@ def test_a_store_url_whose_password_holds_a_space_is_masked_whole_in_the_banner(
     assert 'hunter2' not in log
 
 
+def test_a_sqlite_store_whose_path_holds_an_at_sign_is_shown_whole_in_the_banner(make_app, log_dir, tmp_path):
+    """A file's path is no user information: ``sqlite:////srv/app@blue/sessions.db`` was shown
+    ``sqlite://***@blue/sessions.db``, naming no file the operator could look for."""
+    folder = tmp_path / 'app@blue'
+    folder.mkdir()
+    url = 'sqlite:///%s/sessions.db' % folder
+
+    make_app(session_store=url)
+
+    assert 'canister.session_store         = %s\n' % url in read_log(log_dir)
+
+
 def test_a_store_url_missing_its_slashes_is_refused_with_its_password_masked(make_app, log_dir):
     """``redis:pw@host`` (the ``//`` left out) is no URL to the masking, so the banner and the ConfigError
     showed the password as written."""

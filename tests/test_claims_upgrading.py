@@ -207,6 +207,22 @@ def test_a_404_of_a_path_the_default_app_does_not_route_either_says_nothing_of_i
     assert warning_lines(log_dir) == []
 
 
+def test_a_404_of_an_app_mounted_on_the_default_app_says_nothing_of_the_default_apps_own_routes(
+        default_app, make_app, log_dir):
+    """The default app is the one served here (``bottle.mount('/api/', api)``, then ``bottle.run()``): its own
+    route ``/`` answers at ``/``, and a 404 at ``/api/`` is the mounted app's, not a route added on the wrong app."""
+    default_app.route('/', callback=lambda: 'home')
+    api = make_app()
+    api.route('/items', callback=lambda: 'items')
+    default_app.mount('/api/', api)
+    web = client(default_app)
+
+    assert web.get('/').text == 'home' and web.get('/api/items').text == 'items'
+    web.get('/api/', status=404)
+
+    assert warning_lines(log_dir) == []
+
+
 def test_the_1x_docs_session_example_counts_in_session_data(default_app, log_dir):
     bottle.install(canister.Canister(log_path=str(log_dir)))
     run_fragment(SESSION_EXAMPLE_1X)

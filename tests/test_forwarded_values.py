@@ -133,3 +133,16 @@ def test_an_x_forwarded_proto_of_https_in_any_case_is_believed(make_app, serve, 
     assert answer.headers['Strict-Transport-Security'] == 'max-age=600'
     [(name, url)] = request_lines(log_dir)
     assert url.startswith('https://127.0.0.1:')
+
+
+@pytest.mark.parametrize('sent, scheme', [('wss', 'https'), ('WSS', 'https'), ('ws', 'http')])
+def test_an_x_forwarded_proto_of_a_websocket_is_read_as_its_http_scheme(make_app, serve, log_dir, sent, scheme):
+    """Traefik sends ``wss`` for a WebSocket's upgrade request that came over TLS: it was ignored, so the request
+    counted as plain http behind a TLS proxy (no HSTS, no Secure cookie, the logged URL http://)."""
+    web = Client(serve(client_app(make_app, hsts_max_age=600), clear_untrusted_proxy_headers=False))
+
+    answer = web.get('/who', headers={'X-Forwarded-For': '198.51.100.7', 'X-Forwarded-Proto': sent})
+
+    assert ('Strict-Transport-Security' in answer.headers) == (scheme == 'https')
+    [(name, url)] = request_lines(log_dir)
+    assert url.startswith('%s://127.0.0.1:' % scheme)

@@ -149,6 +149,22 @@ def test_a_flag_parameter_refuses_what_the_class_refuses_with_a_400(make_app, lo
     assert ' WARNING ' in read_log(log_dir)
 
 
+@pytest.mark.parametrize('path, name', [('/access', 'access'), ('/bits', 'bits')])
+@pytest.mark.parametrize('how', ['query', 'form', 'json', 'json number'])
+def test_a_flag_parameter_refuses_a_negative_number_which_python_reads_as_every_flag(make_app, log_dir, path, name,
+                                                                                        how):
+    web = client(numbers_app(make_app))
+
+    if how == 'json number':
+        answer = web.post(path, '{"%s": -1}' % name, content_type='application/json', expect_errors=True)
+    else:
+        answer = send(web, path, name, '-1', how, expect_errors=True)
+
+    assert answer.status_int == 400, answer
+    assert "parameter '%s' must be a valid %s" % (name, name.title()) in answer.text
+    assert ' WARNING ' in read_log(log_dir)
+
+
 def test_an_int_flag_parameter_takes_a_combination_of_its_flags(make_app):
     web = client(numbers_app(make_app))
 

@@ -3,13 +3,17 @@ length even when the request that read it never gets to save (a gunicorn worker 
 a process that dies), and a plain session still slides to ``session_timeout`` at each read.
 
 A real redis-server, and tests/apps/remember_app.py under a real gunicorn whose ``--timeout`` (1 s) kills the
-worker of a handler that sleeps past it."""
+worker of a handler that sleeps past it; or an app in this process whose handler asks Redis what its session has
+left, after the read and before any save: the read script finds the length at the end of the record, whatever the
+record codec writes there (a users-file login's line follows it)."""
+import json
 import time
 
 import pytest
 import redis
 
-from helpers import COOKIE
+from canister import session
+from helpers import COOKIE, basic, client, cookie_value, with_cookie, write_users
 from servers import AppServer, Client
 
 KEY = 'canister:session:'
@@ -77,3 +81,44 @@ def test_a_plain_redis_session_slides_to_the_timeout_at_each_read_also_when_the_
         assert read()
         assert 590 * 1000 < database.pttl(KEY + sid) <= 600 * 1000
     assert browser.get('/whoami').text == 'bob'
+
+
+@pytest.fixture
+def life_app(make_app, redis_server, tmp_path):
+    """An app on the redis_server (session_timeout 600 s, a users file with alice) whose /life answers the session's
+    user and what it has left in ms, asked of Redis in the handler: after the session's read, before any save."""
+    users = write_users(tmp_path / 'users', alice='secret')
+    app = make_app(session_store=redis_server.url, session_timeout=600, auth_basic_users_file=str(users))
+    database = redis.Redis(port=redis_server.port)
+
+    @app.get('/login')
+    def login(seconds: int, name: str = ''):
+        if name:
+            session.user = name
+        session.remember(seconds)
+        return session.user
+
+    @app.get('/life')
+    def life():
+        return '%s %d' % (session.user, database.pttl(KEY + session.sid))
+
+    yield app, database
+    database.close()
+
+
+@pytest.mark.parametrize('login, credentials, fields', [
+    ('/login?seconds=3600&name=bob', {}, 5),
+    ('/login?seconds=3600', {'Authorization': basic('alice', 'secret')}, 6),  # (a users-file login: its line ends it)
+], ids=['a user the app set', 'a users-file login'])
+def test_the_read_of_a_remembered_redis_session_extends_it_to_its_own_length_whatever_ends_its_record(
+        life_app, login, credentials, fields):
+    app, database = life_app
+    answer = client(app).get(login, headers=credentials)
+    sid = cookie_value(answer)
+    assert len(json.loads(database.get(KEY + sid))) == fields
+    database.pexpire(KEY + sid, 5000)
+
+    shown, left = client(app).get('/life', headers=dict(with_cookie(sid), **credentials)).text.split()
+
+    assert shown == answer.text
+    assert int(left) > 3590 * 1000, 'the read gave a remembered session session_timeout, not its own length'

@@ -9,7 +9,7 @@ import pytest
 
 import canister
 from canister import session
-from helpers import basic, bearer, signed_token, sqlite_url
+from helpers import ROOT, basic, bearer, signed_token, sqlite_url
 from session_kit import STORES, Browser, add_session_routes, make_store_url, plugin_of
 
 SECRET = 'Zq4Xw8Ve1Rt6Yu3Io9Pa2Sd7Fg5Hj0Kl-Mn8Bv4Cx1Za6Qw3Er9Ty2Ui7Op5As0Df'  # 64 bytes
@@ -178,3 +178,36 @@ def test_a_session_the_version_before_listed_under_another_key_is_found_and_ende
     assert len(plugin_of(app).sessions_of(user)) == 1
     assert plugin_of(app).end_sessions(user) == 1
     assert browser.get('/who').json() is None
+
+
+@pytest.mark.parametrize('user, key', [
+    ('alice', 'alice'),
+    ({'iss': 'https://idp.example/', 'sub': '2481'}, '\x1fsub ["https://idp.example/","2481"]'),
+    ({'sub': 'alice'}, 'alice'),
+    ({'id': 5}, '\x1f{"id":5}'),
+    ('\x1fsub ["https://idp.example/","2481"]', '\x1f"\\u001fsub [\\"https://idp.example/\\",\\"2481\\"]"'),
+])
+def test_a_session_is_listed_under_the_key_the_readme_gives_for_its_kind_of_user(make_app, serve, tmp_path, user,
+                                                                                   key):
+    """The README's "A user's sessions": the key a store is given, here SQLite's ``user_key`` column."""
+    path = tmp_path / 'sessions.db'
+    app = make_app(config={'session_store': sqlite_url(path)})
+    add_session_routes(app)
+
+    @app.get('/as')
+    def log_in_as():
+        session.user = user
+        return 'ok'
+
+    browser = Browser(serve(app))
+    assert browser.get('/as').status == 200
+    with sqlite3.connect(str(path)) as connection:
+        keys = connection.execute('SELECT user_key FROM canister_sessions WHERE sid = ?', (browser.sid,)).fetchall()
+    connection.close()
+    assert keys == [(key,)]
+
+
+def test_the_readmes_examples_of_keys_are_those_the_test_above_finds():
+    readme = (ROOT / 'README.md').read_text(encoding='utf-8')
+    assert '(`\\x1fsub ["https://idp.example/","2481"]`)' in readme
+    assert '(`\\x1f{"id":5}`)' in readme
