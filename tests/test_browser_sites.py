@@ -225,6 +225,33 @@ def test_a_form_posted_into_a_popup_by_another_sites_page_is_refused(page, pages
     assert 'Cross-site request refused' in popup.value.content()
 
 
+def test_a_refused_form_the_user_reloads_is_refused_again(page, pages, api):
+    # The reload sends the POST again, as the page of the other site first sent it (Sec-Fetch-Site, Origin).
+    origin, recorder, app = api()
+    log_in(page, origin)
+    sibling = page_of(pages, 'evil.site.localhost')
+    assert post_form_from(page, sibling, origin + '/transfer') == 403
+
+    assert page.reload().status == 403
+
+    assert recorder.posts()[-2:] == [('POST', '/transfer', 'same-site', sibling[:-1])] * 2
+    assert app.transfers == []
+
+
+def test_the_apps_own_form_passes_on_a_page_another_site_redirected_the_browser_to(page, pages, api):
+    # The check judges the page that posts, not how the browser came to it.
+    origin, recorder, app = api()
+    page.goto(page_of(pages, 'localhost', '/redirect?' + urlencode({'code': 302, 'to': origin + '/page'})))
+    assert page.url == origin + '/page'
+
+    with page.expect_navigation(url=origin + '/transfer') as navigation:
+        page.evaluate(POST_FORM, ['/transfer', None])
+
+    assert navigation.value.status == 200
+    assert recorder.posts()[-1] == ('POST', '/transfer', 'same-origin', origin)
+    assert app.transfers == ['5']
+
+
 @pytest.mark.parametrize('method', ['HEAD', 'GET'])
 def test_another_sites_page_reaches_no_post_only_handler_with_a_safe_method(page, pages, api, method):
     # (the one other method a page sends without a preflight is POST; an OPTIONS it sends is a preflight,
