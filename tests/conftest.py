@@ -189,14 +189,37 @@ def chromium_browser() -> Iterator[Any]:
         browser.close()
 
 
-@pytest.fixture
-def browser_context(chromium_browser: Any) -> Iterator[Any]:
-    """A fresh browser profile (no cookies, no preflight cache) of a test, 1000x800, waiting 10 s at most."""
-    context = chromium_browser.new_context(viewport={'width': 1000, 'height': 800})
+@pytest.fixture(scope='module')
+def chromium_named_hosts(chromium_browser: Any) -> Iterator[Any]:
+    """A second headless Chromium (of the same Playwright) that finds every ``*.example.test`` at 127.0.0.1: a
+    name no browser treats as loopback, as a real site's over plain HTTP (``*.localhost`` is loopback)."""
+    browser = chromium_browser.browser_type.launch(
+        executable_path=CHROMIUM, args=CHROMIUM_ARGS + ['--host-resolver-rules=MAP *.example.test 127.0.0.1'],
+        headless=True)
+    yield browser
+    browser.close()
+
+
+def fresh_profile(browser: Any) -> Iterator[Any]:
+    """A fresh browser profile (no cookies, no preflight cache) of ``browser``, 1000x800, waiting 10 s at most."""
+    context = browser.new_context(viewport={'width': 1000, 'height': 800})
     context.set_default_timeout(BROWSER_TIMEOUT_MS)
     context.set_default_navigation_timeout(BROWSER_TIMEOUT_MS)
     yield context
     context.close()
+
+
+@pytest.fixture
+def browser_context(chromium_browser: Any) -> Iterator[Any]:
+    """A fresh browser profile of a test."""
+    yield from fresh_profile(chromium_browser)
+
+
+@pytest.fixture
+def named_hosts_page(chromium_named_hosts: Any) -> Iterator[Any]:
+    """A blank page in a fresh profile of the Chromium that finds ``*.example.test`` at 127.0.0.1."""
+    for context in fresh_profile(chromium_named_hosts):
+        yield context.new_page()
 
 
 @pytest.fixture

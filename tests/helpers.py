@@ -387,6 +387,30 @@ class Server(InProcessWaitress):
         return self.origin + path
 
 
+class SignalRecorder:
+    """WSGI middleware: remembers (method, path, Sec-Fetch-Site, Origin) of every request in ``seen``, and its
+    ``Cookie`` header (None without one) in ``cookies``; with ``host``, it rewrites ``Host`` as a reverse proxy
+    not listed in ``trusted_proxies`` does."""
+
+    def __init__(self, app: Any, host: Optional[str] = None) -> None:
+        self.app = app
+        self.host = host
+        self.seen: List[tuple] = []
+        self.cookies: List[Optional[str]] = []
+
+    def __call__(self, environ: Dict[str, Any], start_response: Any) -> Any:
+        self.seen.append((environ['REQUEST_METHOD'], environ.get('PATH_INFO', ''),
+                          environ.get('HTTP_SEC_FETCH_SITE'), environ.get('HTTP_ORIGIN')))
+        self.cookies.append(environ.get('HTTP_COOKIE'))
+        if self.host:
+            environ['HTTP_HOST'] = self.host
+        return self.app(environ, start_response)
+
+    def posts(self) -> List[tuple]:
+        """What ``seen`` holds of the POSTs."""
+        return [entry for entry in self.seen if entry[0] == 'POST']
+
+
 def page_app() -> bottle.Bottle:
     """A plain Bottle app (no canister) serving a blank page at / and a self-submitting /form?action=...&field=..."""
     app = bottle.Bottle()

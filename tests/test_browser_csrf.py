@@ -13,29 +13,11 @@ from urllib.parse import urlencode
 
 import pytest
 
-from helpers import Server, open_self_submitting_form, page_app, page_fetch, read_log, transfer_app
+from helpers import (Server, SignalRecorder, open_self_submitting_form, page_app, page_fetch, read_log,
+                     transfer_app)
 from servers import wait_until
 
 import canister
-
-
-class SignalRecorder:
-    """WSGI middleware: remembers (method, path, Sec-Fetch-Site, Origin) of every request."""
-
-    def __init__(self, app, host=None):
-        self.app = app
-        self.host = host
-        self.seen = []
-
-    def __call__(self, environ, start_response):
-        self.seen.append((environ['REQUEST_METHOD'], environ.get('PATH_INFO', ''),
-                          environ.get('HTTP_SEC_FETCH_SITE'), environ.get('HTTP_ORIGIN')))
-        if self.host:  # as a reverse proxy that rewrites Host (and is not in trusted_proxies) does
-            environ['HTTP_HOST'] = self.host
-        return self.app(environ, start_response)
-
-    def posts(self):
-        return [entry for entry in self.seen if entry[0] == 'POST']
 
 
 @pytest.fixture(scope='module')

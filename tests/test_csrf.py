@@ -244,11 +244,11 @@ def test_csrf_with_cors_star_passes_a_cross_origin_preflighted_method(make_app, 
     assert app.calls == [method]
 
 
-def method_override(app):
-    """WSGI middleware in front of the app that turns a form POST with ``_method=DELETE`` in its query
-    into a DELETE, as some frameworks' method overrides do."""
+def method_override(app, sent='POST'):
+    """WSGI middleware in front of the app that turns a request of the method ``sent`` (a form POST) with
+    ``_method=DELETE`` in its query into a DELETE, as some frameworks' method overrides do."""
     def middleware(environ, start_response):
-        if environ['REQUEST_METHOD'] == 'POST' and '_method=DELETE' in environ.get('QUERY_STRING', ''):
+        if environ['REQUEST_METHOD'] == sent and '_method=DELETE' in environ.get('QUERY_STRING', ''):
             environ['REQUEST_METHOD'] = 'DELETE'
         return app(environ, start_response)
     return middleware
@@ -265,6 +265,19 @@ def test_with_cors_star_a_method_override_in_front_of_canister_lets_a_cross_site
     web = webtest.TestApp(method_override(listed), extra_environ={'HTTP_HOST': 'localhost:80'})
     web.post('/target?_method=DELETE', 'a=1', headers={'Origin': EVIL, 'Content-Type': FORM}, status=403)
     assert listed.calls == []
+
+
+def test_a_method_override_of_a_get_makes_another_sites_link_an_unsafe_request_naming_no_origin(make_app):
+    """A link's GET names no origin (no Origin; no Referer under no-referrer), and over plain HTTP to a host
+    that is not loopback no Sec-Fetch-Site either: once rewritten into a DELETE it looks like curl's, and
+    passes, whatever cors says.  Where the browser labels it (HTTPS), it is refused."""
+    app = target_app(make_app)
+    web = webtest.TestApp(method_override(app, sent='GET'), extra_environ={'HTTP_HOST': 'localhost:80'})
+
+    assert web.get('/target?_method=DELETE').status_int == 200
+    web.get('/target?_method=DELETE', headers={'Sec-Fetch-Site': 'cross-site', 'Sec-Fetch-Mode': 'navigate'},
+            status=403)
+    assert app.calls == ['DELETE']
 
 
 def test_csrf_refusal_carries_cors_headers_for_cors_star(make_app):
@@ -472,9 +485,10 @@ def test_csrf_false_ignores_sec_fetch_site_too(make_app):
 # -- referrer_policy = no-referrer ------------------------------------------------
 
 NO_REFERRER_WARNING = ('canister.referrer_policy = no-referrer with csrf on: under that policy a browser sends '
-                       'Origin: null on the app\'s own form posts, and one that sends no Sec-Fetch-Site (an older '
-                       'browser, such as Safari before 16.4) is refused there with 403; keep another policy, such '
-                       'as the default or same-origin')
+                       'Origin: null on the app\'s own form posts, and one that sends no Sec-Fetch-Site (any '
+                       'browser over plain HTTP to a host other than localhost, and an older one, such as Safari '
+                       'before 16.4, over HTTPS too) is refused there with 403; keep another policy, such as the '
+                       'default or same-origin')
 
 
 @pytest.mark.parametrize('config', [{'referrer_policy': 'no-referrer'},
