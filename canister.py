@@ -8402,6 +8402,10 @@ class _Jwks:
     #: download (at start-up, after a rotation); one that hangs, or tokens with made-up kids, hold each
     #: of these requests' threads a twentieth of the 5 s a download may take.
     share_wait = 0.25
+    #: Seconds after which the keys are downloaded again, unasked, at the next token of a key already
+    #: fetched (which does not wait for it): a key the provider dropped, one it revoked while it signs
+    #: with another that canister holds already, goes then, where no unknown ``kid`` would ever start a download.
+    max_age = 300.0
 
     def __init__(self, url: str, jwt: Any, log: RequestLog, timeout: float = 5.0, min_interval: float = 10.0) -> None:
         #: The provider's JWKS URL (``auth_jwt_jwks_url``).
@@ -8434,7 +8438,21 @@ class _Jwks:
                 raise AuthFailure('the token was signed with an unknown key', 'bearer',
                                   'the token was signed with an unknown key (not waiting longer for the JWKS '
                                   'download of another request)' if gave_up else None)
+        elif time.monotonic() - self._fetched_at >= max(self.max_age, self.min_interval):
+            self._refresh()
         return key
+
+    def _refresh(self) -> None:
+        """Start a download of the keys that no request waits for, unless one runs or began ``max_age`` ago or less."""
+        with self._lock:
+            worker = self._worker
+            if ((worker is not None and worker.is_alive())
+                    or time.monotonic() - self._fetched_at < max(self.max_age, self.min_interval)):
+                return
+            self._fetched_at = time.monotonic()
+            self._worker = threading.Thread(target=self._download, args=({'opened': [], 'unasked': True},),
+                                            name='canister-jwks', daemon=True)
+            self._worker.start()
 
     def _lookup(self, kid: Optional[str]) -> Any:
         keys = self.keys  # (one dict: a download replaces it whole)
@@ -8499,14 +8517,30 @@ class _Jwks:
             with self._lock:  # (as for keys: the request logs the error, or has logged that it gave up)
                 result['error'] = error
                 abandoned = result.get('abandoned')
-            if abandoned is not None and not result.get('cut'):
+            if result.get('unasked'):
+                self._report_unasked(result)
+            elif abandoned is not None and not result.get('cut'):
                 self._report_late_failure(error, time.monotonic() - abandoned)
             return
         with self._lock:
             result['keys'] = self.keys = keys
             abandoned = result.get('abandoned')
-        if abandoned is not None:
+        if result.get('unasked'):
+            self._report_unasked(result)
+        elif abandoned is not None:
             self._report_late(keys, time.monotonic() - abandoned)
+
+    def _report_unasked(self, result: Dict[str, Any]) -> None:
+        """Say how a download of ``_refresh`` went, which no request waited for."""
+        if 'error' in result:
+            self.log.write(logging.WARNING, 'Cannot fetch the JWKS keys from %s: %s (a download of keys %gs old or '
+                           'more; the keys fetched before are kept)', _escape(_mask_urls(self.url))[:200],
+                           _escape(_mask_urls(str(result['error'])))[:200], max(self.max_age, self.min_interval))
+            return
+        kids = sorted('(none)' if kid is None else _escape(str(kid))[:64] for kid in result['keys'])
+        self.log.write(logging.INFO, 'Fetched %d signing keys from the JWKS URL, the keys held being %gs old or more; '
+                       'kids: %s', len(kids), max(self.max_age, self.min_interval),
+                       ', '.join(kids[:10]) + (', ...' if len(kids) > 10 else ''))
 
     def _report_late(self, keys: Dict[Optional[str], Any], late: float) -> None:
         """Say that keys came after the request that started their download logged that none came."""
