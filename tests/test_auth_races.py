@@ -22,9 +22,9 @@ import pytest
 
 import canister
 from helpers import at_once, basic, bearer, claims, jwk, read_log, write_users
-from servers import Client, wait_until
+from servers import AppServer, Client, wait_until
 from session_kit import STORES, Browser, plugin_of
-from test_basic_users_file_sessions import basic_login, ended_lines, look_twice, replace_file, users_app
+from test_basic_users_file_sessions import basic_login, ended_lines, line_of, look_twice, replace_file, users_app
 
 #: Every user's stored password is 'wonderland' (a cheap hash: the test holds the check itself).
 WONDERLAND = canister.hash_password('wonderland', 'pbkdf2', 1000)
@@ -271,3 +271,29 @@ def test_a_key_the_provider_drops_from_its_jwks_stops_logging_in_once_the_keys_a
     assert Browser(origin).get('/me', headers=bearer(kept_token)).status == 200
     # A session logged in with the dropped key keeps its user until the token's exp (end_sessions ends it sooner).
     assert logged_in.get('/me').json()['user']['sub'] == 'mallory'
+
+
+@pytest.mark.parametrize('backend', ['sqlite', 'redis'])
+def test_under_two_gunicorn_workers_a_users_file_changed_once_ends_a_dropped_users_session_at_its_next_use_in_each(
+        backend, tmp_path, request):
+    store = (request.getfixturevalue('redis_server').url if backend == 'redis'
+             else 'sqlite:///' + str(tmp_path / 'sessions.db'))
+    users = write_users(tmp_path / 'users.txt', carol='carol-password', dave='dave-password')
+    with AppServer('mounted_users_app:app', workers=2, env={
+            'CANISTER_SESSION_STORE': store, 'CANISTER_LOG_PATH': str(tmp_path / 'logs'),
+            'MOUNTED_USERS_FILE': str(users)}) as server:
+        carol, dave = Client(server.url), Client(server.url)
+        assert carol.get('/a/me', headers={'Authorization': basic('carol', 'carol-password')}).json()['user'] == 'carol'
+        assert dave.get('/a/me', headers={'Authorization': basic('dave', 'dave-password')}).json()['user'] == 'dave'
+        workers, deadline = set(), time.monotonic() + 30
+        while len(workers) < 2 and time.monotonic() < deadline:  # (each request on a connection of its own)
+            workers.add(dave.get('/a/me').json()['pid'])
+        assert len(workers) == 2, 'one worker served every request: the test shows nothing'
+
+        replace_file(users, line_of(users, 'dave'))  # once, by a rename, as a deployment does
+        time.sleep(1.1)  # (at rest)
+        answers = [carol.get('/a/me') for _ in range(6)]
+        kept = [dave.get('/a/me') for _ in range(6)]
+
+    assert [answer.status for answer in answers] == [401] * 6
+    assert {answer.json()['user'] for answer in kept} == {'dave'}
