@@ -84,10 +84,10 @@ def test_with_one_failure_allowed_a_guess_sent_while_a_right_password_is_checked
 def test_a_right_password_checked_across_the_end_of_its_throttle_window_gives_back_no_place_of_the_next(
         make_app, serve, store_url):
     app = held_login_app(make_app, store_url)
-    plugin_of(app).authenticator.throttle.window = 1.0  # (a minute in production: the test waits for its end)
+    plugin_of(app).authenticator.throttle.window = 2.0  # (a minute in production: the test waits for its end)
     origin = serve(app)
     held = begin_held_login(app, origin)
-    time.sleep(1.2)  # the window of the held login's place ends
+    time.sleep(2.2)  # the window of the held login's place ends
     assert login(origin, 'alice', 'guess') == 401  # a new window: its one place is this guess's
     app.finish()
     assert held['status'] == 200
