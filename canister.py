@@ -570,11 +570,11 @@ class BadRequest(CanisterError):
 
 class AuthFailure(CanisterError):
     """Credentials were presented and are not valid; answered with 401.  ``reason`` goes to the
-    client and the log, ``logged`` (if given) to the log instead.  ``lapsed``: they were genuine
-    but are out of their time (a token expired or not valid yet), which the login throttle does
-    not count as a failure."""
+    client and the log, ``logged`` (if given) to the log instead.  ``counted`` False: the refusal
+    is no guess, which the login throttle does not count (a token genuine but out of its time,
+    a user whom a users file being written lacks for the moment)."""
 
-    def __init__(self, reason: str, scheme: str, logged: Optional[str] = None, lapsed: bool = False) -> None:
+    def __init__(self, reason: str, scheme: str, logged: Optional[str] = None, counted: bool = True) -> None:
         super().__init__(reason)
         #: Why the credentials are refused, for the client and the log.
         self.reason = reason
@@ -582,8 +582,8 @@ class AuthFailure(CanisterError):
         self.scheme = scheme
         #: What the log says of the failure (``reason`` unless told otherwise).
         self.logged = reason if logged is None else logged
-        #: The credentials were genuine but out of their time: not a failure to the login throttle.
-        self.lapsed = lapsed
+        #: A failure to the login throttle (False: no guess).
+        self.counted = counted
 
 
 ###############################################################################
@@ -8039,8 +8039,14 @@ class BasicAuth:
     def _at_rest(self, status: os.stat_result) -> bool:
         """Whether the users file of this ``os.stat`` is not being written (one read half-way would drop
         users): unchanged since it was read a second ago or more, or last changed a second ago or more
-        (by the file system's clock, the real one, not canister's ``_now``)."""
-        return _now() - self._read_at >= 1.0 or time.time() - status.st_ctime_ns / 1e9 >= 1.0
+        (by the file system's clock, the real one, not canister's ``_now``).  A change read from one that
+        is not is looked at again at the next request, not a second later: a reading half-way (``cat >``)
+        lasts until the file is written whole."""
+        if _now() - self._read_at >= 1.0 or time.time() - status.st_ctime_ns / 1e9 >= 1.0:
+            return True
+        if self._unsettled:
+            self._next_stat = 0.0
+        return False
 
     def watch(self) -> None:
         """Re-read the users file if it changed (looked at once a second at most); once the file is at
@@ -8114,7 +8120,7 @@ class BasicAuth:
         key = self._key_of(decoded)
         users, reading, overtaken = self._checked_against(username)
         if not (self._recently_verified(key) and username in users):
-            _check_login(username, password, users.get(username), self._dummy)
+            self._check_login(username, password, users)
             self._settle_login(username, users, reading)
             self._remember(key, users)
         return username, 0, username, self.login_line(username, users), overtaken
@@ -8125,9 +8131,20 @@ class BasicAuth:
         of the file has since ended the user's sessions (``SessionState.end_if_overtaken``).  Always checked
         in full: only the header's credentials are remembered."""
         users, reading, overtaken = self._checked_against(username)
-        _check_login(username, password, users.get(username), self._dummy)
+        self._check_login(username, password, users)
         self._settle_login(username, users, reading)
         return self.login_line(username, users), overtaken
+
+    def _check_login(self, username: str, password: str, users: Dict[str, Tuple[str, str]]) -> None:
+        """``_check_login`` against ``users``; a user that this reading lacks, but that the file gave at
+        its last reading at rest, is refused uncounted by the throttle while the change is not settled:
+        the file may be half-written (``cat > users.txt``), and no password could pass for that name."""
+        try:
+            _check_login(username, password, users.get(username), self._dummy)
+        except AuthFailure as failure:
+            if self._unsettled and username not in users and username in self._settled:
+                failure.counted = False
+            raise
 
     def _checked_against(self, name: str) -> Tuple[Dict[str, Tuple[str, str]], int, Optional[_LoginInCheck]]:
         """The users a login of ``name`` is checked against (the file re-read first if it changed), which
@@ -8405,6 +8422,10 @@ class _Jwks:
     #: download (at start-up, after a rotation); one that hangs, or tokens with made-up kids, hold each
     #: of these requests' threads a twentieth of the 5 s a download may take.
     share_wait = 0.25
+    #: Seconds after which the keys are downloaded again, unasked, at the next token of a key already
+    #: fetched (which does not wait for it): a key the provider dropped, one it revoked while it signs
+    #: with another that canister holds already, goes then, where no unknown ``kid`` would ever start a download.
+    max_age = 300.0
 
     def __init__(self, url: str, jwt: Any, log: RequestLog, timeout: float = 5.0, min_interval: float = 10.0) -> None:
         #: The provider's JWKS URL (``auth_jwt_jwks_url``).
@@ -8437,7 +8458,21 @@ class _Jwks:
                 raise AuthFailure('the token was signed with an unknown key', 'bearer',
                                   'the token was signed with an unknown key (not waiting longer for the JWKS '
                                   'download of another request)' if gave_up else None)
+        elif time.monotonic() - self._fetched_at >= max(self.max_age, self.min_interval):
+            self._refresh()
         return key
+
+    def _refresh(self) -> None:
+        """Start a download of the keys that no request waits for, unless one runs or began ``max_age`` ago or less."""
+        with self._lock:
+            worker = self._worker
+            if ((worker is not None and worker.is_alive())
+                    or time.monotonic() - self._fetched_at < max(self.max_age, self.min_interval)):
+                return
+            self._fetched_at = time.monotonic()
+            self._worker = threading.Thread(target=self._download, args=({'opened': [], 'unasked': True},),
+                                            name='canister-jwks', daemon=True)
+            self._worker.start()
 
     def _lookup(self, kid: Optional[str]) -> Any:
         keys = self.keys  # (one dict: a download replaces it whole)
@@ -8502,14 +8537,30 @@ class _Jwks:
             with self._lock:  # (as for keys: the request logs the error, or has logged that it gave up)
                 result['error'] = error
                 abandoned = result.get('abandoned')
-            if abandoned is not None and not result.get('cut'):
+            if result.get('unasked'):
+                self._report_unasked(result)
+            elif abandoned is not None and not result.get('cut'):
                 self._report_late_failure(error, time.monotonic() - abandoned)
             return
         with self._lock:
             result['keys'] = self.keys = keys
             abandoned = result.get('abandoned')
-        if abandoned is not None:
+        if result.get('unasked'):
+            self._report_unasked(result)
+        elif abandoned is not None:
             self._report_late(keys, time.monotonic() - abandoned)
+
+    def _report_unasked(self, result: Dict[str, Any]) -> None:
+        """Say how a download of ``_refresh`` went, which no request waited for."""
+        if 'error' in result:
+            self.log.write(logging.WARNING, 'Cannot fetch the JWKS keys from %s: %s (a download of keys %gs old or '
+                           'more; the keys fetched before are kept)', _escape(_mask_urls(self.url))[:200],
+                           _escape(_mask_urls(str(result['error'])))[:200], max(self.max_age, self.min_interval))
+            return
+        kids = sorted('(none)' if kid is None else _escape(str(kid))[:64] for kid in result['keys'])
+        self.log.write(logging.INFO, 'Fetched %d signing keys from the JWKS URL, the keys held being %gs old or more; '
+                       'kids: %s', len(kids), max(self.max_age, self.min_interval),
+                       ', '.join(kids[:10]) + (', ...' if len(kids) > 10 else ''))
 
     def _report_late(self, keys: Dict[Optional[str], Any], late: float) -> None:
         """Say that keys came after the request that started their download logged that none came."""
@@ -8808,13 +8859,13 @@ class JwtAuth:
                                 leeway=self.leeway, options={'require': self.required,
                                                              'verify_aud': self.audience is not None})
         except jwt.ExpiredSignatureError:  # (PyJWT checks the times after the signature: genuine, but lapsed)
-            raise AuthFailure('the token has expired', 'bearer', lapsed=True) from None
+            raise AuthFailure('the token has expired', 'bearer', counted=False) from None
         except jwt.InvalidAudienceError:
             raise AuthFailure('the token is not for this audience', 'bearer') from None
         except jwt.InvalidIssuerError:
             raise AuthFailure('the token is from another issuer', 'bearer') from None
         except jwt.ImmatureSignatureError:
-            raise AuthFailure('the token is not valid yet', 'bearer', lapsed=True) from None
+            raise AuthFailure('the token is not valid yet', 'bearer', counted=False) from None
         except jwt.InvalidSignatureError:
             raise self._signature_failure(token, algorithm) from None
         except jwt.MissingRequiredClaimError as error:
@@ -8871,7 +8922,8 @@ class _Throttle:
 
     An attempt that could confirm a guess takes its place (``claim``) before its credentials
     are checked, so concurrent guesses cannot all slip in while a slow hash runs; a successful
-    one gives its place back (``release``), a failed one keeps it until the window ends.  Other
+    one gives its place back (``release``) if its window has not ended meanwhile (a place in a
+    new window is a failure's), a failed one keeps it until the window ends.  Other
     attempts (a token, a password verified minutes ago) only ask whether the client is locked
     out (``wait``), and take a place once they failed.  A window starts with a client's first
     attempt and lasts ``window`` seconds.
@@ -8890,8 +8942,9 @@ class _Throttle:
         self._lock = threading.Lock()
         _AUTH_LOCKS.add(self)
 
-    def claim(self, client: str) -> int:
-        """Take a place for an attempt and return 0, or return the seconds to wait."""
+    def claim(self, client: str) -> Tuple[int, float]:
+        """Take a place for an attempt: ``(0, the end of its window)``, which ``release`` is given,
+        or ``(the seconds to wait, 0.0)``."""
         with self._lock:
             now = time.monotonic()
             entry = self._clients.pop(client, None)
@@ -8901,9 +8954,9 @@ class _Throttle:
             while len(self._clients) > self.max_clients:
                 self._clients.popitem(last=False)
             if entry[0] >= self.max_failures:
-                return max(math.ceil(entry[1] - now), 1)
+                return max(math.ceil(entry[1] - now), 1), 0.0
             entry[0] += 1
-            return 0
+            return 0, entry[1]
 
     def wait(self, client: str) -> int:
         """The seconds the client must wait (its places are all taken), or 0; takes no place."""
@@ -8914,11 +8967,11 @@ class _Throttle:
                 return 0
             return max(math.ceil(entry[1] - now), 1)
 
-    def release(self, client: str) -> None:
-        """The attempt succeeded: give its place back."""
+    def release(self, client: str, ends: float) -> None:
+        """The attempt succeeded: give back its place, in the window ending at ``ends`` (``claim``'s)."""
         with self._lock:
             entry = self._clients.get(client)
-            if entry is not None and entry[0] > 0:
+            if entry is not None and entry[1] == ends and entry[0] > 0:
                 entry[0] -= 1
 
 
@@ -8976,8 +9029,8 @@ class _SQLiteThrottle(_Throttle):
                 self._store._short_of_room = True
             raise StoreUnavailable('the SQLite login throttle %s failed: %s' % (self.path, error)) from None
 
-    def claim(self, client: str) -> int:
-        def work(connection: sqlite3.Connection) -> int:
+    def claim(self, client: str) -> Tuple[int, float]:
+        def work(connection: sqlite3.Connection) -> Tuple[int, float]:
             connection.execute('BEGIN IMMEDIATE')  # one writer at a time: read and count as one step
             try:
                 now = _now()
@@ -8985,7 +9038,7 @@ class _SQLiteThrottle(_Throttle):
                                          (client,)).fetchone()
                 attempts, ends = (0, now + self.window) if row is None or row[1] <= now else row
                 if attempts >= self.max_failures:
-                    wait = max(math.ceil(ends - now), 1)
+                    wait, ends = max(math.ceil(ends - now), 1), 0.0
                 else:
                     wait = 0
                     connection.execute('INSERT OR REPLACE INTO canister_throttle (client, attempts, window_ends) '
@@ -8993,12 +9046,12 @@ class _SQLiteThrottle(_Throttle):
                 if next(self._claims) % self.cleanup_every == 0:
                     connection.execute('DELETE FROM canister_throttle WHERE window_ends <= ?', (now,))
                 connection.execute('COMMIT')
-                return wait
+                return wait, ends
             except BaseException:
                 if connection.in_transaction:  # (SQLite ends it itself on some errors, a full disk's among them)
                     connection.execute('ROLLBACK')
                 raise
-        return typing.cast(int, self._run(work))
+        return typing.cast(Tuple[int, float], self._run(work))
 
     def wait(self, client: str) -> int:
         now = _now()
@@ -9008,9 +9061,10 @@ class _SQLiteThrottle(_Throttle):
             return 0
         return max(math.ceil(row[1] - now), 1)
 
-    def release(self, client: str) -> None:
+    def release(self, client: str, ends: float) -> None:
         self._run(lambda connection: connection.execute(
-            'UPDATE canister_throttle SET attempts = attempts - 1 WHERE client = ? AND attempts > 0', (client,)))
+            'UPDATE canister_throttle SET attempts = attempts - 1 WHERE client = ? AND attempts > 0 '
+            'AND window_ends = ?', (client, ends)))
 
 
 class _RedisThrottle(_Throttle):
@@ -9019,13 +9073,14 @@ class _RedisThrottle(_Throttle):
     Each step is one Lua script, so the read, the count and the expiry happen as one.
     """
 
-    #: Take a place for an attempt: 0, or the milliseconds until the client may try again.
+    #: Take a place for an attempt: {0, the milliseconds left of its window}, or {the milliseconds until
+    #: the client may try again, 0}.
     _CLAIM = """
 local attempts = redis.call('INCR', KEYS[1])
 if attempts == 1 or redis.call('PTTL', KEYS[1]) < 0 then redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
-if attempts <= tonumber(ARGV[1]) then return 0 end
+if attempts <= tonumber(ARGV[1]) then return {0, redis.call('PTTL', KEYS[1])} end
 redis.call('DECR', KEYS[1])
-return math.max(redis.call('PTTL', KEYS[1]), 1)
+return {math.max(redis.call('PTTL', KEYS[1]), 1), 0}
 """
     #: The milliseconds until the client may try again, or 0 (no place taken).
     _WAIT = """
@@ -9033,8 +9088,12 @@ local attempts = tonumber(redis.call('GET', KEYS[1]) or '0')
 if attempts < tonumber(ARGV[1]) then return 0 end
 return math.max(redis.call('PTTL', KEYS[1]), 1)
 """
-    #: Give back the place of an attempt that succeeded.
+    #: Give back the place of an attempt that succeeded, unless its window has ended: ARGV[1] is the
+    #: milliseconds its window had left by the claim's count, ARGV[2] the window's length.  A window
+    #: begun since ends a whole window later, far beyond half a window of error in that count.
     _RELEASE = """
+local left = redis.call('PTTL', KEYS[1])
+if left < 0 or left > tonumber(ARGV[1]) + tonumber(ARGV[2]) / 2 then return 0 end
 if redis.call('DECR', KEYS[1]) <= 0 then redis.call('DEL', KEYS[1]) end
 return 0
 """
@@ -9050,25 +9109,27 @@ return 0
         #: Runs a Lua script on the store's client (``RedisStore.script``).
         self._script = store.script
 
-    def _run(self, source: str, client: str, *args: Any) -> int:
+    def _run(self, source: str, client: str, *args: Any) -> Any:
         try:
-            return int(self._script(source)(keys=[self.prefix + client], args=list(args)))
+            return self._script(source)(keys=[self.prefix + client], args=list(args))
         except self._errors as error:  # (a client that could not be made raises StoreUnavailable itself)
             # The same Redis as the sessions': a write refused here (NOREPLICAS, READONLY, full) is one the store's
             # readiness check must tell, though no session was saved (a Basic login's count is written first).
             self._unreachable(error)
             raise StoreUnavailable('the Redis login throttle is unavailable: %s' % _redis_error_text(error)) from None
 
-    def claim(self, client: str) -> int:
-        wait_ms = self._run(self._CLAIM, client, self.max_failures, int(self.window * 1000))
-        return math.ceil(wait_ms / 1000) if wait_ms else 0
+    def claim(self, client: str) -> Tuple[int, float]:
+        wait_ms, left_ms = self._run(self._CLAIM, client, self.max_failures, int(self.window * 1000))
+        if wait_ms:
+            return math.ceil(int(wait_ms) / 1000), 0.0
+        return 0, time.monotonic() + int(left_ms) / 1000  # (this process's clock: Redis's may differ)
 
     def wait(self, client: str) -> int:
-        wait_ms = self._run(self._WAIT, client, self.max_failures)
+        wait_ms = int(self._run(self._WAIT, client, self.max_failures))
         return math.ceil(wait_ms / 1000) if wait_ms else 0
 
-    def release(self, client: str) -> None:
-        self._run(self._RELEASE, client)
+    def release(self, client: str, ends: float) -> None:
+        self._run(self._RELEASE, client, int((ends - time.monotonic()) * 1000), int(self.window * 1000))
 
 
 def _throttle_for(store: Optional[SessionStore], max_failures: int) -> _Throttle:
@@ -9200,7 +9261,7 @@ class Authenticator:
         look whether the client is locked out, and take a place once they failed."""
         client = _throttle_key(session.client)
         throttle = self.throttle
-        wait = throttle.claim(client) if guess else throttle.wait(client)
+        wait, ends = throttle.claim(client) if guess else (throttle.wait(client), 0.0)
         if wait:
             self.log.write(logging.WARNING, 'Too many failed logins from %s: refused for %ds', client, wait)
             raise _error_response(429, 'Too many failed login attempts: retry in %d seconds' % wait,
@@ -9208,16 +9269,19 @@ class Authenticator:
         try:
             result = check()
         except AuthFailure as failure:  # the attempt keeps its place (takes one) until the window ends
-            if not guess and not failure.lapsed:  # (a lapsed token is no guess: an app sends it until it refreshes it)
+            if not failure.counted:  # (a lapsed token is no guess: an app sends it until it refreshes it)
+                if guess:
+                    throttle.release(client, ends)
+            elif not guess:
                 throttle.claim(client)
             self.log.write(logging.WARNING, 'Authentication failed: %s', failure.logged)
             raise
         except BaseException:
             if guess:
-                throttle.release(client)
+                throttle.release(client, ends)
             raise
         if guess:
-            throttle.release(client)
+            throttle.release(client, ends)
         return result
 
     @staticmethod
