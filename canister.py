@@ -2365,11 +2365,15 @@ def _other_converter(kind: Any) -> Callable[[Any], Any]:
     return convert
 
 
+#: complex() with its TypeError or ValueError (a list, a text it cannot read) as the 400 of a complex parameter.
+_complex_of = _other_converter(complex)
+
+
 def _to_complex(value: Any) -> complex:
-    try:
-        number = complex(value)
-    except _BAD_VALUE_ERRORS:
-        raise ValueError('must be a valid complex') from None
+    # (JSON true is no number, and 1_0, digits of other scripts or blanks around it are a 400, as for an int or a float)
+    if isinstance(value, bool) or not _plain_digits(value):
+        raise ValueError('must be a valid complex')
+    number = _complex_of(value)
     if not (math.isfinite(number.real) and math.isfinite(number.imag)):  # nan, inf, 1e999, thousands of digits
         raise ValueError('must be a finite number')
     return number
