@@ -10020,11 +10020,16 @@ class _Proxies:
     def __bool__(self) -> bool:
         return bool(self.networks) or self.unix
 
-    def is_trusted(self, address: str) -> bool:
-        """True if ``address`` is one of the trusted proxies: in a listed network, or, with
-        ``unix``, one of the stand-ins servers give for a peer on a UNIX socket.  An IPv4-mapped
-        address (``::ffff:10.0.0.5``: what a server listening on ``[::]`` gives for an IPv4 peer,
-        gunicorn's ``--bind [::]:8000``) is the IPv4 address it holds."""
+    def is_trusted(self, peer: str) -> bool:
+        """True if the peer (``REMOTE_ADDR``) is one of the trusted proxies: a trusted hop, or, with
+        ``unix``, one of the stand-ins servers give for a peer on a UNIX socket."""
+        return self.is_trusted_hop(peer) or (self.unix and peer in _UNIX_PEERS)
+
+    def is_trusted_hop(self, address: str) -> bool:
+        """True if ``address`` is an IP address in a listed network, so a trusted proxy as an entry of
+        X-Forwarded-For too (where ``localhost`` or ``-``, the UNIX socket peer's stand-ins, are only text
+        a client may have sent).  An IPv4-mapped address (``::ffff:10.0.0.5``: what a server listening
+        on ``[::]`` gives for an IPv4 peer, gunicorn's ``--bind [::]:8000``) is the IPv4 address it holds."""
         known = self._cache.get(address)
         if known is None:
             try:
@@ -10032,7 +10037,7 @@ class _Proxies:
                 mapped = ip.ipv4_mapped if isinstance(ip, ipaddress.IPv6Address) else None
                 known = any(ip in network or (mapped is not None and mapped in network) for network in self.networks)
             except ValueError:
-                known = self.unix and address in _UNIX_PEERS
+                known = False
             if len(self._cache) < 4096:
                 self._cache[address] = known
         return known
@@ -10050,7 +10055,7 @@ class _Proxies:
         hops = 1
         trusted = peer
         for entry in reversed(chain):
-            if not self.is_trusted(entry):
+            if not self.is_trusted_hop(entry):
                 address = _ip_address(entry)
                 if not address:
                     _warn_unbelieved_client(log, entry, trusted, sessions.cookie_sid(environ.get('HTTP_COOKIE', '')))
