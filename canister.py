@@ -3974,6 +3974,11 @@ class SessionStore:
     relies on them): override them with atomic ones.
     """
 
+    #: True if the store's ``load_and_touch`` extends a session to its own length (what ``session.remember``
+    #: gave it) rather than to ``ttl``, as Redis's read script does: a request that stores nothing (a 5xx)
+    #: then has no length to give back to a remembered session, and canister sends the store nothing more.
+    keeps_lifetime_on_load = False
+
     def load(self, sid: str) -> Optional[str]:
         """Return the record of a live session, or None if unknown or expired."""
         raise NotImplementedError
@@ -5275,6 +5280,9 @@ class RedisStore(SessionStore):
     the user's latest session was made, when every session it lists has ended too.
     """
 
+    #: The read script (``_REDIS_LOAD``) extends a remembered session to its own length, never to ``ttl``.
+    keeps_lifetime_on_load = True
+
     def __init__(self, url: Optional[str] = None, prefix: str = 'canister:session:', timeout: float = 1.0,
                  client: Any = None, wait: int = 0, max_age: float = 0) -> None:
         redis = _require('redis')
@@ -6081,6 +6089,9 @@ class SessionManager:
         self.touches_on_load = callable(load_and_touch) and self.timeout > 0 and not self.max_age
         self.load_record: Callable[[str], Any] = (functools.partial(load_and_touch, ttl=self.timeout)
                                                   if self.touches_on_load else self.store.load)
+        #: Whether that read may have cut a remembered session to the timeout, so that a request which stores
+        #: nothing must give it its own length back (not on a store whose read keeps it: Redis's).
+        self.load_cuts_lifetime = self.touches_on_load and not getattr(self.store, 'keeps_lifetime_on_load', False)
 
     def cookie_sid(self, header: str) -> Optional[str]:
         """The well-formed session id the Cookie header carries, if any."""
@@ -7338,10 +7349,10 @@ class SessionState:
     def keep_own_lifetime(self) -> None:
         """For a request that stores nothing (a 5xx, or data it could not store): a store that extends
         a session's life as it loads it may have given a remembered session the plain timeout (a store of
-        the app's own; Redis's read keeps a session's own length); give it its own length back, if it is
-        still the session this request loaded."""
+        the app's own; Redis's read keeps a session's own length, and is left alone); give it its own length
+        back, if it is still the session this request loaded."""
         manager = self.manager
-        if not (self.loaded and self.exists and manager is not None and manager.touches_on_load) or self.old_sid:
+        if not (self.loaded and self.exists and manager is not None and manager.load_cuts_lifetime) or self.old_sid:
             return
         try:
             lifetime = _read_record(self.snapshot).lifetime
