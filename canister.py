@@ -2366,11 +2366,15 @@ def _other_converter(kind: Any) -> Callable[[Any], Any]:
     return convert
 
 
+#: complex() with its TypeError or ValueError (a list, a text it cannot read) as the 400 of a complex parameter.
+_complex_of = _other_converter(complex)
+
+
 def _to_complex(value: Any) -> complex:
-    try:
-        number = complex(value)
-    except _BAD_VALUE_ERRORS:
-        raise ValueError('must be a valid complex') from None
+    # (JSON true is no number, and 1_0, digits of other scripts or blanks around it are a 400, as for an int or a float)
+    if isinstance(value, bool) or not _plain_digits(value):
+        raise ValueError('must be a valid complex')
+    number = _complex_of(value)
     if not (math.isfinite(number.real) and math.isfinite(number.imag)):  # nan, inf, 1e999, thousands of digits
         raise ValueError('must be a finite number')
     return number
@@ -3971,6 +3975,11 @@ class SessionStore:
     relies on them): override them with atomic ones.
     """
 
+    #: True if the store's ``load_and_touch`` extends a session to its own length (what ``session.remember``
+    #: gave it) rather than to ``ttl``, as Redis's read script does: a request that stores nothing (a 5xx)
+    #: then has no length to give back to a remembered session, and canister sends the store nothing more.
+    keeps_lifetime_on_load = False
+
     def load(self, sid: str) -> Optional[str]:
         """Return the record of a live session, or None if unknown or expired."""
         raise NotImplementedError
@@ -5272,6 +5281,9 @@ class RedisStore(SessionStore):
     the user's latest session was made, when every session it lists has ended too.
     """
 
+    #: The read script (``_REDIS_LOAD``) extends a remembered session to its own length, never to ``ttl``.
+    keeps_lifetime_on_load = True
+
     def __init__(self, url: Optional[str] = None, prefix: str = 'canister:session:', timeout: float = 1.0,
                  client: Any = None, wait: int = 0, max_age: float = 0) -> None:
         redis = _require('redis')
@@ -6078,6 +6090,9 @@ class SessionManager:
         self.touches_on_load = callable(load_and_touch) and self.timeout > 0 and not self.max_age
         self.load_record: Callable[[str], Any] = (functools.partial(load_and_touch, ttl=self.timeout)
                                                   if self.touches_on_load else self.store.load)
+        #: Whether that read may have cut a remembered session to the timeout, so that a request which stores
+        #: nothing must give it its own length back (not on a store whose read keeps it: Redis's).
+        self.load_cuts_lifetime = self.touches_on_load and not getattr(self.store, 'keeps_lifetime_on_load', False)
 
     def cookie_sid(self, header: str) -> Optional[str]:
         """The well-formed session id the Cookie header carries, if any."""
@@ -7335,10 +7350,10 @@ class SessionState:
     def keep_own_lifetime(self) -> None:
         """For a request that stores nothing (a 5xx, or data it could not store): a store that extends
         a session's life as it loads it may have given a remembered session the plain timeout (a store of
-        the app's own; Redis's read keeps a session's own length); give it its own length back, if it is
-        still the session this request loaded."""
+        the app's own; Redis's read keeps a session's own length, and is left alone); give it its own length
+        back, if it is still the session this request loaded."""
         manager = self.manager
-        if not (self.loaded and self.exists and manager is not None and manager.touches_on_load) or self.old_sid:
+        if not (self.loaded and self.exists and manager is not None and manager.load_cuts_lifetime) or self.old_sid:
             return
         try:
             lifetime = _read_record(self.snapshot).lifetime
@@ -10081,11 +10096,16 @@ class _Proxies:
     def __bool__(self) -> bool:
         return bool(self.networks) or self.unix
 
-    def is_trusted(self, address: str) -> bool:
-        """True if ``address`` is one of the trusted proxies: in a listed network, or, with
-        ``unix``, one of the stand-ins servers give for a peer on a UNIX socket.  An IPv4-mapped
-        address (``::ffff:10.0.0.5``: what a server listening on ``[::]`` gives for an IPv4 peer,
-        gunicorn's ``--bind [::]:8000``) is the IPv4 address it holds."""
+    def is_trusted(self, peer: str) -> bool:
+        """True if the peer (``REMOTE_ADDR``) is one of the trusted proxies: a trusted hop, or, with
+        ``unix``, one of the stand-ins servers give for a peer on a UNIX socket."""
+        return self.is_trusted_hop(peer) or (self.unix and peer in _UNIX_PEERS)
+
+    def is_trusted_hop(self, address: str) -> bool:
+        """True if ``address`` is an IP address in a listed network, so a trusted proxy as an entry of
+        X-Forwarded-For too (where ``localhost`` or ``-``, the UNIX socket peer's stand-ins, are only text
+        a client may have sent).  An IPv4-mapped address (``::ffff:10.0.0.5``: what a server listening
+        on ``[::]`` gives for an IPv4 peer, gunicorn's ``--bind [::]:8000``) is the IPv4 address it holds."""
         known = self._cache.get(address)
         if known is None:
             try:
@@ -10093,7 +10113,7 @@ class _Proxies:
                 mapped = ip.ipv4_mapped if isinstance(ip, ipaddress.IPv6Address) else None
                 known = any(ip in network or (mapped is not None and mapped in network) for network in self.networks)
             except ValueError:
-                known = self.unix and address in _UNIX_PEERS
+                known = False
             if len(self._cache) < 4096:
                 self._cache[address] = known
         return known
@@ -10111,7 +10131,7 @@ class _Proxies:
         hops = 1
         trusted = peer
         for entry in reversed(chain):
-            if not self.is_trusted(entry):
+            if not self.is_trusted_hop(entry):
                 address = _ip_address(entry)
                 if not address:
                     _warn_unbelieved_client(log, entry, trusted, sessions.cookie_sid(environ.get('HTTP_COOKIE', '')))

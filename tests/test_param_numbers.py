@@ -7,6 +7,8 @@
   takes: it is taken now, and what the class refuses is a 400.
 * a ``complex`` took ``nan``, ``inf`` and a run of digits too long for a float (as infinity): it is finite only now,
   as a ``float`` is.
+* a ``complex`` took JSON ``true`` (as ``1+0j``), ``1_0`` and a number with blanks around it, which an ``int`` or a
+  ``float`` refuses: it refuses them too.
 """
 from __future__ import annotations
 
@@ -189,3 +191,15 @@ def test_a_finite_complex_parameter_still_binds(make_app):
     assert web.get('/z', {'z': '1+2j'}).json == {'z': '(1+2j)'}
     assert web.post('/z', '{"z": 2.5}', content_type='application/json').json == {'z': '(2.5+0j)'}
     assert web.get('/z', {'z': 'abc'}, expect_errors=True).status_int == 400
+
+
+@pytest.mark.parametrize('value, how', [(True, 'json'), (False, 'json'), ('1_0', 'query'), ('1_0', 'json'),
+                                        (' 1 ', 'query'), ('1\n', 'form'), (' 1+2j', 'json'), ('١', 'query')])
+def test_a_complex_parameter_refuses_what_an_int_or_a_float_parameter_refuses(make_app, log_dir, value, how):
+    web = client(numbers_app(make_app))
+
+    answer = send(web, '/z', 'z', value, how, expect_errors=True)
+
+    assert answer.status_int == 400, answer
+    assert "parameter 'z' must be a valid complex" in answer.text
+    assert re.search(r" WARNING .*Bad request: parameter 'z' must be a valid complex", read_log(log_dir))

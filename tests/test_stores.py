@@ -563,6 +563,31 @@ def test_a_request_that_changes_its_redis_session_is_two_round_trips(make_app, r
     assert traffic.since() == (2, dict(READ, evalsha=2, get=2, set=1))
 
 
+def test_an_error_answer_on_a_remembered_redis_session_is_one_round_trip_that_keeps_its_length(make_app, redis_server):
+    app = add_store_routes(make_app(config={'session_store': redis_server.url}, catchall=True))
+
+    @app.get('/remember')
+    def remember():
+        session.remember(3600)
+        return 'kept'
+
+    @app.get('/broken')
+    def broken():
+        session.data['lost'] = True
+        raise RuntimeError('a bug in the handler')
+
+    sid = cookie_value(cookieless_client(app).get('/login?name=alice'))
+    assert cookieless_client(app).get('/remember', headers=with_cookie(sid)).text == 'kept'
+    traffic = RedisTraffic(redis_server.url)
+    traffic.expire(sid, 30)  # (less left than its length, so that the read gives it back)
+    traffic.since()
+    assert cookieless_client(app).get('/broken', headers=with_cookie(sid), expect_errors=True).status_int == 500
+    # the read script alone: it gave the session its own length, and nothing is sent after the 500
+    assert traffic.since() == (1, READ)
+    assert 3590 < traffic.ttl(sid) <= 3600
+    assert json.loads(cookieless_client(app).get('/read', headers=with_cookie(sid)).text) == ['alice', {'note': 'héllo ✓'}]
+
+
 def test_a_logout_of_a_redis_session_is_two_round_trips(make_app, redis_server):
     app = redis_app(make_app, redis_server)
     sid = cookie_value(cookieless_client(app).get('/login?name=alice'))

@@ -76,6 +76,28 @@ def test_x_forwarded_host_from_the_socket_proxy_is_believed_only_with_unix(tmp_p
     assert ' GET https://%s/me' % ('app.example.com' if trusted else 'localhost') in read_log(log_dir)
 
 
+@pytest.mark.parametrize('stand_in', ['localhost', '-'])
+def test_a_unix_peers_stand_in_in_x_forwarded_for_is_no_trusted_proxy_so_never_the_logged_client(tmp_path, stand_in):
+    """Only the peer itself is the UNIX socket proxy: ``localhost`` or ``-`` written in X-Forwarded-For (by a
+    client, through a proxy that passes its header on) is no trusted hop, and the client left of it no
+    IP address, so the client is logged as the proxy, ``-``."""
+    server, log_dir = unix_server(tmp_path, trusted='unix')
+    with server:
+        status(server, 'not-an-address, ' + stand_in, RIGHT)
+    log = read_log(log_dir)
+    assert re.search(r'\[--[^\]]*\] +GET ', log), log
+    assert not re.search(r'\[localhost-', log), log
+    assert "with 'not-an-address' where the client's address belongs" not in log
+    assert "with %r where the client's address belongs" % stand_in in log
+
+
+def test_a_client_writing_unix_peer_stand_ins_in_x_forwarded_for_gets_no_throttle_count_of_its_own(tmp_path):
+    server, log_dir = unix_server(tmp_path, trusted='unix')
+    with server:
+        statuses = [status(server, 'x, ' + stand_in, WRONG)[0] for stand_in in ('localhost', '-', 'localhost')]
+    assert statuses == [401, 401, 429], read_log(log_dir)
+
+
 @pytest.mark.parametrize('args, statuses', [(['--no-clear-untrusted-proxy-headers'], [401, 401, 429, 200]),
                                              ([], [401, 401, 429, 429])])
 def test_waitress_on_a_unix_socket_gives_localhost_which_unix_trusts(tmp_path, args, statuses):
