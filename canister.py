@@ -11308,6 +11308,37 @@ def _settings_not_store(given: Any) -> str:
             'Canister(session_store=\'sqlite:///sessions.db\'); its one positional argument is a session store object')
 
 
+class _FirstCall:
+    """A route's ``call`` until its first call, which runs ``note(route)`` once and then the call Bottle
+    makes (Bottle makes a route's ``call`` at its first call and keeps it, until ``route.reset()``)."""
+
+    __slots__ = ('route', 'note', 'kept', 'unclaimed')
+
+    def __init__(self, route: bottle.Route, note: Callable[[bottle.Route], Any]) -> None:
+        self.route = route
+        self.note = note
+        #: The call Bottle made already, if it did (a route added in Bottle's debug mode), put back first.
+        self.kept = route.__dict__.get('call')
+        #: One item until a call claims it: a ``pop`` is atomic, so of two first calls at once one notes.
+        self.unclaimed: typing.List[None] = [None]
+        route.__dict__['call'] = self
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        route = self.route
+        if route.__dict__.get('call') is self:
+            if self.kept is None:
+                route.__dict__.pop('call', None)
+            else:
+                route.__dict__['call'] = self.kept
+        try:
+            self.unclaimed.pop()
+        except IndexError:
+            pass
+        else:
+            self.note(route)
+        return route.call(*args, **kwargs)
+
+
 class Canister:
     """The Bottle plugin: ``app.install(Canister())``.
 
@@ -11346,6 +11377,8 @@ class Canister:
         self._routes_looked_at = 0
         #: The routes of Bottle's default app whose path answered 404 here, logged once each (``_note_default_app_route``).
         self._default_app_routes_noted: typing.Set[bottle.Route] = set()
+        #: The routes of other apps served here whose parameters ``_note_unbound_route`` looked at, each once.
+        self._other_apps_routes_looked_at: typing.Set[bottle.Route] = set()
         #: The plugins that wrap canister's wrapper are yet to be looked at (``_note_outer_plugins``).
         self._outer_plugins_unnoted = True
 
@@ -11397,6 +11430,7 @@ class Canister:
                                 if str(key).lower().startswith('canister.')}
         self._late_keys: typing.Set[str] = set()
         app.add_hook('config', self._config_changed)
+        app.add_hook('app_reset', self._watch_other_apps_routes)  # (Bottle resets the app after the install too)
 
     def _refuse_route(self, route: bottle.Route) -> bottle.Bottle:
         """The app of a route canister can serve; :class:`CanisterError` for one it cannot (Bottle's 500 at the
@@ -11430,6 +11464,52 @@ class Canister:
                                "text to Bottle, matched by that very path only (404 to every other): write <%s> "
                                "(Bottle's and Flask's), with an annotation on the handler's parameter to convert it",
                                route.method, route.rule, placeholder.group(0), placeholder.group(1))
+
+    def _watch_other_apps_route(self, route: bottle.Route, prefix: str = '') -> None:
+        """Have ``_note_unbound_route`` look, at its first call, at a route of another app that this app serves
+        (merged, or mounted on bottle 0.13), or at each route of a Bottle app mounted through a mount point
+        (bottle 0.12, and 0.13 for a prefix without the trailing ``/``).  Bottle makes a route's ``call`` at its
+        first call and keeps it (until ``route.reset()``, as installing a plugin on the child does): a stand-in
+        takes its place until then, so no request pays for the look but the first."""
+        if route in self._other_apps_routes_looked_at or isinstance(route.__dict__.get('call'), _FirstCall):
+            return
+        target = route.config.get('mountpoint.target')
+        if isinstance(target, bottle.Bottle):
+            prefix = '/' + str(route.config.get('mountpoint.prefix', '')).strip('/')
+            _FirstCall(route, lambda mount_point: self._watch_children(target, prefix))
+        elif route.app is not self.app:
+            _FirstCall(route, lambda served: self._note_unbound_route(served, prefix))
+
+    def _watch_children(self, child: bottle.Bottle, prefix: str) -> None:
+        """``_watch_other_apps_route`` for each route of a child mounted at ``prefix`` through a mount point."""
+        for route in child.routes:
+            self._watch_other_apps_route(route, prefix)
+
+    def _watch_other_apps_routes(self) -> None:
+        """``_watch_other_apps_route`` for each of the app's routes: at the install and after every reset of the
+        app (Bottle's ``app_reset`` hook), which drops the routes' ``call``."""
+        if self.app is not None:
+            for route in self.app.routes:
+                self._watch_other_apps_route(route)
+
+    def _note_unbound_route(self, route: bottle.Route, prefix: str) -> None:
+        """Log once a WARNING for a route of a child app without canister whose handler takes parameters that
+        canister would fill from the request: Bottle calls it without them, so each keeps its default whatever
+        the request sends (or the call fails).  ``prefix``: the mount point's, where the child routes itself."""
+        self._other_apps_routes_looked_at.add(route)
+        if self.app is None or any(isinstance(plugin, Canister) for plugin in route.app.plugins):
+            return  # (uninstalled since; or the child's own canister binds them)
+        try:
+            binder = ParameterBinder(route.callback, route.rule, self._injected_names(route))
+        except Exception:  # (a callable without a signature, or one canister would refuse: nothing to say here)
+            return
+        names = [param.name for param in binder.params]
+        if names:
+            self.log.write(logging.WARNING, 'Route %s %s is of a child app mounted or merged into this one without '
+                           'canister, so its handler is called without the parameters canister fills from the '
+                           'request (%s): whatever the request sends, each keeps its default (one without a default '
+                           'fails the call); install canister on the child app too', route.method,
+                           prefix.rstrip('/') + route.rule, ', '.join(names))
 
     def _look_at_new_routes(self) -> None:
         """``_note_foreign_routes`` for the app's routes added since the last look (so a bot's 404s cost no more)."""
@@ -11494,6 +11574,7 @@ class Canister:
             if route in app.routes:  # (Bottle appends the route before its router refuses it)
                 app.routes.remove(route)
             raise CanisterError('canister: %s' % problem) from None
+        self._watch_other_apps_route(route)
 
     def _give_add_route_back(self, app: bottle.Bottle) -> None:
         """Undo ``_take_add_route`` (at uninstall)."""
@@ -11618,6 +11699,7 @@ class Canister:
             self._give_error_pages_back(self.app)
             self._give_add_route_back(self.app)
             self.app.remove_hook('config', self._config_changed)
+            self.app.remove_hook('app_reset', self._watch_other_apps_routes)
         self._release_parts()
         if getattr(self, 'log', None) is not None:
             _IN_MEMORY_LOGS.discard(self.log)
