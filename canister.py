@@ -1561,6 +1561,38 @@ _STAMP = '%s,%03d'
 _SECOND = '%Y-%m-%d %H:%M:%S'
 
 
+class _Once:
+    """The latch of a WARNING said once per process, whichever app's request comes first: ``claim()`` is
+    True for one caller only (a ``pop`` is atomic: of two requests at once, one says it)."""
+
+    __slots__ = ('_unclaimed',)
+
+    #: Every latch made, so that ``_forget_once_warnings`` finds them all.
+    made: typing.ClassVar[List[_Once]] = []
+
+    def __init__(self) -> None:
+        self._unclaimed: typing.List[None] = [None]
+        _Once.made.append(self)
+
+    def said(self) -> bool:
+        """True once a caller claimed it (a cheap look before the work of deciding whether to say it)."""
+        return not self._unclaimed
+
+    def claim(self) -> bool:
+        """True for the first caller only: the one that says the WARNING."""
+        try:
+            self._unclaimed.pop()
+        except IndexError:
+            return False
+        return True
+
+
+def _forget_once_warnings() -> None:
+    """Let every once-per-process WARNING be said again, as in a new process (for tests)."""
+    for once in _Once.made:
+        once._unclaimed = [None]
+
+
 def _stamp(now: float) -> str:
     """The time ``now`` as a log line starts with it (``2026-07-02 09:38:31,022``, local time)."""
     second = int(now)
@@ -9060,10 +9092,10 @@ def _throttle_for(store: Optional[SessionStore], max_failures: int) -> _Throttle
     return _Throttle(max_failures)
 
 
-#: Taken once X-Forwarded-For came from a peer not in trusted_proxies (one WARNING per process).
-_UNTRUSTED_FORWARD = threading.Lock()
-#: Taken once a trusted proxy sent a login with other forwarding headers but no X-Forwarded-For (one WARNING).
-_UNFORWARDED = threading.Lock()
+#: Claimed once X-Forwarded-For came from a peer not in trusted_proxies (one WARNING per process).
+_UNTRUSTED_FORWARD = _Once()
+#: Claimed once a trusted proxy sent a login with other forwarding headers but no X-Forwarded-For (one WARNING).
+_UNFORWARDED = _Once()
 #: Headers a proxy sends about its client (as WSGI names them) other than X-Forwarded-For, which canister does not read
 #: the client's address from: their presence without X-Forwarded-For shows a proxy that does not send it.
 _OTHER_FORWARDING = (('HTTP_X_REAL_IP', 'X-Real-IP'), ('HTTP_FORWARDED', 'Forwarded'),
@@ -9251,10 +9283,10 @@ class Authenticator:
         if trusted:
             self._unforwarded(environ)
             return
-        if 'HTTP_X_FORWARDED_FOR' not in environ or _UNTRUSTED_FORWARD.locked():
+        if 'HTTP_X_FORWARDED_FOR' not in environ or _UNTRUSTED_FORWARD.said():
             return
         peer = environ.get('REMOTE_ADDR') or '-'
-        if not _UNTRUSTED_FORWARD.acquire(blocking=False):  # never released: the first request says it
+        if not _UNTRUSTED_FORWARD.claim():  # the first login says it
             return
         if peer in _UNIX_PEERS:
             self.log.write(logging.WARNING, 'X-Forwarded-For came from a peer without an IP address (REMOTE_ADDR '
@@ -9269,10 +9301,10 @@ class Authenticator:
     def _unforwarded(self, environ: Mapping[str, Any]) -> None:
         """Say once per process that a trusted proxy sends headers about its client, but no X-Forwarded-For:
         every client behind it then counts as the proxy, and one client's failed logins lock out all."""
-        if 'HTTP_X_FORWARDED_FOR' in environ or _UNFORWARDED.locked():
+        if 'HTTP_X_FORWARDED_FOR' in environ or _UNFORWARDED.said():
             return
         sent = [name for key, name in _OTHER_FORWARDING if key in environ]
-        if not sent or not _UNFORWARDED.acquire(blocking=False):  # never released: the first login says it
+        if not sent or not _UNFORWARDED.claim():  # the first login says it
             return
         self.log.write(logging.WARNING, 'A login came through the trusted proxy %s with %s but no X-Forwarded-For, '
                        'the only header canister takes the client\'s address from: every client of that proxy is '
@@ -10047,13 +10079,13 @@ def _ip_address(entry: str) -> str:
     return entry.partition('%')[0]
 
 
-#: Taken once a trusted proxy passed on an X-Forwarded-For whose client entry is no IP address (one WARNING).
-_UNBELIEVED_CLIENT = threading.Lock()
+#: Claimed once a trusted proxy passed on an X-Forwarded-For whose client entry is no IP address (one WARNING).
+_UNBELIEVED_CLIENT = _Once()
 
 
 def _warn_unbelieved_client(log: RequestLog, entry: str, trusted: str, cookie_sid: Optional[str]) -> None:
     """Say once per process that the client's entry of X-Forwarded-For was no IP address, so not believed."""
-    if _UNBELIEVED_CLIENT.locked() or not _UNBELIEVED_CLIENT.acquire(blocking=False):  # never released
+    if _UNBELIEVED_CLIENT.said() or not _UNBELIEVED_CLIENT.claim():
         return
     # written before the request names its thread (_RequestContext.begin): named here as the request's lines are
     thread_name = trusted + ('-' + cookie_sid[:6] if cookie_sid else '-...')
