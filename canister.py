@@ -126,6 +126,42 @@ def _in_spawned_greenlet() -> bool:
     return getcurrent is not None and getcurrent().parent is not None
 
 
+class _Once:
+    """The latch of a WARNING said once per process, whichever app's request comes first: ``claim()`` is
+    True for one caller only (a ``pop`` is atomic: of two requests at once, one says it)."""
+
+    __slots__ = ('_unclaimed',)
+
+    #: Every latch made, so that ``_forget_once_warnings`` finds them all.
+    made: typing.ClassVar[List[_Once]] = []
+
+    def __init__(self) -> None:
+        self._unclaimed: typing.List[None] = [None]
+        _Once.made.append(self)
+
+    def said(self) -> bool:
+        """True once a caller claimed it (a cheap look before the work of deciding whether to say it)."""
+        return not self._unclaimed
+
+    def claim(self) -> bool:
+        """True for the first caller only: the one that says the WARNING."""
+        try:
+            self._unclaimed.pop()
+        except IndexError:
+            return False
+        return True
+
+    def reset(self) -> None:
+        """Unclaimed again, as in a new process."""
+        self._unclaimed = [None]
+
+
+def _forget_once_warnings() -> None:
+    """Let every once-per-process WARNING be said again, as in a new process (for tests)."""
+    for once in _Once.made:
+        once.reset()
+
+
 class _LocalsCheck:
     """Whether the thread-locals made at import keep apart the requests a process serves at once:
     canister's ``_local`` and Bottle's (``bottle.request``, ``bottle.response``).
@@ -144,9 +180,8 @@ class _LocalsCheck:
     passed = False
 
     def __init__(self) -> None:
-        #: One item until a request of this process claims it (``first``): a ``pop`` is atomic, so of
-        #: two first requests at once only one is the first.
-        self._unclaimed: typing.List[None] = [None]
+        #: Claimed by the first request of this process that passed (``first``).
+        self._first = _Once()
 
     def problem(self) -> str:
         """'' if the locals keep requests apart (remembered for the process), else what to fix."""
@@ -168,16 +203,12 @@ class _LocalsCheck:
 
     def first(self) -> bool:
         """True for one caller only per process (a worker's first request that passed, several at once)."""
-        try:
-            self._unclaimed.pop()
-        except IndexError:
-            return False
-        return True
+        return self._first.claim()
 
     def ask_again(self) -> None:
         """In a child made by ``os.fork``: it may be patched after the fork (gunicorn's gevent worker)."""
         self.passed = False
-        self._unclaimed = [None]
+        self._first.reset()
 
 
 _LOCALS = _LocalsCheck()
@@ -1559,38 +1590,6 @@ _LOG_FILE = re.compile(r'^log\.(\d{4}-\d{2}-\d{2})$')
 _STAMP = '%s,%03d'
 #: The second's text of a line's time (``time.strftime``'s format, local time).
 _SECOND = '%Y-%m-%d %H:%M:%S'
-
-
-class _Once:
-    """The latch of a WARNING said once per process, whichever app's request comes first: ``claim()`` is
-    True for one caller only (a ``pop`` is atomic: of two requests at once, one says it)."""
-
-    __slots__ = ('_unclaimed',)
-
-    #: Every latch made, so that ``_forget_once_warnings`` finds them all.
-    made: typing.ClassVar[List[_Once]] = []
-
-    def __init__(self) -> None:
-        self._unclaimed: typing.List[None] = [None]
-        _Once.made.append(self)
-
-    def said(self) -> bool:
-        """True once a caller claimed it (a cheap look before the work of deciding whether to say it)."""
-        return not self._unclaimed
-
-    def claim(self) -> bool:
-        """True for the first caller only: the one that says the WARNING."""
-        try:
-            self._unclaimed.pop()
-        except IndexError:
-            return False
-        return True
-
-
-def _forget_once_warnings() -> None:
-    """Let every once-per-process WARNING be said again, as in a new process (for tests)."""
-    for once in _Once.made:
-        once._unclaimed = [None]
 
 
 def _stamp(now: float) -> str:
