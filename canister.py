@@ -126,6 +126,42 @@ def _in_spawned_greenlet() -> bool:
     return getcurrent is not None and getcurrent().parent is not None
 
 
+class _Once:
+    """The latch of a WARNING said once per process, whichever app's request comes first: ``claim()`` is
+    True for one caller only (a ``pop`` is atomic: of two requests at once, one says it)."""
+
+    __slots__ = ('_unclaimed',)
+
+    #: Every latch made, so that ``_forget_once_warnings`` finds them all.
+    made: typing.ClassVar[List[_Once]] = []
+
+    def __init__(self) -> None:
+        self._unclaimed: typing.List[None] = [None]
+        _Once.made.append(self)
+
+    def said(self) -> bool:
+        """True once a caller claimed it (a cheap look before the work of deciding whether to say it)."""
+        return not self._unclaimed
+
+    def claim(self) -> bool:
+        """True for the first caller only: the one that says the WARNING."""
+        try:
+            self._unclaimed.pop()
+        except IndexError:
+            return False
+        return True
+
+    def reset(self) -> None:
+        """Unclaimed again, as in a new process."""
+        self._unclaimed = [None]
+
+
+def _forget_once_warnings() -> None:
+    """Let every once-per-process WARNING be said again, as in a new process (for tests)."""
+    for once in _Once.made:
+        once.reset()
+
+
 class _LocalsCheck:
     """Whether the thread-locals made at import keep apart the requests a process serves at once:
     canister's ``_local`` and Bottle's (``bottle.request``, ``bottle.response``).
@@ -144,9 +180,8 @@ class _LocalsCheck:
     passed = False
 
     def __init__(self) -> None:
-        #: One item until a request of this process claims it (``first``): a ``pop`` is atomic, so of
-        #: two first requests at once only one is the first.
-        self._unclaimed: typing.List[None] = [None]
+        #: Claimed by the first request of this process that passed (``first``).
+        self._first = _Once()
 
     def problem(self) -> str:
         """'' if the locals keep requests apart (remembered for the process), else what to fix."""
@@ -168,16 +203,12 @@ class _LocalsCheck:
 
     def first(self) -> bool:
         """True for one caller only per process (a worker's first request that passed, several at once)."""
-        try:
-            self._unclaimed.pop()
-        except IndexError:
-            return False
-        return True
+        return self._first.claim()
 
     def ask_again(self) -> None:
         """In a child made by ``os.fork``: it may be patched after the fork (gunicorn's gevent worker)."""
         self.passed = False
-        self._unclaimed = [None]
+        self._first.reset()
 
 
 _LOCALS = _LocalsCheck()
@@ -9156,10 +9187,10 @@ def _throttle_for(store: Optional[SessionStore], max_failures: int) -> _Throttle
     return _Throttle(max_failures)
 
 
-#: Taken once X-Forwarded-For came from a peer not in trusted_proxies (one WARNING per process).
-_UNTRUSTED_FORWARD = threading.Lock()
-#: Taken once a trusted proxy sent a login with other forwarding headers but no X-Forwarded-For (one WARNING).
-_UNFORWARDED = threading.Lock()
+#: Claimed once X-Forwarded-For came from a peer not in trusted_proxies (one WARNING per process).
+_UNTRUSTED_FORWARD = _Once()
+#: Claimed once a trusted proxy sent a login with other forwarding headers but no X-Forwarded-For (one WARNING).
+_UNFORWARDED = _Once()
 #: Headers a proxy sends about its client (as WSGI names them) other than X-Forwarded-For, which canister does not read
 #: the client's address from: their presence without X-Forwarded-For shows a proxy that does not send it.
 _OTHER_FORWARDING = (('HTTP_X_REAL_IP', 'X-Real-IP'), ('HTTP_FORWARDED', 'Forwarded'),
@@ -9350,10 +9381,10 @@ class Authenticator:
         if trusted:
             self._unforwarded(environ)
             return
-        if 'HTTP_X_FORWARDED_FOR' not in environ or _UNTRUSTED_FORWARD.locked():
+        if 'HTTP_X_FORWARDED_FOR' not in environ or _UNTRUSTED_FORWARD.said():
             return
         peer = environ.get('REMOTE_ADDR') or '-'
-        if not _UNTRUSTED_FORWARD.acquire(blocking=False):  # never released: the first request says it
+        if not _UNTRUSTED_FORWARD.claim():  # the first login says it
             return
         if peer in _UNIX_PEERS:
             self.log.write(logging.WARNING, 'X-Forwarded-For came from a peer without an IP address (REMOTE_ADDR '
@@ -9368,10 +9399,10 @@ class Authenticator:
     def _unforwarded(self, environ: Mapping[str, Any]) -> None:
         """Say once per process that a trusted proxy sends headers about its client, but no X-Forwarded-For:
         every client behind it then counts as the proxy, and one client's failed logins lock out all."""
-        if 'HTTP_X_FORWARDED_FOR' in environ or _UNFORWARDED.locked():
+        if 'HTTP_X_FORWARDED_FOR' in environ or _UNFORWARDED.said():
             return
         sent = [name for key, name in _OTHER_FORWARDING if key in environ]
-        if not sent or not _UNFORWARDED.acquire(blocking=False):  # never released: the first login says it
+        if not sent or not _UNFORWARDED.claim():  # the first login says it
             return
         self.log.write(logging.WARNING, 'A login came through the trusted proxy %s with %s but no X-Forwarded-For, '
                        'the only header canister takes the client\'s address from: every client of that proxy is '
@@ -10151,13 +10182,13 @@ def _ip_address(entry: str) -> str:
     return entry.partition('%')[0]
 
 
-#: Taken once a trusted proxy passed on an X-Forwarded-For whose client entry is no IP address (one WARNING).
-_UNBELIEVED_CLIENT = threading.Lock()
+#: Claimed once a trusted proxy passed on an X-Forwarded-For whose client entry is no IP address (one WARNING).
+_UNBELIEVED_CLIENT = _Once()
 
 
 def _warn_unbelieved_client(log: RequestLog, entry: str, trusted: str, cookie_sid: Optional[str]) -> None:
     """Say once per process that the client's entry of X-Forwarded-For was no IP address, so not believed."""
-    if _UNBELIEVED_CLIENT.locked() or not _UNBELIEVED_CLIENT.acquire(blocking=False):  # never released
+    if _UNBELIEVED_CLIENT.said() or not _UNBELIEVED_CLIENT.claim():
         return
     # written before the request names its thread (_RequestContext.begin): named here as the request's lines are
     thread_name = trusted + ('-' + cookie_sid[:6] if cookie_sid else '-...')
@@ -11413,6 +11444,37 @@ def _settings_not_store(given: Any) -> str:
             'Canister(session_store=\'sqlite:///sessions.db\'); its one positional argument is a session store object')
 
 
+class _FirstCall:
+    """A route's ``call`` until its first call, which runs ``note(route)`` once and then the call Bottle
+    makes (Bottle makes a route's ``call`` at its first call and keeps it, until ``route.reset()``)."""
+
+    __slots__ = ('route', 'note', 'kept', 'unclaimed')
+
+    def __init__(self, route: bottle.Route, note: Callable[[bottle.Route], Any]) -> None:
+        self.route = route
+        self.note = note
+        #: The call Bottle made already, if it did (a route added in Bottle's debug mode), put back first.
+        self.kept = route.__dict__.get('call')
+        #: One item until a call claims it: a ``pop`` is atomic, so of two first calls at once one notes.
+        self.unclaimed: typing.List[None] = [None]
+        route.__dict__['call'] = self
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        route = self.route
+        if route.__dict__.get('call') is self:
+            if self.kept is None:
+                route.__dict__.pop('call', None)
+            else:
+                route.__dict__['call'] = self.kept
+        try:
+            self.unclaimed.pop()
+        except IndexError:
+            pass
+        else:
+            self.note(route)
+        return route.call(*args, **kwargs)
+
+
 class Canister:
     """The Bottle plugin: ``app.install(Canister())``.
 
@@ -11451,6 +11513,8 @@ class Canister:
         self._routes_looked_at = 0
         #: The routes of Bottle's default app whose path answered 404 here, logged once each (``_note_default_app_route``).
         self._default_app_routes_noted: typing.Set[bottle.Route] = set()
+        #: The routes of other apps served here whose parameters ``_note_unbound_route`` looked at, each once.
+        self._other_apps_routes_looked_at: typing.Set[bottle.Route] = set()
         #: The plugins that wrap canister's wrapper are yet to be looked at (``_note_outer_plugins``).
         self._outer_plugins_unnoted = True
 
@@ -11502,6 +11566,7 @@ class Canister:
                                 if str(key).lower().startswith('canister.')}
         self._late_keys: typing.Set[str] = set()
         app.add_hook('config', self._config_changed)
+        app.add_hook('app_reset', self._watch_other_apps_routes)  # (Bottle resets the app after the install too)
 
     def _refuse_route(self, route: bottle.Route) -> bottle.Bottle:
         """The app of a route canister can serve; :class:`CanisterError` for one it cannot (Bottle's 500 at the
@@ -11535,6 +11600,52 @@ class Canister:
                                "text to Bottle, matched by that very path only (404 to every other): write <%s> "
                                "(Bottle's and Flask's), with an annotation on the handler's parameter to convert it",
                                route.method, route.rule, placeholder.group(0), placeholder.group(1))
+
+    def _watch_other_apps_route(self, route: bottle.Route, prefix: str = '') -> None:
+        """Have ``_note_unbound_route`` look, at its first call, at a route of another app that this app serves
+        (merged, or mounted on bottle 0.13), or at each route of a Bottle app mounted through a mount point
+        (bottle 0.12, and 0.13 for a prefix without the trailing ``/``).  Bottle makes a route's ``call`` at its
+        first call and keeps it (until ``route.reset()``, as installing a plugin on the child does): a stand-in
+        takes its place until then, so no request pays for the look but the first."""
+        if route in self._other_apps_routes_looked_at or isinstance(route.__dict__.get('call'), _FirstCall):
+            return
+        target = route.config.get('mountpoint.target')
+        if isinstance(target, bottle.Bottle):
+            prefix = '/' + str(route.config.get('mountpoint.prefix', '')).strip('/')
+            _FirstCall(route, lambda mount_point: self._watch_children(target, prefix))
+        elif route.app is not self.app:
+            _FirstCall(route, lambda served: self._note_unbound_route(served, prefix))
+
+    def _watch_children(self, child: bottle.Bottle, prefix: str) -> None:
+        """``_watch_other_apps_route`` for each route of a child mounted at ``prefix`` through a mount point."""
+        for route in child.routes:
+            self._watch_other_apps_route(route, prefix)
+
+    def _watch_other_apps_routes(self) -> None:
+        """``_watch_other_apps_route`` for each of the app's routes: at the install and after every reset of the
+        app (Bottle's ``app_reset`` hook), which drops the routes' ``call``."""
+        if self.app is not None:
+            for route in self.app.routes:
+                self._watch_other_apps_route(route)
+
+    def _note_unbound_route(self, route: bottle.Route, prefix: str) -> None:
+        """Log once a WARNING for a route of a child app without canister whose handler takes parameters that
+        canister would fill from the request: Bottle calls it without them, so each keeps its default whatever
+        the request sends (or the call fails).  ``prefix``: the mount point's, where the child routes itself."""
+        self._other_apps_routes_looked_at.add(route)
+        if self.app is None or any(isinstance(plugin, Canister) for plugin in route.app.plugins):
+            return  # (uninstalled since; or the child's own canister binds them)
+        try:
+            binder = ParameterBinder(route.callback, route.rule, self._injected_names(route))
+        except Exception:  # (a callable without a signature, or one canister would refuse: nothing to say here)
+            return
+        names = [param.name for param in binder.params]
+        if names:
+            self.log.write(logging.WARNING, 'Route %s %s is of a child app mounted or merged into this one without '
+                           'canister, so its handler is called without the parameters canister fills from the '
+                           'request (%s): whatever the request sends, each keeps its default (one without a default '
+                           'fails the call); install canister on the child app too', route.method,
+                           prefix.rstrip('/') + route.rule, ', '.join(names))
 
     def _look_at_new_routes(self) -> None:
         """``_note_foreign_routes`` for the app's routes added since the last look (so a bot's 404s cost no more)."""
@@ -11604,6 +11715,7 @@ class Canister:
             if route in app.routes:  # (Bottle appends the route before its router refuses it)
                 app.routes.remove(route)
             raise CanisterError('canister: %s' % problem) from None
+        self._watch_other_apps_route(route)
 
     def _give_add_route_back(self, app: bottle.Bottle) -> None:
         """Undo ``_take_add_route`` (at uninstall)."""
@@ -11728,6 +11840,7 @@ class Canister:
             self._give_error_pages_back(self.app)
             self._give_add_route_back(self.app)
             self.app.remove_hook('config', self._config_changed)
+            self.app.remove_hook('app_reset', self._watch_other_apps_routes)
         self._release_parts()
         if getattr(self, 'log', None) is not None:
             _IN_MEMORY_LOGS.discard(self.log)

@@ -195,6 +195,18 @@ def json_counter_app(make_app: Any, **overrides: Any) -> bottle.Bottle:
     return app
 
 
+def archived_app(make_app: Any, method: str = 'GET', annotation: Any = bool) -> bottle.Bottle:
+    """``make_app()`` with ``method /items`` binding ``archived`` (an ``annotation``, False by default) and
+    answering its ``repr``; the app."""
+    app = make_app()
+
+    def items(archived=False):
+        return repr(archived)
+    items.__annotations__ = {'archived': annotation}
+    app.route('/items', method, items)
+    return app
+
+
 class SQLiteInjector:
     """A plugin written like bottle-sqlite: a connection as the ``db`` argument of each handler that takes one."""
 

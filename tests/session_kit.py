@@ -103,6 +103,22 @@ def add_session_routes(app: Any) -> Any:
     return app
 
 
+def add_keep_routes(app: Any, path: str) -> Any:
+    """``POST path`` keeps its parameter ``name`` in the session (answering ``kept``); ``GET path`` answers it."""
+    from canister import session
+
+    @app.post(path)
+    def keep(name: str):
+        session.data['name'] = name
+        return 'kept'
+
+    @app.get(path)
+    def kept():
+        return session.data['name']
+
+    return app
+
+
 def _empty_redis(url: str) -> None:
     import redis
     connection = redis.Redis.from_url(url)

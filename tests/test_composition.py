@@ -277,6 +277,53 @@ def test_canister_on_the_parent_alone_leaves_the_childs_routes_their_own_argumen
     assert client(parent).get(prefix + '/typed?n=5').json == {'n': 0}
 
 
+UNBOUND = ("Route GET %s is of a child app mounted or merged into this one without canister, so its handler is called "
+           "without the parameters canister fills from the request (n): whatever the request sends, each keeps its "
+           "default (one without a default fails the call); install canister on the child app too")
+
+
+@pytest.mark.parametrize('composition', ['mount', 'merge'])
+def test_canister_on_the_parent_alone_warns_once_of_a_childs_route_whose_arguments_it_leaves_unbound(
+        compose, composition):
+    parent, prefix, _, logs = compose(composition, 'parent')
+    browser = client(parent)
+    for n in (5, 6):
+        assert browser.get(prefix + '/typed?n=%d' % n).json == {'n': 0}
+    assert browser.get(prefix + '/item/x').text.startswith('item x')   # a URL argument only: Bottle passes it
+    assert browser.get(prefix + '/whoami').json == {'user': None}      # no parameter: nothing to say
+    warnings = [line for line in read_log(logs[0]).splitlines() if ' WARNING ' in line]
+    assert [line.split('] ', 1)[1].strip() for line in warnings] == [UNBOUND % (prefix + '/typed')]
+
+
+@pytest.mark.parametrize('composition', ['mount', 'merge'])
+def test_a_child_added_after_the_install_is_watched_too_and_one_with_canister_is_not_warned_of(
+        make_app, log_dir, tmp_path, composition):
+    parent = make_app()
+    bare, served = bottle.Bottle(), bottle.Bottle()
+    for child in (bare, served):
+        child.route('/hello', callback=lambda name='world': 'hello %s' % name)
+    served.install(canister.Canister(log_path=str(tmp_path / 'child-logs')))
+    try:
+        if composition == 'mount':
+            parent.mount('/bare/', bare)
+            parent.mount('/served/', served)
+        else:
+            parent.merge(bare.routes[:1])
+            served.routes[0].rule = '/served'
+            parent.merge(served)
+        assert client(parent).get('/served?name=bob' if composition == 'merge' else '/served/hello?name=bob').text \
+            == 'hello bob'
+        bare_path = '/bare/hello' if composition == 'mount' else '/hello'
+        for _ in range(2):
+            assert client(parent).get(bare_path + '?name=bob').text == 'hello world'
+    finally:
+        served.uninstall(True)
+    warnings = [line for line in read_log(log_dir).splitlines() if ' WARNING ' in line]
+    assert len(warnings) == 1
+    assert 'Route GET %s is of a child app mounted or merged' % bare_path in warnings[0]
+    assert '(name)' in warnings[0]
+
+
 @pytest.mark.parametrize('composition', COMPOSITIONS)
 @pytest.mark.parametrize('place', ['child', 'both'])
 def test_canister_on_the_child_binds_its_handlers_arguments(compose, composition, place):

@@ -8,9 +8,9 @@ from typing import Dict, List
 
 import pytest
 
-from canister import session
 from helpers import read_log
 from servers import Client
+from session_kit import add_keep_routes
 
 JSON = {'Content-Type': 'application/json'}
 
@@ -26,16 +26,7 @@ def surrogate_app(make_app):
     def typed(name: str, tags: List[str] = (), extra: Dict[str, str] = None):
         return 'hi %s %s %s' % (name, ','.join(tags), extra)
 
-    @app.post('/keep')
-    def keep(name: str):
-        session.data['name'] = name
-        return 'kept'
-
-    @app.get('/kept')
-    def kept():
-        return session.data['name']
-
-    return app
+    return add_keep_routes(app, '/keep')
 
 
 @pytest.mark.parametrize('body', [b'{"name": "\\ud800"}', b'{"name": "\xed\xa0\x80"}', b'{"name": "a\\uDFFFb"}'],
@@ -70,7 +61,7 @@ def test_surrogate_pairs_and_other_text_arrive_and_keep_in_the_session(make_app,
     client = Client(serve(surrogate_app(make_app)))
     assert client.request('POST', '/echo', body=body, headers=JSON).text == 'hi \U0001f600 \u00e9'
     assert client.request('POST', '/keep', body=body, headers=JSON).text == 'kept'
-    assert client.get('/kept').text == '\U0001f600 \u00e9'
+    assert client.get('/keep').text == '\U0001f600 \u00e9'
 
 
 @pytest.mark.parametrize('content_type', ['application/json; charset=latin-1', 'application/json'])

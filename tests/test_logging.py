@@ -713,10 +713,26 @@ def test_cr_lf_in_a_trusted_forwarded_header_does_not_forge_log_lines(make_app, 
            HTTP_X_FORWARDED_FOR='1.2.3.4\r\nforged by the client',
            HTTP_X_FORWARDED_HOST='h\r\nforged by the client too').get('/')
     log = read_log(log_dir)
-    # (the entry is no IP address: the first such request of the process also has its WARNING saying so)
-    assert len([line for line in request_lines(log) if ' WARNING ' not in line]) == 2
+    lines = request_lines(log)
+    # the entry is no IP address: the WARNING that says so (the process's first), the request line, the response
+    assert len(lines) == 3 and ' WARNING ' in lines[0], log
+    assert 'X-Forwarded-For came through the trusted proxy 10.0.0.1 with' in lines[0]
     assert not any(line.startswith('forged') for line in log.splitlines())
     assert '\r' not in log
+
+
+def test_the_warning_of_an_x_forwarded_for_entry_that_is_no_ip_address_is_said_once_per_process(
+        make_app, tmp_path):
+    apps = [make_app(trusted_proxies='10.0.0.1', log_path=str(tmp_path / name)) for name in ('one', 'two')]
+    for app in apps:
+        app.route('/', callback=lambda: 'ok')
+    for app, entries in zip(apps, (['unknown', 'forged'], ['other'])):
+        for entry in entries:
+            client(app, REMOTE_ADDR='10.0.0.1', HTTP_X_FORWARDED_FOR=entry).get('/')
+    said = [[line.split(']   ', 1)[1] for line in read_log(tmp_path / name).splitlines() if ' WARNING ' in line]
+            for name in ('one', 'two')]
+    assert [len(lines) for lines in said] == [1, 0]
+    assert said[0][0].startswith("X-Forwarded-For came through the trusted proxy 10.0.0.1 with 'unknown' where")
 
 
 def test_cr_lf_in_a_basic_auth_user_name_does_not_forge_log_lines(make_app, log_dir):

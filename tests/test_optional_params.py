@@ -2,7 +2,7 @@
 from decimal import Decimal
 from typing import List, Literal, Optional
 
-from helpers import client
+from helpers import archived_app, client
 
 
 def optional_params_app(make_app):
@@ -115,13 +115,7 @@ def test_an_unannotated_parameter_whose_default_is_none_keeps_an_empty_text(make
 
 
 def test_an_optional_bool_sent_as_a_bare_name_is_none(make_app):
-    app = make_app()
-
-    @app.get('/items')
-    def items(archived: Optional[bool] = False):
-        return repr(archived)
-
-    web = client(app)
+    web = client(archived_app(make_app, annotation=Optional[bool]))
     assert web.get('/items?archived').text == 'None'
     assert web.get('/items?archived=yes').text == 'True'
     assert web.get('/items').text == 'False'

@@ -12,7 +12,7 @@ import bottle
 import pytest
 
 import canister
-from helpers import client, read_log, warning_lines
+from helpers import archived_app, client, read_log, warning_lines
 
 
 # --------------------------------------------------------------------------
@@ -1202,13 +1202,7 @@ def test_a_json_string_converts_as_query_text_would_and_other_json_types_must_ma
 
 
 def test_a_bool_sent_as_a_bare_name_is_a_400_that_says_how_to_send_it(make_app, log_dir):
-    app = make_app()
-
-    @app.get('/items')
-    def items(archived: bool = False):
-        return repr(archived)
-
-    web = client(app)
+    web = client(archived_app(make_app))
     message = ("parameter 'archived' must be true or false, got an empty value (a bare ?archived, or ?archived=, "
                "sends one): send ?archived=true or ?archived=false")
     assert message in web.get('/items?archived', status=400).text
@@ -1221,13 +1215,7 @@ def test_a_bool_sent_as_a_bare_name_is_a_400_that_says_how_to_send_it(make_app, 
 def test_a_bool_sent_empty_in_a_form_is_a_400_that_names_the_form_field_not_the_query(make_app, log_dir,
                                                                                    content_type):
     """Before, an empty form field was answered as a query would be: `send ?archived=true`."""
-    app = make_app()
-
-    @app.post('/items')
-    def items(archived: bool = False):
-        return repr(archived)
-
-    web = client(app)
+    web = client(archived_app(make_app, 'POST'))
     message = ("parameter 'archived' must be true or false, got an empty value (the form field archived was sent "
                "empty): send archived=true or archived=false")
     assert web.post('/items?archived=true', {'archived': ''}, content_type=content_type,
