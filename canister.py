@@ -6198,20 +6198,19 @@ class SessionManager:
         record = self.load_record(sid)
         if record is None:
             return None
-        entry = self.decoded(sid, record)
-        if entry is None:
-            return None
+        entry = self.parsed.get(sid)
+        if entry is None or entry[0] != record:  # (the usual request finds the record it or another saved)
+            entry = self.decoded(sid, record)
+            if entry is None:
+                return None
         if self.max_age and entry[3] + self.max_age * 1000 <= _now() * 1000:
             return None
         return entry
 
     def decoded(self, sid: str, record: Any) -> Optional[_Parsed]:
-        """The values of the record just loaded for ``sid``: from ``parsed`` when it holds this very
-        record, else decoded (and kept there if it can be); None for the moved marker or a corrupt
-        record (logged).  The caller copies the data before changing it."""
-        parsed = self.parsed.get(sid)
-        if parsed is not None and parsed[0] == record:
-            return parsed
+        """The values of the record just loaded for ``sid``, which ``parsed`` does not hold: decoded (and
+        kept there if it can be); None for the moved marker or a corrupt record (logged).  The caller
+        copies the data before changing it."""
         try:
             data, user, created_ms, expires, lifetime, line = _read_record(record)
         except ValueError as error:
