@@ -6669,7 +6669,8 @@ class SessionState:
         # (login_line set here even when None: the save reads it, and an attribute of the instance is cheaper)
         self.data, self.created_ms, self.lifetime, self.tail, self.login_line = (data.copy(), created_ms, lifetime,
                                                                                   tail, line)
-        self._take_user(user, expires)
+        if user is not None or expires:  # (an anonymous session keeps the class defaults: nobody, no expiry)
+            self._take_user(user, expires)
         if manager.log.writes_debug:
             manager.log.write(logging.DEBUG, 'Session: %s... loaded', sid[:6])
 
