@@ -54,3 +54,20 @@ def test_the_benchmark_command_prints_its_report(name: str) -> None:
     assert run.returncode in (0, 1), output[-4000:]
     for line in (expected,) if isinstance(expected, str) else expected:
         assert line in run.stdout, output[-4000:]
+
+
+def test_the_lower_bound_prototype_applies_to_the_commit_the_readme_names_and_runs_the_job(tmp_path):
+    """README "How far any restructuring could go": the patch applies to 73ce115's canister.py, and the
+    prototype it makes serves the benchmark's job (overhead.py's warm-up asserts the job happens)."""
+    old = subprocess.run(['git', 'show', '73ce115:canister.py'], cwd=ROOT, capture_output=True, check=False)
+    assert old.returncode == 0, 'this checkout lacks commit 73ce115 (a shallow clone?): %s' % old.stderr.decode()
+    (tmp_path / 'canister.py').write_bytes(old.stdout)
+    applied = subprocess.run(['git', 'apply', str(ROOT / 'benchmarks' / 'lower_bound.patch')], cwd=tmp_path,
+                             capture_output=True, text=True, check=False)
+    assert applied.returncode == 0, applied.stderr
+    assert (tmp_path / 'canister.py').read_bytes() != old.stdout
+    done = subprocess.run([sys.executable, 'overhead.py', '--rounds', '1', '--requests', '20', '--warmup', '5',
+                           '--variants', 'aCD', '--baseline', str(tmp_path)], cwd=ROOT / 'benchmarks',
+                          capture_output=True, text=True, timeout=300, check=False)
+    assert done.returncode in (0, 1) and 'Traceback' not in done.stderr, done.stderr[-2000:]
+    assert 'D/a' in done.stdout
