@@ -19,13 +19,21 @@ read on the server as deltas of ``INFO`` over all timed requests:
 client library pipelines) and the sum of ``cmdstat_*`` calls (excluding the
 script's own ``INFO``). The target is at most 2 round trips per request.
 Then, for Redis alone, as many requests that only read their session
-(``GET /_counter``, the counter unchanged): the target is 1 round trip each.
+(``GET /_counter``, the counter unchanged): the target is 1 round trip each; and as
+many again once the session has a length of its own (``session.remember(3600)``),
+which a request that only reads it confirms with the update script (no target).
 Every worker checks at warm-up that the counter increments with the cookie,
 and at the end that it equals the number of requests it served.
 
+``--baseline DIR`` adds a fourth variant, ``redis-baseline``: the canister.py in DIR (a
+worktree of an earlier commit, say) on a redis-server of its own, timed in the same rounds,
+with its round trips and commands counted on its server and its median per-round ratio to
+this canister's Redis, so that a change to the Redis store is measured against its baseline
+in one run.
+
 Run (from the repository root; well under a minute with the defaults):
 
-    python benchmarks/stores.py [--rounds 20] [--requests 1000] [--markdown]
+    python benchmarks/stores.py [--rounds 20] [--requests 1000] [--markdown] [--baseline DIR]
 """
 from __future__ import annotations
 
@@ -56,12 +64,12 @@ MAX_READ_ROUND_TRIPS = 1
 class StoreWorker:
     """One canister app on one store, driven by a cookie-keeping client."""
 
-    def __init__(self, store: str, url: str) -> None:
-        sys.path.insert(0, str(REPO_ROOT))
+    def __init__(self, store: str, url: str, root: Path = REPO_ROOT) -> None:
+        sys.path.insert(0, str(root))
         import bottle
         import canister
         from canister import session
-        expected = REPO_ROOT / "canister.py"
+        expected = root / "canister.py"
         if Path(canister.__file__).resolve() != expected:
             raise RuntimeError(f"imported {canister.__file__}, expected {expected}")
 
@@ -71,8 +79,18 @@ class StoreWorker:
 
         add_counter_routes(self.app, session)
 
+        @self.app.get("/_remember")
+        def remember() -> str:
+            session.remember(3600)
+            return "remembered"
+
         self.client = WsgiClient(self.app)
         self.job_requests = 0
+
+    def remember(self) -> None:
+        """Give the session a length of its own (``session.remember``), as a "remember me" login does."""
+        response = self.client.request("/_remember")
+        assert response.status == 200 and response.body == b"remembered", response
 
     def counter(self) -> int:
         response = self.client.request("/_counter")
@@ -115,8 +133,9 @@ class StoreWorker:
 
 
 def worker_main(args: argparse.Namespace) -> None:
-    worker = StoreWorker(args.worker, args.url)
-    serve({"warmup": worker.warmup, "time": worker.time, "read_only": worker.read_only, "verify": worker.verify})
+    worker = StoreWorker(args.worker, args.url, Path(args.root) if args.root else REPO_ROOT)
+    serve({"warmup": worker.warmup, "time": worker.time, "read_only": worker.read_only, "remember": worker.remember,
+           "verify": worker.verify})
 
 
 # ---------------------------------------------------------------------------
@@ -186,49 +205,60 @@ class RedisServer:
 def run(args: argparse.Namespace) -> None:
     if not (REPO_ROOT / "canister.py").is_file():
         sys.exit(f"{REPO_ROOT / 'canister.py'} not found")
+    baseline = Path(args.baseline).resolve() if args.baseline else None
+    if baseline is not None and not (baseline / "canister.py").is_file():
+        sys.exit(f"--baseline {args.baseline}: no canister.py there")
+    stores = STORES + (["redis-baseline"] if baseline is not None else [])
     workers: dict[str, Worker] = {}
-    redis_server: RedisServer | None = None
+    servers: dict[str, RedisServer] = {}
     with tempfile.TemporaryDirectory(prefix="canister-stores-") as tmp:
         try:
-            redis_server = RedisServer(Path(tmp))
-            urls = {"memory": "memory",
-                    "sqlite": f"sqlite:///{Path(tmp) / 'sessions.db'}",
-                    "redis": redis_server.url}
-            for store in STORES:
-                workers[store] = Worker(store, [__file__, "--worker", store, "--url", urls[store]])
-            for store in STORES:
+            for store in stores[2:]:  # a server each, so that each is counted on its own
+                (Path(tmp) / store).mkdir()
+                servers[store] = RedisServer(Path(tmp) / store)
+            urls = {"memory": "memory", "sqlite": f"sqlite:///{Path(tmp) / 'sessions.db'}",
+                    **{store: server.url for store, server in servers.items()}}
+            for store in stores:
+                root = ["--root", str(baseline)] if store == "redis-baseline" else []
+                workers[store] = Worker(store, [__file__, "--worker", store, "--url", urls[store], *root])
+            for store in stores:
                 workers[store].call("warmup", requests=args.warmup)
-            assert redis_server.client.dbsize() > 0, "nothing was stored in Redis"
+            assert servers["redis"].client.dbsize() > 0, "nothing was stored in Redis"
             assert (Path(tmp) / "sessions.db").stat().st_size > 0, "nothing was stored in SQLite"
 
-            timings: dict[str, list[float]] = {store: [] for store in STORES}
-            reads_before, commands_before = redis_server.counters()
+            timings: dict[str, list[float]] = {store: [] for store in stores}
+            before = {store: server.counters() for store, server in servers.items()}
             for round_index in range(args.rounds):
-                shift = round_index % len(STORES)
-                for store in STORES[shift:] + STORES[:shift]:
+                shift = round_index % len(stores)
+                for store in stores[shift:] + stores[:shift]:
                     timings[store].append(workers[store].call("time", requests=args.requests))
-            reads_after, commands_after = redis_server.counters()
-            workers["redis"].call("read_only", requests=args.requests)
-            reads_read_only, commands_read_only = redis_server.counters()
-            for store in STORES:
+            changed = {store: server.counters() for store, server in servers.items()}
+            read, remembered = {}, {}
+            for store, server in servers.items():
+                workers[store].call("read_only", requests=args.requests)
+                read[store] = server.counters()
+                workers[store].call("remember")
+                before_remembered = server.counters()
+                workers[store].call("read_only", requests=args.requests)
+                after_remembered = server.counters()
+                remembered[store] = ((after_remembered[0] - before_remembered[0] - 1) / args.requests,
+                                     (after_remembered[1] - before_remembered[1]) / args.requests)
+            for store in stores:
                 workers[store].call("verify")
         finally:
             for worker in workers.values():
                 worker.stop()
-            if redis_server is not None:
-                redis_server.stop()
+            for server in servers.values():
+                server.stop()
 
-    redis_requests = args.rounds * args.requests
-    # The second INFO's own read event is in the delta: take it out.
-    round_trips = (reads_after - reads_before - 1) / redis_requests
-    commands = (commands_after - commands_before) / redis_requests
-    read_round_trips = (reads_read_only - reads_after - 1) / args.requests
-    read_commands = (commands_read_only - commands_after) / args.requests
-    report(args, timings, round_trips, commands)
-    read_verdict = "PASS" if read_round_trips <= MAX_READ_ROUND_TRIPS else "FAIL"
-    print(f"{'' if not args.markdown else chr(10)}Redis per request that only reads its session: {read_round_trips:.2f} "
-          f"round trips, {read_commands:.2f} commands; target <= {MAX_READ_ROUND_TRIPS} round trip: {read_verdict}"
-          f"{'.' if args.markdown else ''}")
+    # (round trips, commands) per request that changes its session, then per request that only reads it;
+    # each later INFO's own read event is in its delta: take it out.
+    counts = {store: ((changed[store][0] - before[store][0] - 1) / (args.rounds * args.requests),
+                      (changed[store][1] - before[store][1]) / (args.rounds * args.requests),
+                      (read[store][0] - changed[store][0] - 1) / args.requests,
+                      (read[store][1] - changed[store][1]) / args.requests) for store in servers}
+    report(args, stores, timings, counts, remembered)
+    round_trips, _, read_round_trips, _ = counts["redis"]
     sys.stdout.flush()
     if round_trips > MAX_ROUND_TRIPS:
         sys.exit(f"FAIL: {round_trips:.2f} Redis round trips per request (target <= {MAX_ROUND_TRIPS})")
@@ -237,34 +267,51 @@ def run(args: argparse.Namespace) -> None:
                  f"(target <= {MAX_READ_ROUND_TRIPS})")
 
 
-def report(args: argparse.Namespace, timings: dict[str, list[float]],
-           round_trips: float, commands: float) -> None:
+def report(args: argparse.Namespace, stores: list[str], timings: dict[str, list[float]],
+           counts: dict[str, tuple[float, float, float, float]],
+           remembered: dict[str, tuple[float, float]]) -> None:
     title = (f"canister session stores: GET /?foo=bar counter job, {args.rounds} rounds x "
              f"{args.requests} requests per store, direct WSGI calls, one process per store")
     rows = [[store, f"{median(timings[store]):.1f}", f"{min(timings[store]):.1f}",
              f"{max(timings[store]):.1f}", f"{median_ratio(timings[store], timings['memory']):.2f}"]
-            for store in STORES]
-    verdict = "PASS" if round_trips <= MAX_ROUND_TRIPS else "FAIL"
-    redis_line = (f"Redis per request: {round_trips:.2f} round trips (server read events), "
-                  f"{commands:.2f} commands; target <= {MAX_ROUND_TRIPS} round trips: {verdict}")
+            for store in stores]
     headers = ["store", "median µs/request" if args.markdown else "median us/req", "min", "max",
                "vs memory"]
+    lines = []
+    for store, (round_trips, commands, read_round_trips, read_commands) in counts.items():
+        name = "Redis" if store == "redis" else f"Redis of --baseline ({args.baseline})"
+        verdict = "PASS" if round_trips <= MAX_ROUND_TRIPS else "FAIL"
+        read_verdict = "PASS" if read_round_trips <= MAX_READ_ROUND_TRIPS else "FAIL"
+        lines.append(f"{name} per request: {round_trips:.2f} round trips (server read events), "
+                     f"{commands:.2f} commands; target <= {MAX_ROUND_TRIPS} round trips: {verdict}")
+        lines.append(f"{name} per request that only reads its session: {read_round_trips:.2f} round trips, "
+                     f"{read_commands:.2f} commands; target <= {MAX_READ_ROUND_TRIPS} round trip: {read_verdict}")
+        lines.append(f"{name} per request that only reads a remembered session: {remembered[store][0]:.2f} "
+                     f"round trips, {remembered[store][1]:.2f} commands")
+    if "redis-baseline" in timings:
+        lines.append(f"redis vs redis-baseline (median of per-round ratios): "
+                     f"{median_ratio(timings['redis'], timings['redis-baseline']):.2f}")
     if args.markdown:
         print(f"{title}; {environment_line()}.\n")
         print(table(headers, rows, markdown=True))
-        print(f"\n{redis_line}.")
+        for line in lines:
+            print(f"\n{line}.")
     else:
         print(title)
         print(environment_line())
         print()
         print(table(headers, rows))
         print()
-        print(redis_line)
+        for line in lines:
+            print(line)
 
 
 def main() -> None:
     parser = timing_options(__doc__.split("\n\n")[0], rounds=20, requests=1000, warmup=200, unit="store")
     parser.add_argument("--url", help=argparse.SUPPRESS)
+    parser.add_argument("--root", help=argparse.SUPPRESS)
+    parser.add_argument("--baseline", help="a directory with another canister.py (say, a worktree of main), "
+                                           "whose Redis store is timed beside this one's")
     run_or_work(parser, run, worker_main)
 
 

@@ -19,7 +19,7 @@ the end.
 Reported: median microseconds per request and the median of the per-round ratios to the single
 server; and, counted on the servers (the master under Sentinel, the three masters on Cluster),
 round trips per request (``total_reads_processed``: read events) and commands per request
-(``cmdstat_*`` calls, commands run inside the update script included) for the counter job, and
+(``cmdstat_*`` calls, commands run inside the read and update scripts included) for the counter job, and
 for requests that only read their session, each variant run alone after the timed rounds
 (``--requests`` of each). The servers' own traffic (sentinels' PING and PUBLISH,
 replicas' REPLCONF ACK, these counters' INFO) is measured while idle and taken out.
@@ -183,8 +183,9 @@ def report(args: argparse.Namespace, timings: Dict[str, List[float]],
         print(environment_line())
         print()
         print(table(headers, rows))
-    print("\n(commands include the GET and SET the update script runs on the server; with +wait the read events"
-          "\n include the replica's REPLCONF ACK that WAIT asks for, and the commands the WAIT)")
+    print("\n(commands include those the scripts run on the server: the read script's GET, PTTL and, where the"
+          "\n session has less than its length left, PEXPIRE; the update script's GET and SET; with +wait the read"
+          "\n events include the replica's REPLCONF ACK that WAIT asks for, and the commands the WAIT)")
 
 
 def main() -> None:

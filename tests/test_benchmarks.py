@@ -24,6 +24,8 @@ RUNS = {
                   '--baseline', str(ROOT), '--markdown'], '| d/D |'),
     'stores': (['stores.py', '--rounds', '1', '--requests', '10', '--warmup', '2'],
                'Redis per request that only reads its session'),
+    'stores_baseline': (['stores.py', '--rounds', '1', '--requests', '10', '--warmup', '2', '--baseline', str(ROOT)],
+                        ('Redis of --baseline', 'redis vs redis-baseline')),
     'stores_topologies': (['stores_topologies.py', '--rounds', '1', '--requests', '5', '--warmup', '1'],
                           'cluster+wait'),
     'instructions_bytecodes': (['instructions.py', '--bytecodes', '--requests', '5', '--markdown'],
