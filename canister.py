@@ -1663,7 +1663,7 @@ class _LogSink:
             if error.errno == errno.ELOOP and _NO_FOLLOW:
                 # Whoever could put a link here could aim it at any file the app may write: its lines (a URL the
                 # client chose) would be appended there.
-                raise OSError(errno.ELOOP, '%s is a symbolic link, which canister does not follow' % name) from None
+                raise OSError(errno.ELOOP, 'log.%s is a symbolic link, which canister does not follow' % day) from None
             raise
         old, self._fd, self._day = self._fd, fd, day
         # A new file has no line cut short to end.  ``_failing`` stays as it is: if opening failed

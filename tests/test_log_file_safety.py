@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import errno
 import os
+import re
 import stat
 import time
 
@@ -40,7 +41,7 @@ def test_a_symbolic_link_put_in_place_of_the_days_file_is_not_followed_and_stder
     assert victim.read_text() == 'precious\n'
     [said] = told(capfd.readouterr().err)
     assert said == ('canister: logging to %s failed: [Errno %d] %s is a symbolic link, which canister does not follow'
-                    % (log_dir, errno.ELOOP, _day_file(log_dir))), said
+                    % (log_dir, errno.ELOOP, _day_file(log_dir).name)), said
 
 
 def test_a_symbolic_link_waiting_as_the_next_days_file_is_not_followed_and_lines_go_on_to_the_day_before(
@@ -56,7 +57,7 @@ def test_a_symbolic_link_waiting_as_the_next_days_file_is_not_followed_and_lines
     assert 'GET http://localhost:80/?after=midnight' in _day_file(log_dir).read_text()
     [said] = told(capfd.readouterr().err)
     assert said.startswith('canister: cannot open %s: %s is a symbolic link, which canister does not follow; lines go '
-                           'on to the file open before' % (tomorrow, tomorrow)), said
+                           'on to the file open before' % (tomorrow, tomorrow.name)), said
 
 
 def test_an_install_over_a_symbolic_link_as_the_days_file_fails_naming_it(make_app, log_dir, tmp_path):
@@ -64,7 +65,8 @@ def test_an_install_over_a_symbolic_link_as_the_days_file_fails_naming_it(make_a
     victim = tmp_path / 'victim'
     victim.write_text('precious\n')
     _day_file(log_dir).symlink_to(victim)
-    with pytest.raises(canister.ConfigError, match='is a symbolic link, which canister does not follow'):
+    with pytest.raises(canister.ConfigError, match=r'^canister cannot write its log to %s: %s is a symbolic link, which '
+                       r'canister does not follow' % (re.escape(str(log_dir)), _day_file(log_dir).name)):
         make_app()
     assert victim.read_text() == 'precious\n'
 
