@@ -1595,6 +1595,10 @@ _STAMP = '%s,%03d'
 _SECOND = '%Y-%m-%d %H:%M:%S'
 
 
+#: ``os.open``'s flag that refuses a symbolic link in a log file's place (0 where the system has none: Windows).
+_NO_FOLLOW = getattr(os, 'O_NOFOLLOW', 0)
+
+
 def _stamp(now: float) -> str:
     """The time ``now`` as a log line starts with it (``2026-07-02 09:38:31,022``, local time)."""
     second = int(now)
@@ -1651,8 +1655,16 @@ class _LogSink:
 
     def _open(self, day: str) -> None:
         """Switch to the file of ``day`` (called with the lock held)."""
-        os.makedirs(self.path, exist_ok=True)
-        fd = os.open(os.path.join(self.path, 'log.' + day), os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o640)
+        os.makedirs(self.path, 0o750, exist_ok=True)  # (as the files' 0640: their group may read, no one else)
+        name = os.path.join(self.path, 'log.' + day)
+        try:
+            fd = os.open(name, os.O_WRONLY | os.O_APPEND | os.O_CREAT | _NO_FOLLOW, 0o640)
+        except OSError as error:
+            if error.errno == errno.ELOOP and _NO_FOLLOW:
+                # Whoever could put a link here could aim it at any file the app may write: its lines (a URL the
+                # client chose) would be appended there.
+                raise OSError(errno.ELOOP, 'log.%s is a symbolic link, which canister does not follow' % day) from None
+            raise
         old, self._fd, self._day = self._fd, fd, day
         # A new file has no line cut short to end.  ``_failing`` stays as it is: if opening failed
         # before (midnight on a full disk), the first line written here says logging works again.

@@ -840,12 +840,19 @@ def test_a_log_path_that_is_a_regular_file_fails_the_install_clearly(make_app, t
         make_app(log_path=str(blocker))
 
 
-def test_failing_writes_do_not_fail_requests_and_say_so_once_on_stderr(make_app, log_dir, capfd):
-    log_dir.mkdir()
+def _fail_the_days_file(log_dir):
+    """Make the day's file of a log already open fail: a link to /dev/full in its place, which canister does not follow
+    (``tests/test_log_file_safety.py``), looked at within a second."""
+    (log_dir / ('log.' + today())).unlink()
     os.symlink('/dev/full', log_dir / ('log.' + today()))
+    time.sleep(1.1)
+
+
+def test_failing_writes_do_not_fail_requests_and_say_so_once_on_stderr(make_app, log_dir, capfd):
     app = make_app()
     app.route('/', callback=lambda: 'ok')
     web = client(app)
+    _fail_the_days_file(log_dir)
     for _ in range(3):
         assert web.get('/').text == 'ok'
     app.log.error('still failing')
@@ -1075,10 +1082,9 @@ def test_a_log_directory_that_cannot_be_listed_is_told_once_until_it_can_be_agai
 
 
 def test_canisters_lines_on_stderr_start_with_the_time_as_its_log_lines_do(make_app, log_dir, capfd):
-    log_dir.mkdir()
-    os.symlink('/dev/full', log_dir / ('log.' + today()))
     app = make_app()
     app.route('/', callback=lambda: 'ok')
+    _fail_the_days_file(log_dir)
     before = time.time()
     assert client(app).get('/').text == 'ok'
     [line] = capfd.readouterr().err.splitlines()

@@ -1,0 +1,96 @@
+"""The log files as a local attacker or a careless operator meets them: a symbolic link in a day's file's place
+(which canister does not follow: it would append lines a client chose to whatever file the link names), and the
+modes canister gives the files and the directory it makes (the lines hold client addresses and session ids' first
+characters)."""
+from __future__ import annotations
+
+import errno
+import os
+import re
+import stat
+import time
+
+import pytest
+
+import canister
+from helpers import client, read_log, told
+
+
+def _served_once(make_app):
+    """A client of an app whose / answers 'ok', after its first request (the log directory and the day's file exist)."""
+    app = make_app()
+    app.route('/', callback=lambda: 'ok')
+    web = client(app)
+    assert web.get('/').text == 'ok'
+    return web
+
+
+def _day_file(log_dir, when=None):
+    return log_dir / time.strftime('log.%Y-%m-%d', time.localtime(time.time() if when is None else when))
+
+
+def test_a_symbolic_link_put_in_place_of_the_days_file_is_not_followed_and_stderr_says_so(make_app, log_dir, tmp_path,
+                                                                                          capfd):
+    web = _served_once(make_app)
+    victim = tmp_path / 'victim'
+    victim.write_text('precious\n')
+    _day_file(log_dir).unlink()
+    _day_file(log_dir).symlink_to(victim)
+    time.sleep(1.1)  # (the day's file is looked at once a second)
+    assert web.get('/', {'written': 'here'}).text == 'ok'
+    assert victim.read_text() == 'precious\n'
+    [said] = told(capfd.readouterr().err)
+    assert said == ('canister: logging to %s failed: [Errno %d] %s is a symbolic link, which canister does not follow'
+                    % (log_dir, errno.ELOOP, _day_file(log_dir).name)), said
+
+
+def test_a_symbolic_link_waiting_as_the_next_days_file_is_not_followed_and_lines_go_on_to_the_day_before(
+        make_app, log_dir, tmp_path, clock, capfd):
+    web = _served_once(make_app)
+    victim = tmp_path / 'victim'
+    victim.write_text('precious\n')
+    tomorrow = _day_file(log_dir, clock.now + 86400)
+    tomorrow.symlink_to(victim)
+    clock.advance(86400)
+    assert web.get('/', {'after': 'midnight'}).text == 'ok'
+    assert victim.read_text() == 'precious\n'
+    assert 'GET http://localhost:80/?after=midnight' in _day_file(log_dir).read_text()
+    [said] = told(capfd.readouterr().err)
+    assert said.startswith('canister: cannot open %s: %s is a symbolic link, which canister does not follow; lines go '
+                           'on to the file open before' % (tomorrow, tomorrow.name)), said
+
+
+def test_an_install_over_a_symbolic_link_as_the_days_file_fails_naming_it(make_app, log_dir, tmp_path):
+    log_dir.mkdir()
+    victim = tmp_path / 'victim'
+    victim.write_text('precious\n')
+    _day_file(log_dir).symlink_to(victim)
+    with pytest.raises(canister.ConfigError, match=r'^canister cannot write its log to %s: %s is a symbolic link, which '
+                       r'canister does not follow' % (re.escape(str(log_dir)), _day_file(log_dir).name)):
+        make_app()
+    assert victim.read_text() == 'precious\n'
+
+
+def test_a_log_directory_that_is_a_symbolic_link_is_followed(make_app, tmp_path):
+    """Only the day's file is refused as a link: ``log_path`` may name a link to the directory (``/var/log/app``
+    pointing to a larger disk)."""
+    real = tmp_path / 'elsewhere'
+    real.mkdir()
+    (tmp_path / 'linked').symlink_to(real)
+    app = make_app(log_path=str(tmp_path / 'linked'))
+    app.route('/', callback=lambda: 'ok')
+    assert client(app).get('/').text == 'ok'
+    assert 'Response: 200' in read_log(real)
+
+
+@pytest.mark.parametrize('umask', [0o022, 0o000])
+def test_log_files_and_the_directory_canister_makes_are_open_to_their_owner_and_group_only(make_app, log_dir, umask):
+    """0640 and 0750 under the usual umasks and under 000 too (the SQLite file is 0600): the lines hold client
+    addresses and the first characters of session ids, which a local user could otherwise read."""
+    old = os.umask(umask)
+    try:
+        _served_once(make_app)
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(_day_file(log_dir).stat().st_mode) == 0o640
+    assert stat.S_IMODE(log_dir.stat().st_mode) == 0o750
