@@ -130,12 +130,14 @@ class _Once:
     """The latch of a WARNING said once per process, whichever app's request comes first: ``claim()`` is
     True for one caller only (a ``pop`` is atomic: of two requests at once, one says it)."""
 
+    #: The one attribute of a latch (no ``__dict__``: latches are module-level, made once).
     __slots__ = ('_unclaimed',)
 
     #: Every latch made, so that ``_forget_once_warnings`` finds them all.
     made: typing.ClassVar[List[_Once]] = []
 
     def __init__(self) -> None:
+        #: One item until a caller claims it (``claim`` pops it).
         self._unclaimed: typing.List[None] = [None]
         _Once.made.append(self)
 
@@ -11460,10 +11462,13 @@ class _FirstCall:
     """A route's ``call`` until its first call, which runs ``note(route)`` once and then the call Bottle
     makes (Bottle makes a route's ``call`` at its first call and keeps it, until ``route.reset()``)."""
 
+    #: One stand-in per route of another app, made once: no ``__dict__``.
     __slots__ = ('route', 'note', 'kept', 'unclaimed')
 
     def __init__(self, route: bottle.Route, note: Callable[[bottle.Route], Any]) -> None:
+        #: The route whose ``call`` this stands in for.
         self.route = route
+        #: What to run at the route's first call, given the route.
         self.note = note
         #: The call Bottle made already, if it did (a route added in Bottle's debug mode), put back first.
         self.kept = route.__dict__.get('call')
