@@ -926,6 +926,23 @@ def test_with_a_session_redis_timeout_above_1_second_requests_ask_redis_again_1_
     assert web.get('/').text == '0'                  # asked again, and served (its cookieless session is new)
 
 
+def test_with_a_session_redis_timeout_above_1_second_the_readiness_probe_asks_redis_again_1_second_after_a_timeout(
+        make_app, redis_server):
+    app = add_store_routes(make_app(session_store=redis_server.url, session_redis_timeout=3))
+    web = cookieless_client(app)
+    assert web.get('/').text == '0'                  # connected
+    redis_server.freeze()  # SIGSTOP: connections are accepted, nothing is answered
+    try:
+        web.get('/', status=503)                     # waits out its 3 s
+        started = time.monotonic()
+        problem = plugin_of(app).store_problem()     # within the second after it: that request's words, at once
+        assert time.monotonic() - started < 0.5 and 'unavailable: Timeout' in problem, problem
+    finally:
+        redis_server.thaw()                          # SIGCONT: Redis answers again at once
+    time.sleep(1.2)
+    assert plugin_of(app).store_problem() is None    # asked again (a PING), not for the timeout's whole 3 s
+
+
 def a_user_with_many_listed_sessions(web, traffic, name, count=300_000):
     """Log ``name`` in, then list ``count`` more ids in its set of sessions (``<prefix>user:<key>``), as years of
     logins without ``session_max_age`` leave it: SMEMBERS of it takes Redis longer than 0.01 s."""
