@@ -8457,6 +8457,8 @@ class _Jwks:
         self.keys: Dict[Optional[str], Any] = {}
         #: When (``time.monotonic()``) the last download started.
         self._fetched_at = -math.inf
+        #: Seconds after which a token of a known key starts a download no request waits for (``_refresh``).
+        self.refresh_after = max(self.max_age, min_interval)
         #: Guards the start of a download.
         self._lock = threading.Lock()
         #: The thread of the download under way, if any.
@@ -8473,7 +8475,7 @@ class _Jwks:
                 raise AuthFailure('the token was signed with an unknown key', 'bearer',
                                   'the token was signed with an unknown key (not waiting longer for the JWKS '
                                   'download of another request)' if gave_up else None)
-        elif time.monotonic() - self._fetched_at >= max(self.max_age, self.min_interval):
+        elif time.monotonic() - self._fetched_at >= self.refresh_after:
             self._refresh()
         return key
 
@@ -8482,7 +8484,7 @@ class _Jwks:
         with self._lock:
             worker = self._worker
             if ((worker is not None and worker.is_alive())
-                    or time.monotonic() - self._fetched_at < max(self.max_age, self.min_interval)):
+                    or time.monotonic() - self._fetched_at < self.refresh_after):
                 return
             self._fetched_at = time.monotonic()
             self._worker = threading.Thread(target=self._download, args=({'opened': [], 'unasked': True},),
@@ -8570,19 +8572,22 @@ class _Jwks:
         if 'error' in result:
             self.log.write(logging.WARNING, 'Cannot fetch the JWKS keys from %s: %s (a download of keys %gs old or '
                            'more; the keys fetched before are kept)', _escape(_mask_urls(self.url))[:200],
-                           _escape(_mask_urls(str(result['error'])))[:200], max(self.max_age, self.min_interval))
+                           _escape(_mask_urls(str(result['error'])))[:200], self.refresh_after)
             return
-        kids = sorted('(none)' if kid is None else _escape(str(kid))[:64] for kid in result['keys'])
         self.log.write(logging.INFO, 'Fetched %d signing keys from the JWKS URL, the keys held being %gs old or more; '
-                       'kids: %s', len(kids), max(self.max_age, self.min_interval),
-                       ', '.join(kids[:10]) + (', ...' if len(kids) > 10 else ''))
+                       'kids: %s', len(result['keys']), self.refresh_after, self._kids(result['keys']))
 
     def _report_late(self, keys: Dict[Optional[str], Any], late: float) -> None:
         """Say that keys came after the request that started their download logged that none came."""
-        kids = sorted('(none)' if kid is None else _escape(str(kid))[:64] for kid in keys)
         self.log.write(logging.WARNING, 'Fetched %d signing keys from the JWKS URL %.1fs after the request that '
                        'started the download stopped waiting (%gs); kids: %s', len(keys), late, self.timeout,
-                       ', '.join(kids[:10]) + (', ...' if len(kids) > 10 else ''))
+                       self._kids(keys))
+
+    @staticmethod
+    def _kids(keys: Dict[Optional[str], Any]) -> str:
+        """The kids of ``keys`` as a log line shows them: sorted, escaped, ten at most."""
+        kids = sorted('(none)' if kid is None else _escape(str(kid))[:64] for kid in keys)
+        return ', '.join(kids[:10]) + (', ...' if len(kids) > 10 else '')
 
     def _report_late_failure(self, error: Exception, late: float) -> None:
         """Say why a download failed after the request that started it logged that no answer came (one still
