@@ -5853,6 +5853,10 @@ def open_store(url: str, max_sessions: int = 100000, redis_prefix: str = 'canist
                       % _mask_url_value(url))
 
 
+#: The keys that only a store ``session_store`` names with a Redis URL reads (``open_store``).
+_REDIS_STORE_KEYS = ('session_redis_prefix', 'session_redis_wait', 'session_redis_timeout')
+
+
 def _configured_store(config: Config) -> SessionStore:
     """Make the store a config's ``session_store`` names, with the settings of that store."""
     return open_store(config['session_store'], config['session_max'], config['session_redis_prefix'],
@@ -6016,6 +6020,7 @@ class SessionManager:
         if store is not None and config['session_store'] != 'memory':
             self.warnings.append('canister.session_store = %s is not used: the store given as Canister(store=...) is'
                                  % _mask_url_value(config['session_store']))
+        self.warnings.extend(self._unused_redis_keys(config, given=store is not None))
         version_note = getattr(self.store, 'version_note', None)  # (RedisStore's)
         if isinstance(version_note, str):
             self.warnings.append(version_note)
@@ -6093,6 +6098,17 @@ class SessionManager:
         #: Whether that read may have cut a remembered session to the timeout, so that a request which stores
         #: nothing must give it its own length back (not on a store whose read keeps it: Redis's).
         self.load_cuts_lifetime = self.touches_on_load and not getattr(self.store, 'keeps_lifetime_on_load', False)
+
+    def _unused_redis_keys(self, config: Config, given: bool) -> List[str]:
+        """The install's note of the ``session_redis_*`` keys set for a store that reads none of them: a store
+        given as ``Canister(store=...)`` (``given``), or one no Redis URL named."""
+        unused = [key for key in _REDIS_STORE_KEYS if config[key] != KEYS[key].default]
+        if not unused or not (given or not isinstance(self.store, RedisStore)):
+            return []
+        return ['canister.%s %s set without a Redis session_store URL: %s no effect (%s)' % (
+            ' and '.join(unused), 'is' if len(unused) == 1 else 'are', 'it has' if len(unused) == 1 else 'they have',
+            'a store given as Canister(store=...) reads nothing of the config: give it to canister.RedisStore as '
+            'prefix=, wait= or timeout=' if given else 'the store is %s' % type(self.store).__name__)]
 
     def cookie_sid(self, header: str) -> Optional[str]:
         """The well-formed session id the Cookie header carries, if any."""
