@@ -5898,6 +5898,10 @@ def open_store(url: str, max_sessions: int = 100000, redis_prefix: str = 'canist
                       % _mask_url_value(url))
 
 
+#: The keys that only a store ``session_store`` names with a Redis URL reads (``open_store``).
+_REDIS_STORE_KEYS = ('session_redis_prefix', 'session_redis_wait', 'session_redis_timeout')
+
+
 def _configured_store(config: Config) -> SessionStore:
     """Make the store a config's ``session_store`` names, with the settings of that store."""
     return open_store(config['session_store'], config['session_max'], config['session_redis_prefix'],
@@ -6061,6 +6065,7 @@ class SessionManager:
         if store is not None and config['session_store'] != 'memory':
             self.warnings.append('canister.session_store = %s is not used: the store given as Canister(store=...) is'
                                  % _mask_url_value(config['session_store']))
+        self.warnings.extend(self._unused_redis_keys(config, given=store is not None))
         version_note = getattr(self.store, 'version_note', None)  # (RedisStore's)
         if isinstance(version_note, str):
             self.warnings.append(version_note)
@@ -6138,6 +6143,17 @@ class SessionManager:
         #: Whether that read may have cut a remembered session to the timeout, so that a request which stores
         #: nothing must give it its own length back (not on a store whose read keeps it: Redis's).
         self.load_cuts_lifetime = self.touches_on_load and not getattr(self.store, 'keeps_lifetime_on_load', False)
+
+    def _unused_redis_keys(self, config: Config, given: bool) -> List[str]:
+        """The install's note of the ``session_redis_*`` keys set for a store that reads none of them: a store
+        given as ``Canister(store=...)`` (``given``), or one no Redis URL named."""
+        unused = [key for key in _REDIS_STORE_KEYS if config[key] != KEYS[key].default]
+        if not unused or not (given or not isinstance(self.store, RedisStore)):
+            return []
+        return ['canister.%s %s set without a Redis session_store URL: %s no effect (%s)' % (
+            ' and '.join(unused), 'is' if len(unused) == 1 else 'are', 'it has' if len(unused) == 1 else 'they have',
+            'a store given as Canister(store=...) reads nothing of the config: give it to canister.RedisStore as '
+            'prefix=, wait= or timeout=' if given else 'the store is %s' % type(self.store).__name__)]
 
     def cookie_sid(self, header: str) -> Optional[str]:
         """The well-formed session id the Cookie header carries, if any."""
@@ -8502,6 +8518,8 @@ class _Jwks:
         self.keys: Dict[Optional[str], Any] = {}
         #: When (``time.monotonic()``) the last download started.
         self._fetched_at = -math.inf
+        #: Seconds after which a token of a known key starts a download no request waits for (``_refresh``).
+        self.refresh_after = max(self.max_age, min_interval)
         #: Guards the start of a download.
         self._lock = threading.Lock()
         #: The thread of the download under way, if any.
@@ -8518,7 +8536,7 @@ class _Jwks:
                 raise AuthFailure('the token was signed with an unknown key', 'bearer',
                                   'the token was signed with an unknown key (not waiting longer for the JWKS '
                                   'download of another request)' if gave_up else None)
-        elif time.monotonic() - self._fetched_at >= max(self.max_age, self.min_interval):
+        elif time.monotonic() - self._fetched_at >= self.refresh_after:
             self._refresh()
         return key
 
@@ -8527,7 +8545,7 @@ class _Jwks:
         with self._lock:
             worker = self._worker
             if ((worker is not None and worker.is_alive())
-                    or time.monotonic() - self._fetched_at < max(self.max_age, self.min_interval)):
+                    or time.monotonic() - self._fetched_at < self.refresh_after):
                 return
             self._fetched_at = time.monotonic()
             self._worker = threading.Thread(target=self._download, args=({'opened': [], 'unasked': True},),
@@ -8615,19 +8633,22 @@ class _Jwks:
         if 'error' in result:
             self.log.write(logging.WARNING, 'Cannot fetch the JWKS keys from %s: %s (a download of keys %gs old or '
                            'more; the keys fetched before are kept)', _escape(_mask_urls(self.url))[:200],
-                           _escape(_mask_urls(str(result['error'])))[:200], max(self.max_age, self.min_interval))
+                           _escape(_mask_urls(str(result['error'])))[:200], self.refresh_after)
             return
-        kids = sorted('(none)' if kid is None else _escape(str(kid))[:64] for kid in result['keys'])
         self.log.write(logging.INFO, 'Fetched %d signing keys from the JWKS URL, the keys held being %gs old or more; '
-                       'kids: %s', len(kids), max(self.max_age, self.min_interval),
-                       ', '.join(kids[:10]) + (', ...' if len(kids) > 10 else ''))
+                       'kids: %s', len(result['keys']), self.refresh_after, self._kids(result['keys']))
 
     def _report_late(self, keys: Dict[Optional[str], Any], late: float) -> None:
         """Say that keys came after the request that started their download logged that none came."""
-        kids = sorted('(none)' if kid is None else _escape(str(kid))[:64] for kid in keys)
         self.log.write(logging.WARNING, 'Fetched %d signing keys from the JWKS URL %.1fs after the request that '
                        'started the download stopped waiting (%gs); kids: %s', len(keys), late, self.timeout,
-                       ', '.join(kids[:10]) + (', ...' if len(kids) > 10 else ''))
+                       self._kids(keys))
+
+    @staticmethod
+    def _kids(keys: Dict[Optional[str], Any]) -> str:
+        """The kids of ``keys`` as a log line shows them: sorted, escaped, ten at most."""
+        kids = sorted('(none)' if kid is None else _escape(str(kid))[:64] for kid in keys)
+        return ', '.join(kids[:10]) + (', ...' if len(kids) > 10 else '')
 
     def _report_late_failure(self, error: Exception, late: float) -> None:
         """Say why a download failed after the request that started it logged that no answer came (one still

@@ -261,7 +261,7 @@ class RedisServer:
 
     def __init__(self, directory=None, port=None, host=HOST, start_timeout=10, appendfsync=None, args=(), binary=None):
         self.binary = binary or redis_server_binary()
-        self.args = list(args)  # more redis-server options, e.g. ['--rename-command', 'GETEX', '""']
+        self.args = list(args)  # more redis-server options, e.g. ['--maxmemory', '1mb']
         self.host = host
         self.port = port or free_port(host)
         self.appendfsync = appendfsync

@@ -273,6 +273,30 @@ def test_a_key_the_provider_drops_from_its_jwks_stops_logging_in_once_the_keys_a
     assert logged_in.get('/me').json()['user']['sub'] == 'mallory'
 
 
+def test_keys_that_cannot_be_downloaded_again_once_old_are_kept_with_a_warning(
+        make_app, serve, rsa_key, jwks_server, monkeypatch, log_dir):
+    monkeypatch.setattr(canister._Jwks, 'max_age', 1.0)  # (5 minutes in production: the test waits for it)
+    jwks_server.publish(jwk(rsa_key, 'key-1'))
+    app = make_app(auth_jwt_jwks_url=jwks_server.url, auth_jwt_jwks_refetch=0.5)
+
+    @app.get('/me')
+    def me() -> Dict[str, Any]:
+        return {'user': canister.session.user}
+
+    origin = serve(app)
+    token = pyjwt.encode(claims(), rsa_key, algorithm='RS256', headers={'kid': 'key-1'})
+    assert Browser(origin).get('/me', headers=bearer(token)).status == 200
+    jwks_server.status = 500  # the provider fails
+    time.sleep(1.1)
+    assert Browser(origin).get('/me', headers=bearer(token)).status == 200  # starts a download, waits for none
+    wait_until(lambda: 'the keys fetched before are kept' in read_log(log_dir), timeout=10)
+    [line] = [line for line in read_log(log_dir).splitlines() if 'the keys fetched before are kept' in line]
+    assert ' WARNING ' in line and 'Cannot fetch the JWKS keys from %s' % jwks_server.url in line, line
+    assert 'a download of keys 1s old or more' in line, line
+    assert jwks_server.hits == 2
+    assert Browser(origin).get('/me', headers=bearer(token)).json()['user']['sub'] == 'alice'
+
+
 @pytest.mark.parametrize('backend', ['sqlite', 'redis'])
 def test_under_two_gunicorn_workers_a_users_file_changed_once_ends_a_dropped_users_session_at_its_next_use_in_each(
         backend, tmp_path, request):

@@ -34,10 +34,11 @@ def serve_gevent(tmp_path):
     its AppServer, with ``log_dir``."""
     started = []
 
-    def start(jwks_url):
+    def start(jwks_url, max_age=''):
         server = AppServer('gevent_app:app', server='gevent', env={
             'CANISTER_SESSION_STORE': 'memory', 'CANISTER_LOG_PATH': str(tmp_path / 'logs'),
-            'GEVENT_APP_JWKS_URL': jwks_url, 'GEVENT_APP_JWKS_REFETCH': str(REFETCH)})
+            'GEVENT_APP_JWKS_URL': jwks_url, 'GEVENT_APP_JWKS_REFETCH': str(REFETCH),
+            'GEVENT_APP_JWKS_MAX_AGE': str(max_age)})
         server.log_dir = tmp_path / 'logs'
         started.append(server)
         return server.start()
@@ -126,6 +127,26 @@ def test_while_a_new_kid_refetches_slowly_a_token_of_a_known_kid_logs_in_at_once
     rotated = held['answer']
     assert (rotated.status, rotated.json()['user']['sub']) == (200, 'bob')
     assert rotated.elapsed > 2.5, rotated
+
+
+def test_keys_downloaded_again_once_old_leave_every_request_answered_meanwhile_under_gevent(serve_gevent, jwks_server,
+                                                                                             keys):
+    jwks_server.publish(jwk(keys[0], 'one'), jwk(keys[1], 'two'))
+    server = serve_gevent(jwks_server.url, max_age=1.0)  # (5 minutes in production)
+    assert read_as(server, rs256_token(keys[0], 'one'), 10).status == 200
+    jwks_server.publish(jwk(keys[0], 'one'))  # the provider drops the key 'two'
+    jwks_server.delay = 3.0
+    Client(server.url).get('/slow?seconds=1.1')  # (the server's time, while it serves: the keys grow old)
+
+    known = read_as(server, rs256_token(keys[0], 'one', sub='carol'), 11)
+    assert (known.status, known.json()['user']['sub']) == (200, 'carol')
+    assert known.elapsed < 0.5, known  # it started the download and waited for none of it
+    wait_until(lambda: jwks_server.hits == 2, 5, what='the download of the old keys')
+    _, pings_while_downloading = pinged_during(server, lambda: Client(server.url).get('/slow?seconds=1'))
+    assert_pings_answered_meanwhile(pings_while_downloading, 'the download under way')
+    wait_until(lambda: any('the keys held being 1s old or more' in message for message in log_messages(server, 'INFO')),
+               10, what='the INFO line of the download')
+    assert read_as(server, rs256_token(keys[1], 'two', sub='bob'), 12).status == 401
 
 
 def test_an_unreachable_jwks_endpoint_gives_401_at_once_and_a_warning_under_gevent(serve_gevent, keys):

@@ -66,6 +66,23 @@ def test_a_store_object_and_a_session_store_url_together_say_which_is_used(tmp_p
     assert len(store) == 1 and not (tmp_path / 'unused.db').exists()
 
 
+def test_a_redis_setting_without_a_redis_session_store_url_is_reported_at_install(tmp_path):
+    _, said = half_configured_app(tmp_path, {'session_redis_timeout': '0.25'})
+    assert said == ['canister.session_redis_timeout is set without a Redis session_store URL: it has no effect '
+                    '(the store is MemoryStore)']
+    assert said[0] in read_log(tmp_path)
+
+
+def test_redis_settings_beside_a_store_object_are_reported_at_install_saying_where_they_go(tmp_path, redis_server):
+    store = canister.RedisStore(redis_server.url)
+    _, said = half_configured_app(tmp_path, {'session_redis_timeout': '0.25', 'session_redis_prefix': 'shop:'},
+                                  store=store)
+    assert said == ['canister.session_redis_prefix and session_redis_timeout are set without a Redis session_store '
+                    'URL: they have no effect (a store given as Canister(store=...) reads nothing of the config: give '
+                    'it to canister.RedisStore as prefix=, wait= or timeout=)']
+    assert (store.prefix, store.timeout) == ('canister:session:', 1.0)
+
+
 def test_a_complete_config_installs_without_a_word(tmp_path):
     _, said = half_configured_app(tmp_path, {'auth_basic_username': 'alice', 'auth_basic_password': 'pw',
                                  'auth_basic_encryption': 'clear', 'cors': 'https://a.example', 'cors_credentials': 'on'})

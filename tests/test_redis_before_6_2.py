@@ -14,6 +14,7 @@ import pytest
 import canister
 from canister import session
 from helpers import basic, cookie_value, cookieless_client, read_log, with_cookie
+from redis_topologies import command_calls
 from servers import RedisServer, old_redis_server_binary
 from session_kit import plugin_of
 
@@ -81,6 +82,22 @@ def test_a_session_is_created_read_and_updated_on_redis_before_6_2(make_app, old
     assert 590 < database.ttl(KEY + sid) <= 600
     assert web.get('/count', headers=with_cookie(sid)).text == '2'
     assert web.get('/count', headers=with_cookie(sid)).text == '3'
+
+
+def test_a_request_that_only_reads_its_session_sends_redis_before_6_2_the_read_script_alone(
+        make_app, old_redis, database):
+    """One EVALSHA, inside it the GET, the PTTL and the PEXPIRE that extends the session: one round trip, as on
+    a newer Redis (a GET and an EXPIRE of their own, or a script sent whole, would show here)."""
+    web = cookieless_client(session_app(make_app, old_redis))
+    sid = cookie_value(web.get('/login?name=alice'))
+    database.expire(KEY + sid, 30)  # (less left than the timeout: the read script extends it)
+    before = command_calls(database)
+
+    assert json.loads(web.get('/read', headers=with_cookie(sid)).text)[0] == 'alice'
+    after = command_calls(database)
+    sent = {name: calls - before.get(name, 0) for name, calls in after.items() if calls != before.get(name, 0)}
+    assert sent == {'evalsha': 1, 'get': 1, 'pttl': 1, 'pexpire': 1, 'info': 1}  # (info: the first look's own)
+    assert 590 < database.ttl(KEY + sid) <= 600
 
 
 def test_a_login_and_a_logout_on_redis_before_6_2(make_app, old_redis, database):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 import warnings
-from typing import Dict, List, Optional, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 
 import pytest
 
@@ -76,3 +76,55 @@ def test_the_optional_load_and_touch_is_used_when_the_store_has_it(make_app):
         web = client(counter_app(make_app, store=store))
     assert [web.get('/').text for _ in range(2)] == ['0', '1']
     assert 'load_and_touch' in store.calls
+
+
+class LengthKeepingStore(DictStore):
+    """A load_and_touch that never shortens a session (a remembered one keeps its own length), and says so."""
+
+    keeps_lifetime_on_load = True
+
+    def load_and_touch(self, sid: str, ttl: float) -> Optional[str]:
+        self.calls.append('load_and_touch')
+        record = self.load(sid)
+        if record is not None and self.records[sid][1] - time.time() < ttl:
+            self.touch(sid, ttl)
+        return record
+
+
+def remembered_session_after_an_error_answer(make_app: Any, store: DictStore) -> List[str]:
+    """The calls ``store`` gets from a request answering 500 on a session ``session.remember`` gave an hour."""
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore', canister.CanisterWarning)
+        app = make_app(store=store, catchall=True, session_timeout=600)
+
+    @app.get('/remember')
+    def remember() -> str:
+        canister.session.remember(3600)
+        return 'kept'
+
+    @app.get('/broken')
+    def broken() -> str:
+        canister.session.data['lost'] = True
+        raise RuntimeError('a bug in the handler')
+
+    web = client(app)
+    assert web.get('/remember').text == 'kept'
+    store.calls.clear()
+    assert web.get('/broken', expect_errors=True).status_int == 500
+    return store.calls
+
+
+def test_a_store_whose_read_cuts_a_remembered_session_to_the_timeout_is_given_its_length_back_after_an_error(
+        make_app):
+    store = TouchingStore()
+    calls = remembered_session_after_an_error_answer(make_app, store)
+    assert calls[:3] == ['load_and_touch', 'load', 'touch'] and len(calls) > 3  # the read, then one more call
+    [(_, expiry)] = store.records.values()
+    assert 3590 < expiry - time.time() <= 3600
+
+
+def test_a_store_whose_read_keeps_a_sessions_own_length_gets_nothing_more_after_an_error_answer(make_app):
+    store = LengthKeepingStore()
+    assert remembered_session_after_an_error_answer(make_app, store) == ['load_and_touch', 'load']
+    [(_, expiry)] = store.records.values()
+    assert 3590 < expiry - time.time() <= 3600

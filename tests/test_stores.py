@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 import canister
 from canister import session
 from helpers import client, cookie_value, cookieless_client, read_log, sqlite_url, with_cookie
-from servers import RedisServer, wait_until
+from servers import wait_until
 from session_kit import plugin_of
 
 def add_store_routes(app):
@@ -481,14 +481,6 @@ def test_the_memory_store_drops_expired_sessions_at_later_writes(clock):
 # --------------------------------------------------------------------------
 # Redis through the app: a real redis-server, and what each request sends it
 
-@pytest.fixture
-def old_redis_server():
-    """A redis-server without GETEX, as servers before Redis 6.2 are."""
-    server = RedisServer(args=['--rename-command', 'GETEX', '""']).start()
-    yield server
-    server.cleanup()
-
-
 class RedisTraffic:
     """What a redis-server processed between two looks: read events (round trips) and commands."""
 
@@ -641,18 +633,6 @@ def test_reading_a_remembered_redis_session_confirms_it_and_slides_its_own_lengt
     assert cookie_value(response) == sid  # the persistent cookie, sent again
     assert traffic.since() == (2, dict(READ, evalsha=2, get=2, set=1))
     assert 7190 <= traffic.ttl(sid) <= 7200
-
-
-def test_a_redis_without_getex_reads_and_extends_a_session_in_one_round_trip(make_app, old_redis_server):
-    app = redis_app(make_app, old_redis_server, session_timeout=600)
-    sid = cookie_value(cookieless_client(app).get('/login?name=alice'))
-    traffic = RedisTraffic(old_redis_server.url)
-    traffic.expire(sid, 30)
-    traffic.since()
-    assert json.loads(cookieless_client(app).get('/read', headers=with_cookie(sid)).text)[0] == 'alice'
-    assert traffic.since() == (1, READ)
-    assert 590 <= traffic.ttl(sid) <= 600
-    assert cookieless_client(app).get('/', headers=with_cookie(sid)).text == '0'
 
 
 def test_a_redis_session_with_a_max_age_is_read_and_touched_up_to_that_age(make_app, redis_server):
@@ -944,6 +924,23 @@ def test_with_a_session_redis_timeout_above_1_second_requests_ask_redis_again_1_
     assert timed_out.headers['Retry-After'] == '1'
     time.sleep(1.2)
     assert web.get('/').text == '0'                  # asked again, and served (its cookieless session is new)
+
+
+def test_with_a_session_redis_timeout_above_1_second_the_readiness_probe_asks_redis_again_1_second_after_a_timeout(
+        make_app, redis_server):
+    app = add_store_routes(make_app(session_store=redis_server.url, session_redis_timeout=3))
+    web = cookieless_client(app)
+    assert web.get('/').text == '0'                  # connected
+    redis_server.freeze()  # SIGSTOP: connections are accepted, nothing is answered
+    try:
+        web.get('/', status=503)                     # waits out its 3 s
+        started = time.monotonic()
+        problem = plugin_of(app).store_problem()     # within the second after it: that request's words, at once
+        assert time.monotonic() - started < 0.5 and 'unavailable: Timeout' in problem, problem
+    finally:
+        redis_server.thaw()                          # SIGCONT: Redis answers again at once
+    time.sleep(1.2)
+    assert plugin_of(app).store_problem() is None    # asked again (a PING), not for the timeout's whole 3 s
 
 
 def a_user_with_many_listed_sessions(web, traffic, name, count=300_000):

@@ -14,7 +14,8 @@ Configured by environment variables:
                           the tests of logins that must not stop the other greenlets)
   GEVENT_APP_JWKS_URL     if set, Bearer tokens for the audience ``gevent-app`` are checked with the
                           keys of this JWKS URL, refetched on an unknown kid at most every
-                          GEVENT_APP_JWKS_REFETCH seconds (default 10)
+                          GEVENT_APP_JWKS_REFETCH seconds (default 10), and unasked once they are
+                          GEVENT_APP_JWKS_MAX_AGE seconds old (canister's 5 minutes if not set)
 The log is JSON lines, and 127.0.0.1 is a trusted proxy, so each test client names its own
 address in ``X-Forwarded-For``.
 
@@ -57,6 +58,8 @@ from _common import add_login_route, canister_app, mark_ready
 
 SLOW_HASH = os.environ.get('GEVENT_APP_SLOW_HASH')
 JWKS_URL = os.environ.get('GEVENT_APP_JWKS_URL')
+if os.environ.get('GEVENT_APP_JWKS_MAX_AGE'):
+    canister._Jwks.max_age = float(os.environ['GEVENT_APP_JWKS_MAX_AGE'])
 app, plugin = canister_app(log_format='json', trusted_proxies='127.0.0.1',
                            **({'auth_basic_username': 'slow', 'auth_basic_password': SLOW_HASH} if SLOW_HASH else {}),
                            **({'auth_jwt_jwks_url': JWKS_URL, 'auth_jwt_client_id': 'gevent-app',
