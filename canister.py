@@ -5395,8 +5395,8 @@ class RedisStore(SessionStore):
         self._client: Any = client
         #: Held while the client is made, so one thread makes it.
         self._connecting = threading.Lock()
-        #: The Lua scripts registered on the client, by their text (see ``script``).
-        self._scripts: Dict[str, Any] = {}
+        #: The SHA1 of each Lua script run so far, by its text (see ``run_script``): hashed once, not at each call.
+        self._shas: Dict[str, str] = {}
 
     #: Makes the client of a URL (not called for a client given as it is).
     _make_client: Callable[[], Any]
@@ -5440,15 +5440,27 @@ class RedisStore(SessionStore):
                 client = self._client
         return client
 
-    def script(self, source: str) -> Any:
-        """The Lua script ``source``, registered on the client (for the login throttle too)."""
-        found = self._scripts.get(source)
-        stalled = self._stalled
-        if found is None:
-            found = self._scripts[source] = self.client.register_script(source)
-        elif stalled:  # (a script registered before runs on the client without asking ``client``)
-            self._still_stalled(stalled)
-        return found
+    def _sha(self, source: str) -> str:
+        """The SHA1 by which Redis knows the Lua script ``source`` (``EVALSHA``)."""
+        sha = self._shas.get(source)
+        if sha is None:
+            sha = self._shas[source] = hashlib.sha1(source.encode('utf-8')).hexdigest()
+        return sha
+
+    def run_script(self, source: str, key: str, *args: Any) -> Any:
+        """Run the Lua script ``source`` on ``key`` (for the login throttle too): one ``EVALSHA``, and where
+        the server lacks it (restarted, ``SCRIPT FLUSH``, a replica that took over; on a Cluster, the node of
+        the key's slot) ``SCRIPT LOAD`` and the ``EVALSHA`` again.  A bare ``EVALSHA``, not redis-py's
+        ``Script``, which costs more on the client than the script on the server."""
+        client = self._client
+        if client is None or self._stalled:
+            client = self.client  # (made now, or StoreUnavailable at once while Redis is stalled)
+        sha = self._sha(source)
+        try:
+            return client.evalsha(sha, 1, key, *args)
+        except self._no_script:
+            client.script_load(source)  # (on a Cluster, every master: the one of the key's slot among them)
+            return client.evalsha(sha, 1, key, *args)
 
     def _call(self, method: str, *args: Any, **kwargs: Any) -> Any:
         try:
@@ -5593,7 +5605,7 @@ class RedisStore(SessionStore):
             if self.wait and not self._cluster:  # the script and WAIT in one round trip
                 result, replicas = self._update_and_wait(key, args)
             else:
-                result, replicas = self.script(_REDIS_UPDATE)(keys=[key], args=args), None
+                result, replicas = self.run_script(_REDIS_UPDATE, key, *args), None
         except self._errors as error:
             raise self._unreachable(error) from None
         if result[0] == 1:
@@ -5607,7 +5619,7 @@ class RedisStore(SessionStore):
         would first ask the server whether it knows the script: a round trip more)."""
         for attempt in (1, 2):
             pipe = self._pipeline()
-            pipe.evalsha(self.script(_REDIS_UPDATE).sha, 1, key, *args)
+            pipe.evalsha(self._sha(_REDIS_UPDATE), 1, key, *args)
             self._wait_in(pipe)
             try:
                 result, replicas = pipe.execute()
@@ -5621,7 +5633,7 @@ class RedisStore(SessionStore):
     def touch(self, sid: str, ttl: float) -> None:
         if ttl > 0:
             try:
-                self.script(_REDIS_EXTEND)(keys=[self.prefix + sid], args=[int(ttl * 1000)])
+                self.run_script(_REDIS_EXTEND, self.prefix + sid, int(ttl * 1000))
             except self._errors as error:
                 raise self._unreachable(error) from None
 
@@ -5630,7 +5642,7 @@ class RedisStore(SessionStore):
         round trip (``_REDIS_LOAD``): never shorter than it has left, so a remembered session keeps its length
         even when the request that read it never saves (a worker killed mid-request)."""
         try:
-            return self._text(self.script(_REDIS_LOAD)(keys=[self.prefix + sid], args=[int(ttl * 1000)]))
+            return self._text(self.run_script(_REDIS_LOAD, self.prefix + sid, int(ttl * 1000)))
         except self._errors as error:
             raise self._unreachable(error) from None
 
@@ -9187,12 +9199,12 @@ return 0
         self._errors = store._errors
         #: The store's note of an error (``RedisStore._unreachable``): a write refused or a stall, for the readiness check.
         self._unreachable = store._unreachable
-        #: Runs a Lua script on the store's client (``RedisStore.script``).
-        self._script = store.script
+        #: Runs a Lua script on a key (``RedisStore.run_script``).
+        self._run_script = store.run_script
 
     def _run(self, source: str, client: str, *args: Any) -> Any:
         try:
-            return self._script(source)(keys=[self.prefix + client], args=list(args))
+            return self._run_script(source, self.prefix + client, *args)
         except self._errors as error:  # (a client that could not be made raises StoreUnavailable itself)
             # The same Redis as the sessions': a write refused here (NOREPLICAS, READONLY, full) is one the store's
             # readiness check must tell, though no session was saved (a Basic login's count is written first).

@@ -24,7 +24,7 @@ import pytest
 import canister
 from canister import session
 import helpers
-from helpers import counter_app, read_log, sleep_until, warning_lines, write_users
+from helpers import basic, counter_app, read_log, sleep_until, warning_lines, write_users
 from redis_topologies import ClusterSetup, FailoverLoad, SentinelSetup, TlsRedis, command_calls, key_in_slot
 from servers import AppServer
 from session_kit import (Browser, add_session_routes, anonymous, assert_a_login_held_through_end_sessions_stays_out,
@@ -746,6 +746,47 @@ def test_with_session_redis_wait_a_change_sends_the_script_and_wait_together(mak
     finally:
         master.close()
     sweep(sentinel, 'sentinel', prefix)
+
+
+@pytest.mark.parametrize('name', ['plain'] + TOPOLOGIES)
+def test_after_script_flush_a_read_a_save_and_the_login_throttle_load_their_scripts_again_with_no_error(
+        make_app, serve, request, name, prefix, log_dir):
+    """Redis forgets the scripts at a restart, a failover to a replica that never loaded them, or a SCRIPT
+    FLUSH: each is loaded again where it is missing (on a Cluster, the node of the key's slot), and the
+    request goes on."""
+    import redis
+    if name == 'plain':
+        setup = request.getfixturevalue('redis_server')
+        url, holders = setup.url, [redis.Redis(port=setup.port)]
+    else:
+        setup = request.getfixturevalue(name)
+        url, holders = url_of(name, setup), master_clients(setup, name)
+    origin = serve(topology_app(make_app, url, session_redis_prefix=prefix, auth_basic_username='alice',
+                                auth_basic_password='wonderland', auth_max_failures=2))
+    browser = Browser(origin)
+    assert browser.get('/count').json() == {'counter': 0}
+    if name == 'cluster':
+        [key] = app_sessions(origin, setup, name, prefix, browser.sid)
+        holders.append(setup.master_of(key).client())  # (the master of the session's slot, counted below)
+    try:
+        for holder in holders:
+            holder.script_flush()
+        holders[-1].config_resetstat()
+        read = browser.get('/peek')  # the read script alone
+        assert (read.status, read.text) == (200, '{"counter": 1}'), read
+        changes = [browser.get('/count') for _ in range(2)]  # the update script too
+        assert [(answer.status, answer.text) for answer in changes] == [(200, '{"counter": 1}'),
+                                                                          (200, '{"counter": 2}')], changes
+        wrong = Browser(origin, follow=False)
+        assert [wrong.get('/read', {'Authorization': basic('alice', 'guess')}).status
+                for _ in range(3)] == [401, 401, 429]
+        assert command_calls(holders[-1]).get('script|load', 0) >= 2, 'the scripts were not missing there'
+    finally:
+        for holder in holders:
+            holder.close()
+    assert ' ERROR ' not in read_log(log_dir), errors_in(log_dir)
+    if name != 'plain':
+        sweep(setup, name, prefix)
 
 
 # --------------------------------------------------------------------------
