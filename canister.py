@@ -1446,9 +1446,9 @@ class Config(Dict[str, Any]):
         if self._csrf_refuses_own_forms():
             notes.append('canister.referrer_policy = no-referrer with csrf on: under that policy a browser sends '
                          'Origin: null on the app\'s own form posts, and one that sends no Sec-Fetch-Site (any '
-                         'browser over plain HTTP to a host other than localhost, and an older one, such as Safari '
-                         'before 16.4, over HTTPS too) is refused there with 403; keep another policy, such as the '
-                         'default or same-origin')
+                         'browser over plain HTTP to a host that is not loopback, as localhost and 127.0.0.1 are, '
+                         'and an older one, such as Safari before 16.4, over HTTPS too) is refused there with 403; '
+                         'keep another policy, such as the default or same-origin')
         if self['debug']:  # (1.x's docs wrote debug=False; True is someone asking for tracebacks)
             notes.append('canister.debug = True has no effect, as in canister 1.x: for Bottle\'s debug mode, whose '
                          'error pages show the traceback, call bottle.debug(True) (never in production)')

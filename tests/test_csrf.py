@@ -486,9 +486,9 @@ def test_csrf_false_ignores_sec_fetch_site_too(make_app):
 
 NO_REFERRER_WARNING = ('canister.referrer_policy = no-referrer with csrf on: under that policy a browser sends '
                        'Origin: null on the app\'s own form posts, and one that sends no Sec-Fetch-Site (any '
-                       'browser over plain HTTP to a host other than localhost, and an older one, such as Safari '
-                       'before 16.4, over HTTPS too) is refused there with 403; keep another policy, such as the '
-                       'default or same-origin')
+                       'browser over plain HTTP to a host that is not loopback, as localhost and 127.0.0.1 are, and an '
+                       'older one, such as Safari before 16.4, over HTTPS too) is refused there with 403; keep another '
+                       'policy, such as the default or same-origin')
 
 
 @pytest.mark.parametrize('config', [{'referrer_policy': 'no-referrer'},
