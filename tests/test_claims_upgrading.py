@@ -199,6 +199,16 @@ def test_the_1x_docs_parameter_example_beside_the_first_apps_own_app_is_a_404_th
     assert [line.split('   ', 1)[1] for line in warning_lines(log_dir)] == [said]
 
 
+def test_a_404_of_a_default_app_route_says_nothing_of_it_when_the_app_answers_404_with_its_own_error_page(
+        default_app, make_app, log_dir):
+    assert "(unless the app answers 404 with its own `@app.error(404)` page)" in README
+    app = make_app()
+    app.error(404)(lambda error: 'no such page here')
+    run_fragment(PARAMETER_EXAMPLE_1X)
+    assert client(app).get('/hi?foo=John', status=404).text == 'no such page here'
+    assert warning_lines(log_dir) == []
+
+
 def test_a_404_of_a_path_the_default_app_does_not_route_either_says_nothing_of_it(default_app, make_app, log_dir):
     app = make_app()
     app.route('/here', callback=lambda: 'here')
