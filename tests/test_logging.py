@@ -195,6 +195,27 @@ def test_log_lines_take_their_time_and_their_days_file_from_canisters_clock(make
     assert 'GET http://localhost:80/' in lines[0] and 'Response: 200' in lines[1]
 
 
+def test_once_the_app_adds_a_handler_to_its_log_every_line_has_the_logging_modules_time_not_canisters_clock(
+        make_app, log_dir, clock):
+    app = make_app()
+    app.route('/', callback=lambda: 'ok')
+    clock.now = time.mktime((2030, 1, 2, 3, 4, 5, 0, 0, -1))
+    records = []
+    handler = logging.Handler()
+    handler.emit = records.append
+    app.log.addHandler(handler)
+    try:
+        before = time.time()
+        assert client(app).get('/').text == 'ok'
+    finally:
+        app.log.removeHandler(handler)
+    assert len(records) == 2 and all(before - 1 < record.created < time.time() + 1 for record in records)
+    assert not (log_dir / 'log.2030-01-02').exists()
+    lines = read_log(log_dir).splitlines()
+    assert 'GET http://localhost:80/' in lines[-2] and 'Response: 200' in lines[-1]
+    assert lines[-1][:10] == today()
+
+
 @pytest.mark.parametrize('day, kept, deleted', [
     ((2026, 4, 10), 'log.2026-03-11', 'log.2026-03-10'),   # 30 days back run over the spring change (a 23-hour day)
     ((2026, 11, 10), 'log.2026-10-11', 'log.2026-10-10'),  # and over the autumn one (a 25-hour day)
