@@ -94,3 +94,15 @@ def test_log_files_and_the_directory_canister_makes_are_open_to_their_owner_and_
         os.umask(old)
     assert stat.S_IMODE(_day_file(log_dir).stat().st_mode) == 0o640
     assert stat.S_IMODE(log_dir.stat().st_mode) == 0o750
+
+
+def test_a_log_directory_and_days_file_that_already_exist_keep_their_modes(make_app, log_dir):
+    """An operator's choice (a directory others may list, a file a log shipper's group may read and write) stands."""
+    log_dir.mkdir()
+    os.chmod(log_dir, 0o755)
+    _day_file(log_dir).write_text('')
+    os.chmod(_day_file(log_dir), 0o664)
+    _served_once(make_app)
+    assert 'Response: 200' in read_log(log_dir)
+    assert stat.S_IMODE(_day_file(log_dir).stat().st_mode) == 0o664
+    assert stat.S_IMODE(log_dir.stat().st_mode) == 0o755
