@@ -103,6 +103,15 @@ def test_a_store_url_whose_password_holds_a_space_is_masked_whole_in_the_banner(
     assert 'hunter2' not in log
 
 
+@pytest.mark.parametrize('password', ['hunter2 now', 'hunter2\n'])
+def test_a_jwks_url_whose_password_holds_a_space_or_a_line_break_is_masked_whole_in_its_config_error(
+        make_app, log_dir, password):
+    with pytest.raises(canister.ConfigError) as caught:
+        make_app(auth_jwt_jwks_url='https://u:%s@127.0.0.1:1/jwks' % password)
+    assert "canister.auth_jwt_jwks_url = 'https://u:***@127.0.0.1:1/jwks' is not valid" in str(caught.value)
+    assert 'hunter2' not in str(caught.value) + read_log(log_dir)
+
+
 def test_a_sqlite_store_whose_path_holds_an_at_sign_is_shown_whole_in_the_banner(make_app, log_dir, tmp_path):
     """A file's path is no user information: ``sqlite:////srv/app@blue/sessions.db`` was shown
     ``sqlite://***@blue/sessions.db``, naming no file the operator could look for."""
