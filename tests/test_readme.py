@@ -195,3 +195,16 @@ def test_the_configuration_block_of_the_readme_fills_the_config_all_four_ways(tm
         assert re.search(r'canister\.session_store +  = sqlite:///sessions\.db$', log, re.M)
     finally:
         app.uninstall(True)
+
+
+def test_the_readme_names_every_package_the_test_command_installs_with_apt_get():
+    """Both places that list them: the fresh machine's comment and the paragraph on the test command."""
+    script = (ROOT / 'scripts' / 'test.sh').read_text(encoding='utf-8')
+    packages = {name for added in re.findall(r'need\+=\(([^)]*)\)', script) for name in added.split()}
+    assert {'redis-server', 'chromium', 'gcc', 'python3-venv'} <= packages
+    readme = (ROOT / 'README.md').read_text(encoding='utf-8')
+    comment = readme.split('# install everything the tests need', 1)[1].split('bash scripts/test.sh', 1)[0]
+    paragraph = readme.split('The test command runs the suite', 1)[1].split('\n', 1)[0]
+    for package in sorted(packages):
+        assert re.search(r'\b%s\b' % re.escape(package), comment), package
+        assert '`%s`' % package in paragraph, package
