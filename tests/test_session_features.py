@@ -6,6 +6,7 @@ Requests go through WebTest with the session cookie sent by hand, on each store 
 """
 from __future__ import annotations
 
+import datetime
 import json
 import os
 import re
@@ -125,6 +126,16 @@ def feature_app(make_app, **overrides):
     def export():
         yield 'header line\n'
         yield 'rows of %s\n' % session.user       # the session first read after the response started
+
+    @app.get('/unstorable')
+    def unstorable():
+        session.data['when'] = datetime.datetime(2026, 12, 5)  # no session can store it: a 500, nothing saved
+        return 'ok'
+
+    @app.get('/unstorable-late')
+    def unstorable_late():
+        yield 'header line\n'
+        session.data['when'] = datetime.datetime(2026, 12, 5)  # the same, in a body already being sent
 
     @app.get('/end')
     def end(name):
@@ -578,10 +589,11 @@ def test_without_a_max_age_a_users_redis_set_has_no_expiry_of_its_own(make_app, 
     assert redis.Redis.from_url(redis_server.url).pttl('canister:session:user:alice') == -1
 
 
-@pytest.mark.parametrize('path', ['/fails', '/export'])
+@pytest.mark.parametrize('path', ['/fails', '/export', '/unstorable', '/unstorable-late'])
 def test_a_remembered_session_keeps_its_length_through_an_error_or_a_late_read(make_app, store_url, path):
     """An error answer stores nothing, and a streamed body that reads the session late stores it
-    after the response: neither may leave the session the plain timeout (Redis extends it at each read)."""
+    after the response; a value no session can store, in the handler or in a streamed body, stores nothing
+    either: none may leave the session the plain timeout (Redis extends it at each read)."""
     web = Web(feature_app(make_app, session_store=store_url, session_timeout=1))
     alice = web.login('alice')
     remembered = new_sid(web.get('/remember?seconds=600', alice)) or alice
