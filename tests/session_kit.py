@@ -82,12 +82,15 @@ class BytesStore(canister.SessionStore):
 
 
 def add_session_routes(app: Any) -> Any:
-    """The routes every session test app has: ``/login?name=``, ``/logout``, ``/set?key=&value=``."""
+    """The routes every session test app has: ``/login?name=`` (``&remember=SECONDS`` gives the session that
+    lifetime), ``/logout``, ``/set?key=&value=``."""
     from canister import session
 
     @app.get('/login')
-    def login(name):
+    def login(name, remember: int = 0):
         session.user = name
+        if remember:
+            session.remember(remember)
         return 'ok'
 
     @app.get('/logout')
@@ -435,3 +438,4 @@ def run_threads(targets: List[Any], timeout: float = 60) -> List[BaseException]:
         thread.join(timeout)
         assert not thread.is_alive(), 'a client thread is still running after %ss' % timeout
     return errors
+

@@ -16,7 +16,7 @@ from canister import session
 from helpers import basic, cookie_value, cookieless_client, read_log, with_cookie
 from redis_topologies import command_calls
 from servers import RedisServer, old_redis_server_binary
-from session_kit import plugin_of
+from session_kit import add_session_routes, plugin_of
 
 KEY = 'canister:session:'
 
@@ -56,19 +56,7 @@ def session_app(make_app, old_redis, **config):
     def read():
         return json.dumps([session.user, session.data])
 
-    @app.get('/login')
-    def login(name, remember: int = 0):
-        session.user = name
-        if remember:
-            session.remember(remember)
-        return 'ok'
-
-    @app.get('/logout')
-    def logout():
-        session.invalidate()
-        return 'bye'
-
-    return app
+    return add_session_routes(app)
 
 
 def test_a_session_is_created_read_and_updated_on_redis_before_6_2(make_app, old_redis, database):

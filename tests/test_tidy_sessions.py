@@ -15,9 +15,8 @@ import redis
 import webtest
 
 import canister
-from canister import session
 from helpers import COOKIE, cookie_value, run_canister, sqlite_url, warning_lines
-from session_kit import FourMethodStore, make_store_url, plugin_of
+from session_kit import FourMethodStore, add_session_routes, make_store_url, plugin_of
 
 PREFIX = 'canister:session:'
 
@@ -30,21 +29,7 @@ def empty_redis_url(tmp_path, request):
 
 def remembering_login_app(make_app, **config):
     """``/login?name=`` (``&remember=SECONDS`` gives the session that lifetime) and ``/logout``."""
-    app = make_app(**config)
-
-    @app.get('/login')
-    def login(name, remember: int = 0):
-        session.user = name
-        if remember:
-            session.remember(remember)
-        return 'ok'
-
-    @app.get('/logout')
-    def logout():
-        session.invalidate()
-        return 'bye'
-
-    return app
+    return add_session_routes(make_app(**config))
 
 
 def log_in(app, name, remember=0):
