@@ -10212,7 +10212,7 @@ class _Proxies:
             if not self.is_trusted_hop(entry):
                 address = _ip_address(entry)
                 if not address:
-                    _warn_unbelieved_client(log, entry, trusted, sessions.cookie_sid(environ.get('HTTP_COOKIE', '')))
+                    _warn_unbelieved_client(log, entry, trusted, lambda: sessions.cookie_sid(environ.get('HTTP_COOKIE', '')))
                 return address or trusted, hops
             trusted = entry
             hops += 1
@@ -10233,11 +10233,14 @@ def _ip_address(entry: str) -> str:
 _UNBELIEVED_CLIENT = _Once()
 
 
-def _warn_unbelieved_client(log: RequestLog, entry: str, trusted: str, cookie_sid: Optional[str]) -> None:
-    """Say once per process that the client's entry of X-Forwarded-For was no IP address, so not believed."""
+def _warn_unbelieved_client(log: RequestLog, entry: str, trusted: str,
+                            cookie_sid_of: Callable[[], Optional[str]]) -> None:
+    """Say once per process that the client's entry of X-Forwarded-For was no IP address, so not believed
+    (``cookie_sid_of``: the request's session id, looked up only by the request that says it)."""
     if _UNBELIEVED_CLIENT.said() or not _UNBELIEVED_CLIENT.claim():
         return
     # written before the request names its thread (_RequestContext.begin): named here as the request's lines are
+    cookie_sid = cookie_sid_of()
     thread_name = trusted + ('-' + cookie_sid[:6] if cookie_sid else '-...')
     log.write(logging.WARNING, 'X-Forwarded-For came through the trusted proxy %s with %r where the client\'s '
               'address belongs, which is not an IP address: such an entry is not believed, and the client is '
