@@ -9129,7 +9129,7 @@ class _SQLiteThrottle(_Throttle):
                 now = _now()
                 row = connection.execute('SELECT attempts, window_ends FROM canister_throttle WHERE client = ?',
                                          (client,)).fetchone()
-                attempts, ends = (0, now + self.window) if row is None or row[1] <= now else row
+                attempts, ends = (0, now + self.window) if row is None or self._ended(row[1], now) else row
                 if attempts >= self.max_failures:
                     wait, ends = max(math.ceil(ends - now), 1), 0.0
                 else:
@@ -9137,7 +9137,8 @@ class _SQLiteThrottle(_Throttle):
                     connection.execute('INSERT OR REPLACE INTO canister_throttle (client, attempts, window_ends) '
                                        'VALUES (?, ?, ?)', (client, attempts + 1, ends))
                 if next(self._claims) % self.cleanup_every == 0:
-                    connection.execute('DELETE FROM canister_throttle WHERE window_ends <= ?', (now,))
+                    connection.execute('DELETE FROM canister_throttle WHERE window_ends <= ? OR window_ends > ?',
+                                       (now, now + self.window))
                 connection.execute('COMMIT')
                 return wait, ends
             except BaseException:
@@ -9146,11 +9147,17 @@ class _SQLiteThrottle(_Throttle):
                 raise
         return typing.cast(Tuple[int, float], self._run(work))
 
+    def _ended(self, ends: float, now: float) -> bool:
+        """True if a window ending at ``ends`` has ended: by ``now``, or, since the ends are times of the wall
+        clock (the one the processes sharing the file share), by a clock set back since to more than a window
+        before its end (an NTP step), which would otherwise stretch a minute's lockout by as much."""
+        return not now < ends <= now + self.window
+
     def wait(self, client: str) -> int:
         now = _now()
         row = self._run(lambda connection: connection.execute(
             'SELECT attempts, window_ends FROM canister_throttle WHERE client = ?', (client,)).fetchone())
-        if row is None or row[1] <= now or row[0] < self.max_failures:
+        if row is None or self._ended(row[1], now) or row[0] < self.max_failures:
             return 0
         return max(math.ceil(row[1] - now), 1)
 

@@ -360,3 +360,18 @@ def test_the_count_is_per_client_so_guesses_from_many_addresses_each_meet_the_li
             assert client(app, REMOTE_ADDR='198.51.100.%d' % last).get(
                 '/me', headers=WRONG, expect_errors=True).status_int == 401
     assert client(app, REMOTE_ADDR='198.51.100.9').get('/me', headers=RIGHT).json == {'user': 'alice'}
+
+
+def test_a_wall_clock_set_back_an_hour_does_not_lock_a_sqlite_throttled_client_out_for_the_hour(
+        make_app, tmp_path, clock):
+    """The SQLite counts end their windows by the wall clock, which every process shares: an NTP step back
+    of an hour used to stretch a minute's lockout to an hour and a minute (``Retry-After: 3660``)."""
+    app = hashed_alice_app(make_app, auth_max_failures=1, session_store='sqlite:///' + str(tmp_path / 'sessions.db'))
+    c = client(app)
+    assert c.get('/me', headers=WRONG, expect_errors=True).status_int == 401
+    locked = c.get('/me', headers=RIGHT, expect_errors=True)
+    assert locked.status_int == 429 and int(locked.headers['Retry-After']) == 60
+    clock.advance(-3600)
+    assert c.get('/me', headers=RIGHT).json == {'user': 'alice'}
+    assert c.get('/me', headers=WRONG, expect_errors=True).status_int == 401   # a new window, counted as before
+    assert c.get('/me', headers=RIGHT, expect_errors=True).status_int == 429
