@@ -8144,10 +8144,13 @@ class BasicAuth:
             self._settle()
 
     def _look_due(self) -> bool:
-        """True, and not again for a second, if the users file was last looked at a second ago or more."""
-        if _now() < self._next_stat:
+        """True, and not again for a second, if the users file was last looked at a second ago or more (or
+        later than now: the wall clock was set back, by an NTP step, which would otherwise put off the next
+        look, and the removal of a user, by as much)."""
+        now = _now()
+        if self._next_stat - 1.0 <= now < self._next_stat:
             return False
-        self._next_stat = _now() + 1.0
+        self._next_stat = now + 1.0
         return True
 
     def _settle(self) -> None:

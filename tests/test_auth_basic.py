@@ -752,3 +752,20 @@ def test_a_bcrypt_password_longer_than_72_bytes_logs_in_as_older_bcrypt_hashed_i
     web = client(me_app(make_app, auth_basic_users_file=str(users)))
     assert web.get('/me', headers={'Authorization': basic('carol', password)}).text == 'user=carol'
     assert web.get('/me', headers={'Authorization': basic('carol', password[:60])}, status=401)
+
+
+def test_a_wall_clock_set_back_an_hour_does_not_keep_a_removed_user_of_the_users_file_for_the_hour(
+        make_app, tmp_path, clock):
+    """The file is looked at once a second by the wall clock: an NTP step back of an hour used to put off the
+    next look by the hour, and a user taken out of the file kept logging in meanwhile."""
+    users = write_users(tmp_path / 'users', alice='a-pw', dave='d-pw')
+    app = me_app(make_app, auth_basic_users_file=str(users))
+    c = client(app)
+    assert c.get('/me', headers={'Authorization': basic('alice', 'a-pw')}).text == 'user=alice'
+    clock.advance(-3600)
+    write_users(users, dave='d-pw')
+    stamp = time.time() + 5
+    os.utime(users, (stamp, stamp))
+    clock.advance(1.1)
+    assert c.get('/me', headers={'Authorization': basic('alice', 'a-pw')}, expect_errors=True).status_int == 401
+    assert c.get('/me', headers={'Authorization': basic('dave', 'd-pw')}).text == 'user=dave'
