@@ -1667,13 +1667,28 @@ class _LogSink:
                 # client chose) would be appended there.
                 raise OSError(errno.ELOOP, 'log.%s is a symbolic link, which canister does not follow' % day) from None
             raise
-        old, self._fd, self._day = self._fd, fd, day
+        old, before, self._fd, self._day = self._fd, self._day, fd, day
         # A new file has no line cut short to end.  ``_failing`` stays as it is: if opening failed
         # before (midnight on a full disk), the first line written here says logging works again.
         self._cut = False
         if old >= 0:
             os.close(old)
-        self._delete_old(day)
+        if not self._leapt(before, day):
+            self._delete_old(day)
+
+    def _leapt(self, before: str, day: str) -> bool:
+        """True, and stderr told, if the date went on from ``before`` (the day of the file open until now) to
+        ``day`` by more than ``days`` at once: a wall clock set ahead (by a year, an NTP server gone wrong) would
+        otherwise delete every file of the log, today's before the leap too.  The next day's file deletes them."""
+        if not self.days or not _LOG_FILE.match('log.' + before) or before > day:
+            return False
+        leap = (datetime.date.fromisoformat(day) - datetime.date.fromisoformat(before)).days
+        if leap <= self.days:
+            return False
+        self._tell('canister: the date went from %s to %s, %d days at once, more than log_days (%d): no old log '
+                   'file is deleted now (a clock set ahead would take every file with it); those older than %d days '
+                   'are deleted at the next day\'s file' % (before, day, leap, self.days, self.days))
+        return True
 
     def _delete_old(self, today: str) -> None:
         """Delete the files more than ``days`` days older than ``today``, counted in calendar days

@@ -163,6 +163,49 @@ def test_log_days_keeps_everything_younger(make_app, log_dir):
     assert (log_dir / ('log.' + today(-20))).exists()
 
 
+def _clock_day(clock, days: int = 0) -> str:
+    """The date of canister's clock (``clock``), or of ``days`` from it: the name of its log file after ``log.``."""
+    return time.strftime('%Y-%m-%d', time.localtime(clock.now + days * 86400))
+
+
+def test_a_wall_clock_leaping_a_year_ahead_deletes_no_log_file_and_says_so_once(make_app, log_dir, clock, capfd):
+    """An NTP step a year ahead, set right again later: the day's file of the wrong date used to delete every
+    file of the log, today's too, whose lines were gone when the clock came back."""
+    app = make_app(log_days=30)
+    app.route('/', callback=lambda: 'ok')
+    web = client(app)
+    (log_dir / ('log.' + _clock_day(clock, -3))).write_text('an earlier day\n')
+    assert web.get('/?before').text == 'ok'
+    capfd.readouterr()
+    clock.advance(365 * 86400)
+    assert web.get('/?leapt').text == 'ok'
+    assert web.get('/?leapt-again').text == 'ok'
+    clock.advance(-365 * 86400)
+    assert web.get('/?set-right').text == 'ok'
+    assert (log_dir / ('log.' + _clock_day(clock, -3))).read_text() == 'an earlier day\n'
+    kept = (log_dir / ('log.' + _clock_day(clock))).read_text()
+    assert '/?before' in kept and '/?set-right' in kept
+    assert '/?leapt-again' in (log_dir / ('log.' + _clock_day(clock, 365))).read_text()
+    assert told(capfd.readouterr().err) == [
+        "canister: the date went from %s to %s, 365 days at once, more than log_days (30): no old log file is deleted "
+        "now (a clock set ahead would take every file with it); those older than 30 days are deleted at the next "
+        "day's file" % (_clock_day(clock), _clock_day(clock, 365))]
+
+
+def test_after_a_leap_of_the_date_the_next_days_file_deletes_the_old_files_as_usual(make_app, log_dir, clock):
+    app = make_app(log_days=30)
+    app.route('/', callback=lambda: 'ok')
+    web = client(app)
+    assert web.get('/?before').text == 'ok'
+    clock.advance(40 * 86400)                          # (an app that logged nothing for 40 days leaps too)
+    assert web.get('/?forty-days-on').text == 'ok'
+    assert (log_dir / ('log.' + _clock_day(clock, -40))).exists()
+    clock.advance(86400)
+    assert web.get('/?the-day-after').text == 'ok'
+    assert sorted(path.name for path in log_dir.iterdir()) == ['log.' + _clock_day(clock, -1),
+                                                               'log.' + _clock_day(clock)]
+
+
 def test_log_days_0_keeps_every_file_as_in_1x(make_app, log_dir):
     log_dir.mkdir()
     old = ['log.2000-01-01', 'log.' + today(-400), 'log.' + today(-2)]
