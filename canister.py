@@ -991,6 +991,10 @@ def _as_origins(value: Any) -> Tuple[str, ...]:
 
 def _check_origin(item: str) -> None:
     """ValueError unless ``item`` is an origin a browser could send (or a ``*.`` pattern of them)."""
+    # (first: under IGNORECASE, _ORIGIN's [a-z] also matches the Kelvin sign, the long s and the dotless i)
+    if not item.isascii():
+        raise ValueError('%r is not an origin as a browser sends it: a browser writes a host name with letters '
+                         'other than a-z in its ASCII form (xn--..., punycode), and cors must too' % item)
     match = _ORIGIN.fullmatch(item)
     if not match:
         raise ValueError('%r is not an origin: expected scheme://host[:port] with scheme http or '

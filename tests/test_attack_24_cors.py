@@ -1,0 +1,46 @@
+"""An attack review of CORS (session 24): origins a browser never sends refused at install, with the form it
+does send."""
+from __future__ import annotations
+
+import pytest
+
+import canister
+from helpers import Server, page_app, page_fetch
+
+
+@pytest.mark.parametrize('origin', [
+    'https://\u212aexample.com',  # the Kelvin sign, whose lower case is k
+    'https://\u017fhop.example.com',  # the long s
+    'https://\u0131nfo.example.com',  # the dotless i
+])
+def test_a_cors_origin_with_a_letter_that_only_looks_like_one_of_a_to_z_is_refused_at_install(make_app, origin):
+    with pytest.raises(canister.ConfigError) as raised:
+        make_app(cors=origin)
+    assert 'is not an origin as a browser sends it' in str(raised.value)
+
+
+def test_an_internationalised_cors_origin_is_refused_with_a_word_on_the_form_a_browser_sends(make_app):
+    with pytest.raises(canister.ConfigError) as raised:
+        make_app(cors='https://caf\u00e9.example.com')
+    assert str(raised.value) == (
+        "canister.cors = 'https://caf\u00e9.example.com' is not valid: 'https://caf\u00e9.example.com' is not an "
+        'origin as a browser sends it: a browser writes a host name with letters other than a-z in its ASCII '
+        'form (xn--..., punycode), and cors must too')
+
+
+def test_the_punycode_form_of_an_internationalised_origin_is_what_chromium_sends_and_what_cors_lets_in(
+        make_app, page):
+    pages = Server(page_app())
+    try:
+        app = make_app(cors='http://xn--caf-dma.localhost:%d' % pages.port)
+        app.route('/hello', callback=lambda: 'hello')
+        api = Server(app)
+        try:
+            page.goto('http://caf\u00e9.localhost:%d/' % pages.port)
+            seen = page_fetch(page, api.origin + '/hello')
+        finally:
+            api.close()
+    finally:
+        pages.close()
+    assert (seen['ok'], seen.get('status'), seen.get('body')) == (True, 200, 'hello'), seen
+
