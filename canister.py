@@ -9871,8 +9871,8 @@ class CorsPolicy:
 
     def preflight_response(self, environ: Mapping[str, Any], origin: str, router: Any) -> Optional[_PlainResponse]:
         """The response to a preflight for a routed path, without calling its handler: 204 with what
-        is granted, or 403 for an origin not allowed.  None for a path no route matches: Bottle
-        answers it (404, with the CORS headers of ``apply``)."""
+        is granted, or 403 for an origin not allowed.  None for a path no route matches, or whose
+        route's filter fails: Bottle answers it (404 or 500, with the CORS headers of ``apply``)."""
         methods = self._route_methods(environ, router)
         if methods is None:
             return None
@@ -9885,7 +9885,7 @@ class CorsPolicy:
         return _PlainResponse(204, headers, b'')
 
     def _route_methods(self, environ: Mapping[str, Any], router: Any) -> Optional[Iterable[str]]:
-        """The methods the request's path is routed for, or None if no route matches it."""
+        """The methods the request's path is routed for, or None if no route matches it (or its filter fails)."""
         path = environ.get('PATH_INFO', '') or '/'
         try:
             path = path.encode('latin1').decode('utf-8')
@@ -9905,6 +9905,8 @@ class CorsPolicy:
             if error.status_code != 405:
                 return None  # not routed
             return [m.strip() for m in error.headers.get('Allow', '').split(',') if m.strip()]
+        except Exception:  # a route filter that fails on this path: Bottle answers (its 500, logged) as for any method
+            return None
         mounted = route.config.get('mountpoint.target')
         if isinstance(mounted, bottle.Bottle):
             prefix = '/' + str(route.config.get('mountpoint.prefix', '')).strip('/')

@@ -1,11 +1,12 @@
 """An attack review of CORS (session 24): origins a browser never sends refused at install, with the form it
-does send."""
+does send; a preflight to a route whose filter fails answered as any request to it, not by the server alone."""
 from __future__ import annotations
 
 import pytest
 
 import canister
-from helpers import Server, page_app, page_fetch
+from helpers import APP_ORIGIN as APP, Server, page_app, page_fetch, read_log
+from servers import Client
 
 
 @pytest.mark.parametrize('origin', [
@@ -43,4 +44,33 @@ def test_the_punycode_form_of_an_internationalised_origin_is_what_chromium_sends
     finally:
         pages.close()
     assert (seen['ok'], seen.get('status'), seen.get('body')) == (True, 200, 'hello'), seen
+
+
+def filtered_app(make_app):
+    """An app (catching exceptions, as Bottle's default is) whose ANY route /items/<name:item> has a filter
+    that raises LookupError for every name."""
+    app = make_app(cors=APP, catchall=True)
+
+    def item_filter(config):
+        def to_python(text):
+            raise LookupError('no item %s' % text)
+        return r'[^/]+', to_python, str
+
+    app.router.add_filter('item', item_filter)
+    app.route('/items/<name:item>', method='ANY', callback=lambda name: name)
+    return app
+
+
+def test_a_preflight_to_a_route_whose_filter_fails_gets_bottles_500_with_canisters_headers_as_a_get_does(
+        make_app, serve, log_dir):
+    origin = serve(filtered_app(make_app))
+    asked = Client(origin).request('OPTIONS', '/items/7', headers={'Origin': APP,
+                                                                   'Access-Control-Request-Method': 'PUT'})
+    got = Client(origin).request('GET', '/items/7', headers={'Origin': APP})
+    for answer in (asked, got):
+        assert answer.status == 500
+        assert answer.headers['Access-Control-Allow-Origin'] == APP
+        assert answer.headers['X-Frame-Options'] == 'DENY'
+        assert answer.headers['X-Request-ID']
+    assert read_log(log_dir).count('LookupError: no item 7') == 2
 
