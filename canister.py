@@ -804,6 +804,10 @@ def _as_list(value: Any) -> Tuple[str, ...]:
         raise ValueError('expected a list, or text of items separated by commas or spaces, not %r' % value)
     if isinstance(value, (list, tuple, set, frozenset)):
         items: Iterable[Any] = value
+        for item in items:
+            if item is None or isinstance(item, bool):  # as for the value itself
+                raise ValueError('expected items of text, not %r (its str() would be an item named %r)'
+                                 % (item, str(item)))
     else:
         items = re.split(r'[\s,]+', str(value))
     return tuple(str(item).strip() for item in items if str(item).strip())

@@ -46,6 +46,18 @@ def test_the_punycode_form_of_an_internationalised_origin_is_what_chromium_sends
     assert (seen['ok'], seen.get('status'), seen.get('body')) == (True, 200, 'hello'), seen
 
 
+@pytest.mark.parametrize('key, value', [
+    ('cors_headers', ['Content-Type', None]), ('cors_methods', ('GET', True)), ('cors_expose_headers', ['X-Request-ID', False]),
+    ('cors', ['https://app.example.com', None]), ('trusted_proxies', ['10.0.0.1', None]),
+])
+def test_a_list_key_holding_none_or_a_boolean_is_refused_at_install_not_read_as_an_item_named_so(make_app, key, value):
+    config = {'cors': APP} if key != 'cors' else {}
+    config[key] = value
+    with pytest.raises(canister.ConfigError) as raised:
+        make_app(**config)
+    assert str(raised.value).startswith('canister.%s = %r is not valid: expected items of text, not ' % (key, value))
+
+
 def filtered_app(make_app):
     """An app (catching exceptions, as Bottle's default is) whose ANY route /items/<name:item> has a filter
     that raises LookupError for every name."""
