@@ -9881,7 +9881,7 @@ class CorsPolicy:
         if methods is None:
             return None
         if not self.is_allowed_origin(origin):
-            message = 'CORS preflight refused: origin %s is not allowed' % _escape(origin)[:100]
+            message = 'CORS preflight refused: origin %s is not allowed' % _escape(_mask_url_value(origin))[:100]
             self.log.write(logging.WARNING, '%s', message)
             return _plain_response(403, message, environ)
         headers = self.preflight(origin, environ.get('HTTP_ACCESS_CONTROL_REQUEST_HEADERS', ''), methods)

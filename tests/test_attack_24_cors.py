@@ -6,7 +6,7 @@ import pytest
 
 import canister
 from helpers import APP_ORIGIN as APP, Server, page_app, page_fetch, read_log
-from servers import Client
+from servers import Client, raw_request, status_of
 
 
 @pytest.mark.parametrize('origin', [
@@ -86,3 +86,18 @@ def test_a_preflight_to_a_route_whose_filter_fails_gets_bottles_500_with_caniste
         assert answer.headers['X-Request-ID']
     assert read_log(log_dir).count('LookupError: no item 7') == 2
 
+
+
+def test_an_origin_header_with_a_password_is_masked_in_a_refused_preflights_answer_and_warning(make_app, serve, log_dir):
+    """No browser sends user information in ``Origin``, but any client can: as in the CSRF refusal, the password
+    is masked."""
+    app = make_app(cors=APP)
+    app.route('/items', method='PUT', callback=lambda: 'items')
+    port = int(serve(app).rsplit(':', 1)[1])
+    answer = raw_request(port, b'OPTIONS /items HTTP/1.1\r\nHost: 127.0.0.1\r\nOrigin: http://bob:hunter2@evil.example\r\n'
+                               b'Access-Control-Request-Method: PUT\r\nConnection: close\r\n\r\n')
+    log = read_log(log_dir)
+    assert status_of(answer) == 403
+    assert 'CORS preflight refused: origin http://bob:***@evil.example is not allowed' in log
+    assert b'hunter2' not in answer
+    assert 'hunter2' not in log
