@@ -1,5 +1,6 @@
 """An attack review of CORS (session 24): origins a browser never sends refused at install, with the form it
-does send; a preflight to a route whose filter fails answered as any request to it, not by the server alone."""
+does send; a list item of None or a boolean refused, not read as its str(); a preflight to a route whose filter
+fails answered as any request to it, not by the server alone; an Origin's password masked in a refused preflight."""
 from __future__ import annotations
 
 import pytest
