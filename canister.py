@@ -804,6 +804,10 @@ def _as_list(value: Any) -> Tuple[str, ...]:
         raise ValueError('expected a list, or text of items separated by commas or spaces, not %r' % value)
     if isinstance(value, (list, tuple, set, frozenset)):
         items: Iterable[Any] = value
+        for item in items:
+            if item is None or isinstance(item, bool):  # as for the value itself
+                raise ValueError('expected items of text, not %r (its str() would be an item named %r)'
+                                 % (item, str(item)))
     else:
         items = re.split(r'[\s,]+', str(value))
     return tuple(str(item).strip() for item in items if str(item).strip())
@@ -991,6 +995,10 @@ def _as_origins(value: Any) -> Tuple[str, ...]:
 
 def _check_origin(item: str) -> None:
     """ValueError unless ``item`` is an origin a browser could send (or a ``*.`` pattern of them)."""
+    # (first: under IGNORECASE, _ORIGIN's [a-z] also matches the Kelvin sign, the long s and the dotless i)
+    if not item.isascii():
+        raise ValueError('%r is not an origin as a browser sends it: a browser writes a host name with letters '
+                         'other than a-z in its ASCII form (xn--..., punycode), and cors must too' % item)
     match = _ORIGIN.fullmatch(item)
     if not match:
         raise ValueError('%r is not an origin: expected scheme://host[:port] with scheme http or '
@@ -9892,13 +9900,13 @@ class CorsPolicy:
 
     def preflight_response(self, environ: Mapping[str, Any], origin: str, router: Any) -> Optional[_PlainResponse]:
         """The response to a preflight for a routed path, without calling its handler: 204 with what
-        is granted, or 403 for an origin not allowed.  None for a path no route matches: Bottle
-        answers it (404, with the CORS headers of ``apply``)."""
+        is granted, or 403 for an origin not allowed.  None for a path no route matches, or whose
+        route's filter fails: Bottle answers it (404 or 500, with the CORS headers of ``apply``)."""
         methods = self._route_methods(environ, router)
         if methods is None:
             return None
         if not self.is_allowed_origin(origin):
-            message = 'CORS preflight refused: origin %s is not allowed' % _escape(origin)[:100]
+            message = 'CORS preflight refused: origin %s is not allowed' % _escape(_mask_url_value(origin))[:100]
             self.log.write(logging.WARNING, '%s', message)
             return _plain_response(403, message, environ)
         headers = self.preflight(origin, environ.get('HTTP_ACCESS_CONTROL_REQUEST_HEADERS', ''), methods)
@@ -9906,7 +9914,7 @@ class CorsPolicy:
         return _PlainResponse(204, headers, b'')
 
     def _route_methods(self, environ: Mapping[str, Any], router: Any) -> Optional[Iterable[str]]:
-        """The methods the request's path is routed for, or None if no route matches it."""
+        """The methods the request's path is routed for, or None if no route matches it (or its filter fails)."""
         path = environ.get('PATH_INFO', '') or '/'
         try:
             path = path.encode('latin1').decode('utf-8')
@@ -9926,6 +9934,8 @@ class CorsPolicy:
             if error.status_code != 405:
                 return None  # not routed
             return [m.strip() for m in error.headers.get('Allow', '').split(',') if m.strip()]
+        except Exception:  # a route filter that fails on this path: Bottle answers (its 500, logged) as for any method
+            return None
         mounted = route.config.get('mountpoint.target')
         if isinstance(mounted, bottle.Bottle):
             prefix = '/' + str(route.config.get('mountpoint.prefix', '')).strip('/')
