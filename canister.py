@@ -9775,6 +9775,10 @@ def _wildcard_origins(origins: Iterable[str]) -> Optional[typing.Pattern[str]]:
         if not sep or not host.startswith('*.') or '*' in host[2:]:
             raise ConfigError('canister.cors: %r is not valid: a wildcard must look like '
                               'https://*.example.com' % origin)
+        name = host[2:].partition(':')[0].rstrip('/')
+        if '.' not in name and name.lower() != 'localhost':
+            raise ConfigError('canister.cors: %r would trust every site under the top-level domain %r: name your '
+                              'own domain after the wildcard, as https://*.example.com' % (origin, name))
         patterns.append(re.escape(scheme + '://') + r'[a-z0-9-]+(?:\.[a-z0-9-]+)*' + re.escape(host[1:]))
     return re.compile('|'.join('(?:%s)' % p for p in patterns)) if patterns else None
 

@@ -184,6 +184,24 @@ def test_cors_invalid_wildcard_is_a_config_error(make_app, pattern):
         make_app(cors=pattern)
 
 
+@pytest.mark.parametrize('pattern', ['https://*.com', 'https://*.io:8443', 'http://*.dev/'])
+def test_cors_wildcard_over_a_top_level_domain_is_a_config_error_naming_it(make_app, pattern):
+    with pytest.raises(canister.ConfigError, match='every site under the top-level domain'):
+        make_app(cors=pattern)
+
+
+def test_cors_wildcard_over_localhost_is_allowed_for_development(make_app):
+    res = client(hello_app(make_app, cors='http://*.localhost:8080')).get(
+        '/', headers={'Origin': 'http://app.localhost:8080'})
+    assert acao(res) == ['http://app.localhost:8080']
+
+
+def test_cors_wildcard_over_a_shared_hosting_domain_trusts_every_site_there(make_app):
+    res = client(hello_app(make_app, cors='https://*.github.io')).get(
+        '/', headers={'Origin': 'https://someone-else.github.io'})
+    assert acao(res) == ['https://someone-else.github.io']
+
+
 def test_cors_null_origin_is_refused_unless_listed(make_app):
     res = client(hello_app(make_app, cors=APP)).get('/', headers={'Origin': 'null'})
     assert 'Access-Control-Allow-Origin' not in res.headers
