@@ -1151,17 +1151,20 @@ _FAMILIAR_NAMES = {
                     'did you mean csrf? it checks the origin of unsafe requests, with no token in the form'),
     'config': 'settings go in as keyword arguments, Canister(session_store=...), or in the app\'s config: '
               'app.config.load_config(\'app.ini\') before app.install(canister.Canister())',
-    'secret_key': 'canister needs no secret key: the cookie holds a random id of a session kept on the server, '
-                  'nothing signed',
+    **dict.fromkeys(('secret_key', 'session_use_signer'),
+                    'canister needs no secret key: the cookie holds a random id of a session kept on the server, '
+                    'nothing signed'),
     **dict.fromkeys(('permanent_session_lifetime', 'session_lifetime'),
                     'did you mean session_timeout? session.remember(seconds) gives one session its own'),
     'https_only': 'did you mean session_secure?',
     'session_cookie_name': 'did you mean session_cookie?',
     'session_cookie_httponly': 'canister has no such setting: the cookie is always HttpOnly',
-    'session_cookie_domain': 'canister has no such setting: the cookie never has a Domain, so it stays '
-                             "with this host",
+    **dict.fromkeys(('session_cookie_domain', 'domain'),
+                    'canister has no such setting: the cookie never has a Domain, so it stays with this host'),
     'session_cookie_path': 'canister has no such setting: the cookie has Path=/',
-    **dict.fromkeys(('session_type', 'session_redis', 'session_backend'),
+    'path': 'did you mean log_path? (the session cookie has Path=/, which no setting changes)',
+    **dict.fromkeys(('session_type', 'session_redis', 'session_backend', 'session_redis_url', 'session_url',
+                     'session_sqlalchemy', 'session_file_dir'),
                     'did you mean session_store? it takes memory, a sqlite:/// URL or a redis:// URL'),
     'session_key_prefix': 'did you mean session_redis_prefix?',
     **dict.fromkeys(('session_permanent', 'remember_cookie_duration'),
@@ -1173,8 +1176,27 @@ _FAMILIAR_NAMES = {
                     'canister takes no regular expression: list the origins in cors, https://*.example.com for '
                     'every subdomain'),
     **dict.fromkeys(('resources', 'cors_resources'), 'did you mean cors_paths? it takes path prefixes, such as /api'),
-    'automatic_options': 'canister has no such setting: it answers CORS preflights itself',
-    'vary_header': 'canister has no such setting: its CORS answers always carry Vary: Origin',
+    **dict.fromkeys(('automatic_options', 'cors_automatic_options'),
+                    'canister has no such setting: it answers CORS preflights itself'),
+    **dict.fromkeys(('vary_header', 'cors_vary_header'),
+                    'canister has no such setting: its CORS answers always carry Vary: Origin'),
+    **dict.fromkeys(('send_wildcard', 'cors_send_wildcard'),
+                    'canister has no such setting: cors = * answers *, and a list of origins the origin of the '
+                    'request'),
+    **dict.fromkeys(('intercept_exceptions', 'cors_intercept_exceptions'),
+                    'canister has no such setting: its error answers to an allowed origin carry the CORS headers '
+                    'too'),
+    **dict.fromkeys(('trusted_origins', 'csrf_trusted_origins'),
+                    'did you mean cors? an origin it lists passes the CSRF check (and its pages may read the '
+                    'answers); trusted_proxies takes the addresses of reverse proxies'),
+    **dict.fromkeys(('wtf_csrf_time_limit', 'wtf_csrf_secret_key', 'wtf_csrf_field_name', 'wtf_csrf_headers',
+                     'wtf_csrf_methods', 'wtf_csrf_ssl_strict', 'wtf_csrf_check_default'),
+                    'canister has no such setting: its CSRF check takes no token, it reads where an unsafe request '
+                    'comes from (Sec-Fetch-Site, Origin, Referer); csrf turns it off'),
+    'session_protection': "canister has no such setting: a session is not tied to the client's address or "
+                          'browser, and a login gives it a new id',
+    'login_view': 'canister has no such setting: an @app.error(401) handler of the app can send a browser to '
+                  'the login form (see A login form in the README)',
     'max_content_length': 'did you mean max_body_size?',
     'session_refresh_each_request': 'canister has no such setting: each request extends its session '
                                     '(session_timeout slides), and session.remember(seconds) sends the cookie again',
