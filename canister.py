@@ -8925,7 +8925,7 @@ class JwtAuth:
         if self.issuer is not None and claims.get('iss') != self.issuer:
             # PyJWT 2.10.0 took an iss that is part of the issuer for it (CVE-2024-53861): canister.py
             # dropped beside an app may meet that PyJWT, so the issuer is compared here once more.
-            raise AuthFailure('the token is from another issuer', 'bearer')
+            raise self._mismatch('the token is from another issuer', claims, 'iss')
         return claims, self._expiry(claims), str(claims.get('sub', '?')), None, None
 
     @staticmethod
@@ -8976,9 +8976,9 @@ class JwtAuth:
         except jwt.ExpiredSignatureError:  # (PyJWT checks the times after the signature: genuine, but lapsed)
             raise AuthFailure('the token has expired', 'bearer', counted=False) from None
         except jwt.InvalidAudienceError:
-            raise AuthFailure('the token is not for this audience', 'bearer') from None
+            raise self._mismatch('the token is not for this audience', self._claims_read(token), 'aud') from None
         except jwt.InvalidIssuerError:
-            raise AuthFailure('the token is from another issuer', 'bearer') from None
+            raise self._mismatch('the token is from another issuer', self._claims_read(token), 'iss') from None
         except jwt.ImmatureSignatureError:
             raise AuthFailure('the token is not valid yet', 'bearer', counted=False) from None
         except jwt.InvalidSignatureError:
@@ -8990,6 +8990,23 @@ class JwtAuth:
         if not isinstance(claims, dict):
             raise AuthFailure('the token payload is not an object', 'bearer')
         return claims
+
+    def _claims_read(self, token: str) -> Dict[str, Any]:
+        """The claims of a token whose signature PyJWT has checked (it checks the claims after it), read again."""
+        try:
+            claims = self.jwt.decode(token, options={'verify_signature': False})
+        except Exception:
+            return {}
+        return claims if isinstance(claims, dict) else {}
+
+    def _mismatch(self, reason: str, claims: Dict[str, Any], claim: str) -> AuthFailure:
+        """The refusal of a token whose ``iss`` or ``aud`` is not the one configured: the log names both, since
+        they often differ by little (an issuer's last ``/``), and the client gets ``reason`` alone."""
+        key, wanted = ('auth_jwt_issuer', self.issuer) if claim == 'iss' else ('auth_jwt_client_id', self.audience)
+        shown = [repr(value) if len(repr(value)) <= 200 else repr(value)[:197] + '...'
+                 for value in (claims.get(claim), wanted)]
+        return AuthFailure(reason, 'bearer', logged='%s (its %s is %s; canister.%s is %s)'
+                           % (reason, claim, shown[0], key, shown[1]))
 
     @staticmethod
     def _expiry(claims: Dict[str, Any]) -> float:

@@ -5,7 +5,10 @@ from __future__ import annotations
 import pytest
 
 import canister
-from helpers import client
+from canister import session
+from helpers import bearer, client, signed_token, warning_lines
+
+SECRET = 'k9Qv2Lr7Zt4Wm8Xc1Bn5Hs3Jd6Fg0Pa-Tq7Ye2Ui9Oo4Kl1Mz8Nx5Cv3Bb6Vn0Q'  # 64 bytes
 
 
 @pytest.mark.parametrize('name, hint', [
@@ -49,3 +52,31 @@ def test_cors_send_wildcard_says_what_canister_answers_to_cors_star(make_app):
     app.get('/items', callback=lambda: {'items': []})
     answer = client(app).get('/items', headers={'Origin': 'https://app.example.net'})
     assert answer.headers['Access-Control-Allow-Origin'] == '*'
+
+
+@pytest.mark.parametrize('claim, token_value, setting, configured', [
+    ('iss', 'https://id.example.com', 'auth_jwt_issuer', 'https://id.example.com/'),  # the last / of Auth0's
+    ('aud', 'https://api.example.com/', 'auth_jwt_client_id', 'https://api.example.com'),
+])
+def test_a_token_of_another_issuer_or_audience_is_logged_with_both_values(make_app, log_dir, claim, token_value,
+                                                                         setting, configured):
+    """"From another issuer" alone left a newcomer comparing two URLs by eye: the line names the token's and the
+    configured one (the 401 itself says no more than before)."""
+    app = make_app(auth_jwt_secret=SECRET, **{setting: configured})
+    app.get('/me', callback=lambda: {'user': session.user})
+    token = signed_token(SECRET, **{claim: token_value})
+    answer = client(app).get('/me', headers=bearer(token), status=401)
+    reason = 'the token is from another issuer' if claim == 'iss' else 'the token is not for this audience'
+    assert answer.text == 'Authentication failed: %s\n' % reason
+    assert warning_lines(log_dir)[-1].endswith("Authentication failed: %s (its %s is %r; canister.%s is %r)"
+                                               % (reason, claim, token_value, setting, configured))
+
+
+def test_the_claim_of_a_token_in_the_log_line_is_quoted_and_cut(make_app, log_dir):
+    """A provider's claim goes into the log quoted (a line break stays on the line) and at most 200 characters."""
+    app = make_app(auth_jwt_secret=SECRET, auth_jwt_issuer='https://id.example.com/')
+    app.get('/me', callback=lambda: {'user': session.user})
+    issuer = 'https://id.example.com/\n2026-01-01 INFO forged' + 'x' * 300
+    client(app).get('/me', headers=bearer(signed_token(SECRET, iss=issuer)), status=401)
+    line = warning_lines(log_dir)[-1]
+    assert "(its iss is 'https://id.example.com/\\n2026-01-01 INFO forged" + 'x' * 149 + "...; canister" in line
