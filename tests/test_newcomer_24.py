@@ -2,11 +2,17 @@
 a session page, a CORS API and a Bearer route: what stopped them, now said or shown."""
 from __future__ import annotations
 
+import json
+import urllib.parse
+
+import bottle
 import pytest
 
 import canister
 from canister import session
 from helpers import bearer, client, signed_token, warning_lines
+from servers import Client
+from test_readme import readme_block_of_section
 
 SECRET = 'k9Qv2Lr7Zt4Wm8Xc1Bn5Hs3Jd6Fg0Pa-Tq7Ye2Ui9Oo4Kl1Mz8Nx5Cv3Bb6Vn0Q'  # 64 bytes
 
@@ -80,3 +86,51 @@ def test_the_claim_of_a_token_in_the_log_line_is_quoted_and_cut(make_app, log_di
     client(app).get('/me', headers=bearer(signed_token(SECRET, iss=issuer)), status=401)
     line = warning_lines(log_dir)[-1]
     assert "(its iss is 'https://id.example.com/\\n2026-01-01 INFO forged" + 'x' * 149 + "...; canister" in line
+
+
+def login_form_app(make_app):
+    """The README's login form and its 401 handler, as written, beside a page that needs a login."""
+    app = make_app()
+    namespace = {'app': app, 'bottle': bottle, 'canister': canister, 'session': session}
+    for index in (1, 2):  # (block 0 of the section is the guards')
+        exec(compile(readme_block_of_section('Authentication', index), 'README.md', 'exec'), namespace)
+
+    @app.get('/account')
+    @canister.require_user
+    def account():
+        return 'Hello %s' % session.user
+
+    app.get('/login', callback=lambda: '<form method=post action=/login>...</form>')
+    return app
+
+
+def form_post(browser, path, **fields):
+    return browser.request('POST', path, urllib.parse.urlencode(fields), {
+        'Content-Type': 'application/x-www-form-urlencoded', 'Accept': 'text/html,*/*;q=0.8'})
+
+
+def test_the_readmes_login_form_logs_in_with_the_right_password_and_out(make_app, serve):
+    browser = Client(serve(login_form_app(make_app)))
+    login = browser.request('POST', '/login', json.dumps({'username': 'alice', 'password': 'my-secret'}),
+                            {'Content-Type': 'application/json'})
+    assert (login.status, json.loads(login.text)) == (200, {'user': 'alice'})
+    assert browser.get('/account').text == 'Hello alice'
+    logout = browser.request('POST', '/logout', b'')
+    assert (logout.status, json.loads(logout.text)) == (200, {'user': None})
+    assert browser.get('/account', headers={'Accept': '*/*'}).status == 401
+
+
+def test_the_readmes_401_handler_sends_a_browser_to_the_form_and_leaves_a_script_its_401(make_app, serve):
+    browser = Client(serve(login_form_app(make_app)))
+    page = browser.get('/account', headers={'Accept': 'text/html,application/xhtml+xml,*/*;q=0.8'})
+    assert (page.status, page.headers['Location']) == (303, '/login')
+    call = browser.get('/account', headers={'Accept': '*/*'})
+    assert (call.status, call.text) == (401, 'Authentication required')
+
+
+def test_the_readmes_401_handler_sends_a_refused_form_post_back_to_the_form(make_app, serve):
+    browser = Client(serve(login_form_app(make_app)))
+    refused = form_post(browser, '/login', username='alice', password='wrong')
+    assert (refused.status, refused.headers['Location']) == (303, '/login')
+    form_post(browser, '/login', username='alice', password='my-secret')
+    assert browser.get('/account', headers={'Accept': 'text/html'}).text == 'Hello alice'
