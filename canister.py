@@ -8569,10 +8569,19 @@ class _Jwks:
             if key is None:
                 raise AuthFailure('the token was signed with an unknown key', 'bearer',
                                   'the token was signed with an unknown key (not waiting longer for the JWKS '
-                                  'download of another request)' if gave_up else None)
+                                  'download of another request)' if gave_up else self._unknown_key_logged(kid))
         elif time.monotonic() - self._fetched_at >= self.refresh_after:
             self._refresh()
         return key
+
+    def _unknown_key_logged(self, kid: Optional[str]) -> str:
+        """The log's words for a token of a key not held: its ``kid`` beside those held (a kid the issuer of
+        the tokens spells otherwise than the JWKS is the usual slip), or that none is held."""
+        keys = self.keys
+        named = 'its header names no kid' if kid is None else 'its kid is %s' % repr(kid)[:80]
+        held = ('the JWKS URL gave %d key(s), kids: %s' % (len(keys), self._kids(keys)) if keys else
+                'no key is held: the JWKS URL has given none so far (see the lines of its downloads)')
+        return 'the token was signed with an unknown key (%s; %s)' % (named, held)
 
     def _refresh(self) -> None:
         """Start a download of the keys that no request waits for, unless one runs or began ``max_age`` ago or less."""

@@ -6,11 +6,12 @@ import json
 import urllib.parse
 
 import bottle
+import jwt as pyjwt
 import pytest
 
 import canister
 from canister import session
-from helpers import bearer, client, signed_token, warning_lines
+from helpers import bearer, claims, client, jwk, signed_token, warning_lines
 from servers import Client
 from test_readme import readme_block_of_section
 
@@ -86,6 +87,36 @@ def test_the_claim_of_a_token_in_the_log_line_is_quoted_and_cut(make_app, log_di
     client(app).get('/me', headers=bearer(signed_token(SECRET, iss=issuer)), status=401)
     line = warning_lines(log_dir)[-1]
     assert "(its iss is 'https://id.example.com/\\n2026-01-01 INFO forged" + 'x' * 149 + "...; canister" in line
+
+
+def jwks_app(make_app, url):
+    """An app that takes the tokens of the JWKS at ``url`` for the audience my-api."""
+    app = make_app(auth_jwt_jwks_url=url, auth_jwt_client_id='my-api')
+    app.get('/me', callback=lambda: {'user': session.user})
+    return app
+
+
+def kid_token(key, kid):
+    return pyjwt.encode(claims(aud='my-api'), key, algorithm='RS256', headers={'kid': kid})
+
+
+def test_a_token_of_a_kid_the_jwks_lacks_is_logged_with_its_kid_beside_the_kids_the_jwks_gave(
+        make_app, log_dir, rsa_key, jwks_server):
+    """A kid spelt one way where the tokens are made and another in the JWKS: the line shows both."""
+    jwks_server.publish(jwk(rsa_key, 'key-1'))
+    answer = client(jwks_app(make_app, jwks_server.url)).get('/me', headers=bearer(kid_token(rsa_key, 'key 1')),
+                                                             status=401)
+    assert answer.text == 'Authentication failed: the token was signed with an unknown key\n'
+    assert warning_lines(log_dir)[-1].endswith("Authentication failed: the token was signed with an unknown key "
+                                               "(its kid is 'key 1'; the JWKS URL gave 1 key(s), kids: key-1)")
+
+
+def test_a_token_met_before_the_jwks_gave_any_key_is_logged_saying_that_none_is_held(make_app, log_dir, rsa_key,
+                                                                                     jwks_server):
+    client(jwks_app(make_app, jwks_server.url)).get('/me', headers=bearer(kid_token(rsa_key, 'key-1')), status=401)
+    assert warning_lines(log_dir)[-1].endswith(
+        "Authentication failed: the token was signed with an unknown key (its kid is 'key-1'; no key is held: the "
+        "JWKS URL has given none so far (see the lines of its downloads))")
 
 
 def login_form_app(make_app):
