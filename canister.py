@@ -1159,17 +1159,20 @@ _FAMILIAR_NAMES = {
                     'did you mean csrf? it checks the origin of unsafe requests, with no token in the form'),
     'config': 'settings go in as keyword arguments, Canister(session_store=...), or in the app\'s config: '
               'app.config.load_config(\'app.ini\') before app.install(canister.Canister())',
-    'secret_key': 'canister needs no secret key: the cookie holds a random id of a session kept on the server, '
-                  'nothing signed',
+    **dict.fromkeys(('secret_key', 'session_use_signer'),
+                    'canister needs no secret key: the cookie holds a random id of a session kept on the server, '
+                    'nothing signed'),
     **dict.fromkeys(('permanent_session_lifetime', 'session_lifetime'),
                     'did you mean session_timeout? session.remember(seconds) gives one session its own'),
     'https_only': 'did you mean session_secure?',
     'session_cookie_name': 'did you mean session_cookie?',
     'session_cookie_httponly': 'canister has no such setting: the cookie is always HttpOnly',
-    'session_cookie_domain': 'canister has no such setting: the cookie never has a Domain, so it stays '
-                             "with this host",
+    **dict.fromkeys(('session_cookie_domain', 'domain'),
+                    'canister has no such setting: the cookie never has a Domain, so it stays with this host'),
     'session_cookie_path': 'canister has no such setting: the cookie has Path=/',
-    **dict.fromkeys(('session_type', 'session_redis', 'session_backend'),
+    'path': 'did you mean log_path? (the session cookie has Path=/, which no setting changes)',
+    **dict.fromkeys(('session_type', 'session_redis', 'session_backend', 'session_redis_url', 'session_url',
+                     'session_sqlalchemy', 'session_file_dir'),
                     'did you mean session_store? it takes memory, a sqlite:/// URL or a redis:// URL'),
     'session_key_prefix': 'did you mean session_redis_prefix?',
     **dict.fromkeys(('session_permanent', 'remember_cookie_duration'),
@@ -1181,8 +1184,27 @@ _FAMILIAR_NAMES = {
                     'canister takes no regular expression: list the origins in cors, https://*.example.com for '
                     'every subdomain'),
     **dict.fromkeys(('resources', 'cors_resources'), 'did you mean cors_paths? it takes path prefixes, such as /api'),
-    'automatic_options': 'canister has no such setting: it answers CORS preflights itself',
-    'vary_header': 'canister has no such setting: its CORS answers always carry Vary: Origin',
+    **dict.fromkeys(('automatic_options', 'cors_automatic_options'),
+                    'canister has no such setting: it answers CORS preflights itself'),
+    **dict.fromkeys(('vary_header', 'cors_vary_header'),
+                    'canister has no such setting: its CORS answers always carry Vary: Origin'),
+    **dict.fromkeys(('send_wildcard', 'cors_send_wildcard'),
+                    'canister has no such setting: cors = * answers *, and a list of origins the origin of the '
+                    'request'),
+    **dict.fromkeys(('intercept_exceptions', 'cors_intercept_exceptions'),
+                    'canister has no such setting: its error answers to an allowed origin carry the CORS headers '
+                    'too'),
+    **dict.fromkeys(('trusted_origins', 'csrf_trusted_origins'),
+                    'did you mean cors? an origin it lists passes the CSRF check (and its pages may read the '
+                    'answers); trusted_proxies takes the addresses of reverse proxies'),
+    **dict.fromkeys(('wtf_csrf_time_limit', 'wtf_csrf_secret_key', 'wtf_csrf_field_name', 'wtf_csrf_headers',
+                     'wtf_csrf_methods', 'wtf_csrf_ssl_strict', 'wtf_csrf_check_default'),
+                    'canister has no such setting: its CSRF check takes no token, it reads where an unsafe request '
+                    'comes from (Sec-Fetch-Site, Origin, Referer); csrf turns it off'),
+    'session_protection': "canister has no such setting: a session is not tied to the client's address or "
+                          'browser, and a login gives it a new id',
+    'login_view': 'canister has no such setting: an @app.error(401) handler of the app can send a browser to '
+                  'the login form (see A login form in the README)',
     'max_content_length': 'did you mean max_body_size?',
     'session_refresh_each_request': 'canister has no such setting: each request extends its session '
                                     '(session_timeout slides), and session.remember(seconds) sends the cookie again',
@@ -8573,10 +8595,19 @@ class _Jwks:
             if key is None:
                 raise AuthFailure('the token was signed with an unknown key', 'bearer',
                                   'the token was signed with an unknown key (not waiting longer for the JWKS '
-                                  'download of another request)' if gave_up else None)
+                                  'download of another request)' if gave_up else self._unknown_key_logged(kid))
         elif time.monotonic() - self._fetched_at >= self.refresh_after:
             self._refresh()
         return key
+
+    def _unknown_key_logged(self, kid: Optional[str]) -> str:
+        """The log's words for a token of a key not held: its ``kid`` beside those held (a kid the issuer of
+        the tokens spells otherwise than the JWKS is the usual slip), or that none is held."""
+        keys = self.keys
+        named = 'its header names no kid' if kid is None else 'its kid is %s' % repr(kid)[:80]
+        held = ('the JWKS URL gave %d key(s), kids: %s' % (len(keys), self._kids(keys)) if keys else
+                'no key is held: the JWKS URL has given none so far (see the lines of its downloads)')
+        return 'the token was signed with an unknown key (%s; %s)' % (named, held)
 
     def _refresh(self) -> None:
         """Start a download of the keys that no request waits for, unless one runs or began ``max_age`` ago or less."""
@@ -8929,7 +8960,7 @@ class JwtAuth:
         if self.issuer is not None and claims.get('iss') != self.issuer:
             # PyJWT 2.10.0 took an iss that is part of the issuer for it (CVE-2024-53861): canister.py
             # dropped beside an app may meet that PyJWT, so the issuer is compared here once more.
-            raise AuthFailure('the token is from another issuer', 'bearer')
+            raise self._mismatch('the token is from another issuer', claims, 'iss')
         return claims, self._expiry(claims), str(claims.get('sub', '?')), None, None
 
     @staticmethod
@@ -8980,9 +9011,9 @@ class JwtAuth:
         except jwt.ExpiredSignatureError:  # (PyJWT checks the times after the signature: genuine, but lapsed)
             raise AuthFailure('the token has expired', 'bearer', counted=False) from None
         except jwt.InvalidAudienceError:
-            raise AuthFailure('the token is not for this audience', 'bearer') from None
+            raise self._mismatch('the token is not for this audience', self._claims_read(token), 'aud') from None
         except jwt.InvalidIssuerError:
-            raise AuthFailure('the token is from another issuer', 'bearer') from None
+            raise self._mismatch('the token is from another issuer', self._claims_read(token), 'iss') from None
         except jwt.ImmatureSignatureError:
             raise AuthFailure('the token is not valid yet', 'bearer', counted=False) from None
         except jwt.InvalidSignatureError:
@@ -8994,6 +9025,23 @@ class JwtAuth:
         if not isinstance(claims, dict):
             raise AuthFailure('the token payload is not an object', 'bearer')
         return claims
+
+    def _claims_read(self, token: str) -> Dict[str, Any]:
+        """The claims of a token whose signature PyJWT has checked (it checks the claims after it), read again."""
+        try:
+            claims = self.jwt.decode(token, options={'verify_signature': False})
+        except Exception:
+            return {}
+        return claims if isinstance(claims, dict) else {}
+
+    def _mismatch(self, reason: str, claims: Dict[str, Any], claim: str) -> AuthFailure:
+        """The refusal of a token whose ``iss`` or ``aud`` is not the one configured: the log names both, since
+        they often differ by little (an issuer's last ``/``), and the client gets ``reason`` alone."""
+        key, wanted = ('auth_jwt_issuer', self.issuer) if claim == 'iss' else ('auth_jwt_client_id', self.audience)
+        shown = [repr(value) if len(repr(value)) <= 200 else repr(value)[:197] + '...'
+                 for value in (claims.get(claim), wanted)]
+        return AuthFailure(reason, 'bearer', logged='%s (its %s is %s; canister.%s is %s)'
+                           % (reason, claim, shown[0], key, shown[1]))
 
     @staticmethod
     def _expiry(claims: Dict[str, Any]) -> float:
