@@ -6143,8 +6143,10 @@ class SessionManager:
             raise ConfigError('canister.session_cookie = %r is not a valid cookie name' % self.cookie_name)
         self.always_secure = (config['session_secure'] or config['session_samesite'] == 'None'
                               or config['session_partitioned'])
-        prefix = re.match(r'(?i)__(host|secure)-', self.cookie_name)
-        if prefix and not self.always_secure:  # (Path=/ and no Domain, which __Host- needs too, it always has)
+        # (__Host-Http- starts with __Host-; Path=/ and no Domain, which __Host- needs too, it always has,
+        # and HttpOnly, which __Http- needs too)
+        prefix = re.match(r'(?i)__(host|secure|http)-', self.cookie_name)
+        if prefix and not self.always_secure:
             raise ConfigError('canister.session_cookie = %r needs canister.session_secure = true: browsers drop a '
                               'cookie named %s... that comes without Secure' % (self.cookie_name, prefix.group(0)))
         #: The attributes of every Set-Cookie of the session, the one that expires it included: a

@@ -1,4 +1,5 @@
-"""Several session cookies in one Cookie header (cookie tossing), and the ``__Host-``/``__Secure-`` names.
+"""Several session cookies in one Cookie header (cookie tossing), and the ``__Host-``, ``__Secure-`` and
+``__Http-`` names.
 
 A sibling subdomain can set ``session_id=<junk>; Domain=.example.com; Path=/account``; browsers send it
 before the user's own cookie on /account.  These tests send such a raw Cookie header over real HTTP
@@ -110,10 +111,20 @@ def test_a_malformed_first_cookie_is_passed_over(origin):
     assert send_cookies(origin, 'GET', '/account', 'junk', real)[2]['user'] == 'alice'
 
 
-@pytest.mark.parametrize('name', ['__Host-sid', '__Secure-sid', '__host-sid'])
+@pytest.mark.parametrize('name', ['__Host-sid', '__Secure-sid', '__host-sid', '__Http-sid', '__HTTP-sid',
+                                  '__Host-Http-sid'])
 def test_a_prefixed_cookie_name_without_session_secure_is_refused_at_install(make_app, name):
     with pytest.raises(canister.ConfigError, match='needs canister.session_secure = true: browsers drop a cookie'):
         make_app(session_cookie=name)
+
+
+@pytest.mark.parametrize('name', ['__Http-sid', '__Host-Http-sid'])
+def test_an_http_prefixed_cookie_name_with_session_secure_goes_out_secure_and_http_only(make_app, serve, name):
+    origin = serve(tossing_app(make_app, session_cookie=name, session_secure=True))
+    status, cookies, _ = send_cookies(origin, 'POST', '/login/alice', name=name)
+    attributes = [part.strip().lower() for part in cookies[0].split(';')[1:]]
+    assert status == 200 and 'secure' in attributes and 'httponly' in attributes
+    assert send_cookies(origin, 'GET', '/account', sid_set(cookies), name=name)[2]['user'] == 'alice'
 
 
 @pytest.mark.parametrize('config', [{'session_secure': True}, {'session_samesite': 'None'}])
