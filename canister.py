@@ -6165,6 +6165,8 @@ class SessionManager:
         self._prefix_length = len(self._cookie_prefix)
         #: The usual header: that cookie alone, with a well-formed id (one C call to check).
         self._lone_cookie = re.compile(r'%s%s' % (re.escape(self._cookie_prefix), _SID.pattern)).fullmatch
+        #: Every cookie of that name, whatever its value (``note_unknown_among_several``).
+        self._all_named = re.compile(r'(?:^|;)\s*%s' % re.escape(self._cookie_prefix)).findall
 
     def _set_up_expiry(self, config: Config) -> None:
         """Take the expiry rules, and how a session is loaded under them."""
@@ -6200,6 +6202,17 @@ class SessionManager:
             return None
         match = self._cookie_value(header)
         return match.group(1) if match else None
+
+    def note_unknown_among_several(self, header: str) -> None:
+        """Log it when the id the request's Cookie header gave (``cookie_sid``), which names no session, came
+        with other cookies of the session's name: the request is anonymous though it may carry the user's own
+        session, since another site of the domain (cookie tossing) or a narrower path set one that goes first."""
+        count = len(self._all_named(header))
+        if count > 1:
+            self.log.write(logging.WARNING, 'Session: the request carries %d cookies named %s, and the first '
+                           'well-formed one names no session: the request has none, the others are never tried '
+                           '(another site of the domain or a narrower path set one; a __Host- name, with '
+                           'session_secure = true, keeps other sites from setting it)', count, self.cookie_name)
 
     def remember(self, sid: str, record: str, data: Dict[str, Any], user: Any, created_ms: int,
                  expires: int, lifetime: int, line: Optional[str], tail: Optional[str] = None,
@@ -6655,6 +6668,8 @@ class SessionState:
     manager: Optional[SessionManager] = None
     #: The well-formed id the request's cookie named (not adopted before it is found in the store).
     cookie_sid: Optional[str] = None
+    #: The request's WSGI environ (the class default is never handed out: the request context's ``begin`` sets it).
+    environ: Dict[str, Any] = types.MappingProxyType({})  # type: ignore[assignment]
     #: The client's address (the start of the thread's name).
     client = '-'
     #: The store was asked for the session (once per request, at the first use).
@@ -6726,6 +6741,7 @@ class SessionState:
             return
         entry = manager.find(sid)
         if entry is None:
+            manager.note_unknown_among_several(self.environ.get('HTTP_COOKIE', ''))  # (cookie_sid came from it)
             return
         record, data, user, created_ms, expires, lifetime, line, tail = entry
         if line is not None and self._login_ended(manager, sid, record, user, line):  # (a users-file login)
@@ -10742,8 +10758,6 @@ class _RequestContext(SessionState):
     attributes every request needs; the others keep their class-level defaults until used.
     """
 
-    #: The request's WSGI environ (the class default is never handed out: ``begin`` sets it).
-    environ: Dict[str, Any] = types.MappingProxyType({})  # type: ignore[assignment]
     #: The request's id (``X-Request-ID``).
     request_id = ''
     #: The Canister plugin serving the request.

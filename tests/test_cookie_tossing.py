@@ -13,6 +13,8 @@ import urllib.parse
 
 import pytest
 
+from helpers import warning_lines
+
 import canister
 from canister import session
 
@@ -84,6 +86,21 @@ def test_the_first_well_formed_session_cookie_is_the_one_used(origin):
     assert send_cookies(origin, 'GET', '/account', real, TOSSED)[2]['user'] == 'alice'
     status, set_cookies, body = send_cookies(origin, 'GET', '/account', TOSSED, real)
     assert (status, body['user'], set_cookies) == (200, None, [])  # a tossed unknown id first: anonymous there
+
+
+def test_a_first_cookie_naming_no_session_before_others_of_its_name_is_a_warning_without_the_ids(origin, log_dir):
+    real = login_sid(origin)
+    assert send_cookies(origin, 'GET', '/account', TOSSED)[2]['user'] is None  # alone: an ended session's cookie
+    assert not [line for line in warning_lines(log_dir) if 'cookies named' in line]
+
+    assert send_cookies(origin, 'GET', '/account', TOSSED, 'junk', real)[2]['user'] is None
+
+    [line] = [line for line in warning_lines(log_dir) if 'cookies named' in line]
+    assert ('Session: the request carries 3 cookies named session_id, and the first well-formed one names no '
+            'session: the request has none, the others are never tried') in line
+    assert 'a __Host- name, with session_secure = true, keeps other sites from setting it' in line
+    assert TOSSED[:6] in line  # the thread's name, as every line of the request has it
+    assert TOSSED not in line and real[:6] not in line
 
 
 @pytest.mark.parametrize('order', [(0, 1), (1, 0)])
