@@ -6992,6 +6992,21 @@ class SessionState:
             self.manager.set_cookie(headers, '', https, expire=True)
         return True
 
+    def end_on_error(self, headers: Headers, https: bool) -> None:
+        """An error answer (5xx) stores nothing, but a session this request ended (``invalidate()``) stays
+        ended, and the cookie that named it is expired: a logout whose handler failed afterwards still logs out."""
+        if not self.dead:
+            return
+        manager = self.manager
+        assert manager is not None
+        try:
+            self._end_dead_ids()
+        except Exception:  # (the error answer goes out all the same, and the browser still forgets the id)
+            manager.log.write(logging.ERROR, 'Session: a session this request ended could not be ended in the store '
+                              'with its error answer', exc_info=True)
+        if self.cookie_sid in self.dead:
+            manager.set_cookie(headers, '', https, expire=True)
+
     def _end_dead_ids(self) -> None:
         """End the sessions this request ended: the loaded one with the "ended" marker (it ends where a
         parallel login moved it, too, and a request that loaded it before learns that it ended)."""
@@ -10931,6 +10946,7 @@ class _RequestContext(SessionState):
                 if not isinstance(error, StoreUnavailable):  # (a store down hears nothing; one busy stored it)
                     self.keep_length()
         elif self.loaded:
+            self.end_on_error(headers, self.https)
             self.keep_length()
         if self.streamed:
             self.keep_for_stream()

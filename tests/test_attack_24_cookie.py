@@ -128,3 +128,59 @@ def test_every_session_cookie_behind_a_trusted_https_proxy_is_secure_http_only_a
     assert attributes[:3] == ['Path=/', 'HttpOnly', 'SameSite=Lax'] and attributes[-1] == 'Secure'
     assert [part for part in attributes if part.startswith('Max-Age')] == ([lifetime] if lifetime else [])
     assert (cookie.split(';')[0] == 'session_id=') == (path == '/logout')
+
+
+def failing_logout_app(make_app, store_url):
+    """/login (alice, with a cart), /me, and logouts whose handler fails after ``invalidate()`` or
+    ``session.user = None``: an exception (Bottle's 500 page) or ``abort(503)``."""
+    app = make_app(session_store=store_url, catchall=True)
+
+    @app.post('/login')
+    def login():
+        session.user = 'alice'
+        session.data['cart'] = ['book']
+        return 'in'
+
+    @app.post('/logout/raises')
+    def logout_raises():
+        session.invalidate()
+        raise ValueError('the audit log could not be written')
+
+    @app.post('/logout/aborts')
+    def logout_aborts():
+        session.invalidate()
+        bottle.abort(503, 'the audit log is down')
+
+    @app.post('/user-none/raises')
+    def user_none_raises():
+        session.user = None
+        raise ValueError('the audit log could not be written')
+
+    @app.get('/me')
+    def me():
+        return json.dumps([session.user, session.data])
+
+    return app
+
+
+@pytest.mark.parametrize('path, status', [('/logout/raises', 500), ('/logout/aborts', 503)])
+def test_a_logout_whose_handler_fails_afterwards_still_ends_the_session_and_expires_the_cookie(
+        make_app, store_url, path, status):
+    web = cookieless_client(failing_logout_app(make_app, store_url))
+    sid = cookie_value(web.post('/login'))
+
+    response = web.post(path, headers=with_cookie(sid), status=status, expect_errors=True)
+
+    [cookie] = set_cookies(response)
+    assert cookie.startswith('session_id=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0;')
+    assert json.loads(web.get('/me', headers=with_cookie(sid)).text) == [None, {}]
+
+
+def test_a_logout_by_setting_the_user_to_none_whose_handler_fails_stores_nothing_as_any_change(make_app, store_url):
+    web = cookieless_client(failing_logout_app(make_app, store_url))
+    sid = cookie_value(web.post('/login'))
+
+    response = web.post('/user-none/raises', headers=with_cookie(sid), status=500, expect_errors=True)
+
+    assert set_cookies(response) == []
+    assert json.loads(web.get('/me', headers=with_cookie(sid)).text) == ['alice', {'cart': ['book']}]
