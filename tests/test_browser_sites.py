@@ -387,3 +387,13 @@ def test_over_plain_http_to_a_named_host_no_referrer_keeps_out_the_apps_own_form
     assert own_form_post(named_hosts_page, origin) == 403
     assert recorder.posts()[-1] == ('POST', '/transfer', None, 'null')
     assert app.transfers == []
+
+
+def test_over_plain_http_to_a_named_host_chromium_keeps_no_prefixed_session_cookie_so_no_login_lasts(
+        named_hosts_page, api):
+    # What loopback names allow (the tests above) a real site's name does not: Secure needs HTTPS there.
+    origin, recorder, app = api('app.example.test', session_cookie='__Host-' + COOKIE, session_secure=True)
+    log_in(named_hosts_page, origin)
+
+    assert user_at(named_hosts_page, origin + '/me') is None
+    assert named_hosts_page.context.cookies() == []
