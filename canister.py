@@ -6165,8 +6165,10 @@ class SessionManager:
             raise ConfigError('canister.session_cookie = %r is not a valid cookie name' % self.cookie_name)
         self.always_secure = (config['session_secure'] or config['session_samesite'] == 'None'
                               or config['session_partitioned'])
-        prefix = re.match(r'(?i)__(host|secure)-', self.cookie_name)
-        if prefix and not self.always_secure:  # (Path=/ and no Domain, which __Host- needs too, it always has)
+        # (__Host-Http- starts with __Host-; Path=/ and no Domain, which __Host- needs too, it always has,
+        # and HttpOnly, which __Http- needs too)
+        prefix = re.match(r'(?i)__(host|secure|http)-', self.cookie_name)
+        if prefix and not self.always_secure:
             raise ConfigError('canister.session_cookie = %r needs canister.session_secure = true: browsers drop a '
                               'cookie named %s... that comes without Secure' % (self.cookie_name, prefix.group(0)))
         #: The attributes of every Set-Cookie of the session, the one that expires it included: a
@@ -6185,6 +6187,8 @@ class SessionManager:
         self._prefix_length = len(self._cookie_prefix)
         #: The usual header: that cookie alone, with a well-formed id (one C call to check).
         self._lone_cookie = re.compile(r'%s%s' % (re.escape(self._cookie_prefix), _SID.pattern)).fullmatch
+        #: Every cookie of that name, whatever its value (``note_unknown_among_several``).
+        self._all_named = re.compile(r'(?:^|;)\s*%s' % re.escape(self._cookie_prefix)).findall
 
     def _set_up_expiry(self, config: Config) -> None:
         """Take the expiry rules, and how a session is loaded under them."""
@@ -6220,6 +6224,17 @@ class SessionManager:
             return None
         match = self._cookie_value(header)
         return match.group(1) if match else None
+
+    def note_unknown_among_several(self, header: str) -> None:
+        """Log it when the id the request's Cookie header gave (``cookie_sid``), which names no session, came
+        with other cookies of the session's name: the request is anonymous though it may carry the user's own
+        session, since another site of the domain (cookie tossing) or a narrower path set one that goes first."""
+        count = len(self._all_named(header))
+        if count > 1:
+            self.log.write(logging.WARNING, 'Session: the request carries %d cookies named %s, and the first '
+                           'well-formed one names no session: the request has none, the others are never tried '
+                           '(another site of the domain or a narrower path set one; a __Host- name, with '
+                           'session_secure = true, keeps other sites from setting it)', count, self.cookie_name)
 
     def remember(self, sid: str, record: str, data: Dict[str, Any], user: Any, created_ms: int,
                  expires: int, lifetime: int, line: Optional[str], tail: Optional[str] = None,
@@ -6675,6 +6690,8 @@ class SessionState:
     manager: Optional[SessionManager] = None
     #: The well-formed id the request's cookie named (not adopted before it is found in the store).
     cookie_sid: Optional[str] = None
+    #: The request's WSGI environ (the class default is never handed out: the request context's ``begin`` sets it).
+    environ: Dict[str, Any] = types.MappingProxyType({})  # type: ignore[assignment]
     #: The client's address (the start of the thread's name).
     client = '-'
     #: The store was asked for the session (once per request, at the first use).
@@ -6746,6 +6763,7 @@ class SessionState:
             return
         entry = manager.find(sid)
         if entry is None:
+            manager.note_unknown_among_several(self.environ.get('HTTP_COOKIE', ''))  # (cookie_sid came from it)
             return
         record, data, user, created_ms, expires, lifetime, line, tail = entry
         if line is not None and self._login_ended(manager, sid, record, user, line):  # (a users-file login)
@@ -6995,6 +7013,21 @@ class SessionState:
             assert self.manager is not None
             self.manager.set_cookie(headers, '', https, expire=True)
         return True
+
+    def end_on_error(self, headers: Headers, https: bool) -> None:
+        """An error answer (5xx) stores nothing, but a session this request ended (``invalidate()``) stays
+        ended, and the cookie that named it is expired: a logout whose handler failed afterwards still logs out."""
+        if not self.dead:
+            return
+        manager = self.manager
+        assert manager is not None
+        try:
+            self._end_dead_ids()
+        except Exception:  # (the error answer goes out all the same, and the browser still forgets the id)
+            manager.log.write(logging.ERROR, 'Session: a session this request ended could not be ended in the store '
+                              'with its error answer', exc_info=True)
+        if self.cookie_sid in self.dead:
+            manager.set_cookie(headers, '', https, expire=True)
 
     def _end_dead_ids(self) -> None:
         """End the sessions this request ended: the loaded one with the "ended" marker (it ends where a
@@ -10788,8 +10821,6 @@ class _RequestContext(SessionState):
     attributes every request needs; the others keep their class-level defaults until used.
     """
 
-    #: The request's WSGI environ (the class default is never handed out: ``begin`` sets it).
-    environ: Dict[str, Any] = types.MappingProxyType({})  # type: ignore[assignment]
     #: The request's id (``X-Request-ID``).
     request_id = ''
     #: The Canister plugin serving the request.
@@ -10963,6 +10994,7 @@ class _RequestContext(SessionState):
                 if not isinstance(error, StoreUnavailable):  # (a store down hears nothing; one busy stored it)
                     self.keep_length()
         elif self.loaded:
+            self.end_on_error(headers, self.https)
             self.keep_length()
         if self.streamed:
             self.keep_for_stream()

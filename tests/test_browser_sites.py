@@ -338,6 +338,27 @@ def test_a_host_prefixed_session_cookie_cannot_be_tossed_by_a_sibling_subdomain(
     assert TOSSED not in recorder.cookies[-1]
 
 
+@pytest.mark.parametrize('prefix', ['__Host-', '__Secure-', '__Http-', '__HTTP-', '__Host-Http-'])
+def test_chromium_drops_a_prefixed_cookie_with_canisters_attributes_but_without_secure(page, pages, prefix):
+    # Why install refuses such a session_cookie name without session_secure: the cookie canister would send
+    # (Path=/, HttpOnly, SameSite, no Domain) is kept only with Secure, even on a loopback name.
+    name = prefix + COOKIE
+    for value, secure in (('plain', ''), ('secure', '; Secure')):
+        toss(page, pages, '%s=%s; Path=/; HttpOnly; SameSite=Lax%s' % (name, value, secure))
+    page.goto(page_of(pages, 'evil.site.localhost'))
+
+    assert [cookie['value'] for cookie in page.context.cookies() if cookie['name'] == name] == ['secure']
+
+
+@pytest.mark.parametrize('name', ['__Http-' + COOKIE, '__Host-Http-' + COOKIE])
+def test_an_http_prefixed_session_cookie_with_session_secure_keeps_the_login_in_chromium(page, api, name):
+    origin, recorder, app = api(session_cookie=name, session_secure=True)
+    log_in(page, origin)
+
+    assert user_at(page, origin + '/me') == 'alice'
+    assert recorder.cookies[-1].startswith(name + '=')
+
+
 # -- plain HTTP to a host that is no loopback ----------------------------------------------------------
 
 
@@ -366,3 +387,13 @@ def test_over_plain_http_to_a_named_host_no_referrer_keeps_out_the_apps_own_form
     assert own_form_post(named_hosts_page, origin) == 403
     assert recorder.posts()[-1] == ('POST', '/transfer', None, 'null')
     assert app.transfers == []
+
+
+def test_over_plain_http_to_a_named_host_chromium_keeps_no_prefixed_session_cookie_so_no_login_lasts(
+        named_hosts_page, api):
+    # What loopback names allow (the tests above) a real site's name does not: Secure needs HTTPS there.
+    origin, recorder, app = api('app.example.test', session_cookie='__Host-' + COOKIE, session_secure=True)
+    log_in(named_hosts_page, origin)
+
+    assert user_at(named_hosts_page, origin + '/me') is None
+    assert named_hosts_page.context.cookies() == []

@@ -1,4 +1,5 @@
-"""Several session cookies in one Cookie header (cookie tossing), and the ``__Host-``/``__Secure-`` names.
+"""Several session cookies in one Cookie header (cookie tossing), and the ``__Host-``, ``__Secure-`` and
+``__Http-`` names.
 
 A sibling subdomain can set ``session_id=<junk>; Domain=.example.com; Path=/account``; browsers send it
 before the user's own cookie on /account.  These tests send such a raw Cookie header over real HTTP
@@ -11,6 +12,8 @@ import json
 import urllib.parse
 
 import pytest
+
+from helpers import warning_lines
 
 import canister
 from canister import session
@@ -85,6 +88,21 @@ def test_the_first_well_formed_session_cookie_is_the_one_used(origin):
     assert (status, body['user'], set_cookies) == (200, None, [])  # a tossed unknown id first: anonymous there
 
 
+def test_a_first_cookie_naming_no_session_before_others_of_its_name_is_a_warning_without_the_ids(origin, log_dir):
+    real = login_sid(origin)
+    assert send_cookies(origin, 'GET', '/account', TOSSED)[2]['user'] is None  # alone: an ended session's cookie
+    assert not [line for line in warning_lines(log_dir) if 'cookies named' in line]
+
+    assert send_cookies(origin, 'GET', '/account', TOSSED, 'junk', real)[2]['user'] is None
+
+    [line] = [line for line in warning_lines(log_dir) if 'cookies named' in line]
+    assert ('Session: the request carries 3 cookies named session_id, and the first well-formed one names no '
+            'session: the request has none, the others are never tried') in line
+    assert 'a __Host- name, with session_secure = true, keeps other sites from setting it' in line
+    assert TOSSED[:6] in line  # the thread's name, as every line of the request has it
+    assert TOSSED not in line and real[:6] not in line
+
+
 @pytest.mark.parametrize('order', [(0, 1), (1, 0)])
 def test_of_two_live_sessions_the_first_the_browser_sends_is_used(origin, order):
     sids = [login_sid(origin, 'alice'), login_sid(origin, 'bob')]
@@ -110,10 +128,20 @@ def test_a_malformed_first_cookie_is_passed_over(origin):
     assert send_cookies(origin, 'GET', '/account', 'junk', real)[2]['user'] == 'alice'
 
 
-@pytest.mark.parametrize('name', ['__Host-sid', '__Secure-sid', '__host-sid'])
+@pytest.mark.parametrize('name', ['__Host-sid', '__Secure-sid', '__host-sid', '__Http-sid', '__HTTP-sid',
+                                  '__Host-Http-sid'])
 def test_a_prefixed_cookie_name_without_session_secure_is_refused_at_install(make_app, name):
     with pytest.raises(canister.ConfigError, match='needs canister.session_secure = true: browsers drop a cookie'):
         make_app(session_cookie=name)
+
+
+@pytest.mark.parametrize('name', ['__Http-sid', '__Host-Http-sid'])
+def test_an_http_prefixed_cookie_name_with_session_secure_goes_out_secure_and_http_only(make_app, serve, name):
+    origin = serve(tossing_app(make_app, session_cookie=name, session_secure=True))
+    status, cookies, _ = send_cookies(origin, 'POST', '/login/alice', name=name)
+    attributes = [part.strip().lower() for part in cookies[0].split(';')[1:]]
+    assert status == 200 and 'secure' in attributes and 'httponly' in attributes
+    assert send_cookies(origin, 'GET', '/account', sid_set(cookies), name=name)[2]['user'] == 'alice'
 
 
 @pytest.mark.parametrize('config', [{'session_secure': True}, {'session_samesite': 'None'}])

@@ -146,3 +146,24 @@ def test_a_store_whose_load_raises_is_an_unhandled_exception_of_the_handler(make
     log = read_log(log_dir)
     assert 'RuntimeError: store bug in load' in logged_traceback(log, 'Unhandled exception in GET /read')
     assert log.count('RuntimeError: store bug in load') == 1
+
+
+def test_a_store_failing_to_end_a_session_whose_logout_then_failed_is_logged_and_the_cookie_still_expires(
+        make_app, log_dir):
+    store = FaultyStore()
+    app = store_app(make_app, store)
+
+    @app.get('/logout-fails')
+    def logout_fails():
+        session.invalidate()
+        raise ValueError('the audit log could not be written')
+
+    web = cookieless_client(app)
+    sid = cookie_value(web.get('/'))
+    store.broken = {'save', 'update', 'delete'}
+
+    response = web.get('/logout-fails', headers=with_cookie(sid), status=500, expect_errors=True)
+
+    assert [value for value in response.headers.getall('Set-Cookie') if 'Max-Age=0' in value]
+    assert 'RuntimeError: store bug in update' in logged_traceback(
+        read_log(log_dir), 'Session: a session this request ended could not be ended in the store with its error answer')
