@@ -504,3 +504,20 @@ def test_logged_in_as_is_written_when_the_user_comes_into_the_session_not_on_eve
     for _ in range(3):  # as a browser sends it: on every request (1.x: a line each)
         web.get('/', headers=alice)
     assert read_log(log_dir).count('   Logged in as: alice\n') == 2
+
+
+@pytest.mark.parametrize('hook', [False, True], ids=['2.0', 'with-the-hook'])
+def test_a_session_lives_on_through_the_requests_that_use_it_and_a_hook_reading_the_user_makes_it_every_one(
+        make_app, clock, hook):
+    app = make_app(session_timeout=60)
+    if hook:
+        app.hook('before_request')(lambda: session.user)
+    app.route('/set', callback=lambda: session.data.setdefault('cart', 'tea'))
+    app.route('/cart', callback=lambda: session.data.get('cart', 'gone'))
+    app.route('/article', callback=lambda: 'an article')  # a route that never looks at the session
+    web = client(app)
+    web.get('/set')
+    for _ in range(3):
+        clock.advance(40)
+        web.get('/article')
+    assert web.get('/cart').text == ('tea' if hook else 'gone')  # 1.x: 'tea', with or without the hook

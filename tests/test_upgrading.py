@@ -644,6 +644,8 @@ BACKED_BY = {
         claims.test_the_level_names_1x_passed_on_to_pythons_logging_are_refused_at_install,
     '`session_timout`, the spelling': test_session_timout_takes_effect,
     'A request that does not use the session': test_a_request_that_does_not_use_the_session_gets_no_cookie,
+    "A session's life (`session_timeout`":
+        claims.test_a_session_lives_on_through_the_requests_that_use_it_and_a_hook_reading_the_user_makes_it_every_one,
     'The cookie holds a random 256-bit id': test_the_cookie_is_a_random_http_only_lax_id_and_a_1x_cookie_is_not_adopted,
     'A login (a new `session.user`)': test_a_login_gives_the_session_a_new_id_and_keeps_its_data,
     'A response built from a session carries': test_a_response_built_from_a_session_is_private,
