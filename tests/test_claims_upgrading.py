@@ -20,7 +20,8 @@ import pytest
 
 import canister
 from canister import session
-from helpers import ROOT, app_with_ini, banner_value, basic, client, read_log, today, warning_lines
+from helpers import (ROOT, app_with_ini, banner_value, basic, bearer, client, read_log, signed_token, today,
+                     warning_lines)
 from servers import Client, free_port, wait_until
 
 README = (ROOT / 'README.md').read_text(encoding='utf-8')
@@ -521,3 +522,19 @@ def test_a_session_lives_on_through_the_requests_that_use_it_and_a_hook_reading_
         clock.advance(40)
         web.get('/article')
     assert web.get('/cart').text == ('tea' if hook else 'gone')  # 1.x: 'tea', with or without the hook
+
+
+def test_a_bearer_login_in_a_session_lapses_at_the_tokens_exp(make_app, clock):
+    secret = 'a-secret-of-thirty-two-bytes-ok!'
+    app = make_app(auth_jwt_client_id='ABC', auth_jwt_secret=secret, auth_jwt_leeway=0)
+    app.route('/', callback=lambda: '%s %s' % (session.user and session.user['sub'],
+                                                session.data.setdefault('cart', 'tea')))
+    web = client(app)
+    token = signed_token(secret, sub='bob', aud='ABC', exp=int(clock()) + 30)
+    assert web.get('/', headers=bearer(token)).text == 'bob tea'
+    clock.advance(20)
+    assert web.get('/').text == 'bob tea'
+    clock.advance(20)   # past the token's exp, well within session_timeout (1.x: still bob)
+    assert web.get('/').text == 'None tea'
+    fresh = signed_token(secret, sub='bob', aud='ABC', exp=int(clock()) + 30)
+    assert web.get('/', headers=bearer(fresh)).text == 'bob tea'

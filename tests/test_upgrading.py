@@ -282,7 +282,7 @@ def test_a_login_gives_the_session_a_new_id_and_keeps_its_data(app_1x):
 
     @app.get('/as/<name>')
     def log_in_as(name):
-        session.user = name
+        session.user = None if name == 'None' else name
         return 'ok'
 
     web = client(app)
@@ -292,6 +292,9 @@ def test_a_login_gives_the_session_a_new_id_and_keeps_its_data(app_1x):
     web.get('/as/bob')  # from alice to bob: nothing of alice's
     third_sid, count = web.get('/').text.split()
     assert third_sid != new_sid and count == '1'
+    web.get('/as/None')  # a logout: a new id, and nothing of bob's (1.x: the same id, bob's data)
+    fourth_sid, count = web.get('/').text.split()
+    assert fourth_sid != third_sid and count == '1'
 
 
 def test_a_response_built_from_a_session_is_private(app_1x):
@@ -672,6 +675,7 @@ BACKED_BY = {
     '`canister.verify_password(password, stored)`, new in 2.0':
         claims.test_verify_password_refuses_clear_text_with_a_warning_unless_the_scheme_clear_is_given,
     'More than `auth_max_failures`': test_failed_logins_are_throttled_and_auth_max_failures_raises_the_limit,
+    "A Bearer login lasts until the token's `exp`": claims.test_a_bearer_login_in_a_session_lapses_at_the_tokens_exp,
     'Bearer tokens without `exp`': test_a_token_without_exp_is_refused_unless_auth_jwt_require_exp_is_false,
     'Bearer tokens are checked against an allow-list':
         test_token_algorithms_come_from_an_allow_list_that_auth_jwt_algorithms_sets,
