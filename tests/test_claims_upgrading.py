@@ -538,3 +538,10 @@ def test_a_bearer_login_in_a_session_lapses_at_the_tokens_exp(make_app, clock):
     assert web.get('/').text == 'None tea'
     fresh = signed_token(secret, sub='bob', aud='ABC', exp=int(clock()) + 30)
     assert web.get('/', headers=bearer(fresh)).text == 'bob tea'
+
+
+def test_a_query_value_whose_name_looks_secret_is_logged_masked(make_app, log_dir):
+    app = make_app()
+    app.route('/callback', callback=lambda code, state: 'ok')
+    client(app).get('/callback?code=abc123&state=xyz')  # an OAuth provider's redirect back (1.x: code=abc123)
+    assert ' INFO     [127.0.0.1-...]   GET http://localhost:80/callback?code=***&state=xyz\n' in read_log(log_dir)
