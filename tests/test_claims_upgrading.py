@@ -545,3 +545,14 @@ def test_a_query_value_whose_name_looks_secret_is_logged_masked(make_app, log_di
     app.route('/callback', callback=lambda code, state: 'ok')
     client(app).get('/callback?code=abc123&state=xyz')  # an OAuth provider's redirect back (1.x: code=abc123)
     assert ' INFO     [127.0.0.1-...]   GET http://localhost:80/callback?code=***&state=xyz\n' in read_log(log_dir)
+
+
+def test_a_returning_clients_request_line_carries_the_start_of_its_id(make_app, log_dir):
+    app = make_app()
+    app.route('/', callback=lambda: session.sid)
+    web = client(app)
+    sid = web.get('/?first').text
+    assert web.get('/?again').text == sid
+    log = read_log(log_dir)
+    assert ' INFO     [127.0.0.1-...]   GET http://localhost:80/?first\n' in log
+    assert ' INFO     [127.0.0.1-%s]   GET http://localhost:80/?again\n' % sid[:6] in log  # 1.x: [127.0.0.1-...]

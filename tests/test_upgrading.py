@@ -633,6 +633,7 @@ BACKED_BY = {
     'Without `log_path`, 1.x logged to stderr': test_without_log_path_the_log_goes_to_logs_and_log_path_stderr_restores_1x,
     'The file of the day is named': test_the_log_file_is_named_by_its_date_from_the_start,
     'The `Session created: ...`': test_no_session_id_is_logged_and_no_session_line_is_written,
+    "A request's first line already carries": claims.test_a_returning_clients_request_line_carries_the_start_of_its_id,
     'A query value whose name looks secret': claims.test_a_query_value_whose_name_looks_secret_is_logged_masked,
     "A slow response's line": test_a_slow_response_line_has_no_exclamation_marks_and_log_slow_sets_the_threshold,
     'The install banner lists': test_the_banner_lists_only_canisters_keys_with_secrets_masked,
