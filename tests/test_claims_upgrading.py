@@ -507,6 +507,15 @@ def test_logged_in_as_is_written_when_the_user_comes_into_the_session_not_on_eve
     assert read_log(log_dir).count('   Logged in as: alice\n') == 2
 
 
+def test_logged_in_as_names_a_bearer_tokens_user_by_its_sub(make_app, log_dir):
+    assert "naming a Bearer token's user by its `sub` (1.x wrote all the token's claims there" in upgrading_section()
+    secret = 'a-secret-of-thirty-two-bytes-ok!'
+    app = make_app(auth_jwt_client_id='ABC', auth_jwt_secret=secret)
+    app.route('/', callback=lambda: 'ok')
+    client(app).get('/', headers=bearer(signed_token(secret, sub='bob', aud='ABC', name='Bob')))
+    assert '   Logged in as: bob\n' in read_log(log_dir)  # 1.x: Logged in as: {'sub': 'bob', 'aud': 'ABC', ...}
+
+
 @pytest.mark.parametrize('hook', [False, True], ids=['2.0', 'with-the-hook'])
 def test_a_session_lives_on_through_the_requests_that_use_it_and_a_hook_reading_the_user_makes_it_every_one(
         make_app, clock, hook):
