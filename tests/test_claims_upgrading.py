@@ -20,7 +20,8 @@ import pytest
 
 import canister
 from canister import session
-from helpers import ROOT, app_with_ini, banner_value, basic, client, read_log, today, warning_lines
+from helpers import (ROOT, app_with_ini, banner_value, basic, bearer, client, read_log, signed_token, today,
+                     warning_lines)
 from servers import Client, free_port, wait_until
 
 README = (ROOT / 'README.md').read_text(encoding='utf-8')
@@ -404,3 +405,163 @@ def test_flasks_methods_keyword_is_refused_where_the_route_is_added_or_answers_5
     early.install(canister.Canister(log_path=str(log_dir)))
     assert client(early).get('/delete', expect_errors=True).status_int == 500
     assert called == [] and "Route GET /delete was given methods=['POST'], Flask's keyword" in read_log(log_dir)
+
+
+def upgrading_section() -> str:
+    """The README's Upgrading from canister 1.x section."""
+    return README.split('## Upgrading from canister 1.x', 1)[1].split('\n## ', 1)[0]
+
+
+def test_every_request_gets_its_two_lines_a_404_and_a_handler_that_raises_included(make_app, log_dir):
+    app = make_app(catchall=True)
+
+    @app.get('/abort')
+    def refused():
+        bottle.abort(403, 'no')
+
+    app.route('/redirect', callback=lambda: bottle.redirect('/elsewhere'))
+    app.route('/boom', callback=lambda: int('boom'))
+    web = client(app)
+    web.get('/nowhere', status=404)   # 1.x: no line at all (no route, so no wrapper of its)
+    web.get('/abort', status=403)     # 1.x: the request line, then no Response line
+    web.get('/redirect', status=302)  # (Bottle's 303 is for HTTP/1.1, and WebTest speaks 1.0)
+    web.get('/boom', expect_errors=True)
+    log = read_log(log_dir)
+    for path, status in (('nowhere', 404), ('abort', 403), ('redirect', 302), ('boom', 500)):
+        assert re.search(r'\]   GET http://localhost:80/%s\n(.*\n)*?.*\]   Response: %d \(' % (path, status), log), path
+    assert re.search(r' ERROR +\[127\.0\.0\.1-\.\.\.\]   Unhandled exception in GET /boom\n  Traceback', log)
+    assert re.search(r' ERROR +\[127\.0\.0\.1-\.\.\.\]   Response: 500 \(', log)
+
+
+def test_forwarded_headers_make_the_logged_client_and_url_only_from_a_proxy_listed_in_trusted_proxies(make_app,
+                                                                                                    log_dir):
+    forwarded = {'X-Forwarded-For': '203.0.113.9', 'X-Forwarded-Host': 'shop.example.com',
+                 'X-Forwarded-Proto': 'https'}
+    for proxies, path in (('', '/unlisted'), ('127.0.0.1', '/listed')):
+        app = make_app(trusted_proxies=proxies)
+        app.route(path, callback=lambda: 'ok')
+        client(app).get(path, headers=forwarded)
+    log = read_log(log_dir)
+    assert ' INFO     [127.0.0.1-...]   GET http://localhost:80/unlisted\n' in log  # 1.x: [203.0.113.9-...], shop
+    assert ' INFO     [203.0.113.9-...]   GET https://shop.example.com/listed\n' in log
+
+
+def test_an_attribute_of_the_apps_own_on_session_is_an_error_saying_to_use_session_data(make_app, log_dir):
+    app = make_app(catchall=True)
+
+    @app.get('/cart')
+    def cart():
+        session.cart = ['tea']  # 1.x: kept on the thread, for whichever request it served next
+        return 'ok'
+
+    assert client(app).get('/cart', expect_errors=True).status_int == 500
+    assert ("AttributeError: canister's session takes no attribute 'cart': it is one object for every request, so its "
+            "value would be every user's; keep values in session.data['cart']") in read_log(log_dir)
+
+
+def test_text_parameters_arrive_decoded_as_utf8_and_a_latin1_repair_now_fails(make_app):
+    app = make_app(catchall=True, csrf=False)
+    app.route('/hi', method=['GET', 'POST'], callback=lambda foo: 'Hi %s!' % foo)
+    app.route('/repaired', callback=lambda foo: foo.encode('latin-1').decode('utf-8'))
+    web = client(app)
+    assert web.get('/hi?foo=J%C3%B6rg').text == 'Hi Jörg!'  # 1.x: 'Hi JÃ¶rg!' on bottle 0.12 and 0.13
+    assert web.post('/hi', {'foo': 'Jörg'}).text == 'Hi Jörg!'
+    assert web.get('/repaired?foo=Jorg').text == 'Jorg'
+    assert web.get('/repaired?foo=J%C3%B6rg', expect_errors=True).status_int == 500
+
+
+@pytest.mark.parametrize('header', ['Token abc', 'a b c', 'Bearer abc'])
+def test_an_authorization_header_canister_does_not_read_is_left_to_the_handler_and_not_logged(make_app, log_dir,
+                                                                                               header):
+    assert ('An `Authorization` header canister does not read (another scheme, as in `Token abc` or `a b c`, or '
+            '`Bearer` without a JWT key configured) is left to the handler, which runs without a user and logs '
+            'nothing') in upgrading_section()
+    app = make_app(auth_basic_username='alice', auth_basic_password='my-secret')
+    app.route('/', callback=lambda: '%s %s' % (session.user, bottle.request.headers['Authorization']))
+    assert client(app).get('/', headers={'Authorization': header}).text == 'None ' + header
+    log = read_log(log_dir)
+    assert 'Response: 200' in log and header not in log and warning_lines(log_dir) == []
+
+
+def test_cors_with_one_origin_answers_only_a_request_from_that_origin(make_app):
+    assert 'and with an origin (`CORS = https://app.example.com`) only a request from that origin gets it; 1.x sent ' \
+           'the header, with the value as written, on every response' in upgrading_section()
+    app = make_app(config={'CORS': 'https://app.example.com'})
+    app.route('/', callback=lambda: 'ok')
+    web = client(app)
+    assert web.get('/', headers={'Origin': 'https://app.example.com'}).headers['Access-Control-Allow-Origin'] == \
+        'https://app.example.com'
+    assert 'Access-Control-Allow-Origin' not in web.get('/', headers={'Origin': 'https://other.example.com'}).headers
+    assert 'Access-Control-Allow-Origin' not in web.get('/').headers
+
+
+def test_logged_in_as_is_written_when_the_user_comes_into_the_session_not_on_every_request(make_app, log_dir):
+    app = make_app(auth_basic_username='alice', auth_basic_password='my-secret')
+    app.route('/', callback=lambda: session.data.setdefault('cart', 'empty'))
+    app.route('/plain', callback=lambda: 'plain')
+    alice = {'Authorization': basic('alice', 'my-secret')}
+    client(app).get('/plain', headers=alice)  # no session: its own line
+    web = client(app)
+    for _ in range(3):  # as a browser sends it: on every request (1.x: a line each)
+        web.get('/', headers=alice)
+    assert read_log(log_dir).count('   Logged in as: alice\n') == 2
+
+
+def test_logged_in_as_names_a_bearer_tokens_user_by_its_sub(make_app, log_dir):
+    assert "naming a Bearer token's user by its `sub` (1.x wrote all the token's claims there" in upgrading_section()
+    secret = 'a-secret-of-thirty-two-bytes-ok!'
+    app = make_app(auth_jwt_client_id='ABC', auth_jwt_secret=secret)
+    app.route('/', callback=lambda: 'ok')
+    client(app).get('/', headers=bearer(signed_token(secret, sub='bob', aud='ABC', name='Bob')))
+    assert '   Logged in as: bob\n' in read_log(log_dir)  # 1.x: Logged in as: {'sub': 'bob', 'aud': 'ABC', ...}
+
+
+@pytest.mark.parametrize('hook', [False, True], ids=['2.0', 'with-the-hook'])
+def test_a_session_lives_on_through_the_requests_that_use_it_and_a_hook_reading_the_user_makes_it_every_one(
+        make_app, clock, hook):
+    app = make_app(session_timeout=60)
+    if hook:
+        app.hook('before_request')(lambda: session.user)
+    app.route('/set', callback=lambda: session.data.setdefault('cart', 'tea'))
+    app.route('/cart', callback=lambda: session.data.get('cart', 'gone'))
+    app.route('/article', callback=lambda: 'an article')  # a route that never looks at the session
+    web = client(app)
+    web.get('/set')
+    for _ in range(3):
+        clock.advance(40)
+        web.get('/article')
+    assert web.get('/cart').text == ('tea' if hook else 'gone')  # 1.x: 'tea', with or without the hook
+
+
+def test_a_bearer_login_in_a_session_lapses_at_the_tokens_exp(make_app, clock):
+    secret = 'a-secret-of-thirty-two-bytes-ok!'
+    app = make_app(auth_jwt_client_id='ABC', auth_jwt_secret=secret, auth_jwt_leeway=0)
+    app.route('/', callback=lambda: '%s %s' % (session.user and session.user['sub'],
+                                                session.data.setdefault('cart', 'tea')))
+    web = client(app)
+    token = signed_token(secret, sub='bob', aud='ABC', exp=int(clock()) + 30)
+    assert web.get('/', headers=bearer(token)).text == 'bob tea'
+    clock.advance(20)
+    assert web.get('/').text == 'bob tea'
+    clock.advance(20)   # past the token's exp, well within session_timeout (1.x: still bob)
+    assert web.get('/').text == 'None tea'
+    fresh = signed_token(secret, sub='bob', aud='ABC', exp=int(clock()) + 30)
+    assert web.get('/', headers=bearer(fresh)).text == 'bob tea'
+
+
+def test_a_query_value_whose_name_looks_secret_is_logged_masked(make_app, log_dir):
+    app = make_app()
+    app.route('/callback', callback=lambda code, state: 'ok')
+    client(app).get('/callback?code=abc123&state=xyz')  # an OAuth provider's redirect back (1.x: code=abc123)
+    assert ' INFO     [127.0.0.1-...]   GET http://localhost:80/callback?code=***&state=xyz\n' in read_log(log_dir)
+
+
+def test_a_returning_clients_request_line_carries_the_start_of_its_id(make_app, log_dir):
+    app = make_app()
+    app.route('/', callback=lambda: session.sid)
+    web = client(app)
+    sid = web.get('/?first').text
+    assert web.get('/?again').text == sid
+    log = read_log(log_dir)
+    assert ' INFO     [127.0.0.1-...]   GET http://localhost:80/?first\n' in log
+    assert ' INFO     [127.0.0.1-%s]   GET http://localhost:80/?again\n' % sid[:6] in log  # 1.x: [127.0.0.1-...]

@@ -144,6 +144,8 @@ def test_the_banner_lists_only_canisters_keys_with_secrets_masked(app_1x, tmp_pa
     log = read_log(tmp_path / 'logs')
     assert 'canister.auth_basic_password   = ***' in log
     assert 'my-secret' not in log and 'hunter2' not in log and 'db.' not in log
+    assert 'canister.session_max_age       = 0\n' in log  # (a default, which the 1.x docs' config does not set)
+    assert 'Session timeout is' not in log and 'authentication enabled' not in log
 
 
 def test_the_logger_does_not_propagate_and_a_handler_on_app_log_sends_its_lines_elsewhere(app_1x):
@@ -260,7 +262,7 @@ def test_the_cookie_is_a_random_http_only_lax_id_and_a_1x_cookie_is_not_adopted(
     answer = client(app).get('/', headers={'Cookie': 'session_id=' + old})
     cookie = answer.headers['Set-Cookie']
     assert cookie.startswith('session_id=%s;' % answer.text)
-    assert 'HttpOnly' in cookie and 'SameSite=Lax' in cookie
+    assert 'HttpOnly' in cookie and 'SameSite=Lax' in cookie and 'Path=/;' in cookie
     assert len(answer.text) == 43
 
 
@@ -280,7 +282,7 @@ def test_a_login_gives_the_session_a_new_id_and_keeps_its_data(app_1x):
 
     @app.get('/as/<name>')
     def log_in_as(name):
-        session.user = name
+        session.user = None if name == 'None' else name
         return 'ok'
 
     web = client(app)
@@ -290,6 +292,9 @@ def test_a_login_gives_the_session_a_new_id_and_keeps_its_data(app_1x):
     web.get('/as/bob')  # from alice to bob: nothing of alice's
     third_sid, count = web.get('/').text.split()
     assert third_sid != new_sid and count == '1'
+    web.get('/as/None')  # a logout: a new id, and nothing of bob's (1.x: the same id, bob's data)
+    fourth_sid, count = web.get('/').text.split()
+    assert fourth_sid != third_sid and count == '1'
 
 
 def test_a_response_built_from_a_session_is_private(app_1x):
@@ -628,25 +633,37 @@ BACKED_BY = {
     'Without `log_path`, 1.x logged to stderr': test_without_log_path_the_log_goes_to_logs_and_log_path_stderr_restores_1x,
     'The file of the day is named': test_the_log_file_is_named_by_its_date_from_the_start,
     'The `Session created: ...`': test_no_session_id_is_logged_and_no_session_line_is_written,
+    "A request's first line already carries": claims.test_a_returning_clients_request_line_carries_the_start_of_its_id,
+    'A query value whose name looks secret': claims.test_a_query_value_whose_name_looks_secret_is_logged_masked,
     "A slow response's line": test_a_slow_response_line_has_no_exclamation_marks_and_log_slow_sets_the_threshold,
     'The install banner lists': test_the_banner_lists_only_canisters_keys_with_secrets_masked,
     "Canister's logger no longer propagates":
         test_the_logger_does_not_propagate_and_a_handler_on_app_log_sends_its_lines_elsewhere,
     "The thread's name is given back": test_the_thread_name_is_given_back_after_the_request,
+    '`Logged in as: alice` is written':
+        claims.test_logged_in_as_is_written_when_the_user_comes_into_the_session_not_on_every_request,
+    'Every request gets its two lines': claims.test_every_request_gets_its_two_lines_a_404_and_a_handler_that_raises_included,
+    'Behind a reverse proxy, 1.x took':
+        claims.test_forwarded_headers_make_the_logged_client_and_url_only_from_a_proxy_listed_in_trusted_proxies,
     '`log_level = WARN` and `log_level = FATAL`':
         claims.test_the_level_names_1x_passed_on_to_pythons_logging_are_refused_at_install,
     '`session_timout`, the spelling': test_session_timout_takes_effect,
     'A request that does not use the session': test_a_request_that_does_not_use_the_session_gets_no_cookie,
+    "A session's life (`session_timeout`":
+        claims.test_a_session_lives_on_through_the_requests_that_use_it_and_a_hook_reading_the_user_makes_it_every_one,
     'The cookie holds a random 256-bit id': test_the_cookie_is_a_random_http_only_lax_id_and_a_1x_cookie_is_not_adopted,
     'A login (a new `session.user`)': test_a_login_gives_the_session_a_new_id_and_keeps_its_data,
     'A response built from a session carries': test_a_response_built_from_a_session_is_private,
     'Two requests of one session that run at once': test_concurrent_requests_keep_each_change_and_a_logout_sticks,
+    "An attribute of the app's own on `session`":
+        claims.test_an_attribute_of_the_apps_own_on_session_is_an_error_saying_to_use_session_data,
     '`if session:` and `len(session)`': claims.test_the_session_object_is_neither_true_nor_false_and_has_no_length,
     'Session data must be JSON-serializable': test_session_data_must_be_json,
     'The memory store keeps at most': test_the_memory_store_is_bounded_and_session_max_raises_the_bound,
     'URL arguments win': test_url_arguments_beat_query_values,
     '`**kwargs` receives': test_kwargs_receives_the_remaining_parameters,
     'A JSON object body fills parameters': test_a_json_body_fills_parameters_too,
+    'Text arrives decoded as UTF-8': claims.test_text_parameters_arrive_decoded_as_utf8_and_a_latin1_repair_now_fails,
     'Annotated parameters are converted': test_annotated_parameters_are_converted,
     'A missing mandatory parameter': test_a_missing_mandatory_parameter_answers_400,
     'A parameter that another plugin of the route fills':
@@ -660,6 +677,7 @@ BACKED_BY = {
     '`canister.verify_password(password, stored)`, new in 2.0':
         claims.test_verify_password_refuses_clear_text_with_a_warning_unless_the_scheme_clear_is_given,
     'More than `auth_max_failures`': test_failed_logins_are_throttled_and_auth_max_failures_raises_the_limit,
+    "A Bearer login lasts until the token's `exp`": claims.test_a_bearer_login_in_a_session_lapses_at_the_tokens_exp,
     'Bearer tokens without `exp`': test_a_token_without_exp_is_refused_unless_auth_jwt_require_exp_is_false,
     'Bearer tokens are checked against an allow-list':
         test_token_algorithms_come_from_an_allow_list_that_auth_jwt_algorithms_sets,
