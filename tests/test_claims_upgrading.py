@@ -565,3 +565,14 @@ def test_a_returning_clients_request_line_carries_the_start_of_its_id(make_app, 
     log = read_log(log_dir)
     assert ' INFO     [127.0.0.1-...]   GET http://localhost:80/?first\n' in log
     assert ' INFO     [127.0.0.1-%s]   GET http://localhost:80/?again\n' % sid[:6] in log  # 1.x: [127.0.0.1-...]
+
+
+def test_the_plugin_keeps_none_of_the_undocumented_attributes_of_1_5_2(make_app):
+    """README, Upgrading: ``sessions`` lost get/set/delete, ``auth_basic``/``auth_jwt`` are gone,
+    ``cors`` is no longer the configured text; ``sessions_of`` and ``end_sessions`` are the way from a script."""
+    app = make_app(cors='https://app.example.com')
+    plugin = next(p for p in app.plugins if isinstance(p, canister.Canister))
+    assert [name for name in ('get', 'set', 'delete') if hasattr(plugin.sessions, name)] == []
+    assert not hasattr(plugin, 'auth_basic') and not hasattr(plugin, 'auth_jwt')
+    assert not isinstance(plugin.cors, str)
+    assert plugin.sessions_of('nobody') == [] and plugin.end_sessions('nobody') == 0
