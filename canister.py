@@ -2044,6 +2044,8 @@ class RequestLog:
         #: For each text of ``write_repeated``: when its last line was written, how many it left out since,
         #: and its level.
         self._repeats: Dict[str, List[float]] = {}
+        #: For each WARNING this app says once (``first_to_say``): an item until a request claims it.
+        self._unsaid: Dict[str, List[None]] = {}
         if self.writes_lines:
             sink = _sink_for(config['log_path'], self.days, self.format)
             clash = _format_clash(sink, self.format)
@@ -2156,6 +2158,19 @@ class RequestLog:
                                           handler.format_exception(exc_info if type(exc_info) is tuple
                                                                    else sys.exc_info()) if exc_info else '')
         handler.sink.write(line, day)
+
+    def said(self, warning: str) -> bool:
+        """True once a request of this app claimed ``warning`` (a cheap look before deciding to say it)."""
+        return self._unsaid.get(warning) == []
+
+    def first_to_say(self, warning: str) -> bool:
+        """True for the first request of this app only to claim ``warning``, a WARNING this app's log says once
+        (per app, not per process: another app's log says it too; a ``pop`` is atomic, so of two at once one does)."""
+        try:
+            self._unsaid.setdefault(warning, [None]).pop()
+        except IndexError:
+            return False
+        return True
 
     def write_repeated(self, level: int, text: str) -> None:
         """Log ``text``, a failure that every request meets while it lasts (a session store that is down),
@@ -9267,10 +9282,10 @@ def _throttle_for(store: Optional[SessionStore], max_failures: int) -> _Throttle
     return _Throttle(max_failures)
 
 
-#: Claimed once X-Forwarded-For came from a peer not in trusted_proxies (one WARNING per process).
-_UNTRUSTED_FORWARD = _Once()
-#: Claimed once a trusted proxy sent a login with other forwarding headers but no X-Forwarded-For (one WARNING).
-_UNFORWARDED = _Once()
+#: The WARNING of X-Forwarded-For from a peer not in trusted_proxies (said once by each app's log).
+_UNTRUSTED_FORWARD = 'untrusted forward'
+#: The WARNING of a login through a trusted proxy with other forwarding headers but no X-Forwarded-For (the same).
+_UNFORWARDED = 'unforwarded'
 #: Headers a proxy sends about its client (as WSGI names them) other than X-Forwarded-For, which canister does not read
 #: the client's address from: their presence without X-Forwarded-For shows a proxy that does not send it.
 _OTHER_FORWARDING = (('HTTP_X_REAL_IP', 'X-Real-IP'), ('HTTP_FORWARDED', 'Forwarded'),
@@ -9456,15 +9471,15 @@ class Authenticator:
         return entry
 
     def _untrusted_forward(self, environ: Mapping[str, Any], trusted: bool) -> None:
-        """Say once per process that X-Forwarded-For from an untrusted peer is ignored (and that a
+        """Say once in this app's log that X-Forwarded-For from an untrusted peer is ignored (and that a
         trusted proxy sends none)."""
         if trusted:
             self._unforwarded(environ)
             return
-        if 'HTTP_X_FORWARDED_FOR' not in environ or _UNTRUSTED_FORWARD.said():
+        if 'HTTP_X_FORWARDED_FOR' not in environ or self.log.said(_UNTRUSTED_FORWARD):
             return
         peer = environ.get('REMOTE_ADDR') or '-'
-        if not _UNTRUSTED_FORWARD.claim():  # the first login says it
+        if not self.log.first_to_say(_UNTRUSTED_FORWARD):  # the first login says it
             return
         if peer in _UNIX_PEERS:
             self.log.write(logging.WARNING, 'X-Forwarded-For came from a peer without an IP address (REMOTE_ADDR '
@@ -9477,12 +9492,12 @@ class Authenticator:
                            'clients as one); list the proxy in trusted_proxies', _escape(peer)[:64])
 
     def _unforwarded(self, environ: Mapping[str, Any]) -> None:
-        """Say once per process that a trusted proxy sends headers about its client, but no X-Forwarded-For:
+        """Say once in this app's log that a trusted proxy sends headers about its client, but no X-Forwarded-For:
         every client behind it then counts as the proxy, and one client's failed logins lock out all."""
-        if 'HTTP_X_FORWARDED_FOR' in environ or _UNFORWARDED.said():
+        if 'HTTP_X_FORWARDED_FOR' in environ or self.log.said(_UNFORWARDED):
             return
         sent = [name for key, name in _OTHER_FORWARDING if key in environ]
-        if not sent or not _UNFORWARDED.claim():  # the first login says it
+        if not sent or not self.log.first_to_say(_UNFORWARDED):  # the first login says it
             return
         self.log.write(logging.WARNING, 'A login came through the trusted proxy %s with %s but no X-Forwarded-For, '
                        'the only header canister takes the client\'s address from: every client of that proxy is '
@@ -10268,15 +10283,16 @@ def _ip_address(entry: str) -> str:
     return entry.partition('%')[0]
 
 
-#: Claimed once a trusted proxy passed on an X-Forwarded-For whose client entry is no IP address (one WARNING).
-_UNBELIEVED_CLIENT = _Once()
+#: The WARNING of a trusted proxy that passed on an X-Forwarded-For whose client entry is no IP address (said once by
+#: each app's log).
+_UNBELIEVED_CLIENT = 'unbelieved client'
 
 
 def _warn_unbelieved_client(log: RequestLog, entry: str, trusted: str,
                             cookie_sid_of: Callable[[], Optional[str]]) -> None:
-    """Say once per process that the client's entry of X-Forwarded-For was no IP address, so not believed
+    """Say once in this app's log that the client's entry of X-Forwarded-For was no IP address, so not believed
     (``cookie_sid_of``: the request's session id, looked up only by the request that says it)."""
-    if _UNBELIEVED_CLIENT.said() or not _UNBELIEVED_CLIENT.claim():
+    if log.said(_UNBELIEVED_CLIENT) or not log.first_to_say(_UNBELIEVED_CLIENT):
         return
     # written before the request names its thread (_RequestContext.begin): named here as the request's lines are
     cookie_sid = cookie_sid_of()
