@@ -9552,6 +9552,20 @@ def _current_authenticator() -> Optional[Authenticator]:
     return _route_plugin(context).auth if context is not None else None
 
 
+def _log_in_on_skipped_route(context: Any) -> None:
+    """Check the request's ``Authorization`` for a guard that finds nobody logged in on a route that skips
+    its app's canister (``skip=['canister']``): the route wrapper that checks it did not run there, and the
+    guard's 401 would challenge for credentials it never looks at."""
+    header = context.environ.get('HTTP_AUTHORIZATION')
+    route = _served_route(context)
+    if not header or route is None or any(getattr(p, 'name', None) == 'canister' for p in route.all_plugins()):
+        return  # (a route canister wraps had the header checked there)
+    for plugin in route.app.plugins:
+        if getattr(plugin, 'name', None) == 'canister' and getattr(plugin, 'auth', None) is not None:
+            plugin.auth.log_in(context, header, context.environ, context.trusted)
+            return
+
+
 def log_in(username: Optional[str], password: Optional[str],
            users: Union[Mapping[str, Any], Callable[[str], Any], None] = None) -> bool:
     """Log a user in from a login form: True, with ``session.user`` set, if the password is right.
@@ -9600,7 +9614,10 @@ def require(predicate: Callable[[Any], bool],
     def decorate(callback: Callable[..., Any]) -> Callable[..., Any]:
         def check() -> None:
             user = session.user
-            if not _is_someone(user):  # None, or '' (which canister reads as nobody everywhere)
+            if not _is_someone(user) and _local.context is not None:  # (None, or '': nobody, as everywhere)
+                _log_in_on_skipped_route(_local.context)
+                user = session.user
+            if not _is_someone(user):
                 if _local.context is None and _served_without_canister():  # else a 401 for ever, unexplained
                     raise CanisterError('canister.require on %s: the app bottle serves has no canister installed, '
                                         'so nobody is ever logged in there: app.install(canister.Canister()) on '

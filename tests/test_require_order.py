@@ -328,3 +328,25 @@ def test_a_route_that_skips_canister_runs_only_the_guard_written_below_its_decor
 
     c = client(app)
     assert (c.get('/above').status_int, c.get('/below', expect_errors=True).status_int) == (200, 401)
+
+
+@pytest.mark.parametrize('skip', ['name', 'class', 'instance', 'all'])
+def test_the_guard_of_a_route_that_skips_canister_checks_the_credentials_it_challenges_for(make_app, log_dir, skip):
+    # (canister's route wrapper checks Authorization, and a skipped route has none: the guard refused the right
+    # password with the same challenge, and a browser asked for it again for ever)
+    app = make_app(auth_basic_username='alice', auth_basic_password='secret', auth_basic_encryption='clear')
+    plugin = [plugin for plugin in app.plugins if isinstance(plugin, canister.Canister)][0]
+
+    @app.get('/below', skip={'name': ['canister'], 'class': [canister.Canister], 'instance': [plugin],
+                             'all': True}[skip])
+    @canister.require_user
+    def below() -> str:
+        return 'hello %s' % session.user
+
+    c = client(app)
+    assert c.get('/below', headers={'Authorization': basic('alice', 'secret')}).text == 'hello alice'
+    assert 'Logged in as: alice' in read_log(log_dir)
+    wrong = c.get('/below', headers={'Authorization': basic('alice', 'guess')}, expect_errors=True)
+    assert (wrong.status_int, wrong.headers['WWW-Authenticate']) == (401, 'Basic realm="canister", charset="UTF-8"')
+    assert 'Authentication failed' in wrong.text
+    assert c.get('/below', expect_errors=True).status_int == 401
