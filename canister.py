@@ -11600,6 +11600,38 @@ class _FirstCall:
         return route.call(*args, **kwargs)
 
 
+class _SkippedRouteCall:
+    """The ``call`` of a route of canister's app that skips it (``skip=['canister']``): the guards of a ``require``
+    written above its route decorator, which canister's route wrapper runs on the other routes, run here, looked
+    for at its first call (with a WARNING then); until ``route.reset()``, as Bottle's own ``call`` lasts."""
+
+    #: One per skipped route: no ``__dict__``.
+    __slots__ = ('route', 'plugin', 'call', 'guards', 'lock')
+
+    def __init__(self, route: bottle.Route, plugin: Any) -> None:
+        #: The route whose ``call`` this is.
+        self.route = route
+        #: The canister of the route's app.
+        self.plugin = plugin
+        #: The call Bottle makes (its plugins applied), made at the first call.
+        self.call: Optional[Callable[..., Any]] = None
+        #: The checks written above the route decorator, outermost first (None until the first call).
+        self.guards: Optional[Tuple[Callable[[], None], ...]] = None
+        #: Held by the first call while it looks (a request at the same time waits, and is guarded too).
+        self.lock = threading.Lock()
+        route.__dict__['call'] = self
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        if self.guards is None:
+            with self.lock:
+                if self.guards is None:
+                    self.call = self.route._make_callback()
+                    self.guards = self.plugin._guards_above_skipped_route(self.route)
+        if self.guards:
+            _run_guards(self.guards)
+        return typing.cast(Callable[..., Any], self.call)(*args, **kwargs)
+
+
 class Canister:
     """The Bottle plugin: ``app.install(Canister())``.
 
@@ -11640,6 +11672,8 @@ class Canister:
         self._default_app_routes_noted: typing.Set[bottle.Route] = set()
         #: The routes of other apps served here whose parameters ``_note_unbound_route`` looked at, each once.
         self._other_apps_routes_looked_at: typing.Set[bottle.Route] = set()
+        #: The routes of the app that skip canister whose guards written above their decorator were logged, each once.
+        self._skipped_routes_warned: typing.Set[bottle.Route] = set()
         #: The plugins that wrap canister's wrapper are yet to be looked at (``_note_outer_plugins``).
         self._outer_plugins_unnoted = True
 
@@ -11740,6 +11774,22 @@ class Canister:
             _FirstCall(route, lambda mount_point: self._watch_children(target, prefix))
         elif route.app is not self.app:
             _FirstCall(route, lambda served: self._note_unbound_route(served, prefix))
+        elif self not in route.all_plugins() and not isinstance(route.__dict__.get('call'), _SkippedRouteCall):
+            _SkippedRouteCall(route, self)
+
+    def _guards_above_skipped_route(self, route: bottle.Route) -> Tuple[Callable[[], None], ...]:
+        """The checks of a ``require`` written above the route decorator of a route of the app that skips
+        canister, said in a WARNING (once per route): at its first call, as for the other routes."""
+        if self.app is None or route.app is not self.app:
+            return ()
+        late = tuple(_unenforced_checks(route, self.app.routes))
+        if late and route not in self._skipped_routes_warned:
+            self._skipped_routes_warned.add(route)
+            self.log.write(logging.WARNING, 'Route %s %s skips canister, and @canister.require or '
+                           '@canister.require_user is written above its route decorator, where it guards nothing: '
+                           'canister applies it here, but put it below the route decorator', route.method,
+                           route.rule)
+        return late
 
     def _watch_children(self, child: bottle.Bottle, prefix: str) -> None:
         """``_watch_other_apps_route`` for each route of a child mounted at ``prefix`` through a mount point."""
