@@ -11627,9 +11627,35 @@ class _SkippedRouteCall:
                 if self.guards is None:
                     self.call = self.route._make_callback()
                     self.guards = self.plugin._guards_above_skipped_route(self.route)
+        if _local.context is None and self.plugin.app is self.route.app:
+            # canister's WSGI callable did not run (the app is merged or mounted into another): do its work here,
+            # as the route wrapper does on the other routes (its CSRF check, log lines and headers)
+            return self.plugin._serve(self._served, self.route, args, kwargs)
         if self.guards:
             _run_guards(self.guards)
         return typing.cast(Callable[..., Any], self.call)(*args, **kwargs)
+
+    def _served(self, *args: Any, **kwargs: Any) -> Any:
+        """The call in the request ``Canister._serve`` begins: an exception logged, a generator's chunks given
+        their request, as by the route wrapper (whose work around the call is left out: the route skips it)."""
+        context = _local.context
+        log = self.plugin.log
+        what = '%s %s' % (self.route.method, self.route.rule)
+        try:
+            if self.guards:
+                _run_guards(self.guards)
+            result = typing.cast(Callable[..., Any], self.call)(*args, **kwargs)
+        except bottle.HTTPResponse:
+            raise
+        except StoreUnavailable as error:
+            raise self.plugin._unavailable_response(error) from None
+        except Exception:
+            log.write(logging.ERROR, 'Unhandled exception in %s', what, exc_info=True)
+            context.handler_failed(log)
+            raise
+        if type(result) is types.GeneratorType:
+            return _StreamedBody(result, context, what)
+        return result
 
 
 class Canister:

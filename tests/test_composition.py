@@ -89,6 +89,21 @@ def child_routes(child: bottle.Bottle, calls: list) -> None:
         plugin = [plugin for plugin in child.plugins if isinstance(plugin, canister.Canister)][0]
         return {'listed': len(plugin.sessions_of('alice')), 'ended': plugin.end_sessions('alice')}
 
+    @child.post('/skipped_post', skip=['canister'])
+    def skipped_post() -> str:  # a route that opts out of canister's arguments (and of nothing else)
+        calls.append(bottle.request.body.read())
+        return 'posted'
+
+    @child.get('/skipped_stream', skip=['canister'])
+    def skipped_stream() -> Iterator[str]:
+        session.data['streamed'] = canister.request_id()
+        yield 'first %s, ' % canister.request_id()
+        yield 'then %s' % canister.request_id()
+
+    @child.get('/skipped_crash', skip=['canister'])
+    def skipped_crash() -> str:
+        raise RuntimeError('boom where canister is skipped')
+
     @child.get('/stream_session')
     def stream_session() -> Iterator[str]:
         session.data['before'] = canister.request_id()    # a new session, before the first chunk
@@ -168,6 +183,44 @@ def test_a_cross_site_form_post_is_refused(compose, composition, place):
     res = client(parent).post(prefix + '/post', {'amount': '5'}, headers={'Origin': APP}, status='*')
     assert res.status_int == 200
     assert calls == [b'amount=5']
+
+
+@matrix
+def test_a_cross_site_form_post_to_a_childs_route_that_skips_canister_is_refused_and_each_post_logged_once(
+        compose, composition, place):
+    # (with canister on the child alone, served through the parent's entry, such a route got none of canister's
+    # work: the form of any site was let in, with no log line and no request id)
+    parent, prefix, calls, logs = compose(composition, place)
+    res = client(parent).post(prefix + '/skipped_post', {'amount': '5'}, headers={'Origin': EVIL}, status='*')
+    assert (res.status_int, calls) == (403, [])
+    res = client(parent).post(prefix + '/skipped_post', {'amount': '5'}, headers={'Origin': APP}, status='*')
+    assert (res.status_int, calls) == (200, [b'amount=5'])
+    assert len(res.headers.getall('X-Request-ID')) == 1
+    text = logged(logs)
+    assert len(REQUEST_LINE.findall(text)) == len(RESPONSE_LINE.findall(text)) == 2, text
+    assert text.count('Cross-site request refused') == 1
+
+
+@matrix
+def test_a_stream_of_a_childs_route_that_skips_canister_has_its_session_and_request_id_in_every_chunk(
+        compose, composition, place):
+    parent, prefix, _, _ = compose(composition, place)
+    web = client(parent)
+    res = web.get(prefix + '/skipped_stream')
+    request_id = res.headers['X-Request-ID']
+    assert res.text == 'first %s, then %s' % (request_id, request_id)
+    assert web.get(prefix + '/peek').json['data'] == {'streamed': request_id}
+
+
+@matrix
+def test_an_exception_of_a_childs_route_that_skips_canister_is_logged_once_with_its_traceback(
+        compose, composition, place):
+    parent, prefix, _, logs = compose(composition, place)
+    parent.catchall = True
+    assert client(parent).get(prefix + '/skipped_crash', expect_errors=True).status_int == 500
+    text = logged(logs)
+    assert text.count('RuntimeError: boom where canister is skipped') == 1, text
+    assert text.count('Response: 500') == 1, text
 
 
 @matrix
