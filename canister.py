@@ -11255,6 +11255,15 @@ class _StreamedBody:
 # The Plugin ##################################################################
 ###############################################################################
 
+def _is_chunked_body(result: Any) -> bool:
+    """True for a handler's result that the server iterates chunk by chunk after the handler returned, other
+    than a generator (canister's route wrapper takes those): an iterable object of the app's own, with or without
+    a ``close``, not text, bytes, a list, a mapping, a file or a response."""
+    return (hasattr(result, '__iter__') and not hasattr(result, 'read')
+            and not isinstance(result, (str, bytes, bytearray, list, tuple, dict, collections.abc.Mapping,
+                                        bottle.BaseResponse, _StreamedBody, types.GeneratorType)))
+
+
 def _bare_require_problem(route: bottle.Route) -> Optional[str]:
     """Why ``route`` can serve nothing, when its handler is the decorator ``canister.require`` returned for
     the handler itself (``@canister.require`` written without a predicate, which reads the handler as one);
@@ -12375,6 +12384,8 @@ class Canister:
             if early is not None:
                 raise bottle.HTTPResponse(early.body, status=early.code, headers=early.headers)
             result = route_call(*args, **url_args)
+            if _is_chunked_body(result):  # (a generator's chunks get their request in the route wrapper already)
+                result = _StreamedBody(result, context, '%s %s' % (route.method, route.rule))
             if isinstance(result, _StreamedBody):
                 result.take_first()
             target = result if isinstance(result, bottle.HTTPResponse) else bottle.response

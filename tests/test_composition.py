@@ -32,6 +32,28 @@ REQUEST_LINE = re.compile(r' (GET|POST|PUT|DELETE|OPTIONS) http://\S+$', re.M)
 RESPONSE_LINE = re.compile(r' Response: \d{3} \(', re.M)
 
 
+class Chunks:
+    """A body of chunks that is no generator, as an app may write one (an iterator with a ``close``): each chunk
+    says the request id it sees and stores it in the session; ``close`` is noted in ``calls``."""
+
+    def __init__(self, calls: list) -> None:
+        self.calls = calls
+        self.sent = 0
+
+    def __iter__(self) -> Chunks:
+        return self
+
+    def __next__(self) -> bytes:
+        if self.sent == 2:
+            raise StopIteration
+        self.sent += 1
+        session.data['chunk %d' % self.sent] = canister.request_id()
+        return ('chunk %d of %s; ' % (self.sent, canister.request_id())).encode()
+
+    def close(self) -> None:
+        self.calls.append('closed')
+
+
 def child_routes(child: bottle.Bottle, calls: list) -> None:
     @child.get('/whoami')
     def whoami() -> Dict[str, Any]:
@@ -103,6 +125,10 @@ def child_routes(child: bottle.Bottle, calls: list) -> None:
     @child.get('/skipped_crash', skip=['canister'])
     def skipped_crash() -> str:
         raise RuntimeError('boom where canister is skipped')
+
+    @child.get('/chunks')
+    def chunks() -> Chunks:
+        return Chunks(calls)
 
     @child.get('/stream_session')
     def stream_session() -> Iterator[str]:
@@ -438,6 +464,20 @@ def test_a_streamed_body_has_its_session_and_request_id_in_every_chunk(compose, 
     assert res.headers['Set-Cookie'].split('=')[0] in ('session_id', 'parent_session')
     assert web.get(prefix + '/peek').json['data'] == {'before': request_id, 'after': request_id}
     assert 'WARNING' not in logged(logs)
+
+
+@matrix
+def test_a_body_of_chunks_that_is_no_generator_has_its_session_and_request_id_in_every_chunk(
+        compose, composition, place):
+    # (with canister on the child alone, served through the parent's entry, its chunks had no request:
+    # request_id() was '' and the session none)
+    parent, prefix, calls, _ = compose(composition, place)
+    web = client(parent)
+    res = web.get(prefix + '/chunks')
+    request_id = res.headers['X-Request-ID']
+    assert res.text == 'chunk 1 of %s; chunk 2 of %s; ' % (request_id, request_id)
+    assert calls == ['closed']
+    assert web.get(prefix + '/peek').json['data'] == {'chunk 1': request_id, 'chunk 2': request_id}
 
 
 def streamed_on_a_server(parent: bottle.Bottle, path: str) -> Tuple[str, List[str]]:
