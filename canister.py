@@ -2066,6 +2066,8 @@ class RequestLog:
         #: For each text of ``write_repeated``: when its last line was written, how many it left out since,
         #: and its level.
         self._repeats: Dict[str, List[float]] = {}
+        #: For each WARNING this app says once (``first_to_say``): an item until a request claims it.
+        self._unsaid: Dict[str, List[None]] = {}
         if self.writes_lines:
             sink = _sink_for(config['log_path'], self.days, self.format)
             clash = _format_clash(sink, self.format)
@@ -2178,6 +2180,19 @@ class RequestLog:
                                           handler.format_exception(exc_info if type(exc_info) is tuple
                                                                    else sys.exc_info()) if exc_info else '')
         handler.sink.write(line, day)
+
+    def said(self, warning: str) -> bool:
+        """True once a request of this app claimed ``warning`` (a cheap look before deciding to say it)."""
+        return self._unsaid.get(warning) == []
+
+    def first_to_say(self, warning: str) -> bool:
+        """True for the first request of this app only to claim ``warning``, a WARNING this app's log says once
+        (per app, not per process: another app's log says it too; a ``pop`` is atomic, so of two at once one does)."""
+        try:
+            self._unsaid.setdefault(warning, [None]).pop()
+        except IndexError:
+            return False
+        return True
 
     def write_repeated(self, level: int, text: str) -> None:
         """Log ``text``, a failure that every request meets while it lasts (a session store that is down),
@@ -9348,10 +9363,10 @@ def _throttle_for(store: Optional[SessionStore], max_failures: int) -> _Throttle
     return _Throttle(max_failures)
 
 
-#: Claimed once X-Forwarded-For came from a peer not in trusted_proxies (one WARNING per process).
-_UNTRUSTED_FORWARD = _Once()
-#: Claimed once a trusted proxy sent a login with other forwarding headers but no X-Forwarded-For (one WARNING).
-_UNFORWARDED = _Once()
+#: The WARNING of X-Forwarded-For from a peer not in trusted_proxies (said once by each app's log).
+_UNTRUSTED_FORWARD = 'untrusted forward'
+#: The WARNING of a login through a trusted proxy with other forwarding headers but no X-Forwarded-For (the same).
+_UNFORWARDED = 'unforwarded'
 #: Headers a proxy sends about its client (as WSGI names them) other than X-Forwarded-For, which canister does not read
 #: the client's address from: their presence without X-Forwarded-For shows a proxy that does not send it.
 _OTHER_FORWARDING = (('HTTP_X_REAL_IP', 'X-Real-IP'), ('HTTP_FORWARDED', 'Forwarded'),
@@ -9537,15 +9552,15 @@ class Authenticator:
         return entry
 
     def _untrusted_forward(self, environ: Mapping[str, Any], trusted: bool) -> None:
-        """Say once per process that X-Forwarded-For from an untrusted peer is ignored (and that a
+        """Say once in this app's log that X-Forwarded-For from an untrusted peer is ignored (and that a
         trusted proxy sends none)."""
         if trusted:
             self._unforwarded(environ)
             return
-        if 'HTTP_X_FORWARDED_FOR' not in environ or _UNTRUSTED_FORWARD.said():
+        if 'HTTP_X_FORWARDED_FOR' not in environ or self.log.said(_UNTRUSTED_FORWARD):
             return
         peer = environ.get('REMOTE_ADDR') or '-'
-        if not _UNTRUSTED_FORWARD.claim():  # the first login says it
+        if not self.log.first_to_say(_UNTRUSTED_FORWARD):  # the first login says it
             return
         if peer in _UNIX_PEERS:
             self.log.write(logging.WARNING, 'X-Forwarded-For came from a peer without an IP address (REMOTE_ADDR '
@@ -9558,12 +9573,12 @@ class Authenticator:
                            'clients as one); list the proxy in trusted_proxies', _escape(peer)[:64])
 
     def _unforwarded(self, environ: Mapping[str, Any]) -> None:
-        """Say once per process that a trusted proxy sends headers about its client, but no X-Forwarded-For:
+        """Say once in this app's log that a trusted proxy sends headers about its client, but no X-Forwarded-For:
         every client behind it then counts as the proxy, and one client's failed logins lock out all."""
-        if 'HTTP_X_FORWARDED_FOR' in environ or _UNFORWARDED.said():
+        if 'HTTP_X_FORWARDED_FOR' in environ or self.log.said(_UNFORWARDED):
             return
         sent = [name for key, name in _OTHER_FORWARDING if key in environ]
-        if not sent or not _UNFORWARDED.claim():  # the first login says it
+        if not sent or not self.log.first_to_say(_UNFORWARDED):  # the first login says it
             return
         self.log.write(logging.WARNING, 'A login came through the trusted proxy %s with %s but no X-Forwarded-For, '
                        'the only header canister takes the client\'s address from: every client of that proxy is '
@@ -9618,6 +9633,20 @@ def _current_authenticator() -> Optional[Authenticator]:
     return _route_plugin(context).auth if context is not None else None
 
 
+def _log_in_on_skipped_route(context: Any) -> None:
+    """Check the request's ``Authorization`` for a guard that finds nobody logged in on a route that skips
+    its app's canister (``skip=['canister']``): the route wrapper that checks it did not run there, and the
+    guard's 401 would challenge for credentials it never looks at."""
+    header = context.environ.get('HTTP_AUTHORIZATION')
+    route = _served_route(context)
+    if not header or route is None or any(getattr(p, 'name', None) == 'canister' for p in route.all_plugins()):
+        return  # (a route canister wraps had the header checked there)
+    for plugin in route.app.plugins:
+        if getattr(plugin, 'name', None) == 'canister' and getattr(plugin, 'auth', None) is not None:
+            plugin.auth.log_in(context, header, context.environ, context.trusted)
+            return
+
+
 def log_in(username: Optional[str], password: Optional[str],
            users: Union[Mapping[str, Any], Callable[[str], Any], None] = None) -> bool:
     """Log a user in from a login form: True, with ``session.user`` set, if the password is right.
@@ -9666,7 +9695,10 @@ def require(predicate: Callable[[Any], bool],
     def decorate(callback: Callable[..., Any]) -> Callable[..., Any]:
         def check() -> None:
             user = session.user
-            if not _is_someone(user):  # None, or '' (which canister reads as nobody everywhere)
+            if not _is_someone(user) and _local.context is not None:  # (None, or '': nobody, as everywhere)
+                _log_in_on_skipped_route(_local.context)
+                user = session.user
+            if not _is_someone(user):
                 if _local.context is None and _served_without_canister():  # else a 401 for ever, unexplained
                     raise CanisterError('canister.require on %s: the app bottle serves has no canister installed, '
                                         'so nobody is ever logged in there: app.install(canister.Canister()) on '
@@ -10349,15 +10381,16 @@ def _ip_address(entry: str) -> str:
     return entry.partition('%')[0]
 
 
-#: Claimed once a trusted proxy passed on an X-Forwarded-For whose client entry is no IP address (one WARNING).
-_UNBELIEVED_CLIENT = _Once()
+#: The WARNING of a trusted proxy that passed on an X-Forwarded-For whose client entry is no IP address (said once by
+#: each app's log).
+_UNBELIEVED_CLIENT = 'unbelieved client'
 
 
 def _warn_unbelieved_client(log: RequestLog, entry: str, trusted: str,
                             cookie_sid_of: Callable[[], Optional[str]]) -> None:
-    """Say once per process that the client's entry of X-Forwarded-For was no IP address, so not believed
+    """Say once in this app's log that the client's entry of X-Forwarded-For was no IP address, so not believed
     (``cookie_sid_of``: the request's session id, looked up only by the request that says it)."""
-    if _UNBELIEVED_CLIENT.said() or not _UNBELIEVED_CLIENT.claim():
+    if log.said(_UNBELIEVED_CLIENT) or not log.first_to_say(_UNBELIEVED_CLIENT):
         return
     # written before the request names its thread (_RequestContext.begin): named here as the request's lines are
     cookie_sid = cookie_sid_of()
@@ -11302,6 +11335,15 @@ class _StreamedBody:
 # The Plugin ##################################################################
 ###############################################################################
 
+def _is_chunked_body(result: Any) -> bool:
+    """True for a handler's result that the server iterates chunk by chunk after the handler returned, other
+    than a generator (canister's route wrapper takes those): an iterable object of the app's own, with or without
+    a ``close``, not text, bytes, a list, a mapping, a file or a response."""
+    return (hasattr(result, '__iter__') and not hasattr(result, 'read')
+            and not isinstance(result, (str, bytes, bytearray, list, tuple, dict, collections.abc.Mapping,
+                                        bottle.BaseResponse, _StreamedBody, types.GeneratorType)))
+
+
 def _bare_require_problem(route: bottle.Route) -> Optional[str]:
     """Why ``route`` can serve nothing, when its handler is the decorator ``canister.require`` returned for
     the handler itself (``@canister.require`` written without a predicate, which reads the handler as one);
@@ -11647,6 +11689,64 @@ class _FirstCall:
         return route.call(*args, **kwargs)
 
 
+class _SkippedRouteCall:
+    """The ``call`` of a route of canister's app that skips it (``skip=['canister']``): the guards of a ``require``
+    written above its route decorator, which canister's route wrapper runs on the other routes, run here, looked
+    for at its first call (with a WARNING then); until ``route.reset()``, as Bottle's own ``call`` lasts."""
+
+    #: One per skipped route: no ``__dict__``.
+    __slots__ = ('route', 'plugin', 'call', 'guards', 'lock')
+
+    def __init__(self, route: bottle.Route, plugin: Any) -> None:
+        #: The route whose ``call`` this is.
+        self.route = route
+        #: The canister of the route's app.
+        self.plugin = plugin
+        #: The call Bottle makes (its plugins applied), made at the first call.
+        self.call: Optional[Callable[..., Any]] = None
+        #: The checks written above the route decorator, outermost first (None until the first call).
+        self.guards: Optional[Tuple[Callable[[], None], ...]] = None
+        #: Held by the first call while it looks (a request at the same time waits, and is guarded too).
+        self.lock = threading.Lock()
+        route.__dict__['call'] = self
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        if self.guards is None:
+            with self.lock:
+                if self.guards is None:
+                    self.call = self.route._make_callback()
+                    self.guards = self.plugin._guards_above_skipped_route(self.route)
+        if _local.context is None and self.plugin.app is self.route.app:
+            # canister's WSGI callable did not run (the app is merged or mounted into another): do its work here,
+            # as the route wrapper does on the other routes (its CSRF check, log lines and headers)
+            return self.plugin._serve(self._served, self.route, args, kwargs)
+        if self.guards:
+            _run_guards(self.guards)
+        return typing.cast(Callable[..., Any], self.call)(*args, **kwargs)
+
+    def _served(self, *args: Any, **kwargs: Any) -> Any:
+        """The call in the request ``Canister._serve`` begins: an exception logged, a generator's chunks given
+        their request, as by the route wrapper (whose work around the call is left out: the route skips it)."""
+        context = _local.context
+        log = self.plugin.log
+        what = '%s %s' % (self.route.method, self.route.rule)
+        try:
+            if self.guards:
+                _run_guards(self.guards)
+            result = typing.cast(Callable[..., Any], self.call)(*args, **kwargs)
+        except bottle.HTTPResponse:
+            raise
+        except StoreUnavailable as error:
+            raise self.plugin._unavailable_response(error) from None
+        except Exception:
+            log.write(logging.ERROR, 'Unhandled exception in %s', what, exc_info=True)
+            context.handler_failed(log)
+            raise
+        if type(result) is types.GeneratorType:
+            return _StreamedBody(result, context, what)
+        return result
+
+
 class Canister:
     """The Bottle plugin: ``app.install(Canister())``.
 
@@ -11687,6 +11787,8 @@ class Canister:
         self._default_app_routes_noted: typing.Set[bottle.Route] = set()
         #: The routes of other apps served here whose parameters ``_note_unbound_route`` looked at, each once.
         self._other_apps_routes_looked_at: typing.Set[bottle.Route] = set()
+        #: The routes of the app that skip canister whose guards written above their decorator were logged, each once.
+        self._skipped_routes_warned: typing.Set[bottle.Route] = set()
         #: The plugins that wrap canister's wrapper are yet to be looked at (``_note_outer_plugins``).
         self._outer_plugins_unnoted = True
 
@@ -11787,6 +11889,22 @@ class Canister:
             _FirstCall(route, lambda mount_point: self._watch_children(target, prefix))
         elif route.app is not self.app:
             _FirstCall(route, lambda served: self._note_unbound_route(served, prefix))
+        elif self not in route.all_plugins() and not isinstance(route.__dict__.get('call'), _SkippedRouteCall):
+            _SkippedRouteCall(route, self)
+
+    def _guards_above_skipped_route(self, route: bottle.Route) -> Tuple[Callable[[], None], ...]:
+        """The checks of a ``require`` written above the route decorator of a route of the app that skips
+        canister, said in a WARNING (once per route): at its first call, as for the other routes."""
+        if self.app is None or route.app is not self.app:
+            return ()
+        late = tuple(_unenforced_checks(route, self.app.routes))
+        if late and route not in self._skipped_routes_warned:
+            self._skipped_routes_warned.add(route)
+            self.log.write(logging.WARNING, 'Route %s %s skips canister, and @canister.require or '
+                           '@canister.require_user is written above its route decorator, where it guards nothing: '
+                           'canister applies it here, but put it below the route decorator', route.method,
+                           route.rule)
+        return late
 
     def _watch_children(self, child: bottle.Bottle, prefix: str) -> None:
         """``_watch_other_apps_route`` for each route of a child mounted at ``prefix`` through a mount point."""
@@ -12346,6 +12464,8 @@ class Canister:
             if early is not None:
                 raise bottle.HTTPResponse(early.body, status=early.code, headers=early.headers)
             result = route_call(*args, **url_args)
+            if _is_chunked_body(result):  # (a generator's chunks get their request in the route wrapper already)
+                result = _StreamedBody(result, context, '%s %s' % (route.method, route.rule))
             if isinstance(result, _StreamedBody):
                 result.take_first()
             target = result if isinstance(result, bottle.HTTPResponse) else bottle.response

@@ -32,7 +32,7 @@ INSTALL_HELP = (
 @pytest.fixture(autouse=True)
 def once_warnings_unsaid() -> None:
     """Every test starts as a new process does: none of canister's once-per-process WARNINGs said yet
-    (X-Forwarded-For from a peer not trusted, or without an IP address), whatever tests ran before."""
+    (the check of gevent's monkey-patching), whatever tests ran before."""
     canister._forget_once_warnings()
 
 

@@ -32,6 +32,28 @@ REQUEST_LINE = re.compile(r' (GET|POST|PUT|DELETE|OPTIONS) http://\S+$', re.M)
 RESPONSE_LINE = re.compile(r' Response: \d{3} \(', re.M)
 
 
+class Chunks:
+    """A body of chunks that is no generator, as an app may write one (an iterator with a ``close``): each chunk
+    says the request id it sees and stores it in the session; ``close`` is noted in ``calls``."""
+
+    def __init__(self, calls: list) -> None:
+        self.calls = calls
+        self.sent = 0
+
+    def __iter__(self) -> Chunks:
+        return self
+
+    def __next__(self) -> bytes:
+        if self.sent == 2:
+            raise StopIteration
+        self.sent += 1
+        session.data['chunk %d' % self.sent] = canister.request_id()
+        return ('chunk %d of %s; ' % (self.sent, canister.request_id())).encode()
+
+    def close(self) -> None:
+        self.calls.append('closed')
+
+
 def child_routes(child: bottle.Bottle, calls: list) -> None:
     @child.get('/whoami')
     def whoami() -> Dict[str, Any]:
@@ -88,6 +110,25 @@ def child_routes(child: bottle.Bottle, calls: list) -> None:
     def end_everywhere() -> Dict[str, Any]:  # an admin route of the child, with the child's own plugin
         plugin = [plugin for plugin in child.plugins if isinstance(plugin, canister.Canister)][0]
         return {'listed': len(plugin.sessions_of('alice')), 'ended': plugin.end_sessions('alice')}
+
+    @child.post('/skipped_post', skip=['canister'])
+    def skipped_post() -> str:  # a route that opts out of canister's arguments (and of nothing else)
+        calls.append(bottle.request.body.read())
+        return 'posted'
+
+    @child.get('/skipped_stream', skip=['canister'])
+    def skipped_stream() -> Iterator[str]:
+        session.data['streamed'] = canister.request_id()
+        yield 'first %s, ' % canister.request_id()
+        yield 'then %s' % canister.request_id()
+
+    @child.get('/skipped_crash', skip=['canister'])
+    def skipped_crash() -> str:
+        raise RuntimeError('boom where canister is skipped')
+
+    @child.get('/chunks')
+    def chunks() -> Chunks:
+        return Chunks(calls)
 
     @child.get('/stream_session')
     def stream_session() -> Iterator[str]:
@@ -168,6 +209,44 @@ def test_a_cross_site_form_post_is_refused(compose, composition, place):
     res = client(parent).post(prefix + '/post', {'amount': '5'}, headers={'Origin': APP}, status='*')
     assert res.status_int == 200
     assert calls == [b'amount=5']
+
+
+@matrix
+def test_a_cross_site_form_post_to_a_childs_route_that_skips_canister_is_refused_and_each_post_logged_once(
+        compose, composition, place):
+    # (with canister on the child alone, served through the parent's entry, such a route got none of canister's
+    # work: the form of any site was let in, with no log line and no request id)
+    parent, prefix, calls, logs = compose(composition, place)
+    res = client(parent).post(prefix + '/skipped_post', {'amount': '5'}, headers={'Origin': EVIL}, status='*')
+    assert (res.status_int, calls) == (403, [])
+    res = client(parent).post(prefix + '/skipped_post', {'amount': '5'}, headers={'Origin': APP}, status='*')
+    assert (res.status_int, calls) == (200, [b'amount=5'])
+    assert len(res.headers.getall('X-Request-ID')) == 1
+    text = logged(logs)
+    assert len(REQUEST_LINE.findall(text)) == len(RESPONSE_LINE.findall(text)) == 2, text
+    assert text.count('Cross-site request refused') == 1
+
+
+@matrix
+def test_a_stream_of_a_childs_route_that_skips_canister_has_its_session_and_request_id_in_every_chunk(
+        compose, composition, place):
+    parent, prefix, _, _ = compose(composition, place)
+    web = client(parent)
+    res = web.get(prefix + '/skipped_stream')
+    request_id = res.headers['X-Request-ID']
+    assert res.text == 'first %s, then %s' % (request_id, request_id)
+    assert web.get(prefix + '/peek').json['data'] == {'streamed': request_id}
+
+
+@matrix
+def test_an_exception_of_a_childs_route_that_skips_canister_is_logged_once_with_its_traceback(
+        compose, composition, place):
+    parent, prefix, _, logs = compose(composition, place)
+    parent.catchall = True
+    assert client(parent).get(prefix + '/skipped_crash', expect_errors=True).status_int == 500
+    text = logged(logs)
+    assert text.count('RuntimeError: boom where canister is skipped') == 1, text
+    assert text.count('Response: 500') == 1, text
 
 
 @matrix
@@ -385,6 +464,20 @@ def test_a_streamed_body_has_its_session_and_request_id_in_every_chunk(compose, 
     assert res.headers['Set-Cookie'].split('=')[0] in ('session_id', 'parent_session')
     assert web.get(prefix + '/peek').json['data'] == {'before': request_id, 'after': request_id}
     assert 'WARNING' not in logged(logs)
+
+
+@matrix
+def test_a_body_of_chunks_that_is_no_generator_has_its_session_and_request_id_in_every_chunk(
+        compose, composition, place):
+    # (with canister on the child alone, served through the parent's entry, its chunks had no request:
+    # request_id() was '' and the session none)
+    parent, prefix, calls, _ = compose(composition, place)
+    web = client(parent)
+    res = web.get(prefix + '/chunks')
+    request_id = res.headers['X-Request-ID']
+    assert res.text == 'chunk 1 of %s; chunk 2 of %s; ' % (request_id, request_id)
+    assert calls == ['closed']
+    assert web.get(prefix + '/peek').json['data'] == {'chunk 1': request_id, 'chunk 2': request_id}
 
 
 def streamed_on_a_server(parent: bottle.Bottle, path: str) -> Tuple[str, List[str]]:

@@ -25,9 +25,9 @@ def composed(tmp_path, request):
     """composed(composition, parent_config) -> (parent app, path prefix of the child's routes)."""
     installed = []
 
-    def build(composition: str, parent_config: Dict[str, Any]):
+    def build(composition: str, parent_config: Dict[str, Any], **child_config: Any):
         child = bottle.Bottle()
-        child.install(canister.Canister(log_path=str(tmp_path / 'child'), **CHILD_USERS))
+        child.install(canister.Canister(log_path=str(tmp_path / 'child'), **CHILD_USERS, **child_config))
         installed.append(child)
 
         @child.post('/login')
@@ -76,3 +76,14 @@ def test_the_401_of_a_childs_guarded_route_challenges_with_the_childs_scheme(com
     refused = web.get(prefix + '/private', status=401)
     assert refused.headers['WWW-Authenticate'].startswith('Basic realm='), refused.headers
     assert web.get(prefix + '/private', headers={'Authorization': basic('carol', 'sesame')}).text == 'user=carol'
+
+
+@compositions
+def test_a_login_form_of_the_child_is_throttled_by_the_childs_auth_max_failures(composed, composition):
+    """The parent allows 10 failures (the default), the child 2: the child's count locks the client out."""
+    parent, prefix = composed(composition, PARENT_USERS, auth_max_failures=2)
+    web = client(parent)
+
+    statuses = [web.post(prefix + '/login', {'username': 'carol', 'password': 'guess'}, expect_errors=True).status_int
+                for _ in range(4)]
+    assert statuses == [401, 401, 429, 429]

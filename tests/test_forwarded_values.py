@@ -4,7 +4,7 @@ session 23: behind a proxy that passes the client's own headers on untouched, th
 * an X-Forwarded-For entry that is not an IP address was taken as the client's address (escaped, cut to 64
   characters): ``FAKE]   forged`` went into the ``[...]`` part of the log lines, and each new text was a login-throttle
   count of its own.  Only an IP address is believed now; otherwise the client is the outermost trusted proxy, and
-  one WARNING per process says so.
+  one WARNING in each app's log says so.
 * ``X-Forwarded-Proto`` was taken as any text (``javascript://...`` in the request line).  Only ``http`` and
   ``https`` are believed now; another value is ignored, and the server's scheme is used.
 

@@ -785,7 +785,7 @@ def test_cr_lf_in_a_trusted_forwarded_header_does_not_forge_log_lines(make_app, 
     assert '\r' not in log
 
 
-def test_the_warning_of_an_x_forwarded_for_entry_that_is_no_ip_address_is_said_once_per_process(
+def test_the_warning_of_an_x_forwarded_for_entry_that_is_no_ip_address_is_said_once_in_each_apps_log(
         make_app, tmp_path):
     apps = [make_app(trusted_proxies='10.0.0.1', log_path=str(tmp_path / name)) for name in ('one', 'two')]
     for app in apps:
@@ -795,8 +795,9 @@ def test_the_warning_of_an_x_forwarded_for_entry_that_is_no_ip_address_is_said_o
             client(app, REMOTE_ADDR='10.0.0.1', HTTP_X_FORWARDED_FOR=entry).get('/')
     said = [[line.split(']   ', 1)[1] for line in read_log(tmp_path / name).splitlines() if ' WARNING ' in line]
             for name in ('one', 'two')]
-    assert [len(lines) for lines in said] == [1, 0]
+    assert [len(lines) for lines in said] == [1, 1]
     assert said[0][0].startswith("X-Forwarded-For came through the trusted proxy 10.0.0.1 with 'unknown' where")
+    assert said[1][0].startswith("X-Forwarded-For came through the trusted proxy 10.0.0.1 with 'other' where")
 
 
 def test_cr_lf_in_a_basic_auth_user_name_does_not_forge_log_lines(make_app, log_dir):

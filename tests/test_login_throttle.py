@@ -6,7 +6,7 @@
   client never crowd each other out, and a locked-out client is still refused;
 * IPv6 clients count per /64;
 * with a shared session store (SQLite, Redis) every process counts in the same place;
-* X-Forwarded-For from a peer that is not trusted is reported once per process.
+* X-Forwarded-For from a peer that is not trusted is reported once per process and app (each app's log says it).
 """
 from __future__ import annotations
 
