@@ -9385,6 +9385,9 @@ class Authenticator:
             self.schemes['bearer'] = JwtAuth(config, log)
         #: The ``WWW-Authenticate`` values of a 401, one per scheme.
         self.challenges = [handler.challenge for handler in self.schemes.values()]
+        #: The challenge of a 401 that has no scheme's to carry (none configured, or only Basic's to a
+        #: page's script): RFC 9110 wants one on every 401, and no browser opens a dialog for this one.
+        self.session_challenge = 'Session realm=%s' % _realm(config)
         #: The session store, where a shared login throttle keeps its counts.
         self._store = store
         #: ``auth_max_failures``, for a throttle made later.
@@ -9574,7 +9577,8 @@ class Authenticator:
                        ', '.join(sent))
 
     def unauthorized(self, message: str, failure: Optional[AuthFailure] = None) -> bottle.HTTPResponse:
-        """A 401 response with the challenges of the configured schemes (but Basic's, to a page's script)."""
+        """A 401 response with the challenges of the configured schemes (but Basic's, to a page's script),
+        or the ``Session`` one when that leaves none."""
         challenges = self.challenges
         if _is_page_script(bottle.request.environ):
             challenges = [c for c in challenges if not c.startswith('Basic')]
@@ -9583,6 +9587,8 @@ class Authenticator:
             challenges = [c + ', error="invalid_token", error_description="%s"' % description
                           if c.startswith('Bearer') else c for c in challenges]
         response = _error_response(401, message)
+        if not challenges:  # the app's own login (a form, canister.log_in) is the way in
+            challenges = [self.session_challenge]
         for challenge in challenges:
             response.add_header('WWW-Authenticate', challenge)
         return response
@@ -9613,9 +9619,19 @@ def _route_plugin(context: Any) -> Any:
 
 
 def _current_authenticator() -> Optional[Authenticator]:
-    """The configured schemes of the route being served (None if none), for the challenge of a 401."""
+    """The authenticator of the route being served, for the challenges of a 401: its canister's (the
+    app's, for a route that skips canister); None where no canister serves."""
     context = _local.context
-    return _route_plugin(context).auth if context is not None else None
+    if context is not None:
+        return typing.cast(Authenticator, _route_plugin(context).authenticator)
+    try:
+        app = bottle.request.environ.get('bottle.app')
+    except RuntimeError:  # (Bottle has bound no request in this thread)
+        return None
+    for plugin in getattr(app, 'plugins', ()):
+        if getattr(plugin, 'name', None) == 'canister' and getattr(plugin, 'authenticator', None) is not None:
+            return typing.cast(Authenticator, plugin.authenticator)
+    return None
 
 
 def log_in(username: Optional[str], password: Optional[str],
@@ -9674,7 +9690,9 @@ def require(predicate: Callable[[Any], bool],
                 auth = _current_authenticator()
                 if auth is not None:
                     raise auth.unauthorized('Authentication required')
-                raise _error_response(401, 'Authentication required')
+                response = _error_response(401, 'Authentication required')
+                response.add_header('WWW-Authenticate', 'Session realm="canister"')
+                raise response
             try:
                 allowed = predicate(user)
             except Exception:
