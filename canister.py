@@ -580,6 +580,8 @@ class StoreUnavailable(CanisterError):
     #: before the store failed (they stay removed), as the store counted them; None elsewhere, and for
     #: a store that keeps no count (no ``tidy_removed``).
     removed: Optional[int] = None
+    #: What the 503 tells the client, when not the usual words of a store that is down (the login throttle's).
+    answer: Optional[str] = None
 
 
 class SessionDataError(CanisterError, TypeError):
@@ -5513,7 +5515,8 @@ class RedisStore(SessionStore):
         except self._errors as error:
             raise self._unreachable(error) from None
 
-    def _unreachable(self, error: Exception) -> StoreUnavailable:
+    def _unreachable(self, error: Exception, what: str = 'the Redis session store is unavailable') -> StoreUnavailable:
+        """The StoreUnavailable of ``error``, its text beginning with ``what`` and saying what to do."""
         text = _redis_error_text(error)
         if isinstance(error, self._auth_error):  # (its password changed on the server, say: it will not pass by itself)
             text += (' (Redis refused the credentials: fix the user name and password of session_store, '
@@ -5524,12 +5527,12 @@ class RedisStore(SessionStore):
             self._drop_connections()
             text += (' (the server is a read-only replica now, as after a failover: its connections are dropped, '
                      'and the next request connects again to the server that the URL names now)')
-        unavailable = StoreUnavailable('the Redis session store is unavailable: %s' % text)
+        unavailable, said = StoreUnavailable('%s: %s' % (what, text)), 'the Redis session store is unavailable: ' + text
         if isinstance(error, self._read_only_error) or any(refusal in text for refusal in _REDIS_REFUSALS):
-            self._refusing = str(unavailable)  # (what ``check`` says until a write of its own succeeds)
+            self._refusing = said  # (what ``check`` says until a write of its own succeeds)
         if isinstance(error, self._timeout_error) and not self._cluster:
             # One request a second waits out the timeout, not every one: threads (a sync worker's one) stay free.
-            self._stalled, self._stalled_until = str(unavailable), time.monotonic() + self._stall_window
+            self._stalled, self._stalled_until = said, time.monotonic() + self._stall_window
         elif self._stalled:  # (Redis answered, if with an error, or refuses connections: which is quick)
             self._stalled = ''
         return unavailable
@@ -9117,6 +9120,11 @@ def _throttle_key(client: str) -> str:
     return str(ipaddress.IPv6Network((int(address) >> 64 << 64, 64)))
 
 
+#: The 503's text for a login the throttle's store could not count (the log's ERROR line says why).
+_THROTTLE_UNAVAILABLE = ('Service unavailable: the login cannot be counted against the limit of failed logins (the '
+                         'session store that keeps the count cannot be reached or written), retry shortly')
+
+
 class _Throttle:
     """Login attempts per client, in this process: at most ``max_failures`` per window.
 
@@ -9227,7 +9235,9 @@ class _SQLiteThrottle(_Throttle):
         except (sqlite3.Error, OSError) as error:
             if _sqlite_no_room(error):  # (a failed login writes the throttle's count alone: no save fails to tell it)
                 self._store._short_of_room = True
-            raise StoreUnavailable('the SQLite login throttle %s failed: %s' % (self.path, error)) from None
+            unavailable = StoreUnavailable('the SQLite login throttle %s failed: %s' % (self.path, error))
+            unavailable.answer = _THROTTLE_UNAVAILABLE
+            raise unavailable from None
 
     def claim(self, client: str) -> Tuple[int, float]:
         def work(connection: sqlite3.Connection) -> Tuple[int, float]:
@@ -9319,11 +9329,16 @@ return 0
     def _run(self, source: str, client: str, *args: Any) -> Any:
         try:
             return self._run_script(source, self.prefix + client, *args)
-        except self._errors as error:  # (a client that could not be made raises StoreUnavailable itself)
+        except StoreUnavailable as error:  # (a client that could not be made, or Redis stalled: the store's words)
+            error.answer = _THROTTLE_UNAVAILABLE
+            raise
+        except self._errors as error:
             # The same Redis as the sessions': a write refused here (NOREPLICAS, READONLY, full) is one the store's
-            # readiness check must tell, though no session was saved (a Basic login's count is written first).
-            self._unreachable(error)
-            raise StoreUnavailable('the Redis login throttle is unavailable: %s' % _redis_error_text(error)) from None
+            # readiness check must tell, though no session was saved (a Basic login's count is written first); its
+            # words say what to do (a read-only replica's among them).
+            unavailable = self._unreachable(error, 'the Redis login throttle is unavailable')
+            unavailable.answer = _THROTTLE_UNAVAILABLE
+            raise unavailable from None
 
     def claim(self, client: str) -> Tuple[int, float]:
         wait_ms, left_ms = self._run(self._CLAIM, client, self.max_failures, int(self.window * 1000))
@@ -9423,7 +9438,9 @@ class Authenticator:
                     try:
                         self._throttle = _throttle_for(self._store, self._max_failures)
                     except ConfigError as error:  # (the SQLite file cannot hold its table)
-                        raise StoreUnavailable(str(error)) from None
+                        unavailable = StoreUnavailable(str(error))
+                        unavailable.answer = _THROTTLE_UNAVAILABLE
+                        raise unavailable from None
         return self._throttle
 
     def log_in(self, session: SessionState, header: str, environ: Mapping[str, Any], trusted: bool) -> None:
@@ -12169,7 +12186,7 @@ class Canister:
         """The 503 response of a request whose session store cannot be reached (logged once a second)."""
         self.log.write_repeated(logging.ERROR, str(error))
         self._tell_wait_note()
-        return _error_response(503, _UNAVAILABLE, _UNAVAILABLE_RETRY)
+        return _error_response(503, getattr(error, 'answer', None) or _UNAVAILABLE, _UNAVAILABLE_RETRY)
 
     def _error_page(self, error: bottle.HTTPError) -> Any:
         """The app's ``default_error_handler``: what Bottle answers for an ``HTTPError`` the app has no
