@@ -5663,8 +5663,9 @@ class RedisStore(SessionStore):
         return False, self._text(result[1]) if len(result) > 1 else None
 
     def _update_and_wait(self, key: str, args: List[Any]) -> Tuple[Any, Any]:
-        """The update script by its SHA, then WAIT, in one pipeline (a script object in a pipeline
-        would first ask the server whether it knows the script: a round trip more)."""
+        """The update script's answer and WAIT's count of replicas: a bare ``EVALSHA`` of ``_REDIS_UPDATE``
+        and ``WAIT`` in one pipeline, one round trip; where the server lacks the script (``NOSCRIPT``), a
+        ``SCRIPT LOAD`` and the pipeline once more, as ``run_script`` does for a lone script."""
         for attempt in (1, 2):
             pipe = self._pipeline()
             pipe.evalsha(self._sha(_REDIS_UPDATE), 1, key, *args)
