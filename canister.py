@@ -2017,6 +2017,12 @@ _DROP_LATE_LINES = logging.NullHandler()
 _MORE_LIKE_IT = '%s (and %d more like it in process %d in the last %.1fs)'
 
 
+def _thread_name(client: str, sid: Optional[str]) -> str:
+    """The name of a thread while it serves a request, the ``[...]`` of its log lines: the client's address, and
+    the first 6 characters of the session id (``...`` while there is none)."""
+    return client + ('-' + sid[:6] if sid else '-...')
+
+
 def _own_thread_name() -> str:
     """The current thread's name as it is outside any request (the one it had before the outermost request
     it serves renamed it)."""
@@ -6821,7 +6827,7 @@ class SessionState:
         sid = self.sid = secrets.token_urlsafe(32)
         if self.manager is not None:
             if self.manager.log.writes_lines:  # (the thread's name is the [...] of its log lines)
-                threading.current_thread().name = '%s-%s' % (self.client, sid[:6])
+                threading.current_thread().name = _thread_name(self.client, sid)
             self.manager.log.write(logging.DEBUG, 'Session: %s... created', sid[:6])
         return sid
 
@@ -10396,8 +10402,7 @@ def _warn_unbelieved_client(log: RequestLog, entry: str, trusted: str,
     if _UNBELIEVED_CLIENT.said() or not _UNBELIEVED_CLIENT.claim():
         return
     # written before the request names its thread (_RequestContext.begin): named here as the request's lines are
-    cookie_sid = cookie_sid_of()
-    thread_name = trusted + ('-' + cookie_sid[:6] if cookie_sid else '-...')
+    thread_name = _thread_name(trusted, cookie_sid_of())
     log.write(logging.WARNING, 'X-Forwarded-For came through the trusted proxy %s with %r where the client\'s '
               'address belongs, which is not an IP address: such an entry is not believed, and the client is '
               'logged and throttled as %s; a proxy that passes on the client\'s own X-Forwarded-For lets the client '
@@ -10932,7 +10937,7 @@ class _RequestContext(SessionState):
         if log.writes_lines:  # the thread's name is the [...] of its log lines
             thread = context.thread = threading.current_thread()
             context.outer_thread_name = thread.name
-            thread.name = name = context.client + ('-' + cookie_sid[:6] if cookie_sid else '-...')
+            thread.name = name = _thread_name(context.client, cookie_sid)
             if log.errors_on_stream:  # (Bottle's traceback of what it catches would go there before canister's line)
                 context._hold_bottles_traceback()
             if log.writes_requests:
