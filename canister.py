@@ -37,6 +37,7 @@ import base64
 import binascii
 import collections
 import collections.abc
+import contextlib
 import datetime
 import decimal
 import difflib
@@ -4558,6 +4559,20 @@ def _sqlite_disk_full(path: str) -> str:
 _SQLITE_ROOM = 16 * 1024
 
 
+@contextlib.contextmanager
+def _sqlite_transaction(connection: sqlite3.Connection) -> typing.Iterator[None]:
+    """A transaction that holds the file's write lock from its start (``BEGIN IMMEDIATE``: one writer at a time,
+    so what it reads stays true until it writes): committed at the end, rolled back if anything raises."""
+    connection.execute('BEGIN IMMEDIATE')
+    try:
+        yield
+        connection.execute('COMMIT')
+    except BaseException:
+        if connection.in_transaction:  # (SQLite ends it itself on some errors, a full disk's at COMMIT among them)
+            connection.execute('ROLLBACK')
+        raise
+
+
 def _sqlite_write_lock(connection: sqlite3.Connection) -> None:
     """Take the file's write lock and let go of it, writing nothing: fails as a save would on a connection
     that could open the file for reading only, or while another holds the lock (after ``busy_timeout``)."""
@@ -4972,8 +4987,7 @@ class SQLiteStore(SessionStore):
             connection.execute('PRAGMA journal_mode=WAL')
         if self._columns(connection) == self._COLUMNS:
             return
-        connection.execute('BEGIN IMMEDIATE')
-        try:
+        with _sqlite_transaction(connection):
             columns = self._columns(connection)  # (again, now that no other connection can make it)
             if columns == self._DEVELOPMENT_COLUMNS:  # a development version's table: its sessions are not kept
                 connection.execute('DROP TABLE canister_sessions')
@@ -4982,11 +4996,6 @@ class SQLiteStore(SessionStore):
                                             'give canister a file of its own' % ', '.join(columns))
             for statement in self._SCHEMA:
                 connection.execute(statement)
-            connection.execute('COMMIT')
-        except BaseException:
-            if connection.in_transaction:  # (SQLite ends it itself on some errors, a full disk's at COMMIT among them)
-                connection.execute('ROLLBACK')
-            raise
 
     @staticmethod
     def _columns(connection: sqlite3.Connection) -> List[str]:
@@ -9248,8 +9257,7 @@ class _SQLiteThrottle(_Throttle):
 
     def claim(self, client: str) -> Tuple[int, float]:
         def work(connection: sqlite3.Connection) -> Tuple[int, float]:
-            connection.execute('BEGIN IMMEDIATE')  # one writer at a time: read and count as one step
-            try:
+            with _sqlite_transaction(connection):  # one writer at a time: read and count as one step
                 now = _now()
                 row = connection.execute('SELECT attempts, window_ends FROM canister_throttle WHERE client = ?',
                                          (client,)).fetchone()
@@ -9263,12 +9271,7 @@ class _SQLiteThrottle(_Throttle):
                 if next(self._claims) % self.cleanup_every == 0:
                     connection.execute('DELETE FROM canister_throttle WHERE window_ends <= ? OR window_ends > ?',
                                        (now, now + self.window))
-                connection.execute('COMMIT')
-                return wait, ends
-            except BaseException:
-                if connection.in_transaction:  # (SQLite ends it itself on some errors, a full disk's among them)
-                    connection.execute('ROLLBACK')
-                raise
+            return wait, ends
         return typing.cast(Tuple[int, float], self._run(work))
 
     def _ended(self, ends: float, now: float) -> bool:
