@@ -9151,16 +9151,25 @@ class _Throttle:
     attempts (a token, a password verified minutes ago) only ask whether the client is locked
     out (``wait``), and take a place once they failed.  A window starts with a client's first
     attempt and lasts ``window`` seconds.
+
+    At most ``max_clients`` clients are counted, and none is forgotten inside its window: were the
+    oldest dropped to make room, an attacker with more addresses than that (a /48 of IPv6 holds 65,536
+    /64s) would take turns among them and each would find its count gone, for guesses without end.
+    A client not counted yet finds room once the first window ends, and is refused until then.
     """
+
+    #: The ``ends`` of a claim refused because ``max_clients`` others are counted, each in its window.
+    FULL = -1.0
 
     def __init__(self, max_failures: int, window: float = 60.0, max_clients: int = 10000) -> None:
         #: Failed logins a client may make in a window (``auth_max_failures``).
         self.max_failures = max_failures
         #: Seconds of a client's window.
         self.window = window
-        #: The most clients counted: the least recently seen are dropped beyond it.
+        #: The most clients counted at once: a client with no place left to claim waits for one.
         self.max_clients = max_clients
-        #: client -> [attempts, end of its window (monotonic)], least recently used first.
+        #: client -> [attempts, end of its window (monotonic)], the first window to end first (windows
+        #: are all ``window`` long, so in the order they began).  A count back at 0 is no client's.
         self._clients: 'collections.OrderedDict[str, List[float]]' = collections.OrderedDict()
         #: Guards ``_clients``.
         self._lock = threading.Lock()
@@ -9168,19 +9177,34 @@ class _Throttle:
 
     def claim(self, client: str) -> Tuple[int, float]:
         """Take a place for an attempt: ``(0, the end of its window)``, which ``release`` is given,
-        or ``(the seconds to wait, 0.0)``."""
+        or ``(the seconds to wait, 0.0)``, or ``(the seconds to wait, FULL)`` for a new window while
+        ``max_clients`` others are counted."""
         with self._lock:
             now = time.monotonic()
-            entry = self._clients.pop(client, None)
+            clients = self._clients
+            entry = clients.get(client)
             if entry is None or entry[1] <= now:
-                entry = [0, now + self.window]
-            self._clients[client] = entry
-            while len(self._clients) > self.max_clients:
-                self._clients.popitem(last=False)
+                if entry is not None:
+                    del clients[client]
+                first_ends = self._make_room(now)
+                if first_ends:
+                    return max(math.ceil(first_ends - now), 1), self.FULL
+                entry = clients[client] = [0, now + self.window]
             if entry[0] >= self.max_failures:
                 return max(math.ceil(entry[1] - now), 1), 0.0
             entry[0] += 1
             return 0, entry[1]
+
+    def _make_room(self, now: float) -> float:
+        """Forget the clients whose window has ended (the first ones); 0.0 if there is room for one more,
+        else when the first window ends.  Called with ``_lock`` held."""
+        clients = self._clients
+        while clients:
+            first_ends = clients[next(iter(clients))][1]
+            if first_ends > now:
+                return first_ends if len(clients) >= self.max_clients else 0.0
+            clients.popitem(last=False)
+        return 0.0
 
     def wait(self, client: str) -> int:
         """The seconds the client must wait (its places are all taken), or 0; takes no place."""
@@ -9197,6 +9221,8 @@ class _Throttle:
             entry = self._clients.get(client)
             if entry is not None and entry[1] == ends and entry[0] > 0:
                 entry[0] -= 1
+                if not entry[0]:  # no failure, no attempt under way: nothing to keep (successful logins take no room)
+                    del self._clients[client]
 
 
 class _SQLiteThrottle(_Throttle):
@@ -9500,9 +9526,7 @@ class Authenticator:
         throttle = self.throttle
         wait, ends = throttle.claim(client) if guess else (throttle.wait(client), 0.0)
         if wait:
-            self.log.write(logging.WARNING, 'Too many failed logins from %s: refused for %ds', client, wait)
-            raise _error_response(429, 'Too many failed login attempts: retry in %d seconds' % wait,
-                                  {'Retry-After': str(wait)})
+            raise self._refusal(client, wait, ends == _Throttle.FULL, throttle.max_clients)
         try:
             result = check()
         except AuthFailure as failure:  # the attempt keeps its place (takes one) until the window ends
@@ -9520,6 +9544,20 @@ class Authenticator:
         if guess:
             throttle.release(client, ends)
         return result
+
+    def _refusal(self, client: str, wait: int, full: bool, most: int) -> bottle.HTTPResponse:
+        """The 429 of a login the throttle refused, logged: the client is locked out, or (``full``) not counted
+        yet while the throttle counts its most clients (``most``), each in its window."""
+        if not full:
+            self.log.write(logging.WARNING, 'Too many failed logins from %s: refused for %ds', client, wait)
+            return _error_response(429, 'Too many failed login attempts: retry in %d seconds' % wait,
+                                   {'Retry-After': str(wait)})
+        self.log.write_repeated(logging.WARNING, 'The login throttle of this process counts %d clients, its most, each '
+                                'with failed logins in its window (a guessing attack from many addresses?): logins '
+                                'from clients it does not count yet are refused with 429 until the first window ends, '
+                                'rather than forgetting a count' % most)
+        return _error_response(429, 'Too many clients with failed logins at once: retry in %d seconds' % wait,
+                               {'Retry-After': str(wait)})
 
     @staticmethod
     def _authenticate(handler: Any, credentials: str) -> Tuple[Any, int, str, Optional[str], Optional[_LoginInCheck]]:
