@@ -37,6 +37,7 @@ import base64
 import binascii
 import collections
 import collections.abc
+import contextlib
 import datetime
 import decimal
 import difflib
@@ -580,6 +581,8 @@ class StoreUnavailable(CanisterError):
     #: before the store failed (they stay removed), as the store counted them; None elsewhere, and for
     #: a store that keeps no count (no ``tidy_removed``).
     removed: Optional[int] = None
+    #: What the 503 tells the client, when not the usual words of a store that is down (the login throttle's).
+    answer: Optional[str] = None
 
 
 class SessionDataError(CanisterError, TypeError):
@@ -2013,6 +2016,12 @@ _DROP_LATE_LINES = logging.NullHandler()
 #: worker: the line has no request of its own to tell it by, and its thread's name is one every worker has), and
 #: over what time.
 _MORE_LIKE_IT = '%s (and %d more like it in process %d in the last %.1fs)'
+
+
+def _thread_name(client: str, sid: Optional[str]) -> str:
+    """The name of a thread while it serves a request, the ``[...]`` of its log lines: the client's address, and
+    the first 6 characters of the session id (``...`` while there is none)."""
+    return client + ('-' + sid[:6] if sid else '-...')
 
 
 def _own_thread_name() -> str:
@@ -4565,6 +4574,20 @@ def _sqlite_disk_full(path: str) -> str:
 _SQLITE_ROOM = 16 * 1024
 
 
+@contextlib.contextmanager
+def _sqlite_transaction(connection: sqlite3.Connection) -> typing.Iterator[None]:
+    """A transaction that holds the file's write lock from its start (``BEGIN IMMEDIATE``: one writer at a time,
+    so what it reads stays true until it writes): committed at the end, rolled back if anything raises."""
+    connection.execute('BEGIN IMMEDIATE')
+    try:
+        yield
+        connection.execute('COMMIT')
+    except BaseException:
+        if connection.in_transaction:  # (SQLite ends it itself on some errors, a full disk's at COMMIT among them)
+            connection.execute('ROLLBACK')
+        raise
+
+
 def _sqlite_write_lock(connection: sqlite3.Connection) -> None:
     """Take the file's write lock and let go of it, writing nothing: fails as a save would on a connection
     that could open the file for reading only, or while another holds the lock (after ``busy_timeout``)."""
@@ -4979,8 +5002,7 @@ class SQLiteStore(SessionStore):
             connection.execute('PRAGMA journal_mode=WAL')
         if self._columns(connection) == self._COLUMNS:
             return
-        connection.execute('BEGIN IMMEDIATE')
-        try:
+        with _sqlite_transaction(connection):
             columns = self._columns(connection)  # (again, now that no other connection can make it)
             if columns == self._DEVELOPMENT_COLUMNS:  # a development version's table: its sessions are not kept
                 connection.execute('DROP TABLE canister_sessions')
@@ -4989,11 +5011,6 @@ class SQLiteStore(SessionStore):
                                             'give canister a file of its own' % ', '.join(columns))
             for statement in self._SCHEMA:
                 connection.execute(statement)
-            connection.execute('COMMIT')
-        except BaseException:
-            if connection.in_transaction:  # (SQLite ends it itself on some errors, a full disk's at COMMIT among them)
-                connection.execute('ROLLBACK')
-            raise
 
     @staticmethod
     def _columns(connection: sqlite3.Connection) -> List[str]:
@@ -5528,7 +5545,8 @@ class RedisStore(SessionStore):
         except self._errors as error:
             raise self._unreachable(error) from None
 
-    def _unreachable(self, error: Exception) -> StoreUnavailable:
+    def _unreachable(self, error: Exception, what: str = 'the Redis session store is unavailable') -> StoreUnavailable:
+        """The StoreUnavailable of ``error``, its text beginning with ``what`` and saying what to do."""
         text = _redis_error_text(error)
         if isinstance(error, self._auth_error):  # (its password changed on the server, say: it will not pass by itself)
             text += (' (Redis refused the credentials: fix the user name and password of session_store, '
@@ -5539,12 +5557,12 @@ class RedisStore(SessionStore):
             self._drop_connections()
             text += (' (the server is a read-only replica now, as after a failover: its connections are dropped, '
                      'and the next request connects again to the server that the URL names now)')
-        unavailable = StoreUnavailable('the Redis session store is unavailable: %s' % text)
+        unavailable, said = StoreUnavailable('%s: %s' % (what, text)), 'the Redis session store is unavailable: ' + text
         if isinstance(error, self._read_only_error) or any(refusal in text for refusal in _REDIS_REFUSALS):
-            self._refusing = str(unavailable)  # (what ``check`` says until a write of its own succeeds)
+            self._refusing = said  # (what ``check`` says until a write of its own succeeds)
         if isinstance(error, self._timeout_error) and not self._cluster:
             # One request a second waits out the timeout, not every one: threads (a sync worker's one) stay free.
-            self._stalled, self._stalled_until = str(unavailable), time.monotonic() + self._stall_window
+            self._stalled, self._stalled_until = said, time.monotonic() + self._stall_window
         elif self._stalled:  # (Redis answered, if with an error, or refuses connections: which is quick)
             self._stalled = ''
         return unavailable
@@ -5675,8 +5693,9 @@ class RedisStore(SessionStore):
         return False, self._text(result[1]) if len(result) > 1 else None
 
     def _update_and_wait(self, key: str, args: List[Any]) -> Tuple[Any, Any]:
-        """The update script by its SHA, then WAIT, in one pipeline (a script object in a pipeline
-        would first ask the server whether it knows the script: a round trip more)."""
+        """The update script's answer and WAIT's count of replicas: a bare ``EVALSHA`` of ``_REDIS_UPDATE``
+        and ``WAIT`` in one pipeline, one round trip; where the server lacks the script (``NOSCRIPT``), a
+        ``SCRIPT LOAD`` and the pipeline once more, as ``run_script`` does for a lone script."""
         for attempt in (1, 2):
             pipe = self._pipeline()
             pipe.evalsha(self._sha(_REDIS_UPDATE), 1, key, *args)
@@ -6832,7 +6851,7 @@ class SessionState:
         sid = self.sid = secrets.token_urlsafe(32)
         if self.manager is not None:
             if self.manager.log.writes_lines:  # (the thread's name is the [...] of its log lines)
-                threading.current_thread().name = '%s-%s' % (self.client, sid[:6])
+                threading.current_thread().name = _thread_name(self.client, sid)
             self.manager.log.write(logging.DEBUG, 'Session: %s... created', sid[:6])
         return sid
 
@@ -9132,6 +9151,11 @@ def _throttle_key(client: str) -> str:
     return str(ipaddress.IPv6Network((int(address) >> 64 << 64, 64)))
 
 
+#: The 503's text for a login the throttle's store could not count (the log's ERROR line says why).
+_THROTTLE_UNAVAILABLE = ('Service unavailable: the login cannot be counted against the limit of failed logins (the '
+                         'session store that keeps the count cannot be reached or written), retry shortly')
+
+
 class _Throttle:
     """Login attempts per client, in this process: at most ``max_failures`` per window.
 
@@ -9142,16 +9166,25 @@ class _Throttle:
     attempts (a token, a password verified minutes ago) only ask whether the client is locked
     out (``wait``), and take a place once they failed.  A window starts with a client's first
     attempt and lasts ``window`` seconds.
+
+    At most ``max_clients`` clients are counted, and none is forgotten inside its window: were the
+    oldest dropped to make room, an attacker with more addresses than that (a /48 of IPv6 holds 65,536
+    /64s) would take turns among them and each would find its count gone, for guesses without end.
+    A client not counted yet finds room once the first window ends, and is refused until then.
     """
+
+    #: The ``ends`` of a claim refused because ``max_clients`` others are counted, each in its window.
+    FULL = -1.0
 
     def __init__(self, max_failures: int, window: float = 60.0, max_clients: int = 10000) -> None:
         #: Failed logins a client may make in a window (``auth_max_failures``).
         self.max_failures = max_failures
         #: Seconds of a client's window.
         self.window = window
-        #: The most clients counted: the least recently seen are dropped beyond it.
+        #: The most clients counted at once: a client with no place left to claim waits for one.
         self.max_clients = max_clients
-        #: client -> [attempts, end of its window (monotonic)], least recently used first.
+        #: client -> [attempts, end of its window (monotonic)], the first window to end first (windows
+        #: are all ``window`` long, so in the order they began).  A count back at 0 is no client's.
         self._clients: 'collections.OrderedDict[str, List[float]]' = collections.OrderedDict()
         #: Guards ``_clients``.
         self._lock = threading.Lock()
@@ -9159,19 +9192,34 @@ class _Throttle:
 
     def claim(self, client: str) -> Tuple[int, float]:
         """Take a place for an attempt: ``(0, the end of its window)``, which ``release`` is given,
-        or ``(the seconds to wait, 0.0)``."""
+        or ``(the seconds to wait, 0.0)``, or ``(the seconds to wait, FULL)`` for a new window while
+        ``max_clients`` others are counted."""
         with self._lock:
             now = time.monotonic()
-            entry = self._clients.pop(client, None)
+            clients = self._clients
+            entry = clients.get(client)
             if entry is None or entry[1] <= now:
-                entry = [0, now + self.window]
-            self._clients[client] = entry
-            while len(self._clients) > self.max_clients:
-                self._clients.popitem(last=False)
+                if entry is not None:
+                    del clients[client]
+                first_ends = self._make_room(now)
+                if first_ends:
+                    return max(math.ceil(first_ends - now), 1), self.FULL
+                entry = clients[client] = [0, now + self.window]
             if entry[0] >= self.max_failures:
                 return max(math.ceil(entry[1] - now), 1), 0.0
             entry[0] += 1
             return 0, entry[1]
+
+    def _make_room(self, now: float) -> float:
+        """Forget the clients whose window has ended (the first ones); 0.0 if there is room for one more,
+        else when the first window ends.  Called with ``_lock`` held."""
+        clients = self._clients
+        while clients:
+            first_ends = clients[next(iter(clients))][1]
+            if first_ends > now:
+                return first_ends if len(clients) >= self.max_clients else 0.0
+            clients.popitem(last=False)
+        return 0.0
 
     def wait(self, client: str) -> int:
         """The seconds the client must wait (its places are all taken), or 0; takes no place."""
@@ -9188,6 +9236,8 @@ class _Throttle:
             entry = self._clients.get(client)
             if entry is not None and entry[1] == ends and entry[0] > 0:
                 entry[0] -= 1
+                if not entry[0]:  # no failure, no attempt under way: nothing to keep (successful logins take no room)
+                    del self._clients[client]
 
 
 class _SQLiteThrottle(_Throttle):
@@ -9242,12 +9292,13 @@ class _SQLiteThrottle(_Throttle):
         except (sqlite3.Error, OSError) as error:
             if _sqlite_no_room(error):  # (a failed login writes the throttle's count alone: no save fails to tell it)
                 self._store._short_of_room = True
-            raise StoreUnavailable('the SQLite login throttle %s failed: %s' % (self.path, error)) from None
+            unavailable = StoreUnavailable('the SQLite login throttle %s failed: %s' % (self.path, error))
+            unavailable.answer = _THROTTLE_UNAVAILABLE
+            raise unavailable from None
 
     def claim(self, client: str) -> Tuple[int, float]:
         def work(connection: sqlite3.Connection) -> Tuple[int, float]:
-            connection.execute('BEGIN IMMEDIATE')  # one writer at a time: read and count as one step
-            try:
+            with _sqlite_transaction(connection):  # one writer at a time: read and count as one step
                 now = _now()
                 row = connection.execute('SELECT attempts, window_ends FROM canister_throttle WHERE client = ?',
                                          (client,)).fetchone()
@@ -9261,12 +9312,7 @@ class _SQLiteThrottle(_Throttle):
                 if next(self._claims) % self.cleanup_every == 0:
                     connection.execute('DELETE FROM canister_throttle WHERE window_ends <= ? OR window_ends > ?',
                                        (now, now + self.window))
-                connection.execute('COMMIT')
-                return wait, ends
-            except BaseException:
-                if connection.in_transaction:  # (SQLite ends it itself on some errors, a full disk's among them)
-                    connection.execute('ROLLBACK')
-                raise
+            return wait, ends
         return typing.cast(Tuple[int, float], self._run(work))
 
     def _ended(self, ends: float, now: float) -> bool:
@@ -9334,11 +9380,16 @@ return 0
     def _run(self, source: str, client: str, *args: Any) -> Any:
         try:
             return self._run_script(source, self.prefix + client, *args)
-        except self._errors as error:  # (a client that could not be made raises StoreUnavailable itself)
+        except StoreUnavailable as error:  # (a client that could not be made, or Redis stalled: the store's words)
+            error.answer = _THROTTLE_UNAVAILABLE
+            raise
+        except self._errors as error:
             # The same Redis as the sessions': a write refused here (NOREPLICAS, READONLY, full) is one the store's
-            # readiness check must tell, though no session was saved (a Basic login's count is written first).
-            self._unreachable(error)
-            raise StoreUnavailable('the Redis login throttle is unavailable: %s' % _redis_error_text(error)) from None
+            # readiness check must tell, though no session was saved (a Basic login's count is written first); its
+            # words say what to do (a read-only replica's among them).
+            unavailable = self._unreachable(error, 'the Redis login throttle is unavailable')
+            unavailable.answer = _THROTTLE_UNAVAILABLE
+            raise unavailable from None
 
     def claim(self, client: str) -> Tuple[int, float]:
         wait_ms, left_ms = self._run(self._CLAIM, client, self.max_failures, int(self.window * 1000))
@@ -9400,6 +9451,9 @@ class Authenticator:
             self.schemes['bearer'] = JwtAuth(config, log)
         #: The ``WWW-Authenticate`` values of a 401, one per scheme.
         self.challenges = [handler.challenge for handler in self.schemes.values()]
+        #: The challenge of a 401 that has no scheme's to carry (none configured, or only Basic's to a
+        #: page's script): RFC 9110 wants one on every 401, and no browser opens a dialog for this one.
+        self.session_challenge = 'Session realm=%s' % _realm(config)
         #: The session store, where a shared login throttle keeps its counts.
         self._store = store
         #: ``auth_max_failures``, for a throttle made later.
@@ -9435,7 +9489,9 @@ class Authenticator:
                     try:
                         self._throttle = _throttle_for(self._store, self._max_failures)
                     except ConfigError as error:  # (the SQLite file cannot hold its table)
-                        raise StoreUnavailable(str(error)) from None
+                        unavailable = StoreUnavailable(str(error))
+                        unavailable.answer = _THROTTLE_UNAVAILABLE
+                        raise unavailable from None
         return self._throttle
 
     def log_in(self, session: SessionState, header: str, environ: Mapping[str, Any], trusted: bool) -> None:
@@ -9485,9 +9541,7 @@ class Authenticator:
         throttle = self.throttle
         wait, ends = throttle.claim(client) if guess else (throttle.wait(client), 0.0)
         if wait:
-            self.log.write(logging.WARNING, 'Too many failed logins from %s: refused for %ds', client, wait)
-            raise _error_response(429, 'Too many failed login attempts: retry in %d seconds' % wait,
-                                  {'Retry-After': str(wait)})
+            raise self._refusal(client, wait, ends == _Throttle.FULL, throttle.max_clients)
         try:
             result = check()
         except AuthFailure as failure:  # the attempt keeps its place (takes one) until the window ends
@@ -9505,6 +9559,20 @@ class Authenticator:
         if guess:
             throttle.release(client, ends)
         return result
+
+    def _refusal(self, client: str, wait: int, full: bool, most: int) -> bottle.HTTPResponse:
+        """The 429 of a login the throttle refused, logged: the client is locked out, or (``full``) not counted
+        yet while the throttle counts its most clients (``most``), each in its window."""
+        if not full:
+            self.log.write(logging.WARNING, 'Too many failed logins from %s: refused for %ds', client, wait)
+            return _error_response(429, 'Too many failed login attempts: retry in %d seconds' % wait,
+                                   {'Retry-After': str(wait)})
+        self.log.write_repeated(logging.WARNING, 'The login throttle of this process counts %d clients, its most, each '
+                                'with failed logins in its window (a guessing attack from many addresses?): logins '
+                                'from clients it does not count yet are refused with 429 until the first window ends, '
+                                'rather than forgetting a count' % most)
+        return _error_response(429, 'Too many clients with failed logins at once: retry in %d seconds' % wait,
+                               {'Retry-After': str(wait)})
 
     @staticmethod
     def _authenticate(handler: Any, credentials: str) -> Tuple[Any, int, str, Optional[str], Optional[_LoginInCheck]]:
@@ -9589,7 +9657,8 @@ class Authenticator:
                        ', '.join(sent))
 
     def unauthorized(self, message: str, failure: Optional[AuthFailure] = None) -> bottle.HTTPResponse:
-        """A 401 response with the challenges of the configured schemes (but Basic's, to a page's script)."""
+        """A 401 response with the challenges of the configured schemes (but Basic's, to a page's script),
+        or the ``Session`` one when that leaves none."""
         challenges = self.challenges
         if _is_page_script(bottle.request.environ):
             challenges = [c for c in challenges if not c.startswith('Basic')]
@@ -9598,6 +9667,8 @@ class Authenticator:
             challenges = [c + ', error="invalid_token", error_description="%s"' % description
                           if c.startswith('Bearer') else c for c in challenges]
         response = _error_response(401, message)
+        if not challenges:  # the app's own login (a form, canister.log_in) is the way in
+            challenges = [self.session_challenge]
         for challenge in challenges:
             response.add_header('WWW-Authenticate', challenge)
         return response
@@ -9628,9 +9699,19 @@ def _route_plugin(context: Any) -> Any:
 
 
 def _current_authenticator() -> Optional[Authenticator]:
-    """The configured schemes of the route being served (None if none), for the challenge of a 401."""
+    """The authenticator of the route being served, for the challenges of a 401: its canister's (the
+    app's, for a route that skips canister); None where no canister serves."""
     context = _local.context
-    return _route_plugin(context).auth if context is not None else None
+    if context is not None:
+        return typing.cast(Authenticator, _route_plugin(context).authenticator)
+    try:
+        app = bottle.request.environ.get('bottle.app')
+    except RuntimeError:  # (Bottle has bound no request in this thread)
+        return None
+    for plugin in getattr(app, 'plugins', ()):
+        if getattr(plugin, 'name', None) == 'canister' and getattr(plugin, 'authenticator', None) is not None:
+            return typing.cast(Authenticator, plugin.authenticator)
+    return None
 
 
 def _log_in_on_skipped_route(context: Any) -> None:
@@ -9706,7 +9787,9 @@ def require(predicate: Callable[[Any], bool],
                 auth = _current_authenticator()
                 if auth is not None:
                     raise auth.unauthorized('Authentication required')
-                raise _error_response(401, 'Authentication required')
+                response = _error_response(401, 'Authentication required')
+                response.add_header('WWW-Authenticate', 'Session realm="canister"')
+                raise response
             try:
                 allowed = predicate(user)
             except Exception:
@@ -10393,8 +10476,7 @@ def _warn_unbelieved_client(log: RequestLog, entry: str, trusted: str,
     if log.said(_UNBELIEVED_CLIENT) or not log.first_to_say(_UNBELIEVED_CLIENT):
         return
     # written before the request names its thread (_RequestContext.begin): named here as the request's lines are
-    cookie_sid = cookie_sid_of()
-    thread_name = trusted + ('-' + cookie_sid[:6] if cookie_sid else '-...')
+    thread_name = _thread_name(trusted, cookie_sid_of())
     log.write(logging.WARNING, 'X-Forwarded-For came through the trusted proxy %s with %r where the client\'s '
               'address belongs, which is not an IP address: such an entry is not believed, and the client is '
               'logged and throttled as %s; a proxy that passes on the client\'s own X-Forwarded-For lets the client '
@@ -10929,7 +11011,7 @@ class _RequestContext(SessionState):
         if log.writes_lines:  # the thread's name is the [...] of its log lines
             thread = context.thread = threading.current_thread()
             context.outer_thread_name = thread.name
-            thread.name = name = context.client + ('-' + cookie_sid[:6] if cookie_sid else '-...')
+            thread.name = name = _thread_name(context.client, cookie_sid)
             if log.errors_on_stream:  # (Bottle's traceback of what it catches would go there before canister's line)
                 context._hold_bottles_traceback()
             if log.writes_requests:
@@ -12269,7 +12351,7 @@ class Canister:
         """The 503 response of a request whose session store cannot be reached (logged once a second)."""
         self.log.write_repeated(logging.ERROR, str(error))
         self._tell_wait_note()
-        return _error_response(503, _UNAVAILABLE, _UNAVAILABLE_RETRY)
+        return _error_response(503, getattr(error, 'answer', None) or _UNAVAILABLE, _UNAVAILABLE_RETRY)
 
     def _error_page(self, error: bottle.HTTPError) -> Any:
         """The app's ``default_error_handler``: what Bottle answers for an ``HTTPError`` the app has no

@@ -354,3 +354,17 @@ def test_in_an_app_without_canister_it_raises_a_clear_error():
 
     with pytest.raises(canister.CanisterError, match='has no canister installed'):
         client(app).post('/login')
+
+
+def test_a_form_login_whose_sqlite_file_cannot_hold_the_throttle_answers_503_saying_the_login_cannot_be_counted(
+        make_app, tmp_path, log_dir):
+    path = tmp_path / 'app.db'
+    web = client(form_app(make_app, session_store=sqlite_url(path)))
+    with sqlite3.connect(str(path)) as connection:  # (the app's own table of that name, made before the first login)
+        connection.execute('CREATE TABLE canister_throttle (ip TEXT, hits INTEGER)')
+    answer = post_login(web, 'alice', 'wonderland')
+    assert answer.status_int == 503
+    assert answer.text == ('Service unavailable: the login cannot be counted against the limit of failed logins (the '
+                           'session store that keeps the count cannot be reached or written), retry shortly\n')
+    assert ("the SQLite file %s cannot hold the login throttle: its table canister_throttle is not canister's" % path
+            in read_log(log_dir))

@@ -375,3 +375,50 @@ def test_a_wall_clock_set_back_an_hour_does_not_lock_a_sqlite_throttled_client_o
     assert c.get('/me', headers=RIGHT).json == {'user': 'alice'}
     assert c.get('/me', headers=WRONG, expect_errors=True).status_int == 401   # a new window, counted as before
     assert c.get('/me', headers=RIGHT, expect_errors=True).status_int == 429
+
+
+# -- a bounded count -------------------------------------------------------------------
+
+#: The most clients the memory throttle counts at once (``_Throttle.max_clients``).
+MOST_CLIENTS = 10000
+
+
+def from_64(web, number, headers):
+    """A request to /me from the /64 number ``number`` (an attacker's /48 holds 65,536 of them)."""
+    return web.get('/me', headers=headers, expect_errors=True,
+                   extra_environ={'REMOTE_ADDR': '2001:db8:1:%x::1' % number})
+
+
+def test_more_clients_than_the_memory_throttle_counts_do_not_make_it_forget_a_locked_out_one(make_app, log_dir):
+    """Were the oldest count dropped for a new client, an attacker taking turns among 10,001 /64s would find
+    each count gone at its next turn: guesses without end.  A new client waits for a window to end instead."""
+    app = hashed_alice_app(make_app, iterations=1, auth_max_failures=2)
+    web = client(app)
+    statuses = [from_64(web, 0, WRONG).status_int for _ in range(3)]
+    assert statuses == [401, 401, 429]
+    statuses = collections.Counter(from_64(web, number, WRONG).status_int for number in range(1, MOST_CLIENTS + 1))
+    assert statuses == {401: MOST_CLIENTS - 1, 429: 1}  # the last finds every place a client's in its window
+    refused = from_64(web, MOST_CLIENTS + 1, RIGHT)
+    assert refused.status_int == 429 and 0 < int(refused.headers['Retry-After']) <= 60
+    assert refused.text.startswith('Too many clients with failed logins at once: retry in ')
+    assert from_64(web, 0, RIGHT).status_int == 429  # the first one is still locked out
+    log = read_log(log_dir)
+    assert log.count('The login throttle of this process counts 10000 clients, its most, each with failed logins in '
+                     'its window (a guessing attack from many addresses?): logins from clients it does not count yet '
+                     'are refused with 429 until the first window ends, rather than forgetting a count') == 1
+    assert from_64(web, 1, RIGHT).json == {'user': 'alice'}  # a client counted already is checked as before
+
+
+def test_successful_form_logins_take_no_room_in_the_memory_throttle(make_app):
+    """Every form login takes a place before its check; a success gives it back, and its client's count with it."""
+    app = hashed_alice_app(make_app, iterations=1, auth_max_failures=2)
+    users = {'alice': canister.hash_password('wonderland', 'pbkdf2', 1)}
+    app.post('/login')(lambda username, password: str(canister.log_in(username, password, users)))
+    web = client(app)
+
+    def form_login_from_64(number, password):
+        return web.post('/login', {'username': 'alice', 'password': password}, expect_errors=True,
+                        extra_environ={'REMOTE_ADDR': '2001:db8:1:%x::1' % number})
+
+    assert all(form_login_from_64(number, 'wonderland').text == 'True' for number in range(MOST_CLIENTS + 1))
+    assert form_login_from_64(MOST_CLIENTS + 1, 'guess').text == 'False'  # checked: there was room for its count

@@ -161,3 +161,36 @@ def test_requests_at_once_on_a_replica_each_answer_503_none_500(redis_server, st
 
     statuses = sum(at_once([requests_for_two_seconds] * 8), collections.Counter())
     assert set(statuses) == {503}, statuses
+
+
+#: The 503's text for a login the login throttle's store could not count.
+THROTTLE_UNAVAILABLE = ('Service unavailable: the login cannot be counted against the limit of failed logins (the '
+                        'session store that keeps the count cannot be reached or written), retry shortly\n')
+
+
+def test_a_login_on_a_replica_answers_503_saying_the_login_cannot_be_counted_and_logs_that_it_is_a_replica(
+        redis_server, started, make_app, log_dir):
+    """The login throttle writes its count first: on a replica that write is refused.  The client learns that
+    its login cannot be counted (nothing of the server's kind); the ERROR line says Redis is a read-only replica."""
+    replica = RedisServer()
+    started.append(replica.start())
+    redis.Redis(port=replica.port).replicaof('127.0.0.1', redis_server.port)
+    app = make_app(session_store=replica.url, auth_basic_username='alice', auth_basic_password='wonderland')
+    app.route('/me', callback=lambda: canister.session.user)
+
+    @app.post('/login')
+    def login(username: str, password: str):
+        return str(canister.log_in(username, password))
+
+    web = client(app)
+    basic_login = web.get('/me', headers={'Authorization': 'Basic YWxpY2U6d29uZGVybGFuZA=='}, status=503)
+    time.sleep(1.1)  # (a line said again within its second is counted, not written)
+    form_login = web.post('/login', {'username': 'alice', 'password': 'wonderland'}, status=503)
+
+    assert basic_login.text == form_login.text == THROTTLE_UNAVAILABLE
+    assert basic_login.headers['Retry-After'] == form_login.headers['Retry-After'] == '1'
+    refused = ("the Redis login throttle is unavailable: You can't write against a read only replica. (the server "
+               "is a read-only replica now, as after a failover: its connections are dropped, and the next request "
+               "connects again to the server that the URL names now)")
+    lines = non_response_error_lines(log_dir)
+    assert len(lines) == 2 and all(line.endswith(refused) for line in lines), lines

@@ -73,16 +73,16 @@ def test_a_predicate_that_raises_gives_nobody_access(make_app):
 
 
 @pytest.mark.parametrize('config, challenges', [
-    ({}, []),
+    ({}, ['Session realm="canister"']),
     ({'auth_basic_username': 'alice', 'auth_basic_password': 'wonderland'}, ['Basic realm="canister", charset="UTF-8"']),
     ({'auth_jwt_secret': SECRET}, ['Bearer realm="canister"']),
     ({'auth_basic_username': 'alice', 'auth_basic_password': 'wonderland', 'auth_jwt_secret': SECRET},
      ['Basic realm="canister", charset="UTF-8"', 'Bearer realm="canister"']),
 ], ids=['no-scheme', 'basic', 'bearer', 'both'])
-def test_require_user_answers_401_with_a_challenge_only_for_the_schemes_configured(make_app, config, challenges):
+def test_require_user_answers_401_with_the_schemes_challenges_or_else_a_session_one(make_app, config, challenges):
     readme = (ROOT / 'README.md').read_text(encoding='utf-8')
-    assert ('@canister.require_user                      # 401 when nobody is logged in, with a challenge if '
-            'Basic or Bearer is configured\n') in readme
+    assert ('@canister.require_user                      # 401 when nobody is logged in, with a '
+            'WWW-Authenticate challenge\n') in readme
     app = make_app(**config)
 
     @app.get('/me')
@@ -342,3 +342,22 @@ def test_a_bare_require_on_a_route_added_before_the_install_is_a_500_that_says_w
     answer = client(app).get('/admin', status=500, expect_errors=True)
     assert 'secret' not in answer.text and "parameter 'callback'" not in answer.text
     assert 'canister: ' + BARE_REQUIRE in read_log(log_dir)
+
+
+def test_a_form_login_apps_401_names_the_session_scheme_with_its_realm_on_a_route_that_skips_canister_too(make_app):
+    app = make_app(auth_realm='Shop')
+
+    @app.get('/me')
+    @canister.require_user
+    def me():
+        return {'user': canister.session.user}
+
+    @app.get('/raw', skip=['canister'])
+    @canister.require_user
+    def raw():
+        return 'raw'
+
+    web = client(app)
+    for path in ('/me', '/raw'):
+        answer = web.get(path, status=401)
+        assert answer.headers.getall('WWW-Authenticate') == ['Session realm="Shop"'], path

@@ -211,3 +211,44 @@ def test_the_readmes_examples_of_keys_are_those_the_test_above_finds():
     readme = (ROOT / 'README.md').read_text(encoding='utf-8')
     assert '(`\\x1fsub ["https://idp.example/","2481"]`)' in readme
     assert '(`\\x1f{"id":5}`)' in readme
+
+
+def list_also_under(store_kind, app, sid, key_before):
+    """List the session ``sid`` under ``key_before`` as the version before did: beside its own key where the store
+    lists a session under several keys (memory's index, Redis's sets), instead of it in SQLite's one column."""
+    store = plugin_of(app).sessions.store
+    if store_kind == 'memory':
+        store._index(key_before, sid)
+    elif store_kind == 'redis':
+        store.client.sadd(store._user_set(key_before), sid)
+    else:
+        with sqlite3.connect(store.file_path) as connection:
+            assert connection.execute('UPDATE canister_sessions SET user_key = ? WHERE sid = ?',
+                                      (key_before, sid)).rowcount == 1
+        connection.close()
+
+
+@pytest.mark.parametrize('store_kind', STORES)
+def test_a_session_listed_under_both_the_key_before_and_its_own_is_counted_once_by_sessions_of_and_end_sessions(
+        make_app, serve, tmp_path, request, store_kind):
+    user = {'iss': 'https://idp.example/', 'sub': 'alice'}
+    app = make_app(config={'session_store': make_store_url(store_kind, tmp_path, request)})
+    add_session_routes(app)
+    app.get('/who')(lambda: json.dumps(session.user))
+
+    @app.get('/as')
+    def log_in_as():
+        session.user = user
+        return 'ok'
+
+    origin = serve(app)
+    browsers = [Browser(origin), Browser(origin)]
+    for browser in browsers:
+        assert browser.get('/as').status == 200 and browser.get('/who').json() == user
+    list_also_under(store_kind, app, browsers[0].sid, 'alice')  # the token's sub alone: the key before
+
+    plugin = plugin_of(app)
+    assert len(plugin.sessions_of(user)) == 2
+    assert plugin.end_sessions(user) == 2
+    assert [browser.get('/who').json() for browser in browsers] == [None, None]
+    assert plugin.sessions_of(user) == []
