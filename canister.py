@@ -11692,7 +11692,8 @@ class _FirstCall:
 class _SkippedRouteCall:
     """The ``call`` of a route of canister's app that skips it (``skip=['canister']``): the guards of a ``require``
     written above its route decorator, which canister's route wrapper runs on the other routes, run here, looked
-    for at its first call (with a WARNING then); until ``route.reset()``, as Bottle's own ``call`` lasts."""
+    for at its first call (with a WARNING then).  It takes the route's ``reset`` too: Bottle's would drop it, and
+    the route would answer everyone until the app's next reset, where a reset of another route re-applies canister."""
 
     #: One per skipped route: no ``__dict__``.
     __slots__ = ('route', 'plugin', 'call', 'guards', 'lock')
@@ -11709,6 +11710,16 @@ class _SkippedRouteCall:
         #: Held by the first call while it looks (a request at the same time waits, and is guarded too).
         self.lock = threading.Lock()
         route.__dict__['call'] = self
+        route.__dict__['reset'] = self.reset
+
+    def reset(self) -> None:
+        """``route.reset()``: Bottle's (the plugins applied again at the next call), then a new stand-in if the
+        route still skips the canister of its app (its guards looked for again)."""
+        route = self.route
+        route.__dict__.pop('reset', None)
+        route.reset()
+        if self.plugin.app is route.app:  # (not after an uninstall, whose reset of the app comes last)
+            self.plugin._watch_other_apps_route(route)
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         if self.guards is None:
