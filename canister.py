@@ -1659,6 +1659,9 @@ class _LogSink:
         self._day = ''
         #: The open file (or 1, 2 for a stream); -1 when none is open.
         self._fd = -1
+        #: When (``time.monotonic()``) that file was opened: a clock no NTP step moves, to tell a leap of the date
+        #: from days of a process that wrote nothing (``_leapt``).
+        self._opened_at = time.monotonic()
         #: Writing failed, and stderr said so (until a line is written again).
         self._failing = False
         #: The last line was cut short (a full disk took part of it): the next one ends it first.
@@ -1698,22 +1701,25 @@ class _LogSink:
                 raise OSError(errno.ELOOP, 'log.%s is a symbolic link, which canister does not follow' % day) from None
             raise
         old, before, self._fd, self._day = self._fd, self._day, fd, day
+        opened_before, self._opened_at = self._opened_at, time.monotonic()
         # A new file has no line cut short to end.  ``_failing`` stays as it is: if opening failed
         # before (midnight on a full disk), the first line written here says logging works again.
         self._cut = False
         if old >= 0:
             os.close(old)
-        if not self._leapt(before, day):
+        if not self._leapt(before, day, self._opened_at - opened_before):
             self._delete_old(day)
 
-    def _leapt(self, before: str, day: str) -> bool:
+    def _leapt(self, before: str, day: str, elapsed: float) -> bool:
         """True, and stderr told, if the date went on from ``before`` (the day of the file open until now) to
-        ``day`` by more than ``days`` at once: a wall clock set ahead (by a year, an NTP server gone wrong) would
-        otherwise delete every file of the log, today's before the leap too.  The next day's file deletes them."""
+        ``day`` by more than ``days`` beyond the ``elapsed`` seconds since that file was opened: a wall clock set
+        ahead (by a year, an NTP server gone wrong) would otherwise delete every file of the log, today's before
+        the leap too.  The next day's file deletes them.  (A process that wrote nothing for as long is no leap:
+        judged by the date alone, one that writes less often than every ``days`` days would never delete.)"""
         if not self.days or not _LOG_FILE.match('log.' + before) or before > day:
             return False
         leap = (datetime.date.fromisoformat(day) - datetime.date.fromisoformat(before)).days
-        if leap <= self.days:
+        if leap - elapsed / 86400 <= self.days:
             return False
         self._tell('canister: the date went from %s to %s, %d days at once, more than log_days (%d): no old log '
                    'file is deleted now (a clock set ahead would take every file with it); those older than %d days '
