@@ -9870,6 +9870,12 @@ def _normal_origin(origin: str) -> str:
     return scheme + sep + host
 
 
+def _shown_origin(origin: str) -> str:
+    """A client's ``Origin`` as a log line and a 403 show it: its user information masked (no browser sends
+    one, any client can: ``http://bob:***@evil.example``), escaped, cut to 100 characters."""
+    return _escape(_mask_url_value(origin))[:100]
+
+
 def _security_headers(config: Mapping[str, Any]) -> Tuple[Headers, Headers]:
     """The security headers of every response, as configured: over HTTP, and over HTTPS."""
     headers: Headers = []
@@ -10029,7 +10035,7 @@ class CorsPolicy:
         if methods is None:
             return None
         if not self.is_allowed_origin(origin):
-            message = 'CORS preflight refused: origin %s is not allowed' % _escape(_mask_url_value(origin))[:100]
+            message = 'CORS preflight refused: origin %s is not allowed' % _shown_origin(origin)
             self.log.write(logging.WARNING, '%s', message)
             return _plain_response(403, message, environ)
         headers = self.preflight(origin, environ.get('HTTP_ACCESS_CONTROL_REQUEST_HEADERS', ''), methods)
@@ -10184,7 +10190,7 @@ class CsrfGuard:
         if 'HTTP_ORIGIN' not in environ and not environ.get('HTTP_REFERER'):
             origin = 'null (the browser calls the request %s and names no origin)' % _escape(site)[:20]
         return 'Cross-site request refused: origin %s may not send %s requests here' % (
-            _escape(_mask_url_value(origin))[:100], _escape(method)[:20])
+            _shown_origin(origin), _escape(method)[:20])
 
 
 def _how_to_let_in(cors: Optional[CorsPolicy], environ: Mapping[str, Any]) -> str:
@@ -10626,7 +10632,7 @@ class _EarlyChecks:
         if route is not None and _is_csrf_exempt(route):
             origin = self.csrf.claimed_origin(environ, False) or 'none named'
             self.log.write(logging.INFO, 'Cross-site %s from %s let in: route %s %s is exempt from CSRF protection',
-                           context.method, _escape(origin)[:100], route.method, route.rule)
+                           context.method, _shown_origin(origin), route.method, route.rule)
             return None
         # The log, not the answer, says what lets such a request in: its reader runs the app.
         listing = _how_to_let_in(self.csrf.cors, environ)
