@@ -1662,6 +1662,9 @@ class _LogSink:
         self._day = ''
         #: The open file (or 1, 2 for a stream); -1 when none is open.
         self._fd = -1
+        #: When (``time.monotonic()``) that file was opened: a clock no NTP step moves, to tell a leap of the date
+        #: from days of a process that wrote nothing (``_leapt``).
+        self._opened_at = time.monotonic()
         #: Writing failed, and stderr said so (until a line is written again).
         self._failing = False
         #: The last line was cut short (a full disk took part of it): the next one ends it first.
@@ -1701,22 +1704,25 @@ class _LogSink:
                 raise OSError(errno.ELOOP, 'log.%s is a symbolic link, which canister does not follow' % day) from None
             raise
         old, before, self._fd, self._day = self._fd, self._day, fd, day
+        opened_before, self._opened_at = self._opened_at, time.monotonic()
         # A new file has no line cut short to end.  ``_failing`` stays as it is: if opening failed
         # before (midnight on a full disk), the first line written here says logging works again.
         self._cut = False
         if old >= 0:
             os.close(old)
-        if not self._leapt(before, day):
+        if not self._leapt(before, day, self._opened_at - opened_before):
             self._delete_old(day)
 
-    def _leapt(self, before: str, day: str) -> bool:
+    def _leapt(self, before: str, day: str, elapsed: float) -> bool:
         """True, and stderr told, if the date went on from ``before`` (the day of the file open until now) to
-        ``day`` by more than ``days`` at once: a wall clock set ahead (by a year, an NTP server gone wrong) would
-        otherwise delete every file of the log, today's before the leap too.  The next day's file deletes them."""
+        ``day`` by more than ``days`` beyond the ``elapsed`` seconds since that file was opened: a wall clock set
+        ahead (by a year, an NTP server gone wrong) would otherwise delete every file of the log, today's before
+        the leap too.  The next day's file deletes them.  (A process that wrote nothing for as long is no leap:
+        judged by the date alone, one that writes less often than every ``days`` days would never delete.)"""
         if not self.days or not _LOG_FILE.match('log.' + before) or before > day:
             return False
         leap = (datetime.date.fromisoformat(day) - datetime.date.fromisoformat(before)).days
-        if leap <= self.days:
+        if leap - elapsed / 86400 <= self.days:
             return False
         self._tell('canister: the date went from %s to %s, %d days at once, more than log_days (%d): no old log '
                    'file is deleted now (a clock set ahead would take every file with it); those older than %d days '
@@ -9947,6 +9953,12 @@ def _normal_origin(origin: str) -> str:
     return scheme + sep + host
 
 
+def _shown_origin(origin: str) -> str:
+    """A client's ``Origin`` as a log line and a 403 show it: its user information masked (no browser sends
+    one, any client can: ``http://bob:***@evil.example``), escaped, cut to 100 characters."""
+    return _escape(_mask_url_value(origin))[:100]
+
+
 def _security_headers(config: Mapping[str, Any]) -> Tuple[Headers, Headers]:
     """The security headers of every response, as configured: over HTTP, and over HTTPS."""
     headers: Headers = []
@@ -10106,7 +10118,7 @@ class CorsPolicy:
         if methods is None:
             return None
         if not self.is_allowed_origin(origin):
-            message = 'CORS preflight refused: origin %s is not allowed' % _escape(_mask_url_value(origin))[:100]
+            message = 'CORS preflight refused: origin %s is not allowed' % _shown_origin(origin)
             self.log.write(logging.WARNING, '%s', message)
             return _plain_response(403, message, environ)
         headers = self.preflight(origin, environ.get('HTTP_ACCESS_CONTROL_REQUEST_HEADERS', ''), methods)
@@ -10261,7 +10273,7 @@ class CsrfGuard:
         if 'HTTP_ORIGIN' not in environ and not environ.get('HTTP_REFERER'):
             origin = 'null (the browser calls the request %s and names no origin)' % _escape(site)[:20]
         return 'Cross-site request refused: origin %s may not send %s requests here' % (
-            _escape(_mask_url_value(origin))[:100], _escape(method)[:20])
+            _shown_origin(origin), _escape(method)[:20])
 
 
 def _how_to_let_in(cors: Optional[CorsPolicy], environ: Mapping[str, Any]) -> str:
@@ -10702,7 +10714,7 @@ class _EarlyChecks:
         if route is not None and _is_csrf_exempt(route):
             origin = self.csrf.claimed_origin(environ, False) or 'none named'
             self.log.write(logging.INFO, 'Cross-site %s from %s let in: route %s %s is exempt from CSRF protection',
-                           context.method, _escape(origin)[:100], route.method, route.rule)
+                           context.method, _shown_origin(origin), route.method, route.rule)
             return None
         # The log, not the answer, says what lets such a request in: its reader runs the app.
         listing = _how_to_let_in(self.csrf.cors, environ)
@@ -11774,7 +11786,8 @@ class _FirstCall:
 class _SkippedRouteCall:
     """The ``call`` of a route of canister's app that skips it (``skip=['canister']``): the guards of a ``require``
     written above its route decorator, which canister's route wrapper runs on the other routes, run here, looked
-    for at its first call (with a WARNING then); until ``route.reset()``, as Bottle's own ``call`` lasts."""
+    for at its first call (with a WARNING then).  It takes the route's ``reset`` too: Bottle's would drop it, and
+    the route would answer everyone until the app's next reset, where a reset of another route re-applies canister."""
 
     #: One per skipped route: no ``__dict__``.
     __slots__ = ('route', 'plugin', 'call', 'guards', 'lock')
@@ -11791,6 +11804,16 @@ class _SkippedRouteCall:
         #: Held by the first call while it looks (a request at the same time waits, and is guarded too).
         self.lock = threading.Lock()
         route.__dict__['call'] = self
+        route.__dict__['reset'] = self.reset
+
+    def reset(self) -> None:
+        """``route.reset()``: Bottle's (the plugins applied again at the next call), then a new stand-in if the
+        route still skips the canister of its app (its guards looked for again)."""
+        route = self.route
+        route.__dict__.pop('reset', None)
+        route.reset()
+        if self.plugin.app is route.app:  # (not after an uninstall, whose reset of the app comes last)
+            self.plugin._watch_other_apps_route(route)
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         if self.guards is None:

@@ -103,6 +103,18 @@ def test_a_referer_is_logged_as_its_origin_only_without_its_query_or_password(ma
         assert secret not in log and secret not in refused.text
 
 
+def test_an_origin_holding_a_password_is_logged_masked_when_an_exempt_route_lets_it_in(make_app, serve, log_dir):
+    # (no browser sends one, any client can: the INFO line of the exempt pass wrote it as sent, where the
+    # refusal beside it and a refused preflight mask it)
+    app = make_app()
+    calls = routes(app, 'keyword')
+    assert cross_site_post(serve(app), '/acs', Origin='https://bob:PASSWORD99@idp.example.org').status == 200
+    assert calls == ['acs']
+    log = read_log(log_dir)
+    assert 'Cross-site POST from https://bob:***@idp.example.org let in: route POST /acs' in log
+    assert 'PASSWORD99' not in log
+
+
 def test_an_exempt_request_gets_the_rest_of_canisters_work(make_app, serve, log_dir):
     app = make_app(cors=IDP)
     routes(app, 'keyword')

@@ -197,13 +197,30 @@ def test_after_a_leap_of_the_date_the_next_days_file_deletes_the_old_files_as_us
     app.route('/', callback=lambda: 'ok')
     web = client(app)
     assert web.get('/?before').text == 'ok'
-    clock.advance(40 * 86400)                          # (an app that logged nothing for 40 days leaps too)
+    clock.advance(40 * 86400)                          # (the wall clock alone: a step 40 days ahead)
     assert web.get('/?forty-days-on').text == 'ok'
     assert (log_dir / ('log.' + _clock_day(clock, -40))).exists()
     clock.advance(86400)
     assert web.get('/?the-day-after').text == 'ok'
     assert sorted(path.name for path in log_dir.iterdir()) == ['log.' + _clock_day(clock, -1),
                                                                'log.' + _clock_day(clock)]
+
+
+def test_an_app_that_logs_less_often_than_every_log_days_days_still_deletes_its_old_files(
+        make_app, log_dir, clock, monkeypatch, capfd):
+    # (the date alone took ten quiet days for a clock set ahead: such an app deleted no file, ever, and said so)
+    app = make_app(log_days=3)
+    app.route('/', callback=lambda: 'ok')
+    web = client(app)
+    (log_dir / ('log.' + _clock_day(clock, -20))).write_text('an old day\n')
+    assert web.get('/?before').text == 'ok'
+    capfd.readouterr()
+    real_monotonic = time.monotonic
+    monkeypatch.setattr(time, 'monotonic', lambda: real_monotonic() + 10 * 86400)  # ten days go by, really
+    clock.advance(10 * 86400)
+    assert web.get('/?ten-quiet-days-on').text == 'ok'
+    assert sorted(path.name for path in log_dir.iterdir()) == ['log.' + _clock_day(clock)]
+    assert told(capfd.readouterr().err) == []
 
 
 def test_log_days_0_keeps_every_file_as_in_1x(make_app, log_dir):

@@ -345,6 +345,28 @@ def test_a_guard_written_above_the_decorator_of_a_route_that_skips_canister_guar
                                 'here, but put it below the route decorator')
 
 
+def test_a_guard_above_the_decorator_of_a_route_that_skips_canister_still_guards_it_after_the_route_is_reset(
+        make_app, log_dir):
+    # (Route.reset(), Bottle's public call, dropped canister's stand-in that runs the guard: the route answered
+    # everyone until the next reset of the whole app; a route canister wraps gets its wrapper back at once)
+    app = make_app(auth_basic_username='alice', auth_basic_password='secret', auth_basic_encryption='clear')
+
+    @canister.require_user
+    @app.get('/above', skip=['canister'])
+    def above() -> str:
+        return 'hello %s' % session.user
+
+    c = client(app)
+    assert c.get('/above', expect_errors=True).status_int == 401
+    app.routes[0].reset()
+    assert c.get('/above', expect_errors=True).status_int == 401
+    app.routes[0].reset()
+    app.routes[0].reset()
+    assert c.get('/above', expect_errors=True).status_int == 401
+    assert c.get('/above', headers={'Authorization': basic('alice', 'secret')}).text == 'hello alice'
+    assert read_log(log_dir).count('Route GET /above skips canister') == 1
+
+
 @pytest.mark.parametrize('skip', ['name', 'class', 'instance', 'all'])
 def test_the_guard_of_a_route_that_skips_canister_checks_the_credentials_it_challenges_for(make_app, log_dir, skip):
     # (canister's route wrapper checks Authorization, and a skipped route has none: the guard refused the right
