@@ -6271,10 +6271,12 @@ class SessionManager:
         session, since another site of the domain (cookie tossing) or a narrower path set one that goes first."""
         count = len(self._all_named(header))
         if count > 1:
-            self.log.write(logging.WARNING, 'Session: the request carries %d cookies named %s, and the first '
-                           'well-formed one names no session: the request has none, the others are never tried '
-                           '(another site of the domain or a narrower path set one; a __Host- name, with '
-                           'session_secure = true, keeps other sites from setting it)', count, self.cookie_name)
+            # Any client can send this: once a second at most, so that it cannot flood the log.
+            self.log.write_repeated(logging.WARNING, 'Session: the request carries %d cookies named %s, and the '
+                                    'first well-formed one names no session: the request has none, the others are '
+                                    'never tried (another site of the domain or a narrower path set one; a __Host- '
+                                    'name, with session_secure = true, keeps other sites from setting it)'
+                                    % (count, self.cookie_name))
 
     def remember(self, sid: str, record: str, data: Dict[str, Any], user: Any, created_ms: int,
                  expires: int, lifetime: int, line: Optional[str], tail: Optional[str] = None,
@@ -9974,6 +9976,11 @@ def _security_headers(config: Mapping[str, Any]) -> Tuple[Headers, Headers]:
     return headers, https
 
 
+#: Top-level names no public registry hands out (RFC 6761, RFC 6762, ICANN's .internal): a wildcard straight
+#: over one of them (``http://*.localhost``) names the site's own private hosts, not every site of a registry.
+_PRIVATE_TOP_NAMES = frozenset({'localhost', 'local', 'internal', 'test'})
+
+
 def _wildcard_origins(origins: Iterable[str]) -> Optional[typing.Pattern[str]]:
     """One pattern matching the origins of ``https://*.example.com`` entries (any depth of
     subdomain), or None for none; ConfigError for a wildcard anywhere else."""
@@ -9984,7 +9991,7 @@ def _wildcard_origins(origins: Iterable[str]) -> Optional[typing.Pattern[str]]:
             raise ConfigError('canister.cors: %r is not valid: a wildcard must look like '
                               'https://*.example.com' % origin)
         name = host[2:].partition(':')[0].rstrip('/')
-        if '.' not in name and name.lower() != 'localhost':
+        if '.' not in name and name.lower() not in _PRIVATE_TOP_NAMES:
             raise ConfigError('canister.cors: %r would trust every site under the top-level domain %r: name your '
                               'own domain after the wildcard, as https://*.example.com' % (origin, name))
         patterns.append(re.escape(scheme + '://') + r'[a-z0-9-]+(?:\.[a-z0-9-]+)*' + re.escape(host[1:]))

@@ -103,6 +103,13 @@ def test_a_first_cookie_naming_no_session_before_others_of_its_name_is_a_warning
     assert TOSSED not in line and real[:6] not in line
 
 
+def test_the_tossed_cookie_warning_cannot_flood_the_log(origin, log_dir):
+    """Any client can send two cookies of the name: the warning is written once a second at most."""
+    for _ in range(12):
+        send_cookies(origin, 'GET', '/account', TOSSED, 'junk', TOSSED)
+    assert 1 <= len([line for line in warning_lines(log_dir) if 'cookies named' in line]) <= 2
+
+
 @pytest.mark.parametrize('order', [(0, 1), (1, 0)])
 def test_of_two_live_sessions_the_first_the_browser_sends_is_used(origin, order):
     sids = [login_sid(origin, 'alice'), login_sid(origin, 'bob')]

@@ -190,6 +190,11 @@ def test_cors_wildcard_over_a_top_level_domain_is_a_config_error_naming_it(make_
         make_app(cors=pattern)
 
 
+@pytest.mark.parametrize('pattern', ['https://*.internal', 'https://*.local', 'http://*.test:8080'])
+def test_cors_wildcard_over_a_private_top_level_name_installs(make_app, pattern):
+    make_app(cors=pattern)
+
+
 def test_cors_wildcard_over_localhost_is_allowed_for_development(make_app):
     res = client(hello_app(make_app, cors='http://*.localhost:8080')).get(
         '/', headers={'Origin': 'http://app.localhost:8080'})
