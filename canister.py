@@ -8069,6 +8069,18 @@ _SALTED_SCHEMES = frozenset(('pbkdf2', 'scrypt', 'bcrypt', 'argon2'))
 #: of a login line): a session's users-file check is made with the file that logged it in, whichever app's
 #: canister loads it (a mounted app's sessions are loaded by the parent's, which may have no users file).
 _USERS_FILES: 'weakref.WeakValueDictionary[str, BasicAuth]' = weakref.WeakValueDictionary()
+#: Every Basic of this process that reads a users file, until closed: when the one ``_USERS_FILES`` holds for a
+#: file goes (uninstalled, or its app dropped), another that reads the same file takes its place there.
+_USERS_FILE_READERS: 'weakref.WeakSet[BasicAuth]' = weakref.WeakSet()
+
+
+def _users_file_gone(tag: str) -> None:
+    """The Basic ``_USERS_FILES`` held for the users file of ``tag`` went: another that reads it takes its place."""
+    if _USERS_FILES.get(tag) is None:
+        for basic in list(_USERS_FILE_READERS):
+            if basic._file_tag == tag:
+                _USERS_FILES[tag] = basic
+                return
 
 
 def _is_stale_login(user: Any, line: str) -> bool:
@@ -8171,6 +8183,8 @@ class BasicAuth:
             self._reload(at_install=True)
             self._settled = self.users
             _USERS_FILES[self._file_tag] = self  # (once read: a failed install leaves another app's reading in place)
+            _USERS_FILE_READERS.add(self)
+            weakref.finalize(self, _users_file_gone, self._file_tag).atexit = False
 
     def _make_dummy(self) -> Tuple[str, str]:
         """A stored form to check unknown users against, as costly as a real one: the scheme and
@@ -8437,8 +8451,10 @@ class BasicAuth:
 
     def close(self) -> None:
         """At uninstall: the sessions of this users file are no longer checked by this reading of it."""
+        _USERS_FILE_READERS.discard(self)
         if _USERS_FILES.get(self._file_tag) is self:
             del _USERS_FILES[self._file_tag]
+            _users_file_gone(self._file_tag)  # (another app of this process may read the same file)
 
     def is_guess(self, credentials: str) -> bool:
         """True unless these exact credentials were verified in the last 5 minutes: checking
