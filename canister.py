@@ -9730,18 +9730,20 @@ def _current_authenticator() -> Optional[Authenticator]:
     return None
 
 
-def _log_in_on_skipped_route(context: Any) -> None:
-    """Check the request's ``Authorization`` for a guard that finds nobody logged in on a route that skips
-    its app's canister (``skip=['canister']``): the route wrapper that checks it did not run there, and the
-    guard's 401 would challenge for credentials it never looks at."""
+def _log_in_on_unwrapped_route(context: Any) -> None:
+    """Check the request's ``Authorization`` for a guard that finds nobody logged in on a route no canister
+    wraps: one that skips its app's canister (``skip=['canister']``), checked with that canister's schemes,
+    or one of an app without canister mounted or merged into the request's, checked with the request's (whose
+    challenge the guard's 401 sends).  The route wrapper that checks it did not run there, and the guard's 401
+    would challenge for credentials it never looks at."""
     header = context.environ.get('HTTP_AUTHORIZATION')
     route = _served_route(context)
     if not header or route is None or any(getattr(p, 'name', None) == 'canister' for p in route.all_plugins()):
         return  # (a route canister wraps had the header checked there)
-    for plugin in route.app.plugins:
-        if getattr(plugin, 'name', None) == 'canister' and getattr(plugin, 'auth', None) is not None:
-            plugin.auth.log_in(context, header, context.environ, context.trusted)
-            return
+    own = [plugin for plugin in route.app.plugins if getattr(plugin, 'name', None) == 'canister']
+    auth = getattr(own[0] if own else context.plugin, 'auth', None)
+    if auth is not None:
+        auth.log_in(context, header, context.environ, context.trusted)
 
 
 def log_in(username: Optional[str], password: Optional[str],
@@ -9793,7 +9795,7 @@ def require(predicate: Callable[[Any], bool],
         def check() -> None:
             user = session.user
             if not _is_someone(user) and _local.context is not None:  # (None, or '': nobody, as everywhere)
-                _log_in_on_skipped_route(_local.context)
+                _log_in_on_unwrapped_route(_local.context)
                 user = session.user
             if not _is_someone(user):
                 if _local.context is None and _served_without_canister():  # else a 401 for ever, unexplained
