@@ -2275,7 +2275,7 @@ class RequestLog:
 
     def banner(self, config: Config) -> None:
         """The install banner in 1.x's shape: versions, then every setting (``canister.key = value``,
-        the key padded to 30 characters) with secrets masked."""
+        the keys padded to the longest one's length) with secrets masked."""
         info = functools.partial(self.write, logging.INFO)
         for text in ('============', 'Initializing', '============'):
             info(text)
@@ -2283,8 +2283,10 @@ class RequestLog:
         info('bottle version: %s', bottle.__version__)
         info('canister version: %s', __version__)
         info('------------------------------------------')
-        for key, value in config.redacted_items():
-            info('%-30s = %s', 'canister.' + key, ', '.join(value) if isinstance(value, tuple) else value)
+        items = config.redacted_items()
+        width = max(len('canister.' + key) for key, _ in items)  # (1.x padded to 30, which four keys pass)
+        for key, value in items:
+            info('%-*s = %s', width, 'canister.' + key, ', '.join(value) if isinstance(value, tuple) else value)
         info('------------------------------------------')
 
 
