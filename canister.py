@@ -11096,7 +11096,24 @@ class _RequestContext(SessionState):
         """An exception escaped the request: log it (unless the route wrapper did) and count a 500."""
         if not self.error_logged:
             self.plugin.log.write(logging.ERROR, 'Unhandled exception', exc_info=True)
+        if not self.code:  # (before the answer started: Bottle's catchall is off)
+            self.end_on_escape()
         self.code = 500
+
+    def end_on_escape(self) -> None:
+        """An exception passed canister by before the answer started (Bottle's ``catchall`` off, or the error page
+        of an app without canister that serves this one's routes): as for any 5xx nothing is stored, but a session
+        this request ended (``invalidate()``) stays ended, though the answer, not canister's, keeps its cookie."""
+        if not self.loaded:
+            return
+        self.keep_length()
+        if not self.dead:
+            return
+        self.end_on_error([], self.https)
+        self.plugin.log.write(logging.INFO, 'Session: the session this request ended (session.invalidate()) stays '
+                              "ended; the answer to the exception is not canister's (Bottle's catchall is off, or an "
+                              'app without canister serves this route), so the browser keeps its cookie, which names '
+                              'nobody now')
 
     def host(self) -> str:
         """The host the client asked for (as a trusted proxy says, if one is in front)."""
@@ -12578,6 +12595,9 @@ class Canister:
             if sent is raised:
                 raise
             raise sent from None
+        except BaseException:  # on to the serving app, whose answer canister never sees
+            context.end_on_escape()
+            raise
         finally:
             context.end()
 
