@@ -2281,7 +2281,7 @@ class RequestLog:
 
     def banner(self, config: Config) -> None:
         """The install banner in 1.x's shape: versions, then every setting (``canister.key = value``,
-        the key padded to 30 characters) with secrets masked."""
+        the keys padded to the longest one's length) with secrets masked."""
         info = functools.partial(self.write, logging.INFO)
         for text in ('============', 'Initializing', '============'):
             info(text)
@@ -2289,8 +2289,10 @@ class RequestLog:
         info('bottle version: %s', bottle.__version__)
         info('canister version: %s', __version__)
         info('------------------------------------------')
-        for key, value in config.redacted_items():
-            info('%-30s = %s', 'canister.' + key, ', '.join(value) if isinstance(value, tuple) else value)
+        items = config.redacted_items()
+        width = max(len('canister.' + key) for key, _ in items)  # (1.x padded to 30, which four keys pass)
+        for key, value in items:
+            info('%-*s = %s', width, 'canister.' + key, ', '.join(value) if isinstance(value, tuple) else value)
         info('------------------------------------------')
 
 
@@ -8077,6 +8079,18 @@ _SALTED_SCHEMES = frozenset(('pbkdf2', 'scrypt', 'bcrypt', 'argon2'))
 #: of a login line): a session's users-file check is made with the file that logged it in, whichever app's
 #: canister loads it (a mounted app's sessions are loaded by the parent's, which may have no users file).
 _USERS_FILES: 'weakref.WeakValueDictionary[str, BasicAuth]' = weakref.WeakValueDictionary()
+#: Every Basic of this process that reads a users file, until closed: when the one ``_USERS_FILES`` holds for a
+#: file goes (uninstalled, or its app dropped), another that reads the same file takes its place there.
+_USERS_FILE_READERS: 'weakref.WeakSet[BasicAuth]' = weakref.WeakSet()
+
+
+def _users_file_gone(tag: str) -> None:
+    """The Basic ``_USERS_FILES`` held for the users file of ``tag`` went: another that reads it takes its place."""
+    if _USERS_FILES.get(tag) is None:
+        for basic in list(_USERS_FILE_READERS):
+            if basic._file_tag == tag:
+                _USERS_FILES[tag] = basic
+                return
 
 
 def _is_stale_login(user: Any, line: str) -> bool:
@@ -8179,6 +8193,8 @@ class BasicAuth:
             self._reload(at_install=True)
             self._settled = self.users
             _USERS_FILES[self._file_tag] = self  # (once read: a failed install leaves another app's reading in place)
+            _USERS_FILE_READERS.add(self)
+            weakref.finalize(self, _users_file_gone, self._file_tag).atexit = False
 
     def _make_dummy(self) -> Tuple[str, str]:
         """A stored form to check unknown users against, as costly as a real one: the scheme and
@@ -8445,8 +8461,10 @@ class BasicAuth:
 
     def close(self) -> None:
         """At uninstall: the sessions of this users file are no longer checked by this reading of it."""
+        _USERS_FILE_READERS.discard(self)
         if _USERS_FILES.get(self._file_tag) is self:
             del _USERS_FILES[self._file_tag]
+            _users_file_gone(self._file_tag)  # (another app of this process may read the same file)
 
     def is_guess(self, credentials: str) -> bool:
         """True unless these exact credentials were verified in the last 5 minutes: checking
@@ -9722,18 +9740,20 @@ def _current_authenticator() -> Optional[Authenticator]:
     return None
 
 
-def _log_in_on_skipped_route(context: Any) -> None:
-    """Check the request's ``Authorization`` for a guard that finds nobody logged in on a route that skips
-    its app's canister (``skip=['canister']``): the route wrapper that checks it did not run there, and the
-    guard's 401 would challenge for credentials it never looks at."""
+def _log_in_on_unwrapped_route(context: Any) -> None:
+    """Check the request's ``Authorization`` for a guard that finds nobody logged in on a route no canister
+    wraps: one that skips its app's canister (``skip=['canister']``), checked with that canister's schemes,
+    or one of an app without canister mounted or merged into the request's, checked with the request's (whose
+    challenge the guard's 401 sends).  The route wrapper that checks it did not run there, and the guard's 401
+    would challenge for credentials it never looks at."""
     header = context.environ.get('HTTP_AUTHORIZATION')
     route = _served_route(context)
     if not header or route is None or any(getattr(p, 'name', None) == 'canister' for p in route.all_plugins()):
         return  # (a route canister wraps had the header checked there)
-    for plugin in route.app.plugins:
-        if getattr(plugin, 'name', None) == 'canister' and getattr(plugin, 'auth', None) is not None:
-            plugin.auth.log_in(context, header, context.environ, context.trusted)
-            return
+    own = [plugin for plugin in route.app.plugins if getattr(plugin, 'name', None) == 'canister']
+    auth = getattr(own[0] if own else context.plugin, 'auth', None)
+    if auth is not None:
+        auth.log_in(context, header, context.environ, context.trusted)
 
 
 def log_in(username: Optional[str], password: Optional[str],
@@ -9785,7 +9805,7 @@ def require(predicate: Callable[[Any], bool],
         def check() -> None:
             user = session.user
             if not _is_someone(user) and _local.context is not None:  # (None, or '': nobody, as everywhere)
-                _log_in_on_skipped_route(_local.context)
+                _log_in_on_unwrapped_route(_local.context)
                 user = session.user
             if not _is_someone(user):
                 if _local.context is None and _served_without_canister():  # else a 401 for ever, unexplained
@@ -11095,7 +11115,24 @@ class _RequestContext(SessionState):
         """An exception escaped the request: log it (unless the route wrapper did) and count a 500."""
         if not self.error_logged:
             self.plugin.log.write(logging.ERROR, 'Unhandled exception', exc_info=True)
+        if not self.code:  # (before the answer started: Bottle's catchall is off)
+            self.end_on_escape()
         self.code = 500
+
+    def end_on_escape(self) -> None:
+        """An exception passed canister by before the answer started (Bottle's ``catchall`` off, or the error page
+        of an app without canister that serves this one's routes): as for any 5xx nothing is stored, but a session
+        this request ended (``invalidate()``) stays ended, though the answer, not canister's, keeps its cookie."""
+        if not self.loaded:
+            return
+        self.keep_length()
+        if not self.dead:
+            return
+        self.end_on_error([], self.https)
+        self.plugin.log.write(logging.INFO, 'Session: the session this request ended (session.invalidate()) stays '
+                              "ended; the answer to the exception is not canister's (Bottle's catchall is off, or an "
+                              'app without canister serves this route), so the browser keeps its cookie, which names '
+                              'nobody now')
 
     def host(self) -> str:
         """The host the client asked for (as a trusted proxy says, if one is in front)."""
@@ -12588,6 +12625,9 @@ class Canister:
             if sent is raised:
                 raise
             raise sent from None
+        except BaseException:  # on to the serving app, whose answer canister never sees
+            context.end_on_escape()
+            raise
         finally:
             context.end()
 

@@ -160,6 +160,16 @@ def sqlite_held_note(path: Any, cause: str) -> str:
             'a session answer 503 until it is back' % (path, cause))
 
 
+#: How wide the install banner pads a setting's name: the longest key's, ``canister.content_security_policy``.
+BANNER_WIDTH = 32
+
+
+def banner_setting(key: str, value: object) -> str:
+    """A banner line's message, in canister 1.x's shape: ``canister.key = value``, the name padded to
+    ``BANNER_WIDTH``."""
+    return '%-*s = %s' % (BANNER_WIDTH, 'canister.' + key, value)
+
+
 def banner_value(log: str, key: str) -> str:
     """The value the install banner (INFO lines) shows for one setting; the test fails if it shows none."""
     match = re.search(r' INFO     \[[^\]]*\]   canister\.%s *= (.*)$' % re.escape(key), log, re.M)

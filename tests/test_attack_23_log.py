@@ -9,7 +9,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 
 import canister
-from helpers import read_log
+from helpers import banner_setting, read_log
 from servers import Client, raw_request, status_of
 
 
@@ -99,7 +99,7 @@ def test_a_store_url_whose_password_holds_a_space_is_masked_whole_in_the_banner(
     with pytest.warns(canister.CanisterWarning):  # (nothing answers on port 1)
         make_app(session_store=url)
     log = read_log(log_dir)
-    assert 'canister.session_store         = %s\n' % shown in log
+    assert banner_setting('session_store', shown) + '\n' in log
     assert 'hunter2' not in log
 
 
@@ -121,7 +121,7 @@ def test_a_sqlite_store_whose_path_holds_an_at_sign_is_shown_whole_in_the_banner
 
     make_app(session_store=url)
 
-    assert 'canister.session_store         = %s\n' % url in read_log(log_dir)
+    assert banner_setting('session_store', url) + '\n' in read_log(log_dir)
 
 
 def test_a_store_url_missing_its_slashes_is_refused_with_its_password_masked(make_app, log_dir):
@@ -131,7 +131,7 @@ def test_a_store_url_missing_its_slashes_is_refused_with_its_password_masked(mak
         make_app(session_store='redis:hunter2@127.0.0.1')
     log = read_log(log_dir)
     assert "canister.session_store = 'redis:***@127.0.0.1' is not valid" in str(caught.value)
-    assert 'canister.session_store         = redis:***@127.0.0.1\n' in log
+    assert banner_setting('session_store', 'redis:***@127.0.0.1') + '\n' in log
     assert 'hunter2' not in str(caught.value) + log
 
 

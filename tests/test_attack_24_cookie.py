@@ -9,7 +9,7 @@ import urllib.parse
 import bottle
 import pytest
 
-from helpers import cookie_value, cookieless_client, set_cookies, with_cookie
+from helpers import compose_child, cookie_value, cookieless_client, read_log, set_cookies, with_cookie
 from servers import raw_request
 
 from canister import session
@@ -184,3 +184,49 @@ def test_a_logout_by_setting_the_user_to_none_whose_handler_fails_stores_nothing
 
     assert set_cookies(response) == []
     assert json.loads(web.get('/me', headers=with_cookie(sid)).text) == ['alice', {'cart': ['book']}]
+
+
+#: The INFO line of a logout whose handler's exception went on past canister.
+ENDED_PAST_CANISTER = ('Session: the session this request ended (session.invalidate()) stays ended; the answer to the '
+                       "exception is not canister's")
+
+
+def test_a_logout_whose_exception_reaches_the_server_with_catchall_off_still_ends_the_session(
+        make_app, store_url, log_dir):
+    # (the exception skipped canister's start_response, where the ended session is ended in the store: the old
+    # cookie still held alice)
+    app = failing_logout_app(make_app, store_url)
+    app.catchall = False
+    web = cookieless_client(app)
+    sid = cookie_value(web.post('/login'))
+
+    with pytest.raises(ValueError, match='the audit log could not be written'):
+        web.post('/logout/raises', headers=with_cookie(sid))
+
+    assert json.loads(web.get('/me', headers=with_cookie(sid)).text) == [None, {}]
+    assert ENDED_PAST_CANISTER in read_log(log_dir)
+
+
+@pytest.mark.parametrize('catchall', [True, False])
+@pytest.mark.parametrize('composition', ['merge', 'mount'])
+def test_a_logout_whose_exception_reaches_a_parent_without_canister_still_ends_the_session(
+        make_app, log_dir, composition, catchall):
+    # (canister on the child alone, whose routes the parent serves: the parent's error page, or the server,
+    # answers the exception, and the old cookie still held alice)
+    child = failing_logout_app(make_app, 'memory')
+    child.catchall = False  # (the parent's says what becomes of the exception: Bottle 0.12 calls a mounted child's
+    # WSGI entry, where its own would answer 500 through canister)
+    parent = bottle.Bottle()
+    parent.catchall = catchall
+    prefix = compose_child(parent, child, composition)
+    web = cookieless_client(parent)
+    sid = cookie_value(web.post(prefix + '/login'))
+
+    if catchall:
+        web.post(prefix + '/logout/raises', headers=with_cookie(sid), status=500, expect_errors=True)
+    else:
+        with pytest.raises(ValueError, match='the audit log could not be written'):
+            web.post(prefix + '/logout/raises', headers=with_cookie(sid))
+
+    assert json.loads(web.get(prefix + '/me', headers=with_cookie(sid)).text) == [None, {}]
+    assert ENDED_PAST_CANISTER in read_log(log_dir)

@@ -746,3 +746,29 @@ def test_a_change_of_the_users_file_noted_after_end_sessions_keeps_what_end_sess
     held.join(10)
     assert answers[0].json() == {'in': True}
     assert browser.get('/me').status == 401
+
+
+@pytest.mark.parametrize('other_goes', ['uninstalled', 'dropped'])
+def test_a_mounted_apps_login_still_ends_when_another_app_of_the_same_users_file_goes_away(
+        tmp_path, clock, uninstall_at_end, other_goes):
+    """Another app of the process reads the child's users file too, installed after it, then uninstalled (or
+    dropped without an uninstall): the parent's canister, without a users file, still checks the child's logins
+    against that file, which the child still reads."""
+    _, child_file, web = mounted_with_users(tmp_path, uninstall_at_end, None,
+                                            {'carol': 'carol-password', 'dave': 'dave-password'},
+                                            store=FourMethodStore())
+    other = bottle.Bottle()
+    other.install(canister.Canister(log_path=str(tmp_path / 'other'), auth_basic_users_file=str(child_file)))
+    if other_goes == 'uninstalled':
+        other.uninstall(True)
+    del other
+    gc.collect()
+    carol = client(web.app)
+    assert carol.get('/a/me', headers={'Authorization': basic('carol', 'carol-password')}).json == {'user': 'carol'}
+
+    replace_file(child_file, line_of(child_file, 'dave'))
+    for _ in range(2):  # the child's looks at its file: read anew, then at rest (the store cannot list: no end)
+        clock.advance(2)
+        client(web.app).get('/a/me', status=401)
+
+    carol.get('/me', status=401)

@@ -14,7 +14,7 @@ import pytest
 
 import canister
 from canister import session
-from helpers import basic, client, compose_child
+from helpers import basic, client, compose_child, read_log
 
 CHILD_USERS = {'auth_basic_username': 'carol', 'auth_basic_password': 'sesame', 'auth_basic_encryption': 'clear'}
 PARENT_USERS = {'auth_basic_username': 'alice', 'auth_basic_password': 'wonderland', 'auth_basic_encryption': 'clear'}
@@ -87,3 +87,29 @@ def test_a_login_form_of_the_child_is_throttled_by_the_childs_auth_max_failures(
     statuses = [web.post(prefix + '/login', {'username': 'carol', 'password': 'guess'}, expect_errors=True).status_int
                 for _ in range(4)]
     assert statuses == [401, 401, 429, 429]
+
+
+@compositions
+def test_the_guard_of_a_child_without_canister_checks_the_credentials_the_parents_401_challenges_for(
+        tmp_path, uninstall_at_end, composition):
+    # (the parent's canister checks Authorization on its own routes only: the guard's 401 challenged for the
+    # parent's Basic, the right password was refused with the same challenge, and a browser asked for ever)
+    child = bottle.Bottle()
+
+    @child.get('/private')
+    @canister.require_user
+    def private() -> str:
+        return 'user=%s' % session.user
+
+    parent = bottle.Bottle()
+    prefix = compose_child(parent, child, composition)
+    parent.install(canister.Canister(log_path=str(tmp_path / 'parent'), auth_max_failures=1, **PARENT_USERS))
+    web = client(uninstall_at_end(parent))
+
+    challenge = 'Basic realm="canister", charset="UTF-8"'
+    assert web.get(prefix + '/private', status=401).headers.getall('WWW-Authenticate') == [challenge]
+    assert web.get(prefix + '/private', headers={'Authorization': basic('alice', 'wonderland')}).text == 'user=alice'
+    assert 'Logged in as: alice' in read_log(tmp_path / 'parent')
+    wrong = client(parent).get(prefix + '/private', headers={'Authorization': basic('alice', 'guess')}, status=401)
+    assert wrong.headers.getall('WWW-Authenticate') == [challenge] and 'Authentication failed' in wrong.text
+    client(parent).get(prefix + '/private', headers={'Authorization': basic('alice', 'guess')}, status=429)

@@ -7,7 +7,7 @@ import threading
 import pytest
 
 import canister
-from helpers import ROOT, LogCollector, client, cookieless_client, read_log, with_cookie
+from helpers import ROOT, BANNER_WIDTH, LogCollector, banner_setting, client, cookieless_client, read_log, with_cookie
 
 #: The format string of canister 1.5.2's log handler.
 FORMAT_1X = '%(asctime)s %(levelname)-8s [%(threadName)s]   %(message)s'
@@ -54,9 +54,24 @@ def test_the_banner_keeps_the_shape_of_1x(make_app, log_dir):
     assert messages[:3] == ['============', 'Initializing', '============']
     assert messages[3].startswith('python version: ')
     assert messages[4].startswith('bottle version: ')
-    assert 'canister.session_cookie        = sid' in messages
-    assert 'canister.log_level             = INFO' in messages
+    assert banner_setting('session_cookie', 'sid') in messages
+    assert banner_setting('log_level', 'INFO') in messages
     assert messages[-1] == '-' * 42
+
+
+def test_every_setting_of_the_banner_has_its_equals_sign_in_one_column_after_the_longest_key(make_app, log_dir):
+    # (the keys were padded to 30 characters, as 1.x's: the four longer ones, content_security_policy, ... pushed
+    # their = out of the column)
+    make_app()
+    settings = [line.split(']   ', 1)[1] for line in read_log(log_dir).splitlines() if ']   canister.' in line]
+    assert len(settings) > 40
+    assert {setting.index(' = ') for setting in settings} == {BANNER_WIDTH}
+    assert max(len(setting.split(' ', 1)[0]) for setting in settings) == BANNER_WIDTH
+    assert 'canister.content_security_policy = ' in settings
+    assert banner_setting('session_cookie_max_age', 0) in settings
+    banner = (ROOT / 'README.md').read_text(encoding='utf-8').split('- **Install banner.** ', 1)[1].split('\n', 1)[0]
+    assert "the keys padded to the longest one's length (%d characters, `canister.content_security_policy`)" % (
+        BANNER_WIDTH) in banner
 
 
 #: The README's bullet on thread names.

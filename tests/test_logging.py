@@ -19,7 +19,7 @@ import bottle
 import pytest
 
 import canister
-from helpers import ROOT, bearer, client, install_warned, read_log, signed_token, today, told
+from helpers import ROOT, banner_setting, bearer, client, install_warned, read_log, signed_token, today, told
 from servers import Client
 
 STAMP = r'\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2},\d{3}'
@@ -40,11 +40,6 @@ def request_lines(log: str) -> list:
     lines = log.splitlines()
     rules = [index for index, line in enumerate(lines) if line.endswith(']   ' + '-' * 42)]
     return lines[rules[-1] + 1:] if rules else lines
-
-
-def setting(key: str, value: object) -> str:
-    """A banner line's message, in canister 1.x's shape: the key padded to 30 characters."""
-    return '%-30s = %s' % ('canister.' + key, value)
 
 
 def thread_app(make_app, **overrides):
@@ -340,7 +335,7 @@ def test_log_path_names_the_streams_in_any_case_and_makes_no_directory_of_them(m
     client(app).get('/?case=any')
     captured = capfd.readouterr()
     output = captured.out if stream == 'stdout' else captured.err
-    assert setting('log_path', stream) in output
+    assert banner_setting('log_path', stream) in output
     assert 'GET http://localhost:80/?case=any' in output
     assert os.listdir(tmp_path) == []
 
@@ -442,9 +437,9 @@ def test_the_banner_shows_versions_and_every_setting_between_rules(make_app, log
 def test_the_banner_shows_the_values_in_use(make_app, log_dir):
     make_app(session_cookie='my_cookie', cors='https://a.example.com https://b.example.com', log_days='9')
     said = messages(read_log(log_dir))
-    assert setting('session_cookie', 'my_cookie') in said
-    assert setting('log_days', 9) in said
-    assert setting('log_path', log_dir) in said
+    assert banner_setting('session_cookie', 'my_cookie') in said
+    assert banner_setting('log_days', 9) in said
+    assert banner_setting('log_path', log_dir) in said
     assert any(text.startswith('canister.cors ') and 'https://a.example.com' in text and 'https://b.example.com' in text
                for text in said)
 
@@ -460,22 +455,22 @@ def test_the_banner_masks_passwords_secrets_tokens_and_keys(make_app, log_dir, t
              auth_jwt_secret='jwt-shared-Secret-123', auth_jwt_public_key=str(key_file))
     log = read_log(log_dir)
     said = messages(log)
-    assert setting('auth_basic_password', '***') in said
-    assert setting('auth_jwt_secret', '***') in said
-    assert setting('auth_jwt_public_key', '***') in said
-    assert setting('auth_basic_username', 'bob') in said
+    assert banner_setting('auth_basic_password', '***') in said
+    assert banner_setting('auth_jwt_secret', '***') in said
+    assert banner_setting('auth_jwt_public_key', '***') in said
+    assert banner_setting('auth_basic_username', 'bob') in said
     for secret in ('Pa55-plain-secret', 'jwt-shared-Secret-123', 'provider-key-file'):
         assert secret not in log
 
 
 def test_the_banner_shows_whether_cors_credentials_is_on_though_its_name_looks_secret(make_app, log_dir):
     make_app(cors='https://app.example.com', cors_credentials=True)
-    assert setting('cors_credentials', True) in messages(read_log(log_dir))
+    assert banner_setting('cors_credentials', True) in messages(read_log(log_dir))
 
 
 def test_empty_secret_settings_are_not_masked(make_app, log_dir):
     make_app()
-    assert setting('auth_basic_password', '') in messages(read_log(log_dir))
+    assert banner_setting('auth_basic_password', '') in messages(read_log(log_dir))
 
 
 # -- levels -----------------------------------------------------------------------------

@@ -16,7 +16,7 @@ import bottle
 import pytest
 
 import canister
-from helpers import SQLiteInjector, client, described, read_log
+from helpers import ROOT, SQLiteInjector, basic, bearer, client, described, read_log, signed_token
 
 ORDERS = ['canister_first', 'canister_last']
 
@@ -138,3 +138,78 @@ def test_a_route_s_own_keyword_for_the_plugin_is_left_to_the_plugin_on_bottle_0_
         assert web.get('/conn?name=5&conn=evil').json == {'conn': 42, 'name': 6}
     else:  # 0.13 flattens it to 'sqlite.keyword', which bottle-sqlite does not read: conn is the client's
         assert web.get('/conn?name=5&conn=mine').json == {'conn': 'mine', 'name': 6}
+
+
+#: The HS256 secret of ``watched_app``'s Bearer tokens.
+JWT_SECRET = 'a-secret-of-at-least-32-bytes-for-hs256'
+
+
+class UserWatcher:
+    """A plugin that notes the ``session.user`` its wrapper sees, before the handler runs, at each request."""
+
+    name = 'user_watcher'
+    api = 2
+
+    def __init__(self) -> None:
+        self.seen: List[Any] = []
+
+    def apply(self, callback: Callable[..., Any], route: bottle.Route) -> Callable[..., Any]:
+        def watch(*args: Any, **kwargs: Any) -> Any:
+            self.seen.append(canister.session.user)
+            return callback(*args, **kwargs)
+        return watch
+
+
+@pytest.fixture
+def watched_app(log_dir: pathlib.Path, uninstall_at_end: Callable[[bottle.Bottle], bottle.Bottle]
+                ) -> Callable[[str], bottle.Bottle]:
+    """``watched_app(order)``: an app with the Basic user alice, and canister and a ``UserWatcher``
+    (``app.watcher``) installed in ``order``; GET /me answers the user the handler sees (and keeps the session)."""
+    def build(order: str) -> bottle.Bottle:
+        app = bottle.Bottle()
+        app.catchall = False
+        app.watcher = UserWatcher()
+        plugins = [canister.Canister(log_path=str(log_dir), auth_basic_username='alice',
+                                     auth_basic_password='wonderland', auth_jwt_secret=JWT_SECRET), app.watcher]
+        for plugin in plugins if order == 'canister_first' else reversed(plugins):
+            app.install(plugin)
+
+        @app.get('/me')
+        def me() -> Dict[str, Any]:
+            canister.session.data['seen'] = True
+            return {'user': canister.session.user}
+
+        return uninstall_at_end(app)
+
+    return build
+
+
+@pytest.mark.parametrize('scheme', ['basic', 'bearer'])
+def test_a_plugin_installed_before_canister_sees_no_user_of_the_authorization_header_but_the_handler_does(
+        watched_app, scheme):
+    app = watched_app('canister_last')
+    headers = {'Authorization': basic('alice', 'wonderland')} if scheme == 'basic' else bearer(signed_token(JWT_SECRET))
+    user = client(app).get('/me', headers=headers).json['user']
+    assert user == 'alice' if scheme == 'basic' else user['sub'] == 'alice'
+    assert app.watcher.seen == [None]
+
+
+def test_a_plugin_installed_before_canister_sees_the_user_of_the_session_cookie(watched_app):
+    app = watched_app('canister_last')
+    web = client(app)
+    web.get('/me', headers={'Authorization': basic('alice', 'wonderland')})
+    assert web.get('/me').json == {'user': 'alice'}
+    assert app.watcher.seen == [None, 'alice']
+
+
+def test_a_plugin_installed_after_canister_sees_the_user_of_the_authorization_header(watched_app):
+    app = watched_app('canister_first')
+    assert client(app).get('/me', headers={'Authorization': basic('alice', 'wonderland')}).json == {'user': 'alice'}
+    assert app.watcher.seen == ['alice']
+
+
+def test_the_readme_says_a_plugin_installed_before_canister_sees_no_user_of_the_authorization_header():
+    section = (ROOT / 'README.md').read_text(encoding='utf-8').split('\n## Authentication\n', 1)[1].split('\n## ', 1)[0]
+    bullet = section.split('- **Plugins installed before canister.** ', 1)[1].split('\n', 1)[0]
+    assert 'the user of the session cookie, but `None` for a request whose Basic or Bearer credentials' in bullet
+    assert 'install canister first' in bullet and 'read `session.user` in the handler' in bullet

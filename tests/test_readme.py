@@ -2,7 +2,7 @@
 import re
 
 import bottle
-from helpers import ROOT, banner_value, client, default_shown, read_log
+from helpers import ROOT, banner_setting, banner_value, client, default_shown, read_log
 from servers import Client
 
 import canister
@@ -153,7 +153,7 @@ def test_a_misspelled_ini_file_is_no_error_and_the_logs_first_lines_show_the_def
     uninstall_at_end(app).install(canister.Canister())
     log = read_log(tmp_path / 'logs')
     assert banner_value(log, 'session_store') == 'memory'
-    assert any(line.endswith('canister.session_store         = memory') for line in log.splitlines()[:20])
+    assert any(line.endswith(banner_setting('session_store', 'memory')) for line in log.splitlines()[:20])
 
 
 def test_the_parameter_block_of_the_readme_binds_what_its_comments_say(make_app):
