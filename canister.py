@@ -1114,7 +1114,8 @@ KEYS: Dict[str, _Key] = {key.name: key for key in (
          'one with a user name or password in it is refused at install, since they could not be sent, and an '
          '`http://` one to a host other than this machine is warned of'),
     _Key('auth_jwt_jwks_refetch', 10.0, _as_seconds(float, 0.1),
-         'seconds; an unknown `kid` refetches the JWKS at most this often'),
+         'seconds; an unknown `kid` refetches the JWKS at most this often (the `Retry-After` of the 503 while '
+         'it cannot be fetched)'),
     _Key('auth_jwt_jwks_timeout', 5.0, _as_seconds(float, 0.1, 60.0),
          'seconds a JWKS download may take (the request that starts it waits that long at most, others far less)'),
     _Key('auth_jwt_issuer', '', _as_text, 'required issuer (`iss`), if set'),

@@ -832,6 +832,13 @@ def test_once_the_jwks_answers_again_a_token_is_accepted_after_the_retry_after_i
     assert 'Fetched 1 signing keys from the JWKS URL; kids: key-1\n' in read_log(log_dir)
 
 
+def test_a_jwks_that_cannot_be_fetched_is_no_problem_of_the_readiness_check(make_app, rsa_key):
+    app = me_json_app(make_app, auth_jwt_jwks_url='http://127.0.0.1:%d/jwks' % free_port())
+    assert client(app).get('/me', headers=kid_token(rsa_key, 'key-1'), expect_errors=True).status_int == 503
+    [plugin] = [plugin for plugin in app.plugins if isinstance(plugin, canister.Canister)]
+    assert plugin.store_problem() is None
+
+
 def test_the_first_jwks_download_logs_the_kids_it_fetched(make_app, rsa_key, other_rsa_key, jwks_server, log_dir):
     jwks_server.publish(jwk(rsa_key, 'key-2'), jwk(other_rsa_key, 'key-1'))
     app = me_json_app(make_app, auth_jwt_jwks_url=jwks_server.url)
