@@ -1114,7 +1114,8 @@ KEYS: Dict[str, _Key] = {key.name: key for key in (
          'one with a user name or password in it is refused at install, since they could not be sent, and an '
          '`http://` one to a host other than this machine is warned of'),
     _Key('auth_jwt_jwks_refetch', 10.0, _as_seconds(float, 0.1),
-         'seconds; an unknown `kid` refetches the JWKS at most this often'),
+         'seconds; an unknown `kid` refetches the JWKS at most this often (the `Retry-After` of the 503 while '
+         'it cannot be fetched)'),
     _Key('auth_jwt_jwks_timeout', 5.0, _as_seconds(float, 0.1, 60.0),
          'seconds a JWKS download may take (the request that starts it waits that long at most, others far less)'),
     _Key('auth_jwt_issuer', '', _as_text, 'required issuer (`iss`), if set'),
@@ -8636,6 +8637,20 @@ class _WatchedHTTPS(_WatchedConnections, urllib.request.HTTPSHandler):
 #: child gets a new one.  A download under way is in a thread the child lacks (there it has ended), and
 #: the child fetches the keys itself when next due.
 _JWKS_LOCKS = _ForkLocks(renew=True)
+#: What a client is told when its token names a key canister does not hold and the provider's keys cannot be
+#: fetched now: the token may well be good (a key the provider has just rotated in), so no 401 that would
+#: make the client drop it and send its user to log in again.
+_KEYS_UNAVAILABLE = ('Service unavailable: the token could not be checked, as the signing keys of its issuer '
+                     '(the JWKS) cannot be fetched now; retry shortly')
+
+
+class _KeysUnavailable(CanisterError):
+    """A token names a key not held, and the provider's keys cannot be fetched now; answered with 503."""
+
+    def __init__(self, logged: str, retry_after: int) -> None:
+        super().__init__(logged)
+        #: The seconds of the 503's ``Retry-After``: when the next download may start.
+        self.retry_after = retry_after
 
 
 class _Jwks:
@@ -8677,6 +8692,9 @@ class _Jwks:
         self._lock = threading.Lock()
         #: The thread of the download under way, if any.
         self._worker: Optional[threading.Thread] = None
+        #: Why the last download brought no keys (masked, escaped), None once one did: a token of a key
+        #: not held is then no proof of a forgery, and is answered 503, not 401 (``_refuse``).
+        self._failure: Optional[str] = None
         _JWKS_LOCKS.add(self)
 
     def key_for(self, kid: Optional[str]) -> Any:
@@ -8686,12 +8704,24 @@ class _Jwks:
             gave_up = self._await_download()
             key = self._lookup(kid)
             if key is None:
-                raise AuthFailure('the token was signed with an unknown key', 'bearer',
-                                  'the token was signed with an unknown key (not waiting longer for the JWKS '
-                                  'download of another request)' if gave_up else self._unknown_key_logged(kid))
+                self._refuse(kid, gave_up)
         elif time.monotonic() - self._fetched_at >= self.refresh_after:
             self._refresh()
         return key
+
+    def _refuse(self, kid: Optional[str], gave_up: bool) -> typing.NoReturn:
+        """Refuse a token whose key is not held, even after the download it waited for: a 401 when that
+        download brought the provider's keys (the kid is made up, or long gone), else _KeysUnavailable
+        (503): the last download failed, or another request's is still under way (``gave_up``).  Either way
+        no more downloads start than ``min_interval`` allows, so made-up kids cannot hammer the provider."""
+        failure = 'its download for another request has not ended yet' if gave_up else self._failure
+        if failure is None:
+            raise AuthFailure('the token was signed with an unknown key', 'bearer', self._unknown_key_logged(kid))
+        wait = 1 if gave_up else math.ceil(self._fetched_at + self.min_interval - time.monotonic())
+        # (no kid in the line, which is written once a second with a count of the others: made-up kids would
+        # make each line a new one)
+        raise _KeysUnavailable('Cannot check Bearer tokens of keys not held: the JWKS keys cannot be fetched '
+                               'from %s: %s' % (_escape(_mask_urls(self.url))[:200], failure), max(1, wait))
 
     def _unknown_key_logged(self, kid: Optional[str]) -> str:
         """The log's words for a token of a key not held: its ``kid`` beside those held (a kid the issuer of
@@ -8699,7 +8729,7 @@ class _Jwks:
         keys = self.keys
         named = 'its header names no kid' if kid is None else 'its kid is %s' % repr(kid)[:80]
         held = ('the JWKS URL gave %d key(s), kids: %s' % (len(keys), self._kids(keys)) if keys else
-                'no key is held: the JWKS URL has given none so far (see the lines of its downloads)')
+                'the JWKS URL gave no signing key canister can use')
         return 'the token was signed with an unknown key (%s; %s)' % (named, held)
 
     def _refresh(self) -> None:
@@ -8747,6 +8777,7 @@ class _Jwks:
             abandoned = 'keys' not in result and 'error' not in result
             if abandoned:
                 result['abandoned'] = time.monotonic()
+                self._failure = 'no complete answer within %gs' % self.timeout
         if abandoned:
             for opened in result['opened']:  # (what is left of it is cut: a late answer is given up too)
                 sock = opened if isinstance(opened, socket.socket) else opened.sock  # (a connection's, while it connects)
@@ -8762,7 +8793,8 @@ class _Jwks:
             self.log.write(logging.WARNING, 'Cannot fetch the JWKS keys from %s: %s', _escape(_mask_urls(self.url))[:200],
                            _escape(_mask_urls(str(result['error'])))[:200])
         else:
-            self.log.write(logging.INFO, 'Fetched %d signing keys from the JWKS URL', len(result['keys']))
+            self.log.write(logging.INFO, 'Fetched %d signing keys from the JWKS URL; kids: %s', len(result['keys']),
+                           self._kids(result['keys']))
 
     def _download(self, result: Dict[str, Any]) -> None:
         """Fetch the keys and use them (also in ``result['keys']``), or put the reason not into
@@ -8777,6 +8809,8 @@ class _Jwks:
             with self._lock:  # (as for keys: the request logs the error, or has logged that it gave up)
                 result['error'] = error
                 abandoned = result.get('abandoned')
+                if not result.get('cut'):  # (a cut one's cause is the abandoning's, said already)
+                    self._failure = _escape(_mask_urls(str(error)))[:200]
             if result.get('unasked'):
                 self._report_unasked(result)
             elif abandoned is not None and not result.get('cut'):
@@ -8784,6 +8818,7 @@ class _Jwks:
             return
         with self._lock:
             result['keys'] = self.keys = keys
+            self._failure = None
             abandoned = result.get('abandoned')
         if result.get('unasked'):
             self._report_unasked(result)
@@ -9536,6 +9571,9 @@ class Authenticator:
                                                                   lambda: self._authenticate(handler, credentials))
         except AuthFailure as failure:
             raise self.unauthorized('Authentication failed: %s' % failure.reason, failure) from None
+        except _KeysUnavailable as unavailable:  # (each request of the outage meets it: one line a second)
+            self.log.write_repeated(logging.ERROR, str(unavailable))
+            raise _error_response(503, _KEYS_UNAVAILABLE, {'Retry-After': str(unavailable.retry_after)}) from None
         if not session.set_user(user, expires, remember=False, line=line, checked_at=checked_at):
             return  # (the session's own user again: a change ending their sessions ends this one, saved or not)
         self.log.write(logging.INFO, 'Logged in as: %s', _escape(shown))  # (escaped here for the app's own handlers too)

@@ -17,7 +17,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 import canister
 from canister import session
 from helpers import b64url, bearer, claims, client, hand_made_token, hs256_signer, jwk, read_log, signed_token
-from servers import Client, wait_until
+from servers import Client, free_port, wait_until
 
 SECRET = 'k9Qv2Lr7Zt4Wm8Xc1Bn5Hs3Jd6Fg0Pa-Tq7Ye2Ui9Oo4Kl1Mz8Nx5Cv3Bb6Vn0Q'  # 64 bytes
 
@@ -57,6 +57,18 @@ def assert_invalid_token(response, calls=None):
     if calls is not None:
         assert calls == []
     return match.group(1)
+
+
+def assert_keys_unavailable(response, calls=None, retry_after='1'):
+    """A 503 saying that the token could not be checked, the JWKS being out of reach (no challenge: the
+    token is not refused), with ``Retry-After``; the handler not called."""
+    assert response.status_int == 503, response
+    assert response.text == ('Service unavailable: the token could not be checked, as the signing keys of its issuer '
+                             '(the JWKS) cannot be fetched now; retry shortly\n')
+    assert response.headers['Retry-After'] == retry_after
+    assert 'WWW-Authenticate' not in response.headers
+    if calls is not None:
+        assert calls == []
 
 
 def refusal_of(make_app, token, **overrides):
@@ -533,7 +545,7 @@ def test_jwks_key_rotation_is_picked_up_on_a_new_kid(make_app, rsa_key, other_rs
     assert jwks_server.hits == 2
 
 
-def test_jwks_endpoint_that_hangs_gives_401_without_blocking_other_requests(make_app, rsa_key, hanging_server):
+def test_jwks_endpoint_that_hangs_gives_503_without_blocking_other_requests(make_app, rsa_key, hanging_server):
     app = me_json_app(make_app, auth_jwt_jwks_url=hanging_server.url)
     token = pyjwt.encode(claims(), rsa_key, algorithm='RS256', headers={'kid': 'key-1'})
     outcome = {}
@@ -552,7 +564,7 @@ def test_jwks_endpoint_that_hangs_gives_401_without_blocking_other_requests(make
     assert plain.json == {'user': None}
     thread.join(8)
     assert not thread.is_alive(), 'the Bearer request is still hanging'
-    assert_invalid_token(outcome['response'])
+    assert_keys_unavailable(outcome['response'], retry_after='5')  # (a download may start 10 s after the last)
     assert outcome['elapsed'] < 6.5
 
 
@@ -569,7 +581,7 @@ def get_in_thread(origin, headers):
     return thread, held
 
 
-def test_while_the_jwks_endpoint_hangs_another_unknown_kid_is_refused_at_once(make_app, rsa_key, hanging_server,
+def test_while_the_jwks_endpoint_hangs_another_unknown_kid_is_answered_503_at_once(make_app, rsa_key, hanging_server,
                                                                                serve, log_dir):
     app = me_json_app(make_app, auth_jwt_jwks_url=hanging_server.url)
     origin = serve(app, threads=4)
@@ -580,13 +592,13 @@ def test_while_the_jwks_endpoint_hangs_another_unknown_kid_is_refused_at_once(ma
     first_still_waits = first.is_alive()
     first.join(10)
 
-    assert other.status == 401 and first_still_waits, other
-    assert 'error_description="the token was signed with an unknown key"' in other.headers['WWW-Authenticate']
-    assert held['answer'].status == 401
+    assert (other.status, other.headers['Retry-After'], first_still_waits) == (503, '1', True), other
+    assert held['answer'].status == 503
     assert other.elapsed * 4 < held['answer'].elapsed, (other, held['answer'])  # (the first waits 5 s)
     assert len(hanging_server.connections) == 1
-    assert ('Authentication failed: the token was signed with an unknown key (not waiting longer for the JWKS '
-            'download of another request)') in read_log(log_dir)
+    assert re.search(r' ERROR .*Cannot check Bearer tokens of keys not held: the JWKS keys cannot be fetched from '
+                     r'%s: its download for another request has not ended yet\n' % re.escape(hanging_server.url),
+                     read_log(log_dir))
 
 
 def test_while_the_jwks_endpoint_hangs_a_server_of_two_threads_answers_a_request_without_a_token(
@@ -605,7 +617,7 @@ def test_while_the_jwks_endpoint_hangs_a_server_of_two_threads_answers_a_request
 
     assert (plain.status, plain.json(), first_still_waits) == (200, {'user': None}, True)
     assert plain.elapsed * 2 < held['answer'].elapsed, (plain, held['answer'])
-    assert [answer['answer'].status for _, answer in [(first, held)] + others] == [401] * 4
+    assert [answer['answer'].status for _, answer in [(first, held)] + others] == [503] * 4
 
 
 def test_a_rotated_key_is_accepted_once_its_slow_download_ends_and_no_other_token_waits_for_it(
@@ -628,7 +640,7 @@ def test_a_rotated_key_is_accepted_once_its_slow_download_ends_and_no_other_toke
 
     assert (held['answer'].status, held['answer'].json()['user']['sub']) == (200, 'bob')
     assert (known.status, known.json()['user']['sub'], first_still_waits) == (200, 'carol', True)
-    assert rotated_meanwhile.status == 401, rotated_meanwhile
+    assert (rotated_meanwhile.status, rotated_meanwhile.headers['Retry-After']) == (503, '1'), rotated_meanwhile
     assert max(known.elapsed, rotated_meanwhile.elapsed) * 4 < held['answer'].elapsed, (known, rotated_meanwhile)
     assert (rotated_after.status, rotated_after.json()['user']['sub']) == (200, 'erin')
     assert jwks_server.hits == 2
@@ -685,7 +697,7 @@ def test_keys_a_download_brings_after_its_request_stopped_waiting_are_logged_and
                60 + 3 * 4.5, what='the line of the late keys')
     second = c.get('/me', headers=kid_token(rsa_key, 'key-1', sub='bob'))
 
-    assert first.status_int == 401
+    assert first.status_int == 503
     assert re.search(r' WARNING .*Cannot fetch the JWKS keys from %s: no complete answer within 1.5s\n'
                      % re.escape(jwks_server.url), read_log(log_dir))
     assert (second.status_int, second.json['user']['sub'], jwks_server.hits) == (200, 'bob', 1)
@@ -701,20 +713,21 @@ def test_a_jwks_download_whose_answer_is_still_coming_when_its_request_stops_wai
     time.sleep(2)  # (the whole head would have come by now)
 
     log = read_log(log_dir)
-    assert first.status_int == 401
-    assert [line.split(' WARNING ')[1].strip() for line in log.splitlines() if 'JWKS keys' in line] == [
+    assert first.status_int == 503
+    assert [line.split(' WARNING ')[1].strip() for line in log.splitlines() if ' WARNING ' in line and 'JWKS' in line] == [
         '[127.0.0.1-...]   Cannot fetch the JWKS keys from %s?api_key=***: no complete answer within 1s' % jwks_server.url]
     assert jwks_server.hits == 1
     assert 'hunter2' not in log
 
 
-def test_jwks_endpoint_with_garbage_json_gives_401(make_app, rsa_key, jwks_server, log_dir):
+def test_jwks_endpoint_with_garbage_json_gives_503(make_app, rsa_key, jwks_server, log_dir):
     jwks_server.body = b'{"keys": [this is not json'
     calls = []
     app = me_json_app(make_app, calls, auth_jwt_jwks_url=jwks_server.url)
     token = pyjwt.encode(claims(), rsa_key, algorithm='RS256', headers={'kid': 'key-1'})
-    assert_invalid_token(client(app).get('/me', headers=bearer(token), expect_errors=True), calls)
-    assert re.search(r' WARNING .*JWKS', read_log(log_dir))
+    assert_keys_unavailable(client(app).get('/me', headers=bearer(token), expect_errors=True), calls, '10')
+    assert re.search(r' WARNING .*Cannot fetch the JWKS keys from %s: Expecting value' % re.escape(jwks_server.url),
+                     read_log(log_dir))
 
 
 def test_a_jwks_download_that_fails_while_its_request_waits_is_logged_with_its_url_masked(make_app, rsa_key, jwks_server,
@@ -723,16 +736,114 @@ def test_a_jwks_download_that_fails_while_its_request_waits_is_logged_with_its_u
     app = me_json_app(make_app, auth_jwt_jwks_url=jwks_server.url + '?api_key=hunter2')
     answer = client(app).get('/me', headers=kid_token(rsa_key, 'key-1'), expect_errors=True)
     log = read_log(log_dir)
-    assert answer.status_int == 401
+    assert answer.status_int == 503
     assert re.search(r' WARNING .*Cannot fetch the JWKS keys from %s\?api_key=\*\*\*: HTTP Error 503: Service '
                      r'Unavailable\n' % re.escape(jwks_server.url), log)
     assert 'hunter2' not in log
 
-def test_jwks_endpoint_with_a_non_object_document_gives_401(make_app, rsa_key, jwks_server):
+def test_jwks_endpoint_with_a_non_object_document_gives_503(make_app, rsa_key, jwks_server):
     jwks_server.body = b'[1, 2, 3]'
     app = me_json_app(make_app, auth_jwt_jwks_url=jwks_server.url)
     token = pyjwt.encode(claims(), rsa_key, algorithm='RS256', headers={'kid': 'key-1'})
-    assert_invalid_token(client(app).get('/me', headers=bearer(token), expect_errors=True))
+    assert_keys_unavailable(client(app).get('/me', headers=bearer(token), expect_errors=True), retry_after='10')
+
+
+def test_a_token_whose_key_an_unreachable_jwks_could_not_give_is_answered_503_with_retry_after(make_app, rsa_key,
+                                                                                                 log_dir):
+    url = 'http://127.0.0.1:%d/jwks?api_key=hunter2' % free_port()  # (nothing listens there)
+    calls = []
+    app = me_json_app(make_app, calls, auth_jwt_jwks_url=url)
+    answer = client(app).get('/me', headers=kid_token(rsa_key, 'key-1'), expect_errors=True)
+    log = read_log(log_dir)
+    assert_keys_unavailable(answer, calls, retry_after='10')  # (the next download may start 10 s after this one)
+    assert re.search(r' ERROR .*Cannot check Bearer tokens of keys not held: the JWKS keys cannot be fetched from '
+                     r'%s\?api_key=\*\*\*: <urlopen error \[Errno 111\] Connection refused>\n'
+                     % re.escape(url.partition('?')[0]), log), log
+    assert 'Authentication failed' not in log and 'hunter2' not in log
+
+
+def test_an_unreachable_jwks_costs_no_place_in_the_login_throttle(make_app, rsa_key):
+    app = me_json_app(make_app, auth_jwt_jwks_url='http://127.0.0.1:%d/jwks' % free_port(), auth_max_failures=1)
+    c = client(app)
+    statuses = [c.get('/me', headers=kid_token(rsa_key, 'key-%d' % number), expect_errors=True).status_int
+                for number in range(3)]
+    assert statuses == [503, 503, 503]
+
+
+def test_made_up_kids_while_the_jwks_fails_get_503_without_more_downloads_and_one_error_line_a_second(
+        make_app, rsa_key, jwks_server, log_dir):
+    jwks_server.status = 500
+    app = me_json_app(make_app, auth_jwt_jwks_url=jwks_server.url)
+    c = client(app)
+    started = time.monotonic()
+    statuses = {c.get('/me', headers=kid_token(rsa_key, 'made-up-%d' % number), expect_errors=True).status_int
+                for number in range(30)}
+    elapsed = time.monotonic() - started
+    time.sleep(max(0.0, 1.05 - elapsed))  # (the second of the first line has passed: the next line counts the others)
+    c.get('/me', headers=kid_token(rsa_key, 'made-up-30'), expect_errors=True)
+    errors = [line for line in read_log(log_dir).splitlines() if ' ERROR ' in line and 'Cannot check' in line]
+    assert statuses == {503} and jwks_server.hits == 1
+    assert elapsed < 3, 'the made-up kids waited for something'
+    line = ('Cannot check Bearer tokens of keys not held: the JWKS keys cannot be fetched from %s: HTTP Error 500: '
+            'Internal Server Error' % jwks_server.url)
+    assert len(errors) == 2 and errors[0].endswith(line), errors
+    assert re.search(re.escape(line) + r' \(and 29 more like it in process \d+ in the last 1\.\ds\)$', errors[1]), errors
+
+
+def test_a_new_kid_met_while_the_jwks_fails_gets_503_though_other_keys_are_held(make_app, rsa_key, other_rsa_key,
+                                                                                jwks_server):
+    """Keys held, but the download for the new kid failed: the token may be of a key rotated in meanwhile."""
+    jwks_server.publish(jwk(rsa_key, 'old'))
+    app = me_json_app(make_app, auth_jwt_jwks_url=jwks_server.url, auth_jwt_jwks_refetch=0.5)
+    c = client(app)
+    assert c.get('/me', headers=kid_token(rsa_key, 'old')).status_int == 200
+    jwks_server.status = 502
+    time.sleep(0.6)
+    assert_keys_unavailable(c.get('/me', headers=kid_token(other_rsa_key, 'new'), expect_errors=True))
+    assert c.get('/me', headers=kid_token(rsa_key, 'old', sub='bob')).json['user']['sub'] == 'bob'
+    assert jwks_server.hits == 2
+
+
+def test_a_made_up_kid_is_refused_with_401_once_the_jwks_answers_again(make_app, rsa_key, jwks_server):
+    jwks_server.status = 503
+    app = me_json_app(make_app, auth_jwt_jwks_url=jwks_server.url, auth_jwt_jwks_refetch=0.5)
+    c = client(app)
+    assert c.get('/me', headers=kid_token(rsa_key, 'key-1'), expect_errors=True).status_int == 503
+    jwks_server.status = 200
+    jwks_server.publish(jwk(rsa_key, 'key-1'))
+    time.sleep(0.6)
+    assert_invalid_token(c.get('/me', headers=kid_token(rsa_key, 'made-up'), expect_errors=True))
+
+
+def test_once_the_jwks_answers_again_a_token_is_accepted_after_the_retry_after_it_was_told(make_app, rsa_key,
+                                                                                          jwks_server, log_dir):
+    jwks_server.status = 503
+    app = me_json_app(make_app, auth_jwt_jwks_url=jwks_server.url, auth_jwt_jwks_refetch=1)
+    c = client(app)
+    refused = c.get('/me', headers=kid_token(rsa_key, 'key-1'), expect_errors=True)
+    assert_keys_unavailable(refused)
+    jwks_server.status = 200
+    jwks_server.publish(jwk(rsa_key, 'key-1'))
+    time.sleep(int(refused.headers['Retry-After']))
+    started = time.monotonic()
+    answer = c.get('/me', headers=kid_token(rsa_key, 'key-1'))
+    assert (answer.json['user']['sub'], jwks_server.hits) == ('alice', 2)
+    assert time.monotonic() - started < 1
+    assert 'Fetched 1 signing keys from the JWKS URL; kids: key-1\n' in read_log(log_dir)
+
+
+def test_a_jwks_that_cannot_be_fetched_is_no_problem_of_the_readiness_check(make_app, rsa_key):
+    app = me_json_app(make_app, auth_jwt_jwks_url='http://127.0.0.1:%d/jwks' % free_port())
+    assert client(app).get('/me', headers=kid_token(rsa_key, 'key-1'), expect_errors=True).status_int == 503
+    [plugin] = [plugin for plugin in app.plugins if isinstance(plugin, canister.Canister)]
+    assert plugin.store_problem() is None
+
+
+def test_the_first_jwks_download_logs_the_kids_it_fetched(make_app, rsa_key, other_rsa_key, jwks_server, log_dir):
+    jwks_server.publish(jwk(rsa_key, 'key-2'), jwk(other_rsa_key, 'key-1'))
+    app = me_json_app(make_app, auth_jwt_jwks_url=jwks_server.url)
+    assert client(app).get('/me', headers=kid_token(rsa_key, 'key-2')).status_int == 200
+    assert re.search(r' INFO .*Fetched 2 signing keys from the JWKS URL; kids: key-1, key-2\n', read_log(log_dir))
 
 
 def test_jwks_entries_with_bad_keys_are_skipped(make_app, rsa_key, jwks_server):

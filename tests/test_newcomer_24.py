@@ -111,12 +111,11 @@ def test_a_token_of_a_kid_the_jwks_lacks_is_logged_with_its_kid_beside_the_kids_
                                                "(its kid is 'key 1'; the JWKS URL gave 1 key(s), kids: key-1)")
 
 
-def test_a_token_met_before_the_jwks_gave_any_key_is_logged_saying_that_none_is_held(make_app, log_dir, rsa_key,
-                                                                                     jwks_server):
+def test_a_token_met_when_the_jwks_gave_no_key_is_logged_saying_so(make_app, log_dir, rsa_key, jwks_server):
     client(jwks_app(make_app, jwks_server.url)).get('/me', headers=bearer(kid_token(rsa_key, 'key-1')), status=401)
     assert warning_lines(log_dir)[-1].endswith(
-        "Authentication failed: the token was signed with an unknown key (its kid is 'key-1'; no key is held: the "
-        "JWKS URL has given none so far (see the lines of its downloads))")
+        "Authentication failed: the token was signed with an unknown key (its kid is 'key-1'; the JWKS URL gave no "
+        "signing key canister can use)")
 
 
 def login_form_app(make_app):
