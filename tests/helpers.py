@@ -589,3 +589,9 @@ def compose_child(parent: bottle.Bottle, child: bottle.Bottle, composition: str)
         return '/a'
     parent.merge(child)
     return ''
+
+
+def canister_warning_texts(caught: Any) -> List[str]:
+    """The texts of the CanisterWarnings among warnings ``pytest.warns`` caught (a ResourceWarning of an earlier
+    test's socket, collected meanwhile, is no business of the test)."""
+    return [str(w.message) for w in caught if issubclass(w.category, canister.CanisterWarning)]

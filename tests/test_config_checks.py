@@ -16,7 +16,7 @@ import bottle
 import pytest
 
 import canister
-from helpers import ROOT, app_with_ini, client, read_log
+from helpers import ROOT, app_with_ini, canister_warning_texts, client, read_log
 from session_kit import FourMethodStore
 
 HASH = canister.hash_password('my-secret', iterations=1000)
@@ -187,7 +187,7 @@ def test_token_lists_install(make_app):
 def test_an_unknown_key_is_a_canister_warning_pointing_at_the_install_line(make_app):
     with pytest.warns(canister.CanisterWarning) as caught:
         make_app(sesion_timeout='60')
-    assert [str(w.message) for w in caught] == [
+    assert canister_warning_texts(caught) == [
         'unknown config key canister.sesion_timeout (did you mean session_timeout?)']
     assert caught[0].filename == os.path.join(str(ROOT), 'tests', 'conftest.py')
     assert issubclass(canister.CanisterWarning, UserWarning) and 'CanisterWarning' in canister.__all__
@@ -215,7 +215,7 @@ def test_a_setting_under_its_flask_or_starlette_name_is_pointed_to_canisters_own
     session_cookie)."""
     with pytest.warns(canister.CanisterWarning) as caught:
         make_app(config={name.upper(): '1'})
-    assert [str(w.message) for w in caught] == ['unknown config key canister.%s (%s)' % (name, hint)]
+    assert canister_warning_texts(caught) == ['unknown config key canister.%s (%s)' % (name, hint)]
 
 
 def install_the_1x_way(plugin: canister.Canister) -> bottle.Bottle:

@@ -11,7 +11,7 @@ import pytest
 
 import canister
 from canister import session
-from helpers import bearer, claims, client, jwk, signed_token, warning_lines
+from helpers import bearer, canister_warning_texts, claims, client, jwk, signed_token, warning_lines
 from servers import Client
 from test_readme import readme_block_of_section
 
@@ -50,7 +50,7 @@ def test_settings_of_flask_extensions_and_starlette_that_spelling_misleads_are_p
         make_app, name, hint):
     with pytest.warns(canister.CanisterWarning) as caught:
         make_app(config={name: '1'})
-    assert [str(w.message) for w in caught] == ['unknown config key canister.%s (%s)' % (name, hint)]
+    assert canister_warning_texts(caught) == ['unknown config key canister.%s (%s)' % (name, hint)]
 
 
 def test_cors_send_wildcard_says_what_canister_answers_to_cors_star(make_app):

@@ -12,7 +12,7 @@ import pytest
 
 import canister
 from canister import session
-from helpers import ROOT, LogCollector, client, read_log, warning_lines
+from helpers import ROOT, LogCollector, canister_warning_texts, client, read_log, warning_lines
 from test_readme import readme_block_of_section
 
 #: The end of every log line about a result Bottle cannot send: what to write instead.
@@ -208,7 +208,7 @@ def test_flasks_if_session_and_len_of_the_session_say_to_ask_its_data_or_its_use
 def test_more_cors_and_session_settings_of_flask_and_starlette_are_pointed_to_canisters_own(make_app, name, hint):
     with pytest.warns(canister.CanisterWarning) as caught:
         make_app(config={name: '1'})
-    assert [str(w.message) for w in caught] == ['unknown config key canister.%s (%s)' % (name, hint)]
+    assert canister_warning_texts(caught) == ['unknown config key canister.%s (%s)' % (name, hint)]
 
 
 def hello(name):
