@@ -38,6 +38,7 @@ import binascii
 import collections
 import collections.abc
 import contextlib
+import dataclasses
 import datetime
 import decimal
 import difflib
@@ -2570,11 +2571,35 @@ def _iso_converter(kind: Any, example: str) -> Callable[[Any], Any]:
     return convert
 
 
+#: An ISO 8601 duration of weeks, days, hours, minutes and seconds (``P1DT2H``, ``PT1.5S``; not years or months,
+#: whose length varies), as pydantic reads and writes a ``timedelta``.
+_ISO_DURATION = re.compile(r'([-+]?)P(?!$)(?:([0-9]+(?:\.[0-9]+)?)W)?(?:([0-9]+(?:\.[0-9]+)?)D)?'
+                           r'(?:T(?=[0-9])(?:([0-9]+(?:\.[0-9]+)?)H)?(?:([0-9]+(?:\.[0-9]+)?)M)?(?:([0-9]+(?:\.[0-9]+)?)S)?)?')
+_DURATION_UNITS = ('weeks', 'days', 'hours', 'minutes', 'seconds')
+
+
+def _to_timedelta(value: Any) -> datetime.timedelta:
+    """``datetime.timedelta`` from a number of seconds (text or JSON) or an ISO 8601 duration, as FastAPI reads
+    one (the constructor would take a JSON number for days, and no text at all)."""
+    try:
+        if isinstance(value, str) and value[:2].lstrip('+-')[:1] == 'P':
+            match = _ISO_DURATION.fullmatch(value)
+            if match:
+                parts = {unit: float(part) for unit, part in zip(_DURATION_UNITS, match.groups()[1:]) if part}
+                duration = datetime.timedelta(**parts)
+                return -duration if match.group(1) == '-' else duration
+        else:
+            return datetime.timedelta(seconds=_to_float(value))
+    except (ValueError, OverflowError):
+        pass
+    raise ValueError('must be a duration: a number of seconds such as 90 or 1.5, or ISO 8601 such as PT90S or P1DT2H')
+
+
 _CONVERTERS: Dict[Any, Callable[[Any], Any]] = {
     int: _to_int, float: _to_float, decimal.Decimal: _to_decimal, bool: _to_bool, str: _to_str, complex: _to_complex,
     datetime.date: _iso_converter(datetime.date, '2024-05-31'),
     datetime.datetime: _iso_converter(datetime.datetime, '2024-05-31T14:30:00'),
-    datetime.time: _iso_converter(datetime.time, '14:30:00'),
+    datetime.time: _iso_converter(datetime.time, '14:30:00'), datetime.timedelta: _to_timedelta,
     bytes: _bytes_converter(bytes), bytearray: _bytes_converter(bytearray),
 }
 
@@ -2721,7 +2746,7 @@ def _union_classes(members: Tuple[Any, ...], from_json: bool) -> Tuple[type, ...
     subclasses for a text (from the query, a form or the URL): a text is no value of a type yet,
     whatever the str members say."""
     return tuple(member for member in members if isinstance(member, type) and typing.get_origin(member) is None
-                 and (from_json or not issubclass(member, str)))
+                 and (from_json or not issubclass(member, str)) and _record_fields(member) is None)
 
 
 def _first_that_converts(readers: List[Optional[Callable[[Any], Any]]], classes: Tuple[type, ...],
@@ -2800,6 +2825,76 @@ def _beneath_newtype(kind: Any) -> Any:
     return kind
 
 
+def _record_fields(kind: Any) -> Optional[Dict[str, bool]]:
+    """For a dataclass, a ``typing.NamedTuple`` or a ``TypedDict``, whose constructor takes its fields by name,
+    each field the constructor takes and whether it is required; None for any other annotation."""
+    if not isinstance(kind, type):
+        return None
+    if dataclasses.is_dataclass(kind):
+        return {field.name: field.default is dataclasses.MISSING and field.default_factory is dataclasses.MISSING
+                for field in dataclasses.fields(kind) if field.init}
+    defaults = getattr(kind, '_field_defaults', None)
+    if issubclass(kind, tuple) and isinstance(defaults, dict):  # a NamedTuple (collections.namedtuple too)
+        return {name: name not in defaults for name in getattr(kind, '_fields', ())}
+    return _typed_dict_fields(kind)
+
+
+def _typed_dict_fields(kind: type) -> Optional[Dict[str, bool]]:
+    """:func:`_record_fields` of a ``TypedDict``; None for any other class."""
+    if issubclass(kind, dict) and hasattr(kind, '__required_keys__'):  # (a plain dict at run time)
+        return {name: name in kind.__required_keys__ for name in kind.__annotations__}  # (its bases' too)
+    return None
+
+
+#: The records whose converters this thread is making (Bottle applies plugins at a route's first request, in
+#: whichever thread serves it).
+_RECORDS_MADE = threading.local()
+
+
+def _record_converter(kind: Any, fields: Dict[str, bool]) -> Callable[[Any], Any]:
+    """A dataclass, ``NamedTuple`` or ``TypedDict`` from a JSON object, as FastAPI builds a model: each member a
+    field, converted as its annotation says (a JSON value, as for a parameter from a JSON body); a member it has
+    no field for, a required field missing, or anything but a JSON object is a ``ValueError``."""
+    making = _RECORDS_MADE.__dict__.setdefault('kinds', set())
+    if kind in making:  # (its converter would hold its own, without end)
+        raise _Unconvertible('%s holds itself in a field, at some depth' % _type_name(kind))
+    making.add(kind)
+    try:
+        hints = typing.get_type_hints(kind)
+        readers = {name: _converter(hints.get(name, _EMPTY), True) for name in fields}
+    except _Unconvertible:
+        raise
+    except Exception as error:  # a field's annotation naming a type defined inside a function, say
+        raise _Unconvertible('the annotations of the fields of %s cannot be evaluated (%s: %s)'
+                             % (_type_name(kind), type(error).__name__, error)) from None
+    finally:
+        making.discard(kind)
+    name = kind.__name__
+    problem = 'must be a JSON object with the fields of %s (%s)' % (name, ', '.join(fields))
+    required = [field for field, needed in fields.items() if needed]
+
+    def convert(value: Any) -> Any:
+        if not isinstance(value, dict):
+            raise ValueError(problem)
+        values = {}
+        for field, item in value.items():
+            if field not in readers:
+                raise ValueError('%s: %s has no field %r' % (problem, name, _escape(str(field))[:60]))
+            read = readers[field]
+            try:
+                values[field] = read(item) if read else item
+            except ValueError as error:
+                raise ValueError('%s: its field %r %s' % (problem, field, error)) from None
+        missing = [field for field in required if field not in values]
+        if missing:
+            raise ValueError('%s: the field %r is missing' % (problem, missing[0]))
+        try:
+            return kind(**values)
+        except _BAD_VALUE_ERRORS:  # its own check (__post_init__) refused the values
+            raise ValueError('must be a valid %s' % name) from None
+    return convert
+
+
 def _converter(kind: Any, from_json: bool = False) -> Optional[Callable[[Any], Any]]:
     """The function converting a value to ``kind``, or None to take it as sent. ``from_json``: for a
     value from a JSON body, which a union takes as it is when it is a value of a member class."""
@@ -2819,8 +2914,16 @@ def _converter(kind: Any, from_json: bool = False) -> Optional[Callable[[Any], A
         kind = origin
     if inspect.isabstract(kind):  # Mapping[str, int], an abstract class of the app's: nothing to call
         raise _Unconvertible('%s is an abstract class' % _type_name(kind))
+    return _class_converter(kind)
+
+
+def _class_converter(kind: Any) -> Callable[[Any], Any]:
+    """:func:`_converter` of a concrete class: an enum, a record of fields (a dataclass, ...), or a class of its own."""
     if isinstance(kind, enum.EnumMeta):
         return _enum_converter(kind)
+    fields = _record_fields(kind)
+    if fields is not None:
+        return _record_converter(kind, fields)
     return _CONVERTERS.get(kind) or _other_converter(kind)
 
 
@@ -2871,6 +2974,13 @@ def _defaults_to_none(parameter: inspect.Parameter, annotation: Any) -> bool:
     return parameter.default is None and annotation not in (_EMPTY, Any, object)
 
 
+def _is_required(parameter: inspect.Parameter, optional: bool) -> bool:
+    """True when the request must fill ``parameter``: it has no default and is not ``optional``, or its default is
+    FastAPI's ``...``, which says "required" (``q: int = ...``; ``q: Optional[int] = ...`` too, an empty value
+    giving None), and which the handler would otherwise get as the Ellipsis object."""
+    return (parameter.default is _EMPTY and not optional) or parameter.default is Ellipsis
+
+
 class _Param:
     """How one handler parameter is filled, decided once per route."""
 
@@ -2895,8 +3005,9 @@ class _Param:
         #: A ``bottle.FileUpload``: filled from the form's files.
         self.is_file = kind is bottle.FileUpload
         self._set_converters(kind, fixed)
-        #: The request must fill it: no default, and not ``Optional``.
-        self.required = parameter.default is _EMPTY and not self.optional
+        #: The request must fill it: no default, and not ``Optional``; or FastAPI's default ``...``, which says
+        #: "required" (``q: int = ...``; ``Optional[int] = ...``: required, and an empty value gives None).
+        self.required = _is_required(parameter, self.optional)
         #: ``Optional[X]`` without a default: None when absent (with one, the handler's default).
         self.none_if_absent = self.optional and parameter.default is _EMPTY
         #: A text taken as sent (no conversion, one value): the common case, bound on a short path.
@@ -2933,6 +3044,18 @@ def _type_hints(callback: Callable[..., Any]) -> Dict[str, Any]:
         return typing.get_type_hints(callback)
     except Exception:
         return {}
+
+
+def _without_metadata(annotation: Any) -> Any:
+    """``Annotated[X, ...]`` as X, at any depth (FastAPI's ``Annotated[int, Query(gt=0)]``), as ``_type_hints`` gives
+    it; for a handler with another annotation that cannot be evaluated, whose hints are read one by one."""
+    def holder() -> None:
+        """Carries the one annotation for typing.get_type_hints, which takes out the metadata."""
+    holder.__annotations__ = {'value': annotation}
+    try:
+        return typing.get_type_hints(holder)['value']
+    except Exception:  # a forward reference inside, List['Item']: as it is
+        return annotation
 
 
 def _has_body(environ: Dict[str, Any]) -> bool:
@@ -3493,7 +3616,7 @@ class ParameterBinder:
              url_names: typing.AbstractSet[str], rule: str) -> None:
         """Take one named parameter: to fill from the request, or a URL argument to convert."""
         try:
-            annotation = hints.get(parameter.name) or _resolve(callback, parameter.annotation)
+            annotation = hints.get(parameter.name) or _without_metadata(_resolve(callback, parameter.annotation))
         except Exception as error:  # bound as text, and said in the log
             annotation = _EMPTY
             self.notes.append('parameter %r is bound as text: its annotation %r cannot be evaluated (%s: %s)'
