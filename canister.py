@@ -2674,6 +2674,7 @@ _MANY: Dict[Any, Any] = {
     list: list, tuple: tuple, set: set, frozenset: frozenset,
     collections.abc.Sequence: list, collections.abc.MutableSequence: list, collections.abc.Collection: list,
     collections.abc.Iterable: list, collections.abc.Set: frozenset, collections.abc.MutableSet: set,
+    collections.deque: collections.deque,
 }
 
 
@@ -2895,6 +2896,17 @@ def _record_converter(kind: Any, fields: Dict[str, bool]) -> Callable[[Any], Any
     return convert
 
 
+#: Classes whose constructor makes something else of a value than a user means by the annotation (``Counter('abc')``
+#: counts letters, ``type('5')`` is ``str``), and why.
+_NOT_FROM_A_VALUE: Dict[Any, str] = {
+    type: 'a class is no value a request sends',
+    collections.Counter: 'Counter() would count the letters of a text: write Dict[str, int]',
+    collections.OrderedDict: 'write Dict[K, V], whose keys and values canister converts',
+    collections.defaultdict: 'write Dict[K, V], whose keys and values canister converts',
+    collections.ChainMap: 'write Dict[K, V], whose keys and values canister converts',
+}
+
+
 def _converter(kind: Any, from_json: bool = False) -> Optional[Callable[[Any], Any]]:
     """The function converting a value to ``kind``, or None to take it as sent. ``from_json``: for a
     value from a JSON body, which a union takes as it is when it is a value of a member class."""
@@ -2908,23 +2920,48 @@ def _converter(kind: Any, from_json: bool = False) -> Optional[Callable[[Any], A
         return _literal_converter(kind)
     if not callable(kind):
         return None
-    if isinstance(origin, type):  # Dict[str, int] and the like: the container, its items as sent
+    if isinstance(origin, type):  # Deque[int] and the like: the container, its items as sent
         if origin in _MANY:  # but List[int] inside List[...]: each value converted as a list of its own
             return _nested_converter(kind, from_json)
+        if origin is dict and len(typing.get_args(kind)) == 2:  # and Dict[str, int]: each key and value converted
+            return _dict_converter(*typing.get_args(kind))
         kind = origin
-    if inspect.isabstract(kind):  # Mapping[str, int], an abstract class of the app's: nothing to call
-        raise _Unconvertible('%s is an abstract class' % _type_name(kind))
     return _class_converter(kind)
 
 
 def _class_converter(kind: Any) -> Callable[[Any], Any]:
-    """:func:`_converter` of a concrete class: an enum, a record of fields (a dataclass, ...), or a class of its own."""
+    """:func:`_converter` of a class: an enum, a record of fields (a dataclass, ...), or a class of its own."""
+    if isinstance(kind, type) and kind in _NOT_FROM_A_VALUE:
+        raise _Unconvertible(_NOT_FROM_A_VALUE[kind])
+    if inspect.isabstract(kind):  # Mapping[str, int], an abstract class of the app's: nothing to call
+        raise _Unconvertible('%s is an abstract class' % _type_name(kind))
     if isinstance(kind, enum.EnumMeta):
         return _enum_converter(kind)
     fields = _record_fields(kind)
     if fields is not None:
         return _record_converter(kind, fields)
     return _CONVERTERS.get(kind) or _other_converter(kind)
+
+
+def _dict_converter(key_type: Any, value_type: Any) -> Callable[[Any], Any]:
+    """``Dict[K, V]``: a dict from a JSON object, each key converted to K as a text is (a JSON object's keys are
+    texts: ``{"1": ...}`` for ``Dict[int, ...]``), each value to V as a JSON value is; else a ``ValueError``."""
+    read_key, read_value = _converter(key_type), _converter(value_type, True)
+    problem = 'must be a JSON object, each key %s and each value %s' % (_type_name(key_type), _type_name(value_type))
+
+    def convert(value: Any) -> Any:
+        if not isinstance(value, dict):
+            raise ValueError(problem)
+        converted = {}
+        for key, item in value.items():
+            try:
+                converted[read_key(key) if read_key else key] = read_value(item) if read_value else item
+            except ValueError as error:
+                raise ValueError('%s: its member %r %s' % (problem, _escape(key)[:60], error)) from None
+            except TypeError:  # a key converted to a value a dict cannot hold (a list, a dict)
+                raise ValueError('%s: its member %r makes no key of a dict' % (problem, _escape(key)[:60])) from None
+        return converted
+    return convert
 
 
 class _NotAnArray(ValueError):

@@ -1060,7 +1060,7 @@ def test_a_non_ascii_parameter_keeps_its_converted_value_when_the_handler_takes_
 
 
 def test_a_parameterised_container_annotation_takes_what_its_container_takes(make_app):
-    """``Dict[str, int]`` reads as ``dict`` (its items as sent): typing's aliases cannot be called."""
+    """``Dict[str, int]`` gives a ``dict`` (typing's aliases cannot be called), its keys and values converted."""
     app = make_app()
 
     @app.post('/prefs')
@@ -1071,7 +1071,7 @@ def test_a_parameterised_container_annotation_takes_what_its_container_takes(mak
     answer = web.post_json('/prefs', {'settings': {'page_size': 20}})
     assert answer.json == {'settings': {'page_size': 20}, 'type': 'dict'}
     refused = web.post_json('/prefs', {'settings': 'big'}, status=400)
-    assert "parameter 'settings' must be a valid dict" in refused.text
+    assert "parameter 'settings' must be a JSON object, each key str and each value int, got 'big'" in refused.text
 
 
 # --------------------------------------------------------------------------

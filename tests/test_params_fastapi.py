@@ -1,13 +1,16 @@
 """Handler signatures written the FastAPI way: what canister's parameter unpacking makes of them.
 
-A default of ``...`` (FastAPI's "required"), ``Annotated[int, ...]``, ``datetime.timedelta``, and a dataclass,
-``NamedTuple`` or ``TypedDict`` built from a JSON object, its fields converted by their annotations.
+A default of ``...`` (FastAPI's "required"), ``Annotated[int, ...]``, ``datetime.timedelta``, a dataclass,
+``NamedTuple`` or ``TypedDict`` built from a JSON object, its fields converted by their annotations, ``dict[K, V]``
+with its keys and values converted, a ``deque``, and classes that would make something else of a value.
 """
 from __future__ import annotations
 
+import collections
 import dataclasses
 import datetime
-from typing import Annotated, List, NamedTuple, Optional, TypedDict, Union
+import typing
+from typing import Annotated, Deque, Dict, List, NamedTuple, Optional, TypedDict, Union
 
 import pytest
 
@@ -236,3 +239,67 @@ def test_a_dataclass_that_holds_itself_is_bound_as_sent_with_a_warning_naming_th
 def test_a_typed_dict_is_read_as_its_fields_say_and_not_as_a_plain_dict(make_app):
     web = client(record_app(make_app))
     assert "its field 'title' must be a string" in web.post_json('/event', {'event': {'title': 5}}, status=400).text
+
+
+# --------------------------------------------------------------------------
+# dict[K, V], deque, and classes that make something else of a value
+
+def test_a_dict_parameter_converts_each_key_and_value_of_a_json_object(make_app):
+    app = make_app()
+
+    @app.post('/stock')
+    def stock(counts: dict[str, int], days: Optional[Dict[int, List[datetime.date]]] = None):
+        return repr((counts, days))
+
+    sent = {'counts': {'pen': 2, 'ink': '3'}, 'days': {'1': ['2024-05-31']}}
+    assert client(app).post_json('/stock', sent).text == repr(({'pen': 2, 'ink': 3}, {1: [datetime.date(2024, 5, 31)]}))
+
+
+@pytest.mark.parametrize('sent, problem', [
+    ({'pen': 'many'}, ": its member 'pen' must be an integer"),
+    ([['pen', 2]], ''),
+    ('pen=2', ''),
+])
+def test_a_dict_parameter_refuses_a_value_that_does_not_fit_with_a_400(make_app, log_dir, sent, problem):
+    app = make_app()
+
+    @app.post('/stock')
+    def stock(counts: Dict[str, int]):
+        return repr(counts)
+
+    message = "parameter 'counts' must be a JSON object, each key str and each value int%s, got %r" % (problem, sent)
+    assert client(app).post_json('/stock', {'counts': sent}, status=400).text == 'Bad request: %s\n' % message
+    assert message in read_log(log_dir)
+
+
+def test_a_deque_parameter_takes_repeated_keys_each_converted(make_app):
+    app = make_app()
+
+    @app.get('/recent')
+    def recent(ids: Deque[int]):
+        return repr(ids)
+
+    web = client(app)
+    assert web.get('/recent?ids=1&ids=23').text == repr(collections.deque([1, 23]))
+    assert "parameter 'ids' must be an integer, got ['1', 'abc']" in web.get('/recent?ids=1&ids=abc', status=400).text
+
+
+@pytest.mark.parametrize('annotation, shown, reason', [
+    (typing.Counter[str], 'Counter[str]', 'Counter() would count the letters of a text: write Dict[str, int]'),
+    (typing.Type[int], 'Type[int]', 'a class is no value a request sends'),
+    (typing.OrderedDict[str, int], 'OrderedDict[str, int]', 'write Dict[K, V], whose keys and values canister converts'),
+    (typing.DefaultDict[str, int], 'DefaultDict[str, int]', 'write Dict[K, V], whose keys and values canister converts'),
+    (typing.ChainMap[str, int], 'ChainMap[str, int]', 'write Dict[K, V], whose keys and values canister converts'),
+])
+def test_a_class_that_would_make_something_else_of_the_value_is_bound_as_text_with_a_warning(
+        make_app, log_dir, annotation, shown, reason):
+    app = make_app()
+
+    def words(text):
+        return repr(text)
+    words.__annotations__ = {'text': annotation}
+    app.route('/words', 'GET', words)
+
+    assert client(app).get('/words?text=abc').text == repr('abc')
+    assert any("Route GET /words: parameter 'text' is bound as text: canister cannot convert to its annotation "
+               "%s (%s)" % (shown, reason) in line for line in warning_lines(log_dir))
