@@ -2427,7 +2427,9 @@ def _to_decimal(value: Any) -> decimal.Decimal:
     if isinstance(value, bool) or not isinstance(value, (int, float, str, decimal.Decimal)) or not _plain_digits(value):
         raise ValueError('must be a number')
     try:
-        number = decimal.Decimal(value)
+        # (a float only where the body was not read again for it, _JSON_EXACT: a field of a dataclass, a member of
+        # a union; its shortest text, 0.1 and not the 0.1000000000000000055... of its binary value)
+        number = decimal.Decimal(repr(value) if isinstance(value, float) else value)
     except (decimal.InvalidOperation, ValueError):
         raise ValueError('must be a number') from None
     if not number.is_finite():  # NaN, sNaN, Infinity
