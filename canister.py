@@ -3026,7 +3026,7 @@ class _Param:
     #: A route may have many parameters, each read on every request: no instance dict.
     __slots__ = ('name', 'convert', 'many', 'required', 'optional', 'is_file', 'plain', 'wire_name', 'exact',
                  'none_if_absent', 'container', 'positions', 'count_problem', 'json_convert', 'json_positions',
-                 'empty_text')
+                 'empty_text', 'record')
 
     def __init__(self, parameter: inspect.Parameter, annotation: Any) -> None:
         """Raises :class:`_Unconvertible` for an annotation canister cannot convert to."""
@@ -3053,6 +3053,9 @@ class _Param:
         self.plain = self.convert is None and not (self.many or self.is_file or self.optional)
         #: The name as Bottle keys it in query and form dicts (latin-1 text of the UTF-8 bytes).
         self.wire_name = self.name.encode('utf-8').decode('latin1')
+        #: A dataclass, ``NamedTuple`` or ``TypedDict`` (one, not a list of them): when it is the handler's lone
+        #: parameter, a JSON body without a member of its name is that record itself, as in FastAPI.
+        self.record = container is None and _record_fields(kind) is not None
         #: A ``Decimal`` (or one in a container of containers): a JSON number is read again from its text,
         #: not through a binary float.
         self.exact = self.convert is _to_decimal or (self.many and _holds_decimal(kind))
@@ -3772,12 +3775,20 @@ class ParameterBinder:
             if values is not None:
                 kwargs[param.name] = self._convert(param, values)
             elif param.required:
-                raise self._missing(param, body, request.environ)
+                kwargs[param.name] = self._whole_body(param, body, request.environ)
             elif param.none_if_absent and param.name not in kwargs:
                 kwargs[param.name] = None
         if self.takes_extra:
             self._add_extras(kwargs, body, query)
         return kwargs
+
+    def _whole_body(self, param: _Param, body: Any, environ: Dict[str, Any]) -> Any:
+        """A mandatory parameter the request lacks: FastAPI's lone model parameter (``def create(item: Item)``, a
+        dataclass, ``NamedTuple`` or ``TypedDict``) built from a JSON object body without a member ``item``, the
+        body being the record itself; else :meth:`_missing`'s 400."""
+        if param is self.lone and param.record and isinstance(body, dict):
+            return self._convert(param, _JsonValue((body,)))
+        raise self._missing(param, body, environ)
 
     def _missing(self, param: _Param, body: Any, environ: Dict[str, Any]) -> BadRequest:
         """The 400 of a mandatory parameter the request lacks, with what the body it sent says (if anything)."""

@@ -338,3 +338,31 @@ def test_a_dataclass_whose_fields_annotations_cannot_be_evaluated_is_bound_as_se
     assert any("Route POST /book: parameter 'booking' is bound as text: canister cannot convert to its annotation "
                in line and "(the annotations of the fields of" in line and "cannot be evaluated (NameError: name "
                "'Venue' is not defined)" in line for line in warning_lines(log_dir))
+
+
+def test_a_lone_dataclass_parameter_takes_the_whole_json_body_as_in_fastapi(make_app):
+    app = make_app()
+
+    @app.post('/items')
+    def create(item: Item):
+        return repr(item)
+
+    web = client(app)
+    assert web.post_json('/items', {'name': 'pen', 'qty': 2}).text == repr(Item('pen', 2))
+    assert web.post_json('/items', {'item': {'name': 'ink'}}).text == repr(Item('ink'))
+    assert web.post_json('/items', {'name': 'pen', 'colour': 'red'}, status=400).text == (
+        "Bad request: parameter 'item' must be a JSON object with the fields of Item (name, qty, tags): Item has no "
+        "field 'colour', got {'name': 'pen', 'colour': 'red'}\n")
+    assert "missing parameter 'item'" in web.post('/items', {'name': 'pen'}, status=400).text
+
+
+def test_a_dataclass_parameter_beside_another_takes_only_the_member_of_its_name(make_app):
+    app = make_app()
+
+    @app.post('/items')
+    def create(item: Item, dry_run: bool = False):
+        return repr((item, dry_run))
+
+    web = client(app)
+    assert "missing parameter 'item'" in web.post_json('/items', {'name': 'pen'}, status=400).text
+    assert web.post_json('/items', {'item': {'name': 'pen'}, 'dry_run': True}).text == repr((Item('pen'), True))
