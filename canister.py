@@ -38,6 +38,7 @@ import binascii
 import collections
 import collections.abc
 import contextlib
+import dataclasses
 import datetime
 import decimal
 import difflib
@@ -2435,7 +2436,9 @@ def _to_decimal(value: Any) -> decimal.Decimal:
     if isinstance(value, bool) or not isinstance(value, (int, float, str, decimal.Decimal)) or not _plain_digits(value):
         raise ValueError('must be a number')
     try:
-        number = decimal.Decimal(value)
+        # (a float only where the body was not read again for it, _JSON_EXACT: a field of a dataclass, a member of
+        # a union; its shortest text, 0.1 and not the 0.1000000000000000055... of its binary value)
+        number = decimal.Decimal(repr(value) if isinstance(value, float) else value)
     except (decimal.InvalidOperation, ValueError):
         raise ValueError('must be a number') from None
     if not number.is_finite():  # NaN, sNaN, Infinity
@@ -2579,11 +2582,35 @@ def _iso_converter(kind: Any, example: str) -> Callable[[Any], Any]:
     return convert
 
 
+#: An ISO 8601 duration of weeks, days, hours, minutes and seconds (``P1DT2H``, ``PT1.5S``; not years or months,
+#: whose length varies), as pydantic reads and writes a ``timedelta``.
+_ISO_DURATION = re.compile(r'([-+]?)P(?!$)(?:([0-9]+(?:\.[0-9]+)?)W)?(?:([0-9]+(?:\.[0-9]+)?)D)?'
+                           r'(?:T(?=[0-9])(?:([0-9]+(?:\.[0-9]+)?)H)?(?:([0-9]+(?:\.[0-9]+)?)M)?(?:([0-9]+(?:\.[0-9]+)?)S)?)?')
+_DURATION_UNITS = ('weeks', 'days', 'hours', 'minutes', 'seconds')
+
+
+def _to_timedelta(value: Any) -> datetime.timedelta:
+    """``datetime.timedelta`` from a number of seconds (text or JSON) or an ISO 8601 duration, as FastAPI reads
+    one (the constructor would take a JSON number for days, and no text at all)."""
+    try:
+        if isinstance(value, str) and value[:2].lstrip('+-')[:1] == 'P':
+            match = _ISO_DURATION.fullmatch(value)
+            if match:
+                parts = {unit: float(part) for unit, part in zip(_DURATION_UNITS, match.groups()[1:]) if part}
+                duration = datetime.timedelta(**parts)
+                return -duration if match.group(1) == '-' else duration
+        else:
+            return datetime.timedelta(seconds=_to_float(value))
+    except (ValueError, OverflowError):
+        pass
+    raise ValueError('must be a duration: a number of seconds such as 90 or 1.5, or ISO 8601 such as PT90S or P1DT2H')
+
+
 _CONVERTERS: Dict[Any, Callable[[Any], Any]] = {
     int: _to_int, float: _to_float, decimal.Decimal: _to_decimal, bool: _to_bool, str: _to_str, complex: _to_complex,
     datetime.date: _iso_converter(datetime.date, '2024-05-31'),
     datetime.datetime: _iso_converter(datetime.datetime, '2024-05-31T14:30:00'),
-    datetime.time: _iso_converter(datetime.time, '14:30:00'),
+    datetime.time: _iso_converter(datetime.time, '14:30:00'), datetime.timedelta: _to_timedelta,
     bytes: _bytes_converter(bytes), bytearray: _bytes_converter(bytearray),
 }
 
@@ -2658,6 +2685,7 @@ _MANY: Dict[Any, Any] = {
     list: list, tuple: tuple, set: set, frozenset: frozenset,
     collections.abc.Sequence: list, collections.abc.MutableSequence: list, collections.abc.Collection: list,
     collections.abc.Iterable: list, collections.abc.Set: frozenset, collections.abc.MutableSet: set,
+    collections.deque: collections.deque,
 }
 
 
@@ -2730,7 +2758,7 @@ def _union_classes(members: Tuple[Any, ...], from_json: bool) -> Tuple[type, ...
     subclasses for a text (from the query, a form or the URL): a text is no value of a type yet,
     whatever the str members say."""
     return tuple(member for member in members if isinstance(member, type) and typing.get_origin(member) is None
-                 and (from_json or not issubclass(member, str)))
+                 and (from_json or not issubclass(member, str)) and _record_fields(member) is None)
 
 
 def _first_that_converts(readers: List[Optional[Callable[[Any], Any]]], classes: Tuple[type, ...],
@@ -2809,6 +2837,87 @@ def _beneath_newtype(kind: Any) -> Any:
     return kind
 
 
+def _record_fields(kind: Any) -> Optional[Dict[str, bool]]:
+    """For a dataclass, a ``typing.NamedTuple`` or a ``TypedDict``, whose constructor takes its fields by name,
+    each field the constructor takes and whether it is required; None for any other annotation."""
+    if not isinstance(kind, type):
+        return None
+    if dataclasses.is_dataclass(kind):
+        return {field.name: field.default is dataclasses.MISSING and field.default_factory is dataclasses.MISSING
+                for field in dataclasses.fields(kind) if field.init}
+    defaults = getattr(kind, '_field_defaults', None)
+    if issubclass(kind, tuple) and isinstance(defaults, dict):  # a NamedTuple (collections.namedtuple too)
+        return {name: name not in defaults for name in getattr(kind, '_fields', ())}
+    return _typed_dict_fields(kind)
+
+
+def _typed_dict_fields(kind: type) -> Optional[Dict[str, bool]]:
+    """:func:`_record_fields` of a ``TypedDict``; None for any other class."""
+    if issubclass(kind, dict) and hasattr(kind, '__required_keys__'):  # (a plain dict at run time)
+        return {name: name in kind.__required_keys__ for name in kind.__annotations__}  # (its bases' too)
+    return None
+
+
+#: The records whose converters this thread is making (Bottle applies plugins at a route's first request, in
+#: whichever thread serves it).
+_RECORDS_MADE = threading.local()
+
+
+def _record_converter(kind: Any, fields: Dict[str, bool]) -> Callable[[Any], Any]:
+    """A dataclass, ``NamedTuple`` or ``TypedDict`` from a JSON object, as FastAPI builds a model: each member a
+    field, converted as its annotation says (a JSON value, as for a parameter from a JSON body); a member it has
+    no field for, a required field missing, or anything but a JSON object is a ``ValueError``."""
+    making = _RECORDS_MADE.__dict__.setdefault('kinds', set())
+    if kind in making:  # (its converter would hold its own, without end)
+        raise _Unconvertible('%s holds itself in a field, at some depth' % _type_name(kind))
+    making.add(kind)
+    try:
+        hints = typing.get_type_hints(kind)
+        readers = {name: _converter(hints.get(name, _EMPTY), True) for name in fields}
+    except _Unconvertible:
+        raise
+    except Exception as error:  # a field's annotation naming a type defined inside a function, say
+        raise _Unconvertible('the annotations of the fields of %s cannot be evaluated (%s: %s)'
+                             % (_type_name(kind), type(error).__name__, error)) from None
+    finally:
+        making.discard(kind)
+    name = kind.__name__
+    problem = 'must be a JSON object with the fields of %s (%s)' % (name, ', '.join(fields))
+    required = [field for field, needed in fields.items() if needed]
+
+    def convert(value: Any) -> Any:
+        if not isinstance(value, dict):
+            raise ValueError(problem)
+        values = {}
+        for field, item in value.items():
+            if field not in readers:
+                raise ValueError('%s: %s has no field %r' % (problem, name, _escape(str(field))[:60]))
+            read = readers[field]
+            try:
+                values[field] = read(item) if read else item
+            except ValueError as error:
+                raise ValueError('%s: its field %r %s' % (problem, field, error)) from None
+        missing = [field for field in required if field not in values]
+        if missing:
+            raise ValueError('%s: the field %r is missing' % (problem, missing[0]))
+        try:
+            return kind(**values)
+        except _BAD_VALUE_ERRORS:  # its own check (__post_init__) refused the values
+            raise ValueError('must be a valid %s' % name) from None
+    return convert
+
+
+#: Classes whose constructor makes something else of a value than a user means by the annotation (``Counter('abc')``
+#: counts letters, ``type('5')`` is ``str``), and why.
+_NOT_FROM_A_VALUE: Dict[Any, str] = {
+    type: 'a class is no value a request sends',
+    collections.Counter: 'Counter() would count the letters of a text: write Dict[str, int]',
+    collections.OrderedDict: 'write Dict[K, V], whose keys and values canister converts',
+    collections.defaultdict: 'write Dict[K, V], whose keys and values canister converts',
+    collections.ChainMap: 'write Dict[K, V], whose keys and values canister converts',
+}
+
+
 def _converter(kind: Any, from_json: bool = False) -> Optional[Callable[[Any], Any]]:
     """The function converting a value to ``kind``, or None to take it as sent. ``from_json``: for a
     value from a JSON body, which a union takes as it is when it is a value of a member class."""
@@ -2822,15 +2931,48 @@ def _converter(kind: Any, from_json: bool = False) -> Optional[Callable[[Any], A
         return _literal_converter(kind)
     if not callable(kind):
         return None
-    if isinstance(origin, type):  # Dict[str, int] and the like: the container, its items as sent
+    if isinstance(origin, type):  # Deque[int] and the like: the container, its items as sent
         if origin in _MANY:  # but List[int] inside List[...]: each value converted as a list of its own
             return _nested_converter(kind, from_json)
+        if origin is dict and len(typing.get_args(kind)) == 2:  # and Dict[str, int]: each key and value converted
+            return _dict_converter(*typing.get_args(kind))
         kind = origin
+    return _class_converter(kind)
+
+
+def _class_converter(kind: Any) -> Callable[[Any], Any]:
+    """:func:`_converter` of a class: an enum, a record of fields (a dataclass, ...), or a class of its own."""
+    if isinstance(kind, type) and kind in _NOT_FROM_A_VALUE:
+        raise _Unconvertible(_NOT_FROM_A_VALUE[kind])
     if inspect.isabstract(kind):  # Mapping[str, int], an abstract class of the app's: nothing to call
         raise _Unconvertible('%s is an abstract class' % _type_name(kind))
     if isinstance(kind, enum.EnumMeta):
         return _enum_converter(kind)
+    fields = _record_fields(kind)
+    if fields is not None:
+        return _record_converter(kind, fields)
     return _CONVERTERS.get(kind) or _other_converter(kind)
+
+
+def _dict_converter(key_type: Any, value_type: Any) -> Callable[[Any], Any]:
+    """``Dict[K, V]``: a dict from a JSON object, each key converted to K as a text is (a JSON object's keys are
+    texts: ``{"1": ...}`` for ``Dict[int, ...]``), each value to V as a JSON value is; else a ``ValueError``."""
+    read_key, read_value = _converter(key_type), _converter(value_type, True)
+    problem = 'must be a JSON object, each key %s and each value %s' % (_type_name(key_type), _type_name(value_type))
+
+    def convert(value: Any) -> Any:
+        if not isinstance(value, dict):
+            raise ValueError(problem)
+        converted = {}
+        for key, item in value.items():
+            try:
+                converted[read_key(key) if read_key else key] = read_value(item) if read_value else item
+            except ValueError as error:
+                raise ValueError('%s: its member %r %s' % (problem, _escape(key)[:60], error)) from None
+            except TypeError:  # a key converted to a value a dict cannot hold (a list, a dict)
+                raise ValueError('%s: its member %r makes no key of a dict' % (problem, _escape(key)[:60])) from None
+        return converted
+    return convert
 
 
 class _NotAnArray(ValueError):
@@ -2880,13 +3022,20 @@ def _defaults_to_none(parameter: inspect.Parameter, annotation: Any) -> bool:
     return parameter.default is None and annotation not in (_EMPTY, Any, object)
 
 
+def _is_required(parameter: inspect.Parameter, optional: bool) -> bool:
+    """True when the request must fill ``parameter``: it has no default and is not ``optional``, or its default is
+    FastAPI's ``...``, which says "required" (``q: int = ...``; ``q: Optional[int] = ...`` too, an empty value
+    giving None), and which the handler would otherwise get as the Ellipsis object."""
+    return (parameter.default is _EMPTY and not optional) or parameter.default is Ellipsis
+
+
 class _Param:
     """How one handler parameter is filled, decided once per route."""
 
     #: A route may have many parameters, each read on every request: no instance dict.
     __slots__ = ('name', 'convert', 'many', 'required', 'optional', 'is_file', 'plain', 'wire_name', 'exact',
                  'none_if_absent', 'container', 'positions', 'count_problem', 'json_convert', 'json_positions',
-                 'empty_text')
+                 'empty_text', 'record')
 
     def __init__(self, parameter: inspect.Parameter, annotation: Any) -> None:
         """Raises :class:`_Unconvertible` for an annotation canister cannot convert to."""
@@ -2904,14 +3053,18 @@ class _Param:
         #: A ``bottle.FileUpload``: filled from the form's files.
         self.is_file = kind is bottle.FileUpload
         self._set_converters(kind, fixed)
-        #: The request must fill it: no default, and not ``Optional``.
-        self.required = parameter.default is _EMPTY and not self.optional
+        #: The request must fill it: no default, and not ``Optional``; or FastAPI's default ``...``, which says
+        #: "required" (``q: int = ...``; ``Optional[int] = ...``: required, and an empty value gives None).
+        self.required = _is_required(parameter, self.optional)
         #: ``Optional[X]`` without a default: None when absent (with one, the handler's default).
         self.none_if_absent = self.optional and parameter.default is _EMPTY
         #: A text taken as sent (no conversion, one value): the common case, bound on a short path.
         self.plain = self.convert is None and not (self.many or self.is_file or self.optional)
         #: The name as Bottle keys it in query and form dicts (latin-1 text of the UTF-8 bytes).
         self.wire_name = self.name.encode('utf-8').decode('latin1')
+        #: A dataclass, ``NamedTuple`` or ``TypedDict`` (one, not a list of them): when it is the handler's lone
+        #: parameter, a JSON body without a member of its name is that record itself, as in FastAPI.
+        self.record = container is None and _record_fields(kind) is not None
         #: A ``Decimal`` (or one in a container of containers): a JSON number is read again from its text,
         #: not through a binary float.
         self.exact = self.convert is _to_decimal or (self.many and _holds_decimal(kind))
@@ -2942,6 +3095,18 @@ def _type_hints(callback: Callable[..., Any]) -> Dict[str, Any]:
         return typing.get_type_hints(callback)
     except Exception:
         return {}
+
+
+def _without_metadata(annotation: Any) -> Any:
+    """``Annotated[X, ...]`` as X, at any depth (FastAPI's ``Annotated[int, Query(gt=0)]``), as ``_type_hints`` gives
+    it; for a handler with another annotation that cannot be evaluated, whose hints are read one by one."""
+    def holder() -> None:
+        """Carries the one annotation for typing.get_type_hints, which takes out the metadata."""
+    holder.__annotations__ = {'value': annotation}
+    try:
+        return typing.get_type_hints(holder)['value']
+    except Exception:  # a forward reference inside, List['Item']: as it is
+        return annotation
 
 
 def _has_body(environ: Dict[str, Any]) -> bool:
@@ -3502,7 +3667,7 @@ class ParameterBinder:
              url_names: typing.AbstractSet[str], rule: str) -> None:
         """Take one named parameter: to fill from the request, or a URL argument to convert."""
         try:
-            annotation = hints.get(parameter.name) or _resolve(callback, parameter.annotation)
+            annotation = hints.get(parameter.name) or _without_metadata(_resolve(callback, parameter.annotation))
         except Exception as error:  # bound as text, and said in the log
             annotation = _EMPTY
             self.notes.append('parameter %r is bound as text: its annotation %r cannot be evaluated (%s: %s)'
@@ -3619,12 +3784,20 @@ class ParameterBinder:
             if values is not None:
                 kwargs[param.name] = self._convert(param, values)
             elif param.required:
-                raise self._missing(param, body, request.environ)
+                kwargs[param.name] = self._whole_body(param, body, request.environ)
             elif param.none_if_absent and param.name not in kwargs:
                 kwargs[param.name] = None
         if self.takes_extra:
             self._add_extras(kwargs, body, query)
         return kwargs
+
+    def _whole_body(self, param: _Param, body: Any, environ: Dict[str, Any]) -> Any:
+        """A mandatory parameter the request lacks: FastAPI's lone model parameter (``def create(item: Item)``, a
+        dataclass, ``NamedTuple`` or ``TypedDict``) built from a JSON object body without a member ``item``, the
+        body being the record itself; else :meth:`_missing`'s 400."""
+        if param is self.lone and param.record and isinstance(body, dict):
+            return self._convert(param, _JsonValue((body,)))
+        raise self._missing(param, body, environ)
 
     def _missing(self, param: _Param, body: Any, environ: Dict[str, Any]) -> BadRequest:
         """The 400 of a mandatory parameter the request lacks, with what the body it sent says (if anything)."""

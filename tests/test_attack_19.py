@@ -34,7 +34,7 @@ pytestmark = pytest.mark.usefixtures('nothing_left_running')
 
 @dataclasses.dataclass
 class Account:
-    """A handler's annotation that canister calls with the JSON value: a dataclass takes no dict."""
+    """A handler's annotation that canister builds from a JSON object's members."""
 
     name: str
     password: str
@@ -69,8 +69,9 @@ def post_json(origin, path, value):
      "parameter 'user' must be a string, got {'pin': '***', 'keys': {'api_key': '***'}}"),
     ('/numbers', {'ids': [1, {'access_token': 'tok-hunter2'}]},
      "parameter 'ids' must be an integer, got [1, {'access_token': '***'}]"),
-    ('/signup', {'account': {'name': 'bob', 'password': 'hunter2'}},
-     "parameter 'account' must be a valid Account, got {'name': 'bob', 'password': '***'}"),
+    ('/signup', {'account': {'name': 7, 'password': 'hunter2'}},
+     "parameter 'account' must be a JSON object with the fields of Account (name, password): its field 'name' must be "
+     "a string, got {'name': 7, 'password': '***'}"),
 ])
 def test_a_secret_inside_a_json_value_that_does_not_convert_is_neither_answered_nor_logged(
         make_app, serve, log_dir, path, sent, shown):

@@ -1,0 +1,368 @@
+"""Handler signatures written the FastAPI way: what canister's parameter unpacking makes of them.
+
+A default of ``...`` (FastAPI's "required"), ``Annotated[int, ...]``, ``datetime.timedelta``, a dataclass,
+``NamedTuple`` or ``TypedDict`` built from a JSON object, its fields converted by their annotations, ``dict[K, V]``
+with its keys and values converted, a ``deque``, and classes that would make something else of a value.
+"""
+from __future__ import annotations
+
+import collections
+import dataclasses
+import datetime
+import decimal
+import typing
+from typing import Annotated, Deque, Dict, List, NamedTuple, Optional, TypedDict, Union
+
+import pytest
+
+from helpers import client, read_log, warning_lines
+
+
+@dataclasses.dataclass
+class Item:
+    name: str
+    qty: int = 1
+    tags: List[str] = dataclasses.field(default_factory=list)
+
+
+@dataclasses.dataclass
+class Order:
+    item: Item
+    note: Optional[str] = None
+
+
+class Point(NamedTuple):
+    x: int
+    y: int = 0
+
+
+class Event(TypedDict, total=False):
+    title: str
+    day: datetime.date
+
+
+@dataclasses.dataclass
+class Node:
+    children: List[Node]
+
+
+@dataclasses.dataclass
+class Price:
+    amount: decimal.Decimal
+
+
+@dataclasses.dataclass
+class Booking:
+    where: Venue  # noqa: F821 - defined nowhere (imported under TYPE_CHECKING, say)
+
+
+# --------------------------------------------------------------------------
+# a default of ...
+
+def test_a_default_of_ellipsis_makes_a_parameter_required_as_in_fastapi(make_app, log_dir):
+    app = make_app()
+
+    @app.get('/search')
+    def search(q: int = ...):
+        return repr(q)
+
+    assert client(app).get('/search', status=400).text == "Bad request: missing parameter 'q'\n"
+    assert "missing parameter 'q'" in read_log(log_dir)
+    assert client(app).get('/search?q=3').text == '3'
+
+
+def test_an_optional_parameter_with_a_default_of_ellipsis_must_be_sent_and_an_empty_value_gives_none(make_app):
+    app = make_app()
+
+    @app.get('/search')
+    def search(limit: Optional[int] = ...):
+        return repr(limit)
+
+    assert "missing parameter 'limit'" in client(app).get('/search', status=400).text
+    assert client(app).get('/search?limit=').text == 'None'
+    assert client(app).get('/search?limit=5').text == '5'
+
+
+# --------------------------------------------------------------------------
+# Annotated
+
+def test_an_annotated_parameter_converts_as_its_type_though_another_annotation_cannot_be_evaluated(make_app):
+    app = make_app()
+
+    @app.get('/items')
+    def items(page: Annotated[int, 'Query(gt=0)'], sort: Unknown = None, ids: Optional[List[Annotated[int, 'x']]] = None):  # noqa: F821
+        return repr((page, sort, ids))
+
+    web = client(app)
+    assert web.get('/items?page=2&ids=1&ids=2').text == repr((2, None, [1, 2]))
+    assert "parameter 'page' must be an integer, got 'x'" in web.get('/items?page=x', status=400).text
+    assert web.get('/items?page=-1').text == repr((-1, None, None))  # (the metadata is not read)
+
+
+# --------------------------------------------------------------------------
+# timedelta
+
+@pytest.mark.parametrize('sent, expected', [
+    ('90', datetime.timedelta(seconds=90)), ('1.5', datetime.timedelta(seconds=1.5)),
+    ('-30', datetime.timedelta(seconds=-30)), ('PT90S', datetime.timedelta(seconds=90)),
+    ('P1DT2H', datetime.timedelta(days=1, hours=2)), ('-P2W', datetime.timedelta(weeks=-2)),
+    ('PT1H30M0.5S', datetime.timedelta(hours=1, minutes=30, seconds=0.5)),
+])
+def test_a_timedelta_parameter_takes_a_number_of_seconds_or_an_iso_8601_duration(make_app, sent, expected):
+    app = make_app()
+
+    @app.get('/wait')
+    def wait(delay: datetime.timedelta):
+        return repr(delay)
+
+    assert client(app).get('/wait', {'delay': sent}).text == repr(expected)
+
+
+def test_a_json_number_for_a_timedelta_is_seconds_not_days(make_app):
+    app = make_app()
+
+    @app.post('/wait')
+    def wait(delay: datetime.timedelta):
+        return repr(delay)
+
+    assert client(app).post_json('/wait', {'delay': 5}).text == repr(datetime.timedelta(seconds=5))
+
+
+@pytest.mark.parametrize('sent', ['P1Y', 'P1M', 'PT', 'P', '1:30', 'nan', '1e999', 'P99999999999D', ''])
+def test_a_timedelta_parameter_refuses_other_text_with_a_400_saying_what_to_send(make_app, log_dir, sent):
+    app = make_app()
+
+    @app.get('/wait')
+    def wait(delay: datetime.timedelta):
+        return repr(delay)
+
+    message = ("parameter 'delay' must be a duration: a number of seconds such as 90 or 1.5, or ISO 8601 such as "
+               "PT90S or P1DT2H, got %r" % sent)
+    assert client(app).get('/wait', {'delay': sent}, status=400).text == 'Bad request: %s\n' % message
+    assert message in read_log(log_dir)
+
+
+def test_a_json_true_is_no_timedelta(make_app):
+    app = make_app()
+
+    @app.post('/wait')
+    def wait(delay: datetime.timedelta):
+        return repr(delay)
+
+    assert "parameter 'delay' must be a duration" in client(app).post_json('/wait', {'delay': True}, status=400).text
+
+
+# --------------------------------------------------------------------------
+# dataclasses, NamedTuple, TypedDict
+
+def record_app(make_app):
+    """An app whose handlers take an ``Item``, an ``Order``, a list of ``Item``, a ``Point`` and an ``Event``."""
+    app = make_app()
+
+    @app.post('/item')
+    def item(item: Item):
+        return repr(item)
+
+    @app.post('/order')
+    def order(order: Order, extra: List[Item] = ()):
+        return repr((order, extra))
+
+    @app.post('/point')
+    def point(at: Point):
+        return repr(at)
+
+    @app.post('/event')
+    def event(event: Event):
+        return repr(event)
+
+    @app.post('/either')
+    def either(value: Union[int, Event]):
+        return repr(value)
+
+    return app
+
+
+def test_a_dataclass_parameter_is_built_from_a_json_object_its_fields_converted(make_app):
+    web = client(record_app(make_app))
+    assert web.post_json('/item', {'item': {'name': 'pen', 'qty': '2'}}).text == repr(Item('pen', 2))
+    assert web.post_json('/item', {'item': {'name': 'pen'}}).text == repr(Item('pen'))
+
+
+def test_dataclasses_inside_a_dataclass_and_in_a_list_are_built_too(make_app):
+    sent = {'order': {'item': {'name': 'pen', 'tags': ['blue']}}, 'extra': [{'name': 'ink', 'qty': 3}]}
+    expected = (Order(Item('pen', tags=['blue'])), [Item('ink', 3)])
+    assert client(record_app(make_app)).post_json('/order', sent).text == repr(expected)
+
+
+def test_a_named_tuple_and_a_typed_dict_are_built_from_a_json_object(make_app):
+    web = client(record_app(make_app))
+    assert web.post_json('/point', {'at': {'x': 1}}).text == repr(Point(1, 0))
+    assert web.post_json('/event', {'event': {'title': 'launch', 'day': '2024-05-31'}}).text == \
+        repr({'title': 'launch', 'day': datetime.date(2024, 5, 31)})
+
+
+def test_a_typed_dict_in_a_union_takes_a_json_object_rather_than_failing_the_request(make_app):
+    web = client(record_app(make_app))
+    assert web.post_json('/either', {'value': {'title': 'launch'}}).text == repr({'title': 'launch'})
+    assert web.post_json('/either', {'value': 7}).text == '7'
+
+
+@pytest.mark.parametrize('path, sent, problem', [
+    ('/item', {'item': {'name': 'pen', 'qty': 'many'}}, "its field 'qty' must be an integer"),
+    ('/item', {'item': {'qty': 2}}, "the field 'name' is missing"),
+    ('/item', {'item': {'name': 'pen', 'colour': 'red'}}, "Item has no field 'colour'"),
+    ('/point', {'at': [1, 2]}, None),
+    ('/event', {'event': {'day': 5}}, "its field 'day' must be an ISO 8601 date such as 2024-05-31"),
+    ('/order', {'order': {'item': {'name': 7}}}, "its field 'item' must be a JSON object with the fields of Item "
+                                                 "(name, qty, tags): its field 'name' must be a string"),
+])
+def test_a_record_that_does_not_fit_its_class_is_a_400_naming_the_parameter_and_the_field(
+        make_app, log_dir, path, sent, problem):
+    name, value = next(iter(sent.items()))
+    kind = {'/item': 'Item (name, qty, tags)', '/point': 'Point (x, y)', '/event': 'Event (title, day)',
+            '/order': 'Order (item, note)'}[path]
+    message = "parameter %r must be a JSON object with the fields of %s%s, got %r" % (
+        name, kind, ': %s' % problem if problem else '', value)
+    assert client(record_app(make_app)).post_json(path, sent, status=400).text == 'Bad request: %s\n' % message
+    assert message in read_log(log_dir)
+
+
+def test_a_dataclass_parameter_sent_a_text_is_a_400_rather_than_a_text_in_its_first_field(make_app):
+    web = client(record_app(make_app))
+    assert web.post('/item', {'item': 'pen'}, status=400).text == (
+        "Bad request: parameter 'item' must be a JSON object with the fields of Item (name, qty, tags), got 'pen'\n")
+
+
+def test_a_dataclass_that_holds_itself_is_bound_as_sent_with_a_warning_naming_the_route_and_parameter(
+        make_app, log_dir):
+    app = make_app()
+
+    @app.post('/tree')
+    def tree(root: Node):
+        return repr(root)
+
+    assert client(app).post_json('/tree', {'root': {'children': []}}).text == repr({'children': []})
+    assert any("Route POST /tree: parameter 'root' is bound as text: canister cannot convert to its annotation "
+               "test_params_fastapi.Node (test_params_fastapi.Node holds itself in a field, at some depth)" in line
+               for line in warning_lines(log_dir))
+
+
+def test_a_typed_dict_is_read_as_its_fields_say_and_not_as_a_plain_dict(make_app):
+    web = client(record_app(make_app))
+    assert "its field 'title' must be a string" in web.post_json('/event', {'event': {'title': 5}}, status=400).text
+
+
+# --------------------------------------------------------------------------
+# dict[K, V], deque, and classes that make something else of a value
+
+def test_a_dict_parameter_converts_each_key_and_value_of_a_json_object(make_app):
+    app = make_app()
+
+    @app.post('/stock')
+    def stock(counts: dict[str, int], days: Optional[Dict[int, List[datetime.date]]] = None):
+        return repr((counts, days))
+
+    sent = {'counts': {'pen': 2, 'ink': '3'}, 'days': {'1': ['2024-05-31']}}
+    assert client(app).post_json('/stock', sent).text == repr(({'pen': 2, 'ink': 3}, {1: [datetime.date(2024, 5, 31)]}))
+
+
+@pytest.mark.parametrize('sent, problem', [
+    ({'pen': 'many'}, ": its member 'pen' must be an integer"),
+    ([['pen', 2]], ''),
+    ('pen=2', ''),
+])
+def test_a_dict_parameter_refuses_a_value_that_does_not_fit_with_a_400(make_app, log_dir, sent, problem):
+    app = make_app()
+
+    @app.post('/stock')
+    def stock(counts: Dict[str, int]):
+        return repr(counts)
+
+    message = "parameter 'counts' must be a JSON object, each key str and each value int%s, got %r" % (problem, sent)
+    assert client(app).post_json('/stock', {'counts': sent}, status=400).text == 'Bad request: %s\n' % message
+    assert message in read_log(log_dir)
+
+
+def test_a_deque_parameter_takes_repeated_keys_each_converted(make_app):
+    app = make_app()
+
+    @app.get('/recent')
+    def recent(ids: Deque[int]):
+        return repr(ids)
+
+    web = client(app)
+    assert web.get('/recent?ids=1&ids=23').text == repr(collections.deque([1, 23]))
+    assert "parameter 'ids' must be an integer, got ['1', 'abc']" in web.get('/recent?ids=1&ids=abc', status=400).text
+
+
+@pytest.mark.parametrize('annotation, shown, reason', [
+    (typing.Counter[str], 'Counter[str]', 'Counter() would count the letters of a text: write Dict[str, int]'),
+    (typing.Type[int], 'Type[int]', 'a class is no value a request sends'),
+    (typing.OrderedDict[str, int], 'OrderedDict[str, int]', 'write Dict[K, V], whose keys and values canister converts'),
+    (typing.DefaultDict[str, int], 'DefaultDict[str, int]', 'write Dict[K, V], whose keys and values canister converts'),
+    (typing.ChainMap[str, int], 'ChainMap[str, int]', 'write Dict[K, V], whose keys and values canister converts'),
+])
+def test_a_class_that_would_make_something_else_of_the_value_is_bound_as_text_with_a_warning(
+        make_app, log_dir, annotation, shown, reason):
+    app = make_app()
+
+    def words(text):
+        return repr(text)
+    words.__annotations__ = {'text': annotation}
+    app.route('/words', 'GET', words)
+
+    assert client(app).get('/words?text=abc').text == repr('abc')
+    assert any("Route GET /words: parameter 'text' is bound as text: canister cannot convert to its annotation "
+               "%s (%s)" % (shown, reason) in line for line in warning_lines(log_dir))
+
+
+def test_a_decimal_field_of_a_dataclass_from_a_json_number_keeps_the_number_as_written(make_app):
+    app = make_app()
+
+    @app.post('/price')
+    def price(price: Price, fees: Dict[str, decimal.Decimal] = None):
+        return repr((price.amount, fees))
+
+    sent = {'price': {'amount': 0.1}, 'fees': {'card': 2.35}}
+    assert client(app).post_json('/price', sent).text == repr((decimal.Decimal('0.1'), {'card': decimal.Decimal('2.35')}))
+
+
+def test_a_dataclass_whose_fields_annotations_cannot_be_evaluated_is_bound_as_sent_with_a_warning(make_app, log_dir):
+    app = make_app()
+
+    @app.post('/book')
+    def book(booking: Booking):
+        return repr(booking)
+
+    assert client(app).post_json('/book', {'booking': {'where': 'x'}}).text == repr({'where': 'x'})
+    assert any("Route POST /book: parameter 'booking' is bound as text: canister cannot convert to its annotation "
+               in line and "(the annotations of the fields of" in line and "cannot be evaluated (NameError: name "
+               "'Venue' is not defined)" in line for line in warning_lines(log_dir))
+
+
+def test_a_lone_dataclass_parameter_takes_the_whole_json_body_as_in_fastapi(make_app):
+    app = make_app()
+
+    @app.post('/items')
+    def create(item: Item):
+        return repr(item)
+
+    web = client(app)
+    assert web.post_json('/items', {'name': 'pen', 'qty': 2}).text == repr(Item('pen', 2))
+    assert web.post_json('/items', {'item': {'name': 'ink'}}).text == repr(Item('ink'))
+    assert web.post_json('/items', {'name': 'pen', 'colour': 'red'}, status=400).text == (
+        "Bad request: parameter 'item' must be a JSON object with the fields of Item (name, qty, tags): Item has no "
+        "field 'colour', got {'name': 'pen', 'colour': 'red'}\n")
+    assert "missing parameter 'item'" in web.post('/items', {'name': 'pen'}, status=400).text
+
+
+def test_a_dataclass_parameter_beside_another_takes_only_the_member_of_its_name(make_app):
+    app = make_app()
+
+    @app.post('/items')
+    def create(item: Item, dry_run: bool = False):
+        return repr((item, dry_run))
+
+    web = client(app)
+    assert "missing parameter 'item'" in web.post_json('/items', {'name': 'pen'}, status=400).text
+    assert web.post_json('/items', {'item': {'name': 'pen'}, 'dry_run': True}).text == repr((Item('pen'), True))
