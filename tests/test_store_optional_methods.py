@@ -128,3 +128,39 @@ def test_a_store_whose_read_keeps_a_sessions_own_length_gets_nothing_more_after_
     assert remembered_session_after_an_error_answer(make_app, store) == ['load_and_touch', 'load']
     [(_, expiry)] = store.records.values()
     assert 3590 < expiry - time.time() <= 3600
+
+
+class ClosingStore(DictStore):
+    """A store with the optional close(), which notes that it was called."""
+
+    def close(self) -> None:
+        self.calls.append('close')
+
+
+class ConfigCheckedStore(DictStore):
+    """A store whose check() finds something no wait would fix (a table of the wrong shape, say)."""
+
+    def check(self) -> Optional[str]:
+        raise canister.ConfigError('the sessions table has no expiry column')
+
+
+def test_a_store_the_app_passes_in_stays_open_after_uninstall_and_serves_the_next_install(make_app):
+    """README: close() is called at uninstall for the stores canister opens; a store you pass in stays yours."""
+    store = ClosingStore()
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore', canister.CanisterWarning)   # the one about the missing atomic update()
+        first = counter_app(make_app, store=store)
+        web = client(first)
+        assert [web.get('/').text for _ in range(2)] == ['0', '1']
+        first.uninstall(True)
+        assert 'close' not in store.calls
+        web.app = counter_app(make_app, store=store)               # the same browser, on an app installed anew
+    assert web.get('/').text == '2'
+
+
+def test_a_store_whose_check_raises_a_config_error_fails_the_install_with_it(make_app):
+    """README: an exception check() raises is a WARNING and the app starts, unless it is canister's ConfigError."""
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore', canister.CanisterWarning)
+        with pytest.raises(canister.ConfigError, match='^the sessions table has no expiry column$'):
+            make_app(store=ConfigCheckedStore())
