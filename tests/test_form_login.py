@@ -79,6 +79,17 @@ def test_a_login_without_a_session_before_sets_a_session_cookie(make_app):
     assert web.get('/me').text == 'user=alice'
 
 
+def test_another_sites_form_posting_a_right_password_cannot_log_its_visitor_in(make_app, log_dir):
+    """README: the form's POST is checked against CSRF like any other (a login CSRF: the visitor logged in
+    as the attacker, whose account then records what the visitor does)."""
+    web = client(form_app(make_app))
+    response = post_login(web, 'alice', 'wonderland',
+                          headers={'Origin': 'https://attacker.example', 'Sec-Fetch-Site': 'cross-site'})
+    assert response.status_int == 403 and cookie_value(response) is None
+    assert web.get('/me').text == 'user=None'
+    assert 'Logged in as' not in read_log(log_dir)
+
+
 def test_a_wrong_password_logs_nobody_in_and_logs_a_warning_without_the_password(make_app, log_dir):
     web = client(form_app(make_app))
     response = post_login(web, 'alice', 'Guess-Zq81')
