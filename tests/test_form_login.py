@@ -275,6 +275,19 @@ def test_an_unknown_user_refused_before_any_known_one_logs_in_costs_the_mappings
     assert known / 3 < min(firsts) < known * 3, (firsts, known)
 
 
+def test_with_a_lookup_function_an_unknown_user_costs_the_default_hash_then_the_last_known_users(make_app):
+    """A function gives no users to look at before it is asked: an unknown name refused before any known
+    one costs ``hash_password``'s 600,000 rounds (thirty times alice's here), and afterwards alice's cost."""
+    users = {'alice': quick_hash('wonderland', iterations=20000)}
+    web = client(form_app(make_app, users.get, auth_max_failures=100))
+    started = time.perf_counter()
+    assert post_login(web, 'nobody', 'wrong-guess').status_int == 401
+    first = time.perf_counter() - started
+    known, unknown = fastest_refusals(web, ['alice', 'nobody'])
+    assert first > known * 5, (first, known)
+    assert known / 3 < unknown < known * 3, (known, unknown)
+
+
 # -- where the users come from ---------------------------------------------------------
 
 def test_by_default_the_users_of_the_configured_users_file_log_in(make_app, tmp_path):
