@@ -352,6 +352,17 @@ def test_token_whose_nbf_is_past_is_accepted(make_app):
     assert response.json['user']['sub'] == 'alice'
 
 
+def test_token_issued_later_than_the_leeway_ahead_is_refused_as_not_valid_yet(make_app):
+    """README: exp is checked with auth_jwt_leeway seconds of leeway, like nbf and iat (10 s by default)."""
+    assert 'not valid yet' in refusal_of(make_app, signed_token(SECRET, iat=int(time.time()) + 60))
+
+
+def test_token_issued_within_the_leeway_ahead_is_accepted(make_app):
+    app = secret_app(make_app)
+    response = client(app).get('/me', headers=bearer(signed_token(SECRET, iat=int(time.time()) + 5)))
+    assert response.json['user']['sub'] == 'alice'
+
+
 def test_token_with_a_tampered_payload_is_refused(make_app):
     header, _, signature = signed_token(SECRET, role='user').split('.')
     forged = b64url(json.dumps(claims(role='admin')).encode())
