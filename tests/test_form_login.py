@@ -135,6 +135,20 @@ def test_an_empty_password_logs_nobody_in(make_app, username):
     assert 'session_id' not in web.cookies
 
 
+def test_an_empty_password_is_refused_at_once_whoever_it_names(make_app):
+    """README: an empty password is never right, and is refused at once (no hash of 100,000 rounds run for it,
+    known user or not), so its refusal tells nothing of which names exist either."""
+    web = client(form_app(make_app, {'alice': quick_hash('wonderland', iterations=100000)}, auth_max_failures=100))
+    [wrong] = fastest_refusals(web, ['alice'])
+    for username in ('alice', 'nobody'):
+        empty = []
+        for _ in range(3):
+            started = time.perf_counter()
+            assert post_login(web, username, '').status_int == 401
+            empty.append(time.perf_counter() - started)
+        assert min(empty) < wrong / 5, (username, empty, wrong)
+
+
 # -- the throttle, shared with Basic -----------------------------------------------------
 
 def test_after_auth_max_failures_a_form_login_gets_429_with_retry_after_even_with_the_right_password(make_app, log_dir):
