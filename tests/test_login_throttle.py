@@ -426,12 +426,12 @@ def test_successful_form_logins_take_no_room_in_the_memory_throttle(make_app):
 
 
 def test_the_hand_written_counters_are_about_as_many_lines_as_the_readme_says():
-    """README (Why hand-written counters): "about 190 lines here": the throttle's classes and the function that
+    """README (Why hand-written counters): "about 200 lines here": the throttle's classes and the function that
     picks one, without blank lines and comments, within a tenth of that."""
     readme = (ROOT / 'README.md').read_text(encoding='utf-8')
-    assert 'fixed-window counter with "take a place, give it back, or only look" semantics: about 190 lines' in readme
+    assert 'fixed-window counter with "take a place, give it back, or only look" semantics: about 200 lines' in readme
     source = (ROOT / 'canister.py').read_text(encoding='utf-8')
     defined = {node.name: node for node in ast.parse(source).body if isinstance(node, (ast.ClassDef, ast.FunctionDef))}
     lines = source.splitlines()[defined['_Throttle'].lineno - 1:defined['_throttle_for'].end_lineno]
     code = [line for line in lines if line.strip() and not line.strip().startswith('#')]
-    assert 171 <= len(code) <= 209, len(code)
+    assert 180 <= len(code) <= 220, len(code)
