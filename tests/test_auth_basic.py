@@ -110,6 +110,26 @@ def test_a_hash_refuses_a_wrong_password(make_app, scheme, iterations, wrong):
     assert response.status_int == 401
 
 
+def test_a_slow_hash_checked_once_is_taken_without_hashing_for_5_minutes_then_checked_in_full_again(make_app,
+                                                                                                    clock):
+    """README: a successful check of a slow hash is remembered for 5 minutes.  100,000 rounds take tens of
+    milliseconds, a remembered login about one: each full check must take five times the fastest remembered one."""
+    app = alice_app(make_app, auth_basic_password=canister.hash_password('wonderland', 'pbkdf2', 100000))
+    web = client(app)
+
+    def login_time():
+        started = time.perf_counter()
+        assert web.get('/me', headers={'Authorization': basic('alice', 'wonderland')}).text == 'user=alice'
+        return time.perf_counter() - started
+
+    first = login_time()
+    clock.advance(299)
+    remembered = min(login_time() for _ in range(3))
+    clock.advance(2)
+    again = login_time()
+    assert first > 5 * remembered and again > 5 * remembered, (first, remembered, again)
+
+
 def test_non_ascii_password_is_accepted(make_app):
     stored = canister.hash_password('pässwörd€', 'pbkdf2', iterations=1000)
     app = alice_app(make_app, auth_basic_password=stored)

@@ -12,11 +12,11 @@ import time
 import jwt as pyjwt
 import pytest
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, rsa
 
 import canister
 from canister import session
-from helpers import b64url, bearer, claims, client, hand_made_token, hs256_signer, jwk, read_log, signed_token
+from helpers import b64url, basic, bearer, claims, client, hand_made_token, hs256_signer, jwk, read_log, signed_token
 from servers import Client, free_port, wait_until
 
 SECRET = 'k9Qv2Lr7Zt4Wm8Xc1Bn5Hs3Jd6Fg0Pa-Tq7Ye2Ui9Oo4Kl1Mz8Nx5Cv3Bb6Vn0Q'  # 64 bytes
@@ -202,6 +202,23 @@ def test_es256_token_is_accepted_with_the_public_key_pem(make_app, ec_key, tmp_p
     assert client(app).get('/me', headers=bearer(token)).json['user']['sub'] == 'alice'
 
 
+@pytest.mark.parametrize('algorithm, private_key', [
+    ('PS256', lambda: rsa.generate_private_key(public_exponent=65537, key_size=2048)),
+    ('PS512', lambda: rsa.generate_private_key(public_exponent=65537, key_size=2048)),
+    ('EdDSA', ed25519.Ed25519PrivateKey.generate),
+    ('EdDSA', ed448.Ed448PrivateKey.generate),
+])
+def test_ps_and_eddsa_tokens_are_accepted_with_the_public_key_pem_by_default(make_app, tmp_path, algorithm,
+                                                                               private_key):
+    """README: auth_jwt_algorithms defaults to RS, ES, PS and EdDSA when keys are set."""
+    key = private_key()
+    pem = tmp_path / 'public.pem'
+    pem.write_bytes(public_pem(key))
+    app = me_json_app(make_app, auth_jwt_public_key=str(pem))
+    token = pyjwt.encode(claims(), key, algorithm=algorithm)
+    assert client(app).get('/me', headers=bearer(token)).json['user']['sub'] == 'alice'
+
+
 def test_rs256_token_signed_by_another_key_is_refused(make_app, rsa_pem_file, other_rsa_key):
     calls = []
     app = me_json_app(make_app, calls, auth_jwt_public_key=str(rsa_pem_file))
@@ -335,6 +352,17 @@ def test_token_whose_nbf_is_past_is_accepted(make_app):
     assert response.json['user']['sub'] == 'alice'
 
 
+def test_token_issued_later_than_the_leeway_ahead_is_refused_as_not_valid_yet(make_app):
+    """README: exp is checked with auth_jwt_leeway seconds of leeway, like nbf and iat (10 s by default)."""
+    assert 'not valid yet' in refusal_of(make_app, signed_token(SECRET, iat=int(time.time()) + 60))
+
+
+def test_token_issued_within_the_leeway_ahead_is_accepted(make_app):
+    app = secret_app(make_app)
+    response = client(app).get('/me', headers=bearer(signed_token(SECRET, iat=int(time.time()) + 5)))
+    assert response.json['user']['sub'] == 'alice'
+
+
 def test_token_with_a_tampered_payload_is_refused(make_app):
     header, _, signature = signed_token(SECRET, role='user').split('.')
     forged = b64url(json.dumps(claims(role='admin')).encode())
@@ -412,6 +440,16 @@ def test_bearer_token_is_left_alone_when_only_basic_is_configured(make_app):
     response = client(app).get('/me', headers=bearer(signed_token(SECRET)))
     assert response.status_int == 200
     assert response.json == {'user': None}
+
+
+def test_basic_header_is_left_alone_when_only_bearer_is_configured(make_app, log_dir):
+    """README: a scheme canister is not configured for is left alone (no 401, no WARNING), for the app to handle."""
+    calls = []
+    app = secret_app(make_app, calls)
+    response = client(app).get('/me', headers={'Authorization': basic('alice', 'wonderland')})
+    assert response.status_int == 200 and 'WWW-Authenticate' not in response.headers
+    assert response.json == {'user': None} and calls == [1]
+    assert 'Authentication failed' not in read_log(log_dir)
 
 
 def test_require_user_challenges_with_bearer_when_jwt_is_configured(make_app):

@@ -1,9 +1,9 @@
 """README examples that no other test ran, each run as a user would: the first app under a real
 ``gunicorn app:app`` (one worker and three) and a real ``waitress-serve app:app``; the Bearer block of a real
 provider against a JWKS served by a real local HTTP server, with tokens PyJWT signs with a real RSA key; the
-"Writing a store" skeleton filled in as its comments say and installed; the Security headers block; the
-Redis block of Scaling out against a real TLS redis-server that asks for the password; and what Limits and error
-answers says of gunicorn and waitress, on both."""
+"Writing a store" skeleton filled in as its comments say and installed; the login form; the Security headers
+block; the Redis block of Scaling out against a real TLS redis-server that asks for the password; and what Limits
+and error answers says of gunicorn and waitress, on both."""
 from __future__ import annotations
 
 import importlib.metadata
@@ -384,6 +384,25 @@ def test_the_readme_store_filled_in_as_its_comments_say_carries_every_guarantee(
     assert 'ended:alice' in store.records                            # the note for a login under way
     assert 'touch' not in store.calls                                # an atomic update extends instead
     assert plugin.store_problem() is None
+
+
+# -- A login form ----------------------------------------------------------------------------------
+
+def test_the_readme_login_form_logs_in_remembers_for_30_days_and_logs_out_as_written(make_app, log_dir):
+    """The block of "A login form", as written: a wrong password is its 401, the right one with remember a
+    persistent cookie of 30 days under a new id and ``Logged in as: alice``, and the logout expires it."""
+    app = make_app()
+    exec(blocks('### A login form', 'python')[0], {'app': app, 'bottle': bottle, 'canister': canister,
+                                                   'session': session})
+    web = client(app)
+    wrong = web.post('/login', {'username': 'alice', 'password': 'guess'}, status=401)
+    assert 'wrong user name or password' in wrong.text and cookie_value(wrong) is None
+    right = web.post('/login', {'username': 'alice', 'password': 'my-secret', 'remember': 'true'})
+    assert right.json == {'user': 'alice'}
+    assert 'Max-Age=2592000' in right.headers['Set-Cookie']
+    assert 'Logged in as: alice' in read_log(log_dir)
+    out = web.post('/logout')
+    assert out.json == {'user': None} and cookie_value(out) == ''
 
 
 # -- Parameter unpacking ---------------------------------------------------------------------------

@@ -79,6 +79,17 @@ def test_a_login_without_a_session_before_sets_a_session_cookie(make_app):
     assert web.get('/me').text == 'user=alice'
 
 
+def test_another_sites_form_posting_a_right_password_cannot_log_its_visitor_in(make_app, log_dir):
+    """README: the form's POST is checked against CSRF like any other (a login CSRF: the visitor logged in
+    as the attacker, whose account then records what the visitor does)."""
+    web = client(form_app(make_app))
+    response = post_login(web, 'alice', 'wonderland',
+                          headers={'Origin': 'https://attacker.example', 'Sec-Fetch-Site': 'cross-site'})
+    assert response.status_int == 403 and cookie_value(response) is None
+    assert web.get('/me').text == 'user=None'
+    assert 'Logged in as' not in read_log(log_dir)
+
+
 def test_a_wrong_password_logs_nobody_in_and_logs_a_warning_without_the_password(make_app, log_dir):
     web = client(form_app(make_app))
     response = post_login(web, 'alice', 'Guess-Zq81')
@@ -122,6 +133,20 @@ def test_an_empty_password_logs_nobody_in(make_app, username):
     web = client(form_app(make_app))
     assert post_login(web, username, '').status_int == 401
     assert 'session_id' not in web.cookies
+
+
+def test_an_empty_password_is_refused_at_once_whoever_it_names(make_app):
+    """README: an empty password is never right, and is refused at once (no hash of 100,000 rounds run for it,
+    known user or not), so its refusal tells nothing of which names exist either."""
+    web = client(form_app(make_app, {'alice': quick_hash('wonderland', iterations=100000)}, auth_max_failures=100))
+    [wrong] = fastest_refusals(web, ['alice'])
+    for username in ('alice', 'nobody'):
+        empty = []
+        for _ in range(3):
+            started = time.perf_counter()
+            assert post_login(web, username, '').status_int == 401
+            empty.append(time.perf_counter() - started)
+        assert min(empty) < wrong / 5, (username, empty, wrong)
 
 
 # -- the throttle, shared with Basic -----------------------------------------------------
@@ -262,6 +287,19 @@ def test_an_unknown_user_refused_before_any_known_one_logs_in_costs_the_mappings
         firsts.append(time.perf_counter() - started)
     [known] = fastest_refusals(web, ['alice'])
     assert known / 3 < min(firsts) < known * 3, (firsts, known)
+
+
+def test_with_a_lookup_function_an_unknown_user_costs_the_default_hash_then_the_last_known_users(make_app):
+    """A function gives no users to look at before it is asked: an unknown name refused before any known
+    one costs ``hash_password``'s 600,000 rounds (thirty times alice's here), and afterwards alice's cost."""
+    users = {'alice': quick_hash('wonderland', iterations=20000)}
+    web = client(form_app(make_app, users.get, auth_max_failures=100))
+    started = time.perf_counter()
+    assert post_login(web, 'nobody', 'wrong-guess').status_int == 401
+    first = time.perf_counter() - started
+    known, unknown = fastest_refusals(web, ['alice', 'nobody'])
+    assert first > known * 5, (first, known)
+    assert known / 3 < unknown < known * 3, (known, unknown)
 
 
 # -- where the users come from ---------------------------------------------------------

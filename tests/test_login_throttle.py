@@ -10,6 +10,7 @@
 """
 from __future__ import annotations
 
+import ast
 import collections
 import contextlib
 import os
@@ -20,7 +21,7 @@ import stat
 import pytest
 
 import canister
-from helpers import at_once, basic, bearer, client, read_log, signed_token
+from helpers import ROOT, at_once, basic, bearer, client, read_log, signed_token
 from servers import AppServer, Client, InProcessWaitress
 from session_kit import FourMethodStore
 
@@ -422,3 +423,15 @@ def test_successful_form_logins_take_no_room_in_the_memory_throttle(make_app):
 
     assert all(form_login_from_64(number, 'wonderland').text == 'True' for number in range(MOST_CLIENTS + 1))
     assert form_login_from_64(MOST_CLIENTS + 1, 'guess').text == 'False'  # checked: there was room for its count
+
+
+def test_the_hand_written_counters_are_about_as_many_lines_as_the_readme_says():
+    """README (Why hand-written counters): "about 200 lines here": the throttle's classes and the function that
+    picks one, without blank lines and comments, within a tenth of that."""
+    readme = (ROOT / 'README.md').read_text(encoding='utf-8')
+    assert 'fixed-window counter with "take a place, give it back, or only look" semantics: about 200 lines' in readme
+    source = (ROOT / 'canister.py').read_text(encoding='utf-8')
+    defined = {node.name: node for node in ast.parse(source).body if isinstance(node, (ast.ClassDef, ast.FunctionDef))}
+    lines = source.splitlines()[defined['_Throttle'].lineno - 1:defined['_throttle_for'].end_lineno]
+    code = [line for line in lines if line.strip() and not line.strip().startswith('#')]
+    assert 180 <= len(code) <= 220, len(code)

@@ -413,6 +413,15 @@ def test_last_used_is_none_for_a_session_without_timeout(make_app, store_url):
     assert [entry['last_used'] for entry in plugin.sessions_of('alice')] == [None]
 
 
+def test_last_used_is_none_for_a_session_whose_expiry_is_its_session_max_age(make_app, store_url):
+    """README: last_used is None where the expiry does not tell, such as a session at its session_max_age (its
+    expiry then is its creation plus that, whenever it was last used)."""
+    app = feature_app(make_app, session_store=store_url, session_timeout=600, session_max_age=300)
+    plugin, web = plugin_of(app), Web(app)
+    web.read(web.login('alice'))
+    assert [entry['last_used'] for entry in plugin.sessions_of('alice')] == [None]
+
+
 def test_last_used_follows_the_sliding_timeout(make_app, store_url):
     app = feature_app(make_app, session_store=store_url, session_timeout=600)
     plugin, web = plugin_of(app), Web(app)

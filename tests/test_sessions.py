@@ -190,6 +190,19 @@ def test_the_session_cookie_max_age_is_configurable(make_app):
     assert cookie['max-age'] == '600'
 
 
+def test_the_cookie_max_age_counts_from_the_new_session_or_the_login_as_later_answers_do_not_send_it(make_app):
+    """README: the Max-Age of session_cookie_max_age counts from when the cookie was set (a new session, a
+    login), since the cookie is not sent again with each answer."""
+    app = counter_app(make_app, session_cookie_max_age=600)
+    app.route('/login', callback=lambda: setattr(session, 'user', 'alice') or 'in')
+    web = client(app)
+    assert attributes(web.get('/'))['max-age'] == '600'
+    changed = web.get('/')
+    assert changed.text == '1' and set_cookies(changed) == []
+    assert attributes(web.get('/login'))['max-age'] == '600'
+    assert set_cookies(web.get('/')) == []
+
+
 def test_the_session_cookie_name_is_configurable(make_app):
     app = counter_app(make_app, session_cookie='sess')
     web = cookieless_client(app)

@@ -1,5 +1,5 @@
-"""A store of one's own with only the four required methods (no check, close or load_and_touch):
-README "Writing a store" says the others are optional."""
+"""A store of one's own with the four required methods alone, or with the optional check, close and
+load_and_touch: what README "Writing a store" says canister does with each."""
 from __future__ import annotations
 
 import time
@@ -78,6 +78,43 @@ def test_the_optional_load_and_touch_is_used_when_the_store_has_it(make_app):
     assert 'load_and_touch' in store.calls
 
 
+class OneStepStore(DictStore):
+    """A load_and_touch that reads and extends in one step of its own (not through load and touch)."""
+
+    def load_and_touch(self, sid: str, ttl: float) -> Optional[str]:
+        self.calls.append('load_and_touch')
+        record, expiry = self.records.get(sid, ('', 0.0))
+        if not record or (expiry and expiry <= time.time()):
+            return None
+        self.records[sid] = (record, max(expiry, time.time() + ttl))
+        return record
+
+
+def read_twice(make_app: Any, store: DictStore, **config: Any) -> List[str]:
+    """The calls ``store`` gets from a request that reads its session (made by an earlier one) and changes nothing."""
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore', canister.CanisterWarning)
+        app = counter_app(make_app, store=store, **config)
+    app.route('/read', callback=lambda: str(canister.session.data['counter']))
+    web = client(app)
+    assert web.get('/').text == '0'
+    store.calls.clear()
+    assert web.get('/read').text == '0'
+    return store.calls
+
+
+def test_a_store_read_with_load_and_touch_is_not_touched_again_after_a_request_that_changed_nothing(make_app):
+    """README: canister then skips the touch of a session the request left unchanged."""
+    assert read_twice(make_app, OneStepStore()) == ['load_and_touch']
+
+
+def test_with_session_max_age_a_store_with_load_and_touch_is_read_with_load(make_app):
+    """README: load_and_touch is used whenever the expiry is the sliding session_timeout alone (no session_max_age),
+    since the life left then depends on the session's age."""
+    calls = read_twice(make_app, OneStepStore(), session_max_age=3600)
+    assert 'load_and_touch' not in calls and calls[0] == 'load'
+
+
 class LengthKeepingStore(DictStore):
     """A load_and_touch that never shortens a session (a remembered one keeps its own length), and says so."""
 
@@ -128,3 +165,39 @@ def test_a_store_whose_read_keeps_a_sessions_own_length_gets_nothing_more_after_
     assert remembered_session_after_an_error_answer(make_app, store) == ['load_and_touch', 'load']
     [(_, expiry)] = store.records.values()
     assert 3590 < expiry - time.time() <= 3600
+
+
+class ClosingStore(DictStore):
+    """A store with the optional close(), which notes that it was called."""
+
+    def close(self) -> None:
+        self.calls.append('close')
+
+
+class ConfigCheckedStore(DictStore):
+    """A store whose check() finds something no wait would fix (a table of the wrong shape, say)."""
+
+    def check(self) -> Optional[str]:
+        raise canister.ConfigError('the sessions table has no expiry column')
+
+
+def test_a_store_the_app_passes_in_stays_open_after_uninstall_and_serves_the_next_install(make_app):
+    """README: close() is called at uninstall for the stores canister opens; a store you pass in stays yours."""
+    store = ClosingStore()
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore', canister.CanisterWarning)   # the one about the missing atomic update()
+        first = counter_app(make_app, store=store)
+        web = client(first)
+        assert [web.get('/').text for _ in range(2)] == ['0', '1']
+        first.uninstall(True)
+        assert 'close' not in store.calls
+        web.app = counter_app(make_app, store=store)               # the same browser, on an app installed anew
+    assert web.get('/').text == '2'
+
+
+def test_a_store_whose_check_raises_a_config_error_fails_the_install_with_it(make_app):
+    """README: an exception check() raises is a WARNING and the app starts, unless it is canister's ConfigError."""
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore', canister.CanisterWarning)
+        with pytest.raises(canister.ConfigError, match='^the sessions table has no expiry column$'):
+            make_app(store=ConfigCheckedStore())
