@@ -9087,7 +9087,7 @@ class JwtAuth:
         self.audience = config['auth_jwt_client_id'] or None
         #: The ``iss`` a token must have (``auth_jwt_issuer``); None: any.
         self.issuer = config['auth_jwt_issuer'] or None
-        #: Seconds of clock skew allowed on ``exp`` and ``nbf`` (``auth_jwt_leeway``).
+        #: Seconds of clock skew allowed on ``exp``, ``nbf`` and ``iat`` (``auth_jwt_leeway``).
         self.leeway = config['auth_jwt_leeway']
         #: The claims a token must carry: ``exp`` with ``auth_jwt_require_exp``.
         self.required = ['exp'] if config['auth_jwt_require_exp'] else []
