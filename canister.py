@@ -2951,6 +2951,23 @@ def _has_body(environ: Dict[str, Any]) -> bool:
 _FORM_TYPES = ('application/x-www-form-urlencoded', 'multipart/form-data')
 
 
+def _bottle_form_type(content_type: str) -> Optional[str]:
+    """A form body's ``Content-Type`` as both Bottles parse it, or None if it is that already (or no form's).
+    Media types are case-insensitive, but bottle 0.13 reads a body of ``Multipart/Form-Data`` as a
+    urlencoded form (its fields lost) and 0.12's ``cgi`` fails on it; and bottle 0.13 raises ``ValueError``
+    on a parameter without ``=`` (the trailing ``;`` of ``multipart/form-data; boundary=x;``), which
+    0.12 passes over, as this does."""
+    media_type, semicolon, parameters = content_type.partition(';')
+    form_type = media_type.strip().lower()
+    if form_type not in _FORM_TYPES:
+        return None
+    if semicolon and '"' not in parameters:  # (with quotes, which may hold a ';', 0.13 reads them another way)
+        parameters = ''.join('; ' + parameter.strip() for parameter in parameters.split(';') if '=' in parameter)
+        semicolon = ''
+    readable = form_type + semicolon + parameters
+    return None if readable == content_type else readable
+
+
 #: A media type worth naming back to the client (``text/plain``), not any text it sent.
 _MEDIA_TYPE = re.compile(r'[a-z0-9][a-z0-9.+-]{0,40}/[a-z0-9][a-z0-9.+-]{0,40}')
 
@@ -3129,8 +3146,8 @@ def _read_form(request: Any) -> Any:
         raise
     except UnicodeError:  # bottle 0.13's multipart parser: a field that is not UTF-8
         raise BadRequest('the form body is not valid UTF-8') from None
-    except Exception as error:  # a parser error
-        raise BadRequest('the form body is malformed (%s)' % type(error).__name__) from None
+    except Exception:  # a parser error (its class would tell the client nothing but which parser it was)
+        raise BadRequest('the form body is malformed') from None
 
 
 #: Bottle 0.12 reads a multipart body with ``cgi.FieldStorage``, which turns bytes that are not
@@ -10646,7 +10663,7 @@ class _EarlyChecks:
         self.router = router
         #: The checks, in the order they run.
         self._checks = (self._shared_locals, self._body_length, self._header_sizes, self._csrf, self._chunked_body,
-                        self._form_parts, self._preflight)
+                        self._form_type, self._form_parts, self._preflight)
 
     def needed(self, context: _RequestContext, cookie: Optional[str]) -> bool:
         """True if a check below may answer the request or change its environ."""
@@ -10770,6 +10787,17 @@ class _EarlyChecks:
         environ['CONTENT_LENGTH'] = str(size)
         del environ['HTTP_TRANSFER_ENCODING']
         return None
+
+    @staticmethod
+    def _form_type(context: _RequestContext) -> None:
+        """Write a form body's ``Content-Type`` as Bottle's parsers read it, for the handler's parameters and
+        its own ``request.forms`` alike: ``Multipart/Form-Data``, or ``boundary=x;``, is no 400 or lost fields."""
+        environ = context.environ
+        content_type = environ.get('CONTENT_TYPE')
+        if content_type and _has_body(environ):
+            readable = _bottle_form_type(content_type)
+            if readable is not None:
+                environ['CONTENT_TYPE'] = readable
 
     def _form_parts(self, context: _RequestContext) -> Optional[_PlainResponse]:
         """Read a multipart body with a length (its own, or the one ``_buffer_body`` gave it) before Bottle
