@@ -9112,8 +9112,10 @@ class JwtAuth:
             raise self._signature_failure(token, algorithm) from None
         except jwt.MissingRequiredClaimError as error:
             raise AuthFailure('the token lacks the %s claim' % error.claim, 'bearer') from None
-        except Exception as error:
-            raise AuthFailure('the token is invalid (%s)' % type(error).__name__, 'bearer') from None
+        except jwt.InvalidTokenError as error:  # (PyJWT's words name what is malformed: a claim, the payload)
+            raise AuthFailure('the token is malformed: %s' % _escape(str(error))[:120], 'bearer') from None
+        except Exception:  # (its class would tell the client nothing but which library failed)
+            raise AuthFailure('the token is invalid', 'bearer') from None
         if not isinstance(claims, dict):
             raise AuthFailure('the token payload is not an object', 'bearer')
         return claims
