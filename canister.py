@@ -2951,20 +2951,19 @@ def _has_body(environ: Dict[str, Any]) -> bool:
 _FORM_TYPES = ('application/x-www-form-urlencoded', 'multipart/form-data')
 
 
-def _bottle_form_type(content_type: str) -> Optional[str]:
-    """A form body's ``Content-Type`` as both Bottles parse it, or None if it is that already (or no form's).
-    Media types are case-insensitive, but bottle 0.13 reads a body of ``Multipart/Form-Data`` as a
-    urlencoded form (its fields lost) and 0.12's ``cgi`` fails on it; and bottle 0.13 raises ``ValueError``
-    on a parameter without ``=`` (the trailing ``;`` of ``multipart/form-data; boundary=x;``), which
-    0.12 passes over, as this does."""
-    media_type, semicolon, parameters = content_type.partition(';')
-    form_type = media_type.strip().lower()
-    if form_type not in _FORM_TYPES:
-        return None
-    if semicolon and '"' not in parameters:  # (with quotes, which may hold a ';', 0.13 reads them another way)
-        parameters = ''.join('; ' + parameter.strip() for parameter in parameters.split(';') if '=' in parameter)
-        semicolon = ''
-    readable = form_type + semicolon + parameters
+def _bottle_content_type(content_type: str) -> Optional[str]:
+    """A body's ``Content-Type`` as both Bottles parse it, or None if it is that already.  Bottle 0.13 raises
+    ``ValueError`` on a parameter without ``=`` (the trailing ``;`` of ``multipart/form-data; boundary=x;``),
+    which 0.12 passes over, as this does; and a form's media type is case-insensitive, but bottle 0.13 reads
+    a body of ``Multipart/Form-Data`` as a urlencoded form (its fields lost) and 0.12's ``cgi`` fails on it."""
+    readable = content_type
+    if ';' in readable and '"' not in readable:  # (with quotes, which may hold a ';', 0.13 reads them another way)
+        readable = ','.join(';'.join(parameter for number, parameter in enumerate(value.split(';'))
+                                     if not number or '=' in parameter)
+                            for value in readable.split(','))
+    media_type, semicolon, parameters = readable.partition(';')
+    if media_type.strip().lower() in _FORM_TYPES:
+        readable = media_type.strip().lower() + semicolon + parameters
     return None if readable == content_type else readable
 
 
@@ -10665,7 +10664,7 @@ class _EarlyChecks:
         self.router = router
         #: The checks, in the order they run.
         self._checks = (self._shared_locals, self._body_length, self._header_sizes, self._csrf, self._chunked_body,
-                        self._form_type, self._form_parts, self._preflight)
+                        self._content_type, self._form_parts, self._preflight)
 
     def needed(self, context: _RequestContext, cookie: Optional[str]) -> bool:
         """True if a check below may answer the request or change its environ."""
@@ -10791,13 +10790,13 @@ class _EarlyChecks:
         return None
 
     @staticmethod
-    def _form_type(context: _RequestContext) -> None:
-        """Write a form body's ``Content-Type`` as Bottle's parsers read it, for the handler's parameters and
-        its own ``request.forms`` alike: ``Multipart/Form-Data``, or ``boundary=x;``, is no 400 or lost fields."""
+    def _content_type(context: _RequestContext) -> None:
+        """Write a body's ``Content-Type`` as Bottle's parsers read it, for the handler's parameters and its
+        own ``request.forms`` alike: ``Multipart/Form-Data``, or ``boundary=x;``, is no 400, 500 or lost fields."""
         environ = context.environ
         content_type = environ.get('CONTENT_TYPE')
         if content_type and _has_body(environ):
-            readable = _bottle_form_type(content_type)
+            readable = _bottle_content_type(content_type)
             if readable is not None:
                 environ['CONTENT_TYPE'] = readable
 

@@ -843,8 +843,9 @@ def test_an_upload_whose_content_type_is_in_capitals_or_ends_in_a_semicolon_fill
 
 
 def test_a_handler_that_reads_the_form_itself_gets_it_whatever_the_case_and_semicolons(make_app: Any) -> None:
-    """Canister hands Bottle the form's Content-Type as its parsers read it, so ``request.forms`` and
-    ``request.files`` work too: bottle 0.13 answered 500 to a trailing ``;``, and 0.12 to capitals."""
+    """Canister hands Bottle the body's Content-Type as its parsers read it, so ``request.forms`` and
+    ``request.files`` work too: bottle 0.13 answered 500 to a trailing ``;`` (whatever the type: it reads
+    any body that is no multipart form as a urlencoded one), and 0.12 to capitals."""
     app = make_app()
 
     @app.post('/raw')
@@ -856,6 +857,8 @@ def test_a_handler_that_reads_the_form_itself_gets_it_whatever_the_case_and_semi
     for content_type in ('multipart/form-data; boundary=XyZ;', 'Multipart/Form-Data; boundary=XyZ'):
         response = web.post('/raw', UPLOAD, headers={'Content-Type': content_type})
         assert response.json == {'note': 'hi', 'file': 'a.txt'}
+    response = web.post('/raw', b'note=hi', headers={'Content-Type': 'text/plain;'})
+    assert response.json == {'note': 'hi', 'file': None}
 
 
 @pytest.mark.parametrize('body, content_type', [
