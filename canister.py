@@ -3093,6 +3093,28 @@ def _read_json(request: Any, decoder: Optional[json.JSONDecoder] = None) -> Opti
     return data
 
 
+#: The code of Bottle's ``request.json``, which a handler reading the body itself runs (None if Bottle has another).
+_BOTTLE_JSON_CODE = getattr(getattr(vars(bottle.BaseRequest).get('json'), 'getter', None), '__code__', None)
+
+
+def _bottle_json_refusal(error: BaseException) -> Optional[str]:
+    """What is wrong with a JSON body that Bottle's ``request.json``, read by the handler itself, raised ``error``
+    for (bottle 0.12 lets a body that is no JSON or no UTF-8 raise, both Bottles one nested past the recursion
+    limit), as canister's own reading says it; None for an exception raised anywhere else."""
+    if not isinstance(error, (ValueError, RecursionError)) or _BOTTLE_JSON_CODE is None:
+        return None
+    frames = error.__traceback__
+    while frames is not None and frames.tb_frame.f_code is not _BOTTLE_JSON_CODE:
+        frames = frames.tb_next
+    if frames is None:
+        return None
+    if isinstance(error, RecursionError):
+        return _TOO_DEEP
+    if isinstance(error, UnicodeDecodeError):
+        return 'the JSON body is not valid UTF-8: JSON is sent as UTF-8, whatever charset the Content-Type names'
+    return 'the body is not valid JSON'
+
+
 def _may_hold_lone_surrogates(text: str) -> bool:
     """Whether a JSON text may give text that is not UTF-8: a surrogate escaped (``\\ud800``; or a
     pair, which is fine) or as raw bytes, which ``'surrogatepass'`` let in.  Most bodies have neither."""
@@ -12373,7 +12395,11 @@ class Canister:
                 raise
             except StoreUnavailable as error:
                 raise self._unavailable_response(error) from None
-            except Exception:
+            except Exception as error:
+                refusal = _bottle_json_refusal(error)
+                if refusal is not None:  # the client's body, not the handler, is at fault: a 400 as canister's own
+                    log.write(logging.WARNING, 'Bad request: %s', refusal)
+                    raise _error_response(400, 'Bad request: %s' % refusal) from None
                 log.write(logging.ERROR, 'Unhandled exception in %s', what, exc_info=True)
                 context.handler_failed(log)
                 raise

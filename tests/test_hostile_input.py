@@ -861,6 +861,32 @@ def test_a_handler_that_reads_the_form_itself_gets_it_whatever_the_case_and_semi
     assert response.json == {'note': 'hi', 'file': None}
 
 
+@pytest.mark.parametrize('body, said', [
+    (b'{"n": 1', 'the body is not valid JSON'),
+    (b'{"name": "caf\xe9"}', 'the JSON body is not valid UTF-8: JSON is sent as UTF-8, whatever charset the '
+                            'Content-Type names'),
+    (b'[' * 50000, "the JSON body is nested too deeply: more arrays and objects inside each other than Python's "
+                   "recursion limit lets canister read"),
+], ids=['not-json', 'latin-1', 'too-deep'])
+def test_a_handler_reading_request_json_itself_gets_a_400_for_a_body_bottle_cannot_read(
+        make_app: Any, log_dir: Any, body: bytes, said: str) -> None:
+    """The 1.x way, ``bottle.request.json`` in the handler: bottle 0.12 let json's ValueError (and
+    UnicodeDecodeError) out of it, and both Bottles the RecursionError of a body nested too deeply: a 500
+    with a traceback in the log.  (Bottle 0.13 answers the first two with its own 400, ``Invalid JSON``.)"""
+    app = make_app()
+
+    @app.post('/raw')
+    def raw() -> Dict[str, Any]:
+        return {'json': bottle.request.json}
+
+    response = client(app).post('/raw', body, headers={'Content-Type': 'application/json'}, expect_errors=True)
+    assert response.status_int == 400
+    if response.text.startswith('Bad request'):  # (not Bottle 0.13's own 400 page)
+        assert response.text == 'Bad request: %s\n' % said
+        assert 'WARNING' in read_log(log_dir) and said in read_log(log_dir)
+    assert 'Traceback' not in read_log(log_dir)
+
+
 @pytest.mark.parametrize('body, content_type', [
     (b'--XyZ\r\nContent-Disposition: form-data; name=n; x\r\n\r\n1\r\n--XyZ--\r\n', 'multipart/form-data; boundary=XyZ'),
     (b'--\r\nContent-Disposition: form-data; name="n"\r\n\r\n1\r\n----\r\n', 'multipart/form-data; boundary='),
