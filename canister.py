@@ -3093,21 +3093,26 @@ def _read_json(request: Any, decoder: Optional[json.JSONDecoder] = None) -> Opti
     return data
 
 
-#: The code of Bottle's ``request.json``, which a handler reading the body itself runs (None if Bottle has another).
-_BOTTLE_JSON_CODE = getattr(getattr(vars(bottle.BaseRequest).get('json'), 'getter', None), '__code__', None)
+#: The code of Bottle's ``request.json`` and ``request.POST`` (behind ``forms``, ``files`` and ``params``), which a
+#: handler reading the body itself runs, each with the name of the body it reads.
+_BOTTLE_BODY_READERS = {getattr(getattr(vars(bottle.BaseRequest).get(name), 'getter', None), '__code__', None): body
+                        for name, body in (('json', 'JSON'), ('POST', 'form'))}
 
 
-def _bottle_json_refusal(error: BaseException) -> Optional[str]:
-    """What is wrong with a JSON body that Bottle's ``request.json``, read by the handler itself, raised ``error``
-    for (bottle 0.12 lets a body that is no JSON or no UTF-8 raise, both Bottles one nested past the recursion
-    limit), as canister's own reading says it; None for an exception raised anywhere else."""
-    if not isinstance(error, (ValueError, RecursionError)) or _BOTTLE_JSON_CODE is None:
+def _bottle_body_refusal(error: BaseException) -> Optional[str]:
+    """What is wrong with a body that Bottle's ``request.json`` or ``request.forms``, read by the handler itself,
+    raised ``error`` for, as canister's own reading says it; None for an exception raised anywhere else.  (Bottle
+    0.12 lets a body that is no JSON or no UTF-8 raise, both Bottles one nested past the recursion limit, and
+    their form parsers a boundary, a charset or a part header they cannot read.)"""
+    if not isinstance(error, (ValueError, TypeError, LookupError, RecursionError)):
         return None
     frames = error.__traceback__
-    while frames is not None and frames.tb_frame.f_code is not _BOTTLE_JSON_CODE:
+    while frames is not None and frames.tb_frame.f_code not in _BOTTLE_BODY_READERS:
         frames = frames.tb_next
     if frames is None:
         return None
+    if _BOTTLE_BODY_READERS[frames.tb_frame.f_code] == 'form':
+        return 'the form body is malformed'
     if isinstance(error, RecursionError):
         return _TOO_DEEP
     if isinstance(error, UnicodeDecodeError):
@@ -12396,7 +12401,7 @@ class Canister:
             except StoreUnavailable as error:
                 raise self._unavailable_response(error) from None
             except Exception as error:
-                refusal = _bottle_json_refusal(error)
+                refusal = _bottle_body_refusal(error)
                 if refusal is not None:  # the client's body, not the handler, is at fault: a 400 as canister's own
                     log.write(logging.WARNING, 'Bad request: %s', refusal)
                     raise _error_response(400, 'Bad request: %s' % refusal) from None
