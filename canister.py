@@ -3119,6 +3119,22 @@ def _has_body(environ: Dict[str, Any]) -> bool:
 _FORM_TYPES = ('application/x-www-form-urlencoded', 'multipart/form-data')
 
 
+def _bottle_content_type(content_type: str) -> Optional[str]:
+    """A body's ``Content-Type`` as both Bottles parse it, or None if it is that already.  Bottle 0.13 raises
+    ``ValueError`` on a parameter without ``=`` (the trailing ``;`` of ``multipart/form-data; boundary=x;``),
+    which 0.12 passes over, as this does; and a form's media type is case-insensitive, but bottle 0.13 reads
+    a body of ``Multipart/Form-Data`` as a urlencoded form (its fields lost) and 0.12's ``cgi`` fails on it."""
+    readable = content_type
+    if ';' in readable and '"' not in readable:  # (with quotes, which may hold a ';', 0.13 reads them another way)
+        readable = ','.join(';'.join(parameter for number, parameter in enumerate(value.split(';'))
+                                     if not number or '=' in parameter)
+                            for value in readable.split(','))
+    media_type, semicolon, parameters = readable.partition(';')
+    if media_type.strip().lower() in _FORM_TYPES:
+        readable = media_type.strip().lower() + semicolon + parameters
+    return None if readable == content_type else readable
+
+
 #: A media type worth naming back to the client (``text/plain``), not any text it sent.
 _MEDIA_TYPE = re.compile(r'[a-z0-9][a-z0-9.+-]{0,40}/[a-z0-9][a-z0-9.+-]{0,40}')
 
@@ -3245,6 +3261,33 @@ def _read_json(request: Any, decoder: Optional[json.JSONDecoder] = None) -> Opti
     return data
 
 
+#: The code of Bottle's ``request.json`` and ``request.POST`` (behind ``forms``, ``files`` and ``params``), which a
+#: handler reading the body itself runs, each with the name of the body it reads.
+_BOTTLE_BODY_READERS = {getattr(getattr(vars(bottle.BaseRequest).get(name), 'getter', None), '__code__', None): body
+                        for name, body in (('json', 'JSON'), ('POST', 'form'))}
+
+
+def _bottle_body_refusal(error: BaseException) -> Optional[str]:
+    """What is wrong with a body that Bottle's ``request.json`` or ``request.forms``, read by the handler itself,
+    raised ``error`` for, as canister's own reading says it; None for an exception raised anywhere else.  (Bottle
+    0.12 lets a body that is no JSON or no UTF-8 raise, both Bottles one nested past the recursion limit, and
+    their form parsers a boundary, a charset or a part header they cannot read.)"""
+    if not isinstance(error, (ValueError, TypeError, LookupError, RecursionError)):
+        return None
+    frames = error.__traceback__
+    while frames is not None and frames.tb_frame.f_code not in _BOTTLE_BODY_READERS:
+        frames = frames.tb_next
+    if frames is None:
+        return None
+    if _BOTTLE_BODY_READERS[frames.tb_frame.f_code] == 'form':
+        return 'the form body is malformed'
+    if isinstance(error, RecursionError):
+        return _TOO_DEEP
+    if isinstance(error, UnicodeDecodeError):
+        return 'the JSON body is not valid UTF-8: JSON is sent as UTF-8, whatever charset the Content-Type names'
+    return 'the body is not valid JSON'
+
+
 def _may_hold_lone_surrogates(text: str) -> bool:
     """Whether a JSON text may give text that is not UTF-8: a surrogate escaped (``\\ud800``; or a
     pair, which is fine) or as raw bytes, which ``'surrogatepass'`` let in.  Most bodies have neither."""
@@ -3297,8 +3340,8 @@ def _read_form(request: Any) -> Any:
         raise
     except UnicodeError:  # bottle 0.13's multipart parser: a field that is not UTF-8
         raise BadRequest('the form body is not valid UTF-8') from None
-    except Exception as error:  # a parser error
-        raise BadRequest('the form body is malformed (%s)' % type(error).__name__) from None
+    except Exception:  # a parser error (its class would tell the client nothing but which parser it was)
+        raise BadRequest('the form body is malformed') from None
 
 
 #: Bottle 0.12 reads a multipart body with ``cgi.FieldStorage``, which turns bytes that are not
@@ -9321,8 +9364,10 @@ class JwtAuth:
             raise self._signature_failure(token, algorithm) from None
         except jwt.MissingRequiredClaimError as error:
             raise AuthFailure('the token lacks the %s claim' % error.claim, 'bearer') from None
-        except Exception as error:
-            raise AuthFailure('the token is invalid (%s)' % type(error).__name__, 'bearer') from None
+        except jwt.InvalidTokenError as error:  # (PyJWT's words name what is malformed: a claim, the payload)
+            raise AuthFailure('the token is malformed: %s' % _escape(str(error))[:120], 'bearer') from None
+        except Exception:  # (its class would tell the client nothing but which library failed)
+            raise AuthFailure('the token is invalid', 'bearer') from None
         if not isinstance(claims, dict):
             raise AuthFailure('the token payload is not an object', 'bearer')
         return claims
@@ -10877,7 +10922,7 @@ class _EarlyChecks:
         self.router = router
         #: The checks, in the order they run.
         self._checks = (self._shared_locals, self._body_length, self._header_sizes, self._csrf, self._chunked_body,
-                        self._form_parts, self._preflight)
+                        self._content_type, self._form_parts, self._preflight)
 
     def needed(self, context: _RequestContext, cookie: Optional[str]) -> bool:
         """True if a check below may answer the request or change its environ."""
@@ -11001,6 +11046,17 @@ class _EarlyChecks:
         environ['CONTENT_LENGTH'] = str(size)
         del environ['HTTP_TRANSFER_ENCODING']
         return None
+
+    @staticmethod
+    def _content_type(context: _RequestContext) -> None:
+        """Write a body's ``Content-Type`` as Bottle's parsers read it, for the handler's parameters and its
+        own ``request.forms`` alike: ``Multipart/Form-Data``, or ``boundary=x;``, is no 400, 500 or lost fields."""
+        environ = context.environ
+        content_type = environ.get('CONTENT_TYPE')
+        if content_type and _has_body(environ):
+            readable = _bottle_content_type(content_type)
+            if readable is not None:
+                environ['CONTENT_TYPE'] = readable
 
     def _form_parts(self, context: _RequestContext) -> Optional[_PlainResponse]:
         """Read a multipart body with a length (its own, or the one ``_buffer_body`` gave it) before Bottle
@@ -12592,7 +12648,11 @@ class Canister:
                 raise
             except StoreUnavailable as error:
                 raise self._unavailable_response(error) from None
-            except Exception:
+            except Exception as error:
+                refusal = _bottle_body_refusal(error)
+                if refusal is not None:  # the client's body, not the handler, is at fault: a 400 as canister's own
+                    log.write(logging.WARNING, 'Bad request: %s', refusal)
+                    raise _error_response(400, 'Bad request: %s' % refusal) from None
                 log.write(logging.ERROR, 'Unhandled exception in %s', what, exc_info=True)
                 context.handler_failed(log)
                 raise

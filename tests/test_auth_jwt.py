@@ -389,6 +389,20 @@ def test_token_whose_payload_is_not_an_object_is_refused(make_app):
     refusal_of(make_app, token)
 
 
+@pytest.mark.parametrize('payload, said', [
+    (claims(sub=5), 'Subject must be a string'), (claims(exp='soon'), 'Expiration Time claim (exp) must be'),
+    (claims(iat='x'), 'Issued At claim (iat) must be'), ([1, 2, 3], 'must be a json object'),
+], ids=['sub', 'exp', 'iat', 'payload'])
+def test_a_signed_token_whose_claims_are_malformed_gets_a_401_saying_which_in_words(make_app, log_dir, payload, said):
+    """The 401 said ``the token is invalid (DecodeError)`` (or ``InvalidSubjectError``): PyJWT's exception
+    class, where its message says what is wrong."""
+    token = hand_made_token({'alg': 'HS256', 'typ': 'JWT'}, payload, hs256_signer(SECRET))
+    description = refusal_of(make_app, token)
+    assert description.startswith('the token is malformed: ') and said in description
+    assert 'Error' not in description
+    assert 'Authentication failed: ' + description in read_log(log_dir)
+
+
 @pytest.mark.parametrize('header', ['Bearer', 'Bearer ', 'Bearer a b'])
 def test_bearer_header_with_the_wrong_number_of_parts_is_refused(make_app, header):
     calls = []
