@@ -2907,6 +2907,92 @@ def _record_converter(kind: Any, fields: Dict[str, bool]) -> Callable[[Any], Any
     return convert
 
 
+def _model_validator(kind: Any) -> Optional[Callable[[Any], Any]]:
+    """For a pydantic model (``BaseModel``, told by what it has: a callable ``model_validate`` and a dict
+    ``model_fields``; pydantic 1's ``parse_obj`` and ``__fields__``), what builds one from a dict; None for any
+    other annotation.  Pydantic itself is never imported: only an app that has such a model uses it."""
+    if not isinstance(kind, type):
+        return None
+    for validate, fields in (('model_validate', 'model_fields'), ('parse_obj', '__fields__')):
+        if callable(getattr(kind, validate, None)) and isinstance(getattr(kind, fields, None), dict):
+            return typing.cast(Callable[[Any], Any], getattr(kind, validate))
+    return None
+
+
+#: How many of a model's failing fields the 400 names, and how much of each message it shows.
+_MODEL_ERRORS_SHOWN = 3
+_MODEL_MESSAGE_SHOWN = 120
+
+
+class _InvalidModel(ValueError):
+    """What a pydantic model's validation refused, as the 400 words it: each failing field and pydantic's message,
+    but a message that repeats the text sent to a field whose name looks secret (``password``)."""
+
+    def __init__(self, problem: str, errors: List[Any], secret: bool = False) -> None:
+        self.problem, self.errors = problem, errors
+        shown = [_model_error_text(error, secret) for error in errors[:_MODEL_ERRORS_SHOWN]]
+        if len(errors) > _MODEL_ERRORS_SHOWN:
+            shown.append('and %d more' % (len(errors) - _MODEL_ERRORS_SHOWN))
+        super().__init__('%s (%s)' % (problem, '; '.join(shown)) if shown else problem)
+
+    def secret(self) -> '_InvalidModel':
+        """The same refusal for a parameter whose name looks secret: every field's value is then kept out."""
+        return _InvalidModel(self.problem, self.errors, True)
+
+
+def _model_error_text(error: Any, secret: bool) -> str:
+    """One entry of a pydantic ``ValidationError.errors()``: ``field 'qty': Input should be a valid integer``;
+    ``secret``: every field is a secret one (the parameter's name looks secret)."""
+    if not isinstance(error, dict):
+        return _escape(str(error))[:_MODEL_MESSAGE_SHOWN]
+    parts = error.get('loc') or ()
+    message = _escape(_model_message(error, secret or any(isinstance(part, str) and _is_secret_name(part)
+                                                          for part in parts)))
+    if len(message) > _MODEL_MESSAGE_SHOWN:
+        message = message[:_MODEL_MESSAGE_SHOWN - 3] + '...'
+    location = '.'.join(str(part) for part in parts)
+    return 'field %r: %s' % (_escape(location)[:60], message) if location else message
+
+
+def _model_message(error: Dict[str, Any], secret: bool) -> str:
+    """Pydantic's message of one error, secrets in it masked; none for a ``secret`` field when it repeats the value
+    sent (a validator's own ``ValueError('%s is too short' % password)``)."""
+    message = _text_without_secrets(str(error.get('msg', 'invalid')))
+    sent = error.get('input')
+    if secret and (sent if isinstance(sent, str) else str(sent)) in message:
+        return '(its message is not shown: it holds the value sent, and the name looks secret)'
+    return message
+
+
+def _is_record(kind: Any) -> bool:
+    """True for a dataclass, a ``NamedTuple``, a ``TypedDict`` or a pydantic model: a class built from a JSON object."""
+    return _record_fields(kind) is not None or _model_validator(kind) is not None
+
+
+def _model_converter(kind: Any, validate: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """A pydantic model from a JSON object, ``Model.model_validate(value)``, as FastAPI builds one: anything but a
+    JSON object (a text from the query or a form among them), or an object the model refuses (its
+    ``ValidationError``, an exception with an ``errors()`` method), is a ``ValueError`` naming the failing fields."""
+    fields = getattr(kind, 'model_fields', None)
+    if not isinstance(fields, dict):
+        fields = getattr(kind, '__fields__', {})
+    names = [getattr(info, 'alias', None) or name for name, info in fields.items()]
+    problem = 'must be a JSON object with the fields of %s (%s)' % (kind.__name__, ', '.join(names))
+    refused = 'must be a valid %s' % kind.__name__
+
+    def convert(value: Any) -> Any:
+        if not isinstance(value, dict):
+            raise ValueError(problem)
+        try:
+            return validate(value)
+        except Exception as error:
+            errors = getattr(error, 'errors', None)
+            if not callable(errors):
+                raise  # not pydantic's refusal of the value: a fault of the model's code, a 500 (logged)
+            raise _InvalidModel(refused, list(errors())) from None
+    return convert
+
+
 #: Classes whose constructor makes something else of a value than a user means by the annotation (``Counter('abc')``
 #: counts letters, ``type('5')`` is ``str``), and why.
 _NOT_FROM_A_VALUE: Dict[Any, str] = {
@@ -2948,6 +3034,9 @@ def _class_converter(kind: Any) -> Callable[[Any], Any]:
         raise _Unconvertible('%s is an abstract class' % _type_name(kind))
     if isinstance(kind, enum.EnumMeta):
         return _enum_converter(kind)
+    validate = _model_validator(kind)
+    if validate is not None:
+        return _model_converter(kind, validate)
     fields = _record_fields(kind)
     if fields is not None:
         return _record_converter(kind, fields)
@@ -3062,9 +3151,9 @@ class _Param:
         self.plain = self.convert is None and not (self.many or self.is_file or self.optional)
         #: The name as Bottle keys it in query and form dicts (latin-1 text of the UTF-8 bytes).
         self.wire_name = self.name.encode('utf-8').decode('latin1')
-        #: A dataclass, ``NamedTuple`` or ``TypedDict`` (one, not a list of them): when it is the handler's lone
+        #: A dataclass, ``NamedTuple``, ``TypedDict`` or pydantic model (one, not a list of them): when it is the handler's lone
         #: parameter, a JSON body without a member of its name is that record itself, as in FastAPI.
-        self.record = container is None and _record_fields(kind) is not None
+        self.record = container is None and _is_record(kind)
         #: A ``Decimal`` (or one in a container of containers): a JSON number is read again from its text,
         #: not through a binary float.
         self.exact = self.convert is _to_decimal or (self.many and _holds_decimal(kind))
@@ -3174,6 +3263,12 @@ def _unread_type_note(content_type: str) -> str:
         return ' (the JSON body is not an object: only an object\'s members fill parameters)'
     named = content_type if _MEDIA_TYPE.fullmatch(content_type) else 'another type' if content_type else 'no type'
     return ' (the body, of %s, fills no parameter: send a JSON object with Content-Type: application/json, or a form)' % named
+
+
+#: The 400's note for a record or model parameter (a dataclass, a pydantic model, ...) missing from a form, which holds
+#: texts only: a ``<form>`` posted to ``def create(item: Item)``.
+_RECORD_NOT_IN_A_FORM_NOTE = (' (it is built from a JSON object, which a form cannot hold: send the body as JSON, '
+                              'with Content-Type: application/json)')
 
 
 #: What follows a list parameter's name in the keys that jQuery, axios and PHP's forms send a list under
@@ -3470,6 +3565,8 @@ def _conversion_failure(param: _Param, values: List[Any], error: ValueError) -> 
     """The 400 for a value that does not convert: what was wrong, and the value unless its name looks secret
     (nor, in a JSON object, the value of a member whose name does)."""
     if _is_secret_name(param.name):
+        if isinstance(error, _InvalidModel):  # (pydantic's messages may repeat a field's value)
+            error = error.secret()
         return BadRequest('parameter %r %s (the value is not shown: the name looks secret)' % (param.name, error))
     if isinstance(error, _EmptyFlag) and not isinstance(values, _JsonValue):
         return _empty_flag_failure(param, error)
@@ -3837,7 +3934,7 @@ class ParameterBinder:
     def _whole_body(self, param: _Param, body: Any, environ: Dict[str, Any]) -> Any:
         """A mandatory parameter the request lacks: FastAPI's lone model parameter (``def create(item: Item)``, a
         dataclass, ``NamedTuple`` or ``TypedDict``) built from a JSON object body without a member ``item``, the
-        body being the record itself; else :meth:`_missing`'s 400."""
+        body being the record itself (a pydantic model too); else :meth:`_missing`'s 400."""
         if param is self.lone and param.record and isinstance(body, dict):
             return self._convert(param, _JsonValue((body,)))
         raise self._missing(param, body, environ)
@@ -3847,7 +3944,10 @@ class ParameterBinder:
         note = _whole_body_note(param, body) if param is self.lone else ''
         if param.is_file:
             note = _multipart_note(environ)
-        return BadRequest('missing parameter %r%s' % (param.name, note or _unread_body_note(body, environ)))
+        note = note or _unread_body_note(body, environ)
+        if not note and param.record and isinstance(body, bottle.FormsDict):
+            note = _RECORD_NOT_IN_A_FORM_NOTE
+        return BadRequest('missing parameter %r%s' % (param.name, note))
 
     def _exact_body(self, body: Any, request: Any) -> Any:
         """The JSON body read again with its numbers' own digits (``_JSON_EXACT``) when a ``Decimal``

@@ -366,3 +366,15 @@ def test_a_dataclass_parameter_beside_another_takes_only_the_member_of_its_name(
     web = client(app)
     assert "missing parameter 'item'" in web.post_json('/items', {'name': 'pen'}, status=400).text
     assert web.post_json('/items', {'item': {'name': 'pen'}, 'dry_run': True}).text == repr((Item('pen'), True))
+
+
+def test_a_form_posted_to_a_lone_dataclass_parameter_is_a_400_saying_to_send_json(make_app):
+    app = make_app()
+
+    @app.post('/items')
+    def create(item: Item):
+        return repr(item)
+
+    assert client(app).post('/items', {'name': 'pen'}, status=400).text == (
+        "Bad request: missing parameter 'item' (it is built from a JSON object, which a form cannot hold: send the "
+        "body as JSON, with Content-Type: application/json)\n")

@@ -1,0 +1,257 @@
+"""Handler parameters annotated with a pydantic model, as FastAPI users write them.
+
+Canister never imports pydantic: it tells a model by its ``model_validate`` and ``model_fields`` (pydantic 1's
+``parse_obj`` and ``__fields__``), builds it with ``Model.model_validate(obj)`` from a JSON object, and answers a
+``ValidationError`` with a 400 naming the parameter and the failing fields.
+"""
+from __future__ import annotations
+
+import subprocess
+import sys
+import warnings
+from typing import List, Optional
+
+import pydantic
+from pydantic import BaseModel, ConfigDict, field_validator
+
+from helpers import client, read_log, warning_lines
+
+with warnings.catch_warnings():  # (pydantic.v1 warns on a Python it does not fully support)
+    warnings.simplefilter('ignore')
+    import pydantic.v1
+
+
+class Owner(BaseModel):
+    name: str
+
+
+class Item(BaseModel):
+    name: str
+    qty: int = 1
+    owner: Optional[Owner] = None
+
+
+class Login(BaseModel):
+    user: str
+    password: str
+
+    @field_validator('password')
+    @classmethod
+    def long_enough(cls, value: str) -> str:
+        if len(value) < 8:
+            raise ValueError('%s is too short' % value)  # (a message that repeats the value sent)
+        return value
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra='forbid')
+    a: int
+    b: int
+    c: int
+    d: int
+
+
+class Broken(BaseModel):
+    name: str
+
+    @field_validator('name')
+    @classmethod
+    def fails(cls, value: str) -> str:
+        raise RuntimeError('the model\'s own bug')
+
+
+class Wordy(BaseModel):
+    name: str
+
+    @field_validator('name')
+    @classmethod
+    def refuses(cls, value: str) -> str:
+        raise ValueError('no ' * 100)
+
+
+class OldItem(pydantic.v1.BaseModel):
+    name: str
+    qty: int = 1
+
+
+def item_app(make_app, **config):
+    app = make_app(**config)
+
+    @app.post('/items')
+    def create(item: Item):
+        return repr(item)
+
+    return app
+
+
+def test_a_pydantic_model_parameter_is_built_with_model_validate_from_the_json_object_under_its_name(make_app):
+    app = make_app()
+
+    @app.post('/items')
+    def create(item: Item, dry_run: bool = False):
+        return repr((item, dry_run))
+
+    sent = {'item': {'name': 'pen', 'qty': '2', 'owner': {'name': 'ann'}}, 'dry_run': True}
+    assert client(app).post_json('/items', sent).text == repr((Item.model_validate(sent['item']), True))
+
+
+def test_a_lone_pydantic_model_parameter_takes_the_whole_json_body_as_in_fastapi(make_app):
+    web = client(item_app(make_app))
+    assert web.post_json('/items', {'name': 'pen', 'qty': 2}).text == repr(Item(name='pen', qty=2))
+    assert web.post_json('/items', {'item': {'name': 'ink'}}).text == repr(Item(name='ink'))
+
+
+def test_a_pydantic_model_beside_another_parameter_takes_only_the_member_of_its_name(make_app):
+    app = make_app()
+
+    @app.post('/items')
+    def create(item: Item, dry_run: bool = False):
+        return repr(item)
+
+    web = client(app)
+    assert "missing parameter 'item'" in web.post_json('/items', {'name': 'pen'}, status=400).text
+    assert web.post('/items', {'name': 'pen'}, status=400).text == (
+        "Bad request: missing parameter 'item' (it is built from a JSON object, which a form cannot hold: send the "
+        "body as JSON, with Content-Type: application/json)\n")
+
+
+def test_a_field_pydantic_refuses_is_a_400_naming_the_parameter_the_field_and_pydantics_message(make_app, log_dir):
+    response = client(item_app(make_app)).post_json('/items', {'name': 'pen', 'qty': 'x'}, status=400)
+    message = ("parameter 'item' must be a valid Item (field 'qty': Input should be a valid integer, unable to parse "
+               "string as an integer), got {'name': 'pen', 'qty': 'x'}")
+    assert response.text == 'Bad request: %s\n' % message
+    assert any(message in line for line in warning_lines(log_dir))
+
+
+def test_a_missing_field_of_a_pydantic_model_is_a_400_saying_it_is_required(make_app):
+    response = client(item_app(make_app)).post_json('/items', {'item': {'qty': 2}}, status=400)
+    assert response.text == ("Bad request: parameter 'item' must be a valid Item (field 'name': Field required), got "
+                             "{'qty': 2}\n")
+
+
+def test_a_json_value_that_is_no_object_sent_to_a_pydantic_model_is_a_400_listing_its_fields(make_app):
+    web = client(item_app(make_app))
+    for sent, shown in (('pen', "'pen'"), (['pen'], "['pen']"), (5, '5')):
+        assert web.post_json('/items', {'item': sent}, status=400).text == (
+            "Bad request: parameter 'item' must be a JSON object with the fields of Item (name, qty, owner), got %s\n"
+            % shown)
+
+
+def test_a_nested_pydantic_models_failing_field_is_named_by_its_path(make_app):
+    response = client(item_app(make_app)).post_json('/items', {'name': 'pen', 'owner': {'name': 7}}, status=400)
+    assert ("parameter 'item' must be a valid Item (field 'owner.name': Input should be a valid string), got "
+            in response.text)
+    assert repr(Item(name='pen', owner=Owner(name='ann'))) == client(item_app(make_app)).post_json(
+        '/items', {'name': 'pen', 'owner': {'name': 'ann'}}).text
+
+
+def test_a_list_of_pydantic_models_is_built_item_by_item_and_a_bad_one_is_a_400(make_app):
+    app = make_app()
+
+    @app.post('/items')
+    def create(items: List[Item]):
+        return repr(items)
+
+    web = client(app)
+    assert web.post_json('/items', {'items': [{'name': 'pen'}, {'name': 'ink', 'qty': 3}]}).text == repr(
+        [Item(name='pen'), Item(name='ink', qty=3)])
+    assert web.post_json('/items', {'items': [{'name': 'pen'}, {'qty': 3}]}, status=400).text == (
+        "Bad request: parameter 'items' must be a valid Item (field 'name': Field required), got "
+        "[{'name': 'pen'}, {'qty': 3}]\n")
+
+
+def test_a_form_posted_to_a_pydantic_model_route_is_a_400_saying_to_send_json(make_app):
+    web = client(item_app(make_app))
+    assert web.post('/items', {'name': 'pen', 'qty': '2'}, status=400).text == (
+        "Bad request: missing parameter 'item' (it is built from a JSON object, which a form cannot hold: send the "
+        "body as JSON, with Content-Type: application/json)\n")
+    assert web.post('/items', {'item': 'pen'}, status=400).text == (
+        "Bad request: parameter 'item' must be a JSON object with the fields of Item (name, qty, owner), got 'pen'\n")
+
+
+def test_pydantics_message_that_repeats_a_secret_fields_value_is_not_shown(make_app, log_dir):
+    app = make_app()
+
+    @app.post('/login')
+    def login(form: Login):
+        return form.user
+
+    response = client(app).post_json('/login', {'user': 'ann', 'password': 'hunter2'}, status=400)
+    assert response.text == ("Bad request: parameter 'form' must be a valid Login (field 'password': (its message is "
+                             "not shown: it holds the value sent, and the name looks secret)), got {'user': 'ann', "
+                             "'password': '***'}\n")
+    assert 'hunter2' not in read_log(log_dir)
+
+
+def test_a_pydantic_model_parameter_whose_name_looks_secret_shows_no_value_in_any_field(make_app, log_dir):
+    app = make_app()
+
+    @app.post('/login')
+    def login(credentials: Login):
+        return credentials.user
+
+    response = client(app).post_json('/login', {'credentials': {'user': 'ann', 'password': 'hunter2'}}, status=400)
+    assert response.text == ("Bad request: parameter 'credentials' must be a valid Login (field 'password': (its "
+                             "message is not shown: it holds the value sent, and the name looks secret)) (the value "
+                             "is not shown: the name looks secret)\n")
+    assert 'hunter2' not in read_log(log_dir)
+
+
+def test_the_400_of_a_pydantic_model_names_three_failing_fields_escaped_and_counts_the_rest(make_app):
+    app = make_app()
+
+    @app.post('/strict')
+    def strict(values: Strict):
+        return 'ok'
+
+    response = client(app).post_json('/strict', {'values': {'a': 'x', 'b\nforged': 1}}, status=400)
+    assert ("parameter 'values' must be a valid Strict (field 'a': Input should be a valid integer, unable to parse "
+            "string as an integer; field 'b': Field required; field 'c': Field required; and 2 more), got "
+            in response.text)
+    response = client(app).post_json('/strict', {'values': {'a': 1, 'b': 2, 'c': 3, 'd': 4, 'e\nforged': 5}},
+                                     status=400)
+    assert "(field 'e\\\\nforged': Extra inputs are not permitted)" in response.text
+
+
+def test_a_long_pydantic_message_is_cut_to_120_characters(make_app):
+    app = make_app()
+
+    @app.post('/wordy')
+    def wordy(value: Wordy):
+        return 'never'
+
+    response = client(app).post_json('/wordy', {'name': 'pen'}, status=400)
+    message = ('Value error, ' + 'no ' * 100)[:117] + '...'
+    assert response.text == ("Bad request: parameter 'value' must be a valid Wordy (field 'name': %s), got {'name': 'pen'}\n"
+                             % message)
+
+
+def test_an_error_of_a_pydantic_models_own_code_is_a_500_not_a_400(make_app):
+    app = make_app(catchall=True)
+
+    @app.post('/broken')
+    def broken(value: Broken):
+        return 'never'
+
+    response = client(app).post_json('/broken', {'name': 'pen'}, status='*', expect_errors=True)
+    assert response.status_int == 500
+
+
+def test_a_pydantic_1_model_is_built_with_parse_obj(make_app):
+    app = make_app()
+
+    @app.post('/items')
+    def create(item: OldItem):
+        return repr(item)
+
+    web = client(app)
+    assert web.post_json('/items', {'name': 'pen', 'qty': 2}).text == repr(OldItem(name='pen', qty=2))
+    assert web.post_json('/items', {'name': 'pen', 'qty': 'x'}, status=400).text == (
+        "Bad request: parameter 'item' must be a valid OldItem (field 'qty': value is not a valid integer), got "
+        "{'name': 'pen', 'qty': 'x'}\n")
+
+
+def test_canister_does_not_import_pydantic():
+    done = subprocess.run([sys.executable, '-c', 'import sys, canister; print("pydantic" in sys.modules)'],
+                          capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == 'False'
