@@ -2843,24 +2843,58 @@ def _record_fields(kind: Any) -> Optional[Dict[str, bool]]:
     if not isinstance(kind, type):
         return None
     if dataclasses.is_dataclass(kind):
-        return {field.name: field.default is dataclasses.MISSING and field.default_factory is dataclasses.MISSING
-                for field in dataclasses.fields(kind) if field.init}
+        return _dataclass_fields(kind)
     defaults = getattr(kind, '_field_defaults', None)
     if issubclass(kind, tuple) and isinstance(defaults, dict):  # a NamedTuple (collections.namedtuple too)
         return {name: name not in defaults for name in getattr(kind, '_fields', ())}
     return _typed_dict_fields(kind)
 
 
+def _dataclass_fields(kind: type) -> Dict[str, bool]:
+    """:func:`_record_fields` of a dataclass: its fields that ``__init__`` takes (not the ``init=False`` ones), and its
+    ``InitVar`` pseudo-fields, which ``dataclasses.fields`` leaves out though ``__init__`` takes them too."""
+    fields = {field.name: field.default is dataclasses.MISSING and field.default_factory is dataclasses.MISSING
+              for field in dataclasses.fields(kind) if field.init}
+    declared = getattr(kind, '__dataclass_fields__', {})  # (the InitVar ones too, and the ClassVar ones)
+    try:
+        parameters = inspect.signature(kind).parameters.values()
+    except (TypeError, ValueError):  # (an __init__ of its own that hides its signature)
+        return fields
+    for parameter in parameters:  # (a ClassVar is no parameter of __init__)
+        if parameter.name in declared and parameter.name not in fields:
+            fields[parameter.name] = parameter.default is _EMPTY
+    return fields
+
+
 def _typed_dict_fields(kind: type) -> Optional[Dict[str, bool]]:
     """:func:`_record_fields` of a ``TypedDict``; None for any other class."""
     if issubclass(kind, dict) and hasattr(kind, '__required_keys__'):  # (a plain dict at run time)
-        return {name: name in kind.__required_keys__ for name in kind.__annotations__}  # (its bases' too)
+        try:  # (under ``from __future__ import annotations`` __required_keys__ misses Required[] and NotRequired[])
+            marked = typing.get_type_hints(kind, include_extras=True)
+        except Exception:  # (the converter says why: _record_converter)
+            marked = {}
+        return {name: _marked_required(marked.get(name), name in kind.__required_keys__)
+                for name in kind.__annotations__}  # (its bases' too)
     return None
+
+
+def _marked_required(hint: Any, required: bool) -> bool:
+    """Whether a ``TypedDict`` field annotated ``hint`` is required: as ``Required[...]`` or ``NotRequired[...]`` in it
+    says (inside ``Annotated[...]`` too), else ``required``, as the class's ``total`` says."""
+    while typing.get_origin(hint) is typing.Annotated:
+        hint = typing.get_args(hint)[0]
+    name = getattr(typing.get_origin(hint), '_name', None)
+    return name == 'Required' if name in ('Required', 'NotRequired') else required
 
 
 #: The records whose converters this thread is making (Bottle applies plugins at a route's first request, in
 #: whichever thread serves it).
 _RECORDS_MADE = threading.local()
+
+
+def _beneath_initvar(hint: Any) -> Any:
+    """The type of a dataclass's ``InitVar[X]`` pseudo-field, X; any other annotation as it is."""
+    return hint.type if isinstance(hint, dataclasses.InitVar) else hint
 
 
 def _record_converter(kind: Any, fields: Dict[str, bool]) -> Callable[[Any], Any]:
@@ -2873,7 +2907,7 @@ def _record_converter(kind: Any, fields: Dict[str, bool]) -> Callable[[Any], Any
     making.add(kind)
     try:
         hints = typing.get_type_hints(kind)
-        readers = {name: _converter(hints.get(name, _EMPTY), True) for name in fields}
+        readers = {name: _converter(_beneath_initvar(hints.get(name, _EMPTY)), True) for name in fields}
     except _Unconvertible:
         raise
     except Exception as error:  # a field's annotation naming a type defined inside a function, say
@@ -3186,14 +3220,14 @@ def _type_hints(callback: Callable[..., Any]) -> Dict[str, Any]:
         return {}
 
 
-def _without_metadata(annotation: Any) -> Any:
+def _without_metadata(callback: Callable[..., Any], annotation: Any) -> Any:
     """``Annotated[X, ...]`` as X, at any depth (FastAPI's ``Annotated[int, Query(gt=0)]``), as ``_type_hints`` gives
     it; for a handler with another annotation that cannot be evaluated, whose hints are read one by one."""
     def holder() -> None:
         """Carries the one annotation for typing.get_type_hints, which takes out the metadata."""
     holder.__annotations__ = {'value': annotation}
-    try:
-        return typing.get_type_hints(holder)['value']
+    try:  # (a name inside, List['Item'], is the handler module's, as in _resolve: not one of canister's own)
+        return typing.get_type_hints(holder, globalns=getattr(inspect.unwrap(callback), '__globals__', {}))['value']
     except Exception:  # a forward reference inside, List['Item']: as it is
         return annotation
 
@@ -3807,7 +3841,7 @@ class ParameterBinder:
              url_names: typing.AbstractSet[str], rule: str) -> None:
         """Take one named parameter: to fill from the request, or a URL argument to convert."""
         try:
-            annotation = hints.get(parameter.name) or _without_metadata(_resolve(callback, parameter.annotation))
+            annotation = hints.get(parameter.name) or _without_metadata(callback, _resolve(callback, parameter.annotation))
         except Exception as error:  # bound as text, and said in the log
             annotation = _EMPTY
             self.notes.append('parameter %r is bound as text: its annotation %r cannot be evaluated (%s: %s)'

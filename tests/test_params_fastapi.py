@@ -11,7 +11,9 @@ import dataclasses
 import datetime
 import decimal
 import typing
-from typing import Annotated, Deque, Dict, List, NamedTuple, Optional, TypedDict, Union
+from typing import Annotated, ClassVar, Deque, Dict, List, NamedTuple, Optional, TypedDict, Union
+
+from typing_extensions import NotRequired, Required
 
 import pytest
 
@@ -39,6 +41,38 @@ class Point(NamedTuple):
 class Event(TypedDict, total=False):
     title: str
     day: datetime.date
+
+
+class Invite(TypedDict, total=False):
+    email: Required[str]  # (under this module's future import, TypedDict itself takes no notice of it)
+    note: str
+
+
+class Reply(TypedDict):
+    answer: str
+    reason: NotRequired[str]
+
+
+@dataclasses.dataclass
+class Signup:
+    name: str
+    word: dataclasses.InitVar[str]
+    rounds: dataclasses.InitVar[int] = 1
+    minimum: ClassVar[int] = 3
+    digest: str = dataclasses.field(init=False, default='')
+
+    def __post_init__(self, word: str, rounds: int) -> None:
+        self.digest = '%s*%d' % (word[::-1], rounds)
+
+
+class Config:
+    """A class of the app's named like one of canister's own."""
+
+    def __init__(self, value: str) -> None:
+        self.value = value
+
+    def __repr__(self) -> str:
+        return 'Config(%r)' % self.value
 
 
 @dataclasses.dataclass
@@ -97,6 +131,20 @@ def test_an_annotated_parameter_converts_as_its_type_though_another_annotation_c
     assert web.get('/items?page=2&ids=1&ids=2').text == repr((2, None, [1, 2]))
     assert "parameter 'page' must be an integer, got 'x'" in web.get('/items?page=x', status=400).text
     assert web.get('/items?page=-1').text == repr((-1, None, None))  # (the metadata is not read)
+
+
+def test_a_forward_reference_inside_an_annotation_names_the_handlers_class_though_another_cannot_be_evaluated(
+        make_app):
+    app = make_app()
+
+    def settings(sort, values):
+        return repr(values)
+
+    # (as a module without this one's future import has them: List['Config'] evaluated, 'Config' inside it not,
+    # and that only once 'Unknown' failed)
+    settings.__annotations__ = {'sort': 'Unknown', 'values': List['Config']}
+    app.post('/settings')(settings)
+    assert client(app).post_json('/settings', {'sort': 'a', 'values': ['dark']}).text == repr([Config('dark')])
 
 
 # --------------------------------------------------------------------------
@@ -378,3 +426,39 @@ def test_a_form_posted_to_a_lone_dataclass_parameter_is_a_400_saying_to_send_jso
     assert client(app).post('/items', {'name': 'pen'}, status=400).text == (
         "Bad request: missing parameter 'item' (it is built from a JSON object, which a form cannot hold: send the "
         "body as JSON, with Content-Type: application/json)\n")
+
+
+def test_a_typed_dict_field_marked_required_or_not_required_is_so_under_a_future_import_of_annotations(make_app):
+    app = make_app()
+
+    @app.post('/invite')
+    def invite(invite: Invite):
+        return invite['email']
+
+    @app.post('/reply')
+    def reply(reply: Reply):
+        return repr(reply)
+
+    web = client(app)
+    assert web.post_json('/invite', {'note': 'hi'}, status=400).text == (
+        "Bad request: parameter 'invite' must be a JSON object with the fields of Invite (email, note): the field "
+        "'email' is missing, got {'note': 'hi'}\n")
+    assert web.post_json('/reply', {'answer': 'yes'}).text == repr({'answer': 'yes'})
+
+
+def test_a_dataclass_takes_its_init_vars_converted_and_not_its_class_vars_or_init_false_fields(make_app):
+    app = make_app()
+
+    @app.post('/signup')
+    def signup(user: Signup):
+        return repr((user.name, user.digest))
+
+    web = client(app)
+    assert web.post_json('/signup', {'name': 'ann', 'word': 'abc', 'rounds': '2'}).text == repr(('ann', 'cba*2'))
+    assert web.post_json('/signup', {'name': 'ann', 'word': 'abc'}).text == repr(('ann', 'cba*1'))
+    for sent, problem in (({'name': 'ann'}, "the field 'word' is missing"),
+                          ({'name': 'ann', 'word': 'abc', 'digest': 'x'}, "Signup has no field 'digest'"),
+                          ({'name': 'ann', 'word': 'abc', 'minimum': 1}, "Signup has no field 'minimum'")):
+        assert web.post_json('/signup', sent, status=400).text == (
+            "Bad request: parameter 'user' must be a JSON object with the fields of Signup (name, word, rounds): "
+            "%s, got %r\n" % (problem, sent))
