@@ -2211,17 +2211,20 @@ class RequestLog:
             return False
         return True
 
-    def write_repeated(self, level: int, text: str) -> None:
+    def write_repeated(self, level: int, text: str, like: Optional[str] = None) -> None:
         """Log ``text``, a failure that every request meets while it lasts (a session store that is down),
         once a second at most: the first line after that second says how many requests met it meanwhile,
         whether it is one more of ``text`` or any other line canister writes to this log (an outage that ended
         within the second) or of the app's own through ``app.log``, or the plugin is uninstalled first, or the
-        process exits.  (Each request that met it keeps its ``Response`` line.)"""
+        process exits.  (Each request that met it keeps its ``Response`` line.)  ``like``: the words counted
+        in place of ``text``, which holds something a client chooses (a count): else each new one would be
+        written at once, and such a client could flood the log."""
         if level < self.level:
             return
         now = _now()
         repeats = self._repeats
-        seen = repeats.get(text)
+        key = text if like is None else like
+        seen = repeats.get(key)
         if seen is not None and 0 <= now - seen[0] < 1:
             seen[1] += 1  # (unlocked: two threads at once may count one; the Response lines are exact)
             if seen[1] == 1:
@@ -2231,7 +2234,7 @@ class RequestLog:
         if len(repeats) >= 256:  # (texts that name a session or a time: let go of the old ones)
             self._write_held(every=True)
             repeats.clear()
-        repeats[text] = [now, 0, level]
+        repeats[key] = [now, 0, level]
         if seen is not None and seen[1]:
             self.write(level, _MORE_LIKE_IT, text, seen[1], os.getpid(), now - seen[0])
         else:
@@ -6625,11 +6628,11 @@ class SessionManager:
         count = len(self._all_named(header))
         if count > 1:
             # Any client can send this: once a second at most, so that it cannot flood the log.
-            self.log.write_repeated(logging.WARNING, 'Session: the request carries %d cookies named %s, and the '
-                                    'first well-formed one names no session: the request has none, the others are '
-                                    'never tried (another site of the domain or a narrower path set one; a __Host- '
-                                    'name, with session_secure = true, keeps other sites from setting it)'
-                                    % (count, self.cookie_name))
+            words = ('cookies named %s, and the first well-formed one names no session: the request has none, the '
+                     'others are never tried (another site of the domain or a narrower path set one; a __Host- name, '
+                     'with session_secure = true, keeps other sites from setting it)' % self.cookie_name)
+            self.log.write_repeated(logging.WARNING, 'Session: the request carries %d %s' % (count, words),
+                                    like='Session: a request carries several ' + words)
 
     def remember(self, sid: str, record: str, data: Dict[str, Any], user: Any, created_ms: int,
                  expires: int, lifetime: int, line: Optional[str], tail: Optional[str] = None,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import time
 import urllib.parse
 
 import pytest
@@ -108,6 +109,19 @@ def test_the_tossed_cookie_warning_cannot_flood_the_log(origin, log_dir):
     for _ in range(12):
         send_cookies(origin, 'GET', '/account', TOSSED, 'junk', TOSSED)
     assert 1 <= len([line for line in warning_lines(log_dir) if 'cookies named' in line]) <= 2
+
+
+def test_the_tossed_cookie_warning_cannot_flood_the_log_with_a_new_count_each_time(origin, log_dir):
+    """The count is the client's to choose: requests of 2, 3, ... 13 cookies are one warning, not one each."""
+    for count in range(2, 14):
+        send_cookies(origin, 'GET', '/account', TOSSED, *['junk'] * (count - 1))
+    lines = [line for line in warning_lines(log_dir) if 'cookies named' in line]
+    assert 1 <= len(lines) <= 2, lines
+    assert 'the request carries 2 cookies named session_id' in lines[0]
+    time.sleep(1.1)
+    send_cookies(origin, 'GET', '/account')  # (the next line written brings the count held back)
+    assert [line for line in warning_lines(log_dir) if 'a request carries several cookies named session_id, and '
+            'the first well-formed one names no session' in line and 'more like it in process' in line]
 
 
 @pytest.mark.parametrize('order', [(0, 1), (1, 0)])
