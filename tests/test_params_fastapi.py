@@ -11,7 +11,7 @@ import dataclasses
 import datetime
 import decimal
 import typing
-from typing import Annotated, ClassVar, Deque, Dict, List, NamedTuple, Optional, TypedDict, Union
+from typing import Annotated, ClassVar, Deque, Dict, Generic, List, NamedTuple, Optional, TypedDict, TypeVar, Union
 
 from typing_extensions import NotRequired, Required
 
@@ -83,6 +83,19 @@ class Node:
 @dataclasses.dataclass
 class Price:
     amount: decimal.Decimal
+
+
+T = TypeVar('T')
+
+
+class Box(Generic[T]):
+    """A parameterised class of the app's own, whose constructor takes the value as sent."""
+
+    def __init__(self, value: object) -> None:
+        self.value = value
+
+    def __repr__(self) -> str:
+        return 'Box(%r)' % (self.value,)
 
 
 @dataclasses.dataclass
@@ -331,6 +344,19 @@ def test_a_dict_parameter_refuses_a_value_that_does_not_fit_with_a_400(make_app,
     assert message in read_log(log_dir)
 
 
+def test_a_bare_dict_parameter_takes_what_dict_takes_as_sent(make_app):
+    app = make_app()
+
+    @app.route('/prefs', ['GET', 'POST'])
+    def prefs(prefs: dict):
+        return repr(prefs)
+
+    web = client(app)
+    assert web.post_json('/prefs', {'prefs': {'theme': ['dark', 1]}}).text == repr({'theme': ['dark', 1]})
+    assert web.post_json('/prefs', {'prefs': [['theme', 1]]}).text == repr({'theme': 1})
+    assert web.get('/prefs?prefs=dark', status=400).text == "Bad request: parameter 'prefs' must be a valid dict, got 'dark'\n"
+
+
 def test_a_deque_parameter_takes_repeated_keys_each_converted(make_app):
     app = make_app()
 
@@ -341,6 +367,18 @@ def test_a_deque_parameter_takes_repeated_keys_each_converted(make_app):
     web = client(app)
     assert web.get('/recent?ids=1&ids=23').text == repr(collections.deque([1, 23]))
     assert "parameter 'ids' must be an integer, got ['1', 'abc']" in web.get('/recent?ids=1&ids=abc', status=400).text
+
+
+def test_another_parameterised_class_is_read_as_its_class_with_its_items_as_sent(make_app):
+    app = make_app()
+
+    @app.route('/box', ['GET', 'POST'])
+    def box(box: Box[int]):
+        return repr(box)
+
+    web = client(app)
+    assert web.get('/box?box=5').text == "Box('5')"
+    assert web.post_json('/box', {'box': [1, 'x']}).text == "Box([1, 'x'])"
 
 
 @pytest.mark.parametrize('annotation, shown, reason', [
@@ -373,6 +411,18 @@ def test_a_decimal_field_of_a_dataclass_from_a_json_number_keeps_the_number_as_w
 
     sent = {'price': {'amount': 0.1}, 'fees': {'card': 2.35}}
     assert client(app).post_json('/price', sent).text == repr((decimal.Decimal('0.1'), {'card': decimal.Decimal('2.35')}))
+
+
+def test_a_decimal_field_of_a_dataclass_from_a_json_number_loses_the_digits_a_float_does_not_keep(make_app):
+    app = make_app()
+
+    @app.post('/price')
+    def price(price: Price):
+        return repr(price.amount)
+
+    sent = b'{"price": {"amount": 0.12345678901234567891}}'
+    response = client(app).post('/price', sent, headers={'Content-Type': 'application/json'})
+    assert response.text == repr(decimal.Decimal('0.12345678901234568'))
 
 
 def test_a_dataclass_whose_fields_annotations_cannot_be_evaluated_is_bound_as_sent_with_a_warning(make_app, log_dir):
@@ -414,6 +464,24 @@ def test_a_dataclass_parameter_beside_another_takes_only_the_member_of_its_name(
     web = client(app)
     assert "missing parameter 'item'" in web.post_json('/items', {'name': 'pen'}, status=400).text
     assert web.post_json('/items', {'item': {'name': 'pen'}, 'dry_run': True}).text == repr((Item('pen'), True))
+
+
+def test_a_lone_dataclass_parameter_with_a_default_or_beside_kwargs_takes_only_the_member_of_its_name(make_app):
+    app = make_app()
+
+    @app.post('/maybe')
+    def maybe(item: Optional[Item] = None):
+        return repr(item)
+
+    @app.post('/extra')
+    def extra(item: Item, **rest):
+        return repr((item, rest))
+
+    web = client(app)
+    assert web.post_json('/maybe', {'name': 'pen'}).text == 'None'
+    assert web.post_json('/maybe', {'item': {'name': 'pen'}}).text == repr(Item('pen'))
+    assert web.post_json('/extra', {'name': 'pen'}, status=400).text == "Bad request: missing parameter 'item'\n"
+    assert web.post_json('/extra', {'item': {'name': 'pen'}, 'x': 1}).text == repr((Item('pen'), {'x': 1}))
 
 
 def test_a_form_posted_to_a_lone_dataclass_parameter_is_a_400_saying_to_send_json(make_app):

@@ -137,6 +137,19 @@ def test_a_json_value_that_is_no_object_sent_to_a_pydantic_model_is_a_400_listin
             % shown)
 
 
+def test_a_text_from_the_query_or_a_form_sent_to_a_pydantic_model_is_a_400_listing_its_fields(make_app):
+    app = make_app()
+
+    @app.route('/items', ['GET', 'POST'])
+    def create(item: Item, dry_run: bool = False):
+        return repr(item)
+
+    web = client(app)
+    said = "Bad request: parameter 'item' must be a JSON object with the fields of Item (name, qty, owner), got 'pen'\n"
+    assert web.get('/items?item=pen', status=400).text == said
+    assert web.post('/items', {'item': 'pen'}, status=400).text == said
+
+
 def test_a_nested_pydantic_models_failing_field_is_named_by_its_path(make_app):
     response = client(item_app(make_app)).post_json('/items', {'name': 'pen', 'owner': {'name': 7}}, status=400)
     assert ("parameter 'item' must be a valid Item (field 'owner.name': Input should be a valid string), got "
