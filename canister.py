@@ -3399,6 +3399,10 @@ _BOTTLE_BODY_READERS = {getattr(getattr(vars(bottle.BaseRequest).get(name), 'get
                         for name, body in (('json', 'JSON'), ('POST', 'form'))}
 
 
+#: Bottle 0.13's form parser's own 400 (0.12 has none: its cgi module raises ValueError).
+_BOTTLE_FORM_ERRORS: Tuple[type, ...] = tuple(getattr(bottle, name) for name in ('MultipartError',) if hasattr(bottle, name))
+
+
 def _bottle_body_refusal(error: BaseException) -> Optional[str]:
     """What is wrong with a body that Bottle's ``request.json`` or ``request.forms``, read by the handler itself,
     raised ``error`` for, as canister's own reading says it; None for an exception raised anywhere else.  (Bottle
@@ -3418,6 +3422,24 @@ def _bottle_body_refusal(error: BaseException) -> Optional[str]:
     if isinstance(error, UnicodeDecodeError):
         return 'the JSON body is not valid UTF-8: JSON is sent as UTF-8, whatever charset the Content-Type names'
     return 'the body is not valid JSON'
+
+
+def _bottle_body_answer(error: bottle.HTTPResponse) -> Optional[str]:
+    """What is wrong with a body that Bottle 0.13's ``request.json`` or ``request.forms``, read by the handler
+    itself, answered its own 400 for (``Invalid JSON``, ``MultipartError: ...``), as canister's own reading says
+    it; None for any other response, the app's own ``abort(400)`` among them (raised outside Bottle's readers)."""
+    if not isinstance(error, bottle.HTTPError) or error.status_code != 400:
+        return None
+    frames = error.__traceback__
+    while frames is not None and frames.tb_frame.f_code not in _BOTTLE_BODY_READERS:
+        frames = frames.tb_next
+    if frames is None:
+        return None
+    if isinstance(error, _BOTTLE_FORM_ERRORS):
+        return 'the form body is malformed'
+    cause = error.__context__  # (json's own exception, which Bottle 0.13 answers 'Invalid JSON' for)
+    refusal = _bottle_body_refusal(cause) if cause is not None else None
+    return refusal or 'the body could not be read (%s)' % str(error.body).rstrip('.')
 
 
 def _may_hold_lone_surrogates(text: str) -> bool:
@@ -12781,7 +12803,11 @@ class Canister:
                 raise
             try:
                 result = callback(*args, **url_args)
-            except bottle.HTTPResponse:
+            except bottle.HTTPResponse as error:
+                refusal = _bottle_body_answer(error)
+                if refusal is not None:  # Bottle 0.13's own 400 for a body it cannot read: as 0.12's, below
+                    log.write(logging.WARNING, 'Bad request: %s', refusal)
+                    raise _error_response(400, 'Bad request: %s' % refusal) from None
                 raise
             except StoreUnavailable as error:
                 raise self._unavailable_response(error) from None
