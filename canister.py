@@ -9022,10 +9022,12 @@ _KEYS_UNAVAILABLE = ('Service unavailable: the token could not be checked, as th
 class _KeysUnavailable(CanisterError):
     """A token names a key not held, and the provider's keys cannot be fetched now; answered with 503."""
 
-    def __init__(self, logged: str, retry_after: int) -> None:
+    def __init__(self, logged: str, retry_after: int, level: int = logging.ERROR) -> None:
         super().__init__(logged)
         #: The seconds of the 503's ``Retry-After``: when the next download may start.
         self.retry_after = retry_after
+        #: The level of its log line: ERROR for a failed download, WARNING for one only slow (still running).
+        self.level = level
 
 
 class _Jwks:
@@ -9096,7 +9098,8 @@ class _Jwks:
         # (no kid in the line, which is written once a second with a count of the others: made-up kids would
         # make each line a new one)
         raise _KeysUnavailable('Cannot check Bearer tokens of keys not held: the JWKS keys cannot be fetched '
-                               'from %s: %s' % (_escape(_mask_urls(self.url))[:200], failure), max(1, wait))
+                               'from %s: %s' % (_escape(_mask_urls(self.url))[:200], failure), max(1, wait),
+                               logging.WARNING if gave_up else logging.ERROR)  # (slow at start-up is no failure yet)
 
     def _unknown_key_logged(self, kid: Optional[str]) -> str:
         """The log's words for a token of a key not held: its ``kid`` beside those held (a kid the issuer of
@@ -9949,7 +9952,7 @@ class Authenticator:
         except AuthFailure as failure:
             raise self.unauthorized('Authentication failed: %s' % failure.reason, failure) from None
         except _KeysUnavailable as unavailable:  # (each request of the outage meets it: one line a second)
-            self.log.write_repeated(logging.ERROR, str(unavailable))
+            self.log.write_repeated(unavailable.level, str(unavailable))
             raise _error_response(503, _KEYS_UNAVAILABLE, {'Retry-After': str(unavailable.retry_after)}) from None
         if not session.set_user(user, expires, remember=False, line=line, checked_at=checked_at):
             return  # (the session's own user again: a change ending their sessions ends this one, saved or not)
