@@ -9030,6 +9030,13 @@ class _KeysUnavailable(CanisterError):
         self.level = level
 
 
+def _shown_kid(kid: Any) -> str:
+    """A key id as log lines show it, a token's and the JWKS keys' alike: its ``repr`` (quotes that show a
+    space at either end, escapes for what is not printable, a number from the JWKS told from text), 64 characters at most."""
+    shown = repr(kid)
+    return shown if len(shown) <= 64 else shown[:61] + '...'
+
+
 class _Jwks:
     """A provider's signing keys, cached; refetched on an unknown ``kid`` at most every ``min_interval`` s.
 
@@ -9105,7 +9112,7 @@ class _Jwks:
         """The log's words for a token of a key not held: its ``kid`` beside those held (a kid the issuer of
         the tokens spells otherwise than the JWKS is the usual slip), or that none is held."""
         keys = self.keys
-        named = 'its header names no kid' if kid is None else 'its kid is %s' % repr(kid)[:80]
+        named = 'its header names no kid' if kid is None else 'its kid is %s' % _shown_kid(kid)
         held = ('the JWKS URL gave %d key(s), kids: %s' % (len(keys), self._kids(keys)) if keys else
                 'the JWKS URL gave no signing key canister can use')
         return 'the token was signed with an unknown key (%s; %s)' % (named, held)
@@ -9222,7 +9229,7 @@ class _Jwks:
     @staticmethod
     def _kids(keys: Dict[Optional[str], Any]) -> str:
         """The kids of ``keys`` as a log line shows them: sorted, escaped, ten at most."""
-        kids = sorted('(none)' if kid is None else _escape(str(kid))[:64] for kid in keys)
+        kids = sorted('(none)' if kid is None else _shown_kid(kid) for kid in keys)
         return ', '.join(kids[:10]) + (', ...' if len(kids) > 10 else '')
 
     def _report_late_failure(self, error: Exception, late: float) -> None:

@@ -746,9 +746,9 @@ def test_keys_a_download_brings_after_its_request_stopped_waiting_are_logged_and
 
     first = c.get('/me', headers=kid_token(rsa_key, 'key-1'), expect_errors=True)
     wait_until(lambda: re.search(r' WARNING .*Fetched %d signing keys from the JWKS URL [0-9.]+s after the request '
-                                 r'that started the download stopped waiting \(1.5s\); kids: key-1, slow-0000, '
-                                 r'slow-0001, slow-0002, slow-0003, slow-0004, slow-0005, slow-0006, slow-0007, '
-                                 r'slow-0008, \.\.\.\n' % (count + 1), read_log(log_dir)),
+                                 r"that started the download stopped waiting \(1.5s\); kids: 'key-1', 'slow-0000', "
+                                 r"'slow-0001', 'slow-0002', 'slow-0003', 'slow-0004', 'slow-0005', 'slow-0006', "
+                                 r"'slow-0007', 'slow-0008', \.\.\.\n" % (count + 1), read_log(log_dir)),
                60 + 3 * 4.5, what='the line of the late keys')
     second = c.get('/me', headers=kid_token(rsa_key, 'key-1', sub='bob'))
 
@@ -884,7 +884,7 @@ def test_once_the_jwks_answers_again_a_token_is_accepted_after_the_retry_after_i
     answer = c.get('/me', headers=kid_token(rsa_key, 'key-1'))
     assert (answer.json['user']['sub'], jwks_server.hits) == ('alice', 2)
     assert time.monotonic() - started < 1
-    assert 'Fetched 1 signing keys from the JWKS URL; kids: key-1\n' in read_log(log_dir)
+    assert "Fetched 1 signing keys from the JWKS URL; kids: 'key-1'\n" in read_log(log_dir)
 
 
 def test_a_jwks_that_cannot_be_fetched_is_no_problem_of_the_readiness_check(make_app, rsa_key):
@@ -898,7 +898,7 @@ def test_the_first_jwks_download_logs_the_kids_it_fetched(make_app, rsa_key, oth
     jwks_server.publish(jwk(rsa_key, 'key-2'), jwk(other_rsa_key, 'key-1'))
     app = me_json_app(make_app, auth_jwt_jwks_url=jwks_server.url)
     assert client(app).get('/me', headers=kid_token(rsa_key, 'key-2')).status_int == 200
-    assert re.search(r' INFO .*Fetched 2 signing keys from the JWKS URL; kids: key-1, key-2\n', read_log(log_dir))
+    assert re.search(r" INFO .*Fetched 2 signing keys from the JWKS URL; kids: 'key-1', 'key-2'\n", read_log(log_dir))
 
 
 def test_jwks_entries_with_bad_keys_are_skipped(make_app, rsa_key, jwks_server):

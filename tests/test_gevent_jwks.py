@@ -77,7 +77,7 @@ def test_a_token_signed_with_a_key_of_the_jwks_logs_in_under_gevent(serve_gevent
 
     assert (answer.status, answer.json()['user']['sub']) == (200, 'alice')
     assert jwks_server.hits == 1
-    assert 'Fetched 1 signing keys from the JWKS URL; kids: one' in log_messages(server, 'INFO')
+    assert "Fetched 1 signing keys from the JWKS URL; kids: 'one'" in log_messages(server, 'INFO')
 
 
 def test_after_the_provider_rotates_its_key_a_token_of_the_new_kid_logs_in_under_gevent(serve_gevent, jwks_server, keys):

@@ -108,7 +108,20 @@ def test_a_token_of_a_kid_the_jwks_lacks_is_logged_with_its_kid_beside_the_kids_
                                                              status=401)
     assert answer.text == 'Authentication failed: the token was signed with an unknown key\n'
     assert warning_lines(log_dir)[-1].endswith("Authentication failed: the token was signed with an unknown key "
-                                               "(its kid is 'key 1'; the JWKS URL gave 1 key(s), kids: key-1)")
+                                               "(its kid is 'key 1'; the JWKS URL gave 1 key(s), kids: 'key-1')")
+
+
+@pytest.mark.parametrize('token_kid, jwks_kid, shown', [
+    ('key-1', 'key-1 ', "(its kid is 'key-1'; the JWKS URL gave 1 key(s), kids: 'key-1 ')"),
+    ('k' * 100, 'k' * 100 + 'x', "(its kid is '%s...; the JWKS URL gave 1 key(s), kids: '%s...)" % ('k' * 60, 'k' * 60)),
+], ids=['trailing-space', 'long'])
+def test_a_tokens_kid_and_the_jwks_kids_are_shown_the_same_way(make_app, log_dir, rsa_key, jwks_server,
+                                                                token_kid, jwks_kid, shown):
+    """The token's kid was its repr cut at 80 characters, the JWKS's kids their text cut at 64: a kid's trailing
+    space did not show in the list, and two long kids were cut at different places."""
+    jwks_server.publish(jwk(rsa_key, jwks_kid))
+    client(jwks_app(make_app, jwks_server.url)).get('/me', headers=bearer(kid_token(rsa_key, token_kid)), status=401)
+    assert warning_lines(log_dir)[-1].endswith('Authentication failed: the token was signed with an unknown key ' + shown)
 
 
 def test_a_token_met_when_the_jwks_gave_no_key_is_logged_saying_so(make_app, log_dir, rsa_key, jwks_server):
