@@ -3636,12 +3636,20 @@ def _conversion_failure(param: _Param, values: List[Any], error: ValueError) -> 
     return BadRequest('parameter %r %s, got %s' % (param.name, error, shown))
 
 
-def _lone_parameter(params: List[_Param], takes_extra: bool) -> Optional[_Param]:
+def _lone_parameter(params: List[_Param], takes_extra: bool, record: bool = False) -> Optional[_Param]:
     """The handler's only parameter to fill from the request (without ``**kwargs``), if it is mandatory and
-    no file; else None."""
-    if len(params) == 1 and params[0].required and not params[0].is_file and not takes_extra:
-        return params[0]
-    return None
+    no file; else None.  ``record``: if it is instead a record (a dataclass, ...) that need not be filled."""
+    if len(params) != 1 or takes_extra or params[0].is_file:
+        return None
+    param = params[0]
+    wanted = (param.record and not param.required) if record else param.required
+    return param if wanted else None
+
+
+def _filled_when_absent(params: List[_Param], optional_record: Optional[_Param]) -> typing.FrozenSet[_Param]:
+    """The parameters a request that lacks them still fills: ``Optional[X]`` without a default (None), and
+    the lone optional record (from the body)."""
+    return frozenset(param for param in params if param.none_if_absent or param is optional_record)
 
 
 def _whole_body_note(param: _Param, body: Any) -> str:
@@ -3850,6 +3858,12 @@ class ParameterBinder:
         #: The one parameter the request must fill, when the handler has no other to fill (FastAPI's lone
         #: model parameter, ``def create(item)``): a JSON object without it gets :func:`_whole_body_note`.
         self.lone = _lone_parameter(self.params, self.takes_extra)
+        #: The handler's one parameter to fill when it is a record that may be left out (``item: Item | None``,
+        #: or with a default): FastAPI takes the body as it too, so a JSON object without a member of its name
+        #: is the record itself, as for a mandatory one (:meth:`_whole_body`).
+        self.optional_record = _lone_parameter(self.params, self.takes_extra, record=True)
+        #: The parameters :meth:`_fill_absent` fills when the request lacks them.
+        self.filled_when_absent = _filled_when_absent(self.params, self.optional_record)
 
     def _taken_names(self, callback: Callable[..., Any]) -> typing.FrozenSet[str]:
         """The names of :attr:`names`: the parameters', a list's with brackets, and the injected ones; with
@@ -3971,7 +3985,7 @@ class ParameterBinder:
 
     def _bind_all(self, url_args: Dict[str, Any], request: Any) -> Dict[str, Any]:
         """The full path: URL arguments converted, each parameter from the body or the query, then extras."""
-        body: Any = self._read_body(request) if _has_body(request.environ) else None
+        body: Any = self._read_body(request)
         query = request.query
         kwargs = dict(url_args)
         self._convert_url_args(kwargs)
@@ -3984,11 +3998,19 @@ class ParameterBinder:
                 kwargs[param.name] = self._convert(param, values)
             elif param.required:
                 kwargs[param.name] = self._whole_body(param, body, request.environ)
-            elif param.none_if_absent and param.name not in kwargs:
-                kwargs[param.name] = None
+            elif param in self.filled_when_absent:
+                self._fill_absent(param, body, kwargs)
         if self.takes_extra:
             self._add_extras(kwargs, body, query)
         return kwargs
+
+    def _fill_absent(self, param: _Param, body: Any, kwargs: Dict[str, Any]) -> None:
+        """Fill a parameter the request lacks that need not be sent: the lone optional record from a JSON object
+        body (:attr:`optional_record`), else None for ``Optional[X]`` without a default."""
+        if param is self.optional_record and isinstance(body, dict):
+            kwargs[param.name] = self._convert(param, _JsonValue((body,)))
+        elif param.none_if_absent and param.name not in kwargs:
+            kwargs[param.name] = None
 
     def _whole_body(self, param: _Param, body: Any, environ: Dict[str, Any]) -> Any:
         """A mandatory parameter the request lacks: FastAPI's lone model parameter (``def create(item: Item)``, a
@@ -4046,8 +4068,10 @@ class ParameterBinder:
 
     @staticmethod
     def _read_body(request: Any) -> Any:
-        """The body: a dict from a JSON object, Bottle's form dict, or None for another JSON value
+        """The body: a dict from a JSON object, Bottle's form dict, or None for no body, another JSON value
         or another content type (parameters then come from the URL and the query only)."""
+        if not _has_body(request.environ):
+            return None
         content_type = _media_type(request.environ.get('CONTENT_TYPE', ''))
         json_body = _is_json_type(content_type)
         if not json_body and content_type not in _FORM_TYPES:

@@ -454,6 +454,34 @@ def test_a_lone_dataclass_parameter_takes_the_whole_json_body_as_in_fastapi(make
     assert "missing parameter 'item'" in web.post('/items', {'name': 'pen'}, status=400).text
 
 
+def test_a_lone_optional_record_parameter_takes_the_whole_json_body_too(make_app):
+    """``item: Item | None`` (no default) was filled only from a member ``item``: FastAPI's body gave None."""
+    app = make_app()
+
+    @app.post('/items')
+    def create(item: Item | None):
+        return repr(item)
+
+    @app.post('/point')
+    def point(where: Optional[Point]):
+        return repr(where)
+
+    @app.post('/event')
+    def event(what: Union[Event, None] = None):
+        return repr(what)
+
+    web = client(app)
+    assert web.post_json('/items', {'name': 'pen', 'qty': 2}).text == repr(Item('pen', 2))
+    assert web.post_json('/items', {'item': {'name': 'ink'}}).text == repr(Item('ink'))
+    assert web.post('/items').text == 'None'
+    assert web.post('/items', b'null', headers={'Content-Type': 'application/json'}).text == 'None'
+    assert web.post_json('/point', {'x': 3}).text == repr(Point(3))
+    assert web.post_json('/event', {'title': 'launch', 'day': '2026-12-05'}).text == repr(
+        {'title': 'launch', 'day': datetime.date(2026, 12, 5)})
+    assert web.post('/event').text == 'None'
+    assert "Item has no field 'colour'" in web.post_json('/items', {'name': 'pen', 'colour': 'red'}, status=400).text
+
+
 def test_a_dataclass_parameter_beside_another_takes_only_the_member_of_its_name(make_app):
     app = make_app()
 
@@ -466,7 +494,8 @@ def test_a_dataclass_parameter_beside_another_takes_only_the_member_of_its_name(
     assert web.post_json('/items', {'item': {'name': 'pen'}, 'dry_run': True}).text == repr((Item('pen'), True))
 
 
-def test_a_lone_dataclass_parameter_with_a_default_or_beside_kwargs_takes_only_the_member_of_its_name(make_app):
+def test_a_lone_dataclass_parameter_with_a_default_takes_the_body_and_beside_kwargs_only_its_member(make_app):
+    """``Optional[Item] = None`` is FastAPI's optional body: ``{"name": "pen"}`` was None, the member ``item`` alone read."""
     app = make_app()
 
     @app.post('/maybe')
@@ -478,7 +507,8 @@ def test_a_lone_dataclass_parameter_with_a_default_or_beside_kwargs_takes_only_t
         return repr((item, rest))
 
     web = client(app)
-    assert web.post_json('/maybe', {'name': 'pen'}).text == 'None'
+    assert web.post_json('/maybe', {'name': 'pen'}).text == repr(Item('pen'))
+    assert web.post('/maybe').text == 'None'
     assert web.post_json('/maybe', {'item': {'name': 'pen'}}).text == repr(Item('pen'))
     assert web.post_json('/extra', {'name': 'pen'}, status=400).text == "Bad request: missing parameter 'item'\n"
     assert web.post_json('/extra', {'item': {'name': 'pen'}, 'x': 1}).text == repr((Item('pen'), {'x': 1}))
