@@ -3041,6 +3041,11 @@ _NOT_FROM_A_VALUE: Dict[Any, str] = {
 }
 
 
+#: The annotations of a dict whose keys and values are converted (``Dict[K, V]``, ``Mapping[K, V]``): a dict each
+#: (a bare ``Mapping`` too, as a bare ``dict``).
+_DICTS = (dict, collections.abc.Mapping, collections.abc.MutableMapping)
+
+
 def _converter(kind: Any, from_json: bool = False) -> Optional[Callable[[Any], Any]]:
     """The function converting a value to ``kind``, or None to take it as sent. ``from_json``: for a
     value from a JSON body, which a union takes as it is when it is a value of a member class."""
@@ -3057,10 +3062,10 @@ def _converter(kind: Any, from_json: bool = False) -> Optional[Callable[[Any], A
     if isinstance(origin, type):  # Deque[int] and the like: the container, its items as sent
         if origin in _MANY:  # but List[int] inside List[...]: each value converted as a list of its own
             return _nested_converter(kind, from_json)
-        if origin is dict and len(typing.get_args(kind)) == 2:  # and Dict[str, int]: each key and value converted
+        if origin in _DICTS and len(typing.get_args(kind)) == 2:  # and Dict[str, int]: each key and value converted
             return _dict_converter(*typing.get_args(kind))
         kind = origin
-    return _class_converter(kind)
+    return _class_converter(dict if kind in _DICTS else kind)
 
 
 def _class_converter(kind: Any) -> Callable[[Any], Any]:

@@ -1,4 +1,5 @@
 """Typing forms beyond X, Optional[X] and List[X]: unions, tuples, sets, frozensets, abstract sequences."""
+import abc
 import collections.abc
 import datetime
 import typing
@@ -268,11 +269,19 @@ def test_sequence_iterable_and_pep585_list_give_a_list_of_converted_values(make_
     assert "parameter 'b' must be an integer" in web.get('/q?b=x', status=400).text
 
 
+class Shape(abc.ABC):
+    """An abstract class of the app's."""
+
+    @abc.abstractmethod
+    def area(self) -> float:
+        """Its area."""
+
+
 def test_an_abstract_class_canister_cannot_make_is_bound_as_text_and_logged_at_apply(make_app, log_dir):
     app = make_app()
 
     @app.route('/m', method=['GET', 'POST'])
-    def m(prefs: typing.Mapping[str, int] = {}):  # (not None: before Python 3.11 that makes it Optional)
+    def m(prefs: Shape = ''):  # (not None: before Python 3.11 that makes it Optional)
         return shown(prefs)
 
     web = client(app)
@@ -280,9 +289,30 @@ def test_an_abstract_class_canister_cannot_make_is_bound_as_text_and_logged_at_a
     assert web.post_json('/m', {'prefs': {'size': 2}}).text == "dict {'size': 2}"
     assert warnings_in(read_log(log_dir)) == [
         "Route GET /m: parameter 'prefs' is bound as text: canister cannot convert to its annotation "
-        "Mapping[str, int] (collections.abc.Mapping is an abstract class)",
+        "test_param_forms.Shape (test_param_forms.Shape is an abstract class)",
         "Route POST /m: parameter 'prefs' is bound as text: canister cannot convert to its annotation "
-        "Mapping[str, int] (collections.abc.Mapping is an abstract class)"]
+        "test_param_forms.Shape (test_param_forms.Shape is an abstract class)"]
+
+
+def test_a_mapping_parameter_converts_each_key_and_value_as_a_dict_one_does(make_app, log_dir):
+    """``Mapping[K, V]`` and ``MutableMapping[K, V]`` were bound as text, with a WARNING at apply, where
+    ``Dict[K, V]`` converts: now the same dict, and the same 400 for a value that does not fit."""
+    app = make_app()
+
+    @app.post('/m')
+    def m(prefs: typing.Mapping[str, int] = {}, names: collections.abc.MutableMapping[int, str] = {},  # noqa: B006
+          extra: typing.Mapping = {}):
+        return shown((prefs, names, extra))
+
+    web = client(app)
+    assert web.post_json('/m', {'prefs': {'size': 2}, 'names': {'1': 'a'}, 'extra': {'x': [1]}}).text == \
+        "tuple ({'size': 2}, {1: 'a'}, {'x': [1]})"
+    assert web.post_json('/m', {'prefs': {'size': 'big'}}, status=400).text == (
+        "Bad request: parameter 'prefs' must be a JSON object, each key str and each value int: its member 'size' "
+        "must be an integer, got {'size': 'big'}\n")
+    assert web.post('/m', {'prefs': 'dark'}, status=400).text == (
+        "Bad request: parameter 'prefs' must be a JSON object, each key str and each value int, got 'dark'\n")
+    assert not [line for line in warnings_in(read_log(log_dir)) if 'Route POST /m' in line]
 
 
 @pytest.mark.parametrize('primed', [False, True])
