@@ -201,3 +201,80 @@ def test_a_store_whose_check_raises_a_config_error_fails_the_install_with_it(mak
         warnings.simplefilter('ignore', canister.CanisterWarning)
         with pytest.raises(canister.ConfigError, match='^the sessions table has no expiry column$'):
             make_app(store=ConfigCheckedStore())
+
+
+class AtomicDictStore(DictStore):
+    """A store of one's own with the guarantees (atomic ``update``, ``create`` listing by user), whose expiry
+    follows README's "ttl <= 0: forever" on canister's clock; every ttl it is handed, by method."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.ttls: List[Tuple[str, float]] = []
+        self.users: Dict[str, List[str]] = {}
+
+    def _expiry(self, ttl: float) -> float:
+        return canister._now() + ttl if ttl > 0 else 0.0
+
+    def load(self, sid: str) -> Optional[str]:
+        record, expiry = self.records.get(sid, ('', 0.0))
+        return record if record and (not expiry or expiry > canister._now()) else None
+
+    def save(self, sid: str, record: str, ttl: float) -> None:
+        self.ttls.append(('save', ttl))
+        self.records[sid] = (record, self._expiry(ttl))
+
+    def create(self, sid: str, record: str, ttl: float, user_key: Optional[str]) -> None:
+        self.ttls.append(('create', ttl))
+        self.records[sid] = (record, self._expiry(ttl))
+        if user_key is not None:
+            self.users.setdefault(user_key, []).append(sid)
+
+    def update(self, sid: str, expected: str, record: str, ttl: float) -> Tuple[bool, Optional[str]]:
+        self.ttls.append(('update', ttl))
+        current = self.load(sid)
+        if current != expected:
+            return False, current
+        self.records[sid] = (record, self._expiry(ttl))
+        return True, None
+
+    def sessions_of(self, user_key: str) -> List[Tuple[str, str, int]]:
+        listed = [(sid, self.records[sid]) for sid in self.users.get(user_key, []) if self.load(sid) is not None]
+        return [(sid, record, int(expiry * 1000)) for sid, (record, expiry) in listed]
+
+
+def _login_counter_app(make_app: Any, store: AtomicDictStore, timeout: int) -> Any:
+    app = counter_app(make_app, store=store, session_timeout=timeout)
+
+    @app.post('/login')
+    def login() -> str:
+        canister.session.user = 'alice'
+        return 'in'
+    return app
+
+
+@pytest.mark.parametrize('timeout', [0, -1])
+def test_a_store_of_ones_own_is_handed_a_ttl_of_zero_or_less_with_no_timeout_and_the_session_never_ends(
+        make_app, clock, timeout):
+    """README, Writing a store: ``ttl <= 0`` is "forever", what ``session_timeout = 0`` (or less) hands every
+    method; canister itself ends no such session either, ten years on."""
+    store = AtomicDictStore()
+    app = _login_counter_app(make_app, store, timeout)
+    web = client(app)
+    web.post('/login')
+    assert [web.get('/').text for _ in range(2)] == ['0', '1']
+    clock.advance(10 * 365 * 86400)
+    assert web.get('/').text == '2'
+    assert ('create', 0) in store.ttls and all(ttl <= 0 for _, ttl in store.ttls), store.ttls
+    [plugin] = [plugin for plugin in app.plugins if isinstance(plugin, canister.Canister)]
+    assert [entry['last_used'] for entry in plugin.sessions_of('alice')] == [None]  # (its expiry: never)
+
+
+def test_a_store_of_ones_own_is_handed_the_timeout_and_the_session_ends_after_it(make_app, clock):
+    """The case above with a timeout, which the same ten years end: so the test above can fail."""
+    store = AtomicDictStore()
+    web = client(_login_counter_app(make_app, store, 60))
+    web.post('/login')
+    assert web.get('/').text == '0'
+    clock.advance(10 * 365 * 86400)
+    assert web.get('/').text == '0'
+    assert ('create', 60) in store.ttls
