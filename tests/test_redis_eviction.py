@@ -16,7 +16,7 @@ from canister import session
 import helpers
 from helpers import counter_app, warning_lines
 from servers import RedisServer
-from session_kit import plugin_of
+from session_kit import Browser, gated_app, hold_request, logged_in, plugin_of
 
 #: The words of the warning, whatever the policy.
 WARNED = 'once full it evicts keys canister needs besides sessions'
@@ -180,3 +180,21 @@ def test_with_session_max_age_the_volatile_warning_names_the_users_sets_too(make
         counter_app(make_app, session_store=redis_server.url, session_max_age=86400)
     [line] = policy_warnings(log_dir)
     assert "the users' sets of sessions" in line, line
+
+
+def test_a_logout_sticks_even_when_redis_evicts_its_ended_marker_before_a_held_request_saves(
+        make_app, redis_server, serve_with_gates):
+    """The update script writes only over the record it read: with the marker gone (``DEL``, what an eviction
+    does) a request that loaded the session before the logout finds nothing when it saves, and stores nothing."""
+    app = gated_app(make_app, redis_server.url)
+    origin = serve_with_gates(app)
+    alice = logged_in(origin, cart='1')
+    client = redis.Redis(port=redis_server.port)
+    release = hold_request(app, origin, alice.sid, '/hold?name=a&key=cart&value=2')
+    assert Browser(origin, alice.sid, follow=False).get('/logout').status == 200
+    assert client.get('canister:session:' + alice.sid) == b'"ended"'
+    client.delete('canister:session:' + alice.sid)            # evicted
+    assert release().status == 200
+    assert not client.exists('canister:session:' + alice.sid)
+    assert Browser(origin, alice.sid, follow=False).read() == [None, {}]
+    assert plugin_of(app).sessions_of('alice') == []
