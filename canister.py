@@ -5731,8 +5731,9 @@ def _redis_error_text(error: Exception) -> str:
     Redis is full."""
     text, start = _REDIS_SCRIPT_NOTE.sub('', _REDIS_PIPELINE_NOTE.sub(r'\1 failed: ', str(error))), 0
     if _REDIS_FULL in text:
-        text += (' (Redis is full (maxmemory reached): raise maxmemory, or set maxmemory-policy volatile-lru '
-                 'to let Redis evict the least recently used sessions instead)')
+        text += (' (Redis is full (maxmemory reached): raise maxmemory, and keep maxmemory-policy noeviction: a '
+                 'policy that evicts would take keys canister needs besides sessions, the login throttle\'s counts '
+                 'among them)')
     parts: List[str] = []
     while True:
         begin = text.find('<redis.', start)
@@ -5747,6 +5748,18 @@ def _redis_error_text(error: Exception) -> str:
         address = _REDIS_ADDRESS.search(text, begin, end)
         parts.append(text[start:begin] + ('%s:%s' % address.groups() if address else '<redis client>'))
         start = end + 1
+
+
+def _eviction_note(policy: str, limit: Any, sets_too: bool) -> str:
+    """The install's WARNING for a Redis whose ``maxmemory-policy`` evicts keys once ``maxmemory`` is reached;
+    ``sets_too``: the users' sets may go too (any key under ``allkeys-*``; with ``session_max_age`` they expire)."""
+    sets = ('the users\' sets of sessions (end_sessions, a logout everywhere, then misses those sessions, which stay '
+            'logged in), ' if sets_too else '')
+    return ('Redis has maxmemory %s and maxmemory-policy %s: once full it evicts keys canister needs besides '
+            'sessions: %sthe notes end_sessions leaves for a login under way, the markers of ended and moved '
+            'sessions, and the login throttle\'s counts (a guesser gets more tries than the limit); set '
+            'maxmemory-policy noeviction (a full Redis then refuses writes, and those requests answer 503 saying '
+            'so) and give it room for the sessions' % (limit, policy, sets))
 
 
 #: Replace a Redis session's record only if it is still the one expected (KEYS[1]: the
@@ -6244,14 +6257,16 @@ class RedisStore(SessionStore):
         Credentials or a database number it refuses, and a URL of the wrong kind (one server, or a Cluster), are a
         ConfigError: they would fail every request, or most, not only until Redis is back.  The first check Redis
         answers (at install, or the first after an install that found it down) also loads the update script, looks
-        at the kind of server and counts the replicas; each later one (``store_problem()``, a readiness probe) is a
-        PING, and a SET of a key of its own while a write of this process was refused (``_refusing``)."""
+        at the kind of server and at its ``maxmemory-policy``, and counts the replicas; each later one
+        (``store_problem()``, a readiness probe) is a PING, and a SET of a key of its own while a write of this
+        process was refused (``_refusing``)."""
         try:
             client = self.client
             client.ping()
             if not self._checked:
                 self._load_scripts(client)
                 self._check_mode(client)
+                self._check_eviction(client)
             self._try_write(client)
         except StoreUnavailable as error:
             if 'Cluster mode is not enabled' in str(error):  # (a plain server named in a redis+cluster:// URL)
@@ -6315,6 +6330,24 @@ class RedisStore(SessionStore):
             raise ConfigError('canister.session_store: the server is a node of a Redis Cluster, which answers only '
                               'for its own slots (most sessions would answer 503): use redis+cluster://host:port,... '
                               'to name the Cluster')
+
+    #: What the install says when Redis may evict keys canister needs (``_check_eviction``); None if it may not.
+    eviction_note: Optional[str] = None
+
+    def _check_eviction(self, client: Any) -> None:
+        """Set ``eviction_note`` when Redis has a ``maxmemory`` and a ``maxmemory-policy`` other than
+        ``noeviction``: once full it evicts keys canister needs, not only sessions.  Nothing where ``CONFIG`` is
+        refused (managed Redis renames it, an ACL may deny it)."""
+        try:
+            answer = client.config_get('maxmemory*')
+        except self._response_error:
+            return
+        answers = [answer] if 'maxmemory-policy' in answer else list(answer.values())  # (a Cluster's: by node)
+        for found in answers:
+            policy, limit = found.get('maxmemory-policy'), found.get('maxmemory')
+            if policy and policy != 'noeviction' and limit not in (None, '0', 0):
+                self.eviction_note = _eviction_note(policy, limit, policy.startswith('allkeys-') or bool(self.max_age))
+                return
 
     #: What the install says when a master has fewer replicas than ``wait`` (set by ``_count_replicas``).
     wait_note: Optional[str] = None
@@ -12697,6 +12730,7 @@ class Canister:
             self.log.write(logging.WARNING, '%s', note)
             _warn_at_install(note)
         self._wait_note_untold = [] if isinstance(getattr(self.sessions.store, 'wait_note', None), str) else [True]
+        self._eviction_note_untold = [] if isinstance(getattr(self.sessions.store, 'eviction_note', None), str) else [True]
         self.authenticator = Authenticator(config, self.log, self.sessions.store)
         #: The same when the Authorization header has a scheme to check (None: route wrappers skip it).
         self.auth = self.authenticator or None
@@ -12728,7 +12762,7 @@ class Canister:
         if problem:
             notes.append('The session store is unreachable for now (%s); requests that need a session '
                          'answer 503 until it is back' % _mask_urls(problem))
-        for name in ('wait_note', 'exposure_note'):  # (RedisStore's, once checked; SQLiteStore's)
+        for name in ('wait_note', 'eviction_note', 'exposure_note'):  # (RedisStore's, once checked; SQLiteStore's)
             note = getattr(self.sessions.store, name, None)
             if isinstance(note, str):
                 notes.append(note)
@@ -12738,17 +12772,20 @@ class Canister:
     #: is still to be logged; the thread whose ``pop`` takes it logs it (a list's pop is atomic: of threads
     #: that get here at once, one does, where a flag's check then set could let each by).  Set by ``setup``.
     _wait_note_untold: List[bool]
+    #: The same for the store's ``eviction_note`` (a Redis whose ``maxmemory-policy`` evicts keys canister needs).
+    _eviction_note_untold: List[bool]
 
     def _tell_wait_note(self) -> None:
-        """Log the store's replica warning (WARNING, as at install) once it is known, if the install could not
-        (it found Redis down): called after a probe (``store_problem``) and after a 503 of the store."""
-        note = getattr(self.sessions.store, 'wait_note', None)
-        if isinstance(note, str) and self._wait_note_untold:
-            try:
-                self._wait_note_untold.pop()
-            except IndexError:  # (another thread took it between the two lines)
-                return
-            self.log.write(logging.WARNING, '%s', note)
+        """Log the store's replica and eviction warnings (WARNING, as at install) once known, if the install could
+        not (it found Redis down): called after a probe (``store_problem``) and after a 503 of the store."""
+        for name, untold in (('wait_note', self._wait_note_untold), ('eviction_note', self._eviction_note_untold)):
+            note = getattr(self.sessions.store, name, None)
+            if isinstance(note, str) and untold:
+                try:
+                    untold.pop()
+                except IndexError:  # (another thread took it between the two lines)
+                    continue
+                self.log.write(logging.WARNING, '%s', note)
 
     def close(self) -> None:
         """Uninstall: give the app its own WSGI callable, error page and ``add_route`` back, and release the store."""

@@ -67,7 +67,7 @@ def test_a_full_redis_is_named_in_the_log_with_what_to_do(full_redis_app):
     lines = non_response_error_lines(logs)
     assert len(lines) == 2
     for line in lines:
-        assert "Redis is full (maxmemory reached): raise maxmemory, or set maxmemory-policy" in line, line
+        assert "Redis is full (maxmemory reached): raise maxmemory, and keep maxmemory-policy noeviction" in line, line
 
 
 def test_a_redis_with_room_again_serves_the_same_session(full_redis_app):
