@@ -2966,7 +2966,10 @@ class _InvalidModel(ValueError):
     but a message that repeats the text sent to a field whose name looks secret (``password``)."""
 
     def __init__(self, problem: str, errors: List[Any], secret: bool = False) -> None:
-        self.problem, self.errors = problem, errors
+        #: What the parameter had to be (``parameter 'item' must be a valid Item``), without the fields' messages.
+        self.problem = problem
+        #: The entries of pydantic's ``ValidationError.errors()``, each a dict with ``loc`` and ``msg``.
+        self.errors = errors
         shown = [_model_error_text(error, secret) for error in errors[:_MODEL_ERRORS_SHOWN]]
         if len(errors) > _MODEL_ERRORS_SHOWN:
             shown.append('and %d more' % (len(errors) - _MODEL_ERRORS_SHOWN))
