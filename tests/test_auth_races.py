@@ -104,8 +104,11 @@ def test_guesses_interleaved_with_right_passwords_of_the_same_client_get_one_che
     for _ in range(3):
         statuses += at_once([guess, right])
     guesses = statuses[0::2]
-    assert set(guesses) <= {401, 429} and guesses.count(401) <= 1
-    assert login(origin, 'alice', 'guess') == 429
+    assert set(guesses) <= {401, 429}
+    guesses.append(login(origin, 'alice', 'guess'))
+    if guesses[-1] == 401:  # every guess above met a right password's place held at that moment: none was checked
+        guesses.append(login(origin, 'alice', 'guess'))
+    assert guesses.count(401) == 1 and guesses[-1] == 429
 
 
 # -- the Basic users file changing under requests ----------------------------------------
