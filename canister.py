@@ -3411,6 +3411,14 @@ _BOTTLE_BODY_READERS = {getattr(getattr(vars(bottle.BaseRequest).get(name), 'get
 _BOTTLE_FORM_ERRORS: Tuple[type, ...] = tuple(getattr(bottle, name) for name in ('MultipartError',) if hasattr(bottle, name))
 
 
+def _bottle_reader_of(error: BaseException) -> Optional[str]:
+    """The body (``JSON`` or ``form``) whose Bottle reader ``error`` was raised in, or None if raised elsewhere."""
+    frames = error.__traceback__
+    while frames is not None and frames.tb_frame.f_code not in _BOTTLE_BODY_READERS:
+        frames = frames.tb_next
+    return None if frames is None else _BOTTLE_BODY_READERS[frames.tb_frame.f_code]
+
+
 def _bottle_body_refusal(error: BaseException) -> Optional[str]:
     """What is wrong with a body that Bottle's ``request.json`` or ``request.forms``, read by the handler itself,
     raised ``error`` for, as canister's own reading says it; None for an exception raised anywhere else.  (Bottle
@@ -3418,12 +3426,10 @@ def _bottle_body_refusal(error: BaseException) -> Optional[str]:
     their form parsers a boundary, a charset or a part header they cannot read.)"""
     if not isinstance(error, (ValueError, TypeError, LookupError, RecursionError)):
         return None
-    frames = error.__traceback__
-    while frames is not None and frames.tb_frame.f_code not in _BOTTLE_BODY_READERS:
-        frames = frames.tb_next
-    if frames is None:
+    body = _bottle_reader_of(error)
+    if body is None:
         return None
-    if _BOTTLE_BODY_READERS[frames.tb_frame.f_code] == 'form':
+    if body == 'form':
         return 'the form body is malformed'
     if isinstance(error, RecursionError):
         return _TOO_DEEP
@@ -3436,12 +3442,7 @@ def _bottle_body_answer(error: bottle.HTTPResponse) -> Optional[str]:
     """What is wrong with a body that Bottle 0.13's ``request.json`` or ``request.forms``, read by the handler
     itself, answered its own 400 for (``Invalid JSON``, ``MultipartError: ...``), as canister's own reading says
     it; None for any other response, the app's own ``abort(400)`` among them (raised outside Bottle's readers)."""
-    if not isinstance(error, bottle.HTTPError) or error.status_code != 400:
-        return None
-    frames = error.__traceback__
-    while frames is not None and frames.tb_frame.f_code not in _BOTTLE_BODY_READERS:
-        frames = frames.tb_next
-    if frames is None:
+    if not isinstance(error, bottle.HTTPError) or error.status_code != 400 or _bottle_reader_of(error) is None:
         return None
     if isinstance(error, _BOTTLE_FORM_ERRORS):
         return 'the form body is malformed'
