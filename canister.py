@@ -2932,6 +2932,9 @@ def _record_converter(kind: Any, fields: Dict[str, bool]) -> Callable[[Any], Any
             read = readers[field]
             try:
                 values[field] = read(item) if read else item
+            except _InvalidModel as error:  # (as in _dict_converter)
+                raise error.within('%s: its field %r %s' % (problem, field, error.problem),
+                                   _is_secret_name(field)) from None
             except ValueError as error:
                 raise ValueError('%s: its field %r %s' % (problem, field, error)) from None
         missing = [field for field in required if field not in values]
@@ -2963,43 +2966,74 @@ _MODEL_MESSAGE_SHOWN = 120
 
 class _InvalidModel(ValueError):
     """What a pydantic model's validation refused, as the 400 words it: each failing field and pydantic's message,
-    but a message that repeats the text sent to a field whose name looks secret (``password``)."""
+    but a message that holds a value sent to a field whose name looks secret (``password``), whichever field's
+    validator wrote it (a ``confirm`` checked against ``password``, a model's own validator)."""
 
-    def __init__(self, problem: str, errors: List[Any], secret: bool = False) -> None:
+    def __init__(self, problem: str, errors: List[Any], sent: Any, secret: bool = False) -> None:
         #: What the parameter had to be (``parameter 'item' must be a valid Item``), without the fields' messages.
         self.problem = problem
         #: The entries of pydantic's ``ValidationError.errors()``, each a dict with ``loc`` and ``msg``.
         self.errors = errors
-        shown = [_model_error_text(error, secret) for error in errors[:_MODEL_ERRORS_SHOWN]]
+        #: The JSON object the model was built from.
+        self.sent = sent
+        #: Every field is a secret one: the name of the parameter, or of the member or field holding it, looks secret.
+        self.all_secret = secret
+        hidden = _secret_texts(sent, secret)
+        shown = [_model_error_text(error, secret, hidden) for error in errors[:_MODEL_ERRORS_SHOWN]]
         if len(errors) > _MODEL_ERRORS_SHOWN:
             shown.append('and %d more' % (len(errors) - _MODEL_ERRORS_SHOWN))
         super().__init__('%s (%s)' % (problem, '; '.join(shown)) if shown else problem)
 
     def secret(self) -> '_InvalidModel':
         """The same refusal for a parameter whose name looks secret: every field's value is then kept out."""
-        return _InvalidModel(self.problem, self.errors, True)
+        return _InvalidModel(self.problem, self.errors, self.sent, True)
+
+    def within(self, problem: str, secret: bool) -> '_InvalidModel':
+        """The same refusal of a model held in a container (a ``Dict[str, Item]``'s member, a dataclass's field),
+        which says ``problem``; ``secret``: the member's or field's name looks secret."""
+        return _InvalidModel(problem, self.errors, self.sent, self.all_secret or secret)
 
 
-def _model_error_text(error: Any, secret: bool) -> str:
+def _secret_texts(value: Any, secret: bool) -> typing.FrozenSet[str]:
+    """The values, as text, that a model's messages must not show: those of the members of ``value`` whose names
+    look secret, at any depth; ``secret``: all of them."""
+    texts = set()
+    pending = [(value, secret)]
+    while pending:  # (no recursion: as deep as the JSON reader allowed)
+        value, secret = pending.pop()
+        if isinstance(value, dict):
+            pending.extend((item, secret or (isinstance(key, str) and _is_secret_name(key)))
+                           for key, item in value.items())
+        elif isinstance(value, list):
+            pending.extend((item, secret) for item in value)
+        elif secret and not isinstance(value, (bool, type(None))):  # (a number too: a PIN)
+            texts.add(str(value))
+    texts.discard('')
+    return frozenset(texts)
+
+
+def _model_error_text(error: Any, secret: bool, hidden: typing.FrozenSet[str]) -> str:
     """One entry of a pydantic ``ValidationError.errors()``: ``field 'qty': Input should be a valid integer``;
-    ``secret``: every field is a secret one (the parameter's name looks secret)."""
+    ``secret``: every field is a secret one (the parameter's name looks secret); ``hidden``: the values sent to
+    secret-looking fields (:func:`_secret_texts`)."""
     if not isinstance(error, dict):
         return _escape(str(error))[:_MODEL_MESSAGE_SHOWN]
     parts = error.get('loc') or ()
     message = _escape(_model_message(error, secret or any(isinstance(part, str) and _is_secret_name(part)
-                                                          for part in parts)))
+                                                          for part in parts), hidden))
     if len(message) > _MODEL_MESSAGE_SHOWN:
         message = message[:_MODEL_MESSAGE_SHOWN - 3] + '...'
     location = '.'.join(str(part) for part in parts)
     return 'field %r: %s' % (_escape(location)[:60], message) if location else message
 
 
-def _model_message(error: Dict[str, Any], secret: bool) -> str:
-    """Pydantic's message of one error, secrets in it masked; none for a ``secret`` field when it repeats the value
-    sent (a validator's own ``ValueError('%s is too short' % password)``)."""
+def _model_message(error: Dict[str, Any], secret: bool, hidden: typing.FrozenSet[str]) -> str:
+    """Pydantic's message of one error, secrets in it masked; none when it holds a value sent to a secret field
+    (a validator's own ``ValueError('%s is too short' % password)``), or, ``secret``, the value of its own field."""
     message = _text_without_secrets(str(error.get('msg', 'invalid')))
     sent = error.get('input')
-    if secret and (sent if isinstance(sent, str) else str(sent)) in message:
+    if (secret and (sent if isinstance(sent, str) else str(sent)) in message) or any(text in message
+                                                                                    for text in hidden):
         return '(its message is not shown: it holds the value sent, and the name looks secret)'
     return message
 
@@ -3029,7 +3063,7 @@ def _model_converter(kind: Any, validate: Callable[[Any], Any]) -> Callable[[Any
             errors = getattr(error, 'errors', None)
             if not callable(errors):
                 raise  # not pydantic's refusal of the value: a fault of the model's code, a 500 (logged)
-            raise _InvalidModel(refused, list(errors())) from None
+            raise _InvalidModel(refused, list(errors()), value) from None
     return convert
 
 
@@ -3101,6 +3135,9 @@ def _dict_converter(key_type: Any, value_type: Any) -> Callable[[Any], Any]:
         for key, item in value.items():
             try:
                 converted[read_key(key) if read_key else key] = read_value(item) if read_value else item
+            except _InvalidModel as error:  # (a model's: its messages may hold what was sent, a secret under 'password')
+                raise error.within('%s: its member %r %s' % (problem, _escape(key)[:60], error.problem),
+                                   _is_secret_name(key)) from None
             except ValueError as error:
                 raise ValueError('%s: its member %r %s' % (problem, _escape(key)[:60], error)) from None
             except TypeError:  # a key converted to a value a dict cannot hold (a list, a dict)

@@ -6,13 +6,14 @@ Canister never imports pydantic: it tells a model by its ``model_validate`` and 
 """
 from __future__ import annotations
 
+import dataclasses
 import subprocess
 import sys
 import warnings
-from typing import List, Optional
+from typing import Dict, List, Optional
 
 import pydantic
-from pydantic import BaseModel, ConfigDict, field_validator
+from pydantic import BaseModel, ConfigDict, ValidationInfo, field_validator, model_validator
 
 from helpers import client, read_log, warning_lines
 
@@ -72,6 +73,59 @@ class Wordy(BaseModel):
 class OldItem(pydantic.v1.BaseModel):
     name: str
     qty: int = 1
+
+
+class OldLogin(pydantic.v1.BaseModel):
+    password: str
+
+    @pydantic.v1.validator('password')
+    def long_enough(cls, value: str) -> str:
+        if len(value) < 8:
+            raise ValueError('%s is too short' % value)
+        return value
+
+
+class Signup(BaseModel):
+    password: str
+    confirm: str
+
+    @field_validator('confirm')
+    @classmethod
+    def same(cls, value: str, info: ValidationInfo) -> str:
+        if value != info.data.get('password'):
+            raise ValueError('%s is not %s' % (value, info.data.get('password')))  # (another field's value)
+        return value
+
+
+class Pair(BaseModel):
+    user: str
+    password: str
+
+    @model_validator(mode='after')
+    def apart(self) -> 'Pair':
+        if self.user in self.password:
+            raise ValueError('%s holds the user name' % self.password)  # (no field: the model's own check)
+        return self
+
+
+class Key(BaseModel):
+    value: str
+
+    @field_validator('value')
+    @classmethod
+    def long_enough(cls, value: str) -> str:
+        if len(value) < 8:
+            raise ValueError('%s is too short' % value)
+        return value
+
+
+@dataclasses.dataclass
+class Holder:
+    password: Key
+
+
+#: What a 400 says in place of a pydantic message that holds a value sent to a secret-looking field.
+HIDDEN = '(its message is not shown: it holds the value sent, and the name looks secret)'
 
 
 def item_app(make_app, **config):
@@ -210,6 +264,55 @@ def test_a_pydantic_model_parameter_whose_name_looks_secret_shows_no_value_in_an
     assert 'hunter2' not in read_log(log_dir)
 
 
+def test_a_message_holding_a_secret_fields_value_is_not_shown_whichever_validator_wrote_it(make_app, log_dir):
+    app = make_app()
+
+    @app.post('/signup')
+    def signup(form: Signup):
+        return 'never'
+
+    @app.post('/pair')
+    def pair(form: Pair):
+        return 'never'
+
+    web = client(app)
+    assert web.post_json('/signup', {'password': 'hunter22', 'confirm': 'hunter23'}, status=400).text == (
+        "Bad request: parameter 'form' must be a valid Signup (field 'confirm': %s), got {'password': '***', "
+        "'confirm': 'hunter23'}\n" % HIDDEN)
+    assert web.post_json('/pair', {'user': 'ann', 'password': 'ann-hunter2'}, status=400).text == (
+        "Bad request: parameter 'form' must be a valid Pair (%s), got {'user': 'ann', 'password': '***'}\n" % HIDDEN)
+    assert 'hunter22' not in read_log(log_dir) and 'ann-hunter2' not in read_log(log_dir)
+
+
+def test_a_model_under_a_secret_looking_member_or_field_or_parameter_shows_none_of_its_values(make_app, log_dir):
+    app = make_app()
+
+    @app.post('/keys')
+    def keys(keys: Dict[str, Key]):
+        return 'never'
+
+    @app.post('/holder')
+    def holder(holder: Holder):
+        return 'never'
+
+    @app.post('/secrets')
+    def secrets(secrets: Dict[str, Key]):
+        return 'never'
+
+    web = client(app)
+    assert web.post_json('/keys', {'keys': {'password': {'value': 'hunter2'}}}, status=400).text == (
+        "Bad request: parameter 'keys' must be a JSON object, each key str and each value test_params_pydantic.Key: "
+        "its member 'password' must be a valid Key (field 'value': %s), got {'password': '***'}\n" % HIDDEN)
+    assert web.post_json('/holder', {'password': {'value': 'hunter3'}}, status=400).text == (
+        "Bad request: parameter 'holder' must be a JSON object with the fields of Holder (password): its field "
+        "'password' must be a valid Key (field 'value': %s), got {'password': '***'}\n" % HIDDEN)
+    assert web.post_json('/secrets', {'secrets': {'a': {'value': 'hunter4'}}}, status=400).text == (
+        "Bad request: parameter 'secrets' must be a JSON object, each key str and each value test_params_pydantic.Key: "
+        "its member 'a' must be a valid Key (field 'value': %s) (the value is not shown: the name looks secret)\n"
+        % HIDDEN)
+    assert not any(sent in read_log(log_dir) for sent in ('hunter2', 'hunter3', 'hunter4'))
+
+
 def test_the_400_of_a_pydantic_model_names_three_failing_fields_escaped_and_counts_the_rest(make_app):
     app = make_app()
 
@@ -262,6 +365,19 @@ def test_a_pydantic_1_model_is_built_with_parse_obj(make_app):
     assert web.post_json('/items', {'name': 'pen', 'qty': 'x'}, status=400).text == (
         "Bad request: parameter 'item' must be a valid OldItem (field 'qty': value is not a valid integer), got "
         "{'name': 'pen', 'qty': 'x'}\n")
+
+
+def test_a_pydantic_1_message_that_repeats_a_secret_fields_value_is_not_shown(make_app, log_dir):
+    app = make_app()
+
+    @app.post('/login')
+    def login(form: OldLogin):
+        return 'never'
+
+    assert client(app).post_json('/login', {'password': 'hunter2'}, status=400).text == (
+        "Bad request: parameter 'form' must be a valid OldLogin (field 'password': %s), got {'password': '***'}\n"
+        % HIDDEN)
+    assert 'hunter2' not in read_log(log_dir)
 
 
 def test_canister_does_not_import_pydantic():
