@@ -11233,9 +11233,12 @@ class _EarlyChecks:
 
     def _path(self, context: _RequestContext) -> Optional[_PlainResponse]:
         # Bottle 0.13 drops the bytes that are no UTF-8 (DELETE /u/a%FFb reaches the handler as 'ab'), 0.12
-        # answers 400 and logs nothing: a change refused here; a GET is left to Bottle (_error_page logs 0.12's).
+        # answers 400 and logs nothing: a change refused here; a GET is left to Bottle (_error_page logs 0.12's),
+        # whichever other check made these run (a first request, a Content-Length, an Authorization header).
         path = context.environ.get('PATH_INFO', '')
-        if path.isascii() or 'bottle.raw_path' in context.environ or _in_wsgi_form(path):  # (raw: Bottle decoded it)
+        if context.method not in _UNSAFE_METHODS or path.isascii():
+            return None
+        if 'bottle.raw_path' in context.environ or _in_wsgi_form(path):  # (raw: Bottle decoded it)
             return None
         return self._refuse(400, _PATH_NOT_UTF8, context.environ)
 

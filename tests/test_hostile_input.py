@@ -1267,3 +1267,14 @@ def test_a_get_of_a_path_that_is_not_utf8_gets_a_warning_with_bottle_012s_400(ma
     else:
         assert (response.status_int, handed) == (200, ['ab'])
     assert client(app).get('/u/caf%c3%a9').json == {'name': 'café'}
+
+
+@pytest.mark.parametrize('headers', [{'Content-Length': '0'}, {'Authorization': 'Basic YTpi'}])
+def test_a_get_of_a_path_that_is_not_utf8_is_left_to_bottle_whatever_its_headers(make_app: Any, headers: Any) -> None:
+    """A header that makes canister's early checks run (as the process's first request does) changed the answer."""
+    app, handed = _user_app(make_app)
+    web = client(app)
+    plain = web.get('/u/a%ffb', expect_errors=True)
+    with_headers = web.get('/u/a%ffb', headers=headers, expect_errors=True)
+    assert (with_headers.status_int, with_headers.text) == (plain.status_int, plain.text)
+    assert handed == ([] if bottle.__version__.startswith('0.12') else ['ab', 'ab'])
