@@ -2235,8 +2235,8 @@ class RequestLog:
             self._write_held(every=True)
             repeats.clear()
         repeats[key] = [now, 0, level]
-        if seen is not None and seen[1]:
-            self.write(level, _MORE_LIKE_IT, text, seen[1], os.getpid(), now - seen[0])
+        if seen is not None and seen[1]:  # (in the words counted, as _write_held writes them)
+            self.write(level, _MORE_LIKE_IT, key, seen[1], os.getpid(), now - seen[0])
         else:
             self.write(level, '%s', text)
 

@@ -124,6 +124,20 @@ def test_the_tossed_cookie_warning_cannot_flood_the_log_with_a_new_count_each_ti
             'the first well-formed one names no session' in line and 'more like it in process' in line]
 
 
+def test_the_count_of_tossed_cookie_warnings_is_in_the_words_counted_when_another_such_request_brings_it(
+        make_app, serve, log_dir):
+    """With no INFO lines between (log_level warning), the line that brought the count told that request's number
+    of cookies, as if all the others had carried it."""
+    origin = serve(tossing_app(make_app, log_level='warning'))
+    for count in range(2, 5):
+        send_cookies(origin, 'GET', '/account', TOSSED, *['junk'] * (count - 1))
+    time.sleep(1.1)
+    send_cookies(origin, 'GET', '/account', TOSSED, 'junk')  # (the next such request brings the count held back)
+    counted = [line for line in warning_lines(log_dir) if 'more like it in process' in line]
+    assert len(counted) == 1 and 'Session: a request carries several cookies named session_id, and the first ' \
+        'well-formed one names no session' in counted[0] and '(and 2 more like it' in counted[0], counted
+
+
 @pytest.mark.parametrize('order', [(0, 1), (1, 0)])
 def test_of_two_live_sessions_the_first_the_browser_sends_is_used(origin, order):
     sids = [login_sid(origin, 'alice'), login_sid(origin, 'bob')]
