@@ -3444,6 +3444,10 @@ _BOTTLE_BODY_READERS = {getattr(getattr(vars(bottle.BaseRequest).get(name), 'get
                         for name, body in (('json', 'JSON'), ('POST', 'form'))}
 
 
+#: What a 400 says of a form body Bottle's parser cannot read, whoever read it (canister or the handler).
+_MALFORMED_FORM = 'the form body is malformed'
+
+
 #: Bottle 0.13's form parser's own 400 (0.12 has none: its cgi module raises ValueError).
 _BOTTLE_FORM_ERRORS: Tuple[type, ...] = tuple(getattr(bottle, name) for name in ('MultipartError',) if hasattr(bottle, name))
 
@@ -3467,7 +3471,7 @@ def _bottle_body_refusal(error: BaseException) -> Optional[str]:
     if body is None:
         return None
     if body == 'form':
-        return 'the form body is malformed'
+        return _MALFORMED_FORM
     if isinstance(error, RecursionError):
         return _TOO_DEEP
     if isinstance(error, UnicodeDecodeError):
@@ -3482,7 +3486,7 @@ def _bottle_body_answer(error: bottle.HTTPResponse) -> Optional[str]:
     if not isinstance(error, bottle.HTTPError) or error.status_code != 400 or _bottle_reader_of(error) is None:
         return None
     if isinstance(error, _BOTTLE_FORM_ERRORS):
-        return 'the form body is malformed'
+        return _MALFORMED_FORM
     cause = error.__context__  # (json's own exception, which Bottle 0.13 answers 'Invalid JSON' for)
     refusal = _bottle_body_refusal(cause) if cause is not None else None
     return refusal or 'the body could not be read (%s)' % str(error.body).rstrip('.')
@@ -3532,7 +3536,7 @@ def _read_form(request: Any) -> Any:
         raise
     except bottle.HTTPError as error:  # Bottle's own refusals
         if error.status_code != 413:
-            raise BadRequest('the form body is malformed') from None
+            raise BadRequest(_MALFORMED_FORM) from None
         raise BadRequest('the form body is too large: Bottle reads at most %d bytes of a urlencoded '
                          'form (bottle.BaseRequest.MEMFILE_MAX)' % request.MEMFILE_MAX,
                          status=413) from None
@@ -3541,7 +3545,7 @@ def _read_form(request: Any) -> Any:
     except UnicodeError:  # bottle 0.13's multipart parser: a field that is not UTF-8
         raise BadRequest('the form body is not valid UTF-8') from None
     except Exception:  # a parser error (its class would tell the client nothing but which parser it was)
-        raise BadRequest('the form body is malformed') from None
+        raise BadRequest(_MALFORMED_FORM) from None
 
 
 #: Bottle 0.12 reads a multipart body with ``cgi.FieldStorage``, which turns bytes that are not

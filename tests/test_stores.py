@@ -530,6 +530,16 @@ def test_a_request_that_only_reads_its_redis_session_is_one_round_trip(make_app,
     assert traffic.since() == (1, READ)
 
 
+def test_with_session_timeout_0_a_redis_session_has_no_expiry_and_its_read_gives_it_none(make_app, redis_server):
+    """README, Redis memory and restarts: with ``session_timeout = 0`` sessions have no expiry either."""
+    app = redis_app(make_app, redis_server, session_timeout=0)
+    sid = cookie_value(cookieless_client(app).get('/login?name=alice'))
+    traffic = RedisTraffic(redis_server.url)
+    assert traffic.ttl(sid) == -1
+    assert json.loads(cookieless_client(app).get('/read', headers=with_cookie(sid)).text)[0] == 'alice'
+    assert traffic.ttl(sid) == -1
+
+
 def test_a_request_that_sends_the_old_id_of_a_moved_redis_session_is_one_round_trip_that_leaves_the_marker(
         make_app, redis_server):
     app = redis_app(make_app, redis_server)
