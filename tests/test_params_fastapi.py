@@ -10,6 +10,7 @@ import collections
 import dataclasses
 import datetime
 import decimal
+import sys
 import typing
 from typing import Annotated, ClassVar, Deque, Dict, Generic, List, NamedTuple, Optional, TypedDict, TypeVar, Union
 
@@ -458,9 +459,12 @@ def test_a_lone_optional_record_parameter_takes_the_whole_json_body_too(make_app
     """``item: Item | None`` (no default) was filled only from a member ``item``: FastAPI's body gave None."""
     app = make_app()
 
-    @app.post('/items')
     def create(item: Item | None):
         return repr(item)
+
+    if sys.version_info < (3, 10):  # (Python 3.9 cannot evaluate ``Item | None``: the same, spelt as it can)
+        create.__annotations__['item'] = 'Optional[Item]'
+    app.post('/items', callback=create)
 
     @app.post('/point')
     def point(where: Optional[Point]):
@@ -544,14 +548,19 @@ def test_a_typed_dict_field_marked_required_or_not_required_is_so_under_a_future
     assert web.post_json('/reply', {'answer': 'yes'}).text == repr({'answer': 'yes'})
 
 
-def test_a_dataclass_takes_its_init_vars_converted_and_not_its_class_vars_or_init_false_fields(make_app):
+def test_a_dataclass_takes_its_init_vars_converted_and_not_its_class_vars_or_init_false_fields(make_app, log_dir):
     app = make_app()
 
     @app.post('/signup')
     def signup(user: Signup):
-        return repr((user.name, user.digest))
+        return repr((user.name, user.digest) if isinstance(user, Signup) else user)
 
     web = client(app)
+    if sys.version_info < (3, 10):  # README: Python 3.9 cannot evaluate an InitVar written as text (the future import)
+        assert web.post_json('/signup', {'user': 'ann'}).text == repr('ann')
+        assert any("parameter 'user' is bound as text" in line and 'Signup cannot be evaluated' in line
+                   for line in warning_lines(log_dir))
+        return
     assert web.post_json('/signup', {'name': 'ann', 'word': 'abc', 'rounds': '2'}).text == repr(('ann', 'cba*2'))
     assert web.post_json('/signup', {'name': 'ann', 'word': 'abc'}).text == repr(('ann', 'cba*1'))
     for sent, problem in (({'name': 'ann'}, "the field 'word' is missing"),
