@@ -2907,7 +2907,7 @@ def _substituted(hint: Any, arguments: Dict[Any, Any]) -> Any:
     if isinstance(hint, typing.TypeVar):
         return arguments.get(hint, Any)
     variables = getattr(hint, '__parameters__', ())
-    if not variables or isinstance(hint, type):
+    if not variables or typing.get_origin(hint) is None:  # (a class: Generic's own __parameters__)
         return hint
     try:
         return hint[tuple(arguments.get(variable, Any) for variable in variables)]

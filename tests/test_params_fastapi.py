@@ -713,3 +713,15 @@ def test_a_lone_record_with_a_field_named_as_its_parameter_takes_the_whole_body_
     assert web.post_json('/maybe', {'item': 'ink', 'qty': '3'}).text == repr(Named('ink', 3))
     assert web.post('/maybe').text == 'None'
     assert web.post_json('/beside', {'item': {'item': 'pen'}}).text == repr(Named('pen'))
+
+
+def test_a_lone_record_without_a_field_of_its_name_reads_a_member_of_its_name_as_the_record_whatever_its_value(
+        make_app):
+    app = make_app()
+
+    @app.post('/items')
+    def create(item: Item):
+        return repr(item)
+
+    assert client(app).post_json('/items', {'item': 1, 'name': 'pen'}, status=400).text == (
+        "Bad request: parameter 'item' must be a JSON object with the fields of Item (name, qty, tags), got 1\n")
