@@ -56,6 +56,7 @@ import logging
 import math
 import operator
 import os
+import pathlib
 import random
 import re
 import secrets
@@ -2900,29 +2901,53 @@ def _beneath_initvar(hint: Any) -> Any:
     return hint.type if isinstance(hint, dataclasses.InitVar) else hint
 
 
-def _record_converter(kind: Any, fields: Dict[str, bool]) -> Callable[[Any], Any]:
+def _substituted(hint: Any, arguments: Dict[Any, Any]) -> Any:
+    """A field's annotation in a parameterised generic record (``Box[int]``): each type variable in it replaced by
+    its argument (``T`` by ``int``, ``List[T]`` by ``List[int]``); one not given (a bare ``Box``) by ``Any``."""
+    if isinstance(hint, typing.TypeVar):
+        return arguments.get(hint, Any)
+    variables = getattr(hint, '__parameters__', ())
+    if not variables or typing.get_origin(hint) is None:  # (a class: Generic's own __parameters__)
+        return hint
+    try:
+        return hint[tuple(arguments.get(variable, Any) for variable in variables)]
+    except TypeError:  # (an alias that takes no arguments after all: as it is)
+        return hint
+
+
+def _record_converter(kind: Any, fields: Dict[str, bool], arguments: Tuple[Any, ...] = ()) -> Callable[[Any], Any]:
     """A dataclass, ``NamedTuple`` or ``TypedDict`` from a JSON object, as FastAPI builds a model: each member a
     field, converted as its annotation says (a JSON value, as for a parameter from a JSON body); a member it has
-    no field for, a required field missing, or anything but a JSON object is a ``ValueError``."""
+    no field for, a required field missing, or anything but a JSON object is a ``ValueError``.  A ``NamedTuple``
+    takes a JSON array too, its items the fields in order, as pydantic reads one.  ``arguments``: those of a
+    parameterised generic record (``Box[int]``), which its fields' type variables stand for."""
     making = _RECORDS_MADE.__dict__.setdefault('kinds', set())
-    if kind in making:  # (its converter would hold its own, without end)
+    if (kind, arguments) in making:  # (its converter would hold its own, without end)
         raise _Unconvertible('%s holds itself in a field, at some depth' % _type_name(kind))
-    making.add(kind)
+    making.add((kind, arguments))
     try:
         hints = typing.get_type_hints(kind)
-        readers = {name: _converter(_beneath_initvar(hints.get(name, _EMPTY)), True) for name in fields}
+        variables = dict(zip(getattr(kind, '__parameters__', ()), arguments))
+        readers = {name: _converter(_substituted(_beneath_initvar(hints.get(name, _EMPTY)), variables), True)
+                   for name in fields}
     except _Unconvertible:
         raise
     except Exception as error:  # a field's annotation naming a type defined inside a function, say
         raise _Unconvertible('the annotations of the fields of %s cannot be evaluated (%s: %s)'
                              % (_type_name(kind), type(error).__name__, error)) from None
     finally:
-        making.discard(kind)
+        making.discard((kind, arguments))
     name = kind.__name__
-    problem = 'must be a JSON object with the fields of %s (%s)' % (name, ', '.join(fields))
+    positional = issubclass(kind, tuple)  # a NamedTuple
+    problem = 'must be a JSON object with the fields of %s (%s)%s' % (
+        name, ', '.join(fields), ', or a JSON array of them in that order' if positional else '')
     required = [field for field, needed in fields.items() if needed]
 
     def convert(value: Any) -> Any:
+        if positional and isinstance(value, list):
+            if len(value) > len(readers):
+                raise ValueError('%s: %s has %d fields, not %d' % (problem, name, len(readers), len(value)))
+            value = dict(zip(readers, value))
         if not isinstance(value, dict):
             raise ValueError(problem)
         values = {}
@@ -2942,9 +2967,17 @@ def _record_converter(kind: Any, fields: Dict[str, bool]) -> Callable[[Any], Any
             raise ValueError('%s: the field %r is missing' % (problem, missing[0]))
         try:
             return kind(**values)
-        except _BAD_VALUE_ERRORS:  # its own check (__post_init__) refused the values
-            raise ValueError('must be a valid %s' % name) from None
+        except (AssertionError, *_BAD_VALUE_ERRORS) as error:  # its own check (__post_init__) refused the values
+            raise _refused_record(name, error, value) from None
     return convert
+
+
+def _refused_record(name: str, error: BaseException, sent: Dict[str, Any]) -> '_InvalidModel':
+    """The 400 of a record whose own check (a dataclass's ``__post_init__``, an ``assert`` in it) refused the values
+    ``sent``: its message, escaped and cut as a pydantic model's is, and not shown when it holds a value sent to a
+    field whose name looks secret."""
+    message = str(error) or type(error).__name__  # (a bare assert says nothing)
+    return _InvalidModel('must be a valid %s' % name, [{'loc': (), 'msg': message, 'input': sent}], sent)
 
 
 def _model_validator(kind: Any) -> Optional[Callable[[Any], Any]]:
@@ -3038,8 +3071,22 @@ def _model_message(error: Dict[str, Any], secret: bool, hidden: typing.FrozenSet
     return message
 
 
+def _record_names(kind: Any) -> typing.AbstractSet[str]:
+    """The names of the members of a JSON object that a record takes (a pydantic model's aliases among them)."""
+    kind = typing.get_origin(kind) or kind
+    fields = _record_fields(kind)
+    if fields is not None:
+        return fields.keys()
+    models = getattr(kind, 'model_fields', None)
+    if not isinstance(models, dict):
+        models = getattr(kind, '__fields__', {})
+    return {name for field, info in models.items() for name in (field, getattr(info, 'alias', None) or field)}
+
+
 def _is_record(kind: Any) -> bool:
-    """True for a dataclass, a ``NamedTuple``, a ``TypedDict`` or a pydantic model: a class built from a JSON object."""
+    """True for a dataclass, a ``NamedTuple``, a ``TypedDict`` or a pydantic model (a generic one parameterised too,
+    ``Box[int]``): a class built from a JSON object."""
+    kind = typing.get_origin(kind) or kind
     return _record_fields(kind) is not None or _model_validator(kind) is not None
 
 
@@ -3096,13 +3143,22 @@ def _converter(kind: Any, from_json: bool = False) -> Optional[Callable[[Any], A
         return _literal_converter(kind)
     if not callable(kind):
         return None
-    if isinstance(origin, type):  # Deque[int] and the like: the container, its items as sent
-        if origin in _MANY:  # but List[int] inside List[...]: each value converted as a list of its own
-            return _nested_converter(kind, from_json)
-        if origin in _DICTS and len(typing.get_args(kind)) == 2:  # and Dict[str, int]: each key and value converted
-            return _dict_converter(*typing.get_args(kind))
-        kind = origin
+    if isinstance(origin, type):
+        return _alias_converter(kind, origin, from_json)
     return _class_converter(dict if kind in _DICTS else kind)
+
+
+def _alias_converter(kind: Any, origin: type, from_json: bool) -> Callable[[Any], Any]:
+    """:func:`_converter` of a parameterised class, ``Deque[int]`` and the like: the container, its items as sent;
+    but a container inside a container, a dict and a generic record convert what they hold."""
+    fields = _record_fields(origin)
+    if fields is not None and _model_validator(origin) is None:  # a generic record, Box[int]: T is int
+        return _record_converter(origin, fields, typing.get_args(kind))
+    if origin in _MANY:  # List[int] inside List[...]: each value converted as a list of its own
+        return _nested_converter(kind, from_json)
+    if origin in _DICTS and len(typing.get_args(kind)) == 2:  # Dict[str, int]: each key and value converted
+        return _dict_converter(*typing.get_args(kind))
+    return _class_converter(dict if origin in _DICTS else origin)
 
 
 def _class_converter(kind: Any) -> Callable[[Any], Any]:
@@ -3119,7 +3175,22 @@ def _class_converter(kind: Any) -> Callable[[Any], Any]:
     fields = _record_fields(kind)
     if fields is not None:
         return _record_converter(kind, fields)
+    if isinstance(kind, type) and issubclass(kind, pathlib.PurePath):
+        return _path_converter(kind)
     return _CONVERTERS.get(kind) or _other_converter(kind)
+
+
+def _path_converter(kind: Any) -> Callable[[Any], Any]:
+    """A ``pathlib.Path``: an empty text is no path (``Path('')`` would be ``Path('.')``, the current directory) but a
+    400, as an empty text is no ``int``."""
+    convert = _other_converter(kind)
+    problem = 'must be a path'
+
+    def path(value: Any) -> Any:
+        if value == '':
+            raise ValueError(problem)
+        return convert(value)
+    return path
 
 
 def _dict_converter(key_type: Any, value_type: Any) -> Callable[[Any], Any]:
@@ -3206,7 +3277,7 @@ class _Param:
     #: A route may have many parameters, each read on every request: no instance dict.
     __slots__ = ('name', 'convert', 'many', 'required', 'optional', 'is_file', 'plain', 'wire_name', 'exact',
                  'none_if_absent', 'container', 'positions', 'count_problem', 'json_convert', 'json_positions',
-                 'empty_text', 'record')
+                 'empty_text', 'record', 'records', 'names_itself')
 
     def __init__(self, parameter: inspect.Parameter, annotation: Any) -> None:
         """Raises :class:`_Unconvertible` for an annotation canister cannot convert to."""
@@ -3236,9 +3307,18 @@ class _Param:
         #: A dataclass, ``NamedTuple``, ``TypedDict`` or pydantic model (one, not a list of them): when it is the handler's lone
         #: parameter, a JSON body without a member of its name is that record itself, as in FastAPI.
         self.record = container is None and _is_record(kind)
+        self._set_record_kind(kind, container)
         #: A ``Decimal`` (or one in a container of containers): a JSON number is read again from its text,
         #: not through a binary float.
         self.exact = self.convert is _to_decimal or (self.many and _holds_decimal(kind))
+
+    def _set_record_kind(self, kind: Any, container: Any) -> None:
+        """Set what a record (``kind``), or a ``container`` of them, changes in binding and in the 400."""
+        #: A list (or other container) of records: a 400 for one of them names it by its index, ``items[2]``.
+        self.records = container is not None and _is_record(kind)
+        #: A record with a field named as the parameter (``item: Item`` whose ``Item`` has a field ``item``): as the
+        #: handler's lone parameter it is always built from the whole JSON body, whose member ``item`` is that field.
+        self.names_itself = self.record and self.name in _record_names(kind)
 
     def _set_converters(self, kind: Any, fixed: Optional[Tuple[Any, ...]]) -> None:
         """Set the converters: to ``kind``, or for a fixed-length tuple to each of its ``fixed`` types;
@@ -3696,6 +3776,11 @@ def _lone_parameter(params: List[_Param], takes_extra: bool, record: bool = Fals
     return param if wanted else None
 
 
+def _named_as_a_field(*lone: Optional[_Param]) -> Optional[_Param]:
+    """Of the handler's lone parameters (mandatory, or an optional record), the record with a field of its name."""
+    return next((param for param in lone if param is not None and param.names_itself), None)
+
+
 def _filled_when_absent(params: List[_Param], optional_record: Optional[_Param]) -> typing.FrozenSet[_Param]:
     """The parameters a request that lacks them still fills: ``Optional[X]`` without a default (None), and
     the lone optional record (from the body)."""
@@ -3726,6 +3811,22 @@ def _sent_empty(param: _Param, values: List[Any]) -> bool:
     return values == [None] or (values == [''] and not param.empty_text)
 
 
+def _items_of(param: _Param, values: List[Any], convert: Optional[Callable[[Any], Any]]) -> List[Any]:
+    """The items of a parameter of many values, each converted by ``convert`` (None: as sent); a ``ValueError`` for
+    one record of a ``List[Item]`` names it by its index (``items[2]``)."""
+    if not param.records or convert is None:
+        return [convert(value) for value in values] if convert else list(values)
+    records = []
+    for index, value in enumerate(values):
+        try:
+            records.append(convert(value))
+        except _InvalidModel as error:  # (pydantic's messages may hold a secret: kept out as before)
+            raise error.within('(at %s[%d]) %s' % (param.name, index, error.problem), False) from None
+        except ValueError as error:
+            raise ValueError('(at %s[%d]) %s' % (param.name, index, error)) from None
+    return records
+
+
 def _many_values(param: _Param, values: List[Any], convert: Optional[Callable[[Any], Any]], from_json: bool) -> Any:
     """A parameter of many values: each converted by ``convert`` (None: as sent), in the parameter's
     container; None for ``Optional[List[X]]`` sent empty (or JSON ``null``, not ``[null]``)."""
@@ -3734,7 +3835,7 @@ def _many_values(param: _Param, values: List[Any], convert: Optional[Callable[[A
     positions = param.json_positions if from_json else param.positions
     if positions is not None:
         return _fixed_values(param, positions, values)
-    items = [convert(value) for value in values] if convert else list(values)
+    items = _items_of(param, values, convert)
     if param.container is None:
         return items
     try:
@@ -3912,6 +4013,9 @@ class ParameterBinder:
         #: or with a default): FastAPI takes the body as it too, so a JSON object without a member of its name
         #: is the record itself, as for a mandatory one (:meth:`_whole_body`).
         self.optional_record = _lone_parameter(self.params, self.takes_extra, record=True)
+        #: That lone record, mandatory or not, when its record has a field named as the parameter (``item: Item``
+        #: with a field ``item``): a JSON object body is always the record itself, its member ``item`` that field.
+        self.whole_body = _named_as_a_field(self.lone, self.optional_record)
         #: The parameters :meth:`_fill_absent` fills when the request lacks them.
         self.filled_when_absent = _filled_when_absent(self.params, self.optional_record)
 
@@ -4043,7 +4147,10 @@ class ParameterBinder:
         for param in self.params:
             if param.name in url_args:
                 continue
-            values = self._values(param, exact_body if param.exact else body, query)
+            if param is self.whole_body and isinstance(body, dict):
+                values: Optional[List[Any]] = _JsonValue((body,))
+            else:
+                values = self._values(param, exact_body if param.exact else body, query)
             if values is not None:
                 kwargs[param.name] = self._convert(param, values)
             elif param.required:

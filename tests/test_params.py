@@ -2,6 +2,7 @@
 import enum
 import functools
 import json
+import pathlib
 import sys
 import typing
 import urllib.parse
@@ -1378,3 +1379,22 @@ def test_a_decomposed_unicode_query_key_fills_no_parameter_of_the_composed_name(
 
     assert client(app).get('/menu?cafe%CC%81=latte').text == repr(('none', ['cafe\u0301']))
     assert client(app).get('/menu?caf%C3%A9=latte').text == repr(('latte', []))
+
+
+def test_an_empty_value_for_a_path_is_a_400_as_for_an_int_not_the_current_directory(make_app, log_dir):
+    app = make_app()
+
+    @app.route('/read', ['GET', 'POST'])
+    def read(path: pathlib.Path):
+        return repr(path)
+
+    @app.get('/maybe')
+    def maybe(path: Optional[pathlib.PurePosixPath] = None):
+        return repr(path)
+
+    web = client(app)
+    assert web.get('/read?path=notes.txt').text == repr(pathlib.Path('notes.txt'))
+    assert web.get('/read?path=', status=400).text == "Bad request: parameter 'path' must be a path, got ''\n"
+    assert web.post_json('/read', {'path': ''}, status=400).text == "Bad request: parameter 'path' must be a path, got ''\n"
+    assert "parameter 'path' must be a path, got ''" in read_log(log_dir)
+    assert web.get('/maybe?path=').text == 'None'

@@ -32,6 +32,12 @@ class Item(BaseModel):
     owner: Optional[Owner] = None
 
 
+class Order(BaseModel):
+    """A model with a field named as the parameter that takes it."""
+    order: str
+    qty: int = 1
+
+
 class Login(BaseModel):
     user: str
     password: str
@@ -223,7 +229,7 @@ def test_a_list_of_pydantic_models_is_built_item_by_item_and_a_bad_one_is_a_400(
     assert web.post_json('/items', {'items': [{'name': 'pen'}, {'name': 'ink', 'qty': 3}]}).text == repr(
         [Item(name='pen'), Item(name='ink', qty=3)])
     assert web.post_json('/items', {'items': [{'name': 'pen'}, {'qty': 3}]}, status=400).text == (
-        "Bad request: parameter 'items' must be a valid Item (field 'name': Field required), got "
+        "Bad request: parameter 'items' (at items[1]) must be a valid Item (field 'name': Field required), got "
         "[{'name': 'pen'}, {'qty': 3}]\n")
 
 
@@ -384,3 +390,13 @@ def test_canister_does_not_import_pydantic():
     done = subprocess.run([sys.executable, '-c', 'import sys, canister; print("pydantic" in sys.modules)'],
                           capture_output=True, text=True, check=True)
     assert done.stdout.strip() == 'False'
+
+
+def test_a_lone_model_with_a_field_named_as_its_parameter_takes_the_whole_body_as_in_fastapi(make_app):
+    app = make_app()
+
+    @app.post('/orders')
+    def create(order: Order):
+        return repr(order)
+
+    assert client(app).post_json('/orders', {'order': 'pen', 'qty': '2'}).text == repr(Order(order='pen', qty=2))
