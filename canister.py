@@ -8489,10 +8489,14 @@ def _dummy_hash(scheme: str, cost: str) -> str:
 def _check_login(username: str, password: str, entry: Optional[Tuple[str, str]], dummy: Tuple[str, str]) -> None:
     """Check a login's password against the user's stored form and scheme (``entry``), or, for an
     unknown user (None), against ``dummy``, one of the same cost: the time of a refusal does not
-    tell which names exist.  AuthFailure if it is wrong."""
+    tell which names exist (a user of another cost is refused after both checks).  AuthFailure if it is wrong."""
     stored, scheme = entry or dummy
     if verify_password(password, stored, scheme) and entry is not None:
         return
+    if entry is not None and _hash_cost(stored, scheme) != _hash_cost(*dummy):
+        # a user whose hash costs less than an unknown name's (a sha256 line left from 1.x among PBKDF2 ones)
+        # pays that cost too: a quick refusal would tell that the name exists
+        verify_password(password, *dummy)
     # an unknown name may be the password typed into the wrong field: never shown
     raise AuthFailure('wrong user name or password', 'basic',
                       'wrong password for %r' % username if entry is not None
