@@ -8596,10 +8596,14 @@ def _dummy_hash(scheme: str, cost: str) -> str:
 def _check_login(username: str, password: str, entry: Optional[Tuple[str, str]], dummy: Tuple[str, str]) -> None:
     """Check a login's password against the user's stored form and scheme (``entry``), or, for an
     unknown user (None), against ``dummy``, one of the same cost: the time of a refusal does not
-    tell which names exist.  AuthFailure if it is wrong."""
+    tell which names exist (a user of another cost is refused after both checks).  AuthFailure if it is wrong."""
     stored, scheme = entry or dummy
     if verify_password(password, stored, scheme) and entry is not None:
         return
+    if entry is not None and _hash_cost(stored, scheme) != _hash_cost(*dummy):
+        # a user whose hash costs less than an unknown name's (a sha256 line left from 1.x among PBKDF2 ones)
+        # pays that cost too: a quick refusal would tell that the name exists
+        verify_password(password, *dummy)
     # an unknown name may be the password typed into the wrong field: never shown
     raise AuthFailure('wrong user name or password', 'basic',
                       'wrong password for %r' % username if entry is not None
@@ -9251,6 +9255,16 @@ def _shown_kid(kid: Any) -> str:
     return shown if len(shown) <= 64 else shown[:61] + '...'
 
 
+class _JwksKeys(Dict[Optional[str], Any]):
+    """A JWKS's usable signing keys by ``kid``, with the algorithm each is for where the JWKS names one
+    (``algorithms``): one object, so that a download replaces the keys and their algorithms together."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        #: kid -> the ``alg`` the JWKS gives that key (a key without one takes any accepted algorithm of its type).
+        self.algorithms: Dict[Optional[str], str] = {}
+
+
 class _Jwks:
     """A provider's signing keys, cached; refetched on an unknown ``kid`` at most every ``min_interval`` s.
 
@@ -9281,7 +9295,7 @@ class _Jwks:
         #: Seconds between two downloads at least (``auth_jwt_jwks_refetch``).
         self.min_interval = min_interval
         #: kid -> key, as last downloaded (replaced whole by a download).
-        self.keys: Dict[Optional[str], Any] = {}
+        self.keys = _JwksKeys()
         #: When (``time.monotonic()``) the last download started.
         self._fetched_at = -math.inf
         #: Seconds after which a token of a known key starts a download no request waits for (``_refresh``).
@@ -9295,16 +9309,21 @@ class _Jwks:
         self._failure: Optional[str] = None
         _JWKS_LOCKS.add(self)
 
-    def key_for(self, kid: Optional[str]) -> Any:
-        """The key named ``kid``, the keys downloaded again first when it is unknown; AuthFailure if none."""
-        key = self._lookup(kid)
+    def key_for(self, kid: Optional[str], algorithm: str) -> Any:
+        """The key named ``kid`` for a token of ``algorithm``, the keys downloaded again first when it is unknown;
+        AuthFailure if none, or if the JWKS gives that key for another algorithm."""
+        key, meant = self._lookup(kid)
         if key is None:
             gave_up = self._await_download()
-            key = self._lookup(kid)
+            key, meant = self._lookup(kid)
             if key is None:
                 self._refuse(kid, gave_up)
         elif time.monotonic() - self._fetched_at >= self.refresh_after:
             self._refresh()
+        if meant is not None and meant != algorithm:  # (RFC 8725, 3.1: a key is used with one algorithm)
+            raise AuthFailure('the token algorithm is not the one its key is for', 'bearer',
+                              'the token algorithm is not the one its key is for (its alg is %r; the JWKS gives the '
+                              'key of kid %s for %r)' % (algorithm, _shown_kid(kid), meant))
         return key
 
     def _refuse(self, kid: Optional[str], gave_up: bool) -> typing.NoReturn:
@@ -9343,11 +9362,12 @@ class _Jwks:
                                             name='canister-jwks', daemon=True)
             self._worker.start()
 
-    def _lookup(self, kid: Optional[str]) -> Any:
+    def _lookup(self, kid: Optional[str]) -> Tuple[Any, Optional[str]]:
+        """The key of ``kid`` (None if not held) and the algorithm the JWKS gives it for (None: any)."""
         keys = self.keys  # (one dict: a download replaces it whole)
         if kid is None and len(keys) == 1:
-            return next(iter(keys.values()))
-        return keys.get(kid)
+            kid = next(iter(keys))
+        return keys.get(kid), keys.algorithms.get(kid)
 
     def _await_download(self) -> bool:
         """Start a download if one is due and wait for it (``timeout`` at most), or wait ``share_wait``
@@ -9471,18 +9491,26 @@ class _Jwks:
             raise ValueError('the JWKS answer is too large or too slow')
         return b''.join(chunks)
 
-    def _signing_keys(self, document: Any) -> Dict[Optional[str], Any]:
-        """The usable signing keys of a JWKS document by ``kid`` (other entries are skipped)."""
-        keys = {}
+    def _signing_keys(self, document: Any) -> _JwksKeys:
+        """The usable signing keys of a JWKS document by ``kid`` (other entries are skipped: of another type, or
+        for another use than signatures, by ``use`` or by ``key_ops`` without ``verify`` or ``sign``), each with
+        its ``alg`` if it names one."""
+        keys = _JwksKeys()
         for entry in document.get('keys', []):
             if not isinstance(entry, dict) or entry.get('kty') not in ('RSA', 'EC', 'OKP'):
                 continue
-            if entry.get('use', 'sig') != 'sig':
+            operations = entry.get('key_ops', ['verify'])  # (PyJWT writes ['sign'] for a key pair's private half)
+            if (entry.get('use', 'sig') != 'sig' or not isinstance(operations, list)
+                    or not any(operation in ('verify', 'sign') for operation in operations)):
                 continue
-            try:
-                keys[entry.get('kid')] = self.jwt.PyJWK(entry).key
+            kid, algorithm = entry.get('kid'), entry.get('alg')
+            try:  # (a kid no dict can hold, a list, skips its entry too)
+                keys[kid] = self.jwt.PyJWK(entry).key
             except Exception:
                 continue
+            keys.algorithms.pop(kid, None)  # (a later entry of the same kid replaces the key, and its algorithm)
+            if isinstance(algorithm, str):
+                keys.algorithms[kid] = algorithm
         return keys
 
 
@@ -9725,7 +9753,7 @@ class JwtAuth:
         if self.public_key is not None and (self.jwks is None or 'kid' not in header):
             return self.public_key
         if self.jwks is not None:
-            return self.jwks.key_for(header.get('kid'))
+            return self.jwks.key_for(header.get('kid'), algorithm)
         raise AuthFailure('no key for this token', 'bearer')
 
     def _decode(self, token: str, key: Any, algorithm: str) -> Dict[str, Any]:

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import hashlib
 import os
+import statistics
 import time
-from typing import Any, List, Tuple
+from typing import Any, Dict, List, Tuple
 
 import pytest
 
@@ -130,3 +131,28 @@ def test_with_a_mix_an_unknown_user_costs_the_most_common_scheme_and_cost(make_a
 def test_a_malformed_hash_does_not_stop_the_install_and_checks_stay_full_cost(make_app, tmp_path, checks):
     web, _ = users_file_client(make_app, tmp_path, 'eve:$2b$xx$broken', 'alice:' + BCRYPT_ALICE, 'bob:' + BCRYPT_BOB)
     assert cost_of_check(web, checks, 'nobody') == ('bcrypt', b'$2b$05$', 'done')
+
+
+LEGACY_LINE = 'legacy:sha256:' + hashlib.sha256(b'legacy-pw').hexdigest()
+
+
+def test_a_wrong_password_of_a_user_with_a_cheaper_hash_also_costs_the_unknown_users_hash(make_app, tmp_path, checks):
+    web, _ = users_file_client(make_app, tmp_path, 'alice:' + canister.hash_password('alice-pw', iterations=1234),
+                               LEGACY_LINE)
+    assert cost_of_check(web, checks, 'legacy') == cost_of_check(web, checks, 'nobody') == ('pbkdf2', 1234, 'done')
+    del checks[:]
+    assert web.get('/', headers={'Authorization': basic('legacy', 'legacy-pw')}).text == 'hi'
+    assert checks == []   # (the right password is not slowed down)
+
+
+def test_a_1x_sha256_user_among_pbkdf2_users_is_refused_as_slowly_as_an_unknown_name(make_app, tmp_path):
+    """Measured side by side: the ratio of the two refusals' median times, not their length."""
+    web, _ = users_file_client(make_app, tmp_path, 'alice:' + canister.hash_password('alice-pw', iterations=60000),
+                               'bob:' + canister.hash_password('bob-pw', iterations=60000), LEGACY_LINE)
+    times: Dict[str, List[float]] = {'legacy': [], 'nobody': []}
+    for _ in range(7):
+        for user in times:
+            started = time.perf_counter()
+            web.get('/', headers={'Authorization': basic(user, 'wrong-guess')}, status=401)
+            times[user].append(time.perf_counter() - started)
+    assert statistics.median(times['legacy']) / statistics.median(times['nobody']) > 0.5, times

@@ -1,4 +1,5 @@
-"""Bearer tokens at the edges PyJWT accepts: a numeric-string exp, an unknown critical header."""
+"""Bearer tokens at the edges PyJWT accepts: a numeric-string exp, an unknown critical header, a JWKS key's alg
+and key_ops."""
 from __future__ import annotations
 
 import base64
@@ -9,7 +10,7 @@ import time
 import jwt as pyjwt
 
 from canister import session
-from helpers import ROOT, bearer, claims, client, hand_made_token, hs256_signer
+from helpers import ROOT, bearer, claims, client, hand_made_token, hs256_signer, jwk, read_log
 
 SECRET = 'x7Rt2Lq9Wv4Zk1Mn8Bc5Hd3Jf6Gs0Pa-Ty7Ue2Io9Pl4Kj1Hg8Fd5Sa3Zx6Cv0B'
 
@@ -81,3 +82,44 @@ def test_the_jwt_extras_require_a_pyjwt_that_refuses_unknown_critical_headers():
     assert len(floors) == 2  # the jwt extra and the test extra
     assert all(tuple(map(int, floor.split('.'))) >= (2, 12) for floor in floors)
     assert tuple(map(int, pyjwt.__version__.split('.')[:2])) >= (2, 12)
+
+
+# -- A JWKS key is used as the JWKS says (RFC 7517: alg, use, key_ops; RFC 8725: one algorithm per key) ----------
+
+def jwks_app(make_app, jwks_server, *entries):
+    """An app of a provider's JWKS (``jwks_server``, publishing ``entries``) whose /me answers the user."""
+    jwks_server.publish(*entries)
+    app = make_app(auth_jwt_jwks_url=jwks_server.url, auth_jwt_client_id='my-api')
+    app.route('/me', callback=lambda: {'user': session.user})
+    return app
+
+
+def jwks_token(rsa_key, algorithm):
+    return pyjwt.encode(claims(aud='my-api'), rsa_key, algorithm=algorithm, headers={'kid': 'key-1'})
+
+
+def test_a_jwks_key_given_for_rs256_does_not_check_a_ps256_token(make_app, rsa_key, jwks_server, log_dir):
+    web = client(jwks_app(make_app, jwks_server, jwk(rsa_key, 'key-1')))   # (alg RS256)
+    assert web.get('/me', headers=bearer(jwks_token(rsa_key, 'RS256'))).json['user']['sub'] == 'alice'
+    refused = web.get('/me', headers=bearer(jwks_token(rsa_key, 'PS256')), status=401)
+    assert refused.text == 'Authentication failed: the token algorithm is not the one its key is for\n'
+    assert ("Authentication failed: the token algorithm is not the one its key is for (its alg is 'PS256'; the JWKS "
+            "gives the key of kid 'key-1' for 'RS256')") in read_log(log_dir)
+
+
+def test_a_jwks_key_that_names_no_alg_checks_each_accepted_algorithm_of_its_type(make_app, rsa_key, jwks_server):
+    entry = jwk(rsa_key, 'key-1')
+    del entry['alg']
+    web = client(jwks_app(make_app, jwks_server, entry))
+    for algorithm in ('RS256', 'PS256'):
+        assert web.get('/me', headers=bearer(jwks_token(rsa_key, algorithm))).json['user']['sub'] == 'alice'
+
+
+def test_a_jwks_key_whose_key_ops_lack_verify_checks_no_token(make_app, rsa_key, jwks_server, log_dir):
+    entry = jwk(rsa_key, 'key-1')
+    del entry['use']
+    entry['key_ops'] = ['encrypt', 'wrapKey']
+    web = client(jwks_app(make_app, jwks_server, entry))
+    refused = web.get('/me', headers=bearer(jwks_token(rsa_key, 'RS256')), status=401)
+    assert refused.text == 'Authentication failed: the token was signed with an unknown key\n'
+    assert "(its kid is 'key-1'; the JWKS URL gave no signing key canister can use)" in read_log(log_dir)
