@@ -6672,6 +6672,11 @@ def _may_follow(current: Any, loaded: Optional[str], hops: int) -> bool:
     return person == loaded or (loaded is None and hops == 1)
 
 
+def _stop_of(marker: Any) -> str:
+    """What a request that finds ``marker`` where its session was is told: ``_MOVED`` for a move, else ``_ENDING``."""
+    return _MOVED if _moved_to(marker) is not None else _ENDING
+
+
 def _pause_after_collision(attempt: int, started: float) -> None:
     """Sleep at random up to 2**attempt times the failed try's length (at least 1 ms), so that
     requests colliding on one session spread out over a slow store as over a fast one."""
@@ -7919,17 +7924,18 @@ class SessionState:
 
     def _moved_first(self, sid: str, record: str, current: Any) -> str:
         """Another request ended the old id (``current`` is ``_ENDING``) or moved it (a marker)
-        before this one could.  A logout (``session.user = None``) ends the session where it moved
-        to, if it is still the same person's, and keeps its own new session (``record``).  A login
-        of the same person as the session moved to adopts that id (its changes merged in): it proved
-        who it is.  Anything else stores nothing (``_MOVED``: the browser's cookie, if it got one,
-        stands), a ``regenerate()`` included: a stolen id racing one gains nothing."""
+        before this one could.  Ended: nothing is stored (``_ENDING``: the answer expires the cookie,
+        as any request's that outlives a logout does).  A logout (``session.user = None``) ends the
+        session where it moved to, if it is still the same person's, and keeps its own new session
+        (``record``).  A login of the same person as the session moved to adopts that id (its changes
+        merged in): it proved who it is.  Anything else stores nothing (``_MOVED``: the browser's
+        cookie, if it got one, stands), a ``regenerate()`` included: a stolen id racing one gains nothing."""
         manager = self.manager
         assert manager is not None and self.old_sid is not None
         target = _moved_to(current)
-        if not target:
+        if not target:  # (None: the "ended" marker; '': a move to an id the marker does not name)
             manager.store.delete(sid)
-            return _MOVED
+            return _stop_of(current)
         loaded = _record_user_key(self.snapshot)
         user_key = _user_key(self._record_user())
         if user_key is None and loaded is not None:  # a logout: where the session went, it ends too
@@ -7959,7 +7965,7 @@ class SessionState:
         if current is None:
             return _ABSENT, 0.0
         if _marker(current) is not None:  # ended or moved
-            return (_MOVED if _moved_to(current) is not None else _ENDING), 0.0
+            return _stop_of(current), 0.0
         try:
             stored = _read_record(current)
         except ValueError:  # (corrupt: no session for the next request either)

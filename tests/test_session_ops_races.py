@@ -1,0 +1,61 @@
+"""``regenerate()``, ``end_other_sessions()``, a login and ``plugin.sessions_of`` in a request that
+another request of the same user overtakes: a logout or ``end_sessions`` that ends the session, a
+``regenerate()`` that moves it, while the first is held open inside its handler.
+
+Real waitress servers on 127.0.0.1, every store canister ships (a real redis-server), handlers
+held open on events (``session_kit``).
+"""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from canister import session
+from helpers import warning_lines
+from session_kit import (Browser, expires_cookie, held_across, logged_in, plugin_of, rotation_app,
+                         wait_at_gate)
+
+
+def ops_app(make_app, url, **config):
+    """``rotation_app`` plus ``/hold-end-others?name=`` and ``/hold-devices?name=`` (held, then calling
+    ``end_other_sessions()`` or answering ``sessions_of`` of the session's user), and ``/end-alice``."""
+    app = rotation_app(make_app, url, **config)
+    plugin = plugin_of(app)
+
+    @app.get('/hold-end-others')
+    def hold_end_others(name):
+        wait_at_gate(app, name)
+        return str(session.end_other_sessions())
+
+    @app.get('/hold-devices')
+    def hold_devices(name):
+        wait_at_gate(app, name)
+        return json.dumps(plugin.sessions_of(session.user))
+
+    @app.get('/end-alice')
+    def end_alice():
+        return str(plugin.end_sessions('alice'))
+
+    return app
+
+
+@pytest.mark.parametrize('held_path', ['/hold-then?name=a&action=regenerate', '/hold-end-others?name=a',
+                                       '/hold?name=a&user=bob'])
+@pytest.mark.parametrize('ending', ['/logout', '/end-alice'])
+def test_a_move_that_loaded_the_session_before_a_logout_or_end_sessions_stores_nothing_and_expires_the_cookie(
+        make_app, serve_with_gates, store_url, log_dir, held_path, ending):
+    """A ``regenerate()``, ``end_other_sessions()`` or login of someone else that finds its session ended
+    answers as any request that outlives a logout: nothing stored, a WARNING, and the cookie expired."""
+    app = ops_app(make_app, store_url)
+    origin = serve_with_gates(app)
+    sid = logged_in(origin, cart='3').sid
+
+    held = held_across(app, origin, sid, held_path, ending)
+
+    assert held.status == 200, held
+    assert held.set_cookies and all(expires_cookie(cookie) for cookie in held.set_cookies), held
+    assert Browser(origin, sid).read() == [None, {}]
+    assert plugin_of(app).sessions_of('alice') == [] and plugin_of(app).sessions_of('bob') == []
+    assert any('was ended (logout) by another request' in line for line in warning_lines(log_dir)), \
+        warning_lines(log_dir)
