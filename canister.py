@@ -7033,13 +7033,27 @@ class SessionManager:
         """The live sessions of a user, oldest first: when each was created and last used (None
         where the expiry rules do not tell), and which one is the current request's."""
         context = self._caller()
-        current, replaced = (context.sid, context.old_sid) if context is not None else (None, None)
-        sessions = [self._entry(record, expires, sid == current) for sid, record, expires in self._listed(user)
-                    if sid != replaced]  # (the id this request's session leaves, by a login or regenerate)
-        if context is not None and not any(entry['current'] for entry in sessions):
+        replaced = context.old_sid if context is not None else None
+        listed = [(sid, record, expires) for sid, record, expires in self._listed(user) if sid != replaced]
+        current = self._current_id(context, user, [sid for sid, _, _ in listed])
+        sessions = [self._entry(record, expires, sid == current) for sid, record, expires in listed]
+        if context is not None and current == context.sid and not any(entry['current'] for entry in sessions):
             sessions.extend(self._unstored(context, user))
         sessions.sort(key=lambda entry: entry['created'])
         return sessions
+
+    def _current_id(self, context: Optional['SessionState'], user: Any, listed: List[str]) -> Optional[str]:
+        """The id of the calling request's session (None: no request).  When it was stored and ``user``'s as
+        this request loaded it, and is no longer listed under that id though this request did not move it,
+        another request moved or ended it: then where a parallel login or regenerate moved it (as far as its
+        changes follow, ``_FOLLOW_HOPS``), or None when it was ended (nobody's session, never current)."""
+        if context is None or context.sid is None or context.sid in listed or not context.exists or context.old_sid:
+            return None if context is None else context.sid
+        key = _user_key(context.user)
+        if key is None or key != _user_key(user):
+            return context.sid
+        sid, _, _ = context._through_markers(context.sid, self.store.load(context.sid), 0)
+        return None if sid == context.sid else sid
 
     def _caller(self) -> Optional['SessionState']:
         """The session of the request calling, if it is one of this manager's: loaded now if

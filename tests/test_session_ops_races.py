@@ -13,7 +13,7 @@ import pytest
 
 from canister import session
 from helpers import warning_lines
-from session_kit import (Browser, expires_cookie, held_across, logged_in, plugin_of, rotation_app,
+from session_kit import (Browser, expires_cookie, held_across, held_across_moves, logged_in, plugin_of, rotation_app,
                          wait_at_gate)
 
 
@@ -59,3 +59,30 @@ def test_a_move_that_loaded_the_session_before_a_logout_or_end_sessions_stores_n
     assert plugin_of(app).sessions_of('alice') == [] and plugin_of(app).sessions_of('bob') == []
     assert any('was ended (logout) by another request' in line for line in warning_lines(log_dir)), \
         warning_lines(log_dir)
+
+
+def test_sessions_of_in_a_request_whose_session_a_parallel_regenerate_moved_lists_it_once_as_current(
+        make_app, serve_with_gates, store_url):
+    app = ops_app(make_app, store_url)
+    origin = serve_with_gates(app)
+    elsewhere = logged_in(origin)  # alice on another device
+    browser = logged_in(origin)
+
+    held = held_across_moves(app, origin, browser, '/hold-devices?name=a', '/regenerate')
+
+    assert held.status == 200, held
+    assert sorted(entry['current'] for entry in held.json()) == [False, True], held
+    assert elsewhere.read()[0] == 'alice' and browser.read()[0] == 'alice'
+
+
+def test_sessions_of_in_a_request_whose_session_a_parallel_logout_ended_lists_no_current_session(
+        make_app, serve_with_gates, store_url):
+    app = ops_app(make_app, store_url)
+    origin = serve_with_gates(app)
+    logged_in(origin)  # alice on another device
+    sid = logged_in(origin).sid
+
+    held = held_across(app, origin, sid, '/hold-devices?name=a', '/logout')
+
+    assert held.status == 200, held
+    assert [entry['current'] for entry in held.json()] == [False], held
