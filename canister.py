@@ -7043,17 +7043,23 @@ class SessionManager:
         return sessions
 
     def _current_id(self, context: Optional['SessionState'], user: Any, listed: List[str]) -> Optional[str]:
-        """The id of the calling request's session (None: no request).  When it was stored and ``user``'s as
-        this request loaded it, and is no longer listed under that id though this request did not move it,
-        another request moved or ended it: then where a parallel login or regenerate moved it (as far as its
-        changes follow, ``_FOLLOW_HOPS``), or None when it was ended (nobody's session, never current)."""
+        """The id of the calling request's session (None: no request); where it is now (``_where_now``) when
+        it was stored and ``user``'s as this request loaded it, and is no longer listed under that id though
+        this request did not move it."""
         if context is None or context.sid is None or context.sid in listed or not context.exists or context.old_sid:
             return None if context is None else context.sid
         key = _user_key(context.user)
-        if key is None or key != _user_key(user):
-            return context.sid
-        sid, _, _ = context._through_markers(context.sid, self.store.load(context.sid), 0)
-        return None if sid == context.sid else sid
+        return context.sid if key is None or key != _user_key(user) else self._where_now(context.sid, context)
+
+    def _where_now(self, sid: str, context: 'SessionState') -> Optional[str]:
+        """The id a session loaded as ``sid`` has now: ``sid`` while its record is there (a store whose list
+        lags behind), where a parallel login or regenerate moved it (as far as a request's changes follow,
+        ``_FOLLOW_HOPS``), or None when it was ended or is gone (nobody's session then, never current)."""
+        record = self.store.load(sid)
+        if record is not None and _marker(record) is None:
+            return sid
+        moved_to, _, _ = context._through_markers(sid, record, 0)
+        return None if moved_to == sid else moved_to
 
     def _caller(self) -> Optional['SessionState']:
         """The session of the request calling, if it is one of this manager's: loaded now if
