@@ -6672,6 +6672,11 @@ def _may_follow(current: Any, loaded: Optional[str], hops: int) -> bool:
     return person == loaded or (loaded is None and hops == 1)
 
 
+def _stop_of(marker: Any) -> str:
+    """What a request that finds ``marker`` where its session was is told: ``_MOVED`` for a move, else ``_ENDING``."""
+    return _MOVED if _moved_to(marker) is not None else _ENDING
+
+
 def _pause_after_collision(attempt: int, started: float) -> None:
     """Sleep at random up to 2**attempt times the failed try's length (at least 1 ms), so that
     requests colliding on one session spread out over a slow store as over a fast one."""
@@ -7028,13 +7033,33 @@ class SessionManager:
         """The live sessions of a user, oldest first: when each was created and last used (None
         where the expiry rules do not tell), and which one is the current request's."""
         context = self._caller()
-        current, replaced = (context.sid, context.old_sid) if context is not None else (None, None)
-        sessions = [self._entry(record, expires, sid == current) for sid, record, expires in self._listed(user)
-                    if sid != replaced]  # (the id this request's session leaves, by a login or regenerate)
-        if context is not None and not any(entry['current'] for entry in sessions):
+        replaced = context.old_sid if context is not None else None
+        listed = [(sid, record, expires) for sid, record, expires in self._listed(user) if sid != replaced]
+        current = self._current_id(context, user, [sid for sid, _, _ in listed])
+        sessions = [self._entry(record, expires, sid == current) for sid, record, expires in listed]
+        if context is not None and current == context.sid and not any(entry['current'] for entry in sessions):
             sessions.extend(self._unstored(context, user))
         sessions.sort(key=lambda entry: entry['created'])
         return sessions
+
+    def _current_id(self, context: Optional['SessionState'], user: Any, listed: List[str]) -> Optional[str]:
+        """The id of the calling request's session (None: no request); where it is now (``_where_now``) when
+        it was stored and ``user``'s as this request loaded it, and is no longer listed under that id though
+        this request did not move it."""
+        if context is None or context.sid is None or context.sid in listed or not context.exists or context.old_sid:
+            return None if context is None else context.sid
+        key = _user_key(context.user)
+        return context.sid if key is None or key != _user_key(user) else self._where_now(context.sid, context)
+
+    def _where_now(self, sid: str, context: 'SessionState') -> Optional[str]:
+        """The id a session loaded as ``sid`` has now: ``sid`` while its record is there (a store whose list
+        lags behind), where a parallel login or regenerate moved it (as far as a request's changes follow,
+        ``_FOLLOW_HOPS``), or None when it was ended or is gone (nobody's session then, never current)."""
+        record = self.store.load(sid)
+        if record is not None and _marker(record) is None:
+            return sid
+        moved_to, _, _ = context._through_markers(sid, record, 0)
+        return None if moved_to == sid else moved_to
 
     def _caller(self) -> Optional['SessionState']:
         """The session of the request calling, if it is one of this manager's: loaded now if
@@ -7919,17 +7944,18 @@ class SessionState:
 
     def _moved_first(self, sid: str, record: str, current: Any) -> str:
         """Another request ended the old id (``current`` is ``_ENDING``) or moved it (a marker)
-        before this one could.  A logout (``session.user = None``) ends the session where it moved
-        to, if it is still the same person's, and keeps its own new session (``record``).  A login
-        of the same person as the session moved to adopts that id (its changes merged in): it proved
-        who it is.  Anything else stores nothing (``_MOVED``: the browser's cookie, if it got one,
-        stands), a ``regenerate()`` included: a stolen id racing one gains nothing."""
+        before this one could.  Ended: nothing is stored (``_ENDING``: the answer expires the cookie,
+        as any request's that outlives a logout does).  A logout (``session.user = None``) ends the
+        session where it moved to, if it is still the same person's, and keeps its own new session
+        (``record``).  A login of the same person as the session moved to adopts that id (its changes
+        merged in): it proved who it is.  Anything else stores nothing (``_MOVED``: the browser's
+        cookie, if it got one, stands), a ``regenerate()`` included: a stolen id racing one gains nothing."""
         manager = self.manager
         assert manager is not None and self.old_sid is not None
         target = _moved_to(current)
-        if not target:
+        if not target:  # (None: the "ended" marker; '': a move to an id the marker does not name)
             manager.store.delete(sid)
-            return _MOVED
+            return _stop_of(current)
         loaded = _record_user_key(self.snapshot)
         user_key = _user_key(self._record_user())
         if user_key is None and loaded is not None:  # a logout: where the session went, it ends too
@@ -7959,7 +7985,7 @@ class SessionState:
         if current is None:
             return _ABSENT, 0.0
         if _marker(current) is not None:  # ended or moved
-            return (_MOVED if _moved_to(current) is not None else _ENDING), 0.0
+            return _stop_of(current), 0.0
         try:
             stored = _read_record(current)
         except ValueError:  # (corrupt: no session for the next request either)

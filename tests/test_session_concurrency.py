@@ -318,6 +318,26 @@ def test_a_login_under_way_in_one_worker_when_end_sessions_ran_in_another_does_n
     assert Browser(workers.url).get('/end?name=' + name).json()['ended'] == 0
 
 
+def test_a_regenerate_under_way_in_one_worker_when_a_logout_ran_in_another_stores_nothing_and_expires_the_cookie(
+        workers):
+    owner = logged_in(workers.url, name='user-regenerating', cart='1')
+    sid = owner.sid
+    result = {}
+    moving = threading.Thread(target=lambda: result.update(
+        answer=Browser(workers.url, sid, follow=False).get('/regenerate?delay=1.5')))
+    moving.start()
+    time.sleep(0.5)  # the move is made in its worker (a new id), and stored a second later
+
+    out = Browser(workers.url, sid, follow=False).get('/logout')
+    moving.join(20)
+
+    moved = result['answer']
+    assert out.status == 200 and moved.status == 200 and out.json()['pid'] != moved.json()['pid'], (out, moved)
+    assert moved.new_sid == '', moved  # the cookie is expired, as after any request that outlives a logout
+    assert Browser(workers.url, sid).read() == [None, {}]
+    assert Browser(workers.url).get('/end?name=user-regenerating').json()['ended'] == 0
+
+
 @pytest.mark.parametrize('ending', ['logout', 'end_sessions'])
 def test_ending_a_session_during_concurrent_writes_through_three_workers_never_brings_it_back(workers, ending):
     owner = logged_in(workers.url, name='user-' + ending, cart='1')

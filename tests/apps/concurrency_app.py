@@ -13,6 +13,7 @@ Routes (JSON answers carry the serving process id as ``pid``):
   GET /incr?key=K&delay=S        reads session.data, sleeps S seconds, then increments data[K]
                                  (the sleep holds the loaded session open while other requests
                                  of the same session run, in this worker or another)
+  GET /regenerate?delay=S        session.regenerate(), then sleeps S seconds (a move made, not yet stored)
   GET /read                      the session's user and data, unchanged
   GET /end?name=N                plugin.end_sessions(N): ends every session of that user
 """
@@ -54,6 +55,14 @@ def incr(key: str, delay: float = 0.0):
         time.sleep(delay)
     session.data[key] = value + 1
     return {'key': key, 'value': value + 1, 'pid': PID}
+
+
+@app.get('/regenerate')
+def regenerate(delay: float = 0.0):
+    session.regenerate()
+    if delay:
+        time.sleep(delay)
+    return {'pid': PID}
 
 
 @app.get('/read')
