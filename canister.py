@@ -10107,8 +10107,10 @@ class Authenticator:
                 if guess:
                     throttle.release(client, ends)
             elif not guess:
-                throttle.claim(client)
+                wait, ends = throttle.claim(client)
             self.log.write(logging.WARNING, 'Authentication failed: %s', failure.logged)
+            if wait:  # (no place was left for the failure: refused as a guess would have been)
+                raise self._refusal(client, wait, ends == _Throttle.FULL, throttle.max_clients) from None
             raise
         except BaseException:
             if guess:
