@@ -8529,8 +8529,9 @@ def _check_hash(encoded: str, scheme: str, where: str) -> None:
 
 #: The locks of Basic's users and of the in-process login throttles are held across a fork: a
 #: child must not inherit one locked by a thread it lacks (its first login would wait forever).
-#: They guard a few dict operations.
-_AUTH_LOCKS = _ForkLocks()
+#: They guard a few dict operations.  ``_USERS_FILES_LOCK`` (below) comes first.
+_USERS_FILES_LOCK = threading.RLock()
+_AUTH_LOCKS = _ForkLocks(first=_USERS_FILES_LOCK)
 
 
 def _users_file_entries(data: bytes) -> List[Tuple[int, Optional[str], str]]:
@@ -8565,15 +8566,19 @@ _USERS_FILES: 'weakref.WeakValueDictionary[str, BasicAuth]' = weakref.WeakValueD
 #: Every Basic of this process that reads a users file, until closed: when the one ``_USERS_FILES`` holds for a
 #: file goes (uninstalled, or its app dropped), another that reads the same file takes its place there.
 _USERS_FILE_READERS: 'weakref.WeakSet[BasicAuth]' = weakref.WeakSet()
+# (``_USERS_FILES_LOCK``, above, guards a look at ``_USERS_FILES`` and the change that follows from it, so two
+# uninstalls at once cannot hand the file to a reader being closed; an RLock, since a finalizer calls
+# ``_users_file_gone`` at whatever allocation the garbage collector runs at, also one under the lock)
 
 
 def _users_file_gone(tag: str) -> None:
     """The Basic ``_USERS_FILES`` held for the users file of ``tag`` went: another that reads it takes its place."""
-    if _USERS_FILES.get(tag) is None:
-        for basic in list(_USERS_FILE_READERS):
-            if basic._file_tag == tag:
-                _USERS_FILES[tag] = basic
-                return
+    with _USERS_FILES_LOCK:
+        if _USERS_FILES.get(tag) is None:
+            for basic in list(_USERS_FILE_READERS):
+                if basic._file_tag == tag:
+                    _USERS_FILES[tag] = basic
+                    return
 
 
 def _is_stale_login(user: Any, line: str) -> bool:
@@ -8675,8 +8680,9 @@ class BasicAuth:
                 raise ConfigError('canister.auth_basic_users_file = %r: %s (%s)' % (self.users_file, why, path))
             self._reload(at_install=True)
             self._settled = self.users
-            _USERS_FILES[self._file_tag] = self  # (once read: a failed install leaves another app's reading in place)
-            _USERS_FILE_READERS.add(self)
+            with _USERS_FILES_LOCK:  # (once read: a failed install leaves another app's reading in place)
+                _USERS_FILES[self._file_tag] = self
+                _USERS_FILE_READERS.add(self)
             weakref.finalize(self, _users_file_gone, self._file_tag).atexit = False
 
     def _make_dummy(self) -> Tuple[str, str]:
@@ -8944,10 +8950,11 @@ class BasicAuth:
 
     def close(self) -> None:
         """At uninstall: the sessions of this users file are no longer checked by this reading of it."""
-        _USERS_FILE_READERS.discard(self)
-        if _USERS_FILES.get(self._file_tag) is self:
-            del _USERS_FILES[self._file_tag]
-            _users_file_gone(self._file_tag)  # (another app of this process may read the same file)
+        with _USERS_FILES_LOCK:
+            _USERS_FILE_READERS.discard(self)
+            if _USERS_FILES.get(self._file_tag) is self:
+                del _USERS_FILES[self._file_tag]
+                _users_file_gone(self._file_tag)  # (another app of this process may read the same file)
 
     def is_guess(self, credentials: str) -> bool:
         """True unless these exact credentials were verified in the last 5 minutes: checking
