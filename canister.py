@@ -740,6 +740,8 @@ def _as_number(kind: type, minimum: Optional[float] = None, maximum: Optional[fl
             raise ValueError(expected)
         if isinstance(value, datetime.timedelta):
             raise ValueError('%s, not a timedelta: this key is no number of seconds' % expected)
+        if isinstance(value, str) and not value.isascii():  # (int() and float() take '٣' and '３' for 3)
+            raise ValueError('%s written with the digits 0-9: %r holds characters other than ASCII' % (expected, value))
         try:
             number = kind(value.strip() if isinstance(value, str) else value)
         except (TypeError, ValueError, OverflowError):  # OverflowError: int(inf)
@@ -919,8 +921,14 @@ def _as_jwks_url(value: Any) -> str:
 _TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
 # scheme://host[:port] as a browser sends it in Origin: a DNS name (or a `*.` wildcard before one),
 # an IPv4 address or a bracketed IPv6 address.
-_ORIGIN = re.compile(r'(?i)https?://(?:(?:\*\.)?[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)*'
+_ORIGIN = re.compile(r'(?i)https?://(?P<host>(?:\*\.)?[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)*'
                      r'|\[[0-9a-f:.]+\])(?::(?P<port>[0-9]{1,5}))?/?')
+#: A host name's last label that makes a browser read the whole host as an IPv4 address (the URL Standard's
+#: "ends in a number": digits, or 0x and hex digits), which it then writes as four decimals (``127.1``: 127.0.0.1).
+_NUMERIC_LABEL = re.compile(r'(?i)[0-9]+|0x[0-9a-f]*')
+#: An IPv4 address as a browser writes it in an Origin: four decimals from 0 to 255, without leading zeros.
+_DOTTED_QUAD = re.compile(r'(?:(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\.){3}'
+                          r'(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])')
 # Whitespace then `;` or `#`: an inline comment, which Bottle's load_config keeps in the value.
 _INLINE_COMMENT = re.compile(r'\s[;#]')
 # A whole value in quotes, as .env, TOML and YAML files write it: an ini file's value keeps them.
@@ -1007,6 +1015,11 @@ def _check_origin(item: str) -> None:
     if not match:
         raise ValueError('%r is not an origin: expected scheme://host[:port] with scheme http or '
                          'https (the host may start with *.), null, or * alone' % item)
+    host = match.group('host')
+    if _NUMERIC_LABEL.fullmatch(host.rpartition('.')[2]) and not _DOTTED_QUAD.fullmatch(host):
+        raise ValueError('%r can never match an Origin: a browser reads a host that ends in a number as an IPv4 '
+                         'address, refuses one with a part over 255, and writes the others as four decimals from 0 '
+                         'to 255 without leading zeros (192.0.2.1), with no wildcard' % item)
     port = match.group('port')
     if port is not None and (port.startswith('0') or int(port) > 65535):
         raise ValueError('%r: a browser never sends the port %s (it writes one from 1 to 65535, without '
@@ -10109,15 +10122,8 @@ class Authenticator:
             raise self._refusal(client, wait, ends == _Throttle.FULL, throttle.max_clients)
         try:
             result = check()
-        except AuthFailure as failure:  # the attempt keeps its place (takes one) until the window ends
-            if not failure.counted:  # (a lapsed token is no guess: an app sends it until it refreshes it)
-                if guess:
-                    throttle.release(client, ends)
-            elif not guess:
-                wait, ends = throttle.claim(client)
-            self.log.write(logging.WARNING, 'Authentication failed: %s', failure.logged)
-            if wait:  # (no place was left for the failure: refused as a guess would have been)
-                raise self._refusal(client, wait, ends == _Throttle.FULL, throttle.max_clients) from None
+        except AuthFailure as failure:
+            self._failed(client, guess, ends, failure)
             raise
         except BaseException:
             if guess:
@@ -10126,6 +10132,20 @@ class Authenticator:
         if guess:
             throttle.release(client, ends)
         return result
+
+    def _failed(self, client: str, guess: bool, ends: float, failure: AuthFailure) -> None:
+        """Count a failed login (its place, taken before the check of a guess, is kept until the window ends; any
+        other takes one now) and log it; raise the 429 of a failure that finds no place left to take."""
+        throttle = self.throttle
+        wait = 0
+        if not failure.counted:  # (a lapsed token is no guess: an app sends it until it refreshes it)
+            if guess:
+                throttle.release(client, ends)
+        elif not guess:
+            wait, ends = throttle.claim(client)
+        self.log.write(logging.WARNING, 'Authentication failed: %s', failure.logged)
+        if wait:  # (as a guess would have been refused before its check)
+            raise self._refusal(client, wait, ends == _Throttle.FULL, throttle.max_clients) from None
 
     def _refusal(self, client: str, wait: int, full: bool, most: int) -> bottle.HTTPResponse:
         """The 429 of a login the throttle refused, logged: the client is locked out, or (``full``) not counted
