@@ -10275,11 +10275,12 @@ def _served_route(context: Any) -> Any:
 def _route_plugin(context: Any) -> Any:
     """The canister that wraps the route being served, whose credentials rule its login: in an app
     mounted or merged into another that has a canister too ("On both" in the README), the child's
-    own (which checks the ``Authorization`` header on its routes), else the request's."""
+    own (which checks the ``Authorization`` header on its routes, and whose schemes a guard on a route that
+    skips it logs in with: ``_log_in_on_unwrapped_route``), else the request's."""
     plugin = context.plugin
     route = _served_route(context)
     if route is not None and route.app is not plugin.app:
-        for other in route.all_plugins():
+        for other in itertools.chain(route.all_plugins(), route.app.plugins):
             if getattr(other, 'name', None) == 'canister' and getattr(other, 'authenticator', None) is not None:
                 return other
     return plugin
