@@ -3492,7 +3492,7 @@ def _bottle_body_refusal(error: BaseException) -> Optional[str]:
     return 'the body is not valid JSON'
 
 
-def _bottle_body_answer(error: bottle.HTTPResponse) -> Optional[str]:
+def _bottle_body_answer(error: BaseException) -> Optional[str]:
     """What is wrong with a body that Bottle 0.13's ``request.json`` or ``request.forms``, read by the handler
     itself, answered its own 400 for (``Invalid JSON``, ``MultipartError: ...``), as canister's own reading says
     it; None for any other response, the app's own ``abort(400)`` among them (raised outside Bottle's readers)."""
@@ -12467,20 +12467,16 @@ class _SkippedRouteCall:
         """The call in the request ``Canister._serve`` begins: an exception logged, a generator's chunks given
         their request, as by the route wrapper (whose work around the call is left out: the route skips it)."""
         context = _local.context
-        log = self.plugin.log
         what = '%s %s' % (self.route.method, self.route.rule)
         try:
             if self.guards:
                 _run_guards(self.guards)
             result = typing.cast(Callable[..., Any], self.call)(*args, **kwargs)
-        except bottle.HTTPResponse:
-            raise
-        except StoreUnavailable as error:
-            raise self.plugin._unavailable_response(error) from None
-        except Exception:
-            log.write(logging.ERROR, 'Unhandled exception in %s', what, exc_info=True)
-            context.handler_failed(log)
-            raise
+        except Exception as error:
+            answer = self.plugin._handler_raised(error, context, what)
+            if answer is None:
+                raise
+            raise answer from None
         if type(result) is types.GeneratorType:
             return _StreamedBody(result, context, what)
         return result
@@ -12971,22 +12967,17 @@ class Canister:
                 raise
             try:
                 result = callback(*args, **url_args)
-            except bottle.HTTPResponse as error:
-                refusal = _bottle_body_answer(error)
-                if refusal is not None:  # Bottle 0.13's own 400 for a body it cannot read: as 0.12's, below
-                    log.write(logging.WARNING, 'Bad request: %s', refusal)
-                    raise _error_response(400, 'Bad request: %s' % refusal) from None
-                raise
-            except StoreUnavailable as error:
-                raise self._unavailable_response(error) from None
             except Exception as error:
-                refusal = _bottle_body_refusal(error)
-                if refusal is not None:  # the client's body, not the handler, is at fault: a 400 as canister's own
+                # (Bottle 0.13's own 400 for a body it cannot read, or 0.12's exception: the client's body, not the
+                # handler, is at fault, a 400 as canister's own)
+                refusal = _bottle_body_answer(error) or _bottle_body_refusal(error)
+                if refusal is not None:
                     log.write(logging.WARNING, 'Bad request: %s', refusal)
                     raise _error_response(400, 'Bad request: %s' % refusal) from None
-                log.write(logging.ERROR, 'Unhandled exception in %s', what, exc_info=True)
-                context.handler_failed(log)
-                raise
+                answer = self._handler_raised(error, context, what)
+                if answer is None:
+                    raise
+                raise answer from None
             if type(result) is types.GeneratorType:
                 return _StreamedBody(result, context, what)
             return result
@@ -13015,6 +13006,18 @@ class Canister:
         overrides = route.config.get(name) if isinstance(name, str) else None
         get = getattr(overrides, 'get', None)
         return get('keyword', keyword) if callable(get) else keyword
+
+    def _handler_raised(self, error: Exception, context: Any, what: str) -> Optional[bottle.HTTPResponse]:
+        """What a route's call (``what``) that raised ``error`` answers: the 503 of a session store that is down,
+        or None to let ``error`` go on, a response as it is and an exception logged first with its traceback
+        (Bottle answers its 500 and logs nothing)."""
+        if isinstance(error, bottle.HTTPResponse):
+            return None
+        if isinstance(error, StoreUnavailable):
+            return self._unavailable_response(error)
+        self.log.write(logging.ERROR, 'Unhandled exception in %s', what, exc_info=True)
+        context.handler_failed(self.log)
+        return None
 
     def _unavailable_response(self, error: Exception) -> bottle.HTTPResponse:
         """The 503 response of a request whose session store cannot be reached (logged once a second)."""
