@@ -741,6 +741,8 @@ def _as_number(kind: type, minimum: Optional[float] = None, maximum: Optional[fl
             raise ValueError(expected)
         if isinstance(value, datetime.timedelta):
             raise ValueError('%s, not a timedelta: this key is no number of seconds' % expected)
+        if isinstance(value, str) and not value.isascii():  # (int() and float() take '٣' and '３' for 3)
+            raise ValueError('%s written with the digits 0-9: %r holds characters other than ASCII' % (expected, value))
         try:
             number = kind(value.strip() if isinstance(value, str) else value)
         except (TypeError, ValueError, OverflowError):  # OverflowError: int(inf)
@@ -920,8 +922,14 @@ def _as_jwks_url(value: Any) -> str:
 _TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
 # scheme://host[:port] as a browser sends it in Origin: a DNS name (or a `*.` wildcard before one),
 # an IPv4 address or a bracketed IPv6 address.
-_ORIGIN = re.compile(r'(?i)https?://(?:(?:\*\.)?[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)*'
+_ORIGIN = re.compile(r'(?i)https?://(?P<host>(?:\*\.)?[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)*'
                      r'|\[[0-9a-f:.]+\])(?::(?P<port>[0-9]{1,5}))?/?')
+#: A host name's last label that makes a browser read the whole host as an IPv4 address (the URL Standard's
+#: "ends in a number": digits, or 0x and hex digits), which it then writes as four decimals (``127.1``: 127.0.0.1).
+_NUMERIC_LABEL = re.compile(r'(?i)[0-9]+|0x[0-9a-f]*')
+#: An IPv4 address as a browser writes it in an Origin: four decimals from 0 to 255, without leading zeros.
+_DOTTED_QUAD = re.compile(r'(?:(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\.){3}'
+                          r'(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])')
 # Whitespace then `;` or `#`: an inline comment, which Bottle's load_config keeps in the value.
 _INLINE_COMMENT = re.compile(r'\s[;#]')
 # A whole value in quotes, as .env, TOML and YAML files write it: an ini file's value keeps them.
@@ -1008,6 +1016,11 @@ def _check_origin(item: str) -> None:
     if not match:
         raise ValueError('%r is not an origin: expected scheme://host[:port] with scheme http or '
                          'https (the host may start with *.), null, or * alone' % item)
+    host = match.group('host')
+    if _NUMERIC_LABEL.fullmatch(host.rpartition('.')[2]) and not _DOTTED_QUAD.fullmatch(host):
+        raise ValueError('%r can never match an Origin: a browser reads a host that ends in a number as an IPv4 '
+                         'address, refuses one with a part over 255, and writes the others as four decimals from 0 '
+                         'to 255 without leading zeros (192.0.2.1), with no wildcard' % item)
     port = match.group('port')
     if port is not None and (port.startswith('0') or int(port) > 65535):
         raise ValueError('%r: a browser never sends the port %s (it writes one from 1 to 65535, without '
@@ -3559,7 +3572,7 @@ def _bottle_body_refusal(error: BaseException) -> Optional[str]:
     return 'the body is not valid JSON'
 
 
-def _bottle_body_answer(error: bottle.HTTPResponse) -> Optional[str]:
+def _bottle_body_answer(error: BaseException) -> Optional[str]:
     """What is wrong with a body that Bottle 0.13's ``request.json`` or ``request.forms``, read by the handler
     itself, answered its own 400 for (``Invalid JSON``, ``MultipartError: ...``), as canister's own reading says
     it; None for any other response, the app's own ``abort(400)`` among them (raised outside Bottle's readers)."""
@@ -8666,8 +8679,9 @@ def _check_hash(encoded: str, scheme: str, where: str) -> None:
 
 #: The locks of Basic's users and of the in-process login throttles are held across a fork: a
 #: child must not inherit one locked by a thread it lacks (its first login would wait forever).
-#: They guard a few dict operations.
-_AUTH_LOCKS = _ForkLocks()
+#: They guard a few dict operations.  ``_USERS_FILES_LOCK`` (below) comes first.
+_USERS_FILES_LOCK = threading.RLock()
+_AUTH_LOCKS = _ForkLocks(first=_USERS_FILES_LOCK)
 
 
 def _users_file_entries(data: bytes) -> List[Tuple[int, Optional[str], str]]:
@@ -8702,15 +8716,19 @@ _USERS_FILES: 'weakref.WeakValueDictionary[str, BasicAuth]' = weakref.WeakValueD
 #: Every Basic of this process that reads a users file, until closed: when the one ``_USERS_FILES`` holds for a
 #: file goes (uninstalled, or its app dropped), another that reads the same file takes its place there.
 _USERS_FILE_READERS: 'weakref.WeakSet[BasicAuth]' = weakref.WeakSet()
+# (``_USERS_FILES_LOCK``, above, guards a look at ``_USERS_FILES`` and the change that follows from it, so two
+# uninstalls at once cannot hand the file to a reader being closed; an RLock, since a finalizer calls
+# ``_users_file_gone`` at whatever allocation the garbage collector runs at, also one under the lock)
 
 
 def _users_file_gone(tag: str) -> None:
     """The Basic ``_USERS_FILES`` held for the users file of ``tag`` went: another that reads it takes its place."""
-    if _USERS_FILES.get(tag) is None:
-        for basic in list(_USERS_FILE_READERS):
-            if basic._file_tag == tag:
-                _USERS_FILES[tag] = basic
-                return
+    with _USERS_FILES_LOCK:
+        if _USERS_FILES.get(tag) is None:
+            for basic in list(_USERS_FILE_READERS):
+                if basic._file_tag == tag:
+                    _USERS_FILES[tag] = basic
+                    return
 
 
 def _is_stale_login(user: Any, line: str) -> bool:
@@ -8812,8 +8830,9 @@ class BasicAuth:
                 raise ConfigError('canister.auth_basic_users_file = %r: %s (%s)' % (self.users_file, why, path))
             self._reload(at_install=True)
             self._settled = self.users
-            _USERS_FILES[self._file_tag] = self  # (once read: a failed install leaves another app's reading in place)
-            _USERS_FILE_READERS.add(self)
+            with _USERS_FILES_LOCK:  # (once read: a failed install leaves another app's reading in place)
+                _USERS_FILES[self._file_tag] = self
+                _USERS_FILE_READERS.add(self)
             weakref.finalize(self, _users_file_gone, self._file_tag).atexit = False
 
     def _make_dummy(self) -> Tuple[str, str]:
@@ -9081,10 +9100,11 @@ class BasicAuth:
 
     def close(self) -> None:
         """At uninstall: the sessions of this users file are no longer checked by this reading of it."""
-        _USERS_FILE_READERS.discard(self)
-        if _USERS_FILES.get(self._file_tag) is self:
-            del _USERS_FILES[self._file_tag]
-            _users_file_gone(self._file_tag)  # (another app of this process may read the same file)
+        with _USERS_FILES_LOCK:
+            _USERS_FILE_READERS.discard(self)
+            if _USERS_FILES.get(self._file_tag) is self:
+                del _USERS_FILES[self._file_tag]
+                _users_file_gone(self._file_tag)  # (another app of this process may read the same file)
 
     def is_guess(self, credentials: str) -> bool:
         """True unless these exact credentials were verified in the last 5 minutes: checking
@@ -10263,13 +10283,8 @@ class Authenticator:
             raise self._refusal(client, wait, ends == _Throttle.FULL, throttle.max_clients)
         try:
             result = check()
-        except AuthFailure as failure:  # the attempt keeps its place (takes one) until the window ends
-            if not failure.counted:  # (a lapsed token is no guess: an app sends it until it refreshes it)
-                if guess:
-                    throttle.release(client, ends)
-            elif not guess:
-                throttle.claim(client)
-            self.log.write(logging.WARNING, 'Authentication failed: %s', failure.logged)
+        except AuthFailure as failure:
+            self._failed(client, guess, ends, failure)
             raise
         except BaseException:
             if guess:
@@ -10278,6 +10293,20 @@ class Authenticator:
         if guess:
             throttle.release(client, ends)
         return result
+
+    def _failed(self, client: str, guess: bool, ends: float, failure: AuthFailure) -> None:
+        """Count a failed login (its place, taken before the check of a guess, is kept until the window ends; any
+        other takes one now) and log it; raise the 429 of a failure that finds no place left to take."""
+        throttle = self.throttle
+        wait = 0
+        if not failure.counted:  # (a lapsed token is no guess: an app sends it until it refreshes it)
+            if guess:
+                throttle.release(client, ends)
+        elif not guess:
+            wait, ends = throttle.claim(client)
+        self.log.write(logging.WARNING, 'Authentication failed: %s', failure.logged)
+        if wait:  # (as a guess would have been refused before its check)
+            raise self._refusal(client, wait, ends == _Throttle.FULL, throttle.max_clients) from None
 
     def _refusal(self, client: str, wait: int, full: bool, most: int) -> bottle.HTTPResponse:
         """The 429 of a login the throttle refused, logged: the client is locked out, or (``full``) not counted
@@ -10407,11 +10436,12 @@ def _served_route(context: Any) -> Any:
 def _route_plugin(context: Any) -> Any:
     """The canister that wraps the route being served, whose credentials rule its login: in an app
     mounted or merged into another that has a canister too ("On both" in the README), the child's
-    own (which checks the ``Authorization`` header on its routes), else the request's."""
+    own (which checks the ``Authorization`` header on its routes, and whose schemes a guard on a route that
+    skips it logs in with: ``_log_in_on_unwrapped_route``), else the request's."""
     plugin = context.plugin
     route = _served_route(context)
     if route is not None and route.app is not plugin.app:
-        for other in route.all_plugins():
+        for other in itertools.chain(route.all_plugins(), route.app.plugins):
             if getattr(other, 'name', None) == 'canister' and getattr(other, 'authenticator', None) is not None:
                 return other
     return plugin
@@ -12598,20 +12628,16 @@ class _SkippedRouteCall:
         """The call in the request ``Canister._serve`` begins: an exception logged, a generator's chunks given
         their request, as by the route wrapper (whose work around the call is left out: the route skips it)."""
         context = _local.context
-        log = self.plugin.log
         what = '%s %s' % (self.route.method, self.route.rule)
         try:
             if self.guards:
                 _run_guards(self.guards)
             result = typing.cast(Callable[..., Any], self.call)(*args, **kwargs)
-        except bottle.HTTPResponse:
-            raise
-        except StoreUnavailable as error:
-            raise self.plugin._unavailable_response(error) from None
-        except Exception:
-            log.write(logging.ERROR, 'Unhandled exception in %s', what, exc_info=True)
-            context.handler_failed(log)
-            raise
+        except Exception as error:
+            answer = self.plugin._handler_raised(error, context, what)
+            if answer is None:
+                raise
+            raise answer from None
         if type(result) is types.GeneratorType:
             return _StreamedBody(result, context, what)
         return result
@@ -13102,22 +13128,17 @@ class Canister:
                 raise
             try:
                 result = callback(*args, **url_args)
-            except bottle.HTTPResponse as error:
-                refusal = _bottle_body_answer(error)
-                if refusal is not None:  # Bottle 0.13's own 400 for a body it cannot read: as 0.12's, below
-                    log.write(logging.WARNING, 'Bad request: %s', refusal)
-                    raise _error_response(400, 'Bad request: %s' % refusal) from None
-                raise
-            except StoreUnavailable as error:
-                raise self._unavailable_response(error) from None
             except Exception as error:
-                refusal = _bottle_body_refusal(error)
-                if refusal is not None:  # the client's body, not the handler, is at fault: a 400 as canister's own
+                # (Bottle 0.13's own 400 for a body it cannot read, or 0.12's exception: the client's body, not the
+                # handler, is at fault, a 400 as canister's own)
+                refusal = _bottle_body_answer(error) or _bottle_body_refusal(error)
+                if refusal is not None:
                     log.write(logging.WARNING, 'Bad request: %s', refusal)
                     raise _error_response(400, 'Bad request: %s' % refusal) from None
-                log.write(logging.ERROR, 'Unhandled exception in %s', what, exc_info=True)
-                context.handler_failed(log)
-                raise
+                answer = self._handler_raised(error, context, what)
+                if answer is None:
+                    raise
+                raise answer from None
             if type(result) is types.GeneratorType:
                 return _StreamedBody(result, context, what)
             return result
@@ -13146,6 +13167,18 @@ class Canister:
         overrides = route.config.get(name) if isinstance(name, str) else None
         get = getattr(overrides, 'get', None)
         return get('keyword', keyword) if callable(get) else keyword
+
+    def _handler_raised(self, error: Exception, context: Any, what: str) -> Optional[bottle.HTTPResponse]:
+        """What a route's call (``what``) that raised ``error`` answers: the 503 of a session store that is down,
+        or None to let ``error`` go on, a response as it is and an exception logged first with its traceback
+        (Bottle answers its 500 and logs nothing)."""
+        if isinstance(error, bottle.HTTPResponse):
+            return None
+        if isinstance(error, StoreUnavailable):
+            return self._unavailable_response(error)
+        self.log.write(logging.ERROR, 'Unhandled exception in %s', what, exc_info=True)
+        context.handler_failed(self.log)
+        return None
 
     def _unavailable_response(self, error: Exception) -> bottle.HTTPResponse:
         """The 503 response of a request whose session store cannot be reached (logged once a second)."""

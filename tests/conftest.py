@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import pathlib
+import sys
 import time
 from typing import Any, Callable, Iterator, List
 
@@ -34,6 +35,15 @@ def once_warnings_unsaid() -> None:
     """Every test starts as a new process does: none of canister's once-per-process WARNINGs said yet
     (the check of gevent's monkey-patching), whatever tests ran before."""
     canister._forget_once_warnings()
+
+
+@pytest.fixture
+def frequent_switches() -> Iterator[None]:
+    """Threads switch as often as Python allows, so a gap of a few bytecodes is hit within a second."""
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    yield
+    sys.setswitchinterval(interval)
 
 
 @pytest.fixture

@@ -772,3 +772,20 @@ def test_a_mounted_apps_login_still_ends_when_another_app_of_the_same_users_file
         client(web.app).get('/a/me', status=401)
 
     carol.get('/me', status=401)
+
+
+def test_two_apps_of_one_users_file_uninstalled_at_once_from_two_threads_both_uninstall(
+        tmp_path, frequent_switches, uninstall_at_end):
+    """Each uninstall takes its reading of the file out of the process's list of readers, which the other's
+    looks through for one to hand the file's logins to: done without a lock, the look could fail (``RuntimeError:
+    Set changed size during iteration``, more likely the longer the list: 300 apps read another file here)."""
+    users = write_users(tmp_path / 'users.txt', carol='carol-password')
+    others = write_users(tmp_path / 'others.txt', dave='dave-password')
+    for _ in range(300):
+        uninstall_at_end(bottle.Bottle()).install(canister.Canister(log_path=str(tmp_path),
+                                                                    auth_basic_users_file=str(others)))
+    for _ in range(50):
+        apps = [bottle.Bottle() for _ in range(2)]
+        for app in apps:
+            app.install(canister.Canister(log_path=str(tmp_path), auth_basic_users_file=str(users)))
+        at_once([lambda app=app: app.uninstall(True) for app in apps])  # (fails the test if one raised)

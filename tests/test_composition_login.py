@@ -41,6 +41,16 @@ def composed(tmp_path, request):
         def private() -> str:
             return 'user=%s' % session.user
 
+        @child.post('/skipped_login', skip=['canister'])
+        def skipped_login() -> str:
+            return 'user=%s' % session.user if canister.log_in(bottle.request.forms.username,
+                                                              bottle.request.forms.password) else 'refused'
+
+        @child.get('/skipped', skip=['canister'])
+        @canister.require_user
+        def skipped() -> str:
+            return 'user=%s' % session.user
+
         parent = bottle.Bottle()
         prefix = compose_child(parent, child, composition)
         parent.install(canister.Canister(log_path=str(tmp_path / 'parent'), **parent_config))
@@ -76,6 +86,28 @@ def test_the_401_of_a_childs_guarded_route_challenges_with_the_childs_scheme(com
     refused = web.get(prefix + '/private', status=401)
     assert refused.headers['WWW-Authenticate'].startswith('Basic realm='), refused.headers
     assert web.get(prefix + '/private', headers={'Authorization': basic('carol', 'sesame')}).text == 'user=carol'
+
+
+@compositions
+def test_the_401_of_a_guarded_child_route_that_skips_canister_challenges_with_the_childs_scheme_it_checks(
+        composed, composition):
+    """The guard of a route that skips the child's canister logs in with the child's Basic: its 401 asks for it,
+    not for the parent's schemes (none here: the parent's challenge would be its Session one)."""
+    parent, prefix = composed(composition, {})
+    web = client(parent)
+
+    refused = web.get(prefix + '/skipped', status=401)
+    assert refused.headers.getall('WWW-Authenticate') == ['Basic realm="canister", charset="UTF-8"']
+    assert web.get(prefix + '/skipped', headers={'Authorization': basic('carol', 'sesame')}).text == 'user=carol'
+
+
+@compositions
+def test_a_login_form_on_a_child_route_that_skips_canister_checks_the_childs_users(composed, composition):
+    parent, prefix = composed(composition, PARENT_USERS)
+    web = client(parent)
+
+    assert web.post(prefix + '/skipped_login', {'username': 'alice', 'password': 'wonderland'}).text == 'refused'
+    assert web.post(prefix + '/skipped_login', {'username': 'carol', 'password': 'sesame'}).text == 'user=carol'
 
 
 @compositions

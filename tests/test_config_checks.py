@@ -141,6 +141,13 @@ def test_valid_cors_origins_install(make_app, origins):
     ('https://example.com:0443', "'https://example.com:0443': a browser never sends the port 0443"),
     ('http://localhost:0', "'http://localhost:0': a browser never sends the port 0 "),
     ('http://localhost:99999', "'http://localhost:99999': a browser never sends the port 99999"),
+    # a host ending in a number is an IPv4 address to a browser: refused over 255, written as four decimals
+    ('https://256.1.1.1', "'https://256.1.1.1' can never match an Origin: a browser reads a host that ends in a "
+                          'number as an IPv4 address, refuses one with a part over 255'),
+    ('http://127.1:8080', "'http://127.1:8080' can never match an Origin"),        # sent as http://127.0.0.1:8080
+    ('http://0x7f.0.0.1', "'http://0x7f.0.0.1' can never match an Origin"),
+    ('http://010.0.0.1', "'http://010.0.0.1' can never match an Origin"),          # octal: sent as http://8.0.0.1
+    ('https://*.10.0.0.1', "'https://*.10.0.0.1' can never match an Origin"),
 ])
 def test_every_cors_origin_is_checked(make_app, origins, bad):
     with pytest.raises(canister.ConfigError) as raised:
@@ -428,6 +435,10 @@ def test_a_jwks_url_that_cannot_be_fetched_is_refused_at_install(tmp_path, url, 
     ('log_days', -1, 'expected a number >= 0'),
     ('session_max', timedelta(days=30), 'expected an integer, not a timedelta: this key is no number of seconds'),
     ('max_body_size', timedelta(seconds=10), 'expected an integer, not a timedelta'),
+    ('max_form_parts', '\u0663', "expected an integer written with the digits 0-9: '\u0663' holds characters "
+                                   'other than ASCII'),                # an Arabic-Indic three, which int() takes
+    ('session_timeout', '\uff19\uff10', 'expected an integer written with the digits 0-9'),  # fullwidth 90
+    ('log_slow', '\u0968.5', 'expected a finite number written with the digits 0-9'),     # float() takes it as 2.5
 ])
 def test_a_number_that_cannot_work_is_refused_at_install(tmp_path, key, value, why):
     with pytest.raises(canister.ConfigError) as caught:

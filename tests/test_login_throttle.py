@@ -410,6 +410,20 @@ def test_more_clients_than_the_memory_throttle_counts_do_not_make_it_forget_a_lo
     assert from_64(web, 1, RIGHT).json == {'user': 'alice'}  # a client counted already is checked as before
 
 
+def test_a_forged_token_while_the_memory_throttle_counts_its_most_clients_is_refused_as_a_guess_would_be(
+        make_app, log_dir):
+    """README (A bounded count in memory): a client not counted yet is refused with 429 while the throttle is
+    full.  A forged token takes no place before its check, but its failure must: with no room for it, 429 too."""
+    secret = 'a shared secret of at least thirty-two bytes, for HS256'
+    app = hashed_alice_app(make_app, iterations=1, auth_max_failures=2, auth_jwt_secret=secret)
+    web = client(app)
+    assert all(from_64(web, number, WRONG).status_int == 401 for number in range(MOST_CLIENTS))
+    forged = from_64(web, MOST_CLIENTS, bearer(signed_token('not the secret, but thirty-two bytes or more')))
+    assert forged.status_int == 429 and 0 < int(forged.headers['Retry-After']) <= 60
+    assert forged.text.startswith('Too many clients with failed logins at once: retry in ')
+    assert read_log(log_dir).count('The login throttle of this process counts 10000 clients, its most') == 1
+
+
 def test_successful_form_logins_take_no_room_in_the_memory_throttle(make_app):
     """Every form login takes a place before its check; a success gives it back, and its client's count with it."""
     app = hashed_alice_app(make_app, iterations=1, auth_max_failures=2)

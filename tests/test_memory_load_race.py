@@ -2,7 +2,6 @@
 moves it to the end of its dict (taking it out and putting it back)."""
 from __future__ import annotations
 
-import sys
 import threading
 import time
 
@@ -11,15 +10,6 @@ import pytest
 import canister
 
 CREATED_MS = int(time.time() * 1000)
-
-
-@pytest.fixture
-def frequent_switches():
-    """Threads switch as often as Python allows, so a gap of a few bytecodes is hit within a second."""
-    interval = sys.getswitchinterval()
-    sys.setswitchinterval(1e-6)
-    yield
-    sys.setswitchinterval(interval)
 
 
 @pytest.mark.parametrize('user', ['alice', None])
