@@ -982,6 +982,16 @@ def test_a_log_path_that_is_a_regular_file_fails_the_install_clearly(make_app, t
         make_app(log_path=str(blocker))
 
 
+def test_a_log_directory_whose_days_file_cannot_be_written_fails_the_install_clearly(make_app, log_dir):
+    """README, Failure: a directory that cannot be written at install (here the day's file is a directory,
+    which root cannot write either) fails the install, naming the place, the reason and what to do."""
+    (log_dir / ('log.' + today())).mkdir(parents=True)
+    with pytest.raises(canister.ConfigError) as caught:
+        make_app()
+    assert str(caught.value) == ('canister cannot write its log to %s: Is a directory (fix canister.log_path, or set '
+                                 'log_path = stderr)' % log_dir)
+
+
 def _fail_the_days_file(log_dir):
     """Make the day's file of a log already open fail: a link to /dev/full in its place, which canister does not follow
     (``tests/test_log_file_safety.py``), looked at within a second."""
@@ -1022,6 +1032,21 @@ def test_a_log_directory_deleted_while_the_app_runs_is_made_again_within_a_secon
     assert log_dir.exists(), 'the log directory was not made again'
     assert web.get('/?after=deletion').text == 'ok'
     assert '/?after=deletion' in read_log(log_dir)
+    assert capfd.readouterr().err == ''  # nothing failed: nothing to report
+
+
+def test_a_days_file_deleted_while_the_app_runs_is_made_again_within_a_second(make_app, log_dir, capfd):
+    web = logged_once(make_app)
+    days_file = log_dir / ('log.' + today())
+    days_file.unlink()
+    deleted = time.monotonic()
+    while not days_file.exists() and time.monotonic() < deleted + 3:
+        assert web.get('/').text == 'ok'
+        time.sleep(0.05)
+    assert days_file.exists(), "the day's file was not made again"
+    assert time.monotonic() - deleted < 2  # (a second, and the slack of a loaded machine)
+    assert web.get('/?after=deletion').text == 'ok'
+    assert '/?after=deletion' in days_file.read_text()
     assert capfd.readouterr().err == ''  # nothing failed: nothing to report
 
 
