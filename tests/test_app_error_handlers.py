@@ -209,3 +209,40 @@ def test_the_way_the_log_names_sends_the_browser_to_the_login_form(make_app, log
     origin = serve(app_whose_401_page_raises(make_app, to_login))
     assert status_and_location(origin, '/account') == (303, '/login')
     assert ' ERROR ' not in read_log(log_dir)
+
+
+
+FORM = 'application/x-www-form-urlencoded'
+#: (test id, the request's content type, its other headers, its body, the status of canister's early answer and
+#: the start of its text)
+EARLY = [
+    ('form-of-too-many-parts', 'multipart/form-data; boundary=b', {},
+     b''.join(b'--b\r\nContent-Disposition: form-data; name="f%d"\r\n\r\nv\r\n' % n for n in range(4)) + b'--b--\r\n',
+     413, 'Request body too large: a multipart form of more than 3 parts (max_form_parts)'),
+    ('cookie-past-max-header-size', FORM, {'Cookie': 'a=' + 'x' * 9000}, b'name=x', 431,
+     'Request header Cookie too large'),
+    ('cross-site-post', FORM, {'Origin': 'https://evil.example.net'}, b'name=x', 403, 'Cross-site request refused'),
+    ('content-length-and-transfer-encoding', FORM, {'Transfer-Encoding': 'chunked'}, b'6\r\nname=x\r\n0\r\n\r\n',
+     400, 'Bad request: Content-Length and Transfer-Encoding together'),
+]
+
+
+@pytest.mark.parametrize('content_type, headers, body, status, text', [case[1:] for case in EARLY],
+                         ids=[case[0] for case in EARLY])
+def test_canisters_early_answers_stay_its_own_when_the_app_has_a_page_for_their_status(make_app, content_type,
+                                                                                      headers, body, status, text):
+    """The early 413 of too many form parts, the 431, the CSRF check's 403 and a smuggling 400 come
+    before the app's part: canister's text, never the app's page for that status, and no handler call."""
+    app = with_pages(make_app(max_form_parts=3), 400, 403, 413, 431)
+    calls = []
+
+    @app.post('/form')
+    def form(name: str = ''):
+        calls.append(name)
+        return name
+
+    answer = client(app).request('/form', method='POST', body=body, content_type=content_type, headers=headers,
+                                 status=status)  # (not post(): WebTest encodes a multipart body anew)
+    assert answer.text.startswith(text), answer.text
+    assert '<p>' not in answer.text
+    assert calls == []

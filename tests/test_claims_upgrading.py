@@ -270,6 +270,17 @@ def test_an_empty_log_path_is_refused_naming_stderr_but_not_with_log_level_disab
     assert client(app).get('/').text == 'ok' and list(tmp_path.iterdir()) == []
 
 
+def test_log_path_none_is_refused_as_an_empty_one_is_but_not_with_log_level_disabled(tmp_path, monkeypatch,
+                                                                                      uninstall_at_end):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(canister.ConfigError, match=r"^canister.log_path = None is not valid: .*or stderr or stdout"):
+        bottle.Bottle().install(canister.Canister(log_path=None))
+    app = uninstall_at_end(bottle.Bottle())
+    app.install(canister.Canister(log_path=None, log_level='DISABLED'))
+    app.route('/', callback=lambda: 'ok')
+    assert client(app).get('/').text == 'ok' and list(tmp_path.iterdir()) == []
+
+
 @pytest.mark.parametrize('key, value', [('log_slow', '1.0'), ('session_max', '100000')])
 def test_the_defaults_the_upgrading_section_names_are_the_defaults(make_app, log_dir, key, value):
     make_app()

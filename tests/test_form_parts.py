@@ -64,6 +64,22 @@ def test_the_refusal_of_too_many_parts_is_json_to_a_client_that_accepts_json(mak
     assert answer.json == {'error': 'Content Too Large', 'message': REFUSAL}
 
 
+@pytest.mark.parametrize('size', [1000, 300000], ids=['in-memory', 'past-memfile-max'])
+def test_a_handler_reading_wsgi_input_itself_reads_the_whole_form_canister_counted(make_app, size):
+    """The parts are counted as canister reads the body before Bottle does (spooled to a file past
+    MEMFILE_MAX); a handler that reads ``wsgi.input`` itself reads that copy, every byte of it."""
+    app = make_app()
+
+    @app.post('/raw')
+    def raw() -> str:
+        body = bottle.request.environ['wsgi.input'].read(int(bottle.request.environ['CONTENT_LENGTH']))
+        return '%d %s' % (len(body), body == sent)
+
+    sent = form(3, first_value=b'v' * size)
+    answer = client(app).request('/raw', method='POST', body=sent, content_type='multipart/form-data; boundary=x')
+    assert answer.text == '%d True' % len(sent)
+
+
 def test_max_form_parts_sets_the_limit_and_zero_lifts_it(make_app):
     assert post_form(counting_app(make_app, max_form_parts=10), form(11)).status_int == 413
     answer = post_form(counting_app(make_app, max_form_parts=0), form(5000))

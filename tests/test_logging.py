@@ -19,7 +19,7 @@ import bottle
 import pytest
 
 import canister
-from helpers import ROOT, banner_setting, bearer, client, install_warned, read_log, signed_token, today, told
+from helpers import ROOT, at_once, banner_setting, bearer, client, install_warned, read_log, signed_token, today, told
 from servers import Client
 
 STAMP = r'\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2},\d{3}'
@@ -130,6 +130,53 @@ def test_a_long_line_to_a_pipe_interrupted_by_signals_arrives_whole():
     found = messages(out.decode())
     assert 'x' * 1000000 in found
     assert found[-1] == 'the next line'
+
+
+SHORT_LINES = """
+import sys, bottle, canister
+app = bottle.Bottle()
+app.install(canister.Canister(log_path='stderr'))
+for number in range(300):
+    app.log.info('%s %d', sys.argv[1] * 3500, number)
+"""
+
+
+def test_lines_shorter_than_a_pipes_atomic_write_from_three_processes_sharing_a_pipe_stay_whole():
+    """README, Pipes: lines under 4,096 bytes that several processes write to one pipe are never interleaved."""
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    read_end, write_end = os.pipe()
+    try:
+        processes = [subprocess.Popen([sys.executable, '-c', SHORT_LINES, letter], env=env, stderr=write_end)
+                     for letter in 'abc']
+    finally:
+        os.close(write_end)
+    with os.fdopen(read_end, 'rb') as pipe:
+        out = pipe.read().decode()
+    assert [process.wait(60) for process in processes] == [0, 0, 0]
+    found = [message for message in messages(out) if len(message) > 3500]
+    assert len(found) == 900
+    assert all(re.fullmatch(r'(a{3500}|b{3500}|c{3500}) \d+', message) for message in found)
+
+
+def test_app_log_used_from_many_threads_at_once_writes_every_line_whole(make_app, log_dir):
+    """README: app.log is thread safe: 8 threads each logging 200 lines of 3 KB at once lose no line and
+    mix none into another."""
+    app = make_app()
+
+    def burst(thread: int) -> None:
+        for line in range(200):
+            app.log.info('thread %d line %d %s.', thread, line, str(thread) * 3000)
+
+    at_once([lambda thread=thread: burst(thread) for thread in range(8)])
+    written = [line for line in read_log(log_dir).splitlines() if ' thread ' in line]
+    assert len(written) == 1600
+    pattern = re.compile(r'\d{4}-\d\d-\d\d [\d:,]{12} INFO     \[[^\]]*\]   thread (\d) line (\d+) (\d{3000})\.')
+    seen = set()
+    for line in written:
+        match = pattern.fullmatch(line)
+        assert match and match.group(3) == match.group(1) * 3000, line[:120]
+        seen.add((match.group(1), match.group(2)))
+    assert len(seen) == 1600
 
 
 def test_the_log_file_is_named_after_the_day(make_app, log_dir):
@@ -850,6 +897,24 @@ def test_a_well_formed_request_id_is_echoed(make_app, log_dir):
     assert len([entry for entry in entries if entry['request_id'] == 'abc-123_DEF.456']) == 2
 
 
+@pytest.mark.parametrize('wanted', ['a', 'Z', '7', '-', '_', '.', 'x' * 128, 'aZ09-_.' * 18 + 'aZ'])
+def test_a_request_id_of_1_to_128_letters_digits_dashes_underscores_and_dots_is_kept(make_app, wanted):
+    app = make_app()
+    app.route('/', callback=lambda: canister.request_id())
+    response = client(app, HTTP_X_REQUEST_ID=wanted).get('/')
+    assert response.headers.getall('X-Request-ID') == [wanted]
+    assert response.text == wanted
+
+
+def test_a_handler_finds_the_request_id_in_the_environ_too(make_app):
+    app = make_app()
+    app.route('/', callback=lambda: '%s %s' % (bottle.request.environ['canister.request_id'], canister.request_id()))
+    kept = client(app, HTTP_X_REQUEST_ID='order-7').get('/')
+    assert kept.text == 'order-7 order-7'
+    drawn = client(app).get('/')
+    assert drawn.text == '%s %s' % (drawn.headers['X-Request-ID'], drawn.headers['X-Request-ID'])
+
+
 @pytest.mark.parametrize('wanted', ['has space', 'x' * 129, 'semi;colon', 'new\nline', ''])
 def test_a_malformed_request_id_is_replaced_by_a_generated_one(make_app, wanted):
     app = make_app()
@@ -917,6 +982,16 @@ def test_a_log_path_that_is_a_regular_file_fails_the_install_clearly(make_app, t
         make_app(log_path=str(blocker))
 
 
+def test_a_log_directory_whose_days_file_cannot_be_written_fails_the_install_clearly(make_app, log_dir):
+    """README, Failure: a directory that cannot be written at install (here the day's file is a directory,
+    which root cannot write either) fails the install, naming the place, the reason and what to do."""
+    (log_dir / ('log.' + today())).mkdir(parents=True)
+    with pytest.raises(canister.ConfigError) as caught:
+        make_app()
+    assert str(caught.value) == ('canister cannot write its log to %s: Is a directory (fix canister.log_path, or set '
+                                 'log_path = stderr)' % log_dir)
+
+
 def _fail_the_days_file(log_dir):
     """Make the day's file of a log already open fail: a link to /dev/full in its place, which canister does not follow
     (``tests/test_log_file_safety.py``), looked at within a second."""
@@ -957,6 +1032,21 @@ def test_a_log_directory_deleted_while_the_app_runs_is_made_again_within_a_secon
     assert log_dir.exists(), 'the log directory was not made again'
     assert web.get('/?after=deletion').text == 'ok'
     assert '/?after=deletion' in read_log(log_dir)
+    assert capfd.readouterr().err == ''  # nothing failed: nothing to report
+
+
+def test_a_days_file_deleted_while_the_app_runs_is_made_again_within_a_second(make_app, log_dir, capfd):
+    web = logged_once(make_app)
+    days_file = log_dir / ('log.' + today())
+    days_file.unlink()
+    deleted = time.monotonic()
+    while not days_file.exists() and time.monotonic() < deleted + 3:
+        assert web.get('/').text == 'ok'
+        time.sleep(0.05)
+    assert days_file.exists(), "the day's file was not made again"
+    assert time.monotonic() - deleted < 2  # (a second, and the slack of a loaded machine)
+    assert web.get('/?after=deletion').text == 'ok'
+    assert '/?after=deletion' in days_file.read_text()
     assert capfd.readouterr().err == ''  # nothing failed: nothing to report
 
 

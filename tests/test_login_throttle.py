@@ -363,6 +363,21 @@ def test_the_count_is_per_client_so_guesses_from_many_addresses_each_meet_the_li
     assert client(app, REMOTE_ADDR='198.51.100.9').get('/me', headers=RIGHT).json == {'user': 'alice'}
 
 
+@pytest.mark.parametrize('listed, other_client', [(False, 429), (True, 200)], ids=['proxy-not-listed', 'proxy-listed'])
+def test_clients_behind_a_reverse_proxy_share_one_count_unless_it_is_in_trusted_proxies(make_app, listed,
+                                                                                       other_client):
+    """Security notes: list the reverse proxy in trusted_proxies, or every client behind it shares one count."""
+    app = hashed_alice_app(make_app, auth_max_failures=2, **({'trusted_proxies': '10.0.0.2'} if listed else {}))
+
+    def via_proxy(forwarded_for):
+        return client(app, REMOTE_ADDR='10.0.0.2', HTTP_X_FORWARDED_FOR=forwarded_for)
+
+    for _ in range(2):
+        assert via_proxy('198.51.100.7').get('/me', headers=WRONG, expect_errors=True).status_int == 401
+    assert via_proxy('198.51.100.7').get('/me', headers=RIGHT, expect_errors=True).status_int == 429
+    assert via_proxy('203.0.113.9').get('/me', headers=RIGHT, expect_errors=True).status_int == other_client
+
+
 def test_a_wall_clock_set_back_an_hour_does_not_lock_a_sqlite_throttled_client_out_for_the_hour(
         make_app, tmp_path, clock):
     """The SQLite counts end their windows by the wall clock, which every process shares: an NTP step back

@@ -204,3 +204,41 @@ def test_a_bad_security_header_setting_is_refused_at_install(key, value):
 def test_x_frame_options_sameorigin_or_empty_from_an_ini_file(make_app, tmp_path):
     same = sample_app(make_app, tmp_path, config={'X_FRAME_OPTIONS': 'SAMEORIGIN'})
     assert client(same).get('/').headers['X-Frame-Options'] == 'SAMEORIGIN'
+
+
+def test_an_http_response_a_handler_raises_or_returns_carries_the_security_headers_and_its_own_header_wins(
+        make_app, tmp_path):
+    app = sample_app(make_app, tmp_path)
+
+    @app.get('/raised')
+    def raised():
+        raise bottle.HTTPResponse('made', status=201)
+
+    @app.get('/returned')
+    def returned():
+        return bottle.HTTPResponse('made', status=203)
+
+    @app.get('/raised-own')
+    def raised_own():
+        raise bottle.HTTPResponse('made', status=202, **{'X-Frame-Options': 'SAMEORIGIN'})
+
+    web = client(app)
+    assert_defaults(web.get('/raised', status=201))
+    assert_defaults(web.get('/returned', status=203))
+    own = web.get('/raised-own', status=202)
+    assert own.headers.getall('X-Frame-Options') == ['SAMEORIGIN']
+    assert own.headers.getall('X-Content-Type-Options') == ['nosniff']
+    assert own.headers.getall('Referrer-Policy') == ['strict-origin-when-cross-origin']
+
+
+def test_canisters_400_of_a_parameter_and_415_of_a_compressed_body_carry_the_security_headers(make_app, tmp_path):
+    app = sample_app(make_app, tmp_path)
+
+    @app.post('/typed')
+    def typed(count: int):
+        return str(count)
+
+    web = client(app)
+    assert_defaults(web.post('/typed', 'count=many', content_type='application/x-www-form-urlencoded', status=400))
+    assert_defaults(web.post('/typed', b'\x1f\x8b', content_type='application/x-www-form-urlencoded',
+                             headers={'Content-Encoding': 'gzip'}, status=415))

@@ -356,6 +356,30 @@ def test_writing_session_data_creates_the_session(make_app):
     assert len(store) == 1
 
 
+def test_the_cookie_holds_only_a_random_id_and_the_data_stays_on_the_server(make_app):
+    """Security notes: session data lives on the server; the cookie is a random id, the same whatever
+    the data, and a client holding only that id gets the data back from the store."""
+    app = make_app()
+
+    @app.get('/put')
+    def put():
+        session.data['card'] = 'S3cret-Value-1234'
+        session.data['cart'] = list(range(50))
+        return 'ok'
+
+    @app.get('/get')
+    def get():
+        return session.data.get('card', 'none')
+
+    first, second = (cookieless_client(app).get('/put') for _ in range(2))
+    sids = [cookie_value(first), cookie_value(second)]
+    assert sids[0] != sids[1]
+    for sid, response in zip(sids, (first, second)):
+        assert re.fullmatch(r'[A-Za-z0-9_-]{43}', sid)
+        assert 'S3cret' not in ' '.join(set_cookies(response)) and 'cart' not in ' '.join(set_cookies(response))
+    assert cookieless_client(app).get('/get', headers=with_cookie(sids[0])).text == 'S3cret-Value-1234'
+
+
 def test_setting_the_user_creates_the_session(make_app):
     store = canister.MemoryStore()
     web = cookieless_client(login_app(make_app, store=store))

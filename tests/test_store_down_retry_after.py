@@ -5,7 +5,7 @@ A real redis-server, stopped."""
 import bottle
 
 import canister
-from helpers import basic, client, json_counter_app, read_log
+from helpers import basic, client, json_counter_app, read_log, vary_tokens
 
 ALICE = {'Authorization': basic('alice', 'wonderland')}
 
@@ -94,3 +94,36 @@ def test_a_before_request_hook_that_reads_the_session_from_a_store_that_is_down_
     log = read_log(log_dir)
     assert 'the Redis session store is unavailable' in log and 'Response: 503' in log
     assert 'Unhandled exception' not in log and 'Traceback' not in log
+
+
+def test_every_503_of_a_store_that_is_down_varies_on_accept_and_on_cookie_when_the_session_was_read(
+        make_app, redis_server):
+    """Accept chooses the 503's body (text or JSON), so a shared cache must keep them apart, whichever way it
+    comes: in the handler, a guard, a before_request hook, the save after the handler, a login."""
+    app = json_counter_app(make_app, session_store=redis_server.url, catchall=True, auth_basic_username='alice',
+                           auth_basic_password='wonderland')
+
+    @app.get('/mine')
+    @canister.require_user
+    def mine():
+        return 'never'
+
+    @app.hook('before_request')
+    def who():
+        if bottle.request.path == '/hook':
+            bottle.request.environ['user'] = canister.session.user
+
+    app.route('/hook', callback=lambda: 'never')
+    web = client(app)
+    assert web.get('/count').json == {'n': 1}  # a session for the handler, the guard and the hook to read
+    redis_server.stop()
+    for accept in ({}, {'Accept': 'application/json'}):
+        read = [web.get('/count', headers=accept, status=503), web.get('/mine', headers=accept, status=503),
+                web.get('/hook', headers=accept, status=503, expect_errors=True),
+                client(app).get('/count', headers=accept, status=503)]  # (no cookie: the save after it fails)
+        for answer in read:
+            assert answer.headers.getall('Retry-After') == ['1']
+            assert sorted(vary_tokens(answer)) == ['accept', 'cookie'], answer.request.path
+        login = client(app).get('/count', headers=dict(accept, **ALICE), status=503)
+        assert vary_tokens(login).count('accept') == 1
+
