@@ -174,3 +174,37 @@ def test_a_django_style_login_form_and_a_fetch_without_csrf_token_work_in_chromi
         assert page.inner_text('#flash') == ''  # shown once, as Django's messages are
     finally:
         server.close()
+
+
+@pytest.mark.parametrize('name, hint', [
+    ('login_required', 'write @canister.require_user (a 401 when nobody is logged in, which an @app.error(401) '
+                       'handler can turn into a redirect to the login form)'),
+    ('current_user', 'the user is session.user (None when nobody is logged in)'),
+    ('login', 'canister.log_in(name, password, users) checks a password and logs in; session.user = name logs in '
+              'a user the app checked itself'),
+    ('login_user', 'canister.log_in(name, password, users) checks a password and logs in; session.user = name '
+                   'logs in a user the app checked itself'),
+    ('logout', 'session.invalidate() logs out and ends the session'),
+    ('logout_user', 'session.invalidate() logs out and ends the session'),
+    ('authenticate', 'canister.verify_password(password, stored) checks a password; canister.log_in(name, '
+                     'password, users) logs in too'),
+    ('csrf_token', 'the CSRF check is on for every route and takes no token: a form needs no hidden field and a '
+                   'fetch no header (canister.csrf_exempt exempts a route)'),
+    ('get_token', 'the CSRF check is on for every route and takes no token: a form needs no hidden field and a '
+                  'fetch no header (canister.csrf_exempt exempts a route)'),
+])
+def test_another_frameworks_login_or_csrf_helper_written_on_the_module_names_canisters_own(name, hint):
+    with pytest.raises(AttributeError) as raised:
+        getattr(canister, name)
+    assert str(raised.value) == 'module canister has no %s: %s' % (name, hint)
+
+
+def test_any_other_missing_name_of_the_module_is_pythons_plain_attribute_error():
+    assert not hasattr(canister, 'require_users')
+    with pytest.raises(AttributeError, match="^module 'canister' has no attribute 'require_users'$"):
+        canister.require_users  # noqa: B018
+
+
+def test_importing_another_frameworks_helper_by_name_is_pythons_plain_import_error():
+    with pytest.raises(ImportError, match="cannot import name 'login_required'"):
+        from canister import login_required  # noqa: F401
