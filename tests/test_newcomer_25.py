@@ -115,6 +115,15 @@ def test_a_django_setting_whose_canister_key_is_set_too_is_not_reported(log_dir)
     app.uninstall(True)
 
 
+def test_a_setting_of_flask_alone_is_still_called_flasks(log_dir):
+    app = bottle.Bottle()
+    app.config['MAX_CONTENT_LENGTH'] = 1 << 20
+    assert install_reporting(app, log_path=str(log_dir)) == [
+        "app.config['MAX_CONTENT_LENGTH'] is a Flask setting, which canister does not read: write "
+        "canister.max_body_size (or Canister(max_body_size=...))"]
+    app.uninstall(True)
+
+
 def django_style_app(log_dir) -> bottle.Bottle:
     """A login form with Django's hidden csrfmiddlewaretoken field, a message shown after the redirect, and a
     page whose fetch() posts JSON without an X-CSRFToken header."""
