@@ -80,13 +80,13 @@ def test_djangos_settings_module_loaded_at_the_top_of_the_config_is_reported_wit
         tmp_path, log_dir, monkeypatch):
     """``app.config.load_module('settings')`` (bottle 0.13), a Django user's settings.py: each setting that canister has a key
     for is named with it (the name Flask uses too as Flask's or Django's); SECRET_KEY and LOGIN_URL are not."""
-    (tmp_path / 'settings.py').write_text(SETTINGS_PY)
+    (tmp_path / 'newcomer_25_settings.py').write_text(SETTINGS_PY)
     monkeypatch.syspath_prepend(str(tmp_path))
     app = bottle.Bottle()
     if not bottle.__version__.startswith('0.12'):  # (0.12 has no load_module: the settings go in by hand)
-        app.config.load_module('settings')
+        app.config.load_module('newcomer_25_settings')
     else:
-        import settings
+        import newcomer_25_settings as settings
         app.config.update({name: value for name, value in vars(settings).items() if name.isupper()})
     said = install_reporting(app, log_path=str(log_dir))
     assert sorted(said) == [
