@@ -1162,12 +1162,13 @@ KEYS: Dict[str, _Key] = {key.name: key for key in (
 )}
 #: Alternative spellings accepted for compatibility.
 ALIASES = {'session_timout': 'session_timeout'}
-# The names Flask (Flask-CORS, Flask-WTF, Flask-Session, Flask-Login) and Starlette's middleware give
-# their settings, which a newcomer writes first: the hint for each when it arrives as a canister key.
-# Closeness of spelling finds none for some, and the wrong key for others (max_age, session_redis).
+# The names Flask (Flask-CORS, Flask-WTF, Flask-Session, Flask-Login), Django (and django-cors-headers) and
+# Starlette's middleware give their settings, which a newcomer writes first: the hint for each when it arrives
+# as a canister key.  Closeness of spelling finds none for some, and the wrong key for others (max_age,
+# session_redis, session_engine).
 _FAMILIAR_NAMES = {
     **dict.fromkeys(('origins', 'cors_origins', 'allow_origins', 'cors_allow_origins', 'allowed_origins',
-                     'cors_allowed_origins'), 'did you mean cors? it takes the allowed origins'),
+                     'cors_allowed_origins', 'cors_origin_whitelist'), 'did you mean cors? it takes the allowed origins'),
     **dict.fromkeys(('supports_credentials', 'cors_supports_credentials', 'allow_credentials'),
                     'did you mean cors_credentials?'),
     'allow_headers': 'did you mean cors_headers?',
@@ -1191,7 +1192,8 @@ _FAMILIAR_NAMES = {
     'session_cookie_path': 'canister has no such setting: the cookie has Path=/',
     'path': 'did you mean log_path? (the session cookie has Path=/, which no setting changes)',
     **dict.fromkeys(('session_type', 'session_redis', 'session_backend', 'session_redis_url', 'session_url',
-                     'session_sqlalchemy', 'session_file_dir'),
+                     'session_sqlalchemy', 'session_file_dir', 'session_engine', 'session_file_path',
+                     'session_cache_alias'),
                     'did you mean session_store? it takes memory, a sqlite:/// URL or a redis:// URL'),
     'session_key_prefix': 'did you mean session_redis_prefix?',
     **dict.fromkeys(('session_permanent', 'remember_cookie_duration'),
@@ -1199,7 +1201,8 @@ _FAMILIAR_NAMES = {
                     'session a persistent cookie'),
     **dict.fromkeys(('cors_enabled', 'enable_cors', 'cors_origin', 'origin'),
                     'did you mean cors? it takes the allowed origins, or *'),
-    **dict.fromkeys(('allow_origin_regex', 'cors_origin_regex', 'origin_regex'),
+    **dict.fromkeys(('allow_origin_regex', 'cors_origin_regex', 'origin_regex', 'cors_allowed_origin_regexes',
+                     'cors_origin_regex_whitelist'),
                     'canister takes no regular expression: list the origins in cors, https://*.example.com for '
                     'every subdomain'),
     **dict.fromkeys(('resources', 'cors_resources'), 'did you mean cors_paths? it takes path prefixes, such as /api'),
@@ -1217,16 +1220,41 @@ _FAMILIAR_NAMES = {
                     'did you mean cors? an origin it lists passes the CSRF check (and its pages may read the '
                     'answers); trusted_proxies takes the addresses of reverse proxies'),
     **dict.fromkeys(('wtf_csrf_time_limit', 'wtf_csrf_secret_key', 'wtf_csrf_field_name', 'wtf_csrf_headers',
-                     'wtf_csrf_methods', 'wtf_csrf_ssl_strict', 'wtf_csrf_check_default'),
+                     'wtf_csrf_methods', 'wtf_csrf_ssl_strict', 'wtf_csrf_check_default', 'csrf_cookie_name',
+                     'csrf_cookie_age', 'csrf_cookie_domain', 'csrf_cookie_path', 'csrf_cookie_secure',
+                     'csrf_cookie_httponly', 'csrf_cookie_samesite', 'csrf_cookie_masked', 'csrf_header_name',
+                     'csrf_use_sessions'),
                     'canister has no such setting: its CSRF check takes no token, it reads where an unsafe request '
                     'comes from (Sec-Fetch-Site, Origin, Referer); csrf turns it off'),
     'session_protection': "canister has no such setting: a session is not tied to the client's address or "
                           'browser, and a login gives it a new id',
-    'login_view': 'canister has no such setting: an @app.error(401) handler of the app can send a browser to '
-                  'the login form (see A login form in the README)',
-    'max_content_length': 'did you mean max_body_size?',
-    'session_refresh_each_request': 'canister has no such setting: each request extends its session '
-                                    '(session_timeout slides), and session.remember(seconds) sends the cookie again',
+    **dict.fromkeys(('login_view', 'login_url'),
+                    'canister has no such setting: an @app.error(401) handler of the app can send a browser to '
+                    'the login form (see A login form in the README)'),
+    **dict.fromkeys(('login_redirect_url', 'logout_redirect_url'),
+                    'canister has no such setting: the handler that logs in (canister.log_in) or out '
+                    '(session.invalidate()) answers as it likes, bottle.redirect(...) say'),
+    **dict.fromkeys(('max_content_length', 'data_upload_max_memory_size'), 'did you mean max_body_size?'),
+    **dict.fromkeys(('data_upload_max_number_fields', 'data_upload_max_number_files'),
+                    'did you mean max_form_parts? it counts the parts of a multipart form'),
+    **dict.fromkeys(('session_refresh_each_request', 'session_save_every_request'),
+                    'canister has no such setting: each request extends its session (session_timeout slides), '
+                    'and session.remember(seconds) sends the cookie again'),
+    'session_cookie_age': 'did you mean session_timeout? it is how long an unused session lives; the cookie ends '
+                          'with the browser unless session_cookie_max_age (or session.remember(seconds)) gives it '
+                          'a Max-Age',
+    'session_expire_at_browser_close': 'canister has no such setting: the cookie ends with the browser unless '
+                                       'session_cookie_max_age (or session.remember(seconds)) gives it a Max-Age',
+    'session_serializer': 'canister has no such setting: session data is stored as JSON',
+    'secure_hsts_seconds': 'did you mean hsts_max_age?',
+    **dict.fromkeys(('secure_proxy_ssl_header', 'use_x_forwarded_host', 'use_x_forwarded_port'),
+                    'did you mean trusted_proxies? it takes the addresses of the reverse proxies whose '
+                    'X-Forwarded-For, -Proto and -Host canister believes'),
+    'secure_ssl_redirect': 'canister has no such setting: it redirects nothing; hsts_max_age keeps browsers that '
+                           'came over HTTPS on it',
+    **dict.fromkeys(('cors_allow_all_origins', 'cors_origin_allow_all'), 'did you mean cors? cors = * allows every '
+                                                                          'origin'),
+    'cors_urls_regex': 'did you mean cors_paths? it takes path prefixes, such as /api, no regular expression',
     'secret': 'did you mean auth_jwt_secret (of Bearer tokens)? sessions need no secret: the cookie holds a random id',
 }
 # Flask's own settings (and Flask-CORS's, Flask-Session's, Flask-WTF's), which a Flask user puts at the top
@@ -1240,6 +1268,25 @@ _FLASK_SETTINGS = {
     'cors_supports_credentials': 'cors_credentials', 'cors_allow_headers': 'cors_headers',
     'cors_expose_headers': 'cors_expose_headers', 'cors_methods': 'cors_methods', 'cors_max_age': 'cors_max_age',
     'wtf_csrf_enabled': 'csrf',
+}
+# Django's settings (and django-cors-headers'), which a Django user puts at the top of the config
+# (``app.config.load_module('settings')``), reported as Flask's are; the names both use are "Flask or Django".
+_DJANGO_SETTINGS = {
+    'session_cookie_name': 'session_cookie', 'session_cookie_secure': 'session_secure',
+    'session_cookie_samesite': 'session_samesite', 'session_cookie_age': 'session_timeout',
+    'session_engine': 'session_store', 'csrf_trusted_origins': 'cors', 'data_upload_max_memory_size': 'max_body_size',
+    'secure_hsts_seconds': 'hsts_max_age', 'secure_hsts_include_subdomains': 'hsts_include_subdomains',
+    'secure_referrer_policy': 'referrer_policy', 'secure_content_type_nosniff': 'x_content_type_options',
+    'x_frame_options': 'x_frame_options', 'secure_proxy_ssl_header': 'trusted_proxies',
+    'use_x_forwarded_host': 'trusted_proxies', 'cors_allowed_origins': 'cors', 'cors_allow_all_origins': 'cors',
+    'cors_allow_credentials': 'cors_credentials', 'cors_allow_headers': 'cors_headers',
+    'cors_allow_methods': 'cors_methods', 'cors_expose_headers': 'cors_expose_headers',
+    'cors_preflight_max_age': 'cors_max_age',
+}
+#: Each other framework's setting at the top of the config: whose it is, and the canister key that does its work.
+_FRAMEWORK_SETTINGS = {
+    **{name: ('Django', key) for name, key in _DJANGO_SETTINGS.items()},
+    **{name: ('Flask or Django' if name in _DJANGO_SETTINGS else 'Flask', key) for name, key in _FLASK_SETTINGS.items()},
 }
 
 
@@ -1426,12 +1473,16 @@ def _redacted(key: str, value: Any) -> Any:
     return value
 
 
-def _flask_settings_notes(flask: List[Any], given: typing.Set[str]) -> List[str]:
-    """What to say of the Flask settings ``flask`` at the top of the app's config: each with the canister key
-    that does its work, but for a key ``given`` too (then the setting is for a Flask app sharing the config)."""
-    return ["app.config[%r] is a Flask setting, which canister does not read: write canister.%s (or Canister(%s=...))"
-            % (key, _FLASK_SETTINGS[str(key).lower()], _FLASK_SETTINGS[str(key).lower()])
-            for key in flask if _FLASK_SETTINGS[str(key).lower()] not in given]
+def _framework_settings_notes(settings: List[Any], given: typing.Set[str]) -> List[str]:
+    """What to say of the Flask or Django ``settings`` at the top of the app's config: each with the canister
+    key that does its work, but for a key ``given`` too (then the setting is for another app sharing the config)."""
+    notes = []
+    for name in settings:
+        framework, key = _FRAMEWORK_SETTINGS[str(name).lower()]
+        if key not in given:
+            notes.append("app.config[%r] is a %s setting, which canister does not read: write canister.%s "
+                         "(or Canister(%s=...))" % (name, framework, key, key))
+    return notes
 
 
 #: How the names of canister's keys that no other part of an app would use begin.
@@ -1621,10 +1672,10 @@ class Config(Dict[str, Any]):
         values = {key[len('canister.'):]: value for key, value in app_config.items()
                   if str(key).lower().startswith('canister.')}
         config = cls(values, **overrides)
-        flask = [key for key in app_config if str(key).lower() in _FLASK_SETTINGS]
-        config.warnings += _flask_settings_notes(flask, {str(key).lower() for key in values} | set(overrides))
-        if not values:  # (a Flask setting is named once, as such)
-            config.warnings.extend(_keys_elsewhere({key: None for key in app_config if key not in flask}, overrides))
+        others = [key for key in app_config if str(key).lower() in _FRAMEWORK_SETTINGS]
+        config.warnings += _framework_settings_notes(others, {str(key).lower() for key in values} | set(overrides))
+        if not values:  # (a Flask or Django setting is named once, as such)
+            config.warnings.extend(_keys_elsewhere({key: None for key in app_config if key not in others}, overrides))
         for message in config.warnings:  # on the terminal, at the app's install line, as well as in the log
             _warn_at_install(message)
         return config
@@ -11095,6 +11146,32 @@ def _routed(router: Any, method: str, path: str) -> Optional[bottle.Route]:
         prefix = '/' + str(route.config.get('mountpoint.prefix', '')).strip('/')
         return _routed(mounted.router, method, path[len(prefix):] or '/')
     return route
+
+
+# What Django, Flask-Login and Flask-WTF call their login and CSRF helpers, which a newcomer writes as
+# ``canister.login_required`` first: the AttributeError names canister's own.
+_OTHER_FRAMEWORKS_NAMES = {
+    'login_required': 'write @canister.require_user (a 401 when nobody is logged in, which an @app.error(401) '
+                      'handler can turn into a redirect to the login form)',
+    'current_user': 'the user is session.user (None when nobody is logged in)',
+    **dict.fromkeys(('login', 'login_user'),
+                    'canister.log_in(name, password, users) checks a password and logs in; session.user = name '
+                    'logs in a user the app checked itself'),
+    **dict.fromkeys(('logout', 'logout_user'), 'session.invalidate() logs out and ends the session'),
+    'authenticate': 'canister.verify_password(password, stored) checks a password; canister.log_in(name, '
+                    'password, users) logs in too',
+    **dict.fromkeys(('csrf_protect', 'csrf_token', 'get_token', 'generate_csrf'),
+                    'the CSRF check is on for every route and takes no token: a form needs no hidden field and a '
+                    'fetch no header (canister.csrf_exempt exempts a route)'),
+}
+
+
+if not typing.TYPE_CHECKING:  # (seen by mypy, it would make every misspelt name of the module valid)
+    def __getattr__(name: str) -> Any:
+        """An AttributeError for a name canister lacks, saying what to write for another framework's."""
+        if name in _OTHER_FRAMEWORKS_NAMES:
+            raise AttributeError('module canister has no %s: %s' % (name, _OTHER_FRAMEWORKS_NAMES[name]))
+        raise AttributeError('module %r has no attribute %r' % (__name__, name))
 
 
 ###############################################################################

@@ -117,7 +117,7 @@ def test_flasks_settings_at_the_top_of_the_config_are_reported_with_canisters_ke
         warnings.simplefilter('always')
         app.install(canister.Canister(log_path=str(log_dir)))
     said = [str(warning.message) for warning in caught if warning.category is canister.CanisterWarning]
-    assert said == ["app.config['SESSION_COOKIE_SECURE'] is a Flask setting, which canister does not read: write "
+    assert said == ["app.config['SESSION_COOKIE_SECURE'] is a Flask or Django setting, which canister does not read: write "
                     "canister.session_secure (or Canister(session_secure=...))",
                     "app.config['CORS_ORIGINS'] is a Flask setting, which canister does not read: write "
                     "canister.cors (or Canister(cors=...))"]
