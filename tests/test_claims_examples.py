@@ -51,7 +51,7 @@ def first_app_file(directory: Path) -> None:
     """The README's first app as app.py, its last line guarded as the README says to."""
     text = section('## A first app')
     guard = "if __name__ == '__main__': app.run()"
-    assert '(`gunicorn app:app`, `waitress-serve app:app`)' in text and '`%s`' % guard in text
+    assert '`gunicorn app:app`' in text and '`waitress-serve app:app`' in text and '`%s`' % guard in text
     block = blocks('## A first app', 'python')[0].rstrip()
     assert block.endswith('\napp.run()')
     (directory / 'app.py').write_text(block[:-len('app.run()')] + guard + '\n')
