@@ -920,9 +920,10 @@ def _as_jwks_url(value: Any) -> str:
 
 # An HTTP token (RFC 9110 section 5.6.2): a method or a header name.
 _TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
-# scheme://host[:port] as a browser sends it in Origin: a DNS name (or a `*.` wildcard before one),
-# an IPv4 address or a bracketed IPv6 address.
-_ORIGIN = re.compile(r'(?i)https?://(?P<host>(?:\*\.)?[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)*'
+# scheme://host[:port] as a browser sends it in Origin: a host name (or a `*.` wildcard before one),
+# an IPv4 address or a bracketed IPv6 address. A label may hold `_` anywhere (browsers send `my_app.example.com`).
+_ORIGIN = re.compile(r'(?i)https?://(?P<host>(?:\*\.)?[a-z0-9_](?:[a-z0-9_-]*[a-z0-9_])?'
+                     r'(?:\.[a-z0-9_](?:[a-z0-9_-]*[a-z0-9_])?)*'
                      r'|\[[0-9a-f:.]+\])(?::(?P<port>[0-9]{1,5}))?/?')
 #: A host name's last label that makes a browser read the whole host as an IPv4 address (the URL Standard's
 #: "ends in a number": digits, or 0x and hex digits), which it then writes as four decimals (``127.1``: 127.0.0.1).
@@ -10788,7 +10789,7 @@ def _wildcard_origins(origins: Iterable[str]) -> Optional[typing.Pattern[str]]:
         if '.' not in name and name.lower() not in _PRIVATE_TOP_NAMES:
             raise ConfigError('canister.cors: %r would trust every site under the top-level domain %r: name your '
                               'own domain after the wildcard, as https://*.example.com' % (origin, name))
-        patterns.append(re.escape(scheme + '://') + r'[a-z0-9-]+(?:\.[a-z0-9-]+)*' + re.escape(host[1:]))
+        patterns.append(re.escape(scheme + '://') + r'[a-z0-9_-]+(?:\.[a-z0-9_-]+)*' + re.escape(host[1:]))
     return re.compile('|'.join('(?:%s)' % p for p in patterns)) if patterns else None
 
 

@@ -246,6 +246,23 @@ def test_a_preflighted_put_from_an_origin_not_on_the_list_is_blocked_by_the_brow
     assert api.recorder.methods_for("/items/7") == ["OPTIONS"]
 
 
+@pytest.mark.parametrize("listed", ["http://a_b.localhost:%d", "http://*.localhost:%d"])
+def test_a_page_on_a_host_with_an_underscore_passes_a_preflight_when_cors_lists_it_or_a_wildcard_over_it(
+    page, origin_a, serve_api, listed
+):
+    # Chromium opens http://a_b.localhost:<A> (an underscore is a valid host to the URL Standard) and sends it
+    # as the Origin of the fetch.
+    app = plain_items_app()
+    api = serve_api(app, cors=listed % origin_a.port, cors_headers="Content-Type, X-Custom")
+    page.goto("http://a_b.localhost:%d/" % origin_a.port)
+
+    result = put_widget(page, api)
+
+    assert result["ok"] and result["status"] == 200, result
+    assert app.received == [("7", {"name": "widget", "qty": 3}, "yes")]
+    assert api.recorder.methods_for("/items/7") == ["OPTIONS", "PUT"]
+
+
 def test_credentialed_cross_origin_fetches_keep_one_session(
     page, browser_context, origin_a, serve_api
 ):

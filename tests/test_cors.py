@@ -155,7 +155,7 @@ def test_cors_origin_list_matches_whole_origins_only(make_app, origin):
     assert 'Access-Control-Allow-Origin' not in res.headers
 
 
-@pytest.mark.parametrize('origin', ['https://a.example.com', 'https://a.b.example.com'])
+@pytest.mark.parametrize('origin', ['https://a.example.com', 'https://a.b.example.com', 'https://my_app.example.com'])
 def test_cors_wildcard_accepts_subdomains(make_app, origin):
     res = client(hello_app(make_app, cors='https://*.example.com')).get('/', headers={'Origin': origin})
     assert acao(res) == [origin]
