@@ -921,9 +921,9 @@ def _as_jwks_url(value: Any) -> str:
 # An HTTP token (RFC 9110 section 5.6.2): a method or a header name.
 _TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
 # scheme://host[:port] as a browser sends it in Origin: a host name (or a `*.` wildcard before one),
-# an IPv4 address or a bracketed IPv6 address. A label may hold `_` anywhere (browsers send `my_app.example.com`).
-_ORIGIN = re.compile(r'(?i)https?://(?P<host>(?:\*\.)?[a-z0-9_](?:[a-z0-9_-]*[a-z0-9_])?'
-                     r'(?:\.[a-z0-9_](?:[a-z0-9_-]*[a-z0-9_])?)*'
+# an IPv4 address or a bracketed IPv6 address. A label may hold `_` and `-` anywhere, first and last too (Chromium
+# sends `my_app.example.com` and `a-.localhost` as they are).
+_ORIGIN = re.compile(r'(?i)https?://(?P<host>(?:\*\.)?[a-z0-9_-]+(?:\.[a-z0-9_-]+)*'
                      r'|\[[0-9a-f:.]+\])(?::(?P<port>[0-9]{1,5}))?/?')
 #: A host name's last label that makes a browser read the whole host as an IPv4 address (the URL Standard's
 #: "ends in a number": digits, or 0x and hex digits), which it then writes as four decimals (``127.1``: 127.0.0.1).

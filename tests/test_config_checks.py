@@ -127,7 +127,7 @@ def test_a_semicolon_or_hash_inside_a_value_is_not_a_comment(make_app):
 @pytest.mark.parametrize('origins', ['*', 'null', 'https://app.example.com', 'http://127.0.0.1:8080',
                                      'https://*.example.com, https://app.example.com:8443', 'http://[::1]:3000',
                                      'https://App.Example.com/', 'https://my_app.example.com', 'https://_a.b_.example.com',
-                                     'https://*.my_app.example.com'])
+                                     'https://*.my_app.example.com', 'http://-a.localhost:8080', 'http://a-.localhost:8080'])
 def test_valid_cors_origins_install(make_app, origins):
     make_app(cors=origins)
 
