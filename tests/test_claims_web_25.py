@@ -97,3 +97,4 @@ def test_with_canister_on_the_child_alone_an_abort_of_a_childs_route_the_parent_
     assert res.content_type == 'text/html' and 'that item is gone' in res.text  # Bottle's page: never JSON
     assert len(res.headers.getall('X-Request-ID')) == 1 and res.headers['X-Frame-Options'] == 'DENY'
     assert read_log(log_dir).count('Response: 410') == 2
+
