@@ -282,8 +282,8 @@ def test_only_a_trusted_proxys_x_forwarded_proto_makes_the_session_cookie_secure
 # -- (l) canister on a merged child alone: the parent renders the child's error pages ---------------------
 
 def test_a_merged_child_with_canister_alone_gets_bottles_html_error_pages_even_for_a_json_client(make_app):
-    assert ("and so is the error page of a child route (Bottle's HTML 500 after an exception, logged with the 500, "
-            "and that of an `abort()`, never JSON)") in README
+    assert ("and so is Bottle's HTML 500 after an exception in a child route (logged with the 500); an `abort()` in a "
+            "child route gets canister's headers and log lines, but Bottle's HTML page, never canister's JSON") in README
     child = make_app(catchall=True)
     child.route('/item', callback=lambda: bottle.abort(404, 'no such item'))
     child.route('/crash', callback=lambda: 1 / 0)

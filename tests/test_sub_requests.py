@@ -110,6 +110,15 @@ def test_a_sub_request_binds_the_other_apps_parameters_and_has_its_own_request_i
     assert '"rid": "%s"' % back_id in body
 
 
+def test_a_sub_request_takes_the_request_id_the_client_sent_and_is_still_a_request_of_its_own(two_apps):
+    front, answers, logs = two_apps
+    res = client(front).get('/whole', headers={'X-Request-ID': 'report-42'})
+    _, headers, body = answers[0]
+    assert res.text == 'front report-42' and dict(headers)['X-Request-ID'] == 'report-42'
+    assert '"rid": "report-42"' in body and '"back": 0' in body
+    assert [value.split('=')[0] for name, value in headers if name == 'Set-Cookie'] == ['back_session']
+    assert read_log(logs / 'back').count('GET http://localhost:80/part') == 1
+
 def test_each_app_logs_the_sub_request_in_its_own_log(two_apps):
     front, _, logs = two_apps
     assert client(front).get('/page?to=/crash', expect_errors=True).status_int == 200  # (Bottle's own traceback)
