@@ -9262,6 +9262,18 @@ def _shown_kid(kid: Any) -> str:
     return shown if len(shown) <= 64 else shown[:61] + '...'
 
 
+#: The shortest RSA key canister takes without a word (NIST SP 800-131A; PyJWT warns below it too).
+_RSA_MIN_BITS = 2048
+
+
+def _short_rsa_key_bits(key: Any) -> Optional[int]:
+    """The size in bits of an RSA key shorter than ``_RSA_MIN_BITS``; None for a longer one or another kind."""
+    from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey, RSAPublicKey
+    if isinstance(key, (RSAPublicKey, RSAPrivateKey)) and key.key_size < _RSA_MIN_BITS:
+        return int(key.key_size)
+    return None
+
+
 class _JwksKeys(Dict[Optional[str], Any]):
     """A JWKS's usable signing keys by ``kid``, with the algorithm each is for where the JWKS names one
     (``algorithms``): one object, so that a download replaces the keys and their algorithms together."""
@@ -9314,6 +9326,8 @@ class _Jwks:
         #: Why the last download brought no keys (masked, escaped), None once one did: a token of a key
         #: not held is then no proof of a forgery, and is answered 503, not 401 (``_refuse``).
         self._failure: Optional[str] = None
+        #: The RSA keys shorter than ``_RSA_MIN_BITS`` already logged, by (kid, modulus): once each.
+        self._short_keys_said: typing.Set[Tuple[Any, int]] = set()
         _JWKS_LOCKS.add(self)
 
     def key_for(self, kid: Optional[str], algorithm: str) -> Any:
@@ -9515,10 +9529,24 @@ class _Jwks:
                 keys[kid] = self.jwt.PyJWK(entry).key
             except Exception:
                 continue
+            self._say_if_short(kid, keys[kid])
             keys.algorithms.pop(kid, None)  # (a later entry of the same kid replaces the key, and its algorithm)
             if isinstance(algorithm, str):
                 keys.algorithms[kid] = algorithm
         return keys
+
+    def _say_if_short(self, kid: Any, key: Any) -> None:
+        """Log once a WARNING of an RSA key shorter than ``_RSA_MIN_BITS``: it is kept (the provider's keys are
+        not the app's to fix, and refusing it would refuse every login it signs), but the app should know."""
+        bits = _short_rsa_key_bits(key)
+        if bits is None or (kid, key.public_numbers().n) in self._short_keys_said:
+            return
+        self._short_keys_said.add((kid, key.public_numbers().n))
+        self.log.write(logging.WARNING, 'The JWKS key %s is an RSA key of %d bits, below the %d bits that NIST SP '
+                       '800-131A asks for: the tokens it signs are accepted, but a key that short can be broken and '
+                       'then tokens forged; ask the provider (%s) for a key of %d bits or more',
+                       '(none)' if kid is None else _shown_kid(kid), bits, _RSA_MIN_BITS,
+                       _escape(_mask_urls(self.url))[:200], _RSA_MIN_BITS)
 
 
 class JwtAuth:
@@ -9682,7 +9710,7 @@ class JwtAuth:
                               'a file: save the provider\'s public key to a file and give its path')
         try:
             with open(path, 'rb') as handle:
-                return load_pem_public_key(handle.read())
+                key = load_pem_public_key(handle.read())
         except OSError as error:
             if JwtAuth._is_key_text(path):  # a PEM key's base64 lines pasted without the markers
                 raise ConfigError('canister.auth_jwt_public_key holds the base64 text of a key (not shown), not the '
@@ -9692,6 +9720,13 @@ class JwtAuth:
             failure: Exception = error
         except ValueError as error:
             failure = error
+        else:
+            bits = _short_rsa_key_bits(key)
+            if bits is None:
+                return key
+            raise ConfigError('canister.auth_jwt_public_key = %r: an RSA key of %d bits is refused, below the %d '
+                              'bits that NIST SP 800-131A asks for (a key that short can be broken, and then tokens '
+                              'forged): sign with a key of %d bits or more' % (path, bits, _RSA_MIN_BITS, _RSA_MIN_BITS))
         raise ConfigError('canister.auth_jwt_public_key = %r: cannot load a PEM public key (%s)'
                           % (path, failure)) from None
 

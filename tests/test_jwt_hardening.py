@@ -8,9 +8,12 @@ import re
 import time
 
 import jwt as pyjwt
+import pytest
 
+import canister
 from canister import session
-from helpers import ROOT, bearer, claims, client, hand_made_token, hs256_signer, jwk, read_log
+from helpers import ROOT, bearer, claims, client, hand_made_token, hs256_signer, jwk, read_log, warning_lines
+from test_auth_jwt import public_pem
 
 SECRET = 'x7Rt2Lq9Wv4Zk1Mn8Bc5Hd3Jf6Gs0Pa-Ty7Ue2Io9Pl4Kj1Hg8Fd5Sa3Zx6Cv0B'
 
@@ -89,7 +92,7 @@ def test_the_jwt_extras_require_a_pyjwt_that_refuses_unknown_critical_headers():
 def jwks_app(make_app, jwks_server, *entries):
     """An app of a provider's JWKS (``jwks_server``, publishing ``entries``) whose /me answers the user."""
     jwks_server.publish(*entries)
-    app = make_app(auth_jwt_jwks_url=jwks_server.url, auth_jwt_client_id='my-api')
+    app = make_app(auth_jwt_jwks_url=jwks_server.url, auth_jwt_client_id='my-api', auth_jwt_jwks_refetch=0.5)
     app.route('/me', callback=lambda: {'user': session.user})
     return app
 
@@ -123,3 +126,36 @@ def test_a_jwks_key_whose_key_ops_lack_verify_checks_no_token(make_app, rsa_key,
     refused = web.get('/me', headers=bearer(jwks_token(rsa_key, 'RS256')), status=401)
     assert refused.text == 'Authentication failed: the token was signed with an unknown key\n'
     assert "(its kid is 'key-1'; the JWKS URL gave no signing key canister can use)" in read_log(log_dir)
+
+
+# -- RSA keys shorter than 2048 bits (NIST SP 800-131A) ----------------------------------------------------------
+
+@pytest.fixture(scope='module')
+def short_rsa_key():
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    return rsa.generate_private_key(public_exponent=65537, key_size=1024)
+
+
+def test_a_configured_public_key_of_1024_bits_is_refused_at_install(make_app, short_rsa_key, tmp_path):
+    pem = tmp_path / 'short.pem'
+    pem.write_bytes(public_pem(short_rsa_key))
+    with pytest.raises(canister.ConfigError, match=r"auth_jwt_public_key = '.*short\.pem': an RSA key of 1024 bits "
+                                                   r"is refused, below the 2048 bits"):
+        make_app(auth_jwt_public_key=str(pem), auth_jwt_client_id='my-api')
+
+
+def test_a_jwks_key_of_1024_bits_is_used_and_logged_once_at_its_download(make_app, short_rsa_key, rsa_key,
+                                                                         jwks_server, log_dir):
+    web = client(jwks_app(make_app, jwks_server, jwk(short_rsa_key, 'old-key')))
+    token = pyjwt.encode(claims(aud='my-api'), short_rsa_key, algorithm='RS256', headers={'kid': 'old-key'})
+    assert web.get('/me', headers=bearer(token)).json['user']['sub'] == 'alice'
+    said = [line for line in warning_lines(log_dir) if 'RSA key of' in line]
+    assert len(said) == 1 and ("The JWKS key 'old-key' is an RSA key of 1024 bits, below the 2048 bits that NIST SP "
+                               "800-131A asks for: the tokens it signs are accepted") in said[0]
+    # a later download (a new kid after auth_jwt_jwks_refetch) brings the same key again: not said again
+    jwks_server.publish(jwk(short_rsa_key, 'old-key'), jwk(rsa_key, 'new-key'))
+    time.sleep(0.6)
+    fresh = pyjwt.encode(claims(aud='my-api'), rsa_key, algorithm='RS256', headers={'kid': 'new-key'})
+    assert web.get('/me', headers=bearer(fresh)).json['user']['sub'] == 'alice'
+    assert jwks_server.hits == 2
+    assert [line for line in warning_lines(log_dir) if 'RSA key of' in line] == said
