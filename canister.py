@@ -9768,9 +9768,11 @@ class JwtAuth:
         RFC 7515 (4.1.11): a critical extension not understood refuses the token, and canister understands
         none; PyJWT before 2.12 ignored ``crit`` (CVE-2026-32597).  A ``kid`` that is not a string would be
         looked up among a JWKS's keys (a list cannot be: a TypeError); PyJWT before 2.6 let it through."""
-        head = token.partition('.')[0]
+        # read as PyJWT reads it: its bytes in UTF-8, padded by their count, and base64 that passes over bytes
+        # outside its alphabet (PyJWT before 2.14 reads a header with a non-ASCII character in it so)
+        head = token.partition('.')[0].encode('utf-8', 'surrogatepass')
         try:
-            header = json.loads(base64.urlsafe_b64decode(head + '=' * (-len(head) % 4)))
+            header = json.loads(base64.urlsafe_b64decode(head + b'=' * (-len(head) % 4)))
         except (ValueError, binascii.Error, RecursionError):  # (not JSON, base64 or UTF-8; arrays nested too
             return ''                                              # deep): PyJWT says it is malformed
         if not isinstance(header, dict):

@@ -3,6 +3,7 @@ and key_ops."""
 from __future__ import annotations
 
 import base64
+import json
 import math
 import re
 import time
@@ -12,7 +13,7 @@ import pytest
 
 import canister
 from canister import session
-from helpers import ROOT, bearer, claims, client, hand_made_token, hs256_signer, jwk, read_log, warning_lines
+from helpers import ROOT, b64url, bearer, claims, client, hand_made_token, hs256_signer, jwk, read_log, warning_lines
 from test_auth_jwt import public_pem
 
 SECRET = 'x7Rt2Lq9Wv4Zk1Mn8Bc5Hd3Jf6Gs0Pa-Ty7Ue2Io9Pl4Kj1Hg8Fd5Sa3Zx6Cv0B'
@@ -159,3 +160,18 @@ def test_a_jwks_key_of_1024_bits_is_used_and_logged_once_at_its_download(make_ap
     assert web.get('/me', headers=bearer(fresh)).json['user']['sub'] == 'alice'
     assert jwks_server.hits == 2
     assert [line for line in warning_lines(log_dir) if 'RSA key of' in line] == said
+
+
+def test_a_critical_header_is_refused_when_its_segment_has_a_non_ascii_character_an_older_pyjwt_passes_over(make_app):
+    c = client(jwt_app(make_app))
+    header = b64url(json.dumps({'alg': 'HS256', 'typ': 'JWT', 'crit': ['x'], 'x': 1}).encode())
+    header = header[:4] + '\u00e9' + header[4:]
+    # PyJWT before 2.14 reads the header as base64 does by default, passing over the bytes outside its alphabet
+    head = header.encode('utf-8')
+    assert json.loads(base64.urlsafe_b64decode(head + b'=' * (-len(head) % 4)))['crit'] == ['x']
+    signing_input = header + '.' + b64url(json.dumps(claims(sub='mallory')).encode())
+    token = signing_input + '.' + b64url(hs256_signer(SECRET)(signing_input.encode('utf-8')))
+    response = c.get('/me', headers=bearer(token), expect_errors=True)
+    assert response.status_int == 401
+    assert response.text == 'Authentication failed: the token has a critical header (crit) that canister does not ' \
+                            'understand\n'
