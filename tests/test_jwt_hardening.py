@@ -175,3 +175,25 @@ def test_a_critical_header_is_refused_when_its_segment_has_a_non_ascii_character
     assert response.status_int == 401
     assert response.text == 'Authentication failed: the token has a critical header (crit) that canister does not ' \
                             'understand\n'
+
+
+# -- typ is not checked: the audience tells an access token from an ID token ----------------------------------
+
+def id_token(rsa_key, audience):
+    """An OpenID Connect ID token as a provider issues one to the web app whose client id is ``audience``."""
+    return pyjwt.encode(claims(aud=audience, azp=audience, nonce='n-0S6_WzA2Mj', auth_time=int(time.time())),
+                        rsa_key, algorithm='RS256', headers={'kid': 'key-1', 'typ': 'JWT'})
+
+
+def test_an_id_token_whose_aud_is_auth_jwt_client_id_logs_in_as_an_access_token_would(make_app, rsa_key, jwks_server):
+    web = client(jwks_app(make_app, jwks_server, jwk(rsa_key, 'key-1')))   # (auth_jwt_client_id = my-api)
+    user = web.get('/me', headers=bearer(id_token(rsa_key, 'my-api'))).json['user']
+    assert user['sub'] == 'alice' and user['nonce'] == 'n-0S6_WzA2Mj'
+    access = pyjwt.encode(claims(aud='my-api'), rsa_key, algorithm='RS256', headers={'kid': 'key-1', 'typ': 'at+jwt'})
+    assert web.get('/me', headers=bearer(access)).json['user']['sub'] == 'alice'
+
+
+def test_with_an_audience_of_the_apis_own_the_web_apps_id_token_is_refused(make_app, rsa_key, jwks_server):
+    web = client(jwks_app(make_app, jwks_server, jwk(rsa_key, 'key-1')))   # the API's audience, my-api
+    refused = web.get('/me', headers=bearer(id_token(rsa_key, 'web-app-client-id')), status=401)
+    assert refused.text == 'Authentication failed: the token is not for this audience\n'
