@@ -9539,9 +9539,13 @@ class _Jwks:
         """Log once a WARNING of an RSA key shorter than ``_RSA_MIN_BITS``: it is kept (the provider's keys are
         not the app's to fix, and refusing it would refuse every login it signs), but the app should know."""
         bits = _short_rsa_key_bits(key)
-        if bits is None or (kid, key.public_numbers().n) in self._short_keys_said:
+        if bits is None:
             return
-        self._short_keys_said.add((kid, key.public_numbers().n))
+        # (a JWKS may give a key pair's private half, whose modulus is read through its public numbers)
+        modulus = (key.public_numbers() if hasattr(key, 'public_numbers') else key.private_numbers().public_numbers).n
+        if (kid, modulus) in self._short_keys_said:
+            return
+        self._short_keys_said.add((kid, modulus))
         self.log.write(logging.WARNING, 'The JWKS key %s is an RSA key of %d bits, below the %d bits that NIST SP '
                        '800-131A asks for: the tokens it signs are accepted, but a key that short can be broken and '
                        'then tokens forged; ask the provider (%s) for a key of %d bits or more',

@@ -197,3 +197,13 @@ def test_with_an_audience_of_the_apis_own_the_web_apps_id_token_is_refused(make_
     web = client(jwks_app(make_app, jwks_server, jwk(rsa_key, 'key-1')))   # the API's audience, my-api
     refused = web.get('/me', headers=bearer(id_token(rsa_key, 'web-app-client-id')), status=401)
     assert refused.text == 'Authentication failed: the token is not for this audience\n'
+
+
+def test_a_jwks_entry_of_a_1024_bit_key_pair_is_logged_as_its_public_half_is(make_app, short_rsa_key, jwks_server,
+                                                                              log_dir):
+    entry = pyjwt.algorithms.RSAAlgorithm.to_jwk(short_rsa_key, as_dict=True)   # (its private numbers too)
+    entry.update(kid='old-pair', alg='RS256')
+    web = client(jwks_app(make_app, jwks_server, entry))
+    token = pyjwt.encode(claims(aud='my-api'), short_rsa_key, algorithm='RS256', headers={'kid': 'old-pair'})
+    web.get('/me', headers=bearer(token), expect_errors=True)   # (PyJWT checks no signature with a private key)
+    assert "The JWKS key 'old-pair' is an RSA key of 1024 bits" in read_log(log_dir)
