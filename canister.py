@@ -8684,6 +8684,17 @@ def _dummy_hash(scheme: str, cost: str) -> str:
     return secrets.token_hex(32)
 
 
+def _unknown_user_hash(entries: Iterable[Tuple[str, str]], default: Tuple[str, str]) -> Tuple[str, str]:
+    """What an unknown user's password is checked against, decided from the users alone (never from which
+    of them a client tried): a stored form, and its scheme, of the most common scheme and cost among the
+    users' (stored form, scheme) ``entries``, with a random salt and digest; ``default`` if there are none."""
+    costs = collections.Counter(_hash_cost(stored, scheme) for stored, scheme in entries)
+    if not costs:
+        return default
+    scheme, cost = costs.most_common(1)[0][0]
+    return _dummy_hash(scheme, cost), scheme
+
+
 def _check_login(username: str, password: str, entry: Optional[Tuple[str, str]], dummy: Tuple[str, str]) -> None:
     """Check a login's password against the user's stored form and scheme (``entry``), or, for an
     unknown user (None), against ``dummy``, one of the same cost: the time of a refusal does not
@@ -8890,11 +8901,7 @@ class BasicAuth:
     def _make_dummy(self) -> Tuple[str, str]:
         """A stored form to check unknown users against, as costly as a real one: the scheme and
         cost of the most common among the users' hashes, with a random salt and digest."""
-        costs = collections.Counter(_hash_cost(stored, scheme) for stored, scheme in self.users.values())
-        if costs:
-            scheme, cost = costs.most_common(1)[0][0]
-            return _dummy_hash(scheme, cost), scheme
-        return secrets.token_hex(32), 'sha256'
+        return _unknown_user_hash(self.users.values(), (secrets.token_hex(32), 'sha256'))
 
     def _reload(self, at_install: bool = False) -> bool:
         """Read the users file again if it changed.  One that cannot be read fails the install
@@ -9353,6 +9360,18 @@ def _shown_kid(kid: Any) -> str:
     return shown if len(shown) <= 64 else shown[:61] + '...'
 
 
+#: The shortest RSA key canister takes without a word (NIST SP 800-131A; PyJWT warns below it too).
+_RSA_MIN_BITS = 2048
+
+
+def _short_rsa_key_bits(key: Any) -> Optional[int]:
+    """The size in bits of an RSA key shorter than ``_RSA_MIN_BITS``; None for a longer one or another kind."""
+    from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey, RSAPublicKey
+    if isinstance(key, (RSAPublicKey, RSAPrivateKey)) and key.key_size < _RSA_MIN_BITS:
+        return int(key.key_size)
+    return None
+
+
 class _JwksKeys(Dict[Optional[str], Any]):
     """A JWKS's usable signing keys by ``kid``, with the algorithm each is for where the JWKS names one
     (``algorithms``): one object, so that a download replaces the keys and their algorithms together."""
@@ -9405,6 +9424,8 @@ class _Jwks:
         #: Why the last download brought no keys (masked, escaped), None once one did: a token of a key
         #: not held is then no proof of a forgery, and is answered 503, not 401 (``_refuse``).
         self._failure: Optional[str] = None
+        #: The RSA keys shorter than ``_RSA_MIN_BITS`` already logged, by (kid, modulus): once each.
+        self._short_keys_said: typing.Set[Tuple[Any, int]] = set()
         _JWKS_LOCKS.add(self)
 
     def key_for(self, kid: Optional[str], algorithm: str) -> Any:
@@ -9606,10 +9627,28 @@ class _Jwks:
                 keys[kid] = self.jwt.PyJWK(entry).key
             except Exception:
                 continue
+            self._say_if_short(kid, keys[kid])
             keys.algorithms.pop(kid, None)  # (a later entry of the same kid replaces the key, and its algorithm)
             if isinstance(algorithm, str):
                 keys.algorithms[kid] = algorithm
         return keys
+
+    def _say_if_short(self, kid: Any, key: Any) -> None:
+        """Log once a WARNING of an RSA key shorter than ``_RSA_MIN_BITS``: it is kept (the provider's keys are
+        not the app's to fix, and refusing it would refuse every login it signs), but the app should know."""
+        bits = _short_rsa_key_bits(key)
+        if bits is None:
+            return
+        # (a JWKS may give a key pair's private half, whose modulus is read through its public numbers)
+        modulus = (key.public_numbers() if hasattr(key, 'public_numbers') else key.private_numbers().public_numbers).n
+        if (kid, modulus) in self._short_keys_said:
+            return
+        self._short_keys_said.add((kid, modulus))
+        self.log.write(logging.WARNING, 'The JWKS key %s is an RSA key of %d bits, below the %d bits that NIST SP '
+                       '800-131A asks for: the tokens it signs are accepted, but a key that short can be broken and '
+                       'then tokens forged; ask the provider (%s) for a key of %d bits or more',
+                       '(none)' if kid is None else _shown_kid(kid), bits, _RSA_MIN_BITS,
+                       _escape(_mask_urls(self.url))[:200], _RSA_MIN_BITS)
 
 
 class JwtAuth:
@@ -9773,7 +9812,7 @@ class JwtAuth:
                               'a file: save the provider\'s public key to a file and give its path')
         try:
             with open(path, 'rb') as handle:
-                return load_pem_public_key(handle.read())
+                key = load_pem_public_key(handle.read())
         except OSError as error:
             if JwtAuth._is_key_text(path):  # a PEM key's base64 lines pasted without the markers
                 raise ConfigError('canister.auth_jwt_public_key holds the base64 text of a key (not shown), not the '
@@ -9783,6 +9822,13 @@ class JwtAuth:
             failure: Exception = error
         except ValueError as error:
             failure = error
+        else:
+            bits = _short_rsa_key_bits(key)
+            if bits is None:
+                return key
+            raise ConfigError('canister.auth_jwt_public_key = %r: an RSA key of %d bits is refused, below the %d '
+                              'bits that NIST SP 800-131A asks for (a key that short can be broken, and then tokens '
+                              'forged): sign with a key of %d bits or more' % (path, bits, _RSA_MIN_BITS, _RSA_MIN_BITS))
         raise ConfigError('canister.auth_jwt_public_key = %r: cannot load a PEM public key (%s)'
                           % (path, failure)) from None
 
@@ -9824,9 +9870,11 @@ class JwtAuth:
         RFC 7515 (4.1.11): a critical extension not understood refuses the token, and canister understands
         none; PyJWT before 2.12 ignored ``crit`` (CVE-2026-32597).  A ``kid`` that is not a string would be
         looked up among a JWKS's keys (a list cannot be: a TypeError); PyJWT before 2.6 let it through."""
-        head = token.partition('.')[0]
+        # read as PyJWT reads it: its bytes in UTF-8, padded by their count, and base64 that passes over bytes
+        # outside its alphabet (PyJWT before 2.14 reads a header with a non-ASCII character in it so)
+        head = token.partition('.')[0].encode('utf-8', 'surrogatepass')
         try:
-            header = json.loads(base64.urlsafe_b64decode(head + '=' * (-len(head) % 4)))
+            header = json.loads(base64.urlsafe_b64decode(head + b'=' * (-len(head) % 4)))
         except (ValueError, binascii.Error, RecursionError):  # (not JSON, base64 or UTF-8; arrays nested too
             return ''                                              # deep): PyJWT says it is malformed
         if not isinstance(header, dict):
@@ -10224,6 +10272,16 @@ def _is_page_script(environ: Mapping[str, Any]) -> bool:
     return bool(mode) and mode != 'navigate'
 
 
+def _form_entry(stored: Any) -> Optional[Tuple[str, str]]:
+    """A form login's stored password (``bytes`` read as UTF-8) and its scheme (``clear`` for no hash),
+    or None if there is none."""
+    if isinstance(stored, (bytes, bytearray)):
+        stored = stored.decode('utf-8', 'replace')
+    if not stored:
+        return None
+    return stored, _hash_scheme(stored) or 'clear'
+
+
 class Authenticator:
     """Checks logins: the Authorization header's, for the schemes canister is configured for, and
     a login form's (:func:`log_in`), both under one login throttle."""
@@ -10249,11 +10307,16 @@ class Authenticator:
         #: The login throttle: made at install for the header's schemes, else by the first form
         #: login (a SQLite session file gets its table only where logins happen).
         self._throttle = _throttle_for(store, self._max_failures) if self.schemes else None
-        #: What a form login checks an unknown user's password against: a stored form of the
-        #: scheme and cost of the last known user's (before any, of :func:`hash_password`'s).
+        #: What a form login with a lookup function checks an unknown user's password against: a stored
+        #: form of the scheme and cost of the last known user's (before any, of :func:`hash_password`'s).
         self._form_cost = ('pbkdf2', 'pbkdf2_sha256:%d' % _PBKDF2_ROUNDS)
         #: That stored form and its scheme.
         self._form_dummy = (_dummy_hash(*self._form_cost), 'pbkdf2')
+        #: The last mapping a form login was given, its size then, and its unknown users' stored form
+        #: and scheme (:func:`_unknown_user_hash`), read again when another mapping or size comes.
+        self._mapping_dummy: Tuple[Any, int, Tuple[str, str]] = (None, -1, self._form_dummy)
+        #: What an unknown name of a mapping without users is checked against (:func:`hash_password`'s cost).
+        self._default_dummy = self._form_dummy
         #: Guards the making of the throttle at the first form login.
         self._lock = threading.Lock()
         _AUTH_LOCKS.add(self)
@@ -10395,29 +10458,41 @@ class Authenticator:
                                     'or a function of the name), or set auth_basic_username and auth_basic_password '
                                     'or auth_basic_users_file')
             return typing.cast(Tuple[Optional[str], Optional[Callable[[], bool]]], basic.check(username, password))
-        entry = self._form_entry(users(username) if callable(users) else users.get(username))
-        values = getattr(users, 'values', None)
-        if entry is None and callable(values):  # an unknown name costs what the mapping's users cost,
-            self._form_entry(next(iter(values()), None))  # even before any of them logged in
+        if callable(users) or not callable(getattr(users, 'values', None)):
+            entry = _form_entry(users(username) if callable(users) else users.get(username))
+            dummy = self._lookup_dummy(entry)
+        else:
+            entry, dummy = _form_entry(users.get(username)), self._dummy_of_mapping(users)
         if entry is not None and entry[1] == 'clear':  # refused at an unknown user's cost
-            verify_password(password, *self._form_dummy)
+            verify_password(password, *dummy)
             raise AuthFailure('wrong user name or password', 'basic',
                               _CLEAR_TEXT_REFUSED % ('the stored password of %r' % username))
-        _check_login(username, password, entry, self._form_dummy)
+        _check_login(username, password, entry, dummy)
         return None, None
 
-    def _form_entry(self, stored: Any) -> Optional[Tuple[str, str]]:
-        """A form login's stored password and its scheme (None if there is none); the dummy an unknown
-        user is checked against takes its cost from then on."""
-        if isinstance(stored, (bytes, bytearray)):
-            stored = stored.decode('utf-8', 'replace')
-        if not stored:
-            return None
-        entry = (stored, _hash_scheme(stored) or 'clear')
-        cost = _hash_cost(*entry)
-        if cost != self._form_cost and entry[1] != 'clear':  # (clear text is refused: it sets no cost)
+    def _dummy_of_mapping(self, users: Any) -> Tuple[str, str]:
+        """What an unknown name of the mapping ``users`` is checked against: Basic's rule, the most common
+        scheme and cost among all its users, read when a mapping first comes and when its size changes,
+        so no client's choice of names to try moves it."""
+        try:
+            size = len(users)
+        except TypeError:   # (a lookup with values() but no len(): read once)
+            size = -2
+        seen, seen_size, dummy = self._mapping_dummy
+        if seen is not users or seen_size != size:
+            entries = (_form_entry(stored) for stored in users.values())
+            dummy = _unknown_user_hash((entry for entry in entries if entry is not None and entry[1] != 'clear'),
+                                       self._default_dummy)   # (clear text is refused: it sets no cost)
+            self._mapping_dummy = (users, size, dummy)
+        return dummy
+
+    def _lookup_dummy(self, entry: Optional[Tuple[str, str]]) -> Tuple[str, str]:
+        """What an unknown name of a lookup function is checked against: a function shows no users but the
+        one it is asked for, so the scheme and cost of the last known user's (not clear text, which sets none)."""
+        cost = _hash_cost(*entry) if entry is not None and entry[1] != 'clear' else self._form_cost
+        if cost != self._form_cost:
             self._form_dummy, self._form_cost = (_dummy_hash(*cost), cost[0]), cost
-        return entry
+        return self._form_dummy
 
     def _untrusted_forward(self, environ: Mapping[str, Any], trusted: bool) -> None:
         """Say once in this app's log that X-Forwarded-For from an untrusted peer is ignored (and that a

@@ -1,5 +1,6 @@
-"""Basic auth: an unknown user is checked against a hash of the same scheme and cost as the users' (the most
-common one for a mix), so the time of a 401 does not tell which user names exist.
+"""Basic auth, and a form login's users from a mapping: an unknown user is checked against a hash of the same
+scheme and cost as the users' (the most common one for a mix), so the time of a 401 does not tell which user
+names exist, whichever users a client tried before.
 
 Observed without timing: each hash library is wrapped to record the parameters it was given and how the check
 ended (a mismatch after the full work, not an early "malformed hash" error, which costs nothing).
@@ -16,6 +17,7 @@ import pytest
 
 import canister
 from helpers import b64url, basic, client
+from test_form_login import form_app, post_login
 
 bcrypt = pytest.importorskip('bcrypt', reason='the test extra installs bcrypt')
 argon2 = pytest.importorskip('argon2', reason='the test extra installs argon2-cffi')
@@ -156,3 +158,50 @@ def test_a_1x_sha256_user_among_pbkdf2_users_is_refused_as_slowly_as_an_unknown_
             web.get('/', headers={'Authorization': basic(user, 'wrong-guess')}, status=401)
             times[user].append(time.perf_counter() - started)
     assert statistics.median(times['legacy']) / statistics.median(times['nobody']) > 0.5, times
+
+
+# -- a form login's users from a mapping: the same rule, read from the mapping, not from the tries ---------
+
+def failed_form_login(web, checks, user: str) -> List[Tuple[Any, ...]]:
+    """The hashes computed for a refused form login of ``user`` (a wrong password)."""
+    del checks[:]
+    assert post_login(web, user, 'wrong-guess').status_int == 401
+    return list(checks)
+
+
+def test_a_form_logins_unknown_name_costs_the_mappings_most_common_hash_whoever_was_tried_before(make_app, checks):
+    users = {'cheap': canister.hash_password('cheap-pw', iterations=1000),
+             'alice': canister.hash_password('alice-pw', iterations=5000),
+             'bob': canister.hash_password('bob-pw', iterations=5000)}
+    web = client(form_app(make_app, users, auth_max_failures=1000))
+    assert failed_form_login(web, checks, 'nobody') == [('pbkdf2', 5000, 'done')]
+    # a known user of a cheaper hash pays an unknown name's check too, and leaves it as it was
+    assert failed_form_login(web, checks, 'cheap') == [('pbkdf2', 1000, 'done'), ('pbkdf2', 5000, 'done')]
+    assert failed_form_login(web, checks, 'nobody') == [('pbkdf2', 5000, 'done')]
+    assert failed_form_login(web, checks, 'alice') == [('pbkdf2', 5000, 'done')]
+
+
+def test_a_form_logins_mapping_is_read_again_when_its_users_change_in_number(make_app, checks):
+    users = {'alice': canister.hash_password('alice-pw', iterations=5000)}
+    web = client(form_app(make_app, users, auth_max_failures=1000))
+    assert failed_form_login(web, checks, 'nobody') == [('pbkdf2', 5000, 'done')]
+    users.update(bob=canister.hash_password('bob-pw', iterations=2000),
+                 carol=canister.hash_password('carol-pw', iterations=2000))
+    assert failed_form_login(web, checks, 'nobody') == [('pbkdf2', 2000, 'done')]
+
+
+def test_trying_a_cheap_known_user_first_does_not_make_a_form_logins_unknown_name_quick(make_app):
+    """Measured side by side: the ratio of the median refusal times of an unknown name and a known one of
+    the common cost, each taken right after a try of the known user whose hash is cheap."""
+    users = {'cheap': canister.hash_password('cheap-pw', iterations=1000),
+             'alice': canister.hash_password('alice-pw', iterations=60000),
+             'bob': canister.hash_password('bob-pw', iterations=60000)}
+    web = client(form_app(make_app, users, auth_max_failures=1000))
+    times: Dict[str, List[float]] = {'nobody': [], 'alice': []}
+    for _ in range(7):
+        for user in times:
+            assert post_login(web, 'cheap', 'wrong-guess').status_int == 401
+            started = time.perf_counter()
+            assert post_login(web, user, 'wrong-guess').status_int == 401
+            times[user].append(time.perf_counter() - started)
+    assert statistics.median(times['nobody']) / statistics.median(times['alice']) > 0.5, times

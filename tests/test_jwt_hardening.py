@@ -3,14 +3,18 @@ and key_ops."""
 from __future__ import annotations
 
 import base64
+import json
 import math
 import re
 import time
 
 import jwt as pyjwt
+import pytest
 
+import canister
 from canister import session
-from helpers import ROOT, bearer, claims, client, hand_made_token, hs256_signer, jwk, read_log
+from helpers import ROOT, b64url, bearer, claims, client, hand_made_token, hs256_signer, jwk, read_log, warning_lines
+from test_auth_jwt import public_pem
 
 SECRET = 'x7Rt2Lq9Wv4Zk1Mn8Bc5Hd3Jf6Gs0Pa-Ty7Ue2Io9Pl4Kj1Hg8Fd5Sa3Zx6Cv0B'
 
@@ -89,7 +93,7 @@ def test_the_jwt_extras_require_a_pyjwt_that_refuses_unknown_critical_headers():
 def jwks_app(make_app, jwks_server, *entries):
     """An app of a provider's JWKS (``jwks_server``, publishing ``entries``) whose /me answers the user."""
     jwks_server.publish(*entries)
-    app = make_app(auth_jwt_jwks_url=jwks_server.url, auth_jwt_client_id='my-api')
+    app = make_app(auth_jwt_jwks_url=jwks_server.url, auth_jwt_client_id='my-api', auth_jwt_jwks_refetch=0.5)
     app.route('/me', callback=lambda: {'user': session.user})
     return app
 
@@ -123,3 +127,83 @@ def test_a_jwks_key_whose_key_ops_lack_verify_checks_no_token(make_app, rsa_key,
     refused = web.get('/me', headers=bearer(jwks_token(rsa_key, 'RS256')), status=401)
     assert refused.text == 'Authentication failed: the token was signed with an unknown key\n'
     assert "(its kid is 'key-1'; the JWKS URL gave no signing key canister can use)" in read_log(log_dir)
+
+
+# -- RSA keys shorter than 2048 bits (NIST SP 800-131A) ----------------------------------------------------------
+
+@pytest.fixture(scope='module')
+def short_rsa_key():
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    return rsa.generate_private_key(public_exponent=65537, key_size=1024)
+
+
+def test_a_configured_public_key_of_1024_bits_is_refused_at_install(make_app, short_rsa_key, tmp_path):
+    pem = tmp_path / 'short.pem'
+    pem.write_bytes(public_pem(short_rsa_key))
+    with pytest.raises(canister.ConfigError, match=r"auth_jwt_public_key = '.*short\.pem': an RSA key of 1024 bits "
+                                                   r"is refused, below the 2048 bits"):
+        make_app(auth_jwt_public_key=str(pem), auth_jwt_client_id='my-api')
+
+
+def test_a_jwks_key_of_1024_bits_is_used_and_logged_once_at_its_download(make_app, short_rsa_key, rsa_key,
+                                                                         jwks_server, log_dir):
+    web = client(jwks_app(make_app, jwks_server, jwk(short_rsa_key, 'old-key')))
+    token = pyjwt.encode(claims(aud='my-api'), short_rsa_key, algorithm='RS256', headers={'kid': 'old-key'})
+    assert web.get('/me', headers=bearer(token)).json['user']['sub'] == 'alice'
+    said = [line for line in warning_lines(log_dir) if 'RSA key of' in line]
+    assert len(said) == 1 and ("The JWKS key 'old-key' is an RSA key of 1024 bits, below the 2048 bits that NIST SP "
+                               "800-131A asks for: the tokens it signs are accepted") in said[0]
+    # a later download (a new kid after auth_jwt_jwks_refetch) brings the same key again: not said again
+    jwks_server.publish(jwk(short_rsa_key, 'old-key'), jwk(rsa_key, 'new-key'))
+    time.sleep(0.6)
+    fresh = pyjwt.encode(claims(aud='my-api'), rsa_key, algorithm='RS256', headers={'kid': 'new-key'})
+    assert web.get('/me', headers=bearer(fresh)).json['user']['sub'] == 'alice'
+    assert jwks_server.hits == 2
+    assert [line for line in warning_lines(log_dir) if 'RSA key of' in line] == said
+
+
+def test_a_critical_header_is_refused_when_its_segment_has_a_non_ascii_character_an_older_pyjwt_passes_over(make_app):
+    c = client(jwt_app(make_app))
+    header = b64url(json.dumps({'alg': 'HS256', 'typ': 'JWT', 'crit': ['x'], 'x': 1}).encode())
+    header = header[:4] + '\u00e9' + header[4:]
+    # PyJWT before 2.14 reads the header as base64 does by default, passing over the bytes outside its alphabet
+    head = header.encode('utf-8')
+    assert json.loads(base64.urlsafe_b64decode(head + b'=' * (-len(head) % 4)))['crit'] == ['x']
+    signing_input = header + '.' + b64url(json.dumps(claims(sub='mallory')).encode())
+    token = signing_input + '.' + b64url(hs256_signer(SECRET)(signing_input.encode('utf-8')))
+    response = c.get('/me', headers=bearer(token), expect_errors=True)
+    assert response.status_int == 401
+    assert response.text == 'Authentication failed: the token has a critical header (crit) that canister does not ' \
+                            'understand\n'
+
+
+# -- typ is not checked: the audience tells an access token from an ID token ----------------------------------
+
+def id_token(rsa_key, audience):
+    """An OpenID Connect ID token as a provider issues one to the web app whose client id is ``audience``."""
+    return pyjwt.encode(claims(aud=audience, azp=audience, nonce='n-0S6_WzA2Mj', auth_time=int(time.time())),
+                        rsa_key, algorithm='RS256', headers={'kid': 'key-1', 'typ': 'JWT'})
+
+
+def test_an_id_token_whose_aud_is_auth_jwt_client_id_logs_in_as_an_access_token_would(make_app, rsa_key, jwks_server):
+    web = client(jwks_app(make_app, jwks_server, jwk(rsa_key, 'key-1')))   # (auth_jwt_client_id = my-api)
+    user = web.get('/me', headers=bearer(id_token(rsa_key, 'my-api'))).json['user']
+    assert user['sub'] == 'alice' and user['nonce'] == 'n-0S6_WzA2Mj'
+    access = pyjwt.encode(claims(aud='my-api'), rsa_key, algorithm='RS256', headers={'kid': 'key-1', 'typ': 'at+jwt'})
+    assert web.get('/me', headers=bearer(access)).json['user']['sub'] == 'alice'
+
+
+def test_with_an_audience_of_the_apis_own_the_web_apps_id_token_is_refused(make_app, rsa_key, jwks_server):
+    web = client(jwks_app(make_app, jwks_server, jwk(rsa_key, 'key-1')))   # the API's audience, my-api
+    refused = web.get('/me', headers=bearer(id_token(rsa_key, 'web-app-client-id')), status=401)
+    assert refused.text == 'Authentication failed: the token is not for this audience\n'
+
+
+def test_a_jwks_entry_of_a_1024_bit_key_pair_is_logged_as_its_public_half_is(make_app, short_rsa_key, jwks_server,
+                                                                              log_dir):
+    entry = pyjwt.algorithms.RSAAlgorithm.to_jwk(short_rsa_key, as_dict=True)   # (its private numbers too)
+    entry.update(kid='old-pair', alg='RS256')
+    web = client(jwks_app(make_app, jwks_server, entry))
+    token = pyjwt.encode(claims(aud='my-api'), short_rsa_key, algorithm='RS256', headers={'kid': 'old-pair'})
+    web.get('/me', headers=bearer(token), expect_errors=True)   # (PyJWT checks no signature with a private key)
+    assert "The JWKS key 'old-pair' is an RSA key of 1024 bits" in read_log(log_dir)
