@@ -10952,9 +10952,30 @@ class CorsPolicy:
             message = 'CORS preflight refused: origin %s is not allowed' % _shown_origin(origin)
             self.log.write(logging.WARNING, '%s', message)
             return _plain_response(403, message, environ)
-        headers = self.preflight(origin, environ.get('HTTP_ACCESS_CONTROL_REQUEST_HEADERS', ''), methods)
+        requested = environ.get('HTTP_ACCESS_CONTROL_REQUEST_HEADERS', '')
+        headers = self.preflight(origin, requested, methods)
+        if requested and not self.any_header:
+            self._log_headers_not_granted(origin, requested)
         headers.append(('Content-Length', '0'))
         return _PlainResponse(204, headers, b'')
+
+    def _log_headers_not_granted(self, origin: str, requested: str) -> None:
+        """A WARNING naming the headers a preflight asked for that ``cors_headers`` does not allow: the browser
+        then blocks the request without a word to the server, so this line is the app's only trace of it."""
+        refused = [name.strip() for name in requested.split(',')
+                   if name.strip() and name.strip().lower() not in self.allowed_headers]
+        if not refused:
+            return
+        names = _escape(', '.join(refused))[:200]
+        plural = len(refused) > 1
+        # Any client can send a preflight: once a second at most, so that none can flood the log.
+        self.log.write_repeated(
+            logging.WARNING, 'CORS preflight from %s asks for the request header%s %s, not granted: the browser '
+                             'blocks the request; to allow %s, add %s to cors_headers'
+                             % (_shown_origin(origin), 's' if plural else '', names, 'them' if plural else 'it',
+                                'them' if plural else 'it'),
+            like='CORS preflight: request headers not granted: the browser blocks the request; to allow them, add '
+                 'them to cors_headers')
 
     def _route_methods(self, environ: Mapping[str, Any], router: Any) -> Optional[Iterable[str]]:
         """The methods the request's path is routed for, or None if no route matches it (or its filter fails)."""
