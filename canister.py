@@ -1007,16 +1007,31 @@ def _as_origins(value: Any) -> Tuple[str, ...]:
     return items
 
 
-def _check_origin(item: str) -> None:
-    """ValueError unless ``item`` is an origin a browser could send (or a ``*.`` pattern of them)."""
+def _as_trusted_origins(value: Any) -> Tuple[str, ...]:
+    """The origins of ``csrf_trusted_origins``: written as those of ``cors``, but neither ``*`` nor ``null``."""
+    items = _as_list(value)
+    for item in items:
+        if item == '*':
+            raise ValueError('* would let every site\'s forms post here with the user\'s cookie: list the origins, '
+                             'or set csrf = false to turn the check off')
+        if item.lower() == 'null':
+            raise ValueError('null is the origin any site\'s page can send from a sandboxed frame: it cannot be '
+                             'trusted')
+        _check_origin(item, 'csrf_trusted_origins', '')
+    return items
+
+
+def _check_origin(item: str, key: str = 'cors', others: str = ', null, or * alone') -> None:
+    """ValueError unless ``item`` is an origin a browser could send (or a ``*.`` pattern of them), as ``key``
+    lists it (``others``: what else it takes)."""
     # (first: under IGNORECASE, _ORIGIN's [a-z] also matches the Kelvin sign, the long s and the dotless i)
     if not item.isascii():
         raise ValueError('%r is not an origin as a browser sends it: a browser writes a host name with letters '
-                         'other than a-z in its ASCII form (xn--..., punycode), and cors must too' % item)
+                         'other than a-z in its ASCII form (xn--..., punycode), and %s must too' % (item, key))
     match = _ORIGIN.fullmatch(item)
     if not match:
         raise ValueError('%r is not an origin: expected scheme://host[:port] with scheme http or '
-                         'https (the host may start with *.), null, or * alone' % item)
+                         'https (the host may start with *.)%s' % (item, others))
     host = match.group('host')
     if _NUMERIC_LABEL.fullmatch(host.rpartition('.')[2]) and not _DOTTED_QUAD.fullmatch(host):
         raise ValueError('%r can never match an Origin: a browser reads a host that ends in a number as an IPv4 '
@@ -1150,6 +1165,9 @@ KEYS: Dict[str, _Key] = {key.name: key for key in (
     _Key('cors_paths', (), _as_paths,
          'path prefixes CORS is limited to (`/api` covers `/api` and `/api/...`); empty: every path'),
     _Key('csrf', True, _as_bool, 'refuse unsafe requests from foreign origins (Sec-Fetch-Site, Origin, Referer)'),
+    _Key('csrf_trusted_origins', (), _as_trusted_origins,
+         'origins (as in `cors`, but not `*` or `null`) whose unsafe requests, forms among them, pass the CSRF '
+         'check on every path, without CORS: their pages cannot read the answers'),
     _Key('x_content_type_options', 'nosniff', _as_choice('nosniff', ''),
          '`X-Content-Type-Options` of every answer (empty: not sent)'),
     _Key('x_frame_options', 'DENY', _as_choice('DENY', 'SAMEORIGIN', ''),
@@ -1217,9 +1235,8 @@ _FAMILIAR_NAMES = {
     **dict.fromkeys(('intercept_exceptions', 'cors_intercept_exceptions'),
                     'canister has no such setting: its error answers to an allowed origin carry the CORS headers '
                     'too'),
-    **dict.fromkeys(('trusted_origins', 'csrf_trusted_origins'),
-                    'did you mean cors? an origin it lists passes the CSRF check (and its pages may read the '
-                    'answers); trusted_proxies takes the addresses of reverse proxies'),
+    'trusted_origins': 'did you mean csrf_trusted_origins? an origin it lists passes the CSRF check (cors lets its '
+                       'pages read the answers too); trusted_proxies takes the addresses of reverse proxies',
     **dict.fromkeys(('wtf_csrf_time_limit', 'wtf_csrf_secret_key', 'wtf_csrf_field_name', 'wtf_csrf_headers',
                      'wtf_csrf_methods', 'wtf_csrf_ssl_strict', 'wtf_csrf_check_default', 'csrf_cookie_name',
                      'csrf_cookie_age', 'csrf_cookie_domain', 'csrf_cookie_path', 'csrf_cookie_secure',
@@ -1275,7 +1292,8 @@ _FLASK_SETTINGS = {
 _DJANGO_SETTINGS = {
     'session_cookie_name': 'session_cookie', 'session_cookie_secure': 'session_secure',
     'session_cookie_samesite': 'session_samesite', 'session_cookie_age': 'session_timeout',
-    'session_engine': 'session_store', 'csrf_trusted_origins': 'cors', 'data_upload_max_memory_size': 'max_body_size',
+    'session_engine': 'session_store', 'csrf_trusted_origins': 'csrf_trusted_origins',
+    'data_upload_max_memory_size': 'max_body_size',
     'secure_hsts_seconds': 'hsts_max_age', 'secure_hsts_include_subdomains': 'hsts_include_subdomains',
     'secure_referrer_policy': 'referrer_policy', 'secure_content_type_nosniff': 'x_content_type_options',
     'x_frame_options': 'x_frame_options', 'secure_proxy_ssl_header': 'trusted_proxies',
@@ -1544,6 +1562,9 @@ class Config(Dict[str, Any]):
         if self['session_partitioned'] and self['session_samesite'] != 'None':
             notes.append('canister.session_partitioned is set without session_samesite = None: the requests of '
                          'another site\'s page, which it is for, neither get nor send the cookie')
+        if self['csrf_trusted_origins'] and not self['csrf']:
+            notes.append('canister.csrf_trusted_origins is set with csrf = false: it has no effect (every origin '
+                         'passes when the check is off)')
         if self._csrf_refuses_own_forms():
             notes.append('canister.referrer_policy = no-referrer with csrf on: under that policy a browser sends '
                          'Origin: null on the app\'s own form posts, and one that sends no Sec-Fetch-Site (any '
@@ -10851,28 +10872,40 @@ def _security_headers(config: Mapping[str, Any]) -> Tuple[Headers, Headers]:
 _PRIVATE_TOP_NAMES = frozenset({'localhost', 'local', 'internal', 'test'})
 
 
-def _wildcard_origins(origins: Iterable[str]) -> Optional[typing.Pattern[str]]:
+def _wildcard_origins(origins: Iterable[str], key: str = 'cors') -> Optional[typing.Pattern[str]]:
     """One pattern matching the origins of ``https://*.example.com`` entries (any depth of
-    subdomain), or None for none; ConfigError for a wildcard anywhere else."""
+    subdomain), or None for none; ConfigError (naming ``key``) for a wildcard anywhere else."""
     patterns = []
     for origin in origins:
         scheme, sep, host = _normal_origin(origin).partition('://')
         if not sep or not host.startswith('*.') or '*' in host[2:]:
-            raise ConfigError('canister.cors: %r is not valid: a wildcard must look like '
-                              'https://*.example.com' % origin)
+            raise ConfigError('canister.%s: %r is not valid: a wildcard must look like '
+                              'https://*.example.com' % (key, origin))
         name = host[2:].partition(':')[0].rstrip('/')
         if '.' not in name and name.lower() not in _PRIVATE_TOP_NAMES:
-            raise ConfigError('canister.cors: %r would trust every site under the top-level domain %r: name your '
-                              'own domain after the wildcard, as https://*.example.com' % (origin, name))
+            raise ConfigError('canister.%s: %r would trust every site under the top-level domain %r: name your '
+                              'own domain after the wildcard, as https://*.example.com' % (key, origin, name))
         patterns.append(re.escape(scheme + '://') + r'[a-z0-9_-]+(?:\.[a-z0-9_-]+)*' + re.escape(host[1:]))
     return re.compile('|'.join('(?:%s)' % p for p in patterns)) if patterns else None
 
 
-def _listed_origins(origins: Iterable[str]) -> Tuple[typing.FrozenSet[str], Optional[typing.Pattern[str]]]:
-    """The exact origins of a ``cors`` list (normalised), and one pattern for its wildcard ones."""
+#: A list of origins: the exact ones (normalised), and one pattern for the wildcard ones (None without any).
+_Origins = Tuple[typing.FrozenSet[str], Optional[typing.Pattern[str]]]
+
+
+def _listed_origins(origins: Iterable[str], key: str = 'cors') -> _Origins:
+    """The exact origins of a ``cors`` (or ``key``) list (normalised), and one pattern for its wildcard ones."""
     listed = [origin for origin in origins if origin != '*']
     exact = frozenset(_normal_origin(origin) for origin in listed if '*' not in origin)
-    return exact, _wildcard_origins(origin for origin in listed if '*' in origin)
+    return exact, _wildcard_origins((origin for origin in listed if '*' in origin), key)
+
+
+def _is_listed(origin: str, listed: _Origins) -> bool:
+    """Exact, whole-string match of ``origin`` against a list of ``_listed_origins``."""
+    origin = _normal_origin(origin)
+    if origin in listed[0]:
+        return True
+    return listed[1] is not None and listed[1].fullmatch(origin) is not None
 
 
 def _unique_names(values: Iterable[str]) -> str:
@@ -10909,7 +10942,7 @@ class CorsPolicy:
                               'list the allowed origins explicitly')
         #: The listed origins, normalised (``_normal_origin``), and those with a wildcard subdomain
         #: as one pattern (None without any).
-        self.origins, self.pattern = _listed_origins(origins)
+        self.listed = _listed_origins(origins)
         #: The methods preflights may be granted (empty: every method the route accepts, as with ``*``).
         self.methods = () if '*' in config['cors_methods'] else tuple(m.upper() for m in config['cors_methods'])
         #: ``cors_headers = *``: a preflight may be granted any request header.
@@ -10942,10 +10975,7 @@ class CorsPolicy:
 
     def is_listed_origin(self, origin: str) -> bool:
         """Exact, whole-string match against the list (``null`` only if listed)."""
-        origin = _normal_origin(origin)
-        if origin in self.origins:
-            return True
-        return self.pattern is not None and self.pattern.fullmatch(origin) is not None
+        return _is_listed(origin, self.listed)
 
     def apply(self, headers: Headers, origin: Optional[str]) -> None:
         """Add the CORS headers of a response, replacing any the app set itself (but the names of its
@@ -10998,9 +11028,30 @@ class CorsPolicy:
             message = 'CORS preflight refused: origin %s is not allowed' % _shown_origin(origin)
             self.log.write(logging.WARNING, '%s', message)
             return _plain_response(403, message, environ)
-        headers = self.preflight(origin, environ.get('HTTP_ACCESS_CONTROL_REQUEST_HEADERS', ''), methods)
+        requested = environ.get('HTTP_ACCESS_CONTROL_REQUEST_HEADERS', '')
+        headers = self.preflight(origin, requested, methods)
+        if requested and not self.any_header:
+            self._log_headers_not_granted(origin, requested)
         headers.append(('Content-Length', '0'))
         return _PlainResponse(204, headers, b'')
+
+    def _log_headers_not_granted(self, origin: str, requested: str) -> None:
+        """A WARNING naming the headers a preflight asked for that ``cors_headers`` does not allow: the browser
+        then blocks the request without a word to the server, so this line is the app's only trace of it."""
+        refused = [name.strip() for name in requested.split(',')
+                   if name.strip() and name.strip().lower() not in self.allowed_headers]
+        if not refused:
+            return
+        names = _escape(', '.join(refused))[:200]
+        plural = len(refused) > 1
+        # Any client can send a preflight: once a second at most, so that none can flood the log.
+        self.log.write_repeated(
+            logging.WARNING, 'CORS preflight from %s asks for the request header%s %s, not granted: the browser '
+                             'blocks the request; to allow %s, add %s to cors_headers'
+                             % (_shown_origin(origin), 's' if plural else '', names, 'them' if plural else 'it',
+                                'them' if plural else 'it'),
+            like='CORS preflight: request headers not granted: the browser blocks the request; to allow them, add '
+                 'them to cors_headers')
 
     def _route_methods(self, environ: Mapping[str, Any], router: Any) -> Optional[Iterable[str]]:
         """The methods the request's path is routed for, or None if no route matches it (or its filter fails)."""
@@ -11061,9 +11112,9 @@ class CsrfGuard:
 
     The browser's own word comes first: ``Sec-Fetch-Site`` (which no page can set) of
     ``same-origin`` or ``none`` (typed in, a bookmark) passes, and a ``same-site`` or
-    ``cross-site`` request passes only from an origin listed in ``cors``.  Without that
-    header (older browsers, non-browser clients) the ``Origin``, or else the ``Referer``,
-    must be the app's own origin or a listed one.  With ``cors = *`` a foreign request also
+    ``cross-site`` request passes only from an origin listed in ``cors`` or in
+    ``csrf_trusted_origins``.  Without that header (older browsers, non-browser clients) the
+    ``Origin``, or else the ``Referer``, must be the app's own origin or a listed one.  With ``cors = *`` a foreign request also
     passes when a browser must have sent a preflight for it first (a method other than POST,
     or a content type neither a form nor the browser itself sends), because ``*`` never grants
     credentials to a preflighted request.  A Bearer token exempts a request: a browser never adds one by itself,
@@ -11083,9 +11134,12 @@ class CsrfGuard:
     #: ``Sec-Fetch-Site`` values of requests from another origin.
     _FOREIGN_SITES = frozenset(('same-site', 'cross-site'))
 
-    def __init__(self, cors: Optional[CorsPolicy]) -> None:
+    def __init__(self, cors: Optional[CorsPolicy], trusted: _Origins = (frozenset(), None)) -> None:
         #: The CORS policy, whose allowed origins may send unsafe requests (None: no CORS).
         self.cors = cors
+        #: ``csrf_trusted_origins`` (``_listed_origins``): origins whose unsafe requests pass on every path,
+        #: without CORS.
+        self.trusted = trusted
 
     def was_preflighted(self, environ: Mapping[str, Any]) -> bool:
         """True if no browser sends this request cross-origin without a preflight.  A browser's
@@ -11122,10 +11176,13 @@ class CsrfGuard:
         return '%s://%s' % (parts.scheme, host) if parts.scheme and host else 'null'
 
     def _allowed_foreign(self, environ: Mapping[str, Any], origin: str, foreign: bool) -> bool:
-        """True for a foreign origin listed in ``cors``, or any one with ``cors = *`` when a
-        browser must have sent a preflight first.  A listed ``null`` counts as ``*`` does for a
-        request the browser calls foreign (``foreign``): any site's page names no origin under
-        ``no-referrer`` or from a sandboxed frame, and a same-site one's form gets a ``Lax`` cookie."""
+        """True for a foreign origin listed in ``csrf_trusted_origins`` (which holds no ``null``), or in
+        ``cors``, or any one with ``cors = *`` when a browser must have sent a preflight first.  A listed
+        ``null`` counts as ``*`` does for a request the browser calls foreign (``foreign``): any site's page
+        names no origin under ``no-referrer`` or from a sandboxed frame, and a same-site one's form gets a
+        ``Lax`` cookie."""
+        if _is_listed(origin, self.trusted):
+            return True
         cors = self.cors
         if cors is None or not cors.covers(environ):
             return False
@@ -11158,12 +11215,16 @@ def _how_to_let_in(cors: Optional[CorsPolicy], environ: Mapping[str, Any]) -> st
     if cors is not None and not cors.covers(environ):
         # listing the origin would not help: CORS, and so the origins it lists, stop at cors_paths
         path = environ.get('SCRIPT_NAME', '') + environ.get('PATH_INFO', '')
-        return ('list it in cors and a prefix of its path %s in cors_paths (cors does not apply outside them)'
-                % _escape(path)[:100])
-    if cors is not None and cors.any_origin:
-        return ('list it in cors instead of * (cors = * lets another origin send only what a browser preflights: '
-                'JSON, PUT, DELETE; never a form)')
-    return 'list it in cors'
+        listing = ('list it in cors and a prefix of its path %s in cors_paths (cors does not apply outside them)'
+                   % _escape(path)[:100])
+    elif cors is not None and cors.any_origin:
+        listing = ('list it in cors instead of * (cors = * lets another origin send only what a browser '
+                   'preflights: JSON, PUT, DELETE; never a form)')
+    else:
+        listing = 'list it in cors (its pages may then read the answers too)'
+    if _normal_origin(CsrfGuard.claimed_origin(environ, True) or 'null') == 'null':
+        return listing  # (csrf_trusted_origins holds no null: any site's page can send it)
+    return listing + ' or in csrf_trusted_origins (its forms may post on every path, its pages read no answer)'
 
 
 #: The attribute ``csrf_exempt`` sets on a handler.
@@ -13099,7 +13160,9 @@ class Canister:
         for warning in config.warnings:
             self.log.write(logging.WARNING, '%s', warning)
         self.cors = CorsPolicy(config, self.log) if config['cors'] else None
-        self.csrf = CsrfGuard(self.cors) if config['csrf'] else None
+        # (the trusted origins are checked with csrf off too: nothing config-related fails later)
+        trusted = _listed_origins(config['csrf_trusted_origins'], 'csrf_trusted_origins')
+        self.csrf = CsrfGuard(self.cors, trusted) if config['csrf'] else None
         self.early = _EarlyChecks(config, self.log, self.csrf, app.router)
         plain, https = _security_headers(config)
         security_names = frozenset(name for name, _ in https) | {_REQUEST_ID_HEADER}

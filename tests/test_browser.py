@@ -230,6 +230,26 @@ def test_a_put_with_json_and_a_custom_header_passes_a_real_preflight_when_allowe
     assert f"PUT {api.url('/items/7')}" in log, log
 
 
+def test_a_put_with_a_header_cors_headers_does_not_allow_is_blocked_and_the_log_names_the_header_and_the_key(
+    page, origin_a, serve_api
+):
+    app = plain_items_app()
+    api = serve_api(app, cors=origin_a.origin)  # the default cors_headers: no X-Custom
+    page.goto(origin_a.url("/"))
+
+    result = put_widget(page, api)
+
+    assert not result["ok"], result
+    assert app.received == []
+    assert api.recorder.methods_for("/items/7") == ["OPTIONS"]  # the PUT was never sent
+    said = (
+        f"CORS preflight from {origin_a.origin} asks for the request header x-custom, not granted: the "
+        "browser blocks the request; to allow it, add it to cors_headers"
+    )
+    lines = [line for line in api.log_text().splitlines() if said in line]
+    assert len(lines) == 1 and " WARNING " in lines[0], api.log_text()
+
+
 def test_a_preflighted_put_from_an_origin_not_on_the_list_is_blocked_by_the_browser(
     page, origin_a, origin_evil, serve_api
 ):

@@ -128,10 +128,41 @@ def user_at(page: Any, url: str) -> Any:
 def post_form_from(page: Any, page_url: str, action: str, enctype: Any = None, lands: Any = None) -> int:
     """Open ``page_url`` and post a form from it to ``action``: the status of the answer the browser shows
     (at ``lands``, when a redirect takes it there)."""
+    return form_answer_from(page, page_url, action, enctype, lands).status
+
+
+def form_answer_from(page: Any, page_url: str, action: str, enctype: Any = None, lands: Any = None) -> Any:
+    """``post_form_from``, but the answer itself (Playwright's ``Response``: its status and headers)."""
     page.goto(page_url)
     with page.expect_navigation(url=lands or action) as navigation:
         page.evaluate(POST_FORM, [action, enctype])
-    return navigation.value.status
+    return navigation.value
+
+
+# -- csrf_trusted_origins lists a sibling subdomain, without CORS ----------------------------------------
+
+
+def test_a_form_of_a_trusted_origin_posts_with_the_cookie_and_gets_no_cors_while_another_origins_is_refused(
+        page, pages, api):
+    www = page_of(pages, 'www.site.localhost')[:-1]
+    origin, recorder, app = api(csrf_trusted_origins=www)
+    log_in(page, origin)
+
+    answer = form_answer_from(page, www + '/', origin + '/transfer')
+    assert answer.status == 200
+    assert app.transfers == ['5']
+    assert recorder.posts()[-1] == ('POST', '/transfer', 'same-site', www)
+    assert COOKIE + '=' in recorder.cookies[-1]  # the user's Lax cookie rode along
+    assert not [name for name in answer.all_headers() if name.startswith('access-control-')]
+    # its page's fetch reaches the app, but the browser keeps the answer from the page: no CORS
+    page.goto(www + '/')
+    read = page.evaluate("url => fetch(url, {method: 'POST', credentials: 'include'}).then(r => r.status, e => "
+                         "'blocked')", origin + '/transfer')
+    assert read == 'blocked'
+    assert app.transfers == ['5', None]
+
+    assert post_form_from(page, page_of(pages, 'evil.site.localhost'), origin + '/transfer') == 403
+    assert app.transfers == ['5', None]
 
 
 # -- cors lists the parent domain, with credentials ----------------------------------------------------

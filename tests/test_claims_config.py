@@ -63,6 +63,7 @@ BAD_VALUES = {
     'cors_max_age': ['-1', '10m', ''],
     'cors_paths': ['api', '/api/*', '/caf%C3%A9', None, True],
     'csrf': ['maybe', ''],
+    'csrf_trusted_origins': ['*', 'null', 'true', 'example.com', 'https://*.com', 'https://a.example:0443', None, True],
     'x_content_type_options': ['sniff', None],
     'x_frame_options': ['ALLOW-FROM https://a.example', None],
     'referrer_policy': ['never', 'origin, never'],

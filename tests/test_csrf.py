@@ -90,8 +90,10 @@ def test_csrf_refusal_is_logged_as_a_warning(make_app, log_dir):
     assert EVIL in lines[0]
     # and it says what lets such a request in, with the origin canister takes for the app's own
     assert lines[0].endswith('may not send POST requests here (this app sees its own origin as http://localhost; to '
-                             'let another origin in, list it in cors, or give a route csrf=False; behind a proxy '
-                             'that changes the host or scheme, list the proxy in trusted_proxies)'), lines[0]
+                             'let another origin in, list it in cors (its pages may then read the answers too) or in '
+                             'csrf_trusted_origins (its forms may post on every path, its pages read no answer), or '
+                             'give a route csrf=False; behind a proxy that changes the host or scheme, list the '
+                             'proxy in trusted_proxies)'), lines[0]
 
 
 #: (test id, the target app's config, what the request sends) of cross-site requests refused with 403
@@ -217,7 +219,8 @@ def test_csrf_with_cors_star_logs_that_a_form_needs_its_origin_listed_instead_of
     assert send(client(app), origin=EVIL).status_int == 403
     line = [line for line in read_log(log_dir).splitlines() if 'Cross-site request refused' in line][0]
     assert line.endswith('to let another origin in, list it in cors instead of * (cors = * lets another origin send '
-                         'only what a browser preflights: JSON, PUT, DELETE; never a form), or give a route '
+                         'only what a browser preflights: JSON, PUT, DELETE; never a form) or in csrf_trusted_origins '
+                         '(its forms may post on every path, its pages read no answer), or give a route '
                          'csrf=False; behind a proxy that changes the host or scheme, list the proxy in '
                          'trusted_proxies)'), line
 

@@ -20,8 +20,9 @@ SECRET = 'k9Qv2Lr7Zt4Wm8Xc1Bn5Hs3Jd6Fg0Pa-Tq7Ye2Ui9Oo4Kl1Mz8Nx5Cv3Bb6Vn0Q'  # 64
 
 @pytest.mark.parametrize('name, hint', [
     # closeness of spelling pointed these at a wrong key (given in the comment)
-    ('csrf_trusted_origins', 'did you mean cors? an origin it lists passes the CSRF check (and its pages may '
-                             'read the answers); trusted_proxies takes the addresses of reverse proxies'),  # proxies
+    ('trusted_origins', 'did you mean csrf_trusted_origins? an origin it lists passes the CSRF check (cors lets '
+                        'its pages read the answers too); trusted_proxies takes the addresses of reverse '
+                        'proxies'),                                                   # was: trusted_proxies
     ('wtf_csrf_methods', 'canister has no such setting: its CSRF check takes no token, it reads where an unsafe '
                          'request comes from (Sec-Fetch-Site, Origin, Referer); csrf turns it off'),  # cors_methods
     ('session_file_dir', 'did you mean session_store? it takes memory, a sqlite:/// URL or a redis:// '

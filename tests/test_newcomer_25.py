@@ -90,8 +90,8 @@ def test_djangos_settings_module_loaded_at_the_top_of_the_config_is_reported_wit
         app.config.update({name: value for name, value in vars(settings).items() if name.isupper()})
     said = install_reporting(app, log_path=str(log_dir))
     assert sorted(said) == [
-        "app.config['CSRF_TRUSTED_ORIGINS'] is a Django setting, which canister does not read: write canister.cors "
-        "(or Canister(cors=...))",
+        "app.config['CSRF_TRUSTED_ORIGINS'] is a Django setting, which canister does not read: write "
+        "canister.csrf_trusted_origins (or Canister(csrf_trusted_origins=...))",
         "app.config['SESSION_COOKIE_AGE'] is a Django setting, which canister does not read: write "
         "canister.session_timeout (or Canister(session_timeout=...))",
         "app.config['SESSION_COOKIE_SECURE'] is a Flask or Django setting, which canister does not read: write "
