@@ -1,0 +1,97 @@
+"""``session_max_age`` and a user's sessions: a login from anonymous restarts the session's creation time
+(the cart stays), and ``sessions_of`` and the cap per user count only the sessions a request could still load
+once ``session_max_age`` is lowered.
+
+On each store canister ships (memory, SQLite, a real redis-server), with canister's clock moved on by hand
+(``clock``): WebTest for one request at a time, real HTTP with a request held open for the race.
+"""
+from __future__ import annotations
+
+import json
+
+from canister import session
+from helpers import basic, cookie_value, cookieless_client, with_cookie, write_users
+from session_kit import add_session_routes, anonymous, held_across, held_across_moves, plugin_of, rotation_app
+
+DAY = 86400
+
+
+def age_app(make_app, store_url, **config):
+    """Sessions that live ``session_max_age`` (a day unless told) from their creation, with no sliding timeout
+    unless told."""
+    settings = dict({'session_timeout': 0, 'session_max_age': DAY}, **config)
+    if store_url:  # (else a store object in ``config``)
+        settings['session_store'] = store_url
+    app = make_app(**settings)
+    add_session_routes(app)
+
+    @app.get('/read')
+    def read():
+        return json.dumps([session.user, session.data])
+
+    return app
+
+
+def read(web, sid, **headers):
+    """[user, data] of the session ``sid`` names."""
+    return json.loads(web.get('/read', headers=dict(with_cookie(sid), **headers)).text)
+
+
+def test_a_login_after_23_hours_of_browsing_anonymously_lasts_a_whole_session_max_age(make_app, store_url, clock):
+    app = age_app(make_app, store_url)
+    web = cookieless_client(app)
+    cart = cookie_value(web.get('/set?key=cart&value=tea'))
+    clock.advance(23 * 3600)
+    logged_in_at = clock.now
+    alice = cookie_value(web.get('/login?name=alice', headers=with_cookie(cart)))
+
+    clock.advance(2 * 3600)  # past the day since the cart was made, within the day since the login
+    assert read(web, alice) == ['alice', {'cart': 'tea'}]
+    assert [entry['created'] for entry in plugin_of(app).sessions_of('alice')] == [int(logged_in_at * 1000) / 1000]
+    clock.advance(DAY - 2 * 3600)
+    assert read(web, alice) == [None, {}]
+
+
+def test_a_basic_login_into_an_anonymous_session_restarts_its_session_max_age(make_app, store_url, clock, tmp_path):
+    users = write_users(tmp_path / 'users', alice='a-pw')
+    app = age_app(make_app, store_url, auth_basic_users_file=str(users))
+    web = cookieless_client(app)
+    cart = cookie_value(web.get('/set?key=cart&value=tea'))
+    clock.advance(23 * 3600)
+    alice = cookie_value(web.get('/read', headers=dict(with_cookie(cart), Authorization=basic('alice', 'a-pw'))))
+
+    clock.advance(2 * 3600)
+    assert read(web, alice) == ['alice', {'cart': 'tea'}]
+
+
+def test_a_change_saved_in_parallel_with_a_login_from_anonymous_keeps_the_logins_creation_time(
+        make_app, serve_with_gates, store_url, clock):
+    """The login loaded the anonymous session, another request of the browser saved to it, then the login saved:
+    its user and creation time are applied to the record as that request left it, the note kept."""
+    app = rotation_app(make_app, store_url, session_timeout=0, session_max_age=DAY)
+    origin = serve_with_gates(app)
+    browser = anonymous(origin, cart='tea')
+    clock.advance(23 * 3600)
+
+    login = held_across(app, origin, browser.sid, '/hold?name=login&user=alice', '/set?key=note&value=x')
+
+    assert login.status == 200 and login.new_sid, login
+    clock.advance(2 * 3600)
+    browser.sid = login.new_sid
+    assert browser.read() == ['alice', {'cart': 'tea', 'note': 'x'}]
+
+
+def test_a_request_that_saves_after_a_login_moved_its_anonymous_session_keeps_the_logins_creation_time(
+        make_app, serve_with_gates, store_url, clock):
+    """The request loaded the anonymous session before the login moved it: its change follows to the new id,
+    onto the record the login stored, whose creation time stays the login's."""
+    app = rotation_app(make_app, store_url, session_timeout=0, session_max_age=DAY)
+    origin = serve_with_gates(app)
+    browser = anonymous(origin, cart='tea')
+    clock.advance(23 * 3600)
+
+    held = held_across_moves(app, origin, browser, '/hold?name=note&key=note&value=x', '/login?name=alice')
+
+    assert held.status == 200, held
+    clock.advance(2 * 3600)
+    assert browser.read() == ['alice', {'cart': 'tea', 'note': 'x'}]
