@@ -6944,9 +6944,14 @@ class SessionManager:
             entry = self.decoded(sid, record)
             if entry is None:
                 return None
-        if self.max_age and entry[3] + self.max_age * 1000 <= _now() * 1000:
+        if self.max_age and self.aged_out(entry[3]):
             return None
         return entry
+
+    def aged_out(self, created_ms: int) -> bool:
+        """Whether a session made at ``created_ms`` is past ``session_max_age`` now: no request finds it,
+        though the store may hold it a while yet (the setting was lowered since it was stored)."""
+        return self.max_age > 0 and created_ms + self.max_age * 1000 <= _now() * 1000
 
     def decoded(self, sid: str, record: Any) -> Optional[_Parsed]:
         """The values of the record just loaded for ``sid``, which ``parsed`` does not hold: decoded (and
@@ -7029,12 +7034,20 @@ class SessionManager:
                 found.append((sid, record, expires))
         return found
 
+    def _live(self, listed: List[Tuple[str, _Record, int]]) -> List[Tuple[str, _Record, int]]:
+        """Those of ``listed`` that a request could still load: not expired, nor past ``session_max_age``
+        (``aged_out``).  Not for ``end_sessions``, which ends these too: a session that a higher
+        ``session_max_age`` brought back later would otherwise have outlived its end."""
+        now = _now() * 1000
+        return [(sid, record, expires) for sid, record, expires in listed
+                if not (expires and expires <= now) and not self.aged_out(record.created_ms)]
+
     def sessions_of(self, user: Any) -> List[Dict[str, Any]]:
         """The live sessions of a user, oldest first: when each was created and last used (None
         where the expiry rules do not tell), and which one is the current request's."""
         context = self._caller()
         replaced = context.old_sid if context is not None else None
-        listed = [(sid, record, expires) for sid, record, expires in self._listed(user) if sid != replaced]
+        listed = [(sid, record, expires) for sid, record, expires in self._live(self._listed(user)) if sid != replaced]
         current = self._current_id(context, user, [sid for sid, _, _ in listed])
         sessions = [self._entry(record, expires, sid == current) for sid, record, expires in listed]
         if context is not None and current == context.sid and not any(entry['current'] for entry in sessions):
@@ -7188,10 +7201,11 @@ class SessionManager:
         of the same person at the same time, whose own cap sees ``sid`` as the older and ends it (two
         logins that each ended the other's session left the person logged out twice).  The last use
         orders them, not the creation (a login into an anonymous session restarts it): a session made long
-        ago and used a moment ago on another device is not the least recently used.  Nothing when ``sid``
-        is no longer listed: another request ended it meanwhile (a later login's cap, which has kept that
-        login's session; a logout), and this login, ended itself, ends no one else's."""
-        listed = self._listed_under(key)
+        ago and used a moment ago on another device is not the least recently used.  Sessions no request
+        could load any more (``_live``) are not counted.  Nothing when ``sid`` is no longer listed: another
+        request ended it meanwhile (a later login's cap, which has kept that login's session; a logout), and
+        this login, ended itself, ends no one else's."""
+        listed = self._live(self._listed_under(key))
         own = next(((self._last_use(record, expires), listed_sid) for listed_sid, record, expires in listed
                     if listed_sid == sid), None)
         if own is None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 
 from canister import session
-from helpers import basic, cookie_value, cookieless_client, with_cookie, write_users
+from helpers import basic, cookie_value, read_log, cookieless_client, with_cookie, write_users
 from session_kit import add_session_routes, anonymous, held_across, held_across_moves, plugin_of, rotation_app
 
 DAY = 86400
@@ -95,3 +95,42 @@ def test_a_request_that_saves_after_a_login_moved_its_anonymous_session_keeps_th
     assert held.status == 200, held
     clock.advance(2 * 3600)
     assert browser.read() == ['alice', {'cart': 'tea', 'note': 'x'}]
+
+
+def restarted(make_app, app, **config):
+    """``app`` started again on the same store (the memory store's object itself) with ``config`` changed."""
+    return age_app(make_app, None, store=plugin_of(app).sessions.store, **config)
+
+
+def test_after_session_max_age_is_lowered_sessions_of_lists_only_the_sessions_a_request_can_load(
+        make_app, store_url, clock):
+    app = age_app(make_app, store_url)
+    web = cookieless_client(app)
+    old = cookie_value(web.get('/login?name=alice'))
+    clock.advance(3 * 3600)
+    new = cookie_value(web.get('/login?name=alice'))
+
+    lowered = restarted(make_app, app, session_max_age=2 * 3600)
+    web = cookieless_client(lowered)
+    assert (read(web, old), read(web, new)) == ([None, {}], ['alice', {}])
+    assert [entry['created'] for entry in plugin_of(lowered).sessions_of('alice')] == [int(clock.now * 1000) / 1000]
+
+
+def test_after_session_max_age_is_lowered_the_cap_per_user_ends_no_session_for_one_no_request_can_load(
+        make_app, store_url, clock, log_dir):
+    """The day-old session takes no place under the cap: a login that leaves two sessions loadable ends
+    none (no INFO line saying one was ended)."""
+    app = age_app(make_app, store_url, session_max_per_user=2)
+    web = cookieless_client(app)
+    old = cookie_value(web.get('/login?name=alice'))
+    clock.advance(2 * 3600)
+    kept = cookie_value(web.get('/login?name=alice'))
+    clock.advance(3600)
+
+    lowered = restarted(make_app, app, session_max_age=2 * 3600, session_max_per_user=2)
+    web = cookieless_client(lowered)
+    newest = cookie_value(web.get('/login?name=alice'))
+
+    assert (read(web, kept), read(web, newest), read(web, old)) == (['alice', {}], ['alice', {}], [None, {}])
+    assert 'beyond session_max_per_user' not in read_log(log_dir)
+    assert len(plugin_of(lowered).sessions_of('alice')) == 2
