@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from canister import session
-from helpers import basic, cookie_value, read_log, cookieless_client, with_cookie, write_users
-from session_kit import add_session_routes, anonymous, held_across, held_across_moves, plugin_of, rotation_app
+from helpers import basic, cookie_value, cookieless_client, read_log, with_cookie, write_users
+from session_kit import (add_session_routes, anonymous, held_across, held_across_moves, make_store_url, plugin_of,
+                         rotation_app)
 
 DAY = 86400
 
@@ -134,3 +137,32 @@ def test_after_session_max_age_is_lowered_the_cap_per_user_ends_no_session_for_o
     assert (read(web, kept), read(web, newest), read(web, old)) == (['alice', {}], ['alice', {}], [None, {}])
     assert 'beyond session_max_per_user' not in read_log(log_dir)
     assert len(plugin_of(lowered).sessions_of('alice')) == 2
+
+
+@pytest.mark.parametrize('kind', ['memory', 'sqlite'])  # (Redis tells the last use by its real clock: not moved)
+def test_a_session_logged_into_from_anonymous_and_unused_since_is_in_the_caps_tenth_more(
+        make_app, kind, tmp_path, request, clock, log_dir):
+    """Under a cap of 10 a login past it ends the least recently used session, and one more among those not
+    used since their login: the cart browsed for a while, then logged into and left, is one of them."""
+    app = age_app(make_app, make_store_url(kind, tmp_path, request), session_timeout=3600, session_max_age=0,
+                  session_max_per_user=10)
+    web = cookieless_client(app)
+    cart = cookie_value(web.get('/set?key=cart&value=tea'))
+    clock.advance(1)
+    least_recent = cookie_value(web.get('/login?name=alice'))
+    clock.advance(4)
+    assert read(web, least_recent) == ['alice', {}]
+    clock.advance(5)
+    left = cookie_value(web.get('/login?name=alice', headers=with_cookie(cart)))
+    used = []
+    for _ in range(8):
+        clock.advance(1)
+        used.append(cookie_value(web.get('/login?name=alice')))
+        clock.advance(2)
+        assert read(web, used[-1]) == ['alice', {}]
+    clock.advance(10)
+    newest = cookie_value(web.get('/login?name=alice'))
+
+    assert (read(web, least_recent), read(web, left)) == ([None, {}], [None, {}])
+    assert [read(web, sid) for sid in used + [newest]] == [['alice', {}]] * 9
+    assert 'ended 2 session(s) of a user beyond session_max_per_user = 10' in read_log(log_dir)
