@@ -7030,9 +7030,14 @@ class SessionManager:
             entry = self.decoded(sid, record)
             if entry is None:
                 return None
-        if self.max_age and entry[3] + self.max_age * 1000 <= _now() * 1000:
+        if self.max_age and self.aged_out(entry[3]):
             return None
         return entry
+
+    def aged_out(self, created_ms: int) -> bool:
+        """Whether a session made at ``created_ms`` is past ``session_max_age`` now: no request finds it,
+        though the store may hold it a while yet (the setting was lowered since it was stored)."""
+        return self.max_age > 0 and created_ms + self.max_age * 1000 <= _now() * 1000
 
     def decoded(self, sid: str, record: Any) -> Optional[_Parsed]:
         """The values of the record just loaded for ``sid``, which ``parsed`` does not hold: decoded (and
@@ -7115,12 +7120,20 @@ class SessionManager:
                 found.append((sid, record, expires))
         return found
 
+    def _live(self, listed: List[Tuple[str, _Record, int]]) -> List[Tuple[str, _Record, int]]:
+        """Those of ``listed`` that a request could still load: not expired, nor past ``session_max_age``
+        (``aged_out``).  Not for ``end_sessions``, which ends these too: a session that a higher
+        ``session_max_age`` brought back later would otherwise have outlived its end."""
+        now = _now() * 1000
+        return [(sid, record, expires) for sid, record, expires in listed
+                if not (expires and expires <= now) and not self.aged_out(record.created_ms)]
+
     def sessions_of(self, user: Any) -> List[Dict[str, Any]]:
         """The live sessions of a user, oldest first: when each was created and last used (None
         where the expiry rules do not tell), and which one is the current request's."""
         context = self._caller()
         replaced = context.old_sid if context is not None else None
-        listed = [(sid, record, expires) for sid, record, expires in self._listed(user) if sid != replaced]
+        listed = [(sid, record, expires) for sid, record, expires in self._live(self._listed(user)) if sid != replaced]
         current = self._current_id(context, user, [sid for sid, _, _ in listed])
         sessions = [self._entry(record, expires, sid == current) for sid, record, expires in listed]
         if context is not None and current == context.sid and not any(entry['current'] for entry in sessions):
@@ -7273,12 +7286,12 @@ class SessionManager:
         ``sid`` was stored (its login), within the last ``_PARALLEL_LOGIN`` seconds, is spared: a login
         of the same person at the same time, whose own cap sees ``sid`` as the older and ends it (two
         logins that each ended the other's session left the person logged out twice).  The last use
-        orders them, not the creation: a login into an anonymous session keeps that session's creation,
-        which would have spared every session made since and used that second (another device's, which
-        ends nothing itself).  Nothing when ``sid`` is no longer listed: another request ended it
-        meanwhile (a later login's cap, which has kept that login's session; a logout), and this login,
-        ended itself, ends no one else's."""
-        listed = self._listed_under(key)
+        orders them, not the creation (a login into an anonymous session restarts it): a session made long
+        ago and used a moment ago on another device is not the least recently used.  Sessions no request
+        could load any more (``_live``) are not counted.  Nothing when ``sid`` is no longer listed: another
+        request ended it meanwhile (a later login's cap, which has kept that login's session; a logout), and
+        this login, ended itself, ends no one else's."""
+        listed = self._live(self._listed_under(key))
         own = next(((self._last_use(record, expires), listed_sid) for listed_sid, record, expires in listed
                     if listed_sid == sid), None)
         if own is None:
@@ -7464,6 +7477,9 @@ class SessionState:
     #: When the session was made, in milliseconds since the epoch (0: not yet, set when it is
     #: first saved): an integer is cheaper to write than a float.
     created_ms = 0
+    #: This request logged a person into an anonymous session, whose creation time it restarts: a merge
+    #: with what a parallel request stored meanwhile keeps this request's (``_merged``).
+    created_anew = False
     #: The session's own lifetime in seconds (``remember``); 0: the configured timeout.
     lifetime = 0
     #: The session is to be stored even with no data and no user (its id was handed out, or a
@@ -7594,8 +7610,8 @@ class SessionState:
             raise _unstorable_error(user, 'session.user') or SessionDataError('session.user: %s' % _STORABLE_RULE[
                 'session.user']) from None
         recorded = _user_key(self._record_user())  # (the person of a lapsed login too)
-        if recorded not in (None, key):  # nothing of the last person's, not even its age
-            self.data, self.lifetime, self.created_ms = {}, 0, 0
+        if recorded != key:
+            self._new_person(recorded)
         changed = key != _user_key(self.user)
         self._note_login(key, changed, checked_at)
         if changed or recorded != key or (line is not None and line != self.login_line):
@@ -7607,6 +7623,15 @@ class SessionState:
         if remember or self.exists:
             self.keep_empty = True
         return changed
+
+    def _new_person(self, recorded: Optional[str]) -> None:
+        """The session, of the person ``recorded`` (None: anonymous), is given to another: nothing of another
+        person's is kept, not even its age; a login from anonymous keeps the data, but its creation time
+        restarts, so that ``session_max_age`` bounds how long the login lasts."""
+        if recorded is not None:
+            self.data, self.lifetime, self.created_ms = {}, 0, 0
+        elif self.created_ms:  # (the time in ms, as stored: sessions_of in this request tells the same)
+            self.created_ms, self.created_anew = int(_now() * 1000), True
 
     def _note_login(self, key: Optional[str], changed: bool, checked_at: float) -> None:
         """Note when a new person logged in (``login_at``: when its check started, if it had one), where
@@ -8173,7 +8198,9 @@ class SessionState:
         data.update(changed)
         for key in deleted:
             data.pop(key, None)
-        self.data, self.created_ms, self.tail = data, stored.created_ms, None
+        self.data, self.tail = data, None
+        if not self.created_anew:
+            self.created_ms = stored.created_ms
         if not user_changed:
             self._take_user(stored.user, stored.user_expires)
             self.login_line = stored.line
