@@ -9428,6 +9428,8 @@ class _JwksKeys(Dict[Optional[str], Any]):
         super().__init__()
         #: kid -> the ``alg`` the JWKS gives that key (a key without one takes any accepted algorithm of its type).
         self.algorithms: Dict[Optional[str], str] = {}
+        #: The kids of the entries that hold a private key: anyone can sign tokens of these, which are refused.
+        self.private: typing.Set[Optional[str]] = set()
 
 
 class _Jwks:
@@ -9474,6 +9476,8 @@ class _Jwks:
         self._failure: Optional[str] = None
         #: The RSA keys shorter than ``_RSA_MIN_BITS`` already logged, by (kid, modulus): once each.
         self._short_keys_said: typing.Set[Tuple[Any, int]] = set()
+        #: The JWKS entries holding a private key already logged, by a hash of their kid and public part: once each.
+        self._private_keys_said: typing.Set[bytes] = set()
         _JWKS_LOCKS.add(self)
 
     def key_for(self, kid: Optional[str], algorithm: str) -> Any:
@@ -9498,6 +9502,11 @@ class _Jwks:
         download brought the provider's keys (the kid is made up, or long gone), else _KeysUnavailable
         (503): the last download failed, or another request's is still under way (``gave_up``).  Either way
         no more downloads start than ``min_interval`` allows, so made-up kids cannot hammer the provider."""
+        if kid in self.keys.private:  # (held keys that say so, whatever the last download did)
+            raise AuthFailure('the token was signed with a key whose private half the JWKS publishes: anyone can sign '
+                              'with it', 'bearer', 'the token was signed with a key whose private half the JWKS '
+                              'publishes: anyone can sign with it (its kid is %s)' % ('(none)' if kid is None else
+                                                                                      _shown_kid(kid)))
         failure = 'its download for another request has not ended yet' if gave_up else self._failure
         if failure is None:
             raise AuthFailure('the token was signed with an unknown key', 'bearer', self._unknown_key_logged(kid))
@@ -9659,16 +9668,17 @@ class _Jwks:
         return b''.join(chunks)
 
     def _signing_keys(self, document: Any) -> _JwksKeys:
-        """The usable signing keys of a JWKS document by ``kid`` (other entries are skipped: of another type, or
-        for another use than signatures, by ``use`` or by ``key_ops`` without ``verify`` or ``sign``), each with
-        its ``alg`` if it names one."""
+        """The usable signing keys of a JWKS document by ``kid`` (other entries are skipped: of another type, for
+        another use than signatures, by ``use`` or by ``key_ops`` without ``verify``, or holding a private key),
+        each with its ``alg`` if it names one."""
         keys = _JwksKeys()
         for entry in document.get('keys', []):
             if not isinstance(entry, dict) or entry.get('kty') not in ('RSA', 'EC', 'OKP'):
                 continue
-            operations = entry.get('key_ops', ['verify'])  # (PyJWT writes ['sign'] for a key pair's private half)
-            if (entry.get('use', 'sig') != 'sig' or not isinstance(operations, list)
-                    or not any(operation in ('verify', 'sign') for operation in operations)):
+            if 'd' in entry:  # (the private exponent of RSA, the private scalar of EC and OKP: RFC 7518 section 6)
+                self._refuse_private(entry, keys)
+                continue
+            if not self._checks_signatures(entry):
                 continue
             kid, algorithm = entry.get('kid'), entry.get('alg')
             try:  # (a kid no dict can hold, a list, skips its entry too)
@@ -9679,7 +9689,33 @@ class _Jwks:
             keys.algorithms.pop(kid, None)  # (a later entry of the same kid replaces the key, and its algorithm)
             if isinstance(algorithm, str):
                 keys.algorithms[kid] = algorithm
+        for kid in keys.private:  # (a public entry of the same kid, before or after, is no better: its key is out)
+            keys.pop(kid, None)
+            keys.algorithms.pop(kid, None)
         return keys
+
+    @staticmethod
+    def _checks_signatures(entry: Dict[str, Any]) -> bool:
+        """Whether a JWKS entry's ``use`` and ``key_ops`` let its key check signatures (``verify``: ``sign`` is its
+        private half's operation, whose entry is refused before)."""
+        operations = entry.get('key_ops', ['verify'])
+        return entry.get('use', 'sig') == 'sig' and isinstance(operations, list) and 'verify' in operations
+
+    def _refuse_private(self, entry: Dict[str, Any], keys: _JwksKeys) -> None:
+        """Refuse the tokens of a JWKS entry that holds a private key, and log an ERROR once per kid and key:
+        whoever has read the JWKS can sign tokens with it, so none of its tokens proves who sent it."""
+        kid = entry.get('kid')
+        if isinstance(kid, str) or kid is None:  # (a token's kid is text: another kid names no token's key)
+            keys.private.add(kid)
+        public = [entry.get(name) for name in ('kty', 'crv', 'n', 'x', 'y')]  # (the key, told without its secret)
+        said = hashlib.sha256(repr((kid, public)).encode()).digest()
+        if said in self._private_keys_said:
+            return
+        self._private_keys_said.add(said)
+        self.log.write(logging.ERROR, 'The JWKS at %s publishes the private key of kid %s: anyone who has read the '
+                       'JWKS can sign tokens with it, so the tokens of that kid are refused (401); ask the provider '
+                       'to rotate that key (a new key pair, of which the JWKS gives only the public half)',
+                       _escape(_mask_urls(self.url))[:200], '(none)' if kid is None else _shown_kid(kid))
 
     def _say_if_short(self, kid: Any, key: Any) -> None:
         """Log once a WARNING of an RSA key shorter than ``_RSA_MIN_BITS``: it is kept (the provider's keys are
@@ -9687,8 +9723,7 @@ class _Jwks:
         bits = _short_rsa_key_bits(key)
         if bits is None:
             return
-        # (a JWKS may give a key pair's private half, whose modulus is read through its public numbers)
-        modulus = (key.public_numbers() if hasattr(key, 'public_numbers') else key.private_numbers().public_numbers).n
+        modulus = key.public_numbers().n  # (a public key: an entry holding a private one is refused before)
         if (kid, modulus) in self._short_keys_said:
             return
         self._short_keys_said.add((kid, modulus))

@@ -199,11 +199,91 @@ def test_with_an_audience_of_the_apis_own_the_web_apps_id_token_is_refused(make_
     assert refused.text == 'Authentication failed: the token is not for this audience\n'
 
 
-def test_a_jwks_entry_of_a_1024_bit_key_pair_is_logged_as_its_public_half_is(make_app, short_rsa_key, jwks_server,
-                                                                              log_dir):
+def test_a_jwks_entry_of_a_1024_bit_key_pair_is_refused_for_its_private_half_before_its_length_is_looked_at(
+        make_app, short_rsa_key, jwks_server, log_dir):
     entry = pyjwt.algorithms.RSAAlgorithm.to_jwk(short_rsa_key, as_dict=True)   # (its private numbers too)
     entry.update(kid='old-pair', alg='RS256')
     web = client(jwks_app(make_app, jwks_server, entry))
     token = pyjwt.encode(claims(aud='my-api'), short_rsa_key, algorithm='RS256', headers={'kid': 'old-pair'})
-    web.get('/me', headers=bearer(token), expect_errors=True)   # (PyJWT checks no signature with a private key)
-    assert "The JWKS key 'old-pair' is an RSA key of 1024 bits" in read_log(log_dir)
+    refused = web.get('/me', headers=bearer(token), status=401)
+    assert refused.text == PRIVATE_KEY_REFUSED
+    assert "The JWKS at %s publishes the private key of kid 'old-pair'" % jwks_server.url in read_log(log_dir)
+    assert 'RSA key of 1024 bits' not in read_log(log_dir)
+
+
+# -- A JWKS entry that holds a private key (its d) is refused: anyone who read the JWKS can sign tokens with it -----
+
+PRIVATE_KEY_REFUSED = ('Authentication failed: the token was signed with a key whose private half the JWKS publishes: '
+                       'anyone can sign with it\n')
+
+
+def private_key_lines(log_dir):
+    return [line for line in read_log(log_dir).splitlines() if 'publishes the private key' in line]
+
+
+def key_pair_entry(private_key, kid):
+    """``private_key`` as a JWKS entry named ``kid``, its private half included (``d``, and RSA's primes)."""
+    algorithm = {'RSAPrivateKey': pyjwt.algorithms.RSAAlgorithm, 'Ed25519PrivateKey': pyjwt.algorithms.OKPAlgorithm}
+    entry = algorithm.get(type(private_key).__name__.lstrip('_'), pyjwt.algorithms.ECAlgorithm).to_jwk(private_key,
+                                                                                                      as_dict=True)
+    entry.update(kid=kid)
+    return entry
+
+
+@pytest.mark.parametrize('kind', ['RS256', 'ES256', 'EdDSA'])
+def test_a_jwks_entry_holding_a_private_key_refuses_its_tokens_with_a_401_that_says_so_and_an_error(
+        make_app, rsa_key, jwks_server, log_dir, kind):
+    from cryptography.hazmat.primitives.asymmetric import ec, ed25519
+    leaked = {'RS256': rsa_key, 'ES256': ec.generate_private_key(ec.SECP256R1()),
+              'EdDSA': ed25519.Ed25519PrivateKey.generate()}[kind]
+    web = client(jwks_app(make_app, jwks_server, key_pair_entry(leaked, 'leaked')))
+    forged = pyjwt.encode(claims(aud='my-api', sub='mallory'), leaked, algorithm=kind, headers={'kid': 'leaked'})
+    refused = web.get('/me', headers=bearer(forged), status=401)
+    assert refused.text == PRIVATE_KEY_REFUSED
+    assert private_key_lines(log_dir) == [line for line in private_key_lines(log_dir) if ' ERROR ' in line]
+    assert ("The JWKS at %s publishes the private key of kid 'leaked': anyone who has read the JWKS can sign tokens "
+            "with it, so the tokens of that kid are refused (401); ask the provider to rotate that key (a new key "
+            "pair, of which the JWKS gives only the public half)" % jwks_server.url) in private_key_lines(log_dir)[0]
+    assert ("Authentication failed: the token was signed with a key whose private half the JWKS publishes: anyone "
+            "can sign with it (its kid is 'leaked')") in read_log(log_dir)
+
+
+def test_a_public_entry_of_the_same_kid_does_not_save_a_key_whose_private_half_the_jwks_publishes(
+        make_app, rsa_key, jwks_server):
+    for entries in ([key_pair_entry(rsa_key, 'key-1'), jwk(rsa_key, 'key-1')],
+                    [jwk(rsa_key, 'key-1'), key_pair_entry(rsa_key, 'key-1')]):
+        web = client(jwks_app(make_app, jwks_server, *entries))
+        assert web.get('/me', headers=bearer(jwks_token(rsa_key, 'RS256')), status=401).text == PRIVATE_KEY_REFUSED
+
+
+@pytest.fixture(scope='module')
+def ec_pair():
+    from cryptography.hazmat.primitives.asymmetric import ec
+    return ec.generate_private_key(ec.SECP256R1())
+
+
+def test_the_other_keys_of_a_jwks_that_publishes_a_private_key_are_used(make_app, rsa_key, ec_pair, jwks_server):
+    web = client(jwks_app(make_app, jwks_server, key_pair_entry(ec_pair, 'leaked'), jwk(rsa_key, 'key-1')))
+    assert web.get('/me', headers=bearer(jwks_token(rsa_key, 'RS256'))).json['user']['sub'] == 'alice'
+
+
+def test_a_private_key_of_a_jwks_is_logged_once_per_kid_and_key_across_downloads(make_app, rsa_key, ec_pair,
+                                                                                  jwks_server, log_dir):
+    web = client(jwks_app(make_app, jwks_server, key_pair_entry(ec_pair, 'leaked'), jwk(rsa_key, 'key-1')))
+    forged = pyjwt.encode(claims(aud='my-api'), ec_pair, algorithm='ES256', headers={'kid': 'leaked'})
+    for _ in range(3):   # (each a download: a kid not held, after auth_jwt_jwks_refetch)
+        assert web.get('/me', headers=bearer(forged), status=401).text == PRIVATE_KEY_REFUSED
+        time.sleep(0.6)
+    assert (jwks_server.hits, len(private_key_lines(log_dir))) == (3, 1)
+    jwks_server.publish(key_pair_entry(rsa_key, 'leaked'))   # (another key under that kid, as private: said again)
+    web.get('/me', headers=bearer(forged), status=401)
+    assert (jwks_server.hits, len(private_key_lines(log_dir))) == (4, 2)
+
+
+def test_a_public_jwks_key_whose_key_ops_name_only_sign_checks_no_token(make_app, rsa_key, jwks_server):
+    entry = jwk(rsa_key, 'key-1')   # (sign is the private half's operation: a public key verifies)
+    del entry['use']
+    entry['key_ops'] = ['sign']
+    web = client(jwks_app(make_app, jwks_server, entry))
+    refused = web.get('/me', headers=bearer(jwks_token(rsa_key, 'RS256')), status=401)
+    assert refused.text == 'Authentication failed: the token was signed with an unknown key\n'
