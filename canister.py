@@ -13645,7 +13645,9 @@ class Canister:
 
         The context lives for this call only (and for the steps of a streamed body), so nothing
         of this request stays in the thread's slot for the next one.  The response's headers are
-        finished on the response Bottle will send: the one raised or returned, or ``bottle.response``.
+        finished on the response Bottle will send: the one raised or returned, or ``bottle.response``;
+        an error the route raises is answered here as this app answers it (``_raised_answer``), not by
+        the serving app's error page.
         """
         if self._outer_plugins_unnoted:
             self._note_outer_plugins(route)
@@ -13664,16 +13666,61 @@ class Canister:
             target = result if isinstance(result, bottle.HTTPResponse) else bottle.response
             sent = self._finish_response(context, target)
             return result if sent is target else sent
-        except bottle.HTTPResponse as raised:
-            sent = self._finish_response(context, raised)
+        except BaseException as raised:
+            sent = self._raised_answer(context, raised)
+            if sent is None:  # on to the serving app or the server, whose answer canister never sees
+                context.end_on_escape()
+                raise
             if sent is raised:
                 raise
             raise sent from None
-        except BaseException:  # on to the serving app, whose answer canister never sees
-            context.end_on_escape()
-            raise
         finally:
             context.end()
+
+    def _raised_answer(self, context: _RequestContext, raised: BaseException) -> Optional[bottle.HTTPResponse]:
+        """The response, its headers finished, that a route that another app's entry serves (``_serve``) answers
+        when it raised ``raised`` (a response, or an exception that becomes a 500), as when this app serves the
+        request itself; None for an exception the serving app lets pass."""
+        if not isinstance(raised, bottle.HTTPResponse):
+            failure = self._caught_failure(raised)
+            if failure is None:
+                return None
+            raised = failure
+        return self._finish_response(context, self._error_answer(raised))
+
+    def _error_answer(self, raised: bottle.HTTPResponse) -> bottle.HTTPResponse:
+        """What this app answers to ``raised``, a response raised in its route that another app's entry serves
+        (``_serve``), as when it serves the request itself: an error answered by the app's own error handler
+        for its status, else by canister's page (JSON to a JSON client).  Any other response, and an error whose
+        status has a handler of the serving app's own but none of this app's, is left to the serving app
+        (returned as it is)."""
+        app = self.app
+        if app is None or not isinstance(raised, bottle.HTTPError):
+            return raised
+        code = raised.status_code
+        serving = bottle.request.environ.get('bottle.app')
+        if code not in app.error_handler and code in getattr(serving, 'error_handler', ()):
+            return raised
+        raised.apply(bottle.response)  # (as Bottle does before it asks the error handler, which may change it)
+        body = app.error_handler.get(code, app.default_error_handler)(raised)
+        answer = bottle.response.copy(cls=bottle.HTTPResponse)
+        answer.body = body
+        return answer
+
+    @staticmethod
+    def _caught_failure(error: BaseException) -> Optional[bottle.HTTPError]:
+        """The 500 that Bottle makes of ``error``, raised in a route that another app's entry serves (``_serve``),
+        made here as the serving app's Bottle makes it, traceback written to ``wsgi.errors`` included; None where
+        that app lets it pass (its ``catchall`` off, or an exit, interrupt or ``MemoryError``)."""
+        environ = bottle.request.environ
+        serving = environ.get('bottle.app')
+        if not isinstance(error, Exception) or isinstance(error, MemoryError) or not getattr(serving, 'catchall', 0):
+            return None
+        stacktrace = traceback.format_exc()
+        environ['wsgi.errors'].write(stacktrace)
+        environ['wsgi.errors'].flush()
+        environ['bottle.exc_info'] = sys.exc_info()
+        return bottle.HTTPError(500, 'Internal Server Error', error, stacktrace)
 
     def _note_outer_plugins(self, route: bottle.Route) -> None:
         """Log once a WARNING naming the app's plugins installed before canister, whose wrappers wrap canister's:

@@ -211,8 +211,8 @@ def test_a_logout_whose_exception_reaches_the_server_with_catchall_off_still_end
 @pytest.mark.parametrize('composition', ['merge', 'mount'])
 def test_a_logout_whose_exception_reaches_a_parent_without_canister_still_ends_the_session(
         make_app, log_dir, composition, catchall):
-    # (canister on the child alone, whose routes the parent serves: the parent's error page, or the server,
-    # answers the exception, and the old cookie still held alice)
+    # (canister on the child alone, whose routes the parent serves: the server, or on bottle 0.12 the mounting
+    # parent's error page, answers the exception, and the old cookie still held alice)
     child = failing_logout_app(make_app, 'memory')
     child.catchall = False  # (the parent's says what becomes of the exception: Bottle 0.12 calls a mounted child's
     # WSGI entry, where its own would answer 500 through canister)
@@ -223,10 +223,15 @@ def test_a_logout_whose_exception_reaches_a_parent_without_canister_still_ends_t
     sid = cookie_value(web.post(prefix + '/login'))
 
     if catchall:
-        web.post(prefix + '/logout/raises', headers=with_cookie(sid), status=500, expect_errors=True)
+        response = web.post(prefix + '/logout/raises', headers=with_cookie(sid), status=500, expect_errors=True)
     else:
         with pytest.raises(ValueError, match='the audit log could not be written'):
             web.post(prefix + '/logout/raises', headers=with_cookie(sid))
 
     assert json.loads(web.get(prefix + '/me', headers=with_cookie(sid)).text) == [None, {}]
-    assert ENDED_PAST_CANISTER in read_log(log_dir)
+    if catchall and not (composition == 'mount' and bottle.__version__.startswith('0.12')):
+        # (the parent's entry serves the route: the 500 is the child's canister's, as served alone)
+        [cookie] = set_cookies(response)
+        assert cookie.startswith('session_id=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0;')
+    else:
+        assert ENDED_PAST_CANISTER in read_log(log_dir)

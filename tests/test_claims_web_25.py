@@ -82,21 +82,63 @@ def test_under_gevent_eleven_password_checks_at_once_run_in_the_hubs_pool_of_10_
     assert (right, int(pool_size), int(most_threads)) == ('True', maxsize or 10, threads)
 
 
+def gone() -> None:
+    bottle.abort(410, 'that item is gone')
+
+
+def missing() -> None:
+    raise bottle.HTTPError(404, 'no such item')
+
+
+def crash() -> None:
+    raise RuntimeError('the database password is hunter2')
+
+
 @pytest.mark.parametrize('composition', ['mount', 'merge'])
-def test_with_canister_on_the_child_alone_an_abort_of_a_childs_route_the_parent_serves_is_bottles_page_with_its_headers(
-        make_app, log_dir, composition):
-    as_alone = bottle.__version__.startswith('0.12') and composition == 'mount'  # (0.12 calls a mounted app as a
-    child, parent = make_app(), bottle.Bottle()
-    child.route('/gone', callback=lambda: bottle.abort(410, 'that item is gone'))
+@pytest.mark.parametrize('handler,status,message', [
+    (gone, 410, 'that item is gone'), (missing, 404, 'no such item'), (crash, 500, 'Internal Server Error')])
+def test_with_canister_on_the_child_alone_an_error_of_a_childs_route_the_parent_serves_is_json_as_served_alone(
+        make_app, log_dir, composition, handler, status, message):
+    # (it was Bottle's HTML page, rendered by the parent, with canister's headers, and for a 500 without them)
+    child, parent = make_app(catchall=True), bottle.Bottle()
+    child.route('/oops', callback=handler)
     wants_json = {'Accept': 'application/json'}
-    alone = client(child).get('/gone', headers=wants_json, status=410)
-    assert alone.json['message'] == 'that item is gone'  # served alone, canister answers a JSON client in JSON
+    alone = client(child).get('/oops', headers=wants_json, status=status, expect_errors=True)  # (Bottle logs a 500)
+    assert alone.json == {'error': alone.status[4:], 'message': message}
     prefix = compose_child(parent, child, composition)
-    res = client(parent).get(prefix + '/gone', headers=wants_json, status=410)
-    if as_alone:  # WSGI app: the child's own entry answers, as when alone)
+    res = client(parent).get(prefix + '/oops', headers=wants_json, status=status, expect_errors=True)
+    assert res.json == alone.json and res.headers['Vary'] == 'Accept'
+    assert len(res.headers.getall('X-Request-ID')) == 1 and res.headers['X-Frame-Options'] == 'DENY'
+    page = client(parent).get(prefix + '/oops', status=status, expect_errors=True)  # any other client: Bottle's page
+    assert page.content_type == 'text/html' and '<h1>Error: %d' % status in page.text and message in page.text
+    assert 'X-Request-ID' in page.headers and page.headers['Vary'] == 'Accept'
+    assert read_log(log_dir).count('Response: %d' % status) == 3
+    assert read_log(log_dir).count('RuntimeError: the database password') == (3 if status == 500 else 0)
+
+
+@pytest.mark.parametrize('composition', ['mount', 'merge'])
+def test_with_canister_on_the_child_alone_the_childs_own_error_page_answers_its_routes_the_parent_serves(
+        make_app, composition):
+    child, parent = make_app(), bottle.Bottle()
+    child.route('/oops', callback=gone)
+    child.error(410)(lambda error: {'gone': error.body})  # (a dict: sent as JSON, as served alone)
+    parent.error(410)(lambda error: 'the parent page')
+    prefix = compose_child(parent, child, composition)
+    res = client(parent).get(prefix + '/oops', status=410)
+    assert res.json == {'gone': 'that item is gone'} and 'X-Request-ID' in res.headers
+
+
+@pytest.mark.parametrize('composition', ['mount', 'merge'])
+def test_with_canister_on_the_child_alone_the_parents_own_error_page_answers_a_status_the_child_has_none_for(
+        make_app, composition):
+    as_alone = bottle.__version__.startswith('0.12') and composition == 'mount'  # (0.12 calls a mounted app as a
+    child, parent = make_app(), bottle.Bottle()  # WSGI app: the child's own entry answers, as when alone)
+    child.route('/oops', callback=gone)
+    parent.error(410)(lambda error: 'the parent page')
+    prefix = compose_child(parent, child, composition)
+    res = client(parent).get(prefix + '/oops', headers={'Accept': 'application/json'}, status=410)
+    if as_alone:
         assert res.json['message'] == 'that item is gone'
     else:
-        assert res.content_type == 'text/html' and 'that item is gone' in res.text  # Bottle's page: never JSON
-    assert len(res.headers.getall('X-Request-ID')) == 1 and res.headers['X-Frame-Options'] == 'DENY'
-    assert read_log(log_dir).count('Response: 410') == 2
+        assert res.text == 'the parent page' and 'X-Request-ID' in res.headers
 

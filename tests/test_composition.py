@@ -432,15 +432,16 @@ def test_with_canister_on_the_child_alone_the_parents_own_answers_are_the_parent
     assert 'OPTIONS' not in logged(logs)
 
 
-def test_with_canister_on_the_child_alone_the_500_page_of_a_childs_route_is_logged_without_headers(compose):
+def test_with_canister_on_the_child_alone_the_500_of_a_childs_route_is_canisters_and_logged_once(compose):
+    # (it was the parent's page, without canister's headers, and Bottle's HTML to a JSON client)
     parent, _, _, logs = compose('merge', 'child')
     parent.catchall = True
-    res = client(parent).get('/crash', expect_errors=True)
-    assert res.status_int == 500
-    assert 'X-Request-ID' not in res.headers
+    res = client(parent).get('/crash', headers={'Accept': 'application/json'}, expect_errors=True)
+    assert res.status_int == 500 and res.json['message'] == 'Internal Server Error'
+    assert 'X-Request-ID' in res.headers
     text = logged(logs)
-    assert 'Unhandled exception in GET /crash' in text
-    assert 'Response: 500' in text
+    assert text.count('Unhandled exception in GET /crash') == 1
+    assert text.count('Response: 500') == 1
 
 
 @pytest.mark.parametrize('composition', COMPOSITIONS)
