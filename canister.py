@@ -3007,6 +3007,12 @@ def _substituted(hint: Any, arguments: Dict[Any, Any]) -> Any:
         return hint
 
 
+#: How many generic records of one class may be made one inside the other (``Box[Box[int]]`` is two): more is
+#: taken for one that holds itself with other arguments at each level (a field ``Box[List[T]]`` of ``Box[T]``),
+#: which would be made without end (its converter holds its own, as ``Box[T]`` in ``Box[T]`` would).
+_GENERIC_NESTING = 8
+
+
 def _record_converter(kind: Any, fields: Dict[str, bool], arguments: Tuple[Any, ...] = ()) -> Callable[[Any], Any]:
     """A dataclass, ``NamedTuple`` or ``TypedDict`` from a JSON object, as FastAPI builds a model: each member a
     field, converted as its annotation says (a JSON value, as for a parameter from a JSON body); a member it has
@@ -3014,7 +3020,7 @@ def _record_converter(kind: Any, fields: Dict[str, bool], arguments: Tuple[Any, 
     takes a JSON array too, its items the fields in order, as pydantic reads one.  ``arguments``: those of a
     parameterised generic record (``Box[int]``), which its fields' type variables stand for."""
     making = _RECORDS_MADE.__dict__.setdefault('kinds', set())
-    if (kind, arguments) in making:  # (its converter would hold its own, without end)
+    if (kind, arguments) in making or sum(made is kind for made, _ in making) >= _GENERIC_NESTING:
         raise _Unconvertible('%s holds itself in a field, at some depth' % _type_name(kind))
     making.add((kind, arguments))
     try:
