@@ -428,10 +428,13 @@ class _ForkLocks:
     holds its own (to write a log line, say), never the other way round, and the fork takes
     them in that same order.  Within a kind, ``first`` comes first, then ``before`` runs on each
     object, then the objects' locks are taken in no particular order (none may take another's).
+    A kind made with ``last`` is taken after all the others: its lock is one that a garbage
+    collector's finalizer takes, which a thread runs at whatever allocation, holding whatever lock
+    (a fork that held it first would wait for that one forever, and the thread for it).
     """
 
     def __init__(self, first: Optional[Any] = None, before: Optional[Callable[[Any], None]] = None,
-                 renew: bool = False) -> None:
+                 renew: bool = False, last: bool = False) -> None:
         #: A lock of the section taken before the objects' (the one it makes and drops them under).
         self.first = first
         #: Run on each object before a fork, ``first`` held and before the objects' locks are taken.
@@ -443,7 +446,10 @@ class _ForkLocks:
         self._objects: Dict[weakref.ref[Any], Any] = {}
         #: The locks a fork holds, in the order it took them.
         self._held: List[Any] = []
-        _FORK_LOCKS.append(self)
+        if last:  # (a fork takes the kinds from the end of the list)
+            _FORK_LOCKS.insert(0, self)
+        else:
+            _FORK_LOCKS.append(self)
 
     def add(self, owner: Any) -> None:
         """Register ``owner``, which has its ``_lock`` already, for every fork from now on while it exists."""
@@ -3001,6 +3007,12 @@ def _substituted(hint: Any, arguments: Dict[Any, Any]) -> Any:
         return hint
 
 
+#: How many generic records of one class may be made one inside the other (``Box[Box[int]]`` is two): more is
+#: taken for one that holds itself with other arguments at each level (a field ``Box[List[T]]`` of ``Box[T]``),
+#: which would be made without end (its converter holds its own, as ``Box[T]`` in ``Box[T]`` would).
+_GENERIC_NESTING = 8
+
+
 def _record_converter(kind: Any, fields: Dict[str, bool], arguments: Tuple[Any, ...] = ()) -> Callable[[Any], Any]:
     """A dataclass, ``NamedTuple`` or ``TypedDict`` from a JSON object, as FastAPI builds a model: each member a
     field, converted as its annotation says (a JSON value, as for a parameter from a JSON body); a member it has
@@ -3008,7 +3020,7 @@ def _record_converter(kind: Any, fields: Dict[str, bool], arguments: Tuple[Any, 
     takes a JSON array too, its items the fields in order, as pydantic reads one.  ``arguments``: those of a
     parameterised generic record (``Box[int]``), which its fields' type variables stand for."""
     making = _RECORDS_MADE.__dict__.setdefault('kinds', set())
-    if (kind, arguments) in making:  # (its converter would hold its own, without end)
+    if (kind, arguments) in making or sum(made is kind for made, _ in making) >= _GENERIC_NESTING:
         raise _Unconvertible('%s holds itself in a field, at some depth' % _type_name(kind))
     making.add((kind, arguments))
     try:
@@ -8790,9 +8802,11 @@ def _check_hash(encoded: str, scheme: str, where: str) -> None:
 
 #: The locks of Basic's users and of the in-process login throttles are held across a fork: a
 #: child must not inherit one locked by a thread it lacks (its first login would wait forever).
-#: They guard a few dict operations.  ``_USERS_FILES_LOCK`` (below) comes first.
+#: They guard a few dict operations.
+_AUTH_LOCKS = _ForkLocks()
+#: Held across a fork too, but after every other lock (``last``): a finalizer takes it (``_USERS_FILES``, below).
 _USERS_FILES_LOCK = threading.RLock()
-_AUTH_LOCKS = _ForkLocks(first=_USERS_FILES_LOCK)
+_ForkLocks(first=_USERS_FILES_LOCK, last=True)
 
 
 def _users_file_entries(data: bytes) -> List[Tuple[int, Optional[str], str]]:
@@ -10563,7 +10577,8 @@ class Authenticator:
             size = -2
         seen, seen_size, dummy = self._mapping_dummy
         if seen is not users or seen_size != size:
-            entries = (_form_entry(stored) for stored in users.values())
+            # (a list first: a dict the app adds users to in other threads is copied in one step)
+            entries = (_form_entry(stored) for stored in list(users.values()))
             dummy = _unknown_user_hash((entry for entry in entries if entry is not None and entry[1] != 'clear'),
                                        self._default_dummy)   # (clear text is refused: it sets no cost)
             self._mapping_dummy = (users, size, dummy)

@@ -10,11 +10,13 @@ import threading
 import time
 import weakref
 
+import bottle
 import jwt as pyjwt
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 import canister
-from helpers import bearer, claims, cookie_value, cookieless_client, finishes_in_child, read_log, with_cookie
+from helpers import (bearer, claims, cookie_value, cookieless_client, finishes_in_child, read_log, with_cookie,
+                     write_users)
 from servers import HangingServer
 from session_kit import add_session_routes, plugin_of
 
@@ -174,3 +176,32 @@ def test_a_fork_while_a_plugin_takes_its_log_waits_for_it_and_the_child_logs(mak
     assert holder.nested
     log = read_log(log_dir)
     assert '/child' in log and '/parent' in log
+
+
+def test_a_fork_while_the_garbage_collector_frees_a_users_file_app_in_a_thread_holding_a_stores_lock_finishes(tmp_path):
+    """The collector runs an object's finalizer in whichever thread allocates, whatever lock it holds: that of an
+    app reading a users file takes the lock of the process's users files.  A fork takes that lock after all the
+    others (the memory store's among them), so the thread finishes and the fork goes on; taken first, the fork
+    and the thread waited for each other for good."""
+    users = write_users(tmp_path / 'users.txt', alice='alice-password')
+    store = canister.MemoryStore()
+    store.save('sid-1', 'record', 60)
+
+    def fork_while_collecting():
+        gc.disable()
+        app = bottle.Bottle()
+        app.install(canister.Canister(log_path=str(tmp_path), auth_basic_users_file=str(users)))
+        del app  # (held in cycles: the collection below frees it)
+        holding = threading.Event()
+
+        def collect_holding_the_store():
+            with store._lock:
+                holding.set()
+                time.sleep(0.5)
+                gc.collect()
+
+        threading.Thread(target=collect_holding_the_store, daemon=True).start()
+        assert holding.wait(5)
+        return finishes_in_child(lambda: store.load('sid-1') == 'record')
+
+    assert finishes_in_child(fork_while_collecting, within=20)

@@ -359,6 +359,27 @@ def test_the_user_is_the_name_as_given_so_an_app_whose_lookup_ignores_case_norma
     assert web.get('/me').text == 'user=None'
 
 
+def test_a_mapping_that_other_threads_add_users_to_while_logins_fail_answers_each_login_401(make_app,
+                                                                                               frequent_switches):
+    """A dict the app's sign-up route adds to while log_in reads its users (the cost of an unknown name, read again
+    when the size changes): each failed login is a 401, never ``dictionary changed size during iteration``."""
+    stored = quick_hash('password')
+    users = {'user%d' % number: stored for number in range(3000)}
+    web = client(form_app(make_app, users, auth_max_failures=1000))
+
+    def sign_up():
+        for count in range(300):
+            users['new%d' % count] = stored
+            time.sleep(0.001)
+
+    signing_up = threading.Thread(target=sign_up, daemon=True)
+    signing_up.start()
+    statuses = set()
+    while signing_up.is_alive():
+        statuses.add(post_login(web, 'nobody', 'wrong-guess').status_int)
+    assert statuses == {401}
+
+
 def test_without_users_and_without_configured_ones_the_handler_fails_saying_so(make_app):
     web = client(form_app(make_app, 'configured'))
     with pytest.raises(canister.CanisterError, match='no users given, and none configured'):

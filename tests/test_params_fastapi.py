@@ -107,6 +107,13 @@ class Crate(Generic[T]):
 
 
 @dataclasses.dataclass
+class Nest(Generic[T]):
+    """A generic dataclass that holds itself, with other arguments at each level: ``Nest[List[T]]`` in ``Nest[T]``."""
+    value: T
+    inner: Optional[Nest[List[T]]] = None
+
+
+@dataclasses.dataclass
 class Checked:
     """A dataclass whose own check refuses some values, by an assert and by a ValueError."""
     name: str
@@ -343,6 +350,20 @@ def test_a_dataclass_that_holds_itself_is_bound_as_sent_with_a_warning_naming_th
     assert client(app).post_json('/tree', {'root': {'children': []}}).text == repr({'children': []})
     assert any("Route POST /tree: parameter 'root' is bound as text: canister cannot convert to its annotation "
                "test_params_fastapi.Node (test_params_fastapi.Node holds itself in a field, at some depth)" in line
+               for line in warning_lines(log_dir))
+
+
+def test_a_generic_dataclass_that_holds_itself_with_other_arguments_is_bound_as_sent_with_the_same_warning(
+        make_app, log_dir):
+    app = make_app()
+
+    @app.post('/nest')
+    def nest(root: Nest[int]):
+        return repr(root)
+
+    assert client(app).post_json('/nest', {'root': {'value': '1'}}).text == repr({'value': '1'})
+    assert any("Route POST /nest: parameter 'root' is bound as text: canister cannot convert to its annotation "
+               "test_params_fastapi.Nest[int] (test_params_fastapi.Nest holds itself in a field, at some depth)" in line
                for line in warning_lines(log_dir))
 
 
