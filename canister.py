@@ -11362,32 +11362,6 @@ def _routed(router: Any, method: str, path: str) -> Optional[bottle.Route]:
     return route
 
 
-# What Django, Flask-Login and Flask-WTF call their login and CSRF helpers, which a newcomer writes as
-# ``canister.login_required`` first: the AttributeError names canister's own.
-_OTHER_FRAMEWORKS_NAMES = {
-    'login_required': 'write @canister.require_user (a 401 when nobody is logged in, which an @app.error(401) '
-                      'handler can turn into a redirect to the login form)',
-    'current_user': 'the user is session.user (None when nobody is logged in)',
-    **dict.fromkeys(('login', 'login_user'),
-                    'canister.log_in(name, password, users) checks a password and logs in; session.user = name '
-                    'logs in a user the app checked itself'),
-    **dict.fromkeys(('logout', 'logout_user'), 'session.invalidate() logs out and ends the session'),
-    'authenticate': 'canister.verify_password(password, stored) checks a password; canister.log_in(name, '
-                    'password, users) logs in too',
-    **dict.fromkeys(('csrf_protect', 'csrf_token', 'get_token', 'generate_csrf'),
-                    'the CSRF check is on for every route and takes no token: a form needs no hidden field and a '
-                    'fetch no header (canister.csrf_exempt exempts a route)'),
-}
-
-
-if not typing.TYPE_CHECKING:  # (seen by mypy, it would make every misspelt name of the module valid)
-    def __getattr__(name: str) -> Any:
-        """An AttributeError for a name canister lacks, saying what to write for another framework's."""
-        if name in _OTHER_FRAMEWORKS_NAMES:
-            raise AttributeError('module canister has no %s: %s' % (name, _OTHER_FRAMEWORKS_NAMES[name]))
-        raise AttributeError('module %r has no attribute %r' % (__name__, name))
-
-
 ###############################################################################
 # Request Context and Early Responses #########################################
 ###############################################################################
@@ -13769,6 +13743,32 @@ class Canister:
         for name, value in headers:
             response.add_header(name, value)
         return response
+
+
+# What Django, Flask-Login and Flask-WTF call their login and CSRF helpers, which a newcomer writes as
+# ``canister.login_required`` first: the AttributeError names canister's own.
+_OTHER_FRAMEWORKS_NAMES = {
+    'login_required': 'write @canister.require_user (a 401 when nobody is logged in, which an @app.error(401) '
+                      'handler can turn into a redirect to the login form)',
+    'current_user': 'the user is session.user (None when nobody is logged in)',
+    **dict.fromkeys(('login', 'login_user'),
+                    'canister.log_in(name, password, users) checks a password and logs in; session.user = name '
+                    'logs in a user the app checked itself'),
+    **dict.fromkeys(('logout', 'logout_user'), 'session.invalidate() logs out and ends the session'),
+    'authenticate': 'canister.verify_password(password, stored) checks a password; canister.log_in(name, '
+                    'password, users) logs in too',
+    **dict.fromkeys(('csrf_protect', 'csrf_token', 'get_token', 'generate_csrf'),
+                    'the CSRF check is on for every route and takes no token: a form needs no hidden field and a '
+                    'fetch no header (canister.csrf_exempt exempts a route)'),
+}
+
+
+if not typing.TYPE_CHECKING:  # (seen by mypy, it would make every misspelt name of the module valid)
+    def __getattr__(name: str) -> Any:
+        """An AttributeError for a name canister lacks, saying what to write for another framework's."""
+        if name in _OTHER_FRAMEWORKS_NAMES:
+            raise AttributeError('module canister has no %s: %s' % (name, _OTHER_FRAMEWORKS_NAMES[name]))
+        raise AttributeError('module %r has no attribute %r' % (__name__, name))
 
 
 ###############################################################################
