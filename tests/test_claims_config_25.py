@@ -1,0 +1,163 @@
+"""README "Configuration", claims no test held before: the ini example logs alice in with my-secret, every
+Django setting the README names at the top of the config is reported as it says, and every row of the table
+of install warnings is a warning at install."""
+from __future__ import annotations
+
+import re
+from typing import Any, Dict
+
+import bottle
+import pytest
+from helpers import ROOT, basic, client, install_warned, read_log
+
+import canister
+
+
+def _configuration_section() -> str:
+    readme = (ROOT / 'README.md').read_text(encoding='utf-8')
+    return readme.split('\n## Configuration\n', 1)[1].split('\n## ', 1)[0]
+
+
+def test_the_ini_example_of_the_readme_installs_and_its_password_line_is_the_hash_of_my_secret(
+        tmp_path, monkeypatch):
+    """The ``[canister]`` block as a file: alice logs in with my-secret (and with nothing else), CORS allows
+    https://app.example.com (``CORS`` arrives lower-cased), and the banner shows the rest."""
+    block = re.search(r'```ini\n(.*?)```', _configuration_section(), re.S).group(1)
+    assert '(here for the password my-secret)' in block
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / 'app.ini').write_text(block, encoding='utf-8')
+    app = bottle.Bottle()
+    app.config.load_config(str(tmp_path / 'app.ini'))
+    app.install(canister.Canister())
+    try:
+        app.get('/me', callback=lambda: 'user=%s' % canister.session.user)
+        web = client(app)
+        answer = web.get('/me', headers={'Authorization': basic('alice', 'my-secret'),
+                                         'Origin': 'https://app.example.com'})
+        assert answer.text == 'user=alice'
+        assert answer.headers['Access-Control-Allow-Origin'] == 'https://app.example.com'
+        web.get('/me', headers={'Authorization': basic('alice', 'my-secreT')}, status=401)
+        log = read_log(tmp_path / 'logs')
+        assert re.search(r'canister\.session_timeout +  = 3600$', log, re.M)
+        assert re.search(r'canister\.log_level +  = INFO$', log, re.M)
+    finally:
+        app.uninstall(True)
+
+
+def _django_passage() -> str:
+    """The README's passage on Django's own settings at the top of the config."""
+    return _configuration_section().split("  - *Django's own settings.*", 1)[1].split('\n', 1)[0]
+
+
+DJANGO_ALONE, BOTH = _django_passage().split('A name both frameworks use', 1)
+BOTH = BOTH.split(' is called', 1)[0]
+
+
+@pytest.mark.parametrize('name, framework', [(name, 'a Django setting')
+                                             for name in re.findall(r'`([A-Z][A-Z_]+)`', DJANGO_ALONE)] +
+                         [(name, 'a Flask or Django setting') for name in re.findall(r'`([A-Z][A-Z_]+)`', BOTH)])
+def test_every_django_setting_the_readme_names_at_the_top_of_the_config_is_reported_as_it_says(
+        log_dir, name, framework):
+    """Each name of "Django's own settings" (django-cors-headers' among them), then those both frameworks use."""
+    app = bottle.Bottle()
+    app.config[name] = '1'
+    with pytest.warns(canister.CanisterWarning) as caught:
+        app.install(canister.Canister(log_path=str(log_dir)))
+    try:
+        said = [str(warning.message) for warning in caught if warning.category is canister.CanisterWarning]
+        assert len(said) == 1
+        assert said[0].startswith("app.config['%s'] is %s, which canister does not read: write canister." % (
+            name, framework))
+        assert said[0] in read_log(log_dir)
+    finally:
+        app.uninstall(True)
+
+
+def test_the_readme_names_the_django_settings_the_install_reports():
+    """(So that the test above tries what the README says, and the README is not cut short unnoticed.)"""
+    assert {'SESSION_COOKIE_AGE', 'SESSION_ENGINE', 'CSRF_TRUSTED_ORIGINS', 'DATA_UPLOAD_MAX_MEMORY_SIZE',
+            'SECURE_HSTS_SECONDS', 'SECURE_PROXY_SSL_HEADER', 'X_FRAME_OPTIONS',
+            'CORS_ALLOWED_ORIGINS'} <= set(re.findall(r'`([A-Z][A-Z_]+)`', DJANGO_ALONE))
+    assert set(re.findall(r'`([A-Z][A-Z_]+)`', BOTH)) == {
+        'SESSION_COOKIE_SECURE', 'SESSION_COOKIE_NAME', 'SESSION_COOKIE_SAMESITE', 'CORS_ALLOW_HEADERS',
+        'CORS_EXPOSE_HEADERS'}
+
+
+#: Rows of "Other install warnings", each with a config that gives its warning and a word that warning holds.
+WARNED: Dict[str, Any] = {
+    '`session_redis_prefix`, `session_redis_wait` or `session_redis_timeout`':
+        ({'session_redis_prefix': 'app:'}, 'session_redis_prefix is set without a Redis session_store URL'),
+    '`session_max_per_user` not below the memory store': (
+        {'session_max': '100', 'session_max_per_user': '100'}, 'session_max_per_user = 100 is not below'),
+    '`auth_basic_username` without a password': ({'auth_basic_username': 'alice'}, 'has no auth_basic_password'),
+    '`auth_basic_password` without a user name': ({'auth_basic_password': 'x'}, 'without auth_basic_username'),
+    '`auth_jwt_client_id` without a secret': ({'auth_jwt_client_id': 'c'}, 'auth_jwt_client_id is set without'),
+    '`cors_credentials` or `cors_paths` without `cors`': ({'cors_paths': '/api'}, 'cors_paths is set without cors'),
+    '`session_partitioned` without': ({'session_partitioned': 'true'}, 'without session_samesite = None'),
+    '`csrf_trusted_origins` with `csrf = false`':
+        ({'csrf_trusted_origins': 'https://a.example', 'csrf': 'false'}, 'csrf_trusted_origins is set with csrf'),
+    '`debug = true`': ({'debug': 'true'}, 'canister.debug = True has no effect'),
+    '`cors_expose_headers = *` with `cors_credentials`': (
+        {'cors': 'https://a.example', 'cors_credentials': 'true', 'cors_expose_headers': '*'},
+        'cors_expose_headers = * with cors_credentials'),
+    'a JWKS URL or public key without': ({'auth_jwt_jwks_url': 'https://idp.example/jwks'},
+                                         'auth_jwt_jwks_url is set without auth_jwt_client_id'),
+    'a plain `http://` JWKS URL': ({'auth_jwt_jwks_url': 'http://idp.example/jwks', 'auth_jwt_client_id': 'c'},
+                                   'is plain http:// to another host'),
+    'an `auth_jwt_secret` shorter than 32 bytes': ({'auth_jwt_secret': 'short'}, 'auth_jwt_secret is 5 bytes'),
+    '`null` among the `cors` origins': ({'cors': 'null https://a.example', 'cors_credentials': 'true'},
+                                        'cors lists null with cors_credentials'),
+    '`referrer_policy = no-referrer`': ({'referrer_policy': 'no-referrer'}, 'referrer_policy = no-referrer'),
+}
+
+#: Rows whose setting needs more than a config (a server, a file's mode, an old package), with their tests.
+TESTED_ELSEWHERE = {
+    'a session store that cannot be reached yet':
+        'test_redis_urls.py::test_an_unreachable_store_is_reported_on_the_terminal_at_install',
+    'a `session_redis_wait` above the replicas': 'test_redis_topologies.py::'
+        'test_session_redis_wait_above_the_replicas_of_a_plain_server_is_a_warning_at_install',
+    'a custom store without an atomic `update`':
+        'test_redis_urls.py::test_a_store_without_an_atomic_update_is_reported_on_the_terminal_at_install',
+    'a SQLite session file': 'test_attack_19.py::'
+        'test_a_sqlite_session_file_that_other_users_may_read_or_write_is_reported_at_install',
+    'a `session_store` URL next to a store object':
+        'test_half_configured.py::test_a_store_object_and_a_session_store_url_together_say_which_is_used',
+    'a `log_format` other than': 'test_logging.py::'
+        'test_an_app_writing_json_to_the_directory_of_an_app_writing_text_is_warned_and_the_file_says_so',
+    'a PyJWT or redis package older': 'test_install_hints.py::'
+        'test_an_older_pyjwt_than_canister_is_tested_with_is_reported_at_install',
+}
+
+
+def _warning_rows() -> list:
+    table = _configuration_section().split('| Warned at install | Why, or where to read more |', 1)[1]
+    return re.findall(r'^  \| (.*?) \| .*\|$', table.split('\n- **', 1)[0], re.M)[1:]  # (past the |---| line)
+
+
+def test_every_row_of_the_install_warnings_table_is_tried_here_or_by_a_test_named_here():
+    rows = _warning_rows()
+    assert len(rows) == 22
+    unmatched = [row for row in rows
+                 if sum(row.startswith(start) or start in row for start in [*WARNED, *TESTED_ELSEWHERE]) != 1]
+    assert unmatched == []
+    for test in TESTED_ELSEWHERE.values():
+        path, name = test.split('::')
+        assert re.search(r'^def %s\(' % name, (ROOT / 'tests' / path).read_text(encoding='utf-8'), re.M), test
+
+
+@pytest.mark.parametrize('row', sorted(WARNED))
+def test_each_setting_of_the_install_warnings_table_warns_in_the_log_and_as_a_canister_warning(log_dir, row):
+    config, words = WARNED[row]
+    app, said = install_warned(log_dir, config)
+    try:
+        assert len(said) == 1 and words in said[0], said
+        assert ' WARNING  [MainThread]   ' + said[0] in read_log(log_dir)
+    finally:
+        app.uninstall(True)
+
+
+def test_no_referrer_is_not_warned_when_cors_lists_null(log_dir):
+    """The table's "unless `cors` lists `null`"."""
+    app, said = install_warned(log_dir, {'referrer_policy': 'no-referrer', 'cors': 'null'})
+    app.uninstall(True)
+    assert said == []
