@@ -4,6 +4,7 @@ of install warnings is a warning at install."""
 from __future__ import annotations
 
 import re
+import warnings
 from typing import Any, Dict
 
 import bottle
@@ -161,3 +162,55 @@ def test_no_referrer_is_not_warned_when_cors_lists_null(log_dir):
     app, said = install_warned(log_dir, {'referrer_policy': 'no-referrer', 'cors': 'null'})
     app.uninstall(True)
     assert said == []
+
+
+def _quoted_messages(pattern: str) -> list:
+    return re.findall(r'`(%s[^`]*)`' % pattern, _configuration_section())
+
+
+@pytest.mark.parametrize('message', _quoted_messages(r"canister\.[a-z_]+ = '"))
+def test_each_refusal_the_configuration_section_quotes_is_what_the_install_says_for_that_ini_line(
+        tmp_path, monkeypatch, message):
+    """``canister.log_level = 'LOUD' is not valid: ...``: the line ``log_level = LOUD`` in an ini file."""
+    key, value = re.match(r"canister\.([a-z_]+) = '(.*?)' is ", message).groups()
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / 'app.ini').write_text('[canister]\n%s = %s\n' % (key, value), encoding='utf-8')
+    app = bottle.Bottle()
+    app.config.load_config(str(tmp_path / 'app.ini'))
+    with pytest.raises(canister.ConfigError) as refused:
+        app.install(canister.Canister())
+    assert str(refused.value) == message
+
+
+@pytest.mark.parametrize('message', _quoted_messages(r'canister\.[a-z_]+ has no value'))
+def test_the_refusal_of_a_key_without_a_value_the_configuration_section_quotes_is_what_the_install_says(
+        tmp_path, message):
+    key = re.match(r'canister\.([a-z_]+) has', message).group(1)
+    app = bottle.Bottle()
+    app.config['canister.%s' % key] = None
+    with pytest.raises(canister.ConfigError) as refused:
+        app.install(canister.Canister(log_path=str(tmp_path / 'logs')))
+    assert str(refused.value) == message
+
+
+@pytest.mark.parametrize('message', _quoted_messages(r'unknown config key ') + _quoted_messages(r"app\.config\['[A-Z_]+'\] is "))
+def test_each_warning_the_configuration_section_quotes_is_what_the_install_says_for_that_setting(log_dir, message):
+    """An unknown key (one Bottle 0.13 reads from a line without ``=`` holds None), or another framework's
+    setting at the top of the config."""
+    app = bottle.Bottle()
+    if message.startswith('unknown'):
+        name = re.match(r'unknown config key (canister\.[a-z_ ]+?) \(', message).group(1)
+        app.config[name] = None if 'the line has no =' in message else '60'
+    else:
+        app.config[re.match(r"app\.config\['([A-Z_]+)'\]", message).group(1)] = '1'
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter('always')
+        app.install(canister.Canister(log_path=str(log_dir)))
+    app.uninstall(True)
+    assert [str(warning.message) for warning in caught if warning.category is canister.CanisterWarning] == [message]
+
+
+def test_the_configuration_section_quotes_the_messages_tried_above():
+    assert len(_quoted_messages(r"canister\.[a-z_]+ = '")) == 3
+    assert len(_quoted_messages(r'canister\.[a-z_]+ has no value')) == 1
+    assert len(_quoted_messages(r'unknown config key ') + _quoted_messages(r"app\.config\['[A-Z_]+'\] is ")) == 4
