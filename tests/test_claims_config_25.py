@@ -214,3 +214,34 @@ def test_the_configuration_section_quotes_the_messages_tried_above():
     assert len(_quoted_messages(r"canister\.[a-z_]+ = '")) == 3
     assert len(_quoted_messages(r'canister\.[a-z_]+ has no value')) == 1
     assert len(_quoted_messages(r'unknown config key ') + _quoted_messages(r"app\.config\['[A-Z_]+'\] is ")) == 4
+
+
+# -- "The two commands": the demo's --config ----------------------------------------------------------
+
+def test_the_demos_config_file_replaces_all_its_own_settings_and_keys_it_leaves_out_have_canisters_defaults(
+        tmp_path):
+    """With ``--config``: no alice login, no CORS for another origin, nothing logged to stderr, and the log in
+    ./logs/ of the working directory, canister's default; without it, all three of the demo's own."""
+    from test_cli import Demo
+    assert ("`--config FILE` replaces all of the demo's own settings, not only the keys the file names: with it "
+            "there is no `alice` login, no CORS from anywhere and no logging to stderr unless the file sets them, "
+            "and every key it leaves out has canister's default (logs in `./logs/`)."
+            in (ROOT / 'README.md').read_text(encoding='utf-8'))
+    alice = {'Authorization': basic('alice', 'my-secret'), 'Origin': 'https://elsewhere.example'}
+    (tmp_path / 'own').mkdir()
+    demo = Demo(tmp_path / 'own')
+    try:
+        status, headers, _ = demo.get('/api/me', alice)
+        assert status == 200 and headers['Access-Control-Allow-Origin'] in ('*', 'https://elsewhere.example')
+    finally:
+        demo.stop()
+    assert 'GET http://127.0.0.1:%d/api/me' % demo.port in demo.output.read_text()      # its own: stderr
+    (tmp_path / 'demo.ini').write_text('[canister]\nsession_cookie = demo_sid\n', encoding='utf-8')
+    demo = Demo(tmp_path, '--config', 'demo.ini')
+    try:
+        status, headers, _ = demo.get('/api/me', alice)
+        assert status == 401 and 'Access-Control-Allow-Origin' not in headers
+    finally:
+        demo.stop()
+    assert 'GET http://' not in demo.output.read_text()
+    assert 'GET http://127.0.0.1:%d/api/me' % demo.port in read_log(tmp_path / 'logs')
