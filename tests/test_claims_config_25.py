@@ -245,3 +245,53 @@ def test_the_demos_config_file_replaces_all_its_own_settings_and_keys_it_leaves_
         demo.stop()
     assert 'GET http://' not in demo.output.read_text()
     assert 'GET http://127.0.0.1:%d/api/me' % demo.port in read_log(tmp_path / 'logs')
+
+
+# -- the table's meanings no test tried ------------------------------------------------------------------
+
+@pytest.mark.parametrize('value', ['', 'false', 'No', 'OFF', '0'])
+def test_cors_empty_or_false_no_off_or_0_in_any_case_is_off(log_dir, value):
+    """The table's ``cors``: empty or ``false`` (also ``no``, ``off``, ``0``): off; an origin it would
+    otherwise allow gets no CORS header, and its preflight is Bottle's 405."""
+    app = bottle.Bottle()
+    app.config['canister.cors'] = value
+    app.install(canister.Canister(log_path=str(log_dir)))
+    try:
+        app.route('/x', ['GET', 'PUT'], lambda: 'ok')
+        web = client(app)
+        assert 'Access-Control-Allow-Origin' not in web.get('/x', headers={'Origin': 'https://a.example'}).headers
+        web.options('/x', status=405, headers={'Origin': 'https://a.example', 'Access-Control-Request-Method': 'PUT'})
+    finally:
+        app.uninstall(True)
+
+
+def test_a_log_path_of_dot_slash_stdout_is_a_directory_of_daily_files_not_the_stream(tmp_path, monkeypatch, capfd):
+    """The table's ``log_path``: ``stderr``/``stdout`` in any case; ``./stdout`` is a directory."""
+    monkeypatch.chdir(tmp_path)
+    app = bottle.Bottle()
+    app.install(canister.Canister(log_path='./stdout'))
+    try:
+        app.get('/', callback=lambda: 'ok')
+        client(app).get('/')
+    finally:
+        app.uninstall(True)
+    assert [path.name.startswith('log.') for path in (tmp_path / 'stdout').iterdir()] == [True]
+    assert 'GET http://localhost:80/' in read_log(tmp_path / 'stdout')
+    assert 'GET http://' not in capfd.readouterr().out
+
+
+def test_installing_another_canister_ends_the_sessions_of_the_memory_store_it_replaces(log_dir, uninstall_at_end):
+    """"Installing again": the one replaced is uninstalled, its memory store closed, so a visitor's counter
+    starts again."""
+    app = uninstall_at_end(bottle.Bottle())
+    app.install(canister.Canister(log_path=str(log_dir)))
+
+    @app.get('/')
+    def count():
+        canister.session.data['n'] = canister.session.data.get('n', 0) + 1
+        return str(canister.session.data['n'])
+
+    web = client(app)
+    assert [web.get('/').text for _ in range(2)] == ['1', '2']
+    app.install(canister.Canister(log_path=str(log_dir)))
+    assert web.get('/').text == '1'
