@@ -8,6 +8,7 @@ import re
 import sys
 from typing import Any, Callable, Dict, List, Set
 
+import bottle
 from helpers import ROOT, basic, client, with_cookie, write_users
 
 import canister
@@ -189,3 +190,64 @@ def test_a_request_runs_through_the_functions_of_the_readme_path_in_its_order(ma
         assert (what, _out_of_order([n for n in in_order if n != '_leading_checks'], calls)) == (what, [])
         called += calls
     assert [name for name in path if _first_call(name, called) < 0] == ['_is_stale_login']
+
+
+def _in_order(names: List[str], calls: List[str]) -> bool:
+    """Whether ``calls`` holds each of ``names`` after the one before it."""
+    at = 0
+    for name in names:
+        found = next((index for index in range(at, len(calls)) if calls[index] == name), None)
+        if found is None:
+            return False
+        at = found + 1
+    return True
+
+
+def test_a_merged_a_mounted_and_a_sub_request_take_the_ways_the_readme_names(log_dir, uninstall_at_end):
+    """The paragraph after the path: a merged app's route goes through ``Canister._serve`` (steps 1, 2, 4 and
+    5 around the route call); a request handed to a mounted app goes straight to Bottle (``_mounted_in``,
+    ``Canister._mounted``, its streamed body a ``_MountedBody``); a sub-request is served by
+    ``Canister._sub_request``, its streamed body a ``_HandedOnBody``."""
+    paragraph = _development_section().split('\n\nA route of a mounted', 1)[1]
+    assert [name for name in re.findall(CODE_NAME, paragraph) if name != 'wsgi'] == [
+        'Canister._serve', '_mounted_in', 'Canister._mounted', '_MountedBody', 'Canister._sub_request',
+        '_HandedOnBody']
+    names = _qualnames()
+
+    def streamed():
+        yield 'a'
+        yield 'b'
+
+    child = uninstall_at_end(bottle.Bottle())
+    child.install(canister.Canister(log_path=str(log_dir / 'child')))
+    child.get('/merged', callback=lambda: 'merged')
+    parent = bottle.Bottle()
+    parent.merge(child)
+    merged = client(parent)
+    merged.get('/merged')
+    assert _in_order(['Canister._serve', '_RequestContext.begin', '_EarlyChecks.response',
+                      '_RequestContext._finish_headers', '_RequestContext.end'],
+                     _calls(names, lambda: merged.get('/merged')))
+
+    inner = uninstall_at_end(bottle.Bottle())
+    inner.install(canister.Canister(log_path=str(log_dir / 'inner')))
+    inner.get('/s', callback=streamed)
+    outer = uninstall_at_end(bottle.Bottle())
+    outer.install(canister.Canister(log_path=str(log_dir / 'outer')))
+    outer.mount('/in/', lambda environ, start_response: inner(environ, start_response))  # (a WSGI app to Bottle)
+    mounted = client(outer)
+    assert mounted.get('/in/s').text == 'ab'
+    assert _in_order(['Canister.wsgi', '_RequestContext.begin', 'Canister.wsgi', '_mounted_in', 'Canister._mounted',
+                      '_MountedBody.__init__', '_RequestContext.end'], _calls(names, lambda: mounted.get('/in/s')))
+
+    other = uninstall_at_end(bottle.Bottle())
+    other.install(canister.Canister(log_path=str(log_dir / 'other')))
+    other.get('/s', callback=streamed)
+    caller = uninstall_at_end(bottle.Bottle())
+    caller.install(canister.Canister(log_path=str(log_dir / 'caller')))
+    caller.get('/call', callback=lambda: client(other).get('/s').text)
+    calling = client(caller)
+    assert calling.get('/call').text == 'ab'
+    assert _in_order(['Canister.wsgi', '_RequestContext.begin', 'Canister.wsgi', '_mounted_in', 'Canister._sub_request',
+                      '_RequestContext.begin', '_HandedOnBody.__init__', '_RequestContext.end'],
+                     _calls(names, lambda: calling.get('/call')))
