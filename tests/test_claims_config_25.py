@@ -295,3 +295,51 @@ def test_installing_another_canister_ends_the_sessions_of_the_memory_store_it_re
     assert [web.get('/').text for _ in range(2)] == ['1', '2']
     app.install(canister.Canister(log_path=str(log_dir)))
     assert web.get('/').text == '1'
+
+
+# -- other frameworks' names ----------------------------------------------------------------------------
+
+def _names_passages() -> str:
+    section = _configuration_section()
+    return ' '.join(section.split(start, 1)[1].split('\n', 1)[0]
+                    for start in ("  - *Other frameworks' names.*", "  - *Django's names.*"))
+
+
+def _paired_names() -> list:
+    """``(name, key)`` for each "`name` (and others) with `key`" (or "with `did you mean key?`") of the passages."""
+    pairs = re.findall(r'((?:`[a-z_]+`(?:, | and | or )?)+) with `(?:did you mean )?([a-z_]+)\??`', _names_passages())
+    return [(name, key) for names, key in pairs for name in re.findall(r'`([a-z_]+)`', names)]
+
+
+@pytest.mark.parametrize('name, key', _paired_names())
+def test_each_other_frameworks_name_the_readme_pairs_with_a_key_is_answered_with_that_key(log_dir, name, key):
+    app, said = install_warned(log_dir, {name: '1'})
+    app.uninstall(True)
+    assert len(said) == 1 and said[0].startswith('unknown config key canister.%s (did you mean %s' % (name, key))
+
+
+#: Names of the passages that are answered with a key though the README pairs them with none in so many words.
+NAMED_OTHERWISE = {
+    'max_age': 'did you mean cors_max_age (a preflight\'s), session_cookie_max_age (the cookie\'s) or session_max_age',
+    'cors_allow_all_origins': 'did you mean cors? cors = * allows every origin',
+    'path': 'the session cookie has Path=/, which no setting changes',
+}
+
+
+@pytest.mark.parametrize('name', sorted({name for name in re.findall(r'`([a-z_]+)`', _names_passages())
+                                         if name not in canister.KEYS} - {'fetch', 'cors_'} - set(dict(_paired_names()))))
+def test_each_other_frameworks_name_the_readme_pairs_with_no_key_is_answered_with_why_canister_has_none(log_dir, name):
+    """``secret_key``, ``session_serializer``, ``login_redirect_url``, ...: why canister has no such setting (the
+    README's "those canister has no use for with why"), never a key that closeness of spelling picks."""
+    app, said = install_warned(log_dir, {name: '1'})
+    app.uninstall(True)
+    assert len(said) == 1 and said[0].startswith('unknown config key canister.%s (' % name)
+    if name in NAMED_OTHERWISE:
+        assert NAMED_OTHERWISE[name] in said[0]
+    else:
+        assert said[0].startswith('unknown config key canister.%s (canister ' % name), said[0]
+
+
+def test_the_readme_pairs_the_names_tried_above():
+    pairs = dict(_paired_names())
+    assert len(pairs) >= 20 and pairs['cors_origins'] == 'cors' and pairs['session_engine'] == 'session_store'
