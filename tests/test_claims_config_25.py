@@ -343,3 +343,35 @@ def test_each_other_frameworks_name_the_readme_pairs_with_no_key_is_answered_wit
 def test_the_readme_pairs_the_names_tried_above():
     pairs = dict(_paired_names())
     assert len(pairs) >= 20 and pairs['cors_origins'] == 'cors' and pairs['session_engine'] == 'session_store'
+
+
+def _flask_passage() -> str:
+    return _configuration_section().split("  - *Flask's own settings.*", 1)[1].split('\n', 1)[0]
+
+
+@pytest.mark.parametrize('name', sorted(set(re.findall(r'`([A-Z][A-Z_]+)`', _flask_passage())) - {'SECRET_KEY'}))
+def test_every_flask_setting_the_readme_names_at_the_top_of_the_config_is_reported_as_flasks(log_dir, name):
+    """``SESSION_COOKIE_SECURE``, which Django uses too, as "a Flask or Django setting"."""
+    app = bottle.Bottle()
+    app.config[name] = '1'
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter('always')
+        app.install(canister.Canister(log_path=str(log_dir)))
+    app.uninstall(True)
+    said = [str(warning.message) for warning in caught if warning.category is canister.CanisterWarning]
+    whose = 'a Flask or Django setting' if name == 'SESSION_COOKIE_SECURE' else 'a Flask setting'
+    assert len(said) == 1 and said[0].startswith("app.config['%s'] is %s, which canister does not read: write "
+                                                  "canister." % (name, whose))
+
+
+def test_secret_key_and_a_flask_setting_whose_canister_key_is_set_too_are_not_reported(log_dir):
+    assert {'SECRET_KEY', 'MAX_CONTENT_LENGTH', 'SESSION_COOKIE_SECURE'} <= set(
+        re.findall(r'`([A-Z][A-Z_]+)`', _flask_passage()))
+    app = bottle.Bottle()
+    app.config.update(SECRET_KEY='dev', SESSION_COOKIE_SECURE=True)
+    app.config['canister.session_secure'] = 'true'
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter('always')
+        app.install(canister.Canister(log_path=str(log_dir)))
+    app.uninstall(True)
+    assert [warning for warning in caught if warning.category is canister.CanisterWarning] == []
