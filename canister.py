@@ -13707,6 +13707,9 @@ def _demo_app(config_file: Optional[str]) -> bottle.Bottle:
     username = password = ''
     if config_file:
         app.config.load_config(config_file)
+        if not any(str(key).startswith('canister.') for key in app.config):  # (the wrong file, or [Canister])
+            warnings.warn('--config %s sets no key of a [canister] section (in lower case, as canister reads it): the '
+                          "demo runs on canister's defaults" % config_file, CanisterWarning, stacklevel=2)
     else:
         username, password = 'alice', 'my-secret'
         overrides = {'log_path': 'stderr', 'cors': '*', 'auth_basic_username': username,

@@ -602,6 +602,18 @@ def test_the_demo_reads_a_config_file(tmp_path):
     assert 'GET http://127.0.0.1:%d/' % demo.port in log
 
 
+@pytest.mark.parametrize('text', ['[app]\nsession_timeout = 60\n', '[canister]\n'])
+def test_the_demo_with_a_config_file_of_no_canister_key_says_it_runs_on_the_defaults(tmp_path, text):
+    ini = tmp_path / 'other.ini'
+    ini.write_text(text)
+    demo = Demo(tmp_path, '--config', str(ini))
+    try:
+        assert demo.get('/hi?foo=x')[0] == 200
+    finally:
+        demo.stop()
+    assert ('python -m canister demo: warning: --config %s sets no key of a [canister] section (in lower case, as '
+            "canister reads it): the demo runs on canister's defaults\n" % ini) in demo.output.read_text()
+
 # -- hash-password --scheme: each scheme it offers, logged in with over a real server -------------------
 
 @pytest.mark.parametrize('scheme, prefix', [('pbkdf2', 'pbkdf2_sha256:'), ('scrypt', 'scrypt:')])
