@@ -13906,6 +13906,15 @@ def _port(text: str) -> int:
     return port
 
 
+def _host(text: str) -> str:
+    """``--host``: an address to listen on; not empty (which would listen on every address, under a printed URL
+    that names none)."""
+    import argparse
+    if not text.strip():
+        raise argparse.ArgumentTypeError('an empty address names no host: use 0.0.0.0 to listen on every address')
+    return text
+
+
 def _batch(text: str) -> int:
     """``--batch``: a whole number of keys, 1 to 100000."""
     import argparse
@@ -13930,7 +13939,8 @@ def _arguments(argv: Optional[List[str]]) -> Any:
                     'password my-secret.')
     demo.add_argument('--config', metavar='FILE', help="an ini file with a [canister] section (it replaces all of "
                       "the demo's own settings)")
-    demo.add_argument('--host', default='127.0.0.1', help='the address to listen on (default: %(default)s)')
+    demo.add_argument('--host', type=_host, default='127.0.0.1',
+                      help='the address to listen on (default: %(default)s)')
     demo.add_argument('--port', type=_port, default=8080, help='the port to listen on (default: %(default)s)')
     hasher = commands.add_parser(
         'hash-password', help='hash a password for the config or the users file',

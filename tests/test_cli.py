@@ -614,6 +614,12 @@ def test_the_demo_with_a_config_file_of_no_canister_key_says_it_runs_on_the_defa
     assert ('python -m canister demo: warning: --config %s sets no key of a [canister] section (in lower case, as '
             "canister reads it): the demo runs on canister's defaults\n" % ini) in demo.output.read_text()
 
+def test_the_demo_with_an_empty_host_stops_with_a_usage_error_and_status_2(tmp_path):
+    result = run_canister('demo', '--host', '', '--port', str(free_port()), cwd=tmp_path, timeout=15)
+    assert (result.returncode, result.stdout) == (2, '')
+    assert result.stderr.endswith("python -m canister demo: error: argument --host: an empty address names no host: "
+                                  'use 0.0.0.0 to listen on every address\n')
+
 # -- hash-password --scheme: each scheme it offers, logged in with over a real server -------------------
 
 @pytest.mark.parametrize('scheme, prefix', [('pbkdf2', 'pbkdf2_sha256:'), ('scrypt', 'scrypt:')])
