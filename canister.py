@@ -14206,7 +14206,7 @@ def _cli_warning_shower(command: str, shown: Callable[..., None]) -> Callable[..
     return show
 
 
-def _run(command: str, args: Any) -> int:
+def _run_command(command: str, args: Any) -> int:
     """Run ``command``: its exit status, or 1 if stdout could not take its result and 130 if Ctrl-C stopped it,
     each said in one line on stderr (no traceback) but a reader gone from a pipe (``keys | head``)."""
     name = 'python -m canister %s' % command
@@ -14233,7 +14233,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     args = _arguments(argv)
     with warnings.catch_warnings():  # (puts Python's way of showing warnings back when the command returns)
         warnings.showwarning = _cli_warning_shower('python -m canister %s' % args.command, warnings.showwarning)
-        return _run(args.command, args)
+        return _run_command(args.command, args)
 
 
 if __name__ == '__main__':
