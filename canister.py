@@ -13894,6 +13894,9 @@ def _demo_app(config_file: Optional[str]) -> bottle.Bottle:
     username = password = ''
     if config_file:
         app.config.load_config(config_file)
+        if not any(str(key).startswith('canister.') for key in app.config):  # (the wrong file, or [Canister])
+            warnings.warn('--config %s sets no key of a [canister] section (in lower case, as canister reads it): the '
+                          "demo runs on canister's defaults" % config_file, CanisterWarning, stacklevel=2)
     else:
         username, password = 'alice', 'my-secret'
         overrides = {'log_path': 'stderr', 'cors': '*', 'auth_basic_username': username,
@@ -13959,6 +13962,34 @@ def _demo_app(config_file: Optional[str]) -> bottle.Bottle:
     return app
 
 
+#: Why a command with stdout closed prints nothing.
+_STDOUT_CLOSED = 'it is closed (>&-): send it to a file, or to /dev/null'
+
+
+class _StdoutFailed(Exception):
+    """stdout could not take a command's result (closed, full, its reader gone): :func:`main` says so in one line."""
+
+    def __init__(self, error: OSError) -> None:
+        super().__init__(error)
+        #: What writing raised (EBADF for a closed stdout, EPIPE for a reader gone, ENOSPC, ...).
+        self.error = error
+
+
+def _print_out(line: str, utf8: bool = False) -> None:
+    """Write a line of a command's result to stdout at once (in UTF-8 if ``utf8``, whatever the locale's
+    codec); :class:`_StdoutFailed` if stdout cannot take it."""
+    try:
+        if sys.stdout is None:  # (closed by the caller: `>&-`)
+            raise OSError(errno.EBADF, _STDOUT_CLOSED)
+        if utf8:
+            sys.stdout.buffer.write(line.encode('utf-8') + b'\n')
+        else:
+            sys.stdout.write(line + '\n')
+        sys.stdout.flush()
+    except OSError as error:
+        raise _StdoutFailed(error) from None
+
+
 def _print_keys() -> None:
     """Every config key with its default and meaning (``python -m canister keys``): the README's
     table as plain text (no backticks; a link to a section is named as the README's).
@@ -13975,12 +14006,12 @@ def _print_keys() -> None:
         head = '%-24s %-12s ' % (spec.name, default if default != '' else '(empty)')
         meaning = re.sub(r'\[([^\]]+)\]\(#[^)]*\)', r'\1 in the README', spec.meaning.replace('`', ''))
         if len(head) > len(indent):
-            print(head.rstrip())
+            _print_out(head.rstrip())
             head = indent
-        print(textwrap.fill(meaning, width, initial_indent=head, subsequent_indent=indent,
-                            break_long_words=False, break_on_hyphens=False))
+        _print_out(textwrap.fill(meaning, width, initial_indent=head, subsequent_indent=indent,
+                                 break_long_words=False, break_on_hyphens=False))
     for alias, key in ALIASES.items():
-        print('%-24s %-12s alias of %s' % (alias, '', key))
+        _print_out('%-24s %-12s alias of %s' % (alias, '', key))
 
 
 def _as_utf8(text: str) -> str:
@@ -14000,22 +14031,39 @@ def _hash_password_error(message: str) -> None:
     print('python -m canister hash-password: error: ' + message, file=sys.stderr)
 
 
+def _end_terminal_line() -> None:
+    """End the line a prompt or a ``^C`` left open on the terminal, so that an error line starts a line of its own."""
+    if sys.stderr is not None and sys.stderr.isatty():
+        print(file=sys.stderr)
+
+
+def _typed_password() -> Optional[str]:
+    """The password typed at the terminal, asked twice; None, said on stderr, if they differ or are not text."""
+    try:
+        password = getpass.getpass('Password: ')
+        again = getpass.getpass('Again: ')
+    except EOFError:  # Ctrl-D at a prompt (which getpass leaves without its line break)
+        _end_terminal_line()
+        _hash_password_error('no password was typed (Ctrl-D ends the input): type it, then Enter')
+        return None
+    except UnicodeDecodeError as error:  # getpass decodes with the locale's codec, strictly
+        _hash_password_error("the password typed is not text in the terminal's encoding (%s): set a UTF-8 "
+                             'locale, such as LC_ALL=C.UTF-8' % error.encoding)
+        return None
+    if password != again:
+        _hash_password_error('the passwords differ')
+        return None
+    return password
+
+
 def _read_password() -> Optional[str]:
     """The password from the terminal (asked twice) or a pipe (one line, or two that must match);
     None, said on stderr, if they differ or are not text."""
-    if sys.stdin.isatty():
-        try:
-            password = getpass.getpass('Password: ')
-            again = getpass.getpass('Again: ')
-        except UnicodeDecodeError as error:  # getpass decodes with the locale's codec, strictly
-            _hash_password_error("the password typed is not text in the terminal's encoding (%s): set a UTF-8 "
-                                 'locale, such as LC_ALL=C.UTF-8' % error.encoding)
-            return None
-        if password != again:
-            _hash_password_error('the passwords differ')
-            return None
-        return password
-    first, second = sys.stdin.buffer.readline(), sys.stdin.buffer.readline()
+    if sys.stdin is not None and sys.stdin.isatty():
+        return _typed_password()
+    # (stdin None: closed by the caller, `<&-`, which reads as an empty pipe)
+    first = b'' if sys.stdin is None else sys.stdin.buffer.readline()
+    second = sys.stdin.buffer.readline() if first else b''
     if not first:  # (a cron job or script whose pipe is empty, < /dev/null: not the same as an empty line)
         _hash_password_error('nothing on stdin: pipe the password in as its first line, or run the command on a '
                              'terminal to be asked for it')
@@ -14045,6 +14093,15 @@ def _port(text: str) -> int:
     return port
 
 
+def _host(text: str) -> str:
+    """``--host``: an address to listen on; not empty (which would listen on every address, under a printed URL
+    that names none)."""
+    import argparse
+    if not text.strip():
+        raise argparse.ArgumentTypeError('an empty address names no host: use 0.0.0.0 to listen on every address')
+    return text
+
+
 def _batch(text: str) -> int:
     """``--batch``: a whole number of keys, 1 to 100000."""
     import argparse
@@ -14056,30 +14113,42 @@ def _batch(text: str) -> int:
 def _arguments(argv: Optional[List[str]]) -> Any:
     """The command line parsed: ``args.command`` names the command, the other attributes its options."""
     import argparse
-    parser = argparse.ArgumentParser(prog='python -m canister', description='Canister %s' % __version__)
+    parser = argparse.ArgumentParser(
+        prog='python -m canister', description='Canister %s' % __version__,
+        epilog='Exit status: 0 when done, 1 when the command could not do it (one line on stderr says why), 2 for '
+               'bad arguments, 130 when Ctrl-C stops it (but the demo, which serves until then: 0). '
+               "python -m canister COMMAND --help describes a command's options.")
     commands = parser.add_subparsers(dest='command', required=True)
-    demo = commands.add_parser('demo', help='serve a small app showing every feature')
+    demo = commands.add_parser(
+        'demo', help='serve a small app showing every feature',
+        description='Serve a small app showing every feature, on one page that explains what canister did for '
+                    'each request, until Ctrl-C. Without --config it logs to stderr and logs in alice with the '
+                    'password my-secret.')
     demo.add_argument('--config', metavar='FILE', help="an ini file with a [canister] section (it replaces all of "
                       "the demo's own settings)")
-    demo.add_argument('--host', default='127.0.0.1', help='the address to listen on (default: %(default)s)')
+    demo.add_argument('--host', type=_host, default='127.0.0.1',
+                      help='the address to listen on (default: %(default)s)')
     demo.add_argument('--port', type=_port, default=8080, help='the port to listen on (default: %(default)s)')
     hasher = commands.add_parser(
         'hash-password', help='hash a password for the config or the users file',
         description='Hash a password. On a terminal it is asked twice. From a pipe the first line is the '
                     'password; a second line, if there is one, must repeat it (nothing else confirms it).')
-    hasher.add_argument('--scheme', choices=('pbkdf2', 'scrypt'), default='pbkdf2')
+    hasher.add_argument('--scheme', choices=('pbkdf2', 'scrypt'), default='pbkdf2',
+                        help='the hash function (default: %(default)s)')
     hasher.add_argument('--user', help='print a users-file line for this user instead of a config line')
-    commands.add_parser('keys', help='list every config key with its default and meaning')
+    commands.add_parser('keys', help='list every config key with its default and meaning',
+                        description='List every config key of the [canister] section with its default and meaning, '
+                                    'then the aliases.')
     tidy = commands.add_parser(
         'tidy-sessions', help="remove what ended sessions left in the session store (on Redis: users' sets)",
         description="Remove what ended sessions left in the session store, once, and print how many entries went: "
                     "on Redis the ids of expired and ended sessions in the users' sets (a set left empty goes), on "
                     'SQLite the expired rows. The store is the config\'s session_store, or --store. Safe to run '
                     'while the app serves requests.')
-    tidy.add_argument('--config', help='an ini file with a [canister] section')
-    tidy.add_argument('--store', help="a session_store URL (instead of the config's)")
+    tidy.add_argument('--config', metavar='FILE', help='an ini file with a [canister] section')
+    tidy.add_argument('--store', metavar='URL', help="a session_store URL (instead of the config's)")
     tidy.add_argument('--prefix', help="a session_redis_prefix (instead of the config's)")
-    tidy.add_argument('--batch', type=_batch, default=_TIDY_BATCH,
+    tidy.add_argument('--batch', metavar='N', type=_batch, default=_TIDY_BATCH,
                       help='keys and ids asked for at a time (default: %(default)s)')
     args = parser.parse_args(argv)
     if args.command == 'tidy-sessions' and args.config is None and args.store is None:
@@ -14089,12 +14158,7 @@ def _arguments(argv: Optional[List[str]]) -> Any:
 
 def _run_keys(args: Any) -> int:
     """``python -m canister keys``: see :func:`_print_keys`."""
-    try:
-        _print_keys()
-        sys.stdout.flush()
-    except BrokenPipeError:  # the reader stopped early (python -m canister keys | head): no traceback
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # (nor at exit's flush)
-        return 1
+    _print_keys()
     return 0
 
 
@@ -14127,8 +14191,7 @@ def _run_hash_password(args: Any) -> int:
     line = 'auth_basic_password = %s' % encoded if name is None else '%s:%s' % (name, encoded)
     # In UTF-8 whatever the locale's codec, which could not write every name or would write it otherwise:
     # the users file is read as UTF-8.
-    sys.stdout.buffer.write(line.encode('utf-8') + b'\n')
-    sys.stdout.buffer.flush()
+    _print_out(line, utf8=True)
     return 0
 
 
@@ -14286,7 +14349,8 @@ def _run_tidy_sessions(args: Any) -> int:
     try:
         config = _tidy_config(args)
         if config['session_store'] == 'memory':
-            print('Nothing to tidy: a memory store lives in the process of the app, which drops ended sessions itself')
+            _print_out('Nothing to tidy: a memory store lives in the process of the app, which drops ended sessions '
+                       'itself')
             return 0
         store = _configured_store(config)
         if isinstance(store, RedisStore):  # as an install checks it: a database number Redis refuses, a URL of the
@@ -14304,12 +14368,12 @@ def _run_tidy_sessions(args: Any) -> int:
     finally:
         if store is not None:
             store.close()
-    print('Removed %s of ended sessions from %s' % (_entries(removed), _mask_urls(config['session_store'])))
+    _print_out('Removed %s of ended sessions from %s' % (_entries(removed), _mask_urls(config['session_store'])))
     skipped = getattr(store, 'tidy_skipped', 0)
     if skipped:  # (keys of another app under canister's prefix: canister's own writes could clash with them)
-        print('Left alone %d %s under %suser: that %s not a set of session ids (does another app use the prefix %r?)'
-              % (skipped, 'key' if skipped == 1 else 'keys', config['session_redis_prefix'],
-                 'is' if skipped == 1 else 'are', config['session_redis_prefix']))
+        _print_out('Left alone %d %s under %suser: that %s not a set of session ids (does another app use the prefix '
+                   '%r?)' % (skipped, 'key' if skipped == 1 else 'keys', config['session_redis_prefix'],
+                             'is' if skipped == 1 else 'are', config['session_redis_prefix']))
     return 0
 
 
@@ -14329,12 +14393,34 @@ def _cli_warning_shower(command: str, shown: Callable[..., None]) -> Callable[..
     return show
 
 
+def _run_command(command: str, args: Any) -> int:
+    """Run ``command``: its exit status, or 1 if stdout could not take its result and 130 if Ctrl-C stopped it,
+    each said in one line on stderr (no traceback) but a reader gone from a pipe (``keys | head``)."""
+    name = 'python -m canister %s' % command
+    try:
+        if sys.stdout is None and command != 'demo':  # (said before a password is asked for or a store tidied)
+            raise _StdoutFailed(OSError(errno.EBADF, _STDOUT_CLOSED))
+        return _COMMANDS[command](args)
+    except _StdoutFailed as failed:
+        if sys.stdout is not None:  # what is left in its buffer would fail again at exit, with a traceback
+            with contextlib.suppress(OSError, ValueError):  # (a stdout with no file descriptor: nothing is left)
+                os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        if not isinstance(failed.error, BrokenPipeError):
+            print('%s: error: cannot write to stdout: %s' % (name, failed.error.strerror or failed.error),
+                  file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        _end_terminal_line()
+        print('%s: error: interrupted' % name, file=sys.stderr)
+        return 130
+
+
 def main(argv: Optional[List[str]] = None) -> int:
     """``python -m canister demo|hash-password|keys|tidy-sessions``."""
     args = _arguments(argv)
     with warnings.catch_warnings():  # (puts Python's way of showing warnings back when the command returns)
         warnings.showwarning = _cli_warning_shower('python -m canister %s' % args.command, warnings.showwarning)
-        return _COMMANDS[args.command](args)
+        return _run_command(args.command, args)
 
 
 if __name__ == '__main__':

@@ -195,11 +195,11 @@ def test_hash_password_refuses_a_piped_password_that_is_not_text_with_one_line(t
                              b"locale's encoding (utf-8) nor UTF-8\n")
 
 
-def typed_at_the_prompt(tmp_path: pathlib.Path, typed: Union[str, Tuple[str, str]], *args: str,
+def typed_at_the_prompt(tmp_path: pathlib.Path, typed: Union[str, Tuple[Union[str, bytes], ...]], *args: str,
                         **env: str) -> Tuple[int, bytes]:
     """Run ``python -m canister hash-password ARGS`` on a terminal of its own (a pty, which getpass opens),
-    typing ``typed`` in UTF-8 at each prompt (or its two texts, one at each); its exit status and all it
-    wrote to the terminal."""
+    typing ``typed`` in UTF-8 at each prompt (or its texts, one at each, a ``bytes`` one as keys pressed
+    without Enter: ``b'\\x03'`` is Ctrl-C); its exit status and all it wrote to the terminal."""
     answers = (typed, typed) if isinstance(typed, str) else typed
     pid, terminal = pty.fork()
     if pid == 0:  # the child, whose controlling terminal is the pty
@@ -232,7 +232,8 @@ def typed_at_the_prompt(tmp_path: pathlib.Path, typed: Union[str, Tuple[str, str
         for prompt, answer in zip((b'Password: ', b'Again: '), answers):
             if not read_until(prompt):
                 break
-            os.write(terminal, answer.encode('utf-8') + b'\n')  # (after the prompt: getpass flushes earlier input)
+            # (after the prompt: getpass flushes earlier input)
+            os.write(terminal, answer if isinstance(answer, bytes) else answer.encode('utf-8') + b'\n')
         read_until(b'\0never written')
     finally:
         os.close(terminal)
@@ -307,6 +308,101 @@ def test_no_command_prints_usage_and_fails(tmp_path):
     assert result.returncode == 2
     assert 'demo' in result.stderr and 'hash-password' in result.stderr and 'keys' in result.stderr
 
+
+# -- what the commands do when stdin or stdout fails, or the user stops them ----------------
+
+def run_canister_without(fd: int, *args: str, stdout: Union[int, None] = subprocess.PIPE,
+                         cwd: pathlib.Path) -> subprocess.CompletedProcess:
+    """``python -m canister ARGS`` with its file descriptor ``fd`` closed (0: stdin, 1: stdout), as a shell's
+    ``<&-`` or ``>&-`` leaves it (``-1``: none closed), stdout given as ``stdout``; a password piped to stdin
+    (if open), stderr as text."""
+    return subprocess.run([sys.executable, '-m', 'canister', *args], input=PASSWORD + '\n', stdout=stdout,
+                          stderr=subprocess.PIPE, encoding='utf-8', cwd=str(cwd), timeout=20,
+                          env=dict(os.environ, PYTHONPATH=str(ROOT)),
+                          preexec_fn=(lambda: os.close(fd)) if fd >= 0 else None)
+
+
+def test_hash_password_with_stdin_closed_says_in_one_line_that_nothing_is_on_it(tmp_path):
+    result = run_canister_without(0, 'hash-password', cwd=tmp_path)
+    assert result.returncode == 1
+    assert result.stdout == ''
+    assert result.stderr == ('python -m canister hash-password: error: nothing on stdin: pipe the password in as its '
+                             'first line, or run the command on a terminal to be asked for it\n')
+
+
+@pytest.mark.skipif(bottle.__version__.startswith('0.12'),
+                    reason="bottle 0.12's import writes to sys.stdout, and fails when it is closed, before canister runs")
+@pytest.mark.parametrize('args', [('hash-password',), ('keys',), ('tidy-sessions', '--store', 'memory')])
+def test_a_command_with_stdout_closed_says_so_in_one_line_and_fails(tmp_path, args):
+    result = run_canister_without(1, *args, cwd=tmp_path)
+    assert result.returncode == 1
+    assert result.stderr == ('python -m canister %s: error: cannot write to stdout: it is closed (>&-): send it to a '
+                             'file, or to /dev/null\n' % args[0])
+
+
+@pytest.mark.parametrize('args', [('hash-password',), ('keys',), ('tidy-sessions', '--store', 'memory')])
+def test_a_command_whose_stdout_is_full_says_so_in_one_line_and_fails(tmp_path, args):
+    with open('/dev/full', 'wb') as full:
+        result = run_canister_without(-1, *args, stdout=full.fileno(), cwd=tmp_path)
+    assert result.returncode == 1
+    assert result.stderr == 'python -m canister %s: error: cannot write to stdout: No space left on device\n' % args[0]
+
+
+@pytest.mark.parametrize('args', [('hash-password',), ('keys',)])
+def test_a_command_whose_reader_stopped_reading_fails_without_a_word(tmp_path, args):
+    read, write = os.pipe()
+    os.close(read)  # (as `| head -1` has, once it has its line)
+    try:
+        result = run_canister_without(-1, *args, stdout=write, cwd=tmp_path)
+    finally:
+        os.close(write)
+    assert (result.returncode, result.stderr) == (1, '')
+
+
+def test_hash_password_stopped_with_ctrl_c_at_the_prompt_says_interrupted_and_exits_130(tmp_path):
+    status, output = typed_at_the_prompt(tmp_path, (b'\x03',))
+    assert status == 130, output
+    assert output == b'Password: \r\npython -m canister hash-password: error: interrupted\r\n'
+
+
+def test_hash_password_given_ctrl_d_at_the_prompt_says_no_password_was_typed(tmp_path):
+    status, output = typed_at_the_prompt(tmp_path, (b'\x04',))
+    assert status == 1, output
+    assert output == (b'Password: \r\npython -m canister hash-password: error: no password was typed (Ctrl-D ends '
+                      b'the input): type it, then Enter\r\n')
+
+
+# -- --help ------------------------------------------------------------------------------
+
+def help_text(*args: str, cwd: pathlib.Path) -> str:
+    """What ``python -m canister ARGS --help`` prints, its whitespace folded to single spaces."""
+    result = run_canister(*args, '--help', cwd=cwd)
+    assert result.returncode == 0, result.stderr
+    return ' '.join(result.stdout.split())
+
+
+def test_help_names_the_exit_statuses(tmp_path):
+    assert ('Exit status: 0 when done, 1 when the command could not do it (one line on stderr says why), 2 for bad '
+            'arguments, 130 when Ctrl-C stops it (but the demo, which serves until then: 0).'
+            in help_text(cwd=tmp_path))
+
+
+def test_the_demos_help_says_what_the_demo_does(tmp_path):
+    assert ('Serve a small app showing every feature, on one page that explains what canister did for each request, '
+            'until Ctrl-C.' in help_text('demo', cwd=tmp_path))
+
+
+def test_the_help_of_keys_says_what_it_lists(tmp_path):
+    assert 'List every config key of the [canister] section with its default and meaning' in help_text(
+        'keys', cwd=tmp_path)
+
+
+def test_hash_passwords_help_describes_its_scheme_option(tmp_path):
+    assert '--scheme {pbkdf2,scrypt} the hash function (default: pbkdf2)' in help_text('hash-password', cwd=tmp_path)
+
+
+def test_tidy_sessions_help_names_what_each_option_takes(tmp_path):
+    assert '[--config FILE] [--store URL] [--prefix PREFIX] [--batch N]' in help_text('tidy-sessions', cwd=tmp_path)
 
 # -- demo ------------------------------------------------------------------------------
 
@@ -505,6 +601,24 @@ def test_the_demo_reads_a_config_file(tmp_path):
     log = ''.join(path.read_text() for path in logs.glob('log.*'))
     assert 'GET http://127.0.0.1:%d/' % demo.port in log
 
+
+@pytest.mark.parametrize('text', ['[app]\nsession_timeout = 60\n', '[canister]\n'])
+def test_the_demo_with_a_config_file_of_no_canister_key_says_it_runs_on_the_defaults(tmp_path, text):
+    ini = tmp_path / 'other.ini'
+    ini.write_text(text)
+    demo = Demo(tmp_path, '--config', str(ini))
+    try:
+        assert demo.get('/hi?foo=x')[0] == 200
+    finally:
+        demo.stop()
+    assert ('python -m canister demo: warning: --config %s sets no key of a [canister] section (in lower case, as '
+            "canister reads it): the demo runs on canister's defaults\n" % ini) in demo.output.read_text()
+
+def test_the_demo_with_an_empty_host_stops_with_a_usage_error_and_status_2(tmp_path):
+    result = run_canister('demo', '--host', '', '--port', str(free_port()), cwd=tmp_path, timeout=15)
+    assert (result.returncode, result.stdout) == (2, '')
+    assert result.stderr.endswith("python -m canister demo: error: argument --host: an empty address names no host: "
+                                  'use 0.0.0.0 to listen on every address\n')
 
 # -- hash-password --scheme: each scheme it offers, logged in with over a real server -------------------
 

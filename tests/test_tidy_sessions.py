@@ -6,8 +6,12 @@ the command prints how many went.  On SQLite the expired rows go; on memory ther
 """
 from __future__ import annotations
 
+import os
 import re
+import signal
 import sqlite3
+import subprocess
+import sys
 import time
 
 import pytest
@@ -15,7 +19,7 @@ import redis
 import webtest
 
 import canister
-from helpers import COOKIE, cookie_value, run_canister, sqlite_url, warning_lines
+from helpers import COOKIE, ROOT, cookie_value, run_canister, sqlite_url, warning_lines
 from session_kit import FourMethodStore, add_session_routes, make_store_url, plugin_of
 
 PREFIX = 'canister:session:'
@@ -161,6 +165,22 @@ def test_the_command_says_in_one_line_that_redis_cannot_be_reached_and_names_the
     assert result.stderr.startswith('python -m canister tidy-sessions: cannot reach %s, nothing was removed: '
                                     'the Redis session store is unavailable: ' % url)
     assert result.stderr.count('\n') == 1
+
+
+def test_the_command_stopped_with_ctrl_c_says_interrupted_in_one_line_and_exits_130(redis_server, tmp_path):
+    ini = tmp_path / 'app.ini'
+    ini.write_text('[canister]\nsession_store = %s\nsession_redis_timeout = 30\n' % redis_server.url)
+    redis_server.freeze()  # (the command waits on its first answer: long enough to be stopped)
+    try:
+        command = subprocess.Popen([sys.executable, '-m', 'canister', 'tidy-sessions', '--config', str(ini)],
+                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, encoding='utf-8', cwd=str(tmp_path),
+                                   env=dict(os.environ, PYTHONPATH=str(ROOT)))
+        time.sleep(2)
+        command.send_signal(signal.SIGINT)
+        stdout, stderr = command.communicate(timeout=20)
+    finally:
+        redis_server.thaw()
+    assert (command.returncode, stdout, stderr) == (130, '', 'python -m canister tidy-sessions: error: interrupted\n')
 
 
 @pytest.mark.parametrize('url, says', [
