@@ -330,14 +330,15 @@ def test_hash_password_with_stdin_closed_says_in_one_line_that_nothing_is_on_it(
                              'first line, or run the command on a terminal to be asked for it\n')
 
 
-@pytest.mark.skipif(bottle.__version__.startswith('0.12'),
-                    reason="bottle 0.12's import writes to sys.stdout, and fails when it is closed, before canister runs")
 @pytest.mark.parametrize('args', [('hash-password',), ('keys',), ('tidy-sessions', '--store', 'memory')])
 def test_a_command_with_stdout_closed_says_so_in_one_line_and_fails(tmp_path, args):
     result = run_canister_without(1, *args, cwd=tmp_path)
     assert result.returncode == 1
-    assert result.stderr == ('python -m canister %s: error: cannot write to stdout: it is closed (>&-): send it to a '
-                             'file, or to /dev/null\n' % args[0])
+    if bottle.__version__.startswith('0.12'):  # (its import reads sys.stdout.write, before canister runs)
+        assert 'bottle.py' in result.stderr and result.stderr.startswith('Traceback')
+    else:
+        assert result.stderr == ('python -m canister %s: error: cannot write to stdout: it is closed (>&-): send it '
+                                 'to a file, or to /dev/null\n' % args[0])
 
 
 @pytest.mark.parametrize('args', [('hash-password',), ('keys',), ('tidy-sessions', '--store', 'memory')])
