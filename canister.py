@@ -1805,6 +1805,7 @@ class _LogSink:
         self._cut = False
         if old >= 0:
             os.close(old)
+        self._end_line_cut_short()
         if not self._leapt(before, day, self._opened_at - opened_before):
             self._delete_old(day)
 
@@ -1858,6 +1859,23 @@ class _LogSink:
             return []
         self._unlistable = ''
         return names
+
+    def _end_line_cut_short(self) -> None:
+        """End the file's last line if it is cut short (called with the lock held, at open and once a second).
+
+        A process killed mid-write (a gunicorn worker past its timeout, the OOM killer) can leave part of a
+        line: the kernel may stop a write at any page boundary of the file.  The next line would go on it."""
+        try:  # (the log's own descriptor is open for writing only)
+            reader = os.open(os.path.join(self.path, 'log.' + self._day), os.O_RDONLY | _NO_FOLLOW)
+        except OSError:
+            return
+        try:
+            size = os.fstat(reader).st_size
+            cut = size and os.pread(reader, 1, size - 1) != b'\n'
+        finally:
+            os.close(reader)
+        if cut:
+            os.write(self._fd, b'\n')
 
     def _still_there(self) -> bool:
         """True if the open file is still the one its name leads to (not deleted or replaced)."""
@@ -1913,6 +1931,8 @@ class _LogSink:
                         self._next_check = time.monotonic() + 1.0
                         if not self._still_there():
                             self._switch(day)
+                        else:
+                            self._end_line_cut_short()
                 if self._failing:  # (a cut line fails too)
                     self._write_again(data)
                 else:
