@@ -8038,8 +8038,8 @@ class SessionState:
         another device and ``sessions_of`` see both ids under the person: the note makes them one session."""
         manager = self.manager
         assert manager is not None and self.old_sid is not None
-        if user_key is None or user_key != _record_user_key(self.snapshot):
-            return self.snapshot
+        if user_key is None or not manager.notes_ends or user_key != _record_user_key(self.snapshot):
+            return self.snapshot  # (nothing counted twice: another person's listing, or a store listing none)
         try:
             loaded = _read_record(self.snapshot)
         except ValueError:
