@@ -4577,6 +4577,9 @@ class _Record(typing.NamedTuple):
     #: A short digest of the users-file line the user logged in with (``BasicAuth.login_line``); None: no
     #: such login (anonymous, a user the app or a token set, a line without salt, a record from before).
     line: Optional[str] = None
+    #: The new id a move of this session (a regenerate, ``end_other_sessions``, a login again of its person)
+    #: is storing it under, noted in the old id's record while both ids are listed (``_MOVING``); else None.
+    moving: Optional[str] = None
 
 
 def _decode_record(text: Any) -> Any:
@@ -4617,27 +4620,50 @@ def _decode_deep_record(text: str) -> Any:
     return outcome[0]
 
 
+#: What begins the note, the last value of a record, by which a move of a session to another id of the same
+#: person (a regenerate, ``end_other_sessions``, a login again with a new users-file line) names the new id in
+#: the old id's record before it stores the new one: until the old id is marked (``_MOVED_TO``) both are
+#: listed under the person, and the cap per user and ``sessions_of`` count them as one session.  The version
+#: before reads a record with the note as corrupt, for the moment the move lasts.
+_MOVING = 'moving:'
+
+
+def _extras_of(stored: List[Any]) -> Tuple[Optional[str], Optional[str]]:
+    """The login line and the move's note (``_MOVING``) a decoded record has after its five values, taken off
+    ``stored``: ``[..., line]``, ``[..., line or null, "moving:<new id>"]``; what else is there stays."""
+    moving = None
+    if len(stored) == 7 and type(stored[6]) is str and stored[6].startswith(_MOVING):
+        moving = stored.pop()[len(_MOVING):]
+        if stored[5] is None:
+            stored.pop()
+    line = stored.pop() if len(stored) == 6 and type(stored[5]) is str else None
+    return line, moving
+
+
 def _read_record(text: Any) -> _Record:
     """Decode a stored record; ValueError if it is not one canister wrote."""
     try:
         stored = _decode_record(text)
-        line = None
-        if type(stored) is list and len(stored) == 6 and type(stored[5]) is str:
-            line = stored.pop()
+        line = moving = None
+        if type(stored) is list and len(stored) != 5:
+            line, moving = _extras_of(stored)
         if type(stored) is not list or len(stored) != 5:
             raise ValueError('not a session record')
         data, user, created_ms, user_expires, lifetime = stored
         if type(data) is not dict:
             raise ValueError('data is not an object')
-        return _Record(data, user, int(created_ms), int(user_expires), int(lifetime), line)
+        return _Record(data, user, int(created_ms), int(user_expires), int(lifetime), line, moving)
     except (TypeError, OverflowError, UnicodeDecodeError) as error:
         raise ValueError(str(error)) from None
 
 
-def _record_tail(user: Any, created_ms: int, user_expires: int, lifetime: int, line: Optional[str] = None) -> str:
+def _record_tail(user: Any, created_ms: int, user_expires: int, lifetime: int, line: Optional[str] = None,
+                 moving: Optional[str] = None) -> str:
     """The text of a record after its data: ``,user,created,user_expires,lifetime]``, the login line
-    before the ``]`` if there is one."""
+    before the ``]`` if there is one, and the note of a move to the id ``moving`` (``_MOVING``) after it."""
     tail = ',%s,%d,%d,%d]' % ('null' if user is None else _encode_json(user), created_ms, user_expires, lifetime)
+    if moving is not None:
+        return '%s,%s,%s]' % (tail[:-1], 'null' if line is None else _encode_json(line), _encode_json(_MOVING + moving))
     return tail if line is None else '%s,%s]' % (tail[:-1], _encode_json(line))
 
 
@@ -6774,6 +6800,34 @@ _CACHING_HEADERS = frozenset(('Vary', 'Cache-Control', 'vary', 'cache-control'))
 _Changes = Tuple[Dict[str, Any], List[str], bool, bool]
 
 
+def _one_per_move(listed: List[Tuple[str, _Record, int]],
+                  keep: Optional[str] = None) -> Tuple[List[Tuple[str, _Record, int]], Dict[str, str]]:
+    """A user's sessions as listed (sid, record, expiry), with each session that a move has under two listed
+    ids (the old id's record notes the new one, ``_MOVING``, until it is marked) there once, under its new id
+    (its old one if that is ``keep``, the caller's); and the id left out for each id kept of such a pair."""
+    moves = _moves_within(listed)
+    if not moves:  # (the usual listing: no move under way)
+        return listed, {}
+    pairs = {new: old for old, new in moves.items()}
+    if keep in moves:
+        pairs[keep] = pairs.pop(moves[keep])
+    left_out = set(pairs.values())
+    return [entry for entry in listed if entry[0] not in left_out], pairs
+
+
+def _moves_within(listed: List[Tuple[str, _Record, int]]) -> Dict[str, str]:
+    """The moves under way among a user's sessions as listed: each old id whose record notes (``_MOVING``) a
+    new id that is listed too, and that id."""
+    ids = {sid for sid, _, _ in listed}
+    return {sid: record.moving for sid, record, _ in listed if record.moving in ids and record.moving != sid}
+
+
+def _with_halves(sids: List[str], halves: Dict[str, str]) -> List[Tuple[str, ...]]:
+    """The ids of each session of ``sids``: the old id first, then the new one, for a session a move has
+    under two (``halves``, as ``_one_per_move`` gives them); else its one id."""
+    return [(halves[sid], sid) if sid in halves else (sid,) for sid in sids]
+
+
 def _may_follow(current: Any, loaded: Optional[str], hops: int) -> bool:
     """Whether a change to a session loaded as ``loaded``'s (a user key; None: anonymous) may be
     applied to ``current``, what the id ``hops`` moves on holds: a live session of the same person,
@@ -7076,7 +7130,7 @@ class SessionManager:
         kept there if it can be); None for the moved marker or a corrupt record (logged).  The caller
         copies the data before changing it."""
         try:
-            data, user, created_ms, expires, lifetime, line = _read_record(record)
+            data, user, created_ms, expires, lifetime, line, _ = _read_record(record)
         except ValueError as error:
             if _marker(record) is None:  # (a marker is no record, but not corrupt: never in the cache)
                 self.log.write(logging.WARNING, 'Ignoring a corrupt session record (%s)', error)
@@ -7167,6 +7221,7 @@ class SessionManager:
         replaced = context.old_sid if context is not None else None
         listed = [(sid, record, expires) for sid, record, expires in self._live(self._listed(user)) if sid != replaced]
         current = self._current_id(context, user, [sid for sid, _, _ in listed])
+        listed, _ = _one_per_move(listed, current)
         sessions = [self._entry(record, expires, sid == current) for sid, record, expires in listed]
         if context is not None and current == context.sid and not any(entry['current'] for entry in sessions):
             sessions.extend(self._unstored(context, user))
@@ -7302,16 +7357,23 @@ class SessionManager:
         count_of = self._count_of  # (cheap, and never fewer: the usual login stops here)
         if count_of is not None and count_of(key) <= self.max_per_user:
             return 0
-        gone = [old for old in self._beyond_cap(key, sid) if self.end_session(old, key, (sid,))]
-        if gone and self._unlist is not None:
-            self._unlist(key, gone)
-        ended = len(gone)
+        ended = self._end_beyond_cap(key, sid)
         if ended:
             self.log.write(logging.INFO, 'Session: ended %d session(s) of a user beyond session_max_per_user = %d',
                            ended, self.max_per_user)
         return ended
 
-    def _beyond_cap(self, key: str, sid: str) -> List[str]:
+    def _end_beyond_cap(self, key: str, sid: str) -> int:
+        """End the sessions of ``cap_sessions`` (``_beyond_cap``), and tell the store's ``unlist`` their ids;
+        how many were ended (a session under two ids, moving, is one)."""
+        beyond = self._beyond_cap(key, sid)
+        gone = {old for ids in beyond for old in ids if self.end_session(old, key, (sid,))}
+        ended = [ids for ids in beyond if not gone.isdisjoint(ids)]
+        if ended and self._unlist is not None:
+            self._unlist(key, [old for ids in ended for old in ids])
+        return len(ended)
+
+    def _beyond_cap(self, key: str, sid: str) -> List[Tuple[str, ...]]:
         """The ids of the person's sessions other than ``sid`` past ``max_per_user``, least recently used
         first: by the last use where the expiry tells it, else by creation; then the room (``_CAP_ROOM``),
         taken from the next ones only where not used since their login.  A session used after
@@ -7322,8 +7384,10 @@ class SessionManager:
         ago and used a moment ago on another device is not the least recently used.  Sessions no request
         could load any more (``_live``) are not counted.  Nothing when ``sid`` is no longer listed: another
         request ended it meanwhile (a later login's cap, which has kept that login's session; a logout), and
-        this login, ended itself, ends no one else's."""
-        listed = self._live(self._listed_under(key))
+        this login, ended itself, ends no one else's.  A session that a move has under two ids, both listed
+        (``_one_per_move``), counts once, used at the move, and goes with both: its old id first, so that the
+        move finds it ended (the new id goes too, where the move is done)."""
+        listed, halves = _one_per_move(self._live(self._listed_under(key)))
         own = next(((self._last_use(record, expires), listed_sid) for listed_sid, record, expires in listed
                     if listed_sid == sid), None)
         if own is None:
@@ -7337,7 +7401,7 @@ class SessionManager:
         recent = _now() - _PARALLEL_LOGIN
         endable = [(other, last_use - record.created_ms / 1000 <= _UNUSED_SINCE_LOGIN)
                    for last_use, other, record in others if (last_use, other) < own or last_use < recent]
-        return self._with_room(endable, excess)
+        return _with_halves(self._with_room(endable, excess), halves)
 
     def _with_room(self, endable: List[Tuple[str, bool]], excess: int) -> List[str]:
         """The first ``excess`` ids of ``endable`` (each with whether it was unused since its login), then the
@@ -7368,14 +7432,21 @@ class SessionManager:
         person = _user_key(user)
         if person is not None and self.notes_ends and self._may_be_logging_in(person):
             self._note_ends(person, spare, tag)
-        ended = 0
-        for sid, _, _ in self._listed(user):
-            if sid not in keep and self.end_session(sid, person, keep, spare=spare, tag=tag):
-                ended += 1
+        ended = self._end_listed(user, person, keep, spare, tag)
         context = _local.context
         if not keep and context is not None and self._holds(context, user, spare, tag):
             context.invalidate()  # this request's own session is one of them: it ends here too
         return ended
+
+    def _end_listed(self, user: Any, person: Optional[str], keep: Tuple[Optional[str], ...], spare: Optional[str],
+                    tag: Optional[str]) -> int:
+        """The ends of ``end_sessions_unlogged`` of the sessions listed under ``user`` (its key: ``person``); how
+        many were ended, a session that a move has under two listed ids (``_one_per_move``) counted once."""
+        listed = self._listed(user)
+        done = {sid for sid, _, _ in listed if sid not in keep and self.end_session(sid, person, keep, spare=spare,
+                                                                                      tag=tag)}
+        both = [new for new, old in _one_per_move(listed)[1].items() if new in done and old in done]
+        return len(done) - len(both)
 
     def _may_be_logging_in(self, key: str) -> bool:
         """Whether a login of the person ``key`` may be under way, which ``end_sessions`` must leave its note
@@ -7974,11 +8045,13 @@ class SessionState:
         first, ``_moved_first`` says what happens."""
         manager = self.manager
         assert manager is not None and self.old_sid is not None
+        user_key = _user_key(self._record_user())
+        expected = self._note_move(sid, user_key)
         # first: the marker names a session that exists
-        manager.create_moved(sid, record, ttl, _user_key(self._record_user()), self.old_sid)
+        manager.create_moved(sid, record, ttl, user_key, self.old_sid)
         try:
             overtaken = bool(login is not None and self.login_at and self._ended_while_logging_in(sid, login))
-            stored = self._mark_old_id(sid, record)
+            stored = self._mark_old_id(sid, record, expected)
             adopted = self.sid  # (where a parallel login of the person moved it)
             if overtaken and adopted is not None and adopted != sid and stored not in _NOT_STORED:
                 manager.end_session(adopted, login)
@@ -7988,12 +8061,33 @@ class SessionState:
                 self._drop_new_id(sid)
             raise
 
-    def _mark_old_id(self, sid: str, record: str) -> str:
-        """The second step of ``_move_old_id``: the old id's record replaced by the marker naming ``sid``."""
+    def _note_move(self, sid: str, user_key: Optional[str]) -> str:
+        """Before ``_move_old_id`` of a session of the person ``user_key`` (None: nobody's) to the new id ``sid``
+        stores it, if it was that person's already: the old id's record as loaded, noted with ``sid``
+        (``_MOVING``), if unchanged.  What the old id holds then, as far as this request knows (as loaded,
+        when another request changed it first, or nothing was noted: the second step finds what it is).
+        From the moment the new id is listed until the old one is marked, the cap per user of a login on
+        another device and ``sessions_of`` see both ids under the person: the note makes them one session."""
+        manager = self.manager
+        assert manager is not None and self.old_sid is not None
+        if user_key is None or not manager.notes_ends or user_key != _record_user_key(self.snapshot):
+            return self.snapshot  # (nothing counted twice: another person's listing, or a store listing none)
+        try:
+            loaded = _read_record(self.snapshot)
+        except ValueError:
+            return self.snapshot
+        noted = _encode_record(loaded.data, _record_tail(loaded.user, loaded.created_ms, loaded.user_expires,
+                                                         loaded.lifetime, loaded.line, sid))
+        done, _ = manager.update(self.old_sid, self.snapshot, noted, manager.ttl(loaded.lifetime, loaded.created_ms))
+        return noted if done else self.snapshot
+
+    def _mark_old_id(self, sid: str, record: str, expected: str) -> str:
+        """The second step of ``_move_old_id``: the old id's record (``expected``, as this request left it)
+        replaced by the marker naming ``sid``."""
         manager = self.manager
         assert manager is not None and self.old_sid is not None
         user_key = _user_key(self._record_user())
-        expected, changes = self.snapshot, None
+        changes = None
         for attempt in range(_UPDATE_TRIES):
             started = time.monotonic()
             done, current = self._write_marker(sid, expected)
