@@ -14010,6 +14010,13 @@ def _print_out(line: str, utf8: bool = False) -> None:
         raise _StdoutFailed(error) from None
 
 
+def _print_error(line: str) -> None:
+    """Write a command's error or warning line to stderr; nothing if stderr is closed (``2>&-``): ``print`` would
+    then write it to stdout, where a script reads the command's result."""
+    if sys.stderr is not None:
+        print(line, file=sys.stderr, flush=True)
+
+
 def _print_keys() -> None:
     """Every config key with its default and meaning (``python -m canister keys``): the README's
     table as plain text (no backticks; a link to a section is named as the README's).
@@ -14048,7 +14055,7 @@ def _stdin_text(line: bytes) -> str:
 
 def _hash_password_error(message: str) -> None:
     """One error line of ``python -m canister hash-password`` on stderr, in argparse's form, as all of them are."""
-    print('python -m canister hash-password: error: ' + message, file=sys.stderr)
+    _print_error('python -m canister hash-password: error: ' + message)
 
 
 def _end_terminal_line() -> None:
@@ -14237,12 +14244,11 @@ def _run_demo(args: Any) -> int:
             with open(args.config, 'rb'):
                 pass
         except OSError as error:
-            print('python -m canister demo: cannot read --config %s: %s' % (args.config, error.strerror or error),
-                  file=sys.stderr)
+            _print_error('python -m canister demo: cannot read --config %s: %s' % (args.config, error.strerror or error))
             return 1
     problem = _port_problem(args.host, args.port)
     if problem:  # said before the app is made: no banner or "demo on" line for a server that never starts
-        print('python -m canister demo: cannot serve on %s:%d: %s' % (args.host, args.port, problem), file=sys.stderr)
+        _print_error('python -m canister demo: cannot serve on %s:%d: %s' % (args.host, args.port, problem))
         return 1
     try:
         app = _demo_app(args.config)
@@ -14250,15 +14256,14 @@ def _run_demo(args: Any) -> int:
         # Not an ini file, text the locale's codec cannot decode (a UnicodeError is a ValueError), a % or $
         # that Bottle's version interpolates, a setting canister refuses (ConfigError) or cannot act on (its
         # log directory, a session store it cannot open): one line, as for any mistake in the file.
-        print('python -m canister demo: --config %s: %s' % (args.config, ' '.join(str(error).split())),
-              file=sys.stderr)
+        _print_error('python -m canister demo: --config %s: %s' % (args.config, ' '.join(str(error).split())))
         return 1
     print('Canister demo on http://%s:%d/ (Ctrl-C to stop)' % (args.host, args.port), flush=True)
     try:
         bottle.run(app, host=args.host, port=args.port, quiet=True)
     except OSError as error:  # the port is taken, the address is not this host's
-        print('python -m canister demo: cannot serve on %s:%d: %s' % (args.host, args.port, error.strerror or error),
-              file=sys.stderr)
+        _print_error('python -m canister demo: cannot serve on %s:%d: %s'
+                     % (args.host, args.port, error.strerror or error))
         return 1
     return 0
 
@@ -14383,7 +14388,7 @@ def _run_tidy_sessions(args: Any) -> int:
         why = ' '.join(_mask_urls(str(error)).split())
         if store is not None:  # the store, and what the tidy did before it failed (it stays done)
             why = _tidy_failure(_mask_url_value(config['session_store']), getattr(store, 'tidy_removed', 0), error, why)
-        print('python -m canister tidy-sessions: %s' % why, file=sys.stderr)
+        _print_error('python -m canister tidy-sessions: %s' % why)
         return 1
     finally:
         if store is not None:
@@ -14407,7 +14412,7 @@ def _cli_warning_shower(command: str, shown: Callable[..., None]) -> Callable[..
     Python's header naming canister.py's line, which is no line of the user's), and others as ``shown`` does."""
     def show(message: Any, category: Any, filename: str, lineno: int, file: Any = None, line: Any = None) -> None:
         if issubclass(category, CanisterWarning):
-            print('%s: warning: %s' % (command, ' '.join(str(message).split())), file=sys.stderr, flush=True)
+            _print_error('%s: warning: %s' % (command, ' '.join(str(message).split())))
         else:
             shown(message, category, filename, lineno, file, line)
     return show
@@ -14426,12 +14431,11 @@ def _run_command(command: str, args: Any) -> int:
             with contextlib.suppress(OSError, ValueError):  # (a stdout with no file descriptor: nothing is left)
                 os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         if not isinstance(failed.error, BrokenPipeError):
-            print('%s: error: cannot write to stdout: %s' % (name, failed.error.strerror or failed.error),
-                  file=sys.stderr)
+            _print_error('%s: error: cannot write to stdout: %s' % (name, failed.error.strerror or failed.error))
         return 1
     except KeyboardInterrupt:
         _end_terminal_line()
-        print('%s: error: interrupted' % name, file=sys.stderr)
+        _print_error('%s: error: interrupted' % name)
         return 130
 
 
