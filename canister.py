@@ -5302,6 +5302,13 @@ def _sqlite_exposure(path: str) -> Optional[str]:
     return None
 
 
+def _sqlite_uri(path: str, mode: str) -> str:
+    """The ``file:`` URI that opens the SQLite file at ``path`` in ``mode`` (``ro``, ``rw``): the path's bytes as the
+    file system has them, percent-encoded (a name the locale's codec could not decode, ``José.db`` under an ASCII
+    locale, holds lone surrogates that a UTF-8 encoding would refuse)."""
+    return 'file:%s?mode=%s' % (urllib.parse.quote(os.fsencode(path)), mode)
+
+
 class _SQLiteConnection:
     """One connection to a SQLite file, used by one request at a time, and the file it opened
     (inode and device)."""
@@ -5507,7 +5514,7 @@ class _SQLiteFile:
             finally:
                 os.close(fd)
         # A file replaced between the stat and here is found at the first look, and opened again.
-        connection = sqlite3.connect('file:%s?mode=rw' % urllib.parse.quote(self.path), uri=True,
+        connection = sqlite3.connect(_sqlite_uri(self.path, 'rw'), uri=True,
                                      timeout=self._busy_timeout, isolation_level=None, check_same_thread=False)
         held = _SQLiteConnection(connection, (named.st_ino, named.st_dev))
         try:
@@ -14302,7 +14309,7 @@ def _misspelt_store_key(config: Mapping[str, Any]) -> str:
 def _holds_sessions(path: str) -> bool:
     """True if the SQLite file at ``path`` has canister's sessions table; read only, so a file that is not
     a session store (another database of the app's, named by mistake) is left as it was."""
-    connection = sqlite3.connect('file:%s?mode=ro' % urllib.parse.quote(os.path.abspath(path)), uri=True)
+    connection = sqlite3.connect(_sqlite_uri(os.path.abspath(path), 'ro'), uri=True)
     try:
         return connection.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'canister_sessions'"
                                   ).fetchone() is not None

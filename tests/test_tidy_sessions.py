@@ -298,6 +298,18 @@ def test_the_command_has_nothing_to_tidy_in_a_memory_store(tmp_path):
     assert result.stdout.startswith('Nothing to tidy: a memory store lives in the process of the app')
 
 
+def test_the_command_under_an_ascii_locale_tidies_a_sqlite_file_whose_name_is_not_ascii(make_app, tmp_path):
+    app = remembering_login_app(make_app, session_store=sqlite_url(tmp_path / 'José.db'), session_timeout=1)
+    for _ in range(2):
+        log_in(app, 'alice')
+    time.sleep(1.3)
+    # (the name's UTF-8 bytes, which an ASCII locale's codec cannot decode: Python keeps them as lone surrogates)
+    result = run_canister('tidy-sessions', '--store', 'sqlite:///José.db', cwd=tmp_path,
+                          LC_ALL='C', PYTHONUTF8='0', PYTHONCOERCECLOCALE='0')
+    assert (result.returncode, result.stdout, result.stderr) == (
+        0, 'Removed 2 entries of ended sessions from sqlite:///José.db\n', '')
+
+
 @pytest.mark.parametrize('text, misspelt', [
     ('[canister]\nsession_timeout = 60\n', ''), ('[gunicorn]\nworkers = 4\n', ''), ('', ''),
     ('[canister]\nsesion_store = redis://127.0.0.1:6379/0\n', ' (sesion_store: did you mean session_store?)'),
