@@ -14385,11 +14385,7 @@ def _run_tidy_sessions(args: Any) -> int:
                        'itself')
             return 0
         store = _configured_store(config)
-        if isinstance(store, RedisStore):  # as an install checks it: a database number Redis refuses, a URL of the
-            problem = store.check()        # wrong kind, a node of a Cluster (whose other masters SCAN would miss)
-            if problem:
-                raise StoreUnavailable(problem)
-        removed = store.tidy(args.batch)
+        removed = _checked_tidy(store, _mask_url_value(config['session_store']), args.batch)
     except (configparser.Error, CanisterError, OSError, ValueError, sqlite3.Error) as error:
         # as the demo's --config: one line (a store it cannot reach too: StoreUnavailable, its password masked)
         why = ' '.join(_mask_urls(str(error)).split())
@@ -14399,6 +14395,23 @@ def _run_tidy_sessions(args: Any) -> int:
         return 1
     finally:
         if store is not None:
+def _checked_tidy(store: SessionStore, store_url: str, batch: int) -> int:
+    """The store's ``tidy``, a Redis server checked first as an install checks it (a database number Redis refuses,
+    a URL of the wrong kind, a node of a Cluster, whose other masters SCAN would miss); a Ctrl-C meanwhile raised
+    again with what it had removed by then (which stays removed), for :func:`_run_command`'s line."""
+    try:
+        if isinstance(store, RedisStore):
+            problem = store.check()
+            if problem:
+                raise StoreUnavailable(problem)
+        return store.tidy(batch)
+    except KeyboardInterrupt:
+        removed = getattr(store, 'tidy_removed', 0)
+        raise KeyboardInterrupt(' after removing %s of ended sessions from %s (they stay removed)'
+                                % (_entries(removed), store_url) if removed else
+                                ', nothing was removed from %s' % store_url) from None
+
+
             store.close()
     _print_out('Removed %s of ended sessions from %s' % (_entries(removed), _mask_urls(config['session_store'])))
     skipped = getattr(store, 'tidy_skipped', 0)
@@ -14440,9 +14453,9 @@ def _run_command(command: str, args: Any) -> int:
         if not isinstance(failed.error, BrokenPipeError):
             _print_error('%s: error: cannot write to stdout: %s' % (name, failed.error.strerror or failed.error))
         return 1
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as interrupt:  # (its argument, if any, says what was done by then)
         _end_terminal_line()
-        _print_error('%s: error: interrupted' % name)
+        _print_error('%s: error: interrupted%s' % (name, interrupt.args[0] if interrupt.args else ''))
         return 130
 
 
