@@ -9517,8 +9517,9 @@ class _Jwks:
         self._failure: Optional[str] = None
         #: The RSA keys shorter than ``_RSA_MIN_BITS`` already logged, by (kid, modulus): once each.
         self._short_keys_said: typing.Set[Tuple[Any, int]] = set()
-        #: The JWKS entries holding a private key already logged, by a hash of their kid and public part: once each.
-        self._private_keys_said: typing.Set[bytes] = set()
+        #: The JWKS entries holding a secret (a private key, a shared one) already logged, by a hash of their kid and
+        #: key: once each.
+        self._secrets_said: typing.Set[bytes] = set()
         _JWKS_LOCKS.add(self)
 
     def key_for(self, kid: Optional[str], algorithm: str) -> Any:
@@ -9714,7 +9715,7 @@ class _Jwks:
         each with its ``alg`` if it names one."""
         keys = _JwksKeys()
         for entry in document.get('keys', []):
-            if not isinstance(entry, dict) or entry.get('kty') not in ('RSA', 'EC', 'OKP'):
+            if not self._of_a_key_pair(entry):
                 continue
             if 'd' in entry:  # (the private exponent of RSA, the private scalar of EC and OKP: RFC 7518 section 6)
                 self._refuse_private(entry, keys)
@@ -9748,15 +9749,39 @@ class _Jwks:
         kid = entry.get('kid')
         if isinstance(kid, str) or kid is None:  # (a token's kid is text: another kid names no token's key)
             keys.private.add(kid)
-        public = [entry.get(name) for name in ('kty', 'crv', 'n', 'x', 'y')]  # (the key, told without its secret)
-        said = hashlib.sha256(repr((kid, public)).encode()).digest()
-        if said in self._private_keys_said:
+        if self._said_before(entry):
             return
-        self._private_keys_said.add(said)
         self.log.write(logging.ERROR, 'The JWKS at %s publishes the private key of kid %s: anyone who has read the '
                        'JWKS can sign tokens with it, so the tokens of that kid are refused (401); ask the provider '
                        'to rotate that key (a new key pair, of which the JWKS gives only the public half)',
                        _escape(_mask_urls(self.url))[:200], '(none)' if kid is None else _shown_kid(kid))
+
+    def _of_a_key_pair(self, entry: Any) -> bool:
+        """Whether a JWKS entry is a key of a key pair (RSA, EC, OKP); one holding a shared secret (``kty`` oct) is
+        not, and canister takes no HMAC key from a JWKS, but whoever has read the JWKS can sign HS256 tokens with
+        it: an ERROR says so, once per kid and key."""
+        if not isinstance(entry, dict):
+            return False
+        if entry.get('kty') != 'oct' or self._said_before(entry):
+            return entry.get('kty') in ('RSA', 'EC', 'OKP')
+        kid = entry.get('kid')
+        self.log.write(logging.ERROR, 'The JWKS at %s publishes a shared secret (kty oct) as kid %s: anyone who has '
+                       'read the JWKS can sign HS256 tokens with it; canister never uses a shared secret of a JWKS '
+                       '(the tokens of that kid are refused), but any other service that accepts it is open: ask '
+                       'the provider to take it out of the JWKS and to replace that secret',
+                       _escape(_mask_urls(self.url))[:200], '(none)' if kid is None else _shown_kid(kid))
+        return False
+
+    def _said_before(self, entry: Dict[str, Any]) -> bool:
+        """Whether the secret a JWKS entry holds was logged already, across downloads (once per kid and key);
+        noted as logged if not."""
+        # The key by its public part; a shared secret, already published, by itself: only a hash of it is kept.
+        key = [entry.get(name) for name in ('kty', 'crv', 'n', 'x', 'y', 'k')]
+        said = hashlib.sha256(repr((entry.get('kid'), key)).encode()).digest()
+        if said in self._secrets_said:
+            return True
+        self._secrets_said.add(said)
+        return False
 
     def _say_if_short(self, kid: Any, key: Any) -> None:
         """Log once a WARNING of an RSA key shorter than ``_RSA_MIN_BITS``: it is kept (the provider's keys are
@@ -14374,6 +14399,23 @@ def _tidy_failure(store_url: str, removed: int, error: Exception, why: str) -> s
     return 'tidying %s failed after removing %s of ended sessions: %s' % (store_url, _entries(removed), why)
 
 
+def _checked_tidy(store: SessionStore, store_url: str, batch: int) -> int:
+    """The store's ``tidy``, a Redis server checked first as an install checks it (a database number Redis refuses,
+    a URL of the wrong kind, a node of a Cluster, whose other masters SCAN would miss); a Ctrl-C meanwhile raised
+    again with what it had removed by then (which stays removed), for :func:`_run_command`'s line."""
+    try:
+        if isinstance(store, RedisStore):
+            problem = store.check()
+            if problem:
+                raise StoreUnavailable(problem)
+        return store.tidy(batch)
+    except KeyboardInterrupt:
+        removed = getattr(store, 'tidy_removed', 0)
+        raise KeyboardInterrupt(' after removing %s of ended sessions from %s (they stay removed)'
+                                % (_entries(removed), store_url) if removed else
+                                ', nothing was removed from %s' % store_url) from None
+
+
 def _run_tidy_sessions(args: Any) -> int:
     """``python -m canister tidy-sessions``: the store's ``tidy``, once; 1 if the store cannot be used."""
     import configparser
@@ -14395,23 +14437,6 @@ def _run_tidy_sessions(args: Any) -> int:
         return 1
     finally:
         if store is not None:
-def _checked_tidy(store: SessionStore, store_url: str, batch: int) -> int:
-    """The store's ``tidy``, a Redis server checked first as an install checks it (a database number Redis refuses,
-    a URL of the wrong kind, a node of a Cluster, whose other masters SCAN would miss); a Ctrl-C meanwhile raised
-    again with what it had removed by then (which stays removed), for :func:`_run_command`'s line."""
-    try:
-        if isinstance(store, RedisStore):
-            problem = store.check()
-            if problem:
-                raise StoreUnavailable(problem)
-        return store.tidy(batch)
-    except KeyboardInterrupt:
-        removed = getattr(store, 'tidy_removed', 0)
-        raise KeyboardInterrupt(' after removing %s of ended sessions from %s (they stay removed)'
-                                % (_entries(removed), store_url) if removed else
-                                ', nothing was removed from %s' % store_url) from None
-
-
             store.close()
     _print_out('Removed %s of ended sessions from %s' % (_entries(removed), _mask_urls(config['session_store'])))
     skipped = getattr(store, 'tidy_skipped', 0)
