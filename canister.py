@@ -5328,6 +5328,13 @@ def _sqlite_exposure(path: str) -> Optional[str]:
     return None
 
 
+def _sqlite_uri(path: str, mode: str) -> str:
+    """The ``file:`` URI that opens the SQLite file at ``path`` in ``mode`` (``ro``, ``rw``): the path's bytes as the
+    file system has them, percent-encoded (a name the locale's codec could not decode, ``José.db`` under an ASCII
+    locale, holds lone surrogates that a UTF-8 encoding would refuse)."""
+    return 'file:%s?mode=%s' % (urllib.parse.quote(os.fsencode(path)), mode)
+
+
 class _SQLiteConnection:
     """One connection to a SQLite file, used by one request at a time, and the file it opened
     (inode and device)."""
@@ -5533,7 +5540,7 @@ class _SQLiteFile:
             finally:
                 os.close(fd)
         # A file replaced between the stat and here is found at the first look, and opened again.
-        connection = sqlite3.connect('file:%s?mode=rw' % urllib.parse.quote(self.path), uri=True,
+        connection = sqlite3.connect(_sqlite_uri(self.path, 'rw'), uri=True,
                                      timeout=self._busy_timeout, isolation_level=None, check_same_thread=False)
         held = _SQLiteConnection(connection, (named.st_ino, named.st_dev))
         try:
@@ -9604,8 +9611,9 @@ class _Jwks:
         self._failure: Optional[str] = None
         #: The RSA keys shorter than ``_RSA_MIN_BITS`` already logged, by (kid, modulus): once each.
         self._short_keys_said: typing.Set[Tuple[Any, int]] = set()
-        #: The JWKS entries holding a private key already logged, by a hash of their kid and public part: once each.
-        self._private_keys_said: typing.Set[bytes] = set()
+        #: The JWKS entries holding a secret (a private key, a shared one) already logged, by a hash of their kid and
+        #: key: once each.
+        self._secrets_said: typing.Set[bytes] = set()
         _JWKS_LOCKS.add(self)
 
     def key_for(self, kid: Optional[str], algorithm: str) -> Any:
@@ -9801,7 +9809,7 @@ class _Jwks:
         each with its ``alg`` if it names one."""
         keys = _JwksKeys()
         for entry in document.get('keys', []):
-            if not isinstance(entry, dict) or entry.get('kty') not in ('RSA', 'EC', 'OKP'):
+            if not self._of_a_key_pair(entry):
                 continue
             if 'd' in entry:  # (the private exponent of RSA, the private scalar of EC and OKP: RFC 7518 section 6)
                 self._refuse_private(entry, keys)
@@ -9835,15 +9843,39 @@ class _Jwks:
         kid = entry.get('kid')
         if isinstance(kid, str) or kid is None:  # (a token's kid is text: another kid names no token's key)
             keys.private.add(kid)
-        public = [entry.get(name) for name in ('kty', 'crv', 'n', 'x', 'y')]  # (the key, told without its secret)
-        said = hashlib.sha256(repr((kid, public)).encode()).digest()
-        if said in self._private_keys_said:
+        if self._said_before(entry):
             return
-        self._private_keys_said.add(said)
         self.log.write(logging.ERROR, 'The JWKS at %s publishes the private key of kid %s: anyone who has read the '
                        'JWKS can sign tokens with it, so the tokens of that kid are refused (401); ask the provider '
                        'to rotate that key (a new key pair, of which the JWKS gives only the public half)',
                        _escape(_mask_urls(self.url))[:200], '(none)' if kid is None else _shown_kid(kid))
+
+    def _of_a_key_pair(self, entry: Any) -> bool:
+        """Whether a JWKS entry is a key of a key pair (RSA, EC, OKP); one holding a shared secret (``kty`` oct) is
+        not, and canister takes no HMAC key from a JWKS, but whoever has read the JWKS can sign HS256 tokens with
+        it: an ERROR says so, once per kid and key."""
+        if not isinstance(entry, dict):
+            return False
+        if entry.get('kty') != 'oct' or self._said_before(entry):
+            return entry.get('kty') in ('RSA', 'EC', 'OKP')
+        kid = entry.get('kid')
+        self.log.write(logging.ERROR, 'The JWKS at %s publishes a shared secret (kty oct) as kid %s: anyone who has '
+                       'read the JWKS can sign HS256 tokens with it; canister never uses a shared secret of a JWKS '
+                       '(the tokens of that kid are refused), but any other service that accepts it is open: ask '
+                       'the provider to take it out of the JWKS and to replace that secret',
+                       _escape(_mask_urls(self.url))[:200], '(none)' if kid is None else _shown_kid(kid))
+        return False
+
+    def _said_before(self, entry: Dict[str, Any]) -> bool:
+        """Whether the secret a JWKS entry holds was logged already, across downloads (once per kid and key);
+        noted as logged if not."""
+        # The key by its public part; a shared secret, already published, by itself: only a hash of it is kept.
+        key = [entry.get(name) for name in ('kty', 'crv', 'n', 'x', 'y', 'k')]
+        said = hashlib.sha256(repr((entry.get('kid'), key)).encode()).digest()
+        if said in self._secrets_said:
+            return True
+        self._secrets_said.add(said)
+        return False
 
     def _say_if_short(self, kid: Any, key: Any) -> None:
         """Log once a WARNING of an RSA key shorter than ``_RSA_MIN_BITS``: it is kept (the provider's keys are
@@ -14104,6 +14136,13 @@ def _print_out(line: str, utf8: bool = False) -> None:
         raise _StdoutFailed(error) from None
 
 
+def _print_error(line: str) -> None:
+    """Write a command's error or warning line to stderr; nothing if stderr is closed (``2>&-``): ``print`` would
+    then write it to stdout, where a script reads the command's result."""
+    if sys.stderr is not None:
+        print(line, file=sys.stderr, flush=True)
+
+
 def _print_keys() -> None:
     """Every config key with its default and meaning (``python -m canister keys``): the README's
     table as plain text (no backticks; a link to a section is named as the README's).
@@ -14142,7 +14181,7 @@ def _stdin_text(line: bytes) -> str:
 
 def _hash_password_error(message: str) -> None:
     """One error line of ``python -m canister hash-password`` on stderr, in argparse's form, as all of them are."""
-    print('python -m canister hash-password: error: ' + message, file=sys.stderr)
+    _print_error('python -m canister hash-password: error: ' + message)
 
 
 def _end_terminal_line() -> None:
@@ -14331,12 +14370,11 @@ def _run_demo(args: Any) -> int:
             with open(args.config, 'rb'):
                 pass
         except OSError as error:
-            print('python -m canister demo: cannot read --config %s: %s' % (args.config, error.strerror or error),
-                  file=sys.stderr)
+            _print_error('python -m canister demo: cannot read --config %s: %s' % (args.config, error.strerror or error))
             return 1
     problem = _port_problem(args.host, args.port)
     if problem:  # said before the app is made: no banner or "demo on" line for a server that never starts
-        print('python -m canister demo: cannot serve on %s:%d: %s' % (args.host, args.port, problem), file=sys.stderr)
+        _print_error('python -m canister demo: cannot serve on %s:%d: %s' % (args.host, args.port, problem))
         return 1
     try:
         app = _demo_app(args.config)
@@ -14344,15 +14382,14 @@ def _run_demo(args: Any) -> int:
         # Not an ini file, text the locale's codec cannot decode (a UnicodeError is a ValueError), a % or $
         # that Bottle's version interpolates, a setting canister refuses (ConfigError) or cannot act on (its
         # log directory, a session store it cannot open): one line, as for any mistake in the file.
-        print('python -m canister demo: --config %s: %s' % (args.config, ' '.join(str(error).split())),
-              file=sys.stderr)
+        _print_error('python -m canister demo: --config %s: %s' % (args.config, ' '.join(str(error).split())))
         return 1
     print('Canister demo on http://%s:%d/ (Ctrl-C to stop)' % (args.host, args.port), flush=True)
     try:
         bottle.run(app, host=args.host, port=args.port, quiet=True)
     except OSError as error:  # the port is taken, the address is not this host's
-        print('python -m canister demo: cannot serve on %s:%d: %s' % (args.host, args.port, error.strerror or error),
-              file=sys.stderr)
+        _print_error('python -m canister demo: cannot serve on %s:%d: %s'
+                     % (args.host, args.port, error.strerror or error))
         return 1
     return 0
 
@@ -14391,7 +14428,7 @@ def _misspelt_store_key(config: Mapping[str, Any]) -> str:
 def _holds_sessions(path: str) -> bool:
     """True if the SQLite file at ``path`` has canister's sessions table; read only, so a file that is not
     a session store (another database of the app's, named by mistake) is left as it was."""
-    connection = sqlite3.connect('file:%s?mode=ro' % urllib.parse.quote(os.path.abspath(path)), uri=True)
+    connection = sqlite3.connect(_sqlite_uri(os.path.abspath(path), 'ro'), uri=True)
     try:
         return connection.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'canister_sessions'"
                                   ).fetchone() is not None
@@ -14456,6 +14493,23 @@ def _tidy_failure(store_url: str, removed: int, error: Exception, why: str) -> s
     return 'tidying %s failed after removing %s of ended sessions: %s' % (store_url, _entries(removed), why)
 
 
+def _checked_tidy(store: SessionStore, store_url: str, batch: int) -> int:
+    """The store's ``tidy``, a Redis server checked first as an install checks it (a database number Redis refuses,
+    a URL of the wrong kind, a node of a Cluster, whose other masters SCAN would miss); a Ctrl-C meanwhile raised
+    again with what it had removed by then (which stays removed), for :func:`_run_command`'s line."""
+    try:
+        if isinstance(store, RedisStore):
+            problem = store.check()
+            if problem:
+                raise StoreUnavailable(problem)
+        return store.tidy(batch)
+    except KeyboardInterrupt:
+        removed = getattr(store, 'tidy_removed', 0)
+        raise KeyboardInterrupt(' after removing %s of ended sessions from %s (they stay removed)'
+                                % (_entries(removed), store_url) if removed else
+                                ', nothing was removed from %s' % store_url) from None
+
+
 def _run_tidy_sessions(args: Any) -> int:
     """``python -m canister tidy-sessions``: the store's ``tidy``, once; 1 if the store cannot be used."""
     import configparser
@@ -14467,17 +14521,13 @@ def _run_tidy_sessions(args: Any) -> int:
                        'itself')
             return 0
         store = _configured_store(config)
-        if isinstance(store, RedisStore):  # as an install checks it: a database number Redis refuses, a URL of the
-            problem = store.check()        # wrong kind, a node of a Cluster (whose other masters SCAN would miss)
-            if problem:
-                raise StoreUnavailable(problem)
-        removed = store.tidy(args.batch)
+        removed = _checked_tidy(store, _mask_url_value(config['session_store']), args.batch)
     except (configparser.Error, CanisterError, OSError, ValueError, sqlite3.Error) as error:
         # as the demo's --config: one line (a store it cannot reach too: StoreUnavailable, its password masked)
         why = ' '.join(_mask_urls(str(error)).split())
         if store is not None:  # the store, and what the tidy did before it failed (it stays done)
             why = _tidy_failure(_mask_url_value(config['session_store']), getattr(store, 'tidy_removed', 0), error, why)
-        print('python -m canister tidy-sessions: %s' % why, file=sys.stderr)
+        _print_error('python -m canister tidy-sessions: %s' % why)
         return 1
     finally:
         if store is not None:
@@ -14501,7 +14551,7 @@ def _cli_warning_shower(command: str, shown: Callable[..., None]) -> Callable[..
     Python's header naming canister.py's line, which is no line of the user's), and others as ``shown`` does."""
     def show(message: Any, category: Any, filename: str, lineno: int, file: Any = None, line: Any = None) -> None:
         if issubclass(category, CanisterWarning):
-            print('%s: warning: %s' % (command, ' '.join(str(message).split())), file=sys.stderr, flush=True)
+            _print_error('%s: warning: %s' % (command, ' '.join(str(message).split())))
         else:
             shown(message, category, filename, lineno, file, line)
     return show
@@ -14520,12 +14570,11 @@ def _run_command(command: str, args: Any) -> int:
             with contextlib.suppress(OSError, ValueError):  # (a stdout with no file descriptor: nothing is left)
                 os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         if not isinstance(failed.error, BrokenPipeError):
-            print('%s: error: cannot write to stdout: %s' % (name, failed.error.strerror or failed.error),
-                  file=sys.stderr)
+            _print_error('%s: error: cannot write to stdout: %s' % (name, failed.error.strerror or failed.error))
         return 1
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as interrupt:  # (its argument, if any, says what was done by then)
         _end_terminal_line()
-        print('%s: error: interrupted' % name, file=sys.stderr)
+        _print_error('%s: error: interrupted%s' % (name, interrupt.args[0] if interrupt.args else ''))
         return 130
 
 

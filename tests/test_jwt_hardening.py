@@ -280,6 +280,26 @@ def test_a_private_key_of_a_jwks_is_logged_once_per_kid_and_key_across_downloads
     assert (jwks_server.hits, len(private_key_lines(log_dir))) == (4, 2)
 
 
+def test_a_shared_secret_in_a_jwks_signs_no_token_and_is_logged_as_an_error_once_per_kid(make_app, rsa_key,
+                                                                                         jwks_server, log_dir):
+    secret = b'a secret for HS256 that anyone may read'
+    shared = {'kty': 'oct', 'kid': 'shared', 'k': b64url(secret), 'alg': 'HS256', 'use': 'sig'}
+    web = client(jwks_app(make_app, jwks_server, shared, jwk(rsa_key, 'key-1')))
+    forged = pyjwt.encode(claims(aud='my-api', sub='mallory'), secret, algorithm='HS256', headers={'kid': 'shared'})
+    web.get('/me', headers=bearer(forged), status=401)
+    unknown = pyjwt.encode(claims(aud='my-api'), rsa_key, algorithm='RS256', headers={'kid': 'key-2'})
+    for _ in range(3):   # (each a download: a kid not held, after auth_jwt_jwks_refetch)
+        web.get('/me', headers=bearer(unknown), status=401)
+        time.sleep(0.6)
+    said = [line for line in read_log(log_dir).splitlines() if 'publishes a shared secret' in line]
+    assert (jwks_server.hits, len(said)) == (3, 1) and ' ERROR ' in said[0]
+    assert ("The JWKS at %s publishes a shared secret (kty oct) as kid 'shared': anyone who has read the JWKS can sign "
+            "HS256 tokens with it; canister never uses a shared secret of a JWKS (the tokens of that kid are refused), "
+            "but any other service that accepts it is open: ask the provider to take it out of the JWKS and to replace "
+            "that secret" % jwks_server.url) in said[0]
+    assert web.get('/me', headers=bearer(jwks_token(rsa_key, 'RS256'))).json['user']['sub'] == 'alice'
+
+
 def test_a_public_jwks_key_whose_key_ops_name_only_sign_checks_no_token(make_app, rsa_key, jwks_server):
     entry = jwk(rsa_key, 'key-1')   # (sign is the private half's operation: a public key verifies)
     del entry['use']

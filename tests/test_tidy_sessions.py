@@ -167,20 +167,53 @@ def test_the_command_says_in_one_line_that_redis_cannot_be_reached_and_names_the
     assert result.stderr.count('\n') == 1
 
 
-def test_the_command_stopped_with_ctrl_c_says_interrupted_in_one_line_and_exits_130(redis_server, tmp_path):
+def tidy_command(tmp_path, url: str, *args: str) -> subprocess.Popen:
+    """``python -m canister tidy-sessions`` of the Redis store at ``url`` (a 30 s timeout: a frozen server keeps it
+    waiting), started: stdout and stderr are pipes of text."""
     ini = tmp_path / 'app.ini'
-    ini.write_text('[canister]\nsession_store = %s\nsession_redis_timeout = 30\n' % redis_server.url)
-    redis_server.freeze()  # (the command waits on its first answer: long enough to be stopped)
+    ini.write_text('[canister]\nsession_store = %s\nsession_redis_timeout = 30\n' % url)
+    return subprocess.Popen([sys.executable, '-m', 'canister', 'tidy-sessions', '--config', str(ini), *args],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, encoding='utf-8', cwd=str(tmp_path),
+                            env=dict(os.environ, PYTHONPATH=str(ROOT)))
+
+
+def interrupted(command: subprocess.Popen, redis_server) -> tuple:
+    """Ctrl-C to ``command`` waiting on the frozen ``redis_server``: its status, stdout and stderr (the server thawed)."""
     try:
-        command = subprocess.Popen([sys.executable, '-m', 'canister', 'tidy-sessions', '--config', str(ini)],
-                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, encoding='utf-8', cwd=str(tmp_path),
-                                   env=dict(os.environ, PYTHONPATH=str(ROOT)))
-        time.sleep(2)
+        time.sleep(1)
         command.send_signal(signal.SIGINT)
         stdout, stderr = command.communicate(timeout=20)
     finally:
         redis_server.thaw()
-    assert (command.returncode, stdout, stderr) == (130, '', 'python -m canister tidy-sessions: error: interrupted\n')
+    return command.returncode, stdout, stderr
+
+
+def test_the_command_stopped_with_ctrl_c_says_interrupted_in_one_line_and_exits_130(redis_server, tmp_path):
+    redis_server.freeze()  # (the command waits on its first answer: long enough to be stopped)
+    command = tidy_command(tmp_path, redis_server.url)
+    time.sleep(1)  # (its start)
+    assert interrupted(command, redis_server) == (
+        130, '', 'python -m canister tidy-sessions: error: interrupted, nothing was removed from %s\n' % redis_server.url)
+
+
+def test_the_command_stopped_with_ctrl_c_partway_says_how_many_entries_it_had_removed(redis_server, tmp_path):
+    client = redis.Redis.from_url(redis_server.url)
+    sets = 3000
+    with client.pipeline(transaction=False) as pipe:
+        for index in range(sets):
+            pipe.sadd(PREFIX + 'user:user-%d' % index, 'gone')
+        pipe.execute()
+    command = tidy_command(tmp_path, redis_server.url, '--batch', '1')
+    deadline = time.monotonic() + 20
+    while client.dbsize() == sets and time.monotonic() < deadline:  # (until it has removed some)
+        time.sleep(0.01)
+    redis_server.freeze()
+    status, stdout, stderr = interrupted(command, redis_server)
+    gone = sets - client.dbsize()  # (what the server removed: the last batch may have gone unconfirmed)
+    said = re.fullmatch(r'python -m canister tidy-sessions: error: interrupted after removing (\d+) entr(y|ies) of '
+                        r'ended sessions from %s \(they stay removed\)\n' % re.escape(redis_server.url), stderr)
+    assert (status, stdout) == (130, '') and said, stderr
+    assert 0 < int(said.group(1)) <= gone < sets
 
 
 @pytest.mark.parametrize('url, says', [
@@ -263,6 +296,18 @@ def test_the_command_deletes_the_expired_rows_of_a_sqlite_file(make_app, tmp_pat
         0, 'Removed 3 entries of ended sessions from %s\n' % sqlite_url(path), '')
     with sqlite3.connect(str(path)) as connection:
         assert connection.execute('SELECT sid FROM canister_sessions').fetchall() == [(live,)]
+
+
+def test_the_command_under_an_ascii_locale_tidies_a_sqlite_file_whose_name_is_not_ascii(make_app, tmp_path):
+    app = remembering_login_app(make_app, session_store=sqlite_url(tmp_path / 'José.db'), session_timeout=1)
+    for _ in range(2):
+        log_in(app, 'alice')
+    time.sleep(1.3)
+    # (the name's UTF-8 bytes, which an ASCII locale's codec cannot decode: Python keeps them as lone surrogates)
+    result = run_canister('tidy-sessions', '--store', 'sqlite:///José.db', cwd=tmp_path,
+                          LC_ALL='C', PYTHONUTF8='0', PYTHONCOERCECLOCALE='0')
+    assert (result.returncode, result.stdout, result.stderr) == (
+        0, 'Removed 2 entries of ended sessions from sqlite:///José.db\n', '')
 
 
 def test_the_command_does_not_make_a_sqlite_file_that_is_not_there(tmp_path):
