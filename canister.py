@@ -11864,6 +11864,17 @@ class _EarlyChecks:
 _BOTTLES_CRITICAL_PAGE = '<h1>Critical error while processing request: '
 
 
+def _critical_error_answer(environ: Mapping[str, Any]) -> bottle.HTTPResponse:
+    """Bottle's "Critical error" 500, which its entry answers (with ``catchall`` on) when an error handler of the
+    app raised the exception being handled: the path, and in debug mode the exception and its traceback."""
+    page = '%s%s</h1>' % (_BOTTLES_CRITICAL_PAGE, bottle.html_escape(environ.get('PATH_INFO', '/')))
+    if bottle.DEBUG:
+        page += ('<h2>Error:</h2>\n<pre>\n%s\n</pre>\n<h2>Traceback:</h2>\n<pre>\n%s\n</pre>\n'
+                 % (bottle.html_escape(repr(sys.exc_info()[1])), bottle.html_escape(traceback.format_exc())))
+    return bottle.HTTPResponse(page, status='500 INTERNAL SERVER ERROR',
+                               headers={'Content-Type': 'text/html; charset=UTF-8'})
+
+
 class _WithoutBottlesTraceback:
     """A request's ``wsgi.errors`` while canister logs to the process's stderr or stdout: Bottle (with
     ``catchall``, its default) writes the traceback of an exception it catches there as raw lines, most
@@ -13669,13 +13680,22 @@ class Canister:
     def _raised_answer(self, context: _RequestContext, raised: BaseException) -> Optional[bottle.HTTPResponse]:
         """The response, its headers finished, that a route that another app's entry serves (``_serve``) answers
         when it raised ``raised`` (a response, or an exception that becomes a 500), as when this app serves the
-        request itself; None for an exception the serving app lets pass."""
+        request itself (Bottle's "Critical error" 500 when the app's error handler raised); None for an exception the
+        serving app lets pass."""
         if not isinstance(raised, bottle.HTTPResponse):
             failure = self._caught_failure(raised)
             if failure is None:
                 return None
             raised = failure
-        return self._finish_response(context, self._error_answer(raised))
+        try:
+            answer = self._error_answer(raised)
+        except Exception as error:  # an error handler of the app's raised: as its own entry answers, or passes it
+            context._log_critical_error(error)
+            if not getattr(bottle.request.environ.get('bottle.app'), 'catchall', 0):
+                context.end_on_escape()
+                raise
+            answer = _critical_error_answer(bottle.request.environ)
+        return self._finish_response(context, answer)
 
     def _error_answer(self, raised: bottle.HTTPResponse) -> bottle.HTTPResponse:
         """What this app answers to ``raised``, a response raised in its route that another app's entry serves
