@@ -10577,8 +10577,10 @@ class Authenticator:
             size = -2
         seen, seen_size, dummy = self._mapping_dummy
         if seen is not users or seen_size != size:
-            # (a list first: a dict the app adds users to in other threads is copied in one step)
-            entries = (_form_entry(stored) for stored in list(users.values()))
+            # (a list first: a dict the app adds users to in other threads is copied in one step; a value that is
+            # no stored form, a number or a record, refuses its own name, not every form login)
+            entries = (_form_entry(stored) for stored in list(users.values())
+                       if isinstance(stored, (str, bytes, bytearray)))
             dummy = _unknown_user_hash((entry for entry in entries if entry is not None and entry[1] != 'clear'),
                                        self._default_dummy)   # (clear text is refused: it sets no cost)
             self._mapping_dummy = (users, size, dummy)
