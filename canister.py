@@ -13722,10 +13722,12 @@ class Canister:
     def _caught_failure(error: BaseException) -> Optional[bottle.HTTPError]:
         """The 500 that Bottle makes of ``error``, raised in a route that another app's entry serves (``_serve``),
         made here as the serving app's Bottle makes it, traceback written to ``wsgi.errors`` included; None where
-        that app lets it pass (its ``catchall`` off, or an exit, interrupt or ``MemoryError``)."""
+        that app lets it pass (its ``catchall`` off, or an exit, interrupt or ``MemoryError``) or calls the route
+        again (``bottle.RouteReset``)."""
         environ = bottle.request.environ
         serving = environ.get('bottle.app')
-        if not isinstance(error, Exception) or isinstance(error, MemoryError) or not getattr(serving, 'catchall', 0):
+        if (not isinstance(error, Exception) or isinstance(error, (MemoryError, bottle.RouteReset))
+                or not getattr(serving, 'catchall', 0)):
             return None
         stacktrace = traceback.format_exc()
         environ['wsgi.errors'].write(stacktrace)

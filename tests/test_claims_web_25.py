@@ -166,3 +166,21 @@ def test_with_canister_on_the_child_alone_a_childs_error_page_that_raises_is_bot
     log = read_log(log_dir)
     assert log.count('Unhandled exception in an error handler of the app (@app.error)') == 2
     assert log.count('RuntimeError: the error page cannot be built') == 2
+
+
+@pytest.mark.parametrize('composition', ['mount', 'merge'])
+def test_with_canister_on_the_child_alone_a_route_reset_in_a_childs_route_calls_it_again_as_served_alone(
+        make_app, composition):
+    # (it was a 500: the reset was taken for an exception of the route)
+    child, parent = make_app(catchall=True), bottle.Bottle()
+    calls = []
+
+    @child.get('/again')
+    def again() -> str:
+        calls.append(1)
+        if len(calls) % 2:
+            raise bottle.RouteReset()
+        return 'called %d times' % len(calls)
+    assert client(child).get('/again').text == 'called 2 times'
+    prefix = compose_child(parent, child, composition)
+    assert client(parent).get(prefix + '/again').text == 'called 4 times'
