@@ -13656,6 +13656,7 @@ class Canister:
         context = _RequestContext.begin(self, bottle.request.environ, None)
         context.route = route
         context.code = 500  # unless a response is finished below
+        first_chunk = False  # (its failure Bottle answers otherwise: _caught_failure)
         try:
             early = self.early.response(context)
             if early is not None:
@@ -13664,12 +13665,14 @@ class Canister:
             if _is_chunked_body(result):  # (a generator's chunks get their request in the route wrapper already)
                 result = _StreamedBody(result, context, '%s %s' % (route.method, route.rule))
             if isinstance(result, _StreamedBody):
+                first_chunk = True
                 result.take_first()
+                first_chunk = False
             target = result if isinstance(result, bottle.HTTPResponse) else bottle.response
             sent = self._finish_response(context, target)
             return result if sent is target else sent
         except BaseException as raised:
-            sent = self._raised_answer(context, raised)
+            sent = self._raised_answer(context, raised, first_chunk)
             if sent is None:  # on to the serving app or the server, whose answer canister never sees
                 context.end_on_escape()
                 raise
@@ -13679,13 +13682,14 @@ class Canister:
         finally:
             context.end()
 
-    def _raised_answer(self, context: _RequestContext, raised: BaseException) -> Optional[bottle.HTTPResponse]:
+    def _raised_answer(self, context: _RequestContext, raised: BaseException,
+                       first_chunk: bool = False) -> Optional[bottle.HTTPResponse]:
         """The response, its headers finished, that a route that another app's entry serves (``_serve``) answers
         when it raised ``raised`` (a response, or an exception that becomes a 500), as when this app serves the
         request itself (Bottle's "Critical error" 500 when the app's error handler raised); None for an exception the
-        serving app lets pass."""
+        serving app lets pass (``first_chunk``: raised by a streamed body's first chunk)."""
         if not isinstance(raised, bottle.HTTPResponse):
-            failure = self._caught_failure(raised)
+            failure = self._caught_failure(raised, first_chunk)
             if failure is None:
                 return None
             raised = failure
@@ -13719,17 +13723,20 @@ class Canister:
         return answer
 
     @staticmethod
-    def _caught_failure(error: BaseException) -> Optional[bottle.HTTPError]:
+    def _caught_failure(error: BaseException, first_chunk: bool = False) -> Optional[bottle.HTTPError]:
         """The 500 that Bottle makes of ``error``, raised in a route that another app's entry serves (``_serve``),
         made here as the serving app's Bottle makes it, traceback written to ``wsgi.errors`` included; None where
         that app lets it pass (its ``catchall`` off, or an exit, interrupt or ``MemoryError``) or calls the route
-        again (``bottle.RouteReset``)."""
+        again (``bottle.RouteReset``).  Raised by a streamed body's first chunk (``first_chunk``), it is the 500
+        that Bottle makes when it starts the body: ``Unhandled exception``, written nowhere, a reset too."""
         environ = bottle.request.environ
         serving = environ.get('bottle.app')
-        if (not isinstance(error, Exception) or isinstance(error, (MemoryError, bottle.RouteReset))
-                or not getattr(serving, 'catchall', 0)):
+        if (not isinstance(error, Exception) or isinstance(error, MemoryError) or not getattr(serving, 'catchall', 0)
+                or isinstance(error, bottle.RouteReset) and not first_chunk):
             return None
         stacktrace = traceback.format_exc()
+        if first_chunk:
+            return bottle.HTTPError(500, 'Unhandled exception', error, stacktrace)
         environ['wsgi.errors'].write(stacktrace)
         environ['wsgi.errors'].flush()
         environ['bottle.exc_info'] = sys.exc_info()

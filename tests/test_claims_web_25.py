@@ -184,3 +184,22 @@ def test_with_canister_on_the_child_alone_a_route_reset_in_a_childs_route_calls_
     assert client(child).get('/again').text == 'called 2 times'
     prefix = compose_child(parent, child, composition)
     assert client(parent).get(prefix + '/again').text == 'called 4 times'
+
+
+@pytest.mark.parametrize('composition', ['mount', 'merge'])
+def test_with_canister_on_the_child_alone_a_childs_stream_failing_in_its_first_chunk_is_answered_as_served_alone(
+        make_app, composition):
+    # (it was Bottle's 500 of a route, "Internal Server Error" and its traceback on wsgi.errors, where Bottle
+    # answers a body's first chunk with "Unhandled exception" and writes nothing)
+    child, parent = make_app(catchall=True), bottle.Bottle()
+
+    @child.get('/export')
+    def export():
+        raise RuntimeError('the export cannot start')
+        yield 'row'  # (a generator)
+    wants_json = {'Accept': 'application/json'}
+    alone = client(child).get('/export', headers=wants_json, status=500)
+    assert alone.json == {'error': 'Internal Server Error', 'message': 'Unhandled exception'}
+    prefix = compose_child(parent, child, composition)
+    res = client(parent).get(prefix + '/export', headers=wants_json, status=500)
+    assert res.json == alone.json and 'X-Request-ID' in res.headers
