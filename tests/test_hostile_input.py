@@ -665,11 +665,11 @@ def test_hostile_authorization(target: Target, path: str, auth: str, cookie: Opt
 #: Origins canister must trust for CSRF: its own, and those the CORS list allows
 #: (compared case-insensitively, without a trailing slash or the scheme's default port).
 CORS_ALLOWED = [ALLOWED_ORIGIN, ALLOWED_ORIGIN.upper(), ALLOWED_ORIGIN + '/', ALLOWED_ORIGIN + ':443',
-                'https://a.example.org', 'https://x-y.b.example.org']
+                'https://a.example.org', 'https://x-y.b.example.org', 'https://a_b.example.org']
 OWN = ['http://localhost', 'http://localhost:80', 'HTTP://LOCALHOST']
 FOREIGN = ['https://evil.example', 'https://app.example.com.evil.example', 'null', 'https://example.org',
            'http://app.example.com', 'https://app.example.com:8443', 'http://localhost:8080', 'https://localhost',
-           'https://.example.org', 'https://a..example.org', 'https://a.example.org.evil', 'https://a_b.example.org']
+           'https://.example.org', 'https://a..example.org', 'https://a.example.org.evil']
 TRUSTED_REFERERS = ['http://localhost/page', ALLOWED_ORIGIN + '/x?y=1', 'https://a.example.org/']
 FOREIGN_REFERERS = ['https://evil.example/', 'https://app.example.com.evil.example/x', 'http://localhost:8080/']
 
