@@ -10723,8 +10723,10 @@ class Authenticator:
             size = -2
         seen, seen_size, dummy = self._mapping_dummy
         if seen is not users or seen_size != size:
-            # (a list first: a dict the app adds users to in other threads is copied in one step)
-            entries = (_form_entry(stored) for stored in list(users.values()))
+            # (a list first: a dict the app adds users to in other threads is copied in one step; a value that is
+            # no stored form, a number or a record, refuses its own name, not every form login)
+            entries = (_form_entry(stored) for stored in list(users.values())
+                       if isinstance(stored, (str, bytes, bytearray)))
             dummy = _unknown_user_hash((entry for entry in entries if entry is not None and entry[1] != 'clear'),
                                        self._default_dummy)   # (clear text is refused: it sets no cost)
             self._mapping_dummy = (users, size, dummy)
@@ -12008,6 +12010,17 @@ class _EarlyChecks:
 
 #: How the page Bottle writes to ``wsgi.errors`` starts when an error handler of the app raised.
 _BOTTLES_CRITICAL_PAGE = '<h1>Critical error while processing request: '
+
+
+def _critical_error_answer(environ: Mapping[str, Any]) -> bottle.HTTPResponse:
+    """Bottle's "Critical error" 500, which its entry answers (with ``catchall`` on) when an error handler of the
+    app raised the exception being handled: the path, and in debug mode the exception and its traceback."""
+    page = '%s%s</h1>' % (_BOTTLES_CRITICAL_PAGE, bottle.html_escape(environ.get('PATH_INFO', '/')))
+    if bottle.DEBUG:
+        page += ('<h2>Error:</h2>\n<pre>\n%s\n</pre>\n<h2>Traceback:</h2>\n<pre>\n%s\n</pre>\n'
+                 % (bottle.html_escape(repr(sys.exc_info()[1])), bottle.html_escape(traceback.format_exc())))
+    return bottle.HTTPResponse(page, status='500 INTERNAL SERVER ERROR',
+                               headers={'Content-Type': 'text/html; charset=UTF-8'})
 
 
 class _WithoutBottlesTraceback:
@@ -13789,6 +13802,7 @@ class Canister:
         context = _RequestContext.begin(self, bottle.request.environ, None)
         context.route = route
         context.code = 500  # unless a response is finished below
+        first_chunk = False  # (its failure Bottle answers otherwise: _caught_failure)
         try:
             early = self.early.response(context)
             if early is not None:
@@ -13797,12 +13811,14 @@ class Canister:
             if _is_chunked_body(result):  # (a generator's chunks get their request in the route wrapper already)
                 result = _StreamedBody(result, context, '%s %s' % (route.method, route.rule))
             if isinstance(result, _StreamedBody):
+                first_chunk = True
                 result.take_first()
+                first_chunk = False
             target = result if isinstance(result, bottle.HTTPResponse) else bottle.response
             sent = self._finish_response(context, target)
             return result if sent is target else sent
         except BaseException as raised:
-            sent = self._raised_answer(context, raised)
+            sent = self._raised_answer(context, raised, first_chunk)
             if sent is None:  # on to the serving app or the server, whose answer canister never sees
                 context.end_on_escape()
                 raise
@@ -13812,16 +13828,26 @@ class Canister:
         finally:
             context.end()
 
-    def _raised_answer(self, context: _RequestContext, raised: BaseException) -> Optional[bottle.HTTPResponse]:
+    def _raised_answer(self, context: _RequestContext, raised: BaseException,
+                       first_chunk: bool = False) -> Optional[bottle.HTTPResponse]:
         """The response, its headers finished, that a route that another app's entry serves (``_serve``) answers
         when it raised ``raised`` (a response, or an exception that becomes a 500), as when this app serves the
-        request itself; None for an exception the serving app lets pass."""
+        request itself (Bottle's "Critical error" 500 when the app's error handler raised); None for an exception the
+        serving app lets pass (``first_chunk``: raised by a streamed body's first chunk)."""
         if not isinstance(raised, bottle.HTTPResponse):
-            failure = self._caught_failure(raised)
+            failure = self._caught_failure(raised, first_chunk)
             if failure is None:
                 return None
             raised = failure
-        return self._finish_response(context, self._error_answer(raised))
+        try:
+            answer = self._error_answer(raised)
+        except Exception as error:  # an error handler of the app's raised: as its own entry answers, or passes it
+            context._log_critical_error(error)
+            if not getattr(bottle.request.environ.get('bottle.app'), 'catchall', 0):
+                context.end_on_escape()
+                raise
+            answer = _critical_error_answer(bottle.request.environ)
+        return self._finish_response(context, answer)
 
     def _error_answer(self, raised: bottle.HTTPResponse) -> bottle.HTTPResponse:
         """What this app answers to ``raised``, a response raised in its route that another app's entry serves
@@ -13843,15 +13869,20 @@ class Canister:
         return answer
 
     @staticmethod
-    def _caught_failure(error: BaseException) -> Optional[bottle.HTTPError]:
+    def _caught_failure(error: BaseException, first_chunk: bool = False) -> Optional[bottle.HTTPError]:
         """The 500 that Bottle makes of ``error``, raised in a route that another app's entry serves (``_serve``),
         made here as the serving app's Bottle makes it, traceback written to ``wsgi.errors`` included; None where
-        that app lets it pass (its ``catchall`` off, or an exit, interrupt or ``MemoryError``)."""
+        that app lets it pass (its ``catchall`` off, or an exit, interrupt or ``MemoryError``) or calls the route
+        again (``bottle.RouteReset``).  Raised by a streamed body's first chunk (``first_chunk``), it is the 500
+        that Bottle makes when it starts the body: ``Unhandled exception``, written nowhere, a reset too."""
         environ = bottle.request.environ
         serving = environ.get('bottle.app')
-        if not isinstance(error, Exception) or isinstance(error, MemoryError) or not getattr(serving, 'catchall', 0):
+        if (not isinstance(error, Exception) or isinstance(error, MemoryError) or not getattr(serving, 'catchall', 0)
+                or isinstance(error, bottle.RouteReset) and not first_chunk):
             return None
         stacktrace = traceback.format_exc()
+        if first_chunk:
+            return bottle.HTTPError(500, 'Unhandled exception', error, stacktrace)
         environ['wsgi.errors'].write(stacktrace)
         environ['wsgi.errors'].flush()
         environ['bottle.exc_info'] = sys.exc_info()

@@ -190,6 +190,14 @@ def test_a_form_logins_mapping_is_read_again_when_its_users_change_in_number(mak
     assert failed_form_login(web, checks, 'nobody') == [('pbkdf2', 2000, 'done')]
 
 
+def test_a_form_logins_mapping_holding_a_value_that_is_no_stored_form_still_logs_its_other_users_in(make_app, checks):
+    # (reading the mapping's costs met the value and answered every form login with a 500)
+    users = {'alice': canister.hash_password('alice-pw', iterations=5000), 'carol': 12345, 'dave': {'hash': 'x'}}
+    web = client(form_app(make_app, users, auth_max_failures=1000))
+    assert post_login(web, 'alice', 'alice-pw').text == 'user=alice'
+    assert failed_form_login(web, checks, 'nobody') == [('pbkdf2', 5000, 'done')]
+
+
 def test_trying_a_cheap_known_user_first_does_not_make_a_form_logins_unknown_name_quick(make_app):
     """Measured side by side: the ratio of the median refusal times of an unknown name and a known one of
     the common cost, each taken right after a try of the known user whose hash is cheap."""

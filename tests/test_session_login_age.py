@@ -8,11 +8,14 @@ On each store canister ships (memory, SQLite, a real redis-server), with caniste
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
 
+import canister
 from canister import session
-from helpers import basic, cookie_value, cookieless_client, read_log, with_cookie, write_users
+from helpers import (basic, bearer, cookie_value, cookieless_client, read_log, signed_token, with_cookie,
+                     write_users)
 from session_kit import (add_session_routes, anonymous, held_across, held_across_moves, make_store_url, plugin_of,
                          rotation_app)
 
@@ -62,6 +65,36 @@ def test_a_basic_login_into_an_anonymous_session_restarts_its_session_max_age(ma
     cart = cookie_value(web.get('/set?key=cart&value=tea'))
     clock.advance(23 * 3600)
     alice = cookie_value(web.get('/read', headers=dict(with_cookie(cart), Authorization=basic('alice', 'a-pw'))))
+
+    clock.advance(2 * 3600)
+    assert read(web, alice) == ['alice', {'cart': 'tea'}]
+
+
+def test_a_bearer_login_into_an_anonymous_session_restarts_its_session_max_age(make_app, store_url, clock):
+    secret = 'a secret of the app, 32 bytes or more'
+    app = age_app(make_app, store_url, auth_jwt_secret=secret)
+    web = cookieless_client(app)
+    cart = cookie_value(web.get('/set?key=cart&value=tea'))
+    clock.advance(23 * 3600)
+    token = signed_token(secret, exp=int(time.time()) + 3 * DAY)  # (PyJWT reads exp by the real clock)
+    alice = cookie_value(web.get('/read', headers=dict(with_cookie(cart), **bearer(token))))
+
+    clock.advance(2 * 3600)
+    user, data = read(web, alice)
+    assert user['sub'] == 'alice' and data == {'cart': 'tea'}
+
+
+def test_a_form_login_into_an_anonymous_session_restarts_its_session_max_age(make_app, store_url, clock):
+    app = age_app(make_app, store_url)
+
+    @app.post('/form')
+    def form():
+        canister.log_in('alice', 'a-pw', {'alice': canister.hash_password('a-pw')})
+        return 'ok'
+    web = cookieless_client(app)
+    cart = cookie_value(web.get('/set?key=cart&value=tea'))
+    clock.advance(23 * 3600)
+    alice = cookie_value(web.post('/form', headers=with_cookie(cart)))
 
     clock.advance(2 * 3600)
     assert read(web, alice) == ['alice', {'cart': 'tea'}]
