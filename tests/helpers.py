@@ -16,6 +16,7 @@ import os
 import http.cookiejar
 import pathlib
 import re
+import signal
 import sqlite3
 import subprocess
 import sys
@@ -595,3 +596,9 @@ def canister_warning_texts(caught: Any) -> List[str]:
     """The texts of the CanisterWarnings among warnings ``pytest.warns`` caught (a ResourceWarning of an earlier
     test's socket, collected meanwhile, is no business of the test)."""
     return [str(w.message) for w in caught if issubclass(w.category, canister.CanisterWarning)]
+
+
+def sigint_as_in_a_terminal() -> None:
+    """For a subprocess (``preexec_fn``): SIGINT as a terminal gives it, so that Ctrl-C (a SIGINT the test sends)
+    interrupts it; a job started in the background (CI's, a nohup) has SIGINT ignored, and its children inherit that."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)

@@ -18,7 +18,7 @@ import bottle
 import pytest
 
 import canister
-from helpers import ROOT, basic, client, keys_listed, run_canister
+from helpers import ROOT, basic, client, keys_listed, run_canister, sigint_as_in_a_terminal
 from servers import Client, free_port
 
 HASH = re.compile(r'pbkdf2_sha256:\d+:[A-Za-z0-9_-]+:[A-Za-z0-9_-]+')
@@ -205,6 +205,7 @@ def typed_at_the_prompt(tmp_path: pathlib.Path, typed: Union[str, Tuple[Union[st
     if pid == 0:  # the child, whose controlling terminal is the pty
         try:
             os.chdir(str(tmp_path))
+            sigint_as_in_a_terminal()  # (Ctrl-C typed at it: a SIGINT)
             os.execve(sys.executable, [sys.executable, '-m', 'canister', 'hash-password', *args],
                       dict(os.environ, PYTHONPATH=str(ROOT), **env))
         finally:

@@ -19,7 +19,7 @@ import bottle
 import pytest
 
 import canister
-from helpers import ROOT, app_with_ini, basic, client, read_log, warning_lines
+from helpers import ROOT, app_with_ini, basic, client, read_log, sigint_as_in_a_terminal, warning_lines
 from servers import HOST, Client, _terminate, free_port, wait_until
 
 HASH = canister.hash_password('my-secret', iterations=1000)
@@ -246,10 +246,6 @@ RELOADED_APP = """
 """
 
 
-def _sigint_as_in_a_terminal() -> None:
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
-
-
 def counts_across_a_reload(directory, store: str, gunicorn: bool = False) -> list:
     """The counts a client reads from the reloaded app (Bottle's reloader, or ``gunicorn --reload``) before
     and after its file changes."""
@@ -262,7 +258,7 @@ def counts_across_a_reload(directory, store: str, gunicorn: bool = False) -> lis
         command = [sys.executable, '-m', 'gunicorn', '--bind', '%s:%d' % (HOST, port), '--reload', 'app:app']
     # Bottle's reloader restarts by interrupt_main(), a SIGINT, which does nothing where SIGINT is ignored, as
     # for a job started in the background (CI's, a nohup): the server gets the disposition a terminal gives
-    server = subprocess.Popen(command, cwd=str(directory), env=env, preexec_fn=_sigint_as_in_a_terminal,
+    server = subprocess.Popen(command, cwd=str(directory), env=env, preexec_fn=sigint_as_in_a_terminal,
                               start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     browser = Client('http://%s:%d' % (HOST, port))
     try:

@@ -19,7 +19,7 @@ import redis
 import webtest
 
 import canister
-from helpers import COOKIE, ROOT, cookie_value, run_canister, sqlite_url, warning_lines
+from helpers import COOKIE, ROOT, cookie_value, run_canister, sigint_as_in_a_terminal, sqlite_url, warning_lines
 from session_kit import FourMethodStore, add_session_routes, make_store_url, plugin_of
 
 PREFIX = 'canister:session:'
@@ -174,7 +174,7 @@ def tidy_command(tmp_path, url: str, *args: str) -> subprocess.Popen:
     ini.write_text('[canister]\nsession_store = %s\nsession_redis_timeout = 30\n' % url)
     return subprocess.Popen([sys.executable, '-m', 'canister', 'tidy-sessions', '--config', str(ini), *args],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, encoding='utf-8', cwd=str(tmp_path),
-                            env=dict(os.environ, PYTHONPATH=str(ROOT)))
+                            env=dict(os.environ, PYTHONPATH=str(ROOT)), preexec_fn=sigint_as_in_a_terminal)
 
 
 def interrupted(command: subprocess.Popen, redis_server) -> tuple:
