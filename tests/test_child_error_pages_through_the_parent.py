@@ -1,0 +1,133 @@
+"""Canister on a child app alone, the child mounted or merged into a parent whose entry serves its routes
+(bottle 0.13's ``mount``, ``merge`` on both versions; bottle 0.12's ``mount`` calls the child's own entry):
+the errors of the child's routes are answered as the child served alone answers them.
+
+Canister's own answers in the child's route (the 401 and 403 of a guard, the 401 of credentials that
+fail) get the child's error page; an error page that raises gives Bottle's "Critical error" 500, whose
+page is written to ``wsgi.errors`` as Bottle writes it; which app's hooks run, and when the child's page
+runs among them, is Bottle's to say (the README's "Mounted and merged apps").  Real HTTP through a
+waitress server, or the parent's WSGI callable called as a server calls it.
+"""
+from __future__ import annotations
+
+import pathlib
+from typing import Any, Callable, List, Tuple
+
+import bottle
+import pytest
+
+from helpers import basic, compose_child
+from servers import Client
+
+import canister
+
+COMPOSITIONS = ['mount', 'merge']
+#: Bottle calls the child's own entry for a mount on 0.12; on 0.13, and for a merge, the parent's serves its routes.
+BOTTLE_012 = bottle.__version__.startswith('0.12')
+
+
+@pytest.fixture
+def with_canister(uninstall_at_end: Callable[[bottle.Bottle], bottle.Bottle]) -> Callable[..., bottle.Bottle]:
+    """``with_canister(log_path, **config)``: a new app (Bottle's defaults: ``catchall`` on) with canister installed,
+    uninstalled after the test."""
+    def make(log_path: Any, **config: Any) -> bottle.Bottle:
+        app = bottle.Bottle()
+        app.install(canister.Canister(log_path=str(log_path), **config))
+        return uninstall_at_end(app)
+    return make
+
+
+def guarded_child(with_canister: Callable[..., bottle.Bottle], log_dir: pathlib.Path,
+                  calls: List[str]) -> bottle.Bottle:
+    """A child with canister (Basic, alice), a route for any user, one for root alone and one with a parameter,
+    its own 400, 401 and 403 pages, and hooks that note when they run in ``calls``."""
+    child = with_canister(log_dir, auth_basic_username='alice', auth_basic_password='wonderland',
+                          auth_basic_encryption='clear')
+
+    @child.get('/account')
+    @canister.require_user
+    def account() -> str:
+        return 'the account of %s' % canister.session.user
+
+    @child.get('/admin')
+    @canister.require(lambda user: user == 'root', 'admins only')
+    def admin() -> str:
+        return 'admin'
+
+    @child.get('/sum')
+    def total(a: int) -> str:
+        return str(a)
+
+    for status in (400, 401, 403):
+        @child.error(status)
+        def page(error: bottle.HTTPError) -> str:
+            calls.append('child page')
+            bottle.response.set_header('X-Page', 'child')
+            return '<p>the child page: %d %s (%s)</p>' % (error.status_code, error.body,
+                                                          bottle.response.get_header('WWW-Authenticate', '-'))
+
+    @child.hook('before_request')
+    def child_before() -> None:
+        calls.append('child before')
+
+    @child.hook('after_request')
+    def child_after() -> None:
+        calls.append('child after')
+        bottle.response.set_header('X-Child', 'after_request')
+    return child
+
+
+def parent_of(child: bottle.Bottle, composition: str, calls: List[str]) -> Tuple[bottle.Bottle, str]:
+    """A parent without canister, with hooks that note when they run (the after one sets ``X-Parent``), and
+    ``child`` in it as ``composition`` says; the parent and the prefix of the child's routes."""
+    parent = bottle.Bottle()
+
+    @parent.hook('before_request')
+    def parent_before() -> None:
+        calls.append('parent before')
+
+    @parent.hook('after_request')
+    def parent_after() -> None:
+        calls.append('parent after')
+        bottle.response.set_header('X-Parent', 'after_request')
+    return parent, compose_child(parent, child, composition)
+
+
+def answers(origin: str, prefix: str) -> List[Tuple[int, str, List[str]]]:
+    """Status, body and challenges of the child's routes: nobody at /account, a wrong password there, alice at
+    /admin, a parameter that is no number."""
+    web = Client(origin)
+    sent = [web.get(prefix + '/account'), web.get(prefix + '/account', headers={'Authorization': basic('alice', 'no')}),
+            web.get(prefix + '/admin', headers={'Authorization': basic('alice', 'wonderland')}),
+            web.get(prefix + '/sum?a=x')]
+    return [(res.status, res.text, res.headers.get_all('WWW-Authenticate') or []) for res in sent]
+
+
+CHALLENGE = 'Basic realm="canister", charset="UTF-8"'
+AS_SERVED_ALONE = [
+    (401, '<p>the child page: 401 Authentication required (%s)</p>' % CHALLENGE, [CHALLENGE]),
+    (401, '<p>the child page: 401 Authentication failed: wrong user name or password (%s)</p>' % CHALLENGE,
+     [CHALLENGE]),
+    (403, '<p>the child page: 403 admins only (-)</p>', []),
+    (400, "<p>the child page: 400 Bad request: parameter 'a' must be an integer, got 'x' (-)</p>", []),
+]
+
+
+@pytest.mark.parametrize('composition', COMPOSITIONS)
+def test_canisters_400_401_and_403_in_a_childs_route_get_the_childs_own_pages_through_the_parent(
+        tmp_path, serve, with_canister, composition):
+    # (through the parent's entry they were canister's text: the child's pages were looked for in the parent)
+    alone = answers(serve(guarded_child(with_canister, tmp_path / 'alone', [])), '')
+    assert alone == AS_SERVED_ALONE
+    parent, prefix = parent_of(guarded_child(with_canister, tmp_path / 'child', []), composition, [])
+    assert answers(serve(parent), prefix) == AS_SERVED_ALONE
+
+
+def test_a_status_the_child_has_no_page_for_but_the_parent_has_gets_the_parents_page(tmp_path, serve, with_canister):
+    child = guarded_child(with_canister, tmp_path, [])
+    del child.error_handler[401]
+    parent, prefix = parent_of(child, 'merge', [])
+    parent.error(401)(lambda error: 'the parent page: %s' % error.body)
+    res = Client(serve(parent)).get(prefix + '/account')
+    assert (res.status, res.text, res.headers['WWW-Authenticate']) == (
+        401, 'the parent page: Authentication required', CHALLENGE)
