@@ -12025,11 +12025,17 @@ _BOTTLES_CRITICAL_PAGE = '<h1>Critical error while processing request: '
 
 def _critical_error_answer(environ: Mapping[str, Any]) -> bottle.HTTPResponse:
     """Bottle's "Critical error" 500, which its entry answers (with ``catchall`` on) when an error handler of the
-    app raised the exception being handled: the path, and in debug mode the exception and its traceback."""
+    app raised the exception being handled: the path, and in debug mode the exception and its traceback; the
+    page written to ``wsgi.errors`` too, as Bottle's entry writes it (held back there while canister logs to a
+    stream: ``_WithoutBottlesTraceback``)."""
     page = '%s%s</h1>' % (_BOTTLES_CRITICAL_PAGE, bottle.html_escape(environ.get('PATH_INFO', '/')))
     if bottle.DEBUG:
         page += ('<h2>Error:</h2>\n<pre>\n%s\n</pre>\n<h2>Traceback:</h2>\n<pre>\n%s\n</pre>\n'
                  % (bottle.html_escape(repr(sys.exc_info()[1])), bottle.html_escape(traceback.format_exc())))
+    errors = environ.get('wsgi.errors')
+    if errors is not None:
+        errors.write(page)
+        errors.flush()
     return bottle.HTTPResponse(page, status='500 INTERNAL SERVER ERROR',
                                headers={'Content-Type': 'text/html; charset=UTF-8'})
 

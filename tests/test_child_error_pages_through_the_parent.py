@@ -10,13 +10,14 @@ waitress server, or the parent's WSGI callable called as a server calls it.
 """
 from __future__ import annotations
 
+import io
 import pathlib
-from typing import Any, Callable, List, Tuple
+from typing import Any, Callable, Dict, List, Tuple
 
 import bottle
 import pytest
 
-from helpers import basic, compose_child
+from helpers import basic, compose_child, logged_traceback, read_log
 from servers import Client
 
 import canister
@@ -131,3 +132,86 @@ def test_a_status_the_child_has_no_page_for_but_the_parent_has_gets_the_parents_
     res = Client(serve(parent)).get(prefix + '/account')
     assert (res.status, res.text, res.headers['WWW-Authenticate']) == (
         401, 'the parent page: Authentication required', CHALLENGE)
+
+
+# -- an error page that raises -------------------------------------------------
+
+def teapot_child(with_canister: Callable[..., bottle.Bottle], log_path: Any) -> bottle.Bottle:
+    """A child with canister whose route answers 418 and whose 418 page raises."""
+    child = with_canister(log_path)
+    child.get('/teapot', callback=lambda: bottle.abort(418, 'short and stout'))
+
+    @child.error(418)
+    def broken_page(error: bottle.HTTPError) -> str:
+        raise RuntimeError('the error page broke')
+    return child
+
+
+def served_by_wsgi(app: Callable[..., Any], path: str) -> Tuple[str, bytes, str]:
+    """Call ``app`` as a WSGI server does, for ``GET path``: the status line, the body and what the app wrote
+    to the request's ``wsgi.errors``."""
+    errors = io.StringIO()
+    environ: Dict[str, Any] = {
+        'REQUEST_METHOD': 'GET', 'PATH_INFO': path, 'SCRIPT_NAME': '', 'QUERY_STRING': '', 'SERVER_NAME': '127.0.0.1',
+        'SERVER_PORT': '8080', 'SERVER_PROTOCOL': 'HTTP/1.1', 'REMOTE_ADDR': '127.0.0.1', 'wsgi.version': (1, 0),
+        'wsgi.url_scheme': 'http', 'wsgi.input': io.BytesIO(), 'wsgi.errors': errors, 'wsgi.multithread': True,
+        'wsgi.multiprocess': False, 'wsgi.run_once': False}
+    status: List[str] = []
+    body = app(environ, lambda line, headers, exc_info=None: status.append(line))
+    try:
+        sent = b''.join(body)
+    finally:
+        getattr(body, 'close', lambda: None)()
+    return status[0], sent, errors.getvalue()
+
+
+CRITICAL_PAGE = '<h1>Critical error while processing request: %s</h1>'
+
+
+@pytest.mark.parametrize('composition', COMPOSITIONS)
+def test_a_childs_error_page_that_raises_writes_bottles_page_to_wsgi_errors_through_the_parent(
+        tmp_path, with_canister, composition):
+    # (through the parent's entry wsgi.errors got nothing, where the child's own entry writes Bottle's page)
+    alone = served_by_wsgi(teapot_child(with_canister, tmp_path / 'alone'), '/teapot')
+    assert alone == ('500 INTERNAL SERVER ERROR', (CRITICAL_PAGE % '/teapot').encode(), CRITICAL_PAGE % '/teapot')
+    parent = bottle.Bottle()
+    prefix = compose_child(parent, teapot_child(with_canister, tmp_path / 'child'), composition)
+    status, body, errors = served_by_wsgi(parent, prefix + '/teapot')
+    if BOTTLE_012 and composition == 'mount':
+        # (the child's entry writes its page, the child's path; its mount point raises the exception again in the
+        # parent, whose own 500 page answers and whose catchall writes the traceback too: Bottle's doing)
+        assert status == '500 Internal Server Error' and b'Internal Server Error' in body
+        assert errors.startswith(CRITICAL_PAGE % '/teapot' + 'Traceback (most recent call last)')
+    else:
+        assert (status, body, errors) == ('500 INTERNAL SERVER ERROR', (CRITICAL_PAGE % (prefix + '/teapot')).encode(),
+                                          CRITICAL_PAGE % (prefix + '/teapot'))
+    traceback = logged_traceback(read_log(tmp_path / 'child'), 'Unhandled exception in an error handler of the app '
+                                 '(@app.error), or in Bottle while it built the answer')
+    assert 'RuntimeError: the error page broke' in traceback
+
+
+@pytest.mark.parametrize('composition', COMPOSITIONS)
+def test_in_debug_mode_the_page_written_to_wsgi_errors_holds_the_exception_and_its_traceback_as_bottles_does(
+        tmp_path, monkeypatch, with_canister, composition):
+    monkeypatch.setattr(bottle, 'DEBUG', True)
+    _, alone_body, alone_errors = served_by_wsgi(teapot_child(with_canister, tmp_path / 'alone'), '/teapot')
+    parent = bottle.Bottle()
+    prefix = compose_child(parent, teapot_child(with_canister, tmp_path / 'child'), composition)
+    _, body, errors = served_by_wsgi(parent, prefix + '/teapot')
+    for written in (alone_errors, errors):
+        assert '<h2>Error:</h2>\n<pre>\nRuntimeError(&#039;the error page broke&#039;)\n</pre>' in written
+        assert '<h2>Traceback:</h2>\n<pre>\nTraceback (most recent call last):' in written
+    assert alone_errors == alone_body.decode()
+    if not (BOTTLE_012 and composition == 'mount'):  # (there the parent's 500 page answers: see above)
+        assert errors == body.decode()
+
+
+@pytest.mark.parametrize('composition', COMPOSITIONS)
+def test_where_canister_logs_to_stderr_bottles_page_stays_out_of_wsgi_errors_through_the_parent_as_served_alone(
+        with_canister, capfd, composition):
+    """The exception is in canister's lines on the stream, once; the page Bottle writes is left out there."""
+    assert served_by_wsgi(teapot_child(with_canister, 'stderr'), '/teapot')[2] == ''
+    parent = bottle.Bottle()
+    prefix = compose_child(parent, teapot_child(with_canister, 'stderr'), composition)
+    assert served_by_wsgi(parent, prefix + '/teapot')[2] == ''
+    assert capfd.readouterr().err.count('RuntimeError: the error page broke') == 2
