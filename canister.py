@@ -363,18 +363,29 @@ class _OwnError(bottle.HTTPError):
 def _error_response(status: int, message: str, headers: Optional[Dict[str, str]] = None) -> bottle.HTTPResponse:
     """An error response with a plain message (JSON if the client accepts JSON), not an HTML page;
     in a route of an app with an error handler of its own for that status (``@app.error(401)``),
-    the ``bottle.HTTPError`` that Bottle answers with that handler, as it does its own errors."""
+    the ``bottle.HTTPError`` that Bottle answers with that handler, as it does its own errors.  In a
+    child's route that its parent's entry serves (``Canister._serve``), the child's handlers count
+    too: ``Canister._error_answer`` answers with the child's, as the child's entry would."""
     environ = bottle.request.environ
     # (Bottle sets it as it starts serving a request; canister's early answers, made before that, when this
     # thread's bottle.request may still be the last request's, are _plain_response's, never this one's)
     app = environ.get('bottle.app')
-    if app is not None and status in app.error_handler:
+    if app is not None and status in app.error_handler or status in _served_childs_error_handlers():
         return _OwnError(status, message, headers=headers)
     body, content_type = _error_body(status, message, environ)
     response = bottle.HTTPResponse(body, status=_HTTP_STATUS.get(status, status), headers=headers)
     response.content_type = content_type
     response.add_header(*_VARY_ACCEPT)
     return response
+
+
+def _served_childs_error_handlers() -> Mapping[int, Any]:
+    """The error handlers of the app whose route ``Canister._serve`` serves in this thread (a child's, its
+    parent's entry serving it, the child's own canister serving the route); none elsewhere."""
+    context = _local.context
+    if context is None or context.route is None:
+        return {}
+    return getattr(context.plugin.app, 'error_handler', None) or {}
 
 
 def _http_error_body(error: bottle.HTTPError, environ: Mapping[str, Any]) -> Optional[Tuple[bytes, str]]:
@@ -12014,11 +12025,17 @@ _BOTTLES_CRITICAL_PAGE = '<h1>Critical error while processing request: '
 
 def _critical_error_answer(environ: Mapping[str, Any]) -> bottle.HTTPResponse:
     """Bottle's "Critical error" 500, which its entry answers (with ``catchall`` on) when an error handler of the
-    app raised the exception being handled: the path, and in debug mode the exception and its traceback."""
+    app raised the exception being handled: the path, and in debug mode the exception and its traceback; the
+    page written to ``wsgi.errors`` too, as Bottle's entry writes it (held back there while canister logs to a
+    stream: ``_WithoutBottlesTraceback``)."""
     page = '%s%s</h1>' % (_BOTTLES_CRITICAL_PAGE, bottle.html_escape(environ.get('PATH_INFO', '/')))
     if bottle.DEBUG:
         page += ('<h2>Error:</h2>\n<pre>\n%s\n</pre>\n<h2>Traceback:</h2>\n<pre>\n%s\n</pre>\n'
                  % (bottle.html_escape(repr(sys.exc_info()[1])), bottle.html_escape(traceback.format_exc())))
+    errors = environ.get('wsgi.errors')
+    if errors is not None:
+        errors.write(page)
+        errors.flush()
     return bottle.HTTPResponse(page, status='500 INTERNAL SERVER ERROR',
                                headers={'Content-Type': 'text/html; charset=UTF-8'})
 
