@@ -143,14 +143,18 @@ def wait_for_successes(probe, consecutive=5, timeout=10):
     return state['last']
 
 
-def assert_no_change_in_flight_is_lost_at_a_graceful_shutdown(serve_session_app, tmp_path, store):
-    """Start gunicorn (2 gthread workers of 4 threads) on ``store``, hold 4 sessions' changes inside the handler,
-    SIGTERM the master, let the handlers go on: every change is answered 200 and is in the store at the restart."""
+def assert_no_change_in_flight_is_lost_at_a_graceful_shutdown(serve_session_app, tmp_path, store, worker_class):
+    """Start gunicorn on ``store`` (3 sync workers, or 2 gthread workers of 4 threads), hold 3 or 4 sessions'
+    changes inside the handler, SIGTERM the master, let the handlers go on: every change is answered 200 and is in
+    the store at the restart."""
     hold = tmp_path / 'hold'
     hold.mkdir()
     env = dict(app_env(tmp_path, store), SESSION_APP_HOLD_DIR=str(hold))
-    app = serve_session_app('gunicorn', workers=2, worker_class='gthread', args=('--threads', '4'), **env)
-    clients = [Client(app.url) for _ in range(4)]
+    if worker_class == 'sync':  # (a sync worker takes one request at a time: each holds one)
+        app = serve_session_app('gunicorn', workers=3, **env)
+    else:
+        app = serve_session_app('gunicorn', workers=2, worker_class='gthread', args=('--threads', '4'), **env)
+    clients = [Client(app.url) for _ in range(app.workers if worker_class == 'sync' else 4)]
     for client in clients:
         assert_next_count(client, 0)
     answers = {}
@@ -410,12 +414,27 @@ def test_after_a_failover_that_keeps_the_old_master_as_a_replica_the_next_reques
         assert "read only replica" in read_log(tmp_path / 'logs')
 
 
-def test_a_graceful_shutdown_of_gunicorn_loses_no_sqlite_session_change_in_flight(serve_session_app, tmp_path):
+def test_a_graceful_shutdown_of_gunicorn_loses_no_sqlite_session_change_in_flight_in_sync_workers(
+        serve_session_app, tmp_path):
     assert_no_change_in_flight_is_lost_at_a_graceful_shutdown(
-        serve_session_app, tmp_path, sqlite_url(tmp_path / 'sessions.db'))
+        serve_session_app, tmp_path, sqlite_url(tmp_path / 'sessions.db'), 'sync')
 
 
-def test_a_graceful_shutdown_of_gunicorn_loses_no_redis_session_change_in_flight(
+def test_a_graceful_shutdown_of_gunicorn_loses_no_sqlite_session_change_in_flight_in_gthread_workers(
+        serve_session_app, tmp_path):
+    assert_no_change_in_flight_is_lost_at_a_graceful_shutdown(
+        serve_session_app, tmp_path, sqlite_url(tmp_path / 'sessions.db'), 'gthread')
+
+
+def test_a_graceful_shutdown_of_gunicorn_loses_no_redis_session_change_in_flight_in_sync_workers(
         unstarted_redis_server, serve_session_app, tmp_path):
     unstarted_redis_server.start()
-    assert_no_change_in_flight_is_lost_at_a_graceful_shutdown(serve_session_app, tmp_path, unstarted_redis_server.url)
+    assert_no_change_in_flight_is_lost_at_a_graceful_shutdown(
+        serve_session_app, tmp_path, unstarted_redis_server.url, 'sync')
+
+
+def test_a_graceful_shutdown_of_gunicorn_loses_no_redis_session_change_in_flight_in_gthread_workers(
+        unstarted_redis_server, serve_session_app, tmp_path):
+    unstarted_redis_server.start()
+    assert_no_change_in_flight_is_lost_at_a_graceful_shutdown(
+        serve_session_app, tmp_path, unstarted_redis_server.url, 'gthread')
