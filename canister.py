@@ -1873,7 +1873,9 @@ class _LogSink:
         only if the file was last changed ``_CUT_AFTER`` seconds ago or more (each write sets that time as it
         begins: no write takes that long).  With ``wait`` (at open), a last line that is not yet that old is
         looked at again until it is, or is ended by its writer, or the file changes: a worker started after
-        another was killed then ends the cut line before its first line, at the cost of up to that time."""
+        another was killed then ends the cut line before its first line, at the cost of up to that time.  (What is
+        left: a line another process begins in the microseconds between the look and the newline, or another process
+        ending the same line at that moment, after a second without any line, meets an empty line.)"""
         try:  # (the log's own descriptor is open for writing only)
             reader = os.open(os.path.join(self.path, 'log.' + self._day), os.O_RDONLY | _NO_FOLLOW)
         except OSError:
