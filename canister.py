@@ -1738,6 +1738,9 @@ _SECOND = '%Y-%m-%d %H:%M:%S'
 
 #: ``os.open``'s flag that refuses a symbolic link in a log file's place (0 where the system has none: Windows).
 _NO_FOLLOW = getattr(os, 'O_NOFOLLOW', 0)
+#: A last line that has been left unended this long (seconds since the log file last changed) is cut short: its
+#: writer is gone (``_LogSink._end_line_cut_short``).
+_CUT_AFTER = 1.0
 
 
 def _stamp(now: float) -> str:
@@ -1816,7 +1819,7 @@ class _LogSink:
         self._cut = False
         if old >= 0:
             os.close(old)
-        self._end_line_cut_short()
+        self._end_line_cut_short(wait=True)
         if not self._leapt(before, day, self._opened_at - opened_before):
             self._delete_old(day)
 
@@ -1871,22 +1874,47 @@ class _LogSink:
         self._unlistable = ''
         return names
 
-    def _end_line_cut_short(self) -> None:
+    def _end_line_cut_short(self, wait: bool = False) -> None:
         """End the file's last line if it is cut short (called with the lock held, at open and once a second).
 
         A process killed mid-write (a gunicorn worker past its timeout, the OOM killer) can leave part of a
-        line: the kernel may stop a write at any page boundary of the file.  The next line would go on it."""
+        line: the kernel may stop a write at any page boundary of the file.  The next line would go on it.
+        But another process's line being written is in the file only in part too (its pages appear one after
+        the other): ended then, it would be followed by an empty line.  So a last line is taken as cut short
+        only if the file was last changed ``_CUT_AFTER`` seconds ago or more (each write sets that time as it
+        begins: no write takes that long).  With ``wait`` (at open), a last line that is not yet that old is
+        looked at again until it is, or is ended by its writer, or the file changes: a worker started after
+        another was killed then ends the cut line before its first line, at the cost of up to that time.  (What is
+        left: a line another process begins in the microseconds between the look and the newline, or another process
+        ending the same line at that moment, after a second without any line, meets an empty line.)"""
         try:  # (the log's own descriptor is open for writing only)
             reader = os.open(os.path.join(self.path, 'log.' + self._day), os.O_RDONLY | _NO_FOLLOW)
         except OSError:
             return
         try:
             size = os.fstat(reader).st_size
-            cut = size and os.pread(reader, 1, size - 1) != b'\n'
+            cut = size and os.pread(reader, 1, size - 1) != b'\n' and self._cut_for(reader, wait)
         finally:
             os.close(reader)
         if cut:
             os.write(self._fd, b'\n')
+
+    @staticmethod
+    def _cut_for(reader: int, wait: bool) -> bool:
+        """True if the file read by ``reader``, whose last line is not ended, was last changed ``_CUT_AFTER``
+        seconds ago or more (with ``wait``, waiting for that while its end stays as it is)."""
+        give_up = time.monotonic() + _CUT_AFTER
+        seen: Optional[int] = None
+        while True:
+            status = os.fstat(reader)
+            if not status.st_size or os.pread(reader, 1, status.st_size - 1) == b'\n':
+                return False
+            if time.time() - status.st_mtime >= _CUT_AFTER:  # (the wall clock, as the file's time is)
+                return True
+            if not wait or seen not in (None, status.st_size) or time.monotonic() >= give_up:
+                return False  # (a file that changes has a writer: it ends the line, or the next check looks)
+            seen = status.st_size
+            time.sleep(0.01)
 
     def _still_there(self) -> bool:
         """True if the open file is still the one its name leads to (not deleted or replaced)."""

@@ -19,7 +19,8 @@ from helpers import read_log
 
 #: Lines this long are written in a good part of the time a process takes to log them (a kill often cuts one).
 LONG = 200_000
-#: How long a process may take to look at its file again (once a second).
+#: A line is taken as cut once the file went a second without changing, at a look (once a second): this process
+#: looks when it logs before the kill, and again at its first line this long after the kill.
 NOTICED = 1.2
 
 #: The start of a log line (its date and time) anywhere but at the start of a line.
@@ -32,6 +33,27 @@ app.install(canister.Canister(log_path=sys.argv[1], log_level='INFO'))
 while True:
     app.log.info('x' * %d)
 ''' % LONG
+
+
+#: Processes that log long lines at once, and for how long (seconds): long enough for each to look at the file's
+#: end a few times (once a second) while the others' lines are being written.
+WRITERS = 6
+SECONDS = 4
+
+BUSY_WRITER = '''
+import sys, time, bottle, canister
+app = bottle.Bottle()
+app.install(canister.Canister(log_path=sys.argv[1], log_level='INFO'))
+end = time.monotonic() + %d
+number = 0
+while time.monotonic() < end:
+    number += 1
+    app.log.info('writer %%s line %%d %%s' %% (sys.argv[2], number, 'x' * %d))
+''' % (SECONDS, LONG)
+
+#: A whole line of BUSY_WRITER: its date and time, then its message with all of its x's.
+START = re.compile(r'\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} ')
+WHOLE = re.compile(r'\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} .* writer \d+ line \d+ x{%d}' % LONG)
 
 
 def log_size(log_dir):
@@ -85,3 +107,18 @@ def test_a_process_started_after_another_was_killed_mid_line_starts_its_first_li
     app.log.info('a new worker')
     assert glued_lines(log_dir) == []
     assert read_log(log_dir).endswith('a new worker\n')
+
+
+def test_processes_logging_long_lines_at_once_leave_no_empty_line_and_no_line_broken_in_two(log_dir):
+    # Another process's line may be in the file only in part at the moment one looks at its end (the kernel makes
+    # the pages of a write visible one after the other): that is no line cut short, and must not be ended.
+    environment = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path))
+    writers = [subprocess.Popen([sys.executable, '-c', BUSY_WRITER, str(log_dir), str(number)], env=environment)
+               for number in range(WRITERS)]
+    assert [writer.wait(SECONDS + 60) for writer in writers] == [0] * WRITERS
+    lines = read_log(log_dir).split('\n')
+    assert lines[-1] == '' and len(lines) > 2 * WRITERS
+    # (Each process writes a few lines of its own at install: they start with a date as every line does.)
+    bad = [(number, line[:60], line[-20:], len(line)) for number, line in enumerate(lines[:-1])
+           if not (WHOLE.fullmatch(line) if ' writer ' in line else START.match(line))]
+    assert bad == [], '%d of %d lines are empty or not whole' % (len(bad), len(lines) - 1)

@@ -9,7 +9,9 @@ real HTTP with the session cookie carried by hand. Nothing is mocked.
 Requirements: gunicorn, waitress, redis (redis-py) and ``redis-server`` on
 PATH (the tests FAIL with a clear message when it is missing).
 """
+import signal
 import socket
+import threading
 import time
 
 import pytest
@@ -44,8 +46,8 @@ def serve_session_app():
     """``serve_session_app(server, workers, **env)``: tests/apps/session_app.py started on that server; its AppServer."""
     started = []
 
-    def start(server='gunicorn', workers=1, **env):
-        app = AppServer(APP, server=server, workers=workers, env=env)
+    def start(server='gunicorn', workers=1, worker_class='sync', args=(), **env):
+        app = AppServer(APP, server=server, workers=workers, env=env, worker_class=worker_class, args=args)
         started.append(app)
         return app.start()
 
@@ -139,6 +141,48 @@ def wait_for_successes(probe, consecutive=5, timeout=10):
     except ServerError as exc:
         pytest.fail('%s; last response: %r' % (exc, state['last']))
     return state['last']
+
+
+def assert_no_change_in_flight_is_lost_at_a_graceful_shutdown(serve_session_app, tmp_path, store, worker_class):
+    """Start gunicorn on ``store`` (3 sync workers, or 2 gthread workers of 4 threads), hold 3 or 4 sessions'
+    changes inside the handler, SIGTERM the master, let the handlers go on: every change is answered 200 and is in
+    the store at the restart."""
+    hold = tmp_path / 'hold'
+    hold.mkdir()
+    env = dict(app_env(tmp_path, store), SESSION_APP_HOLD_DIR=str(hold))
+    if worker_class == 'sync':  # (a sync worker takes one request at a time: each holds one)
+        app = serve_session_app('gunicorn', workers=3, **env)
+    else:
+        app = serve_session_app('gunicorn', workers=2, worker_class='gthread', args=('--threads', '4'), **env)
+    clients = [Client(app.url) for _ in range(app.workers if worker_class == 'sync' else 4)]
+    for client in clients:
+        assert_next_count(client, 0)
+    answers = {}
+
+    def change(number):
+        answers[number] = clients[number].get('/count-held', timeout=20)
+
+    threads = [threading.Thread(target=change, args=(number,)) for number in range(len(clients))]
+    for thread in threads:
+        thread.start()
+    wait_until(lambda: len(list(hold.glob('held.*'))) == len(clients), 10, what='every change held in its handler')
+    app.proc.send_signal(signal.SIGTERM)
+    time.sleep(0.5)  # (gunicorn's master has passed SIGTERM on to its workers)
+    assert app.proc.poll() is None, 'gunicorn did not wait for the requests in flight'
+    (hold / 'release').touch()
+    for thread in threads:
+        thread.join(20)
+    statuses = {number: (answer.status, answer.json()['counter'] if answer.status == 200 else answer.text)
+                for number, answer in answers.items()}
+    assert statuses == {number: (200, 1) for number in range(len(clients))}
+    assert app.proc.wait(10) == 0, app.output()
+    app.stop()
+    assert 'Traceback' not in read_log(tmp_path / 'logs') + app.output()
+
+    app.start()  # same port, same store
+    for client in clients:
+        peek = client.get('/peek')
+        assert (peek.status, peek.json()['counter']) == (200, 2), peek
 
 
 # --------------------------------------------------------------------------
@@ -368,3 +412,29 @@ def test_after_a_failover_that_keeps_the_old_master_as_a_replica_the_next_reques
     assert_next_count(client, 2)                               # on the new master, the session intact
     if first.status == 503:
         assert "read only replica" in read_log(tmp_path / 'logs')
+
+
+def test_a_graceful_shutdown_of_gunicorn_loses_no_sqlite_session_change_in_flight_in_sync_workers(
+        serve_session_app, tmp_path):
+    assert_no_change_in_flight_is_lost_at_a_graceful_shutdown(
+        serve_session_app, tmp_path, sqlite_url(tmp_path / 'sessions.db'), 'sync')
+
+
+def test_a_graceful_shutdown_of_gunicorn_loses_no_sqlite_session_change_in_flight_in_gthread_workers(
+        serve_session_app, tmp_path):
+    assert_no_change_in_flight_is_lost_at_a_graceful_shutdown(
+        serve_session_app, tmp_path, sqlite_url(tmp_path / 'sessions.db'), 'gthread')
+
+
+def test_a_graceful_shutdown_of_gunicorn_loses_no_redis_session_change_in_flight_in_sync_workers(
+        unstarted_redis_server, serve_session_app, tmp_path):
+    unstarted_redis_server.start()
+    assert_no_change_in_flight_is_lost_at_a_graceful_shutdown(
+        serve_session_app, tmp_path, unstarted_redis_server.url, 'sync')
+
+
+def test_a_graceful_shutdown_of_gunicorn_loses_no_redis_session_change_in_flight_in_gthread_workers(
+        unstarted_redis_server, serve_session_app, tmp_path):
+    unstarted_redis_server.start()
+    assert_no_change_in_flight_is_lost_at_a_graceful_shutdown(
+        serve_session_app, tmp_path, unstarted_redis_server.url, 'gthread')
