@@ -3175,7 +3175,15 @@ def _model_error_text(error: Any, secret: bool, hidden: typing.FrozenSet[str]) -
     if len(message) > _MODEL_MESSAGE_SHOWN:
         message = message[:_MODEL_MESSAGE_SHOWN - 3] + '...'
     location = '.'.join(str(part) for part in parts)
-    return 'field %r: %s' % (_escape(location)[:60], message) if location else message
+    if not location:  # (the model's own check: the 400's brackets hold it)
+        return message
+    if message == _HIDDEN_MESSAGE:  # (after a field's name, in brackets of its own)
+        message = '(%s)' % message
+    return 'field %r: %s' % (_escape(location)[:60], message)
+
+
+#: What a 400 says in place of a model's message that holds a value sent to a field whose name looks secret.
+_HIDDEN_MESSAGE = 'its message is not shown: it holds the value sent, and the name looks secret'
 
 
 def _model_message(error: Dict[str, Any], secret: bool, hidden: typing.FrozenSet[str]) -> str:
@@ -3185,7 +3193,7 @@ def _model_message(error: Dict[str, Any], secret: bool, hidden: typing.FrozenSet
     sent = error.get('input')
     if (secret and (sent if isinstance(sent, str) else str(sent)) in message) or any(text in message
                                                                                     for text in hidden):
-        return '(its message is not shown: it holds the value sent, and the name looks secret)'
+        return _HIDDEN_MESSAGE
     return message
 
 

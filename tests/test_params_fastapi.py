@@ -663,8 +663,8 @@ def test_a_post_init_value_error_quoting_a_secret_field_is_a_400_that_does_not_s
         return entry.name
 
     response = client(app).post_json('/check', {'entry': {'name': 'ann', 'password': 'abc'}}, status=400)
-    assert response.text == ("Bad request: parameter 'entry' must be a valid Checked ((its message is not shown: it "
-                             "holds the value sent, and the name looks secret)), got {'name': 'ann', 'password': '***'}\n")
+    assert response.text == ("Bad request: parameter 'entry' must be a valid Checked (its message is not shown: it "
+                             "holds the value sent, and the name looks secret), got {'name': 'ann', 'password': '***'}\n")
     assert "'abc'" not in read_log(log_dir)
 
 
