@@ -3075,11 +3075,9 @@ def _record_converter(kind: Any, fields: Dict[str, bool], arguments: Tuple[Any, 
             read = readers[field]
             try:
                 values[field] = read(item) if read else item
-            except _InvalidModel as error:  # (as in _dict_converter)
-                raise error.within('%s: its field %r %s' % (problem, field, error.problem),
-                                   _is_secret_name(field)) from None
             except ValueError as error:
-                raise ValueError('%s: its field %r %s' % (problem, field, error)) from None
+                raise _refusal_within(error, '%s: its field %r ' % (problem, field), field,
+                                      _is_secret_name(field)) from None
         missing = [field for field in required if field not in values]
         if missing:
             raise ValueError('%s: the field %r is missing' % (problem, missing[0]))
@@ -3332,15 +3330,65 @@ def _dict_converter(key_type: Any, value_type: Any) -> Callable[[Any], Any]:
         for key, item in value.items():
             try:
                 converted[read_key(key) if read_key else key] = read_value(item) if read_value else item
-            except _InvalidModel as error:  # (a model's: its messages may hold what was sent, a secret under 'password')
-                raise error.within('%s: its member %r %s' % (problem, _escape(key)[:60], error.problem),
-                                   _is_secret_name(key)) from None
             except ValueError as error:
-                raise ValueError('%s: its member %r %s' % (problem, _escape(key)[:60], error)) from None
+                shown = _escape(key)[:60]
+                raise _refusal_within(error, '%s: its member %r ' % (problem, shown), shown,
+                                      _is_secret_name(key)) from None
             except TypeError:  # a key converted to a value a dict cannot hold (a list, a dict)
                 raise ValueError('%s: its member %r makes no key of a dict' % (problem, _escape(key)[:60])) from None
         return converted
     return convert
+
+
+class _ItemRefused(ValueError):
+    """An item of a list of records (``List[Item]``, in a record's field too) that did not convert: where it stands,
+    its index (and the indexes inside it, for a list of lists of records), and what was wrong."""
+
+    def __init__(self, indexes: Tuple[int, ...], error: ValueError) -> None:
+        #: Its index, then those of the lists inside it that hold it (``(0, 1)`` for ``items[0][1]``).
+        self.indexes = indexes
+        #: What its conversion raised.
+        self.error = error
+        super().__init__('(at %s) %s' % (self.where(''), error))
+
+    def where(self, name: str) -> str:
+        """Where it stands in the list ``name``: ``items[1]``, ``items[0][1]``."""
+        return name + ''.join('[%d]' % index for index in self.indexes)
+
+
+def _indexed_items(convert: Callable[[Any], Any], values: List[Any]) -> List[Any]:
+    """Each of ``values`` converted, records (or lists of them); one that does not convert is an :class:`_ItemRefused`
+    saying where it stands."""
+    items = []
+    for index, value in enumerate(values):
+        try:
+            items.append(convert(value))
+        except _ItemRefused as error:  # (in a list inside the list)
+            raise _ItemRefused((index,) + error.indexes, error.error) from None
+        except ValueError as error:
+            raise _ItemRefused((index,), error) from None
+    return items
+
+
+def _refusal_within(error: ValueError, text: str, name: str, secret: bool) -> ValueError:
+    """The refusal of a value held in something (a record's field, a dict's member, a list parameter) as its 400 says
+    it: ``text`` (``...: its field 'items' ``), then where in it an item of a list of records failed
+    (``(at items[1]) ``, ``name`` being the field's or member's), then what was wrong.  A pydantic model's refusal
+    stays one, its messages kept out as before (``secret``: the field's or member's name looks secret)."""
+    if isinstance(error, _ItemRefused):
+        text, error = '%s(at %s) ' % (text, error.where(name)), error.error
+    if isinstance(error, _InvalidModel):
+        return error.within(text + error.problem, secret)
+    return ValueError(text + str(error))
+
+
+def _holds_record(kind: Any) -> bool:
+    """True for a record (a dataclass, ...), and for a container of records at any depth (``List[List[Item]]``)."""
+    kind = _unwrap_optional(_beneath_newtype(kind))[0]
+    item, container, fixed = _unwrap_many(kind)
+    if container is None:
+        return _is_record(kind)
+    return fixed is None and _holds_record(item)
 
 
 class _NotAnArray(ValueError):
@@ -3355,6 +3403,7 @@ def _nested_converter(kind: Any, from_json: bool) -> Callable[[Any], Any]:
     convert = _converter(item, from_json)
     positions = _position_converters(fixed, from_json)
     problem = 'must hold JSON arrays, each a %s' % _type_name(kind)
+    indexed = _holds_record(item)  # (a 400 names the record that failed: items[1])
 
     def nested(value: Any) -> Any:
         if not isinstance(value, list):
@@ -3363,7 +3412,12 @@ def _nested_converter(kind: Any, from_json: bool) -> Callable[[Any], Any]:
             if len(value) != len(positions):
                 raise _NotAnArray('%s (%s)' % (problem, _count_problem(fixed)))
             return tuple(read(each) if read else each for read, each in zip(positions, value))
-        items = [convert(each) for each in value] if convert else list(value)
+        if convert is None:
+            items = list(value)
+        elif indexed:
+            items = _indexed_items(convert, value)
+        else:
+            items = [convert(each) for each in value]
         try:
             return container(items)
         except TypeError:  # a JSON array or object in a set
@@ -3441,7 +3495,7 @@ class _Param:
     def _set_record_kind(self, kind: Any, container: Any) -> None:
         """Set what a record (``kind``), or a ``container`` of them, changes in binding and in the 400."""
         #: A list (or other container) of records: a 400 for one of them names it by its index, ``items[2]``.
-        self.records = container is not None and _is_record(kind)
+        self.records = container is not None and _holds_record(kind)
         #: A record with a field named as the parameter (``item: Item`` whose ``Item`` has a field ``item``): as the
         #: handler's lone parameter it is always built from the whole JSON body, whose member ``item`` is that field.
         self.names_itself = self.record and self.name in _record_names(kind)
@@ -3879,6 +3933,8 @@ def _comma_separated(param: _Param, values: List[Any], error: ValueError) -> boo
 def _conversion_failure(param: _Param, values: List[Any], error: ValueError) -> 'BadRequest':
     """The 400 for a value that does not convert: what was wrong, and the value unless its name looks secret
     (nor, in a JSON object, the value of a member whose name does)."""
+    if isinstance(error, _ItemRefused):  # (a list of records in a fixed-length tuple: no name to give the list)
+        error = _refusal_within(error, '', '', False)
     if _is_secret_name(param.name):
         if isinstance(error, _InvalidModel):  # (pydantic's messages may repeat a field's value)
             error = error.secret()
@@ -3942,15 +3998,10 @@ def _items_of(param: _Param, values: List[Any], convert: Optional[Callable[[Any]
     one record of a ``List[Item]`` names it by its index (``items[2]``)."""
     if not param.records or convert is None:
         return [convert(value) for value in values] if convert else list(values)
-    records = []
-    for index, value in enumerate(values):
-        try:
-            records.append(convert(value))
-        except _InvalidModel as error:  # (pydantic's messages may hold a secret: kept out as before)
-            raise error.within('(at %s[%d]) %s' % (param.name, index, error.problem), False) from None
-        except ValueError as error:
-            raise ValueError('(at %s[%d]) %s' % (param.name, index, error)) from None
-    return records
+    try:
+        return _indexed_items(convert, values)
+    except _ItemRefused as error:
+        raise _refusal_within(error, '', param.name, False) from None
 
 
 def _many_values(param: _Param, values: List[Any], convert: Optional[Callable[[Any], Any]], from_json: bool) -> Any:
