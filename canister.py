@@ -2551,9 +2551,10 @@ def _to_float(value: Any) -> float:
 def _to_decimal(value: Any) -> decimal.Decimal:
     if isinstance(value, bool) or not isinstance(value, (int, float, str, decimal.Decimal)) or not _plain_digits(value):
         raise ValueError('must be a number')
+    if type(value) is _Digits:  # (a JSON number of a body read again for a Decimal, _JSON_DIGITS: its own digits)
+        value = value.text
     try:
-        # (a float only where the body was not read again for it, _JSON_EXACT: a field of a dataclass, a member of
-        # a union; its shortest text, 0.1 and not the 0.1000000000000000055... of its binary value)
+        # (a float: its shortest text, 0.1 and not the 0.1000000000000000055... of its binary value)
         number = decimal.Decimal(repr(value) if isinstance(value, float) else value)
     except (decimal.InvalidOperation, ValueError):
         raise ValueError('must be a number') from None
@@ -2919,17 +2920,27 @@ def _holds_union(kind: Any) -> bool:
     return _is_union(kind) or any(_holds_union(arg) for arg in typing.get_args(kind))
 
 
-def _holds_decimal(kind: Any) -> bool:
-    """True for ``Decimal``, and for a container of containers with one inside (``List[List[Decimal]]``)."""
-    kind = _unwrap_optional(_beneath_newtype(kind))[0]
-    item, container, fixed = _unwrap_many(kind)
-    if container is None:
-        return kind is decimal.Decimal
-    return fixed is None and _holds_decimal(item)
+def _holds_decimal(kind: Any, records: Tuple[Any, ...] = ()) -> bool:
+    """True for ``Decimal``, and for an annotation with one inside, at any depth: a container (``List[Decimal]``,
+    ``Dict[str, Decimal]``), a union, a field of a dataclass, ``NamedTuple`` or ``TypedDict`` (a pydantic model reads
+    its own).  ``records``: those the search is inside (a record that holds itself is searched once)."""
+    kind = _beneath_newtype(kind)
+    if kind is decimal.Decimal:
+        return True
+    origin = typing.get_origin(kind) or kind
+    if origin in records or _record_fields(origin) is None:
+        return any(_holds_decimal(arg, records) for arg in typing.get_args(kind))
+    try:
+        hints = typing.get_type_hints(origin)
+    except Exception:  # (the record is bound as text, saying why: _record_converter)
+        return False
+    arguments = dict(zip(getattr(origin, '__parameters__', ()), typing.get_args(kind)))
+    return any(_holds_decimal(_substituted(_beneath_initvar(hint), arguments), records + (origin,))
+               for hint in hints.values())
 
 
 def _holds_float(value: Any) -> bool:
-    """True for a float, and for a JSON array with one inside, at any depth (no recursion: the array may
+    """True for a float, and for a JSON array or object with one inside, at any depth (no recursion: the value may
     be nested as deep as the JSON reader allowed)."""
     pending = [value]
     while pending:
@@ -2938,6 +2949,8 @@ def _holds_float(value: Any) -> bool:
             return True
         if isinstance(value, list):
             pending.extend(value)
+        elif isinstance(value, dict):
+            pending.extend(value.values())
     return False
 
 
@@ -3488,9 +3501,9 @@ class _Param:
         #: parameter, a JSON body without a member of its name is that record itself, as in FastAPI.
         self.record = container is None and _is_record(kind)
         self._set_record_kind(kind, container)
-        #: A ``Decimal`` (or one in a container of containers): a JSON number is read again from its text,
-        #: not through a binary float.
-        self.exact = self.convert is _to_decimal or (self.many and _holds_decimal(kind))
+        #: A ``Decimal``, or an annotation with one inside (a list, a dict, a record's field): a JSON number in its value
+        #: is read again from its text, not through a binary float.
+        self.exact = _holds_decimal(annotation)
 
     def _set_record_kind(self, kind: Any, container: Any) -> None:
         """Set what a record (``kind``), or a ``container`` of them, changes in binding and in the 400."""
@@ -3671,7 +3684,7 @@ def _json_text(body: Any) -> str:
 def _read_json(request: Any, decoder: Optional[json.JSONDecoder] = None) -> Optional[Dict[str, Any]]:
     """A JSON object body; None for any other JSON value (an array, ``null``, a string: left to the
     handler, as in canister 1.x); :class:`BadRequest` for a body that is not valid JSON.
-    ``decoder``: ``_JSON_EXACT`` to read a number with a fraction or an exponent as a ``Decimal``."""
+    ``decoder``: ``_JSON_DIGITS`` to keep the digits of a number with a fraction or an exponent."""
     try:
         text = request.body.read()  # Bottle's request.body starts at the beginning each time
     except _OwnError:  # canister's own refusal (a chunked body over max_body_size), for the app's handler
@@ -4324,16 +4337,17 @@ class ParameterBinder:
         for param in self.params:
             if param.name in url_args:
                 continue
+            source = exact_body if param.exact else body
             if param is self.whole_body and isinstance(body, dict):
-                values: Optional[List[Any]] = _JsonValue((body,))
+                values: Optional[List[Any]] = _JsonValue((source,))
             else:
-                values = self._values(param, exact_body if param.exact else body, query)
+                values = self._values(param, source, query)
             if values is not None:
                 kwargs[param.name] = self._convert(param, values)
             elif param.required:
-                kwargs[param.name] = self._whole_body(param, body, request.environ)
+                kwargs[param.name] = self._whole_body(param, source, request.environ)
             elif param in self.filled_when_absent:
-                self._fill_absent(param, body, kwargs)
+                self._fill_absent(param, source, kwargs)
         if self.takes_extra:
             self._add_extras(kwargs, body, query)
         return kwargs
@@ -4365,13 +4379,14 @@ class ParameterBinder:
         return BadRequest('missing parameter %r%s' % (param.name, note))
 
     def _exact_body(self, body: Any, request: Any) -> Any:
-        """The JSON body read again with its numbers' own digits (``_JSON_EXACT``) when a ``Decimal``
-        parameter was sent a number with a fraction or an exponent; else ``body`` as it is."""
+        """The JSON body read again with its numbers' own digits (``_JSON_DIGITS``) when a parameter holding a
+        ``Decimal`` was sent a number with a fraction or an exponent; else ``body`` as it is."""
         if not self.exact or not isinstance(body, dict):
             return body
-        for param in self.exact:  # (the values it is bound from, under whichever name)
-            if any(_holds_float(value) for value in self._values(param, body, request.query) or ()):
-                return _read_json(request, _JSON_EXACT)
+        for param in self.exact:  # (the values it is bound from, under whichever name; a record's: the whole body may be it)
+            sent = [body] if param.record else self._values(param, body, request.query) or ()
+            if any(_holds_float(value) for value in sent):
+                return _read_json(request, _JSON_DIGITS)
         return body
 
     def _convert_url_args(self, kwargs: Dict[str, Any]) -> None:
@@ -4470,17 +4485,24 @@ def _refuse_constant(constant: str) -> Any:
 _JSON_BODY = json.JSONDecoder(parse_constant=_refuse_constant)
 
 
-def _exact_number(text: str) -> Any:
-    """A JSON number with a fraction or an exponent, as its own digits say it."""
-    try:
-        return decimal.Decimal(text)
-    except decimal.InvalidOperation:  # an exponent beyond the decimal module's: the text, which _to_decimal refuses
-        return text
+class _Digits(float):
+    """A JSON number with a fraction or an exponent, a float as usual that keeps the text it was read from, for a
+    ``Decimal`` to take (``0.1`` as ``Decimal('0.1')``, not the binary float nearest to it): anything else that
+    holds it (a ``float`` field, a value taken as sent) has the float."""
+
+    __slots__ = ('text',)
+    text: str
+
+    def __new__(cls, text: str) -> '_Digits':
+        number = super().__new__(cls, text)
+        #: The number as the JSON body wrote it.
+        number.text = text
+        return number
 
 
-#: Reads it again for a ``Decimal`` parameter sent a number with a fraction or an exponent: that
-#: number's own digits (``0.1`` as ``Decimal('0.1')``, not the binary float nearest to it).
-_JSON_EXACT = json.JSONDecoder(parse_constant=_refuse_constant, parse_float=_exact_number)
+#: Reads the body again for a parameter holding a ``Decimal`` (a field of a dataclass too) sent a number with a
+#: fraction or an exponent: each such number a :class:`_Digits`.
+_JSON_DIGITS = json.JSONDecoder(parse_constant=_refuse_constant, parse_float=_Digits)
 
 
 class _Pairs(list):
