@@ -3090,7 +3090,7 @@ def _record_converter(kind: Any, fields: Dict[str, bool], arguments: Tuple[Any, 
                 values[field] = read(item) if read else item
             except ValueError as error:
                 raise _refusal_within(error, '%s: its field %r ' % (problem, field), field,
-                                      _is_secret_name(field)) from None
+                                      _is_secret_name(field), value) from None
         missing = [field for field in required if field not in values]
         if missing:
             raise ValueError('%s: the field %r is missing' % (problem, missing[0]))
@@ -3131,7 +3131,8 @@ class _InvalidModel(ValueError):
     but a message that holds a value sent to a field whose name looks secret (``password``), whichever field's
     validator wrote it (a ``confirm`` checked against ``password``, a model's own validator)."""
 
-    def __init__(self, problem: str, errors: List[Any], sent: Any, secret: bool = False) -> None:
+    def __init__(self, problem: str, errors: List[Any], sent: Any, secret: bool = False,
+                 around: typing.FrozenSet[str] = frozenset()) -> None:
         #: What the parameter had to be (``parameter 'item' must be a valid Item``), without the fields' messages.
         self.problem = problem
         #: The entries of pydantic's ``ValidationError.errors()``, each a dict with ``loc`` and ``msg``.
@@ -3140,7 +3141,9 @@ class _InvalidModel(ValueError):
         self.sent = sent
         #: Every field is a secret one: the name of the parameter, or of the member or field holding it, looks secret.
         self.all_secret = secret
-        hidden = _secret_texts(sent, secret)
+        #: The values sent to secret-looking fields of what holds the model (a dataclass with a ``password`` field).
+        self.around = around
+        hidden = _secret_texts(sent, secret) | around
         shown = [_model_error_text(error, secret, hidden) for error in errors[:_MODEL_ERRORS_SHOWN]]
         if len(errors) > _MODEL_ERRORS_SHOWN:
             shown.append('and %d more' % (len(errors) - _MODEL_ERRORS_SHOWN))
@@ -3148,12 +3151,14 @@ class _InvalidModel(ValueError):
 
     def secret(self) -> '_InvalidModel':
         """The same refusal for a parameter whose name looks secret: every field's value is then kept out."""
-        return _InvalidModel(self.problem, self.errors, self.sent, True)
+        return _InvalidModel(self.problem, self.errors, self.sent, True, self.around)
 
-    def within(self, problem: str, secret: bool) -> '_InvalidModel':
+    def within(self, problem: str, secret: bool, container: Any = None) -> '_InvalidModel':
         """The same refusal of a model held in a container (a ``Dict[str, Item]``'s member, a dataclass's field),
-        which says ``problem``; ``secret``: the member's or field's name looks secret."""
-        return _InvalidModel(problem, self.errors, self.sent, self.all_secret or secret)
+        which says ``problem``; ``secret``: the member's or field's name looks secret; ``container``: the value sent
+        for the container, whose secret-looking members' values the messages must not show either."""
+        return _InvalidModel(problem, self.errors, self.sent, self.all_secret or secret,
+                             self.around | _secret_texts(container, False))
 
 
 def _secret_texts(value: Any, secret: bool) -> typing.FrozenSet[str]:
@@ -3346,7 +3351,7 @@ def _dict_converter(key_type: Any, value_type: Any) -> Callable[[Any], Any]:
             except ValueError as error:
                 shown = _escape(key)[:60]
                 raise _refusal_within(error, '%s: its member %r ' % (problem, shown), shown,
-                                      _is_secret_name(key)) from None
+                                      _is_secret_name(key), value) from None
             except TypeError:  # a key converted to a value a dict cannot hold (a list, a dict)
                 raise ValueError('%s: its member %r makes no key of a dict' % (problem, _escape(key)[:60])) from None
         return converted
@@ -3383,15 +3388,16 @@ def _indexed_items(convert: Callable[[Any], Any], values: List[Any]) -> List[Any
     return items
 
 
-def _refusal_within(error: ValueError, text: str, name: str, secret: bool) -> ValueError:
+def _refusal_within(error: ValueError, text: str, name: str, secret: bool, container: Any = None) -> ValueError:
     """The refusal of a value held in something (a record's field, a dict's member, a list parameter) as its 400 says
     it: ``text`` (``...: its field 'items' ``), then where in it an item of a list of records failed
     (``(at items[1]) ``, ``name`` being the field's or member's), then what was wrong.  A pydantic model's refusal
-    stays one, its messages kept out as before (``secret``: the field's or member's name looks secret)."""
+    stays one, its messages kept out as before (``secret``: the field's or member's name looks secret), and those
+    holding the value of a secret-looking member of ``container``, the value sent for what holds it, too."""
     if isinstance(error, _ItemRefused):
         text, error = '%s(at %s) ' % (text, error.where(name)), error.error
     if isinstance(error, _InvalidModel):
-        return error.within(text + error.problem, secret)
+        return error.within(text + error.problem, secret, container)
     return ValueError(text + str(error))
 
 
@@ -4014,7 +4020,7 @@ def _items_of(param: _Param, values: List[Any], convert: Optional[Callable[[Any]
     try:
         return _indexed_items(convert, values)
     except _ItemRefused as error:
-        raise _refusal_within(error, '', param.name, False) from None
+        raise _refusal_within(error, '', param.name, False, values) from None
 
 
 def _many_values(param: _Param, values: List[Any], convert: Optional[Callable[[Any], Any]], from_json: bool) -> Any:
