@@ -2590,9 +2590,10 @@ def _to_float(value: Any) -> float:
 def _to_decimal(value: Any) -> decimal.Decimal:
     if isinstance(value, bool) or not isinstance(value, (int, float, str, decimal.Decimal)) or not _plain_digits(value):
         raise ValueError('must be a number')
+    if type(value) is _Digits:  # (a JSON number of a body read again for a Decimal, _JSON_DIGITS: its own digits)
+        value = value.text
     try:
-        # (a float only where the body was not read again for it, _JSON_EXACT: a field of a dataclass, a member of
-        # a union; its shortest text, 0.1 and not the 0.1000000000000000055... of its binary value)
+        # (a float: its shortest text, 0.1 and not the 0.1000000000000000055... of its binary value)
         number = decimal.Decimal(repr(value) if isinstance(value, float) else value)
     except (decimal.InvalidOperation, ValueError):
         raise ValueError('must be a number') from None
@@ -2958,17 +2959,27 @@ def _holds_union(kind: Any) -> bool:
     return _is_union(kind) or any(_holds_union(arg) for arg in typing.get_args(kind))
 
 
-def _holds_decimal(kind: Any) -> bool:
-    """True for ``Decimal``, and for a container of containers with one inside (``List[List[Decimal]]``)."""
-    kind = _unwrap_optional(_beneath_newtype(kind))[0]
-    item, container, fixed = _unwrap_many(kind)
-    if container is None:
-        return kind is decimal.Decimal
-    return fixed is None and _holds_decimal(item)
+def _holds_decimal(kind: Any, records: Tuple[Any, ...] = ()) -> bool:
+    """True for ``Decimal``, and for an annotation with one inside, at any depth: a container (``List[Decimal]``,
+    ``Dict[str, Decimal]``), a union, a field of a dataclass, ``NamedTuple`` or ``TypedDict`` (a pydantic model reads
+    its own).  ``records``: those the search is inside (a record that holds itself is searched once)."""
+    kind = _beneath_newtype(kind)
+    if kind is decimal.Decimal:
+        return True
+    origin = typing.get_origin(kind) or kind
+    if origin in records or _record_fields(origin) is None:
+        return any(_holds_decimal(arg, records) for arg in typing.get_args(kind))
+    try:
+        hints = typing.get_type_hints(origin)
+    except Exception:  # (the record is bound as text, saying why: _record_converter)
+        return False
+    arguments = dict(zip(getattr(origin, '__parameters__', ()), typing.get_args(kind)))
+    return any(_holds_decimal(_substituted(_beneath_initvar(hint), arguments), records + (origin,))
+               for hint in hints.values())
 
 
 def _holds_float(value: Any) -> bool:
-    """True for a float, and for a JSON array with one inside, at any depth (no recursion: the array may
+    """True for a float, and for a JSON array or object with one inside, at any depth (no recursion: the value may
     be nested as deep as the JSON reader allowed)."""
     pending = [value]
     while pending:
@@ -2977,6 +2988,8 @@ def _holds_float(value: Any) -> bool:
             return True
         if isinstance(value, list):
             pending.extend(value)
+        elif isinstance(value, dict):
+            pending.extend(value.values())
     return False
 
 
@@ -3114,11 +3127,9 @@ def _record_converter(kind: Any, fields: Dict[str, bool], arguments: Tuple[Any, 
             read = readers[field]
             try:
                 values[field] = read(item) if read else item
-            except _InvalidModel as error:  # (as in _dict_converter)
-                raise error.within('%s: its field %r %s' % (problem, field, error.problem),
-                                   _is_secret_name(field)) from None
             except ValueError as error:
-                raise ValueError('%s: its field %r %s' % (problem, field, error)) from None
+                raise _refusal_within(error, '%s: its field %r ' % (problem, field), field,
+                                      _is_secret_name(field), value) from None
         missing = [field for field in required if field not in values]
         if missing:
             raise ValueError('%s: the field %r is missing' % (problem, missing[0]))
@@ -3159,7 +3170,8 @@ class _InvalidModel(ValueError):
     but a message that holds a value sent to a field whose name looks secret (``password``), whichever field's
     validator wrote it (a ``confirm`` checked against ``password``, a model's own validator)."""
 
-    def __init__(self, problem: str, errors: List[Any], sent: Any, secret: bool = False) -> None:
+    def __init__(self, problem: str, errors: List[Any], sent: Any, secret: bool = False,
+                 around: typing.FrozenSet[str] = frozenset()) -> None:
         #: What the parameter had to be (``parameter 'item' must be a valid Item``), without the fields' messages.
         self.problem = problem
         #: The entries of pydantic's ``ValidationError.errors()``, each a dict with ``loc`` and ``msg``.
@@ -3168,7 +3180,9 @@ class _InvalidModel(ValueError):
         self.sent = sent
         #: Every field is a secret one: the name of the parameter, or of the member or field holding it, looks secret.
         self.all_secret = secret
-        hidden = _secret_texts(sent, secret)
+        #: The values sent to secret-looking fields of what holds the model (a dataclass with a ``password`` field).
+        self.around = around
+        hidden = _secret_texts(sent, secret) | around
         shown = [_model_error_text(error, secret, hidden) for error in errors[:_MODEL_ERRORS_SHOWN]]
         if len(errors) > _MODEL_ERRORS_SHOWN:
             shown.append('and %d more' % (len(errors) - _MODEL_ERRORS_SHOWN))
@@ -3176,12 +3190,14 @@ class _InvalidModel(ValueError):
 
     def secret(self) -> '_InvalidModel':
         """The same refusal for a parameter whose name looks secret: every field's value is then kept out."""
-        return _InvalidModel(self.problem, self.errors, self.sent, True)
+        return _InvalidModel(self.problem, self.errors, self.sent, True, self.around)
 
-    def within(self, problem: str, secret: bool) -> '_InvalidModel':
+    def within(self, problem: str, secret: bool, container: Any = None) -> '_InvalidModel':
         """The same refusal of a model held in a container (a ``Dict[str, Item]``'s member, a dataclass's field),
-        which says ``problem``; ``secret``: the member's or field's name looks secret."""
-        return _InvalidModel(problem, self.errors, self.sent, self.all_secret or secret)
+        which says ``problem``; ``secret``: the member's or field's name looks secret; ``container``: the value sent
+        for the container, whose secret-looking members' values the messages must not show either."""
+        return _InvalidModel(problem, self.errors, self.sent, self.all_secret or secret,
+                             self.around | _secret_texts(container, False))
 
 
 def _secret_texts(value: Any, secret: bool) -> typing.FrozenSet[str]:
@@ -3214,7 +3230,15 @@ def _model_error_text(error: Any, secret: bool, hidden: typing.FrozenSet[str]) -
     if len(message) > _MODEL_MESSAGE_SHOWN:
         message = message[:_MODEL_MESSAGE_SHOWN - 3] + '...'
     location = '.'.join(str(part) for part in parts)
-    return 'field %r: %s' % (_escape(location)[:60], message) if location else message
+    if not location:  # (the model's own check: the 400's brackets hold it)
+        return message
+    if message == _HIDDEN_MESSAGE:  # (after a field's name, in brackets of its own)
+        message = '(%s)' % message
+    return 'field %r: %s' % (_escape(location)[:60], message)
+
+
+#: What a 400 says in place of a model's message that holds a value sent to a field whose name looks secret.
+_HIDDEN_MESSAGE = 'its message is not shown: it holds the value sent, and the name looks secret'
 
 
 def _model_message(error: Dict[str, Any], secret: bool, hidden: typing.FrozenSet[str]) -> str:
@@ -3224,7 +3248,7 @@ def _model_message(error: Dict[str, Any], secret: bool, hidden: typing.FrozenSet
     sent = error.get('input')
     if (secret and (sent if isinstance(sent, str) else str(sent)) in message) or any(text in message
                                                                                     for text in hidden):
-        return '(its message is not shown: it holds the value sent, and the name looks secret)'
+        return _HIDDEN_MESSAGE
     return message
 
 
@@ -3363,15 +3387,66 @@ def _dict_converter(key_type: Any, value_type: Any) -> Callable[[Any], Any]:
         for key, item in value.items():
             try:
                 converted[read_key(key) if read_key else key] = read_value(item) if read_value else item
-            except _InvalidModel as error:  # (a model's: its messages may hold what was sent, a secret under 'password')
-                raise error.within('%s: its member %r %s' % (problem, _escape(key)[:60], error.problem),
-                                   _is_secret_name(key)) from None
             except ValueError as error:
-                raise ValueError('%s: its member %r %s' % (problem, _escape(key)[:60], error)) from None
+                shown = _escape(key)[:60]
+                raise _refusal_within(error, '%s: its member %r ' % (problem, shown), shown,
+                                      _is_secret_name(key), value) from None
             except TypeError:  # a key converted to a value a dict cannot hold (a list, a dict)
                 raise ValueError('%s: its member %r makes no key of a dict' % (problem, _escape(key)[:60])) from None
         return converted
     return convert
+
+
+class _ItemRefused(ValueError):
+    """An item of a list of records (``List[Item]``, in a record's field too) that did not convert: where it stands,
+    its index (and the indexes inside it, for a list of lists of records), and what was wrong."""
+
+    def __init__(self, indexes: Tuple[int, ...], error: ValueError) -> None:
+        #: Its index, then those of the lists inside it that hold it (``(0, 1)`` for ``items[0][1]``).
+        self.indexes = indexes
+        #: What its conversion raised.
+        self.error = error
+        super().__init__('(at %s) %s' % (self.where(''), error))
+
+    def where(self, name: str) -> str:
+        """Where it stands in the list ``name``: ``items[1]``, ``items[0][1]``."""
+        return name + ''.join('[%d]' % index for index in self.indexes)
+
+
+def _indexed_items(convert: Callable[[Any], Any], values: List[Any]) -> List[Any]:
+    """Each of ``values`` converted, records (or lists of them); one that does not convert is an :class:`_ItemRefused`
+    saying where it stands."""
+    items = []
+    for index, value in enumerate(values):
+        try:
+            items.append(convert(value))
+        except _ItemRefused as error:  # (in a list inside the list)
+            raise _ItemRefused((index,) + error.indexes, error.error) from None
+        except ValueError as error:
+            raise _ItemRefused((index,), error) from None
+    return items
+
+
+def _refusal_within(error: ValueError, text: str, name: str, secret: bool, container: Any = None) -> ValueError:
+    """The refusal of a value held in something (a record's field, a dict's member, a list parameter) as its 400 says
+    it: ``text`` (``...: its field 'items' ``), then where in it an item of a list of records failed
+    (``(at items[1]) ``, ``name`` being the field's or member's), then what was wrong.  A pydantic model's refusal
+    stays one, its messages kept out as before (``secret``: the field's or member's name looks secret), and those
+    holding the value of a secret-looking member of ``container``, the value sent for what holds it, too."""
+    if isinstance(error, _ItemRefused):
+        text, error = '%s(at %s) ' % (text, error.where(name)), error.error
+    if isinstance(error, _InvalidModel):
+        return error.within(text + error.problem, secret, container)
+    return ValueError(text + str(error))
+
+
+def _holds_record(kind: Any) -> bool:
+    """True for a record (a dataclass, ...), and for a container of records at any depth (``List[List[Item]]``)."""
+    kind = _unwrap_optional(_beneath_newtype(kind))[0]
+    item, container, fixed = _unwrap_many(kind)
+    if container is None:
+        return _is_record(kind)
+    return fixed is None and _holds_record(item)
 
 
 class _NotAnArray(ValueError):
@@ -3386,6 +3461,7 @@ def _nested_converter(kind: Any, from_json: bool) -> Callable[[Any], Any]:
     convert = _converter(item, from_json)
     positions = _position_converters(fixed, from_json)
     problem = 'must hold JSON arrays, each a %s' % _type_name(kind)
+    indexed = _holds_record(item)  # (a 400 names the record that failed: items[1])
 
     def nested(value: Any) -> Any:
         if not isinstance(value, list):
@@ -3394,7 +3470,12 @@ def _nested_converter(kind: Any, from_json: bool) -> Callable[[Any], Any]:
             if len(value) != len(positions):
                 raise _NotAnArray('%s (%s)' % (problem, _count_problem(fixed)))
             return tuple(read(each) if read else each for read, each in zip(positions, value))
-        items = [convert(each) for each in value] if convert else list(value)
+        if convert is None:
+            items = list(value)
+        elif indexed:
+            items = _indexed_items(convert, value)
+        else:
+            items = [convert(each) for each in value]
         try:
             return container(items)
         except TypeError:  # a JSON array or object in a set
@@ -3465,14 +3546,14 @@ class _Param:
         #: parameter, a JSON body without a member of its name is that record itself, as in FastAPI.
         self.record = container is None and _is_record(kind)
         self._set_record_kind(kind, container)
-        #: A ``Decimal`` (or one in a container of containers): a JSON number is read again from its text,
-        #: not through a binary float.
-        self.exact = self.convert is _to_decimal or (self.many and _holds_decimal(kind))
+        #: A ``Decimal``, or an annotation with one inside (a list, a dict, a record's field): a JSON number in its value
+        #: is read again from its text, not through a binary float.
+        self.exact = _holds_decimal(annotation)
 
     def _set_record_kind(self, kind: Any, container: Any) -> None:
         """Set what a record (``kind``), or a ``container`` of them, changes in binding and in the 400."""
         #: A list (or other container) of records: a 400 for one of them names it by its index, ``items[2]``.
-        self.records = container is not None and _is_record(kind)
+        self.records = container is not None and _holds_record(kind)
         #: A record with a field named as the parameter (``item: Item`` whose ``Item`` has a field ``item``): as the
         #: handler's lone parameter it is always built from the whole JSON body, whose member ``item`` is that field.
         self.names_itself = self.record and self.name in _record_names(kind)
@@ -3648,7 +3729,7 @@ def _json_text(body: Any) -> str:
 def _read_json(request: Any, decoder: Optional[json.JSONDecoder] = None) -> Optional[Dict[str, Any]]:
     """A JSON object body; None for any other JSON value (an array, ``null``, a string: left to the
     handler, as in canister 1.x); :class:`BadRequest` for a body that is not valid JSON.
-    ``decoder``: ``_JSON_EXACT`` to read a number with a fraction or an exponent as a ``Decimal``."""
+    ``decoder``: ``_JSON_DIGITS`` to keep the digits of a number with a fraction or an exponent."""
     try:
         text = request.body.read()  # Bottle's request.body starts at the beginning each time
     except _OwnError:  # canister's own refusal (a chunked body over max_body_size), for the app's handler
@@ -3910,6 +3991,8 @@ def _comma_separated(param: _Param, values: List[Any], error: ValueError) -> boo
 def _conversion_failure(param: _Param, values: List[Any], error: ValueError) -> 'BadRequest':
     """The 400 for a value that does not convert: what was wrong, and the value unless its name looks secret
     (nor, in a JSON object, the value of a member whose name does)."""
+    if isinstance(error, _ItemRefused):  # (a list of records in a fixed-length tuple: no name to give the list)
+        error = _refusal_within(error, '', '', False)
     if _is_secret_name(param.name):
         if isinstance(error, _InvalidModel):  # (pydantic's messages may repeat a field's value)
             error = error.secret()
@@ -3973,15 +4056,10 @@ def _items_of(param: _Param, values: List[Any], convert: Optional[Callable[[Any]
     one record of a ``List[Item]`` names it by its index (``items[2]``)."""
     if not param.records or convert is None:
         return [convert(value) for value in values] if convert else list(values)
-    records = []
-    for index, value in enumerate(values):
-        try:
-            records.append(convert(value))
-        except _InvalidModel as error:  # (pydantic's messages may hold a secret: kept out as before)
-            raise error.within('(at %s[%d]) %s' % (param.name, index, error.problem), False) from None
-        except ValueError as error:
-            raise ValueError('(at %s[%d]) %s' % (param.name, index, error)) from None
-    return records
+    try:
+        return _indexed_items(convert, values)
+    except _ItemRefused as error:
+        raise _refusal_within(error, '', param.name, False, values) from None
 
 
 def _many_values(param: _Param, values: List[Any], convert: Optional[Callable[[Any], Any]], from_json: bool) -> Any:
@@ -4304,16 +4382,17 @@ class ParameterBinder:
         for param in self.params:
             if param.name in url_args:
                 continue
+            source = exact_body if param.exact else body
             if param is self.whole_body and isinstance(body, dict):
-                values: Optional[List[Any]] = _JsonValue((body,))
+                values: Optional[List[Any]] = _JsonValue((source,))
             else:
-                values = self._values(param, exact_body if param.exact else body, query)
+                values = self._values(param, source, query)
             if values is not None:
                 kwargs[param.name] = self._convert(param, values)
             elif param.required:
-                kwargs[param.name] = self._whole_body(param, body, request.environ)
+                kwargs[param.name] = self._whole_body(param, source, request.environ)
             elif param in self.filled_when_absent:
-                self._fill_absent(param, body, kwargs)
+                self._fill_absent(param, source, kwargs)
         if self.takes_extra:
             self._add_extras(kwargs, body, query)
         return kwargs
@@ -4345,13 +4424,14 @@ class ParameterBinder:
         return BadRequest('missing parameter %r%s' % (param.name, note))
 
     def _exact_body(self, body: Any, request: Any) -> Any:
-        """The JSON body read again with its numbers' own digits (``_JSON_EXACT``) when a ``Decimal``
-        parameter was sent a number with a fraction or an exponent; else ``body`` as it is."""
+        """The JSON body read again with its numbers' own digits (``_JSON_DIGITS``) when a parameter holding a
+        ``Decimal`` was sent a number with a fraction or an exponent; else ``body`` as it is."""
         if not self.exact or not isinstance(body, dict):
             return body
-        for param in self.exact:  # (the values it is bound from, under whichever name)
-            if any(_holds_float(value) for value in self._values(param, body, request.query) or ()):
-                return _read_json(request, _JSON_EXACT)
+        for param in self.exact:  # (the values it is bound from, under whichever name; a record's: the whole body may be it)
+            sent = [body] if param.record else self._values(param, body, request.query) or ()
+            if any(_holds_float(value) for value in sent):
+                return _read_json(request, _JSON_DIGITS)
         return body
 
     def _convert_url_args(self, kwargs: Dict[str, Any]) -> None:
@@ -4450,17 +4530,24 @@ def _refuse_constant(constant: str) -> Any:
 _JSON_BODY = json.JSONDecoder(parse_constant=_refuse_constant)
 
 
-def _exact_number(text: str) -> Any:
-    """A JSON number with a fraction or an exponent, as its own digits say it."""
-    try:
-        return decimal.Decimal(text)
-    except decimal.InvalidOperation:  # an exponent beyond the decimal module's: the text, which _to_decimal refuses
-        return text
+class _Digits(float):
+    """A JSON number with a fraction or an exponent, a float as usual that keeps the text it was read from, for a
+    ``Decimal`` to take (``0.1`` as ``Decimal('0.1')``, not the binary float nearest to it): anything else that
+    holds it (a ``float`` field, a value taken as sent) has the float."""
+
+    __slots__ = ('text',)
+    text: str
+
+    def __new__(cls, text: str) -> '_Digits':
+        number = super().__new__(cls, text)
+        #: The number as the JSON body wrote it.
+        number.text = text
+        return number
 
 
-#: Reads it again for a ``Decimal`` parameter sent a number with a fraction or an exponent: that
-#: number's own digits (``0.1`` as ``Decimal('0.1')``, not the binary float nearest to it).
-_JSON_EXACT = json.JSONDecoder(parse_constant=_refuse_constant, parse_float=_exact_number)
+#: Reads the body again for a parameter holding a ``Decimal`` (a field of a dataclass too) sent a number with a
+#: fraction or an exponent: each such number a :class:`_Digits`.
+_JSON_DIGITS = json.JSONDecoder(parse_constant=_refuse_constant, parse_float=_Digits)
 
 
 class _Pairs(list):

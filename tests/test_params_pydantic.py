@@ -130,6 +130,14 @@ class Holder:
     password: Key
 
 
+@dataclasses.dataclass
+class Account:
+    """A dataclass with a secret-looking field beside a model whose message may quote that field's value."""
+    password: str
+    check: Key
+    checks: List[Key] = dataclasses.field(default_factory=list)
+
+
 #: What a 400 says in place of a pydantic message that holds a value sent to a secret-looking field.
 HIDDEN = '(its message is not shown: it holds the value sent, and the name looks secret)'
 
@@ -286,7 +294,8 @@ def test_a_message_holding_a_secret_fields_value_is_not_shown_whichever_validato
         "Bad request: parameter 'form' must be a valid Signup (field 'confirm': %s), got {'password': '***', "
         "'confirm': 'hunter23'}\n" % HIDDEN)
     assert web.post_json('/pair', {'user': 'ann', 'password': 'ann-hunter2'}, status=400).text == (
-        "Bad request: parameter 'form' must be a valid Pair (%s), got {'user': 'ann', 'password': '***'}\n" % HIDDEN)
+        "Bad request: parameter 'form' must be a valid Pair (its message is not shown: it holds the value sent, and the "
+        "name looks secret), got {'user': 'ann', 'password': '***'}\n")  # (the model's own message: one pair of brackets)
     assert 'hunter22' not in read_log(log_dir) and 'ann-hunter2' not in read_log(log_dir)
 
 
@@ -317,6 +326,31 @@ def test_a_model_under_a_secret_looking_member_or_field_or_parameter_shows_none_
         "its member 'a' must be a valid Key (field 'value': %s) (the value is not shown: the name looks secret)\n"
         % HIDDEN)
     assert not any(sent in read_log(log_dir) for sent in ('hunter2', 'hunter3', 'hunter4'))
+
+
+def test_a_model_in_a_dataclass_whose_message_quotes_the_dataclasss_secret_field_is_not_shown_as_in_a_model(
+        make_app, log_dir):
+    app = make_app()
+
+    @app.post('/account')
+    def account(account: Account):
+        return 'never'
+
+    web = client(app)
+    assert web.post_json('/account', {'account': {'password': 'pass', 'check': {'value': 'pass'}}}, status=400).text == (
+        "Bad request: parameter 'account' must be a JSON object with the fields of Account (password, check, checks): "
+        "its field 'check' must be a valid Key (field 'value': %s), got {'password': '***', 'check': {'value': "
+        "'pass'}}\n" % HIDDEN)
+    assert web.post_json('/account', {'account': {'password': 'pass', 'check': {'value': 'long enough'},
+                                                  'checks': [{'value': 'pass'}]}}, status=400).text == (
+        "Bad request: parameter 'account' must be a JSON object with the fields of Account (password, check, checks): "
+        "its field 'checks' (at checks[0]) must be a valid Key (field 'value': %s), got {'password': '***', 'check': "
+        "{'value': 'long enough'}, 'c...\n" % HIDDEN)
+    assert web.post_json('/account', {'account': {'password': 'hunter22', 'check': {'value': 'short'}}},
+                         status=400).text == (
+        "Bad request: parameter 'account' must be a JSON object with the fields of Account (password, check, checks): "
+        "its field 'check' must be a valid Key (field 'value': Value error, short is too short), got {'password': "
+        "'***', 'check': {'value': 'short'}}\n")  # (a message quoting no secret is shown)
 
 
 def test_the_400_of_a_pydantic_model_names_three_failing_fields_escaped_and_counts_the_rest(make_app):

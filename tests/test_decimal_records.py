@@ -1,0 +1,124 @@
+"""A ``Decimal`` inside a record (a dataclass's, ``NamedTuple``'s or ``TypedDict``'s field, at any depth) or a ``Dict``
+gets the JSON number's own digits, as a ``Decimal`` parameter does, however many: never those of a binary float."""
+from __future__ import annotations
+
+import dataclasses
+import json
+from decimal import Decimal
+from typing import Any, Dict, List, NamedTuple, Optional, TypedDict, Union
+
+from pydantic import BaseModel
+
+from helpers import client
+
+LONG = '12345678901234567890.123'
+
+
+@dataclasses.dataclass
+class Price:
+    amount: Decimal
+    rate: float = 1.0
+    note: Any = None
+
+
+@dataclasses.dataclass
+class Order:
+    prices: List[Price]
+    tip: Optional[Decimal] = None
+
+
+class Line(NamedTuple):
+    amount: Decimal
+
+
+class Entry(TypedDict):
+    amount: Decimal
+
+
+class Money(BaseModel):
+    amount: Decimal
+
+
+@dataclasses.dataclass
+class Wallet:
+    cash: Money
+    share: Union[float, str]
+    fee: Decimal
+
+
+def post(web, path, text, **kwargs):
+    return web.post(path, text, headers={'Content-Type': 'application/json'}, **kwargs)
+
+
+def test_a_decimal_field_of_a_dataclass_keeps_every_digit_of_a_json_number(make_app):
+    app = make_app()
+
+    @app.post('/price')
+    def price(price: Price):
+        return repr(price.amount)
+
+    web = client(app)
+    assert post(web, '/price', '{"price": {"amount": %s}}' % LONG).text == repr(Decimal(LONG))
+    assert post(web, '/price', '{"amount": %s}' % LONG).text == repr(Decimal(LONG))  # (the lone record: the body)
+    assert post(web, '/price', '{"price": {"amount": 2.50}}').text == "Decimal('2.50')"  # (as a parameter's)
+    assert post(web, '/price', '{"price": {"amount": 1e999}}').text == "Decimal('1E+999')"
+
+
+def test_the_other_fields_of_that_record_get_the_float_a_json_number_is(make_app):
+    app = make_app()
+
+    @app.post('/price')
+    def price(price: Price, ratio: float = 0.0):
+        return json.dumps({'rate is a float': type(price.rate) is float, 'rate': price.rate, 'note': price.note,
+                           'note holds a float': isinstance(price.note['x'][0], float), 'ratio': ratio})
+
+    response = post(client(app), '/price', '{"price": {"amount": 0.1, "rate": %s, "note": {"x": [0.1]}}, '
+                                            '"ratio": 0.25}' % LONG)
+    assert json.loads(response.text) == {'rate is a float': True, 'rate': float(LONG), 'note': {'x': [0.1]},
+                                         'note holds a float': True, 'ratio': 0.25}
+
+
+def test_a_decimal_at_any_depth_keeps_its_digits_in_a_list_of_records_a_dict_a_namedtuple_and_a_typeddict(make_app):
+    app = make_app()
+
+    @app.post('/order')
+    def order(order: Order):
+        return repr(([price.amount for price in order.prices], order.tip))
+
+    @app.post('/fees')
+    def fees(fees: Dict[str, Decimal]):
+        return repr(fees)
+
+    @app.post('/line')
+    def line(line: Line, entry: Entry):
+        return repr((line.amount, entry['amount']))
+
+    web = client(app)
+    assert post(web, '/order', '{"order": {"prices": [{"amount": 1.5}, {"amount": %s}], "tip": 0.10}}' % LONG).text \
+        == repr(([Decimal('1.5'), Decimal(LONG)], Decimal('0.10')))
+    assert post(web, '/fees', '{"fees": {"card": %s}}' % LONG).text == repr({'card': Decimal(LONG)})
+    assert post(web, '/line', '{"line": [%s], "entry": {"amount": 0.30}}' % LONG).text == repr(
+        (Decimal(LONG), Decimal('0.30')))
+
+
+def test_a_bad_number_for_a_decimal_field_is_still_a_400(make_app):
+    app = make_app()
+
+    @app.post('/price')
+    def price(price: Price):
+        return 'never'
+
+    response = post(client(app), '/price', '{"price": {"amount": 1e99999999999999999999}}', status=400)
+    assert response.text.startswith("Bad request: parameter 'price' must be a JSON object with the fields of Price "
+                                    "(amount, rate, note): its field 'amount' must be a")
+
+
+def test_a_union_with_float_gets_a_float_and_a_pydantic_model_reads_its_decimal_from_that_float(make_app):
+    app = make_app()
+
+    @app.post('/wallet')
+    def wallet(wallet: Wallet):
+        return repr((wallet.cash.amount, isinstance(wallet.share, float), wallet.share, wallet.fee))
+
+    response = post(client(app), '/wallet', '{"wallet": {"cash": {"amount": %s}, "share": 0.5, "fee": 0.10}}' % LONG)
+    assert response.text == repr((Decimal('1.2345678901234567E+19'), True, 0.5, Decimal('0.10')))
