@@ -2276,7 +2276,7 @@ class RequestLog:
         self.logger.critical(msg, *args, **kwargs)
 
     def warn(self, msg: Any, *args: Any, **kwargs: Any) -> None:
-        """``app.log.warning``: 1.x's own code called ``log.warn``, which Python 3.13's loggers no longer have."""
+        """``app.log.warning``: 1.x's own code called ``log.warn``, a name Python's loggers keep only as deprecated."""
         self.logger.warning(msg, *args, **kwargs)
 
     @property
