@@ -6,8 +6,15 @@ the figures of the instruction and bytecode tables add up; and the plugin's ``lo
 line that 1.x's code meant, where Python's own ``warn`` is a deprecated name."""
 from __future__ import annotations
 
+import json
 import logging
+import os
 import re
+import subprocess
+import sys
+import threading
+import time
+import urllib.parse
 import warnings
 from typing import List, Optional, Tuple
 
@@ -145,6 +152,46 @@ def test_with_an_atomic_update_a_request_that_changed_nothing_sets_the_record_it
     assert store.updates == [(sid, record, record, 600)]
 
 
+class DeleteBug(AtomicDictStore):
+    def delete(self, sid: str) -> bool:
+        raise RuntimeError('store bug in delete')
+
+
+@pytest.mark.parametrize('path', ['/regenerate-and-end', '/login-and-end'])
+def test_a_store_whose_delete_raises_after_the_handler_answers_the_plain_500_and_logs_its_traceback(
+        make_app, serve, log_dir, path):
+    """A handler that moves its session to a new id and then ends it leaves canister a new id to delete."""
+    app = make_app(store=DeleteBug())
+
+    @app.get('/')
+    def index() -> str:
+        canister.session.data['n'] = canister.session.data.get('n', 0) + 1
+        return str(canister.session.data['n'])
+
+    @app.get('/regenerate-and-end')
+    def regenerate_and_end() -> str:
+        canister.session.regenerate()
+        canister.session.invalidate()
+        return 'ended'
+
+    @app.get('/login-and-end')
+    def login_and_end() -> str:
+        canister.session.user = 'bob'
+        canister.session.invalidate()
+        return 'ended'
+
+    browser = Client(serve(app))
+    assert browser.request('GET', '/').text == '1'
+    answer = browser.request('GET', path)
+    assert (answer.status, answer.text) == (500, 'Internal server error: the session could not be saved\n')
+    assert answer.headers['Content-Type'].startswith('text/plain')
+    assert answer.headers.get_all('Set-Cookie') is None and 'store bug' not in answer.text
+    log = read_log(log_dir)
+    assert re.search(r'ERROR    \[[^]]*\]   Session not saved: the session store raised RuntimeError\n  Traceback '
+                     r'[^\n]*\n(  .*\n)*  RuntimeError: store bug in delete\n', log), log
+    assert browser.request('GET', '/').status == 200   # the next request is served
+
+
 class TidyingNothing(canister.SessionStore):
     """``canister.SessionStore``'s ``tidy`` (removes nothing), with an atomic update of its own."""
 
@@ -230,6 +277,109 @@ def test_the_earlier_versions_percentages_follow_from_their_counts():
             assert '%+.1f' % (100 * (_number(c_after) / _number(c_before) - 1)) == shown.group(2)
 
 
+def test_the_target_table_quotes_the_ratios_of_the_run_above_and_of_the_instruction_counts():
+    section = _readme_section('## Performance')
+    ratios = dict(re.findall(r'^\| (\w/\w) \| [^|]+ \| ([\d.]+) \|$', section, re.M))
+    counts = {row[0]: _number(row[2]) for row in _instruction_rows()}
+    targets = section.split('| target | measured |', 1)[1].split('\n\n', 1)[0]
+    assert '**%s in the run above' % ratios['c/b'] in targets
+    assert '; %.2f in instructions): missed**' % (counts['c'] / counts['b']) in targets
+    assert '**%s in the run above' % ratios['d/a'] in targets
+    assert '; %.2f in instructions): missed**' % (counts['d'] / counts['a']) in targets
+    assert '| %s |' % ratios['c/e'] in targets
+
+
+@pytest.mark.parametrize('script, defaults', [
+    ('overhead.py', ['rounds (default 100)', 'requests per variant per round (default 300)']),
+    ('memory_store.py', ['sessions (default 1,000,000)', 'cap on the latency run (default 100)']),
+])
+def test_the_benchmark_defaults_the_performance_section_names_are_the_scripts(script, defaults):
+    """"100 rounds of 300 requests per variant" without options; "the default of 100 s" of the memory store's
+    run over 1,000,000 sessions."""
+    shown = subprocess.run([sys.executable, str(ROOT / 'benchmarks' / script), '--help'], capture_output=True,
+                           text=True, timeout=60, check=True).stdout
+    assert all(default in ' '.join(shown.split()) for default in defaults), shown
+    section = _readme_section('## Performance')
+    assert 'with `python benchmarks/overhead.py --baseline DIR --markdown` (100 rounds of 300 requests per variant)' \
+        in section
+    assert 'Memory store at 1,000,000 live sessions' in section and 'the default of 100 s' in section
+
+
+def test_the_child_that_strace_counted_serves_its_requests():
+    """"`strace -f -c` on `python benchmarks/instructions.py --child d 1100` against `--child d 100`"."""
+    for count in ('100', '1100'):
+        run = subprocess.run([sys.executable, str(ROOT / 'benchmarks' / 'instructions.py'), '--child', 'd', count],
+                             capture_output=True, text=True, timeout=120)
+        assert run.returncode == 0 and 'Traceback' not in run.stderr, run.stderr
+
+
+def _counter_of_foo(annotated: bool):
+    """The benchmark's handler, its ``foo`` unannotated or annotated ``str`` (a text either way)."""
+    def index(foo) -> str:
+        canister.session.data['n'] = canister.session.data.get('n', 0) + 1
+        return '%s %d' % (foo, canister.session.data['n'])
+    if annotated:
+        index.__annotations__['foo'] = str
+    return index
+
+
+@pytest.mark.parametrize('annotated', [False, True], ids=['foo', 'foo: str'])
+def test_canister_makes_bottle_build_no_headers_dict_cookie_jar_or_forms_dict_it_would_not_build_anyway(
+        make_app, serve, annotated):
+    """The counter job with ``foo`` bound, CORS and the log on: after each request, its environ holds none of
+    the objects Bottle builds on demand (``request.headers``, ``request.cookies``, ``request.query``); ``foo: str``
+    as ``foo``, since a text needs no conversion to ``str``."""
+    app = make_app(cors='*')
+    app.route('/', callback=_counter_of_foo(annotated))
+
+    built: List[List[str]] = []
+
+    def watched(environ, start_response):
+        body = b''.join(app(environ, start_response))
+        built.append(sorted(key for key in environ if key.startswith('bottle.') and key not in BOTTLE_ALWAYS))
+        return [body]
+
+    browser = Client(serve(watched))
+    origin = {'Origin': 'https://app.example.com'}
+    assert [browser.request('GET', '/?foo=bar', headers=origin).text for _ in range(3)] == ['bar 1', 'bar 2', 'bar 3']
+    assert built == [[], [], []]
+    assert browser.request('GET', '/?foo=b%20r', headers=origin).text == 'b r 4'   # (text to decode: Bottle's)
+    assert built[-1] == ['bottle.get', 'bottle.request.query']
+    assert 'for a handler whose parameters are all texts (unannotated, or `str`) and a query string with nothing to ' \
+        'decode' in _readme_section('## Performance')
+
+
+@pytest.mark.parametrize('query', ['foo=bar', 'foo=a&foo=b', 'foo', 'foo=', 'foo=a=b', 'x=1&&foo=y&', '&foo=z',
+                                   'foo=a;b', 'foo=%00', 'foo=caf%C3%A9', 'foo=a+b', 'foo=%FF', 'x=1'])
+def test_a_parameter_annotated_str_is_bound_from_the_query_as_an_unannotated_one_is(make_app, serve, query):
+    app = make_app()
+
+    @app.get('/text')
+    def text(foo='(absent)') -> str:
+        return json.dumps(foo)
+
+    @app.get('/str')
+    def annotated(foo: str = '(absent)') -> str:
+        return json.dumps(foo)
+
+    @app.get('/required')
+    def required(foo: str, bar: str = '-') -> str:
+        return json.dumps(foo)
+
+    browser = Client(serve(app))
+    as_text, as_str = (browser.request('GET', path + '?' + query) for path in ('/text', '/str'))
+    assert (as_str.status, as_str.text) == (as_text.status, as_text.text)
+    if as_text.status == 200 and as_text.text != '"(absent)"':
+        assert browser.request('GET', '/required?' + query).text == as_text.text
+        assert json.loads(as_text.text) == urllib.parse.parse_qs(query, keep_blank_values=True)['foo'][-1]
+    else:
+        assert browser.request('GET', '/required?' + query).status == 400
+
+
+#: What Bottle puts in every request's environ, whatever the handler reads.
+BOTTLE_ALWAYS = {'bottle.app', 'bottle.raw_path', 'bottle.request', 'bottle.route'}
+
+
 # Upgrading from canister 1.x ##############################################################################
 
 def test_the_plugins_log_warn_writes_a_warning_line_where_pythons_own_warn_is_a_deprecated_name(tmp_path,
@@ -246,3 +396,97 @@ def test_the_plugins_log_warn_writes_a_warning_line_where_pythons_own_warn_is_a_
     section = _readme_section('## Upgrading from canister 1.x')
     intro = section.split('and its config keys', 1)[0]
     assert "writes a WARNING line here without the DeprecationWarning that Python's own loggers give" in intro
+
+
+# A login form #############################################################################################
+
+def _quick_hash(password: str) -> str:
+    return canister.hash_password(password, 'pbkdf2', iterations=1000)
+
+
+_FORM = {'Content-Type': 'application/x-www-form-urlencoded'}
+
+
+def _form_app(make_app, users, **overrides) -> bottle.Bottle:
+    app = make_app(**overrides)
+
+    @app.post('/login')
+    def login(username: str = '', password: str = '') -> str:
+        return 'logged in' if canister.log_in(username, password, users) else 'refused'
+
+    @app.post('/note')
+    def note(text: str) -> str:
+        canister.session.data['note'] = text
+        return 'noted'
+
+    @app.get('/me')
+    def me() -> str:
+        return '%s %s %s' % (canister.session.user, canister.session.data.get('note'), canister.session.sid)
+
+    return app
+
+
+def test_a_refused_form_login_leaves_the_session_as_it_was_its_id_user_and_data(make_app, serve):
+    app = _form_app(make_app, {'alice': _quick_hash('wonderland'), 'bob': _quick_hash('builder')})
+    browser = Client(serve(app))
+    assert browser.request('POST', '/login', 'username=alice&password=wonderland', _FORM).text == 'logged in'
+    assert browser.request('POST', '/note', 'text=kept', _FORM).text == 'noted'
+    before = browser.request('GET', '/me').text
+    assert before.startswith('alice kept ')
+    for name, password in [('bob', 'wonderland'), ('alice', 'builder'), ('nobody', 'x'), ('bob', '')]:
+        refused = browser.request('POST', '/login', 'username=%s&password=%s' % (name, password), _FORM)
+        assert refused.text == 'refused' and refused.headers.get_all('Set-Cookie') is None
+        assert browser.request('GET', '/me').text == before
+
+
+def test_a_form_login_with_the_configured_users_file_reads_it_again_when_it_changes(make_app, serve, tmp_path,
+                                                                                      clock):
+    users = tmp_path / 'users'
+    users.write_text('alice:%s\n' % _quick_hash('old-password'))
+    app = _form_app(make_app, None, auth_basic_users_file=str(users))
+    browser = Client(serve(app))
+    assert browser.request('POST', '/login', 'username=alice&password=old-password', _FORM).text == 'logged in'
+    users.write_text('alice:%s\n' % _quick_hash('new-password'))
+    stamp = time.time() + 5
+    os.utime(users, (stamp, stamp))
+    clock.advance(1.1)   # (the file is looked at once a second)
+    assert browser.request('POST', '/login', 'username=alice&password=old-password', _FORM).text == 'refused'
+    assert browser.request('POST', '/login', 'username=alice&password=new-password', _FORM).text == 'logged in'
+
+
+def test_a_form_login_from_another_thread_than_the_requests_raises_canister_error(make_app, serve, log_dir):
+    app = make_app()
+    raised: List[BaseException] = []
+
+    @app.post('/login')
+    def login() -> str:
+        def elsewhere() -> None:
+            try:
+                canister.log_in('alice', 'wonderland', {'alice': _quick_hash('wonderland')})
+            except BaseException as error:  # (what the thread met, for the test to see)
+                raised.append(error)
+        helper = threading.Thread(target=elsewhere)
+        helper.start()
+        helper.join()
+        return str(canister.session.user)
+
+    browser = Client(serve(app))
+    assert browser.request('POST', '/login').text == 'None'
+    assert len(raised) == 1 and isinstance(raised[0], canister.CanisterError), raised
+    assert 'in the thread that serves it' in str(raised[0])
+
+
+def test_verify_password_warns_of_a_clear_text_stored_form_once_per_line_of_the_app_that_calls_it(tmp_path):
+    script = tmp_path / 'app.py'
+    script.write_text('import canister\n'
+                      'for attempt in range(3):\n'
+                      '    canister.verify_password("secret", "secret")\n'
+                      'canister.verify_password("secret", "secret")\n'
+                      'print(canister.verify_password("secret", "secret", "clear"))\n')
+    run = subprocess.run([sys.executable, str(script)], cwd=str(ROOT), capture_output=True, text=True, timeout=60,
+                         env=dict(os.environ, PYTHONPATH=str(ROOT), PYTHONWARNINGS=''))
+    assert run.returncode == 0, run.stderr
+    assert run.stdout == 'True\n'
+    warned = [line for line in run.stderr.splitlines() if 'CanisterWarning' in line]
+    assert [line.split(':', 2)[1] for line in warned] == ['3', '4'], run.stderr
+    assert all('canister.verify_password: the stored form is no hash' in line for line in warned)
