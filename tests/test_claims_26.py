@@ -152,6 +152,34 @@ def test_with_an_atomic_update_a_request_that_changed_nothing_sets_the_record_it
     assert store.updates == [(sid, record, record, 600)]
 
 
+def test_a_stores_ttl_is_whole_seconds_under_session_timeout_and_the_remaining_life_under_session_max_age(
+        make_app, serve, clock):
+    """README: "`ttl` is in seconds and may have a fractional part, as a session's remaining life under
+    `session_max_age` does"."""
+    lives = {}
+    for config in ({'session_timeout': 60}, {'session_timeout': 60, 'session_max_age': 600}):
+        store = AtomicDictStore()
+        app = make_app(store=store, **config)
+        app.route('/', callback=_counter_of_foo(False))
+        browser = Client(serve(app))
+        assert browser.request('GET', '/?foo=a').text == 'a 1'
+        clock.advance(0.25)
+        assert browser.request('GET', '/?foo=a').text == 'a 2'
+        lives[len(config)] = [ttl for _, ttl in store.ttls]
+    assert lives[1] == [60, 60]
+    assert lives[2] == [60, 60]   # (the sliding timeout ends it first)
+    store = AtomicDictStore()
+    app = make_app(store=store, session_timeout=3600, session_max_age=600)
+    app.route('/', callback=_counter_of_foo(False))
+    browser = Client(serve(app))
+    assert browser.request('GET', '/?foo=b').text == 'b 1'
+    clock.advance(0.25)
+    assert browser.request('GET', '/?foo=b').text == 'b 2'
+    first, second = [ttl for _, ttl in store.ttls]
+    assert 599 < first <= 600 and abs(first - 0.25 - second) < 0.002 and second % 1 > 0
+    assert '`ttl` is in seconds and may have a fractional part' in _readme_section('### Writing a store')
+
+
 class DeleteBug(AtomicDictStore):
     def delete(self, sid: str) -> bool:
         raise RuntimeError('store bug in delete')
@@ -303,6 +331,15 @@ def test_the_benchmark_defaults_the_performance_section_names_are_the_scripts(sc
     assert 'with `python benchmarks/overhead.py --baseline DIR --markdown` (100 rounds of 300 requests per variant)' \
         in section
     assert 'Memory store at 1,000,000 live sessions' in section and 'the default of 100 s' in section
+
+
+def test_every_commit_the_performance_section_measures_beside_is_in_the_repository():
+    """Each ``git worktree add --detach ../base COMMIT`` the section gives, and each "(`COMMIT` before)", works."""
+    named = set(re.findall(r'`([0-9a-f]{7}\^?)`', _readme_section('## Performance')))
+    assert {'1cf515d', '73ce115', '0d9ad93', '2bf4d21^', 'b03eac1'} <= named
+    for commit in sorted(named):
+        found = subprocess.run(['git', 'cat-file', '-t', commit], cwd=str(ROOT), capture_output=True, text=True)
+        assert found.stdout.strip() == 'commit', (commit, found.stderr)
 
 
 def test_the_child_that_strace_counted_serves_its_requests():
