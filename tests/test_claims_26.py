@@ -527,3 +527,12 @@ def test_verify_password_warns_of_a_clear_text_stored_form_once_per_line_of_the_
     warned = [line for line in run.stderr.splitlines() if 'CanisterWarning' in line]
     assert [line.split(':', 2)[1] for line in warned] == ['3', '4'], run.stderr
     assert all('canister.verify_password: the stored form is no hash' in line for line in warned)
+
+
+def test_a_form_logins_mapping_may_hold_stored_forms_as_bytes(make_app, serve):
+    """"`users` is a mapping of name to stored form (any form `verify_password` takes, `bytes` included)"."""
+    app = _form_app(make_app, {'alice': _quick_hash('wonderland').encode('utf-8')})
+    browser = Client(serve(app))
+    assert browser.request('POST', '/login', 'username=alice&password=guess', _FORM).text == 'refused'
+    assert browser.request('POST', '/login', 'username=alice&password=wonderland', _FORM).text == 'logged in'
+    assert browser.request('GET', '/me').text.startswith('alice None ')
