@@ -24,6 +24,7 @@ import pytest
 import canister
 from helpers import ROOT, read_log
 from servers import Client
+from session_kit import Browser, anonymous, gated_app, hold_request
 from test_store_optional_methods import AtomicDictStore, DictStore
 
 
@@ -536,3 +537,49 @@ def test_a_form_logins_mapping_may_hold_stored_forms_as_bytes(make_app, serve):
     assert browser.request('POST', '/login', 'username=alice&password=guess', _FORM).text == 'refused'
     assert browser.request('POST', '/login', 'username=alice&password=wonderland', _FORM).text == 'logged in'
     assert browser.request('GET', '/me').text.startswith('alice None ')
+
+
+# "A request that only read a session leaves it the length another request gave it meanwhile" (Writing a store)
+
+class NeverShorteningTouch(DictStore):
+    """The four required methods, ``touch`` extending a live session's life and never shortening it."""
+
+    def touch(self, sid: str, ttl: float) -> None:
+        self.calls.append('touch')
+        if self.load(sid) is not None:
+            record, expiry = self.records[sid]
+            self.records[sid] = (record, 0.0 if ttl <= 0 or not expiry else max(expiry, time.time() + ttl))
+
+
+def _read_held_across_remember(make_app, serve_with_gates, store, timeout: int, remembered: int) -> Browser:
+    """A session (``cart`` = 3) with ``session_timeout = timeout``; a request that only reads it is held while
+    another one calls ``remember(remembered)``, then finishes; the browser, once the shorter length is past."""
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore', canister.CanisterWarning)   # (a store without an atomic update)
+        app = gated_app(make_app, None, store=store, session_timeout=timeout)
+    origin = serve_with_gates(app)
+    browser = anonymous(origin, cart='3')
+    release = hold_request(app, origin, browser.sid, '/hold?name=a')
+    assert Browser(origin, browser.sid).get('/remember?seconds=%d' % remembered).status == 200
+    assert release().status == 200
+    time.sleep(1.4)   # past the shorter of the two lengths (1 s), well within the longer
+    return browser
+
+
+@pytest.mark.parametrize('store', [AtomicDictStore, NeverShorteningTouch])
+def test_a_read_held_across_a_longer_remember_leaves_the_longer_length_with_an_atomic_update_or_a_never_shortening_touch(
+        make_app, serve_with_gates, store):
+    browser = _read_held_across_remember(make_app, serve_with_gates, store(), timeout=1, remembered=600)
+    assert browser.read() == [None, {'cart': '3'}]
+
+
+def test_a_read_held_across_a_shorter_remember_leaves_the_shorter_length_with_an_atomic_update(
+        make_app, serve_with_gates):
+    browser = _read_held_across_remember(make_app, serve_with_gates, AtomicDictStore(), timeout=3600, remembered=1)
+    assert browser.read() == [None, {}]
+
+
+def test_a_read_held_across_a_shorter_remember_gives_session_timeout_back_with_only_touch(make_app, serve_with_gates):
+    browser = _read_held_across_remember(make_app, serve_with_gates, NeverShorteningTouch(), timeout=3600,
+                                         remembered=1)
+    assert browser.read() == [None, {'cart': '3'}]
