@@ -22,7 +22,7 @@ import bottle
 import pytest
 
 import canister
-from helpers import ROOT, read_log
+from helpers import ROOT, basic, read_log, write_users
 from servers import Client
 from session_kit import Browser, anonymous, gated_app, hold_request
 from test_store_optional_methods import AtomicDictStore, DictStore
@@ -583,3 +583,24 @@ def test_a_read_held_across_a_shorter_remember_gives_session_timeout_back_with_o
     browser = _read_held_across_remember(make_app, serve_with_gates, NeverShorteningTouch(), timeout=3600,
                                          remembered=1)
     assert browser.read() == [None, {'cart': '3'}]
+
+
+def test_a_users_file_change_that_ends_a_users_sessions_saves_the_ended_note_in_a_store_of_ones_own(
+        make_app, serve, tmp_path):
+    """"On a store with `sessions_of`, `end_sessions` (and a change of the Basic users file that ends a user's
+    sessions) also `save`s ... a short note under the key `ended:<user key>`"."""
+    users = write_users(tmp_path / 'users', alice='old-password', bob='builder')
+    store = AtomicDictStore()
+    app = make_app(store=store, auth_basic_users_file=str(users))
+    app.route('/', callback=_counter_of_foo(False))
+    browser = Client(serve(app))
+    assert browser.request('GET', '/?foo=a', headers={'Authorization': basic('alice', 'old-password')}).text == 'a 1'
+    assert browser.request('GET', '/?foo=a').text == 'a 2'
+    assert not [key for key in store.records if key.startswith('ended:')]
+    users.write_text(''.join(line for line in users.read_text().splitlines(True) if line.startswith('bob:'))
+                     + 'alice:%s\n' % _quick_hash('new-password'))
+    stamp = time.time() + 5
+    os.utime(users, (stamp, stamp))
+    time.sleep(1.2)   # (the file is looked at once a second)
+    assert browser.request('GET', '/?foo=a').text == 'a 1'   # ended: a new session
+    assert [key for key in store.records if key.startswith('ended:')] == ['ended:alice']
