@@ -306,6 +306,19 @@ def test_the_earlier_versions_percentages_follow_from_their_counts():
             assert '%+.1f' % (100 * (_number(c_after) / _number(c_before) - 1)) == shown.group(2)
 
 
+def test_the_earlier_versions_rows_of_the_last_two_rounds_are_the_figures_the_text_above_gives():
+    section = _readme_section('## Performance')
+    rows = _readme_section('### Earlier versions')
+    assert 'took d from 183,859 to 177,130 instructions (-3.7%) and c from 247,716 to 230,255 (-7.0%)' in section
+    assert '| this round (`1cf515d` before): see above | 183,859 | 177,130 | 247,716 | 230,255 |' in rows
+    assert 'd 176,055 before and 175,804 after, c 229,611 and 230,009' in section
+    assert 'That took d from 1,962 to 1,951 bytecodes a request and c from 2,620 to 2,606' in section
+    assert ('| 176,055 | 175,804 | 229,611 | 230,009 | within two runs\' difference; bytecodes d 1,962 to 1,951, '
+            'c 2,620 to 2,606 |') in rows
+    assert 'Instructions for d over the development of 2.0' in rows and '184,890 after the restructuring' in rows
+    assert re.search(r'^\| threads named only while[^|]*\| 184,890 \|', rows, re.M)
+
+
 def test_the_target_table_quotes_the_ratios_of_the_run_above_and_of_the_instruction_counts():
     section = _readme_section('## Performance')
     ratios = dict(re.findall(r'^\| (\w/\w) \| [^|]+ \| ([\d.]+) \|$', section, re.M))
