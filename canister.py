@@ -2315,7 +2315,7 @@ class RequestLog:
         self.logger.critical(msg, *args, **kwargs)
 
     def warn(self, msg: Any, *args: Any, **kwargs: Any) -> None:
-        """``app.log.warning``: 1.x's own code called ``log.warn``, which Python 3.13's loggers no longer have."""
+        """``app.log.warning``: 1.x's own code called ``log.warn``, a name Python's loggers keep only as deprecated."""
         self.logger.warning(msg, *args, **kwargs)
 
     @property
@@ -3538,8 +3538,9 @@ class _Param:
         self.required = _is_required(parameter, self.optional)
         #: ``Optional[X]`` without a default: None when absent (with one, the handler's default).
         self.none_if_absent = self.optional and parameter.default is _EMPTY
-        #: A text taken as sent (no conversion, one value): the common case, bound on a short path.
-        self.plain = self.convert is None and not (self.many or self.is_file or self.optional)
+        #: A text taken as sent (no conversion, or ``str``'s, which gives a text back as it is; one value): the
+        #: common case, bound on a short path.
+        self.plain = self.convert in (None, _to_str) and not (self.many or self.is_file or self.optional)
         #: The name as Bottle keys it in query and form dicts (latin-1 text of the UTF-8 bytes).
         self.wire_name = self.name.encode('utf-8').decode('latin1')
         #: A dataclass, ``NamedTuple``, ``TypedDict`` or pydantic model (one, not a list of them): when it is the handler's lone

@@ -270,8 +270,8 @@ def timing_options(description: str, rounds: int, requests: int, warmup: int,
     """The options of an interleaved timing script (each adds its own after these)."""
     parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--rounds", type=int, default=rounds, help=f"rounds (default {rounds})")
-    parser.add_argument("--requests", type=int, default=requests, help=f"requests per {unit} per round")
-    parser.add_argument("--warmup", type=int, default=warmup, help=f"warm-up requests per {unit}")
+    parser.add_argument("--requests", type=int, default=requests, help=f"requests per {unit} per round (default {requests})")
+    parser.add_argument("--warmup", type=int, default=warmup, help=f"warm-up requests per {unit} (default {warmup})")
     parser.add_argument("--markdown", action="store_true", help="print Markdown tables")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     return parser
