@@ -7277,9 +7277,10 @@ class SessionManager:
         if key is None or _user_key(context.user) != key or not (context.exists or context.keep_empty or context.data):
             return []
         now = _now()
+        if not context.created_ms:  # (as the save would take it, in ms: the time told here is the one stored)
+            context.created_ms = int(now * 1000)
         life = context.lifetime or self.timeout
-        return [{'created': context.created_ms / 1000 if context.created_ms else now,
-                 'last_used': now if life > 0 else None, 'current': True}]
+        return [{'created': context.created_ms / 1000, 'last_used': now if life > 0 else None, 'current': True}]
 
     def end_session(self, sid: str, person: Optional[str], keep: Tuple[Optional[str], ...] = (),
             expected: Any = None, spare: Optional[str] = None, tag: Optional[str] = None) -> bool:
