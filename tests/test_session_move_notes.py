@@ -39,11 +39,12 @@ def _app_on(make_app: Any, serve: Any, store: Any, cap: int = 0) -> Tuple[Any, s
     return app, serve(app)
 
 
-def _moving(browser: Browser, arrived: threading.Event, release: threading.Event) -> Callable[[], Answer]:
-    """Start ``browser``'s ``/regenerate``, wait until the store holds it between the move's two steps; the
+def _moving(browser: Browser, arrived: threading.Event, release: threading.Event,
+            path: str = '/regenerate') -> Callable[[], Answer]:
+    """Start ``browser``'s ``path`` (a move), wait until the store holds it between the move's two steps; the
     ``finish()`` that lets it go on and gives its answer."""
     answers = {}
-    moving = threading.Thread(target=lambda: answers.setdefault('moved', browser.get('/regenerate')), daemon=True)
+    moving = threading.Thread(target=lambda: answers.setdefault('moved', browser.get(path)), daemon=True)
     moving.start()
     assert arrived.wait(10), 'the move never reached its second step'
 
@@ -132,6 +133,27 @@ def test_end_other_sessions_while_the_same_session_moves_keeps_it_under_its_new_
     assert laptop.read() == ['alice', {'cart': '1'}]
     assert tablet.read()[0] is None
     assert [entry['current'] for entry in plugin_of(app).sessions_of('alice')] == [False]
+
+
+def test_two_end_other_sessions_at_once_that_overlap_within_the_first_ones_move_leave_the_browser_logged_in(
+        make_app, serve, store_url):
+    store = canister.open_store(store_url)
+    arrived, release = held_between_the_moves_steps(store)
+    app, origin = _app_on(make_app, serve, store)
+    tablet = logged_in(origin)
+    laptop = logged_in(origin, cart='1')
+    old = laptop.sid
+    app.gates('a').release.set()  # (the first is held by the store alone, in its move)
+    finish = _moving(laptop, arrived, release, '/end-others-then-hold?name=a')
+    second = hold_request(app, origin, old, '/end-others-then-hold?name=b')
+
+    first = finish()
+    ending = second()
+
+    assert first.text == '1' and first.new_sid not in (None, '', old), first
+    assert ending.text == '0' and ending.set_cookies == [], ending
+    assert laptop.read() == ['alice', {'cart': '1'}] and tablet.read()[0] is None
+    assert len(plugin_of(app).sessions_of('alice')) == 1
 
 
 def _fails_once_armed(store: Any) -> threading.Event:
