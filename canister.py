@@ -7404,9 +7404,10 @@ class SessionManager:
         if key is None or _user_key(context.user) != key or not (context.exists or context.keep_empty or context.data):
             return []
         now = _now()
+        if not context.created_ms:  # (as the save would take it, in ms: the time told here is the one stored)
+            context.created_ms = int(now * 1000)
         life = context.lifetime or self.timeout
-        return [{'created': context.created_ms / 1000 if context.created_ms else now,
-                 'last_used': now if life > 0 else None, 'current': True}]
+        return [{'created': context.created_ms / 1000, 'last_used': now if life > 0 else None, 'current': True}]
 
     def end_session(self, sid: str, person: Optional[str], keep: Tuple[Optional[str], ...] = (),
             expected: Any = None, spare: Optional[str] = None, tag: Optional[str] = None) -> bool:
@@ -7577,6 +7578,9 @@ class SessionManager:
         """The ends of ``end_sessions_unlogged`` of the sessions listed under ``user`` (its key: ``person``); how
         many were ended, a session that a move has under two listed ids (``_one_per_move``) counted once."""
         listed = self._listed(user)
+        if keep:  # (a session kept that a move has under two ids, the old one noting the new, is kept under both)
+            moves = _moves_within(listed)
+            keep += tuple(moves[sid] for sid in keep if sid in moves)
         done = {sid for sid, _, _ in listed if sid not in keep and self.end_session(sid, person, keep, spare=spare,
                                                                                       tag=tag)}
         both = [new for new, old in _one_per_move(listed)[1].items() if new in done and old in done]
@@ -7947,12 +7951,27 @@ class SessionState:
             tail = self.tail
             if tail is None:
                 tail = self.tail = _record_tail(self._record_user(), self.created_ms, int(self.user_expires),
-                                                self.lifetime, self.login_line)
+                                                self.lifetime, self.login_line, self._noted_move())
             return _encode_record(self.data, tail)
         except (TypeError, ValueError, RecursionError):
             pass  # find which value it is
         raise (_unstorable_error(self.data, 'session.data') or _unstorable_error(self._record_user(), 'session.user')
                or SessionDataError('session.data: %s' % _STORABLE_RULE['session.data']))
+
+    def _noted_move(self) -> Optional[str]:
+        """The new id that the record as loaded notes (``_MOVING``: another request is moving the session), which
+        the record this request writes under the same id keeps (a ``remember()``, the same person set again):
+        without it, both ids counted again until the old one is marked.  None when this request moves the
+        session itself, or nothing is noted."""
+        end: Any = self.snapshot[-80:]  # (the note is the record's last value: an id of 43 characters)
+        if type(end) is not str:  # (a store of the app's own may give bytes)
+            end = bytes(end).decode('utf-8', 'replace')
+        if self.old_sid is not None or ',"' + _MOVING not in end:
+            return None
+        try:
+            return _read_record(self.snapshot).moving
+        except ValueError:
+            return None
 
     def _check_keys(self) -> None:
         """Refuse data whose dicts have keys other than text (before it is stored)."""
@@ -8181,8 +8200,7 @@ class SessionState:
         assert manager is not None and self.old_sid is not None
         user_key = _user_key(self._record_user())
         expected = self._note_move(sid, user_key)
-        # first: the marker names a session that exists
-        manager.create_moved(sid, record, ttl, user_key, self.old_sid)
+        self._create_new_id(sid, record, ttl, user_key, expected)  # first: the marker names a session that exists
         try:
             overtaken = bool(login is not None and self.login_at and self._ended_while_logging_in(sid, login))
             stored = self._mark_old_id(sid, record, expected)
@@ -8193,7 +8211,38 @@ class SessionState:
         except Exception:
             if self.sid == sid:  # (not moved yet: no marker names it; an id adopted is another's)
                 self._drop_new_id(sid)
+                self._drop_note(sid, expected)
             raise
+
+    def _create_new_id(self, sid: str, record: str, ttl: float, user_key: Optional[str], expected: str) -> None:
+        """The step of ``_move_old_id`` that stores the session under its new id ``sid``; if the store fails,
+        the note of the move (``expected``: the old id's record as ``_note_move`` left it) goes first."""
+        manager = self.manager
+        assert manager is not None
+        try:
+            manager.create_moved(sid, record, ttl, user_key, self.old_sid)
+        except Exception:
+            self._drop_note(sid, expected)
+            raise
+
+    def _drop_note(self, sid: str, expected: str) -> None:
+        """A move to the new id ``sid`` failed (the request answers 503 or 500): the old id's record no longer
+        notes it (``_MOVING``), if ``_note_move`` wrote that note (``expected`` is then not the record as loaded)
+        and the store lets.  Left there, the note would name an id no cookie holds while the session went on
+        under its old one, and the version before would read the record as corrupt."""
+        manager = self.manager
+        assert manager is not None and self.old_sid is not None
+        if expected == self.snapshot:
+            return
+        try:
+            current = manager.store.load(self.old_sid)
+            stored = _read_record(current) if current is not None else None
+            if stored is not None and stored.moving == sid:
+                unnoted = _encode_record(stored.data, _record_tail(stored.user, stored.created_ms, stored.user_expires,
+                                                                   stored.lifetime, stored.line))
+                manager.update(self.old_sid, current, unnoted, manager.ttl(stored.lifetime, stored.created_ms))
+        except Exception:  # (ValueError: no record any more; else the store is down: what failed first is told)
+            pass
 
     def _note_move(self, sid: str, user_key: Optional[str]) -> str:
         """Before ``_move_old_id`` of a session of the person ``user_key`` (None: nobody's) to the new id ``sid``
@@ -8306,7 +8355,7 @@ class SessionState:
         """This request's ``changes`` (none when the person changed) applied to ``current``, the old
         id's record as a parallel request left it, stored under the new id ``sid`` in place of
         ``record``; the record it holds now, or None if the new id ended meanwhile (end_sessions)."""
-        merged = self._merged(current, changes) if changes else None
+        merged = self._merged(current, changes, noted=False) if changes else None
         if merged is None:
             return record
         manager = self.manager
@@ -8446,9 +8495,11 @@ class SessionState:
                         != (base.user, base.user_expires, base.line))
         return changed, deleted, user_changed, self.lifetime != base.lifetime
 
-    def _merged(self, current: str, changes: _Changes) -> Optional[str]:
+    def _merged(self, current: str, changes: _Changes, noted: bool = True) -> Optional[str]:
         """This request's changes applied to the record stored now (self takes the result); None if
-        that is no session record (corrupt: a request reading it finds no session, as after a logout)."""
+        that is no session record (corrupt: a request reading it finds no session, as after a logout).
+        The note of a move under way (``_MOVING``) that record has stays, for a result stored under the
+        same id; not with ``noted=False``, for one that the move stores under its new id."""
         changed, deleted, user_changed, lifetime_changed = changes
         try:
             stored = _read_record(current)
@@ -8458,7 +8509,7 @@ class SessionState:
         data.update(changed)
         for key in deleted:
             data.pop(key, None)
-        self.data, self.tail = data, None
+        self.data = data
         if not self.created_anew:
             self.created_ms = stored.created_ms
         if not user_changed:
@@ -8466,6 +8517,9 @@ class SessionState:
             self.login_line = stored.line
         if not lifetime_changed:
             self.lifetime = stored.lifetime
+        # (the note as stored now, not as this request loaded it: else the pair counted twice again)
+        self.tail = _record_tail(self._record_user(), self.created_ms, int(self.user_expires), self.lifetime,
+                                 self.login_line, stored.moving if noted else None)
         return self.record()
 
     def _ended(self, headers: Headers, https: bool, stop: str) -> None:

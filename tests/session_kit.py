@@ -379,6 +379,21 @@ def held_across(app: Any, origin: str, sid: Optional[str], held: str, *meanwhile
     return release()
 
 
+def held_between_the_moves_steps(store: Any) -> Tuple[threading.Event, threading.Event]:
+    """Make ``store`` hold a move after it stored the new id, before it marks the old one: the
+    events ``arrived`` (set when the move gets there) and ``release`` (the test lets it go on)."""
+    update, arrived, release = store.update, threading.Event(), threading.Event()
+
+    def held_update(sid, expected, record, ttl):
+        if record.startswith('"moved:') and not arrived.is_set():
+            arrived.set()
+            assert release.wait(10)
+        return update(sid, expected, record, ttl)
+
+    store.update = held_update
+    return arrived, release
+
+
 def held_across_moves(app: Any, origin: str, browser: Browser, held: str, *moves: str,
                       meanwhile: Optional[Callable[[], Any]] = None) -> 'Answer':
     """The answer to ``held`` (a gated query with the browser's cookie), which loads the session and waits

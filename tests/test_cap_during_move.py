@@ -14,22 +14,7 @@ import time
 from typing import Any, Callable, List, Tuple
 
 import canister
-from session_kit import Answer, Browser, gated_app, logged_in, plugin_of
-
-
-def _held_between_the_moves_steps(store: Any) -> Tuple[threading.Event, threading.Event]:
-    """Make ``store`` hold a move after it stored the new id, before it marks the old one: the
-    events ``arrived`` (set when the move gets there) and ``release`` (the test lets it go on)."""
-    update, arrived, release = store.update, threading.Event(), threading.Event()
-
-    def held_update(sid, expected, record, ttl):
-        if record.startswith('"moved:') and not arrived.is_set():
-            arrived.set()
-            assert release.wait(10)
-        return update(sid, expected, record, ttl)
-
-    store.update = held_update
-    return arrived, release
+from session_kit import Answer, Browser, gated_app, held_between_the_moves_steps, logged_in, plugin_of
 
 
 def _a_move_held(make_app: Any, serve: Any, clock: Any, store_url: str, cap: int,
@@ -39,7 +24,7 @@ def _a_move_held(make_app: Any, serve: Any, clock: Any, store_url: str, cap: int
     steps.  The app, its origin, those browsers, the laptop, and ``finish()``, which lets the move go on
     and gives the laptop's answer."""
     store = canister.open_store(store_url)
-    arrived, release = _held_between_the_moves_steps(store)  # (before the install, which takes the store's update)
+    arrived, release = held_between_the_moves_steps(store)  # (before the install, which takes the store's update)
     app = gated_app(make_app, None, store=store, config={'session_max_per_user': cap})
     origin = serve(app)
     others = []

@@ -70,3 +70,13 @@ def test_a_login_for_this_request_only_lists_no_session(make_app, tmp_path):
     web = cookieless_client(devices_app(make_app, auth_basic_users_file=str(users)))
     response = web.get('/devices', headers={'Authorization': basic('alice', 'secret')})
     assert json.loads(response.text) == [] and cookie_value(response) is None  # Basic on a request without a session
+
+
+def test_a_login_without_a_session_lists_its_creation_in_milliseconds_as_it_is_stored(make_app, store_url, clock):
+    clock.now = int(clock.now) + 0.123456  # (a time with microseconds; the store keeps milliseconds)
+    web = cookieless_client(devices_app(make_app, session_store=store_url))
+    here = web.get('/login/alice')
+    [created] = [entry['created'] for entry in json.loads(here.text)]
+    later = json.loads(web.get('/devices', headers=with_cookie(cookie_value(here))).text)
+    assert created == int(clock.now * 1000) / 1000
+    assert [(entry['created'], entry['current']) for entry in later] == [(created, True)]

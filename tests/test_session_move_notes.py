@@ -1,0 +1,245 @@
+"""A move of a session within one person (``session.regenerate()``) notes its new id in the old id's record
+until the old id is marked moved: the cap per user, ``sessions_of`` and ``end_sessions`` count the two ids
+as one session meanwhile.  What else runs at that moment must neither drop the note nor be fooled by it: a
+request saving into the old id, ``end_other_sessions`` of the same session, a move whose new id could not be
+stored.  On each store canister ships, with real HTTP; the store holds the move between its two steps (its
+``update`` of the old id to the marker waits) while the other requests run.
+"""
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any, Callable, Tuple
+
+import canister
+from canister import session
+from session_kit import (Answer, Browser, gated_app, held_between_the_moves_steps, hold_request, logged_in,
+                         plugin_of, wait_at_gate)
+
+
+def _app_on(make_app: Any, serve: Any, store: Any, cap: int = 0) -> Tuple[Any, str]:
+    """A gated app on ``store`` (under ``session_max_per_user = cap``, if given), with ``/end-others-then-hold``
+    (``end_other_sessions()``, then held on the gate ``name`` before its answer is stored); and its origin."""
+    app = gated_app(make_app, None, store=store, config={'session_max_per_user': cap} if cap else None)
+
+    @app.get('/end-others-then-hold')
+    def end_others_then_hold(name):
+        ended = session.end_other_sessions()
+        held = app.gates(name)
+        held.loaded.set()
+        assert held.release.wait(20), 'the test never released gate %s' % name
+        return str(ended)
+
+    @app.get('/hold-then-set')
+    def hold_then_set(name, key, value):
+        wait_at_gate(app, name)
+        session.data[key] = value
+        return 'set'
+
+    return app, serve(app)
+
+
+def _moving(browser: Browser, arrived: threading.Event, release: threading.Event,
+            path: str = '/regenerate') -> Callable[[], Answer]:
+    """Start ``browser``'s ``path`` (a move), wait until the store holds it between the move's two steps; the
+    ``finish()`` that lets it go on and gives its answer."""
+    answers = {}
+    moving = threading.Thread(target=lambda: answers.setdefault('moved', browser.get(path)), daemon=True)
+    moving.start()
+    assert arrived.wait(10), 'the move never reached its second step'
+
+    def finish() -> Answer:
+        release.set()
+        moving.join(10)
+        assert not moving.is_alive()
+        return answers['moved']
+
+    return finish
+
+
+def _a_save_into_the_old_id_during_a_move(make_app, serve, clock, store_url, cap=0):
+    """alice on the tablet, then the laptop; a request of the laptop loads its session and is held; the laptop
+    regenerates, held between the move's two steps; the held request then saves cart=2 into the old id.
+    The app, its origin, the tablet, the laptop and ``finish()`` (the move goes on, its answer)."""
+    store = canister.open_store(store_url)
+    arrived, release = held_between_the_moves_steps(store)
+    app, origin = _app_on(make_app, serve, store, cap)
+    tablet = logged_in(origin)
+    clock.advance(1)
+    laptop = logged_in(origin, cart='1')
+    clock.advance(5)
+    time.sleep(0.005)  # (Redis times a key's life by its own clock, which the test's clock does not move)
+    saving = hold_request(app, origin, laptop.sid, '/hold-then-set?name=c&key=cart&value=2')
+    finish = _moving(laptop, arrived, release)
+    clock.advance(0.01)
+    assert saving().status == 200
+    return app, origin, tablet, laptop, finish
+
+
+def test_a_save_into_the_old_id_while_the_session_moves_leaves_it_listed_once(make_app, serve, clock, store_url):
+    app, _, tablet, laptop, finish = _a_save_into_the_old_id_during_a_move(make_app, serve, clock, store_url)
+
+    during = plugin_of(app).sessions_of('alice')
+    moved = finish()
+
+    assert moved.status == 200 and moved.new_sid, moved
+    assert len(during) == 2
+    assert laptop.read() == ['alice', {'cart': '2'}] and tablet.read()[0] == 'alice'
+    assert len(plugin_of(app).sessions_of('alice')) == 2
+
+
+def test_a_login_after_a_save_into_the_old_id_of_a_moving_session_ends_no_device_within_the_cap(
+        make_app, serve, clock, store_url):
+    app, origin, tablet, laptop, finish = _a_save_into_the_old_id_during_a_move(make_app, serve, clock, store_url,
+                                                                                 cap=3)
+    phone = Browser(origin)
+
+    assert phone.get('/login?name=alice').status == 200
+    assert finish().new_sid
+
+    assert [browser.read()[0] for browser in (tablet, laptop, phone)] == ['alice'] * 3
+    assert len(plugin_of(app).sessions_of('alice')) == 3
+
+
+def test_end_sessions_after_a_save_into_the_old_id_of_a_moving_session_counts_it_once(
+        make_app, serve, clock, store_url):
+    app, _, tablet, laptop, finish = _a_save_into_the_old_id_during_a_move(make_app, serve, clock, store_url)
+
+    assert plugin_of(app).end_sessions('alice') == 2
+    moved = finish()
+
+    assert moved.new_sid == '' and laptop.read()[0] is None and tablet.read()[0] is None, moved
+    assert plugin_of(app).sessions_of('alice') == []
+
+
+def test_end_other_sessions_while_the_same_session_moves_keeps_it_under_its_new_id(make_app, serve, store_url):
+    """The browser's regenerate (stored under its new id, the old one not yet marked) and, meanwhile, a request
+    of the same cookie that ends the other sessions: the browser stays logged in under the id its regenerate
+    gave it; the tablet's session ends."""
+    store = canister.open_store(store_url)
+    arrived, release = held_between_the_moves_steps(store)
+    app, origin = _app_on(make_app, serve, store)
+    tablet = logged_in(origin)
+    laptop = logged_in(origin, cart='1')
+    old = laptop.sid
+    finish = _moving(laptop, arrived, release)
+    ending = hold_request(app, origin, old, '/end-others-then-hold?name=e')
+
+    moved = finish()
+    ended = ending()
+
+    assert moved.status == 200 and moved.new_sid not in (None, '', old), moved
+    assert ended.status == 200 and ended.text == '1', ended
+    assert laptop.read() == ['alice', {'cart': '1'}]
+    assert tablet.read()[0] is None
+    assert [entry['current'] for entry in plugin_of(app).sessions_of('alice')] == [False]
+
+
+def test_two_end_other_sessions_at_once_that_overlap_within_the_first_ones_move_leave_the_browser_logged_in(
+        make_app, serve, store_url):
+    store = canister.open_store(store_url)
+    arrived, release = held_between_the_moves_steps(store)
+    app, origin = _app_on(make_app, serve, store)
+    tablet = logged_in(origin)
+    laptop = logged_in(origin, cart='1')
+    old = laptop.sid
+    app.gates('a').release.set()  # (the first is held by the store alone, in its move)
+    finish = _moving(laptop, arrived, release, '/end-others-then-hold?name=a')
+    second = hold_request(app, origin, old, '/end-others-then-hold?name=b')
+
+    first = finish()
+    ending = second()
+
+    assert first.text == '1' and first.new_sid not in (None, '', old), first
+    assert ending.text == '0' and ending.set_cookies == [], ending
+    assert laptop.read() == ['alice', {'cart': '1'}] and tablet.read()[0] is None
+    assert len(plugin_of(app).sessions_of('alice')) == 1
+
+
+def _fails_once_armed(store: Any) -> threading.Event:
+    """Make ``store``'s ``create`` fail once (the store cut off) after the returned event is set."""
+    create, armed = store.create, threading.Event()
+
+    def create_or_fail(*arguments):
+        if armed.is_set():
+            armed.clear()
+            raise canister.StoreUnavailable('the test cut the store off')
+        return create(*arguments)
+
+    store.create = create_or_fail
+    return armed
+
+
+def _a_move_that_failed(make_app, serve, store_url):
+    """alice on the tablet and the laptop (cart=1), whose regenerate failed storing its new id (503).  The app,
+    its origin, the store, the tablet, the laptop, and the laptop's record before the regenerate."""
+    store = canister.open_store(store_url)
+    armed = _fails_once_armed(store)
+    app, origin = _app_on(make_app, serve, store)
+    tablet = logged_in(origin)
+    laptop = logged_in(origin, cart='1')
+    before, old = store.load(laptop.sid), laptop.sid
+    armed.set()
+    failed = laptop.get('/regenerate')
+    assert failed.status == 503 and failed.new_sid is None and laptop.sid == old, failed
+    return app, origin, store, tablet, laptop, before
+
+
+def test_a_move_whose_new_id_could_not_be_stored_leaves_the_old_record_as_it_was(make_app, serve, store_url):
+    _, _, store, _, laptop, before = _a_move_that_failed(make_app, serve, store_url)
+
+    assert store.load(laptop.sid) == before
+    assert laptop.read() == ['alice', {'cart': '1'}]
+
+
+def test_after_a_move_that_failed_the_session_saves_moves_and_counts_once(make_app, serve, store_url):
+    app, _, _, tablet, laptop, _ = _a_move_that_failed(make_app, serve, store_url)
+    plugin = plugin_of(app)
+
+    assert len(plugin.sessions_of('alice')) == 2
+    assert laptop.get('/set?key=cart&value=2').status == 200
+    assert len(plugin.sessions_of('alice')) == 2
+    old = laptop.sid
+    assert laptop.get('/regenerate').status == 200 and laptop.sid != old
+
+    assert laptop.read() == ['alice', {'cart': '2'}] and tablet.read()[0] == 'alice'
+    assert len(plugin.sessions_of('alice')) == 2
+    assert plugin.end_sessions('alice') == 2
+
+
+def _a_request_on_the_old_id_during_a_move(make_app, serve, store_url, path):
+    """alice on the tablet and the laptop, whose regenerate is held between the move's two steps while another
+    request of the laptop's old cookie runs ``path`` (answered 200).  The app, the tablet, the laptop and
+    ``finish()`` (the move goes on, its answer)."""
+    store = canister.open_store(store_url)
+    arrived, release = held_between_the_moves_steps(store)
+    app, origin = _app_on(make_app, serve, store)
+    tablet = logged_in(origin)
+    laptop = logged_in(origin, cart='1')
+    old = laptop.sid
+    finish = _moving(laptop, arrived, release)
+    assert Browser(origin, old, follow=False).get(path).status == 200
+    return app, tablet, laptop, finish
+
+
+def test_remember_on_the_old_id_while_the_session_moves_leaves_it_listed_once(make_app, serve, store_url):
+    app, tablet, laptop, finish = _a_request_on_the_old_id_during_a_move(make_app, serve, store_url,
+                                                                         '/remember?seconds=600')
+
+    during = plugin_of(app).sessions_of('alice')
+    assert finish().new_sid
+
+    assert len(during) == 2 and len(plugin_of(app).sessions_of('alice')) == 2
+    assert laptop.read() == ['alice', {'cart': '1'}] and tablet.read()[0] == 'alice'
+
+
+def test_the_same_user_set_again_on_the_old_id_while_the_session_moves_leaves_it_listed_once(
+        make_app, serve, store_url):
+    app, tablet, laptop, finish = _a_request_on_the_old_id_during_a_move(make_app, serve, store_url,
+                                                                         '/login?name=alice')
+
+    during = plugin_of(app).sessions_of('alice')
+    assert finish().new_sid
+
+    assert len(during) == 2 and len(plugin_of(app).sessions_of('alice')) == 2
+    assert laptop.read() == ['alice', {'cart': '1'}] and tablet.read()[0] == 'alice'
