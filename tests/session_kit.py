@@ -184,6 +184,14 @@ def expires_cookie(set_cookie: str) -> bool:
     return re.search(r';\s*max-age=0\s*(;|$)', set_cookie, re.IGNORECASE) is not None
 
 
+def max_age(answer: Any) -> Optional[int]:
+    """The Max-Age of the session cookie an answer set (None: no cookie, or one without it)."""
+    for cookie in answer.set_cookies:
+        found = re.search(r';\s*max-age=(\d+)', cookie, re.IGNORECASE)
+        return int(found.group(1)) if found else None
+    return None
+
+
 class Browser:
     """Real HTTP to ``origin`` (http://127.0.0.1:port); ``sid`` is the session cookie it sends.
 
@@ -199,13 +207,23 @@ class Browser:
         self.timeout = timeout
 
     def get(self, path: str, headers: Optional[Dict[str, str]] = None) -> Answer:
+        return self.send('GET', path, headers)
+
+    def post(self, path: str, form: Dict[str, str], headers: Optional[Dict[str, str]] = None) -> Answer:
+        """A form POST (urlencoded) of ``form`` to ``path``, with ``headers`` (the page's ``Origin``, say)."""
+        sent = {'Content-Type': 'application/x-www-form-urlencoded'}
+        sent.update(headers or {})
+        return self.send('POST', path, sent, urllib.parse.urlencode(form).encode())
+
+    def send(self, method: str, path: str, headers: Optional[Dict[str, str]] = None,
+             body: Optional[bytes] = None) -> Answer:
         sent = {'Connection': 'close'}
         if self.sid:
             sent['Cookie'] = '%s=%s' % (COOKIE, self.sid)
         sent.update(headers or {})
         connection = http.client.HTTPConnection(self.host, self.port, timeout=self.timeout)
         try:
-            connection.request('GET', path, headers=sent)
+            connection.request(method, path, body=body, headers=sent)
             response = connection.getresponse()
             answer = Answer(response.status, response.msg, response.read())
         finally:
@@ -333,15 +351,17 @@ def served_rotation_app(make_app: Any, serve_with_gates: Callable[[Any], str], u
     return app, serve_with_gates(app)
 
 
-def hold_request(app: Any, origin: str, sid: Optional[str], path: str) -> Callable[[], 'Answer']:
+def hold_request(app: Any, origin: str, sid: Optional[str], path: str,
+                 send: Optional[Callable[[Browser], 'Answer']] = None) -> Callable[[], 'Answer']:
     """Start ``path`` (a request whose ``name`` query names its gate) with cookie ``sid`` in a thread, and
-    wait until its handler has loaded the session; ``release()`` lets the handler go on and gives its answer."""
+    wait until its handler has loaded the session; ``release()`` lets the handler go on and gives its answer.
+    ``send``: how the request is sent, given the browser (a GET of ``path`` if not given)."""
     [name] = urllib.parse.parse_qs(urllib.parse.urlsplit(path).query)['name']
     result = {}
     holder = Browser(origin, sid, follow=False)
 
     def run():
-        result['answer'] = holder.get(path)
+        result['answer'] = send(holder) if send is not None else holder.get(path)
 
     thread = threading.Thread(target=run, daemon=True)
     thread.start()

@@ -6,15 +6,14 @@ SQLite, a real redis-server), served over HTTP by a real server on 127.0.0.1.
 """
 from __future__ import annotations
 
-import re
 import time
-from typing import Any, Optional
+from typing import Any
 
 import pytest
 
 from helpers import read_log, warning_lines
-from session_kit import (Browser, expires_cookie, gated_app, held_across, hold_request, logged_in, plugin_of,
-                         wait_at_gate)
+from session_kit import (Browser, expires_cookie, gated_app, held_across, hold_request, logged_in, max_age,
+                         plugin_of, wait_at_gate)
 
 
 def race_app(make_app: Any, url: str, **config: Any) -> Any:
@@ -41,14 +40,6 @@ def race_app(make_app: Any, url: str, **config: Any) -> Any:
         return 'bye'
 
     return app
-
-
-def max_age(answer: Any) -> Optional[int]:
-    """The Max-Age of the session cookie an answer set (None: no cookie, or one without it)."""
-    for cookie in answer.set_cookies:
-        found = re.search(r';\s*max-age=(\d+)', cookie, re.IGNORECASE)
-        return int(found.group(1)) if found else None
-    return None
 
 
 # --------------------------------------------------------------------------
