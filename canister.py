@@ -6653,10 +6653,14 @@ class RedisStore(SessionStore):
 
     def _check_eviction(self, client: Any) -> None:
         """Set ``eviction_note`` when Redis has a ``maxmemory`` and a ``maxmemory-policy`` other than
-        ``noeviction``: once full it evicts keys canister needs, not only sessions.  Nothing where ``CONFIG`` is
-        refused (managed Redis renames it, an ACL may deny it)."""
+        ``noeviction``: once full it evicts keys canister needs, not only sessions; on a Cluster, that of any master
+        (redis-py asks one node at random unless told).  Nothing where ``CONFIG`` is refused (managed Redis renames
+        it, an ACL may deny it)."""
         try:
-            answer = client.config_get('maxmemory*')
+            if self._cluster:
+                answer = client.config_get('maxmemory*', target_nodes=client.PRIMARIES)
+            else:
+                answer = client.config_get('maxmemory*')
         except self._response_error:
             return
         answers = [answer] if 'maxmemory-policy' in answer else list(answer.values())  # (a Cluster's: by node)

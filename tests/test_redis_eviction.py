@@ -15,6 +15,7 @@ import canister
 from canister import session
 import helpers
 from helpers import counter_app, warning_lines
+from redis_topologies import ClusterSetup
 from servers import RedisServer
 from session_kit import Browser, gated_app, hold_request, logged_in, plugin_of
 
@@ -198,3 +199,57 @@ def test_a_logout_sticks_even_when_redis_evicts_its_ended_marker_before_a_held_r
     assert not client.exists('canister:session:' + alice.sid)
     assert Browser(origin, alice.sid, follow=False).read() == [None, {}]
     assert plugin_of(app).sessions_of('alice') == []
+
+
+@pytest.fixture(scope='module')
+def cluster():
+    """A Redis Cluster of three masters (no replicas) that the Cluster tests of this module share."""
+    with ClusterSetup(replicas=0) as setup:
+        yield setup
+
+
+@pytest.fixture
+def cluster_policy(cluster):
+    """``cluster_policy(policy, nodes)``: ``maxmemory 64mb`` and ``policy`` on those nodes of ``cluster`` (all if
+    none named); every node back to no ``maxmemory`` and ``noeviction`` after the test."""
+    def set_policy(policy, nodes=None):
+        for node in nodes or cluster.nodes:
+            client = node.client()
+            client.config_set('maxmemory', '64mb')
+            client.config_set('maxmemory-policy', policy)
+            client.close()
+
+    yield set_policy
+    for node in cluster.nodes:
+        client = node.client()
+        client.config_set('maxmemory', '0')
+        client.config_set('maxmemory-policy', 'noeviction')
+        client.close()
+
+
+def test_a_redis_cluster_whose_nodes_may_evict_keys_is_the_same_warning_at_install(
+        make_app, cluster, cluster_policy, log_dir):
+    cluster_policy('allkeys-lru')
+    with pytest.warns(canister.CanisterWarning, match='maxmemory-policy allkeys-lru'):
+        counter_app(make_app, session_store=cluster.url)
+    [line] = policy_warnings(log_dir)
+    assert 'Redis has maxmemory 67108864 and maxmemory-policy allkeys-lru' in line, line
+    assert "the users' sets of sessions (end_sessions" in line and 'set maxmemory-policy noeviction' in line, line
+
+
+def test_a_redis_cluster_with_one_master_that_may_evict_keys_is_a_warning_naming_its_policy(
+        make_app, cluster, cluster_policy, log_dir):
+    """The sessions of that master's slots, and the other keys there, may go: the install asks every node."""
+    cluster_policy('volatile-lfu', [cluster.nodes[2]])  # (not the first node the URL names)
+    with pytest.warns(canister.CanisterWarning, match='maxmemory-policy volatile-lfu'):
+        counter_app(make_app, session_store=cluster.url)
+    [line] = policy_warnings(log_dir)
+    assert "login throttle's counts" in line and "users' sets" not in line, line
+
+
+def test_a_redis_cluster_under_noeviction_is_no_warning(make_app, cluster, cluster_policy, log_dir):
+    cluster_policy('noeviction')
+    with warnings.catch_warnings():
+        warnings.simplefilter('error', canister.CanisterWarning)
+        counter_app(make_app, session_store=cluster.url)
+    assert policy_warnings(log_dir) == []
