@@ -88,6 +88,19 @@ def test_on_a_full_redis_a_request_that_only_reads_its_session_is_served_and_ext
     assert_no_traceback(answer, log_dir)
 
 
+def test_on_a_full_redis_that_lost_the_read_script_a_read_loads_it_again_and_is_served(make_app, any_redis, log_dir):
+    """``SCRIPT FLUSH`` stands for a Redis that restarted full (or a replica that took over): the read meets
+    ``NOSCRIPT``, and ``SCRIPT LOAD``, which a full Redis takes, then the read script."""
+    app = full_app(make_app, any_redis)
+    web = client(app)
+    web.get('/login')
+    full = fill_up(any_redis)
+    full.script_flush()
+    answer = web.get('/read', expect_errors=True)
+    assert answer.status_int == 200 and answer.json['read'] == ['alice', {}], answer
+    assert error_lines(log_dir) == []
+
+
 def test_on_a_full_redis_a_request_that_changes_its_session_answers_503_and_the_session_stays_as_it_was(
         make_app, any_redis, log_dir):
     app = full_app(make_app, any_redis)
