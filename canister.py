@@ -6142,8 +6142,11 @@ def _redis_errors(redis: Any) -> Tuple[typing.Type[Exception], ...]:
 #: redis-py's note on the command of a pipeline that failed quotes its first 100 characters: a
 #: session's key (its full id) and record, which must not reach the log.  Only the command's name is kept.
 _REDIS_PIPELINE_NOTE = re.compile(r'Command # \d+ \((\S*).*\) of pipeline caused error: ', re.DOTALL)
-#: What Redis adds to the error of a command a Lua script ran (a session's read is one): which script, which line.
-_REDIS_SCRIPT_NOTE = re.compile(r' script: [0-9a-f]{40}, on @user_script:\d+\.')
+#: What Redis adds to the error of a command a Lua script ran (a session's read is one): which script, which line;
+#: before Redis 7, in front of the command's error (its code too: ``-OOM ``) and with spaces after it.
+_REDIS_SCRIPT_NOTE = re.compile(r' script: [0-9a-f]{40}, on @user_script:\d+\.|'
+                                r'Error running script \(call to f_[0-9a-f]{40}\): @user_script:\d+: '
+                                r'@user_script: \d+: (-[A-Z]+ )?')
 #: What Redis answers a write once it holds ``maxmemory`` under ``maxmemory-policy noeviction``.
 _REDIS_FULL = "used memory > 'maxmemory'"
 #: What Redis answers a write it refuses while it answers reads: a full one (``maxmemory``, its words above), one
@@ -6159,7 +6162,7 @@ def _redis_error_text(error: Exception) -> str:
     Sentinel's "no master found" prints a long object per sentinel, too long for a log line),
     with no key or value of a pipelined command, no note of the script that ran it, and what to do when
     Redis is full."""
-    text, start = _REDIS_SCRIPT_NOTE.sub('', _REDIS_PIPELINE_NOTE.sub(r'\1 failed: ', str(error))), 0
+    text, start = _REDIS_SCRIPT_NOTE.sub('', _REDIS_PIPELINE_NOTE.sub(r'\1 failed: ', str(error))).rstrip(), 0
     if _REDIS_FULL in text:
         text += (' (Redis is full (maxmemory reached): raise maxmemory, and keep maxmemory-policy noeviction: a '
                  'policy that evicts would take keys canister needs besides sessions, the login throttle\'s counts '
@@ -6766,10 +6769,14 @@ class RedisStore(SessionStore):
 
     def _check_eviction(self, client: Any) -> None:
         """Set ``eviction_note`` when Redis has a ``maxmemory`` and a ``maxmemory-policy`` other than
-        ``noeviction``: once full it evicts keys canister needs, not only sessions.  Nothing where ``CONFIG`` is
-        refused (managed Redis renames it, an ACL may deny it)."""
+        ``noeviction``: once full it evicts keys canister needs, not only sessions; on a Cluster, that of any master
+        (redis-py asks one node at random unless told).  Nothing where ``CONFIG`` is refused (managed Redis renames
+        it, an ACL may deny it)."""
         try:
-            answer = client.config_get('maxmemory*')
+            if self._cluster:
+                answer = client.config_get('maxmemory*', target_nodes=client.PRIMARIES)
+            else:
+                answer = client.config_get('maxmemory*')
         except self._response_error:
             return
         answers = [answer] if 'maxmemory-policy' in answer else list(answer.values())  # (a Cluster's: by node)

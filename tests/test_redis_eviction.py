@@ -15,8 +15,9 @@ import canister
 from canister import session
 import helpers
 from helpers import counter_app, warning_lines
+from redis_topologies import ClusterSetup
 from servers import RedisServer
-from session_kit import Browser, gated_app, hold_request, logged_in, plugin_of
+from session_kit import Browser, anonymous, gated_app, hold_request, logged_in, plugin_of, wait_at_gate
 
 #: The words of the warning, whatever the policy.
 WARNED = 'once full it evicts keys canister needs besides sessions'
@@ -198,3 +199,125 @@ def test_a_logout_sticks_even_when_redis_evicts_its_ended_marker_before_a_held_r
     assert not client.exists('canister:session:' + alice.sid)
     assert Browser(origin, alice.sid, follow=False).read() == [None, {}]
     assert plugin_of(app).sessions_of('alice') == []
+
+
+@pytest.fixture(scope='module')
+def cluster():
+    """A Redis Cluster of three masters (no replicas) that the Cluster tests of this module share."""
+    with ClusterSetup(replicas=0) as setup:
+        yield setup
+
+
+@pytest.fixture
+def cluster_policy(cluster):
+    """``cluster_policy(policy, nodes)``: ``maxmemory 64mb`` and ``policy`` on those nodes of ``cluster`` (all if
+    none named); every node back to no ``maxmemory`` and ``noeviction`` after the test."""
+    def set_policy(policy, nodes=None):
+        for node in nodes or cluster.nodes:
+            client = node.client()
+            client.config_set('maxmemory', '64mb')
+            client.config_set('maxmemory-policy', policy)
+            client.close()
+
+    yield set_policy
+    for node in cluster.nodes:
+        client = node.client()
+        client.config_set('maxmemory', '0')
+        client.config_set('maxmemory-policy', 'noeviction')
+        client.close()
+
+
+def test_a_redis_cluster_whose_nodes_may_evict_keys_is_the_same_warning_at_install(
+        make_app, cluster, cluster_policy, log_dir):
+    cluster_policy('allkeys-lru')
+    with pytest.warns(canister.CanisterWarning, match='maxmemory-policy allkeys-lru'):
+        counter_app(make_app, session_store=cluster.url)
+    [line] = policy_warnings(log_dir)
+    assert 'Redis has maxmemory 67108864 and maxmemory-policy allkeys-lru' in line, line
+    assert "the users' sets of sessions (end_sessions" in line and 'set maxmemory-policy noeviction' in line, line
+
+
+def test_a_redis_cluster_with_one_master_that_may_evict_keys_is_a_warning_naming_its_policy(
+        make_app, cluster, cluster_policy, log_dir):
+    """The sessions of that master's slots, and the other keys there, may go: the install asks every node."""
+    cluster_policy('volatile-lfu', [cluster.nodes[2]])  # (not the first node the URL names)
+    with pytest.warns(canister.CanisterWarning, match='maxmemory-policy volatile-lfu'):
+        counter_app(make_app, session_store=cluster.url)
+    [line] = policy_warnings(log_dir)
+    assert "login throttle's counts" in line and "users' sets" not in line, line
+
+
+def test_a_redis_cluster_under_noeviction_is_no_warning(make_app, cluster, cluster_policy, log_dir):
+    cluster_policy('noeviction')
+    with warnings.catch_warnings():
+        warnings.simplefilter('error', canister.CanisterWarning)
+        counter_app(make_app, session_store=cluster.url)
+    assert policy_warnings(log_dir) == []
+
+
+@pytest.mark.parametrize('evicted', [False, True])
+def test_a_login_held_across_a_logout_stays_out_unless_redis_evicts_the_marker_then_it_is_kept_in_a_new_session(
+        make_app, redis_server, serve_with_gates, log_dir, evicted):
+    """A login (``session.user =`` after the wait) loaded an anonymous session; a logout of that session leaves its
+    "ended" marker, and the login, saving after it, stores nothing and expires the cookie.  With the marker evicted
+    (``DEL``) before the login saves, the store holds nothing under the old id, as for a session that expired or
+    that the store lost: the login is kept in a new session, with the anonymous data it loaded.  The old id stays
+    ended either way; no 500."""
+    app = gated_app(make_app, redis_server.url, catchall=True)
+    origin = serve_with_gates(app)
+    browser = anonymous(origin, cart='1')
+    old = browser.sid
+    release = hold_request(app, origin, old, '/hold?name=a&user=alice')
+    assert Browser(origin, old, follow=False).get('/logout').status == 200
+    if evicted:
+        redis.Redis(port=redis_server.port).delete('canister:session:' + old)
+    held = release()
+    assert held.status == 200, held
+    assert Browser(origin, old, follow=False).read() == [None, {}]
+    if evicted:
+        assert held.new_sid not in (None, '', old), held
+        assert Browser(origin, held.new_sid).read() == ['alice', {'cart': '1'}]
+        assert len(plugin_of(app).sessions_of('alice')) == 1
+        assert any('was no longer in the store when the login of this request saved it' in line
+                   for line in warning_lines(log_dir)), warning_lines(log_dir)
+    else:
+        assert held.new_sid == '' and plugin_of(app).sessions_of('alice') == [], held
+
+
+def login_held_app(make_app, url):
+    """``gated_app`` plus ``/login-held?name=G``: logs alice in (``session.user =``), then waits at gate G."""
+    app = gated_app(make_app, url, catchall=True)
+
+    @app.get('/login-held')
+    def login_held(name):
+        session.user = 'alice'
+        wait_at_gate(app, name)
+        return 'held'
+
+    return app
+
+
+@pytest.mark.parametrize('evicted', [False, True])
+def test_a_login_under_way_that_end_sessions_overtakes_stays_logged_in_only_when_redis_evicts_its_note(
+        make_app, redis_server, serve_with_gates, log_dir, evicted):
+    """What the warning says of ``end_sessions``' notes: with its note (``<prefix>ended:<user>``) the login made
+    before ``end_sessions`` ran is ended as it stores (no cookie, a WARNING); with the note evicted (``DEL``)
+    it cannot tell, and stays logged in, in the session it made.  No 500 either way."""
+    app = login_held_app(make_app, redis_server.url)
+    origin = serve_with_gates(app)
+    first = logged_in(origin)
+    release = hold_request(app, origin, None, '/login-held?name=a')
+    assert plugin_of(app).end_sessions('alice') == 1
+    client = redis.Redis(port=redis_server.port)
+    assert client.exists('canister:session:ended:alice')
+    if evicted:
+        client.delete('canister:session:ended:alice')
+    held = release()
+    assert held.status == 200, held
+    assert Browser(origin, first.sid, follow=False).read() == [None, {}]  # the session end_sessions ended stays so
+    if evicted:
+        assert Browser(origin, held.new_sid).read() == ['alice', {}]
+        assert len(plugin_of(app).sessions_of('alice')) == 1
+    else:
+        assert held.new_sid is None and plugin_of(app).sessions_of('alice') == [], held
+        assert any("its user's sessions were ended" in line for line in warning_lines(log_dir))
