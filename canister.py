@@ -10520,9 +10520,28 @@ def _form_entry(stored: Any) -> Optional[Tuple[str, str]]:
     or None if there is none."""
     if isinstance(stored, (bytes, bytearray)):
         stored = stored.decode('utf-8', 'replace')
-    if not stored:
+    if not isinstance(stored, str) or not stored:  # (a value that is no text, a number or a record: see _unusable)
         return None
     return stored, _hash_scheme(stored) or 'clear'
+
+
+def _same_value(value: Any, seen: Any) -> bool:
+    """Whether a users mapping's value is the one seen when the mapping was read: the same object, or equal text
+    (a mapping built anew from the same rows); other values, by their identity only."""
+    return value is seen or (type(value) is type(seen) and isinstance(value, (str, bytes, int)) and value == seen)
+
+
+class _MappingRead(typing.NamedTuple):
+    """A users mapping as a form login last read it (``Authenticator._dummy_of_mapping``)."""
+
+    #: Its users' values by name, as read (a shallow copy: the names and values are the mapping's own objects).
+    values: Dict[Any, Any]
+    #: Its size then (-2: it has no ``len()``).
+    size: int
+    #: Its first value then (None for no users).
+    first: Any
+    #: What an unknown name is checked against: a stored form of its users' most common cost, and its scheme.
+    dummy: Tuple[str, str]
 
 
 class Authenticator:
@@ -10555,9 +10574,8 @@ class Authenticator:
         self._form_cost = ('pbkdf2', 'pbkdf2_sha256:%d' % _PBKDF2_ROUNDS)
         #: That stored form and its scheme.
         self._form_dummy = (_dummy_hash(*self._form_cost), 'pbkdf2')
-        #: The last mapping a form login was given, its size then, and its unknown users' stored form
-        #: and scheme (:func:`_unknown_user_hash`), read again when another mapping or size comes.
-        self._mapping_dummy: Tuple[Any, int, Tuple[str, str]] = (None, -1, self._form_dummy)
+        #: The users of the last mapping a form login read, and what its unknown names are checked against.
+        self._mapping_read = _MappingRead({}, -1, None, self._form_dummy)
         #: What an unknown name of a mapping without users is checked against (:func:`hash_password`'s cost).
         self._default_dummy = self._form_dummy
         #: Guards the making of the throttle at the first form login.
@@ -10701,36 +10719,55 @@ class Authenticator:
                                     'or a function of the name), or set auth_basic_username and auth_basic_password '
                                     'or auth_basic_users_file')
             return typing.cast(Tuple[Optional[str], Optional[Callable[[], bool]]], basic.check(username, password))
-        if callable(users) or not callable(getattr(users, 'values', None)):
-            entry = _form_entry(users(username) if callable(users) else users.get(username))
+        if callable(users) or not callable(getattr(users, 'items', None)):
+            stored = users(username) if callable(users) else users.get(username)
+            entry = _form_entry(stored)
             dummy = self._lookup_dummy(entry)
         else:
-            entry, dummy = _form_entry(users.get(username)), self._dummy_of_mapping(users)
-        if entry is not None and entry[1] == 'clear':  # refused at an unknown user's cost
+            stored = users.get(username)
+            entry, dummy = _form_entry(stored), self._dummy_of_mapping(users, username, stored)
+        refused = self._unusable(username, stored, entry)
+        if refused:  # refused at an unknown user's cost, as a wrong password is
             verify_password(password, *dummy)
-            raise AuthFailure('wrong user name or password', 'basic',
-                              _CLEAR_TEXT_REFUSED % ('the stored password of %r' % username))
+            raise AuthFailure('wrong user name or password', 'basic', refused)
         _check_login(username, password, entry, dummy)
         return None, None
 
-    def _dummy_of_mapping(self, users: Any) -> Tuple[str, str]:
+    def _unusable(self, username: str, stored: Any, entry: Optional[Tuple[str, str]]) -> Optional[str]:
+        """Why the users' value for ``username`` can log nobody in, for the log (never the value itself): clear
+        text, or no stored form at all (a number, a record: an ERROR, the app's users are wrong); None if usable."""
+        if entry is not None:
+            return _CLEAR_TEXT_REFUSED % ('the stored password of %r' % username) if entry[1] == 'clear' else None
+        if stored is None or isinstance(stored, (str, bytes, bytearray)):
+            return None  # (an unknown user, or an empty stored form: nothing is right against it)
+        self.log.write(logging.ERROR, 'canister.log_in: the users entry of %r is unusable: a value of type %s, not a '
+                       'stored password (text or bytes), so it logs nobody in; store canister.hash_password(password) for '
+                       'that user', username[:200], type(stored).__name__[:64])
+        return 'the users entry of %r is unusable (no stored password)' % username
+
+    def _dummy_of_mapping(self, users: Any, username: str, stored: Any) -> Tuple[str, str]:
         """What an unknown name of the mapping ``users`` is checked against: Basic's rule, the most common
-        scheme and cost among all its users, read when a mapping first comes and when its size changes,
-        so no client's choice of names to try moves it."""
+        scheme and cost among all its users, so no client's choice of names to try moves it.  Read when the
+        mapping looks changed since it was last read: another size or first value (users added or taken out,
+        all rehashed in place, another mapping), or another value for the name tried (``stored``, that user
+        rehashed, before their check); a mapping of the same users, built anew for each request, is not read
+        again.  Each look is a few steps, whatever the number of users (``_MappingRead``)."""
         try:
             size = len(users)
-        except TypeError:   # (a lookup with values() but no len(): read once)
+        except TypeError:   # (a mapping without len(): its first value and the name's tell a change)
             size = -2
-        seen, seen_size, dummy = self._mapping_dummy
-        if seen is not users or seen_size != size:
-            # (a list first: a dict the app adds users to in other threads is copied in one step; a value that is
-            # no stored form, a number or a record, refuses its own name, not every form login)
-            entries = (_form_entry(stored) for stored in list(users.values())
-                       if isinstance(stored, (str, bytes, bytearray)))
+        first = next(iter(users.values()), None)
+        read = self._mapping_read
+        if (size != read.size or not _same_value(first, read.first)
+                or (stored is not None and not _same_value(stored, read.values.get(username)))):
+            # (dict(): a dict the app adds users to in other threads is copied in one step, where a list of its
+            # items is not; a value that is no stored form, a number or a record, refuses its own name only)
+            values = dict(users)
+            entries = (_form_entry(value) for value in values.values())
             dummy = _unknown_user_hash((entry for entry in entries if entry is not None and entry[1] != 'clear'),
                                        self._default_dummy)   # (clear text is refused: it sets no cost)
-            self._mapping_dummy = (users, size, dummy)
-        return dummy
+            read = self._mapping_read = _MappingRead(values, size, first, dummy)
+        return read.dummy
 
     def _lookup_dummy(self, entry: Optional[Tuple[str, str]]) -> Tuple[str, str]:
         """What an unknown name of a lookup function is checked against: a function shows no users but the
