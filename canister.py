@@ -9567,6 +9567,32 @@ class _JwksKeys(Dict[Optional[str], Any]):
         self.private: typing.Set[Optional[str]] = set()
 
 
+class _SaidOnce:
+    """The keys a JWKS log line was written for, to write it once each: the latest ``most`` only, the one
+    longest unseen forgotten first, so a provider that rotates keys forever does not grow it (a key forgotten
+    that comes back is said again)."""
+
+    #: The attributes below and no others (no instance dict).
+    __slots__ = ('most', '_seen')
+
+    def __init__(self, most: int = 256) -> None:
+        #: How many keys it keeps at most.
+        self.most = most
+        #: The keys, the one longest unseen first.
+        self._seen: 'collections.OrderedDict[Any, None]' = collections.OrderedDict()
+
+    def first(self, key: Any) -> bool:
+        """True if ``key`` is not among the keys kept (its line is to be written), and keep it as the latest."""
+        seen = self._seen
+        if key in seen:
+            seen.move_to_end(key)
+            return False
+        seen[key] = None
+        while len(seen) > self.most:
+            seen.popitem(last=False)
+        return True
+
+
 class _Jwks:
     """A provider's signing keys, cached; refetched on an unknown ``kid`` at most every ``min_interval`` s.
 
@@ -9609,11 +9635,11 @@ class _Jwks:
         #: Why the last download brought no keys (masked, escaped), None once one did: a token of a key
         #: not held is then no proof of a forgery, and is answered 503, not 401 (``_refuse``).
         self._failure: Optional[str] = None
-        #: The RSA keys shorter than ``_RSA_MIN_BITS`` already logged, by (kid, modulus): once each.
-        self._short_keys_said: typing.Set[Tuple[Any, int]] = set()
+        #: The RSA keys shorter than ``_RSA_MIN_BITS`` already logged, by (kid, modulus): once each (the latest ones).
+        self._short_keys_said = _SaidOnce()
         #: The JWKS entries holding a secret (a private key, a shared one) already logged, by a hash of their kid and
-        #: key: once each.
-        self._secrets_said: typing.Set[bytes] = set()
+        #: key: once each (the latest ones).
+        self._secrets_said = _SaidOnce()
         _JWKS_LOCKS.add(self)
 
     def key_for(self, kid: Optional[str], algorithm: str) -> Any:
@@ -9871,11 +9897,7 @@ class _Jwks:
         noted as logged if not."""
         # The key by its public part; a shared secret, already published, by itself: only a hash of it is kept.
         key = [entry.get(name) for name in ('kty', 'crv', 'n', 'x', 'y', 'k')]
-        said = hashlib.sha256(repr((entry.get('kid'), key)).encode()).digest()
-        if said in self._secrets_said:
-            return True
-        self._secrets_said.add(said)
-        return False
+        return not self._secrets_said.first(hashlib.sha256(repr((entry.get('kid'), key)).encode()).digest())
 
     def _say_if_short(self, kid: Any, key: Any) -> None:
         """Log once a WARNING of an RSA key shorter than ``_RSA_MIN_BITS``: it is kept (the provider's keys are
@@ -9884,9 +9906,8 @@ class _Jwks:
         if bits is None:
             return
         modulus = key.public_numbers().n  # (a public key: an entry holding a private one is refused before)
-        if (kid, modulus) in self._short_keys_said:
+        if not self._short_keys_said.first((kid, modulus)):
             return
-        self._short_keys_said.add((kid, modulus))
         self.log.write(logging.WARNING, 'The JWKS key %s is an RSA key of %d bits, below the %d bits that NIST SP '
                        '800-131A asks for: the tokens it signs are accepted, but a key that short can be broken and '
                        'then tokens forged; ask the provider (%s) for a key of %d bits or more',

@@ -162,6 +162,44 @@ def test_a_jwks_key_of_1024_bits_is_used_and_logged_once_at_its_download(make_ap
     assert [line for line in warning_lines(log_dir) if 'RSA key of' in line] == said
 
 
+def downloads(web, rsa_key, jwks_server, *documents):
+    """Have the app download each JWKS document in turn (a token of a kid not held, after auth_jwt_jwks_refetch)."""
+    unknown = pyjwt.encode(claims(aud='my-api'), rsa_key, algorithm='RS256', headers={'kid': 'not-held'})
+    for entries in documents:
+        time.sleep(0.6)
+        jwks_server.publish(*entries)
+        hits = jwks_server.hits
+        web.get('/me', headers=bearer(unknown), status=401)
+        assert jwks_server.hits == hits + 1
+
+
+def test_a_jwks_that_rotates_short_keys_forever_has_each_said_once_among_the_latest_and_an_old_one_said_again(
+        make_app, short_rsa_key, rsa_key, jwks_server, log_dir):
+    # (each key said was kept for good: a provider rotating keys forever grew the app's memory without end)
+    web = client(jwks_app(make_app, jwks_server))
+    many = [jwk(short_rsa_key, 'gen-%d' % number) for number in range(1, 301)]
+    downloads(web, rsa_key, jwks_server, [jwk(short_rsa_key, 'gen-0')], many, [jwk(short_rsa_key, 'gen-300')],
+              [jwk(short_rsa_key, 'gen-0')], [jwk(short_rsa_key, 'gen-0')])
+    said = [line for line in warning_lines(log_dir) if 'is an RSA key of 1024 bits' in line]
+    assert sum("The JWKS key 'gen-300' is" in line for line in said) == 1   # (still among the latest)
+    assert sum("The JWKS key 'gen-0' is" in line for line in said) == 2     # (forgotten, then said again, once)
+    assert len(said) == 302
+
+
+def test_a_jwks_that_rotates_shared_secrets_forever_has_each_said_once_among_the_latest_and_an_old_one_said_again(
+        make_app, rsa_key, jwks_server, log_dir):
+    def shared(number):
+        return {'kty': 'oct', 'kid': 'shared-%d' % number, 'k': b64url(b'secret %d' % number), 'use': 'sig'}
+    web = client(jwks_app(make_app, jwks_server))
+    downloads(web, rsa_key, jwks_server, [shared(0)], [shared(number) for number in range(1, 301)], [shared(300)],
+              [shared(0)], [shared(0)])
+    said = [line for line in read_log(log_dir).splitlines() if 'publishes a shared secret' in line]
+    assert all(' ERROR ' in line for line in said)
+    assert sum("as kid 'shared-300':" in line for line in said) == 1
+    assert sum("as kid 'shared-0':" in line for line in said) == 2
+    assert len(said) == 302
+
+
 def test_a_critical_header_is_refused_when_its_segment_has_a_non_ascii_character_an_older_pyjwt_passes_over(make_app):
     c = client(jwt_app(make_app))
     header = b64url(json.dumps({'alg': 'HS256', 'typ': 'JWT', 'crit': ['x'], 'x': 1}).encode())
