@@ -9640,7 +9640,17 @@ class _Jwks:
         #: The JWKS entries holding a secret (a private key, a shared one) already logged, by a hash of their kid and
         #: key: once each (the latest ones).
         self._secrets_said = _SaidOnce()
+        #: The filters of PyJWT's warning of an RSA key that short, by its bits, held for the short keys it
+        #: fetched (``_say_if_short``) until ``close``; None once closed.
+        self._filters: Optional[Dict[int, _HeldFilter]] = {}
         _JWKS_LOCKS.add(self)
+
+    def close(self) -> None:
+        """Let go of the filters of PyJWT's short-key warning (at uninstall): PyJWT warns again once no plugin holds them."""
+        with self._lock:
+            filters, self._filters = self._filters, None
+        for held in (filters or {}).values():
+            _release_warning_filter(held)
 
     def key_for(self, kid: Optional[str], algorithm: str) -> Any:
         """The key named ``kid`` for a token of ``algorithm``, the keys downloaded again first when it is unknown;
@@ -9905,6 +9915,7 @@ class _Jwks:
         bits = _short_rsa_key_bits(key)
         if bits is None:
             return
+        self._quiet_pyjwt(bits)
         modulus = key.public_numbers().n  # (a public key: an entry holding a private one is refused before)
         if not self._short_keys_said.first((kid, modulus)):
             return
@@ -9913,6 +9924,19 @@ class _Jwks:
                        'then tokens forged; ask the provider (%s) for a key of %d bits or more',
                        '(none)' if kid is None else _shown_kid(kid), bits, _RSA_MIN_BITS,
                        _escape(_mask_urls(self.url))[:200], _RSA_MIN_BITS)
+
+
+    def _quiet_pyjwt(self, bits: int) -> None:
+        """Keep PyJWT's own warning of an RSA key of ``bits`` off stderr while this JWKS is in use: canister's
+        WARNING has said it, in the log, with what to do, and PyJWT's would say it again at the first token, as a
+        Python warning from a request.  A filter of that length's message (as for a short ``auth_jwt_secret``), set
+        once: PyJWT still warns of a key of another length the app uses itself."""
+        category = getattr(self.jwt, 'InsecureKeyLengthWarning', None)  # (PyJWT 2.10 and later)
+        if category is None:
+            return
+        with self._lock:
+            if self._filters is not None and bits not in self._filters:
+                self._filters[bits] = _hold_warning_filter('The RSA key is %d bits long' % bits, category)
 
 
 class JwtAuth:
@@ -9991,10 +10015,12 @@ class JwtAuth:
             self._filtered = _hold_warning_filter('The HMAC key is %d bytes long' % len(self.secret), category)
 
     def close(self) -> None:
-        """Let go of the filter of PyJWT's short-key warning (at uninstall): PyJWT warns again once no plugin holds it."""
+        """Let go of the filters of PyJWT's short-key warnings (at uninstall): PyJWT warns again once no plugin holds them."""
         if self._filtered is not None:
             _release_warning_filter(self._filtered)
             self._filtered = None
+        if self.jwks is not None:
+            self.jwks.close()
 
     @staticmethod
     def is_guess(credentials: str) -> bool:
