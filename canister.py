@@ -9925,7 +9925,6 @@ class _Jwks:
                        '(none)' if kid is None else _shown_kid(kid), bits, _RSA_MIN_BITS,
                        _escape(_mask_urls(self.url))[:200], _RSA_MIN_BITS)
 
-
     def _quiet_pyjwt(self, bits: int) -> None:
         """Keep PyJWT's own warning of an RSA key of ``bits`` off stderr while this JWKS is in use: canister's
         WARNING has said it, in the log, with what to do, and PyJWT's would say it again at the first token, as a
@@ -10578,6 +10577,19 @@ def _same_value(value: Any, seen: Any) -> bool:
     return value is seen or (type(value) is type(seen) and isinstance(value, (str, bytes, int)) and value == seen)
 
 
+def _mapping_marks(users: Any) -> Tuple[int, Any]:
+    """What tells a users mapping changed, in a few steps whatever its size: its size (-2 without ``len()``) and
+    its first value (an object of its own, never seen before, if another thread changed the dict meanwhile)."""
+    try:
+        size = len(users)
+    except TypeError:   # (a mapping without len(): its first value and the name's tell a change)
+        size = -2
+    try:
+        return size, next(iter(users.values()), None)
+    except RuntimeError:  # (a dict another thread changed between those two steps: read again)
+        return size, object()
+
+
 class _MappingRead(typing.NamedTuple):
     """A users mapping as a form login last read it (``Authenticator._dummy_of_mapping``)."""
 
@@ -10798,12 +10810,8 @@ class Authenticator:
         mapping looks changed since it was last read: another size or first value (users added or taken out,
         all rehashed in place, another mapping), or another value for the name tried (``stored``, that user
         rehashed, before their check); a mapping of the same users, built anew for each request, is not read
-        again.  Each look is a few steps, whatever the number of users (``_MappingRead``)."""
-        try:
-            size = len(users)
-        except TypeError:   # (a mapping without len(): its first value and the name's tell a change)
-            size = -2
-        first = next(iter(users.values()), None)
+        again.  Each look is a few steps, whatever the number of users (``_mapping_marks``)."""
+        size, first = _mapping_marks(users)
         read = self._mapping_read
         if (size != read.size or not _same_value(first, read.first)
                 or (stored is not None and not _same_value(stored, read.values.get(username)))):
