@@ -8793,6 +8793,18 @@ _CLEAR_TEXT_REFUSED = ('%s is no hash (clear text?) and is refused, as the users
                        'canister.hash_password(password), or the hash python -m canister hash-password prints')
 
 
+def _stored_text(encoded: Any) -> Optional[str]:
+    """The stored form given to :func:`verify_password` as text (``bytes`` read as UTF-8), or None for one that is
+    neither, a number or a record where the app's users keep their hashes, with a warning at the app's line."""
+    if isinstance(encoded, (bytes, bytearray)):
+        return encoded.decode('utf-8', 'replace')
+    if encoded is None or isinstance(encoded, str):
+        return encoded
+    warnings.warn('canister.verify_password: the stored form is a value of type %s, not a stored password (text '
+                  'or bytes), and is refused' % type(encoded).__name__, CanisterWarning, stacklevel=3)
+    return None
+
+
 def verify_password(password: str, encoded: Union[str, bytes, None], scheme: Optional[str] = None) -> bool:
     """Check a password against a stored form, in constant time for that form.
 
@@ -8800,13 +8812,13 @@ def verify_password(password: str, encoded: Union[str, bytes, None], scheme: Opt
     the ``users.get(name)`` of an unknown user), whatever the scheme: a login form that checks
     ``verify_password(password, users.get(name, ''))`` must not let in ``password=`` (as ``'' == ''``
     would), nor is a password that is not text (a JSON number from a request) or has no UTF-8 form
-    (a lone surrogate).  A stored form in ``bytes`` is read as UTF-8 (a hash from ``bcrypt.hashpw``).
+    (a lone surrogate).  A stored form in ``bytes`` is read as UTF-8 (a hash from ``bcrypt.hashpw``); one
+    that is neither (a number, a record) is refused with a :class:`CanisterWarning`.
     A stored form that is no hash is refused as clear text, as the users file refuses it, with a
     :class:`CanisterWarning` (``scheme='clear'`` compares it all the same).  Under gevent's
     monkey-patching the hash runs in gevent's thread pool, so the other greenlets run meanwhile.
     """
-    if isinstance(encoded, (bytes, bytearray)):
-        encoded = encoded.decode('utf-8', 'replace')
+    encoded = _stored_text(encoded)
     if not isinstance(password, str) or not password or not encoded:
         return False
     scheme = scheme or _hash_scheme(encoded)
