@@ -8981,6 +8981,18 @@ _CLEAR_TEXT_REFUSED = ('%s is no hash (clear text?) and is refused, as the users
                        'canister.hash_password(password), or the hash python -m canister hash-password prints')
 
 
+def _stored_text(encoded: Any) -> Optional[str]:
+    """The stored form given to :func:`verify_password` as text (``bytes`` read as UTF-8), or None for one that is
+    neither, a number or a record where the app's users keep their hashes, with a warning at the app's line."""
+    if isinstance(encoded, (bytes, bytearray)):
+        return encoded.decode('utf-8', 'replace')
+    if encoded is None or isinstance(encoded, str):
+        return encoded
+    warnings.warn('canister.verify_password: the stored form is a value of type %s, not a stored password (text '
+                  'or bytes), and is refused' % type(encoded).__name__, CanisterWarning, stacklevel=3)
+    return None
+
+
 def verify_password(password: str, encoded: Union[str, bytes, None], scheme: Optional[str] = None) -> bool:
     """Check a password against a stored form, in constant time for that form.
 
@@ -8988,13 +9000,13 @@ def verify_password(password: str, encoded: Union[str, bytes, None], scheme: Opt
     the ``users.get(name)`` of an unknown user), whatever the scheme: a login form that checks
     ``verify_password(password, users.get(name, ''))`` must not let in ``password=`` (as ``'' == ''``
     would), nor is a password that is not text (a JSON number from a request) or has no UTF-8 form
-    (a lone surrogate).  A stored form in ``bytes`` is read as UTF-8 (a hash from ``bcrypt.hashpw``).
+    (a lone surrogate).  A stored form in ``bytes`` is read as UTF-8 (a hash from ``bcrypt.hashpw``); one
+    that is neither (a number, a record) is refused with a :class:`CanisterWarning`.
     A stored form that is no hash is refused as clear text, as the users file refuses it, with a
     :class:`CanisterWarning` (``scheme='clear'`` compares it all the same).  Under gevent's
     monkey-patching the hash runs in gevent's thread pool, so the other greenlets run meanwhile.
     """
-    if isinstance(encoded, (bytes, bytearray)):
-        encoded = encoded.decode('utf-8', 'replace')
+    encoded = _stored_text(encoded)
     if not isinstance(password, str) or not password or not encoded:
         return False
     scheme = scheme or _hash_scheme(encoded)
@@ -9755,6 +9767,32 @@ class _JwksKeys(Dict[Optional[str], Any]):
         self.private: typing.Set[Optional[str]] = set()
 
 
+class _SaidOnce:
+    """The keys a JWKS log line was written for, to write it once each: the latest ``most`` only, the one
+    longest unseen forgotten first, so a provider that rotates keys forever does not grow it (a key forgotten
+    that comes back is said again)."""
+
+    #: The attributes below and no others (no instance dict).
+    __slots__ = ('most', '_seen')
+
+    def __init__(self, most: int = 256) -> None:
+        #: How many keys it keeps at most.
+        self.most = most
+        #: The keys, the one longest unseen first.
+        self._seen: 'collections.OrderedDict[Any, None]' = collections.OrderedDict()
+
+    def first(self, key: Any) -> bool:
+        """True if ``key`` is not among the keys kept (its line is to be written), and keep it as the latest."""
+        seen = self._seen
+        if key in seen:
+            seen.move_to_end(key)
+            return False
+        seen[key] = None
+        while len(seen) > self.most:
+            seen.popitem(last=False)
+        return True
+
+
 class _Jwks:
     """A provider's signing keys, cached; refetched on an unknown ``kid`` at most every ``min_interval`` s.
 
@@ -9797,12 +9835,22 @@ class _Jwks:
         #: Why the last download brought no keys (masked, escaped), None once one did: a token of a key
         #: not held is then no proof of a forgery, and is answered 503, not 401 (``_refuse``).
         self._failure: Optional[str] = None
-        #: The RSA keys shorter than ``_RSA_MIN_BITS`` already logged, by (kid, modulus): once each.
-        self._short_keys_said: typing.Set[Tuple[Any, int]] = set()
+        #: The RSA keys shorter than ``_RSA_MIN_BITS`` already logged, by (kid, modulus): once each (the latest ones).
+        self._short_keys_said = _SaidOnce()
         #: The JWKS entries holding a secret (a private key, a shared one) already logged, by a hash of their kid and
-        #: key: once each.
-        self._secrets_said: typing.Set[bytes] = set()
+        #: key: once each (the latest ones).
+        self._secrets_said = _SaidOnce()
+        #: The filters of PyJWT's warning of an RSA key that short, by its bits, held for the short keys it
+        #: fetched (``_say_if_short``) until ``close``; None once closed.
+        self._filters: Optional[Dict[int, _HeldFilter]] = {}
         _JWKS_LOCKS.add(self)
+
+    def close(self) -> None:
+        """Let go of the filters of PyJWT's short-key warning (at uninstall): PyJWT warns again once no plugin holds them."""
+        with self._lock:
+            filters, self._filters = self._filters, None
+        for held in (filters or {}).values():
+            _release_warning_filter(held)
 
     def key_for(self, kid: Optional[str], algorithm: str) -> Any:
         """The key named ``kid`` for a token of ``algorithm``, the keys downloaded again first when it is unknown;
@@ -10059,11 +10107,7 @@ class _Jwks:
         noted as logged if not."""
         # The key by its public part; a shared secret, already published, by itself: only a hash of it is kept.
         key = [entry.get(name) for name in ('kty', 'crv', 'n', 'x', 'y', 'k')]
-        said = hashlib.sha256(repr((entry.get('kid'), key)).encode()).digest()
-        if said in self._secrets_said:
-            return True
-        self._secrets_said.add(said)
-        return False
+        return not self._secrets_said.first(hashlib.sha256(repr((entry.get('kid'), key)).encode()).digest())
 
     def _say_if_short(self, kid: Any, key: Any) -> None:
         """Log once a WARNING of an RSA key shorter than ``_RSA_MIN_BITS``: it is kept (the provider's keys are
@@ -10071,15 +10115,27 @@ class _Jwks:
         bits = _short_rsa_key_bits(key)
         if bits is None:
             return
+        self._quiet_pyjwt(bits)
         modulus = key.public_numbers().n  # (a public key: an entry holding a private one is refused before)
-        if (kid, modulus) in self._short_keys_said:
+        if not self._short_keys_said.first((kid, modulus)):
             return
-        self._short_keys_said.add((kid, modulus))
         self.log.write(logging.WARNING, 'The JWKS key %s is an RSA key of %d bits, below the %d bits that NIST SP '
                        '800-131A asks for: the tokens it signs are accepted, but a key that short can be broken and '
                        'then tokens forged; ask the provider (%s) for a key of %d bits or more',
                        '(none)' if kid is None else _shown_kid(kid), bits, _RSA_MIN_BITS,
                        _escape(_mask_urls(self.url))[:200], _RSA_MIN_BITS)
+
+    def _quiet_pyjwt(self, bits: int) -> None:
+        """Keep PyJWT's own warning of an RSA key of ``bits`` off stderr while this JWKS is in use: canister's
+        WARNING has said it, in the log, with what to do, and PyJWT's would say it again at the first token, as a
+        Python warning from a request.  A filter of that length's message (as for a short ``auth_jwt_secret``), set
+        once: PyJWT still warns of a key of another length the app uses itself."""
+        category = getattr(self.jwt, 'InsecureKeyLengthWarning', None)  # (PyJWT 2.10 and later)
+        if category is None:
+            return
+        with self._lock:
+            if self._filters is not None and bits not in self._filters:
+                self._filters[bits] = _hold_warning_filter('The RSA key is %d bits long' % bits, category)
 
 
 class JwtAuth:
@@ -10158,10 +10214,12 @@ class JwtAuth:
             self._filtered = _hold_warning_filter('The HMAC key is %d bytes long' % len(self.secret), category)
 
     def close(self) -> None:
-        """Let go of the filter of PyJWT's short-key warning (at uninstall): PyJWT warns again once no plugin holds it."""
+        """Let go of the filters of PyJWT's short-key warnings (at uninstall): PyJWT warns again once no plugin holds them."""
         if self._filtered is not None:
             _release_warning_filter(self._filtered)
             self._filtered = None
+        if self.jwks is not None:
+            self.jwks.close()
 
     @staticmethod
     def is_guess(credentials: str) -> bool:
@@ -10708,9 +10766,41 @@ def _form_entry(stored: Any) -> Optional[Tuple[str, str]]:
     or None if there is none."""
     if isinstance(stored, (bytes, bytearray)):
         stored = stored.decode('utf-8', 'replace')
-    if not stored:
+    if not isinstance(stored, str) or not stored:  # (a value that is no text, a number or a record: see _unusable)
         return None
     return stored, _hash_scheme(stored) or 'clear'
+
+
+def _same_value(value: Any, seen: Any) -> bool:
+    """Whether a users mapping's value is the one seen when the mapping was read: the same object, or equal text
+    (a mapping built anew from the same rows); other values, by their identity only."""
+    return value is seen or (type(value) is type(seen) and isinstance(value, (str, bytes, int)) and value == seen)
+
+
+def _mapping_marks(users: Any) -> Tuple[int, Any]:
+    """What tells a users mapping changed, in a few steps whatever its size: its size (-2 without ``len()``) and
+    its first value (an object of its own, never seen before, if another thread changed the dict meanwhile)."""
+    try:
+        size = len(users)
+    except TypeError:   # (a mapping without len(): its first value and the name's tell a change)
+        size = -2
+    try:
+        return size, next(iter(users.values()), None)
+    except RuntimeError:  # (a dict another thread changed between those two steps: read again)
+        return size, object()
+
+
+class _MappingRead(typing.NamedTuple):
+    """A users mapping as a form login last read it (``Authenticator._dummy_of_mapping``)."""
+
+    #: Its users' values by name, as read (a shallow copy: the names and values are the mapping's own objects).
+    values: Dict[Any, Any]
+    #: Its size then (-2: it has no ``len()``).
+    size: int
+    #: Its first value then (None for no users).
+    first: Any
+    #: What an unknown name is checked against: a stored form of its users' most common cost, and its scheme.
+    dummy: Tuple[str, str]
 
 
 class Authenticator:
@@ -10743,9 +10833,8 @@ class Authenticator:
         self._form_cost = ('pbkdf2', 'pbkdf2_sha256:%d' % _PBKDF2_ROUNDS)
         #: That stored form and its scheme.
         self._form_dummy = (_dummy_hash(*self._form_cost), 'pbkdf2')
-        #: The last mapping a form login was given, its size then, and its unknown users' stored form
-        #: and scheme (:func:`_unknown_user_hash`), read again when another mapping or size comes.
-        self._mapping_dummy: Tuple[Any, int, Tuple[str, str]] = (None, -1, self._form_dummy)
+        #: The users of the last mapping a form login read, and what its unknown names are checked against.
+        self._mapping_read = _MappingRead({}, -1, None, self._form_dummy)
         #: What an unknown name of a mapping without users is checked against (:func:`hash_password`'s cost).
         self._default_dummy = self._form_dummy
         #: Guards the making of the throttle at the first form login.
@@ -10889,36 +10978,51 @@ class Authenticator:
                                     'or a function of the name), or set auth_basic_username and auth_basic_password '
                                     'or auth_basic_users_file')
             return typing.cast(Tuple[Optional[str], Optional[Callable[[], bool]]], basic.check(username, password))
-        if callable(users) or not callable(getattr(users, 'values', None)):
-            entry = _form_entry(users(username) if callable(users) else users.get(username))
+        if callable(users) or not callable(getattr(users, 'items', None)):
+            stored = users(username) if callable(users) else users.get(username)
+            entry = _form_entry(stored)
             dummy = self._lookup_dummy(entry)
         else:
-            entry, dummy = _form_entry(users.get(username)), self._dummy_of_mapping(users)
-        if entry is not None and entry[1] == 'clear':  # refused at an unknown user's cost
+            stored = users.get(username)
+            entry, dummy = _form_entry(stored), self._dummy_of_mapping(users, username, stored)
+        refused = self._unusable(username, stored, entry)
+        if refused:  # refused at an unknown user's cost, as a wrong password is
             verify_password(password, *dummy)
-            raise AuthFailure('wrong user name or password', 'basic',
-                              _CLEAR_TEXT_REFUSED % ('the stored password of %r' % username))
+            raise AuthFailure('wrong user name or password', 'basic', refused)
         _check_login(username, password, entry, dummy)
         return None, None
 
-    def _dummy_of_mapping(self, users: Any) -> Tuple[str, str]:
+    def _unusable(self, username: str, stored: Any, entry: Optional[Tuple[str, str]]) -> Optional[str]:
+        """Why the users' value for ``username`` can log nobody in, for the log (never the value itself): clear
+        text, or no stored form at all (a number, a record: an ERROR, the app's users are wrong); None if usable."""
+        if entry is not None:
+            return _CLEAR_TEXT_REFUSED % ('the stored password of %r' % username) if entry[1] == 'clear' else None
+        if stored is None or isinstance(stored, (str, bytes, bytearray)):
+            return None  # (an unknown user, or an empty stored form: nothing is right against it)
+        self.log.write(logging.ERROR, 'canister.log_in: the users entry of %r is unusable: a value of type %s, not a '
+                       'stored password (text or bytes), so it logs nobody in; store canister.hash_password(password) for '
+                       'that user', username[:200], type(stored).__name__[:64])
+        return 'the users entry of %r is unusable (no stored password)' % username
+
+    def _dummy_of_mapping(self, users: Any, username: str, stored: Any) -> Tuple[str, str]:
         """What an unknown name of the mapping ``users`` is checked against: Basic's rule, the most common
-        scheme and cost among all its users, read when a mapping first comes and when its size changes,
-        so no client's choice of names to try moves it."""
-        try:
-            size = len(users)
-        except TypeError:   # (a lookup with values() but no len(): read once)
-            size = -2
-        seen, seen_size, dummy = self._mapping_dummy
-        if seen is not users or seen_size != size:
-            # (a list first: a dict the app adds users to in other threads is copied in one step; a value that is
-            # no stored form, a number or a record, refuses its own name, not every form login)
-            entries = (_form_entry(stored) for stored in list(users.values())
-                       if isinstance(stored, (str, bytes, bytearray)))
+        scheme and cost among all its users, so no client's choice of names to try moves it.  Read when the
+        mapping looks changed since it was last read: another size or first value (users added or taken out,
+        all rehashed in place, another mapping), or another value for the name tried (``stored``, that user
+        rehashed, before their check); a mapping of the same users, built anew for each request, is not read
+        again.  Each look is a few steps, whatever the number of users (``_mapping_marks``)."""
+        size, first = _mapping_marks(users)
+        read = self._mapping_read
+        if (size != read.size or not _same_value(first, read.first)
+                or (stored is not None and not _same_value(stored, read.values.get(username)))):
+            # (dict(): a dict the app adds users to in other threads is copied in one step, where a list of its
+            # items is not; a value that is no stored form, a number or a record, refuses its own name only)
+            values = dict(users)
+            entries = (_form_entry(value) for value in values.values())
             dummy = _unknown_user_hash((entry for entry in entries if entry is not None and entry[1] != 'clear'),
                                        self._default_dummy)   # (clear text is refused: it sets no cost)
-            self._mapping_dummy = (users, size, dummy)
-        return dummy
+            read = self._mapping_read = _MappingRead(values, size, first, dummy)
+        return read.dummy
 
     def _lookup_dummy(self, entry: Optional[Tuple[str, str]]) -> Tuple[str, str]:
         """What an unknown name of a lookup function is checked against: a function shows no users but the

@@ -637,6 +637,16 @@ def test_verify_password_refuses_a_clear_text_stored_form_with_a_warning_that_sa
     assert caught[0].filename == __file__   # the app's line that called it
 
 
+@pytest.mark.parametrize('stored', [98765432, 2.5, {'hash': 'x'}], ids=['int', 'float', 'dict'])
+def test_verify_password_refuses_a_stored_form_that_is_no_text_with_a_warning_not_an_exception(stored):
+    # (was AttributeError: 'int' object has no attribute 'startswith')
+    with pytest.warns(canister.CanisterWarning) as caught:
+        assert canister.verify_password('my-secret', stored) is False
+    assert str(caught[0].message) == ('canister.verify_password: the stored form is a value of type %s, not a stored '
+                                      'password (text or bytes), and is refused' % type(stored).__name__)
+    assert caught[0].filename == __file__   # the app's line that called it
+
+
 def test_verify_password_compares_clear_text_when_told_the_scheme_is_clear():
     assert canister.verify_password('my-secret', 'my-secret', 'clear') is True
     assert canister.verify_password('other', 'my-secret', 'clear') is False

@@ -13,6 +13,7 @@ import statistics
 import time
 from typing import Any, Dict, List, Tuple
 
+import bottle
 import pytest
 
 import canister
@@ -213,3 +214,49 @@ def test_trying_a_cheap_known_user_first_does_not_make_a_form_logins_unknown_nam
             assert post_login(web, user, 'wrong-guess').status_int == 401
             times[user].append(time.perf_counter() - started)
     assert statistics.median(times['nobody']) / statistics.median(times['alice']) > 0.5, times
+
+
+def test_a_form_logins_mapping_whose_users_are_all_rehashed_in_place_gives_unknown_names_the_new_cost(make_app, checks):
+    # (read again only when its size changed: the same users rehashed left unknown names at the old cost)
+    users = {'alice': canister.hash_password('alice-pw', iterations=5000),
+             'bob': canister.hash_password('bob-pw', iterations=5000)}
+    web = client(form_app(make_app, users, auth_max_failures=1000))
+    assert failed_form_login(web, checks, 'nobody') == [('pbkdf2', 5000, 'done')]
+    for name in users:
+        users[name] = canister.hash_password(name + '-pw', iterations=2000)
+    assert failed_form_login(web, checks, 'nobody') == [('pbkdf2', 2000, 'done')]
+    assert failed_form_login(web, checks, 'alice') == [('pbkdf2', 2000, 'done')]
+
+
+def test_a_user_rehashed_in_place_is_refused_at_the_mappings_new_common_cost_and_so_are_unknown_names(make_app,
+                                                                                                       checks):
+    users = {'alice': canister.hash_password('alice-pw', iterations=5000),
+             'bob': canister.hash_password('bob-pw', iterations=5000),
+             'carol': canister.hash_password('carol-pw', iterations=2000)}
+    web = client(form_app(make_app, users, auth_max_failures=1000))
+    assert failed_form_login(web, checks, 'nobody') == [('pbkdf2', 5000, 'done')]
+    users['bob'] = canister.hash_password('bob-pw', iterations=2000)   # (as an app upgrading a hash at login does)
+    assert failed_form_login(web, checks, 'bob') == [('pbkdf2', 2000, 'done')]
+    assert failed_form_login(web, checks, 'nobody') == [('pbkdf2', 2000, 'done')]
+    assert failed_form_login(web, checks, 'alice') == [('pbkdf2', 5000, 'done'), ('pbkdf2', 2000, 'done')]
+
+
+def test_a_form_logins_mapping_built_anew_for_each_request_keeps_its_users_cost_and_follows_a_rehash(make_app, checks):
+    rows = {'alice': canister.hash_password('alice-pw', iterations=5000),
+            'bob': canister.hash_password('bob-pw', iterations=5000)}
+    app = make_app(auth_max_failures=1000)
+
+    @app.post('/login')
+    def login(username: str = '', password: str = ''):
+        users = {name: ''.join(stored) for name, stored in rows.items()}   # (new dict, new strings: as read from a database)
+        if not canister.log_in(username, password, users):
+            bottle.abort(401, 'wrong user name or password')
+        return 'user=%s' % canister.session.user
+
+    web = client(app)
+    assert failed_form_login(web, checks, 'nobody') == [('pbkdf2', 5000, 'done')]
+    assert post_login(web, 'alice', 'alice-pw').text == 'user=alice'
+    assert failed_form_login(web, checks, 'nobody') == [('pbkdf2', 5000, 'done')]
+    rows.update(alice=canister.hash_password('alice-pw', iterations=2000),
+                bob=canister.hash_password('bob-pw', iterations=2000))
+    assert failed_form_login(web, checks, 'nobody') == [('pbkdf2', 2000, 'done')]

@@ -119,6 +119,25 @@ def test_a_clear_text_password_in_the_users_mapping_logs_nobody_in_and_says_to_s
     assert 'my-secret' not in read_log(log_dir)
 
 
+@pytest.mark.parametrize('value', [98765432, 2.71828, {'hash': 'Zq-Secret-9'}, ['Zq-Secret-8']],
+                         ids=['int', 'float', 'dict', 'list'])
+@pytest.mark.parametrize('how', ['mapping', 'lookup'])
+def test_a_users_value_that_is_no_stored_password_refuses_that_user_as_a_wrong_password_would(make_app, log_dir,
+                                                                                              value, how):
+    users = {'alice': quick_hash('wonderland'), 'carol': value}
+    web = client(form_app(make_app, users if how == 'mapping' else users.get))
+    wrong = post_login(web, 'alice', 'Guess-Zq81')
+    refused = post_login(web, 'carol', 'wonderland')   # (was a 500: 'int' object has no attribute 'startswith')
+    assert (refused.status_int, refused.text) == (wrong.status_int, wrong.text) == (401, wrong.text)
+    assert cookie_value(refused) is None and web.get('/me').text == 'user=None'
+    errors = [line for line in read_log(log_dir).splitlines() if ' ERROR ' in line]
+    assert len(errors) == 1, errors
+    assert ("canister.log_in: the users entry of 'carol' is unusable: a value of type %s, not a stored password (text "
+            "or bytes), so it logs nobody in" % type(value).__name__) in errors[0]
+    assert repr(value) not in read_log(log_dir) and 'Traceback' not in read_log(log_dir)
+    assert post_login(web, 'alice', 'wonderland').text == 'user=alice'
+
+
 def test_a_stored_form_whose_rounds_hashlib_cannot_take_logs_nobody_in_with_a_401_not_a_500(make_app, log_dir):
     web = client(form_app(make_app, {'bob': 'pbkdf2_sha256:2147483648:c2FsdHNhbHQ:ZGlnZXN0ZGlnZXN0'}))
     assert post_login(web, 'bob', 'anything').status_int == 401

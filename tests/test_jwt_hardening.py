@@ -5,8 +5,12 @@ from __future__ import annotations
 import base64
 import json
 import math
+import os
 import re
+import subprocess
+import sys
 import time
+import warnings
 
 import jwt as pyjwt
 import pytest
@@ -160,6 +164,106 @@ def test_a_jwks_key_of_1024_bits_is_used_and_logged_once_at_its_download(make_ap
     assert web.get('/me', headers=bearer(fresh)).json['user']['sub'] == 'alice'
     assert jwks_server.hits == 2
     assert [line for line in warning_lines(log_dir) if 'RSA key of' in line] == said
+
+
+#: An app of the JWKS at $JWKS sent the token in $TOKEN twice, then decoding with PyJWT itself the one in $OWN (of
+#: the public key $OWN_KEY, of another length): its stderr is what a developer sees in the terminal.
+SHORT_JWKS_KEY_APP = """
+import os, bottle, jwt, webtest, canister
+from cryptography.hazmat.primitives.serialization import load_pem_public_key
+app = bottle.Bottle()
+app.install(canister.Canister(log_path=os.environ['LOGS'], auth_jwt_jwks_url=os.environ['JWKS'],
+                              auth_jwt_client_id='my-api'))
+app.route('/me', callback=lambda: canister.session.user['sub'])
+web = webtest.TestApp(app)
+print(web.get('/me', headers={'Authorization': 'Bearer ' + os.environ['TOKEN']}).text)
+print(web.get('/me', headers={'Authorization': 'Bearer ' + os.environ['TOKEN']}).text)
+own = load_pem_public_key(os.environ['OWN_KEY'].encode())
+print(jwt.decode(os.environ['OWN'], own, algorithms=['RS256'], audience='own')['sub'])
+"""
+
+
+def test_a_short_jwks_key_is_said_by_canisters_log_and_not_again_by_pyjwt_on_stderr(short_rsa_key, jwks_server,
+                                                                                     tmp_path):
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    own_key = rsa.generate_private_key(public_exponent=65537, key_size=1536)
+    jwks_server.publish(jwk(short_rsa_key, 'old-key'))
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore', pyjwt.InsecureKeyLengthWarning)   # (PyJWT's, signing with them here)
+        token = pyjwt.encode(claims(aud='my-api'), short_rsa_key, algorithm='RS256', headers={'kid': 'old-key'})
+        own = pyjwt.encode(claims(aud='own', sub='own'), own_key, algorithm='RS256')
+    env = dict(os.environ, PYTHONPATH=str(ROOT), LOGS=str(tmp_path), JWKS=jwks_server.url, TOKEN=token, OWN=own,
+               OWN_KEY=public_pem(own_key).decode())
+    env.pop('PYTHONWARNINGS', None)
+    result = subprocess.run([sys.executable, '-c', SHORT_JWKS_KEY_APP], capture_output=True, text=True, env=env,
+                            timeout=60)
+    assert (result.returncode, result.stdout) == (0, 'alice\nalice\nown\n'), result.stderr
+    assert "The JWKS key 'old-key' is an RSA key of 1024 bits" in ''.join(warning_lines(tmp_path))
+    assert 'The RSA key is 1024 bits long' not in result.stderr
+    # the filter is of that key's length only: PyJWT still warns of a short key of the app's own
+    assert 'InsecureKeyLengthWarning: The RSA key is 1536 bits long' in result.stderr
+
+
+def pyjwt_warnings_of_a_1024_bit_key(short_rsa_key):
+    """The messages of PyJWT's InsecureKeyLengthWarning when the app decodes a token of a 1024-bit key itself."""
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore', pyjwt.InsecureKeyLengthWarning)   # (signing: not what is looked at)
+        token = pyjwt.encode(claims(aud='own'), short_rsa_key, algorithm='RS256')
+    with warnings.catch_warnings(record=True) as caught:   # (the filters as they are, each warning recorded)
+        assert pyjwt.decode(token, short_rsa_key.public_key(), algorithms=['RS256'], audience='own')['sub'] == 'alice'
+    return [str(warning.message) for warning in caught if issubclass(warning.category, pyjwt.InsecureKeyLengthWarning)]
+
+
+def test_pyjwt_warns_of_a_short_key_again_once_the_plugin_whose_jwks_gave_one_is_uninstalled(make_app, short_rsa_key,
+                                                                                              jwks_server):
+    app = jwks_app(make_app, jwks_server, jwk(short_rsa_key, 'old-key'))
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore', pyjwt.InsecureKeyLengthWarning)   # (PyJWT's, signing with it here)
+        token = pyjwt.encode(claims(aud='my-api'), short_rsa_key, algorithm='RS256', headers={'kid': 'old-key'})
+    assert client(app).get('/me', headers=bearer(token)).json['user']['sub'] == 'alice'
+    while_installed = pyjwt_warnings_of_a_1024_bit_key(short_rsa_key)
+    app.uninstall(next(plugin for plugin in app.plugins if isinstance(plugin, canister.Canister)))
+    after = pyjwt_warnings_of_a_1024_bit_key(short_rsa_key)
+    assert while_installed == []
+    assert len(after) == 1 and after[0].startswith('The RSA key is 1024 bits long'), after
+
+
+def downloads(web, rsa_key, jwks_server, *documents):
+    """Have the app download each JWKS document in turn (a token of a kid not held, after auth_jwt_jwks_refetch)."""
+    unknown = pyjwt.encode(claims(aud='my-api'), rsa_key, algorithm='RS256', headers={'kid': 'not-held'})
+    for entries in documents:
+        time.sleep(0.6)
+        jwks_server.publish(*entries)
+        hits = jwks_server.hits
+        web.get('/me', headers=bearer(unknown), status=401)
+        assert jwks_server.hits == hits + 1
+
+
+def test_a_jwks_that_rotates_short_keys_forever_has_each_said_once_among_the_latest_and_an_old_one_said_again(
+        make_app, short_rsa_key, rsa_key, jwks_server, log_dir):
+    # (each key said was kept for good: a provider rotating keys forever grew the app's memory without end)
+    web = client(jwks_app(make_app, jwks_server))
+    many = [jwk(short_rsa_key, 'gen-%d' % number) for number in range(1, 301)]
+    downloads(web, rsa_key, jwks_server, [jwk(short_rsa_key, 'gen-0')], many, [jwk(short_rsa_key, 'gen-300')],
+              [jwk(short_rsa_key, 'gen-0')], [jwk(short_rsa_key, 'gen-0')])
+    said = [line for line in warning_lines(log_dir) if 'is an RSA key of 1024 bits' in line]
+    assert sum("The JWKS key 'gen-300' is" in line for line in said) == 1   # (still among the latest)
+    assert sum("The JWKS key 'gen-0' is" in line for line in said) == 2     # (forgotten, then said again, once)
+    assert len(said) == 302
+
+
+def test_a_jwks_that_rotates_shared_secrets_forever_has_each_said_once_among_the_latest_and_an_old_one_said_again(
+        make_app, rsa_key, jwks_server, log_dir):
+    def shared(number):
+        return {'kty': 'oct', 'kid': 'shared-%d' % number, 'k': b64url(b'secret %d' % number), 'use': 'sig'}
+    web = client(jwks_app(make_app, jwks_server))
+    downloads(web, rsa_key, jwks_server, [shared(0)], [shared(number) for number in range(1, 301)], [shared(300)],
+              [shared(0)], [shared(0)])
+    said = [line for line in read_log(log_dir).splitlines() if 'publishes a shared secret' in line]
+    assert all(' ERROR ' in line for line in said)
+    assert sum("as kid 'shared-300':" in line for line in said) == 1
+    assert sum("as kid 'shared-0':" in line for line in said) == 2
+    assert len(said) == 302
 
 
 def test_a_critical_header_is_refused_when_its_segment_has_a_non_ascii_character_an_older_pyjwt_passes_over(make_app):
