@@ -14169,9 +14169,11 @@ def _print_out(line: str, utf8: bool = False) -> None:
 
 def _print_error(line: str) -> None:
     """Write a command's error or warning line to stderr; nothing if stderr is closed (``2>&-``): ``print`` would
-    then write it to stdout, where a script reads the command's result."""
+    then write it to stdout, where a script reads the command's result; nothing either if stderr fails."""
     if sys.stderr is not None:
-        print(line, file=sys.stderr, flush=True)
+        # A stderr that fails (2>/dev/full, a log collector gone) loses the line: the command keeps its status.
+        with contextlib.suppress(OSError, ValueError):
+            print(line, file=sys.stderr, flush=True)
 
 
 def _print_keys() -> None:
@@ -14218,7 +14220,7 @@ def _hash_password_error(message: str) -> None:
 def _end_terminal_line() -> None:
     """End the line a prompt or a ``^C`` left open on the terminal, so that an error line starts a line of its own."""
     if sys.stderr is not None and sys.stderr.isatty():
-        print(file=sys.stderr)
+        _print_error('')
 
 
 def _typed_password() -> Optional[str]:
@@ -14297,7 +14299,16 @@ def _batch(text: str) -> int:
 def _arguments(argv: Optional[List[str]]) -> Any:
     """The command line parsed: ``args.command`` names the command, the other attributes its options."""
     import argparse
-    parser = argparse.ArgumentParser(
+
+    class Parser(argparse.ArgumentParser):
+        def error(self, message: str) -> typing.NoReturn:
+            """Usage and error on stderr as argparse writes them, then status 2 even if stderr fails (before
+            Python 3.11 argparse's own write would raise, and the status would be 1)."""
+            _print_error(self.format_usage().rstrip('\n'))
+            _print_error('%s: error: %s' % (self.prog, message))
+            sys.exit(2)
+
+    parser = Parser(
         prog='python -m canister', description='Canister %s' % __version__,
         epilog='Exit status: 0 when done, 1 when the command could not do it (one line on stderr says why), 2 for '
                'bad arguments, 130 when Ctrl-C stops it (but the demo, which serves until then: 0). '

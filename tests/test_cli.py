@@ -372,6 +372,19 @@ def test_a_command_with_stderr_closed_writes_its_error_nowhere_and_keeps_its_sta
     assert result.returncode == status
 
 
+@pytest.mark.parametrize('args, status', [(('hash-password', '--user', 'bo:b'), 2),
+                                          (('tidy-sessions', '--store', 'sqlite:///missing.db'), 1),
+                                          (('demo', '--config', 'missing.ini'), 1),
+                                          (('demo', '--port', '0'), 2),
+                                          (('no-such-command',), 2)])
+def test_a_command_whose_stderr_is_full_loses_its_error_line_and_keeps_its_status(tmp_path, args, status):
+    with open('/dev/full', 'wb') as full:
+        result = subprocess.run([sys.executable, '-m', 'canister', *args], input=PASSWORD + '\n', stdout=subprocess.PIPE,
+                                stderr=full, encoding='utf-8', cwd=str(tmp_path), timeout=20,
+                                env=dict(os.environ, PYTHONPATH=str(ROOT)))
+    assert (result.returncode, result.stdout) == (status, '')
+
+
 def test_hash_password_stopped_with_ctrl_c_at_the_prompt_says_interrupted_and_exits_130(tmp_path):
     status, output = typed_at_the_prompt(tmp_path, (b'\x03',))
     assert status == 130, output
