@@ -1531,6 +1531,12 @@ def _keys_elsewhere(app_config: Mapping[str, Any], overrides: Mapping[str, Any])
             % (', '.join(stray), stray[0].rpartition('.')[2].lower(), them, them)]
 
 
+def _is_canister_key(key: Any) -> bool:
+    """True for a key of the app's config that canister reads: ``canister.*`` in any case (bottle 0.12 keeps an
+    ini file's ``[Canister]`` section as written, ``Canister.session_timeout``; 0.13 puts it in lower case)."""
+    return str(key).lower().startswith('canister.')
+
+
 class Config(Dict[str, Any]):
     """Validated canister settings, parsed once when the plugin is installed."""
 
@@ -1697,8 +1703,7 @@ class Config(Dict[str, Any]):
     @classmethod
     def from_app(cls, app_config: Mapping[str, Any], overrides: Mapping[str, Any]) -> 'Config':
         """Read the ``canister.*`` keys of a Bottle config, then apply keyword overrides."""
-        values = {key[len('canister.'):]: value for key, value in app_config.items()
-                  if str(key).lower().startswith('canister.')}
+        values = {key[len('canister.'):]: value for key, value in app_config.items() if _is_canister_key(key)}
         config = cls(values, **overrides)
         others = [key for key in app_config if str(key).lower() in _FRAMEWORK_SETTINGS]
         config.warnings += _framework_settings_notes(others, {str(key).lower() for key in values} | set(overrides))
@@ -13156,8 +13161,7 @@ class Canister:
         self._take_add_route(app)
         app.__dict__['log'] = self.log.logger
         #: The app's ``canister.*`` keys as read here, and those said since to have been set too late.
-        self._installed_keys = {key: value for key, value in app.config.items()
-                                if str(key).lower().startswith('canister.')}
+        self._installed_keys = {key: value for key, value in app.config.items() if _is_canister_key(key)}
         self._late_keys: typing.Set[str] = set()
         app.add_hook('config', self._config_changed)
         app.add_hook('app_reset', self._watch_other_apps_routes)  # (Bottle resets the app after the install too)
@@ -13350,7 +13354,7 @@ class Canister:
         say once per key, in the log and at the app's line, that a ``canister.*`` key set after
         install has no effect (the config is read once, at install)."""
         key, value = str(args[-2]), args[-1]
-        if not key.lower().startswith('canister.') or key in self._late_keys:
+        if not _is_canister_key(key) or key in self._late_keys:
             return
         if key in self._installed_keys:
             try:
@@ -14071,9 +14075,9 @@ def _demo_app(config_file: Optional[str]) -> bottle.Bottle:
     username = password = ''
     if config_file:
         app.config.load_config(config_file)
-        if not any(str(key).startswith('canister.') for key in app.config):  # (the wrong file, or [Canister])
-            warnings.warn('--config %s sets no key of a [canister] section (in lower case, as canister reads it): the '
-                          "demo runs on canister's defaults" % config_file, CanisterWarning, stacklevel=2)
+        if not any(_is_canister_key(key) for key in app.config):  # (the wrong file, or an empty section)
+            warnings.warn("--config %s sets no key of a [canister] section: the demo runs on canister's defaults"
+                          % config_file, CanisterWarning, stacklevel=2)
     else:
         username, password = 'alice', 'my-secret'
         overrides = {'log_path': 'stderr', 'cors': '*', 'auth_basic_username': username,

@@ -637,8 +637,21 @@ def test_the_demo_with_a_config_file_of_no_canister_key_says_it_runs_on_the_defa
         assert demo.get('/hi?foo=x')[0] == 200
     finally:
         demo.stop()
-    assert ('python -m canister demo: warning: --config %s sets no key of a [canister] section (in lower case, as '
-            "canister reads it): the demo runs on canister's defaults\n" % ini) in demo.output.read_text()
+    assert ("python -m canister demo: warning: --config %s sets no key of a [canister] section: the demo runs on "
+            "canister's defaults\n" % ini) in demo.output.read_text()
+
+
+def test_the_demo_reads_a_capitalised_canister_section_without_a_warning_on_either_bottle(tmp_path):
+    ini = tmp_path / 'capitalised.ini'
+    ini.write_text('[Canister]\nsession_cookie = demo_sid\nlog_path = stderr\n')
+    demo = Demo(tmp_path, '--config', str(ini))
+    try:
+        status, headers, _ = demo.get('/')
+        assert status == 200
+        assert headers['Set-Cookie'].startswith('demo_sid=')
+    finally:
+        demo.stop()
+    assert 'warning' not in demo.output.read_text()
 
 def test_the_demo_with_an_empty_host_stops_with_a_usage_error_and_status_2(tmp_path):
     result = run_canister('demo', '--host', '', '--port', str(free_port()), cwd=tmp_path, timeout=15)
