@@ -1280,6 +1280,10 @@ _FAMILIAR_NAMES = {
                                                                           'origin'),
     'cors_urls_regex': 'did you mean cors_paths? it takes path prefixes, such as /api, no regular expression',
     'secret': 'did you mean auth_jwt_secret (of Bearer tokens)? sessions need no secret: the cookie holds a random id',
+    'csrf_failure_view': "canister has no such setting: the CSRF check's refusal is canister's own 403, with its "
+                         "message and a WARNING line, which the app's @app.error(403) handler does not replace",
+    'allowed_hosts': 'canister has no such setting: it keeps no list of the host names the app answers to; have the '
+                     "reverse proxy in front pass on only the app's own (nginx's server_name)",
 }
 # Flask's own settings (and Flask-CORS's, Flask-Session's, Flask-WTF's), which a Flask user puts at the top
 # of the config (``app.config['SESSION_COOKIE_SECURE'] = True``), where canister never looks: each is
