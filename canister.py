@@ -14411,6 +14411,40 @@ def _port_problem(host: str, port: int) -> str:
     return ''
 
 
+def _serve_demo(app: bottle.Bottle, host: str, port: int) -> None:
+    """``bottle.run`` on wsgiref until Ctrl-C, also one that comes while a request is answered: wsgiref's handler
+    would catch its KeyboardInterrupt there, print the traceback (to stdout if stderr is closed) and serve on."""
+    import signal
+    from wsgiref.simple_server import WSGIServer
+    state = {'answering': False, 'interrupted': False}
+
+    def interrupt(signum: int, frame: Any) -> None:
+        state['interrupted'] = True
+        if not state['answering']:  # (waiting for a request, or reading one: stop now)
+            raise KeyboardInterrupt
+
+    class Server(WSGIServer):
+        def finish_request(self, request: Any, client_address: Any) -> None:
+            try:
+                super().finish_request(request, client_address)
+            finally:
+                state['answering'] = False
+            if state['interrupted']:  # (a Ctrl-C while the answer was made and sent, which it let finish)
+                raise KeyboardInterrupt
+
+    def answer(environ: Dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        state['answering'] = True  # (until the answer is sent: wsgiref's server is one thread)
+        return app(environ, start_response)
+
+    handler = signal.getsignal(signal.SIGINT)
+    if handler is signal.default_int_handler:  # (not where SIGINT is ignored, as in a job in the background)
+        signal.signal(signal.SIGINT, interrupt)
+    try:
+        bottle.run(answer, host=host, port=port, quiet=True, server_class=Server)
+    finally:
+        signal.signal(signal.SIGINT, handler)
+
+
 def _run_demo(args: Any) -> int:
     """``python -m canister demo``: serve :func:`_demo_app` until stopped; 1 for a ``--config`` it cannot use."""
     import configparser
@@ -14436,7 +14470,7 @@ def _run_demo(args: Any) -> int:
         return 1
     print('Canister demo on http://%s:%d/ (Ctrl-C to stop)' % (args.host, args.port), flush=True)
     try:
-        bottle.run(app, host=args.host, port=args.port, quiet=True)
+        _serve_demo(app, args.host, args.port)
     except OSError as error:  # the port is taken, the address is not this host's
         _print_error('python -m canister demo: cannot serve on %s:%d: %s'
                      % (args.host, args.port, error.strerror or error))

@@ -1,6 +1,7 @@
 """The command line: ``python -m canister hash-password`` and ``python -m canister demo``."""
 from __future__ import annotations
 
+import contextlib
 import html
 import http.client
 import os
@@ -8,9 +9,11 @@ import pathlib
 import pty
 import re
 import select
+import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from typing import Tuple, Union
 
@@ -493,6 +496,45 @@ def test_the_demo_serves_the_counter_page_and_hi(tmp_path):
     output = demo.output.read_text()
     assert 'http://127.0.0.1:%d/' % demo.port in output
     assert 'GET http://127.0.0.1:%d/hi?foo=John&bar=Smith' % demo.port in output
+
+
+def test_the_demo_stopped_with_ctrl_c_while_it_answers_requests_stops_at_once_with_status_0(tmp_path):
+    """A Ctrl-C that comes while the demo writes an answer (wsgiref's handler used to catch it there, print its
+    traceback and serve on, until a second Ctrl-C) stops it too."""
+    port = free_port()
+    with open(tmp_path / 'output.txt', 'wb') as sink:
+        process = subprocess.Popen([sys.executable, '-m', 'canister', 'demo', '--port', str(port)], stdout=sink,
+                                   stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, cwd=str(tmp_path),
+                                   env=dict(os.environ, PYTHONPATH=str(ROOT)), preexec_fn=sigint_as_in_a_terminal)
+    web = Client('http://127.0.0.1:%d' % port, timeout=2)
+    try:
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                assert web.get('/hi?foo=x').status == 200
+                break
+            except OSError:
+                assert time.monotonic() < deadline and process.poll() is None
+                time.sleep(0.05)
+        answered = []
+
+        def ask_until_it_stops() -> None:  # requests back to back: a Ctrl-C meanwhile most likely lands in one
+            with contextlib.suppress(OSError):
+                while process.poll() is None:
+                    answered.append(web.get('/').status)
+
+        asker = threading.Thread(target=ask_until_it_stops)
+        asker.start()
+        time.sleep(0.5)
+        process.send_signal(signal.SIGINT)
+        assert process.wait(5) == 0
+        asker.join(5)
+        assert answered and set(answered) == {200}
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait(5)
+    assert 'Traceback' not in (tmp_path / 'output.txt').read_text()
 
 
 def test_the_demo_sums_whole_numbers_to_a_whole_number_and_decimals_to_a_decimal():
