@@ -1291,6 +1291,10 @@ _FAMILIAR_NAMES = {
                                                                           'origin'),
     'cors_urls_regex': 'did you mean cors_paths? it takes path prefixes, such as /api, no regular expression',
     'secret': 'did you mean auth_jwt_secret (of Bearer tokens)? sessions need no secret: the cookie holds a random id',
+    'csrf_failure_view': "canister has no such setting: the CSRF check's refusal is canister's own 403, with its "
+                         "message and a WARNING line, which the app's @app.error(403) handler does not replace",
+    'allowed_hosts': 'canister has no such setting: it keeps no list of the host names the app answers to; have the '
+                     "reverse proxy in front pass on only the app's own (nginx's server_name)",
 }
 # Flask's own settings (and Flask-CORS's, Flask-Session's, Flask-WTF's), which a Flask user puts at the top
 # of the config (``app.config['SESSION_COOKIE_SECURE'] = True``), where canister never looks: each is
@@ -1542,6 +1546,12 @@ def _keys_elsewhere(app_config: Mapping[str, Any], overrides: Mapping[str, Any])
             % (', '.join(stray), stray[0].rpartition('.')[2].lower(), them, them)]
 
 
+def _is_canister_key(key: Any) -> bool:
+    """True for a key of the app's config that canister reads: ``canister.*`` in any case (bottle 0.12 keeps an
+    ini file's ``[Canister]`` section as written, ``Canister.session_timeout``; 0.13 puts it in lower case)."""
+    return str(key).lower().startswith('canister.')
+
+
 class Config(Dict[str, Any]):
     """Validated canister settings, parsed once when the plugin is installed."""
 
@@ -1708,8 +1718,7 @@ class Config(Dict[str, Any]):
     @classmethod
     def from_app(cls, app_config: Mapping[str, Any], overrides: Mapping[str, Any]) -> 'Config':
         """Read the ``canister.*`` keys of a Bottle config, then apply keyword overrides."""
-        values = {key[len('canister.'):]: value for key, value in app_config.items()
-                  if str(key).lower().startswith('canister.')}
+        values = {key[len('canister.'):]: value for key, value in app_config.items() if _is_canister_key(key)}
         config = cls(values, **overrides)
         others = [key for key in app_config if str(key).lower() in _FRAMEWORK_SETTINGS]
         config.warnings += _framework_settings_notes(others, {str(key).lower() for key in values} | set(overrides))
@@ -13454,8 +13463,7 @@ class Canister:
         self._take_add_route(app)
         app.__dict__['log'] = self.log.logger
         #: The app's ``canister.*`` keys as read here, and those said since to have been set too late.
-        self._installed_keys = {key: value for key, value in app.config.items()
-                                if str(key).lower().startswith('canister.')}
+        self._installed_keys = {key: value for key, value in app.config.items() if _is_canister_key(key)}
         self._late_keys: typing.Set[str] = set()
         app.add_hook('config', self._config_changed)
         app.add_hook('app_reset', self._watch_other_apps_routes)  # (Bottle resets the app after the install too)
@@ -13648,7 +13656,7 @@ class Canister:
         say once per key, in the log and at the app's line, that a ``canister.*`` key set after
         install has no effect (the config is read once, at install)."""
         key, value = str(args[-2]), args[-1]
-        if not key.lower().startswith('canister.') or key in self._late_keys:
+        if not _is_canister_key(key) or key in self._late_keys:
             return
         if key in self._installed_keys:
             try:
@@ -14369,9 +14377,9 @@ def _demo_app(config_file: Optional[str]) -> bottle.Bottle:
     username = password = ''
     if config_file:
         app.config.load_config(config_file)
-        if not any(str(key).startswith('canister.') for key in app.config):  # (the wrong file, or [Canister])
-            warnings.warn('--config %s sets no key of a [canister] section (in lower case, as canister reads it): the '
-                          "demo runs on canister's defaults" % config_file, CanisterWarning, stacklevel=2)
+        if not any(_is_canister_key(key) for key in app.config):  # (the wrong file, or an empty section)
+            warnings.warn("--config %s sets no key of a [canister] section: the demo runs on canister's defaults"
+                          % config_file, CanisterWarning, stacklevel=2)
     else:
         username, password = 'alice', 'my-secret'
         overrides = {'log_path': 'stderr', 'cors': '*', 'auth_basic_username': username,
@@ -14467,9 +14475,11 @@ def _print_out(line: str, utf8: bool = False) -> None:
 
 def _print_error(line: str) -> None:
     """Write a command's error or warning line to stderr; nothing if stderr is closed (``2>&-``): ``print`` would
-    then write it to stdout, where a script reads the command's result."""
+    then write it to stdout, where a script reads the command's result; nothing either if stderr fails."""
     if sys.stderr is not None:
-        print(line, file=sys.stderr, flush=True)
+        # A stderr that fails (2>/dev/full, a log collector gone) loses the line: the command keeps its status.
+        with contextlib.suppress(OSError, ValueError):
+            print(line, file=sys.stderr, flush=True)
 
 
 def _print_keys() -> None:
@@ -14516,7 +14526,7 @@ def _hash_password_error(message: str) -> None:
 def _end_terminal_line() -> None:
     """End the line a prompt or a ``^C`` left open on the terminal, so that an error line starts a line of its own."""
     if sys.stderr is not None and sys.stderr.isatty():
-        print(file=sys.stderr)
+        _print_error('')
 
 
 def _typed_password() -> Optional[str]:
@@ -14595,7 +14605,16 @@ def _batch(text: str) -> int:
 def _arguments(argv: Optional[List[str]]) -> Any:
     """The command line parsed: ``args.command`` names the command, the other attributes its options."""
     import argparse
-    parser = argparse.ArgumentParser(
+
+    class Parser(argparse.ArgumentParser):
+        def error(self, message: str) -> typing.NoReturn:
+            """Usage and error on stderr as argparse writes them, then status 2 even if stderr fails (before
+            Python 3.11 argparse's own write would raise, and the status would be 1)."""
+            _print_error(self.format_usage().rstrip('\n'))
+            _print_error('%s: error: %s' % (self.prog, message))
+            sys.exit(2)
+
+    parser = Parser(
         prog='python -m canister', description='Canister %s' % __version__,
         epilog='Exit status: 0 when done, 1 when the command could not do it (one line on stderr says why), 2 for '
                'bad arguments, 130 when Ctrl-C stops it (but the demo, which serves until then: 0). '
@@ -14690,6 +14709,40 @@ def _port_problem(host: str, port: int) -> str:
     return ''
 
 
+def _serve_demo(app: bottle.Bottle, host: str, port: int) -> None:
+    """``bottle.run`` on wsgiref until Ctrl-C, also one that comes while a request is answered: wsgiref's handler
+    would catch its KeyboardInterrupt there, print the traceback (to stdout if stderr is closed) and serve on."""
+    import signal
+    from wsgiref.simple_server import WSGIServer
+    state = {'answering': False, 'interrupted': False}
+
+    def interrupt(signum: int, frame: Any) -> None:
+        state['interrupted'] = True
+        if not state['answering']:  # (waiting for a request, or reading one: stop now)
+            raise KeyboardInterrupt
+
+    class Server(WSGIServer):
+        def finish_request(self, request: Any, client_address: Any) -> None:
+            try:
+                super().finish_request(request, client_address)
+            finally:
+                state['answering'] = False
+            if state['interrupted']:  # (a Ctrl-C while the answer was made and sent, which it let finish)
+                raise KeyboardInterrupt
+
+    def answer(environ: Dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        state['answering'] = True  # (until the answer is sent: wsgiref's server is one thread)
+        return app(environ, start_response)
+
+    handler = signal.getsignal(signal.SIGINT)
+    if handler is signal.default_int_handler:  # (not where SIGINT is ignored, as in a job in the background)
+        signal.signal(signal.SIGINT, interrupt)
+    try:
+        bottle.run(answer, host=host, port=port, quiet=True, server_class=Server)
+    finally:
+        signal.signal(signal.SIGINT, handler)
+
+
 def _run_demo(args: Any) -> int:
     """``python -m canister demo``: serve :func:`_demo_app` until stopped; 1 for a ``--config`` it cannot use."""
     import configparser
@@ -14715,7 +14768,7 @@ def _run_demo(args: Any) -> int:
         return 1
     print('Canister demo on http://%s:%d/ (Ctrl-C to stop)' % (args.host, args.port), flush=True)
     try:
-        bottle.run(app, host=args.host, port=args.port, quiet=True)
+        _serve_demo(app, args.host, args.port)
     except OSError as error:  # the port is taken, the address is not this host's
         _print_error('python -m canister demo: cannot serve on %s:%d: %s'
                      % (args.host, args.port, error.strerror or error))

@@ -29,7 +29,8 @@ from canister import session
 from helpers import (ROOT, app_with_ini, bearer, client, cookie_value, hand_made_token, hs256_signer, jwk, read_log,
                      warning_lines, with_cookie)
 from redis_topologies import TlsRedis
-from servers import Client, chunked, free_port, raw_request, send_all_then_read, status_of, wait_until
+from servers import (Client, InProcessWaitress, chunked, free_port, raw_request, send_all_then_read, status_of,
+                     wait_until)
 
 README = (ROOT / 'README.md').read_text(encoding='utf-8')
 BIN = Path(sys.executable).parent   # the console scripts of the environment the tests run in
@@ -609,3 +610,30 @@ def test_gunicorn_hands_over_a_body_past_max_body_size_at_once_so_canisters_413_
         answer = b''.join(iter(lambda: sock.recv(65536), b''))
     assert status_of(answer) == 413
     assert answer.endswith(b'Request body too large: 20000000 bytes, the limit is 10485760\n')
+
+
+# -- A message shown once (Sessions) -----------------------------------------------------------------
+
+def test_the_readme_flash_message_is_shown_on_the_next_page_once_over_http(make_app):
+    """The Sessions block of "A message shown once", as written, served by waitress: the POST's 303 leads to a
+    page with the message, the page after has none, and a first visit without a message sets no cookie."""
+    assert '- **A message shown once.**' in section('## Sessions')
+    app = make_app()
+    block = blocks('## Sessions', 'python')[1]
+    assert "session.data.pop('flash', None)" in block
+    exec(block, {'app': app, 'bottle': bottle, 'session': session})
+    server = InProcessWaitress(app)
+    try:
+        browser = Client(server.origin)
+        first = browser.get('/notes')
+        assert (first.status, first.json()) == (200, {'flash': None, 'notes': []})
+        assert first.headers.get('Set-Cookie') is None
+        posted = browser.request('POST', '/notes', body='text=buy+milk', headers={
+            'Content-Type': 'application/x-www-form-urlencoded', 'Origin': server.origin,
+            'Sec-Fetch-Site': 'same-origin'})
+        assert posted.status == 303 and posted.headers['Location'] == server.origin + '/notes'
+        shown = browser.get('/notes')
+        assert shown.json() == {'flash': 'Note saved', 'notes': ['buy milk']}
+        assert browser.get('/notes').json() == {'flash': None, 'notes': ['buy milk']}
+    finally:
+        server.close()

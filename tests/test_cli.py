@@ -1,6 +1,7 @@
 """The command line: ``python -m canister hash-password`` and ``python -m canister demo``."""
 from __future__ import annotations
 
+import contextlib
 import html
 import http.client
 import os
@@ -8,9 +9,11 @@ import pathlib
 import pty
 import re
 import select
+import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from typing import Tuple, Union
 
@@ -372,6 +375,19 @@ def test_a_command_with_stderr_closed_writes_its_error_nowhere_and_keeps_its_sta
     assert result.returncode == status
 
 
+@pytest.mark.parametrize('args, status', [(('hash-password', '--user', 'bo:b'), 2),
+                                          (('tidy-sessions', '--store', 'sqlite:///missing.db'), 1),
+                                          (('demo', '--config', 'missing.ini'), 1),
+                                          (('demo', '--port', '0'), 2),
+                                          (('no-such-command',), 2)])
+def test_a_command_whose_stderr_is_full_loses_its_error_line_and_keeps_its_status(tmp_path, args, status):
+    with open('/dev/full', 'wb') as full:
+        result = subprocess.run([sys.executable, '-m', 'canister', *args], input=PASSWORD + '\n', stdout=subprocess.PIPE,
+                                stderr=full, encoding='utf-8', cwd=str(tmp_path), timeout=20,
+                                env=dict(os.environ, PYTHONPATH=str(ROOT)))
+    assert (result.returncode, result.stdout) == (status, '')
+
+
 def test_hash_password_stopped_with_ctrl_c_at_the_prompt_says_interrupted_and_exits_130(tmp_path):
     status, output = typed_at_the_prompt(tmp_path, (b'\x03',))
     assert status == 130, output
@@ -480,6 +496,45 @@ def test_the_demo_serves_the_counter_page_and_hi(tmp_path):
     output = demo.output.read_text()
     assert 'http://127.0.0.1:%d/' % demo.port in output
     assert 'GET http://127.0.0.1:%d/hi?foo=John&bar=Smith' % demo.port in output
+
+
+def test_the_demo_stopped_with_ctrl_c_while_it_answers_requests_stops_at_once_with_status_0(tmp_path):
+    """A Ctrl-C that comes while the demo writes an answer (wsgiref's handler used to catch it there, print its
+    traceback and serve on, until a second Ctrl-C) stops it too."""
+    port = free_port()
+    with open(tmp_path / 'output.txt', 'wb') as sink:
+        process = subprocess.Popen([sys.executable, '-m', 'canister', 'demo', '--port', str(port)], stdout=sink,
+                                   stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, cwd=str(tmp_path),
+                                   env=dict(os.environ, PYTHONPATH=str(ROOT)), preexec_fn=sigint_as_in_a_terminal)
+    web = Client('http://127.0.0.1:%d' % port, timeout=2)
+    try:
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                assert web.get('/hi?foo=x').status == 200
+                break
+            except OSError:
+                assert time.monotonic() < deadline and process.poll() is None
+                time.sleep(0.05)
+        answered = []
+
+        def ask_until_it_stops() -> None:  # requests back to back: a Ctrl-C meanwhile most likely lands in one
+            with contextlib.suppress(OSError):
+                while process.poll() is None:
+                    answered.append(web.get('/').status)
+
+        asker = threading.Thread(target=ask_until_it_stops)
+        asker.start()
+        time.sleep(0.5)
+        process.send_signal(signal.SIGINT)
+        assert process.wait(5) == 0
+        asker.join(5)
+        assert answered and set(answered) == {200}
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait(5)
+    assert 'Traceback' not in (tmp_path / 'output.txt').read_text()
 
 
 def test_the_demo_sums_whole_numbers_to_a_whole_number_and_decimals_to_a_decimal():
@@ -624,8 +679,21 @@ def test_the_demo_with_a_config_file_of_no_canister_key_says_it_runs_on_the_defa
         assert demo.get('/hi?foo=x')[0] == 200
     finally:
         demo.stop()
-    assert ('python -m canister demo: warning: --config %s sets no key of a [canister] section (in lower case, as '
-            "canister reads it): the demo runs on canister's defaults\n" % ini) in demo.output.read_text()
+    assert ("python -m canister demo: warning: --config %s sets no key of a [canister] section: the demo runs on "
+            "canister's defaults\n" % ini) in demo.output.read_text()
+
+
+def test_the_demo_reads_a_capitalised_canister_section_without_a_warning_on_either_bottle(tmp_path):
+    ini = tmp_path / 'capitalised.ini'
+    ini.write_text('[Canister]\nsession_cookie = demo_sid\nlog_path = stderr\n')
+    demo = Demo(tmp_path, '--config', str(ini))
+    try:
+        status, headers, _ = demo.get('/')
+        assert status == 200
+        assert headers['Set-Cookie'].startswith('demo_sid=')
+    finally:
+        demo.stop()
+    assert 'warning' not in demo.output.read_text()
 
 def test_the_demo_with_an_empty_host_stops_with_a_usage_error_and_status_2(tmp_path):
     result = run_canister('demo', '--host', '', '--port', str(free_port()), cwd=tmp_path, timeout=15)
