@@ -12171,6 +12171,8 @@ _STARLETTE_REQUEST_ATTRIBUTES = {
     'session': "canister's session is imported with 'from canister import session', its values in session.data",
     'user': "the logged-in user is session.user (None when nobody is logged in), session imported with 'from canister "
             "import session'",
+    'query_params': "Bottle's is bottle.request.query; or give the handler a parameter of the value's name, which "
+                    'canister fills from the query',
 }
 
 

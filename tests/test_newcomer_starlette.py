@@ -91,6 +91,10 @@ def starlette_habits_app(make_app) -> bottle.Bottle:
     def me():
         return {'user': bottle.request.user}  # Starlette's request.user (AuthenticationMiddleware)
 
+    @app.get('/api/search')
+    def search():
+        return {'q': bottle.request.query_params['q']}  # Starlette's request.query_params
+
     @app.get('/api/items/<item_id>')
     def item(item_id):
         raise bottle.HTTPError(status_code=404, detail='no item %s' % item_id)  # as HTTPException(...)
@@ -104,6 +108,9 @@ def starlette_habits_app(make_app) -> bottle.Bottle:
     ('GET', '/api/me', None, 'user',
      "the logged-in user is session.user (None when nobody is logged in), session imported with 'from canister "
      "import session'"),
+    ('GET', '/api/search?q=tea', None, 'query_params',
+     "Bottle's is bottle.request.query; or give the handler a parameter of the value's name, which canister fills "
+     'from the query'),
 ])
 def test_starlettes_request_session_and_request_user_answer_500_and_the_log_says_what_to_read_instead(
         make_app, serve, log_dir, method, path, body, name, instead):
@@ -112,8 +119,8 @@ def test_starlettes_request_session_and_request_user_answer_500_and_the_log_says
                              headers={'Content-Type': 'application/json', 'Accept': 'application/json'})
     assert (answer.status, answer.json()) == (500, {'error': 'Internal Server Error',
                                                     'message': 'Internal Server Error'})
-    assert ("ERROR    [127.0.0.1-...]   Unhandled exception in %s /api/%s: bottle.request has no %s (Starlette's "
-            'request.%s): %s\n' % (method, path.rsplit('/', 1)[1], name, name, instead)) in read_log(log_dir)
+    assert ("ERROR    [127.0.0.1-...]   Unhandled exception in %s %s: bottle.request has no %s (Starlette's "
+            'request.%s): %s\n' % (method, path.split('?')[0], name, name, instead)) in read_log(log_dir)
     assert "AttributeError: Attribute '%s' not defined." % name in read_log(log_dir)  # the traceback still follows
 
 
