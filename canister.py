@@ -1215,9 +1215,16 @@ _FAMILIAR_NAMES = {
                     'did you mean csrf? it checks the origin of unsafe requests, with no token in the form'),
     'config': 'settings go in as keyword arguments, Canister(session_store=...), or in the app\'s config: '
               'app.config.load_config(\'app.ini\') before app.install(canister.Canister())',
-    **dict.fromkeys(('secret_key', 'session_use_signer'),
-                    'canister needs no secret key: the cookie holds a random id of a session kept on the server, '
-                    'nothing signed'),
+    'session_use_signer': 'canister needs no secret key: the cookie holds a random id of a session kept on the '
+                          'server, nothing signed',
+    **dict.fromkeys(('secret_key', 'session_secret'),
+                    'canister needs no secret key for sessions: the cookie holds a random id of a session kept on the '
+                    'server, nothing signed; the secret that signs Bearer tokens (JWT) is auth_jwt_secret'),
+    **dict.fromkeys(('audience', 'jwt_audience'), 'did you mean auth_jwt_client_id? a token must name it in its aud'),
+    'issuer': 'did you mean auth_jwt_issuer?',
+    'leeway': 'did you mean auth_jwt_leeway?',
+    'access_token_expire_minutes': 'canister has no such setting: it checks tokens and issues none, so the code that '
+                                   'signs one gives it its exp (which canister requires)',
     **dict.fromkeys(('permanent_session_lifetime', 'session_lifetime'),
                     'did you mean session_timeout? session.remember(seconds) gives one session its own'),
     'https_only': 'did you mean session_secure?',

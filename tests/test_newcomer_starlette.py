@@ -36,8 +36,9 @@ STARLETTE_KEYWORDS = [
     ('expose_headers', ['X-Request-ID'], 'did you mean cors_expose_headers?'),
     ('max_age', 600, "did you mean cors_max_age (a preflight's), session_cookie_max_age (the cookie's) or "
                      "session_max_age (the session's)?"),
-    ('secret_key', 'change-me', 'canister needs no secret key: the cookie holds a random id of a session kept on '
-                                'the server, nothing signed'),
+    ('secret_key', 'change-me', 'canister needs no secret key for sessions: the cookie holds a random id of a '
+                                'session kept on the server, nothing signed; the secret that signs Bearer tokens '
+                                '(JWT) is auth_jwt_secret'),                          # was: without the JWT's key
     ('same_site', 'lax', 'did you mean session_samesite?'),
     ('https_only', True, 'did you mean session_secure?'),
     ('path', '/', 'canister has no such setting: the session cookie has Path=/, which no setting changes '
@@ -51,8 +52,20 @@ STARLETTE_KEYWORDS = [
     ('https_redirect', True, NO_REDIRECT),                                         # was: the families of keys
 ]
 
+#: What the same user writes for the Bearer tokens the login hands out: PyJWT's keywords of jwt.decode, and the
+#: settings of FastAPI's tutorial on tokens.
+JWT_KEYWORDS = [
+    ('session_secret', 'change-me', STARLETTE_KEYWORDS[7][2]),                     # was: session_secure
+    ('audience', 'my-api', 'did you mean auth_jwt_client_id? a token must name it in its aud'),  # was: the families
+    ('jwt_audience', 'my-api', 'did you mean auth_jwt_client_id? a token must name it in its aud'),  # the families
+    ('issuer', 'https://id.example.com/', 'did you mean auth_jwt_issuer?'),        # was: the families of keys
+    ('leeway', 10, 'did you mean auth_jwt_leeway?'),                               # was: the families of keys
+    ('access_token_expire_minutes', 30, 'canister has no such setting: it checks tokens and issues none, so the code '
+                                        'that signs one gives it its exp (which canister requires)'),  # the families
+]
 
-@pytest.mark.parametrize('name, value, hint', STARLETTE_KEYWORDS)
+
+@pytest.mark.parametrize('name, value, hint', STARLETTE_KEYWORDS + JWT_KEYWORDS)
 def test_a_keyword_of_starlettes_middleware_given_to_canister_is_answered_with_canisters_own(
         make_app, name, value, hint):
     with pytest.warns(canister.CanisterWarning) as caught:
