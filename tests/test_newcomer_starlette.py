@@ -14,7 +14,7 @@ import pytest
 
 import canister
 from canister import session
-from helpers import read_log
+from helpers import ROOT, Server, page_app, page_fetch, read_log
 from servers import Client
 
 NO_HOST_CHECK = ("canister has no such setting: it checks no Host header, so a reverse proxy (nginx's server_name) "
@@ -204,12 +204,12 @@ def test_starlettes_helpers_written_on_the_module_name_canisters_or_bottles_own(
 SECRET = base64.urlsafe_b64encode(b'k9Qv2Lr7Zt4Wm8Xc1Bn5Hs3Jd6Fg0Pa-Tq7Ye2Ui9Oo4').decode().rstrip('=')
 
 
-def rest_api(make_app) -> bottle.Bottle:
+def rest_api(make_app, front: str = 'http://localhost:5173') -> bottle.Bottle:
     """The app as the README's sections give it: CORS with credentials for the front end's origin, a JSON login
     that checks the password with canister.log_in and hands out a token signed with the secret as canister reads
     it, routes guarded by require_user, JSON bodies bound to parameters, and dicts returned as JSON."""
     import jwt
-    app = make_app(config={'cors': 'http://localhost:5173', 'cors_credentials': 'true', 'auth_jwt_client_id': 'my-api',
+    app = make_app(config={'cors': front, 'cors_credentials': 'true', 'auth_jwt_client_id': 'my-api',
                            'auth_jwt_secret': SECRET, 'auth_jwt_encoding': 'base64url'})
     users = {'alice': canister.hash_password('my-secret', iterations=1000)}
 
@@ -249,3 +249,39 @@ def test_the_readmes_parts_make_a_rest_api_with_a_cookie_session_and_a_bearer_lo
     assert by_token.json()['user']['sub'] == 'alice'
     stranger = Client('http://%s:%s' % (front.host, front.port))  # neither cookie nor token
     assert stranger.request('POST', '/api/notes', json.dumps({'text': 'three'}), origin).status == 401
+
+
+def cors_section() -> str:
+    return (ROOT / 'README.md').read_text(encoding='utf-8').split('\n## CORS\n', 1)[1].split('\n## ', 1)[0]
+
+
+def test_the_readme_says_that_a_pages_fetch_sends_and_keeps_the_cookie_only_with_credentials_include():
+    assert ("with `cors_credentials`, when the page's `fetch` asks for it with `credentials: 'include'`"
+            in cors_section())
+
+
+@pytest.mark.parametrize('credentials, notes', [
+    (None, 401),        # fetch's default, same-origin: the login's cookie is neither kept nor sent
+    ('include', 200),
+])
+def test_a_front_end_of_another_origin_keeps_its_session_in_chromium_only_when_its_fetch_includes_credentials(
+        page, make_app, credentials, notes):
+    """The front end on another port of localhost (another origin of the same site, as a dev server's) logs in
+    by a JSON POST and then posts a note: the note needs the login's session cookie."""
+    front = Server(page_app())
+    front_origin = 'http://localhost:%d' % front.port
+    api = Server(rest_api(make_app, front_origin))
+    try:
+        page.goto(front_origin + '/')
+        init = {'method': 'POST', 'headers': {'Content-Type': 'application/json'}}
+        if credentials:
+            init['credentials'] = credentials
+        url = 'http://localhost:%d' % api.port
+        login = page_fetch(page, url + '/api/login', body=json.dumps({'username': 'alice', 'password': 'my-secret'}),
+                           **init)
+        assert (login['ok'], login['status']) == (True, 200)
+        note = page_fetch(page, url + '/api/notes', body=json.dumps({'text': 'one'}), **init)
+        assert (note['ok'], note['status']) == (True, notes)
+    finally:
+        api.close()
+        front.close()
