@@ -1297,9 +1297,9 @@ _FAMILIAR_NAMES = {
                     'canister has no such setting: it redirects nothing; hsts_max_age keeps browsers that came over '
                     'HTTPS on it'),
     **dict.fromkeys(('allowed_hosts', 'trusted_hosts'),
-                    'canister has no such setting: it checks no Host header, so a reverse proxy (nginx\'s '
-                    'server_name) or a before_request hook of the app turns other hosts away; trusted_proxies takes '
-                    'the addresses of reverse proxies'),
+                    'canister has no such setting: it answers whatever the Host header names, so a reverse proxy '
+                    '(nginx\'s server_name) or a before_request hook of the app turns other hosts away; '
+                    'trusted_proxies takes the addresses of reverse proxies'),
     **dict.fromkeys(('minimum_size', 'compresslevel', 'compress_level', 'gzip', 'compress'),
                     'canister has no such setting: it compresses no answer, a reverse proxy can (nginx\'s gzip on)'),
     **dict.fromkeys(('cors_allow_all_origins', 'cors_origin_allow_all'), 'did you mean cors? cors = * allows every '

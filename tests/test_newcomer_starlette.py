@@ -17,9 +17,9 @@ from canister import session
 from helpers import ROOT, Server, page_app, page_fetch, read_log
 from servers import Client
 
-NO_HOST_CHECK = ("canister has no such setting: it checks no Host header, so a reverse proxy (nginx's server_name) "
-                 'or a before_request hook of the app turns other hosts away; trusted_proxies takes the addresses '
-                 'of reverse proxies')
+NO_HOST_CHECK = ("canister has no such setting: it answers whatever the Host header names, so a reverse proxy "
+                 "(nginx's server_name) or a before_request hook of the app turns other hosts away; trusted_proxies "
+                 'takes the addresses of reverse proxies')
 NO_GZIP = "canister has no such setting: it compresses no answer, a reverse proxy can (nginx's gzip on)"
 NO_REDIRECT = ('canister has no such setting: it redirects nothing; hsts_max_age keeps browsers that came over HTTPS '
                'on it')
