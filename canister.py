@@ -12180,6 +12180,8 @@ _STARLETTE_REQUEST_ATTRIBUTES = {
             "import session'",
     'query_params': "Bottle's is bottle.request.query; or give the handler a parameter of the value's name, which "
                     'canister fills from the query',
+    'state': "Bottle's request takes an attribute of the app's own as it is (bottle.request.db = ... in a "
+             'before_request hook, read in the handler); what lasts beyond the request goes in session.data',
 }
 
 

@@ -155,6 +155,33 @@ def test_starlettes_request_user_read_in_a_before_request_hook_is_logged_with_wh
             ) in read_log(log_dir)
 
 
+def test_starlettes_request_state_set_in_a_hook_is_logged_with_bottles_own_attributes(make_app, serve, log_dir):
+    app = make_app(catchall=True)
+
+    @app.hook('before_request')
+    def open_db():
+        bottle.request.state.db = 'a connection'  # Starlette's request.state
+
+    app.get('/api/items', callback=lambda: {'db': bottle.request.state.db})
+    assert Client(serve(app)).request('GET', '/api/items').status == 500
+    assert ("Unhandled exception (outside the route: a hook of the app, or a route canister does not wrap): "
+            "bottle.request has no state (Starlette's request.state): Bottle's request takes an attribute of the "
+            "app's own as it is (bottle.request.db = ... in a before_request hook, read in the handler); what lasts "
+            "beyond the request goes in session.data\n") in read_log(log_dir)
+
+
+def test_an_attribute_of_the_apps_own_set_on_bottles_request_in_a_hook_is_read_in_the_handler(make_app, serve):
+    """What the hint above says to write works."""
+    app = make_app()
+
+    @app.hook('before_request')
+    def open_db():
+        bottle.request.db = 'a connection'
+
+    app.get('/api/items', callback=lambda: {'db': bottle.request.db})
+    assert Client(serve(app)).request('GET', '/api/items').json() == {'db': 'a connection'}
+
+
 def test_an_http_error_raised_with_starlettes_status_code_is_logged_with_bottles_spelling(make_app, serve, log_dir):
     browser = Client(serve(starlette_habits_app(make_app)))
     answer = browser.request('GET', '/api/items/7', headers={'Accept': 'application/json'})
