@@ -42,6 +42,7 @@ import dataclasses
 import datetime
 import decimal
 import difflib
+import dis
 import enum
 import errno
 import functools
@@ -12185,14 +12186,40 @@ _STARLETTE_REQUEST_ATTRIBUTES = {
 }
 
 
+def _stored_attribute(trace: types.TracebackType) -> Optional[str]:
+    """The name of the attribute that the instruction where ``trace`` stopped sets (``x.status_code = 201``)."""
+    for instruction in dis.get_instructions(trace.tb_frame.f_code):
+        if instruction.offset == trace.tb_lasti:
+            return instruction.argval if instruction.opname == 'STORE_ATTR' else None
+    return None
+
+
+#: The class an ``AttributeError`` names, from Python 3.11 (``property 'status_code' of 'LocalResponse' object has
+#: no setter``); 3.9 and 3.10 name none.
+_NAMED_CLASS = re.compile(r"of '(\w+)' object")
+
+
+def _sets_a_responses_status_code(error: AttributeError, trace: types.TracebackType) -> bool:
+    """True if ``error`` was raised setting ``status_code`` (of a Bottle response, where Python names the class)."""
+    named = _NAMED_CLASS.search(str(error))
+    return (_stored_attribute(trace) == 'status_code'
+            and (named is None or named.group(1) in ('LocalResponse', 'BaseResponse', 'HTTPResponse', 'HTTPError')))
+
+
 def _habit_note(error: BaseException) -> str:
     """What to write instead, after the ERROR line of a handler's exception that another framework's habit
-    caused (Starlette's ``request.session``, which Bottle's ``request`` lacks); else ''."""
+    caused (Starlette's ``request.session``, which Bottle's ``request`` lacks; FastAPI's ``response.status_code =
+    201``, which Bottle's responses only read); else ''."""
     trace = error.__traceback__
     while trace is not None and trace.tb_next is not None:
         trace = trace.tb_next
-    if not isinstance(error, AttributeError) or trace is None or trace.tb_frame.f_code.co_filename != bottle.__file__:
+    if not isinstance(error, AttributeError) or trace is None:
         return ''
+    if trace.tb_frame.f_code.co_filename != bottle.__file__:
+        if not _sets_a_responses_status_code(error, trace):
+            return ''
+        return (": a Bottle response's status_code only reads its status (FastAPI's response.status_code = ...): "
+                'write bottle.response.status = 201')
     name = next((name for name in _STARLETTE_REQUEST_ATTRIBUTES if str(error) == 'Attribute %r not defined.' % name),
                 None)
     if name is None:

@@ -182,6 +182,46 @@ def test_an_attribute_of_the_apps_own_set_on_bottles_request_in_a_hook_is_read_i
     assert Client(serve(app)).request('GET', '/api/items').json() == {'db': 'a connection'}
 
 
+def test_fastapis_response_status_code_set_in_a_handler_is_logged_with_bottles_status(make_app, serve, log_dir):
+    app = make_app(catchall=True)
+
+    @app.post('/api/notes')
+    def create(text: str):
+        bottle.response.status_code = 201  # FastAPI's response.status_code = 201
+        return {'text': text}
+
+    answer = Client(serve(app)).request('POST', '/api/notes', json.dumps({'text': 'hi'}),
+                                        {'Content-Type': 'application/json'})
+    assert answer.status == 500
+    assert ("ERROR    [127.0.0.1-...]   Unhandled exception in POST /api/notes: a Bottle response's status_code only "
+            "reads its status (FastAPI's response.status_code = ...): write bottle.response.status = 201\n"
+            ) in read_log(log_dir)
+
+
+def test_bottles_response_status_set_as_the_hint_says_answers_201(make_app, serve):
+    app = make_app()
+
+    @app.post('/api/notes')
+    def create(text: str):
+        bottle.response.status = 201
+        return {'text': text}
+
+    answer = Client(serve(app)).request('POST', '/api/notes', json.dumps({'text': 'hi'}),
+                                        {'Content-Type': 'application/json'})
+    assert (answer.status, answer.json()) == (201, {'text': 'hi'})
+
+
+def test_another_attribute_error_of_a_handler_gets_no_hint(make_app, serve, log_dir):
+    app = make_app(catchall=True)
+
+    @app.get('/api/broken')
+    def broken():
+        return {'n': len(None.items)}
+
+    assert Client(serve(app)).request('GET', '/api/broken').status == 500
+    assert 'ERROR    [127.0.0.1-...]   Unhandled exception in GET /api/broken\n' in read_log(log_dir)
+
+
 def test_an_http_error_raised_with_starlettes_status_code_is_logged_with_bottles_spelling(make_app, serve, log_dir):
     browser = Client(serve(starlette_habits_app(make_app)))
     answer = browser.request('GET', '/api/items/7', headers={'Accept': 'application/json'})
