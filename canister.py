@@ -42,6 +42,7 @@ import dataclasses
 import datetime
 import decimal
 import difflib
+import dis
 import enum
 import errno
 import functools
@@ -1215,9 +1216,16 @@ _FAMILIAR_NAMES = {
                     'did you mean csrf? it checks the origin of unsafe requests, with no token in the form'),
     'config': 'settings go in as keyword arguments, Canister(session_store=...), or in the app\'s config: '
               'app.config.load_config(\'app.ini\') before app.install(canister.Canister())',
-    **dict.fromkeys(('secret_key', 'session_use_signer'),
-                    'canister needs no secret key: the cookie holds a random id of a session kept on the server, '
-                    'nothing signed'),
+    'session_use_signer': 'canister needs no secret key: the cookie holds a random id of a session kept on the '
+                          'server, nothing signed',
+    **dict.fromkeys(('secret_key', 'session_secret'),
+                    'canister needs no secret key for sessions: the cookie holds a random id of a session kept on the '
+                    'server, nothing signed; the secret that signs Bearer tokens (JWT) is auth_jwt_secret'),
+    **dict.fromkeys(('audience', 'jwt_audience'), 'did you mean auth_jwt_client_id? a token must name it in its aud'),
+    'issuer': 'did you mean auth_jwt_issuer?',
+    'leeway': 'did you mean auth_jwt_leeway?',
+    'access_token_expire_minutes': 'canister has no such setting: it checks tokens and issues none, so the code that '
+                                   'signs one gives it its exp (which canister requires)',
     **dict.fromkeys(('permanent_session_lifetime', 'session_lifetime'),
                     'did you mean session_timeout? session.remember(seconds) gives one session its own'),
     'https_only': 'did you mean session_secure?',
@@ -1226,7 +1234,8 @@ _FAMILIAR_NAMES = {
     **dict.fromkeys(('session_cookie_domain', 'domain'),
                     'canister has no such setting: the cookie never has a Domain, so it stays with this host'),
     'session_cookie_path': 'canister has no such setting: the cookie has Path=/',
-    'path': 'did you mean log_path? (the session cookie has Path=/, which no setting changes)',
+    'path': 'canister has no such setting: the session cookie has Path=/, which no setting changes (log_path is '
+            'the directory of the log)',
     **dict.fromkeys(('session_type', 'session_redis', 'session_backend', 'session_redis_url', 'session_url',
                      'session_sqlalchemy', 'session_file_dir', 'session_engine', 'session_file_path',
                      'session_cache_alias'),
@@ -1285,16 +1294,21 @@ _FAMILIAR_NAMES = {
     **dict.fromkeys(('secure_proxy_ssl_header', 'use_x_forwarded_host', 'use_x_forwarded_port'),
                     'did you mean trusted_proxies? it takes the addresses of the reverse proxies whose '
                     'X-Forwarded-For, -Proto and -Host canister believes'),
-    'secure_ssl_redirect': 'canister has no such setting: it redirects nothing; hsts_max_age keeps browsers that '
-                           'came over HTTPS on it',
+    **dict.fromkeys(('secure_ssl_redirect', 'https_redirect', 'ssl_redirect', 'force_https'),
+                    'canister has no such setting: it redirects nothing; hsts_max_age keeps browsers that came over '
+                    'HTTPS on it'),
+    **dict.fromkeys(('allowed_hosts', 'trusted_hosts'),
+                    'canister has no such setting: it answers whatever the Host header names, so a reverse proxy '
+                    '(nginx\'s server_name) or a before_request hook of the app turns other hosts away; '
+                    'trusted_proxies takes the addresses of reverse proxies'),
+    **dict.fromkeys(('minimum_size', 'compresslevel', 'compress_level', 'gzip', 'compress'),
+                    'canister has no such setting: it compresses no answer, a reverse proxy can (nginx\'s gzip on)'),
     **dict.fromkeys(('cors_allow_all_origins', 'cors_origin_allow_all'), 'did you mean cors? cors = * allows every '
                                                                           'origin'),
     'cors_urls_regex': 'did you mean cors_paths? it takes path prefixes, such as /api, no regular expression',
     'secret': 'did you mean auth_jwt_secret (of Bearer tokens)? sessions need no secret: the cookie holds a random id',
     'csrf_failure_view': "canister has no such setting: the CSRF check's refusal is canister's own 403, with its "
                          "message and a WARNING line, which the app's @app.error(403) handler does not replace",
-    'allowed_hosts': 'canister has no such setting: it keeps no list of the host names the app answers to; have the '
-                     "reverse proxy in front pass on only the app's own (nginx's server_name)",
 }
 # Flask's own settings (and Flask-CORS's, Flask-Session's, Flask-WTF's), which a Flask user puts at the top
 # of the config (``app.config['SESSION_COOKIE_SECURE'] = True``), where canister never looks: each is
@@ -4545,12 +4559,13 @@ class _Digits(float):
     ``Decimal`` to take (``0.1`` as ``Decimal('0.1')``, not the binary float nearest to it): anything else that
     holds it (a ``float`` field, a value taken as sent) has the float."""
 
+    #: One slot, for the text: no ``__dict__`` per number.
     __slots__ = ('text',)
+    #: The number as the JSON body wrote it.
     text: str
 
     def __new__(cls, text: str) -> '_Digits':
         number = super().__new__(cls, text)
-        #: The number as the JSON body wrote it.
         number.text = text
         return number
 
@@ -12420,6 +12435,59 @@ def _unsendable_result(error: BaseException) -> Optional[str]:
 _MISSING_ARGUMENT = re.compile(r'missing \d+ required (?:positional|keyword-only) arguments?: ')
 
 
+#: What Starlette's ``request`` carries that Bottle's lacks, which a newcomer reads first: canister's own.
+_STARLETTE_REQUEST_ATTRIBUTES = {
+    'session': "canister's session is imported with 'from canister import session', its values in session.data",
+    'user': "the logged-in user is session.user (None when nobody is logged in), session imported with 'from canister "
+            "import session'",
+    'query_params': "Bottle's is bottle.request.query; or give the handler a parameter of the value's name, which "
+                    'canister fills from the query',
+    'state': "Bottle's request takes an attribute of the app's own as it is (bottle.request.db = ... in a "
+             'before_request hook, read in the handler); what lasts beyond the request goes in session.data',
+}
+
+
+def _stored_attribute(trace: types.TracebackType) -> Optional[str]:
+    """The name of the attribute that the instruction where ``trace`` stopped sets (``x.status_code = 201``)."""
+    for instruction in dis.get_instructions(trace.tb_frame.f_code):
+        if instruction.offset == trace.tb_lasti:
+            return instruction.argval if instruction.opname == 'STORE_ATTR' else None
+    return None
+
+
+#: The class an ``AttributeError`` names, from Python 3.11 (``property 'status_code' of 'LocalResponse' object has
+#: no setter``); 3.9 and 3.10 name none.
+_NAMED_CLASS = re.compile(r"of '(\w+)' object")
+
+
+def _sets_a_responses_status_code(error: AttributeError, trace: types.TracebackType) -> bool:
+    """True if ``error`` was raised setting ``status_code`` (of a Bottle response, where Python names the class)."""
+    named = _NAMED_CLASS.search(str(error))
+    return (_stored_attribute(trace) == 'status_code'
+            and (named is None or named.group(1) in ('LocalResponse', 'BaseResponse', 'HTTPResponse', 'HTTPError')))
+
+
+def _habit_note(error: BaseException) -> str:
+    """What to write instead, after the ERROR line of a handler's exception that another framework's habit
+    caused (Starlette's ``request.session``, which Bottle's ``request`` lacks; FastAPI's ``response.status_code =
+    201``, which Bottle's responses only read); else ''."""
+    trace = error.__traceback__
+    while trace is not None and trace.tb_next is not None:
+        trace = trace.tb_next
+    if not isinstance(error, AttributeError) or trace is None:
+        return ''
+    if trace.tb_frame.f_code.co_filename != bottle.__file__:
+        if not _sets_a_responses_status_code(error, trace):
+            return ''
+        return (": a Bottle response's status_code only reads its status (FastAPI's response.status_code = ...): "
+                'write bottle.response.status = 201')
+    name = next((name for name in _STARLETTE_REQUEST_ATTRIBUTES if str(error) == 'Attribute %r not defined.' % name),
+                None)
+    if name is None:
+        return ''
+    return ": bottle.request has no %s (Starlette's request.%s): %s" % (name, name, _STARLETTE_REQUEST_ATTRIBUTES[name])
+
+
 def _caught_message(error: BaseException) -> str:
     """The ERROR line of an exception Bottle caught outside canister's route wrapper, saying what to change
     where the cause is known: a dict Bottle's JSON plugin cannot send, a result Bottle cannot send, a handler
@@ -12444,7 +12512,8 @@ def _caught_message(error: BaseException) -> str:
                 % _escape(str(error)))
     if isinstance(error, CanisterError):  # canister's own refusal (of a route, when Bottle applies it): it says why
         return 'Unhandled exception: %s' % error
-    return 'Unhandled exception (outside the route: a hook of the app, or a route canister does not wrap)'
+    return 'Unhandled exception (outside the route: a hook of the app, or a route canister does not wrap)%s' % (
+        _habit_note(error))
 
 
 class _RequestContext(SessionState):
@@ -12982,6 +13051,20 @@ def _route_problem(route: bottle.Route) -> Optional[str]:
     ``@canister.require``, Flask's ``methods=[...]``); else None.  (A filter the router lacks, Flask's
     ``<int:id>``, is the router's to find: ``_unknown_filter_problem`` says why it refused.)"""
     return _bare_require_problem(route) or _flask_methods_problem(route)
+
+
+def _status_header_note(response: bottle.HTTPResponse) -> Optional[str]:
+    """What to write instead, for an ``HTTPError`` (or ``HTTPResponse``) raised with Starlette's ``status_code=``
+    (``HTTPException(status_code=404, detail=...)``), which Bottle takes for a header and answers 500 (200 for an
+    ``HTTPResponse``); else None."""
+    header = response.headers.get('Status-Code')
+    if header is None:
+        return None
+    code = _escape(header)[:20]
+    return ("%s was raised with status_code=%s, Starlette's keyword, which Bottle sends as a header (Status-Code: "
+            "%s) and answers %s: write bottle.abort(%s, '...') or bottle.HTTPError(%s, '...'), the status first and "
+            "the text second (Starlette's detail= is a header too)"
+            % (type(response).__name__, code, code, response.status_code, code, code))
 
 
 class _ErrorHandlers(Dict[int, Callable[..., Any]]):
@@ -13905,10 +13988,13 @@ class Canister:
         or None to let ``error`` go on, a response as it is and an exception logged first with its traceback
         (Bottle answers its 500 and logs nothing)."""
         if isinstance(error, bottle.HTTPResponse):
+            note = _status_header_note(error)
+            if note is not None:
+                self.log.write(logging.WARNING, 'Route %s: %s', what, note)
             return None
         if isinstance(error, StoreUnavailable):
             return self._unavailable_response(error)
-        self.log.write(logging.ERROR, 'Unhandled exception in %s', what, exc_info=True)
+        self.log.write(logging.ERROR, 'Unhandled exception in %s%s', what, _habit_note(error), exc_info=True)
         context.handler_failed(self.log)
         return None
 
@@ -14228,9 +14314,13 @@ class Canister:
         return response
 
 
-# What Django, Flask-Login and Flask-WTF call their login and CSRF helpers, which a newcomer writes as
-# ``canister.login_required`` first: the AttributeError names canister's own.
+# What Django, Flask-Login, Flask-WTF and Starlette call their login, CSRF and error helpers, which a newcomer
+# writes as ``canister.login_required`` first: the AttributeError names canister's own (or Bottle's).
 _OTHER_FRAMEWORKS_NAMES = {
+    'requires': "write @canister.require_user (Starlette's requires('authenticated')), or "
+                '@canister.require(lambda user: ...) for a condition on the user (a 403 when it is false)',
+    'HTTPException': "raise bottle.HTTPError(404, 'text'), or call bottle.abort(404, 'text'): Bottle's, the status "
+                     'first (status_code= would be sent as a header)',
     'login_required': 'write @canister.require_user (a 401 when nobody is logged in, which an @app.error(401) '
                       'handler can turn into a redirect to the login form)',
     'current_user': 'the user is session.user (None when nobody is logged in)',

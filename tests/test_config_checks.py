@@ -207,8 +207,8 @@ def test_an_unknown_key_is_a_canister_warning_pointing_at_the_install_line(make_
     ('max_age', "did you mean cors_max_age (a preflight's), session_cookie_max_age (the cookie's) or "
                 "session_max_age (the session's)?"),
     ('wtf_csrf_enabled', 'did you mean csrf? it checks the origin of unsafe requests, with no token in the form'),
-    ('secret_key', 'canister needs no secret key: the cookie holds a random id of a session kept on the server, '
-                   'nothing signed'),
+    ('secret_key', 'canister needs no secret key for sessions: the cookie holds a random id of a session kept on '
+                   'the server, nothing signed; the secret that signs Bearer tokens (JWT) is auth_jwt_secret'),
     ('permanent_session_lifetime', 'did you mean session_timeout? session.remember(seconds) gives one session '
                                    'its own'),
     ('https_only', 'did you mean session_secure?'),

@@ -11,8 +11,9 @@ from helpers import Server, canister_warning_texts, read_log
 
 CSRF_VIEW = ("canister has no such setting: the CSRF check's refusal is canister's own 403, with its message and a "
              "WARNING line, which the app's @app.error(403) handler does not replace")
-HOSTS = ('canister has no such setting: it keeps no list of the host names the app answers to; have the reverse '
-         "proxy in front pass on only the app's own (nginx's server_name)")
+HOSTS = ("canister has no such setting: it answers whatever the Host header names, so a reverse proxy (nginx's "
+         "server_name) or a before_request hook of the app turns other hosts away; trusted_proxies takes the "
+         "addresses of reverse proxies")
 
 
 @pytest.mark.parametrize('name, hint', [('csrf_failure_view', CSRF_VIEW), ('CSRF_FAILURE_VIEW', CSRF_VIEW),

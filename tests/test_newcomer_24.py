@@ -34,7 +34,8 @@ SECRET = 'k9Qv2Lr7Zt4Wm8Xc1Bn5Hs3Jd6Fg0Pa-Tq7Ye2Ui9Oo4Kl1Mz8Nx5Cv3Bb6Vn0Q'  # 64
     ('session_protection', "canister has no such setting: a session is not tied to the client's address or "
                            'browser, and a login gives it a new id'),                   # was: session_partitioned
     ('cors_vary_header', 'canister has no such setting: its CORS answers always carry Vary: Origin'),  # cors_headers
-    ('path', 'did you mean log_path? (the session cookie has Path=/, which no setting changes)'),  # Starlette's
+    ('path', 'canister has no such setting: the session cookie has Path=/, which no setting changes (log_path is '
+             'the directory of the log)'),                                              # Starlette's; was: log_path
     # no hint but the families of keys
     ('cors_automatic_options', 'canister has no such setting: it answers CORS preflights itself'),
     ('cors_send_wildcard', 'canister has no such setting: cors = * answers *, and a list of origins the origin '
