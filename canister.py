@@ -2695,8 +2695,9 @@ def _enum_converter(kind: Any) -> Callable[[Any], Any]:
             if flags and isinstance(value, str):
                 return _flag_of_text(kind, value, problem)
             raise ValueError(problem) from None
-        # (JSON true equals 1, and 1.0 equals 1: neither is an int, as for an int parameter)
-        if isinstance(value, (bool, float)) and not isinstance(member.value, type(value)):
+        # (JSON true equals 1, and 1.0 equals 1: neither is an int, as for an int parameter; a float of a body read
+        # for a Decimal, _Digits, is a float)
+        if isinstance(value, (bool, float)) and not isinstance(member.value, bool if isinstance(value, bool) else float):
             raise ValueError(problem)
         return member
     return convert
