@@ -14040,9 +14040,10 @@ class Canister:
     def _error_answer(self, raised: bottle.HTTPResponse) -> bottle.HTTPResponse:
         """What this app answers to ``raised``, a response raised in its route that another app's entry serves
         (``_serve``), as when it serves the request itself: an error answered by the app's own error handler
-        for its status, else by canister's page (JSON to a JSON client).  Any other response, and an error whose
-        status has a handler of the serving app's own but none of this app's, is left to the serving app
-        (returned as it is)."""
+        for its status, else by canister's page (JSON to a JSON client); an error that page answers with (the 503
+        of a session store found down) answered so in turn, as Bottle's own entry answers it.  Any other response,
+        and an error whose status has a handler of the serving app's own but none of this app's, is left to the
+        serving app (returned as it is)."""
         app = self.app
         if app is None or not isinstance(raised, bottle.HTTPError):
             return raised
@@ -14052,6 +14053,8 @@ class Canister:
             return raised
         raised.apply(bottle.response)  # (as Bottle does before it asks the error handler, which may change it)
         body = app.error_handler.get(code, app.default_error_handler)(raised)
+        if isinstance(body, bottle.HTTPError):  # (a page answering with an error, canister's 503: the app's page for it)
+            return self._error_answer(body)
         answer = bottle.response.copy(cls=bottle.HTTPResponse)
         answer.body = body
         return answer
