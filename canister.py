@@ -4546,6 +4546,11 @@ class _Digits(float):
         number.text = text
         return number
 
+    def __reduce__(self) -> Tuple[Any, ...]:
+        """Pickled and copied as the plain float: a value the handler keeps (a field taken as sent, ``Any``) does
+        not tie a pickle to this private class."""
+        return float, (float(self),)
+
 
 #: Reads the body again for a parameter holding a ``Decimal`` (a field of a dataclass too) sent a number with a
 #: fraction or an exponent: each such number a :class:`_Digits`.
