@@ -7834,6 +7834,7 @@ class SessionState:
         if self.exists and self.old_sid is None:
             self.old_sid = self.sid
             self._new_sid()
+            self.tail = None  # (the record as loaded may note another request's move: never under the new id)
 
     def set_user(self, user: Any, expires: float = 0, remember: bool = True, line: Optional[str] = None,
                  checked_at: float = 0.0) -> bool:
