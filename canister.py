@@ -2718,8 +2718,9 @@ def _enum_converter(kind: Any) -> Callable[[Any], Any]:
             if flags and isinstance(value, str):
                 return _flag_of_text(kind, value, problem)
             raise ValueError(problem) from None
-        # (JSON true equals 1, and 1.0 equals 1: neither is an int, as for an int parameter)
-        if isinstance(value, (bool, float)) and not isinstance(member.value, type(value)):
+        # (JSON true equals 1, and 1.0 equals 1: neither is an int, as for an int parameter; a float of a body read
+        # for a Decimal, _Digits, is a float)
+        if isinstance(value, (bool, float)) and not isinstance(member.value, bool if isinstance(value, bool) else float):
             raise ValueError(problem)
         return member
     return convert
@@ -4568,6 +4569,11 @@ class _Digits(float):
         number = super().__new__(cls, text)
         number.text = text
         return number
+
+    def __reduce__(self) -> Tuple[Any, ...]:
+        """Pickled and copied as the plain float: a value the handler keeps (a field taken as sent, ``Any``) does
+        not tie a pickle to this private class."""
+        return float, (float(self),)
 
 
 #: Reads the body again for a parameter holding a ``Decimal`` (a field of a dataclass too) sent a number with a
@@ -7859,6 +7865,7 @@ class SessionState:
         if self.exists and self.old_sid is None:
             self.old_sid = self.sid
             self._new_sid()
+            self.tail = None  # (the record as loaded may note another request's move: never under the new id)
 
     def set_user(self, user: Any, expires: float = 0, remember: bool = True, line: Optional[str] = None,
                  checked_at: float = 0.0) -> bool:
@@ -14244,9 +14251,10 @@ class Canister:
     def _error_answer(self, raised: bottle.HTTPResponse) -> bottle.HTTPResponse:
         """What this app answers to ``raised``, a response raised in its route that another app's entry serves
         (``_serve``), as when it serves the request itself: an error answered by the app's own error handler
-        for its status, else by canister's page (JSON to a JSON client).  Any other response, and an error whose
-        status has a handler of the serving app's own but none of this app's, is left to the serving app
-        (returned as it is)."""
+        for its status, else by canister's page (JSON to a JSON client); an error that page answers with (the 503
+        of a session store found down) answered so in turn, as Bottle's own entry answers it.  Any other response,
+        and an error whose status has a handler of the serving app's own but none of this app's, is left to the
+        serving app (returned as it is)."""
         app = self.app
         if app is None or not isinstance(raised, bottle.HTTPError):
             return raised
@@ -14256,6 +14264,8 @@ class Canister:
             return raised
         raised.apply(bottle.response)  # (as Bottle does before it asks the error handler, which may change it)
         body = app.error_handler.get(code, app.default_error_handler)(raised)
+        if isinstance(body, bottle.HTTPError):  # (a page answering with an error, canister's 503: the app's page for it)
+            return self._error_answer(body)
         answer = bottle.response.copy(cls=bottle.HTTPResponse)
         answer.body = body
         return answer

@@ -252,3 +252,43 @@ def test_where_canister_logs_to_stderr_bottles_page_stays_out_of_wsgi_errors_thr
     prefix = compose_child(parent, teapot_child(with_canister, 'stderr'), composition)
     assert served_by_wsgi(parent, prefix + '/teapot')[2] == ''
     assert capfd.readouterr().err.count('RuntimeError: the error page broke') == 2
+
+
+# -- a session store that is down in a streamed route ----------------------------
+
+class StoreDown(canister.MemoryStore):
+    """A session store that cannot be reached: every read fails, as a database that went away."""
+
+    def load(self, sid: str) -> Any:
+        raise canister.StoreUnavailable('the session store went away')
+
+
+def streaming_child(uninstall_at_end: Callable[[bottle.Bottle], bottle.Bottle], log_path: Any) -> bottle.Bottle:
+    """A child with canister on a store that is down, a route that streams and reads the session in its first
+    chunk, and its own 503 page."""
+    child = bottle.Bottle()
+    child.install(canister.Canister(StoreDown(), log_path=str(log_path)))
+    uninstall_at_end(child)
+
+    @child.get('/feed')
+    def feed() -> Any:
+        yield 'hello %s' % canister.session.user
+
+    @child.error(503)
+    def page(error: bottle.HTTPError) -> str:
+        return '<p>the child page: %d %s</p>' % (error.status_code, error.body)
+    return child
+
+
+@pytest.mark.parametrize('composition', COMPOSITIONS)
+def test_the_503_of_a_store_down_in_a_childs_streamed_route_gets_the_childs_page_through_the_parent(
+        tmp_path, serve, uninstall_at_end, composition):
+    # (through the parent's entry it was Bottle's HTML page of the parent, which has none: the child's page answered
+    # with canister's 503, which the parent then took as an error of its own)
+    sid = {'Cookie': 'session_id=' + 'a' * 43}
+    alone = Client(serve(streaming_child(uninstall_at_end, tmp_path / 'alone'))).get('/feed', headers=sid)
+    expected = (503, '<p>the child page: 503 Service unavailable: the session store cannot be reached, retry shortly</p>')
+    assert (alone.status, alone.text) == expected
+    parent, prefix = parent_of(streaming_child(uninstall_at_end, tmp_path / 'child'), composition, [])
+    res = Client(serve(parent)).get(prefix + '/feed', headers=sid)
+    assert (res.status, res.text) == expected

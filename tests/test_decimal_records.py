@@ -2,8 +2,11 @@
 gets the JSON number's own digits, as a ``Decimal`` parameter does, however many: never those of a binary float."""
 from __future__ import annotations
 
+import copy
 import dataclasses
+import enum
 import json
+import pickle
 from decimal import Decimal
 from typing import Any, Dict, List, NamedTuple, Optional, TypedDict, Union
 
@@ -122,3 +125,43 @@ def test_a_union_with_float_gets_a_float_and_a_pydantic_model_reads_its_decimal_
 
     response = post(client(app), '/wallet', '{"wallet": {"cash": {"amount": %s}, "share": 0.5, "fee": 0.10}}' % LONG)
     assert response.text == repr((Decimal('1.2345678901234567E+19'), True, 0.5, Decimal('0.10')))
+
+
+class Rate(enum.Enum):
+    LOW = 0.5
+    HIGH = 1.5
+
+
+@dataclasses.dataclass
+class Charge:
+    amount: Decimal
+    rate: Rate
+
+
+def test_an_enum_of_floats_beside_a_decimal_field_takes_its_member_as_it_does_alone(make_app):
+    app = make_app()
+
+    @app.post('/charge')
+    def charge(charge: Charge):
+        return repr((charge.amount, charge.rate))
+
+    web = client(app)
+    assert post(web, '/charge', '{"charge": {"amount": 0.10, "rate": 0.5}}').text == repr((Decimal('0.10'), Rate.LOW))
+    assert post(web, '/charge', '{"charge": {"amount": 2, "rate": 1.5}}').text == repr((Decimal('2'), Rate.HIGH))
+    response = post(web, '/charge', '{"charge": {"amount": 0.10, "rate": 0.7}}', status=400)
+    assert "its field 'rate' must be a valid Rate (its values: 0.5, 1.5)" in response.text
+
+
+def test_a_number_taken_as_sent_beside_a_decimal_field_pickles_and_copies_as_a_plain_float(make_app):
+    # (it was pickled as canister's own private class, which the pickle then needed to load: another process without
+    # canister, or a later canister without that class, could not read it back)
+    app = make_app()
+
+    @app.post('/price')
+    def price(price: Price):
+        pickled = pickle.dumps(price.note)
+        return json.dumps({'names canister': b'canister' in pickled, 'back': repr(pickle.loads(pickled)),
+                           'copied': type(copy.deepcopy(price.note)[0]).__name__})
+
+    response = post(client(app), '/price', '{"price": {"amount": 0.10, "note": [0.25]}}')
+    assert json.loads(response.text) == {'names canister': False, 'back': '[0.25]', 'copied': 'float'}

@@ -243,3 +243,28 @@ def test_the_same_user_set_again_on_the_old_id_while_the_session_moves_leaves_it
 
     assert len(during) == 2 and len(plugin_of(app).sessions_of('alice')) == 2
     assert laptop.read() == ['alice', {'cart': '1'}] and tablet.read()[0] == 'alice'
+
+
+def test_a_regenerate_on_the_old_id_that_overtakes_a_held_move_stores_no_note_of_that_move_under_its_new_id(
+        make_app, serve, store_url):
+    """The laptop's regenerate is held between the move's two steps (the old id's record notes its new id); a
+    request of the old cookie regenerates too, and is first to mark the old id: the record under its new id is
+    the session's, with no note of the other move, whose new id is gone (a version before would read such a
+    record as corrupt, and each save kept the note)."""
+    store = canister.open_store(store_url)
+    arrived, release = held_between_the_moves_steps(store)
+    app, origin = _app_on(make_app, serve, store)
+    laptop = logged_in(origin, cart='1')
+    old = laptop.sid
+    finish = _moving(laptop, arrived, release)
+    overtaking = Browser(origin, old, follow=False)
+    answer = overtaking.get('/regenerate')
+    assert answer.status == 200 and answer.new_sid not in (None, '', old), answer
+
+    assert finish().status == 200
+
+    record = store.load(answer.new_sid)
+    record = record.decode() if isinstance(record, bytes) else record
+    assert '"moving:' not in record, record
+    assert Browser(origin, answer.new_sid).read() == ['alice', {'cart': '1'}]
+    assert len(plugin_of(app).sessions_of('alice')) == 1
