@@ -659,13 +659,15 @@ _LEVELS = {
 #: ``auth_jwt_issuer``) go in the second.  ``session[-_]?id`` is ``sessionid``, ``session_id``
 #: or ``session-id``; ``card[^a-z0-9]{0,2}num`` is ``cardnumber``, ``card_num`` or Stripe's ``card[number]``.
 #: Payment cards and national ids: ``cvv`` and ``cvc`` anywhere, ``card`` only as the last word
-#: (``credit_card``, not ``discard`` or ``cards_count``), ``ssn`` too (not ``classname``).
-_SECRET_WORDS = (('passw', 'passphrase', 'passcode', 'pwd', 'secret', 'token', 'apikey', 'authoriz', 'credential',
-                  'hmac', 'totp', 'sessid', 'session[-_]?id', 'samlresponse', 'cvv', 'cvc', 'card[^a-z0-9]{0,2}num',
-                  'social[^a-z0-9]{0,2}security', 'national[^a-z0-9]{0,2}id'),
-                 ('key', 'code', 'auth', 'sig', 'signature', 'pass', 'pw', 'otp', 'pin', 'jwt', 'sid', 'session',
-                  'verifier', 'assertion', 'cookie', 'card', 'creditcard', 'card[^a-z0-9]{0,2}no', 'pan', 'csc',
-                  'cc[^a-z0-9]{0,2}num(?:ber)?', 'ssn'))
+#: (``credit_card``, not ``discard`` or ``cards_count``), ``ssn`` too (not ``classname``).  A word of the second kind
+#: that names one secret counts in the plural too (``keys?``: ``api_keys``, ``private_keys``, ``backup_codes``), but
+#: not ``sessions``, ``cookies``, ``cards`` or ``assertions``, the name of a count or a list as often as of a secret.
+_SECRET_WORDS = (('passw', 'passphrase', 'passcode', 'pwd', 'secret', 'token', 'apikey', 'privatekey', 'authoriz',
+                  'credential', 'hmac', 'totp', 'sessid', 'session[-_]?id', 'samlresponse', 'cvv', 'cvc',
+                  'card[^a-z0-9]{0,2}num', 'social[^a-z0-9]{0,2}security', 'national[^a-z0-9]{0,2}id'),
+                 ('keys?', 'codes?', 'auth', 'sigs?', 'signatures?', 'pass', 'pws?', 'otps?', 'pins?', 'jwts?', 'sid',
+                  'session', 'verifier', 'assertion', 'cookie', 'card', 'creditcard', 'card[^a-z0-9]{0,2}no', 'pan',
+                  'csc', 'cc[^a-z0-9]{0,2}num(?:ber)?', 'ssns?'))
 #: canister's own keys whose names look secret but whose values are none: the session cookie's name.
 _SHOWN_KEYS = frozenset(('session_cookie',))
 #: What may follow a word of the second kind at the end of a name: the brackets of a nested or array name.
