@@ -659,28 +659,34 @@ _LEVELS = {
 #: ``auth_jwt_issuer``) go in the second.  ``session[-_]?id`` is ``sessionid``, ``session_id``
 #: or ``session-id``; ``card[^a-z0-9]{0,2}num`` is ``cardnumber``, ``card_num`` or Stripe's ``card[number]``.
 #: Payment cards and national ids: ``cvv`` and ``cvc`` anywhere, ``card`` only as the last word
-#: (``credit_card``, not ``discard`` or ``cards_count``), ``ssn`` too (not ``classname``).  A word of the second kind
-#: that names one secret counts in the plural too (``keys?``: ``api_keys``, ``private_keys``, ``backup_codes``), but
-#: not ``sessions``, ``cookies``, ``cards`` or ``assertions``, the name of a count or a list as often as of a secret.
+#: (``credit_card``, not ``discard`` or ``cards_count``), ``ssn`` too (not ``classname``).  The third words, of the
+#: second that name one secret each, count in the plural too as the last of several words (``api_keys``,
+#: ``private_keys``, ``apiKeys``, ``backup_codes``): not alone (``keys``, a JWKS's member, ``codes``), nor
+#: ``sessions``, ``cookies``, ``cards`` or ``assertions``, the names of a count or a list as often as of secrets.
 _SECRET_WORDS = (('passw', 'passphrase', 'passcode', 'pwd', 'secret', 'token', 'apikey', 'privatekey', 'authoriz',
                   'credential', 'hmac', 'totp', 'sessid', 'session[-_]?id', 'samlresponse', 'cvv', 'cvc',
                   'card[^a-z0-9]{0,2}num', 'social[^a-z0-9]{0,2}security', 'national[^a-z0-9]{0,2}id'),
-                 ('keys?', 'codes?', 'auth', 'sigs?', 'signatures?', 'pass', 'pws?', 'otps?', 'pins?', 'jwts?', 'sid',
-                  'session', 'verifier', 'assertion', 'cookie', 'card', 'creditcard', 'card[^a-z0-9]{0,2}no', 'pan',
-                  'csc', 'cc[^a-z0-9]{0,2}num(?:ber)?', 'ssns?'))
+                 ('key', 'code', 'auth', 'sig', 'signature', 'pass', 'pw', 'otp', 'pin', 'jwt', 'sid', 'session',
+                  'verifier', 'assertion', 'cookie', 'card', 'creditcard', 'card[^a-z0-9]{0,2}no', 'pan', 'csc',
+                  'cc[^a-z0-9]{0,2}num(?:ber)?', 'ssn'),
+                 ('key', 'code', 'sig', 'signature', 'pw', 'otp', 'pin', 'jwt', 'ssn'))
 #: canister's own keys whose names look secret but whose values are none: the session cookie's name.
 _SHOWN_KEYS = frozenset(('session_cookie',))
 #: What may follow a word of the second kind at the end of a name: the brackets of a nested or array name.
 _NAME_BRACKETS = r'(?:\[[0-9]*\]|\])*'
-_SECRET_NAME = re.compile(r'(?i)%s|(?:^|[^a-z0-9]|(?-i:(?<=[a-z0-9])(?=[A-Z])))(?:%s)%s$'
-                          % ('|'.join(_SECRET_WORDS[0]), '|'.join(_SECRET_WORDS[1]), _NAME_BRACKETS))
-#: A first word appears in the lower-cased text, or a second one right before ``=`` or the end (brackets between):
+#: Where a word of the second kind begins: after a character that is no letter or digit, or as a capitalised word.
+_WORD_START = r'(?:[^a-z0-9]|(?-i:(?<=[a-z0-9])(?=[A-Z])))'
+_SECRET_NAME = re.compile(r'(?i)%s|(?:^|%s)(?:%s)%s$|.%s(?:%s)s%s$'
+                          % ('|'.join(_SECRET_WORDS[0]), _WORD_START, '|'.join(_SECRET_WORDS[1]), _NAME_BRACKETS,
+                             _WORD_START, '|'.join(_SECRET_WORDS[2]), _NAME_BRACKETS))
+#: A first word appears in the lower-cased text, or a second one (a third's plural) right before ``=`` or the end:
 #: an ASCII name can match ``_SECRET_NAME`` only then, and a query without ``%`` (only ``+``
 #: decodes, to a space, which no word contains) can give a secret-looking name a value only then.
 #: (Searched in ``text.lower()``: an ASCII text lower-cases exactly, and a case-sensitive search
 #: is several times faster than ``(?i)``.  The words are grouped by first letter, ``p(?:assw|wd)``:
 #: fewer branches to try at each character.)
-_STEM_WORDS = sorted(_SECRET_WORDS[0] + tuple(word + _NAME_BRACKETS + '(?:=|$)' for word in _SECRET_WORDS[1]))
+_STEM_WORDS = sorted(_SECRET_WORDS[0] + tuple(word + _NAME_BRACKETS + '(?:=|$)' for word in _SECRET_WORDS[1])
+                     + tuple(word + 's' + _NAME_BRACKETS + '(?:=|$)' for word in _SECRET_WORDS[2]))
 _SECRET_STEM = re.compile('|'.join('%s(?:%s)' % (first, '|'.join(word[1:] for word in words))
                                    for first, words in itertools.groupby(_STEM_WORDS, key=lambda word: word[0])))
 #: ``_SECRET_STEM``, or an ``@``: a query without ``%`` can hold a secret only where it matches (a raw ``@`` being

@@ -1,6 +1,7 @@
-"""The plural of a word that names one secret looks secret too (`api_keys`, `private_keys`), in the
-request line and in a 400, while ordinary words holding it (`keyboard`, `monkeys`) and the plurals that name
-counts or lists (`sessions`, `cookies`) are shown as sent."""
+"""The plural of a word that names one secret, as the last of several words, looks secret too (`api_keys`,
+`private_keys`), in the request line and in a 400, while ordinary words holding it (`keyboard`, `monkeys`), the
+plural alone (`keys`, a JWKS's member) and the plurals that name counts or lists (`sessions`, `cookies`) are shown
+as sent."""
 from __future__ import annotations
 
 import json
@@ -23,7 +24,7 @@ def echo_app(make_app):
 
 @pytest.mark.parametrize('name', ['api_keys', 'apikeys', 'apiKeys', 'private_keys', 'privatekeys', 'privatekey',
                                   'access_tokens', 'client_secrets', 'passwords', 'backup_codes', 'user[api_keys]',
-                                  'keys', 'jwts', 'otps', 'pins', 'x_signatures', 'ssns'])
+                                  'x_keys[]', 'id_jwts', 'user_otps', 'card_pins', 'x_signatures', 'user_ssns'])
 def test_a_plural_or_compound_secret_name_in_the_query_is_written_as_stars(make_app, log_dir, name):
     client(echo_app(make_app)).get('/echo?page=2&%s=Qz7-Hidden-Value&next=3' % name)
     log = read_log(log_dir)
@@ -32,7 +33,8 @@ def test_a_plural_or_compound_secret_name_in_the_query_is_written_as_stars(make_
 
 
 @pytest.mark.parametrize('name', ['keyboard', 'monkey', 'monkeys', 'hotkeys', 'turkeys', 'keys_count', 'keystore',
-                                  'sides', 'spins', 'passes', 'sessions', 'cookies', 'cards', 'assertions'])
+                                  'sides', 'spins', 'passes', 'keys', 'codes', 'user_sessions', 'cookies', 'cards',
+                                  'assertions'])
 def test_an_ordinary_word_holding_a_secret_word_or_its_plural_is_logged_as_sent(make_app, log_dir, name):
     client(echo_app(make_app)).get('/echo?%s=plain-value-7' % name)
     assert re.search(r'\]   GET http://localhost:80/echo\?%s=plain-value-7$' % name, read_log(log_dir), re.M)
