@@ -95,9 +95,9 @@ Headers = List[Tuple[str, str]]
 # Helpers Used Everywhere #####################################################
 ###############################################################################
 
-#: The wall clock, in seconds since the epoch: session expiry, login lapses, the users file's re-read
-#: and the time (and so the day's file) of canister's log lines all ask it.  The one seam for time: a
-#: test replaces ``canister._now`` to move time on instead of sleeping.  (Redis expires keys by its own
+#: The wall clock, in seconds since the epoch: session expiry, login lapses, the users file's re-read (and
+#: whether a changed one is at rest) and the time (and so the day's file) of canister's log lines all ask it.
+#: The one seam for time: a test replaces ``canister._now`` to move time on instead of sleeping.  (Redis expires keys by its own
 #: clock, PyJWT checks ``exp`` by its own, and a line of a handler the app added to ``app.log`` has the
 #: logging module's time.)
 _now = time.time
@@ -9333,10 +9333,11 @@ class BasicAuth:
     def _at_rest(self, status: os.stat_result) -> bool:
         """Whether the users file of this ``os.stat`` is not being written (one read half-way would drop
         users): unchanged since it was read a second ago or more, or last changed a second ago or more
-        (by the file system's clock, the real one, not canister's ``_now``).  A change read from one that
-        is not is looked at again at the next request, not a second later: a reading half-way (``cat >``)
-        lasts until the file is written whole."""
-        if _now() - self._read_at >= 1.0 or time.time() - status.st_ctime_ns / 1e9 >= 1.0:
+        (the file system's time, the wall clock's, against canister's one clock ``_now``, which is the wall
+        clock but in tests).  A change read from one that is not is looked at again at the next request, not a
+        second later: a reading half-way (``cat >``) lasts until the file is written whole."""
+        now = _now()
+        if now - self._read_at >= 1.0 or now - status.st_ctime_ns / 1e9 >= 1.0:
             return True
         if self._unsettled:
             self._next_stat = 0.0
