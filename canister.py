@@ -3449,12 +3449,13 @@ def _refusal_within(error: ValueError, text: str, name: str, secret: bool, conta
 
 
 def _holds_record(kind: Any) -> bool:
-    """True for a record (a dataclass, ...), and for a container of records at any depth (``List[List[Item]]``)."""
+    """True for a record (a dataclass, ...), and for a container of records at any depth (``List[List[Item]]``), a
+    fixed-length tuple's list of them too (``List[Tuple[List[Item], int]]``)."""
     kind = _unwrap_optional(_beneath_newtype(kind))[0]
     item, container, fixed = _unwrap_many(kind)
     if container is None:
         return _is_record(kind)
-    return fixed is None and _holds_record(item)
+    return _holds_record(item) if fixed is None else any(map(_holds_record, fixed))
 
 
 class _NotAnArray(ValueError):
@@ -3477,7 +3478,7 @@ def _nested_converter(kind: Any, from_json: bool) -> Callable[[Any], Any]:
         if positions is not None:
             if len(value) != len(positions):
                 raise _NotAnArray('%s (%s)' % (problem, _count_problem(fixed)))
-            return tuple(read(each) if read else each for read, each in zip(positions, value))
+            return _positioned(positions, value)
         if convert is None:
             items = list(value)
         elif indexed:
@@ -3495,6 +3496,18 @@ def _position_converters(fixed: Optional[Tuple[Any, ...]],
                          from_json: bool = False) -> Optional[Tuple[Optional[Callable[[Any], Any]], ...]]:
     """For a fixed-length ``Tuple[X, Y]`` (``fixed``: its types) the converter of each position; else None."""
     return None if fixed is None else tuple(_converter(item, from_json) for item in fixed)
+
+
+def _positioned(positions: Tuple[Optional[Callable[[Any], Any]], ...], values: List[Any]) -> Tuple[Any, ...]:
+    """A fixed-length ``Tuple[X, Y]``'s values, each converted by the reader of its position (None: as sent); an
+    item of a list of records that did not convert in one is named by the position too (``pair[0][1]``)."""
+    converted = []
+    for position, (read, value) in enumerate(zip(positions, values)):
+        try:
+            converted.append(read(value) if read else value)
+        except _ItemRefused as error:
+            raise _ItemRefused((position,) + error.indexes, error.error) from None
+    return tuple(converted)
 
 
 def _count_problem(fixed: Optional[Tuple[Any, ...]]) -> str:
@@ -4000,8 +4013,8 @@ def _comma_separated(param: _Param, values: List[Any], error: ValueError) -> boo
 def _conversion_failure(param: _Param, values: List[Any], error: ValueError) -> 'BadRequest':
     """The 400 for a value that does not convert: what was wrong, and the value unless its name looks secret
     (nor, in a JSON object, the value of a member whose name does)."""
-    if isinstance(error, _ItemRefused):  # (a list of records in a fixed-length tuple: no name to give the list)
-        error = _refusal_within(error, '', '', False)
+    if isinstance(error, _ItemRefused):  # (a list of records in a fixed-length tuple: pair[0][1])
+        error = _refusal_within(error, '', param.name, False)
     if _is_secret_name(param.name):
         if isinstance(error, _InvalidModel):  # (pydantic's messages may repeat a field's value)
             error = error.secret()
@@ -4051,7 +4064,7 @@ def _fixed_values(param: _Param, positions: Tuple[Optional[Callable[[Any], Any]]
     """A fixed-length ``Tuple[X, Y]``: one value for each position, converted by its reader (None: as sent)."""
     if len(values) != len(positions):
         raise ValueError(param.count_problem)
-    return tuple(read(value) if read else value for read, value in zip(positions, values))
+    return _positioned(positions, values)
 
 
 def _sent_empty(param: _Param, values: List[Any]) -> bool:
