@@ -96,9 +96,9 @@ Headers = List[Tuple[str, str]]
 # Helpers Used Everywhere #####################################################
 ###############################################################################
 
-#: The wall clock, in seconds since the epoch: session expiry, login lapses, the users file's re-read
-#: and the time (and so the day's file) of canister's log lines all ask it.  The one seam for time: a
-#: test replaces ``canister._now`` to move time on instead of sleeping.  (Redis expires keys by its own
+#: The wall clock, in seconds since the epoch: session expiry, login lapses, the users file's re-read (and
+#: whether a changed one is at rest) and the time (and so the day's file) of canister's log lines all ask it.
+#: The one seam for time: a test replaces ``canister._now`` to move time on instead of sleeping.  (Redis expires keys by its own
 #: clock, PyJWT checks ``exp`` by its own, and a line of a handler the app added to ``app.log`` has the
 #: logging module's time.)
 _now = time.time
@@ -660,26 +660,34 @@ _LEVELS = {
 #: ``auth_jwt_issuer``) go in the second.  ``session[-_]?id`` is ``sessionid``, ``session_id``
 #: or ``session-id``; ``card[^a-z0-9]{0,2}num`` is ``cardnumber``, ``card_num`` or Stripe's ``card[number]``.
 #: Payment cards and national ids: ``cvv`` and ``cvc`` anywhere, ``card`` only as the last word
-#: (``credit_card``, not ``discard`` or ``cards_count``), ``ssn`` too (not ``classname``).
-_SECRET_WORDS = (('passw', 'passphrase', 'passcode', 'pwd', 'secret', 'token', 'apikey', 'authoriz', 'credential',
-                  'hmac', 'totp', 'sessid', 'session[-_]?id', 'samlresponse', 'cvv', 'cvc', 'card[^a-z0-9]{0,2}num',
-                  'social[^a-z0-9]{0,2}security', 'national[^a-z0-9]{0,2}id'),
+#: (``credit_card``, not ``discard`` or ``cards_count``), ``ssn`` too (not ``classname``).  The third words, of the
+#: second that name one secret each, count in the plural too as the last of several words (``api_keys``,
+#: ``private_keys``, ``apiKeys``, ``backup_codes``): not alone (``keys``, a JWKS's member, ``codes``), nor
+#: ``sessions``, ``cookies``, ``cards`` or ``assertions``, the names of a count or a list as often as of secrets.
+_SECRET_WORDS = (('passw', 'passphrase', 'passcode', 'pwd', 'secret', 'token', 'apikey', 'privatekey', 'authoriz',
+                  'credential', 'hmac', 'totp', 'sessid', 'session[-_]?id', 'samlresponse', 'cvv', 'cvc',
+                  'card[^a-z0-9]{0,2}num', 'social[^a-z0-9]{0,2}security', 'national[^a-z0-9]{0,2}id'),
                  ('key', 'code', 'auth', 'sig', 'signature', 'pass', 'pw', 'otp', 'pin', 'jwt', 'sid', 'session',
                   'verifier', 'assertion', 'cookie', 'card', 'creditcard', 'card[^a-z0-9]{0,2}no', 'pan', 'csc',
-                  'cc[^a-z0-9]{0,2}num(?:ber)?', 'ssn'))
+                  'cc[^a-z0-9]{0,2}num(?:ber)?', 'ssn'),
+                 ('key', 'code', 'sig', 'signature', 'pw', 'otp', 'pin', 'jwt', 'ssn'))
 #: canister's own keys whose names look secret but whose values are none: the session cookie's name.
 _SHOWN_KEYS = frozenset(('session_cookie',))
 #: What may follow a word of the second kind at the end of a name: the brackets of a nested or array name.
 _NAME_BRACKETS = r'(?:\[[0-9]*\]|\])*'
-_SECRET_NAME = re.compile(r'(?i)%s|(?:^|[^a-z0-9]|(?-i:(?<=[a-z0-9])(?=[A-Z])))(?:%s)%s$'
-                          % ('|'.join(_SECRET_WORDS[0]), '|'.join(_SECRET_WORDS[1]), _NAME_BRACKETS))
-#: A first word appears in the lower-cased text, or a second one right before ``=`` or the end (brackets between):
+#: Where a word of the second kind begins: after a character that is no letter or digit, or as a capitalised word.
+_WORD_START = r'(?:[^a-z0-9]|(?-i:(?<=[a-z0-9])(?=[A-Z])))'
+_SECRET_NAME = re.compile(r'(?i)%s|(?:^|%s)(?:%s)%s$|.%s(?:%s)s%s$'
+                          % ('|'.join(_SECRET_WORDS[0]), _WORD_START, '|'.join(_SECRET_WORDS[1]), _NAME_BRACKETS,
+                             _WORD_START, '|'.join(_SECRET_WORDS[2]), _NAME_BRACKETS))
+#: A first word appears in the lower-cased text, or a second one (a third's plural) right before ``=`` or the end:
 #: an ASCII name can match ``_SECRET_NAME`` only then, and a query without ``%`` (only ``+``
 #: decodes, to a space, which no word contains) can give a secret-looking name a value only then.
 #: (Searched in ``text.lower()``: an ASCII text lower-cases exactly, and a case-sensitive search
 #: is several times faster than ``(?i)``.  The words are grouped by first letter, ``p(?:assw|wd)``:
 #: fewer branches to try at each character.)
-_STEM_WORDS = sorted(_SECRET_WORDS[0] + tuple(word + _NAME_BRACKETS + '(?:=|$)' for word in _SECRET_WORDS[1]))
+_STEM_WORDS = sorted(_SECRET_WORDS[0] + tuple(word + _NAME_BRACKETS + '(?:=|$)' for word in _SECRET_WORDS[1])
+                     + tuple(word + 's' + _NAME_BRACKETS + '(?:=|$)' for word in _SECRET_WORDS[2]))
 _SECRET_STEM = re.compile('|'.join('%s(?:%s)' % (first, '|'.join(word[1:] for word in words))
                                    for first, words in itertools.groupby(_STEM_WORDS, key=lambda word: word[0])))
 #: ``_SECRET_STEM``, or an ``@``: a query without ``%`` can hold a secret only where it matches (a raw ``@`` being
@@ -3465,12 +3473,13 @@ def _refusal_within(error: ValueError, text: str, name: str, secret: bool, conta
 
 
 def _holds_record(kind: Any) -> bool:
-    """True for a record (a dataclass, ...), and for a container of records at any depth (``List[List[Item]]``)."""
+    """True for a record (a dataclass, ...), and for a container of records at any depth (``List[List[Item]]``), a
+    fixed-length tuple's list of them too (``List[Tuple[List[Item], int]]``)."""
     kind = _unwrap_optional(_beneath_newtype(kind))[0]
     item, container, fixed = _unwrap_many(kind)
     if container is None:
         return _is_record(kind)
-    return fixed is None and _holds_record(item)
+    return _holds_record(item) if fixed is None else any(map(_holds_record, fixed))
 
 
 class _NotAnArray(ValueError):
@@ -3493,7 +3502,7 @@ def _nested_converter(kind: Any, from_json: bool) -> Callable[[Any], Any]:
         if positions is not None:
             if len(value) != len(positions):
                 raise _NotAnArray('%s (%s)' % (problem, _count_problem(fixed)))
-            return tuple(read(each) if read else each for read, each in zip(positions, value))
+            return _positioned(positions, value)
         if convert is None:
             items = list(value)
         elif indexed:
@@ -3511,6 +3520,18 @@ def _position_converters(fixed: Optional[Tuple[Any, ...]],
                          from_json: bool = False) -> Optional[Tuple[Optional[Callable[[Any], Any]], ...]]:
     """For a fixed-length ``Tuple[X, Y]`` (``fixed``: its types) the converter of each position; else None."""
     return None if fixed is None else tuple(_converter(item, from_json) for item in fixed)
+
+
+def _positioned(positions: Tuple[Optional[Callable[[Any], Any]], ...], values: List[Any]) -> Tuple[Any, ...]:
+    """A fixed-length ``Tuple[X, Y]``'s values, each converted by the reader of its position (None: as sent); an
+    item of a list of records that did not convert in one is named by the position too (``pair[0][1]``)."""
+    converted = []
+    for position, (read, value) in enumerate(zip(positions, values)):
+        try:
+            converted.append(read(value) if read else value)
+        except _ItemRefused as error:
+            raise _ItemRefused((position,) + error.indexes, error.error) from None
+    return tuple(converted)
 
 
 def _count_problem(fixed: Optional[Tuple[Any, ...]]) -> str:
@@ -4016,8 +4037,8 @@ def _comma_separated(param: _Param, values: List[Any], error: ValueError) -> boo
 def _conversion_failure(param: _Param, values: List[Any], error: ValueError) -> 'BadRequest':
     """The 400 for a value that does not convert: what was wrong, and the value unless its name looks secret
     (nor, in a JSON object, the value of a member whose name does)."""
-    if isinstance(error, _ItemRefused):  # (a list of records in a fixed-length tuple: no name to give the list)
-        error = _refusal_within(error, '', '', False)
+    if isinstance(error, _ItemRefused):  # (a list of records in a fixed-length tuple: pair[0][1])
+        error = _refusal_within(error, '', param.name, False)
     if _is_secret_name(param.name):
         if isinstance(error, _InvalidModel):  # (pydantic's messages may repeat a field's value)
             error = error.secret()
@@ -4067,7 +4088,7 @@ def _fixed_values(param: _Param, positions: Tuple[Optional[Callable[[Any], Any]]
     """A fixed-length ``Tuple[X, Y]``: one value for each position, converted by its reader (None: as sent)."""
     if len(values) != len(positions):
         raise ValueError(param.count_problem)
-    return tuple(read(value) if read else value for read, value in zip(positions, values))
+    return _positioned(positions, values)
 
 
 def _sent_empty(param: _Param, values: List[Any]) -> bool:
@@ -9375,10 +9396,11 @@ class BasicAuth:
     def _at_rest(self, status: os.stat_result) -> bool:
         """Whether the users file of this ``os.stat`` is not being written (one read half-way would drop
         users): unchanged since it was read a second ago or more, or last changed a second ago or more
-        (by the file system's clock, the real one, not canister's ``_now``).  A change read from one that
-        is not is looked at again at the next request, not a second later: a reading half-way (``cat >``)
-        lasts until the file is written whole."""
-        if _now() - self._read_at >= 1.0 or time.time() - status.st_ctime_ns / 1e9 >= 1.0:
+        (the file system's time, the wall clock's, against canister's one clock ``_now``, which is the wall
+        clock but in tests).  A change read from one that is not is looked at again at the next request, not a
+        second later: a reading half-way (``cat >``) lasts until the file is written whole."""
+        now = _now()
+        if now - self._read_at >= 1.0 or now - status.st_ctime_ns / 1e9 >= 1.0:
             return True
         if self._unsettled:
             self._next_stat = 0.0

@@ -121,6 +121,7 @@ def test_a_users_file_rewritten_as_it_was_ends_no_session(make_app, serve, store
 
 
 def test_a_users_file_read_half_written_ends_no_session(make_app, serve, tmp_path, log_dir, clock):
+    clock.advance(-10)  # (canister's clock behind the file's change time: a change is just made at a first look)
     users = write_users(tmp_path / 'users.txt', alice='alice-password')
     whole = users.read_text()
     origin = serve(users_app(make_app, users))
@@ -156,8 +157,7 @@ def test_a_users_file_changed_a_second_ago_ends_the_sessions_at_the_first_look(m
     bob = basic_login(origin, 'bob', 'bob-password')
 
     replace_file(users, line_of(users, 'bob'))
-    time.sleep(1.1)  # the file is at rest when it is read (its change time is the real clock's)
-    clock.advance(2)
+    clock.advance(10)  # (canister's clock 10 s past the file's change: at rest when it is read)
     # the first requests after the change come all at once: one of them ends alice's sessions, once
     answers = at_once([lambda: bob.get('/me') for _ in range(6)])
 
@@ -185,6 +185,7 @@ def test_a_store_that_cannot_list_a_users_sessions_says_they_were_not_ended(make
 @pytest.mark.parametrize('how', ['basic', 'form'])
 def test_a_login_with_the_new_password_before_the_file_is_at_rest_keeps_its_session(make_app, serve, tmp_path,
                                                                                     log_dir, clock, how):
+    clock.advance(-10)  # (canister's clock behind the file's change time: a change is just made at a first look)
     users = write_users(tmp_path / 'users.txt', alice='alice-password')
     origin = serve(users_app(make_app, users))
     thief = basic_login(origin, 'alice', 'alice-password')
@@ -206,6 +207,7 @@ def test_a_login_with_the_new_password_before_the_file_is_at_rest_keeps_its_sess
 
 def test_a_login_with_the_new_password_on_the_old_session_moves_it_out_of_the_old_cookies_reach(
         make_app, serve, tmp_path, clock):
+    clock.advance(-10)  # (canister's clock behind the file's change time: a change is just made at a first look)
     users = write_users(tmp_path / 'users.txt', alice='alice-password')
     origin = serve(users_app(make_app, users))
     alice = basic_login(origin, 'alice', 'alice-password')
@@ -279,6 +281,7 @@ def test_a_session_from_before_the_change_is_nobody_in_every_process_even_where_
     changes: each is ended at its next use instead, in the store, so a process that has not looked at the
     file since the change (its look is at most once a second) has no session to serve either."""
     users = write_users(tmp_path / 'users.txt', alice='old-password', bob='bob-password')
+    clock.advance(10)  # (canister's clock ahead of the file's change time: a change is at rest at a first look)
     first, second = two_processes(make_app, serve, users, FourMethodStore())
     alice, bob = basic_login(second, 'alice', 'old-password'), basic_login(second, 'bob', 'bob-password')
     assert Browser(first).get('/me').status == 401  # (the first process looked at the file now)
@@ -290,7 +293,6 @@ def test_a_session_from_before_the_change_is_nobody_in_every_process_even_where_
         replace_file(users, bob_line)
     else:
         replace_file(users, write_users(tmp_path / 'reset.txt', alice='new-password').read_text() + bob_line)
-    time.sleep(1.1)  # the file is at rest when the first process reads it (its change time is the real clock's)
     answer = Browser(first, alice.sid).get('/me')  # the first reads the change, and ends her session
     assert answer.status == 401 and answer.new_sid == ''  # (its cookie expired)
 
@@ -306,13 +308,13 @@ def test_a_process_that_read_the_file_before_the_change_keeps_a_login_with_the_n
     second later: a session of her new password, which it finds its own view does not have, sends it to the
     file, which does (the view of a process that has not looked since must not end the newer login)."""
     users = write_users(tmp_path / 'users.txt', alice='old-password')
+    clock.advance(10)  # (canister's clock ahead of the file's change time: a change is at rest at a first look)
     first, second = two_processes(make_app, serve, users, sqlite_url(tmp_path / 'sessions.db'))
     assert Browser(first).get('/me').status == 401  # the first process looks at the file now
     clock.advance(0.5)
     assert Browser(second).get('/me').status == 401  # the second now: not again until half a second after the first
 
     reset_password(users, tmp_path)
-    time.sleep(1.1)  # the file is at rest (its change time is the real clock's)
     clock.advance(0.5)
     alice = basic_login(first, 'alice', 'new-password')  # the first reads the change
 

@@ -599,7 +599,7 @@ def test_a_read_held_across_a_shorter_remember_gives_session_timeout_back_with_o
 
 
 def test_a_users_file_change_that_ends_a_users_sessions_saves_the_ended_note_in_a_store_of_ones_own(
-        make_app, serve, tmp_path):
+        make_app, serve, tmp_path, clock):
     """"On a store with `sessions_of`, `end_sessions` (and a change of the Basic users file that ends a user's
     sessions) also `save`s ... a short note under the key `ended:<user key>`"."""
     users = write_users(tmp_path / 'users', alice='old-password', bob='builder')
@@ -614,6 +614,6 @@ def test_a_users_file_change_that_ends_a_users_sessions_saves_the_ended_note_in_
                      + 'alice:%s\n' % _quick_hash('new-password'))
     stamp = time.time() + 5
     os.utime(users, (stamp, stamp))
-    time.sleep(1.2)   # (the file is looked at once a second)
+    clock.advance(10)   # (looked at once a second, and taken once at rest: 10 s past the file's change time)
     assert browser.request('GET', '/?foo=a').text == 'a 1'   # ended: a new session
     assert [key for key in store.records if key.startswith('ended:')] == ['ended:alice']

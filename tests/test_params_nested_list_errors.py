@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Tuple
 
 from pydantic import BaseModel, field_validator
 
@@ -129,3 +129,25 @@ def test_a_pydantic_model_in_a_list_in_a_records_field_is_named_by_its_index_wit
         "(at keys[0]) must be a valid Key (field 'value': (its message is not shown: it holds the value sent, and the "
         "name looks secret)) (the value is not shown: the name looks secret)\n")
     assert 'hunter2' not in ''.join(warning_lines(log_dir))
+
+
+def test_a_list_of_records_in_a_fixed_length_tuple_parameter_names_the_item_by_the_parameter_and_both_indexes(
+        make_app, log_dir):
+    app = make_app()
+
+    @app.post('/pair')
+    def pair(pair: Tuple[List[Item], int]):
+        return 'never'
+
+    @app.post('/pairs')
+    def pairs(pairs: List[Tuple[List[Item], int]]):
+        return 'never'
+
+    web = client(app)
+    message = ("parameter 'pair' (at pair[0][1]) %s: Item has no field 'x', got [[{'name': 'a'}, {'x': 1}], 3]"
+               % ITEM)
+    assert web.post_json('/pair', {'pair': [[{'name': 'a'}, {'x': 1}], 3]}, status=400).text == 'Bad request: %s\n' % message
+    assert any(message in line for line in warning_lines(log_dir))
+    assert web.post_json('/pairs', {'pairs': [[[], 1], [[{'name': 'a'}, {'x': 1}], 3]]}, status=400).text == (
+        "Bad request: parameter 'pairs' (at pairs[1][0][1]) %s: Item has no field 'x', got [[[], 1], "
+        "[[{'name': 'a'}, {'x': 1}], 3]]\n" % ITEM)

@@ -63,7 +63,8 @@ NAME_PIECES = ['passw', 'passphrase', 'passcode', 'pwd', 'secret', 'token', 'api
                'signature', 'pass', 'otp', 'pin', 'jwt', 'sid', 'session', 'verifier', 'assertion', 'samlresponse',
                'cvv', 'cvc', 'card', 'Card', 'number', 'Number', 'num', 'no', 'creditcard', 'pan', 'csc', 'cc',
                'ssn', 'Ssn', 'social', 'security', 'national', 'cookie', 'Key', 'Pin', 'Session',
-               'Sid', 'Jwt', 'PWD', 'TOTP', 'a', 'x', 'Z', 'id', '_', '-', '.', '+', '1', '%5F', '\u017f', '\u212a',
+               'Sid', 'Jwt', 'PWD', 'TOTP', 'privatekey', 's', 'Keys',
+               'a', 'x', 'Z', 'id', '_', '-', '.', '+', '1', '%5F', '\u017f', '\u212a',
                '[', ']', '[]', '[0]', '%5B', '%5D']
 
 
