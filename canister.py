@@ -2726,8 +2726,7 @@ def _enum_converter(kind: Any) -> Callable[[Any], Any]:
             if flags and isinstance(value, str):
                 return _flag_of_text(kind, value, problem)
             raise ValueError(problem) from None
-        # (JSON true equals 1, and 1.0 equals 1: neither is an int, as for an int parameter; a float of a body read
-        # for a Decimal, _Digits, is a float)
+        # (JSON true equals 1, and 1.0 equals 1: neither is an int, as for an int parameter)
         if isinstance(value, (bool, float)) and not isinstance(member.value, bool if isinstance(value, bool) else float):
             raise ValueError(problem)
         return member
@@ -2969,21 +2968,31 @@ def _first_that_converts(readers: List[Optional[Callable[[Any], Any]]], classes:
     return convert
 
 
-def _union_converter(kind: Any, from_json: bool) -> Callable[[Any], Any]:
+def _union_converter(kind: Any, from_json: bool, digits: bool = False) -> Callable[[Any], Any]:
     """``Union[X, Y, ...]``: a JSON value (``from_json``) that already is one of the member classes as
     it is (JSON ``true`` is no ``int``, as for an ``int`` parameter), else the first member that
     converts it, in the order of :func:`_union_rank`; else a ``ValueError`` naming the members.
-    With ``None`` among them: see :func:`_optional_converter`."""
+    With ``None`` among them: see :func:`_optional_converter`.  ``digits``: see :func:`_converter`."""
     members = tuple(sorted((arg for arg in typing.get_args(kind) if arg is not type(None)), key=_union_rank))
     if len(members) < len(typing.get_args(kind)):
         rest = typing.Union[members] if len(members) > 1 else members[0]
-        return _optional_converter(_converter(rest, from_json), _takes_empty_text(rest))
+        return _optional_converter(_converter(rest, from_json, digits), _takes_empty_text(rest))
     for member in members:
         if _unwrap_many(member)[1] is not None:
             raise _Unconvertible('a union member, %s, is a container' % _type_name(member))
-    return _first_that_converts([_converter(member, from_json) for member in members],
-                                _union_classes(members, from_json),
-                                'must be %s' % _either([_type_name(member) for member in members]))
+    convert = _first_that_converts([_converter(member, from_json, digits) for member in members],
+                                   _union_classes(members, from_json),
+                                   'must be %s' % _either([_type_name(member) for member in members]))
+    return _plain_when_as_sent(convert) if digits else convert
+
+
+def _plain_when_as_sent(convert: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """A union's ``convert`` for a value of the body read again for a ``Decimal``: a value it takes as it is (a
+    ``float`` member's) with plain floats, as the first reading gives (:func:`_plain_floats`)."""
+    def union(value: Any) -> Any:
+        converted = convert(value)
+        return _plain_floats(converted) if converted is value else converted
+    return union
 
 
 def _holds_union(kind: Any) -> bool:
@@ -3117,12 +3126,14 @@ def _substituted(hint: Any, arguments: Dict[Any, Any]) -> Any:
 _GENERIC_NESTING = 8
 
 
-def _record_converter(kind: Any, fields: Dict[str, bool], arguments: Tuple[Any, ...] = ()) -> Callable[[Any], Any]:
+def _record_converter(kind: Any, fields: Dict[str, bool], arguments: Tuple[Any, ...] = (),
+                      digits: bool = False) -> Callable[[Any], Any]:
     """A dataclass, ``NamedTuple`` or ``TypedDict`` from a JSON object, as FastAPI builds a model: each member a
     field, converted as its annotation says (a JSON value, as for a parameter from a JSON body); a member it has
     no field for, a required field missing, or anything but a JSON object is a ``ValueError``.  A ``NamedTuple``
     takes a JSON array too, its items the fields in order, as pydantic reads one.  ``arguments``: those of a
-    parameterised generic record (``Box[int]``), which its fields' type variables stand for."""
+    parameterised generic record (``Box[int]``), which its fields' type variables stand for.  ``digits``: see
+    :func:`_converter`."""
     making = _RECORDS_MADE.__dict__.setdefault('kinds', set())
     if (kind, arguments) in making or sum(made is kind for made, _ in making) >= _GENERIC_NESTING:
         raise _Unconvertible('%s holds itself in a field, at some depth' % _type_name(kind))
@@ -3130,7 +3141,7 @@ def _record_converter(kind: Any, fields: Dict[str, bool], arguments: Tuple[Any, 
     try:
         hints = typing.get_type_hints(kind)
         variables = dict(zip(getattr(kind, '__parameters__', ()), arguments))
-        readers = {name: _converter(_substituted(_beneath_initvar(hints.get(name, _EMPTY)), variables), True)
+        readers = {name: _converter(_substituted(_beneath_initvar(hints.get(name, _EMPTY)), variables), True, digits)
                    for name in fields}
     except _Unconvertible:
         raise
@@ -3343,38 +3354,76 @@ _NOT_FROM_A_VALUE: Dict[Any, str] = {
 _DICTS = (dict, collections.abc.Mapping, collections.abc.MutableMapping)
 
 
-def _converter(kind: Any, from_json: bool = False) -> Optional[Callable[[Any], Any]]:
+def _converter(kind: Any, from_json: bool = False, digits: bool = False) -> Optional[Callable[[Any], Any]]:
     """The function converting a value to ``kind``, or None to take it as sent. ``from_json``: for a
-    value from a JSON body, which a union takes as it is when it is a value of a member class."""
+    value from a JSON body, which a union takes as it is when it is a value of a member class.  ``digits``: for a
+    value of the JSON body read again for a ``Decimal`` (``_JSON_DIGITS``): what holds no ``Decimal`` converts (or
+    takes as sent) the value with plain floats, as the first reading gives, and only a ``Decimal`` a
+    :class:`_Digits`."""
     kind = _beneath_newtype(kind)
+    if digits and not _holds_decimal(kind):
+        return _plain_reader(_converter(kind, True))
     if kind in _AS_SENT:
         return None
     origin = typing.get_origin(kind)
     if _is_union(kind):
-        return _union_converter(kind, from_json)
+        return _union_converter(kind, from_json, digits)
     if origin is typing.Literal:
         return _literal_converter(kind)
     if not callable(kind):
         return None
     if isinstance(origin, type):
-        return _alias_converter(kind, origin, from_json)
-    return _class_converter(dict if kind in _DICTS else kind)
+        return _alias_converter(kind, origin, from_json, digits)
+    return _class_converter(dict if kind in _DICTS else kind, digits)
 
 
-def _alias_converter(kind: Any, origin: type, from_json: bool) -> Callable[[Any], Any]:
+def _plain_reader(convert: Optional[Callable[[Any], Any]]) -> Callable[[Any], Any]:
+    """``convert`` (None: as sent) of a value of the body read again for a ``Decimal`` that holds none: of the value
+    with plain floats (:func:`_plain_floats`)."""
+    if convert is None:
+        return _plain_floats
+
+    def plain(value: Any) -> Any:
+        return convert(_plain_floats(value))
+    return plain
+
+
+def _plain_floats(value: Any) -> Any:
+    """A JSON value of the body read again for a ``Decimal`` with each :class:`_Digits` in it a plain ``float``, as
+    the first reading gives: its arrays and objects copied, without recursion (they may be nested as deep as the
+    JSON reader allowed)."""
+    top = [value]
+    pending: List[Tuple[Any, Any]] = [(top, 0)]
+    while pending:
+        holder, key = pending.pop()
+        item = holder[key]
+        if type(item) is _Digits:
+            holder[key] = float(item)
+        elif type(item) is list:
+            holder[key] = item = list(item)
+            pending.extend((item, index) for index in range(len(item)))
+        elif type(item) is dict:
+            holder[key] = item = dict(item)
+            pending.extend((item, name) for name in item)
+    return top[0]
+
+
+def _alias_converter(kind: Any, origin: type, from_json: bool, digits: bool = False) -> Callable[[Any], Any]:
     """:func:`_converter` of a parameterised class, ``Deque[int]`` and the like: the container, its items as sent;
     but a container inside a container, a dict and a generic record convert what they hold."""
     fields = _record_fields(origin)
     if fields is not None and _model_validator(origin) is None:  # a generic record, Box[int]: T is int
-        return _record_converter(origin, fields, typing.get_args(kind))
+        return _record_converter(origin, fields, typing.get_args(kind), digits)
     if origin in _MANY:  # List[int] inside List[...]: each value converted as a list of its own
-        return _nested_converter(kind, from_json)
+        return _nested_converter(kind, from_json, digits)
     if origin in _DICTS and len(typing.get_args(kind)) == 2:  # Dict[str, int]: each key and value converted
-        return _dict_converter(*typing.get_args(kind))
-    return _class_converter(dict if origin in _DICTS else origin)
+        key_type, value_type = typing.get_args(kind)
+        return _dict_converter(key_type, value_type, digits)
+    convert = _class_converter(dict if origin in _DICTS else origin)
+    return _plain_reader(convert) if digits else convert  # (Counter[Decimal]: its items as sent)
 
 
-def _class_converter(kind: Any) -> Callable[[Any], Any]:
+def _class_converter(kind: Any, digits: bool = False) -> Callable[[Any], Any]:
     """:func:`_converter` of a class: an enum, a record of fields (a dataclass, ...), or a class of its own."""
     if isinstance(kind, type) and kind in _NOT_FROM_A_VALUE:
         raise _Unconvertible(_NOT_FROM_A_VALUE[kind])
@@ -3387,7 +3436,7 @@ def _class_converter(kind: Any) -> Callable[[Any], Any]:
         return _model_converter(kind, validate)
     fields = _record_fields(kind)
     if fields is not None:
-        return _record_converter(kind, fields)
+        return _record_converter(kind, fields, (), digits)
     if isinstance(kind, type) and issubclass(kind, pathlib.PurePath):
         return _path_converter(kind)
     return _CONVERTERS.get(kind) or _other_converter(kind)
@@ -3406,10 +3455,11 @@ def _path_converter(kind: Any) -> Callable[[Any], Any]:
     return path
 
 
-def _dict_converter(key_type: Any, value_type: Any) -> Callable[[Any], Any]:
+def _dict_converter(key_type: Any, value_type: Any, digits: bool = False) -> Callable[[Any], Any]:
     """``Dict[K, V]``: a dict from a JSON object, each key converted to K as a text is (a JSON object's keys are
-    texts: ``{"1": ...}`` for ``Dict[int, ...]``), each value to V as a JSON value is; else a ``ValueError``."""
-    read_key, read_value = _converter(key_type), _converter(value_type, True)
+    texts: ``{"1": ...}`` for ``Dict[int, ...]``), each value to V as a JSON value is; else a ``ValueError``.
+    ``digits``: see :func:`_converter`."""
+    read_key, read_value = _converter(key_type), _converter(value_type, True, digits)
     problem = 'must be a JSON object, each key %s and each value %s' % (_type_name(key_type), _type_name(value_type))
 
     def convert(value: Any) -> Any:
@@ -3487,12 +3537,13 @@ class _NotAnArray(ValueError):
     the name in the query, which gives more texts, would not help."""
 
 
-def _nested_converter(kind: Any, from_json: bool) -> Callable[[Any], Any]:
+def _nested_converter(kind: Any, from_json: bool, digits: bool = False) -> Callable[[Any], Any]:
     """A container inside a container (``List[List[int]]``): each value a JSON array, its items converted as
-    the inner annotation says (a text, which holds no array, and an item that does not convert are refused)."""
+    the inner annotation says (a text, which holds no array, and an item that does not convert are refused).
+    ``digits``: see :func:`_converter`."""
     item, container, fixed = _unwrap_many(kind)
-    convert = _converter(item, from_json)
-    positions = _position_converters(fixed, from_json)
+    convert = _converter(item, from_json, digits)
+    positions = _position_converters(fixed, from_json, digits)
     problem = 'must hold JSON arrays, each a %s' % _type_name(kind)
     indexed = _holds_record(item)  # (a 400 names the record that failed: items[1])
 
@@ -3516,10 +3567,10 @@ def _nested_converter(kind: Any, from_json: bool) -> Callable[[Any], Any]:
     return nested
 
 
-def _position_converters(fixed: Optional[Tuple[Any, ...]],
-                         from_json: bool = False) -> Optional[Tuple[Optional[Callable[[Any], Any]], ...]]:
+def _position_converters(fixed: Optional[Tuple[Any, ...]], from_json: bool = False,
+                         digits: bool = False) -> Optional[Tuple[Optional[Callable[[Any], Any]], ...]]:
     """For a fixed-length ``Tuple[X, Y]`` (``fixed``: its types) the converter of each position; else None."""
-    return None if fixed is None else tuple(_converter(item, from_json) for item in fixed)
+    return None if fixed is None else tuple(_converter(item, from_json, digits) for item in fixed)
 
 
 def _positioned(positions: Tuple[Optional[Callable[[Any], Any]], ...], values: List[Any]) -> Tuple[Any, ...]:
@@ -3560,7 +3611,7 @@ class _Param:
     #: A route may have many parameters, each read on every request: no instance dict.
     __slots__ = ('name', 'convert', 'many', 'required', 'optional', 'is_file', 'plain', 'wire_name', 'exact',
                  'none_if_absent', 'container', 'positions', 'count_problem', 'json_convert', 'json_positions',
-                 'empty_text', 'record', 'records', 'names_itself')
+                 'empty_text', 'record', 'records', 'names_itself', 'digits_convert', 'digits_positions')
 
     def __init__(self, parameter: inspect.Parameter, annotation: Any) -> None:
         """Raises :class:`_Unconvertible` for an annotation canister cannot convert to."""
@@ -3595,6 +3646,11 @@ class _Param:
         #: A ``Decimal``, or an annotation with one inside (a list, a dict, a record's field): a JSON number in its value
         #: is read again from its text, not through a binary float.
         self.exact = _holds_decimal(annotation)
+        #: The two JSON converters for a value of the body read again for it (:func:`_converter`'s ``digits``).
+        self.digits_convert, self.digits_positions = self.json_convert, self.json_positions
+        if self.exact:
+            self.digits_convert = _converter(kind, True, True)
+            self.digits_positions = _position_converters(fixed, True, True)
 
     def _set_record_kind(self, kind: Any, container: Any) -> None:
         """Set what a record (``kind``), or a ``container`` of them, changes in binding and in the 400."""
@@ -4108,12 +4164,13 @@ def _items_of(param: _Param, values: List[Any], convert: Optional[Callable[[Any]
         raise _refusal_within(error, '', param.name, False, values) from None
 
 
-def _many_values(param: _Param, values: List[Any], convert: Optional[Callable[[Any], Any]], from_json: bool) -> Any:
-    """A parameter of many values: each converted by ``convert`` (None: as sent), in the parameter's
-    container; None for ``Optional[List[X]]`` sent empty (or JSON ``null``, not ``[null]``)."""
+def _many_values(param: _Param, values: List[Any], convert: Optional[Callable[[Any], Any]],
+                 positions: Optional[Tuple[Optional[Callable[[Any], Any]], ...]]) -> Any:
+    """A parameter of many values: each converted by ``convert`` (None: as sent), or for a fixed-length tuple each
+    by its position's reader, in the parameter's container; None for ``Optional[List[X]]`` sent empty (or JSON
+    ``null``, not ``[null]``)."""
     if param.optional and type(values) is not _JsonArray and _sent_empty(param, values):
         return None
-    positions = param.json_positions if from_json else param.positions
     if positions is not None:
         return _fixed_values(param, positions, values)
     items = _items_of(param, values, convert)
@@ -4434,29 +4491,31 @@ class ParameterBinder:
             else:
                 values = self._values(param, source, query)
             if values is not None:
-                kwargs[param.name] = self._convert(param, values)
+                kwargs[param.name] = self._convert(param, values, source is not body)
             elif param.required:
-                kwargs[param.name] = self._whole_body(param, source, request.environ)
+                kwargs[param.name] = self._whole_body(param, source, request.environ, source is not body)
             elif param in self.filled_when_absent:
-                self._fill_absent(param, source, kwargs)
+                self._fill_absent(param, source, kwargs, source is not body)
         if self.takes_extra:
             self._add_extras(kwargs, body, query)
         return kwargs
 
-    def _fill_absent(self, param: _Param, body: Any, kwargs: Dict[str, Any]) -> None:
+    def _fill_absent(self, param: _Param, body: Any, kwargs: Dict[str, Any], digits: bool) -> None:
         """Fill a parameter the request lacks that need not be sent: the lone optional record from a JSON object
-        body (:attr:`optional_record`), else None for ``Optional[X]`` without a default."""
+        body (:attr:`optional_record`; ``digits``: the body read again for a ``Decimal``), else None for
+        ``Optional[X]`` without a default."""
         if param is self.optional_record and isinstance(body, dict):
-            kwargs[param.name] = self._convert(param, _JsonValue((body,)))
+            kwargs[param.name] = self._convert(param, _JsonValue((body,)), digits)
         elif param.none_if_absent and param.name not in kwargs:
             kwargs[param.name] = None
 
-    def _whole_body(self, param: _Param, body: Any, environ: Dict[str, Any]) -> Any:
+    def _whole_body(self, param: _Param, body: Any, environ: Dict[str, Any], digits: bool) -> Any:
         """A mandatory parameter the request lacks: FastAPI's lone model parameter (``def create(item: Item)``, a
         dataclass, ``NamedTuple`` or ``TypedDict``) built from a JSON object body without a member ``item``, the
-        body being the record itself (a pydantic model too); else :meth:`_missing`'s 400."""
+        body being the record itself (a pydantic model too; ``digits``: the body read again for a ``Decimal``);
+        else :meth:`_missing`'s 400."""
         if param is self.lone and param.record and isinstance(body, dict):
-            return self._convert(param, _JsonValue((body,)))
+            return self._convert(param, _JsonValue((body,)), digits)
         raise self._missing(param, body, environ)
 
     def _missing(self, param: _Param, body: Any, environ: Dict[str, Any]) -> BadRequest:
@@ -4549,13 +4608,18 @@ class ParameterBinder:
         return [_recode(query, value, param.name) for value in values] if values else None
 
     @staticmethod
-    def _convert(param: _Param, values: List[Any]) -> Any:
-        """The handler's value from the values sent: converted, a list of them, or None."""
-        from_json = isinstance(values, _JsonValue)
-        convert = param.json_convert if from_json else param.convert
+    def _convert(param: _Param, values: List[Any], digits: bool = False) -> Any:
+        """The handler's value from the values sent: converted, a list of them, or None.  ``digits``: values of the
+        JSON body read again for a ``Decimal`` (:func:`_converter`)."""
+        if digits:
+            convert, positions = param.digits_convert, param.digits_positions
+        elif isinstance(values, _JsonValue):
+            convert, positions = param.json_convert, param.json_positions
+        else:
+            convert, positions = param.convert, param.positions
         try:
             if param.many:
-                return _many_values(param, values, convert, from_json)
+                return _many_values(param, values, convert, positions)
             value = values[-1]
             if param.optional and (value is None or (value == '' and not param.empty_text)):  # empty, JSON null
                 return None
@@ -4577,9 +4641,9 @@ _JSON_BODY = json.JSONDecoder(parse_constant=_refuse_constant)
 
 
 class _Digits(float):
-    """A JSON number with a fraction or an exponent, a float as usual that keeps the text it was read from, for a
-    ``Decimal`` to take (``0.1`` as ``Decimal('0.1')``, not the binary float nearest to it): anything else that
-    holds it (a ``float`` field, a value taken as sent) has the float."""
+    """A JSON number with a fraction or an exponent, a float that keeps the text it was read from, for a ``Decimal``
+    to take (``0.1`` as ``Decimal('0.1')``, not the binary float nearest to it); the handler never gets one:
+    anything else of that reading is given plain floats (:func:`_converter`'s ``digits``)."""
 
     #: One slot, for the text: no ``__dict__`` per number.
     __slots__ = ('text',)
@@ -4590,11 +4654,6 @@ class _Digits(float):
         number = super().__new__(cls, text)
         number.text = text
         return number
-
-    def __reduce__(self) -> Tuple[Any, ...]:
-        """Pickled and copied as the plain float: a value the handler keeps (a field taken as sent, ``Any``) does
-        not tie a pickle to this private class."""
-        return float, (float(self),)
 
 
 #: Reads the body again for a parameter holding a ``Decimal`` (a field of a dataclass too) sent a number with a

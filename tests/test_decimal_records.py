@@ -8,7 +8,7 @@ import enum
 import json
 import pickle
 from decimal import Decimal
-from typing import Any, Dict, List, NamedTuple, Optional, TypedDict, Union
+from typing import Any, Dict, List, NamedTuple, Optional, Tuple, TypedDict, Union
 
 from pydantic import BaseModel
 
@@ -165,3 +165,47 @@ def test_a_number_taken_as_sent_beside_a_decimal_field_pickles_and_copies_as_a_p
 
     response = post(client(app), '/price', '{"price": {"amount": 0.10, "note": [0.25]}}')
     assert json.loads(response.text) == {'names canister': False, 'back': '[0.25]', 'copied': 'float'}
+
+
+@dataclasses.dataclass
+class Invoice:
+    total: Decimal
+    extra: Any
+    meta: Dict[str, Any]
+    items: List[Any]
+    share: Union[float, str]
+    pair: Tuple[Decimal, Any]
+
+
+INVOICE = ('{"total": %s, "extra": 0.5, "meta": {"ratio": 0.25}, "items": [1.75, {"x": 2.5}], "share": 0.125, '
+           '"pair": [0.10, 3.5]}' % LONG)
+
+
+def test_values_taken_as_sent_beside_a_decimal_field_sent_a_fraction_are_plain_floats(make_app):
+    # (they were a float subclass keeping the number's text: type(x) is float was False, and orjson refused them)
+    app = make_app()
+
+    def kinds(invoice):
+        return {'total': repr(invoice.total), 'extra': type(invoice.extra).__name__,
+                'meta': type(invoice.meta['ratio']).__name__, 'item': type(invoice.items[0]).__name__,
+                'nested': type(invoice.items[1]['x']).__name__, 'share': type(invoice.share).__name__,
+                'pair': [repr(invoice.pair[0]), type(invoice.pair[1]).__name__]}
+
+    @app.post('/invoice')
+    def lone(invoice: Invoice):
+        return kinds(invoice)
+
+    @app.post('/named')
+    def named(invoice: Invoice, note: Any = None):
+        return dict(kinds(invoice), note=type(note[0]).__name__)
+
+    @app.post('/optional')
+    def optional(invoice: Optional[Invoice] = None):
+        return kinds(invoice)
+
+    expected = {'total': repr(Decimal(LONG)), 'extra': 'float', 'meta': 'float', 'item': 'float', 'nested': 'float',
+                'share': 'float', 'pair': [repr(Decimal('0.10')), 'float']}
+    web = client(app)
+    assert post(web, '/invoice', INVOICE).json == expected
+    assert post(web, '/optional', INVOICE).json == expected
+    assert post(web, '/named', '{"invoice": %s, "note": [0.5]}' % INVOICE).json == dict(expected, note='float')
