@@ -2943,8 +2943,10 @@ _UNION_RANKS = {int: 1, float: 2, decimal.Decimal: 3, bool: 4, datetime.date: 5,
 def _union_classes(members: Tuple[Any, ...], from_json: bool) -> Tuple[type, ...]:
     """The member classes of a union whose values it takes as they are.  Not ``str`` and its
     subclasses for a text (from the query, a form or the URL): a text is no value of a type yet,
-    whatever the str members say."""
-    return tuple(member for member in members if isinstance(member, type) and typing.get_origin(member) is None
+    whatever the str members say.  Not ``Any``, a class since Python 3.11 that ``isinstance`` refuses: its
+    reader takes the value as sent."""
+    return tuple(member for member in members if isinstance(member, type) and member is not typing.Any
+                 and typing.get_origin(member) is None
                  and (from_json or not issubclass(member, str)) and _record_fields(member) is None)
 
 
