@@ -7697,9 +7697,8 @@ class SessionManager:
         """The ends of ``end_sessions_unlogged`` of the sessions listed under ``user`` (its key: ``person``); how
         many were ended, a session that a move has under two listed ids (``_one_per_move``) counted once."""
         listed = self._listed(user)
-        if keep:  # (a session kept that a move has under two ids, the old one noting the new, is kept under both)
-            moves = _moves_within(listed)
-            keep += tuple(moves[sid] for sid in keep if sid in moves)
+        # (a kept session's move under way, whose old id's record notes its new id, loses that new id: whoever
+        # moved it may hold a copy of the cookie, a thief's, which end_other_sessions must leave with no session)
         done = {sid for sid, _, _ in listed if sid not in keep and self.end_session(sid, person, keep, spare=spare,
                                                                                       tag=tag)}
         both = [new for new, old in _one_per_move(listed)[1].items() if new in done and old in done]
