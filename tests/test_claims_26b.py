@@ -18,7 +18,7 @@ import pytest
 from pydantic import BaseModel, field_validator
 
 import canister
-from helpers import ROOT, bearer, claims, client, jwk, sigint_as_in_a_terminal
+from helpers import ROOT, bearer, claims, client, jwk, read_log, sigint_as_in_a_terminal
 from servers import Client, free_port
 from test_jwt_hardening import jwks_app, pyjwt_warnings_of_a_1024_bit_key, short_rsa_key  # noqa: F401 (a fixture)
 
@@ -155,3 +155,29 @@ def test_a_text_parameter_from_a_plain_query_is_the_value_bottles_own_request_qu
         bound, bottles, split_by_canister = json.loads(answer.text)
         assert bound == bottles, (path, query)
         assert split_by_canister   # (Bottle's FormsDict was built only when the handler asked for it)
+
+
+def logged_query(make_app, log_dir, name: str) -> str:
+    """The request line canister logs for ``/echo?NAME=Qz7-Value``: the query as the log shows it."""
+    app = make_app()
+    app.route('/echo', callback=lambda **params: {'names': sorted(params)})
+    client(app).get('/echo?%s=Qz7-Value' % name)
+    [line] = [line for line in read_log(log_dir).splitlines() if ' GET http://localhost:80/echo?' in line]
+    return line.split('/echo?', 1)[1]
+
+
+@pytest.mark.parametrize('name', ['request_sigs', 'user_pws', 'apiSigs', 'old_pins', 'refresh_jwts', 'recovery_codes'])
+def test_each_secret_word_the_readme_counts_in_the_plural_hides_its_value_as_the_last_of_several_words(
+        make_app, log_dir, name):
+    """README (Logging, The rule): `key`, `code`, `sig`, `signature`, `pw`, `otp`, `pin`, `jwt` and `ssn` count in
+    the plural too as the last of several words (the others are in tests/test_secret_plural_names.py)."""
+    assert logged_query(make_app, log_dir, name) == '%s=***' % name
+
+
+@pytest.mark.parametrize('name', ['user_cookies', 'client_assertions', 'gift_cards', 'active_sessions', 'sigs', 'pws',
+                                  'pins', 'otps'])
+def test_the_plurals_the_readme_names_as_counts_or_lists_and_the_plurals_alone_are_logged_as_sent(
+        make_app, log_dir, name):
+    """README (Logging, The rule): "not alone", and `sessions`, `cookies`, `cards` and `assertions` do not count in
+    the plural, as the last of several words either."""
+    assert logged_query(make_app, log_dir, name) == '%s=Qz7-Value' % name
