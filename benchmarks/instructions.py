@@ -35,11 +35,15 @@ Three more counts back the README's reasons: ``--own`` (no valgrind) splits vari
 bytecodes per request into canister's own, per function of ``canister.py``, and the rest;
 ``--gc`` (no valgrind) counts the garbage collections (``gc.get_stats()``) over
 ``--requests`` requests of a, d and c; ``--blocks`` counts, with callgrind, the calls to
-Python's small-block allocator (``_PyObject_Malloc``) per request of a and d.
+Python's small-block allocator (``_PyObject_Malloc``) per request of a and d; ``--functions``
+(Python 3.11 or later) counts, with callgrind, the instructions per request of some of canister's
+functions on d, each with all it calls: callgrind collects only inside ``operator.call``, through
+which that one function is then called, less what such a call costs by itself.
 
 Run (from the repository root; about three minutes, needs ``valgrind``):
 
-    python benchmarks/instructions.py [--requests 500] [--markdown] [--cache | --bytecodes | --own | --gc | --blocks]
+    python benchmarks/instructions.py [--requests 500] [--markdown]
+        [--cache | --bytecodes | --own | --gc | --blocks | --functions]
 """
 from __future__ import annotations
 
@@ -269,7 +273,8 @@ def calls_instructions(count: int) -> dict[str, float]:
     return {what: function_instructions(qualified, count) - measuring for what, qualified in FUNCTIONS.items()}
 
 
-#: The allocator's entry for blocks of up to 512 bytes (its pools), which callgrind counts the calls of.
+#: The entry of the allocator Python takes its objects from (blocks of up to 512 bytes from its pools, larger ones
+#: passed on to malloc), which callgrind counts the calls of.
 SMALL_BLOCKS = "_PyObject_Malloc"
 
 
@@ -440,6 +445,8 @@ def report_blocks(args: argparse.Namespace) -> None:
 
 def report_functions(args: argparse.Namespace) -> None:
     """``--functions``: instructions per request of each of ``FUNCTIONS``, with all it calls, on d."""
+    if sys.version_info < (3, 11):
+        raise SystemExit("--functions needs Python 3.11 or later (operator.call, which it counts inside)")
     counts = calls_instructions(args.requests)
     rows = [[what, FUNCTIONS[what], f"{n:,.0f}"] for what, n in counts.items()]
     print(f"d: instructions per request of canister's functions, each with all it calls (a call made through C, "
