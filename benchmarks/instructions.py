@@ -31,14 +31,29 @@ bytecodes each app executes per request (``sys.settrace`` opcode events over
 ``--requests`` requests after the same warm-up; the loop that calls the app is
 left out).
 
+Three more counts back the README's reasons: ``--own`` (no valgrind) splits variant d's
+bytecodes per request into canister's own, per function of ``canister.py``, and the rest;
+``--gc`` (no valgrind) counts the garbage collections (``gc.get_stats()``) over
+``--requests`` requests of a, d and c; ``--blocks`` counts, with callgrind, the calls to
+Python's small-block allocator (``_PyObject_Malloc``) per request of a and d; ``--functions``
+(Python 3.11 or later) counts, with callgrind, the instructions per request of some of canister's
+functions on d, each with all it calls: callgrind collects only inside ``operator.call``, through
+which that one function is then called, less what such a call costs by itself.
+
 Run (from the repository root; about three minutes, needs ``valgrind``):
 
-    python benchmarks/instructions.py [--requests 500] [--markdown] [--cache | --bytecodes]
+    python benchmarks/instructions.py [--requests 500] [--markdown]
+        [--cache | --bytecodes | --own | --gc | --blocks | --functions]
 """
 from __future__ import annotations
 
 import argparse
+import collections
+import functools
+import gc
+import inspect
 import io
+import json
 import os
 import re
 import shutil
@@ -83,13 +98,63 @@ def build(name: str, workdir: Path) -> Any:
     return app
 
 
-def child(name: str, count: int, trace: bool = False) -> None:
-    """Make ``WARM_UP + count`` requests and check the job happened; with ``trace``, then print
-    the bytecodes the app executes per request over ``count`` more.
+#: The functions of ``canister.py`` whose instructions ``--functions`` counts, each with all it calls, on variant
+#: d: the README's names for them, and each one's class and name in ``canister.py``.
+FUNCTIONS = {
+    "the request context": "_RequestContext.begin",
+    "the request id": "_request_id",
+    "the check of the session cookie's form": "SessionManager.cookie_sid",
+    "the early checks": "_EarlyChecks.needed",
+    "loading the session": "SessionState.load",
+    "saving it": "SessionState.finish",
+    "encoding the record": "_encode_record",
+    "the compare-and-set": "MemoryStore.update",
+    "keeping the decoded record": "SessionManager.remember",
+    "the headers": "_RequestContext._finish_headers",
+}
+#: The C function every call of the measured function goes through, once measuring starts, so that
+#: ``callgrind --toggle-collect`` counts the instructions of those calls and nothing else (Python 3.11+).
+THROUGH = "_operator_call"
+_measuring = False
+
+
+def _return() -> None:
+    """A function that returns at once, to count what calling through ``THROUGH`` costs."""
+
+
+def measure_through_c(qualified: str) -> None:
+    """Make ``canister.<qualified>`` call itself through ``operator.call`` once ``_measuring`` is set."""
+    import operator
+    sys.path.insert(0, str(REPO_ROOT))
+    import canister
+    owner, _, attribute = qualified.rpartition(".")
+    holder = getattr(canister, owner) if owner else canister
+    found = inspect.getattr_static(holder, attribute)
+    original = found.__func__ if isinstance(found, classmethod) else found
+
+    @functools.wraps(original)
+    def through_c(*args: Any, **kwargs: Any) -> Any:
+        return operator.call(original, *args, **kwargs) if _measuring else original(*args, **kwargs)
+
+    setattr(holder, attribute, classmethod(through_c) if isinstance(found, classmethod) else through_c)
+
+
+def child(name: str, count: int, counted: str = "") -> None:
+    """Make ``WARM_UP + count`` requests and check the job happened; with ``counted``, then print
+    over ``count`` more the bytecodes the app executes per request (``bytecodes``), the same as JSON
+    with those of each function of ``canister.py`` (``own``), or the garbage collections (``gc``).
 
     A lean loop rather than ``WsgiClient``, so that the client's own work adds
     as little as possible to every app's count.
     """
+    if counted == "through:":  # (the cost of the measuring itself: a call through THROUGH of a function that returns)
+        import operator
+        for _ in range(count):
+            operator.call(_return)
+        return
+    if counted.startswith("through:"):
+        measure_through_c(counted.split(":", 1)[1])
+        counted = "through"
     app = build(name, Path(tempfile.mkdtemp()))
     template = {"REQUEST_METHOD": "GET", "PATH_INFO": "/", "QUERY_STRING": "foo=bar", "SCRIPT_NAME": "",
                 "SERVER_NAME": "127.0.0.1", "SERVER_PORT": "8080", "SERVER_PROTOCOL": "HTTP/1.1",
@@ -114,23 +179,38 @@ def child(name: str, count: int, trace: bool = False) -> None:
         counter = b"".join(app(dict(template, PATH_INFO="/_counter", QUERY_STRING=""), start_response))
         if int(counter) != WARM_UP + count:
             raise SystemExit(f"{name}: the session counter is {counter!r}, expected {WARM_UP + count}")
-    if trace:
-        executed = 0
+    if counted == "through":
+        global _measuring
+        _measuring = True
+        serve(count)
+        _measuring = False
+    elif counted == "gc":
+        before = sum(generation["collections"] for generation in gc.get_stats())
+        serve(count)
+        print(sum(generation["collections"] for generation in gc.get_stats()) - before)
+    elif counted:
+        executed: collections.Counter[tuple[str, str]] = collections.Counter()
         driver = (serve.__code__, start_response.__code__)
 
         def tracer(frame: Any, event: str, arg: Any) -> Any:
-            nonlocal executed
-            if frame.f_code in driver:
+            code = frame.f_code
+            if code in driver:
                 return None
             frame.f_trace_opcodes = True
             if event == "opcode":
-                executed += 1
+                executed[code.co_filename, getattr(code, "co_qualname", code.co_name)] += 1
             return tracer
 
         sys.settrace(tracer)
         serve(count)
         sys.settrace(None)
-        print(executed / count)
+        total = sum(executed.values()) / count
+        if counted == "bytecodes":
+            print(total)
+            return
+        own = str(REPO_ROOT / "canister.py")
+        print(json.dumps({"total": total, "own": {function: n / count for (filename, function), n
+                                                  in executed.most_common() if filename == own}}))
 
 
 #: What cachegrind's summary calls the counts ``--cache`` reports (its level-1 data misses are
@@ -164,8 +244,59 @@ def cache_events(name: str, count: int) -> dict[str, int]:
 
 
 def bytecodes(name: str, count: int) -> float:
-    """Python bytecodes the app executes per request (``child(name, count, trace=True)``)."""
-    return float(_run_child(name, [sys.executable, __file__, "--child", name, str(count), "--trace"], stdout=True))
+    """Python bytecodes the app executes per request (``child(name, count, "bytecodes")``)."""
+    return float(_run_child(name, [sys.executable, __file__, "--child", name, str(count), "--count", "bytecodes"],
+                            stdout=True))
+
+
+def counted_by_child(name: str, count: int, counted: str) -> Any:
+    """What ``child(name, count, counted)`` prints, for ``own`` and ``gc``."""
+    return json.loads(_run_child(name, [sys.executable, __file__, "--child", name, str(count), "--count", counted],
+                                 stdout=True))
+
+
+def function_instructions(qualified: str, count: int) -> float:
+    """Instructions per request of ``canister.<qualified>`` and all it calls, on d: callgrind collecting only
+    inside ``THROUGH``, which only that function's calls go through, over ``count`` requests after warm-up."""
+    command = ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", "--collect-atstart=no",
+               f"--toggle-collect={THROUGH}", sys.executable, __file__, "--child", "d", str(count),
+               "--count", f"through:{qualified}"]
+    found = re.search(r"Collected : (\d+)", _run_child("d", command))
+    if not found or not int(found.group(1)):
+        raise SystemExit(f"d: callgrind counted no instruction in {qualified} (is it still called on this path?)")
+    return int(found.group(1)) / count
+
+
+def calls_instructions(count: int) -> dict[str, float]:
+    """``function_instructions`` of each of ``FUNCTIONS``, less what calling through ``THROUGH`` costs."""
+    measuring = function_instructions("", count)
+    return {what: function_instructions(qualified, count) - measuring for what, qualified in FUNCTIONS.items()}
+
+
+#: The entry of the allocator Python takes its objects from (blocks of up to 512 bytes from its pools, larger ones
+#: passed on to malloc), which callgrind counts the calls of.
+SMALL_BLOCKS = "_PyObject_Malloc"
+
+
+def small_blocks(name: str, count: int) -> int:
+    """Calls to ``SMALL_BLOCKS`` in a whole run of ``child(name, count)``, from callgrind's profile."""
+    with tempfile.TemporaryDirectory() as directory:
+        profile = Path(directory) / "callgrind.out"
+        _run_child(name, ["valgrind", "--tool=callgrind", f"--callgrind-out-file={profile}",
+                          sys.executable, __file__, "--child", name, str(count)])
+        names: dict[str, str] = {}
+        called, calls = "", 0
+        for line in profile.read_text(errors="replace").splitlines():
+            found = re.match(r"(c?fn)=\((\d+)\)(?: (.*))?$", line)
+            if found:
+                kind, number, function = found.groups()
+                names[number] = function or names[number]
+                called = names[number] if kind == "cfn" else called
+            elif line.startswith("calls=") and called == SMALL_BLOCKS:
+                calls += int(line[6:].split()[0])
+    if not calls:
+        raise SystemExit(f"{name}: no call to {SMALL_BLOCKS} in callgrind's profile (a Python without symbols?)")
+    return calls
 
 
 def _run_child(name: str, command: list[str], stdout: bool = False) -> str:
@@ -187,19 +318,35 @@ def main() -> None:
                          help="run cachegrind: add level-1 cache misses and mispredicted branches")
     counted.add_argument("--bytecodes", action="store_true",
                          help="count the Python bytecodes executed per request instead (no valgrind)")
+    counted.add_argument("--own", action="store_true",
+                         help="split d's bytecodes per request into canister's own, per function, and the rest")
+    counted.add_argument("--gc", action="store_true",
+                         help="count the garbage collections over --requests requests of a, d and c (no valgrind)")
+    counted.add_argument("--blocks", action="store_true",
+                         help="count the small blocks taken from Python's allocator per request of a and d")
+    counted.add_argument("--functions", action="store_true",
+                         help="count the instructions per request of some of canister's functions on d (callgrind)")
     parser.add_argument("--child", nargs=2, metavar=("APP", "COUNT"), help=argparse.SUPPRESS)
-    parser.add_argument("--trace", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--count", default="", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        child(args.child[0], int(args.child[1]), args.trace)
+        child(args.child[0], int(args.child[1]), args.count)
         return
-    if args.bytecodes:
-        report_bytecodes(args)
-        return
+    reports = {"bytecodes": report_bytecodes, "own": report_own, "gc": report_gc}
+    for option, report in reports.items():
+        if getattr(args, option):
+            report(args)
+            return
     if shutil.which("valgrind") is None:
         raise SystemExit("valgrind is needed: apt-get install valgrind")
     if args.cache:
         report_cache(args)
+        return
+    if args.blocks:
+        report_blocks(args)
+        return
+    if args.functions:
+        report_functions(args)
         return
     per_request = {}
     for name in APPS:
@@ -242,6 +389,69 @@ def report_bytecodes(args: argparse.Namespace) -> None:
             for name, what in APPS.items()]
     print(f"canister Python bytecodes per GET /?foo=bar, {args.requests} requests; {environment_line()}.\n")
     print(table(["app", "what", "bytecodes/request", "vs a"], rows, args.markdown))
+
+
+#: The steps of d's request that ``--own`` adds canister's functions up into (as the README names them);
+#: a function not listed is shown as a step of its own (on Python 3.9, which has no ``co_qualname``, all are).
+STEPS = {
+    "the entry and end": ("Canister.wsgi", "_RequestContext.begin", "_RequestContext._locate", "_request_id",
+                          "SessionManager.cookie_sid", "CorsPolicy.covers", "CorsPolicy.is_preflight",
+                          "_RequestContext.end"),
+    "the early checks' question": ("_EarlyChecks.needed",),
+    "the route wrapper and binding": ("Canister.apply.<locals>.canister_route", "ParameterBinder.bind",
+                                      "ParameterBinder._bind_plain_query"),
+    "loading the session": ("SessionManager.find", "SessionState.load", "MemoryStore.load", "Session.data"),
+    "saving it": ("SessionState.finish", "SessionState._nothing_to_keep", "SessionState.record", "_is_flat",
+                  "SessionState._record_user", "_encode_record", "SessionState._store", "SessionManager.ttl",
+                  "MemoryStore.update", "SessionManager.remember", "SessionState._saved"),
+    "the headers": ("_RequestContext.start_response", "CorsPolicy.apply", "_RequestContext._finish_headers"),
+}
+
+
+def report_own(args: argparse.Namespace) -> None:
+    """``--own``: d's bytecodes per request, canister's own (per step, per function of ``canister.py``) and
+    the rest."""
+    counts = counted_by_child("d", args.requests, "own")
+    own = sum(counts["own"].values())
+    print(f"d: {counts['total']:,.0f} bytecodes per request, {own:,.0f} of them canister's own "
+          f"(in canister.py), {counts['total'] - own:,.0f} Bottle's, the standard library's and the handler's; "
+          f"{args.requests} requests; {environment_line()}.\n")
+    step_of = {function: step for step, functions in STEPS.items() for function in functions}
+    steps: collections.Counter[str] = collections.Counter(dict.fromkeys(STEPS, 0))
+    for function, n in counts["own"].items():
+        steps[step_of.get(function, function)] += n
+    print(table(["step", "bytecodes/request"], [[step, f"{n:,.0f}"] for step, n in steps.items()], args.markdown))
+    print()
+    rows = [[function, step_of.get(function, ""), f"{n:,.1f}"] for function, n in counts["own"].items()]
+    print(table(["canister.py function", "step", "bytecodes/request"], rows, args.markdown))
+
+
+def report_gc(args: argparse.Namespace) -> None:
+    """``--gc``: garbage collections (all generations, ``gc.get_stats()``) over ``--requests`` requests."""
+    for name in ("a", "d", "c"):
+        collected = counted_by_child(name, args.requests, "gc")
+        print(f"{name}: {collected} garbage collections in {args.requests:,} requests")
+
+
+def report_blocks(args: argparse.Namespace) -> None:
+    """``--blocks``: calls to Python's small-block allocator per request (callgrind), d against the floor."""
+    per_request = {}
+    for name in ("a", "d"):
+        low, high = small_blocks(name, args.base), small_blocks(name, args.base + args.requests)
+        per_request[name] = (high - low) / args.requests
+        print(f"{name}: {per_request[name]:,.1f} small blocks from Python's allocator ({SMALL_BLOCKS}) per request")
+    print(f"d/a: {per_request['d'] / per_request['a']:.2f}; {args.requests} requests; {environment_line()}")
+
+
+def report_functions(args: argparse.Namespace) -> None:
+    """``--functions``: instructions per request of each of ``FUNCTIONS``, with all it calls, on d."""
+    if sys.version_info < (3, 11):
+        raise SystemExit("--functions needs Python 3.11 or later (operator.call, which it counts inside)")
+    counts = calls_instructions(args.requests)
+    rows = [[what, FUNCTIONS[what], f"{n:,.0f}"] for what, n in counts.items()]
+    print(f"d: instructions per request of canister's functions, each with all it calls (a call made through C, "
+          f"less its own cost), {args.requests} requests, valgrind callgrind; {environment_line()}.\n")
+    print(table(["what", "canister.py function", "instructions/request"], rows, args.markdown))
 
 
 if __name__ == "__main__":

@@ -75,6 +75,13 @@ def cookieless_client(app: Any, **environ: Any) -> webtest.TestApp:
     return web
 
 
+def readme_section(title: str) -> str:
+    """The README's section under the heading ``title`` (``## ...``), its subsections included."""
+    readme = (ROOT / 'README.md').read_text(encoding='utf-8')
+    level = len(title.split(' ', 1)[0])
+    return re.split(r'\n#{1,%d} ' % level, readme.split('\n%s\n' % title, 1)[1], maxsplit=1)[0]
+
+
 def today(offset_days: int = 0) -> str:
     """The date (``YYYY-MM-DD``, local time) of today, or of ``offset_days`` from it: the name of its log file after ``log.``."""
     return time.strftime('%Y-%m-%d', time.localtime(time.time() + offset_days * 86400))

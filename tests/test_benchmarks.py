@@ -5,18 +5,22 @@ measurement: it only shows that a reader who types the README's command gets a r
 not a traceback.  A script's exit status 1 is its verdict on a target (a lost update, a
 latency above its bound), which small runs on a shared machine say nothing about; a crash
 also exits 1, but prints a traceback, which fails the test.
-``benchmarks/instructions.py`` runs only with ``--bytecodes``: otherwise it runs each app under
-valgrind, minutes even when small.
+``benchmarks/instructions.py`` runs only with ``--bytecodes`` here, and below with the options that print
+the Performance section's other counts (bytecodes, garbage collections, allocations, instructions per
+function), which are compared with the README's figures on the Python and Bottle it names; its full
+tables run each app under valgrind, minutes even when small.
 """
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 
+import bottle
 import pytest
 
-from helpers import ROOT
+from helpers import ROOT, readme_section
 
 #: (script and its arguments, a line of its report that must show up, or several)
 RUNS = {
@@ -73,3 +77,85 @@ def test_the_lower_bound_prototype_applies_to_the_commit_the_readme_names_and_ru
                           capture_output=True, text=True, timeout=300, check=False)
     assert done.returncode in (0, 1) and 'Traceback' not in done.stderr, done.stderr[-2000:]
     assert 'D/a' in done.stdout
+
+
+
+def _performance_claim(pattern: str) -> re.Match:
+    """The README's Performance passage that ``pattern`` finds, with the command it names in a group ``command``."""
+    found = re.search(pattern, readme_section('## Performance'))
+    assert found, pattern
+    return found
+
+
+def _measured_here(bottle_too: bool = True) -> bool:
+    """Whether this Python (and, with ``bottle_too``, this Bottle) is the minor version the README's counts were
+    taken on: bytecodes and allocations are another Python's elsewhere, and Bottle's own part another Bottle's."""
+    python, bottle_version = _performance_claim(r'Python (\d+\.\d+)\.\d+\)')[1], \
+        _performance_claim(r'\(an [^;]*; bottle (\d+\.\d+)\.\d+, Python')[1]
+    return '%d.%d' % sys.version_info[:2] == python and (not bottle_too or
+                                                          bottle.__version__.startswith(bottle_version + '.'))
+
+
+def _run_readme_command(command: str, status: int = 0) -> str:
+    """Run a command the README gives (``python benchmarks/...``) with this Python; its standard output (its
+    standard error if it exits with a ``status`` other than 0)."""
+    words = command.split()
+    assert words[0] == 'python' and words[1].startswith('benchmarks/'), command
+    run = subprocess.run([sys.executable] + words[1:], cwd=str(ROOT), capture_output=True, text=True, timeout=600)
+    assert run.returncode == status and 'Traceback' not in run.stderr, (run.stdout + run.stderr)[-4000:]
+    return run.stderr if status else run.stdout
+
+
+def _number(text: str) -> float:
+    return float(text.replace(',', ''))
+
+
+def test_the_garbage_collections_the_readme_counts_are_those_its_command_prints():
+    said = _performance_claim(r"`gc.get_stats\(\)` counts (?P<collections>no|[\d,]+) collections? in "
+                              r"(?P<requests>[\d,]+) requests of a, d or c, `(?P<command>[^`]+)`")
+    printed = re.findall(r'^(\w+): (\d+) garbage collections in ([\d,]+) requests$',
+                         _run_readme_command(said['command']), re.M)
+    expected = '0' if said['collections'] == 'no' else said['collections'].replace(',', '')
+    assert printed == [(name, expected, said['requests']) for name in ('a', 'd', 'c')]
+
+
+def test_the_small_blocks_the_readme_counts_are_those_its_command_prints():
+    """Callgrind counts the allocator's calls; d's count moves by a few blocks from run to run (the README
+    says so), the floor's by less than one."""
+    said = _performance_claim(r"d takes about (?P<d>\d+) small blocks from Python's allocator a request, the floor "
+                              r"(?P<a>\d+), in callgrind's count of calls to `_PyObject_Malloc`: `(?P<command>[^`]+)`")
+    printed = dict(re.findall(r"^(\w+): ([\d.]+) small blocks from Python's allocator \(_PyObject_Malloc\) per "
+                              r"request$", _run_readme_command(said['command']), re.M))
+    assert sorted(printed) == ['a', 'd']
+    if _measured_here():
+        for name, blocks in printed.items():
+            assert abs(float(blocks) - int(said[name])) <= 0.05 * int(said[name]), (name, blocks, said[name])
+
+
+def test_the_share_of_ds_bytecodes_that_is_canisters_own_is_what_its_command_prints():
+    said = _performance_claim(r"Of d's (?P<total>[\d,]+) bytecodes today, (?P<own>[\d,]+) are canister's own "
+                              r"\(`(?P<command>[^`]+)`[^)]*\): (?P<steps>[^;]*);")
+    steps = re.findall(r"(?:, | and |^)([a-z' ]+?) \(([\d,]+)[:)]", said['steps'])
+    assert len(steps) == 6, steps
+    printed = _run_readme_command(said['command'])
+    total, own = re.search(r"^d: ([\d,]+) bytecodes per request, ([\d,]+) of them canister's own", printed, re.M).groups()
+    if _measured_here(bottle_too=False):  # (canister's own bytecodes are the same on any Bottle)
+        assert own == said['own']
+        for step, count in steps:
+            assert re.search(r'^%s +%s$' % (re.escape(step), re.escape(count)), printed, re.M), (step, count, printed)
+    if _measured_here():
+        assert total == said['total']
+
+
+def test_the_instructions_of_canisters_steps_the_readme_gives_are_those_its_command_prints():
+    """Callgrind's counts move by about 1% from run to run; the README gives them to the hundred."""
+    said = _performance_claim(r"\*\*Where the rest goes\*\*, [^(]*\(`(?P<command>[^`]+)`[^)]*\): (?P<steps>[^.]*)\.")
+    steps = re.findall(r"(?:, | and |\(|^)([a-z' -]+?) (?:about )?(\d{1,3}(?:,\d{3})*)", said['steps'])
+    if sys.version_info < (3, 11):  # (no operator.call to count inside)
+        assert '--functions needs Python 3.11 or later' in _run_readme_command(said['command'], status=1)
+        return
+    printed = dict(re.findall(r"^([a-z' -]+?)  +\S+  +([\d,]+)$", _run_readme_command(said['command']), re.M))
+    assert sorted(printed) == sorted(step for step, _ in steps), printed
+    if _measured_here():
+        for step, count in steps:
+            assert abs(_number(printed[step]) - _number(count)) <= 0.03 * _number(count), (step, printed[step], count)
