@@ -4677,6 +4677,10 @@ class _Digits(float):
         number.text = text
         return number
 
+    def __repr__(self) -> str:
+        """Its text as sent, as a 400's ``got ...`` shows it (``0.10``, not the float's ``0.1``)."""
+        return self.text
+
 
 #: Reads the body again for a parameter holding a ``Decimal`` (a field of a dataclass too) sent a number with a
 #: fraction or an exponent: each such number a :class:`_Digits`.
