@@ -3482,8 +3482,9 @@ def _dict_converter(key_type: Any, value_type: Any, digits: bool = False) -> Cal
 
 
 class _ItemRefused(ValueError):
-    """An item of a list of records (``List[Item]``, in a record's field too) that did not convert: where it stands,
-    its index (and the indexes inside it, for a list of lists of records), and what was wrong."""
+    """An item of a list of records (``List[Item]``, in a record's field too), or a position of a fixed-length tuple,
+    that did not convert: where it stands, its index (and the indexes inside it, for a list of lists of records),
+    and what was wrong."""
 
     def __init__(self, indexes: Tuple[int, ...], error: ValueError) -> None:
         #: Its index, then those of the lists inside it that hold it (``(0, 1)`` for ``items[0][1]``).
@@ -3497,16 +3498,19 @@ class _ItemRefused(ValueError):
         return name + ''.join('[%d]' % index for index in self.indexes)
 
 
-def _indexed_items(convert: Callable[[Any], Any], values: List[Any]) -> List[Any]:
+def _indexed_items(convert: Callable[[Any], Any], values: List[Any], every: bool = True) -> List[Any]:
     """Each of ``values`` converted, records (or lists of them); one that does not convert is an :class:`_ItemRefused`
-    saying where it stands."""
+    saying where it stands.  Not ``every``: items holding no record, only fixed-length tuples, one of whose positions
+    failed (an item that failed as a whole is refused as it was)."""
     items = []
     for index, value in enumerate(values):
         try:
             items.append(convert(value))
-        except _ItemRefused as error:  # (in a list inside the list)
+        except _ItemRefused as error:  # (in a list inside the list, or a tuple's position)
             raise _ItemRefused((index,) + error.indexes, error.error) from None
         except ValueError as error:
+            if not every:
+                raise
             raise _ItemRefused((index,), error) from None
     return items
 
@@ -3534,6 +3538,13 @@ def _holds_record(kind: Any) -> bool:
     return _holds_record(item) if fixed is None else any(map(_holds_record, fixed))
 
 
+def _holds_positions(kind: Any) -> bool:
+    """True for a fixed-length tuple, and for a list of them at any depth (``List[List[Tuple[int, str]]]``): a 400
+    names the position that failed (``pairs[1][0]``)."""
+    item, container, fixed = _unwrap_many(_unwrap_optional(_beneath_newtype(kind))[0])
+    return container is not None and (fixed is not None or _holds_positions(item))
+
+
 class _NotAnArray(ValueError):
     """A value of a container inside a container that is no JSON array (of the right length): repeating
     the name in the query, which gives more texts, would not help."""
@@ -3548,6 +3559,7 @@ def _nested_converter(kind: Any, from_json: bool, digits: bool = False) -> Calla
     positions = _position_converters(fixed, from_json, digits)
     problem = 'must hold JSON arrays, each a %s' % _type_name(kind)
     indexed = _holds_record(item)  # (a 400 names the record that failed: items[1])
+    positioned = _holds_positions(item)  # (or the position of a tuple in it: pairs[1][0])
 
     def nested(value: Any) -> Any:
         if not isinstance(value, list):
@@ -3558,8 +3570,8 @@ def _nested_converter(kind: Any, from_json: bool, digits: bool = False) -> Calla
             return _positioned(positions, value)
         if convert is None:
             items = list(value)
-        elif indexed:
-            items = _indexed_items(convert, value)
+        elif indexed or positioned:
+            items = _indexed_items(convert, value, indexed)
         else:
             items = [convert(each) for each in value]
         try:
@@ -3576,14 +3588,17 @@ def _position_converters(fixed: Optional[Tuple[Any, ...]], from_json: bool = Fal
 
 
 def _positioned(positions: Tuple[Optional[Callable[[Any], Any]], ...], values: List[Any]) -> Tuple[Any, ...]:
-    """A fixed-length ``Tuple[X, Y]``'s values, each converted by the reader of its position (None: as sent); an
-    item of a list of records that did not convert in one is named by the position too (``pair[0][1]``)."""
+    """A fixed-length ``Tuple[X, Y]``'s values, each converted by the reader of its position (None: as sent); a
+    value that did not convert is an :class:`_ItemRefused` naming its position (``pair[1]``), an item of a list
+    of records in one the position too (``pair[0][1]``)."""
     converted = []
     for position, (read, value) in enumerate(zip(positions, values)):
         try:
             converted.append(read(value) if read else value)
         except _ItemRefused as error:
             raise _ItemRefused((position,) + error.indexes, error.error) from None
+        except ValueError as error:
+            raise _ItemRefused((position,), error) from None
     return tuple(converted)
 
 
@@ -3613,7 +3628,7 @@ class _Param:
     #: A route may have many parameters, each read on every request: no instance dict.
     __slots__ = ('name', 'convert', 'many', 'required', 'optional', 'is_file', 'plain', 'wire_name', 'exact',
                  'none_if_absent', 'container', 'positions', 'count_problem', 'json_convert', 'json_positions',
-                 'empty_text', 'record', 'records', 'names_itself', 'digits_convert', 'digits_positions')
+                 'empty_text', 'record', 'records', 'refused_whole', 'names_itself', 'digits_convert', 'digits_positions')
 
     def __init__(self, parameter: inspect.Parameter, annotation: Any) -> None:
         """Raises :class:`_Unconvertible` for an annotation canister cannot convert to."""
@@ -3656,8 +3671,11 @@ class _Param:
 
     def _set_record_kind(self, kind: Any, container: Any) -> None:
         """Set what a record (``kind``), or a ``container`` of them, changes in binding and in the 400."""
-        #: A list (or other container) of records: a 400 for one of them names it by its index, ``items[2]``.
-        self.records = container is not None and _holds_record(kind)
+        #: A list (or other container) of records: a 400 for one of them names it by its index, ``items[2]``; or of
+        #: fixed-length tuples, where a 400 for a position names the tuple's index and the position, ``pairs[1][0]``.
+        self.records = container is not None and (_holds_record(kind) or _holds_positions(kind))
+        #: Of records: one that failed as a whole is named by its index too (a tuple of another length is not).
+        self.refused_whole = self.records and _holds_record(kind)
         #: A record with a field named as the parameter (``item: Item`` whose ``Item`` has a field ``item``): as the
         #: handler's lone parameter it is always built from the whole JSON body, whose member ``item`` is that field.
         self.names_itself = self.record and self.name in _record_names(kind)
@@ -4095,16 +4113,17 @@ def _comma_separated(param: _Param, values: List[Any], error: ValueError) -> boo
 def _conversion_failure(param: _Param, values: List[Any], error: ValueError) -> 'BadRequest':
     """The 400 for a value that does not convert: what was wrong, and the value unless its name looks secret
     (nor, in a JSON object, the value of a member whose name does)."""
-    if isinstance(error, _ItemRefused):  # (a list of records in a fixed-length tuple: pair[0][1])
+    inner = error.error if isinstance(error, _ItemRefused) else error  # (what a tuple's position raised)
+    if isinstance(error, _ItemRefused):  # (a fixed-length tuple's position: pair[1], pair[0][1])
         error = _refusal_within(error, '', param.name, False)
     if _is_secret_name(param.name):
         if isinstance(error, _InvalidModel):  # (pydantic's messages may repeat a field's value)
             error = error.secret()
         return BadRequest('parameter %r %s (the value is not shown: the name looks secret)' % (param.name, error))
-    if isinstance(error, _EmptyFlag) and not isinstance(values, _JsonValue):
+    if isinstance(inner, _EmptyFlag) and not isinstance(values, _JsonValue):
         return _empty_flag_failure(param, error)
     shown = _shown_json(values[-1] if not param.many else list(values))
-    if _comma_separated(param, values, error):
+    if _comma_separated(param, values, inner):
         return BadRequest('parameter %r %s, got %s (one value, commas and all: a list takes its name repeated, '
                           '?%s=...&%s=..., or a JSON array)' % (param.name, error, shown, param.name, param.name))
     return BadRequest('parameter %r %s, got %s' % (param.name, error, shown))
@@ -4157,11 +4176,12 @@ def _sent_empty(param: _Param, values: List[Any]) -> bool:
 
 def _items_of(param: _Param, values: List[Any], convert: Optional[Callable[[Any], Any]]) -> List[Any]:
     """The items of a parameter of many values, each converted by ``convert`` (None: as sent); a ``ValueError`` for
-    one record of a ``List[Item]`` names it by its index (``items[2]``)."""
+    one record of a ``List[Item]`` names it by its index (``items[2]``), for a position of a tuple in a
+    ``List[Tuple[int, str]]`` the tuple's index and the position (``pairs[1][0]``)."""
     if not param.records or convert is None:
         return [convert(value) for value in values] if convert else list(values)
     try:
-        return _indexed_items(convert, values)
+        return _indexed_items(convert, values, param.refused_whole)
     except _ItemRefused as error:
         raise _refusal_within(error, '', param.name, False, values) from None
 
@@ -4656,6 +4676,10 @@ class _Digits(float):
         number = super().__new__(cls, text)
         number.text = text
         return number
+
+    def __repr__(self) -> str:
+        """Its text as sent, as a 400's ``got ...`` shows it (``0.10``, not the float's ``0.1``)."""
+        return self.text
 
 
 #: Reads the body again for a parameter holding a ``Decimal`` (a field of a dataclass too) sent a number with a

@@ -12,7 +12,7 @@ from typing import Any, Dict, List, NamedTuple, Optional, Tuple, TypedDict, Unio
 
 from pydantic import BaseModel
 
-from helpers import client
+from helpers import client, warning_lines
 
 LONG = '12345678901234567890.123'
 
@@ -209,3 +209,17 @@ def test_values_taken_as_sent_beside_a_decimal_field_sent_a_fraction_are_plain_f
     assert post(web, '/invoice', INVOICE).json == expected
     assert post(web, '/optional', INVOICE).json == expected
     assert post(web, '/named', '{"invoice": %s, "note": [0.5]}' % INVOICE).json == dict(expected, note='float')
+
+
+def test_a_400_for_a_record_with_a_decimal_field_shows_its_numbers_as_the_body_wrote_them(make_app, log_dir):
+    app = make_app()
+
+    @app.post('/price')
+    def price(price: Price):
+        return 'never'
+
+    message = ("parameter 'price' must be a JSON object with the fields of Price (amount, rate, note): its field "
+               "'amount' must be a number, got {'amount': 'ten', 'rate': 0.10, 'note': 2.50E+1}")
+    response = post(client(app), '/price', '{"price": {"amount": "ten", "rate": 0.10, "note": 2.50E+1}}', status=400)
+    assert response.text == 'Bad request: %s\n' % message
+    assert any(message in line for line in warning_lines(log_dir))
