@@ -8334,13 +8334,16 @@ class SessionState:
             raise
 
     def _create_new_id(self, sid: str, record: str, ttl: float, user_key: Optional[str], expected: str) -> None:
-        """The step of ``_move_old_id`` that stores the session under its new id ``sid``; if the store fails,
-        the note of the move (``expected``: the old id's record as ``_note_move`` left it) goes first."""
+        """The step of ``_move_old_id`` that stores the session under its new id ``sid``.  If the store fails,
+        ``sid`` is removed (``_drop_new_id``), which the store may have written all the same (a Redis connection
+        cut after the command ran: once the note goes, it would count as another session of its user until it
+        expired), and the note of the move (``expected``: the old id's record as ``_note_move`` left it) goes."""
         manager = self.manager
         assert manager is not None
         try:
             manager.create_moved(sid, record, ttl, user_key, self.old_sid)
         except Exception:
+            self._drop_new_id(sid)
             self._drop_note(sid, expected)
             raise
 
