@@ -224,6 +224,58 @@ def test_after_a_move_that_failed_the_session_saves_moves_and_counts_once(make_a
     assert plugin.end_sessions('alice') == 2
 
 
+def _fails_then_holds_its_read(store: Any) -> Tuple[threading.Event, threading.Event, threading.Event]:
+    """Make ``store``'s ``create`` fail once (the store cut off) after the first event returned is set, and the
+    request it failed in wait after its next ``load`` (the move's read of the old id, to take its note out),
+    before it writes: the events ``armed``, ``arrived`` (it read) and ``release`` (the test lets it go on)."""
+    create, load = store.create, store.load
+    armed, arrived, release, failed_in = threading.Event(), threading.Event(), threading.Event(), []
+
+    def create_or_fail(*arguments):
+        if armed.is_set():
+            armed.clear()
+            failed_in.append(threading.get_ident())
+            raise canister.StoreUnavailable('the test cut the store off')
+        return create(*arguments)
+
+    def load_then_hold(sid):
+        record = load(sid)
+        if threading.get_ident() in failed_in and not arrived.is_set():
+            arrived.set()
+            assert release.wait(10), 'the test never released the move'
+        return record
+
+    store.create, store.load = create_or_fail, load_then_hold
+    return armed, arrived, release
+
+
+def test_a_save_between_the_read_and_the_write_that_take_a_failed_moves_note_out_leaves_no_note(
+        make_app, serve, store_url):
+    """The laptop's regenerate fails storing its new id (503); as it reads the old id's record to take the
+    note of its move out, a request of the laptop saves cart=2 there (keeping the note).  The note is taken
+    out all the same: the record the laptop's cookie names is the one a save without any move leaves."""
+    store = canister.open_store(store_url)
+    armed, arrived, release = _fails_then_holds_its_read(store)
+    app, origin = _app_on(make_app, serve, store)
+    tablet = logged_in(origin)
+    laptop = logged_in(origin, cart='1')
+    old = laptop.sid
+    armed.set()
+    answers = {}
+    moving = threading.Thread(target=lambda: answers.setdefault('moved', laptop.get('/regenerate')), daemon=True)
+    moving.start()
+    assert arrived.wait(10), 'the failed move never read the old id'
+
+    assert Browser(origin, old, follow=False).get('/set?key=cart&value=2').status == 200
+    release.set()
+    moving.join(10)
+
+    assert answers['moved'].status == 503 and laptop.sid == old, answers
+    assert 'moving:' not in store.load(old), store.load(old)
+    assert laptop.read() == ['alice', {'cart': '2'}] and tablet.read()[0] == 'alice'
+    assert len(plugin_of(app).sessions_of('alice')) == 2
+
+
 @pytest.fixture
 def master_and_replica(redis_server: RedisServer) -> Iterator[Tuple[RedisServer, RedisServer]]:
     """``redis_server`` and a second redis-server replicating it, its link up."""
