@@ -8358,32 +8358,42 @@ class SessionState:
             raise
 
     def _create_new_id(self, sid: str, record: str, ttl: float, user_key: Optional[str], expected: str) -> None:
-        """The step of ``_move_old_id`` that stores the session under its new id ``sid``; if the store fails,
-        the note of the move (``expected``: the old id's record as ``_note_move`` left it) goes first."""
+        """The step of ``_move_old_id`` that stores the session under its new id ``sid``.  If the store fails,
+        ``sid`` is removed (``_drop_new_id``), which the store may have written all the same (a Redis connection
+        cut after the command ran: once the note goes, it would count as another session of its user until it
+        expired), and the note of the move (``expected``: the old id's record as ``_note_move`` left it) goes."""
         manager = self.manager
         assert manager is not None
         try:
             manager.create_moved(sid, record, ttl, user_key, self.old_sid)
         except Exception:
+            self._drop_new_id(sid)
             self._drop_note(sid, expected)
             raise
 
     def _drop_note(self, sid: str, expected: str) -> None:
         """A move to the new id ``sid`` failed (the request answers 503 or 500): the old id's record no longer
         notes it (``_MOVING``), if ``_note_move`` wrote that note (``expected`` is then not the record as loaded)
-        and the store lets.  Left there, the note would name an id no cookie holds while the session went on
-        under its old one, and the version before would read the record as corrupt."""
+        and the store lets: a compare-and-set, tried again (``_UPDATE_TRIES`` at most) when a request saving into
+        the old id meanwhile wrote the record anew, its note kept.  Left there, the note would name an id no
+        cookie holds while the session went on under its old one, and the version before would read the record
+        as corrupt."""
         manager = self.manager
         assert manager is not None and self.old_sid is not None
         if expected == self.snapshot:
             return
         try:
             current = manager.store.load(self.old_sid)
-            stored = _read_record(current) if current is not None else None
-            if stored is not None and stored.moving == sid:
+            for _ in range(_UPDATE_TRIES):
+                stored = _read_record(current) if current is not None else None
+                if stored is None or stored.moving != sid:
+                    return
                 unnoted = _encode_record(stored.data, _record_tail(stored.user, stored.created_ms, stored.user_expires,
                                                                    stored.lifetime, stored.line))
-                manager.update(self.old_sid, current, unnoted, manager.ttl(stored.lifetime, stored.created_ms))
+                done, current = manager.update(self.old_sid, current, unnoted,
+                                               manager.ttl(stored.lifetime, stored.created_ms))
+                if done:
+                    return
         except Exception:  # (ValueError: no record any more; else the store is down: what failed first is told)
             pass
 

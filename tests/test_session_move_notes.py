@@ -3,16 +3,23 @@ until the old id is marked moved: the cap per user, ``sessions_of`` and ``end_se
 as one session meanwhile.  What else runs at that moment must neither drop the note nor be fooled by it: a
 request saving into the old id, ``end_other_sessions`` of the same session, a move whose new id could not be
 stored.  On each store canister ships, with real HTTP; the store holds the move between its two steps (its
-``update`` of the old id to the marker waits) while the other requests run.
+``update`` of the old id to the marker waits) while the other requests run.  A move whose store ran the
+write of the new id but lost its answer is staged on a real Redis with a replica (a connection cut while its
+WAIT blocks).
 """
 from __future__ import annotations
 
 import threading
 import time
-from typing import Any, Callable, Tuple
+from typing import Any, Callable, Iterator, List, Tuple
+
+import pytest
+import redis
 
 import canister
 from canister import session
+from helpers import warning_lines
+from servers import RedisServer, wait_until
 from session_kit import (Answer, Browser, gated_app, held_between_the_moves_steps, hold_request, logged_in,
                          plugin_of, wait_at_gate)
 
@@ -215,6 +222,134 @@ def test_after_a_move_that_failed_the_session_saves_moves_and_counts_once(make_a
     assert laptop.read() == ['alice', {'cart': '2'}] and tablet.read()[0] == 'alice'
     assert len(plugin.sessions_of('alice')) == 2
     assert plugin.end_sessions('alice') == 2
+
+
+def _fails_then_holds_its_read(store: Any) -> Tuple[threading.Event, threading.Event, threading.Event]:
+    """Make ``store``'s ``create`` fail once (the store cut off) after the first event returned is set, and the
+    request it failed in wait after its next ``load`` (the move's read of the old id, to take its note out),
+    before it writes: the events ``armed``, ``arrived`` (it read) and ``release`` (the test lets it go on)."""
+    create, load = store.create, store.load
+    armed, arrived, release, failed_in = threading.Event(), threading.Event(), threading.Event(), []
+
+    def create_or_fail(*arguments):
+        if armed.is_set():
+            armed.clear()
+            failed_in.append(threading.get_ident())
+            raise canister.StoreUnavailable('the test cut the store off')
+        return create(*arguments)
+
+    def load_then_hold(sid):
+        record = load(sid)
+        if threading.get_ident() in failed_in and not arrived.is_set():
+            arrived.set()
+            assert release.wait(10), 'the test never released the move'
+        return record
+
+    store.create, store.load = create_or_fail, load_then_hold
+    return armed, arrived, release
+
+
+def test_a_save_between_the_read_and_the_write_that_take_a_failed_moves_note_out_leaves_no_note(
+        make_app, serve, store_url):
+    """The laptop's regenerate fails storing its new id (503); as it reads the old id's record to take the
+    note of its move out, a request of the laptop saves cart=2 there (keeping the note).  The note is taken
+    out all the same: the record the laptop's cookie names is the one a save without any move leaves."""
+    store = canister.open_store(store_url)
+    armed, arrived, release = _fails_then_holds_its_read(store)
+    app, origin = _app_on(make_app, serve, store)
+    tablet = logged_in(origin)
+    laptop = logged_in(origin, cart='1')
+    old = laptop.sid
+    armed.set()
+    answers = {}
+    moving = threading.Thread(target=lambda: answers.setdefault('moved', laptop.get('/regenerate')), daemon=True)
+    moving.start()
+    assert arrived.wait(10), 'the failed move never read the old id'
+
+    assert Browser(origin, old, follow=False).get('/set?key=cart&value=2').status == 200
+    release.set()
+    moving.join(10)
+
+    assert answers['moved'].status == 503 and laptop.sid == old, answers
+    assert 'moving:' not in store.load(old), store.load(old)
+    assert laptop.read() == ['alice', {'cart': '2'}] and tablet.read()[0] == 'alice'
+    assert len(plugin_of(app).sessions_of('alice')) == 2
+
+
+@pytest.fixture
+def master_and_replica(redis_server: RedisServer) -> Iterator[Tuple[RedisServer, RedisServer]]:
+    """``redis_server`` and a second redis-server replicating it, its link up."""
+    replica = RedisServer().start()
+    try:
+        master = redis.Redis(port=redis_server.port)
+        master.config_set('repl-diskless-sync-delay', 0)  # (the first sync at once, not after 5 s)
+        redis.Redis(port=replica.port).replicaof(replica.host, redis_server.port)
+        wait_until(lambda: master.info('replication').get('connected_slaves') == 1
+                   and redis.Redis(port=replica.port).info('replication').get('master_link_status') == 'up', 15,
+                   what='the replica to follow the master')
+        yield redis_server, replica
+    finally:
+        replica.thaw()
+        replica.cleanup()
+
+
+def _the_new_ids_answer_cut_off(store: Any, master: RedisServer, replica: RedisServer) -> Tuple[threading.Event, List[str]]:
+    """Make ``store`` (a RedisStore with ``wait=1`` on ``master``) lose, once the returned event is set, the
+    answer to the commands that store a session under a new id, after Redis ran them: the replica is frozen,
+    so the WAIT that ends them blocks, and a second connection kills the client waiting (CLIENT KILL); the
+    replica then goes on.  The list gets the new id, then ``'killed'`` once the client was killed."""
+    create, armed, cut = store.create, threading.Event(), []
+    admin = redis.Redis(port=master.port)
+
+    def kill_the_waiting_client() -> None:
+        waiting = wait_until(lambda: [client['id'] for client in admin.client_list()
+                                      if client['cmd'] == 'wait' and 'b' in client['flags']], 10,
+                             what='the new id\'s WAIT to block')
+        try:
+            if admin.client_kill_filter(_id=waiting[0]) == 1:
+                cut.append('killed')
+        finally:
+            replica.thaw()
+
+    def create_then_cut(sid, *arguments):
+        if not armed.is_set():
+            return create(sid, *arguments)
+        armed.clear()
+        cut.append(sid)
+        replica.freeze()
+        killer = threading.Thread(target=kill_the_waiting_client, daemon=True)
+        killer.start()
+        try:
+            return create(sid, *arguments)
+        finally:
+            killer.join(15)
+
+    store.create = create_then_cut
+    return armed, cut
+
+
+def test_a_move_whose_store_wrote_the_new_id_but_lost_the_answer_leaves_no_extra_session(
+        make_app, serve, log_dir, master_and_replica):
+    """Redis ran the commands storing the laptop's new id, then its connection was cut before the answer came:
+    the regenerate answers 503, the laptop keeps its old cookie and cart, and the new id, which no cookie
+    holds, is removed: alice has two sessions, not three."""
+    master, replica = master_and_replica
+    store = canister.RedisStore(master.url, wait=1, timeout=10)  # (its WAIT blocks up to 5 s)
+    armed, cut = _the_new_ids_answer_cut_off(store, master, replica)
+    app, origin = _app_on(make_app, serve, store)
+    tablet = logged_in(origin)
+    laptop = logged_in(origin, cart='1')
+    old = laptop.sid
+    armed.set()
+
+    failed = laptop.get('/regenerate')
+
+    assert failed.status == 503 and failed.new_sid is None and laptop.sid == old, failed
+    assert cut[1:] == ['killed'] and store.load(cut[0]) is None, cut
+    assert laptop.read() == ['alice', {'cart': '1'}] and tablet.read()[0] == 'alice'
+    assert [entry['current'] for entry in plugin_of(app).sessions_of('alice')] == [False, False]
+    assert plugin_of(app).end_sessions('alice') == 2
+    assert not [line for line in warning_lines(log_dir) if 'could not be removed' in line]
 
 
 def _a_request_on_the_old_id_during_a_move(make_app, serve, store_url, path):
