@@ -12484,16 +12484,17 @@ def _stored_attribute(trace: types.TracebackType) -> Optional[str]:
     return None
 
 
-#: The class an ``AttributeError`` names, from Python 3.11 (``property 'status_code' of 'LocalResponse' object has
-#: no setter``); 3.9 and 3.10 name none.
-_NAMED_CLASS = re.compile(r"of '(\w+)' object")
+#: The class a read-only property's ``AttributeError`` names, from Python 3.11 (``property 'status_code' of
+#: 'LocalResponse' object has no setter``); 3.9 and 3.10 name none (``can't set attribute``).
+_NAMED_CLASS = re.compile(r"^property '\w+' of '(\w+)' object has no setter$|^can't set attribute")
 
 
 def _sets_a_responses_status_code(error: AttributeError, trace: types.TracebackType) -> bool:
-    """True if ``error`` was raised setting ``status_code`` (of a Bottle response, where Python names the class)."""
+    """True if ``error`` was raised setting ``status_code`` of a read-only property (a Bottle response's, where Python
+    names the class); not on an object that has no such attribute at all (None, a class of the app's)."""
     named = _NAMED_CLASS.search(str(error))
-    return (_stored_attribute(trace) == 'status_code'
-            and (named is None or named.group(1) in ('LocalResponse', 'BaseResponse', 'HTTPResponse', 'HTTPError')))
+    return (named is not None and _stored_attribute(trace) == 'status_code'
+            and named.group(1) in (None, 'LocalResponse', 'BaseResponse', 'HTTPResponse', 'HTTPError'))
 
 
 def _habit_note(error: BaseException) -> str:
