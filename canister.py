@@ -10824,6 +10824,12 @@ def _form_entry(stored: Any) -> Optional[Tuple[str, str]]:
     return stored, _hash_scheme(stored) or 'clear'
 
 
+def _is_false_value(value: Any) -> bool:
+    """True for a false number or an empty container (``False``, ``0``, ``{}``): what a users lookup may answer for a
+    name it does not know, as ``None`` is.  (Only these types: ``bool()`` of another object may raise, or cost.)"""
+    return isinstance(value, (int, float, dict, list, tuple, set, frozenset)) and not value
+
+
 def _same_value(value: Any, seen: Any) -> bool:
     """Whether a users mapping's value is the one seen when the mapping was read: the same object, or equal text
     (a mapping built anew from the same rows); other values, by their identity only."""
@@ -11050,8 +11056,11 @@ class Authenticator:
         text, or no stored form at all (a number, a record: an ERROR, the app's users are wrong); None if usable."""
         if entry is not None:
             return _CLEAR_TEXT_REFUSED % ('the stored password of %r' % username) if entry[1] == 'clear' else None
-        if stored is None or isinstance(stored, (str, bytes, bytearray)):
-            return None  # (an unknown user, or an empty stored form: nothing is right against it)
+        if stored is None or isinstance(stored, (str, bytes, bytearray)) or _is_false_value(stored):
+            # (an unknown user, or an empty stored form: nothing is right against it; a lookup's own False, 0 or {}
+            # for a name it does not know, as `name in db and db[name]` gives, is no user either: the name, maybe a
+            # password typed into the wrong field, is not logged)
+            return None
         self.log.write(logging.ERROR, 'canister.log_in: the users entry of %r is unusable: a value of type %s, not a '
                        'stored password (text or bytes), so it logs nobody in; store canister.hash_password(password) for '
                        'that user', username[:200], type(stored).__name__[:64])
