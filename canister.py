@@ -1386,14 +1386,26 @@ def _without_equals(name: str, value: str) -> str:
             % (name, value))
 
 
+def _unknown_line_note(key: str, words: List[str], known: bool) -> Union[str, List[str]]:
+    """The warning of an unknown key that is no known key's name followed by the rest of a line: after a name that
+    looks secret, the rest masked (``secret_key hunter2``: it is the secret); else the closest key of a line's first
+    word (a list, maybe empty), to say what to write."""
+    if len(words) == 2 and not known and _is_secret_name(words[0]):
+        return 'unknown config key canister.%s *** (%s)' % (words[0], _unknown_key_hint(words[0]))
+    close = difflib.get_close_matches(words[0], list(KEYS) + list(ALIASES), n=1) if len(words) == 2 else []
+    if len(words) < 2 or not (known or close):
+        return 'unknown config key canister.%s (%s)' % (key, _unknown_key_hint(key))
+    return close
+
+
 def _unknown_key_note(key: str, value: Any) -> str:
     """The warning of an unknown key; for an ini line without its ``=`` (``log_path stderr``, which bottle
     0.13 reads as a key of that name without a value), the line to write instead."""
     words = key.split(None, 1)
     known = ALIASES.get(words[0], words[0]) in KEYS if words else False
-    close = difflib.get_close_matches(words[0], list(KEYS) + list(ALIASES), n=1) if len(words) == 2 else []
-    if len(words) < 2 or not (known or close):
-        return 'unknown config key canister.%s (%s)' % (key, _unknown_key_hint(key))
+    close = _unknown_line_note(key, words, known)
+    if isinstance(close, str):
+        return close
     name = words[0] if known else close[0]
     if _redacted(name, words[1]) == '***':  # (a password after the name: shown nowhere)
         return ('unknown config key canister.%s *** (a line without =, which Bottle reads as the name of a key: '
