@@ -13799,8 +13799,10 @@ class Canister:
             except Exception:  # a value that cannot be compared counts as changed
                 pass
         self._late_keys.add(key)
+        words = key.split(None, 1)  # (an ini line without =, a name and the rest: after a secret's name, the secret)
+        shown = words[0] + ' ***' if len(words) == 2 and _is_secret_name(words[0]) else key
         message = ('Config: %s was set after Canister was installed, and has no effect until the plugin is '
-                   'installed again: set it before app.install(Canister()), or install a Canister() again' % key)
+                   'installed again: set it before app.install(Canister()), or install a Canister() again' % shown)
         self.log.write(logging.WARNING, '%s', message)
         _warn_at_install(message)
 
