@@ -680,19 +680,26 @@ _WORD_START = r'(?:[^a-z0-9]|(?-i:(?<=[a-z0-9])(?=[A-Z])))'
 _SECRET_NAME = re.compile(r'(?i)%s|(?:^|%s)(?:%s)%s$|.%s(?:%s)s%s$'
                           % ('|'.join(_SECRET_WORDS[0]), _WORD_START, '|'.join(_SECRET_WORDS[1]), _NAME_BRACKETS,
                              _WORD_START, '|'.join(_SECRET_WORDS[2]), _NAME_BRACKETS))
+def _stem_pattern(end: str) -> str:
+    """The words of ``_SECRET_STEM``, a second one (a third's plural) followed by ``end``, grouped by first letter."""
+    words = sorted(_SECRET_WORDS[0] + tuple(word + _NAME_BRACKETS + end for word in _SECRET_WORDS[1])
+                   + tuple(word + 's' + _NAME_BRACKETS + end for word in _SECRET_WORDS[2]))
+    return '|'.join('%s(?:%s)' % (first, '|'.join(word[1:] for word in group))
+                    for first, group in itertools.groupby(words, key=lambda word: word[0]))
+
+
 #: A first word appears in the lower-cased text, or a second one (a third's plural) right before ``=`` or the end:
 #: an ASCII name can match ``_SECRET_NAME`` only then, and a query without ``%`` (only ``+``
 #: decodes, to a space, which no word contains) can give a secret-looking name a value only then.
 #: (Searched in ``text.lower()``: an ASCII text lower-cases exactly, and a case-sensitive search
 #: is several times faster than ``(?i)``.  The words are grouped by first letter, ``p(?:assw|wd)``:
 #: fewer branches to try at each character.)
-_STEM_WORDS = sorted(_SECRET_WORDS[0] + tuple(word + _NAME_BRACKETS + '(?:=|$)' for word in _SECRET_WORDS[1])
-                     + tuple(word + 's' + _NAME_BRACKETS + '(?:=|$)' for word in _SECRET_WORDS[2]))
-_SECRET_STEM = re.compile('|'.join('%s(?:%s)' % (first, '|'.join(word[1:] for word in words))
-                                   for first, words in itertools.groupby(_STEM_WORDS, key=lambda word: word[0])))
-#: ``_SECRET_STEM``, or an ``@``: a query without ``%`` can hold a secret only where it matches (a raw ``@`` being
-#: a URL's user information in a value, ``next=https://bob:pw@host/``).  One search, as before the ``@`` was added.
-_QUERY_STEM = re.compile(_SECRET_STEM.pattern + '|@')
+_SECRET_STEM = re.compile(_stem_pattern('(?:=|$)'))
+#: ``_SECRET_STEM`` (a second word before a ``;`` too, ``api_key;x=``, which Bottle's name of a value ends with), an
+#: ``@`` or a ``"``: a query without ``%`` can hold a secret only where it matches (a raw ``@`` being a URL's user
+#: information in a value, ``next=https://bob:pw@host/``; a raw ``"`` a JSON member's name, ``cfg={"api_key":...}``,
+#: which ends in no ``=``).  One search, as before the ``@`` was added.
+_QUERY_STEM = re.compile(_stem_pattern('(?:[=;]|$)') + '|[@"]')
 #: A URL in a text, to the next space, and the quote before it if any.  Its user information runs
 #: to the last ``@``, so a password holding ``/?#@`` is all of it.
 _URL = re.compile(r'(?i)([\'"]?)\b([a-z][a-z0-9+.-]*://)(\S*)')
