@@ -680,19 +680,26 @@ _WORD_START = r'(?:[^a-z0-9]|(?-i:(?<=[a-z0-9])(?=[A-Z])))'
 _SECRET_NAME = re.compile(r'(?i)%s|(?:^|%s)(?:%s)%s$|.%s(?:%s)s%s$'
                           % ('|'.join(_SECRET_WORDS[0]), _WORD_START, '|'.join(_SECRET_WORDS[1]), _NAME_BRACKETS,
                              _WORD_START, '|'.join(_SECRET_WORDS[2]), _NAME_BRACKETS))
+def _stem_pattern(end: str) -> str:
+    """The words of ``_SECRET_STEM``, a second one (a third's plural) followed by ``end``, grouped by first letter."""
+    words = sorted(_SECRET_WORDS[0] + tuple(word + _NAME_BRACKETS + end for word in _SECRET_WORDS[1])
+                   + tuple(word + 's' + _NAME_BRACKETS + end for word in _SECRET_WORDS[2]))
+    return '|'.join('%s(?:%s)' % (first, '|'.join(word[1:] for word in group))
+                    for first, group in itertools.groupby(words, key=lambda word: word[0]))
+
+
 #: A first word appears in the lower-cased text, or a second one (a third's plural) right before ``=`` or the end:
 #: an ASCII name can match ``_SECRET_NAME`` only then, and a query without ``%`` (only ``+``
 #: decodes, to a space, which no word contains) can give a secret-looking name a value only then.
 #: (Searched in ``text.lower()``: an ASCII text lower-cases exactly, and a case-sensitive search
 #: is several times faster than ``(?i)``.  The words are grouped by first letter, ``p(?:assw|wd)``:
 #: fewer branches to try at each character.)
-_STEM_WORDS = sorted(_SECRET_WORDS[0] + tuple(word + _NAME_BRACKETS + '(?:=|$)' for word in _SECRET_WORDS[1])
-                     + tuple(word + 's' + _NAME_BRACKETS + '(?:=|$)' for word in _SECRET_WORDS[2]))
-_SECRET_STEM = re.compile('|'.join('%s(?:%s)' % (first, '|'.join(word[1:] for word in words))
-                                   for first, words in itertools.groupby(_STEM_WORDS, key=lambda word: word[0])))
-#: ``_SECRET_STEM``, or an ``@``: a query without ``%`` can hold a secret only where it matches (a raw ``@`` being
-#: a URL's user information in a value, ``next=https://bob:pw@host/``).  One search, as before the ``@`` was added.
-_QUERY_STEM = re.compile(_SECRET_STEM.pattern + '|@')
+_SECRET_STEM = re.compile(_stem_pattern('(?:=|$)'))
+#: ``_SECRET_STEM`` (a second word before a ``;`` too, ``api_key;x=``, which Bottle's name of a value ends with), an
+#: ``@`` or a ``"``: a query without ``%`` can hold a secret only where it matches (a raw ``@`` being a URL's user
+#: information in a value, ``next=https://bob:pw@host/``; a raw ``"`` a JSON member's name, ``cfg={"api_key":...}``,
+#: which ends in no ``=``).  One search, as before the ``@`` was added.
+_QUERY_STEM = re.compile(_stem_pattern('(?:[=;]|$)') + '|[@"]')
 #: A URL in a text, to the next space, and the quote before it if any.  Its user information runs
 #: to the last ``@``, so a password holding ``/?#@`` is all of it.
 _URL = re.compile(r'(?i)([\'"]?)\b([a-z][a-z0-9+.-]*://)(\S*)')
@@ -1386,14 +1393,26 @@ def _without_equals(name: str, value: str) -> str:
             % (name, value))
 
 
+def _unknown_line_note(key: str, words: List[str], known: bool) -> Union[str, List[str]]:
+    """The warning of an unknown key that is no known key's name followed by the rest of a line: after a name that
+    looks secret, the rest masked (``secret_key hunter2``: it is the secret); else the closest key of a line's first
+    word (a list, maybe empty), to say what to write."""
+    if len(words) == 2 and not known and _is_secret_name(words[0]):
+        return 'unknown config key canister.%s *** (%s)' % (words[0], _unknown_key_hint(words[0]))
+    close = difflib.get_close_matches(words[0], list(KEYS) + list(ALIASES), n=1) if len(words) == 2 else []
+    if len(words) < 2 or not (known or close):
+        return 'unknown config key canister.%s (%s)' % (key, _unknown_key_hint(key))
+    return close
+
+
 def _unknown_key_note(key: str, value: Any) -> str:
     """The warning of an unknown key; for an ini line without its ``=`` (``log_path stderr``, which bottle
     0.13 reads as a key of that name without a value), the line to write instead."""
     words = key.split(None, 1)
     known = ALIASES.get(words[0], words[0]) in KEYS if words else False
-    close = difflib.get_close_matches(words[0], list(KEYS) + list(ALIASES), n=1) if len(words) == 2 else []
-    if len(words) < 2 or not (known or close):
-        return 'unknown config key canister.%s (%s)' % (key, _unknown_key_hint(key))
+    close = _unknown_line_note(key, words, known)
+    if isinstance(close, str):
+        return close
     name = words[0] if known else close[0]
     if _redacted(name, words[1]) == '***':  # (a password after the name: shown nowhere)
         return ('unknown config key canister.%s *** (a line without =, which Bottle reads as the name of a key: '
@@ -10918,6 +10937,12 @@ def _form_entry(stored: Any) -> Optional[Tuple[str, str]]:
     return stored, _hash_scheme(stored) or 'clear'
 
 
+def _is_false_value(value: Any) -> bool:
+    """True for a false number or an empty container (``False``, ``0``, ``{}``): what a users lookup may answer for a
+    name it does not know, as ``None`` is.  (Only these types: ``bool()`` of another object may raise, or cost.)"""
+    return isinstance(value, (int, float, dict, list, tuple, set, frozenset)) and not value
+
+
 def _same_value(value: Any, seen: Any) -> bool:
     """Whether a users mapping's value is the one seen when the mapping was read: the same object, or equal text
     (a mapping built anew from the same rows); other values, by their identity only."""
@@ -11144,8 +11169,11 @@ class Authenticator:
         text, or no stored form at all (a number, a record: an ERROR, the app's users are wrong); None if usable."""
         if entry is not None:
             return _CLEAR_TEXT_REFUSED % ('the stored password of %r' % username) if entry[1] == 'clear' else None
-        if stored is None or isinstance(stored, (str, bytes, bytearray)):
-            return None  # (an unknown user, or an empty stored form: nothing is right against it)
+        if stored is None or isinstance(stored, (str, bytes, bytearray)) or _is_false_value(stored):
+            # (an unknown user, or an empty stored form: nothing is right against it; a lookup's own False, 0 or {}
+            # for a name it does not know, as `name in db and db[name]` gives, is no user either: the name, maybe a
+            # password typed into the wrong field, is not logged)
+            return None
         self.log.write(logging.ERROR, 'canister.log_in: the users entry of %r is unusable: a value of type %s, not a '
                        'stored password (text or bytes), so it logs nobody in; store canister.hash_password(password) for '
                        'that user', username[:200], type(stored).__name__[:64])
@@ -12578,16 +12606,17 @@ def _stored_attribute(trace: types.TracebackType) -> Optional[str]:
     return None
 
 
-#: The class an ``AttributeError`` names, from Python 3.11 (``property 'status_code' of 'LocalResponse' object has
-#: no setter``); 3.9 and 3.10 name none.
-_NAMED_CLASS = re.compile(r"of '(\w+)' object")
+#: The class a read-only property's ``AttributeError`` names, from Python 3.11 (``property 'status_code' of
+#: 'LocalResponse' object has no setter``); 3.9 and 3.10 name none (``can't set attribute``).
+_NAMED_CLASS = re.compile(r"^property '\w+' of '(\w+)' object has no setter$|^can't set attribute")
 
 
 def _sets_a_responses_status_code(error: AttributeError, trace: types.TracebackType) -> bool:
-    """True if ``error`` was raised setting ``status_code`` (of a Bottle response, where Python names the class)."""
+    """True if ``error`` was raised setting ``status_code`` of a read-only property (a Bottle response's, where Python
+    names the class); not on an object that has no such attribute at all (None, a class of the app's)."""
     named = _NAMED_CLASS.search(str(error))
-    return (_stored_attribute(trace) == 'status_code'
-            and (named is None or named.group(1) in ('LocalResponse', 'BaseResponse', 'HTTPResponse', 'HTTPError')))
+    return (named is not None and _stored_attribute(trace) == 'status_code'
+            and named.group(1) in (None, 'LocalResponse', 'BaseResponse', 'HTTPResponse', 'HTTPError'))
 
 
 def _habit_note(error: BaseException) -> str:
@@ -13871,8 +13900,10 @@ class Canister:
             except Exception:  # a value that cannot be compared counts as changed
                 pass
         self._late_keys.add(key)
+        words = key.split(None, 1)  # (an ini line without =, a name and the rest: after a secret's name, the secret)
+        shown = words[0] + ' ***' if len(words) == 2 and _is_secret_name(words[0]) else key
         message = ('Config: %s was set after Canister was installed, and has no effect until the plugin is '
-                   'installed again: set it before app.install(Canister()), or install a Canister() again' % key)
+                   'installed again: set it before app.install(Canister()), or install a Canister() again' % shown)
         self.log.write(logging.WARNING, '%s', message)
         _warn_at_install(message)
 
