@@ -156,7 +156,8 @@ def test_the_share_of_ds_bytecodes_that_is_canisters_own_is_what_its_command_pri
 
 
 def test_the_instructions_of_canisters_steps_the_readme_gives_are_those_its_command_prints():
-    """Callgrind's counts move by about 1% from run to run; the README gives them to the hundred."""
+    """Callgrind's counts of one function move by up to about 4% from run to run (the README says so; 3,584 and
+    3,700 were seen for the cookie check); the README gives them to the hundred."""
     said = _performance_claim(r"\*\*Where the rest goes\*\*, [^(]*\(`(?P<command>[^`]+)`[^)]*\): (?P<steps>[^.]*)\.")
     steps = re.findall(r"(?:, | and |\(|^)([a-z' -]+?) (?:about )?(\d{1,3}(?:,\d{3})*)", said['steps'])
     if sys.version_info < (3, 11):  # (no operator.call to count inside)
@@ -166,4 +167,4 @@ def test_the_instructions_of_canisters_steps_the_readme_gives_are_those_its_comm
     printed = dict(re.findall(r"^([a-z' -]+?)  +\S+  +([\d,]+)$", _run_readme_command(said['command']), re.M))
     assert sorted(printed) == sorted(step for step, _ in steps), printed
     for step, count in steps:
-        assert abs(_number(printed[step]) - _number(count)) <= 0.03 * _number(count), (step, printed[step], count)
+        assert abs(_number(printed[step]) - _number(count)) <= 0.06 * _number(count), (step, printed[step], count)
