@@ -8422,7 +8422,8 @@ class SessionState:
 
     def _mark_old_id(self, sid: str, record: str, expected: str) -> str:
         """The second step of ``_move_old_id``: the old id's record (``expected``, as this request left it)
-        replaced by the marker naming ``sid``."""
+        replaced by the marker naming ``sid``.  When every try loses to requests changing the session, the
+        ``StoreUnavailable`` raised says so, and ``_move_old_id`` removes ``sid`` (``_drop_new_id``)."""
         manager = self.manager
         assert manager is not None and self.old_sid is not None
         user_key = _user_key(self._record_user())
@@ -8445,7 +8446,6 @@ class SessionState:
             _pause_after_collision(attempt, started)
         if user_key != _record_user_key(self.snapshot):
             return self._leave_changing(record)
-        manager.store.delete(sid)
         raise StoreUnavailable('the session %s... kept changing under concurrent requests' % self.old_sid[:6])
 
     def _write_marker(self, sid: str, expected: str) -> Tuple[bool, Optional[str]]:
