@@ -8267,9 +8267,10 @@ class SessionState:
             return self._move_and_cap(sid, record, ttl)
         if not self.exists:
             key = _user_key(self._record_user())
-            manager.create(sid, record, ttl, key)
-            if key is not None:  # a login without a session
-                return self._logged_in(sid, key, record, self._overtaken_or_dropped(sid, key))
+            if key is None:
+                manager.create(sid, record, ttl, None)
+            else:  # a login without a session
+                return self._logged_in(sid, key, record, self._create_login(sid, record, ttl, key))
         elif not manager.update(sid, self.snapshot, record, ttl)[0]:  # changed meanwhile, or ended
             return self._update()
         return record
@@ -8289,7 +8290,7 @@ class SessionState:
 
     def _logged_in(self, sid: str, key: str, stored: str, overtaken: bool) -> str:
         """After a login of the person ``key`` stored the session ``sid`` as ``stored``: ``_ENDING`` if
-        ``end_sessions`` overtook it (``_overtaken_or_dropped``), else ``stored``, once the person's sessions
+        ``end_sessions`` overtook it (``_create_login``), else ``stored``, once the person's sessions
         are capped.  The login is complete by then: a store that fails while capping leaves the cap to
         the person's next login (logged), and the answer still gives the browser its new cookie."""
         manager = self.manager
@@ -8308,14 +8309,16 @@ class SessionState:
                                   sid[:6], exc_info=True)
         return stored
 
-    def _overtaken_or_dropped(self, sid: str, key: str) -> bool:
-        """``_ended_while_logging_in``, asked once this request's login of the person ``key`` stored its
-        new id ``sid``; when the store fails, ``sid`` is removed first (``_drop_new_id``), so that the
-        503 leaves no session behind that no cookie names."""
-        if not self.login_at:
-            return False
+    def _create_login(self, sid: str, record: str, ttl: float, key: str) -> bool:
+        """Store a login of the person ``key`` into a new session, ``record`` under its new id ``sid``, listed
+        under ``key``; then ``_ended_while_logging_in``.  When the store fails at either step, ``sid`` is removed
+        first (``_drop_new_id``), which the store may have written all the same (a Redis connection cut after
+        the command ran), so that the 503 leaves no session behind that no cookie names."""
+        manager = self.manager
+        assert manager is not None
         try:
-            return self._ended_while_logging_in(sid, key)
+            manager.create(sid, record, ttl, key)
+            return bool(self.login_at) and self._ended_while_logging_in(sid, key)
         except Exception:
             self._drop_new_id(sid)
             raise
@@ -8438,7 +8441,8 @@ class SessionState:
 
     def _mark_old_id(self, sid: str, record: str, expected: str) -> str:
         """The second step of ``_move_old_id``: the old id's record (``expected``, as this request left it)
-        replaced by the marker naming ``sid``."""
+        replaced by the marker naming ``sid``.  When every try loses to requests changing the session, the
+        ``StoreUnavailable`` raised says so, and ``_move_old_id`` removes ``sid`` (``_drop_new_id``)."""
         manager = self.manager
         assert manager is not None and self.old_sid is not None
         user_key = _user_key(self._record_user())
@@ -8461,7 +8465,6 @@ class SessionState:
             _pause_after_collision(attempt, started)
         if user_key != _record_user_key(self.snapshot):
             return self._leave_changing(record)
-        manager.store.delete(sid)
         raise StoreUnavailable('the session %s... kept changing under concurrent requests' % self.old_sid[:6])
 
     def _write_marker(self, sid: str, expected: str) -> Tuple[bool, Optional[str]]:

@@ -18,7 +18,7 @@ import redis
 
 import canister
 from canister import session
-from helpers import warning_lines
+from helpers import read_log, warning_lines
 from servers import RedisServer, wait_until
 from session_kit import (Answer, Browser, gated_app, held_between_the_moves_steps, hold_request, logged_in,
                          plugin_of, wait_at_gate)
@@ -328,15 +328,24 @@ def _the_new_ids_answer_cut_off(store: Any, master: RedisServer, replica: RedisS
     return armed, cut
 
 
-def test_a_move_whose_store_wrote_the_new_id_but_lost_the_answer_leaves_no_extra_session(
-        make_app, serve, log_dir, master_and_replica):
-    """Redis ran the commands storing the laptop's new id, then its connection was cut before the answer came:
-    the regenerate answers 503, the laptop keeps its old cookie and cart, and the new id, which no cookie
-    holds, is removed: alice has two sessions, not three."""
+@pytest.fixture
+def new_ids_answer_lost(make_app, serve, master_and_replica) -> Tuple[Any, Any, str, threading.Event, List[str]]:
+    """A gated app (``_app_on``) on a RedisStore (``wait=1``) on ``master_and_replica`` that, once the event
+    returned is set, loses the answer to its next write of a new id after Redis ran it
+    (``_the_new_ids_answer_cut_off``): the store, the app, its origin, that event and the list of what was cut."""
     master, replica = master_and_replica
     store = canister.RedisStore(master.url, wait=1, timeout=10)  # (its WAIT blocks up to 5 s)
     armed, cut = _the_new_ids_answer_cut_off(store, master, replica)
     app, origin = _app_on(make_app, serve, store)
+    return store, app, origin, armed, cut
+
+
+def test_a_move_whose_store_wrote_the_new_id_but_lost_the_answer_leaves_no_extra_session(
+        log_dir, new_ids_answer_lost):
+    """Redis ran the commands storing the laptop's new id, then its connection was cut before the answer came:
+    the regenerate answers 503, the laptop keeps its old cookie and cart, and the new id, which no cookie
+    holds, is removed: alice has two sessions, not three."""
+    store, app, origin, armed, cut = new_ids_answer_lost
     tablet = logged_in(origin)
     laptop = logged_in(origin, cart='1')
     old = laptop.sid
@@ -350,6 +359,59 @@ def test_a_move_whose_store_wrote_the_new_id_but_lost_the_answer_leaves_no_extra
     assert [entry['current'] for entry in plugin_of(app).sessions_of('alice')] == [False, False]
     assert plugin_of(app).end_sessions('alice') == 2
     assert not [line for line in warning_lines(log_dir) if 'could not be removed' in line]
+
+
+def test_a_login_without_a_session_whose_store_wrote_it_but_lost_the_answer_leaves_no_extra_session(
+        log_dir, new_ids_answer_lost):
+    """A phone with no cookie logs alice in; Redis ran the commands storing its new session (listed under
+    alice), then its connection was cut before the answer came: the login answers 503 without a cookie, and
+    that session, which no cookie holds, is removed: alice has the tablet's session only."""
+    store, app, origin, armed, cut = new_ids_answer_lost
+    tablet = logged_in(origin)
+    phone = Browser(origin)
+    armed.set()
+
+    failed = phone.get('/login?name=alice')
+
+    assert failed.status == 503 and failed.set_cookies == [] and phone.sid is None, failed
+    assert cut[1:] == ['killed'] and store.load(cut[0]) is None, cut
+    assert tablet.read()[0] == 'alice' and phone.read() == [None, {}]
+    assert [entry['current'] for entry in plugin_of(app).sessions_of('alice')] == [False]
+    assert plugin_of(app).end_sessions('alice') == 1
+    assert not [line for line in warning_lines(log_dir) if 'could not be removed' in line]
+
+
+def test_a_move_that_kept_losing_to_other_requests_reports_that_when_the_store_goes_down_as_its_new_id_goes(
+        make_app, serve, log_dir, redis_server):
+    """The laptop's regenerate loses every try to mark its old id moved (each finds the session changed by
+    another request), and Redis stops as the new id is removed: the 503 is logged as the move's own failure,
+    the session kept changing, not as the removal's, and a WARNING says the new id could not be removed."""
+    store = canister.RedisStore(redis_server.url, timeout=2)
+    update, delete, refused = store.update, store.delete, []
+
+    def update_or_lose(sid, expected, record, ttl):
+        if record.startswith('"moved:'):  # (the old id marked moved: another request always changed it first)
+            refused.append(record[len('"moved:'):-1])
+            return False, store.load(sid)
+        return update(sid, expected, record, ttl)
+
+    def delete_once_down(sid):
+        if sid in refused:
+            redis_server.stop()
+        return delete(sid)
+
+    store.update, store.delete = update_or_lose, delete_once_down
+    app, origin = _app_on(make_app, serve, store)
+    laptop = logged_in(origin, cart='1')
+    old = laptop.sid
+
+    failed = laptop.get('/regenerate')
+
+    assert failed.status == 503 and failed.new_sid is None and laptop.sid == old, failed
+    assert len(refused) == 10 and len(set(refused)) == 1, refused
+    errors = [line for line in read_log(log_dir).splitlines() if ' ERROR ' in line]
+    assert [line for line in errors if 'kept changing under concurrent requests' in line], errors
+    assert [line for line in warning_lines(log_dir) if refused[0][:6] + '... could not be removed' in line]
 
 
 def _a_request_on_the_old_id_during_a_move(make_app, serve, store_url, path):
