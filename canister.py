@@ -4633,12 +4633,12 @@ class ParameterBinder:
     def _convert(param: _Param, values: List[Any], digits: bool = False) -> Any:
         """The handler's value from the values sent: converted, a list of them, or None.  ``digits``: values of the
         JSON body read again for a ``Decimal`` (:func:`_converter`)."""
-        if digits:
-            convert, positions = param.digits_convert, param.digits_positions
-        elif isinstance(values, _JsonValue):
-            convert, positions = param.json_convert, param.json_positions
-        else:
+        if not isinstance(values, _JsonValue):  # (from the query, a form or the URL, whatever the body sent)
             convert, positions = param.convert, param.positions
+        elif digits:
+            convert, positions = param.digits_convert, param.digits_positions
+        else:
+            convert, positions = param.json_convert, param.json_positions
         try:
             if param.many:
                 return _many_values(param, values, convert, positions)
