@@ -4681,6 +4681,10 @@ class _Digits(float):
         """Its text as sent, as a 400's ``got ...`` shows it (``0.10``, not the float's ``0.1``)."""
         return self.text
 
+    #: ``str()`` is the float's, as what converts it sees it (a model's message quoting a secret's value, which
+    #: :func:`_secret_texts` must find there): only the 400's ``got ...`` shows the text.
+    __str__ = float.__repr__
+
 
 #: Reads the body again for a parameter holding a ``Decimal`` (a field of a dataclass too) sent a number with a
 #: fraction or an exponent: each such number a :class:`_Digits`.
