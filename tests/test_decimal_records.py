@@ -12,7 +12,7 @@ from typing import Any, Dict, List, NamedTuple, Optional, Tuple, TypedDict, Unio
 
 from pydantic import BaseModel, field_validator
 
-from helpers import client, read_log, warning_lines
+from helpers import client, read_log, readme_section, warning_lines
 
 HIDDEN = '(its message is not shown: it holds the value sent, and the name looks secret)'
 
@@ -261,3 +261,16 @@ def test_a_model_beside_a_decimal_field_hides_a_message_quoting_a_secret_field_h
                         status=400)
         assert "its field 'check' must be a valid Check (field 'value': %s)" % HIDDEN in response.text, pin
     assert '1234.5 is too large' not in read_log(log_dir)
+
+
+def test_a_400_for_another_parameter_of_a_body_read_again_for_a_decimal_shows_the_float_as_without_it(make_app):
+    app = make_app()
+
+    @app.post('/price')
+    def price(price: Price, ratio: int = 0):
+        return 'never'
+
+    response = post(client(app), '/price', '{"price": {"amount": 1.50}, "ratio": 0.10}', status=400)
+    assert response.text == "Bad request: parameter 'ratio' must be an integer, got 0.1\n"
+    assert ("one for another parameter of that body shows the float, as it would without the `Decimal` (`parameter "
+            "'ratio' must be an integer, got 0.1` for `0.10`)") in readme_section('## Parameter unpacking')
