@@ -2943,9 +2943,9 @@ _UNION_RANKS = {int: 1, float: 2, decimal.Decimal: 3, bool: 4, datetime.date: 5,
 def _union_classes(members: Tuple[Any, ...], from_json: bool) -> Tuple[type, ...]:
     """The member classes of a union whose values it takes as they are.  Not ``str`` and its
     subclasses for a text (from the query, a form or the URL): a text is no value of a type yet,
-    whatever the str members say.  Not ``Any``, a class since Python 3.11 that ``isinstance`` refuses: its
-    reader takes the value as sent."""
-    return tuple(member for member in members if isinstance(member, type) and member is not typing.Any
+    whatever the str members say.  Not ``Any``, a class since Python 3.11 that ``isinstance`` refuses (and
+    ``typing_extensions.Any`` before it, :func:`_is_any`): its reader takes the value as sent."""
+    return tuple(member for member in members if isinstance(member, type) and not _is_any(member)
                  and typing.get_origin(member) is None
                  and (from_json or not issubclass(member, str)) and _record_fields(member) is None)
 
@@ -3036,8 +3036,15 @@ def _holds_float(value: Any) -> bool:
     return False
 
 
-#: Annotations whose value is taken as sent (``object``: anything is one).
-_AS_SENT = (_EMPTY, Any, object, bottle.FileUpload)
+#: Annotations whose value is taken as sent (``object``: anything is one; and ``Any``, :func:`_is_any`).
+_AS_SENT = (_EMPTY, object, bottle.FileUpload)
+
+
+def _is_any(kind: Any) -> bool:
+    """True for ``typing.Any``, and for ``typing_extensions.Any``, a class of its own before Python 3.11 (the same
+    object from 3.11 on), told by its module and name: canister imports no typing_extensions."""
+    return kind is Any or (getattr(kind, '__module__', None) == 'typing_extensions'
+                           and getattr(kind, '__qualname__', None) == 'Any')
 
 
 def _beneath_newtype(kind: Any) -> Any:
@@ -3365,7 +3372,7 @@ def _converter(kind: Any, from_json: bool = False, digits: bool = False) -> Opti
     kind = _beneath_newtype(kind)
     if digits and not _holds_decimal(kind):
         return _plain_reader(_converter(kind, True))
-    if kind in _AS_SENT:
+    if kind in _AS_SENT or _is_any(kind):
         return None
     origin = typing.get_origin(kind)
     if _is_union(kind):
