@@ -7896,6 +7896,10 @@ class SessionState:
     #: This request's login, registered with its store from before its check started until the request
     #: is done (``_LoginUnderWay``; a store of this process alone); None: none under way.
     login_under_way: Optional['_LoginUnderWay'] = None
+    #: This request called ``end_other_sessions()``: a move of its session that another request made after that
+    #: listed the user's sessions (a ``regenerate()``, the browser's or a thief's with a copy of the cookie) is
+    #: ended where it went when this request stores its own (``_moved_first``).
+    ends_others = False
 
     def login_starts(self, user_named: Callable[[], Any] = lambda: None) -> float:
         """A login starts its check, of the user ``user_named()`` says (None: not known yet): registered
@@ -8532,7 +8536,9 @@ class SessionState:
         as any request's that outlives a logout does).  A logout (``session.user = None``) ends the
         session where it moved to, if it is still the same person's, and keeps its own new session
         (``record``).  A login of the same person as the session moved to adopts that id (its changes
-        merged in): it proved who it is.  Anything else stores nothing (``_MOVED``: the browser's
+        merged in): it proved who it is.  A request that called ``end_other_sessions()`` ends the session where
+        it moved to too, if it is still the same person's (whoever moved it may hold a copy of the cookie), and
+        stores nothing (``_ENDING``).  Anything else stores nothing (``_MOVED``: the browser's
         cookie, if it got one, stands), a ``regenerate()`` included: a stolen id racing one gains nothing."""
         manager = self.manager
         assert manager is not None and self.old_sid is not None
@@ -8542,9 +8548,9 @@ class SessionState:
             return _stop_of(current)
         loaded = _record_user_key(self.snapshot)
         user_key = _user_key(self._record_user())
-        if user_key is None and loaded is not None:  # a logout: where the session went, it ends too
-            if manager.end_session(self.old_sid, loaded, expected=current):
-                return record
+        stored = self._ended_where_it_went(sid, record, current, loaded, user_key)
+        if stored is not None:
+            return stored
         manager.store.delete(sid)
         there = manager.store.load(target)
         if (loaded == user_key or there is None or _marker(there) is not None
@@ -8552,6 +8558,23 @@ class SessionState:
             return _MOVED
         self.sid = target  # the same person: this request's changes go where the session is now
         return self._update()
+
+    def _ended_where_it_went(self, sid: str, record: str, current: str, loaded: Optional[str],
+                             user_key: Optional[str]) -> Optional[str]:
+        """For ``_moved_first``: a logout (``user_key`` None) or a request that called ``end_other_sessions()``
+        ends the session where another request moved it (``current``: the old id's marker), if it is still the
+        same person's (``loaded``); what is stored then: the logout's own new session (``record``), or nothing
+        (``_ENDING``: the new id ``sid`` goes, the answer expires the cookie).  None: nothing was ended."""
+        manager = self.manager
+        assert manager is not None and self.old_sid is not None
+        if loaded is None or not (user_key is None or self.ends_others):
+            return None
+        if not manager.end_session(self.old_sid, loaded, expected=current):
+            return None
+        if user_key is None:
+            return record
+        manager.store.delete(sid)
+        return _ENDING
 
     def _extend(self, sid: str, ttl: float) -> Tuple[Optional[str], float]:
         """Give the session ``sid`` ``ttl`` seconds from now if the store still holds the record this
@@ -8887,6 +8910,7 @@ class Session:
             return 0
         ended = state.manager.end_sessions(state.user, keep=(state.sid, state.old_sid, state.cookie_sid))
         state.login_at = 0.0  # (a login of this request, kept: the one ending the others)
+        state.ends_others = True
         if state.exists:  # (no stored session, a cookie-less client's login: none to move, none made)
             state.regenerate()  # (a login of this request has its new id already: it keeps it)
         return ended
