@@ -2962,9 +2962,9 @@ _UNION_RANKS = {int: 1, float: 2, decimal.Decimal: 3, bool: 4, datetime.date: 5,
 def _union_classes(members: Tuple[Any, ...], from_json: bool) -> Tuple[type, ...]:
     """The member classes of a union whose values it takes as they are.  Not ``str`` and its
     subclasses for a text (from the query, a form or the URL): a text is no value of a type yet,
-    whatever the str members say.  Not ``Any``, a class since Python 3.11 that ``isinstance`` refuses: its
-    reader takes the value as sent."""
-    return tuple(member for member in members if isinstance(member, type) and member is not typing.Any
+    whatever the str members say.  Not ``Any``, a class since Python 3.11 that ``isinstance`` refuses (and
+    ``typing_extensions.Any`` before it, :func:`_is_any`): its reader takes the value as sent."""
+    return tuple(member for member in members if isinstance(member, type) and not _is_any(member)
                  and typing.get_origin(member) is None
                  and (from_json or not issubclass(member, str)) and _record_fields(member) is None)
 
@@ -3055,8 +3055,15 @@ def _holds_float(value: Any) -> bool:
     return False
 
 
-#: Annotations whose value is taken as sent (``object``: anything is one).
-_AS_SENT = (_EMPTY, Any, object, bottle.FileUpload)
+#: Annotations whose value is taken as sent (``object``: anything is one; and ``Any``, :func:`_is_any`).
+_AS_SENT = (_EMPTY, object, bottle.FileUpload)
+
+
+def _is_any(kind: Any) -> bool:
+    """True for ``typing.Any``, and for ``typing_extensions.Any``, a class of its own before Python 3.11 (the same
+    object from 3.11 on), told by its module and name: canister imports no typing_extensions."""
+    return kind is Any or (getattr(kind, '__module__', None) == 'typing_extensions'
+                           and getattr(kind, '__qualname__', None) == 'Any')
 
 
 def _beneath_newtype(kind: Any) -> Any:
@@ -3384,7 +3391,7 @@ def _converter(kind: Any, from_json: bool = False, digits: bool = False) -> Opti
     kind = _beneath_newtype(kind)
     if digits and not _holds_decimal(kind):
         return _plain_reader(_converter(kind, True))
-    if kind in _AS_SENT:
+    if kind in _AS_SENT or _is_any(kind):
         return None
     origin = typing.get_origin(kind)
     if _is_union(kind):
@@ -4652,12 +4659,12 @@ class ParameterBinder:
     def _convert(param: _Param, values: List[Any], digits: bool = False) -> Any:
         """The handler's value from the values sent: converted, a list of them, or None.  ``digits``: values of the
         JSON body read again for a ``Decimal`` (:func:`_converter`)."""
-        if digits:
-            convert, positions = param.digits_convert, param.digits_positions
-        elif isinstance(values, _JsonValue):
-            convert, positions = param.json_convert, param.json_positions
-        else:
+        if not isinstance(values, _JsonValue):  # (from the query, a form or the URL, whatever the body sent)
             convert, positions = param.convert, param.positions
+        elif digits:
+            convert, positions = param.digits_convert, param.digits_positions
+        else:
+            convert, positions = param.json_convert, param.json_positions
         try:
             if param.many:
                 return _many_values(param, values, convert, positions)
@@ -4699,6 +4706,10 @@ class _Digits(float):
     def __repr__(self) -> str:
         """Its text as sent, as a 400's ``got ...`` shows it (``0.10``, not the float's ``0.1``)."""
         return self.text
+
+    #: ``str()`` is the float's, as what converts it sees it (a model's message quoting a secret's value, which
+    #: :func:`_secret_texts` must find there): only the 400's ``got ...`` shows the text.
+    __str__ = float.__repr__
 
 
 #: Reads the body again for a parameter holding a ``Decimal`` (a field of a dataclass too) sent a number with a
@@ -7904,6 +7915,10 @@ class SessionState:
     #: This request's login, registered with its store from before its check started until the request
     #: is done (``_LoginUnderWay``; a store of this process alone); None: none under way.
     login_under_way: Optional['_LoginUnderWay'] = None
+    #: This request called ``end_other_sessions()``: a move of its session that another request made after that
+    #: listed the user's sessions (a ``regenerate()``, the browser's or a thief's with a copy of the cookie) is
+    #: ended where it went when this request stores its own (``_moved_first``).
+    ends_others = False
 
     def login_starts(self, user_named: Callable[[], Any] = lambda: None) -> float:
         """A login starts its check, of the user ``user_named()`` says (None: not known yet): registered
@@ -8543,7 +8558,9 @@ class SessionState:
         as any request's that outlives a logout does).  A logout (``session.user = None``) ends the
         session where it moved to, if it is still the same person's, and keeps its own new session
         (``record``).  A login of the same person as the session moved to adopts that id (its changes
-        merged in): it proved who it is.  Anything else stores nothing (``_MOVED``: the browser's
+        merged in): it proved who it is.  A request that called ``end_other_sessions()`` ends the session where
+        it moved to too, if it is still the same person's (whoever moved it may hold a copy of the cookie), and
+        stores nothing (``_ENDING``).  Anything else stores nothing (``_MOVED``: the browser's
         cookie, if it got one, stands), a ``regenerate()`` included: a stolen id racing one gains nothing."""
         manager = self.manager
         assert manager is not None and self.old_sid is not None
@@ -8553,9 +8570,9 @@ class SessionState:
             return _stop_of(current)
         loaded = _record_user_key(self.snapshot)
         user_key = _user_key(self._record_user())
-        if user_key is None and loaded is not None:  # a logout: where the session went, it ends too
-            if manager.end_session(self.old_sid, loaded, expected=current):
-                return record
+        stored = self._ended_where_it_went(sid, record, current, loaded, user_key)
+        if stored is not None:
+            return stored
         manager.store.delete(sid)
         there = manager.store.load(target)
         if (loaded == user_key or there is None or _marker(there) is not None
@@ -8563,6 +8580,23 @@ class SessionState:
             return _MOVED
         self.sid = target  # the same person: this request's changes go where the session is now
         return self._update()
+
+    def _ended_where_it_went(self, sid: str, record: str, current: str, loaded: Optional[str],
+                             user_key: Optional[str]) -> Optional[str]:
+        """For ``_moved_first``: a logout (``user_key`` None) or a request that called ``end_other_sessions()``
+        ends the session where another request moved it (``current``: the old id's marker), if it is still the
+        same person's (``loaded``); what is stored then: the logout's own new session (``record``), or nothing
+        (``_ENDING``: the new id ``sid`` goes, the answer expires the cookie).  None: nothing was ended."""
+        manager = self.manager
+        assert manager is not None and self.old_sid is not None
+        if loaded is None or not (user_key is None or self.ends_others):
+            return None
+        if not manager.end_session(self.old_sid, loaded, expected=current):
+            return None
+        if user_key is None:
+            return record
+        manager.store.delete(sid)
+        return _ENDING
 
     def _extend(self, sid: str, ttl: float) -> Tuple[Optional[str], float]:
         """Give the session ``sid`` ``ttl`` seconds from now if the store still holds the record this
@@ -8898,6 +8932,7 @@ class Session:
             return 0
         ended = state.manager.end_sessions(state.user, keep=(state.sid, state.old_sid, state.cookie_sid))
         state.login_at = 0.0  # (a login of this request, kept: the one ending the others)
+        state.ends_others = True
         if state.exists:  # (no stored session, a cookie-less client's login: none to move, none made)
             state.regenerate()  # (a login of this request has its new id already: it keeps it)
         return ended

@@ -1,7 +1,7 @@
 """A Decimal parameter filled from a JSON number gets that number's own digits, never a binary float's."""
 import sys
 from decimal import Decimal
-from typing import List, Optional
+from typing import List, Optional, Tuple, Union
 
 import pytest
 
@@ -81,3 +81,18 @@ def test_a_json_integer_longer_than_pythons_limit_gets_a_400_that_names_the_limi
     response = post(web, '/pay', '{"amount": %s}' % ('9' * (digits + 1)), expect_errors=True)
     assert response.status_int == 400
     assert 'the JSON body holds a number of more than %d digits' % digits in response.text
+
+
+def test_a_query_value_of_a_decimal_union_converts_as_from_the_query_whatever_numbers_the_body_sends(make_app):
+    # (a fraction in the body, read again for the Decimal, made the query's texts convert as JSON values: '5' stayed
+    # a str for Union[Decimal, str], where the query gives Decimal('5'))
+    app = make_app()
+
+    @app.post('/quote')
+    def quote(price: Decimal, q: Union[Decimal, str] = None, pair: Tuple[Union[Decimal, str], int] = None):
+        return {'q': repr(q), 'pair': repr(pair)}
+
+    web = client(app)
+    expected = {'q': "Decimal('5')", 'pair': "(Decimal('5'), 6)"}
+    assert post(web, '/quote?q=5&pair=5&pair=6', '{"price": 1}').json == expected
+    assert post(web, '/quote?q=5&pair=5&pair=6', '{"price": 1.5}').json == expected

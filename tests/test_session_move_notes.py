@@ -20,8 +20,8 @@ import canister
 from canister import session
 from helpers import read_log, warning_lines
 from servers import RedisServer, wait_until
-from session_kit import (Answer, Browser, gated_app, held_between_the_moves_steps, hold_request, logged_in,
-                         plugin_of, wait_at_gate)
+from session_kit import (Answer, Browser, expires_cookie, gated_app, held_between_the_moves_steps, hold_request,
+                         logged_in, plugin_of, wait_at_gate)
 
 
 def _app_on(make_app: Any, serve: Any, store: Any, cap: int = 0) -> Tuple[Any, str]:
@@ -143,6 +143,30 @@ def test_end_other_sessions_while_a_copy_of_the_cookie_moves_the_session_ends_th
     assert Browser(origin, old).read() == [None, {}]
     assert ended.status == 200 and ended.text == '2', ended
     assert ended.set_cookies == [], ended
+    assert tablet.read()[0] is None
+    assert plugin_of(app).sessions_of('alice') == []
+
+
+def test_a_regenerate_by_a_copy_of_the_cookie_done_while_the_end_other_sessions_request_still_runs_keeps_no_session(
+        make_app, serve, store_url):
+    """The owner's request has called ``end_other_sessions()`` (the tablet's session ended) and still runs (a page
+    rendered, say) when a thief holding a copy of its cookie regenerates, the whole move done.  When the owner's
+    request stores its answer it finds the session moved: the thief's new id is ended there, the answer stores
+    nothing and expires the cookie (the safe failure).  Was: the thief kept the session, the owner logged out."""
+    store = canister.open_store(store_url)
+    app, origin = _app_on(make_app, serve, store)
+    tablet = logged_in(origin)
+    laptop = logged_in(origin, cart='1')
+    old = laptop.sid
+    ending = hold_request(app, origin, old, '/end-others-then-hold?name=e')
+    moved = Browser(origin, old).get('/regenerate')
+    ended = ending()
+
+    assert moved.status == 200 and moved.new_sid not in (None, '', old), moved
+    assert ended.status == 200 and ended.text == '1', ended
+    assert Browser(origin, moved.new_sid).read() == [None, {}]
+    assert Browser(origin, old).read() == [None, {}]
+    assert len(ended.set_cookies) == 1 and expires_cookie(ended.set_cookies[0]), ended
     assert tablet.read()[0] is None
     assert plugin_of(app).sessions_of('alice') == []
 
