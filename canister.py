@@ -9232,7 +9232,8 @@ def verify_password(password: str, encoded: Union[str, bytes, None], scheme: Opt
 _HASH_COSTS = {
     'pbkdf2': re.compile(r'(pbkdf2_sha256:\d+):[\w-]+:[\w-]+'),
     'scrypt': re.compile(r'(scrypt:\d+:\d+:\d+):[\w-]+:[\w-]+'),
-    'bcrypt': re.compile(r'(\$2[aby]\$(?:0[4-9]|[12]\d|3[01])\$)[./A-Za-z0-9]{53}'),
+    # (the salt's 22nd character carries 2 bits of the 16-byte salt and 4 zero bits: one of '.Oeu', or bcrypt refuses it)
+    'bcrypt': re.compile(r'(\$2[aby]\$(?:0[4-9]|[12]\d|3[01])\$)[./A-Za-z0-9]{21}[.Oeu][./A-Za-z0-9]{31}'),
     'argon2': re.compile(r'(\$argon2(?:id|i|d)(?:\$v=\d+)?\$m=\d+,t=\d+,p=\d+)\$[A-Za-z0-9+/]+\$([A-Za-z0-9+/]+)'),
 }
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import os
 import statistics
+import threading
 import time
 from typing import Any, Dict, List, Tuple
 
@@ -17,7 +18,7 @@ import bottle
 import pytest
 
 import canister
-from helpers import b64url, basic, client
+from helpers import b64url, basic, client, read_log
 from test_form_login import form_app, post_login
 
 bcrypt = pytest.importorskip('bcrypt', reason='the test extra installs bcrypt')
@@ -260,3 +261,31 @@ def test_a_form_logins_mapping_built_anew_for_each_request_keeps_its_users_cost_
     rows.update(alice=canister.hash_password('alice-pw', iterations=2000),
                 bob=canister.hash_password('bob-pw', iterations=2000))
     assert failed_form_login(web, checks, 'nobody') == [('pbkdf2', 2000, 'done')]
+
+
+#: A bcrypt line whose salt is no salt (its 22nd character, "A", leaves bits a 16-byte salt cannot have): bcrypt
+#: refuses it at once, so it names no cost of a check, and least of all cost 31 (days a check).
+BCRYPT_BAD_SALT = '$2b$31$' + 'a' * 21 + 'A' + 'b' * 31
+
+
+def test_a_users_file_bcrypt_line_whose_salt_is_no_salt_is_ignored_as_malformed(make_app, tmp_path, log_dir):
+    path = tmp_path / 'users.txt'
+    path.write_text('alice:%s\n' % BCRYPT_BAD_SALT)
+    make_app(auth_basic_users_file=str(path))
+    assert ('Users file %s line 1 ignored: its hash is not a whole bcrypt hash: a part of it is missing or malformed'
+            % path) in read_log(log_dir)
+
+
+def test_a_users_mapping_entry_whose_bcrypt_salt_is_no_salt_does_not_make_unknown_names_cost_its_cost(make_app):
+    app = make_app()
+
+    @app.post('/login')
+    def login(username: str = '', password: str = ''):
+        return 'in' if canister.log_in(username, password, {'alice': BCRYPT_BAD_SALT}) else 'out'
+
+    web, answers = client(app), []
+    worker = threading.Thread(target=lambda: answers.append(
+        web.post('/login', {'username': 'nobody', 'password': 'pw'}, expect_errors=True).status_int), daemon=True)
+    worker.start()
+    worker.join(20)   # (a check at bcrypt's cost 31 would take days)
+    assert answers == [200] and not worker.is_alive()

@@ -184,6 +184,7 @@ BROKEN_HASHES = [
     'scrypt:16384:8:100000000:c2FsdHNhbHQ:ZGlnZXN0ZGlnZXN0',  # a p needing more memory than that
     'scrypt:65536:1:1:c2FsdHNhbHQ:ZGlnZXN0ZGlnZXN0',         # n not below 2 ** (16 r), as OpenSSL requires
     '$2b$12$tooshort',
+    '$2b$31$' + 'a' * 21 + 'A' + 'b' * 31,                     # a salt bcrypt refuses (its 22nd character)
     '$argon2id$v=19$m=65536,t=3,p=4$c2FsdHNhbHQ',           # no digest
 ]
 
