@@ -15008,6 +15008,13 @@ def _serve_demo(app: bottle.Bottle, host: str, port: int) -> None:
             raise KeyboardInterrupt
 
     class Server(WSGIServer):
+        def get_app(self) -> Any:
+            # wsgiref asks for the app once the request is read, before its handler builds the environ: from
+            # here on its handler would catch a KeyboardInterrupt and answer 500 (until the answer is sent:
+            # wsgiref's server is one thread).
+            state['answering'] = True
+            return super().get_app()
+
         def finish_request(self, request: Any, client_address: Any) -> None:
             try:
                 super().finish_request(request, client_address)
@@ -15016,15 +15023,11 @@ def _serve_demo(app: bottle.Bottle, host: str, port: int) -> None:
             if state['interrupted']:  # (a Ctrl-C while the answer was made and sent, which it let finish)
                 raise KeyboardInterrupt
 
-    def answer(environ: Dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
-        state['answering'] = True  # (until the answer is sent: wsgiref's server is one thread)
-        return app(environ, start_response)
-
     handler = signal.getsignal(signal.SIGINT)
     if handler is signal.default_int_handler:  # (not where SIGINT is ignored, as in a job in the background)
         signal.signal(signal.SIGINT, interrupt)
     try:
-        bottle.run(answer, host=host, port=port, quiet=True, server_class=Server)
+        bottle.run(app, host=host, port=port, quiet=True, server_class=Server)
     finally:
         signal.signal(signal.SIGINT, handler)
 

@@ -537,6 +537,49 @@ def test_the_demo_stopped_with_ctrl_c_while_it_answers_requests_stops_at_once_wi
     assert 'Traceback' not in (tmp_path / 'output.txt').read_text()
 
 
+def test_the_demo_stopped_with_ctrl_c_before_it_calls_the_app_answers_that_request_and_stops_with_status_0(tmp_path):
+    """A Ctrl-C that comes after wsgiref read a request but before canister's app is called (a busy machine
+    widens that window; here wsgiref's environ building is made slow) was caught by wsgiref's handler, which
+    answered 500. Now that request is answered as usual and the demo stops."""
+    port = free_port()
+    script = (
+        'import runpy, sys, time, wsgiref.handlers\n'
+        'build = wsgiref.handlers.BaseHandler.setup_environ\n'
+        'def slowly(self):\n'
+        '    time.sleep(0.6)\n'
+        '    build(self)\n'
+        'wsgiref.handlers.BaseHandler.setup_environ = slowly\n'
+        'sys.argv = ["canister", "demo", "--port", "%d"]\n'
+        'runpy.run_module("canister", run_name="__main__")\n' % port)
+    with open(tmp_path / 'output.txt', 'wb') as sink:
+        process = subprocess.Popen([sys.executable, '-c', script], stdout=sink, stderr=subprocess.STDOUT,
+                                   stdin=subprocess.DEVNULL, cwd=str(tmp_path),
+                                   env=dict(os.environ, PYTHONPATH=str(ROOT)), preexec_fn=sigint_as_in_a_terminal)
+    web = Client('http://127.0.0.1:%d' % port, timeout=5)
+    try:
+        deadline = time.monotonic() + 15
+        while True:
+            try:
+                assert web.get('/hi?foo=x').status == 200
+                break
+            except OSError:
+                assert time.monotonic() < deadline and process.poll() is None
+                time.sleep(0.05)
+        answered = []
+        asker = threading.Thread(target=lambda: answered.append(web.get('/hi?foo=Ann')))
+        asker.start()
+        time.sleep(0.3)  # the request is read; wsgiref builds its environ for 0.6 s
+        process.send_signal(signal.SIGINT)
+        asker.join(10)
+        assert process.wait(10) == 0
+        assert [(reply.status, reply.text) for reply in answered] == [(200, 'Hi Ann!')]
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait(5)
+    assert 'Traceback' not in (tmp_path / 'output.txt').read_text()
+
+
 def test_the_demo_sums_whole_numbers_to_a_whole_number_and_decimals_to_a_decimal():
     app = canister._demo_app(None)
     try:
