@@ -10376,8 +10376,14 @@ class JwtAuth:
         self.required = ['exp'] if config['auth_jwt_require_exp'] else []
         #: The warning filter this install holds (see ``_warn_short_secret``), until ``close``.
         self._filtered: Optional[_HeldFilter] = None
-        self._load_keys(config, log)
-        self._choose_algorithms(config, log)
+        #: The provider's keys (``auth_jwt_jwks_url``); None: no JWKS.
+        self.jwks: Optional[_Jwks] = None
+        try:
+            self._load_keys(config, log)
+            self._choose_algorithms(config, log)
+        except BaseException:  # (an install refused here, as for want of cryptography, keeps no filter of PyJWT's)
+            self.close()
+            raise
 
     def _load_keys(self, config: Config, log: RequestLog) -> None:
         """Take the keys that check signatures: the shared secret, the public key, the provider's JWKS."""
@@ -10386,9 +10392,9 @@ class JwtAuth:
         self.public_key: Any = None
         if config['auth_jwt_public_key']:
             self.public_key = self._public_key(config['auth_jwt_public_key'])
-        self.jwks = (_Jwks(config['auth_jwt_jwks_url'], self.jwt, log, timeout=config['auth_jwt_jwks_timeout'],
-                           min_interval=config['auth_jwt_jwks_refetch'])
-                     if config['auth_jwt_jwks_url'] else None)
+        if config['auth_jwt_jwks_url']:
+            self.jwks = _Jwks(config['auth_jwt_jwks_url'], self.jwt, log, timeout=config['auth_jwt_jwks_timeout'],
+                              min_interval=config['auth_jwt_jwks_refetch'])
 
     def _choose_algorithms(self, config: Config, log: RequestLog) -> None:
         """Take the accepted algorithms (by default those the keys can check), refusing any without a

@@ -411,3 +411,33 @@ def test_a_public_jwks_key_whose_key_ops_name_only_sign_checks_no_token(make_app
     web = client(jwks_app(make_app, jwks_server, entry))
     refused = web.get('/me', headers=bearer(jwks_token(rsa_key, 'RS256')), status=401)
     assert refused.text == 'Authentication failed: the token was signed with an unknown key\n'
+
+
+#: An app that installs canister with a short HMAC secret and a provider's RS256 keys on a machine without the
+#: cryptography package (the install fails, naming the extra), then signs and checks a token of its own.
+SHORT_SECRET_WITHOUT_CRYPTOGRAPHY_APP = '''
+import sys, warnings
+sys.modules['cryptography'] = None  # (not installed: importing it raises ImportError)
+import bottle, canister, jwt
+app = bottle.Bottle()
+app.config.update({'canister.log_path': 'stderr', 'canister.auth_jwt_secret': 'short-key',
+                   'canister.auth_jwt_encoding': 'clear', 'canister.auth_jwt_algorithms': 'HS256,RS256',
+                   'canister.auth_jwt_jwks_url': 'https://127.0.0.1:9/jwks.json'})
+warnings.simplefilter('ignore', canister.CanisterWarning)
+try:
+    app.install(canister.Canister())
+except canister.CanisterError as error:
+    print('refused:', 'cryptography' in str(error))
+with warnings.catch_warnings(record=True) as caught:
+    jwt.encode({'sub': 'own'}, 'short-key', algorithm='HS256')
+print([str(warning.message)[:28] for warning in caught if issubclass(warning.category, jwt.InsecureKeyLengthWarning)])
+'''
+
+
+def test_an_install_refused_for_want_of_cryptography_leaves_pyjwts_short_secret_warning_to_the_app(tmp_path):
+    # (the install held its filter of PyJWT's 9-byte HMAC warning, then failed: the app's own short keys went unwarned)
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    env.pop('PYTHONWARNINGS', None)
+    result = subprocess.run([sys.executable, '-c', SHORT_SECRET_WITHOUT_CRYPTOGRAPHY_APP], capture_output=True,
+                            text=True, env=env, timeout=60, cwd=str(tmp_path))
+    assert result.stdout.splitlines() == ['refused: True', "['The HMAC key is 9 bytes long']"], result.stderr
