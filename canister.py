@@ -3508,9 +3508,9 @@ def _dict_converter(key_type: Any, value_type: Any, digits: bool = False) -> Cal
 
 
 class _ItemRefused(ValueError):
-    """An item of a list of records (``List[Item]``, in a record's field too), or a position of a fixed-length tuple,
-    that did not convert: where it stands, its index (and the indexes inside it, for a list of lists of records),
-    and what was wrong."""
+    """An item of a list of records, tuples or dicts (``List[Item]``, in a record's field too, :func:`_names_items`),
+    or a position of a fixed-length tuple, that did not convert: where it stands, its index (and the indexes inside
+    it, for a list of lists of records), and what was wrong."""
 
     def __init__(self, indexes: Tuple[int, ...], error: ValueError) -> None:
         #: Its index, then those of the lists inside it that hold it (``(0, 1)`` for ``items[0][1]``).
@@ -3524,10 +3524,10 @@ class _ItemRefused(ValueError):
         return name + ''.join('[%d]' % index for index in self.indexes)
 
 
-def _indexed_items(convert: Callable[[Any], Any], values: List[Any], every: bool = True) -> List[Any]:
-    """Each of ``values`` converted, records (or lists of them); one that does not convert is an :class:`_ItemRefused`
-    saying where it stands.  Not ``every``: items holding no record, only fixed-length tuples, one of whose positions
-    failed (an item that failed as a whole is refused as it was)."""
+def _indexed_items(convert: Callable[[Any], Any], values: List[Any]) -> List[Any]:
+    """Each of ``values`` converted, records, tuples or dicts (or lists of them, :func:`_names_items`); one that does
+    not convert, as a whole (a tuple of another length) or inside, is an :class:`_ItemRefused` saying where it
+    stands."""
     items = []
     for index, value in enumerate(values):
         try:
@@ -3535,10 +3535,15 @@ def _indexed_items(convert: Callable[[Any], Any], values: List[Any], every: bool
         except _ItemRefused as error:  # (in a list inside the list, or a tuple's position)
             raise _ItemRefused((index,) + error.indexes, error.error) from None
         except ValueError as error:
-            if not every:
-                raise
-            raise _ItemRefused((index,), error) from None
+            raise _ItemRefused((index,), _placed(error)) from None
     return items
+
+
+def _placed(error: ValueError) -> ValueError:
+    """What a value held in something (an item, a position, a field, a member) raised, as the 400 says it after where
+    the value stands: a container that is no JSON array (of the right length) must *be* one there
+    (:class:`_NotAnArray`), not hold them."""
+    return _NotAnArray(error.alone) if isinstance(error, _NotAnArray) else error
 
 
 def _refusal_within(error: ValueError, text: str, name: str, secret: bool, container: Any = None) -> ValueError:
@@ -3549,31 +3554,31 @@ def _refusal_within(error: ValueError, text: str, name: str, secret: bool, conta
     holding the value of a secret-looking member of ``container``, the value sent for what holds it, too."""
     if isinstance(error, _ItemRefused):
         text, error = '%s(at %s) ' % (text, error.where(name)), error.error
+    error = _placed(error)
     if isinstance(error, _InvalidModel):
         return error.within(text + error.problem, secret, container)
     return ValueError(text + str(error))
 
 
-def _holds_record(kind: Any) -> bool:
-    """True for a record (a dataclass, ...), and for a container of records at any depth (``List[List[Item]]``), a
-    fixed-length tuple's list of them too (``List[Tuple[List[Item], int]]``)."""
+def _names_items(kind: Any) -> bool:
+    """True for the items a 400 names by their index in a list (``items[1]``), whether one failed as a whole or
+    inside: a record (a dataclass, ...), a fixed-length tuple (``pairs[1]``, a position in it ``pairs[1][0]``), a
+    ``Dict`` (``rows[1]``, then its member), and a list of them at any depth (``List[List[Item]]``)."""
     kind = _unwrap_optional(_beneath_newtype(kind))[0]
     item, container, fixed = _unwrap_many(kind)
     if container is None:
-        return _is_record(kind)
-    return _holds_record(item) if fixed is None else any(map(_holds_record, fixed))
-
-
-def _holds_positions(kind: Any) -> bool:
-    """True for a fixed-length tuple, and for a list of them at any depth (``List[List[Tuple[int, str]]]``): a 400
-    names the position that failed (``pairs[1][0]``)."""
-    item, container, fixed = _unwrap_many(_unwrap_optional(_beneath_newtype(kind))[0])
-    return container is not None and (fixed is not None or _holds_positions(item))
+        return _is_record(kind) or (typing.get_origin(kind) or kind) in _DICTS
+    return fixed is not None or _names_items(item)
 
 
 class _NotAnArray(ValueError):
     """A value of a container inside a container that is no JSON array (of the right length): repeating
     the name in the query, which gives more texts, would not help."""
+
+    def __init__(self, problem: str, alone: str = '') -> None:
+        super().__init__(problem)
+        #: The 400's words after where the value stands (``(at pairs[1])``, ``its field 'corner'``): what it must be.
+        self.alone = alone or problem
 
 
 def _nested_converter(kind: Any, from_json: bool, digits: bool = False) -> Callable[[Any], Any]:
@@ -3584,20 +3589,23 @@ def _nested_converter(kind: Any, from_json: bool, digits: bool = False) -> Calla
     convert = _converter(item, from_json, digits)
     positions = _position_converters(fixed, from_json, digits)
     problem = 'must hold JSON arrays, each a %s' % _type_name(kind)
-    indexed = _holds_record(item)  # (a 400 names the record that failed: items[1])
-    positioned = _holds_positions(item)  # (or the position of a tuple in it: pairs[1][0])
+    # (where it stands: a JSON array of that many values, or of what the list holds)
+    alone = 'must be a JSON array ' + ('of %d value%s (%s)' % (
+        len(fixed), '' if len(fixed) == 1 else 's', ', '.join(map(_type_name, fixed))) if fixed is not None
+        else '(a %s)' % _type_name(kind))
+    indexed = _names_items(item)  # (a 400 names the item that failed: items[1], pairs[1], pairs[1][0])
 
     def nested(value: Any) -> Any:
         if not isinstance(value, list):
-            raise _NotAnArray(problem)
+            raise _NotAnArray(problem, alone)
         if positions is not None:
             if len(value) != len(positions):
-                raise _NotAnArray('%s (%s)' % (problem, _count_problem(fixed)))
+                raise _NotAnArray('%s (%s)' % (problem, _count_problem(fixed)), alone)
             return _positioned(positions, value)
         if convert is None:
             items = list(value)
-        elif indexed or positioned:
-            items = _indexed_items(convert, value, indexed)
+        elif indexed:
+            items = _indexed_items(convert, value)
         else:
             items = [convert(each) for each in value]
         try:
@@ -3624,7 +3632,7 @@ def _positioned(positions: Tuple[Optional[Callable[[Any], Any]], ...], values: L
         except _ItemRefused as error:
             raise _ItemRefused((position,) + error.indexes, error.error) from None
         except ValueError as error:
-            raise _ItemRefused((position,), error) from None
+            raise _ItemRefused((position,), _placed(error)) from None
     return tuple(converted)
 
 
@@ -3654,7 +3662,7 @@ class _Param:
     #: A route may have many parameters, each read on every request: no instance dict.
     __slots__ = ('name', 'convert', 'many', 'required', 'optional', 'is_file', 'plain', 'wire_name', 'exact',
                  'none_if_absent', 'container', 'positions', 'count_problem', 'json_convert', 'json_positions',
-                 'empty_text', 'record', 'records', 'refused_whole', 'names_itself', 'digits_convert', 'digits_positions')
+                 'empty_text', 'record', 'records', 'names_itself', 'digits_convert', 'digits_positions')
 
     def __init__(self, parameter: inspect.Parameter, annotation: Any) -> None:
         """Raises :class:`_Unconvertible` for an annotation canister cannot convert to."""
@@ -3697,11 +3705,9 @@ class _Param:
 
     def _set_record_kind(self, kind: Any, container: Any) -> None:
         """Set what a record (``kind``), or a ``container`` of them, changes in binding and in the 400."""
-        #: A list (or other container) of records: a 400 for one of them names it by its index, ``items[2]``; or of
-        #: fixed-length tuples, where a 400 for a position names the tuple's index and the position, ``pairs[1][0]``.
-        self.records = container is not None and (_holds_record(kind) or _holds_positions(kind))
-        #: Of records: one that failed as a whole is named by its index too (a tuple of another length is not).
-        self.refused_whole = self.records and _holds_record(kind)
+        #: A list (or other container) of records, fixed-length tuples or dicts (:func:`_names_items`): a 400 for one of
+        #: them names it by its index, ``items[2]``, and a position of a tuple after it, ``pairs[1][0]``.
+        self.records = container is not None and _names_items(kind)
         #: A record with a field named as the parameter (``item: Item`` whose ``Item`` has a field ``item``): as the
         #: handler's lone parameter it is always built from the whole JSON body, whose member ``item`` is that field.
         self.names_itself = self.record and self.name in _record_names(kind)
@@ -4207,7 +4213,7 @@ def _items_of(param: _Param, values: List[Any], convert: Optional[Callable[[Any]
     if not param.records or convert is None:
         return [convert(value) for value in values] if convert else list(values)
     try:
-        return _indexed_items(convert, values, param.refused_whole)
+        return _indexed_items(convert, values)
     except _ItemRefused as error:
         raise _refusal_within(error, '', param.name, False, values) from None
 

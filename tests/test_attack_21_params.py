@@ -107,11 +107,11 @@ def test_a_secret_member_inside_a_list_of_lists_is_masked_in_the_400_and_the_log
     assert 'hunter2-in-a-row' not in body and 'hunter2-in-a-row' not in read_log(log_dir)
 
 
-def test_a_tuple_inside_a_list_of_another_length_is_a_400_naming_the_count(nested_server):
+def test_a_tuple_inside_a_list_of_another_length_is_a_400_naming_its_index_and_the_count(nested_server):
     server, _ = nested_server
     status, body = answer(server, '/pairs', {'pairs': [[1, 'a', 3]]})
     assert status == 400, body
-    assert 'each a Tuple[int, str] (must have 2 values (int, str))' in body
+    assert "parameter 'pairs' (at pairs[0]) must be a JSON array of 2 values (int, str)" in body
     status, body = answer(server, '/pairs', {'pairs': [['1', 'a'], [2, 'b']]})
     assert (status, json.loads(body)) == (200, {'pairs': [[1, 'a'], [2, 'b']]})
 
