@@ -553,6 +553,43 @@ def at_once(calls: List[Callable[[], Any]], timeout: float = 60) -> List[Any]:
     return results
 
 
+def in_background(call: Callable[[], Any]) -> Callable[..., Any]:
+    """Start ``call()`` in a thread of its own; a function that waits for it (``timeout`` seconds at most) and
+    gives what it returned, or raises what it raised: a failed assertion in the thread fails the test, in the
+    test's own thread (a thread's exception nobody collects is only a warning)."""
+    outcome: Dict[str, Any] = {}
+
+    def run() -> None:
+        try:
+            outcome['result'] = call()
+        except BaseException as error:  # raised again in the test's thread
+            outcome['error'] = error
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+
+    def result(timeout: float = 30) -> Any:
+        thread.join(timeout)
+        assert not thread.is_alive(), 'the call in the background is still running after %ss' % timeout
+        if 'error' in outcome:
+            raise outcome['error']
+        return outcome['result']
+
+    return result
+
+
+def assert_keys_unavailable(response: Any, calls: Optional[List[Any]] = None, retry_after: str = '1') -> None:
+    """A 503 saying that the token could not be checked, the JWKS being out of reach (no challenge: the
+    token is not refused), with ``Retry-After``; the handler not called."""
+    assert response.status_int == 503, response
+    assert response.text == ('Service unavailable: the token could not be checked, as the signing keys of its issuer '
+                             '(the JWKS) cannot be fetched now; retry shortly\n')
+    assert response.headers['Retry-After'] == retry_after
+    assert 'WWW-Authenticate' not in response.headers
+    if calls is not None:
+        assert calls == []
+
+
 def in_child(work: Any) -> int:
     """Fork; the child runs ``work()`` and exits 0 if it returned True (else 1, 2 if it raised); its pid."""
     pid = os.fork()

@@ -16,7 +16,8 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, rsa
 
 import canister
 from canister import session
-from helpers import b64url, basic, bearer, claims, client, hand_made_token, hs256_signer, jwk, read_log, signed_token
+from helpers import (assert_keys_unavailable, b64url, basic, bearer, claims, client, hand_made_token, hs256_signer, jwk,
+                     read_log, signed_token)
 from servers import Client, free_port, wait_until
 
 SECRET = 'k9Qv2Lr7Zt4Wm8Xc1Bn5Hs3Jd6Fg0Pa-Tq7Ye2Ui9Oo4Kl1Mz8Nx5Cv3Bb6Vn0Q'  # 64 bytes
@@ -57,18 +58,6 @@ def assert_invalid_token(response, calls=None):
     if calls is not None:
         assert calls == []
     return match.group(1)
-
-
-def assert_keys_unavailable(response, calls=None, retry_after='1'):
-    """A 503 saying that the token could not be checked, the JWKS being out of reach (no challenge: the
-    token is not refused), with ``Retry-After``; the handler not called."""
-    assert response.status_int == 503, response
-    assert response.text == ('Service unavailable: the token could not be checked, as the signing keys of its issuer '
-                             '(the JWKS) cannot be fetched now; retry shortly\n')
-    assert response.headers['Retry-After'] == retry_after
-    assert 'WWW-Authenticate' not in response.headers
-    if calls is not None:
-        assert calls == []
 
 
 def refusal_of(make_app, token, **overrides):

@@ -41,10 +41,11 @@ def _plugin(app: bottle.Bottle) -> canister.Canister:
 # Writing a store ##########################################################################################
 
 class FourMethodSubclass(canister.SessionStore):
-    """A ``canister.SessionStore`` written for the four required methods alone."""
+    """A ``canister.SessionStore`` written for the four required methods alone, over ``inner`` (a DictStore if not
+    given)."""
 
-    def __init__(self) -> None:
-        self.inner = DictStore()
+    def __init__(self, inner: Optional[DictStore] = None) -> None:
+        self.inner = DictStore() if inner is None else inner
 
     def load(self, sid: str) -> Optional[str]:
         return self.inner.load(sid)
@@ -215,23 +216,11 @@ def test_a_store_whose_delete_raises_after_the_handler_answers_the_plain_500_and
     assert browser.request('GET', '/').status == 200   # the next request is served
 
 
-class TidyingNothing(canister.SessionStore):
+class TidyingNothing(FourMethodSubclass):
     """``canister.SessionStore``'s ``tidy`` (removes nothing), with an atomic update of its own."""
 
     def __init__(self) -> None:
-        self.inner = AtomicDictStore()
-
-    def load(self, sid: str) -> Optional[str]:
-        return self.inner.load(sid)
-
-    def save(self, sid: str, record: str, ttl: float) -> None:
-        self.inner.save(sid, record, ttl)
-
-    def touch(self, sid: str, ttl: float) -> None:
-        self.inner.touch(sid, ttl)
-
-    def delete(self, sid: str) -> bool:
-        return self.inner.delete(sid)
+        super().__init__(AtomicDictStore())
 
     def update(self, sid: str, expected: str, record: str, ttl: float) -> Tuple[bool, Optional[str]]:
         return self.inner.update(sid, expected, record, ttl)

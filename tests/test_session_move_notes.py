@@ -18,7 +18,7 @@ import redis
 
 import canister
 from canister import session
-from helpers import read_log, warning_lines
+from helpers import in_background, read_log, warning_lines
 from servers import RedisServer, wait_until
 from session_kit import (Answer, Browser, expires_cookie, gated_app, held_between_the_moves_steps, hold_request,
                          logged_in, plugin_of, wait_at_gate)
@@ -50,16 +50,12 @@ def _moving(browser: Browser, arrived: threading.Event, release: threading.Event
             path: str = '/regenerate') -> Callable[[], Answer]:
     """Start ``browser``'s ``path`` (a move), wait until the store holds it between the move's two steps; the
     ``finish()`` that lets it go on and gives its answer."""
-    answers = {}
-    moving = threading.Thread(target=lambda: answers.setdefault('moved', browser.get(path)), daemon=True)
-    moving.start()
+    moved = in_background(lambda: browser.get(path))
     assert arrived.wait(10), 'the move never reached its second step'
 
     def finish() -> Answer:
         release.set()
-        moving.join(10)
-        assert not moving.is_alive()
-        return answers['moved']
+        return moved(10)
 
     return finish
 
@@ -438,10 +434,11 @@ def test_a_move_that_kept_losing_to_other_requests_reports_that_when_the_store_g
     assert [line for line in warning_lines(log_dir) if refused[0][:6] + '... could not be removed' in line]
 
 
-def _a_request_on_the_old_id_during_a_move(make_app, serve, store_url, path):
+@pytest.mark.parametrize('path', ['/remember?seconds=600', '/login?name=alice'], ids=['remember', 'same-user-again'])
+def test_remember_or_the_same_user_set_again_on_the_old_id_while_the_session_moves_leaves_it_listed_once(
+        make_app, serve, store_url, path):
     """alice on the tablet and the laptop, whose regenerate is held between the move's two steps while another
-    request of the laptop's old cookie runs ``path`` (answered 200).  The app, the tablet, the laptop and
-    ``finish()`` (the move goes on, its answer)."""
+    request of the laptop's old cookie runs ``path`` (answered 200): ``remember()``, or the same user set again."""
     store = canister.open_store(store_url)
     arrived, release = held_between_the_moves_steps(store)
     app, origin = _app_on(make_app, serve, store)
@@ -450,24 +447,6 @@ def _a_request_on_the_old_id_during_a_move(make_app, serve, store_url, path):
     old = laptop.sid
     finish = _moving(laptop, arrived, release)
     assert Browser(origin, old, follow=False).get(path).status == 200
-    return app, tablet, laptop, finish
-
-
-def test_remember_on_the_old_id_while_the_session_moves_leaves_it_listed_once(make_app, serve, store_url):
-    app, tablet, laptop, finish = _a_request_on_the_old_id_during_a_move(make_app, serve, store_url,
-                                                                         '/remember?seconds=600')
-
-    during = plugin_of(app).sessions_of('alice')
-    assert finish().new_sid
-
-    assert len(during) == 2 and len(plugin_of(app).sessions_of('alice')) == 2
-    assert laptop.read() == ['alice', {'cart': '1'}] and tablet.read()[0] == 'alice'
-
-
-def test_the_same_user_set_again_on_the_old_id_while_the_session_moves_leaves_it_listed_once(
-        make_app, serve, store_url):
-    app, tablet, laptop, finish = _a_request_on_the_old_id_during_a_move(make_app, serve, store_url,
-                                                                         '/login?name=alice')
 
     during = plugin_of(app).sessions_of('alice')
     assert finish().new_sid

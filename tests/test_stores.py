@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 import canister
 from canister import session
-from helpers import client, cookie_value, cookieless_client, read_log, sqlite_url, with_cookie
+from helpers import at_once, client, cookie_value, cookieless_client, read_log, sqlite_url, with_cookie
 from servers import RedisServer, wait_until
 from session_kit import plugin_of
 
@@ -186,11 +186,7 @@ def test_sqlite_sessions_stay_separate_under_concurrent_threads(make_app, tmp_pa
                 problems.append(answer)
                 return
 
-    threads = [threading.Thread(target=worker, args=(i,)) for i in range(8)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(30)
+    at_once([lambda index=index: worker(index) for index in range(8)], timeout=30)  # (a request that failed fails the test)
     assert problems == []
 
 

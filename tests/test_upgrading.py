@@ -17,8 +17,8 @@ import pytest
 
 import canister
 from canister import session
-from helpers import (ROOT, LogCollector, SQLiteInjector, app_with_ini, banner_setting, bearer, client, described, read_log,
-                     signed_token)
+from helpers import (ROOT, LogCollector, SQLiteInjector, app_with_ini, banner_setting, bearer, client, described,
+                     in_background, read_log, signed_token)
 from session_kit import plugin_of
 
 import test_claims_upgrading as claims
@@ -340,23 +340,22 @@ def test_concurrent_requests_keep_each_change_and_a_logout_sticks(app_1x):
     cookie = {'Cookie': 'session_id=' + web.cookies['session_id']}
 
     def held(path):
-        thread = threading.Thread(target=lambda: client(app).get(path, headers=cookie))
-        thread.start()
+        answer = in_background(lambda: client(app).get(path, headers=cookie))
         assert loaded.wait(10)
-        return thread
+        return answer
 
-    thread = held('/set/slow')
+    slow = held('/set/slow')
     client(app).get('/set/fast', headers=cookie)
     release.set()
-    thread.join()
+    assert slow().text == 'ok'
     assert client(app).get('/keys', headers=cookie).text == 'fast first slow'
 
     loaded.clear()
     release.clear()
-    thread = held('/set/slow')
+    slow = held('/set/slow')
     client(app).get('/logout', headers=cookie)
     release.set()
-    thread.join()
+    assert slow().text == 'ok'
     assert client(app).get('/keys', headers=cookie).text == ''
 
 
