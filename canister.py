@@ -8282,10 +8282,9 @@ class SessionState:
             return self._move_and_cap(sid, record, ttl)
         if not self.exists:
             key = _user_key(self._record_user())
-            if key is None:
-                manager.create(sid, record, ttl, None)
-            else:  # a login without a session
-                return self._logged_in(sid, key, record, self._create_login(sid, record, ttl, key))
+            overtaken = self._create_new(sid, record, ttl, key)
+            if key is not None:  # a login without a session
+                return self._logged_in(sid, key, record, overtaken)
         elif not manager.update(sid, self.snapshot, record, ttl)[0]:  # changed meanwhile, or ended
             return self._update()
         return record
@@ -8305,7 +8304,7 @@ class SessionState:
 
     def _logged_in(self, sid: str, key: str, stored: str, overtaken: bool) -> str:
         """After a login of the person ``key`` stored the session ``sid`` as ``stored``: ``_ENDING`` if
-        ``end_sessions`` overtook it (``_create_login``), else ``stored``, once the person's sessions
+        ``end_sessions`` overtook it (``_create_new``), else ``stored``, once the person's sessions
         are capped.  The login is complete by then: a store that fails while capping leaves the cap to
         the person's next login (logged), and the answer still gives the browser its new cookie."""
         manager = self.manager
@@ -8324,16 +8323,17 @@ class SessionState:
                                   sid[:6], exc_info=True)
         return stored
 
-    def _create_login(self, sid: str, record: str, ttl: float, key: str) -> bool:
-        """Store a login of the person ``key`` into a new session, ``record`` under its new id ``sid``, listed
-        under ``key``; then ``_ended_while_logging_in``.  When the store fails at either step, ``sid`` is removed
-        first (``_drop_new_id``), which the store may have written all the same (a Redis connection cut after
-        the command ran), so that the 503 leaves no session behind that no cookie names."""
+    def _create_new(self, sid: str, record: str, ttl: float, key: Optional[str]) -> bool:
+        """Store a new session, ``record`` under its new id ``sid``, listed under ``key`` if it is a person's;
+        for a login, then ``_ended_while_logging_in`` (whose answer this is).  When the store fails at either
+        step, ``sid`` is removed first (``_drop_new_id``), which the store may have written all the same (a Redis
+        connection cut after the command ran), so that the 503 leaves no session behind that no cookie names:
+        a person's would be listed and counted, an anonymous one would take room in the store until it expired."""
         manager = self.manager
         assert manager is not None
         try:
             manager.create(sid, record, ttl, key)
-            return bool(self.login_at) and self._ended_while_logging_in(sid, key)
+            return key is not None and bool(self.login_at) and self._ended_while_logging_in(sid, key)
         except Exception:
             self._drop_new_id(sid)
             raise

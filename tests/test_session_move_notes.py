@@ -5,7 +5,7 @@ request saving into the old id, ``end_other_sessions`` of the same session, a mo
 stored.  On each store canister ships, with real HTTP; the store holds the move between its two steps (its
 ``update`` of the old id to the marker waits) while the other requests run.  A move whose store ran the
 write of the new id but lost its answer is staged on a real Redis with a replica (a connection cut while its
-WAIT blocks).
+WAIT blocks), and so is a new anonymous session's.
 """
 from __future__ import annotations
 
@@ -402,6 +402,23 @@ def test_a_login_without_a_session_whose_store_wrote_it_but_lost_the_answer_leav
     assert tablet.read()[0] == 'alice' and phone.read() == [None, {}]
     assert [entry['current'] for entry in plugin_of(app).sessions_of('alice')] == [False]
     assert plugin_of(app).end_sessions('alice') == 1
+    assert not [line for line in warning_lines(log_dir) if 'could not be removed' in line]
+
+
+def test_a_new_anonymous_session_whose_store_wrote_it_but_lost_the_answer_is_removed(
+        log_dir, new_ids_answer_lost):
+    """A browser with no cookie puts a cart in a new anonymous session; Redis ran the command storing it, then
+    its connection was cut before the answer came: the request answers 503 without a cookie, and that session,
+    which no cookie holds, is removed rather than left taking room in the store until it expires."""
+    store, _, origin, armed, cut = new_ids_answer_lost
+    browser = Browser(origin)
+    armed.set()
+
+    failed = browser.get('/set?key=cart&value=3')
+
+    assert failed.status == 503 and failed.set_cookies == [] and browser.sid is None, failed
+    assert cut[1:] == ['killed'] and store.load(cut[0]) is None, cut
+    assert browser.get('/set?key=cart&value=3').status == 200 and browser.read() == [None, {'cart': '3'}]
     assert not [line for line in warning_lines(log_dir) if 'could not be removed' in line]
 
 
