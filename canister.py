@@ -5017,6 +5017,21 @@ def _marker(record: Any) -> Optional[str]:
     return record[1:-1]
 
 
+def _noting_move(record: Any, user_key: str, sid: str) -> Optional[Tuple[str, _Record]]:
+    """The session record ``record`` of the person ``user_key`` noting a move to the new id ``sid`` (``_MOVING``),
+    and what it holds; None if it is no session record (nothing, a marker, corrupt) or another person's."""
+    if record is None:
+        return None
+    try:
+        stored = _read_record(record)
+    except ValueError:
+        return None
+    if _user_key(stored.user) != user_key:
+        return None
+    return _encode_record(stored.data, _record_tail(stored.user, stored.created_ms, stored.user_expires,
+                                                    stored.lifetime, stored.line, sid)), stored
+
+
 def _moved_to(record: Any) -> Optional[str]:
     """The id a moved marker names ('' for the form without one); None if ``record`` is no moved marker."""
     text = _marker(record)
@@ -8288,10 +8303,9 @@ class SessionState:
             return self._move_and_cap(sid, record, ttl)
         if not self.exists:
             key = _user_key(self._record_user())
-            if key is None:
-                manager.create(sid, record, ttl, None)
-            else:  # a login without a session
-                return self._logged_in(sid, key, record, self._create_login(sid, record, ttl, key))
+            overtaken = self._create_new(sid, record, ttl, key)
+            if key is not None:  # a login without a session
+                return self._logged_in(sid, key, record, overtaken)
         elif not manager.update(sid, self.snapshot, record, ttl)[0]:  # changed meanwhile, or ended
             return self._update()
         return record
@@ -8311,7 +8325,7 @@ class SessionState:
 
     def _logged_in(self, sid: str, key: str, stored: str, overtaken: bool) -> str:
         """After a login of the person ``key`` stored the session ``sid`` as ``stored``: ``_ENDING`` if
-        ``end_sessions`` overtook it (``_create_login``), else ``stored``, once the person's sessions
+        ``end_sessions`` overtook it (``_create_new``), else ``stored``, once the person's sessions
         are capped.  The login is complete by then: a store that fails while capping leaves the cap to
         the person's next login (logged), and the answer still gives the browser its new cookie."""
         manager = self.manager
@@ -8330,16 +8344,17 @@ class SessionState:
                                   sid[:6], exc_info=True)
         return stored
 
-    def _create_login(self, sid: str, record: str, ttl: float, key: str) -> bool:
-        """Store a login of the person ``key`` into a new session, ``record`` under its new id ``sid``, listed
-        under ``key``; then ``_ended_while_logging_in``.  When the store fails at either step, ``sid`` is removed
-        first (``_drop_new_id``), which the store may have written all the same (a Redis connection cut after
-        the command ran), so that the 503 leaves no session behind that no cookie names."""
+    def _create_new(self, sid: str, record: str, ttl: float, key: Optional[str]) -> bool:
+        """Store a new session, ``record`` under its new id ``sid``, listed under ``key`` if it is a person's;
+        for a login, then ``_ended_while_logging_in`` (whose answer this is).  When the store fails at either
+        step, ``sid`` is removed first (``_drop_new_id``), which the store may have written all the same (a Redis
+        connection cut after the command ran), so that the 503 leaves no session behind that no cookie names:
+        a person's would be listed and counted, an anonymous one would take room in the store until it expired."""
         manager = self.manager
         assert manager is not None
         try:
             manager.create(sid, record, ttl, key)
-            return bool(self.login_at) and self._ended_while_logging_in(sid, key)
+            return key is not None and bool(self.login_at) and self._ended_while_logging_in(sid, key)
         except Exception:
             self._drop_new_id(sid)
             raise
@@ -8446,19 +8461,27 @@ class SessionState:
         (``_MOVING``), if unchanged.  What the old id holds then, as far as this request knows (as loaded,
         when another request changed it first, or nothing was noted: the second step finds what it is).
         From the moment the new id is listed until the old one is marked, the cap per user of a login on
-        another device and ``sessions_of`` see both ids under the person: the note makes them one session."""
+        another device and ``sessions_of`` see both ids under the person: the note makes them one session.
+        A request that saved into the old id after this one loaded it, just before the note, leaves a record
+        that the note goes into then (once), if it is still the person's session: what is returned is still
+        the record as loaded, noted (not what the old id holds), so that the second step finds that save and
+        merges it into the new id, as it merges any save made while the move runs."""
         manager = self.manager
         assert manager is not None and self.old_sid is not None
         if user_key is None or not manager.notes_ends or user_key != _record_user_key(self.snapshot):
             return self.snapshot  # (nothing counted twice: another person's listing, or a store listing none)
-        try:
-            loaded = _read_record(self.snapshot)
-        except ValueError:
-            return self.snapshot
-        noted = _encode_record(loaded.data, _record_tail(loaded.user, loaded.created_ms, loaded.user_expires,
-                                                         loaded.lifetime, loaded.line, sid))
-        done, _ = manager.update(self.old_sid, self.snapshot, noted, manager.ttl(loaded.lifetime, loaded.created_ms))
-        return noted if done else self.snapshot
+        first: Optional[str] = None
+        current: Optional[str] = self.snapshot
+        for _ in range(2):  # the record as loaded, then as a save into the old id meanwhile left it
+            noted = _noting_move(current, user_key, sid)
+            if noted is None:
+                break
+            text, stored = noted
+            first = first or text
+            done, current = manager.update(self.old_sid, current, text, manager.ttl(stored.lifetime, stored.created_ms))
+            if done:
+                return first
+        return self.snapshot
 
     def _mark_old_id(self, sid: str, record: str, expected: str) -> str:
         """The second step of ``_move_old_id``: the old id's record (``expected``, as this request left it)

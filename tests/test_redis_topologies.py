@@ -610,6 +610,22 @@ def test_session_redis_wait_above_the_replicas_is_a_warning_once_at_the_first_50
     assert len(replica_warnings(log_dir)) == 1
 
 
+def test_a_new_session_that_too_few_replicas_confirmed_answers_503_and_leaves_nothing_on_the_master(
+        make_app, redis_server, log_dir):
+    """The master took the new session's SET, then WAIT found no replica to confirm it: the 503 sends no cookie,
+    and the session it names nowhere is removed from the master, not left there until it expires."""
+    import redis
+    with pytest.warns(canister.CanisterWarning, match='every save answers 503'):
+        app = counter_app(make_app, session_store=redis_server.url, session_redis_wait=1)
+    master = redis.Redis(port=redis_server.port)
+
+    answer = helpers.client(app).get('/', status=503)
+
+    assert 'Set-Cookie' not in answer.headers, answer
+    assert 'the Redis session store saved the session but only 0 of 1 replica(s) confirmed it' in read_log(log_dir)
+    assert master.keys('canister:session:*') == []
+
+
 def redis_cutting_replication_info_once(port):
     """A redis client whose connection is cut once, as its first INFO replication goes out (at install);
     its ``cut`` is false once that happened."""

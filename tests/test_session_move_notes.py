@@ -5,7 +5,7 @@ request saving into the old id, ``end_other_sessions`` of the same session, a mo
 stored.  On each store canister ships, with real HTTP; the store holds the move between its two steps (its
 ``update`` of the old id to the marker waits) while the other requests run.  A move whose store ran the
 write of the new id but lost its answer is staged on a real Redis with a replica (a connection cut while its
-WAIT blocks).
+WAIT blocks), and so is a new anonymous session's.
 """
 from __future__ import annotations
 
@@ -113,6 +113,81 @@ def test_end_sessions_after_a_save_into_the_old_id_of_a_moving_session_counts_it
 
     assert moved.new_sid == '' and laptop.read()[0] is None and tablet.read()[0] is None, moved
     assert plugin_of(app).sessions_of('alice') == []
+
+
+def _held_before_the_moves_note(store: Any) -> Tuple[threading.Event, threading.Event]:
+    """Make ``store`` hold a move just before it writes its note into the old id's record (its first ``update``
+    of a record noting a move): the events ``noting`` (set when the move gets there) and ``go_on``."""
+    update, noting, go_on = store.update, threading.Event(), threading.Event()
+
+    def held_update(sid, expected, record, ttl):
+        if '"moving:' in record and not noting.is_set():
+            noting.set()
+            assert go_on.wait(10), 'the test never let the move note its new id'
+        return update(sid, expected, record, ttl)
+
+    store.update = held_update
+    return noting, go_on
+
+
+def _a_save_into_the_old_id_just_before_the_move_notes_it(make_app, serve, clock, store_url, cap=0):
+    """As ``_a_save_into_the_old_id_during_a_move``, but the held request saves cart=2 into the old id after the
+    laptop's regenerate loaded the session and just before the move writes its note there: the move is then held
+    between its two steps.  The app, its origin, the tablet, the laptop and ``finish()``."""
+    store = canister.open_store(store_url)
+    arrived, release = held_between_the_moves_steps(store)
+    noting, go_on = _held_before_the_moves_note(store)
+    app, origin = _app_on(make_app, serve, store, cap)
+    tablet = logged_in(origin)
+    clock.advance(1)
+    laptop = logged_in(origin, cart='1')
+    clock.advance(5)
+    time.sleep(0.005)  # (Redis times a key's life by its own clock, which the test's clock does not move)
+    saving = hold_request(app, origin, laptop.sid, '/hold-then-set?name=c&key=cart&value=2')
+    answers = {}
+    moving = threading.Thread(target=lambda: answers.setdefault('moved', laptop.get('/regenerate')), daemon=True)
+    moving.start()
+    assert noting.wait(10), 'the move never came to write its note'
+    clock.advance(0.01)
+    assert saving().status == 200
+    go_on.set()
+    assert arrived.wait(10), 'the move never reached its second step'
+
+    def finish() -> Answer:
+        release.set()
+        moving.join(10)
+        assert not moving.is_alive()
+        return answers['moved']
+
+    return app, origin, tablet, laptop, finish
+
+
+def test_a_save_into_the_old_id_just_before_the_move_notes_it_leaves_the_session_listed_once(
+        make_app, serve, clock, store_url):
+    app, _, tablet, laptop, finish = _a_save_into_the_old_id_just_before_the_move_notes_it(
+        make_app, serve, clock, store_url)
+
+    during = plugin_of(app).sessions_of('alice')
+    moved = finish()
+
+    assert moved.status == 200 and moved.new_sid, moved
+    assert len(during) == 2
+    assert laptop.read() == ['alice', {'cart': '2'}] and tablet.read()[0] == 'alice'
+    assert len(plugin_of(app).sessions_of('alice')) == 2
+
+
+def test_a_login_after_a_save_into_the_old_id_just_before_the_move_notes_it_ends_no_device_within_the_cap(
+        make_app, serve, clock, store_url):
+    app, origin, tablet, laptop, finish = _a_save_into_the_old_id_just_before_the_move_notes_it(
+        make_app, serve, clock, store_url, cap=3)
+    phone = Browser(origin)
+
+    assert phone.get('/login?name=alice').status == 200
+    assert finish().new_sid
+
+    assert [browser.read()[0] for browser in (tablet, laptop, phone)] == ['alice'] * 3
+    assert laptop.read()[1] == {'cart': '2'}
+    assert len(plugin_of(app).sessions_of('alice')) == 3
 
 
 def test_end_other_sessions_while_a_copy_of_the_cookie_moves_the_session_ends_the_copys_new_id_too(
@@ -398,6 +473,23 @@ def test_a_login_without_a_session_whose_store_wrote_it_but_lost_the_answer_leav
     assert tablet.read()[0] == 'alice' and phone.read() == [None, {}]
     assert [entry['current'] for entry in plugin_of(app).sessions_of('alice')] == [False]
     assert plugin_of(app).end_sessions('alice') == 1
+    assert not [line for line in warning_lines(log_dir) if 'could not be removed' in line]
+
+
+def test_a_new_anonymous_session_whose_store_wrote_it_but_lost_the_answer_is_removed(
+        log_dir, new_ids_answer_lost):
+    """A browser with no cookie puts a cart in a new anonymous session; Redis ran the command storing it, then
+    its connection was cut before the answer came: the request answers 503 without a cookie, and that session,
+    which no cookie holds, is removed rather than left taking room in the store until it expires."""
+    store, _, origin, armed, cut = new_ids_answer_lost
+    browser = Browser(origin)
+    armed.set()
+
+    failed = browser.get('/set?key=cart&value=3')
+
+    assert failed.status == 503 and failed.set_cookies == [] and browser.sid is None, failed
+    assert cut[1:] == ['killed'] and store.load(cut[0]) is None, cut
+    assert browser.get('/set?key=cart&value=3').status == 200 and browser.read() == [None, {'cart': '3'}]
     assert not [line for line in warning_lines(log_dir) if 'could not be removed' in line]
 
 
