@@ -14900,6 +14900,18 @@ def _arguments(argv: Optional[List[str]]) -> Any:
             _print_error('%s: error: %s' % (self.prog, message))
             sys.exit(2)
 
+        def print_help(self, file: Any = None) -> None:
+            """The help (``--help``) on stdout, as the commands write their results: status 1 and one line on
+            stderr if stdout cannot take it (argparse's own write loses the error, and the status is 0)."""
+            if file is not None:
+                super().print_help(file)
+                return
+            try:
+                _print_out(self.format_help().rstrip('\n'))
+            except _StdoutFailed as failed:
+                _tell_stdout_failed(self.prog, failed.error)
+                sys.exit(1)
+
     parser = Parser(
         prog='python -m canister', description='Canister %s' % __version__,
         epilog='Exit status: 0 when done, 1 when the command could not do it (one line on stderr says why), 2 for '
@@ -15228,6 +15240,16 @@ def _cli_warning_shower(command: str, shown: Callable[..., None]) -> Callable[..
     return show
 
 
+def _tell_stdout_failed(name: str, error: OSError) -> None:
+    """Say in one line on stderr that stdout could not take what the command ``name`` wrote (nothing for a reader
+    gone from a pipe), and drop what is left in stdout's buffer, which would fail again at exit with a traceback."""
+    if sys.stdout is not None:
+        with contextlib.suppress(OSError, ValueError):  # (a stdout with no file descriptor: nothing is left)
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    if not isinstance(error, BrokenPipeError):
+        _print_error('%s: error: cannot write to stdout: %s' % (name, error.strerror or error))
+
+
 def _run_command(command: str, args: Any) -> int:
     """Run ``command``: its exit status, or 1 if stdout could not take its result and 130 if Ctrl-C stopped it,
     each said in one line on stderr (no traceback) but a reader gone from a pipe (``keys | head``)."""
@@ -15237,11 +15259,7 @@ def _run_command(command: str, args: Any) -> int:
             raise _StdoutFailed(OSError(errno.EBADF, _STDOUT_CLOSED))
         return _COMMANDS[command](args)
     except _StdoutFailed as failed:
-        if sys.stdout is not None:  # what is left in its buffer would fail again at exit, with a traceback
-            with contextlib.suppress(OSError, ValueError):  # (a stdout with no file descriptor: nothing is left)
-                os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        if not isinstance(failed.error, BrokenPipeError):
-            _print_error('%s: error: cannot write to stdout: %s' % (name, failed.error.strerror or failed.error))
+        _tell_stdout_failed(name, failed.error)
         return 1
     except KeyboardInterrupt as interrupt:  # (its argument, if any, says what was done by then)
         _end_terminal_line()
