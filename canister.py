@@ -12610,6 +12610,9 @@ class _WithoutBottlesTraceback:
 
 #: The name of the request id's header in a response Bottle made (Bottle writes names in Title-Case).
 _REQUEST_ID_HEADER = 'X-Request-Id'
+#: The header Bottle makes of Starlette's ``status_code=`` given to ``HTTPResponse`` or ``HTTPError`` (as Bottle
+#: writes it: it sends a keyword it does not know as a header).
+_STATUS_CODE_HEADER = 'Status-Code'
 
 #: The code of the wrapper that Bottle's JSON plugin puts around every route (it turns a returned dict into
 #: JSON), and the folder of the json module its ``dumps`` runs in.
@@ -12693,15 +12696,44 @@ def _sets_a_responses_status_code(error: AttributeError, trace: types.TracebackT
             and named.group(1) in (None, 'LocalResponse', 'BaseResponse', 'HTTPResponse', 'HTTPError'))
 
 
+def _called_attribute(trace: types.TracebackType) -> Optional[str]:
+    """The name of the attribute that the call where ``trace`` stopped called (``request.json()``: json), if the
+    instruction before the call loads it."""
+    loaded = None
+    for instruction in dis.get_instructions(trace.tb_frame.f_code):
+        if instruction.offset == trace.tb_lasti:
+            return loaded
+        if instruction.opname in ('LOAD_ATTR', 'LOAD_METHOD'):
+            loaded = instruction.argval
+        elif instruction.opname not in ('PRECALL', 'CACHE'):  # (3.11 puts PRECALL between the load and the call)
+            loaded = None
+    return None
+
+
+#: What to write instead of Starlette's ``request.json()``: Bottle's is the body's JSON, read already, no method,
+#: so the call raises "'dict' object is not callable" (or NoneType's, without a JSON body).
+_JSON_CALLED = (": Bottle's request.json is a value, the body's JSON (None without a JSON body), not a method "
+                "(Starlette's await request.json()): write bottle.request.json, without the call; or give the handler "
+                "parameters named as the JSON's keys, which canister fills")
+
+
 def _habit_note(error: BaseException) -> str:
     """What to write instead, after the ERROR line of a handler's exception that another framework's habit
-    caused (Starlette's ``request.session``, which Bottle's ``request`` lacks; FastAPI's ``response.status_code =
-    201``, which Bottle's responses only read); else ''."""
+    caused (Starlette's ``request.session``, which Bottle's ``request`` lacks, and ``request.json()``, which Bottle's
+    has as a value; FastAPI's ``response.status_code = 201``, which Bottle's responses only read); else ''."""
     trace = error.__traceback__
     while trace is not None and trace.tb_next is not None:
         trace = trace.tb_next
-    if not isinstance(error, AttributeError) or trace is None:
+    if trace is None:
         return ''
+    if isinstance(error, TypeError) and str(error).endswith("' object is not callable"):
+        return _JSON_CALLED if _called_attribute(trace) == 'json' else ''
+    return _attribute_habit_note(error, trace) if isinstance(error, AttributeError) else ''
+
+
+def _attribute_habit_note(error: AttributeError, trace: types.TracebackType) -> str:
+    """``_habit_note`` of an ``AttributeError`` raised where ``trace`` stopped: Starlette's ``request.session`` and
+    the like, FastAPI's ``response.status_code = 201``; else ''."""
     if trace.tb_frame.f_code.co_filename != bottle.__file__:
         if not _sets_a_responses_status_code(error, trace):
             return ''
@@ -12777,6 +12809,8 @@ class _RequestContext(SessionState):
     started = 0.0
     #: The handler's exception was logged already (by the route wrapper).
     error_logged = False
+    #: The HTTPResponse the handler raised with Starlette's ``status_code=`` was logged already (the route wrapper).
+    status_header_noted = False
     #: The request's ``wsgi.errors`` as canister holds back Bottle's traceback in it, while it logs to a stream.
     held_errors: Optional[_WithoutBottlesTraceback] = None
     #: The response's status code, once it started.
@@ -13050,6 +13084,8 @@ class _RequestContext(SessionState):
         caching and security headers stay."""
         plugin = self.plugin
         present = {name for name, _ in headers}
+        if _STATUS_CODE_HEADER in present and not self.status_header_noted:
+            self._note_status_header(headers)
         if _REQUEST_ID_HEADER in present:
             headers[:] = [header for header in headers if header[0] != _REQUEST_ID_HEADER]
         headers.append(('X-Request-ID', self.request_id))
@@ -13058,6 +13094,24 @@ class _RequestContext(SessionState):
         # the security headers the app did not set (names compared as written: Bottle writes every
         # header name in Title-Case, as canister does)
         headers.extend(header for header in plugin.added[False][self.https] if header[0] not in present)
+
+
+    def _note_status_header(self, headers: Headers) -> None:
+        """Log, once for the route, the ``Status-Code`` header of a response the handler returned (or set up) with
+        Starlette's keyword, ``bottle.HTTPResponse(body, status_code=201)``, which Bottle sends as a header, answering
+        200: what to write instead."""
+        route = self.environ.get('bottle.route')
+        noted = self.plugin.status_header_noted
+        if route in noted:
+            return
+        noted.add(route)
+        code = _escape(next(value for name, value in headers if name == _STATUS_CODE_HEADER))[:20]
+        what = '%s %s' % (route.method, route.rule) if route is not None else self.method
+        self.plugin.log.write(logging.WARNING, "Route %s: the answer has a header Status-Code: %s and the status %d: "
+                              "bottle.HTTPResponse(body, status_code=%s) makes that header, since Bottle sends a "
+                              "keyword it does not know as a header (status_code is Starlette's): write "
+                              'bottle.HTTPResponse(body, status=%s), or set bottle.response.status = %s (said once '
+                              'for this route)', what, code, self.code, code, code, code)
 
 
 def _is_file(body: Any, environ: Mapping[str, Any]) -> bool:
@@ -13283,7 +13337,7 @@ def _status_header_note(response: bottle.HTTPResponse) -> Optional[str]:
     """What to write instead, for an ``HTTPError`` (or ``HTTPResponse``) raised with Starlette's ``status_code=``
     (``HTTPException(status_code=404, detail=...)``), which Bottle takes for a header and answers 500 (200 for an
     ``HTTPResponse``); else None."""
-    header = response.headers.get('Status-Code')
+    header = response.headers.get(_STATUS_CODE_HEADER)
     if header is None:
         return None
     code = _escape(header)[:20]
@@ -13727,6 +13781,8 @@ class Canister:
         self._skipped_routes_warned: typing.Set[bottle.Route] = set()
         #: The plugins that wrap canister's wrapper are yet to be looked at (``_note_outer_plugins``).
         self._outer_plugins_unnoted = True
+        #: The routes whose answer with a ``Status-Code`` header was logged, each once (``_note_status_header``).
+        self.status_header_noted: typing.Set[Any] = set()
 
     # -- install -----------------------------------------------------------
     def _warn_of_lost_keywords(self, replaced: Canister) -> None:
@@ -13992,7 +14048,8 @@ class Canister:
         self.csrf = CsrfGuard(self.cors, trusted) if config['csrf'] else None
         self.early = _EarlyChecks(config, self.log, self.csrf, app.router)
         plain, https = _security_headers(config)
-        security_names = frozenset(name for name, _ in https) | {_REQUEST_ID_HEADER}
+        # (with Status-Code, which no answer has but one made with Starlette's status_code=, logged on that path)
+        security_names = frozenset(name for name, _ in https) | {_REQUEST_ID_HEADER, _STATUS_CODE_HEADER}
         #: The headers canister adds to a response (but the request id), by ``[context.loaded][context.https]``:
         #: the security headers, and those of a response built from a session, which adds the cache headers
         #: (see ``SessionManager.mark_private``).  So one look at the usual response, which has none of them,
@@ -14219,6 +14276,7 @@ class Canister:
             note = _status_header_note(error)
             if note is not None:
                 self.log.write(logging.WARNING, 'Route %s: %s', what, note)
+                context.status_header_noted = True
             return None
         if isinstance(error, StoreUnavailable):
             return self._unavailable_response(error)
@@ -14935,6 +14993,18 @@ def _arguments(argv: Optional[List[str]]) -> Any:
             _print_error('%s: error: %s' % (self.prog, message))
             sys.exit(2)
 
+        def print_help(self, file: Any = None) -> None:
+            """The help (``--help``) on stdout, as the commands write their results: status 1 and one line on
+            stderr if stdout cannot take it (argparse's own write loses the error, and the status is 0)."""
+            if file is not None:
+                super().print_help(file)
+                return
+            try:
+                _print_out(self.format_help().rstrip('\n'))
+            except _StdoutFailed as failed:
+                _tell_stdout_failed(self.prog, failed.error)
+                sys.exit(1)
+
     parser = Parser(
         prog='python -m canister', description='Canister %s' % __version__,
         epilog='Exit status: 0 when done, 1 when the command could not do it (one line on stderr says why), 2 for '
@@ -15263,6 +15333,16 @@ def _cli_warning_shower(command: str, shown: Callable[..., None]) -> Callable[..
     return show
 
 
+def _tell_stdout_failed(name: str, error: OSError) -> None:
+    """Say in one line on stderr that stdout could not take what the command ``name`` wrote (nothing for a reader
+    gone from a pipe), and drop what is left in stdout's buffer, which would fail again at exit with a traceback."""
+    if sys.stdout is not None:
+        with contextlib.suppress(OSError, ValueError):  # (a stdout with no file descriptor: nothing is left)
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    if not isinstance(error, BrokenPipeError):
+        _print_error('%s: error: cannot write to stdout: %s' % (name, error.strerror or error))
+
+
 def _run_command(command: str, args: Any) -> int:
     """Run ``command``: its exit status, or 1 if stdout could not take its result and 130 if Ctrl-C stopped it,
     each said in one line on stderr (no traceback) but a reader gone from a pipe (``keys | head``)."""
@@ -15272,11 +15352,7 @@ def _run_command(command: str, args: Any) -> int:
             raise _StdoutFailed(OSError(errno.EBADF, _STDOUT_CLOSED))
         return _COMMANDS[command](args)
     except _StdoutFailed as failed:
-        if sys.stdout is not None:  # what is left in its buffer would fail again at exit, with a traceback
-            with contextlib.suppress(OSError, ValueError):  # (a stdout with no file descriptor: nothing is left)
-                os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        if not isinstance(failed.error, BrokenPipeError):
-            _print_error('%s: error: cannot write to stdout: %s' % (name, failed.error.strerror or failed.error))
+        _tell_stdout_failed(name, failed.error)
         return 1
     except KeyboardInterrupt as interrupt:  # (its argument, if any, says what was done by then)
         _end_terminal_line()

@@ -353,6 +353,36 @@ def test_a_command_whose_stdout_is_full_says_so_in_one_line_and_fails(tmp_path, 
     assert result.stderr == 'python -m canister %s: error: cannot write to stdout: No space left on device\n' % args[0]
 
 
+@pytest.mark.parametrize('args, prog', [(('--help',), 'python -m canister'),
+                                        (('keys', '--help'), 'python -m canister keys'),
+                                        (('demo', '--help'), 'python -m canister demo')])
+def test_help_whose_stdout_is_full_says_so_in_one_line_and_fails(tmp_path, args, prog):
+    """As the README says: "A command that cannot write its result to stdout, or its `--help`, says so"."""
+    assert 'A command that cannot write its result to stdout, or its `--help`, says so' in (
+        ROOT / 'README.md').read_text(encoding='utf-8')
+    with open('/dev/full', 'wb') as full:
+        result = run_canister_without(-1, *args, stdout=full.fileno(), cwd=tmp_path)
+    assert (result.returncode, result.stderr) == (1, '%s: error: cannot write to stdout: No space left on device\n'
+                                                  % prog)
+
+
+def test_help_with_stdout_closed_says_so_in_one_line_and_fails(tmp_path):
+    result = run_canister_without(1, '--help', cwd=tmp_path)
+    assert result.returncode == 1
+    if bottle.__version__.startswith('0.12'):  # (its import reads sys.stdout.write, before canister runs)
+        assert 'bottle.py' in result.stderr and result.stderr.startswith('Traceback')
+    else:
+        assert result.stderr == ('python -m canister: error: cannot write to stdout: it is closed (>&-): send it to '
+                                 'a file, or to /dev/null\n')
+
+
+def test_help_read_to_its_end_is_argparses_help_with_status_0(tmp_path):
+    result = run_canister_without(-1, 'keys', '--help', cwd=tmp_path)
+    assert (result.returncode, result.stderr) == (0, '')
+    assert result.stdout.startswith('usage: python -m canister keys [-h]\n\nList every config key')
+    assert result.stdout.endswith('show this help message and exit\n')
+
+
 @pytest.mark.parametrize('args', [('hash-password',), ('keys',)])
 def test_a_command_whose_reader_stopped_reading_fails_without_a_word(tmp_path, args):
     read, write = os.pipe()

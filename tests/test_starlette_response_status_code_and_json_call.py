@@ -1,0 +1,145 @@
+"""A newcomer from Starlette (or FastAPI) writes two of its habits in a Bottle handler: a response given its status
+as ``HTTPResponse('created', status_code=201)``, which Bottle sends as a ``Status-Code`` header on a 200, and the
+body read as ``request.json()``, which is a value in Bottle: each is logged with what to write instead."""
+from __future__ import annotations
+
+import json
+
+import bottle
+
+from helpers import read_log, readme_section
+from servers import Client
+
+STATUS_NOTE = ("WARNING  [127.0.0.1-...]   Route POST /api/items: the answer has a header Status-Code: 201 and the "
+               "status 200: bottle.HTTPResponse(body, status_code=201) makes that header, since Bottle sends a keyword "
+               "it does not know as a header (status_code is Starlette's): write bottle.HTTPResponse(body, "
+               "status=201), or set bottle.response.status = 201 (said once for this route)\n")
+
+JSON_NOTE = ("Bottle's request.json is a value, the body's JSON (None without a JSON body), not a method (Starlette's "
+             "await request.json()): write bottle.request.json, without the call; or give the handler parameters "
+             "named as the JSON's keys, which canister fills\n")
+
+
+def items_app(make_app, keyword: str) -> bottle.Bottle:
+    app = make_app(catchall=True)
+
+    @app.post('/api/items')
+    def create():
+        return bottle.HTTPResponse('created', **{keyword: 201})
+
+    return app
+
+
+def test_a_response_returned_with_starlettes_status_code_answers_200_and_is_logged_once_with_bottles_status(
+        make_app, serve, log_dir):
+    browser = Client(serve(items_app(make_app, 'status_code')))
+    for _ in range(2):
+        answer = browser.request('POST', '/api/items')
+        assert (answer.status, answer.headers['Status-Code'], answer.text) == (200, '201', 'created')  # Bottle's
+        assert answer.headers['X-Request-ID']  # canister's headers as on any answer
+        assert answer.headers['X-Content-Type-Options'] == 'nosniff'
+    assert read_log(log_dir).count(STATUS_NOTE) == 1
+
+
+def test_a_response_returned_with_bottles_status_answers_201_and_logs_no_such_line(make_app, serve, log_dir):
+    answer = Client(serve(items_app(make_app, 'status'))).request('POST', '/api/items')
+    assert (answer.status, answer.text) == (201, 'created')
+    assert 'Status-Code' not in answer.headers
+    assert 'status_code' not in read_log(log_dir)
+
+
+def test_each_route_that_returns_starlettes_status_code_is_logged_once(make_app, serve, log_dir):
+    app = items_app(make_app, 'status_code')
+    app.put('/api/items/<name>', callback=lambda name: bottle.HTTPResponse(name, status_code=201))
+    browser = Client(serve(app))
+    for path in ('/api/items/a', '/api/items/b'):
+        assert browser.request('PUT', path).status == 200
+    assert browser.request('POST', '/api/items').status == 200
+    log = read_log(log_dir)
+    assert log.count('the answer has a header Status-Code: 201') == 2
+    assert log.count('Route PUT /api/items/<name>: the answer has a header Status-Code: 201 and the status 200') == 1
+    assert STATUS_NOTE in log
+
+
+def test_a_response_raised_with_starlettes_status_code_is_logged_by_its_raise_alone(make_app, serve, log_dir):
+    app = make_app(catchall=True)
+
+    @app.post('/api/items')
+    def create():
+        raise bottle.HTTPResponse('created', status_code=201)
+
+    answer = Client(serve(app)).request('POST', '/api/items')
+    assert (answer.status, answer.headers['Status-Code']) == (200, '201')
+    log = read_log(log_dir)
+    assert ("Route POST /api/items: HTTPResponse was raised with status_code=201, Starlette's keyword, which Bottle "
+            'sends as a header (Status-Code: 201) and answers 200') in log
+    assert log.count('Status-Code: 201') == 1
+
+
+def json_app(make_app) -> bottle.Bottle:
+    app = make_app(catchall=True)
+
+    @app.post('/api/notes')
+    def add_note():
+        note = bottle.request.json()  # Starlette's await request.json()
+        return {'note': note}
+
+    @app.post('/api/fixed')
+    def fixed():
+        return {'note': bottle.request.json}
+
+    return app
+
+
+def test_starlettes_request_json_called_answers_500_and_the_log_says_to_read_it_without_the_call(
+        make_app, serve, log_dir):
+    browser = Client(serve(json_app(make_app)))
+    with_body = browser.request('POST', '/api/notes', json.dumps({'text': 'hi'}), {'Content-Type': 'application/json'})
+    without_body = browser.request('POST', '/api/notes')
+    assert (with_body.status, without_body.status) == (500, 500)
+    log = read_log(log_dir)
+    assert log.count('ERROR    [127.0.0.1-...]   Unhandled exception in POST /api/notes: ' + JSON_NOTE) == 2
+    assert "TypeError: 'dict' object is not callable" in log  # the traceback still follows
+    assert "TypeError: 'NoneType' object is not callable" in log
+
+
+def test_bottles_request_json_read_as_the_hint_says_is_the_bodys_json(make_app, serve):
+    answer = Client(serve(json_app(make_app))).request('POST', '/api/fixed', json.dumps({'text': 'hi'}),
+                                                        {'Content-Type': 'application/json'})
+    assert (answer.status, answer.json()) == (200, {'note': {'text': 'hi'}})
+
+
+def test_starlettes_request_json_called_in_a_before_request_hook_is_logged_with_the_same_hint(
+        make_app, serve, log_dir):
+    app = make_app(catchall=True)
+
+    @app.hook('before_request')
+    def read_body():
+        bottle.request.note = bottle.request.json()
+
+    app.post('/api/notes', callback=lambda: {'note': bottle.request.note})
+    assert Client(serve(app)).request('POST', '/api/notes', '{}', {'Content-Type': 'application/json'}).status == 500
+    assert ('Unhandled exception (outside the route: a hook of the app, or a route canister does not wrap): '
+            + JSON_NOTE) in read_log(log_dir)
+
+
+def test_another_value_called_that_is_no_function_gets_no_hint(make_app, serve, log_dir):
+    app = make_app(catchall=True)
+    counts = {'notes': 3}
+
+    @app.get('/api/count')
+    def count():
+        return {'n': counts['notes']()}
+
+    assert Client(serve(app)).request('GET', '/api/count').status == 500
+    assert 'ERROR    [127.0.0.1-...]   Unhandled exception in GET /api/count\n' in read_log(log_dir)
+
+
+def test_the_readme_says_what_these_two_habits_answer_and_log():
+    passage = readme_section('## Limits and error answers').split('*Handlers written as in Starlette.*', 1)[1]
+    assert ("Returned rather than raised, `bottle.HTTPResponse('created', status_code=201)` (Starlette's "
+            "`Response(..., status_code=201)`) answers 200 with that header, and a WARNING, once for each route, says "
+            'to write `status=201`.') in passage
+    assert ("Starlette's `request.json()` raises `TypeError: 'dict' object is not callable` (`'NoneType'` without a "
+            "JSON body), Bottle's `request.json` being the body's JSON itself, and the ERROR line says to read "
+            '`bottle.request.json` without the call.') in passage
