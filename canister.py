@@ -431,7 +431,8 @@ class _ForkLocks:
     in the child for good, and the child's first use of its object waits forever.  So a fork waits
     for each such lock, holds it across the fork and lets go of it after, in the parent and in the
     child.  A lock that may be held for long (while something downloads) is not waited for: with
-    ``renew``, each object gets a new one in the child instead.
+    ``renew``, each object gets a new one in the child instead.  ``after`` then runs on each object in the
+    child (to put right what a thread the child lacks left half done).
 
     A section makes one for each kind of object when it is imported; an object registers itself
     in one line once it has its lock (``self._lock``), ``_SOME_LOCKS.add(self)``, and leaves when
@@ -446,13 +447,15 @@ class _ForkLocks:
     """
 
     def __init__(self, first: Optional[Any] = None, before: Optional[Callable[[Any], None]] = None,
-                 renew: bool = False, last: bool = False) -> None:
+                 renew: bool = False, last: bool = False, after: Optional[Callable[[Any], None]] = None) -> None:
         #: A lock of the section taken before the objects' (the one it makes and drops them under).
         self.first = first
         #: Run on each object before a fork, ``first`` held and before the objects' locks are taken.
         self.before = before
         #: True: the objects' locks are not held across a fork, and in the child each gets a new one.
         self.renew = renew
+        #: Run on each object in the child after a fork, once it has its new lock (``renew``).
+        self.after = after
         #: A weak reference to each object -> its lock.  A plain dict, copied in one step at a fork
         #: while other threads may add to it (a WeakSet is iterated step by step).
         self._objects: Dict[weakref.ref[Any], Any] = {}
@@ -487,7 +490,7 @@ class _ForkLocks:
 
     def release(self, in_child: bool) -> None:
         """After a fork, in the parent and in the child: let go of what ``hold`` took; in the child,
-        ``renew`` gives each object a new lock."""
+        ``renew`` gives each object a new lock, then ``after`` runs on it."""
         held, self._held = self._held, []
         for lock in reversed(held):
             lock.release()
@@ -495,6 +498,8 @@ class _ForkLocks:
             for owner in (ref() for ref in self._objects.copy()):
                 if owner is not None:
                     owner._lock = threading.Lock()
+                    if self.after is not None:
+                        self.after(owner)
 
 
 def _hold_locks_before_fork() -> None:
@@ -9949,9 +9954,9 @@ class _WatchedHTTPS(_WatchedConnections, urllib.request.HTTPSHandler):
 
 #: A JWKS key cache's lock is held only while a request looks whether a download is due and starts
 #: it, or a download puts its keys in place, never while one runs: a fork does not wait for it, the
-#: child gets a new one.  A download under way is in a thread the child lacks (there it has ended), and
-#: the child fetches the keys itself when next due.
-_JWKS_LOCKS = _ForkLocks(renew=True)
+#: child gets a new one.  A download under way is in a thread the child lacks: there it counts as failed
+#: at the fork (``_Jwks.forked``), and the child fetches the keys itself when next due.
+_JWKS_LOCKS = _ForkLocks(renew=True, after=lambda jwks: jwks.forked())
 #: What a client is told when its token names a key canister does not hold and the provider's keys cannot be
 #: fetched now: the token may well be good (a key the provider has just rotated in), so no 401 that would
 #: make the client drop it and send its user to log in again.
@@ -10066,6 +10071,8 @@ class _Jwks:
         self._lock = threading.Lock()
         #: The thread of the download under way, if any.
         self._worker: Optional[threading.Thread] = None
+        #: The ``result`` of the last download started: it has ``keys`` or ``error`` once that download ended.
+        self._result: Optional[Dict[str, Any]] = None
         #: Why the last download brought no keys (masked, escaped), None once one did: a token of a key
         #: not held is then no proof of a forgery, and is answered 503, not 401 (``_refuse``).
         self._failure: Optional[str] = None
@@ -10085,6 +10092,15 @@ class _Jwks:
             filters, self._filters = self._filters, None
         for held in (filters or {}).values():
             _release_warning_filter(held)
+
+    def forked(self) -> None:
+        """In a child made by ``os.fork`` (``_JWKS_LOCKS``): a download the parent had under way goes on in the
+        parent's thread only, and brings the child nothing, so it counts as failed at the fork.  Tokens of keys
+        not held get 503 until the next download may start (``min_interval`` after it began), not a 401 for a
+        kid no download of the child's has looked for."""
+        result, self._worker = self._result, None
+        if result is not None and 'keys' not in result and 'error' not in result:
+            self._failure = 'its download was under way when this process was forked, and went on in the parent only'
 
     def key_for(self, kid: Optional[str], algorithm: str) -> Any:
         """The key named ``kid`` for a token of ``algorithm``, the keys downloaded again first when it is unknown;
@@ -10140,8 +10156,8 @@ class _Jwks:
                     or time.monotonic() - self._fetched_at < self.refresh_after):
                 return
             self._fetched_at = time.monotonic()
-            self._worker = threading.Thread(target=self._download, args=({'opened': [], 'unasked': True},),
-                                            name='canister-jwks', daemon=True)
+            self._result = result = {'opened': [], 'unasked': True}
+            self._worker = threading.Thread(target=self._download, args=(result,), name='canister-jwks', daemon=True)
             self._worker.start()
 
     def _lookup(self, kid: Optional[str]) -> Tuple[Any, Optional[str]]:
@@ -10161,6 +10177,7 @@ class _Jwks:
                       and time.monotonic() - self._fetched_at >= self.min_interval)
             if starts:
                 self._fetched_at = time.monotonic()
+                self._result = result
                 worker = self._worker = threading.Thread(target=self._download, args=(result,),
                                                          name='canister-jwks', daemon=True)
                 worker.start()
