@@ -682,28 +682,44 @@ _SHOWN_KEYS = frozenset(('session_cookie',))
 _NAME_BRACKETS = r'(?:\[[0-9]*\]|\])*'
 #: Where a word of the second kind begins: after a character that is no letter or digit, or as a capitalised word.
 _WORD_START = r'(?:[^a-z0-9]|(?-i:(?<=[a-z0-9])(?=[A-Z])))'
-_SECRET_NAME = re.compile(r'(?i)%s|(?:^|%s)(?:%s)%s$|.%s(?:%s)s%s$'
-                          % ('|'.join(_SECRET_WORDS[0]), _WORD_START, '|'.join(_SECRET_WORDS[1]), _NAME_BRACKETS,
-                             _WORD_START, '|'.join(_SECRET_WORDS[2]), _NAME_BRACKETS))
+
+
+def _secret_name_words(end: str) -> Tuple[Tuple[str, ...], Tuple[str, ...], Tuple[str, ...]]:
+    """The words of ``_SECRET_WORDS`` as the rule of a secret name has them: the first ones as they are (anywhere in a
+    name), the second ones and the plurals of the third followed by nothing but brackets (``_NAME_BRACKETS``) and then
+    ``end``.  With the conditions on where a word starts, which ``_SECRET_NAME`` adds, the one place that says what a
+    secret name is: ``_SECRET_NAME`` and the pre-filters in front of it (``_SECRET_STEM``, ``_QUERY_STEM``) are made
+    from it."""
+    return (_SECRET_WORDS[0], tuple(word + _NAME_BRACKETS + end for word in _SECRET_WORDS[1]),
+            tuple(word + 's' + _NAME_BRACKETS + end for word in _SECRET_WORDS[2]))
+
+
+_SECRET_NAME = re.compile(r'(?i){0}|(?:^|{3})(?:{1})|.{3}(?:{2})'.format(
+    *('|'.join(words) for words in _secret_name_words('$')), _WORD_START))
+
+
 def _stem_pattern(end: str) -> str:
-    """The words of ``_SECRET_STEM``, a second one (a third's plural) followed by ``end``, grouped by first letter."""
-    words = sorted(_SECRET_WORDS[0] + tuple(word + _NAME_BRACKETS + end for word in _SECRET_WORDS[1])
-                   + tuple(word + 's' + _NAME_BRACKETS + end for word in _SECRET_WORDS[2]))
+    """The rule of a secret name without its conditions on where a word starts, ``end`` for the end of the name,
+    the words grouped by first letter (``p(?:assw|wd|...)``: fewer branches to try at each character).  A pattern
+    without a condition matches wherever the same one with it does (and more): a stem is never narrower than the rule."""
+    words = sorted(itertools.chain(*_secret_name_words(end)))
     return '|'.join('%s(?:%s)' % (first, '|'.join(word[1:] for word in group))
                     for first, group in itertools.groupby(words, key=lambda word: word[0]))
 
 
-#: A first word appears in the lower-cased text, or a second one (a third's plural) right before ``=`` or the end:
-#: an ASCII name can match ``_SECRET_NAME`` only then, and a query without ``%`` (only ``+``
-#: decodes, to a space, which no word contains) can give a secret-looking name a value only then.
-#: (Searched in ``text.lower()``: an ASCII text lower-cases exactly, and a case-sensitive search
-#: is several times faster than ``(?i)``.  The words are grouped by first letter, ``p(?:assw|wd)``:
-#: fewer branches to try at each character.)
+#: The rule of a secret name, made from the same words (``_stem_pattern``), a name ending at ``=`` or the end of
+#: the text: an ASCII name can match ``_SECRET_NAME`` only where it matches, and a query without ``%`` (only ``+``
+#: decodes, to a space, which no word contains) can give a secret-looking name a value only where ``=`` ends it.
+#: (Searched in ``text.lower()``: an ASCII text lower-cases exactly, as ``(?i)`` reads it, and a case-sensitive
+#: search is several times faster than ``(?i)``.)
 _SECRET_STEM = re.compile(_stem_pattern('(?:=|$)'))
-#: ``_SECRET_STEM`` (a second word before a ``;`` too, ``api_key;x=``, which Bottle's name of a value ends with), an
+#: The same, with ``;`` too for the end of a name (``api_key;x=``, which Bottle's name of a value ends with, as
+#: :func:`_redact_query` splits a query at ``&`` and ``;``: a name before an ``&`` has no value to mask), an
 #: ``@`` or a ``"``: a query without ``%`` can hold a secret only where it matches (a raw ``@`` being a URL's user
-#: information in a value, ``next=https://bob:pw@host/``; a raw ``"`` a JSON member's name, ``cfg={"api_key":...}``,
-#: which ends in no ``=``).  One search, as before the ``@`` was added.
+#: information in a value, ``next=https://bob:pw@host/``, as :func:`_query_value_holds_user_information` looks for
+#: it; a raw ``"`` a JSON member's name, ``cfg={"api_key":...}``, which ends in no ``=``, as
+#: :func:`_query_value_holds_secret_member` does).  One search; tests/test_redaction_fast_path.py checks that
+#: every query the full rule masks gets past it.
 _QUERY_STEM = re.compile(_stem_pattern('(?:[=;]|$)') + '|[@"]')
 #: A URL in a text, to the next space, and the quote before it if any.  Its user information runs
 #: to the last ``@``, so a password holding ``/?#@`` is all of it.
@@ -1488,6 +1504,11 @@ def _redact_query(query: str) -> str:
     user information: ``next=***`` for ``next=https://bob:pw@host/``."""
     if '%' not in query and query.isascii() and _QUERY_STEM.search(query.lower()) is None:
         return query  # no name can decode to a secret one, no value holds a URL's password (see _QUERY_STEM)
+    return _masked_query(query)
+
+
+def _masked_query(query: str) -> str:
+    """:func:`_redact_query` by the full rule, every name decoded and every value looked at (no pre-filter)."""
     parts = []
     for part in query.split('&'):
         start = 0

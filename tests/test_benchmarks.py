@@ -39,6 +39,7 @@ RUNS = {
     'load_concurrent_keys': (['load.py', '--concurrent-keys', '2', '--clients', '2', '--requests', '8',
                               '--setups', 'memory-waitress,sqlite-waitress'], 'resurrected'),
     'form_parts': (['form_parts.py', '--rounds', '1', '--parts', '3000'], 'max_form_parts = 1000:'),
+    'redact_query': (['redact_query.py', '--rounds', '1', '--calls', '10'], 'full/quick'),
     'soak': (['soak.py', '--seconds', '2'], 'summary:'),
     'failover': (['failover.py', '--topology', 'sentinel', '--clients', '2', '--seconds', '1'],
                  'every client back to 200 after'),
