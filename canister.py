@@ -1348,19 +1348,20 @@ _FAMILIAR_NAMES = {
 }
 # Flask's own settings (and Flask-CORS's, Flask-Session's, Flask-WTF's), which a Flask user puts at the top
 # of the config (``app.config['SESSION_COOKIE_SECURE'] = True``), where canister never looks: each is
-# reported with the canister key that does its work.  (SECRET_KEY is not: nothing goes wrong without it.)
-_FLASK_SETTINGS = {
+# reported with the canister key that does its work (None: canister has none, and its ``_FAMILIAR_NAMES`` hint says
+# what does the work instead, TRUSTED_HOSTS's).  (SECRET_KEY is not: nothing goes wrong without it.)
+_FLASK_SETTINGS: Dict[str, Optional[str]] = {
     'session_cookie_name': 'session_cookie', 'session_cookie_secure': 'session_secure',
     'session_cookie_samesite': 'session_samesite', 'session_cookie_partitioned': 'session_partitioned',
     'permanent_session_lifetime': 'session_timeout', 'session_type': 'session_store',
     'session_redis': 'session_store', 'max_content_length': 'max_body_size', 'cors_origins': 'cors',
     'cors_supports_credentials': 'cors_credentials', 'cors_allow_headers': 'cors_headers',
     'cors_expose_headers': 'cors_expose_headers', 'cors_methods': 'cors_methods', 'cors_max_age': 'cors_max_age',
-    'wtf_csrf_enabled': 'csrf',
+    'wtf_csrf_enabled': 'csrf', 'trusted_hosts': None,
 }
 # Django's settings (and django-cors-headers'), which a Django user puts at the top of the config
 # (``app.config.load_module('settings')``), reported as Flask's are; the names both use are "Flask or Django".
-_DJANGO_SETTINGS = {
+_DJANGO_SETTINGS: Dict[str, Optional[str]] = {
     'session_cookie_name': 'session_cookie', 'session_cookie_secure': 'session_secure',
     'session_cookie_samesite': 'session_samesite', 'session_cookie_age': 'session_timeout',
     'session_engine': 'session_store', 'csrf_trusted_origins': 'csrf_trusted_origins',
@@ -1371,9 +1372,10 @@ _DJANGO_SETTINGS = {
     'use_x_forwarded_host': 'trusted_proxies', 'cors_allowed_origins': 'cors', 'cors_allow_all_origins': 'cors',
     'cors_allow_credentials': 'cors_credentials', 'cors_allow_headers': 'cors_headers',
     'cors_allow_methods': 'cors_methods', 'cors_expose_headers': 'cors_expose_headers',
-    'cors_preflight_max_age': 'cors_max_age',
+    'cors_preflight_max_age': 'cors_max_age', 'allowed_hosts': None,
 }
-#: Each other framework's setting at the top of the config: whose it is, and the canister key that does its work.
+#: Each other framework's setting at the top of the config: whose it is, and the canister key that does its work
+#: (None for one that canister has no key for).
 _FRAMEWORK_SETTINGS = {
     **{name: ('Django', key) for name, key in _DJANGO_SETTINGS.items()},
     **{name: ('Flask or Django' if name in _DJANGO_SETTINGS else 'Flask', key) for name, key in _FLASK_SETTINGS.items()},
@@ -1582,11 +1584,15 @@ def _redacted(key: str, value: Any) -> Any:
 
 def _framework_settings_notes(settings: List[Any], given: typing.Set[str]) -> List[str]:
     """What to say of the Flask or Django ``settings`` at the top of the app's config: each with the canister
-    key that does its work, but for a key ``given`` too (then the setting is for another app sharing the config)."""
+    key that does its work, but for a key ``given`` too (then the setting is for another app sharing the config);
+    one canister has no key for (ALLOWED_HOSTS) with what does its work instead, as that name's hint says it."""
     notes = []
     for name in settings:
         framework, key = _FRAMEWORK_SETTINGS[str(name).lower()]
-        if key not in given:
+        if key is None:
+            notes.append('app.config[%r] is a %s setting, which canister does not read (%s)'
+                         % (name, framework, _FAMILIAR_NAMES[str(name).lower()]))
+        elif key not in given:
             notes.append("app.config[%r] is a %s setting, which canister does not read: write canister.%s "
                          "(or Canister(%s=...))" % (name, framework, key, key))
     return notes
@@ -12710,6 +12716,9 @@ _STARLETTE_REQUEST_ATTRIBUTES = {
                     'canister fills from the query',
     'state': "Bottle's request takes an attribute of the app's own as it is (bottle.request.db = ... in a "
              'before_request hook, read in the handler); what lasts beyond the request goes in session.data',
+    'form': "Bottle's is bottle.request.forms, the form's fields read already, without a call: "
+            "bottle.request.forms.getunicode('name'), and bottle.request.files for its files; or give the handler "
+            "parameters named as the fields, which canister fills",
 }
 
 
@@ -12748,24 +12757,34 @@ def _called_attribute(trace: types.TracebackType) -> Optional[str]:
     return None
 
 
-#: What to write instead of Starlette's ``request.json()``: Bottle's is the body's JSON, read already, no method,
-#: so the call raises "'dict' object is not callable" (or NoneType's, without a JSON body).
-_JSON_CALLED = (": Bottle's request.json is a value, the body's JSON (None without a JSON body), not a method "
-                "(Starlette's await request.json()): write bottle.request.json, without the call; or give the handler "
-                "parameters named as the JSON's keys, which canister fills")
+#: What to write instead of Starlette's methods of ``request`` that Bottle's has as values, read already, so that the
+#: call raises "'<type>' object is not callable": ``request.json()`` ('dict', or 'NoneType' without a JSON body),
+#: ``request.body()`` (the body's file), and ``request.forms()`` (a FormsDict), written after its ``form()``.
+_STARLETTE_CALLED = {
+    'json': ": Bottle's request.json is a value, the body's JSON (None without a JSON body), not a method (Starlette's "
+            "await request.json()): write bottle.request.json, without the call; or give the handler parameters "
+            "named as the JSON's keys, which canister fills",
+    'body': ": Bottle's request.body is a value, the body as a file, not a method (Starlette's await request.body()): "
+            'write bottle.request.body.read() for its bytes (bottle.request.json for a JSON body, '
+            'bottle.request.forms for a form)',
+    'forms': ": Bottle's request.forms is a value, the form's fields read already, not a method (Starlette's await "
+             "request.form()): write bottle.request.forms, without the call, bottle.request.forms.getunicode('name') "
+             'for a field; or give the handler parameters named as the fields, which canister fills',
+}
 
 
 def _habit_note(error: BaseException) -> str:
     """What to write instead, after the ERROR line of a handler's exception that another framework's habit
-    caused (Starlette's ``request.session``, which Bottle's ``request`` lacks, and ``request.json()``, which Bottle's
-    has as a value; FastAPI's ``response.status_code = 201``, which Bottle's responses only read); else ''."""
+    caused (Starlette's ``request.session`` or ``request.form``, which Bottle's ``request`` lacks, and
+    ``request.json()`` or ``request.body()``, which Bottle's has as values; FastAPI's ``response.status_code = 201``,
+    which Bottle's responses only read); else ''."""
     trace = error.__traceback__
     while trace is not None and trace.tb_next is not None:
         trace = trace.tb_next
     if trace is None:
         return ''
     if isinstance(error, TypeError) and str(error).endswith("' object is not callable"):
-        return _JSON_CALLED if _called_attribute(trace) == 'json' else ''
+        return _STARLETTE_CALLED.get(_called_attribute(trace) or '', '')
     return _attribute_habit_note(error, trace) if isinstance(error, AttributeError) else ''
 
 
@@ -13139,10 +13158,8 @@ class _RequestContext(SessionState):
         Starlette's keyword, ``bottle.HTTPResponse(body, status_code=201)``, which Bottle sends as a header, answering
         200: what to write instead."""
         route = self.environ.get('bottle.route')
-        noted = self.plugin.status_header_noted
-        if route in noted:
+        if not self.plugin.status_header_unsaid(route):
             return
-        noted.add(route)
         code = _escape(next(value for name, value in headers if name == _STATUS_CODE_HEADER))[:20]
         what = '%s %s' % (route.method, route.rule) if route is not None else self.method
         self.plugin.log.write(logging.WARNING, "Route %s: the answer has a header Status-Code: %s and the status %d: "
@@ -13766,7 +13783,7 @@ class _SkippedRouteCall:
                 _run_guards(self.guards)
             result = typing.cast(Callable[..., Any], self.call)(*args, **kwargs)
         except Exception as error:
-            answer = self.plugin._handler_raised(error, context, what)
+            answer = self.plugin._handler_raised(error, context, self.route)
             if answer is None:
                 raise
             raise answer from None
@@ -13819,7 +13836,8 @@ class Canister:
         self._skipped_routes_warned: typing.Set[bottle.Route] = set()
         #: The plugins that wrap canister's wrapper are yet to be looked at (``_note_outer_plugins``).
         self._outer_plugins_unnoted = True
-        #: The routes whose answer with a ``Status-Code`` header was logged, each once (``_note_status_header``).
+        #: The routes whose answer with a ``Status-Code`` header was logged, each once, raised or returned
+        #: (``status_header_unsaid``).
         self.status_header_noted: typing.Set[Any] = set()
 
     # -- install -----------------------------------------------------------
@@ -14273,7 +14291,7 @@ class Canister:
                 if refusal is not None:
                     log.write(logging.WARNING, 'Bad request: %s', refusal)
                     raise _error_response(400, 'Bad request: %s' % refusal) from None
-                answer = self._handler_raised(error, context, what)
+                answer = self._handler_raised(error, context, route)
                 if answer is None:
                     raise
                 raise answer from None
@@ -14306,14 +14324,25 @@ class Canister:
         get = getattr(overrides, 'get', None)
         return get('keyword', keyword) if callable(get) else keyword
 
-    def _handler_raised(self, error: Exception, context: Any, what: str) -> Optional[bottle.HTTPResponse]:
-        """What a route's call (``what``) that raised ``error`` answers: the 503 of a session store that is down,
-        or None to let ``error`` go on, a response as it is and an exception logged first with its traceback
-        (Bottle answers its 500 and logs nothing)."""
+    def status_header_unsaid(self, route: Any) -> bool:
+        """True the first time it is asked for ``route``: whose answer with Starlette's ``status_code=`` (a
+        ``Status-Code`` header), raised or returned, is to be logged then, once for the route."""
+        if route in self.status_header_noted:
+            return False
+        self.status_header_noted.add(route)
+        return True
+
+    def _handler_raised(self, error: Exception, context: Any, route: bottle.Route) -> Optional[bottle.HTTPResponse]:
+        """What a call of ``route`` that raised ``error`` answers: the 503 of a session store that is down,
+        or None to let ``error`` go on, a response as it is (one raised with Starlette's ``status_code=`` logged
+        once for the route) and an exception logged first with its traceback (Bottle answers its 500 and logs
+        nothing)."""
+        what = '%s %s' % (route.method, route.rule)
         if isinstance(error, bottle.HTTPResponse):
             note = _status_header_note(error)
             if note is not None:
-                self.log.write(logging.WARNING, 'Route %s: %s', what, note)
+                if self.status_header_unsaid(route):
+                    self.log.write(logging.WARNING, 'Route %s: %s (said once for this route)', what, note)
                 context.status_header_noted = True
             return None
         if isinstance(error, StoreUnavailable):

@@ -213,7 +213,7 @@ def test_each_warning_the_configuration_section_quotes_is_what_the_install_says_
 def test_the_configuration_section_quotes_the_messages_tried_above():
     assert len(_quoted_messages(r"canister\.[a-z_]+ = '")) == 3
     assert len(_quoted_messages(r'canister\.[a-z_]+ has no value')) == 1
-    assert len(_quoted_messages(r'unknown config key ') + _quoted_messages(r"app\.config\['[A-Z_]+'\] is ")) == 4
+    assert len(_quoted_messages(r'unknown config key ') + _quoted_messages(r"app\.config\['[A-Z_]+'\] is ")) == 5
 
 
 # -- "The two commands": the demo's --config ----------------------------------------------------------

@@ -230,7 +230,7 @@ def test_an_http_error_raised_with_starlettes_status_code_is_logged_with_bottles
     assert ("WARNING  [127.0.0.1-...]   Route GET /api/items/<item_id>: HTTPError was raised with status_code=404, "
             "Starlette's keyword, which Bottle sends as a header (Status-Code: 404) and answers 500: write "
             "bottle.abort(404, '...') or bottle.HTTPError(404, '...'), the status first and the text second "
-            "(Starlette's detail= is a header too)\n") in read_log(log_dir)
+            "(Starlette's detail= is a header too) (said once for this route)\n") in read_log(log_dir)
 
 
 def test_bottles_own_abort_and_redirect_log_no_such_line(make_app, serve, log_dir):
