@@ -12758,19 +12758,26 @@ def _called_attribute(trace: types.TracebackType) -> Optional[str]:
 
 
 #: What to write instead of Starlette's methods of ``request`` that Bottle's has as values, read already, so that the
-#: call raises "'<type>' object is not callable": ``request.json()`` ('dict', or 'NoneType' without a JSON body),
-#: ``request.body()`` (the body's file), and ``request.forms()`` (a FormsDict), written after its ``form()``.
+#: call raises "'<type>' object is not callable", by the attribute called and the types Bottle's value has there (an
+#: app's own ``message.body()`` of a str gets no hint): ``request.json()`` ('dict', or 'NoneType' without a JSON
+#: body), ``request.body()`` (the body's file: in memory, or a temporary file for a body over ``MEMFILE_MAX``), and
+#: ``request.forms()`` (a FormsDict), written after its ``form()``.
 _STARLETTE_CALLED = {
-    'json': ": Bottle's request.json is a value, the body's JSON (None without a JSON body), not a method (Starlette's "
-            "await request.json()): write bottle.request.json, without the call; or give the handler parameters "
-            "named as the JSON's keys, which canister fills",
-    'body': ": Bottle's request.body is a value, the body as a file, not a method (Starlette's await request.body()): "
-            'write bottle.request.body.read() for its bytes (bottle.request.json for a JSON body, '
-            'bottle.request.forms for a form)',
-    'forms': ": Bottle's request.forms is a value, the form's fields read already, not a method (Starlette's await "
-             "request.form()): write bottle.request.forms, without the call, bottle.request.forms.getunicode('name') "
-             'for a field; or give the handler parameters named as the fields, which canister fills',
+    'json': (('dict', 'NoneType'),
+             ": Bottle's request.json is a value, the body's JSON (None without a JSON body), not a method (Starlette's "
+             "await request.json()): write bottle.request.json, without the call; or give the handler parameters "
+             "named as the JSON's keys, which canister fills"),
+    'body': (('_io.BytesIO', '_io.BufferedRandom', '_TemporaryFileWrapper'),
+             ": Bottle's request.body is a value, the body as a file, not a method (Starlette's await "
+             'request.body()): write bottle.request.body.read() for its bytes (bottle.request.json for a JSON body, '
+             'bottle.request.forms for a form)'),
+    'forms': (('FormsDict',),
+              ": Bottle's request.forms is a value, the form's fields read already, not a method (Starlette's await "
+              "request.form()): write bottle.request.forms, without the call, bottle.request.forms.getunicode('name') "
+              'for a field; or give the handler parameters named as the fields, which canister fills'),
 }
+#: The type in Python's "'<type>' object is not callable".
+_NOT_CALLABLE = re.compile(r"'([\w.]+)' object is not callable$")
 
 
 def _habit_note(error: BaseException) -> str:
@@ -12783,8 +12790,10 @@ def _habit_note(error: BaseException) -> str:
         trace = trace.tb_next
     if trace is None:
         return ''
-    if isinstance(error, TypeError) and str(error).endswith("' object is not callable"):
-        return _STARLETTE_CALLED.get(_called_attribute(trace) or '', '')
+    called = _NOT_CALLABLE.match(str(error)) if isinstance(error, TypeError) else None
+    if called is not None:
+        types_and_note = _STARLETTE_CALLED.get(_called_attribute(trace) or '')
+        return types_and_note[1] if types_and_note is not None and called.group(1) in types_and_note[0] else ''
     return _attribute_habit_note(error, trace) if isinstance(error, AttributeError) else ''
 
 

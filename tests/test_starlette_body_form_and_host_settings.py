@@ -4,6 +4,8 @@ at the top of the config, which canister has no setting for; Starlette's ``reque
 for its route as a returned one is."""
 from __future__ import annotations
 
+import types
+
 import bottle
 import pytest
 
@@ -160,3 +162,17 @@ def test_the_readme_says_what_these_habits_answer_and_log():
             "read (canister has no such setting: it answers whatever the Host header names, so a reverse proxy "
             "(nginx's server_name) or a before_request hook of the app turns other hosts away; trusted_proxies takes "
             "the addresses of reverse proxies)`.") in hosts
+
+
+def test_an_apps_own_body_or_json_value_called_gets_no_hint_about_bottles_request(make_app, serve, log_dir):
+    # (the hint went by the attribute's name alone: a message's str body called was told of bottle.request.body)
+    app = make_app(catchall=True)
+    message = types.SimpleNamespace(body='hello', json='{"a": 1}')
+    app.get('/api/body', callback=lambda: message.body())
+    app.get('/api/json', callback=lambda: message.json())
+    browser = Client(serve(app))
+    assert [browser.request('GET', path).status for path in ('/api/body', '/api/json')] == [500, 500]
+    log = read_log(log_dir)
+    assert 'ERROR    [127.0.0.1-...]   Unhandled exception in GET /api/body\n' in log
+    assert 'ERROR    [127.0.0.1-...]   Unhandled exception in GET /api/json\n' in log
+    assert log.count("TypeError: 'str' object is not callable") == 2
