@@ -11,7 +11,7 @@ import redis
 import canister
 from canister import session
 from helpers import client, cookie_value, read_log, warning_lines, with_cookie
-from servers import RedisServer, old_redis_server_binary
+from servers import RedisServer, old_redis_server_binary, wait_until
 from session_kit import Browser, expires_cookie, gated_app, hold_request, logged_in, plugin_of
 
 #: The words of the WARNING of a session ended by deleting it.
@@ -118,3 +118,25 @@ def test_on_a_full_redis_end_other_sessions_ends_the_others_but_answers_503_keep
     full.config_set('maxmemory', '0')
     assert web.get('/others').text == '0'
     assert web.get('/me').text == 'me: alice'
+
+
+def test_with_session_redis_wait_a_logout_on_a_full_redis_whose_replica_does_not_confirm_the_delete_answers_503(
+        make_app, master_and_replica, log_dir):
+    """The delete waits for a replica as the marker would (``WAIT``): none confirms in time (the replica frozen),
+    503; the delete reaches the replica once it answers again, and the old cookie finds no session."""
+    master, replica = master_and_replica
+    app = make_app(session_store=master.url, session_redis_wait=1, catchall=True)
+    app.get('/login')(lambda: setattr(session, 'user', 'alice') or 'in')
+    app.get('/logout')(lambda: session.invalidate() or 'out')
+    app.get('/me')(canister.require_user(lambda: 'me: %s' % session.user))
+    web = client(app)
+    sid = cookie_value(web.get('/login'))
+    fill_up(master)
+    replica.freeze()
+    answer = web.get('/logout', expect_errors=True)
+    assert (answer.status_int, answer.headers['Retry-After']) == (503, '1'), answer
+    assert 'only 0 of 1 replica(s) confirmed it in time' in read_log(log_dir)
+    replica.thaw()
+    copy = redis.Redis(port=replica.port)
+    wait_until(lambda: not copy.exists('canister:session:' + sid), 10, what='the delete to reach the replica')
+    assert client(app).get('/me', headers=with_cookie(sid), expect_errors=True).status_int == 401
