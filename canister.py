@@ -608,6 +608,9 @@ class StoreUnavailable(CanisterError):
     removed: Optional[int] = None
     #: What the 503 tells the client, when not the usual words of a store that is down (the login throttle's).
     answer: Optional[str] = None
+    #: The store refused a write for want of memory (a Redis at ``maxmemory`` under ``noeviction``), which it
+    #: would take once it has room: it still deletes (what ends a session then, see ``RedisStore.update``).
+    full = False
 
 
 class SessionDataError(CanisterError, TypeError):
@@ -6459,6 +6462,21 @@ return record
 """
 
 
+#: End a session (KEYS[1]) by deleting its key, only if it still holds ARGV[1], the record its end read: what
+#: ``RedisStore.update`` does where a full Redis refuses the "ended" marker.  ``DEL`` adds no memory, so a full
+#: Redis runs it (a script that writes nothing else), on Redis 5 as on 7.  Answers as ``_REDIS_UPDATE`` does.
+_REDIS_END_UNMARKED = """
+local current = redis.call('GET', KEYS[1])
+if not current then return {0} end
+if current ~= ARGV[1] then return {0, current} end
+redis.call('DEL', KEYS[1])
+return {1}
+"""
+
+#: What ``RedisStore.update`` gives with True when a full Redis refused the "ended" marker and the session was
+#: deleted instead (``_REDIS_END_UNMARKED``): ``end_session`` says so in a WARNING.
+_UNMARKED = '"unmarked"'
+
 #: How many members of a user's set of sessions a login looks at, to take the ended ones out.
 _TIDY_SAMPLE = 16
 
@@ -6636,6 +6654,7 @@ class RedisStore(SessionStore):
             text += (' (the server is a read-only replica now, as after a failover: its connections are dropped, '
                      'and the next request connects again to the server that the URL names now)')
         unavailable, said = StoreUnavailable('%s: %s' % (what, text)), 'the Redis session store is unavailable: ' + text
+        unavailable.full = _REDIS_FULL in text
         if isinstance(error, self._read_only_error) or any(refusal in text for refusal in _REDIS_REFUSALS):
             self._refusing = said  # (what ``check`` says until a write of its own succeeds)
         if isinstance(error, self._timeout_error) and not self._cluster:
@@ -6763,11 +6782,30 @@ class RedisStore(SessionStore):
             else:
                 result, replicas = self.run_script(_REDIS_UPDATE, key, *args), None
         except self._errors as error:
-            raise self._unreachable(error) from None
+            unavailable = self._unreachable(error)
+            if record != _ENDING or not unavailable.full:
+                raise unavailable from None
+            return self._end_unmarked(key, expected)
         if result[0] == 1:
             if self.wait:
                 self._replicated(key, replicas)
             return True, None
+        return False, self._text(result[1]) if len(result) > 1 else None
+
+    def _end_unmarked(self, key: str, expected: str) -> Tuple[bool, Optional[str]]:
+        """``update`` to the "ended" marker, which a full Redis refused: delete the session instead, only if it
+        still holds ``expected`` (``_REDIS_END_UNMARKED``), so that a logout happens while Redis is full; True and
+        ``_UNMARKED`` when deleted.  Its absence then works as a marker evicted would: a request that loaded the
+        session before saves only over the record it read, finds nothing, and stores nothing."""
+        try:
+            result = self.run_script(_REDIS_END_UNMARKED, key, expected)
+            if result[0] == 1 and self.wait:
+                self._replicated(key, None if self._cluster else self.client.execute_command(
+                    'WAIT', self.wait, int(self.timeout * 500)))
+        except self._errors as error:
+            raise self._unreachable(error) from None
+        if result[0] == 1:
+            return True, _UNMARKED
         return False, self._text(result[1]) if len(result) > 1 else None
 
     def _update_and_wait(self, key: str, args: List[Any]) -> Tuple[Any, Any]:
@@ -7662,11 +7700,28 @@ class SessionManager:
             elif self._spared(current, followed, person, spare, tag):
                 return False
             else:
+                ending = current
                 done, current = self.update(sid, current, _ENDING, _MOVED_TTL)
                 if done:
                     self.parsed.pop(sid, None)
+                    if current is _UNMARKED:
+                        self._ended_unmarked(sid, _record_user_key(ending))
                     return True
         return self._end_anyway(sid, current, followed, person)
+
+    def _ended_unmarked(self, sid: str, key: Optional[str]) -> None:
+        """``end_session`` ended ``sid`` (the person ``key``'s session) by deleting it, since a full Redis refused
+        its "ended" marker (``RedisStore.update``): its id leaves the person's set now (``SREM`` adds no memory),
+        and a WARNING says what the missing marker means."""
+        if key is not None and self._unlist is not None:
+            try:
+                self._unlist(key, [sid])
+            except StoreUnavailable:  # (a later listing or tidy takes it out: its key is gone)
+                pass
+        self.log.write(logging.WARNING, 'Session: %s... ended by deleting it: Redis is full (maxmemory reached) and '
+                       'refused its "ended" marker; as after a marker evicted, a request that loaded the session '
+                       'before and saves after stores nothing, but a login made in such a request is kept, in a new '
+                       'session; raise maxmemory', sid[:6])
 
     @staticmethod
     def _spared(current: Any, followed: bool, person: Optional[str], spare: Optional[str],
@@ -7835,7 +7890,15 @@ class SessionManager:
         # (the time as it is, not rounded: rounded up, it was later than a login checked at the same instant)
         entries = ['%r' % at if noted is None else '%r %s %s' % (at, noted, spared or '')
                    for at, noted, spared in kept + [(now, tag, spare)]]
-        self.store.save(_ENDS_AT % key, '"ended:%s"' % ';'.join(entries), _MOVED_TTL)
+        try:
+            self.store.save(_ENDS_AT % key, '"ended:%s"' % ';'.join(entries), _MOVED_TTL)
+        except StoreUnavailable as error:
+            if not error.full:
+                raise
+            # (the sessions listed are ended all the same, each deleted: end_session's WARNING)
+            self.log.write(logging.WARNING, 'Session: end_sessions could not leave its note for a login under way: '
+                           'Redis is full (maxmemory reached); a login of that user checked before now and stored '
+                           'after it (once Redis has room) stays logged in, as after a note evicted; raise maxmemory')
 
     def _noted_ends(self, key: str) -> List[Tuple[float, Optional[str], Optional[str]]]:
         """The ends of the person ``key`` noted in the last ``_MOVED_TTL`` seconds (``_note_ends``): when each

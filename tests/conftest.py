@@ -7,14 +7,15 @@ import os
 import pathlib
 import sys
 import time
-from typing import Any, Callable, Iterator, List
+from typing import Any, Callable, Iterator, List, Tuple
 
 import bottle
 import pytest
+import redis
 
 from helpers import Clock  # first: it puts the canister.py of this checkout on sys.path
 import canister
-from servers import AppServer, HangingServer, InProcessWaitress, JwksServer, RedisServer, cleanup_all
+from servers import AppServer, HangingServer, InProcessWaitress, JwksServer, RedisServer, cleanup_all, wait_until
 from session_kit import STORES, make_store_url
 
 CHROMIUM = os.environ.get('CANISTER_CHROMIUM', '/usr/bin/chromium')
@@ -104,6 +105,23 @@ def redis_server() -> Iterator[RedisServer]:
     server = RedisServer().start()
     yield server
     server.cleanup()
+
+
+@pytest.fixture
+def master_and_replica(redis_server: RedisServer) -> Iterator[Tuple[RedisServer, RedisServer]]:
+    """``redis_server`` and a second redis-server replicating it, its link up."""
+    replica = RedisServer().start()
+    try:
+        master = redis.Redis(port=redis_server.port)
+        master.config_set('repl-diskless-sync-delay', 0)  # (the first sync at once, not after 5 s)
+        redis.Redis(port=replica.port).replicaof(replica.host, redis_server.port)
+        wait_until(lambda: master.info('replication').get('connected_slaves') == 1
+                   and redis.Redis(port=replica.port).info('replication').get('master_link_status') == 'up', 15,
+                   what='the replica to follow the master')
+        yield redis_server, replica
+    finally:
+        replica.thaw()
+        replica.cleanup()
 
 
 @pytest.fixture(scope='module')

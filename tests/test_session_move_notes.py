@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import threading
 import time
-from typing import Any, Callable, Iterator, List, Tuple
+from typing import Any, Callable, List, Tuple
 
 import pytest
 import redis
@@ -369,23 +369,6 @@ def test_a_save_between_the_read_and_the_write_that_take_a_failed_moves_note_out
     assert 'moving:' not in store.load(old), store.load(old)
     assert laptop.read() == ['alice', {'cart': '2'}] and tablet.read()[0] == 'alice'
     assert len(plugin_of(app).sessions_of('alice')) == 2
-
-
-@pytest.fixture
-def master_and_replica(redis_server: RedisServer) -> Iterator[Tuple[RedisServer, RedisServer]]:
-    """``redis_server`` and a second redis-server replicating it, its link up."""
-    replica = RedisServer().start()
-    try:
-        master = redis.Redis(port=redis_server.port)
-        master.config_set('repl-diskless-sync-delay', 0)  # (the first sync at once, not after 5 s)
-        redis.Redis(port=replica.port).replicaof(replica.host, redis_server.port)
-        wait_until(lambda: master.info('replication').get('connected_slaves') == 1
-                   and redis.Redis(port=replica.port).info('replication').get('master_link_status') == 'up', 15,
-                   what='the replica to follow the master')
-        yield redis_server, replica
-    finally:
-        replica.thaw()
-        replica.cleanup()
 
 
 def _the_new_ids_answer_cut_off(store: Any, master: RedisServer, replica: RedisServer) -> Tuple[threading.Event, List[str]]:

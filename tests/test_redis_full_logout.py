@@ -1,0 +1,142 @@
+"""A logout on a full Redis (``maxmemory`` reached under ``maxmemory-policy noeviction``), on Redis 7 and 5.0.6.
+
+A full Redis refuses the "ended" marker a logout writes (a ``SET``) but still deletes (``DEL`` adds no memory):
+the session is then deleted instead, only if it is still the record the logout read, so the user is logged out
+(the app's answer, the cookie expired), and a WARNING says Redis is full and what the missing marker means.  A
+request that loaded the session before the logout and saves after stores nothing, as after a marker evicted.
+"""
+import pytest
+import redis
+
+import canister
+from canister import session
+from helpers import client, cookie_value, read_log, warning_lines, with_cookie
+from servers import RedisServer, old_redis_server_binary, wait_until
+from session_kit import Browser, expires_cookie, gated_app, hold_request, logged_in, plugin_of
+
+#: The words of the WARNING of a session ended by deleting it.
+UNMARKED = ('ended by deleting it: Redis is full (maxmemory reached) and refused its "ended" marker; as after a '
+            'marker evicted, a request that loaded the session before and saves after stores nothing')
+
+
+@pytest.fixture(params=['redis-7', 'redis-5.0.6'])
+def any_redis(request, started):
+    """A private redis-server of today's Redis and one of Redis 5.0.6 (whose scripts meet a full Redis otherwise)."""
+    server = RedisServer(binary=old_redis_server_binary() if request.param == 'redis-5.0.6' else None)
+    started.append(server.start())
+    return server
+
+
+def fill_up(server):
+    """Make Redis full: it refuses what adds memory from here on (and still deletes)."""
+    full = redis.Redis(port=server.port)
+    full.config_set('maxmemory-policy', 'noeviction')
+    full.config_set('maxmemory', '1')
+    return full
+
+
+def guarded_app(make_app, server):
+    """An app that logs in and out on ``server``, with a route that answers only a logged-in user."""
+    app = make_app(session_store=server.url, catchall=True)
+    app.get('/login')(lambda: setattr(session, 'user', 'alice') or 'in')
+    app.get('/logout')(lambda: session.invalidate() or 'out')
+    app.get('/others')(lambda: str(session.end_other_sessions()))
+    app.get('/me')(canister.require_user(lambda: 'me: %s' % session.user))
+    return app
+
+
+def unmarked_lines(log_dir):
+    return [line for line in warning_lines(log_dir) if UNMARKED in line]
+
+
+def test_on_a_full_redis_a_logout_logs_out_and_its_old_cookie_no_longer_logs_in(make_app, any_redis, log_dir):
+    app = guarded_app(make_app, any_redis)
+    web = client(app)
+    sid = cookie_value(web.get('/login'))
+    assert web.get('/me').text == 'me: alice'
+    full = fill_up(any_redis)
+    answer = web.get('/logout', expect_errors=True)
+    assert (answer.status_int, answer.text) == (200, 'out'), answer
+    assert expires_cookie(answer.headers['Set-Cookie']), answer.headers
+    assert client(app).get('/me', headers=with_cookie(sid), expect_errors=True).status_int == 401
+    assert not full.exists('canister:session:' + sid)
+    assert full.smembers('canister:session:user:alice') == set()  # its place in the user's set went too
+    [line] = unmarked_lines(log_dir)
+    assert 'Session: %s... ' % sid[:6] in line and sid not in line, line
+    assert [line for line in warning_lines(log_dir) if 'Session:' in line] == [line]
+    assert 'Traceback' not in read_log(log_dir)
+
+
+def test_on_a_full_redis_a_request_held_across_a_logout_stores_nothing_once_redis_has_room(
+        make_app, any_redis, serve_with_gates, log_dir):
+    """The held request loaded the session before the logout deleted it; it saves once Redis has room again,
+    where it could bring the session back: it saves only over the record it read, finds nothing, and stores
+    nothing (its answer expires the cookie, as after any logout it meets)."""
+    app = gated_app(make_app, any_redis.url)
+    origin = serve_with_gates(app)
+    alice = logged_in(origin, cart='1')
+    release = hold_request(app, origin, alice.sid, '/hold?name=a&key=cart&value=2')
+    full = fill_up(any_redis)
+    logout = Browser(origin, alice.sid, follow=False).get('/logout')
+    assert logout.status == 200 and any(expires_cookie(cookie) for cookie in logout.set_cookies), logout
+    full.config_set('maxmemory', '0')                 # room again, before the held request saves
+    held = release()
+    assert held.status == 200, held
+    assert not full.exists('canister:session:' + alice.sid)
+    assert Browser(origin, alice.sid, follow=False).read() == [None, {}]
+    assert plugin_of(app).sessions_of('alice') == []
+    assert len(unmarked_lines(log_dir)) == 1
+
+
+def test_on_a_full_redis_end_sessions_ends_every_session_of_the_user_saying_its_note_could_not_be_left(
+        make_app, any_redis, log_dir):
+    app = guarded_app(make_app, any_redis)
+    sids = [cookie_value(client(app).get('/login')) for _ in range(2)]
+    fill_up(any_redis)
+    assert plugin_of(app).end_sessions('alice') == 2
+    for sid in sids:
+        assert client(app).get('/me', headers=with_cookie(sid), expect_errors=True).status_int == 401
+    assert len(unmarked_lines(log_dir)) == 2
+    [note] = [line for line in warning_lines(log_dir) if 'could not leave its note' in line]
+    assert 'Redis is full (maxmemory reached)' in note, note
+
+
+def test_on_a_full_redis_end_other_sessions_ends_the_others_but_answers_503_keeping_this_session(
+        make_app, any_redis, log_dir):
+    """The others are ended (deleted); this session's move to a new id is a write Redis refuses: 503, and this
+    browser stays logged in with its cookie, until a try once Redis has room moves it."""
+    app = guarded_app(make_app, any_redis)
+    web, other = client(app), client(app)
+    web.get('/login')
+    other_sid = cookie_value(other.get('/login'))
+    full = fill_up(any_redis)
+    answer = web.get('/others', expect_errors=True)
+    assert (answer.status_int, answer.headers['Retry-After']) == (503, '1'), answer
+    assert 'Set-Cookie' not in answer.headers
+    assert client(app).get('/me', headers=with_cookie(other_sid), expect_errors=True).status_int == 401
+    assert web.get('/me').text == 'me: alice'
+    full.config_set('maxmemory', '0')
+    assert web.get('/others').text == '0'
+    assert web.get('/me').text == 'me: alice'
+
+
+def test_with_session_redis_wait_a_logout_on_a_full_redis_whose_replica_does_not_confirm_the_delete_answers_503(
+        make_app, master_and_replica, log_dir):
+    """The delete waits for a replica as the marker would (``WAIT``): none confirms in time (the replica frozen),
+    503; the delete reaches the replica once it answers again, and the old cookie finds no session."""
+    master, replica = master_and_replica
+    app = make_app(session_store=master.url, session_redis_wait=1, catchall=True)
+    app.get('/login')(lambda: setattr(session, 'user', 'alice') or 'in')
+    app.get('/logout')(lambda: session.invalidate() or 'out')
+    app.get('/me')(canister.require_user(lambda: 'me: %s' % session.user))
+    web = client(app)
+    sid = cookie_value(web.get('/login'))
+    fill_up(master)
+    replica.freeze()
+    answer = web.get('/logout', expect_errors=True)
+    assert (answer.status_int, answer.headers['Retry-After']) == (503, '1'), answer
+    assert 'only 0 of 1 replica(s) confirmed it in time' in read_log(log_dir)
+    replica.thaw()
+    copy = redis.Redis(port=replica.port)
+    wait_until(lambda: not copy.exists('canister:session:' + sid), 10, what='the delete to reach the replica')
+    assert client(app).get('/me', headers=with_cookie(sid), expect_errors=True).status_int == 401
