@@ -3557,7 +3557,8 @@ def _refusal_within(error: ValueError, text: str, name: str, secret: bool, conta
     error = _placed(error)
     if isinstance(error, _InvalidModel):
         return error.within(text + error.problem, secret, container)
-    return ValueError(text + str(error))
+    # (still a _NotAnArray: a list's 400 then does not say to repeat the name, which gives no JSON array either)
+    return (_NotAnArray if isinstance(error, _NotAnArray) else ValueError)(text + str(error))
 
 
 def _names_items(kind: Any) -> bool:
