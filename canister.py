@@ -12721,7 +12721,18 @@ _JSON_CALLED = (": Bottle's request.json is a value, the body's JSON (None witho
 def _habit_note(error: BaseException) -> str:
     """What to write instead, after the ERROR line of a handler's exception that another framework's habit
     caused (Starlette's ``request.session``, which Bottle's ``request`` lacks, and ``request.json()``, which Bottle's
-    has as a value; FastAPI's ``response.status_code = 201``, which Bottle's responses only read); else ''."""
+    has as a value; FastAPI's ``response.status_code = 201``, which Bottle's responses only read); else ''.
+    Never raises: it reads the exception's text and walks the bytecode of the frame that raised it, and an
+    exception of its own (an exception class whose ``str()`` fails, a frame ``dis`` cannot read) would lose the
+    ERROR line it adds to."""
+    try:
+        return _habit_note_of(error)
+    except Exception:
+        return ''
+
+
+def _habit_note_of(error: BaseException) -> str:
+    """:func:`_habit_note`, which may raise."""
     trace = error.__traceback__
     while trace is not None and trace.tb_next is not None:
         trace = trace.tb_next
