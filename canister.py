@@ -12758,10 +12758,24 @@ def _attribute_habit_note(error: AttributeError, trace: types.TracebackType) -> 
     return ": bottle.request has no %s (Starlette's request.%s): %s" % (name, name, _STARLETTE_REQUEST_ATTRIBUTES[name])
 
 
+#: The ERROR line of an exception Bottle caught outside canister's route wrapper, whose cause is not known.
+_CAUGHT_OUTSIDE = 'Unhandled exception (outside the route: a hook of the app, or a route canister does not wrap)'
+
+
 def _caught_message(error: BaseException) -> str:
     """The ERROR line of an exception Bottle caught outside canister's route wrapper, saying what to change
     where the cause is known: a dict Bottle's JSON plugin cannot send, a result Bottle cannot send, a handler
-    that canister did not give its arguments (a route of an app canister is not installed on)."""
+    that canister did not give its arguments (a route of an app canister is not installed on).  Never raises:
+    an exception class of the app's whose ``str()`` fails gets the line of an unknown cause, its traceback
+    after it, not one of canister's own."""
+    try:
+        return _caught_message_of(error)
+    except Exception:
+        return _CAUGHT_OUTSIDE
+
+
+def _caught_message_of(error: BaseException) -> str:
+    """:func:`_caught_message`, which may raise."""
     if _failed_in_json_plugin(error):  # Bottle's JSON plugin wraps canister's wrapper: the handler did return
         return ("Unhandled exception: the handler returned a dict that Bottle's JSON plugin cannot turn into JSON "
                 '(%s): convert such values in the handler (a datetime with .isoformat(), a Decimal with str(), a set '
@@ -12782,8 +12796,7 @@ def _caught_message(error: BaseException) -> str:
                 % _escape(str(error)))
     if isinstance(error, CanisterError):  # canister's own refusal (of a route, when Bottle applies it): it says why
         return 'Unhandled exception: %s' % error
-    return 'Unhandled exception (outside the route: a hook of the app, or a route canister does not wrap)%s' % (
-        _habit_note(error))
+    return _CAUGHT_OUTSIDE + _habit_note(error)
 
 
 class _RequestContext(SessionState):
