@@ -3592,7 +3592,8 @@ def _refusal_within(error: ValueError, text: str, name: str, secret: bool, conta
     error = _placed(error)
     if isinstance(error, _InvalidModel):
         return error.within(text + error.problem, secret, container)
-    return ValueError(text + str(error))
+    # (still a _NotAnArray: a list's 400 then does not say to repeat the name, which gives no JSON array either)
+    return (_NotAnArray if isinstance(error, _NotAnArray) else ValueError)(text + str(error))
 
 
 def _names_items(kind: Any) -> bool:
@@ -12847,7 +12848,18 @@ def _habit_note(error: BaseException) -> str:
     """What to write instead, after the ERROR line of a handler's exception that another framework's habit
     caused (Starlette's ``request.session`` or ``request.form``, which Bottle's ``request`` lacks, and
     ``request.json()`` or ``request.body()``, which Bottle's has as values; FastAPI's ``response.status_code = 201``,
-    which Bottle's responses only read); else ''."""
+    which Bottle's responses only read); else ''.
+    Never raises: it reads the exception's text and walks the bytecode of the frame that raised it, and an
+    exception of its own (an exception class whose ``str()`` fails, a frame ``dis`` cannot read) would lose the
+    ERROR line it adds to."""
+    try:
+        return _habit_note_of(error)
+    except Exception:
+        return ''
+
+
+def _habit_note_of(error: BaseException) -> str:
+    """:func:`_habit_note`, which may raise."""
     trace = error.__traceback__
     while trace is not None and trace.tb_next is not None:
         trace = trace.tb_next
@@ -12875,10 +12887,24 @@ def _attribute_habit_note(error: AttributeError, trace: types.TracebackType) -> 
     return ": bottle.request has no %s (Starlette's request.%s): %s" % (name, name, _STARLETTE_REQUEST_ATTRIBUTES[name])
 
 
+#: The ERROR line of an exception Bottle caught outside canister's route wrapper, whose cause is not known.
+_CAUGHT_OUTSIDE = 'Unhandled exception (outside the route: a hook of the app, or a route canister does not wrap)'
+
+
 def _caught_message(error: BaseException) -> str:
     """The ERROR line of an exception Bottle caught outside canister's route wrapper, saying what to change
     where the cause is known: a dict Bottle's JSON plugin cannot send, a result Bottle cannot send, a handler
-    that canister did not give its arguments (a route of an app canister is not installed on)."""
+    that canister did not give its arguments (a route of an app canister is not installed on).  Never raises:
+    an exception class of the app's whose ``str()`` fails gets the line of an unknown cause, its traceback
+    after it, not one of canister's own."""
+    try:
+        return _caught_message_of(error)
+    except Exception:
+        return _CAUGHT_OUTSIDE
+
+
+def _caught_message_of(error: BaseException) -> str:
+    """:func:`_caught_message`, which may raise."""
     if _failed_in_json_plugin(error):  # Bottle's JSON plugin wraps canister's wrapper: the handler did return
         return ("Unhandled exception: the handler returned a dict that Bottle's JSON plugin cannot turn into JSON "
                 '(%s): convert such values in the handler (a datetime with .isoformat(), a Decimal with str(), a set '
@@ -12899,8 +12925,7 @@ def _caught_message(error: BaseException) -> str:
                 % _escape(str(error)))
     if isinstance(error, CanisterError):  # canister's own refusal (of a route, when Bottle applies it): it says why
         return 'Unhandled exception: %s' % error
-    return 'Unhandled exception (outside the route: a hook of the app, or a route canister does not wrap)%s' % (
-        _habit_note(error))
+    return _CAUGHT_OUTSIDE + _habit_note(error)
 
 
 class _RequestContext(SessionState):

@@ -94,3 +94,26 @@ def test_a_returned_dict_that_json_cannot_hold_is_logged_as_such_with_the_fix(ma
             'convert such values in the handler (a datetime with .isoformat()' % named) in log
     assert 'outside the route' not in log
     assert log.count('Traceback (most recent call last)') == 1
+
+
+class Unprintable(TypeError):
+    """An exception of an app's whose text cannot be read."""
+
+    def __str__(self) -> str:
+        raise RuntimeError('no text')
+
+
+def test_a_hooks_exception_whose_text_cannot_be_read_is_logged_as_the_hooks_with_its_traceback(make_app, log_dir):
+    app = make_app(catchall=True)
+
+    @app.hook('before_request')
+    def hook():
+        raise Unprintable()
+
+    app.get('/hooked', callback=lambda: 'never')
+    assert client(app).get('/hooked', status=500, expect_errors=True).status_int == 500
+    log = read_log(log_dir)
+    assert ('Unhandled exception (outside the route: a hook of the app, or a route canister does not wrap)\n'
+            in log)
+    assert 'Unprintable: <exception str() failed>' in log and 'in hook' in log
+    assert 'RuntimeError' not in log

@@ -36,6 +36,20 @@ def test_a_tuple_of_another_length_inside_a_list_is_named_by_its_index(make_app,
     assert web.post_json('/pairs', {'pairs': [[1, 2], ['3', 4]]}).text == repr([(1, 2), (3, 4)])
 
 
+def test_a_list_of_tuples_sent_as_one_text_with_commas_is_not_told_to_repeat_the_name(make_app):
+    app = make_app()
+
+    @app.get('/pairs')
+    def pairs(pairs: List[Tuple[int, int]]):
+        return repr(pairs)
+
+    web = client(app)  # (?pairs=1&pairs=2 would be two texts, no JSON array either)
+    assert web.get('/pairs?pairs=1,2', status=400).text == (
+        "Bad request: parameter 'pairs' (at pairs[0]) must be a JSON array of 2 values (int, int), got ['1,2']\n")
+    assert web.get('/pairs?pairs=1&pairs=2', status=400).text == (
+        "Bad request: parameter 'pairs' (at pairs[0]) must be a JSON array of 2 values (int, int), got ['1', '2']\n")
+
+
 def test_an_optional_tuple_of_another_length_inside_a_list_or_a_list_of_lists_is_named_by_its_index(make_app):
     app = make_app()
 

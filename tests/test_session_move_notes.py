@@ -115,6 +115,20 @@ def test_end_sessions_after_a_save_into_the_old_id_of_a_moving_session_counts_it
     assert plugin_of(app).sessions_of('alice') == []
 
 
+def _noted_writes(store: Any) -> List[str]:
+    """Count the writes of a record noting a move (``update``, tried, of the old id): the list of the ids
+    written, which grows as they come."""
+    update, written = store.update, []
+
+    def counted_update(sid, expected, record, ttl):
+        if '"moving:' in record:
+            written.append(sid)
+        return update(sid, expected, record, ttl)
+
+    store.update = counted_update
+    return written
+
+
 def _held_before_the_moves_note(store: Any) -> Tuple[threading.Event, threading.Event]:
     """Make ``store`` hold a move just before it writes its note into the old id's record (its first ``update``
     of a record noting a move): the events ``noting`` (set when the move gets there) and ``go_on``."""
@@ -137,7 +151,9 @@ def _a_save_into_the_old_id_just_before_the_move_notes_it(make_app, serve, clock
     store = canister.open_store(store_url)
     arrived, release = held_between_the_moves_steps(store)
     noting, go_on = _held_before_the_moves_note(store)
+    app_noted = _noted_writes(store)
     app, origin = _app_on(make_app, serve, store, cap)
+    app.noted_writes = app_noted
     tablet = logged_in(origin)
     clock.advance(1)
     laptop = logged_in(origin, cart='1')
@@ -174,6 +190,28 @@ def test_a_save_into_the_old_id_just_before_the_move_notes_it_leaves_the_session
     assert len(during) == 2
     assert laptop.read() == ['alice', {'cart': '2'}] and tablet.read()[0] == 'alice'
     assert len(plugin_of(app).sessions_of('alice')) == 2
+
+
+def test_a_moves_note_costs_one_write_of_the_old_id(make_app, serve, store_url):
+    store = canister.open_store(store_url)
+    written = _noted_writes(store)
+    _, origin = _app_on(make_app, serve, store)
+    laptop = logged_in(origin, cart='1')
+    old_sid = laptop.sid
+
+    assert laptop.get('/regenerate').status == 200
+
+    assert laptop.sid != old_sid and written == [old_sid]
+
+
+def test_a_moves_note_costs_two_writes_of_the_old_id_when_a_save_came_just_before_it(
+        make_app, serve, clock, store_url):
+    app, _, _, laptop, finish = _a_save_into_the_old_id_just_before_the_move_notes_it(
+        make_app, serve, clock, store_url)
+    old_sid = laptop.sid
+
+    assert finish().new_sid
+    assert app.noted_writes == [old_sid, old_sid]
 
 
 def test_a_login_after_a_save_into_the_old_id_just_before_the_move_notes_it_ends_no_device_within_the_cap(

@@ -135,6 +135,27 @@ def test_another_value_called_that_is_no_function_gets_no_hint(make_app, serve, 
     assert 'ERROR    [127.0.0.1-...]   Unhandled exception in GET /api/count\n' in read_log(log_dir)
 
 
+class Unprintable(TypeError):
+    """An exception of an app's whose text cannot be read: a habit's note cannot read it either."""
+
+    def __str__(self) -> str:
+        raise RuntimeError('no text')
+
+
+def test_a_type_error_whose_text_cannot_be_read_is_logged_as_the_handlers_with_its_traceback(make_app, serve, log_dir):
+    app = make_app(catchall=True)
+
+    @app.get('/api/count')
+    def count():
+        raise Unprintable()
+
+    assert Client(serve(app)).request('GET', '/api/count').status == 500
+    log = read_log(log_dir)
+    assert 'ERROR    [127.0.0.1-...]   Unhandled exception in GET /api/count\n' in log
+    assert 'Unprintable: <exception str() failed>' in log
+    assert 'RuntimeError' not in log and 'outside the route' not in log
+
+
 def test_the_readme_says_what_these_two_habits_answer_and_log():
     passage = readme_section('## Limits and error answers').split('*Handlers written as in Starlette.*', 1)[1]
     assert ("Returned rather than raised, `bottle.HTTPResponse('created', status_code=201)` (Starlette's "
