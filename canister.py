@@ -2864,7 +2864,7 @@ def _literal_converter(kind: Any) -> Callable[[Any], Any]:
     by_type: Dict[Any, List[Any]] = {}
     for choice in choices:
         by_type.setdefault(type(choice), []).append(choice)
-    readers = [(_converter(choice_type), same_type) for choice_type, same_type in by_type.items()]
+    readers = [(_FROM_TEXT.of(choice_type), same_type) for choice_type, same_type in by_type.items()]
     shown = [repr(choice) for choice in choices]
     problem = 'must be %s' % shown[0] if len(shown) == 1 else \
         'must be one of %s or %s' % (', '.join(shown[:-1]), shown[-1])
@@ -3024,24 +3024,6 @@ def _first_that_converts(readers: List[Optional[Callable[[Any], Any]]], classes:
     return convert
 
 
-def _union_converter(kind: Any, from_json: bool, digits: bool = False) -> Callable[[Any], Any]:
-    """``Union[X, Y, ...]``: a JSON value (``from_json``) that already is one of the member classes as
-    it is (JSON ``true`` is no ``int``, as for an ``int`` parameter), else the first member that
-    converts it, in the order of :func:`_union_rank`; else a ``ValueError`` naming the members.
-    With ``None`` among them: see :func:`_optional_converter`.  ``digits``: see :func:`_converter`."""
-    members = tuple(sorted((arg for arg in typing.get_args(kind) if arg is not type(None)), key=_union_rank))
-    if len(members) < len(typing.get_args(kind)):
-        rest = typing.Union[members] if len(members) > 1 else members[0]
-        return _optional_converter(_converter(rest, from_json, digits), _takes_empty_text(rest))
-    for member in members:
-        if _unwrap_many(member)[1] is not None:
-            raise _Unconvertible('a union member, %s, is a container' % _type_name(member))
-    convert = _first_that_converts([_converter(member, from_json, digits) for member in members],
-                                   _union_classes(members, from_json),
-                                   'must be %s' % _either([_type_name(member) for member in members]))
-    return _plain_when_as_sent(convert) if digits else convert
-
-
 def _plain_when_as_sent(convert: Callable[[Any], Any]) -> Callable[[Any], Any]:
     """A union's ``convert`` for a value of the body read again for a ``Decimal``: a value it takes as it is (a
     ``float`` member's) with plain floats, as the first reading gives (:func:`_plain_floats`)."""
@@ -3068,7 +3050,7 @@ def _holds_decimal(kind: Any, records: Tuple[Any, ...] = ()) -> bool:
         return any(_holds_decimal(arg, records) for arg in typing.get_args(kind))
     try:
         hints = typing.get_type_hints(origin)
-    except Exception:  # (the record is bound as text, saying why: _record_converter)
+    except Exception:  # (the record is bound as text, saying why: _Converters._record)
         return False
     arguments = dict(zip(getattr(origin, '__parameters__', ()), typing.get_args(kind)))
     return any(_holds_decimal(_substituted(_beneath_initvar(hint), arguments), records + (origin,))
@@ -3143,7 +3125,7 @@ def _typed_dict_fields(kind: type) -> Optional[Dict[str, bool]]:
     if issubclass(kind, dict) and hasattr(kind, '__required_keys__'):  # (a plain dict at run time)
         try:  # (under ``from __future__ import annotations`` __required_keys__ misses Required[] and NotRequired[])
             marked = typing.get_type_hints(kind, include_extras=True)
-        except Exception:  # (the converter says why: _record_converter)
+        except Exception:  # (the converter says why: _Converters._record)
             marked = {}
         return {name: _marked_required(marked.get(name), name in kind.__required_keys__)
                 for name in kind.__annotations__}  # (its bases' too)
@@ -3187,63 +3169,6 @@ def _substituted(hint: Any, arguments: Dict[Any, Any]) -> Any:
 #: taken for one that holds itself with other arguments at each level (a field ``Box[List[T]]`` of ``Box[T]``),
 #: which would be made without end (its converter holds its own, as ``Box[T]`` in ``Box[T]`` would).
 _GENERIC_NESTING = 8
-
-
-def _record_converter(kind: Any, fields: Dict[str, bool], arguments: Tuple[Any, ...] = (),
-                      digits: bool = False) -> Callable[[Any], Any]:
-    """A dataclass, ``NamedTuple`` or ``TypedDict`` from a JSON object, as FastAPI builds a model: each member a
-    field, converted as its annotation says (a JSON value, as for a parameter from a JSON body); a member it has
-    no field for, a required field missing, or anything but a JSON object is a ``ValueError``.  A ``NamedTuple``
-    takes a JSON array too, its items the fields in order, as pydantic reads one.  ``arguments``: those of a
-    parameterised generic record (``Box[int]``), which its fields' type variables stand for.  ``digits``: see
-    :func:`_converter`."""
-    making = _RECORDS_MADE.__dict__.setdefault('kinds', set())
-    if (kind, arguments) in making or sum(made is kind for made, _ in making) >= _GENERIC_NESTING:
-        raise _Unconvertible('%s holds itself in a field, at some depth' % _type_name(kind))
-    making.add((kind, arguments))
-    try:
-        hints = typing.get_type_hints(kind)
-        variables = dict(zip(getattr(kind, '__parameters__', ()), arguments))
-        readers = {name: _converter(_substituted(_beneath_initvar(hints.get(name, _EMPTY)), variables), True, digits)
-                   for name in fields}
-    except _Unconvertible:
-        raise
-    except Exception as error:  # a field's annotation naming a type defined inside a function, say
-        raise _Unconvertible('the annotations of the fields of %s cannot be evaluated (%s: %s)'
-                             % (_type_name(kind), type(error).__name__, error)) from None
-    finally:
-        making.discard((kind, arguments))
-    name = kind.__name__
-    positional = issubclass(kind, tuple)  # a NamedTuple
-    problem = 'must be a JSON object with the fields of %s (%s)%s' % (
-        name, ', '.join(fields), ', or a JSON array of them in that order' if positional else '')
-    required = [field for field, needed in fields.items() if needed]
-
-    def convert(value: Any) -> Any:
-        if positional and isinstance(value, list):
-            if len(value) > len(readers):
-                raise ValueError('%s: %s has %d fields, not %d' % (problem, name, len(readers), len(value)))
-            value = dict(zip(readers, value))
-        if not isinstance(value, dict):
-            raise ValueError(problem)
-        values = {}
-        for field, item in value.items():
-            if field not in readers:
-                raise ValueError('%s: %s has no field %r' % (problem, name, _escape(str(field))[:60]))
-            read = readers[field]
-            try:
-                values[field] = read(item) if read else item
-            except ValueError as error:
-                raise _refusal_within(error, '%s: its field %r ' % (problem, field), field,
-                                      _is_secret_name(field), value) from None
-        missing = [field for field in required if field not in values]
-        if missing:
-            raise ValueError('%s: the field %r is missing' % (problem, missing[0]))
-        try:
-            return kind(**values)
-        except (AssertionError, *_BAD_VALUE_ERRORS) as error:  # its own check (__post_init__) refused the values
-            raise _refused_record(name, error, value) from None
-    return convert
 
 
 def _refused_record(name: str, error: BaseException, sent: Dict[str, Any]) -> '_InvalidModel':
@@ -3417,29 +3342,6 @@ _NOT_FROM_A_VALUE: Dict[Any, str] = {
 _DICTS = (dict, collections.abc.Mapping, collections.abc.MutableMapping)
 
 
-def _converter(kind: Any, from_json: bool = False, digits: bool = False) -> Optional[Callable[[Any], Any]]:
-    """The function converting a value to ``kind``, or None to take it as sent. ``from_json``: for a
-    value from a JSON body, which a union takes as it is when it is a value of a member class.  ``digits``: for a
-    value of the JSON body read again for a ``Decimal`` (``_JSON_DIGITS``): what holds no ``Decimal`` converts (or
-    takes as sent) the value with plain floats, as the first reading gives, and only a ``Decimal`` a
-    :class:`_Digits`."""
-    kind = _beneath_newtype(kind)
-    if digits and not _holds_decimal(kind):
-        return _plain_reader(_converter(kind, True))
-    if kind in _AS_SENT or _is_any(kind):
-        return None
-    origin = typing.get_origin(kind)
-    if _is_union(kind):
-        return _union_converter(kind, from_json, digits)
-    if origin is typing.Literal:
-        return _literal_converter(kind)
-    if not callable(kind):
-        return None
-    if isinstance(origin, type):
-        return _alias_converter(kind, origin, from_json, digits)
-    return _class_converter(dict if kind in _DICTS else kind, digits)
-
-
 def _plain_reader(convert: Optional[Callable[[Any], Any]]) -> Callable[[Any], Any]:
     """``convert`` (None: as sent) of a value of the body read again for a ``Decimal`` that holds none: of the value
     with plain floats (:func:`_plain_floats`)."""
@@ -3471,40 +3373,6 @@ def _plain_floats(value: Any) -> Any:
     return top[0]
 
 
-def _alias_converter(kind: Any, origin: type, from_json: bool, digits: bool = False) -> Callable[[Any], Any]:
-    """:func:`_converter` of a parameterised class, ``Deque[int]`` and the like: the container, its items as sent;
-    but a container inside a container, a dict and a generic record convert what they hold."""
-    fields = _record_fields(origin)
-    if fields is not None and _model_validator(origin) is None:  # a generic record, Box[int]: T is int
-        return _record_converter(origin, fields, typing.get_args(kind), digits)
-    if origin in _MANY:  # List[int] inside List[...]: each value converted as a list of its own
-        return _nested_converter(kind, from_json, digits)
-    if origin in _DICTS and len(typing.get_args(kind)) == 2:  # Dict[str, int]: each key and value converted
-        key_type, value_type = typing.get_args(kind)
-        return _dict_converter(key_type, value_type, digits)
-    convert = _class_converter(dict if origin in _DICTS else origin)
-    return _plain_reader(convert) if digits else convert  # (Counter[Decimal]: its items as sent)
-
-
-def _class_converter(kind: Any, digits: bool = False) -> Callable[[Any], Any]:
-    """:func:`_converter` of a class: an enum, a record of fields (a dataclass, ...), or a class of its own."""
-    if isinstance(kind, type) and kind in _NOT_FROM_A_VALUE:
-        raise _Unconvertible(_NOT_FROM_A_VALUE[kind])
-    if inspect.isabstract(kind):  # Mapping[str, int], an abstract class of the app's: nothing to call
-        raise _Unconvertible('%s is an abstract class' % _type_name(kind))
-    if isinstance(kind, enum.EnumMeta):
-        return _enum_converter(kind)
-    validate = _model_validator(kind)
-    if validate is not None:
-        return _model_converter(kind, validate)
-    fields = _record_fields(kind)
-    if fields is not None:
-        return _record_converter(kind, fields, (), digits)
-    if isinstance(kind, type) and issubclass(kind, pathlib.PurePath):
-        return _path_converter(kind)
-    return _CONVERTERS.get(kind) or _other_converter(kind)
-
-
 def _path_converter(kind: Any) -> Callable[[Any], Any]:
     """A ``pathlib.Path``: an empty text is no path (``Path('')`` would be ``Path('.')``, the current directory) but a
     400, as an empty text is no ``int``."""
@@ -3516,30 +3384,6 @@ def _path_converter(kind: Any) -> Callable[[Any], Any]:
             raise ValueError(problem)
         return convert(value)
     return path
-
-
-def _dict_converter(key_type: Any, value_type: Any, digits: bool = False) -> Callable[[Any], Any]:
-    """``Dict[K, V]``: a dict from a JSON object, each key converted to K as a text is (a JSON object's keys are
-    texts: ``{"1": ...}`` for ``Dict[int, ...]``), each value to V as a JSON value is; else a ``ValueError``.
-    ``digits``: see :func:`_converter`."""
-    read_key, read_value = _converter(key_type), _converter(value_type, True, digits)
-    problem = 'must be a JSON object, each key %s and each value %s' % (_type_name(key_type), _type_name(value_type))
-
-    def convert(value: Any) -> Any:
-        if not isinstance(value, dict):
-            raise ValueError(problem)
-        converted = {}
-        for key, item in value.items():
-            try:
-                converted[read_key(key) if read_key else key] = read_value(item) if read_value else item
-            except ValueError as error:
-                shown = _escape(key)[:60]
-                raise _refusal_within(error, '%s: its member %r ' % (problem, shown), shown,
-                                      _is_secret_name(key), value) from None
-            except TypeError:  # a key converted to a value a dict cannot hold (a list, a dict)
-                raise ValueError('%s: its member %r makes no key of a dict' % (problem, _escape(key)[:60])) from None
-        return converted
-    return convert
 
 
 class _ItemRefused(ValueError):
@@ -3617,46 +3461,6 @@ class _NotAnArray(ValueError):
         self.alone = alone or problem
 
 
-def _nested_converter(kind: Any, from_json: bool, digits: bool = False) -> Callable[[Any], Any]:
-    """A container inside a container (``List[List[int]]``): each value a JSON array, its items converted as
-    the inner annotation says (a text, which holds no array, and an item that does not convert are refused).
-    ``digits``: see :func:`_converter`."""
-    item, container, fixed = _unwrap_many(kind)
-    convert = _converter(item, from_json, digits)
-    positions = _position_converters(fixed, from_json, digits)
-    problem = 'must hold JSON arrays, each a %s' % _type_name(kind)
-    # (where it stands: a JSON array of that many values, or of what the list holds)
-    alone = 'must be a JSON array ' + ('of %d value%s (%s)' % (
-        len(fixed), '' if len(fixed) == 1 else 's', ', '.join(map(_type_name, fixed))) if fixed is not None
-        else '(a %s)' % _type_name(kind))
-    indexed = _names_items(item)  # (a 400 names the item that failed: items[1], pairs[1], pairs[1][0])
-
-    def nested(value: Any) -> Any:
-        if not isinstance(value, list):
-            raise _NotAnArray(problem, alone)
-        if positions is not None:
-            if len(value) != len(positions):
-                raise _NotAnArray('%s (%s)' % (problem, _count_problem(fixed)), alone)
-            return _positioned(positions, value)
-        if convert is None:
-            items = list(value)
-        elif indexed:
-            items = _indexed_items(convert, value)
-        else:
-            items = [convert(each) for each in value]
-        try:
-            return container(items)
-        except TypeError:  # a JSON array or object in a set
-            raise ValueError('must hold values a set can hold (a JSON array or object is not one)') from None
-    return nested
-
-
-def _position_converters(fixed: Optional[Tuple[Any, ...]], from_json: bool = False,
-                         digits: bool = False) -> Optional[Tuple[Optional[Callable[[Any], Any]], ...]]:
-    """For a fixed-length ``Tuple[X, Y]`` (``fixed``: its types) the converter of each position; else None."""
-    return None if fixed is None else tuple(_converter(item, from_json, digits) for item in fixed)
-
-
 def _positioned(positions: Tuple[Optional[Callable[[Any], Any]], ...], values: List[Any]) -> Tuple[Any, ...]:
     """A fixed-length ``Tuple[X, Y]``'s values, each converted by the reader of its position (None: as sent); a
     value that did not convert is an :class:`_ItemRefused` naming its position (``pair[1]``), an item of a list
@@ -3690,6 +3494,219 @@ def _is_required(parameter: inspect.Parameter, optional: bool) -> bool:
     FastAPI's ``...``, which says "required" (``q: int = ...``; ``q: Optional[int] = ...`` too, an empty value
     giving None), and which the handler would otherwise get as the Ellipsis object."""
     return (parameter.default is _EMPTY and not optional) or parameter.default is Ellipsis
+
+
+class _Converters:
+    """Makes the converters for the values of one source: a text (the query, a form, the URL), a JSON value
+    (``from_json``: a union takes one as it is when it is a value of a member class), or a JSON value of the body read
+    again for a ``Decimal`` (``digits``, ``_JSON_DIGITS``: what holds no ``Decimal`` converts, or takes as sent, the
+    value with plain floats, as the first reading gives, and only a ``Decimal`` a :class:`_Digits`).  Made once,
+    :data:`_FROM_TEXT`, :data:`_FROM_JSON` and :data:`_FROM_DIGITS`, the source chosen once per converter: a value
+    held in another (an item, a position, a union's member) is converted by the same one, a record's field and a
+    dict's member by :attr:`_json`, a dict's key (a text) by :data:`_FROM_TEXT`."""
+
+    __slots__ = ('from_json', 'digits')
+
+    def __init__(self, from_json: bool, digits: bool = False) -> None:
+        #: The values come from a JSON body.
+        self.from_json = from_json
+        #: The values come from the JSON body read again for a ``Decimal``.
+        self.digits = digits
+
+    @property
+    def _json(self) -> '_Converters':
+        """The maker for a value held in a JSON object, a record's field or a dict's member: a JSON value whatever
+        holds it (this one, or :data:`_FROM_JSON` for a record or dict converted from a text, which it refuses)."""
+        return self if self.from_json else _FROM_JSON
+
+    def of(self, kind: Any) -> Optional[Callable[[Any], Any]]:
+        """The function converting a value to ``kind``, or None to take it as sent."""
+        kind = _beneath_newtype(kind)
+        if self.digits and not _holds_decimal(kind):
+            return _plain_reader(_FROM_JSON.of(kind))
+        if kind in _AS_SENT or _is_any(kind):
+            return None
+        origin = typing.get_origin(kind)
+        if _is_union(kind):
+            return self._union(kind)
+        if origin is typing.Literal:
+            return _literal_converter(kind)
+        if not callable(kind):
+            return None
+        if isinstance(origin, type):
+            return self._alias(kind, origin)
+        return self._class(dict if kind in _DICTS else kind)
+
+    def positions(self, fixed: Optional[Tuple[Any, ...]]) -> Optional[Tuple[Optional[Callable[[Any], Any]], ...]]:
+        """For a fixed-length ``Tuple[X, Y]`` (``fixed``: its types) the converter of each position; else None."""
+        return None if fixed is None else tuple(self.of(item) for item in fixed)
+
+    def _union(self, kind: Any) -> Callable[[Any], Any]:
+        """``Union[X, Y, ...]``: a JSON value (``from_json``) that already is one of the member classes as
+        it is (JSON ``true`` is no ``int``, as for an ``int`` parameter), else the first member that
+        converts it, in the order of :func:`_union_rank`; else a ``ValueError`` naming the members.
+        With ``None`` among them: see :func:`_optional_converter`."""
+        members = tuple(sorted((arg for arg in typing.get_args(kind) if arg is not type(None)), key=_union_rank))
+        if len(members) < len(typing.get_args(kind)):
+            rest = typing.Union[members] if len(members) > 1 else members[0]
+            return _optional_converter(self.of(rest), _takes_empty_text(rest))
+        for member in members:
+            if _unwrap_many(member)[1] is not None:
+                raise _Unconvertible('a union member, %s, is a container' % _type_name(member))
+        convert = _first_that_converts([self.of(member) for member in members],
+                                       _union_classes(members, self.from_json),
+                                       'must be %s' % _either([_type_name(member) for member in members]))
+        return _plain_when_as_sent(convert) if self.digits else convert
+
+    def _alias(self, kind: Any, origin: type) -> Callable[[Any], Any]:
+        """:meth:`of` a parameterised class, ``Deque[int]`` and the like: the container, its items as sent;
+        but a container inside a container, a dict and a generic record convert what they hold."""
+        fields = _record_fields(origin)
+        if fields is not None and _model_validator(origin) is None:  # a generic record, Box[int]: T is int
+            return self._record(origin, fields, typing.get_args(kind))
+        if origin in _MANY:  # List[int] inside List[...]: each value converted as a list of its own
+            return self._nested(kind)
+        if origin in _DICTS and len(typing.get_args(kind)) == 2:  # Dict[str, int]: each key and value converted
+            key_type, value_type = typing.get_args(kind)
+            return self._dict(key_type, value_type)
+        convert = self._class(dict if origin in _DICTS else origin)
+        return _plain_reader(convert) if self.digits else convert  # (Counter[Decimal]: its items as sent)
+
+    def _class(self, kind: Any) -> Callable[[Any], Any]:
+        """:meth:`of` a class: an enum, a record of fields (a dataclass, ...), or a class of its own."""
+        if isinstance(kind, type) and kind in _NOT_FROM_A_VALUE:
+            raise _Unconvertible(_NOT_FROM_A_VALUE[kind])
+        if inspect.isabstract(kind):  # Mapping[str, int], an abstract class of the app's: nothing to call
+            raise _Unconvertible('%s is an abstract class' % _type_name(kind))
+        if isinstance(kind, enum.EnumMeta):
+            return _enum_converter(kind)
+        validate = _model_validator(kind)
+        if validate is not None:
+            return _model_converter(kind, validate)
+        fields = _record_fields(kind)
+        if fields is not None:
+            return self._record(kind, fields, ())
+        if isinstance(kind, type) and issubclass(kind, pathlib.PurePath):
+            return _path_converter(kind)
+        return _CONVERTERS.get(kind) or _other_converter(kind)
+
+    def _record(self, kind: Any, fields: Dict[str, bool], arguments: Tuple[Any, ...]) -> Callable[[Any], Any]:
+        """A dataclass, ``NamedTuple`` or ``TypedDict`` from a JSON object, as FastAPI builds a model: each member a
+        field, converted as its annotation says (a JSON value, as for a parameter from a JSON body); a member it has
+        no field for, a required field missing, or anything but a JSON object is a ``ValueError``.  A ``NamedTuple``
+        takes a JSON array too, its items the fields in order, as pydantic reads one.  ``arguments``: those of a
+        parameterised generic record (``Box[int]``), which its fields' type variables stand for."""
+        making = _RECORDS_MADE.__dict__.setdefault('kinds', set())
+        if (kind, arguments) in making or sum(made is kind for made, _ in making) >= _GENERIC_NESTING:
+            raise _Unconvertible('%s holds itself in a field, at some depth' % _type_name(kind))
+        making.add((kind, arguments))
+        try:
+            hints = typing.get_type_hints(kind)
+            variables = dict(zip(getattr(kind, '__parameters__', ()), arguments))
+            readers = {name: self._json.of(_substituted(_beneath_initvar(hints.get(name, _EMPTY)), variables))
+                       for name in fields}
+        except _Unconvertible:
+            raise
+        except Exception as error:  # a field's annotation naming a type defined inside a function, say
+            raise _Unconvertible('the annotations of the fields of %s cannot be evaluated (%s: %s)'
+                                 % (_type_name(kind), type(error).__name__, error)) from None
+        finally:
+            making.discard((kind, arguments))
+        name = kind.__name__
+        positional = issubclass(kind, tuple)  # a NamedTuple
+        problem = 'must be a JSON object with the fields of %s (%s)%s' % (
+            name, ', '.join(fields), ', or a JSON array of them in that order' if positional else '')
+        required = [field for field, needed in fields.items() if needed]
+
+        def convert(value: Any) -> Any:
+            if positional and isinstance(value, list):
+                if len(value) > len(readers):
+                    raise ValueError('%s: %s has %d fields, not %d' % (problem, name, len(readers), len(value)))
+                value = dict(zip(readers, value))
+            if not isinstance(value, dict):
+                raise ValueError(problem)
+            values = {}
+            for field, item in value.items():
+                if field not in readers:
+                    raise ValueError('%s: %s has no field %r' % (problem, name, _escape(str(field))[:60]))
+                read = readers[field]
+                try:
+                    values[field] = read(item) if read else item
+                except ValueError as error:
+                    raise _refusal_within(error, '%s: its field %r ' % (problem, field), field,
+                                          _is_secret_name(field), value) from None
+            missing = [field for field in required if field not in values]
+            if missing:
+                raise ValueError('%s: the field %r is missing' % (problem, missing[0]))
+            try:
+                return kind(**values)
+            except (AssertionError, *_BAD_VALUE_ERRORS) as error:  # its own check (__post_init__) refused them
+                raise _refused_record(name, error, value) from None
+        return convert
+
+    def _dict(self, key_type: Any, value_type: Any) -> Callable[[Any], Any]:
+        """``Dict[K, V]``: a dict from a JSON object, each key converted to K as a text is (a JSON object's keys are
+        texts: ``{"1": ...}`` for ``Dict[int, ...]``), each value to V as a JSON value is; else a ``ValueError``."""
+        read_key, read_value = _FROM_TEXT.of(key_type), self._json.of(value_type)
+        problem = 'must be a JSON object, each key %s and each value %s' % (_type_name(key_type),
+                                                                          _type_name(value_type))
+
+        def convert(value: Any) -> Any:
+            if not isinstance(value, dict):
+                raise ValueError(problem)
+            converted = {}
+            for key, item in value.items():
+                try:
+                    converted[read_key(key) if read_key else key] = read_value(item) if read_value else item
+                except ValueError as error:
+                    shown = _escape(key)[:60]
+                    raise _refusal_within(error, '%s: its member %r ' % (problem, shown), shown,
+                                          _is_secret_name(key), value) from None
+                except TypeError:  # a key converted to a value a dict cannot hold (a list, a dict)
+                    raise ValueError('%s: its member %r makes no key of a dict'
+                                     % (problem, _escape(key)[:60])) from None
+            return converted
+        return convert
+
+    def _nested(self, kind: Any) -> Callable[[Any], Any]:
+        """A container inside a container (``List[List[int]]``): each value a JSON array, its items converted as
+        the inner annotation says (a text, which holds no array, and an item that does not convert are refused)."""
+        item, container, fixed = _unwrap_many(kind)
+        convert = self.of(item)
+        positions = self.positions(fixed)
+        problem = 'must hold JSON arrays, each a %s' % _type_name(kind)
+        # (where it stands: a JSON array of that many values, or of what the list holds)
+        alone = 'must be a JSON array ' + ('of %d value%s (%s)' % (
+            len(fixed), '' if len(fixed) == 1 else 's', ', '.join(map(_type_name, fixed))) if fixed is not None
+            else '(a %s)' % _type_name(kind))
+        indexed = _names_items(item)  # (a 400 names the item that failed: items[1], pairs[1], pairs[1][0])
+
+        def nested(value: Any) -> Any:
+            if not isinstance(value, list):
+                raise _NotAnArray(problem, alone)
+            if positions is not None:
+                if len(value) != len(positions):
+                    raise _NotAnArray('%s (%s)' % (problem, _count_problem(fixed)), alone)
+                return _positioned(positions, value)
+            if convert is None:
+                items = list(value)
+            elif indexed:
+                items = _indexed_items(convert, value)
+            else:
+                items = [convert(each) for each in value]
+            try:
+                return container(items)
+            except TypeError:  # a JSON array or object in a set
+                raise ValueError('must hold values a set can hold (a JSON array or object is not one)') from None
+        return nested
+
+
+#: The converters of a text (the query, a form, the URL), of a JSON value, and of a JSON value of the body read again
+#: for a ``Decimal``.
+_FROM_TEXT = _Converters(from_json=False)
+_FROM_JSON = _Converters(from_json=True)
+_FROM_DIGITS = _Converters(from_json=True, digits=True)
+
 
 
 class _Param:
@@ -3733,11 +3750,11 @@ class _Param:
         #: A ``Decimal``, or an annotation with one inside (a list, a dict, a record's field): a JSON number in its value
         #: is read again from its text, not through a binary float.
         self.exact = _holds_decimal(annotation)
-        #: The two JSON converters for a value of the body read again for it (:func:`_converter`'s ``digits``).
+        #: The two JSON converters for a value of the body read again for it (:data:`_FROM_DIGITS`).
         self.digits_convert, self.digits_positions = self.json_convert, self.json_positions
         if self.exact:
-            self.digits_convert = _converter(kind, True, True)
-            self.digits_positions = _position_converters(fixed, True, True)
+            self.digits_convert = _FROM_DIGITS.of(kind)
+            self.digits_positions = _FROM_DIGITS.positions(fixed)
 
     def _set_record_kind(self, kind: Any, container: Any) -> None:
         """Set what a record (``kind``), or a ``container`` of them, changes in binding and in the 400."""
@@ -3751,21 +3768,21 @@ class _Param:
     def _set_converters(self, kind: Any, fixed: Optional[Tuple[Any, ...]]) -> None:
         """Set the converters: to ``kind``, or for a fixed-length tuple to each of its ``fixed`` types;
         for a text, and for a JSON value; and whether an empty text is a value of ``kind``."""
-        self.convert: Optional[Callable[[Any], Any]] = _converter(kind)
+        self.convert: Optional[Callable[[Any], Any]] = _FROM_TEXT.of(kind)
         #: ``''`` is one of its values (``sort: Literal['', 'asc'] = None``): an empty text is that value,
         #: not the None an ``Optional`` parameter takes for it (JSON ``null`` still is None).
         self.empty_text = self.optional and _takes_empty_text(kind)
         #: A fixed-length ``Tuple[X, Y]``: the converter of each position (None: as sent), and the
         #: 400's words for another count of values.
-        self.positions = _position_converters(fixed)
+        self.positions = _FROM_TEXT.positions(fixed)
         self.count_problem = _count_problem(fixed)
         #: The same two for a value from a JSON body: they differ for a union only (a JSON string
         #: stays a string for ``Union[int, str]``, where a text from the query may convert to an int).
         self.json_convert = self.convert
         self.json_positions = self.positions
         if any(_holds_union(item) for item in (fixed or (kind,))):
-            self.json_convert = _converter(kind, True)
-            self.json_positions = _position_converters(fixed, True)
+            self.json_convert = _FROM_JSON.of(kind)
+            self.json_positions = _FROM_JSON.positions(fixed)
 
 
 def _type_hints(callback: Callable[..., Any]) -> Dict[str, Any]:
@@ -4700,7 +4717,7 @@ class ParameterBinder:
     @staticmethod
     def _convert(param: _Param, values: List[Any], digits: bool = False) -> Any:
         """The handler's value from the values sent: converted, a list of them, or None.  ``digits``: values of the
-        JSON body read again for a ``Decimal`` (:func:`_converter`)."""
+        JSON body read again for a ``Decimal`` (:data:`_FROM_DIGITS`)."""
         if not isinstance(values, _JsonValue):  # (from the query, a form or the URL, whatever the body sent)
             convert, positions = param.convert, param.positions
         elif digits:
@@ -4733,7 +4750,7 @@ _JSON_BODY = json.JSONDecoder(parse_constant=_refuse_constant)
 class _Digits(float):
     """A JSON number with a fraction or an exponent, a float that keeps the text it was read from, for a ``Decimal``
     to take (``0.1`` as ``Decimal('0.1')``, not the binary float nearest to it); the handler never gets one:
-    anything else of that reading is given plain floats (:func:`_converter`'s ``digits``)."""
+    anything else of that reading is given plain floats (:data:`_FROM_DIGITS`)."""
 
     #: One slot, for the text: no ``__dict__`` per number.
     __slots__ = ('text',)
