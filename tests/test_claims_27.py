@@ -1,0 +1,75 @@
+"""README sentences added or changed on day 27 that no test checked yet, each through real parts: a real fork
+during a real JWKS download, a real ``python -m canister`` whose reader stops reading, and the README's passages
+on a logout on a full Redis read together."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+
+import jwt as pyjwt
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+import canister
+from helpers import (ROOT, assert_keys_unavailable, bearer, claims, cookieless_client, finishes_in_child, in_background,
+                     jwk, readme_section)
+from servers import JwksServer, wait_until
+
+README = (ROOT / 'README.md').read_text(encoding='utf-8')
+
+
+def test_a_child_forked_during_a_jwks_download_downloads_the_keys_itself_once_its_retry_after_has_passed(make_app):
+    """README, *Locks across a fork*: in the child, a token of a key it does not hold gets 503 "at once, its
+    `Retry-After` the seconds until the child may start a download of its own": after those seconds the child's
+    own download brings the key, and the token is let in."""
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    server = JwksServer()
+    try:
+        server.publish(jwk(key, 'key-1'))
+        server.delay = 3.0  # the parent's download is under way for 3 s
+        app = make_app(auth_jwt_jwks_url=server.url, auth_jwt_client_id='app', auth_jwt_jwks_refetch=1)
+        app.route('/who', callback=lambda: canister.session.user['sub'])
+        token = pyjwt.encode(claims(aud='app'), key, algorithm='RS256', headers={'kid': 'key-1'})
+        parents = in_background(lambda: cookieless_client(app).get('/who', headers=bearer(token)))
+        wait_until(lambda: server.hits == 1, 5, what="the parent's download to reach the JWKS endpoint")
+        server.delay = 0.0  # (read by the next GET: the child's own download is answered at once)
+
+        def in_the_child() -> bool:
+            first = cookieless_client(app).get('/who', headers=bearer(token), expect_errors=True)
+            assert_keys_unavailable(first, retry_after='1')
+            time.sleep(int(first.headers['Retry-After']))
+            return cookieless_client(app).get('/who', headers=bearer(token)).text == 'alice'
+
+        assert finishes_in_child(in_the_child)
+        assert server.hits == 2  # the parent's download, then the child's own
+        assert parents(10).text == 'alice'  # the parent's download ended in the parent, with the key
+    finally:
+        server.close()
+
+
+def test_help_whose_reader_stopped_reading_ends_with_status_1_and_says_nothing(tmp_path):
+    """README: "One whose reader stops reading (`python -m canister keys | head -3`) ends with status 1 and says
+    nothing", a `--help` too (the sentence before puts it among the results written to stdout)."""
+    for args in (('--help',), ('keys', '--help'), ('keys',)):
+        read, write = os.pipe()
+        os.close(read)
+        try:
+            result = subprocess.run([sys.executable, '-m', 'canister', *args], stdout=write, stderr=subprocess.PIPE,
+                                    encoding='utf-8', cwd=str(tmp_path), timeout=20,
+                                    env=dict(os.environ, PYTHONPATH=str(ROOT)))
+        finally:
+            os.close(write)
+        assert (result.returncode, result.stderr) == (1, ''), args
+
+
+def test_no_passage_of_the_readme_says_a_logout_on_a_full_redis_answers_503_and_stays_logged_in():
+    """A logout on a full Redis logs out (tests/test_redis_full_logout.py); the passages on a full Redis say so,
+    and none of them still says the logout answers 503 with its session kept."""
+    faults = readme_section('## Reliability')
+    scaling = readme_section('## Scaling out')
+    assert 'as a login does (a password login' in faults and 'while a logout still logs out' in faults
+    assert 'a logout still logs out: where Redis refuses its marker, the session is deleted instead' in scaling
+    for passage in (faults, scaling):
+        assert 'as a login and a logout do' not in passage
+        assert 'a logout that did not happen' not in passage
