@@ -506,7 +506,7 @@ def test_the_demo_stopped_with_ctrl_c_while_it_answers_requests_stops_at_once_wi
         process = subprocess.Popen([sys.executable, '-m', 'canister', 'demo', '--port', str(port)], stdout=sink,
                                    stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, cwd=str(tmp_path),
                                    env=dict(os.environ, PYTHONPATH=str(ROOT)), preexec_fn=sigint_as_in_a_terminal)
-    web = Client('http://127.0.0.1:%d' % port, timeout=2)
+    web = Client('http://127.0.0.1:%d' % port, timeout=10)
     try:
         deadline = time.monotonic() + 10
         while True:
