@@ -646,3 +646,24 @@ def sigint_as_in_a_terminal() -> None:
     """For a subprocess (``preexec_fn``): SIGINT as a terminal gives it, so that Ctrl-C (a SIGINT the test sends)
     interrupts it; a job started in the background (CI's, a nohup) has SIGINT ignored, and its children inherit that."""
     signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
+def connected_to(pid: int, port: int) -> bool:
+    """Whether process ``pid`` holds a TCP connection to ``port`` (Linux's /proc): a command started in a
+    subprocess is past its start (interpreter and imports, which a busy machine can stretch past any fixed pause)
+    once it has connected to the server it works on."""
+    sockets = set()
+    for fd in os.listdir('/proc/%d/fd' % pid):
+        try:
+            target = os.readlink('/proc/%d/fd/%s' % (pid, fd))
+        except OSError:  # (closed meanwhile)
+            continue
+        if target.startswith('socket:['):
+            sockets.add(target[len('socket:['):-1])
+    for table in ('/proc/%d/net/tcp' % pid, '/proc/%d/net/tcp6' % pid):
+        with open(table) as lines:
+            for line in list(lines)[1:]:
+                fields = line.split()
+                if fields[9] in sockets and int(fields[2].rpartition(':')[2], 16) == port:
+                    return True
+    return False

@@ -19,7 +19,7 @@ from pydantic import BaseModel, field_validator
 
 import canister
 from helpers import ROOT, bearer, claims, client, jwk, read_log, sigint_as_in_a_terminal
-from servers import Client, free_port
+from servers import Client, free_port, wait_until
 from test_jwt_hardening import jwks_app, pyjwt_warnings_of_a_1024_bit_key, short_rsa_key  # noqa: F401 (a fixture)
 
 HIDDEN = '(its message is not shown: it holds the value sent, and the name looks secret)'
@@ -48,8 +48,18 @@ def test_a_ctrl_c_while_the_demo_reads_a_requests_body_lets_it_finish_that_answe
     """README (Try it): the demo serves until Ctrl-C, "one pressed while it answers a request too: it finishes that
     answer". The request's body is sent in two parts, the Ctrl-C between them: the answer still comes, whole."""
     port = free_port()
+    answering = tmp_path / 'answering'
+    script = (  # (the demo as ``python -m canister demo``, a file made as it takes the app for each request)
+        'import pathlib, runpy, sys, wsgiref.simple_server\n'
+        'take = wsgiref.simple_server.WSGIServer.get_app\n'
+        'def taken(self):\n'
+        '    pathlib.Path(%r).touch()\n'
+        '    return take(self)\n'
+        'wsgiref.simple_server.WSGIServer.get_app = taken\n'
+        'sys.argv = ["canister", "demo", "--port", "%d"]\n'
+        'runpy.run_module("canister", run_name="__main__")\n' % (str(answering), port))
     with open(tmp_path / 'output.txt', 'wb') as sink:
-        process = subprocess.Popen([sys.executable, '-m', 'canister', 'demo', '--port', str(port)], stdout=sink,
+        process = subprocess.Popen([sys.executable, '-c', script], stdout=sink,
                                    stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, cwd=str(tmp_path),
                                    env=dict(os.environ, PYTHONPATH=str(ROOT)), preexec_fn=sigint_as_in_a_terminal)
     try:
@@ -63,10 +73,14 @@ def test_a_ctrl_c_while_the_demo_reads_a_requests_body_lets_it_finish_that_answe
                 assert time.monotonic() < deadline and process.poll() is None
                 time.sleep(0.05)
         body = json.dumps({'message': 'hello', 'times': 2}).encode()
+        answering.unlink()
         with socket.create_connection(('127.0.0.1', port), timeout=10) as conn:
             conn.sendall(b'POST /api/echo HTTP/1.0\r\nHost: 127.0.0.1:%d\r\nContent-Type: application/json\r\n'
                          b'Content-Length: %d\r\n\r\n' % (port, len(body)) + body[:5])
-            time.sleep(0.5)  # (the demo is now reading the body, inside its answer)
+            # (the demo has read the request's head, and answers: it waits for the rest of the body; a busy
+            # machine may take longer than any fixed pause to get there)
+            wait_until(answering.exists, 10, what='the demo answering the request')
+            time.sleep(0.5)
             process.send_signal(signal.SIGINT)
             time.sleep(0.5)
             assert process.poll() is None  # still answering

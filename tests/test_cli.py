@@ -22,7 +22,7 @@ import pytest
 
 import canister
 from helpers import ROOT, basic, client, keys_listed, run_canister, sigint_as_in_a_terminal
-from servers import Client, free_port
+from servers import Client, free_port, wait_until
 
 HASH = re.compile(r'pbkdf2_sha256:\d+:[A-Za-z0-9_-]+:[A-Za-z0-9_-]+')
 
@@ -536,7 +536,7 @@ def test_the_demo_stopped_with_ctrl_c_while_it_answers_requests_stops_at_once_wi
         process = subprocess.Popen([sys.executable, '-m', 'canister', 'demo', '--port', str(port)], stdout=sink,
                                    stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, cwd=str(tmp_path),
                                    env=dict(os.environ, PYTHONPATH=str(ROOT)), preexec_fn=sigint_as_in_a_terminal)
-    web = Client('http://127.0.0.1:%d' % port, timeout=2)
+    web = Client('http://127.0.0.1:%d' % port, timeout=10)
     try:
         deadline = time.monotonic() + 10
         while True:
@@ -555,9 +555,12 @@ def test_the_demo_stopped_with_ctrl_c_while_it_answers_requests_stops_at_once_wi
 
         asker = threading.Thread(target=ask_until_it_stops)
         asker.start()
-        time.sleep(0.5)
+        deadline = time.monotonic() + 10
+        while not answered:  # (a busy machine may take longer than any fixed pause to answer the first)
+            assert time.monotonic() < deadline and asker.is_alive(), 'no answer in 10 s'
+            time.sleep(0.05)
         process.send_signal(signal.SIGINT)
-        assert process.wait(5) == 0
+        assert process.wait(10) == 0
         asker.join(5)
         assert answered and set(answered) == {200}
     finally:
@@ -569,14 +572,17 @@ def test_the_demo_stopped_with_ctrl_c_while_it_answers_requests_stops_at_once_wi
 
 def test_the_demo_stopped_with_ctrl_c_before_it_calls_the_app_answers_that_request_and_stops_with_status_0(tmp_path):
     """A Ctrl-C that comes after wsgiref read a request but before canister's app is called (a busy machine
-    widens that window; here wsgiref's environ building is made slow) was caught by wsgiref's handler, which
-    answered 500. Now that request is answered as usual and the demo stops."""
+    widens that window; here wsgiref's environ building waits for the Ctrl-C) was caught by wsgiref's handler,
+    which answered 500. Now that request is answered as usual and the demo stops."""
     port = free_port()
     script = (
-        'import runpy, sys, time, wsgiref.handlers\n'
+        'import os, runpy, sys, time, wsgiref.handlers\n'
         'build = wsgiref.handlers.BaseHandler.setup_environ\n'
         'def slowly(self):\n'
-        '    time.sleep(0.6)\n'
+        '    if self.base_env.get("QUERY_STRING") == "foo=Ann":  # (the request read, its environ not yet built)\n'
+        '        open("reading", "w").close()\n'
+        '        while not os.path.exists("sent"):  # (until the test has sent its Ctrl-C)\n'
+        '            time.sleep(0.01)\n'
         '    build(self)\n'
         'wsgiref.handlers.BaseHandler.setup_environ = slowly\n'
         'sys.argv = ["canister", "demo", "--port", "%d"]\n'
@@ -585,7 +591,7 @@ def test_the_demo_stopped_with_ctrl_c_before_it_calls_the_app_answers_that_reque
         process = subprocess.Popen([sys.executable, '-c', script], stdout=sink, stderr=subprocess.STDOUT,
                                    stdin=subprocess.DEVNULL, cwd=str(tmp_path),
                                    env=dict(os.environ, PYTHONPATH=str(ROOT)), preexec_fn=sigint_as_in_a_terminal)
-    web = Client('http://127.0.0.1:%d' % port, timeout=5)
+    web = Client('http://127.0.0.1:%d' % port, timeout=10)
     try:
         deadline = time.monotonic() + 15
         while True:
@@ -598,11 +604,12 @@ def test_the_demo_stopped_with_ctrl_c_before_it_calls_the_app_answers_that_reque
         answered = []
         asker = threading.Thread(target=lambda: answered.append(web.get('/hi?foo=Ann')))
         asker.start()
-        time.sleep(0.3)  # the request is read; wsgiref builds its environ for 0.6 s
+        wait_until(lambda: (tmp_path / 'reading').exists(), 10, what='the demo reading the request')
         process.send_signal(signal.SIGINT)
+        (tmp_path / 'sent').touch()
         asker.join(10)
-        assert process.wait(10) == 0
         assert [(reply.status, reply.text) for reply in answered] == [(200, 'Hi Ann!')]
+        assert process.wait(10) == 0
     finally:
         if process.poll() is None:
             process.kill()

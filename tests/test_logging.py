@@ -20,7 +20,7 @@ import pytest
 
 import canister
 from helpers import ROOT, at_once, banner_setting, bearer, client, install_warned, read_log, signed_token, today, told
-from servers import Client
+from servers import Client, wait_until
 
 STAMP = r'\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2},\d{3}'
 LINE = re.compile(r'^(%s) (DEBUG|INFO|WARNING|ERROR|CRITICAL) +\[([^\]]*)\]   (.*)$' % STAMP)
@@ -1132,7 +1132,8 @@ def test_an_old_log_file_that_cannot_be_deleted_is_told_once_on_stderr_and_the_d
 SHARED_INSTALL = r'''
 import os, sys, time
 import bottle, canister
-logs, go = sys.argv[1], sys.argv[2]
+logs, go, ready = sys.argv[1], sys.argv[2], sys.argv[3]
+open(os.path.join(ready, str(os.getpid())), 'w').close()
 while not os.path.exists(go):
     time.sleep(0.001)
 bottle.Bottle().install(canister.Canister(log_path=logs))
@@ -1146,11 +1147,14 @@ def test_workers_that_delete_the_same_old_log_files_at_once_tell_nothing(tmp_pat
     logs.mkdir()
     for days in range(31, 3031):
         (logs / ('log.' + today(-days))).touch()
-    go = tmp_path / 'go'
-    workers = [subprocess.Popen([sys.executable, '-c', SHARED_INSTALL, str(logs), str(go)], cwd=str(ROOT),
-                                env=dict(os.environ, PYTHONPATH=str(ROOT)), stderr=subprocess.PIPE, text=True)
+    go, ready = tmp_path / 'go', tmp_path / 'ready'
+    ready.mkdir()
+    workers = [subprocess.Popen([sys.executable, '-c', SHARED_INSTALL, str(logs), str(go), str(ready)],
+                                cwd=str(ROOT), env=dict(os.environ, PYTHONPATH=str(ROOT)), stderr=subprocess.PIPE,
+                                text=True)
                for _ in range(3)]
-    time.sleep(1.5)  # (each has imported canister and waits)
+    # (each has imported canister and waits: seconds on a busy machine, where a fixed pause let them start apart)
+    wait_until(lambda: len(list(ready.iterdir())) == 3, 60, what='the three workers importing canister')
     go.touch()
     said = [told(worker.communicate(timeout=60)[1]) for worker in workers]
     assert [worker.returncode for worker in workers] == [0, 0, 0]

@@ -19,7 +19,8 @@ import redis
 import webtest
 
 import canister
-from helpers import COOKIE, ROOT, cookie_value, run_canister, sigint_as_in_a_terminal, sqlite_url, warning_lines
+from helpers import COOKIE, ROOT, connected_to, cookie_value, run_canister, sigint_as_in_a_terminal, sqlite_url, warning_lines
+from servers import wait_until
 from session_kit import FourMethodStore, add_session_routes, make_store_url, plugin_of
 
 PREFIX = 'canister:session:'
@@ -191,7 +192,9 @@ def interrupted(command: subprocess.Popen, redis_server) -> tuple:
 def test_the_command_stopped_with_ctrl_c_says_interrupted_in_one_line_and_exits_130(redis_server, tmp_path):
     redis_server.freeze()  # (the command waits on its first answer: long enough to be stopped)
     command = tidy_command(tmp_path, redis_server.url)
-    time.sleep(1)  # (its start)
+    # (its start: the interpreter and its imports take seconds on a busy machine, where a Ctrl-C stops Python)
+    wait_until(lambda: command.poll() is None and connected_to(command.pid, redis_server.port), 30,
+               what='the command connected to Redis')
     assert interrupted(command, redis_server) == (
         130, '', 'python -m canister tidy-sessions: error: interrupted, nothing was removed from %s\n' % redis_server.url)
 
