@@ -3,7 +3,8 @@
 The client is told no more than for any store that is down (a 503 whose body says the store cannot
 be reached, with ``Retry-After``): the state of the server's disk is not its business.  The operator
 reads the cause in the log's ERROR line, SQLite's own words with the file's path; and once there is
-room again, sessions are saved again with no restart.
+room again, sessions are saved again with no restart.  A logout (and ``end_sessions``, ``end_other_sessions()``)
+is such a save, of the "ended" marker: there is no fallback as on a full Redis, since a delete needs more room still.
 """
 import errno
 import os
@@ -13,8 +14,9 @@ import subprocess
 import pytest
 
 import canister
-from helpers import basic, client, install_warned, read_log, sqlite_held_note, sqlite_url, warning_lines
-from session_kit import plugin_of
+from helpers import (basic, client, cookie_value, install_warned, read_log, sqlite_held_note, sqlite_url, warning_lines,
+                     with_cookie)
+from session_kit import expires_cookie, plugin_of
 
 UNAVAILABLE = 'Service unavailable: the session store cannot be reached, retry shortly\n'
 
@@ -216,3 +218,141 @@ def test_a_disk_full_as_canister_makes_its_table_in_the_apps_own_file_warns_with
     assert client(app).get('/count', status=503).text == UNAVAILABLE
     filler.unlink()
     assert client(app).get('/count').text == '1'  # room again: the table is made now, no restart
+
+
+def guarded_app(make_app, path):
+    """An app on the SQLite file ``path`` that logs in and out, with a route that answers only a logged-in user."""
+    app = make_app(session_store=sqlite_url(path))
+    app.get('/login')(lambda: setattr(canister.session, 'user', 'alice') or 'in')
+    app.get('/logout')(lambda: canister.session.invalidate() or 'out')
+    app.get('/others')(lambda: str(canister.session.end_other_sessions()))
+    app.get('/end')(lambda: str(plugin_of(app).end_sessions('alice')))
+    app.get('/me')(canister.require_user(lambda: 'me: %s' % canister.session.user))
+    return app
+
+
+def empty_the_wal(path):
+    """A checkpoint that also cuts the ``-wal`` to nothing: its next write needs room on the disk."""
+    connection = sqlite3.connect(str(path))
+    try:
+        assert connection.execute('PRAGMA wal_checkpoint(TRUNCATE)').fetchone()[0] == 0
+    finally:
+        connection.close()
+
+
+def test_on_a_full_disk_a_logout_still_logs_out_while_it_fits_in_the_wal(small_disk, make_app):
+    # (small_disk first: unmounted after make_app's uninstall has closed the connections)
+    path = small_disk / 'sessions.db'
+    app = guarded_app(make_app, path)
+    web = client(app)
+    sid = cookie_value(web.get('/login'))
+    checkpoint(path)                                  # the -wal's room kept, as after SQLite's own checkpoints
+    fill_file_system(small_disk)
+    assert os.statvfs(str(small_disk)).f_bfree == 0
+    answer = web.get('/logout')
+    assert answer.text == 'out' and expires_cookie(answer.headers['Set-Cookie'])
+    assert client(app).get('/me', headers=with_cookie(sid), expect_errors=True).status_int == 401
+
+
+def test_on_a_disk_too_full_for_saves_a_logout_answers_503_and_the_session_stays_logged_in_until_there_is_room(
+        small_disk, make_app, log_dir):
+    """A logout writes the "ended" marker over the session; a delete instead would need more room still (SQLite
+    writes the table's page and both indexes' to the ``-wal``, or the rollback journal), so there is no fallback
+    as on a full Redis, which still deletes: the logout fails as a save does, and works once there is room."""
+    # (small_disk first: unmounted after make_app's uninstall has closed the connections)
+    path = small_disk / 'sessions.db'
+    app = guarded_app(make_app, path)
+    web = client(app)
+    sid = cookie_value(web.get('/login'))
+    empty_the_wal(path)
+    filler = fill_file_system(small_disk)
+    answer = web.get('/logout', expect_errors=True)
+    assert (answer.status_int, answer.text, answer.headers['Retry-After']) == (503, UNAVAILABLE, '1')
+    assert 'Set-Cookie' not in answer.headers         # the browser keeps its cookie: the logout did not happen
+    assert len(plugin_of(app).sessions_of('alice')) == 1
+    assert 'the SQLite session store %s failed: database or disk is full' % path in read_log(log_dir)
+    filler.unlink()
+    assert web.get('/me').text == 'me: alice'         # still logged in, once there is room to serve it
+    assert expires_cookie(web.get('/logout').headers['Set-Cookie'])
+    assert client(app).get('/me', headers=with_cookie(sid), expect_errors=True).status_int == 401
+
+
+def test_on_a_disk_too_full_for_saves_end_sessions_answers_503_and_every_session_stays_logged_in(
+        small_disk, make_app):
+    # (small_disk first: unmounted after make_app's uninstall has closed the connections)
+    path = small_disk / 'sessions.db'
+    app = guarded_app(make_app, path)
+    sids = [cookie_value(client(app).get('/login')) for _ in range(2)]
+    empty_the_wal(path)
+    filler = fill_file_system(small_disk)
+    answer = client(app).get('/end', expect_errors=True)
+    assert (answer.status_int, answer.text) == (503, UNAVAILABLE)
+    with pytest.raises(canister.StoreUnavailable, match='database or disk is full'):
+        plugin_of(app).end_sessions('alice')          # (a script's call: the same cause)
+    assert len(plugin_of(app).sessions_of('alice')) == 2
+    filler.unlink()
+    for sid in sids:
+        assert client(app).get('/me', headers=with_cookie(sid)).text == 'me: alice'
+    assert client(app).get('/end').text == '2'
+    for sid in sids:
+        assert client(app).get('/me', headers=with_cookie(sid), expect_errors=True).status_int == 401
+
+
+def test_on_a_disk_too_full_for_saves_end_other_sessions_answers_503_and_every_session_stays_logged_in(
+        small_disk, make_app):
+    # (small_disk first: unmounted after make_app's uninstall has closed the connections)
+    path = small_disk / 'sessions.db'
+    app = guarded_app(make_app, path)
+    web, other = client(app), client(app)
+    web.get('/login')
+    other_sid = cookie_value(other.get('/login'))
+    empty_the_wal(path)
+    filler = fill_file_system(small_disk)
+    answer = web.get('/others', expect_errors=True)
+    assert (answer.status_int, answer.text) == (503, UNAVAILABLE) and 'Set-Cookie' not in answer.headers
+    assert len(plugin_of(app).sessions_of('alice')) == 2
+    filler.unlink()
+    assert client(app).get('/me', headers=with_cookie(other_sid)).text == 'me: alice'
+    assert web.get('/me').text == 'me: alice'
+    assert web.get('/others').text == '1'
+    assert client(app).get('/me', headers=with_cookie(other_sid), expect_errors=True).status_int == 401
+    assert web.get('/me').text == 'me: alice'
+
+
+def room_needed(directory, journal, change):
+    """The fewest 4 KiB blocks free on the disk with which ``change(store, sid)`` succeeds on a session's row, the
+    ``-wal`` emptied first (``journal='wal'``: a file of canister's own), or in the app's own file, which keeps
+    its rollback journal (``'delete'``, SQLite's default); a fresh file each try."""
+    path = directory / 'sessions.db'
+    for blocks in range(16):
+        for name in os.listdir(str(directory)):
+            os.unlink(str(directory / name))
+        if journal == 'delete':
+            connection = sqlite3.connect(str(path))
+            connection.execute('CREATE TABLE notes (body TEXT)')  # the app's: canister leaves the journal mode
+            connection.close()
+        store = canister.SQLiteStore(str(path))
+        try:
+            for n in range(20):
+                store.create('sid%d' % n, '[{"note": "%s"}, "alice"]' % ('x' * 100), 3600, 'alice')
+            if journal == 'wal':
+                empty_the_wal(path)
+            filler = fill_file_system(directory)
+            os.truncate(str(filler), max(os.path.getsize(str(filler)) - blocks * 4096, 0))
+            try:
+                change(store, 'sid5')
+                return blocks
+            except canister.StoreUnavailable as error:
+                assert 'database or disk is full' in str(error)
+        finally:
+            store.close()
+    raise AssertionError('no room found')
+
+
+@pytest.mark.parametrize('journal', ['wal', 'delete'])
+def test_deleting_a_session_needs_more_room_than_writing_its_ended_marker_so_a_logout_has_no_fallback(
+        small_disk, journal):
+    """What the README says of a logout on a full disk: where the marker does not fit, a delete does not either."""
+    marker = room_needed(small_disk, journal, lambda store, sid: store.update(sid, store.load(sid), '"ended"', 60))
+    delete = room_needed(small_disk, journal, lambda store, sid: store.delete(sid))
+    assert 0 < marker < delete, (marker, delete)
