@@ -12823,11 +12823,12 @@ def _called_attribute(trace: types.TracebackType) -> Optional[str]:
 
 #: What to write instead of Starlette's methods of ``request`` that Bottle's has as values, read already, so that the
 #: call raises "'<type>' object is not callable", by the attribute called and the types Bottle's value has there (an
-#: app's own ``message.body()`` of a str gets no hint): ``request.json()`` ('dict', or 'NoneType' without a JSON
-#: body), ``request.body()`` (the body's file: in memory, or a temporary file for a body over ``MEMFILE_MAX``), and
-#: ``request.forms()`` (a FormsDict), written after its ``form()``.
+#: app's own ``message.body()`` of a str gets no hint): ``request.json()`` ('dict', 'list' for an array body, or
+#: 'NoneType' without a JSON body: not a str, an app's own JSON text), ``request.body()`` (the body's file: in
+#: memory, or a temporary file for a body over ``MEMFILE_MAX``), and ``request.forms()`` (a FormsDict), written after
+#: its ``form()``.
 _STARLETTE_CALLED = {
-    'json': (('dict', 'NoneType'),
+    'json': (('dict', 'list', 'NoneType'),
              ": Bottle's request.json is a value, the body's JSON (None without a JSON body), not a method (Starlette's "
              "await request.json()): write bottle.request.json, without the call; or give the handler parameters "
              "named as the JSON's keys, which canister fills"),
