@@ -432,7 +432,8 @@ class _ForkLocks:
     for each such lock, holds it across the fork and lets go of it after, in the parent and in the
     child.  A lock that may be held for long (while something downloads) is not waited for: with
     ``renew``, each object gets a new one in the child instead.  ``after`` then runs on each object in the
-    child (to put right what a thread the child lacks left half done).
+    child, told whether its old lock was held at the fork (to put right what a thread the child lacks left
+    half done).
 
     A section makes one for each kind of object when it is imported; an object registers itself
     in one line once it has its lock (``self._lock``), ``_SOME_LOCKS.add(self)``, and leaves when
@@ -447,14 +448,16 @@ class _ForkLocks:
     """
 
     def __init__(self, first: Optional[Any] = None, before: Optional[Callable[[Any], None]] = None,
-                 renew: bool = False, last: bool = False, after: Optional[Callable[[Any], None]] = None) -> None:
+                 renew: bool = False, last: bool = False,
+                 after: Optional[Callable[[Any, bool], None]] = None) -> None:
         #: A lock of the section taken before the objects' (the one it makes and drops them under).
         self.first = first
         #: Run on each object before a fork, ``first`` held and before the objects' locks are taken.
         self.before = before
         #: True: the objects' locks are not held across a fork, and in the child each gets a new one.
         self.renew = renew
-        #: Run on each object in the child after a fork, once it has its new lock (``renew``).
+        #: Run on each object in the child after a fork, once it has its new lock (``renew``), with whether its
+        #: old one was held then (by a thread in the middle of a change, which the child lacks).
         self.after = after
         #: A weak reference to each object -> its lock.  A plain dict, copied in one step at a fork
         #: while other threads may add to it (a WeakSet is iterated step by step).
@@ -497,9 +500,9 @@ class _ForkLocks:
         if in_child and self.renew:
             for owner in (ref() for ref in self._objects.copy()):
                 if owner is not None:
-                    owner._lock = threading.Lock()
+                    held_at_fork, owner._lock = owner._lock.locked(), threading.Lock()
                     if self.after is not None:
-                        self.after(owner)
+                        self.after(owner, held_at_fork)
 
 
 def _hold_locks_before_fork() -> None:
@@ -10063,8 +10066,9 @@ class _WatchedHTTPS(_WatchedConnections, urllib.request.HTTPSHandler):
 #: A JWKS key cache's lock is held only while a request looks whether a download is due and starts
 #: it, or a download puts its keys in place, never while one runs: a fork does not wait for it, the
 #: child gets a new one.  A download under way is in a thread the child lacks: there it counts as failed
-#: at the fork (``_Jwks.forked``), and the child fetches the keys itself when next due.
-_JWKS_LOCKS = _ForkLocks(renew=True, after=lambda jwks: jwks.forked())
+#: at the fork (``_Jwks.forked``), as does one that the lock held then was starting or putting in place, and the
+#: child fetches the keys itself when next due.
+_JWKS_LOCKS = _ForkLocks(renew=True, after=lambda jwks, held: jwks.forked(held))
 #: What a client is told when its token names a key canister does not hold and the provider's keys cannot be
 #: fetched now: the token may well be good (a key the provider has just rotated in), so no 401 that would
 #: make the client drop it and send its user to log in again.
@@ -10201,13 +10205,16 @@ class _Jwks:
         for held in (filters or {}).values():
             _release_warning_filter(held)
 
-    def forked(self) -> None:
+    def forked(self, held: bool) -> None:
         """In a child made by ``os.fork`` (``_JWKS_LOCKS``): a download the parent had under way goes on in the
         parent's thread only, and brings the child nothing, so it counts as failed at the fork.  Tokens of keys
         not held get 503 until the next download may start (``min_interval`` after it began), not a 401 for a
-        kid no download of the child's has looked for."""
+        kid no download of the child's has looked for.  So does one that a thread was starting, or putting in
+        place, under the lock when the process forked (``held``: the keys, ``_result`` and ``_failure`` may then
+        be half changed, the download's start time taken but not its ``_result``, its keys in ``_result`` but not
+        yet in ``keys``)."""
         result, self._worker = self._result, None
-        if result is not None and 'keys' not in result and 'error' not in result:
+        if held or (result is not None and 'keys' not in result and 'error' not in result):
             self._failure = 'its download was under way when this process was forked, and went on in the parent only'
 
     def key_for(self, kid: Optional[str], algorithm: str) -> Any:
@@ -12840,11 +12847,12 @@ def _called_attribute(trace: types.TracebackType) -> Optional[str]:
 
 #: What to write instead of Starlette's methods of ``request`` that Bottle's has as values, read already, so that the
 #: call raises "'<type>' object is not callable", by the attribute called and the types Bottle's value has there (an
-#: app's own ``message.body()`` of a str gets no hint): ``request.json()`` ('dict', or 'NoneType' without a JSON
-#: body), ``request.body()`` (the body's file: in memory, or a temporary file for a body over ``MEMFILE_MAX``), and
-#: ``request.forms()`` (a FormsDict), written after its ``form()``.
+#: app's own ``message.body()`` of a str gets no hint): ``request.json()`` ('dict', 'list' for an array body, or
+#: 'NoneType' without a JSON body: not a str, an app's own JSON text), ``request.body()`` (the body's file: in
+#: memory, or a temporary file for a body over ``MEMFILE_MAX``), and ``request.forms()`` (a FormsDict), written after
+#: its ``form()``.
 _STARLETTE_CALLED = {
-    'json': (('dict', 'NoneType'),
+    'json': (('dict', 'list', 'NoneType'),
              ": Bottle's request.json is a value, the body's JSON (None without a JSON body), not a method (Starlette's "
              "await request.json()): write bottle.request.json, without the call; or give the handler parameters "
              "named as the JSON's keys, which canister fills"),

@@ -16,8 +16,8 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 import canister
 from helpers import (assert_keys_unavailable, bearer, claims, cookie_value, cookieless_client, finishes_in_child,
-                     in_background, read_log, with_cookie, write_users)
-from servers import HangingServer
+                     in_background, jwk, read_log, with_cookie, write_users)
+from servers import HangingServer, JwksServer
 from session_kit import add_session_routes, plugin_of
 
 
@@ -132,6 +132,36 @@ def test_a_child_forked_during_a_jwks_download_answers_503_at_once(make_app):
         assert finishes_in_child(unavailable)
         assert time.monotonic() - started < 3  # (the parent's download waits 5 s)
         assert_keys_unavailable(waiting(10), retry_after='5')  # (a download may start 10 s after the last)
+    finally:
+        server.close()
+
+
+def test_a_child_forked_while_a_thread_holds_the_jwks_lock_answers_503_to_a_key_it_does_not_hold(make_app):
+    """A thread holds the JWKS key cache's lock at the fork, as one does while it starts a download or puts
+    the keys a download brought in place: the child cannot tell what the keys are then (the keys of a
+    rotation may be in the download's answer but not yet held), so a token of a key it does not hold gets
+    503 with the seconds until its own download may start, not a 401 that would make its client drop a
+    token that may be good; a token of a key held is served."""
+    server = JwksServer()
+    try:
+        first, second = (rsa.generate_private_key(public_exponent=65537, key_size=2048) for _ in range(2))
+        server.publish(jwk(first, 'key-1'))
+        app = make_app(auth_jwt_jwks_url=server.url, auth_jwt_client_id='app')
+        app.route('/who', callback=lambda: str(canister.session.user['sub']))
+        held = pyjwt.encode(claims(aud='app'), first, algorithm='RS256', headers={'kid': 'key-1'})
+        rotated = pyjwt.encode(claims(aud='app'), second, algorithm='RS256', headers={'kid': 'key-2'})
+        assert cookieless_client(app).get('/who', headers=bearer(held)).text == 'alice'  # (key-1 fetched)
+
+        def unavailable_then_served():
+            response = cookieless_client(app).get('/who', headers=bearer(rotated), expect_errors=True)
+            assert_keys_unavailable(response, retry_after=response.headers.get('Retry-After'))
+            assert 8 <= int(response.headers['Retry-After']) <= 10  # (10 s after the parent's download began)
+            return cookieless_client(app).get('/who', headers=bearer(held)).text == 'alice'
+
+        holder = held_for_a_while(plugin_of(app).auth.schemes['bearer'].jwks._lock)
+        assert finishes_in_child(unavailable_then_served)
+        holder.join(5)
+        assert cookieless_client(app).get('/who', headers=bearer(rotated), status=401).status_int == 401  # (parent)
     finally:
         server.close()
 

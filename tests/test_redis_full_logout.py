@@ -10,7 +10,7 @@ import redis
 
 import canister
 from canister import session
-from helpers import client, cookie_value, read_log, warning_lines, with_cookie
+from helpers import client, cookie_value, read_log, readme_section, warning_lines, with_cookie
 from servers import RedisServer, old_redis_server_binary, wait_until
 from session_kit import Browser, expires_cookie, gated_app, hold_request, logged_in, plugin_of
 
@@ -140,3 +140,11 @@ def test_with_session_redis_wait_a_logout_on_a_full_redis_whose_replica_does_not
     copy = redis.Redis(port=replica.port)
     wait_until(lambda: not copy.exists('canister:session:' + sid), 10, what='the delete to reach the replica')
     assert client(app).get('/me', headers=with_cookie(sid), expect_errors=True).status_int == 401
+
+
+def test_the_readme_quotes_the_warning_of_a_logout_on_a_full_redis_as_it_is_logged():
+    faults = readme_section('## Reliability')
+    assert ('one WARNING says so (`Session: 1a2b3c... %s' % UNMARKED.split('; as after')[0]) in faults
+    assert 'a logout still logs out' in faults and '`tests/test_redis_full_logout.py`, on Redis 7 and 5.0.6' in faults
+    memory = readme_section('## Scaling out')
+    assert 'a logout still logs out, by deleting the session where Redis refuses its marker' in memory

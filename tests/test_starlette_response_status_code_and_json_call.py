@@ -103,6 +103,16 @@ def test_starlettes_request_json_called_answers_500_and_the_log_says_to_read_it_
     assert "TypeError: 'NoneType' object is not callable" in log
 
 
+def test_starlettes_request_json_called_on_a_json_array_body_gets_the_same_hint(make_app, serve, log_dir):
+    # (Bottle's request.json is whatever the body holds: a list for an array, as a bulk endpoint takes)
+    answer = Client(serve(json_app(make_app))).request('POST', '/api/notes', json.dumps([{'text': 'hi'}]),
+                                                        {'Content-Type': 'application/json'})
+    assert answer.status == 500
+    log = read_log(log_dir)
+    assert log.count('ERROR    [127.0.0.1-...]   Unhandled exception in POST /api/notes: ' + JSON_NOTE) == 1
+    assert "TypeError: 'list' object is not callable" in log
+
+
 def test_bottles_request_json_read_as_the_hint_says_is_the_bodys_json(make_app, serve):
     answer = Client(serve(json_app(make_app))).request('POST', '/api/fixed', json.dumps({'text': 'hi'}),
                                                         {'Content-Type': 'application/json'})
@@ -161,6 +171,6 @@ def test_the_readme_says_what_these_two_habits_answer_and_log():
     assert ("Returned rather than raised, `bottle.HTTPResponse('created', status_code=201)` (Starlette's "
             "`Response(..., status_code=201)`) answers 200 with that header, and a WARNING, once for each route, says "
             'to write `status=201`.') in passage
-    assert ("Starlette's `request.json()` raises `TypeError: 'dict' object is not callable` (`'NoneType'` without a "
-            "JSON body), Bottle's `request.json` being the body's JSON itself, and the ERROR line says to read "
-            '`bottle.request.json` without the call.') in passage
+    assert ("Starlette's `request.json()` raises `TypeError: 'dict' object is not callable` (`'list'` for a JSON "
+            "array, `'NoneType'` without a JSON body), Bottle's `request.json` being the body's JSON itself, and the "
+            'ERROR line says to read `bottle.request.json` without the call.') in passage
