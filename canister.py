@@ -6023,6 +6023,9 @@ class SQLiteStore(SessionStore):
         self.cleanup_batch = cleanup_batch
         #: Told why a cleanup of expired rows failed (for whoever uses the store to log).
         self.cleanup_failed: Optional[Callable[[str], None]] = None
+        #: Told the id and the reason when a session read was not given more life for want of room on the disk
+        #: (``_unextended``; for whoever uses the store to log).
+        self.extension_failed: Optional[Callable[[str, str], None]] = None
         #: Counts the saves, for ``cleanup_every``.
         self._writes = itertools.count(1)
         if _names_memory(path):
@@ -6116,9 +6119,13 @@ class SQLiteStore(SessionStore):
         try:
             return self._file.run(work)
         except (sqlite3.Error, OSError) as error:
-            if _sqlite_no_room(error):
-                self._short_of_room = True
-            raise StoreUnavailable(self._failed(error, _sqlite_permissions(self.file_path))) from None
+            raise self._unavailable(error) from None
+
+    def _unavailable(self, error: Exception) -> StoreUnavailable:
+        """What a request that met ``error`` raises (its 503), noting a want of room (``check`` then tells it)."""
+        if _sqlite_no_room(error):
+            self._short_of_room = True
+        return StoreUnavailable(self._failed(error, _sqlite_permissions(self.file_path)))
 
     def _change(self, sql: str, args: Tuple[Any, ...]) -> int:
         """Run a statement that changes rows; the number it changed."""
@@ -6145,13 +6152,34 @@ class SQLiteStore(SessionStore):
         self._maybe_cleanup()
 
     def update(self, sid: str, expected: str, record: str, ttl: float) -> Tuple[bool, Optional[str]]:
-        changed = self._change('UPDATE canister_sessions SET record = ?, expires = ? WHERE sid = ? AND record = ? '
-                               'AND ' + self._LIVE, (record, _expiry_ms(ttl), sid, expected, _now_ms()))
+        args = (record, _expiry_ms(ttl), sid, expected, _now_ms())
+        try:
+            changed = self._file.run(lambda connection: connection.execute(self._UPDATE, args).rowcount)
+        except (sqlite3.Error, OSError) as error:
+            if record == expected and _sqlite_no_room(error):  # (only its life would change: a read's extension)
+                return self._unextended(sid, expected, error)
+            raise self._unavailable(error) from None
         if changed:
             self._short_of_room = False
             self._maybe_cleanup()
             return True, None
         return False, self.load(sid)
+
+    #: ``update``: replace a live session's record if it is still the one expected, giving it its new expiry.
+    _UPDATE = 'UPDATE canister_sessions SET record = ?, expires = ? WHERE sid = ? AND record = ? AND ' + _LIVE
+
+    def _unextended(self, sid: str, expected: str, error: Exception) -> Tuple[bool, Optional[str]]:
+        """``update`` of a record to itself (how a request that only read its session extends its life), which
+        the disk had no room for: the session as it is, its life not extended this time, if the file still
+        holds ``expected`` (a read, which needs no room), so that the request is served, as a full Redis serves
+        it; told to ``extension_failed`` when so.  Noted as a save's want of room is (``check`` tells it)."""
+        self._short_of_room = True
+        current = self.load(sid)
+        if current != expected:
+            return False, current
+        if self.extension_failed is not None:
+            self.extension_failed(sid, self._failed(error))
+        return True, None
 
     def touch(self, sid: str, ttl: float) -> None:
         new = _expiry_ms(ttl)  # not back from expiry, never shorter (0: lives forever, and stays so)
@@ -7356,6 +7384,7 @@ class SessionManager:
             self.warnings.append(version_note)
         if isinstance(self.store, SQLiteStore):
             self.store.cleanup_failed = lambda message: log.write(logging.WARNING, '%s', message)
+            self.store.extension_failed = self._unextended
         self._adopt_store_methods()
         self._set_up_cookie(config)
         self._set_up_expiry(config)
@@ -7520,6 +7549,13 @@ class SessionManager:
                 'The session store %s has no atomic update(): concurrent requests of one session may lose '
                 'changes, and a request that overlaps a logout may bring the session back (see "Writing a store" '
                 'in the README)' % kind.__name__)
+
+    def _unextended(self, sid: str, why: str) -> None:
+        """The SQLite store served a session's read without extending its life, for want of room (``why``): every
+        read of every session meets it while the disk is full, so the WARNING is written once a second at most."""
+        words = ('Session: %s was read, but its life was not extended (the request is served; the session ends at '
+                 'the expiry it had, unless a read once there is room extends it): %s')
+        self.log.write_repeated(logging.WARNING, words % (sid[:6] + '...', why), like=words % ('a session', why))
 
     def _create_moved(self, sid: str, record: str, ttl: float, user_key: Optional[str], moved_from: str) -> None:
         """``create_moved`` for a store that evicts nothing as it creates."""

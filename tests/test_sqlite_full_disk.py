@@ -10,6 +10,7 @@ import errno
 import os
 import sqlite3
 import subprocess
+import time
 
 import pytest
 
@@ -356,3 +357,105 @@ def test_deleting_a_session_needs_more_room_than_writing_its_ended_marker_so_a_l
     marker = room_needed(small_disk, journal, lambda store, sid: store.update(sid, store.load(sid), '"ended"', 60))
     delete = room_needed(small_disk, journal, lambda store, sid: store.delete(sid))
     assert 0 < marker < delete, (marker, delete)
+
+
+def unextended_line(path):
+    """The end of the WARNING of a read served without extending its session's life, for want of room."""
+    return ('was read, but its life was not extended (the request is served; the session ends at the expiry it had, '
+            'unless a read once there is room extends it): the SQLite session store %s failed: database or disk is '
+            'full' % path)
+
+
+def test_on_a_disk_too_full_for_saves_a_read_of_a_logged_in_session_is_served_with_one_warning(
+        small_disk, make_app, log_dir):
+    """Extending a session's life is an UPDATE of its expiry, which the disk has no room for: the read is served all
+    the same, with the session as loaded, as on a full Redis (where PEXPIRE adds no memory)."""
+    # (small_disk first: unmounted after make_app's uninstall has closed the connections)
+    path = small_disk / 'sessions.db'
+    app = guarded_app(make_app, path)
+    web = client(app)
+    sid = cookie_value(web.get('/login'))
+    empty_the_wal(path)
+    filler = fill_file_system(small_disk)
+    for _ in range(3):
+        answer = web.get('/me')
+        assert answer.text == 'me: alice' and 'Set-Cookie' not in answer.headers
+    warned = [line for line in warning_lines(log_dir) if line.endswith(unextended_line(path))]
+    assert len(warned) == 1 and ' Session: %s... was read' % sid[:6] in warned[0], warned  # (once a second at most)
+    assert ' ERROR ' not in read_log(log_dir)
+    filler.unlink()
+    assert web.get('/me').text == 'me: alice'
+
+
+def test_on_a_disk_too_full_for_saves_a_change_of_a_session_that_reads_are_served_still_answers_503(
+        small_disk, make_app):
+    # (small_disk first: unmounted after make_app's uninstall has closed the connections)
+    path = small_disk / 'sessions.db'
+    app = guarded_app(make_app, path)
+    app.get('/note')(lambda: canister.session.data.__setitem__('note', 'kept') or 'noted')
+    web = client(app)
+    web.get('/login')
+    empty_the_wal(path)
+    filler = fill_file_system(small_disk)
+    assert web.get('/me').text == 'me: alice'
+    answer = web.get('/note', expect_errors=True)
+    assert (answer.status_int, answer.text, answer.headers['Retry-After']) == (503, UNAVAILABLE, '1')
+    assert web.get('/me').text == 'me: alice'
+    filler.unlink()
+    assert web.get('/note').text == 'noted'
+
+
+def test_on_a_disk_too_full_for_saves_a_session_that_is_only_read_ends_at_its_unextended_timeout(
+        small_disk, make_app):
+    # (small_disk first: unmounted after make_app's uninstall has closed the connections)
+    path = small_disk / 'sessions.db'
+    app = make_app(config={'session_store': sqlite_url(path), 'session_timeout': 2})
+    app.get('/login')(lambda: setattr(canister.session, 'user', 'alice') or 'in')
+    app.get('/me')(canister.require_user(lambda: 'me: %s' % canister.session.user))
+    web = client(app)
+    logged_in = time.monotonic()
+    web.get('/login')
+    empty_the_wal(path)
+    filler = fill_file_system(small_disk)
+    while time.monotonic() - logged_in < 1.5:         # reads that would each have given it 2 s more
+        assert web.get('/me').text == 'me: alice'
+        time.sleep(0.25)
+    time.sleep(max(0.0, logged_in + 2.3 - time.monotonic()))
+    assert web.get('/me', expect_errors=True).status_int == 401  # ended 2 s after the login: no read extended it
+    filler.unlink()
+
+
+def test_store_problem_says_the_disk_is_full_once_a_reads_extension_failed_for_want_of_room(small_disk, make_app):
+    """A read served without extending its session's life met a write that failed for want of room: the readiness
+    probe says so, as after a save that failed (every change, login and logout answers 503 meanwhile)."""
+    # (small_disk first: unmounted after make_app's uninstall has closed the connections)
+    path = small_disk / 'sessions.db'
+    app = guarded_app(make_app, path)
+    plugin = plugin_of(app)
+    web = client(app)
+    web.get('/login')
+    empty_the_wal(path)
+    filler = fill_file_system(small_disk)
+    assert plugin.store_problem() is None             # no write has failed yet
+    assert web.get('/me').text == 'me: alice'
+    failed = 'the SQLite session store %s failed: database or disk is full (0 bytes free)' % path
+    assert [plugin.store_problem() for _ in range(2)] == [failed] * 2
+    filler.unlink()
+    assert plugin.store_problem() is None
+
+
+def test_a_read_whose_extension_meets_a_file_locked_beyond_the_busy_timeout_still_answers_503(tmp_path, make_app):
+    """Only a want of room lets a read go without its extension: a lock (or any other error) is a 503 as before."""
+    path = tmp_path / 'sessions.db'
+    app = guarded_app(make_app, path)
+    web = client(app)
+    web.get('/login')
+    holder = sqlite3.connect(str(path), isolation_level=None)
+    try:
+        holder.execute('BEGIN IMMEDIATE')             # the write lock, held past the 5 s busy timeout
+        answer = web.get('/me', expect_errors=True)
+        assert (answer.status_int, answer.text) == (503, UNAVAILABLE)
+    finally:
+        holder.execute('ROLLBACK')
+        holder.close()
+    assert web.get('/me').text == 'me: alice'
