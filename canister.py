@@ -3508,6 +3508,7 @@ class _Converters:
     held in another (an item, a position, a union's member) is converted by the same one, a record's field and a
     dict's member by :attr:`_json`, a dict's key (a text) by :data:`_FROM_TEXT`."""
 
+    #: The two attributes below and no others (no instance dict).
     __slots__ = ('from_json', 'digits')
 
     def __init__(self, from_json: bool, digits: bool = False) -> None:
