@@ -5173,6 +5173,11 @@ class SessionStore:
     #: gave it) rather than to ``ttl``, as Redis's read script does: a request that stores nothing (a 5xx)
     #: then has no length to give back to a remembered session, and canister sends the store nothing more.
     keeps_lifetime_on_load = False
+    #: True if ``create`` writes nothing when it raises (a transaction rolled back, a dict left as it was): canister
+    #: then does not ``delete`` the new id of a session whose ``create`` failed, a call that on a store that waits
+    #: (SQLite's busy timeout) would make the 503 wait twice.  False, the default and Redis's: a command may have
+    #: run before its answer was lost, and the id is deleted so that no session stays that no cookie names.
+    failed_create_writes_nothing = False
 
     def load(self, sid: str) -> Optional[str]:
         """Return the record of a live session, or None if unknown or expired."""
@@ -5299,6 +5304,9 @@ class MemoryStore(SessionStore):
     every change is made under one lock, so an update never brings back a session
     deleted meanwhile.
     """
+
+    #: A ``create`` that raised changed nothing.
+    failed_create_writes_nothing = True
 
     def __init__(self, max_sessions: int = 100000) -> None:
         #: The most sessions kept: the least recently used are evicted beyond it.
@@ -5997,6 +6005,8 @@ class SQLiteStore(SessionStore):
     connection; the store cannot be used after it.
     """
 
+    #: A ``create`` that raised wrote nothing: its one statement's transaction was rolled back.
+    failed_create_writes_nothing = True
     #: The columns of ``canister_sessions``.
     _COLUMNS = ['sid', 'record', 'expires', 'user_key']
     #: Those of 2.0's development versions (never released): such a table is made anew, its sessions dropped.
@@ -8502,11 +8512,16 @@ class SessionState:
         for a login, then ``_ended_while_logging_in`` (whose answer this is).  When the store fails at either
         step, ``sid`` is removed first (``_drop_new_id``), which the store may have written all the same (a Redis
         connection cut after the command ran), so that the 503 leaves no session behind that no cookie names:
-        a person's would be listed and counted, an anonymous one would take room in the store until it expired."""
+        a person's would be listed and counted, an anonymous one would take room in the store until it expired
+        (not after a failed ``create`` of a store whose failed ``create`` writes nothing)."""
         manager = self.manager
         assert manager is not None
         try:
             manager.create(sid, record, ttl, key)
+        except Exception:
+            self._drop_new_id(sid, create_failed=True)
+            raise
+        try:
             return key is not None and bool(self.login_at) and self._ended_while_logging_in(sid, key)
         except Exception:
             self._drop_new_id(sid)
@@ -8526,19 +8541,23 @@ class SessionState:
                           'session', sid[:6])
         return True
 
-    def _drop_new_id(self, sid: str) -> None:
+    def _drop_new_id(self, sid: str, create_failed: bool = False) -> None:
         """A step of storing the session under its new id ``sid`` failed (the request answers 503 or
         500) before the browser could learn that id: remove it, if the store lets, since no cookie
-        names it and it would be listed, and counted, among its user's sessions until it expired."""
+        names it and it would be listed, and counted, among its user's sessions until it expired.  Not
+        when the step that failed was the store's ``create`` (``create_failed``) and the store says a ``create``
+        that raised wrote nothing (``failed_create_writes_nothing``: memory, SQLite)."""
         manager = self.manager
         assert manager is not None
+        manager.parsed.pop(sid, None)
+        if create_failed and getattr(manager.store, 'failed_create_writes_nothing', False):
+            return
         try:
             manager.store.delete(sid)
         except Exception as error:  # (the store is down: what failed first is what the answer tells)
             manager.log.write(logging.WARNING, 'Session: %s... could not be removed after saving the session '
                               'failed (it stays in the store until it expires): %s', sid[:6],
                               _mask_urls(str(error)) or type(error).__name__)
-        manager.parsed.pop(sid, None)
 
     def _move_old_id(self, sid: str, record: str, ttl: float, login: Optional[str] = None) -> Tuple[str, bool]:
         """Store the session under its new id ``sid``, then replace the old id's record by a marker
@@ -8578,7 +8597,7 @@ class SessionState:
         try:
             manager.create_moved(sid, record, ttl, user_key, self.old_sid)
         except Exception:
-            self._drop_new_id(sid)
+            self._drop_new_id(sid, create_failed=True)
             self._drop_note(sid, expected)
             raise
 
