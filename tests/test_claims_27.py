@@ -73,3 +73,40 @@ def test_no_passage_of_the_readme_says_a_logout_on_a_full_redis_answers_503_and_
     for passage in (faults, scaling):
         assert 'as a login and a logout do' not in passage
         assert 'a logout that did not happen' not in passage
+
+
+class _FailingCreates(canister.MemoryStore):
+    """A store of the README's *Writing a store* whose ``create`` fails, counting the ``delete``s it is sent."""
+
+    failed_create_writes_nothing = False
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.deleted: list = []
+
+    def create(self, sid, record, ttl, user_key, moved_from=None):
+        raise canister.StoreUnavailable('the test store is down')
+
+    def delete(self, sid):
+        self.deleted.append(sid)
+        return super().delete(sid)
+
+
+class _FailingCreatesThatWriteNothing(_FailingCreates):
+    failed_create_writes_nothing = True
+
+
+def test_a_new_sessions_failed_create_is_followed_by_a_delete_unless_the_store_says_it_wrote_nothing(make_app):
+    """README, *Writing a store*: canister ``delete``s the new id after a failed ``create``, unless the store sets
+    ``failed_create_writes_nothing = True``; ``canister.SessionStore`` has ``False``, the memory and SQLite stores
+    ``True``."""
+    for store, deletes in ((_FailingCreates(), 1), (_FailingCreatesThatWriteNothing(), 0)):
+        app = make_app(store=store)
+        app.route('/count', callback=lambda: str(canister.session.data.setdefault('n', 1)))
+        assert cookieless_client(app).get('/count', status=503).status_int == 503
+        assert len(store.deleted) == deletes
+    assert canister.SessionStore.failed_create_writes_nothing is False
+    assert canister.MemoryStore.failed_create_writes_nothing is True
+    assert canister.SQLiteStore.failed_create_writes_nothing is True
+    assert canister.RedisStore.failed_create_writes_nothing is False
+    assert '`failed_create_writes_nothing = True` (`canister.SessionStore` has `False`)' in README
