@@ -5089,6 +5089,16 @@ def _noting_move(record: Any, user_key: str, sid: str) -> Optional[Tuple[str, _R
                                                     stored.lifetime, stored.line, sid)), stored
 
 
+def _noted_elsewhere(record: Any, sid: str) -> Optional[str]:
+    """The new id of another move than the one to ``sid`` that the session record ``record`` notes (``_MOVING``);
+    None if it notes none, or is no session record (nothing, a marker, corrupt)."""
+    try:
+        moving = _read_record(record).moving if record is not None and _marker(record) is None else None
+    except ValueError:
+        return None
+    return moving if moving != sid else None
+
+
 def _moved_to(record: Any) -> Optional[str]:
     """The id a moved marker names ('' for the form without one); None if ``record`` is no moved marker."""
     text = _marker(record)
@@ -7218,6 +7228,9 @@ _PARSED_MAX = 1024
 _PARSED_LONGEST = 8192
 #: How often a save is tried again when other requests keep changing the same session.
 _UPDATE_TRIES = 10
+#: How long a move of a session waits, at most, for another request's move of it that is under way (its note in
+#: the old id's record, ``_MOVING``) before it moves the session all the same (``SessionState._other_move_done``).
+_MOVE_WAIT = 1.0
 #: For how long (s) a login's cap per user spares a session of that person made after its own: a
 #: login at the same time, which ends the older of the two itself (``SessionManager._beyond_cap``).
 _PARALLEL_LOGIN = 1.0
@@ -8568,12 +8581,22 @@ class SessionState:
         old id turns out marked all the same (``_write_marker``).  What a
         parallel request changed in the old record meanwhile is merged into the new one (not when the
         person changed: the data then starts empty).  If another request ended or moved the session
-        first, ``_moved_first`` says what happens."""
+        first, ``_moved_first`` says what happens; when it did so before the note, or while this request
+        waited for that move to be done (``_note_move``), no new id is stored at all."""
         manager = self.manager
         assert manager is not None and self.old_sid is not None
         user_key = _user_key(self._record_user())
         expected = self._note_move(sid, user_key)
+        if _marker(expected) is not None:  # (moved or ended by another request first: no new id to store)
+            return self._moved_first(sid, record, expected), False
         self._create_new_id(sid, record, ttl, user_key, expected)  # first: the marker names a session that exists
+        return self._mark_after_create(sid, record, expected, login)
+
+    def _mark_after_create(self, sid: str, record: str, expected: str, login: Optional[str]) -> Tuple[str, bool]:
+        """The rest of ``_move_old_id`` once the new id ``sid`` is stored: a login overtaken by ``end_sessions``
+        found out, then the old id marked (``_mark_old_id``); on a failure, ``sid`` and the note go."""
+        manager = self.manager
+        assert manager is not None
         try:
             overtaken = bool(login is not None and self.login_at and self._ended_while_logging_in(sid, login))
             stored = self._mark_old_id(sid, record, expected)
@@ -8637,23 +8660,53 @@ class SessionState:
         A request that saved into the old id after this one loaded it, just before the note, leaves a record
         that the note goes into then (once), if it is still the person's session: what is returned is still
         the record as loaded, noted (not what the old id holds), so that the second step finds that save and
-        merges it into the new id, as it merges any save made while the move runs."""
+        merges it into the new id, as it merges any save made while the move runs.
+        A record that notes another request's move of the session (two tabs, or a copy of the cookie, moving it
+        at once) is not noted over: this move waits for that one (``_other_move_done``), since two new ids would
+        be listed and only one noted.  When the old id holds a marker by then (that move is done, or another
+        request ended the session), that marker is returned: this move stores no new id (``_moved_first``)."""
         manager = self.manager
         assert manager is not None and self.old_sid is not None
-        if user_key is None or not manager.notes_ends or user_key != _record_user_key(self.snapshot):
-            return self.snapshot  # (nothing counted twice: another person's listing, or a store listing none)
-        first: Optional[str] = None
-        current: Optional[str] = self.snapshot
+        if user_key is None or not manager.notes_ends:
+            return self.snapshot  # (nothing counted twice: nobody's session, or a store listing none)
+        loaded = _noting_move(self.snapshot, user_key, sid)
+        if loaded is None:
+            return self.snapshot  # (nor in another person's listing)
+        current: Any = self.snapshot
         for _ in range(2):  # the record as loaded, then as a save into the old id meanwhile left it
+            current = self._other_move_done(current, sid)
             noted = _noting_move(current, user_key, sid)
             if noted is None:
                 break
             text, stored = noted
-            first = first or text
             done, current = manager.update(self.old_sid, current, text, manager.ttl(stored.lifetime, stored.created_ms))
             if done:
-                return first
-        return self.snapshot
+                return loaded[0]
+        return current if _marker(current) is not None else self.snapshot
+
+    def _other_move_done(self, current: Any, sid: str) -> Any:
+        """For ``_note_move`` (to the new id ``sid``) of the old id's record ``current``: ``current`` if it notes
+        no other move; else what the old id holds once that other request's move is no longer under way: its
+        marker (done), the "ended" marker, nothing, or a record noting no move there (it failed).  The old id
+        is read again at growing intervals; after ``_MOVE_WAIT`` seconds (that request died between its two
+        steps, or its store is that slow), what it holds then: this move notes its own new id over the other's,
+        logged."""
+        other = _noted_elsewhere(current, sid)
+        if other is None:
+            return current
+        manager = self.manager
+        assert manager is not None and self.old_sid is not None
+        deadline, pause = time.monotonic() + _MOVE_WAIT, 0.002
+        while time.monotonic() < deadline:
+            time.sleep(pause)
+            pause = min(pause * 2, 0.05)
+            current = manager.store.load(self.old_sid)
+            other = _noted_elsewhere(current, sid)  # (another move still: the same, or one that took over from it)
+            if other is None:
+                return current
+        manager.log.write(logging.WARNING, 'Session: %s... was still being moved to %s... by another request after '
+                          '%s s: this request moves it all the same', self.old_sid[:6], other[:6], _MOVE_WAIT)
+        return current
 
     def _mark_old_id(self, sid: str, record: str, expected: str) -> str:
         """The second step of ``_move_old_id``: the old id's record (``expected``, as this request left it)

@@ -571,7 +571,8 @@ def test_remember_or_the_same_user_set_again_on_the_old_id_while_the_session_mov
 def test_a_regenerate_on_the_old_id_that_overtakes_a_held_move_stores_no_note_of_that_move_under_its_new_id(
         make_app, serve, store_url):
     """The laptop's regenerate is held between the move's two steps (the old id's record notes its new id); a
-    request of the old cookie regenerates too, and is first to mark the old id: the record under its new id is
+    request of the old cookie regenerates too, waits a second for that move (which stays held), then moves the
+    session all the same, and is first to mark the old id: the record under its new id is
     the session's, with no note of the other move, whose new id is gone (a version before would read such a
     record as corrupt, and each save kept the note)."""
     store = canister.open_store(store_url)

@@ -1,0 +1,168 @@
+"""Two moves of one session at once: two requests with the same cookie each call ``session.regenerate()`` (a
+browser's two tabs, or a thief's copy of the cookie racing the owner).  The first move notes its new id in the
+old id's record; the second waits for it to finish rather than store a new id of its own, so the session counts
+once throughout (``sessions_of``, the cap per user), and ``end_sessions`` meanwhile leaves no session to either
+cookie.  On each store canister ships, with real HTTP; the store holds the first move between its two steps
+(its write of the marker waits) while the second one runs.
+"""
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any, Callable, List, Tuple
+
+import canister
+from canister import session
+from helpers import in_background, warning_lines
+from servers import wait_until
+from session_kit import Answer, Browser, gated_app, hold_request, logged_in, plugin_of, wait_at_gate
+
+
+def _second_move_held_or_waiting(store: Any) -> Tuple[threading.Event, threading.Event, threading.Event]:
+    """Hold every move of ``store`` just before it marks the old id, until ``release``; the events ``first``
+    (the first move got there), ``second_ready`` (a second move got there too, or reads the old id again, after
+    the read that loaded its session, while the first is held: it waits for it) and ``release``."""
+    update, reads = store.update, []
+    first, second_ready, release = threading.Event(), threading.Event(), threading.Event()
+    marking: List[str] = []
+
+    def held_update(sid: str, expected: Any, record: str, ttl: float) -> Any:
+        if record.startswith('"moved:'):
+            marking.append(sid)
+            (second_ready if first.is_set() else first).set()
+            assert release.wait(10), 'the test never released the moves'
+        return update(sid, expected, record, ttl)
+
+    def watched(read: Callable[..., Any]) -> Callable[..., Any]:
+        def watched_read(sid: str, *args: Any, **kwargs: Any) -> Any:
+            if first.is_set() and not release.is_set() and sid in marking:
+                reads.append(sid)
+                if len(reads) > 1:
+                    second_ready.set()
+            return read(sid, *args, **kwargs)
+        return watched_read
+
+    store.update, store.load = held_update, watched(store.load)
+    if hasattr(store, 'load_and_touch'):
+        store.load_and_touch = watched(store.load_and_touch)
+    return first, second_ready, release
+
+
+def _two_moves_at_once(make_app: Any, serve: Any, store_url: str,
+                       cap: int = 0) -> Tuple[Any, str, Browser, Browser, Browser, Callable[[], Tuple[Answer, Answer]]]:
+    """alice on the tablet, then the laptop; the laptop regenerates, held between its move's two steps; a copy of
+    the laptop's cookie regenerates too.  The app, its origin, the tablet, the laptop, the copy, and ``finish()``
+    (both moves go on; their answers, the laptop's first)."""
+    store = canister.open_store(store_url)
+    first, second_ready, release = _second_move_held_or_waiting(store)
+    app = gated_app(make_app, None, store=store, config={'session_max_per_user': cap} if cap else None)
+    origin = serve(app)
+    tablet = logged_in(origin)
+    laptop = logged_in(origin, cart='1')
+    copy = Browser(origin, laptop.sid)
+    laptop_moved = in_background(lambda: laptop.get('/regenerate'))
+    assert first.wait(10), 'the first move never reached its second step'
+    copy_moved = in_background(lambda: copy.get('/regenerate'))
+    wait_until(second_ready.is_set, 10, 0.005, 'the second move to reach its second step or wait')
+
+    def finish() -> Tuple[Answer, Answer]:
+        release.set()
+        return laptop_moved(10), copy_moved(10)
+
+    return app, origin, tablet, laptop, copy, finish
+
+
+def test_two_regenerates_of_one_session_at_once_leave_it_listed_once_meanwhile(make_app, serve, store_url):
+    app, _, tablet, laptop, copy, finish = _two_moves_at_once(make_app, serve, store_url)
+
+    during = plugin_of(app).sessions_of('alice')
+    answers = finish()
+
+    assert len(during) == 2, during
+    assert [answer.status for answer in answers] == [200, 200], answers
+    assert answers[0].new_sid and answers[1].new_sid is None, answers
+    assert laptop.read() == ['alice', {'cart': '1'}] and tablet.read()[0] == 'alice'
+    assert len(plugin_of(app).sessions_of('alice')) == 2
+
+
+def test_a_login_elsewhere_during_two_regenerates_of_one_session_ends_no_device_within_the_cap(
+        make_app, serve, store_url):
+    app, origin, tablet, laptop, copy, finish = _two_moves_at_once(make_app, serve, store_url, cap=3)
+    phone = Browser(origin)
+
+    assert phone.get('/login?name=alice').status == 200
+    finish()
+
+    assert [browser.read()[0] for browser in (tablet, laptop, phone)] == ['alice'] * 3
+    assert len(plugin_of(app).sessions_of('alice')) == 3
+
+
+def test_end_sessions_during_two_regenerates_of_one_session_ends_it_under_every_id_and_counts_it_once(
+        make_app, serve, store_url):
+    app, _, tablet, laptop, copy, finish = _two_moves_at_once(make_app, serve, store_url)
+
+    ended = plugin_of(app).end_sessions('alice')
+    answers = finish()
+
+    assert [browser.read()[0] for browser in (tablet, laptop, copy)] == [None] * 3
+    assert plugin_of(app).sessions_of('alice') == []
+    assert [answer.new_sid for answer in answers] == ['', ''], answers
+    assert ended == 2
+
+
+def test_a_regenerate_that_loaded_the_session_before_another_one_noted_its_move_waits_for_it_too(
+        make_app, serve, store_url):
+    """The copy's request loads the session and is held; the laptop's regenerate notes its move and is held
+    between its two steps; the copy's request then regenerates: its note finds the laptop's, and it waits."""
+    store = canister.open_store(store_url)
+    first, second_ready, release = _second_move_held_or_waiting(store)
+    app = gated_app(make_app, None, store=store)
+
+    @app.get('/hold-then-regenerate')
+    def hold_then_regenerate(name):
+        wait_at_gate(app, name)
+        session.regenerate()
+        return 'ok'
+
+    origin = serve(app)
+    tablet = logged_in(origin)
+    laptop = logged_in(origin, cart='1')
+    copy_moves = hold_request(app, origin, laptop.sid, '/hold-then-regenerate?name=copy')
+    laptop_moved = in_background(lambda: laptop.get('/regenerate'))
+    assert first.wait(10), 'the first move never reached its second step'
+    copy_moved = in_background(copy_moves)
+    wait_until(second_ready.is_set, 10, 0.005, 'the second move to reach its second step or wait')
+
+    during = plugin_of(app).sessions_of('alice')
+    release.set()
+
+    assert len(during) == 2, during
+    assert laptop_moved(10).status == 200 and copy_moved(10).status == 200
+    assert laptop.read() == ['alice', {'cart': '1'}] and tablet.read()[0] == 'alice'
+    assert len(plugin_of(app).sessions_of('alice')) == 2
+
+
+def test_a_regenerate_waits_at_most_a_second_for_a_move_of_its_session_that_stalls_then_moves_it_logged(
+        log_dir, make_app, serve, store_url):
+    """The laptop's move stalls between its two steps (its worker died there, say): a regenerate of a copy of
+    its cookie moves the session all the same after a second, with a WARNING, and the stalled move, let go on
+    then, stores nothing."""
+    store = canister.open_store(store_url)
+    first, second_ready, release = _second_move_held_or_waiting(store)
+    app = gated_app(make_app, None, store=store)
+    origin = serve(app)
+    laptop = logged_in(origin, cart='1')
+    copy = Browser(origin, laptop.sid)
+    laptop_moved = in_background(lambda: laptop.get('/regenerate'))
+    assert first.wait(10), 'the first move never reached its second step'
+    started = time.monotonic()
+    copy_moved = in_background(lambda: copy.get('/regenerate'))
+    wait_until(lambda: len(warning_lines(log_dir)) > 0, 10, 0.01, 'the WARNING of the stalled move')
+    waited = time.monotonic() - started
+    release.set()
+
+    assert copy_moved(10).status == 200 and laptop_moved(10).status == 200
+    assert 0.9 < waited < 5, waited
+    assert [line for line in warning_lines(log_dir) if 'was still being moved to' in line], warning_lines(log_dir)
+    assert copy.read() == ['alice', {'cart': '1'}]
+    assert len(plugin_of(app).sessions_of('alice')) == 1
