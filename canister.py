@@ -611,6 +611,12 @@ class StoreUnavailable(CanisterError):
     #: The store refused a write for want of memory (a Redis at ``maxmemory`` under ``noeviction``), which it
     #: would take once it has room: it still deletes (what ends a session then, see ``RedisStore.update``).
     full = False
+    #: The store cannot have made the change: the command was never sent (no connection could be made, no master
+    #: was found, or Redis was taken to be stalled and not asked), or the SQLite file stayed locked by another
+    #: connection for the whole busy timeout (the transaction never began): there is nothing to undo.
+    unapplied = False
+    #: The store did not answer in time: it may have run the command, and another one now would wait as long.
+    timed_out = False
 
 
 class SessionDataError(CanisterError, TypeError):
@@ -6098,7 +6104,9 @@ class SQLiteStore(SessionStore):
         except (sqlite3.Error, OSError) as error:
             if _sqlite_no_room(error):
                 self._short_of_room = True
-            raise StoreUnavailable(self._failed(error, _sqlite_permissions(self.file_path))) from None
+            unavailable = StoreUnavailable(self._failed(error, _sqlite_permissions(self.file_path)))
+            unavailable.unapplied = isinstance(error, sqlite3.OperationalError) and _sqlite_busy(error)
+            raise unavailable from None
 
     def _change(self, sql: str, args: Tuple[Any, ...]) -> int:
         """Run a statement that changes rows; the number it changed."""
@@ -6372,6 +6380,9 @@ _REDIS_SCRIPT_NOTE = re.compile(r' script: [0-9a-f]{40}, on @user_script:\d+\.|'
                                 r'@user_script: \d+: (-[A-Z]+ )?')
 #: What Redis answers a write once it holds ``maxmemory`` under ``maxmemory-policy noeviction``.
 _REDIS_FULL = "used memory > 'maxmemory'"
+#: What redis-py's Cluster client says when no node answered a command, or its topology refresh after one
+#: (before redis-py 8, with no class of its own): the nodes stalled, as a timeout says of a single server.
+_REDIS_CLUSTER_UNANSWERED = 'Redis Cluster cannot be connected'
 #: What Redis answers a write it refuses while it answers reads: a full one (``maxmemory``, its words above), one
 #: whose last snapshot failed (``MISCONF``), one short of ``min-replicas-to-write`` (``NOREPLICAS``).
 _REDIS_REFUSALS = (_REDIS_FULL, 'MISCONF', 'NOREPLICAS')
@@ -6538,6 +6549,11 @@ class RedisStore(SessionStore):
         #: What a command (or connection) that took longer than ``timeout`` raises: Redis stalled (redis-py's
         #: error, or the socket's where redis-py lets it through, as in a TLS handshake).
         self._timeout_error = (redis.exceptions.TimeoutError, TimeoutError)
+        #: What redis-py raises before it sends a command (besides its ``Error 111 connecting to ...``): no master
+        #: found (Sentinel), no node reachable (Cluster), a refused connection the socket reports as it is.
+        self._unapplied_errors = (
+            getattr(getattr(redis, 'sentinel', None), 'MasterNotFoundError', ConnectionRefusedError),
+            getattr(redis.exceptions, 'RedisClusterUnreachableError', ConnectionRefusedError), ConnectionRefusedError)
         if client is None:
             try:
                 from redis.backoff import NoBackoff
@@ -6588,13 +6604,17 @@ class RedisStore(SessionStore):
         answering at once meanwhile), and goes on if Redis answers."""
         now = time.monotonic()
         if now < self._stalled_until:
-            raise StoreUnavailable(stalled)
+            unasked = StoreUnavailable(stalled)
+            unasked.unapplied = True
+            raise unasked
         # (no other request asks while this PING may wait; two threads here at once may both ask: no harm)
         self._stalled_until = now + self.timeout
         try:
             self._client.ping()
         except self._errors as error:
-            raise self._unreachable(error) from None
+            unanswered = self._unreachable(error)
+            unanswered.unapplied = True  # (only the PING was sent)
+            raise unanswered from None
         self._stalled = ''
 
     @property
@@ -6610,7 +6630,9 @@ class RedisStore(SessionStore):
                     try:
                         self._client = self._make_client()
                     except self._errors as error:
-                        raise self._unreachable(error) from None
+                        unmade = self._unreachable(error)
+                        unmade.unapplied = True  # (no client yet: nothing was sent)
+                        raise unmade from None
                 client = self._client
         return client
 
@@ -6655,7 +6677,7 @@ class RedisStore(SessionStore):
             text += (' (the server is a read-only replica now, as after a failover: its connections are dropped, '
                      'and the next request connects again to the server that the URL names now)')
         unavailable, said = StoreUnavailable('%s: %s' % (what, text)), 'the Redis session store is unavailable: ' + text
-        unavailable.full = _REDIS_FULL in text
+        self._say_what_failed(unavailable, error, text)
         if isinstance(error, self._read_only_error) or any(refusal in text for refusal in _REDIS_REFUSALS):
             self._refusing = said  # (what ``check`` says until a write of its own succeeds)
         if isinstance(error, self._timeout_error) and not self._cluster:
@@ -6664,6 +6686,14 @@ class RedisStore(SessionStore):
         elif self._stalled:  # (Redis answered, if with an error, or refuses connections: which is quick)
             self._stalled = ''
         return unavailable
+
+    def _say_what_failed(self, unavailable: StoreUnavailable, error: Exception, text: str) -> None:
+        """Note on ``unavailable`` what ``error`` (its ``text``) tells of the write that failed: refused for want of
+        memory (``full``), unanswered in time (``timed_out``: on a Cluster, by no node), or never sent
+        (``unapplied``: redis-py's ``Error 111 connecting to ...``, no master found, no Cluster node reachable)."""
+        unavailable.full = _REDIS_FULL in text
+        unavailable.timed_out = isinstance(error, self._timeout_error) or _REDIS_CLUSTER_UNANSWERED in text
+        unavailable.unapplied = isinstance(error, self._unapplied_errors) or ' connecting to ' in text
 
     def _drop_connections(self) -> None:
         """Close the pool's idle connections, the one that met READONLY among them (redis-py gave it back): the next
@@ -8451,8 +8481,8 @@ class SessionState:
         try:
             manager.create(sid, record, ttl, key)
             return key is not None and bool(self.login_at) and self._ended_while_logging_in(sid, key)
-        except Exception:
-            self._drop_new_id(sid)
+        except Exception as error:
+            self._drop_new_id(sid, error)
             raise
 
     def _ended_while_logging_in(self, sid: str, key: str) -> bool:
@@ -8469,19 +8499,28 @@ class SessionState:
                           'session', sid[:6])
         return True
 
-    def _drop_new_id(self, sid: str) -> None:
+    def _drop_new_id(self, sid: str, failure: Exception) -> None:
         """A step of storing the session under its new id ``sid`` failed (the request answers 503 or
         500) before the browser could learn that id: remove it, if the store lets, since no cookie
-        names it and it would be listed, and counted, among its user's sessions until it expired."""
+        names it and it would be listed, and counted, among its user's sessions until it expired.
+        Not asked when ``failure`` says the store cannot have written it (``unapplied``), nor when it did not
+        answer in time (``timed_out``): a second call would wait out a second timeout before the 503 (on a
+        single Redis it is refused unasked anyway, ``RedisStore._still_stalled``), and the id expires."""
         manager = self.manager
         assert manager is not None
+        manager.parsed.pop(sid, None)
+        if isinstance(failure, StoreUnavailable) and (failure.unapplied or failure.timed_out):
+            if not failure.unapplied:
+                manager.log.write(logging.WARNING, 'Session: %s... may stay in the store until it expires: the '
+                                  'store did not answer in time while saving it, and is not asked again to remove '
+                                  'it (a second wait before the 503)', sid[:6])
+            return
         try:
             manager.store.delete(sid)
         except Exception as error:  # (the store is down: what failed first is what the answer tells)
             manager.log.write(logging.WARNING, 'Session: %s... could not be removed after saving the session '
                               'failed (it stays in the store until it expires): %s', sid[:6],
                               _mask_urls(str(error)) or type(error).__name__)
-        manager.parsed.pop(sid, None)
 
     def _move_old_id(self, sid: str, record: str, ttl: float, login: Optional[str] = None) -> Tuple[str, bool]:
         """Store the session under its new id ``sid``, then replace the old id's record by a marker
@@ -8505,9 +8544,9 @@ class SessionState:
             if overtaken and adopted is not None and adopted != sid and stored not in _NOT_STORED:
                 manager.end_session(adopted, login)
             return stored, overtaken
-        except Exception:
+        except Exception as error:
             if self.sid == sid:  # (not moved yet: no marker names it; an id adopted is another's)
-                self._drop_new_id(sid)
+                self._drop_new_id(sid, error)
                 self._drop_note(sid, expected)
             raise
 
@@ -8520,8 +8559,8 @@ class SessionState:
         assert manager is not None
         try:
             manager.create_moved(sid, record, ttl, user_key, self.old_sid)
-        except Exception:
-            self._drop_new_id(sid)
+        except Exception as error:
+            self._drop_new_id(sid, error)
             self._drop_note(sid, expected)
             raise
 
