@@ -257,6 +257,15 @@ def _escape(text: str) -> str:
                    for char in text)
 
 
+def _safe_text(value: Any) -> str:
+    """``str(value)`` of a value canister did not make (an exception of the app's, of a store's or a package's),
+    for a message or a log line: never raises, where the value's ``__str__`` does (or gives no text), what it is."""
+    try:
+        return str(value)
+    except Exception:
+        return '<%s object (its str() failed)>' % type(value).__name__
+
+
 def _special_file(path: str) -> str:
     """What ``path`` is when it exists but is neither a regular file nor a directory (``a character device``,
     as ``/dev/zero`` is), else ''."""
@@ -3256,7 +3265,7 @@ def _refused_record(name: str, error: BaseException, sent: Dict[str, Any]) -> '_
     """The 400 of a record whose own check (a dataclass's ``__post_init__``, an ``assert`` in it) refused the values
     ``sent``: its message, escaped and cut as a pydantic model's is, and not shown when it holds a value sent to a
     field whose name looks secret."""
-    message = str(error) or type(error).__name__  # (a bare assert says nothing)
+    message = _safe_text(error) or type(error).__name__  # (a bare assert says nothing)
     return _InvalidModel('must be a valid %s' % name, [{'loc': (), 'msg': message, 'input': sent}], sent)
 
 
@@ -5227,8 +5236,8 @@ def _store_check(store: Any) -> Optional[str]:
     except CanisterError:
         raise
     except Exception as error:
-        problem = '%s: %s' % (type(error).__name__, error)
-    return str(problem) if problem else None
+        problem = '%s: %s' % (type(error).__name__, _safe_text(error))
+    return _safe_text(problem) if problem else None
 
 
 class _Shard:
@@ -7972,10 +7981,11 @@ class SessionManager:
             error.removed = done if isinstance(done, int) else None
             if error.removed == 0:  # (not "failed after removing 0": it never got going)
                 self.log.write(logging.WARNING, 'Session: the store could not be tidied, nothing was removed: %s',
-                               _mask_urls(str(error)))
+                               _mask_urls(_safe_text(error)))
             else:
                 self.log.write(logging.WARNING, 'Session: tidying the store failed after removing %s entries of ended '
-                               'sessions: %s', '?' if error.removed is None else error.removed, _mask_urls(str(error)))
+                               'sessions: %s', '?' if error.removed is None else error.removed,
+                               _mask_urls(_safe_text(error)))
             raise
         self.log.write(logging.INFO, 'Session: tidied the store, %d entries of ended sessions removed', removed)
         return removed
@@ -8464,7 +8474,7 @@ class SessionState:
             except StoreUnavailable as error:
                 manager.log.write(logging.WARNING, 'Session: %s... logged in, but its user\'s sessions beyond '
                                   'session_max_per_user could not be ended (left to the next login): %s', sid[:6],
-                                  _mask_urls(str(error)))
+                                  _mask_urls(_safe_text(error)))
             except Exception:  # (a store of the app's own: a bug in it, logged, and the login stands all the same)
                 manager.log.write(logging.ERROR, 'Session: %s... logged in, but capping its user\'s sessions raised',
                                   sid[:6], exc_info=True)
@@ -8520,7 +8530,7 @@ class SessionState:
         except Exception as error:  # (the store is down: what failed first is what the answer tells)
             manager.log.write(logging.WARNING, 'Session: %s... could not be removed after saving the session '
                               'failed (it stays in the store until it expires): %s', sid[:6],
-                              _mask_urls(str(error)) or type(error).__name__)
+                              _mask_urls(_safe_text(error)) or type(error).__name__)
 
     def _move_old_id(self, sid: str, record: str, ttl: float, login: Optional[str] = None) -> Tuple[str, bool]:
         """Store the session under its new id ``sid``, then replace the old id's record by a marker
@@ -9756,7 +9766,7 @@ class BasicAuth:
                 self._unsettled = True  # (ending is done again at the next look: what ended stays ended)
             self.log.write(logging.ERROR, 'Users file %s changed, but the sessions of %d user(s) it dropped or gave '
                            'another password could not be ended (tried again in a second): %s',
-                           self.users_file, len(gone), _mask_urls(str(error)))
+                           self.users_file, len(gone), _mask_urls(_safe_text(error)))
             return
         except CanisterError as error:  # a store of the app's own that cannot list a user's sessions
             self.log.write(logging.WARNING, 'Users file %s changed, but the sessions of %d user(s) it dropped or gave '
@@ -13242,7 +13252,7 @@ class _RequestContext(SessionState):
         is unreachable, 500 if the data cannot be stored or the store raised anything else, logged
         with its traceback).  Return its headers and status line."""
         if isinstance(error, StoreUnavailable):
-            self.plugin.log.write_repeated(logging.ERROR, str(error))
+            self.plugin.log.write_repeated(logging.ERROR, _safe_text(error))
             self.plugin._tell_wait_note()
             code, message = 503, _UNAVAILABLE
         elif isinstance(error, SessionDataError):
@@ -13403,7 +13413,8 @@ class _StreamedBody:
         try:
             problem = context.finish_late()
         except StoreUnavailable as error:  # (every stream meets it while it lasts: once a second, as at any save)
-            self.log.write_repeated(logging.ERROR, 'Session not saved after the streamed response: %s' % error)
+            self.log.write_repeated(logging.ERROR, 'Session not saved after the streamed response: %s'
+                                    % _safe_text(error))
             return
         except SessionDataError as error:
             self.log.write(logging.ERROR, 'Session not saved after the streamed response: %s', error)
@@ -14009,7 +14020,7 @@ class Canister:
         try:
             self._set_up_parts(app, config)
         except Exception as error:
-            self.log.write(logging.ERROR, 'Install failed: %s', _mask_urls(str(error)))
+            self.log.write(logging.ERROR, 'Install failed: %s', _mask_urls(_safe_text(error)))
             self.close()
             raise
         self.slow = config['log_slow']
@@ -14489,7 +14500,7 @@ class Canister:
 
     def _unavailable_response(self, error: Exception) -> bottle.HTTPResponse:
         """The 503 response of a request whose session store cannot be reached (logged once a second)."""
-        self.log.write_repeated(logging.ERROR, str(error))
+        self.log.write_repeated(logging.ERROR, _safe_text(error))
         self._tell_wait_note()
         return _error_response(503, getattr(error, 'answer', None) or _UNAVAILABLE, _UNAVAILABLE_RETRY)
 
