@@ -257,6 +257,15 @@ def _escape(text: str) -> str:
                    for char in text)
 
 
+def _safe_text(value: Any) -> str:
+    """``str(value)`` of a value canister did not make (an exception of the app's, of a store's or a package's),
+    for a message or a log line: never raises, where the value's ``__str__`` does (or gives no text), what it is."""
+    try:
+        return str(value)
+    except Exception:
+        return '<%s object (its str() failed)>' % type(value).__name__
+
+
 def _special_file(path: str) -> str:
     """What ``path`` is when it exists but is neither a regular file nor a directory (``a character device``,
     as ``/dev/zero`` is), else ''."""
@@ -614,6 +623,12 @@ class StoreUnavailable(CanisterError):
     #: The store refused a write for want of memory (a Redis at ``maxmemory`` under ``noeviction``), which it
     #: would take once it has room: it still deletes (what ends a session then, see ``RedisStore.update``).
     full = False
+    #: The store cannot have made the change: the command was never sent (no connection could be made, no master
+    #: was found, or Redis was taken to be stalled and not asked), or the SQLite file stayed locked by another
+    #: connection for the whole busy timeout (the transaction never began): there is nothing to undo.
+    unapplied = False
+    #: The store did not answer in time: it may have run the command, and another one now would wait as long.
+    timed_out = False
 
 
 class SessionDataError(CanisterError, TypeError):
@@ -3178,7 +3193,7 @@ def _refused_record(name: str, error: BaseException, sent: Dict[str, Any]) -> '_
     """The 400 of a record whose own check (a dataclass's ``__post_init__``, an ``assert`` in it) refused the values
     ``sent``: its message, escaped and cut as a pydantic model's is, and not shown when it holds a value sent to a
     field whose name looks secret."""
-    message = str(error) or type(error).__name__  # (a bare assert says nothing)
+    message = _safe_text(error) or type(error).__name__  # (a bare assert says nothing)
     return _InvalidModel('must be a valid %s' % name, [{'loc': (), 'msg': message, 'input': sent}], sent)
 
 
@@ -5257,8 +5272,8 @@ def _store_check(store: Any) -> Optional[str]:
     except CanisterError:
         raise
     except Exception as error:
-        problem = '%s: %s' % (type(error).__name__, error)
-    return str(problem) if problem else None
+        problem = '%s: %s' % (type(error).__name__, _safe_text(error))
+    return _safe_text(problem) if problem else None
 
 
 class _Shard:
@@ -6441,6 +6456,9 @@ _REDIS_SCRIPT_NOTE = re.compile(r' script: [0-9a-f]{40}, on @user_script:\d+\.|'
                                 r'@user_script: \d+: (-[A-Z]+ )?')
 #: What Redis answers a write once it holds ``maxmemory`` under ``maxmemory-policy noeviction``.
 _REDIS_FULL = "used memory > 'maxmemory'"
+#: What redis-py's Cluster client says when no node answered a command, or its topology refresh after one
+#: (before redis-py 8, with no class of its own): the nodes stalled, as a timeout says of a single server.
+_REDIS_CLUSTER_UNANSWERED = 'Redis Cluster cannot be connected'
 #: What Redis answers a write it refuses while it answers reads: a full one (``maxmemory``, its words above), one
 #: whose last snapshot failed (``MISCONF``), one short of ``min-replicas-to-write`` (``NOREPLICAS``).
 _REDIS_REFUSALS = (_REDIS_FULL, 'MISCONF', 'NOREPLICAS')
@@ -6607,6 +6625,11 @@ class RedisStore(SessionStore):
         #: What a command (or connection) that took longer than ``timeout`` raises: Redis stalled (redis-py's
         #: error, or the socket's where redis-py lets it through, as in a TLS handshake).
         self._timeout_error = (redis.exceptions.TimeoutError, TimeoutError)
+        #: What redis-py raises before it sends a command (besides its ``Error 111 connecting to ...``): no master
+        #: found (Sentinel), no node reachable (Cluster), a refused connection the socket reports as it is.
+        self._unapplied_errors = (
+            getattr(getattr(redis, 'sentinel', None), 'MasterNotFoundError', ConnectionRefusedError),
+            getattr(redis.exceptions, 'RedisClusterUnreachableError', ConnectionRefusedError), ConnectionRefusedError)
         if client is None:
             try:
                 from redis.backoff import NoBackoff
@@ -6657,13 +6680,17 @@ class RedisStore(SessionStore):
         answering at once meanwhile), and goes on if Redis answers."""
         now = time.monotonic()
         if now < self._stalled_until:
-            raise StoreUnavailable(stalled)
+            unasked = StoreUnavailable(stalled)
+            unasked.unapplied = True
+            raise unasked
         # (no other request asks while this PING may wait; two threads here at once may both ask: no harm)
         self._stalled_until = now + self.timeout
         try:
             self._client.ping()
         except self._errors as error:
-            raise self._unreachable(error) from None
+            unanswered = self._unreachable(error)
+            unanswered.unapplied = True  # (only the PING was sent)
+            raise unanswered from None
         self._stalled = ''
 
     @property
@@ -6679,7 +6706,9 @@ class RedisStore(SessionStore):
                     try:
                         self._client = self._make_client()
                     except self._errors as error:
-                        raise self._unreachable(error) from None
+                        unmade = self._unreachable(error)
+                        unmade.unapplied = True  # (no client yet: nothing was sent)
+                        raise unmade from None
                 client = self._client
         return client
 
@@ -6724,7 +6753,7 @@ class RedisStore(SessionStore):
             text += (' (the server is a read-only replica now, as after a failover: its connections are dropped, '
                      'and the next request connects again to the server that the URL names now)')
         unavailable, said = StoreUnavailable('%s: %s' % (what, text)), 'the Redis session store is unavailable: ' + text
-        unavailable.full = _REDIS_FULL in text
+        self._say_what_failed(unavailable, error, text)
         if isinstance(error, self._read_only_error) or any(refusal in text for refusal in _REDIS_REFUSALS):
             self._refusing = said  # (what ``check`` says until a write of its own succeeds)
         if isinstance(error, self._timeout_error) and not self._cluster:
@@ -6733,6 +6762,14 @@ class RedisStore(SessionStore):
         elif self._stalled:  # (Redis answered, if with an error, or refuses connections: which is quick)
             self._stalled = ''
         return unavailable
+
+    def _say_what_failed(self, unavailable: StoreUnavailable, error: Exception, text: str) -> None:
+        """Note on ``unavailable`` what ``error`` (its ``text``) tells of the write that failed: refused for want of
+        memory (``full``), unanswered in time (``timed_out``: on a Cluster, by no node), or never sent
+        (``unapplied``: redis-py's ``Error 111 connecting to ...``, no master found, no Cluster node reachable)."""
+        unavailable.full = _REDIS_FULL in text
+        unavailable.timed_out = isinstance(error, self._timeout_error) or _REDIS_CLUSTER_UNANSWERED in text
+        unavailable.unapplied = isinstance(error, self._unapplied_errors) or ' connecting to ' in text
 
     def _drop_connections(self) -> None:
         """Close the pool's idle connections, the one that met READONLY among them (redis-py gave it back): the next
@@ -8022,10 +8059,11 @@ class SessionManager:
             error.removed = done if isinstance(done, int) else None
             if error.removed == 0:  # (not "failed after removing 0": it never got going)
                 self.log.write(logging.WARNING, 'Session: the store could not be tidied, nothing was removed: %s',
-                               _mask_urls(str(error)))
+                               _mask_urls(_safe_text(error)))
             else:
                 self.log.write(logging.WARNING, 'Session: tidying the store failed after removing %s entries of ended '
-                               'sessions: %s', '?' if error.removed is None else error.removed, _mask_urls(str(error)))
+                               'sessions: %s', '?' if error.removed is None else error.removed,
+                               _mask_urls(_safe_text(error)))
             raise
         self.log.write(logging.INFO, 'Session: tidied the store, %d entries of ended sessions removed', removed)
         return removed
@@ -8045,6 +8083,14 @@ class _LoginUnderWay:
 
     def __del__(self) -> None:
         self.logins.pop(id(self), None)
+
+
+def _create_wrote_nothing(store: Any, failure: Exception) -> bool:
+    """True if the ``create`` of ``store`` that raised ``failure`` cannot have written anything: the store says a
+    failed ``create`` writes nothing (``failed_create_writes_nothing``: memory, SQLite), or ``failure`` says
+    nothing was sent (``unapplied``: a Redis refused the connection, say)."""
+    return bool(getattr(store, 'failed_create_writes_nothing', False)
+                or (isinstance(failure, StoreUnavailable) and failure.unapplied))
 
 
 class SessionState:
@@ -8514,7 +8560,7 @@ class SessionState:
             except StoreUnavailable as error:
                 manager.log.write(logging.WARNING, 'Session: %s... logged in, but its user\'s sessions beyond '
                                   'session_max_per_user could not be ended (left to the next login): %s', sid[:6],
-                                  _mask_urls(str(error)))
+                                  _mask_urls(_safe_text(error)))
             except Exception:  # (a store of the app's own: a bug in it, logged, and the login stands all the same)
                 manager.log.write(logging.ERROR, 'Session: %s... logged in, but capping its user\'s sessions raised',
                                   sid[:6], exc_info=True)
@@ -8531,13 +8577,13 @@ class SessionState:
         assert manager is not None
         try:
             manager.create(sid, record, ttl, key)
-        except Exception:
-            self._drop_new_id(sid, create_failed=True)
+        except Exception as error:
+            self._drop_new_id(sid, error, create_failed=True)
             raise
         try:
             return key is not None and bool(self.login_at) and self._ended_while_logging_in(sid, key)
-        except Exception:
-            self._drop_new_id(sid)
+        except Exception as error:
+            self._drop_new_id(sid, error)
             raise
 
     def _ended_while_logging_in(self, sid: str, key: str) -> bool:
@@ -8554,23 +8600,31 @@ class SessionState:
                           'session', sid[:6])
         return True
 
-    def _drop_new_id(self, sid: str, create_failed: bool = False) -> None:
+    def _drop_new_id(self, sid: str, failure: Exception, create_failed: bool = False) -> None:
         """A step of storing the session under its new id ``sid`` failed (the request answers 503 or
         500) before the browser could learn that id: remove it, if the store lets, since no cookie
-        names it and it would be listed, and counted, among its user's sessions until it expired.  Not
-        when the step that failed was the store's ``create`` (``create_failed``) and the store says a ``create``
-        that raised wrote nothing (``failed_create_writes_nothing``: memory, SQLite)."""
+        names it and it would be listed, and counted, among its user's sessions until it expired.
+        Not asked when the step that failed was the store's ``create`` (``create_failed``) and it cannot have
+        written the id: the store says a ``create`` that raised wrote nothing (``failed_create_writes_nothing``:
+        memory, SQLite), or ``failure`` says nothing was sent (``unapplied``); nor when the store did not answer
+        in time (``timed_out``): a second call would wait out a second timeout before the 503 (on a single Redis
+        it is refused unasked anyway, ``RedisStore._still_stalled``), and the id expires."""
         manager = self.manager
         assert manager is not None
         manager.parsed.pop(sid, None)
-        if create_failed and getattr(manager.store, 'failed_create_writes_nothing', False):
+        if create_failed and _create_wrote_nothing(manager.store, failure):
+            return
+        if isinstance(failure, StoreUnavailable) and failure.timed_out:
+            manager.log.write(logging.WARNING, 'Session: %s... may stay in the store until it expires: the '
+                              'store did not answer in time while saving it, and is not asked again to remove '
+                              'it (a second wait before the 503)', sid[:6])
             return
         try:
             manager.store.delete(sid)
         except Exception as error:  # (the store is down: what failed first is what the answer tells)
             manager.log.write(logging.WARNING, 'Session: %s... could not be removed after saving the session '
                               'failed (it stays in the store until it expires): %s', sid[:6],
-                              _mask_urls(str(error)) or type(error).__name__)
+                              _mask_urls(_safe_text(error)) or type(error).__name__)
 
     def _move_old_id(self, sid: str, record: str, ttl: float, login: Optional[str] = None) -> Tuple[str, bool]:
         """Store the session under its new id ``sid``, then replace the old id's record by a marker
@@ -8604,9 +8658,9 @@ class SessionState:
             if overtaken and adopted is not None and adopted != sid and stored not in _NOT_STORED:
                 manager.end_session(adopted, login)
             return stored, overtaken
-        except Exception:
+        except Exception as error:
             if self.sid == sid:  # (not moved yet: no marker names it; an id adopted is another's)
-                self._drop_new_id(sid)
+                self._drop_new_id(sid, error)
                 self._drop_note(sid, expected)
             raise
 
@@ -8619,8 +8673,8 @@ class SessionState:
         assert manager is not None
         try:
             manager.create_moved(sid, record, ttl, user_key, self.old_sid)
-        except Exception:
-            self._drop_new_id(sid, create_failed=True)
+        except Exception as error:
+            self._drop_new_id(sid, error, create_failed=True)
             self._drop_note(sid, expected)
             raise
 
@@ -9846,7 +9900,7 @@ class BasicAuth:
                 self._unsettled = True  # (ending is done again at the next look: what ended stays ended)
             self.log.write(logging.ERROR, 'Users file %s changed, but the sessions of %d user(s) it dropped or gave '
                            'another password could not be ended (tried again in a second): %s',
-                           self.users_file, len(gone), _mask_urls(str(error)))
+                           self.users_file, len(gone), _mask_urls(_safe_text(error)))
             return
         except CanisterError as error:  # a store of the app's own that cannot list a user's sessions
             self.log.write(logging.WARNING, 'Users file %s changed, but the sessions of %d user(s) it dropped or gave '
@@ -13337,7 +13391,7 @@ class _RequestContext(SessionState):
         is unreachable, 500 if the data cannot be stored or the store raised anything else, logged
         with its traceback).  Return its headers and status line."""
         if isinstance(error, StoreUnavailable):
-            self.plugin.log.write_repeated(logging.ERROR, str(error))
+            self.plugin.log.write_repeated(logging.ERROR, _safe_text(error))
             self.plugin._tell_wait_note()
             code, message = 503, _UNAVAILABLE
         elif isinstance(error, SessionDataError):
@@ -13498,7 +13552,8 @@ class _StreamedBody:
         try:
             problem = context.finish_late()
         except StoreUnavailable as error:  # (every stream meets it while it lasts: once a second, as at any save)
-            self.log.write_repeated(logging.ERROR, 'Session not saved after the streamed response: %s' % error)
+            self.log.write_repeated(logging.ERROR, 'Session not saved after the streamed response: %s'
+                                    % _safe_text(error))
             return
         except SessionDataError as error:
             self.log.write(logging.ERROR, 'Session not saved after the streamed response: %s', error)
@@ -14104,7 +14159,7 @@ class Canister:
         try:
             self._set_up_parts(app, config)
         except Exception as error:
-            self.log.write(logging.ERROR, 'Install failed: %s', _mask_urls(str(error)))
+            self.log.write(logging.ERROR, 'Install failed: %s', _mask_urls(_safe_text(error)))
             self.close()
             raise
         self.slow = config['log_slow']
@@ -14584,7 +14639,7 @@ class Canister:
 
     def _unavailable_response(self, error: Exception) -> bottle.HTTPResponse:
         """The 503 response of a request whose session store cannot be reached (logged once a second)."""
-        self.log.write_repeated(logging.ERROR, str(error))
+        self.log.write_repeated(logging.ERROR, _safe_text(error))
         self._tell_wait_note()
         return _error_response(503, getattr(error, 'answer', None) or _UNAVAILABLE, _UNAVAILABLE_RETRY)
 
