@@ -6837,9 +6837,17 @@ class RedisStore(SessionStore):
         """The answer of the Lua script ``source`` run on ``key``, and with ``wait`` WAIT's count of replicas (else
         None): the bare ``EVALSHA`` and WAIT in one pipeline, one round trip on one connection (``_wait_in``); where
         the server lacks the script (``NOSCRIPT``), a ``SCRIPT LOAD`` and the pipeline once more, as ``run_script``
-        does for a script alone (which is what goes without ``wait``)."""
+        does for a script alone (which is what goes without ``wait``).  On a Cluster, the script alone, then (when
+        it wrote) WAIT to the key's node, on a connection of its own: redis-py before 8 refuses EVALSHA in a Cluster
+        pipeline."""
         if not self.wait:
             return self.run_script(source, key, *args), None
+        if self._cluster:
+            result = self.run_script(source, key, *args)
+            if result[0] != 1:
+                return result, None
+            return result, self.client.execute_command('WAIT', self.wait, int(self.timeout * 500),
+                                                       target_nodes=self.client.get_node_from_key(key))
         for attempt in (1, 2):
             pipe = self._pipeline()
             pipe.evalsha(self._sha(source), 1, key, *args)

@@ -1043,8 +1043,8 @@ def test_on_a_cluster_a_login_that_cannot_list_its_session_leaves_the_old_sessio
 
 def test_on_a_cluster_with_session_redis_wait_a_login_and_a_change_wait_for_the_replica_of_the_keys_master(
         make_app, cluster, prefix, log_dir):
-    """A new session's SET and a change's script go with their WAIT to the master of the key's slot, in one
-    pipeline: 200 while its replica confirms them, 503 while it is frozen, 200 again once it answers."""
+    """A new session's SET goes with its WAIT to the master of the key's slot, in one pipeline, and a change's
+    script then its WAIT: 200 while its replica confirms them, 503 while it is frozen, 200 again once it answers."""
     app = topology_app(make_app, cluster.url, session_redis_prefix=prefix, session_redis_wait=1, catchall=True)
     web = helpers.client(app)
     sid = helpers.cookie_value(web.get('/login?name=alice'))
