@@ -6797,14 +6797,9 @@ class RedisStore(SessionStore):
     def _user_set(self, user_key: str) -> str:
         return self.prefix + 'user:' + user_key
 
-    def _replicated(self, key: str, replicas: Optional[int] = None) -> None:
-        """With ``wait``: make sure that many replicas have the write to ``key``, or raise StoreUnavailable."""
-        if replicas is None:  # Redis Cluster: WAIT goes to the node that took the write
-            try:
-                node = self.client.get_node_from_key(key)
-                replicas = self.client.execute_command('WAIT', self.wait, int(self.timeout * 500), target_nodes=node)
-            except self._errors as error:
-                raise self._unreachable(error) from None
+    def _replicated(self, replicas: Any) -> None:
+        """With ``wait``: make sure that many replicas have the write, or raise StoreUnavailable; ``replicas`` is the
+        answer of the WAIT that ``_wait_in`` put in the write's own pipeline."""
         if int(replicas or 0) < self.wait:
             self._count_replicas()  # (an install that found Redis down could not say why: known now)
             raise StoreUnavailable('the Redis session store saved the session but only %s of %d replica(s) '
@@ -6813,12 +6808,28 @@ class RedisStore(SessionStore):
     def _pipeline(self) -> Any:
         return self.client.pipeline(transaction=False)
 
-    def _wait_in(self, pipe: Any) -> bool:
-        """Add WAIT to a pipeline where it can go (not on Cluster); True if added."""
-        if self.wait and not self._cluster:
+    def _wait_in(self, pipe: Any, key: str) -> bool:
+        """With ``wait``, add WAIT to a pipeline that writes ``key``, after the write; True if added.  WAIT counts the
+        replicas that have the writes of the connection it goes on: a pipeline sends its commands on one connection
+        (a Cluster's, those to one node: WAIT goes to the key's), where WAIT sent on its own may take another of the
+        pool's connections, whose writes replicas may have confirmed long ago, and answer at once."""
+        if not self.wait:
+            return False
+        if self._cluster:
+            pipe.execute_command('WAIT', self.wait, int(self.timeout * 500),
+                                 target_nodes=self.client.get_node_from_key(key))
+        else:
             pipe.execute_command('WAIT', self.wait, int(self.timeout * 500))
-            return True
-        return False
+        return True
+
+    def _confirmed(self, pipe: Any, key: str) -> List[Any]:
+        """Send a pipeline that writes ``key``, with WAIT after the write where ``wait`` asks for it (``_wait_in``);
+        the answers of the other commands, or StoreUnavailable (Redis down, or too few replicas confirmed)."""
+        waited = self._wait_in(pipe, key)
+        results = self._execute(pipe)
+        if waited:
+            self._replicated(results.pop())
+        return results
 
     def load(self, sid: str) -> Optional[str]:
         return self._text(self._call('get', self.prefix + sid))
@@ -6830,18 +6841,16 @@ class RedisStore(SessionStore):
         key = self.prefix + sid
         pipe = self._pipeline()
         pipe.set(key, record, px=int(ttl * 1000) if ttl > 0 else None)
-        stored_apart = None
-        if user_key is not None:
-            if self._cluster:  # the key's node confirms it before the set lists the id (see _list_in_user_set)
-                self._execute(pipe)
-                pipe, stored_apart = self._pipeline(), key
+        if user_key is None:
+            self._confirmed(pipe, key)
+        elif self._cluster:  # the key's node (and its replicas) confirms it before the set lists the id (see
+            self._confirmed(pipe, key)  # _list_in_user_set)
+            pipe = self._pipeline()
             self._list_in_user_set(pipe, user_key, sid)
-        waited = self._wait_in(pipe)
-        results = self._execute(pipe, stored_apart)
-        if self.wait:
-            self._replicated(key, results[-1] if waited else None)
-        if user_key is not None:  # (SRANDMEMBER was the last command before WAIT)
-            self._tidy_user_set(user_key, results[-2] if waited else results[-1])
+            self._tidy_user_set(user_key, self._execute(pipe, key)[-1])
+        else:
+            self._list_in_user_set(pipe, user_key, sid)
+            self._tidy_user_set(user_key, self._confirmed(pipe, key)[-1])
 
     def _execute(self, pipe: Any, stored_apart: Optional[str] = None) -> List[Any]:
         """Send a pipeline; its answers, or StoreUnavailable.  ``stored_apart``: the session key a login stored
@@ -6882,12 +6891,8 @@ class RedisStore(SessionStore):
 
     def update(self, sid: str, expected: str, record: str, ttl: float) -> Tuple[bool, Optional[str]]:
         key = self.prefix + sid
-        args = [expected, record, int(ttl * 1000) if ttl > 0 else 0]
         try:
-            if self.wait and not self._cluster:  # the script and WAIT in one round trip
-                result, replicas = self._update_and_wait(key, args)
-            else:
-                result, replicas = self.run_script(_REDIS_UPDATE, key, *args), None
+            result, replicas = self._run_and_wait(_REDIS_UPDATE, key, expected, record, int(ttl * 1000) if ttl > 0 else 0)
         except self._errors as error:
             unavailable = self._unreachable(error)
             if record != _ENDING or not unavailable.full:
@@ -6895,7 +6900,7 @@ class RedisStore(SessionStore):
             return self._end_unmarked(key, expected)
         if result[0] == 1:
             if self.wait:
-                self._replicated(key, replicas)
+                self._replicated(replicas)
             return True, None
         return False, self._text(result[1]) if len(result) > 1 else None
 
@@ -6905,31 +6910,41 @@ class RedisStore(SessionStore):
         ``_UNMARKED`` when deleted.  Its absence then works as a marker evicted would: a request that loaded the
         session before saves only over the record it read, finds nothing, and stores nothing."""
         try:
-            result = self.run_script(_REDIS_END_UNMARKED, key, expected)
-            if result[0] == 1 and self.wait:
-                self._replicated(key, None if self._cluster else self.client.execute_command(
-                    'WAIT', self.wait, int(self.timeout * 500)))
+            result, replicas = self._run_and_wait(_REDIS_END_UNMARKED, key, expected)
         except self._errors as error:
             raise self._unreachable(error) from None
         if result[0] == 1:
+            if self.wait:
+                self._replicated(replicas)
             return True, _UNMARKED
         return False, self._text(result[1]) if len(result) > 1 else None
 
-    def _update_and_wait(self, key: str, args: List[Any]) -> Tuple[Any, Any]:
-        """The update script's answer and WAIT's count of replicas: a bare ``EVALSHA`` of ``_REDIS_UPDATE``
-        and ``WAIT`` in one pipeline, one round trip; where the server lacks the script (``NOSCRIPT``), a
-        ``SCRIPT LOAD`` and the pipeline once more, as ``run_script`` does for a lone script."""
+    def _run_and_wait(self, source: str, key: str, *args: Any) -> Tuple[Any, Any]:
+        """The answer of the Lua script ``source`` run on ``key``, and with ``wait`` WAIT's count of replicas (else
+        None): the bare ``EVALSHA`` and WAIT in one pipeline, one round trip on one connection (``_wait_in``); where
+        the server lacks the script (``NOSCRIPT``), a ``SCRIPT LOAD`` and the pipeline once more, as ``run_script``
+        does for a script alone (which is what goes without ``wait``).  On a Cluster, the script alone, then (when
+        it wrote) WAIT to the key's node, on a connection of its own: redis-py before 8 refuses EVALSHA in a Cluster
+        pipeline."""
+        if not self.wait:
+            return self.run_script(source, key, *args), None
+        if self._cluster:
+            result = self.run_script(source, key, *args)
+            if result[0] != 1:
+                return result, None
+            return result, self.client.execute_command('WAIT', self.wait, int(self.timeout * 500),
+                                                       target_nodes=self.client.get_node_from_key(key))
         for attempt in (1, 2):
             pipe = self._pipeline()
-            pipe.evalsha(self._sha(_REDIS_UPDATE), 1, key, *args)
-            self._wait_in(pipe)
+            pipe.evalsha(self._sha(source), 1, key, *args)
+            self._wait_in(pipe, key)
             try:
                 result, replicas = pipe.execute()
                 return result, replicas
             except self._no_script:
                 if attempt == 2:
                     raise
-                self.client.script_load(_REDIS_UPDATE)  # a server that restarted or just took over
+                self.client.script_load(source)  # a server that restarted or just took over (a Cluster: every master)
         raise AssertionError('unreachable')
 
     def touch(self, sid: str, ttl: float) -> None:

@@ -5,6 +5,9 @@ the session is then deleted instead, only if it is still the record the logout r
 (the app's answer, the cookie expired), and a WARNING says Redis is full and what the missing marker means.  A
 request that loaded the session before the logout and saves after stores nothing, as after a marker evicted.
 """
+import sys
+import threading
+
 import pytest
 import redis
 
@@ -27,6 +30,10 @@ def any_redis(request, started):
     return server
 
 
+#: How many logouts, and how many threads reading meanwhile, the test of WAIT's connection runs.
+LOGOUTS, READERS = 10, 12
+
+
 def fill_up(server):
     """Make Redis full: it refuses what adds memory from here on (and still deletes)."""
     full = redis.Redis(port=server.port)
@@ -35,9 +42,9 @@ def fill_up(server):
     return full
 
 
-def guarded_app(make_app, server):
+def guarded_app(make_app, server, **config):
     """An app that logs in and out on ``server``, with a route that answers only a logged-in user."""
-    app = make_app(session_store=server.url, catchall=True)
+    app = make_app(session_store=server.url, catchall=True, **config)
     app.get('/login')(lambda: setattr(session, 'user', 'alice') or 'in')
     app.get('/logout')(lambda: session.invalidate() or 'out')
     app.get('/others')(lambda: str(session.end_other_sessions()))
@@ -142,9 +149,61 @@ def test_with_session_redis_wait_a_logout_on_a_full_redis_whose_replica_does_not
     assert client(app).get('/me', headers=with_cookie(sid), expect_errors=True).status_int == 401
 
 
+def test_with_session_redis_wait_logouts_on_a_full_redis_answer_503_while_other_requests_share_the_connections(
+        make_app, master_and_replica, log_dir):
+    """WAIT counts the replicas that have the writes of the connection it is sent on: it goes with the delete, on
+    its connection.  Sent on its own, it could take another connection of the pool (another request's thread took
+    the delete's meanwhile) and, where that one had nothing to do since before the delete, answer 1 at once: a 200
+    for a delete no replica had.  Each logout has the replica frozen anew, once it has every write before, while
+    threads keep reading through the same connections."""
+    master, replica = master_and_replica
+    logins = guarded_app(make_app, master)  # (without WAIT: the logins before the test do not depend on timing)
+    app = guarded_app(make_app, master, session_redis_wait=1)
+    sids = [cookie_value(client(logins).get('/login')) for _ in range(LOGOUTS)]
+    ended = client(logins)
+    ended_sid = cookie_value(ended.get('/login'))
+    ended.get('/logout')  # its cookie names the "ended" marker now: a request reading it writes nothing
+    full = fill_up(master)
+    stop, seen, answers = threading.Event(), [], []
+
+    def read():
+        reader = client(app)
+        while not stop.is_set():
+            seen.append(reader.get('/me', headers=with_cookie(ended_sid), expect_errors=True).status_int)
+
+    readers = [threading.Thread(target=read) for _ in range(READERS)]
+    switch = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # (the threads take turns often: a turn may come between the delete and its WAIT)
+    try:
+        for reader in readers:
+            reader.start()
+        for sid in sids:
+            replica.freeze()
+            answers.append(client(app).get('/logout', headers=with_cookie(sid), expect_errors=True).status_int)
+            replica.thaw()
+            full.pexpire('canister:session:' + ended_sid, 60000)  # (a write Redis takes when full)
+            assert full.wait(1, 5000) == 1  # the replica has every write so far, the logout's delete among them
+    finally:
+        stop.set()
+        for reader in readers:
+            reader.join(10)
+        sys.setswitchinterval(switch)
+    assert answers == [503] * len(sids)
+    assert seen and set(seen) == {401}, set(seen)
+    assert 'only 0 of 1 replica(s) confirmed it in time' in read_log(log_dir)
+    assert not any(full.exists('canister:session:' + sid) for sid in sids)  # (deleted: not confirmed in time)
+
+
 def test_the_readme_quotes_the_warning_of_a_logout_on_a_full_redis_as_it_is_logged():
     faults = readme_section('## Reliability')
     assert ('one WARNING says so (`Session: 1a2b3c... %s' % UNMARKED.split('; as after')[0]) in faults
     assert 'a logout still logs out' in faults and '`tests/test_redis_full_logout.py`, on Redis 7 and 5.0.6' in faults
     memory = readme_section('## Scaling out')
     assert 'a logout still logs out, by deleting the session where Redis refuses its marker' in memory
+
+
+def test_the_readme_says_wait_goes_on_the_connection_of_the_write_it_confirms():
+    scaling = readme_section('## Scaling out')
+    assert ('`WAIT` counts the replicas that have the writes of the connection it is sent on, so it now goes with the '
+            'write it confirms, in one pipeline on one connection') in scaling
+    assert 'with the replica frozen while threads read through the same connections: every logout answers 503' in scaling

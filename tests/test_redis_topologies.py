@@ -1039,3 +1039,23 @@ def test_on_a_cluster_a_login_that_cannot_list_its_session_leaves_the_old_sessio
         assert browser.read() == [None, {'cart': '1', 'wish': '2'}]
         assert plugin_of(app).sessions_of('alice') == []
         assert sweep(cluster, 'cluster', prefix) == [prefix + browser.sid]  # (the login's new key is gone)
+
+
+def test_on_a_cluster_with_session_redis_wait_a_login_and_a_change_wait_for_the_replica_of_the_keys_master(
+        make_app, cluster, prefix, log_dir):
+    """A new session's SET goes with its WAIT to the master of the key's slot, in one pipeline, and a change's
+    script then its WAIT: 200 while its replica confirms them, 503 while it is frozen, 200 again once it answers."""
+    app = topology_app(make_app, cluster.url, session_redis_prefix=prefix, session_redis_wait=1, catchall=True)
+    web = helpers.client(app)
+    sid = helpers.cookie_value(web.get('/login?name=alice'))
+    assert [web.get('/count').json['counter'] for _ in range(3)] == [0, 1, 2]
+    [replica] = cluster.replicas_of(cluster.master_of(prefix + sid))
+    replica.freeze()
+    try:
+        frozen = web.get('/count', expect_errors=True)
+    finally:
+        replica.thaw()
+    assert (frozen.status_int, frozen.headers['Retry-After']) == (503, '1'), frozen
+    assert 'only 0 of 1 replica(s) confirmed it in time' in read_log(log_dir)
+    assert web.get('/count').json['counter'] == 4  # (the change the 503 answered was saved, if not confirmed)
+    assert helpers.client(app).get('/login?name=bob').status_int == 200
