@@ -199,7 +199,7 @@ def test_the_readme_quotes_the_warning_of_a_logout_on_a_full_redis_as_it_is_logg
     assert ('one WARNING says so (`Session: 1a2b3c... %s' % UNMARKED.split('; as after')[0]) in faults
     assert 'a logout still logs out' in faults and '`tests/test_redis_full_logout.py`, on Redis 7 and 5.0.6' in faults
     memory = readme_section('## Scaling out')
-    assert 'a logout still logs out, by deleting the session where Redis refuses its marker' in memory
+    assert 'a logout still logs out: where Redis refuses its marker, the session is deleted instead' in memory
 
 
 def test_the_readme_says_wait_goes_on_the_connection_of_the_write_it_confirms():
