@@ -7,6 +7,7 @@ Fixtures live in conftest.py; what a test imports lives here, each helper define
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import hmac
 import inspect
@@ -25,7 +26,7 @@ import time
 import tracemalloc
 import warnings
 from html import escape
-from typing import Any, Callable, Dict, List, Optional, Union
+from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple, Union
 
 import bottle
 import webtest
@@ -36,7 +37,7 @@ if str(ROOT) not in sys.path:  # canister.py of this checkout, not an installed 
 
 import canister  # noqa: E402
 from canister import session  # noqa: E402
-from servers import InProcessWaitress  # noqa: E402
+from servers import Client, InProcessWaitress  # noqa: E402
 
 COOKIE = 'session_id'
 
@@ -646,6 +647,36 @@ def sigint_as_in_a_terminal() -> None:
     """For a subprocess (``preexec_fn``): SIGINT as a terminal gives it, so that Ctrl-C (a SIGINT the test sends)
     interrupts it; a job started in the background (CI's, a nohup) has SIGINT ignored, and its children inherit that."""
     signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
+@contextlib.contextmanager
+def demo_ctrl_c_can_stop(directory: pathlib.Path, port: int, *python_args: str, client_timeout: float = 10,
+                         start_timeout: float = 10) -> Iterator[Tuple[subprocess.Popen, Client]]:
+    """``python -m canister demo --port PORT`` (or ``python *python_args``: a script that runs the demo on ``port``)
+    started in ``directory`` as from a terminal, so that a Ctrl-C the test sends stops it, its output in
+    ``directory/output.txt``. Yields the process and a client of it once it answers ``/hi?foo=x`` with 200
+    (within ``start_timeout`` seconds); kills it on leaving if it still runs."""
+    argv = python_args or ('-m', 'canister', 'demo', '--port', str(port))
+    with open(directory / 'output.txt', 'wb') as sink:
+        process = subprocess.Popen([sys.executable, *argv], stdout=sink, stderr=subprocess.STDOUT,
+                                   stdin=subprocess.DEVNULL, cwd=str(directory),
+                                   env=dict(os.environ, PYTHONPATH=str(ROOT)), preexec_fn=sigint_as_in_a_terminal)
+    try:
+        web = Client('http://127.0.0.1:%d' % port, timeout=client_timeout)
+        deadline = time.monotonic() + start_timeout
+        while True:
+            try:
+                assert web.get('/hi?foo=x').status == 200
+                break
+            except OSError:
+                assert time.monotonic() < deadline and process.poll() is None, (
+                    'the demo did not answer:\n' + (directory / 'output.txt').read_text())
+                time.sleep(0.05)
+        yield process, web
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait(5)
 
 
 def connected_to(pid: int, port: int) -> bool:

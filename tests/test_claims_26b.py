@@ -3,11 +3,8 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
 import signal
 import socket
-import subprocess
-import sys
 import time
 import warnings
 from typing import Dict
@@ -18,7 +15,7 @@ import pytest
 from pydantic import BaseModel, field_validator
 
 import canister
-from helpers import ROOT, bearer, claims, client, jwk, read_log, sigint_as_in_a_terminal
+from helpers import bearer, claims, client, demo_ctrl_c_can_stop, jwk, read_log
 from servers import Client, free_port, wait_until
 from test_jwt_hardening import jwks_app, pyjwt_warnings_of_a_1024_bit_key, short_rsa_key  # noqa: F401 (a fixture)
 
@@ -58,20 +55,7 @@ def test_a_ctrl_c_while_the_demo_reads_a_requests_body_lets_it_finish_that_answe
         'wsgiref.simple_server.WSGIServer.get_app = taken\n'
         'sys.argv = ["canister", "demo", "--port", "%d"]\n'
         'runpy.run_module("canister", run_name="__main__")\n' % (str(answering), port))
-    with open(tmp_path / 'output.txt', 'wb') as sink:
-        process = subprocess.Popen([sys.executable, '-c', script], stdout=sink,
-                                   stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, cwd=str(tmp_path),
-                                   env=dict(os.environ, PYTHONPATH=str(ROOT)), preexec_fn=sigint_as_in_a_terminal)
-    try:
-        web = Client('http://127.0.0.1:%d' % port, timeout=2)
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                assert web.get('/hi?foo=x').status == 200
-                break
-            except OSError:
-                assert time.monotonic() < deadline and process.poll() is None
-                time.sleep(0.05)
+    with demo_ctrl_c_can_stop(tmp_path, port, '-c', script, client_timeout=2) as (process, _):
         body = json.dumps({'message': 'hello', 'times': 2}).encode()
         answering.unlink()
         with socket.create_connection(('127.0.0.1', port), timeout=10) as conn:
@@ -95,10 +79,6 @@ def test_a_ctrl_c_while_the_demo_reads_a_requests_body_lets_it_finish_that_answe
         assert head.split(b'\r\n')[0].split(b' ')[1] == b'200'
         assert json.loads(text) == {'echo': ['hello', 'hello']}
         assert process.wait(5) == 0
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait(5)
     assert 'Traceback' not in (tmp_path / 'output.txt').read_text()
 
 

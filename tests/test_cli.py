@@ -21,7 +21,7 @@ import bottle
 import pytest
 
 import canister
-from helpers import ROOT, basic, client, keys_listed, run_canister, sigint_as_in_a_terminal
+from helpers import ROOT, basic, client, demo_ctrl_c_can_stop, keys_listed, run_canister, sigint_as_in_a_terminal
 from servers import Client, free_port, wait_until
 
 HASH = re.compile(r'pbkdf2_sha256:\d+:[A-Za-z0-9_-]+:[A-Za-z0-9_-]+')
@@ -531,21 +531,7 @@ def test_the_demo_serves_the_counter_page_and_hi(tmp_path):
 def test_the_demo_stopped_with_ctrl_c_while_it_answers_requests_stops_at_once_with_status_0(tmp_path):
     """A Ctrl-C that comes while the demo writes an answer (wsgiref's handler used to catch it there, print its
     traceback and serve on, until a second Ctrl-C) stops it too."""
-    port = free_port()
-    with open(tmp_path / 'output.txt', 'wb') as sink:
-        process = subprocess.Popen([sys.executable, '-m', 'canister', 'demo', '--port', str(port)], stdout=sink,
-                                   stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, cwd=str(tmp_path),
-                                   env=dict(os.environ, PYTHONPATH=str(ROOT)), preexec_fn=sigint_as_in_a_terminal)
-    web = Client('http://127.0.0.1:%d' % port, timeout=10)
-    try:
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                assert web.get('/hi?foo=x').status == 200
-                break
-            except OSError:
-                assert time.monotonic() < deadline and process.poll() is None
-                time.sleep(0.05)
+    with demo_ctrl_c_can_stop(tmp_path, free_port()) as (process, web):
         answered = []
 
         def ask_until_it_stops() -> None:  # requests back to back: a Ctrl-C meanwhile most likely lands in one
@@ -563,10 +549,6 @@ def test_the_demo_stopped_with_ctrl_c_while_it_answers_requests_stops_at_once_wi
         assert process.wait(10) == 0
         asker.join(5)
         assert answered and set(answered) == {200}
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait(5)
     assert 'Traceback' not in (tmp_path / 'output.txt').read_text()
 
 
@@ -587,20 +569,7 @@ def test_the_demo_stopped_with_ctrl_c_before_it_calls_the_app_answers_that_reque
         'wsgiref.handlers.BaseHandler.setup_environ = slowly\n'
         'sys.argv = ["canister", "demo", "--port", "%d"]\n'
         'runpy.run_module("canister", run_name="__main__")\n' % port)
-    with open(tmp_path / 'output.txt', 'wb') as sink:
-        process = subprocess.Popen([sys.executable, '-c', script], stdout=sink, stderr=subprocess.STDOUT,
-                                   stdin=subprocess.DEVNULL, cwd=str(tmp_path),
-                                   env=dict(os.environ, PYTHONPATH=str(ROOT)), preexec_fn=sigint_as_in_a_terminal)
-    web = Client('http://127.0.0.1:%d' % port, timeout=10)
-    try:
-        deadline = time.monotonic() + 15
-        while True:
-            try:
-                assert web.get('/hi?foo=x').status == 200
-                break
-            except OSError:
-                assert time.monotonic() < deadline and process.poll() is None
-                time.sleep(0.05)
+    with demo_ctrl_c_can_stop(tmp_path, port, '-c', script, start_timeout=15) as (process, web):
         answered = []
         asker = threading.Thread(target=lambda: answered.append(web.get('/hi?foo=Ann')))
         asker.start()
@@ -610,10 +579,6 @@ def test_the_demo_stopped_with_ctrl_c_before_it_calls_the_app_answers_that_reque
         asker.join(10)
         assert [(reply.status, reply.text) for reply in answered] == [(200, 'Hi Ann!')]
         assert process.wait(10) == 0
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait(5)
     assert 'Traceback' not in (tmp_path / 'output.txt').read_text()
 
 

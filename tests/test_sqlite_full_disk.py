@@ -107,11 +107,12 @@ def noting_app(make_app, path):
     return app
 
 
-def checkpoint(path):
-    """What SQLite does by itself every 1,000 pages: copy the ``-wal`` into the file, its room kept for reuse."""
+def checkpoint(path, mode='RESTART'):
+    """What SQLite does by itself every 1,000 pages (RESTART): copy the ``-wal`` into the file, its room kept for
+    reuse; or another ``PRAGMA wal_checkpoint`` mode."""
     connection = sqlite3.connect(str(path))
     try:
-        assert connection.execute('PRAGMA wal_checkpoint(RESTART)').fetchone()[0] == 0
+        assert connection.execute('PRAGMA wal_checkpoint(%s)' % mode).fetchone()[0] == 0
     finally:
         connection.close()
 
@@ -234,11 +235,14 @@ def guarded_app(make_app, path):
 
 def empty_the_wal(path):
     """A checkpoint that also cuts the ``-wal`` to nothing: its next write needs room on the disk."""
-    connection = sqlite3.connect(str(path))
-    try:
-        assert connection.execute('PRAGMA wal_checkpoint(TRUNCATE)').fetchone()[0] == 0
-    finally:
-        connection.close()
+    checkpoint(path, 'TRUNCATE')
+
+
+def fill_after_emptying_the_wal(path):
+    """The ``-wal`` of the SQLite file ``path`` cut to nothing, then its disk filled: its next write finds no room.
+    The filler's path (unlink it for room again)."""
+    empty_the_wal(path)
+    return fill_file_system(path.parent)
 
 
 def test_on_a_full_disk_a_logout_still_logs_out_while_it_fits_in_the_wal(small_disk, make_app):
@@ -265,8 +269,7 @@ def test_on_a_disk_too_full_for_saves_a_logout_answers_503_and_the_session_stays
     app = guarded_app(make_app, path)
     web = client(app)
     sid = cookie_value(web.get('/login'))
-    empty_the_wal(path)
-    filler = fill_file_system(small_disk)
+    filler = fill_after_emptying_the_wal(path)
     answer = web.get('/logout', expect_errors=True)
     assert (answer.status_int, answer.text, answer.headers['Retry-After']) == (503, UNAVAILABLE, '1')
     assert 'Set-Cookie' not in answer.headers         # the browser keeps its cookie: the logout did not happen
@@ -284,8 +287,7 @@ def test_on_a_disk_too_full_for_saves_end_sessions_answers_503_and_every_session
     path = small_disk / 'sessions.db'
     app = guarded_app(make_app, path)
     sids = [cookie_value(client(app).get('/login')) for _ in range(2)]
-    empty_the_wal(path)
-    filler = fill_file_system(small_disk)
+    filler = fill_after_emptying_the_wal(path)
     answer = client(app).get('/end', expect_errors=True)
     assert (answer.status_int, answer.text) == (503, UNAVAILABLE)
     with pytest.raises(canister.StoreUnavailable, match='database or disk is full'):
@@ -307,8 +309,7 @@ def test_on_a_disk_too_full_for_saves_end_other_sessions_answers_503_and_every_s
     web, other = client(app), client(app)
     web.get('/login')
     other_sid = cookie_value(other.get('/login'))
-    empty_the_wal(path)
-    filler = fill_file_system(small_disk)
+    filler = fill_after_emptying_the_wal(path)
     answer = web.get('/others', expect_errors=True)
     assert (answer.status_int, answer.text) == (503, UNAVAILABLE) and 'Set-Cookie' not in answer.headers
     assert len(plugin_of(app).sessions_of('alice')) == 2
@@ -375,8 +376,7 @@ def test_on_a_disk_too_full_for_saves_a_read_of_a_logged_in_session_is_served_wi
     app = guarded_app(make_app, path)
     web = client(app)
     sid = cookie_value(web.get('/login'))
-    empty_the_wal(path)
-    filler = fill_file_system(small_disk)
+    filler = fill_after_emptying_the_wal(path)
     for _ in range(3):
         answer = web.get('/me')
         assert answer.text == 'me: alice' and 'Set-Cookie' not in answer.headers
@@ -395,8 +395,7 @@ def test_on_a_disk_too_full_for_saves_a_change_of_a_session_that_reads_are_serve
     app.get('/note')(lambda: canister.session.data.__setitem__('note', 'kept') or 'noted')
     web = client(app)
     web.get('/login')
-    empty_the_wal(path)
-    filler = fill_file_system(small_disk)
+    filler = fill_after_emptying_the_wal(path)
     assert web.get('/me').text == 'me: alice'
     answer = web.get('/note', expect_errors=True)
     assert (answer.status_int, answer.text, answer.headers['Retry-After']) == (503, UNAVAILABLE, '1')
@@ -415,8 +414,7 @@ def test_on_a_disk_too_full_for_saves_a_session_that_is_only_read_ends_at_its_un
     web = client(app)
     logged_in = time.monotonic()
     web.get('/login')
-    empty_the_wal(path)
-    filler = fill_file_system(small_disk)
+    filler = fill_after_emptying_the_wal(path)
     while time.monotonic() - logged_in < 1.5:         # reads that would each have given it 2 s more
         assert web.get('/me').text == 'me: alice'
         time.sleep(0.25)
@@ -434,8 +432,7 @@ def test_store_problem_says_the_disk_is_full_once_a_reads_extension_failed_for_w
     plugin = plugin_of(app)
     web = client(app)
     web.get('/login')
-    empty_the_wal(path)
-    filler = fill_file_system(small_disk)
+    filler = fill_after_emptying_the_wal(path)
     assert plugin.store_problem() is None             # no write has failed yet
     assert web.get('/me').text == 'me: alice'
     failed = 'the SQLite session store %s failed: database or disk is full (0 bytes free)' % path
