@@ -624,8 +624,8 @@ class StoreUnavailable(CanisterError):
     #: would take once it has room: it still deletes (what ends a session then, see ``RedisStore.update``).
     full = False
     #: The store cannot have made the change: the command was never sent (no connection could be made, no master
-    #: was found, or Redis was taken to be stalled and not asked), or the SQLite file stayed locked by another
-    #: connection for the whole busy timeout (the transaction never began): there is nothing to undo.
+    #: was found, or Redis was taken to be stalled and not asked): there is nothing to undo.  (A SQLite store says
+    #: it of every failed ``create`` once, with ``failed_create_writes_nothing``.)
     unapplied = False
     #: The store did not answer in time: it may have run the command, and another one now would wait as long.
     timed_out = False
@@ -6816,8 +6816,11 @@ class RedisStore(SessionStore):
         if not self.wait:
             return False
         if self._cluster:
-            pipe.execute_command('WAIT', self.wait, int(self.timeout * 500),
-                                 target_nodes=self.client.get_node_from_key(key))
+            try:  # (a slot no node serves for now, as during a failover: a 503, as for the write itself)
+                node = self.client.get_node_from_key(key)
+            except self._errors as error:
+                raise self._unreachable(error) from None
+            pipe.execute_command('WAIT', self.wait, int(self.timeout * 500), target_nodes=node)
         else:
             pipe.execute_command('WAIT', self.wait, int(self.timeout * 500))
         return True
@@ -6841,16 +6844,20 @@ class RedisStore(SessionStore):
         key = self.prefix + sid
         pipe = self._pipeline()
         pipe.set(key, record, px=int(ttl * 1000) if ttl > 0 else None)
+        if user_key is not None and not self._cluster:
+            self._list_in_user_set(pipe, user_key, sid)
+        results = self._confirmed(pipe, key)
         if user_key is None:
-            self._confirmed(pipe, key)
-        elif self._cluster:  # the key's node (and its replicas) confirms it before the set lists the id (see
-            self._confirmed(pipe, key)  # _list_in_user_set)
-            pipe = self._pipeline()
-            self._list_in_user_set(pipe, user_key, sid)
-            self._tidy_user_set(user_key, self._execute(pipe, key)[-1])
-        else:
-            self._list_in_user_set(pipe, user_key, sid)
-            self._tidy_user_set(user_key, self._confirmed(pipe, key)[-1])
+            return
+        try:  # (the key is written: a failure from here on has something to undo, whatever it says of its command)
+            if self._cluster:  # the key's node (and its replicas) confirmed it before the set lists the id (see
+                pipe = self._pipeline()  # _list_in_user_set)
+                self._list_in_user_set(pipe, user_key, sid)
+                results = self._execute(pipe, key)
+            self._tidy_user_set(user_key, results[-1])
+        except StoreUnavailable as error:
+            error.unapplied = False
+            raise
 
     def _execute(self, pipe: Any, stored_apart: Optional[str] = None) -> List[Any]:
         """Send a pipeline; its answers, or StoreUnavailable.  ``stored_apart``: the session key a login stored
@@ -8742,8 +8749,9 @@ class SessionState:
         if loaded is None:
             return self.snapshot  # (nor in another person's listing)
         current: Any = self.snapshot
+        deadline = time.monotonic() + _MOVE_WAIT  # (one wait for both tries, not one each)
         for _ in range(2):  # the record as loaded, then as a save into the old id meanwhile left it
-            current = self._other_move_done(current, sid)
+            current = self._other_move_done(current, sid, deadline)
             noted = _noting_move(current, user_key, sid)
             if noted is None:
                 break
@@ -8753,28 +8761,30 @@ class SessionState:
                 return loaded[0]
         return current if _marker(current) is not None else self.snapshot
 
-    def _other_move_done(self, current: Any, sid: str) -> Any:
+    def _other_move_done(self, current: Any, sid: str, deadline: float) -> Any:
         """For ``_note_move`` (to the new id ``sid``) of the old id's record ``current``: ``current`` if it notes
         no other move; else what the old id holds once that other request's move is no longer under way: its
         marker (done), the "ended" marker, nothing, or a record noting no move there (it failed).  The old id
-        is read again at growing intervals; after ``_MOVE_WAIT`` seconds (that request died between its two
-        steps, or its store is that slow), what it holds then: this move notes its own new id over the other's,
-        logged."""
+        is read again at growing intervals; at ``deadline`` (``_MOVE_WAIT`` seconds after the move began to note
+        itself: that request died between its two steps, or its store is that slow), what it holds then: this
+        move notes its own new id over the other's, logged (by the call that waited)."""
         other = _noted_elsewhere(current, sid)
         if other is None:
             return current
         manager = self.manager
         assert manager is not None and self.old_sid is not None
-        deadline, pause = time.monotonic() + _MOVE_WAIT, 0.002
+        pause, waited = 0.002, False
         while time.monotonic() < deadline:
             time.sleep(pause)
-            pause = min(pause * 2, 0.05)
+            pause, waited = min(pause * 2, 0.05), True
             current = manager.store.load(self.old_sid)
             other = _noted_elsewhere(current, sid)  # (another move still: the same, or one that took over from it)
             if other is None:
                 return current
-        manager.log.write(logging.WARNING, 'Session: %s... was still being moved to %s... by another request after '
-                          '%s s: this request moves it all the same', self.old_sid[:6], other[:6], _MOVE_WAIT)
+        if waited:
+            manager.log.write(logging.WARNING, 'Session: %s... was still being moved to %s... by another request '
+                              'after %s s: this request moves it all the same', self.old_sid[:6], other[:6],
+                              _MOVE_WAIT)
         return current
 
     def _mark_old_id(self, sid: str, record: str, expected: str) -> str:
@@ -8790,10 +8800,10 @@ class SessionState:
             done, current = self._write_marker(sid, expected)
             if done:
                 return record
-            if current is None:  # (expired, or ended or moved longer ago than a marker lives)
-                return self._gone_before_move(sid, record, user_key)
-            if _marker(current) is not None:
-                return self._moved_first(sid, record, current)
+            settled = self._settled_before_move(sid, record, current, user_key)
+            if settled is not None:
+                return settled
+            assert current is not None
             if changes is None:
                 changes = self._changes() if _record_user_key(self.snapshot) in (None, user_key) else ()
             moved = self._merged_under(sid, record, current, changes)
@@ -8804,6 +8814,31 @@ class SessionState:
         if user_key != _record_user_key(self.snapshot):
             return self._leave_changing(record)
         raise StoreUnavailable('the session %s... kept changing under concurrent requests' % self.old_sid[:6])
+
+    def _settled_before_move(self, sid: str, record: str, current: Optional[str],
+                             user_key: Optional[str]) -> Optional[str]:
+        """For ``_mark_old_id``, whose try to mark the old id found ``current`` there instead: what is stored when
+        that settles the move (the session gone, ended or moved by another request, or taken over by another move);
+        None when it is a save made meanwhile, to merge and try again."""
+        if current is None:  # (expired, or ended or moved longer ago than a marker lives)
+            return self._gone_before_move(sid, record, user_key)
+        if _marker(current) is not None:
+            return self._moved_first(sid, record, current)
+        if self._taken_over(current, sid, user_key):
+            manager = self.manager
+            assert manager is not None
+            manager.store.delete(sid)
+            return _MOVED
+        return None
+
+    def _taken_over(self, current: str, sid: str, user_key: Optional[str]) -> bool:
+        """For ``_mark_old_id`` (of a move to ``sid``): the old id's record ``current`` notes another move, one that
+        waited for this one longer than ``_MOVE_WAIT`` and then noted its own new id over this one's
+        (``_other_move_done``), and this move is a plain one (a ``regenerate()``, the same person's): that move
+        moves the session, and this one stores nothing, as a move that finds the other's marker first does (a
+        logout, a login of another person and ``end_other_sessions()`` go on, as against a save)."""
+        return (not self.ends_others and user_key is not None and user_key == _record_user_key(self.snapshot)
+                and _noted_elsewhere(current, sid) is not None)
 
     def _write_marker(self, sid: str, expected: str) -> Tuple[bool, Optional[str]]:
         """One try of ``_mark_old_id``: the store's ``update`` of the old id from ``expected`` to the marker

@@ -166,3 +166,44 @@ def test_a_regenerate_waits_at_most_a_second_for_a_move_of_its_session_that_stal
     assert [line for line in warning_lines(log_dir) if 'was still being moved to' in line], warning_lines(log_dir)
     assert copy.read() == ['alice', {'cart': '1'}]
     assert len(plugin_of(app).sessions_of('alice')) == 1
+
+
+def test_a_stalled_move_let_go_after_another_move_took_over_stores_nothing_and_the_other_moves_the_session(
+        log_dir, make_app, serve, store_url):
+    """The laptop's move stalls past the second a move waits; the copy's then notes its own move over it and is
+    held before marking the old id; the laptop's move goes on first: it stores nothing (the README: "the first,
+    should it go on, stores nothing"), and the copy's moves the session.  (The laptop's move merged the copy's
+    note as a save and marked the old id its own way: the copy's move was the one lost.)"""
+    store = canister.open_store(store_url)
+    update, marks = store.update, []
+    arrived, let_go = (threading.Event(), threading.Event()), (threading.Event(), threading.Event())
+
+    def held_update(sid: str, expected: Any, record: str, ttl: float) -> Any:
+        if record.startswith('"moved:') and len(marks) < 2:  # the first try of each move to mark the old id
+            turn = len(marks)
+            marks.append(record)
+            arrived[turn].set()
+            assert let_go[turn].wait(10), 'the test never let the move go on'
+        return update(sid, expected, record, ttl)
+
+    store.update = held_update
+    app = gated_app(make_app, None, store=store)
+    origin = serve(app)
+    laptop = logged_in(origin, cart='1')
+    old = laptop.sid
+    copy = Browser(origin, old)
+    laptop_moved = in_background(lambda: laptop.get('/regenerate'))
+    assert arrived[0].wait(10), 'the laptop\'s move never reached its second step'
+    copy_moved = in_background(lambda: copy.get('/regenerate'))
+    assert arrived[1].wait(10), 'the copy\'s move never reached its second step'  # (after waiting its second)
+    let_go[0].set()
+    laptop_answer = laptop_moved(10)
+    let_go[1].set()
+    copy_answer = copy_moved(10)
+
+    assert (laptop_answer.status, copy_answer.status) == (200, 200)
+    assert laptop_answer.new_sid is None and laptop.sid == old  # stored nothing, set no cookie
+    assert copy_answer.new_sid and copy.sid != old
+    assert copy.read() == ['alice', {'cart': '1'}]
+    assert len(plugin_of(app).sessions_of('alice')) == 1
+    assert [line for line in warning_lines(log_dir) if 'was still being moved to' in line], warning_lines(log_dir)

@@ -132,7 +132,8 @@ def test_with_session_redis_wait_a_logout_on_a_full_redis_whose_replica_does_not
     """The delete waits for a replica as the marker would (``WAIT``): none confirms in time (the replica frozen),
     503; the delete reaches the replica once it answers again, and the old cookie finds no session."""
     master, replica = master_and_replica
-    app = make_app(session_store=master.url, session_redis_wait=1, catchall=True)
+    # (a WAIT of 2.5 s, not 0.5: the login before must be confirmed in time on a loaded machine too)
+    app = make_app(session_store=master.url, session_redis_wait=1, session_redis_timeout=5, catchall=True)
     app.get('/login')(lambda: setattr(session, 'user', 'alice') or 'in')
     app.get('/logout')(lambda: session.invalidate() or 'out')
     app.get('/me')(canister.require_user(lambda: 'me: %s' % session.user))
