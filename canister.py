@@ -627,7 +627,8 @@ class StoreUnavailable(CanisterError):
     #: was found, or Redis was taken to be stalled and not asked): there is nothing to undo.  (A SQLite store says
     #: it of every failed ``create`` once, with ``failed_create_writes_nothing``.)
     unapplied = False
-    #: The store did not answer in time: it may have run the command, and another one now would wait as long.
+    #: The store did not answer in time, and another command now would wait as long: a Redis may have run the
+    #: command; a SQLite file that another connection held locked for the whole busy timeout ran nothing.
     timed_out = False
 
 
@@ -6161,7 +6162,9 @@ class SQLiteStore(SessionStore):
         """What a request that met ``error`` raises (its 503), noting a want of room (``check`` then tells it)."""
         if _sqlite_no_room(error):
             self._short_of_room = True
-        return StoreUnavailable(self._failed(error, _sqlite_permissions(self.file_path)))
+        unavailable = StoreUnavailable(self._failed(error, _sqlite_permissions(self.file_path)))
+        unavailable.timed_out = isinstance(error, sqlite3.OperationalError) and _sqlite_busy(error)
+        return unavailable
 
     def _change(self, sql: str, args: Tuple[Any, ...]) -> int:
         """Run a statement that changes rows; the number it changed."""
@@ -8107,6 +8110,12 @@ class _LoginUnderWay:
         self.logins.pop(id(self), None)
 
 
+def _timed_out(failure: Optional[Exception]) -> bool:
+    """True if ``failure`` is a store that did not answer in time (``timed_out``): asked again, it would keep the
+    request waiting as long again."""
+    return isinstance(failure, StoreUnavailable) and failure.timed_out
+
+
 def _create_wrote_nothing(store: Any, failure: Exception) -> bool:
     """True if the ``create`` of ``store`` that raised ``failure`` cannot have written anything: the store says a
     failed ``create`` writes nothing (``failed_create_writes_nothing``: memory, SQLite), or ``failure`` says
@@ -8591,21 +8600,22 @@ class SessionState:
     def _create_new(self, sid: str, record: str, ttl: float, key: Optional[str]) -> bool:
         """Store a new session, ``record`` under its new id ``sid``, listed under ``key`` if it is a person's;
         for a login, then ``_ended_while_logging_in`` (whose answer this is).  When the store fails at either
-        step, ``sid`` is removed first (``_drop_new_id``), which the store may have written all the same (a Redis
+        step, ``sid`` is removed first (``_undo_new_id``), which the store may have written all the same (a Redis
         connection cut after the command ran), so that the 503 leaves no session behind that no cookie names:
         a person's would be listed and counted, an anonymous one would take room in the store until it expired
-        (not after a failed ``create`` of a store whose failed ``create`` writes nothing)."""
+        (not after a failed ``create`` of a store whose failed ``create`` writes nothing, nor after a store that
+        did not answer in time)."""
         manager = self.manager
         assert manager is not None
         try:
             manager.create(sid, record, ttl, key)
         except Exception as error:
-            self._drop_new_id(sid, error, create_failed=True)
+            self._undo_new_id(sid, error, create_failed=True)
             raise
         try:
             return key is not None and bool(self.login_at) and self._ended_while_logging_in(sid, key)
         except Exception as error:
-            self._drop_new_id(sid, error)
+            self._undo_new_id(sid, error)
             raise
 
     def _ended_while_logging_in(self, sid: str, key: str) -> bool:
@@ -8622,31 +8632,61 @@ class SessionState:
                           'session', sid[:6])
         return True
 
-    def _drop_new_id(self, sid: str, failure: Exception, create_failed: bool = False) -> None:
-        """A step of storing the session under its new id ``sid`` failed (the request answers 503 or
-        500) before the browser could learn that id: remove it, if the store lets, since no cookie
-        names it and it would be listed, and counted, among its user's sessions until it expired.
-        Not asked when the step that failed was the store's ``create`` (``create_failed``) and it cannot have
-        written the id: the store says a ``create`` that raised wrote nothing (``failed_create_writes_nothing``:
-        memory, SQLite), or ``failure`` says nothing was sent (``unapplied``); nor when the store did not answer
-        in time (``timed_out``): a second call would wait out a second timeout before the 503 (on a single Redis
-        it is refused unasked anyway, ``RedisStore._still_stalled``), and the id expires."""
+    def _undo_new_id(self, sid: str, failure: Exception, create_failed: bool = False,
+                     expected: Optional[str] = None) -> None:
+        """A step of storing the session under its new id ``sid`` failed (the request answers 503 or 500) before
+        the browser could learn that id: undo what the store may hold of it, in one decision.  ``sid`` goes,
+        since no cookie names it and it would be listed, and counted, among its user's sessions until it
+        expired; for a move (``expected``: the old id's record as ``_note_move`` left it), so does its note in
+        the old id's record (``_drop_note``).  ``sid`` is not asked about when the step that failed was the
+        store's ``create`` (``create_failed``) and it cannot have written the id (``_create_wrote_nothing``).
+        Nothing at all is asked when the store did not answer in time (``timed_out``), nor after a removal of
+        ``sid`` that did not: each call would wait out one more timeout before the 503 (on a single Redis it is
+        refused unasked anyway, ``RedisStore._still_stalled``); what stays is logged (``_left_after_timeout``)."""
         manager = self.manager
         assert manager is not None
         manager.parsed.pop(sid, None)
-        if create_failed and _create_wrote_nothing(manager.store, failure):
-            return
-        if isinstance(failure, StoreUnavailable) and failure.timed_out:
-            manager.log.write(logging.WARNING, 'Session: %s... may stay in the store until it expires: the '
-                              'store did not answer in time while saving it, and is not asked again to remove '
-                              'it (a second wait before the 503)', sid[:6])
-            return
+        written = not (create_failed and _create_wrote_nothing(manager.store, failure))
+        noted = expected is not None and expected != self.snapshot
+        if _timed_out(failure):
+            self._left_after_timeout(sid, written, noted)
+        elif written and _timed_out(self._delete_new_id(sid)):
+            self._left_after_timeout(sid, False, noted)
+        elif noted:
+            self._drop_note(sid)
+
+    def _delete_new_id(self, sid: str) -> Optional[Exception]:
+        """For ``_undo_new_id``: remove ``sid``; the error of a store that could not (logged), else None."""
+        manager = self.manager
+        assert manager is not None
         try:
             manager.store.delete(sid)
         except Exception as error:  # (the store is down: what failed first is what the answer tells)
             manager.log.write(logging.WARNING, 'Session: %s... could not be removed after saving the session '
                               'failed (it stays in the store until it expires): %s', sid[:6],
                               _mask_urls(_safe_text(error)) or type(error).__name__)
+            return error
+        return None
+
+    def _left_after_timeout(self, sid: str, written: bool, noted: bool) -> None:
+        """For ``_undo_new_id``, which asks a store that did not answer in time nothing more: one WARNING saying
+        what stays, the new id ``sid`` if the store may have ``written`` it, the note of the move if ``noted``."""
+        manager = self.manager
+        assert manager is not None
+        if not noted:
+            if written:
+                manager.log.write(logging.WARNING, 'Session: %s... may stay in the store until it expires: the '
+                                  'store did not answer in time while saving it, and is not asked again to remove '
+                                  'it (a second wait before the 503)', sid[:6])
+            return
+        assert self.old_sid is not None
+        manager.log.write(
+            logging.WARNING, 'Session: %s... keeps the note of its failed move to %s...%s: the store did not answer '
+            'in time, and is not asked again (a second wait before the 503).  The session goes on under its old '
+            'id; the note counts only while the new id is stored (the two ids then count as one session of the '
+            'user); a logout ends it with the session, and the next move of the session (a login, regenerate()) '
+            'waits %s s for the failed one, then notes itself over it', self.old_sid[:6], sid[:6],
+            ', which may stay in the store until it expires' if written else '', _MOVE_WAIT)
 
     def _move_old_id(self, sid: str, record: str, ttl: float, login: Optional[str] = None) -> Tuple[str, bool]:
         """Store the session under its new id ``sid``, then replace the old id's record by a marker
@@ -8670,7 +8710,7 @@ class SessionState:
 
     def _mark_after_create(self, sid: str, record: str, expected: str, login: Optional[str]) -> Tuple[str, bool]:
         """The rest of ``_move_old_id`` once the new id ``sid`` is stored: a login overtaken by ``end_sessions``
-        found out, then the old id marked (``_mark_old_id``); on a failure, ``sid`` and the note go."""
+        found out, then the old id marked (``_mark_old_id``); on a failure, ``sid`` and the note go (``_undo_new_id``)."""
         manager = self.manager
         assert manager is not None
         try:
@@ -8682,35 +8722,30 @@ class SessionState:
             return stored, overtaken
         except Exception as error:
             if self.sid == sid:  # (not moved yet: no marker names it; an id adopted is another's)
-                self._drop_new_id(sid, error)
-                self._drop_note(sid, expected)
+                self._undo_new_id(sid, error, expected=expected)
             raise
 
     def _create_new_id(self, sid: str, record: str, ttl: float, user_key: Optional[str], expected: str) -> None:
         """The step of ``_move_old_id`` that stores the session under its new id ``sid``.  If the store fails,
-        ``sid`` is removed (``_drop_new_id``), which the store may have written all the same (a Redis connection
-        cut after the command ran: once the note goes, it would count as another session of its user until it
-        expired), and the note of the move (``expected``: the old id's record as ``_note_move`` left it) goes."""
+        ``sid`` is removed, which the store may have written all the same (a Redis connection cut after the
+        command ran: once the note goes, it would count as another session of its user until it expired), and
+        the note of the move (``expected``: the old id's record as ``_note_move`` left it) goes (``_undo_new_id``)."""
         manager = self.manager
         assert manager is not None
         try:
             manager.create_moved(sid, record, ttl, user_key, self.old_sid)
         except Exception as error:
-            self._drop_new_id(sid, error, create_failed=True)
-            self._drop_note(sid, expected)
+            self._undo_new_id(sid, error, create_failed=True, expected=expected)
             raise
 
-    def _drop_note(self, sid: str, expected: str) -> None:
-        """A move to the new id ``sid`` failed (the request answers 503 or 500): the old id's record no longer
-        notes it (``_MOVING``), if ``_note_move`` wrote that note (``expected`` is then not the record as loaded)
-        and the store lets: a compare-and-set, tried again (``_UPDATE_TRIES`` at most) when a request saving into
-        the old id meanwhile wrote the record anew, its note kept.  Left there, the note would name an id no
-        cookie holds while the session went on under its old one, and the version before would read the record
-        as corrupt."""
+    def _drop_note(self, sid: str) -> None:
+        """For ``_undo_new_id`` of a move to the new id ``sid`` that ``_note_move`` noted (``_MOVING``): the old
+        id's record no longer notes it, if the store lets: a compare-and-set, tried again (``_UPDATE_TRIES`` at
+        most) when a request saving into the old id meanwhile wrote the record anew, its note kept.  Left there,
+        the note would name an id no cookie holds while the session went on under its old one, its next move
+        would wait for this one (``_other_move_done``), and the version before would read the record as corrupt."""
         manager = self.manager
         assert manager is not None and self.old_sid is not None
-        if expected == self.snapshot:
-            return
         try:
             current = manager.store.load(self.old_sid)
             for _ in range(_UPDATE_TRIES):
@@ -8790,7 +8825,7 @@ class SessionState:
     def _mark_old_id(self, sid: str, record: str, expected: str) -> str:
         """The second step of ``_move_old_id``: the old id's record (``expected``, as this request left it)
         replaced by the marker naming ``sid``.  When every try loses to requests changing the session, the
-        ``StoreUnavailable`` raised says so, and ``_move_old_id`` removes ``sid`` (``_drop_new_id``)."""
+        ``StoreUnavailable`` raised says so, and ``_move_old_id`` removes ``sid`` (``_undo_new_id``)."""
         manager = self.manager
         assert manager is not None and self.old_sid is not None
         user_key = _user_key(self._record_user())

@@ -352,6 +352,26 @@ def sqlite_url(path: Any) -> str:
     return 'sqlite:///' + str(path)
 
 
+class WriteLock:
+    """Another connection to a SQLite file that holds its write lock until ``release()`` (or ``seconds`` pass)."""
+
+    def __init__(self, path: Any, seconds: float) -> None:
+        self.db = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
+        self.db.execute('BEGIN IMMEDIATE')
+        self.released = threading.Event()
+        self.thread = threading.Thread(target=self._hold, args=(seconds,))
+        self.thread.start()
+
+    def _hold(self, seconds: float) -> None:
+        self.released.wait(seconds)
+        self.db.execute('COMMIT')
+        self.db.close()
+
+    def release(self) -> None:
+        self.released.set()
+        self.thread.join(10)
+
+
 def shown(value: Any) -> str:
     """The value's type and the value, a set's items sorted (its order is not the test's business)."""
     if isinstance(value, (set, frozenset)):

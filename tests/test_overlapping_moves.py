@@ -1,9 +1,9 @@
 """Two moves of one session at once: two requests with the same cookie each call ``session.regenerate()`` (a
-browser's two tabs, or a thief's copy of the cookie racing the owner).  The first move notes its new id in the
-old id's record; the second waits for it to finish rather than store a new id of its own, so the session counts
-once throughout (``sessions_of``, the cap per user), and ``end_sessions`` meanwhile leaves no session to either
-cookie.  On each store canister ships, with real HTTP; the store holds the first move between its two steps
-(its write of the marker waits) while the second one runs.
+browser's two tabs, or a thief's copy of the cookie racing the owner), or each log its user in again.  The
+first move notes its new id in the old id's record; the second waits for it to finish rather than store a new
+id of its own, so the session counts once throughout (``sessions_of``, the cap per user), and ``end_sessions``
+meanwhile leaves no session to either cookie.  On each store canister ships, with real HTTP; the store holds
+the first move between its two steps (its write of the marker waits) while the second one runs.
 """
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from typing import Any, Callable, List, Tuple
 
 import canister
 from canister import session
-from helpers import in_background, warning_lines
+from helpers import in_background, warning_lines, write_users
 from servers import wait_until
 from session_kit import Answer, Browser, gated_app, hold_request, logged_in, plugin_of, wait_at_gate
 
@@ -207,3 +207,40 @@ def test_a_stalled_move_let_go_after_another_move_took_over_stores_nothing_and_t
     assert copy.read() == ['alice', {'cart': '1'}]
     assert len(plugin_of(app).sessions_of('alice')) == 1
     assert [line for line in warning_lines(log_dir) if 'was still being moved to' in line], warning_lines(log_dir)
+
+
+def test_two_tabs_logging_the_same_user_in_again_at_once_leave_one_session_and_the_first_tabs_cookie(
+        make_app, serve, store_url, tmp_path):
+    """Two tabs of one browser (one cookie) on alice's session, made without a password line, both log alice in
+    with her password at once (``canister.log_in``): each login moves the session to a new id.  The first is
+    held between its steps while the second comes and waits for it; then both go on."""
+    store = canister.open_store(store_url)
+    first, second_ready, release = _second_move_held_or_waiting(store)
+    app = gated_app(make_app, None, store=store,
+                    auth_basic_users_file=str(write_users(tmp_path / 'users.txt', alice='secret')))
+
+    @app.get('/password-login')
+    def password_login():
+        return {'in': canister.log_in('alice', 'secret')}
+
+    origin = serve(app)
+    tablet = logged_in(origin)
+    first_tab = logged_in(origin, cart='1')
+    old = first_tab.sid
+    second_tab = Browser(origin, old, follow=False)
+    first_moved = in_background(lambda: first_tab.get('/password-login'))
+    assert first.wait(10), 'the first login never reached its second step'
+    second_moved = in_background(lambda: second_tab.get('/password-login'))
+    wait_until(second_ready.is_set, 10, 0.005, 'the second login to reach its second step or wait')
+    assert len(plugin_of(app).sessions_of('alice')) == 2  # (the tablet's, and the moving one once)
+    release.set()
+    first_answer, second_answer = first_moved(10), second_moved(10)
+
+    assert first_answer.status == 200 and first_answer.json() == {'in': True}, first_answer
+    assert second_answer.status == 200 and second_answer.json() == {'in': True}, second_answer
+    # (the first sets the browser's cookie to the new id; the second, which found the session moved, leaves it)
+    assert first_answer.new_sid not in (None, '', old) and second_answer.set_cookies == [], \
+        (first_answer, second_answer)
+    assert Browser(origin, first_answer.new_sid).read() == ['alice', {'cart': '1'}]
+    assert tablet.read()[0] == 'alice'
+    assert len(plugin_of(app).sessions_of('alice')) == 2

@@ -4,7 +4,6 @@
 """
 import json
 import sqlite3
-import threading
 import time
 from collections import OrderedDict
 
@@ -14,7 +13,7 @@ from hypothesis import strategies as st
 
 import canister
 from canister import session
-from helpers import at_once, client, cookie_value, cookieless_client, read_log, sqlite_url, with_cookie
+from helpers import WriteLock, at_once, client, cookie_value, cookieless_client, read_log, sqlite_url, with_cookie
 from servers import RedisServer, wait_until
 from session_kit import plugin_of
 
@@ -779,26 +778,6 @@ def test_the_memory_store_evicts_anonymous_sessions_first_and_least_recently_use
 
 # --------------------------------------------------------------------------
 # SQLite housekeeping as the README states it: busy_timeout of 5 s, expired rows removed 200 at a time every 100 writes
-
-class WriteLock:
-    """Another connection to a SQLite file that holds its write lock until ``release()`` (or ``seconds`` pass)."""
-
-    def __init__(self, path, seconds):
-        self.db = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
-        self.db.execute('BEGIN IMMEDIATE')
-        self.released = threading.Event()
-        self.thread = threading.Thread(target=self._hold, args=(seconds,))
-        self.thread.start()
-
-    def _hold(self, seconds):
-        self.released.wait(seconds)
-        self.db.execute('COMMIT')
-        self.db.close()
-
-    def release(self):
-        self.released.set()
-        self.thread.join(10)
-
 
 def test_a_request_waits_for_a_sqlite_write_lock_held_for_less_than_5_seconds(make_app, tmp_path):
     path = tmp_path / 's.db'

@@ -1,0 +1,111 @@
+"""A move of a logged-in session to a new id (``session.regenerate()``, a login again) notes its new id in the old
+id's record, then stores the new id.  When the store does not answer that second step in time (a SQLite file
+another connection holds locked past the 5 s busy timeout, a Redis Cluster node that stalls), the request answers
+503 after that one wait: the store is not asked again to take the note out or to remove the new id, which would
+wait as long again.  The session goes on under its old id, and its next move goes through.  Real SQLite files, a
+real Redis Cluster and real HTTP; the store is held at the moment between the note and the create."""
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any, Tuple
+
+import pytest
+
+import canister
+from helpers import WriteLock, in_background, sqlite_url, warning_lines
+from redis_topologies import ClusterSetup
+from session_kit import Browser, gated_app, logged_in, plugin_of
+
+#: The busy timeout of canister's SQLite connections, as the README states it.
+SQLITE_BUSY_TIMEOUT = 5.0
+
+
+def _held_before_the_moves_create(store: Any) -> Tuple[threading.Event, threading.Event, threading.Event]:
+    """Make ``store`` hold, once the first event returned is set, its next ``create`` (the move's new id: its
+    note is written by then) until the test lets it go on: the events ``armed``, ``creating``, ``go_on``."""
+    create, armed, creating, go_on = store.create, threading.Event(), threading.Event(), threading.Event()
+
+    def held_create(*arguments):
+        if armed.is_set():
+            armed.clear()
+            creating.set()
+            assert go_on.wait(20), 'the test never let the move create its new id'
+        return create(*arguments)
+
+    store.create = held_create
+    return armed, creating, go_on
+
+
+def _a_regenerate_held_before_its_create(make_app, serve, store) -> Tuple[Any, Browser, str, Any, threading.Event]:
+    """alice's laptop (cart=1) regenerates, held once its note is written and before its new id is created:
+    the app, the laptop, its id before, the function giving the regenerate's answer, and the event that lets
+    it go on."""
+    armed, creating, go_on = _held_before_the_moves_create(store)
+    app = gated_app(make_app, None, store=store)
+    origin = serve(app)
+    laptop = logged_in(origin, cart='1')
+    old = laptop.sid
+    armed.set()
+    moving = in_background(lambda: laptop.get('/regenerate'))
+    assert creating.wait(10), 'the regenerate never came to create its new id'
+    assert 'moving:' in store.load(old)  # (the note is there)
+    return app, laptop, old, moving, go_on
+
+
+def _after_the_503(app, laptop: Browser, old: str, answer, log_dir) -> None:
+    """What a user sees after the regenerate answered 503 with the note left: the laptop's cookie unchanged and
+    its session working, one WARNING naming only the ids' first six characters, and a next move that goes
+    through once it waited a second for the failed one (logged), the session listed once."""
+    assert answer.status == 503 and answer.headers['Retry-After'] == '1', answer
+    assert answer.set_cookies == [] and laptop.sid == old
+    kept = [line for line in warning_lines(log_dir) if 'keeps the note of its failed move' in line]
+    assert len(kept) == 1 and old[:6] + '...' in kept[0] and old not in kept[0], kept
+    assert 'goes on under its old id' in kept[0]
+    assert laptop.read() == ['alice', {'cart': '1'}]
+    assert len(plugin_of(app).sessions_of('alice')) == 1
+    assert laptop.get('/regenerate').status == 200 and laptop.sid != old
+    assert any('Session: %s... was still being moved' % old[:6] in line for line in warning_lines(log_dir))
+    assert laptop.read() == ['alice', {'cart': '1'}]
+    assert len(plugin_of(app).sessions_of('alice')) == 1
+
+
+def test_a_regenerate_whose_new_id_meets_a_sqlite_file_locked_after_its_note_answers_503_after_one_busy_timeout(
+        make_app, serve, tmp_path, log_dir):
+    path = tmp_path / 'sessions.db'
+    store = canister.open_store(sqlite_url(path))
+    app, laptop, old, moving, go_on = _a_regenerate_held_before_its_create(make_app, serve, store)
+    lock = WriteLock(path, 30)                       # another connection holds the file from now on
+    started = time.monotonic()
+    go_on.set()
+    try:
+        answer = moving(30)
+        waited = time.monotonic() - started
+    finally:
+        lock.release()
+
+    assert 0.9 * SQLITE_BUSY_TIMEOUT <= waited < 1.6 * SQLITE_BUSY_TIMEOUT, waited  # one busy timeout, not two
+    _after_the_503(app, laptop, old, answer, log_dir)
+
+
+def test_a_regenerate_whose_new_id_meets_a_stalled_redis_cluster_after_its_note_answers_503_after_one_timeout(
+        make_app, serve, log_dir):
+    with ClusterSetup(replicas=0) as cluster:
+        store = canister.RedisStore(cluster.url, timeout=0.5)
+        app, laptop, old, moving, go_on = _a_regenerate_held_before_its_create(make_app, serve, store)
+        for node in cluster.nodes:
+            node.freeze()                            # SIGSTOP: connections are accepted, nothing is answered
+        try:
+            started = time.monotonic()
+            go_on.set()
+            answer = moving(30)
+            waited = time.monotonic() - started
+            started = time.monotonic()
+            with pytest.raises(canister.StoreUnavailable):
+                store.create('x' * 43, '[{},null,0,0,0]', 60, None)  # one such write, on its own
+            one_write = time.monotonic() - started
+        finally:
+            for node in cluster.nodes:
+                node.thaw()
+        assert waited < 1.6 * one_write, (waited, one_write)  # not a second call (or a third) after the first
+        _after_the_503(app, laptop, old, answer, log_dir)
