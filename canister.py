@@ -6607,6 +6607,8 @@ class RedisStore(SessionStore):
         self._wait_from_config = False
         #: Seconds a command (and a connection) may take before the store counts as down.
         self.timeout = timeout
+        #: The WAIT that follows a write with ``wait`` (``_wait_in``): that many replicas, for half the timeout.
+        self._wait_command = ('WAIT', wait, int(timeout * 500))
         #: How long after a command timed out the requests answer 503 at once (``_stalled``): the timeout's length,
         #: but no more than the second after which the 503's ``Retry-After: 1`` tells the client to try again.
         self._stall_window = min(timeout, 1.0)
@@ -6820,9 +6822,9 @@ class RedisStore(SessionStore):
                 node = self.client.get_node_from_key(key)
             except self._errors as error:
                 raise self._unreachable(error) from None
-            pipe.execute_command('WAIT', self.wait, int(self.timeout * 500), target_nodes=node)
+            pipe.execute_command(*self._wait_command, target_nodes=node)
         else:
-            pipe.execute_command('WAIT', self.wait, int(self.timeout * 500))
+            pipe.execute_command(*self._wait_command)
         return True
 
     def _confirmed(self, pipe: Any, key: str) -> List[Any]:
@@ -6930,20 +6932,14 @@ class RedisStore(SessionStore):
         """The answer of the Lua script ``source`` run on ``key``, and with ``wait`` WAIT's count of replicas (else
         None): the bare ``EVALSHA`` and WAIT in one pipeline, one round trip on one connection (``_wait_in``); where
         the server lacks the script (``NOSCRIPT``), a ``SCRIPT LOAD`` and the pipeline once more, as ``run_script``
-        does for a script alone (which is what goes without ``wait``).  On a Cluster, the script alone, then (when
-        it wrote) WAIT to the key's node, on a connection of its own: redis-py before 8 refuses EVALSHA in a Cluster
-        pipeline."""
+        does for a script alone (which is what goes without ``wait``).  The same on a Cluster, where the pipeline
+        sends both to the key's node on one connection: the ``EVALSHA`` goes as a bare command, as redis-py before
+        8 refuses the pipeline's ``evalsha`` method there (not the command itself)."""
         if not self.wait:
             return self.run_script(source, key, *args), None
-        if self._cluster:
-            result = self.run_script(source, key, *args)
-            if result[0] != 1:
-                return result, None
-            return result, self.client.execute_command('WAIT', self.wait, int(self.timeout * 500),
-                                                       target_nodes=self.client.get_node_from_key(key))
         for attempt in (1, 2):
             pipe = self._pipeline()
-            pipe.evalsha(self._sha(source), 1, key, *args)
+            pipe.execute_command('EVALSHA', self._sha(source), 1, key, *args)
             self._wait_in(pipe, key)
             try:
                 result, replicas = pipe.execute()

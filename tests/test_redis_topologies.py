@@ -15,6 +15,8 @@ import contextlib
 import gc
 import os
 import re
+import subprocess
+import sys
 import threading
 import time
 import warnings
@@ -25,8 +27,9 @@ import canister
 from canister import session
 import helpers
 from helpers import basic, counter_app, read_log, sleep_until, warning_lines, write_users
-from redis_topologies import ClusterSetup, FailoverLoad, SentinelSetup, TlsRedis, command_calls, key_in_slot
-from servers import AppServer
+from redis_topologies import (ClusterSetup, FailoverLoad, SentinelSetup, TlsRedis, command_calls, key_in_slot,
+                             redis_cli_binary)
+from servers import AppServer, wait_until
 from session_kit import (Browser, add_session_routes, anonymous, assert_a_login_held_through_end_sessions_stays_out,
                          hold_request, logged_in, plugin_of, rotation_app, run_threads)
 from test_end_sessions_races import end_others_app
@@ -1059,3 +1062,53 @@ def test_on_a_cluster_with_session_redis_wait_a_login_and_a_change_wait_for_the_
     assert 'only 0 of 1 replica(s) confirmed it in time' in read_log(log_dir)
     assert web.get('/count').json['counter'] == 4  # (the change the 503 answered was saved, if not confirmed)
     assert helpers.client(app).get('/login?name=bob').status_int == 200
+
+
+#: A command in ``redis-cli monitor``'s output: the client's address (``lua`` for a script's own) and the command.
+MONITORED = re.compile(r'^\d+\.\d+ \[\d+ (\S+)\] "([A-Za-z]+)"')
+
+
+def test_on_a_cluster_with_session_redis_wait_each_change_is_confirmed_by_a_wait_on_its_own_connection(
+        make_app, serve, cluster, prefix):
+    """WAIT counts the replicas that have the writes of its own connection: sent on another of the pool's, it can
+    confirm at once a change that no replica has.  Eight threads change their sessions at once (all in one slot,
+    the prefix a hash tag), thread switches made frequent: each WAIT the key's master gets follows the change's
+    script on the same connection."""
+    tagged = '{%s}' % prefix
+    origin = serve(topology_app(make_app, cluster.url, session_redis_prefix=tagged, session_redis_wait=1))
+    browsers = [logged_in(origin, 'user%d' % number) for number in range(8)]
+    master = cluster.master_of(tagged + browsers[0].sid)
+    capture = open(os.path.join(master.directory, 'monitor.txt'), 'wb')
+    monitor = subprocess.Popen([redis_cli_binary(), '-h', '127.0.0.1', '-p', str(master.port), 'monitor'],
+                               stdout=capture, stderr=subprocess.STDOUT)
+    switch_interval = sys.getswitchinterval()
+    try:
+        wait_until(lambda: os.path.getsize(capture.name) > 0, 5, what='MONITOR to start')  # (its OK)
+        sys.setswitchinterval(1e-6)
+        try:
+            statuses = {}
+            assert run_threads([lambda browser=browser: statuses.setdefault(browser.sid, [
+                browser.get('/count').status for _ in range(15)]) for browser in browsers]) == []
+        finally:
+            sys.setswitchinterval(switch_interval)
+        time.sleep(0.5)  # (the last commands reach the capture)
+    finally:
+        monitor.terminate()
+        monitor.wait(10)
+        capture.close()
+    last, unconfirmed, waits = {}, [], 0
+    with open(capture.name) as lines:
+        for line in lines:
+            match = MONITORED.match(line)
+            if not match or match.group(1) == 'lua':
+                continue
+            client, command = match.group(1), match.group(2).upper()
+            if command == 'WAIT':
+                waits += 1
+                if last.get(client) not in ('EVALSHA', 'SET'):
+                    unconfirmed.append('WAIT after %s on %s' % (last.get(client), client))
+            last[client] = command
+    assert list(statuses.values()) == [[200] * 15] * 8
+    assert waits >= 8 * 15 and unconfirmed == [], (waits, unconfirmed[:5])
+    assert [Browser(origin, browser.sid).get('/peek').json() for browser in browsers] == [{'counter': 15}] * 8
+    sweep(cluster, 'cluster', tagged)
