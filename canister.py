@@ -6628,10 +6628,12 @@ class RedisStore(SessionStore):
         #: error, or the socket's where redis-py lets it through, as in a TLS handshake).
         self._timeout_error = (redis.exceptions.TimeoutError, TimeoutError)
         #: What redis-py raises before it sends a command (besides its ``Error 111 connecting to ...``): no master
-        #: found (Sentinel), no node reachable (Cluster), a refused connection the socket reports as it is.
+        #: found (Sentinel), a refused connection the socket reports as it is.  Not a Cluster's "no node reachable"
+        #: (``_REDIS_CLUSTER_UNANSWERED``): redis-py 8 raises it too for a command it sent and got no answer to,
+        #: once the topology refresh after it reached no node.
         self._unapplied_errors = (
             getattr(getattr(redis, 'sentinel', None), 'MasterNotFoundError', ConnectionRefusedError),
-            getattr(redis.exceptions, 'RedisClusterUnreachableError', ConnectionRefusedError), ConnectionRefusedError)
+            ConnectionRefusedError)
         if client is None:
             try:
                 from redis.backoff import NoBackoff
@@ -6768,10 +6770,13 @@ class RedisStore(SessionStore):
     def _say_what_failed(self, unavailable: StoreUnavailable, error: Exception, text: str) -> None:
         """Note on ``unavailable`` what ``error`` (its ``text``) tells of the write that failed: refused for want of
         memory (``full``), unanswered in time (``timed_out``: on a Cluster, by no node), or never sent
-        (``unapplied``: redis-py's ``Error 111 connecting to ...``, no master found, no Cluster node reachable)."""
+        (``unapplied``: redis-py's ``Error 111 connecting to ...``, no master found).  A Cluster none of whose nodes
+        answered is never taken to have been sent nothing, whatever connection error its text quotes: redis-py says so
+        of a command it sent too (a timeout, then a topology refresh that reached no node)."""
+        unanswered = _REDIS_CLUSTER_UNANSWERED in text
         unavailable.full = _REDIS_FULL in text
-        unavailable.timed_out = isinstance(error, self._timeout_error) or _REDIS_CLUSTER_UNANSWERED in text
-        unavailable.unapplied = isinstance(error, self._unapplied_errors) or ' connecting to ' in text
+        unavailable.timed_out = unanswered or isinstance(error, self._timeout_error)
+        unavailable.unapplied = not unanswered and (isinstance(error, self._unapplied_errors) or ' connecting to ' in text)
 
     def _drop_connections(self) -> None:
         """Close the pool's idle connections, the one that met READONLY among them (redis-py gave it back): the next

@@ -1014,6 +1014,26 @@ def test_a_cluster_with_every_node_down_answers_503_and_an_app_installed_then_re
         assert late_browser.get('/peek').json() == {'counter': 1}
 
 
+def test_on_a_cluster_none_of_whose_nodes_answers_each_failed_login_warns_that_its_new_id_may_stay_in_the_store(
+        make_app, serve, log_dir):
+    """redis-py 8 says "Redis Cluster cannot be connected" also of a SET it sent and got no answer to (its topology
+    refresh since reached no node): the node may store it once it answers, so no login takes its id for unwritten."""
+    with ClusterSetup(replicas=0) as setup:
+        origin = serve(topology_app(make_app, setup.url, session_redis_timeout=0.3))
+        assert Browser(origin).get('/count').status == 200  # (the client is made, the nodes known)
+        for node in setup.nodes:
+            node.freeze()
+        try:
+            statuses = [Browser(origin).get('/login?name=alice').status for _ in range(4)]
+        finally:
+            for node in setup.nodes:
+                node.thaw()
+        log = read_log(log_dir)
+    assert statuses == [503] * 4
+    assert 'Redis Cluster cannot be connected' in log  # (what redis-py says once a refresh reached no node)
+    assert log.count('may stay in the store until it expires: the store did not answer in time') == 4, log[-3000:]
+
+
 def test_on_a_cluster_a_login_that_cannot_list_its_session_leaves_the_old_session_a_parallel_request_changed(
         make_app, serve_with_gates, cluster, prefix):
     """A login from an anonymous session, held while a request of the same browser adds to the cart, then
