@@ -26,7 +26,7 @@ import pytest
 import canister
 from canister import session
 import helpers
-from helpers import basic, counter_app, read_log, sleep_until, warning_lines, write_users
+from helpers import basic, counter_app, read_log, readme_section, sleep_until, warning_lines, write_users
 from redis_topologies import (ClusterSetup, FailoverLoad, SentinelSetup, TlsRedis, command_calls, key_in_slot,
                              redis_cli_binary)
 from servers import AppServer, wait_until
@@ -1132,3 +1132,11 @@ def test_on_a_cluster_with_session_redis_wait_each_change_is_confirmed_by_a_wait
     assert waits >= 8 * 15 and unconfirmed == [], (waits, unconfirmed[:5])
     assert [Browser(origin, browser.sid).get('/peek').json() for browser in browsers] == [{'counter': 15}] * 8
     sweep(cluster, 'cluster', tagged)
+
+
+def test_the_readme_says_wait_rides_the_writes_connection_on_a_cluster_and_what_a_failed_login_warns_there():
+    scaling = readme_section('## Scaling out')
+    assert 'on one server, Sentinel and Cluster the script and `WAIT` go in one pipeline' in scaling
+    assert 'with redis-py 7 as with 8 (the script goes as a bare `EVALSHA` command' in scaling
+    assert ('each `WAIT` follows the script on its own connection' in scaling
+            and 'its WARNING says the new id may stay in the store until it expires' in scaling)
