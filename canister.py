@@ -6610,6 +6610,8 @@ class RedisStore(SessionStore):
         self._wait_from_config = False
         #: Seconds a command (and a connection) may take before the store counts as down.
         self.timeout = timeout
+        #: The WAIT that follows a write with ``wait`` (``_wait_in``): that many replicas, for half the timeout.
+        self._wait_command = ('WAIT', wait, int(timeout * 500))
         #: How long after a command timed out the requests answer 503 at once (``_stalled``): the timeout's length,
         #: but no more than the second after which the 503's ``Retry-After: 1`` tells the client to try again.
         self._stall_window = min(timeout, 1.0)
@@ -6629,10 +6631,12 @@ class RedisStore(SessionStore):
         #: error, or the socket's where redis-py lets it through, as in a TLS handshake).
         self._timeout_error = (redis.exceptions.TimeoutError, TimeoutError)
         #: What redis-py raises before it sends a command (besides its ``Error 111 connecting to ...``): no master
-        #: found (Sentinel), no node reachable (Cluster), a refused connection the socket reports as it is.
+        #: found (Sentinel), a refused connection the socket reports as it is.  Not a Cluster's "no node reachable"
+        #: (``_REDIS_CLUSTER_UNANSWERED``): redis-py 8 raises it too for a command it sent and got no answer to,
+        #: once the topology refresh after it reached no node.
         self._unapplied_errors = (
             getattr(getattr(redis, 'sentinel', None), 'MasterNotFoundError', ConnectionRefusedError),
-            getattr(redis.exceptions, 'RedisClusterUnreachableError', ConnectionRefusedError), ConnectionRefusedError)
+            ConnectionRefusedError)
         if client is None:
             try:
                 from redis.backoff import NoBackoff
@@ -6769,10 +6773,13 @@ class RedisStore(SessionStore):
     def _say_what_failed(self, unavailable: StoreUnavailable, error: Exception, text: str) -> None:
         """Note on ``unavailable`` what ``error`` (its ``text``) tells of the write that failed: refused for want of
         memory (``full``), unanswered in time (``timed_out``: on a Cluster, by no node), or never sent
-        (``unapplied``: redis-py's ``Error 111 connecting to ...``, no master found, no Cluster node reachable)."""
+        (``unapplied``: redis-py's ``Error 111 connecting to ...``, no master found).  A Cluster none of whose nodes
+        answered is never taken to have been sent nothing, whatever connection error its text quotes: redis-py says so
+        of a command it sent too (a timeout, then a topology refresh that reached no node)."""
+        unanswered = _REDIS_CLUSTER_UNANSWERED in text
         unavailable.full = _REDIS_FULL in text
-        unavailable.timed_out = isinstance(error, self._timeout_error) or _REDIS_CLUSTER_UNANSWERED in text
-        unavailable.unapplied = isinstance(error, self._unapplied_errors) or ' connecting to ' in text
+        unavailable.timed_out = unanswered or isinstance(error, self._timeout_error)
+        unavailable.unapplied = not unanswered and (isinstance(error, self._unapplied_errors) or ' connecting to ' in text)
 
     def _drop_connections(self) -> None:
         """Close the pool's idle connections, the one that met READONLY among them (redis-py gave it back): the next
@@ -6823,9 +6830,9 @@ class RedisStore(SessionStore):
                 node = self.client.get_node_from_key(key)
             except self._errors as error:
                 raise self._unreachable(error) from None
-            pipe.execute_command('WAIT', self.wait, int(self.timeout * 500), target_nodes=node)
+            pipe.execute_command(*self._wait_command, target_nodes=node)
         else:
-            pipe.execute_command('WAIT', self.wait, int(self.timeout * 500))
+            pipe.execute_command(*self._wait_command)
         return True
 
     def _confirmed(self, pipe: Any, key: str) -> List[Any]:
@@ -6933,20 +6940,14 @@ class RedisStore(SessionStore):
         """The answer of the Lua script ``source`` run on ``key``, and with ``wait`` WAIT's count of replicas (else
         None): the bare ``EVALSHA`` and WAIT in one pipeline, one round trip on one connection (``_wait_in``); where
         the server lacks the script (``NOSCRIPT``), a ``SCRIPT LOAD`` and the pipeline once more, as ``run_script``
-        does for a script alone (which is what goes without ``wait``).  On a Cluster, the script alone, then (when
-        it wrote) WAIT to the key's node, on a connection of its own: redis-py before 8 refuses EVALSHA in a Cluster
-        pipeline."""
+        does for a script alone (which is what goes without ``wait``).  The same on a Cluster, where the pipeline
+        sends both to the key's node on one connection: the ``EVALSHA`` goes as a bare command, as redis-py before
+        8 refuses the pipeline's ``evalsha`` method there (not the command itself)."""
         if not self.wait:
             return self.run_script(source, key, *args), None
-        if self._cluster:
-            result = self.run_script(source, key, *args)
-            if result[0] != 1:
-                return result, None
-            return result, self.client.execute_command('WAIT', self.wait, int(self.timeout * 500),
-                                                       target_nodes=self.client.get_node_from_key(key))
         for attempt in (1, 2):
             pipe = self._pipeline()
-            pipe.evalsha(self._sha(source), 1, key, *args)
+            pipe.execute_command('EVALSHA', self._sha(source), 1, key, *args)
             self._wait_in(pipe, key)
             try:
                 result, replicas = pipe.execute()

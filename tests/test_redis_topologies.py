@@ -15,6 +15,8 @@ import contextlib
 import gc
 import os
 import re
+import subprocess
+import sys
 import threading
 import time
 import warnings
@@ -24,9 +26,10 @@ import pytest
 import canister
 from canister import session
 import helpers
-from helpers import basic, counter_app, read_log, sleep_until, warning_lines, write_users
-from redis_topologies import ClusterSetup, FailoverLoad, SentinelSetup, TlsRedis, command_calls, key_in_slot
-from servers import AppServer
+from helpers import basic, counter_app, read_log, readme_section, sleep_until, warning_lines, write_users
+from redis_topologies import (ClusterSetup, FailoverLoad, SentinelSetup, TlsRedis, command_calls, key_in_slot,
+                             redis_cli_binary)
+from servers import AppServer, wait_until
 from session_kit import (Browser, add_session_routes, anonymous, assert_a_login_held_through_end_sessions_stays_out,
                          hold_request, logged_in, plugin_of, rotation_app, run_threads)
 from test_end_sessions_races import end_others_app
@@ -1011,6 +1014,26 @@ def test_a_cluster_with_every_node_down_answers_503_and_an_app_installed_then_re
         assert late_browser.get('/peek').json() == {'counter': 1}
 
 
+def test_on_a_cluster_none_of_whose_nodes_answers_each_failed_login_warns_that_its_new_id_may_stay_in_the_store(
+        make_app, serve, log_dir):
+    """redis-py 8 says "Redis Cluster cannot be connected" also of a SET it sent and got no answer to (its topology
+    refresh since reached no node): the node may store it once it answers, so no login takes its id for unwritten."""
+    with ClusterSetup(replicas=0) as setup:
+        origin = serve(topology_app(make_app, setup.url, session_redis_timeout=0.3))
+        assert Browser(origin).get('/count').status == 200  # (the client is made, the nodes known)
+        for node in setup.nodes:
+            node.freeze()
+        try:
+            statuses = [Browser(origin).get('/login?name=alice').status for _ in range(4)]
+        finally:
+            for node in setup.nodes:
+                node.thaw()
+        log = read_log(log_dir)
+    assert statuses == [503] * 4
+    assert 'Redis Cluster cannot be connected' in log  # (what redis-py says once a refresh reached no node)
+    assert log.count('may stay in the store until it expires: the store did not answer in time') == 4, log[-3000:]
+
+
 def test_on_a_cluster_a_login_that_cannot_list_its_session_leaves_the_old_session_a_parallel_request_changed(
         make_app, serve_with_gates, cluster, prefix):
     """A login from an anonymous session, held while a request of the same browser adds to the cart, then
@@ -1059,3 +1082,61 @@ def test_on_a_cluster_with_session_redis_wait_a_login_and_a_change_wait_for_the_
     assert 'only 0 of 1 replica(s) confirmed it in time' in read_log(log_dir)
     assert web.get('/count').json['counter'] == 4  # (the change the 503 answered was saved, if not confirmed)
     assert helpers.client(app).get('/login?name=bob').status_int == 200
+
+
+#: A command in ``redis-cli monitor``'s output: the client's address (``lua`` for a script's own) and the command.
+MONITORED = re.compile(r'^\d+\.\d+ \[\d+ (\S+)\] "([A-Za-z]+)"')
+
+
+def test_on_a_cluster_with_session_redis_wait_each_change_is_confirmed_by_a_wait_on_its_own_connection(
+        make_app, serve, cluster, prefix):
+    """WAIT counts the replicas that have the writes of its own connection: sent on another of the pool's, it can
+    confirm at once a change that no replica has.  Eight threads change their sessions at once (all in one slot,
+    the prefix a hash tag), thread switches made frequent: each WAIT the key's master gets follows the change's
+    script on the same connection."""
+    tagged = '{%s}' % prefix
+    origin = serve(topology_app(make_app, cluster.url, session_redis_prefix=tagged, session_redis_wait=1))
+    browsers = [logged_in(origin, 'user%d' % number) for number in range(8)]
+    master = cluster.master_of(tagged + browsers[0].sid)
+    capture = open(os.path.join(master.directory, 'monitor.txt'), 'wb')
+    monitor = subprocess.Popen([redis_cli_binary(), '-h', '127.0.0.1', '-p', str(master.port), 'monitor'],
+                               stdout=capture, stderr=subprocess.STDOUT)
+    switch_interval = sys.getswitchinterval()
+    try:
+        wait_until(lambda: os.path.getsize(capture.name) > 0, 5, what='MONITOR to start')  # (its OK)
+        sys.setswitchinterval(1e-6)
+        try:
+            statuses = {}
+            assert run_threads([lambda browser=browser: statuses.setdefault(browser.sid, [
+                browser.get('/count').status for _ in range(15)]) for browser in browsers]) == []
+        finally:
+            sys.setswitchinterval(switch_interval)
+        time.sleep(0.5)  # (the last commands reach the capture)
+    finally:
+        monitor.terminate()
+        monitor.wait(10)
+        capture.close()
+    last, unconfirmed, waits = {}, [], 0
+    with open(capture.name) as lines:
+        for line in lines:
+            match = MONITORED.match(line)
+            if not match or match.group(1) == 'lua':
+                continue
+            client, command = match.group(1), match.group(2).upper()
+            if command == 'WAIT':
+                waits += 1
+                if last.get(client) not in ('EVALSHA', 'SET'):
+                    unconfirmed.append('WAIT after %s on %s' % (last.get(client), client))
+            last[client] = command
+    assert list(statuses.values()) == [[200] * 15] * 8
+    assert waits >= 8 * 15 and unconfirmed == [], (waits, unconfirmed[:5])
+    assert [Browser(origin, browser.sid).get('/peek').json() for browser in browsers] == [{'counter': 15}] * 8
+    sweep(cluster, 'cluster', tagged)
+
+
+def test_the_readme_says_wait_rides_the_writes_connection_on_a_cluster_and_what_a_failed_login_warns_there():
+    scaling = readme_section('## Scaling out')
+    assert 'on one server, Sentinel and Cluster the script and `WAIT` go in one pipeline' in scaling
+    assert 'with redis-py 7 as with 8 (the script goes as a bare `EVALSHA` command' in scaling
+    assert ('each `WAIT` follows the script on its own connection' in scaling
+            and 'its WARNING says the new id may stay in the store until it expires' in scaling)
