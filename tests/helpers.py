@@ -651,12 +651,13 @@ def sigint_as_in_a_terminal() -> None:
 
 @contextlib.contextmanager
 def demo_ctrl_c_can_stop(directory: pathlib.Path, port: int, *python_args: str, client_timeout: float = 10,
-                         start_timeout: float = 10) -> Iterator[Tuple[subprocess.Popen, Client]]:
-    """``python -m canister demo --port PORT`` (or ``python *python_args``: a script that runs the demo on ``port``)
-    started in ``directory`` as from a terminal, so that a Ctrl-C the test sends stops it, its output in
-    ``directory/output.txt``. Yields the process and a client of it once it answers ``/hi?foo=x`` with 200
-    (within ``start_timeout`` seconds); kills it on leaving if it still runs."""
-    argv = python_args or ('-m', 'canister', 'demo', '--port', str(port))
+                         start_timeout: float = 10, config: Optional[str] = None
+                         ) -> Iterator[Tuple[subprocess.Popen, Client]]:
+    """``python -m canister demo --port PORT`` (with ``--config CONFIG`` if given; or ``python *python_args``: a
+    script that runs the demo on ``port``) started in ``directory`` as from a terminal, so that a Ctrl-C the test
+    sends stops it, its output in ``directory/output.txt``. Yields the process and a client of it once it answers
+    ``/hi?foo=x`` with 200 (within ``start_timeout`` seconds); kills it on leaving if it still runs."""
+    argv = python_args or ('-m', 'canister', 'demo', '--port', str(port)) + (('--config', config) if config else ())
     with open(directory / 'output.txt', 'wb') as sink:
         process = subprocess.Popen([sys.executable, *argv], stdout=sink, stderr=subprocess.STDOUT,
                                    stdin=subprocess.DEVNULL, cwd=str(directory),
