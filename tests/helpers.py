@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import errno
 import hashlib
 import hmac
 import inspect
@@ -350,6 +351,63 @@ def write_users(path: pathlib.Path, **passwords: str) -> pathlib.Path:
 def sqlite_url(path: Any) -> str:
     """The session_store URL of an SQLite file at an absolute path: sqlite:////tmp/..."""
     return 'sqlite:///' + str(path)
+
+
+#: The body of the 503 of a request that needs a session store that is down, full or refusing writes.
+UNAVAILABLE = 'Service unavailable: the session store cannot be reached, retry shortly\n'
+
+
+def guarded_app(make_app: Any, store_url: str, **config: Any) -> bottle.Bottle:
+    """An app on the session store ``store_url`` that logs alice in (``/login``) and out (``/logout``), ends her
+    other sessions (``/others``, answering how many) or all of them (``/end``), with ``/me``, which answers only a
+    logged-in user (``me: alice``)."""
+    app = make_app(session_store=store_url, **config)
+    app.get('/login')(lambda: setattr(session, 'user', 'alice') or 'in')
+    app.get('/logout')(lambda: session.invalidate() or 'out')
+    app.get('/others')(lambda: str(session.end_other_sessions()))
+    plugin = next(plugin for plugin in app.plugins if isinstance(plugin, canister.Canister))
+    app.get('/end')(lambda: str(plugin.end_sessions('alice')))
+    app.get('/me')(canister.require_user(lambda: 'me: %s' % session.user))
+    return app
+
+
+def fill_up(server: Any) -> Any:
+    """Make the redis-server ``server`` full (``maxmemory`` reached under ``noeviction``): it refuses what adds
+    memory from here on, and still deletes.  A client of it (``config_set('maxmemory', '0')`` gives room again)."""
+    import redis
+    full = redis.Redis(port=server.port)
+    full.config_set('maxmemory-policy', 'noeviction')
+    full.config_set('maxmemory', '1')
+    return full
+
+
+def fill_file_system(directory: pathlib.Path) -> pathlib.Path:
+    """Write a file in ``directory`` until its file system has no room left; the file's path."""
+    filler = directory / 'filler'
+    with open(filler, 'wb', buffering=0) as file:
+        try:
+            while True:
+                file.write(b'\0' * 4096)
+        except OSError as error:
+            assert error.errno == errno.ENOSPC
+    return filler
+
+
+def checkpoint(path: pathlib.Path, mode: str = 'RESTART') -> None:
+    """What SQLite does by itself every 1,000 pages (RESTART): copy the ``-wal`` into the file, its room kept for
+    reuse; or another ``PRAGMA wal_checkpoint`` mode."""
+    connection = sqlite3.connect(str(path))
+    try:
+        assert connection.execute('PRAGMA wal_checkpoint(%s)' % mode).fetchone()[0] == 0
+    finally:
+        connection.close()
+
+
+def fill_after_emptying_the_wal(path: pathlib.Path) -> pathlib.Path:
+    """The ``-wal`` of the SQLite file ``path`` cut to nothing, then its disk filled: its next write finds no room.
+    The filler's path (unlink it for room again)."""
+    checkpoint(path, 'TRUNCATE')
+    return fill_file_system(path.parent)
 
 
 def shown(value: Any) -> str:
