@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import pathlib
+import subprocess
 import sys
 import time
 from typing import Any, Callable, Iterator, List, Tuple
@@ -15,7 +16,8 @@ import redis
 
 from helpers import Clock  # first: it puts the canister.py of this checkout on sys.path
 import canister
-from servers import AppServer, HangingServer, InProcessWaitress, JwksServer, RedisServer, cleanup_all, wait_until
+from servers import (AppServer, HangingServer, InProcessWaitress, JwksServer, RedisServer, cleanup_all,
+                     old_redis_server_binary, wait_until)
 from session_kit import STORES, make_store_url
 
 CHROMIUM = os.environ.get('CANISTER_CHROMIUM', '/usr/bin/chromium')
@@ -149,6 +151,31 @@ def started() -> Iterator[List[Any]]:
         server.cleanup()
         if isinstance(server, AppServer):
             assert not server.pids(), 'server processes left running'
+
+
+@pytest.fixture(params=['redis-7', 'redis-5.0.6'])
+def any_redis(request: pytest.FixtureRequest, started: List[Any]) -> RedisServer:
+    """A private redis-server of today's Redis and one of Redis 5.0.6 (whose scripts meet a full Redis otherwise)."""
+    server = RedisServer(binary=old_redis_server_binary() if request.param == 'redis-5.0.6' else None)
+    started.append(server.start())
+    return server
+
+
+@pytest.fixture
+def small_disk(tmp_path: pathlib.Path) -> Iterator[pathlib.Path]:
+    """A directory on a file system of its own, 1 MiB in all (a real tmpfs, mounted for the test: root only).  Ask
+    for it before ``make_app``, so that it is unmounted after the app's uninstall has closed its connections."""
+    path = tmp_path / 'disk'
+    path.mkdir()
+    if os.geteuid() != 0:
+        pytest.skip('mounting a tmpfs needs root')
+    mounted = subprocess.run(['mount', '-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', str(path)], capture_output=True)
+    if mounted.returncode != 0:
+        pytest.skip('cannot mount a tmpfs here: %s' % mounted.stderr.decode(errors='replace').strip())
+    try:
+        yield path
+    finally:
+        subprocess.run(['umount', str(path)], check=True)
 
 
 @pytest.fixture

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import errno
 import hashlib
 import hmac
 import inspect
@@ -372,6 +373,63 @@ class WriteLock:
         self.thread.join(10)
 
 
+#: The body of the 503 of a request that needs a session store that is down, full or refusing writes.
+UNAVAILABLE = 'Service unavailable: the session store cannot be reached, retry shortly\n'
+
+
+def guarded_app(make_app: Any, store_url: str, **config: Any) -> bottle.Bottle:
+    """An app on the session store ``store_url`` that logs alice in (``/login``) and out (``/logout``), ends her
+    other sessions (``/others``, answering how many) or all of them (``/end``), with ``/me``, which answers only a
+    logged-in user (``me: alice``)."""
+    app = make_app(session_store=store_url, **config)
+    app.get('/login')(lambda: setattr(session, 'user', 'alice') or 'in')
+    app.get('/logout')(lambda: session.invalidate() or 'out')
+    app.get('/others')(lambda: str(session.end_other_sessions()))
+    plugin = next(plugin for plugin in app.plugins if isinstance(plugin, canister.Canister))
+    app.get('/end')(lambda: str(plugin.end_sessions('alice')))
+    app.get('/me')(canister.require_user(lambda: 'me: %s' % session.user))
+    return app
+
+
+def fill_up(server: Any) -> Any:
+    """Make the redis-server ``server`` full (``maxmemory`` reached under ``noeviction``): it refuses what adds
+    memory from here on, and still deletes.  A client of it (``config_set('maxmemory', '0')`` gives room again)."""
+    import redis
+    full = redis.Redis(port=server.port)
+    full.config_set('maxmemory-policy', 'noeviction')
+    full.config_set('maxmemory', '1')
+    return full
+
+
+def fill_file_system(directory: pathlib.Path) -> pathlib.Path:
+    """Write a file in ``directory`` until its file system has no room left; the file's path."""
+    filler = directory / 'filler'
+    with open(filler, 'wb', buffering=0) as file:
+        try:
+            while True:
+                file.write(b'\0' * 4096)
+        except OSError as error:
+            assert error.errno == errno.ENOSPC
+    return filler
+
+
+def checkpoint(path: pathlib.Path, mode: str = 'RESTART') -> None:
+    """What SQLite does by itself every 1,000 pages (RESTART): copy the ``-wal`` into the file, its room kept for
+    reuse; or another ``PRAGMA wal_checkpoint`` mode."""
+    connection = sqlite3.connect(str(path))
+    try:
+        assert connection.execute('PRAGMA wal_checkpoint(%s)' % mode).fetchone()[0] == 0
+    finally:
+        connection.close()
+
+
+def fill_after_emptying_the_wal(path: pathlib.Path) -> pathlib.Path:
+    """The ``-wal`` of the SQLite file ``path`` cut to nothing, then its disk filled: its next write finds no room.
+    The filler's path (unlink it for room again)."""
+    checkpoint(path, 'TRUNCATE')
+    return fill_file_system(path.parent)
+
+
 def shown(value: Any) -> str:
     """The value's type and the value, a set's items sorted (its order is not the test's business)."""
     if isinstance(value, (set, frozenset)):
@@ -550,6 +608,22 @@ def sleep_until(moment: float, clock: Callable[[], float] = time.time) -> None:
     time.sleep(max(0.0, moment - clock()))
 
 
+def least_time(call: Callable[[], Any], below: float, tries: int = 3, pause: float = 0.0) -> Tuple[float, List[float]]:
+    """How long ``call()`` took: the least of up to ``tries`` tries, ``pause`` seconds apart, stopping at the first
+    under ``below`` seconds.  The load of other jobs adds to a try's time and never takes from it, so a lower bound
+    holds of every try (of the least), and an upper bound is told by the least.  That least time, and each try's."""
+    times: List[float] = []
+    for _ in range(tries):
+        if times:
+            time.sleep(pause)
+        started = time.monotonic()
+        call()
+        times.append(time.monotonic() - started)
+        if times[-1] < below:
+            break
+    return min(times), times
+
+
 def at_once(calls: List[Callable[[], Any]], timeout: float = 60) -> List[Any]:
     """Run each call in a thread of its own, the threads released together; the results in the calls' order
     (the test fails if a call raised or was still running after ``timeout`` seconds)."""
@@ -671,12 +745,13 @@ def sigint_as_in_a_terminal() -> None:
 
 @contextlib.contextmanager
 def demo_ctrl_c_can_stop(directory: pathlib.Path, port: int, *python_args: str, client_timeout: float = 10,
-                         start_timeout: float = 10) -> Iterator[Tuple[subprocess.Popen, Client]]:
-    """``python -m canister demo --port PORT`` (or ``python *python_args``: a script that runs the demo on ``port``)
-    started in ``directory`` as from a terminal, so that a Ctrl-C the test sends stops it, its output in
-    ``directory/output.txt``. Yields the process and a client of it once it answers ``/hi?foo=x`` with 200
-    (within ``start_timeout`` seconds); kills it on leaving if it still runs."""
-    argv = python_args or ('-m', 'canister', 'demo', '--port', str(port))
+                         start_timeout: float = 10, config: Optional[str] = None
+                         ) -> Iterator[Tuple[subprocess.Popen, Client]]:
+    """``python -m canister demo --port PORT`` (with ``--config CONFIG`` if given; or ``python *python_args``: a
+    script that runs the demo on ``port``) started in ``directory`` as from a terminal, so that a Ctrl-C the test
+    sends stops it, its output in ``directory/output.txt``. Yields the process and a client of it once it answers
+    ``/hi?foo=x`` with 200 (within ``start_timeout`` seconds); kills it on leaving if it still runs."""
+    argv = python_args or ('-m', 'canister', 'demo', '--port', str(port)) + (('--config', config) if config else ())
     with open(directory / 'output.txt', 'wb') as sink:
         process = subprocess.Popen([sys.executable, *argv], stdout=sink, stderr=subprocess.STDOUT,
                                    stdin=subprocess.DEVNULL, cwd=str(directory),

@@ -21,7 +21,7 @@ import urllib.parse
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
 import canister
-from helpers import COOKIE, sqlite_url
+from helpers import COOKIE, in_background, sqlite_url
 
 STORES = ['memory', 'sqlite', 'redis']
 
@@ -412,6 +412,20 @@ def held_between_the_moves_steps(store: Any) -> Tuple[threading.Event, threading
 
     store.update = held_update
     return arrived, release
+
+
+def start_held_move(browser: Browser, arrived: threading.Event, release: threading.Event,
+                path: str = '/regenerate') -> Callable[[], 'Answer']:
+    """Start ``browser``'s ``path`` (a move) and wait until the store holds it (``arrived``, as
+    ``held_between_the_moves_steps`` gives it); the ``finish()`` that sets ``release`` and gives its answer."""
+    moved = in_background(lambda: browser.get(path))
+    assert arrived.wait(10), 'the move never reached the place the store holds it'
+
+    def finish() -> 'Answer':
+        release.set()
+        return moved(10)
+
+    return finish
 
 
 def held_across_moves(app: Any, origin: str, browser: Browser, held: str, *moves: str,

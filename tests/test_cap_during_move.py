@@ -9,12 +9,11 @@ device logs in, or the app lists or ends the user's sessions.
 """
 from __future__ import annotations
 
-import threading
 import time
 from typing import Any, Callable, List, Tuple
 
 import canister
-from session_kit import Answer, Browser, gated_app, held_between_the_moves_steps, logged_in, plugin_of
+from session_kit import Answer, Browser, gated_app, held_between_the_moves_steps, logged_in, plugin_of, start_held_move
 
 
 def _a_move_held(make_app: Any, serve: Any, clock: Any, store_url: str, cap: int,
@@ -34,19 +33,9 @@ def _a_move_held(make_app: Any, serve: Any, clock: Any, store_url: str, cap: int
     laptop = logged_in(origin)
     clock.advance(5)
     time.sleep(0.005)  # (Redis times a key's life by its own clock, which the test's clock does not move)
-    answers = {}
-    moving = threading.Thread(target=lambda: answers.setdefault('laptop', laptop.get('/regenerate')), daemon=True)
-    moving.start()
-    assert arrived.wait(10)
+    finish = start_held_move(laptop, arrived, release)
     clock.advance(0.01)
     time.sleep(0.005)
-
-    def finish() -> Answer:
-        release.set()
-        moving.join(10)
-        assert not moving.is_alive()
-        return answers['laptop']
-
     return app, origin, others, laptop, finish
 
 

@@ -12,7 +12,7 @@ from typing import Dict
 import bottle
 import jwt as pyjwt
 import pytest
-from pydantic import BaseModel, field_validator
+from pydantic_models import Key
 
 import canister
 from helpers import bearer, claims, client, demo_ctrl_c_can_stop, jwk, read_log
@@ -20,18 +20,6 @@ from servers import Client, free_port, wait_until
 from test_jwt_hardening import jwks_app, pyjwt_warnings_of_a_1024_bit_key, short_rsa_key  # noqa: F401 (a fixture)
 
 HIDDEN = '(its message is not shown: it holds the value sent, and the name looks secret)'
-
-
-class Key(BaseModel):
-    """A model whose validator quotes the value it refuses."""
-    value: str
-
-    @field_validator('value')
-    @classmethod
-    def long_enough(cls, value: str) -> str:
-        if len(value) < 8:
-            raise ValueError('%s is too short' % value)
-        return value
 
 
 @dataclasses.dataclass

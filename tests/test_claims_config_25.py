@@ -9,7 +9,8 @@ from typing import Any, Dict
 
 import bottle
 import pytest
-from helpers import ROOT, basic, client, install_warned, read_log
+from helpers import ROOT, basic, client, demo_ctrl_c_can_stop, install_warned, read_log
+from servers import free_port
 
 import canister
 
@@ -222,29 +223,25 @@ def test_the_demos_config_file_replaces_all_its_own_settings_and_keys_it_leaves_
         tmp_path):
     """With ``--config``: no alice login, no CORS for another origin, nothing logged to stderr, and the log in
     ./logs/ of the working directory, canister's default; without it, all three of the demo's own."""
-    from test_cli import Demo
     assert ("`--config FILE` replaces all of the demo's own settings, not only the keys the file names: with it "
             "there is no `alice` login, no CORS from anywhere and no logging to stderr unless the file sets them, "
             "and every key it leaves out has canister's default (logs in `./logs/`)."
             in (ROOT / 'README.md').read_text(encoding='utf-8'))
     alice = {'Authorization': basic('alice', 'my-secret'), 'Origin': 'https://elsewhere.example'}
     (tmp_path / 'own').mkdir()
-    demo = Demo(tmp_path / 'own')
-    try:
-        status, headers, _ = demo.get('/api/me', alice)
-        assert status == 200 and headers['Access-Control-Allow-Origin'] in ('*', 'https://elsewhere.example')
-    finally:
-        demo.stop()
-    assert 'GET http://127.0.0.1:%d/api/me' % demo.port in demo.output.read_text()      # its own: stderr
+    port = free_port()
+    with demo_ctrl_c_can_stop(tmp_path / 'own', port) as (_, web):
+        answer = web.get('/api/me', headers=alice)
+        assert answer.status == 200 and answer.headers['Access-Control-Allow-Origin'] in (
+            '*', 'https://elsewhere.example')
+    assert 'GET http://127.0.0.1:%d/api/me' % port in (tmp_path / 'own' / 'output.txt').read_text()  # its own: stderr
     (tmp_path / 'demo.ini').write_text('[canister]\nsession_cookie = demo_sid\n', encoding='utf-8')
-    demo = Demo(tmp_path, '--config', 'demo.ini')
-    try:
-        status, headers, _ = demo.get('/api/me', alice)
-        assert status == 401 and 'Access-Control-Allow-Origin' not in headers
-    finally:
-        demo.stop()
-    assert 'GET http://' not in demo.output.read_text()
-    assert 'GET http://127.0.0.1:%d/api/me' % demo.port in read_log(tmp_path / 'logs')
+    port = free_port()
+    with demo_ctrl_c_can_stop(tmp_path, port, config='demo.ini') as (_, web):
+        answer = web.get('/api/me', headers=alice)
+        assert answer.status == 401 and 'Access-Control-Allow-Origin' not in answer.headers
+    assert 'GET http://' not in (tmp_path / 'output.txt').read_text()
+    assert 'GET http://127.0.0.1:%d/api/me' % port in read_log(tmp_path / 'logs')
 
 
 # -- the table's meanings no test tried ------------------------------------------------------------------

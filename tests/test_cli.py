@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import contextlib
 import html
-import http.client
 import os
 import pathlib
 import pty
@@ -465,42 +464,6 @@ def test_tidy_sessions_help_names_what_each_option_takes(tmp_path):
 
 # -- demo ------------------------------------------------------------------------------
 
-class Demo:
-    """``python -m canister demo`` in a subprocess on a free port, killed by ``stop()``."""
-
-    def __init__(self, tmp_path: pathlib.Path, *extra: str) -> None:
-        self.port = free_port()
-        self.output = tmp_path / 'demo-output.txt'
-        env = dict(os.environ, PYTHONPATH=str(ROOT))
-        with open(self.output, 'wb') as sink:
-            self.process = subprocess.Popen(
-                [sys.executable, '-m', 'canister', 'demo', '--port', str(self.port), *extra],
-                stdout=sink, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env, cwd=str(tmp_path))
-        deadline = time.monotonic() + 10
-        while True:
-            assert self.process.poll() is None, 'demo exited:\n' + self.output.read_text()
-            try:
-                socket.create_connection(('127.0.0.1', self.port), timeout=0.5).close()
-                return
-            except OSError:
-                assert time.monotonic() < deadline, 'demo did not listen:\n' + self.output.read_text()
-                time.sleep(0.05)
-
-    def get(self, path: str, headers: dict = None):
-        connection = http.client.HTTPConnection('127.0.0.1', self.port, timeout=5)
-        try:
-            connection.request('GET', path, headers=headers or {})
-            response = connection.getresponse()
-            return response.status, response.headers, response.read().decode('utf-8')
-        finally:
-            connection.close()
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.kill()
-        self.process.wait(5)
-
-
 def counter(page: str) -> int:
     match = re.search(r"<code id=\"data\">\{'counter': (\d+)\}</code>", html.unescape(page))
     assert match, page
@@ -508,24 +471,22 @@ def counter(page: str) -> int:
 
 
 def test_the_demo_serves_the_counter_page_and_hi(tmp_path):
-    demo = Demo(tmp_path)
-    try:
-        status, headers, page = demo.get('/')
-        assert status == 200
-        assert counter(page) == 0
-        cookie = headers['Set-Cookie'].split(';', 1)[0]
-        assert cookie.startswith('session_id=')
-        assert counter(demo.get('/', {'Cookie': cookie})[2]) == 1
-        assert counter(demo.get('/', {'Cookie': cookie})[2]) == 2
-        status, _, body = demo.get('/hi?foo=John&bar=Smith')
-        assert (status, body) == (200, 'Hi John and Smith!')
-        assert demo.get('/hi')[0] == 400
-    finally:
-        demo.stop()
-    assert demo.process.returncode is not None
-    output = demo.output.read_text()
-    assert 'http://127.0.0.1:%d/' % demo.port in output
-    assert 'GET http://127.0.0.1:%d/hi?foo=John&bar=Smith' % demo.port in output
+    port = free_port()
+    with demo_ctrl_c_can_stop(tmp_path, port) as (process, web):
+        web.cookies.clear()
+        answer = web.get('/')
+        assert answer.status == 200
+        assert counter(answer.text) == 0
+        assert answer.headers['Set-Cookie'].startswith('session_id=')
+        assert counter(web.get('/').text) == 1
+        assert counter(web.get('/').text) == 2
+        answer = web.get('/hi?foo=John&bar=Smith')
+        assert (answer.status, answer.text) == (200, 'Hi John and Smith!')
+        assert web.get('/hi').status == 400
+    assert process.returncode is not None
+    output = (tmp_path / 'output.txt').read_text()
+    assert 'http://127.0.0.1:%d/' % port in output
+    assert 'GET http://127.0.0.1:%d/hi?foo=John&bar=Smith' % port in output
 
 
 def test_the_demo_stopped_with_ctrl_c_while_it_answers_requests_stops_at_once_with_status_0(tmp_path):
@@ -702,43 +663,35 @@ def test_the_demo_reads_a_config_file(tmp_path):
     logs = tmp_path / 'demo-logs'
     ini = tmp_path / 'demo.ini'
     ini.write_text('[canister]\nlog_path = %s\nsession_cookie = demo_sid\n' % logs)
-    demo = Demo(tmp_path, '--config', str(ini))
-    try:
-        status, headers, page = demo.get('/')
-        assert status == 200
-        assert headers['Set-Cookie'].startswith('demo_sid=')
-        assert 'curl -u USER:PASSWORD http://127.0.0.1:%d/api/me' % demo.port in page
-        assert 'the demo logs to %s' % logs in page
-    finally:
-        demo.stop()
+    port = free_port()
+    with demo_ctrl_c_can_stop(tmp_path, port, config=str(ini)) as (_, web):
+        answer = web.get('/')
+        assert answer.status == 200
+        assert answer.headers['Set-Cookie'].startswith('demo_sid=')
+        assert 'curl -u USER:PASSWORD http://127.0.0.1:%d/api/me' % port in answer.text
+        assert 'the demo logs to %s' % logs in answer.text
     log = ''.join(path.read_text() for path in logs.glob('log.*'))
-    assert 'GET http://127.0.0.1:%d/' % demo.port in log
+    assert 'GET http://127.0.0.1:%d/\n' % port in log
 
 
 @pytest.mark.parametrize('text', ['[app]\nsession_timeout = 60\n', '[canister]\n'])
 def test_the_demo_with_a_config_file_of_no_canister_key_says_it_runs_on_the_defaults(tmp_path, text):
     ini = tmp_path / 'other.ini'
     ini.write_text(text)
-    demo = Demo(tmp_path, '--config', str(ini))
-    try:
-        assert demo.get('/hi?foo=x')[0] == 200
-    finally:
-        demo.stop()
+    with demo_ctrl_c_can_stop(tmp_path, free_port(), config=str(ini)):
+        pass  # (it answered /hi?foo=x with 200)
     assert ("python -m canister demo: warning: --config %s sets no key of a [canister] section: the demo runs on "
-            "canister's defaults\n" % ini) in demo.output.read_text()
+            "canister's defaults\n" % ini) in (tmp_path / 'output.txt').read_text()
 
 
 def test_the_demo_reads_a_capitalised_canister_section_without_a_warning_on_either_bottle(tmp_path):
     ini = tmp_path / 'capitalised.ini'
     ini.write_text('[Canister]\nsession_cookie = demo_sid\nlog_path = stderr\n')
-    demo = Demo(tmp_path, '--config', str(ini))
-    try:
-        status, headers, _ = demo.get('/')
-        assert status == 200
-        assert headers['Set-Cookie'].startswith('demo_sid=')
-    finally:
-        demo.stop()
-    assert 'warning' not in demo.output.read_text()
+    with demo_ctrl_c_can_stop(tmp_path, free_port(), config=str(ini)) as (_, web):
+        answer = web.get('/')
+        assert answer.status == 200
+        assert answer.headers['Set-Cookie'].startswith('demo_sid=')
+    assert 'warning' not in (tmp_path / 'output.txt').read_text()
 
 def test_the_demo_with_an_empty_host_stops_with_a_usage_error_and_status_2(tmp_path):
     result = run_canister('demo', '--host', '', '--port', str(free_port()), cwd=tmp_path, timeout=15)

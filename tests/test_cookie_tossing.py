@@ -104,19 +104,29 @@ def test_a_first_cookie_naming_no_session_before_others_of_its_name_is_a_warning
     assert TOSSED not in line and real[:6] not in line
 
 
+def at_most_once_a_second(seconds):
+    """How many warnings written once a second at most the 12 requests sent in ``seconds`` may have brought: one,
+    and one more each whole second they took (however the load of other jobs stretched them), and fewer than one
+    each in any case."""
+    return min(int(seconds) + 1, 11)
+
+
 def test_the_tossed_cookie_warning_cannot_flood_the_log(origin, log_dir):
     """Any client can send two cookies of the name: the warning is written once a second at most."""
+    started = time.monotonic()
     for _ in range(12):
         send_cookies(origin, 'GET', '/account', TOSSED, 'junk', TOSSED)
-    assert 1 <= len([line for line in warning_lines(log_dir) if 'cookies named' in line]) <= 2
+    lines = [line for line in warning_lines(log_dir) if 'cookies named' in line]
+    assert 1 <= len(lines) <= at_most_once_a_second(time.monotonic() - started), lines
 
 
 def test_the_tossed_cookie_warning_cannot_flood_the_log_with_a_new_count_each_time(origin, log_dir):
     """The count is the client's to choose: requests of 2, 3, ... 13 cookies are one warning, not one each."""
+    started = time.monotonic()
     for count in range(2, 14):
         send_cookies(origin, 'GET', '/account', TOSSED, *['junk'] * (count - 1))
     lines = [line for line in warning_lines(log_dir) if 'cookies named' in line]
-    assert 1 <= len(lines) <= 2, lines
+    assert 1 <= len(lines) <= at_most_once_a_second(time.monotonic() - started), lines
     assert 'the request carries 2 cookies named session_id' in lines[0]
     time.sleep(1.1)
     send_cookies(origin, 'GET', '/account')  # (the next line written brings the count held back)

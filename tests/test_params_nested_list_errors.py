@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Dict, List, Optional, Tuple
 
-from pydantic import BaseModel, field_validator
+from pydantic_models import Key
 
 from helpers import client, warning_lines
 
@@ -30,17 +30,6 @@ class Shop:
 @dataclasses.dataclass
 class Grid:
     rows: List[List[Item]]
-
-
-class Key(BaseModel):
-    value: str
-
-    @field_validator('value')
-    @classmethod
-    def long_enough(cls, value: str) -> str:
-        if len(value) < 8:
-            raise ValueError('%s is too short' % value)
-        return value
 
 
 @dataclasses.dataclass

@@ -16,6 +16,7 @@ import pydantic
 from pydantic import BaseModel, ConfigDict, ValidationInfo, field_validator, model_validator
 
 from helpers import client, read_log, warning_lines
+from pydantic_models import Key
 
 with warnings.catch_warnings():  # (pydantic.v1 warns on a Python it does not fully support)
     warnings.simplefilter('ignore')
@@ -112,17 +113,6 @@ class Pair(BaseModel):
         if self.user in self.password:
             raise ValueError('%s holds the user name' % self.password)  # (no field: the model's own check)
         return self
-
-
-class Key(BaseModel):
-    value: str
-
-    @field_validator('value')
-    @classmethod
-    def long_enough(cls, value: str) -> str:
-        if len(value) < 8:
-            raise ValueError('%s is too short' % value)
-        return value
 
 
 @dataclasses.dataclass
@@ -316,13 +306,13 @@ def test_a_model_under_a_secret_looking_member_or_field_or_parameter_shows_none_
 
     web = client(app)
     assert web.post_json('/keys', {'keys': {'password': {'value': 'hunter2'}}}, status=400).text == (
-        "Bad request: parameter 'keys' must be a JSON object, each key str and each value test_params_pydantic.Key: "
+        "Bad request: parameter 'keys' must be a JSON object, each key str and each value pydantic_models.Key: "
         "its member 'password' must be a valid Key (field 'value': %s), got {'password': '***'}\n" % HIDDEN)
     assert web.post_json('/holder', {'password': {'value': 'hunter3'}}, status=400).text == (
         "Bad request: parameter 'holder' must be a JSON object with the fields of Holder (password): its field "
         "'password' must be a valid Key (field 'value': %s), got {'password': '***'}\n" % HIDDEN)
     assert web.post_json('/secrets', {'secrets': {'a': {'value': 'hunter4'}}}, status=400).text == (
-        "Bad request: parameter 'secrets' must be a JSON object, each key str and each value test_params_pydantic.Key: "
+        "Bad request: parameter 'secrets' must be a JSON object, each key str and each value pydantic_models.Key: "
         "its member 'a' must be a valid Key (field 'value': %s) (the value is not shown: the name looks secret)\n"
         % HIDDEN)
     assert not any(sent in read_log(log_dir) for sent in ('hunter2', 'hunter3', 'hunter4'))

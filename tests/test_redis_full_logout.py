@@ -8,13 +8,12 @@ request that loaded the session before the logout and saves after stores nothing
 import sys
 import threading
 
-import pytest
 import redis
 
 import canister
 from canister import session
-from helpers import client, cookie_value, read_log, readme_section, warning_lines, with_cookie
-from servers import RedisServer, old_redis_server_binary, wait_until
+from helpers import client, cookie_value, fill_up, guarded_app, read_log, readme_section, warning_lines, with_cookie
+from servers import wait_until
 from session_kit import Browser, expires_cookie, gated_app, hold_request, logged_in, plugin_of
 
 #: The words of the WARNING of a session ended by deleting it.
@@ -22,34 +21,8 @@ UNMARKED = ('ended by deleting it: Redis is full (maxmemory reached) and refused
             'marker evicted, a request that loaded the session before and saves after stores nothing')
 
 
-@pytest.fixture(params=['redis-7', 'redis-5.0.6'])
-def any_redis(request, started):
-    """A private redis-server of today's Redis and one of Redis 5.0.6 (whose scripts meet a full Redis otherwise)."""
-    server = RedisServer(binary=old_redis_server_binary() if request.param == 'redis-5.0.6' else None)
-    started.append(server.start())
-    return server
-
-
 #: How many logouts, and how many threads reading meanwhile, the test of WAIT's connection runs.
 LOGOUTS, READERS = 10, 12
-
-
-def fill_up(server):
-    """Make Redis full: it refuses what adds memory from here on (and still deletes)."""
-    full = redis.Redis(port=server.port)
-    full.config_set('maxmemory-policy', 'noeviction')
-    full.config_set('maxmemory', '1')
-    return full
-
-
-def guarded_app(make_app, server, **config):
-    """An app that logs in and out on ``server``, with a route that answers only a logged-in user."""
-    app = make_app(session_store=server.url, catchall=True, **config)
-    app.get('/login')(lambda: setattr(session, 'user', 'alice') or 'in')
-    app.get('/logout')(lambda: session.invalidate() or 'out')
-    app.get('/others')(lambda: str(session.end_other_sessions()))
-    app.get('/me')(canister.require_user(lambda: 'me: %s' % session.user))
-    return app
 
 
 def unmarked_lines(log_dir):
@@ -57,7 +30,7 @@ def unmarked_lines(log_dir):
 
 
 def test_on_a_full_redis_a_logout_logs_out_and_its_old_cookie_no_longer_logs_in(make_app, any_redis, log_dir):
-    app = guarded_app(make_app, any_redis)
+    app = guarded_app(make_app, any_redis.url, catchall=True)
     web = client(app)
     sid = cookie_value(web.get('/login'))
     assert web.get('/me').text == 'me: alice'
@@ -97,7 +70,7 @@ def test_on_a_full_redis_a_request_held_across_a_logout_stores_nothing_once_redi
 
 def test_on_a_full_redis_end_sessions_ends_every_session_of_the_user_saying_its_note_could_not_be_left(
         make_app, any_redis, log_dir):
-    app = guarded_app(make_app, any_redis)
+    app = guarded_app(make_app, any_redis.url, catchall=True)
     sids = [cookie_value(client(app).get('/login')) for _ in range(2)]
     fill_up(any_redis)
     assert plugin_of(app).end_sessions('alice') == 2
@@ -106,25 +79,6 @@ def test_on_a_full_redis_end_sessions_ends_every_session_of_the_user_saying_its_
     assert len(unmarked_lines(log_dir)) == 2
     [note] = [line for line in warning_lines(log_dir) if 'could not leave its note' in line]
     assert 'Redis is full (maxmemory reached)' in note, note
-
-
-def test_on_a_full_redis_end_other_sessions_ends_the_others_but_answers_503_keeping_this_session(
-        make_app, any_redis, log_dir):
-    """The others are ended (deleted); this session's move to a new id is a write Redis refuses: 503, and this
-    browser stays logged in with its cookie, until a try once Redis has room moves it."""
-    app = guarded_app(make_app, any_redis)
-    web, other = client(app), client(app)
-    web.get('/login')
-    other_sid = cookie_value(other.get('/login'))
-    full = fill_up(any_redis)
-    answer = web.get('/others', expect_errors=True)
-    assert (answer.status_int, answer.headers['Retry-After']) == (503, '1'), answer
-    assert 'Set-Cookie' not in answer.headers
-    assert client(app).get('/me', headers=with_cookie(other_sid), expect_errors=True).status_int == 401
-    assert web.get('/me').text == 'me: alice'
-    full.config_set('maxmemory', '0')
-    assert web.get('/others').text == '0'
-    assert web.get('/me').text == 'me: alice'
 
 
 def test_with_session_redis_wait_a_logout_on_a_full_redis_whose_replica_does_not_confirm_the_delete_answers_503(
@@ -158,8 +112,9 @@ def test_with_session_redis_wait_logouts_on_a_full_redis_answer_503_while_other_
     for a delete no replica had.  Each logout has the replica frozen anew, once it has every write before, while
     threads keep reading through the same connections."""
     master, replica = master_and_replica
-    logins = guarded_app(make_app, master)  # (without WAIT: the logins before the test do not depend on timing)
-    app = guarded_app(make_app, master, session_redis_wait=1)
+    # (logins without WAIT: the logins before the test do not depend on timing)
+    logins = guarded_app(make_app, master.url, catchall=True)
+    app = guarded_app(make_app, master.url, catchall=True, session_redis_wait=1)
     sids = [cookie_value(client(logins).get('/login')) for _ in range(LOGOUTS)]
     ended = client(logins)
     ended_sid = cookie_value(ended.get('/login'))

@@ -11,28 +11,17 @@ logs out all the same: tests/test_redis_full_logout.py).  Never a 500, never a t
 import time
 
 import pytest
-import redis
 
 import canister
 from canister import session
-from helpers import basic, client, read_log, with_cookie
-from servers import RedisServer, old_redis_server_binary
+from helpers import UNAVAILABLE, basic, client, fill_up, read_log, with_cookie
 
-UNAVAILABLE = 'Service unavailable: the session store cannot be reached, retry shortly\n'
 THROTTLE_UNAVAILABLE = ('Service unavailable: the login cannot be counted against the limit of failed logins (the '
                         'session store that keeps the count cannot be reached or written), retry shortly\n')
 #: The end of the ERROR line of a write Redis refused, the same on each Redis (no Lua script's note before 7).
 FULL = ("command not allowed when used memory > 'maxmemory'. (Redis is full (maxmemory reached): raise maxmemory, and "
         "keep maxmemory-policy noeviction: a policy that evicts would take keys canister needs besides sessions, the "
         "login throttle's counts among them)")
-
-
-@pytest.fixture(params=['redis-7', 'redis-5.0.6'])
-def any_redis(request, started):
-    """A private redis-server of today's Redis and one of Redis 5.0.6 (whose scripts meet a full Redis otherwise)."""
-    server = RedisServer(binary=old_redis_server_binary() if request.param == 'redis-5.0.6' else None)
-    started.append(server.start())
-    return server
 
 
 def full_app(make_app, server):
@@ -52,14 +41,6 @@ def full_app(make_app, server):
         return str(canister.log_in(username, password))
 
     return app
-
-
-def fill_up(server):
-    """Make Redis full: it refuses what adds memory from here on."""
-    full = redis.Redis(port=server.port)
-    full.config_set('maxmemory-policy', 'noeviction')
-    full.config_set('maxmemory', '1')
-    return full
 
 
 def error_lines(log_dir):

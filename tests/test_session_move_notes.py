@@ -11,17 +11,17 @@ from __future__ import annotations
 
 import threading
 import time
-from typing import Any, Callable, List, Tuple
+from typing import Any, List, Tuple
 
 import pytest
 import redis
 
 import canister
 from canister import session
-from helpers import in_background, read_log, warning_lines
+from helpers import read_log, warning_lines
 from servers import RedisServer, wait_until
-from session_kit import (Answer, Browser, expires_cookie, gated_app, held_between_the_moves_steps, hold_request,
-                         logged_in, plugin_of, wait_at_gate)
+from session_kit import (Browser, expires_cookie, gated_app, held_between_the_moves_steps, hold_request, logged_in,
+                         plugin_of, start_held_move, wait_at_gate)
 
 
 def _app_on(make_app: Any, serve: Any, store: Any, cap: int = 0) -> Tuple[Any, str]:
@@ -44,75 +44,6 @@ def _app_on(make_app: Any, serve: Any, store: Any, cap: int = 0) -> Tuple[Any, s
         return 'set'
 
     return app, serve(app)
-
-
-def _moving(browser: Browser, arrived: threading.Event, release: threading.Event,
-            path: str = '/regenerate') -> Callable[[], Answer]:
-    """Start ``browser``'s ``path`` (a move), wait until the store holds it between the move's two steps; the
-    ``finish()`` that lets it go on and gives its answer."""
-    moved = in_background(lambda: browser.get(path))
-    assert arrived.wait(10), 'the move never reached its second step'
-
-    def finish() -> Answer:
-        release.set()
-        return moved(10)
-
-    return finish
-
-
-def _a_save_into_the_old_id_during_a_move(make_app, serve, clock, store_url, cap=0):
-    """alice on the tablet, then the laptop; a request of the laptop loads its session and is held; the laptop
-    regenerates, held between the move's two steps; the held request then saves cart=2 into the old id.
-    The app, its origin, the tablet, the laptop and ``finish()`` (the move goes on, its answer)."""
-    store = canister.open_store(store_url)
-    arrived, release = held_between_the_moves_steps(store)
-    app, origin = _app_on(make_app, serve, store, cap)
-    tablet = logged_in(origin)
-    clock.advance(1)
-    laptop = logged_in(origin, cart='1')
-    clock.advance(5)
-    time.sleep(0.005)  # (Redis times a key's life by its own clock, which the test's clock does not move)
-    saving = hold_request(app, origin, laptop.sid, '/hold-then-set?name=c&key=cart&value=2')
-    finish = _moving(laptop, arrived, release)
-    clock.advance(0.01)
-    assert saving().status == 200
-    return app, origin, tablet, laptop, finish
-
-
-def test_a_save_into_the_old_id_while_the_session_moves_leaves_it_listed_once(make_app, serve, clock, store_url):
-    app, _, tablet, laptop, finish = _a_save_into_the_old_id_during_a_move(make_app, serve, clock, store_url)
-
-    during = plugin_of(app).sessions_of('alice')
-    moved = finish()
-
-    assert moved.status == 200 and moved.new_sid, moved
-    assert len(during) == 2
-    assert laptop.read() == ['alice', {'cart': '2'}] and tablet.read()[0] == 'alice'
-    assert len(plugin_of(app).sessions_of('alice')) == 2
-
-
-def test_a_login_after_a_save_into_the_old_id_of_a_moving_session_ends_no_device_within_the_cap(
-        make_app, serve, clock, store_url):
-    app, origin, tablet, laptop, finish = _a_save_into_the_old_id_during_a_move(make_app, serve, clock, store_url,
-                                                                                 cap=3)
-    phone = Browser(origin)
-
-    assert phone.get('/login?name=alice').status == 200
-    assert finish().new_sid
-
-    assert [browser.read()[0] for browser in (tablet, laptop, phone)] == ['alice'] * 3
-    assert len(plugin_of(app).sessions_of('alice')) == 3
-
-
-def test_end_sessions_after_a_save_into_the_old_id_of_a_moving_session_counts_it_once(
-        make_app, serve, clock, store_url):
-    app, _, tablet, laptop, finish = _a_save_into_the_old_id_during_a_move(make_app, serve, clock, store_url)
-
-    assert plugin_of(app).end_sessions('alice') == 2
-    moved = finish()
-
-    assert moved.new_sid == '' and laptop.read()[0] is None and tablet.read()[0] is None, moved
-    assert plugin_of(app).sessions_of('alice') == []
 
 
 def _noted_writes(store: Any) -> List[str]:
@@ -144,44 +75,43 @@ def _held_before_the_moves_note(store: Any) -> Tuple[threading.Event, threading.
     return noting, go_on
 
 
-def _a_save_into_the_old_id_just_before_the_move_notes_it(make_app, serve, clock, store_url, cap=0):
-    """As ``_a_save_into_the_old_id_during_a_move``, but the held request saves cart=2 into the old id after the
-    laptop's regenerate loaded the session and just before the move writes its note there: the move is then held
-    between its two steps.  The app, its origin, the tablet, the laptop and ``finish()``."""
+#: When the held request saves into the old id: while the move is held between its two steps, or just before
+#: the move writes its note there (the move then held between its two steps all the same).
+WHILE_IT_MOVES, JUST_BEFORE_THE_NOTE = 'while the session moves', 'just before the move notes its new id'
+WHEN = pytest.mark.parametrize('when', [WHILE_IT_MOVES, JUST_BEFORE_THE_NOTE],
+                               ids=['while-the-session-moves', 'just-before-the-move-notes-its-new-id'])
+
+
+def _a_save_into_the_old_id(make_app, serve, clock, store_url, when, cap=0):
+    """alice on the tablet, then the laptop (cart=1); a request of the laptop loads its session and is held; the
+    laptop regenerates; the held request saves cart=2 into the old id ``when`` (``WHILE_IT_MOVES`` or
+    ``JUST_BEFORE_THE_NOTE``); the move is then held between its two steps.  The app (``app.noted_writes``: the
+    ids written with a note of the move), its origin, the tablet, the laptop and ``finish()`` (the move goes on,
+    its answer)."""
     store = canister.open_store(store_url)
     arrived, release = held_between_the_moves_steps(store)
-    noting, go_on = _held_before_the_moves_note(store)
-    app_noted = _noted_writes(store)
+    noting, go_on = (_held_before_the_moves_note(store) if when == JUST_BEFORE_THE_NOTE
+                     else (arrived, threading.Event()))
+    noted = _noted_writes(store)
     app, origin = _app_on(make_app, serve, store, cap)
-    app.noted_writes = app_noted
+    app.noted_writes = noted
     tablet = logged_in(origin)
     clock.advance(1)
     laptop = logged_in(origin, cart='1')
     clock.advance(5)
     time.sleep(0.005)  # (Redis times a key's life by its own clock, which the test's clock does not move)
     saving = hold_request(app, origin, laptop.sid, '/hold-then-set?name=c&key=cart&value=2')
-    answers = {}
-    moving = threading.Thread(target=lambda: answers.setdefault('moved', laptop.get('/regenerate')), daemon=True)
-    moving.start()
-    assert noting.wait(10), 'the move never came to write its note'
+    finish = start_held_move(laptop, noting, release)
     clock.advance(0.01)
     assert saving().status == 200
     go_on.set()
     assert arrived.wait(10), 'the move never reached its second step'
-
-    def finish() -> Answer:
-        release.set()
-        moving.join(10)
-        assert not moving.is_alive()
-        return answers['moved']
-
     return app, origin, tablet, laptop, finish
 
 
-def test_a_save_into_the_old_id_just_before_the_move_notes_it_leaves_the_session_listed_once(
-        make_app, serve, clock, store_url):
-    app, _, tablet, laptop, finish = _a_save_into_the_old_id_just_before_the_move_notes_it(
-        make_app, serve, clock, store_url)
+@WHEN
+def test_a_save_into_the_old_id_of_a_moving_session_leaves_it_listed_once(make_app, serve, clock, store_url, when):
+    app, _, tablet, laptop, finish = _a_save_into_the_old_id(make_app, serve, clock, store_url, when)
 
     during = plugin_of(app).sessions_of('alice')
     moved = finish()
@@ -190,6 +120,32 @@ def test_a_save_into_the_old_id_just_before_the_move_notes_it_leaves_the_session
     assert len(during) == 2
     assert laptop.read() == ['alice', {'cart': '2'}] and tablet.read()[0] == 'alice'
     assert len(plugin_of(app).sessions_of('alice')) == 2
+
+
+@WHEN
+def test_a_login_after_a_save_into_the_old_id_of_a_moving_session_ends_no_device_within_the_cap(
+        make_app, serve, clock, store_url, when):
+    app, origin, tablet, laptop, finish = _a_save_into_the_old_id(make_app, serve, clock, store_url, when, cap=3)
+    phone = Browser(origin)
+
+    assert phone.get('/login?name=alice').status == 200
+    assert finish().new_sid
+
+    assert [browser.read()[0] for browser in (tablet, laptop, phone)] == ['alice'] * 3
+    assert laptop.read()[1] == {'cart': '2'}
+    assert len(plugin_of(app).sessions_of('alice')) == 3
+
+
+def test_end_sessions_after_a_save_into_the_old_id_of_a_moving_session_counts_it_once(
+        make_app, serve, clock, store_url):
+    app, _, tablet, laptop, finish = _a_save_into_the_old_id(
+        make_app, serve, clock, store_url, WHILE_IT_MOVES)
+
+    assert plugin_of(app).end_sessions('alice') == 2
+    moved = finish()
+
+    assert moved.new_sid == '' and laptop.read()[0] is None and tablet.read()[0] is None, moved
+    assert plugin_of(app).sessions_of('alice') == []
 
 
 def test_a_moves_note_costs_one_write_of_the_old_id(make_app, serve, store_url):
@@ -206,26 +162,12 @@ def test_a_moves_note_costs_one_write_of_the_old_id(make_app, serve, store_url):
 
 def test_a_moves_note_costs_two_writes_of_the_old_id_when_a_save_came_just_before_it(
         make_app, serve, clock, store_url):
-    app, _, _, laptop, finish = _a_save_into_the_old_id_just_before_the_move_notes_it(
-        make_app, serve, clock, store_url)
+    app, _, _, laptop, finish = _a_save_into_the_old_id(
+        make_app, serve, clock, store_url, JUST_BEFORE_THE_NOTE)
     old_sid = laptop.sid
 
     assert finish().new_sid
     assert app.noted_writes == [old_sid, old_sid]
-
-
-def test_a_login_after_a_save_into_the_old_id_just_before_the_move_notes_it_ends_no_device_within_the_cap(
-        make_app, serve, clock, store_url):
-    app, origin, tablet, laptop, finish = _a_save_into_the_old_id_just_before_the_move_notes_it(
-        make_app, serve, clock, store_url, cap=3)
-    phone = Browser(origin)
-
-    assert phone.get('/login?name=alice').status == 200
-    assert finish().new_sid
-
-    assert [browser.read()[0] for browser in (tablet, laptop, phone)] == ['alice'] * 3
-    assert laptop.read()[1] == {'cart': '2'}
-    assert len(plugin_of(app).sessions_of('alice')) == 3
 
 
 def test_end_other_sessions_while_a_copy_of_the_cookie_moves_the_session_ends_the_copys_new_id_too(
@@ -241,7 +183,7 @@ def test_end_other_sessions_while_a_copy_of_the_cookie_moves_the_session_ends_th
     laptop = logged_in(origin, cart='1')
     old = laptop.sid
     thief = Browser(origin, old)
-    finish = _moving(thief, arrived, release)
+    finish = start_held_move(thief, arrived, release)
     ending = hold_request(app, origin, old, '/end-others-then-hold?name=e')
 
     moved = finish()
@@ -292,7 +234,7 @@ def test_two_end_other_sessions_at_once_that_overlap_within_the_first_ones_move_
     laptop = logged_in(origin, cart='1')
     old = laptop.sid
     app.gates('a').release.set()  # (the first is held by the store alone, in its move)
-    finish = _moving(laptop, arrived, release, '/end-others-then-hold?name=a')
+    finish = start_held_move(laptop, arrived, release, '/end-others-then-hold?name=a')
     second = hold_request(app, origin, old, '/end-others-then-hold?name=b')
 
     first = finish()
@@ -558,7 +500,7 @@ def test_remember_or_the_same_user_set_again_on_the_old_id_while_the_session_mov
     tablet = logged_in(origin)
     laptop = logged_in(origin, cart='1')
     old = laptop.sid
-    finish = _moving(laptop, arrived, release)
+    finish = start_held_move(laptop, arrived, release)
     assert Browser(origin, old, follow=False).get(path).status == 200
 
     during = plugin_of(app).sessions_of('alice')
@@ -580,7 +522,7 @@ def test_a_regenerate_on_the_old_id_that_overtakes_a_held_move_stores_no_note_of
     app, origin = _app_on(make_app, serve, store)
     laptop = logged_in(origin, cart='1')
     old = laptop.sid
-    finish = _moving(laptop, arrived, release)
+    finish = start_held_move(laptop, arrived, release)
     overtaking = Browser(origin, old, follow=False)
     answer = overtaking.get('/regenerate')
     assert answer.status == 200 and answer.new_sid not in (None, '', old), answer

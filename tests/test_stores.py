@@ -897,7 +897,10 @@ def test_session_redis_timeout_makes_a_frozen_redis_answer_503_sooner_than_the_d
 
 def test_after_a_request_met_session_redis_timeout_the_others_answer_at_once_for_as_long_then_one_asks_again(
         make_app, redis_server):
-    web = cookieless_client(add_store_routes(make_app(session_store=redis_server.url, session_redis_timeout=0.4)))
+    """Under a 1 s timeout (the time requests answer at once after one met it: the timeout, 1 s at most), the
+    request within that second answers without waiting; the one past it waits out the timeout again.  Told apart
+    by the wait the second one skips, which the load of other jobs cannot make up (it adds to each request alike)."""
+    web = cookieless_client(add_store_routes(make_app(session_store=redis_server.url, session_redis_timeout=1)))
     assert web.get('/').text == '0'                  # connected
 
     def waited():
@@ -907,13 +910,13 @@ def test_after_a_request_met_session_redis_timeout_the_others_answer_at_once_for
 
     redis_server.freeze()  # SIGSTOP: connections are accepted, nothing is answered
     try:
-        first = waited()                             # waits out its 0.4 s
-        at_once = waited()                           # within the 0.4 s after it: answered without asking Redis
-        time.sleep(0.5)
-        again = waited()                             # past them: one request asks Redis again, and waits
+        first = waited()                             # waits out its 1 s
+        at_once = waited()                           # within the second after it: answered without asking Redis
+        time.sleep(1.1)
+        again = waited()                             # past it: one request asks Redis again, and waits
     finally:
         redis_server.thaw()
-    assert first >= 0.35 and again >= 0.35 and at_once < min(first, again) / 4, (first, at_once, again)
+    assert first >= 0.95 and again >= 0.95 and at_once < min(first, again) - 0.5, (first, at_once, again)
 
 
 def test_with_a_session_redis_timeout_above_1_second_requests_ask_redis_again_1_second_after_a_timeout(
