@@ -108,6 +108,29 @@ def test_on_a_full_redis_end_sessions_ends_every_session_of_the_user_saying_its_
     assert 'Redis is full (maxmemory reached)' in note, note
 
 
+def test_on_a_full_redis_a_request_held_across_end_sessions_stores_nothing_once_redis_has_room(
+        make_app, any_redis, serve_with_gates, log_dir):
+    """An ``end_sessions`` on a full Redis cannot leave its markers (nor its note): it deletes the sessions, and a
+    request that loaded one before saves only over the record it read, finds nothing, and stores nothing, also once
+    Redis has room again (the README's *Which maxmemory-policy*)."""
+    app = gated_app(make_app, any_redis.url)
+    origin = serve_with_gates(app)
+    alice = logged_in(origin, cart='1')
+    release = hold_request(app, origin, alice.sid, '/hold?name=a&key=cart&value=2')
+    full = fill_up(any_redis)
+    try:
+        assert plugin_of(app).end_sessions('alice') == 1
+        full.config_set('maxmemory', '0')             # room again, before the held request saves
+        held = release()
+    finally:
+        full.config_set('maxmemory', '0')
+    assert held.status == 200, held
+    assert not full.exists('canister:session:' + alice.sid)
+    assert Browser(origin, alice.sid, follow=False).read() == [None, {}]
+    assert plugin_of(app).sessions_of('alice') == []
+    assert len(unmarked_lines(log_dir)) == 1
+
+
 def test_on_a_full_redis_end_other_sessions_ends_the_others_but_answers_503_keeping_this_session(
         make_app, any_redis, log_dir):
     """The others are ended (deleted); this session's move to a new id is a write Redis refuses: 503, and this
