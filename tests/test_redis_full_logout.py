@@ -221,13 +221,15 @@ def test_with_session_redis_wait_logouts_on_a_full_redis_answer_503_while_other_
 def test_the_readme_quotes_the_warning_of_a_logout_on_a_full_redis_as_it_is_logged():
     faults = readme_section('## Reliability')
     assert ('one WARNING says so (`Session: 1a2b3c... %s' % UNMARKED.split('; as after')[0]) in faults
-    assert 'a logout still logs out' in faults and '`tests/test_redis_full_logout.py`, on Redis 7 and 5.0.6' in faults
+    assert 'A logout still logs out: Redis refuses' in faults
+    assert '`tests/test_redis_full_logout.py`, on Redis 7 and 5.0.6' in faults
     memory = readme_section('## Scaling out')
     assert 'a logout still logs out: where Redis refuses its marker, the session is deleted instead' in memory
 
 
 def test_the_readme_says_wait_goes_on_the_connection_of_the_write_it_confirms():
     scaling = readme_section('## Scaling out')
-    assert ('`WAIT` counts the replicas that have the writes of the connection it is sent on, so it now goes with the '
+    assert ('`WAIT` counts the replicas that have the writes of the connection it is sent on. So it now goes with the '
             'write it confirms, in one pipeline on one connection') in scaling
+    assert "On Cluster only a new session's `SET` goes so" in scaling
     assert 'with the replica frozen while threads read through the same connections: every logout answers 503' in scaling
