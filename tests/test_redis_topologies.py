@@ -1136,7 +1136,7 @@ def test_on_a_cluster_with_session_redis_wait_each_change_is_confirmed_by_a_wait
 
 def test_the_readme_says_wait_rides_the_writes_connection_on_a_cluster_and_what_a_failed_login_warns_there():
     scaling = readme_section('## Scaling out')
-    assert 'on one server, Sentinel and Cluster the script and `WAIT` go in one pipeline' in scaling
+    assert 'On one server, Sentinel and Cluster the script and `WAIT` go in one pipeline' in scaling
     assert 'with redis-py 7 as with 8 (the script goes as a bare `EVALSHA` command' in scaling
     assert ('each `WAIT` follows the script on its own connection' in scaling
             and 'its WARNING says the new id may stay in the store until it expires' in scaling)
