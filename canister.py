@@ -6061,7 +6061,7 @@ class SQLiteStore(SessionStore):
         #: Told why a cleanup of expired rows failed (for whoever uses the store to log).
         self.cleanup_failed: Optional[Callable[[str], None]] = None
         #: Told the id and the reason when a session read was not given more life for want of room on the disk
-        #: (``_unextended``; for whoever uses the store to log).
+        #: (``_serve_unextended``; for whoever uses the store to log).
         self.extension_failed: Optional[Callable[[str, str], None]] = None
         #: Counts the saves, for ``cleanup_every``.
         self._writes = itertools.count(1)
@@ -6196,7 +6196,7 @@ class SQLiteStore(SessionStore):
             changed = self._file.run(lambda connection: connection.execute(self._UPDATE, args).rowcount)
         except (sqlite3.Error, OSError) as error:
             if record == expected and _sqlite_no_room(error):  # (only its life would change: a read's extension)
-                return self._unextended(sid, expected, error)
+                return self._serve_unextended(sid, expected, error)
             raise self._unavailable(error) from None
         if changed:
             self._short_of_room = False
@@ -6207,7 +6207,7 @@ class SQLiteStore(SessionStore):
     #: ``update``: replace a live session's record if it is still the one expected, giving it its new expiry.
     _UPDATE = 'UPDATE canister_sessions SET record = ?, expires = ? WHERE sid = ? AND record = ? AND ' + _LIVE
 
-    def _unextended(self, sid: str, expected: str, error: Exception) -> Tuple[bool, Optional[str]]:
+    def _serve_unextended(self, sid: str, expected: str, error: Exception) -> Tuple[bool, Optional[str]]:
         """``update`` of a record to itself (how a request that only read its session extends its life), which
         the disk had no room for: the session as it is, its life not extended this time, if the file still
         holds ``expected`` (a read, which needs no room), so that the request is served, as a full Redis serves
@@ -7471,7 +7471,7 @@ class SessionManager:
             self.warnings.append(version_note)
         if isinstance(self.store, SQLiteStore):
             self.store.cleanup_failed = lambda message: log.write(logging.WARNING, '%s', message)
-            self.store.extension_failed = self._unextended
+            self.store.extension_failed = self._warn_unextended
         self._adopt_store_methods()
         self._set_up_cookie(config)
         self._set_up_expiry(config)
@@ -7637,7 +7637,7 @@ class SessionManager:
                 'changes, and a request that overlaps a logout may bring the session back (see "Writing a store" '
                 'in the README)' % kind.__name__)
 
-    def _unextended(self, sid: str, why: str) -> None:
+    def _warn_unextended(self, sid: str, why: str) -> None:
         """The SQLite store served a session's read without extending its life, for want of room (``why``): every
         read of every session meets it while the disk is full, so the WARNING is written once a second at most."""
         words = ('Session: %s was read, but its life was not extended (the request is served; the session ends at '
