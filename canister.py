@@ -5259,6 +5259,10 @@ class SessionStore:
 
 _DONE: Tuple[bool, Optional[str]] = (True, None)
 _GONE: Tuple[bool, Optional[str]] = (False, None)
+#: What the SQLite store's ``update`` of a record to itself gives beside True when the disk had no room to extend
+#: the session's life: served as it is, its expiry unchanged (``SQLiteStore._serve_unextended``), so its
+#: persistent cookie is not sent again with a new ``Max-Age`` (``Session._extend``).
+_UNEXTENDED = '"unextended"'
 
 
 def _store_check(store: Any) -> Optional[str]:
@@ -6211,14 +6215,15 @@ class SQLiteStore(SessionStore):
         """``update`` of a record to itself (how a request that only read its session extends its life), which
         the disk had no room for: the session as it is, its life not extended this time, if the file still
         holds ``expected`` (a read, which needs no room), so that the request is served, as a full Redis serves
-        it; told to ``extension_failed`` when so.  Noted as a save's want of room is (``check`` tells it)."""
+        it; told to ``extension_failed`` when so, and True comes with ``_UNEXTENDED``.  Noted as a save's want of
+        room is (``check`` tells it)."""
         self._short_of_room = True
         current = self.load(sid)
         if current != expected:
             return False, current
         if self.extension_failed is not None:
             self.extension_failed(sid, self._failed(error))
-        return True, None
+        return True, _UNEXTENDED
 
     def touch(self, sid: str, ttl: float) -> None:
         new = _expiry_ms(ttl)  # not back from expiry, never shorter (0: lives forever, and stays so)
@@ -8999,12 +9004,13 @@ class SessionState:
         store holds nothing under the id; None while it lives)
         and the length the store gives it: ``ttl``, or, when another request changed the record
         meanwhile and set its life then (not set again here), the length of that record if it has
-        one of its own (0 if not)."""
+        one of its own (0 if not); 0 when the store kept its life as it was (``_UNEXTENDED``: a full disk), so
+        that its cookie is not sent again promising a lifetime the store did not record."""
         manager = self.manager
         assert manager is not None
         done, current = manager.update(sid, self.snapshot, self.snapshot, ttl)
         if done:
-            return None, ttl
+            return None, ttl if current is None else 0.0
         if current is None:
             return _ABSENT, 0.0
         if _marker(current) is not None:  # ended or moved

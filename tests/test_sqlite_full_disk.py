@@ -387,6 +387,25 @@ def test_on_a_disk_too_full_for_saves_a_read_of_a_logged_in_session_is_served_wi
     assert web.get('/me').text == 'me: alice'
 
 
+def test_on_a_disk_too_full_for_saves_a_read_of_a_remembered_session_sends_no_cookie_promising_a_longer_life(
+        small_disk, make_app):
+    """A remembered session's cookie slides with each read, its Max-Age the life the store gave it: where the disk had
+    no room to extend that life, the read is served without the cookie, which keeps the Max-Age of the stored expiry."""
+    # (small_disk first: unmounted after make_app's uninstall has closed the connections)
+    path = small_disk / 'sessions.db'
+    app = guarded_app(make_app, path)
+    app.get('/remember')(lambda: canister.session.remember(3600) or 'remembered')
+    web = client(app)
+    web.get('/login')
+    assert 'Max-Age=3600' in web.get('/remember').headers['Set-Cookie']
+    assert 'Max-Age=3600' in web.get('/me').headers['Set-Cookie']  # (a read with room sends it again: it slides)
+    filler = fill_after_emptying_the_wal(path)
+    answer = web.get('/me')
+    assert answer.text == 'me: alice' and 'Set-Cookie' not in answer.headers
+    filler.unlink()
+    assert 'Max-Age=3600' in web.get('/me').headers['Set-Cookie']  # room again: the read extends it, and says so
+
+
 def test_on_a_disk_too_full_for_saves_a_change_of_a_session_that_reads_are_served_still_answers_503(
         small_disk, make_app):
     # (small_disk first: unmounted after make_app's uninstall has closed the connections)
