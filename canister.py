@@ -14214,9 +14214,9 @@ class Canister:
         self._skipped_routes_warned: typing.Set[bottle.Route] = set()
         #: The plugins that wrap canister's wrapper are yet to be looked at (``_note_outer_plugins``).
         self._outer_plugins_unnoted = True
-        #: The routes whose answer with a ``Status-Code`` header was logged, each once, raised or returned
-        #: (``status_header_unsaid``).
-        self.status_header_noted: typing.Set[Any] = set()
+        #: The routes whose answer with a ``Status-Code`` header was logged, each once, raised or returned: each
+        #: route -> the token of the request that noted it first (``status_header_unsaid``).
+        self.status_header_noted: Dict[Any, object] = {}
 
     # -- install -----------------------------------------------------------
     def _warn_of_lost_keywords(self, replaced: Canister) -> None:
@@ -14704,11 +14704,10 @@ class Canister:
 
     def status_header_unsaid(self, route: Any) -> bool:
         """True the first time it is asked for ``route``: whose answer with Starlette's ``status_code=`` (a
-        ``Status-Code`` header), raised or returned, is to be logged then, once for the route."""
-        if route in self.status_header_noted:
-            return False
-        self.status_header_noted.add(route)
-        return True
+        ``Status-Code`` header), raised or returned, is to be logged then, once for the route: in one step (the
+        dict's ``setdefault``), so that of threads asking at once only one is told True."""
+        token = object()
+        return self.status_header_noted.setdefault(route, token) is token
 
     def _handler_raised(self, error: Exception, context: Any, route: bottle.Route) -> Optional[bottle.HTTPResponse]:
         """What a call of ``route`` that raised ``error`` answers: the 503 of a session store that is down,
