@@ -13087,25 +13087,52 @@ def _sets_a_responses_status_code(error: AttributeError, trace: types.TracebackT
 
 
 def _called_attribute(trace: types.TracebackType) -> Optional[str]:
-    """The name of the attribute that the call where ``trace`` stopped called (``request.json()``: json), if the
-    instruction before the call loads it."""
-    loaded = None
+    """The name of the attribute of Bottle's request that the call where ``trace`` stopped called
+    (``request.json()``, ``bottle.request.json()``: json), if the instructions before the call load it from a name
+    and attributes that are Bottle's request in the frame (``_is_bottle_request``): an app's ``mydata.json()``
+    is none of its."""
+    loads: Optional[List[str]] = None  # (the name, then the attributes loaded from it)
     for instruction in dis.get_instructions(trace.tb_frame.f_code):
         if instruction.offset == trace.tb_lasti:
-            return loaded
-        if instruction.opname in ('LOAD_ATTR', 'LOAD_METHOD'):
-            loaded = instruction.argval
-        elif instruction.opname not in ('PRECALL', 'CACHE'):  # (3.11 puts PRECALL between the load and the call)
-            loaded = None
+            return loads[-1] if loads and len(loads) > 1 and _is_bottle_request(trace.tb_frame, loads[:-1]) else None
+        loads = _loads_after(loads, instruction)
     return None
+
+
+def _loads_after(loads: Optional[List[str]], instruction: dis.Instruction) -> Optional[List[str]]:
+    """The name and attributes ``_called_attribute`` follows, after ``instruction``: None once it loads anything
+    else."""
+    if instruction.opname in _LOADS_A_NAME:  # (3.13's LOAD_FAST_LOAD_FAST loads two: the last is the owner)
+        argval = instruction.argval
+        return [argval[-1] if isinstance(argval, tuple) else argval]
+    if instruction.opname in ('LOAD_ATTR', 'LOAD_METHOD'):
+        return None if loads is None else loads + [instruction.argval]
+    return loads if instruction.opname in ('PRECALL', 'CACHE', 'EXTENDED_ARG') else None  # (3.11's PRECALL)
+
+
+#: The instructions that load a name, where ``_called_attribute`` starts following what is called.
+_LOADS_A_NAME = frozenset(('LOAD_GLOBAL', 'LOAD_NAME', 'LOAD_FAST', 'LOAD_FAST_CHECK', 'LOAD_FAST_LOAD_FAST',
+                           'LOAD_DEREF', 'LOAD_CLOSURE'))
+
+
+def _is_bottle_request(frame: types.FrameType, names: List[str]) -> bool:
+    """Whether the name ``names[0]`` in ``frame``, then its attributes ``names[1:]``, is a Bottle request
+    (``bottle.request``).  The attributes are read as stored (``inspect.getattr_static``), running no code of
+    the app's: a property is not a request."""
+    scopes = (frame.f_locals, frame.f_globals, frame.f_builtins)
+    owner = next((scope[names[0]] for scope in scopes if names[0] in scope), None)
+    for name in names[1:]:
+        owner = inspect.getattr_static(owner, name, None)
+    return isinstance(owner, bottle.BaseRequest)
 
 
 #: What to write instead of Starlette's methods of ``request`` that Bottle's has as values, read already, so that the
 #: call raises "'<type>' object is not callable", by the attribute called and the types Bottle's value has there (an
-#: app's own ``message.body()`` of a str gets no hint): ``request.json()`` ('dict', 'list' for an array body, or
-#: 'NoneType' without a JSON body: not a str, an app's own JSON text), ``request.body()`` (the body's file: in
-#: memory, or a temporary file for a body over ``MEMFILE_MAX``), and ``request.forms()`` (a FormsDict), written after
-#: its ``form()``.
+#: app's own ``message.body()`` of a str gets no hint, and ``_called_attribute`` reads only what is called on
+#: Bottle's request, so an app's ``mydata.json()`` of a dict gets none either): ``request.json()`` ('dict', 'list'
+#: for an array body, or 'NoneType' without a JSON body: not a str, an app's own JSON text), ``request.body()`` (the
+#: body's file: in memory, or a temporary file for a body over ``MEMFILE_MAX``), and ``request.forms()`` (a
+#: FormsDict), written after its ``form()``.
 _STARLETTE_CALLED = {
     'json': (('dict', 'list', 'NoneType'),
              ": Bottle's request.json is a value, the body's JSON (None without a JSON body), not a method (Starlette's "

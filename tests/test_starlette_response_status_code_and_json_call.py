@@ -176,7 +176,8 @@ def test_the_readme_says_what_these_two_habits_answer_and_log():
             "process too, says to write `status=201`.") in passage
     assert ("Starlette's `request.json()` raises `TypeError: 'dict' object is not callable` (`'list'` for a JSON "
             "array, `'NoneType'` without a JSON body), Bottle's `request.json` being the body's JSON itself, and the "
-            'ERROR line says to read `bottle.request.json` without the call.') in passage
+            "ERROR line says to read `bottle.request.json` without the call (only for Bottle's request: an app's own "
+            '`mydata.json()` of a dict gets no such line).') in passage
 
 
 def test_a_route_whose_threads_raise_and_return_starlettes_status_code_at_once_is_logged_once(make_app, serve,
@@ -211,3 +212,26 @@ def test_a_route_whose_threads_raise_and_return_starlettes_status_code_at_once_i
     log = read_log(log_dir)
     counts = [log.count('Route POST /api/r%d: ' % number) for number in range(routes)]
     assert counts == [1] * routes, counts
+
+
+class Notes:
+    """An app's own object whose ``json`` is a dict, as Bottle's ``request.json`` is."""
+
+    json = {'text': 'hi'}
+
+
+def test_an_apps_own_json_dict_called_gets_no_hint_while_bottles_request_json_called_still_does(
+        make_app, serve, log_dir):
+    app = make_app(catchall=True)
+    mydata = Notes()
+    request = bottle.request
+
+    app.get('/api/mine', callback=lambda: mydata.json())
+    app.post('/api/request', callback=lambda: request.json())
+    browser = Client(serve(app))
+    assert browser.request('GET', '/api/mine').status == 500
+    assert browser.request('POST', '/api/request', '{}', {'Content-Type': 'application/json'}).status == 500
+    log = read_log(log_dir)
+    assert 'ERROR    [127.0.0.1-...]   Unhandled exception in GET /api/mine\n' in log
+    assert 'ERROR    [127.0.0.1-...]   Unhandled exception in POST /api/request: ' + JSON_NOTE in log
+    assert log.count("TypeError: 'dict' object is not callable") == 2
