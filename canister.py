@@ -15757,18 +15757,30 @@ def _checked_tidy(store: SessionStore, store_url: str, batch: int) -> int:
                                 ', nothing was removed from %s' % store_url) from None
 
 
+def _interrupted_before_tidying(url: Optional[str]) -> KeyboardInterrupt:
+    """A Ctrl-C while ``tidy-sessions`` read its config or opened the store (a ``--config`` that does not answer,
+    a Cluster's nodes asked for its slots): raised again saying that nothing was removed, from ``url`` once known."""
+    return KeyboardInterrupt(', nothing was removed%s' % (' from %s' % _mask_url_value(url) if url else ''))
+
+
 def _run_tidy_sessions(args: Any) -> int:
     """``python -m canister tidy-sessions``: the store's ``tidy``, once; 1 if the store cannot be used."""
     import configparser
     store = None
+    url = args.store  # (known before the config is read when given: it wins over the file)
     try:
         config = _tidy_config(args)
+        url = config['session_store']
         if config['session_store'] == 'memory':
             _print_out('Nothing to tidy: a memory store lives in the process of the app, which drops ended sessions '
                        'itself')
             return 0
         store = _configured_store(config)
         removed = _checked_tidy(store, _mask_url_value(config['session_store']), args.batch)
+    except KeyboardInterrupt as interrupt:
+        if interrupt.args:  # (_checked_tidy's, which says what it had removed)
+            raise
+        raise _interrupted_before_tidying(url) from None
     except (configparser.Error, CanisterError, OSError, ValueError, sqlite3.Error) as error:
         # as the demo's --config: one line (a store it cannot reach too: StoreUnavailable, its password masked)
         why = ' '.join(_mask_urls(str(error)).split())
