@@ -5259,6 +5259,10 @@ class SessionStore:
 
 _DONE: Tuple[bool, Optional[str]] = (True, None)
 _GONE: Tuple[bool, Optional[str]] = (False, None)
+#: What the SQLite store's ``update`` of a record to itself gives beside True when the disk had no room to extend
+#: the session's life: served as it is, its expiry unchanged (``SQLiteStore._serve_unextended``), so its
+#: persistent cookie is not sent again with a new ``Max-Age`` (``Session._extend``).
+_UNEXTENDED = '"unextended"'
 
 
 def _store_check(store: Any) -> Optional[str]:
@@ -6061,7 +6065,7 @@ class SQLiteStore(SessionStore):
         #: Told why a cleanup of expired rows failed (for whoever uses the store to log).
         self.cleanup_failed: Optional[Callable[[str], None]] = None
         #: Told the id and the reason when a session read was not given more life for want of room on the disk
-        #: (``_unextended``; for whoever uses the store to log).
+        #: (``_serve_unextended``; for whoever uses the store to log).
         self.extension_failed: Optional[Callable[[str, str], None]] = None
         #: Counts the saves, for ``cleanup_every``.
         self._writes = itertools.count(1)
@@ -6196,7 +6200,7 @@ class SQLiteStore(SessionStore):
             changed = self._file.run(lambda connection: connection.execute(self._UPDATE, args).rowcount)
         except (sqlite3.Error, OSError) as error:
             if record == expected and _sqlite_no_room(error):  # (only its life would change: a read's extension)
-                return self._unextended(sid, expected, error)
+                return self._serve_unextended(sid, expected, error)
             raise self._unavailable(error) from None
         if changed:
             self._short_of_room = False
@@ -6207,18 +6211,19 @@ class SQLiteStore(SessionStore):
     #: ``update``: replace a live session's record if it is still the one expected, giving it its new expiry.
     _UPDATE = 'UPDATE canister_sessions SET record = ?, expires = ? WHERE sid = ? AND record = ? AND ' + _LIVE
 
-    def _unextended(self, sid: str, expected: str, error: Exception) -> Tuple[bool, Optional[str]]:
+    def _serve_unextended(self, sid: str, expected: str, error: Exception) -> Tuple[bool, Optional[str]]:
         """``update`` of a record to itself (how a request that only read its session extends its life), which
         the disk had no room for: the session as it is, its life not extended this time, if the file still
         holds ``expected`` (a read, which needs no room), so that the request is served, as a full Redis serves
-        it; told to ``extension_failed`` when so.  Noted as a save's want of room is (``check`` tells it)."""
+        it; told to ``extension_failed`` when so, and True comes with ``_UNEXTENDED``.  Noted as a save's want of
+        room is (``check`` tells it)."""
         self._short_of_room = True
         current = self.load(sid)
         if current != expected:
             return False, current
         if self.extension_failed is not None:
             self.extension_failed(sid, self._failed(error))
-        return True, None
+        return True, _UNEXTENDED
 
     def touch(self, sid: str, ttl: float) -> None:
         new = _expiry_ms(ttl)  # not back from expiry, never shorter (0: lives forever, and stays so)
@@ -7471,7 +7476,7 @@ class SessionManager:
             self.warnings.append(version_note)
         if isinstance(self.store, SQLiteStore):
             self.store.cleanup_failed = lambda message: log.write(logging.WARNING, '%s', message)
-            self.store.extension_failed = self._unextended
+            self.store.extension_failed = self._warn_unextended
         self._adopt_store_methods()
         self._set_up_cookie(config)
         self._set_up_expiry(config)
@@ -7637,7 +7642,7 @@ class SessionManager:
                 'changes, and a request that overlaps a logout may bring the session back (see "Writing a store" '
                 'in the README)' % kind.__name__)
 
-    def _unextended(self, sid: str, why: str) -> None:
+    def _warn_unextended(self, sid: str, why: str) -> None:
         """The SQLite store served a session's read without extending its life, for want of room (``why``): every
         read of every session meets it while the disk is full, so the WARNING is written once a second at most."""
         words = ('Session: %s was read, but its life was not extended (the request is served; the session ends at '
@@ -8999,12 +9004,13 @@ class SessionState:
         store holds nothing under the id; None while it lives)
         and the length the store gives it: ``ttl``, or, when another request changed the record
         meanwhile and set its life then (not set again here), the length of that record if it has
-        one of its own (0 if not)."""
+        one of its own (0 if not); 0 when the store kept its life as it was (``_UNEXTENDED``: a full disk), so
+        that its cookie is not sent again promising a lifetime the store did not record."""
         manager = self.manager
         assert manager is not None
         done, current = manager.update(sid, self.snapshot, self.snapshot, ttl)
         if done:
-            return None, ttl
+            return None, ttl if current is None else 0.0
         if current is None:
             return _ABSENT, 0.0
         if _marker(current) is not None:  # ended or moved
@@ -13081,25 +13087,52 @@ def _sets_a_responses_status_code(error: AttributeError, trace: types.TracebackT
 
 
 def _called_attribute(trace: types.TracebackType) -> Optional[str]:
-    """The name of the attribute that the call where ``trace`` stopped called (``request.json()``: json), if the
-    instruction before the call loads it."""
-    loaded = None
+    """The name of the attribute of Bottle's request that the call where ``trace`` stopped called
+    (``request.json()``, ``bottle.request.json()``: json), if the instructions before the call load it from a name
+    and attributes that are Bottle's request in the frame (``_is_bottle_request``): an app's ``mydata.json()``
+    is none of its."""
+    loads: Optional[List[str]] = None  # (the name, then the attributes loaded from it)
     for instruction in dis.get_instructions(trace.tb_frame.f_code):
         if instruction.offset == trace.tb_lasti:
-            return loaded
-        if instruction.opname in ('LOAD_ATTR', 'LOAD_METHOD'):
-            loaded = instruction.argval
-        elif instruction.opname not in ('PRECALL', 'CACHE'):  # (3.11 puts PRECALL between the load and the call)
-            loaded = None
+            return loads[-1] if loads and len(loads) > 1 and _is_bottle_request(trace.tb_frame, loads[:-1]) else None
+        loads = _loads_after(loads, instruction)
     return None
+
+
+def _loads_after(loads: Optional[List[str]], instruction: dis.Instruction) -> Optional[List[str]]:
+    """The name and attributes ``_called_attribute`` follows, after ``instruction``: None once it loads anything
+    else."""
+    if instruction.opname in _LOADS_A_NAME:  # (3.13's LOAD_FAST_LOAD_FAST loads two: the last is the owner)
+        argval = instruction.argval
+        return [argval[-1] if isinstance(argval, tuple) else argval]
+    if instruction.opname in ('LOAD_ATTR', 'LOAD_METHOD'):
+        return None if loads is None else loads + [instruction.argval]
+    return loads if instruction.opname in ('PRECALL', 'CACHE', 'EXTENDED_ARG') else None  # (3.11's PRECALL)
+
+
+#: The instructions that load a name, where ``_called_attribute`` starts following what is called.
+_LOADS_A_NAME = frozenset(('LOAD_GLOBAL', 'LOAD_NAME', 'LOAD_FAST', 'LOAD_FAST_CHECK', 'LOAD_FAST_LOAD_FAST',
+                           'LOAD_DEREF', 'LOAD_CLOSURE'))
+
+
+def _is_bottle_request(frame: types.FrameType, names: List[str]) -> bool:
+    """Whether the name ``names[0]`` in ``frame``, then its attributes ``names[1:]``, is a Bottle request
+    (``bottle.request``).  The attributes are read as stored (``inspect.getattr_static``), running no code of
+    the app's: a property is not a request."""
+    scopes = (frame.f_locals, frame.f_globals, frame.f_builtins)
+    owner = next((scope[names[0]] for scope in scopes if names[0] in scope), None)
+    for name in names[1:]:
+        owner = inspect.getattr_static(owner, name, None)
+    return isinstance(owner, bottle.BaseRequest)
 
 
 #: What to write instead of Starlette's methods of ``request`` that Bottle's has as values, read already, so that the
 #: call raises "'<type>' object is not callable", by the attribute called and the types Bottle's value has there (an
-#: app's own ``message.body()`` of a str gets no hint): ``request.json()`` ('dict', 'list' for an array body, or
-#: 'NoneType' without a JSON body: not a str, an app's own JSON text), ``request.body()`` (the body's file: in
-#: memory, or a temporary file for a body over ``MEMFILE_MAX``), and ``request.forms()`` (a FormsDict), written after
-#: its ``form()``.
+#: app's own ``message.body()`` of a str gets no hint, and ``_called_attribute`` reads only what is called on
+#: Bottle's request, so an app's ``mydata.json()`` of a dict gets none either): ``request.json()`` ('dict', 'list'
+#: for an array body, or 'NoneType' without a JSON body: not a str, an app's own JSON text), ``request.body()`` (the
+#: body's file: in memory, or a temporary file for a body over ``MEMFILE_MAX``), and ``request.forms()`` (a
+#: FormsDict), written after its ``form()``.
 _STARLETTE_CALLED = {
     'json': (('dict', 'list', 'NoneType'),
              ": Bottle's request.json is a value, the body's JSON (None without a JSON body), not a method (Starlette's "
@@ -14208,9 +14241,9 @@ class Canister:
         self._skipped_routes_warned: typing.Set[bottle.Route] = set()
         #: The plugins that wrap canister's wrapper are yet to be looked at (``_note_outer_plugins``).
         self._outer_plugins_unnoted = True
-        #: The routes whose answer with a ``Status-Code`` header was logged, each once, raised or returned
-        #: (``status_header_unsaid``).
-        self.status_header_noted: typing.Set[Any] = set()
+        #: The routes whose answer with a ``Status-Code`` header was logged, each once, raised or returned: each
+        #: route -> the token of the request that noted it first (``status_header_unsaid``).
+        self.status_header_noted: Dict[Any, object] = {}
 
     # -- install -----------------------------------------------------------
     def _warn_of_lost_keywords(self, replaced: Canister) -> None:
@@ -14698,11 +14731,10 @@ class Canister:
 
     def status_header_unsaid(self, route: Any) -> bool:
         """True the first time it is asked for ``route``: whose answer with Starlette's ``status_code=`` (a
-        ``Status-Code`` header), raised or returned, is to be logged then, once for the route."""
-        if route in self.status_header_noted:
-            return False
-        self.status_header_noted.add(route)
-        return True
+        ``Status-Code`` header), raised or returned, is to be logged then, once for the route: in one step (the
+        dict's ``setdefault``), so that of threads asking at once only one is told True."""
+        token = object()
+        return self.status_header_noted.setdefault(route, token) is token
 
     def _handler_raised(self, error: Exception, context: Any, route: bottle.Route) -> Optional[bottle.HTTPResponse]:
         """What a call of ``route`` that raised ``error`` answers: the 503 of a session store that is down,
@@ -15725,18 +15757,30 @@ def _checked_tidy(store: SessionStore, store_url: str, batch: int) -> int:
                                 ', nothing was removed from %s' % store_url) from None
 
 
+def _interrupted_before_tidying(url: Optional[str]) -> KeyboardInterrupt:
+    """A Ctrl-C while ``tidy-sessions`` read its config or opened the store (a ``--config`` that does not answer,
+    a Cluster's nodes asked for its slots): raised again saying that nothing was removed, from ``url`` once known."""
+    return KeyboardInterrupt(', nothing was removed%s' % (' from %s' % _mask_url_value(url) if url else ''))
+
+
 def _run_tidy_sessions(args: Any) -> int:
     """``python -m canister tidy-sessions``: the store's ``tidy``, once; 1 if the store cannot be used."""
     import configparser
     store = None
+    url = args.store  # (known before the config is read when given: it wins over the file)
     try:
         config = _tidy_config(args)
+        url = config['session_store']
         if config['session_store'] == 'memory':
             _print_out('Nothing to tidy: a memory store lives in the process of the app, which drops ended sessions '
                        'itself')
             return 0
         store = _configured_store(config)
         removed = _checked_tidy(store, _mask_url_value(config['session_store']), args.batch)
+    except KeyboardInterrupt as interrupt:
+        if interrupt.args:  # (_checked_tidy's, which says what it had removed)
+            raise
+        raise _interrupted_before_tidying(url) from None
     except (configparser.Error, CanisterError, OSError, ValueError, sqlite3.Error) as error:
         # as the demo's --config: one line (a store it cannot reach too: StoreUnavailable, its password masked)
         why = ' '.join(_mask_urls(str(error)).split())
