@@ -308,7 +308,7 @@ def test_on_a_disk_too_full_for_saves_a_read_of_a_remembered_session_sends_no_co
     no room to extend that life, the read is served without the cookie, which keeps the Max-Age of the stored expiry."""
     # (small_disk first: unmounted after make_app's uninstall has closed the connections)
     path = small_disk / 'sessions.db'
-    app = guarded_app(make_app, path)
+    app = guarded_app(make_app, sqlite_url(path))
     app.get('/remember')(lambda: canister.session.remember(3600) or 'remembered')
     web = client(app)
     web.get('/login')
@@ -327,7 +327,7 @@ def test_the_warnings_of_reads_whose_life_was_not_extended_never_write_the_full_
     WARNING, and none in the line that counts the reads met within its second."""
     # (small_disk first: unmounted after make_app's uninstall has closed the connections)
     path = small_disk / 'sessions.db'
-    app = guarded_app(make_app, path)
+    app = guarded_app(make_app, sqlite_url(path))
     web = client(app)
     sid = cookie_value(web.get('/login'))
     filler = fill_after_emptying_the_wal(path)
