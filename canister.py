@@ -32,6 +32,27 @@ Example::
 """
 from __future__ import annotations
 
+
+def _interrupted_loading(number: int, frame: Any) -> None:
+    """The SIGINT handler of ``python -m canister`` until ``main`` runs (while Python imports the modules canister
+    and bottle need, say), and once it has returned: a Ctrl-C exits with 130 and one line, as during a command
+    (see Command Line), not with the KeyboardInterrupt's traceback and a death by signal."""
+    import os
+    import sys
+    if sys.stderr is not None:  # (closed, ``2>&-``: the line goes nowhere, never to stdout)
+        try:
+            sys.stderr.write('python -m canister: error: interrupted\n')
+            sys.stderr.flush()
+        except (OSError, ValueError):
+            pass
+    os._exit(130)
+
+
+if __name__ == '__main__':  # (never on ``import canister``: a library sets no signal handler)
+    import _signal  # (the C module, there at once: ``signal`` imports ``enum`` first, time a Ctrl-C could take)
+    if _signal.getsignal(_signal.SIGINT) is _signal.default_int_handler:  # (not where SIGINT is ignored: ``nohup``)
+        _signal.signal(_signal.SIGINT, _interrupted_loading)
+
 import atexit
 import base64
 import binascii
@@ -15800,11 +15821,23 @@ def _run_command(command: str, args: Any) -> int:
 
 
 def main(argv: Optional[List[str]] = None) -> int:
-    """``python -m canister demo|hash-password|keys|tidy-sessions``."""
-    args = _arguments(argv)
-    with warnings.catch_warnings():  # (puts Python's way of showing warnings back when the command returns)
-        warnings.showwarning = _cli_warning_shower('python -m canister %s' % args.command, warnings.showwarning)
-        return _run_command(args.command, args)
+    """``python -m canister demo|hash-password|keys|tidy-sessions``: its exit status, 130 for a Ctrl-C (one
+    line on stderr, no traceback) from the first line of canister.py on (``_interrupted_loading``)."""
+    import signal
+    loading = signal.getsignal(signal.SIGINT) is _interrupted_loading
+    try:
+        if loading:  # (a KeyboardInterrupt from here on: ``_run_command`` names the command it stopped)
+            signal.signal(signal.SIGINT, signal.default_int_handler)
+        args = _arguments(argv)
+        with warnings.catch_warnings():  # (puts Python's way of showing warnings back when the command returns)
+            warnings.showwarning = _cli_warning_shower('python -m canister %s' % args.command, warnings.showwarning)
+            return _run_command(args.command, args)
+    except KeyboardInterrupt:  # (while the command line was read)
+        _print_error('python -m canister: error: interrupted')
+        return 130
+    finally:
+        if loading:  # (Python's exit after the command)
+            signal.signal(signal.SIGINT, _interrupted_loading)
 
 
 if __name__ == '__main__':
