@@ -6794,13 +6794,17 @@ class RedisStore(SessionStore):
     def _say_what_failed(self, unavailable: StoreUnavailable, error: Exception, text: str) -> None:
         """Note on ``unavailable`` what ``error`` (its ``text``) tells of the write that failed: refused for want of
         memory (``full``), unanswered in time (``timed_out``: on a Cluster, by no node), or never sent
-        (``unapplied``: redis-py's ``Error 111 connecting to ...``, no master found).  A Cluster none of whose nodes
-        answered is never taken to have been sent nothing, whatever connection error its text quotes: redis-py says so
-        of a command it sent too (a timeout, then a topology refresh that reached no node)."""
+        (``unapplied``: redis-py's ``Error 111 connecting to ...``, raised as it connects, before it sends; no master
+        found).  A Cluster none of whose nodes answered is never taken to have been sent nothing, whatever connection
+        error its text quotes: redis-py says so of a command it sent too (a timeout, then a topology refresh that
+        reached no node); nor is the failed command of a Cluster's pipeline (redis-py's note names it): redis-py sends
+        again, one at a time, the commands whose connection failed once they were sent (whatever retries the client
+        has), and the error of that second try, ``connecting to`` a node that died meanwhile, is what it raises."""
         unanswered = _REDIS_CLUSTER_UNANSWERED in text
         unavailable.full = _REDIS_FULL in text
         unavailable.timed_out = unanswered or isinstance(error, self._timeout_error)
-        unavailable.unapplied = not unanswered and (isinstance(error, self._unapplied_errors) or ' connecting to ' in text)
+        unavailable.unapplied = not unanswered and (isinstance(error, self._unapplied_errors) or (
+            ' connecting to ' in text and not (self._cluster and _REDIS_PIPELINE_NOTE.match(str(error)))))
 
     def _drop_connections(self) -> None:
         """Close the pool's idle connections, the one that met READONLY among them (redis-py gave it back): the next
