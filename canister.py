@@ -32,6 +32,27 @@ Example::
 """
 from __future__ import annotations
 
+
+def _interrupted_loading(number: int, frame: Any) -> None:
+    """The SIGINT handler of ``python -m canister`` until ``main`` runs (while Python imports the modules canister
+    and bottle need, say), and once it has returned: a Ctrl-C exits with 130 and one line, as during a command
+    (see Command Line), not with the KeyboardInterrupt's traceback and a death by signal."""
+    import os
+    import sys
+    if sys.stderr is not None:  # (closed, ``2>&-``: the line goes nowhere, never to stdout)
+        try:
+            sys.stderr.write('python -m canister: error: interrupted\n')
+            sys.stderr.flush()
+        except (OSError, ValueError):
+            pass
+    os._exit(130)
+
+
+if __name__ == '__main__':  # (never on ``import canister``: a library sets no signal handler)
+    import _signal  # (the C module, there at once: ``signal`` imports ``enum`` first, time a Ctrl-C could take)
+    if _signal.getsignal(_signal.SIGINT) is _signal.default_int_handler:  # (not where SIGINT is ignored: ``nohup``)
+        _signal.signal(_signal.SIGINT, _interrupted_loading)
+
 import atexit
 import base64
 import binascii
@@ -6778,13 +6799,17 @@ class RedisStore(SessionStore):
     def _say_what_failed(self, unavailable: StoreUnavailable, error: Exception, text: str) -> None:
         """Note on ``unavailable`` what ``error`` (its ``text``) tells of the write that failed: refused for want of
         memory (``full``), unanswered in time (``timed_out``: on a Cluster, by no node), or never sent
-        (``unapplied``: redis-py's ``Error 111 connecting to ...``, no master found).  A Cluster none of whose nodes
-        answered is never taken to have been sent nothing, whatever connection error its text quotes: redis-py says so
-        of a command it sent too (a timeout, then a topology refresh that reached no node)."""
+        (``unapplied``: redis-py's ``Error 111 connecting to ...``, raised as it connects, before it sends; no master
+        found).  A Cluster none of whose nodes answered is never taken to have been sent nothing, whatever connection
+        error its text quotes: redis-py says so of a command it sent too (a timeout, then a topology refresh that
+        reached no node); nor is the failed command of a Cluster's pipeline (redis-py's note names it): redis-py sends
+        again, one at a time, the commands whose connection failed once they were sent (whatever retries the client
+        has), and the error of that second try, ``connecting to`` a node that died meanwhile, is what it raises."""
         unanswered = _REDIS_CLUSTER_UNANSWERED in text
         unavailable.full = _REDIS_FULL in text
         unavailable.timed_out = unanswered or isinstance(error, self._timeout_error)
-        unavailable.unapplied = not unanswered and (isinstance(error, self._unapplied_errors) or ' connecting to ' in text)
+        unavailable.unapplied = not unanswered and (isinstance(error, self._unapplied_errors) or (
+            ' connecting to ' in text and not (self._cluster and _REDIS_PIPELINE_NOTE.match(str(error)))))
 
     def _drop_connections(self) -> None:
         """Close the pool's idle connections, the one that met READONLY among them (redis-py gave it back): the next
@@ -15844,11 +15869,23 @@ def _run_command(command: str, args: Any) -> int:
 
 
 def main(argv: Optional[List[str]] = None) -> int:
-    """``python -m canister demo|hash-password|keys|tidy-sessions``."""
-    args = _arguments(argv)
-    with warnings.catch_warnings():  # (puts Python's way of showing warnings back when the command returns)
-        warnings.showwarning = _cli_warning_shower('python -m canister %s' % args.command, warnings.showwarning)
-        return _run_command(args.command, args)
+    """``python -m canister demo|hash-password|keys|tidy-sessions``: its exit status, 130 for a Ctrl-C (one
+    line on stderr, no traceback) from the first line of canister.py on (``_interrupted_loading``)."""
+    import signal
+    loading = signal.getsignal(signal.SIGINT) is _interrupted_loading
+    try:
+        if loading:  # (a KeyboardInterrupt from here on: ``_run_command`` names the command it stopped)
+            signal.signal(signal.SIGINT, signal.default_int_handler)
+        args = _arguments(argv)
+        with warnings.catch_warnings():  # (puts Python's way of showing warnings back when the command returns)
+            warnings.showwarning = _cli_warning_shower('python -m canister %s' % args.command, warnings.showwarning)
+            return _run_command(args.command, args)
+    except KeyboardInterrupt:  # (while the command line was read)
+        _print_error('python -m canister: error: interrupted')
+        return 130
+    finally:
+        if loading:  # (Python's exit after the command)
+            signal.signal(signal.SIGINT, _interrupted_loading)
 
 
 if __name__ == '__main__':
