@@ -8913,12 +8913,16 @@ class SessionState:
         naming ``sid``.  If it raises, the old id is read back first: when it holds that marker all the same
         (the store ran the write and lost its answer, as a Redis connection cut after the command ran does),
         the move is complete and the login stands (logged); otherwise, or if the store cannot tell, the
-        error goes on (and the new id is removed, as for any failure)."""
+        error goes on (and the new id is removed, as for any failure).  A store that did not answer in time
+        (``_timed_out``) is not read back: that would be a second wait before the 503 (``_undo_new_id`` then
+        asks it nothing either)."""
         manager = self.manager
         assert manager is not None and self.old_sid is not None
         try:
             return manager.update(self.old_sid, expected, _MOVED_TO % sid, _MOVED_TTL)
-        except Exception:
+        except Exception as failure:
+            if _timed_out(failure):
+                raise
             try:
                 marked = _moved_to(manager.store.load(self.old_sid)) == sid
             except Exception:
