@@ -13,7 +13,7 @@ from typing import Any, Tuple
 import pytest
 
 import canister
-from helpers import WriteLock, in_background, sqlite_url, warning_lines
+from helpers import WriteLock, in_background, readme_section, sqlite_url, warning_lines
 from redis_topologies import ClusterSetup
 from session_kit import Browser, gated_app, logged_in, plugin_of
 
@@ -145,3 +145,8 @@ def test_a_regenerate_whose_marker_meets_a_stalled_redis_cluster_answers_503_aft
         assert answer.set_cookies == [] and laptop.sid == old
         assert any('Session: %s... keeps the note of its failed move' % old[:6] in line
                    for line in warning_lines(log_dir))
+
+
+def test_the_readme_says_a_marker_that_timed_out_is_not_read_back():
+    assert ('a Cluster stalled at the marker on the old id, whose record is then not read back to see whether the '
+            'marker landed all the same: one timeout before the 503, not two' in readme_section('## Sessions'))
