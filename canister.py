@@ -6594,6 +6594,9 @@ return {1}
 #: deleted instead (``_REDIS_END_UNMARKED``): ``end_session`` says so in a WARNING.
 _UNMARKED = '"unmarked"'
 
+#: What ``_replicated`` says a WAIT counted for a write redis-py sent again on its own (``_sent_with_wait``).
+_RESENT = '0 (the write was sent again alone, after a MOVED or ASK redirect as while its slot moves to another master)'
+
 #: How many members of a user's set of sessions a login looks at, to take the ended ones out.
 _TIDY_SAMPLE = 16
 
@@ -6840,13 +6843,18 @@ class RedisStore(SessionStore):
     def _replicated(self, replicas: Any) -> None:
         """With ``wait``: make sure that many replicas have the write, or raise StoreUnavailable; ``replicas`` is the
         answer of the WAIT that ``_wait_in`` put in the write's own pipeline."""
-        if int(replicas or 0) < self.wait:
+        if replicas is _RESENT or int(replicas or 0) < self.wait:
             self._count_replicas()  # (an install that found Redis down could not say why: known now)
             raise StoreUnavailable('the Redis session store saved the session but only %s of %d replica(s) '
                                    'confirmed it in time' % (replicas, self.wait))
 
     def _pipeline(self) -> Any:
         return self.client.pipeline(transaction=False)
+
+    @staticmethod
+    def _send(pipe: Any) -> List[Any]:
+        """A pipeline's answers, Redis's errors raised as redis-py raises them (``_execute`` makes them a 503)."""
+        return typing.cast(List[Any], pipe.execute())
 
     def _wait_in(self, pipe: Any, key: str) -> bool:
         """With ``wait``, add WAIT to a pipeline that writes ``key``, after the write; True if added.  WAIT counts the
@@ -6868,10 +6876,34 @@ class RedisStore(SessionStore):
     def _confirmed(self, pipe: Any, key: str) -> List[Any]:
         """Send a pipeline that writes ``key``, with WAIT after the write where ``wait`` asks for it (``_wait_in``);
         the answers of the other commands, or StoreUnavailable (Redis down, or too few replicas confirmed)."""
-        waited = self._wait_in(pipe, key)
-        results = self._execute(pipe)
-        if waited:
-            self._replicated(results.pop())
+        if not self._wait_in(pipe, key):
+            return self._execute(pipe)
+        results = self._sent_with_wait(pipe, self._execute)
+        self._replicated(results.pop())
+        return results
+
+    def _sent_with_wait(self, pipe: Any, send: Callable[[Any], List[Any]]) -> List[Any]:
+        """``send(pipe)``'s answers, for a pipeline whose last command is the WAIT of ``_wait_in``: WAIT's count made
+        ``_RESENT`` (confirmed by no replica) where redis-py sent a command of it again on its own after the pipeline (a
+        Cluster's MOVED or ASK redirect, as while the key's slot moves to another master; TRYAGAIN; a lost connection).
+        It sends it alone, on another connection, to the node now named, whose replicas the WAIT never asked about:
+        the WAIT answered at the old node for the writes of its own connection, not for this one.  Unconfirmed, it is a
+        503, as a write too few replicas confirmed is (the write may well be saved on the new node all the same)."""
+        if not self._cluster:
+            return send(pipe)
+        resend, resent = pipe.parent_execute_command, []
+
+        def resend_noted(*args: Any, **kwargs: Any) -> Any:
+            resent.append(args[0])
+            return resend(*args, **kwargs)
+
+        pipe.parent_execute_command = resend_noted  # (what redis-py's ClusterPipeline sends each command again with)
+        try:
+            results = send(pipe)
+        finally:
+            pipe.parent_execute_command = resend
+        if resent:
+            results[-1] = _RESENT
         return results
 
     def load(self, sid: str) -> Optional[str]:
@@ -6980,7 +7012,7 @@ class RedisStore(SessionStore):
             pipe.execute_command('EVALSHA', self._sha(source), 1, key, *args)
             self._wait_in(pipe, key)
             try:
-                result, replicas = pipe.execute()
+                result, replicas = self._sent_with_wait(pipe, self._send)
                 return result, replicas
             except self._no_script:
                 if attempt == 2:
@@ -8911,12 +8943,16 @@ class SessionState:
         naming ``sid``.  If it raises, the old id is read back first: when it holds that marker all the same
         (the store ran the write and lost its answer, as a Redis connection cut after the command ran does),
         the move is complete and the login stands (logged); otherwise, or if the store cannot tell, the
-        error goes on (and the new id is removed, as for any failure)."""
+        error goes on (and the new id is removed, as for any failure).  A store that did not answer in time
+        (``_timed_out``) is not read back: that would be a second wait before the 503 (``_undo_new_id`` then
+        asks it nothing either)."""
         manager = self.manager
         assert manager is not None and self.old_sid is not None
         try:
             return manager.update(self.old_sid, expected, _MOVED_TO % sid, _MOVED_TTL)
-        except Exception:
+        except Exception as failure:
+            if _timed_out(failure):
+                raise
             try:
                 marked = _moved_to(manager.store.load(self.old_sid)) == sid
             except Exception:
