@@ -6969,9 +6969,14 @@ class RedisStore(SessionStore):
             self._live_members(user_key, listed)
 
     def update(self, sid: str, expected: str, record: str, ttl: float) -> Tuple[bool, Optional[str]]:
+        """The compare-and-set of ``SessionStore.update``.  One that finds ``record`` itself there counts as done
+        (``_holds_already``): with ``wait`` on a Cluster, redis-py resends each command of a pipeline whose
+        connection dropped while WAIT blocked, the script that already ran among them, which then finds its
+        own write."""
         key = self.prefix + sid
+        ttl_ms = int(ttl * 1000) if ttl > 0 else 0
         try:
-            result, replicas = self._run_and_wait(_REDIS_UPDATE, key, expected, record, int(ttl * 1000) if ttl > 0 else 0)
+            result, replicas = self._run_and_wait(_REDIS_UPDATE, key, expected, record, ttl_ms)
         except self._errors as error:
             unavailable = self._unreachable(error)
             if record != _ENDING or not unavailable.full:
@@ -6981,13 +6986,44 @@ class RedisStore(SessionStore):
             if self.wait:
                 self._replicated(replicas)
             return True, None
-        return False, self._text(result[1]) if len(result) > 1 else None
+        current = self._text(result[1]) if len(result) > 1 else None
+        if current == record and record != _ENDING:
+            return self._holds_already(key, record, ttl_ms)
+        return False, current
+
+    def _holds_already(self, key: str, record: str, ttl_ms: int) -> Tuple[bool, Optional[str]]:
+        """For ``update``, whose compare-and-set failed finding ``record`` there, the very text it writes: the store
+        holds what was asked, so the update is done, as ``(True, None)``.  This call's own write, as often as not:
+        redis-py (7 and 8) resends on its own each command of a Cluster pipeline whose connection dropped while
+        WAIT's answer was read, though canister asks for no retries, so the script that ran runs again and finds
+        its write (a marker naming a new id only this request made, say); or another request's that wrote the same
+        text.  Not the "ended" marker, which any request ending the session writes alike: that it is there says
+        the session was ended, not by this call (``end_session`` counts the sessions it ended itself).
+
+        With ``wait``, no WAIT answered counts for that write: the resent WAIT went on a connection of its own,
+        whose writes are not that one (it may answer at once while the replicas lag), and another request's write
+        was on another connection.  So the record is written once more, over itself (the same compare-and-set,
+        from ``record`` to ``record``: the same text and lifetime), with its WAIT in the same pipeline, which confirms
+        both writes (replicas apply a master's writes in order), or raises StoreUnavailable as for any save too
+        few replicas confirmed.  If the record changed meanwhile, its text is returned as for any failed update."""
+        if not self.wait:
+            return True, None
+        try:
+            result, replicas = self._run_and_wait(_REDIS_UPDATE, key, record, record, ttl_ms)
+        except self._errors as error:
+            raise self._unreachable(error) from None
+        if result[0] != 1:
+            return False, self._text(result[1]) if len(result) > 1 else None
+        self._replicated(replicas)
+        return True, None
 
     def _end_unmarked(self, key: str, expected: str) -> Tuple[bool, Optional[str]]:
         """``update`` to the "ended" marker, which a full Redis refused: delete the session instead, only if it
         still holds ``expected`` (``_REDIS_END_UNMARKED``), so that a logout happens while Redis is full; True and
         ``_UNMARKED`` when deleted.  Its absence then works as a marker evicted would: a request that loaded the
-        session before saves only over the record it read, finds nothing, and stores nothing."""
+        session before saves only over the record it read, finds nothing, and stores nothing.  Unlike ``update``'s,
+        a delete that finds nothing there is not taken for done, though it may be its own resent (``_holds_already``):
+        a session gone is one that expired or another request ended too, and the session is gone either way."""
         try:
             result, replicas = self._run_and_wait(_REDIS_END_UNMARKED, key, expected)
         except self._errors as error:
