@@ -8747,8 +8747,8 @@ class SessionState:
         manager.parsed.pop(sid, None)
         written = not (create_failed and _create_wrote_nothing(manager.store, failure))
         noted = expected is not None and expected != self.snapshot
-        if _timed_out(failure):
-            self._left_after_timeout(sid, written, noted)
+        if _timed_out(failure):  # (after the create: maybe the old id's marker, which the store may still run)
+            self._left_after_timeout(sid, written, noted, marking=expected is not None and not create_failed)
         elif written and _timed_out(self._delete_new_id(sid)):
             self._left_after_timeout(sid, False, noted)
         elif noted:
@@ -8767,25 +8767,35 @@ class SessionState:
             return error
         return None
 
-    def _left_after_timeout(self, sid: str, written: bool, noted: bool) -> None:
+    def _left_after_timeout(self, sid: str, written: bool, noted: bool, marking: bool = False) -> None:
         """For ``_undo_new_id``, which asks a store that did not answer in time nothing more: one WARNING saying
-        what stays, the new id ``sid`` if the store may have ``written`` it, the note of the move if ``noted``."""
+        what stays, the new id ``sid`` if the store may have ``written`` it, the note of the move if ``noted``, and,
+        when the write that timed out may be the old id's marker (``marking``), what the browser finds if the store
+        runs it after all (a stalled Redis does, once it resumes): no session, since its cookie still names the old
+        id and a marker is not followed to a new id (whoever holds a copy of that cookie would gain the session)."""
         manager = self.manager
         assert manager is not None
+        late = ''
+        if marking:
+            assert self.old_sid is not None
+            late = (', unless the store still runs the write that marks %s... moved (a stalled Redis does, once it '
+                    'resumes): the browser, whose cookie names that id, then finds no session there (it starts anew, '
+                    'logged out, its data gone: the user logs in again)' % self.old_sid[:6])
         if not noted:
             if written:
                 manager.log.write(logging.WARNING, 'Session: %s... may stay in the store until it expires: the '
                                   'store did not answer in time while saving it, and is not asked again to remove '
-                                  'it (a second wait before the 503)', sid[:6])
+                                  'it (a second wait before the 503)%s', sid[:6],
+                                  '.  The session goes on under its old id' + late if marking else '')
             return
         assert self.old_sid is not None
         manager.log.write(
             logging.WARNING, 'Session: %s... keeps the note of its failed move to %s...%s: the store did not answer '
             'in time, and is not asked again (a second wait before the 503).  The session goes on under its old '
-            'id; the note counts only while the new id is stored (the two ids then count as one session of the '
+            'id%s; the note counts only while the new id is stored (the two ids then count as one session of the '
             'user); a logout ends it with the session, and the next move of the session (a login, regenerate()) '
             'waits %s s for the failed one, then notes itself over it', self.old_sid[:6], sid[:6],
-            ', which may stay in the store until it expires' if written else '', _MOVE_WAIT)
+            ', which may stay in the store until it expires' if written else '', late, _MOVE_WAIT)
 
     def _move_old_id(self, sid: str, record: str, ttl: float, login: Optional[str] = None) -> Tuple[str, bool]:
         """Store the session under its new id ``sid``, then replace the old id's record by a marker

@@ -2,8 +2,10 @@
 id's record, then stores the new id.  When the store does not answer that second step in time (a SQLite file
 another connection holds locked past the 5 s busy timeout, a Redis Cluster node that stalls), the request answers
 503 after that one wait: the store is not asked again to take the note out or to remove the new id, which would
-wait as long again.  The session goes on under its old id, and its next move goes through.  Real SQLite files, a
-real Redis Cluster and real HTTP; the store is held at the moment between the note and the create."""
+wait as long again.  The session goes on under its old id, and its next move goes through.  A timeout of the last
+step, the old id's marker, may be run by the store after all (a frozen Redis, once it resumes): the browser, whose
+cookie still names the old id, is then logged out, and the WARNING says so.  Real SQLite files, a real Redis, a real
+Redis Cluster and real HTTP; the store is held at the moment between the note and the create, or before the marker."""
 from __future__ import annotations
 
 import threading
@@ -15,6 +17,7 @@ import pytest
 import canister
 from helpers import WriteLock, in_background, readme_section, sqlite_url, warning_lines
 from redis_topologies import ClusterSetup
+from servers import wait_until
 from session_kit import Browser, gated_app, logged_in, plugin_of
 
 #: A marker naming a new id, as a move writes it on its old id.
@@ -150,3 +153,70 @@ def test_a_regenerate_whose_marker_meets_a_stalled_redis_cluster_answers_503_aft
 def test_the_readme_says_a_marker_that_timed_out_is_not_read_back():
     assert ('a Cluster stalled at the marker on the old id, whose record is then not read back to see whether the '
             'marker landed all the same: one timeout before the 503, not two' in readme_section('## Sessions'))
+
+
+def _marker_run_after_the_503(redis_server, moving, go_on, old: str, store: Any):
+    """Freeze ``redis_server`` (SIGSTOP) while the held move writes its marker on ``old``, let the move answer its
+    503, then resume the server (SIGCONT), which runs the marker write it had buffered: the move's answer."""
+    redis_server.freeze()                            # connections are accepted, nothing is answered
+    try:
+        go_on.set()
+        answer = moving(30)
+    finally:
+        redis_server.thaw()
+    wait_until(lambda: (store.load(old) or '').startswith('"moved:'), 10, what='Redis to run the buffered marker')
+    return answer
+
+
+def _logged_out_after_a_late_marker(browser: Browser, old: str, answer, log_dir) -> str:
+    """What the browser sees after its move answered 503 and Redis ran the marker after all: no cookie then, and
+    none now; its old cookie names no session (no user, no data); the one WARNING of the move says so (its line)."""
+    assert answer.status == 503 and answer.set_cookies == [] and browser.sid == old, answer
+    again = browser.get('/read')
+    assert again.status == 200 and again.set_cookies == [], again  # (the new id never reaches the old cookie)
+    assert again.json() == {'user': None, 'data': {}}
+    said = [line for line in warning_lines(log_dir) if 'unless the store still runs the write that marks' in line]
+    assert len(said) == 1, warning_lines(log_dir)
+    assert ('unless the store still runs the write that marks %s... moved (a stalled Redis does, once it resumes): '
+            'the browser, whose cookie names that id, then finds no session there (it starts anew, logged out, its '
+            'data gone: the user logs in again)' % old[:6]) in said[0]
+    return said[0]
+
+
+def test_a_regenerate_whose_marker_a_stalled_redis_runs_after_the_503_logs_the_browser_out_and_the_warning_says_so(
+        make_app, serve, redis_server, log_dir):
+    store = canister.RedisStore(redis_server.url, timeout=0.5)
+    app, laptop, old, moving, go_on = _a_regenerate_held_before_its_create(make_app, serve, store, 'marker')
+    answer = _marker_run_after_the_503(redis_server, moving, go_on, old, store)
+
+    line = _logged_out_after_a_late_marker(laptop, old, answer, log_dir)
+    assert 'Session: %s... keeps the note of its failed move' % old[:6] in line and old not in line
+    assert [entry['current'] for entry in plugin_of(app).sessions_of('alice')] == [False]  # the new id, unnamed
+    assert plugin_of(app).end_sessions('alice') == 1
+    assert laptop.get('/login?name=alice').status == 200 and laptop.sid != old  # logging in again works
+    assert laptop.read() == ['alice', {}]
+
+
+def test_a_login_whose_marker_a_stalled_redis_runs_after_the_503_leaves_the_cart_behind_and_the_warning_says_so(
+        make_app, serve, redis_server, log_dir):
+    store = canister.RedisStore(redis_server.url, timeout=0.5)
+    armed, creating, go_on = _held_before_the_moves_create(store, 'marker')
+    app = gated_app(make_app, None, store=store)
+    phone = Browser(serve(app))
+    assert phone.get('/set?key=cart&value=1').status == 200
+    old = phone.sid
+    armed.set()
+    moving = in_background(lambda: phone.get('/login?name=alice'))
+    assert creating.wait(10), 'the login never came to mark its old id'
+    answer = _marker_run_after_the_503(redis_server, moving, go_on, old, store)
+
+    line = _logged_out_after_a_late_marker(phone, old, answer, log_dir)
+    assert 'may stay in the store until it expires' in line and old not in line
+    assert phone.get('/login?name=alice').status == 200 and phone.read() == ['alice', {}]
+
+
+def test_the_readme_says_a_marker_run_after_the_503_logs_the_browser_out():
+    section = readme_section('## Sessions')
+    assert ('a stalled Redis that runs the marker\'s write once it resumes, after the 503, leaves the old id marked: '
+            'the browser, whose cookie still names it, finds no session there and starts anew, logged out, its data '
+            'gone' in section)
