@@ -32,6 +32,27 @@ Example::
 """
 from __future__ import annotations
 
+
+def _interrupted_loading(number: int, frame: Any) -> None:
+    """The SIGINT handler of ``python -m canister`` until ``main`` runs (while Python imports the modules canister
+    and bottle need, say), and once it has returned: a Ctrl-C exits with 130 and one line, as during a command
+    (see Command Line), not with the KeyboardInterrupt's traceback and a death by signal."""
+    import os
+    import sys
+    if sys.stderr is not None:  # (closed, ``2>&-``: the line goes nowhere, never to stdout)
+        try:
+            sys.stderr.write('python -m canister: error: interrupted\n')
+            sys.stderr.flush()
+        except (OSError, ValueError):
+            pass
+    os._exit(130)
+
+
+if __name__ == '__main__':  # (never on ``import canister``: a library sets no signal handler)
+    import _signal  # (the C module, there at once: ``signal`` imports ``enum`` first, time a Ctrl-C could take)
+    if _signal.getsignal(_signal.SIGINT) is _signal.default_int_handler:  # (not where SIGINT is ignored: ``nohup``)
+        _signal.signal(_signal.SIGINT, _interrupted_loading)
+
 import atexit
 import base64
 import binascii
@@ -5259,6 +5280,10 @@ class SessionStore:
 
 _DONE: Tuple[bool, Optional[str]] = (True, None)
 _GONE: Tuple[bool, Optional[str]] = (False, None)
+#: What the SQLite store's ``update`` of a record to itself gives beside True when the disk had no room to extend
+#: the session's life: served as it is, its expiry unchanged (``SQLiteStore._serve_unextended``), so its
+#: persistent cookie is not sent again with a new ``Max-Age`` (``Session._extend``).
+_UNEXTENDED = '"unextended"'
 
 
 def _store_check(store: Any) -> Optional[str]:
@@ -6061,7 +6086,7 @@ class SQLiteStore(SessionStore):
         #: Told why a cleanup of expired rows failed (for whoever uses the store to log).
         self.cleanup_failed: Optional[Callable[[str], None]] = None
         #: Told the id and the reason when a session read was not given more life for want of room on the disk
-        #: (``_unextended``; for whoever uses the store to log).
+        #: (``_serve_unextended``; for whoever uses the store to log).
         self.extension_failed: Optional[Callable[[str, str], None]] = None
         #: Counts the saves, for ``cleanup_every``.
         self._writes = itertools.count(1)
@@ -6196,7 +6221,7 @@ class SQLiteStore(SessionStore):
             changed = self._file.run(lambda connection: connection.execute(self._UPDATE, args).rowcount)
         except (sqlite3.Error, OSError) as error:
             if record == expected and _sqlite_no_room(error):  # (only its life would change: a read's extension)
-                return self._unextended(sid, expected, error)
+                return self._serve_unextended(sid, expected, error)
             raise self._unavailable(error) from None
         if changed:
             self._short_of_room = False
@@ -6207,18 +6232,19 @@ class SQLiteStore(SessionStore):
     #: ``update``: replace a live session's record if it is still the one expected, giving it its new expiry.
     _UPDATE = 'UPDATE canister_sessions SET record = ?, expires = ? WHERE sid = ? AND record = ? AND ' + _LIVE
 
-    def _unextended(self, sid: str, expected: str, error: Exception) -> Tuple[bool, Optional[str]]:
+    def _serve_unextended(self, sid: str, expected: str, error: Exception) -> Tuple[bool, Optional[str]]:
         """``update`` of a record to itself (how a request that only read its session extends its life), which
         the disk had no room for: the session as it is, its life not extended this time, if the file still
         holds ``expected`` (a read, which needs no room), so that the request is served, as a full Redis serves
-        it; told to ``extension_failed`` when so.  Noted as a save's want of room is (``check`` tells it)."""
+        it; told to ``extension_failed`` when so, and True comes with ``_UNEXTENDED``.  Noted as a save's want of
+        room is (``check`` tells it)."""
         self._short_of_room = True
         current = self.load(sid)
         if current != expected:
             return False, current
         if self.extension_failed is not None:
             self.extension_failed(sid, self._failed(error))
-        return True, None
+        return True, _UNEXTENDED
 
     def touch(self, sid: str, ttl: float) -> None:
         new = _expiry_ms(ttl)  # not back from expiry, never shorter (0: lives forever, and stays so)
@@ -6568,6 +6594,9 @@ return {1}
 #: deleted instead (``_REDIS_END_UNMARKED``): ``end_session`` says so in a WARNING.
 _UNMARKED = '"unmarked"'
 
+#: What ``_replicated`` says a WAIT counted for a write redis-py sent again on its own (``_sent_with_wait``).
+_RESENT = '0 (the write was sent again alone, after a MOVED or ASK redirect as while its slot moves to another master)'
+
 #: How many members of a user's set of sessions a login looks at, to take the ended ones out.
 _TIDY_SAMPLE = 16
 
@@ -6773,13 +6802,17 @@ class RedisStore(SessionStore):
     def _say_what_failed(self, unavailable: StoreUnavailable, error: Exception, text: str) -> None:
         """Note on ``unavailable`` what ``error`` (its ``text``) tells of the write that failed: refused for want of
         memory (``full``), unanswered in time (``timed_out``: on a Cluster, by no node), or never sent
-        (``unapplied``: redis-py's ``Error 111 connecting to ...``, no master found).  A Cluster none of whose nodes
-        answered is never taken to have been sent nothing, whatever connection error its text quotes: redis-py says so
-        of a command it sent too (a timeout, then a topology refresh that reached no node)."""
+        (``unapplied``: redis-py's ``Error 111 connecting to ...``, raised as it connects, before it sends; no master
+        found).  A Cluster none of whose nodes answered is never taken to have been sent nothing, whatever connection
+        error its text quotes: redis-py says so of a command it sent too (a timeout, then a topology refresh that
+        reached no node); nor is the failed command of a Cluster's pipeline (redis-py's note names it): redis-py sends
+        again, one at a time, the commands whose connection failed once they were sent (whatever retries the client
+        has), and the error of that second try, ``connecting to`` a node that died meanwhile, is what it raises."""
         unanswered = _REDIS_CLUSTER_UNANSWERED in text
         unavailable.full = _REDIS_FULL in text
         unavailable.timed_out = unanswered or isinstance(error, self._timeout_error)
-        unavailable.unapplied = not unanswered and (isinstance(error, self._unapplied_errors) or ' connecting to ' in text)
+        unavailable.unapplied = not unanswered and (isinstance(error, self._unapplied_errors) or (
+            ' connecting to ' in text and not (self._cluster and _REDIS_PIPELINE_NOTE.match(str(error)))))
 
     def _drop_connections(self) -> None:
         """Close the pool's idle connections, the one that met READONLY among them (redis-py gave it back): the next
@@ -6810,13 +6843,18 @@ class RedisStore(SessionStore):
     def _replicated(self, replicas: Any) -> None:
         """With ``wait``: make sure that many replicas have the write, or raise StoreUnavailable; ``replicas`` is the
         answer of the WAIT that ``_wait_in`` put in the write's own pipeline."""
-        if int(replicas or 0) < self.wait:
+        if replicas is _RESENT or int(replicas or 0) < self.wait:
             self._count_replicas()  # (an install that found Redis down could not say why: known now)
             raise StoreUnavailable('the Redis session store saved the session but only %s of %d replica(s) '
                                    'confirmed it in time' % (replicas, self.wait))
 
     def _pipeline(self) -> Any:
         return self.client.pipeline(transaction=False)
+
+    @staticmethod
+    def _send(pipe: Any) -> List[Any]:
+        """A pipeline's answers, Redis's errors raised as redis-py raises them (``_execute`` makes them a 503)."""
+        return typing.cast(List[Any], pipe.execute())
 
     def _wait_in(self, pipe: Any, key: str) -> bool:
         """With ``wait``, add WAIT to a pipeline that writes ``key``, after the write; True if added.  WAIT counts the
@@ -6838,10 +6876,34 @@ class RedisStore(SessionStore):
     def _confirmed(self, pipe: Any, key: str) -> List[Any]:
         """Send a pipeline that writes ``key``, with WAIT after the write where ``wait`` asks for it (``_wait_in``);
         the answers of the other commands, or StoreUnavailable (Redis down, or too few replicas confirmed)."""
-        waited = self._wait_in(pipe, key)
-        results = self._execute(pipe)
-        if waited:
-            self._replicated(results.pop())
+        if not self._wait_in(pipe, key):
+            return self._execute(pipe)
+        results = self._sent_with_wait(pipe, self._execute)
+        self._replicated(results.pop())
+        return results
+
+    def _sent_with_wait(self, pipe: Any, send: Callable[[Any], List[Any]]) -> List[Any]:
+        """``send(pipe)``'s answers, for a pipeline whose last command is the WAIT of ``_wait_in``: WAIT's count made
+        ``_RESENT`` (confirmed by no replica) where redis-py sent a command of it again on its own after the pipeline (a
+        Cluster's MOVED or ASK redirect, as while the key's slot moves to another master; TRYAGAIN; a lost connection).
+        It sends it alone, on another connection, to the node now named, whose replicas the WAIT never asked about:
+        the WAIT answered at the old node for the writes of its own connection, not for this one.  Unconfirmed, it is a
+        503, as a write too few replicas confirmed is (the write may well be saved on the new node all the same)."""
+        if not self._cluster:
+            return send(pipe)
+        resend, resent = pipe.parent_execute_command, []
+
+        def resend_noted(*args: Any, **kwargs: Any) -> Any:
+            resent.append(args[0])
+            return resend(*args, **kwargs)
+
+        pipe.parent_execute_command = resend_noted  # (what redis-py's ClusterPipeline sends each command again with)
+        try:
+            results = send(pipe)
+        finally:
+            pipe.parent_execute_command = resend
+        if resent:
+            results[-1] = _RESENT
         return results
 
     def load(self, sid: str) -> Optional[str]:
@@ -6950,7 +7012,7 @@ class RedisStore(SessionStore):
             pipe.execute_command('EVALSHA', self._sha(source), 1, key, *args)
             self._wait_in(pipe, key)
             try:
-                result, replicas = pipe.execute()
+                result, replicas = self._sent_with_wait(pipe, self._send)
                 return result, replicas
             except self._no_script:
                 if attempt == 2:
@@ -7471,7 +7533,7 @@ class SessionManager:
             self.warnings.append(version_note)
         if isinstance(self.store, SQLiteStore):
             self.store.cleanup_failed = lambda message: log.write(logging.WARNING, '%s', message)
-            self.store.extension_failed = self._unextended
+            self.store.extension_failed = self._warn_unextended
         self._adopt_store_methods()
         self._set_up_cookie(config)
         self._set_up_expiry(config)
@@ -7637,7 +7699,7 @@ class SessionManager:
                 'changes, and a request that overlaps a logout may bring the session back (see "Writing a store" '
                 'in the README)' % kind.__name__)
 
-    def _unextended(self, sid: str, why: str) -> None:
+    def _warn_unextended(self, sid: str, why: str) -> None:
         """The SQLite store served a session's read without extending its life, for want of room (``why``): every
         read of every session meets it while the disk is full, so the WARNING is written once a second at most."""
         words = ('Session: %s was read, but its life was not extended (the request is served; the session ends at '
@@ -8793,12 +8855,16 @@ class SessionState:
         naming ``sid``.  If it raises, the old id is read back first: when it holds that marker all the same
         (the store ran the write and lost its answer, as a Redis connection cut after the command ran does),
         the move is complete and the login stands (logged); otherwise, or if the store cannot tell, the
-        error goes on (and the new id is removed, as for any failure)."""
+        error goes on (and the new id is removed, as for any failure).  A store that did not answer in time
+        (``_timed_out``) is not read back: that would be a second wait before the 503 (``_undo_new_id`` then
+        asks it nothing either)."""
         manager = self.manager
         assert manager is not None and self.old_sid is not None
         try:
             return manager.update(self.old_sid, expected, _MOVED_TO % sid, _MOVED_TTL)
-        except Exception:
+        except Exception as failure:
+            if _timed_out(failure):
+                raise
             try:
                 marked = _moved_to(manager.store.load(self.old_sid)) == sid
             except Exception:
@@ -9018,12 +9084,13 @@ class SessionState:
         store holds nothing under the id; None while it lives)
         and the length the store gives it: ``ttl``, or, when another request changed the record
         meanwhile and set its life then (not set again here), the length of that record if it has
-        one of its own (0 if not)."""
+        one of its own (0 if not); 0 when the store kept its life as it was (``_UNEXTENDED``: a full disk), so
+        that its cookie is not sent again promising a lifetime the store did not record."""
         manager = self.manager
         assert manager is not None
         done, current = manager.update(sid, self.snapshot, self.snapshot, ttl)
         if done:
-            return None, ttl
+            return None, ttl if current is None else 0.0
         if current is None:
             return _ABSENT, 0.0
         if _marker(current) is not None:  # ended or moved
@@ -13100,25 +13167,52 @@ def _sets_a_responses_status_code(error: AttributeError, trace: types.TracebackT
 
 
 def _called_attribute(trace: types.TracebackType) -> Optional[str]:
-    """The name of the attribute that the call where ``trace`` stopped called (``request.json()``: json), if the
-    instruction before the call loads it."""
-    loaded = None
+    """The name of the attribute of Bottle's request that the call where ``trace`` stopped called
+    (``request.json()``, ``bottle.request.json()``: json), if the instructions before the call load it from a name
+    and attributes that are Bottle's request in the frame (``_is_bottle_request``): an app's ``mydata.json()``
+    is none of its."""
+    loads: Optional[List[str]] = None  # (the name, then the attributes loaded from it)
     for instruction in dis.get_instructions(trace.tb_frame.f_code):
         if instruction.offset == trace.tb_lasti:
-            return loaded
-        if instruction.opname in ('LOAD_ATTR', 'LOAD_METHOD'):
-            loaded = instruction.argval
-        elif instruction.opname not in ('PRECALL', 'CACHE'):  # (3.11 puts PRECALL between the load and the call)
-            loaded = None
+            return loads[-1] if loads and len(loads) > 1 and _is_bottle_request(trace.tb_frame, loads[:-1]) else None
+        loads = _loads_after(loads, instruction)
     return None
+
+
+def _loads_after(loads: Optional[List[str]], instruction: dis.Instruction) -> Optional[List[str]]:
+    """The name and attributes ``_called_attribute`` follows, after ``instruction``: None once it loads anything
+    else."""
+    if instruction.opname in _LOADS_A_NAME:  # (3.13's LOAD_FAST_LOAD_FAST loads two: the last is the owner)
+        argval = instruction.argval
+        return [argval[-1] if isinstance(argval, tuple) else argval]
+    if instruction.opname in ('LOAD_ATTR', 'LOAD_METHOD'):
+        return None if loads is None else loads + [instruction.argval]
+    return loads if instruction.opname in ('PRECALL', 'CACHE', 'EXTENDED_ARG') else None  # (3.11's PRECALL)
+
+
+#: The instructions that load a name, where ``_called_attribute`` starts following what is called.
+_LOADS_A_NAME = frozenset(('LOAD_GLOBAL', 'LOAD_NAME', 'LOAD_FAST', 'LOAD_FAST_CHECK', 'LOAD_FAST_LOAD_FAST',
+                           'LOAD_DEREF', 'LOAD_CLOSURE'))
+
+
+def _is_bottle_request(frame: types.FrameType, names: List[str]) -> bool:
+    """Whether the name ``names[0]`` in ``frame``, then its attributes ``names[1:]``, is a Bottle request
+    (``bottle.request``).  The attributes are read as stored (``inspect.getattr_static``), running no code of
+    the app's: a property is not a request."""
+    scopes = (frame.f_locals, frame.f_globals, frame.f_builtins)
+    owner = next((scope[names[0]] for scope in scopes if names[0] in scope), None)
+    for name in names[1:]:
+        owner = inspect.getattr_static(owner, name, None)
+    return isinstance(owner, bottle.BaseRequest)
 
 
 #: What to write instead of Starlette's methods of ``request`` that Bottle's has as values, read already, so that the
 #: call raises "'<type>' object is not callable", by the attribute called and the types Bottle's value has there (an
-#: app's own ``message.body()`` of a str gets no hint): ``request.json()`` ('dict', 'list' for an array body, or
-#: 'NoneType' without a JSON body: not a str, an app's own JSON text), ``request.body()`` (the body's file: in
-#: memory, or a temporary file for a body over ``MEMFILE_MAX``), and ``request.forms()`` (a FormsDict), written after
-#: its ``form()``.
+#: app's own ``message.body()`` of a str gets no hint, and ``_called_attribute`` reads only what is called on
+#: Bottle's request, so an app's ``mydata.json()`` of a dict gets none either): ``request.json()`` ('dict', 'list'
+#: for an array body, or 'NoneType' without a JSON body: not a str, an app's own JSON text), ``request.body()`` (the
+#: body's file: in memory, or a temporary file for a body over ``MEMFILE_MAX``), and ``request.forms()`` (a
+#: FormsDict), written after its ``form()``.
 _STARLETTE_CALLED = {
     'json': (('dict', 'list', 'NoneType'),
              ": Bottle's request.json is a value, the body's JSON (None without a JSON body), not a method (Starlette's "
@@ -14227,9 +14321,9 @@ class Canister:
         self._skipped_routes_warned: typing.Set[bottle.Route] = set()
         #: The plugins that wrap canister's wrapper are yet to be looked at (``_note_outer_plugins``).
         self._outer_plugins_unnoted = True
-        #: The routes whose answer with a ``Status-Code`` header was logged, each once, raised or returned
-        #: (``status_header_unsaid``).
-        self.status_header_noted: typing.Set[Any] = set()
+        #: The routes whose answer with a ``Status-Code`` header was logged, each once, raised or returned: each
+        #: route -> the token of the request that noted it first (``status_header_unsaid``).
+        self.status_header_noted: Dict[Any, object] = {}
 
     # -- install -----------------------------------------------------------
     def _warn_of_lost_keywords(self, replaced: Canister) -> None:
@@ -14717,11 +14811,10 @@ class Canister:
 
     def status_header_unsaid(self, route: Any) -> bool:
         """True the first time it is asked for ``route``: whose answer with Starlette's ``status_code=`` (a
-        ``Status-Code`` header), raised or returned, is to be logged then, once for the route."""
-        if route in self.status_header_noted:
-            return False
-        self.status_header_noted.add(route)
-        return True
+        ``Status-Code`` header), raised or returned, is to be logged then, once for the route: in one step (the
+        dict's ``setdefault``), so that of threads asking at once only one is told True."""
+        token = object()
+        return self.status_header_noted.setdefault(route, token) is token
 
     def _handler_raised(self, error: Exception, context: Any, route: bottle.Route) -> Optional[bottle.HTTPResponse]:
         """What a call of ``route`` that raised ``error`` answers: the 503 of a session store that is down,
@@ -15744,18 +15837,30 @@ def _checked_tidy(store: SessionStore, store_url: str, batch: int) -> int:
                                 ', nothing was removed from %s' % store_url) from None
 
 
+def _interrupted_before_tidying(url: Optional[str]) -> KeyboardInterrupt:
+    """A Ctrl-C while ``tidy-sessions`` read its config or opened the store (a ``--config`` that does not answer,
+    a Cluster's nodes asked for its slots): raised again saying that nothing was removed, from ``url`` once known."""
+    return KeyboardInterrupt(', nothing was removed%s' % (' from %s' % _mask_url_value(url) if url else ''))
+
+
 def _run_tidy_sessions(args: Any) -> int:
     """``python -m canister tidy-sessions``: the store's ``tidy``, once; 1 if the store cannot be used."""
     import configparser
     store = None
+    url = args.store  # (known before the config is read when given: it wins over the file)
     try:
         config = _tidy_config(args)
+        url = config['session_store']
         if config['session_store'] == 'memory':
             _print_out('Nothing to tidy: a memory store lives in the process of the app, which drops ended sessions '
                        'itself')
             return 0
         store = _configured_store(config)
         removed = _checked_tidy(store, _mask_url_value(config['session_store']), args.batch)
+    except KeyboardInterrupt as interrupt:
+        if interrupt.args:  # (_checked_tidy's, which says what it had removed)
+            raise
+        raise _interrupted_before_tidying(url) from None
     except (configparser.Error, CanisterError, OSError, ValueError, sqlite3.Error) as error:
         # as the demo's --config: one line (a store it cannot reach too: StoreUnavailable, its password masked)
         why = ' '.join(_mask_urls(str(error)).split())
@@ -15819,11 +15924,23 @@ def _run_command(command: str, args: Any) -> int:
 
 
 def main(argv: Optional[List[str]] = None) -> int:
-    """``python -m canister demo|hash-password|keys|tidy-sessions``."""
-    args = _arguments(argv)
-    with warnings.catch_warnings():  # (puts Python's way of showing warnings back when the command returns)
-        warnings.showwarning = _cli_warning_shower('python -m canister %s' % args.command, warnings.showwarning)
-        return _run_command(args.command, args)
+    """``python -m canister demo|hash-password|keys|tidy-sessions``: its exit status, 130 for a Ctrl-C (one
+    line on stderr, no traceback) from the first line of canister.py on (``_interrupted_loading``)."""
+    import signal
+    loading = signal.getsignal(signal.SIGINT) is _interrupted_loading
+    try:
+        if loading:  # (a KeyboardInterrupt from here on: ``_run_command`` names the command it stopped)
+            signal.signal(signal.SIGINT, signal.default_int_handler)
+        args = _arguments(argv)
+        with warnings.catch_warnings():  # (puts Python's way of showing warnings back when the command returns)
+            warnings.showwarning = _cli_warning_shower('python -m canister %s' % args.command, warnings.showwarning)
+            return _run_command(args.command, args)
+    except KeyboardInterrupt:  # (while the command line was read)
+        _print_error('python -m canister: error: interrupted')
+        return 130
+    finally:
+        if loading:  # (Python's exit after the command)
+            signal.signal(signal.SIGINT, _interrupted_loading)
 
 
 if __name__ == '__main__':

@@ -70,7 +70,9 @@ def test_a_keyword_of_starlettes_middleware_given_to_canister_is_answered_with_c
         make_app, name, value, hint):
     with pytest.warns(canister.CanisterWarning) as caught:
         make_app(**{name: value})
-    assert [str(warning.message) for warning in caught] == ['unknown config key canister.%s (%s)' % (name, hint)]
+    # (only canister's own: a ResourceWarning of an earlier test's body file may land here when it is collected)
+    assert [str(warning.message) for warning in caught if issubclass(warning.category, canister.CanisterWarning)] == [
+        'unknown config key canister.%s (%s)' % (name, hint)]
 
 
 def test_the_values_starlette_takes_are_taken_by_the_canister_keys_its_hints_name(make_app, serve):

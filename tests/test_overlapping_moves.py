@@ -7,6 +7,7 @@ the first move between its two steps (its write of the marker waits) while the s
 """
 from __future__ import annotations
 
+import statistics
 import threading
 import time
 from typing import Any, Callable, List, Tuple
@@ -244,3 +245,38 @@ def test_two_tabs_logging_the_same_user_in_again_at_once_leave_one_session_and_t
     assert Browser(origin, first_answer.new_sid).read() == ['alice', {'cart': '1'}]
     assert tablet.read()[0] == 'alice'
     assert len(plugin_of(app).sessions_of('alice')) == 2
+
+
+def test_a_move_waiting_for_another_reads_the_old_id_after_2_ms_at_first_then_at_most_every_50_ms(
+        make_app, serve, log_dir):
+    """The second of two moves of one session waits for the first,
+    reading the old id again, after 2 ms at first, then at most every 50 ms, for a second at most (the first is
+    held between its two steps for longer here)."""
+    store = canister.open_store('memory')
+    first, _, release = _second_move_held_or_waiting(store)
+    app = gated_app(make_app, None, store=store)
+    origin = serve(app)
+    laptop = logged_in(origin, cart='1')
+    copy = Browser(origin, laptop.sid)
+    reads: List[float] = []
+    load = store.load
+
+    def timed_load(sid, *args, **kwargs):
+        if sid == laptop.sid and first.is_set() and not release.is_set():
+            reads.append(time.monotonic())
+        return load(sid, *args, **kwargs)
+
+    store.load = timed_load
+    laptop_moved = in_background(lambda: laptop.get('/regenerate'))
+    assert first.wait(10), 'the first move never reached its second step'
+    copy_moved = in_background(lambda: copy.get('/regenerate'))
+    try:
+        wait_until(lambda: len(warning_lines(log_dir)) > 0, 10, 0.01, 'the WARNING of the stalled move')
+    finally:
+        release.set()                                 # (the copy's move waits there too, once it goes on)
+    assert copy_moved(10).status == 200 and laptop_moved(10).status == 200
+    gaps = [later - earlier for earlier, later in zip(reads, reads[1:])]  # (the wait's reads: 2 ms after its start)
+    assert 10 <= len(gaps) <= 40, gaps                # about 24 in its second: no busy loop, no long sleeps
+    assert min(gaps[:4]) < 0.025, gaps                # 4 ms, 8 ms, 16 ms, ...
+    assert 0.04 < statistics.median(gaps[6:]) < 0.1, gaps  # then 50 ms each
+    assert [line for line in warning_lines(log_dir) if 'was still being moved to' in line]

@@ -81,6 +81,29 @@ def test_on_a_full_redis_end_sessions_ends_every_session_of_the_user_saying_its_
     assert 'Redis is full (maxmemory reached)' in note, note
 
 
+def test_on_a_full_redis_a_request_held_across_end_sessions_stores_nothing_once_redis_has_room(
+        make_app, any_redis, serve_with_gates, log_dir):
+    """An ``end_sessions`` on a full Redis cannot leave its markers (nor its note): it deletes the sessions, and a
+    request that loaded one before saves only over the record it read, finds nothing, and stores nothing, also once
+    Redis has room again (the README's *Which maxmemory-policy*)."""
+    app = gated_app(make_app, any_redis.url)
+    origin = serve_with_gates(app)
+    alice = logged_in(origin, cart='1')
+    release = hold_request(app, origin, alice.sid, '/hold?name=a&key=cart&value=2')
+    full = fill_up(any_redis)
+    try:
+        assert plugin_of(app).end_sessions('alice') == 1
+        full.config_set('maxmemory', '0')             # room again, before the held request saves
+        held = release()
+    finally:
+        full.config_set('maxmemory', '0')
+    assert held.status == 200, held
+    assert not full.exists('canister:session:' + alice.sid)
+    assert Browser(origin, alice.sid, follow=False).read() == [None, {}]
+    assert plugin_of(app).sessions_of('alice') == []
+    assert len(unmarked_lines(log_dir)) == 1
+
+
 def test_with_session_redis_wait_a_logout_on_a_full_redis_whose_replica_does_not_confirm_the_delete_answers_503(
         make_app, master_and_replica, log_dir):
     """The delete waits for a replica as the marker would (``WAIT``): none confirms in time (the replica frozen),
@@ -153,13 +176,14 @@ def test_with_session_redis_wait_logouts_on_a_full_redis_answer_503_while_other_
 def test_the_readme_quotes_the_warning_of_a_logout_on_a_full_redis_as_it_is_logged():
     faults = readme_section('## Reliability')
     assert ('one WARNING says so (`Session: 1a2b3c... %s' % UNMARKED.split('; as after')[0]) in faults
-    assert 'a logout still logs out' in faults and '`tests/test_redis_full_logout.py`, on Redis 7 and 5.0.6' in faults
+    assert 'A logout still logs out: Redis refuses' in faults
+    assert '`tests/test_redis_full_logout.py`, on Redis 7 and 5.0.6' in faults
     memory = readme_section('## Scaling out')
     assert 'a logout still logs out: where Redis refuses its marker, the session is deleted instead' in memory
 
 
 def test_the_readme_says_wait_goes_on_the_connection_of_the_write_it_confirms():
     scaling = readme_section('## Scaling out')
-    assert ('`WAIT` counts the replicas that have the writes of the connection it is sent on, so it now goes with the '
+    assert ('`WAIT` counts the replicas that have the writes of the connection it is sent on. So it now goes with the '
             'write it confirms, in one pipeline on one connection') in scaling
     assert 'with the replica frozen while threads read through the same connections: every logout answers 503' in scaling

@@ -1034,6 +1034,33 @@ def test_on_a_cluster_none_of_whose_nodes_answers_each_failed_login_warns_that_i
     assert log.count('may stay in the store until it expires: the store did not answer in time') == 4, log[-3000:]
 
 
+def test_on_a_cluster_a_new_session_whose_node_died_under_its_write_warns_that_its_id_may_stay_in_the_store(
+        make_app, serve, log_dir):
+    """redis-py sends again, one at a time, the commands of a Cluster pipeline whose connection failed once they were
+    sent, whatever retries the client has: the SET of a new session whose node dies while it waits fails at last
+    with "Error 111 connecting to ...", said of a SET that node may have stored (the one sent first)."""
+    with ClusterSetup(replicas=0) as setup:
+        origin = serve(topology_app(make_app, setup.url, session_redis_timeout=3))
+        assert Browser(origin).get('/count').status == 200  # (the client is made, the nodes known)
+        node, answers = setup.nodes[0], []
+        for _ in range(40):  # until a new session's id falls in one of the frozen node's slots (one in three)
+            node.freeze()
+            request = threading.Thread(target=lambda: answers.append(Browser(origin).get('/count')))
+            request.start()
+            request.join(0.5)
+            if request.is_alive():  # (its SET was sent to the frozen node, which does not answer)
+                break
+            node.thaw()
+        else:
+            raise AssertionError('no new session fell in the frozen node\'s slots')
+        node.kill()
+        request.join(10)
+        log = read_log(log_dir)
+    assert answers[-1].status == 503
+    assert 'SET failed: Error 111 connecting to' in log, log[-3000:]  # (the SET redis-py sent again)
+    assert 'could not be removed after saving the session failed (it stays in the store until it expires)' in log
+
+
 def test_on_a_cluster_a_login_that_cannot_list_its_session_leaves_the_old_session_a_parallel_request_changed(
         make_app, serve_with_gates, cluster, prefix):
     """A login from an anonymous session, held while a request of the same browser adds to the cart, then
@@ -1136,7 +1163,7 @@ def test_on_a_cluster_with_session_redis_wait_each_change_is_confirmed_by_a_wait
 
 def test_the_readme_says_wait_rides_the_writes_connection_on_a_cluster_and_what_a_failed_login_warns_there():
     scaling = readme_section('## Scaling out')
-    assert 'on one server, Sentinel and Cluster the script and `WAIT` go in one pipeline' in scaling
+    assert 'On one server, Sentinel and Cluster the script and `WAIT` go in one pipeline' in scaling
     assert 'with redis-py 7 as with 8 (the script goes as a bare `EVALSHA` command' in scaling
     assert ('each `WAIT` follows the script on its own connection' in scaling
             and 'its WARNING says the new id may stay in the store until it expires' in scaling)

@@ -302,6 +302,44 @@ def test_on_a_disk_too_full_for_saves_a_read_of_a_logged_in_session_is_served_wi
     assert web.get('/me').text == 'me: alice'
 
 
+def test_on_a_disk_too_full_for_saves_a_read_of_a_remembered_session_sends_no_cookie_promising_a_longer_life(
+        small_disk, make_app):
+    """A remembered session's cookie slides with each read, its Max-Age the life the store gave it: where the disk had
+    no room to extend that life, the read is served without the cookie, which keeps the Max-Age of the stored expiry."""
+    # (small_disk first: unmounted after make_app's uninstall has closed the connections)
+    path = small_disk / 'sessions.db'
+    app = guarded_app(make_app, sqlite_url(path))
+    app.get('/remember')(lambda: canister.session.remember(3600) or 'remembered')
+    web = client(app)
+    web.get('/login')
+    assert 'Max-Age=3600' in web.get('/remember').headers['Set-Cookie']
+    assert 'Max-Age=3600' in web.get('/me').headers['Set-Cookie']  # (a read with room sends it again: it slides)
+    filler = fill_after_emptying_the_wal(path)
+    answer = web.get('/me')
+    assert answer.text == 'me: alice' and 'Set-Cookie' not in answer.headers
+    filler.unlink()
+    assert 'Max-Age=3600' in web.get('/me').headers['Set-Cookie']  # room again: the read extends it, and says so
+
+
+def test_the_warnings_of_reads_whose_life_was_not_extended_never_write_the_full_session_id(
+        small_disk, make_app, log_dir):
+    """The store tells the full id to ``extension_failed``; the log gets its first 6 characters only, in the first
+    WARNING, and none in the line that counts the reads met within its second."""
+    # (small_disk first: unmounted after make_app's uninstall has closed the connections)
+    path = small_disk / 'sessions.db'
+    app = guarded_app(make_app, sqlite_url(path))
+    web = client(app)
+    sid = cookie_value(web.get('/login'))
+    filler = fill_after_emptying_the_wal(path)
+    for _ in range(3):
+        assert web.get('/me').text == 'me: alice'
+    time.sleep(1.1)
+    assert web.get('/me').text == 'me: alice'         # (writes the count of the second before)
+    log = read_log(log_dir)
+    assert 'more like it' in log and sid[:6] in log and sid not in log
+    filler.unlink()
+
+
 def test_on_a_disk_too_full_for_saves_a_change_of_a_session_that_reads_are_served_still_answers_503(
         small_disk, make_app):
     # (small_disk first: unmounted after make_app's uninstall has closed the connections)

@@ -10,7 +10,9 @@ import time
 import bottle
 
 import canister
-from helpers import basic, client, install_warned, read_log, sqlite_held_note, sqlite_url, warning_lines
+from canister import session
+from helpers import (basic, client, cookieless_client, install_warned, read_log, sqlite_held_note, sqlite_url,
+                     warning_lines)
 
 
 def test_a_request_opening_a_connection_to_a_held_file_answers_503_within_the_busy_timeout(tmp_path, log_dir):
@@ -97,3 +99,30 @@ def test_a_file_another_process_holds_at_install_gives_a_warning_then_503_and_wo
         assert connection.execute('PRAGMA journal_mode').fetchone()[0] == 'wal'
     finally:
         connection.close()
+
+
+def test_a_new_session_on_a_sqlite_file_locked_for_the_whole_busy_timeout_answers_503_after_5_s_not_10(
+        tmp_path, make_app, log_dir):
+    """The file locked by another connection (a backup, say) for the whole busy timeout: a cookieless request's
+    503 comes after those 5 s, not 10; nothing was written, so its new id is not removed (no second wait for a
+    delete, no WARNING that it may stay)."""
+    path = tmp_path / 'sessions.db'
+    app = make_app(session_store=sqlite_url(path))
+    app.get('/')(lambda: str(session.data.setdefault('n', 1)))
+    web = cookieless_client(app)
+    assert web.get('/').text == '1'                   # a connection open, the file set up
+    holder = sqlite3.connect(str(path), isolation_level=None)
+    try:
+        holder.execute('BEGIN IMMEDIATE')             # the write lock, held past the 5 s busy timeout
+        started = time.monotonic()
+        answer = web.get('/', expect_errors=True)
+        waited = time.monotonic() - started
+    finally:
+        holder.execute('ROLLBACK')
+        holder.close()
+    assert (answer.status_int, answer.headers.get('Retry-After')) == (503, '1'), answer
+    assert 'session store' in answer.text and 'Set-Cookie' not in answer.headers
+    assert 4.5 < waited < 8.0, waited                 # one busy timeout, not a create's and then a delete's
+    assert 'database is locked' in read_log(log_dir)
+    assert not [line for line in warning_lines(log_dir) if 'may stay in the store' in line]
+    assert web.get('/').text == '1'                   # released: served at once

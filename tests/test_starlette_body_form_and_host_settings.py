@@ -149,7 +149,8 @@ def test_a_route_that_raises_and_returns_starlettes_status_code_is_logged_once(m
 
 def test_the_readme_says_what_these_habits_answer_and_log():
     passage = readme_section('## Limits and error answers').split('*Handlers written as in Starlette.*', 1)[1]
-    assert ("so a WARNING, once for each route, names the route and what to write, `Route GET /api/items/<item_id>: "
+    assert ("so a WARNING, once for each route in each process (each gunicorn worker logs it once), names the route and "
+            "what to write, `Route GET /api/items/<item_id>: "
             "HTTPError was raised with status_code=404") in passage
     assert ("Starlette's `request.body()` raises `TypeError: '_io.BytesIO' object is not callable` (another file's "
             "type for a body larger than `bottle.BaseRequest.MEMFILE_MAX`), Bottle's "

@@ -3,7 +3,10 @@ as ``HTTPResponse('created', status_code=201)``, which Bottle sends as a ``Statu
 body read as ``request.json()``, which is a value in Bottle: each is logged with what to write instead."""
 from __future__ import annotations
 
+import concurrent.futures
 import json
+import sys
+import threading
 
 import bottle
 
@@ -169,8 +172,66 @@ def test_a_type_error_whose_text_cannot_be_read_is_logged_as_the_handlers_with_i
 def test_the_readme_says_what_these_two_habits_answer_and_log():
     passage = readme_section('## Limits and error answers').split('*Handlers written as in Starlette.*', 1)[1]
     assert ("Returned rather than raised, `bottle.HTTPResponse('created', status_code=201)` (Starlette's "
-            "`Response(..., status_code=201)`) answers 200 with that header, and a WARNING, once for each route, says "
-            'to write `status=201`.') in passage
+            "`Response(..., status_code=201)`) answers 200 with that header, and a WARNING, once for each route in each "
+            "process too, says to write `status=201`.") in passage
     assert ("Starlette's `request.json()` raises `TypeError: 'dict' object is not callable` (`'list'` for a JSON "
             "array, `'NoneType'` without a JSON body), Bottle's `request.json` being the body's JSON itself, and the "
-            'ERROR line says to read `bottle.request.json` without the call.') in passage
+            "ERROR line says to read `bottle.request.json` without the call (only for Bottle's request: an app's own "
+            '`mydata.json()` of a dict gets no such line).') in passage
+
+
+def test_a_route_whose_threads_raise_and_return_starlettes_status_code_at_once_is_logged_once(make_app, serve,
+                                                                                               log_dir):
+    """Eight requests of one route let go together, from a barrier, into the raise or return of their answer: one
+    WARNING for the route, not one for each thread that looked before another noted it (300 routes, with Python's
+    thread switches made as frequent as it allows, where the look and the note used to be two steps)."""
+    app = make_app(catchall=True)
+    threads, routes = 8, 300
+    barriers = [threading.Barrier(threads) for _ in range(routes)]
+
+    def handler(number):
+        def answer():
+            barriers[number].wait(timeout=10)
+            if number % 2:
+                raise bottle.HTTPResponse('created', status_code=201)
+            return bottle.HTTPResponse('created', status_code=201)
+        return answer
+
+    for number in range(routes):
+        app.post('/api/r%d' % number, callback=handler(number))
+    origin = serve(app, threads=threads)
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    try:
+        for number in range(routes):
+            with concurrent.futures.ThreadPoolExecutor(threads) as pool:
+                answers = list(pool.map(lambda path: Client(origin).request('POST', path), ['/api/r%d' % number] * threads))
+            assert [answer.status for answer in answers] == [200] * threads
+    finally:
+        sys.setswitchinterval(interval)
+    log = read_log(log_dir)
+    counts = [log.count('Route POST /api/r%d: ' % number) for number in range(routes)]
+    assert counts == [1] * routes, counts
+
+
+class Notes:
+    """An app's own object whose ``json`` is a dict, as Bottle's ``request.json`` is."""
+
+    json = {'text': 'hi'}
+
+
+def test_an_apps_own_json_dict_called_gets_no_hint_while_bottles_request_json_called_still_does(
+        make_app, serve, log_dir):
+    app = make_app(catchall=True)
+    mydata = Notes()
+    request = bottle.request
+
+    app.get('/api/mine', callback=lambda: mydata.json())
+    app.post('/api/request', callback=lambda: request.json())
+    browser = Client(serve(app))
+    assert browser.request('GET', '/api/mine').status == 500
+    assert browser.request('POST', '/api/request', '{}', {'Content-Type': 'application/json'}).status == 500
+    log = read_log(log_dir)
+    assert 'ERROR    [127.0.0.1-...]   Unhandled exception in GET /api/mine\n' in log
+    assert 'ERROR    [127.0.0.1-...]   Unhandled exception in POST /api/request: ' + JSON_NOTE in log
+    assert log.count("TypeError: 'dict' object is not callable") == 2

@@ -199,6 +199,37 @@ def test_the_command_stopped_with_ctrl_c_says_interrupted_in_one_line_and_exits_
         130, '', 'python -m canister tidy-sessions: error: interrupted, nothing was removed from %s\n' % redis_server.url)
 
 
+def config_writer_once_read(fifo, command: subprocess.Popen) -> int:
+    """A writer of the FIFO ``fifo`` (a ``--config``), opened once ``command`` waits to read it, and held without
+    writing: the command then waits in its config's read, as on a file system that does not answer."""
+    deadline = time.monotonic() + 30  # (the interpreter's start and imports come first)
+    while True:
+        try:
+            return os.open(str(fifo), os.O_WRONLY | os.O_NONBLOCK)
+        except OSError:  # (ENXIO: no reader yet)
+            assert command.poll() is None and time.monotonic() < deadline, command.communicate()
+            time.sleep(0.05)
+
+
+@pytest.mark.parametrize('store, said', [((), ''), (('--store', 'sqlite:///sessions.db'), ' from sqlite:///sessions.db')])
+def test_the_command_stopped_with_ctrl_c_while_it_reads_its_config_says_that_nothing_was_removed(
+        tmp_path, store, said):
+    fifo = tmp_path / 'app.ini'
+    os.mkfifo(str(fifo))
+    command = subprocess.Popen([sys.executable, '-m', 'canister', 'tidy-sessions', '--config', str(fifo), *store],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, encoding='utf-8', cwd=str(tmp_path),
+                               env=dict(os.environ, PYTHONPATH=str(ROOT)), preexec_fn=sigint_as_in_a_terminal)
+    writer = config_writer_once_read(fifo, command)
+    try:
+        time.sleep(0.5)
+        command.send_signal(signal.SIGINT)
+        stdout, stderr = command.communicate(timeout=20)
+    finally:
+        os.close(writer)
+    assert (command.returncode, stdout, stderr) == (
+        130, '', 'python -m canister tidy-sessions: error: interrupted, nothing was removed%s\n' % said)
+
+
 def test_the_command_stopped_with_ctrl_c_partway_says_how_many_entries_it_had_removed(redis_server, tmp_path):
     client = redis.Redis.from_url(redis_server.url)
     sets = 3000

@@ -7,7 +7,7 @@ import pytest
 
 import canister
 from canister import session
-from helpers import client, cookieless_client, read_log
+from helpers import client, cookieless_client, read_log, warning_lines
 from session_kit import plugin_of
 
 
@@ -110,3 +110,35 @@ def test_a_records_own_check_refusing_with_an_unreadable_text_answers_400_not_50
     assert answer.status_int == 400 and '(<ValueError object (its str() failed)>)' in answer.text, answer.text
     assert 'Traceback' not in answer.text and 'Internal' not in answer.text
     assert 'WARNING' in read_log(log_dir) and 'RuntimeError' not in read_log(log_dir)
+
+
+class Unprintable(ValueError):
+    """A ValueError of the app's own whose text cannot be read (not one that wraps such an exception)."""
+
+    def __str__(self) -> str:
+        raise RuntimeError('no text')
+
+
+@dataclasses.dataclass
+class Booking:
+    nights: int
+
+    def __post_init__(self) -> None:
+        if self.nights < 1:
+            raise Unprintable('at least one night')
+
+
+def test_a_records_check_raising_an_exception_whose_own_text_cannot_be_read_answers_400_naming_its_type(
+        make_app, log_dir):
+    app = make_app(catchall=True)
+
+    @app.post('/bookings')
+    def book(booking: Booking):
+        return str(booking.nights)
+
+    answer = client(app).post_json('/bookings', {'booking': {'nights': 0}}, expect_errors=True)
+    assert answer.status_int == 400, answer.text
+    assert '(<Unprintable object (its str() failed)>)' in answer.text, answer.text
+    assert 'Traceback' not in answer.text
+    assert [line for line in warning_lines(log_dir) if 'Unprintable object' in line]
+    assert ' ERROR ' not in read_log(log_dir)
