@@ -8731,10 +8731,313 @@ class SessionState:
                           'session', sid[:6])
         return True
 
+    def _move_old_id(self, sid: str, record: str, ttl: float, login: Optional[str] = None) -> Tuple[str, bool]:
+        """Move the session from its old id to the new id ``sid``: store it there, then replace the old id's
+        record by a marker naming ``sid`` (requests still on the old id learn it moved, not ended, and where
+        to).  What is stored now, as ``_store`` says, and for a ``login`` (the person's key) whether
+        ``end_sessions`` overtook it.  The steps, each a function, and the states they take and leave:
+
+        1. loaded -> noted (``_note_move``): the old id's record notes ``sid`` (``_MOVING``), so that both ids
+           count as one session of its person while both are listed (on a store that lists a person's
+           sessions; else it stays as loaded); another request's move under way is waited for first
+           (``_other_move_done``).  Or -> moved first: the old id holds a marker by then
+           (another request moved or ended the session): ``_moved_first`` says what happens, no new id is
+           stored, and the move ends there.
+        2. noted -> created (``_create_new_id``): the session stored under ``sid``, first, so that the marker
+           names a session that exists.
+        3. for a login, created -> overtaken or not (``_overtaken_at_login``), asked once the new id is
+           listed.
+        4. created -> marked (``_mark_old_id``): the old id's record replaced by the marker, what a parallel
+           request saved there meanwhile merged into the new record (not when the person changed: the data
+           then starts empty).  Or settled otherwise (``_settled_before_move``): the session gone
+           (``_gone_before_move``), moved first (``_moved_first``), or backed off (``_taken_over``: another
+           move noted itself over this one).
+        5. on a failure of steps 2 to 4 while no marker names ``sid`` -> undone (``_undo_new_id``): ``sid``
+           and the note go, the old id stays as it was, its cookie working, and the error goes on (a 503),
+           unless the old id turns out marked all the same (``_write_marker``).
+
+        The decisions after each outcome are made here; the steps only report them."""
+        manager = self.manager
+        assert manager is not None and self.old_sid is not None
+        user_key = _user_key(self._record_user())
+        expected = self._note_move(sid, user_key)  # (the old id's record as this request knows it, or a marker)
+        if _marker(expected) is not None:  # moved first, before the note: no new id to store
+            return self._moved_first(sid, record, expected), False
+        created = False
+        try:
+            self._create_new_id(sid, record, ttl, user_key)
+            created = True
+            overtaken = self._overtaken_at_login(sid, login)
+            stored = self._mark_old_id(sid, record, expected)
+        except Exception as error:
+            if self.sid == sid:  # (no marker names it yet; an id adopted, ``_moved_first``, is another's)
+                self._undo_new_id(sid, error, create_failed=not created, expected=expected)
+            raise
+        adopted = self.sid or sid  # (where a parallel login of the person moved it, if it adopted that id)
+        if overtaken and adopted != sid and stored not in _NOT_STORED:
+            manager.end_session(adopted, login)  # (overtaken: what it adopted is ended too)
+        return stored, overtaken
+
+    def _note_move(self, sid: str, user_key: Optional[str]) -> str:
+        """Step 1 of ``_move_old_id`` of a session of the person ``user_key`` (None: nobody's) to the new id
+        ``sid``, loaded -> noted, before the new id is stored: if the session was that person's already, the old
+        id's record as loaded, noted with ``sid`` (``_MOVING``), if unchanged.  What the old id holds then, as far
+        as this request knows (as loaded, when another request changed it first, or nothing was noted: step 4,
+        ``_mark_old_id``, finds what it is).
+        From the moment the new id is listed until the old one is marked, the cap per user of a login on
+        another device and ``sessions_of`` see both ids under the person: the note makes them one session.
+        A request that saved into the old id after this one loaded it, just before the note, leaves a record
+        that the note goes into then (once), if it is still the person's session: what is returned is still
+        the record as loaded, noted (not what the old id holds), so that step 4 finds that save and merges it
+        into the new id, as it merges any save made while the move runs.
+        A record that notes another request's move of the session (two tabs, or a copy of the cookie, moving it
+        at once) is not noted over: this move waits for that one (``_other_move_done``), since two new ids would
+        be listed and only one noted.  When the old id holds a marker by then (that move is done, or another
+        request ended the session), that marker is returned: this move stores no new id (``_moved_first``)."""
+        manager = self.manager
+        assert manager is not None and self.old_sid is not None
+        if user_key is None or not manager.notes_ends:
+            return self.snapshot  # (nothing counted twice: nobody's session, or a store listing none)
+        loaded = _noting_move(self.snapshot, user_key, sid)
+        if loaded is None:
+            return self.snapshot  # (nor in another person's listing)
+        current: Any = self.snapshot
+        deadline = time.monotonic() + _MOVE_WAIT  # (one wait for both tries, not one each)
+        for _ in range(2):  # the record as loaded, then as a save into the old id meanwhile left it
+            current = self._other_move_done(current, sid, deadline)
+            noted = _noting_move(current, user_key, sid)
+            if noted is None:
+                break
+            text, stored = noted
+            done, current = manager.update(self.old_sid, current, text, manager.ttl(stored.lifetime, stored.created_ms))
+            if done:
+                return loaded[0]
+        return current if _marker(current) is not None else self.snapshot
+
+    def _other_move_done(self, current: Any, sid: str, deadline: float) -> Any:
+        """For ``_note_move`` (to the new id ``sid``) of the old id's record ``current``: ``current`` if it notes
+        no other move; else what the old id holds once that other request's move is no longer under way: its
+        marker (done), the "ended" marker, nothing, or a record noting no move there (it failed).  The old id
+        is read again at growing intervals; at ``deadline`` (``_MOVE_WAIT`` seconds after the move began to note
+        itself: that request died between its two steps, or its store is that slow), what it holds then: this
+        move notes its own new id over the other's, logged (by the call that waited)."""
+        other = _noted_elsewhere(current, sid)
+        if other is None:
+            return current
+        manager = self.manager
+        assert manager is not None and self.old_sid is not None
+        pause, waited = 0.002, False
+        while time.monotonic() < deadline:
+            time.sleep(pause)
+            pause, waited = min(pause * 2, 0.05), True
+            current = manager.store.load(self.old_sid)
+            other = _noted_elsewhere(current, sid)  # (another move still: the same, or one that took over from it)
+            if other is None:
+                return current
+        if waited:
+            manager.log.write(logging.WARNING, 'Session: %s... was still being moved to %s... by another request '
+                              'after %s s: this request moves it all the same', self.old_sid[:6], other[:6],
+                              _MOVE_WAIT)
+        return current
+
+    def _create_new_id(self, sid: str, record: str, ttl: float, user_key: Optional[str]) -> None:
+        """Step 2 of ``_move_old_id``, noted -> created: the session stored under its new id ``sid``, listed
+        under its person ``user_key`` (None: nobody's).  If the store fails, it may have written ``sid`` all the
+        same (a Redis connection cut after the command ran: once the note goes, it would count as another
+        session of its user until it expired): ``_move_old_id`` undoes the move (``_undo_new_id``)."""
+        manager = self.manager
+        assert manager is not None
+        manager.create_moved(sid, record, ttl, user_key, self.old_sid)
+
+    def _overtaken_at_login(self, sid: str, login: Optional[str]) -> bool:
+        """Step 3 of ``_move_old_id``, for a ``login`` (the person's key; None: no login), created -> overtaken
+        or not: whether ``end_sessions`` of that person ran after the login was checked, and so ended ``sid``
+        (``_ended_while_logging_in``)."""
+        return bool(login is not None and self.login_at and self._ended_while_logging_in(sid, login))
+
+    def _mark_old_id(self, sid: str, record: str, expected: str) -> str:
+        """Step 4 of ``_move_old_id``, created -> marked: the old id's record (``expected``, as this request
+        left it) replaced by the marker naming ``sid`` (``_write_marker``); a save another request made there
+        meanwhile is merged into ``sid`` and the marker tried again; a try that finds the move settled otherwise
+        ends it with what ``_settled_before_move`` says.  When every try loses to requests changing the session,
+        a logout or a login of another person ends the old id all the same (``_leave_changing``); else the
+        ``StoreUnavailable`` raised says so, and ``_move_old_id`` removes ``sid`` (``_undo_new_id``)."""
+        manager = self.manager
+        assert manager is not None and self.old_sid is not None
+        user_key = _user_key(self._record_user())
+        changes = None
+        for attempt in range(_UPDATE_TRIES):
+            started = time.monotonic()
+            done, current = self._write_marker(sid, expected)
+            if done:
+                return record
+            settled = self._settled_before_move(sid, record, current, user_key)
+            if settled is not None:
+                return settled
+            assert current is not None
+            if changes is None:
+                changes = self._changes() if _record_user_key(self.snapshot) in (None, user_key) else ()
+            moved = self._merged_under(sid, record, current, changes)
+            if moved is None:  # the new id was ended meanwhile (end_sessions)
+                return _ENDING
+            record, expected = moved, current
+            _pause_after_collision(attempt, started)
+        if user_key != _record_user_key(self.snapshot):
+            return self._leave_changing(record)
+        raise StoreUnavailable('the session %s... kept changing under concurrent requests' % self.old_sid[:6])
+
+    def _write_marker(self, sid: str, expected: str) -> Tuple[bool, Optional[str]]:
+        """One try of ``_mark_old_id``: the store's ``update`` of the old id from ``expected`` to the marker
+        naming ``sid``.  If it raises, the old id is read back first: when it holds that marker all the same
+        (the store ran the write and lost its answer, as a Redis connection cut after the command ran does),
+        the move is complete and the login stands (logged); otherwise, or if the store cannot tell, the
+        error goes on (and the new id is removed, as for any failure).  A store that did not answer in time
+        (``_timed_out``) is not read back: that would be a second wait before the 503 (``_undo_new_id`` then
+        asks it nothing either)."""
+        manager = self.manager
+        assert manager is not None and self.old_sid is not None
+        try:
+            return manager.update(self.old_sid, expected, _MOVED_TO % sid, _MOVED_TTL)
+        except Exception as failure:
+            if _timed_out(failure):
+                raise
+            try:
+                marked = _moved_to(manager.store.load(self.old_sid)) == sid
+            except Exception:
+                marked = False
+            if not marked:
+                raise
+        manager.log.write(logging.WARNING, 'Session: %s... moved to %s...: the store failed answering the write '
+                          'that marks the old id moved, but the old id is marked: the move stands',
+                          self.old_sid[:6], sid[:6])
+        return True, None
+
+    def _settled_before_move(self, sid: str, record: str, current: Optional[str],
+                             user_key: Optional[str]) -> Optional[str]:
+        """For ``_mark_old_id``, whose try to mark the old id found ``current`` there instead: what is stored when
+        that settles the move, one outcome each: gone (nothing there, ``_gone_before_move``), moved first (ended or
+        moved by another request, ``_moved_first``), or backed off (taken over by another move, ``_taken_over``:
+        ``sid`` goes, ``_MOVED``); None when it is a save made meanwhile, to merge and try again."""
+        if current is None:  # (expired, or ended or moved longer ago than a marker lives)
+            return self._gone_before_move(sid, record, user_key)
+        if _marker(current) is not None:
+            return self._moved_first(sid, record, current)
+        if self._taken_over(current, sid, user_key):
+            manager = self.manager
+            assert manager is not None
+            manager.store.delete(sid)
+            return _MOVED
+        return None
+
+    def _gone_before_move(self, sid: str, record: str, user_key: Optional[str]) -> str:
+        """The old id holds nothing when this request comes to move it (``_move_old_id``): the session
+        expired while the request ran, or the store lost it.  A login (a new person: the credentials
+        were checked in this request) keeps its new session, as a login without a session would have
+        made one; anything else (a logout, ``regenerate()``) stores nothing: ``_ABSENT``."""
+        manager = self.manager
+        assert manager is not None and self.old_sid is not None
+        if user_key is not None and user_key != _record_user_key(self.snapshot):
+            manager.log.write(logging.WARNING, 'Session: %s... was no longer in the store when the login of this '
+                              'request saved it (it expired meanwhile, or the store lost it): the login was kept '
+                              'in a new session', self.old_sid[:6])
+            return record
+        manager.store.delete(sid)
+        return _ABSENT
+
+    def _moved_first(self, sid: str, record: str, current: Any) -> str:
+        """Another request ended the old id (``current`` is ``_ENDING``) or moved it (a marker)
+        before this one could (-> moved first, found at step 1 or 4 of ``_move_old_id``).  Ended: nothing is
+        stored (``_ENDING``: the answer expires the cookie, as any request's that outlives a logout does).
+        A logout (``session.user = None``) ends the session where it moved to, if it is still the same
+        person's, and keeps its own new session (``record``).  A login of the same person as the session moved
+        to adopts that id (its changes merged in): it proved who it is.  A request that called
+        ``end_other_sessions()`` ends the session where it moved to too, if it is still the same person's
+        (whoever moved it may hold a copy of the cookie), and stores nothing (``_ENDING``).  Anything else
+        stores nothing (``_MOVED``: the browser's cookie, if it got one, stands), a ``regenerate()`` included:
+        a stolen id racing one gains nothing."""
+        manager = self.manager
+        assert manager is not None and self.old_sid is not None
+        target = _moved_to(current)
+        if not target:  # (None: the "ended" marker; '': a move to an id the marker does not name)
+            manager.store.delete(sid)
+            return _stop_of(current)
+        loaded = _record_user_key(self.snapshot)
+        user_key = _user_key(self._record_user())
+        stored = self._ended_where_it_went(sid, record, current, loaded, user_key)
+        if stored is not None:
+            return stored
+        manager.store.delete(sid)
+        there = manager.store.load(target)
+        if (loaded == user_key or there is None or _marker(there) is not None
+                or _record_user_key(there) != user_key):  # not a login, or not its person's session
+            return _MOVED
+        self.sid = target  # the same person: this request's changes go where the session is now
+        return self._update()
+
+    def _ended_where_it_went(self, sid: str, record: str, current: str, loaded: Optional[str],
+                             user_key: Optional[str]) -> Optional[str]:
+        """For ``_moved_first``: a logout (``user_key`` None) or a request that called ``end_other_sessions()``
+        ends the session where another request moved it (``current``: the old id's marker), if it is still the
+        same person's (``loaded``); what is stored then: the logout's own new session (``record``), or nothing
+        (``_ENDING``: the new id ``sid`` goes, the answer expires the cookie).  None: nothing was ended."""
+        manager = self.manager
+        assert manager is not None and self.old_sid is not None
+        if loaded is None or not (user_key is None or self.ends_others):
+            return None
+        if not manager.end_session(self.old_sid, loaded, expected=current):
+            return None
+        if user_key is None:
+            return record
+        manager.store.delete(sid)
+        return _ENDING
+
+    def _taken_over(self, current: str, sid: str, user_key: Optional[str]) -> bool:
+        """For ``_mark_old_id`` (of a move to ``sid``): the old id's record ``current`` notes another move, one that
+        waited for this one longer than ``_MOVE_WAIT`` and then noted its own new id over this one's
+        (``_other_move_done``), and this move is a plain one (a ``regenerate()``, the same person's): that move
+        moves the session, and this one stores nothing, as a move that finds the other's marker first does (a
+        logout, a login of another person and ``end_other_sessions()`` go on, as against a save)."""
+        return (not self.ends_others and user_key is not None and user_key == _record_user_key(self.snapshot)
+                and _noted_elsewhere(current, sid) is not None)
+
+    def _merged_under(self, sid: str, record: str, current: Any, changes: Any) -> Optional[str]:
+        """This request's ``changes`` (none when the person changed) applied to ``current``, the old
+        id's record as a parallel request left it, stored under the new id ``sid`` in place of
+        ``record``; the record it holds now, or None if the new id ended meanwhile (end_sessions)."""
+        merged = self._merged(current, changes, noted=False) if changes else None
+        if merged is None:
+            return record
+        manager = self.manager
+        assert manager is not None  # (the lifetime, too, may be another's now)
+        return merged if manager.update(sid, record, merged, manager.ttl(self.lifetime, self.created_ms))[0] else None
+
+    def _leave_changing(self, record: str) -> str:
+        """``_move_old_id`` of a logout or a login of another person lost every try to requests that changed
+        the old id's session: that person's session ends here all the same, its record replaced by the
+        "ended" marker without comparing (whoever holds a copy of its cookie could otherwise keep it, and
+        make the logout a 503, by changing it without pause), as ``_end_anyway`` does: a request still
+        running on the old id then finds it ended (nothing stored, the cookie expired).  An anonymous
+        session that a login lost to is deleted instead: its parallel requests are the browser's own,
+        whose expired cookie would log out the person who just logged in.  The session stays under its
+        new id: ``record``."""
+        manager = self.manager
+        assert manager is not None and self.old_sid is not None
+        if _record_user_key(self.snapshot) is None:
+            manager.store.delete(self.old_sid)
+            marker = 'deleted'
+        else:
+            manager.store.save(self.old_sid, _ENDING, _MOVED_TTL)
+            marker = 'ended without the usual check that it was unchanged'
+        manager.parsed.pop(self.old_sid, None)
+        manager.log.write(logging.WARNING, 'Session: %s... kept changing under concurrent requests while its user '
+                          'changed: %s', self.old_sid[:6], marker)
+        return record
+
     def _undo_new_id(self, sid: str, failure: Exception, create_failed: bool = False,
                      expected: Optional[str] = None) -> None:
         """A step of storing the session under its new id ``sid`` failed (the request answers 503 or 500) before
-        the browser could learn that id: undo what the store may hold of it, in one decision.  ``sid`` goes,
+        the browser could learn that id (for a move, step 5 of ``_move_old_id``: -> undone): undo what the store
+        may hold of it, in one decision.  ``sid`` goes,
         since no cookie names it and it would be listed, and counted, among its user's sessions until it
         expired; for a move (``expected``: the old id's record as ``_note_move`` left it), so does its note in
         the old id's record (``_drop_note``).  ``sid`` is not asked about when the step that failed was the
@@ -8797,56 +9100,6 @@ class SessionState:
             'waits %s s for the failed one, then notes itself over it', self.old_sid[:6], sid[:6],
             ', which may stay in the store until it expires' if written else '', late, _MOVE_WAIT)
 
-    def _move_old_id(self, sid: str, record: str, ttl: float, login: Optional[str] = None) -> Tuple[str, bool]:
-        """Store the session under its new id ``sid``, then replace the old id's record by a marker
-        naming it (requests still on the old id learn it moved, not ended, and where to); what is
-        stored now, as ``_store`` says, and for a ``login`` (the person's key) whether ``end_sessions``
-        overtook it.  That is asked between the two steps: the new id is listed by then, and a store
-        that fails leaves the old id as it was, its cookie working (the new id is removed), unless the
-        old id turns out marked all the same (``_write_marker``).  What a
-        parallel request changed in the old record meanwhile is merged into the new one (not when the
-        person changed: the data then starts empty).  If another request ended or moved the session
-        first, ``_moved_first`` says what happens; when it did so before the note, or while this request
-        waited for that move to be done (``_note_move``), no new id is stored at all."""
-        manager = self.manager
-        assert manager is not None and self.old_sid is not None
-        user_key = _user_key(self._record_user())
-        expected = self._note_move(sid, user_key)
-        if _marker(expected) is not None:  # (moved or ended by another request first: no new id to store)
-            return self._moved_first(sid, record, expected), False
-        self._create_new_id(sid, record, ttl, user_key, expected)  # first: the marker names a session that exists
-        return self._mark_after_create(sid, record, expected, login)
-
-    def _mark_after_create(self, sid: str, record: str, expected: str, login: Optional[str]) -> Tuple[str, bool]:
-        """The rest of ``_move_old_id`` once the new id ``sid`` is stored: a login overtaken by ``end_sessions``
-        found out, then the old id marked (``_mark_old_id``); on a failure, ``sid`` and the note go (``_undo_new_id``)."""
-        manager = self.manager
-        assert manager is not None
-        try:
-            overtaken = bool(login is not None and self.login_at and self._ended_while_logging_in(sid, login))
-            stored = self._mark_old_id(sid, record, expected)
-            adopted = self.sid  # (where a parallel login of the person moved it)
-            if overtaken and adopted is not None and adopted != sid and stored not in _NOT_STORED:
-                manager.end_session(adopted, login)
-            return stored, overtaken
-        except Exception as error:
-            if self.sid == sid:  # (not moved yet: no marker names it; an id adopted is another's)
-                self._undo_new_id(sid, error, expected=expected)
-            raise
-
-    def _create_new_id(self, sid: str, record: str, ttl: float, user_key: Optional[str], expected: str) -> None:
-        """The step of ``_move_old_id`` that stores the session under its new id ``sid``.  If the store fails,
-        ``sid`` is removed, which the store may have written all the same (a Redis connection cut after the
-        command ran: once the note goes, it would count as another session of its user until it expired), and
-        the note of the move (``expected``: the old id's record as ``_note_move`` left it) goes (``_undo_new_id``)."""
-        manager = self.manager
-        assert manager is not None
-        try:
-            manager.create_moved(sid, record, ttl, user_key, self.old_sid)
-        except Exception as error:
-            self._undo_new_id(sid, error, create_failed=True, expected=expected)
-            raise
-
     def _drop_note(self, sid: str) -> None:
         """For ``_undo_new_id`` of a move to the new id ``sid`` that ``_note_move`` noted (``_MOVING``): the old
         id's record no longer notes it, if the store lets: a compare-and-set, tried again (``_UPDATE_TRIES`` at
@@ -8869,240 +9122,6 @@ class SessionState:
                     return
         except Exception:  # (ValueError: no record any more; else the store is down: what failed first is told)
             pass
-
-    def _note_move(self, sid: str, user_key: Optional[str]) -> str:
-        """Before ``_move_old_id`` of a session of the person ``user_key`` (None: nobody's) to the new id ``sid``
-        stores it, if it was that person's already: the old id's record as loaded, noted with ``sid``
-        (``_MOVING``), if unchanged.  What the old id holds then, as far as this request knows (as loaded,
-        when another request changed it first, or nothing was noted: the second step finds what it is).
-        From the moment the new id is listed until the old one is marked, the cap per user of a login on
-        another device and ``sessions_of`` see both ids under the person: the note makes them one session.
-        A request that saved into the old id after this one loaded it, just before the note, leaves a record
-        that the note goes into then (once), if it is still the person's session: what is returned is still
-        the record as loaded, noted (not what the old id holds), so that the second step finds that save and
-        merges it into the new id, as it merges any save made while the move runs.
-        A record that notes another request's move of the session (two tabs, or a copy of the cookie, moving it
-        at once) is not noted over: this move waits for that one (``_other_move_done``), since two new ids would
-        be listed and only one noted.  When the old id holds a marker by then (that move is done, or another
-        request ended the session), that marker is returned: this move stores no new id (``_moved_first``)."""
-        manager = self.manager
-        assert manager is not None and self.old_sid is not None
-        if user_key is None or not manager.notes_ends:
-            return self.snapshot  # (nothing counted twice: nobody's session, or a store listing none)
-        loaded = _noting_move(self.snapshot, user_key, sid)
-        if loaded is None:
-            return self.snapshot  # (nor in another person's listing)
-        current: Any = self.snapshot
-        deadline = time.monotonic() + _MOVE_WAIT  # (one wait for both tries, not one each)
-        for _ in range(2):  # the record as loaded, then as a save into the old id meanwhile left it
-            current = self._other_move_done(current, sid, deadline)
-            noted = _noting_move(current, user_key, sid)
-            if noted is None:
-                break
-            text, stored = noted
-            done, current = manager.update(self.old_sid, current, text, manager.ttl(stored.lifetime, stored.created_ms))
-            if done:
-                return loaded[0]
-        return current if _marker(current) is not None else self.snapshot
-
-    def _other_move_done(self, current: Any, sid: str, deadline: float) -> Any:
-        """For ``_note_move`` (to the new id ``sid``) of the old id's record ``current``: ``current`` if it notes
-        no other move; else what the old id holds once that other request's move is no longer under way: its
-        marker (done), the "ended" marker, nothing, or a record noting no move there (it failed).  The old id
-        is read again at growing intervals; at ``deadline`` (``_MOVE_WAIT`` seconds after the move began to note
-        itself: that request died between its two steps, or its store is that slow), what it holds then: this
-        move notes its own new id over the other's, logged (by the call that waited)."""
-        other = _noted_elsewhere(current, sid)
-        if other is None:
-            return current
-        manager = self.manager
-        assert manager is not None and self.old_sid is not None
-        pause, waited = 0.002, False
-        while time.monotonic() < deadline:
-            time.sleep(pause)
-            pause, waited = min(pause * 2, 0.05), True
-            current = manager.store.load(self.old_sid)
-            other = _noted_elsewhere(current, sid)  # (another move still: the same, or one that took over from it)
-            if other is None:
-                return current
-        if waited:
-            manager.log.write(logging.WARNING, 'Session: %s... was still being moved to %s... by another request '
-                              'after %s s: this request moves it all the same', self.old_sid[:6], other[:6],
-                              _MOVE_WAIT)
-        return current
-
-    def _mark_old_id(self, sid: str, record: str, expected: str) -> str:
-        """The second step of ``_move_old_id``: the old id's record (``expected``, as this request left it)
-        replaced by the marker naming ``sid``.  When every try loses to requests changing the session, the
-        ``StoreUnavailable`` raised says so, and ``_move_old_id`` removes ``sid`` (``_undo_new_id``)."""
-        manager = self.manager
-        assert manager is not None and self.old_sid is not None
-        user_key = _user_key(self._record_user())
-        changes = None
-        for attempt in range(_UPDATE_TRIES):
-            started = time.monotonic()
-            done, current = self._write_marker(sid, expected)
-            if done:
-                return record
-            settled = self._settled_before_move(sid, record, current, user_key)
-            if settled is not None:
-                return settled
-            assert current is not None
-            if changes is None:
-                changes = self._changes() if _record_user_key(self.snapshot) in (None, user_key) else ()
-            moved = self._merged_under(sid, record, current, changes)
-            if moved is None:  # the new id was ended meanwhile (end_sessions)
-                return _ENDING
-            record, expected = moved, current
-            _pause_after_collision(attempt, started)
-        if user_key != _record_user_key(self.snapshot):
-            return self._leave_changing(record)
-        raise StoreUnavailable('the session %s... kept changing under concurrent requests' % self.old_sid[:6])
-
-    def _settled_before_move(self, sid: str, record: str, current: Optional[str],
-                             user_key: Optional[str]) -> Optional[str]:
-        """For ``_mark_old_id``, whose try to mark the old id found ``current`` there instead: what is stored when
-        that settles the move (the session gone, ended or moved by another request, or taken over by another move);
-        None when it is a save made meanwhile, to merge and try again."""
-        if current is None:  # (expired, or ended or moved longer ago than a marker lives)
-            return self._gone_before_move(sid, record, user_key)
-        if _marker(current) is not None:
-            return self._moved_first(sid, record, current)
-        if self._taken_over(current, sid, user_key):
-            manager = self.manager
-            assert manager is not None
-            manager.store.delete(sid)
-            return _MOVED
-        return None
-
-    def _taken_over(self, current: str, sid: str, user_key: Optional[str]) -> bool:
-        """For ``_mark_old_id`` (of a move to ``sid``): the old id's record ``current`` notes another move, one that
-        waited for this one longer than ``_MOVE_WAIT`` and then noted its own new id over this one's
-        (``_other_move_done``), and this move is a plain one (a ``regenerate()``, the same person's): that move
-        moves the session, and this one stores nothing, as a move that finds the other's marker first does (a
-        logout, a login of another person and ``end_other_sessions()`` go on, as against a save)."""
-        return (not self.ends_others and user_key is not None and user_key == _record_user_key(self.snapshot)
-                and _noted_elsewhere(current, sid) is not None)
-
-    def _write_marker(self, sid: str, expected: str) -> Tuple[bool, Optional[str]]:
-        """One try of ``_mark_old_id``: the store's ``update`` of the old id from ``expected`` to the marker
-        naming ``sid``.  If it raises, the old id is read back first: when it holds that marker all the same
-        (the store ran the write and lost its answer, as a Redis connection cut after the command ran does),
-        the move is complete and the login stands (logged); otherwise, or if the store cannot tell, the
-        error goes on (and the new id is removed, as for any failure).  A store that did not answer in time
-        (``_timed_out``) is not read back: that would be a second wait before the 503 (``_undo_new_id`` then
-        asks it nothing either)."""
-        manager = self.manager
-        assert manager is not None and self.old_sid is not None
-        try:
-            return manager.update(self.old_sid, expected, _MOVED_TO % sid, _MOVED_TTL)
-        except Exception as failure:
-            if _timed_out(failure):
-                raise
-            try:
-                marked = _moved_to(manager.store.load(self.old_sid)) == sid
-            except Exception:
-                marked = False
-            if not marked:
-                raise
-        manager.log.write(logging.WARNING, 'Session: %s... moved to %s...: the store failed answering the write '
-                          'that marks the old id moved, but the old id is marked: the move stands',
-                          self.old_sid[:6], sid[:6])
-        return True, None
-
-    def _leave_changing(self, record: str) -> str:
-        """``_move_old_id`` of a logout or a login of another person lost every try to requests that changed
-        the old id's session: that person's session ends here all the same, its record replaced by the
-        "ended" marker without comparing (whoever holds a copy of its cookie could otherwise keep it, and
-        make the logout a 503, by changing it without pause), as ``_end_anyway`` does: a request still
-        running on the old id then finds it ended (nothing stored, the cookie expired).  An anonymous
-        session that a login lost to is deleted instead: its parallel requests are the browser's own,
-        whose expired cookie would log out the person who just logged in.  The session stays under its
-        new id: ``record``."""
-        manager = self.manager
-        assert manager is not None and self.old_sid is not None
-        if _record_user_key(self.snapshot) is None:
-            manager.store.delete(self.old_sid)
-            marker = 'deleted'
-        else:
-            manager.store.save(self.old_sid, _ENDING, _MOVED_TTL)
-            marker = 'ended without the usual check that it was unchanged'
-        manager.parsed.pop(self.old_sid, None)
-        manager.log.write(logging.WARNING, 'Session: %s... kept changing under concurrent requests while its user '
-                          'changed: %s', self.old_sid[:6], marker)
-        return record
-
-    def _gone_before_move(self, sid: str, record: str, user_key: Optional[str]) -> str:
-        """The old id holds nothing when this request comes to move it (``_move_old_id``): the session
-        expired while the request ran, or the store lost it.  A login (a new person: the credentials
-        were checked in this request) keeps its new session, as a login without a session would have
-        made one; anything else (a logout, ``regenerate()``) stores nothing: ``_ABSENT``."""
-        manager = self.manager
-        assert manager is not None and self.old_sid is not None
-        if user_key is not None and user_key != _record_user_key(self.snapshot):
-            manager.log.write(logging.WARNING, 'Session: %s... was no longer in the store when the login of this '
-                              'request saved it (it expired meanwhile, or the store lost it): the login was kept '
-                              'in a new session', self.old_sid[:6])
-            return record
-        manager.store.delete(sid)
-        return _ABSENT
-
-    def _merged_under(self, sid: str, record: str, current: Any, changes: Any) -> Optional[str]:
-        """This request's ``changes`` (none when the person changed) applied to ``current``, the old
-        id's record as a parallel request left it, stored under the new id ``sid`` in place of
-        ``record``; the record it holds now, or None if the new id ended meanwhile (end_sessions)."""
-        merged = self._merged(current, changes, noted=False) if changes else None
-        if merged is None:
-            return record
-        manager = self.manager
-        assert manager is not None  # (the lifetime, too, may be another's now)
-        return merged if manager.update(sid, record, merged, manager.ttl(self.lifetime, self.created_ms))[0] else None
-
-    def _moved_first(self, sid: str, record: str, current: Any) -> str:
-        """Another request ended the old id (``current`` is ``_ENDING``) or moved it (a marker)
-        before this one could.  Ended: nothing is stored (``_ENDING``: the answer expires the cookie,
-        as any request's that outlives a logout does).  A logout (``session.user = None``) ends the
-        session where it moved to, if it is still the same person's, and keeps its own new session
-        (``record``).  A login of the same person as the session moved to adopts that id (its changes
-        merged in): it proved who it is.  A request that called ``end_other_sessions()`` ends the session where
-        it moved to too, if it is still the same person's (whoever moved it may hold a copy of the cookie), and
-        stores nothing (``_ENDING``).  Anything else stores nothing (``_MOVED``: the browser's
-        cookie, if it got one, stands), a ``regenerate()`` included: a stolen id racing one gains nothing."""
-        manager = self.manager
-        assert manager is not None and self.old_sid is not None
-        target = _moved_to(current)
-        if not target:  # (None: the "ended" marker; '': a move to an id the marker does not name)
-            manager.store.delete(sid)
-            return _stop_of(current)
-        loaded = _record_user_key(self.snapshot)
-        user_key = _user_key(self._record_user())
-        stored = self._ended_where_it_went(sid, record, current, loaded, user_key)
-        if stored is not None:
-            return stored
-        manager.store.delete(sid)
-        there = manager.store.load(target)
-        if (loaded == user_key or there is None or _marker(there) is not None
-                or _record_user_key(there) != user_key):  # not a login, or not its person's session
-            return _MOVED
-        self.sid = target  # the same person: this request's changes go where the session is now
-        return self._update()
-
-    def _ended_where_it_went(self, sid: str, record: str, current: str, loaded: Optional[str],
-                             user_key: Optional[str]) -> Optional[str]:
-        """For ``_moved_first``: a logout (``user_key`` None) or a request that called ``end_other_sessions()``
-        ends the session where another request moved it (``current``: the old id's marker), if it is still the
-        same person's (``loaded``); what is stored then: the logout's own new session (``record``), or nothing
-        (``_ENDING``: the new id ``sid`` goes, the answer expires the cookie).  None: nothing was ended."""
-        manager = self.manager
-        assert manager is not None and self.old_sid is not None
-        if loaded is None or not (user_key is None or self.ends_others):
-            return None
-        if not manager.end_session(self.old_sid, loaded, expected=current):
-            return None
-        if user_key is None:
-            return record
-        manager.store.delete(sid)
-        return _ENDING
 
     def _extend(self, sid: str, ttl: float) -> Tuple[Optional[str], float]:
         """Give the session ``sid`` ``ttl`` seconds from now if the store still holds the record this
