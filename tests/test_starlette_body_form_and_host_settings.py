@@ -149,14 +149,14 @@ def test_a_route_that_raises_and_returns_starlettes_status_code_is_logged_once(m
 
 def test_the_readme_says_what_these_habits_answer_and_log():
     passage = readme_section('## Limits and error answers').split('*Handlers written as in Starlette.*', 1)[1]
-    assert ("so a WARNING, once for each route in each process (each gunicorn worker logs it once), names the route and "
+    assert ("So a WARNING, once for each route in each process (each gunicorn worker logs it once), names the route and "
             "what to write, `Route GET /api/items/<item_id>: "
             "HTTPError was raised with status_code=404") in passage
     assert ("Starlette's `request.body()` raises `TypeError: '_io.BytesIO' object is not callable` (another file's "
             "type for a body larger than `bottle.BaseRequest.MEMFILE_MAX`), Bottle's "
-            "`request.body` being the body as a file, and the ERROR line says to write `bottle.request.body.read()`; "
-            "`request.form()` raises `AttributeError: Attribute 'form' not defined.`, and the ERROR line names "
-            "`bottle.request.forms` (`bottle.request.forms()` gets that hint too, without the call).") in passage
+            "`request.body` being the body as a file. The ERROR line says to write `bottle.request.body.read()`.") in passage
+    assert ("`request.form()` raises `AttributeError: Attribute 'form' not defined.`, and the ERROR line names "
+            "`bottle.request.forms`. `bottle.request.forms()` gets that hint too, without the call.") in passage
     hosts = readme_section('## Configuration')
     assert ("Django's `ALLOWED_HOSTS` and Flask's `TRUSTED_HOSTS`, which canister has no key for, are reported with "
             "what does their work instead: `app.config['ALLOWED_HOSTS'] is a Django setting, which canister does not "

@@ -542,8 +542,8 @@ def test_an_app_with_the_same_session_cookie_and_store_serves_a_sub_request_in_t
     assert json.loads(browser.get('/call/whoami').text) == {'user': 'alice', 'data': {'back': 'written by back'}}
     assert json.loads(browser.get('/mine').text) == {
         'user': 'alice', 'data': {'back': 'written by back', 'front': 'written by front'}}
-    assert ("so with the same `session_cookie` name and the same store (one SQLite file, or one Redis with one "
-            "`session_redis_prefix`) its session is the caller's, with the caller's logged-in user, and what it writes "
+    assert ("With the same `session_cookie` name and the same store (one SQLite file, or one Redis with one "
+            "`session_redis_prefix`), its session is the caller's, with the caller's logged-in user. What it writes "
             "lands in the caller's session.") in README
 
 
