@@ -6972,7 +6972,9 @@ class RedisStore(SessionStore):
         """The compare-and-set of ``SessionStore.update``.  One that finds ``record`` itself there counts as done
         (``_holds_already``): with ``wait`` on a Cluster, redis-py resends each command of a pipeline whose
         connection dropped while WAIT blocked, the script that already ran among them, which then finds its
-        own write."""
+        own write.  One that writes the "ended" marker and finds it there gives ``(False, "ended")`` (another
+        request may have ended the session), but with ``wait`` only once replicas confirm the marker, as
+        ``_holds_already`` has them do (else StoreUnavailable): a logout whose write was resent is confirmed too."""
         key = self.prefix + sid
         ttl_ms = int(ttl * 1000) if ttl > 0 else 0
         try:
@@ -6987,7 +6989,7 @@ class RedisStore(SessionStore):
                 self._replicated(replicas)
             return True, None
         current = self._text(result[1]) if len(result) > 1 else None
-        if current == record and record != _ENDING:
+        if current == record:
             return self._holds_already(key, record, ttl_ms)
         return False, current
 
@@ -6998,7 +7000,8 @@ class RedisStore(SessionStore):
         WAIT's answer was read, though canister asks for no retries, so the script that ran runs again and finds
         its write (a marker naming a new id only this request made, say); or another request's that wrote the same
         text.  Not the "ended" marker, which any request ending the session writes alike: that it is there says
-        the session was ended, not by this call (``end_session`` counts the sessions it ended itself).
+        the session was ended, not by this call (``end_session`` counts the sessions it ended itself): there the
+        answer is ``(False, "ended")``, but only once confirmed as below, since the marker may be this call's own.
 
         With ``wait``, no WAIT answered counts for that write: the resent WAIT went on a connection of its own,
         whose writes are not that one (it may answer at once while the replicas lag), and another request's write
@@ -7006,8 +7009,9 @@ class RedisStore(SessionStore):
         from ``record`` to ``record``: the same text and lifetime), with its WAIT in the same pipeline, which confirms
         both writes (replicas apply a master's writes in order), or raises StoreUnavailable as for any save too
         few replicas confirmed.  If the record changed meanwhile, its text is returned as for any failed update."""
+        found = (False, record) if record == _ENDING else (True, None)
         if not self.wait:
-            return True, None
+            return found
         try:
             result, replicas = self._run_and_wait(_REDIS_UPDATE, key, record, record, ttl_ms)
         except self._errors as error:
@@ -7015,7 +7019,7 @@ class RedisStore(SessionStore):
         if result[0] != 1:
             return False, self._text(result[1]) if len(result) > 1 else None
         self._replicated(replicas)
-        return True, None
+        return found
 
     def _end_unmarked(self, key: str, expected: str) -> Tuple[bool, Optional[str]]:
         """``update`` to the "ended" marker, which a full Redis refused: delete the session instead, only if it
