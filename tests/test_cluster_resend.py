@@ -13,7 +13,7 @@ from typing import Any, Dict
 import canister
 from redis_topologies import ClusterSetup
 from session_kit import Browser, gated_app, logged_in, plugin_of
-from helpers import read_log, warning_lines
+from helpers import read_log, readme_section, warning_lines
 
 
 def _cut_while_waiting(master: Any, replica: Any, cut: threading.Event, thaw: bool = True) -> None:
@@ -168,3 +168,9 @@ def test_a_logout_whose_ended_marker_write_is_cut_while_the_replica_stays_frozen
         assert 'only 0 of 1 replica(s) confirmed it in time' in read_log(log_dir)
         assert laptop.get('/logout').status == 200  # the replica back: the logout is confirmed
         assert laptop.read()[0] is None
+
+
+def test_the_readme_says_a_logout_whose_ended_marker_was_resent_is_confirmed_by_the_replicas():
+    sessions = readme_section('## Sessions')
+    assert 'A logout whose "ended" marker met that finds the marker there' in sessions
+    assert 'while none has it, the logout answers 503 with `Retry-After: 1`' in sessions
