@@ -6597,6 +6597,14 @@ _UNMARKED = '"unmarked"'
 #: What ``_replicated`` says a WAIT counted for a write redis-py sent again on its own (``_sent_with_wait``).
 _RESENT = '0 (the write was sent again alone, after a MOVED or ASK redirect as while its slot moves to another master)'
 
+def _resent_through(pipe: Any) -> str:
+    """The attribute of a redis-py Cluster pipeline (``pipe``) through which it sends a command again on its own
+    (``_sent_with_wait`` notes it): ``parent_execute_command`` (redis-py 6.1 and later), else the client's
+    ``_execute_command``, which a pipeline of redis-py 4.2 to 6.0 reaches only so (its ``execute_command`` queues;
+    a resend calls ``RedisCluster.execute_command``, which sends each command through ``self._execute_command``)."""
+    return 'parent_execute_command' if hasattr(pipe, 'parent_execute_command') else '_execute_command'
+
+
 #: How many members of a user's set of sessions a login looks at, to take the ended ones out.
 _TIDY_SAMPLE = 16
 
@@ -6891,17 +6899,18 @@ class RedisStore(SessionStore):
         503, as a write too few replicas confirmed is (the write may well be saved on the new node all the same)."""
         if not self._cluster:
             return send(pipe)
-        resend, resent = pipe.parent_execute_command, []
+        through = _resent_through(pipe)
+        resend, resent = getattr(pipe, through), []
 
         def resend_noted(*args: Any, **kwargs: Any) -> Any:
-            resent.append(args[0])
+            resent.append(args)
             return resend(*args, **kwargs)
 
-        pipe.parent_execute_command = resend_noted  # (what redis-py's ClusterPipeline sends each command again with)
+        setattr(pipe, through, resend_noted)
         try:
             results = send(pipe)
         finally:
-            pipe.parent_execute_command = resend
+            setattr(pipe, through, resend)
         if resent:
             results[-1] = _RESENT
         return results
