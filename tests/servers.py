@@ -210,6 +210,22 @@ def old_redis_server_binary():
     return path
 
 
+#: Where scripts/test.sh installs a redis-py older than 6.1 (pure Python, ``pip install --target``), whose Cluster
+#: pipeline resends a command without ``parent_execute_command``: put first on the PYTHONPATH of an app's process.
+OLD_REDIS_PY_VERSION = '5.0.8'
+OLD_REDIS_PY_DIR = os.path.join(os.path.dirname(OLD_REDIS_DIR), 'redis-py-' + OLD_REDIS_PY_VERSION)
+OLD_REDIS_PY_INSTALL = ('python -m pip install --no-deps --target %s redis==%s'
+                        % (OLD_REDIS_PY_DIR, OLD_REDIS_PY_VERSION))
+
+
+def old_redis_py_dir():
+    """The directory holding the redis-py 5.0.8 scripts/test.sh installs, or a clear error."""
+    if not os.path.isfile(os.path.join(OLD_REDIS_PY_DIR, 'redis', 'cluster.py')):
+        raise ServerError('%s was not found: these tests run an app on redis-py %s. Run scripts/test.sh, which '
+                          'installs it, or: %s' % (OLD_REDIS_PY_DIR, OLD_REDIS_PY_VERSION, OLD_REDIS_PY_INSTALL))
+    return OLD_REDIS_PY_DIR
+
+
 def redis_server_binary():
     """Path of ``redis-server`` on PATH, or a clear error."""
     path = shutil.which('redis-server')

@@ -13,7 +13,7 @@ from typing import Any, Dict
 import canister
 from redis_topologies import ClusterSetup
 from session_kit import Browser, gated_app, logged_in, plugin_of
-from helpers import warning_lines
+from helpers import read_log, readme_section, warning_lines
 
 
 def _cut_while_waiting(master: Any, replica: Any, cut: threading.Event, thaw: bool = True) -> None:
@@ -48,15 +48,16 @@ def _cut_at(cluster: ClusterSetup, store: canister.RedisStore, sid: str, thaw: b
     return {'thread': thread, 'cut': cut, 'replica': replica}
 
 
-def _cut_at_the_marker(cluster: ClusterSetup, store: canister.RedisStore) -> Dict[str, Any]:
-    """Make ``store`` cut the connection of its next marker write (``"moved:..."``) once the test sets ``armed``:
-    what ``_cut_at`` returns, in the dict returned (with ``armed``)."""
+def _cut_at_the_marker(cluster: ClusterSetup, store: canister.RedisStore, marker: str = '"moved:',
+                       thaw: bool = True) -> Dict[str, Any]:
+    """Make ``store`` cut the connection of its next marker write (one starting with ``marker``) once the test sets
+    ``armed``: what ``_cut_at`` returns (``thaw`` as there), in the dict returned (with ``armed``)."""
     update, state = store.update, {'armed': threading.Event()}
 
     def cut_marker_write(sid, expected, record, ttl):
-        if state['armed'].is_set() and record.startswith('"moved:'):
+        if state['armed'].is_set() and record.startswith(marker):
             state['armed'].clear()
-            state.update(_cut_at(cluster, store, sid))
+            state.update(_cut_at(cluster, store, sid, thaw))
         return update(sid, expected, record, ttl)
 
     store.update = cut_marker_write  # type: ignore[method-assign]
@@ -144,3 +145,32 @@ def test_a_regenerate_whose_marker_write_is_cut_while_wait_blocks_moves_the_sess
         state['armed'].set()
         answer = laptop.get('/regenerate')
         _the_move_stands(app, store, laptop, old, answer, state, log_dir)
+
+
+def test_a_logout_whose_ended_marker_write_is_cut_while_the_replica_stays_frozen_answers_503_with_retry_after(
+        make_app, serve, log_dir):
+    with ClusterSetup(replicas=1) as cluster:
+        store = canister.RedisStore(cluster.url, timeout=2, wait=1)
+        state = _cut_at_the_marker(cluster, store, marker='"ended"', thaw=False)
+        app = gated_app(make_app, None, store=store)
+        laptop = logged_in(serve(app), cart='1')
+        state['armed'].set()
+        try:
+            answer = laptop.get('/logout')
+        finally:
+            if 'thread' in state:
+                state['thread'].join()
+                state['replica'].thaw()
+        assert state['cut'].is_set(), 'no connection was blocked in WAIT: the test did not cut the "ended" write'
+        # redis-py sent the write again on its own and found the marker there: no replica confirmed it, and a
+        # replica that took over now would hold the session, live
+        assert (answer.status, answer.headers.get('Retry-After')) == (503, '1'), answer
+        assert 'only 0 of 1 replica(s) confirmed it in time' in read_log(log_dir)
+        assert laptop.get('/logout').status == 200  # the replica back: the logout is confirmed
+        assert laptop.read()[0] is None
+
+
+def test_the_readme_says_a_logout_whose_ended_marker_was_resent_is_confirmed_by_the_replicas():
+    sessions = readme_section('## Sessions')
+    assert 'A logout whose "ended" marker met that finds the marker there' in sessions
+    assert 'while none has it, the logout answers 503 with `Retry-After: 1`' in sessions

@@ -7,6 +7,7 @@ Configured by environment variables:
   CANISTER_SESSION_TIMEOUT  session_timeout in seconds (default: canister's)
   CANISTER_LOG_PATH         canister's log directory (or stderr/stdout; default stderr)
   CANISTER_LOG_LEVEL        canister's log level (default INFO)
+  CANISTER_HOLD_DIR         where GET /hold drops its file "loaded" and waits for a file "release"
 
 Routes:
   GET /ping                 does not touch the session
@@ -19,8 +20,13 @@ Routes:
   GET /remember?seconds=S   session.remember(S)
   GET /end?name=N           plugin.end_sessions(N): the number ended
   GET /sessions?name=N      len(plugin.sessions_of(N))
+  GET /hold?key=K&value=V   loads the session, waits (10 s at most) for the test (CANISTER_HOLD_DIR), sets K=V
+  GET /redis-py             {"version": the version of redis-py this process runs}
 """
 import os
+import time
+
+import redis
 
 from canister import session
 
@@ -76,6 +82,23 @@ def end(name):
 @app.get('/sessions')
 def sessions(name):
     return {'count': len(plugin.sessions_of(name))}
+
+
+@app.get('/hold')
+def hold(key, value):
+    session.data.get(key)  # the session is loaded ...
+    hold_dir = os.environ['CANISTER_HOLD_DIR']
+    open(os.path.join(hold_dir, 'loaded'), 'w').close()
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and not os.path.exists(os.path.join(hold_dir, 'release')):
+        time.sleep(0.01)  # ... and kept while the test moves its slot
+    session.data[key] = value
+    return {'ok': True}
+
+
+@app.get('/redis-py')
+def redis_py():
+    return {'version': redis.__version__}
 
 
 mark_ready()
