@@ -1057,7 +1057,9 @@ def test_on_a_cluster_a_new_session_whose_node_died_under_its_write_warns_that_i
         request.join(10)
         log = read_log(log_dir)
     assert answers[-1].status == 503
-    assert 'SET failed: Error 111 connecting to' in log, log[-3000:]  # (the SET redis-py sent again)
+    # (the SET redis-py sent again, refused: or, where the node's death reached the first connection as a reset
+    # before redis-py sent it again, that reset; either way the SET may have been stored)
+    assert 'SET failed: Error 111 connecting to' in log or 'SET failed: Error while reading' in log, log[-3000:]
     assert 'could not be removed after saving the session failed (it stays in the store until it expires)' in log
 
 
