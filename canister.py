@@ -13214,7 +13214,8 @@ def _loads_after(loads: Optional[List[str]], instruction: dis.Instruction) -> Op
         return [argval[-1] if isinstance(argval, tuple) else argval]
     if instruction.opname in ('LOAD_ATTR', 'LOAD_METHOD'):
         return None if loads is None else loads + [instruction.argval]
-    return loads if instruction.opname in ('PRECALL', 'CACHE', 'EXTENDED_ARG') else None  # (3.11's PRECALL)
+    # (3.11's PRECALL; 3.13's PUSH_NULL after ``LOAD_ATTR json`` of a request imported by name, before the call)
+    return loads if instruction.opname in ('PRECALL', 'PUSH_NULL', 'CACHE', 'EXTENDED_ARG') else None
 
 
 #: The instructions that load a name, where ``_called_attribute`` starts following what is called.
