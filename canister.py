@@ -36,14 +36,17 @@ from __future__ import annotations
 def _interrupted_loading(number: int, frame: Any) -> None:
     """The SIGINT handler of ``python -m canister`` until ``main`` runs (while Python imports the modules canister
     and bottle need, say), and once it has returned: a Ctrl-C exits with 130 and one line, as during a command
-    (see Command Line), not with the KeyboardInterrupt's traceback and a death by signal."""
+    (see Command Line), not with the KeyboardInterrupt's traceback and a death by signal.  If the line cannot be
+    written (a broken pipe; a RuntimeError, the reentrant call Python's buffered stderr refuses should the Ctrl-C
+    land inside a write to it), the exit is the same, without it.  (``os._exit`` flushes
+    nothing, and needs not: what the commands print on stdout is flushed line by line, ``_print_out``.)"""
     import os
     import sys
     if sys.stderr is not None:  # (closed, ``2>&-``: the line goes nowhere, never to stdout)
         try:
             sys.stderr.write('python -m canister: error: interrupted\n')
             sys.stderr.flush()
-        except (OSError, ValueError):
+        except Exception:
             pass
     os._exit(130)
 
