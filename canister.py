@@ -8295,6 +8295,10 @@ class SessionState:
     #: listed the user's sessions (a ``regenerate()``, the browser's or a thief's with a copy of the cookie) is
     #: ended where it went when this request stores its own (``_moved_first``).
     ends_others = False
+    #: This request's write marking its old id moved (``_write_marker``) was sent and not answered in time: the store
+    #: may still run it (``_left_after_timeout`` says what the browser then finds).  A timeout before it (the read
+    #: of ``_ended_while_logging_in``) leaves nothing that could land.
+    marker_unanswered = False
 
     def login_starts(self, user_named: Callable[[], Any] = lambda: None) -> float:
         """A login starts its check, of the user ``user_named()`` says (None: not known yet): registered
@@ -8750,8 +8754,8 @@ class SessionState:
         manager.parsed.pop(sid, None)
         written = not (create_failed and _create_wrote_nothing(manager.store, failure))
         noted = expected is not None and expected != self.snapshot
-        if _timed_out(failure):  # (after the create: maybe the old id's marker, which the store may still run)
-            self._left_after_timeout(sid, written, noted, marking=expected is not None and not create_failed)
+        if _timed_out(failure):  # (maybe the old id's marker, which the store may still run)
+            self._left_after_timeout(sid, written, noted, marking=self.marker_unanswered)
         elif written and _timed_out(self._delete_new_id(sid)):
             self._left_after_timeout(sid, False, noted)
         elif noted:
@@ -8773,9 +8777,10 @@ class SessionState:
     def _left_after_timeout(self, sid: str, written: bool, noted: bool, marking: bool = False) -> None:
         """For ``_undo_new_id``, which asks a store that did not answer in time nothing more: one WARNING saying
         what stays, the new id ``sid`` if the store may have ``written`` it, the note of the move if ``noted``, and,
-        when the write that timed out may be the old id's marker (``marking``), what the browser finds if the store
-        runs it after all (a stalled Redis does, once it resumes): no session, since its cookie still names the old
-        id and a marker is not followed to a new id (whoever holds a copy of that cookie would gain the session)."""
+        when the write that timed out is the old id's marker (``marking``: ``marker_unanswered``), what the browser
+        finds if the store runs it after all (a stalled Redis does, once it resumes): no session, since its cookie
+        still names the old id and a marker is not followed to a new id (whoever holds a copy of that cookie would
+        gain the session)."""
         manager = self.manager
         assert manager is not None
         late = ''
@@ -9001,6 +9006,7 @@ class SessionState:
             return manager.update(self.old_sid, expected, _MOVED_TO % sid, _MOVED_TTL)
         except Exception as failure:
             if _timed_out(failure):
+                self.marker_unanswered = not getattr(failure, 'unapplied', False)  # (not when never sent)
                 raise
             try:
                 marked = _moved_to(manager.store.load(self.old_sid)) == sid
