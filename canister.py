@@ -36,14 +36,17 @@ from __future__ import annotations
 def _interrupted_loading(number: int, frame: Any) -> None:
     """The SIGINT handler of ``python -m canister`` until ``main`` runs (while Python imports the modules canister
     and bottle need, say), and once it has returned: a Ctrl-C exits with 130 and one line, as during a command
-    (see Command Line), not with the KeyboardInterrupt's traceback and a death by signal."""
+    (see Command Line), not with the KeyboardInterrupt's traceback and a death by signal.  If the line cannot be
+    written (a broken pipe; a RuntimeError, the reentrant call Python's buffered stderr refuses should the Ctrl-C
+    land inside a write to it), the exit is the same, without it.  (``os._exit`` flushes
+    nothing, and needs not: what the commands print on stdout is flushed line by line, ``_print_out``.)"""
     import os
     import sys
     if sys.stderr is not None:  # (closed, ``2>&-``: the line goes nowhere, never to stdout)
         try:
             sys.stderr.write('python -m canister: error: interrupted\n')
             sys.stderr.flush()
-        except (OSError, ValueError):
+        except Exception:
             pass
     os._exit(130)
 
@@ -8305,6 +8308,10 @@ class SessionState:
     #: listed the user's sessions (a ``regenerate()``, the browser's or a thief's with a copy of the cookie) is
     #: ended where it went when this request stores its own (``_moved_first``).
     ends_others = False
+    #: This request's write marking its old id moved (``_write_marker``) was sent and not answered in time: the store
+    #: may still run it (``_left_after_timeout`` says what the browser then finds).  A timeout before it (the read
+    #: of ``_ended_while_logging_in``) leaves nothing that could land.
+    marker_unanswered = False
 
     def login_starts(self, user_named: Callable[[], Any] = lambda: None) -> float:
         """A login starts its check, of the user ``user_named()`` says (None: not known yet): registered
@@ -8913,6 +8920,7 @@ class SessionState:
             return manager.update(self.old_sid, expected, _MOVED_TO % sid, _MOVED_TTL)
         except Exception as failure:
             if _timed_out(failure):
+                self.marker_unanswered = not getattr(failure, 'unapplied', False)  # (not when never sent)
                 raise
             try:
                 marked = _moved_to(manager.store.load(self.old_sid)) == sid
@@ -9063,8 +9071,8 @@ class SessionState:
         manager.parsed.pop(sid, None)
         written = not (create_failed and _create_wrote_nothing(manager.store, failure))
         noted = expected is not None and expected != self.snapshot
-        if _timed_out(failure):  # (after the create: maybe the old id's marker, which the store may still run)
-            self._left_after_timeout(sid, written, noted, marking=expected is not None and not create_failed)
+        if _timed_out(failure):  # (maybe the old id's marker, which the store may still run)
+            self._left_after_timeout(sid, written, noted, marking=self.marker_unanswered)
         elif written and _timed_out(self._delete_new_id(sid)):
             self._left_after_timeout(sid, False, noted)
         elif noted:
@@ -9086,9 +9094,10 @@ class SessionState:
     def _left_after_timeout(self, sid: str, written: bool, noted: bool, marking: bool = False) -> None:
         """For ``_undo_new_id``, which asks a store that did not answer in time nothing more: one WARNING saying
         what stays, the new id ``sid`` if the store may have ``written`` it, the note of the move if ``noted``, and,
-        when the write that timed out may be the old id's marker (``marking``), what the browser finds if the store
-        runs it after all (a stalled Redis does, once it resumes): no session, since its cookie still names the old
-        id and a marker is not followed to a new id (whoever holds a copy of that cookie would gain the session)."""
+        when the write that timed out is the old id's marker (``marking``: ``marker_unanswered``), what the browser
+        finds if the store runs it after all (a stalled Redis does, once it resumes): no session, since its cookie
+        still names the old id and a marker is not followed to a new id (whoever holds a copy of that cookie would
+        gain the session)."""
         manager = self.manager
         assert manager is not None
         late = ''
@@ -13246,7 +13255,8 @@ def _loads_after(loads: Optional[List[str]], instruction: dis.Instruction) -> Op
         return [argval[-1] if isinstance(argval, tuple) else argval]
     if instruction.opname in ('LOAD_ATTR', 'LOAD_METHOD'):
         return None if loads is None else loads + [instruction.argval]
-    return loads if instruction.opname in ('PRECALL', 'CACHE', 'EXTENDED_ARG') else None  # (3.11's PRECALL)
+    # (3.11's PRECALL; 3.13's PUSH_NULL after ``LOAD_ATTR json`` of a request imported by name, before the call)
+    return loads if instruction.opname in ('PRECALL', 'PUSH_NULL', 'CACHE', 'EXTENDED_ARG') else None
 
 
 #: The instructions that load a name, where ``_called_attribute`` starts following what is called.

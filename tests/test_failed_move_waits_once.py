@@ -31,16 +31,24 @@ def _held_before_the_moves_create(store: Any, step: str = 'create') -> Tuple[thr
                                                                              threading.Event]:
     """Make ``store`` hold, once the first event returned is set, its next ``create`` (the move's new id: its
     note is written by then) until the test lets it go on: the events ``armed``, ``creating``, ``go_on``.
-    ``step='marker'``: its next ``update`` to the marker naming the new id instead (the new id is stored by then)."""
-    method = 'create' if step == 'create' else 'update'
+    ``step='marker'``: its next ``update`` to the marker naming the new id instead (the new id is stored by then);
+    ``step='created'``: right after that ``create``, before the move's next step."""
+    method = 'update' if step == 'marker' else 'create'
     write, armed, creating, go_on = getattr(store, method), threading.Event(), threading.Event(), threading.Event()
 
+    def hold():
+        armed.clear()
+        creating.set()
+        assert go_on.wait(20), 'the test never let the move go on'
+
     def held(*arguments):
-        if armed.is_set() and (step == 'create' or arguments[2].startswith('"moved:')):
-            armed.clear()
-            creating.set()
-            assert go_on.wait(20), 'the test never let the move go on'
-        return write(*arguments)
+        holding = armed.is_set() and (step != 'marker' or arguments[2].startswith('"moved:'))
+        if holding and step != 'created':
+            hold()
+        done = write(*arguments)
+        if holding and step == 'created':
+            hold()
+        return done
 
     setattr(store, method, held)
     return armed, creating, go_on
@@ -220,3 +228,33 @@ def test_the_readme_says_a_marker_run_after_the_503_logs_the_browser_out():
     assert ('a stalled Redis that runs the marker\'s write once it resumes, after the 503, leaves the old id marked: '
             'the browser, whose cookie still names it, finds no session there and starts anew, logged out, its data '
             'gone' in section)
+
+
+def test_a_login_whose_check_for_an_end_of_its_users_sessions_meets_a_stalled_redis_warns_of_no_marker_to_come(
+        make_app, serve, redis_server, log_dir):
+    """The login's new id is stored, then the read that asks whether ``end_sessions`` overtook the login times out,
+    before the marker on the old id was ever sent: the WARNING says what stays, and nothing of a marker that
+    could still log the browser out; the browser's session goes on under its old id, its cart kept."""
+    store = canister.RedisStore(redis_server.url, timeout=0.5)
+    armed, created, go_on = _held_before_the_moves_create(store, 'created')
+    app = gated_app(make_app, None, store=store)
+    phone = Browser(serve(app))
+    assert phone.get('/set?key=cart&value=1').status == 200
+    old = phone.sid
+    armed.set()
+    moving = in_background(lambda: phone.get('/login?name=alice'))
+    assert created.wait(10), 'the login never stored its new id'
+    redis_server.freeze()                            # connections are accepted, nothing is answered
+    try:
+        go_on.set()
+        answer = moving(30)
+    finally:
+        redis_server.thaw()
+
+    assert answer.status == 503 and answer.set_cookies == [] and phone.sid == old, answer
+    wait_until(lambda: phone.get('/read').status == 200, 10, what='Redis to answer again')
+    assert phone.read() == [None, {'cart': '1'}] and phone.sid == old
+    said = [line for line in warning_lines(log_dir) if 'did not answer in time while saving it' in line]
+    assert len(said) == 1 and 'may stay in the store until it expires' in said[0], warning_lines(log_dir)
+    assert 'marks' not in said[0] and 'logs in again' not in said[0], said[0]
+    assert phone.get('/login?name=alice').status == 200 and phone.read() == ['alice', {'cart': '1'}]

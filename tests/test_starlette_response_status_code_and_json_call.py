@@ -4,6 +4,7 @@ body read as ``request.json()``, which is a value in Bottle: each is logged with
 from __future__ import annotations
 
 import concurrent.futures
+import importlib.util
 import json
 import sys
 import threading
@@ -21,6 +22,12 @@ STATUS_NOTE = ("WARNING  [127.0.0.1-...]   Route POST /api/items: the answer has
 JSON_NOTE = ("Bottle's request.json is a value, the body's JSON (None without a JSON body), not a method (Starlette's "
              "await request.json()): write bottle.request.json, without the call; or give the handler parameters "
              "named as the JSON's keys, which canister fills\n")
+BODY_NOTE = ("Bottle's request.body is a value, the body as a file, not a method (Starlette's await request.body()): "
+             "write bottle.request.body.read() for its bytes (bottle.request.json for a JSON body, bottle.request.forms "
+             "for a form)\n")
+FORMS_NOTE = ("Bottle's request.forms is a value, the form's fields read already, not a method (Starlette's await "
+              "request.form()): write bottle.request.forms, without the call, bottle.request.forms.getunicode('name') "
+              "for a field; or give the handler parameters named as the fields, which canister fills\n")
 
 
 def items_app(make_app, keyword: str) -> bottle.Bottle:
@@ -235,3 +242,41 @@ def test_an_apps_own_json_dict_called_gets_no_hint_while_bottles_request_json_ca
     assert 'ERROR    [127.0.0.1-...]   Unhandled exception in GET /api/mine\n' in log
     assert 'ERROR    [127.0.0.1-...]   Unhandled exception in POST /api/request: ' + JSON_NOTE in log
     assert log.count("TypeError: 'dict' object is not callable") == 2
+
+
+#: An app's module as a newcomer writes it: Bottle's request imported by name at its top, called as Starlette's
+#: (Python 3.13 loads ``request.json`` as an attribute, then pushes the call's NULL, where 3.9 to 3.12 load a method).
+NOTES_MODULE = '''\
+from bottle import request
+
+
+def add_note():
+    return {'note': request.json()}
+
+
+def raw():
+    return {'size': len(request.body())}
+
+
+def named():
+    return {'name': request.forms()['name']}
+'''
+
+
+def test_starlettes_calls_on_a_request_imported_by_name_at_the_top_of_an_apps_module_get_the_same_hints(
+        make_app, serve, log_dir, tmp_path):
+    (tmp_path / 'notes_app.py').write_text(NOTES_MODULE)
+    spec = importlib.util.spec_from_file_location('notes_app', str(tmp_path / 'notes_app.py'))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    app = make_app(catchall=True)
+    app.post('/api/notes', callback=module.add_note)
+    app.post('/api/raw', callback=module.raw)
+    app.post('/api/named', callback=module.named)
+    browser = Client(serve(app))
+    assert browser.request('POST', '/api/notes', '{}', {'Content-Type': 'application/json'}).status == 500
+    form = ('name=ann', {'Content-Type': 'application/x-www-form-urlencoded'})
+    assert [browser.request('POST', path, *form).status for path in ('/api/raw', '/api/named')] == [500, 500]
+    log = read_log(log_dir)
+    for path, note in (('/api/notes', JSON_NOTE), ('/api/raw', BODY_NOTE), ('/api/named', FORMS_NOTE)):
+        assert log.count('ERROR    [127.0.0.1-...]   Unhandled exception in POST %s: %s' % (path, note)) == 1, path
