@@ -6600,6 +6600,7 @@ _UNMARKED = '"unmarked"'
 #: What ``_replicated`` says a WAIT counted for a write redis-py sent again on its own (``_sent_with_wait``).
 _RESENT = '0 (the write was sent again alone, after a MOVED or ASK redirect as while its slot moves to another master)'
 
+
 def _resent_through(pipe: Any) -> str:
     """The attribute of a redis-py Cluster pipeline (``pipe``) through which it sends a command again on its own
     (``_sent_with_wait`` notes it): ``parent_execute_command`` (redis-py 6.1 and later), else the client's
