@@ -2,8 +2,11 @@
 # Install everything the test suite needs on a fresh Debian machine, then run the
 # whole suite (ruff, mypy, pytest) against bottle 0.12 and bottle 0.13, and once more
 # on the oldest and the newest supported Python when they are installed.
+# The runs go side by side in LANES lanes (2 on a machine with 2 cores or more, else 1): the suite waits on
+# servers and clocks most of its time, so two runs at once take little more than one.
 #   bash scripts/test.sh              # everything
 #   BOTTLES="0.13.5" EXTRA_PYTHONS="" bash scripts/test.sh -k sessions   # one run, extra pytest args
+#   LANES=1 bash scripts/test.sh      # one run after the other, each printed as it goes
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -66,10 +69,11 @@ find_python() {
     done
 }
 
-# run_suite PYTHON BOTTLE_VERSION [pytest args...]: one virtual environment, the whole suite.
-run_suite() {
+# prepare PYTHON BOTTLE_VERSION: one virtual environment with this checkout, its test extra and that bottle, added
+# to venvs; ruff and mypy run in the first one.
+venvs=()
+prepare() {
     local python=$1 version=$2
-    shift 2
     local tag
     tag=$("$python" -c 'import sys; print("%d.%d" % sys.version_info[:2])')
     local venv=".venv/py$tag-bottle-$version"
@@ -83,18 +87,62 @@ run_suite() {
         "$venv/bin/python" -m mypy canister.py || status=1
         linted=1
     fi
-    "$venv/bin/python" -m pytest -q -p no:cacheprovider "$@" || status=1
+    venvs+=("$venv")
 }
 
 for version in $BOTTLES; do
-    run_suite "$PYTHON" "$version" "$@"
+    prepare "$PYTHON" "$version"
 done
 for pair in $EXTRA_PYTHONS; do
     python=$(find_python "${pair%%:*}")
     if [ -n "$python" ]; then
-        run_suite "$python" "${pair#*:}" "$@"
+        prepare "$python" "${pair#*:}"
     else
         echo "== python ${pair%%:*} is not installed here: the suite was not run on it"
     fi
+done
+
+# run_suite VENV [pytest args...]: the whole suite in one environment. With more than one lane, its output goes
+# to .venv/logs/ and is printed whole once the run ends (one run at a time, under a lock).
+run_suite() {
+    local venv=$1
+    shift
+    local name=${venv#.venv/}
+    if [ "$lanes" -le 1 ]; then
+        echo "== pytest in $venv"
+        "$venv/bin/python" -m pytest -q -p no:cacheprovider "$@"
+        return
+    fi
+    local log=.venv/logs/$name.log started=$SECONDS code=0
+    echo "== pytest in $venv started (output in $log)"
+    "$venv/bin/python" -m pytest -q -p no:cacheprovider "$@" > "$log" 2>&1 || code=$?
+    {
+        flock 9
+        echo "== pytest in $venv ended after $((SECONDS - started)) s with status $code:"
+        cat "$log"
+    } 9> .venv/logs/print.lock
+    return $code
+}
+
+# lane N: runs N, N + lanes, N + 2 * lanes... one after the other; fails if any of them failed.
+lane() {
+    local index code=0
+    for ((index = $1; index < ${#venvs[@]}; index += lanes)); do
+        run_suite "${venvs[$index]}" "${pytest_args[@]}" || code=1
+    done
+    return $code
+}
+
+cores=$(getconf _NPROCESSORS_ONLN 2>/dev/null || echo 1)
+lanes=${LANES:-$(( cores >= 2 ? 2 : 1 ))}
+pytest_args=("$@")
+mkdir -p .venv/logs
+pids=()
+for ((n = 0; n < lanes && n < ${#venvs[@]}; n++)); do
+    lane "$n" &
+    pids+=($!)
+done
+for pid in "${pids[@]}"; do
+    wait "$pid" || status=1
 done
 exit $status

@@ -204,7 +204,20 @@ def test_the_readme_names_every_package_the_test_command_installs_with_apt_get()
     assert {'redis-server', 'chromium', 'gcc', 'python3-venv'} <= packages
     readme = (ROOT / 'README.md').read_text(encoding='utf-8')
     comment = readme.split('# install everything the tests need', 1)[1].split('bash scripts/test.sh', 1)[0]
-    paragraph = readme.split('The test command runs the suite', 1)[1].split('\n', 1)[0]
+    paragraph = readme.split('The test command runs the suite', 1)[1].split('\n\n', 1)[0]
     for package in sorted(packages):
         assert re.search(r'\b%s\b' % re.escape(package), comment), package
         assert '`%s`' % package in paragraph, package
+
+
+def test_the_readme_says_how_the_test_command_spreads_its_runs_over_lanes():
+    """Two lanes on two cores or more, one on one core; run N goes to lane N modulo the lanes; LANES overrides."""
+    script = (ROOT / 'scripts' / 'test.sh').read_text(encoding='utf-8')
+    assert 'lanes=${LANES:-$(( cores >= 2 ? 2 : 1 ))}' in script
+    assert 'for ((index = $1; index < ${#venvs[@]}; index += lanes)); do' in script
+    assert "> \"$log\" 2>&1" in script and 'ended after $((SECONDS - started)) s with status $code:' in script
+    section = ' '.join(_development_section().split())
+    assert 'The test command runs the suite four times, two runs at a time,' in section
+    assert ('on a machine with two cores or more the runs go in two lanes: runs 1 and 3 one after the other in the '
+            'first, 2 and 4 in the second. Each run\'s output goes to `.venv/logs/` and is printed whole when the run '
+            'ends, with its time and exit status. `LANES=1` runs them one after the other') in section
