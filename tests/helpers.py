@@ -27,9 +27,10 @@ import time
 import tracemalloc
 import warnings
 from html import escape
-from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple, Union
+from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Tuple, Union
 
 import bottle
+import pytest
 import webtest
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
@@ -793,3 +794,26 @@ def connected_to(pid: int, port: int) -> bool:
                 if fields[9] in sockets and int(fields[2].rpartition(':')[2], 16) == port:
                     return True
     return False
+
+
+@contextlib.contextmanager
+def frozen(nodes: Iterable[Any]) -> Iterator[None]:
+    """Within the block, each Redis server of ``nodes`` stopped (SIGSTOP: connections are accepted, nothing is
+    answered); each resumed (SIGCONT) on leaving it."""
+    nodes = list(nodes)
+    for node in nodes:
+        node.freeze()
+    try:
+        yield
+    finally:
+        for node in nodes:
+            node.thaw()
+
+
+def time_of_one_write(write: Callable[[], Any]) -> float:
+    """How long ``write()``, one write to a store that does not answer, took to raise ``StoreUnavailable``: the
+    yardstick of one wait, which a request that answered 503 after one write, not two, stays under."""
+    started = time.monotonic()
+    with pytest.raises(canister.StoreUnavailable):
+        write()
+    return time.monotonic() - started

@@ -552,6 +552,43 @@ class ClusterSetup(_Setup):
         return wait_until(promoted, timeout, interval=0.1, what='the cluster to promote a replica')
 
 
+def start_moving(cluster: ClusterSetup, key: str) -> Tuple[RedisNode, RedisNode]:
+    """Set the slot of ``key`` migrating from its master to another, and MIGRATE its keys there: a write to the old
+    master is now redirected (ASK).  The old and new masters."""
+    slot = cluster.slot_of(key)
+    source = cluster.master_of_slot(slot)
+    target = next(node for node in (cluster.master_of_slot(s) for s in (0, 8000, 16383)) if node is not source)
+    old, new = source.client(), target.client()
+    try:
+        old_id, new_id = (client.execute_command('CLUSTER', 'MYID') for client in (old, new))
+        new.execute_command('CLUSTER', 'SETSLOT', slot, 'IMPORTING', old_id)
+        old.execute_command('CLUSTER', 'SETSLOT', slot, 'MIGRATING', new_id)
+        keys = old.execute_command('CLUSTER', 'GETKEYSINSLOT', slot, 1000)
+        assert key.encode() in keys, keys
+        old.execute_command('MIGRATE', '127.0.0.1', target.port, '', 0, 5000, 'KEYS', *keys)
+    finally:
+        old.close()
+        new.close()
+    return source, target
+
+
+def finish_moving(cluster: ClusterSetup, key: str, target: RedisNode) -> None:
+    """Give the slot of ``key`` to ``target`` on every master (``CLUSTER SETSLOT ... NODE``): the old one answers
+    MOVED."""
+    slot = cluster.slot_of(key)
+    new = target.client()
+    try:
+        new_id = new.execute_command('CLUSTER', 'MYID')
+    finally:
+        new.close()
+    for node in [target] + [cluster.master_of_slot(s) for s in (0, 8000, 16383)]:
+        client = node.client()
+        try:
+            client.execute_command('CLUSTER', 'SETSLOT', slot, 'NODE', new_id)
+        finally:
+            client.close()
+
+
 # --------------------------------------------------------------------------
 # TLS
 

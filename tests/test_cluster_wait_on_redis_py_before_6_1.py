@@ -12,10 +12,9 @@ import threading
 import pytest
 
 from helpers import read_log, readme_section
-from redis_topologies import ClusterSetup
+from redis_topologies import ClusterSetup, finish_moving, start_moving
 from servers import OLD_REDIS_PY_VERSION, AppServer, old_redis_py_dir, wait_until
 from session_kit import Browser
-from test_redis_cluster_slot_moves import finish_moving, start_moving
 
 
 @pytest.fixture(scope='module')

@@ -12,10 +12,9 @@ import threading
 import time
 from typing import Any, Tuple
 
-import pytest
-
 import canister
-from helpers import WriteLock, in_background, readme_section, sqlite_url, warning_lines
+from helpers import (WriteLock, frozen, in_background, readme_section, sqlite_url, time_of_one_write,
+                     warning_lines)
 from redis_topologies import ClusterSetup
 from servers import wait_until
 from session_kit import Browser, gated_app, logged_in, plugin_of
@@ -88,6 +87,18 @@ def _after_the_503(app, laptop: Browser, old: str, answer, log_dir) -> None:
     assert len(plugin_of(app).sessions_of('alice')) == 1
 
 
+def _answered_on_a_frozen_cluster(cluster, moving, go_on, lone_write) -> Tuple[Any, float, float]:
+    """Let the held move go on with every node of ``cluster`` frozen, then time ``lone_write``, one such write on its
+    own, on the frozen cluster: the move's answer, how long it took, and how long the lone write took to time out."""
+    with frozen(cluster.nodes):
+        started = time.monotonic()
+        go_on.set()
+        answer = moving(30)
+        waited = time.monotonic() - started
+        one_write = time_of_one_write(lone_write)
+    return answer, waited, one_write
+
+
 def test_a_regenerate_whose_new_id_meets_a_sqlite_file_locked_after_its_note_answers_503_after_one_busy_timeout(
         make_app, serve, tmp_path, log_dir):
     path = tmp_path / 'sessions.db'
@@ -111,20 +122,8 @@ def test_a_regenerate_whose_new_id_meets_a_stalled_redis_cluster_after_its_note_
     with ClusterSetup(replicas=0) as cluster:
         store = canister.RedisStore(cluster.url, timeout=0.5)
         app, laptop, old, moving, go_on = _a_regenerate_held_before_its_create(make_app, serve, store)
-        for node in cluster.nodes:
-            node.freeze()                            # SIGSTOP: connections are accepted, nothing is answered
-        try:
-            started = time.monotonic()
-            go_on.set()
-            answer = moving(30)
-            waited = time.monotonic() - started
-            started = time.monotonic()
-            with pytest.raises(canister.StoreUnavailable):
-                store.create('x' * 43, '[{},null,0,0,0]', 60, None)  # one such write, on its own
-            one_write = time.monotonic() - started
-        finally:
-            for node in cluster.nodes:
-                node.thaw()
+        answer, waited, one_write = _answered_on_a_frozen_cluster(
+            cluster, moving, go_on, lambda: store.create('x' * 43, '[{},null,0,0,0]', 60, None))
         assert waited < 1.6 * one_write, (waited, one_write)  # not a second call (or a third) after the first
         _after_the_503(app, laptop, old, answer, log_dir)
 
@@ -137,20 +136,8 @@ def test_a_regenerate_whose_marker_meets_a_stalled_redis_cluster_answers_503_aft
         store, alone = (canister.RedisStore(cluster.url, timeout=0.5) for _ in range(2))
         assert alone.load('x' * 43) is None  # (a store of its own, in the same state: connected, none timed out)
         app, laptop, old, moving, go_on = _a_regenerate_held_before_its_create(make_app, serve, store, 'marker')
-        for node in cluster.nodes:
-            node.freeze()                            # SIGSTOP: connections are accepted, nothing is answered
-        try:
-            started = time.monotonic()
-            go_on.set()
-            answer = moving(30)
-            waited = time.monotonic() - started
-            started = time.monotonic()
-            with pytest.raises(canister.StoreUnavailable):
-                alone.update('x' * 43, '[{},null,0,0,0]', _MARKER, 60)  # one such write, on its own
-            one_write = time.monotonic() - started
-        finally:
-            for node in cluster.nodes:
-                node.thaw()
+        answer, waited, one_write = _answered_on_a_frozen_cluster(
+            cluster, moving, go_on, lambda: alone.update('x' * 43, '[{},null,0,0,0]', _MARKER, 60))
         assert answer.status == 503 and answer.headers['Retry-After'] == '1', answer
         assert waited < 1.6 * one_write, (waited, one_write)  # not a read back after the write that timed out
         assert answer.set_cookies == [] and laptop.sid == old

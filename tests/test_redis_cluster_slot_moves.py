@@ -11,7 +11,7 @@ import threading
 import pytest
 
 from helpers import read_log, readme_section
-from redis_topologies import ClusterSetup, command_calls
+from redis_topologies import ClusterSetup, command_calls, finish_moving, start_moving
 from session_kit import Browser, anonymous
 from test_redis_topologies import topology_app
 
@@ -20,43 +20,6 @@ from test_redis_topologies import topology_app
 def cluster():
     with ClusterSetup() as setup:
         yield setup
-
-
-def start_moving(cluster, key):
-    """Set the slot of ``key`` migrating from its master to another, and MIGRATE its keys there: a write to the old
-    master is now redirected (ASK).  The old and new masters."""
-    slot = cluster.slot_of(key)
-    source = cluster.master_of_slot(slot)
-    target = next(node for node in (cluster.master_of_slot(s) for s in (0, 8000, 16383)) if node is not source)
-    old, new = source.client(), target.client()
-    try:
-        old_id, new_id = (client.execute_command('CLUSTER', 'MYID') for client in (old, new))
-        new.execute_command('CLUSTER', 'SETSLOT', slot, 'IMPORTING', old_id)
-        old.execute_command('CLUSTER', 'SETSLOT', slot, 'MIGRATING', new_id)
-        keys = old.execute_command('CLUSTER', 'GETKEYSINSLOT', slot, 1000)
-        assert key.encode() in keys, keys
-        old.execute_command('MIGRATE', '127.0.0.1', target.port, '', 0, 5000, 'KEYS', *keys)
-    finally:
-        old.close()
-        new.close()
-    return source, target
-
-
-def finish_moving(cluster, key, target):
-    """Give the slot of ``key`` to ``target`` on every master (``CLUSTER SETSLOT ... NODE``): the old one answers
-    MOVED."""
-    slot = cluster.slot_of(key)
-    new = target.client()
-    try:
-        new_id = new.execute_command('CLUSTER', 'MYID')
-    finally:
-        new.close()
-    for node in [target] + [cluster.master_of_slot(s) for s in (0, 8000, 16383)]:
-        client = node.client()
-        try:
-            client.execute_command('CLUSTER', 'SETSLOT', slot, 'NODE', new_id)
-        finally:
-            client.close()
 
 
 def save_while_the_slot_moves(make_app, serve, cluster, prefix, finish):

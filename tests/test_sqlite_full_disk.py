@@ -180,12 +180,19 @@ def test_a_disk_full_as_canister_makes_its_table_in_the_apps_own_file_warns_with
     assert client(app).get('/count').text == '1'  # room again: the table is made now, no restart
 
 
-def test_on_a_full_disk_a_logout_still_logs_out_while_it_fits_in_the_wal(small_disk, make_app):
+@pytest.fixture
+def alice_on_a_small_disk(small_disk, make_app):
+    """alice logged in to a ``guarded_app`` on a SQLite file of the small disk (which has room still): the file's
+    path, the app, the client holding her cookie, and her session id."""
     # (small_disk first: unmounted after make_app's uninstall has closed the connections)
     path = small_disk / 'sessions.db'
     app = guarded_app(make_app, sqlite_url(path))
     web = client(app)
-    sid = cookie_value(web.get('/login'))
+    return path, app, web, cookie_value(web.get('/login'))
+
+
+def test_on_a_full_disk_a_logout_still_logs_out_while_it_fits_in_the_wal(small_disk, alice_on_a_small_disk):
+    path, app, web, sid = alice_on_a_small_disk
     checkpoint(path)                                  # the -wal's room kept, as after SQLite's own checkpoints
     fill_file_system(small_disk)
     assert os.statvfs(str(small_disk)).f_bfree == 0
@@ -195,15 +202,11 @@ def test_on_a_full_disk_a_logout_still_logs_out_while_it_fits_in_the_wal(small_d
 
 
 def test_on_a_disk_too_full_for_saves_a_logout_answers_503_and_the_session_stays_logged_in_until_there_is_room(
-        small_disk, make_app, log_dir):
+        alice_on_a_small_disk, log_dir):
     """A logout writes the "ended" marker over the session; a delete instead would need more room still (SQLite
     writes the table's page and both indexes' to the ``-wal``, or the rollback journal), so there is no fallback
     as on a full Redis, which still deletes: the logout fails as a save does, and works once there is room."""
-    # (small_disk first: unmounted after make_app's uninstall has closed the connections)
-    path = small_disk / 'sessions.db'
-    app = guarded_app(make_app, sqlite_url(path))
-    web = client(app)
-    sid = cookie_value(web.get('/login'))
+    path, app, web, sid = alice_on_a_small_disk
     filler = fill_after_emptying_the_wal(path)
     answer = web.get('/logout', expect_errors=True)
     assert (answer.status_int, answer.text, answer.headers['Retry-After']) == (503, UNAVAILABLE, '1')
@@ -283,14 +286,10 @@ def unextended_line(path):
 
 
 def test_on_a_disk_too_full_for_saves_a_read_of_a_logged_in_session_is_served_with_one_warning(
-        small_disk, make_app, log_dir):
+        alice_on_a_small_disk, log_dir):
     """Extending a session's life is an UPDATE of its expiry, which the disk has no room for: the read is served all
     the same, with the session as loaded, as on a full Redis (where PEXPIRE adds no memory)."""
-    # (small_disk first: unmounted after make_app's uninstall has closed the connections)
-    path = small_disk / 'sessions.db'
-    app = guarded_app(make_app, sqlite_url(path))
-    web = client(app)
-    sid = cookie_value(web.get('/login'))
+    path, app, web, sid = alice_on_a_small_disk
     filler = fill_after_emptying_the_wal(path)
     for _ in range(3):
         answer = web.get('/me')
@@ -303,15 +302,11 @@ def test_on_a_disk_too_full_for_saves_a_read_of_a_logged_in_session_is_served_wi
 
 
 def test_on_a_disk_too_full_for_saves_a_read_of_a_remembered_session_sends_no_cookie_promising_a_longer_life(
-        small_disk, make_app):
+        alice_on_a_small_disk):
     """A remembered session's cookie slides with each read, its Max-Age the life the store gave it: where the disk had
     no room to extend that life, the read is served without the cookie, which keeps the Max-Age of the stored expiry."""
-    # (small_disk first: unmounted after make_app's uninstall has closed the connections)
-    path = small_disk / 'sessions.db'
-    app = guarded_app(make_app, sqlite_url(path))
+    path, app, web, sid = alice_on_a_small_disk
     app.get('/remember')(lambda: canister.session.remember(3600) or 'remembered')
-    web = client(app)
-    web.get('/login')
     assert 'Max-Age=3600' in web.get('/remember').headers['Set-Cookie']
     assert 'Max-Age=3600' in web.get('/me').headers['Set-Cookie']  # (a read with room sends it again: it slides)
     filler = fill_after_emptying_the_wal(path)
@@ -322,14 +317,10 @@ def test_on_a_disk_too_full_for_saves_a_read_of_a_remembered_session_sends_no_co
 
 
 def test_the_warnings_of_reads_whose_life_was_not_extended_never_write_the_full_session_id(
-        small_disk, make_app, log_dir):
+        alice_on_a_small_disk, log_dir):
     """The store tells the full id to ``extension_failed``; the log gets its first 6 characters only, in the first
     WARNING, and none in the line that counts the reads met within its second."""
-    # (small_disk first: unmounted after make_app's uninstall has closed the connections)
-    path = small_disk / 'sessions.db'
-    app = guarded_app(make_app, sqlite_url(path))
-    web = client(app)
-    sid = cookie_value(web.get('/login'))
+    path, app, web, sid = alice_on_a_small_disk
     filler = fill_after_emptying_the_wal(path)
     for _ in range(3):
         assert web.get('/me').text == 'me: alice'
@@ -341,13 +332,9 @@ def test_the_warnings_of_reads_whose_life_was_not_extended_never_write_the_full_
 
 
 def test_on_a_disk_too_full_for_saves_a_change_of_a_session_that_reads_are_served_still_answers_503(
-        small_disk, make_app):
-    # (small_disk first: unmounted after make_app's uninstall has closed the connections)
-    path = small_disk / 'sessions.db'
-    app = guarded_app(make_app, sqlite_url(path))
+        alice_on_a_small_disk):
+    path, app, web, sid = alice_on_a_small_disk
     app.get('/note')(lambda: canister.session.data.__setitem__('note', 'kept') or 'noted')
-    web = client(app)
-    web.get('/login')
     filler = fill_after_emptying_the_wal(path)
     assert web.get('/me').text == 'me: alice'
     answer = web.get('/note', expect_errors=True)
@@ -376,15 +363,11 @@ def test_on_a_disk_too_full_for_saves_a_session_that_is_only_read_ends_at_its_un
     filler.unlink()
 
 
-def test_store_problem_says_the_disk_is_full_once_a_reads_extension_failed_for_want_of_room(small_disk, make_app):
+def test_store_problem_says_the_disk_is_full_once_a_reads_extension_failed_for_want_of_room(alice_on_a_small_disk):
     """A read served without extending its session's life met a write that failed for want of room: the readiness
     probe says so, as after a save that failed (every change, login and logout answers 503 meanwhile)."""
-    # (small_disk first: unmounted after make_app's uninstall has closed the connections)
-    path = small_disk / 'sessions.db'
-    app = guarded_app(make_app, sqlite_url(path))
+    path, app, web, sid = alice_on_a_small_disk
     plugin = plugin_of(app)
-    web = client(app)
-    web.get('/login')
     filler = fill_after_emptying_the_wal(path)
     assert plugin.store_problem() is None             # no write has failed yet
     assert web.get('/me').text == 'me: alice'
