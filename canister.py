@@ -8719,7 +8719,7 @@ class SessionState:
 
     def _create_new(self, sid: str, record: str, ttl: float, key: Optional[str]) -> bool:
         """Store a new session, ``record`` under its new id ``sid``, listed under ``key`` if it is a person's;
-        for a login, then ``_ended_while_logging_in`` (whose answer this is).  When the store fails at either
+        for a login, then ``_overtaken_at_login`` (whose answer this is).  When the store fails at either
         step, ``sid`` is removed first (``_undo_new_id``), which the store may have written all the same (a Redis
         connection cut after the command ran), so that the 503 leaves no session behind that no cookie names:
         a person's would be listed and counted, an anonymous one would take room in the store until it expired
@@ -8733,7 +8733,7 @@ class SessionState:
             self._undo_new_id(sid, error, create_failed=True)
             raise
         try:
-            return key is not None and bool(self.login_at) and self._ended_while_logging_in(sid, key)
+            return self._overtaken_at_login(sid, key)
         except Exception as error:
             self._undo_new_id(sid, error)
             raise
@@ -8873,7 +8873,8 @@ class SessionState:
     def _overtaken_at_login(self, sid: str, login: Optional[str]) -> bool:
         """Step 3 of ``_move_old_id``, for a ``login`` (the person's key; None: no login), created -> overtaken
         or not: whether ``end_sessions`` of that person ran after the login was checked, and so ended ``sid``
-        (``_ended_while_logging_in``)."""
+        (``_ended_while_logging_in``).  ``_create_new`` asks it too, of a login without a session: the one place
+        this is decided."""
         return bool(login is not None and self.login_at and self._ended_while_logging_in(sid, login))
 
     def _mark_old_id(self, sid: str, record: str, expected: str) -> str:
