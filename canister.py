@@ -648,7 +648,8 @@ class StoreUnavailable(CanisterError):
     #: would take once it has room: it still deletes (what ends a session then, see ``RedisStore.update``).
     full = False
     #: The store cannot have made the change: the command was never sent (no connection could be made, no master
-    #: was found, or Redis was taken to be stalled and not asked): there is nothing to undo.  (A SQLite store says
+    #: was found, or Redis was taken to be stalled and not asked), or a SQLite file stayed locked for the whole busy
+    #: timeout (the write rolled back): there is nothing to undo, and nothing runs it later.  (A SQLite store says
     #: it of every failed ``create`` once, with ``failed_create_writes_nothing``.)
     unapplied = False
     #: The store did not answer in time, and another command now would wait as long: a Redis may have run the
@@ -6192,6 +6193,7 @@ class SQLiteStore(SessionStore):
             self._short_of_room = True
         unavailable = StoreUnavailable(self._failed(error, _sqlite_permissions(self.file_path)))
         unavailable.timed_out = isinstance(error, sqlite3.OperationalError) and _sqlite_busy(error)
+        unavailable.unapplied = unavailable.timed_out  # (rolled back: nothing runs it later, as a stalled Redis may)
         return unavailable
 
     def _change(self, sql: str, args: Tuple[Any, ...]) -> int:
@@ -8719,7 +8721,7 @@ class SessionState:
 
     def _create_new(self, sid: str, record: str, ttl: float, key: Optional[str]) -> bool:
         """Store a new session, ``record`` under its new id ``sid``, listed under ``key`` if it is a person's;
-        for a login, then ``_ended_while_logging_in`` (whose answer this is).  When the store fails at either
+        for a login, then ``_overtaken_at_login`` (whose answer this is).  When the store fails at either
         step, ``sid`` is removed first (``_undo_new_id``), which the store may have written all the same (a Redis
         connection cut after the command ran), so that the 503 leaves no session behind that no cookie names:
         a person's would be listed and counted, an anonymous one would take room in the store until it expired
@@ -8733,7 +8735,7 @@ class SessionState:
             self._undo_new_id(sid, error, create_failed=True)
             raise
         try:
-            return key is not None and bool(self.login_at) and self._ended_while_logging_in(sid, key)
+            return self._overtaken_at_login(sid, key)
         except Exception as error:
             self._undo_new_id(sid, error)
             raise
@@ -8873,7 +8875,8 @@ class SessionState:
     def _overtaken_at_login(self, sid: str, login: Optional[str]) -> bool:
         """Step 3 of ``_move_old_id``, for a ``login`` (the person's key; None: no login), created -> overtaken
         or not: whether ``end_sessions`` of that person ran after the login was checked, and so ended ``sid``
-        (``_ended_while_logging_in``)."""
+        (``_ended_while_logging_in``).  ``_create_new`` asks it too, of a login without a session: the one place
+        this is decided."""
         return bool(login is not None and self.login_at and self._ended_while_logging_in(sid, login))
 
     def _mark_old_id(self, sid: str, record: str, expected: str) -> str:
@@ -8921,7 +8924,7 @@ class SessionState:
             return manager.update(self.old_sid, expected, _MOVED_TO % sid, _MOVED_TTL)
         except Exception as failure:
             if _timed_out(failure):
-                self.marker_unanswered = not getattr(failure, 'unapplied', False)  # (not when never sent)
+                self.marker_unanswered = not getattr(failure, 'unapplied', False)  # (not if unsent or rolled back)
                 raise
             try:
                 marked = _moved_to(manager.store.load(self.old_sid)) == sid
@@ -9096,9 +9099,10 @@ class SessionState:
         """For ``_undo_new_id``, which asks a store that did not answer in time nothing more: one WARNING saying
         what stays, the new id ``sid`` if the store may have ``written`` it, the note of the move if ``noted``, and,
         when the write that timed out is the old id's marker (``marking``: ``marker_unanswered``), what the browser
-        finds if the store runs it after all (a stalled Redis does, once it resumes): no session, since its cookie
+        finds if the store runs it after all (a stalled Redis does, once it resumes; a SQLite write that waited out
+        its busy timeout was rolled back, ``unapplied``, and is not ``marking``): no session, since its cookie
         still names the old id and a marker is not followed to a new id (whoever holds a copy of that cookie would
-        gain the session)."""
+        gain the session).  For a move (``old_sid``), the WARNING says the session goes on under its old id."""
         manager = self.manager
         assert manager is not None
         late = ''
@@ -9112,7 +9116,7 @@ class SessionState:
                 manager.log.write(logging.WARNING, 'Session: %s... may stay in the store until it expires: the '
                                   'store did not answer in time while saving it, and is not asked again to remove '
                                   'it (a second wait before the 503)%s', sid[:6],
-                                  '.  The session goes on under its old id' + late if marking else '')
+                                  '.  The session goes on under its old id' + late if self.old_sid else '')
             return
         assert self.old_sid is not None
         manager.log.write(

@@ -4,7 +4,8 @@ another connection holds locked past the 5 s busy timeout, a Redis Cluster node 
 503 after that one wait: the store is not asked again to take the note out or to remove the new id, which would
 wait as long again.  The session goes on under its old id, and its next move goes through.  A timeout of the last
 step, the old id's marker, may be run by the store after all (a frozen Redis, once it resumes): the browser, whose
-cookie still names the old id, is then logged out, and the WARNING says so.  Real SQLite files, a real Redis, a real
+cookie still names the old id, is then logged out, and the WARNING says so; SQLite rolls back a write that waited
+out its busy timeout, so its WARNING says nothing of a marker to come.  Real SQLite files, a real Redis, a real
 Redis Cluster and real HTTP; the store is held at the moment between the note and the create, or before the marker."""
 from __future__ import annotations
 
@@ -217,6 +218,67 @@ def test_the_readme_says_a_marker_run_after_the_503_logs_the_browser_out():
             'gone' in section)
 
 
+def _marker_locked_out(path, moving, go_on):
+    """Let the held move write its marker on a SQLite file another connection holds locked past the busy timeout:
+    the move's answer (the lock is released once it came)."""
+    lock = WriteLock(path, 30)                       # another connection holds the file from now on
+    try:
+        go_on.set()
+        return moving(30)
+    finally:
+        lock.release()
+
+
+#: What the WARNING of a move whose marker timed out adds when the store may still run that write (a Redis).
+_LATE_MARKER = 'unless the store still runs the write that marks'
+
+
+def test_a_regenerate_whose_marker_meets_a_locked_sqlite_file_warns_of_no_marker_to_come(
+        make_app, serve, tmp_path, log_dir):
+    """A SQLite write that waited out its busy timeout was rolled back: nothing runs it later, so the WARNING says
+    nothing of a marker that could still log the browser out, and the browser's session goes on under its old id."""
+    path = tmp_path / 'sessions.db'
+    store = canister.open_store(sqlite_url(path))
+    app, laptop, old, moving, go_on = _a_regenerate_held_before_its_create(make_app, serve, store, 'marker')
+    answer = _marker_locked_out(path, moving, go_on)
+
+    assert answer.status == 503 and answer.set_cookies == [] and laptop.sid == old, answer
+    said = [line for line in warning_lines(log_dir) if 'keeps the note of its failed move' in line]
+    assert len(said) == 1 and 'Session: %s...' % old[:6] in said[0] and 'goes on under its old id' in said[0], said
+    assert _LATE_MARKER not in said[0] and 'logged out' not in said[0], said[0]
+    assert store.load(old) is not None and not store.load(old).startswith('"moved:')  # (and never will be)
+    assert laptop.read() == ['alice', {'cart': '1'}] and laptop.sid == old
+
+
+def test_a_login_whose_marker_meets_a_locked_sqlite_file_warns_of_no_marker_to_come(
+        make_app, serve, tmp_path, log_dir):
+    path = tmp_path / 'sessions.db'
+    store = canister.open_store(sqlite_url(path))
+    armed, creating, go_on = _held_before_the_moves_create(store, 'marker')
+    app = gated_app(make_app, None, store=store)
+    phone = Browser(serve(app))
+    assert phone.get('/set?key=cart&value=1').status == 200
+    old = phone.sid
+    armed.set()
+    moving = in_background(lambda: phone.get('/login?name=alice'))
+    assert creating.wait(10), 'the login never came to mark its old id'
+    answer = _marker_locked_out(path, moving, go_on)
+
+    assert answer.status == 503 and answer.set_cookies == [] and phone.sid == old, answer
+    said = [line for line in warning_lines(log_dir) if 'did not answer in time while saving it' in line]
+    assert len(said) == 1 and 'may stay in the store until it expires' in said[0], warning_lines(log_dir)
+    assert 'The session goes on under its old id' in said[0], said[0]
+    assert _LATE_MARKER not in said[0] and 'logged out' not in said[0], said[0]
+    assert phone.read() == [None, {'cart': '1'}] and phone.sid == old
+    assert phone.get('/login?name=alice').status == 200 and phone.read() == ['alice', {'cart': '1'}]
+
+
+def test_the_readme_says_a_marker_that_met_a_locked_sqlite_file_never_lands_later():
+    assert ('A SQLite file that another process holds locked past the busy timeout at the marker leaves no write to '
+            'land later: SQLite rolled it back, so the session goes on under its old id for good, and the WARNING '
+            'says nothing of a marker still to come' in readme_section('## Sessions'))
+
+
 def test_a_login_whose_check_for_an_end_of_its_users_sessions_meets_a_stalled_redis_warns_of_no_marker_to_come(
         make_app, serve, redis_server, log_dir):
     """The login's new id is stored, then the read that asks whether ``end_sessions`` overtook the login times out,
@@ -243,5 +305,6 @@ def test_a_login_whose_check_for_an_end_of_its_users_sessions_meets_a_stalled_re
     assert phone.read() == [None, {'cart': '1'}] and phone.sid == old
     said = [line for line in warning_lines(log_dir) if 'did not answer in time while saving it' in line]
     assert len(said) == 1 and 'may stay in the store until it expires' in said[0], warning_lines(log_dir)
+    assert 'The session goes on under its old id' in said[0], said[0]
     assert 'marks' not in said[0] and 'logs in again' not in said[0], said[0]
     assert phone.get('/login?name=alice').status == 200 and phone.read() == ['alice', {'cart': '1'}]
