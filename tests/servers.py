@@ -540,7 +540,7 @@ class AppServer:
 
         def ready():
             if self.proc.poll() is not None:
-                raise ServerError('%s exited with %s' % (self.server, self.proc.returncode))
+                return 'exited'  # (raised here, wait_until would keep polling a dead server to its timeout)
             if self._ready_count() < self.workers:
                 return False
             conn = self.connection(timeout=2)
@@ -551,8 +551,10 @@ class AppServer:
                 conn.close()
 
         try:
-            wait_until(ready, self.start_timeout,
-                       what='%s serving %s on %s' % (self.server, self.app, self.url))
+            if wait_until(ready, self.start_timeout,
+                          what='%s serving %s on %s' % (self.server, self.app, self.url)) == 'exited':
+                raise ServerError('%s exited with %s before serving %s on %s'
+                                  % (self.server, self.proc.returncode, self.app, self.url))
         except ServerError as exc:
             self._stop(None)
             raise ServerError('%s\n--- server output ---\n%s' % (exc, self.output())) from None

@@ -47,7 +47,7 @@ def test_a_cluster_url_whose_port_is_out_of_range_stops_gunicorn_at_boot_saying_
     """It used to start, every worker answering 503 for ever, its WARNING calling the store unreachable for now."""
     url = 'redis+cluster://127.0.0.1:70000'
     server = AppServer('session_app:app', server='gunicorn', workers=2, env={'CANISTER_SESSION_STORE': url},
-                       start_timeout=8)  # (it exits within a few seconds: the start waits for it to the end)
+                       start_timeout=8)  # (it exits within a few seconds: the start stops waiting then)
     try:
         with pytest.raises(ServerError):
             server.start()
