@@ -6541,15 +6541,26 @@ def _eviction_note(policy: str, limit: Any, sets_too: bool) -> str:
 
 #: Replace a Redis session's record only if it is still the one expected (KEYS[1]: the
 #: session; ARGV: expected record, new record, ttl in ms or 0).  Returns {1} when
-#: replaced, {0, current} when another request changed it, {0} when it is gone.
+#: replaced, {0, current} when another request changed it, {0} when it is gone.  With ARGV[4]
+#: (the "ended" marker of ``RedisStore.update``), a full Redis that refuses the ``SET`` (``OOM``) has
+#: the key deleted instead, which adds no memory (Redis 5 as 7 run it), and {2} is returned: a logout on
+#: a full Redis is one script, whose single ``WAIT`` confirms the delete.  Any other refusal is raised
+#: as Redis words it (the ``SET`` sent again as ``redis.call``).
 _REDIS_UPDATE = """
 local current = redis.call('GET', KEYS[1])
 if not current then return {0} end
 if current ~= ARGV[1] then return {0, current} end
-if tonumber(ARGV[3]) > 0 then
-  redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
-else
-  redis.call('SET', KEYS[1], ARGV[2])
+local function set(call)
+  if tonumber(ARGV[3]) > 0 then return call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3]) end
+  return call('SET', KEYS[1], ARGV[2])
+end
+local reply = set(ARGV[4] and redis.pcall or redis.call)
+if type(reply) == 'table' and reply.err then
+  if string.find(reply.err, 'OOM', 1, true) then
+    redis.call('DEL', KEYS[1])
+    return {2}
+  end
+  set(redis.call)
 end
 return {1}
 """
@@ -6583,20 +6594,8 @@ if left >= 0 and left < tonumber(life) then redis.call('PEXPIRE', KEYS[1], life)
 return record
 """
 
-
-#: End a session (KEYS[1]) by deleting its key, only if it still holds ARGV[1], the record its end read: what
-#: ``RedisStore.update`` does where a full Redis refuses the "ended" marker.  ``DEL`` adds no memory, so a full
-#: Redis runs it (a script that writes nothing else), on Redis 5 as on 7.  Answers as ``_REDIS_UPDATE`` does.
-_REDIS_END_UNMARKED = """
-local current = redis.call('GET', KEYS[1])
-if not current then return {0} end
-if current ~= ARGV[1] then return {0, current} end
-redis.call('DEL', KEYS[1])
-return {1}
-"""
-
 #: What ``RedisStore.update`` gives with True when a full Redis refused the "ended" marker and the session was
-#: deleted instead (``_REDIS_END_UNMARKED``): ``end_session`` says so in a WARNING.
+#: deleted instead (``_REDIS_UPDATE``'s {2}): ``end_session`` says so in a WARNING.
 _UNMARKED = '"unmarked"'
 
 #: What ``_replicated`` says a WAIT counted for a write redis-py sent again on its own (``_sent_with_wait``).
@@ -6989,20 +6988,26 @@ class RedisStore(SessionStore):
         connection dropped while WAIT blocked, the script that already ran among them, which then finds its
         own write.  One that writes the "ended" marker and finds it there gives ``(False, "ended")`` (another
         request may have ended the session), but with ``wait`` only once replicas confirm the marker, as
-        ``_holds_already`` has them do (else StoreUnavailable): a logout whose write was resent is confirmed too."""
+        ``_holds_already`` has them do (else StoreUnavailable): a logout whose write was resent is confirmed too.
+
+        The "ended" marker, which a full Redis refuses, has the script delete the session instead, only if it still
+        holds ``expected`` (``_REDIS_UPDATE``'s {2}): True and ``_UNMARKED``, so that a logout happens while Redis is
+        full.  Its absence then works as a marker evicted would: a request that loaded the session before saves only
+        over the record it read, finds nothing, and stores nothing.  The delete goes in the script, not after it, so
+        that one ``WAIT``, in the same pipeline, confirms it: a WAIT after a refused write would wait for the
+        connection's earlier writes, for nothing.  A delete resent that finds nothing there is not taken for done
+        (``_holds_already`` is for a record found): a session gone is one that expired or another request ended."""
         key = self.prefix + sid
         ttl_ms = int(ttl * 1000) if ttl > 0 else 0
+        args = (expected, record, ttl_ms, 1) if record == _ENDING else (expected, record, ttl_ms)
         try:
-            result, replicas = self._run_and_wait(_REDIS_UPDATE, key, expected, record, ttl_ms)
+            result, replicas = self._run_and_wait(_REDIS_UPDATE, key, *args)
         except self._errors as error:
-            unavailable = self._unreachable(error)
-            if record != _ENDING or not unavailable.full:
-                raise unavailable from None
-            return self._end_unmarked(key, expected)
-        if result[0] == 1:
+            raise self._unreachable(error) from None
+        if result[0]:
             if self.wait:
                 self._replicated(replicas)
-            return True, None
+            return True, None if result[0] == 1 else _UNMARKED
         current = self._text(result[1]) if len(result) > 1 else None
         if current == record:
             return self._holds_already(key, record, ttl_ms)
@@ -7035,23 +7040,6 @@ class RedisStore(SessionStore):
             return False, self._text(result[1]) if len(result) > 1 else None
         self._replicated(replicas)
         return found
-
-    def _end_unmarked(self, key: str, expected: str) -> Tuple[bool, Optional[str]]:
-        """``update`` to the "ended" marker, which a full Redis refused: delete the session instead, only if it
-        still holds ``expected`` (``_REDIS_END_UNMARKED``), so that a logout happens while Redis is full; True and
-        ``_UNMARKED`` when deleted.  Its absence then works as a marker evicted would: a request that loaded the
-        session before saves only over the record it read, finds nothing, and stores nothing.  Unlike ``update``'s,
-        a delete that finds nothing there is not taken for done, though it may be its own resent (``_holds_already``):
-        a session gone is one that expired or another request ended too, and the session is gone either way."""
-        try:
-            result, replicas = self._run_and_wait(_REDIS_END_UNMARKED, key, expected)
-        except self._errors as error:
-            raise self._unreachable(error) from None
-        if result[0] == 1:
-            if self.wait:
-                self._replicated(replicas)
-            return True, _UNMARKED
-        return False, self._text(result[1]) if len(result) > 1 else None
 
     def _run_and_wait(self, source: str, key: str, *args: Any) -> Tuple[Any, Any]:
         """The answer of the Lua script ``source`` run on ``key``, and with ``wait`` WAIT's count of replicas (else

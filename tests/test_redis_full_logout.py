@@ -7,12 +7,14 @@ request that loaded the session before the logout and saves after stores nothing
 """
 import sys
 import threading
+import time
 
 import redis
 
 import canister
 from canister import session
-from helpers import client, cookie_value, fill_up, guarded_app, read_log, readme_section, warning_lines, with_cookie
+from helpers import (client, cookie_value, fill_up, guarded_app, least_time, read_log, readme_section, warning_lines,
+                     with_cookie)
 from servers import wait_until
 from session_kit import Browser, expires_cookie, gated_app, hold_request, logged_in, plugin_of
 
@@ -127,6 +129,42 @@ def test_with_session_redis_wait_a_logout_on_a_full_redis_whose_replica_does_not
     assert client(app).get('/me', headers=with_cookie(sid), expect_errors=True).status_int == 401
 
 
+def test_with_session_redis_wait_a_logout_on_a_full_redis_whose_replica_does_not_confirm_takes_one_wait(
+        make_app, master_and_replica):
+    """The refused marker and the delete instead are one script, sent with one WAIT: the logout answers 503 after
+    that WAIT (half the socket timeout), as a save does; not after a WAIT for the refused marker, then one for the
+    delete.  Each time the least of three: load adds to a time, never takes from it."""
+    master, replica = master_and_replica
+    app = guarded_app(make_app, master.url, catchall=True, session_redis_wait=1)  # (WAIT: 0.5 s)
+    full, answers, logouts = redis.Redis(port=master.port), [], []
+    for _ in range(3):
+        full.config_set('maxmemory', '0')
+        web = client(app)
+        sid = cookie_value(web.get('/login'))
+        fill_up(master)
+        replica.freeze()
+        try:
+            started = time.monotonic()
+            answers.append(web.get('/logout', expect_errors=True).status_int)
+            logouts.append(time.monotonic() - started)
+        finally:
+            replica.thaw()
+        assert not full.exists('canister:session:' + sid)
+    full.config_set('maxmemory', '0')
+
+    def one_wait():
+        full.set('canister:test:write', 'x')
+        replica.freeze()
+        try:
+            assert full.wait(1, 500) == 0
+        finally:
+            replica.thaw()
+
+    wait, waits = least_time(one_wait, below=0)
+    assert answers == [503] * 3
+    assert min(logouts) < 1.5 * wait, (logouts, waits)
+
+
 def test_with_session_redis_wait_logouts_on_a_full_redis_answer_503_while_other_requests_share_the_connections(
         make_app, master_and_replica, log_dir):
     """WAIT counts the replicas that have the writes of the connection it is sent on: it goes with the delete, on
@@ -177,6 +215,8 @@ def test_the_readme_quotes_the_warning_of_a_logout_on_a_full_redis_as_it_is_logg
     faults = readme_section('## Reliability')
     assert ('one WARNING says so (`Session: 1a2b3c... %s' % UNMARKED.split('; as after')[0]) in faults
     assert 'A logout still logs out: Redis refuses' in faults
+    assert ('the delete waits for the replicas as the marker would, in one `WAIT` (up to half the socket timeout, as '
+            "a save's: the refused marker and the delete are one script)") in faults
     assert '`tests/test_redis_full_logout.py`, on Redis 7 and 5.0.6' in faults
     memory = readme_section('## Scaling out')
     assert 'a logout still logs out: where Redis refuses its marker, the session is deleted instead' in memory
