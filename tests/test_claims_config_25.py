@@ -3,6 +3,7 @@ Django setting the README names at the top of the config is reported as it says,
 of install warnings is a warning at install."""
 from __future__ import annotations
 
+import itertools
 import re
 import warnings
 from typing import Any, Dict
@@ -297,9 +298,13 @@ def test_installing_another_canister_ends_the_sessions_of_the_memory_store_it_re
 # -- other frameworks' names ----------------------------------------------------------------------------
 
 def _names_passages() -> str:
+    """The two items, each with the sub-items below it (lines indented deeper than the item's ``  - ``)."""
     section = _configuration_section()
-    return ' '.join(section.split(start, 1)[1].split('\n', 1)[0]
-                    for start in ("  - *Other frameworks' names.*", "  - *Django's names.*"))
+    items = []
+    for start in ("  - *Other frameworks' names.*", "  - *Django's names.*"):
+        lines = section.split(start, 1)[1].split('\n')
+        items.append(' '.join([lines[0]] + list(itertools.takewhile(lambda line: line.startswith('    '), lines[1:]))))
+    return ' '.join(items)
 
 
 def _paired_names() -> list:
