@@ -26,7 +26,8 @@ import pytest
 import canister
 from canister import session
 import helpers
-from helpers import basic, counter_app, read_log, readme_section, sleep_until, warning_lines, write_users
+from helpers import (basic, counter_app, frozen, read_log, readme_section, sleep_until, warning_lines,
+                     write_users)
 from redis_topologies import (ClusterSetup, FailoverLoad, SentinelSetup, TlsRedis, command_calls, key_in_slot,
                              redis_cli_binary)
 from servers import AppServer, wait_until
@@ -1017,13 +1018,8 @@ def test_on_a_cluster_none_of_whose_nodes_answers_each_failed_login_warns_that_i
     with ClusterSetup(replicas=0) as setup:
         origin = serve(topology_app(make_app, setup.url, session_redis_timeout=0.3))
         assert Browser(origin).get('/count').status == 200  # (the client is made, the nodes known)
-        for node in setup.nodes:
-            node.freeze()
-        try:
+        with frozen(setup.nodes):
             statuses = [Browser(origin).get('/login?name=alice').status for _ in range(4)]
-        finally:
-            for node in setup.nodes:
-                node.thaw()
         log = read_log(log_dir)
     assert statuses == [503] * 4
     assert 'Redis Cluster cannot be connected' in log  # (what redis-py says once a refresh reached no node)
@@ -1098,12 +1094,9 @@ def test_on_a_cluster_with_session_redis_wait_a_login_and_a_change_wait_for_the_
     sid = helpers.cookie_value(web.get('/login?name=alice'))
     assert [web.get('/count').json['counter'] for _ in range(3)] == [0, 1, 2]
     [replica] = cluster.replicas_of(cluster.master_of(prefix + sid))
-    replica.freeze()
-    try:
-        frozen = web.get('/count', expect_errors=True)
-    finally:
-        replica.thaw()
-    assert (frozen.status_int, frozen.headers['Retry-After']) == (503, '1'), frozen
+    with frozen([replica]):
+        unconfirmed = web.get('/count', expect_errors=True)
+    assert (unconfirmed.status_int, unconfirmed.headers['Retry-After']) == (503, '1'), unconfirmed
     assert 'only 0 of 1 replica(s) confirmed it in time' in read_log(log_dir)
     assert web.get('/count').json['counter'] == 4  # (the change the 503 answered was saved, if not confirmed)
     assert helpers.client(app).get('/login?name=bob').status_int == 200
