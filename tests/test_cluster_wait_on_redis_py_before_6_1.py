@@ -10,15 +10,9 @@ from __future__ import annotations
 import pytest
 
 from helpers import FileEvent, read_log, readme_section
-from redis_topologies import ClusterSetup, finish_moving, start_moving
+from redis_topologies import finish_moving, start_moving
 from servers import OLD_REDIS_PY_VERSION, AppServer, old_redis_py_dir
 from session_kit import Browser, start_held_move
-
-
-@pytest.fixture(scope='module')
-def cluster():
-    with ClusterSetup() as setup:
-        yield setup
 
 
 @pytest.fixture

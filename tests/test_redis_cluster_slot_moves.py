@@ -11,15 +11,9 @@ import threading
 import pytest
 
 from helpers import read_log, readme_section
-from redis_topologies import ClusterSetup, command_calls, finish_moving, start_moving
+from redis_topologies import command_calls, finish_moving, start_moving
 from session_kit import Browser, anonymous, start_held_move
 from test_redis_topologies import topology_app
-
-
-@pytest.fixture(scope='module')
-def cluster():
-    with ClusterSetup() as setup:
-        yield setup
 
 
 def save_while_the_slot_moves(make_app, serve, cluster, prefix, finish):

@@ -43,17 +43,11 @@ BACKGROUND = re.compile(r'^(ping|info|publish|subscribe|replconf|config\|resetst
 
 
 # --------------------------------------------------------------------------
-# the deployments, one of each per module
+# the deployments, one of each per module (``cluster``: conftest.py)
 
 @pytest.fixture(scope='module')
 def sentinel():
     with SentinelSetup() as setup:
-        yield setup
-
-
-@pytest.fixture(scope='module')
-def cluster():
-    with ClusterSetup() as setup:
         yield setup
 
 
