@@ -1,6 +1,6 @@
 """Shared fixtures: an app factory with canister installed, the log directory, a clock to move
-by hand, redis-servers, app servers (in this process, or limits_app under gunicorn or waitress), store
-URLs and a headless Chromium.  Helpers to import are in tests/helpers.py."""
+by hand, redis-servers and a Redis Cluster, app servers (in this process, or limits_app under gunicorn
+or waitress), store URLs and a headless Chromium.  Helpers to import are in tests/helpers.py."""
 from __future__ import annotations
 
 import os
@@ -16,6 +16,7 @@ import redis
 
 from helpers import Clock  # first: it puts the canister.py of this checkout on sys.path
 import canister
+from redis_topologies import ClusterSetup
 from servers import (AppServer, HangingServer, InProcessWaitress, JwksServer, RedisServer, cleanup_all,
                      old_redis_server_binary, wait_until)
 from session_kit import STORES, make_store_url
@@ -132,6 +133,13 @@ def module_redis_server() -> Iterator[RedisServer]:
     server = RedisServer().start()
     yield server
     server.cleanup()
+
+
+@pytest.fixture(scope='module')
+def cluster() -> Iterator[ClusterSetup]:
+    """A Redis Cluster of three masters, each with a replica, that the tests of one module share."""
+    with ClusterSetup() as setup:
+        yield setup
 
 
 @pytest.fixture(scope='module')

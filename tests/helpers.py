@@ -795,6 +795,25 @@ def connected_to(pid: int, port: int) -> bool:
     return False
 
 
+class FileEvent:
+    """A ``threading.Event`` between processes: set once the file ``path`` exists (as an app in a process of its
+    own drops it, or the test does), which ``wait(timeout)`` waits for."""
+
+    def __init__(self, path: pathlib.Path) -> None:
+        self.path = path
+
+    def set(self) -> None:
+        self.path.touch()
+
+    def wait(self, timeout: float) -> bool:
+        deadline = time.monotonic() + timeout
+        while not self.path.exists():
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(0.05)
+        return True
+
+
 @contextlib.contextmanager
 def frozen(nodes: Iterable[Any]) -> Iterator[None]:
     """Within the block, each Redis server of ``nodes`` stopped (SIGSTOP: connections are accepted, nothing is

@@ -18,10 +18,10 @@ import re
 import threading
 import time
 import urllib.parse
-from typing import Any, Callable, Dict, List, Optional, Tuple
+from typing import Any, Callable, Dict, List, Optional, Tuple, Union
 
 import canister
-from helpers import COOKIE, in_background, sqlite_url
+from helpers import COOKIE, FileEvent, in_background, sqlite_url
 
 STORES = ['memory', 'sqlite', 'redis']
 
@@ -414,16 +414,17 @@ def held_between_the_moves_steps(store: Any) -> Tuple[threading.Event, threading
     return arrived, release
 
 
-def start_held_move(browser: Browser, arrived: threading.Event, release: threading.Event,
-                path: str = '/regenerate') -> Callable[[], 'Answer']:
-    """Start ``browser``'s ``path`` (a move) and wait until the store holds it (``arrived``, as
-    ``held_between_the_moves_steps`` gives it); the ``finish()`` that sets ``release`` and gives its answer."""
+def start_held_move(browser: Browser, arrived: Union[threading.Event, FileEvent],
+                    release: Union[threading.Event, FileEvent], path: str = '/regenerate') -> Callable[..., 'Answer']:
+    """Start ``browser``'s ``path`` in a thread and wait until it is held (``arrived``): a move the store holds
+    (``held_between_the_moves_steps`` gives both events), or a change whose handler holds it between the load and
+    the save of its session; the ``finish(timeout=10)`` that sets ``release`` and gives its answer."""
     moved = in_background(lambda: browser.get(path))
-    assert arrived.wait(10), 'the move never reached the place the store holds it'
+    assert arrived.wait(10), 'the request %s never reached the place where it is held' % path
 
-    def finish() -> 'Answer':
+    def finish(timeout: float = 10) -> 'Answer':
         release.set()
-        return moved(10)
+        return moved(timeout)
 
     return finish
 

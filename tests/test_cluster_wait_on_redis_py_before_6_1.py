@@ -7,20 +7,12 @@ A real six-node Cluster, the app served by waitress in a process of its own; wit
 fail, never skip."""
 from __future__ import annotations
 
-import threading
-
 import pytest
 
-from helpers import read_log, readme_section
-from redis_topologies import ClusterSetup, finish_moving, start_moving
-from servers import OLD_REDIS_PY_VERSION, AppServer, old_redis_py_dir, wait_until
-from session_kit import Browser
-
-
-@pytest.fixture(scope='module')
-def cluster():
-    with ClusterSetup() as setup:
-        yield setup
+from helpers import FileEvent, read_log, readme_section
+from redis_topologies import finish_moving, start_moving
+from servers import OLD_REDIS_PY_VERSION, AppServer, old_redis_py_dir
+from session_kit import Browser, start_held_move
 
 
 @pytest.fixture
@@ -61,18 +53,13 @@ def test_a_save_whose_slot_moved_to_another_master_meanwhile_answers_503_with_re
     browser = Browser(origin)
     assert browser.get('/set?key=value&value=before').status == 200
     key = old_app['prefix'] + browser.sid
-    held = {}
-    thread = threading.Thread(target=lambda: held.update(answer=Browser(origin, browser.sid, follow=False)
-                                                         .get('/hold?key=value&value=after')), daemon=True)
-    thread.start()
+    saved = start_held_move(Browser(origin, browser.sid, follow=False), FileEvent(hold / 'loaded'),
+                            FileEvent(hold / 'release'), '/hold?key=value&value=after')
     try:
-        wait_until((hold / 'loaded').exists, 10, what='the held request to load its session')
         _, target = start_moving(cluster, key)
         finish_moving(cluster, key, target)
     finally:
-        (hold / 'release').touch()
-        thread.join(20)
-    answer = held['answer']
+        answer = saved(20)
     assert (answer.status, answer.headers.get('Retry-After')) == (503, '1'), (answer, old_app['server'].output())
     assert 'only 0 (the write was sent again alone, after a MOVED or ASK redirect' in read_log(old_app['logs'])
     assert browser.read()[1] == {'value': 'after'}  # saved on the new master all the same

@@ -71,6 +71,20 @@ def _a_regenerate_held_before_its_create(make_app, serve, store,
     return app, laptop, old, moving, go_on
 
 
+def _a_login_held(make_app, serve, store, step: str) -> Tuple[Browser, str, Any, threading.Event]:
+    """A phone's anonymous session (cart=1) logs in as alice, held where ``step`` says (as
+    ``_held_before_the_moves_create`` takes it): the phone, its id before, the function giving the login's answer,
+    and the event that lets it go on."""
+    armed, reached, go_on = _held_before_the_moves_create(store, step)
+    phone = Browser(serve(gated_app(make_app, None, store=store)))
+    assert phone.get('/set?key=cart&value=1').status == 200
+    old = phone.sid
+    armed.set()
+    moving = in_background(lambda: phone.get('/login?name=alice'))
+    assert reached.wait(10), 'the login never came to the %s step the store holds' % step
+    return phone, old, moving, go_on
+
+
 def _after_the_503(app, laptop: Browser, old: str, answer, log_dir) -> None:
     """What a user sees after the regenerate answered 503 with the note left: the laptop's cookie unchanged and
     its session working, one WARNING naming only the ids' first six characters, and a next move that goes
@@ -151,15 +165,18 @@ def test_the_readme_says_a_marker_that_timed_out_is_not_read_back():
             'marker landed all the same: one timeout before the 503, not two' in readme_section('## Sessions'))
 
 
+def _answered_on_a_frozen_redis(redis_server, moving, go_on):
+    """Let the held move go on with ``redis_server`` frozen (SIGSTOP: connections are accepted, nothing is
+    answered), resumed (SIGCONT) once the move answered: its answer."""
+    with frozen([redis_server]):
+        go_on.set()
+        return moving(30)
+
+
 def _marker_run_after_the_503(redis_server, moving, go_on, old: str, store: Any):
     """Freeze ``redis_server`` (SIGSTOP) while the held move writes its marker on ``old``, let the move answer its
     503, then resume the server (SIGCONT), which runs the marker write it had buffered: the move's answer."""
-    redis_server.freeze()                            # connections are accepted, nothing is answered
-    try:
-        go_on.set()
-        answer = moving(30)
-    finally:
-        redis_server.thaw()
+    answer = _answered_on_a_frozen_redis(redis_server, moving, go_on)
     wait_until(lambda: (store.load(old) or '').startswith('"moved:'), 10, what='Redis to run the buffered marker')
     return answer
 
@@ -196,14 +213,7 @@ def test_a_regenerate_whose_marker_a_stalled_redis_runs_after_the_503_logs_the_b
 def test_a_login_whose_marker_a_stalled_redis_runs_after_the_503_leaves_the_cart_behind_and_the_warning_says_so(
         make_app, serve, redis_server, log_dir):
     store = canister.RedisStore(redis_server.url, timeout=0.5)
-    armed, creating, go_on = _held_before_the_moves_create(store, 'marker')
-    app = gated_app(make_app, None, store=store)
-    phone = Browser(serve(app))
-    assert phone.get('/set?key=cart&value=1').status == 200
-    old = phone.sid
-    armed.set()
-    moving = in_background(lambda: phone.get('/login?name=alice'))
-    assert creating.wait(10), 'the login never came to mark its old id'
+    phone, old, moving, go_on = _a_login_held(make_app, serve, store, 'marker')
     answer = _marker_run_after_the_503(redis_server, moving, go_on, old, store)
 
     line = _logged_out_after_a_late_marker(phone, old, answer, log_dir)
@@ -254,14 +264,7 @@ def test_a_login_whose_marker_meets_a_locked_sqlite_file_warns_of_no_marker_to_c
         make_app, serve, tmp_path, log_dir):
     path = tmp_path / 'sessions.db'
     store = canister.open_store(sqlite_url(path))
-    armed, creating, go_on = _held_before_the_moves_create(store, 'marker')
-    app = gated_app(make_app, None, store=store)
-    phone = Browser(serve(app))
-    assert phone.get('/set?key=cart&value=1').status == 200
-    old = phone.sid
-    armed.set()
-    moving = in_background(lambda: phone.get('/login?name=alice'))
-    assert creating.wait(10), 'the login never came to mark its old id'
+    phone, old, moving, go_on = _a_login_held(make_app, serve, store, 'marker')
     answer = _marker_locked_out(path, moving, go_on)
 
     assert answer.status == 503 and answer.set_cookies == [] and phone.sid == old, answer
@@ -285,20 +288,8 @@ def test_a_login_whose_check_for_an_end_of_its_users_sessions_meets_a_stalled_re
     before the marker on the old id was ever sent: the WARNING says what stays, and nothing of a marker that
     could still log the browser out; the browser's session goes on under its old id, its cart kept."""
     store = canister.RedisStore(redis_server.url, timeout=0.5)
-    armed, created, go_on = _held_before_the_moves_create(store, 'created')
-    app = gated_app(make_app, None, store=store)
-    phone = Browser(serve(app))
-    assert phone.get('/set?key=cart&value=1').status == 200
-    old = phone.sid
-    armed.set()
-    moving = in_background(lambda: phone.get('/login?name=alice'))
-    assert created.wait(10), 'the login never stored its new id'
-    redis_server.freeze()                            # connections are accepted, nothing is answered
-    try:
-        go_on.set()
-        answer = moving(30)
-    finally:
-        redis_server.thaw()
+    phone, old, moving, go_on = _a_login_held(make_app, serve, store, 'created')
+    answer = _answered_on_a_frozen_redis(redis_server, moving, go_on)
 
     assert answer.status == 503 and answer.set_cookies == [] and phone.sid == old, answer
     wait_until(lambda: phone.get('/read').status == 200, 10, what='Redis to answer again')

@@ -11,15 +11,9 @@ import threading
 import pytest
 
 from helpers import read_log, readme_section
-from redis_topologies import ClusterSetup, command_calls, finish_moving, start_moving
-from session_kit import Browser, anonymous
+from redis_topologies import command_calls, finish_moving, start_moving
+from session_kit import Browser, anonymous, start_held_move
 from test_redis_topologies import topology_app
-
-
-@pytest.fixture(scope='module')
-def cluster():
-    with ClusterSetup() as setup:
-        yield setup
 
 
 def save_while_the_slot_moves(make_app, serve, cluster, prefix, finish):
@@ -30,12 +24,9 @@ def save_while_the_slot_moves(make_app, serve, cluster, prefix, finish):
     origin = serve(topology_app(make_app, cluster.url, gate=gate, session_redis_prefix=prefix, session_redis_wait=1))
     browser = anonymous(origin, value='before')
     key = prefix + browser.sid
-    held = {}
-    thread = threading.Thread(target=lambda: held.update(answer=Browser(origin, browser.sid, follow=False)
-                                                         .get('/hold?key=value&value=after')), daemon=True)
-    thread.start()
+    saved = start_held_move(Browser(origin, browser.sid, follow=False), gate['loaded'], gate['release'],
+                            '/hold?key=value&value=after')
     try:
-        assert gate['loaded'].wait(10)
         source, target = start_moving(cluster, key)
         if finish:
             finish_moving(cluster, key, target)
@@ -43,8 +34,7 @@ def save_while_the_slot_moves(make_app, serve, cluster, prefix, finish):
         for client in clients:
             client.config_resetstat()
     finally:
-        gate['release'].set()
-        thread.join(20)
+        answer = saved(20)
     try:
         waits = tuple(command_calls(client).get('wait', 0) for client in clients)
         if not finish:
@@ -53,7 +43,7 @@ def save_while_the_slot_moves(make_app, serve, cluster, prefix, finish):
     finally:
         for client in clients:
             client.close()
-    return held['answer'], waits, stored, browser
+    return answer, waits, stored, browser
 
 
 @pytest.fixture

@@ -26,12 +26,13 @@ import pytest
 import canister
 from canister import session
 import helpers
-from helpers import basic, counter_app, read_log, readme_section, sleep_until, warning_lines, write_users
+from helpers import (basic, counter_app, frozen, read_log, readme_section, sleep_until, warning_lines,
+                     write_users)
 from redis_topologies import (ClusterSetup, FailoverLoad, SentinelSetup, TlsRedis, command_calls, key_in_slot,
                              redis_cli_binary)
 from servers import AppServer, wait_until
 from session_kit import (Browser, add_session_routes, anonymous, assert_a_login_held_through_end_sessions_stays_out,
-                         hold_request, logged_in, plugin_of, rotation_app, run_threads)
+                         hold_request, logged_in, plugin_of, rotation_app, run_threads, start_held_move)
 from test_end_sessions_races import end_others_app
 
 UNAVAILABLE = 'Service unavailable: the session store cannot be reached, retry shortly'
@@ -42,17 +43,11 @@ BACKGROUND = re.compile(r'^(ping|info|publish|subscribe|replconf|config\|resetst
 
 
 # --------------------------------------------------------------------------
-# the deployments, one of each per module
+# the deployments, one of each per module (``cluster``: conftest.py)
 
 @pytest.fixture(scope='module')
 def sentinel():
     with SentinelSetup() as setup:
-        yield setup
-
-
-@pytest.fixture(scope='module')
-def cluster():
-    with ClusterSetup() as setup:
         yield setup
 
 
@@ -174,17 +169,13 @@ def test_a_request_that_loaded_the_session_before_logout_does_not_bring_it_back_
     gate = {'loaded': threading.Event(), 'release': threading.Event()}
     origin = serve(topology_app(make_app, url, gate=gate, session_redis_prefix=prefix))
     alice = logged_in(origin, 'alice')
-    held = {}
-    thread = threading.Thread(target=lambda: held.update(answer=Browser(origin, alice.sid, follow=False)
-                                                         .get('/hold?key=late&value=1')), daemon=True)
-    thread.start()
+    held = start_held_move(Browser(origin, alice.sid, follow=False), gate['loaded'], gate['release'],
+                           '/hold?key=late&value=1')
     try:
-        assert gate['loaded'].wait(10)
         assert Browser(origin, alice.sid, follow=False).get('/logout').status == 200
     finally:
-        gate['release'].set()
-        thread.join(10)
-    assert held['answer'].status == 200, held
+        answer = held()
+    assert answer.status == 200, answer
     assert Browser(origin, alice.sid, follow=False).read() == [None, {}], 'logout sticks'
     left = left_under(setup, name, prefix, alice.sid)  # only the "ended" marker, for a minute
     assert list(left) == [prefix + alice.sid] and left[prefix + alice.sid][0] == '"ended"', left
@@ -1021,13 +1012,8 @@ def test_on_a_cluster_none_of_whose_nodes_answers_each_failed_login_warns_that_i
     with ClusterSetup(replicas=0) as setup:
         origin = serve(topology_app(make_app, setup.url, session_redis_timeout=0.3))
         assert Browser(origin).get('/count').status == 200  # (the client is made, the nodes known)
-        for node in setup.nodes:
-            node.freeze()
-        try:
+        with frozen(setup.nodes):
             statuses = [Browser(origin).get('/login?name=alice').status for _ in range(4)]
-        finally:
-            for node in setup.nodes:
-                node.thaw()
         log = read_log(log_dir)
     assert statuses == [503] * 4
     assert 'Redis Cluster cannot be connected' in log  # (what redis-py says once a refresh reached no node)
@@ -1102,12 +1088,9 @@ def test_on_a_cluster_with_session_redis_wait_a_login_and_a_change_wait_for_the_
     sid = helpers.cookie_value(web.get('/login?name=alice'))
     assert [web.get('/count').json['counter'] for _ in range(3)] == [0, 1, 2]
     [replica] = cluster.replicas_of(cluster.master_of(prefix + sid))
-    replica.freeze()
-    try:
-        frozen = web.get('/count', expect_errors=True)
-    finally:
-        replica.thaw()
-    assert (frozen.status_int, frozen.headers['Retry-After']) == (503, '1'), frozen
+    with frozen([replica]):
+        unconfirmed = web.get('/count', expect_errors=True)
+    assert (unconfirmed.status_int, unconfirmed.headers['Retry-After']) == (503, '1'), unconfirmed
     assert 'only 0 of 1 replica(s) confirmed it in time' in read_log(log_dir)
     assert web.get('/count').json['counter'] == 4  # (the change the 503 answered was saved, if not confirmed)
     assert helpers.client(app).get('/login?name=bob').status_int == 200
