@@ -23,8 +23,44 @@ UNMARKED = ('ended by deleting it: Redis is full (maxmemory reached) and refused
             'marker evicted, a request that loaded the session before and saves after stores nothing')
 
 
-#: How many logouts, and how many threads reading meanwhile, the test of WAIT's connection runs.
-LOGOUTS, READERS = 10, 12
+#: How many logouts the test of WAIT's connection runs, and how many requests open the connections it needs.
+LOGOUTS, READERS = 3, 4
+
+
+def pool_call(frame, *names):
+    """For a profile function (``sys.setprofile``): is ``frame`` that of one of redis-py's pool methods ``names``
+    (``make_connection``: it makes one; ``get_connection``: it hands one out; ``release``: it takes one back)?"""
+    return frame.f_code.co_name in names and frame.f_globals['__name__'] == 'redis.connection'
+
+
+def taken_in_turn(app, master, full, sid, read):
+    """The answer of a logout with the cookie ``sid`` in a thread whose pool connection, given back once the delete
+    is done, another request takes at once: the master stopped (SIGSTOP), a request (``read``) takes that
+    connection, then waits for its answer; the master goes on as soon as the logout takes a connection again."""
+    key, answer, took, stopped = 'canister:session:' + sid, [], threading.Event(), []
+
+    def in_turn(frame, event, arg):
+        if event != 'return':
+            return
+        if stopped and pool_call(frame, 'get_connection'):
+            master.thaw()
+        elif not stopped and pool_call(frame, 'release') and not full.exists(key):  # (the delete's connection)
+            master.freeze()
+            stopped.append(threading.Thread(target=read, args=(took, 'get_connection')))
+            stopped[0].start()
+            assert took.wait(10), 'the other request took no connection'
+
+    def log_out():
+        sys.setprofile(in_turn)
+        answer.append(client(app).get('/logout', headers=with_cookie(sid), expect_errors=True))
+
+    out = threading.Thread(target=log_out)
+    out.start()
+    out.join(20)
+    master.thaw()
+    assert stopped, 'the logout deleted nothing'
+    stopped[0].join(10)
+    return answer[0]
 
 
 def unmarked_lines(log_dir):
@@ -168,10 +204,10 @@ def test_with_session_redis_wait_a_logout_on_a_full_redis_whose_replica_does_not
 def test_with_session_redis_wait_logouts_on_a_full_redis_answer_503_while_other_requests_share_the_connections(
         make_app, master_and_replica, log_dir):
     """WAIT counts the replicas that have the writes of the connection it is sent on: it goes with the delete, on
-    its connection.  Sent on its own, it could take another connection of the pool (another request's thread took
-    the delete's meanwhile) and, where that one had nothing to do since before the delete, answer 1 at once: a 200
-    for a delete no replica had.  Each logout has the replica frozen anew, once it has every write before, while
-    threads keep reading through the same connections."""
+    its connection.  Sent on its own, it could take another connection of the pool, one that had nothing to do since
+    before the delete, and answer 1 at once: a 200 for a delete no replica had.  It does when another request's
+    thread takes the delete's connection in between, which ``taken_in_turn`` makes happen each time (a pool hands
+    out the connection given back last); the replica frozen anew for each logout, once it has every write before."""
     master, replica = master_and_replica
     # (logins without WAIT: the logins before the test do not depend on timing)
     logins = guarded_app(make_app, master.url, catchall=True)
@@ -181,32 +217,37 @@ def test_with_session_redis_wait_logouts_on_a_full_redis_answer_503_while_other_
     ended_sid = cookie_value(ended.get('/login'))
     ended.get('/logout')  # its cookie names the "ended" marker now: a request reading it writes nothing
     full = fill_up(master)
-    stop, seen, answers = threading.Event(), [], []
+    seen = []
 
-    def read():
-        reader = client(app)
-        while not stop.is_set():
-            seen.append(reader.get('/me', headers=with_cookie(ended_sid), expect_errors=True).status_int)
+    def read(took=None, *steps):  # (took: set once one of the pool's methods steps has returned)
+        if took is not None:
+            sys.setprofile(lambda frame, event, arg: event == 'return' and pool_call(frame, *steps) and took.set())
+        seen.append(client(app).get('/me', headers=with_cookie(ended_sid), expect_errors=True).status_int)
 
-    readers = [threading.Thread(target=read) for _ in range(READERS)]
-    switch = sys.getswitchinterval()
-    sys.setswitchinterval(1e-6)  # (the threads take turns often: a turn may come between the delete and its WAIT)
+    # The pool holds connections idle since before any logout: requests that each took one (the pool's, or a new one
+    # it made) while Redis was stopped.
+    took = [threading.Event() for _ in range(READERS)]
+    readers = [threading.Thread(target=read, args=(event, 'make_connection', 'get_connection')) for event in took]
+    master.freeze()
     try:
         for reader in readers:
             reader.start()
-        for sid in sids:
-            replica.freeze()
-            answers.append(client(app).get('/logout', headers=with_cookie(sid), expect_errors=True).status_int)
-            replica.thaw()
-            full.pexpire('canister:session:' + ended_sid, 60000)  # (a write Redis takes when full)
-            assert full.wait(1, 5000) == 1  # the replica has every write so far, the logout's delete among them
+        assert all(event.wait(10) for event in took), 'the requests took no connections'
     finally:
-        stop.set()
-        for reader in readers:
-            reader.join(10)
-        sys.setswitchinterval(switch)
+        master.thaw()
+    for reader in readers:
+        reader.join(10)
+    answers = []
+    for sid in sids:
+        full.pexpire('canister:session:' + ended_sid, 60000)  # (a write Redis takes when full)
+        assert full.wait(1, 5000) == 1  # the replica has every write so far (the last logout's delete among them)
+        replica.freeze()
+        try:
+            answers.append(taken_in_turn(app, master, full, sid, read).status_int)
+        finally:
+            replica.thaw()
     assert answers == [503] * len(sids)
-    assert seen and set(seen) == {401}, set(seen)
+    assert seen == [401] * (READERS + LOGOUTS), seen
     assert 'only 0 of 1 replica(s) confirmed it in time' in read_log(log_dir)
     assert not any(full.exists('canister:session:' + sid) for sid in sids)  # (deleted: not confirmed in time)
 
@@ -226,4 +267,5 @@ def test_the_readme_says_wait_goes_on_the_connection_of_the_write_it_confirms():
     scaling = readme_section('## Scaling out')
     assert ('`WAIT` counts the replicas that have the writes of the connection it is sent on. So it now goes with the '
             'write it confirms, in one pipeline on one connection') in scaling
-    assert 'with the replica frozen while threads read through the same connections: every logout answers 503' in scaling
+    assert ("with the replica frozen while another request's thread takes the delete's connection as soon as it is "
+            'back in the pool: every logout answers 503') in scaling
