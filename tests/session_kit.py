@@ -414,8 +414,8 @@ def held_between_the_moves_steps(store: Any) -> Tuple[threading.Event, threading
     return arrived, release
 
 
-def start_held_move(browser: Browser, arrived: Union[threading.Event, FileEvent],
-                    release: Union[threading.Event, FileEvent], path: str = '/regenerate') -> Callable[..., 'Answer']:
+def start_held(browser: Browser, arrived: Union[threading.Event, FileEvent],
+               release: Union[threading.Event, FileEvent], path: str = '/regenerate') -> Callable[..., 'Answer']:
     """Start ``browser``'s ``path`` in a thread and wait until it is held (``arrived``): a move the store holds
     (``held_between_the_moves_steps`` gives both events), or a change whose handler holds it between the load and
     the save of its session; the ``finish(timeout=10)`` that sets ``release`` and gives its answer."""

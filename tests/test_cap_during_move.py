@@ -13,7 +13,7 @@ import time
 from typing import Any, Callable, List, Tuple
 
 import canister
-from session_kit import Answer, Browser, gated_app, held_between_the_moves_steps, logged_in, plugin_of, start_held_move
+from session_kit import Answer, Browser, gated_app, held_between_the_moves_steps, logged_in, plugin_of, start_held
 
 
 def _a_move_held(make_app: Any, serve: Any, clock: Any, store_url: str, cap: int,
@@ -33,7 +33,7 @@ def _a_move_held(make_app: Any, serve: Any, clock: Any, store_url: str, cap: int
     laptop = logged_in(origin)
     clock.advance(5)
     time.sleep(0.005)  # (Redis times a key's life by its own clock, which the test's clock does not move)
-    finish = start_held_move(laptop, arrived, release)
+    finish = start_held(laptop, arrived, release)
     clock.advance(0.01)
     time.sleep(0.005)
     return app, origin, others, laptop, finish

@@ -12,7 +12,7 @@ import pytest
 from helpers import FileEvent, read_log, readme_section
 from redis_topologies import finish_moving, start_moving
 from servers import OLD_REDIS_PY_VERSION, AppServer, old_redis_py_dir
-from session_kit import Browser, start_held_move
+from session_kit import Browser, start_held
 
 
 @pytest.fixture
@@ -53,7 +53,7 @@ def test_a_save_whose_slot_moved_to_another_master_meanwhile_answers_503_with_re
     browser = Browser(origin)
     assert browser.get('/set?key=value&value=before').status == 200
     key = old_app['prefix'] + browser.sid
-    saved = start_held_move(Browser(origin, browser.sid, follow=False), FileEvent(hold / 'loaded'),
+    saved = start_held(Browser(origin, browser.sid, follow=False), FileEvent(hold / 'loaded'),
                             FileEvent(hold / 'release'), '/hold?key=value&value=after')
     try:
         _, target = start_moving(cluster, key)

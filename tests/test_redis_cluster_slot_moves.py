@@ -12,7 +12,7 @@ import pytest
 
 from helpers import read_log, readme_section
 from redis_topologies import command_calls, finish_moving, start_moving
-from session_kit import Browser, anonymous, start_held_move
+from session_kit import Browser, anonymous, start_held
 from test_redis_topologies import topology_app
 
 
@@ -24,7 +24,7 @@ def save_while_the_slot_moves(make_app, serve, cluster, prefix, finish):
     origin = serve(topology_app(make_app, cluster.url, gate=gate, session_redis_prefix=prefix, session_redis_wait=1))
     browser = anonymous(origin, value='before')
     key = prefix + browser.sid
-    saved = start_held_move(Browser(origin, browser.sid, follow=False), gate['loaded'], gate['release'],
+    saved = start_held(Browser(origin, browser.sid, follow=False), gate['loaded'], gate['release'],
                             '/hold?key=value&value=after')
     try:
         source, target = start_moving(cluster, key)

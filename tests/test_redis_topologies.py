@@ -32,7 +32,7 @@ from redis_topologies import (ClusterSetup, FailoverLoad, SentinelSetup, TlsRedi
                              redis_cli_binary)
 from servers import AppServer, wait_until
 from session_kit import (Browser, add_session_routes, anonymous, assert_a_login_held_through_end_sessions_stays_out,
-                         hold_request, logged_in, plugin_of, rotation_app, run_threads, start_held_move)
+                         hold_request, logged_in, plugin_of, rotation_app, run_threads, start_held)
 from test_end_sessions_races import end_others_app
 
 UNAVAILABLE = 'Service unavailable: the session store cannot be reached, retry shortly'
@@ -169,7 +169,7 @@ def test_a_request_that_loaded_the_session_before_logout_does_not_bring_it_back_
     gate = {'loaded': threading.Event(), 'release': threading.Event()}
     origin = serve(topology_app(make_app, url, gate=gate, session_redis_prefix=prefix))
     alice = logged_in(origin, 'alice')
-    held = start_held_move(Browser(origin, alice.sid, follow=False), gate['loaded'], gate['release'],
+    held = start_held(Browser(origin, alice.sid, follow=False), gate['loaded'], gate['release'],
                            '/hold?key=late&value=1')
     try:
         assert Browser(origin, alice.sid, follow=False).get('/logout').status == 200

@@ -21,7 +21,7 @@ from canister import session
 from helpers import read_log, warning_lines
 from servers import RedisServer, wait_until
 from session_kit import (Browser, expires_cookie, gated_app, held_between_the_moves_steps, hold_request, logged_in,
-                         plugin_of, start_held_move, wait_at_gate)
+                         plugin_of, start_held, wait_at_gate)
 
 
 def _app_on(make_app: Any, serve: Any, store: Any, cap: int = 0) -> Tuple[Any, str]:
@@ -101,7 +101,7 @@ def _a_save_into_the_old_id(make_app, serve, clock, store_url, when, cap=0):
     clock.advance(5)
     time.sleep(0.005)  # (Redis times a key's life by its own clock, which the test's clock does not move)
     saving = hold_request(app, origin, laptop.sid, '/hold-then-set?name=c&key=cart&value=2')
-    finish = start_held_move(laptop, noting, release)
+    finish = start_held(laptop, noting, release)
     clock.advance(0.01)
     assert saving().status == 200
     go_on.set()
@@ -183,7 +183,7 @@ def test_end_other_sessions_while_a_copy_of_the_cookie_moves_the_session_ends_th
     laptop = logged_in(origin, cart='1')
     old = laptop.sid
     thief = Browser(origin, old)
-    finish = start_held_move(thief, arrived, release)
+    finish = start_held(thief, arrived, release)
     ending = hold_request(app, origin, old, '/end-others-then-hold?name=e')
 
     moved = finish()
@@ -234,7 +234,7 @@ def test_two_end_other_sessions_at_once_that_overlap_within_the_first_ones_move_
     laptop = logged_in(origin, cart='1')
     old = laptop.sid
     app.gates('a').release.set()  # (the first is held by the store alone, in its move)
-    finish = start_held_move(laptop, arrived, release, '/end-others-then-hold?name=a')
+    finish = start_held(laptop, arrived, release, '/end-others-then-hold?name=a')
     second = hold_request(app, origin, old, '/end-others-then-hold?name=b')
 
     first = finish()
@@ -500,7 +500,7 @@ def test_remember_or_the_same_user_set_again_on_the_old_id_while_the_session_mov
     tablet = logged_in(origin)
     laptop = logged_in(origin, cart='1')
     old = laptop.sid
-    finish = start_held_move(laptop, arrived, release)
+    finish = start_held(laptop, arrived, release)
     assert Browser(origin, old, follow=False).get(path).status == 200
 
     during = plugin_of(app).sessions_of('alice')
@@ -522,7 +522,7 @@ def test_a_regenerate_on_the_old_id_that_overtakes_a_held_move_stores_no_note_of
     app, origin = _app_on(make_app, serve, store)
     laptop = logged_in(origin, cart='1')
     old = laptop.sid
-    finish = start_held_move(laptop, arrived, release)
+    finish = start_held(laptop, arrived, release)
     overtaking = Browser(origin, old, follow=False)
     answer = overtaking.get('/regenerate')
     assert answer.status == 200 and answer.new_sid not in (None, '', old), answer
