@@ -7005,6 +7005,9 @@ class RedisStore(SessionStore):
         except self._errors as error:
             raise self._unreachable(error) from None
         if result[0]:
+            if result[0] == 2:  # (Redis is full: checks say so until it takes a write again, as after a refusal)
+                self._refusing = 'the Redis session store is unavailable: ' + _redis_error_text(
+                    Exception('OOM command not allowed when ' + _REDIS_FULL))
             if self.wait:
                 self._replicated(replicas)
             return True, None if result[0] == 1 else _UNMARKED

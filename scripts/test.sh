@@ -124,25 +124,48 @@ run_suite() {
     return $code
 }
 
-# lane N: runs N, N + lanes, N + 2 * lanes... one after the other; fails if any of them failed.
+# lane N: runs N, N + lanes, N + 2 * lanes... one after the other; fails if any of them failed. A Ctrl-C ends the
+# run under way (pytest stops its servers) and starts no other.
 lane() {
-    local index code=0
+    local index code=0 stop=0
+    trap 'stop=1' INT
     for ((index = $1; index < ${#venvs[@]}; index += lanes)); do
+        [ $stop -eq 0 ] || return 130
         run_suite "${venvs[$index]}" "${pytest_args[@]}" || code=1
     done
+    [ $stop -eq 0 ] || return 130
     return $code
 }
 
-cores=$(getconf _NPROCESSORS_ONLN 2>/dev/null || echo 1)
+cores=$(nproc 2>/dev/null || echo 1)
 lanes=${LANES:-$(( cores >= 2 ? 2 : 1 ))}
+if ! [[ $lanes =~ ^[1-9][0-9]*$ ]]; then
+    echo "LANES must be a whole number from 1 up, not '$lanes'" >&2
+    exit 2
+fi
 pytest_args=("$@")
 mkdir -p .venv/logs
+if [ "$lanes" -eq 1 ]; then
+    lane 0 || status=1
+    exit $status
+fi
+# Each lane in a process group of its own (set -m), where Ctrl-C is not ignored as it is for a background job;
+# the terminal's Ctrl-C (or a TERM) reaches this script, which passes it on to every lane as SIGINT.
 pids=()
+set -m
 for ((n = 0; n < lanes && n < ${#venvs[@]}; n++)); do
     lane "$n" &
     pids+=($!)
 done
+set +m
+trap 'for pid in "${pids[@]}"; do kill -INT -- "-$pid" 2>/dev/null || true; done' INT TERM
 for pid in "${pids[@]}"; do
-    wait "$pid" || status=1
+    code=0
+    wait "$pid" || code=$?
+    while [ $code -gt 128 ] && kill -0 "$pid" 2>/dev/null; do   # (wait broken off by the trap: the lane goes on)
+        code=0
+        wait "$pid" || code=$?
+    done
+    [ $code -eq 0 ] || status=1
 done
 exit $status

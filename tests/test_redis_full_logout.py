@@ -73,9 +73,12 @@ def test_on_a_full_redis_a_logout_logs_out_and_its_old_cookie_no_longer_logs_in(
     sid = cookie_value(web.get('/login'))
     assert web.get('/me').text == 'me: alice'
     full = fill_up(any_redis)
+    plugin = next(plugin for plugin in app.plugins if isinstance(plugin, canister.Canister))
+    assert plugin.store_problem() is None   # (a PING: nothing refused yet)
     answer = web.get('/logout', expect_errors=True)
     assert (answer.status_int, answer.text) == (200, 'out'), answer
     assert expires_cookie(answer.headers['Set-Cookie']), answer.headers
+    assert "used memory > 'maxmemory'" in plugin.store_problem()   # the README: "store_problem() says so too"
     assert client(app).get('/me', headers=with_cookie(sid), expect_errors=True).status_int == 401
     assert not full.exists('canister:session:' + sid)
     assert full.smembers('canister:session:user:alice') == set()  # its place in the user's set went too
