@@ -158,7 +158,13 @@ for ((n = 0; n < lanes && n < ${#venvs[@]}; n++)); do
     pids+=($!)
 done
 set +m
-trap 'for pid in "${pids[@]}"; do kill -INT -- "-$pid" 2>/dev/null || true; done' INT TERM
+pass_on_interrupt() {
+    local group
+    for group in "${pids[@]}"; do
+        kill -INT -- "-$group" 2>/dev/null || true
+    done
+}
+trap pass_on_interrupt INT TERM
 for pid in "${pids[@]}"; do
     code=0
     wait "$pid" || code=$?
