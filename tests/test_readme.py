@@ -221,7 +221,7 @@ def test_the_readme_says_how_the_test_command_spreads_its_runs_over_lanes():
     assert 'set -m' in script and "trap 'stop=1' INT" in script and '[ $stop -eq 0 ] || return 130' in script
     assert 'kill -INT -- "-$group"' in script and 'trap pass_on_interrupt INT TERM' in script
     section = ' '.join(_development_section().split())
-    assert 'The test command runs the suite four times, two runs at a time,' in section
+    assert 'The test command runs the suite four times, two runs at a time where there are two cores,' in section
     assert ('on a machine with two cores or more the runs go in two lanes: runs 1 and 3 one after the other in the '
             'first, 2 and 4 in the second. Each run\'s output goes to `.venv/logs/` and is printed whole when the run '
             'ends, with its time and exit status. `LANES=1` runs them one after the other') in section
