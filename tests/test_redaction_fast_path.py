@@ -16,7 +16,8 @@ from helpers import read_log
 from servers import WsgirefServer, raw_request
 
 #: The regular expressions in the words of the list, each with the texts it stands for.
-PATTERN_TEXTS = {'[-_]?': ['', '_', '-'], '[^a-z0-9]{0,2}': ['', '_', '[', '][', '__'], '(?:ber)?': ['', 'ber']}
+PATTERN_TEXTS = {'[-_]?': ['', '_', '-'], '[^a-z0-9]{0,2}': ['', '_', '[', '][', '__'],
+                 '[^a-z0-9]{1,2}': ['_', '-', '[', '__'], '(?:ber)?': ['', 'ber']}
 
 
 def spellings(word: str) -> List[str]:

@@ -63,7 +63,7 @@ NAME_PIECES = ['passw', 'passphrase', 'passcode', 'pwd', 'secret', 'token', 'api
                'signature', 'pass', 'otp', 'pin', 'jwt', 'sid', 'session', 'verifier', 'assertion', 'samlresponse',
                'cvv', 'cvc', 'card', 'Card', 'number', 'Number', 'num', 'no', 'creditcard', 'pan', 'csc', 'cc',
                'ssn', 'Ssn', 'social', 'security', 'national', 'cookie', 'Key', 'Pin', 'Session',
-               'Sid', 'Jwt', 'PWD', 'TOTP', 'privatekey', 's', 'Keys',
+               'Sid', 'Jwt', 'PWD', 'TOTP', 'privatekey', 's', 'Keys', 'word', 'Word', 'phrase', 'private', 'api',
                'a', 'x', 'Z', 'id', '_', '-', '.', '+', '1', '%5F', '\u017f', '\u212a',
                '[', ']', '[]', '[0]', '%5B', '%5D']
 
