@@ -6541,6 +6541,15 @@ def _eviction_note(policy: str, limit: Any, sets_too: bool) -> str:
             'so) and give it room for the sessions' % (limit, policy, sets))
 
 
+#: The first line of every Lua script canister runs on Redis: its writes are replicated (to replicas, and to the AOF)
+#: as the commands it ran, not as the script run again.  Redis 3.2 to 6.x run a script again on a replica and from the
+#: AOF under ``lua-replicate-commands no`` (3.2 and 4's default), where a replica ignores ``maxmemory`` (the marker
+#: a full master refused is set there, while the master deleted the session: ``_REDIS_UPDATE``), the key's expiry is
+#: seen by another clock (``PTTL``), and a relative ``PX`` or ``PEXPIRE`` counts from the replay.  Redis 7 always
+#: replicates so; there ``redis.replicate_commands()`` does nothing and answers true.
+_REDIS_EFFECTS = 'redis.replicate_commands()\n'
+
+
 #: Replace a Redis session's record only if it is still the one expected (KEYS[1]: the
 #: session; ARGV: expected record, new record, ttl in ms or 0).  Returns {1} when
 #: replaced, {0, current} when another request changed it, {0} when it is gone.  With ARGV[4]
@@ -6548,7 +6557,7 @@ def _eviction_note(policy: str, limit: Any, sets_too: bool) -> str:
 #: the key deleted instead, which adds no memory (Redis 5 as 7 run it), and {2} is returned: a logout on
 #: a full Redis is one script, whose single ``WAIT`` confirms the delete.  Any other refusal is raised
 #: as Redis words it (the ``SET`` sent again as ``redis.call``).
-_REDIS_UPDATE = """
+_REDIS_UPDATE = _REDIS_EFFECTS + """
 local current = redis.call('GET', KEYS[1])
 if not current then return {0} end
 if current ~= ARGV[1] then return {0, current} end
@@ -6569,7 +6578,7 @@ return {1}
 
 #: Extend a session's life to ARGV[1] ms from now: never shorter (a parallel request may have made it
 #: longer), never for a session that is gone, and a session without expiry stays so.
-_REDIS_EXTEND = """
+_REDIS_EXTEND = _REDIS_EFFECTS + """
 local left = redis.call('PTTL', KEYS[1])
 if left >= 0 and left < tonumber(ARGV[1]) then return redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
 return 0
@@ -6582,7 +6591,7 @@ return 0
 #: A marker (``_marker``: a JSON string, ``"moved..."`` or ``"ended"``) is returned as it is and keeps its
 #: minute, so that a client polling an old id cannot keep it for ever.  (A second reading of the record's
 #: layout: tests/test_redis_remember_kept.py fails if the codec moves the lifetime.)
-_REDIS_LOAD = """
+_REDIS_LOAD = _REDIS_EFFECTS + """
 local record = redis.call('GET', KEYS[1])
 if not record then return false end
 local head = string.sub(record, 1, 6)
@@ -11441,7 +11450,7 @@ class _RedisThrottle(_Throttle):
 
     #: Take a place for an attempt: {0, the milliseconds left of its window}, or {the milliseconds until
     #: the client may try again, 0}.
-    _CLAIM = """
+    _CLAIM = _REDIS_EFFECTS + """
 local attempts = redis.call('INCR', KEYS[1])
 if attempts == 1 or redis.call('PTTL', KEYS[1]) < 0 then redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
 if attempts <= tonumber(ARGV[1]) then return {0, redis.call('PTTL', KEYS[1])} end
@@ -11449,7 +11458,7 @@ redis.call('DECR', KEYS[1])
 return {math.max(redis.call('PTTL', KEYS[1]), 1), 0}
 """
     #: The milliseconds until the client may try again, or 0 (no place taken).
-    _WAIT = """
+    _WAIT = _REDIS_EFFECTS + """
 local attempts = tonumber(redis.call('GET', KEYS[1]) or '0')
 if attempts < tonumber(ARGV[1]) then return 0 end
 return math.max(redis.call('PTTL', KEYS[1]), 1)
@@ -11457,7 +11466,7 @@ return math.max(redis.call('PTTL', KEYS[1]), 1)
     #: Give back the place of an attempt that succeeded, unless its window has ended: ARGV[1] is the
     #: milliseconds its window had left by the claim's count, ARGV[2] the window's length.  A window
     #: begun since ends a whole window later, far beyond half a window of error in that count.
-    _RELEASE = """
+    _RELEASE = _REDIS_EFFECTS + """
 local left = redis.call('PTTL', KEYS[1])
 if left < 0 or left > tonumber(ARGV[1]) + tonumber(ARGV[2]) / 2 then return 0 end
 if redis.call('DECR', KEYS[1]) <= 0 then redis.call('DEL', KEYS[1]) end

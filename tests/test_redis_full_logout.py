@@ -159,10 +159,12 @@ def test_with_session_redis_wait_a_logout_on_a_full_redis_whose_replica_does_not
     sid = cookie_value(web.get('/login'))
     fill_up(master)
     replica.freeze()
-    answer = web.get('/logout', expect_errors=True)
-    assert (answer.status_int, answer.headers['Retry-After']) == (503, '1'), answer
-    assert 'only 0 of 1 replica(s) confirmed it in time' in read_log(log_dir)
-    replica.thaw()
+    try:
+        answer = web.get('/logout', expect_errors=True)
+        assert (answer.status_int, answer.headers['Retry-After']) == (503, '1'), answer
+        assert 'only 0 of 1 replica(s) confirmed it in time' in read_log(log_dir)
+    finally:
+        replica.thaw()
     copy = redis.Redis(port=replica.port)
     wait_until(lambda: not copy.exists('canister:session:' + sid), 10, what='the delete to reach the replica')
     assert client(app).get('/me', headers=with_cookie(sid), expect_errors=True).status_int == 401
