@@ -150,21 +150,34 @@ if [ "$lanes" -eq 1 ]; then
     exit $status
 fi
 # Each lane in a process group of its own (set -m), where Ctrl-C is not ignored as it is for a background job;
-# the terminal's Ctrl-C (or a TERM) reaches this script, which passes it on to every lane as SIGINT.
+# the terminal's Ctrl-C reaches this script, which passes it on to every lane as SIGINT, and so does CI's SIGTERM
+# (or a SIGHUP): a lane would otherwise go on to its end in its own group. The trap is set before the first lane
+# starts, so a signal that comes while they start is passed on too (and no further lane starts); the script then
+# waits for the lanes to stop and exits with 128 + the signal's number (130, 143, 129).
 pids=()
+signalled=0
+reached=0   # (how many lanes the last signal was passed on to)
+pass_on_interrupt() {
+    signalled=$1
+    reached=${#pids[@]}
+    pass_on_from 0
+}
+pass_on_from() {   # pass_on_from N: SIGINT to the groups of lanes N, N + 1...
+    local index
+    for ((index = $1; index < ${#pids[@]}; index++)); do
+        kill -INT -- "-${pids[$index]}" 2>/dev/null || true
+    done
+}
+trap 'pass_on_interrupt 130' INT
+trap 'pass_on_interrupt 143' TERM
+trap 'pass_on_interrupt 129' HUP
 set -m
-for ((n = 0; n < lanes && n < ${#venvs[@]}; n++)); do
+for ((n = 0; n < lanes && n < ${#venvs[@]} && signalled == 0; n++)); do
     lane "$n" &
     pids+=($!)
 done
 set +m
-pass_on_interrupt() {
-    local group
-    for group in "${pids[@]}"; do
-        kill -INT -- "-$group" 2>/dev/null || true
-    done
-}
-trap pass_on_interrupt INT TERM
+[ $signalled -eq 0 ] || pass_on_from "$reached"   # (a lane started as the signal came: $! not yet in pids)
 for pid in "${pids[@]}"; do
     code=0
     wait "$pid" || code=$?
@@ -174,4 +187,5 @@ for pid in "${pids[@]}"; do
     done
     [ $code -eq 0 ] || status=1
 done
+[ $signalled -eq 0 ] || exit $signalled
 exit $status

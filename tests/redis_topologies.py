@@ -34,10 +34,10 @@ import subprocess
 import tempfile
 import threading
 import time
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Callable, Dict, List, Optional, Tuple, Union
 
-from servers import (HOST, Client, ServerError, _redis_ping, _register, _terminate, _unregister, free_port,
-                     redis_server_binary, wait_until)
+from servers import (HOST, Client, PortTaken, ServerError, _redis_ping, _register, _terminate, _unregister,
+                     free_port, port_was_taken, redis_server_binary, start_on_a_free_port, wait_until)
 
 __all__ = ['ClusterSetup', 'FailoverLoad', 'FailoverReport', 'RedisNode', 'SentinelSetup', 'TlsRedis',
            'command_calls', 'key_in_slot', 'redis_cli_binary']
@@ -64,14 +64,16 @@ def command_calls(client: Any) -> Dict[str, int]:
 class RedisNode:
     """One redis-server process (a server, a replica, a cluster node or a sentinel) in ``directory``."""
 
-    def __init__(self, directory: str, args: List[str], port: Optional[int] = None, config: Optional[str] = None,
-                 tls: Optional[Dict[str, str]] = None) -> None:
+    def __init__(self, directory: str, args: List[str], port: Optional[int] = None,
+                 config: Union[None, str, Callable[[], str]] = None, tls: Optional[Dict[str, str]] = None) -> None:
         self.directory = directory
         os.makedirs(directory, exist_ok=True)
         self.port = port or free_port()
+        self.port_pinned = port is not None  # (a port asked for, or one it has run on: start() keeps it)
         self.args = args
-        self.config = config  # text of a config file to start from (sentinels need one they can rewrite)
-        self.tls = tls  # {'ca': path} when the node only speaks TLS
+        # text of a config file to start from (sentinels need one they can rewrite), or what makes it at each start
+        self.config = config
+        self.tls = tls  # {'ca': path} when the node only speaks TLS (on ``port``, its plain port closed)
         self.logfile = os.path.join(directory, 'redis.log')
         self.proc: Optional[subprocess.Popen] = None
 
@@ -84,35 +86,46 @@ class RedisNode:
         if self.config is not None:
             path = os.path.join(self.directory, 'redis.conf')
             with open(path, 'w') as f:
-                f.write(self.config)
+                f.write(self.config() if callable(self.config) else self.config)
             cmd.append(path)
         cmd += ['--bind', HOST, '--dir', self.directory, '--daemonize', 'no', '--logfile', self.logfile]
         if self.tls is None:
             cmd += ['--port', str(self.port)]
+        else:
+            cmd += ['--port', '0', '--tls-port', str(self.port)]
         return cmd + self.args
 
-    def start(self, timeout: float = 10, attempts: int = 4) -> 'RedisNode':
-        """Start and wait until it answers.  A cluster node whose ports were taken meanwhile (free
-        ports are picked from the range outgoing connections use too) gets new ones and is started again."""
-        for attempt in range(1, attempts + 1):
-            if os.path.exists(self.logfile):
-                os.remove(self.logfile)
-            self.proc = subprocess.Popen(self.command(), cwd=self.directory, stdin=subprocess.DEVNULL,
-                                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-            deadline = time.monotonic() + timeout
-            while self.proc.poll() is None:
-                if self.ping():
-                    return self
-                if time.monotonic() > deadline:
-                    raise ServerError('redis-server on port %d did not answer within %.0f s:\n%s'
-                                      % (self.port, timeout, self.log()))
-                time.sleep(0.05)
-            log = self.log()
-            if 'Address already in use' not in log or '--cluster-port' not in self.args or attempt == attempts:
-                raise ServerError('redis-server on port %d exited:\n%s' % (self.port, log))
-            self.port = free_port()
+    def start(self, timeout: float = 10) -> 'RedisNode':
+        """Start and wait until it answers.  A node whose port (or cluster bus port) was taken meanwhile (free
+        ports are picked from the range outgoing connections use too, and another test run picks from it as
+        well) gets new ones and is started again, unless its port was given or it has run on it."""
+        start_on_a_free_port(lambda: self._start_once(timeout), None if self.port_pinned else self._move)
+        self.port_pinned = True
+        return self
+
+    def _move(self) -> None:
+        self.port = free_port()
+        if '--cluster-port' in self.args:
             self.args[self.args.index('--cluster-port') + 1] = str(free_port())
-        raise AssertionError('unreachable')
+
+    def _start_once(self, timeout: float) -> None:
+        if os.path.exists(self.logfile):
+            os.remove(self.logfile)
+        self.proc = subprocess.Popen(self.command(), cwd=self.directory, stdin=subprocess.DEVNULL,
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+        deadline = time.monotonic() + timeout
+        while self.proc.poll() is None:
+            if self.ping():
+                return
+            if time.monotonic() > deadline:
+                raise ServerError('redis-server on port %d did not answer within %.0f s:\n%s'
+                                  % (self.port, timeout, self.log()))
+            time.sleep(0.05)
+        log = self.log()
+        if port_was_taken(log):
+            raise PortTaken('redis-server could not listen on port %d (or its bus port): it was taken:\n%s'
+                            % (self.port, log))
+        raise ServerError('redis-server on port %d exited:\n%s' % (self.port, log))
 
     def ping(self) -> bool:
         if self.tls is None:
@@ -257,34 +270,40 @@ class SentinelSetup(_Setup):
         self.failover_timeout_ms = failover_timeout_ms
         data = ['--save', '', '--appendonly', 'no', '--repl-diskless-sync-delay', '0']
         self.servers = [self._node('master', list(data))]
-        master_port = self.servers[0].port
         for index in range(replicas):
-            self.servers.append(self._node('replica%d' % index, data + ['--replicaof', HOST, str(master_port)]))
+            self.servers.append(self._node('replica%d' % index, list(data)))
         self.sentinels = []
         for index in range(3):
-            self.sentinels.append(self._node('sentinel%d' % index, ['--sentinel'], config=''))
-        # Each sentinel is told the others (and the replicas) in its config instead of waiting to
-        # meet them through hello messages on the master: on a loaded machine that meeting has
-        # taken more than 30 s, and a failover needs a majority that knows each other.
-        ids = ['%040x' % (index + 1) for index in range(3)]
-        for index, sentinel in enumerate(self.sentinels):
-            lines = ['sentinel myid %s' % ids[index],
-                     'sentinel monitor %s %s %d 2' % (SERVICE, HOST, master_port),
-                     'sentinel down-after-milliseconds %s %d' % (SERVICE, down_after_ms),
-                     'sentinel failover-timeout %s %d' % (SERVICE, failover_timeout_ms),
-                     'sentinel parallel-syncs %s 1' % SERVICE]
-            lines += ['sentinel known-replica %s %s %d' % (SERVICE, HOST, r.port) for r in self.servers[1:]]
-            lines += ['sentinel known-sentinel %s %s %d %s' % (SERVICE, HOST, other.port, ids[o])
-                      for o, other in enumerate(self.sentinels) if o != index]
-            sentinel.config = ''.join(line + '\n' for line in lines)
+            self.sentinels.append(self._node('sentinel%d' % index, ['--sentinel'],
+                                             config=lambda index=index: self._sentinel_config(index)))
+
+    def _sentinel_config(self, index: int) -> str:
+        """Sentinel ``index``'s config, with the ports the master, the replicas and the other sentinels have
+        now (a node moves to another port when its own was taken before it started).
+
+        Each sentinel is told the others (and the replicas) in its config instead of waiting to meet them
+        through hello messages on the master: on a loaded machine that meeting has taken more than 30 s,
+        and a failover needs a majority that knows each other."""
+        ids = ['%040x' % (number + 1) for number in range(3)]
+        lines = ['sentinel myid %s' % ids[index],
+                 'sentinel monitor %s %s %d 2' % (SERVICE, HOST, self.servers[0].port),
+                 'sentinel down-after-milliseconds %s %d' % (SERVICE, self.down_after_ms),
+                 'sentinel failover-timeout %s %d' % (SERVICE, self.failover_timeout_ms),
+                 'sentinel parallel-syncs %s 1' % SERVICE]
+        lines += ['sentinel known-replica %s %s %d' % (SERVICE, HOST, r.port) for r in self.servers[1:]]
+        lines += ['sentinel known-sentinel %s %s %d %s' % (SERVICE, HOST, other.port, ids[o])
+                  for o, other in enumerate(self.sentinels) if o != index]
+        return ''.join(line + '\n' for line in lines)
 
     @property
     def url(self) -> str:
         return 'redis+sentinel://%s/%s/0' % (','.join('%s:%d' % (HOST, s.port) for s in self.sentinels), SERVICE)
 
     def _start(self) -> None:
-        for server in self.servers:
-            server.start()
+        self.servers[0].start()
+        for replica in self.servers[1:]:
+            replica.args[:0] = ['--replicaof', HOST, str(self.servers[0].port)]  # (the port the master got)
+            replica.start()
         wait_until(lambda: all(self._link_up(r) for r in self.servers[1:]) and self._replicas_online(), 40,
                    what='the replicas to sync with the master')
         for sentinel in self.sentinels:
@@ -647,12 +666,10 @@ class TlsRedis(_Setup):
         self.wrong_ca = self.certs['wrong-ca.crt']
         self.client_cert = self.certs['client.crt']
         self.client_key = self.certs['client.key']
-        port = free_port()
         self.server = self._node('server', [
-            '--port', '0', '--tls-port', str(port),
             '--tls-cert-file', self.certs['server.crt'], '--tls-key-file', self.certs['server.key'],
             '--tls-ca-cert-file', self.ca, '--tls-auth-clients', 'yes' if auth_clients else 'no',
-            '--save', '', '--appendonly', 'no', '--loglevel', 'verbose'], port=port,
+            '--save', '', '--appendonly', 'no', '--loglevel', 'verbose'],
             tls={'ca': self.ca, 'cert': self.client_cert, 'key': self.client_key})
 
     @property

@@ -53,14 +53,18 @@ REPO_ROOT = os.path.dirname(TESTS_DIR)
 HOST = '127.0.0.1'
 
 __all__ = [
-    'AppServer', 'Client', 'HangingServer', 'InProcessWaitress', 'JwksServer', 'RedisServer', 'Response',
-    'ServerError', 'UnixHTTPConnection', 'WsgirefServer', 'chunked', 'cleanup_all', 'free_port', 'pinged_during', 'raw_request',
-    'redis_server_binary', 'status_of', 'wait_until',
+    'AppServer', 'Client', 'HangingServer', 'InProcessWaitress', 'JwksServer', 'PortTaken', 'RedisServer', 'Response',
+    'ServerError', 'UnixHTTPConnection', 'WsgirefServer', 'chunked', 'cleanup_all', 'free_port', 'pinged_during',
+    'port_was_taken', 'raw_request', 'redis_server_binary', 'start_on_a_free_port', 'status_of', 'wait_until',
 ]
 
 
 class ServerError(RuntimeError):
     """A server process could not be found, started or stopped in time."""
+
+
+class PortTaken(ServerError):
+    """A server could not listen: something else (another test run, an outgoing connection's port) had its port."""
 
 
 # --------------------------------------------------------------------------
@@ -104,6 +108,34 @@ def free_port(host=HOST):
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind((host, 0))
         return s.getsockname()[1]
+
+
+#: What redis-server (5 and 7), waitress, gevent and gunicorn write when the port they are to listen on is taken
+#: (gunicorn: "Connection in use: ('127.0.0.1', P)", then "[Errno 98] Address already in use", five times a second
+#: apart before it gives up).
+PORT_TAKEN_MESSAGES = ('Address already in use', 'Connection in use')
+#: How many ports a server is tried on before its start fails.
+PORT_TRIES = 5
+
+
+def port_was_taken(output):
+    """True when a server's ``output`` says it could not listen because its port was taken."""
+    return any(message in output for message in PORT_TAKEN_MESSAGES)
+
+
+def start_on_a_free_port(start_once, move):
+    """``start_once()``, again on a new port after ``move()`` each time it raised ``PortTaken``, up to
+    ``PORT_TRIES`` times.  A port ``free_port()`` handed out may be taken before the server binds it: by a
+    test run beside this one or by an outgoing connection's ephemeral port.  ``move`` is None when the
+    caller asked for that port (or the server has run on it before): then a taken port fails at once."""
+    for attempt in range(1, PORT_TRIES + 1):
+        try:
+            return start_once()
+        except PortTaken:
+            if move is None or attempt == PORT_TRIES:
+                raise
+            move()
+    raise AssertionError('unreachable')
 
 
 def wait_until(predicate, timeout, interval=0.05, what='condition'):
@@ -245,6 +277,16 @@ def _tail(path, chars):
         return ''
 
 
+def _output_since(path, offset, chars=5000):
+    """The last ``chars`` characters written to a server's output file after its first ``offset`` bytes."""
+    try:
+        with open(path, 'rb') as f:
+            f.seek(offset)
+            return f.read().decode(errors='replace')[-chars:]
+    except OSError:
+        return ''
+
+
 def _redis_ping(host, port, timeout=0.5):
     """True when redis answers PING with +PONG (not -LOADING etc.)."""
     try:
@@ -280,6 +322,7 @@ class RedisServer:
         self.args = list(args)  # more redis-server options, e.g. ['--maxmemory', '1mb']
         self.host = host
         self.port = port or free_port(host)
+        self._port_pinned = port is not None  # (a port asked for, or one it has run on: start() keeps it)
         self.appendfsync = appendfsync
         self._own_dir = directory is None
         self.directory = directory or tempfile.mkdtemp(prefix='canister-redis-')
@@ -296,8 +339,18 @@ class RedisServer:
         return self.proc is not None and self.proc.poll() is None
 
     def start(self):
+        """Start it and wait until it answers; on another free port if the one picked was taken meanwhile
+        (never when the port was given, nor once it has run on it)."""
         if self.running:
             return self
+        start_on_a_free_port(self._start_once, None if self._port_pinned else self._move)
+        self._port_pinned = True
+        return self
+
+    def _move(self):
+        self.port = free_port(self.host)
+
+    def _start_once(self):
         cmd = [
             self.binary,
             '--port', str(self.port),
@@ -312,6 +365,7 @@ class RedisServer:
             cmd += ['--appendfsync', self.appendfsync]
         cmd += self.args
         _register(self)
+        log_start = os.path.getsize(self.logfile) if os.path.exists(self.logfile) else 0
         self.proc = subprocess.Popen(
             cmd, cwd=self.directory, stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
@@ -319,16 +373,19 @@ class RedisServer:
 
         def ready():
             if self.proc.poll() is not None:
-                raise ServerError('redis-server exited with %s:\n%s'
-                                  % (self.proc.returncode, self.log()))
+                return 'exited'  # (raised here, wait_until would keep polling a dead server to its timeout)
             return _redis_ping(self.host, self.port)
 
         try:
-            wait_until(ready, self.start_timeout, what='redis-server on port %d' % self.port)
+            if wait_until(ready, self.start_timeout, what='redis-server on port %d' % self.port) == 'exited':
+                raise ServerError('redis-server exited with %s' % self.proc.returncode)
         except ServerError as exc:
-            self.stop()
-            raise ServerError('%s\n--- redis log ---\n%s' % (exc, self.log())) from None
-        return self
+            self.kill()
+            log = _output_since(self.logfile, log_start)
+            if port_was_taken(log):
+                raise PortTaken('redis-server could not listen on port %d: it was taken\n--- redis log ---\n%s'
+                                % (self.port, log)) from None
+            raise ServerError('%s\n--- redis log ---\n%s' % (exc, log)) from None
 
     def freeze(self):
         """SIGSTOP: the port still accepts connections but nothing answers
@@ -448,6 +505,7 @@ class AppServer:
         self.env = dict(env or {})
         self.host = host
         self.port = port or free_port(host)
+        self._port_pinned = port is not None or unix_socket  # (a port asked for, or one it has run on)
         self.ready_path = ready_path
         self.ready_status = ready_status
         self.start_timeout = start_timeout
@@ -520,12 +578,23 @@ class AppServer:
             return 0
 
     def start(self):
+        """Start it and wait until it serves; on another free port if the one picked was taken meanwhile
+        (never when the port was given, nor once it has run on it)."""
         if self.running:
             return self
+        start_on_a_free_port(self._start_once, None if self._port_pinned else self._move)
+        self._port_pinned = True
+        return self
+
+    def _move(self):
+        self.port = free_port(self.host)
+
+    def _start_once(self):
         shutil.rmtree(self.ready_dir, ignore_errors=True)
         os.makedirs(self.ready_dir)
         _register(self)
         self._log_fh = open(self.logfile, 'ab')
+        log_start = self._log_fh.tell()
         self._log_fh.write(('\n=== start %s ===\n' % ' '.join(self.command())).encode())
         self._log_fh.flush()
         stderr = subprocess.STDOUT
@@ -541,6 +610,8 @@ class AppServer:
         def ready():
             if self.proc.poll() is not None:
                 return 'exited'  # (raised here, wait_until would keep polling a dead server to its timeout)
+            if port_was_taken(_output_since(self.logfile, log_start)):
+                return 'exited'  # (gunicorn tries a taken port five times, a second apart, before it exits)
             if self._ready_count() < self.workers:
                 return False
             conn = self.connection(timeout=2)
@@ -554,11 +625,13 @@ class AppServer:
             if wait_until(ready, self.start_timeout,
                           what='%s serving %s on %s' % (self.server, self.app, self.url)) == 'exited':
                 raise ServerError('%s exited with %s before serving %s on %s'
-                                  % (self.server, self.proc.returncode, self.app, self.url))
+                                  % (self.server, self.proc.poll(), self.app, self.url))
         except ServerError as exc:
             self._stop(None)
+            if port_was_taken(_output_since(self.logfile, log_start)):
+                raise PortTaken('%s could not listen on port %d: it was taken\n--- server output ---\n%s'
+                                % (self.server, self.port, _output_since(self.logfile, log_start, 10000))) from None
             raise ServerError('%s\n--- server output ---\n%s' % (exc, self.output())) from None
-        return self
 
     def _stop(self, graceful_sig, timeout=10):
         if self.proc is not None:

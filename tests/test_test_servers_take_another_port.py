@@ -1,0 +1,107 @@
+"""The test servers' start, when the free port picked for them is taken before they bind it.
+
+``free_port()`` binds port 0, closes, and hands the number out; the server binds it later. Meanwhile another
+test run beside this one (scripts/test.sh runs two at a time) or an outgoing connection's ephemeral port may
+take it. Here a listening socket holds a port and ``free_port()`` hands out that port first: each server must
+still start (on another port) and answer, unless the test asked for that very port.
+"""
+import socket
+
+import pytest
+import redis as redis_py
+
+import redis_topologies
+import servers
+from servers import AppServer, Client, PortTaken, RedisServer
+
+
+@pytest.fixture
+def taken_port(monkeypatch):
+    """A port something else listens on, which ``free_port()`` hands out next each time ``taken_port.next()``
+    was called (real free ports otherwise)."""
+    with socket.socket() as holder:
+        holder.bind(('127.0.0.1', 0))
+        holder.listen(8)
+        port = holder.getsockname()[1]
+        real_free_port = servers.free_port
+        queue = []
+
+        def free_port(host=servers.HOST):
+            return queue.pop() if queue else real_free_port(host)
+
+        monkeypatch.setattr(servers, 'free_port', free_port)
+        monkeypatch.setattr(redis_topologies, 'free_port', free_port)
+        yield type('TakenPort', (), {'port': port, 'next': staticmethod(lambda: queue.append(port))})
+
+
+def test_a_redis_server_whose_port_was_taken_starts_on_another_and_keeps_its_port_on_restart(taken_port):
+    taken_port.next()
+    with RedisServer() as redis:
+        assert redis.port != taken_port.port
+        client = redis_py.Redis.from_url(redis.url)
+        client.set('key', 'value')
+        client.close()
+        redis.stop()
+        redis.start()                                   # a restart keeps the port it got, and the data
+        client = redis_py.Redis.from_url(redis.url)
+        assert client.get('key') == b'value'
+        client.close()
+
+
+@pytest.mark.parametrize('server', ['gunicorn', 'waitress', 'gevent'])
+def test_an_app_server_whose_port_was_taken_starts_on_another_and_serves_sessions(taken_port, server):
+    taken_port.next()
+    with RedisServer() as redis:
+        taken_port.next()
+        with AppServer('session_app:app', server=server, env={'CANISTER_SESSION_STORE': redis.url}) as app:
+            assert taken_port.port not in (redis.port, app.port)
+            client = Client(app.url)
+            assert client.get('/count').json()['counter'] == 0
+            assert client.get('/count').json()['counter'] == 1
+
+
+def test_a_tls_redis_whose_port_was_taken_starts_on_another(taken_port):
+    taken_port.next()
+    with redis_topologies.TlsRedis() as tls:
+        assert tls.port != taken_port.port
+        client = tls.client()
+        assert client.ping() is True
+        client.close()
+
+
+def test_an_app_server_asked_for_a_taken_port_fails_saying_so():
+    with socket.socket() as holder:
+        holder.bind(('127.0.0.1', 0))
+        holder.listen(8)
+        port = holder.getsockname()[1]
+        app = AppServer('plain_app:app', server='gunicorn', port=port)
+        try:
+            with pytest.raises(PortTaken, match='gunicorn could not listen on port %d: it was taken' % port):
+                app.start()
+            assert app.port == port
+        finally:
+            app.cleanup()
+
+
+def test_a_redis_server_asked_for_a_taken_port_fails_saying_so():
+    with socket.socket() as holder:
+        holder.bind(('127.0.0.1', 0))
+        holder.listen(8)
+        port = holder.getsockname()[1]
+        redis = RedisServer(port=port)
+        try:
+            with pytest.raises(PortTaken, match='redis-server could not listen on port %d: it was taken' % port):
+                redis.start()
+            assert redis.port == port
+        finally:
+            redis.cleanup()
+
+
+def test_a_sentinel_set_up_whose_master_port_was_taken_has_its_replica_and_sentinels_follow_the_master(taken_port):
+    taken_port.next()
+    with redis_topologies.SentinelSetup() as sentinel:
+        assert taken_port.port not in [node.port for node in sentinel.nodes]
+        assert sentinel.master_port() == sentinel.servers[0].port     # (what the three sentinels agree on)
+        client = sentinel.master_client()
+        assert client.set('key', 'value') is True
+        client.close()
