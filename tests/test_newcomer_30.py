@@ -1,0 +1,74 @@
+"""A newcomer runs the README's login form as written: a wrong password answers the app's own 401, which carries
+no WWW-Authenticate, where "Every 401 carries a challenge" had promised one; the README now says whose 401s carry
+it, and its one line that sends the challenge from the form works as written, on a real server."""
+from __future__ import annotations
+
+import re
+import urllib.parse
+
+import bottle
+
+import canister
+from canister import session
+from helpers import readme_section
+from servers import Client
+from test_readme import readme_block_of_section
+
+ABORT = "bottle.abort(401, 'wrong user name or password')"
+
+
+def login_form_app(make_app, refusal=ABORT):
+    """The README's login form and its 401 handler, as written (its refusal replaced by ``refusal``), beside a
+    page that needs a login."""
+    app = make_app()
+    namespace = {'app': app, 'bottle': bottle, 'canister': canister, 'session': session}
+    for index in (1, 2):  # (block 0 of the section is the guards')
+        block = readme_block_of_section('Authentication', index)
+        assert index == 2 or ABORT in block
+        exec(compile(block.replace(ABORT, refusal), 'README.md', 'exec'), namespace)
+
+    @app.get('/account')
+    @canister.require_user
+    def account():
+        return 'Hello %s' % session.user
+
+    return app
+
+
+def wrong_password(browser):
+    """A script's form post with a wrong password (no text/html in Accept: the 401 handler leaves it its 401)."""
+    return browser.request('POST', '/login', urllib.parse.urlencode({'username': 'alice', 'password': 'wrong'}),
+                           {'Content-Type': 'application/x-www-form-urlencoded', 'Accept': '*/*'})
+
+
+def readme_httperror_line():
+    """The line the README gives for a form's 401 that carries a challenge."""
+    found = re.findall(r'`(raise bottle\.HTTPError\(401, [^`]*\))`', readme_section('## Authentication'))
+    assert len(found) == 1, found
+    return found[0]
+
+
+def test_the_readme_says_the_login_forms_own_401_carries_no_challenge_as_a_real_server_shows(make_app, serve):
+    browser = Client(serve(login_form_app(make_app)))
+    refused = wrong_password(browser)
+    assert (refused.status, refused.text) == (401, 'wrong user name or password')
+    assert refused.headers.get_all('WWW-Authenticate') is None
+    guarded = browser.get('/account', headers={'Accept': '*/*'})  # canister's own 401, on the same app
+    assert (guarded.status, guarded.headers.get_all('WWW-Authenticate')) == (401, ['Session realm="canister"'])
+    section = ' '.join(readme_section('## Authentication').split())
+    assert ('**Every 401 of canister\'s carries a challenge** (a refused `Authorization` header, a guard\'s)'
+            in section)
+    assert ("the `%s` of the login form below carries no `WWW-Authenticate`, and canister adds none" % ABORT
+            in section)
+
+
+def test_the_readmes_line_for_a_forms_401_with_a_challenge_sends_it_as_written(make_app, serve):
+    line = readme_httperror_line()
+    assert line.startswith('raise ')
+    browser = Client(serve(login_form_app(make_app, refusal=line)))
+    refused = wrong_password(browser)
+    assert (refused.status, refused.text) == (401, 'wrong user name or password')
+    assert refused.headers.get_all('WWW-Authenticate') == ['Session realm="canister"']
+    browser.request('POST', '/login', urllib.parse.urlencode({'username': 'alice', 'password': 'my-secret'}),
+                    {'Content-Type': 'application/x-www-form-urlencoded'})
+    assert browser.get('/account').text == 'Hello alice'  # the right password still logs in
