@@ -10,7 +10,7 @@ import bottle
 
 import canister
 from canister import session
-from helpers import readme_section
+from helpers import read_log, readme_section
 from servers import Client
 from test_readme import readme_block_of_section
 
@@ -72,3 +72,28 @@ def test_the_readmes_line_for_a_forms_401_with_a_challenge_sends_it_as_written(m
     browser.request('POST', '/login', urllib.parse.urlencode({'username': 'alice', 'password': 'my-secret'}),
                     {'Content-Type': 'application/x-www-form-urlencoded'})
     assert browser.get('/account').text == 'Hello alice'  # the right password still logs in
+
+
+#: The cookies a client of canister 1.x comes back with after the upgrade: its id signed by Bottle with the
+#: process's secret (``response.set_cookie('session_id', sid, secret=...)`` on bottle 0.12), and the bare id.
+COOKIES_OF_1X = ['session_id="!utVOm2qQaFtotthKRiV2xA==?gAWVKwAAAAAAAACMCnNlc3Npb25faWSUjBhWSjh6cTVHcTU1Y1ZzdEFKZzR6'
+                 'Y0MyRTGUhpQu"', 'session_id=VJ8zq5Gq55cVstAJg4zcC2E1']
+
+
+def test_a_clients_cookie_of_canister_1x_shows_no_id_in_its_request_line_as_the_readme_says(make_app, serve, log_dir):
+    app = make_app()
+    app.get('/', callback=lambda: 'counter %s' % session.data.setdefault('counter', 0))
+    origin = serve(app)
+    unknown = 'VJ8zq5' + 'x' * 37  # well-formed (43 URL-safe characters), in no store: its start is shown
+    for cookie in COOKIES_OF_1X + ['session_id=' + unknown]:
+        answer = Client(origin).get('/', headers={'Cookie': cookie})
+        assert (answer.status, answer.text) == (200, 'counter 0')  # not adopted: a new session
+    request_lines = [line[line.index('['):] for line in read_log(log_dir).splitlines()
+                     if line.endswith('GET %s/' % origin)]
+    assert request_lines == ['[127.0.0.1-...]   GET %s/' % origin] * 2 + ['[127.0.0.1-VJ8zq5]   GET %s/' % origin]
+    logging_section = ' '.join(readme_section('## Request logging').split())
+    assert ("or `...` when it sent none, or none that is well-formed (43 URL-safe characters, as canister draws them: "
+            "a cookie of canister 1.x, signed or not, shows `...` too)") in logging_section
+    upgrading = ' '.join(readme_section('## Upgrading from canister 1.x').split())
+    assert ("A request without a cookie still starts with `-...`, and so does one that sends a cookie of 1.x"
+            in upgrading)
