@@ -3,14 +3,17 @@ no WWW-Authenticate, where "Every 401 carries a challenge" had promised one; the
 it, and its one line that sends the challenge from the form works as written, on a real server."""
 from __future__ import annotations
 
+import os
 import re
+import subprocess
+import sys
 import urllib.parse
 
 import bottle
 
 import canister
 from canister import session
-from helpers import read_log, readme_section
+from helpers import ROOT, read_log, readme_section
 from servers import Client
 from test_readme import readme_block_of_section
 
@@ -97,3 +100,30 @@ def test_a_clients_cookie_of_canister_1x_shows_no_id_in_its_request_line_as_the_
     upgrading = ' '.join(readme_section('## Upgrading from canister 1.x').split())
     assert ("A request without a cookie still starts with `-...`, and so does one that sends a cookie of 1.x"
             in upgrading)
+
+
+def test_keys_whose_reader_leaves_after_the_whole_list_is_in_the_pipe_ends_0_as_the_readme_says(tmp_path):
+    """`python -m canister keys | head -3`, with head a moment late: the list (some 9 KB) is in the pipe whole
+    before head reads its 3 lines and leaves, so nothing failed and the status is 0 (a reader gone before the
+    write is test_claims_27's status 1)."""
+    read, write = os.pipe()
+    try:
+        result = subprocess.run([sys.executable, '-m', 'canister', 'keys'], stdout=write, stderr=subprocess.PIPE,
+                                encoding='utf-8', cwd=str(tmp_path), timeout=20,
+                                env=dict(os.environ, PYTHONPATH=str(ROOT)))
+        os.close(write)
+        with os.fdopen(read, encoding='utf-8') as reader:
+            first_lines = [reader.readline() for _ in range(3)]  # then head leaves, the rest unread
+    finally:
+        for fd in (read, write):
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+    assert (result.returncode, result.stderr) == (0, '')
+    assert first_lines[0].startswith('log_path ')
+    passage = ' '.join((ROOT / 'README.md').read_text(encoding='utf-8').split())  # (its section holds '# ' lines)
+    assert ("One whose reader stops reading before the command has written everything (`python -m canister keys | "
+            "head -3`, when `head` is gone before the last of the list) ends with status 1 and says nothing; a pipe "
+            "holds what is written until it is read (64 KB on Linux), so a reader that leaves only once the whole "
+            "result is in the pipe (the same `head -3`, a moment late) leaves it 0: nothing failed.") in passage
