@@ -13,7 +13,7 @@ import bottle
 
 import canister
 from canister import session
-from helpers import ROOT, read_log, readme_section
+from helpers import ROOT, bearer, read_log, readme_section, signed_token
 from servers import Client
 from test_readme import readme_block_of_section
 
@@ -127,3 +127,20 @@ def test_keys_whose_reader_leaves_after_the_whole_list_is_in_the_pipe_ends_0_as_
             "head -3`, when `head` is gone before the last of the list) ends with status 1 and says nothing; a pipe "
             "holds what is written until it is read (64 KB on Linux), so a reader that leaves only once the whole "
             "result is in the pipe (the same `head -3`, a moment late) leaves it 0: nothing failed.") in passage
+
+
+SECRET = 'a-newcomers-own-secret-of-more-than-32-bytes-Zq8Lw3Nv'
+
+
+def test_a_token_without_sub_logs_in_with_its_claims_and_its_login_line_shows_a_question_mark(make_app, serve,
+                                                                                                log_dir):
+    """A client-credentials token (no sub, as some providers issue for a machine): it logs in, its claims are the
+    user, and the login line, which names a token's user by its sub, shows ? as the README now says."""
+    app = make_app(config={'auth_jwt_secret': SECRET, 'auth_jwt_encoding': 'clear'})
+    app.get('/me', callback=lambda: {'user': session.user})
+    answer = Client(serve(app)).get('/me', headers=bearer(signed_token(SECRET, sub=None, client_id='reports')))
+    assert answer.status == 200 and answer.json()['user']['client_id'] == 'reports'
+    assert 'INFO     [127.0.0.1-...]   Logged in as: ?\n' in read_log(log_dir)
+    section = ' '.join(readme_section('## Authentication').split())
+    assert ("one INFO line says `Logged in as: alice` (the user name, or the token's `sub`: `Logged in as: ?` for a "
+            "token without one, whose claims are still the user)") in section
