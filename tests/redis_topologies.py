@@ -37,7 +37,7 @@ import time
 from typing import Any, Callable, Dict, List, Optional, Tuple, Union
 
 from servers import (HOST, Client, PortTaken, ServerError, _redis_ping, _register, _terminate, _unregister,
-                     free_port, port_was_taken, redis_server_binary, start_on_a_free_port, wait_until)
+                     free_port, redis_said_ready, port_was_taken, redis_server_binary, start_on_a_free_port, wait_until)
 
 __all__ = ['ClusterSetup', 'FailoverLoad', 'FailoverReport', 'RedisNode', 'SentinelSetup', 'TlsRedis',
            'command_calls', 'key_in_slot', 'redis_cli_binary']
@@ -115,7 +115,7 @@ class RedisNode:
                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
         deadline = time.monotonic() + timeout
         while self.proc.poll() is None:
-            if self.ping():
+            if redis_said_ready(self.log(whole=True)) and self.ping():  # (its own word first: a PONG may be another run's)
                 return
             if time.monotonic() > deadline:
                 raise ServerError('redis-server on port %d did not answer within %.0f s:\n%s'
@@ -166,10 +166,10 @@ class RedisNode:
             _terminate(self.proc, None, 0)
             self.proc = None
 
-    def log(self) -> str:
+    def log(self, whole: bool = False) -> str:
         try:
             with open(self.logfile, errors='replace') as f:
-                return f.read()[-5000:]
+                return f.read() if whole else f.read()[-5000:]
         except OSError:
             return ''
 

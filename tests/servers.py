@@ -55,7 +55,7 @@ HOST = '127.0.0.1'
 __all__ = [
     'AppServer', 'Client', 'HangingServer', 'InProcessWaitress', 'JwksServer', 'PortTaken', 'RedisServer', 'Response',
     'ServerError', 'UnixHTTPConnection', 'WsgirefServer', 'chunked', 'cleanup_all', 'free_port', 'pinged_during',
-    'port_was_taken', 'raw_request', 'redis_server_binary', 'start_on_a_free_port', 'status_of', 'wait_until',
+    'port_was_taken', 'raw_request', 'redis_said_ready', 'redis_server_binary', 'start_on_a_free_port', 'status_of', 'wait_until',
 ]
 
 
@@ -121,6 +121,12 @@ PORT_TRIES = 5
 def port_was_taken(output):
     """True when a server's ``output`` says it could not listen because its port was taken."""
     return any(message in output for message in PORT_TAKEN_MESSAGES)
+
+
+def redis_said_ready(log):
+    """True when a redis-server's own log (5.0 and 7.x, at the default log level) says it listens: a server's
+    "Ready to accept connections", a sentinel's "Sentinel ID is" (it writes no such line)."""
+    return 'Ready to accept connections' in log or 'Sentinel ID is' in log
 
 
 def start_on_a_free_port(start_once, move):
@@ -374,7 +380,8 @@ class RedisServer:
         def ready():
             if self.proc.poll() is not None:
                 return 'exited'  # (raised here, wait_until would keep polling a dead server to its timeout)
-            return _redis_ping(self.host, self.port)
+            # (its own word first: a PONG alone may come from another run's server on a port this one failed to take)
+            return redis_said_ready(_output_since(self.logfile, log_start)) and _redis_ping(self.host, self.port)
 
         try:
             if wait_until(ready, self.start_timeout, what='redis-server on port %d' % self.port) == 'exited':

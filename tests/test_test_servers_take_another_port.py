@@ -105,3 +105,35 @@ def test_a_sentinel_set_up_whose_master_port_was_taken_has_its_replica_and_senti
         client = sentinel.master_client()
         assert client.set('key', 'value') is True
         client.close()
+
+
+@pytest.mark.parametrize('kind', ['server', 'cluster node'])
+def test_a_redis_whose_port_another_runs_redis_took_starts_its_own_and_does_not_talk_to_the_other(monkeypatch, tmp_path,
+                                                                                                kind):
+    """The port is taken by a real redis-server of "another run", which answers PING: the new server must not take
+    that PONG for its own start (its own process failed to listen), but start on another port, empty."""
+    with RedisServer() as other:
+        theirs = redis_py.Redis.from_url(other.url)
+        theirs.set('theirs', 'yes')
+        queue = [other.port]
+        real_free_port = servers.free_port
+
+        def free_port(host=servers.HOST):
+            return queue.pop() if queue else real_free_port(host)
+
+        monkeypatch.setattr(servers, 'free_port', free_port)
+        monkeypatch.setattr(redis_topologies, 'free_port', free_port)
+        if kind == 'server':
+            with RedisServer() as mine:
+                assert mine.port != other.port
+                assert redis_py.Redis.from_url(mine.url).get('theirs') is None
+        else:
+            node = redis_topologies.RedisNode(str(tmp_path / 'node'), ['--save', '', '--appendonly', 'no'])
+            try:
+                node.start()
+                assert node.port != other.port
+                assert redis_py.Redis(host=servers.HOST, port=node.port).get('theirs') is None
+            finally:
+                node.kill()
+        assert theirs.get('theirs') == b'yes'
+        theirs.close()
