@@ -706,7 +706,7 @@ _LEVELS = {
 }
 #: The one list of secret-looking names, for config keys, query strings and parameter errors.
 #: A name (decoded, any case) is secret if it contains one of the first words anywhere, or
-#: ends in one of the second as a word of its own (``api_key``, ``x-auth``, ``apiKey``), or followed by
+#: ends in one of the second as a word of its own (``api_key``, ``x-auth``, ``apiKey``, ``x_bearer``), or followed by
 #: nothing but the brackets of a nested or array name (``user[api_key]``, ``sig[]``, ``key[0]``): words
 #: that are parts of ordinary words or of config keys (``monkey``, ``inside``, ``session_store``,
 #: ``auth_jwt_issuer``) go in the second.  ``session[-_]?id`` is ``sessionid``, ``session_id``
@@ -721,9 +721,9 @@ _SECRET_WORDS = (('passw', 'pass[^a-z0-9]{1,2}word', 'pass[^a-z0-9]{0,2}phrase',
                   'secret', 'token', 'api[^a-z0-9]{0,2}key', 'private[^a-z0-9]{0,2}key', 'authoriz',
                   'credential', 'hmac', 'totp', 'sessid', 'session[-_]?id', 'samlresponse', 'cvv', 'cvc',
                   'card[^a-z0-9]{0,2}num', 'social[^a-z0-9]{0,2}security', 'national[^a-z0-9]{0,2}id'),
-                 ('key', 'code', 'auth', 'sig', 'signature', 'pass', 'pw', 'otp', 'pin', 'jwt', 'sid', 'session',
-                  'verifier', 'assertion', 'cookie', 'card', 'creditcard', 'card[^a-z0-9]{0,2}no', 'pan', 'csc',
-                  'cc[^a-z0-9]{0,2}num(?:ber)?', 'ssn'),
+                 ('key', 'code', 'auth', 'sig', 'signature', 'pass', 'pw', 'otp', 'pin', 'jwt', 'bearer', 'sid',
+                  'session', 'verifier', 'assertion', 'cookie', 'card', 'creditcard', 'card[^a-z0-9]{0,2}no', 'pan',
+                  'csc', 'cc[^a-z0-9]{0,2}num(?:ber)?', 'ssn'),
                  ('key', 'code', 'sig', 'signature', 'pw', 'otp', 'pin', 'jwt', 'ssn'))
 #: canister's own keys whose names look secret but whose values are none: the session cookie's name.
 _SHOWN_KEYS = frozenset(('session_cookie',))
