@@ -706,7 +706,7 @@ _LEVELS = {
 }
 #: The one list of secret-looking names, for config keys, query strings and parameter errors.
 #: A name (decoded, any case) is secret if it contains one of the first words anywhere, or
-#: ends in one of the second as a word of its own (``api_key``, ``x-auth``, ``apiKey``), or followed by
+#: ends in one of the second as a word of its own (``api_key``, ``x-auth``, ``apiKey``, ``x_bearer``), or followed by
 #: nothing but the brackets of a nested or array name (``user[api_key]``, ``sig[]``, ``key[0]``): words
 #: that are parts of ordinary words or of config keys (``monkey``, ``inside``, ``session_store``,
 #: ``auth_jwt_issuer``) go in the second.  ``session[-_]?id`` is ``sessionid``, ``session_id``
@@ -721,9 +721,9 @@ _SECRET_WORDS = (('passw', 'pass[^a-z0-9]{1,2}word', 'pass[^a-z0-9]{0,2}phrase',
                   'secret', 'token', 'api[^a-z0-9]{0,2}key', 'private[^a-z0-9]{0,2}key', 'authoriz',
                   'credential', 'hmac', 'totp', 'sessid', 'session[-_]?id', 'samlresponse', 'cvv', 'cvc',
                   'card[^a-z0-9]{0,2}num', 'social[^a-z0-9]{0,2}security', 'national[^a-z0-9]{0,2}id'),
-                 ('key', 'code', 'auth', 'sig', 'signature', 'pass', 'pw', 'otp', 'pin', 'jwt', 'sid', 'session',
-                  'verifier', 'assertion', 'cookie', 'card', 'creditcard', 'card[^a-z0-9]{0,2}no', 'pan', 'csc',
-                  'cc[^a-z0-9]{0,2}num(?:ber)?', 'ssn'),
+                 ('key', 'code', 'auth', 'sig', 'signature', 'pass', 'pw', 'otp', 'pin', 'jwt', 'bearer', 'sid',
+                  'session', 'verifier', 'assertion', 'cookie', 'card', 'creditcard', 'card[^a-z0-9]{0,2}no', 'pan',
+                  'csc', 'cc[^a-z0-9]{0,2}num(?:ber)?', 'ssn'),
                  ('key', 'code', 'sig', 'signature', 'pw', 'otp', 'pin', 'jwt', 'ssn'))
 #: canister's own keys whose names look secret but whose values are none: the session cookie's name.
 _SHOWN_KEYS = frozenset(('session_cookie',))
@@ -12337,9 +12337,11 @@ class CorsPolicy:
             self.log.write(logging.WARNING, '%s', message)
             return _plain_response(403, message, environ)
         requested = environ.get('HTTP_ACCESS_CONTROL_REQUEST_HEADERS', '')
-        headers = self.preflight(origin, requested, methods)
+        granted = self._granted_methods(methods)
+        headers = self.preflight(origin, requested, granted)
         if requested and not self.any_header:
             self._log_headers_not_granted(origin, requested)
+        self._log_method_granted_in_capitals(origin, environ.get('HTTP_ACCESS_CONTROL_REQUEST_METHOD', ''), granted)
         headers.append(('Content-Length', '0'))
         return _PlainResponse(204, headers, b'')
 
@@ -12360,6 +12362,23 @@ class CorsPolicy:
                                 'them' if plural else 'it'),
             like='CORS preflight: request headers not granted: the browser blocks the request; to allow them, add '
                  'them to cors_headers')
+
+    def _log_method_granted_in_capitals(self, origin: str, method: str, granted: List[str]) -> None:
+        """A WARNING for a preflight asking for a method granted only as its upper case (``patch``: a page's
+        ``fetch`` sends a method as written, but for the six the Fetch standard upper-cases itself), which is
+        not granted: the browser compares methods case by case and blocks the request without a word to the
+        server.  (Not granted as written on purpose: WSGI servers refuse a method in lower case.)"""
+        method = method.strip()
+        upper = method.upper()
+        if method == upper or upper not in granted:
+            return
+        # Any client can send a preflight: once a second at most, so that none can flood the log.
+        self.log.write_repeated(
+            logging.WARNING, "CORS preflight from %s asks for the method '%s', granted only as '%s': browsers "
+                             "compare methods case by case and block the request; write %s in the page's fetch"
+                             % (_shown_origin(origin), _escape(method)[:20], upper, upper),
+            like="CORS preflight: a method granted only in capitals: browsers compare methods case by case and "
+                 "block the request; write it in capitals in the page's fetch")
 
     def _route_methods(self, environ: Mapping[str, Any], router: Any) -> Optional[Iterable[str]]:
         """The methods the request's path is routed for, or None if no route matches it (or its filter fails)."""
@@ -12390,16 +12409,20 @@ class CorsPolicy:
             return self._methods_of(path[len(prefix):] or '/', mounted.router)
         return self.methods or _ALL_METHODS
 
-    def preflight(self, origin: str, requested: str, route_methods: Iterable[str]) -> Headers:
-        """The headers of a 204 preflight response for an allowed origin."""
+    def _granted_methods(self, route_methods: Iterable[str]) -> List[str]:
+        """The methods of the route that a preflight is granted: those ``cors_methods`` allows (all with ``*``)."""
+        return [m for m in route_methods if not self.methods or m in self.methods]
+
+    def preflight(self, origin: str, requested: str, granted: List[str]) -> Headers:
+        """The headers of a 204 preflight response for an allowed origin, granted the methods ``granted``
+        (``_granted_methods``)."""
         headers: Headers = [(ACL_ORIGIN, '*' if self.any_origin else origin)]
         if not self.any_origin:
             headers.append(('Vary', 'Origin'))
         if self.credentials:
             headers.append((ACL_CREDENTIALS, 'true'))
-        allowed = [m for m in route_methods if not self.methods or m in self.methods]
-        if allowed:
-            headers.append((ACL_METHODS, ', '.join(allowed)))
+        if granted:
+            headers.append((ACL_METHODS, ', '.join(granted)))
         granted = self._granted_headers(requested)
         if granted:
             headers.append((ACL_HEADERS, ', '.join(granted)))

@@ -1,5 +1,6 @@
 """Attack round 30: a secret-looking word of two parts written apart by the client (``pass_word``, ``pass-phrase``,
-``api_key_value``, ``private_key_pem``) is as secret as the word written whole (real HTTP to Bottle's own server)."""
+``api_key_value``, ``private_key_pem``) is as secret as the word written whole, and ``bearer`` as the last word of a
+name is secret too (real HTTP to Bottle's own server)."""
 import re
 
 import pytest
@@ -50,3 +51,20 @@ def test_a_400_for_a_parameter_named_pass_word_shows_its_value_neither_in_the_an
     log = read_log(log_dir)
     assert re.search(r" WARNING .*Bad request: parameter 'pass_word' must be an integer", log)
     assert 'Hidden-Qz7' not in log
+
+
+def test_a_query_value_under_the_name_bearer_is_written_as_stars(make_app, log_dir, uninstall_at_end):
+    """A token passed as ``?bearer=eyJ...`` (or ``?x_bearer=``) is masked in the request line, as ``?jwt=`` is."""
+    app = make_app()
+    app.get('/q', callback=lambda: 'ok')
+    server = WsgirefServer(uninstall_at_end(app))
+    try:
+        for name in ('bearer', 'x_bearer', 'Bearer'):
+            answer = raw_request(server.port, b'GET /q?%s=eyJhbGciOiJIUzI1NiJ9.Hidden-Qz7 HTTP/1.0\r\nHost: localhost'
+                                 b'\r\n\r\n' % name.encode())
+            assert answer.startswith(b'HTTP/1.0 200 '), answer
+    finally:
+        server.close()
+    log = read_log(log_dir)
+    assert 'Hidden-Qz7' not in log
+    assert re.findall(r'\]   GET http://localhost/q\?(\S*)$', log, re.M) == ['bearer=***', 'x_bearer=***', 'Bearer=***']

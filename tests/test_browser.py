@@ -669,7 +669,14 @@ def test_a_fetch_with_the_method_patch_in_lower_case_is_blocked_after_the_prefli
 
     assert not lower["ok"] and "TypeError" in lower["error"], lower
     assert api.recorder.methods_for("/items/7") == ["OPTIONS"]  # the PATCH itself was never sent
+    said = (
+        f"CORS preflight from {origin_a.origin} asks for the method 'patch', granted only as 'PATCH': browsers "
+        "compare methods case by case and block the request; write PATCH in the page's fetch"
+    )
+    lines = [line for line in api.log_text().splitlines() if said in line]
+    assert len(lines) == 1 and " WARNING " in lines[0], api.log_text()
 
     capitals = page_fetch(page, api.url("/items/7"), method="PATCH")
 
     assert capitals["ok"] and json.loads(capitals["body"]) == {"patched": "7"}, capitals
+    assert not [line for line in api.log_text().splitlines() if " WARNING " in line and said not in line]

@@ -60,7 +60,8 @@ def test_one_list_of_names_serves_config_keys_and_query_names_alike():
 #: Pieces of names: the words of the list, as they are and capitalised, and what may stand around them.
 NAME_PIECES = ['passw', 'passphrase', 'passcode', 'pwd', 'secret', 'token', 'apikey', 'authoriz', 'credential',
                'hmac', 'totp', 'sessid', 'sessionid', 'session_id', 'session-id', 'key', 'code', 'auth', 'sig',
-               'signature', 'pass', 'otp', 'pin', 'jwt', 'sid', 'session', 'verifier', 'assertion', 'samlresponse',
+               'signature', 'pass', 'otp', 'pin', 'jwt', 'bearer', 'Bearer', 'sid', 'session', 'verifier', 'assertion',
+               'samlresponse',
                'cvv', 'cvc', 'card', 'Card', 'number', 'Number', 'num', 'no', 'creditcard', 'pan', 'csc', 'cc',
                'ssn', 'Ssn', 'social', 'security', 'national', 'cookie', 'Key', 'Pin', 'Session',
                'Sid', 'Jwt', 'PWD', 'TOTP', 'privatekey', 's', 'Keys', 'word', 'Word', 'phrase', 'private', 'api',
@@ -145,7 +146,8 @@ def test_a_400_for_a_secret_named_json_value_does_not_echo_it(make_app, log_dir)
                                   'hmac', 'hmac_digest', 'code_verifier', 'oauth_verifier', 'sid', 'x-sid', 'userSid',
                                   'session', 'user_session', 'sessid', 'PHPSESSID', 'JSESSIONID', 'sessionId',
                                   'session_id', 'session-id', 'pin', 'card_pin', 'cardPin', 'pw', 'PW', 'user_pw',
-                                  'newPw', 'client_assertion', 'assertion', 'SAMLResponse',
+                                  'newPw', 'client_assertion', 'assertion', 'SAMLResponse', 'bearer', 'Bearer',
+                                  'x_bearer', 'xBearer', 'user[bearer]',
                                   # payment cards, national ids, cookies
                                   'cvv', 'CVV', 'cvv2', 'card_cvc', 'cvc', 'csc', 'card', 'card_number', 'cardNumber',
                                   'card%5Bnumber%5D', 'card[cvc]', 'credit_card', 'creditCard', 'creditcard', 'ccnum',
@@ -165,7 +167,7 @@ def test_tokens_session_ids_one_time_codes_pins_cards_national_ids_and_cookies_a
 
 @pytest.mark.parametrize('name', ['consider', 'inside', 'sessions', 'session_count', 'obsession', 'spin', 'pinned',
                                   'opinion', 'hotpot', 'jwt_issuer', 'passenger', 'npw', 'pwa',
-                                  'assertions', 'SAMLRequest',
+                                  'assertions', 'SAMLRequest', 'bearer_type', 'forbearer',
                                   # words that only hold a card or id word
                                   'discard', 'cards_count', 'cards', 'card_type', 'card_id', 'scorecard', 'cardinal',
                                   'span', 'japan', 'company', 'panel', 'classname', 'ssn_last4', 'nationality',
