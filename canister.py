@@ -14673,7 +14673,8 @@ class Canister:
     def _config_changed(self, *args: Any) -> None:
         """Bottle's ``config`` hook (bottle 0.12 passes the key and the value, 0.13 the config first):
         say once per key, in the log and at the app's line, that a ``canister.*`` key set after
-        install has no effect (the config is read once, at install)."""
+        install has no effect (the config is read once, at install; a key a keyword argument of ``Canister()``
+        sets, none at any install)."""
         key, value = str(args[-2]), args[-1]
         if not _is_canister_key(key) or key in self._late_keys:
             return
@@ -14686,8 +14687,15 @@ class Canister:
         self._late_keys.add(key)
         words = key.split(None, 1)  # (an ini line without =, a name and the rest: after a secret's name, the secret)
         shown = words[0] + ' ***' if len(words) == 2 and _is_secret_name(words[0]) else key
-        message = ('Config: %s was set after Canister was installed, and has no effect until the plugin is '
-                   'installed again: set it before app.install(Canister()), or install a Canister() again' % shown)
+        name = key[len('canister.'):]
+        if name in self.overrides:  # (the keyword wins over the app's config at every install)
+            message = ('Config: %s was set after Canister was installed, and has no effect: the keyword argument '
+                       '%s given to Canister() wins over it, also when the plugin is installed again; change that '
+                       'keyword argument instead' % (shown, name))
+        else:
+            message = ('Config: %s was set after Canister was installed, and has no effect until the plugin is '
+                       'installed again: set it before app.install(Canister()), or install a Canister() again'
+                       % shown)
         self.log.write(logging.WARNING, '%s', message)
         _warn_at_install(message)
 
