@@ -7608,8 +7608,23 @@ def _line_spared(line: Optional[str], spare: Optional[str], tag: Optional[str]) 
     return line is not None and (line == spare or (tag is not None and not line.startswith(tag)))
 
 
+#: What canister 1.x's table of sessions (``plugin.sessions``) had, and what to use instead: the AttributeError says.
+_SESSIONS_1X_NOTE = dict.fromkeys(('get', 'set', 'delete'), (
+    "plugin.sessions is no longer canister 1.x's table of sessions: use session in a handler (session.data, "
+    'session.user, session.invalidate()), and the plugin\'s sessions_of(user) and end_sessions(user) from a script'))
+
+
 class SessionManager:
     """Session policy (cookie, expiry, rotation, concurrent saves) on top of a store."""
+
+    if not typing.TYPE_CHECKING:  # (seen by mypy, it would make every misspelt attribute valid)
+        def __getattr__(self, name: str) -> Any:
+            """An AttributeError for an attribute it lacks (called only then), saying what to use instead of
+            1.x's ``get``, ``set`` and ``delete``."""
+            note = _SESSIONS_1X_NOTE.get(name)
+            error = AttributeError("'SessionManager' object has no attribute %r%s" % (name, ': ' + note if note else ''))
+            error.name, error.obj = name, self  # (as Python's own: its "Did you mean" suggestions stay)
+            raise error
 
     def __init__(self, config: Config, store: Optional[SessionStore], log: RequestLog) -> None:
         #: The app's log.
@@ -14390,6 +14405,16 @@ class _SkippedRouteCall:
         return result
 
 
+#: What canister 1.x's plugin had that 2.0's lacks, and what to use instead: the AttributeError says.
+_PLUGIN_1X_NOTE = {
+    'auth_basic': "canister 1.x's auth_basic is gone: canister checks Basic itself, configured by the "
+                  'auth_basic_* keys; session.user is who logged in, and canister.log_in(name, password) checks a '
+                  "form's password against the same users",
+    'auth_jwt': "canister 1.x's auth_jwt is gone: canister checks Bearer tokens itself, configured by the "
+                "auth_jwt_* keys; session.user holds the token's claims",
+}
+
+
 class Canister:
     """The Bottle plugin: ``app.install(Canister())``.
 
@@ -14437,6 +14462,15 @@ class Canister:
         #: The routes whose answer with a ``Status-Code`` header was logged, each once, raised or returned: each
         #: route -> the token of the request that noted it first (``status_header_unsaid``).
         self.status_header_noted: Dict[Any, object] = {}
+
+    if not typing.TYPE_CHECKING:  # (seen by mypy, it would make every misspelt attribute valid)
+        def __getattr__(self, name: str) -> Any:
+            """An AttributeError for an attribute it lacks (called only then), saying what to use instead of
+            canister 1.x's ``auth_basic`` and ``auth_jwt``."""
+            note = _PLUGIN_1X_NOTE.get(name)
+            error = AttributeError("'Canister' object has no attribute %r%s" % (name, ': ' + note if note else ''))
+            error.name, error.obj = name, self  # (as Python's own: its "Did you mean" suggestions stay)
+            raise error
 
     # -- install -----------------------------------------------------------
     def _warn_of_lost_keywords(self, replaced: Canister) -> None:
