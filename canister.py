@@ -3762,7 +3762,8 @@ class _Param:
     #: A route may have many parameters, each read on every request: no instance dict.
     __slots__ = ('name', 'convert', 'many', 'required', 'optional', 'is_file', 'plain', 'wire_name', 'exact',
                  'none_if_absent', 'container', 'positions', 'count_problem', 'json_convert', 'json_positions',
-                 'empty_text', 'record', 'records', 'names_itself', 'digits_convert', 'digits_positions')
+                 'empty_text', 'record', 'records', 'plain_items', 'names_itself', 'digits_convert',
+                 'digits_positions')
 
     def __init__(self, parameter: inspect.Parameter, annotation: Any) -> None:
         """Raises :class:`_Unconvertible` for an annotation canister cannot convert to."""
@@ -3808,6 +3809,10 @@ class _Param:
         #: A list (or other container) of records, fixed-length tuples or dicts (:func:`_names_items`): a 400 for one of
         #: them names it by its index, ``items[2]``, and a position of a tuple after it, ``pairs[1][0]``.
         self.records = container is not None and _names_items(kind)
+        #: A list of plain values (``List[int]``; not of records, nor of lists): a 400 for one among several names it
+        #: by its index and shows it alone, ``(at ids[1]) ..., got '2.5'``.
+        self.plain_items = (container is not None and not self.records
+                            and _unwrap_many(_unwrap_optional(_beneath_newtype(kind))[0])[1] is None)
         #: A record with a field named as the parameter (``item: Item`` whose ``Item`` has a field ``item``): as the
         #: handler's lone parameter it is always built from the whole JSON body, whose member ``item`` is that field.
         self.names_itself = self.record and self.name in _record_names(kind)
@@ -4246,7 +4251,9 @@ def _conversion_failure(param: _Param, values: List[Any], error: ValueError) -> 
     """The 400 for a value that does not convert: what was wrong, and the value unless its name looks secret
     (nor, in a JSON object, the value of a member whose name does)."""
     inner = error.error if isinstance(error, _ItemRefused) else error  # (what a tuple's position raised)
-    if isinstance(error, _ItemRefused):  # (a fixed-length tuple's position: pair[1], pair[0][1])
+    shown_value: Any = error.item if isinstance(error, _ListItemRefused) else (
+        values[-1] if not param.many else list(values))
+    if isinstance(error, _ItemRefused):  # (a fixed-length tuple's position: pair[1], pair[0][1]; a list's item)
         error = _refusal_within(error, '', param.name, False)
     if _is_secret_name(param.name):
         if isinstance(error, _InvalidModel):  # (pydantic's messages may repeat a field's value)
@@ -4254,7 +4261,7 @@ def _conversion_failure(param: _Param, values: List[Any], error: ValueError) -> 
         return BadRequest('parameter %r %s (the value is not shown: the name looks secret)' % (param.name, error))
     if isinstance(inner, _EmptyFlag) and not isinstance(values, _JsonValue):
         return _empty_flag_failure(param, error)
-    shown = _shown_json(values[-1] if not param.many else list(values))
+    shown = _shown_json(shown_value)
     if _comma_separated(param, values, inner):
         return BadRequest('parameter %r %s, got %s (one value, commas and all: a list takes its name repeated, '
                           '?%s=...&%s=..., or a JSON array)' % (param.name, error, shown, param.name, param.name))
@@ -4309,13 +4316,43 @@ def _sent_empty(param: _Param, values: List[Any]) -> bool:
 def _items_of(param: _Param, values: List[Any], convert: Optional[Callable[[Any], Any]]) -> List[Any]:
     """The items of a parameter of many values, each converted by ``convert`` (None: as sent); a ``ValueError`` for
     one record of a ``List[Item]`` names it by its index (``items[2]``), for a position of a tuple in a
-    ``List[Tuple[int, str]]`` the tuple's index and the position (``pairs[1][0]``)."""
-    if not param.records or convert is None:
-        return [convert(value) for value in values] if convert else list(values)
+    ``List[Tuple[int, str]]`` the tuple's index and the position (``pairs[1][0]``), and one plain value among
+    several of a ``List[int]`` its index (``ids[1]``)."""
+    if convert is None:
+        return list(values)
+    if param.plain_items:
+        return _plain_items(convert, values)
+    if not param.records:
+        return [convert(value) for value in values]
     try:
         return _indexed_items(convert, values)
     except _ItemRefused as error:
         raise _refusal_within(error, '', param.name, False, values) from None
+
+
+class _ListItemRefused(_ItemRefused):
+    """An item of a list of plain values (``List[int]``) that did not convert, among several: its 400 names it by its
+    index and shows it alone (``(at ids[1]) ..., got '2.5'``), not the whole list."""
+
+    def __init__(self, index: int, item: Any, error: ValueError) -> None:
+        super().__init__((index,), error)
+        #: The item as sent.
+        self.item = item
+
+
+def _plain_items(convert: Callable[[Any], Any], values: List[Any]) -> List[Any]:
+    """Each of several plain values (``List[int]``) converted; the first that does not convert is an
+    :class:`_ListItemRefused`, one value alone raises what it raised (its 400 shows it, and a text with commas the
+    hint to repeat the name)."""
+    items = []
+    for value in values:
+        try:
+            items.append(convert(value))
+        except ValueError as error:
+            if len(values) < 2:
+                raise
+            raise _ListItemRefused(len(items), value, error) from None
+    return items
 
 
 def _many_values(param: _Param, values: List[Any], convert: Optional[Callable[[Any], Any]],
@@ -7571,8 +7608,23 @@ def _line_spared(line: Optional[str], spare: Optional[str], tag: Optional[str]) 
     return line is not None and (line == spare or (tag is not None and not line.startswith(tag)))
 
 
+#: What canister 1.x's table of sessions (``plugin.sessions``) had, and what to use instead: the AttributeError says.
+_SESSIONS_1X_NOTE = dict.fromkeys(('get', 'set', 'delete'), (
+    "plugin.sessions is no longer canister 1.x's table of sessions: use session in a handler (session.data, "
+    'session.user, session.invalidate()), and the plugin\'s sessions_of(user) and end_sessions(user) from a script'))
+
+
 class SessionManager:
     """Session policy (cookie, expiry, rotation, concurrent saves) on top of a store."""
+
+    if not typing.TYPE_CHECKING:  # (seen by mypy, it would make every misspelt attribute valid)
+        def __getattr__(self, name: str) -> Any:
+            """An AttributeError for an attribute it lacks (called only then), saying what to use instead of
+            1.x's ``get``, ``set`` and ``delete``."""
+            note = _SESSIONS_1X_NOTE.get(name)
+            error = AttributeError("'SessionManager' object has no attribute %r%s" % (name, ': ' + note if note else ''))
+            error.name, error.obj = name, self  # (as Python's own: its "Did you mean" suggestions stay)
+            raise error
 
     def __init__(self, config: Config, store: Optional[SessionStore], log: RequestLog) -> None:
         #: The app's log.
@@ -14376,6 +14428,16 @@ class _SkippedRouteCall:
         return result
 
 
+#: What canister 1.x's plugin had that 2.0's lacks, and what to use instead: the AttributeError says.
+_PLUGIN_1X_NOTE = {
+    'auth_basic': "canister 1.x's auth_basic is gone: canister checks Basic itself, configured by the "
+                  'auth_basic_* keys; session.user is who logged in, and canister.log_in(name, password) checks a '
+                  "form's password against the same users",
+    'auth_jwt': "canister 1.x's auth_jwt is gone: canister checks Bearer tokens itself, configured by the "
+                "auth_jwt_* keys; session.user holds the token's claims",
+}
+
+
 class Canister:
     """The Bottle plugin: ``app.install(Canister())``.
 
@@ -14423,6 +14485,15 @@ class Canister:
         #: The routes whose answer with a ``Status-Code`` header was logged, each once, raised or returned: each
         #: route -> the token of the request that noted it first (``status_header_unsaid``).
         self.status_header_noted: Dict[Any, object] = {}
+
+    if not typing.TYPE_CHECKING:  # (seen by mypy, it would make every misspelt attribute valid)
+        def __getattr__(self, name: str) -> Any:
+            """An AttributeError for an attribute it lacks (called only then), saying what to use instead of
+            canister 1.x's ``auth_basic`` and ``auth_jwt``."""
+            note = _PLUGIN_1X_NOTE.get(name)
+            error = AttributeError("'Canister' object has no attribute %r%s" % (name, ': ' + note if note else ''))
+            error.name, error.obj = name, self  # (as Python's own: its "Did you mean" suggestions stay)
+            raise error
 
     # -- install -----------------------------------------------------------
     def _warn_of_lost_keywords(self, replaced: Canister) -> None:
@@ -14659,7 +14730,8 @@ class Canister:
     def _config_changed(self, *args: Any) -> None:
         """Bottle's ``config`` hook (bottle 0.12 passes the key and the value, 0.13 the config first):
         say once per key, in the log and at the app's line, that a ``canister.*`` key set after
-        install has no effect (the config is read once, at install)."""
+        install has no effect (the config is read once, at install; a key a keyword argument of ``Canister()``
+        sets, none at any install)."""
         key, value = str(args[-2]), args[-1]
         if not _is_canister_key(key) or key in self._late_keys:
             return
@@ -14672,8 +14744,15 @@ class Canister:
         self._late_keys.add(key)
         words = key.split(None, 1)  # (an ini line without =, a name and the rest: after a secret's name, the secret)
         shown = words[0] + ' ***' if len(words) == 2 and _is_secret_name(words[0]) else key
-        message = ('Config: %s was set after Canister was installed, and has no effect until the plugin is '
-                   'installed again: set it before app.install(Canister()), or install a Canister() again' % shown)
+        name = key[len('canister.'):]
+        if name in self.overrides:  # (the keyword wins over the app's config at every install)
+            message = ('Config: %s was set after Canister was installed, and has no effect: the keyword argument '
+                       '%s given to Canister() wins over it, also when the plugin is installed again; change that '
+                       'keyword argument instead' % (shown, name))
+        else:
+            message = ('Config: %s was set after Canister was installed, and has no effect until the plugin is '
+                       'installed again: set it before app.install(Canister()), or install a Canister() again'
+                       % shown)
         self.log.write(logging.WARNING, '%s', message)
         _warn_at_install(message)
 

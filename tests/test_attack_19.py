@@ -68,7 +68,7 @@ def post_json(origin, path, value):
     ('/profile', {'user': {'pin': 'hunter2', 'keys': {'api_key': 'k-hunter2'}}},
      "parameter 'user' must be a string, got {'pin': '***', 'keys': {'api_key': '***'}}"),
     ('/numbers', {'ids': [1, {'access_token': 'tok-hunter2'}]},
-     "parameter 'ids' must be an integer, got [1, {'access_token': '***'}]"),
+     "parameter 'ids' (at ids[1]) must be an integer, got {'access_token': '***'}"),
     ('/signup', {'account': {'name': 7, 'password': 'hunter2'}},
      "parameter 'account' must be a JSON object with the fields of Account (name, password): its field 'name' must be "
      "a string, got {'name': 7, 'password': '***'}"),

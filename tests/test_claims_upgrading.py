@@ -578,6 +578,30 @@ def test_a_returning_clients_request_line_carries_the_start_of_its_id(make_app, 
     assert ' INFO     [127.0.0.1-%s]   GET http://localhost:80/?again\n' % sid[:6] in log  # 1.x: [127.0.0.1-...]
 
 
+def test_the_1x_attributes_of_the_plugin_raise_an_attributeerror_naming_what_to_use_instead(make_app):
+    """README, Upgrading: before, each was Python's plain AttributeError, without a word of the replacement."""
+    plugin = next(p for p in make_app().plugins if isinstance(p, canister.Canister))
+    for name in ('get', 'set', 'delete'):
+        with pytest.raises(AttributeError) as raised:
+            getattr(plugin.sessions, name)
+        assert str(raised.value) == (
+            "'SessionManager' object has no attribute %r: plugin.sessions is no longer canister 1.x's table of "
+            "sessions: use session in a handler (session.data, session.user, session.invalidate()), and the "
+            "plugin's sessions_of(user) and end_sessions(user) from a script" % name)
+    said = {
+        'auth_basic': "'Canister' object has no attribute 'auth_basic': canister 1.x's auth_basic is gone: canister "
+                      "checks Basic itself, configured by the auth_basic_* keys; session.user is who logged in, and "
+                      "canister.log_in(name, password) checks a form's password against the same users",
+        'auth_jwt': "'Canister' object has no attribute 'auth_jwt': canister 1.x's auth_jwt is gone: canister checks "
+                    "Bearer tokens itself, configured by the auth_jwt_* keys; session.user holds the token's claims",
+        'sesions_of': "'Canister' object has no attribute 'sesions_of'",  # any other name: Python's words
+    }
+    for name, message in said.items():
+        with pytest.raises(AttributeError) as raised:
+            getattr(plugin, name)
+        assert str(raised.value) == message
+
+
 def test_the_plugin_keeps_none_of_the_undocumented_attributes_of_1_5_2(make_app):
     """README, Upgrading: ``sessions`` lost get/set/delete, ``auth_basic``/``auth_jwt`` are gone,
     ``cors`` is no longer the configured text; ``sessions_of`` and ``end_sessions`` are the way from a script."""

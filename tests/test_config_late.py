@@ -42,6 +42,22 @@ def test_a_key_set_after_install_is_named_in_one_warning_and_has_no_effect(make_
     assert 'Access-Control-Allow-Origin' not in res.headers
 
 
+def test_a_key_set_after_install_that_a_keyword_argument_sets_is_said_to_lose_to_the_keyword(make_app, log_dir):
+    """Before, it was said to have "no effect until the plugin is installed again", where the keyword wins then too."""
+    app = pinged(make_app, session_timeout=60)
+    with pytest.warns(canister.CanisterWarning, match='canister.session_timeout was set after') as caught:
+        app.config['canister.session_timeout'] = '120'
+    said = ('Config: canister.session_timeout was set after Canister was installed, and has no effect: the keyword '
+            'argument session_timeout given to Canister() wins over it, also when the plugin is installed again; '
+            'change that keyword argument instead')
+    assert str(caught[0].message) == said
+    assert late_lines(log_dir)[0].endswith(said)
+    plugin = next(plugin for plugin in app.plugins if isinstance(plugin, canister.Canister))
+    app.uninstall(plugin)
+    app.install(plugin)  # installed again: the keyword still wins, as said
+    assert plugin.config is not None and plugin.config['session_timeout'] == 60
+
+
 def test_each_late_key_is_named_once(make_app, log_dir):
     app = pinged(make_app)
     with warnings.catch_warnings(record=True) as caught:

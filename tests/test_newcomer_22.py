@@ -206,8 +206,8 @@ def test_a_list_of_files_takes_a_file_input_named_with_brackets(make_app):
 
 def test_a_value_with_brackets_that_does_not_convert_is_a_400_naming_the_parameter(make_app, log_dir):
     answer = client(list_app(make_app)).get('/tags?tags[]=1&tags[]=two', status=400)
-    assert answer.text == "Bad request: parameter 'tags' must be an integer, got ['1', 'two']\n"
-    assert any(line.endswith("parameter 'tags' must be an integer, got ['1', 'two']")
+    assert answer.text == "Bad request: parameter 'tags' (at tags[1]) must be an integer, got 'two'\n"
+    assert any(line.endswith("parameter 'tags' (at tags[1]) must be an integer, got 'two'")
                for line in warning_lines(log_dir))
 
 

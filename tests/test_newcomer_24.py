@@ -145,7 +145,6 @@ def login_form_app(make_app):
     def account():
         return 'Hello %s' % session.user
 
-    app.get('/login', callback=lambda: '<form method=post action=/login>...</form>')
     return app
 
 

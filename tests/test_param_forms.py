@@ -173,7 +173,7 @@ def test_a_tuple_with_an_ellipsis_is_a_tuple_of_any_length(make_app):
     assert web.get('/t?ids=1&ids=2&ids=3').text == 'tuple (1, 2, 3)'
     assert web.get('/t?ids=4').text == 'tuple (4,)'
     assert web.post_json('/t', {'ids': []}).text == 'tuple ()'
-    assert "parameter 'ids' must be an integer" in web.get('/t?ids=1&ids=x', status=400).text
+    assert "parameter 'ids' (at ids[1]) must be an integer, got 'x'" in web.get('/t?ids=1&ids=x', status=400).text
 
 
 def test_a_bare_tuple_list_or_set_gives_its_class_holding_the_values_as_sent(make_app):

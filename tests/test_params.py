@@ -438,8 +438,8 @@ def test_a_list_sent_as_one_value_with_commas_is_a_400_that_says_to_repeat_the_n
                "repeated, ?ids=...&ids=..., or a JSON array)")
     assert web.get('/?ids=1,2,3', status=400).text == 'Bad request: %s\n' % message
     assert 'WARNING  [127.0.0.1-...]   Bad request: %s' % message in read_log(log_dir)
-    assert web.get('/?ids=1&ids=2,3', status=400).text == "Bad request: parameter 'ids' must be an integer, " \
-                                                          "got ['1', '2,3']\n"
+    assert web.get('/?ids=1&ids=2,3', status=400).text == "Bad request: parameter 'ids' (at ids[1]) " \
+                                                          "must be an integer, got '2,3'\n"
     assert web.get('/?ids=1&ids=2').text == '[1, 2]'
 
 
@@ -670,7 +670,7 @@ def test_optional_and_list_of_a_literal_work_as_for_other_types(make_app):
     assert web.get('/').text == "(None, (), 'a')"
     assert web.get('/?order=desc&tags=red&tags=green&mode=').text == "('desc', ['red', 'green'], None)"
     assert web.get('/?order=').text == "(None, (), 'a')"
-    assert "parameter 'tags' must be one of 'red' or 'green', got ['red', 'blue']" \
+    assert "parameter 'tags' (at tags[1]) must be one of 'red' or 'green', got 'blue'" \
         in web.get('/?tags=red&tags=blue', status=400).text
     assert "parameter 'order' must be one of 'asc' or 'desc', got 'up'" in web.get('/?order=up', status=400).text
 
@@ -1241,8 +1241,8 @@ def test_a_bool_list_sent_empty_under_its_name_with_brackets_is_told_to_send_tha
     def flags(flags: List[bool] = ()):
         return repr(flags)
 
-    assert send(client(app)).text == ("Bad request: parameter 'flags' must be true or false, got an empty value %s\n"
-                                      % said)
+    assert send(client(app)).text == ("Bad request: parameter 'flags' (at flags[1]) must be true or false, got an empty "
+                                      "value %s\n" % said)
 
 
 def test_a_bool_sent_empty_in_the_url_path_is_a_400_that_says_send_true_or_false(make_app):

@@ -425,7 +425,7 @@ def test_a_deque_parameter_takes_repeated_keys_each_converted(make_app):
 
     web = client(app)
     assert web.get('/recent?ids=1&ids=23').text == repr(collections.deque([1, 23]))
-    assert "parameter 'ids' must be an integer, got ['1', 'abc']" in web.get('/recent?ids=1&ids=abc', status=400).text
+    assert "parameter 'ids' (at ids[1]) must be an integer, got 'abc'" in web.get('/recent?ids=1&ids=abc', status=400).text
 
 
 def test_another_parameterised_class_is_read_as_its_class_with_its_items_as_sent(make_app):
