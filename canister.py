@@ -573,6 +573,16 @@ if hasattr(os, 'register_at_fork'):  # (not on Windows, which has no fork)
     os.register_at_fork(after_in_child=_new_request_ids)
 
 
+def _no_such_attribute(obj: object, name: str, notes: Dict[str, str]) -> AttributeError:
+    """The AttributeError for ``obj.name``, in Python's words, and ``notes[name]`` after them when there is one
+    (what a canister 1.x habit should use instead).  Its ``name`` and ``obj`` are set as Python sets them, so the
+    "Did you mean" suggestions of Python 3.10+ stay."""
+    note = notes.get(name)
+    error = AttributeError("'%s' object has no attribute %r%s" % (type(obj).__name__, name, ': ' + note if note else ''))
+    error.name, error.obj = name, obj
+    return error
+
+
 ###############################################################################
 # Exceptions ##################################################################
 ###############################################################################
@@ -7621,10 +7631,7 @@ class SessionManager:
         def __getattr__(self, name: str) -> Any:
             """An AttributeError for an attribute it lacks (called only then), saying what to use instead of
             1.x's ``get``, ``set`` and ``delete``."""
-            note = _SESSIONS_1X_NOTE.get(name)
-            error = AttributeError("'SessionManager' object has no attribute %r%s" % (name, ': ' + note if note else ''))
-            error.name, error.obj = name, self  # (as Python's own: its "Did you mean" suggestions stay)
-            raise error
+            raise _no_such_attribute(self, name, _SESSIONS_1X_NOTE)
 
     def __init__(self, config: Config, store: Optional[SessionStore], log: RequestLog) -> None:
         #: The app's log.
@@ -14490,10 +14497,7 @@ class Canister:
         def __getattr__(self, name: str) -> Any:
             """An AttributeError for an attribute it lacks (called only then), saying what to use instead of
             canister 1.x's ``auth_basic`` and ``auth_jwt``."""
-            note = _PLUGIN_1X_NOTE.get(name)
-            error = AttributeError("'Canister' object has no attribute %r%s" % (name, ': ' + note if note else ''))
-            error.name, error.obj = name, self  # (as Python's own: its "Did you mean" suggestions stay)
-            raise error
+            raise _no_such_attribute(self, name, _PLUGIN_1X_NOTE)
 
     # -- install -----------------------------------------------------------
     def _warn_of_lost_keywords(self, replaced: Canister) -> None:
