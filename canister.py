@@ -719,8 +719,8 @@ _LEVELS = {
 #: ends in one of the second as a word of its own (``api_key``, ``x-auth``, ``apiKey``, ``x_bearer``), or followed by
 #: nothing but the brackets of a nested or array name (``user[api_key]``, ``sig[]``, ``key[0]``): words
 #: that are parts of ordinary words or of config keys (``monkey``, ``inside``, ``session_store``,
-#: ``auth_jwt_issuer``) go in the second.  ``session[-_]?id`` is ``sessionid``, ``session_id``
-#: or ``session-id``; ``card[^a-z0-9]{0,2}num`` is ``cardnumber``, ``card_num`` or Stripe's ``card[number]``; the
+#: ``auth_jwt_issuer``) go in the second.  ``session[^a-z0-9]{0,2}id`` is ``sessionid``, ``session_id``,
+#: ``session.id`` or ``session[id]``; ``card[^a-z0-9]{0,2}num`` is ``cardnumber``, ``card_num`` or Stripe's ``card[number]``; the
 #: words of two, written apart too, anywhere: ``pass_word``, ``pass-phrase``, ``private_key_pem``, ``api_key_value``.
 #: Payment cards and national ids: ``cvv`` and ``cvc`` anywhere, ``card`` only as the last word
 #: (``credit_card``, not ``discard`` or ``cards_count``), ``ssn`` too (not ``classname``).  The third words, of the
@@ -729,8 +729,8 @@ _LEVELS = {
 #: ``sessions``, ``cookies``, ``cards`` or ``assertions``, the names of a count or a list as often as of secrets.
 _SECRET_WORDS = (('passw', 'pass[^a-z0-9]{1,2}word', 'pass[^a-z0-9]{0,2}phrase', 'pass[^a-z0-9]{0,2}code', 'pwd',
                   'secret', 'token', 'api[^a-z0-9]{0,2}key', 'private[^a-z0-9]{0,2}key', 'authoriz',
-                  'credential', 'hmac', 'totp', 'sessid', 'session[-_]?id', 'samlresponse', 'cvv', 'cvc',
-                  'card[^a-z0-9]{0,2}num', 'social[^a-z0-9]{0,2}security', 'national[^a-z0-9]{0,2}id'),
+                  'credential', 'hmac', 'totp', 'sessid', 'session[^a-z0-9]{0,2}id', 'saml[^a-z0-9]{0,2}response',
+                  'cvv', 'cvc', 'card[^a-z0-9]{0,2}num', 'social[^a-z0-9]{0,2}security', 'national[^a-z0-9]{0,2}id'),
                  ('key', 'code', 'auth', 'sig', 'signature', 'pass', 'pw', 'otp', 'pin', 'jwt', 'bearer', 'sid',
                   'session', 'verifier', 'assertion', 'cookie', 'card', 'creditcard', 'card[^a-z0-9]{0,2}no', 'pan',
                   'csc', 'cc[^a-z0-9]{0,2}num(?:ber)?', 'ssn'),
@@ -6594,7 +6594,7 @@ def _eviction_note(policy: str, limit: Any, sets_too: bool) -> str:
 #: a full master refused is set there, while the master deleted the session: ``_REDIS_UPDATE``), the key's expiry is
 #: seen by another clock (``PTTL``), and a relative ``PX`` or ``PEXPIRE`` counts from the replay.  Redis 7 always
 #: replicates so; there ``redis.replicate_commands()`` does nothing and answers true.
-_REDIS_EFFECTS = 'redis.replicate_commands()\n'
+_REDIS_EFFECTS = 'if redis.replicate_commands then redis.replicate_commands() end\n'
 
 
 #: Replace a Redis session's record only if it is still the one expected (KEYS[1]: the

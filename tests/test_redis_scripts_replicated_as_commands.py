@@ -11,6 +11,7 @@ from typing import Any, Iterator, List, Tuple
 import pytest
 import redis
 
+import canister
 from helpers import (basic, client, cookie_value, cookieless_client, fill_up, guarded_app, readme_section,
                      with_cookie)
 from servers import RedisServer, old_redis_server_binary, wait_until
@@ -91,7 +92,12 @@ def test_the_login_throttle_counts_on_redis_that_replicates_scripts_by_running_t
 
 def test_the_readme_says_each_script_has_its_commands_replicated():
     sessions = readme_section('## Sessions')
-    assert ('Each script begins with `redis.replicate_commands()`, so that replicas and the append-only file get the '
-            'commands it ran, not the script to run again.') in sessions
+    assert ('Each script first calls `redis.replicate_commands()` (on a server that has it: Redis 3.2 and later), so '
+            'that replicas and the append-only file get the commands it ran, not the script to run again.') in sessions
+    scripts = [value for owner in (canister, canister._RedisThrottle) for value in vars(owner).values()
+               if isinstance(value, str) and "redis.call(" in value]
+    assert len(scripts) >= 6
+    assert all(script.startswith('if redis.replicate_commands then redis.replicate_commands() end\n')
+               for script in scripts)
     assert "which refused a script's write after its `PTTL`: a read that extends a session, and a third" in sessions
     assert '(`tests/test_redis_scripts_replicated_as_commands.py`, a Redis 5.0.6 master so started' in sessions

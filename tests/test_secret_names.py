@@ -61,7 +61,7 @@ def test_one_list_of_names_serves_config_keys_and_query_names_alike():
 NAME_PIECES = ['passw', 'passphrase', 'passcode', 'pwd', 'secret', 'token', 'apikey', 'authoriz', 'credential',
                'hmac', 'totp', 'sessid', 'sessionid', 'session_id', 'session-id', 'key', 'code', 'auth', 'sig',
                'signature', 'pass', 'otp', 'pin', 'jwt', 'bearer', 'Bearer', 'sid', 'session', 'verifier', 'assertion',
-               'samlresponse',
+               'samlresponse', 'saml', 'response', 'Response',
                'cvv', 'cvc', 'card', 'Card', 'number', 'Number', 'num', 'no', 'creditcard', 'pan', 'csc', 'cc',
                'ssn', 'Ssn', 'social', 'security', 'national', 'cookie', 'Key', 'Pin', 'Session',
                'Sid', 'Jwt', 'PWD', 'TOTP', 'privatekey', 's', 'Keys', 'word', 'Word', 'phrase', 'private', 'api',
@@ -147,7 +147,8 @@ def test_a_400_for_a_secret_named_json_value_does_not_echo_it(make_app, log_dir)
                                   'session', 'user_session', 'sessid', 'PHPSESSID', 'JSESSIONID', 'sessionId',
                                   'session_id', 'session-id', 'pin', 'card_pin', 'cardPin', 'pw', 'PW', 'user_pw',
                                   'newPw', 'client_assertion', 'assertion', 'SAMLResponse', 'bearer', 'Bearer',
-                                  'x_bearer', 'xBearer', 'user[bearer]',
+                                  'x_bearer', 'xBearer', 'user[bearer]', 'session.id', 'session[id]',
+                                  'user[session][id]', 'session__id', 'saml_response', 'SAML-Response',
                                   # payment cards, national ids, cookies
                                   'cvv', 'CVV', 'cvv2', 'card_cvc', 'cvc', 'csc', 'card', 'card_number', 'cardNumber',
                                   'card%5Bnumber%5D', 'card[cvc]', 'credit_card', 'creditCard', 'creditcard', 'ccnum',
