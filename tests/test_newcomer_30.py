@@ -88,15 +88,17 @@ def test_a_clients_cookie_of_canister_1x_shows_no_id_in_its_request_line_as_the_
     app.get('/', callback=lambda: 'counter %s' % session.data.setdefault('counter', 0))
     origin = serve(app)
     unknown = 'VJ8zq5' + 'x' * 37  # well-formed (43 URL-safe characters), in no store: its start is shown
-    for cookie in COOKIES_OF_1X + ['session_id=' + unknown]:
+    longest, too_long = 'LoNg28' + 'y' * 122, 'TooLng' + 'z' * 123  # 128 URL-safe characters are well-formed, 129 not
+    for cookie in COOKIES_OF_1X + ['session_id=' + unknown, 'session_id=' + longest, 'session_id=' + too_long]:
         answer = Client(origin).get('/', headers={'Cookie': cookie})
         assert (answer.status, answer.text) == (200, 'counter 0')  # not adopted: a new session
     request_lines = [line[line.index('['):] for line in read_log(log_dir).splitlines()
                      if line.endswith('GET %s/' % origin)]
-    assert request_lines == ['[127.0.0.1-...]   GET %s/' % origin] * 2 + ['[127.0.0.1-VJ8zq5]   GET %s/' % origin]
+    assert request_lines == (['[127.0.0.1-...]   GET %s/' % origin] * 2 + ['[127.0.0.1-VJ8zq5]   GET %s/' % origin]
+                             + ['[127.0.0.1-LoNg28]   GET %s/' % origin, '[127.0.0.1-...]   GET %s/' % origin])
     logging_section = ' '.join(readme_section('## Request logging').split())
-    assert ("or `...` when it sent none, or none that is well-formed (43 URL-safe characters, as canister draws them: "
-            "a cookie of canister 1.x, signed or not, shows `...` too)") in logging_section
+    assert ("or `...` when it sent none, or none that is well-formed (43 to 128 URL-safe characters; canister draws "
+            "43: a cookie of canister 1.x, signed or not, shows `...` too)") in logging_section
     upgrading = ' '.join(readme_section('## Upgrading from canister 1.x').split())
     assert ("A request without a cookie still starts with `-...`, and so does one that sends a cookie of 1.x"
             in upgrading)
