@@ -3444,14 +3444,17 @@ def _path_converter(kind: Any) -> Callable[[Any], Any]:
 
 class _ItemRefused(ValueError):
     """An item of a list of records, tuples or dicts (``List[Item]``, in a record's field too, :func:`_names_items`),
-    or a position of a fixed-length tuple, that did not convert: where it stands, its index (and the indexes inside
-    it, for a list of lists of records), and what was wrong."""
+    one of several of a list of plain values (``List[int]``), or a position of a fixed-length tuple, that did not
+    convert: where it stands, its index (and the indexes inside it, for a list of lists of records), what was wrong,
+    and the value itself, which a parameter's 400 shows alone (``(at ids[1]) ..., got '2.5'``), not the whole list."""
 
-    def __init__(self, indexes: Tuple[int, ...], error: ValueError) -> None:
+    def __init__(self, indexes: Tuple[int, ...], error: ValueError, item: Any) -> None:
         #: Its index, then those of the lists inside it that hold it (``(0, 1)`` for ``items[0][1]``).
         self.indexes = indexes
         #: What its conversion raised.
         self.error = error
+        #: The value that did not convert, as sent (the innermost: ``'x'`` of ``pairs[1][0]``).
+        self.item = item
         super().__init__('(at %s) %s' % (self.where(''), error))
 
     def where(self, name: str) -> str:
@@ -3468,9 +3471,9 @@ def _indexed_items(convert: Callable[[Any], Any], values: List[Any]) -> List[Any
         try:
             items.append(convert(value))
         except _ItemRefused as error:  # (in a list inside the list, or a tuple's position)
-            raise _ItemRefused((index,) + error.indexes, error.error) from None
+            raise _ItemRefused((index,) + error.indexes, error.error, error.item) from None
         except ValueError as error:
-            raise _ItemRefused((index,), _placed(error)) from None
+            raise _ItemRefused((index,), _placed(error), value) from None
     return items
 
 
@@ -3526,9 +3529,9 @@ def _positioned(positions: Tuple[Optional[Callable[[Any], Any]], ...], values: L
         try:
             converted.append(read(value) if read else value)
         except _ItemRefused as error:
-            raise _ItemRefused((position,) + error.indexes, error.error) from None
+            raise _ItemRefused((position,) + error.indexes, error.error, error.item) from None
         except ValueError as error:
-            raise _ItemRefused((position,), _placed(error)) from None
+            raise _ItemRefused((position,), _placed(error), value) from None
     return tuple(converted)
 
 
@@ -4261,10 +4264,10 @@ def _conversion_failure(param: _Param, values: List[Any], error: ValueError) -> 
     """The 400 for a value that does not convert: what was wrong, and the value unless its name looks secret
     (nor, in a JSON object, the value of a member whose name does)."""
     inner = error.error if isinstance(error, _ItemRefused) else error  # (what a tuple's position raised)
-    shown_value: Any = error.item if isinstance(error, _ListItemRefused) else (
-        values[-1] if not param.many else list(values))
-    if isinstance(error, _ItemRefused):  # (a fixed-length tuple's position: pair[1], pair[0][1]; a list's item)
-        error = _refusal_within(error, '', param.name, False)
+    shown_value: Any = values[-1] if not param.many else list(values)
+    if isinstance(error, _ItemRefused):  # (a list's item, items[1], pairs[1][0]; a tuple's position, pair[1]): alone
+        shown_value = error.item
+        error = _refusal_within(error, '', param.name, False, values)
     if _is_secret_name(param.name):
         if isinstance(error, _InvalidModel):  # (pydantic's messages may repeat a field's value)
             error = error.secret()
@@ -4324,35 +4327,22 @@ def _sent_empty(param: _Param, values: List[Any]) -> bool:
 
 
 def _items_of(param: _Param, values: List[Any], convert: Optional[Callable[[Any], Any]]) -> List[Any]:
-    """The items of a parameter of many values, each converted by ``convert`` (None: as sent); a ``ValueError`` for
-    one record of a ``List[Item]`` names it by its index (``items[2]``), for a position of a tuple in a
-    ``List[Tuple[int, str]]`` the tuple's index and the position (``pairs[1][0]``), and one plain value among
-    several of a ``List[int]`` its index (``ids[1]``)."""
+    """The items of a parameter of many values, each converted by ``convert`` (None: as sent); the one that does not
+    convert is an :class:`_ItemRefused` holding it, for one record of a ``List[Item]`` with its index (``items[2]``),
+    for a position of a tuple in a ``List[Tuple[int, str]]`` the tuple's index and the position (``pairs[1][0]``),
+    and for one plain value among several of a ``List[int]`` its index (``ids[1]``)."""
     if convert is None:
         return list(values)
     if param.plain_items:
         return _plain_items(convert, values)
     if not param.records:
         return [convert(value) for value in values]
-    try:
-        return _indexed_items(convert, values)
-    except _ItemRefused as error:
-        raise _refusal_within(error, '', param.name, False, values) from None
-
-
-class _ListItemRefused(_ItemRefused):
-    """An item of a list of plain values (``List[int]``) that did not convert, among several: its 400 names it by its
-    index and shows it alone (``(at ids[1]) ..., got '2.5'``), not the whole list."""
-
-    def __init__(self, index: int, item: Any, error: ValueError) -> None:
-        super().__init__((index,), error)
-        #: The item as sent.
-        self.item = item
+    return _indexed_items(convert, values)
 
 
 def _plain_items(convert: Callable[[Any], Any], values: List[Any]) -> List[Any]:
     """Each of several plain values (``List[int]``) converted; the first that does not convert is an
-    :class:`_ListItemRefused`, one value alone raises what it raised (its 400 shows it, and a text with commas the
+    :class:`_ItemRefused`, one value alone raises what it raised (its 400 shows it, and a text with commas the
     hint to repeat the name)."""
     items = []
     for value in values:
@@ -4361,7 +4351,7 @@ def _plain_items(convert: Callable[[Any], Any], values: List[Any]) -> List[Any]:
         except ValueError as error:
             if len(values) < 2:
                 raise
-            raise _ListItemRefused(len(items), value, error) from None
+            raise _ItemRefused((len(items),), error, value) from None
     return items
 
 

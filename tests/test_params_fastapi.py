@@ -632,7 +632,7 @@ def test_a_dataclass_takes_its_init_vars_converted_and_not_its_class_vars_or_ini
 def test_a_bad_item_of_a_list_of_dataclasses_is_a_400_naming_it_by_its_index(make_app, log_dir):
     sent = [{'name': 'pen'}, {'name': 'ink', 'qty': 'many'}]
     message = ("parameter 'extra' (at extra[1]) must be a JSON object with the fields of Item (name, qty, tags): its "
-               "field 'qty' must be an integer, got %r" % sent)
+               "field 'qty' must be an integer, got %r" % sent[1])
     response = client(record_app(make_app)).post_json('/order', {'order': {'item': {'name': 'x'}}, 'extra': sent},
                                                       status=400)
     assert response.text == 'Bad request: %s\n' % message

@@ -228,7 +228,7 @@ def test_a_list_of_pydantic_models_is_built_item_by_item_and_a_bad_one_is_a_400(
         [Item(name='pen'), Item(name='ink', qty=3)])
     assert web.post_json('/items', {'items': [{'name': 'pen'}, {'qty': 3}]}, status=400).text == (
         "Bad request: parameter 'items' (at items[1]) must be a valid Item (field 'name': Field required), got "
-        "[{'name': 'pen'}, {'qty': 3}]\n")
+        "{'qty': 3}\n")
 
 
 def test_a_form_posted_to_a_pydantic_model_route_is_a_400_saying_to_send_json(make_app):

@@ -26,13 +26,13 @@ def test_a_tuple_of_another_length_inside_a_list_is_named_by_its_index(make_app,
         return repr(pairs)
 
     web = client(app)
-    message = "parameter 'pairs' (at pairs[1]) must be a JSON array of 2 values (int, int), got [[1, 2], [3]]"
+    message = "parameter 'pairs' (at pairs[1]) must be a JSON array of 2 values (int, int), got [3]"
     assert web.post_json('/pairs', {'pairs': [[1, 2], [3]]}, status=400).text == 'Bad request: %s\n' % message
     assert any(message in line for line in warning_lines(log_dir))
     assert web.post_json('/pairs', {'pairs': [[1, 2], 5]}, status=400).text == (
-        "Bad request: parameter 'pairs' (at pairs[1]) must be a JSON array of 2 values (int, int), got [[1, 2], 5]\n")
+        "Bad request: parameter 'pairs' (at pairs[1]) must be a JSON array of 2 values (int, int), got 5\n")
     assert web.get('/pairs?pairs=1', status=400).text == (
-        "Bad request: parameter 'pairs' (at pairs[0]) must be a JSON array of 2 values (int, int), got ['1']\n")
+        "Bad request: parameter 'pairs' (at pairs[0]) must be a JSON array of 2 values (int, int), got '1'\n")
     assert web.post_json('/pairs', {'pairs': [[1, 2], ['3', 4]]}).text == repr([(1, 2), (3, 4)])
 
 
@@ -45,9 +45,9 @@ def test_a_list_of_tuples_sent_as_one_text_with_commas_is_not_told_to_repeat_the
 
     web = client(app)  # (?pairs=1&pairs=2 would be two texts, no JSON array either)
     assert web.get('/pairs?pairs=1,2', status=400).text == (
-        "Bad request: parameter 'pairs' (at pairs[0]) must be a JSON array of 2 values (int, int), got ['1,2']\n")
+        "Bad request: parameter 'pairs' (at pairs[0]) must be a JSON array of 2 values (int, int), got '1,2'\n")
     assert web.get('/pairs?pairs=1&pairs=2', status=400).text == (
-        "Bad request: parameter 'pairs' (at pairs[0]) must be a JSON array of 2 values (int, int), got ['1', '2']\n")
+        "Bad request: parameter 'pairs' (at pairs[0]) must be a JSON array of 2 values (int, int), got '1'\n")
 
 
 def test_an_optional_tuple_of_another_length_inside_a_list_or_a_list_of_lists_is_named_by_its_index(make_app):
@@ -63,11 +63,10 @@ def test_an_optional_tuple_of_another_length_inside_a_list_or_a_list_of_lists_is
 
     web = client(app)
     assert web.post_json('/rows', {'rows': [None, [1]]}, status=400).text == (
-        "Bad request: parameter 'rows' (at rows[1]) must be a JSON array of 2 values (int, int), got [None, [1]]\n")
+        "Bad request: parameter 'rows' (at rows[1]) must be a JSON array of 2 values (int, int), got [1]\n")
     assert web.post_json('/rows', {'rows': [None, [1, 2]]}).text == repr([None, (1, 2)])
     assert web.post_json('/grid', {'grid': [[], [[1, 2], [1]]]}, status=400).text == (
-        "Bad request: parameter 'grid' (at grid[1][1]) must be a JSON array of 2 values (int, int), got "
-        "[[], [[1, 2], [1]]]\n")
+        "Bad request: parameter 'grid' (at grid[1][1]) must be a JSON array of 2 values (int, int), got [1]\n")
 
 
 def test_a_dict_that_failed_inside_a_list_is_named_by_its_index_then_its_member(make_app, log_dir):
@@ -80,14 +79,14 @@ def test_a_dict_that_failed_inside_a_list_is_named_by_its_index_then_its_member(
     web = client(app)
     dict_problem = 'must be a JSON object, each key str and each value Tuple[int, int]'
     message = ("parameter 'rows' (at rows[1]) %s: its member 'a' (at a[1]) must be an integer, got "
-               "[{}, {'a': [1, 'x']}]" % dict_problem)
+               "{'a': [1, 'x']}" % dict_problem)
     assert web.post_json('/rows', {'rows': [{}, {'a': [1, 'x']}]}, status=400).text == 'Bad request: %s\n' % message
     assert any(message in line for line in warning_lines(log_dir))
     assert web.post_json('/rows', {'rows': [{}, {'a': [1]}]}, status=400).text == (
         "Bad request: parameter 'rows' (at rows[1]) %s: its member 'a' must be a JSON array of 2 values (int, int), "
-        "got [{}, {'a': [1]}]\n" % dict_problem)
+        "got {'a': [1]}\n" % dict_problem)
     assert web.post_json('/rows', {'rows': [{}, 5]}, status=400).text == (
-        "Bad request: parameter 'rows' (at rows[1]) %s, got [{}, 5]\n" % dict_problem)
+        "Bad request: parameter 'rows' (at rows[1]) %s, got 5\n" % dict_problem)
     assert web.post_json('/rows', {'rows': [{'a': [1, '2']}]}).text == repr([{'a': (1, 2)}])
 
 
@@ -100,7 +99,7 @@ def test_a_list_of_dicts_of_integers_names_the_dict_by_its_index_as_the_readme_s
 
     assert client(app).post_json('/rows', {'rows': [{}, {'pen': 'x'}]}, status=400).text == (
         "Bad request: parameter 'rows' (at rows[1]) must be a JSON object, each key str and each value int: its member "
-        "'pen' must be an integer, got [{}, {'pen': 'x'}]\n")
+        "'pen' must be an integer, got {'pen': 'x'}\n")
 
 
 def test_a_tuple_field_of_another_length_says_it_must_be_an_array_of_that_many_values(make_app):
@@ -133,7 +132,7 @@ def test_an_optional_tuple_names_the_position_that_failed_wherever_it_stands(mak
 
     web = client(app)
     assert web.post_json('/point', {'point': ['x', 'y']}, status=400).text == (
-        "Bad request: parameter 'point' (at point[0]) must be an integer, got ['x', 'y']\n")
+        "Bad request: parameter 'point' (at point[0]) must be an integer, got 'x'\n")
     assert web.post_json('/point', {'point': None}).text == 'None'
     assert web.post_json('/corners', {'corners': {'top': None, 'left': [1, 'x']}}, status=400).text == (
         "Bad request: parameter 'corners' must be a JSON object, each key str and each value "
