@@ -176,10 +176,13 @@ def test_with_session_redis_wait_a_logout_on_a_full_redis_whose_replica_does_not
     that WAIT (half the socket timeout), as a save does; not after a WAIT for the refused marker, then one for the
     delete.  Each time the least of three: load adds to a time, never takes from it."""
     master, replica = master_and_replica
-    app = guarded_app(make_app, master.url, catchall=True, session_redis_wait=1)  # (WAIT: 0.5 s)
+    # (WAIT: 1 s, and 2 s for an answer: the login before each logout is confirmed in time on a loaded machine too)
+    app = guarded_app(make_app, master.url, catchall=True, session_redis_wait=1, session_redis_timeout=2)
     full, answers, logouts = redis.Redis(port=master.port), [], []
     for _ in range(3):
         full.config_set('maxmemory', '0')
+        full.set('canister:test:caught-up', 'x')
+        assert full.wait(1, 10000) == 1                 # (the replica thawed has caught up before the login)
         web = client(app)
         sid = cookie_value(web.get('/login'))
         fill_up(master)
@@ -197,7 +200,7 @@ def test_with_session_redis_wait_a_logout_on_a_full_redis_whose_replica_does_not
         full.set('canister:test:write', 'x')
         replica.freeze()
         try:
-            assert full.wait(1, 500) == 0
+            assert full.wait(1, 1000) == 0
         finally:
             replica.thaw()
 
