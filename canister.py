@@ -12952,8 +12952,8 @@ def _path_not_utf8(environ: Mapping[str, Any]) -> bool:
 class _EarlyChecks:
     """What canister answers itself, before Bottle sees a request: a body or a header over its
     limit, a multipart body of more parts than its limit, a body framed two ways at once, a path that is
-    not UTF-8, an unsafe request CSRF protection refuses, and CORS preflights.  A chunked body is also made safe for Bottle
-    here (read up to the limit).
+    not UTF-8, an unsafe request CSRF protection refuses, and CORS preflights.  A chunked body is also
+    made safe for Bottle here (read up to the limit).
 
     First of all, a process whose thread-locals would mix the requests it serves at once answers
     500 to every request (``_LocalsCheck``, asked until a request passes it); the request that passes
