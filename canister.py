@@ -12930,11 +12930,20 @@ _MEMORY_IN_WORKERS = ('The memory session store keeps sessions in this process, 
 _IN_MEMORY_LOGS: typing.Set[RequestLog] = set()
 
 
+def _path_not_utf8(environ: Mapping[str, Any]) -> bool:
+    """Whether the request's path is not UTF-8 once its ``%xx`` escapes are decoded (``/u/a%FFb``): the one
+    rule ``_EarlyChecks`` refuses such a path by, which ``needed`` asks too.  An ASCII path costs one C call.
+    A path that another Bottle decoded already (``bottle.raw_path``: an app mounted in one without canister)
+    is text, not WSGI's latin-1 form, and passes."""
+    path = environ.get('PATH_INFO', '')
+    return not (path.isascii() or 'bottle.raw_path' in environ or _in_wsgi_form(path))
+
+
 class _EarlyChecks:
     """What canister answers itself, before Bottle sees a request: a body or a header over its
-    limit, a multipart body of more parts than its limit, a body framed two ways at once, an unsafe
-    request CSRF protection refuses, and CORS preflights.  A chunked body is also made safe for Bottle
-    here (read up to the limit).
+    limit, a multipart body of more parts than its limit, a body framed two ways at once, a path that is
+    not UTF-8, an unsafe request CSRF protection refuses, and CORS preflights.  A chunked body is also
+    made safe for Bottle here (read up to the limit).
 
     First of all, a process whose thread-locals would mix the requests it serves at once answers
     500 to every request (``_LocalsCheck``, asked until a request passes it); the request that passes
@@ -12967,7 +12976,8 @@ class _EarlyChecks:
         environ = context.environ
         return (not _LOCALS.passed or context.method in _UNSAFE_METHODS or bool(environ.get('CONTENT_LENGTH'))
                 or 'HTTP_AUTHORIZATION' in environ or 'HTTP_TRANSFER_ENCODING' in environ
-                or context.preflight or (cookie is not None and len(cookie) > self.max_header_size))
+                or context.preflight or (cookie is not None and len(cookie) > self.max_header_size)
+                or _path_not_utf8(environ))
 
     def response(self, context: _RequestContext) -> Optional[_PlainResponse]:
         """The response canister gives the request itself, or None: Bottle answers it."""
@@ -12995,13 +13005,9 @@ class _EarlyChecks:
         return _plain_response(500, _MISCONFIGURED, context.environ)
 
     def _path(self, context: _RequestContext) -> Optional[_PlainResponse]:
-        # Bottle 0.13 drops the bytes that are no UTF-8 (DELETE /u/a%FFb reaches the handler as 'ab'), 0.12
-        # answers 400 and logs nothing: a change refused here; a GET is left to Bottle (_error_page logs 0.12's),
-        # whichever other check made these run (a first request, a Content-Length, an Authorization header).
-        path = context.environ.get('PATH_INFO', '')
-        if context.method not in _UNSAFE_METHODS or path.isascii():
-            return None
-        if 'bottle.raw_path' in context.environ or _in_wsgi_form(path):  # (raw: Bottle decoded it)
+        # whatever the method: Bottle 0.13 would drop the bytes that are no UTF-8 (GET /u/a%FFb reaching the
+        # handler as 'ab'), 0.12 answer its own 400
+        if not _path_not_utf8(context.environ):
             return None
         return self._refuse(400, _PATH_NOT_UTF8, context.environ)
 
@@ -13696,7 +13702,7 @@ class _RequestContext(SessionState):
         elif error.status_code == 500 and isinstance(error.body, str) and error.body.startswith(_UNSUPPORTED_TYPE):
             self.plugin.log.write(logging.ERROR, 'The handler returned a list, tuple or generator of something '
                                   'other than text or bytes (%s): %s', _escape(error.body), _SENDABLE)
-        elif error.status_code == 400 and error.body == _BOTTLE_PATH_NOT_UTF8:  # (a GET's: the early checks refuse others)
+        elif error.status_code == 400 and error.body == _BOTTLE_PATH_NOT_UTF8:  # (one the early checks cannot judge)
             self.plugin.log.write(logging.WARNING, '%s', _PATH_NOT_UTF8)
 
     def log_caught(self, error: Optional[BaseException]) -> None:
