@@ -3444,9 +3444,10 @@ def _path_converter(kind: Any) -> Callable[[Any], Any]:
 
 class _ItemRefused(ValueError):
     """An item of a list of records, tuples or dicts (``List[Item]``, in a record's field too, :func:`_names_items`),
-    one of several of a list of plain values (``List[int]``), or a position of a fixed-length tuple, that did not
-    convert: where it stands, its index (and the indexes inside it, for a list of lists of records), what was wrong,
-    and the value itself, which a parameter's 400 shows alone (``(at ids[1]) ..., got '2.5'``), not the whole list."""
+    one of a list of plain values (``List[int]``; in a JSON array inside one, ``rows[1][1]``), or a position of a
+    fixed-length tuple, that did not convert: where it stands, its index (and the indexes inside it, for a list of
+    lists), what was wrong, and the value itself, which a parameter's 400 shows alone (``(at ids[1]) ..., got
+    '2.5'``), not the whole list."""
 
     def __init__(self, indexes: Tuple[int, ...], error: ValueError, item: Any) -> None:
         #: Its index, then those of the lists inside it that hold it (``(0, 1)`` for ``items[0][1]``).
@@ -3462,10 +3463,12 @@ class _ItemRefused(ValueError):
         return name + ''.join('[%d]' % index for index in self.indexes)
 
 
-def _indexed_items(convert: Callable[[Any], Any], values: List[Any]) -> List[Any]:
-    """Each of ``values`` converted, records, tuples or dicts (or lists of them, :func:`_names_items`); one that does
-    not convert, as a whole (a tuple of another length) or inside, is an :class:`_ItemRefused` saying where it
-    stands."""
+def _indexed_items(convert: Callable[[Any], Any], values: List[Any], whole: bool = True) -> List[Any]:
+    """Each of ``values`` converted, records, tuples or dicts (or lists of them, :func:`_names_items`), or the items
+    of a JSON array; one that does not convert, as a whole (a tuple of another length) or inside, is an
+    :class:`_ItemRefused` saying where it stands.  Not ``whole``: only one that failed inside is (an item of
+    ``List[List[int]]``, ``rows[1][1]``), one that is no JSON array at all raising what it raised (the parameter's
+    400 then says it must hold JSON arrays, as for a text from the query, which holds none)."""
     items = []
     for index, value in enumerate(values):
         try:
@@ -3473,6 +3476,8 @@ def _indexed_items(convert: Callable[[Any], Any], values: List[Any]) -> List[Any
         except _ItemRefused as error:  # (in a list inside the list, or a tuple's position)
             raise _ItemRefused((index,) + error.indexes, error.error, error.item) from None
         except ValueError as error:
+            if not whole:
+                raise
             raise _ItemRefused((index,), _placed(error), value) from None
     return items
 
@@ -3739,7 +3744,6 @@ class _Converters:
         alone = 'must be a JSON array ' + ('of %d value%s (%s)' % (
             len(fixed), '' if len(fixed) == 1 else 's', ', '.join(map(_type_name, fixed))) if fixed is not None
             else '(a %s)' % _type_name(kind))
-        indexed = _names_items(item)  # (a 400 names the item that failed: items[1], pairs[1], pairs[1][0])
 
         def nested(value: Any) -> Any:
             if not isinstance(value, list):
@@ -3748,12 +3752,8 @@ class _Converters:
                 if len(value) != len(positions):
                     raise _NotAnArray('%s (%s)' % (problem, _count_problem(fixed)), alone)
                 return _positioned(positions, value)
-            if convert is None:
-                items = list(value)
-            elif indexed:
-                items = _indexed_items(convert, value)
-            else:
-                items = [convert(each) for each in value]
+            # (a 400 names the item that failed: items[1], pairs[1][0], rows[1][1])
+            items = list(value) if convert is None else _indexed_items(convert, value)
             try:
                 return container(items)
             except TypeError:  # a JSON array or object in a set
@@ -3822,8 +3822,8 @@ class _Param:
         #: A list (or other container) of records, fixed-length tuples or dicts (:func:`_names_items`): a 400 for one of
         #: them names it by its index, ``items[2]``, and a position of a tuple after it, ``pairs[1][0]``.
         self.records = container is not None and _names_items(kind)
-        #: A list of plain values (``List[int]``; not of records, nor of lists): a 400 for one among several names it
-        #: by its index and shows it alone, ``(at ids[1]) ..., got '2.5'``.
+        #: A list of plain values (``List[int]``; not of records, nor of lists): a 400 for one not sent alone (among
+        #: several, or in a JSON array) names it by its index and shows it alone, ``(at ids[1]) ..., got '2.5'``.
         self.plain_items = (container is not None and not self.records
                             and _unwrap_many(_unwrap_optional(_beneath_newtype(kind))[0])[1] is None)
         #: A record with a field named as the parameter (``item: Item`` whose ``Item`` has a field ``item``): as the
@@ -4253,10 +4253,16 @@ def _form_field_sent(param: _Param, request: bottle.BaseRequest) -> Optional[str
                 None)
 
 
+def _sent_alone(values: List[Any]) -> bool:
+    """True for the one value of a list parameter sent as one (``?ids=x``, ``?ids=1,2,3``, JSON ``"x"``), not in a
+    JSON array: if it does not convert, the 400 shows it in a list, with no index (and a text with commas the hint to
+    repeat the name); an item of a JSON array, even of one, is named by its index (``(at ids[0]) ..., got 'x'``)."""
+    return len(values) == 1 and type(values) is not _JsonArray
+
+
 def _comma_separated(param: _Param, values: List[Any], error: ValueError) -> bool:
     """True for one text with commas sent to a list parameter, which it did not convert as one item (``?ids=1,2``)."""
-    return (param.many and len(values) == 1 and isinstance(values[0], str) and ',' in values[0]
-            and type(values) is not _JsonArray  # (a JSON array of one text: already a list)
+    return (param.many and _sent_alone(values) and isinstance(values[0], str) and ',' in values[0]
             and not isinstance(error, _NotAnArray))
 
 
@@ -4330,26 +4336,25 @@ def _items_of(param: _Param, values: List[Any], convert: Optional[Callable[[Any]
     """The items of a parameter of many values, each converted by ``convert`` (None: as sent); the one that does not
     convert is an :class:`_ItemRefused` holding it, for one record of a ``List[Item]`` with its index (``items[2]``),
     for a position of a tuple in a ``List[Tuple[int, str]]`` the tuple's index and the position (``pairs[1][0]``),
-    and for one plain value among several of a ``List[int]`` its index (``ids[1]``)."""
+    for an item of a ``List[List[int]]`` both indexes (``rows[1][1]``), and for one plain value of a ``List[int]``,
+    not sent alone (:func:`_sent_alone`), its index (``ids[1]``)."""
     if convert is None:
         return list(values)
     if param.plain_items:
         return _plain_items(convert, values)
-    if not param.records:
-        return [convert(value) for value in values]
-    return _indexed_items(convert, values)
+    return _indexed_items(convert, values, param.records)
 
 
 def _plain_items(convert: Callable[[Any], Any], values: List[Any]) -> List[Any]:
-    """Each of several plain values (``List[int]``) converted; the first that does not convert is an
-    :class:`_ItemRefused`, one value alone raises what it raised (its 400 shows it, and a text with commas the
-    hint to repeat the name)."""
+    """Each of the plain values (``List[int]``) converted; the first that does not convert is an
+    :class:`_ItemRefused`, but one value sent alone (:func:`_sent_alone`) raises what it raised (its 400 shows it,
+    and a text with commas the hint to repeat the name)."""
     items = []
     for value in values:
         try:
             items.append(convert(value))
         except ValueError as error:
-            if len(values) < 2:
+            if _sent_alone(values):
                 raise
             raise _ItemRefused((len(items),), error, value) from None
     return items

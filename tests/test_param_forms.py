@@ -231,8 +231,10 @@ def test_a_json_null_in_an_optional_list_of_a_type_is_a_400(make_app):
         return '%s / %s' % (shown(ids), shown(names))
 
     web = client(app)
-    assert "parameter 'ids' must be an integer, got [None]" in web.post_json('/n', {'ids': [None]}, status=400).text
-    assert "parameter 'names' must be a string" in web.post_json('/n', {'names': [None]}, status=400).text
+    assert "parameter 'ids' (at ids[0]) must be an integer, got None" in web.post_json('/n', {'ids': [None]},
+                                                                                       status=400).text
+    assert "parameter 'names' (at names[0]) must be a string" in web.post_json('/n', {'names': [None]},
+                                                                               status=400).text
     assert web.post_json('/n', {'ids': None, 'names': ['']}).text == "NoneType None / list ['']"
 
 

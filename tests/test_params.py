@@ -451,7 +451,7 @@ def test_a_json_array_of_one_value_with_commas_is_a_400_that_does_not_say_to_sen
         return json.dumps(ids)
 
     answer = client(app).post_json('/', {'ids': ['1,2']}, status=400)
-    assert answer.text == "Bad request: parameter 'ids' must be an integer, got ['1,2']\n"
+    assert answer.text == "Bad request: parameter 'ids' (at ids[0]) must be an integer, got '1,2'\n"
 
 
 def test_string_annotations_are_converted_like_real_ones(make_app):
@@ -1198,7 +1198,7 @@ def test_a_json_string_converts_as_query_text_would_and_other_json_types_must_ma
     for body, problem in [({'n': 3.0, 'flag': True, 'tags': []}, "parameter 'n' must be an integer, got 3.0"),
                           ({'n': True, 'flag': True, 'tags': []}, "parameter 'n' must be an integer, got True"),
                           ({'n': 3, 'flag': 1, 'tags': []}, "parameter 'flag' must be true or false, got 1"),
-                          ({'n': 3, 'flag': True, 'tags': [1]}, "parameter 'tags' must be a string, got [1]")]:
+                          ({'n': 3, 'flag': True, 'tags': [1]}, "parameter 'tags' (at tags[0]) must be a string, got 1")]:
         assert web.post_json('/x', body, status=400).text == 'Bad request: %s\n' % problem
 
 
