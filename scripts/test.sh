@@ -7,8 +7,10 @@
 #   bash scripts/test.sh              # everything
 #   BOTTLES="0.13.5" EXTRA_PYTHONS="" bash scripts/test.sh -k sessions   # one run, extra pytest args
 #   LANES=1 bash scripts/test.sh      # one run after the other, each printed as it goes
+# Sourced rather than run (`source scripts/test.sh`), it defines its variables and functions and runs nothing: the
+# main part, at the end, runs only when the file is run. tests/test_test_command_lanes.py does that to start the
+# lanes with runs of its own (the seam: the array `pytest`, what a run runs after its environment's python).
 set -euo pipefail
-cd "$(dirname "$0")/.."
 
 BOTTLES=${BOTTLES:-"0.12.25 0.13.5"}
 PYTHON=${PYTHON:-python3}
@@ -17,22 +19,24 @@ PYTHON=${PYTHON:-python3}
 # or under pyenv; one that is not installed is reported and left out.
 EXTRA_PYTHONS=${EXTRA_PYTHONS-"3.9:0.12.25 3.13:0.13.4"}
 
-# System packages: a real Redis server, a real headless Chromium, and venv's pip bootstrap
-# (Debian and Ubuntu ship it apart from python3, in python3-venv).
-need=()
-command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
-command -v redis-cli >/dev/null 2>&1 || need+=(redis-tools)   # joins the Redis Cluster of the tests
-command -v openssl >/dev/null 2>&1 || need+=(openssl)          # certificates of the TLS Redis tests
-[ -x /usr/bin/chromium ] || need+=(chromium)
-{ command -v gcc && command -v make; } >/dev/null 2>&1 || need+=(gcc make libc6-dev)   # build the old Redis below
-"$PYTHON" -c 'import ensurepip, venv' >/dev/null 2>&1 || need+=(python3-venv)
-if [ ${#need[@]} -gt 0 ]; then
-    echo "== installing ${need[*]} with apt-get"
-    SUDO=""
-    [ "$(id -u)" -eq 0 ] || SUDO="sudo"
-    $SUDO apt-get update -q
-    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q "${need[@]}"
-fi
+# install_system_packages: a real Redis server, a real headless Chromium, and venv's pip bootstrap (Debian and Ubuntu
+# ship it apart from python3, in python3-venv), with apt-get where they are missing.
+install_system_packages() {
+    local need=()
+    command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
+    command -v redis-cli >/dev/null 2>&1 || need+=(redis-tools)   # joins the Redis Cluster of the tests
+    command -v openssl >/dev/null 2>&1 || need+=(openssl)          # certificates of the TLS Redis tests
+    [ -x /usr/bin/chromium ] || need+=(chromium)
+    { command -v gcc && command -v make; } >/dev/null 2>&1 || need+=(gcc make libc6-dev)   # build the old Redis below
+    "$PYTHON" -c 'import ensurepip, venv' >/dev/null 2>&1 || need+=(python3-venv)
+    if [ ${#need[@]} -gt 0 ]; then
+        echo "== installing ${need[*]} with apt-get"
+        local SUDO=""
+        [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+        $SUDO apt-get update -q
+        DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q "${need[@]}"
+    fi
+}
 
 status=0
 linted=0
@@ -90,17 +94,18 @@ prepare() {
     venvs+=("$venv")
 }
 
-for version in $BOTTLES; do
-    prepare "$PYTHON" "$version"
-done
-for pair in $EXTRA_PYTHONS; do
-    python=$(find_python "${pair%%:*}")
-    if [ -n "$python" ]; then
-        prepare "$python" "${pair#*:}"
-    else
-        echo "== python ${pair%%:*} is not installed here: the suite was not run on it"
-    fi
-done
+# What a run runs after its environment's python (tests/test_test_command_lanes.py puts a script of its own here).
+pytest=(-m pytest)
+
+# interruptible PYTHON ARGS...: PYTHON ARGS with SIGINT at its default, so that Python takes a SIGINT as
+# KeyboardInterrupt (and pytest stops its servers) whatever this script inherited: a job that a non-interactive shell
+# starts in the background (`nohup sh -c '... &'`, a CI wrapper) has SIGINT ignored, which bash can neither trap nor
+# reset, and its children inherit that. Python resets it, then becomes the same command (exec, the same process).
+interruptible() {
+    "$1" -c 'import os, signal, sys
+signal.signal(signal.SIGINT, signal.SIG_DFL)
+os.execv(sys.argv[1], sys.argv[1:])' "$@"
+}
 
 # run_suite VENV [pytest args...]: the whole suite in one environment. With more than one lane, its output goes
 # to .venv/logs/ and is printed whole once the run ends (one run at a time, under a lock).
@@ -110,12 +115,12 @@ run_suite() {
     local name=${venv#.venv/}
     if [ "$lanes" -le 1 ]; then
         echo "== pytest in $venv"
-        "$venv/bin/python" -m pytest -q -p no:cacheprovider "$@"
+        interruptible "$venv/bin/python" "${pytest[@]}" -q -p no:cacheprovider "$@"
         return
     fi
     local log=.venv/logs/$name.log started=$SECONDS code=0
     echo "== pytest in $venv started (output in $log)"
-    "$venv/bin/python" -m pytest -q -p no:cacheprovider "$@" > "$log" 2>&1 || code=$?
+    interruptible "$venv/bin/python" "${pytest[@]}" -q -p no:cacheprovider "$@" > "$log" 2>&1 || code=$?
     {
         flock 9
         echo "== pytest in $venv ended after $((SECONDS - started)) s with status $code:"
@@ -125,10 +130,11 @@ run_suite() {
 }
 
 # lane N: runs N, N + lanes, N + 2 * lanes... one after the other; fails if any of them failed. A Ctrl-C ends the
-# run under way (pytest stops its servers) and starts no other.
+# run under way (pytest stops its servers) and starts no other; so does the SIGUSR1 that the script sends a lane
+# with each SIGINT it passes on (a lane's shell cannot trap a SIGINT that was ignored when the script started).
 lane() {
     local index code=0 stop=0
-    trap 'stop=1' INT
+    trap 'stop=1' INT USR1
     for ((index = $1; index < ${#venvs[@]}; index += lanes)); do
         [ $stop -eq 0 ] || return 130
         run_suite "${venvs[$index]}" "${pytest_args[@]}" || code=1
@@ -137,55 +143,83 @@ lane() {
     return $code
 }
 
-cores=$(nproc 2>/dev/null || echo 1)
-lanes=${LANES:-$(( cores >= 2 ? 2 : 1 ))}
-if ! [[ $lanes =~ ^[1-9][0-9]*$ ]]; then
-    echo "LANES must be a whole number from 1 up, not '$lanes'" >&2
-    exit 2
-fi
-pytest_args=("$@")
-mkdir -p .venv/logs
-if [ "$lanes" -eq 1 ]; then
-    lane 0 || status=1
-    exit $status
-fi
 # Each lane in a process group of its own (set -m), where Ctrl-C is not ignored as it is for a background job;
 # the terminal's Ctrl-C reaches this script, which passes it on to every lane as SIGINT, and so does CI's SIGTERM
 # (or a SIGHUP): a lane would otherwise go on to its end in its own group. The trap is set before the first lane
 # starts, so a signal that comes while they start is passed on too (and no further lane starts); the script then
 # waits for the lanes to stop and exits with 128 + the signal's number (130, 143, 129).
-pids=()
-signalled=0
-reached=0   # (how many lanes the last signal was passed on to)
 pass_on_interrupt() {
     signalled=$1
     reached=${#pids[@]}
     pass_on_from 0
 }
-pass_on_from() {   # pass_on_from N: SIGINT to the groups of lanes N, N + 1...
+pass_on_from() {   # pass_on_from N: SIGINT to the groups of lanes N, N + 1..., and SIGUSR1 to their shells
     local index
     for ((index = $1; index < ${#pids[@]}; index++)); do
         kill -INT -- "-${pids[$index]}" 2>/dev/null || true
+        kill -USR1 "${pids[$index]}" 2>/dev/null || true
     done
 }
-trap 'pass_on_interrupt 130' INT
-trap 'pass_on_interrupt 143' TERM
-trap 'pass_on_interrupt 129' HUP
-set -m
-for ((n = 0; n < lanes && n < ${#venvs[@]} && signalled == 0; n++)); do
-    lane "$n" &
-    pids+=($!)
-done
-set +m
-[ $signalled -eq 0 ] || pass_on_from "$reached"   # (a lane started as the signal came: $! not yet in pids)
-for pid in "${pids[@]}"; do
-    code=0
-    wait "$pid" || code=$?
-    while [ $code -gt 128 ] && kill -0 "$pid" 2>/dev/null; do   # (wait broken off by the trap: the lane goes on)
+
+# run_all: every run (venvs, each with pytest_args) in $lanes lanes; exits with the script's status.
+run_all() {
+    mkdir -p .venv/logs
+    if [ "$lanes" -eq 1 ]; then
+        lane 0 || status=1
+        exit $status
+    fi
+    pids=()
+    signalled=0
+    reached=0   # (how many lanes the last signal was passed on to)
+    trap 'pass_on_interrupt 130' INT
+    trap 'pass_on_interrupt 143' TERM
+    trap 'pass_on_interrupt 129' HUP
+    local n pid code
+    set -m
+    for ((n = 0; n < lanes && n < ${#venvs[@]} && signalled == 0; n++)); do
+        lane "$n" &
+        pids+=($!)
+    done
+    set +m
+    [ $signalled -eq 0 ] || pass_on_from "$reached"   # (a lane started as the signal came: $! not yet in pids)
+    for pid in "${pids[@]}"; do
         code=0
         wait "$pid" || code=$?
+        while [ $code -gt 128 ] && kill -0 "$pid" 2>/dev/null; do   # (wait broken off by the trap: the lane goes on)
+            code=0
+            wait "$pid" || code=$?
+        done
+        [ $code -eq 0 ] || status=1
     done
-    [ $code -eq 0 ] || status=1
-done
-[ $signalled -eq 0 ] || exit $signalled
-exit $status
+    [ $signalled -eq 0 ] || exit $signalled
+    exit $status
+}
+
+main() {
+    cd "$(dirname "$0")/.."
+    local cores version pair python
+    cores=$(nproc 2>/dev/null || echo 1)
+    lanes=${LANES:-$(( cores >= 2 ? 2 : 1 ))}
+    if ! [[ $lanes =~ ^[1-9][0-9]*$ ]]; then
+        echo "LANES must be a whole number from 1 up, not '$lanes'" >&2
+        exit 2
+    fi
+    install_system_packages
+    for version in $BOTTLES; do
+        prepare "$PYTHON" "$version"
+    done
+    for pair in $EXTRA_PYTHONS; do
+        python=$(find_python "${pair%%:*}")
+        if [ -n "$python" ]; then
+            prepare "$python" "${pair#*:}"
+        else
+            echo "== python ${pair%%:*} is not installed here: the suite was not run on it"
+        fi
+    done
+    pytest_args=("$@")
+    run_all
+}
+
+if [[ "${BASH_SOURCE[0]}" == "$0" ]]; then
+    main "$@"
+fi

@@ -216,22 +216,9 @@ def test_the_readme_says_how_the_test_command_spreads_its_runs_over_lanes():
     assert 'lanes=${LANES:-$(( cores >= 2 ? 2 : 1 ))}' in script
     assert 'for ((index = $1; index < ${#venvs[@]}; index += lanes)); do' in script
     assert "> \"$log\" 2>&1" in script and 'ended after $((SECONDS - started)) s with status $code:' in script
-    # Ctrl-C: each lane in a process group of its own (a background job's SIGINT is ignored, and so pytest's),
-    # the script's trap passing it on; a lane stops between runs.
-    assert 'set -m' in script and "trap 'stop=1' INT" in script and '[ $stop -eq 0 ] || return 130' in script
-    assert 'kill -INT -- "-${pids[$index]}"' in script
-    # CI's SIGTERM (or a SIGHUP) is passed on the same way, and every trap is set before the first lane starts
-    # (a signal while they start reaches the lanes started so far, and no further lane starts).
-    traps = ["trap 'pass_on_interrupt 130' INT", "trap 'pass_on_interrupt 143' TERM", "trap 'pass_on_interrupt 129' HUP"]
-    assert all(script.index(trap) < script.index('    lane "$n" &') for trap in traps)
-    assert 'n < lanes && n < ${#venvs[@]} && signalled == 0; n++' in script
-    assert '[ $signalled -eq 0 ] || exit $signalled' in script
     section = ' '.join(_development_section().split())
     assert 'The test command runs the suite four times, two runs at a time where there are two cores,' in section
     assert ('on a machine with two cores or more the runs go in two lanes: runs 1 and 3 one after the other in the '
             'first, 2 and 4 in the second. Each run\'s output goes to `.venv/logs/` and is printed whole when the run '
             'ends, with its time and exit status. `LANES=1` runs them one after the other') in section
-    assert 'A Ctrl-C stops the runs under way (each pytest stops the servers it started) and starts no other.' in section
-    assert ('With two lanes or more, a SIGTERM or SIGHUP sent to the script (what CI sends a job it cancels) does '
-            'the same, even one that comes while the lanes are starting, and the script exits with 143 or 129 (130 '
-            'after a Ctrl-C).') in section
+    # (what stops the lanes, on a Ctrl-C, a SIGTERM or a SIGHUP: tests/test_test_command_lanes.py)

@@ -1,0 +1,135 @@
+"""The test command's lanes stop on a Ctrl-C, on CI's SIGTERM and on a SIGHUP: every run under way gets a SIGINT
+(pytest's KeyboardInterrupt, which stops its servers), no further run starts, and ``scripts/test.sh`` exits with 128 +
+the signal's number once the runs have stopped; also when the script was started with SIGINT ignored, as a job that a
+non-interactive shell puts in the background (``nohup sh -c 'bash scripts/test.sh &'``, CI wrappers) is.
+
+The script is sourced, not run (its main part would ``pip install`` into the environments), and its lanes are started
+with four fake runs in two lanes: a Python script that sleeps and notes when a KeyboardInterrupt stops it."""
+import os
+import pathlib
+import signal
+import subprocess
+import sys
+import time
+from typing import Callable, List, Set
+
+import pytest
+
+from helpers import ROOT, sigint_as_in_a_terminal
+
+#: A run: notes its pid and process group when it starts, sleeps, and when a KeyboardInterrupt comes takes a moment
+#: (pytest stopping its servers), notes it and exits with 2 as pytest does.
+FAKE_RUN = r'''
+import os, pathlib, sys, time
+marks = pathlib.Path(sys.argv[-1])
+(marks / ('note-%d' % os.getpid())).write_text('%d' % os.getpgrp())
+os.replace(str(marks / ('note-%d' % os.getpid())), str(marks / ('started-%d' % os.getpid())))
+try:
+    time.sleep(60)
+except KeyboardInterrupt:
+    time.sleep(0.5)
+    (marks / ('interrupted-%d' % os.getpid())).write_text('')
+    sys.exit(2)
+'''
+
+#: Sources scripts/test.sh ($1) and starts its lanes: four runs of the fake ($2, with the marks' directory $3 as the
+#: pytest arguments) in two lanes.
+START_LANES = '''source "$1"
+pytest=("$2")
+venvs=(.venv/run-1 .venv/run-2 .venv/run-3 .venv/run-4)
+lanes=2
+pytest_args=("$3")
+run_all
+'''
+
+
+def sigint_ignored_as_in_a_background_job() -> None:
+    """For a subprocess (``preexec_fn``): SIGINT ignored, as a non-interactive shell's background job has it."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _marked(marks: pathlib.Path, kind: str) -> Set[int]:
+    return {int(path.name.split('-')[1]) for path in marks.glob(kind + '-*')}
+
+
+def _stop_lanes(tmp_path: pathlib.Path, preexec_fn: Callable[[], None], send: Callable[[subprocess.Popen], None],
+                expected_status: int) -> None:
+    """Starts the lanes from a parent whose SIGINT is as ``preexec_fn`` leaves it, calls ``send`` once both lanes'
+    first runs are under way, and checks what the script and the runs did."""
+    marks = tmp_path / 'marks'
+    marks.mkdir()
+    fake = tmp_path / 'fake_run.py'
+    fake.write_text(FAKE_RUN)
+    for number in range(1, 5):
+        (tmp_path / '.venv' / ('run-%d' % number) / 'bin').mkdir(parents=True)
+        (tmp_path / '.venv' / ('run-%d' % number) / 'bin' / 'python').symlink_to(sys.executable)
+    groups: List[int] = []
+    with open(tmp_path / 'output.txt', 'wb') as sink:
+        script = subprocess.Popen(['bash', '-c', START_LANES, 'bash', str(ROOT / 'scripts' / 'test.sh'), str(fake),
+                                   str(marks)], cwd=str(tmp_path), stdin=subprocess.DEVNULL, stdout=sink,
+                                  stderr=subprocess.STDOUT, preexec_fn=preexec_fn, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 20
+        while len(_marked(marks, 'started')) < 2 and time.monotonic() < deadline and script.poll() is None:
+            time.sleep(0.05)
+        started = _marked(marks, 'started')
+        assert len(started) == 2, (tmp_path / 'output.txt').read_text()
+        groups = [int((marks / ('started-%d' % pid)).read_text()) for pid in started]
+        send(script)
+        try:
+            status = script.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            pytest.fail('the script still runs 15 s after the signal; runs started: %s, interrupted: %s'
+                        % (sorted(_marked(marks, 'started')), sorted(_marked(marks, 'interrupted'))))
+        output = (tmp_path / 'output.txt').read_text()
+        assert status == expected_status, output
+        assert _marked(marks, 'interrupted') == started   # (noted before the script exited: it waited for them)
+        for pid in started:
+            with pytest.raises(ProcessLookupError):
+                os.kill(pid, 0)
+        for group in groups:   # (each lane's group: its shell is gone too, so no further run can start)
+            with pytest.raises(ProcessLookupError):
+                os.killpg(group, 0)
+        time.sleep(1)
+        assert _marked(marks, 'started') == started
+        assert '== pytest in .venv/run-1 started' in output and '== pytest in .venv/run-2 started' in output
+        assert 'run-3' not in output and 'run-4' not in output
+        assert output.count('with status 2:') == 2, output
+    finally:
+        for group in [script.pid] + groups + [int(path.read_text()) for path in marks.glob('started-*')]:
+            try:
+                os.killpg(group, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+        script.wait()
+
+
+@pytest.mark.parametrize('parent', [sigint_ignored_as_in_a_background_job, sigint_as_in_a_terminal])
+@pytest.mark.parametrize('signal_number, status', [(signal.SIGTERM, 143), (signal.SIGHUP, 129)])
+def test_a_sigterm_or_a_sighup_to_the_test_command_stops_every_run_under_way_and_starts_no_other(
+        tmp_path, parent, signal_number, status):
+    _stop_lanes(tmp_path, parent, lambda script: script.send_signal(signal_number), status)
+
+
+def test_a_ctrl_c_at_the_test_command_stops_every_run_under_way_and_starts_no_other(tmp_path):
+    """The terminal sends Ctrl-C's SIGINT to its foreground group: the script's (each lane has a group of its own)."""
+    _stop_lanes(tmp_path, sigint_as_in_a_terminal, lambda script: os.killpg(script.pid, signal.SIGINT), 130)
+
+
+def test_the_readme_says_what_stops_the_test_commands_lanes():
+    readme = ' '.join((ROOT / 'README.md').read_text(encoding='utf-8').split())
+    assert ('A Ctrl-C stops the runs under way (each pytest stops the servers it started) and starts no other. With two '
+            'lanes or more, a SIGTERM or SIGHUP sent to the script (what CI sends a job it cancels) does the same, even '
+            'one that comes while the lanes are starting, and the script exits with 143 or 129 (130 after a Ctrl-C) '
+            'once the runs have stopped. That holds too when the script was started with SIGINT ignored, as a job that '
+            "a non-interactive shell puts in the background is (`nohup sh -c 'bash scripts/test.sh &'`, some CI "
+            'wrappers): a SIGINT sent to the script itself then does nothing (nor, under `nohup`, a SIGHUP), but each '
+            'pytest starts with SIGINT at its default, so the SIGINT the script passes on to the lanes still stops '
+            "it. `tests/test_test_command_lanes.py` checks this on the script's own lanes, with fake runs in place of "
+            'pytest.') in readme
+    # A signal while the lanes start, which the tests above cannot time: every trap is set before the first lane
+    # starts, and no lane starts once one came.
+    script = (ROOT / 'scripts' / 'test.sh').read_text(encoding='utf-8')
+    traps = ["trap 'pass_on_interrupt 130' INT", "trap 'pass_on_interrupt 143' TERM", "trap 'pass_on_interrupt 129' HUP"]
+    assert all(script.index(trap) < script.index('        lane "$n" &') for trap in traps)
+    assert 'n < lanes && n < ${#venvs[@]} && signalled == 0; n++' in script
