@@ -573,14 +573,26 @@ if hasattr(os, 'register_at_fork'):  # (not on Windows, which has no fork)
     os.register_at_fork(after_in_child=_new_request_ids)
 
 
-def _no_such_attribute(obj: object, name: str, notes: Dict[str, str]) -> AttributeError:
-    """The AttributeError for ``obj.name``, in Python's words, and ``notes[name]`` after them when there is one
-    (what a canister 1.x habit should use instead).  Its ``name`` and ``obj`` are set as Python sets them, so the
-    "Did you mean" suggestions of Python 3.10+ stay."""
-    note = notes.get(name)
-    error = AttributeError("'%s' object has no attribute %r%s" % (type(obj).__name__, name, ': ' + note if note else ''))
-    error.name, error.obj = name, obj
-    return error
+class _Gone:
+    """An attribute of canister 1.x that 2.0 lacks, on the class that had it: reading it raises the AttributeError
+    Python would, with what to use instead after its words.  (A descriptor on the one name, not a ``__getattr__``:
+    a class with ``__getattr__`` has every attribute read through the slow generic path, some 8,000 instructions a
+    request on the plugin and the session manager.)"""
+
+    def __init__(self, note: str) -> None:
+        #: What to use instead, said after Python's words.
+        self.note = note
+        #: The attribute's name (``__set_name__``).
+        self.name = ''
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    def __get__(self, obj: object, owner: Optional[type] = None) -> Any:
+        error = AttributeError("'%s' object has no attribute %r: %s"
+                               % ((owner or type(obj)).__name__, self.name, self.note))
+        error.name, error.obj = self.name, obj  # (as Python's own)
+        raise error
 
 
 ###############################################################################
@@ -7614,19 +7626,17 @@ def _line_spared(line: Optional[str], spare: Optional[str], tag: Optional[str]) 
 
 
 #: What canister 1.x's table of sessions (``plugin.sessions``) had, and what to use instead: the AttributeError says.
-_SESSIONS_1X_NOTE = dict.fromkeys(('get', 'set', 'delete'), (
+_SESSIONS_1X_NOTE = (
     "plugin.sessions is no longer canister 1.x's table of sessions: use session in a handler (session.data, "
-    'session.user, session.invalidate()), and the plugin\'s sessions_of(user) and end_sessions(user) from a script'))
+    'session.user, session.invalidate()), and the plugin\'s sessions_of(user) and end_sessions(user) from a script')
 
 
 class SessionManager:
     """Session policy (cookie, expiry, rotation, concurrent saves) on top of a store."""
 
-    if not typing.TYPE_CHECKING:  # (seen by mypy, it would make every misspelt attribute valid)
-        def __getattr__(self, name: str) -> Any:
-            """An AttributeError for an attribute it lacks (called only then), saying what to use instead of
-            1.x's ``get``, ``set`` and ``delete``."""
-            raise _no_such_attribute(self, name, _SESSIONS_1X_NOTE)
+    if not typing.TYPE_CHECKING:  # (seen by mypy, they would be valid attributes)
+        #: canister 1.x's table of sessions: reading one says what to use instead.
+        get, set, delete = _Gone(_SESSIONS_1X_NOTE), _Gone(_SESSIONS_1X_NOTE), _Gone(_SESSIONS_1X_NOTE)
 
     def __init__(self, config: Config, store: Optional[SessionStore], log: RequestLog) -> None:
         #: The app's log.
@@ -14494,11 +14504,10 @@ class Canister:
         #: route -> the token of the request that noted it first (``status_header_unsaid``).
         self.status_header_noted: Dict[Any, object] = {}
 
-    if not typing.TYPE_CHECKING:  # (seen by mypy, it would make every misspelt attribute valid)
-        def __getattr__(self, name: str) -> Any:
-            """An AttributeError for an attribute it lacks (called only then), saying what to use instead of
-            canister 1.x's ``auth_basic`` and ``auth_jwt``."""
-            raise _no_such_attribute(self, name, _PLUGIN_1X_NOTE)
+    if not typing.TYPE_CHECKING:  # (seen by mypy, they would be valid attributes)
+        #: canister 1.x's authenticators: reading one says what to use instead.
+        auth_basic = _Gone(_PLUGIN_1X_NOTE['auth_basic'])
+        auth_jwt = _Gone(_PLUGIN_1X_NOTE['auth_jwt'])
 
     # -- install -----------------------------------------------------------
     def _warn_of_lost_keywords(self, replaced: Canister) -> None:
