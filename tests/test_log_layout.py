@@ -1,6 +1,7 @@
 """The text log layout is canister 1.x's, byte for byte, and so is the shape of the install banner."""
 from __future__ import annotations
 
+import itertools
 import re
 import threading
 
@@ -83,8 +84,10 @@ def test_four_of_the_banners_keys_are_longer_than_the_30_characters_1x_padded_to
     assert "(1.x padded to 30, which four of canister's keys pass)" in banner
 
 
-#: The README's bullet on thread names.
-THREAD_NAMES = (ROOT / 'README.md').read_text(encoding='utf-8').split('- **Thread names.** ', 1)[1].split('\n', 1)[0]
+#: The README's bullet on thread names, with its sub-items (the lines indented below it), joined by spaces.
+THREAD_NAMES = ' '.join(itertools.takewhile(
+    lambda line: not line.startswith('- '),
+    (ROOT / 'README.md').read_text(encoding='utf-8').split('- **Thread names.** ', 1)[1].split('\n')))
 
 #: The ``[...]`` of a request's lines: the client's address and what it shows of the session id.
 REQUEST_THREAD = re.compile(r'\[127\.0\.0\.1-([^\]]*)\]   (.*)$', re.M)
