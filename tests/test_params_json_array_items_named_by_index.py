@@ -23,8 +23,9 @@ def post_json(web: Client, path: str, value: object) -> object:
 
 
 def assert_refused(answer: object, message: str, log_dir: object) -> None:
+    """A 400 saying ``message``, and the WARNING line of this very request saying it (the last one written)."""
     assert (answer.status, answer.text) == (400, 'Bad request: %s\n' % message)
-    assert any(line.endswith(message) for line in warning_lines(log_dir))
+    assert warning_lines(log_dir)[-1].endswith(message)
 
 
 def test_an_item_in_a_list_of_lists_is_named_by_both_indexes_and_shown_alone(make_app, serve, log_dir):
