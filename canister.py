@@ -591,8 +591,14 @@ class _Gone:
     def __get__(self, obj: object, owner: Optional[type] = None) -> Any:
         error = AttributeError("'%s' object has no attribute %r: %s"
                                % ((owner or type(obj)).__name__, self.name, self.note))
-        error.name, error.obj = self.name, obj  # (as Python's own)
+        error.name = self.name  # (no ``obj``: Python would add a "Did you mean" to the note that says what to use)
         raise error
+
+
+def _dir_without_gone(obj: object) -> List[str]:
+    """``dir(obj)`` less the names a ``_Gone`` holds: neither completion nor Python's "Did you mean" offers them."""
+    gone = {name for klass in type(obj).__mro__ for name, value in vars(klass).items() if isinstance(value, _Gone)}
+    return [name for name in object.__dir__(obj) if name not in gone]
 
 
 ###############################################################################
@@ -7637,6 +7643,7 @@ class SessionManager:
     if not typing.TYPE_CHECKING:  # (seen by mypy, they would be valid attributes)
         #: canister 1.x's table of sessions: reading one says what to use instead.
         get, set, delete = _Gone(_SESSIONS_1X_NOTE), _Gone(_SESSIONS_1X_NOTE), _Gone(_SESSIONS_1X_NOTE)
+        __dir__ = _dir_without_gone
 
     def __init__(self, config: Config, store: Optional[SessionStore], log: RequestLog) -> None:
         #: The app's log.
@@ -12948,10 +12955,10 @@ _IN_MEMORY_LOGS: typing.Set[RequestLog] = set()
 def _path_not_utf8(environ: Mapping[str, Any]) -> bool:
     """Whether the request's path is not UTF-8 once its ``%xx`` escapes are decoded (``/u/a%FFb``): the one
     rule ``_EarlyChecks`` refuses such a path by, which ``needed`` asks too.  An ASCII path costs one C call.
-    A path that another Bottle decoded already (``bottle.raw_path``: an app mounted in one without canister)
-    is text, not WSGI's latin-1 form, and passes."""
-    path = environ.get('PATH_INFO', '')
-    return not (path.isascii() or 'bottle.raw_path' in environ or _in_wsgi_form(path))
+    A path that another Bottle decoded already (an app mounted in one without canister, whose bottle 0.13 drops
+    the bytes that are no UTF-8) is judged as it came, in WSGI's form: ``bottle.raw_path``."""
+    path = environ.get('bottle.raw_path') or environ.get('PATH_INFO', '')
+    return not (path.isascii() or _in_wsgi_form(path))
 
 
 class _EarlyChecks:
@@ -13668,7 +13675,7 @@ class _RequestContext(SessionState):
         self._finish_headers(headers, cors=response.code != 204)  # a preflight's 204 has its own CORS headers
         assert self.server_start_response is not None
         self.server_start_response(_HTTP_STATUS.get(response.code, str(response.code)), headers)
-        return [response.body]
+        return [] if self.method == 'HEAD' else [response.body]  # (its Content-Length is the body a GET gets)
 
     def start_response(self, status_line: str, headers: Headers, exc_info: Any = None) -> Any:
         """Bottle's response on its way to the server: save the session, then finish the headers."""
@@ -13773,7 +13780,7 @@ class _RequestContext(SessionState):
         if code == 503:
             response.headers.extend(_UNAVAILABLE_RETRY.items())
         self.code = code
-        self.replaced = [response.body]
+        self.replaced = [] if self.method == 'HEAD' else [response.body]
         return response.headers, _HTTP_STATUS[code]
 
     def _finish_headers(self, headers: Headers, cors: bool = True) -> None:
@@ -14508,6 +14515,7 @@ class Canister:
         #: canister 1.x's authenticators: reading one says what to use instead.
         auth_basic = _Gone(_PLUGIN_1X_NOTE['auth_basic'])
         auth_jwt = _Gone(_PLUGIN_1X_NOTE['auth_jwt'])
+        __dir__ = _dir_without_gone
 
     # -- install -----------------------------------------------------------
     def _warn_of_lost_keywords(self, replaced: Canister) -> None:
@@ -14758,7 +14766,7 @@ class Canister:
         self._late_keys.add(key)
         words = key.split(None, 1)  # (an ini line without =, a name and the rest: after a secret's name, the secret)
         shown = words[0] + ' ***' if len(words) == 2 and _is_secret_name(words[0]) else key
-        name = key[len('canister.'):]
+        name = key[len('canister.'):].lower()  # (read in any case at install)
         if name in self.overrides:  # (the keyword wins over the app's config at every install)
             message = ('Config: %s was set after Canister was installed, and has no effect: the keyword argument '
                        '%s given to Canister() wins over it, also when the plugin is installed again; change that '

@@ -12,6 +12,7 @@ import re
 import socket
 import subprocess
 import sys
+import traceback
 import warnings
 from typing import Iterator
 
@@ -600,6 +601,21 @@ def test_the_1x_attributes_of_the_plugin_raise_an_attributeerror_naming_what_to_
         with pytest.raises(AttributeError) as raised:
             getattr(plugin, name)
         assert str(raised.value) == message
+
+
+def test_the_1x_attributes_are_offered_by_neither_completion_nor_pythons_did_you_mean(make_app):
+    """``dir()`` (what completion and Python's "Did you mean" read) lists none of them, so a misspelt name is never
+    pointed at one: ``plugin.auth_basik`` is no hint to use ``auth_basic``, which is gone."""
+    plugin = next(p for p in make_app().plugins if isinstance(p, canister.Canister))
+    assert {'auth_basic', 'auth_jwt'}.isdisjoint(dir(plugin)) and 'sessions_of' in dir(plugin)
+    assert {'get', 'set', 'delete'}.isdisjoint(dir(plugin.sessions)) and 'store' in dir(plugin.sessions)
+    for obj, name in ((plugin, 'auth_basik'), (plugin.sessions, 'gett'), (plugin.sessions, 'get')):
+        try:
+            getattr(obj, name)
+        except AttributeError:
+            shown = ''.join(traceback.format_exception(*sys.exc_info()))
+        assert "Did you mean: 'auth_basic'" not in shown and "Did you mean: 'get'" not in shown
+        assert "Did you mean: 'set'" not in shown
 
 
 def test_the_plugin_keeps_none_of_the_undocumented_attributes_of_1_5_2(make_app):

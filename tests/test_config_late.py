@@ -58,6 +58,17 @@ def test_a_key_set_after_install_that_a_keyword_argument_sets_is_said_to_lose_to
     assert plugin.config is not None and plugin.config['session_timeout'] == 60
 
 
+def test_a_late_key_written_in_capitals_that_a_keyword_argument_sets_is_said_to_lose_to_the_keyword(make_app, log_dir):
+    """Keys are read in any case at install: ``canister.SESSION_TIMEOUT`` is the keyword's key too."""
+    app = pinged(make_app, session_timeout=60)
+    with pytest.warns(canister.CanisterWarning, match='was set after') as caught:
+        app.config['canister.SESSION_TIMEOUT'] = '120'
+    assert str(caught[0].message) == (
+        'Config: canister.SESSION_TIMEOUT was set after Canister was installed, and has no effect: the keyword '
+        'argument session_timeout given to Canister() wins over it, also when the plugin is installed again; '
+        'change that keyword argument instead')
+
+
 def test_each_late_key_is_named_once(make_app, log_dir):
     app = pinged(make_app)
     with warnings.catch_warnings(record=True) as caught:

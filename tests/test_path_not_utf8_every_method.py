@@ -8,10 +8,11 @@ import re
 import urllib.parse
 from typing import Any, Dict, List, Tuple
 
+import bottle
 import pytest
 
 from helpers import read_log
-from servers import raw_request, status_of
+from servers import WsgirefServer, raw_request, status_of
 
 MESSAGE = 'Bad request: the path is not valid UTF-8'
 
@@ -70,3 +71,36 @@ def test_a_path_that_is_utf8_outside_ascii_still_reaches_the_handler_decoded(mak
     assert json.loads(answer.partition(b'\r\n\r\n')[2]) == {'name': 'café'}
     assert handed == ['café']
     assert _warnings(log_dir) == []
+
+
+def test_a_head_that_canister_refuses_itself_gets_no_body_even_from_a_server_that_sends_what_it_is_given(
+        make_app: Any, log_dir: Any) -> None:
+    """wsgiref sends the body an app returns to a HEAD; canister's own early answers return none for a HEAD (their
+    Content-Length still that of the body a GET gets), as Bottle's answers do."""
+    app, handed = _user_app(make_app)
+    server = WsgirefServer(app)
+    try:
+        answer = _send('http://127.0.0.1:%d' % server.port, 'HEAD', '/u/a%FFb')
+        get = _send('http://127.0.0.1:%d' % server.port, 'GET', '/u/a%FFb')
+    finally:
+        server.close()
+    assert status_of(answer) == 400 and answer.endswith(b'\r\n\r\n')
+    assert b'Content-Length: %d\r\n' % (len(MESSAGE) + 1) in answer
+    assert get.endswith(b'\r\n\r\n' + MESSAGE.encode() + b'\n')
+    assert handed == []
+
+
+def test_a_path_that_is_not_utf8_of_a_child_app_mounted_in_a_plain_bottle_is_refused_not_handed_on_without_its_bytes(
+        make_app: Any, serve: Any, log_dir: Any) -> None:
+    """canister on the child only: the parent's Bottle decodes the path first (bottle 0.13 drops the bytes that are
+    no UTF-8, and the child saw ``/u/ab``; 0.12 refuses it itself). The handler is never handed such a path; the
+    path ``/u/ab`` itself still reaches it."""
+    child, handed = _user_app(make_app)
+    parent = bottle.Bottle()
+    parent.mount('/c/', child)
+    origin = serve(parent)
+    answer = _send(origin, 'GET', '/c/u/a%FFb')
+    assert status_of(answer) == 400
+    assert handed == []
+    good = _send(origin, 'GET', '/c/u/ab')
+    assert status_of(good) == 200 and handed == ['ab']
