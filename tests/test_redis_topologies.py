@@ -758,6 +758,54 @@ def test_with_session_redis_wait_a_change_sends_the_script_and_wait_together(mak
     sweep(sentinel, 'sentinel', prefix)
 
 
+#: The README's table of what each deployment costs (Scaling out): its row for ``(name, wait)``.
+TABLE_ROWS = {('sentinel', 0): 'Sentinel', ('sentinel', 1): 'Sentinel + `session_redis_wait = 1`',
+              ('cluster', 0): 'Cluster', ('cluster', 1): 'Cluster + `session_redis_wait = 1`'}
+
+
+def readme_cost_table(row):
+    """``{column: figure}`` of ``row`` in the README's table of what each Redis deployment costs per request."""
+    rows = [[cell.strip() for cell in line.strip().strip('|').split('|')]
+            for line in readme_section('## Scaling out').splitlines() if line.startswith('| ')]
+    header = next(cells for cells in rows if 'round trips, change' in cells)
+    [found] = [cells for cells in rows[rows.index(header):] if cells[0] == row]
+    return dict(zip(header, found))
+
+
+@pytest.mark.parametrize('name,wait', list(TABLE_ROWS))
+def test_the_round_trips_of_a_change_counted_on_the_sessions_master_are_those_of_the_readme_table(
+        make_app, serve, request, name, wait, prefix):
+    """Read events on the master that holds the session, as benchmarks/stores_topologies.py counts them: those of
+    the app's commands, and with ``session_redis_wait`` the replica's acknowledgement that each WAIT asks for.  A
+    change is the read script, then the update script (with its WAIT, in the same pipeline on the same connection):
+    two round trips, three with the acknowledgement, on Sentinel as on Cluster."""
+    setup = request.getfixturevalue(name)
+    origin = serve(topology_app(make_app, setup.url, session_redis_prefix=prefix, session_redis_wait=wait))
+    browser = Browser(origin)
+    for _ in range(2):  # a session, and connections and the scripts in place
+        assert browser.get('/count').status == 200
+    [key] = app_sessions(origin, setup, name, prefix, browser.sid)
+    master = setup.master_client() if name == 'sentinel' else setup.master_of(key).client()
+    changes = 10
+    try:
+        master.config_resetstat()  # (its own read event counted before the reset)
+        for _ in range(changes):
+            assert browser.get('/count').status == 200
+        info = master.info('stats', 'commandstats')  # one read event of its own
+    finally:
+        master.close()
+    calls = {stat[len('cmdstat_'):]: int(value['calls']) for stat, value in info.items() if stat.startswith('cmdstat_')}
+    # the servers' own commands (the sentinels' PING and PUBLISH, the replica's REPLCONF ACK): a read event each
+    background = sum(count for command, count in calls.items()
+                     if BACKGROUND.match(command) and command not in ('info', 'config|resetstat'))
+    apps = int(info['total_reads_processed']) - 1 - background
+    assert calls.get('wait', 0) == changes * wait
+    round_trips = round(apps / changes) + wait  # (+ the acknowledgement each WAIT asks of the replica)
+    assert round_trips == 2 + wait, (apps, calls)
+    assert readme_cost_table(TABLE_ROWS[name, wait])['round trips, change'] == '%.2f' % round_trips
+    sweep(setup, name, prefix)
+
+
 @pytest.mark.parametrize('name', ['plain'] + TOPOLOGIES)
 def test_after_script_flush_a_read_a_save_and_the_login_throttle_load_their_scripts_again_with_no_error(
         make_app, serve, request, name, prefix, log_dir):
