@@ -78,4 +78,4 @@ def test_a_save_redirected_by_ask_while_its_slot_migrates_answers_503_with_retry
 def test_the_readme_says_a_write_redis_py_sent_again_alone_answers_503_and_stays_on_the_new_master():
     scaling = readme_section('## Scaling out')
     assert 'A write that redis-py sends again on its own after the pipeline, on another connection' in scaling
-    assert 'the write is kept on the new master, and the next save there is confirmed as usual' in scaling
+    assert 'The write is kept on the new master, and the next save there is confirmed as usual' in scaling
