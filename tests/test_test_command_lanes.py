@@ -52,6 +52,14 @@ def _marked(marks: pathlib.Path, kind: str) -> Set[int]:
     return {int(path.name.split('-')[1]) for path in marks.glob(kind + '-*')}
 
 
+def _as_a_ci_job(preexec_fn: Callable[[], None]) -> None:
+    """``preexec_fn``, with SIGTERM and SIGHUP at their default as a CI job has them: this suite may itself run under
+    ``nohup``, which ignores SIGHUP, and bash can neither trap nor reset a signal ignored when it starts."""
+    for number in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(number, signal.SIG_DFL)
+    preexec_fn()
+
+
 def _stop_lanes(tmp_path: pathlib.Path, preexec_fn: Callable[[], None], send: Callable[[subprocess.Popen], None],
                 expected_status: int) -> None:
     """Starts the lanes from a parent whose SIGINT is as ``preexec_fn`` leaves it, calls ``send`` once both lanes'
@@ -67,7 +75,8 @@ def _stop_lanes(tmp_path: pathlib.Path, preexec_fn: Callable[[], None], send: Ca
     with open(tmp_path / 'output.txt', 'wb') as sink:
         script = subprocess.Popen(['bash', '-c', START_LANES, 'bash', str(ROOT / 'scripts' / 'test.sh'), str(fake),
                                    str(marks)], cwd=str(tmp_path), stdin=subprocess.DEVNULL, stdout=sink,
-                                  stderr=subprocess.STDOUT, preexec_fn=preexec_fn, start_new_session=True)
+                                  stderr=subprocess.STDOUT, preexec_fn=lambda: _as_a_ci_job(preexec_fn),
+                                  start_new_session=True)
     try:
         deadline = time.monotonic() + 20
         while len(_marked(marks, 'started')) < 2 and time.monotonic() < deadline and script.poll() is None:
