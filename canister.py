@@ -3304,6 +3304,19 @@ class _InvalidModel(ValueError):
         return _InvalidModel(problem, self.errors, self.sent, self.all_secret or secret,
                              self.around | _secret_texts(container, False))
 
+    def failed_alone(self, shown: Any) -> Tuple[Any, bool]:
+        """What its 400 shows after ``got``: the value of the one field that failed (``'z'`` of ``field 'qty'``),
+        as a record's field shows it, or none (True) when that field's name looks secret or its message holds a
+        secret; ``shown`` (the object sent, secret members masked) when several failed or the model's own check did."""
+        error = self.errors[0] if len(self.errors) == 1 else None
+        if not isinstance(error, dict) or not error.get('loc') or 'input' not in error:
+            return shown, False
+        text = _model_error_text(error, self.all_secret, _secret_texts(self.sent, self.all_secret) | self.around)
+        if self.all_secret or text.endswith(_HIDDEN_MESSAGE + ')') or any(
+                isinstance(part, str) and _is_secret_name(part) for part in error['loc']):
+            return shown, True
+        return error['input'], False
+
 
 def _secret_texts(value: Any, secret: bool) -> typing.FrozenSet[str]:
     """The values, as text, that a model's messages must not show: those of the members of ``value`` whose names
@@ -3461,86 +3474,87 @@ def _path_converter(kind: Any) -> Callable[[Any], Any]:
 
 
 class _ItemRefused(ValueError):
-    """An item of a list of records, tuples or dicts (``List[Item]``, in a record's field too, :func:`_names_items`),
-    one of a list of plain values (``List[int]``; in a JSON array inside one, ``rows[1][1]``), or a position of a
-    fixed-length tuple, that did not convert: where it stands, its index (and the indexes inside it, for a list of
-    lists), what was wrong, and the value itself, which a parameter's 400 shows alone (``(at ids[1]) ..., got
-    '2.5'``), not the whole list."""
+    """A value held in a container that did not convert: an item of a list (``List[Item]``, ``List[int]``, in a
+    JSON array inside one, ``rows[1][1]``), a position of a fixed-length tuple, a ``Dict``'s member or a record's
+    field.  It holds where it stands (an item's and a position's index; a member's or a field's name is in the
+    words of its error, ``its member 'b' ``), what was wrong, and the innermost value that failed, which a
+    parameter's 400 shows alone (``(at ids[1]) ..., got '2.5'``, ``its member 'b' ..., got 'x'``), not the whole
+    container; or, held under a name that looks secret (``password``), no value."""
 
-    def __init__(self, indexes: Tuple[int, ...], error: ValueError, item: Any) -> None:
-        #: Its index, then those of the lists inside it that hold it (``(0, 1)`` for ``items[0][1]``).
+    def __init__(self, indexes: Tuple[int, ...], error: ValueError, item: Any, hidden: bool = False) -> None:
+        #: Its index, then those of the lists inside it that hold it (``(0, 1)`` for ``items[0][1]``); none for a
+        #: member or a field, which its error names.
         self.indexes = indexes
         #: What its conversion raised.
         self.error = error
-        #: The value that did not convert, as sent (the innermost: ``'x'`` of ``pairs[1][0]``).
+        #: The value that did not convert, as sent (the innermost: ``'x'`` of ``pairs[1][0]``, of ``its member 'b'``).
         self.item = item
-        super().__init__('(at %s) %s' % (self.where(''), error))
+        #: A member or field whose name looks secret holds it: the 400 does not show it.
+        self.hidden = hidden
+        super().__init__('(at %s) %s' % (self.where(''), error) if indexes else str(error))
 
     def where(self, name: str) -> str:
         """Where it stands in the list ``name``: ``items[1]``, ``items[0][1]``."""
         return name + ''.join('[%d]' % index for index in self.indexes)
 
+    def inside(self, index: int) -> '_ItemRefused':
+        """The same refusal, of the item ``index`` (of a list, or a tuple's position) that holds it."""
+        return _ItemRefused((index,) + self.indexes, self.error, self.item, self.hidden)
 
-def _indexed_items(convert: Callable[[Any], Any], values: List[Any], whole: bool = True) -> List[Any]:
-    """Each of ``values`` converted, records, tuples or dicts (or lists of them, :func:`_names_items`), or the items
-    of a JSON array; one that does not convert, as a whole (a tuple of another length) or inside, is an
-    :class:`_ItemRefused` saying where it stands.  Not ``whole``: only one that failed inside is (an item of
-    ``List[List[int]]``, ``rows[1][1]``), one that is no JSON array at all raising what it raised (the parameter's
-    400 then says it must hold JSON arrays, as for a text from the query, which holds none)."""
+
+def _indexed_items(convert: Callable[[Any], Any], values: List[Any]) -> List[Any]:
+    """Each of ``values`` converted, records, tuples, dicts or lists (:func:`_names_items`), or the items of a JSON
+    array; one that does not convert, as a whole (a tuple of another length, a text where a JSON array belongs) or
+    inside, is an :class:`_ItemRefused` saying where it stands."""
     items = []
     for index, value in enumerate(values):
         try:
             items.append(convert(value))
-        except _ItemRefused as error:  # (in a list inside the list, or a tuple's position)
-            raise _ItemRefused((index,) + error.indexes, error.error, error.item) from None
+        except _ItemRefused as error:  # (in a list inside the list, a tuple's position, a member or a field)
+            raise error.inside(index) from None
         except ValueError as error:
-            if not whole:
-                raise
-            raise _ItemRefused((index,), _placed(error), value) from None
+            raise _ItemRefused((index,), error, value) from None
     return items
-
-
-def _placed(error: ValueError) -> ValueError:
-    """What a value held in something (an item, a position, a field, a member) raised, as the 400 says it after where
-    the value stands: a container that is no JSON array (of the right length) must *be* one there
-    (:class:`_NotAnArray`), not hold them."""
-    return _NotAnArray(error.alone) if isinstance(error, _NotAnArray) else error
 
 
 def _refusal_within(error: ValueError, text: str, name: str, secret: bool, container: Any = None) -> ValueError:
     """The refusal of a value held in something (a record's field, a dict's member, a list parameter) as its 400 says
-    it: ``text`` (``...: its field 'items' ``), then where in it an item of a list of records failed
-    (``(at items[1]) ``, ``name`` being the field's or member's), then what was wrong.  A pydantic model's refusal
-    stays one, its messages kept out as before (``secret``: the field's or member's name looks secret), and those
-    holding the value of a secret-looking member of ``container``, the value sent for what holds it, too."""
+    it: ``text`` (``...: its field 'items' ``), then where in it an item of a list failed (``(at items[1]) ``,
+    ``name`` being the field's or member's), then what was wrong.  A pydantic model's refusal stays one, its messages
+    kept out as before (``secret``: the field's or member's name looks secret), and those holding the value of a
+    secret-looking member of ``container``, the value sent for what holds it, too."""
     if isinstance(error, _ItemRefused):
-        text, error = '%s(at %s) ' % (text, error.where(name)), error.error
-    error = _placed(error)
+        if error.indexes:
+            text = '%s(at %s) ' % (text, error.where(name))
+        error = error.error
     if isinstance(error, _InvalidModel):
         return error.within(text + error.problem, secret, container)
     # (still a _NotAnArray: a list's 400 then does not say to repeat the name, which gives no JSON array either)
     return (_NotAnArray if isinstance(error, _NotAnArray) else ValueError)(text + str(error))
 
 
+def _member_refused(error: ValueError, text: str, name: str, secret: bool, container: Any, value: Any) -> _ItemRefused:
+    """The refusal of a ``Dict``'s member or a record's field ``name`` (or a ``Dict``'s key), sent ``value`` in the
+    JSON object ``container``: worded by :func:`_refusal_within` after ``text``, holding the innermost value that
+    failed, not shown if a secret-looking name holds it (``secret``: this one's, as sent, not cut; or one inside)."""
+    if isinstance(error, _ItemRefused):
+        value, secret = error.item, secret or error.hidden
+    return _ItemRefused((), _refusal_within(error, text, name, secret, container), value, secret)
+
+
 def _names_items(kind: Any) -> bool:
     """True for the items a 400 names by their index in a list (``items[1]``), whether one failed as a whole or
-    inside: a record (a dataclass, ...), a fixed-length tuple (``pairs[1]``, a position in it ``pairs[1][0]``), a
-    ``Dict`` (``rows[1]``, then its member), and a list of them at any depth (``List[List[Item]]``)."""
+    inside: a record (a dataclass, ...), a ``Dict`` (``rows[1]``, then its member), and a container (a fixed-length
+    tuple, ``pairs[1]``, a position in it ``pairs[1][0]``; a list, ``rows[1]``, an item of it ``rows[1][1]``)."""
     kind = _unwrap_optional(_beneath_newtype(kind))[0]
-    item, container, fixed = _unwrap_many(kind)
-    if container is None:
-        return _is_record(kind) or (typing.get_origin(kind) or kind) in _DICTS
-    return fixed is not None or _names_items(item)
+    if _unwrap_many(kind)[1] is not None:
+        return True
+    return _is_record(kind) or (typing.get_origin(kind) or kind) in _DICTS
 
 
 class _NotAnArray(ValueError):
     """A value of a container inside a container that is no JSON array (of the right length): repeating
     the name in the query, which gives more texts, would not help."""
-
-    def __init__(self, problem: str, alone: str = '') -> None:
-        super().__init__(problem)
-        #: The 400's words after where the value stands (``(at pairs[1])``, ``its field 'corner'``): what it must be.
-        self.alone = alone or problem
 
 
 def _positioned(positions: Tuple[Optional[Callable[[Any], Any]], ...], values: List[Any]) -> Tuple[Any, ...]:
@@ -3552,9 +3566,9 @@ def _positioned(positions: Tuple[Optional[Callable[[Any], Any]], ...], values: L
         try:
             converted.append(read(value) if read else value)
         except _ItemRefused as error:
-            raise _ItemRefused((position,) + error.indexes, error.error, error.item) from None
+            raise error.inside(position) from None
         except ValueError as error:
-            raise _ItemRefused((position,), _placed(error), value) from None
+            raise _ItemRefused((position,), error, value) from None
     return tuple(converted)
 
 
@@ -3716,8 +3730,8 @@ class _Converters:
                 try:
                     values[field] = read(item) if read else item
                 except ValueError as error:
-                    raise _refusal_within(error, '%s: its field %r ' % (problem, field), field,
-                                          _is_secret_name(field), value) from None
+                    raise _member_refused(error, '%s: its field %r ' % (problem, field), field, _is_secret_name(field),
+                                          value, item) from None
             missing = [field for field in required if field not in values]
             if missing:
                 raise ValueError('%s: the field %r is missing' % (problem, missing[0]))
@@ -3740,11 +3754,16 @@ class _Converters:
             converted = {}
             for key, item in value.items():
                 try:
-                    converted[read_key(key) if read_key else key] = read_value(item) if read_value else item
+                    read = read_key(key) if read_key else key
+                except ValueError as error:  # (the key itself, shown: its text names the member anyway)
+                    shown = _escape(key)[:60]
+                    raise _member_refused(error, '%s: its key %r ' % (problem, shown), shown, False, value, key) from None
+                try:
+                    converted[read] = read_value(item) if read_value else item
                 except ValueError as error:
                     shown = _escape(key)[:60]
-                    raise _refusal_within(error, '%s: its member %r ' % (problem, shown), shown,
-                                          _is_secret_name(key), value) from None
+                    raise _member_refused(error, '%s: its member %r ' % (problem, shown), shown, _is_secret_name(key),
+                                          value, item) from None
                 except TypeError:  # a key converted to a value a dict cannot hold (a list, a dict)
                     raise ValueError('%s: its member %r makes no key of a dict'
                                      % (problem, _escape(key)[:60])) from None
@@ -3757,18 +3776,15 @@ class _Converters:
         item, container, fixed = _unwrap_many(kind)
         convert = self.of(item)
         positions = self.positions(fixed)
-        problem = 'must hold JSON arrays, each a %s' % _type_name(kind)
-        # (where it stands: a JSON array of that many values, or of what the list holds)
-        alone = 'must be a JSON array ' + ('of %d value%s (%s)' % (
+        # (said after where it stands: a JSON array of that many values, or of what the list holds)
+        problem = 'must be a JSON array ' + ('of %d value%s (%s)' % (
             len(fixed), '' if len(fixed) == 1 else 's', ', '.join(map(_type_name, fixed))) if fixed is not None
             else '(a %s)' % _type_name(kind))
 
         def nested(value: Any) -> Any:
-            if not isinstance(value, list):
-                raise _NotAnArray(problem, alone)
+            if not isinstance(value, list) or (positions is not None and len(value) != len(positions)):
+                raise _NotAnArray(problem)
             if positions is not None:
-                if len(value) != len(positions):
-                    raise _NotAnArray('%s (%s)' % (problem, _count_problem(fixed)), alone)
                 return _positioned(positions, value)
             # (a 400 names the item that failed: items[1], pairs[1][0], rows[1][1])
             items = list(value) if convert is None else _indexed_items(convert, value)
@@ -3793,7 +3809,7 @@ class _Param:
     #: A route may have many parameters, each read on every request: no instance dict.
     __slots__ = ('name', 'convert', 'many', 'required', 'optional', 'is_file', 'plain', 'wire_name', 'exact',
                  'none_if_absent', 'container', 'positions', 'count_problem', 'json_convert', 'json_positions',
-                 'empty_text', 'record', 'records', 'plain_items', 'names_itself', 'digits_convert',
+                 'empty_text', 'record', 'plain_items', 'names_itself', 'digits_convert',
                  'digits_positions')
 
     def __init__(self, parameter: inspect.Parameter, annotation: Any) -> None:
@@ -3837,13 +3853,10 @@ class _Param:
 
     def _set_record_kind(self, kind: Any, container: Any) -> None:
         """Set what a record (``kind``), or a ``container`` of them, changes in binding and in the 400."""
-        #: A list (or other container) of records, fixed-length tuples or dicts (:func:`_names_items`): a 400 for one of
-        #: them names it by its index, ``items[2]``, and a position of a tuple after it, ``pairs[1][0]``.
-        self.records = container is not None and _names_items(kind)
-        #: A list of plain values (``List[int]``; not of records, nor of lists): a 400 for one not sent alone (among
-        #: several, or in a JSON array) names it by its index and shows it alone, ``(at ids[1]) ..., got '2.5'``.
-        self.plain_items = (container is not None and not self.records
-                            and _unwrap_many(_unwrap_optional(_beneath_newtype(kind))[0])[1] is None)
+        #: A list of plain values (``List[int]``; not of records, dicts, tuples nor lists, :func:`_names_items`, whose
+        #: 400 always names the one that failed by its index): a 400 for one not sent alone (among several, or in a
+        #: JSON array) names it by its index and shows it alone, ``(at ids[1]) ..., got '2.5'``.
+        self.plain_items = container is not None and not _names_items(kind)
         #: A record with a field named as the parameter (``item: Item`` whose ``Item`` has a field ``item``): as the
         #: handler's lone parameter it is always built from the whole JSON body, whose member ``item`` is that field.
         self.names_itself = self.record and self.name in _record_names(kind)
@@ -4284,17 +4297,30 @@ def _comma_separated(param: _Param, values: List[Any], error: ValueError) -> boo
             and not isinstance(error, _NotAnArray))
 
 
+def _refusal_shown(param: _Param, values: List[Any], error: ValueError) -> Tuple[ValueError, Any, bool]:
+    """For :func:`_conversion_failure`: what was wrong, as the 400 says it; the value it shows after ``got``, the
+    innermost that failed (a list's item, ``items[1]``, ``pairs[1][0]``; a member, a field, alone) or else what was
+    sent; and whether it shows none, a secret-looking name holding it (the parameter's, a member's, a field's)."""
+    shown: Any = values[-1] if not param.many else list(values)
+    secret = _is_secret_name(param.name)
+    hidden = secret
+    if isinstance(error, _ItemRefused):
+        shown, hidden = error.item, secret or error.hidden
+        error = _refusal_within(error, '', param.name, False, values)
+    if isinstance(error, _InvalidModel):
+        if secret:  # (pydantic's messages may repeat a field's value)
+            error = error.secret()
+        shown, field_secret = error.failed_alone(shown)
+        hidden = hidden or field_secret
+    return error, shown, hidden
+
+
 def _conversion_failure(param: _Param, values: List[Any], error: ValueError) -> 'BadRequest':
     """The 400 for a value that does not convert: what was wrong, and the value unless its name looks secret
     (nor, in a JSON object, the value of a member whose name does)."""
     inner = error.error if isinstance(error, _ItemRefused) else error  # (what a tuple's position raised)
-    shown_value: Any = values[-1] if not param.many else list(values)
-    if isinstance(error, _ItemRefused):  # (a list's item, items[1], pairs[1][0]; a tuple's position, pair[1]): alone
-        shown_value = error.item
-        error = _refusal_within(error, '', param.name, False, values)
-    if _is_secret_name(param.name):
-        if isinstance(error, _InvalidModel):  # (pydantic's messages may repeat a field's value)
-            error = error.secret()
+    error, shown_value, hidden = _refusal_shown(param, values, error)
+    if hidden:
         return BadRequest('parameter %r %s (the value is not shown: the name looks secret)' % (param.name, error))
     if isinstance(inner, _EmptyFlag) and not isinstance(values, _JsonValue):
         return _empty_flag_failure(param, error)
@@ -4360,7 +4386,7 @@ def _items_of(param: _Param, values: List[Any], convert: Optional[Callable[[Any]
         return list(values)
     if param.plain_items:
         return _plain_items(convert, values)
-    return _indexed_items(convert, values, param.records)
+    return _indexed_items(convert, values)
 
 
 def _plain_items(convert: Callable[[Any], Any], values: List[Any]) -> List[Any]:

@@ -71,7 +71,7 @@ def post_json(origin, path, value):
      "parameter 'ids' (at ids[1]) must be an integer, got {'access_token': '***'}"),
     ('/signup', {'account': {'name': 7, 'password': 'hunter2'}},
      "parameter 'account' must be a JSON object with the fields of Account (name, password): its field 'name' must be "
-     "a string, got {'name': 7, 'password': '***'}"),
+     "a string, got 7"),
 ])
 def test_a_secret_inside_a_json_value_that_does_not_convert_is_neither_answered_nor_logged(
         make_app, serve, log_dir, path, sent, shown):

@@ -81,15 +81,15 @@ def test_a_query_text_for_a_list_of_lists_is_a_400_saying_each_value_is_a_json_a
     server, log_dir = nested_server
     status, body = answer(server, '/rows?rows=12&rows=3,4')
     assert status == 400, body
-    assert "parameter 'rows' must hold JSON arrays, each a List[int], got ['12', '3,4']" in body
-    assert 'must hold JSON arrays, each a List[int]' in read_log(log_dir)
+    assert "parameter 'rows' (at rows[0]) must be a JSON array (a List[int]), got '12'" in body
+    assert '(at rows[0]) must be a JSON array (a List[int])' in read_log(log_dir)
 
 
 def test_one_comma_text_for_a_list_of_lists_is_not_told_to_repeat_the_name(nested_server):
     server, _ = nested_server
     status, body = answer(server, '/rows?rows=1,2')
     assert status == 400, body
-    assert body.strip().endswith("must hold JSON arrays, each a List[int], got ['1,2']")
+    assert body.strip().endswith("(at rows[0]) must be a JSON array (a List[int]), got '1,2'")
 
 
 def test_an_array_nested_deeper_than_the_annotation_is_a_400(nested_server):

@@ -221,8 +221,8 @@ def test_a_400_for_a_record_with_a_decimal_field_shows_its_numbers_as_the_body_w
         return 'never'
 
     message = ("parameter 'price' must be a JSON object with the fields of Price (amount, rate, note): its field "
-               "'amount' must be a number, got {'amount': 'ten', 'rate': 0.10, 'note': 2.50E+1}")
-    response = post(client(app), '/price', '{"price": {"amount": "ten", "rate": 0.10, "note": 2.50E+1}}', status=400)
+               "'amount' must be a number, got [0.10, 2.50E+1]")
+    response = post(client(app), '/price', '{"price": {"amount": [0.10, 2.50E+1], "rate": 0.10}}', status=400)
     assert response.text == 'Bad request: %s\n' % message
     assert any(message in line for line in warning_lines(log_dir))
 

@@ -311,7 +311,7 @@ def test_a_mapping_parameter_converts_each_key_and_value_as_a_dict_one_does(make
         "tuple ({'size': 2}, {1: 'a'}, {'x': [1]})"
     assert web.post_json('/m', {'prefs': {'size': 'big'}}, status=400).text == (
         "Bad request: parameter 'prefs' must be a JSON object, each key str and each value int: its member 'size' "
-        "must be an integer, got {'size': 'big'}\n")
+        "must be an integer, got 'big'\n")
     assert web.post('/m', {'prefs': 'dark'}, status=400).text == (
         "Bad request: parameter 'prefs' must be a JSON object, each key str and each value int, got 'dark'\n")
     assert not [line for line in warnings_in(read_log(log_dir)) if 'Route POST /m' in line]

@@ -47,7 +47,7 @@ def test_a_list_of_records_shows_only_the_record_that_failed_with_its_secrets_ke
     answer = post_json(Client(serve(app)), '/items', {'items': [
         {'name': 'first-pen', 'qty': 1}, {'name': 'ink', 'qty': 'many', 'password': 'hunter2'}]})
     message = ("parameter 'items' (at items[1]) must be a JSON object with the fields of Item (name, qty, password): "
-               "its field 'qty' must be an integer, got {'name': 'ink', 'qty': 'many', 'password': '***'}")
+               "its field 'qty' must be an integer, got 'many'")
     assert (answer.status, answer.text) == (400, 'Bad request: %s\n' % message)
     assert any(line.endswith(message) for line in warning_lines(log_dir))
     assert 'first-pen' not in answer.text and 'hunter2' not in answer.text

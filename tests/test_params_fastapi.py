@@ -312,23 +312,23 @@ def test_a_typed_dict_in_a_union_takes_a_json_object_rather_than_failing_the_req
     assert web.post_json('/either', {'value': 7}).text == '7'
 
 
-@pytest.mark.parametrize('path, sent, problem', [
-    ('/item', {'item': {'name': 'pen', 'qty': 'many'}}, "its field 'qty' must be an integer"),
-    ('/item', {'item': {'qty': 2}}, "the field 'name' is missing"),
-    ('/item', {'item': {'name': 'pen', 'colour': 'red'}}, "Item has no field 'colour'"),
-    ('/point', {'at': [1, 2, 3]}, 'Point has 2 fields, not 3'),
-    ('/event', {'event': {'day': 5}}, "its field 'day' must be an ISO 8601 date such as 2024-05-31"),
+@pytest.mark.parametrize('path, sent, problem, shown', [
+    ('/item', {'item': {'name': 'pen', 'qty': 'many'}}, "its field 'qty' must be an integer", 'many'),
+    ('/item', {'item': {'qty': 2}}, "the field 'name' is missing", {'qty': 2}),
+    ('/item', {'item': {'name': 'pen', 'colour': 'red'}}, "Item has no field 'colour'", {'name': 'pen', 'colour': 'red'}),
+    ('/point', {'at': [1, 2, 3]}, 'Point has 2 fields, not 3', [1, 2, 3]),
+    ('/event', {'event': {'day': 5}}, "its field 'day' must be an ISO 8601 date such as 2024-05-31", 5),
     ('/order', {'order': {'item': {'name': 7}}}, "its field 'item' must be a JSON object with the fields of Item "
-                                                 "(name, qty, tags): its field 'name' must be a string"),
+                                                 "(name, qty, tags): its field 'name' must be a string", 7),
 ])
 def test_a_record_that_does_not_fit_its_class_is_a_400_naming_the_parameter_and_the_field(
-        make_app, log_dir, path, sent, problem):
-    name, value = next(iter(sent.items()))
+        make_app, log_dir, path, sent, problem, shown):
+    name = next(iter(sent))
     kind = {'/item': 'Item (name, qty, tags)', '/point': 'Point (x, y), or a JSON array of them in that order',
             '/event': 'Event (title, day)',
             '/order': 'Order (item, note)'}[path]
     message = "parameter %r must be a JSON object with the fields of %s%s, got %r" % (
-        name, kind, ': %s' % problem if problem else '', value)
+        name, kind, ': %s' % problem if problem else '', shown)
     assert client(record_app(make_app)).post_json(path, sent, status=400).text == 'Bad request: %s\n' % message
     assert message in read_log(log_dir)
 
@@ -386,19 +386,19 @@ def test_a_dict_parameter_converts_each_key_and_value_of_a_json_object(make_app)
     assert client(app).post_json('/stock', sent).text == repr(({'pen': 2, 'ink': 3}, {1: [datetime.date(2024, 5, 31)]}))
 
 
-@pytest.mark.parametrize('sent, problem', [
-    ({'pen': 'many'}, ": its member 'pen' must be an integer"),
-    ([['pen', 2]], ''),
-    ('pen=2', ''),
+@pytest.mark.parametrize('sent, problem, shown', [
+    ({'pen': 'many'}, ": its member 'pen' must be an integer", 'many'),
+    ([['pen', 2]], '', [['pen', 2]]),
+    ('pen=2', '', 'pen=2'),
 ])
-def test_a_dict_parameter_refuses_a_value_that_does_not_fit_with_a_400(make_app, log_dir, sent, problem):
+def test_a_dict_parameter_refuses_a_value_that_does_not_fit_with_a_400(make_app, log_dir, sent, problem, shown):
     app = make_app()
 
     @app.post('/stock')
     def stock(counts: Dict[str, int]):
         return repr(counts)
 
-    message = "parameter 'counts' must be a JSON object, each key str and each value int%s, got %r" % (problem, sent)
+    message = "parameter 'counts' must be a JSON object, each key str and each value int%s, got %r" % (problem, shown)
     assert client(app).post_json('/stock', {'counts': sent}, status=400).text == 'Bad request: %s\n' % message
     assert message in read_log(log_dir)
 
@@ -632,7 +632,7 @@ def test_a_dataclass_takes_its_init_vars_converted_and_not_its_class_vars_or_ini
 def test_a_bad_item_of_a_list_of_dataclasses_is_a_400_naming_it_by_its_index(make_app, log_dir):
     sent = [{'name': 'pen'}, {'name': 'ink', 'qty': 'many'}]
     message = ("parameter 'extra' (at extra[1]) must be a JSON object with the fields of Item (name, qty, tags): its "
-               "field 'qty' must be an integer, got %r" % sent[1])
+               "field 'qty' must be an integer, got 'many'")
     response = client(record_app(make_app)).post_json('/order', {'order': {'item': {'name': 'x'}}, 'extra': sent},
                                                       status=400)
     assert response.text == 'Bad request: %s\n' % message
@@ -700,7 +700,7 @@ def test_a_parameterised_generic_dataclass_converts_its_fields_by_its_arguments(
     assert web.post_json('/crate', {'crate': {'value': '5', 'more': [6, '7']}}).text == repr(Crate(5, [6, 7]))
     assert web.post_json('/crate', {'crate': {'value': 'five'}}, status=400).text == (
         "Bad request: parameter 'crate' must be a JSON object with the fields of Crate (value, more): its field "
-        "'value' must be an integer, got {'value': 'five'}\n")
+        "'value' must be an integer, got 'five'\n")
     assert web.post_json('/lone', {'value': '2026-12-05'}).text == repr(Crate(datetime.date(2026, 12, 5)))
     assert web.post_json('/bare', {'crate': {'value': '5'}}).text == repr(Crate('5'))
 

@@ -51,7 +51,7 @@ def test_a_list_of_records_in_a_records_field_names_the_item_that_failed_by_its_
     assert web.post_json('/orders', {'order': {'items': [{'name': 'pen'}]}}).text == repr(Order([Item('pen')]))
     response = web.post_json('/orders', {'order': {'items': [{'name': 'pen'}, {'bad': 1}]}}, status=400)
     message = ("parameter 'order' must be a JSON object with the fields of Order (items, extras): its field 'items' "
-               "(at items[1]) %s: Item has no field 'bad', got {'items': [{'name': 'pen'}, {'bad': 1}]}" % ITEM)
+               "(at items[1]) %s: Item has no field 'bad', got {'bad': 1}" % ITEM)
     assert response.text == 'Bad request: %s\n' % message
     assert any(message in line for line in warning_lines(log_dir))
 
@@ -110,8 +110,7 @@ def test_a_pydantic_model_in_a_list_in_a_records_field_is_named_by_its_index_wit
     assert web.post_json('/keyring', {'keyring': {'keys': [{'value': 'long enough'}, {'value': 'short'}]}},
                          status=400).text == (
         "Bad request: parameter 'keyring' must be a JSON object with the fields of Keyring (keys): its field 'keys' "
-        "(at keys[1]) must be a valid Key (field 'value': Value error, short is too short), got {'keys': [{'value': "
-        "'long enough'}, {'value': 'short'}]}\n")
+        "(at keys[1]) must be a valid Key (field 'value': Value error, short is too short), got 'short'\n")
     assert web.post_json('/vault', {'api_token': {'keys': [{'value': 'hunter2'}]}}, status=400).text == (
         "Bad request: parameter 'api_token' must be a JSON object with the fields of Keyring (keys): its field 'keys' "
         "(at keys[0]) must be a valid Key (field 'value': (its message is not shown: it holds the value sent, and the "

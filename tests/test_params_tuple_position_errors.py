@@ -86,10 +86,10 @@ def test_a_tuple_in_a_list_a_dicts_member_or_a_records_field_is_named_by_where_i
         "Bad request: parameter 'pairs' (at pairs[1][0]) must be an integer, got 'x'\n")
     assert web.post_json('/corners', {'corners': {'top': [1, 'x']}}, status=400).text == (
         "Bad request: parameter 'corners' must be a JSON object, each key str and each value Tuple[int, int]: its "
-        "member 'top' (at top[1]) must be an integer, got {'top': [1, 'x']}\n")
+        "member 'top' (at top[1]) must be an integer, got 'x'\n")
     assert web.post_json('/shape', {'shape': {'corner': ['x', 2]}}, status=400).text == (
         "Bad request: parameter 'shape' must be a JSON object with the fields of Shape (corner): its field 'corner' "
-        "(at corner[0]) must be an integer, got {'corner': ['x', 2]}\n")
+        "(at corner[0]) must be an integer, got 'x'\n")
 
 
 def test_an_empty_flag_in_a_position_is_named_by_it_with_how_to_send_a_flag(make_app):
