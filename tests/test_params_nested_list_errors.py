@@ -8,6 +8,7 @@ from typing import Dict, List, Optional, Tuple
 from pydantic_models import Key
 
 from helpers import client, warning_lines
+from param_kit import client_serving
 
 
 @dataclasses.dataclass
@@ -41,13 +42,10 @@ ITEM = 'must be a JSON object with the fields of Item (name, qty)'
 
 
 def test_a_list_of_records_in_a_records_field_names_the_item_that_failed_by_its_index(make_app, log_dir):
-    app = make_app()
-
-    @app.post('/orders')
     def create(order: Order):
         return repr(order)
 
-    web = client(app)
+    web = client_serving(make_app, '/orders', create)
     assert web.post_json('/orders', {'order': {'items': [{'name': 'pen'}]}}).text == repr(Order([Item('pen')]))
     response = web.post_json('/orders', {'order': {'items': [{'name': 'pen'}, {'bad': 1}]}}, status=400)
     message = ("parameter 'order' must be a JSON object with the fields of Order (items, extras): its field 'items' "
@@ -57,13 +55,11 @@ def test_a_list_of_records_in_a_records_field_names_the_item_that_failed_by_its_
 
 
 def test_a_list_of_records_in_a_dicts_member_names_the_item_by_the_members_name_and_its_index(make_app):
-    app = make_app()
-
-    @app.post('/orders')
     def create(order: Order):
         return 'never'
 
-    response = client(app).post_json('/orders', {'order': {'items': [], 'extras': {'gift': [{'qty': 2}]}}}, status=400)
+    web = client_serving(make_app, '/orders', create)
+    response = web.post_json('/orders', {'order': {'items': [], 'extras': {'gift': [{'qty': 2}]}}}, status=400)
     assert ("its field 'extras' must be a JSON object, each key str and each value List[test_params_nested_list_errors."
             "Item]: its member 'gift' (at gift[0]) %s: the field 'name' is missing, got " % ITEM) in response.text
 

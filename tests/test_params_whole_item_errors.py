@@ -10,6 +10,7 @@ import re
 from typing import Any, Dict, List, Optional, Tuple
 
 from helpers import client, warning_lines
+from param_kit import client_serving
 
 
 @dataclasses.dataclass
@@ -70,13 +71,10 @@ def test_an_optional_tuple_of_another_length_inside_a_list_or_a_list_of_lists_is
 
 
 def test_a_dict_that_failed_inside_a_list_is_named_by_its_index_then_its_member(make_app, log_dir):
-    app = make_app()
-
-    @app.post('/rows')
     def rows(rows: List[Dict[str, Tuple[int, int]]]):
         return repr(rows)
 
-    web = client(app)
+    web = client_serving(make_app, '/rows', rows)
     dict_problem = 'must be a JSON object, each key str and each value Tuple[int, int]'
     message = "parameter 'rows' (at rows[1]) %s: its member 'a' (at a[1]) must be an integer, got 'x'" % dict_problem
     assert web.post_json('/rows', {'rows': [{}, {'a': [1, 'x']}]}, status=400).text == 'Bad request: %s\n' % message
@@ -90,25 +88,20 @@ def test_a_dict_that_failed_inside_a_list_is_named_by_its_index_then_its_member(
 
 
 def test_a_list_of_dicts_of_integers_names_the_dict_by_its_index_as_the_readme_shows(make_app):
-    app = make_app()
-
-    @app.post('/rows')
     def rows(rows: List[Dict[str, int]]):
         return repr(rows)
 
-    assert client(app).post_json('/rows', {'rows': [{}, {'pen': 'x'}]}, status=400).text == (
+    web = client_serving(make_app, '/rows', rows)
+    assert web.post_json('/rows', {'rows': [{}, {'pen': 'x'}]}, status=400).text == (
         "Bad request: parameter 'rows' (at rows[1]) must be a JSON object, each key str and each value int: its member "
         "'pen' must be an integer, got 'x'\n")
 
 
 def test_a_tuple_field_of_another_length_says_it_must_be_an_array_of_that_many_values(make_app):
-    app = make_app()
-
-    @app.post('/shape')
     def shape(shape: Shape):
         return repr(shape)
 
-    web = client(app)
+    web = client_serving(make_app, '/shape', shape)
     problem = 'must be a JSON object with the fields of Shape (corner, edges)'
     assert web.post_json('/shape', {'shape': {'corner': [1]}}, status=400).text == (
         "Bad request: parameter 'shape' %s: its field 'corner' must be a JSON array of 2 values (int, int), got "
