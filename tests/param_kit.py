@@ -1,6 +1,7 @@
 """Helpers shared by the parameter tests (a handler's annotated parameters read from a query, a form or a body).
 
-``client_serving`` gives a test client of a new app serving one handler; ``post_json_text`` sends a JSON body
+``client_serving`` gives a test client of a new app serving one handler (``client_serving_posts``: several, each
+at POST /<its name>); ``post_json_text`` sends a JSON body
 written by hand (digits as written, or text that is not JSON); ``assert_400_warned`` checks that an answer is a 400
 naming a problem and that the log holds a WARNING line for it. ``Price`` is a record with a ``Decimal`` field.
 """
@@ -21,6 +22,14 @@ def client_serving(make_app: Callable[..., Any], path: str, handler: Callable[..
     """A test client of a new app (``make_app(**app_options)``) that serves ``handler`` at ``method path``."""
     app = make_app(**app_options)
     app.route(path, method, handler)
+    return client(app)
+
+
+def client_serving_posts(make_app: Callable[..., Any], *handlers: Callable[..., Any]) -> webtest.TestApp:
+    """A test client of a new app that serves each handler at POST /<the handler's name>."""
+    app = make_app()
+    for handler in handlers:
+        app.route('/' + handler.__name__, 'POST', handler)
     return client(app)
 
 

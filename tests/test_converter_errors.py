@@ -36,8 +36,7 @@ def test_a_uuid_parameter_given_a_json_value_that_is_not_a_string_answers_400(ma
         return str(id)
 
     web = client_serving(make_app, '/u', u)
-    response = web.post_json('/u', {'id': value}, expect_errors=True)
-    assert response.status_int == 400
+    response = web.post_json('/u', {'id': value}, status=400)
     assert "parameter 'id' must be a valid UUID" in response.text
     log = read_log(log_dir)
     assert "WARNING  [127.0.0.1-...]   Bad request: parameter 'id' must be a valid UUID" in log
@@ -58,8 +57,7 @@ def test_a_converter_class_raising_a_lookup_error_answers_400_naming_the_paramet
 
     web = client_serving(make_app, '/n', n, 'GET')
     assert web.get('/n?number=one').text == '1'
-    response = web.get('/n?number=two', expect_errors=True)
-    assert response.status_int == 400
+    response = web.get('/n?number=two', status=400)
     assert response.text == "Bad request: parameter 'number' must be a valid ByName, got 'two'\n"
 
 

@@ -13,7 +13,7 @@ from typing import Any, Dict, List, NamedTuple, Optional, Tuple, TypedDict, Unio
 from pydantic import BaseModel, field_validator
 
 from helpers import client, read_log, readme_section, warning_lines
-from param_kit import client_serving, post_json_text, Price
+from param_kit import client_serving, client_serving_posts, post_json_text, Price
 
 HIDDEN = '(its message is not shown: it holds the value sent, and the name looks secret)'
 
@@ -69,21 +69,16 @@ def test_the_other_fields_of_that_record_get_the_float_a_json_number_is(make_app
 
 
 def test_a_decimal_at_any_depth_keeps_its_digits_in_a_list_of_records_a_dict_a_namedtuple_and_a_typeddict(make_app):
-    app = make_app()
-
-    @app.post('/order')
     def order(order: Order):
         return repr(([price.amount for price in order.prices], order.tip))
 
-    @app.post('/fees')
     def fees(fees: Dict[str, Decimal]):
         return repr(fees)
 
-    @app.post('/line')
     def line(line: Line, entry: Entry):
         return repr((line.amount, entry['amount']))
 
-    web = client(app)
+    web = client_serving_posts(make_app, order, fees, line)
     assert post_json_text(web, '/order', '{"order": {"prices": [{"amount": 1.5}, {"amount": %s}], "tip": 0.10}}' % LONG).text \
         == repr(([Decimal('1.5'), Decimal(LONG)], Decimal('0.10')))
     assert post_json_text(web, '/fees', '{"fees": {"card": %s}}' % LONG).text == repr({'card': Decimal(LONG)})

@@ -79,8 +79,7 @@ def test_naming_the_parameter_that_holds_nan_takes_one_pass_over_the_body(make_a
     c = client(float_app(make_app))
     body = '{"y": 1, "x": ' + '{"a": ' * 400 + '[' + '0,' * 100000 + 'NaN]' + '}' * 400 + '}'
     started = time.process_time()
-    response = c.post('/any', body, content_type='application/json', expect_errors=True)
-    assert response.status_int == 400
+    response = c.post('/any', body, content_type='application/json', status=400)
     assert "not valid JSON: parameter 'x'" in response.text
     assert time.process_time() - started < 10  # (a bound for a hang: one pass takes well under a second)
 
@@ -106,6 +105,5 @@ def test_decimals_bind_exactly_and_garbage_gets_400(make_app):
     c = client(price_app(make_app))
     assert c.get('/price?amount=19.99').json == {'amount': '19.99', 'type': 'Decimal'}
     assert c.post('/price', '{"amount": 3}', content_type='application/json').json == {'amount': '3', 'type': 'Decimal'}
-    response = c.get('/price?amount=cheap', expect_errors=True)
-    assert response.status_int == 400
+    response = c.get('/price?amount=cheap', status=400)
     assert "parameter 'amount' must be a number" in response.text

@@ -19,7 +19,7 @@ from typing_extensions import NotRequired, Required
 import pytest
 
 from helpers import client, read_log, warning_lines
-from param_kit import client_serving
+from param_kit import client_serving, client_serving_posts
 
 
 @dataclasses.dataclass
@@ -528,17 +528,13 @@ def test_a_dataclass_parameter_beside_another_takes_only_the_member_of_its_name(
 
 def test_a_lone_dataclass_parameter_with_a_default_takes_the_body_and_beside_kwargs_only_its_member(make_app):
     """``Optional[Item] = None`` is FastAPI's optional body: ``{"name": "pen"}`` was None, the member ``item`` alone read."""
-    app = make_app()
-
-    @app.post('/maybe')
     def maybe(item: Optional[Item] = None):
         return repr(item)
 
-    @app.post('/extra')
     def extra(item: Item, **rest):
         return repr((item, rest))
 
-    web = client(app)
+    web = client_serving_posts(make_app, maybe, extra)
     assert web.post_json('/maybe', {'name': 'pen'}).text == repr(Item('pen'))
     assert web.post('/maybe').text == 'None'
     assert web.post_json('/maybe', {'item': {'name': 'pen'}}).text == repr(Item('pen'))
@@ -557,17 +553,13 @@ def test_a_form_posted_to_a_lone_dataclass_parameter_is_a_400_saying_to_send_jso
 
 
 def test_a_typed_dict_field_marked_required_or_not_required_is_so_under_a_future_import_of_annotations(make_app):
-    app = make_app()
-
-    @app.post('/invite')
     def invite(invite: Invite):
         return invite['email']
 
-    @app.post('/reply')
     def reply(reply: Reply):
         return repr(reply)
 
-    web = client(app)
+    web = client_serving_posts(make_app, invite, reply)
     assert web.post_json('/invite', {'note': 'hi'}, status=400).text == (
         "Bad request: parameter 'invite' must be a JSON object with the fields of Invite (email, note): the field "
         "'email' is missing, got {'note': 'hi'}\n")
@@ -640,21 +632,16 @@ def test_a_post_init_message_is_escaped_and_cut_to_one_short_line(make_app, log_
 
 
 def test_a_parameterised_generic_dataclass_converts_its_fields_by_its_arguments(make_app):
-    app = make_app()
-
-    @app.post('/crate')
     def crate(crate: Crate[int], label: str = ''):
         return repr(crate)
 
-    @app.post('/lone')
     def lone(crate: Crate[datetime.date]):
         return repr(crate)
 
-    @app.post('/bare')
     def bare(crate: Crate, label: str = ''):
         return repr(crate)
 
-    web = client(app)
+    web = client_serving_posts(make_app, crate, lone, bare)
     assert web.post_json('/crate', {'crate': {'value': '5', 'more': [6, '7']}}).text == repr(Crate(5, [6, 7]))
     assert web.post_json('/crate', {'crate': {'value': 'five'}}, status=400).text == (
         "Bad request: parameter 'crate' must be a JSON object with the fields of Crate (value, more): its field "

@@ -16,7 +16,7 @@ import pydantic
 from pydantic import BaseModel, ConfigDict, ValidationInfo, field_validator, model_validator
 
 from helpers import client, read_log, warning_lines
-from param_kit import client_serving
+from param_kit import client_serving, client_serving_posts
 from pydantic_models import Key
 
 with warnings.catch_warnings():  # (pydantic.v1 warns on a Python it does not fully support)
@@ -258,17 +258,13 @@ def test_a_pydantic_model_parameter_whose_name_looks_secret_shows_no_value_in_an
 
 
 def test_a_message_holding_a_secret_fields_value_is_not_shown_whichever_validator_wrote_it(make_app, log_dir):
-    app = make_app()
-
-    @app.post('/signup')
     def signup(form: Signup):
         return 'never'
 
-    @app.post('/pair')
     def pair(form: Pair):
         return 'never'
 
-    web = client(app)
+    web = client_serving_posts(make_app, signup, pair)
     assert web.post_json('/signup', {'password': 'hunter22', 'confirm': 'hunter23'}, status=400).text == (
         "Bad request: parameter 'form' must be a valid Signup (field 'confirm': %s) (the value is not shown: the name "
         "looks secret)\n" % HIDDEN)
@@ -279,21 +275,16 @@ def test_a_message_holding_a_secret_fields_value_is_not_shown_whichever_validato
 
 
 def test_a_model_under_a_secret_looking_member_or_field_or_parameter_shows_none_of_its_values(make_app, log_dir):
-    app = make_app()
-
-    @app.post('/keys')
     def keys(keys: Dict[str, Key]):
         return 'never'
 
-    @app.post('/holder')
     def holder(holder: Holder):
         return 'never'
 
-    @app.post('/secrets')
     def secrets(secrets: Dict[str, Key]):
         return 'never'
 
-    web = client(app)
+    web = client_serving_posts(make_app, keys, holder, secrets)
     assert web.post_json('/keys', {'keys': {'password': {'value': 'hunter2'}}}, status=400).text == (
         "Bad request: parameter 'keys' must be a JSON object, each key str and each value pydantic_models.Key: "
         "its member 'password' must be a valid Key (field 'value': %s) (the value is not shown: the name looks "

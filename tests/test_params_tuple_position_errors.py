@@ -7,7 +7,7 @@ import dataclasses
 from typing import Dict, List, Optional, Tuple
 
 from helpers import client, warning_lines
-from param_kit import client_serving
+from param_kit import client_serving, client_serving_posts
 
 
 @dataclasses.dataclass
@@ -63,21 +63,16 @@ def test_a_position_that_failed_is_named_whether_the_values_came_from_the_query_
 
 
 def test_a_tuple_in_a_list_a_dicts_member_or_a_records_field_is_named_by_where_it_stands_then_its_position(make_app):
-    app = make_app()
-
-    @app.post('/pairs')
     def pairs(pairs: List[Tuple[int, str]]):
         return 'never'
 
-    @app.post('/corners')
     def corners(corners: Dict[str, Tuple[int, int]]):
         return 'never'
 
-    @app.post('/shape')
     def shape(shape: Shape):
         return 'never'
 
-    web = client(app)
+    web = client_serving_posts(make_app, pairs, corners, shape)
     assert web.post_json('/pairs', {'pairs': [[1, 'a'], ['x', 'b']]}, status=400).text == (
         "Bad request: parameter 'pairs' (at pairs[1][0]) must be an integer, got 'x'\n")
     assert web.post_json('/corners', {'corners': {'top': [1, 'x']}}, status=400).text == (
