@@ -8,6 +8,7 @@ import uuid
 import pytest
 
 from helpers import client, logged_traceback, read_log
+from param_kit import client_serving
 
 
 class Colour(enum.Enum):
@@ -31,14 +32,11 @@ class Boom:
 
 @pytest.mark.parametrize('value', [5, 2.5, True, ['x'], {'a': 1}])
 def test_a_uuid_parameter_given_a_json_value_that_is_not_a_string_answers_400(make_app, log_dir, value):
-    app = make_app()
-
-    @app.post('/u')
     def u(id: uuid.UUID):
         return str(id)
 
-    response = client(app).post_json('/u', {'id': value}, expect_errors=True)
-    assert response.status_int == 400
+    web = client_serving(make_app, '/u', u)
+    response = web.post_json('/u', {'id': value}, status=400)
     assert "parameter 'id' must be a valid UUID" in response.text
     log = read_log(log_dir)
     assert "WARNING  [127.0.0.1-...]   Bad request: parameter 'id' must be a valid UUID" in log
@@ -46,37 +44,28 @@ def test_a_uuid_parameter_given_a_json_value_that_is_not_a_string_answers_400(ma
 
 
 def test_a_uuid_parameter_still_takes_a_uuid_text_from_json(make_app):
-    app = make_app()
-
-    @app.post('/u')
     def u(id: uuid.UUID):
         return repr(id.version)
 
-    assert client(app).post_json('/u', {'id': '2f1c7a4e-8b0d-4c1e-9a57-3d6b2e8f0a11'}).text == '4'
+    web = client_serving(make_app, '/u', u)
+    assert web.post_json('/u', {'id': '2f1c7a4e-8b0d-4c1e-9a57-3d6b2e8f0a11'}).text == '4'
 
 
 def test_a_converter_class_raising_a_lookup_error_answers_400_naming_the_parameter(make_app):
-    app = make_app()
-
-    @app.get('/n')
     def n(number: ByName):
         return repr(number.number)
 
-    web = client(app)
+    web = client_serving(make_app, '/n', n, 'GET')
     assert web.get('/n?number=one').text == '1'
-    response = web.get('/n?number=two', expect_errors=True)
-    assert response.status_int == 400
+    response = web.get('/n?number=two', status=400)
     assert response.text == "Bad request: parameter 'number' must be a valid ByName, got 'two'\n"
 
 
 def test_an_enum_parameter_answers_400_for_an_unknown_value(make_app):
-    app = make_app()
-
-    @app.post('/c')
     def c(colour: Colour):
         return colour.name
 
-    web = client(app)
+    web = client_serving(make_app, '/c', c)
     assert web.post_json('/c', {'colour': 'red'}).text == 'RED'
     response = web.post_json('/c', {'colour': ['red']}, expect_errors=True, headers={'Accept': 'application/json'})
     assert response.status_int == 400
@@ -92,13 +81,10 @@ Many = enum.IntEnum('Many', ['m%d' % number for number in range(12)])
 
 
 def test_an_enum_parameter_given_a_members_name_answers_400_listing_the_values_to_send(make_app, log_dir):
-    app = make_app()
-
-    @app.get('/c')
     def c(shade: Shade):
         return shade.name
 
-    web = client(app)
+    web = client_serving(make_app, '/c', c, 'GET')
     assert web.get('/c?shade=dark+red').text == 'DARK_RED'
     message = "parameter 'shade' must be a valid Shade (its values: 'red', 'dark red'), got 'RED'"
     assert web.get('/c?shade=RED', status=400).text == 'Bad request: %s\n' % message
@@ -106,13 +92,11 @@ def test_an_enum_parameter_given_a_members_name_answers_400_listing_the_values_t
 
 
 def test_a_large_enum_lists_its_first_ten_values_and_how_many_more(make_app):
-    app = make_app()
-
-    @app.get('/m')
     def m(many: Many):
         return many.name
 
-    assert client(app).get('/m?many=99', status=400).text == (
+    web = client_serving(make_app, '/m', m, 'GET')
+    assert web.get('/m?many=99', status=400).text == (
         "Bad request: parameter 'many' must be a valid Many (its values: 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, and 2 more), "
         "got '99'\n")
 
@@ -139,14 +123,12 @@ def test_a_converter_raising_an_unexpected_exception_gives_the_usual_500_and_a_l
 
 
 def test_a_converter_exception_escaping_the_app_is_logged_once(make_app, log_dir):
-    app = make_app(catchall=False)
-
-    @app.get('/b')
     def b(thing: Boom):
         return 'not reached'
 
+    web = client_serving(make_app, '/b', b, 'GET', catchall=False)
     with pytest.raises(RuntimeError, match='converter bug y'):
-        client(app).get('/b?thing=y')
+        web.get('/b?thing=y')
     log = read_log(log_dir)
     assert log.count('RuntimeError: converter bug y') == 1
     assert re.search(r'\]   Response: 500 \(\d+ms\)$', log, re.M)
@@ -156,13 +138,11 @@ def test_a_converter_exception_escaping_the_app_is_logged_once(make_app, log_dir
 @pytest.mark.parametrize('value', [200000000, 10 ** 15, [1, 2], None])
 def test_a_bytes_parameter_given_a_json_number_answers_400_without_allocating_it(make_app, log_dir, kind, value):
     """bytes(200000000) would be a 200 MB object from a 20-byte body, bytes(10**15) a MemoryError."""
-    app = make_app()
-
-    @app.post('/b')
     def b(data: kind):
         return str(len(data))
 
-    response = client(app).post_json('/b', {'data': value}, expect_errors=True)
+    web = client_serving(make_app, '/b', b)
+    response = web.post_json('/b', {'data': value}, expect_errors=True)
     assert response.status_int == 400, response.text
     assert "parameter 'data' must be text" in response.text
     assert 'Traceback' not in read_log(log_dir)
@@ -203,13 +183,11 @@ def test_a_number_is_written_in_ascii_digits_without_underscores_or_blanks_aroun
 def test_an_id_or_slug_union_takes_plain_digits_as_a_number_and_keeps_underscores_or_blanks_as_text(
         make_app, sent, bound):
     from typing import Union
-    app = make_app()
-
-    @app.get('/item')
     def item(key: Union[int, str]):
         return repr(key)
 
-    assert client(app).get('/item?key=' + sent).text == bound
+    web = client_serving(make_app, '/item', item, 'GET')
+    assert web.get('/item?key=' + sent).text == bound
 
 
 def test_a_bottle_int_filter_is_bottles_own_and_an_annotation_is_canisters(make_app):
@@ -264,26 +242,20 @@ class Tone(enum.Enum):
 
 
 def test_an_enum_whose_missing_raises_a_value_error_is_a_400_listing_the_values(make_app):
-    app = make_app()
-
-    @app.get('/s')
     def s(size: Size):
         return size.name
 
-    web = client(app)
+    web = client_serving(make_app, '/s', s, 'GET')
     assert web.get('/s?size=l').text == 'LARGE'
     assert web.get('/s?size=L', status=400).text == (
         "Bad request: parameter 'size' must be a valid Size (its values: 's', 'l'), got 'L'\n")
 
 
 def test_an_enum_whose_missing_returns_no_member_is_the_usual_500_with_a_logged_traceback(make_app, log_dir):
-    app = make_app(catchall=True)
-
-    @app.get('/shade')
     def shade(tone: Tone):
         return tone.name
 
-    web = client(app)
+    web = client_serving(make_app, '/shade', shade, 'GET', catchall=True)
     assert web.get('/shade?tone=dark').text == 'DARK'
     response = web.get('/shade?tone=pale', expect_errors=True)
     assert response.status_int == 500

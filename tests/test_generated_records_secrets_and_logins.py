@@ -31,6 +31,7 @@ from pydantic import BaseModel
 
 import canister
 from helpers import client, read_log
+from param_kit import Price
 
 EXAMPLES = int(os.environ.get('CANISTER_FUZZ_EXAMPLES', '40'))
 FUZZ = settings(max_examples=EXAMPLES, deadline=None,
@@ -40,13 +41,6 @@ FUZZ = settings(max_examples=EXAMPLES, deadline=None,
 SLOW = 5.0
 
 T = TypeVar('T')
-
-
-@dataclasses.dataclass
-class Price:
-    amount: Decimal
-    rate: float = 1.0
-    note: Any = None
 
 
 @dataclasses.dataclass

@@ -8,6 +8,7 @@ from typing import FrozenSet, Iterable, List, Optional, Sequence, Set, Tuple, Un
 import pytest
 
 from helpers import client, read_log, shown
+from param_kit import client_serving
 
 
 def warnings_in(log):
@@ -19,13 +20,10 @@ def warnings_in(log):
 # Union[A, B, ...]
 
 def test_a_union_gives_the_most_exact_member_that_converts_whatever_the_order_written(make_app):
-    app = make_app()
-
-    @app.get('/u')
     def u(x: Union[int, str], y: Union[str, int] = '-', z: Union[float, int] = 0):
         return '%s / %s / %s' % (shown(x), shown(y), shown(z))
 
-    web = client(app)
+    web = client_serving(make_app, '/u', u, 'GET')
     assert web.get('/u?x=5&y=5&z=5').text == "int 5 / int 5 / int 5"
     assert web.get('/u?x=abc&y=abc&z=2.5').text == "str 'abc' / str 'abc' / float 2.5"
 
@@ -34,23 +32,18 @@ def test_a_union_inside_a_list_keeps_its_order_when_python_hands_it_over_reorder
     """typing caches List[...] by equality, and Union[str, int] == Union[int, str]: a List[Union[int, str]]
     made after a List[Union[str, int]] is that earlier object, members in the other order."""
     assert List[Union[str, int]]  # made first: List[Union[int, str]] below may be this very object
-    app = make_app()
-
-    @app.get('/u')
     def u(tag: List[Union[int, str]]):
         return shown(tag)
 
-    assert client(app).get('/u?tag=1&tag=a').text == "list [1, 'a']"
+    web = client_serving(make_app, '/u', u, 'GET')
+    assert web.get('/u?tag=1&tag=a').text == "list [1, 'a']"
 
 
 def test_a_json_value_that_already_is_a_member_of_the_union_is_kept_as_is(make_app):
-    app = make_app()
-
-    @app.post('/u')
     def u(x: Union[int, str] = 0, n: Union[float, int] = 0, flag: Union[bool, int] = 0):
         return '%s / %s / %s' % (shown(x), shown(n), shown(flag))
 
-    web = client(app)
+    web = client_serving(make_app, '/u', u)
     assert web.post_json('/u', {'x': 5, 'n': 5, 'flag': True}).text == 'int 5 / int 5 / bool True'
     assert web.post_json('/u', {'x': 'abc', 'n': 2.5, 'flag': 3}).text == "str 'abc' / float 2.5 / int 3"
     # a JSON string is a str: kept where str is a member, else the members are tried in order
@@ -58,24 +51,19 @@ def test_a_json_value_that_already_is_a_member_of_the_union_is_kept_as_is(make_a
 
 
 def test_json_true_is_not_an_int_member_of_a_union(make_app, log_dir):
-    app = make_app()
-
-    @app.post('/u')
     def u(x: Union[int, str]):
         return shown(x)
 
-    refused = client(app).post_json('/u', {'x': True}, status=400)
+    web = client_serving(make_app, '/u', u)
+    refused = web.post_json('/u', {'x': True}, status=400)
     assert "parameter 'x' must be int or str, got True" in refused.text
 
 
 def test_a_value_no_member_of_the_union_converts_is_a_400_naming_the_types_and_logged(make_app, log_dir):
-    app = make_app()
-
-    @app.get('/u')
     def u(when: Union[int, datetime.date, typing.Literal['never']]):
         return shown(when)
 
-    web = client(app)
+    web = client_serving(make_app, '/u', u, 'GET')
     assert web.get('/u?when=2024-05-31').text == 'date datetime.date(2024, 5, 31)'
     assert web.get('/u?when=never').text == "str 'never'"
     refused = web.get('/u?when=soon', status=400)
@@ -113,13 +101,10 @@ def test_a_union_converts_a_url_argument_and_each_item_of_a_list_or_tuple(make_a
 
 
 def test_a_union_with_a_container_member_is_bound_as_text_and_logged_at_apply(make_app, log_dir):
-    app = make_app()
-
-    @app.get('/u')
     def u(x: Union[int, List[int]]):
         return shown(x)
 
-    web = client(app)
+    web = client_serving(make_app, '/u', u, 'GET')
     assert web.get('/u?x=5').text == "str '5'"
     web.get('/u?x=6')
     assert warnings_in(read_log(log_dir)) == [
@@ -207,13 +192,10 @@ def test_a_frozenset_or_set_holds_the_repeated_values_converted(make_app):
 
 
 def test_a_json_array_or_object_in_a_set_is_a_400(make_app, log_dir):
-    app = make_app()
-
-    @app.post('/s')
     def s(items: frozenset):
         return shown(items)
 
-    web = client(app)
+    web = client_serving(make_app, '/s', s)
     assert web.post_json('/s', {'items': [1, 'a', 1]}).text == "frozenset ['a', 1]"
     refused = web.post_json('/s', {'items': [[1], {'a': 1}]}, status=400)
     assert "parameter 'items' must hold values a set can hold (a JSON array or object is not one)" in refused.text
@@ -224,13 +206,10 @@ def test_a_json_array_or_object_in_a_set_is_a_400(make_app, log_dir):
 # null in a list
 
 def test_a_json_null_in_an_optional_list_of_a_type_is_a_400(make_app):
-    app = make_app()
-
-    @app.post('/n')
     def n(ids: Optional[List[int]] = None, names: Optional[List[str]] = None):
         return '%s / %s' % (shown(ids), shown(names))
 
-    web = client(app)
+    web = client_serving(make_app, '/n', n)
     assert "parameter 'ids' (at ids[0]) must be an integer, got None" in web.post_json('/n', {'ids': [None]},
                                                                                        status=400).text
     assert "parameter 'names' (at names[0]) must be a string" in web.post_json('/n', {'names': [None]},
@@ -299,14 +278,11 @@ def test_an_abstract_class_canister_cannot_make_is_bound_as_text_and_logged_at_a
 def test_a_mapping_parameter_converts_each_key_and_value_as_a_dict_one_does(make_app, log_dir):
     """``Mapping[K, V]`` and ``MutableMapping[K, V]`` were bound as text, with a WARNING at apply, where
     ``Dict[K, V]`` converts: now the same dict, and the same 400 for a value that does not fit."""
-    app = make_app()
-
-    @app.post('/m')
     def m(prefs: typing.Mapping[str, int] = {}, names: collections.abc.MutableMapping[int, str] = {},  # noqa: B006
           extra: typing.Mapping = {}):
         return shown((prefs, names, extra))
 
-    web = client(app)
+    web = client_serving(make_app, '/m', m)
     assert web.post_json('/m', {'prefs': {'size': 2}, 'names': {'1': 'a'}, 'extra': {'x': [1]}}).text == \
         "tuple ({'size': 2}, {1: 'a'}, {'x': [1]})"
     assert web.post_json('/m', {'prefs': {'size': 'big'}}, status=400).text == (
@@ -321,12 +297,9 @@ def test_a_mapping_parameter_converts_each_key_and_value_as_a_dict_one_does(make
 def test_a_union_of_date_and_datetime_gives_a_date_for_a_date_whatever_python_hands_over(make_app, primed):
     if primed:
         assert List[Union[datetime.datetime, datetime.date]]  # made first: may come back for the one below
-    app = make_app()
-
-    @app.get('/when')
     def when(day: List[Union[datetime.date, datetime.datetime]]):
         return shown(day)
 
-    web = client(app)
+    web = client_serving(make_app, '/when', when, 'GET')
     assert web.get('/when?day=2024-01-02').text == 'list [datetime.date(2024, 1, 2)]'
     assert web.get('/when?day=2024-01-02T10:30').text == 'list [datetime.datetime(2024, 1, 2, 10, 30)]'

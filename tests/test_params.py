@@ -14,60 +14,51 @@ import pytest
 
 import canister
 from helpers import archived_app, client, read_log, warning_lines
+from param_kit import client_serving, client_serving_posts
 
 
 # --------------------------------------------------------------------------
 # where values come from
 
 def test_a_parameter_is_filled_from_the_query_string(make_app):
-    app = make_app()
-
-    @app.get('/')
     def index(name):
         return 'hello %s' % name
 
-    assert client(app).get('/?name=world').text == 'hello world'
+    web = client_serving(make_app, '/', index, 'GET')
+    assert web.get('/?name=world').text == 'hello world'
 
 
 def test_a_parameter_is_filled_from_an_urlencoded_form(make_app):
-    app = make_app()
-
-    @app.post('/')
     def index(name):
         return 'hello %s' % name
 
-    assert client(app).post('/', {'name': 'form'}).text == 'hello form'
+    web = client_serving(make_app, '/', index)
+    assert web.post('/', {'name': 'form'}).text == 'hello form'
 
 
 def test_a_parameter_is_filled_from_a_multipart_form(make_app):
-    app = make_app()
-
-    @app.post('/')
     def index(name):
         return 'hello %s' % name
 
-    response = client(app).post('/', {'name': 'multi'}, content_type='multipart/form-data')
+    web = client_serving(make_app, '/', index)
+    response = web.post('/', {'name': 'multi'}, content_type='multipart/form-data')
     assert response.text == 'hello multi'
 
 
 def test_a_parameter_is_filled_from_a_json_object_body(make_app):
-    app = make_app()
-
-    @app.post('/')
     def index(name, count: int):
         return '%s %d' % (name, count)
 
-    assert client(app).post_json('/', {'name': 'json', 'count': 3}).text == 'json 3'
+    web = client_serving(make_app, '/', index)
+    assert web.post_json('/', {'name': 'json', 'count': 3}).text == 'json 3'
 
 
 def test_a_url_argument_wins_over_the_body_and_the_query(make_app):
-    app = make_app()
-
-    @app.post('/item/<name>')
     def index(name):
         return name
 
-    response = client(app).post('/item/from-url?name=from-query', {'name': 'from-body'})
+    web = client_serving(make_app, '/item/<name>', index)
+    response = web.post('/item/from-url?name=from-query', {'name': 'from-body'})
     assert response.text == 'from-url'
 
 
@@ -108,77 +99,63 @@ def test_wildcards_a_handler_takes_by_name_or_in_its_keyword_arguments_are_not_l
 
 
 def test_the_body_wins_over_the_query_string(make_app):
-    app = make_app()
-
-    @app.post('/')
     def index(name):
         return name
 
-    assert client(app).post('/?name=from-query', {'name': 'from-body'}).text == 'from-body'
+    web = client_serving(make_app, '/', index)
+    assert web.post('/?name=from-query', {'name': 'from-body'}).text == 'from-body'
 
 
 def test_a_json_body_wins_over_the_query_string(make_app):
-    app = make_app()
-
-    @app.post('/')
     def index(name):
         return name
 
-    assert client(app).post_json('/?name=from-query', {'name': 'from-json'}).text == 'from-json'
+    web = client_serving(make_app, '/', index)
+    assert web.post_json('/?name=from-query', {'name': 'from-json'}).text == 'from-json'
 
 
 def test_the_query_string_fills_what_the_body_lacks(make_app):
-    app = make_app()
-
-    @app.post('/')
     def index(name, page: int):
         return '%s/%d' % (name, page)
 
-    assert client(app).post('/?page=4', {'name': 'x'}).text == 'x/4'
+    web = client_serving(make_app, '/', index)
+    assert web.post('/?page=4', {'name': 'x'}).text == 'x/4'
 
 
 def test_a_default_is_used_when_the_parameter_is_absent(make_app):
-    app = make_app()
-
-    @app.get('/')
     def index(name='nobody'):
         return name
 
-    assert client(app).get('/').text == 'nobody'
+    web = client_serving(make_app, '/', index, 'GET')
+    assert web.get('/').text == 'nobody'
 
 
 # --------------------------------------------------------------------------
 # text
 
 def test_non_ascii_query_values_are_decoded_as_utf8(make_app):
-    app = make_app()
-
-    @app.get('/')
     def index(name):
         return json.dumps(name)
 
-    assert json.loads(client(app).get('/?name=J%C3%A9r%C3%B4me').text) == 'Jérôme'
+    web = client_serving(make_app, '/', index, 'GET')
+    assert json.loads(web.get('/?name=J%C3%A9r%C3%B4me').text) == 'Jérôme'
 
 
 def test_non_ascii_urlencoded_form_values_are_decoded_as_utf8(make_app):
-    app = make_app()
-
-    @app.post('/')
     def index(name):
         return json.dumps(name)
 
-    response = client(app).post('/', 'name=J%C3%A9r%C3%B4me', content_type='application/x-www-form-urlencoded')
+    web = client_serving(make_app, '/', index)
+    response = web.post('/', 'name=J%C3%A9r%C3%B4me', content_type='application/x-www-form-urlencoded')
     assert json.loads(response.text) == 'Jérôme'
 
 
 def test_non_ascii_multipart_values_are_decoded_as_utf8(make_app):
-    app = make_app()
-
-    @app.post('/')
     def index(name):
         return json.dumps(name)
 
-    response = client(app).post('/', {'name': 'Jérôme €'}, content_type='multipart/form-data')
+    web = client_serving(make_app, '/', index)
+    response = web.post('/', {'name': 'Jérôme €'}, content_type='multipart/form-data')
     assert json.loads(response.text) == 'Jérôme €'
 
 
@@ -198,13 +175,11 @@ def test_a_query_value_that_is_not_utf8_is_a_400_not_a_500(make_app):
 
 
 def test_a_form_value_that_is_not_utf8_is_a_400_not_a_500(make_app):
-    app = make_app()
-
-    @app.post('/')
     def index(name):
         return 'ok'
 
-    response = client(app).post('/', 'name=%FF%FE', content_type='application/x-www-form-urlencoded', status='*')
+    web = client_serving(make_app, '/', index)
+    response = web.post('/', 'name=%FF%FE', content_type='application/x-www-form-urlencoded', status='*')
     assert response.status_int == 400
 
 
@@ -230,91 +205,73 @@ def test_a_multipart_field_that_is_not_utf8_is_a_400_on_either_bottle(make_app, 
 
 
 def test_a_urlencoded_parameter_name_that_is_not_utf8_is_a_400_saying_so(make_app):
-    app = make_app()
-
-    @app.post('/')
     def index(**others):
         return 'ok'
 
-    response = client(app).post('/', '%FF=1', content_type='application/x-www-form-urlencoded', status=400)
+    web = client_serving(make_app, '/', index)
+    response = web.post('/', '%FF=1', content_type='application/x-www-form-urlencoded', status=400)
     assert 'a parameter name is not valid UTF-8' in response.text
 
 
 def test_a_non_ascii_parameter_name_is_matched_in_the_query_string(make_app):
-    app = make_app()
-
-    @app.get('/')
     def index(café):
         return json.dumps(café)
 
-    assert json.loads(client(app).get('/?caf%C3%A9=cr%C3%A8me').text) == 'crème'
+    web = client_serving(make_app, '/', index, 'GET')
+    assert json.loads(web.get('/?caf%C3%A9=cr%C3%A8me').text) == 'crème'
 
 
 def test_a_parameter_without_annotation_is_a_string(make_app):
-    app = make_app()
-
-    @app.get('/')
     def index(count):
         return type(count).__name__
 
-    assert client(app).get('/?count=12').text == 'str'
+    web = client_serving(make_app, '/', index, 'GET')
+    assert web.get('/?count=12').text == 'str'
 
 
 def test_a_repeated_key_for_a_scalar_gives_the_last_value(make_app):
-    app = make_app()
-
-    @app.get('/')
     def index(name, count: int):
         return '%s %d' % (name, count)
 
-    assert client(app).get('/?name=a&name=b&count=1&count=2').text == 'b 2'
+    web = client_serving(make_app, '/', index, 'GET')
+    assert web.get('/?name=a&name=b&count=1&count=2').text == 'b 2'
 
 
 # --------------------------------------------------------------------------
 # conversions
 
 def test_an_int_annotation_converts_the_value(make_app):
-    app = make_app()
-
-    @app.get('/')
     def index(count: int):
         return repr(count + 1)
 
-    assert client(app).get('/?count=41').text == '42'
+    web = client_serving(make_app, '/', index, 'GET')
+    assert web.get('/?count=41').text == '42'
 
 
 def test_a_float_annotation_converts_the_value(make_app):
-    app = make_app()
-
-    @app.get('/')
     def index(ratio: float):
         return repr(ratio * 2)
 
-    assert client(app).get('/?ratio=1.25').text == '2.5'
+    web = client_serving(make_app, '/', index, 'GET')
+    assert web.get('/?ratio=1.25').text == '2.5'
 
 
 def test_any_other_class_gets_the_text_and_a_400_when_it_refuses_it(make_app):
-    app = make_app()
-
-    @app.get('/')
     def index(item: uuid.UUID):
         return '%s %s' % (type(item).__name__, item.version)
 
-    c = client(app)
+    web = client_serving(make_app, '/', index, 'GET')
+    c = web
     assert c.get('/?item=2f1c7a4e-8b0d-4c1e-9a57-3d6b2e8f0a11').text == 'UUID 4'
-    response = c.get('/?item=not-a-uuid', expect_errors=True)
-    assert response.status_int == 400
+    response = c.get('/?item=not-a-uuid', status=400)
     assert "parameter 'item' must be a valid UUID" in response.text
 
 
 def test_a_bool_annotation_accepts_the_usual_words(make_app):
-    app = make_app()
-
-    @app.get('/')
     def index(flag: bool):
         return repr(flag)
 
-    web = client(app)
+    web = client_serving(make_app, '/', index, 'GET')
     for word in ('true', 'True', '1', 'yes', 'on'):
         assert web.get('/?flag=' + word).text == 'True', word
     for word in ('false', 'FALSE', '0', 'no', 'off'):
@@ -322,65 +279,52 @@ def test_a_bool_annotation_accepts_the_usual_words(make_app):
 
 
 def test_a_bool_that_is_not_a_known_word_is_a_400(make_app):
-    app = make_app()
-
-    @app.get('/')
     def index(flag: bool):
         return repr(flag)
 
-    response = client(app).get('/?flag=maybe', status='*')
-    assert response.status_int == 400
+    web = client_serving(make_app, '/', index, 'GET')
+    response = web.get('/?flag=maybe', status=400)
     assert 'flag' in response.text
 
 
 def test_a_json_boolean_fills_a_bool_parameter(make_app):
-    app = make_app()
-
-    @app.post('/')
     def index(flag: bool):
         return repr(flag)
 
-    assert client(app).post_json('/', {'flag': False}).text == 'False'
+    web = client_serving(make_app, '/', index)
+    assert web.post_json('/', {'flag': False}).text == 'False'
 
 
 def test_a_list_of_str_collects_repeated_keys(make_app):
-    app = make_app()
-
-    @app.get('/')
     def index(tag: list[str]):
         return json.dumps(tag)
 
-    assert json.loads(client(app).get('/?tag=a&tag=b&tag=c').text) == ['a', 'b', 'c']
+    web = client_serving(make_app, '/', index, 'GET')
+    assert json.loads(web.get('/?tag=a&tag=b&tag=c').text) == ['a', 'b', 'c']
 
 
 def test_a_list_of_int_collects_and_converts_repeated_keys(make_app):
-    app = make_app()
-
-    @app.get('/')
     def index(n: list[int]):
         return json.dumps(n)
 
-    assert json.loads(client(app).get('/?n=1&n=2&n=30').text) == [1, 2, 30]
+    web = client_serving(make_app, '/', index, 'GET')
+    assert json.loads(web.get('/?n=1&n=2&n=30').text) == [1, 2, 30]
 
 
 def test_a_typing_list_of_int_collects_and_converts_repeated_keys(make_app):
-    app = make_app()
-
-    @app.get('/')
     def index(n: typing.List[int]):
         return json.dumps(n)
 
-    assert json.loads(client(app).get('/?n=5&n=6').text) == [5, 6]
+    web = client_serving(make_app, '/', index, 'GET')
+    assert json.loads(web.get('/?n=5&n=6').text) == [5, 6]
 
 
 def test_a_list_parameter_takes_a_json_array(make_app):
-    app = make_app()
-
-    @app.post('/')
     def index(n: List[int]):
         return json.dumps(n)
 
-    assert json.loads(client(app).post_json('/', {'n': [3, 4]}).text) == [3, 4]
+    web = client_serving(make_app, '/', index)
+    assert json.loads(web.post_json('/', {'n': [3, 4]}).text) == [3, 4]
 
 
 def test_an_absent_list_parameter_gets_the_handlers_default_and_a_json_empty_array_an_empty_list(make_app):
@@ -404,36 +348,28 @@ def test_an_absent_list_parameter_gets_the_handlers_default_and_a_json_empty_arr
 
 
 def test_a_list_parameter_collects_repeated_form_keys(make_app):
-    app = make_app()
-
-    @app.post('/')
     def index(n: List[int]):
         return json.dumps(n)
 
-    response = client(app).post('/', 'n=7&n=8', content_type='application/x-www-form-urlencoded')
+    web = client_serving(make_app, '/', index)
+    response = web.post('/', 'n=7&n=8', content_type='application/x-www-form-urlencoded')
     assert json.loads(response.text) == [7, 8]
 
 
 def test_a_list_with_a_value_that_does_not_convert_is_a_400(make_app):
-    app = make_app()
-
-    @app.get('/')
     def index(n: List[int]):
         return json.dumps(n)
 
-    response = client(app).get('/?n=1&n=two', status='*')
-    assert response.status_int == 400
+    web = client_serving(make_app, '/', index, 'GET')
+    response = web.get('/?n=1&n=two', status=400)
     assert "'n'" in response.text
 
 
 def test_a_list_sent_as_one_value_with_commas_is_a_400_that_says_to_repeat_the_name(make_app, log_dir):
-    app = make_app()
-
-    @app.get('/')
     def index(ids: List[int]):
         return json.dumps(ids)
 
-    web = client(app)
+    web = client_serving(make_app, '/', index, 'GET')
     message = ("parameter 'ids' must be an integer, got ['1,2,3'] (one value, commas and all: a list takes its name "
                "repeated, ?ids=...&ids=..., or a JSON array)")
     assert web.get('/?ids=1,2,3', status=400).text == 'Bad request: %s\n' % message
@@ -444,36 +380,30 @@ def test_a_list_sent_as_one_value_with_commas_is_a_400_that_says_to_repeat_the_n
 
 
 def test_a_json_array_of_one_value_with_commas_is_a_400_that_does_not_say_to_send_a_json_array(make_app):
-    app = make_app()
-
-    @app.post('/')
     def index(ids: List[int]):
         return json.dumps(ids)
 
-    answer = client(app).post_json('/', {'ids': ['1,2']}, status=400)
+    web = client_serving(make_app, '/', index)
+    answer = web.post_json('/', {'ids': ['1,2']}, status=400)
     assert answer.text == "Bad request: parameter 'ids' (at ids[0]) must be an integer, got '1,2'\n"
 
 
 def test_string_annotations_are_converted_like_real_ones(make_app):
-    app = make_app()
-
-    @app.get('/')
     def index(count: 'int', ratio: 'float' = 1.0):
         return repr(count * ratio)
 
-    assert client(app).get('/?count=3&ratio=0.5').text == '1.5'
+    web = client_serving(make_app, '/', index, 'GET')
+    assert web.get('/?count=3&ratio=0.5').text == '1.5'
 
 
 def test_string_annotations_still_convert_when_another_cannot_be_resolved(make_app):
     # As in a module with `from __future__ import annotations` whose handler
     # names a type imported only under TYPE_CHECKING.
-    app = make_app()
-
-    @app.get('/')
     def index(count: 'int', note: 'Optional[NotImportedAtRuntime]' = None):  # noqa: F821
         return repr(count + 1)
 
-    assert client(app).get('/?count=41').text == '42'
+    web = client_serving(make_app, '/', index, 'GET')
+    assert web.get('/?count=41').text == '42'
 
 
 def test_an_annotation_that_cannot_be_evaluated_is_logged_once_and_the_parameter_is_bound_as_text(make_app, log_dir):
@@ -516,43 +446,35 @@ if sys.version_info < (3, 10):  # `int | None` evaluates from 3.10 on
 
 
 def test_an_optional_parameter_without_default_is_none_when_absent(make_app):
-    app = make_app()
-
-    @app.get('/')
     def index(page: Optional[int]):
         return repr(page)
 
-    assert client(app).get('/').text == 'None'
+    web = client_serving(make_app, '/', index, 'GET')
+    assert web.get('/').text == 'None'
 
 
 def test_an_optional_parameter_is_converted_when_present(make_app):
-    app = make_app()
-
-    @app.get('/')
     def index(page: Optional[int]):
         return repr(page)
 
-    assert client(app).get('/?page=3').text == '3'
+    web = client_serving(make_app, '/', index, 'GET')
+    assert web.get('/?page=3').text == '3'
 
 
 def test_an_optional_parameter_is_none_for_an_empty_form_value(make_app):
-    app = make_app()
-
-    @app.post('/')
     def index(page: Optional[int]):
         return repr(page)
 
-    assert client(app).post('/', 'page=', content_type='application/x-www-form-urlencoded').text == 'None'
+    web = client_serving(make_app, '/', index)
+    assert web.post('/', 'page=', content_type='application/x-www-form-urlencoded').text == 'None'
 
 
 def test_an_optional_parameter_is_none_for_a_json_null(make_app):
-    app = make_app()
-
-    @app.post('/')
     def index(page: Optional[int]):
         return repr(page)
 
-    assert client(app).post_json('/', {'page': None}, status='*').text == 'None'
+    web = client_serving(make_app, '/', index)
+    assert web.post_json('/', {'page': None}, status='*').text == 'None'
 
 
 if sys.version_info >= (3, 10):  # `int | None` is a syntax error in annotations before 3.10
@@ -569,47 +491,37 @@ if sys.version_info >= (3, 10):  # `int | None` is a syntax error in annotations
 
 
 def test_a_file_upload_parameter_receives_the_multipart_file(make_app):
-    app = make_app()
-
-    @app.post('/upload')
     def upload(doc: bottle.FileUpload, title: str):
         return '%s:%s:%s' % (title, doc.raw_filename, doc.file.read().decode())
 
-    response = client(app).post('/upload', {'title': 'T'}, upload_files=[('doc', 'notes.txt', b'file body')])
+    web = client_serving(make_app, '/upload', upload)
+    response = web.post('/upload', {'title': 'T'}, upload_files=[('doc', 'notes.txt', b'file body')])
     assert response.text == 'T:notes.txt:file body'
 
 
 def test_a_list_of_file_uploads_receives_every_file(make_app):
-    app = make_app()
-
-    @app.post('/upload')
     def upload(docs: List[bottle.FileUpload]):
         return ','.join(doc.raw_filename for doc in docs)
 
+    web = client_serving(make_app, '/upload', upload)
     files = [('docs', 'a.txt', b'1'), ('docs', 'b.txt', b'2')]
-    assert client(app).post('/upload', upload_files=files).text == 'a.txt,b.txt'
+    assert web.post('/upload', upload_files=files).text == 'a.txt,b.txt'
 
 
 def test_a_missing_file_upload_is_a_400(make_app):
-    app = make_app()
-
-    @app.post('/upload')
     def upload(doc: bottle.FileUpload):
         return 'ok'
 
-    response = client(app).post('/upload', {'doc': 'just text'}, content_type='multipart/form-data', status='*')
-    assert response.status_int == 400
+    web = client_serving(make_app, '/upload', upload)
+    response = web.post('/upload', {'doc': 'just text'}, content_type='multipart/form-data', status=400)
     assert 'doc' in response.text
 
 
 def test_a_file_sent_for_a_text_parameter_and_a_text_for_a_file_one_are_400s_that_say_so(make_app):
-    app = make_app()
-
-    @app.post('/upload')
     def upload(doc: bottle.FileUpload, title: str):
         return 'ok'
 
-    web = client(app)
+    web = client_serving(make_app, '/upload', upload)
     response = web.post('/upload', upload_files=[('doc', 'a.txt', b'1'), ('title', 't.txt', b'T')], status=400)
     assert "parameter 'title' must be text, not a file upload" in response.text
     response = web.post('/upload', {'doc': 'just text', 'title': 'T'}, content_type='multipart/form-data', status=400)
@@ -617,13 +529,11 @@ def test_a_file_sent_for_a_text_parameter_and_a_text_for_a_file_one_are_400s_tha
 
 
 def test_a_plain_value_cannot_fill_a_file_upload_from_the_query(make_app):
-    app = make_app()
-
-    @app.post('/upload')
     def upload(doc: bottle.FileUpload):
         return 'ok'
 
-    response = client(app).post('/upload?doc=x', {'other': '1'}, content_type='multipart/form-data', status='*')
+    web = client_serving(make_app, '/upload', upload)
+    response = web.post('/upload?doc=x', {'other': '1'}, content_type='multipart/form-data', status='*')
     assert response.status_int == 400
 
 
@@ -659,14 +569,11 @@ def test_a_value_outside_a_literal_is_a_400_listing_the_allowed_values(make_app,
 
 
 def test_optional_and_list_of_a_literal_work_as_for_other_types(make_app):
-    app = make_app()
-
-    @app.get('/')
     def index(order: Optional[typing.Literal['asc', 'desc']] = None,
               tags: List[typing.Literal['red', 'green']] = (), mode: typing.Literal['a', None] = 'a'):
         return repr((order, tags, mode))
 
-    web = client(app)
+    web = client_serving(make_app, '/', index, 'GET')
     assert web.get('/').text == "(None, (), 'a')"
     assert web.get('/?order=desc&tags=red&tags=green&mode=').text == "('desc', ['red', 'green'], None)"
     assert web.get('/?order=').text == "(None, (), 'a')"
@@ -676,13 +583,10 @@ def test_optional_and_list_of_a_literal_work_as_for_other_types(make_app):
 
 
 def test_a_literal_url_argument_is_checked(make_app):
-    app = make_app()
-
-    @app.get('/sort/<order>')
     def index(order: typing.Literal['asc', 'desc']):
         return order
 
-    web = client(app)
+    web = client_serving(make_app, '/sort/<order>', index, 'GET')
     assert web.get('/sort/desc').text == 'desc'
     assert "must be one of 'asc' or 'desc', got 'up'" in web.get('/sort/up', status=400).text
 
@@ -691,59 +595,46 @@ def test_a_literal_url_argument_is_checked(make_app):
 # errors
 
 def test_a_missing_mandatory_parameter_is_a_400_naming_it(make_app):
-    app = make_app()
-
-    @app.get('/')
     def index(username):
         return 'ok'
 
-    response = client(app).get('/', status='*')
-    assert response.status_int == 400
+    web = client_serving(make_app, '/', index, 'GET')
+    response = web.get('/', status=400)
     assert 'username' in response.text
     assert response.content_type == 'text/plain'
 
 
 def test_a_value_that_does_not_convert_is_a_400_naming_the_parameter(make_app):
-    app = make_app()
-
-    @app.get('/')
     def index(count: int):
         return 'ok'
 
-    response = client(app).get('/?count=ten', status='*')
-    assert response.status_int == 400
+    web = client_serving(make_app, '/', index, 'GET')
+    response = web.get('/?count=ten', status=400)
     assert 'count' in response.text
 
 
 def test_a_float_that_does_not_convert_is_a_400(make_app):
-    app = make_app()
-
-    @app.get('/')
     def index(ratio: float):
         return 'ok'
 
-    assert client(app).get('/?ratio=abc', status='*').status_int == 400
+    web = client_serving(make_app, '/', index, 'GET')
+    assert web.get('/?ratio=abc', status='*').status_int == 400
 
 
 def test_a_json_string_for_an_int_parameter_that_does_not_convert_is_a_400(make_app):
-    app = make_app()
-
-    @app.post('/')
     def index(count: int):
         return 'ok'
 
-    assert client(app).post_json('/', {'count': [1]}, status='*').status_int == 400
+    web = client_serving(make_app, '/', index)
+    assert web.post_json('/', {'count': [1]}, status='*').status_int == 400
 
 
 def test_the_400_is_json_when_the_client_accepts_json(make_app):
-    app = make_app()
-
-    @app.get('/')
     def index(username):
         return 'ok'
 
-    response = client(app).get('/', headers={'Accept': 'application/json'}, status='*')
-    assert response.status_int == 400
+    web = client_serving(make_app, '/', index, 'GET')
+    response = web.get('/', headers={'Accept': 'application/json'}, status=400)
     assert response.content_type == 'application/json'
     assert 'username' in response.json['message']
 
@@ -758,25 +649,21 @@ def test_the_400_is_json_when_the_client_accepts_json(make_app):
     ('text/html, */*', False),
 ])
 def test_the_400_is_json_only_when_accept_names_json_with_a_quality_above_zero(make_app, accept, json_error):
-    app = make_app()
-
-    @app.get('/')
     def index(username):
         return 'ok'
 
-    response = client(app).get('/', headers={'Accept': accept}, status=400)
+    web = client_serving(make_app, '/', index, 'GET')
+    response = web.get('/', headers={'Accept': accept}, status=400)
     assert (response.content_type == 'application/json') is json_error
     assert 'username' in (response.json['message'] if json_error else response.text)
 
 
 def test_a_bad_parameter_is_logged_at_warning(make_app, log_dir):
-    app = make_app()
-
-    @app.get('/')
     def index(zipcode: int):
         return 'ok'
 
-    client(app).get('/?zipcode=abc', status='*')
+    web = client_serving(make_app, '/', index, 'GET')
+    web.get('/?zipcode=abc', status='*')
     lines = [line for line in read_log(log_dir).splitlines() if 'Bad request' in line]
     assert len(lines) == 1
     assert ' WARNING ' in lines[0] and 'zipcode' in lines[0]
@@ -798,26 +685,20 @@ def test_the_handler_is_not_called_when_a_parameter_is_bad(make_app):
 
 
 def test_an_invalid_json_body_is_a_400(make_app):
-    app = make_app()
-
-    @app.post('/')
     def index(name='x'):
         return 'ok'
 
-    response = client(app).post('/', '{"name": ', content_type='application/json', status='*')
-    assert response.status_int == 400
+    web = client_serving(make_app, '/', index)
+    response = web.post('/', '{"name": ', content_type='application/json', status=400)
     assert 'JSON' in response.text
 
 
 @pytest.mark.parametrize('body', ['["name"]', 'null', '"text"', '3'])
 def test_a_json_body_that_is_not_an_object_is_left_to_the_handler_and_the_query_fills_parameters(make_app, body):
-    app = make_app()
-
-    @app.post('/')
     def index(name='x', dry_run: bool = False, **rest):
         return json.dumps([name, dry_run, rest, bottle.request.json])
 
-    web = client(app)
+    web = client_serving(make_app, '/', index)
     response = web.post('/?dry_run=1&page=2', body, content_type='application/json')
     assert json.loads(response.text) == ['x', True, {'page': '2'}, json.loads(body)]
     response = web.post('/', body, content_type='application/json')
@@ -825,13 +706,11 @@ def test_a_json_body_that_is_not_an_object_is_left_to_the_handler_and_the_query_
 
 
 def test_a_json_body_that_is_not_an_object_fills_no_mandatory_parameter(make_app, log_dir):
-    app = make_app()
-
-    @app.post('/')
     def index(name):
         return name
 
-    response = client(app).post('/', '{"name": "x"}'.join('[]'), content_type='application/json', status=400)
+    web = client_serving(make_app, '/', index)
+    response = web.post('/', '{"name": "x"}'.join('[]'), content_type='application/json', status=400)
     assert "missing parameter 'name'" in response.text
     assert "Bad request: missing parameter 'name'" in read_log(log_dir)
 
@@ -884,13 +763,11 @@ def test_a_content_type_is_named_back_only_when_it_is_a_plain_media_type(make_ap
 
 
 def test_a_type_error_raised_inside_the_handler_is_a_500_not_a_400(make_app):
-    app = make_app(catchall=True)
-
-    @app.get('/')
     def index(count: int):
         return len(count)  # TypeError: the handler's own bug
 
-    response = client(app).get('/?count=3', status='*', expect_errors=True)
+    web = client_serving(make_app, '/', index, 'GET', catchall=True)
+    response = web.get('/?count=3', status='*', expect_errors=True)
     assert response.status_int == 500
 
 
@@ -917,44 +794,36 @@ def test_positional_only_parameters_are_filled_and_passed_by_position(make_app):
 
 
 def test_a_handler_with_kwargs_receives_the_extra_parameters(make_app):
-    app = make_app()
-
-    @app.get('/')
     def index(name, **extra):
         return json.dumps({'name': name, 'extra': extra}, sort_keys=True)
 
-    body = json.loads(client(app).get('/?name=n&colour=red&size=L').text)
+    web = client_serving(make_app, '/', index, 'GET')
+    body = json.loads(web.get('/?name=n&colour=red&size=L').text)
     assert body == {'name': 'n', 'extra': {'colour': 'red', 'size': 'L'}}
 
 
 def test_a_handler_with_kwargs_receives_extra_json_fields(make_app):
-    app = make_app()
-
-    @app.post('/')
     def index(**extra):
         return json.dumps(extra, sort_keys=True)
 
-    assert json.loads(client(app).post_json('/', {'a': 1, 'b': [2]}).text) == {'a': 1, 'b': [2]}
+    web = client_serving(make_app, '/', index)
+    assert json.loads(web.post_json('/', {'a': 1, 'b': [2]}).text) == {'a': 1, 'b': [2]}
 
 
 def test_extra_kwargs_from_the_body_win_over_the_query_string(make_app):
-    app = make_app()
-
-    @app.post('/')
     def index(**extra):
         return extra['colour']
 
-    assert client(app).post('/?colour=query', {'colour': 'body'}).text == 'body'
+    web = client_serving(make_app, '/', index)
+    assert web.post('/?colour=query', {'colour': 'body'}).text == 'body'
 
 
 def test_extra_kwargs_are_decoded_as_utf8(make_app):
-    app = make_app()
-
-    @app.get('/')
     def index(**extra):
         return json.dumps(extra)
 
-    assert json.loads(client(app).get('/?city=Z%C3%BCrich').text) == {'city': 'Zürich'}
+    web = client_serving(make_app, '/', index, 'GET')
+    assert json.loads(web.get('/?city=Z%C3%BCrich').text) == {'city': 'Zürich'}
 
 
 class ItemViews:
@@ -1013,13 +882,10 @@ def test_a_route_skipping_canister_by_class_gets_no_unpacking(make_app):
 
 
 def test_the_original_docs_example_says_hi_to_both(make_app):
-    app = make_app()
-
-    @app.get('/hi')
     def hello(foo, bar=''):
         return 'Hi %s and %s!' % (foo, bar) if bar else 'Hi %s!' % foo
 
-    web = client(app)
+    web = client_serving(make_app, '/hi', hello, 'GET')
     assert web.get('/hi?foo=John&bar=Smith').text == 'Hi John and Smith!'
     assert web.get('/hi?foo=John').text == 'Hi John!'
 
@@ -1030,15 +896,13 @@ def test_the_original_docs_example_says_hi_to_both(make_app):
 ])
 def test_a_bound_text_is_what_bottle_reads_from_the_query(make_app, query):
     """The binder reads plain query strings itself: it must agree with request.query."""
-    app = make_app()
-
-    @app.get('/')
     def index(foo='(absent)'):
         values = bottle.request.query.getall('foo')
         expected = values[-1].encode('latin1').decode('utf-8') if values else '(absent)'
         return json.dumps([foo, expected])
 
-    bound, expected = json.loads(client(app).get('/?' + query).text)
+    web = client_serving(make_app, '/', index, 'GET')
+    bound, expected = json.loads(web.get('/?' + query).text)
     assert bound == expected
 
 
@@ -1062,13 +926,10 @@ def test_a_non_ascii_parameter_keeps_its_converted_value_when_the_handler_takes_
 
 def test_a_parameterised_container_annotation_takes_what_its_container_takes(make_app):
     """``Dict[str, int]`` gives a ``dict`` (typing's aliases cannot be called), its keys and values converted."""
-    app = make_app()
-
-    @app.post('/prefs')
     def prefs(settings: typing.Dict[str, int]):
         return {'settings': settings, 'type': type(settings).__name__}
 
-    web = client(app)
+    web = client_serving(make_app, '/prefs', prefs)
     answer = web.post_json('/prefs', {'settings': {'page_size': 20}})
     assert answer.json == {'settings': {'page_size': 20}, 'type': 'dict'}
     refused = web.post_json('/prefs', {'settings': 'big'}, status=400)
@@ -1139,13 +1000,10 @@ class Switch(enum.Enum):
 
 def test_json_true_sent_to_an_int_enum_is_a_400_listing_its_values_as_for_an_int(make_app, log_dir):
     """Before, JSON ``true`` gave ``Priority.LOW`` (whose value, 1, equals True), where an ``int`` refuses it."""
-    app = make_app()
-
-    @app.post('/tasks')
     def tasks(priority: Priority, switch: Switch = Switch.OFF):
         return '%s %s' % (priority.name, switch.name)
 
-    web = client(app)
+    web = client_serving(make_app, '/tasks', tasks)
     message = "parameter 'priority' must be a valid Priority (its values: 1, 2), got True"
     assert web.post_json('/tasks', {'priority': True}, status=400).text == 'Bad request: %s\n' % message
     assert message in read_log(log_dir)
@@ -1155,13 +1013,10 @@ def test_json_true_sent_to_an_int_enum_is_a_400_listing_its_values_as_for_an_int
 def test_a_json_number_with_a_fraction_part_sent_to_an_int_enum_is_a_400_listing_its_values_as_for_an_int(
         make_app, log_dir):
     """Before, JSON ``1.0`` gave ``Priority.LOW`` (1.0 == 1), where an ``int`` parameter refuses ``3.0``."""
-    app = make_app()
-
-    @app.post('/tasks')
     def tasks(priority: Priority, size: Size = Size.SMALL):
         return '%s %s' % (priority.name, size.name)
 
-    web = client(app)
+    web = client_serving(make_app, '/tasks', tasks)
     message = "parameter 'priority' must be a valid Priority (its values: 1, 2), got 1.0"
     assert web.post_json('/tasks', {'priority': 1.0}, status=400).text == 'Bad request: %s\n' % message
     assert message in read_log(log_dir)
@@ -1186,13 +1041,10 @@ def test_a_newtype_converts_as_its_type_and_object_takes_any_value(make_app):
 def test_a_json_string_converts_as_query_text_would_and_other_json_types_must_match(make_app):
     """The README: from JSON, a string is read as the text a query would send ("3" for an int, "true"
     for a bool, a lone string for a list), while a value of another JSON type must be the parameter's."""
-    app = make_app()
-
-    @app.post('/x')
     def x(n: int, flag: bool, tags: List[str], ratio: float = 0.0):
         return {'n': n, 'flag': flag, 'tags': tags, 'ratio': ratio}
 
-    web = client(app)
+    web = client_serving(make_app, '/x', x)
     assert web.post_json('/x', {'n': '3', 'flag': 'true', 'tags': 'a', 'ratio': '2.5'}).json == {
         'n': 3, 'flag': True, 'tags': ['a'], 'ratio': 2.5}
     for body, problem in [({'n': 3.0, 'flag': True, 'tags': []}, "parameter 'n' must be an integer, got 3.0"),
@@ -1246,13 +1098,10 @@ def test_a_bool_list_sent_empty_under_its_name_with_brackets_is_told_to_send_tha
 
 
 def test_a_bool_sent_empty_in_the_url_path_is_a_400_that_says_send_true_or_false(make_app):
-    app = make_app()
-
-    @app.get('/items/<archived:re:[a-z]*>')
     def items(archived: bool):
         return repr(archived)
 
-    web = client(app)
+    web = client_serving(make_app, '/items/<archived:re:[a-z]*>', items, 'GET')
     assert web.get('/items/', status=400).text == ("Bad request: parameter 'archived' must be true or false, got an "
                                                    "empty value: send true or false\n")
     assert web.get('/items/yes').text == 'True'
@@ -1261,26 +1110,21 @@ def test_a_bool_sent_empty_in_the_url_path_is_a_400_that_says_send_true_or_false
 @pytest.mark.parametrize('text', ['%20true', 'yes%0A', '%091', 'off%20'])
 def test_a_bool_with_blanks_around_it_is_a_400_as_a_number_is(make_app, text):
     """The rule of numbers (blanks around the value are no part of it): ``?flag=%20true`` means something else."""
-    app = make_app()
-
-    @app.get('/items')
     def items(archived: bool = False, key: typing.Union[bool, str] = ''):
         return repr((archived, key))
 
-    web = client(app)
+    web = client_serving(make_app, '/items', items, 'GET')
     assert "parameter 'archived' must be true or false, got " in web.get('/items?archived=' + text, status=400).text
     assert web.get('/items?key=' + text).text == repr((False, urllib.parse.unquote(text)))
 
 
 @pytest.mark.parametrize('kind', [List[bottle.FileUpload], List[str], bottle.FileUpload, str])
 def test_file_parts_and_text_parts_under_one_name_are_a_400_naming_the_parameter(make_app, log_dir, kind):
-    app = make_app()
-
-    @app.post('/upload')
     def upload(docs: kind):
         return 'ok'
 
-    response = client(app).post('/upload', {'docs': 'a note'}, upload_files=[('docs', 'a.txt', b'1')], status=400)
+    web = client_serving(make_app, '/upload', upload)
+    response = web.post('/upload', {'docs': 'a note'}, upload_files=[('docs', 'a.txt', b'1')], status=400)
     wanted = 'texts' if kind in (str, List[str]) else 'files'
     message = "parameter 'docs' was sent 1 file upload and 1 text under one name: send %s only" % wanted
     assert message in response.text
@@ -1351,17 +1195,13 @@ def test_a_dataclass_with_one_required_field_is_built_from_the_json_objects_memb
         left: int
         right: int
 
-    app = make_app()
-
-    @app.post('/one')
     def one(item: Wrapper):
         return repr(item.value)
 
-    @app.post('/two')
     def two(item: Pair):
         return repr(item)
 
-    web = client(app)
+    web = client_serving_posts(make_app, one, two)
     assert web.post_json('/one', {'item': {'value': [1]}}).text == '[1]'
     response = web.post_json('/one', {'item': {'left': 1}}, status=400)
     assert "parameter 'item' must be a JSON object with the fields of Wrapper (value, note): Wrapper has no field " \

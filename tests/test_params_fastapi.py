@@ -19,6 +19,7 @@ from typing_extensions import NotRequired, Required
 import pytest
 
 from helpers import client, read_log, warning_lines
+from param_kit import client_serving, client_serving_posts
 
 
 @dataclasses.dataclass
@@ -214,47 +215,39 @@ def test_a_forward_reference_inside_an_annotation_names_the_handlers_class_thoug
     ('PT1H30M0.5S', datetime.timedelta(hours=1, minutes=30, seconds=0.5)),
 ])
 def test_a_timedelta_parameter_takes_a_number_of_seconds_or_an_iso_8601_duration(make_app, sent, expected):
-    app = make_app()
-
-    @app.get('/wait')
     def wait(delay: datetime.timedelta):
         return repr(delay)
 
-    assert client(app).get('/wait', {'delay': sent}).text == repr(expected)
+    web = client_serving(make_app, '/wait', wait, 'GET')
+    assert web.get('/wait', {'delay': sent}).text == repr(expected)
 
 
 def test_a_json_number_for_a_timedelta_is_seconds_not_days(make_app):
-    app = make_app()
-
-    @app.post('/wait')
     def wait(delay: datetime.timedelta):
         return repr(delay)
 
-    assert client(app).post_json('/wait', {'delay': 5}).text == repr(datetime.timedelta(seconds=5))
+    web = client_serving(make_app, '/wait', wait)
+    assert web.post_json('/wait', {'delay': 5}).text == repr(datetime.timedelta(seconds=5))
 
 
 @pytest.mark.parametrize('sent', ['P1Y', 'P1M', 'PT', 'P', '1:30', 'nan', '1e999', 'P99999999999D', ''])
 def test_a_timedelta_parameter_refuses_other_text_with_a_400_saying_what_to_send(make_app, log_dir, sent):
-    app = make_app()
-
-    @app.get('/wait')
     def wait(delay: datetime.timedelta):
         return repr(delay)
 
+    web = client_serving(make_app, '/wait', wait, 'GET')
     message = ("parameter 'delay' must be a duration: a number of seconds such as 90 or 1.5, or ISO 8601 such as "
                "PT90S or P1DT2H, got %r" % sent)
-    assert client(app).get('/wait', {'delay': sent}, status=400).text == 'Bad request: %s\n' % message
+    assert web.get('/wait', {'delay': sent}, status=400).text == 'Bad request: %s\n' % message
     assert message in read_log(log_dir)
 
 
 def test_a_json_true_is_no_timedelta(make_app):
-    app = make_app()
-
-    @app.post('/wait')
     def wait(delay: datetime.timedelta):
         return repr(delay)
 
-    assert "parameter 'delay' must be a duration" in client(app).post_json('/wait', {'delay': True}, status=400).text
+    web = client_serving(make_app, '/wait', wait)
+    assert "parameter 'delay' must be a duration" in web.post_json('/wait', {'delay': True}, status=400).text
 
 
 # --------------------------------------------------------------------------
@@ -341,13 +334,11 @@ def test_a_dataclass_parameter_sent_a_text_is_a_400_rather_than_a_text_in_its_fi
 
 def test_a_dataclass_that_holds_itself_is_bound_as_sent_with_a_warning_naming_the_route_and_parameter(
         make_app, log_dir):
-    app = make_app()
-
-    @app.post('/tree')
     def tree(root: Node):
         return repr(root)
 
-    assert client(app).post_json('/tree', {'root': {'children': []}}).text == repr({'children': []})
+    web = client_serving(make_app, '/tree', tree)
+    assert web.post_json('/tree', {'root': {'children': []}}).text == repr({'children': []})
     assert any("Route POST /tree: parameter 'root' is bound as text: canister cannot convert to its annotation "
                "test_params_fastapi.Node (test_params_fastapi.Node holds itself in a field, at some depth)" in line
                for line in warning_lines(log_dir))
@@ -355,13 +346,11 @@ def test_a_dataclass_that_holds_itself_is_bound_as_sent_with_a_warning_naming_th
 
 def test_a_generic_dataclass_that_holds_itself_with_other_arguments_is_bound_as_sent_with_the_same_warning(
         make_app, log_dir):
-    app = make_app()
-
-    @app.post('/nest')
     def nest(root: Nest[int]):
         return repr(root)
 
-    assert client(app).post_json('/nest', {'root': {'value': '1'}}).text == repr({'value': '1'})
+    web = client_serving(make_app, '/nest', nest)
+    assert web.post_json('/nest', {'root': {'value': '1'}}).text == repr({'value': '1'})
     assert any("Route POST /nest: parameter 'root' is bound as text: canister cannot convert to its annotation "
                "test_params_fastapi.Nest[int] (test_params_fastapi.Nest holds itself in a field, at some depth)" in line
                for line in warning_lines(log_dir))
@@ -376,14 +365,12 @@ def test_a_typed_dict_is_read_as_its_fields_say_and_not_as_a_plain_dict(make_app
 # dict[K, V], deque, and classes that make something else of a value
 
 def test_a_dict_parameter_converts_each_key_and_value_of_a_json_object(make_app):
-    app = make_app()
-
-    @app.post('/stock')
     def stock(counts: dict[str, int], days: Optional[Dict[int, List[datetime.date]]] = None):
         return repr((counts, days))
 
+    web = client_serving(make_app, '/stock', stock)
     sent = {'counts': {'pen': 2, 'ink': '3'}, 'days': {'1': ['2024-05-31']}}
-    assert client(app).post_json('/stock', sent).text == repr(({'pen': 2, 'ink': 3}, {1: [datetime.date(2024, 5, 31)]}))
+    assert web.post_json('/stock', sent).text == repr(({'pen': 2, 'ink': 3}, {1: [datetime.date(2024, 5, 31)]}))
 
 
 @pytest.mark.parametrize('sent, problem, shown', [
@@ -392,14 +379,12 @@ def test_a_dict_parameter_converts_each_key_and_value_of_a_json_object(make_app)
     ('pen=2', '', 'pen=2'),
 ])
 def test_a_dict_parameter_refuses_a_value_that_does_not_fit_with_a_400(make_app, log_dir, sent, problem, shown):
-    app = make_app()
-
-    @app.post('/stock')
     def stock(counts: Dict[str, int]):
         return repr(counts)
 
+    web = client_serving(make_app, '/stock', stock)
     message = "parameter 'counts' must be a JSON object, each key str and each value int%s, got %r" % (problem, shown)
-    assert client(app).post_json('/stock', {'counts': sent}, status=400).text == 'Bad request: %s\n' % message
+    assert web.post_json('/stock', {'counts': sent}, status=400).text == 'Bad request: %s\n' % message
     assert message in read_log(log_dir)
 
 
@@ -417,13 +402,10 @@ def test_a_bare_dict_parameter_takes_what_dict_takes_as_sent(make_app):
 
 
 def test_a_deque_parameter_takes_repeated_keys_each_converted(make_app):
-    app = make_app()
-
-    @app.get('/recent')
     def recent(ids: Deque[int]):
         return repr(ids)
 
-    web = client(app)
+    web = client_serving(make_app, '/recent', recent, 'GET')
     assert web.get('/recent?ids=1&ids=23').text == repr(collections.deque([1, 23]))
     assert "parameter 'ids' (at ids[1]) must be an integer, got 'abc'" in web.get('/recent?ids=1&ids=abc', status=400).text
 
@@ -462,49 +444,40 @@ def test_a_class_that_would_make_something_else_of_the_value_is_bound_as_text_wi
 
 
 def test_a_decimal_field_of_a_dataclass_from_a_json_number_keeps_the_number_as_written(make_app):
-    app = make_app()
-
-    @app.post('/price')
     def price(price: Price, fees: Dict[str, decimal.Decimal] = None):
         return repr((price.amount, fees))
 
+    web = client_serving(make_app, '/price', price)
     sent = {'price': {'amount': 0.1}, 'fees': {'card': 2.35}}
-    assert client(app).post_json('/price', sent).text == repr((decimal.Decimal('0.1'), {'card': decimal.Decimal('2.35')}))
+    assert web.post_json('/price', sent).text == repr((decimal.Decimal('0.1'), {'card': decimal.Decimal('2.35')}))
 
 
 def test_a_decimal_field_of_a_dataclass_from_a_json_number_keeps_the_digits_a_float_does_not(make_app):
-    app = make_app()
-
-    @app.post('/price')
     def price(price: Price):
         return repr(price.amount)
 
+    web = client_serving(make_app, '/price', price)
     sent = b'{"price": {"amount": 0.12345678901234567891}}'
-    response = client(app).post('/price', sent, headers={'Content-Type': 'application/json'})
+    response = web.post('/price', sent, headers={'Content-Type': 'application/json'})
     assert response.text == repr(decimal.Decimal('0.12345678901234567891'))
 
 
 def test_a_dataclass_whose_fields_annotations_cannot_be_evaluated_is_bound_as_sent_with_a_warning(make_app, log_dir):
-    app = make_app()
-
-    @app.post('/book')
     def book(booking: Booking):
         return repr(booking)
 
-    assert client(app).post_json('/book', {'booking': {'where': 'x'}}).text == repr({'where': 'x'})
+    web = client_serving(make_app, '/book', book)
+    assert web.post_json('/book', {'booking': {'where': 'x'}}).text == repr({'where': 'x'})
     assert any("Route POST /book: parameter 'booking' is bound as text: canister cannot convert to its annotation "
                in line and "(the annotations of the fields of" in line and "cannot be evaluated (NameError: name "
                "'Venue' is not defined)" in line for line in warning_lines(log_dir))
 
 
 def test_a_lone_dataclass_parameter_takes_the_whole_json_body_as_in_fastapi(make_app):
-    app = make_app()
-
-    @app.post('/items')
     def create(item: Item):
         return repr(item)
 
-    web = client(app)
+    web = client_serving(make_app, '/items', create)
     assert web.post_json('/items', {'name': 'pen', 'qty': 2}).text == repr(Item('pen', 2))
     assert web.post_json('/items', {'item': {'name': 'ink'}}).text == repr(Item('ink'))
     assert web.post_json('/items', {'name': 'pen', 'colour': 'red'}, status=400).text == (
@@ -545,30 +518,23 @@ def test_a_lone_optional_record_parameter_takes_the_whole_json_body_too(make_app
 
 
 def test_a_dataclass_parameter_beside_another_takes_only_the_member_of_its_name(make_app):
-    app = make_app()
-
-    @app.post('/items')
     def create(item: Item, dry_run: bool = False):
         return repr((item, dry_run))
 
-    web = client(app)
+    web = client_serving(make_app, '/items', create)
     assert "missing parameter 'item'" in web.post_json('/items', {'name': 'pen'}, status=400).text
     assert web.post_json('/items', {'item': {'name': 'pen'}, 'dry_run': True}).text == repr((Item('pen'), True))
 
 
 def test_a_lone_dataclass_parameter_with_a_default_takes_the_body_and_beside_kwargs_only_its_member(make_app):
     """``Optional[Item] = None`` is FastAPI's optional body: ``{"name": "pen"}`` was None, the member ``item`` alone read."""
-    app = make_app()
-
-    @app.post('/maybe')
     def maybe(item: Optional[Item] = None):
         return repr(item)
 
-    @app.post('/extra')
     def extra(item: Item, **rest):
         return repr((item, rest))
 
-    web = client(app)
+    web = client_serving_posts(make_app, maybe, extra)
     assert web.post_json('/maybe', {'name': 'pen'}).text == repr(Item('pen'))
     assert web.post('/maybe').text == 'None'
     assert web.post_json('/maybe', {'item': {'name': 'pen'}}).text == repr(Item('pen'))
@@ -577,29 +543,23 @@ def test_a_lone_dataclass_parameter_with_a_default_takes_the_body_and_beside_kwa
 
 
 def test_a_form_posted_to_a_lone_dataclass_parameter_is_a_400_saying_to_send_json(make_app):
-    app = make_app()
-
-    @app.post('/items')
     def create(item: Item):
         return repr(item)
 
-    assert client(app).post('/items', {'name': 'pen'}, status=400).text == (
+    web = client_serving(make_app, '/items', create)
+    assert web.post('/items', {'name': 'pen'}, status=400).text == (
         "Bad request: missing parameter 'item' (it is built from a JSON object, which a form cannot hold: send the "
         "body as JSON, with Content-Type: application/json)\n")
 
 
 def test_a_typed_dict_field_marked_required_or_not_required_is_so_under_a_future_import_of_annotations(make_app):
-    app = make_app()
-
-    @app.post('/invite')
     def invite(invite: Invite):
         return invite['email']
 
-    @app.post('/reply')
     def reply(reply: Reply):
         return repr(reply)
 
-    web = client(app)
+    web = client_serving_posts(make_app, invite, reply)
     assert web.post_json('/invite', {'note': 'hi'}, status=400).text == (
         "Bad request: parameter 'invite' must be a JSON object with the fields of Invite (email, note): the field "
         "'email' is missing, got {'note': 'hi'}\n")
@@ -607,13 +567,10 @@ def test_a_typed_dict_field_marked_required_or_not_required_is_so_under_a_future
 
 
 def test_a_dataclass_takes_its_init_vars_converted_and_not_its_class_vars_or_init_false_fields(make_app, log_dir):
-    app = make_app()
-
-    @app.post('/signup')
     def signup(user: Signup):
         return repr((user.name, user.digest) if isinstance(user, Signup) else user)
 
-    web = client(app)
+    web = client_serving(make_app, '/signup', signup)
     if sys.version_info < (3, 10):  # README: Python 3.9 cannot evaluate an InitVar written as text (the future import)
         assert web.post_json('/signup', {'user': 'ann'}).text == repr('ann')
         assert any("parameter 'user' is bound as text" in line and 'Signup cannot be evaluated' in line
@@ -640,13 +597,10 @@ def test_a_bad_item_of_a_list_of_dataclasses_is_a_400_naming_it_by_its_index(mak
 
 
 def test_an_assert_in_a_dataclass_post_init_is_a_400_with_its_message_and_a_warning_not_a_500(make_app, log_dir):
-    app = make_app()
-
-    @app.post('/check')
     def check(entry: Checked):
         return entry.name
 
-    web = client(app)
+    web = client_serving(make_app, '/check', check)
     assert web.post_json('/check', {'entry': {'name': 'ann', 'password': 'long enough'}}).text == 'ann'
     message = "parameter 'entry' must be a valid Checked (the name may not be bad), got {'name': 'bad', 'password': '***'}"
     assert web.post_json('/check', {'entry': {'name': 'bad', 'password': 'long enough'}}, status=400).text == (
@@ -656,47 +610,38 @@ def test_an_assert_in_a_dataclass_post_init_is_a_400_with_its_message_and_a_warn
 
 
 def test_a_post_init_value_error_quoting_a_secret_field_is_a_400_that_does_not_show_its_message(make_app, log_dir):
-    app = make_app()
-
-    @app.post('/check')
     def check(entry: Checked):
         return entry.name
 
-    response = client(app).post_json('/check', {'entry': {'name': 'ann', 'password': 'abc'}}, status=400)
+    web = client_serving(make_app, '/check', check)
+    response = web.post_json('/check', {'entry': {'name': 'ann', 'password': 'abc'}}, status=400)
     assert response.text == ("Bad request: parameter 'entry' must be a valid Checked (its message is not shown: it "
                              "holds the value sent, and the name looks secret), got {'name': 'ann', 'password': '***'}\n")
     assert "'abc'" not in read_log(log_dir)
 
 
 def test_a_post_init_message_is_escaped_and_cut_to_one_short_line(make_app, log_dir):
-    app = make_app()
-
-    @app.post('/loud')
     def loud(loud: Loud):
         return loud.name
 
-    text = client(app).post_json('/loud', {'loud': {'name': 'ann'}}, status=400).text
+    web = client_serving(make_app, '/loud', loud)
+    text = web.post_json('/loud', {'loud': {'name': 'ann'}}, status=400).text
     assert text == ("Bad request: parameter 'loud' must be a valid Loud (line one\\nline two %s...), got {'name': 'ann'}\n"
                     % ('y' * 98))
     assert not any('line two' in line and 'line one' not in line for line in read_log(log_dir).splitlines())
 
 
 def test_a_parameterised_generic_dataclass_converts_its_fields_by_its_arguments(make_app):
-    app = make_app()
-
-    @app.post('/crate')
     def crate(crate: Crate[int], label: str = ''):
         return repr(crate)
 
-    @app.post('/lone')
     def lone(crate: Crate[datetime.date]):
         return repr(crate)
 
-    @app.post('/bare')
     def bare(crate: Crate, label: str = ''):
         return repr(crate)
 
-    web = client(app)
+    web = client_serving_posts(make_app, crate, lone, bare)
     assert web.post_json('/crate', {'crate': {'value': '5', 'more': [6, '7']}}).text == repr(Crate(5, [6, 7]))
     assert web.post_json('/crate', {'crate': {'value': 'five'}}, status=400).text == (
         "Bad request: parameter 'crate' must be a JSON object with the fields of Crate (value, more): its field "
@@ -738,11 +683,9 @@ def test_a_lone_record_with_a_field_named_as_its_parameter_takes_the_whole_body_
 
 def test_a_lone_record_without_a_field_of_its_name_reads_a_member_of_its_name_as_the_record_whatever_its_value(
         make_app):
-    app = make_app()
-
-    @app.post('/items')
     def create(item: Item):
         return repr(item)
 
-    assert client(app).post_json('/items', {'item': 1, 'name': 'pen'}, status=400).text == (
+    web = client_serving(make_app, '/items', create)
+    assert web.post_json('/items', {'item': 1, 'name': 'pen'}, status=400).text == (
         "Bad request: parameter 'item' must be a JSON object with the fields of Item (name, qty, tags), got 1\n")

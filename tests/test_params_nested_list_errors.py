@@ -7,7 +7,8 @@ from typing import Dict, List, Optional, Tuple
 
 from pydantic_models import Key
 
-from helpers import client, warning_lines
+from helpers import warning_lines
+from param_kit import client_serving, client_serving_posts
 
 
 @dataclasses.dataclass
@@ -41,13 +42,10 @@ ITEM = 'must be a JSON object with the fields of Item (name, qty)'
 
 
 def test_a_list_of_records_in_a_records_field_names_the_item_that_failed_by_its_index(make_app, log_dir):
-    app = make_app()
-
-    @app.post('/orders')
     def create(order: Order):
         return repr(order)
 
-    web = client(app)
+    web = client_serving(make_app, '/orders', create)
     assert web.post_json('/orders', {'order': {'items': [{'name': 'pen'}]}}).text == repr(Order([Item('pen')]))
     response = web.post_json('/orders', {'order': {'items': [{'name': 'pen'}, {'bad': 1}]}}, status=400)
     message = ("parameter 'order' must be a JSON object with the fields of Order (items, extras): its field 'items' "
@@ -57,33 +55,26 @@ def test_a_list_of_records_in_a_records_field_names_the_item_that_failed_by_its_
 
 
 def test_a_list_of_records_in_a_dicts_member_names_the_item_by_the_members_name_and_its_index(make_app):
-    app = make_app()
-
-    @app.post('/orders')
     def create(order: Order):
         return 'never'
 
-    response = client(app).post_json('/orders', {'order': {'items': [], 'extras': {'gift': [{'qty': 2}]}}}, status=400)
+    web = client_serving(make_app, '/orders', create)
+    response = web.post_json('/orders', {'order': {'items': [], 'extras': {'gift': [{'qty': 2}]}}}, status=400)
     assert ("its field 'extras' must be a JSON object, each key str and each value List[test_params_nested_list_errors."
             "Item]: its member 'gift' (at gift[0]) %s: the field 'name' is missing, got " % ITEM) in response.text
 
 
 def test_records_in_lists_at_each_depth_are_named_by_the_index_of_each_list(make_app):
-    app = make_app()
-
-    @app.post('/shop')
     def shop(shop: Shop):
         return 'never'
 
-    @app.post('/grid')
     def grid(grid: Grid):
         return 'never'
 
-    @app.post('/rows')
     def rows(rows: List[List[Item]]):
         return 'never'
 
-    web = client(app)
+    web = client_serving_posts(make_app, shop, grid, rows)
     assert ("parameter 'shop' must be a JSON object with the fields of Shop (orders): its field 'orders' (at orders[1]) "
             "must be a JSON object with the fields of Order (items, extras): its field 'items' (at items[0]) %s: Item "
             "has no field 'bad', got " % ITEM) in web.post_json(
@@ -96,17 +87,13 @@ def test_records_in_lists_at_each_depth_are_named_by_the_index_of_each_list(make
 
 def test_a_pydantic_model_in_a_list_in_a_records_field_is_named_by_its_index_with_its_secrets_kept_out(make_app,
                                                                                                        log_dir):
-    app = make_app()
-
-    @app.post('/keyring')
     def keyring(keyring: Keyring):
         return 'never'
 
-    @app.post('/vault')
     def vault(api_token: Keyring):
         return 'never'
 
-    web = client(app)
+    web = client_serving_posts(make_app, keyring, vault)
     assert web.post_json('/keyring', {'keyring': {'keys': [{'value': 'long enough'}, {'value': 'short'}]}},
                          status=400).text == (
         "Bad request: parameter 'keyring' must be a JSON object with the fields of Keyring (keys): its field 'keys' "
@@ -120,17 +107,13 @@ def test_a_pydantic_model_in_a_list_in_a_records_field_is_named_by_its_index_wit
 
 def test_a_list_of_records_in_a_fixed_length_tuple_parameter_names_the_item_by_the_parameter_and_both_indexes(
         make_app, log_dir):
-    app = make_app()
-
-    @app.post('/pair')
     def pair(pair: Tuple[List[Item], int]):
         return 'never'
 
-    @app.post('/pairs')
     def pairs(pairs: List[Tuple[List[Item], int]]):
         return 'never'
 
-    web = client(app)
+    web = client_serving_posts(make_app, pair, pairs)
     message = "parameter 'pair' (at pair[0][1]) %s: Item has no field 'x', got {'x': 1}" % ITEM
     assert web.post_json('/pair', {'pair': [[{'name': 'a'}, {'x': 1}], 3]}, status=400).text == 'Bad request: %s\n' % message
     assert any(message in line for line in warning_lines(log_dir))

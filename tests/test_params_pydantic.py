@@ -16,6 +16,7 @@ import pydantic
 from pydantic import BaseModel, ConfigDict, ValidationInfo, field_validator, model_validator
 
 from helpers import client, read_log, warning_lines
+from param_kit import client_serving, client_serving_posts
 from pydantic_models import Key
 
 with warnings.catch_warnings():  # (pydantic.v1 warns on a Python it does not fully support)
@@ -143,14 +144,12 @@ def item_app(make_app, **config):
 
 
 def test_a_pydantic_model_parameter_is_built_with_model_validate_from_the_json_object_under_its_name(make_app):
-    app = make_app()
-
-    @app.post('/items')
     def create(item: Item, dry_run: bool = False):
         return repr((item, dry_run))
 
+    web = client_serving(make_app, '/items', create)
     sent = {'item': {'name': 'pen', 'qty': '2', 'owner': {'name': 'ann'}}, 'dry_run': True}
-    assert client(app).post_json('/items', sent).text == repr((Item.model_validate(sent['item']), True))
+    assert web.post_json('/items', sent).text == repr((Item.model_validate(sent['item']), True))
 
 
 def test_a_lone_pydantic_model_parameter_takes_the_whole_json_body_as_in_fastapi(make_app):
@@ -160,13 +159,10 @@ def test_a_lone_pydantic_model_parameter_takes_the_whole_json_body_as_in_fastapi
 
 
 def test_a_pydantic_model_beside_another_parameter_takes_only_the_member_of_its_name(make_app):
-    app = make_app()
-
-    @app.post('/items')
     def create(item: Item, dry_run: bool = False):
         return repr(item)
 
-    web = client(app)
+    web = client_serving(make_app, '/items', create)
     assert "missing parameter 'item'" in web.post_json('/items', {'name': 'pen'}, status=400).text
     assert web.post('/items', {'name': 'pen'}, status=400).text == (
         "Bad request: missing parameter 'item' (it is built from a JSON object, which a form cannot hold: send the "
@@ -217,13 +213,10 @@ def test_a_nested_pydantic_models_failing_field_is_named_by_its_path(make_app):
 
 
 def test_a_list_of_pydantic_models_is_built_item_by_item_and_a_bad_one_is_a_400(make_app):
-    app = make_app()
-
-    @app.post('/items')
     def create(items: List[Item]):
         return repr(items)
 
-    web = client(app)
+    web = client_serving(make_app, '/items', create)
     assert web.post_json('/items', {'items': [{'name': 'pen'}, {'name': 'ink', 'qty': 3}]}).text == repr(
         [Item(name='pen'), Item(name='ink', qty=3)])
     assert web.post_json('/items', {'items': [{'name': 'pen'}, {'qty': 3}]}, status=400).text == (
@@ -241,13 +234,11 @@ def test_a_form_posted_to_a_pydantic_model_route_is_a_400_saying_to_send_json(ma
 
 
 def test_pydantics_message_that_repeats_a_secret_fields_value_is_not_shown(make_app, log_dir):
-    app = make_app()
-
-    @app.post('/login')
     def login(form: Login):
         return form.user
 
-    response = client(app).post_json('/login', {'user': 'ann', 'password': 'hunter2'}, status=400)
+    web = client_serving(make_app, '/login', login)
+    response = web.post_json('/login', {'user': 'ann', 'password': 'hunter2'}, status=400)
     assert response.text == ("Bad request: parameter 'form' must be a valid Login (field 'password': (its message is "
                              "not shown: it holds the value sent, and the name looks secret)) (the value is not "
                              "shown: the name looks secret)\n")
@@ -255,13 +246,11 @@ def test_pydantics_message_that_repeats_a_secret_fields_value_is_not_shown(make_
 
 
 def test_a_pydantic_model_parameter_whose_name_looks_secret_shows_no_value_in_any_field(make_app, log_dir):
-    app = make_app()
-
-    @app.post('/login')
     def login(credentials: Login):
         return credentials.user
 
-    response = client(app).post_json('/login', {'credentials': {'user': 'ann', 'password': 'hunter2'}}, status=400)
+    web = client_serving(make_app, '/login', login)
+    response = web.post_json('/login', {'credentials': {'user': 'ann', 'password': 'hunter2'}}, status=400)
     assert response.text == ("Bad request: parameter 'credentials' must be a valid Login (field 'password': (its "
                              "message is not shown: it holds the value sent, and the name looks secret)) (the value "
                              "is not shown: the name looks secret)\n")
@@ -269,17 +258,13 @@ def test_a_pydantic_model_parameter_whose_name_looks_secret_shows_no_value_in_an
 
 
 def test_a_message_holding_a_secret_fields_value_is_not_shown_whichever_validator_wrote_it(make_app, log_dir):
-    app = make_app()
-
-    @app.post('/signup')
     def signup(form: Signup):
         return 'never'
 
-    @app.post('/pair')
     def pair(form: Pair):
         return 'never'
 
-    web = client(app)
+    web = client_serving_posts(make_app, signup, pair)
     assert web.post_json('/signup', {'password': 'hunter22', 'confirm': 'hunter23'}, status=400).text == (
         "Bad request: parameter 'form' must be a valid Signup (field 'confirm': %s) (the value is not shown: the name "
         "looks secret)\n" % HIDDEN)
@@ -290,21 +275,16 @@ def test_a_message_holding_a_secret_fields_value_is_not_shown_whichever_validato
 
 
 def test_a_model_under_a_secret_looking_member_or_field_or_parameter_shows_none_of_its_values(make_app, log_dir):
-    app = make_app()
-
-    @app.post('/keys')
     def keys(keys: Dict[str, Key]):
         return 'never'
 
-    @app.post('/holder')
     def holder(holder: Holder):
         return 'never'
 
-    @app.post('/secrets')
     def secrets(secrets: Dict[str, Key]):
         return 'never'
 
-    web = client(app)
+    web = client_serving_posts(make_app, keys, holder, secrets)
     assert web.post_json('/keys', {'keys': {'password': {'value': 'hunter2'}}}, status=400).text == (
         "Bad request: parameter 'keys' must be a JSON object, each key str and each value pydantic_models.Key: "
         "its member 'password' must be a valid Key (field 'value': %s) (the value is not shown: the name looks "
@@ -322,13 +302,10 @@ def test_a_model_under_a_secret_looking_member_or_field_or_parameter_shows_none_
 
 def test_a_model_in_a_dataclass_whose_message_quotes_the_dataclasss_secret_field_is_not_shown_as_in_a_model(
         make_app, log_dir):
-    app = make_app()
-
-    @app.post('/account')
     def account(account: Account):
         return 'never'
 
-    web = client(app)
+    web = client_serving(make_app, '/account', account)
     assert web.post_json('/account', {'account': {'password': 'pass', 'check': {'value': 'pass'}}}, status=400).text == (
         "Bad request: parameter 'account' must be a JSON object with the fields of Account (password, check, checks): "
         "its field 'check' must be a valid Key (field 'value': %s) (the value is not shown: the name looks "
@@ -362,37 +339,30 @@ def test_the_400_of_a_pydantic_model_names_three_failing_fields_escaped_and_coun
 
 
 def test_a_long_pydantic_message_is_cut_to_120_characters(make_app):
-    app = make_app()
-
-    @app.post('/wordy')
     def wordy(value: Wordy):
         return 'never'
 
-    response = client(app).post_json('/wordy', {'name': 'pen'}, status=400)
+    web = client_serving(make_app, '/wordy', wordy)
+    response = web.post_json('/wordy', {'name': 'pen'}, status=400)
     message = ('Value error, ' + 'no ' * 100)[:117] + '...'
     assert response.text == ("Bad request: parameter 'value' must be a valid Wordy (field 'name': %s), got 'pen'\n"
                              % message)
 
 
 def test_an_error_of_a_pydantic_models_own_code_is_a_500_not_a_400(make_app):
-    app = make_app(catchall=True)
-
-    @app.post('/broken')
     def broken(value: Broken):
         return 'never'
 
-    response = client(app).post_json('/broken', {'name': 'pen'}, status='*', expect_errors=True)
+    web = client_serving(make_app, '/broken', broken, catchall=True)
+    response = web.post_json('/broken', {'name': 'pen'}, status='*', expect_errors=True)
     assert response.status_int == 500
 
 
 def test_a_pydantic_1_model_is_built_with_parse_obj(make_app):
-    app = make_app()
-
-    @app.post('/items')
     def create(item: OldItem):
         return repr(item)
 
-    web = client(app)
+    web = client_serving(make_app, '/items', create)
     assert web.post_json('/items', {'name': 'pen', 'qty': 2}).text == repr(OldItem(name='pen', qty=2))
     assert web.post_json('/items', {'name': 'pen', 'qty': 'x'}, status=400).text == (
         "Bad request: parameter 'item' must be a valid OldItem (field 'qty': value is not a valid integer), got "
@@ -400,13 +370,11 @@ def test_a_pydantic_1_model_is_built_with_parse_obj(make_app):
 
 
 def test_a_pydantic_1_message_that_repeats_a_secret_fields_value_is_not_shown(make_app, log_dir):
-    app = make_app()
-
-    @app.post('/login')
     def login(form: OldLogin):
         return 'never'
 
-    assert client(app).post_json('/login', {'password': 'hunter2'}, status=400).text == (
+    web = client_serving(make_app, '/login', login)
+    assert web.post_json('/login', {'password': 'hunter2'}, status=400).text == (
         "Bad request: parameter 'form' must be a valid OldLogin (field 'password': %s), got {'password': '***'}\n"
         % HIDDEN)
     assert 'hunter2' not in read_log(log_dir)
@@ -419,10 +387,8 @@ def test_canister_does_not_import_pydantic():
 
 
 def test_a_lone_model_with_a_field_named_as_its_parameter_takes_the_whole_body_as_in_fastapi(make_app):
-    app = make_app()
-
-    @app.post('/orders')
     def create(order: Order):
         return repr(order)
 
-    assert client(app).post_json('/orders', {'order': 'pen', 'qty': '2'}).text == repr(Order(order='pen', qty=2))
+    web = client_serving(make_app, '/orders', create)
+    assert web.post_json('/orders', {'order': 'pen', 'qty': '2'}).text == repr(Order(order='pen', qty=2))

@@ -7,6 +7,7 @@ import dataclasses
 from typing import Dict, List, Optional, Tuple
 
 from helpers import client, warning_lines
+from param_kit import client_serving, client_serving_posts
 
 
 @dataclasses.dataclass
@@ -24,26 +25,21 @@ ITEM = 'must be a JSON object with the fields of Item (name, qty)'
 
 
 def test_a_position_beside_a_list_of_records_that_failed_is_named_by_its_position(make_app, log_dir):
-    app = make_app()
-
-    @app.post('/pair')
     def pair(pair: Tuple[List[Item], int]):
         return 'never'
 
+    web = client_serving(make_app, '/pair', pair)
     message = "parameter 'pair' (at pair[1]) must be an integer, got 'x'"
-    assert client(app).post_json('/pair', {'pair': [[{'name': 'a'}], 'x']}, status=400).text == (
+    assert web.post_json('/pair', {'pair': [[{'name': 'a'}], 'x']}, status=400).text == (
         'Bad request: %s\n' % message)
     assert any(message in line for line in warning_lines(log_dir))
 
 
 def test_a_record_standing_in_a_position_that_failed_is_named_by_its_position(make_app):
-    app = make_app()
-
-    @app.post('/pair')
     def pair(pair: Tuple[Item, int]):
         return repr(pair)
 
-    web = client(app)
+    web = client_serving(make_app, '/pair', pair)
     assert web.post_json('/pair', {'pair': [{'name': 'a'}, 3]}).text == repr((Item('a'), 3))
     assert web.post_json('/pair', {'pair': [{'x': 1}, 3]}, status=400).text == (
         "Bad request: parameter 'pair' (at pair[0]) %s: Item has no field 'x', got {'x': 1}\n" % ITEM)
@@ -67,21 +63,16 @@ def test_a_position_that_failed_is_named_whether_the_values_came_from_the_query_
 
 
 def test_a_tuple_in_a_list_a_dicts_member_or_a_records_field_is_named_by_where_it_stands_then_its_position(make_app):
-    app = make_app()
-
-    @app.post('/pairs')
     def pairs(pairs: List[Tuple[int, str]]):
         return 'never'
 
-    @app.post('/corners')
     def corners(corners: Dict[str, Tuple[int, int]]):
         return 'never'
 
-    @app.post('/shape')
     def shape(shape: Shape):
         return 'never'
 
-    web = client(app)
+    web = client_serving_posts(make_app, pairs, corners, shape)
     assert web.post_json('/pairs', {'pairs': [[1, 'a'], ['x', 'b']]}, status=400).text == (
         "Bad request: parameter 'pairs' (at pairs[1][0]) must be an integer, got 'x'\n")
     assert web.post_json('/corners', {'corners': {'top': [1, 'x']}}, status=400).text == (
@@ -93,25 +84,21 @@ def test_a_tuple_in_a_list_a_dicts_member_or_a_records_field_is_named_by_where_i
 
 
 def test_an_empty_flag_in_a_position_is_named_by_it_with_how_to_send_a_flag(make_app):
-    app = make_app()
-
-    @app.get('/flags')
     def flags(flags: Tuple[int, bool]):
         return 'never'
 
-    assert client(app).get('/flags?flags=1&flags=', status=400).text == (
+    web = client_serving(make_app, '/flags', flags, 'GET')
+    assert web.get('/flags?flags=1&flags=', status=400).text == (
         "Bad request: parameter 'flags' (at flags[1]) must be true or false, got an empty value (a bare ?flags, or "
         "?flags=, sends one): send ?flags=true or ?flags=false\n")
 
 
 def test_a_secret_looking_tuples_position_is_named_with_its_value_kept_out(make_app, log_dir):
-    app = make_app()
-
-    @app.get('/codes')
     def codes(api_token: Tuple[int, int]):
         return 'never'
 
-    assert client(app).get('/codes?api_token=1&api_token=hunter2', status=400).text == (
+    web = client_serving(make_app, '/codes', codes, 'GET')
+    assert web.get('/codes?api_token=1&api_token=hunter2', status=400).text == (
         "Bad request: parameter 'api_token' (at api_token[1]) must be an integer (the value is not shown: the name "
         "looks secret)\n")
     assert 'hunter2' not in ''.join(warning_lines(log_dir))

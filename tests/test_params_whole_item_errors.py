@@ -10,6 +10,7 @@ import re
 from typing import Any, Dict, List, Optional, Tuple
 
 from helpers import client, warning_lines
+from param_kit import client_serving, client_serving_posts
 
 
 @dataclasses.dataclass
@@ -51,17 +52,13 @@ def test_a_list_of_tuples_sent_as_one_text_with_commas_is_not_told_to_repeat_the
 
 
 def test_an_optional_tuple_of_another_length_inside_a_list_or_a_list_of_lists_is_named_by_its_index(make_app):
-    app = make_app()
-
-    @app.post('/rows')
     def rows(rows: List[Optional[Tuple[int, int]]]):
         return repr(rows)
 
-    @app.post('/grid')
     def grid(grid: List[List[Tuple[int, int]]]):
         return repr(grid)
 
-    web = client(app)
+    web = client_serving_posts(make_app, rows, grid)
     assert web.post_json('/rows', {'rows': [None, [1]]}, status=400).text == (
         "Bad request: parameter 'rows' (at rows[1]) must be a JSON array of 2 values (int, int), got [1]\n")
     assert web.post_json('/rows', {'rows': [None, [1, 2]]}).text == repr([None, (1, 2)])
@@ -70,13 +67,10 @@ def test_an_optional_tuple_of_another_length_inside_a_list_or_a_list_of_lists_is
 
 
 def test_a_dict_that_failed_inside_a_list_is_named_by_its_index_then_its_member(make_app, log_dir):
-    app = make_app()
-
-    @app.post('/rows')
     def rows(rows: List[Dict[str, Tuple[int, int]]]):
         return repr(rows)
 
-    web = client(app)
+    web = client_serving(make_app, '/rows', rows)
     dict_problem = 'must be a JSON object, each key str and each value Tuple[int, int]'
     message = "parameter 'rows' (at rows[1]) %s: its member 'a' (at a[1]) must be an integer, got 'x'" % dict_problem
     assert web.post_json('/rows', {'rows': [{}, {'a': [1, 'x']}]}, status=400).text == 'Bad request: %s\n' % message
@@ -90,25 +84,20 @@ def test_a_dict_that_failed_inside_a_list_is_named_by_its_index_then_its_member(
 
 
 def test_a_list_of_dicts_of_integers_names_the_dict_by_its_index_as_the_readme_shows(make_app):
-    app = make_app()
-
-    @app.post('/rows')
     def rows(rows: List[Dict[str, int]]):
         return repr(rows)
 
-    assert client(app).post_json('/rows', {'rows': [{}, {'pen': 'x'}]}, status=400).text == (
+    web = client_serving(make_app, '/rows', rows)
+    assert web.post_json('/rows', {'rows': [{}, {'pen': 'x'}]}, status=400).text == (
         "Bad request: parameter 'rows' (at rows[1]) must be a JSON object, each key str and each value int: its member "
         "'pen' must be an integer, got 'x'\n")
 
 
 def test_a_tuple_field_of_another_length_says_it_must_be_an_array_of_that_many_values(make_app):
-    app = make_app()
-
-    @app.post('/shape')
     def shape(shape: Shape):
         return repr(shape)
 
-    web = client(app)
+    web = client_serving(make_app, '/shape', shape)
     problem = 'must be a JSON object with the fields of Shape (corner, edges)'
     assert web.post_json('/shape', {'shape': {'corner': [1]}}, status=400).text == (
         "Bad request: parameter 'shape' %s: its field 'corner' must be a JSON array of 2 values (int, int), got "
@@ -119,17 +108,13 @@ def test_a_tuple_field_of_another_length_says_it_must_be_an_array_of_that_many_v
 
 
 def test_an_optional_tuple_names_the_position_that_failed_wherever_it_stands(make_app):
-    app = make_app()
-
-    @app.post('/point')
     def point(point: Optional[Tuple[int, str]]):
         return repr(point)
 
-    @app.post('/corners')
     def corners(corners: Dict[str, Optional[Tuple[int, int]]]):
         return repr(corners)
 
-    web = client(app)
+    web = client_serving_posts(make_app, point, corners)
     assert web.post_json('/point', {'point': ['x', 'y']}, status=400).text == (
         "Bad request: parameter 'point' (at point[0]) must be an integer, got 'x'\n")
     assert web.post_json('/point', {'point': None}).text == 'None'

@@ -1,0 +1,54 @@
+"""Helpers shared by the parameter tests (a handler's annotated parameters read from a query, a form or a body).
+
+``client_serving`` gives a test client of a new app serving one handler (``client_serving_posts``: several, each
+at POST /<its name>); ``post_json_text`` sends a JSON body
+written by hand (digits as written, or text that is not JSON); ``assert_400_warned`` checks that an answer is a 400
+naming a problem and that the log holds a WARNING line for it. ``Price`` is a record with a ``Decimal`` field.
+"""
+from __future__ import annotations
+
+import dataclasses
+import re
+from decimal import Decimal
+from typing import Any, Callable
+
+import webtest
+
+from helpers import client, read_log
+
+
+def client_serving(make_app: Callable[..., Any], path: str, handler: Callable[..., Any], method: str = 'POST',
+                   **app_options: Any) -> webtest.TestApp:
+    """A test client of a new app (``make_app(**app_options)``) that serves ``handler`` at ``method path``."""
+    app = make_app(**app_options)
+    app.route(path, method, handler)
+    return client(app)
+
+
+def client_serving_posts(make_app: Callable[..., Any], *handlers: Callable[..., Any]) -> webtest.TestApp:
+    """A test client of a new app that serves each handler at POST /<the handler's name>."""
+    app = make_app()
+    for handler in handlers:
+        app.route('/' + handler.__name__, 'POST', handler)
+    return client(app)
+
+
+def post_json_text(web: webtest.TestApp, path: str, text: str, **kwargs: Any) -> webtest.TestResponse:
+    """POST ``text`` as it is, under Content-Type: application/json."""
+    return web.post(path, text, headers={'Content-Type': 'application/json'}, **kwargs)
+
+
+def assert_400_warned(answer: webtest.TestResponse, log_dir: Any, problem: str) -> None:
+    """Assert ``answer`` is a 400 whose text holds ``problem`` and the log a WARNING 'Bad request: problem' line."""
+    assert answer.status_int == 400, answer
+    assert problem in answer.text
+    assert re.search(r' WARNING .*Bad request: %s' % re.escape(problem), read_log(log_dir))
+
+
+@dataclasses.dataclass
+class Price:
+    """A record with a ``Decimal`` field, a float with a default and a field of any type."""
+
+    amount: Decimal
+    rate: float = 1.0
+    note: Any = None
