@@ -11855,6 +11855,10 @@ class Authenticator:
         """Check a form's user name and password against ``users`` (a mapping or a lookup), or, for
         None, the users of Basic; AuthFailure if wrong, else the login line (Basic's, or None) and
         Basic's test of whether a change of its users file overtook the login (``BasicAuth.check``)."""
+        if not (username.isascii() or _is_utf8(username)):  # (a lone surrogate: as the user's key, no store takes it)
+            verify_password(password, *self._form_dummy)  # (at an unknown name's cost, as any wrong name)
+            raise AuthFailure('wrong user name or password', 'basic',
+                              'the user name is not valid UTF-8 (it holds a lone surrogate; not shown)')
         if users is None:
             basic = self.schemes.get('basic')
             if basic is None:

@@ -19,6 +19,7 @@ import time
 import bottle
 import pytest
 
+import canister
 from canister import session
 from helpers import client, hand_made_token, hs256_signer, read_log, readme_section, signed_token, warning_lines
 from servers import raw_request
@@ -224,6 +225,40 @@ def test_a_token_whose_sub_is_any_other_text_logs_in_on_every_store(make_app, st
     answer = web.get('/keep', headers={'Authorization': 'Bearer ' + token})
     assert answer.json['user']['sub'] == sub and answer.headers['Set-Cookie']
     assert web.get('/audit').json['user']['sub'] == sub  # (the session, stored, keeps the login)
+
+
+# -- a form login's name with a lone surrogate ------------------------------------------------------
+
+PASSWORD_HASH = canister.hash_password('wonderland', iterations=1000)
+#: Users an app may hand canister.log_in that would take a name with a lone surrogate: a lookup that answers
+#: every name (a shared password, a directory that ignores what it cannot match), a mapping holding one.
+FORM_USERS = [lambda name: PASSWORD_HASH, {'\ud800': PASSWORD_HASH, 'alice': PASSWORD_HASH}]
+
+
+@pytest.mark.parametrize('users', FORM_USERS, ids=['lookup', 'mapping'])
+def test_a_form_login_whose_name_holds_a_lone_surrogate_is_refused_on_every_store(make_app, log_dir, store_url, users):
+    app = make_app(session_store=store_url, auth_max_failures=1)
+
+    @app.post('/login')
+    def login():
+        body = bottle.request.json  # (Bottle's own reader lets "\ud800" through)
+        if not canister.log_in(body['username'], body['password'], users):
+            bottle.abort(401, 'wrong user name or password')
+        session.data['seen'] = True
+        return {'user': session.user}
+
+    web = client(app)
+    refused = web.post('/login', b'{"username": "\\ud800", "password": "wonderland"}',
+                       headers={'Content-Type': 'application/json'}, expect_errors=True)
+    assert refused.status_int == 401 and 'wrong user name or password' in refused.text
+    assert 'Set-Cookie' not in refused.headers
+    log = read_log(log_dir)
+    assert warned(log_dir, 'Authentication failed: the user name is not valid UTF-8 (it holds a lone surrogate; '
+                           'not shown)'), log
+    assert 'Traceback' not in log and ' ERROR ' not in log
+    locked = web.post('/login', json.dumps({'username': 'alice', 'password': 'wonderland'}),
+                      headers={'Content-Type': 'application/json'}, expect_errors=True)
+    assert locked.status_int == 429  # (counted by the throttle, as any wrong login)
 
 
 # -- what the README says ---------------------------------------------------------------------
