@@ -4131,18 +4131,27 @@ def _is_utf8(text: str) -> bool:
 def _refuse_lone_surrogates(data: Dict[str, Any]) -> None:
     """:class:`BadRequest` naming the first field of a JSON object whose name or value holds text
     with a lone surrogate: passed on, it would fail wherever the handler writes it as UTF-8."""
+    key = _field_not_utf8(data)
+    if key is not None:
+        raise BadRequest('parameter %r is not valid UTF-8 (it holds a lone surrogate)' % key[:60])
+
+
+def _field_not_utf8(data: Dict[str, Any]) -> Optional[str]:
+    """The first field of a JSON object (a body, a token's claims) whose name or value holds text with a lone
+    surrogate, at any depth; None if all its text has a UTF-8 form."""
     for key, value in data.items():
         pending = [key, value]
         while pending:
             item = pending.pop()
             if isinstance(item, str):
                 if not item.isascii() and not _is_utf8(item):
-                    raise BadRequest('parameter %r is not valid UTF-8 (it holds a lone surrogate)' % key[:60])
+                    return str(key)
             elif isinstance(item, list):
                 pending.extend(item)
             elif isinstance(item, dict):
                 pending.extend(item)
                 pending.extend(item.values())
+    return None
 
 
 def _read_form(request: Any) -> Any:
@@ -11228,6 +11237,12 @@ class JwtAuth:
             # PyJWT 2.10.0 took an iss that is part of the issuer for it (CVE-2024-53861): canister.py
             # dropped beside an app may meet that PyJWT, so the issuer is compared here once more.
             raise self._mismatch('the token is from another issuer', claims, 'iss')
+        # (JSON's \ud800 escape gives text that no UTF-8 stands for: as the user, or in its key, a sub or iss,
+        # it fails wherever it is written as UTF-8, a SQLite or Redis store, a handler's page)
+        field = _field_not_utf8(claims)
+        if field is not None:
+            raise AuthFailure('the token is malformed: its claim %r is not valid UTF-8 (it holds a lone surrogate)'
+                              % field[:60], 'bearer')
         return claims, self._expiry(claims), str(claims.get('sub', '?')), None, None
 
     @staticmethod
@@ -11632,6 +11647,17 @@ _OTHER_FORWARDING = (('HTTP_X_REAL_IP', 'X-Real-IP'), ('HTTP_FORWARDED', 'Forwar
 _UNIX_PEERS = frozenset(('-', 'localhost'))
 
 
+def _auth_scheme(header: str) -> Tuple[str, str]:
+    """An ``Authorization`` header's scheme, lowercased, and its credentials ('' for none), split as Bottle's
+    ``request.auth`` splits them: at the first run of whitespace.  RFC 9110 (11.4) puts one or more spaces there;
+    Bottle takes any whitespace (a tab, a form feed, a no-break space), and so does canister, so that no header Bottle
+    reads as a user and password is left unchecked where canister is configured for Basic."""
+    parts = header.split(None, 1)
+    if not parts:
+        return '', ''
+    return parts[0].lower(), parts[1].strip() if len(parts) > 1 else ''
+
+
 def _is_page_script(environ: Mapping[str, Any]) -> bool:
     """True for a request a browser labels as not a navigation (``Sec-Fetch-Mode``: a page's ``fetch`` or
     XMLHttpRequest, an image): a Basic challenge on its 401 would open the browser's own login dialog
@@ -11753,12 +11779,11 @@ class Authenticator:
     def log_in(self, session: SessionState, header: str, environ: Mapping[str, Any], trusted: bool) -> None:
         """Log the header's user in to ``session``, or raise the 401/429 response.  ``trusted``:
         the request came through a trusted proxy (its X-Forwarded-For counts)."""
-        scheme, _, credentials = header.strip().partition(' ')
-        handler = self.schemes.get(scheme.lower())
+        scheme, credentials = _auth_scheme(header)
+        handler = self.schemes.get(scheme)
         if handler is None:
             return  # a scheme the app handles itself
         self._untrusted_forward(environ, trusted)
-        credentials = credentials.strip()
         named = getattr(handler, 'user_named', None)  # (Basic's; a token's user is known once it is checked)
         checked_at = session.login_starts(lambda: named(credentials) if named is not None else None)
         try:
@@ -11846,7 +11871,7 @@ class Authenticator:
     def _authenticate(handler: Any, credentials: str) -> Tuple[Any, int, str, Optional[str], Optional[_LoginInCheck]]:
         """The user of the credentials, when the login lapses, how to log it, its login line (Basic's users
         file: ``BasicAuth.login_line``) and Basic's overtaken test (``BasicAuth.check``); AuthFailure if not valid."""
-        if not credentials or ' ' in credentials:
+        if not credentials or len(credentials.split()) != 1:  # (none, or whitespace inside)
             raise AuthFailure('the Authorization header must be "%s <credentials>"' % handler.scheme.title(),
                               handler.scheme)
         return handler.authenticate(credentials)
@@ -11856,6 +11881,10 @@ class Authenticator:
         """Check a form's user name and password against ``users`` (a mapping or a lookup), or, for
         None, the users of Basic; AuthFailure if wrong, else the login line (Basic's, or None) and
         Basic's test of whether a change of its users file overtook the login (``BasicAuth.check``)."""
+        if not (username.isascii() or _is_utf8(username)):  # (a lone surrogate: as the user's key, no store takes it)
+            verify_password(password, *self._form_dummy)  # (at an unknown name's cost, as any wrong name)
+            raise AuthFailure('wrong user name or password', 'basic',
+                              'the user name is not valid UTF-8 (it holds a lone surrogate; not shown)')
         if users is None:
             basic = self.schemes.get('basic')
             if basic is None:
@@ -12581,7 +12610,7 @@ class CsrfGuard:
     @staticmethod
     def _has_bearer(environ: Mapping[str, Any]) -> bool:
         """True for a Bearer token: set by a script, a browser never adds one by itself."""
-        return environ.get('HTTP_AUTHORIZATION', '').lstrip()[:7].lower() == 'bearer '
+        return _auth_scheme(environ.get('HTTP_AUTHORIZATION', ''))[0] == 'bearer'
 
     @staticmethod
     def claimed_origin(environ: Mapping[str, Any], foreign: bool) -> Optional[str]:
