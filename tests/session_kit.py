@@ -489,3 +489,45 @@ def run_threads(targets: List[Any], timeout: float = 60) -> List[BaseException]:
         assert not thread.is_alive(), 'a client thread is still running after %ss' % timeout
     return errors
 
+
+
+# -- a write Redis ran whose answer was lost ---------------------------------------------------
+
+def answer_cut_off(store: Any, method: str, master: Any, replica: Any) -> Tuple[threading.Event, List[str]]:
+    """Make ``store`` (a RedisStore with ``wait=1`` on ``master``, ``replica`` following it) lose, once the returned
+    event is set, the answer to its next call of ``method`` (``create``: a session stored under a new id;
+    ``update``: a change to a stored session) after Redis ran its commands: the replica is frozen, so the WAIT
+    that ends them blocks, and a second connection kills the client waiting (CLIENT KILL); the replica then goes
+    on.  The list gets the session id written, then ``'killed'`` once the client was killed."""
+    import redis
+
+    from servers import wait_until
+
+    write, armed, cut = getattr(store, method), threading.Event(), []
+    admin = redis.Redis(port=master.port)
+
+    def kill_the_waiting_client() -> None:
+        waiting = wait_until(lambda: [client['id'] for client in admin.client_list()
+                                      if client['cmd'] == 'wait' and 'b' in client['flags']], 10,
+                             what='the WAIT of the %s to block' % method)
+        try:
+            if admin.client_kill_filter(_id=waiting[0]) == 1:
+                cut.append('killed')
+        finally:
+            replica.thaw()
+
+    def write_then_cut(sid: str, *arguments: Any) -> Any:
+        if not armed.is_set():
+            return write(sid, *arguments)
+        armed.clear()
+        cut.append(sid)
+        replica.freeze()
+        killer = threading.Thread(target=kill_the_waiting_client, daemon=True)
+        killer.start()
+        try:
+            return write(sid, *arguments)
+        finally:
+            killer.join(15)
+
+    setattr(store, method, write_then_cut)
+    return armed, cut

@@ -120,3 +120,21 @@ def test_gevents_server_without_any_patching_refuses_every_request_with_500(tmp_
     assert errors[0].startswith("Refused: this request is served by a greenlet (gevent's or eventlet's server) but "
                                 'threading.local was never monkey-patched'), errors
     assert 'Call gevent.monkey.patch_all() (with thread=True, the default) before bottle and canister' in errors[0]
+
+
+def test_a_preloaded_gevent_worker_boots_as_usual_and_a_health_check_request_is_what_finds_the_500(tmp_path):
+    """The boot's output says nothing of it and the worker stays up; a request to a route that does not even touch
+    the session (a health check's ``/ping``) answers the 500."""
+    server = preloaded_gevent_worker(tmp_path, ready_status=None)
+    try:
+        ping = Browser(server.url).get('/ping')
+        running = server.running
+        with open(server.logfile, encoding='utf-8') as boot:
+            output = boot.read()
+    finally:
+        server.cleanup()
+
+    assert (ping.status, ping.body) == (500, REFUSED)
+    assert running and 'Booting worker' in output, output
+    assert not [line for line in output.splitlines() if not line.startswith('=== start ')  # (the command run)
+                and any(word in line.lower() for word in ('canister', 'error', 'traceback', 'refused'))], output

@@ -14,14 +14,12 @@ import time
 from typing import Any, List, Tuple
 
 import pytest
-import redis
 
 import canister
 from canister import session
 from helpers import read_log, warning_lines
-from servers import RedisServer, wait_until
-from session_kit import (Browser, expires_cookie, gated_app, held_between_the_moves_steps, hold_request, logged_in,
-                         plugin_of, start_held, wait_at_gate)
+from session_kit import (Browser, answer_cut_off, expires_cookie, gated_app, held_between_the_moves_steps, hold_request,
+                         logged_in, plugin_of, start_held, wait_at_gate)
 
 
 def _app_on(make_app: Any, serve: Any, store: Any, cap: int = 0) -> Tuple[Any, str]:
@@ -351,49 +349,14 @@ def test_a_save_between_the_read_and_the_write_that_take_a_failed_moves_note_out
     assert len(plugin_of(app).sessions_of('alice')) == 2
 
 
-def _the_new_ids_answer_cut_off(store: Any, master: RedisServer, replica: RedisServer) -> Tuple[threading.Event, List[str]]:
-    """Make ``store`` (a RedisStore with ``wait=1`` on ``master``) lose, once the returned event is set, the
-    answer to the commands that store a session under a new id, after Redis ran them: the replica is frozen,
-    so the WAIT that ends them blocks, and a second connection kills the client waiting (CLIENT KILL); the
-    replica then goes on.  The list gets the new id, then ``'killed'`` once the client was killed."""
-    create, armed, cut = store.create, threading.Event(), []
-    admin = redis.Redis(port=master.port)
-
-    def kill_the_waiting_client() -> None:
-        waiting = wait_until(lambda: [client['id'] for client in admin.client_list()
-                                      if client['cmd'] == 'wait' and 'b' in client['flags']], 10,
-                             what='the new id\'s WAIT to block')
-        try:
-            if admin.client_kill_filter(_id=waiting[0]) == 1:
-                cut.append('killed')
-        finally:
-            replica.thaw()
-
-    def create_then_cut(sid, *arguments):
-        if not armed.is_set():
-            return create(sid, *arguments)
-        armed.clear()
-        cut.append(sid)
-        replica.freeze()
-        killer = threading.Thread(target=kill_the_waiting_client, daemon=True)
-        killer.start()
-        try:
-            return create(sid, *arguments)
-        finally:
-            killer.join(15)
-
-    store.create = create_then_cut
-    return armed, cut
-
-
 @pytest.fixture
 def new_ids_answer_lost(make_app, serve, master_and_replica) -> Tuple[Any, Any, str, threading.Event, List[str]]:
     """A gated app (``_app_on``) on a RedisStore (``wait=1``) on ``master_and_replica`` that, once the event
     returned is set, loses the answer to its next write of a new id after Redis ran it
-    (``_the_new_ids_answer_cut_off``): the store, the app, its origin, that event and the list of what was cut."""
+    (``session_kit.answer_cut_off``): the store, the app, its origin, that event and the list of what was cut."""
     master, replica = master_and_replica
     store = canister.RedisStore(master.url, wait=1, timeout=10)  # (its WAIT blocks up to 5 s)
-    armed, cut = _the_new_ids_answer_cut_off(store, master, replica)
+    armed, cut = answer_cut_off(store, 'create', master, replica)
     app, origin = _app_on(make_app, serve, store)
     return store, app, origin, armed, cut
 
