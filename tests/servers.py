@@ -309,7 +309,24 @@ def _redis_ping(host, port, timeout=0.5):
         return False
 
 
-class RedisServer:
+class _StartsOnAFreePort:
+    """``start()`` for a server in a subprocess that has ``host``, ``port``, ``_port_pinned`` (a port asked for, or
+    one it has run on), ``running`` and ``_start_once()`` (which raises ``PortTaken`` when its port was taken)."""
+
+    def start(self):
+        """Start it and wait until it is ready; on another free port if the one picked was taken meanwhile
+        (never when the port was given, nor once it has run on it)."""
+        if self.running:
+            return self
+        start_on_a_free_port(self._start_once, None if self._port_pinned else self._move)
+        self._port_pinned = True
+        return self
+
+    def _move(self):
+        self.port = free_port(self.host)
+
+
+class RedisServer(_StartsOnAFreePort):
     """A private redis-server on 127.0.0.1 with append-only persistence.
 
     ``stop()`` shuts it down gracefully (SIGTERM: the AOF is flushed) and
@@ -343,18 +360,6 @@ class RedisServer:
     @property
     def running(self):
         return self.proc is not None and self.proc.poll() is None
-
-    def start(self):
-        """Start it and wait until it answers; on another free port if the one picked was taken meanwhile
-        (never when the port was given, nor once it has run on it)."""
-        if self.running:
-            return self
-        start_on_a_free_port(self._start_once, None if self._port_pinned else self._move)
-        self._port_pinned = True
-        return self
-
-    def _move(self):
-        self.port = free_port(self.host)
 
     def _start_once(self):
         cmd = [
@@ -478,7 +483,7 @@ WSGIServer((sys.argv[2], int(sys.argv[3])), app, log=None).serve_forever()
 '''
 
 
-class AppServer:
+class AppServer(_StartsOnAFreePort):
     """A WSGI app from tests/apps served by gunicorn, waitress or gevent in a subprocess.
 
     ``server='gevent'`` is ``bottle.run(app, server='gevent')`` after ``gevent.monkey.patch_all()``
@@ -583,18 +588,6 @@ class AppServer:
             return len([n for n in os.listdir(self.ready_dir) if n.startswith('ready.')])
         except OSError:
             return 0
-
-    def start(self):
-        """Start it and wait until it serves; on another free port if the one picked was taken meanwhile
-        (never when the port was given, nor once it has run on it)."""
-        if self.running:
-            return self
-        start_on_a_free_port(self._start_once, None if self._port_pinned else self._move)
-        self._port_pinned = True
-        return self
-
-    def _move(self):
-        self.port = free_port(self.host)
 
     def _start_once(self):
         shutil.rmtree(self.ready_dir, ignore_errors=True)
