@@ -69,32 +69,43 @@ def test_a_tls_redis_whose_port_was_taken_starts_on_another(taken_port):
         client.close()
 
 
-def test_an_app_server_asked_for_a_taken_port_fails_saying_so():
-    with socket.socket() as holder:
-        holder.bind(('127.0.0.1', 0))
-        holder.listen(8)
-        port = holder.getsockname()[1]
-        app = AppServer('plain_app:app', server='gunicorn', port=port)
-        try:
-            with pytest.raises(PortTaken, match='gunicorn could not listen on port %d: it was taken' % port):
-                app.start()
-            assert app.port == port
-        finally:
-            app.cleanup()
+@pytest.mark.parametrize('args', [[], ['--error-logfile', 'errors.log']])
+def test_an_app_server_asked_for_a_taken_port_fails_saying_so(taken_port, args):
+    port = taken_port.port
+    app = AppServer('plain_app:app', server='gunicorn', port=port, args=args)
+    try:
+        with pytest.raises(PortTaken, match='gunicorn could not listen on port %d: it was taken' % port):
+            app.start()
+        assert app.port == port
+    finally:
+        app.cleanup()
 
 
-def test_a_redis_server_asked_for_a_taken_port_fails_saying_so():
-    with socket.socket() as holder:
-        holder.bind(('127.0.0.1', 0))
-        holder.listen(8)
-        port = holder.getsockname()[1]
-        redis = RedisServer(port=port)
-        try:
-            with pytest.raises(PortTaken, match='redis-server could not listen on port %d: it was taken' % port):
-                redis.start()
-            assert redis.port == port
-        finally:
-            redis.cleanup()
+@pytest.mark.parametrize('error_log', [['--error-logfile', 'errors.log'], ['--error-logfile=errors.log']])
+def test_a_gunicorn_writing_its_errors_to_a_file_whose_port_was_taken_starts_on_another(taken_port, error_log):
+    """gunicorn writes "Connection in use" into its ``--error-logfile`` (here relative to its cwd), not to its
+    output."""
+    taken_port.next()
+    app = AppServer('plain_app:app', server='gunicorn', args=error_log)
+    try:
+        app.start()
+        assert app.port != taken_port.port
+        assert Client(app.url).get('/ping').status == 200
+        with open('%s/errors.log' % app.workdir) as errors:
+            assert 'Connection in use' in errors.read()     # (the first try's, on the taken port)
+    finally:
+        app.cleanup()
+
+
+def test_a_redis_server_asked_for_a_taken_port_fails_saying_so(taken_port):
+    port = taken_port.port
+    redis = RedisServer(port=port)
+    try:
+        with pytest.raises(PortTaken, match='redis-server could not listen on port %d: it was taken' % port):
+            redis.start()
+        assert redis.port == port
+    finally:
+        redis.cleanup()
 
 
 def test_a_sentinel_set_up_whose_master_port_was_taken_has_its_replica_and_sentinels_follow_the_master(taken_port):
