@@ -18,7 +18,7 @@ from servers import AppServer, Client, PortTaken, RedisServer
 @pytest.fixture
 def taken_port(monkeypatch):
     """A port something else listens on, which ``free_port()`` hands out next each time ``taken_port.next()``
-    was called (real free ports otherwise)."""
+    was called (real free ports otherwise; ``next(after=N)``: after N real ones)."""
     with socket.socket() as holder:
         holder.bind(('127.0.0.1', 0))
         holder.listen(8)
@@ -27,11 +27,14 @@ def taken_port(monkeypatch):
         queue = []
 
         def free_port(host=servers.HOST):
-            return queue.pop() if queue else real_free_port(host)
+            return (queue.pop(0) if queue else None) or real_free_port(host)
+
+        def take_next(after=0):
+            queue.extend([None] * after + [port])
 
         monkeypatch.setattr(servers, 'free_port', free_port)
         monkeypatch.setattr(redis_topologies, 'free_port', free_port)
-        yield type('TakenPort', (), {'port': port, 'next': staticmethod(lambda: queue.append(port))})
+        yield type('TakenPort', (), {'port': port, 'next': staticmethod(take_next)})
 
 
 def test_a_redis_server_whose_port_was_taken_starts_on_another_and_keeps_its_port_on_restart(taken_port):
@@ -116,6 +119,22 @@ def test_a_sentinel_set_up_whose_master_port_was_taken_has_its_replica_and_senti
         client = sentinel.master_client()
         assert client.set('key', 'value') is True
         client.close()
+
+
+def test_a_sentinel_set_up_whose_second_sentinels_port_was_taken_has_each_sentinel_know_where_the_others_listen(
+        taken_port):
+    """The first sentinel starts before the second moves to another port: the config it was started with named
+    the taken port (and it logged "+sentinel-address-switch" once the moved one's hello told it otherwise)."""
+    taken_port.next(after=3)                            # (the master, the replica, the first sentinel: free ports)
+    with redis_topologies.SentinelSetup() as sentinel:
+        ports = [node.port for node in sentinel.sentinels]
+        assert taken_port.port not in ports
+        for node in sentinel.sentinels:
+            client = node.client()
+            known = client.sentinel_sentinels(redis_topologies.SERVICE)
+            client.close()
+            assert sorted(int(other['port']) for other in known) == sorted(set(ports) - {node.port})
+            assert '+sentinel-address-switch' not in node.log(whole=True)
 
 
 @pytest.mark.parametrize('kind', ['server', 'cluster node'])
