@@ -38,7 +38,7 @@ if str(ROOT) not in sys.path:  # canister.py of this checkout, not an installed 
 
 import canister  # noqa: E402
 from canister import session  # noqa: E402
-from servers import Client, InProcessWaitress  # noqa: E402
+from servers import Client, InProcessWaitress, raw_request  # noqa: E402
 
 COOKIE = 'session_id'
 
@@ -107,6 +107,13 @@ def read_log(log_dir: Union[str, pathlib.Path]) -> str:
     if not log_dir.exists():
         return ''
     return ''.join(path.read_text(encoding='utf-8') for path in sorted(log_dir.glob('log.*')))
+
+
+def raw_answer_and_log(url: str, log_dir: Union[str, pathlib.Path], head: bytes) -> Tuple[bytes, str]:
+    """What the server at ``url`` (``http://host:port``) answers ``head`` sent byte for byte (headers no client
+    library would send), and the log of ``log_dir`` once it has."""
+    answer = raw_request(int(url.rsplit(':', 1)[1]), head)
+    return answer, read_log(log_dir)
 
 
 def log_entries(log_dir: Union[str, pathlib.Path]) -> List[Dict[str, Any]]:
