@@ -444,6 +444,30 @@ def shown(value: Any) -> str:
     return '%s %r' % (type(value).__name__, value)
 
 
+def run_script(script: str, *args: str, **options: Any) -> subprocess.CompletedProcess:
+    """Run ``python -c script ARGS`` in the work tree with its canister importable, for 60 s at most; ``options`` go
+    to ``subprocess.run`` (``capture_output``, ``text``, ``stderr``, ``check``)."""
+    return subprocess.run([sys.executable, '-c', script, *args], timeout=60, cwd=str(ROOT),
+                          env={**os.environ, 'PYTHONPATH': str(ROOT)}, **options)
+
+
+def nobody_or_me() -> int:
+    """The uid a test of file permissions runs its script as: nobody's when the tests run as root (who may read
+    and list anything), this user's otherwise."""
+    import pwd
+    return pwd.getpwnam('nobody').pw_uid if os.geteuid() == 0 else os.geteuid()
+
+
+def served_once(make_app: Any) -> webtest.TestApp:
+    """A client of an app whose / answers 'ok', after its first request (the log directory and today's file
+    exist)."""
+    app = make_app()
+    app.route('/', callback=lambda: 'ok')
+    web = client(app)
+    assert web.get('/').text == 'ok'
+    return web
+
+
 def run_canister(*args: Union[str, bytes], stdin: Union[str, bytes] = '', cwd: Optional[pathlib.Path] = None,
                  timeout: float = 20, **env: str) -> subprocess.CompletedProcess:
     """Run ``python -m canister ARGS`` with the work tree importable and ``env`` added to the environment;

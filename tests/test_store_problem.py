@@ -6,8 +6,6 @@ import os
 import re
 import shutil
 import sqlite3
-import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -17,7 +15,7 @@ import pytest
 import redis
 
 import canister
-from helpers import ROOT, basic, client, read_log, set_cookies, sqlite_url
+from helpers import basic, client, nobody_or_me, read_log, run_script, set_cookies, sqlite_url
 from redis_topologies import command_calls
 from servers import free_port
 from session_kit import FourMethodStore
@@ -167,14 +165,12 @@ print(json.dumps(said))
 
 def test_store_problem_names_a_sqlite_file_made_read_only_though_the_connections_open_could_still_write(tmp_path):
     """Run as nobody when the tests run as root."""
-    import pwd
     directory = tempfile.mkdtemp()                     # (not under tmp_path, whose parents nobody may not enter)
     try:
         os.chmod(directory, 0o700)
-        user = pwd.getpwnam('nobody').pw_uid if os.geteuid() == 0 else os.geteuid()
+        user = nobody_or_me()
         os.chown(directory, user, -1)
-        done = subprocess.run([sys.executable, '-c', READ_ONLY, directory, str(user)], capture_output=True, text=True,
-                              timeout=60, cwd=str(ROOT), env={**os.environ, 'PYTHONPATH': str(ROOT)})
+        done = run_script(READ_ONLY, directory, str(user), capture_output=True, text=True)
         assert done.returncode == 0, done.stderr
         path = os.path.join(directory, 'sessions.db')
         assert json.loads(done.stdout) == [
