@@ -18,10 +18,12 @@ import os
 import http.cookiejar
 import pathlib
 import re
+import shutil
 import signal
 import sqlite3
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import tracemalloc
@@ -456,6 +458,21 @@ def nobody_or_me() -> int:
     and list anything), this user's otherwise."""
     import pwd
     return pwd.getpwnam('nobody').pw_uid if os.geteuid() == 0 else os.geteuid()
+
+
+@contextlib.contextmanager
+def directory_of_nobody(name: str = 'own') -> Iterator[str]:
+    """A new directory ``name`` (mode 0700) owned by ``nobody_or_me()``, in a temporary directory anyone may enter
+    (not under tmp_path, whose parents nobody may not enter); removed with it after."""
+    parent = tempfile.mkdtemp()
+    try:
+        os.chmod(parent, 0o755)
+        directory = os.path.join(parent, name)
+        os.mkdir(directory, 0o700)
+        os.chown(directory, nobody_or_me(), -1)
+        yield directory
+    finally:
+        shutil.rmtree(parent)
 
 
 def served_once(make_app: Any) -> webtest.TestApp:

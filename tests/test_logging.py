@@ -10,7 +10,6 @@ import re
 import shutil
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 import warnings
@@ -19,8 +18,8 @@ import bottle
 import pytest
 
 import canister
-from helpers import (ROOT, at_once, banner_setting, bearer, client, install_warned, nobody_or_me, read_log, run_script,
-                     served_once, signed_token, today, told)
+from helpers import (ROOT, at_once, banner_setting, bearer, client, directory_of_nobody, install_warned, nobody_or_me,
+                     read_log, run_script, served_once, signed_token, today, told)
 from servers import Client, wait_until
 
 STAMP = r'\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2},\d{3}'
@@ -1186,14 +1185,8 @@ for query in ('after-1', 'after-2'):
 def test_a_log_directory_whose_names_cannot_be_listed_is_told_as_such_and_the_new_file_is_used(tmp_path):
     """Not "cannot open": the day's file opened, only listing the old files to delete them failed.  Run as
     nobody when the tests run as root (who may list any directory)."""
-    directory = tempfile.mkdtemp()                     # (not under tmp_path, whose parents nobody may not enter)
-    try:
-        os.chmod(directory, 0o755)
-        logs = os.path.join(directory, 'logs')
-        os.mkdir(logs, 0o700)
-        user = nobody_or_me()
-        os.chown(logs, user, -1)
-        done = run_script(UNLISTABLE, logs, str(user), capture_output=True, text=True)
+    with directory_of_nobody('logs') as logs:
+        done = run_script(UNLISTABLE, logs, str(nobody_or_me()), capture_output=True, text=True)
         assert done.returncode == 0, done.stderr
         day_file = os.path.join(logs, 'log.' + today())
         assert told(done.stderr) == ['canister: cannot delete the log files older than 30 days: cannot list %s: '
@@ -1201,8 +1194,6 @@ def test_a_log_directory_whose_names_cannot_be_listed_is_told_as_such_and_the_ne
         with open(day_file) as lines:
             written = lines.read()
         assert 'after-1' in written and 'after-2' in written
-    finally:
-        shutil.rmtree(directory)
 
 
 UNLISTABLE_DAYS = r'''
@@ -1224,20 +1215,12 @@ app.route('/', callback=lambda: 'ok')
 
 def test_a_log_directory_that_cannot_be_listed_is_told_once_until_it_can_be_again_not_at_every_new_file(tmp_path):
     """Run as nobody when the tests run as root (who may list any directory)."""
-    directory = tempfile.mkdtemp()                     # (not under tmp_path, whose parents nobody may not enter)
-    try:
-        os.chmod(directory, 0o755)
-        logs = os.path.join(directory, 'logs')
-        os.mkdir(logs, 0o700)
-        user = nobody_or_me()
-        os.chown(logs, user, -1)
-        done = run_script(UNLISTABLE_DAYS, logs, str(user), capture_output=True, text=True)
+    with directory_of_nobody('logs') as logs:
+        done = run_script(UNLISTABLE_DAYS, logs, str(nobody_or_me()), capture_output=True, text=True)
         assert done.returncode == 0, done.stderr
         line = ('canister: cannot delete the log files older than 30 days: cannot list %s: Permission denied; '
                 'lines go on to %s' % (logs, os.path.join(logs, 'log.' + today())))
         assert told(done.stderr) == [line, line]       # the first new file, then the first after it could be listed
-    finally:
-        shutil.rmtree(directory)
 
 
 def test_canisters_lines_on_stderr_start_with_the_time_as_its_log_lines_do(make_app, log_dir, capfd):
