@@ -46,6 +46,13 @@ def _app_on(make_app: Any, serve: Any, store: Any, cap: int = 0) -> Tuple[Any, s
     return app, serve(app)
 
 
+def _alice_on_two_devices(make_app: Any, serve: Any, store: Any) -> Tuple[Any, str, Any, Any]:
+    """``_app_on(store)``, and alice logged in on it twice: on a tablet, then on a laptop with cart=1: (app, origin,
+    tablet, laptop)."""
+    app, origin = _app_on(make_app, serve, store)
+    return app, origin, logged_in(origin), logged_in(origin, cart='1')
+
+
 def _assert_no_session_left(app: Any, origin: str, tablet: Any, *sids: str) -> None:
     """None of ``sids`` names a session (a read finds no user, no data), the tablet's session ended, and alice
     has no session left."""
@@ -187,9 +194,7 @@ def test_end_other_sessions_while_a_copy_of_the_cookie_moves_the_session_ends_th
     session, and the old id then names no session either (the owner is logged out too: the safe failure)."""
     store = canister.open_store(store_url)
     arrived, release = held_between_the_moves_steps(store)
-    app, origin = _app_on(make_app, serve, store)
-    tablet = logged_in(origin)
-    laptop = logged_in(origin, cart='1')
+    app, origin, tablet, laptop = _alice_on_two_devices(make_app, serve, store)
     old = laptop.sid
     thief = Browser(origin, old)
     finish = start_held(thief, arrived, release)
@@ -211,9 +216,7 @@ def test_a_regenerate_by_a_copy_of_the_cookie_done_while_the_end_other_sessions_
     request stores its answer it finds the session moved: the thief's new id is ended there, the answer stores
     nothing and expires the cookie (the safe failure).  Was: the thief kept the session, the owner logged out."""
     store = canister.open_store(store_url)
-    app, origin = _app_on(make_app, serve, store)
-    tablet = logged_in(origin)
-    laptop = logged_in(origin, cart='1')
+    app, origin, tablet, laptop = _alice_on_two_devices(make_app, serve, store)
     old = laptop.sid
     ending = hold_request(app, origin, old, '/end-others-then-hold?name=e')
     moved = Browser(origin, old).get('/regenerate')
@@ -232,9 +235,7 @@ def test_two_end_other_sessions_at_once_that_overlap_within_the_first_ones_move_
     moved and stores nothing.  Neither id names a session; the tablet's session ended; no 500."""
     store = canister.open_store(store_url)
     arrived, release = held_between_the_moves_steps(store)
-    app, origin = _app_on(make_app, serve, store)
-    tablet = logged_in(origin)
-    laptop = logged_in(origin, cart='1')
+    app, origin, tablet, laptop = _alice_on_two_devices(make_app, serve, store)
     old = laptop.sid
     app.gates('a').release.set()  # (the first is held by the store alone, in its move)
     finish = start_held(laptop, arrived, release, '/end-others-then-hold?name=a')
@@ -269,9 +270,7 @@ def _a_move_that_failed(make_app, serve, store_url):
     its origin, the store, the tablet, the laptop, and the laptop's record before the regenerate."""
     store = canister.open_store(store_url)
     armed = _fails_once_armed(store)
-    app, origin = _app_on(make_app, serve, store)
-    tablet = logged_in(origin)
-    laptop = logged_in(origin, cart='1')
+    app, origin, tablet, laptop = _alice_on_two_devices(make_app, serve, store)
     before, old = store.load(laptop.sid), laptop.sid
     armed.set()
     failed = laptop.get('/regenerate')
@@ -333,9 +332,7 @@ def test_a_save_between_the_read_and_the_write_that_take_a_failed_moves_note_out
     out all the same: the record the laptop's cookie names is the one a save without any move leaves."""
     store = canister.open_store(store_url)
     armed, arrived, release = _fails_then_holds_its_read(store)
-    app, origin = _app_on(make_app, serve, store)
-    tablet = logged_in(origin)
-    laptop = logged_in(origin, cart='1')
+    app, origin, tablet, laptop = _alice_on_two_devices(make_app, serve, store)
     old = laptop.sid
     armed.set()
     answers = {}
@@ -498,9 +495,7 @@ def test_remember_or_the_same_user_set_again_on_the_old_id_while_the_session_mov
     request of the laptop's old cookie runs ``path`` (answered 200): ``remember()``, or the same user set again."""
     store = canister.open_store(store_url)
     arrived, release = held_between_the_moves_steps(store)
-    app, origin = _app_on(make_app, serve, store)
-    tablet = logged_in(origin)
-    laptop = logged_in(origin, cart='1')
+    app, origin, tablet, laptop = _alice_on_two_devices(make_app, serve, store)
     old = laptop.sid
     finish = start_held(laptop, arrived, release)
     assert Browser(origin, old, follow=False).get(path).status == 200
