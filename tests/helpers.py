@@ -18,10 +18,12 @@ import os
 import http.cookiejar
 import pathlib
 import re
+import shutil
 import signal
 import sqlite3
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import tracemalloc
@@ -38,7 +40,7 @@ if str(ROOT) not in sys.path:  # canister.py of this checkout, not an installed 
 
 import canister  # noqa: E402
 from canister import session  # noqa: E402
-from servers import Client, InProcessWaitress  # noqa: E402
+from servers import Client, InProcessWaitress, raw_request  # noqa: E402
 
 COOKIE = 'session_id'
 
@@ -107,6 +109,13 @@ def read_log(log_dir: Union[str, pathlib.Path]) -> str:
     if not log_dir.exists():
         return ''
     return ''.join(path.read_text(encoding='utf-8') for path in sorted(log_dir.glob('log.*')))
+
+
+def raw_answer_and_log(url: str, log_dir: Union[str, pathlib.Path], head: bytes) -> Tuple[bytes, str]:
+    """What the server at ``url`` (``http://host:port``) answers ``head`` sent byte for byte (headers no client
+    library would send), and the log of ``log_dir`` once it has."""
+    answer = raw_request(int(url.rsplit(':', 1)[1]), head)
+    return answer, read_log(log_dir)
 
 
 def log_entries(log_dir: Union[str, pathlib.Path]) -> List[Dict[str, Any]]:
@@ -435,6 +444,45 @@ def shown(value: Any) -> str:
     if isinstance(value, (set, frozenset)):
         return '%s %r' % (type(value).__name__, sorted(value, key=repr))
     return '%s %r' % (type(value).__name__, value)
+
+
+def run_script(script: str, *args: str, **options: Any) -> subprocess.CompletedProcess:
+    """Run ``python -c script ARGS`` in the work tree with its canister importable, for 60 s at most; ``options`` go
+    to ``subprocess.run`` (``capture_output``, ``text``, ``stderr``, ``check``)."""
+    return subprocess.run([sys.executable, '-c', script, *args], timeout=60, cwd=str(ROOT),
+                          env={**os.environ, 'PYTHONPATH': str(ROOT)}, **options)
+
+
+def nobody_or_me() -> int:
+    """The uid a test of file permissions runs its script as: nobody's when the tests run as root (who may read
+    and list anything), this user's otherwise."""
+    import pwd
+    return pwd.getpwnam('nobody').pw_uid if os.geteuid() == 0 else os.geteuid()
+
+
+@contextlib.contextmanager
+def directory_of_nobody(name: str = 'own') -> Iterator[str]:
+    """A new directory ``name`` (mode 0700) owned by ``nobody_or_me()``, in a temporary directory anyone may enter
+    (not under tmp_path, whose parents nobody may not enter); removed with it after."""
+    parent = tempfile.mkdtemp()
+    try:
+        os.chmod(parent, 0o755)
+        directory = os.path.join(parent, name)
+        os.mkdir(directory, 0o700)
+        os.chown(directory, nobody_or_me(), -1)
+        yield directory
+    finally:
+        shutil.rmtree(parent)
+
+
+def served_once(make_app: Any) -> webtest.TestApp:
+    """A client of an app whose / answers 'ok', after its first request (the log directory and today's file
+    exist)."""
+    app = make_app()
+    app.route('/', callback=lambda: 'ok')
+    web = client(app)
+    assert web.get('/').text == 'ok'
+    return web
 
 
 def run_canister(*args: Union[str, bytes], stdin: Union[str, bytes] = '', cwd: Optional[pathlib.Path] = None,

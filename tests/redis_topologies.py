@@ -306,7 +306,14 @@ class SentinelSetup(_Setup):
             replica.start()
         wait_until(lambda: all(self._link_up(r) for r in self.servers[1:]) and self._replicas_online(), 40,
                    what='the replicas to sync with the master')
+        ports = [sentinel.port for sentinel in self.sentinels]
         for sentinel in self.sentinels:
+            sentinel.start()
+        # a sentinel's config names the others' ports as they were at its start: the ones started before a later
+        # one moved (its port taken) start again, with a config naming where that one listens
+        moved = [index for index, sentinel in enumerate(self.sentinels) if sentinel.port != ports[index]]
+        for sentinel in self.sentinels[:max(moved, default=0)]:
+            sentinel.kill()
             sentinel.start()
 
         def sentinels_agree() -> bool:

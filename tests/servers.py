@@ -309,7 +309,24 @@ def _redis_ping(host, port, timeout=0.5):
         return False
 
 
-class RedisServer:
+class _StartsOnAFreePort:
+    """``start()`` for a server in a subprocess that has ``host``, ``port``, ``_port_pinned`` (a port asked for, or
+    one it has run on), ``running`` and ``_start_once()`` (which raises ``PortTaken`` when its port was taken)."""
+
+    def start(self):
+        """Start it and wait until it is ready; on another free port if the one picked was taken meanwhile
+        (never when the port was given, nor once it has run on it)."""
+        if self.running:
+            return self
+        start_on_a_free_port(self._start_once, None if self._port_pinned else self._move)
+        self._port_pinned = True
+        return self
+
+    def _move(self):
+        self.port = free_port(self.host)
+
+
+class RedisServer(_StartsOnAFreePort):
     """A private redis-server on 127.0.0.1 with append-only persistence.
 
     ``stop()`` shuts it down gracefully (SIGTERM: the AOF is flushed) and
@@ -343,18 +360,6 @@ class RedisServer:
     @property
     def running(self):
         return self.proc is not None and self.proc.poll() is None
-
-    def start(self):
-        """Start it and wait until it answers; on another free port if the one picked was taken meanwhile
-        (never when the port was given, nor once it has run on it)."""
-        if self.running:
-            return self
-        start_on_a_free_port(self._start_once, None if self._port_pinned else self._move)
-        self._port_pinned = True
-        return self
-
-    def _move(self):
-        self.port = free_port(self.host)
 
     def _start_once(self):
         cmd = [
@@ -478,7 +483,7 @@ WSGIServer((sys.argv[2], int(sys.argv[3])), app, log=None).serve_forever()
 '''
 
 
-class AppServer:
+class AppServer(_StartsOnAFreePort):
     """A WSGI app from tests/apps served by gunicorn, waitress or gevent in a subprocess.
 
     ``server='gevent'`` is ``bottle.run(app, server='gevent')`` after ``gevent.monkey.patch_all()``
@@ -584,24 +589,30 @@ class AppServer:
         except OSError:
             return 0
 
-    def start(self):
-        """Start it and wait until it serves; on another free port if the one picked was taken meanwhile
-        (never when the port was given, nor once it has run on it)."""
-        if self.running:
-            return self
-        start_on_a_free_port(self._start_once, None if self._port_pinned else self._move)
-        self._port_pinned = True
-        return self
+    def _error_files(self):
+        """The files the server writes its errors to (a taken port among them): its output file, and the file a
+        gunicorn ``--error-logfile`` (or ``--log-file``) among ``args`` names instead of its stderr (the last
+        one given, as gunicorn takes it; relative to the work directory, its cwd)."""
+        error_log = None
+        for index, arg in enumerate(self.args):
+            if arg in ('--error-logfile', '--log-file') and index + 1 < len(self.args):
+                error_log = self.args[index + 1]
+            elif arg.startswith(('--error-logfile=', '--log-file=')):
+                error_log = arg.split('=', 1)[1]
+        if self.server != 'gunicorn' or error_log in (None, '-'):
+            return [self.logfile]
+        return [self.logfile, os.path.join(self.workdir, error_log)]
 
-    def _move(self):
-        self.port = free_port(self.host)
+    def _errors_since(self, starts, chars=5000):
+        """What the server wrote to its ``_error_files()`` since ``starts`` (their sizes before it started)."""
+        return ''.join(_output_since(path, start, chars) for path, start in starts.items())
 
     def _start_once(self):
         shutil.rmtree(self.ready_dir, ignore_errors=True)
         os.makedirs(self.ready_dir)
         _register(self)
         self._log_fh = open(self.logfile, 'ab')
-        log_start = self._log_fh.tell()
+        starts = {path: os.path.getsize(path) if os.path.exists(path) else 0 for path in self._error_files()}
         self._log_fh.write(('\n=== start %s ===\n' % ' '.join(self.command())).encode())
         self._log_fh.flush()
         stderr = subprocess.STDOUT
@@ -617,7 +628,7 @@ class AppServer:
         def ready():
             if self.proc.poll() is not None:
                 return 'exited'  # (raised here, wait_until would keep polling a dead server to its timeout)
-            if port_was_taken(_output_since(self.logfile, log_start)):
+            if port_was_taken(self._errors_since(starts)):
                 return 'exited'  # (gunicorn tries a taken port five times, a second apart, before it exits)
             if self._ready_count() < self.workers:
                 return False
@@ -635,9 +646,9 @@ class AppServer:
                                   % (self.server, self.proc.poll(), self.app, self.url))
         except ServerError as exc:
             self._stop(None)
-            if port_was_taken(_output_since(self.logfile, log_start)):
+            if port_was_taken(self._errors_since(starts)):
                 raise PortTaken('%s could not listen on port %d: it was taken\n--- server output ---\n%s'
-                                % (self.server, self.port, _output_since(self.logfile, log_start, 10000))) from None
+                                % (self.server, self.port, self._errors_since(starts, 10000))) from None
             raise ServerError('%s\n--- server output ---\n%s' % (exc, self.output())) from None
 
     def _stop(self, graceful_sig, timeout=10):

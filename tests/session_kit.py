@@ -325,6 +325,38 @@ def gated_app(make_app: Any, url: Optional[str], **config: Any) -> Any:
     return app
 
 
+def add_end_others_routes(app: Any) -> Any:
+    """On an app of ``gated_app``: ``/end-others`` ends the other sessions of the session's user
+    (``session.end_other_sessions()``, answering how many), and ``/hold-end-others?name=`` does the same once
+    held on gate ``name``."""
+    from canister import session
+
+    @app.get('/end-others')
+    def end_others():
+        return str(session.end_other_sessions())
+
+    @app.get('/hold-end-others')
+    def hold_end_others(name):
+        wait_at_gate(app, name)
+        return str(session.end_other_sessions())
+
+    return app
+
+
+def add_hold_remember_route(app: Any) -> Any:
+    """On an app of ``gated_app``: ``/hold-remember?name=&seconds=`` calls ``session.remember(seconds)`` once held
+    on gate ``name`` (answering ``remembered``)."""
+    from canister import session
+
+    @app.get('/hold-remember')
+    def hold_remember(name, seconds: int):
+        wait_at_gate(app, name)
+        session.remember(seconds)
+        return 'remembered'
+
+    return app
+
+
 def rotation_app(make_app, url, **config):
     """``gated_app`` plus routes that hold the session, then log out or move it."""
     from canister import session

@@ -9,8 +9,14 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 
 import canister
-from helpers import banner_setting, read_log
-from servers import Client, raw_request, status_of
+from helpers import banner_setting, raw_answer_and_log, read_log
+from servers import Client, status_of
+
+
+def _form_route(app):
+    @app.post('/form')
+    def form():
+        return 'posted'
 
 
 def _int_route(app):
@@ -183,10 +189,9 @@ def test_a_host_header_whose_password_holds_a_space_is_masked_whole_in_the_reque
     wsgiref both pass on) was masked up to the space only, and the rest written: ``http://bob:hunter2 now@...``."""
     app = make_app()
     _int_route(app)
-    port = int(serve(app).rsplit(':', 1)[1])
-    answer = raw_request(port, b'GET /page?number=1 HTTP/1.1\r\nHost: bob:hunter2 now@example.com\r\n'
-                               b'Connection: close\r\n\r\n')
-    log = read_log(log_dir)
+    answer, log = raw_answer_and_log(serve(app), log_dir,
+                                     b'GET /page?number=1 HTTP/1.1\r\nHost: bob:hunter2 now@example.com\r\n'
+                                     b'Connection: close\r\n\r\n')
     assert status_of(answer) == 200
     assert 'GET http://bob:***@example.com/page?number=1\n' in log
     assert 'hunter2' not in log
@@ -197,15 +202,10 @@ def test_a_host_header_whose_password_holds_a_space_is_masked_whole_in_a_refused
     """The WARNING of a refused cross-site request names the origin the app sees, from the Host header: its
     password was masked up to a space only."""
     app = make_app()
-
-    @app.post('/form')
-    def form():
-        return 'posted'
-
-    port = int(serve(app).rsplit(':', 1)[1])
-    answer = raw_request(port, b'POST /form HTTP/1.1\r\nHost: bob:hunter2 now@127.0.0.1\r\nOrigin: http://evil.example\r\n'
-                               b'Content-Length: 0\r\nConnection: close\r\n\r\n')
-    log = read_log(log_dir)
+    _form_route(app)
+    answer, log = raw_answer_and_log(serve(app), log_dir,
+                                     b'POST /form HTTP/1.1\r\nHost: bob:hunter2 now@127.0.0.1\r\nOrigin: http://evil.example\r\n'
+                                     b'Content-Length: 0\r\nConnection: close\r\n\r\n')
     assert status_of(answer) == 403
     assert 'this app sees its own origin as http://bob:***@127.0.0.1;' in log
     assert 'hunter2' not in log
@@ -215,15 +215,10 @@ def test_an_origin_header_with_a_password_is_masked_in_the_refusal_and_its_line(
     """No browser sends user information in ``Origin``, but any client can: the refusal's answer and WARNING
     named the origin as sent, ``origin http://bob:hunter2@evil.example may not send POST requests here``."""
     app = make_app()
-
-    @app.post('/form')
-    def form():
-        return 'posted'
-
-    port = int(serve(app).rsplit(':', 1)[1])
-    answer = raw_request(port, b'POST /form HTTP/1.1\r\nHost: 127.0.0.1\r\nOrigin: http://bob:hunter2@evil.example\r\n'
-                               b'Content-Length: 0\r\nConnection: close\r\n\r\n')
-    log = read_log(log_dir)
+    _form_route(app)
+    answer, log = raw_answer_and_log(serve(app), log_dir,
+                                     b'POST /form HTTP/1.1\r\nHost: 127.0.0.1\r\nOrigin: http://bob:hunter2@evil.example\r\n'
+                                     b'Content-Length: 0\r\nConnection: close\r\n\r\n')
     assert status_of(answer) == 403
     assert 'Cross-site request refused: origin http://bob:***@evil.example may not send POST requests here' in log
     assert b'hunter2' not in answer

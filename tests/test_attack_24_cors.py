@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 
 import canister
-from helpers import APP_ORIGIN as APP, Server, page_app, page_fetch, read_log
-from servers import Client, raw_request, status_of
+from helpers import APP_ORIGIN as APP, Server, page_app, page_fetch, raw_answer_and_log, read_log
+from servers import Client, status_of
 
 
 @pytest.mark.parametrize('origin', [
@@ -94,10 +94,9 @@ def test_an_origin_header_with_a_password_is_masked_in_a_refused_preflights_answ
     is masked."""
     app = make_app(cors=APP)
     app.route('/items', method='PUT', callback=lambda: 'items')
-    port = int(serve(app).rsplit(':', 1)[1])
-    answer = raw_request(port, b'OPTIONS /items HTTP/1.1\r\nHost: 127.0.0.1\r\nOrigin: http://bob:hunter2@evil.example\r\n'
-                               b'Access-Control-Request-Method: PUT\r\nConnection: close\r\n\r\n')
-    log = read_log(log_dir)
+    answer, log = raw_answer_and_log(serve(app), log_dir,
+                                     b'OPTIONS /items HTTP/1.1\r\nHost: 127.0.0.1\r\nOrigin: http://bob:hunter2@evil.example\r\n'
+                                     b'Access-Control-Request-Method: PUT\r\nConnection: close\r\n\r\n')
     assert status_of(answer) == 403
     assert 'CORS preflight refused: origin http://bob:***@evil.example is not allowed' in log
     assert b'hunter2' not in answer

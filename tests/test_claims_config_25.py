@@ -10,7 +10,7 @@ from typing import Any, Dict
 
 import bottle
 import pytest
-from helpers import ROOT, basic, client, demo_ctrl_c_can_stop, install_warned, read_log
+from helpers import ROOT, basic, client, demo_ctrl_c_can_stop, install_warned, json_counter_app, read_log
 from servers import free_port
 
 import canister
@@ -281,18 +281,12 @@ def test_a_log_path_of_dot_slash_stdout_is_a_directory_of_daily_files_not_the_st
 def test_installing_another_canister_ends_the_sessions_of_the_memory_store_it_replaces(log_dir, uninstall_at_end):
     """"Installing again": the one replaced is uninstalled, its memory store closed, so a visitor's counter
     starts again."""
-    app = uninstall_at_end(bottle.Bottle())
+    app = json_counter_app(lambda: uninstall_at_end(bottle.Bottle()))
     app.install(canister.Canister(log_path=str(log_dir)))
-
-    @app.get('/')
-    def count():
-        canister.session.data['n'] = canister.session.data.get('n', 0) + 1
-        return str(canister.session.data['n'])
-
     web = client(app)
-    assert [web.get('/').text for _ in range(2)] == ['1', '2']
+    assert [web.get('/count').json['n'] for _ in range(2)] == [1, 2]
     app.install(canister.Canister(log_path=str(log_dir)))
-    assert web.get('/').text == '1'
+    assert web.get('/count').json['n'] == 1
 
 
 # -- other frameworks' names ----------------------------------------------------------------------------

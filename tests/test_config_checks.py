@@ -16,7 +16,7 @@ import bottle
 import pytest
 
 import canister
-from helpers import ROOT, app_with_ini, canister_warning_texts, client, read_log
+from helpers import ROOT, app_with_ini, canister_warning_texts, client, json_counter_app, read_log
 from session_kit import FourMethodStore
 
 HASH = canister.hash_password('my-secret', iterations=1000)
@@ -546,15 +546,8 @@ def test_a_text_key_takes_a_path_and_a_number(tmp_path):
 def test_the_session_store_takes_memory_and_url_schemes_in_any_case_as_the_other_choices(make_app, tmp_path, monkeypatch,
                                                                                            written, in_a_file):
     monkeypatch.chdir(tmp_path)
-    app = make_app(config={'session_store': written})
-
-    @app.get('/count')
-    def count():
-        canister.session.data['n'] = canister.session.data.get('n', 0) + 1
-        return str(canister.session.data['n'])
-
-    web = client(app)
-    assert [web.get('/count').text for _ in range(2)] == ['1', '2']
+    web = client(json_counter_app(make_app, config={'session_store': written}))
+    assert [web.get('/count').json['n'] for _ in range(2)] == [1, 2]
     assert (tmp_path / 'sessions.db').exists() == in_a_file
 
 

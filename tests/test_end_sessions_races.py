@@ -13,14 +13,15 @@ import pytest
 import canister
 from canister import session
 from helpers import basic, warning_lines
-from session_kit import (Browser, anonymous, assert_a_login_held_through_end_sessions_stays_out, held_in_turn,
-                         hold_request, logged_in, plugin_of, rotation_app, wait_at_gate)
+from session_kit import (Browser, add_end_others_routes, anonymous,
+                         assert_a_login_held_through_end_sessions_stays_out, held_in_turn, hold_request, logged_in,
+                         plugin_of, rotation_app, wait_at_gate)
 
 
 def end_others_app(make_app, url, **config):
     """``rotation_app`` plus ``/login-held?name=&user=`` (a login made, then held before it is stored),
     ``/end-others`` and ``/hold-end-others?name=`` (held before it calls ``end_other_sessions``)."""
-    app = rotation_app(make_app, url, **config)
+    app = add_end_others_routes(rotation_app(make_app, url, **config))
 
     @app.get('/login-held')
     def login_held(name, user):
@@ -29,15 +30,6 @@ def end_others_app(make_app, url, **config):
         held.loaded.set()
         assert held.release.wait(20), 'the test never released gate %s' % name
         return 'held'
-
-    @app.get('/end-others')
-    def end_others():
-        return str(session.end_other_sessions())
-
-    @app.get('/hold-end-others')
-    def hold_end_others(name):
-        wait_at_gate(app, name)
-        return str(session.end_other_sessions())
 
     @app.get('/login-and-end-others')
     def login_and_end_others(name):

@@ -13,16 +13,7 @@ import time
 import pytest
 
 import canister
-from helpers import client, read_log, told
-
-
-def _served_once(make_app):
-    """A client of an app whose / answers 'ok', after its first request (the log directory and the day's file exist)."""
-    app = make_app()
-    app.route('/', callback=lambda: 'ok')
-    web = client(app)
-    assert web.get('/').text == 'ok'
-    return web
+from helpers import client, read_log, served_once, told
 
 
 def _day_file(log_dir, when=None):
@@ -31,7 +22,7 @@ def _day_file(log_dir, when=None):
 
 def test_a_symbolic_link_put_in_place_of_the_days_file_is_not_followed_and_stderr_says_so(make_app, log_dir, tmp_path,
                                                                                           capfd):
-    web = _served_once(make_app)
+    web = served_once(make_app)
     victim = tmp_path / 'victim'
     victim.write_text('precious\n')
     _day_file(log_dir).unlink()
@@ -46,7 +37,7 @@ def test_a_symbolic_link_put_in_place_of_the_days_file_is_not_followed_and_stder
 
 def test_a_symbolic_link_waiting_as_the_next_days_file_is_not_followed_and_lines_go_on_to_the_day_before(
         make_app, log_dir, tmp_path, clock, capfd):
-    web = _served_once(make_app)
+    web = served_once(make_app)
     victim = tmp_path / 'victim'
     victim.write_text('precious\n')
     tomorrow = _day_file(log_dir, clock.now + 86400)
@@ -89,7 +80,7 @@ def test_log_files_and_the_directory_canister_makes_are_open_to_their_owner_and_
     addresses and the first characters of session ids, which a local user could otherwise read."""
     old = os.umask(umask)
     try:
-        _served_once(make_app)
+        served_once(make_app)
     finally:
         os.umask(old)
     assert stat.S_IMODE(_day_file(log_dir).stat().st_mode) == 0o640
@@ -102,7 +93,7 @@ def test_a_log_directory_and_days_file_that_already_exist_keep_their_modes(make_
     os.chmod(log_dir, 0o755)
     _day_file(log_dir).write_text('')
     os.chmod(_day_file(log_dir), 0o664)
-    _served_once(make_app)
+    served_once(make_app)
     assert 'Response: 200' in read_log(log_dir)
     assert stat.S_IMODE(_day_file(log_dir).stat().st_mode) == 0o664
     assert stat.S_IMODE(log_dir.stat().st_mode) == 0o755

@@ -10,7 +10,6 @@ import re
 import shutil
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 import warnings
@@ -19,7 +18,8 @@ import bottle
 import pytest
 
 import canister
-from helpers import ROOT, at_once, banner_setting, bearer, client, install_warned, read_log, signed_token, today, told
+from helpers import (ROOT, at_once, banner_setting, bearer, client, directory_of_nobody, install_warned, nobody_or_me,
+                     read_log, run_script, served_once, signed_token, today, told)
 from servers import Client, wait_until
 
 STAMP = r'\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2},\d{3}'
@@ -1013,17 +1013,8 @@ def test_failing_writes_do_not_fail_requests_and_say_so_once_on_stderr(make_app,
     assert 'logging' in err[0] and 'failed' in err[0] and str(log_dir) in err[0]
 
 
-def logged_once(make_app):
-    """A client of an app whose / answers 'ok', after its first request (the log directory and today's file exist)."""
-    app = make_app()
-    app.route('/', callback=lambda: 'ok')
-    web = client(app)
-    assert web.get('/').text == 'ok'
-    return web
-
-
 def test_a_log_directory_deleted_while_the_app_runs_is_made_again_within_a_second(make_app, log_dir, capfd):
-    web = logged_once(make_app)
+    web = served_once(make_app)
     shutil.rmtree(log_dir)
     deadline = time.monotonic() + 3
     while not log_dir.exists() and time.monotonic() < deadline:
@@ -1036,7 +1027,7 @@ def test_a_log_directory_deleted_while_the_app_runs_is_made_again_within_a_secon
 
 
 def test_a_days_file_deleted_while_the_app_runs_is_made_again_within_a_second(make_app, log_dir, capfd):
-    web = logged_once(make_app)
+    web = served_once(make_app)
     days_file = log_dir / ('log.' + today())
     days_file.unlink()
     deleted = time.monotonic()
@@ -1051,7 +1042,7 @@ def test_a_days_file_deleted_while_the_app_runs_is_made_again_within_a_second(ma
 
 
 def test_a_log_directory_deleted_and_replaced_by_a_file_is_reported_once_on_stderr(make_app, log_dir, capfd):
-    web = logged_once(make_app)
+    web = served_once(make_app)
     shutil.rmtree(log_dir)
     log_dir.write_text('now a regular file\n')
     deadline = time.monotonic() + 3
@@ -1070,7 +1061,7 @@ def test_a_log_directory_deleted_and_replaced_by_a_file_is_reported_once_on_stde
 
 def test_a_log_directory_replaced_by_a_file_at_the_day_change_does_not_fail_requests(make_app, log_dir, capfd,
                                                                                   monkeypatch):
-    web = logged_once(make_app)
+    web = served_once(make_app)
     shutil.rmtree(log_dir)
     log_dir.write_text('now a regular file\n')
     real_time, real_time_ns = time.time, time.time_ns
@@ -1194,16 +1185,8 @@ for query in ('after-1', 'after-2'):
 def test_a_log_directory_whose_names_cannot_be_listed_is_told_as_such_and_the_new_file_is_used(tmp_path):
     """Not "cannot open": the day's file opened, only listing the old files to delete them failed.  Run as
     nobody when the tests run as root (who may list any directory)."""
-    import pwd
-    directory = tempfile.mkdtemp()                     # (not under tmp_path, whose parents nobody may not enter)
-    try:
-        os.chmod(directory, 0o755)
-        logs = os.path.join(directory, 'logs')
-        os.mkdir(logs, 0o700)
-        user = pwd.getpwnam('nobody').pw_uid if os.geteuid() == 0 else os.geteuid()
-        os.chown(logs, user, -1)
-        done = subprocess.run([sys.executable, '-c', UNLISTABLE, logs, str(user)], capture_output=True, text=True,
-                              timeout=60, cwd=str(ROOT), env={**os.environ, 'PYTHONPATH': str(ROOT)})
+    with directory_of_nobody('logs') as logs:
+        done = run_script(UNLISTABLE, logs, str(nobody_or_me()), capture_output=True, text=True)
         assert done.returncode == 0, done.stderr
         day_file = os.path.join(logs, 'log.' + today())
         assert told(done.stderr) == ['canister: cannot delete the log files older than 30 days: cannot list %s: '
@@ -1211,8 +1194,6 @@ def test_a_log_directory_whose_names_cannot_be_listed_is_told_as_such_and_the_ne
         with open(day_file) as lines:
             written = lines.read()
         assert 'after-1' in written and 'after-2' in written
-    finally:
-        shutil.rmtree(directory)
 
 
 UNLISTABLE_DAYS = r'''
@@ -1234,22 +1215,12 @@ app.route('/', callback=lambda: 'ok')
 
 def test_a_log_directory_that_cannot_be_listed_is_told_once_until_it_can_be_again_not_at_every_new_file(tmp_path):
     """Run as nobody when the tests run as root (who may list any directory)."""
-    import pwd
-    directory = tempfile.mkdtemp()                     # (not under tmp_path, whose parents nobody may not enter)
-    try:
-        os.chmod(directory, 0o755)
-        logs = os.path.join(directory, 'logs')
-        os.mkdir(logs, 0o700)
-        user = pwd.getpwnam('nobody').pw_uid if os.geteuid() == 0 else os.geteuid()
-        os.chown(logs, user, -1)
-        done = subprocess.run([sys.executable, '-c', UNLISTABLE_DAYS, logs, str(user)], capture_output=True,
-                              text=True, timeout=60, cwd=str(ROOT), env={**os.environ, 'PYTHONPATH': str(ROOT)})
+    with directory_of_nobody('logs') as logs:
+        done = run_script(UNLISTABLE_DAYS, logs, str(nobody_or_me()), capture_output=True, text=True)
         assert done.returncode == 0, done.stderr
         line = ('canister: cannot delete the log files older than 30 days: cannot list %s: Permission denied; '
                 'lines go on to %s' % (logs, os.path.join(logs, 'log.' + today())))
         assert told(done.stderr) == [line, line]       # the first new file, then the first after it could be listed
-    finally:
-        shutil.rmtree(directory)
 
 
 def test_canisters_lines_on_stderr_start_with_the_time_as_its_log_lines_do(make_app, log_dir, capfd):
@@ -1296,8 +1267,7 @@ def test_an_app_in_another_process_sharing_the_directory_deletes_by_its_own_log_
     month_old.write_text('old line\n')
     make_app(log_days=30)                      # this process keeps 30 days
     other = 'import bottle, canister\nbottle.Bottle().install(canister.Canister(log_path=%r, log_days=7))\n'
-    subprocess.run([sys.executable, '-c', other % str(log_dir)], check=True, cwd=str(ROOT),
-                   env={**os.environ, 'PYTHONPATH': str(ROOT)}, timeout=60)
+    run_script(other % str(log_dir), check=True)
     assert not month_old.exists(), 'the other process deletes by its own 7 days (the README says so)'
 
 
@@ -1384,8 +1354,7 @@ def test_with_json_lines_on_stderr_canisters_notices_about_its_log_are_json_obje
     lands among the log's JSON lines, and a collector parsing them gets an object like theirs."""
     stream = tmp_path / 'stderr'
     with open(stream, 'w') as into:
-        done = subprocess.run([sys.executable, '-c', FULL_STREAM], stderr=into, timeout=60, cwd=str(ROOT),
-                              env={**os.environ, 'PYTHONPATH': str(ROOT)})
+        done = run_script(FULL_STREAM, stderr=into)
     lines = stream.read_text().splitlines()
     assert done.returncode == 0, lines
     entries = [json.loads(line) for line in lines]     # every line of the stream is an object

@@ -67,6 +67,15 @@ def unmarked_lines(log_dir):
     return [line for line in warning_lines(log_dir) if UNMARKED in line]
 
 
+def assert_ended_with_one_unmarked_line(app, origin, redis_client, sid, log_dir):
+    """Session ``sid`` is gone from Redis and reads as no session, alice has none left, and one WARNING said its
+    marker could not be left."""
+    assert not redis_client.exists('canister:session:' + sid)
+    assert Browser(origin, sid, follow=False).read() == [None, {}]
+    assert plugin_of(app).sessions_of('alice') == []
+    assert len(unmarked_lines(log_dir)) == 1
+
+
 def test_on_a_full_redis_a_logout_logs_out_and_its_old_cookie_no_longer_logs_in(make_app, any_redis, log_dir):
     app = guarded_app(make_app, any_redis.url, catchall=True)
     web = client(app)
@@ -103,10 +112,7 @@ def test_on_a_full_redis_a_request_held_across_a_logout_stores_nothing_once_redi
     full.config_set('maxmemory', '0')                 # room again, before the held request saves
     held = release()
     assert held.status == 200, held
-    assert not full.exists('canister:session:' + alice.sid)
-    assert Browser(origin, alice.sid, follow=False).read() == [None, {}]
-    assert plugin_of(app).sessions_of('alice') == []
-    assert len(unmarked_lines(log_dir)) == 1
+    assert_ended_with_one_unmarked_line(app, origin, full, alice.sid, log_dir)
 
 
 def test_on_a_full_redis_end_sessions_ends_every_session_of_the_user_saying_its_note_could_not_be_left(
@@ -139,10 +145,7 @@ def test_on_a_full_redis_a_request_held_across_end_sessions_stores_nothing_once_
     finally:
         full.config_set('maxmemory', '0')
     assert held.status == 200, held
-    assert not full.exists('canister:session:' + alice.sid)
-    assert Browser(origin, alice.sid, follow=False).read() == [None, {}]
-    assert plugin_of(app).sessions_of('alice') == []
-    assert len(unmarked_lines(log_dir)) == 1
+    assert_ended_with_one_unmarked_line(app, origin, full, alice.sid, log_dir)
 
 
 def test_with_session_redis_wait_a_logout_on_a_full_redis_whose_replica_does_not_confirm_the_delete_answers_503(

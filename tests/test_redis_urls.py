@@ -43,51 +43,46 @@ def test_a_bad_redis_url_is_refused_at_install_saying_why_without_its_password(m
     assert 'S3cret' not in str(caught.value) and 'S3cret' not in read_log(log_dir)
 
 
-def test_a_cluster_url_whose_port_is_out_of_range_stops_gunicorn_at_boot_saying_why():
-    """It used to start, every worker answering 503 for ever, its WARNING calling the store unreachable for now."""
-    url = 'redis+cluster://127.0.0.1:70000'
+def _output_of_a_gunicorn_that_stops_at_boot(url: str) -> str:
+    """What a 2-worker gunicorn serving tests/apps/session_app.py on the store ``url`` wrote, its start having
+    failed (it exits within a few seconds: the start stops waiting then), and none of its processes left."""
     server = AppServer('session_app:app', server='gunicorn', workers=2, env={'CANISTER_SESSION_STORE': url},
-                       start_timeout=8)  # (it exits within a few seconds: the start stops waiting then)
+                       start_timeout=8)
     try:
         with pytest.raises(ServerError):
             server.start()
-        assert ("canister.session_store = %r is not a valid Redis URL: '70000' is not a port number: use 1 to 65535"
-                % url) in server.output()
-        assert 'unreachable for now' not in server.output()
+        output = server.output()
     finally:
         server.cleanup()
     assert not server.pids()
+    return output
+
+
+def test_a_cluster_url_whose_port_is_out_of_range_stops_gunicorn_at_boot_saying_why():
+    """It used to start, every worker answering 503 for ever, its WARNING calling the store unreachable for now."""
+    url = 'redis+cluster://127.0.0.1:70000'
+    output = _output_of_a_gunicorn_that_stops_at_boot(url)
+    assert ("canister.session_store = %r is not a valid Redis URL: '70000' is not a port number: use 1 to 65535"
+            % url) in output
+    assert 'unreachable for now' not in output
 
 
 def test_a_database_number_redis_does_not_have_stops_gunicorn_at_boot_saying_why(redis_server):
     """It used to start, every worker answering 503 for ever, its WARNING calling the store unreachable for now."""
     url = redis_server.url.replace('/0', '/16')     # a server has databases 0 to 15 by default
-    server = AppServer('session_app:app', server='gunicorn', workers=2, env={'CANISTER_SESSION_STORE': url},
-                       start_timeout=8)
-    try:
-        with pytest.raises(ServerError):
-            server.start()
-        assert ('canister.session_store: Redis refused the database number: DB index is out of range (a Redis server '
-                'has databases 0 to 15 unless its databases setting gives more)') in server.output()
-        assert 'unreachable for now' not in server.output()
-    finally:
-        server.cleanup()
-    assert not server.pids()
+    output = _output_of_a_gunicorn_that_stops_at_boot(url)
+    assert ('canister.session_store: Redis refused the database number: DB index is out of range (a Redis server '
+            'has databases 0 to 15 unless its databases setting gives more)') in output
+    assert 'unreachable for now' not in output
 
 
 def test_a_cluster_url_naming_a_single_server_stops_gunicorn_at_boot_saying_why(redis_server):
     """It used to start, every worker answering 503 for ever, its WARNING calling the store unreachable for now."""
     url = 'redis+cluster://127.0.0.1:%d' % redis_server.port
-    server = AppServer('session_app:app', server='gunicorn', workers=2, env={'CANISTER_SESSION_STORE': url},
-                       start_timeout=8)
-    try:
-        with pytest.raises(ServerError):
-            server.start()
-        assert ('Cluster mode is not enabled on this node (the URL is a Cluster URL, redis+cluster://, and the server '
-                'is not a node of a Redis Cluster: use redis://host:port/db for a single server)') in server.output()
-        assert 'unreachable for now' not in server.output()
-    finally:
-        server.cleanup()
+    output = _output_of_a_gunicorn_that_stops_at_boot(url)
+    assert ('Cluster mode is not enabled on this node (the URL is a Cluster URL, redis+cluster://, and the server '
+            'is not a node of a Redis Cluster: use redis://host:port/db for a single server)') in output
+    assert 'unreachable for now' not in output
 
 
 def test_a_sentinel_url_naming_a_redis_server_instead_of_sentinels_is_refused_at_install(make_app, redis_server):

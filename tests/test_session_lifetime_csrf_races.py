@@ -15,8 +15,9 @@ import pytest
 
 from canister import session
 from helpers import warning_lines
-from session_kit import (Browser, anonymous, held_across, held_across_moves, held_in_turn, hold_request, logged_in,
-                         max_age, plugin_of, rotation_app, wait_at_gate)
+from session_kit import (Browser, add_end_others_routes, add_hold_remember_route, anonymous, held_across,
+                         held_across_moves, held_in_turn, hold_request, logged_in, max_age, plugin_of,
+                         rotation_app, wait_at_gate)
 
 CROSS_SITE = {'Origin': 'http://evil.example', 'Sec-Fetch-Site': 'cross-site'}
 
@@ -30,7 +31,7 @@ def lifetime_app(make_app: Any, url: str, **config: Any) -> Any:
     """``rotation_app`` plus a form (``POST /note``, and ``POST /hold-note?name=``, held before it saves),
     ``/hold-remember?name=&seconds=`` (held before it calls ``remember``) and ``/end-others``."""
     import bottle
-    app = rotation_app(make_app, url, **config)
+    app = add_hold_remember_route(add_end_others_routes(rotation_app(make_app, url, **config)))
 
     @app.post('/note')
     def note():
@@ -43,12 +44,6 @@ def lifetime_app(make_app: Any, url: str, **config: Any) -> Any:
         session.data['note'] = bottle.request.forms.note
         return 'noted'
 
-    @app.get('/hold-remember')
-    def hold_remember(name, seconds: int):
-        wait_at_gate(app, name)
-        session.remember(seconds)
-        return 'remembered'
-
     @app.get('/hold-login')
     def hold_login(name, user, seconds: int = 0):
         wait_at_gate(app, name)
@@ -56,15 +51,6 @@ def lifetime_app(make_app: Any, url: str, **config: Any) -> Any:
         if seconds:
             session.remember(seconds)
         return 'in'
-
-    @app.get('/end-others')
-    def end_others():
-        return str(session.end_other_sessions())
-
-    @app.get('/hold-end-others')
-    def hold_end_others(name):
-        wait_at_gate(app, name)
-        return str(session.end_other_sessions())
 
     return app
 

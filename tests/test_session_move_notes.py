@@ -44,6 +44,22 @@ def _app_on(make_app: Any, serve: Any, store: Any, cap: int = 0) -> Tuple[Any, s
     return app, serve(app)
 
 
+def _alice_on_two_devices(make_app: Any, serve: Any, store: Any) -> Tuple[Any, str, Any, Any]:
+    """``_app_on(store)``, and alice logged in on it twice: on a tablet, then on a laptop with cart=1: (app, origin,
+    tablet, laptop)."""
+    app, origin = _app_on(make_app, serve, store)
+    return app, origin, logged_in(origin), logged_in(origin, cart='1')
+
+
+def _assert_no_session_left(app: Any, origin: str, tablet: Any, *sids: str) -> None:
+    """None of ``sids`` names a session (a read finds no user, no data), the tablet's session ended, and alice
+    has no session left."""
+    for sid in sids:
+        assert Browser(origin, sid).read() == [None, {}], sid
+    assert tablet.read()[0] is None
+    assert plugin_of(app).sessions_of('alice') == []
+
+
 def _noted_writes(store: Any) -> List[str]:
     """Count the writes of a record noting a move (``update``, tried, of the old id): the list of the ids
     written, which grows as they come."""
@@ -176,9 +192,7 @@ def test_end_other_sessions_while_a_copy_of_the_cookie_moves_the_session_ends_th
     session, and the old id then names no session either (the owner is logged out too: the safe failure)."""
     store = canister.open_store(store_url)
     arrived, release = held_between_the_moves_steps(store)
-    app, origin = _app_on(make_app, serve, store)
-    tablet = logged_in(origin)
-    laptop = logged_in(origin, cart='1')
+    app, origin, tablet, laptop = _alice_on_two_devices(make_app, serve, store)
     old = laptop.sid
     thief = Browser(origin, old)
     finish = start_held(thief, arrived, release)
@@ -188,12 +202,9 @@ def test_end_other_sessions_while_a_copy_of_the_cookie_moves_the_session_ends_th
     ended = ending()
 
     assert moved.status == 200 and moved.new_sid not in (None, '', old), moved
-    assert Browser(origin, moved.new_sid).read() == [None, {}]
-    assert Browser(origin, old).read() == [None, {}]
     assert ended.status == 200 and ended.text == '2', ended
     assert ended.set_cookies == [], ended
-    assert tablet.read()[0] is None
-    assert plugin_of(app).sessions_of('alice') == []
+    _assert_no_session_left(app, origin, tablet, moved.new_sid, old)
 
 
 def test_a_regenerate_by_a_copy_of_the_cookie_done_while_the_end_other_sessions_request_still_runs_keeps_no_session(
@@ -203,9 +214,7 @@ def test_a_regenerate_by_a_copy_of_the_cookie_done_while_the_end_other_sessions_
     request stores its answer it finds the session moved: the thief's new id is ended there, the answer stores
     nothing and expires the cookie (the safe failure).  Was: the thief kept the session, the owner logged out."""
     store = canister.open_store(store_url)
-    app, origin = _app_on(make_app, serve, store)
-    tablet = logged_in(origin)
-    laptop = logged_in(origin, cart='1')
+    app, origin, tablet, laptop = _alice_on_two_devices(make_app, serve, store)
     old = laptop.sid
     ending = hold_request(app, origin, old, '/end-others-then-hold?name=e')
     moved = Browser(origin, old).get('/regenerate')
@@ -213,11 +222,8 @@ def test_a_regenerate_by_a_copy_of_the_cookie_done_while_the_end_other_sessions_
 
     assert moved.status == 200 and moved.new_sid not in (None, '', old), moved
     assert ended.status == 200 and ended.text == '1', ended
-    assert Browser(origin, moved.new_sid).read() == [None, {}]
-    assert Browser(origin, old).read() == [None, {}]
     assert len(ended.set_cookies) == 1 and expires_cookie(ended.set_cookies[0]), ended
-    assert tablet.read()[0] is None
-    assert plugin_of(app).sessions_of('alice') == []
+    _assert_no_session_left(app, origin, tablet, moved.new_sid, old)
 
 
 def test_two_end_other_sessions_at_once_that_overlap_within_the_first_ones_move_log_the_browser_out(
@@ -227,9 +233,7 @@ def test_two_end_other_sessions_at_once_that_overlap_within_the_first_ones_move_
     moved and stores nothing.  Neither id names a session; the tablet's session ended; no 500."""
     store = canister.open_store(store_url)
     arrived, release = held_between_the_moves_steps(store)
-    app, origin = _app_on(make_app, serve, store)
-    tablet = logged_in(origin)
-    laptop = logged_in(origin, cart='1')
+    app, origin, tablet, laptop = _alice_on_two_devices(make_app, serve, store)
     old = laptop.sid
     app.gates('a').release.set()  # (the first is held by the store alone, in its move)
     finish = start_held(laptop, arrived, release, '/end-others-then-hold?name=a')
@@ -240,10 +244,9 @@ def test_two_end_other_sessions_at_once_that_overlap_within_the_first_ones_move_
 
     assert first.status == 200 and first.text == '1' and first.new_sid not in (None, '', old), first
     assert ending.status == 200
-    assert laptop.read() == [None, {}] and Browser(origin, old).read() == [None, {}]
+    assert laptop.read() == [None, {}]
     assert ending.text == '1' and ending.set_cookies == [], ending
-    assert tablet.read()[0] is None
-    assert plugin_of(app).sessions_of('alice') == []
+    _assert_no_session_left(app, origin, tablet, old)
 
 
 def _fails_once_armed(store: Any) -> threading.Event:
@@ -265,9 +268,7 @@ def _a_move_that_failed(make_app, serve, store_url):
     its origin, the store, the tablet, the laptop, and the laptop's record before the regenerate."""
     store = canister.open_store(store_url)
     armed = _fails_once_armed(store)
-    app, origin = _app_on(make_app, serve, store)
-    tablet = logged_in(origin)
-    laptop = logged_in(origin, cart='1')
+    app, origin, tablet, laptop = _alice_on_two_devices(make_app, serve, store)
     before, old = store.load(laptop.sid), laptop.sid
     armed.set()
     failed = laptop.get('/regenerate')
@@ -329,9 +330,7 @@ def test_a_save_between_the_read_and_the_write_that_take_a_failed_moves_note_out
     out all the same: the record the laptop's cookie names is the one a save without any move leaves."""
     store = canister.open_store(store_url)
     armed, arrived, release = _fails_then_holds_its_read(store)
-    app, origin = _app_on(make_app, serve, store)
-    tablet = logged_in(origin)
-    laptop = logged_in(origin, cart='1')
+    app, origin, tablet, laptop = _alice_on_two_devices(make_app, serve, store)
     old = laptop.sid
     armed.set()
     answers = {}
@@ -459,9 +458,7 @@ def test_remember_or_the_same_user_set_again_on_the_old_id_while_the_session_mov
     request of the laptop's old cookie runs ``path`` (answered 200): ``remember()``, or the same user set again."""
     store = canister.open_store(store_url)
     arrived, release = held_between_the_moves_steps(store)
-    app, origin = _app_on(make_app, serve, store)
-    tablet = logged_in(origin)
-    laptop = logged_in(origin, cart='1')
+    app, origin, tablet, laptop = _alice_on_two_devices(make_app, serve, store)
     old = laptop.sid
     finish = start_held(laptop, arrived, release)
     assert Browser(origin, old, follow=False).get(path).status == 200

@@ -13,20 +13,15 @@ import pytest
 
 from canister import session
 from helpers import warning_lines
-from session_kit import (Browser, expires_cookie, held_across, held_across_moves, logged_in, plugin_of, rotation_app,
-                         wait_at_gate)
+from session_kit import (Browser, add_end_others_routes, expires_cookie, held_across, held_across_moves, logged_in,
+                         plugin_of, rotation_app, wait_at_gate)
 
 
 def ops_app(make_app, url, **config):
-    """``rotation_app`` plus ``/hold-end-others?name=`` and ``/hold-devices?name=`` (held, then calling
-    ``end_other_sessions()`` or answering ``sessions_of`` of the session's user), and ``/end-alice``."""
-    app = rotation_app(make_app, url, **config)
+    """``rotation_app`` plus ``/end-others``, ``/hold-end-others?name=`` (``add_end_others_routes``),
+    ``/hold-devices?name=`` (held, then answering ``sessions_of`` of the session's user) and ``/end-alice``."""
+    app = add_end_others_routes(rotation_app(make_app, url, **config))
     plugin = plugin_of(app)
-
-    @app.get('/hold-end-others')
-    def hold_end_others(name):
-        wait_at_gate(app, name)
-        return str(session.end_other_sessions())
 
     @app.get('/hold-devices')
     def hold_devices(name):

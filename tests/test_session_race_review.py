@@ -12,26 +12,20 @@ from typing import Any
 import pytest
 
 from helpers import read_log, warning_lines
-from session_kit import (Browser, expires_cookie, gated_app, held_across, hold_request, logged_in, max_age,
-                         plugin_of, wait_at_gate)
+from session_kit import (Browser, add_hold_remember_route, expires_cookie, gated_app, held_across, hold_request,
+                         logged_in, max_age, plugin_of, wait_at_gate)
 
 
 def race_app(make_app: Any, url: str, **config: Any) -> Any:
     """``gated_app`` plus held routes that replace the data, call ``remember`` or ``invalidate``."""
     from canister import session
-    app = gated_app(make_app, url, **config)
+    app = add_hold_remember_route(gated_app(make_app, url, **config))
 
     @app.get('/hold-replace')
     def hold_replace(name, key, value):
         wait_at_gate(app, name)
         session.data = {key: value}
         return 'replaced'
-
-    @app.get('/hold-remember')
-    def hold_remember(name, seconds: int):
-        wait_at_gate(app, name)
-        session.remember(seconds)
-        return 'remembered'
 
     @app.get('/hold-invalidate')
     def hold_invalidate(name):

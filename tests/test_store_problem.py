@@ -4,11 +4,7 @@ and started; a SQLite file replaced by one that is not a database; the memory st
 import json
 import os
 import re
-import shutil
 import sqlite3
-import subprocess
-import sys
-import tempfile
 import threading
 import time
 
@@ -17,7 +13,7 @@ import pytest
 import redis
 
 import canister
-from helpers import ROOT, basic, client, read_log, set_cookies, sqlite_url
+from helpers import basic, client, directory_of_nobody, nobody_or_me, read_log, run_script, set_cookies, sqlite_url
 from redis_topologies import command_calls
 from servers import free_port
 from session_kit import FourMethodStore
@@ -167,14 +163,9 @@ print(json.dumps(said))
 
 def test_store_problem_names_a_sqlite_file_made_read_only_though_the_connections_open_could_still_write(tmp_path):
     """Run as nobody when the tests run as root."""
-    import pwd
-    directory = tempfile.mkdtemp()                     # (not under tmp_path, whose parents nobody may not enter)
-    try:
-        os.chmod(directory, 0o700)
-        user = pwd.getpwnam('nobody').pw_uid if os.geteuid() == 0 else os.geteuid()
-        os.chown(directory, user, -1)
-        done = subprocess.run([sys.executable, '-c', READ_ONLY, directory, str(user)], capture_output=True, text=True,
-                              timeout=60, cwd=str(ROOT), env={**os.environ, 'PYTHONPATH': str(ROOT)})
+    with directory_of_nobody() as directory:
+        user = nobody_or_me()
+        done = run_script(READ_ONLY, directory, str(user), capture_output=True, text=True)
         assert done.returncode == 0, done.stderr
         path = os.path.join(directory, 'sessions.db')
         assert json.loads(done.stdout) == [
@@ -184,8 +175,6 @@ def test_store_problem_names_a_sqlite_file_made_read_only_though_the_connections
             '(a gunicorn master started with --preload and --user makes them as its own user, at install)'
             % (path, user, path, user),
             None]
-    finally:
-        shutil.rmtree(directory)
 
 
 def test_store_problem_names_a_sqlite_file_whose_write_lock_another_process_holds(make_app, tmp_path):

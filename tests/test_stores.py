@@ -505,6 +505,15 @@ class RedisTraffic:
     def expire(self, sid, seconds):
         self.client.expire('canister:session:' + sid, seconds)
 
+    @classmethod
+    def after_expire(cls, url, sid, seconds):
+        """The traffic of the redis-server at ``url`` from the moment session ``sid`` was given ``seconds`` to
+        live (less than it should have, so that what a request does to its expiry shows)."""
+        traffic = cls(url)
+        traffic.expire(sid, seconds)
+        traffic.since()
+        return traffic
+
 
 def redis_app(make_app, server, **config):
     return add_store_routes(make_app(config=dict({'session_store': server.url}, **config)))
@@ -518,9 +527,7 @@ READ = {'evalsha': 1, 'get': 1, 'pttl': 1, 'pexpire': 1}
 def test_a_request_that_only_reads_its_redis_session_is_one_round_trip(make_app, redis_server):
     app = redis_app(make_app, redis_server)
     sid = cookie_value(cookieless_client(app).get('/login?name=alice'))
-    traffic = RedisTraffic(redis_server.url)
-    traffic.expire(sid, 30)  # (less left than the timeout, so that the read extends it)
-    traffic.since()
+    traffic = RedisTraffic.after_expire(redis_server.url, sid, 30)  # (less left than the timeout, so that the read extends it)
     assert json.loads(cookieless_client(app).get('/read', headers=with_cookie(sid)).text)[0] == 'alice'
     assert traffic.since() == (1, READ)
 
@@ -540,9 +547,7 @@ def test_a_request_that_sends_the_old_id_of_a_moved_redis_session_is_one_round_t
     app = redis_app(make_app, redis_server)
     old = cookie_value(cookieless_client(app).get('/'))
     assert cookieless_client(app).get('/login?name=alice', headers=with_cookie(old)).text != old
-    traffic = RedisTraffic(redis_server.url)
-    traffic.expire(old, 20)  # (20 seconds of the marker's minute left)
-    traffic.since()
+    traffic = RedisTraffic.after_expire(redis_server.url, old, 20)  # (20 seconds of the marker's minute left)
     assert json.loads(cookieless_client(app).get('/read', headers=with_cookie(old)).text) == [None, {}]
     # the read script's GET finds the marker and returns it: no PTTL, no PEXPIRE, no second script
     assert traffic.since() == (1, {'evalsha': 1, 'get': 1})
@@ -552,9 +557,7 @@ def test_a_request_that_sends_the_old_id_of_a_moved_redis_session_is_one_round_t
 def test_a_request_that_changes_its_redis_session_is_two_round_trips(make_app, redis_server):
     app = redis_app(make_app, redis_server)
     sid = cookie_value(cookieless_client(app).get('/'))
-    traffic = RedisTraffic(redis_server.url)
-    traffic.expire(sid, 30)
-    traffic.since()
+    traffic = RedisTraffic.after_expire(redis_server.url, sid, 30)
     assert cookieless_client(app).get('/', headers=with_cookie(sid)).text == '1'
     # the read, then the update script, with its get and set inside
     assert traffic.since() == (2, dict(READ, evalsha=2, get=2, set=1))
@@ -598,9 +601,7 @@ def test_an_error_answer_on_a_remembered_redis_session_is_one_round_trip_that_ke
 
     sid = cookie_value(cookieless_client(app).get('/login?name=alice'))
     assert cookieless_client(app).get('/remember', headers=with_cookie(sid)).text == 'kept'
-    traffic = RedisTraffic(redis_server.url)
-    traffic.expire(sid, 30)  # (less left than its length, so that the read gives it back)
-    traffic.since()
+    traffic = RedisTraffic.after_expire(redis_server.url, sid, 30)  # (less left than its length, so that the read gives it back)
     assert cookieless_client(app).get('/broken', headers=with_cookie(sid), expect_errors=True).status_int == 500
     # the read script alone: it gave the session its own length, and nothing is sent after the 500
     assert traffic.since() == (1, READ)
@@ -611,9 +612,7 @@ def test_an_error_answer_on_a_remembered_redis_session_is_one_round_trip_that_ke
 def test_a_logout_of_a_redis_session_is_two_round_trips(make_app, redis_server):
     app = redis_app(make_app, redis_server)
     sid = cookie_value(cookieless_client(app).get('/login?name=alice'))
-    traffic = RedisTraffic(redis_server.url)
-    traffic.expire(sid, 30)
-    traffic.since()
+    traffic = RedisTraffic.after_expire(redis_server.url, sid, 30)
     assert cookieless_client(app).get('/logout', headers=with_cookie(sid)).text == 'bye'
     # the read; the swap of the record for the "ended" marker (a script: only if the record is
     # unchanged), which expires after a minute (the user's set drops the id when next read after that)
@@ -654,9 +653,7 @@ def test_reading_a_remembered_redis_session_confirms_it_and_slides_its_own_lengt
 
     sid = cookie_value(cookieless_client(app).get('/login?name=alice'))
     cookieless_client(app).get('/remember', headers=with_cookie(sid))
-    traffic = RedisTraffic(redis_server.url)
-    traffic.expire(sid, 30)
-    traffic.since()
+    traffic = RedisTraffic.after_expire(redis_server.url, sid, 30)
     response = cookieless_client(app).get('/read', headers=with_cookie(sid))
     assert cookie_value(response) == sid  # the persistent cookie, sent again
     assert traffic.since() == (2, dict(READ, evalsha=2, get=2, set=1))

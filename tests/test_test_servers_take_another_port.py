@@ -18,7 +18,7 @@ from servers import AppServer, Client, PortTaken, RedisServer
 @pytest.fixture
 def taken_port(monkeypatch):
     """A port something else listens on, which ``free_port()`` hands out next each time ``taken_port.next()``
-    was called (real free ports otherwise)."""
+    was called (real free ports otherwise; ``next(after=N)``: after N real ones)."""
     with socket.socket() as holder:
         holder.bind(('127.0.0.1', 0))
         holder.listen(8)
@@ -27,11 +27,14 @@ def taken_port(monkeypatch):
         queue = []
 
         def free_port(host=servers.HOST):
-            return queue.pop() if queue else real_free_port(host)
+            return (queue.pop(0) if queue else None) or real_free_port(host)
+
+        def take_next(after=0):
+            queue.extend([None] * after + [port])
 
         monkeypatch.setattr(servers, 'free_port', free_port)
         monkeypatch.setattr(redis_topologies, 'free_port', free_port)
-        yield type('TakenPort', (), {'port': port, 'next': staticmethod(lambda: queue.append(port))})
+        yield type('TakenPort', (), {'port': port, 'next': staticmethod(take_next)})
 
 
 def test_a_redis_server_whose_port_was_taken_starts_on_another_and_keeps_its_port_on_restart(taken_port):
@@ -69,32 +72,43 @@ def test_a_tls_redis_whose_port_was_taken_starts_on_another(taken_port):
         client.close()
 
 
-def test_an_app_server_asked_for_a_taken_port_fails_saying_so():
-    with socket.socket() as holder:
-        holder.bind(('127.0.0.1', 0))
-        holder.listen(8)
-        port = holder.getsockname()[1]
-        app = AppServer('plain_app:app', server='gunicorn', port=port)
-        try:
-            with pytest.raises(PortTaken, match='gunicorn could not listen on port %d: it was taken' % port):
-                app.start()
-            assert app.port == port
-        finally:
-            app.cleanup()
+@pytest.mark.parametrize('args', [[], ['--error-logfile', 'errors.log']])
+def test_an_app_server_asked_for_a_taken_port_fails_saying_so(taken_port, args):
+    port = taken_port.port
+    app = AppServer('plain_app:app', server='gunicorn', port=port, args=args)
+    try:
+        with pytest.raises(PortTaken, match='gunicorn could not listen on port %d: it was taken' % port):
+            app.start()
+        assert app.port == port
+    finally:
+        app.cleanup()
 
 
-def test_a_redis_server_asked_for_a_taken_port_fails_saying_so():
-    with socket.socket() as holder:
-        holder.bind(('127.0.0.1', 0))
-        holder.listen(8)
-        port = holder.getsockname()[1]
-        redis = RedisServer(port=port)
-        try:
-            with pytest.raises(PortTaken, match='redis-server could not listen on port %d: it was taken' % port):
-                redis.start()
-            assert redis.port == port
-        finally:
-            redis.cleanup()
+@pytest.mark.parametrize('error_log', [['--error-logfile', 'errors.log'], ['--error-logfile=errors.log']])
+def test_a_gunicorn_writing_its_errors_to_a_file_whose_port_was_taken_starts_on_another(taken_port, error_log):
+    """gunicorn writes "Connection in use" into its ``--error-logfile`` (here relative to its cwd), not to its
+    output."""
+    taken_port.next()
+    app = AppServer('plain_app:app', server='gunicorn', args=error_log)
+    try:
+        app.start()
+        assert app.port != taken_port.port
+        assert Client(app.url).get('/ping').status == 200
+        with open('%s/errors.log' % app.workdir) as errors:
+            assert 'Connection in use' in errors.read()     # (the first try's, on the taken port)
+    finally:
+        app.cleanup()
+
+
+def test_a_redis_server_asked_for_a_taken_port_fails_saying_so(taken_port):
+    port = taken_port.port
+    redis = RedisServer(port=port)
+    try:
+        with pytest.raises(PortTaken, match='redis-server could not listen on port %d: it was taken' % port):
+            redis.start()
+        assert redis.port == port
+    finally:
+        redis.cleanup()
 
 
 def test_a_sentinel_set_up_whose_master_port_was_taken_has_its_replica_and_sentinels_follow_the_master(taken_port):
@@ -105,6 +119,22 @@ def test_a_sentinel_set_up_whose_master_port_was_taken_has_its_replica_and_senti
         client = sentinel.master_client()
         assert client.set('key', 'value') is True
         client.close()
+
+
+def test_a_sentinel_set_up_whose_second_sentinels_port_was_taken_has_each_sentinel_know_where_the_others_listen(
+        taken_port):
+    """The first sentinel starts before the second moves to another port: the config it was started with named
+    the taken port (and it logged "+sentinel-address-switch" once the moved one's hello told it otherwise)."""
+    taken_port.next(after=3)                            # (the master, the replica, the first sentinel: free ports)
+    with redis_topologies.SentinelSetup() as sentinel:
+        ports = [node.port for node in sentinel.sentinels]
+        assert taken_port.port not in ports
+        for node in sentinel.sentinels:
+            client = node.client()
+            known = client.sentinel_sentinels(redis_topologies.SERVICE)
+            client.close()
+            assert sorted(int(other['port']) for other in known) == sorted(set(ports) - {node.port})
+            assert '+sentinel-address-switch' not in node.log(whole=True)
 
 
 @pytest.mark.parametrize('kind', ['server', 'cluster node'])

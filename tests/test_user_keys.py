@@ -42,6 +42,18 @@ def shared_app(request, make_app, serve, tmp_path):
     return app, serve(app)
 
 
+def _add_user_routes(app, user):
+    """``add_session_routes`` plus ``/as`` (logs the session in as ``user``, a claims dict or a name) and ``/who``
+    (the session's user as JSON)."""
+    add_session_routes(app)
+    app.get('/who')(lambda: json.dumps(session.user))
+
+    @app.get('/as')
+    def log_in_as():
+        session.user = user
+        return 'ok'
+
+
 def basic_alice(origin):
     """A browser whose session is the Basic user alice's."""
     browser = Browser(origin)
@@ -149,13 +161,7 @@ def listed_as_the_version_before_did(make_app, serve, tmp_path, user, key_before
     ``key_before``, as the version before did: (app, browser)."""
     path = tmp_path / 'sessions.db'
     app = make_app(config={'auth_jwt_secret': SECRET, 'auth_jwt_encoding': 'clear', 'session_store': sqlite_url(path)})
-    add_session_routes(app)
-    app.get('/who')(lambda: json.dumps(session.user))
-
-    @app.get('/as')
-    def log_in_as():
-        session.user = user
-        return 'ok'
+    _add_user_routes(app, user)
 
     browser = Browser(serve(app))
     assert browser.get('/as').status == 200 and browser.get('/who').json() == user
@@ -192,12 +198,7 @@ def test_a_session_is_listed_under_the_key_the_readme_gives_for_its_kind_of_user
     """The README's "A user's sessions": the key a store is given, here SQLite's ``user_key`` column."""
     path = tmp_path / 'sessions.db'
     app = make_app(config={'session_store': sqlite_url(path)})
-    add_session_routes(app)
-
-    @app.get('/as')
-    def log_in_as():
-        session.user = user
-        return 'ok'
+    _add_user_routes(app, user)
 
     browser = Browser(serve(app))
     assert browser.get('/as').status == 200
@@ -233,13 +234,7 @@ def test_a_session_listed_under_both_the_key_before_and_its_own_is_counted_once_
         make_app, serve, tmp_path, request, store_kind):
     user = {'iss': 'https://idp.example/', 'sub': 'alice'}
     app = make_app(config={'session_store': make_store_url(store_kind, tmp_path, request)})
-    add_session_routes(app)
-    app.get('/who')(lambda: json.dumps(session.user))
-
-    @app.get('/as')
-    def log_in_as():
-        session.user = user
-        return 'ok'
+    _add_user_routes(app, user)
 
     origin = serve(app)
     browsers = [Browser(origin), Browser(origin)]
