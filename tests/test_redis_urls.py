@@ -51,10 +51,16 @@ def _output_of_a_gunicorn_that_stops_at_boot(url: str) -> str:
     try:
         with pytest.raises(ServerError):
             server.start()
+        left = server.pids()
+        for _ in range(100):    # (its master may still be taking its workers down)
+            if not left:
+                break
+            time.sleep(0.1)
+            left = server.pids()
         output = server.output()
     finally:
         server.cleanup()
-    assert not server.pids()
+    assert not left, output
     return output
 
 
