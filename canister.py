@@ -2669,13 +2669,31 @@ def _in_wsgi_form(path: str) -> bool:
     return True
 
 
+def _decoded_by_bottle(environ: Mapping[str, Any]) -> bool:
+    """Whether the environ's ``PATH_INFO`` is the one a Bottle decoded from its ``bottle.raw_path`` (the path
+    as it came, which Bottle keeps there; a mount point then shifts its first segments into ``SCRIPT_NAME``),
+    so that ``bottle.raw_path`` is this request's path as it came.  Not so for a sub-request: a handler's copy
+    of its own request's environ (``dict(bottle.request.environ)``) given a path of its own keeps the caller's
+    ``bottle.raw_path`` until the other app's Bottle sets its own, after canister has judged the path."""
+    raw = environ.get('bottle.raw_path')
+    if raw is None:
+        return False
+    # what each Bottle makes of it (0.12 refuses what 0.13 drops: those never reach a handler under 0.12)
+    came = raw.encode('latin-1', 'replace').decode('utf-8', 'ignore').strip('/')
+    script, path = environ.get('SCRIPT_NAME', '').strip('/'), environ.get('PATH_INFO', '').strip('/')
+    if not came:
+        return not path
+    whole = '%s/%s' % (script, path) if script and path else script or path  # (Bottle's path_shift keeps this)
+    return ('/' + whole).endswith('/' + came)
+
+
 def _request_url(environ: Mapping[str, Any], scheme: str, host: str) -> str:
     """The URL of the request line: path and query made printable, secret query values masked."""
     path = environ.get('SCRIPT_NAME', '') + environ.get('PATH_INFO', '')
     if not _PLAIN_PATH.fullmatch(path):
         # the path as the client sent it: the UTF-8 of one Bottle decoded already (an app mounted in another,
         # whose Bottle decodes it before this app's canister sees it), else the bytes of WSGI's latin-1 text
-        decoded = 'bottle.raw_path' in environ and not path.isascii() and not _in_wsgi_form(path)
+        decoded = not path.isascii() and not _in_wsgi_form(path) and _decoded_by_bottle(environ)
         raw = path.encode('utf-8', 'surrogatepass') if decoded else path.encode('latin1', 'replace')
         path = urllib.parse.quote(raw, safe="/:@!$&'()*+,;=-._~")
     # (the log escapes a line's control characters anyway, but not for a handler the app added to app.log)
@@ -13011,8 +13029,10 @@ def _path_not_utf8(environ: Mapping[str, Any]) -> bool:
     """Whether the request's path is not UTF-8 once its ``%xx`` escapes are decoded (``/u/a%FFb``): the one
     rule ``_EarlyChecks`` refuses such a path by, which ``needed`` asks too.  An ASCII path costs one C call.
     A path that another Bottle decoded already (an app mounted in one without canister, whose bottle 0.13 drops
-    the bytes that are no UTF-8) is judged as it came, in WSGI's form: ``bottle.raw_path``."""
-    path = environ.get('bottle.raw_path') or environ.get('PATH_INFO', '')
+    the bytes that are no UTF-8) is judged as it came, in WSGI's form: ``bottle.raw_path``; a sub-request's path
+    by itself, though its environ, a copy of the caller's, still holds the caller's (``_decoded_by_bottle``)."""
+    path = (environ['bottle.raw_path'] if environ.get('bottle.raw_path') and _decoded_by_bottle(environ)
+            else environ.get('PATH_INFO', ''))
     return not (path.isascii() or _in_wsgi_form(path))
 
 

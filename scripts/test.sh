@@ -8,8 +8,9 @@
 #   BOTTLES="0.13.5" EXTRA_PYTHONS="" bash scripts/test.sh -k sessions   # one run, extra pytest args
 #   LANES=1 bash scripts/test.sh      # one run after the other, each printed as it goes
 # Sourced rather than run (`source scripts/test.sh`), it defines its variables and functions and runs nothing: the
-# main part, at the end, runs only when the file is run. tests/test_test_command_lanes.py does that to start the
-# lanes with runs of its own (the seam: the array `pytest`, what a run runs after its environment's python).
+# main part, at the end, runs only when the file is run, or read from stdin at the repository's root (`cat
+# scripts/test.sh | bash`). tests/test_test_command_lanes.py sources it to start the lanes with runs of its own (the
+# seam: the array `pytest`, what a run runs after its environment's python).
 set -euo pipefail
 
 BOTTLES=${BOTTLES:-"0.12.25 0.13.5"}
@@ -101,10 +102,11 @@ pytest=(-m pytest)
 # KeyboardInterrupt (and pytest stops its servers) whatever this script inherited: a job that a non-interactive shell
 # starts in the background (`nohup sh -c '... &'`, a CI wrapper) has SIGINT ignored, which bash can neither trap nor
 # reset, and its children inherit that. Python resets it, then becomes the same command (exec, the same process).
-interruptible() {
-    "$1" -c 'import os, signal, sys
+sigint_at_its_default='import os, signal, sys
 signal.signal(signal.SIGINT, signal.SIG_DFL)
-os.execv(sys.argv[1], sys.argv[1:])' "$@"
+os.execv(sys.argv[1], sys.argv[1:])'
+interruptible() {
+    "$1" -c "$sigint_at_its_default" "$@"
 }
 
 # run_suite VENV [pytest args...]: the whole suite in one environment. With more than one lane, its output goes
@@ -115,8 +117,22 @@ run_suite() {
     local name=${venv#.venv/}
     if [ "$lanes" -le 1 ]; then
         echo "== pytest in $venv"
-        interruptible "$venv/bin/python" "${pytest[@]}" -q -p no:cacheprovider "$@"
-        return
+        # in this shell's process group (the terminal's: Ctrl-C reaches pytest, and its --pdb reads the terminal,
+        # given as its input, which bash would otherwise make /dev/null), but not in the foreground of the shell, so
+        # that the TERM and HUP traps run at once and pass the signal on to it (bash runs a trap only once the
+        # command in its foreground has ended, and a shell killed by the signal would leave pytest running)
+        local code=0
+        # (interruptible's command itself, not the function: $! is then pytest, not a subshell that runs it)
+        "$venv/bin/python" -c "$sigint_at_its_default" "$venv/bin/python" "${pytest[@]}" -q -p no:cacheprovider "$@" <&0 &
+        run=$!
+        [ "$signalled" -eq 0 ] || kill -INT "$run" 2>/dev/null || true   # (a signal came as it started)
+        wait "$run" || code=$?
+        while [ $code -gt 128 ] && kill -0 "$run" 2>/dev/null; do   # (wait broken off by a trap: pytest goes on)
+            code=0
+            wait "$run" || code=$?
+        done
+        run=
+        return $code
     fi
     local log=.venv/logs/$name.log started=$SECONDS code=0
     echo "== pytest in $venv started (output in $log)"
@@ -136,7 +152,7 @@ lane() {
     local index code=0 stop=0
     trap 'stop=1' INT USR1
     for ((index = $1; index < ${#venvs[@]}; index += lanes)); do
-        [ $stop -eq 0 ] || return 130
+        [ $stop -eq 0 ] && [ "$signalled" -eq 0 ] || return 130
         run_suite "${venvs[$index]}" "${pytest_args[@]}" || code=1
     done
     [ $stop -eq 0 ] || return 130
@@ -161,15 +177,27 @@ pass_on_from() {   # pass_on_from N: SIGINT to the groups of lanes N, N + 1..., 
     done
 }
 
+# One lane: the runs go in the script's own shell, one after the other, each pytest in the terminal's group (see
+# run_suite). A SIGTERM or SIGHUP is passed on to the run under way as SIGINT; no other starts, and the script exits
+# with 143 or 129 once it has stopped.
+stop_run() {   # stop_run STATUS
+    signalled=$1
+    [ -z "$run" ] || kill -INT "$run" 2>/dev/null || true
+}
+
 # run_all: every run (venvs, each with pytest_args) in $lanes lanes; exits with the script's status.
 run_all() {
     mkdir -p .venv/logs
+    signalled=0
     if [ "$lanes" -eq 1 ]; then
+        run=
+        trap 'stop_run 143' TERM
+        trap 'stop_run 129' HUP
         lane 0 || status=1
+        [ $signalled -eq 0 ] || exit $signalled
         exit $status
     fi
     pids=()
-    signalled=0
     reached=0   # (how many lanes the last signal was passed on to)
     trap 'pass_on_interrupt 130' INT
     trap 'pass_on_interrupt 143' TERM
@@ -196,7 +224,16 @@ run_all() {
 }
 
 main() {
-    cd "$(dirname "$0")/.."
+    if [ -n "$read_from_stdin" ]; then   # (no file: the working directory is the repository)
+        if ! [ -f canister.py ] || ! [ -f scripts/test.sh ]; then
+            echo "scripts/test.sh read from stdin (cat scripts/test.sh | bash) runs in the working directory, which" \
+                "must be the repository's root (canister.py, scripts/test.sh): $PWD is not; run it there, or run" \
+                "bash scripts/test.sh" >&2
+            exit 2
+        fi
+    else
+        cd "$(dirname "$0")/.."
+    fi
     local cores version pair python
     cores=$(nproc 2>/dev/null || echo 1)
     lanes=${LANES:-$(( cores >= 2 ? 2 : 1 ))}
@@ -220,6 +257,10 @@ main() {
     run_all
 }
 
-if [[ "${BASH_SOURCE[0]}" == "$0" ]]; then
+# Run as a file (bash scripts/test.sh), BASH_SOURCE[0] is $0; sourced, it is the file sourced; read from stdin (cat
+# scripts/test.sh | bash, bash < scripts/test.sh), BASH_SOURCE is empty: that is a run too.
+read_from_stdin=
+[ ${#BASH_SOURCE[@]} -gt 0 ] || read_from_stdin=1
+if [ -n "$read_from_stdin" ] || [[ "${BASH_SOURCE[0]}" == "$0" ]]; then
     main "$@"
 fi

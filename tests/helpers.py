@@ -885,3 +885,21 @@ def time_of_one_write(write: Callable[[], Any]) -> float:
     except canister.StoreUnavailable:
         return time.monotonic() - started
     raise AssertionError('the write to a store that does not answer raised no StoreUnavailable')
+
+
+def sub_request(app: Any, environ: Dict[str, Any], path: str) -> Tuple[str, List[Tuple[str, str]], str]:
+    """Call the WSGI app ``app`` with ``environ`` (a copy, as a handler makes a sub-request) for ``path`` (its
+    ``PATH_INFO``): its status, headers and body."""
+    environ['PATH_INFO'] = path
+    started: List[Any] = []
+
+    def start_response(status: str, headers: List[Tuple[str, str]], exc_info: Any = None) -> Callable[..., Any]:
+        started[:] = [status, headers]
+        return lambda data: None
+
+    body = app(environ, start_response)
+    try:
+        text = b''.join(body).decode()
+    finally:
+        getattr(body, 'close', lambda: None)()
+    return started[0], started[1], text

@@ -11,7 +11,7 @@ from typing import Any, Dict, List, Tuple
 import bottle
 import pytest
 
-from helpers import read_log
+from helpers import read_log, sub_request
 from servers import WsgirefServer, raw_request, status_of
 
 MESSAGE = 'Bad request: the path is not valid UTF-8'
@@ -104,3 +104,46 @@ def test_a_path_that_is_not_utf8_of_a_child_app_mounted_in_a_plain_bottle_is_ref
     assert handed == []
     good = _send(origin, 'GET', '/c/u/ab')
     assert status_of(good) == 200 and handed == ['ab']
+
+
+def test_a_sub_request_from_a_plain_bottle_handler_to_a_path_that_is_not_utf8_gets_the_400_by_its_own_path(
+        make_app: Any, serve: Any, log_dir: Any) -> None:
+    """A handler of an app without canister calls one with it on a copy of its environ, whose ``bottle.raw_path``
+    is still the caller's (``/go``), with a path in WSGI's form that is not UTF-8 (``%FF`` as a server passes
+    it on): that path is judged, not the caller's (bottle 0.13 handed the handler ``ab``, 0.12 answered its own
+    page), and the request line shows it as it came."""
+    app, handed = _user_app(make_app)
+    caller = bottle.Bottle()
+    caller.route('/go', callback=lambda: bottle.HTTPResponse('%s | %s' % sub_request(  # (its own headers, not
+        app, dict(bottle.request.environ), '/u/a\xffb')[::2]))                       # those the other app left)
+    answer = _send(serve(caller), 'GET', '/go')
+    assert answer.endswith(b'\r\n\r\n400 Bad Request | ' + MESSAGE.encode() + b'\n')
+    assert handed == []
+    assert len(_warnings(log_dir)) == 1
+    assert 'GET http://127.0.0.1/u/a%FFb\n' in read_log(log_dir)  # (not the caller's decoding of it, a%C3%BFb)
+
+
+def test_a_sub_request_of_a_canister_app_to_itself_with_a_path_that_is_not_utf8_gets_the_400_by_its_own_path(
+        make_app: Any, serve: Any, log_dir: Any) -> None:
+    """``bottle.request.app`` called on a copy of the request's environ with a path of its own, which a handler made
+    of ``%FF`` with ``surrogateescape``: refused (bottle 0.13 handed the handler ``ab``, 0.12 answered its own
+    page), though the caller's path is UTF-8."""
+    app, handed = _user_app(make_app)
+    path = urllib.parse.unquote('/u/a%FFb', errors='surrogateescape')
+    app.route('/go', callback=lambda: '%s | %s' % sub_request(
+        bottle.request.app, dict(bottle.request.environ), path)[::2])
+    answer = _send(serve(app), 'GET', '/go')
+    assert answer.endswith(b'\r\n\r\n400 Bad Request | ' + MESSAGE.encode() + b'\n')
+    assert handed == []
+    assert len(_warnings(log_dir)) == 1
+
+
+def test_a_sub_request_from_a_plain_bottle_handler_to_a_utf8_path_still_reaches_the_handler(
+        make_app: Any, serve: Any, log_dir: Any) -> None:
+    app, handed = _user_app(make_app)
+    caller = bottle.Bottle()
+    caller.route('/go', callback=lambda: bottle.HTTPResponse('%s | %s' % sub_request(
+        app, dict(bottle.request.environ), '/u/café'.encode().decode('latin-1'))[::2]))
+    answer = _send(serve(caller), 'GET', '/go')
+    assert answer.endswith(b'\r\n\r\n200 OK | {"name": "caf\\u00e9"}')
+    assert handed == ['café'] and _warnings(log_dir) == []

@@ -12,30 +12,13 @@ from typing import Any, Callable, Dict, Iterator, List, Tuple
 import bottle
 import pytest
 
-from helpers import ROOT, client, cookie_value, read_log, set_cookies
+from helpers import ROOT, client, cookie_value, read_log, set_cookies, sub_request
 from servers import Client, WsgirefServer, chunked, raw_request, status_of
 
 import canister
 from canister import session
 
 README = (ROOT / 'README.md').read_text(encoding='utf-8')
-
-
-def sub_request(app: bottle.Bottle, environ: Dict[str, Any], path: str) -> Tuple[str, List[Tuple[str, str]], str]:
-    """Call ``app`` with ``environ`` (a copy) for ``path``: its status, headers and body."""
-    environ['PATH_INFO'] = path
-    started: List[Any] = []
-
-    def start_response(status: str, headers: List[Tuple[str, str]], exc_info: Any = None) -> Callable[..., Any]:
-        started[:] = [status, headers]
-        return lambda data: None
-
-    body = app(environ, start_response)
-    try:
-        text = b''.join(body).decode()
-    finally:
-        getattr(body, 'close', lambda: None)()
-    return started[0], started[1], text
 
 
 @pytest.fixture

@@ -5,11 +5,14 @@ non-interactive shell puts in the background (``nohup sh -c 'bash scripts/test.s
 
 The script is sourced, not run (its main part would ``pip install`` into the environments), and its lanes are started
 with four fake runs in two lanes: a Python script that sleeps and notes when a KeyboardInterrupt stops it."""
+import fcntl
 import os
 import pathlib
+import select
 import signal
 import subprocess
 import sys
+import termios
 import time
 from typing import Callable, List, Set
 
@@ -127,18 +130,119 @@ def test_a_ctrl_c_at_the_test_command_stops_every_run_under_way_and_starts_no_ot
 
 def test_the_readme_says_what_stops_the_test_commands_lanes():
     readme = ' '.join((ROOT / 'README.md').read_text(encoding='utf-8').split())
-    assert ('A Ctrl-C stops the runs under way (each pytest stops the servers it started) and starts no other. With two '
-            'lanes or more, a SIGTERM or SIGHUP sent to the script (what CI sends a job it cancels) does the same, even '
-            'one that comes while the lanes are starting, and the script exits with 143 or 129 (130 after a Ctrl-C) '
-            'once the runs have stopped. That holds too when the script was started with SIGINT ignored, as a job that '
-            "a non-interactive shell puts in the background is (`nohup sh -c 'bash scripts/test.sh &'`, some CI "
+    assert ('A Ctrl-C stops the runs under way (each pytest stops the servers it started) and starts no other. A '
+            'SIGTERM or SIGHUP sent to the script (what CI sends a job it cancels) does the same, with one lane too and '
+            'even one that comes while the lanes are starting, and the script exits with 143 or 129 (130 after a '
+            'Ctrl-C with two lanes or more) once the runs have stopped. That holds too when the script was started '
+            "with SIGINT ignored, as a job that a non-interactive shell puts in the background is (`nohup sh -c 'bash "
+            "scripts/test.sh &'`, some CI "
             'wrappers): a SIGINT sent to the script itself then does nothing (nor, under `nohup`, a SIGHUP), but each '
             'pytest starts with SIGINT at its default, so the SIGINT the script passes on to the lanes still stops '
             "it. `tests/test_test_command_lanes.py` checks this on the script's own lanes, with fake runs in place of "
-            'pytest.') in readme
+            'pytest; with `LANES=1` each pytest still reads the terminal, so `--pdb` works.') in readme
     # A signal while the lanes start, which the tests above cannot time: every trap is set before the first lane
     # starts, and no lane starts once one came.
     script = (ROOT / 'scripts' / 'test.sh').read_text(encoding='utf-8')
     traps = ["trap 'pass_on_interrupt 130' INT", "trap 'pass_on_interrupt 143' TERM", "trap 'pass_on_interrupt 129' HUP"]
     assert all(script.index(trap) < script.index('        lane "$n" &') for trap in traps)
     assert 'n < lanes && n < ${#venvs[@]} && signalled == 0; n++' in script
+
+
+#: Sources scripts/test.sh ($1) and runs two runs of the fake ($2, the marks' directory $3 its arguments) in one lane.
+START_ONE_LANE = START_LANES.replace('lanes=2', 'lanes=1').replace(' .venv/run-3 .venv/run-4', '')
+
+
+def _fake_runs(tmp_path: pathlib.Path, source: str) -> pathlib.Path:
+    """The fake run ``source`` in tmp_path, and the environments .venv/run-1 to run-4 whose python runs it."""
+    fake = tmp_path / 'fake_run.py'
+    fake.write_text(source)
+    for number in range(1, 5):
+        (tmp_path / '.venv' / ('run-%d' % number) / 'bin').mkdir(parents=True)
+        (tmp_path / '.venv' / ('run-%d' % number) / 'bin' / 'python').symlink_to(sys.executable)
+    return fake
+
+
+@pytest.mark.parametrize('parent', [sigint_ignored_as_in_a_background_job, sigint_as_in_a_terminal])
+@pytest.mark.parametrize('signal_number, status', [(signal.SIGTERM, 143), (signal.SIGHUP, 129)])
+def test_a_sigterm_or_a_sighup_to_the_test_command_in_one_lane_stops_its_run_and_starts_no_other(
+        tmp_path, parent, signal_number, status):
+    """``LANES=1``: the script's shell had pytest in its foreground and died of the signal, leaving pytest running."""
+    marks = tmp_path / 'marks'
+    marks.mkdir()
+    fake = _fake_runs(tmp_path, FAKE_RUN)
+    with open(tmp_path / 'output.txt', 'wb') as sink:
+        script = subprocess.Popen(['bash', '-c', START_ONE_LANE, 'bash', str(ROOT / 'scripts' / 'test.sh'), str(fake),
+                                   str(marks)], cwd=str(tmp_path), stdin=subprocess.DEVNULL, stdout=sink,
+                                  stderr=subprocess.STDOUT, preexec_fn=lambda: _as_a_ci_job(parent),
+                                  start_new_session=True)
+    try:
+        deadline = time.monotonic() + 20
+        while not _marked(marks, 'started') and time.monotonic() < deadline and script.poll() is None:
+            time.sleep(0.05)
+        started = _marked(marks, 'started')
+        assert len(started) == 1, (tmp_path / 'output.txt').read_text()
+        script.send_signal(signal_number)
+        try:
+            code = script.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            pytest.fail('the script still runs 15 s after the signal')
+        output = (tmp_path / 'output.txt').read_text()
+        assert code == status, output
+        assert _marked(marks, 'interrupted') == started   # (noted before the script exited: it waited for it)
+        with pytest.raises(ProcessLookupError):
+            os.kill(started.pop(), 0)
+        time.sleep(1)
+        assert len(_marked(marks, 'started')) == 1
+        assert '== pytest in .venv/run-1' in output and 'run-2' not in output
+    finally:
+        for pid in [script.pid] + [int(path.name.split('-')[1]) for path in marks.glob('started-*')]:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        script.wait()
+
+
+#: A run that reads a line from the terminal, as pytest's --pdb does, and says whether it was in the terminal's
+#: foreground (else reading would stop it with SIGTTIN).
+READING_RUN = r'''
+import os, sys
+foreground = os.tcgetpgrp(0) == os.getpgrp()
+print('read %r in the foreground: %s' % (sys.stdin.readline().strip(), foreground), flush=True)
+'''
+
+
+def _terminal_of_its_own() -> None:
+    """For a subprocess started in a session of its own (``preexec_fn``): its stdin, a pseudo-terminal, becomes its
+    controlling terminal, as a terminal window's shell has it."""
+    sigint_as_in_a_terminal()
+    fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+
+
+def test_the_test_command_in_one_lane_leaves_each_run_the_terminal_to_read_as_pytests_pdb_does(tmp_path):
+    fake = _fake_runs(tmp_path, READING_RUN)
+    main, terminal = os.openpty()
+    script = subprocess.Popen(['bash', '-c', START_ONE_LANE, 'bash', str(ROOT / 'scripts' / 'test.sh'), str(fake),
+                               str(tmp_path)], cwd=str(tmp_path), stdin=terminal, stdout=terminal, stderr=terminal,
+                              preexec_fn=_terminal_of_its_own, start_new_session=True)
+    os.close(terminal)
+    output = b''
+    try:
+        deadline = time.monotonic() + 20
+        for typed in (b'up\n', b'next\n'):
+            while output.count(b'== pytest in') < (2 if typed == b'next\n' else 1) and time.monotonic() < deadline:
+                if select.select([main], [], [], 0.1)[0]:
+                    output += os.read(main, 4096)
+            os.write(main, typed)
+        assert script.wait(timeout=15) == 0
+        while select.select([main], [], [], 0.1)[0]:
+            output += os.read(main, 4096)
+    except OSError:   # (EIO: the terminal's last process has closed it)
+        pass
+    finally:
+        if script.poll() is None:
+            os.killpg(script.pid, signal.SIGKILL)
+        script.wait()
+        os.close(main)
+    text = output.decode()
+    assert "read 'up' in the foreground: True" in text and "read 'next' in the foreground: True" in text, text
