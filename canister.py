@@ -11794,14 +11794,17 @@ class Authenticator:
                         raise unavailable from None
         return self._throttle
 
-    def log_in(self, session: SessionState, header: str, environ: Mapping[str, Any], trusted: bool) -> None:
+    def log_in(self, session: Any, header: str, environ: Mapping[str, Any], trusted: bool) -> None:
         """Log the header's user in to ``session``, or raise the 401/429 response.  ``trusted``:
-        the request came through a trusted proxy (its X-Forwarded-For counts)."""
+        the request came through a trusted proxy (its X-Forwarded-For counts).  ``session``: the request's context
+        (``_RequestContext``, below); the lines are in the request's log, its ``plugin``'s (a parent's, for a child
+        app mounted or merged into an app with canister)."""
         scheme, credentials = _auth_scheme(header)
         handler = self.schemes.get(scheme)
         if handler is None:
             return  # a scheme the app handles itself
-        self._untrusted_forward(environ, trusted)
+        log = session.plugin.log
+        self._untrusted_forward(log, environ, trusted)
         named = getattr(handler, 'user_named', None)  # (Basic's; a token's user is known once it is checked)
         checked_at = session.login_starts(lambda: named(credentials) if named is not None else None)
         try:
@@ -11810,44 +11813,47 @@ class Authenticator:
         except AuthFailure as failure:
             raise self.unauthorized('Authentication failed: %s' % failure.reason, failure) from None
         except _KeysUnavailable as unavailable:  # (each request of the outage meets it: one line a second)
-            self.log.write_repeated(unavailable.level, str(unavailable))
+            log.write_repeated(unavailable.level, str(unavailable))
             raise _error_response(503, _KEYS_UNAVAILABLE, {'Retry-After': str(unavailable.retry_after)}) from None
         if not session.set_user(user, expires, remember=False, line=line, checked_at=checked_at):
             return  # (the session's own user again: a change ending their sessions ends this one, saved or not)
-        self.log.write(logging.INFO, 'Logged in as: %s', _escape(shown))  # (escaped here for the app's own handlers too)
+        log.write(logging.INFO, 'Logged in as: %s', _escape(shown))  # (escaped here for the app's own handlers too)
         if overtaken is not None:
             session.end_if_overtaken(user, overtaken)
 
-    def log_in_form(self, session: SessionState, username: str, password: str, users: Any,
+    def log_in_form(self, session: Any, username: str, password: str, users: Any,
                     environ: Mapping[str, Any], trusted: bool) -> bool:
-        """Log in ``username`` if ``password`` is right, as :func:`log_in` says; True if it was."""
-        self._untrusted_forward(environ, trusted)
+        """Log in ``username`` if ``password`` is right, as :func:`log_in` says; True if it was (logged as
+        ``log_in`` logs)."""
+        log = session.plugin.log
+        self._untrusted_forward(log, environ, trusted)
         checked_at = session.login_starts(lambda: username)
         try:
-            line, overtaken = self._attempt(session, True, lambda: self._check_form(username, password, users))
+            line, overtaken = self._attempt(session, True, lambda: self._check_form(log, username, password, users))
         except AuthFailure:
             return False
         # (a name a sign-up form took as sent may hold a line break)
         if session.set_user(username, line=line, checked_at=checked_at):
-            self.log.write(logging.INFO, 'Logged in as: %s', _escape(username))
+            log.write(logging.INFO, 'Logged in as: %s', _escape(username))
             if overtaken is not None:  # (the session's own user again is ended with it by the change, saved or not)
                 session.end_if_overtaken(username, overtaken)
         return True
 
-    def _attempt(self, session: SessionState, guess: bool, check: Callable[[], Any]) -> Any:
+    def _attempt(self, session: Any, guess: bool, check: Callable[[], Any]) -> Any:
         """Run a login's ``check`` under the throttle and return what it returns, or log and re-raise
         its AuthFailure; raise the 429 of a client locked out.  ``guess``: the credentials could be
         a guess, so they take a place before the check, given back if they are right; others only
         look whether the client is locked out, and take a place once they failed."""
         client = _throttle_key(session.client)
+        log = session.plugin.log
         throttle = self.throttle
         wait, ends = throttle.claim(client) if guess else (throttle.wait(client), 0.0)
         if wait:
-            raise self._refusal(client, wait, ends == _Throttle.FULL, throttle.max_clients)
+            raise self._refusal(log, client, wait, ends == _Throttle.FULL, throttle.max_clients)
         try:
             result = check()
         except AuthFailure as failure:
-            self._failed(client, guess, ends, failure)
+            self._failed(log, client, guess, ends, failure)
             raise
         except BaseException:
             if guess:
@@ -11857,7 +11863,7 @@ class Authenticator:
             throttle.release(client, ends)
         return result
 
-    def _failed(self, client: str, guess: bool, ends: float, failure: AuthFailure) -> None:
+    def _failed(self, log: RequestLog, client: str, guess: bool, ends: float, failure: AuthFailure) -> None:
         """Count a failed login (its place, taken before the check of a guess, is kept until the window ends; any
         other takes one now) and log it; raise the 429 of a failure that finds no place left to take."""
         throttle = self.throttle
@@ -11867,18 +11873,18 @@ class Authenticator:
                 throttle.release(client, ends)
         elif not guess:
             wait, ends = throttle.claim(client)
-        self.log.write(logging.WARNING, 'Authentication failed: %s', failure.logged)
+        log.write(logging.WARNING, 'Authentication failed: %s', failure.logged)
         if wait:  # (as a guess would have been refused before its check)
-            raise self._refusal(client, wait, ends == _Throttle.FULL, throttle.max_clients) from None
+            raise self._refusal(log, client, wait, ends == _Throttle.FULL, throttle.max_clients) from None
 
-    def _refusal(self, client: str, wait: int, full: bool, most: int) -> bottle.HTTPResponse:
+    def _refusal(self, log: RequestLog, client: str, wait: int, full: bool, most: int) -> bottle.HTTPResponse:
         """The 429 of a login the throttle refused, logged: the client is locked out, or (``full``) not counted
         yet while the throttle counts its most clients (``most``), each in its window."""
         if not full:
-            self.log.write(logging.WARNING, 'Too many failed logins from %s: refused for %ds', client, wait)
+            log.write(logging.WARNING, 'Too many failed logins from %s: refused for %ds', client, wait)
             return _error_response(429, 'Too many failed login attempts: retry in %d seconds' % wait,
                                    {'Retry-After': str(wait)})
-        self.log.write_repeated(logging.WARNING, 'The login throttle of this process counts %d clients, its most, each '
+        log.write_repeated(logging.WARNING, 'The login throttle of this process counts %d clients, its most, each '
                                 'with failed logins in its window (a guessing attack from many addresses?): logins '
                                 'from clients it does not count yet are refused with 429 until the first window ends, '
                                 'rather than forgetting a count' % most)
@@ -11894,7 +11900,7 @@ class Authenticator:
                               handler.scheme)
         return handler.authenticate(credentials)
 
-    def _check_form(self, username: str, password: str,
+    def _check_form(self, log: RequestLog, username: str, password: str,
                     users: Any) -> Tuple[Optional[str], Optional[Callable[[], bool]]]:
         """Check a form's user name and password against ``users`` (a mapping or a lookup), or, for
         None, the users of Basic; AuthFailure if wrong, else the login line (Basic's, or None) and
@@ -11917,14 +11923,14 @@ class Authenticator:
         else:
             stored = users.get(username)
             entry, dummy = _form_entry(stored), self._dummy_of_mapping(users, username, stored)
-        refused = self._unusable(username, stored, entry)
+        refused = self._unusable(log, username, stored, entry)
         if refused:  # refused at an unknown user's cost, as a wrong password is
             verify_password(password, *dummy)
             raise AuthFailure('wrong user name or password', 'basic', refused)
         _check_login(username, password, entry, dummy)
         return None, None
 
-    def _unusable(self, username: str, stored: Any, entry: Optional[Tuple[str, str]]) -> Optional[str]:
+    def _unusable(self, log: RequestLog, username: str, stored: Any, entry: Optional[Tuple[str, str]]) -> Optional[str]:
         """Why the users' value for ``username`` can log nobody in, for the log (never the value itself): clear
         text, or no stored form at all (a number, a record: an ERROR, the app's users are wrong); None if usable."""
         if entry is not None:
@@ -11934,7 +11940,7 @@ class Authenticator:
             # for a name it does not know, as `name in db and db[name]` gives, is no user either: the name, maybe a
             # password typed into the wrong field, is not logged)
             return None
-        self.log.write(logging.ERROR, 'canister.log_in: the users entry of %r is unusable: a value of type %s, not a '
+        log.write(logging.ERROR, 'canister.log_in: the users entry of %r is unusable: a value of type %s, not a '
                        'stored password (text or bytes), so it logs nobody in; store canister.hash_password(password) for '
                        'that user', username[:200], type(stored).__name__[:64])
         return 'the users entry of %r is unusable (no stored password)' % username
@@ -11967,36 +11973,36 @@ class Authenticator:
             self._form_dummy, self._form_cost = (_dummy_hash(*cost), cost[0]), cost
         return self._form_dummy
 
-    def _untrusted_forward(self, environ: Mapping[str, Any], trusted: bool) -> None:
-        """Say once in this app's log that X-Forwarded-For from an untrusted peer is ignored (and that a
-        trusted proxy sends none)."""
+    def _untrusted_forward(self, log: RequestLog, environ: Mapping[str, Any], trusted: bool) -> None:
+        """Say once in the request's log (``log``: that of the app whose entry judged ``trusted``) that
+        X-Forwarded-For from an untrusted peer is ignored (and that a trusted proxy sends none)."""
         if trusted:
-            self._unforwarded(environ)
+            self._unforwarded(log, environ)
             return
-        if 'HTTP_X_FORWARDED_FOR' not in environ or self.log.said(_UNTRUSTED_FORWARD):
+        if 'HTTP_X_FORWARDED_FOR' not in environ or log.said(_UNTRUSTED_FORWARD):
             return
         peer = environ.get('REMOTE_ADDR') or '-'
-        if not self.log.first_to_say(_UNTRUSTED_FORWARD):  # the first login says it
+        if not log.first_to_say(_UNTRUSTED_FORWARD):  # the first login says it
             return
         if peer in _UNIX_PEERS:
-            self.log.write(logging.WARNING, 'X-Forwarded-For came from a peer without an IP address (REMOTE_ADDR '
+            log.write(logging.WARNING, 'X-Forwarded-For came from a peer without an IP address (REMOTE_ADDR '
                            '%r: a proxy on a UNIX socket), which trusted_proxies does not list: every client is '
                            'logged and throttled as that one peer; if it is your proxy, add unix to '
                            'trusted_proxies', environ.get('REMOTE_ADDR', ''))
         else:
-            self.log.write(logging.WARNING, 'X-Forwarded-For came from %s, which is not in trusted_proxies: '
+            log.write(logging.WARNING, 'X-Forwarded-For came from %s, which is not in trusted_proxies: '
                            'clients are logged and throttled by that address (a proxy\'s address counts all its '
                            'clients as one); list the proxy in trusted_proxies', _escape(peer)[:64])
 
-    def _unforwarded(self, environ: Mapping[str, Any]) -> None:
-        """Say once in this app's log that a trusted proxy sends headers about its client, but no X-Forwarded-For:
+    def _unforwarded(self, log: RequestLog, environ: Mapping[str, Any]) -> None:
+        """Say once in the request's log that a trusted proxy sends headers about its client, but no X-Forwarded-For:
         every client behind it then counts as the proxy, and one client's failed logins lock out all."""
-        if 'HTTP_X_FORWARDED_FOR' in environ or self.log.said(_UNFORWARDED):
+        if 'HTTP_X_FORWARDED_FOR' in environ or log.said(_UNFORWARDED):
             return
         sent = [name for key, name in _OTHER_FORWARDING if key in environ]
-        if not sent or not self.log.first_to_say(_UNFORWARDED):  # the first login says it
+        if not sent or not log.first_to_say(_UNFORWARDED):  # the first login says it
             return
-        self.log.write(logging.WARNING, 'A login came through the trusted proxy %s with %s but no X-Forwarded-For, '
+        log.write(logging.WARNING, 'A login came through the trusted proxy %s with %s but no X-Forwarded-For, '
                        'the only header canister takes the client\'s address from: every client of that proxy is '
                        'logged and throttled as the proxy, and one client\'s failed logins lock all of them out; '
                        'have the proxy send X-Forwarded-For (nginx: proxy_set_header X-Forwarded-For '
@@ -14538,6 +14544,12 @@ _PLUGIN_1X_NOTE = {
 }
 
 
+#: The settings of a canister that serve the requests of its app only where that app's WSGI entry is the request's:
+#: those of a child app mounted or merged into an app with a canister are the parent's.  The others are the
+#: child's canister's own (its ``auth_*``: it checks the logins on its routes), or have no effect (``debug``).
+_SERVED_WITH_THE_ENTRYS_SETTINGS = tuple(key for key in KEYS if not key.startswith('auth_') and key != 'debug')
+
+
 class Canister:
     """The Bottle plugin: ``app.install(Canister())``.
 
@@ -14578,6 +14590,9 @@ class Canister:
         self._default_app_routes_noted: typing.Set[bottle.Route] = set()
         #: The routes of other apps served here whose parameters ``_note_unbound_route`` looked at, each once.
         self._other_apps_routes_looked_at: typing.Set[bottle.Route] = set()
+        #: The child apps with a canister of their own whose settings ``_note_childs_own_settings`` compared with
+        #: this one's, each once: app -> the route whose first request did.
+        self._children_compared: Dict[bottle.Bottle, bottle.Route] = {}
         #: The routes of the app that skip canister whose guards written above their decorator were logged, each once.
         self._skipped_routes_warned: typing.Set[bottle.Route] = set()
         #: The plugins that wrap canister's wrapper are yet to be looked at (``_note_outer_plugins``).
@@ -14722,8 +14737,12 @@ class Canister:
         canister would fill from the request: Bottle calls it without them, so each keeps its default whatever
         the request sends (or the call fails).  ``prefix``: the mount point's, where the child routes itself."""
         self._other_apps_routes_looked_at.add(route)
-        if self.app is None or any(isinstance(plugin, Canister) for plugin in route.app.plugins):
-            return  # (uninstalled since; or the child's own canister binds them)
+        if self.app is None:
+            return  # (uninstalled since)
+        own = [plugin for plugin in route.app.plugins if isinstance(plugin, Canister)]
+        if own:  # the child's own canister binds them
+            self._note_childs_own_settings(own[0], route, prefix)
+            return
         try:
             binder = ParameterBinder(route.callback, route.rule, self._injected_names(route))
         except Exception:  # (a callable without a signature, or one canister would refuse: nothing to say here)
@@ -14735,6 +14754,36 @@ class Canister:
                            'request (%s): whatever the request sends, each keeps its default (one without a default '
                            'fails the call); install canister on the child app too', route.method,
                            prefix.rstrip('/') + route.rule, ', '.join(names))
+
+    def _note_childs_own_settings(self, child: Canister, route: bottle.Route, prefix: str) -> None:
+        """Log once for each child app that has a canister of its own (at the first request of one of its routes)
+        a WARNING naming the settings that canister was given that differ from this one's and do not apply: this
+        canister serves the child's requests with its own ("On both" in the README); the child's binds its
+        handlers' arguments and checks logins, with its ``auth_*`` settings."""
+        if child.config is None or self.config is None or self._children_compared.setdefault(route.app, route) \
+                is not route:
+            return  # (uninstalled; or said already, maybe by another thread at the same time)
+        differ = self._settings_not_applied(child)
+        if not differ:
+            return
+        store = {'session_store', 'store'} & set(differ)
+        self.log.write(logging.WARNING, "A child app mounted or merged into this one has a canister of its own, whose "
+                       "settings do not apply here: this app's canister serves the requests of the child (its routes, "
+                       "such as %s %s) with its own settings, which differ from the child's in: %s%s; set them on the "
+                       "canister of this app, or mount the child into a Bottle app without canister", route.method,
+                       prefix.rstrip('/') + route.rule, ', '.join(differ),
+                       " (the child's session store is opened all the same, and keeps none of their sessions)"
+                       if store else '')
+
+    def _settings_not_applied(self, child: Canister) -> List[str]:
+        """The settings the canister of a child app served here was given (keyword arguments, the child app's
+        ``canister.*`` keys, ``Canister(store=...)``) that differ from this one's and do not apply, in order."""
+        given = {str(key)[len('canister.'):].lower() for key in child._installed_keys} | set(child.overrides)
+        config, own = typing.cast(Config, child.config), typing.cast(Config, self.config)
+        differ = [key for key in _SERVED_WITH_THE_ENTRYS_SETTINGS if key in given and config[key] != own[key]]
+        if child.custom_store is not None and child.custom_store is not self.custom_store:
+            differ.append('store')
+        return sorted(differ)
 
     def _look_at_new_routes(self) -> None:
         """``_note_foreign_routes`` for the app's routes added since the last look (so a bot's 404s cost no more)."""
@@ -15032,15 +15081,16 @@ class Canister:
                     except BadRequest as error:
                         _run_guards(guards)
                         message = 'Bad request: %s' % error if error.status == 400 else str(error)
-                        log.write(logging.WARNING, '%s', message)
+                        context.plugin.log.write(logging.WARNING, '%s', message)  # (the request's log: maybe a parent's)
                         raise _error_response(error.status, message) from None
             except bottle.HTTPResponse:
                 raise
             except StoreUnavailable as error:  # a guard read the session (session.user) from a store that is down
                 raise self._unavailable_response(error) from None
             except Exception:  # Bottle answers its 500 and logs nothing: log it here, with its traceback
-                log.write(logging.ERROR, 'Unhandled exception in %s (before the handler ran)', what, exc_info=True)
-                context.handler_failed(log)
+                context.plugin.log.write(logging.ERROR, 'Unhandled exception in %s (before the handler ran)', what,
+                                         exc_info=True)
+                context.handler_failed(context.plugin.log)
                 raise
             try:
                 result = callback(*args, **url_args)
@@ -15049,7 +15099,7 @@ class Canister:
                 # handler, is at fault, a 400 as canister's own)
                 refusal = _bottle_body_answer(error) or _bottle_body_refusal(error)
                 if refusal is not None:
-                    log.write(logging.WARNING, 'Bad request: %s', refusal)
+                    context.plugin.log.write(logging.WARNING, 'Bad request: %s', refusal)
                     raise _error_response(400, 'Bad request: %s' % refusal) from None
                 answer = self._handler_raised(error, context, route)
                 if answer is None:
@@ -15095,19 +15145,20 @@ class Canister:
         """What a call of ``route`` that raised ``error`` answers: the 503 of a session store that is down,
         or None to let ``error`` go on, a response as it is (one raised with Starlette's ``status_code=`` logged
         once for the route) and an exception logged first with its traceback (Bottle answers its 500 and logs
-        nothing)."""
+        nothing), in the request's log (a parent's, for a child app mounted or merged into an app with canister)."""
         what = '%s %s' % (route.method, route.rule)
+        log = context.plugin.log
         if isinstance(error, bottle.HTTPResponse):
             note = _status_header_note(error)
             if note is not None:
                 if self.status_header_unsaid(route):
-                    self.log.write(logging.WARNING, 'Route %s: %s (said once for this route)', what, note)
+                    log.write(logging.WARNING, 'Route %s: %s (said once for this route)', what, note)
                 context.status_header_noted = True
             return None
         if isinstance(error, StoreUnavailable):
             return self._unavailable_response(error)
-        self.log.write(logging.ERROR, 'Unhandled exception in %s%s', what, _habit_note(error), exc_info=True)
-        context.handler_failed(self.log)
+        log.write(logging.ERROR, 'Unhandled exception in %s%s', what, _habit_note(error), exc_info=True)
+        context.handler_failed(log)
         return None
 
     def _unavailable_response(self, error: Exception) -> bottle.HTTPResponse:
