@@ -4149,26 +4149,30 @@ def _is_utf8(text: str) -> bool:
 def _refuse_lone_surrogates(data: Dict[str, Any]) -> None:
     """:class:`BadRequest` naming the first field of a JSON object whose name or value holds text
     with a lone surrogate: passed on, it would fail wherever the handler writes it as UTF-8."""
-    key = _field_not_utf8(data)
-    if key is not None:
-        raise BadRequest('parameter %r is not valid UTF-8 (it holds a lone surrogate)' % key[:60])
+    found = _unwritable_field(data)
+    if found is not None:
+        raise BadRequest('parameter %r is not valid UTF-8 (it holds a lone surrogate)' % found[0][:60])
 
 
-def _field_not_utf8(data: Dict[str, Any]) -> Optional[str]:
+def _unwritable_field(data: Dict[str, Any], numbers: bool = False) -> Optional[Tuple[str, Any]]:
     """The first field of a JSON object (a body, a token's claims) whose name or value holds text with a lone
-    surrogate, at any depth; None if all its text has a UTF-8 form."""
+    surrogate, at any depth, with that text; None if all its text has a UTF-8 form.  ``numbers``: or a number
+    that is not finite (:func:`_not_json_number`), with that number: a token's claims, which PyJWT read (a
+    body's reading refused NaN and Infinity already, :func:`_refuse_constant`)."""
     for key, value in data.items():
         pending = [key, value]
         while pending:
             item = pending.pop()
             if isinstance(item, str):
                 if not item.isascii() and not _is_utf8(item):
-                    return str(key)
+                    return str(key), item
             elif isinstance(item, list):
                 pending.extend(item)
             elif isinstance(item, dict):
                 pending.extend(item)
                 pending.extend(item.values())
+            elif numbers and _not_json_number(item):
+                return str(key), item
     return None
 
 
@@ -4899,8 +4903,18 @@ class _NotJson(ValueError):
     """A JSON text holds ``NaN``, ``Infinity`` or ``-Infinity``, which Python reads and JSON lacks."""
 
 
+#: What is wrong with ``NaN``, ``Infinity`` and ``-Infinity``, in a body (:func:`_constant_problem`) or a token.
+_CONSTANTS_NOT_JSON = 'NaN, Infinity and -Infinity are not JSON values'
+
+
 def _refuse_constant(constant: str) -> Any:
     raise _NotJson(constant)
+
+
+def _not_json_number(value: Any) -> bool:
+    """A number JSON cannot hold: what Python's parser reads ``NaN``, ``Infinity``, ``-Infinity`` (which
+    :func:`_refuse_constant` refuses in a body) and ``1e999`` as, in JSON read by another parser (PyJWT's)."""
+    return isinstance(value, float) and not math.isfinite(value)
 
 
 #: Reads a JSON body; made once (json.loads with an option would make a decoder per call).
@@ -4968,7 +4982,7 @@ def _constant_problem(text: Any) -> str:
     if type(parsed) is _Pairs:
         found = [key for key, value in parsed if holds(value)][:1]
     where = 'parameter %r: ' % found[0][:60] if found else ''
-    return 'the body is not valid JSON: %sNaN, Infinity and -Infinity are not JSON values' % where
+    return 'the body is not valid JSON: %s%s' % (where, _CONSTANTS_NOT_JSON)
 
 
 ###############################################################################
@@ -11256,11 +11270,14 @@ class JwtAuth:
             # dropped beside an app may meet that PyJWT, so the issuer is compared here once more.
             raise self._mismatch('the token is from another issuer', claims, 'iss')
         # (JSON's \ud800 escape gives text that no UTF-8 stands for: as the user, or in its key, a sub or iss,
-        # it fails wherever it is written as UTF-8, a SQLite or Redis store, a handler's page)
-        field = _field_not_utf8(claims)
-        if field is not None:
-            raise AuthFailure('the token is malformed: its claim %r is not valid UTF-8 (it holds a lone surrogate)'
-                              % field[:60], 'bearer')
+        # it fails wherever it is written as UTF-8, a SQLite or Redis store, a handler's page; NaN, which PyJWT's
+        # json reads, would be stored as a record other JSON readers refuse, as canister refuses it in a body)
+        found = _unwritable_field(claims, numbers=True)
+        if found is not None:
+            field, item = found
+            raise AuthFailure('the token is malformed: its claim %r %s' % (field[:60], (
+                'is not valid UTF-8 (it holds a lone surrogate)' if isinstance(item, str)
+                else 'is not a finite number (%s)' % _CONSTANTS_NOT_JSON)), 'bearer')
         return claims, self._expiry(claims), str(claims.get('sub', '?')), None, None
 
     @staticmethod
