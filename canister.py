@@ -1735,7 +1735,8 @@ class Config(Dict[str, Any]):
     def _without_effect(self) -> List[str]:
         """A warning for each setting that does nothing, or lets in too much, without another one
         (the install goes on)."""
-        notes = self._basic_auth_without_effect() + self._jwt_without_effect() + self._cors_without_effect()
+        notes = (self._basic_auth_without_effect() + self._jwt_without_effect() + self._names_meet_subs()
+                 + self._cors_without_effect())
         if self['session_partitioned'] and self['session_samesite'] != 'None':
             notes.append('canister.session_partitioned is set without session_samesite = None: the requests of '
                          'another site\'s page, which it is for, neither get nor send the cookie')
@@ -1789,6 +1790,18 @@ class Config(Dict[str, Any]):
         if self['auth_basic_password'] and not self['auth_basic_username']:
             notes.append('canister.auth_basic_password is set without auth_basic_username: it is not used')
         return notes
+
+    def _names_meet_subs(self) -> List[str]:
+        """The warning of :meth:`_without_effect` about Basic users beside a provider's tokens of no pinned issuer,
+        where a token without ``iss`` is keyed by its ``sub`` as a name (``_user_key``): the Basic user of that name."""
+        provider = 'auth_jwt_jwks_url' if self['auth_jwt_jwks_url'] else 'auth_jwt_public_key'
+        if not (self[provider] and (self['auth_basic_username'] or self['auth_basic_users_file'])
+                and not self['auth_jwt_issuer']):
+            return []
+        return ['canister.%s is set with Basic users and without auth_jwt_issuer: a token without iss is keyed by '
+                'its sub as a name, so a provider account whose sub is a Basic user\'s name (alice) shares that '
+                'user\'s sessions_of, end_sessions and session_max_per_user; set auth_jwt_issuer to the provider\'s '
+                'issuer (a token without iss is then refused)' % provider]
 
     def _jwt_without_effect(self) -> List[str]:
         """The warnings of :meth:`_without_effect` about a JWT client id without a key, or the reverse."""
@@ -5278,8 +5291,10 @@ def _moved_to(record: Any) -> Optional[str]:
 
 
 #: What begins the key of a token's user (a dict with ``iss`` and ``sub``) and of any user that is neither a name nor
-#: a dict with a ``sub``, so that no name is such a key: a Basic user ``alice`` and a provider's token whose ``sub``
-#: is ``alice`` are two people.
+#: a dict with a ``sub``, so that no name is such a key: a Basic user ``alice`` and a token with an ``iss`` whose
+#: ``sub`` is ``alice`` are two people.  A token without ``iss`` is its ``sub``'s person, as the dict an app makes of
+#: a name is: the Basic user ``alice`` for a ``sub`` of ``alice`` (``auth_jwt_issuer`` makes every token carry an
+#: ``iss``; ``Config._names_meet_subs`` warns of a provider's keys beside Basic users without it).
 _OTHER_USER = '\x1f'
 
 

@@ -331,6 +331,13 @@ def jwk(private_key: Any, kid: str) -> Dict[str, Any]:
     return entry
 
 
+def public_pem(private_key: Any) -> bytes:
+    """The public half of ``private_key`` (cryptography's) as a PEM file holds it, for ``auth_jwt_public_key``."""
+    from cryptography.hazmat.primitives import serialization  # (as in signed_token)
+    return private_key.public_key().public_bytes(serialization.Encoding.PEM,
+                                                 serialization.PublicFormat.SubjectPublicKeyInfo)
+
+
 def b64url(data: bytes) -> str:
     """``data`` in base64url without padding, as each part of a JWT is written."""
     return base64.urlsafe_b64encode(data).rstrip(b'=').decode('ascii')

@@ -11,13 +11,12 @@ import time
 
 import jwt as pyjwt
 import pytest
-from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, rsa
 
 import canister
 from canister import session
 from helpers import (assert_keys_unavailable, b64url, basic, bearer, claims, client, hand_made_token, hs256_signer, jwk,
-                     read_log, signed_token)
+                     public_pem, read_log, signed_token)
 from servers import Client, free_port, wait_until
 
 SECRET = 'k9Qv2Lr7Zt4Wm8Xc1Bn5Hs3Jd6Fg0Pa-Tq7Ye2Ui9Oo4Kl1Mz8Nx5Cv3Bb6Vn0Q'  # 64 bytes
@@ -76,11 +75,6 @@ def other_rsa_key():
 @pytest.fixture(scope='module')
 def ec_key():
     return ec.generate_private_key(ec.SECP256R1())
-
-
-def public_pem(private_key) -> bytes:
-    return private_key.public_key().public_bytes(serialization.Encoding.PEM,
-                                                 serialization.PublicFormat.SubjectPublicKeyInfo)
 
 
 @pytest.fixture

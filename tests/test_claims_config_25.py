@@ -105,6 +105,10 @@ WARNED: Dict[str, Any] = {
         'cors_expose_headers = * with cors_credentials'),
     'a JWKS URL or public key without': ({'auth_jwt_jwks_url': 'https://idp.example/jwks'},
                                          'auth_jwt_jwks_url is set without auth_jwt_client_id'),
+    'a JWKS URL or public key beside Basic users': (
+        {'auth_jwt_jwks_url': 'https://idp.example/jwks', 'auth_jwt_client_id': 'c', 'auth_basic_username': 'alice',
+         'auth_basic_password': canister.hash_password('wonderland', iterations=1000)},
+        'auth_jwt_jwks_url is set with Basic users and without auth_jwt_issuer'),
     'a plain `http://` JWKS URL': ({'auth_jwt_jwks_url': 'http://idp.example/jwks', 'auth_jwt_client_id': 'c'},
                                    'is plain http:// to another host'),
     'an `auth_jwt_secret` shorter than 32 bytes': ({'auth_jwt_secret': 'short'}, 'auth_jwt_secret is 5 bytes'),
@@ -139,7 +143,7 @@ def _warning_rows() -> list:
 
 def test_every_row_of_the_install_warnings_table_is_tried_here_or_by_a_test_named_here():
     rows = _warning_rows()
-    assert len(rows) == 22
+    assert len(rows) == 23
     unmatched = [row for row in rows
                  if sum(row.startswith(start) or start in row for start in [*WARNED, *TESTED_ELSEWHERE]) != 1]
     assert unmatched == []
