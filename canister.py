@@ -8449,8 +8449,10 @@ class SessionState:
     old_sid: Optional[str] = None
     #: Ids ended in this request (logout), deleted from the store at the end.
     dead: Tuple[str, ...] = ()
-    #: The record as loaded of the session this request ended (what ``SessionManager.end_session`` expects).
-    dead_snapshot = ''
+    #: The record as loaded of the session this request ended (what ``SessionManager.end_session`` expects);
+    #: or the move's marker its cookie's id held, when the session had moved before this request read it
+    #: (``_end_where_moved``).
+    dead_snapshot: Any = ''
     #: The record's text after the data (user, created, user expiry, lifetime), while those stay as loaded.
     tail: Optional[str] = None
     #: Another request ended this session while this one ran: nothing of it is stored.
@@ -8665,10 +8667,32 @@ class SessionState:
         self.load()
         if self.exists:
             self.dead_snapshot = self.snapshot
+        elif self.cookie_sid is not None and self.cookie_sid not in self.dead and self.manager is not None:
+            marker = self.manager.store.load(self.cookie_sid)  # (a move's marker: see _end_where_moved)
+            if _moved_to(marker) is not None:
+                self.dead, self.dead_snapshot = self.dead + (self.cookie_sid,), marker
         self.dead += tuple(sid for sid in (self.old_sid, self.sid if self.exists else None) if sid)
         self.exists, self.sid, self.old_sid, self.snapshot, self.keep_empty = False, None, None, '', False
         self.data, self.user, self.user_expires, self.created_ms, self.tail = {}, None, 0, 0, None
         self.lifetime, self.lapsed_user, self.login_line = 0, None, None
+
+    def _end_where_moved(self, sid: str, marker: Any) -> None:
+        """End the session that moved from the id ``sid`` before this request's logout read it, where its markers
+        lead (``_FOLLOW_HOPS`` moves at most), whoever's it is there: the old cookie's holder cannot be told from
+        the browser that moved it, and ending is the safe failure.  ``marker``: what the id held when
+        ``invalidate()`` found no session under it, a move's marker (a login, ``regenerate()`` or
+        ``end_other_sessions()`` of the same browser moved the session just before, and this request left before
+        that answer came back); the id was then put among those ended here (``dead``), so the cookie expires.  Any
+        other cookie naming no session (nothing there, an ended session's) is left as it was.  The markers on the
+        way stay for their minute; logged."""
+        manager = self.manager
+        assert manager is not None
+        target, current, _ = self._through_markers(sid, marker, 0)
+        ended = (current is not None and _marker(current) is None
+                 and manager.end_session(target, _record_user_key(current), expected=current))
+        manager.log.write(logging.INFO, 'Session: %s... moved to a new id (login, regenerate) before this logout came '
+                          'with it: %s', sid[:6], 'ended there too' if ended else
+                          'nothing was left to end there (ended already, or gone)')
 
     def record(self) -> str:
         """The JSON text stored for this session (a new one's creation time is now); explains which
@@ -8789,7 +8813,9 @@ class SessionState:
         manager = self.manager
         assert manager is not None
         for sid in self.dead:
-            if sid == self.cookie_sid and self.dead_snapshot:
+            if sid == self.cookie_sid and _marker(self.dead_snapshot) is not None:
+                self._end_where_moved(sid, self.dead_snapshot)
+            elif sid == self.cookie_sid and self.dead_snapshot:
                 manager.end_session(sid, _record_user_key(self.dead_snapshot), expected=self.dead_snapshot)
             else:
                 manager.store.delete(sid)

@@ -1,0 +1,191 @@
+"""A logout sent with the cookie a move had just replaced (``regenerate()``, ``end_other_sessions()``, a login):
+the browser's request left before the move's answer came back, so it names the old id, which holds the move's
+marker by the time the logout reads it.  The logout follows the marker and ends the session where it went, and
+its answer expires the cookie, whichever answer reaches the browser last.
+
+Real servers on 127.0.0.1, every store canister ships (a real redis-server), handlers held open on gates where
+two requests overlap.
+"""
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any, Dict
+
+from canister import session
+from helpers import read_log, readme_section
+from session_kit import Browser, anonymous, hold_request, logged_in, plugin_of, rotation_app, run_threads
+
+FOLLOWED = 'before this logout came with it'
+
+
+def logout_app(make_app: Any, store_url: str) -> Any:
+    """``rotation_app`` plus ``/end-others`` (``end_other_sessions()``) and ``/wait-then-logout?name=``: a logout
+    whose handler waits on its gate before it touches the session, then calls ``invalidate()``."""
+    app = rotation_app(make_app, store_url)
+
+    @app.get('/end-others')
+    def end_others():
+        return str(session.end_other_sessions())
+
+    @app.get('/wait-then-logout')
+    def wait_then_logout(name):
+        held = app.gates(name)
+        held.loaded.set()  # (nothing loaded yet: the session is read by invalidate())
+        assert held.release.wait(20), 'the test never released gate %s' % name
+        session.invalidate()
+        return 'bye'
+
+    return app
+
+
+def origin_of(browser: Browser) -> str:
+    return 'http://%s:%d' % (browser.host, browser.port)
+
+
+def test_a_logout_with_the_cookie_a_regenerate_replaced_ends_the_new_id_and_expires_the_cookie(
+        make_app, serve_with_gates, store_url, log_dir):
+    app = logout_app(make_app, store_url)
+    browser = logged_in(serve_with_gates(app), 'alice', cart='1')
+    old = browser.sid
+    assert browser.get('/regenerate').status == 200 and browser.sid != old
+
+    logout = Browser(origin_of(browser), old).get('/logout')
+
+    assert logout.status == 200 and logout.new_sid == '', logout
+    assert Browser(origin_of(browser), browser.sid).read() == [None, {}]
+    assert plugin_of(app).sessions_of('alice') == []
+    assert 'Session: %s... moved to a new id (login, regenerate) %s: ended there too' % (old[:6], FOLLOWED) \
+        in read_log(log_dir)
+
+
+def test_a_logout_with_the_cookie_end_other_sessions_replaced_ends_the_new_id(make_app, serve_with_gates, store_url):
+    app = logout_app(make_app, store_url)
+    browser = logged_in(serve_with_gates(app), 'alice')
+    other_device = logged_in(origin_of(browser), 'alice')
+    old = browser.sid
+    assert browser.get('/end-others').text == '1' and browser.sid != old
+
+    logout = Browser(origin_of(browser), old).get('/logout')
+
+    assert logout.status == 200 and logout.new_sid == '', logout
+    assert Browser(origin_of(browser), browser.sid).read() == [None, {}]
+    assert other_device.read() == [None, {}]
+    assert plugin_of(app).sessions_of('alice') == []
+
+
+def test_a_logout_with_the_anonymous_cookie_a_login_replaced_ends_the_login(make_app, serve_with_gates, store_url):
+    app = logout_app(make_app, store_url)
+    browser = anonymous(serve_with_gates(app), cart='1')
+    old = browser.sid
+    assert browser.get('/login?name=alice').status == 200 and browser.sid != old
+
+    logout = Browser(origin_of(browser), old).get('/logout')
+
+    assert logout.status == 200 and logout.new_sid == '', logout
+    assert Browser(origin_of(browser), browser.sid).read() == [None, {}]
+    assert plugin_of(app).sessions_of('alice') == []
+
+
+def test_a_logout_with_the_cookie_of_two_moves_ago_ends_the_session_where_the_second_put_it(
+        make_app, serve_with_gates, store_url):
+    app = logout_app(make_app, store_url)
+    browser = logged_in(serve_with_gates(app), 'alice', cart='1')
+    first = browser.sid
+    assert browser.get('/regenerate').status == 200
+    assert browser.get('/regenerate').status == 200 and browser.sid != first
+
+    logout = Browser(origin_of(browser), first).get('/logout')
+
+    assert logout.status == 200 and logout.new_sid == '', logout
+    assert Browser(origin_of(browser), browser.sid).read() == [None, {}]
+    assert plugin_of(app).sessions_of('alice') == []
+
+
+def test_a_logout_with_a_moved_cookie_whose_new_id_was_ended_already_expires_it_and_ends_no_one_else(
+        make_app, serve_with_gates, store_url, log_dir):
+    app = logout_app(make_app, store_url)
+    browser = logged_in(serve_with_gates(app), 'alice')
+    other_device = logged_in(origin_of(browser), 'alice', cart='2')
+    old = browser.sid
+    assert browser.get('/regenerate').status == 200
+    assert browser.get('/logout').status == 200 and browser.sid is None  # (the new id ended by its own logout)
+
+    logout = Browser(origin_of(browser), old).get('/logout')
+
+    assert logout.status == 200 and logout.new_sid == '', logout
+    assert other_device.read() == ['alice', {'cart': '2'}]
+    assert "Session: %s... moved to a new id (login, regenerate) %s: nothing was left to end there" % (
+        old[:6], FOLLOWED) in read_log(log_dir)
+
+
+def test_a_logout_whose_cookie_a_regenerate_replaced_while_its_handler_waited_ends_the_new_id(
+        make_app, serve_with_gates, store_url):
+    """Two requests at once: the logout's handler starts first, the regenerate runs to its end (its answer gives
+    the browser the new id), and only then does the logout read its session, under the old id."""
+    app = logout_app(make_app, store_url)
+    browser = logged_in(serve_with_gates(app), 'alice')
+    old = browser.sid
+    release = hold_request(app, origin_of(browser), old, '/wait-then-logout?name=out')
+
+    assert browser.get('/regenerate').status == 200 and browser.sid != old
+    logout = release()
+
+    assert logout.status == 200 and logout.new_sid == '', logout
+    assert Browser(origin_of(browser), browser.sid).read() == [None, {}]
+    assert plugin_of(app).sessions_of('alice') == []
+
+
+def test_a_logout_following_a_move_while_end_sessions_ends_the_new_id_answers_200_and_expires_the_cookie(
+        make_app, serve_with_gates, store_url, log_dir):
+    """The logout loads (finding the marker), then ``end_sessions`` from another thread (an admin's) ends the
+    session where it moved before the logout ends it: the logout ends nothing more, and the cookie still goes."""
+    app = logout_app(make_app, store_url)
+    browser = logged_in(serve_with_gates(app), 'alice')
+    old = browser.sid
+    assert browser.get('/regenerate').status == 200
+    release = hold_request(app, origin_of(browser), old, '/hold-then?name=out&action=invalidate')
+
+    assert plugin_of(app).end_sessions('alice') == 1
+    logout = release()
+
+    assert logout.status == 200 and logout.new_sid == '', logout
+    assert Browser(origin_of(browser), browser.sid).read() == [None, {}]
+    assert 'ERROR' not in read_log(log_dir)
+
+
+def sent_at_once(origin: str, sid: str, path: str, barrier: threading.Barrier, answers: Dict[str, Any],
+                 delay: float = 0.0) -> Any:
+    """What a thread runs to send ``path`` with the cookie ``sid`` ``delay`` seconds after every thread of
+    ``barrier`` is there, its answer kept in ``answers[path]``."""
+    def run() -> None:
+        barrier.wait(10)
+        time.sleep(delay)
+        answers[path] = Browser(origin, sid, follow=False).get(path)
+    return run
+
+
+def test_a_regenerate_and_a_logout_sent_at_once_never_leave_a_cookie_of_either_answer_logged_in(
+        make_app, serve_with_gates, store_url):
+    """The attack's script: the same cookie sent with a ``regenerate()`` and a logout at about the same moment,
+    round after round; whichever runs first, no cookie (the old one, or one an answer handed out) is logged in after."""
+    app = logout_app(make_app, store_url)
+    origin = serve_with_gates(app)
+    alive = []
+    for round_ in range(16):  # (the logout sent 0 to 15 ms after the regenerate: before, during or after its move)
+        sid = logged_in(origin, 'alice').sid
+        answers: Dict[str, Any] = {}
+        barrier = threading.Barrier(2)
+        assert run_threads([sent_at_once(origin, sid, '/regenerate', barrier, answers),
+                            sent_at_once(origin, sid, '/logout', barrier, answers, round_ / 1000)]) == []
+        handed = {answer.new_sid for answer in answers.values() if answer.new_sid} | {sid}
+        alive += [cookie for cookie in handed if Browser(origin, cookie).read()[0] == 'alice']
+    assert alive == []
+    assert plugin_of(app).sessions_of('alice') == []
+
+
+def test_the_readme_says_a_logout_with_the_cookie_a_move_replaced_ends_the_new_id():
+    sessions = readme_section('## Sessions')
+    assert 'A logout that comes after the move, with the old cookie' in sessions
+    assert 'ending is the safe failure' in sessions
+    assert 'tests/test_logout_after_a_move.py' in sessions
