@@ -14225,7 +14225,10 @@ class _ErrorHandlers(Dict[int, Callable[..., Any]]):
         context = _local.context
         if context is not None:  # as canister's own page does: what lies behind a 500, once
             context.log_error_page(error)
+        challenges = list(error.headers.getall('WWW-Authenticate')) if isinstance(error, _OwnError) else []
         result = handler(error)
+        if challenges and bottle.response.status_code != 401:
+            _drop_challenges(challenges)
         if isinstance(result, dict):
             dumps = next((plugin.json_dumps for plugin in self.app.plugins
                           if isinstance(plugin, bottle.JSONPlugin) and plugin.json_dumps), None)
@@ -14233,6 +14236,16 @@ class _ErrorHandlers(Dict[int, Callable[..., Any]]):
                 bottle.response.content_type = 'application/json'
                 return dumps(result)
         return result
+
+
+def _drop_challenges(challenges: List[str]) -> None:
+    """Take canister's ``challenges`` off the answer an app's error handler made of its 401 with another status
+    (a redirect to the login form): a challenge asks for credentials on a 401 only.  A ``WWW-Authenticate``
+    the handler set itself stays."""
+    kept = [value for value in bottle.response.headers.getall('WWW-Authenticate') if value not in challenges]
+    bottle.response.headers.pop('WWW-Authenticate', None)
+    for value in kept:
+        bottle.response.add_header('WWW-Authenticate', value)
 
 
 #: What Bottle's thread-local ``response`` holds (``LocalResponse``, bottle 0.12 and 0.13).
