@@ -3965,10 +3965,11 @@ _MEDIA_TYPE = re.compile(r'[a-z0-9][a-z0-9.+-]{0,40}/[a-z0-9][a-z0-9.+-]{0,40}')
 def _unread_body_note(body: Any, environ: Dict[str, Any]) -> str:
     """Why a body sent along filled no parameter, for the 400 of a missing one ('' when it did or
     was not sent): a type canister does not read (``fetch`` sends a text body as ``text/plain``),
-    JSON that is no object, or JSON sent as a form (``curl -d`` without a ``Content-Type``)."""
-    if not _has_body(environ):
-        return ''
+    JSON that is no object, JSON sent as a form (``curl -d`` without a ``Content-Type``), or a JSON body that is
+    empty (a client that sets the type and forgets the body)."""
     content_type = _media_type(environ.get('CONTENT_TYPE', ''))
+    if not _has_body(environ):
+        return ' (the JSON body is empty)' if _is_json_type(content_type) else ''
     if body is None:
         return _unread_type_note(content_type)
     if isinstance(body, bottle.FormsDict) and len(body) == 1 and content_type == 'application/x-www-form-urlencoded':
