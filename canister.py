@@ -3965,10 +3965,11 @@ _MEDIA_TYPE = re.compile(r'[a-z0-9][a-z0-9.+-]{0,40}/[a-z0-9][a-z0-9.+-]{0,40}')
 def _unread_body_note(body: Any, environ: Dict[str, Any]) -> str:
     """Why a body sent along filled no parameter, for the 400 of a missing one ('' when it did or
     was not sent): a type canister does not read (``fetch`` sends a text body as ``text/plain``),
-    JSON that is no object, or JSON sent as a form (``curl -d`` without a ``Content-Type``)."""
-    if not _has_body(environ):
-        return ''
+    JSON that is no object, JSON sent as a form (``curl -d`` without a ``Content-Type``), or a JSON body that is
+    empty (a client that sets the type and forgets the body)."""
     content_type = _media_type(environ.get('CONTENT_TYPE', ''))
+    if not _has_body(environ):
+        return ' (the JSON body is empty)' if _is_json_type(content_type) else ''
     if body is None:
         return _unread_type_note(content_type)
     if isinstance(body, bottle.FormsDict) and len(body) == 1 and content_type == 'application/x-www-form-urlencoded':
@@ -8030,7 +8031,7 @@ class SessionManager:
 
     def sessions_of(self, user: Any) -> List[Dict[str, Any]]:
         """The live sessions of a user, oldest first: when each was created and last used (None
-        where the expiry rules do not tell), and which one is the current request's."""
+        where the expiry rules do not tell), which one is the current request's, and whether each is remembered."""
         context = self._caller()
         replaced = context.old_sid if context is not None else None
         listed = [(sid, record, expires) for sid, record, expires in self._live(self._listed(user)) if sid != replaced]
@@ -8075,7 +8076,8 @@ class SessionManager:
         life = record.lifetime or self.timeout
         capped = self.max_age and expires >= record.created_ms + self.max_age * 1000 - 1
         last_used = (expires / 1000 - life) if expires and life > 0 and not capped else None
-        return {'created': record.created_ms / 1000, 'last_used': last_used, 'current': current}
+        return {'created': record.created_ms / 1000, 'last_used': last_used, 'current': current,
+                'remembered': record.lifetime > 0}
 
     def _unstored(self, context: 'SessionState', user: Any) -> List[Dict[str, Any]]:
         """The entry of the calling request's session if it is ``user``'s and stored only when the
@@ -8087,7 +8089,8 @@ class SessionManager:
         if not context.created_ms:  # (as the save would take it, in ms: the time told here is the one stored)
             context.created_ms = int(now * 1000)
         life = context.lifetime or self.timeout
-        return [{'created': context.created_ms / 1000, 'last_used': now if life > 0 else None, 'current': True}]
+        return [{'created': context.created_ms / 1000, 'last_used': now if life > 0 else None, 'current': True,
+                 'remembered': context.lifetime > 0}]
 
     def end_session(self, sid: str, person: Optional[str], keep: Tuple[Optional[str], ...] = (),
             expected: Any = None, spare: Optional[str] = None, tag: Optional[str] = None) -> bool:
@@ -15280,7 +15283,7 @@ class Canister:
         return sum(manager.end_sessions_unlogged(user, spare=line, tag=tag) for user, line in users.items())
 
     def sessions_of(self, user: Any) -> List[Dict[str, Any]]:
-        """The live sessions of ``user``: ``created``, ``last_used`` and ``current`` (never the id)."""
+        """The live sessions of ``user``: ``created``, ``last_used``, ``current`` and ``remembered`` (never the id)."""
         return self._user_sessions().sessions_of(user)
 
     def tidy_sessions(self) -> int:
@@ -15985,15 +15988,58 @@ def _arguments(argv: Optional[List[str]]) -> Any:
                     "on Redis the ids of expired and ended sessions in the users' sets (a set left empty goes), on "
                     'SQLite the expired rows. The store is the config\'s session_store, or --store. Safe to run '
                     'while the app serves requests.')
-    tidy.add_argument('--config', metavar='FILE', help='an ini file with a [canister] section')
-    tidy.add_argument('--store', metavar='URL', help="a session_store URL (instead of the config's)")
-    tidy.add_argument('--prefix', help="a session_redis_prefix (instead of the config's)")
+    _add_store_options(tidy)
     tidy.add_argument('--batch', metavar='N', type=_batch, default=_TIDY_BATCH,
                       help='keys and ids asked for at a time (default: %(default)s)')
+    user_help = ("a name, or a user held as a dict (a token's claims) in JSON: {\"iss\": ISSUER, \"sub\": SUBJECT} "
+                 'is enough for a token\'s, {"sub": NAME} is the name NAME')
+    lister = commands.add_parser(
+        'sessions', help="list a user's live sessions (when made and last used, whether remembered)",
+        description="List the live sessions of USER, as plugin.sessions_of does, one line each, oldest first: when it "
+                    'was made and last used (UTC) and whether it is remembered; never its id. The store is the '
+                    "config's session_store, or --store.")
+    ender = commands.add_parser(
+        'end-sessions', help="end a user's sessions (log out everywhere)",
+        description='End every session of USER, as plugin.end_sessions does (log out everywhere: after a leaked '
+                    "password, say), and print how many. The store is the config's session_store, or --store. Safe "
+                    'to run while the app serves requests.')
+    for command in (lister, ender):
+        command.add_argument('user', metavar='USER', type=_cli_user, help=user_help)
+        _add_store_options(command)
     args = parser.parse_args(argv)
-    if args.command == 'tidy-sessions' and args.config is None and args.store is None:
-        tidy.error('name the store: --config FILE or --store URL')
+    on_store = {'tidy-sessions': tidy, 'sessions': lister, 'end-sessions': ender}  # (_add_store_options's)
+    if args.command in on_store and args.config is None and args.store is None:
+        on_store[args.command].error('name the store: --config FILE or --store URL')
     return args
+
+
+def _add_store_options(command: Any) -> None:
+    """The options that name the session store of a command that works on it (``tidy-sessions``, ``sessions``,
+    ``end-sessions``), which :func:`_arguments` then requires (``--config`` or ``--store``)."""
+    command.add_argument('--config', metavar='FILE', help='an ini file with a [canister] section')
+    command.add_argument('--store', metavar='URL', help="a session_store URL (instead of the config's)")
+    command.add_argument('--prefix', help="a session_redis_prefix (instead of the config's)")
+
+
+def _cli_user(text: str) -> Any:
+    """``USER`` of ``sessions`` and ``end-sessions``: a name (see :func:`_as_utf8`), or, beginning with ``{``,
+    a user held as a dict in JSON (a token's claims: ``iss`` and ``sub`` are enough), as ``end_sessions`` takes it."""
+    import argparse
+    try:
+        user = _as_utf8(text)
+    except UnicodeError:
+        raise argparse.ArgumentTypeError('%r is not UTF-8' % text) from None
+    if user.lstrip().startswith('{'):
+        try:
+            user = json.loads(user)
+        except ValueError as error:
+            raise argparse.ArgumentTypeError('%r begins with { but is no JSON object (%s): write a token\'s user as '
+                                             '{"iss": "https://idp.example/", "sub": "2481"}' % (text, error)) from None
+        if not isinstance(user, dict):
+            raise argparse.ArgumentTypeError('%r is JSON but no object' % text)
+    if _user_key(user) is None:
+        raise argparse.ArgumentTypeError('an empty name is nobody: name the user')
+    return user
 
 
 def _run_keys(args: Any) -> int:
@@ -16160,12 +16206,13 @@ def _holds_sessions(path: str) -> bool:
         connection.close()
 
 
-def _tidy_config(args: Any) -> Config:
-    """The settings ``tidy-sessions`` reads: the ``--config`` file's, with ``--store`` and ``--prefix`` over them."""
+def _store_config(args: Any, **settings: str) -> Config:
+    """The settings a command on the session store reads (``tidy-sessions``, ``sessions``, ``end-sessions``): the
+    ``--config`` file's, with ``settings``, ``--store`` and ``--prefix`` over them."""
     app = bottle.Bottle()
     if args.config is not None:
         _load_tidy_config_file(app, args.config, args.store is not None)
-    overrides = {'session_store': args.store, 'session_redis_prefix': args.prefix}
+    overrides = dict(settings, session_store=args.store, session_redis_prefix=args.prefix)
     config = Config.from_app(app.config, {key: value for key, value in overrides.items() if value is not None})
     url = config['session_store']
     if args.prefix is not None and not url.startswith(('redis', 'rediss', 'unix://')):
@@ -16217,15 +16264,21 @@ def _tidy_failure(store_url: str, removed: int, error: Exception, why: str) -> s
     return 'tidying %s failed after removing %s of ended sessions: %s' % (store_url, _entries(removed), why)
 
 
+def _refuse_unusable_redis(store: SessionStore) -> None:
+    """StoreUnavailable if ``store`` is a Redis server that an install refuses (a database number Redis refuses,
+    a URL of the wrong kind, a node of a Cluster, whose other masters a command would miss)."""
+    if isinstance(store, RedisStore):
+        problem = store.check()
+        if problem:
+            raise StoreUnavailable(problem)
+
+
 def _checked_tidy(store: SessionStore, store_url: str, batch: int) -> int:
     """The store's ``tidy``, a Redis server checked first as an install checks it (a database number Redis refuses,
     a URL of the wrong kind, a node of a Cluster, whose other masters SCAN would miss); a Ctrl-C meanwhile raised
     again with what it had removed by then (which stays removed), for :func:`_run_command`'s line."""
     try:
-        if isinstance(store, RedisStore):
-            problem = store.check()
-            if problem:
-                raise StoreUnavailable(problem)
+        _refuse_unusable_redis(store)
         return store.tidy(batch)
     except KeyboardInterrupt:
         removed = getattr(store, 'tidy_removed', 0)
@@ -16246,7 +16299,7 @@ def _run_tidy_sessions(args: Any) -> int:
     store = None
     url = args.store  # (known before the config is read when given: it wins over the file)
     try:
-        config = _tidy_config(args)
+        config = _store_config(args)
         url = config['session_store']
         if config['session_store'] == 'memory':
             _print_out('Nothing to tidy: a memory store lives in the process of the app, which drops ended sessions '
@@ -16277,9 +16330,66 @@ def _run_tidy_sessions(args: Any) -> int:
     return 0
 
 
+def _on_user_sessions(args: Any, act: Callable[[SessionManager], Any]) -> Any:
+    """What ``act`` returns, given the sessions of the store that ``sessions`` or ``end-sessions`` names (read as
+    ``tidy-sessions`` reads it, a Redis server checked as an install checks it); None, said in one line on
+    stderr, if the store cannot be used.  The log's WARNING lines go to stderr."""
+    import configparser
+    name = 'python -m canister %s' % args.command
+    manager = None
+    try:
+        config = _store_config(args, log_path='stderr', log_level='WARNING')
+        if config['session_store'] == 'memory':
+            _print_error('%s: a memory store lives in the process of the app, and no other process sees its '
+                         'sessions: call plugin.sessions_of(user) or plugin.end_sessions(user) in the app' % name)
+            return None
+        manager = SessionManager(config, None, RequestLog(bottle.Bottle(), config))
+        _refuse_unusable_redis(manager.store)
+        return act(manager)
+    except (configparser.Error, CanisterError, OSError, ValueError, sqlite3.Error) as error:
+        # as tidy-sessions's: one line, a password in a URL masked
+        _print_error('%s: %s' % (name, ' '.join(_mask_urls(str(error)).split())))
+        return None
+    finally:
+        if manager is not None:
+            manager.store.close()
+            manager.log.close()
+
+
+def _utc(moment: Optional[float]) -> str:
+    """A time of ``sessions``'s lines: ``2026-12-06T19:20:03Z``; ``unknown`` for None."""
+    return 'unknown' if moment is None else time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime(moment))
+
+
+def _shown_user(user: Any) -> str:
+    """USER as a line of ``end-sessions`` names it: a name as it is, a dict in JSON."""
+    return user if isinstance(user, str) else json.dumps(user, ensure_ascii=False)
+
+
+def _run_sessions(args: Any) -> int:
+    """``python -m canister sessions USER``: one line per live session of USER (``sessions_of``), never its id."""
+    entries = _on_user_sessions(args, lambda manager: manager.sessions_of(args.user))
+    if entries is None:
+        return 1
+    for entry in entries:
+        _print_out('created %s, last used %s, %s' % (_utc(entry['created']), _utc(entry['last_used']),
+                                                     'remembered' if entry['remembered'] else 'not remembered'))
+    return 0
+
+
+def _run_end_sessions(args: Any) -> int:
+    """``python -m canister end-sessions USER``: ``end_sessions`` of USER, and how many it ended."""
+    ended = _on_user_sessions(args, lambda manager: manager.end_sessions(args.user))
+    if ended is None:
+        return 1
+    _print_out('Ended %d session%s of %s' % (ended, '' if ended == 1 else 's', _shown_user(args.user)), utf8=True)
+    return 0
+
+
 #: What runs each command of :func:`_arguments`; each returns the exit status.
 _COMMANDS: Dict[str, Callable[[Any], int]] = {'demo': _run_demo, 'hash-password': _run_hash_password, 'keys': _run_keys,
-                                              'tidy-sessions': _run_tidy_sessions}
+                                              'tidy-sessions': _run_tidy_sessions, 'sessions': _run_sessions,
+                                              'end-sessions': _run_end_sessions}
 
 
 def _cli_warning_shower(command: str, shown: Callable[..., None]) -> Callable[..., None]:
@@ -16321,7 +16431,7 @@ def _run_command(command: str, args: Any) -> int:
 
 
 def main(argv: Optional[List[str]] = None) -> int:
-    """``python -m canister demo|hash-password|keys|tidy-sessions``: its exit status, 130 for a Ctrl-C (one
+    """``python -m canister demo|hash-password|keys|tidy-sessions|sessions|end-sessions``: its exit status, 130 for a Ctrl-C (one
     line on stderr, no traceback) from the first line of canister.py on (``_interrupted_loading``)."""
     import signal
     loading = signal.getsignal(signal.SIGINT) is _interrupted_loading

@@ -21,6 +21,7 @@ NOT_DEFINED_THERE = {
     ('Parameter Unpacking', 'apply'): 'Canister.apply',
     ('Command Line', 'demo'): 'a command',
     ('Command Line', 'keys'): 'a command',
+    ('Command Line', 'sessions'): 'a command',
     ('Command Line', 'tidy'): 'SessionStore.tidy',
 }
 

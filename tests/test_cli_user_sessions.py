@@ -1,0 +1,172 @@
+"""``python -m canister sessions USER`` and ``end-sessions USER``: a user's sessions listed and ended from the shell.
+
+The sessions are made by a real app reading the same ini file as the command, on a real SQLite file and a real
+redis-server; the command runs as a user runs it (a subprocess), and the old cookies are sent to the app again
+afterwards.
+"""
+from __future__ import annotations
+
+import re
+
+import pytest
+import webtest
+
+import canister
+from canister import session
+from helpers import ROOT, app_with_ini, cookie_value, run_canister, with_cookie
+from session_kit import add_session_routes, make_store_url, plugin_of
+
+TOKEN_USER = {'iss': 'https://idp.example/', 'sub': '2481', 'email': 'alice@example.com'}
+#: One line of ``sessions``: when made, when last used, whether remembered (never the id).
+LINE = re.compile(r'created \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ, last used \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ, '
+                  r'(remembered|not remembered)')
+
+
+@pytest.fixture(params=['sqlite', 'redis'])
+def app_and_ini(request, tmp_path, uninstall_at_end):
+    """An app whose sessions live in a real SQLite file or redis-server, as its app.ini says, and that ini's path."""
+    url = make_store_url(request.param, tmp_path, request)
+    if url.startswith('sqlite'):
+        url = 'sqlite:///' + str(tmp_path / 'sessions.db')
+    app = app_with_ini(tmp_path, '[canister]\nsession_store = %s\nlog_path = %s\n' % (url, tmp_path / 'logs'))
+    app.install(canister.Canister())
+    add_session_routes(app)
+
+    @app.get('/token-login')
+    def token_login():
+        session.user = dict(TOKEN_USER)
+        return 'ok'
+
+    @app.get('/me')
+    def me():
+        return {'user': session.user}
+
+    return uninstall_at_end(app), tmp_path / 'app.ini'
+
+
+def logged_in(app, path):
+    """The session id of a fresh browser that visited ``path`` (a login)."""
+    sid = cookie_value(webtest.TestApp(app).get(path))
+    assert sid
+    return sid
+
+
+def user_of(app, sid):
+    """Who the app takes a browser sending the cookie ``sid`` for."""
+    return webtest.TestApp(app).get('/me', headers=with_cookie(sid)).json['user']
+
+
+def test_sessions_lists_each_live_session_of_a_user_oldest_first_never_its_id(app_and_ini, tmp_path):
+    app, ini = app_and_ini
+    sids = [logged_in(app, '/login?name=alice'), logged_in(app, '/login?name=alice&remember=600'),
+            logged_in(app, '/login?name=bob')]
+    result = run_canister('sessions', 'alice', '--config', str(ini), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert len(lines) == 2 and all(LINE.fullmatch(line) for line in lines), result.stdout
+    assert sorted(line.rsplit(', ', 1)[1] for line in lines) == ['not remembered', 'remembered']
+    assert not any(sid in result.stdout for sid in sids)
+    assert result.stderr == ''
+
+
+def test_end_sessions_logs_a_user_out_everywhere_and_says_how_many(app_and_ini, tmp_path):
+    app, ini = app_and_ini
+    alices = [logged_in(app, '/login?name=alice'), logged_in(app, '/login?name=alice&remember=600')]
+    bob = logged_in(app, '/login?name=bob')
+    result = run_canister('end-sessions', 'alice', '--config', str(ini), cwd=tmp_path)
+    assert (result.returncode, result.stdout, result.stderr) == (0, 'Ended 2 sessions of alice\n', '')
+    assert [user_of(app, sid) for sid in alices] == [None, None]
+    assert user_of(app, bob) == 'bob'
+    listed = run_canister('sessions', 'alice', '--config', str(ini), cwd=tmp_path)
+    assert (listed.returncode, listed.stdout) == (0, '')
+
+
+def test_a_tokens_user_is_named_by_its_iss_and_sub_in_json_and_is_not_the_name_of_its_sub(app_and_ini, tmp_path):
+    app, ini = app_and_ini
+    token = logged_in(app, '/token-login')
+    name = logged_in(app, '/login?name=2481')
+    user = '{"iss": "https://idp.example/", "sub": "2481"}'
+    listed = run_canister('sessions', user, '--config', str(ini), cwd=tmp_path)
+    assert listed.returncode == 0 and len(listed.stdout.splitlines()) == 1, listed
+    result = run_canister('end-sessions', user, '--config', str(ini), cwd=tmp_path)
+    assert (result.returncode, result.stdout) == (0, 'Ended 1 session of %s\n' % user)
+    assert user_of(app, token) is None
+    assert user_of(app, name) == '2481'
+
+
+def test_end_sessions_of_a_user_without_sessions_ends_none_and_succeeds(app_and_ini, tmp_path):
+    _, ini = app_and_ini
+    result = run_canister('end-sessions', 'nobody-here', '--config', str(ini), cwd=tmp_path)
+    assert (result.returncode, result.stdout) == (0, 'Ended 0 sessions of nobody-here\n')
+
+
+@pytest.mark.parametrize('command', ['sessions', 'end-sessions'])
+@pytest.mark.parametrize('user, why', [('', 'an empty name is nobody: name the user'),
+                                       ('{"sub": 2481', "'{\"sub\": 2481' begins with { but is no JSON object"),
+                                       ('{}x', "'{}x' begins with { but is no JSON object")])
+def test_a_user_that_names_nobody_is_a_usage_error(tmp_path, command, user, why):
+    result = run_canister(command, user, '--store', 'sqlite:///sessions.db', cwd=tmp_path)
+    assert result.returncode == 2
+    assert result.stdout == ''
+    assert 'python -m canister %s: error: argument USER: %s' % (command, why) in result.stderr
+    assert not (tmp_path / 'sessions.db').exists()
+
+
+@pytest.mark.parametrize('command', ['sessions', 'end-sessions'])
+def test_naming_no_store_is_a_usage_error(tmp_path, command):
+    result = run_canister(command, 'alice', cwd=tmp_path)
+    assert result.returncode == 2
+    assert result.stderr.endswith('python -m canister %s: error: name the store: --config FILE or --store URL\n'
+                                  % command)
+
+
+@pytest.mark.parametrize('command', ['sessions', 'end-sessions'])
+def test_a_memory_store_is_refused_since_no_other_process_sees_its_sessions(tmp_path, command):
+    result = run_canister(command, 'alice', '--store', 'memory', cwd=tmp_path)
+    assert (result.returncode, result.stdout) == (1, '')
+    assert result.stderr == ('python -m canister %s: a memory store lives in the process of the app, and no other '
+                             'process sees its sessions: call plugin.sessions_of(user) or plugin.end_sessions(user) '
+                             'in the app\n' % command)
+
+
+def test_a_missing_sqlite_file_is_said_and_not_made(tmp_path):
+    result = run_canister('end-sessions', 'alice', '--store', 'sqlite:///sessions.db', cwd=tmp_path)
+    assert result.returncode == 1
+    assert result.stderr.startswith('python -m canister end-sessions: canister.session_store = sqlite:///sessions.db: '
+                                    'there is no such file')
+    assert not (tmp_path / 'sessions.db').exists()
+
+
+def test_the_help_lists_every_command_the_readme_names(tmp_path):
+    listed = re.search(r'\{([a-z,-]+)\}', run_canister('--help', cwd=tmp_path).stdout).group(1).split(',')
+    readme = (ROOT / 'README.md').read_text()
+    named = re.search(r'`python -m canister --help` lists the commands \(([^)]*)\)', readme).group(1)
+    assert sorted(listed) == sorted(re.findall(r'`([a-z-]+)`', named))
+    assert {'sessions', 'end-sessions'} <= set(listed)
+
+
+def test_the_readme_documents_both_commands_with_the_lines_they_print():
+    text = (ROOT / 'README.md').read_text().split('\n## The two commands\n', 1)[1].split('\n## ', 1)[0]
+    assert '`python -m canister sessions USER --config app.ini`' in text
+    assert '`python -m canister end-sessions USER --config app.ini`' in text
+    assert LINE.fullmatch(re.search(r'as `plugin.sessions_of` does: `([^`]+)`', text).group(1))
+    assert "USER is a name, or, beginning with `{`, a user held as a dict, in JSON" in text
+
+
+def test_a_session_whose_last_use_the_expiry_does_not_tell_is_listed_as_last_used_unknown(tmp_path, uninstall_at_end):
+    url = 'sqlite:///' + str(tmp_path / 'sessions.db')
+    app = app_with_ini(tmp_path, '[canister]\nsession_store = %s\nsession_timeout = 0\nlog_path = %s\n'
+                       % (url, tmp_path / 'logs'))
+    app.install(canister.Canister())
+    uninstall_at_end(add_session_routes(app))
+    logged_in(app, '/login?name=alice')
+    result = run_canister('sessions', 'alice', '--config', str(tmp_path / 'app.ini'), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert re.fullmatch(r'created \S+Z, last used unknown, not remembered\n', result.stdout), result.stdout
+
+
+def test_plugin_sessions_of_tells_which_sessions_are_remembered(app_and_ini):
+    app, _ = app_and_ini
+    logged_in(app, '/login?name=alice')
+    logged_in(app, '/login?name=alice&remember=600')
+    assert sorted(entry['remembered'] for entry in plugin_of(app).sessions_of('alice')) == [False, True]
