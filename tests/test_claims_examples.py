@@ -48,24 +48,30 @@ def blocks(title: str, language: str) -> List[str]:
 
 # -- A first app, under a production server ----------------------------------------------------------
 
+#: The last lines of the README's first app: app.run() under the guard, as printed.
+GUARDED_RUN = re.compile(r"\nif __name__ == '__main__':[^\n]*\n    app\.run\(\)\n$")
+
+
 def first_app_file(directory: Path) -> None:
-    """The README's first app as app.py, its last line guarded as the README says to."""
+    """The README's first app as app.py, as printed (its ``app.run()`` under ``if __name__ == '__main__':``)."""
     text = section('## A first app')
-    guard = "if __name__ == '__main__': app.run()"
-    assert '`gunicorn app:app`' in text and '`waitress-serve app:app`' in text and '`%s`' % guard in text
-    block = blocks('## A first app', 'python')[0].rstrip()
-    assert block.endswith('\napp.run()')
-    (directory / 'app.py').write_text(block[:-len('app.run()')] + guard + '\n')
+    assert '`gunicorn app:app`' in text and '`waitress-serve app:app`' in text
+    block = blocks('## A first app', 'python')[0]
+    assert GUARDED_RUN.search(block), block[-200:]
+    (directory / 'app.py').write_text(block)
 
 
-def served(command: List[str], directory: Path, port: int) -> subprocess.Popen:
+def served(command: List[str], directory: Path, port: int, stderr_apart: bool = False) -> subprocess.Popen:
     """``command`` started in ``directory`` (canister of this checkout importable), polled until its port
-    answers GET / with 200."""
+    answers GET / with 200; its output in server-output.txt, its stderr in server-stderr.txt if ``stderr_apart``."""
     env = dict(os.environ, PYTHONPATH=str(ROOT), PYTHONUNBUFFERED='1')
     output = open(directory / 'server-output.txt', 'wb')
+    errors = open(directory / 'server-stderr.txt', 'wb') if stderr_apart else None
     process = subprocess.Popen(command, cwd=str(directory), env=env, stdin=subprocess.DEVNULL, stdout=output,
-                               stderr=subprocess.STDOUT, start_new_session=True)
+                               stderr=errors or subprocess.STDOUT, start_new_session=True)
     output.close()
+    if errors:
+        errors.close()
 
     def answers() -> bool:
         assert process.poll() is None, (directory / 'server-output.txt').read_text()
@@ -110,6 +116,41 @@ def test_the_first_app_with_its_guarded_last_line_counts_each_reload_under_a_pro
     log = read_log(tmp_path / 'logs')
     assert re.search(r'INFO     \[127\.0\.0\.1-[\w-]{6}\]   Response: 200 \(\d+ms\)', log), log
     assert 'The memory session store keeps sessions in this process' not in log
+    assert 'Response: 200' not in (tmp_path / 'server-output.txt').read_text()   # nothing of it on the terminal
+
+
+def test_the_first_app_with_log_path_stderr_in_its_ini_writes_its_log_lines_on_stderr(tmp_path):
+    """"While developing, ``log_path = stderr`` under ``[canister]`` in ``app.ini`` puts them on the terminal
+    instead": the first app as printed, under a real gunicorn, its stderr apart from its stdout."""
+    assert ("While developing, `log_path = stderr` under `[canister]` in `app.ini` (or `Canister(log_path='stderr')`) "
+            "puts them on the terminal instead.") in section('## A first app')
+    first_app_file(tmp_path)
+    (tmp_path / 'app.ini').write_text('[canister]\nlog_path = stderr\n')
+    port = free_port()
+    process = served([str(BIN / 'gunicorn'), '--bind', '127.0.0.1:%d' % port, 'app:app'], tmp_path, port,
+                     stderr_apart=True)
+    try:
+        assert Client('http://127.0.0.1:%d' % port).get('/?foo=bar').status == 200
+        wait_until(lambda: '?foo=bar' in (tmp_path / 'server-stderr.txt').read_text(), 10, what='the log line')
+    finally:
+        stop(process)
+    stderr = (tmp_path / 'server-stderr.txt').read_text()
+    assert re.search(r'INFO     \[127\.0\.0\.1-\.\.\.\]   GET http://127\.0\.0\.1:%d/\?foo=bar\n' % port, stderr), stderr
+    assert re.search(r'INFO     \[127\.0\.0\.1-[\w-]{6}\]   Response: 200 \(\d+ms\)', stderr), stderr
+    assert 'Response: 200' not in (tmp_path / 'server-output.txt').read_text()
+    assert not (tmp_path / 'logs').exists()
+
+
+def test_the_first_app_as_printed_runs_bottles_development_server_on_port_8080_with_python_app_py(tmp_path):
+    """``python app.py``: the guarded ``app.run()`` of the first app as printed starts Bottle's development
+    server, on 8080 (in a network namespace of its own, where 8080 is surely free)."""
+    first_app_file(tmp_path)
+    (tmp_path / 'own_network.py').write_text(IN_A_NETWORK_OF_ITS_OWN)
+    env = dict(os.environ, PYTHONPATH=str(ROOT), PATH=os.environ.get('PATH', '') + ':/usr/sbin:/sbin')   # (ip)
+    done = subprocess.run(['unshare', '--net', sys.executable, 'own_network.py', sys.executable, 'app.py'],
+                          cwd=str(tmp_path), env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)['development server'] == 200
 
 
 def test_the_first_app_under_several_gunicorn_workers_warns_that_the_memory_store_is_per_process(tmp_path):
@@ -146,8 +187,8 @@ def test_the_first_app_with_a_sqlite_store_keeps_one_count_across_three_gunicorn
 
 
 #: Run in a network namespace of its own (port 8080, where Bottle's development server listens, is then
-#: surely free): the server given on the command line, on the first app as written, its last line unguarded.
-UNGUARDED = r"""
+#: surely free): the server given on the command line; what GET / answers on 8080 and on 8000.
+IN_A_NETWORK_OF_ITS_OWN = r"""
 import http.client, json, os, signal, socket, subprocess, sys, time
 subprocess.run(['ip', 'link', 'set', 'lo', 'up'], check=True)
 server = subprocess.Popen(sys.argv[1:], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
@@ -179,12 +220,14 @@ finally:
 ])
 def test_the_first_app_as_written_starts_bottles_development_server_inside_the_production_server(
         tmp_path, server, listen, never):
-    """"as written, importing it starts Bottle's development server inside the worker, which then never
-    serves a request of its own"."""
+    """"A bare ``app.run()`` at the end, as canister 1.x's example had, starts Bottle's development server inside
+    the worker on import, and the worker then never serves a request of its own": the first app with its guard
+    taken away."""
+    assert "A bare `app.run()` at the end" in section('## A first app')
     block = blocks('## A first app', 'python')[0]
-    assert block.rstrip().endswith('\napp.run()')
-    (tmp_path / 'app.py').write_text(block)
-    (tmp_path / 'unguarded.py').write_text(UNGUARDED)
+    (tmp_path / 'app.py').write_text(GUARDED_RUN.sub('\napp.run()\n', block))
+    assert (tmp_path / 'app.py').read_text().endswith('\n\napp.run()\n')
+    (tmp_path / 'unguarded.py').write_text(IN_A_NETWORK_OF_ITS_OWN)
     env = dict(os.environ, PYTHONPATH=str(ROOT), PATH=os.environ.get('PATH', '') + ':/usr/sbin:/sbin')   # (ip)
     done = subprocess.run(['unshare', '--net', sys.executable, 'unguarded.py', str(BIN / server), listen, 'app:app'],
                           cwd=str(tmp_path), env=env, capture_output=True, text=True, timeout=60)

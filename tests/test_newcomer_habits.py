@@ -12,7 +12,7 @@ import pytest
 
 import canister
 from canister import session
-from helpers import ROOT, LogCollector, canister_warning_texts, client, read_log, warning_lines
+from helpers import LogCollector, canister_warning_texts, client, read_log, warning_lines
 from test_readme import readme_block_of_section
 
 #: The end of every log line about a result Bottle cannot send: what to write instead.
@@ -371,21 +371,16 @@ def test_flasks_methods_keyword_on_a_route_added_before_the_install_is_a_500_tha
     assert flasks_methods_refusal('GET', '/delete', ['POST'], 'GET alone (405 to the other methods)') in read_log(log_dir)
 
 
-def test_the_first_app_with_its_last_line_guarded_as_the_readme_says_imports_without_running_a_server(
-        tmp_path, monkeypatch):
-    """``gunicorn app:app`` imports the file: the README's first app, its ``app.run()`` guarded as the README
-    says, gives the server the app without starting Bottle's development server."""
-    section = (ROOT / 'README.md').read_text(encoding='utf-8').split('\n## A first app', 1)[1].split('\n## ', 1)[0]
-    guard = "if __name__ == '__main__': app.run()"
-    assert '`%s`' % guard in section
-    block = readme_block_of_section('A first app').rstrip()
-    assert block.endswith('\napp.run()')
+def test_the_first_app_as_printed_imports_without_running_a_server(tmp_path, monkeypatch):
+    """``gunicorn app:app`` imports the file: the README's first app, as printed, gives the server the app
+    without starting Bottle's development server, which ``python app.py`` starts."""
+    block = readme_block_of_section('A first app')
     runs = []
     monkeypatch.setattr(bottle.Bottle, 'run', lambda self, **options: runs.append(self))
     monkeypatch.chdir(tmp_path)
     for name in ('app', '__main__'):  # imported by gunicorn, then run as python app.py
         namespace = {'__name__': name}
-        exec(compile(block[:-len('app.run()')] + guard + '\n', 'app.py', 'exec'), namespace)
+        exec(compile(block, 'app.py', 'exec'), namespace)
         namespace['app'].uninstall(True)
     assert len(runs) == 1 and runs[0] is namespace['app']
 
