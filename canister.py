@@ -2684,20 +2684,27 @@ def _in_wsgi_form(path: str) -> bool:
 
 def _decoded_by_bottle(environ: Mapping[str, Any]) -> bool:
     """Whether the environ's ``PATH_INFO`` is the one a Bottle decoded from its ``bottle.raw_path`` (the path
-    as it came, which Bottle keeps there; a mount point then shifts its first segments into ``SCRIPT_NAME``),
-    so that ``bottle.raw_path`` is this request's path as it came.  Not so for a sub-request: a handler's copy
-    of its own request's environ (``dict(bottle.request.environ)``) given a path of its own keeps the caller's
-    ``bottle.raw_path`` until the other app's Bottle sets its own, after canister has judged the path."""
+    as it came, which Bottle keeps there), exactly as Bottle leaves it: decoded, then shifted by a mount point
+    (``bottle.path_shift``: its first segments moved to the end of ``SCRIPT_NAME``), so that ``bottle.raw_path``
+    is this request's path as it came.  Not so for a sub-request given a path of its own: a handler's copy of
+    its own request's environ (``dict(bottle.request.environ)``) keeps the caller's ``bottle.raw_path`` until
+    the other app's Bottle sets its own, after canister has judged the path; a path that merely ends with the
+    caller's is not the caller's."""
     raw = environ.get('bottle.raw_path')
     if raw is None:
         return False
     # what each Bottle makes of it (0.12 refuses what 0.13 drops: those never reach a handler under 0.12)
-    came = raw.encode('latin-1', 'replace').decode('utf-8', 'ignore').strip('/')
-    script, path = environ.get('SCRIPT_NAME', '').strip('/'), environ.get('PATH_INFO', '').strip('/')
-    if not came:
-        return not path
-    whole = '%s/%s' % (script, path) if script and path else script or path  # (Bottle's path_shift keeps this)
-    return ('/' + whole).endswith('/' + came)
+    decoded = raw.encode('latin-1', 'replace').decode('utf-8', 'ignore')
+    path = environ.get('PATH_INFO', '')
+    if path == decoded:
+        return True
+    whole = '/' + decoded.lstrip('/')  # (the path Bottle's request.path_shift shifts: request.path)
+    segments = len(whole.strip('/').split('/')) if whole != '/' else 0  # (as many as a shift can move)
+    for depth in range(1, segments + 1):
+        moved, rest = bottle.path_shift('', whole, depth)
+        if rest == path:
+            return environ.get('SCRIPT_NAME', '').endswith(moved)
+    return False
 
 
 def _request_url(environ: Mapping[str, Any], scheme: str, host: str) -> str:
@@ -12838,7 +12845,7 @@ _UNAVAILABLE = 'Service unavailable: the session store cannot be reached, retry 
 _UNAVAILABLE_RETRY = {'Retry-After': '1'}
 #: What a client is told when ``_LocalsCheck`` fails (the log says why).
 _MISCONFIGURED = 'Internal server error: this server is misconfigured and refuses every request (see its log)'
-_PATH_NOT_UTF8 = 'Bad request: the path is not valid UTF-8'
+_PATH_NOT_UTF8 = "Bad request: the path is not UTF-8 in WSGI's form (one character a byte, as a server hands it on)"
 #: Bottle 0.12's answer to such a path (0.13 drops the bytes that are no UTF-8).
 _BOTTLE_PATH_NOT_UTF8 = 'Invalid path string. Expected UTF-8'
 _CHUNKED_TOO_LARGE = 'Request body too large: more than %d bytes (chunked)'
