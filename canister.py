@@ -12845,7 +12845,7 @@ _UNAVAILABLE = 'Service unavailable: the session store cannot be reached, retry 
 _UNAVAILABLE_RETRY = {'Retry-After': '1'}
 #: What a client is told when ``_LocalsCheck`` fails (the log says why).
 _MISCONFIGURED = 'Internal server error: this server is misconfigured and refuses every request (see its log)'
-_PATH_NOT_UTF8 = "Bad request: the path is not UTF-8 in WSGI's form (one character a byte, as a server hands it on)"
+_PATH_NOT_UTF8 = "Bad request: the path is not valid UTF-8"
 #: Bottle 0.12's answer to such a path (0.13 drops the bytes that are no UTF-8).
 _BOTTLE_PATH_NOT_UTF8 = 'Invalid path string. Expected UTF-8'
 _CHUNKED_TOO_LARGE = 'Request body too large: more than %d bytes (chunked)'

@@ -1248,7 +1248,7 @@ def _user_app(make_app: Any) -> Tuple[Any, List[str]]:
 
 
 #: canister's answer to a path that is not UTF-8 (README: Bad input).
-_PATH_MESSAGE = "Bad request: the path is not UTF-8 in WSGI's form (one character a byte, as a server hands it on)"
+_PATH_MESSAGE = "Bad request: the path is not valid UTF-8"
 
 
 @pytest.mark.parametrize('path', ['/u/%ff%fe', '/u/a%ffb'])
