@@ -3481,7 +3481,7 @@ def _plain_reader(convert: Optional[Callable[[Any], Any]]) -> Callable[[Any], An
 def _plain_floats(value: Any) -> Any:
     """A JSON value of the body read again for a ``Decimal`` with each :class:`_Digits` in it a plain ``float``, as
     the first reading gives: its arrays and objects copied, without recursion (they may be nested as deep as the
-    JSON reader allowed)."""
+    JSON reader allowed); a ``ValueError`` for a number too large for a float, as the first reading refuses one."""
     top = [value]
     pending: List[Tuple[Any, Any]] = [(top, 0)]
     while pending:
@@ -3489,6 +3489,8 @@ def _plain_floats(value: Any) -> Any:
         item = holder[key]
         if type(item) is _Digits:
             holder[key] = float(item)
+            if holder[key] in _INFINITIES:  # (1e999: only a Decimal takes it, _read_json)
+                raise ValueError('%s: %s' % _TOO_LARGE)
         elif type(item) is list:
             holder[key] = item = list(item)
             pending.extend((item, index) for index in range(len(item)))
@@ -3517,9 +3519,11 @@ class _ItemRefused(ValueError):
     field.  It holds where it stands (an item's and a position's index; a member's or a field's name is in the
     words of its error, ``its member 'b' ``), what was wrong, and the innermost value that failed, which a
     parameter's 400 shows alone (``(at ids[1]) ..., got '2.5'``, ``its member 'b' ..., got 'x'``), not the whole
-    container; or, held under a name that looks secret (``password``), no value."""
+    container; or, held under a name that looks secret (``password``), no value (nor, for a ``Dict``'s key, the
+    key in its words: :func:`_item_refusal_shown`)."""
 
-    def __init__(self, indexes: Tuple[int, ...], error: ValueError, item: Any, hidden: bool = False) -> None:
+    def __init__(self, indexes: Tuple[int, ...], error: ValueError, item: Any, hidden: bool = False,
+                 key: str = '') -> None:
         #: Its index, then those of the lists inside it that hold it (``(0, 1)`` for ``items[0][1]``); none for a
         #: member or a field, which its error names.
         self.indexes = indexes
@@ -3529,6 +3533,8 @@ class _ItemRefused(ValueError):
         self.item = item
         #: A member or field whose name looks secret holds it: the 400 does not show it.
         self.hidden = hidden
+        #: For a ``Dict``'s key that did not convert, the words naming it in its error (``its key 'x' ``); else ''.
+        self.key = key
         super().__init__('(at %s) %s' % (self.where(''), error) if indexes else str(error))
 
     def where(self, name: str) -> str:
@@ -3537,7 +3543,7 @@ class _ItemRefused(ValueError):
 
     def inside(self, index: int) -> '_ItemRefused':
         """The same refusal, of the item ``index`` (of a list, or a tuple's position) that holds it."""
-        return _ItemRefused((index,) + self.indexes, self.error, self.item, self.hidden)
+        return _ItemRefused((index,) + self.indexes, self.error, self.item, self.hidden, self.key)
 
 
 def _indexed_items(convert: Callable[[Any], Any], values: List[Any]) -> List[Any]:
@@ -3571,13 +3577,15 @@ def _refusal_within(error: ValueError, text: str, name: str, secret: bool, conta
     return (_NotAnArray if isinstance(error, _NotAnArray) else ValueError)(text + str(error))
 
 
-def _member_refused(error: ValueError, text: str, name: str, secret: bool, container: Any, value: Any) -> _ItemRefused:
-    """The refusal of a ``Dict``'s member or a record's field ``name`` (or a ``Dict``'s key), sent ``value`` in the
-    JSON object ``container``: worded by :func:`_refusal_within` after ``text``, holding the innermost value that
-    failed, not shown if a secret-looking name holds it (``secret``: this one's, as sent, not cut; or one inside)."""
+def _member_refused(error: ValueError, text: str, name: str, secret: bool, container: Any, value: Any,
+                    key: str = '') -> _ItemRefused:
+    """The refusal of a ``Dict``'s member or a record's field ``name`` (or of a ``Dict``'s key, ``key`` the words of
+    ``text`` naming it), sent ``value`` in the JSON object ``container``: worded by :func:`_refusal_within` after ``text``,
+    holding the innermost value that failed, not shown if a secret-looking name holds it (``secret``: this one's, as
+    sent, not cut; or one inside), nor then a key that failed (:func:`_item_refusal_shown`)."""
     if isinstance(error, _ItemRefused):
-        value, secret = error.item, secret or error.hidden
-    return _ItemRefused((), _refusal_within(error, text, name, secret, container), value, secret)
+        value, secret, key = error.item, secret or error.hidden, error.key
+    return _ItemRefused((), _refusal_within(error, text, name, secret, container), value, secret, key)
 
 
 def _names_items(kind: Any) -> bool:
@@ -3795,7 +3803,9 @@ class _Converters:
                     read = read_key(key) if read_key else key
                 except ValueError as error:  # (the key itself, shown: its text names the member anyway)
                     shown = _escape(key)[:60]
-                    raise _member_refused(error, '%s: its key %r ' % (problem, shown), shown, False, value, key) from None
+                    words = 'its key %r ' % shown
+                    raise _member_refused(error, '%s: %s' % (problem, words), shown, False, value, key,
+                                          words) from None
                 try:
                     converted[read] = read_value(item) if read_value else item
                 except ValueError as error:
@@ -4068,10 +4078,13 @@ def _json_text(body: Any) -> str:
                          % encoding.upper()) from None
 
 
-def _read_json(request: Any, decoder: Optional[json.JSONDecoder] = None) -> Optional[Dict[str, Any]]:
+def _read_json(request: Any, decoder: Optional[json.JSONDecoder] = None,
+               huge: Optional[typing.AbstractSet[str]] = frozenset()) -> Optional[Dict[str, Any]]:
     """A JSON object body; None for any other JSON value (an array, ``null``, a string: left to the
-    handler, as in canister 1.x); :class:`BadRequest` for a body that is not valid JSON.
-    ``decoder``: ``_JSON_DIGITS`` to keep the digits of a number with a fraction or an exponent."""
+    handler, as in canister 1.x); :class:`BadRequest` for a body that is not valid JSON, or that holds a number too
+    large for a float (``1e999``, which Python reads as Infinity) but under the members ``huge`` names (None: any),
+    whose ``Decimal`` parameters take one.  ``decoder``: ``_JSON_DIGITS`` to keep the digits of a number with a
+    fraction or an exponent."""
     try:
         text = request.body.read()  # Bottle's request.body starts at the beginning each time
     except _OwnError:  # canister's own refusal (a chunked body over max_body_size), for the app's handler
@@ -4081,9 +4094,9 @@ def _read_json(request: Any, decoder: Optional[json.JSONDecoder] = None) -> Opti
     _refuse_cut_short(request, len(text))
     text = _json_text(text)
     try:
-        data = (decoder or _JSON_BODY).decode(text)
-    except _NotJson:
-        raise BadRequest(_constant_problem(text)) from None
+        data = _decoded(text, decoder or _JSON_BODY, huge)
+    except _NotJson as error:
+        raise BadRequest(_constant_problem(text, error, huge)) from None
     except json.JSONDecodeError:
         raise BadRequest('the body is not valid JSON') from None
     except ValueError:  # int()'s own, from a number of more digits than Python reads
@@ -4349,21 +4362,35 @@ def _comma_separated(param: _Param, values: List[Any], error: ValueError) -> boo
             and not isinstance(error, _NotAnArray))
 
 
-def _refusal_shown(param: _Param, values: List[Any], error: ValueError) -> Tuple[ValueError, Any, bool]:
+def _item_refusal_shown(error: _ItemRefused, name: str, values: List[Any], hidden: str) -> Tuple[ValueError, str]:
+    """For :func:`_refusal_shown`, of a value held in something (``values`` sent for the parameter ``name``): what
+    was wrong, as the 400 says it, and what it does not show (``hidden``, the parameter's name looking secret: the
+    value), a secret-looking name at any depth holding it: the value, and a ``Dict``'s key that did not convert,
+    whose words (``its key 'x' ``, the innermost dict's: the last) then say "a key of it"."""
+    hidden = hidden or ('value' if error.hidden else '')
+    words = _refusal_within(error, '', name, False, values)
+    if not (hidden and error.key):
+        return words, hidden
+    head, _, tail = str(words).rpartition(error.key)
+    return type(words)(head + 'a key of it ' + tail), 'key'
+
+
+def _refusal_shown(param: _Param, values: List[Any], error: ValueError) -> Tuple[ValueError, Any, str]:
     """For :func:`_conversion_failure`: what was wrong, as the 400 says it; the value it shows after ``got``, the
     innermost that failed (a list's item, ``items[1]``, ``pairs[1][0]``; a member, a field, alone) or else what was
-    sent; and whether it shows none, a secret-looking name holding it (the parameter's, a member's, a field's)."""
+    sent; and what it does not show (``''``, ``'value'``, or a ``Dict``'s ``'key'``), a secret-looking name holding
+    it (the parameter's, a member's, a field's)."""
     shown: Any = values[-1] if not param.many else list(values)
     secret = _is_secret_name(param.name)
-    hidden = secret
+    hidden = 'value' if secret else ''
     if isinstance(error, _ItemRefused):
-        shown, hidden = error.item, secret or error.hidden
-        error = _refusal_within(error, '', param.name, False, values)
+        shown = error.item
+        error, hidden = _item_refusal_shown(error, param.name, values, hidden)
     if isinstance(error, _InvalidModel):
         if secret:  # (pydantic's messages may repeat a field's value)
             error = error.secret()
         shown, field_secret = error.failed_alone(shown)
-        hidden = hidden or field_secret
+        hidden = hidden or ('value' if field_secret else '')
     return error, shown, hidden
 
 
@@ -4373,7 +4400,7 @@ def _conversion_failure(param: _Param, values: List[Any], error: ValueError) -> 
     inner = error.error if isinstance(error, _ItemRefused) else error  # (what a tuple's position raised)
     error, shown_value, hidden = _refusal_shown(param, values, error)
     if hidden:
-        return BadRequest('parameter %r %s (the value is not shown: the name looks secret)' % (param.name, error))
+        return BadRequest('parameter %r %s (the %s is not shown: the name looks secret)' % (param.name, error, hidden))
     if isinstance(inner, _EmptyFlag) and not isinstance(values, _JsonValue):
         return _empty_flag_failure(param, error)
     shown = _shown_json(shown_value)
@@ -4648,6 +4675,15 @@ class ParameterBinder:
         self.whole_body = _named_as_a_field(self.lone, self.optional_record)
         #: The parameters :meth:`_fill_absent` fills when the request lacks them.
         self.filled_when_absent = _filled_when_absent(self.params, self.optional_record)
+        #: The members of a JSON body that may hold a number too large for a float, for a ``Decimal`` (None: any).
+        self.huge = self._huge_members()
+
+    def _huge_members(self) -> Optional[typing.FrozenSet[str]]:
+        """For :attr:`huge`: the names of the parameters holding a ``Decimal`` (a list's with brackets too), or
+        None when one is the lone record, which the whole body may be."""
+        if any(param.record and param in (self.lone, self.optional_record) for param in self.exact):
+            return None
+        return frozenset(param.name + suffix for param in self.exact for suffix in ('', _LIST_SUFFIX))
 
     def _taken_names(self, callback: Callable[..., Any]) -> typing.FrozenSet[str]:
         """The names of :attr:`names`: the parameters', a list's with brackets, and the injected ones; with
@@ -4857,8 +4893,7 @@ class ParameterBinder:
                 if name not in kwargs and name not in self.names:
                     kwargs[name] = _recode(source, source.getall(key)[-1], name)
 
-    @staticmethod
-    def _read_body(request: Any) -> Any:
+    def _read_body(self, request: Any) -> Any:
         """The body: a dict from a JSON object, Bottle's form dict, or None for no body, another JSON value
         or another content type (parameters then come from the URL and the query only)."""
         if not _has_body(request.environ):
@@ -4871,7 +4906,7 @@ class ParameterBinder:
         if coding and coding.lower() != 'identity':  # (read as it is, gzip would be "not valid JSON")
             raise BadRequest('Unsupported Content-Encoding %s: canister does not decode request bodies; send the '
                              'body uncompressed' % _escape(coding)[:40], status=415)
-        return _read_json(request) if json_body else _read_form(request)
+        return _read_json(request, None, self.huge) if json_body else _read_form(request)
 
     @staticmethod
     def _values(param: _Param, body: Any, query: Any) -> Optional[List[Any]]:
@@ -4932,14 +4967,54 @@ def _refuse_constant(constant: str) -> Any:
     raise _NotJson(constant)
 
 
+class _TooLarge(_NotJson):
+    """A JSON text holds a number too large for a float (``1e999``), which Python reads as Infinity."""
+
+
+#: What is wrong with a number too large for a float, in a body (:func:`_constant_problem`) or a value
+#: (:func:`_plain_floats`): what holds it, then where, then why.
+_TOO_LARGE = ('holds a number too large for a float', 'it reads as Infinity, and ' + _CONSTANTS_NOT_JSON)
+
+#: What Python reads a number too large for a float as.
+_INFINITIES = (math.inf, -math.inf)
+
+
+def _finite_float(text: str) -> float:
+    """A JSON number with a fraction or an exponent as a float (``parse_float``, called for those only); a
+    :class:`_TooLarge` for one too large for a float."""
+    number = float(text)
+    if number in _INFINITIES:
+        raise _TooLarge(text)
+    return number
+
+
+def _decoded(text: str, decoder: json.JSONDecoder, huge: Optional[typing.AbstractSet[str]]) -> Any:
+    """``text`` read by ``decoder``; one holding a number too large for a float (:class:`_TooLarge`) read again
+    taking it, if it is a JSON object holding it under the members ``huge`` names only (None: any), for a
+    ``Decimal`` (the error path: a body of none, or read for no ``Decimal``, is read once)."""
+    try:
+        return decoder.decode(text)
+    except _TooLarge:
+        if huge is not None and not huge:
+            raise
+    data = _JSON_ANY_SIZE.decode(text)
+    if not isinstance(data, dict) or (huge is not None and _member_holding(text, True, huge) is not None):
+        raise _TooLarge(text)
+    return data
+
+
 def _not_json_number(value: Any) -> bool:
     """A number JSON cannot hold: what Python's parser reads ``NaN``, ``Infinity``, ``-Infinity`` (which
     :func:`_refuse_constant` refuses in a body) and ``1e999`` as, in JSON read by another parser (PyJWT's)."""
     return isinstance(value, float) and not math.isfinite(value)
 
 
-#: Reads a JSON body; made once (json.loads with an option would make a decoder per call).
-_JSON_BODY = json.JSONDecoder(parse_constant=_refuse_constant)
+#: Reads a JSON body; made once (json.loads with an option would make a decoder per call).  Its ``parse_float``
+#: runs for a number with a fraction or an exponent only: a body of none reads as fast as without it.
+_JSON_BODY = json.JSONDecoder(parse_constant=_refuse_constant, parse_float=_finite_float)
+
+#: Reads a JSON body taking a number too large for a float, for a ``Decimal`` (:func:`_decoded`).
+_JSON_ANY_SIZE = json.JSONDecoder(parse_constant=_refuse_constant)
 
 
 class _Digits(float):
@@ -4979,31 +5054,57 @@ class _Constant(str):
     """Where a refused constant stood, found by a second, slower reading (errors only)."""
 
 
-def _constant_problem(text: Any) -> str:
-    """The 400 message for a JSON body with NaN or Infinity: which parameter holds it (one pass
-    over the body, whatever its shape)."""
-    found: List[str] = []
-
-    def holds(value: Any) -> bool:
-        pending = [value]
-        while pending:
-            value = pending.pop()
-            if isinstance(value, _Constant):
-                return True
-            if type(value) is _Pairs:
-                pending.extend(item for _, item in value)
-            elif isinstance(value, list):
-                pending.extend(value)
-        return False
-
-    try:
-        parsed = json.loads(text, parse_constant=_Constant, object_pairs_hook=_Pairs)
-    except (ValueError, RecursionError):
-        parsed = None
-    if type(parsed) is _Pairs:
-        found = [key for key, value in parsed if holds(value)][:1]
-    where = 'parameter %r: ' % found[0][:60] if found else ''
+def _constant_problem(text: Any, error: _NotJson, huge: Optional[typing.AbstractSet[str]] = frozenset()) -> str:
+    """The 400 message for a JSON body with NaN or Infinity (``error``), or a number too large for a float
+    (:class:`_TooLarge`, which the members ``huge`` names may hold, :func:`_decoded`): which parameter holds it."""
+    too_large = isinstance(error, _TooLarge)
+    found = _member_holding(text, too_large, (huge or frozenset()) if too_large else frozenset())
+    where = 'parameter %r: ' % found[:60] if found is not None else ''
+    if too_large:
+        return 'the JSON body %s: %s%s' % (_TOO_LARGE[0], where, _TOO_LARGE[1])
     return 'the body is not valid JSON: %s%s' % (where, _CONSTANTS_NOT_JSON)
+
+
+def _member_holding(text: Any, too_large: bool, huge: typing.AbstractSet[str]) -> Optional[str]:
+    """The first member of the JSON object ``text`` that holds NaN or Infinity (``too_large``: a number too large
+    for a float), at any depth, but those ``huge`` names; None if none does, or ``text`` is no JSON object (one pass
+    over the body, whatever its shape)."""
+    parsed = _marked_reading(text, too_large)
+    if type(parsed) is not _Pairs:
+        return None
+    return next((key for key, value in parsed if key not in huge and _holds_marked(value)), None)
+
+
+def _holds_marked(value: Any) -> bool:
+    """True if a value of :func:`_marked_reading` is, or holds at any depth, a :class:`_Constant` (no recursion:
+    it may be nested as deep as the JSON reader allowed)."""
+    pending = [value]
+    while pending:
+        value = pending.pop()
+        if isinstance(value, _Constant):
+            return True
+        if type(value) is _Pairs:
+            pending.extend(item for _, item in value)
+        elif isinstance(value, list):
+            pending.extend(value)
+    return False
+
+
+def _marked_reading(text: Any, too_large: bool) -> Any:
+    """For :func:`_constant_problem`: ``text`` read with each object its :class:`_Pairs`, and each refused constant
+    (``too_large``: each number too large for a float) a :class:`_Constant`; None for text it cannot read."""
+    try:
+        if too_large:
+            return json.loads(text, parse_constant=float, parse_float=_marked_float, object_pairs_hook=_Pairs)
+        return json.loads(text, parse_constant=_Constant, object_pairs_hook=_Pairs)
+    except (ValueError, RecursionError):
+        return None
+
+
+def _marked_float(text: str) -> Any:
+    """A JSON number with a fraction or an exponent as a float; a :class:`_Constant` for one too large for one."""
+    number = float(text)
+    return _Constant(text) if number in _INFINITIES else number
 
 
 ###############################################################################
