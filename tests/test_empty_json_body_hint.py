@@ -5,7 +5,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 
-from helpers import client, read_log
+from helpers import client, read_log, readme_section
 from servers import raw_request
 
 NOTE = "missing parameter 'title' (the JSON body is empty)"
@@ -46,3 +46,8 @@ def test_no_body_of_another_type_says_nothing_more(make_app):
     web = client(title_app(make_app))
     answer = web.post('/todos', b'', headers={'Content-Type': 'text/plain'}, status=400)
     assert answer.text == "Bad request: missing parameter 'title'\n"
+
+
+def test_the_readme_names_the_empty_json_body_hint_among_the_unread_body_notes():
+    section = readme_section('Parameter unpacking')
+    assert "names `application/json` and sends no body at all gets `%s`" % NOTE in section
