@@ -49,5 +49,5 @@ def test_no_body_of_another_type_says_nothing_more(make_app):
 
 
 def test_the_readme_names_the_empty_json_body_hint_among_the_unread_body_notes():
-    section = readme_section('Parameter unpacking')
+    section = readme_section('## Parameter unpacking')
     assert "names `application/json` and sends no body at all gets `%s`" % NOTE in section
