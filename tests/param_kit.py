@@ -1,7 +1,7 @@
 """Helpers shared by the parameter tests (a handler's annotated parameters read from a query, a form or a body).
 
 ``client_serving`` gives a test client of a new app serving one handler (``client_serving_posts``: several, each
-at POST /<its name>); ``post_json_text`` sends a JSON body
+at POST /<its name>); ``title_app`` is an app whose POST /todos needs a ``title``; ``post_json_text`` sends a JSON body
 written by hand (digits as written, or text that is not JSON); ``assert_400_warned`` checks that an answer is a 400
 naming a problem and that the log holds a WARNING line for it. ``Price`` is a record with a ``Decimal`` field.
 """
@@ -31,6 +31,17 @@ def client_serving_posts(make_app: Callable[..., Any], *handlers: Callable[..., 
     for handler in handlers:
         app.route('/' + handler.__name__, 'POST', handler)
     return client(app)
+
+
+def title_app(make_app: Callable[..., Any]) -> Any:
+    """An app whose POST /todos takes a mandatory ``title`` and answers with it."""
+    app = make_app()
+
+    @app.post('/todos')
+    def add(title: str) -> str:
+        return title
+
+    return app
 
 
 def post_json_text(web: webtest.TestApp, path: str, text: str, **kwargs: Any) -> webtest.TestResponse:
