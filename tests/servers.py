@@ -997,6 +997,16 @@ def raw_request(port, head: bytes, body: bytes = b'', timeout=10.0) -> bytes:
         sock.close()
 
 
+def wsgiref_answer(app, head: bytes, body: bytes = b'', timeout=10.0) -> bytes:
+    """The raw answer of ``app``, served by Bottle's default server (a ``WsgirefServer``, closed after), to ``head``
+    then ``body`` sent as they are (``raw_request``)."""
+    server = WsgirefServer(app)
+    try:
+        return raw_request(server.port, head, body, timeout)
+    finally:
+        server.close()
+
+
 def send_all_then_read(port: int, data: bytes) -> bytes:
     """Send a whole request and end the sending side (the server then sees the end of the body), then read."""
     with socket.create_connection(('127.0.0.1', port), timeout=10) as sock:

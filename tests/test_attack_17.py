@@ -35,7 +35,7 @@ import pytest
 
 import canister
 from helpers import read_log, run_canister, sqlite_url, warning_lines
-from servers import Client, WsgirefServer, chunked, raw_request, send_all_then_read, status_of
+from servers import Client, WsgirefServer, chunked, raw_request, send_all_then_read, status_of, wsgiref_answer
 
 pytestmark = pytest.mark.usefixtures('nothing_left_running')
 
@@ -211,13 +211,9 @@ def test_a_preflight_under_cors_headers_star_grants_header_names_and_echoes_noth
     def item() -> str:
         return 'put'
 
-    server = WsgirefServer(app)
-    try:
-        answer = raw_request(server.port, b'OPTIONS /item HTTP/1.1\r\nHost: 127.0.0.1\r\nOrigin: https://app.example.com\r\n'
-                             b'Access-Control-Request-Method: PUT\r\nAccess-Control-Request-Headers: X-Custom, '
-                             b'content-type, a b, c\td, e\x01f, g\xffh\r\nConnection: close\r\n\r\n')
-    finally:
-        server.close()
+    answer = wsgiref_answer(app, b'OPTIONS /item HTTP/1.1\r\nHost: 127.0.0.1\r\nOrigin: https://app.example.com\r\n'
+                            b'Access-Control-Request-Method: PUT\r\nAccess-Control-Request-Headers: X-Custom, '
+                            b'content-type, a b, c\td, e\x01f, g\xffh\r\nConnection: close\r\n\r\n')
     assert status_of(answer) == 204
     granted = [line for line in answer.split(b'\r\n') if line.lower().startswith(b'access-control-allow-headers:')]
     assert granted == [b'Access-Control-Allow-Headers: X-Custom, content-type']

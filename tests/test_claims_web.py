@@ -11,7 +11,7 @@ import pytest
 
 import canister
 from helpers import APP_ORIGIN as APP, EVIL_ORIGIN as EVIL, basic, compose_child, read_log, warning_lines
-from servers import Client, WsgirefServer, chunked, raw_request, status_of
+from servers import Client, WsgirefServer, chunked, status_of, wsgiref_answer
 
 SECURITY = {'X-Content-Type-Options': 'nosniff', 'X-Frame-Options': 'DENY',
             'Referrer-Policy': 'strict-origin-when-cross-origin'}
@@ -79,12 +79,9 @@ def test_each_early_answer_gives_its_status_message_warning_and_every_header(mak
 def test_a_content_length_with_whitespace_after_it_is_read_as_its_number(make_app, length):
     """HTTP's whitespace around a field value is no part of it; wsgiref passes a trailing one on."""
     calls: List[str] = []
-    server = WsgirefServer(upload_app(make_app, calls))
-    try:
-        answer = raw_request(server.port, b'POST /upload HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: %s\r\n'
-                             b'Content-Length: %s\r\nConnection: close\r\n\r\n' % (FORM.encode(), length), b'amount=5')
-    finally:
-        server.close()
+    answer = wsgiref_answer(upload_app(make_app, calls),
+                            b'POST /upload HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: %s\r\nContent-Length: %s\r\n'
+                            b'Connection: close\r\n\r\n' % (FORM.encode(), length), b'amount=5')
     assert (status_of(answer), answer.split(b'\r\n\r\n', 1)[1]) == (200, b'uploaded')
     assert calls == ['5']
 

@@ -607,9 +607,7 @@ def test_cors_preflight_allows_the_methods_the_route_accepts(make_app):
     def remove():
         return 'removed'
 
-    res = preflight(client(app), '/items', method='DELETE')
-    methods = granted_methods(res)
-    assert methods == {'GET', 'PUT', 'DELETE'}
+    assert granted_methods(preflight(client(app), '/items', method='DELETE')) == {'GET', 'PUT', 'DELETE'}
 
 
 def test_cors_preflight_for_put_on_a_get_only_route_does_not_grant_put(make_app):
@@ -651,16 +649,12 @@ def test_cors_preflight_uses_cors_methods_when_configured(make_app):
     def anything():
         return 'any'
 
-    res = preflight(client(app), '/any', method='POST')
-    methods = granted_methods(res)
-    assert methods == {'GET', 'POST'}
+    assert granted_methods(preflight(client(app), '/any', method='POST')) == {'GET', 'POST'}
 
 
 def test_cors_preflight_cors_methods_never_grant_a_method_the_route_refuses(make_app):
     app = read_app(make_app, cors=APP, cors_methods='GET, PUT')
-    res = preflight(client(app), '/read', method='PUT')
-    methods = granted_methods(res)
-    assert methods == {'GET'}
+    assert granted_methods(preflight(client(app), '/read', method='PUT')) == {'GET'}
 
 
 def test_cors_preflight_grants_only_allowed_request_headers(make_app):
@@ -673,16 +667,12 @@ def test_cors_preflight_grants_only_allowed_request_headers(make_app):
 
 def test_cors_preflight_grants_configured_request_headers(make_app):
     app = items_app(make_app, cors=APP, cors_headers='X-Custom')
-    res = preflight(client(app), '/items', headers='X-Custom, Content-Type')
-    granted = granted_headers(res)
-    assert granted == {'x-custom'}
+    assert granted_headers(preflight(client(app), '/items', headers='X-Custom, Content-Type')) == {'x-custom'}
 
 
 def test_cors_preflight_with_any_header_grants_every_requested_header(make_app):
     app = items_app(make_app, cors=APP, cors_headers='*')
-    res = preflight(client(app), '/items', headers='X-One, X-Two')
-    granted = granted_headers(res)
-    assert granted == {'x-one', 'x-two'}
+    assert granted_headers(preflight(client(app), '/items', headers='X-One, X-Two')) == {'x-one', 'x-two'}
 
 
 def test_cors_preflight_sends_the_default_max_age(make_app):

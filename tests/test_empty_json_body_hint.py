@@ -6,20 +6,10 @@ import urllib.parse
 import urllib.request
 
 from helpers import client, read_log, readme_section
+from param_kit import title_app
 from servers import raw_request
 
 NOTE = "missing parameter 'title' (the JSON body is empty)"
-
-
-def title_app(make_app):
-    """An app whose POST /todos takes a mandatory ``title`` and answers with it."""
-    app = make_app()
-
-    @app.post('/todos')
-    def add(title: str):
-        return title
-
-    return app
 
 
 def test_an_empty_json_body_is_named_in_the_400_of_a_missing_parameter_and_in_the_log(make_app, log_dir, serve):

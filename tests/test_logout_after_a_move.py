@@ -43,6 +43,14 @@ def origin_of(browser: Browser) -> str:
     return 'http://%s:%d' % (browser.host, browser.port)
 
 
+def assert_a_logout_with_the_cookie_ends_the_session_it_moved_to(browser: Browser, old: str) -> None:
+    """A GET /logout sent with the cookie ``old`` (an id a move replaced) answers 200 expiring the cookie, and the
+    session ``browser`` holds now (where the move put it) is ended: read with its id, no user and no data."""
+    logout = Browser(origin_of(browser), old).get('/logout')
+    assert logout.status == 200 and logout.new_sid == '', logout
+    assert Browser(origin_of(browser), browser.sid).read() == [None, {}]
+
+
 def test_a_logout_with_the_cookie_a_regenerate_replaced_ends_the_new_id_and_expires_the_cookie(
         make_app, serve_with_gates, store_url, log_dir):
     app = logout_app(make_app, store_url)
@@ -50,10 +58,7 @@ def test_a_logout_with_the_cookie_a_regenerate_replaced_ends_the_new_id_and_expi
     old = browser.sid
     assert browser.get('/regenerate').status == 200 and browser.sid != old
 
-    logout = Browser(origin_of(browser), old).get('/logout')
-
-    assert logout.status == 200 and logout.new_sid == '', logout
-    assert Browser(origin_of(browser), browser.sid).read() == [None, {}]
+    assert_a_logout_with_the_cookie_ends_the_session_it_moved_to(browser, old)
     assert plugin_of(app).sessions_of('alice') == []
     assert 'Session: %s... moved to a new id (login, regenerate) %s: ended there too' % (old[:6], FOLLOWED) \
         in read_log(log_dir)
@@ -66,10 +71,7 @@ def test_a_logout_with_the_cookie_end_other_sessions_replaced_ends_the_new_id(ma
     old = browser.sid
     assert browser.get('/end-others').text == '1' and browser.sid != old
 
-    logout = Browser(origin_of(browser), old).get('/logout')
-
-    assert logout.status == 200 and logout.new_sid == '', logout
-    assert Browser(origin_of(browser), browser.sid).read() == [None, {}]
+    assert_a_logout_with_the_cookie_ends_the_session_it_moved_to(browser, old)
     assert other_device.read() == [None, {}]
     assert plugin_of(app).sessions_of('alice') == []
 
@@ -80,10 +82,7 @@ def test_a_logout_with_the_anonymous_cookie_a_login_replaced_ends_the_login(make
     old = browser.sid
     assert browser.get('/login?name=alice').status == 200 and browser.sid != old
 
-    logout = Browser(origin_of(browser), old).get('/logout')
-
-    assert logout.status == 200 and logout.new_sid == '', logout
-    assert Browser(origin_of(browser), browser.sid).read() == [None, {}]
+    assert_a_logout_with_the_cookie_ends_the_session_it_moved_to(browser, old)
     assert plugin_of(app).sessions_of('alice') == []
 
 
@@ -95,10 +94,7 @@ def test_a_logout_with_the_cookie_of_two_moves_ago_ends_the_session_where_the_se
     assert browser.get('/regenerate').status == 200
     assert browser.get('/regenerate').status == 200 and browser.sid != first
 
-    logout = Browser(origin_of(browser), first).get('/logout')
-
-    assert logout.status == 200 and logout.new_sid == '', logout
-    assert Browser(origin_of(browser), browser.sid).read() == [None, {}]
+    assert_a_logout_with_the_cookie_ends_the_session_it_moved_to(browser, first)
     assert plugin_of(app).sessions_of('alice') == []
 
 

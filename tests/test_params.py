@@ -14,7 +14,7 @@ import pytest
 
 import canister
 from helpers import archived_app, client, read_log, warning_lines
-from param_kit import client_serving, client_serving_posts
+from param_kit import client_serving, client_serving_posts, title_app
 
 
 # --------------------------------------------------------------------------
@@ -713,17 +713,6 @@ def test_a_json_body_that_is_not_an_object_fills_no_mandatory_parameter(make_app
     response = web.post('/', '{"name": "x"}'.join('[]'), content_type='application/json', status=400)
     assert "missing parameter 'name'" in response.text
     assert "Bad request: missing parameter 'name'" in read_log(log_dir)
-
-
-def title_app(make_app):
-    """An app whose POST /todos takes a mandatory ``title`` and answers with it."""
-    app = make_app()
-
-    @app.post('/todos')
-    def add(title: str):
-        return title
-
-    return app
 
 
 def test_a_missing_parameter_says_a_text_plain_body_fills_none_as_fetch_sends_json_by_default(make_app, log_dir):

@@ -11,7 +11,8 @@ from typing import Dict, List, NamedTuple, Tuple
 from pydantic import BaseModel, Field
 from typing_extensions import TypedDict
 
-from helpers import client, read_log, readme_section, warning_lines
+from helpers import read_log, readme_section, warning_lines
+from param_kit import client_serving
 
 
 @dataclasses.dataclass
@@ -50,9 +51,7 @@ def handler(name, annotation):
 
 def refused(make_app, log_dir, handler, sent, query=''):
     """The 400's body and the last WARNING line for ``sent`` (a JSON body, or ``query``) to ``handler``."""
-    app = make_app()
-    app.route('/', ['GET', 'POST'], handler)
-    web = client(app)
+    web = client_serving(make_app, '/', handler, ['GET', 'POST'])
     answer = web.get('/?' + query, status=400) if query else web.post_json('/', sent, status=400)
     return answer.text, warning_lines(log_dir)[-1]
 

@@ -302,56 +302,45 @@ def test_a_public_cache_control_of_the_handler_is_made_private_with_the_cookie(m
 # --------------------------------------------------------------------------
 # laziness
 
-def test_a_handler_that_ignores_the_session_sets_no_cookie_and_stores_nothing(make_app):
+def first_visit(make_app, index):
+    """The answer to a first GET / (no cookie) of a new app serving ``index`` there, and the app's own MemoryStore."""
     store = canister.MemoryStore()
     app = make_app(store=store)
+    app.get('/', callback=index)
+    return cookieless_client(app).get('/'), store
 
-    @app.get('/')
-    def index():
-        return 'ok'
 
-    response = cookieless_client(app).get('/')
+def test_a_handler_that_ignores_the_session_sets_no_cookie_and_stores_nothing(make_app):
+    response, store = first_visit(make_app, lambda: 'ok')
     assert set_cookies(response) == []
     assert len(store) == 0
 
 
 def test_reading_data_and_user_without_a_cookie_gives_empty_values_and_no_cookie(make_app):
-    store = canister.MemoryStore()
-    app = make_app(store=store)
-
-    @app.get('/')
     def index():
         return json.dumps([session.data, session.user, session.data.get('missing')])
 
-    response = cookieless_client(app).get('/')
+    response, store = first_visit(make_app, index)
     assert json.loads(response.text) == [{}, None, None]
     assert set_cookies(response) == []
     assert len(store) == 0
 
 
 def test_reading_the_session_id_creates_the_session(make_app):
-    store = canister.MemoryStore()
-    app = make_app(store=store)
-
-    @app.get('/')
     def index():
         return session.sid
 
-    response = cookieless_client(app).get('/')
+    response, store = first_visit(make_app, index)
     assert cookie_value(response) == response.text
     assert len(store) == 1
 
 
 def test_writing_session_data_creates_the_session(make_app):
-    store = canister.MemoryStore()
-    app = make_app(store=store)
-
-    @app.get('/')
     def index():
         session.data['k'] = 'v'
         return 'ok'
 
-    response = cookieless_client(app).get('/')
+    response, store = first_visit(make_app, index)
     assert cookie_value(response) is not None
     assert len(store) == 1
 

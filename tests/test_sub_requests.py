@@ -13,7 +13,7 @@ import bottle
 import pytest
 
 from helpers import ROOT, client, cookie_value, read_log, set_cookies, sub_request
-from servers import Client, WsgirefServer, chunked, raw_request, status_of
+from servers import Client, WsgirefServer, chunked, status_of, wsgiref_answer
 
 import canister
 from canister import session
@@ -175,13 +175,9 @@ def answer_text(answer: bytes) -> str:
 
 def posted_chunked(app: bottle.Bottle, path: bytes, body: bytes) -> bytes:
     """POST the form ``body`` chunked to ``app`` on Bottle's default server (which hands the chunks on)."""
-    server = WsgirefServer(app)
-    try:
-        return raw_request(server.port, b'POST %s HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nContent-Type: '
-                           b'application/x-www-form-urlencoded\r\nTransfer-Encoding: chunked\r\n\r\n' % path,
-                           chunked(body, 0))
-    finally:
-        server.close()
+    return wsgiref_answer(app, b'POST %s HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nContent-Type: '
+                          b'application/x-www-form-urlencoded\r\nTransfer-Encoding: chunked\r\n\r\n' % path,
+                          chunked(body, 0))
 
 
 def test_the_caller_reads_its_own_form_after_a_sub_request_read_it_from_the_same_stream(tmp_path, uninstall_at_end):
@@ -355,12 +351,8 @@ def test_a_get_sub_request_made_of_a_post_without_its_length_leaves_the_caller_i
         inner = sub_request(back, environ, '/look')[2]
         return '%s; front read %s' % (inner, bottle.request.forms.get('name'))
 
-    server = WsgirefServer(front)
-    try:
-        answer = raw_request(server.port, b'POST /form HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n'
-                             b'Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 10\r\n\r\nname=alice')
-    finally:
-        server.close()
+    answer = wsgiref_answer(front, b'POST /form HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n'
+                            b'Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 10\r\n\r\nname=alice')
     assert status_of(answer) == 200 and answer_text(answer) == 'back read {}; front read alice'
 
 

@@ -14,7 +14,7 @@ import subprocess
 import sys
 import termios
 import time
-from typing import Callable, List, Set
+from typing import Any, Callable, List, Set
 
 import pytest
 
@@ -63,28 +63,51 @@ def _as_a_ci_job(preexec_fn: Callable[[], None]) -> None:
     preexec_fn()
 
 
+def _fake_runs(tmp_path: pathlib.Path, source: str) -> pathlib.Path:
+    """The fake run ``source`` in tmp_path, and the environments .venv/run-1 to run-4 whose python runs it."""
+    fake = tmp_path / 'fake_run.py'
+    fake.write_text(source)
+    for number in range(1, 5):
+        (tmp_path / '.venv' / ('run-%d' % number) / 'bin').mkdir(parents=True)
+        (tmp_path / '.venv' / ('run-%d' % number) / 'bin' / 'python').symlink_to(sys.executable)
+    return fake
+
+
+def _test_script(start: str, fake: pathlib.Path, marks: pathlib.Path, **options: Any) -> subprocess.Popen:
+    """Starts ``start`` in bash, in a session of its own and in the fake's folder, with scripts/test.sh, the fake and
+    ``marks`` as its $1 to $3; ``options`` are Popen's (its stdio, its preexec_fn)."""
+    return subprocess.Popen(['bash', '-c', start, 'bash', str(ROOT / 'scripts' / 'test.sh'), str(fake), str(marks)],
+                            cwd=str(fake.parent), start_new_session=True, **options)
+
+
+def _test_script_as_a_ci_job(start: str, fake: pathlib.Path, marks: pathlib.Path,
+                             preexec_fn: Callable[[], None]) -> subprocess.Popen:
+    """``_test_script`` as a CI job starts it (``_as_a_ci_job`` of ``preexec_fn``), no stdin, its output (both
+    streams) written to output.txt beside the fake."""
+    with open(fake.parent / 'output.txt', 'wb') as sink:
+        return _test_script(start, fake, marks, stdin=subprocess.DEVNULL, stdout=sink, stderr=subprocess.STDOUT,
+                            preexec_fn=lambda: _as_a_ci_job(preexec_fn))
+
+
+def _runs_started(marks: pathlib.Path, script: subprocess.Popen, count: int) -> Set[int]:
+    """The pids of the runs started once ``count`` have (or the script ended, or 20 s passed)."""
+    deadline = time.monotonic() + 20
+    while len(_marked(marks, 'started')) < count and time.monotonic() < deadline and script.poll() is None:
+        time.sleep(0.05)
+    return _marked(marks, 'started')
+
+
 def _stop_lanes(tmp_path: pathlib.Path, preexec_fn: Callable[[], None], send: Callable[[subprocess.Popen], None],
                 expected_status: int) -> None:
     """Starts the lanes from a parent whose SIGINT is as ``preexec_fn`` leaves it, calls ``send`` once both lanes'
     first runs are under way, and checks what the script and the runs did."""
     marks = tmp_path / 'marks'
     marks.mkdir()
-    fake = tmp_path / 'fake_run.py'
-    fake.write_text(FAKE_RUN)
-    for number in range(1, 5):
-        (tmp_path / '.venv' / ('run-%d' % number) / 'bin').mkdir(parents=True)
-        (tmp_path / '.venv' / ('run-%d' % number) / 'bin' / 'python').symlink_to(sys.executable)
+    fake = _fake_runs(tmp_path, FAKE_RUN)
     groups: List[int] = []
-    with open(tmp_path / 'output.txt', 'wb') as sink:
-        script = subprocess.Popen(['bash', '-c', START_LANES, 'bash', str(ROOT / 'scripts' / 'test.sh'), str(fake),
-                                   str(marks)], cwd=str(tmp_path), stdin=subprocess.DEVNULL, stdout=sink,
-                                  stderr=subprocess.STDOUT, preexec_fn=lambda: _as_a_ci_job(preexec_fn),
-                                  start_new_session=True)
+    script = _test_script_as_a_ci_job(START_LANES, fake, marks, preexec_fn)
     try:
-        deadline = time.monotonic() + 20
-        while len(_marked(marks, 'started')) < 2 and time.monotonic() < deadline and script.poll() is None:
-            time.sleep(0.05)
-        started = _marked(marks, 'started')
+        started = _runs_started(marks, script, 2)
         assert len(started) == 2, (tmp_path / 'output.txt').read_text()
         groups = [int((marks / ('started-%d' % pid)).read_text()) for pid in started]
         send(script)
@@ -152,16 +175,6 @@ def test_the_readme_says_what_stops_the_test_commands_lanes():
 START_ONE_LANE = START_LANES.replace('lanes=2', 'lanes=1').replace(' .venv/run-3 .venv/run-4', '')
 
 
-def _fake_runs(tmp_path: pathlib.Path, source: str) -> pathlib.Path:
-    """The fake run ``source`` in tmp_path, and the environments .venv/run-1 to run-4 whose python runs it."""
-    fake = tmp_path / 'fake_run.py'
-    fake.write_text(source)
-    for number in range(1, 5):
-        (tmp_path / '.venv' / ('run-%d' % number) / 'bin').mkdir(parents=True)
-        (tmp_path / '.venv' / ('run-%d' % number) / 'bin' / 'python').symlink_to(sys.executable)
-    return fake
-
-
 @pytest.mark.parametrize('parent', [sigint_ignored_as_in_a_background_job, sigint_as_in_a_terminal])
 @pytest.mark.parametrize('signal_number, status', [(signal.SIGTERM, 143), (signal.SIGHUP, 129)])
 def test_a_sigterm_or_a_sighup_to_the_test_command_in_one_lane_stops_its_run_and_starts_no_other(
@@ -170,16 +183,9 @@ def test_a_sigterm_or_a_sighup_to_the_test_command_in_one_lane_stops_its_run_and
     marks = tmp_path / 'marks'
     marks.mkdir()
     fake = _fake_runs(tmp_path, FAKE_RUN)
-    with open(tmp_path / 'output.txt', 'wb') as sink:
-        script = subprocess.Popen(['bash', '-c', START_ONE_LANE, 'bash', str(ROOT / 'scripts' / 'test.sh'), str(fake),
-                                   str(marks)], cwd=str(tmp_path), stdin=subprocess.DEVNULL, stdout=sink,
-                                  stderr=subprocess.STDOUT, preexec_fn=lambda: _as_a_ci_job(parent),
-                                  start_new_session=True)
+    script = _test_script_as_a_ci_job(START_ONE_LANE, fake, marks, parent)
     try:
-        deadline = time.monotonic() + 20
-        while not _marked(marks, 'started') and time.monotonic() < deadline and script.poll() is None:
-            time.sleep(0.05)
-        started = _marked(marks, 'started')
+        started = _runs_started(marks, script, 1)
         assert len(started) == 1, (tmp_path / 'output.txt').read_text()
         script.send_signal(signal_number)
         try:
@@ -222,9 +228,8 @@ def _terminal_of_its_own() -> None:
 def test_the_test_command_in_one_lane_leaves_each_run_the_terminal_to_read_as_pytests_pdb_does(tmp_path):
     fake = _fake_runs(tmp_path, READING_RUN)
     main, terminal = os.openpty()
-    script = subprocess.Popen(['bash', '-c', START_ONE_LANE, 'bash', str(ROOT / 'scripts' / 'test.sh'), str(fake),
-                               str(tmp_path)], cwd=str(tmp_path), stdin=terminal, stdout=terminal, stderr=terminal,
-                              preexec_fn=_terminal_of_its_own, start_new_session=True)
+    script = _test_script(START_ONE_LANE, fake, tmp_path, stdin=terminal, stdout=terminal, stderr=terminal,
+                          preexec_fn=_terminal_of_its_own)
     os.close(terminal)
     output = b''
     try:

@@ -9,7 +9,7 @@ import pytest
 
 import canister
 from helpers import read_log
-from servers import WsgirefServer, raw_request, status_of
+from servers import status_of, wsgiref_answer
 
 #: Passwords, and the pieces of each that must never be seen (split at the characters that ended the old mask).
 PASSWORDS = ['S3cr#Et9x', 'Zm9v/YmFy+pw', 'Qu3r?Y9ry', 'At7s@Gn4x', 'Al1x/Of2x?Th3x#Em4x@On5x', 'Pl4inPw9']
@@ -116,12 +116,8 @@ def test_a_password_in_an_absolute_form_request_target_is_masked_in_the_request_
     def x():
         return 'x'
 
-    server = WsgirefServer(app)
-    try:
-        answer = raw_request(server.port, b'GET http://bob:Hunter2Secret@127.0.0.1/x?api_key=Qu3ryK3y HTTP/1.1\r\n'
-                                          b'Host: 127.0.0.1\r\nConnection: close\r\n\r\n')
-    finally:
-        server.close()
+    answer = wsgiref_answer(app, b'GET http://bob:Hunter2Secret@127.0.0.1/x?api_key=Qu3ryK3y HTTP/1.1\r\n'
+                                 b'Host: 127.0.0.1\r\nConnection: close\r\n\r\n')
     assert status_of(answer) == 404
     log = read_log(log_dir)
     assert 'Hunter2Secret' not in log and 'Qu3ryK3y' not in log
@@ -135,11 +131,7 @@ def host_with_password_sent(make_app, request: bytes) -> bytes:
     ``Host: bob:Hunter2Secret@127.0.0.1`` (no browser sends user information there, a hand-made client may)."""
     app = make_app()
     app.route('/x', ['GET', 'POST'], lambda: 'x')
-    server = WsgirefServer(app)
-    try:
-        return raw_request(server.port, request + b'Host: bob:Hunter2Secret@127.0.0.1\r\nConnection: close\r\n\r\n')
-    finally:
-        server.close()
+    return wsgiref_answer(app, request + b'Host: bob:Hunter2Secret@127.0.0.1\r\nConnection: close\r\n\r\n')
 
 
 def test_a_password_in_the_host_header_is_masked_in_the_request_line(make_app, log_dir):
