@@ -16041,9 +16041,19 @@ def _cli_user(text: str) -> Any:
             user = json.loads(user)
         except ValueError as error:
             raise argparse.ArgumentTypeError('%r begins with { but is no JSON object (%s): write a token\'s user as '
-                                             '{"iss": "https://idp.example/", "sub": "2481"}' % (text, error)) from None
+                                             '{"iss": "https://idp.example/", "sub": "2481"}' % (text[:60], error)) from None
+        except RecursionError:
+            raise argparse.ArgumentTypeError('%r begins with { but is no JSON object canister can read: it nests too '
+                                             'deeply' % text[:60]) from None
         if not isinstance(user, dict):
-            raise argparse.ArgumentTypeError('%r is JSON but no object' % text)
+            raise argparse.ArgumentTypeError('%r is JSON but no object' % text[:60])
+        # (Python's JSON reads NaN and Infinity, and \ud800 as text no UTF-8 stands for: refused as in a token)
+        found = _unwritable_field(user, numbers=True)
+        if found is not None:
+            field, item = found
+            raise argparse.ArgumentTypeError('%r: its field %r %s' % (text[:60], field[:60], (
+                'is not valid UTF-8 (it holds a lone surrogate)' if isinstance(item, str)
+                else 'is not a finite number (%s)' % _CONSTANTS_NOT_JSON)))
     if _user_key(user) is None:
         raise argparse.ArgumentTypeError('an empty name is nobody: name the user')
     return user
@@ -16369,8 +16379,9 @@ def _utc(moment: Optional[float]) -> str:
 
 
 def _shown_user(user: Any) -> str:
-    """USER as a line of ``end-sessions`` names it: a name as it is, a dict in JSON."""
-    return user if isinstance(user, str) else json.dumps(user, ensure_ascii=False)
+    """USER as a line of ``end-sessions`` names it: a name as it is, a dict in JSON; control characters escaped
+    as the log escapes them (no escape sequence reaches the terminal)."""
+    return _escape(user if isinstance(user, str) else json.dumps(user, ensure_ascii=False))
 
 
 def _run_sessions(args: Any) -> int:
