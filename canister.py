@@ -2730,6 +2730,14 @@ def _request_url(environ: Mapping[str, Any], scheme: str, host: str) -> str:
     return url
 
 
+def _request_log(log: RequestLog) -> RequestLog:
+    """The log of the request this thread serves, that of the canister whose WSGI entry took it (a parent's, for a
+    child app mounted or merged into an app with canister); ``log``, a canister's own, outside a request (at the
+    install, in a thread of canister's own)."""
+    context = _local.context
+    return log if context is None else context.plugin.log
+
+
 ###############################################################################
 # Parameter Unpacking #########################################################
 ###############################################################################
@@ -10352,24 +10360,24 @@ class BasicAuth:
             if at_install:
                 raise ConfigError('canister.auth_basic_users_file = %r cannot be read: %s' % (
                     self.users_file, error)) from None
-            self.log.write(logging.ERROR, 'Cannot read the users file %s: %s', self.users_file, error)
+            _request_log(self.log).write(logging.ERROR, 'Cannot read the users file %s: %s', self.users_file, error)
             return False
         users = dict(self._config_users)
+        log = _request_log(self.log)  # (the request's, as a look is made by one; at the install, this app's)
         for number, name, stored in entries:
             scheme = _hash_scheme(stored)
             if name is None:
-                self.log.write(logging.WARNING, 'Users file %s line %d ignored: expected user:hash',
-                               self.users_file, number)
+                log.write(logging.WARNING, 'Users file %s line %d ignored: expected user:hash', self.users_file, number)
                 continue
             if scheme is None:
-                self.log.write(logging.WARNING, 'Users file %s line %d ignored: a clear-text password is refused; '
-                               'write user:hash with a hash from python -m canister hash-password --user NAME',
-                               self.users_file, number)
+                log.write(logging.WARNING, 'Users file %s line %d ignored: a clear-text password is refused; '
+                          'write user:hash with a hash from python -m canister hash-password --user NAME',
+                          self.users_file, number)
                 continue
             try:
                 _check_hash(stored, scheme, 'its hash')
             except (ConfigError, MissingExtraError) as error:  # (said as the other lines left out are)
-                self.log.write(logging.WARNING, 'Users file %s line %d ignored: %s', self.users_file, number, error)
+                log.write(logging.WARNING, 'Users file %s line %d ignored: %s', self.users_file, number, error)
                 continue
             users[name] = (stored, scheme)
         with self._lock:
@@ -10429,24 +10437,25 @@ class BasicAuth:
             return
         users, gone = settling
         ended = 0
+        log = _request_log(self.log)  # (the request's: a parent's, for a child app mounted or merged into another)
         try:
             if gone and self.end_sessions_of is not None:  # (a login with the line the file has now stays)
                 ended = self.end_sessions_of({name: self.login_line(name, users) for name in gone}, self._file_tag)
         except StoreUnavailable as error:
             with self._lock:
                 self._unsettled = True  # (ending is done again at the next look: what ended stays ended)
-            self.log.write(logging.ERROR, 'Users file %s changed, but the sessions of %d user(s) it dropped or gave '
-                           'another password could not be ended (tried again in a second): %s',
-                           self.users_file, len(gone), _mask_urls(_safe_text(error)))
+            log.write(logging.ERROR, 'Users file %s changed, but the sessions of %d user(s) it dropped or gave '
+                      'another password could not be ended (tried again in a second): %s',
+                      self.users_file, len(gone), _mask_urls(_safe_text(error)))
             return
         except CanisterError as error:  # a store of the app's own that cannot list a user's sessions
-            self.log.write(logging.WARNING, 'Users file %s changed, but the sessions of %d user(s) it dropped or gave '
-                           'another password cannot be ended: %s', self.users_file, len(gone), error)
+            log.write(logging.WARNING, 'Users file %s changed, but the sessions of %d user(s) it dropped or gave '
+                      'another password cannot be ended: %s', self.users_file, len(gone), error)
         with self._lock:
             self._settled = users
         if gone:
-            self.log.write(logging.INFO, 'Users file %s changed: ended %d session(s) of %d user(s) it dropped or '
-                           'gave another password', self.users_file, ended, len(gone))
+            log.write(logging.INFO, 'Users file %s changed: ended %d session(s) of %d user(s) it dropped or '
+                      'gave another password', self.users_file, ended, len(gone))
 
     def _take_settle(self) -> Optional[Tuple[Dict[str, Tuple[str, str]], List[str]]]:
         """For the request that clears ``_unsettled``: the users now, and the names whose sessions are to end,
@@ -10581,8 +10590,8 @@ class BasicAuth:
             if isinstance(error, StoreUnavailable):
                 raise
             return
-        self.log.write(logging.INFO, 'Users file %s changed: ended %d session(s) of 1 user(s) it gave another '
-                       'password, at a login with the new one', self.users_file, ended)
+        _request_log(self.log).write(logging.INFO, 'Users file %s changed: ended %d session(s) of 1 user(s) it gave '
+                                     'another password, at a login with the new one', self.users_file, ended)
 
     def _current_users(self) -> Dict[str, Tuple[str, str]]:
         """The users, the file re-read first if it changed (looked at once a second at most)."""
@@ -11005,7 +11014,9 @@ class _Jwks:
         return worker.is_alive()
 
     def _report(self, worker: threading.Thread, result: Dict[str, Any]) -> None:
-        """Log how the download this request waited for went (a slow provider keeps its thread, never a request)."""
+        """Log how the download this request waited for went (a slow provider keeps its thread, never a request), in
+        the request's log (a parent's, for a child app mounted or merged into an app with canister)."""
+        log = _request_log(self.log)
         with self._lock:  # (the download, putting its keys in place meanwhile, logs them if this one gives up)
             abandoned = 'keys' not in result and 'error' not in result
             if abandoned:
@@ -11020,14 +11031,14 @@ class _Jwks:
                         sock.shutdown(socket.SHUT_RDWR)
                     except OSError:
                         pass
-            self.log.write(logging.WARNING, 'Cannot fetch the JWKS keys from %s: no complete answer within %gs',
-                           _escape(_mask_urls(self.url))[:200], self.timeout)
+            log.write(logging.WARNING, 'Cannot fetch the JWKS keys from %s: no complete answer within %gs',
+                      _escape(_mask_urls(self.url))[:200], self.timeout)
         elif 'error' in result:
-            self.log.write(logging.WARNING, 'Cannot fetch the JWKS keys from %s: %s', _escape(_mask_urls(self.url))[:200],
-                           _escape(_mask_urls(str(result['error'])))[:200])
+            log.write(logging.WARNING, 'Cannot fetch the JWKS keys from %s: %s', _escape(_mask_urls(self.url))[:200],
+                      _escape(_mask_urls(str(result['error'])))[:200])
         else:
-            self.log.write(logging.INFO, 'Fetched %d signing keys from the JWKS URL; kids: %s', len(result['keys']),
-                           self._kids(result['keys']))
+            log.write(logging.INFO, 'Fetched %d signing keys from the JWKS URL; kids: %s', len(result['keys']),
+                      self._kids(result['keys']))
 
     def _download(self, result: Dict[str, Any]) -> None:
         """Fetch the keys and use them (also in ``result['keys']``), or put the reason not into
@@ -16142,9 +16153,19 @@ def _cli_user(text: str) -> Any:
             user = json.loads(user)
         except ValueError as error:
             raise argparse.ArgumentTypeError('%r begins with { but is no JSON object (%s): write a token\'s user as '
-                                             '{"iss": "https://idp.example/", "sub": "2481"}' % (text, error)) from None
+                                             '{"iss": "https://idp.example/", "sub": "2481"}' % (text[:60], error)) from None
+        except RecursionError:
+            raise argparse.ArgumentTypeError('%r begins with { but is no JSON object canister can read: it nests too '
+                                             'deeply' % text[:60]) from None
         if not isinstance(user, dict):
-            raise argparse.ArgumentTypeError('%r is JSON but no object' % text)
+            raise argparse.ArgumentTypeError('%r is JSON but no object' % text[:60])
+        # (Python's JSON reads NaN and Infinity, and \ud800 as text no UTF-8 stands for: refused as in a token)
+        found = _unwritable_field(user, numbers=True)
+        if found is not None:
+            field, item = found
+            raise argparse.ArgumentTypeError('%r: its field %r %s' % (text[:60], field[:60], (
+                'is not valid UTF-8 (it holds a lone surrogate)' if isinstance(item, str)
+                else 'is not a finite number (%s)' % _CONSTANTS_NOT_JSON)))
     if _user_key(user) is None:
         raise argparse.ArgumentTypeError('an empty name is nobody: name the user')
     return user
@@ -16470,8 +16491,9 @@ def _utc(moment: Optional[float]) -> str:
 
 
 def _shown_user(user: Any) -> str:
-    """USER as a line of ``end-sessions`` names it: a name as it is, a dict in JSON."""
-    return user if isinstance(user, str) else json.dumps(user, ensure_ascii=False)
+    """USER as a line of ``end-sessions`` names it: a name as it is, a dict in JSON; control characters escaped
+    as the log escapes them (no escape sequence reaches the terminal)."""
+    return _escape(user if isinstance(user, str) else json.dumps(user, ensure_ascii=False))
 
 
 def _run_sessions(args: Any) -> int:

@@ -151,6 +151,9 @@ def test_the_readme_documents_both_commands_with_the_lines_they_print():
     assert '`python -m canister end-sessions USER --config app.ini`' in text
     assert LINE.fullmatch(re.search(r'as `plugin.sessions_of` does: `([^`]+)`', text).group(1))
     assert "USER is a name, or, beginning with `{`, a user held as a dict, in JSON" in text
+    assert ('text after `{` that is no JSON object (or one holding `NaN`, `Infinity`, or a `\\ud800` that no UTF-8 '
+            'stands for, refused as in a body or a token)') in text
+    assert '(a control character of USER shown escaped, `\\x1b`, as the log shows it)' in text
 
 
 def test_a_session_whose_last_use_the_expiry_does_not_tell_is_listed_as_last_used_unknown(tmp_path, uninstall_at_end):
@@ -170,3 +173,50 @@ def test_plugin_sessions_of_tells_which_sessions_are_remembered(app_and_ini):
     logged_in(app, '/login?name=alice')
     logged_in(app, '/login?name=alice&remember=600')
     assert sorted(entry['remembered'] for entry in plugin_of(app).sessions_of('alice')) == [False, True]
+
+
+@pytest.mark.parametrize('command', ['sessions', 'end-sessions'])
+def test_a_user_in_json_nested_too_deeply_to_read_is_a_usage_error_not_a_traceback(tmp_path, command):
+    user = '{"a": ' + '[' * 20000 + ']' * 20000 + '}'
+    result = run_canister(command, user, '--store', 'sqlite:///sessions.db', cwd=tmp_path)
+    assert (result.returncode, result.stdout) == (2, '')
+    assert 'Traceback' not in result.stderr
+    assert result.stderr.startswith('usage: python -m canister %s ' % command)
+    assert result.stderr.splitlines()[-1] == (
+        'python -m canister %s: error: argument USER: %r begins with { but is no JSON object canister can read: it '
+        'nests too deeply' % (command, user[:60]))
+
+
+@pytest.mark.parametrize('user', ['{"sub": NaN}', '{"sub": Infinity}', '{"iss": "x", "sub": [-Infinity]}',
+                                  '{"sub": 1e999}'])
+def test_a_user_in_json_holding_nan_or_infinity_is_a_usage_error_not_the_name_nan_or_inf(app_and_ini, tmp_path, user):
+    app, ini = app_and_ini
+    nan, inf = logged_in(app, '/login?name=nan'), logged_in(app, '/login?name=inf')
+    result = run_canister('end-sessions', user, '--config', str(ini), cwd=tmp_path)
+    assert (result.returncode, result.stdout) == (2, '')
+    assert result.stderr.splitlines()[-1] == (
+        "python -m canister end-sessions: error: argument USER: %r: its field 'sub' is not a finite number (NaN, "
+        'Infinity and -Infinity are not JSON values)' % user)
+    assert (user_of(app, nan), user_of(app, inf)) == ('nan', 'inf')
+
+
+@pytest.mark.parametrize('command', ['sessions', 'end-sessions'])
+def test_a_user_in_json_holding_a_lone_surrogate_is_a_usage_error_saying_it_is_not_utf8(tmp_path, command):
+    user = '{"sub": "\\ud800"}'
+    result = run_canister(command, user, '--store', 'sqlite:///sessions.db', cwd=tmp_path)
+    assert (result.returncode, result.stdout) == (2, '')
+    assert result.stderr.splitlines()[-1] == (
+        "python -m canister %s: error: argument USER: %r: its field 'sub' is not valid UTF-8 (it holds a lone "
+        'surrogate)' % (command, user))
+    assert not (tmp_path / 'sessions.db').exists()
+
+
+def test_end_sessions_shows_control_characters_of_the_user_escaped_as_the_log_does(app_and_ini, tmp_path):
+    app, ini = app_and_ini
+    sid = logged_in(app, '/login?name=ali%1B%5B2Jce%C2%85')
+    result = run_canister('end-sessions', 'ali\x1b[2Jce\x85', '--config', str(ini), cwd=tmp_path)
+    assert (result.returncode, result.stdout) == (0, 'Ended 1 session of ali\\x1b[2Jce\\x85\n')
+    assert user_of(app, sid) is None
+    user = '{"iss": "https://idp.example/", "sub": "2481\\u001b[2J\\u2028"}'  # (JSON's escapes of ESC, U+2028)
+    result = run_canister('end-sessions', user, '--config', str(ini), cwd=tmp_path)
+    assert (result.returncode, result.stdout) == (0, 'Ended 0 sessions of %s\n' % user)

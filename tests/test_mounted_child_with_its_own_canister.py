@@ -5,6 +5,7 @@ and every line of such a request, the child's login and parameter lines included
 """
 from __future__ import annotations
 
+import os
 import pathlib
 from typing import Any, Callable, List, Tuple
 
@@ -13,7 +14,8 @@ import pytest
 
 import canister
 from canister import session
-from helpers import APP_ORIGIN, basic, client, preflight, read_log, readme_section, sqlite_url, warning_lines
+from helpers import (APP_ORIGIN, basic, bearer, claims, client, jwk, preflight, read_log, readme_section, sqlite_url,
+                     warning_lines, write_users)
 
 compositions = pytest.mark.parametrize('composition', ['mount', 'merge'])
 
@@ -241,6 +243,61 @@ def test_an_exception_in_the_childs_handler_is_logged_in_the_parents_log(split_l
         'Unhandled exception in GET %s/c/boom' % (prefix if composition == 'mount' and bottle.__version__ >= '0.13'
                                                  else '')]
     assert 'child handler failed' not in read_log(tmp_path / 'child')
+
+
+def child_in_parent(composition: str, tmp_path: pathlib.Path, **child_settings: Any) -> Tuple[bottle.Bottle, str]:
+    """(parent app, prefix of the child's routes): a child whose canister has ``child_settings`` and logs to
+    tmp_path/child, its GET /c/me answering the user (401 without one), in a parent logging to tmp_path/parent."""
+    child = bottle.Bottle()
+    child.install(canister.Canister(log_path=str(tmp_path / 'child'), **child_settings))
+
+    @child.get('/c/me')
+    @canister.require_user
+    def me() -> Any:
+        return {'user': session.user}
+
+    parent = bottle.Bottle()
+    parent.install(canister.Canister(log_path=str(tmp_path / 'parent')))
+    if composition == 'mount':
+        parent.mount('/shop/', child)
+        return parent, '/shop'
+    parent.merge(child)
+    return parent, ''
+
+
+@compositions
+def test_the_childs_users_file_change_ending_sessions_at_a_request_is_logged_in_the_parents_log(
+        tmp_path, composition, clock, uninstall_at_end):
+    users = write_users(tmp_path / 'users.txt', alice='a-pw', bob='b-pw')
+    parent, prefix = child_in_parent(composition, tmp_path, auth_basic_users_file=str(users))
+    uninstall_at_end(parent)
+    web = client(parent)
+    assert web.get(prefix + '/c/me', headers={'Authorization': basic('alice', 'a-pw')}).json == {'user': 'alice'}
+    (tmp_path / 'users.new').write_text(next(line for line in users.read_text().splitlines(True)
+                                             if line.startswith('bob:')))
+    os.replace(tmp_path / 'users.new', users)  # alice dropped
+    logged: List[str] = []
+    for _ in range(2):  # (a look reads the file anew, one finds it at rest: at requests of another client)
+        clock.advance(2)
+        logged += lines_of(lambda: client(parent).get(prefix + '/c/me', status=401), tmp_path / 'parent')
+    # (the count is of the child's own store's sessions: alice's, in the parent's store, end as her cookie comes)
+    assert [line.split(' session(s)')[1] for line in logged if line.startswith('Users file %s changed: ended ' % users)] \
+        == [' of 1 user(s) it dropped or gave another password']
+    assert web.get(prefix + '/c/me', expect_errors=True).status_int == 401
+    assert request_lines(tmp_path / 'child') == []
+
+
+@compositions
+def test_the_childs_download_of_jwks_keys_for_a_request_is_logged_in_the_parents_log(
+        tmp_path, composition, rsa_key, jwks_server, uninstall_at_end):
+    import jwt
+    jwks_server.publish(jwk(rsa_key, 'key-1'))
+    parent, prefix = child_in_parent(composition, tmp_path, auth_jwt_jwks_url=jwks_server.url)
+    uninstall_at_end(parent)
+    token = jwt.encode(claims(), rsa_key, algorithm='RS256', headers={'kid': 'key-1'})
+    logged = lines_of(lambda: client(parent).get(prefix + '/c/me', headers=bearer(token)), tmp_path / 'parent')
+    assert "Fetched 1 signing keys from the JWKS URL; kids: 'key-1'" in logged
+    assert request_lines(tmp_path / 'child') == []
 
 
 # -- the README ---------------------------------------------------------------------------------
