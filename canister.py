@@ -8516,6 +8516,15 @@ def _create_wrote_nothing(store: Any, failure: Exception) -> bool:
                 or (isinstance(failure, StoreUnavailable) and failure.unapplied))
 
 
+def _session_user_key(user: Any) -> Optional[str]:
+    """``_user_key`` of a user set as ``session.user``; one that cannot be stored is refused in words of its own."""
+    try:
+        return _user_key(user)
+    except (TypeError, ValueError, RecursionError):  # its JSON text is its key: said here, not as JSON's words
+        raise _unstorable_error(user, 'session.user') or SessionDataError('session.user: %s' % _STORABLE_RULE[
+            'session.user']) from None
+
+
 class SessionState:
     """One request's view of its session, loaded from the store on first use.
 
@@ -8694,11 +8703,9 @@ class SessionState:
         credentials started (``_now()``), for a login that canister checked (``login_at``); else now.
         """
         self.load()
-        try:
-            key = _user_key(user)
-        except (TypeError, ValueError, RecursionError):  # its JSON text is its key: said here, not as JSON's words
-            raise _unstorable_error(user, 'session.user') or SessionDataError('session.user: %s' % _STORABLE_RULE[
-                'session.user']) from None
+        key = _session_user_key(user)
+        if key is None:  # (a logout: with a cookie whose session had moved, it ends it there, as invalidate())
+            self._end_where_moved_too()
         recorded = _user_key(self._record_user())  # (the person of a lapsed login too)
         if recorded != key:
             self._new_person(recorded)
@@ -8786,22 +8793,30 @@ class SessionState:
         self.load()
         if self.exists:
             self.dead_snapshot = self.snapshot
-        elif self.cookie_sid is not None and self.cookie_sid not in self.dead and self.manager is not None:
-            marker = self.manager.store.load(self.cookie_sid)  # (a move's marker: see _end_where_moved)
-            if _moved_to(marker) is not None:
-                self.dead, self.dead_snapshot = self.dead + (self.cookie_sid,), marker
+        self._end_where_moved_too()
         self.dead += tuple(sid for sid in (self.old_sid, self.sid if self.exists else None) if sid)
         self.exists, self.sid, self.old_sid, self.snapshot, self.keep_empty = False, None, None, '', False
         self.data, self.user, self.user_expires, self.created_ms, self.tail = {}, None, 0, 0, None
         self.lifetime, self.lapsed_user, self.login_line = 0, None, None
 
+    def _end_where_moved_too(self) -> None:
+        """For a logout (``invalidate()``, ``session.user = None``): if it found no session under its cookie's id,
+        and the id holds a move's marker, put the id among those ended here, with the marker, so that the session
+        is ended where it moved at the end (``_end_where_moved``) and the cookie naming the id is not kept."""
+        if (not self.exists and self.cookie_sid is not None and self.cookie_sid not in self.dead
+                and self.manager is not None):
+            marker = self.manager.store.load(self.cookie_sid)
+            if _moved_to(marker) is not None:
+                self.dead, self.dead_snapshot = self.dead + (self.cookie_sid,), marker
+
     def _end_where_moved(self, sid: str, marker: Any) -> None:
         """End the session that moved from the id ``sid`` before this request's logout read it, where its markers
         lead (``_FOLLOW_HOPS`` moves at most), whoever's it is there: the old cookie's holder cannot be told from
-        the browser that moved it, and ending is the safe failure.  ``marker``: what the id held when
-        ``invalidate()`` found no session under it, a move's marker (a login, ``regenerate()`` or
-        ``end_other_sessions()`` of the same browser moved the session just before, and this request left before
-        that answer came back); the id was then put among those ended here (``dead``), so the cookie expires.  Any
+        the browser that moved it, and ending is the safe failure.  ``marker``: what the id held when a logout
+        (``invalidate()``, ``session.user = None``) found no session under it, a move's marker (a login,
+        ``regenerate()`` or ``end_other_sessions()`` of the same browser moved the session just before, and this
+        request left before that answer came back); the id was then put among those ended here (``dead``), so the
+        cookie expires (or names the new anonymous session of ``session.user = None``).  Any
         other cookie naming no session (nothing there, an ended session's) is left as it was.  The markers on the
         way stay for their minute; logged."""
         manager = self.manager

@@ -180,8 +180,74 @@ def test_a_regenerate_and_a_logout_sent_at_once_never_leave_a_cookie_of_either_a
     assert plugin_of(app).sessions_of('alice') == []
 
 
+def test_a_logout_by_user_none_with_the_cookie_a_regenerate_replaced_ends_the_new_id_and_gives_a_new_anonymous_one(
+        make_app, serve_with_gates, store_url, log_dir):
+    """``session.user = None`` is a logout too: with the old cookie it ends the session where the move took it,
+    then gives a new anonymous session, as it does without the race."""
+    app = logout_app(make_app, store_url)
+    browser = anonymous(serve_with_gates(app), cart='1')
+    old = browser.sid
+    assert browser.get('/login?name=alice').status == 200
+    login_id = browser.sid
+    assert browser.get('/regenerate').status == 200 and browser.sid not in (old, login_id)
+
+    logout = Browser(origin_of(browser), login_id).get('/anonymous')
+
+    assert logout.status == 200 and logout.new_sid not in (None, '', old, login_id, browser.sid), logout
+    assert Browser(origin_of(browser), browser.sid).read() == [None, {}]
+    assert Browser(origin_of(browser), logout.new_sid).read() == [None, {}]
+    assert plugin_of(app).sessions_of('alice') == []
+    assert 'Session: %s... moved to a new id (login, regenerate) %s: ended there too' % (login_id[:6], FOLLOWED) \
+        in read_log(log_dir)
+
+
+def test_a_logout_by_user_none_with_the_anonymous_cookie_a_login_replaced_ends_the_login(
+        make_app, serve_with_gates, store_url):
+    app = logout_app(make_app, store_url)
+    browser = anonymous(serve_with_gates(app), cart='1')
+    old = browser.sid
+    assert browser.get('/login?name=alice').status == 200 and browser.sid != old
+
+    logout = Browser(origin_of(browser), old).get('/anonymous')
+
+    assert logout.status == 200 and logout.new_sid not in (None, '', old, browser.sid), logout
+    assert Browser(origin_of(browser), browser.sid).read() == [None, {}]
+    assert plugin_of(app).sessions_of('alice') == []
+
+
+def test_a_regenerate_and_a_logout_by_user_none_sent_at_once_never_leave_a_cookie_of_either_answer_logged_in(
+        make_app, serve_with_gates, store_url):
+    app = logout_app(make_app, store_url)
+    origin = serve_with_gates(app)
+    alive = []
+    for round_ in range(16):  # (the logout sent 0 to 15 ms after the regenerate: before, during or after its move)
+        sid = logged_in(origin, 'alice').sid
+        answers: Dict[str, Any] = {}
+        barrier = threading.Barrier(2)
+        assert run_threads([sent_at_once(origin, sid, '/regenerate', barrier, answers),
+                            sent_at_once(origin, sid, '/anonymous', barrier, answers, round_ / 1000)]) == []
+        assert answers['/anonymous'].status == 200, answers['/anonymous']
+        handed = {answer.new_sid for answer in answers.values() if answer.new_sid} | {sid}
+        alive += [cookie for cookie in handed if Browser(origin, cookie).read()[0] == 'alice']
+    assert alive == []
+    assert plugin_of(app).sessions_of('alice') == []
+
+
 def test_the_readme_says_a_logout_with_the_cookie_a_move_replaced_ends_the_new_id():
     sessions = readme_section('## Sessions')
     assert 'A logout that comes after the move, with the old cookie' in sessions
     assert 'ending is the safe failure' in sessions
     assert 'tests/test_logout_after_a_move.py' in sessions
+    assert ('then `invalidate()` expires the cookie, and `session.user = None` gives a new anonymous session, as it '
+            'does without the race') in sessions
+
+
+def test_the_readme_says_an_id_known_before_login_gives_no_access_after_it_but_its_logout_ends_the_login():
+    fixation = readme_section('## Sessions').split('**Ids and fixation.**', 1)[1].split('\n', 1)[0]
+    upgrading = readme_section('## Upgrading from canister 1.x')
+    assert 'worthless' not in fixation and 'worthless after' not in upgrading
+    assert ('so an id known before login gives no access after it (for the minute of its move\'s marker, a logout '
+            'sent with it still ends the login: see *A logout after a move, with the old cookie* below)') in fixation
+    assert ('so an id known before login gives no access after it (session fixation; for a minute, a logout sent with '
+            'it still ends the login: see *A logout after a move, with the old cookie* under [Sessions](#sessions))'
+            ) in upgrading
