@@ -10573,7 +10573,8 @@ class BasicAuth:
             return True
         if self._look_due():  # no route of this app looked at the file in the last second: the session is loaded
             # before one does (a before_request hook, an error page), or on the routes of the app this one is
-            # mounted in, which never look; the settle waits for the next look (it ends in this app's store)
+            # mounted in, which never look; the settle waits for the next look (on a route of this app, which ends the
+            # sessions in the store of the canister serving the request: the parent's, for this app mounted in one)
             self._reload()
         if self.login_line(user, self.users) == line:  # (the usual request of a logged-in user)
             return False
@@ -15370,9 +15371,13 @@ class Canister:
         return None
 
     def _unavailable_response(self, error: Exception) -> bottle.HTTPResponse:
-        """The 503 response of a request whose session store cannot be reached (logged once a second)."""
-        self.log.write_repeated(logging.ERROR, _safe_text(error))
-        self._tell_wait_note()
+        """The 503 response of a request whose session store cannot be reached (logged once a second), and the
+        store's notes, by the canister that handles the request (a parent's, for a child app mounted or merged
+        into an app with canister: its store failed, and its log has the request's lines)."""
+        context = _local.context
+        plugin = self if context is None else context.plugin
+        plugin.log.write_repeated(logging.ERROR, _safe_text(error))
+        plugin._tell_wait_note()
         return _error_response(503, getattr(error, 'answer', None) or _UNAVAILABLE, _UNAVAILABLE_RETRY)
 
     def _error_page(self, error: bottle.HTTPError) -> Any:

@@ -137,11 +137,12 @@ def test_the_warning_is_said_once_for_each_child_app(tmp_path, composition):
 
 @pytest.fixture
 def split_log_app(tmp_path: pathlib.Path) -> Any:
-    """split_log_app(composition) -> (parent app, prefix of the child's routes): a child whose canister checks
-    Basic (alice:sesame) and logs to tmp_path/child, in a parent whose canister logs to tmp_path/parent."""
+    """split_log_app(composition, **parent_settings) -> (parent app, prefix of the child's routes): a child whose
+    canister checks Basic (alice:sesame) and logs to tmp_path/child, in a parent whose canister logs to
+    tmp_path/parent."""
     apps: List[bottle.Bottle] = []
 
-    def build(composition: str) -> Tuple[bottle.Bottle, str]:
+    def build(composition: str, **parent_settings: Any) -> Tuple[bottle.Bottle, str]:
         child = bottle.Bottle()
         child.install(canister.Canister(log_path=str(tmp_path / 'child'), auth_basic_username='alice',
                                         auth_basic_password='sesame', auth_basic_encryption='clear'))
@@ -165,7 +166,7 @@ def split_log_app(tmp_path: pathlib.Path) -> Any:
             raise ZeroDivisionError('child handler failed')
 
         parent = bottle.Bottle()
-        parent.install(canister.Canister(log_path=str(tmp_path / 'parent')))
+        parent.install(canister.Canister(log_path=str(tmp_path / 'parent'), **parent_settings))
         apps.append(parent)
         if composition == 'mount':
             parent.mount('/shop/', child)
@@ -236,6 +237,22 @@ def test_a_form_login_in_the_childs_handler_is_logged_in_the_parents_log(split_l
 
 
 @compositions
+def test_the_503_of_the_parents_session_store_found_down_on_the_childs_route_is_logged_in_the_parents_log(
+        split_log_app, tmp_path, composition, redis_server):
+    parent, prefix = split_log_app(composition, session_store=redis_server.url)
+    web = client(parent)
+    assert web.post(prefix + '/c/login', {'username': 'alice', 'password': 'sesame'}).text == 'in'
+    redis_server.stop()
+    logged = lines_of(lambda: web.get(prefix + '/c/me', status=503), tmp_path / 'parent')
+    assert [line.split(': Error ')[0] for line in logged] == [
+        'GET http://localhost:80%s/c/me' % prefix, 'the Redis session store is unavailable', 'Response: 503 (%s' %
+        logged[-1].split('(', 1)[1]]
+    assert [line.split(': Error ')[0].split('] ', 1)[1].strip() for line in read_log(tmp_path / 'parent').splitlines()
+            if ' ERROR ' in line and 'Response: ' not in line] == ['the Redis session store is unavailable']
+    assert request_lines(tmp_path / 'child') == []
+
+
+@compositions
 def test_an_exception_in_the_childs_handler_is_logged_in_the_parents_log(split_log_app, tmp_path, composition):
     parent, prefix = split_log_app(composition)
     logged = lines_of(lambda: client(parent).get(prefix + '/c/boom', status=500, expect_errors=True), tmp_path / 'parent')
@@ -247,7 +264,8 @@ def test_an_exception_in_the_childs_handler_is_logged_in_the_parents_log(split_l
 
 def child_in_parent(composition: str, tmp_path: pathlib.Path, **child_settings: Any) -> Tuple[bottle.Bottle, str]:
     """(parent app, prefix of the child's routes): a child whose canister has ``child_settings`` and logs to
-    tmp_path/child, its GET /c/me answering the user (401 without one), in a parent logging to tmp_path/parent."""
+    tmp_path/child, its GET /c/me answering the user (401 without one) and its POST /c/login logging one in with
+    ``canister.log_in``, in a parent logging to tmp_path/parent."""
     child = bottle.Bottle()
     child.install(canister.Canister(log_path=str(tmp_path / 'child'), **child_settings))
 
@@ -255,6 +273,10 @@ def child_in_parent(composition: str, tmp_path: pathlib.Path, **child_settings: 
     @canister.require_user
     def me() -> Any:
         return {'user': session.user}
+
+    @child.post('/c/login')
+    def login(username: str, password: str) -> Any:
+        return {'in': canister.log_in(username, password)}
 
     parent = bottle.Bottle()
     parent.install(canister.Canister(log_path=str(tmp_path / 'parent')))
@@ -266,13 +288,14 @@ def child_in_parent(composition: str, tmp_path: pathlib.Path, **child_settings: 
 
 
 @compositions
-def test_the_childs_users_file_change_ending_sessions_at_a_request_is_logged_in_the_parents_log(
+def test_the_childs_users_file_change_is_logged_in_the_parents_log_with_the_sessions_it_ended_in_the_parents_store(
         tmp_path, composition, clock, uninstall_at_end):
     users = write_users(tmp_path / 'users.txt', alice='a-pw', bob='b-pw')
     parent, prefix = child_in_parent(composition, tmp_path, auth_basic_users_file=str(users))
     uninstall_at_end(parent)
     web = client(parent)
-    assert web.get(prefix + '/c/me', headers={'Authorization': basic('alice', 'a-pw')}).json == {'user': 'alice'}
+    assert web.post(prefix + '/c/login', {'username': 'alice', 'password': 'a-pw'}).json == {'in': True}
+    assert web.get(prefix + '/c/me').json == {'user': 'alice'}  # (her session, in the parent's store)
     (tmp_path / 'users.new').write_text(next(line for line in users.read_text().splitlines(True)
                                              if line.startswith('bob:')))
     os.replace(tmp_path / 'users.new', users)  # alice dropped
@@ -280,9 +303,8 @@ def test_the_childs_users_file_change_ending_sessions_at_a_request_is_logged_in_
     for _ in range(2):  # (a look reads the file anew, one finds it at rest: at requests of another client)
         clock.advance(2)
         logged += lines_of(lambda: client(parent).get(prefix + '/c/me', status=401), tmp_path / 'parent')
-    # (the count is of the child's own store's sessions: alice's, in the parent's store, end as her cookie comes)
-    assert [line.split(' session(s)')[1] for line in logged if line.startswith('Users file %s changed: ended ' % users)] \
-        == [' of 1 user(s) it dropped or gave another password']
+    assert [line for line in logged if line.startswith('Users file ')] == [
+        'Users file %s changed: ended 1 session(s) of 1 user(s) it dropped or gave another password' % users]
     assert web.get(prefix + '/c/me', expect_errors=True).status_int == 401
     assert request_lines(tmp_path / 'child') == []
 
