@@ -1092,8 +1092,9 @@ def test_on_a_cluster_a_new_session_whose_node_died_under_its_write_warns_that_i
         log = read_log(log_dir)
     assert answers[-1].status == 503
     # (the SET redis-py sent again, refused: or, where the node's death reached the first connection as a reset
-    # before redis-py sent it again, that reset; either way the SET may have been stored)
-    assert 'SET failed: Error 111 connecting to' in log or 'SET failed: Error while reading' in log, log[-3000:]
+    # before redis-py sent it again, that reset, met reading the answer or writing the command sent again; either
+    # way the SET may have been stored)
+    assert re.search(r'SET failed: Error (111 connecting to|while reading|104 while writing)', log), log[-3000:]
     assert 'could not be removed after saving the session failed (it stays in the store until it expires)' in log
 
 
