@@ -4687,11 +4687,13 @@ class ParameterBinder:
         self.huge = self._huge_members()
 
     def _huge_members(self) -> Optional[typing.FrozenSet[str]]:
-        """For :attr:`huge`: the names of the parameters holding a ``Decimal`` (a list's with brackets too), or
-        None when one is the lone record, which the whole body may be."""
+        """For :attr:`huge`: the names of the parameters holding a ``Decimal`` (a list's with brackets too, as
+        :meth:`_values` reads it: a single one's with brackets goes to ``**kwargs``), or None when one is the lone
+        record, which the whole body may be."""
         if any(param.record and param in (self.lone, self.optional_record) for param in self.exact):
             return None
-        return frozenset(param.name + suffix for param in self.exact for suffix in ('', _LIST_SUFFIX))
+        return (frozenset(param.name for param in self.exact)
+                | {param.name + _LIST_SUFFIX for param in self.exact if param.many})
 
     def _taken_names(self, callback: Callable[..., Any]) -> typing.FrozenSet[str]:
         """The names of :attr:`names`: the parameters', a list's with brackets, and the injected ones; with

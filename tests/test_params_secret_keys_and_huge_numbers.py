@@ -175,6 +175,24 @@ def test_beside_a_decimal_a_number_too_large_for_a_float_is_still_a_400(make_app
                                                "got [1e999]")
 
 
+def test_beside_a_decimal_its_name_with_brackets_in_kwargs_cannot_hold_a_number_too_large_for_a_float(make_app, log_dir):
+    # (a single Decimal is never sent as amount[]: that member goes to **kwargs, taken as sent)
+    def tip(amount: Decimal, **rest):
+        return {'amount': repr(amount), 'rest': repr(rest)}
+
+    def tips(amounts: List[Decimal], **rest):
+        return {'amounts': repr(amounts), 'rest': repr(rest)}
+
+    web = client_serving_posts(make_app, tip, tips)
+    answer = post_json_text(web, '/tip', '{"amount": 1, "amount[]": 1e999}', status=400)
+    assert answer.text == 'Bad request: %s\n' % (HUGE % 'amount[]')
+    assert warning_lines(log_dir)[-1].endswith('Bad request: %s' % (HUGE % 'amount[]'))
+    assert post_json_text(web, '/tip', '{"amount": 1e999, "amount[]": 2}').json == {
+        'amount': "Decimal('1E+999')", 'rest': "{'amount[]': 2}"}
+    assert post_json_text(web, '/tips', '{"amounts[]": [1e999]}').json == {
+        'amounts': "[Decimal('1E+999')]", 'rest': '{}'}
+
+
 def test_the_readme_says_a_secret_key_and_a_number_too_large_for_a_float_are_not_shown_or_taken():
     section = readme_section('## Parameter unpacking')
     assert ("its member 'api_key' must be a JSON object, each key int and each value int: a key of it must be an "
