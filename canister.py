@@ -1356,7 +1356,7 @@ _FAMILIAR_NAMES = {
     'session_key_prefix': 'did you mean session_redis_prefix?',
     **dict.fromkeys(('session_permanent', 'remember_cookie_duration'),
                     'canister has no such setting: session.remember(seconds) in the login handler gives that '
-                    'session a persistent cookie'),
+                    'session a persistent cookie; session_cookie_max_age gives every session cookie a Max-Age'),
     **dict.fromkeys(('cors_enabled', 'enable_cors', 'cors_origin', 'origin'),
                     'did you mean cors? it takes the allowed origins, or *'),
     **dict.fromkeys(('allow_origin_regex', 'cors_origin_regex', 'origin_regex', 'cors_allowed_origin_regexes',
@@ -1426,7 +1426,8 @@ _FAMILIAR_NAMES = {
 # Flask's own settings (and Flask-CORS's, Flask-Session's, Flask-WTF's), which a Flask user puts at the top
 # of the config (``app.config['SESSION_COOKIE_SECURE'] = True``), where canister never looks: each is
 # reported with the canister key that does its work (None: canister has none, and its ``_FAMILIAR_NAMES`` hint says
-# what does the work instead, TRUSTED_HOSTS's).  (SECRET_KEY is not: nothing goes wrong without it.)
+# what does the work instead, or why none is needed: TRUSTED_HOSTS's, SESSION_USE_SIGNER's).  (SECRET_KEY is not:
+# nothing goes wrong without it.)
 _FLASK_SETTINGS: Dict[str, Optional[str]] = {
     'session_cookie_name': 'session_cookie', 'session_cookie_secure': 'session_secure',
     'session_cookie_samesite': 'session_samesite', 'session_cookie_partitioned': 'session_partitioned',
@@ -1434,7 +1435,9 @@ _FLASK_SETTINGS: Dict[str, Optional[str]] = {
     'session_redis': 'session_store', 'max_content_length': 'max_body_size', 'cors_origins': 'cors',
     'cors_supports_credentials': 'cors_credentials', 'cors_allow_headers': 'cors_headers',
     'cors_expose_headers': 'cors_expose_headers', 'cors_methods': 'cors_methods', 'cors_max_age': 'cors_max_age',
-    'wtf_csrf_enabled': 'csrf', 'trusted_hosts': None,
+    'wtf_csrf_enabled': 'csrf', 'trusted_hosts': None, 'cors_resources': 'cors_paths',
+    'session_permanent': None, 'remember_cookie_duration': None, 'session_protection': None,
+    'wtf_csrf_time_limit': None, 'session_use_signer': None,
 }
 # Django's settings (and django-cors-headers'), which a Django user puts at the top of the config
 # (``app.config.load_module('settings')``), reported as Flask's are; the names both use are "Flask or Django".
@@ -13584,18 +13587,31 @@ def _unsendable_result(error: BaseException) -> Optional[str]:
 _MISSING_ARGUMENT = re.compile(r'missing \d+ required (?:positional|keyword-only) arguments?: ')
 
 
-#: What Starlette's ``request`` carries that Bottle's lacks, which a newcomer reads first: canister's own.
-_STARLETTE_REQUEST_ATTRIBUTES = {
-    'session': "canister's session is imported with 'from canister import session', its values in session.data",
-    'user': "the logged-in user is session.user (None when nobody is logged in), session imported with 'from canister "
-            "import session'",
-    'query_params': "Bottle's is bottle.request.query; or give the handler a parameter of the value's name, which "
-                    'canister fills from the query',
-    'state': "Bottle's request takes an attribute of the app's own as it is (bottle.request.db = ... in a "
-             'before_request hook, read in the handler); what lasts beyond the request goes in session.data',
-    'form': "Bottle's is bottle.request.forms, the form's fields read already, without a call: "
-            "bottle.request.forms.getunicode('name'), and bottle.request.files for its files; or give the handler "
-            "parameters named as the fields, which canister fills",
+#: What Starlette's and Flask's ``request`` carry that Bottle's lacks, which a newcomer reads first: whose name it
+#: is, and what to read instead (canister's own or Bottle's).
+_OTHER_REQUEST_ATTRIBUTES = {
+    'session': ("Starlette's", "canister's session is imported with 'from canister import session', its values in "
+                               'session.data'),
+    'user': ("Starlette's", "the logged-in user is session.user (None when nobody is logged in), session imported "
+                            "with 'from canister import session'"),
+    'query_params': ("Starlette's", "Bottle's is bottle.request.query; or give the handler a parameter of the "
+                                    "value's name, which canister fills from the query"),
+    'args': ("Flask's", "Bottle's is bottle.request.query, bottle.request.query.getunicode('name') for a value; or "
+                        "give the handler a parameter of the value's name, which canister fills from the query"),
+    'values': ("Flask's", "Bottle's is bottle.request.params, the query and the form's fields together; or give the "
+                          "handler a parameter of the value's name, which canister fills from either"),
+    'get_json': ("Flask's", "Bottle's is bottle.request.json, the JSON body read already (None without one), "
+                            'without a call; or give the handler parameters named as its members, which canister '
+                            'fills'),
+    **dict.fromkeys(('get_data', 'data'), ("Flask's", "Bottle's is bottle.request.body, the body as a file: write "
+                                                      'bottle.request.body.read() for its bytes')),
+    'state': ("Starlette's", "Bottle's request takes an attribute of the app's own as it is (bottle.request.db = ... "
+                             'in a before_request hook, read in the handler); what lasts beyond the request goes in '
+                             'session.data'),
+    'form': ("Flask's and Starlette's", "Bottle's is bottle.request.forms, the form's fields read already, without a "
+                                        "call: bottle.request.forms.getunicode('name'), and bottle.request.files for "
+                                        'its files; or give the handler parameters named as the fields, which '
+                                        'canister fills'),
 }
 
 
@@ -13715,18 +13731,18 @@ def _habit_note_of(error: BaseException) -> str:
 
 
 def _attribute_habit_note(error: AttributeError, trace: types.TracebackType) -> str:
-    """``_habit_note`` of an ``AttributeError`` raised where ``trace`` stopped: Starlette's ``request.session`` and
-    the like, FastAPI's ``response.status_code = 201``; else ''."""
+    """``_habit_note`` of an ``AttributeError`` raised where ``trace`` stopped: Starlette's ``request.session``,
+    Flask's ``request.get_json()`` and the like, FastAPI's ``response.status_code = 201``; else ''."""
     if trace.tb_frame.f_code.co_filename != bottle.__file__:
         if not _sets_a_responses_status_code(error, trace):
             return ''
         return (": a Bottle response's status_code only reads its status (FastAPI's response.status_code = ...): "
                 'write bottle.response.status = 201')
-    name = next((name for name in _STARLETTE_REQUEST_ATTRIBUTES if str(error) == 'Attribute %r not defined.' % name),
-                None)
+    name = next((name for name in _OTHER_REQUEST_ATTRIBUTES if str(error) == 'Attribute %r not defined.' % name), None)
     if name is None:
         return ''
-    return ": bottle.request has no %s (Starlette's request.%s): %s" % (name, name, _STARLETTE_REQUEST_ATTRIBUTES[name])
+    whose, note = _OTHER_REQUEST_ATTRIBUTES[name]
+    return ': bottle.request has no %s (%s request.%s): %s' % (name, whose, name, note)
 
 
 #: The ERROR line of an exception Bottle caught outside canister's route wrapper, whose cause is not known.
@@ -15695,8 +15711,9 @@ class Canister:
         return response
 
 
-# What Django, Flask-Login, Flask-WTF and Starlette call their login, CSRF and error helpers, which a newcomer
-# writes as ``canister.login_required`` first: the AttributeError names canister's own (or Bottle's).
+# What Django, Flask-Login, Flask-WTF, Flask-CORS and Starlette call their login, CSRF, CORS and error helpers, which
+# a newcomer writes as ``canister.login_required`` first: the AttributeError names canister's own (or Bottle's).
+# (Flask-Session's ``Session`` is not here: canister.Session is canister's own class.)
 _OTHER_FRAMEWORKS_NAMES = {
     'requires': "write @canister.require_user (Starlette's requires('authenticated')), or "
                 '@canister.require(lambda user: ...) for a condition on the user (a 403 when it is false)',
@@ -15714,6 +15731,19 @@ _OTHER_FRAMEWORKS_NAMES = {
     **dict.fromkeys(('csrf_protect', 'csrf_token', 'get_token', 'generate_csrf'),
                     'the CSRF check is on for every route and takes no token: a form needs no hidden field and a '
                     'fetch no header (canister.csrf_exempt exempts a route)'),
+    'CSRFProtect': 'canister protects every route from CSRF by default (csrf = true), with no token: a form needs no '
+                   'hidden field and a fetch no header (see CSRF protection in the README; canister.csrf_exempt '
+                   'exempts a route)',
+    'CORS': 'canister answers CORS itself, preflights too: write cors = https://app.example.com (or *) in its config, '
+            'Canister(cors=...), and cors_paths = /api to limit it to paths (see CORS in the README)',
+    'cross_origin': "canister's CORS is set for the app, not for a route: write cors = https://app.example.com (or *) "
+                    'in its config, and cors_paths = /api for the path prefixes it covers',
+    'LoginManager': 'canister needs no login manager: session.user is the user (assign it to log in, None to log out), '
+                    '@canister.require_user guards a route (a 401 when nobody is logged in), and '
+                    'canister.log_in(name, password, users) checks a password and logs in',
+    'UserMixin': 'session.user holds the user as the app gives it, a name or a dict, with no class to derive from',
+    'FlaskForm': "canister has no form classes: give the handler parameters named as the form's fields, which canister "
+                 'fills and converts by their annotations; the CSRF check needs no token field',
 }
 
 

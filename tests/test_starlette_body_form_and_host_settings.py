@@ -45,9 +45,10 @@ def test_the_canister_key_allowed_hosts_gets_that_same_note():
 BODY_NOTE = ("Bottle's request.body is a value, the body as a file, not a method (Starlette's await request.body()): "
              "write bottle.request.body.read() for its bytes (bottle.request.json for a JSON body, bottle.request.forms "
              "for a form)\n")
-FORM_NOTE = ("bottle.request has no form (Starlette's request.form): Bottle's is bottle.request.forms, the form's fields "
-             "read already, without a call: bottle.request.forms.getunicode('name'), and bottle.request.files for its "
-             "files; or give the handler parameters named as the fields, which canister fills\n")
+FORM_NOTE = ("bottle.request has no form (Flask's and Starlette's request.form): Bottle's is bottle.request.forms, "
+             "the form's fields read already, without a call: bottle.request.forms.getunicode('name'), and "
+             "bottle.request.files for its files; or give the handler parameters named as the fields, which canister "
+             "fills\n")
 FORMS_NOTE = ("Bottle's request.forms is a value, the form's fields read already, not a method (Starlette's await "
               "request.form()): write bottle.request.forms, without the call, bottle.request.forms.getunicode('name') "
               "for a field; or give the handler parameters named as the fields, which canister fills\n")
@@ -148,7 +149,7 @@ def test_a_route_that_raises_and_returns_starlettes_status_code_is_logged_once(m
 
 
 def test_the_readme_says_what_these_habits_answer_and_log():
-    passage = readme_section('## Limits and error answers').split('*Handlers written as in Starlette.*', 1)[1]
+    passage = readme_section('## Limits and error answers').split('*Handlers written as in Starlette or Flask.*', 1)[1]
     assert ("So a WARNING, once for each route in each process (each gunicorn worker logs it once), names the route and "
             "what to write, `Route GET /api/items/<item_id>: "
             "HTTPError was raised with status_code=404") in passage
@@ -156,7 +157,9 @@ def test_the_readme_says_what_these_habits_answer_and_log():
             "type for a body larger than `bottle.BaseRequest.MEMFILE_MAX`), Bottle's "
             "`request.body` being the body as a file. The ERROR line says to write `bottle.request.body.read()`.") in passage
     assert ("`request.form()` raises `AttributeError: Attribute 'form' not defined.`, and the ERROR line names "
-            "`bottle.request.forms`. `bottle.request.forms()` gets that hint too, without the call.") in passage
+            "`bottle.request.forms`, labelled `(Flask's and Starlette's request.form)`, since Flask's "
+            "`request.form['name']` meets the same error. `bottle.request.forms()` gets that hint too, without the "
+            "call.") in passage
     hosts = readme_section('## Configuration')
     assert ("Django's `ALLOWED_HOSTS` and Flask's `TRUSTED_HOSTS`, which canister has no key for, are reported with "
             "what does their work instead: `app.config['ALLOWED_HOSTS'] is a Django setting, which canister does not "

@@ -177,7 +177,7 @@ def test_a_type_error_whose_text_cannot_be_read_is_logged_as_the_handlers_with_i
 
 
 def test_the_readme_says_what_these_two_habits_answer_and_log():
-    passage = readme_section('## Limits and error answers').split('*Handlers written as in Starlette.*', 1)[1]
+    passage = readme_section('## Limits and error answers').split('*Handlers written as in Starlette or Flask.*', 1)[1]
     assert ("Returned rather than raised, `bottle.HTTPResponse('created', status_code=201)` (Starlette's "
             "`Response(..., status_code=201)`) answers 200 with that header, and a WARNING, once for each route in each "
             "process too, says to write `status=201`.") in passage
