@@ -14381,10 +14381,7 @@ class _ErrorHandlers(Dict[int, Callable[..., Any]]):
         context = _local.context
         if context is not None:  # as canister's own page does: what lies behind a 500, once
             context.log_error_page(error)
-        challenges = list(error.headers.getall('WWW-Authenticate')) if isinstance(error, _OwnError) else []
-        result = handler(error)
-        if challenges and bottle.response.status_code != 401:
-            _drop_challenges(challenges)
+        result = _page_answer(handler, error)
         if isinstance(result, dict):
             dumps = next((plugin.json_dumps for plugin in self.app.plugins
                           if isinstance(plugin, bottle.JSONPlugin) and plugin.json_dumps), None)
@@ -14392,6 +14389,21 @@ class _ErrorHandlers(Dict[int, Callable[..., Any]]):
                 bottle.response.content_type = 'application/json'
                 return dumps(result)
         return result
+
+
+def _own_challenges(error: bottle.HTTPError) -> List[str]:
+    """The challenges (``WWW-Authenticate``) of an error canister answers (``_OwnError``); none of another."""
+    return list(error.headers.getall('WWW-Authenticate')) if isinstance(error, _OwnError) else []
+
+
+def _page_answer(page: Callable[[bottle.HTTPError], Any], error: bottle.HTTPError) -> Any:
+    """What an app's error page ``page`` answers to ``error``, canister's challenges taken off an answer the page
+    gave another status (``_drop_challenges``)."""
+    challenges = _own_challenges(error)
+    result = page(error)
+    if challenges and bottle.response.status_code != 401:
+        _drop_challenges(challenges)
+    return result
 
 
 def _drop_challenges(challenges: List[str]) -> None:
@@ -14818,8 +14830,8 @@ class Canister:
         #: The routes of other apps served here whose parameters ``_note_unbound_route`` looked at, each once.
         self._other_apps_routes_looked_at: typing.Set[bottle.Route] = set()
         #: The child apps with a canister of their own whose settings ``_note_childs_own_settings`` compared with
-        #: this one's, each once: app -> the route whose first request did.
-        self._children_compared: Dict[bottle.Bottle, bottle.Route] = {}
+        #: this one's, each once: app -> the token of the call that did.
+        self._children_compared: Dict[bottle.Bottle, object] = {}
         #: The routes of the app that skip canister whose guards written above their decorator were logged, each once.
         self._skipped_routes_warned: typing.Set[bottle.Route] = set()
         #: The plugins that wrap canister's wrapper are yet to be looked at (``_note_outer_plugins``).
@@ -14927,8 +14939,11 @@ class Canister:
         target = route.config.get('mountpoint.target')
         if isinstance(target, bottle.Bottle):
             prefix = '/' + str(route.config.get('mountpoint.prefix', '')).strip('/')
+            if target.routes:
+                self._note_childs_canister(target.routes[0], prefix)
             _FirstCall(route, lambda mount_point: self._watch_children(target, prefix))
         elif route.app is not self.app:
+            self._note_childs_canister(route, prefix)
             _FirstCall(route, lambda served: self._note_unbound_route(served, prefix))
         elif self not in route.all_plugins() and not isinstance(route.__dict__.get('call'), _SkippedRouteCall):
             _SkippedRouteCall(route, self)
@@ -14966,9 +14981,7 @@ class Canister:
         self._other_apps_routes_looked_at.add(route)
         if self.app is None:
             return  # (uninstalled since)
-        own = [plugin for plugin in route.app.plugins if isinstance(plugin, Canister)]
-        if own:  # the child's own canister binds them
-            self._note_childs_own_settings(own[0], route, prefix)
+        if self._note_childs_canister(route, prefix):  # the child's own canister binds them
             return
         try:
             binder = ParameterBinder(route.callback, route.rule, self._injected_names(route))
@@ -14982,13 +14995,24 @@ class Canister:
                            'fails the call); install canister on the child app too', route.method,
                            prefix.rstrip('/') + route.rule, ', '.join(names))
 
+    def _note_childs_canister(self, route: bottle.Route, prefix: str) -> bool:
+        """``_note_childs_own_settings`` where the app of ``route``, a child's route this app serves (mounted or
+        merged), has a canister: at the mount or merge, or at the install for a child put in before, so that the
+        WARNING comes at startup (for a canister the child gets later, at a route's first request).  Whether it has."""
+        own = [plugin for plugin in route.app.plugins if isinstance(plugin, Canister)]
+        if own:
+            self._note_childs_own_settings(own[0], route, prefix)
+        return bool(own)
+
     def _note_childs_own_settings(self, child: Canister, route: bottle.Route, prefix: str) -> None:
-        """Log once for each child app that has a canister of its own (at the first request of one of its routes)
+        """Log once for each child app that has a canister of its own (at the mount or merge, see
+        ``_note_childs_canister``, else at the first request of one of its routes)
         a WARNING naming the settings that canister was given that differ from this one's and do not apply: this
         canister serves the child's requests with its own ("On both" in the README); the child's binds its
         handlers' arguments and checks logins, with its ``auth_*`` settings."""
-        if child.config is None or self.config is None or self._children_compared.setdefault(route.app, route) \
-                is not route:
+        token = object()
+        if child.config is None or self.config is None or self._children_compared.setdefault(route.app, token) \
+                is not token:
             return  # (uninstalled; or said already, maybe by another thread at the same time)
         differ = self._settings_not_applied(child)
         if not differ:
@@ -15483,7 +15507,7 @@ class Canister:
         outer = _local.context
         if outer is not None:
             if _mounted_in(outer, environ):
-                return self._mounted(environ, start_response)
+                return self._mounted(outer, environ, start_response)
             return self._sub_request(outer, environ, start_response)
         context = _RequestContext.begin(self, environ, start_response)
         try:
@@ -15500,11 +15524,19 @@ class Canister:
         finally:
             context.end()
 
-    def _mounted(self, environ: Dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
-        """Serve the request being served, handed on to this app under Bottle's ``mount`` (the same environ,
-        or a copy), through Bottle alone.  The mount point shifts the path for the call and back on the
+    def _mounted(self, outer: _RequestContext, environ: Dict[str, Any],
+                 start_response: Callable[..., Any]) -> Iterable[bytes]:
+        """Serve the request being served (``outer``), handed on to this app under Bottle's ``mount`` (the same
+        environ, or a copy), through Bottle alone.  The mount point shifts the path for the call and back on the
         environ bound to ``request`` when the call returns: the caller's environ is bound again first,
-        and a streamed body sees in every chunk the environ this app saw (``_MountedBody``)."""
+        and a streamed body sees in every chunk the environ this app saw (``_MountedBody``).  The first such
+        request has the serving canister name the settings of this one that do not apply (an app mounted as a
+        plain WSGI callable, ``child.wsgi`` or inside middleware, whose routes it cannot see at the mount)."""
+        app = self.app
+        if app is not None and app.routes and app not in outer.plugin._children_compared:
+            mount_point = environ['bottle.route']  # (``_mounted_in``: a mount point's)
+            outer.plugin._note_childs_own_settings(
+                self, app.routes[0], '/' + str(mount_point.config.get('mountpoint.prefix', '')).strip('/'))
         bound = bottle.request.environ
         try:
             result = self._inner(environ, start_response)
@@ -15641,16 +15673,21 @@ class Canister:
         for its status, else by canister's page (JSON to a JSON client); an error that page answers with (the 503
         of a session store found down) answered so in turn, as Bottle's own entry answers it.  Any other response,
         and an error whose status has a handler of the serving app's own but none of this app's, is left to the
-        serving app (returned as it is)."""
+        serving app (returned as it is), but for one that carries canister's challenge: the serving app's page
+        answers it here, so that the challenge is taken off an answer it gives another status (a redirect to the
+        login form), which the serving app, without canister, would send with it."""
         app = self.app
         if app is None or not isinstance(raised, bottle.HTTPError):
             return raised
         code = raised.status_code
         serving = bottle.request.environ.get('bottle.app')
-        if code not in app.error_handler and code in getattr(serving, 'error_handler', ()):
-            return raised
+        page = app.error_handler.get(code)  # (``_ErrorHandlers``: the challenges dropped there)
+        if page is None and code in getattr(serving, 'error_handler', ()):
+            if not _own_challenges(raised):
+                return raised
+            page = functools.partial(_page_answer, serving.error_handler[code])
         raised.apply(bottle.response)  # (as Bottle does before it asks the error handler, which may change it)
-        body = app.error_handler.get(code, app.default_error_handler)(raised)
+        body = (page or app.default_error_handler)(raised)
         if isinstance(body, bottle.HTTPError):  # (a page answering with an error, canister's 503: the app's page for it)
             return self._error_answer(body)
         answer = bottle.response.copy(cls=bottle.HTTPResponse)

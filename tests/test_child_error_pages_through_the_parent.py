@@ -17,7 +17,7 @@ from typing import Any, Callable, Dict, List, Tuple
 import bottle
 import pytest
 
-from helpers import basic, compose_child, logged_traceback, read_log
+from helpers import basic, compose_child, logged_traceback, read_log, readme_section
 from servers import Client
 
 import canister
@@ -132,6 +132,40 @@ def test_a_status_the_child_has_no_page_for_but_the_parent_has_gets_the_parents_
     res = Client(serve(parent)).get(prefix + '/account')
     assert (res.status, res.text, res.headers['WWW-Authenticate']) == (
         401, 'the parent page: Authentication required', CHALLENGE)
+
+
+def to_the_form(error: bottle.HTTPError) -> str:
+    """The README's ``@app.error(401)`` page (A login form): a page opened in the browser is sent to the form."""
+    if 'text/html' in bottle.request.get_header('Accept', ''):
+        bottle.response.status = 303
+        bottle.response.set_header('Location', '/login')
+        return ''
+    return 'the parent page: %s' % error.body
+
+
+@pytest.mark.parametrize('composition', COMPOSITIONS + ['mount_wsgi'])
+def test_a_parents_page_that_sends_a_childs_401_to_the_login_form_sends_no_challenge(
+        tmp_path, serve, with_canister, composition):
+    # (the 303 carried the child's Basic challenge, which the parent's Bottle sent on with it: the browser then
+    # follows no redirect that asks for a password, and the user never gets the form's dialog either)
+    calls: List[str] = []
+    child = guarded_child(with_canister, tmp_path, [])
+    del child.error_handler[401]
+    parent, prefix = parent_of(child, composition, calls)
+    parent.error(401)(lambda error: calls.append('parent page') or to_the_form(error))
+    web = Client(serve(parent))
+    page = web.get(prefix + '/account', headers={'Accept': 'text/html'})
+    script = web.get(prefix + '/account')
+    if composition == 'mount_wsgi' or BOTTLE_012 and composition == 'mount':
+        # the child's own entry answers, and Bottle sends its answer as it is: the parent's page is not asked
+        assert (page.status, page.headers.get_all('WWW-Authenticate')) == (401, [CHALLENGE])
+        assert 'parent page' not in calls
+    else:
+        assert calls[:3] == ['parent before', 'parent page', 'parent after']  # (inside the child's route)
+        assert (page.status, page.headers['Location'].endswith('/login'), page.headers.get_all('WWW-Authenticate')) \
+            == (303, True, None)
+        assert (script.status, script.text, script.headers.get_all('WWW-Authenticate')) == (
+            401, 'the parent page: Authentication required', [CHALLENGE])
 
 
 @pytest.mark.parametrize('composition', COMPOSITIONS)
@@ -292,3 +326,13 @@ def test_the_503_of_a_store_down_in_a_childs_streamed_route_gets_the_childs_page
     parent, prefix = parent_of(streaming_child(uninstall_at_end, tmp_path / 'child'), composition, [])
     res = Client(serve(parent)).get(prefix + '/feed', headers=sid)
     assert (res.status, res.text) == expected
+
+
+def test_the_readme_says_a_parents_page_that_redirects_a_childs_401_sends_no_challenge():
+    page = readme_section('## Mounted and merged apps').split("*The parent's page.*", 1)[1].split('\n', 1)[0]
+    assert ("A page that answers canister's 401 with another status (a 303 to the login form, as in [A login form]"
+            "(#a-login-form)) sends no `WWW-Authenticate`" in page)
+    assert "runs the parent's page for such a 401 inside the child's route (before the parent's `after_request` hooks)" \
+        in page
+    assert ("(bottle 0.12's `mount`, or a child mounted as a WSGI callable), Bottle sends the child's answer as it is and "
+            "never asks the parent's page: the 401 goes out with its challenge") in page

@@ -14,8 +14,8 @@ import pytest
 
 import canister
 from canister import session
-from helpers import (APP_ORIGIN, basic, bearer, claims, client, jwk, preflight, read_log, readme_section, sqlite_url,
-                     warning_lines, write_users)
+from helpers import (APP_ORIGIN, basic, bearer, claims, client, compose_child, jwk, preflight, read_log, readme_section,
+                     sqlite_url, warning_lines, write_users)
 
 compositions = pytest.mark.parametrize('composition', ['mount', 'merge'])
 
@@ -131,6 +131,71 @@ def test_the_warning_is_said_once_for_each_child_app(tmp_path, composition):
     assert len(warned) == 2
     prefix = '/ma' if composition == 'mount' else ''
     assert '(its routes, such as GET %s/a/one)' % prefix in warned[0]
+
+
+@compositions
+def test_the_warning_is_in_the_parents_log_at_the_mount_or_merge_before_any_request(on_both, tmp_path, composition):
+    # (it used to wait for the first request of one of the child's routes, which may come long after startup)
+    on_both(composition, x_frame_options='SAMEORIGIN')
+    warned = not_applied(tmp_path / 'parent')
+    assert len(warned) == 1 and named(warned[0]) == ['log_path', 'x_frame_options']
+    assert '(its routes, such as GET %s/api/items)' % ('/shop' if composition == 'mount' else '') in warned[0]
+
+
+@compositions
+def test_a_child_put_in_before_the_parents_canister_is_installed_is_named_at_the_install(
+        tmp_path, composition, uninstall_at_end):
+    child = uninstall_at_end(bottle.Bottle())
+    child.install(canister.Canister(log_path=str(tmp_path / 'child'), csrf=False))
+    child.route('/api/items', callback=lambda: 'items')
+    parent = bottle.Bottle()
+    compose_child(parent, child, composition)
+    uninstall_at_end(parent).install(canister.Canister(log_path=str(tmp_path / 'parent')))
+    warned = not_applied(tmp_path / 'parent')
+    assert len(warned) == 1 and named(warned[0]) == ['csrf', 'log_path']
+    client(parent).get('/a/api/items' if composition == 'mount' else '/api/items')
+    assert len(not_applied(tmp_path / 'parent')) == 1
+
+
+@compositions
+def test_a_child_given_its_canister_after_the_mount_or_merge_is_named_only_by_bottle_012s_mount(
+        tmp_path, composition, uninstall_at_end):
+    child = uninstall_at_end(bottle.Bottle())
+    child.route('/api/items', callback=lambda: 'items')
+    parent = uninstall_at_end(bottle.Bottle())
+    parent.install(canister.Canister(log_path=str(tmp_path / 'parent')))
+    prefix = compose_child(parent, child, composition)
+    child.install(canister.Canister(log_path=str(tmp_path / 'child'), x_frame_options='SAMEORIGIN'))
+    assert not_applied(tmp_path / 'parent') == []
+    client(parent).get(prefix + '/api/items')
+    # (the child's install resets its routes: gone, the stand-in that would look at the first request; on bottle
+    # 0.12 the mount point's own looks at the child's routes then, and its canister is handed the request)
+    assert len(not_applied(tmp_path / 'parent')) == (1 if composition == 'mount' and bottle.__version__ < '0.13' else 0)
+
+
+@pytest.mark.parametrize('composition', ['mount_wsgi', 'mount_copy', 'mount_entry'])
+def test_a_child_mounted_as_a_plain_wsgi_callable_is_named_in_the_parents_log_at_its_first_request(
+        tmp_path, composition, uninstall_at_end):
+    """Mounted as a WSGI callable (inside middleware, or its own ``child.wsgi``), the child is nothing the parent's
+    canister can see at the mount: the child's canister, handed the request the parent's serves, has it said there."""
+    child = uninstall_at_end(bottle.Bottle())
+    child.install(canister.Canister(log_path=str(tmp_path / 'child'), x_frame_options='SAMEORIGIN'))
+    child.route('/api/items', callback=lambda: 'items')
+    child.route('/api/other', callback=lambda: 'other')
+    parent = uninstall_at_end(bottle.Bottle())
+    parent.install(canister.Canister(log_path=str(tmp_path / 'parent')))
+    if composition == 'mount_entry':
+        parent.mount('/a/', child.wsgi)
+    else:
+        compose_child(parent, child, composition)
+    assert not_applied(tmp_path / 'parent') == []
+    web = client(parent)
+    for path in ('/a/api/other', '/a/api/items', '/a/api/other'):
+        assert web.get(path).headers['X-Frame-Options'] == 'DENY'  # the parent's
+    warned = not_applied(tmp_path / 'parent')
+    assert len(warned) == 1 and named(warned[0]) == ['log_path', 'x_frame_options']
+    assert '(its routes, such as GET /a/api/items)' in warned[0]
+    assert not_applied(tmp_path / 'child') == []
 
 
 # -- one request, one log -------------------------------------------------------------------------
@@ -332,3 +397,10 @@ def test_the_readme_says_what_the_parent_logs_of_the_childs_own_settings_and_whe
     assert ('`%s, whose settings do not apply here' % NOT_APPLIED) in both
     assert "Every line of a request of the child's, its login and its parameters' included, is in the parent's " \
            "log" in both
+    assert ("named in one WARNING of the parent's log (once per child app, on bottle 0.12 and 0.13). It comes at the "
+            "`mount` or `merge`, or at the install of the parent's canister for a child put in before it.") in both
+    assert ("A child given its canister after its `mount` or `merge` is named only on bottle 0.12's `mount`, at its "
+            "first request") in both
+    assert ("A child mounted as a plain WSGI callable (`parent.mount('/c/', child.wsgi)`, or inside WSGI middleware), "
+            "which the parent cannot see into, is named at its first request: its canister, handed the request the "
+            "parent's serves, has the parent's log say it then") in both
