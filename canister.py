@@ -127,6 +127,10 @@ Headers = List[Tuple[str, str]]
 #: logging module's time.)
 _now = time.time
 
+#: The clock no NTP step moves, in seconds, for what a request's path does once a second: the log's check that
+#: its file is still the one its name gives (the seam of it, as ``_now`` is the wall clock's).
+_monotonic = time.monotonic
+
 #: The name of a ``(name, value)`` header: ``map(_header_name, headers)`` scans a header list in C.
 _header_name = operator.itemgetter(0)
 
@@ -1953,7 +1957,7 @@ class _LogSink:
         self._failing = False
         #: The last line was cut short (a full disk took part of it): the next one ends it first.
         self._cut = False
-        #: When (``time.monotonic()``) the file is next checked to still be the one its name gives.
+        #: When (``_monotonic()``) the file is next checked to still be the one its name gives.
         self._next_check = 0.0
         #: The day's file could not be opened, and lines go on to the one open before (``_switch``).
         self._kept = False
@@ -2141,8 +2145,8 @@ class _LogSink:
                 if self._day != '*':
                     if day != self._day:
                         self._switch(day)
-                    elif time.monotonic() >= self._next_check:
-                        self._next_check = time.monotonic() + 1.0
+                    elif _monotonic() >= self._next_check:
+                        self._next_check = _monotonic() + 1.0
                         if not self._still_there():
                             self._switch(day)
                         else:

@@ -39,10 +39,11 @@ Python's small-block allocator (``_PyObject_Malloc``) per request of a and d; ``
 (Python 3.11 or later) counts, with callgrind, the instructions per request of some of canister's
 functions on d, each with all it calls: callgrind collects only inside ``operator.call``, through
 which that one function is then called, less what such a call costs by itself. The children of these
-two draw their session ids from a seeded generator and move canister's clock (``canister._now``) by a
-fixed step at each reading, so that no count follows the run's speed or its session id: ``--blocks`` gives
-the same in every run; ``--functions``' instructions still move by about 2% (13,509 and 13,621 for the
-request context in two runs), with some state of the run not pinned down (the allocator's pools, perhaps).
+two, as those of every mode, draw their session ids from a seeded generator, move canister's clocks
+(``canister._now``, ``canister._monotonic``) by a fixed step at each reading and get a fixed environment
+(``CHILD_ENVIRONMENT``), so that no count follows the run's speed, its session id or the shell it was started
+from: each gives the same in every run from one checkout (``--functions``' counts moved by up to about 2% with
+the environment, which moves the addresses that threading.local's keys embed: see ``CHILD_ENVIRONMENT``).
 
 Run (from the repository root; about three minutes, needs ``valgrind``):
 
@@ -153,18 +154,20 @@ STEADY_START, STEADY_STEP = 1_767_225_600.0, 0.000_02
 
 
 def steady() -> None:
-    """Make the counts of ``--blocks`` and ``--functions`` independent of the run's speed and of chance (the first
-    then comes out the same in every run): the session ids drawn from a seeded generator, not ``secrets`` (a
-    random id moved d's count by a few blocks a request: an id whose hash is negative costs an int object at each
-    look-up of its shard, and the cookie check's instructions follow its letters), and canister's clock
-    (``canister._now``, its seam for time) moved by ``STEADY_STEP`` at each reading from ``STEADY_START``, not
-    read from the machine."""
+    """Make every child's counts independent of the run's speed and of chance (each child calls it first, whatever
+    it counts): the session ids drawn from a seeded generator, not ``secrets`` (a random id moved d's count by a
+    few blocks a request: an id whose hash is negative costs an int object at each look-up of its shard, and the
+    cookie check's instructions follow its letters), the request ids' prefix fixed (the ``X-Request-ID`` of every
+    answer the same in every run), and canister's clocks (``canister._now`` and ``canister._monotonic``, its seams
+    for time) moved by ``STEADY_STEP`` at each reading from ``STEADY_START``, not read from the machine (c's log
+    looks once a second at whether its file is still the one its name gives)."""
     import base64
     sys.path.insert(0, str(REPO_ROOT))
     import canister
     ids = random.Random(0)
     secrets.token_urlsafe = lambda nbytes=32: base64.urlsafe_b64encode(ids.randbytes(nbytes)).rstrip(b"=").decode()
-    canister._now = itertools.count(STEADY_START, STEADY_STEP).__next__
+    canister._ID_PREFIX = "steady00-"
+    canister._now = canister._monotonic = itertools.count(STEADY_START, STEADY_STEP).__next__
 
 
 def child(name: str, count: int, counted: str = "") -> None:
@@ -247,10 +250,14 @@ CACHE_EVENTS = {"instructions": r"I\s+refs:", "L1 instruction misses": r"I1\s+mi
                 "L1 data misses": r"D1\s+misses:", "mispredicted branches": r"Mispredicts:"}
 
 
+def child_command(name: str, count: int, counted: str = "") -> list[str]:
+    """The command that runs ``child(name, count, counted)`` (after ``steady()``, as every child does)."""
+    return [sys.executable, __file__, "--child", name, str(count)] + (["--count", counted] if counted else [])
+
+
 def instructions(name: str, count: int) -> int:
     """Instructions valgrind counted for a whole run of ``child(name, count)``."""
-    command = ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null",
-               sys.executable, __file__, "--child", name, str(count)]
+    command = ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null"] + child_command(name, count)
     found = re.search(r"Collected : (\d+)", _run_child(name, command))
     if not found:
         raise SystemExit(f"{name}: no instruction count in valgrind's output")
@@ -260,7 +267,7 @@ def instructions(name: str, count: int) -> int:
 def cache_events(name: str, count: int) -> dict[str, int]:
     """Cachegrind's counts (``CACHE_EVENTS``) for a whole run of ``child(name, count)``."""
     command = ["valgrind", "--tool=cachegrind", "--cache-sim=yes", "--branch-sim=yes",
-               "--cachegrind-out-file=/dev/null", sys.executable, __file__, "--child", name, str(count)]
+               "--cachegrind-out-file=/dev/null"] + child_command(name, count)
     output = _run_child(name, command)
     counts = {}
     for event, label in CACHE_EVENTS.items():
@@ -273,23 +280,20 @@ def cache_events(name: str, count: int) -> dict[str, int]:
 
 def bytecodes(name: str, count: int) -> float:
     """Python bytecodes the app executes per request (``child(name, count, "bytecodes")``)."""
-    return float(_run_child(name, [sys.executable, __file__, "--child", name, str(count), "--count", "bytecodes"],
-                            stdout=True))
+    return float(_run_child(name, child_command(name, count, "bytecodes"), stdout=True))
 
 
 def counted_by_child(name: str, count: int, counted: str) -> Any:
     """What ``child(name, count, counted)`` prints, for ``own`` and ``gc``."""
-    return json.loads(_run_child(name, [sys.executable, __file__, "--child", name, str(count), "--count", counted],
-                                 stdout=True))
+    return json.loads(_run_child(name, child_command(name, count, counted), stdout=True))
 
 
 def function_instructions(qualified: str, count: int) -> float:
     """Instructions per request of ``canister.<qualified>`` and all it calls, on d: callgrind collecting only
     inside ``THROUGH``, which only that function's calls go through, over ``count`` requests after warm-up."""
     command = ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", "--collect-atstart=no",
-               f"--toggle-collect={THROUGH}", sys.executable, __file__, "--child", "d", str(count),
-               "--count", f"through:{qualified}"]
-    found = re.search(r"Collected : (\d+)", _run_child("d", command + ["--steady"]))
+               f"--toggle-collect={THROUGH}"] + child_command("d", count, f"through:{qualified}")
+    found = re.search(r"Collected : (\d+)", _run_child("d", command))
     if not found or not int(found.group(1)):
         raise SystemExit(f"d: callgrind counted no instruction in {qualified} (is it still called on this path?)")
     return int(found.group(1)) / count
@@ -310,8 +314,8 @@ def small_blocks(name: str, count: int) -> int:
     """Calls to ``SMALL_BLOCKS`` in a whole run of ``child(name, count)``, from callgrind's profile."""
     with tempfile.TemporaryDirectory() as directory:
         profile = Path(directory) / "callgrind.out"
-        _run_child(name, ["valgrind", "--tool=callgrind", f"--callgrind-out-file={profile}",
-                          sys.executable, __file__, "--child", name, str(count), "--steady"])
+        _run_child(name, ["valgrind", "--tool=callgrind", f"--callgrind-out-file={profile}"]
+                   + child_command(name, count))
         names: dict[str, str] = {}
         called, calls = "", 0
         for line in profile.read_text(errors="replace").splitlines():
@@ -327,9 +331,19 @@ def small_blocks(name: str, count: int) -> int:
     return calls
 
 
+#: The only variables of the environment a child gets (with ``PYTHONHASHSEED=0``): the environment is copied into
+#: the child's memory before any object, so one variable more (``PYTEST_CURRENT_TEST``, a shell's ``OLDPWD``) moves
+#: the addresses of its objects, and the thread-local objects' keys in the thread's dictionary embed their
+#: addresses (``thread.local.0x...``): their hashes, so the probes of each look-up of ``threading.local``
+#: attributes, followed the environment (``--functions``' count of the request context moved by 34 instructions).
+CHILD_ENVIRONMENT = ("PATH", "HOME", "TMPDIR", "LANG", "TZ")
+
+
 def _run_child(name: str, command: list[str], stdout: bool = False) -> str:
-    """Run a child (under valgrind, or not) with a fixed hash seed; return its stderr, or its stdout."""
-    env = dict(os.environ, PYTHONHASHSEED="0")
+    """Run a child (under valgrind, or not) with a fixed hash seed and only ``CHILD_ENVIRONMENT`` of this process's
+    environment; return its stderr, or its stdout."""
+    env = {key: os.environ[key] for key in CHILD_ENVIRONMENT if key in os.environ}
+    env["PYTHONHASHSEED"] = "0"
     done = subprocess.run(command, capture_output=True, text=True, env=env, cwd=REPO_ROOT, timeout=900)
     if done.returncode != 0:
         raise SystemExit(f"{name}: the run failed:\n{done.stdout}\n{done.stderr[-2000:]}")
@@ -356,11 +370,9 @@ def main() -> None:
                          help="count the instructions per request of some of canister's functions on d (callgrind)")
     parser.add_argument("--child", nargs=2, metavar=("APP", "COUNT"), help=argparse.SUPPRESS)
     parser.add_argument("--count", default="", help=argparse.SUPPRESS)
-    parser.add_argument("--steady", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        if args.steady:
-            steady()
+        steady()
         child(args.child[0], int(args.child[1]), args.count)
         return
     reports = {"bytecodes": report_bytecodes, "own": report_own, "gc": report_gc}

@@ -16,6 +16,7 @@ import os
 import re
 import subprocess
 import sys
+import time
 
 import bottle
 import pytest
@@ -141,8 +142,8 @@ def test_the_small_blocks_the_readme_counts_are_those_its_command_prints():
         assert abs(float(blocks) - int(said[name])) <= 0.05 * int(said[name]), (name, blocks, said[name])
 
 
-#: A child of ``instructions.py --blocks`` or ``--functions`` (``steady()`` first), serving d's requests with a pause
-#: after each (the seconds given): it prints the session cookie, the counter and canister's clock at the end.
+#: A child of ``instructions.py`` (``steady()`` first), serving d's requests with a pause after each (the seconds
+#: given): it prints the session cookie, the counter, the last request id and canister's clock at the end.
 _STEADY_CHILD = """
 import sys, tempfile, time
 from pathlib import Path
@@ -154,14 +155,16 @@ app = webtest.TestApp(instructions.build('d', Path(tempfile.mkdtemp())))
 for pause in sys.argv[1:]:
     app.get('/?foo=bar')
     time.sleep(float(pause))
-print(app.cookies, app.get('/_counter').text, repr(canister._now()))
+counter = app.get('/_counter')
+print(app.cookies, counter.text, counter.headers['X-Request-ID'], repr(canister._now()))
 """
 
 
 def test_the_valgrind_counts_serve_the_same_session_id_at_the_same_clock_in_every_run_however_slow():
-    """README: ``--blocks`` gives the same count in every run at any speed, since its children (and ``--functions``')
-    take session ids from a seeded generator and move canister's clock themselves (a random id moved d's count
-    by a few blocks a request; work done by the clock would come with the run's speed)."""
+    """README: ``--blocks`` gives the same count in every run at any speed, since its children (every mode's) take
+    session ids and the request ids' prefix from a seeded generator and move canister's clock themselves (a random
+    id moved d's count by a few blocks a request, the prefix ``--functions``' count of the request context by about
+    1%; work done by the clock would come with the run's speed)."""
     runs = [subprocess.run([sys.executable, '-c', _STEADY_CHILD] + pauses, cwd=str(ROOT), capture_output=True,
                            text=True, timeout=60) for pauses in (['0', '0', '0'], ['0', '0', '0'], ['0', '1.1', '0'])]
     assert [run.returncode for run in runs] == [0, 0, 0], [run.stderr[-2000:] for run in runs]
@@ -170,6 +173,61 @@ def test_the_valgrind_counts_serve_the_same_session_id_at_the_same_clock_in_ever
     said = _performance_claim(r"d's count is the same in every run and at any speed: the command's children take "
                               r"their session ids from a seeded generator and move canister's clock themselves")
     assert said
+
+
+def test_every_child_of_the_instruction_counts_runs_on_the_moved_clock(tmp_path):
+    """The children of the table and of ``--cache`` too (``--child APP COUNT``, as every mode starts them) move
+    canister's clock themselves: c's log file is 2026-01-01's (in local time), where ``steady`` starts the clock."""
+    start = time.strftime('%Y-%m-%d %H:%M:%S', time.localtime(1_767_225_600))  # (instructions.STEADY_START)
+    done = subprocess.run([sys.executable, 'benchmarks/instructions.py', '--child', 'c', '3'], cwd=str(ROOT),
+                          capture_output=True, text=True, timeout=120, env=dict(os.environ, TMPDIR=str(tmp_path)))
+    assert done.returncode == 0, done.stderr[-2000:]
+    logs = sorted(path.name for path in tmp_path.glob('*/logs/*'))
+    assert logs == ['log.' + start[:10]], logs
+    lines = next(tmp_path.glob('*/logs/log.*')).read_text().splitlines()
+    assert [line[:19] for line in lines if 'GET http://127.0.0.1:8080/?foo=bar' in line] == [start] * (100 + 3), \
+        lines[-4:]
+
+
+def test_the_children_of_the_instruction_counts_see_the_same_environment_from_a_shell_or_from_pytest():
+    """Another variable in the environment (pytest's ``PYTEST_CURRENT_TEST`` here, a shell's ``OLDPWD``) moved the
+    addresses of a child's objects, and with them ``--functions``' counts: every child gets the same few variables."""
+    kept = ('PATH', 'HOME', 'TMPDIR', 'LANG', 'TZ')
+    run = subprocess.run([sys.executable, '-c', 'import os, sys; sys.path.insert(0, "benchmarks"); import instructions; '
+                          'print(instructions._run_child("env", [sys.executable, "-c", "import os; '
+                          'print(*sorted(os.environ))"], stdout=True))'], cwd=str(ROOT), capture_output=True,
+                         text=True, timeout=60, env=dict(os.environ, OLDPWD='/somewhere/else'))
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert run.stdout.split() == sorted({'PYTHONHASHSEED'} | {key for key in kept if key in os.environ})
+
+
+#: A child of ``instructions.py`` (``steady()`` first), serving c's requests with a pause after each (the seconds
+#: given): c's log checks once a second, by the clock, that its file is still the one its name gives.
+_STEADY_LOGGING_CHILD = """
+import sys, tempfile, time
+from pathlib import Path
+sys.path.insert(0, 'benchmarks')
+import instructions, webtest
+instructions.steady()
+app = webtest.TestApp(instructions.build('c', Path(tempfile.mkdtemp())))
+for pause in sys.argv[1:]:
+    app.get('/?foo=bar')
+    time.sleep(float(pause))
+"""
+
+
+def test_the_valgrind_counts_of_c_look_at_the_log_file_as_often_however_slow(tmp_path):
+    """c's log looks at its file's name once a second by canister's clock: the children of ``instructions.py``
+    move that clock themselves, so a slow request (valgrind, a loaded machine) does not add a look to the count."""
+    looks = []
+    for run, pauses in enumerate((['0', '0', '0'], ['0', '1.1', '0'])):
+        trace = tmp_path / ('strace.%d' % run)
+        done = subprocess.run(['strace', '-f', '-e', 'trace=stat,newfstatat,statx', '-o', str(trace), sys.executable,
+                               '-c', _STEADY_LOGGING_CHILD] + pauses, cwd=str(ROOT), capture_output=True, text=True,
+                              timeout=60)
+        assert done.returncode == 0, done.stderr[-2000:]
+        looks.append(len(re.findall(r'/logs/log\.\d{4}-\d\d-\d\d"', trace.read_text())))
+    assert looks[0] == looks[1] >= 1, looks
 
 
 def test_the_share_of_ds_bytecodes_that_is_canisters_own_is_what_its_command_prints():
@@ -188,9 +246,10 @@ def test_the_share_of_ds_bytecodes_that_is_canisters_own_is_what_its_command_pri
 
 
 def test_the_instructions_of_canisters_steps_the_readme_gives_are_those_its_command_prints():
-    """Callgrind's counts of one function move by up to about 4% from run to run (3,584 and 3,700 were seen for the
+    """Callgrind's counts of one function moved by up to about 4% from run to run (3,584 and 3,700 were seen for the
     cookie check with random session ids; with the seeded ones of ``steady``, 3,543 and 3,608, and 13,509 and 13,621
-    for the request context: not pinned down); the README gives them to the hundred."""
+    for the request context, from different environments, which the children no longer see); the README gives them
+    to the hundred."""
     said = _performance_claim(r"\*\*Where the rest goes\*\*, [^(]*\(`(?P<command>[^`]+)`[^)]*\): (?P<steps>[^.]*)\.")
     steps = re.findall(r"(?:, | and |\(|^)([a-z' -]+?) (?:about )?(\d{1,3}(?:,\d{3})*)", said['steps'])
     if sys.version_info < (3, 11):  # (no operator.call to count inside)
