@@ -8285,12 +8285,13 @@ class SessionManager:
 
     def _moved_on(self, sid: str, marker: Any) -> Optional[str]:
         """``end_session`` finds ``marker`` under ``sid``: the id the session moved to, to end next (the
-        moved marker goes: the session is no longer here); None if it was ended already (that marker
-        stays its minute) or moved to an id the marker does not name."""
+        moved marker gives way to the "ended" one, for the rest of a minute: a logout sent later with a
+        cookie naming ``sid`` expires it); None if it was ended already (that marker stays its minute) or
+        moved to an id the marker does not name."""
         target = _moved_to(marker)
         if target is None:
             return None
-        self.store.delete(sid)
+        self.store.save(sid, _ENDING, _MOVED_TTL)
         self.parsed.pop(sid, None)
         return target or None
 
@@ -8802,11 +8803,13 @@ class SessionState:
     def _end_where_moved_too(self) -> None:
         """For a logout (``invalidate()``, ``session.user = None``): if it found no session under its cookie's id,
         and the id holds a move's marker, put the id among those ended here, with the marker, so that the session
-        is ended where it moved at the end (``_end_where_moved``) and the cookie naming the id is not kept."""
+        is ended where it moved at the end (``_end_where_moved``) and the cookie naming the id is not kept.  The
+        "ended" marker (another logout, or ``end_sessions``, ended the session within its minute) is put there too:
+        nothing is left to end, but the answer expires the cookie, as the other logout's did."""
         if (not self.exists and self.cookie_sid is not None and self.cookie_sid not in self.dead
                 and self.manager is not None):
             marker = self.manager.store.load(self.cookie_sid)
-            if _moved_to(marker) is not None:
+            if _marker(marker) is not None:
                 self.dead, self.dead_snapshot = self.dead + (self.cookie_sid,), marker
 
     def _end_where_moved(self, sid: str, marker: Any) -> None:
@@ -8948,7 +8951,8 @@ class SessionState:
         assert manager is not None
         for sid in self.dead:
             if sid == self.cookie_sid and _marker(self.dead_snapshot) is not None:
-                self._end_where_moved(sid, self.dead_snapshot)
+                if _moved_to(self.dead_snapshot) is not None:  # (else ended already: its marker stays its minute)
+                    self._end_where_moved(sid, self.dead_snapshot)
             elif sid == self.cookie_sid and self.dead_snapshot:
                 manager.end_session(sid, _record_user_key(self.dead_snapshot), expected=self.dead_snapshot)
             else:
