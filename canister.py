@@ -16505,17 +16505,23 @@ def _run_tidy_sessions(args: Any) -> int:
 def _on_user_sessions(args: Any, act: Callable[[SessionManager], Any]) -> Any:
     """What ``act`` returns, given the sessions of the store that ``sessions`` or ``end-sessions`` names (read as
     ``tidy-sessions`` reads it, a Redis server checked as an install checks it); None, said in one line on
-    stderr, if the store cannot be used.  The log's WARNING lines go to stderr."""
+    stderr, if the store cannot be used.  The log's WARNING lines go to stderr, as lines of the command
+    (``_CommandLines``)."""
     import configparser
     name = 'python -m canister %s' % args.command
-    manager = None
+    manager: Optional[SessionManager] = None
+    log: Optional[RequestLog] = None
+    lines = _CommandLines(name)
     try:
         config = _store_config(args, log_path='stderr', log_level='WARNING')
         if config['session_store'] == 'memory':
             _print_error('%s: a memory store lives in the process of the app, and no other process sees its '
                          'sessions: call plugin.sessions_of(user) or plugin.end_sessions(user) in the app' % name)
             return None
-        manager = SessionManager(config, None, RequestLog(bottle.Bottle(), config))
+        log = RequestLog(bottle.Bottle(), config)
+        log.close()  # (no log sink: its lines go to lines, as the command's own)
+        log.logger.addHandler(lines)
+        manager = SessionManager(config, None, log)
         _refuse_unusable_redis(manager.store)
         return act(manager)
     except (configparser.Error, CanisterError, OSError, ValueError, sqlite3.Error) as error:
@@ -16530,7 +16536,22 @@ def _on_user_sessions(args: Any, act: Callable[[SessionManager], Any]) -> Any:
     finally:
         if manager is not None:
             manager.store.close()
-            manager.log.close()
+        if log is not None:
+            log.close()
+            log.logger.removeHandler(lines)
+
+
+class _CommandLines(logging.Handler):
+    """The log's lines in ``sessions`` and ``end-sessions`` (WARNING and up), each one line on stderr that reads
+    as the command's own (``python -m canister end-sessions: warning: Session: ...``), not the log's layout with
+    its time, level and thread."""
+
+    def __init__(self, command: str) -> None:
+        super().__init__(logging.WARNING)
+        self.command = command
+
+    def emit(self, record: logging.LogRecord) -> None:
+        _print_error('%s: %s: %s' % (self.command, record.levelname.lower(), ' '.join(record.getMessage().split())))
 
 
 def _utc(moment: Optional[float]) -> str:

@@ -14,7 +14,7 @@ import webtest
 
 import canister
 from canister import session
-from helpers import ROOT, app_with_ini, cookie_value, run_canister, with_cookie
+from helpers import ROOT, app_with_ini, cookie_value, fill_up, run_canister, with_cookie
 from session_kit import add_session_routes, make_store_url, plugin_of
 
 TOKEN_USER = {'iss': 'https://idp.example/', 'sub': '2481', 'email': 'alice@example.com'}
@@ -317,3 +317,32 @@ def test_the_help_and_the_readme_say_how_to_write_a_name_that_begins_with_a_brac
     readme = (ROOT / 'README.md').read_text()
     assert ('so a name that itself begins with `{` is written `\'{"sub": "{alice"}\'` (given as it is, it is no JSON, '
             'and the usage error says so, with that way to write it)') in readme
+
+
+def test_the_stores_warnings_in_end_sessions_read_as_lines_of_the_command(tmp_path, redis_server, uninstall_at_end):
+    """A full Redis (``maxmemory`` reached) refuses ``end_sessions``'s note and "ended" markers, which its WARNINGs
+    say: on the command's stderr each reads as the command's own line, without the log's time, level and thread."""
+    app = app_with_ini(tmp_path, '[canister]\nsession_store = %s\nlog_path = %s\n' % (redis_server.url,
+                                                                                  tmp_path / 'logs'))
+    app.install(canister.Canister())
+    add_session_routes(app)
+    uninstall_at_end(app)
+    for _ in range(2):
+        logged_in(app, '/login?name=alice')
+    fill_up(redis_server).close()
+
+    result = run_canister('end-sessions', 'alice', '--config', str(tmp_path / 'app.ini'), cwd=tmp_path)
+
+    assert (result.returncode, result.stdout) == (0, 'Ended 2 sessions of alice\n')
+    lines = result.stderr.splitlines()
+    assert len(lines) == 3 and all(line.startswith('python -m canister end-sessions: warning: Session: ')
+                                   for line in lines), result.stderr
+    assert sum('could not leave its note for a login under way: Redis is full' in line for line in lines) == 1
+    assert sum('ended by deleting it: Redis is full (maxmemory reached)' in line for line in lines) == 2
+
+
+def test_the_readme_says_the_stores_warnings_come_as_lines_of_the_command():
+    text = (ROOT / 'README.md').read_text().split('\n## The two commands\n', 1)[1].split('\n## ', 1)[0]
+    assert ('A WARNING of the store meanwhile (a full Redis refusing the "ended" markers, say) comes on stderr as a '
+            "line of the command too, not in the log's layout: `python -m canister end-sessions: warning: Session: "
+            'AbCdEf... ended by deleting it: Redis is full ...`') in text
