@@ -101,7 +101,7 @@ import urllib.parse
 import urllib.request
 import warnings
 import weakref
-from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Tuple, Union
+from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Set, Tuple, Union
 
 import bottle
 
@@ -671,8 +671,9 @@ class StoreUnavailable(CanisterError):
     """The session store cannot be reached; the request answers 503."""
 
     #: Raised by ``plugin.tidy_sessions()``: how many entries of ended sessions the tidy had removed
-    #: before the store failed (they stay removed), as the store counted them; None elsewhere, and for
-    #: a store that keeps no count (no ``tidy_removed``).
+    #: before the store failed (they stay removed), as the store counted them (None for a store that keeps no
+    #: count: no ``tidy_removed``); by ``plugin.end_sessions()``: how many sessions it had ended (they stay
+    #: ended); None elsewhere.
     removed: Optional[int] = None
     #: What the 503 tells the client, when not the usual words of a store that is down (the login throttle's).
     answer: Optional[str] = None
@@ -7833,6 +7834,12 @@ def _make_private(headers: Headers) -> None:
         del headers[index]
 
 
+def _count_ended(listed: List[Tuple[str, _Record, int]], done: Set[str]) -> int:
+    """How many sessions of ``listed`` the ids ``done`` ended, a session that a move has under two listed ids
+    (``_one_per_move``) counted once."""
+    return len(done) - sum(1 for new, old in _one_per_move(listed)[1].items() if new in done and old in done)
+
+
 def _line_spared(line: Optional[str], spare: Optional[str], tag: Optional[str]) -> bool:
     """Whether ending a user's sessions leaves alone one logged in with the login line ``line``: the line
     ``spare``, or one that a users file other than that of ``tag`` gave (a session without a line never)."""
@@ -8294,12 +8301,13 @@ class SessionManager:
 
     def _moved_on(self, sid: str, marker: Any) -> Optional[str]:
         """``end_session`` finds ``marker`` under ``sid``: the id the session moved to, to end next (the
-        moved marker goes: the session is no longer here); None if it was ended already (that marker
-        stays its minute) or moved to an id the marker does not name."""
+        moved marker gives way to the "ended" one, for the rest of a minute: a logout sent later with a
+        cookie naming ``sid`` expires it); None if it was ended already (that marker stays its minute) or
+        moved to an id the marker does not name."""
         target = _moved_to(marker)
         if target is None:
             return None
-        self.store.delete(sid)
+        self.store.save(sid, _ENDING, _MOVED_TTL)
         self.parsed.pop(sid, None)
         return target or None
 
@@ -8401,14 +8409,21 @@ class SessionManager:
     def _end_listed(self, user: Any, person: Optional[str], keep: Tuple[Optional[str], ...], spare: Optional[str],
                     tag: Optional[str]) -> int:
         """The ends of ``end_sessions_unlogged`` of the sessions listed under ``user`` (its key: ``person``); how
-        many were ended, a session that a move has under two listed ids (``_one_per_move``) counted once."""
+        many were ended, a session that a move has under two listed ids (``_one_per_move``) counted once.  A
+        ``StoreUnavailable`` meanwhile goes on with its ``removed`` saying how many it had ended (they stay ended),
+        as ``tidy``'s says what the tidy had removed."""
         listed = self._listed(user)
         # (a kept session's move under way, whose old id's record notes its new id, loses that new id: whoever
         # moved it may hold a copy of the cookie, a thief's, which end_other_sessions must leave with no session)
-        done = {sid for sid, _, _ in listed if sid not in keep and self.end_session(sid, person, keep, spare=spare,
-                                                                                      tag=tag)}
-        both = [new for new, old in _one_per_move(listed)[1].items() if new in done and old in done]
-        return len(done) - len(both)
+        done: Set[str] = set()
+        try:
+            for sid, _, _ in listed:
+                if sid not in keep and self.end_session(sid, person, keep, spare=spare, tag=tag):
+                    done.add(sid)
+        except StoreUnavailable as error:
+            error.removed = _count_ended(listed, done)
+            raise
+        return _count_ended(listed, done)
 
     def _may_be_logging_in(self, key: str) -> bool:
         """Whether a login of the person ``key`` may be under way, which ``end_sessions`` must leave its note
@@ -8811,11 +8826,13 @@ class SessionState:
     def _end_where_moved_too(self) -> None:
         """For a logout (``invalidate()``, ``session.user = None``): if it found no session under its cookie's id,
         and the id holds a move's marker, put the id among those ended here, with the marker, so that the session
-        is ended where it moved at the end (``_end_where_moved``) and the cookie naming the id is not kept."""
+        is ended where it moved at the end (``_end_where_moved``) and the cookie naming the id is not kept.  The
+        "ended" marker (another logout, or ``end_sessions``, ended the session within its minute) is put there too:
+        nothing is left to end, but the answer expires the cookie, as the other logout's did."""
         if (not self.exists and self.cookie_sid is not None and self.cookie_sid not in self.dead
                 and self.manager is not None):
             marker = self.manager.store.load(self.cookie_sid)
-            if _moved_to(marker) is not None:
+            if _marker(marker) is not None:
                 self.dead, self.dead_snapshot = self.dead + (self.cookie_sid,), marker
 
     def _end_where_moved(self, sid: str, marker: Any) -> None:
@@ -8957,7 +8974,8 @@ class SessionState:
         assert manager is not None
         for sid in self.dead:
             if sid == self.cookie_sid and _marker(self.dead_snapshot) is not None:
-                self._end_where_moved(sid, self.dead_snapshot)
+                if _moved_to(self.dead_snapshot) is not None:  # (else ended already: its marker stays its minute)
+                    self._end_where_moved(sid, self.dead_snapshot)
             elif sid == self.cookie_sid and self.dead_snapshot:
                 manager.end_session(sid, _record_user_key(self.dead_snapshot), expected=self.dead_snapshot)
             else:
@@ -16204,7 +16222,8 @@ def _arguments(argv: Optional[List[str]]) -> Any:
     tidy.add_argument('--batch', metavar='N', type=_batch, default=_TIDY_BATCH,
                       help='keys and ids asked for at a time (default: %(default)s)')
     user_help = ("a name, or a user held as a dict (a token's claims) in JSON: {\"iss\": ISSUER, \"sub\": SUBJECT} "
-                 'is enough for a token\'s, {"sub": NAME} is the name NAME')
+                 'is enough for a token\'s, {"sub": NAME} is the name NAME (write a name that begins with { so: '
+                 '\'{"sub": "{name"}\')')
     lister = commands.add_parser(
         'sessions', help="list a user's live sessions (when made and last used, whether remembered)",
         description="List the live sessions of USER, as plugin.sessions_of does, one line each, oldest first: when it "
@@ -16235,7 +16254,9 @@ def _add_store_options(command: Any) -> None:
 
 def _cli_user(text: str) -> Any:
     """``USER`` of ``sessions`` and ``end-sessions``: a name (see :func:`_as_utf8`), or, beginning with ``{``,
-    a user held as a dict in JSON (a token's claims: ``iss`` and ``sub`` are enough), as ``end_sessions`` takes it."""
+    a user held as a dict in JSON (a token's claims: ``iss`` and ``sub`` are enough), as ``end_sessions`` takes it.
+    A name that begins with ``{`` is written as ``{"sub": NAME}``, the same person (``_user_key``): said when such
+    a name is given, which is no JSON, rather than read as a name (a mistyped token's user would end nobody's)."""
     import argparse
     try:
         user = _as_utf8(text)
@@ -16245,8 +16266,10 @@ def _cli_user(text: str) -> Any:
         try:
             user = json.loads(user)
         except ValueError as error:
+            as_name = _escape(json.dumps({'sub': user}, ensure_ascii=False))  # (a name that begins with {)
             raise argparse.ArgumentTypeError('%r begins with { but is no JSON object (%s): write a token\'s user as '
-                                             '{"iss": "https://idp.example/", "sub": "2481"}' % (text[:60], error)) from None
+                                             '{"iss": "https://idp.example/", "sub": "2481"}, and a name that begins '
+                                             'with { as %s' % (text[:60], error, as_name)) from None
         except RecursionError:
             raise argparse.ArgumentTypeError('%r begins with { but is no JSON object canister can read: it nests too '
                                              'deeply' % text[:60]) from None
@@ -16555,27 +16578,53 @@ def _run_tidy_sessions(args: Any) -> int:
 def _on_user_sessions(args: Any, act: Callable[[SessionManager], Any]) -> Any:
     """What ``act`` returns, given the sessions of the store that ``sessions`` or ``end-sessions`` names (read as
     ``tidy-sessions`` reads it, a Redis server checked as an install checks it); None, said in one line on
-    stderr, if the store cannot be used.  The log's WARNING lines go to stderr."""
+    stderr, if the store cannot be used.  The log's WARNING lines go to stderr, as lines of the command
+    (``_CommandLines``)."""
     import configparser
     name = 'python -m canister %s' % args.command
-    manager = None
+    manager: Optional[SessionManager] = None
+    log: Optional[RequestLog] = None
+    lines = _CommandLines(name)
     try:
         config = _store_config(args, log_path='stderr', log_level='WARNING')
         if config['session_store'] == 'memory':
             _print_error('%s: a memory store lives in the process of the app, and no other process sees its '
                          'sessions: call plugin.sessions_of(user) or plugin.end_sessions(user) in the app' % name)
             return None
-        manager = SessionManager(config, None, RequestLog(bottle.Bottle(), config))
+        log = RequestLog(bottle.Bottle(), config)
+        log.close()  # (no log sink: its lines go to lines, as the command's own)
+        log.logger.addHandler(lines)
+        manager = SessionManager(config, None, log)
         _refuse_unusable_redis(manager.store)
         return act(manager)
     except (configparser.Error, CanisterError, OSError, ValueError, sqlite3.Error) as error:
-        # as tidy-sessions's: one line, a password in a URL masked
-        _print_error('%s: %s' % (name, ' '.join(_mask_urls(str(error)).split())))
+        # as tidy-sessions's: one line, a password in a URL masked, and what end_sessions had ended by then
+        why = ' '.join(_mask_urls(str(error)).split())
+        ended = getattr(error, 'removed', None)  # (StoreUnavailable's, as tidy-sessions reads it)
+        if ended:
+            why = 'ending the sessions of %s failed after ending %d session%s (they stay ended): %s' % (
+                _shown_user(args.user), ended, '' if ended == 1 else 's', why)
+        _print_error('%s: %s' % (name, why))
         return None
     finally:
         if manager is not None:
             manager.store.close()
-            manager.log.close()
+        if log is not None:
+            log.close()
+            log.logger.removeHandler(lines)
+
+
+class _CommandLines(logging.Handler):
+    """The log's lines in ``sessions`` and ``end-sessions`` (WARNING and up), each one line on stderr that reads
+    as the command's own (``python -m canister end-sessions: warning: Session: ...``), not the log's layout with
+    its time, level and thread."""
+
+    def __init__(self, command: str) -> None:
+        super().__init__(logging.WARNING)
+        self.command = command
+
+    def emit(self, record: logging.LogRecord) -> None:
+        _print_error('%s: %s: %s' % (self.command, record.levelname.lower(), ' '.join(record.getMessage().split())))
 
 
 def _utc(moment: Optional[float]) -> str:

@@ -7,13 +7,14 @@ afterwards.
 from __future__ import annotations
 
 import re
+import sqlite3
 
 import pytest
 import webtest
 
 import canister
 from canister import session
-from helpers import ROOT, app_with_ini, cookie_value, run_canister, with_cookie
+from helpers import ROOT, app_with_ini, cookie_value, fill_up, run_canister, with_cookie
 from session_kit import add_session_routes, make_store_url, plugin_of
 
 TOKEN_USER = {'iss': 'https://idp.example/', 'sub': '2481', 'email': 'alice@example.com'}
@@ -220,3 +221,128 @@ def test_end_sessions_shows_control_characters_of_the_user_escaped_as_the_log_do
     user = '{"iss": "https://idp.example/", "sub": "2481\\u001b[2J\\u2028"}'  # (JSON's escapes of ESC, U+2028)
     result = run_canister('end-sessions', user, '--config', str(ini), cwd=tmp_path)
     assert (result.returncode, result.stdout) == (0, 'Ended 0 sessions of %s\n' % user)
+
+
+def sqlite_app_and_ini(tmp_path, uninstall_at_end):
+    """An app whose sessions live in a real SQLite file, as its app.ini says; the app, the ini's path, the file's."""
+    path = tmp_path / 'sessions.db'
+    app = app_with_ini(tmp_path, '[canister]\nsession_store = sqlite:///%s\nlog_path = %s\n' % (path, tmp_path / 'logs'))
+    app.install(canister.Canister())
+    add_session_routes(app)
+    app.get('/me')(lambda: {'user': session.user})
+    return uninstall_at_end(app), tmp_path / 'app.ini', path
+
+
+def test_end_sessions_whose_store_fails_partway_says_how_many_it_had_ended(tmp_path, uninstall_at_end):
+    """The SQLite file refuses the third end (an app's trigger, as a disk or lock failing midway would): the line
+    says that 2 sessions were ended before it failed, and they stay ended."""
+    app, ini, path = sqlite_app_and_ini(tmp_path, uninstall_at_end)
+    alices = [logged_in(app, '/login?name=alice') for _ in range(4)]
+    connection = sqlite3.connect(str(path), isolation_level=None)
+    connection.execute('CREATE TRIGGER refused BEFORE UPDATE OF record ON canister_sessions WHEN NEW.record = '
+                       '\'"ended"\' AND (SELECT COUNT(*) FROM canister_sessions WHERE record = \'"ended"\') >= 2 '
+                       "BEGIN SELECT RAISE(ABORT, 'the app keeps these rows'); END")
+    connection.close()
+
+    result = run_canister('end-sessions', 'alice', '--config', str(ini), cwd=tmp_path)
+
+    assert (result.returncode, result.stdout) == (1, '')
+    assert result.stderr == ('python -m canister end-sessions: ending the sessions of alice failed after ending 2 '
+                             'sessions (they stay ended): the SQLite session store %s failed: the app keeps these '
+                             'rows\n' % path)
+    assert sorted(str(user_of(app, sid)) for sid in alices) == ['None', 'None', 'alice', 'alice']
+
+
+def test_end_sessions_whose_store_fails_before_ending_any_says_only_why(tmp_path, uninstall_at_end):
+    app, ini, path = sqlite_app_and_ini(tmp_path, uninstall_at_end)
+    alice = logged_in(app, '/login?name=alice')
+    connection = sqlite3.connect(str(path), isolation_level=None)
+    connection.execute('CREATE TRIGGER refused BEFORE UPDATE OF record ON canister_sessions WHEN NEW.record = '
+                       '\'"ended"\' BEGIN SELECT RAISE(ABORT, \'the app keeps these rows\'); END')
+    connection.close()
+
+    result = run_canister('end-sessions', 'alice', '--config', str(ini), cwd=tmp_path)
+
+    assert (result.returncode, result.stdout) == (1, '')
+    assert result.stderr == ('python -m canister end-sessions: the SQLite session store %s failed: the app keeps '
+                             'these rows\n' % path)
+    assert user_of(app, alice) == 'alice'
+
+
+def test_plugin_end_sessions_whose_store_fails_partway_raises_saying_how_many_it_had_ended(tmp_path,
+                                                                                           uninstall_at_end):
+    app, _, path = sqlite_app_and_ini(tmp_path, uninstall_at_end)
+    for _ in range(3):
+        logged_in(app, '/login?name=alice')
+    connection = sqlite3.connect(str(path), isolation_level=None)
+    connection.execute('CREATE TRIGGER refused BEFORE UPDATE OF record ON canister_sessions WHEN NEW.record = '
+                       '\'"ended"\' AND (SELECT COUNT(*) FROM canister_sessions WHERE record = \'"ended"\') >= 1 '
+                       "BEGIN SELECT RAISE(ABORT, 'the app keeps these rows'); END")
+    connection.close()
+    with pytest.raises(canister.StoreUnavailable) as raised:
+        plugin_of(app).end_sessions('alice')
+    assert raised.value.removed == 1
+
+
+def test_the_readme_says_what_end_sessions_ended_before_its_store_failed():
+    readme = (ROOT / 'README.md').read_text()
+    assert ('anywhere else but `plugin.end_sessions(user)`, whose `removed` says how many sessions it had ended before '
+            'the store failed (they stay ended)') in readme
+    assert ('A store that fails partway through `end-sessions` gives that line with how many sessions were ended by '
+            'then, which stay ended: `python -m canister end-sessions: ending the sessions of alice failed after '
+            'ending 2 sessions (they stay ended): ...`') in readme
+
+
+def test_a_name_that_begins_with_a_brace_is_given_as_a_sub_and_its_sessions_end(app_and_ini, tmp_path):
+    app, ini = app_and_ini
+    odd = logged_in(app, '/login?name=%7Bodd')
+    plain = logged_in(app, '/login?name=odd')
+    result = run_canister('end-sessions', '{"sub": "{odd"}', '--config', str(ini), cwd=tmp_path)
+    assert (result.returncode, result.stdout) == (0, 'Ended 1 session of {"sub": "{odd"}\n')
+    assert user_of(app, odd) is None
+    assert user_of(app, plain) == 'odd'
+
+
+@pytest.mark.parametrize('command', ['sessions', 'end-sessions'])
+def test_a_name_that_begins_with_a_brace_given_as_it_is_is_a_usage_error_saying_how_to_write_it(tmp_path, command):
+    result = run_canister(command, '{odd', '--store', 'sqlite:///sessions.db', cwd=tmp_path)
+    assert (result.returncode, result.stdout) == (2, '')
+    assert result.stderr.endswith(
+        '"sub": "2481"}, and a name that begins with { as {"sub": "{odd"}\n'), result.stderr
+
+
+def test_the_help_and_the_readme_say_how_to_write_a_name_that_begins_with_a_brace(tmp_path):
+    shown = ' '.join(run_canister('end-sessions', '--help', cwd=tmp_path).stdout.split())
+    assert 'write a name that begins with { so: \'{"sub": "{name"}\'' in shown
+    readme = (ROOT / 'README.md').read_text()
+    assert ('so a name that itself begins with `{` is written `\'{"sub": "{alice"}\'` (given as it is, it is no JSON, '
+            'and the usage error says so, with that way to write it)') in readme
+
+
+def test_the_stores_warnings_in_end_sessions_read_as_lines_of_the_command(tmp_path, redis_server, uninstall_at_end):
+    """A full Redis (``maxmemory`` reached) refuses ``end_sessions``'s note and "ended" markers, which its WARNINGs
+    say: on the command's stderr each reads as the command's own line, without the log's time, level and thread."""
+    app = app_with_ini(tmp_path, '[canister]\nsession_store = %s\nlog_path = %s\n' % (redis_server.url,
+                                                                                  tmp_path / 'logs'))
+    app.install(canister.Canister())
+    add_session_routes(app)
+    uninstall_at_end(app)
+    for _ in range(2):
+        logged_in(app, '/login?name=alice')
+    fill_up(redis_server).close()
+
+    result = run_canister('end-sessions', 'alice', '--config', str(tmp_path / 'app.ini'), cwd=tmp_path)
+
+    assert (result.returncode, result.stdout) == (0, 'Ended 2 sessions of alice\n')
+    lines = result.stderr.splitlines()
+    assert len(lines) == 3 and all(line.startswith('python -m canister end-sessions: warning: Session: ')
+                                   for line in lines), result.stderr
+    assert sum('could not leave its note for a login under way: Redis is full' in line for line in lines) == 1
+    assert sum('ended by deleting it: Redis is full (maxmemory reached)' in line for line in lines) == 2
+
+
+def test_the_readme_says_the_stores_warnings_come_as_lines_of_the_command():
+    text = (ROOT / 'README.md').read_text().split('\n## The two commands\n', 1)[1].split('\n## ', 1)[0]
+    assert ('A WARNING of the store meanwhile (a full Redis refusing the "ended" markers, say) comes on stderr as a '
+            "line of the command too, not in the log's layout: `python -m canister end-sessions: warning: Session: "
+            'AbCdEf... ended by deleting it: Redis is full ...`') in text

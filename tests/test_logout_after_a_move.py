@@ -238,3 +238,66 @@ def test_the_readme_says_an_id_known_before_login_gives_no_access_after_it_but_i
     assert ('so an id known before login gives no access after it (session fixation; for a minute, a logout sent with '
             'it still ends the login: see *A logout after a move, with the old cookie* under [Sessions](#sessions))'
             ) in upgrading
+
+
+def test_a_logout_whose_session_another_logout_ended_while_its_handler_waited_expires_the_cookie(
+        make_app, serve_with_gates, store_url):
+    """Two logouts of the same session in flight: the first ends it, and the second, reading it only then, finds it
+    ended; its answer expires the cookie too (the browser asked to log out), whichever answer comes back last."""
+    app = logout_app(make_app, store_url)
+    browser = logged_in(serve_with_gates(app), 'alice', cart='1')
+    release = hold_request(app, origin_of(browser), browser.sid, '/wait-then-logout?name=second')
+
+    first = Browser(origin_of(browser), browser.sid, follow=False).get('/logout')
+    second = release()
+
+    assert first.status == 200 and first.new_sid == '', first
+    assert second.status == 200 and second.new_sid == '', second
+    assert Browser(origin_of(browser), browser.sid).read() == [None, {}]
+
+
+def test_a_logout_sent_again_with_the_cookie_of_a_session_just_ended_expires_it_again(
+        make_app, serve_with_gates, store_url):
+    app = logout_app(make_app, store_url)
+    browser = logged_in(serve_with_gates(app), 'alice')
+    sid = browser.sid
+    assert Browser(origin_of(browser), sid).get('/logout').new_sid == ''
+
+    again = Browser(origin_of(browser), sid).get('/logout')
+
+    assert again.status == 200 and again.new_sid == '', again
+
+
+def test_a_second_logout_with_the_cookie_a_move_replaced_after_a_stale_logout_ended_it_expires_the_cookie(
+        make_app, serve_with_gates, store_url, log_dir):
+    """The first logout loaded the session before a ``regenerate()`` moved it and ended it where it went; a second
+    logout sent with the old cookie after that still expires the cookie, and ends no one else."""
+    app = logout_app(make_app, store_url)
+    browser = logged_in(serve_with_gates(app), 'alice')
+    other_device = logged_in(origin_of(browser), 'alice', cart='2')
+    old = browser.sid
+    release = hold_request(app, origin_of(browser), old, '/hold-then?name=stale&action=invalidate')
+    assert browser.get('/regenerate').status == 200 and browser.sid != old
+    assert release().new_sid == ''
+
+    second = Browser(origin_of(browser), old).get('/logout')
+
+    assert second.status == 200 and second.new_sid == '', second
+    assert Browser(origin_of(browser), browser.sid).read() == [None, {}]
+    assert other_device.read() == ['alice', {'cart': '2'}]
+    assert 'ERROR' not in read_log(log_dir)
+
+
+def test_the_readme_says_a_logout_whose_cookie_names_an_ended_session_expires_it():
+    sessions = readme_section('## Sessions')
+    assert ('finds the "ended" marker there for that minute: it ends nothing more, and its answer expires the cookie '
+            'too, since the browser asked to log out') in sessions
+    assert 'A cookie naming an id the store does not hold at all (expired, or ended more than a minute ago) is left' \
+        in sessions
+
+
+def test_a_logout_with_a_cookie_naming_an_id_the_store_does_not_hold_leaves_the_cookie(
+        make_app, serve_with_gates, store_url):
+    app = logout_app(make_app, store_url)
+    logout = Browser(serve_with_gates(app), 'x' * 43).get('/logout')
+    assert logout.status == 200 and logout.new_sid is None, logout
