@@ -3971,6 +3971,17 @@ def _has_body(environ: Dict[str, Any]) -> bool:
             or environ.get('HTTP_TRANSFER_ENCODING', '').lower() == 'chunked')
 
 
+#: The methods whose body fills no parameter, as Werkzeug's ``request.values`` and Django's ``request.POST`` ignore
+#: it: such a body has no defined meaning (RFC 9110 section 9.3.1), and a shared cache keys their answers on the URL
+#: alone, so a body that chose the answer (``GET /greet?name=bob`` with ``{"name": "eve"}``) would poison it.
+_BODY_FILLS_NOTHING = frozenset(('GET', 'HEAD'))
+
+
+def _body_fills_nothing(environ: Dict[str, Any]) -> bool:
+    """True for a request whose body is left to the handler: parameters come from the URL and the query only."""
+    return environ.get('REQUEST_METHOD', '').upper() in _BODY_FILLS_NOTHING
+
+
 #: The media types of a form body, which fills parameters as JSON does.
 _FORM_TYPES = ('application/x-www-form-urlencoded', 'multipart/form-data')
 
@@ -4001,16 +4012,29 @@ def _unread_body_note(body: Any, environ: Dict[str, Any]) -> str:
     JSON that is no object, JSON sent as a form (``curl -d`` without a ``Content-Type``), or a JSON body that is
     empty (a client that sets the type and forgets the body)."""
     content_type = _media_type(environ.get('CONTENT_TYPE', ''))
+    if _body_fills_nothing(environ):
+        return (_BODY_FILLS_NOTHING_NOTE % environ['REQUEST_METHOD'].upper()
+                if _has_body(environ) or _is_json_type(content_type) else '')
     if not _has_body(environ):
         return ' (the JSON body is empty)' if _is_json_type(content_type) else ''
     if body is None:
         return _unread_type_note(content_type)
+    return _json_as_form_note(body, content_type)
+
+
+def _json_as_form_note(body: Any, content_type: str) -> str:
+    """:func:`_unread_body_note` for a body read as a form: JSON sent as one (``curl -d``), or ''."""
     if isinstance(body, bottle.FormsDict) and len(body) == 1 and content_type == 'application/x-www-form-urlencoded':
         field = next(iter(body))
         if isinstance(field, str) and field.lstrip()[:1] in ('{', '['):
             return ' (the form body looks like JSON: send it with Content-Type: application/json)'
     return ''
 
+
+#: The 400's note for a parameter missing from a GET or HEAD request that sent a body (or named JSON as its type).
+_BODY_FILLS_NOTHING_NOTE = (' (the body of a %s request fills no parameter: send the parameters in the query string, '
+                            'or the body with POST; the handler can read the body itself: bottle.request.json, '
+                            'bottle.request.forms)')
 
 #: The 400's note for a file parameter missing from a request that is no multipart form (a JSON body, a
 #: urlencoded form, ``curl -d``), none of which can hold a file.
@@ -4912,9 +4936,9 @@ class ParameterBinder:
                     kwargs[name] = _recode(source, source.getall(key)[-1], name)
 
     def _read_body(self, request: Any) -> Any:
-        """The body: a dict from a JSON object, Bottle's form dict, or None for no body, another JSON value
-        or another content type (parameters then come from the URL and the query only)."""
-        if not _has_body(request.environ):
+        """The body: a dict from a JSON object, Bottle's form dict, or None for no body, another JSON value,
+        another content type or a GET's or HEAD's body (parameters then come from the URL and the query only)."""
+        if not _has_body(request.environ) or _body_fills_nothing(request.environ):
             return None
         content_type = _media_type(request.environ.get('CONTENT_TYPE', ''))
         json_body = _is_json_type(content_type)
