@@ -1335,6 +1335,32 @@ def test_a_full_disk_cuts_no_line_into_the_next_and_each_outage_is_told_on_stder
     assert sum(1 for line in lines if line.endswith('X' * 300)) >= 2   # the lines written after each outage, whole
 
 
+CUT_THEN_TRUNCATED = r'''
+import io, os, resource, signal, sys
+import bottle, canister
+app = bottle.Bottle()
+app.install(canister.Canister(log_path=sys.argv[1]))
+app.route('/', callback=lambda: app.log.info('X' * 300) or 'ok')
+path = os.path.join(sys.argv[1], os.listdir(sys.argv[1])[0])
+''' + GET_OK + r'''signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+resource.setrlimit(resource.RLIMIT_FSIZE, (os.path.getsize(path) + 150, resource.RLIM_INFINITY))
+get()   # the disk has room for half a line: the line is cut short
+resource.setrlimit(resource.RLIMIT_FSIZE, (resource.RLIM_INFINITY, resource.RLIM_INFINITY))
+os.truncate(path, 0)   # logrotate's copytruncate, before the next line
+get()
+'''
+
+
+def test_a_line_cut_short_then_emptied_by_copytruncate_leaves_no_empty_line_at_the_files_start(log_dir):
+    log_dir.mkdir()
+    done = run_script(CUT_THEN_TRUNCATED, str(log_dir), capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert 'failed: a line was cut short (is the disk full?)' in told(done.stderr)[0]
+    log = read_log(log_dir)
+    assert re.match(STAMP + ' INFO ', log), log[:80]
+    assert all(LINE.match(line) for line in log.splitlines()), log
+
+
 FULL_STREAM = r'''
 import io, os, resource, signal, sys
 import bottle, canister
