@@ -2359,7 +2359,9 @@ class _CanisterHandler(logging.Handler):
         try:
             traceback = self.format_exception(record.exc_info) if record.exc_info else ''
             thread = getattr(record, 'canister_thread', None) or record.threadName or '-'
-            line, day = self.line_format.line(record.created, record.levelname, thread, record.getMessage(),
+            # The time of the line (and so its day's file) is canister's clock, as its own lines' are, not the
+            # record's (the logging module's clock): a test that moves ``_now`` past midnight moves every line.
+            line, day = self.line_format.line(_now(), record.levelname, thread, record.getMessage(),
                                               getattr(record, 'canister_request_id', None), traceback)
             self.sink.write(line, day)
         except Exception:

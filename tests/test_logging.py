@@ -297,7 +297,20 @@ def test_log_lines_take_their_time_and_their_days_file_from_canisters_clock(make
     assert 'GET http://localhost:80/' in lines[0] and 'Response: 200' in lines[1]
 
 
-def test_once_the_app_adds_a_handler_to_its_log_every_line_has_the_logging_modules_time_not_canisters_clock(
+def test_the_apps_own_log_lines_take_their_time_and_their_days_file_from_canisters_clock(make_app, log_dir, clock):
+    app = make_app()
+    app.route('/', callback=lambda: app.log.info('from the handler') or 'ok')
+    clock.now = time.mktime((2030, 1, 2, 23, 59, 59, 0, 0, -1)) + 0.5
+    assert client(app).get('/').text == 'ok'
+    clock.now += 1.0   # past midnight
+    assert client(app).get('/').text == 'ok'
+    for day, stamp in (('2030-01-02', '2030-01-02 23:59:59,500 '), ('2030-01-03', '2030-01-03 00:00:00,500 ')):
+        lines = (log_dir / ('log.' + day)).read_text().splitlines()
+        assert [line[:24] for line in lines] == [stamp] * 3, lines
+        assert lines[1].endswith(']   from the handler'), lines
+
+
+def test_once_the_app_adds_a_handler_to_its_log_that_handler_has_the_logging_modules_time_the_file_canisters_clock(
         make_app, log_dir, clock):
     app = make_app()
     app.route('/', callback=lambda: 'ok')
@@ -312,10 +325,9 @@ def test_once_the_app_adds_a_handler_to_its_log_every_line_has_the_logging_modul
     finally:
         app.log.removeHandler(handler)
     assert len(records) == 2 and all(before - 1 < record.created < time.time() + 1 for record in records)
-    assert not (log_dir / 'log.2030-01-02').exists()
-    lines = read_log(log_dir).splitlines()
-    assert 'GET http://localhost:80/' in lines[-2] and 'Response: 200' in lines[-1]
-    assert lines[-1][:10] == today()
+    lines = (log_dir / 'log.2030-01-02').read_text().splitlines()
+    assert [line[:24] for line in lines] == ['2030-01-02 03:04:05,000 '] * 2, lines
+    assert 'GET http://localhost:80/' in lines[0] and 'Response: 200' in lines[1]
 
 
 @pytest.mark.parametrize('day, kept, deleted', [
