@@ -2067,27 +2067,38 @@ class _LogSink:
         another was killed then ends the cut line before its first line, at the cost of up to that time.  (What is
         left: a line another process begins in the microseconds between the look and the newline, or another process
         ending the same line at that moment, after a second without any line, meets an empty line.)"""
-        try:  # (the log's own descriptor is open for writing only)
-            reader = os.open(os.path.join(self.path, 'log.' + self._day), os.O_RDONLY | _NO_FOLLOW)
-        except OSError:
+        reader = self._reader()
+        if reader < 0:
             return
         try:
-            size = os.fstat(reader).st_size
-            cut = size and os.pread(reader, 1, size - 1) != b'\n' and self._cut_for(reader, wait)
+            cut = self._cut_for(reader, wait)
         finally:
             os.close(reader)
         if cut:
             os.write(self._fd, b'\n')
 
+    def _reader(self) -> int:
+        """A descriptor reading the open day's file by its name (the log's own is open for writing only), or -1
+        if it cannot be opened."""
+        try:
+            return os.open(os.path.join(self.path, 'log.' + self._day), os.O_RDONLY | _NO_FOLLOW)
+        except OSError:
+            return -1
+
+    @staticmethod
+    def _unended(reader: int, size: int) -> bool:
+        """True if the file read by ``reader``, ``size`` bytes long, ends in a line not yet ended."""
+        return size > 0 and os.pread(reader, 1, size - 1) != b'\n'
+
     @staticmethod
     def _cut_for(reader: int, wait: bool) -> bool:
-        """True if the file read by ``reader``, whose last line is not ended, was last changed ``_CUT_AFTER``
+        """True if the file read by ``reader`` ends in a line not yet ended and was last changed ``_CUT_AFTER``
         seconds ago or more (with ``wait``, waiting for that while its end stays as it is)."""
         give_up = time.monotonic() + _CUT_AFTER
         seen: Optional[int] = None
         while True:
             status = os.fstat(reader)
-            if not status.st_size or os.pread(reader, 1, status.st_size - 1) == b'\n':
+            if not _LogSink._unended(reader, status.st_size):
                 return False
             if time.time() - status.st_mtime >= _CUT_AFTER:  # (the wall clock, as the file's time is)
                 return True
@@ -2165,13 +2176,24 @@ class _LogSink:
                 self._tell('canister: logging to %s failed: %s' % (self.path, error), 'ERROR')
 
     def _write_again(self, data: bytes) -> None:
-        """Write a line after writing failed (with the lock held): end a line cut short first, and
-        once it is written, say that logging works again."""
-        if self._cut:
+        """Write a line after writing failed (with the lock held): end a line cut short first (if the file still
+        ends in it: a ``copytruncate`` may have emptied it since), and once it is written, say that logging works
+        again."""
+        if self._cut and self._ends_unended():
             data = b'\n' + data
         self._put(data)
         self._cut = self._failing = False
         self._tell('canister: logging to %s works again' % self.path, 'INFO')
+
+    def _ends_unended(self) -> bool:
+        """True if the open day's file ends in a line not yet ended (looked at only after a line was cut short)."""
+        reader = self._reader()
+        if reader < 0:
+            return True  # (as before the look: a file that cannot be read is not known to end in a newline)
+        try:
+            return self._unended(reader, os.fstat(reader).st_size)
+        finally:
+            os.close(reader)
 
     def _put(self, data: bytes) -> None:
         """Write ``data`` (with the lock held).  A pipe (``stdout``, ``stderr``) takes a long line in
@@ -2337,7 +2359,9 @@ class _CanisterHandler(logging.Handler):
         try:
             traceback = self.format_exception(record.exc_info) if record.exc_info else ''
             thread = getattr(record, 'canister_thread', None) or record.threadName or '-'
-            line, day = self.line_format.line(record.created, record.levelname, thread, record.getMessage(),
+            # The time of the line (and so its day's file) is canister's clock, as its own lines' are, not the
+            # record's (the logging module's clock): a test that moves ``_now`` past midnight moves every line.
+            line, day = self.line_format.line(_now(), record.levelname, thread, record.getMessage(),
                                               getattr(record, 'canister_request_id', None), traceback)
             self.sink.write(line, day)
         except Exception:

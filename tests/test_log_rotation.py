@@ -1,16 +1,19 @@
-"""The day's log file rotated away under a running server (logrotate's ``create`` mode), on real servers.
+"""The day's log file rotated away under a running server (logrotate's ``create`` and ``nocreate`` modes, and
+``copytruncate``), on real servers.
 
 tests/apps/session_app.py on two gunicorn workers logs to a directory.  The test does what logrotate's
 ``create`` mode does, renaming ``log.<today>`` to ``log.<today>.1`` and putting a new entry in its place,
 but one the workers cannot open as their file (a directory here, since the tests run as root, who may
 open any file: logrotate running as root with a wrong ``create`` owner gives the app's user the same refusal).
 """
+import os
 import re
+import stat
 import time
 
 import pytest
 
-from helpers import today, told
+from helpers import readme_section, today, told
 from servers import AppServer, Client, wait_until
 
 pytestmark = pytest.mark.usefixtures('nothing_left_running')
@@ -82,3 +85,46 @@ def test_logrotate_copytruncate_leaves_no_hole_and_loses_no_later_line(logging_s
     text = current.read_bytes()
     assert b'\0' not in text and text.startswith(b'20')   # the next line starts at the file's new start
     assert [n for n in range(5) if b'tag=after-%d\n' % n not in text] == []
+
+
+def test_a_rotation_that_renames_and_makes_no_file_loses_no_line_and_canister_makes_the_new_one_0640(logging_server):
+    app, logs = logging_server
+    web = Client(app.url)
+    current = logs / ('log.' + today())
+    rotated = logs / ('log.%s.1' % today())
+    current.rename(rotated)                           # logrotate's nocreate: the rename, and nothing in its place
+    pings(web, 'during', 30, 2.5)                     # the workers look again each second
+    made = current.stat()
+    assert stat.S_ISREG(made.st_mode) and stat.S_IMODE(made.st_mode) == 0o640 and made.st_uid == os.getuid()
+    both = rotated.read_text() + current.read_text()
+    assert [n for n in range(30) if both.count('tag=during-%d\n' % n) != 1] == []
+    assert 'tag=during-29\n' in current.read_text()
+
+
+def test_a_tool_that_replaces_the_file_canister_made_after_a_rename_takes_its_lines_and_later_ones_go_to_its_file(
+        logging_server):
+    """``mv`` then, a moment later, ``install -m 640 /dev/null``: what logrotate's ``create`` does when canister's
+    first line after the rename came before it."""
+    app, logs = logging_server
+    web = Client(app.url)
+    current = logs / ('log.' + today())
+    current.rename(logs / ('log.%s.1' % today()))
+    pings(web, 'between', 20, 1.5)
+    lost = re.findall(r'tag=(between-\d+)\n', current.read_text())
+    assert lost                                       # canister made the file again, and wrote to it
+    made = logs / 'made-by-the-tool'
+    made.write_text('')
+    made.chmod(0o640)
+    os.replace(made, current)                         # the tool's file in its place: canister's is gone
+    pings(web, 'after', 20, 2.5)
+    both = (logs / ('log.%s.1' % today())).read_text() + current.read_text()
+    assert [tag for tag in lost if 'tag=%s\n' % tag in both] == []
+    assert 'tag=after-19\n' in current.read_text()
+
+
+def test_the_readme_says_to_rotate_by_renaming_with_nocreate_since_canister_makes_the_file_itself():
+    section = readme_section('## Request logging')
+    rotating = section.split('*Rotating by renaming.*', 1)[1].split('\n', 1)[0]
+    assert 'canister makes it again itself, at its first line a second or less after the rename' in rotating
+    assert '(0640, see Modes above)' in rotating and 'with logrotate, `nocreate`' in rotating
+    assert 'deletes the lines canister wrote there in between' in rotating

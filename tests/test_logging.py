@@ -297,7 +297,20 @@ def test_log_lines_take_their_time_and_their_days_file_from_canisters_clock(make
     assert 'GET http://localhost:80/' in lines[0] and 'Response: 200' in lines[1]
 
 
-def test_once_the_app_adds_a_handler_to_its_log_every_line_has_the_logging_modules_time_not_canisters_clock(
+def test_the_apps_own_log_lines_take_their_time_and_their_days_file_from_canisters_clock(make_app, log_dir, clock):
+    app = make_app()
+    app.route('/', callback=lambda: app.log.info('from the handler') or 'ok')
+    clock.now = time.mktime((2030, 1, 2, 23, 59, 59, 0, 0, -1)) + 0.5
+    assert client(app).get('/').text == 'ok'
+    clock.now += 1.0   # past midnight
+    assert client(app).get('/').text == 'ok'
+    for day, stamp in (('2030-01-02', '2030-01-02 23:59:59,500 '), ('2030-01-03', '2030-01-03 00:00:00,500 ')):
+        lines = (log_dir / ('log.' + day)).read_text().splitlines()
+        assert [line[:24] for line in lines] == [stamp] * 3, lines
+        assert lines[1].endswith(']   from the handler'), lines
+
+
+def test_once_the_app_adds_a_handler_to_its_log_that_handler_has_the_logging_modules_time_the_file_canisters_clock(
         make_app, log_dir, clock):
     app = make_app()
     app.route('/', callback=lambda: 'ok')
@@ -312,10 +325,9 @@ def test_once_the_app_adds_a_handler_to_its_log_every_line_has_the_logging_modul
     finally:
         app.log.removeHandler(handler)
     assert len(records) == 2 and all(before - 1 < record.created < time.time() + 1 for record in records)
-    assert not (log_dir / 'log.2030-01-02').exists()
-    lines = read_log(log_dir).splitlines()
-    assert 'GET http://localhost:80/' in lines[-2] and 'Response: 200' in lines[-1]
-    assert lines[-1][:10] == today()
+    lines = (log_dir / 'log.2030-01-02').read_text().splitlines()
+    assert [line[:24] for line in lines] == ['2030-01-02 03:04:05,000 '] * 2, lines
+    assert 'GET http://localhost:80/' in lines[0] and 'Response: 200' in lines[1]
 
 
 @pytest.mark.parametrize('day, kept, deleted', [
@@ -1333,6 +1345,32 @@ def test_a_full_disk_cuts_no_line_into_the_next_and_each_outage_is_told_on_stder
     lines = read_log(log_dir).splitlines()
     assert all(re.match(r'\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} ', line) for line in lines if line.strip('X') != '')
     assert sum(1 for line in lines if line.endswith('X' * 300)) >= 2   # the lines written after each outage, whole
+
+
+CUT_THEN_TRUNCATED = r'''
+import io, os, resource, signal, sys
+import bottle, canister
+app = bottle.Bottle()
+app.install(canister.Canister(log_path=sys.argv[1]))
+app.route('/', callback=lambda: app.log.info('X' * 300) or 'ok')
+path = os.path.join(sys.argv[1], os.listdir(sys.argv[1])[0])
+''' + GET_OK + r'''signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+resource.setrlimit(resource.RLIMIT_FSIZE, (os.path.getsize(path) + 150, resource.RLIM_INFINITY))
+get()   # the disk has room for half a line: the line is cut short
+resource.setrlimit(resource.RLIMIT_FSIZE, (resource.RLIM_INFINITY, resource.RLIM_INFINITY))
+os.truncate(path, 0)   # logrotate's copytruncate, before the next line
+get()
+'''
+
+
+def test_a_line_cut_short_then_emptied_by_copytruncate_leaves_no_empty_line_at_the_files_start(log_dir):
+    log_dir.mkdir()
+    done = run_script(CUT_THEN_TRUNCATED, str(log_dir), capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert 'failed: a line was cut short (is the disk full?)' in told(done.stderr)[0]
+    log = read_log(log_dir)
+    assert re.match(STAMP + ' INFO ', log), log[:80]
+    assert all(LINE.match(line) for line in log.splitlines()), log
 
 
 FULL_STREAM = r'''
