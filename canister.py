@@ -402,7 +402,7 @@ class _PlainResponse(typing.NamedTuple):
 
 
 def _plain_response(code: int, message: str, environ: Mapping[str, Any]) -> _PlainResponse:
-    """The response canister sends itself for an error, with a plain message (JSON if the client accepts JSON)."""
+    """The response canister sends itself for an error, with a plain message (JSON where ``_wants_json`` says)."""
     body, content_type, vary = _error_body(code, message, environ)
     return _PlainResponse(code, [('Content-Type', content_type), ('Content-Length', str(len(body))), *vary], body)
 
@@ -414,7 +414,7 @@ class _OwnError(bottle.HTTPError):
 
 
 def _error_response(status: int, message: str, headers: Optional[Dict[str, str]] = None) -> bottle.HTTPResponse:
-    """An error response with a plain message (JSON if the client accepts JSON), not an HTML page;
+    """An error response with a plain message (JSON where ``_wants_json`` says), not an HTML page;
     in a route of an app with an error handler of its own for that status (``@app.error(401)``),
     the ``bottle.HTTPError`` that Bottle answers with that handler, as it does its own errors.  In a
     child's route that its parent's entry serves (``Canister._serve``), the child's handlers count
