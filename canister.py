@@ -319,6 +319,15 @@ def _merge_header(headers: Headers, name: str, token: str) -> None:
     headers.append((name, token))
 
 
+def _merge_response_header(name: str, token: str) -> None:
+    """Add a token to a comma-separated header of ``bottle.response`` such as Vary, once."""
+    value = bottle.response.get_header(name)
+    if value is None:
+        bottle.response.set_header(name, token)
+    elif token.lower() not in [part.strip().lower() for part in value.split(',')]:
+        bottle.response.set_header(name, value + ', ' + token)
+
+
 #: The status lines of the responses canister sends itself.
 _HTTP_STATUS = {400: '400 Bad Request', 401: '401 Unauthorized', 403: '403 Forbidden',
                 404: '404 Not Found', 413: '413 Content Too Large', 429: '429 Too Many Requests',
@@ -334,20 +343,29 @@ _STATUS_CODES.update((line, code) for code, line in _HTTP_STATUS.items())
 _ZERO_QUALITY = re.compile(r'\s*q\s*=\s*0(?:\.0{0,3})?\s*$', re.IGNORECASE)
 
 
-def _wants_json(environ: Mapping[str, Any]) -> bool:
-    """True if the client's ``Accept`` names ``application/json`` with a quality above zero (then
-    canister's own errors are JSON too).  Read on error responses only."""
+#: On every error answer whose body ``Accept`` chose (JSON or text, JSON or Bottle's page), so that a
+#: cache keeps one of each kind rather than giving a browser the JSON an API client was sent.
+_VARY_ACCEPT = ('Vary', 'Accept')
+#: The headers an error answer adds for what chose its body (``_wants_json``): ``Accept``, or the config alone.
+_BY_ACCEPT: Headers = [_VARY_ACCEPT]
+_BY_CONFIG: Headers = []
+
+
+def _wants_json(environ: Mapping[str, Any]) -> Tuple[bool, Headers]:
+    """Whether an error answer's body is JSON, and the headers to send for what chose it: the one place
+    that decides, read on error answers only.  With ``error_format = json`` (of the canister serving the
+    request) it always is, and the body does not depend on ``Accept`` (no ``Vary: Accept``); else it is
+    when the client's ``Accept`` names ``application/json`` with a quality above zero, and ``Vary: Accept``
+    goes with either body."""
+    context = _local.context
+    if context is not None and context.plugin.json_errors:
+        return True, _BY_CONFIG
     for media_range in environ.get('HTTP_ACCEPT', '').split(','):
         media_type, *parameters = media_range.split(';')
         if (media_type.strip().lower() == 'application/json'
                 and not any(_ZERO_QUALITY.match(parameter) for parameter in parameters)):
-            return True
-    return False
-
-
-#: On every error answer whose body ``Accept`` chose (JSON or text, JSON or Bottle's page), so that a
-#: cache keeps one of each kind rather than giving a browser the JSON an API client was sent.
-_VARY_ACCEPT = ('Vary', 'Accept')
+            return True, _BY_ACCEPT
+    return False, _BY_ACCEPT
 
 
 def _media_type(content_type: str) -> str:
@@ -367,11 +385,13 @@ def _json_error(status: int, message: Any) -> bytes:
     return json.dumps({'error': reason, 'message': message}, allow_nan=False).encode()
 
 
-def _error_body(status: int, message: str, environ: Mapping[str, Any]) -> Tuple[bytes, str]:
-    """The body and content type of an error with a plain message (send ``_VARY_ACCEPT`` with them)."""
-    if _wants_json(environ):
-        return _json_error(status, message), 'application/json'
-    return (message + '\n').encode('utf-8'), 'text/plain; charset=utf-8'
+def _error_body(status: int, message: str, environ: Mapping[str, Any]) -> Tuple[bytes, str, Headers]:
+    """The body and content type of an error with a plain message, and the headers to send with them
+    (``_wants_json``'s: ``Vary: Accept`` where ``Accept`` chose)."""
+    json_body, vary = _wants_json(environ)
+    if json_body:
+        return _json_error(status, message), 'application/json', vary
+    return (message + '\n').encode('utf-8'), 'text/plain; charset=utf-8', vary
 
 
 class _PlainResponse(typing.NamedTuple):
@@ -386,10 +406,9 @@ class _PlainResponse(typing.NamedTuple):
 
 
 def _plain_response(code: int, message: str, environ: Mapping[str, Any]) -> _PlainResponse:
-    """The response canister sends itself for an error, with a plain message (JSON if the client accepts JSON)."""
-    body, content_type = _error_body(code, message, environ)
-    return _PlainResponse(code, [('Content-Type', content_type), ('Content-Length', str(len(body))),
-                                 _VARY_ACCEPT], body)
+    """The response canister sends itself for an error, with a plain message (JSON where ``_wants_json`` says)."""
+    body, content_type, vary = _error_body(code, message, environ)
+    return _PlainResponse(code, [('Content-Type', content_type), ('Content-Length', str(len(body))), *vary], body)
 
 
 class _OwnError(bottle.HTTPError):
@@ -399,7 +418,7 @@ class _OwnError(bottle.HTTPError):
 
 
 def _error_response(status: int, message: str, headers: Optional[Dict[str, str]] = None) -> bottle.HTTPResponse:
-    """An error response with a plain message (JSON if the client accepts JSON), not an HTML page;
+    """An error response with a plain message (JSON where ``_wants_json`` says), not an HTML page;
     in a route of an app with an error handler of its own for that status (``@app.error(401)``),
     the ``bottle.HTTPError`` that Bottle answers with that handler, as it does its own errors.  In a
     child's route that its parent's entry serves (``Canister._serve``), the child's handlers count
@@ -410,10 +429,11 @@ def _error_response(status: int, message: str, headers: Optional[Dict[str, str]]
     app = environ.get('bottle.app')
     if app is not None and status in app.error_handler or status in _served_childs_error_handlers():
         return _OwnError(status, message, headers=headers)
-    body, content_type = _error_body(status, message, environ)
+    body, content_type, vary = _error_body(status, message, environ)
     response = bottle.HTTPResponse(body, status=_HTTP_STATUS.get(status, status), headers=headers)
     response.content_type = content_type
-    response.add_header(*_VARY_ACCEPT)
+    for header in vary:
+        response.add_header(*header)
     return response
 
 
@@ -426,22 +446,24 @@ def _served_childs_error_handlers() -> Mapping[int, Any]:
     return getattr(context.plugin.app, 'error_handler', None) or {}
 
 
-def _http_error_body(error: bottle.HTTPError, environ: Mapping[str, Any]) -> Optional[Tuple[bytes, str]]:
-    """The body and content type of a ``bottle.HTTPError`` (a 404 or 405 of the router, ``abort()``, the 500
-    of an exception) as canister answers its own errors, for a client that accepts JSON; None for any
-    other client: Bottle's HTML page, as without canister.  In Bottle's debug mode an error that carries
-    an exception gets Bottle's page too, whose traceback is the point of that mode: the JSON never
-    holds more than the error's message (Bottle's 500 says only "Internal Server Error")."""
-    if not _wants_json(environ) or (bottle.DEBUG and (error.exception is not None or error.traceback)):
-        return None
+def _http_error_body(error: bottle.HTTPError, environ: Mapping[str, Any]) -> Tuple[Optional[bytes], Headers]:
+    """The JSON body of a ``bottle.HTTPError`` (a 404 or 405 of the router, ``abort()``, the 500 of an
+    exception) as canister answers its own errors, where ``_wants_json`` says JSON; None for any other
+    client: Bottle's HTML page, as without canister.  In Bottle's debug mode an error that carries an
+    exception gets Bottle's page too, whose traceback is the point of that mode: the JSON never holds more
+    than the error's message (Bottle's 500 says only "Internal Server Error").  With it, the headers to
+    send for what chose the body (``_wants_json``'s)."""
+    json_body, vary = _wants_json(environ)
+    if not json_body or (bottle.DEBUG and (error.exception is not None or error.traceback)):
+        return None, vary
     body = _error_message(error)
     if isinstance(body, (dict, list)):
         try:
-            return _json_error(error.status_code, body), 'application/json'
+            return _json_error(error.status_code, body), vary
         except (TypeError, ValueError, RecursionError):  # (a set in it, NaN, a cycle): its text, as Bottle's page shows
             pass
     message = body.decode('utf-8', 'replace') if isinstance(body, bytes) else str(body or '')
-    return _error_body(error.status_code, message or error.status_line.partition(' ')[2], environ)
+    return _json_error(error.status_code, message or error.status_line.partition(' ')[2]), vary
 
 
 def _error_message(error: bottle.HTTPError) -> Any:
@@ -1226,6 +1248,10 @@ KEYS: Dict[str, _Key] = {key.name: key for key in (
          'parts of a multipart form; a form with more gets 413 before Bottle parses it (0: no limit)'),
     _Key('max_header_size', 8192, _as_number(int, 256, unit='bytes'),
          'bytes, at least 256; a larger Authorization or Cookie header gets 431'),
+    _Key('error_format', 'auto', _as_choice('auto', 'json'),
+         "body of canister's error answers (its own 4xx and 5xx, and Bottle's error pages it answers): `auto`, JSON "
+         "when the client's `Accept` names `application/json`, else text (Bottle's page for Bottle's errors); `json`, "
+         'JSON to every client (see [Limits and error answers](#limits-and-error-answers))'),
     _Key('debug', False, _as_bool, 'accepted for compatibility with canister 1.x; has no effect'),
     _Key('session_store', 'memory', _as_store_url, '`memory`, `sqlite:///file.db`, `sqlite:////abs/file.db`, or a Redis URL: '
          '`redis://host:port/db`, `rediss://...` (TLS), `redis+sentinel://host:port,.../service/db` or '
@@ -14885,6 +14911,8 @@ class Canister:
         self.app: Optional[bottle.Bottle] = None
         #: The config read at install.
         self.config: Optional[Config] = None
+        #: ``error_format = json``: every error answer's body is JSON, whatever the client's ``Accept`` (``_wants_json``).
+        self.json_errors = False
         #: The login checks, made at install.
         self.authenticator: Optional[Authenticator] = None
         #: The same, or None when no ``Authorization`` scheme is configured (routes then skip it).
@@ -14953,6 +14981,7 @@ class Canister:
             self.close()
             raise
         self.slow = config['log_slow']
+        self.json_errors = config['error_format'] == 'json'
         self.app = app
         self._inner = app.wsgi
         app.__dict__['wsgi'] = self.wsgi  # bottle 0.13 refuses plain assignment of existing names
@@ -15509,16 +15538,12 @@ class Canister:
             self._look_at_new_routes()
             if error.status_code == 404:  # (or one on Bottle's default app?)
                 self._note_default_app_route()
-        vary = bottle.response.get_header('Vary')  # (the error's own headers are the response's by now)
-        if vary is None:
-            bottle.response.set_header(*_VARY_ACCEPT)
-        elif 'accept' not in [token.strip().lower() for token in vary.split(',')]:
-            bottle.response.set_header('Vary', vary + ', Accept')
-        answer = _http_error_body(error, bottle.request.environ)
-        if answer is None:
+        body, headers = _http_error_body(error, bottle.request.environ)
+        for name, token in headers:  # (the error's own headers are the response's by now: a Vary among them)
+            _merge_response_header(name, token)
+        if body is None:
             return self._bottle_error_page(error)
-        body, content_type = answer
-        bottle.response.content_type = content_type
+        bottle.response.content_type = 'application/json'
         return body
 
     # -- the sessions of a user (inside a request or from a script) ----------

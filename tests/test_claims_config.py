@@ -24,6 +24,7 @@ BAD_VALUES = {
     'max_body_size': ['-1', '10MB', '1.5', '', '1e309'],
     'max_header_size': ['255', '8k', '', '0'],
     'max_form_parts': ['-1', 'many', '1.5', ''],
+    'error_format': ['xml', 'text', '', None, True],
     'debug': ['maybe', '', None],
     'session_store': ['mysql://db/x', 'sqlite:///~/s.db', 'sqlite:///a%00b', '', 'redis://h:99999/0', None],
     'session_redis_prefix': [['a'], True, b'\xff'],
