@@ -2231,11 +2231,28 @@ def _sink_for(path: str, days: int, line_format: str) -> _LogSink:
                 raise ConfigError('canister cannot write its log to %s: %s (fix canister.log_path, '
                                   'or set log_path = stderr)' % (key, error.strerror or error)) from None
             _SINKS[key] = sink
+            if key not in ('stderr', 'stdout'):
+                _tell_terminal_where(sink)
             return sink
         sink.retention.append(days)
         sink.days = _days_kept(sink.retention)
         sink.formats.append(line_format)
         return sink
+
+
+def _tell_terminal_where(sink: _LogSink) -> None:
+    """Say where the log goes, in one line on stderr, when this process first logs to files there and stderr is a
+    terminal: a newcomer's ``app.run()`` shows Bottle's access lines there, and else none of canister's.  Not when
+    stderr is no terminal (a server under systemd, a pipe, tests, CI), nor in the child of Bottle's reloader, whose
+    parent said it (each reload would say it again).  A server's workers that each import the app, with stderr on a
+    terminal (``gunicorn app:app`` typed in), say it each, as each says it is booting."""
+    try:
+        if os.environ.get('BOTTLE_CHILD') or sys.stderr is None or not sys.stderr.isatty():
+            return
+    except (AttributeError, ValueError):  # (a stderr replaced by something without isatty, or closed)
+        return
+    sink._tell("canister: the log goes to files in %s, not to this terminal: set log_path = stderr (under "
+               "[canister], or Canister(log_path='stderr')) to see it here" % sink.path, 'INFO')
 
 
 def _format_clash(sink: _LogSink, line_format: str) -> Optional[str]:
