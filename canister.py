@@ -190,6 +190,7 @@ def _forget_once_warnings() -> None:
     """Let every once-per-process WARNING be said again, as in a new process (for tests)."""
     for once in _Once.made:
         once.reset()
+    _CROSS_SITE_TOLD.clear()
 
 
 class _LocalsCheck:
@@ -7681,6 +7682,9 @@ def _is_someone(user: Any) -> bool:
 #: The most pages' origins a session manager tells of a session cookie their browser will not keep
 #: (``SessionManager.note_cross_site``): any client can send an ``Origin``, so the set is bounded.
 _CROSS_SITE_TOLD_MAX = 64
+#: The origins of pages told so, in this process (each once); not attributes of the session manager, whose
+#: attributes every request reads: more of them would make each of those reads slower.
+_CROSS_SITE_TOLD: Dict[str, object] = {}
 #: An IPv4 address, whose site is the whole address (not its last two numbers).
 _IPV4 = re.compile(r'[0-9.]+')
 
@@ -7928,9 +7932,6 @@ class SessionManager:
         self._adopt_store_methods()
         self._set_up_cookie(config)
         self._set_up_expiry(config)
-        #: The origins of pages told that the session cookie set for them is lost (``note_cross_site``): each once,
-        #: ``_CROSS_SITE_TOLD_MAX`` at most (any client can send an ``Origin``).
-        self.cross_site_told: Dict[str, object] = {}
         #: ``session_max_per_user``, or 0 for a store that cannot list a user's sessions (no ``sessions_of``).
         self.max_per_user = config['session_max_per_user'] if self._lists_users() else 0
         if isinstance(self.store, MemoryStore) and 0 < self.store.max_sessions <= self.max_per_user:
@@ -7976,10 +7977,6 @@ class SessionManager:
         #: another site's page, only with SameSite=None (without it, the browser reads Lax, and refuses).
         self._same_cookie = '; Path=/; HttpOnly; SameSite=%s%s' % (
             config['session_samesite'], '; Partitioned' if config['session_partitioned'] else '')
-        #: ``SameSite=Lax`` or ``Strict``: a browser keeps and sends the cookie only for the app's own site's pages.
-        self.same_site_only = config['session_samesite'] != 'None'
-        #: ``session_samesite`` as configured (named by ``note_cross_site``).
-        self.samesite = config['session_samesite']
         attributes = self._same_cookie
         if config['session_cookie_max_age']:
             attributes += '; Max-Age=%d' % config['session_cookie_max_age']
@@ -8163,11 +8160,11 @@ class SessionManager:
             cookie += '; Secure'
         headers.append(('Set-Cookie', cookie))
         _make_private(headers)
-        if request is not None and self.same_site_only and 'HTTP_ORIGIN' in request.environ:
+        if request is not None and 'HTTP_ORIGIN' in request.environ and 'SameSite=None' not in self._same_cookie:
             self.note_cross_site(request)
 
     def note_cross_site(self, request: SessionState) -> None:
-        """Log a WARNING, once for each page's origin, when the session cookie (``SameSite=Lax`` or ``Strict``)
+        """Log a WARNING, once for each page's origin in this process, when the session cookie (``SameSite=Lax`` or ``Strict``)
         goes to a request that a page of another site sent by script (``fetch``, XMLHttpRequest): the browser
         neither keeps that cookie nor sends one back with that page's requests, so each comes without a session,
         and nothing else tells (``_is_cross_site_call``)."""
@@ -8175,7 +8172,7 @@ class SessionManager:
         own = request.own_origin()
         if not _is_cross_site_call(request.environ, origin, own):
             return
-        told = self.cross_site_told
+        told = _CROSS_SITE_TOLD
         token = object()
         if len(told) >= _CROSS_SITE_TOLD_MAX or told.setdefault(_normal_origin(origin), token) is not token:
             return
@@ -8193,8 +8190,8 @@ class SessionManager:
                        'session_partitioned = true for browsers that block third-party cookies) and list %s in cors '
                        'with cors_credentials = true: CSRF protection lets in the unsafe requests of the origins '
                        'cors lists, and refuses those of every other site (said once for this origin)',
-                       self.cookie_name, self.samesite, shown, _escape(scheme)[:10], _escape(host)[:100],
-                       _escape(same_host)[:120], shown)
+                       self.cookie_name, self._same_cookie.partition('SameSite=')[2].partition(';')[0], shown,
+                       _escape(scheme)[:10], _escape(host)[:100], _escape(same_host)[:120], shown)
 
     @staticmethod
     def mark_private(headers: Headers) -> None:

@@ -108,5 +108,5 @@ def test_another_sites_form_whose_answer_sets_the_cookie_logs_no_such_warning(pa
 
 
 def test_the_cors_section_quotes_the_warning():
-    assert ('the log says so in a WARNING, once for each page origin: `%s, http://localhost:5173 (this app is '
+    assert ('the log says so in a WARNING, once a process for each page origin: `%s, http://localhost:5173 (this app is '
             'http://127.0.0.1:8194): the browser neither keeps it nor sends it back' % LOST) in readme_section('## CORS')

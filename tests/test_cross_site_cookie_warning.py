@@ -37,7 +37,7 @@ def lost(log_dir):
 def test_the_line_the_readme_quotes_is_the_one_logged(make_app, log_dir):
     log_in(login_app(make_app), 'http://localhost:5173', **{'Sec-Fetch-Site': 'cross-site', 'Sec-Fetch-Mode': 'cors'})
     [line] = lost(log_dir)
-    quoted = re.search(r'once for each page origin: `(.*?)`', readme_section('## CORS')).group(1)
+    quoted = re.search(r'once a process for each page origin: `(.*?)`', readme_section('## CORS')).group(1)
     for part in quoted.split(' (...) '):
         assert part in line
 
