@@ -194,6 +194,7 @@ def _forget_once_warnings() -> None:
     """Let every once-per-process WARNING be said again, as in a new process (for tests)."""
     for once in _Once.made:
         once.reset()
+    _CROSS_SITE_TOLD.clear()
 
 
 class _LocalsCheck:
@@ -2287,11 +2288,28 @@ def _sink_for(path: str, days: int, line_format: str) -> _LogSink:
                 raise ConfigError('canister cannot write its log to %s: %s (fix canister.log_path, '
                                   'or set log_path = stderr)' % (key, error.strerror or error)) from None
             _SINKS[key] = sink
+            if key not in ('stderr', 'stdout'):
+                _tell_terminal_where(sink)
             return sink
         sink.retention.append(days)
         sink.days = _days_kept(sink.retention)
         sink.formats.append(line_format)
         return sink
+
+
+def _tell_terminal_where(sink: _LogSink) -> None:
+    """Say where the log goes, in one line on stderr, when this process first logs to files there and stderr is a
+    terminal: a newcomer's ``app.run()`` shows Bottle's access lines there, and else none of canister's.  Not when
+    stderr is no terminal (a server under systemd, a pipe, tests, CI), nor in the child of Bottle's reloader, whose
+    parent said it (each reload would say it again).  A server's workers that each import the app, with stderr on a
+    terminal (``gunicorn app:app`` typed in), say it each, as each says it is booting."""
+    try:
+        if os.environ.get('BOTTLE_CHILD') or sys.stderr is None or not sys.stderr.isatty():
+            return
+    except (AttributeError, ValueError):  # (a stderr replaced by something without isatty, or closed)
+        return
+    sink._tell("canister: the log goes to files in %s, not to this terminal: set log_path = stderr (under "
+               "[canister], or Canister(log_path='stderr')) to see it here" % sink.path, 'INFO')
 
 
 def _format_clash(sink: _LogSink, line_format: str) -> Optional[str]:
@@ -7745,6 +7763,56 @@ def _is_someone(user: Any) -> bool:
     return user is not None and user != ''
 
 
+#: The most pages' origins a session manager tells of a session cookie their browser will not keep
+#: (``SessionManager.note_cross_site``): any client can send an ``Origin``, so the set is bounded.
+_CROSS_SITE_TOLD_MAX = 64
+#: The origins of pages told so, in this process (each once); not attributes of the session manager, whose
+#: attributes every request reads: more of them would make each of those reads slower.
+_CROSS_SITE_TOLD: Dict[str, object] = {}
+#: An IPv4 address, whose site is the whole address (not its last two numbers).
+_IPV4 = re.compile(r'[0-9.]+')
+
+
+def _site_of(origin: str) -> str:
+    """The site of an origin as canister guesses it, without the Public Suffix List: its scheme and the last two
+    labels of its host name (``https://example.com`` for ``https://api.example.com:8443``), or its whole IP address
+    or one-label name (``http://127.0.0.1``, ``http://localhost``); the port never counts.  Under a suffix of two
+    labels (``co.uk``) two sites look like one: then it tells too little, never too much."""
+    scheme, _, host = _normal_origin(origin).partition('://')
+    host = _port_split(host.rpartition('@')[2])[0].rstrip('.')
+    if host.startswith('['):  # an IPv6 address
+        return scheme + '://' + host
+    if not _IPV4.fullmatch(host):
+        host = '.'.join(host.split('.')[-2:])
+    return scheme + '://' + host
+
+
+def _port_split(host: str) -> Tuple[str, str]:
+    """A ``host[:port]`` as its name and its port ('' if none); an IPv6 address keeps its brackets."""
+    name, colon, port = host.rpartition(':')
+    if not colon or name.endswith(':') or not port.isdigit():
+        return host, ''
+    return name, port
+
+
+#: ``Sec-Fetch-Dest`` of a top-level navigation (empty: a browser that sends none).
+_TOP_LEVEL = frozenset(('document', ''))
+
+
+def _is_cross_site_call(environ: Mapping[str, Any], origin: str, own_origin: str) -> bool:
+    """True if a browser keeps no ``SameSite=Lax`` or ``Strict`` cookie the answer to this request sets: one that a
+    page of another site sent, but a top-level navigation (a link, a form), whose answer's cookie the browser keeps.
+    The browser's ``Sec-Fetch-Site`` says it (``cross-site``); without it (plain HTTP to a host that is not loopback,
+    older browsers), the site of ``origin`` and the app's own (``own_origin``) differ (``_site_of``)."""
+    site = environ.get('HTTP_SEC_FETCH_SITE')
+    if site is None:
+        return _site_of(origin) != _site_of(own_origin)
+    if site.strip().lower() != 'cross-site':
+        return False
+    return not (environ.get('HTTP_SEC_FETCH_MODE', '').strip().lower() == 'navigate'
+                and environ.get('HTTP_SEC_FETCH_DEST', '').strip().lower() in _TOP_LEVEL)
+
+
 #: Decoded records kept by a session manager (each of at most ``_PARSED_LONGEST`` characters).
 _PARSED_MAX = 1024
 #: The longest record (characters) kept decoded: the cache holds the text and its values, so without a
@@ -8168,8 +8236,10 @@ class SessionManager:
             ttl = min(ttl, remaining) if ttl > 0 else remaining
         return ttl
 
-    def set_cookie(self, headers: Headers, sid: str, https: bool, expire: bool = False, max_age: float = 0) -> None:
-        """Add the session cookie; a response that sets it is never cached for others."""
+    def set_cookie(self, headers: Headers, sid: str, https: bool, expire: bool = False, max_age: float = 0,
+                   request: Optional[SessionState] = None) -> None:
+        """Add the session cookie; a response that sets it is never cached for others.  ``request``: the request
+        a new id is sent to, whose page the log tells when its browser will not keep it (``note_cross_site``)."""
         if expire:
             cookie = self._cookie_prefix + self._same_cookie + '; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT'
         elif max_age:
@@ -8180,6 +8250,38 @@ class SessionManager:
             cookie += '; Secure'
         headers.append(('Set-Cookie', cookie))
         _make_private(headers)
+        if request is not None and 'HTTP_ORIGIN' in request.environ and 'SameSite=None' not in self._same_cookie:
+            self.note_cross_site(request)
+
+    def note_cross_site(self, request: SessionState) -> None:
+        """Log a WARNING, once for each page's origin in this process, when the session cookie (``SameSite=Lax`` or ``Strict``)
+        goes to a request that a page of another site sent by script (``fetch``, XMLHttpRequest): the browser
+        neither keeps that cookie nor sends one back with that page's requests, so each comes without a session,
+        and nothing else tells (``_is_cross_site_call``)."""
+        origin = request.environ['HTTP_ORIGIN']
+        own = request.own_origin()
+        if not _is_cross_site_call(request.environ, origin, own):
+            return
+        told = _CROSS_SITE_TOLD
+        token = object()
+        if len(told) >= _CROSS_SITE_TOLD_MAX or told.setdefault(_normal_origin(origin), token) is not token:
+            return
+        shown = _shown_origin(origin)
+        scheme, _, host = own.partition('://')
+        page_port = _port_split(_normal_origin(origin).partition('://')[2])[1]
+        same_host = '%s://%s%s' % (scheme, _port_split(host)[0], ':' + page_port if page_port else '')
+        self.log.write(logging.WARNING,
+                       'Session: the session cookie %s (SameSite=%s) goes to a call of a page of another site, %s '
+                       '(this app is %s://%s): the browser neither keeps it nor sends it back with that page\'s '
+                       'requests, so each of them comes without a session (a login answers 200, the next call is '
+                       'anonymous). In development, open the page and the app under one host name (the page at '
+                       '%s, or the app on the page\'s host: another port of one host is the same site); across sites '
+                       '(in production, over HTTPS), set session_samesite = None with session_secure = true (and '
+                       'session_partitioned = true for browsers that block third-party cookies) and list %s in cors '
+                       'with cors_credentials = true: CSRF protection lets in the unsafe requests of the origins '
+                       'cors lists, and refuses those of every other site (said once for this origin)',
+                       self.cookie_name, self._same_cookie.partition('SameSite=')[2].partition(';')[0], shown,
+                       _escape(scheme)[:10], _escape(host)[:100], _escape(same_host)[:120], shown)
 
     @staticmethod
     def mark_private(headers: Headers) -> None:
@@ -8959,6 +9061,11 @@ class SessionState:
         except ValueError:
             return None
 
+    def own_origin(self) -> str:
+        """The app's origin as the request names it, normalised (the request context's believes trusted proxies)."""
+        environ = self.environ
+        return _normal_origin('%s://%s' % (environ.get('wsgi.url_scheme', 'http'), environ.get('HTTP_HOST', '')))
+
     def _check_keys(self) -> None:
         """Refuse data whose dicts have keys other than text (before it is stored)."""
         error = _unstorable_error(self.data, 'session.data')
@@ -8998,7 +9105,7 @@ class SessionState:
         manager.remember(sid, record, self.data, self._record_user(), self.created_ms, int(self.user_expires),
                          self.lifetime, self.login_line, self.tail or '', flat)
         if sid != self.cookie_sid or self.lifetime:
-            manager.set_cookie(headers, sid, https, max_age=ttl if self.lifetime else 0)
+            manager.set_cookie(headers, sid, https, max_age=ttl if self.lifetime else 0, request=self)
 
     def _stored_otherwise(self, headers: Headers, https: bool, sid: str, stored: str) -> None:
         """The session changed while this request ran: this request's changes were merged into the
@@ -9079,7 +9186,7 @@ class SessionState:
         if stopped is not None:
             self._ended(headers, https, stopped)
         elif ttl:
-            manager.set_cookie(headers, sid, https, max_age=ttl)
+            manager.set_cookie(headers, sid, https, max_age=ttl, request=self)
 
     def _store(self, sid: str, record: str, ttl: float) -> str:
         """Store ``record`` under ``sid``: a new session, one moved to a new id, or an update of the
@@ -13443,7 +13550,7 @@ class _EarlyChecks:
         if self.csrf is None or context.method not in _UNSAFE_METHODS:
             return None
         environ = context.environ
-        own_origin = _normal_origin(context.scheme + '://' + context.host())
+        own_origin = context.own_origin()
         reason = self.csrf.why_refused(environ, own_origin)
         if reason is None:
             return None
@@ -14058,6 +14165,10 @@ class _RequestContext(SessionState):
             host = environ.get('HTTP_HOST') or '%s:%s' % (environ.get('SERVER_NAME', ''),
                                                           environ.get('SERVER_PORT', ''))
         return host
+
+    def own_origin(self) -> str:
+        """The app's origin as the client asked for it (as a trusted proxy says, if one is in front), normalised."""
+        return _normal_origin(self.scheme + '://' + self.host())
 
     def send_early(self, response: _PlainResponse) -> List[bytes]:
         """Send a response canister gives itself (see ``_EarlyChecks``); return its body."""
