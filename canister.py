@@ -628,6 +628,35 @@ def _dir_without_gone(obj: object) -> List[str]:
     return [name for name in object.__dir__(obj) if name not in gone]
 
 
+#: RFC 6052's well-known NAT64 prefix: a translator puts the IPv4 clients behind it, each at the
+#: address its last 32 bits spell.
+_NAT64 = ipaddress.IPv6Network('64:ff9b::/96')
+#: RFC 8215's NAT64 prefix for local use, of which an operator takes a prefix of any length RFC 6052
+#: allows (/32 to /96): where the IPv4 address sits in it depends on that length, which canister does not
+#: know, but each IPv4 client still has an address of its own there.
+_NAT64_LOCAL = ipaddress.IPv6Network('64:ff9b:1::/48')
+
+
+def _throttle_key(client: str) -> str:
+    """The address a client is counted by (its failed logins, its new sessions): an IPv6 client by
+    its /64, which one host usually holds whole (so it cannot step to the next address), an
+    IPv4-mapped one as IPv4, and one a NAT64 translator stands for (all of them share one /64) as
+    the IPv4 client it embeds, or under the local-use prefix by its whole address."""
+    if ':' not in client:
+        return client
+    try:
+        address = ipaddress.IPv6Address(client.partition('%')[0])
+    except ValueError:
+        return client
+    if address.ipv4_mapped is not None:
+        return str(address.ipv4_mapped)
+    if address in _NAT64:
+        return str(ipaddress.IPv4Address(int(address) & 0xFFFFFFFF))
+    if address in _NAT64_LOCAL:
+        return str(address)
+    return str(ipaddress.IPv6Network((int(address) >> 64 << 64, 64)))
+
+
 ###############################################################################
 # Exceptions ##################################################################
 ###############################################################################
@@ -1278,6 +1307,10 @@ KEYS: Dict[str, _Key] = {key.name: key for key in (
          'most live sessions of one user (0: no cap); a login past it ends the least recently used others of '
          "that user's sessions, as `end_sessions` does, and up to a tenth of the cap more among those not used "
          'since their login'),
+    _Key('session_new_max', 600, _as_number(int, 0),
+         'new sessions one client (IPv6: one /64) may make per minute in each process, counted where a new anonymous '
+         "session is first stored (a browser makes one and sends its cookie after; a login's new session is not "
+         'counted); past it the request answers 429 with `Retry-After` and stores nothing (0: no limit)'),
     _Key('session_samesite', 'Lax', _as_choice('Lax', 'Strict', 'None'),
          'SameSite of the cookie: Lax, Strict or None (None forces Secure)'),
     _Key('session_secure', False, _as_bool, 'always mark the cookie Secure (it is anyway on HTTPS requests)'),
@@ -7988,6 +8021,74 @@ def _line_spared(line: Optional[str], spare: Optional[str], tag: Optional[str]) 
     return line is not None and (line == spare or (tag is not None and not line.startswith(tag)))
 
 
+#: The most clients whose new sessions a process counts at once (``_NewSessions``): about 2 MB, full of IPv6 /64s.
+_NEW_SESSIONS_CLIENTS = 10000
+#: The locks of the counts of new sessions per client, taken at a fork.
+_NEW_SESSION_LOCKS = _ForkLocks()
+
+
+class _TooManyNewSessions(Exception):
+    """Raised where a new session was to be stored, for a client past ``session_new_max`` in its minute: the
+    request answers 429 (``_RequestContext._replace``), stores nothing, and tells the client to come back in
+    ``wait`` seconds."""
+
+    def __init__(self, wait: int) -> None:
+        super().__init__(wait)
+        #: Seconds until the client's minute ends (the 429's ``Retry-After``).
+        self.wait = wait
+
+
+class _NewSessions:
+    """How many new anonymous sessions each client (``_throttle_key``: an IPv4 address, an IPv6 /64) stored in
+    this process in its window: at most ``most`` per window of ``window`` seconds, which starts with the client's
+    first new session.  A browser makes one, and then sends its cookie; a client that keeps no cookie (a bot, a
+    crawler, a flood) makes one at each request that writes the session, and past ``most`` it is refused.
+
+    At most ``max_clients`` clients are counted: past that, the oldest window is forgotten (that client starts
+    again at 0).  Unlike the login throttle, which refuses a client it has no room for rather than forget a count
+    of failed guesses, a full table must never turn every new visitor away; what forgetting costs is bounded: an
+    attacker with more addresses than that makes ``most`` sessions per window from each, as it could anyway."""
+
+    def __init__(self, most: int, window: float = 60.0, max_clients: Optional[int] = None) -> None:
+        #: New sessions a client may store per window (``session_new_max``).
+        self.most = most
+        #: Seconds of a client's window.
+        self.window = window
+        #: The most clients counted at once (``_NEW_SESSIONS_CLIENTS`` unless given).
+        self.max_clients = max_clients or _NEW_SESSIONS_CLIENTS
+        #: client -> [new sessions in its window, end of the window (``_monotonic``)], in the order the windows
+        #: began, so the first ends first.
+        self._clients: 'collections.OrderedDict[str, List[float]]' = collections.OrderedDict()
+        #: Guards ``_clients``.
+        self._lock = threading.Lock()
+        _NEW_SESSION_LOCKS.add(self)
+
+    def count(self, client: str) -> Tuple[int, bool]:
+        """Count a new session of ``client`` (its ``_throttle_key``): ``(0, False)`` if it may be stored, else
+        ``(the seconds until its window ends, whether this is its window's first refusal)``."""
+        with self._lock:
+            now = _monotonic()
+            clients = self._clients
+            entry = clients.get(client)
+            if entry is None or entry[1] <= now:
+                if entry is not None:
+                    del clients[client]
+                self._make_room(now)
+                clients[client] = [1, now + self.window]
+                return 0, False
+            entry[0] += 1
+            if entry[0] <= self.most:
+                return 0, False
+            return max(math.ceil(entry[1] - now), 1), entry[0] == self.most + 1
+
+    def _make_room(self, now: float) -> None:
+        """Forget the clients whose window has ended, and the oldest one while ``max_clients`` are counted.
+        Called with ``_lock`` held."""
+        clients = self._clients
+        while clients and (clients[next(iter(clients))][1] <= now or len(clients) >= self.max_clients):
+            clients.popitem(last=False)
+
+
 #: What canister 1.x's table of sessions (``plugin.sessions``) had, and what to use instead: the AttributeError says.
 _SESSIONS_1X_NOTE = (
     "plugin.sessions is no longer canister 1.x's table of sessions: use session in a handler (session.data, "
@@ -8026,6 +8127,8 @@ class SessionManager:
         self.max_per_user = config['session_max_per_user'] if self._lists_users() else 0
         if isinstance(self.store, MemoryStore) and 0 < self.store.max_sessions <= self.max_per_user:
             self.warnings.append(self._cap_note(self.store.max_sessions, given=store is not None))
+        #: The count of new anonymous sessions per client (``session_new_max``), or None for no limit.
+        self.new_sessions = _NewSessions(config['session_new_max']) if config['session_new_max'] else None
         #: sid -> the decoded values of records recently saved or read, all immutable (a flat
         #: data object, a scalar user): a request whose record is unchanged since takes a copy
         #: of the data instead of decoding it.
@@ -8034,6 +8137,25 @@ class SessionManager:
         #: file that logged it in (set at install: Basic's ``is_stale_login`` where the app has a users file,
         #: else ``_is_stale_login``, which finds the file of a mounted app's canister; None before).
         self.is_stale_login: Optional[Callable[[Any, str], bool]] = None
+
+    def count_new(self, client: str, environ: Mapping[str, Any]) -> None:
+        """Count a new anonymous session of ``client`` (the request's address) about to be stored; raise
+        ``_TooManyNewSessions`` past ``session_new_max`` in its minute, with one WARNING per client per minute."""
+        assert self.new_sessions is not None
+        key = _throttle_key(client)
+        wait, first = self.new_sessions.count(key)
+        if not wait:
+            return
+        if first:
+            hint = ''
+            if 'HTTP_X_FORWARDED_FOR' in environ and client == (environ.get('REMOTE_ADDR') or '-'):
+                hint = (' (it sent X-Forwarded-For: if it is your proxy, list it in trusted_proxies, else every '
+                        'client behind it counts as one)')
+            self.log.write(logging.WARNING, 'Session: %s made more than session_new_max = %d new sessions within a '
+                           'minute (a client that keeps no cookie: a bot, a crawler, a flood?)%s: its requests that '
+                           'would store a new session are refused with 429 for %ds, and this is said once a minute',
+                           _escape(key)[:64], self.new_sessions.most, hint, wait)
+        raise _TooManyNewSessions(wait)
 
     def _cap_note(self, bound: int, given: bool) -> str:
         """Why a cap per user of at least the memory store's bound protects nobody, and what to set: the
@@ -9201,6 +9323,8 @@ class SessionState:
             return self._move_and_cap(sid, record, ttl)
         if not self.exists:
             key = _user_key(self._record_user())
+            if key is None and manager.new_sessions is not None:  # (a login's new session is not counted)
+                manager.count_new(self.client, self.environ)
             overtaken = self._create_new(sid, record, ttl, key)
             if key is not None:  # a login without a session
                 return self._logged_in(sid, key, record, overtaken)
@@ -11763,35 +11887,6 @@ class JwtAuth:
         return float(min(exp, 2 ** 53)) if isinstance(exp, (int, float)) and not isinstance(exp, bool) else 0.0
 
 
-#: RFC 6052's well-known NAT64 prefix: a translator puts the IPv4 clients behind it, each at the
-#: address its last 32 bits spell.
-_NAT64 = ipaddress.IPv6Network('64:ff9b::/96')
-#: RFC 8215's NAT64 prefix for local use, of which an operator takes a prefix of any length RFC 6052
-#: allows (/32 to /96): where the IPv4 address sits in it depends on that length, which canister does not
-#: know, but each IPv4 client still has an address of its own there.
-_NAT64_LOCAL = ipaddress.IPv6Network('64:ff9b:1::/48')
-
-
-def _throttle_key(client: str) -> str:
-    """The address a client is counted by: an IPv6 client by its /64, which one host usually
-    holds whole (so it cannot step to the next address), an IPv4-mapped one as IPv4, and one a
-    NAT64 translator stands for (all of them share one /64) as the IPv4 client it embeds, or under
-    the local-use prefix by its whole address."""
-    if ':' not in client:
-        return client
-    try:
-        address = ipaddress.IPv6Address(client.partition('%')[0])
-    except ValueError:
-        return client
-    if address.ipv4_mapped is not None:
-        return str(address.ipv4_mapped)
-    if address in _NAT64:
-        return str(ipaddress.IPv4Address(int(address) & 0xFFFFFFFF))
-    if address in _NAT64_LOCAL:
-        return str(address)
-    return str(ipaddress.IPv6Network((int(address) >> 64 << 64, 64)))
-
-
 #: The 503's text for a login the throttle's store could not count (the log's ERROR line says why).
 _THROTTLE_UNAVAILABLE = ('Service unavailable: the login cannot be counted against the limit of failed logins (the '
                          'session store that keeps the count cannot be reached or written), retry shortly')
@@ -14189,7 +14284,8 @@ class _RequestContext(SessionState):
                 self.finish(headers, self.https)
             except Exception as error:  # also a bug in the store: else Bottle answers its "Critical error" page
                 headers, status_line = self._replace(error)
-                if not isinstance(error, StoreUnavailable):  # (a store down hears nothing; one busy stored it)
+                # (a store down hears nothing; one busy stored it; a new session has no length to keep)
+                if not isinstance(error, (StoreUnavailable, _TooManyNewSessions)):
                     self.keep_length()
         elif self.loaded:
             self.end_on_error(headers, self.https)
@@ -14265,12 +14361,17 @@ class _RequestContext(SessionState):
 
     def _replace(self, error: Exception) -> Tuple[Headers, str]:
         """Replace Bottle's response by an error: the session could not be saved (503 if the store
-        is unreachable, 500 if the data cannot be stored or the store raised anything else, logged
-        with its traceback).  Return its headers and status line."""
+        is unreachable, 429 if the client made too many new sessions, ``session_new_max``, 500 if the data
+        cannot be stored or the store raised anything else, logged with its traceback).  Return its headers
+        and status line."""
+        retry = ''
         if isinstance(error, StoreUnavailable):
             self.plugin.log.write_repeated(logging.ERROR, _safe_text(error))
             self.plugin._tell_wait_note()
-            code, message = 503, _UNAVAILABLE
+            code, message, retry = 503, _UNAVAILABLE, _UNAVAILABLE_RETRY['Retry-After']
+        elif isinstance(error, _TooManyNewSessions):  # (logged once a minute where it was counted)
+            code, message, retry = 429, ('Too many new sessions from this address: retry in %d seconds (a client '
+                                         'that keeps the session cookie makes only one)' % error.wait), str(error.wait)
         elif isinstance(error, SessionDataError):
             self.plugin.log.write(logging.ERROR, 'Session not saved: %s', error)
             code, message = 500, 'Internal server error: the session could not be saved: %s' % error
@@ -14279,8 +14380,8 @@ class _RequestContext(SessionState):
                                   type(error).__name__, exc_info=True)
             code, message = 500, 'Internal server error: the session could not be saved'
         response = _plain_response(code, message, self.environ)
-        if code == 503:
-            response.headers.extend(_UNAVAILABLE_RETRY.items())
+        if retry:
+            response.headers.append(('Retry-After', retry))
         self.code = code
         self.replaced = [] if self.method == 'HEAD' else [response.body]
         return response.headers, _HTTP_STATUS[code]

@@ -125,7 +125,8 @@ CONTROL_TABLE = dict.fromkeys(CONTROL_KEYS, 0)
 def make_app(store: canister.MemoryStore, timeout: int) -> bottle.Bottle:
     """The counter job on ``store``, with logging off."""
     app = bottle.Bottle()
-    app.install(canister.Canister(store=store, session_timeout=timeout, log_level="DISABLED"))
+    # (the new visitors all come from one address: no limit of new sessions per client)
+    app.install(canister.Canister(store=store, session_timeout=timeout, log_level="DISABLED", session_new_max=0))
     add_counter_routes(app, session)
 
     @app.get("/_login")

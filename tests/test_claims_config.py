@@ -35,6 +35,7 @@ BAD_VALUES = {
     'session_max_age': ['-1', '1d', ''],
     'session_max': ['0', '-5', '1e5', ''],
     'session_max_per_user': ['-1', 'many', ''],
+    'session_new_max': ['-1', 'lots', ''],
     'session_samesite': ['lax-ish', '', None],
     'session_secure': ['maybe', ''],
     'session_partitioned': ['maybe', ''],

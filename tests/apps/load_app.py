@@ -35,6 +35,8 @@ for _key in ('session_timeout', 'session_max'):
     if os.environ.get('CANISTER_' + _key.upper()):
         _overrides[_key] = os.environ['CANISTER_' + _key.upper()]
 
+# (the load and soak runs are many clients from one address, 127.0.0.1: no limit of new sessions per client)
+_overrides.setdefault('session_new_max', 0)
 app, plugin = canister_app(**_overrides)
 add_login_route(app)
 PID = os.getpid()

@@ -35,6 +35,7 @@ from _common import add_counter_routes, canister_app, mark_ready
 options = {
     'session_store': os.environ['CANISTER_SESSION_STORE'],
     'session_redis_wait': int(os.environ.get('CANISTER_REDIS_WAIT', '0')),
+    'session_new_max': 0,  # (benchmarks/failover.py's new browsers all come from 127.0.0.1)
 }
 if os.environ.get('CANISTER_REDIS_PREFIX'):
     options['session_redis_prefix'] = os.environ['CANISTER_REDIS_PREFIX']

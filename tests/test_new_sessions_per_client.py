@@ -1,0 +1,214 @@
+"""``session_new_max``: how many new sessions one client may make per minute in a process.
+
+A client that keeps no cookie (a bot, a crawler, a flood) makes a new session at each request whose handler
+writes the session; past the limit those requests answer 429 and store nothing, while other clients, and the
+same client's logins, still get theirs.  The flood is sent through a trusted proxy on 127.0.0.1, which names
+each client in X-Forwarded-For, as the login throttle's tests do.
+"""
+from __future__ import annotations
+
+import re
+import sqlite3
+import time
+from typing import Any
+
+import pytest
+import redis
+
+import canister
+from canister import session
+from helpers import Clock, at_once, basic, client, cookieless_client, warning_lines, with_cookie, write_users
+from session_kit import Browser, plugin_of
+
+FLOODER = '198.51.100.7'
+NEIGHBOUR = '203.0.113.9'
+BASIC_ALICE = basic('alice', 'right')
+
+
+def flood_app(make_app: Any, tmp_path: Any, **config: Any) -> Any:
+    """``/touch`` writes the session (a counter, as a cart would); ``POST /login`` is a form login of alice
+    (password ``right``) from the users file; ``/me`` answers who is logged in."""
+    config.setdefault('trusted_proxies', '127.0.0.1')
+    app = make_app(auth_basic_users_file=str(write_users(tmp_path / 'users.txt', alice='right')), **config)
+
+    @app.get('/touch')
+    def touch():
+        session.data['n'] = session.data.get('n', 0) + 1
+        return {'n': session.data['n']}
+
+    @app.post('/login')
+    def login(username: str, password: str):
+        return {'ok': canister.log_in(username, password)}
+
+    app.get('/me')(lambda: {'user': session.user})
+    return app
+
+
+def from_(address: str) -> dict:
+    return {'X-Forwarded-For': address}
+
+
+def stored_sessions(app: Any, store_url: str) -> int:
+    """How many sessions the app's store holds, read from the store itself."""
+    if store_url == 'memory':
+        return len(plugin_of(app).sessions.store)
+    if store_url.startswith('sqlite'):
+        with sqlite3.connect(store_url[len('sqlite:///'):]) as db:
+            return db.execute('SELECT count(*) FROM canister_sessions').fetchone()[0]
+    prefix = b'canister:session:'
+    keys = redis.Redis.from_url(store_url).keys(prefix + b'*')
+    return sum(1 for key in keys if re.fullmatch(rb'[A-Za-z0-9_-]{43,128}', key[len(prefix):]))
+
+
+@pytest.fixture
+def monotonic(monkeypatch: pytest.MonkeyPatch) -> Clock:
+    """canister's monotonic clock (``_monotonic``), stopped; ``advance`` moves it on instead of a sleep."""
+    stopped = Clock(time.monotonic())
+    monkeypatch.setattr(canister, '_monotonic', stopped)
+    return stopped
+
+
+def test_a_cookieless_flood_from_one_client_gets_429_past_the_limit_while_another_client_gets_a_session_and_logs_in(
+        make_app, tmp_path, serve, store_url):
+    app = flood_app(make_app, tmp_path, session_store=store_url, session_new_max=20)
+    origin = serve(app, clear_untrusted_proxy_headers=False)  # (the headers reach canister, which judges them)
+    answers = [Browser(origin).get('/touch', from_(FLOODER)) for _ in range(30)]
+    assert [answer.status for answer in answers] == [200] * 20 + [429] * 10
+    refused = answers[-1]
+    assert 0 < int(refused.headers['Retry-After']) <= 60 and not refused.set_cookies
+    assert refused.body.startswith(b'Too many new sessions from this address: retry in ')
+    assert stored_sessions(app, store_url) == 20
+
+    neighbour = Browser(origin)
+    assert neighbour.get('/touch', from_(NEIGHBOUR)).status == 200 and neighbour.sid
+    assert neighbour.post('/login', {'username': 'alice', 'password': 'right'}, from_(NEIGHBOUR)).json() == {'ok': True}
+    assert neighbour.get('/me', from_(NEIGHBOUR)).json() == {'user': 'alice'}
+
+
+def test_a_login_from_the_flooding_address_still_makes_its_session(make_app, tmp_path, serve, store_url):
+    """A login's new session (a form's, Basic's) is not counted: people behind the flood's address (a NAT) can still
+    log in."""
+    app = flood_app(make_app, tmp_path, session_store=store_url, session_new_max=3)
+    origin = serve(app, clear_untrusted_proxy_headers=False)  # (the headers reach canister, which judges them)
+    assert [Browser(origin).get('/touch', from_(FLOODER)).status for _ in range(5)] == [200] * 3 + [429] * 2
+    person = Browser(origin)
+    assert person.post('/login', {'username': 'alice', 'password': 'right'}, from_(FLOODER)).json() == {'ok': True}
+    assert person.get('/me', from_(FLOODER)).json() == {'user': 'alice'}
+    basic = Browser(origin).get('/touch', dict(from_(FLOODER), Authorization=BASIC_ALICE))
+    assert basic.status == 200 and basic.set_cookies
+
+
+def test_a_browser_that_sends_its_cookie_back_is_never_counted(make_app, tmp_path, serve, store_url):
+    app = flood_app(make_app, tmp_path, session_store=store_url, session_new_max=2)
+    origin = serve(app, clear_untrusted_proxy_headers=False)  # (the headers reach canister, which judges them)
+    browser = Browser(origin)
+    assert [browser.get('/touch', from_(FLOODER)).json()['n'] for _ in range(10)] == list(range(1, 11))
+    # the browser's one session counted; the address has one new session left in its minute
+    assert [Browser(origin).get('/touch', from_(FLOODER)).status for _ in range(2)] == [200, 429]
+    assert browser.get('/touch', from_(FLOODER)).json() == {'n': 11}
+
+
+def test_the_warning_is_written_once_per_client_per_minute_and_the_client_is_served_again_after_it(
+        make_app, tmp_path, log_dir, monotonic):
+    app = flood_app(make_app, tmp_path, session_new_max=2)
+    bot = cookieless_client(app, REMOTE_ADDR='127.0.0.1', HTTP_X_FORWARDED_FOR=FLOODER)
+    assert [bot.get('/touch', expect_errors=True).status_int for _ in range(10)] == [200, 200] + [429] * 8
+    monotonic.advance(45)
+    refused = bot.get('/touch', expect_errors=True)
+    assert refused.status_int == 429 and refused.headers['Retry-After'] == '15'
+    assert cookieless_client(app, REMOTE_ADDR='127.0.0.1', HTTP_X_FORWARDED_FOR=NEIGHBOUR).get('/touch').status_int \
+        == 200
+    warned = [line for line in warning_lines(log_dir) if 'session_new_max' in line]
+    assert len(warned) == 1 and FLOODER in warned[0] and 'refused with 429 for 60s' in warned[0]
+    monotonic.advance(16)
+    assert [bot.get('/touch', expect_errors=True).status_int for _ in range(5)] == [200, 200, 429, 429, 429]
+    assert len([line for line in warning_lines(log_dir) if 'session_new_max' in line]) == 2
+
+
+def test_addresses_of_one_ipv6_64_share_a_count_and_another_64_has_its_own(make_app, tmp_path):
+    app = flood_app(make_app, tmp_path, session_new_max=2)
+
+    def touch(address):
+        return cookieless_client(app, REMOTE_ADDR='127.0.0.1', HTTP_X_FORWARDED_FOR=address).get(
+            '/touch', expect_errors=True).status_int
+
+    assert [touch('2001:db8:1:2::%x' % last) for last in range(1, 4)] == [200, 200, 429]
+    assert touch('2001:db8:1:3::1') == 200
+
+
+def test_a_proxy_not_in_trusted_proxies_is_named_in_the_warning(make_app, tmp_path, log_dir):
+    """Every client behind an unlisted proxy counts as the proxy: the WARNING says what to do."""
+    app = flood_app(make_app, tmp_path, session_new_max=1, trusted_proxies='')
+    proxy = cookieless_client(app, REMOTE_ADDR='10.0.0.2', HTTP_X_FORWARDED_FOR=FLOODER)
+    assert [proxy.get('/touch', expect_errors=True).status_int for _ in range(2)] == [200, 429]
+    warned = [line for line in warning_lines(log_dir) if 'session_new_max' in line]
+    assert len(warned) == 1 and '10.0.0.2' in warned[0] and 'list it in trusted_proxies' in warned[0]
+
+
+def test_a_full_table_of_clients_forgets_the_oldest_instead_of_refusing_a_new_client(
+        make_app, tmp_path, monkeypatch):
+    assert canister._NEW_SESSIONS_CLIENTS == 10000  # (the README's number; a table of 3 here)
+    monkeypatch.setattr(canister, '_NEW_SESSIONS_CLIENTS', 3)
+    app = flood_app(make_app, tmp_path, session_new_max=1)
+
+    def touch(address):
+        return cookieless_client(app, REMOTE_ADDR='127.0.0.1', HTTP_X_FORWARDED_FOR=address).get(
+            '/touch', expect_errors=True).status_int
+
+    assert [touch('192.0.2.%d' % last) for last in (1, 2, 3)] == [200, 200, 200]
+    assert touch('192.0.2.1') == 429
+    assert touch('192.0.2.4') == 200  # the table is full: 192.0.2.1, the oldest, is forgotten
+    assert touch('192.0.2.1') == 200
+
+
+def test_zero_lets_a_client_make_any_number_of_sessions(make_app, tmp_path):
+    app = flood_app(make_app, tmp_path, session_new_max=0)
+    bot = cookieless_client(app, REMOTE_ADDR='127.0.0.1', HTTP_X_FORWARDED_FOR=FLOODER)
+    assert {bot.get('/touch').status_int for _ in range(700)} == {200}
+
+
+def test_by_default_a_client_makes_600_new_sessions_a_minute(make_app, tmp_path):
+    app = flood_app(make_app, tmp_path)
+    bot = cookieless_client(app, REMOTE_ADDR='127.0.0.1', HTTP_X_FORWARDED_FOR=FLOODER)
+    assert [bot.get('/touch', expect_errors=True).status_int for _ in range(601)] == [200] * 600 + [429]
+
+
+@pytest.mark.parametrize('value', [-1, 'lots', 2.5])
+def test_a_bad_session_new_max_is_refused_at_install(make_app, value):
+    with pytest.raises(canister.ConfigError, match='session_new_max'):
+        make_app(session_new_max=value)
+
+
+def test_a_json_client_gets_the_429_as_json_with_its_cookie_kept(make_app, tmp_path):
+    """The refusal is an answer like canister's others: JSON to a client that asks for it."""
+    app = flood_app(make_app, tmp_path, session_new_max=1)
+    browser = client(app)
+    sid = browser.get('/touch').headers['Set-Cookie'].split(';')[0].split('=', 1)[1]
+    bot = cookieless_client(app)
+    refused = bot.get('/touch', headers={'Accept': 'application/json'}, expect_errors=True)
+    assert refused.status_int == 429 and refused.json['message'].startswith('Too many new sessions')
+    assert 'Set-Cookie' not in refused.headers
+    assert bot.get('/touch', headers=with_cookie(sid)).json == {'n': 2}
+
+
+def test_a_flood_from_one_client_no_longer_fills_a_redis_under_noeviction_so_logins_go_on(
+        make_app, tmp_path, serve, redis_server):
+    """The review's attack, scaled down: a Redis with little room under ``noeviction``, 3,000 cookieless requests
+    from one client on 8 connections at once.  Its sessions used to fill Redis, which then refused every
+    login's session (503) until they expired, an hour later; past ``session_new_max`` they are refused instead."""
+    app = flood_app(make_app, tmp_path, session_store=redis_server.url, session_new_max=100)
+    origin = serve(app, clear_untrusted_proxy_headers=False)
+    assert Browser(origin).get('/me', from_(NEIGHBOUR)).status == 200  # (the app's connections made first)
+    admin = redis.Redis(port=redis_server.port)
+    admin.config_set('maxmemory-policy', 'noeviction')
+    admin.config_set('maxmemory', admin.info('memory')['used_memory'] + 400 * 1024)
+
+    def flood():
+        return [Browser(origin).get('/touch', from_(FLOODER)).status for _ in range(375)]
+
+    statuses = sum(at_once([flood] * 8, timeout=300), [])
+    person = Browser(origin)
+    login = person.post('/login', {'username': 'alice', 'password': 'right'}, from_(NEIGHBOUR))
+    assert login.status == 200 and login.json() == {'ok': True}
+    assert person.get('/me', from_(NEIGHBOUR)).json() == {'user': 'alice'}
+    assert statuses.count(200) == 100 and statuses.count(429) == 2900
