@@ -16906,6 +16906,7 @@ class _CommandLines(logging.Handler):
 
     def __init__(self, command: str) -> None:
         super().__init__(logging.WARNING)
+        #: The command's name as its error lines begin (``python -m canister end-sessions``).
         self.command = command
 
     def emit(self, record: logging.LogRecord) -> None:
