@@ -856,8 +856,13 @@ _SECRET_STEM = re.compile(_stem_pattern('(?:=|$)'))
 #: every query the full rule masks gets past it.
 _QUERY_STEM = re.compile(_stem_pattern('(?:[=;]|$)') + '|[@"]')
 #: A URL in a text, to the next space, and the quote before it if any.  Its user information runs
-#: to the last ``@``, so a password holding ``/?#@`` is all of it.
-_URL = re.compile(r'(?i)([\'"]?)\b([a-z][a-z0-9+.-]*://)(\S*)')
+#: to the last ``@``, so a password holding ``/?#@`` is all of it.  A run of scheme characters not followed by
+#: ``://`` matches too, without its third group (``_mask_urls`` gives it back as it is): the search goes on after
+#: the run, not from each of its ``.``-separated words in turn, which would read the run to its end again and
+#: again (``a.a.a.a...``: a time growing with the square of its length; see benchmarks/hostile_text.py).  A URL
+#: found is the same: every start in a run ends where the run does, so the first start that matches is the
+#: first one the search tries.
+_URL = re.compile(r'(?i)([\'"]?)\b([a-z][a-z0-9+.-]*)(://\S*)?')
 
 
 def _as_bool(value: Any) -> bool:
@@ -1610,8 +1615,22 @@ def _is_secret_name(name: str) -> bool:
     return _SECRET_NAME.search(name) is not None
 
 
-#: A member's name in JSON text (``"password":``), as a query value or a form field may carry one.
-_JSON_MEMBER = re.compile(r'"((?:[^"\\]|\\.){1,100})"\s*:')
+#: A member's name in JSON text (``"password":``), as a query value or a form field may carry one: what
+#: ``re.findall(r'"((?:[^"\\]|\\.){1,100})"\s*:', text)`` finds, which tried each ``"`` in turn, escaped ones too,
+#: each read up to 100 characters or escapes on (``\"\"\"...``: a hundred steps for each character of the text),
+#: as :func:`_member_names` finds it, in one pass: ``_JSON_SKIP`` passes strings not followed by ``:``, up to 256
+#: at a time (a start inside a string, at an escaped ``"``, reads on to where the string ends: none is a member
+#: either), each of up to 256 escapes (``_JSON_TEXT``: the memory of a regex's loop grows with its turns); a longer
+#: one is read on ``_JSON_TEXT`` at a time.  A string followed by ``:`` is a member whose name is its text
+#: (``_JSON_NAME``: 1 to 100 characters or escapes), or, for a longer one, the text after the first escaped ``"``
+#: in it from which there are 100 at most (``_JSON_SHORT``: the later, the fewer).
+_JSON_TEXT = r'[^"\\]*(?:\\.[^"\\]*){0,256}'
+_JSON_SKIP = re.compile(r'[^"]*(?:"(?=(%s))\1(?="(?!\s*:)|\\\n|\\\Z|\Z)[^"]*){0,256}' % _JSON_TEXT)
+_JSON_STRING = re.compile(_JSON_TEXT)
+_JSON_COLON = re.compile(r'\s*:')
+_JSON_NAME = re.compile(r'(?:[^"\\]|\\.){1,100}')
+_JSON_SHORT = re.compile(r'(?:[^"\\]|\\.){0,100}')
+_QUOTE = re.compile('"')
 
 
 def _member_name(written: str) -> str:
@@ -1624,9 +1643,55 @@ def _member_name(written: str) -> str:
         return written
 
 
+def _string_end(text: str, start: int) -> int:
+    """Where the JSON string whose ``"`` is at ``start`` ends: at its closing ``"``, or at a ``\\`` before a line
+    break or the end of the text, or at the end (see ``_JSON_TEXT``), read ``_JSON_TEXT`` at a time."""
+    end, size = start + 1, len(text)
+    while True:
+        end = _JSON_STRING.match(text, end).end()  # type: ignore[union-attr]  # (it matches the empty text)
+        if not (text.startswith('\\', end) and end + 1 < size and text[end + 1] != '\n'):
+            return end  # (else 256 escapes more: it goes on)
+
+
+def _tail_name(text: str, start: int, end: int) -> Optional[str]:
+    """The name of a member whose string, from ``start`` to its closing ``"`` at ``end``, holds no 1 to 100
+    characters or escapes: the text after the first escaped ``"`` in it after which there are 100 at most, if any
+    (the later, the fewer: a search by halves), as the search of old had it (see ``_JSON_TEXT``)."""
+    quotes = [quote.start() for quote in _QUOTE.finditer(text, max(start + 1, end - 201), end)]
+    low, high = 0, len(quotes)
+    while low < high:
+        middle = (low + high) // 2
+        if _JSON_SHORT.fullmatch(text, quotes[middle] + 1, end):
+            high = middle
+        else:
+            low = middle + 1
+    # (none, if the first after which there are 100 at most is the last character, with none after it)
+    return text[quotes[low] + 1:end] if low < len(quotes) and quotes[low] < end - 1 else None
+
+
+def _member_names(text: str) -> typing.Iterator[str]:
+    """The names of the JSON members in a text (see ``_JSON_TEXT``), each as written, in a time linear in its
+    length."""
+    pos = 0
+    while True:
+        pos = _JSON_SKIP.match(text, pos).end()  # type: ignore[union-attr]  # (it matches the empty text)
+        if pos >= len(text):
+            return
+        end = _string_end(text, pos)
+        colon = _JSON_COLON.match(text, end + 1) if text.startswith('"', end) else None
+        name = text[pos + 1:end]
+        if colon is not None and not (0 < len(name) <= 200 and _JSON_NAME.fullmatch(name)):
+            name = _tail_name(text, pos, end)  # type: ignore[assignment]
+        if colon is None or name is None:
+            pos = end  # (a closing " starts the next string; a \ before a line break or the end ends none)
+            continue
+        yield name
+        pos = colon.end()
+
+
 def _holds_secret_member(text: str) -> bool:
     """True if a (decoded) text holds a JSON member whose name looks secret (``cfg={"password": ...}``)."""
-    return '"' in text and any(_is_secret_name(_member_name(name)) for name in _JSON_MEMBER.findall(text))
+    return '"' in text and any(_is_secret_name(_member_name(name)) for name in _member_names(text))
 
 
 def _query_value_holds_secret_member(value: str) -> bool:
@@ -1640,7 +1705,7 @@ def _query_value_holds_user_information(value: str) -> bool:
     which :func:`_mask_urls` would mask: decoded only when it can hold one (an ``@``, as itself or ``%40``)."""
     if '@' not in value and '%40' not in value:
         return False
-    return any('@' in match.group(3) for match in _URL.finditer(urllib.parse.unquote_plus(value)))
+    return any('@' in (match.group(3) or '') for match in _URL.finditer(urllib.parse.unquote_plus(value)))
 
 
 def _redact_query(query: str) -> str:
@@ -1681,6 +1746,9 @@ def _mask_urls(text: str) -> str:
 
     def mask(match: typing.Match[str]) -> str:
         quote, scheme, rest = match.groups()
+        if rest is None:  # (a run of scheme characters without its ://: see _URL)
+            return match.group(0)
+        scheme, rest = scheme + '://', rest[3:]
         close = ''
         if quote and rest.endswith(quote):  # 'redis://...' in a message: the quote is no part of the URL
             rest, close = rest[:-1], quote

@@ -41,6 +41,7 @@ RUNS = {
                               '--setups', 'memory-waitress,sqlite-waitress'], 'resurrected'),
     'form_parts': (['form_parts.py', '--rounds', '1', '--parts', '3000'], 'max_form_parts = 1000:'),
     'redact_query': (['redact_query.py', '--rounds', '1', '--calls', '10'], 'full/quick'),
+    'hostile_text': (['hostile_text.py', '--sizes', '1000,2000'], 'escaped  parameter'),
     'soak': (['soak.py', '--seconds', '2'], 'summary:'),
     'failover': (['failover.py', '--topology', 'sentinel', '--clients', '2', '--seconds', '1'],
                  'every client back to 200 after'),
