@@ -4122,14 +4122,16 @@ def _type_hints(callback: Callable[..., Any]) -> Dict[str, Any]:
         return {}
 
 
-def _without_metadata(callback: Callable[..., Any], annotation: Any) -> Any:
+def _without_metadata(callback: Callable[..., Any], annotation: Any, extras: bool = False) -> Any:
     """``Annotated[X, ...]`` as X, at any depth (FastAPI's ``Annotated[int, Query(gt=0)]``), as ``_type_hints`` gives
-    it; for a handler with another annotation that cannot be evaluated, whose hints are read one by one."""
+    it; for a handler with another annotation that cannot be evaluated, whose hints are read one by one.  With
+    ``extras``, the annotation evaluated with its metadata kept."""
     def holder() -> None:
         """Carries the one annotation for typing.get_type_hints, which takes out the metadata."""
     holder.__annotations__ = {'value': annotation}
     try:  # (a name inside, List['Item'], is the handler module's, as in _resolve: not one of canister's own)
-        return typing.get_type_hints(holder, globalns=getattr(inspect.unwrap(callback), '__globals__', {}))['value']
+        return typing.get_type_hints(holder, globalns=getattr(inspect.unwrap(callback), '__globals__', {}),
+                                     include_extras=extras)['value']
     except Exception:  # a forward reference inside, List['Item']: as it is
         return annotation
 
@@ -4221,7 +4223,8 @@ def _multipart_note(environ: Optional[Dict[str, Any]] = None) -> str:
 def _unread_type_note(content_type: str) -> str:
     """:func:`_unread_body_note` for a body read as nothing: JSON that is no object, or a type canister does not read."""
     if _is_json_type(content_type):
-        return ' (the JSON body is not an object: only an object\'s members fill parameters)'
+        return (' (the JSON body is not an object: only an object\'s members fill parameters; the handler can read '
+                'the body itself, a whole JSON array say: bottle.request.json)')
     named = content_type if _MEDIA_TYPE.fullmatch(content_type) else 'another type' if content_type else 'no type'
     return ' (the body, of %s, fills no parameter: send a JSON object with Content-Type: application/json, or a form)' % named
 
@@ -4785,6 +4788,113 @@ def _flask_methods_problem(route: bottle.Route) -> Optional[str]:
     return ("Route %s %s was given methods=%r, Flask's keyword, which Bottle keeps as a setting of the route and "
             "does not read: the route would answer %s; write method=%r instead (Bottle's keyword)"
             % (route.method, route.rule, methods, answered, methods))
+
+
+def _foreign_class(value: Any, names: Iterable[str]) -> Optional[str]:
+    """The name of the class of FastAPI's or Starlette's, among ``names``, that ``value`` is an instance of
+    (through its bases: FastAPI's ``Security`` is a ``Depends``); else None.  Neither framework is imported:
+    their classes are known by name and module, so canister depends on neither."""
+    for kind in type(value).__mro__:
+        if kind.__name__ in names and str(kind.__module__).split('.')[0] in ('fastapi', 'starlette'):
+            return str(kind.__name__)
+    return None
+
+
+#: FastAPI's route keywords that change what a route does, which Bottle keeps as settings of the route without
+#: reading them, and what would happen instead (``%s``: the value given), with what to write.
+_FASTAPI_ROUTE_KEYWORDS = {
+    'dependencies': ('its dependencies would never run, so the route would serve any client; guard it with '
+                     '@canister.require_user or @canister.require(predicate) below the route decorator, or call the '
+                     'function at the top of the handler'),
+    'response_model': ('the answer would be whatever the handler returns, fields the model leaves out too; return '
+                       'the fields to send: a model\'s item.model_dump() (item.dict() on pydantic 1), '
+                       'Item(**data).model_dump() for a dict, or item.model_dump(include={...})'),
+    'status_code': 'the route would answer 200; set bottle.response.status = %s in the handler',
+    'response_class': ("the answer would be what the handler returns, as Bottle sends it; set "
+                       "bottle.response.content_type in the handler, or return bottle.HTTPResponse(body, ...)"),
+}
+for _keyword in ('include', 'exclude', 'exclude_unset', 'exclude_defaults', 'exclude_none', 'by_alias'):
+    _FASTAPI_ROUTE_KEYWORDS['response_model_' + _keyword] = _FASTAPI_ROUTE_KEYWORDS['response_model']
+
+
+def _fastapi_keywords_problem(route: bottle.Route) -> Optional[str]:
+    """Why ``route`` cannot be served as written, when it was given a keyword of FastAPI's that changes what a
+    route does (``dependencies=[Depends(...)]``, ``response_model=Item``, ``status_code=201``): Bottle keeps it as
+    a setting of the route and does not read it, so the route would serve anyone, leak the fields the model
+    drops, or answer 200; else None.  Those that only document the route (``tags``, ``summary``) do nothing in
+    FastAPI either, and are let be."""
+    app_config = getattr(route.app, 'config', {})
+    for keyword, outcome in _FASTAPI_ROUTE_KEYWORDS.items():
+        value = route.config.get(keyword)
+        if value is None or value is app_config.get(keyword):  # (0.13: the app's, seen through)
+            continue
+        shown = value.__name__ if isinstance(value, type) else '[...]' if isinstance(value, (list, tuple)) else (
+            _escape(repr(value))[:40])
+        return ("Route %s %s was given %s=%s, FastAPI's keyword, which Bottle keeps as a setting of the route and "
+                'does not read: %s' % (route.method, route.rule, keyword, shown,
+                                       outcome % shown if '%s' in outcome else outcome))
+    return None
+
+
+#: FastAPI's parameter objects that say where a value comes from, with what canister does instead (``%s``: the
+#: parameter's name, then the header or cookie name).  As a default, each would be handed to the handler itself;
+#: inside ``Annotated[...]``, only those whose source canister does not read are refused (the others' metadata, such
+#: as ``Query(gt=0)``, is not read: see the README).
+_FASTAPI_SOURCES = {
+    'Header': ("which canister does not read: it fills %s from the query, form or JSON body, which the client "
+               "chooses, never from a header; "
+               "read bottle.request.get_header('%s') in the handler instead, and take the parameter out"),
+    'Cookie': ("which canister does not read: it fills %s from the query, form or JSON body, which the client "
+               "chooses, never from a cookie; "
+               "read bottle.request.get_cookie('%s') in the handler instead, and take the parameter out"),
+}
+#: FastAPI's parameter objects whose source canister reads too, refused as a default only.
+_FASTAPI_DEFAULTS = ('Query', 'Path', 'Body', 'Form', 'File')
+
+
+def _fastapi_parameter_problem(route: bottle.Route) -> Optional[str]:
+    """Why ``route`` cannot be served as written, when a parameter of its handler has FastAPI's ``Depends(...)``
+    or ``Security(...)`` (as its default or inside ``Annotated``), ``Header()`` or ``Cookie()``, or ``Query(...)``
+    and the like as its default: canister runs no dependency and reads no such object, so the client would fill
+    the parameter (``?user=admin``) or the handler get the object itself (a Depends is true); else None."""
+    try:
+        parameters = inspect.signature(route.callback).parameters
+    except (TypeError, ValueError):  # a callable without an inspectable signature: the binder lets it be too
+        return None
+    for name, parameter in parameters.items():
+        annotation = _without_metadata(route.callback, parameter.annotation, extras=True)
+        metadata = getattr(annotation, '__metadata__', ()) if typing.get_origin(annotation) is typing.Annotated else ()
+        for marker, where in [(parameter.default, 'as its default')] + [(each, 'in its annotation') for each in metadata]:
+            problem = _fastapi_marker_problem(name, marker, where == 'as its default')
+            if problem is not None:
+                return ('Route %s %s: parameter %r of %s has FastAPI\'s %s %s, %s'
+                        % (route.method, route.rule, name, getattr(_innermost(route.callback), '__name__', '?'),
+                           problem[0], where, problem[1]))
+    return None
+
+
+def _fastapi_marker_problem(name: str, marker: Any, default: bool) -> Optional[Tuple[str, str]]:
+    """How FastAPI's ``marker``, given to the parameter ``name`` (as its default if ``default``), is shown, and
+    what canister does instead and what to write; else None."""
+    kind = _foreign_class(marker, ('Security', 'Depends') + tuple(_FASTAPI_SOURCES) + _FASTAPI_DEFAULTS)
+    if kind in ('Security', 'Depends'):
+        dependency = getattr(marker, 'dependency', None)
+        called = getattr(dependency, '__name__', None) or 'the dependency'
+        return ('%s(%s)' % (kind, called if dependency is not None else ''),
+                'which canister does not run: it would fill %s from the query, form or JSON body, which the client '
+                'chooses (?%s=admin), or hand the handler the %s object itself, which is true; call %s() in the '
+                'handler instead (the logged-in user is canister.session.user), and guard the route with '
+                '@canister.require_user or @canister.require(predicate) below the route decorator'
+                % (name, name, kind, called if dependency is not None else 'the function'))
+    if kind in _FASTAPI_SOURCES:
+        alias = getattr(marker, 'alias', None)
+        return ('%s()' % kind, _FASTAPI_SOURCES[kind] % (name, alias if isinstance(alias, str) else (
+            name.replace('_', '-') if kind == 'Header' else name)))
+    if kind is not None and default:
+        return ('%s(...)' % kind, 'which canister does not read: a request without %s would give the handler the %s '
+                'object itself; write the default value itself (%s: int = 1), or none for a value the request must '
+                'send (canister fills a parameter from the query, form or JSON body by its name)' % (name, kind, name))
+    return None
 
 
 def _refuse_unfillable(param: _Param, callback: Callable[..., Any], rule: str) -> None:
@@ -13934,6 +14044,26 @@ _SENDABLE = ("Bottle sends text, bytes, a file, a dict (as JSON, by its JSON plu
 _UNSUPPORTED_TYPE = 'Unsupported response type: '
 
 
+def _returned_model_note() -> Optional[str]:
+    """What to write instead, when the result Bottle could not send is a pydantic model (FastAPI's ``return item``),
+    which Bottle iterates as its ``(field, value)`` pairs: found in the frame of Bottle's ``_cast`` that is turning
+    it into a body, up the stack of the error page that reports it (no request but such a 500 pays for the look);
+    else None."""
+    frame: Optional[types.FrameType] = sys._getframe(1)
+    for _ in range(50):
+        if frame is None:
+            return None
+        if frame.f_code is bottle.Bottle._cast.__code__:
+            result = frame.f_locals.get('out')
+            if any(kind.__name__ == 'BaseModel' and str(kind.__module__).startswith('pydantic')
+                   for kind in type(result).__mro__):
+                dump = 'model_dump' if hasattr(result, 'model_dump') else 'dict'
+                return ("it returned the pydantic model %s, which Bottle iterates as its (field, value) pairs, where "
+                        "FastAPI sends it as JSON: return item.%s(), a dict, which Bottle sends as JSON"
+                        % (_escape(type(result).__name__), dump))
+        frame = frame.f_back
+    return None
+
 def _unsendable_result(error: BaseException) -> Optional[str]:
     """What the handler returned, when ``error`` is the ``TypeError`` Bottle raised turning it into a body
     (``return 42``, or Flask's ``return 'Created', 201``, whose number Bottle cannot join to the text); else None."""
@@ -14072,11 +14202,13 @@ def _habit_note(error: BaseException) -> str:
     """What to write instead, after the ERROR line of a handler's exception that another framework's habit
     caused (Starlette's ``request.session`` or ``request.form``, which Bottle's ``request`` lacks, and
     ``request.json()`` or ``request.body()``, which Bottle's has as values; FastAPI's ``response.status_code = 201``,
-    which Bottle's responses only read); else ''.
-    Never raises: it reads the exception's text and walks the bytecode of the frame that raised it, and an
+    which Bottle's responses only read; FastAPI's or Starlette's ``HTTPException``, which Bottle does not know); else
+    ''.  Never raises: it reads the exception's text and walks the bytecode of the frame that raised it, and an
     exception of its own (an exception class whose ``str()`` fails, a frame ``dis`` cannot read) would lose the
     ERROR line it adds to."""
     try:
+        if _foreign_class(error, ('HTTPException',)) is not None:  # FastAPI's or Starlette's
+            return _http_exception_note(error)
         return _habit_note_of(error)
     except Exception:
         return ''
@@ -14095,6 +14227,15 @@ def _habit_note_of(error: BaseException) -> str:
         return types_and_note[1] if types_and_note is not None and called.group(1) in types_and_note[0] else ''
     return _attribute_habit_note(error, trace) if isinstance(error, AttributeError) else ''
 
+
+def _http_exception_note(error: BaseException) -> str:
+    """``_habit_note`` of FastAPI's or Starlette's ``HTTPException(status_code=404, detail='...')``, which Bottle
+    takes for any exception (a 500): Bottle's ``abort`` with the same status and text."""
+    whose = "FastAPI's" if str(type(error).__module__).startswith('fastapi') else "Starlette's"
+    status, detail = getattr(error, 'status_code', 404), getattr(error, 'detail', None)
+    return (": %s HTTPException, which Bottle does not know (it answers 500 for it, as for any exception): write "
+            "bottle.abort(%s, %s) (Bottle's, the status first and the text second)"
+            % (whose, _escape(repr(status))[:20], _escape(repr(detail if isinstance(detail, str) else '...'))[:200]))
 
 def _attribute_habit_note(error: AttributeError, trace: types.TracebackType) -> str:
     """``_habit_note`` of an ``AttributeError`` raised where ``trace`` stopped: Starlette's ``request.session``,
@@ -14132,7 +14273,7 @@ def _caught_message_of(error: BaseException) -> str:
     if _failed_in_json_plugin(error):  # Bottle's JSON plugin wraps canister's wrapper: the handler did return
         return ("Unhandled exception: the handler returned a dict that Bottle's JSON plugin cannot turn into JSON "
                 '(%s): convert such values in the handler (a datetime with .isoformat(), a Decimal with str(), a set '
-                'with list())' % _escape(str(error))[:200])
+                'with list(), a pydantic model with .model_dump())' % _escape(str(error))[:200])
     returned = _unsendable_result(error)
     if returned is not None:  # Bottle caught it turning the handler's result into a body
         return 'Unhandled exception: the handler returned %s: %s' % (returned, _SENDABLE)
@@ -14389,7 +14530,8 @@ class _RequestContext(SessionState):
             self.log_caught(error.exception)
         elif error.status_code == 500 and isinstance(error.body, str) and error.body.startswith(_UNSUPPORTED_TYPE):
             self.plugin.log.write(logging.ERROR, 'The handler returned a list, tuple or generator of something '
-                                  'other than text or bytes (%s): %s', _escape(error.body), _SENDABLE)
+                                  'other than text or bytes (%s): %s', _escape(error.body),
+                                  _returned_model_note() or _SENDABLE)
         elif error.status_code == 400 and error.body == _BOTTLE_PATH_NOT_UTF8:  # (one the early checks cannot judge)
             self.plugin.log.write(logging.WARNING, '%s', _PATH_NOT_UTF8)
 
@@ -14715,9 +14857,11 @@ def _bare_require_problem(route: bottle.Route) -> Optional[str]:
 
 def _route_problem(route: bottle.Route) -> Optional[str]:
     """Why canister refuses ``route``, written so that it would serve nothing or the wrong requests (a bare
-    ``@canister.require``, Flask's ``methods=[...]``); else None.  (A filter the router lacks, Flask's
+    ``@canister.require``, Flask's ``methods=[...]``, FastAPI's ``Depends``, ``response_model=`` and ``status_code=``);
+    else None.  (A filter the router lacks, Flask's
     ``<int:id>``, is the router's to find: ``_unknown_filter_problem`` says why it refused.)"""
-    return _bare_require_problem(route) or _flask_methods_problem(route)
+    return (_bare_require_problem(route) or _flask_methods_problem(route) or _fastapi_keywords_problem(route)
+            or _fastapi_parameter_problem(route))
 
 
 def _status_header_note(response: bottle.HTTPResponse) -> Optional[str]:

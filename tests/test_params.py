@@ -735,7 +735,8 @@ def test_a_missing_parameter_says_the_json_body_is_not_an_object(make_app):
     web = client(title_app(make_app))
     answer = web.post('/todos', '[{"title": "milk"}]', content_type='application/json', status=400)
     assert answer.text == ("Bad request: missing parameter 'title' (the JSON body is not an object: only an "
-                           "object's members fill parameters)\n")
+                           "object's members fill parameters; the handler can read the body itself, a whole JSON array "
+                           "say: bottle.request.json)\n")
 
 
 def test_a_missing_parameter_of_a_form_or_no_body_says_nothing_more(make_app):
