@@ -107,8 +107,8 @@ import bottle
 
 __version__ = '2.0.0.dev0'
 __all__ = [
-    'Canister', 'session', 'request_id', 'client_address', 'require_user', 'require', 'log_in', 'csrf_exempt', 'hash_password',
-    'verify_password', 'SessionStore', 'MemoryStore', 'SQLiteStore', 'RedisStore',
+    'Canister', 'session', 'request_id', 'client_address', 'require_user', 'require', 'require_scope', 'log_in',
+    'csrf_exempt', 'hash_password', 'verify_password', 'SessionStore', 'MemoryStore', 'SQLiteStore', 'RedisStore',
     'CanisterError', 'ConfigError', 'MissingExtraError', 'StoreUnavailable', 'SessionDataError',
     'CanisterWarning',
 ]
@@ -1360,8 +1360,9 @@ KEYS: Dict[str, _Key] = {key.name: key for key in (
     _Key('cors_methods', (), _as_tokens, 'methods granted to preflights (empty or `*`: those the route accepts)'),
     _Key('cors_headers', ('Content-Type', 'Authorization', 'X-Request-ID'), _as_tokens,
          'request headers granted to preflights (`*`: any)'),
-    _Key('cors_expose_headers', ('X-Request-ID', 'Retry-After'), _as_tokens,
-         'response headers the page may read (`Retry-After`: when to try a 429 or 503 again)'),
+    _Key('cors_expose_headers', ('X-Request-ID', 'Retry-After', 'WWW-Authenticate'), _as_tokens,
+         'response headers the page may read (`Retry-After`: when to try a 429 or 503 again; `WWW-Authenticate`: '
+         'why a token was refused)'),
     _Key('cors_max_age', 600, _as_seconds(int, 0), 'seconds a browser may cache a preflight answer'),
     _Key('cors_paths', (), _as_paths,
          'path prefixes CORS is limited to (`/api` covers `/api` and `/api/...`); empty: every path'),
@@ -12807,7 +12808,27 @@ def require(predicate: Callable[[Any], bool],
                         'write @canister.require(lambda user: ...) (for any logged-in user, @canister.require_user)'
                         % (predicate,))
 
+    def judge(user: Any, name: str) -> None:
+        try:
+            allowed = predicate(user)
+        except Exception:
+            _guard_log(logging.ERROR, 'The predicate of canister.require on %s raised: answered 403', name,
+                       exc_info=True)
+            allowed = False
+        if not allowed:
+            raise _error_response(403, message)
+
+    decorate = _guard(judge)
+    setattr(decorate, _GUARD_MAKER, predicate)
+    return decorate
+
+
+def _guard(judge: Callable[[Any, str], None]) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """The decorator of a guard (``require``, ``require_scope``): a 401 with the challenges when nobody is logged
+    in, else ``judge(user, the handler's name)``, which raises the 403 of a user it refuses."""
     def decorate(callback: Callable[..., Any]) -> Callable[..., Any]:
+        name = getattr(callback, '__name__', '?')
+
         def check() -> None:
             user = session.user
             if not _is_someone(user) and _local.context is not None:  # (None, or '': nobody, as everywhere)
@@ -12817,23 +12838,14 @@ def require(predicate: Callable[[Any], bool],
                 if _local.context is None and _served_without_canister():  # else a 401 for ever, unexplained
                     raise CanisterError('canister.require on %s: the app bottle serves has no canister installed, '
                                         'so nobody is ever logged in there: app.install(canister.Canister()) on '
-                                        'the app of this route' % getattr(callback, '__name__', '?'))
+                                        'the app of this route' % name)
                 auth = _current_authenticator()
                 if auth is not None:
                     raise auth.unauthorized('Authentication required')
                 response = _error_response(401, 'Authentication required')
                 response.add_header('WWW-Authenticate', 'Session realm="canister"')
                 raise response
-            try:
-                allowed = predicate(user)
-            except Exception:
-                context = _local.context
-                if context is not None:
-                    context.plugin.log.write(logging.ERROR, 'The predicate of canister.require on %s raised: '
-                                             'answered 403', getattr(callback, '__name__', '?'), exc_info=True)
-                allowed = False
-            if not allowed:
-                raise _error_response(403, message)
+            judge(user, name)
 
         @functools.wraps(callback)
         def guarded(*args: Any, **kwargs: Any) -> Any:
@@ -12842,8 +12854,85 @@ def require(predicate: Callable[[Any], bool],
         setattr(guarded, _GUARD_CHECK, check)
         _remember_check(callback, check)
         return guarded
-    setattr(decorate, _GUARD_MAKER, predicate)
     return decorate
+
+
+def _guard_log(level: int, message: str, *args: Any, **kwargs: Any) -> None:
+    """Write a guard's line in the log of the canister serving the request (nothing outside a request)."""
+    context = _local.context
+    if context is not None:
+        context.plugin.log.write(level, message, *args, **kwargs)
+
+
+#: A scope's name as RFC 6749 (section 3.3) allows it: printable ASCII but the space, ``"`` and ``\``, so that
+#: it goes into the quoted ``scope`` of a challenge as it is.
+_SCOPE_TOKEN = re.compile(r'[\x21\x23-\x5b\x5d-\x7e]+\Z')
+#: The claims of an access token that hold its scopes: ``scope`` (RFC 8693, RFC 9068; Auth0, Keycloak) and ``scp``
+#: (Azure AD, Okta), as a space-separated text or a list.
+_SCOPE_CLAIMS = ('scope', 'scp')
+
+
+def _granted_scopes(user: Any) -> Optional[typing.FrozenSet[str]]:
+    """The scopes the token of ``user`` grants (its claims, a dict, read as ``_SCOPE_CLAIMS`` say); None for a
+    user of no token (a Basic user's name, a text the app set): no scopes at all."""
+    if not isinstance(user, dict):
+        return None
+    granted: Set[str] = set()
+    for claim in _SCOPE_CLAIMS:
+        value = user.get(claim)
+        if isinstance(value, str):
+            granted.update(value.split())
+        elif isinstance(value, list):
+            granted.update(item for item in value if isinstance(item, str))
+    return frozenset(granted)
+
+
+def _shown_scopes(granted: typing.FrozenSet[str]) -> str:
+    """The scopes a token grants as a log line shows them: escaped, sorted, the first 200 characters."""
+    if not granted:
+        return 'none (no scope or scp claim, or an empty one)'
+    shown = _escape(' '.join(sorted(granted)))
+    return shown if len(shown) <= 200 else shown[:200] + '...'
+
+
+def require_scope(*scopes: str, message: Optional[str] = None) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Decorate a handler: 401 if nobody is logged in, 403 unless the user's token grants every one of
+    ``scopes`` (in its ``scope`` or ``scp`` claim, a space-separated text or a list).
+
+    The 403 to a token user carries RFC 6750's challenge, ``Bearer error="insufficient_scope",
+    scope="..."`` (the scopes the route needs), and a WARNING names the missing ones; a user of no token
+    (Basic, a text the app set) has no scopes and gets the 403 without it.  ``message``: the 403's text.
+    """
+    bad = [scope for scope in scopes if not isinstance(scope, str) or not _SCOPE_TOKEN.match(scope)]
+    if bad or not scopes:
+        raise TypeError('canister.require_scope takes the names of the scopes a route needs, each a text without '
+                        'spaces or quotes (RFC 6749), not %s: write @canister.require_scope(\'write:items\') '
+                        '(several: @canister.require_scope(\'read:items\', \'write:items\'), all needed)'
+                        % (', '.join(repr(scope)[:80] for scope in bad) if bad else 'none'))
+    needed = tuple(dict.fromkeys(scopes))  # (each once, in the order written)
+    wanted = frozenset(needed)
+    listed = ' '.join(needed)
+
+    def judge(user: Any, name: str) -> None:
+        granted = _granted_scopes(user)
+        if granted is not None and wanted <= granted:
+            return
+        if granted is None:
+            _guard_log(logging.WARNING, 'canister.require_scope on %s answered 403: the user did not log in with a '
+                       'token (a Basic user, or one the app set), so has no scopes; it needs %s', name, listed)
+            raise _error_response(403, message or 'Forbidden: this route needs a token with the scope%s %s'
+                                  % ('s' if len(needed) > 1 else '', listed))
+        missing = [scope for scope in needed if scope not in granted]
+        lacks = 'scope%s %s' % ('s' if len(missing) > 1 else '', ' '.join(missing))
+        _guard_log(logging.WARNING, 'canister.require_scope on %s answered 403: the token lacks the %s (it grants '
+                   '%s)', name, lacks, _shown_scopes(granted))
+        auth = _current_authenticator()
+        bearer = next((c for c in (auth.challenges if auth is not None else ()) if c.startswith('Bearer')), 'Bearer')
+        challenge = '%s%s error="insufficient_scope", scope="%s"' % (bearer, ',' if bearer != 'Bearer' else '',
+                                                                      listed)
+        raise _error_response(403, message or 'Forbidden: the token lacks the ' + lacks,
+                              {'WWW-Authenticate': challenge})
+    return _guard(judge)
 
 
 def require_user(callback: Optional[Callable[..., Any]] = None) -> Callable[..., Any]:
@@ -14918,18 +15007,18 @@ def _own_challenges(error: bottle.HTTPError) -> List[str]:
 
 def _page_answer(page: Callable[[bottle.HTTPError], Any], error: bottle.HTTPError) -> Any:
     """What an app's error page ``page`` answers to ``error``, canister's challenges taken off an answer the page
-    gave another status (``_drop_challenges``)."""
+    gave another status (``_drop_challenges``): a 401's, or the ``insufficient_scope`` one of ``require_scope``'s 403."""
     challenges = _own_challenges(error)
     result = page(error)
-    if challenges and bottle.response.status_code != 401:
+    if challenges and bottle.response.status_code != error.status_code:
         _drop_challenges(challenges)
     return result
 
 
 def _drop_challenges(challenges: List[str]) -> None:
-    """Take canister's ``challenges`` off the answer an app's error handler made of its 401 with another status
-    (a redirect to the login form): a challenge asks for credentials on a 401 only.  A ``WWW-Authenticate``
-    the handler set itself stays."""
+    """Take canister's ``challenges`` off the answer an app's error handler made of its 401 (or of the 403 of
+    ``require_scope``) with another status (a redirect to the login form): a challenge belongs to the answer it
+    was made for.  A ``WWW-Authenticate`` the handler set itself stays."""
     kept = [value for value in bottle.response.headers.getall('WWW-Authenticate') if value not in challenges]
     bottle.response.headers.pop('WWW-Authenticate', None)
     for value in kept:
@@ -15479,8 +15568,8 @@ class Canister:
         late = tuple(_unenforced_checks(route, self.app.routes))
         if late and route not in self._skipped_routes_warned:
             self._skipped_routes_warned.add(route)
-            self.log.write(logging.WARNING, 'Route %s %s skips canister, and @canister.require or '
-                           '@canister.require_user is written above its route decorator, where it guards nothing: '
+            self.log.write(logging.WARNING, 'Route %s %s skips canister, and @canister.require, @canister.require_user or '
+                           '@canister.require_scope is written above its route decorator, where it guards nothing: '
                            'canister applies it here, but put it below the route decorator', route.method,
                            route.rule)
         return late
@@ -15821,8 +15910,8 @@ class Canister:
             callback = binder.adapt(callback)
         late = _unenforced_checks(route, app.routes)
         if late:  # Bottle registered the handler before the guard wrapped it: guard the route here
-            log.write(logging.WARNING, 'Route %s: @canister.require or @canister.require_user is written above the '
-                      'route decorator of %s, where it guards nothing: canister applies it here, but put it '
+            log.write(logging.WARNING, 'Route %s: @canister.require, @canister.require_user or @canister.require_scope '
+                      'is written above the route decorator of %s, where it guards nothing: canister applies it here, but put it '
                       'below the route decorator', what, getattr(_innermost(route.callback), '__name__', '?'))
         # The route's guards run before its parameters are bound: a client they refuse gets their
         # 401 or 403, never a 400 that describes the parameters of a route closed to it, and no
@@ -16271,7 +16360,8 @@ class Canister:
 # a newcomer writes as ``canister.login_required`` first: the AttributeError names canister's own (or Bottle's).
 # (Flask-Session's ``Session`` is not here: canister.Session is canister's own class.)
 _OTHER_FRAMEWORKS_NAMES = {
-    'requires': "write @canister.require_user (Starlette's requires('authenticated')), or "
+    'requires': "write @canister.require_user (Starlette's requires('authenticated')), "
+                "@canister.require_scope('write:items') for the scopes of a Bearer token, or "
                 '@canister.require(lambda user: ...) for a condition on the user (a 403 when it is false)',
     'HTTPException': "raise bottle.HTTPError(404, 'text'), or call bottle.abort(404, 'text'): Bottle's, the status "
                      'first (status_code= would be sent as a header)',
@@ -16443,8 +16533,9 @@ def _demo_app(config_file: Optional[str]) -> bottle.Bottle:
                      'auth_basic_password': hashlib.sha256(password.encode()).hexdigest(),
                      'auth_basic_encryption': 'sha256',
                      # So that the page's script can show the CORS header of a cross-origin answer too
-                     # (with the default's Retry-After, which says when to try a 429 or a 503 again).
-                     'cors_expose_headers': 'X-Request-ID, Retry-After, Access-Control-Allow-Origin'}
+                     # (with the default's Retry-After, which says when to try a 429 or a 503 again, and
+                     # WWW-Authenticate, which the page shows).
+                     'cors_expose_headers': 'X-Request-ID, Retry-After, WWW-Authenticate, Access-Control-Allow-Origin'}
     plugin = Canister(**overrides)
     app.install(plugin)
 

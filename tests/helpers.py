@@ -626,7 +626,8 @@ async ([url, init]) => {
   try {
     const r = await fetch(url, init);
     return {ok: true, status: r.status, body: await r.text(),
-            requestId: r.headers.get('X-Request-ID'), retryAfter: r.headers.get('Retry-After')};
+            requestId: r.headers.get('X-Request-ID'), retryAfter: r.headers.get('Retry-After'),
+            challenge: r.headers.get('WWW-Authenticate')};
   } catch (e) {
     return {ok: false, error: String(e)};
   }
@@ -635,7 +636,8 @@ async ([url, init]) => {
 
 
 def page_fetch(page: Any, url: str, **init: Any) -> Dict[str, Any]:
-    """What the page sees of ``fetch(url, init)``: {ok, status, body, requestId, retryAfter} or {ok: False, error}."""
+    """What the page sees of ``fetch(url, init)``: {ok, status, body, requestId, retryAfter, challenge (its
+    WWW-Authenticate)} or {ok: False, error}."""
     return page.evaluate(FETCH_JS, [url, init])
 
 

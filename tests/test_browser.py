@@ -205,6 +205,34 @@ def test_a_page_of_another_origin_reads_the_retry_after_of_a_503_by_default(page
     assert result["requestId"], result
 
 
+def test_a_page_of_another_origin_reads_why_a_token_was_refused_by_default(page, origin_a, serve_api):
+    import canister
+    from helpers import signed_token
+
+    secret = "Xq7Lp2Vd9Rk4Tn8Bw1Hs6Jf3Gz0Cm5-Ye2Ua7Io4Pl9Kj1Mh6Ng3Bv8Cx0Zs"
+    app = bottle.Bottle()
+
+    @app.post("/items")
+    @canister.require_scope("write:items")
+    def create():
+        return "created"
+
+    api = serve_api(app, cors=origin_a.origin, auth_jwt_secret=secret)
+    page.goto(origin_a.url("/"))
+
+    def post_with(token):
+        return page_fetch(page, api.url("/items"), method="POST", headers={"Authorization": "Bearer " + token})
+
+    no_scope = post_with(signed_token(secret, scope="read:items"))
+    assert (no_scope["status"], no_scope["challenge"]) == (
+        403, 'Bearer realm="canister", error="insufficient_scope", scope="write:items"'), no_scope
+    expired = post_with(signed_token(secret, scope="write:items", exp=1))
+    assert (expired["status"], expired["challenge"]) == (
+        401, 'Bearer realm="canister", error="invalid_token", error_description="the token has expired"'), expired
+    created = post_with(signed_token(secret, scope="write:items"))
+    assert (created["status"], created["body"]) == (200, "created"), created
+
+
 def test_a_put_with_json_and_a_custom_header_passes_a_real_preflight_when_allowed(
     page, origin_a, serve_api
 ):

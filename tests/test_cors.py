@@ -323,9 +323,9 @@ def test_cors_vary_origin_is_not_repeated_when_the_handler_set_it(make_app):
 
 # -- expose headers -------------------------------------------------------------
 
-def test_cors_exposes_x_request_id_and_retry_after_by_default(make_app):
+def test_cors_exposes_x_request_id_retry_after_and_www_authenticate_by_default(make_app):
     res = client(hello_app(make_app, cors=APP)).get('/', headers={'Origin': APP})
-    assert res.headers.getall('Access-Control-Expose-Headers') == ['X-Request-ID, Retry-After']
+    assert res.headers.getall('Access-Control-Expose-Headers') == ['X-Request-ID, Retry-After, WWW-Authenticate']
     assert res.headers['X-Request-ID']
 
 
@@ -388,7 +388,7 @@ def expose_app(make_app, exposed, **overrides):
 @pytest.mark.parametrize('cors', [APP, '*'])
 def test_cors_expose_headers_of_the_app_and_canister_are_one_header(make_app, cors):
     res = client(expose_app(make_app, 'X-Total', cors=cors)).get('/', headers={'Origin': APP})
-    assert res.headers.getall('Access-Control-Expose-Headers') == ['X-Total, X-Request-ID, Retry-After']
+    assert res.headers.getall('Access-Control-Expose-Headers') == ['X-Total, X-Request-ID, Retry-After, WWW-Authenticate']
 
 
 def test_cors_expose_headers_named_by_the_app_and_canister_are_named_once(make_app):
@@ -412,7 +412,7 @@ def test_cors_expose_headers_of_an_http_error_join_canisters(make_app):
         raise bottle.HTTPError(418, 'teapot', **{'Access-Control-Expose-Headers': 'X-Brew'})
 
     res = client(app).get('/teapot', headers={'Origin': APP}, status=418)
-    assert res.headers.getall('Access-Control-Expose-Headers') == ['X-Brew, X-Request-ID, Retry-After']
+    assert res.headers.getall('Access-Control-Expose-Headers') == ['X-Brew, X-Request-ID, Retry-After, WWW-Authenticate']
     assert acao(res) == [APP]
 
 
@@ -476,7 +476,7 @@ def test_cors_headers_on_bottles_500_page(make_app):
     res = client(app).get('/boom', headers={'Origin': APP}, expect_errors=True)
     assert res.status_int == 500
     assert acao(res) == [APP]
-    assert res.headers.getall('Access-Control-Expose-Headers') == ['X-Request-ID, Retry-After']
+    assert res.headers.getall('Access-Control-Expose-Headers') == ['X-Request-ID, Retry-After, WWW-Authenticate']
 
 
 def test_cors_headers_on_a_static_file(make_app, tmp_path):

@@ -259,7 +259,8 @@ def test_an_attribute_the_app_put_on_bottles_request_is_not_mistaken_for_starlet
 
 
 @pytest.mark.parametrize('name, hint', [
-    ('requires', "write @canister.require_user (Starlette's requires('authenticated')), or "
+    ('requires', "write @canister.require_user (Starlette's requires('authenticated')), "
+                 "@canister.require_scope('write:items') for the scopes of a Bearer token, or "
                  '@canister.require(lambda user: ...) for a condition on the user (a 403 when it is false)'),
     ('HTTPException', "raise bottle.HTTPError(404, 'text'), or call bottle.abort(404, 'text'): Bottle's, the status "
                       'first (status_code= would be sent as a header)'),

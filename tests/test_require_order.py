@@ -61,8 +61,8 @@ def test_the_wrong_order_logs_one_warning_naming_the_handler_and_the_fix(make_ap
     lines = advice_lines(log_dir)
     assert len(lines) == 1
     assert ' WARNING ' in lines[0]
-    assert 'Route GET /me: @canister.require or @canister.require_user is written above the route decorator ' \
-           'of show_me, ' in lines[0]
+    assert 'Route GET /me: @canister.require, @canister.require_user or @canister.require_scope is written above ' \
+           'the route decorator of show_me, ' in lines[0]
 
 
 def test_require_above_the_route_decorator_checks_its_predicate(make_app):
@@ -340,9 +340,9 @@ def test_a_guard_written_above_the_decorator_of_a_route_that_skips_canister_guar
     assert c.get('/above', expect_errors=True).status_int == 401
     warnings = [line for line in read_log(log_dir).splitlines() if ' WARNING ' in line]
     assert len(warnings) == 1, warnings
-    assert warnings[0].endswith('Route GET /above skips canister, and @canister.require or @canister.require_user '
-                                'is written above its route decorator, where it guards nothing: canister applies it '
-                                'here, but put it below the route decorator')
+    assert warnings[0].endswith('Route GET /above skips canister, and @canister.require, @canister.require_user or '
+                                '@canister.require_scope is written above its route decorator, where it guards '
+                                'nothing: canister applies it here, but put it below the route decorator')
 
 
 def test_a_guard_above_the_decorator_of_a_route_that_skips_canister_still_guards_it_after_the_route_is_reset(
