@@ -6375,9 +6375,12 @@ class _SQLiteFile:
     used after it.  A fork closes them too (see ``close_before_fork``): the child, like this
     process, opens its own when it next uses the file.
 
-    SQLite waits for a file another connection holds (``busy_timeout``) inside the thread.  Under
-    gevent that thread is every greenlet's, so the connections there do not wait: ``run`` does,
-    in pauses that let the others go on.
+    SQLite waits for a file another connection holds (``busy_timeout``) inside the thread, a short
+    while (``SHORT_WAIT``): the app's own writes hold it for milliseconds.  One held longer (another
+    process's lock: a backup, a ``BEGIN EXCLUSIVE``) is waited out by one request of the process at a
+    time, up to ``BUSY_TIMEOUT``; the others that meet it meanwhile fail after their short wait, so the
+    server's threads stay free for the requests that do not use the file.  Under gevent that thread is
+    every greenlet's, so the connections there do not wait: ``run`` does, in pauses that let the others go on.
     """
 
     #: Why a file cannot be used after ``close``.
@@ -6385,6 +6388,9 @@ class _SQLiteFile:
     #: Seconds a statement waits for the file while another connection holds it (``busy_timeout``);
     #: opening a connection, retries and set-up included, takes no longer.
     BUSY_TIMEOUT = 5.0
+    #: Seconds a statement waits inside SQLite before the file counts as held by another process: then one
+    #: request waits on (to ``BUSY_TIMEOUT``), and the others that meet it meanwhile fail after their own short wait.
+    SHORT_WAIT = 0.25
     #: The longest pause of ``run`` between two tries on a file another connection holds (under gevent).
     LONGEST_PAUSE = 0.05
     #: Bytes of ``-wal`` (or rollback journal) left on disk after a checkpoint (``journal_size_limit``):
@@ -6406,16 +6412,20 @@ class _SQLiteFile:
         #: Closed for good (``close``): no connection is opened again.
         self._closed = False
         #: Seconds a statement waits inside SQLite for the file while another connection holds it:
-        #: ``BUSY_TIMEOUT``, or none under gevent, where ``run`` waits instead.
-        self._busy_timeout = 0.0 if _sleep_lets_others_run() else self.BUSY_TIMEOUT
+        #: ``SHORT_WAIT``, or none under gevent, where ``run`` waits instead.
+        self._busy_timeout = 0.0 if _sleep_lets_others_run() else self.SHORT_WAIT
+        #: Held by the one request that waits out a file held past ``SHORT_WAIT`` (``_wait_out``).
+        self._waiting = threading.Lock()
         _SQLITE_LOCKS.add(self)
 
-    def run(self, work: Callable[[sqlite3.Connection], Any]) -> Any:
+    def run(self, work: Callable[[sqlite3.Connection], Any], patient: bool = False) -> Any:
         """Return ``work(connection)`` on a connection no other request uses meanwhile (sqlite3.Error or
         OSError if it fails).  ``work`` may be run again if the file was locked: it is one statement,
-        or one transaction that it rolls back when it fails."""
+        or one transaction that it rolls back when it fails.  A file held past ``SHORT_WAIT`` is waited
+        for up to ``BUSY_TIMEOUT`` by one request at a time, and by a ``patient`` one (the readiness check);
+        the others fail ("database is locked") at once meanwhile."""
         if self._busy_timeout:
-            return self._run_once(work)
+            return self._run_waiting(work, patient)
         deadline = time.monotonic() + self.BUSY_TIMEOUT
         pause = 0.001
         while True:
@@ -6426,6 +6436,32 @@ class _SQLiteFile:
                     raise
             time.sleep(pause)  # gevent's: the other greenlets run meanwhile (the one holding the file, say)
             pause = min(pause * 2, self.LONGEST_PAUSE)
+
+    def _run_waiting(self, work: Callable[[sqlite3.Connection], Any], patient: bool) -> Any:
+        """``run`` where SQLite waits inside the thread: ``SHORT_WAIT``, then on to ``BUSY_TIMEOUT`` by one
+        request at a time (holding ``_waiting``) and by a ``patient`` one."""
+        deadline = time.monotonic() + self.BUSY_TIMEOUT
+        try:
+            return self._run_once(work)
+        except sqlite3.OperationalError as error:
+            if not _sqlite_busy(error) or time.monotonic() + self.SHORT_WAIT / 2 > deadline:
+                raise  # (not held, or held past the deadline as a new connection opened: waited long enough)
+            if not patient and not self._waiting.acquire(blocking=False):
+                raise  # (another request waits for the file already: this one's thread is not held too)
+        try:
+            return self._wait_out(work, deadline)
+        finally:
+            if not patient:
+                self._waiting.release()
+
+    def _wait_out(self, work: Callable[[sqlite3.Connection], Any], deadline: float) -> Any:
+        """``work`` tried again, each try waiting ``SHORT_WAIT`` inside SQLite, until about ``deadline``."""
+        while True:
+            try:
+                return self._run_once(work)
+            except sqlite3.OperationalError as error:
+                if not _sqlite_busy(error) or time.monotonic() + self.SHORT_WAIT / 2 > deadline:
+                    raise
 
     def _run_once(self, work: Callable[[sqlite3.Connection], Any]) -> Any:
         """``work(connection)`` on an idle connection (or a new one), given back afterwards."""
@@ -6701,7 +6737,7 @@ class SQLiteStore(SessionStore):
         database, a table of canister's name that is not canister's)."""
         path = self.file_path
         try:
-            self._file.run(_sqlite_write_lock)
+            self._file.run(_sqlite_write_lock, patient=True)  # (as long as a save may wait: see run)
         except (sqlite3.Error, OSError) as error:
             problem = _sqlite_permissions(path)
             if _sqlite_passing(error) and not problem:

@@ -389,6 +389,30 @@ class WriteLock:
         self.thread.join(10)
 
 
+#: Run by another process: makes the file if missing and holds it (``BEGIN EXCLUSIVE``, nothing committed) until
+#: told (a line on its stdin), as a backup or an operator's ``sqlite3 file 'BEGIN EXCLUSIVE'`` does.
+SQLITE_HOLDER = """
+import os, sqlite3, sys
+os.umask(0o077)  # (its file is for this user alone, as canister's own: else the install says that too)
+connection = sqlite3.connect(sys.argv[1], isolation_level=None)
+connection.execute('BEGIN EXCLUSIVE')
+connection.execute('CREATE TABLE theirs (x)')
+print('held', flush=True)
+sys.stdin.readline()
+connection.execute('ROLLBACK')
+connection.close()
+"""
+
+
+def held_by_another_process(path: Any) -> 'subprocess.Popen[str]':
+    """Another process holding the SQLite file ``path`` (``SQLITE_HOLDER``), once it holds it; let go with
+    ``.communicate('\\n')``."""
+    holder = subprocess.Popen([sys.executable, '-c', SQLITE_HOLDER, str(path)], stdin=subprocess.PIPE,
+                              stdout=subprocess.PIPE, text=True)
+    assert holder.stdout is not None and holder.stdout.readline() == 'held\n'
+    return holder
+
+
 #: The body of the 503 of a request that needs a session store that is down, full or refusing writes.
 UNAVAILABLE = 'Service unavailable: the session store cannot be reached, retry shortly\n'
 

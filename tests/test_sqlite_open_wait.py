@@ -2,8 +2,6 @@
 install that finds the file held: a WARNING, 503 meanwhile, and the store set up once the file is free."""
 import os
 import sqlite3
-import subprocess
-import sys
 import threading
 import time
 
@@ -11,8 +9,8 @@ import bottle
 
 import canister
 from canister import session
-from helpers import (basic, client, cookieless_client, install_warned, read_log, sqlite_held_note, sqlite_url,
-                     warning_lines)
+from helpers import (basic, client, cookieless_client, held_by_another_process, install_warned, read_log,
+                     sqlite_held_note, sqlite_url, warning_lines)
 
 
 def test_a_request_opening_a_connection_to_a_held_file_answers_503_within_the_busy_timeout(tmp_path, log_dir):
@@ -55,27 +53,11 @@ def test_a_request_opening_a_connection_to_a_held_file_answers_503_within_the_bu
     assert time.monotonic() - started < 1.0
 
 
-#: Run by another process: makes the file and holds it (``BEGIN EXCLUSIVE``, nothing committed) until told.
-HOLDER = """
-import os, sqlite3, sys
-os.umask(0o077)  # (its file is for this user alone, as canister's own: else the install says that too)
-connection = sqlite3.connect(sys.argv[1], isolation_level=None)
-connection.execute('BEGIN EXCLUSIVE')
-connection.execute('CREATE TABLE theirs (x)')
-print('held', flush=True)
-sys.stdin.readline()
-connection.execute('ROLLBACK')
-connection.close()
-"""
-
-
 def test_a_file_another_process_holds_at_install_gives_a_warning_then_503_and_works_once_released(
         tmp_path, uninstall_at_end, log_dir):
     path = tmp_path / 'sessions.db'
-    holder = subprocess.Popen([sys.executable, '-c', HOLDER, str(path)], stdin=subprocess.PIPE,
-                              stdout=subprocess.PIPE, text=True)
+    holder = held_by_another_process(path)
     try:
-        assert holder.stdout.readline() == 'held\n'
         app, said = install_warned(log_dir, session_store=sqlite_url(path), auth_basic_username='alice',
                                    auth_basic_password=canister.hash_password('wonderland', 'pbkdf2', 1000))
         uninstall_at_end(app)  # (the install waited the 5 s busy timeout)

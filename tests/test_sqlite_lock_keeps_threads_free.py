@@ -1,0 +1,119 @@
+"""A SQLite session file that another process holds locked (a backup, ``sqlite3 file 'BEGIN EXCLUSIVE'``) under load,
+on a real gunicorn of gthread workers: one request of the process waits for the file, the others that meet the lock
+answer 503 with ``Retry-After: 1`` at once, so the server's threads stay free for the requests that need no session
+(a liveness probe's ``/ping``); once the lock is let go every client carries on, no change lost.  And the app's own
+writes, which hold the file for milliseconds, never count as such a lock."""
+import collections
+import threading
+import time
+
+import pytest
+
+from helpers import held_by_another_process, read_log, sqlite_url
+from servers import AppServer, Client
+
+pytestmark = pytest.mark.usefixtures('nothing_left_running')
+
+#: The app of tests/apps/concurrency_app.py: /ping, /incr?key=n (a save each time), /read, /logout.
+APP = 'concurrency_app:app'
+
+
+@pytest.fixture
+def gthread_server(tmp_path):
+    """gunicorn with two gthread workers of 4 threads each (8 threads), its sessions in a SQLite file of tmp_path
+    (logs in tmp_path/logs)."""
+    (tmp_path / 'logs').mkdir()
+    server = AppServer(APP, server='gunicorn', workers=2, worker_class='gthread', args=('--threads', '4'),
+                       env={'CANISTER_SESSION_STORE': sqlite_url(tmp_path / 'sessions.db'),
+                            'CANISTER_LOG_PATH': str(tmp_path / 'logs'), 'CANISTER_LOG_LEVEL': 'INFO'})
+    server.start()
+    yield server
+    server.cleanup()
+
+
+def count_in_a_loop(server, clients, until, answers):
+    """Each client sends /incr?key=n over and over (its own thread) until ``until`` is set; ``answers[n]``: client n's
+    (started, status, seconds, Retry-After, counter or None) in order."""
+    def loop(number):
+        while not until.is_set():
+            started = time.monotonic()
+            answer = clients[number].get('/incr?key=n', timeout=20)
+            counter = answer.json()['value'] if answer.status == 200 else None
+            answers[number].append((started, answer.status, answer.elapsed, answer.headers.get('Retry-After'), counter))
+            time.sleep(0.01)
+    threads = [threading.Thread(target=loop, args=(number,)) for number in range(len(clients))]
+    for thread in threads:
+        thread.start()
+    return threads
+
+
+def test_a_file_held_by_another_process_leaves_the_threads_free_for_ping_and_every_session_carries_on_after(
+        gthread_server, tmp_path):
+    clients = [Client(gthread_server.url) for _ in range(8)]
+    for client in clients:
+        assert client.get('/incr?key=n').json()['value'] == 1  # (each has its session, saved once)
+    leaving = Client(gthread_server.url)
+    assert leaving.get('/login?name=bob').status == 200
+    their_cookies = dict(leaving.cookies)
+    answers = collections.defaultdict(list)
+    stop = threading.Event()
+    threads = count_in_a_loop(gthread_server, clients, stop, answers)
+    time.sleep(0.5)
+    holder = held_by_another_process(tmp_path / 'sessions.db')
+    held_at = time.monotonic()
+    pings = []
+    try:
+        while time.monotonic() < held_at + 3.0:  # (the lock is held for 3 s, under the 5 s busy timeout)
+            started = time.monotonic()
+            try:
+                answer = Client(gthread_server.url).get('/ping', timeout=10)
+                pings.append((answer.status, answer.elapsed))
+            except TimeoutError:  # (what a liveness probe with a timeout reports: the pod is restarted)
+                pings.append((None, time.monotonic() - started))
+            time.sleep(max(0.0, started + 0.1 - time.monotonic()))
+        logout = leaving.get('/logout', timeout=10)  # (refused while the file is held, or waits it out)
+    finally:
+        holder.communicate('\n', timeout=30)
+    released_at = time.monotonic()
+    during = [answer for number in answers for answer in answers[number] if held_at + 0.3 < answer[0] < released_at]
+    time.sleep(1.5)
+    stop.set()
+    for thread in threads:
+        thread.join(30)
+    assert pings and all(status == 200 for status, _ in pings), pings
+    assert max(seconds for _, seconds in pings) < 1.5, pings  # (queued behind threads each held by the lock, it took 4 to 10 s)
+    refused = [answer for answer in during if answer[1] == 503]
+    assert len(refused) >= 8, during  # (each client meets the lock, again and again)
+    assert all(answer[3] == '1' and answer[2] < 1.5 for answer in refused), refused  # at once, not after 3 s
+    assert {answer[1] for number in answers for answer in answers[number]} <= {200, 503}
+    log = read_log(tmp_path / 'logs')
+    said = 'the SQLite session store %s failed: database is locked' % (tmp_path / 'sessions.db')
+    assert [line for line in log.splitlines() if ' ERROR ' in line and said in line] and 'Traceback' not in log
+    while logout.status == 503:  # as its Retry-After says, until it is through
+        assert logout.headers['Retry-After'] == '1'
+        time.sleep(1)
+        logout = leaving.get('/logout', timeout=10)
+    assert logout.status == 200
+    stale = Client(gthread_server.url)
+    stale.cookies.update(their_cookies)
+    assert stale.get('/read').json()['user'] is None  # logged out for good: the session does not come back
+    for number, client in enumerate(clients):
+        served = sum(1 for answer in answers[number] if answer[1] == 200)
+        assert answers[number][-1][1] == 200, answers[number][-5:]  # recovered: the last of each client served
+        assert [answer[4] for answer in answers[number] if answer[1] == 200] == list(range(2, served + 2))
+        assert client.get('/incr?key=n').json()['value'] == served + 2  # no change lost, none applied twice
+
+
+def test_the_apps_own_concurrent_writes_to_one_sqlite_file_never_answer_503(gthread_server):
+    clients = [Client(gthread_server.url) for _ in range(8)]
+    answers = collections.defaultdict(list)
+    stop = threading.Event()
+    threads = count_in_a_loop(gthread_server, clients, stop, answers)
+    time.sleep(3.0)
+    stop.set()
+    for thread in threads:
+        thread.join(30)
+    statuses = collections.Counter(answer[1] for number in answers for answer in answers[number])
+    assert set(statuses) == {200} and statuses[200] > 80, statuses
+    for number in answers:
+        assert [answer[4] for answer in answers[number]] == list(range(1, len(answers[number]) + 1))
