@@ -628,6 +628,16 @@ def _dir_without_gone(obj: object) -> List[str]:
     return [name for name in object.__dir__(obj) if name not in gone]
 
 
+def _innermost(callback: Any) -> Any:
+    """The function under the wrappers made with ``functools.wraps`` (at most 100 deep)."""
+    for _ in range(100):
+        inner = getattr(callback, '__wrapped__', None)
+        if inner is None:
+            break
+        callback = inner
+    return callback
+
+
 #: RFC 6052's well-known NAT64 prefix: a translator puts the IPv4 clients behind it, each at the
 #: address its last 32 bits spell.
 _NAT64 = ipaddress.IPv6Network('64:ff9b::/96')
@@ -4126,15 +4136,31 @@ def _type_hints(callback: Callable[..., Any]) -> Dict[str, Any]:
 def _without_metadata(callback: Callable[..., Any], annotation: Any, extras: bool = False) -> Any:
     """``Annotated[X, ...]`` as X, at any depth (FastAPI's ``Annotated[int, Query(gt=0)]``), as ``_type_hints`` gives
     it; for a handler with another annotation that cannot be evaluated, whose hints are read one by one.  With
-    ``extras``, the annotation evaluated with its metadata kept."""
+    ``extras``, the annotation evaluated with its metadata kept, and with the names the handler reads from the
+    function around it too (a dependency defined beside the handler in an app factory, under ``from __future__
+    import annotations``)."""
     def holder() -> None:
         """Carries the one annotation for typing.get_type_hints, which takes out the metadata."""
     holder.__annotations__ = {'value': annotation}
+    handler = inspect.unwrap(callback)
     try:  # (a name inside, List['Item'], is the handler module's, as in _resolve: not one of canister's own)
-        return typing.get_type_hints(holder, globalns=getattr(inspect.unwrap(callback), '__globals__', {}),
+        return typing.get_type_hints(holder, globalns=getattr(handler, '__globals__', {}),
+                                     localns=_closure_names(handler) if extras else None,
                                      include_extras=extras)['value']
     except Exception:  # a forward reference inside, List['Item']: as it is
         return annotation
+
+
+def _closure_names(function: Any) -> Dict[str, Any]:
+    """The names ``function`` reads from the functions around it, with their values (those not yet bound left out)."""
+    code = getattr(function, '__code__', None)
+    names: Dict[str, Any] = {}
+    for name, cell in zip(getattr(code, 'co_freevars', ()), getattr(function, '__closure__', None) or ()):
+        try:
+            names[name] = cell.cell_contents
+        except ValueError:  # an empty cell: a name the function around it binds later
+            pass
+    return names
 
 
 def _has_body(environ: Dict[str, Any]) -> bool:
@@ -4827,7 +4853,8 @@ def _fastapi_keywords_problem(route: bottle.Route) -> Optional[str]:
     app_config = getattr(route.app, 'config', {})
     for keyword, outcome in _FASTAPI_ROUTE_KEYWORDS.items():
         value = route.config.get(keyword)
-        if value is None or value is app_config.get(keyword):  # (0.13: the app's, seen through)
+        empty = isinstance(value, (list, tuple)) and not value  # (dependencies=[]: asks for nothing)
+        if value is None or empty or value is app_config.get(keyword):  # (0.13: the app's, seen through)
             continue
         shown = value.__name__ if isinstance(value, type) else '[...]' if isinstance(value, (list, tuple)) else (
             _escape(repr(value))[:40])
@@ -4862,16 +4889,43 @@ def _fastapi_parameter_problem(route: bottle.Route) -> Optional[str]:
         parameters = inspect.signature(route.callback).parameters
     except (TypeError, ValueError):  # a callable without an inspectable signature: the binder lets it be too
         return None
+    handler = getattr(_innermost(route.callback), '__name__', '?')
     for name, parameter in parameters.items():
         annotation = _without_metadata(route.callback, parameter.annotation, extras=True)
-        metadata = getattr(annotation, '__metadata__', ()) if typing.get_origin(annotation) is typing.Annotated else ()
-        for marker, where in [(parameter.default, 'as its default')] + [(each, 'in its annotation') for each in metadata]:
+        unread = annotation if isinstance(annotation, str) else repr(annotation) if 'ForwardRef(' in repr(
+            annotation) else ''
+        called = _FASTAPI_CALL.search(unread)
+        if called is not None:
+            return ('Route %s %s: parameter %r of %s has the annotation %s, which canister cannot evaluate (a name in '
+                    'it is neither its module\'s nor one the handler reads from the function around it) and which '
+                    'calls %s, as FastAPI\'s are called: canister refuses it rather than let the client fill %s '
+                    'from the query, form or JSON body (it runs no dependency, and reads no header or cookie into a '
+                    'parameter); take the parameter out, call the function (or read bottle.request.get_header(...) '
+                    'or get_cookie(...)) in the handler, and guard the route with @canister.require_user or '
+                    '@canister.require(predicate) below the route decorator'
+                    % (route.method, route.rule, name, handler, _escape(repr(unread))[:80],
+                       called.group(1), name))
+        for marker, where in [(parameter.default, 'as its default')] + [
+                (each, 'in its annotation') for each in _annotated_metadata(annotation)]:
             problem = _fastapi_marker_problem(name, marker, where == 'as its default')
             if problem is not None:
                 return ('Route %s %s: parameter %r of %s has FastAPI\'s %s %s, %s'
-                        % (route.method, route.rule, name, getattr(_innermost(route.callback), '__name__', '?'),
-                           problem[0], where, problem[1]))
+                        % (route.method, route.rule, name, handler, problem[0], where, problem[1]))
     return None
+
+
+#: An annotation's text that calls one of FastAPI's objects whose value the client would choose in canister
+#: (``Annotated[str, Depends(current_user)]``): refused when the annotation cannot be evaluated.
+_FASTAPI_CALL = re.compile(r'\b(Depends|Security|Header|Cookie)\s*\(')
+
+
+def _annotated_metadata(annotation: Any) -> Tuple[Any, ...]:
+    """The metadata of ``Annotated[X, ...]``, and of each one inside a union (``Optional[Annotated[X, ...]]``)."""
+    if typing.get_origin(annotation) is typing.Annotated:
+        return tuple(getattr(annotation, '__metadata__', ()))
+    if _is_union(annotation):
+        return tuple(each for member in typing.get_args(annotation) for each in _annotated_metadata(member))
+    return ()
 
 
 def _fastapi_marker_problem(name: str, marker: Any, default: bool) -> Optional[Tuple[str, str]]:
@@ -12978,16 +13032,6 @@ def require_user(callback: Optional[Callable[..., Any]] = None) -> Callable[...,
     return require(lambda user: True)(callback)
 
 
-def _innermost(callback: Any) -> Any:
-    """The function under the wrappers made with ``functools.wraps`` (at most 100 deep)."""
-    for _ in range(100):
-        inner = getattr(callback, '__wrapped__', None)
-        if inner is None:
-            break
-        callback = inner
-    return callback
-
-
 def _remember_check(callback: Callable[..., Any], check: Callable[[], None]) -> None:
     """Note on the function under ``callback`` that ``check`` guards it (nothing for a callable
     that takes no attributes: a guard written above its route decorator then stays unseen)."""
@@ -14180,8 +14224,7 @@ def _returned_model_note() -> Optional[str]:
             return None
         if frame.f_code is bottle.Bottle._cast.__code__:
             result = frame.f_locals.get('out')
-            if any(kind.__name__ == 'BaseModel' and str(kind.__module__).startswith('pydantic')
-                   for kind in type(result).__mro__):
+            if _model_validator(type(result)) is not None:
                 dump = 'model_dump' if hasattr(result, 'model_dump') else 'dict'
                 return ("it returned the pydantic model %s, which Bottle iterates as its (field, value) pairs, where "
                         "FastAPI sends it as JSON: return item.%s(), a dict, which Bottle sends as JSON"

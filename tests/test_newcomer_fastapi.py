@@ -7,7 +7,7 @@ their classes' names and modules. So each test imports small stand-ins from a pa
 ``starlette``) that the ``fastapi`` fixture writes and puts on ``sys.path``, with FastAPI's module and class names."""
 import re
 import sys
-from typing import Annotated, Any, List
+from typing import Annotated, Any, List, Optional
 
 import bottle
 import pytest
@@ -144,6 +144,89 @@ def test_the_dependencies_keyword_is_refused_so_no_anonymous_delete_is_served(ma
         "call the function at the top of the handler")
     client(app).delete('/admin-only', headers={'Sec-Fetch-Site': 'same-origin'}, status=404)
     assert deleted == []
+
+
+def test_an_empty_dependencies_list_asks_for_nothing_and_the_route_is_taken(make_app, fastapi):
+    app = make_app()
+
+    @app.get('/open', dependencies=[])
+    def open_to_all():
+        return {'open': True}
+    assert client(app).get('/open').json == {'open': True}
+
+
+#: An app factory as FastAPI's documentation writes one, under ``from __future__ import annotations``: its dependency
+#: is defined beside the handlers, so the annotations' text cannot be evaluated from the module's names alone.
+FACTORY = '''from __future__ import annotations
+
+from typing import Annotated, Optional
+
+from fastapi import Depends
+
+
+def create_app(app):
+    def current_user():
+        return 'alice'
+
+    @app.get('/me')
+    def me(user: Annotated[str, Depends(current_user)]):
+        return {'user': user}
+'''
+
+
+def factory(tmp_path, text: str) -> Any:
+    """The module of an app factory written as ``text``, imported from a file as an app's own would be."""
+    (tmp_path / 'site' / 'factory_app.py').write_text(text)
+    sys.modules.pop('factory_app', None)
+    return __import__('factory_app')
+
+
+def test_a_dependency_defined_in_the_app_factory_under_future_annotations_is_refused(make_app, fastapi, tmp_path):
+    app = make_app()
+    with pytest.raises(canister.CanisterError) as refused:  # (a name in an annotation alone is no closure's)
+        factory(tmp_path, FACTORY).create_app(app)
+    assert str(refused.value) == (
+        "canister: Route GET /me: parameter 'user' of me has the annotation 'Annotated[str, Depends(current_user)]', "
+        "which canister cannot evaluate (a name in it is neither its module's nor one the handler reads from the "
+        "function around it) and which calls Depends, as FastAPI's are called: canister refuses it rather than let "
+        "the client fill user from the query, form or JSON body (it runs no dependency, and reads no header or cookie "
+        "into a parameter); take the parameter out, call the function (or read bottle.request.get_header(...) or "
+        "get_cookie(...)) in the handler, and guard the route with @canister.require_user or "
+        "@canister.require(predicate) below the route decorator")
+    client(app).get('/me?user=admin', status=404)
+
+
+def test_each_call_the_readme_names_in_an_annotation_canister_cannot_evaluate_is_refused(make_app, fastapi, tmp_path):
+    limits = readme_section('## Limits and error answers')
+    named = re.search(r"refused all the same when its text calls `(\w+)\(`, `(\w+)\(`, `(\w+)\(` or `(\w+)\(`",
+                      limits).groups()
+    assert named == ('Depends', 'Security', 'Header', 'Cookie')
+    for name in named:
+        app = make_app()
+        with pytest.raises(canister.CanisterError) as refused:
+            factory(tmp_path, FACTORY.replace('from fastapi import Depends', 'from fastapi import %s' % name)
+                    .replace('Depends(current_user)', '%s(current_user)' % name)).create_app(app)
+        assert "which canister cannot evaluate" in str(refused.value) and 'calls %s,' % name in str(refused.value)
+
+
+def test_a_factorys_dependency_the_handler_also_calls_is_named_as_the_dependency(make_app, fastapi, tmp_path):
+    app = make_app()
+    with pytest.raises(canister.CanisterError) as refused:
+        factory(tmp_path, FACTORY.replace("return {'user': user}", "return {'user': user or current_user()}")
+                ).create_app(app)
+    assert str(refused.value) == ("canister: Route GET /me: parameter 'user' of me has FastAPI's Depends(current_user) "
+                                  "in its annotation, " + DEPENDS_FIX % 'Depends')
+
+
+def test_a_dependency_inside_optional_is_refused(make_app, fastapi):
+    app = make_app()
+    with pytest.raises(canister.CanisterError) as refused:
+        @app.get('/me')
+        def me(user: Optional[Annotated[str, fastapi.Depends(current_user)]] = None):
+            return {'user': user}
+    assert str(refused.value) == ("canister: Route GET /me: parameter 'user' of me has FastAPI's Depends(current_user) "
+                                  "in its annotation, " + DEPENDS_FIX % 'Depends')
+    client(app).get('/me?user=admin', status=404)
 
 
 def test_a_header_default_is_refused_since_the_client_would_fill_it_from_the_query(make_app, fastapi):
