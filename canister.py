@@ -8479,11 +8479,12 @@ class SessionManager:
         """``end_session`` finds ``marker`` under ``sid``: the id the session moved to, to end next (the
         moved marker gives way to the "ended" one, for the rest of a minute: a logout sent later with a
         cookie naming ``sid`` expires it); None if it was ended already (that marker stays its minute) or
-        moved to an id the marker does not name."""
+        moved to an id the marker does not name.  Written as every "ended" marker is, through ``update``:
+        a full Redis, which refuses it, deletes the moved marker instead, and the session is still followed."""
         target = _moved_to(marker)
         if target is None:
             return None
-        self.store.save(sid, _ENDING, _MOVED_TTL)
+        self.update(sid, marker, _ENDING, _MOVED_TTL)
         self.parsed.pop(sid, None)
         return target or None
 
