@@ -4050,6 +4050,12 @@ def _body_fills_nothing(environ: Dict[str, Any]) -> bool:
     return environ.get('REQUEST_METHOD', '').upper() in _BODY_FILLS_NOTHING
 
 
+def _body_fills_parameters(environ: Dict[str, Any]) -> bool:
+    """True if the request has a body that parameters may come from: one is sent, by a method other than GET's
+    and HEAD's.  The one test of reading the body, and of telling of it in a 400."""
+    return _has_body(environ) and not _body_fills_nothing(environ)
+
+
 #: The media types of a form body, which fills parameters as JSON does.
 _FORM_TYPES = ('application/x-www-form-urlencoded', 'multipart/form-data')
 
@@ -4080,10 +4086,10 @@ def _unread_body_note(body: Any, environ: Dict[str, Any]) -> str:
     JSON that is no object, JSON sent as a form (``curl -d`` without a ``Content-Type``), or a JSON body that is
     empty (a client that sets the type and forgets the body)."""
     content_type = _media_type(environ.get('CONTENT_TYPE', ''))
-    if _body_fills_nothing(environ):
-        return (_BODY_FILLS_NOTHING_NOTE % environ['REQUEST_METHOD'].upper()
-                if _has_body(environ) or _is_json_type(content_type) else '')
-    if not _has_body(environ):
+    if not _body_fills_parameters(environ):
+        if _body_fills_nothing(environ):
+            return (_BODY_FILLS_NOTHING_NOTE % environ['REQUEST_METHOD'].upper()
+                    if _has_body(environ) or _is_json_type(content_type) else '')
         return ' (the JSON body is empty)' if _is_json_type(content_type) else ''
     if body is None:
         return _unread_type_note(content_type)
@@ -4449,9 +4455,9 @@ def _empty_flag_failure(param: _Param, error: ValueError) -> 'BadRequest':
 
 def _form_field_sent(param: _Param, request: bottle.BaseRequest) -> Optional[str]:
     """The name of the form field that sent the parameter: its own, or a list's with brackets (``flags[]``);
-    None if the body is no form, or sent neither."""
+    None if the body is no form, fills no parameter (a GET's), or sent neither."""
     environ = request.environ
-    if not _has_body(environ) or _media_type(environ.get('CONTENT_TYPE', '')) not in _FORM_TYPES:
+    if not _body_fills_parameters(environ) or _media_type(environ.get('CONTENT_TYPE', '')) not in _FORM_TYPES:
         return None
     return next((param.name + suffix for suffix in ('', _LIST_SUFFIX) if _form_values(param, request.POST, suffix)),
                 None)
@@ -5006,7 +5012,7 @@ class ParameterBinder:
     def _read_body(self, request: Any) -> Any:
         """The body: a dict from a JSON object, Bottle's form dict, or None for no body, another JSON value,
         another content type or a GET's or HEAD's body (parameters then come from the URL and the query only)."""
-        if not _has_body(request.environ) or _body_fills_nothing(request.environ):
+        if not _body_fills_parameters(request.environ):
             return None
         content_type = _media_type(request.environ.get('CONTENT_TYPE', ''))
         json_body = _is_json_type(content_type)
