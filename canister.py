@@ -165,8 +165,8 @@ class _Once:
     #: The one attribute of a latch (no ``__dict__``: latches are module-level, made once).
     __slots__ = ('_unclaimed',)
 
-    #: Every latch made, so that ``_forget_once_warnings`` finds them all.
-    made: typing.ClassVar[List[_Once]] = []
+    #: Every latch made (an ``_OncePerKey`` too), so that ``_forget_once_warnings`` finds them all.
+    made: typing.ClassVar[List[Any]] = []
 
     def __init__(self) -> None:
         #: One item until a caller claims it (``claim`` pops it).
@@ -190,11 +190,54 @@ class _Once:
         self._unclaimed = [None]
 
 
+class _OncePerKey:
+    """The latches of a WARNING said once per process for each key (a page's origin), for ``limit`` keys at most:
+    any client can send a key, so the memory is bounded.  ``claim(key)`` is True for one caller of each key only
+    (``setdefault`` is atomic: of two requests at once, one says it)."""
+
+    __slots__ = ('_told', '_limit')
+
+    def __init__(self, limit: int) -> None:
+        #: The keys claimed, each with the token of the caller that claimed it.
+        self._told: Dict[Any, object] = {}
+        self._limit = limit
+        _Once.made.append(self)
+
+    def claim(self, key: Any) -> bool:
+        """True for the first caller of ``key`` only, and for none once ``limit`` keys were claimed."""
+        told, token = self._told, object()
+        return len(told) < self._limit and told.setdefault(key, token) is token
+
+    def reset(self) -> None:
+        """Nothing claimed, as in a new process."""
+        self._told = {}
+
+
+#: The ports a URL's scheme stands for when it names none.
+_DEFAULT_PORTS = {'http': '80', 'https': '443'}
+
+
+def _port_split(host: str) -> Tuple[str, str]:
+    """A ``host[:port]`` as its name and its port ('' if none); an IPv6 address keeps its brackets."""
+    name, colon, port = host.rpartition(':')
+    if not colon or name.endswith(':') or not port.isdigit():
+        return host, ''
+    return name, port
+
+
+def _normal_origin(origin: str) -> str:
+    """``scheme://host[:port]`` in lower case, without the scheme's default port."""
+    origin = origin.strip().lower().rstrip('/')
+    scheme, sep, host = origin.partition('://')
+    if sep and host.endswith(':' + _DEFAULT_PORTS.get(scheme, '-')):
+        host = host.rsplit(':', 1)[0]
+    return scheme + sep + host
+
+
 def _forget_once_warnings() -> None:
     """Let every once-per-process WARNING be said again, as in a new process (for tests)."""
     for once in _Once.made:
         once.reset()
-    _CROSS_SITE_TOLD.clear()
 
 
 class _LocalsCheck:
@@ -1680,6 +1723,12 @@ def _mask_url_value(url: str) -> str:
         user, sep, _ = url[start.end():at].partition(':')
         url = url[:start.end()] + (user + ':***' if sep else '***') + url[at:]
     return _mask_urls(url)
+
+
+def _shown_origin(origin: str) -> str:
+    """A client's ``Origin`` as a log line and a 403 show it: its user information masked (no browser sends
+    one, any client can: ``http://bob:***@evil.example``), escaped, cut to 100 characters."""
+    return _escape(_mask_url_value(origin))[:100]
 
 
 def _redacted(key: str, value: Any) -> Any:
@@ -7774,7 +7823,7 @@ def _is_someone(user: Any) -> bool:
 _CROSS_SITE_TOLD_MAX = 64
 #: The origins of pages told so, in this process (each once); not attributes of the session manager, whose
 #: attributes every request reads: more of them would make each of those reads slower.
-_CROSS_SITE_TOLD: Dict[str, object] = {}
+_CROSS_SITE_TOLD = _OncePerKey(_CROSS_SITE_TOLD_MAX)
 #: An IPv4 address, whose site is the whole address (not its last two numbers).
 _IPV4 = re.compile(r'[0-9.]+')
 
@@ -7791,14 +7840,6 @@ def _site_of(origin: str) -> str:
     if not _IPV4.fullmatch(host):
         host = '.'.join(host.split('.')[-2:])
     return scheme + '://' + host
-
-
-def _port_split(host: str) -> Tuple[str, str]:
-    """A ``host[:port]`` as its name and its port ('' if none); an IPv6 address keeps its brackets."""
-    name, colon, port = host.rpartition(':')
-    if not colon or name.endswith(':') or not port.isdigit():
-        return host, ''
-    return name, port
 
 
 #: ``Sec-Fetch-Dest`` of a top-level navigation (empty: a browser that sends none).
@@ -8268,9 +8309,7 @@ class SessionManager:
         own = request.own_origin()
         if not _is_cross_site_call(request.environ, origin, own):
             return
-        told = _CROSS_SITE_TOLD
-        token = object()
-        if len(told) >= _CROSS_SITE_TOLD_MAX or told.setdefault(_normal_origin(origin), token) is not token:
+        if not _CROSS_SITE_TOLD.claim(_normal_origin(origin)):
             return
         shown = _shown_origin(origin)
         scheme, _, host = own.partition('://')
@@ -12701,24 +12740,8 @@ ACL_EXPOSE = 'Access-Control-Expose-Headers'
 ACL_MAX_AGE = 'Access-Control-Max-Age'
 #: The headers an app may set itself that canister's take over (``CorsPolicy._add_over``).
 _CORS_TAKEN_OVER = frozenset((ACL_ORIGIN, ACL_EXPOSE))
-_DEFAULT_PORTS = {'http': '80', 'https': '443'}
 _UNSAFE_METHODS = frozenset(('POST', 'PUT', 'PATCH', 'DELETE'))
 _ALL_METHODS = ('GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE')
-
-
-def _normal_origin(origin: str) -> str:
-    """``scheme://host[:port]`` in lower case, without the scheme's default port."""
-    origin = origin.strip().lower().rstrip('/')
-    scheme, sep, host = origin.partition('://')
-    if sep and host.endswith(':' + _DEFAULT_PORTS.get(scheme, '-')):
-        host = host.rsplit(':', 1)[0]
-    return scheme + sep + host
-
-
-def _shown_origin(origin: str) -> str:
-    """A client's ``Origin`` as a log line and a 403 show it: its user information masked (no browser sends
-    one, any client can: ``http://bob:***@evil.example``), escaped, cut to 100 characters."""
-    return _escape(_mask_url_value(origin))[:100]
 
 
 def _security_headers(config: Mapping[str, Any]) -> Tuple[Headers, Headers]:
