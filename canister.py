@@ -352,12 +352,17 @@ def _special_file(path: str) -> str:
     return next((kind for test, kind in kinds if test(mode)), 'not a regular file')
 
 
+def _lists_token(value: str, token: str) -> bool:
+    """Whether the comma-separated header value ``value`` (a Vary's) holds ``token``, in any case."""
+    return token.lower() in [part.strip().lower() for part in value.split(',')]
+
+
 def _merge_header(headers: Headers, name: str, token: str) -> None:
     """Add a token to a comma-separated header such as Vary, once."""
     lowered = name.lower()
     for index, (key, value) in enumerate(headers):
         if key.lower() == lowered:
-            if token.lower() not in [part.strip().lower() for part in value.split(',')]:
+            if not _lists_token(value, token):
                 headers[index] = (key, value + ', ' + token)
             return
     headers.append((name, token))
@@ -368,7 +373,7 @@ def _merge_response_header(name: str, token: str) -> None:
     value = bottle.response.get_header(name)
     if value is None:
         bottle.response.set_header(name, token)
-    elif token.lower() not in [part.strip().lower() for part in value.split(',')]:
+    elif not _lists_token(value, token):
         bottle.response.set_header(name, value + ', ' + token)
 
 
@@ -8044,6 +8049,11 @@ _SESSIONS_1X_NOTE = (
 class SessionManager:
     """Session policy (cookie, expiry, rotation, concurrent saves) on top of a store."""
 
+    #: Whether a new session cookie that goes to a page of another site is told of (``note_cross_site``): False
+    #: only for ``SameSite=None``, set at install (a class default: one attribute more on each manager would
+    #: make every request's reads of its attributes slower).
+    tells_cross_site = True
+
     if not typing.TYPE_CHECKING:  # (seen by mypy, they would be valid attributes)
         #: canister 1.x's table of sessions: reading one says what to use instead.
         get, set, delete = _Gone(_SESSIONS_1X_NOTE), _Gone(_SESSIONS_1X_NOTE), _Gone(_SESSIONS_1X_NOTE)
@@ -8115,6 +8125,8 @@ class SessionManager:
         self._same_cookie = '; Path=/; HttpOnly; SameSite=%s%s' % (
             config['session_samesite'], '; Partitioned' if config['session_partitioned'] else '')
         attributes = self._same_cookie
+        if config['session_samesite'] == 'None':  # (a cookie every site's page keeps: nothing to tell)
+            self.tells_cross_site = False
         if config['session_cookie_max_age']:
             attributes += '; Max-Age=%d' % config['session_cookie_max_age']
         self._attributes = attributes
@@ -8297,7 +8309,7 @@ class SessionManager:
             cookie += '; Secure'
         headers.append(('Set-Cookie', cookie))
         _make_private(headers)
-        if request is not None and 'HTTP_ORIGIN' in request.environ and 'SameSite=None' not in self._same_cookie:
+        if request is not None and self.tells_cross_site and 'HTTP_ORIGIN' in request.environ:
             self.note_cross_site(request)
 
     def note_cross_site(self, request: SessionState) -> None:
@@ -9108,9 +9120,10 @@ class SessionState:
             return None
 
     def own_origin(self) -> str:
-        """The app's origin as the request names it, normalised (the request context's believes trusted proxies)."""
-        environ = self.environ
-        return _normal_origin('%s://%s' % (environ.get('wsgi.url_scheme', 'http'), environ.get('HTTP_HOST', '')))
+        """The app's origin as the client asked for it, normalised: the request context's (``_RequestContext``,
+        which believes trusted proxies).  A state made for no request (a merge's stand-in) has none, and never
+        sends a cookie to a request."""
+        raise NotImplementedError('the request context tells the origin of the app')
 
     def _check_keys(self) -> None:
         """Refuse data whose dicts have keys other than text (before it is stored)."""
@@ -15769,7 +15782,7 @@ class Canister:
         request has the serving canister name the settings of this one that do not apply (an app mounted as a
         plain WSGI callable, ``child.wsgi`` or inside middleware, whose routes it cannot see at the mount)."""
         app = self.app
-        if app is not None and app.routes and app not in outer.plugin._children_compared:
+        if app is not None and app.routes:  # (said once for each child: _note_childs_own_settings decides)
             mount_point = environ['bottle.route']  # (``_mounted_in``: a mount point's)
             outer.plugin._note_childs_own_settings(
                 self, app.routes[0], '/' + str(mount_point.config.get('mountpoint.prefix', '')).strip('/'))
