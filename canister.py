@@ -2351,17 +2351,26 @@ def _sink_for(path: str, days: int, line_format: str) -> _LogSink:
         return sink
 
 
+#: The directories of log files this process told its terminal of (``_tell_terminal_where``): each once, also when
+#: an uninstall closed their sink and a later install opens it again.
+_TERMINAL_TOLD: typing.Set[str] = set()
+
+
 def _tell_terminal_where(sink: _LogSink) -> None:
     """Say where the log goes, in one line on stderr, when this process first logs to files there and stderr is a
     terminal: a newcomer's ``app.run()`` shows Bottle's access lines there, and else none of canister's.  Not when
     stderr is no terminal (a server under systemd, a pipe, tests, CI), nor in the child of Bottle's reloader, whose
     parent said it (each reload would say it again).  A server's workers that each import the app, with stderr on a
-    terminal (``gunicorn app:app`` typed in), say it each, as each says it is booting."""
+    terminal (``gunicorn app:app`` typed in), say it each, as each says it is booting.  Called under
+    ``_SINKS_LOCK``."""
+    if sink.path in _TERMINAL_TOLD:
+        return
     try:
         if os.environ.get('BOTTLE_CHILD') or sys.stderr is None or not sys.stderr.isatty():
             return
     except (AttributeError, ValueError):  # (a stderr replaced by something without isatty, or closed)
         return
+    _TERMINAL_TOLD.add(sink.path)
     sink._tell("canister: the log goes to files in %s, not to this terminal: set log_path = stderr (under "
                "[canister], or Canister(log_path='stderr')) to see it here" % sink.path, 'INFO')
 
