@@ -743,8 +743,9 @@ class StoreUnavailable(CanisterError):
 
     #: Raised by ``plugin.tidy_sessions()``: how many entries of ended sessions the tidy had removed
     #: before the store failed (they stay removed), as the store counted them (None for a store that keeps no
-    #: count: no ``tidy_removed``); by ``plugin.end_sessions()``: how many sessions it had ended (they stay
-    #: ended); None elsewhere.
+    #: count: no ``tidy_removed``); by a call that ends sessions of a user (``plugin.end_sessions()``,
+    #: ``session.end_other_sessions()``, the drop of a users file's user): how many sessions it had ended (they
+    #: stay ended; 0 if none); None elsewhere.
     removed: Optional[int] = None
     #: What the 503 tells the client, when not the usual words of a store that is down (the login throttle's).
     answer: Optional[str] = None
