@@ -7861,6 +7861,13 @@ def _site_of(origin: str) -> str:
 _TOP_LEVEL = frozenset(('document', ''))
 
 
+def _is_page_origin(origin: str) -> bool:
+    """True for an ``Origin`` a page of a site sends, ``http(s)://host[:port]``, whose call is worth telling of (and
+    counting toward ``_CROSS_SITE_TOLD_MAX``): not junk any client can send (``x``, an empty one, ``http://%``), nor
+    ``null`` (a page opened from a file, a sandboxed frame: no site to open the app under, nor to list in cors)."""
+    return _ORIGIN.fullmatch(origin.strip()) is not None and '*' not in origin
+
+
 def _is_cross_site_call(environ: Mapping[str, Any], origin: str, own_origin: str) -> bool:
     """True if a browser keeps no ``SameSite=Lax`` or ``Strict`` cookie the answer to this request sets: one that a
     page of another site sent, but a top-level navigation (a link, a form), whose answer's cookie the browser keeps.
@@ -8328,6 +8335,8 @@ class SessionManager:
         neither keeps that cookie nor sends one back with that page's requests, so each comes without a session,
         and nothing else tells (``_is_cross_site_call``)."""
         origin = request.environ['HTTP_ORIGIN']
+        if not _is_page_origin(origin):
+            return
         own = request.own_origin()
         if not _is_cross_site_call(request.environ, origin, own):
             return

@@ -91,3 +91,28 @@ def test_without_a_host_header_the_app_is_at_its_server_name(make_app, log_dir):
     del web.extra_environ['HTTP_HOST']
     web.post('/login', headers={'Origin': 'http://localhost:5173'})
     assert lost(log_dir) == []
+
+
+@pytest.mark.parametrize('origin', ['x', '', 'http://%', 'null', 'ftp://files.example.net', 'https://*.example.net'])
+def test_an_origin_no_page_of_a_site_sends_is_not_told(make_app, log_dir, origin):
+    """Junk any client can send, and ``null`` (a page opened from a file, a sandboxed frame: no site to open the app
+    under, nor to list in cors), without ``Sec-Fetch-Site`` or with it."""
+    app = login_app(make_app)
+    log_in(app, origin)
+    log_in(app, origin, **{'Sec-Fetch-Site': 'cross-site', 'Sec-Fetch-Mode': 'cors'})
+    assert lost(log_dir) == []
+
+
+def test_junk_origins_do_not_use_up_the_64_origins_told(make_app, log_dir):
+    app = login_app(make_app)
+    for number in range(64):
+        log_in(app, 'x%d' % number)
+    log_in(app, 'http://localhost:5173')
+    [line] = lost(log_dir)
+    assert 'http://localhost:5173' in line
+
+
+def test_the_readme_says_which_origins_are_told():
+    assert ('Only an `Origin` a page of a site sends, `http(s)://host[:port]`, is told: not `null` (a page opened from '
+            'a file, a sandboxed frame), nor junk (`x`, an empty one); and the first 64 such origins, no more (any '
+            'client can send an `Origin`).') in readme_section('## CORS')
