@@ -165,8 +165,8 @@ class _Once:
     #: The one attribute of a latch (no ``__dict__``: latches are module-level, made once).
     __slots__ = ('_unclaimed',)
 
-    #: Every latch made, so that ``_forget_once_warnings`` finds them all.
-    made: typing.ClassVar[List[_Once]] = []
+    #: Every latch made (an ``_OncePerKey`` too), so that ``_forget_once_warnings`` finds them all.
+    made: typing.ClassVar[List[Any]] = []
 
     def __init__(self) -> None:
         #: One item until a caller claims it (``claim`` pops it).
@@ -190,11 +190,54 @@ class _Once:
         self._unclaimed = [None]
 
 
+class _OncePerKey:
+    """The latches of a WARNING said once per process for each key (a page's origin), for ``limit`` keys at most:
+    any client can send a key, so the memory is bounded.  ``claim(key)`` is True for one caller of each key only
+    (``setdefault`` is atomic: of two requests at once, one says it)."""
+
+    __slots__ = ('_told', '_limit')
+
+    def __init__(self, limit: int) -> None:
+        #: The keys claimed, each with the token of the caller that claimed it.
+        self._told: Dict[Any, object] = {}
+        self._limit = limit
+        _Once.made.append(self)
+
+    def claim(self, key: Any) -> bool:
+        """True for the first caller of ``key`` only, and for none once ``limit`` keys were claimed."""
+        told, token = self._told, object()
+        return len(told) < self._limit and told.setdefault(key, token) is token
+
+    def reset(self) -> None:
+        """Nothing claimed, as in a new process."""
+        self._told = {}
+
+
+#: The ports a URL's scheme stands for when it names none.
+_DEFAULT_PORTS = {'http': '80', 'https': '443'}
+
+
+def _port_split(host: str) -> Tuple[str, str]:
+    """A ``host[:port]`` as its name and its port ('' if none); an IPv6 address keeps its brackets."""
+    name, colon, port = host.rpartition(':')
+    if not colon or name.endswith(':') or not port.isdigit():
+        return host, ''
+    return name, port
+
+
+def _normal_origin(origin: str) -> str:
+    """``scheme://host[:port]`` in lower case, without the scheme's default port."""
+    origin = origin.strip().lower().rstrip('/')
+    scheme, sep, host = origin.partition('://')
+    if sep and host.endswith(':' + _DEFAULT_PORTS.get(scheme, '-')):
+        host = host.rsplit(':', 1)[0]
+    return scheme + sep + host
+
+
 def _forget_once_warnings() -> None:
     """Let every once-per-process WARNING be said again, as in a new process (for tests)."""
     for once in _Once.made:
         once.reset()
-    _CROSS_SITE_TOLD.clear()
 
 
 class _LocalsCheck:
@@ -309,12 +352,17 @@ def _special_file(path: str) -> str:
     return next((kind for test, kind in kinds if test(mode)), 'not a regular file')
 
 
+def _lists_token(value: str, token: str) -> bool:
+    """Whether the comma-separated header value ``value`` (a Vary's) holds ``token``, in any case."""
+    return token.lower() in [part.strip().lower() for part in value.split(',')]
+
+
 def _merge_header(headers: Headers, name: str, token: str) -> None:
     """Add a token to a comma-separated header such as Vary, once."""
     lowered = name.lower()
     for index, (key, value) in enumerate(headers):
         if key.lower() == lowered:
-            if token.lower() not in [part.strip().lower() for part in value.split(',')]:
+            if not _lists_token(value, token):
                 headers[index] = (key, value + ', ' + token)
             return
     headers.append((name, token))
@@ -325,7 +373,7 @@ def _merge_response_header(name: str, token: str) -> None:
     value = bottle.response.get_header(name)
     if value is None:
         bottle.response.set_header(name, token)
-    elif token.lower() not in [part.strip().lower() for part in value.split(',')]:
+    elif not _lists_token(value, token):
         bottle.response.set_header(name, value + ', ' + token)
 
 
@@ -734,8 +782,9 @@ class StoreUnavailable(CanisterError):
 
     #: Raised by ``plugin.tidy_sessions()``: how many entries of ended sessions the tidy had removed
     #: before the store failed (they stay removed), as the store counted them (None for a store that keeps no
-    #: count: no ``tidy_removed``); by ``plugin.end_sessions()``: how many sessions it had ended (they stay
-    #: ended); None elsewhere.
+    #: count: no ``tidy_removed``); by a call that ends sessions of a user (``plugin.end_sessions()``,
+    #: ``session.end_other_sessions()``, the drop of a users file's user): how many sessions it had ended (they
+    #: stay ended; 0 if none); None elsewhere.
     removed: Optional[int] = None
     #: What the 503 tells the client, when not the usual words of a store that is down (the login throttle's).
     answer: Optional[str] = None
@@ -1794,6 +1843,12 @@ def _mask_url_value(url: str) -> str:
     return _mask_urls(url)
 
 
+def _shown_origin(origin: str) -> str:
+    """A client's ``Origin`` as a log line and a 403 show it: its user information masked (no browser sends
+    one, any client can: ``http://bob:***@evil.example``), escaped, cut to 100 characters."""
+    return _escape(_mask_url_value(origin))[:100]
+
+
 def _redacted(key: str, value: Any) -> Any:
     """A value as the log may show it: ``***`` for a secret key, passwords in URLs masked.  A switch
     is no secret, whatever its name says (``cors_credentials``): its value, even a mistyped one, is shown;
@@ -2409,17 +2464,26 @@ def _sink_for(path: str, days: int, line_format: str) -> _LogSink:
         return sink
 
 
+#: The directories of log files this process told its terminal of (``_tell_terminal_where``): each once, also when
+#: an uninstall closed their sink and a later install opens it again.
+_TERMINAL_TOLD: typing.Set[str] = set()
+
+
 def _tell_terminal_where(sink: _LogSink) -> None:
     """Say where the log goes, in one line on stderr, when this process first logs to files there and stderr is a
     terminal: a newcomer's ``app.run()`` shows Bottle's access lines there, and else none of canister's.  Not when
     stderr is no terminal (a server under systemd, a pipe, tests, CI), nor in the child of Bottle's reloader, whose
     parent said it (each reload would say it again).  A server's workers that each import the app, with stderr on a
-    terminal (``gunicorn app:app`` typed in), say it each, as each says it is booting."""
+    terminal (``gunicorn app:app`` typed in), say it each, as each says it is booting.  Called under
+    ``_SINKS_LOCK``."""
+    if sink.path in _TERMINAL_TOLD:
+        return
     try:
         if os.environ.get('BOTTLE_CHILD') or sys.stderr is None or not sys.stderr.isatty():
             return
     except (AttributeError, ValueError):  # (a stderr replaced by something without isatty, or closed)
         return
+    _TERMINAL_TOLD.add(sink.path)
     sink._tell("canister: the log goes to files in %s, not to this terminal: set log_path = stderr (under "
                "[canister], or Canister(log_path='stderr')) to see it here" % sink.path, 'INFO')
 
@@ -4180,6 +4244,12 @@ def _body_fills_nothing(environ: Dict[str, Any]) -> bool:
     return environ.get('REQUEST_METHOD', '').upper() in _BODY_FILLS_NOTHING
 
 
+def _body_fills_parameters(environ: Dict[str, Any]) -> bool:
+    """True if the request has a body that parameters may come from: one is sent, by a method other than GET's
+    and HEAD's.  The one test of reading the body, and of telling of it in a 400."""
+    return _has_body(environ) and not _body_fills_nothing(environ)
+
+
 #: The media types of a form body, which fills parameters as JSON does.
 _FORM_TYPES = ('application/x-www-form-urlencoded', 'multipart/form-data')
 
@@ -4210,10 +4280,10 @@ def _unread_body_note(body: Any, environ: Dict[str, Any]) -> str:
     JSON that is no object, JSON sent as a form (``curl -d`` without a ``Content-Type``), or a JSON body that is
     empty (a client that sets the type and forgets the body)."""
     content_type = _media_type(environ.get('CONTENT_TYPE', ''))
-    if _body_fills_nothing(environ):
-        return (_BODY_FILLS_NOTHING_NOTE % environ['REQUEST_METHOD'].upper()
-                if _has_body(environ) or _is_json_type(content_type) else '')
-    if not _has_body(environ):
+    if not _body_fills_parameters(environ):
+        if _body_fills_nothing(environ):
+            return (_BODY_FILLS_NOTHING_NOTE % environ['REQUEST_METHOD'].upper()
+                    if _has_body(environ) or _is_json_type(content_type) else '')
         return ' (the JSON body is empty)' if _is_json_type(content_type) else ''
     if body is None:
         return _unread_type_note(content_type)
@@ -4580,9 +4650,9 @@ def _empty_flag_failure(param: _Param, error: ValueError) -> 'BadRequest':
 
 def _form_field_sent(param: _Param, request: bottle.BaseRequest) -> Optional[str]:
     """The name of the form field that sent the parameter: its own, or a list's with brackets (``flags[]``);
-    None if the body is no form, or sent neither."""
+    None if the body is no form, fills no parameter (a GET's), or sent neither."""
     environ = request.environ
-    if not _has_body(environ) or _media_type(environ.get('CONTENT_TYPE', '')) not in _FORM_TYPES:
+    if not _body_fills_parameters(environ) or _media_type(environ.get('CONTENT_TYPE', '')) not in _FORM_TYPES:
         return None
     return next((param.name + suffix for suffix in ('', _LIST_SUFFIX) if _form_values(param, request.POST, suffix)),
                 None)
@@ -5272,7 +5342,7 @@ class ParameterBinder:
     def _read_body(self, request: Any) -> Any:
         """The body: a dict from a JSON object, Bottle's form dict, or None for no body, another JSON value,
         another content type or a GET's or HEAD's body (parameters then come from the URL and the query only)."""
-        if not _has_body(request.environ) or _body_fills_nothing(request.environ):
+        if not _body_fills_parameters(request.environ):
             return None
         content_type = _media_type(request.environ.get('CONTENT_TYPE', ''))
         json_body = _is_json_type(content_type)
@@ -8070,7 +8140,7 @@ def _is_someone(user: Any) -> bool:
 _CROSS_SITE_TOLD_MAX = 64
 #: The origins of pages told so, in this process (each once); not attributes of the session manager, whose
 #: attributes every request reads: more of them would make each of those reads slower.
-_CROSS_SITE_TOLD: Dict[str, object] = {}
+_CROSS_SITE_TOLD = _OncePerKey(_CROSS_SITE_TOLD_MAX)
 #: An IPv4 address, whose site is the whole address (not its last two numbers).
 _IPV4 = re.compile(r'[0-9.]+')
 
@@ -8089,16 +8159,15 @@ def _site_of(origin: str) -> str:
     return scheme + '://' + host
 
 
-def _port_split(host: str) -> Tuple[str, str]:
-    """A ``host[:port]`` as its name and its port ('' if none); an IPv6 address keeps its brackets."""
-    name, colon, port = host.rpartition(':')
-    if not colon or name.endswith(':') or not port.isdigit():
-        return host, ''
-    return name, port
-
-
 #: ``Sec-Fetch-Dest`` of a top-level navigation (empty: a browser that sends none).
 _TOP_LEVEL = frozenset(('document', ''))
+
+
+def _is_page_origin(origin: str) -> bool:
+    """True for an ``Origin`` a page of a site sends, ``http(s)://host[:port]``, whose call is worth telling of (and
+    counting toward ``_CROSS_SITE_TOLD_MAX``): not junk any client can send (``x``, an empty one, ``http://%``), nor
+    ``null`` (a page opened from a file, a sandboxed frame: no site to open the app under, nor to list in cors)."""
+    return _ORIGIN.fullmatch(origin.strip()) is not None and '*' not in origin
 
 
 def _is_cross_site_call(environ: Mapping[str, Any], origin: str, own_origin: str) -> bool:
@@ -8367,6 +8436,11 @@ _SESSIONS_1X_NOTE = (
 class SessionManager:
     """Session policy (cookie, expiry, rotation, concurrent saves) on top of a store."""
 
+    #: Whether a new session cookie that goes to a page of another site is told of (``note_cross_site``): False
+    #: only for ``SameSite=None``, set at install (a class default: one attribute more on each manager would
+    #: make every request's reads of its attributes slower).
+    tells_cross_site = True
+
     if not typing.TYPE_CHECKING:  # (seen by mypy, they would be valid attributes)
         #: canister 1.x's table of sessions: reading one says what to use instead.
         get, set, delete = _Gone(_SESSIONS_1X_NOTE), _Gone(_SESSIONS_1X_NOTE), _Gone(_SESSIONS_1X_NOTE)
@@ -8459,6 +8533,8 @@ class SessionManager:
         self._same_cookie = '; Path=/; HttpOnly; SameSite=%s%s' % (
             config['session_samesite'], '; Partitioned' if config['session_partitioned'] else '')
         attributes = self._same_cookie
+        if config['session_samesite'] == 'None':  # (a cookie every site's page keeps: nothing to tell)
+            self.tells_cross_site = False
         if config['session_cookie_max_age']:
             attributes += '; Max-Age=%d' % config['session_cookie_max_age']
         self._attributes = attributes
@@ -8641,7 +8717,7 @@ class SessionManager:
             cookie += '; Secure'
         headers.append(('Set-Cookie', cookie))
         _make_private(headers)
-        if request is not None and 'HTTP_ORIGIN' in request.environ and 'SameSite=None' not in self._same_cookie:
+        if request is not None and self.tells_cross_site and 'HTTP_ORIGIN' in request.environ:
             self.note_cross_site(request)
 
     def note_cross_site(self, request: SessionState) -> None:
@@ -8650,12 +8726,12 @@ class SessionManager:
         neither keeps that cookie nor sends one back with that page's requests, so each comes without a session,
         and nothing else tells (``_is_cross_site_call``)."""
         origin = request.environ['HTTP_ORIGIN']
+        if not _is_page_origin(origin):
+            return
         own = request.own_origin()
         if not _is_cross_site_call(request.environ, origin, own):
             return
-        told = _CROSS_SITE_TOLD
-        token = object()
-        if len(told) >= _CROSS_SITE_TOLD_MAX or told.setdefault(_normal_origin(origin), token) is not token:
+        if not _CROSS_SITE_TOLD.claim(_normal_origin(origin)):
             return
         shown = _shown_origin(origin)
         scheme, _, host = own.partition('://')
@@ -8870,11 +8946,12 @@ class SessionManager:
         """``end_session`` finds ``marker`` under ``sid``: the id the session moved to, to end next (the
         moved marker gives way to the "ended" one, for the rest of a minute: a logout sent later with a
         cookie naming ``sid`` expires it); None if it was ended already (that marker stays its minute) or
-        moved to an id the marker does not name."""
+        moved to an id the marker does not name.  Written as every "ended" marker is, through ``update``:
+        a full Redis, which refuses it, deletes the moved marker instead, and the session is still followed."""
         target = _moved_to(marker)
         if target is None:
             return None
-        self.store.save(sid, _ENDING, _MOVED_TTL)
+        self.update(sid, marker, _ENDING, _MOVED_TTL)
         self.parsed.pop(sid, None)
         return target or None
 
@@ -9453,9 +9530,10 @@ class SessionState:
             return None
 
     def own_origin(self) -> str:
-        """The app's origin as the request names it, normalised (the request context's believes trusted proxies)."""
-        environ = self.environ
-        return _normal_origin('%s://%s' % (environ.get('wsgi.url_scheme', 'http'), environ.get('HTTP_HOST', '')))
+        """The app's origin as the client asked for it, normalised: the request context's (``_RequestContext``,
+        which believes trusted proxies).  A state made for no request (a merge's stand-in) has none, and never
+        sends a cookie to a request."""
+        raise NotImplementedError('the request context tells the origin of the app')
 
     def _check_keys(self) -> None:
         """Refuse data whose dicts have keys other than text (before it is stored)."""
@@ -13136,24 +13214,8 @@ ACL_EXPOSE = 'Access-Control-Expose-Headers'
 ACL_MAX_AGE = 'Access-Control-Max-Age'
 #: The headers an app may set itself that canister's take over (``CorsPolicy._add_over``).
 _CORS_TAKEN_OVER = frozenset((ACL_ORIGIN, ACL_EXPOSE))
-_DEFAULT_PORTS = {'http': '80', 'https': '443'}
 _UNSAFE_METHODS = frozenset(('POST', 'PUT', 'PATCH', 'DELETE'))
 _ALL_METHODS = ('GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE')
-
-
-def _normal_origin(origin: str) -> str:
-    """``scheme://host[:port]`` in lower case, without the scheme's default port."""
-    origin = origin.strip().lower().rstrip('/')
-    scheme, sep, host = origin.partition('://')
-    if sep and host.endswith(':' + _DEFAULT_PORTS.get(scheme, '-')):
-        host = host.rsplit(':', 1)[0]
-    return scheme + sep + host
-
-
-def _shown_origin(origin: str) -> str:
-    """A client's ``Origin`` as a log line and a 403 show it: its user information masked (no browser sends
-    one, any client can: ``http://bob:***@evil.example``), escaped, cut to 100 characters."""
-    return _escape(_mask_url_value(origin))[:100]
 
 
 def _security_headers(config: Mapping[str, Any]) -> Tuple[Headers, Headers]:
@@ -16220,7 +16282,7 @@ class Canister:
         request has the serving canister name the settings of this one that do not apply (an app mounted as a
         plain WSGI callable, ``child.wsgi`` or inside middleware, whose routes it cannot see at the mount)."""
         app = self.app
-        if app is not None and app.routes and app not in outer.plugin._children_compared:
+        if app is not None and app.routes:  # (said once for each child: _note_childs_own_settings decides)
             mount_point = environ['bottle.route']  # (``_mounted_in``: a mount point's)
             outer.plugin._note_childs_own_settings(
                 self, app.routes[0], '/' + str(mount_point.config.get('mountpoint.prefix', '')).strip('/'))

@@ -284,10 +284,35 @@ def test_plugin_end_sessions_whose_store_fails_partway_raises_saying_how_many_it
     assert raised.value.removed == 1
 
 
+def test_end_other_sessions_whose_store_fails_partway_raises_saying_how_many_it_had_ended(tmp_path,
+                                                                                        uninstall_at_end):
+    """As ``plugin.end_sessions``: the README says ``removed`` is set wherever a user's sessions are ended."""
+    app, _, path = sqlite_app_and_ini(tmp_path, uninstall_at_end)
+
+    @app.get('/others-counted')
+    def others_counted():
+        try:
+            return 'ended %d' % session.end_other_sessions()
+        except canister.StoreUnavailable as error:
+            return 'failed after %r' % error.removed
+
+    alice = logged_in(app, '/login?name=alice')
+    for _ in range(2):
+        logged_in(app, '/login?name=alice')
+    connection = sqlite3.connect(str(path), isolation_level=None)
+    connection.execute('CREATE TRIGGER refused BEFORE UPDATE OF record ON canister_sessions WHEN NEW.record = '
+                       '\'"ended"\' AND (SELECT COUNT(*) FROM canister_sessions WHERE record = \'"ended"\') >= 1 '
+                       "BEGIN SELECT RAISE(ABORT, 'the app keeps these rows'); END")
+    connection.close()
+    answer = webtest.TestApp(app).get('/others-counted', headers=with_cookie(alice), expect_errors=True)
+    assert answer.text == 'failed after 1', answer
+
+
 def test_the_readme_says_what_end_sessions_ended_before_its_store_failed():
     readme = (ROOT / 'README.md').read_text()
-    assert ('anywhere else but `plugin.end_sessions(user)`, whose `removed` says how many sessions it had ended before '
-            'the store failed (they stay ended)') in readme
+    assert ('and on a `StoreUnavailable` raised anywhere else but a call that ends sessions of a user '
+            '(`plugin.end_sessions(user)`, `session.end_other_sessions()`), whose `removed` says how many sessions it '
+            'had ended before the store failed (they stay ended; 0 if none)') in readme
     assert ('A store that fails partway through `end-sessions` gives that line with how many sessions were ended by '
             'then, which stay ended: `python -m canister end-sessions: ending the sessions of alice failed after '
             'ending 2 sessions (they stay ended): ...`') in readme

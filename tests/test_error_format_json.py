@@ -1,6 +1,7 @@
-"""``error_format = json``: every error answer of the app is JSON whatever the client's ``Accept`` (``fetch`` and
-curl send ``*/*``), canister's own and the Bottle errors canister answers, without ``Vary: Accept``; the default,
-``auto``, chooses by ``Accept`` as before; a bad value is refused at install (real HTTP to Bottle's own server)."""
+"""``error_format = json``: every error canister answers is JSON whatever the client's ``Accept`` (``fetch`` and
+curl send ``*/*``), canister's own and the Bottle errors canister answers (not an app's own error page), without
+``Vary: Accept``; the default, ``auto``, chooses by ``Accept`` as before; a bad value is refused at install (real
+HTTP to Bottle's own server)."""
 import base64
 import json
 
@@ -8,7 +9,7 @@ import bottle
 import pytest
 
 import canister
-from helpers import client, warning_lines
+from helpers import client, readme_section, warning_lines
 from servers import WsgirefServer, free_port, raw_request, status_of
 
 
@@ -205,3 +206,21 @@ def test_a_childs_own_error_format_under_a_parent_with_canister_is_named_in_the_
         child.uninstall(True)
     warnings = [line for line in warning_lines(tmp_path / 'parent') if 'has a canister of its own' in line]
     assert len(warnings) == 1 and 'differ from the child\'s in: error_format, log_path;' in warnings[0]
+
+
+def test_under_json_an_error_page_of_the_app_s_own_stays_its_own(make_app):
+    """``@app.error(404)``: the app chose that answer, and it is left as the app wrote it (the README says every
+    error canister answers is JSON, and Bottle's default pages, not the app's own)."""
+    app = make_app(error_format='json')
+    app.error(404)(lambda error: 'no such page here')
+    answer = client(app).get('/nowhere', status=404)
+    assert answer.text == 'no such page here'
+
+
+
+def test_the_readme_says_json_errors_are_canister_s_and_bottle_s_default_pages_not_the_app_s_own():
+    limits = readme_section('## Limits and error answers')
+    assert 'every error answer of the app is then JSON' not in limits
+    assert ("every error canister answers is then JSON, and so are Bottle's default pages (its 404, 405 and 500), to "
+            "a browser that opens the URL too; a page of the app's own (`@app.error(404)`) stays as the app wrote "
+            "it") in limits

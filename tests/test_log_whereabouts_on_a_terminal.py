@@ -26,6 +26,15 @@ for _ in range(2):
 assert webtest.TestApp(app).get('/').text == 'ok'
 """
 
+#: An app whose canister is uninstalled (its log files closed), then installed again.
+REINSTALLED = """
+import bottle, canister
+app = bottle.Bottle()
+for _ in range(2):
+    plugin = app.install(canister.Canister())
+    app.uninstall(plugin)
+"""
+
 
 def read_terminal(controller, until=None, within=60.0):
     """What a child wrote to the pseudo-terminal ``controller``: until it closes it, or, with ``until``, until
@@ -45,10 +54,11 @@ def read_terminal(controller, until=None, within=60.0):
     return written.decode().replace('\r\n', '\n')
 
 
-def run_app(directory, terminal, **env):
-    """What the app wrote to stderr run in ``directory``, its stderr a pseudo-terminal or a pipe."""
+def run_app(directory, terminal, app=APP, **env):
+    """What the app (``APP``, or the code ``app``) wrote to stderr run in ``directory``, its stderr a
+    pseudo-terminal or a pipe."""
     environ = dict(os.environ, PYTHONPATH=str(ROOT), **env)
-    command = [sys.executable, '-c', APP]
+    command = [sys.executable, '-c', app]
     if not terminal:
         result = subprocess.run(command, cwd=str(directory), env=environ, stdout=subprocess.DEVNULL,
                                 stderr=subprocess.PIPE, text=True, timeout=60)
@@ -68,6 +78,12 @@ def test_a_terminal_is_told_once_where_the_log_goes_and_how_to_see_it_there(tmp_
         "canister: the log goes to files in %s, not to this terminal: set log_path = stderr (under [canister], or "
         "Canister(log_path='stderr')) to see it here" % (tmp_path / 'logs')]
     assert (tmp_path / 'logs').is_dir()
+
+
+def test_an_install_after_an_uninstall_does_not_tell_the_terminal_again(tmp_path):
+    """The uninstall closes the log's files and the next install opens them again: still once a process for each
+    directory, as the README says (before, each install after an uninstall said it again)."""
+    assert len(told(run_app(tmp_path, terminal=True, app=REINSTALLED))) == 1
 
 
 @pytest.mark.parametrize('why', ['a pipe', "the child of Bottle's reloader"])

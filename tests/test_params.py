@@ -1228,3 +1228,13 @@ def test_an_empty_value_for_a_path_is_a_400_as_for_an_int_not_the_current_direct
     assert web.post_json('/read', {'path': ''}, status=400).text == "Bad request: parameter 'path' must be a path, got ''\n"
     assert "parameter 'path' must be a path, got ''" in read_log(log_dir)
     assert web.get('/maybe?path=').text == 'None'
+
+
+def test_a_bool_sent_empty_in_the_query_of_a_get_with_a_form_body_is_told_to_send_the_query(make_app):
+    """A GET's body fills no parameter, so the 400 of ``?archived=`` names the query, even when that body is a form
+    holding ``archived=``; before, it said the form field was sent empty."""
+    web = client(archived_app(make_app))
+    answer = web.request('/items?archived=', method='GET', body=b'archived=',
+                         content_type='application/x-www-form-urlencoded', status=400)
+    assert answer.text == ("Bad request: parameter 'archived' must be true or false, got an empty value (a bare "
+                           "?archived, or ?archived=, sends one): send ?archived=true or ?archived=false\n")

@@ -16,7 +16,7 @@ from canister import session
 from helpers import (client, cookie_value, fill_up, guarded_app, least_time, read_log, readme_section, warning_lines,
                      with_cookie)
 from servers import wait_until
-from session_kit import Browser, expires_cookie, gated_app, hold_request, logged_in, plugin_of
+from session_kit import Browser, expires_cookie, gated_app, hold_request, logged_in, plugin_of, rotation_app
 
 #: The words of the WARNING of a session ended by deleting it.
 UNMARKED = ('ended by deleting it: Redis is full (maxmemory reached) and refused its "ended" marker; as after a '
@@ -280,3 +280,28 @@ def test_the_readme_says_wait_goes_on_the_connection_of_the_write_it_confirms():
             'write it confirms, in one pipeline on one connection') in scaling
     assert ("with the replica frozen while another request's thread takes the delete's connection as soon as it is "
             'back in the pool: every logout answers 503') in scaling
+
+
+
+def test_on_a_full_redis_a_logout_whose_session_a_regenerate_moved_logs_out_the_session_where_it_went(
+        make_app, any_redis, serve_with_gates, log_dir):
+    """The logout's request loaded the session, then a regenerate moved it, leaving its marker under the old id: the
+    logout finds the marker there, and the "ended" marker that replaces it is refused by a full Redis, so the move's
+    marker is deleted instead, and the session it named is ended all the same: the answer expires the cookie, and
+    the new id no longer reads as alice's."""
+    app = rotation_app(make_app, any_redis.url)
+    origin = serve_with_gates(app)
+    alice = logged_in(origin, 'alice', cart='1')
+    old = alice.sid
+    release = hold_request(app, origin, old, '/hold-then?name=out&action=invalidate')
+    assert alice.get('/regenerate').status == 200 and alice.sid != old
+    full = fill_up(any_redis)
+    try:
+        logout = release()
+        assert logout.status == 200 and any(expires_cookie(cookie) for cookie in logout.set_cookies), logout
+        assert Browser(origin, alice.sid, follow=False).read() == [None, {}]
+        assert not full.exists('canister:session:' + alice.sid)
+        assert plugin_of(app).sessions_of('alice') == []
+    finally:
+        full.config_set('maxmemory', '0')
+    assert 'Traceback' not in read_log(log_dir)
