@@ -195,11 +195,13 @@ class _OncePerKey:
     any client can send a key, so the memory is bounded.  ``claim(key)`` is True for one caller of each key only
     (``setdefault`` is atomic: of two requests at once, one says it)."""
 
+    #: One made for each such WARNING: slots keep it small.
     __slots__ = ('_told', '_limit')
 
     def __init__(self, limit: int) -> None:
         #: The keys claimed, each with the token of the caller that claimed it.
         self._told: Dict[Any, object] = {}
+        #: How many keys may be claimed; past them, none is said.
         self._limit = limit
         _Once.made.append(self)
 
