@@ -916,14 +916,15 @@ _SECRET_STEM = re.compile(_stem_pattern('(?:=|$)'))
 #: :func:`_query_value_holds_secret_member` does).  One search; tests/test_redaction_fast_path.py checks that
 #: every query the full rule masks gets past it.
 _QUERY_STEM = re.compile(_stem_pattern('(?:[=;]|$)') + '|[@"]')
-#: A URL in a text, to the next space, and the quote before it if any.  Its user information runs
-#: to the last ``@``, so a password holding ``/?#@`` is all of it.  A run of scheme characters not followed by
-#: ``://`` matches too, without its third group (``_mask_urls`` gives it back as it is): the search goes on after
-#: the run, not from each of its ``.``-separated words in turn, which would read the run to its end again and
-#: again (``a.a.a.a...``: a time growing with the square of its length; see benchmarks/hostile_text.py).  A URL
-#: found is the same: every start in a run ends where the run does, so the first start that matches is the
-#: first one the search tries.
-_URL = re.compile(r'(?i)([\'"]?)\b([a-z][a-z0-9+.-]*)(://\S*)?')
+#: A URL in a text, to the next space (see :func:`_urls`, which adds the quote before it if any): a scheme, from a
+#: letter at a word's start to the end of its run of scheme characters, then ``://``.  The search reads each run
+#: of scheme characters from its start only (the first look-behind), and only as far as needed: to its end once,
+#: to see that ``://`` follows (the look-ahead), then to the scheme's start, the first letter at a word's start
+#: (the run's first character, or one after a ``+.-``), so ``a.a.a...`` is not read again from each of its words
+#: (a time growing with the square of its length; see benchmarks/hostile_text.py), and a run without ``://``, a
+#: word of ordinary text, costs no Python call.
+_URL = re.compile(r'(?i)(?<![a-z0-9+.-])(?=[a-z0-9+.-]*://)(?:(?<!\w)|[a-z0-9+.-]*?[+.-](?=[a-z]))'
+                  r'([a-z][a-z0-9+.-]*)(://\S*)')
 
 
 def _as_bool(value: Any) -> bool:
@@ -1767,7 +1768,7 @@ def _query_value_holds_user_information(value: str) -> bool:
     which :func:`_mask_urls` would mask: decoded only when it can hold one (an ``@``, as itself or ``%40``)."""
     if '@' not in value and '%40' not in value:
         return False
-    return any('@' in (match.group(3) or '') for match in _URL.finditer(urllib.parse.unquote_plus(value)))
+    return any('@' in rest for _, _, _, _, rest in _urls(urllib.parse.unquote_plus(value)))
 
 
 def _redact_query(query: str) -> str:
@@ -1799,17 +1800,27 @@ def _masked_query(query: str) -> str:
     return '&'.join(parts)
 
 
+def _urls(text: str) -> typing.Iterator[Tuple[int, int, str, str, str]]:
+    """Each URL in a text: its start and end, the quote before it (or ``''``), its scheme and its rest (from
+    ``://`` to the next space).  A scheme starts at a letter at a word's start (or after a quote) and runs on
+    over letters, digits and ``+.-``: ``'redis://...'``, ``x-git+ssh://...``."""
+    if '://' not in text:
+        return
+    for match in _URL.finditer(text):
+        start = match.start(1)
+        quote = text[start - 1] if start and text[start - 1] in '\'"' else ''
+        yield start - len(quote), match.end(), quote, match.group(1), match.group(2)
+
+
 def _mask_urls(text: str) -> str:
     """Hide the secrets of every URL in a text: the password of its user information
     (``redis://:pw@host`` -> ``redis://:***@host``) and the values of secret-looking names in its
     query and fragment (``?password=***``, ``#access_token=***``, as :func:`_redact_query` masks them)."""
     if '@' not in text and '?' not in text:
         return text
-
-    def mask(match: typing.Match[str]) -> str:
-        quote, scheme, rest = match.groups()
-        if rest is None:  # (a run of scheme characters without its ://: see _URL)
-            return match.group(0)
+    parts: List[str] = []
+    pos = 0
+    for start, end, quote, scheme, rest in _urls(text):
         scheme, rest = scheme + '://', rest[3:]
         close = ''
         if quote and rest.endswith(quote):  # 'redis://...' in a message: the quote is no part of the URL
@@ -1820,9 +1831,13 @@ def _mask_urls(text: str) -> str:
             userinfo = (user + ':***' if sep else '***') + at
         rest, hash_, fragment = rest.partition('#')
         rest, question, query = rest.partition('?')
-        return (quote + scheme + userinfo + rest + question + _redact_query(query) + hash_ + _redact_query(fragment)
-                + close)
-    return _URL.sub(mask, text)
+        parts += (text[pos:start], quote, scheme, userinfo, rest, question, _redact_query(query), hash_,
+                  _redact_query(fragment), close)
+        pos = end
+    if not parts:
+        return text
+    parts.append(text[pos:])
+    return ''.join(parts)
 
 
 #: The start of a value that is one URL, up to its user information: the scheme, ``:`` and any ``/``.
@@ -8421,12 +8436,41 @@ class _NewSessions:
                 return 0, False
             return max(math.ceil(entry[1] - now), 1), entry[0] == self.most + 1
 
+    def give_back(self, client: str) -> None:
+        """Uncount a new session of ``client`` that ``count`` let through but the store did not create (a 503): a
+        failing store does not use up a client's allowance.  Counted before the store is asked (so that a refused
+        session is never stored) and given back after: a request of the same client counted in between, at its
+        limit, may be refused for a session that then fails, a race that costs nothing at a limit of 600."""
+        with self._lock:
+            entry = self._clients.get(client)
+            if entry is not None and entry[0] > 0:
+                entry[0] -= 1
+
     def _make_room(self, now: float) -> None:
         """Forget the clients whose window has ended, and the oldest one while ``max_clients`` are counted.
         Called with ``_lock`` held."""
         clients = self._clients
         while clients and (clients[next(iter(clients))][1] <= now or len(clients) >= self.max_clients):
             clients.popitem(last=False)
+
+
+#: The headers in which a proxy says the client's address, in WSGI's names.
+_CLIENT_ADDRESS_HEADERS = ('HTTP_X_FORWARDED_FOR', 'HTTP_FORWARDED', 'HTTP_X_REAL_IP')
+
+
+def _shared_address_hint(client: str, environ: Mapping[str, Any]) -> str:
+    """What a WARNING of a count per client address (``session_new_max``) adds when the address counted is
+    likely a proxy's, every client behind it sharing one count: no IP address (``-``, ``localhost``: a proxy on
+    a UNIX socket, ``_UNIX_PEERS``), or the peer's own address (no trusted proxy spoke for the client) with a
+    header in which a proxy says the client's address (X-Forwarded-For, Forwarded, X-Real-IP), as a private or
+    loopback proxy not listed in trusted_proxies sends.  Else ``''``."""
+    if client in _UNIX_PEERS:
+        return (' (no client address: a proxy on a UNIX socket? every client behind it counts as one; add unix to '
+                'trusted_proxies and have the proxy send X-Forwarded-For)')
+    if client == environ.get('REMOTE_ADDR') and any(name in environ for name in _CLIENT_ADDRESS_HEADERS):
+        return (' (it sent X-Forwarded-For, Forwarded or X-Real-IP: if it is your proxy, list it in trusted_proxies, '
+                'else every client behind it counts as one)')
+    return ''
 
 
 #: What canister 1.x's table of sessions (``plugin.sessions``) had, and what to use instead: the AttributeError says.
@@ -8492,10 +8536,7 @@ class SessionManager:
         if not wait:
             return
         if first:
-            hint = ''
-            if 'HTTP_X_FORWARDED_FOR' in environ and client == (environ.get('REMOTE_ADDR') or '-'):
-                hint = (' (it sent X-Forwarded-For: if it is your proxy, list it in trusted_proxies, else every '
-                        'client behind it counts as one)')
+            hint = _shared_address_hint(client, environ)
             self.log.write(logging.WARNING, 'Session: %s made more than session_new_max = %d new sessions within a '
                            'minute (a client that keeps no cookie: a bot, a crawler, a flood?)%s: its requests that '
                            'would store a new session are refused with 429 for %ds, and this is said once a minute',
@@ -9672,9 +9713,15 @@ class SessionState:
             return self._move_and_cap(sid, record, ttl)
         if not self.exists:
             key = _user_key(self._record_user())
-            if key is None and manager.new_sessions is not None:  # (a login's new session is not counted)
+            counted = key is None and manager.new_sessions is not None  # (a login's new session is not counted)
+            if counted:
                 manager.count_new(self.client, self.environ)
-            overtaken = self._create_new(sid, record, ttl, key)
+            try:
+                overtaken = self._create_new(sid, record, ttl, key)
+            except BaseException:  # (not stored, 503: the client's allowance is not spent; see _NewSessions.give_back)
+                if counted:
+                    manager.new_sessions.give_back(_throttle_key(self.client))  # type: ignore[union-attr]
+                raise
             if key is not None:  # a login without a session
                 return self._logged_in(sid, key, record, overtaken)
         elif not manager.update(sid, self.snapshot, record, ttl)[0]:  # changed meanwhile, or ended

@@ -11,6 +11,9 @@ hostile text beside that of a plain one of the same size (``a`` repeated) and th
   fix, the URL search read the run again from each of its words: a time growing with the square of the size.
 - ``escaped``: ``"\\"\\"\\"...`` then ``":``: every ``"`` a place where a JSON member's name could start.  Before
   the fix, each read up to 100 escapes on: a hundred steps for each character.
+- ``spaced`` and ``prose``: ordinary text, not hostile: one-letter words (``a a a ...``) and English-like prose
+  holding a few URLs and addresses, with an ``@`` (a ``?`` in an ``Origin``) at the end so that the URL search
+  runs: every word a place where a URL's scheme could start, as in ``dotted``.
 
 Run (from the repository root; a few seconds with the defaults):
 
@@ -36,9 +39,19 @@ PLACES = {
 }
 
 
+#: Words of English-like prose, a URL and an address among them (the ``prose`` rows).
+PROSE = ('the quick brown fox jumps over a lazy dog and then reads https://example.com/a?page=2 before it '
+         'writes to bob@example.org again').split()
+
+
 def hostile(kind: str, place: str, size: int) -> str:
+    end = '?' if place == 'origin' else '@'
     if kind == 'dotted':  # (an Origin's last @ is before the run: the run is read by the URL search, not masked)
-        return 'a.' * (size // 2) + ('?' if place == 'origin' else '@')
+        return 'a.' * (size // 2) + end
+    if kind == 'spaced':
+        return 'a ' * (size // 2) + end
+    if kind == 'prose':
+        return ' '.join(PROSE[i % len(PROSE)] for i in range(size // 5))[:size] + end
     return '"' + '\\"' * (size // 2) + '":'
 
 
@@ -54,7 +67,7 @@ def main(argv: List[str]) -> None:
                         help='the sizes of the texts, in characters, separated by commas')
     sizes = [int(size) for size in parser.parse_args(argv).sizes.split(',')]
     print('%-8s %-10s %10s %11s %10s %7s' % ('text', 'place', 'size', 'hostile', 'plain', 'ratio'))
-    for kind in ('dotted', 'escaped'):
+    for kind in ('dotted', 'escaped', 'spaced', 'prose'):
         for place, call in PLACES.items():
             if kind == 'escaped' and place != 'parameter':
                 continue  # (a JSON member's name is looked for in a parameter's value, and a query's)

@@ -17,7 +17,8 @@ import redis
 
 import canister
 from canister import session
-from helpers import Clock, at_once, basic, client, cookieless_client, warning_lines, with_cookie, write_users
+from helpers import (Clock, at_once, basic, client, cookieless_client, fill_up, warning_lines, with_cookie,
+                     write_users)
 from session_kit import Browser, plugin_of
 
 FLOODER = '198.51.100.7'
@@ -145,6 +146,34 @@ def test_a_proxy_not_in_trusted_proxies_is_named_in_the_warning(make_app, tmp_pa
     assert len(warned) == 1 and '10.0.0.2' in warned[0] and 'list it in trusted_proxies' in warned[0]
 
 
+def flood_warning(app: Any, log_dir: Any, **environ: str) -> str:
+    """The one WARNING of a client that makes two new sessions where one is allowed."""
+    visitor = cookieless_client(app, **environ)
+    assert [visitor.get('/touch', expect_errors=True).status_int for _ in range(2)] == [200, 429]
+    warned = [line for line in warning_lines(log_dir) if 'session_new_max' in line]
+    assert len(warned) == 1
+    return warned[0]
+
+
+@pytest.mark.parametrize('header', ['HTTP_FORWARDED', 'HTTP_X_REAL_IP'])
+def test_a_private_proxy_sending_forwarded_or_x_real_ip_is_named_in_the_warning(make_app, tmp_path, log_dir, header):
+    app = flood_app(make_app, tmp_path, session_new_max=1, trusted_proxies='')
+    value = 'for=%s' % FLOODER if header == 'HTTP_FORWARDED' else FLOODER
+    assert 'list it in trusted_proxies' in flood_warning(app, log_dir, REMOTE_ADDR='192.168.1.2', **{header: value})
+
+
+@pytest.mark.parametrize('peer', ['', 'localhost'])
+def test_requests_without_a_client_address_are_told_to_trust_the_unix_socket_proxy(make_app, tmp_path, log_dir, peer):
+    """A proxy on a UNIX socket that is not trusted gives no address at all: every visitor shares one count."""
+    app = flood_app(make_app, tmp_path, session_new_max=1, trusted_proxies='')
+    assert 'add unix to trusted_proxies' in flood_warning(app, log_dir, REMOTE_ADDR=peer)
+
+
+def test_a_client_sending_no_proxy_header_gets_no_proxy_hint(make_app, tmp_path, log_dir):
+    app = flood_app(make_app, tmp_path, session_new_max=1, trusted_proxies='')
+    assert 'trusted_proxies' not in flood_warning(app, log_dir, REMOTE_ADDR='10.0.0.2')
+
+
 def test_a_full_table_of_clients_forgets_the_oldest_instead_of_refusing_a_new_client(
         make_app, tmp_path, monkeypatch):
     assert canister._NEW_SESSIONS_CLIENTS == 10000  # (the README's number; a table of 3 here)
@@ -212,3 +241,13 @@ def test_a_flood_from_one_client_no_longer_fills_a_redis_under_noeviction_so_log
     assert login.status == 200 and login.json() == {'ok': True}
     assert person.get('/me', from_(NEIGHBOUR)).json() == {'user': 'alice'}
     assert statuses.count(200) == 100 and statuses.count(429) == 2900
+
+
+def test_a_new_session_the_store_fails_to_create_does_not_count_against_the_client(make_app, tmp_path, redis_server):
+    """A full Redis answers 503 to new sessions: once it has room again, the client gets its allowance whole."""
+    app = flood_app(make_app, tmp_path, session_store=redis_server.url, session_new_max=1)
+    visitor = cookieless_client(app, REMOTE_ADDR=FLOODER)
+    full = fill_up(redis_server)
+    assert [visitor.get('/touch', expect_errors=True).status_int for _ in range(3)] == [503, 503, 503]
+    full.config_set('maxmemory', '0')
+    assert [visitor.get('/touch', expect_errors=True).status_int for _ in range(2)] == [200, 429]
