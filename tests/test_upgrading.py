@@ -425,6 +425,18 @@ def test_a_json_body_fills_parameters_too(app_1x):
     assert web.post('/bulk', 'null', content_type='application/json').text == "('', None)"
 
 
+def test_a_get_or_head_body_fills_no_parameter_and_the_query_is_used(app_1x):
+    app = app_1x()
+    app.route('/greet', method=['GET', 'HEAD'], callback=lambda name='nobody': 'hello %s' % name)
+    web = client(app)
+    form = {'body': b'name=poison', 'content_type': 'application/x-www-form-urlencoded'}
+    assert web.request('/greet?name=bob', method='GET', **form).text == 'hello bob'
+    assert web.request('/greet', method='GET', **form).text == 'hello nobody'
+    assert web.request('/greet', method='GET', body=b'{"name": "poison"}',
+                       content_type='application/json').text == 'hello nobody'
+    assert web.request('/greet?name=bob', method='HEAD', **form).status_int == 200
+
+
 def test_annotated_parameters_are_converted(app_1x):
     app = app_1x()
 
@@ -662,6 +674,7 @@ BACKED_BY = {
     'URL arguments win': test_url_arguments_beat_query_values,
     '`**kwargs` receives': test_kwargs_receives_the_remaining_parameters,
     'A JSON object body fills parameters': test_a_json_body_fills_parameters_too,
+    'The body of a GET or HEAD request fills no parameter': test_a_get_or_head_body_fills_no_parameter_and_the_query_is_used,
     'Text arrives decoded as UTF-8': claims.test_text_parameters_arrive_decoded_as_utf8_and_a_latin1_repair_now_fails,
     'Annotated parameters are converted': test_annotated_parameters_are_converted,
     'A missing mandatory parameter': test_a_missing_mandatory_parameter_answers_400,
