@@ -697,6 +697,12 @@ _NAT64 = ipaddress.IPv6Network('64:ff9b::/96')
 _NAT64_LOCAL = ipaddress.IPv6Network('64:ff9b:1::/48')
 
 
+#: What WSGI servers give as REMOTE_ADDR (``-`` here when empty) for a peer that has no IP
+#: address, a proxy on a UNIX socket: nothing (gunicorn) or ``localhost`` (waitress).  The
+#: ``unix`` entry of trusted_proxies trusts such a peer.
+_UNIX_PEERS = frozenset(('-', 'localhost'))
+
+
 def _throttle_key(client: str) -> str:
     """The address a client is counted by (its failed logins, its new sessions): an IPv6 client by
     its /64, which one host usually holds whole (so it cannot step to the next address), an
@@ -12554,10 +12560,6 @@ _UNFORWARDED = 'unforwarded'
 #: the client's address from: their presence without X-Forwarded-For shows a proxy that does not send it.
 _OTHER_FORWARDING = (('HTTP_X_REAL_IP', 'X-Real-IP'), ('HTTP_FORWARDED', 'Forwarded'),
                      ('HTTP_X_FORWARDED_PROTO', 'X-Forwarded-Proto'), ('HTTP_X_FORWARDED_HOST', 'X-Forwarded-Host'))
-#: What WSGI servers give as REMOTE_ADDR (``-`` here when empty) for a peer that has no IP
-#: address, a proxy on a UNIX socket: nothing (gunicorn) or ``localhost`` (waitress).  The
-#: ``unix`` entry of trusted_proxies trusts such a peer.
-_UNIX_PEERS = frozenset(('-', 'localhost'))
 
 
 def _auth_scheme(header: str) -> Tuple[str, str]:
