@@ -2582,6 +2582,15 @@ class _LineFormat:
         return text, cached[3]
 
 
+def _stamp_with_canisters_clock(record: logging.LogRecord) -> bool:
+    """The filter of every app's ``app.log``: a record's time (``created``, ``msecs``) is canister's clock,
+    ``_now``, as its own lines' is, so that a test that moves ``_now`` past midnight moves every line to the
+    next day's file, and a handler the app adds to ``app.log`` is given the time the file shows."""
+    record.created = created = _now()
+    record.msecs = (created - int(created)) * 1000
+    return True
+
+
 class _CanisterHandler(logging.Handler):
     """Sends ``app.log`` records through canister's line format to its sink."""
 
@@ -2602,9 +2611,7 @@ class _CanisterHandler(logging.Handler):
         try:
             traceback = self.format_exception(record.exc_info) if record.exc_info else ''
             thread = getattr(record, 'canister_thread', None) or record.threadName or '-'
-            # The time of the line (and so its day's file) is canister's clock, as its own lines' are, not the
-            # record's (the logging module's clock): a test that moves ``_now`` past midnight moves every line.
-            line, day = self.line_format.line(_now(), record.levelname, thread, record.getMessage(),
+            line, day = self.line_format.line(record.created, record.levelname, thread, record.getMessage(),
                                               getattr(record, 'canister_request_id', None), traceback)
             self.sink.write(line, day)
         except Exception:
@@ -2661,6 +2668,7 @@ class RequestLog:
         #: The app's ``logging.Logger`` (``app.log``): ``canister``, or ``canister.appN`` for later apps.
         self.logger = logging.getLogger(name)
         self.logger.propagate = False
+        self.logger.addFilter(_stamp_with_canisters_clock)  # (once: addFilter adds a filter it has not)
         for handler in list(self.logger.handlers):
             if isinstance(handler, _CanisterHandler) or handler is _DROP_LATE_LINES:
                 self.logger.removeHandler(handler)
