@@ -233,16 +233,22 @@ def sqlite_app_and_ini(tmp_path, uninstall_at_end):
     return uninstall_at_end(app), tmp_path / 'app.ini', path
 
 
+def refuse_ends_past(path, ended):
+    """Have the SQLite file at ``path`` refuse to mark a session ended once ``ended`` are (an app's trigger, as a
+    disk or lock failing midway would): every end past them fails with ``the app keeps these rows``."""
+    connection = sqlite3.connect(str(path), isolation_level=None)
+    connection.execute('CREATE TRIGGER refused BEFORE UPDATE OF record ON canister_sessions WHEN NEW.record = '
+                       '\'"ended"\' AND (SELECT COUNT(*) FROM canister_sessions WHERE record = \'"ended"\') >= %d '
+                       "BEGIN SELECT RAISE(ABORT, 'the app keeps these rows'); END" % ended)
+    connection.close()
+
+
 def test_end_sessions_whose_store_fails_partway_says_how_many_it_had_ended(tmp_path, uninstall_at_end):
     """The SQLite file refuses the third end (an app's trigger, as a disk or lock failing midway would): the line
     says that 2 sessions were ended before it failed, and they stay ended."""
     app, ini, path = sqlite_app_and_ini(tmp_path, uninstall_at_end)
     alices = [logged_in(app, '/login?name=alice') for _ in range(4)]
-    connection = sqlite3.connect(str(path), isolation_level=None)
-    connection.execute('CREATE TRIGGER refused BEFORE UPDATE OF record ON canister_sessions WHEN NEW.record = '
-                       '\'"ended"\' AND (SELECT COUNT(*) FROM canister_sessions WHERE record = \'"ended"\') >= 2 '
-                       "BEGIN SELECT RAISE(ABORT, 'the app keeps these rows'); END")
-    connection.close()
+    refuse_ends_past(path, 2)
 
     result = run_canister('end-sessions', 'alice', '--config', str(ini), cwd=tmp_path)
 
@@ -256,10 +262,7 @@ def test_end_sessions_whose_store_fails_partway_says_how_many_it_had_ended(tmp_p
 def test_end_sessions_whose_store_fails_before_ending_any_says_only_why(tmp_path, uninstall_at_end):
     app, ini, path = sqlite_app_and_ini(tmp_path, uninstall_at_end)
     alice = logged_in(app, '/login?name=alice')
-    connection = sqlite3.connect(str(path), isolation_level=None)
-    connection.execute('CREATE TRIGGER refused BEFORE UPDATE OF record ON canister_sessions WHEN NEW.record = '
-                       '\'"ended"\' BEGIN SELECT RAISE(ABORT, \'the app keeps these rows\'); END')
-    connection.close()
+    refuse_ends_past(path, 0)
 
     result = run_canister('end-sessions', 'alice', '--config', str(ini), cwd=tmp_path)
 
@@ -274,11 +277,7 @@ def test_plugin_end_sessions_whose_store_fails_partway_raises_saying_how_many_it
     app, _, path = sqlite_app_and_ini(tmp_path, uninstall_at_end)
     for _ in range(3):
         logged_in(app, '/login?name=alice')
-    connection = sqlite3.connect(str(path), isolation_level=None)
-    connection.execute('CREATE TRIGGER refused BEFORE UPDATE OF record ON canister_sessions WHEN NEW.record = '
-                       '\'"ended"\' AND (SELECT COUNT(*) FROM canister_sessions WHERE record = \'"ended"\') >= 1 '
-                       "BEGIN SELECT RAISE(ABORT, 'the app keeps these rows'); END")
-    connection.close()
+    refuse_ends_past(path, 1)
     with pytest.raises(canister.StoreUnavailable) as raised:
         plugin_of(app).end_sessions('alice')
     assert raised.value.removed == 1
@@ -299,11 +298,7 @@ def test_end_other_sessions_whose_store_fails_partway_raises_saying_how_many_it_
     alice = logged_in(app, '/login?name=alice')
     for _ in range(2):
         logged_in(app, '/login?name=alice')
-    connection = sqlite3.connect(str(path), isolation_level=None)
-    connection.execute('CREATE TRIGGER refused BEFORE UPDATE OF record ON canister_sessions WHEN NEW.record = '
-                       '\'"ended"\' AND (SELECT COUNT(*) FROM canister_sessions WHERE record = \'"ended"\') >= 1 '
-                       "BEGIN SELECT RAISE(ABORT, 'the app keeps these rows'); END")
-    connection.close()
+    refuse_ends_past(path, 1)
     answer = webtest.TestApp(app).get('/others-counted', headers=with_cookie(alice), expect_errors=True)
     assert answer.text == 'failed after 1', answer
 
