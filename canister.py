@@ -8468,23 +8468,31 @@ class _NewSessions:
             clients.popitem(last=False)
 
 
-#: The headers in which a proxy says the client's address, in WSGI's names.
-_CLIENT_ADDRESS_HEADERS = ('HTTP_X_FORWARDED_FOR', 'HTTP_FORWARDED', 'HTTP_X_REAL_IP')
+#: The headers in which a proxy says the client's address, in WSGI's names and as sent.
+_CLIENT_ADDRESS_HEADERS = (('HTTP_X_FORWARDED_FOR', 'X-Forwarded-For'), ('HTTP_FORWARDED', 'Forwarded'),
+                           ('HTTP_X_REAL_IP', 'X-Real-IP'))
 
 
 def _shared_address_hint(client: str, environ: Mapping[str, Any]) -> str:
     """What a WARNING of a count per client address (``session_new_max``) adds when the address counted is
     likely a proxy's, every client behind it sharing one count: no IP address (``-``, ``localhost``: a proxy on
     a UNIX socket, ``_UNIX_PEERS``), or the peer's own address (no trusted proxy spoke for the client) with a
-    header in which a proxy says the client's address (X-Forwarded-For, Forwarded, X-Real-IP), as a private or
-    loopback proxy not listed in trusted_proxies sends.  Else ``''``."""
+    header in which a proxy says the client's address (``_CLIENT_ADDRESS_HEADERS``), as a private or loopback
+    proxy sends.  ``trusted_proxies`` makes canister believe X-Forwarded-For alone: a proxy that sends only
+    Forwarded or X-Real-IP is told to send it, listed or not.  Else ``''``."""
     if client in _UNIX_PEERS:
         return (' (no client address: a proxy on a UNIX socket? every client behind it counts as one; add unix to '
                 'trusted_proxies and have the proxy send X-Forwarded-For)')
-    if client == environ.get('REMOTE_ADDR') and any(name in environ for name in _CLIENT_ADDRESS_HEADERS):
-        return (' (it sent X-Forwarded-For, Forwarded or X-Real-IP: if it is your proxy, list it in trusted_proxies, '
-                'else every client behind it counts as one)')
-    return ''
+    sent = [name for key, name in _CLIENT_ADDRESS_HEADERS if key in environ]
+    if client != environ.get('REMOTE_ADDR') or not sent:
+        return ''
+    if sent[0] == 'X-Forwarded-For':
+        return (' (it sent X-Forwarded-For: if it is your proxy, list it in trusted_proxies, else every client behind '
+                'it counts as one)')
+    return (" (it sent %s but no X-Forwarded-For, the only header canister takes a client's address from: if it is "
+            'your proxy, have it send X-Forwarded-For (nginx: proxy_set_header X-Forwarded-For '
+            '$proxy_add_x_forwarded_for) and list it in trusted_proxies, else every client behind it counts as one)'
+            % ' and '.join(sent))
 
 
 #: What canister 1.x's table of sessions (``plugin.sessions``) had, and what to use instead: the AttributeError says.
