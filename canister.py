@@ -8468,23 +8468,31 @@ class _NewSessions:
             clients.popitem(last=False)
 
 
-#: The headers in which a proxy says the client's address, in WSGI's names.
-_CLIENT_ADDRESS_HEADERS = ('HTTP_X_FORWARDED_FOR', 'HTTP_FORWARDED', 'HTTP_X_REAL_IP')
+#: The headers in which a proxy says the client's address, in WSGI's names and as sent.
+_CLIENT_ADDRESS_HEADERS = (('HTTP_X_FORWARDED_FOR', 'X-Forwarded-For'), ('HTTP_FORWARDED', 'Forwarded'),
+                           ('HTTP_X_REAL_IP', 'X-Real-IP'))
 
 
 def _shared_address_hint(client: str, environ: Mapping[str, Any]) -> str:
     """What a WARNING of a count per client address (``session_new_max``) adds when the address counted is
     likely a proxy's, every client behind it sharing one count: no IP address (``-``, ``localhost``: a proxy on
     a UNIX socket, ``_UNIX_PEERS``), or the peer's own address (no trusted proxy spoke for the client) with a
-    header in which a proxy says the client's address (X-Forwarded-For, Forwarded, X-Real-IP), as a private or
-    loopback proxy not listed in trusted_proxies sends.  Else ``''``."""
+    header in which a proxy says the client's address (``_CLIENT_ADDRESS_HEADERS``), as a private or loopback
+    proxy sends.  ``trusted_proxies`` makes canister believe X-Forwarded-For alone: a proxy that sends only
+    Forwarded or X-Real-IP is told to send it, listed or not.  Else ``''``."""
     if client in _UNIX_PEERS:
         return (' (no client address: a proxy on a UNIX socket? every client behind it counts as one; add unix to '
                 'trusted_proxies and have the proxy send X-Forwarded-For)')
-    if client == environ.get('REMOTE_ADDR') and any(name in environ for name in _CLIENT_ADDRESS_HEADERS):
-        return (' (it sent X-Forwarded-For, Forwarded or X-Real-IP: if it is your proxy, list it in trusted_proxies, '
-                'else every client behind it counts as one)')
-    return ''
+    sent = [name for key, name in _CLIENT_ADDRESS_HEADERS if key in environ]
+    if client != environ.get('REMOTE_ADDR') or not sent:
+        return ''
+    if sent[0] == 'X-Forwarded-For':
+        return (' (it sent X-Forwarded-For: if it is your proxy, list it in trusted_proxies, else every client behind '
+                'it counts as one)')
+    return (" (it sent %s but no X-Forwarded-For, the only header canister takes a client's address from: if it is "
+            'your proxy, have it send X-Forwarded-For (nginx: proxy_set_header X-Forwarded-For '
+            '$proxy_add_x_forwarded_for) and list it in trusted_proxies, else every client behind it counts as one)'
+            % ' and '.join(sent))
 
 
 #: What canister 1.x's table of sessions (``plugin.sessions``) had, and what to use instead: the AttributeError says.
@@ -13990,12 +13998,55 @@ class _LimitedInput(_ReadStream):
 #: Said by each worker of a server running several processes, at its first request, in the log of each app
 #: of the process that keeps its sessions in memory (``_IN_MEMORY_LOGS``).
 _MEMORY_IN_WORKERS = ('The memory session store keeps sessions in this process, but the server runs several '
-                      '(wsgi.multiprocess, as gunicorn with more than one worker): a client whose request reaches '
+                      '(as gunicorn or uvicorn with more than one worker): a client whose request reaches '
                       'another process loses its session and login there. Use session_store = sqlite:///sessions.db '
                       '(one host) or a Redis URL (see Scaling out in the README)')
 #: The logs of the apps installed in this process that keep their sessions in memory: whichever app serves
 #: a worker's first request (the process's first check, ``_LOCALS``), each of them is told.
 _IN_MEMORY_LOGS: typing.Set[RequestLog] = set()
+
+
+#: The modules that call a WSGI app for an ASGI server (uvicorn's ``--interface wsgi``, a2wsgi, which uvicorn
+#: uses when it is installed): their environ says ``wsgi.multiprocess`` whatever the server runs.
+_ASGI_BRIDGES = frozenset({'uvicorn.middleware.wsgi', 'a2wsgi.wsgi'})
+
+
+def _called_by_asgi_bridge() -> bool:
+    """Whether the running thread serves a request for an ASGI server (``_ASGI_BRIDGES`` is on its stack)."""
+    frame: Optional[types.FrameType] = sys._getframe(1)
+    while frame is not None:
+        if frame.f_globals.get('__name__') in _ASGI_BRIDGES:
+            return True
+        frame = frame.f_back
+    return False
+
+
+def _uvicorns_reloaded_process() -> bool:
+    """Whether this process is the one ``uvicorn --reload`` runs the app in: uvicorn started it
+    (``uvicorn._subprocess`` at the bottom of the main thread's stack) with the config of a reload, which
+    uvicorn serves in one process whatever ``--workers`` says."""
+    frame: Optional[types.FrameType] = sys._current_frames().get(threading.main_thread().ident or 0)
+    while frame is not None:
+        if frame.f_globals.get('__name__') == 'uvicorn._subprocess':
+            return getattr(frame.f_locals.get('config'), 'reload', False) is True
+        frame = frame.f_back
+    return False
+
+
+def _runs_several_processes(environ: Mapping[str, Any]) -> bool:
+    """Whether the server that sent ``environ`` runs several processes, each serving some of the requests:
+    its ``wsgi.multiprocess``, except through an ASGI bridge, which says it in every process.  There (uvicorn)
+    a process serves alone unless the server started it as one of its workers, with ``multiprocessing``
+    (``--workers 2``), and other than the one process ``uvicorn --reload`` runs.
+    Asked once per process, at its first request."""
+    if not environ.get('wsgi.multiprocess'):
+        return False
+    if not _called_by_asgi_bridge():
+        return True
+    # (a child multiprocessing started has imported it; importing it here would make logging ask it for the
+    # process name at every record of the app)
+    started_by = sys.modules.get('multiprocessing')
+    return started_by is not None and started_by.parent_process() is not None and not _uvicorns_reloaded_process()
 
 
 def _path_not_utf8(environ: Mapping[str, Any]) -> bool:
@@ -14018,7 +14069,7 @@ class _EarlyChecks:
     First of all, a process whose thread-locals would mix the requests it serves at once answers
     500 to every request (``_LocalsCheck``, asked until a request passes it); the request that passes
     it (the first of several at once) writes ``_MEMORY_IN_WORKERS`` to ``_IN_MEMORY_LOGS`` when the server
-    says it runs several processes.
+    runs several processes (``_runs_several_processes``).
 
     ``needed`` tells which requests any of these can concern; ``Canister.wsgi`` skips the rest (most
     GETs).  It names every request header a check reads: a new check adds its header there.
@@ -14067,7 +14118,7 @@ class _EarlyChecks:
         problem = _LOCALS.problem()
         if not problem:
             # (two first requests at once both pass: the one that is first says it)
-            if context.environ.get('wsgi.multiprocess') and _LOCALS.first():
+            if _runs_several_processes(context.environ) and _LOCALS.first():
                 for log in tuple(_IN_MEMORY_LOGS):
                     log.write(logging.WARNING, '%s', _MEMORY_IN_WORKERS)
             return None

@@ -168,6 +168,41 @@ def test_the_first_app_under_several_gunicorn_workers_warns_that_the_memory_stor
     assert 'session_store = sqlite:///sessions.db' in warning and 'a Redis URL' in warning, warning
 
 
+def uvicorns_memory_warnings(directory: Path, options: List[str]) -> Tuple[str, List[str]]:
+    """The first app as printed under ``uvicorn --interface wsgi`` with ``options``, asked six times and then
+    until the log has the six answers; its log and the memory store's WARNING lines in it."""
+    first_app_file(directory)
+    port = free_port()
+    process = served([str(BIN / 'uvicorn'), '--interface', 'wsgi', *options, '--port', str(port), 'app:app'],
+                     directory, port)
+    try:
+        browser = Client('http://127.0.0.1:%d' % port)
+        assert [browser.get('/?foo=bar').status for _ in range(6)] == [200] * 6
+        wait_until(lambda: read_log(directory / 'logs').count('Response: 200') >= 7, 10, what='the log lines')
+    finally:
+        stop(process)
+    return read_log(directory / 'logs'), [line for line in warning_lines(directory / 'logs')
+                                           if 'The memory session store keeps sessions in this process' in line]
+
+
+@pytest.mark.parametrize('options', [[], ['--reload']], ids=['one process', 'reload'])
+def test_the_first_app_under_uvicorns_wsgi_mode_in_one_process_is_not_warned_about_the_memory_store(
+        tmp_path, options):
+    """Uvicorn's WSGI mode says ``wsgi.multiprocess`` in every process; one process keeps every session all the same."""
+    assert ('under uvicorn\'s WSGI mode, which says it in every process, its one too: there the WARNING comes from '
+            'the workers of `--workers 2` or more, not from `uvicorn --interface wsgi app:app`, nor with `--reload`'
+            in README)
+    log, warnings_said = uvicorns_memory_warnings(tmp_path, options)
+    assert 'Response: 200' in log and warnings_said == [], log
+
+
+def test_the_first_app_under_two_uvicorn_wsgi_workers_warns_that_the_memory_store_is_per_process(tmp_path):
+    log, warnings_said = uvicorns_memory_warnings(tmp_path, ['--workers', '2'])
+    assert 1 <= len(warnings_said) <= 2, log
+    assert all('but the server runs several (as gunicorn or uvicorn with more than one worker)' in line
+               and 'session_store = sqlite:///sessions.db' in line for line in warnings_said), warnings_said
+
+
 def test_the_first_app_with_a_sqlite_store_keeps_one_count_across_three_gunicorn_workers(tmp_path):
     """Scaling out's table: several workers on one host share ``sqlite:///sessions.db``, set in the app.ini the
     first app reads; the file is made readable and writable by its owner only."""

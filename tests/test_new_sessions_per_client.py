@@ -162,6 +162,43 @@ def test_a_private_proxy_sending_forwarded_or_x_real_ip_is_named_in_the_warning(
     assert 'list it in trusted_proxies' in flood_warning(app, log_dir, REMOTE_ADDR='192.168.1.2', **{header: value})
 
 
+@pytest.mark.parametrize('listed', ['', '10.0.0.2'], ids=['unlisted', 'listed'])
+def test_a_proxy_sending_x_real_ip_alone_is_told_to_send_x_forwarded_for_which_alone_separates_its_clients(
+        make_app, tmp_path, log_dir, listed):
+    """trusted_proxies makes canister believe X-Forwarded-For only: listing a proxy that sends X-Real-IP alone
+    leaves its clients one count, so the hint says to send X-Forwarded-For too (and to list the proxy);
+    done, two of its clients each make their session."""
+    app = flood_app(make_app, tmp_path, session_new_max=1, trusted_proxies=listed)
+    warning = flood_warning(app, log_dir, REMOTE_ADDR='10.0.0.2', HTTP_X_REAL_IP=FLOODER)
+    assert ("10.0.0.2 made more than session_new_max = 1 new sessions within a minute (a client that keeps no "
+            "cookie: a bot, a crawler, a flood?) (it sent X-Real-IP but no X-Forwarded-For, the only header canister "
+            "takes a client's address from: if it is your proxy, have it send X-Forwarded-For (nginx: "
+            "proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for) and list it in trusted_proxies, else every "
+            "client behind it counts as one)") in warning
+    assert cookieless_client(app, REMOTE_ADDR='10.0.0.2', HTTP_X_REAL_IP=NEIGHBOUR).get(
+        '/touch', expect_errors=True).status_int == 429                # (X-Real-IP: still the proxy's count)
+    followed = flood_app(make_app, tmp_path, session_new_max=1, trusted_proxies='10.0.0.2')
+    assert [cookieless_client(followed, REMOTE_ADDR='10.0.0.2', HTTP_X_REAL_IP=address,
+                              HTTP_X_FORWARDED_FOR=address).get('/touch').status_int
+            for address in (FLOODER, NEIGHBOUR)] == [200, 200]
+
+
+def test_a_proxy_sending_forwarded_and_x_real_ip_without_x_forwarded_for_is_named_with_both(
+        make_app, tmp_path, log_dir):
+    app = flood_app(make_app, tmp_path, session_new_max=1, trusted_proxies='')
+    warning = flood_warning(app, log_dir, REMOTE_ADDR='192.168.1.2', HTTP_FORWARDED='for=%s' % FLOODER,
+                            HTTP_X_REAL_IP=FLOODER)
+    assert '(it sent Forwarded and X-Real-IP but no X-Forwarded-For,' in warning
+
+
+def test_a_proxy_sending_x_forwarded_for_among_others_is_only_told_to_be_listed(make_app, tmp_path, log_dir):
+    app = flood_app(make_app, tmp_path, session_new_max=1, trusted_proxies='')
+    warning = flood_warning(app, log_dir, REMOTE_ADDR='192.168.1.2', HTTP_X_FORWARDED_FOR=FLOODER,
+                            HTTP_X_REAL_IP=FLOODER)
+    assert ('(it sent X-Forwarded-For: if it is your proxy, list it in trusted_proxies, else every client behind it '
+            'counts as one)') in warning
+
+
 @pytest.mark.parametrize('peer', ['', 'localhost'])
 def test_requests_without_a_client_address_are_told_to_trust_the_unix_socket_proxy(make_app, tmp_path, log_dir, peer):
     """A proxy on a UNIX socket that is not trusted gives no address at all: every visitor shares one count."""

@@ -204,7 +204,7 @@ def test_an_sqlite_session_counter_goes_0_to_n_whichever_of_three_gunicorn_worke
 
 
 MEMORY_IN_WORKERS = ('WARNING  [127.0.0.1-...]   The memory session store keeps sessions in this process, but the '
-                     'server runs several (wsgi.multiprocess, as gunicorn with more than one worker): a client whose '
+                     'server runs several (as gunicorn or uvicorn with more than one worker): a client whose '
                      'request reaches another process loses its session and login there. Use session_store = '
                      'sqlite:///sessions.db (one host) or a Redis URL (see Scaling out in the README)')
 
