@@ -7314,8 +7314,8 @@ def _eviction_note(policy: str, limit: Any, sets_too: bool) -> str:
 _REDIS_EFFECTS = 'if redis.replicate_commands then redis.replicate_commands() end\n'
 
 
-#: Replace a Redis session's record only if it is still the one expected (KEYS[1]: the
-#: session; ARGV: expected record, new record, ttl in ms or 0).  Returns {1} when
+#: Replace a Redis session's record only if it is still the one expected (KEYS[1]: the session; ARGV: expected
+#: record, or '' for any, as no record is empty; new record, ttl in ms or 0).  Returns {1} when
 #: replaced, {0, current} when another request changed it, {0} when it is gone.  With ARGV[4]
 #: (the "ended" marker of ``RedisStore.update``), a full Redis that refuses the ``SET`` (``OOM``) has
 #: the key deleted instead, which adds no memory (Redis 5 as 7 run it), and {2} is returned: a logout on
@@ -7324,7 +7324,7 @@ _REDIS_EFFECTS = 'if redis.replicate_commands then redis.replicate_commands() en
 _REDIS_UPDATE = _REDIS_EFFECTS + """
 local current = redis.call('GET', KEYS[1])
 if not current then return {0} end
-if current ~= ARGV[1] then return {0, current} end
+if current ~= ARGV[1] and ARGV[1] ~= '' then return {0, current} end
 local function set(call)
   if tonumber(ARGV[3]) > 0 then return call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3]) end
   return call('SET', KEYS[1], ARGV[2])
@@ -7758,12 +7758,14 @@ class RedisStore(SessionStore):
             self._live_members(user_key, listed)
 
     def update(self, sid: str, expected: str, record: str, ttl: float) -> Tuple[bool, Optional[str]]:
-        """The compare-and-set of ``SessionStore.update``.  One that finds ``record`` itself there counts as done
-        (``_holds_already``): with ``wait`` on a Cluster, redis-py resends each command of a pipeline whose
-        connection dropped while WAIT blocked, the script that already ran among them, which then finds its
-        own write.  One that writes the "ended" marker and finds it there gives ``(False, "ended")`` (another
-        request may have ended the session), but with ``wait`` only once replicas confirm the marker, as
-        ``_holds_already`` has them do (else StoreUnavailable): a logout whose write was resent is confirmed too.
+        """The compare-and-set of ``SessionStore.update``; ``expected`` '' (no record is empty) is whatever record
+        the live session holds: ``_end_anyway``'s "ended" marker, written without comparing, falls back as below.
+        One that finds ``record`` itself there counts as done (``_holds_already``): with ``wait`` on a Cluster,
+        redis-py resends each command of a pipeline whose connection dropped while WAIT blocked, the script that
+        already ran among them, which then finds its own write.  One that writes the "ended" marker and finds it
+        there gives ``(False, "ended")`` (another request may have ended the session), but with ``wait`` only once
+        replicas confirm the marker, as ``_holds_already`` has them do (else StoreUnavailable): a logout whose write
+        was resent is confirmed too.
 
         The "ended" marker, which a full Redis refuses, has the script delete the session instead, only if it still
         holds ``expected`` (``_REDIS_UPDATE``'s {2}): True and ``_UNMARKED``, so that a logout happens while Redis is
@@ -8990,11 +8992,23 @@ class SessionManager:
         could otherwise keep a session alive through a logout or ``end_sessions`` by changing it without
         pause.  The marker, not a delete: a request still running on it then finds it ended, as after any
         end (nothing stored, the cookie expired), not gone (the cookie left).  ``followed``: ``sid`` is the
-        id the session moved to, which must still be ``person``'s.  True if it was ended."""
+        id the session moved to, which must still be ``person``'s.  True if it was ended.
+
+        On the Redis store the marker goes through ``update`` asked for any record (``expected`` ''), so that a full
+        Redis, which refuses it, deletes the session instead, as for ``end_session``'s tries (``_UNMARKED``); a session
+        gone meanwhile (another request ended it, or it expired) is left so.  Other stores ``save`` it."""
         if current is None or _marker(current) is not None or (followed and _record_user_key(current) != person):
             return False
-        self.store.save(sid, _ENDING, _MOVED_TTL)
+        if isinstance(self.store, RedisStore):
+            done, note = self.update(sid, '', _ENDING, _MOVED_TTL)
+        else:
+            self.store.save(sid, _ENDING, _MOVED_TTL)
+            done, note = _DONE
         self.parsed.pop(sid, None)
+        if not done:
+            return False
+        if note is _UNMARKED:
+            self._ended_unmarked(sid, _record_user_key(current))
         self.log.write(logging.WARNING, 'Session: %s... kept changing under concurrent requests while it was '
                        'ended: ended without the usual check that it was unchanged', sid[:6])
         return True
