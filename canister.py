@@ -127,8 +127,10 @@ Headers = List[Tuple[str, str]]
 #: logging module's time.)
 _now = time.time
 
-#: The clock no NTP step moves, in seconds, for what a request's path does once a second: the log's check that
-#: its file is still the one its name gives (the seam of it, as ``_now`` is the wall clock's).
+#: The clock no NTP step moves, in seconds, for canister's own timing: what a request's path does once a second (the
+#: log's check that its file is still the one its name gives, and its retry of the day's file; SQLite's that its
+#: file is), and how long the log's file has been open (a leap of the date).  The seam of it, as ``_now`` is the wall
+#: clock's.  Not for a real wait's deadline (SQLite's busy waits, a line cut short), which a test cannot skip.
 _monotonic = time.monotonic
 
 #: The name of a ``(name, value)`` header: ``map(_header_name, headers)`` scans a header list in C.
@@ -2168,9 +2170,9 @@ class _LogSink:
         self._day = ''
         #: The open file (or 1, 2 for a stream); -1 when none is open.
         self._fd = -1
-        #: When (``time.monotonic()``) that file was opened: a clock no NTP step moves, to tell a leap of the date
+        #: When (``_monotonic()``) that file was opened: a clock no NTP step moves, to tell a leap of the date
         #: from days of a process that wrote nothing (``_leapt``).
-        self._opened_at = time.monotonic()
+        self._opened_at = _monotonic()
         #: Writing failed, and stderr said so (until a line is written again).
         self._failing = False
         #: The last line was cut short (a full disk took part of it): the next one ends it first.
@@ -2179,7 +2181,7 @@ class _LogSink:
         self._next_check = 0.0
         #: The day's file could not be opened, and lines go on to the one open before (``_switch``).
         self._kept = False
-        #: No new attempt to open the day's file before this ``time.monotonic()`` (once one failed).
+        #: No new attempt to open the day's file before this ``_monotonic()`` (once one failed).
         self._retry_at = 0.0
         #: The ``log_days`` of each installed plugin that writes here (``days`` is the largest).
         self.retention: List[int] = [days]
@@ -2210,7 +2212,7 @@ class _LogSink:
                 raise OSError(errno.ELOOP, 'log.%s is a symbolic link, which canister does not follow' % day) from None
             raise
         old, before, self._fd, self._day = self._fd, self._day, fd, day
-        opened_before, self._opened_at = self._opened_at, time.monotonic()
+        opened_before, self._opened_at = self._opened_at, _monotonic()
         # A new file has no line cut short to end.  ``_failing`` stays as it is: if opening failed
         # before (midnight on a full disk), the first line written here says logging works again.
         self._cut = False
@@ -2338,14 +2340,14 @@ class _LogSink:
         unwritable, a file that logrotate's ``create`` made for another user) while the file open now is
         still on disk (renamed, or yesterday's), lines go on to that one, and opening is tried again
         each second: no line is lost meanwhile."""
-        if self._kept and time.monotonic() < self._retry_at:
+        if self._kept and _monotonic() < self._retry_at:
             return
         try:
             self._open(day)
         except OSError as error:
             if self._fd < 0 or os.fstat(self._fd).st_nlink == 0:
                 raise
-            self._retry_at = time.monotonic() + 1.0
+            self._retry_at = _monotonic() + 1.0
             if not self._kept:
                 self._kept = True
                 self._tell('canister: cannot open %s: %s; lines go on to the file open before (log.%s, or the '
@@ -6511,8 +6513,8 @@ class _SQLiteConnection:
         self.connection: Optional[sqlite3.Connection] = connection
         #: ``(st_ino, st_dev)`` of the file.
         self.identity = identity
-        #: When the name is next compared with the open file (monotonic clock).
-        self.next_check = time.monotonic() + 1.0
+        #: When (``_monotonic()``) the name is next compared with the open file.
+        self.next_check = _monotonic() + 1.0
         #: Held while the connection is used: ``_SQLiteFile.close`` from another thread waits for it.
         self.lock = threading.Lock()
 
@@ -6636,7 +6638,7 @@ class _SQLiteFile:
         with self._lock:
             held = self._idle.pop() if self._idle else None
         if held is None or held.connection is None or (
-                time.monotonic() >= held.next_check and not self._still_there(held)):
+                _monotonic() >= held.next_check and not self._still_there(held)):
             held = self._reopen(held)
         return held
 
@@ -6648,7 +6650,7 @@ class _SQLiteFile:
 
     def _still_there(self, held: _SQLiteConnection) -> bool:
         """True if the open file is still the one its name leads to (not deleted or replaced)."""
-        held.next_check = time.monotonic() + 1.0
+        held.next_check = _monotonic() + 1.0
         if held.connection is None:
             return True
         try:
@@ -7314,8 +7316,8 @@ def _eviction_note(policy: str, limit: Any, sets_too: bool) -> str:
 _REDIS_EFFECTS = 'if redis.replicate_commands then redis.replicate_commands() end\n'
 
 
-#: Replace a Redis session's record only if it is still the one expected (KEYS[1]: the
-#: session; ARGV: expected record, new record, ttl in ms or 0).  Returns {1} when
+#: Replace a Redis session's record only if it is still the one expected (KEYS[1]: the session; ARGV: expected
+#: record, or '' for any, as no record is empty; new record, ttl in ms or 0).  Returns {1} when
 #: replaced, {0, current} when another request changed it, {0} when it is gone.  With ARGV[4]
 #: (the "ended" marker of ``RedisStore.update``), a full Redis that refuses the ``SET`` (``OOM``) has
 #: the key deleted instead, which adds no memory (Redis 5 as 7 run it), and {2} is returned: a logout on
@@ -7324,7 +7326,7 @@ _REDIS_EFFECTS = 'if redis.replicate_commands then redis.replicate_commands() en
 _REDIS_UPDATE = _REDIS_EFFECTS + """
 local current = redis.call('GET', KEYS[1])
 if not current then return {0} end
-if current ~= ARGV[1] then return {0, current} end
+if current ~= ARGV[1] and ARGV[1] ~= '' then return {0, current} end
 local function set(call)
   if tonumber(ARGV[3]) > 0 then return call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3]) end
   return call('SET', KEYS[1], ARGV[2])
@@ -7758,12 +7760,14 @@ class RedisStore(SessionStore):
             self._live_members(user_key, listed)
 
     def update(self, sid: str, expected: str, record: str, ttl: float) -> Tuple[bool, Optional[str]]:
-        """The compare-and-set of ``SessionStore.update``.  One that finds ``record`` itself there counts as done
-        (``_holds_already``): with ``wait`` on a Cluster, redis-py resends each command of a pipeline whose
-        connection dropped while WAIT blocked, the script that already ran among them, which then finds its
-        own write.  One that writes the "ended" marker and finds it there gives ``(False, "ended")`` (another
-        request may have ended the session), but with ``wait`` only once replicas confirm the marker, as
-        ``_holds_already`` has them do (else StoreUnavailable): a logout whose write was resent is confirmed too.
+        """The compare-and-set of ``SessionStore.update``; ``expected`` '' (no record is empty) is whatever record
+        the live session holds: ``_end_anyway``'s "ended" marker, written without comparing, falls back as below.
+        One that finds ``record`` itself there counts as done (``_holds_already``): with ``wait`` on a Cluster,
+        redis-py resends each command of a pipeline whose connection dropped while WAIT blocked, the script that
+        already ran among them, which then finds its own write.  One that writes the "ended" marker and finds it
+        there gives ``(False, "ended")`` (another request may have ended the session), but with ``wait`` only once
+        replicas confirm the marker, as ``_holds_already`` has them do (else StoreUnavailable): a logout whose write
+        was resent is confirmed too.
 
         The "ended" marker, which a full Redis refuses, has the script delete the session instead, only if it still
         holds ``expected`` (``_REDIS_UPDATE``'s {2}): True and ``_UNMARKED``, so that a logout happens while Redis is
@@ -8998,11 +9002,23 @@ class SessionManager:
         could otherwise keep a session alive through a logout or ``end_sessions`` by changing it without
         pause.  The marker, not a delete: a request still running on it then finds it ended, as after any
         end (nothing stored, the cookie expired), not gone (the cookie left).  ``followed``: ``sid`` is the
-        id the session moved to, which must still be ``person``'s.  True if it was ended."""
+        id the session moved to, which must still be ``person``'s.  True if it was ended.
+
+        On the Redis store the marker goes through ``update`` asked for any record (``expected`` ''), so that a full
+        Redis, which refuses it, deletes the session instead, as for ``end_session``'s tries (``_UNMARKED``); a session
+        gone meanwhile (another request ended it, or it expired) is left so.  Other stores ``save`` it."""
         if current is None or _marker(current) is not None or (followed and _record_user_key(current) != person):
             return False
-        self.store.save(sid, _ENDING, _MOVED_TTL)
+        if isinstance(self.store, RedisStore):
+            done, note = self.update(sid, '', _ENDING, _MOVED_TTL)
+        else:
+            self.store.save(sid, _ENDING, _MOVED_TTL)
+            done, note = _DONE
         self.parsed.pop(sid, None)
+        if not done:
+            return False
+        if note is _UNMARKED:
+            self._ended_unmarked(sid, _record_user_key(current))
         self.log.write(logging.WARNING, 'Session: %s... kept changing under concurrent requests while it was '
                        'ended: ended without the usual check that it was unchanged', sid[:6])
         return True

@@ -9,6 +9,7 @@ import sys
 import threading
 import time
 
+import pytest
 import redis
 
 import canister
@@ -305,3 +306,62 @@ def test_on_a_full_redis_a_logout_whose_session_a_regenerate_moved_logs_out_the_
     finally:
         full.config_set('maxmemory', '0')
     assert 'Traceback' not in read_log(log_dir)
+
+
+def racing_full_store(server):
+    """A Redis store on ``server``, full whenever canister writes a marker to it: just before each such write a thief
+    holding a copy of the session's cookie changes the session with a real request (Redis given room for it, then
+    full again), so that a logout or ``end_sessions`` loses every compare-and-set try and writes its "ended" marker
+    without comparing, on a full Redis.  ``store.thief``: that browser, once set; ``store.raced``: how many times."""
+    full = fill_up(server)
+    full.config_set('maxmemory', '0')
+
+    class RacingFullStore(canister.RedisStore):
+        thief = None
+        raced = 0
+
+        def update(self, sid, expected, record, ttl):
+            if record.startswith('"ended"') and self.thief is not None:
+                self.raced += 1
+                full.config_set('maxmemory', '0')
+                assert self.thief.get('/incr?key=n').status == 200
+                full.config_set('maxmemory', '1')
+            return super().update(sid, expected, record, ttl)
+
+    return RacingFullStore(server.url), full
+
+
+@pytest.mark.parametrize('end', ['logout', 'end_sessions'])
+def test_on_a_full_redis_a_session_whose_thief_keeps_changing_it_is_ended_all_the_same(
+        make_app, any_redis, serve, log_dir, end):
+    """Every try of the logout (or ``end_sessions``) loses to the thief's changes, and its "ended" marker, written
+    without comparing, is refused by a full Redis: the session is deleted instead, as for a try that won.  The
+    logout answers 200 and expires the cookie (it answered 503 and left both logged in), and the thief's copy of the
+    cookie no longer logs in."""
+    store, full = racing_full_store(any_redis)
+    app = gated_app(make_app, None, store=store)
+    origin = serve(app)
+    owner = Browser(origin)
+    assert owner.get('/login?name=alice').status == 200 and owner.sid
+    stolen = owner.sid
+    store.thief = Browser(origin, stolen, follow=False)
+    try:
+        if end == 'logout':
+            answer = owner.get('/logout')
+            assert answer.status == 200 and answer.new_sid == '', answer  # the owner's cookie expired
+        else:
+            assert plugin_of(app).end_sessions('alice') == 1
+        store.thief = None
+        assert store.raced >= 10                        # the thief's change came before every try
+        assert Browser(origin, stolen, follow=False).read() == [None, {}], 'the thief is still logged in'
+        assert not full.exists('canister:session:' + stolen)
+        assert plugin_of(app).sessions_of('alice') == []
+    finally:
+        full.config_set('maxmemory', '0')
+    log = read_log(log_dir)
+    assert 'kept changing under concurrent requests while it was ended' in log
+    assert len(unmarked_lines(log_dir)) == 1
+    assert 'Traceback' not in log
+    assert ('A session that other requests kept changing through all ten tries, whose marker then goes without that '
+            'check (*The "ended" marker* under [Sessions](#sessions)), is deleted without it too, so the logout logs '
+            'out all the same, and so does `end_sessions`.') in readme_section('## Reliability')
