@@ -1594,6 +1594,11 @@ _DJANGO_SETTINGS: Dict[str, Optional[str]] = {
     'cors_allow_credentials': 'cors_credentials', 'cors_allow_headers': 'cors_headers',
     'cors_allow_methods': 'cors_methods', 'cors_expose_headers': 'cors_expose_headers',
     'cors_preflight_max_age': 'cors_max_age', 'allowed_hosts': None,
+    'session_expire_at_browser_close': None, 'session_save_every_request': None, 'session_serializer': None,
+    'login_redirect_url': None, 'logout_redirect_url': None, 'csrf_failure_view': None,
+    **dict.fromkeys(('csrf_cookie_name', 'csrf_cookie_age', 'csrf_cookie_domain', 'csrf_cookie_path',
+                     'csrf_cookie_secure', 'csrf_cookie_httponly', 'csrf_cookie_samesite', 'csrf_cookie_masked',
+                     'csrf_header_name', 'csrf_use_sessions')),
 }
 #: Each other framework's setting at the top of the config: whose it is, and the canister key that does its work
 #: (None for one that canister has no key for).
@@ -1888,17 +1893,21 @@ def _redacted(key: str, value: Any) -> Any:
 
 def _framework_settings_notes(settings: List[Any], given: typing.Set[str]) -> List[str]:
     """What to say of the Flask or Django ``settings`` at the top of the app's config: each with the canister
-    key that does its work, but for a key ``given`` too (then the setting is for another app sharing the config);
-    one canister has no key for (ALLOWED_HOSTS) with what does its work instead, as that name's hint says it."""
+    key that does its work, but for a key ``given`` too (then the setting is for another app sharing the config),
+    and what that name's hint says after its "did you mean" (SESSION_COOKIE_AGE's: the cookie ends with the browser
+    unless...); one canister has no key for (ALLOWED_HOSTS) with what does its work instead, as that name's hint
+    says it: one message, said of the name under ``[canister]`` and at the top of the config alike."""
     notes = []
     for name in settings:
         framework, key = _FRAMEWORK_SETTINGS[str(name).lower()]
+        hint = _FAMILIAR_NAMES.get(str(name).lower(), '')
         if key is None:
-            notes.append('app.config[%r] is a %s setting, which canister does not read (%s)'
-                         % (name, framework, _FAMILIAR_NAMES[str(name).lower()]))
+            notes.append('app.config[%r] is a %s setting, which canister does not read (%s)' % (name, framework, hint))
         elif key not in given:
+            asked = 'did you mean %s? ' % key
+            more = hint[len(asked):] if hint.startswith(asked) else ''
             notes.append("app.config[%r] is a %s setting, which canister does not read: write canister.%s "
-                         "(or Canister(%s=...))" % (name, framework, key, key))
+                         "(or Canister(%s=...))%s" % (name, framework, key, key, ': ' + more if more else ''))
     return notes
 
 
@@ -10571,10 +10580,26 @@ class Session:
             state.regenerate()  # (a login of this request has its new id already: it keeps it)
         return ended
 
-    #: What a Flask habit of setting an attribute on the session means here.
+    #: What a Flask or Django habit of reading or setting an attribute of the session means here (Flask's
+    #: ``session.permanent = True``, Django's ``session.set_expiry(300)``): each is a property that raises
+    #: ``AttributeError`` with its hint (``_no_such_attribute``), and setting one says the same.
     _ATTRIBUTE_HINTS = {
         'permanent': 'for a persistent cookie, call session.remember(seconds)',
         'modified': 'canister sees every change to session.data, nested values included, and saves it',
+        'set_expiry': 'session.remember(seconds) keeps this session that long after its last use, with a persistent '
+                      'cookie (without it, the session lives session_timeout and its cookie ends with the browser)',
+        **dict.fromkeys(('get_expiry_age', 'get_expiry_date'),
+                        'canister tells no expiry of the session: it lives session_timeout seconds after its last '
+                        'use, or as long as session.remember(seconds) said; plugin.sessions_of(user) tells when each '
+                        "of a user's sessions was last used and whether it is remembered"),
+        'get_expire_at_browser_close': 'the cookie ends with the browser unless session.remember(seconds) or '
+                                       'session_cookie_max_age gives it a Max-Age',
+        'flush': 'session.invalidate() ends the session, its data and its user, and expires the cookie (a logout)',
+        'cycle_key': 'session.regenerate() moves the session to a new id, keeping its data and user (a login, '
+                     'session.user = ..., does so by itself)',
+        'session_key': 'session.sid is its id (reading it creates the session)',
+        'save': 'canister saves a changed session by itself, at the end of the request',
+        'is_empty': 'write not session.data (and session.user is None when nobody is logged in)',
     }
 
     def __setattr__(self, name: str, value: Any) -> None:
@@ -10640,8 +10665,19 @@ def _not_a_dict(name: str) -> Callable[..., Any]:
     return refuse
 
 
+def _no_such_attribute(name: str) -> property:
+    """Another framework's attribute of its session read on ``session`` (Django's ``session.flush()``): an
+    ``AttributeError`` that says what to write here, from ``Session._ATTRIBUTE_HINTS``."""
+    def refuse(self: Session) -> Any:
+        raise AttributeError("canister's session has no %s: %s" % (name, Session._ATTRIBUTE_HINTS[name]))
+    refuse.__name__ = name
+    return property(refuse, doc=Session._ATTRIBUTE_HINTS[name])
+
+
 for _name in ('get', 'pop', 'setdefault', 'update', 'clear', 'keys', 'values', 'items', 'copy', 'popitem'):
     setattr(Session, _name, _not_a_dict(_name))
+for _name in Session._ATTRIBUTE_HINTS:
+    setattr(Session, _name, _no_such_attribute(_name))
 del _name
 
 #: The current request's session (thread local, like ``bottle.request``).
@@ -13239,6 +13275,12 @@ def _leading_checks(handler: Callable[..., Any]) -> Tuple[Callable[[], None], ..
     return tuple(leading)
 
 
+#: The WARNING's advice for a guard written above the route decorator, which Bottle registered without it.
+_GUARD_ABOVE = ('where Bottle alone would never run it: canister finds it and guards the route anyway, but put it '
+                'below the route decorator, where it is part of the handler Bottle calls (and guards a child '
+                "app's route too, which canister does not see)")
+
+
 def _unenforced_checks(route: Any, routes: List[Any]) -> List[Callable[[], None]]:
     """The checks of ``require`` made for the function under ``route``'s handler that the handler
     does not run, outermost first: those of a ``@require`` written above the route decorator.
@@ -14439,12 +14481,12 @@ def _unsendable_result(error: BaseException) -> Optional[str]:
 _MISSING_ARGUMENT = re.compile(r'missing \d+ required (?:positional|keyword-only) arguments?: ')
 
 
-#: What Starlette's and Flask's ``request`` carry that Bottle's lacks, which a newcomer reads first: whose name it
+#: What Starlette's, Flask's and Django's ``request`` carry that Bottle's lacks, which a newcomer reads first: whose name it
 #: is, and what to read instead (canister's own or Bottle's).
 _OTHER_REQUEST_ATTRIBUTES = {
-    'session': ("Starlette's", "canister's session is imported with 'from canister import session', its values in "
+    'session': ("Django's and Starlette's", "canister's session is imported with 'from canister import session', its values in "
                                'session.data'),
-    'user': ("Starlette's", "the logged-in user is session.user (None when nobody is logged in), session imported "
+    'user': ("Django's and Starlette's", "the logged-in user is session.user (None when nobody is logged in), session imported "
                             "with 'from canister import session'"),
     'query_params': ("Starlette's", "Bottle's is bottle.request.query; or give the handler a parameter of the "
                                     "value's name, which canister fills from the query"),
@@ -14464,6 +14506,11 @@ _OTHER_REQUEST_ATTRIBUTES = {
                                         "call: bottle.request.forms.getunicode('name'), and bottle.request.files for "
                                         'its files; or give the handler parameters named as the fields, which '
                                         'canister fills'),
+    'META': ("Django's", "Bottle's is bottle.request.environ, the WSGI environ, whose HTTP_ keys META has too; "
+                         "bottle.request.headers['User-Agent'] reads a header by its name, and canister.client_address() "
+                         'is the address of the client'),
+    'COOKIES': ("Django's", "Bottle's is bottle.request.cookies, bottle.request.get_cookie('name') for one"),
+    'FILES': ("Django's", "Bottle's is bottle.request.files, each a FileUpload (its .file, .filename and .save(path))"),
 }
 
 
@@ -15836,9 +15883,8 @@ class Canister:
         if late and route not in self._skipped_routes_warned:
             self._skipped_routes_warned.add(route)
             self.log.write(logging.WARNING, 'Route %s %s skips canister, and @canister.require, @canister.require_user or '
-                           '@canister.require_scope is written above its route decorator, where it guards nothing: '
-                           'canister applies it here, but put it below the route decorator', route.method,
-                           route.rule)
+                           '@canister.require_scope is written above its route decorator, %s', route.method,
+                           route.rule, _GUARD_ABOVE)
         return late
 
     def _watch_children(self, child: bottle.Bottle, prefix: str) -> None:
@@ -16178,8 +16224,8 @@ class Canister:
         late = _unenforced_checks(route, app.routes)
         if late:  # Bottle registered the handler before the guard wrapped it: guard the route here
             log.write(logging.WARNING, 'Route %s: @canister.require, @canister.require_user or @canister.require_scope '
-                      'is written above the route decorator of %s, where it guards nothing: canister applies it here, but put it '
-                      'below the route decorator', what, getattr(_innermost(route.callback), '__name__', '?'))
+                      'is written above the route decorator of %s, %s', what,
+                      getattr(_innermost(route.callback), '__name__', '?'), _GUARD_ABOVE)
         # The route's guards run before its parameters are bound: a client they refuse gets their
         # 401 or 403, never a 400 that describes the parameters of a route closed to it, and no
         # value of its request is converted.  Only those that nothing else wraps, though: where
@@ -16623,7 +16669,8 @@ class Canister:
         return response
 
 
-# What Django, Flask-Login, Flask-WTF, Flask-CORS and Starlette call their login, CSRF, CORS and error helpers, which
+# What Django, Flask-Login, Flask-WTF, Flask-CORS and Starlette call their login, CSRF, CORS, error and response
+# helpers, which
 # a newcomer writes as ``canister.login_required`` first: the AttributeError names canister's own (or Bottle's).
 # (Flask-Session's ``Session`` is not here: canister.Session is canister's own class.)
 _OTHER_FRAMEWORKS_NAMES = {
@@ -16657,6 +16704,16 @@ _OTHER_FRAMEWORKS_NAMES = {
     'UserMixin': 'session.user holds the user as the app gives it, a name or a dict, with no class to derive from',
     'FlaskForm': "canister has no form classes: give the handler parameters named as the form's fields, which canister "
                  'fills and converts by their annotations; the CSRF check needs no token field',
+    'Http404': "raise bottle.HTTPError(404, 'text'), or call bottle.abort(404, 'text') (Bottle's, the status first)",
+    'PermissionDenied': "call bottle.abort(403, 'text') (Bottle's, the status first); @canister.require(lambda user: "
+                        '...) answers 403 for a route whose condition on the user is false',
+    'get_object_or_404': "look the object up, and call bottle.abort(404, 'text') when there is none",
+    'JsonResponse': 'return a dict from the handler, which Bottle sends as JSON; bottle.response.status = 201 gives it '
+                    'another status',
+    'HttpResponse': "return the text from the handler; bottle.HTTPResponse(body, status=201, headers={...}) for "
+                    'another status or headers',
+    **dict.fromkeys(('redirect', 'HttpResponseRedirect'),
+                    "call bottle.redirect('/next') (Bottle's: it raises, so nothing after it runs)"),
 }
 
 

@@ -93,11 +93,12 @@ def test_djangos_settings_module_loaded_at_the_top_of_the_config_is_reported_wit
         "app.config['CSRF_TRUSTED_ORIGINS'] is a Django setting, which canister does not read: write "
         "canister.csrf_trusted_origins (or Canister(csrf_trusted_origins=...))",
         "app.config['SESSION_COOKIE_AGE'] is a Django setting, which canister does not read: write "
-        "canister.session_timeout (or Canister(session_timeout=...))",
+        "canister.session_timeout (or Canister(session_timeout=...)): it is how long an unused session lives; the "
+        "cookie ends with the browser unless session_cookie_max_age (or session.remember(seconds)) gives it a Max-Age",
         "app.config['SESSION_COOKIE_SECURE'] is a Flask or Django setting, which canister does not read: write "
         "canister.session_secure (or Canister(session_secure=...))",
         "app.config['SESSION_ENGINE'] is a Django setting, which canister does not read: write "
-        "canister.session_store (or Canister(session_store=...))",
+        "canister.session_store (or Canister(session_store=...)): it takes memory, a sqlite:/// URL or a redis:// URL",
         "app.config['X_FRAME_OPTIONS'] is a Django setting, which canister does not read: write "
         "canister.x_frame_options (or Canister(x_frame_options=...))",
     ]

@@ -147,7 +147,7 @@ def test_a_user_given_as_a_name_or_a_dict_is_the_user_as_the_usermixin_hint_says
 @pytest.mark.parametrize('name, value, said', [
     ('CORS_RESOURCES', {'/api/*': {'origins': '*'}},
      "app.config['CORS_RESOURCES'] is a Flask setting, which canister does not read: write canister.cors_paths (or "
-     'Canister(cors_paths=...))'),
+     'Canister(cors_paths=...)): it takes path prefixes, such as /api'),
     ('SESSION_PERMANENT', True,
      "app.config['SESSION_PERMANENT'] is a Flask setting, which canister does not read (canister has no such "
      'setting: session.remember(seconds) in the login handler gives that session a persistent cookie; '

@@ -120,7 +120,7 @@ def test_flasks_settings_at_the_top_of_the_config_are_reported_with_canisters_ke
     assert said == ["app.config['SESSION_COOKIE_SECURE'] is a Flask or Django setting, which canister does not read: write "
                     "canister.session_secure (or Canister(session_secure=...))",
                     "app.config['CORS_ORIGINS'] is a Flask setting, which canister does not read: write "
-                    "canister.cors (or Canister(cors=...))"]
+                    "canister.cors (or Canister(cors=...)): it takes the allowed origins"]
     assert all(' WARNING  [MainThread]   ' + message in read_log(log_dir) for message in said)
     app.uninstall(True)
 

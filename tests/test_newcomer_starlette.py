@@ -117,25 +117,25 @@ def starlette_habits_app(make_app) -> bottle.Bottle:
     return app
 
 
-@pytest.mark.parametrize('method, path, body, name, instead', [
-    ('POST', '/api/notes', {'text': 'hi'}, 'session',
+@pytest.mark.parametrize('method, path, body, name, whose, instead', [
+    ('POST', '/api/notes', {'text': 'hi'}, 'session', "Django's and Starlette's",
      "canister's session is imported with 'from canister import session', its values in session.data"),
-    ('GET', '/api/me', None, 'user',
+    ('GET', '/api/me', None, 'user', "Django's and Starlette's",
      "the logged-in user is session.user (None when nobody is logged in), session imported with 'from canister "
      "import session'"),
-    ('GET', '/api/search?q=tea', None, 'query_params',
+    ('GET', '/api/search?q=tea', None, 'query_params', "Starlette's",
      "Bottle's is bottle.request.query; or give the handler a parameter of the value's name, which canister fills "
      'from the query'),
 ])
 def test_starlettes_request_session_and_request_user_answer_500_and_the_log_says_what_to_read_instead(
-        make_app, serve, log_dir, method, path, body, name, instead):
+        make_app, serve, log_dir, method, path, body, name, whose, instead):
     browser = Client(serve(starlette_habits_app(make_app)))
     answer = browser.request(method, path, body=json.dumps(body) if body else None,
                              headers={'Content-Type': 'application/json', 'Accept': 'application/json'})
     assert (answer.status, answer.json()) == (500, {'error': 'Internal Server Error',
                                                     'message': 'Internal Server Error'})
-    assert ("ERROR    [127.0.0.1-...]   Unhandled exception in %s %s: bottle.request has no %s (Starlette's "
-            'request.%s): %s\n' % (method, path.split('?')[0], name, name, instead)) in read_log(log_dir)
+    assert ('ERROR    [127.0.0.1-...]   Unhandled exception in %s %s: bottle.request has no %s (%s request.%s): '
+            '%s\n' % (method, path.split('?')[0], name, whose, name, instead)) in read_log(log_dir)
     assert "AttributeError: Attribute '%s' not defined." % name in read_log(log_dir)  # the traceback still follows
 
 
@@ -152,8 +152,8 @@ def test_starlettes_request_user_read_in_a_before_request_hook_is_logged_with_wh
     app.get('/api/me', callback=lambda: {'user': session.user})
     assert Client(serve(app)).request('GET', '/api/me').status == 500
     assert ("ERROR    [127.0.0.1-...]   Unhandled exception (outside the route: a hook of the app, or a route "
-            "canister does not wrap): bottle.request has no user (Starlette's request.user): the logged-in user is "
-            "session.user (None when nobody is logged in), session imported with 'from canister import session'\n"
+            "canister does not wrap): bottle.request has no user (Django's and Starlette's request.user): the logged-in "
+            "user is session.user (None when nobody is logged in), session imported with 'from canister import session'\n"
             ) in read_log(log_dir)
 
 

@@ -13,7 +13,9 @@ from helpers import basic, client, read_log
 import canister
 from canister import session
 
-ADVICE = 'where it guards nothing: canister applies it here, but put it below the route decorator'
+ADVICE = ('where Bottle alone would never run it: canister finds it and guards the route anyway, but put it below '
+          "the route decorator, where it is part of the handler Bottle calls (and guards a child app's route too, "
+          'which canister does not see)')
 
 
 def with_login(app: bottle.Bottle) -> bottle.Bottle:
@@ -341,8 +343,7 @@ def test_a_guard_written_above_the_decorator_of_a_route_that_skips_canister_guar
     warnings = [line for line in read_log(log_dir).splitlines() if ' WARNING ' in line]
     assert len(warnings) == 1, warnings
     assert warnings[0].endswith('Route GET /above skips canister, and @canister.require, @canister.require_user or '
-                                '@canister.require_scope is written above its route decorator, where it guards '
-                                'nothing: canister applies it here, but put it below the route decorator')
+                                '@canister.require_scope is written above its route decorator, ' + ADVICE)
 
 
 def test_a_guard_above_the_decorator_of_a_route_that_skips_canister_still_guards_it_after_the_route_is_reset(
