@@ -1595,7 +1595,7 @@ _DJANGO_SETTINGS: Dict[str, Optional[str]] = {
     'cors_allow_methods': 'cors_methods', 'cors_expose_headers': 'cors_expose_headers',
     'cors_preflight_max_age': 'cors_max_age', 'allowed_hosts': None,
     'session_expire_at_browser_close': None, 'session_save_every_request': None, 'session_serializer': None,
-    'login_redirect_url': None, 'logout_redirect_url': None, 'csrf_failure_view': None,
+    'csrf_failure_view': None,
     **dict.fromkeys(('csrf_cookie_name', 'csrf_cookie_age', 'csrf_cookie_domain', 'csrf_cookie_path',
                      'csrf_cookie_secure', 'csrf_cookie_httponly', 'csrf_cookie_samesite', 'csrf_cookie_masked',
                      'csrf_header_name', 'csrf_use_sessions')),
