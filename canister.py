@@ -4332,6 +4332,24 @@ def _unread_body_note(body: Any, environ: Dict[str, Any]) -> str:
     return _json_as_form_note(body, content_type)
 
 
+#: The media types a client sends JSON under by mistake, which canister does not read: none (``requests.post(url,
+#: data=json.dumps(...))``) and ``text/plain`` (``fetch`` with a string body; wsgiref's default for none).
+_TYPES_JSON_IS_SENT_AS = ('', 'text/plain')
+
+
+def _ignored_body_note(body: Any, environ: Dict[str, Any]) -> str:
+    """Why a body sent along filled no parameter, in the words of :func:`_unread_body_note`, when the client most
+    likely meant it to (for the WARNING of a handler that then runs on its defaults), else '': JSON sent with no
+    type, as ``text/plain`` or as a urlencoded form (``curl -d``).  Not another type (the handler's to read, a
+    file upload say), a JSON body that is no object, nor a GET's or HEAD's body, which fills nothing by design."""
+    if not _body_fills_parameters(environ):
+        return ''
+    content_type = _media_type(environ.get('CONTENT_TYPE', ''))
+    if body is None:
+        return _unread_type_note(content_type) if content_type in _TYPES_JSON_IS_SENT_AS else ''
+    return _json_as_form_note(body, content_type)
+
+
 def _json_as_form_note(body: Any, content_type: str) -> str:
     """:func:`_unread_body_note` for a body read as a form: JSON sent as one (``curl -d``), or ''."""
     if isinstance(body, bottle.FormsDict) and len(body) == 1 and content_type == 'application/x-www-form-urlencoded':
@@ -5163,6 +5181,10 @@ class ParameterBinder:
         self.filled_when_absent = _filled_when_absent(self.params, self.optional_record)
         #: The members of a JSON body that may hold a number too large for a float, for a ``Decimal`` (None: any).
         self.huge = self._huge_members()
+        #: The route's rule, which the WARNING of a body that filled nothing names.
+        self.rule = rule
+        #: When that WARNING was last said for the route (``_monotonic``): it is said once a minute at most.
+        self.ignored_body_told = -math.inf
 
     def _huge_members(self) -> Optional[typing.FrozenSet[str]]:
         """For :attr:`huge`: the names of the parameters holding a ``Decimal`` (a list's with brackets too, as
@@ -5314,7 +5336,39 @@ class ParameterBinder:
                 self._fill_absent(param, source, kwargs, source is not body)
         if self.takes_extra:
             self._add_extras(kwargs, body, query)
+        self._tell_ignored_body(body, query, url_args, request.environ)
         return kwargs
+
+    def _tell_ignored_body(self, body: Any, query: Any, url_args: Dict[str, Any], environ: Dict[str, Any]) -> None:
+        """Log at WARNING (once a minute at most for the route) a body the client most likely meant to fill the
+        parameters, which filled none for its type (:func:`_ignored_body_note`), when the handler runs without
+        some of them (their defaults) or takes ``**kwargs``: else that JSON is lost with no word, the answer a 200.
+        A mandatory parameter it lacked got its 400 already, which says the same."""
+        note = '' if isinstance(body, dict) else _ignored_body_note(body, environ)  # (a JSON object filled what it could)
+        ran = self._ran_without(body, query, url_args) if note else ''
+        context = _local.context
+        if ran and context is not None and self._minute_since_told():
+            context.plugin.log.write(logging.WARNING, 'Route %s %s: the body filled no parameter, and %s%s; said at '
+                                     'most once a minute for this route',
+                                     _escape(environ.get('REQUEST_METHOD', ''))[:20], self.rule, ran, note)
+
+    def _ran_without(self, body: Any, query: Any, url_args: Dict[str, Any]) -> str:
+        """For :meth:`_tell_ignored_body`: what the handler runs without, the parameters the request did not send
+        (their defaults) or what its ``**kwargs`` would have got; '' if nothing."""
+        unsent = [repr(param.name) for param in self.params
+                  if param.name not in url_args and self._values(param, body, query) is None]
+        if unsent:
+            return 'the handler ran with the defaults of %s' % ', '.join(unsent)
+        return "the handler's **kwargs got none of it" if self.takes_extra else ''
+
+    def _minute_since_told(self) -> bool:
+        """True if the route's WARNING of a body that filled nothing was not said in the last minute: it is now
+        (unlocked: of two requests at once, both may say it)."""
+        now = _monotonic()
+        if 0 <= now - self.ignored_body_told < 60:
+            return False
+        self.ignored_body_told = now
+        return True
 
     def _fill_absent(self, param: _Param, body: Any, kwargs: Dict[str, Any], digits: bool) -> None:
         """Fill a parameter the request lacks that need not be sent: the lone optional record from a JSON object
