@@ -1,7 +1,8 @@
 """Claims of README's "Scaling out" section that no other test checked: a Redis password holding ``#`` and
 ``@`` written as it is, the password of a Sentinel URL reaching the data nodes through sentinels that have none, a
 store built by the app taking ``wait=`` and not the config's ``session_redis_wait``, and
-``bottle.run(server='gevent')`` refusing to start without gevent's patching.  Real redis-servers and sentinels."""
+``bottle.run(server='gevent')`` refusing to start without gevent's patching, and a request id sent twice to
+gunicorn.  Real redis-servers, sentinels and gunicorn."""
 from __future__ import annotations
 
 import os
@@ -142,3 +143,23 @@ def test_at_sigterm_gunicorn_finishes_the_request_in_flight_and_answers_no_new_o
         Client(server.url).get('/ping')
     in_flight.join(10)
     assert held['answer'].status == 200 and held['answer'].json()['user'] == 'alice'
+
+
+def test_an_x_request_id_sent_twice_which_gunicorn_joins_with_a_comma_is_replaced(tmp_path, started):
+    """Why ``,`` is not kept in a request id: ``a,b`` would be sent back as one header that reads as two ids."""
+    server = AppServer('concurrency_app:app', workers=1,
+                       env={'CANISTER_SESSION_STORE': 'memory', 'CANISTER_LOG_PATH': str(tmp_path / 'logs')})
+    started.append(server.start())
+    connection = server.connection()
+    try:
+        connection.putrequest('GET', '/ping')
+        connection.putheader('X-Request-ID', 'first')
+        connection.putheader('X-Request-ID', 'second')
+        connection.endheaders()
+        answer = connection.getresponse()
+        answer.read()
+    finally:
+        connection.close()
+    assert answer.status == 200
+    (rid,) = answer.headers.get_all('X-Request-ID')
+    assert rid not in ('first,second', 'first', 'second') and ',' not in rid
