@@ -304,14 +304,20 @@ def _sleep_lets_others_run() -> bool:
     return monkey is not None and bool(monkey.is_module_patched('time'))
 
 
-_REQUEST_ID = re.compile(r'[A-Za-z0-9._-]{1,128}')
+#: A client's ``X-Request-ID`` that is kept: 1 to 128 characters of visible ASCII (so the ids of common proxies:
+#: haproxy's ``7F000001:8296_...:790A``, base64's ``+/=``, Kong's ``uuid#1``), except ``"`` and ``\\``, which a JSON
+#: line escapes (a search of the log for the id as sent would miss it), ``,``, which joins a header sent twice
+#: (``a,b`` would be read back as two ids), and ``%``, which a URL (a link to a log search) or a ``%`` format reads
+#: as an escape.  No space, control character or non-ASCII: the id goes into a header and, as it came, into log
+#: lines.
+_REQUEST_ID = re.compile(r'[^\x00-\x20"%,\\\x7f-\U0010ffff]{1,128}')
 #: Generated request ids: this prefix, random per process (a forked child draws its own), then a counter.
 _ID_PREFIX = secrets.token_hex(4) + '-'
 _ID_COUNTER = itertools.count(1)
 
 
 def _request_id(environ: Dict[str, Any]) -> str:
-    """The request's id: the client's ``X-Request-ID`` if it is a plain token, else a new one.
+    """The request's id: the client's ``X-Request-ID`` if ``_REQUEST_ID`` keeps it, else a new one.
     It is kept in the environ as ``canister.request_id``."""
     rid = environ.get('HTTP_X_REQUEST_ID')
     if rid is None or not _REQUEST_ID.fullmatch(rid):

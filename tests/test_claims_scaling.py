@@ -1,9 +1,11 @@
 """Claims of README's "Scaling out" section that no other test checked: a Redis password holding ``#`` and
 ``@`` written as it is, the password of a Sentinel URL reaching the data nodes through sentinels that have none, a
 store built by the app taking ``wait=`` and not the config's ``session_redis_wait``, and
-``bottle.run(server='gevent')`` refusing to start without gevent's patching.  Real redis-servers and sentinels."""
+``bottle.run(server='gevent')`` refusing to start without gevent's patching, what gunicorn's SIGTERM and
+``--graceful-timeout`` leave in the log, and a request id sent twice.  Real redis-servers, sentinels and gunicorn."""
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -142,3 +144,52 @@ def test_at_sigterm_gunicorn_finishes_the_request_in_flight_and_answers_no_new_o
         Client(server.url).get('/ping')
     in_flight.join(10)
     assert held['answer'].status == 200 and held['answer'].json()['user'] == 'alice'
+
+
+def test_a_request_gunicorn_kills_at_its_graceful_timeout_leaves_its_request_line_and_no_response_line(
+        tmp_path, started):
+    """Nothing else tells of it: a request line without its ``Response:`` line is a request the server killed."""
+    logs = tmp_path / 'logs'
+    server = AppServer('concurrency_app:app', workers=1, args=('--graceful-timeout', '1'),
+                       env={'CANISTER_SESSION_STORE': 'memory', 'CANISTER_LOG_PATH': str(logs),
+                            'CANISTER_LOG_FORMAT': 'json'})
+    started.append(server.start())
+    held = {}
+
+    def in_flight():
+        try:
+            Client(server.url).get('/login?name=alice&delay=5', headers={'X-Request-ID': 'killed-1'})
+        except ConnectionError as error:
+            held['error'] = error
+
+    request = threading.Thread(target=in_flight)
+    request.start()
+    wait_until(lambda: 'killed-1' in read_log(logs), 10, what='the request in flight')
+    os.kill(server.proc.pid, signal.SIGTERM)
+    server.proc.wait(10)                                # (the worker killed after 1 s, the master gone)
+    request.join(10)
+    assert isinstance(held.get('error'), ConnectionError)
+    entries = [json.loads(line) for line in read_log(logs).splitlines()]
+    mine = [entry['message'] for entry in entries if entry['request_id'] == 'killed-1']
+    assert len(mine) == 1 and mine[0].startswith('GET http://') and '/login?name=alice&delay=5' in mine[0]
+    assert entries[-1]['request_id'] == 'killed-1'  # (nothing after it says the request was killed)
+
+
+def test_an_x_request_id_sent_twice_which_gunicorn_joins_with_a_comma_is_replaced(tmp_path, started):
+    """Why ``,`` is not kept in a request id: ``a,b`` would be sent back as one header that reads as two ids."""
+    server = AppServer('concurrency_app:app', workers=1,
+                       env={'CANISTER_SESSION_STORE': 'memory', 'CANISTER_LOG_PATH': str(tmp_path / 'logs')})
+    started.append(server.start())
+    connection = server.connection()
+    try:
+        connection.putrequest('GET', '/ping')
+        connection.putheader('X-Request-ID', 'first')
+        connection.putheader('X-Request-ID', 'second')
+        connection.endheaders()
+        answer = connection.getresponse()
+        answer.read()
+    finally:
+        connection.close()
+    assert answer.status == 200
+    (rid,) = answer.headers.get_all('X-Request-ID')
+    assert rid not in ('first,second', 'first', 'second') and ',' not in rid

@@ -908,13 +908,45 @@ def test_a_well_formed_request_id_is_echoed(make_app, log_dir):
     assert len([entry for entry in entries if entry['request_id'] == 'abc-123_DEF.456']) == 2
 
 
-@pytest.mark.parametrize('wanted', ['a', 'Z', '7', '-', '_', '.', 'x' * 128, 'aZ09-_.' * 18 + 'aZ'])
-def test_a_request_id_of_1_to_128_letters_digits_dashes_underscores_and_dots_is_kept(make_app, wanted):
+#: The request ids of common proxies, which a log joins canister's by.
+PROXY_IDS = {'haproxy unique-id': '7F000001:8296_7F00001E:1F90_4F7B0A69_0003:790A',
+             'base64': '0zcLwYgAAAAB+Ma8y/2Pq4RLl3uA=',
+             'kong': 'de305d54-75b4-431b-adb2-eb6b9e546014#1'}
+
+
+@pytest.mark.parametrize('wanted', ['a', 'Z', '7', '-', '_', '.', 'x' * 128, 'aZ09-_.' * 18 + 'aZ',
+                                    "!#$&'()*+/:;<=>?@[]^`{|}~", *PROXY_IDS.values()])
+def test_a_request_id_of_1_to_128_visible_ascii_characters_but_four_is_kept(make_app, wanted):
     app = make_app()
     app.route('/', callback=lambda: canister.request_id())
     response = client(app, HTTP_X_REQUEST_ID=wanted).get('/')
     assert response.headers.getall('X-Request-ID') == [wanted]
     assert response.text == wanted
+
+
+@pytest.mark.parametrize('log_format', ['text', 'json'])
+@pytest.mark.parametrize('proxy', sorted(PROXY_IDS))
+def test_a_proxys_request_id_is_echoed_and_logged_as_sent_on_a_real_server(make_app, log_dir, serve, log_format, proxy):
+    """The README's two ways to have the id in the log: JSON lines' ``request_id``, and in text lines a
+    handler's ``app.log.info('request id %s', canister.request_id())``."""
+    rid = PROXY_IDS[proxy]
+    app = make_app(log_format=log_format)
+
+    @app.get('/')
+    def index():
+        app.log.info('request id %s', canister.request_id())
+        return 'ok'
+
+    answer = Client(serve(app)).get('/', headers={'X-Request-ID': rid})
+    assert answer.status == 200 and answer.headers.get_all('X-Request-ID') == [rid]
+    log = read_log(log_dir)
+    if log_format == 'text':
+        assert re.search(r'^\S+ \S+ INFO +\[[^]]+\]   request id %s$' % re.escape(rid), log, re.M), log
+    else:
+        mine = [entry['message'] for entry in map(json.loads, log.splitlines()) if entry['request_id'] == rid]
+        assert [message.split(' ')[0] for message in mine] == ['GET', 'request', 'Response:'], log
+        assert mine[1] == 'request id ' + rid and mine[2].startswith('Response: 200 ')
+        assert '"request_id": "%s"' % rid in log  # (as sent: a search of the file for it finds its lines)
 
 
 def test_a_handler_finds_the_request_id_in_the_environ_too(make_app):
@@ -926,7 +958,8 @@ def test_a_handler_finds_the_request_id_in_the_environ_too(make_app):
     assert drawn.text == '%s %s' % (drawn.headers['X-Request-ID'], drawn.headers['X-Request-ID'])
 
 
-@pytest.mark.parametrize('wanted', ['has space', 'x' * 129, 'semi;colon', 'new\nline', ''])
+@pytest.mark.parametrize('wanted', ['has space', 'x' * 129, 'quo"te', 'back\\slash', 'a,b', '100%', 'new\nline',
+                                    'bell\x07', 'del\x7f', 'caf\xe9', 'tab\tbed', ''])
 def test_a_malformed_request_id_is_replaced_by_a_generated_one(make_app, wanted):
     app = make_app()
     app.route('/', callback=lambda: canister.request_id())
