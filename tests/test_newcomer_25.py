@@ -81,8 +81,8 @@ def install_reporting(app: bottle.Bottle, **overrides) -> list:
 def test_djangos_settings_module_loaded_at_the_top_of_the_config_is_reported_with_canisters_keys(
         tmp_path, log_dir, monkeypatch):
     """``app.config.load_module('settings')`` (bottle 0.13), a Django user's settings.py: each setting that canister has a key
-    for is named with it (the name Flask uses too as Flask's or Django's); SECRET_KEY and the login URLs, which an app's own handlers
-    may read, are not."""
+    for is named with it (the name Flask uses too as Flask's or Django's); SECRET_KEY and the login URLs, which an
+    app's own handlers may read, are not."""
     (tmp_path / 'newcomer_25_settings.py').write_text(SETTINGS_PY)
     monkeypatch.syspath_prepend(str(tmp_path))
     app = bottle.Bottle()
