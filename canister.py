@@ -594,6 +594,10 @@ class _ForkLocks:
     def _forget(self, gone: weakref.ref[Any]) -> None:
         self._objects.pop(gone, None)
 
+    def owners(self) -> List[Any]:
+        """The objects registered now (in a child after a fork, those it inherited)."""
+        return [owner for owner in (ref() for ref in self._objects.copy()) if owner is not None]
+
     def hold(self) -> None:
         """Before a fork: take ``first``, run ``before`` on each object, then take the objects' locks."""
         self._held = held = [] if self.first is None else [self.first]
@@ -6644,34 +6648,36 @@ class _SQLiteFile:
         self._waiting = threading.Lock()
         _SQLITE_LOCKS.add(self)
 
-    def run(self, work: Callable[[sqlite3.Connection], Any], patient: bool = False) -> Any:
+    def run(self, work: Callable[[sqlite3.Connection], Any], patient: bool = False, hurried: bool = False) -> Any:
         """Return ``work(connection)`` on a connection no other request uses meanwhile (sqlite3.Error or
         OSError if it fails).  ``work`` may be run again if the file was locked: it is one statement,
-        or one transaction that it rolls back when it fails.  A file held past ``SHORT_WAIT`` is waited
-        for up to ``BUSY_TIMEOUT`` by one request at a time, and by a ``patient`` one (the readiness check);
-        the others fail ("database is locked") at once meanwhile."""
+        or one transaction that it rolls back when it fails.  A file held past ``SHORT_WAIT`` (opening a
+        connection included) is waited for up to ``BUSY_TIMEOUT`` by one request at a time, and by a
+        ``patient`` one (the readiness check); the others fail ("database is locked") at once meanwhile,
+        and so does a ``hurried`` one (a cleanup, which no request should wait for) whoever waits."""
         if self._busy_timeout:
-            return self._run_waiting(work, patient)
-        deadline = time.monotonic() + self.BUSY_TIMEOUT
+            return self._run_waiting(work, patient, hurried)
+        deadline = time.monotonic() + (self.SHORT_WAIT if hurried else self.BUSY_TIMEOUT)
         pause = 0.001
         while True:
             try:
-                return self._run_once(work)
+                return self._run_once(work, deadline)
             except sqlite3.OperationalError as error:
                 if not _sqlite_busy(error) or time.monotonic() + pause > deadline:
                     raise
             time.sleep(pause)  # gevent's: the other greenlets run meanwhile (the one holding the file, say)
             pause = min(pause * 2, self.LONGEST_PAUSE)
 
-    def _run_waiting(self, work: Callable[[sqlite3.Connection], Any], patient: bool) -> Any:
-        """``run`` where SQLite waits inside the thread: ``SHORT_WAIT``, then on to ``BUSY_TIMEOUT`` by one
-        request at a time (holding ``_waiting``) and by a ``patient`` one."""
-        deadline = time.monotonic() + self.BUSY_TIMEOUT
+    def _run_waiting(self, work: Callable[[sqlite3.Connection], Any], patient: bool, hurried: bool) -> Any:
+        """``run`` where SQLite waits inside the thread: ``SHORT_WAIT`` (a new connection's set-up as long),
+        then on to ``BUSY_TIMEOUT`` by one request at a time (holding ``_waiting``) and by a ``patient`` one."""
+        started = time.monotonic()
+        deadline = started + self.BUSY_TIMEOUT
         try:
-            return self._run_once(work)
+            return self._run_once(work, started + self.SHORT_WAIT)
         except sqlite3.OperationalError as error:
-            if not _sqlite_busy(error) or time.monotonic() + self.SHORT_WAIT / 2 > deadline:
-                raise  # (not held, or held past the deadline as a new connection opened: waited long enough)
+            if not _sqlite_busy(error) or hurried:
+                raise  # (not held, or by a cleanup, which waits for no one: the next one tries again)
             if not patient and not self._waiting.acquire(blocking=False):
                 raise  # (another request waits for the file already: this one's thread is not held too)
         try:
@@ -6684,15 +6690,15 @@ class _SQLiteFile:
         """``work`` tried again, each try waiting ``SHORT_WAIT`` inside SQLite, until about ``deadline``."""
         while True:
             try:
-                return self._run_once(work)
+                return self._run_once(work, deadline)
             except sqlite3.OperationalError as error:
                 if not _sqlite_busy(error) or time.monotonic() + self.SHORT_WAIT / 2 > deadline:
                     raise
 
-    def _run_once(self, work: Callable[[sqlite3.Connection], Any]) -> Any:
-        """``work(connection)`` on an idle connection (or a new one), given back afterwards."""
+    def _run_once(self, work: Callable[[sqlite3.Connection], Any], deadline: float) -> Any:
+        """``work(connection)`` on an idle connection (or a new one, opened by ``deadline``), given back afterwards."""
         while True:
-            held = self._take()
+            held = self._take(deadline)
             try:
                 with held.lock:
                     if held.connection is not None:
@@ -6701,14 +6707,14 @@ class _SQLiteFile:
                 self._give_back(held)
             # Closed meanwhile, by close() or before a fork (see close_before_fork): opened anew.
 
-    def _take(self) -> _SQLiteConnection:
-        """The idle connection given back last, or a new one if there is none or it no longer
-        leads to the file the name does (ProgrammingError after ``close``)."""
+    def _take(self, deadline: float) -> _SQLiteConnection:
+        """The idle connection given back last, or a new one (opened by ``deadline``) if there is none or it no
+        longer leads to the file the name does (ProgrammingError after ``close``)."""
         with self._lock:
             held = self._idle.pop() if self._idle else None
         if held is None or held.connection is None or (
                 _monotonic() >= held.next_check and not self._still_there(held)):
-            held = self._reopen(held)
+            held = self._reopen(held, deadline)
         return held
 
     def _give_back(self, held: _SQLiteConnection) -> None:
@@ -6728,21 +6734,21 @@ class _SQLiteFile:
             return False
         return (named.st_ino, named.st_dev) == held.identity
 
-    def _reopen(self, old: Optional[_SQLiteConnection]) -> _SQLiteConnection:
-        """Close a connection to a file that is gone (if any) and open the one there now."""
+    def _reopen(self, old: Optional[_SQLiteConnection], deadline: float) -> _SQLiteConnection:
+        """Close a connection to a file that is gone (if any) and open the one there now, by ``deadline``."""
         if old is not None:
             self._release(old)
         if self._closed:
             raise sqlite3.ProgrammingError(self._CLOSED)
-        return self._connect()
+        return self._connect(deadline)
 
-    def _connect(self) -> _SQLiteConnection:
-        """A connection set up by ``set_ups``, one of ``_open``; several processes may open or create the file at once."""
+    def _connect(self, deadline: float) -> _SQLiteConnection:
+        """A connection set up by ``set_ups``, one of ``_open``, by ``deadline`` (else "database is locked"); several
+        processes may open or create the file at once."""
         # Several worker processes start at once on one file, or make it again at once after it was
         # deleted (and, after a crash, one of them recovers its WAL): SQLite may answer "database is
-        # locked" here without waiting for its busy timeout, so this is retried, for as long as a
-        # statement waits (BUSY_TIMEOUT): a request never waits longer for its connection.
-        deadline = time.monotonic() + self.BUSY_TIMEOUT
+        # locked" here without waiting for its busy timeout, so this is retried, until the deadline of the
+        # statement the connection is for: ``SHORT_WAIT`` but for the one request that waits on (see ``run``).
         while True:
             if self._closed:
                 raise sqlite3.ProgrammingError(self._CLOSED)
@@ -6783,6 +6789,10 @@ class _SQLiteFile:
                     # (none under gevent: the caller waits, see _connect)
                     wait = self._busy_timeout and max((deadline - time.monotonic()) * 1000, 1)
                     connection.execute('PRAGMA busy_timeout=%d' % wait)
+                    # (reading the schema, it waits for a file another process holds: here, not while
+                    # _open_file holds _SQLITE_OPENING, which every thread opening a connection waits for)
+                    connection.execute('PRAGMA synchronous=NORMAL')
+                    connection.execute('PRAGMA journal_size_limit=%d' % self.JOURNAL_KEPT)
                     for set_up in self.set_ups:
                         set_up(connection)
                     connection.execute('PRAGMA busy_timeout=%d' % (self._busy_timeout * 1000))
@@ -6813,14 +6823,7 @@ class _SQLiteFile:
         # A file replaced between the stat and here is found at the first look, and opened again.
         connection = sqlite3.connect(_sqlite_uri(self.path, 'rw'), uri=True,
                                      timeout=self._busy_timeout, isolation_level=None, check_same_thread=False)
-        held = _SQLiteConnection(connection, (named.st_ino, named.st_dev))
-        try:
-            connection.execute('PRAGMA synchronous=NORMAL')
-            connection.execute('PRAGMA journal_size_limit=%d' % self.JOURNAL_KEPT)
-        except BaseException:
-            self._release(held)
-            raise
-        return held
+        return _SQLiteConnection(connection, (named.st_ino, named.st_dev))
 
     def _release(self, held: _SQLiteConnection) -> None:
         """Close one connection (waiting for the thread that uses it to finish its statement)."""
@@ -6865,6 +6868,19 @@ class _SQLiteFile:
 #: connections are closed (``close_before_fork``); its lock is held across the fork, so that the
 #: child never inherits one locked by a thread it lacks.
 _SQLITE_LOCKS = _ForkLocks(first=_SQLITE_OPENING, before=_SQLiteFile.close_before_fork)
+
+
+def _sqlite_waiting_anew() -> None:
+    """After a fork, in the child: each file's ``_waiting`` anew.  A fork does not wait for it (it is held
+    for seconds while a request waits out a file another process holds); the child's copy of one held
+    then would stay held for good, and no request of the child would wait a lock out again: each would
+    answer 503 after its short wait, all through a backup that one request could have waited out."""
+    for file in _SQLITE_LOCKS.owners():
+        file._waiting = threading.Lock()
+
+
+if hasattr(os, 'register_at_fork'):  # (not on Windows, which has no fork)
+    os.register_at_fork(after_in_child=_sqlite_waiting_anew)
 
 
 #: Why ``:memory:`` is refused, with the ``session_store`` value.
@@ -7113,12 +7129,13 @@ class SQLiteStore(SessionStore):
 
     def _maybe_cleanup(self) -> None:
         """Every ``cleanup_every`` writes, delete a batch of expired rows.  The write before it is
-        done, so a failure here (the file locked for longer than the busy timeout, say) fails no
-        request: it is told to ``cleanup_failed``, and the next cleanup tries again."""
+        done, so a failure here (the file locked for longer than ``SHORT_WAIT``, which a cleanup never
+        waits past, say) fails no request: it is told to ``cleanup_failed``, and the next cleanup tries again."""
         if next(self._writes) % self.cleanup_every:
             return
         try:
-            self._file.run(lambda connection: connection.execute(self._CLEANUP, (_now_ms(), self.cleanup_batch)))
+            self._file.run(lambda connection: connection.execute(self._CLEANUP, (_now_ms(), self.cleanup_batch)),
+                           hurried=True)  # (a file held longer: its request is not held too, nor the one wait)
         except (sqlite3.Error, OSError) as error:
             if self.cleanup_failed is not None:
                 self.cleanup_failed('Expired sessions were not deleted from %s this time (the session itself was '

@@ -16,7 +16,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 import canister
 from helpers import (assert_keys_unavailable, bearer, claims, cookie_value, cookieless_client, finishes_in_child,
-                     in_background, jwk, read_log, with_cookie, write_users)
+                     held_by_another_process, in_background, jwk, read_log, with_cookie, write_users)
 from servers import HangingServer, JwksServer
 from session_kit import add_session_routes, plugin_of
 
@@ -189,6 +189,29 @@ def test_a_fork_while_a_thread_opens_a_sqlite_connection_waits_for_it_and_the_ch
     holder.join(10)
     assert holder.nested
     assert cookieless_client(app).get('/who', headers=with_cookie(before)).text == 'alice'
+
+
+def test_a_fork_while_a_request_waits_out_a_sqlite_file_another_process_holds_leaves_the_child_its_own_wait(tmp_path):
+    """One request of a process waits out a file another process holds (a backup); the fork does not wait for
+    it.  A request of the child that meets the lock still waits it out, as one of the process may: with the
+    parent's wait still taken in the child, every one answered 503 after its quarter of a second, all through
+    the lock (and every later one)."""
+    path = tmp_path / 'sessions.db'
+    store = canister.SQLiteStore(str(path))
+    store.save('sid-1', 'record', 60)
+    holder = held_by_another_process(path)
+    parents = in_background(lambda: store.save('sid-2', 'parent', 60))
+    time.sleep(0.6)  # past its quarter of a second: the parent's request waits on
+    letting_go = threading.Timer(1.5, holder.communicate, args=('\n',), kwargs={'timeout': 30})
+    letting_go.start()
+    try:
+        assert finishes_in_child(lambda: store.save('sid-3', 'child', 60) or store.load('sid-3') == 'child')
+    finally:
+        letting_go.join(30)
+        holder.wait(30)
+    parents()  # the parent's waited it out too
+    assert (store.load('sid-2'), store.load('sid-3')) == ('parent', 'child')
+    store.close()
 
 
 def test_a_fork_while_a_plugin_takes_its_log_waits_for_it_and_the_child_logs(make_app, log_dir):

@@ -4,6 +4,8 @@ answer 503 with ``Retry-After: 1`` at once, so the server's threads stay free fo
 (a liveness probe's ``/ping``); once the lock is let go every client carries on, no change lost.  And the app's own
 writes, which hold the file for milliseconds, never count as such a lock."""
 import collections
+import os
+import sqlite3
 import threading
 import time
 
@@ -117,3 +119,49 @@ def test_the_apps_own_concurrent_writes_to_one_sqlite_file_never_answer_503(gthr
     assert set(statuses) == {200} and statuses[200] > 80, statuses
     for number in answers:
         assert [answer[4] for answer in answers[number]] == list(range(1, len(answers[number]) + 1))
+
+
+def test_requests_that_open_connections_to_a_held_file_of_the_apps_own_answer_503_after_their_short_wait_too(tmp_path):
+    """The app's own file keeps its rollback journal, where a lock held by another process (``BEGIN EXCLUSIVE``)
+    keeps even a new connection from reading the schema as it is set up.  Requests that come at once while it is
+    held open connections of their own (the one open is in use): one of them waits the lock out, the others answer
+    503 with ``Retry-After: 1`` after their short wait as on a connection already open.  They used to wait for
+    their connection as long as the one request that waits (5 s, or the whole lock), holding every thread."""
+    path = tmp_path / 'app.db'
+    apps = sqlite3.connect(str(path))
+    apps.execute('CREATE TABLE orders (id INTEGER PRIMARY KEY)')  # the app's own table: no WAL
+    apps.commit()
+    apps.close()
+    os.chmod(str(path), 0o600)
+    (tmp_path / 'logs').mkdir()
+    server = AppServer(APP, server='waitress', threads=6,
+                       env={'CANISTER_SESSION_STORE': sqlite_url(path), 'CANISTER_LOG_PATH': str(tmp_path / 'logs')})
+    server.start()
+    try:
+        clients = [Client(server.url) for _ in range(4)]
+        for client in clients:  # (one after the other: the one connection)
+            assert client.get('/incr?key=n').json()['value'] == 1
+        holder = held_by_another_process(path)
+        try:
+            answers = collections.defaultdict(list)
+            stop = threading.Event()
+            threads = count_in_a_loop(server, clients, stop, answers)
+            time.sleep(0.2)
+            ping = Client(server.url).get('/ping', timeout=10)
+            time.sleep(2.8)
+            stop.set()
+        finally:
+            holder.communicate('\n', timeout=30)
+        for thread in threads:
+            thread.join(30)
+        assert ping.status == 200 and ping.elapsed < 1.5, ping.elapsed
+        firsts = [answers[number][0] for number in range(4)]
+        assert sorted(answer[1] for answer in firsts) == [200, 503, 503, 503], firsts  # one waited the lock out
+        assert all(answer[3] == '1' and answer[2] < 1.5 for answer in firsts if answer[1] == 503), firsts
+        for number, client in enumerate(clients):  # every one carries on, no change lost
+            served = sum(1 for answer in answers[number] if answer[1] == 200)
+            assert client.get('/incr?key=n').json()['value'] == served + 2
+        log = read_log(tmp_path / 'logs')
+        assert 'the SQLite session store %s failed: database is locked' % path in log and 'Traceback' not in log
+    finally:
+        server.cleanup()
