@@ -3096,18 +3096,41 @@ def _to_float(value: Any) -> float:
     return number
 
 
+#: How many digits a ``Decimal`` parameter may have before its point, and how many places after it its first digit
+#: may stand (:func:`_to_decimal`): Python's default limit for the digits of an ``int``, so ``int()`` of one and
+#: ordinary arithmetic stay cheap and within the ``decimal`` module's default context (``1E+999999999 * 2``
+#: overflows it, and ``int(Decimal('1E+400000'))`` holds the thread for seconds).
+_DECIMAL_DIGITS = 4300
+
+#: The 400's words for a ``Decimal`` beyond :data:`_DECIMAL_DIGITS`, or whose exponent the ``decimal`` module
+#: itself cannot hold (``1e9999999999999999999``).
+_DECIMAL_SIZE_PROBLEM = 'must be a number under 1e%d in size, and 0 or at least 1e-%d' % (_DECIMAL_DIGITS,
+                                                                                         _DECIMAL_DIGITS)
+
+#: A number with an exponent, as ``decimal.Decimal`` reads one (its digits and sign are ASCII, :func:`_plain_digits`).
+_EXPONENT_NUMBER = re.compile(r'[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)[eE][+-]?[0-9]+')
+
+
+def _decimal_of(value: Any) -> decimal.Decimal:
+    """``decimal.Decimal(value)``, a float read from its shortest text (0.1, not the 0.1000000000000000055... of its
+    binary value); a ``ValueError`` for what it cannot read."""
+    try:
+        return decimal.Decimal(repr(value) if isinstance(value, float) else value)
+    except (decimal.InvalidOperation, ValueError):
+        too_large = isinstance(value, str) and _EXPONENT_NUMBER.fullmatch(value)  # (an exponent past about ±10**18)
+        raise ValueError(_DECIMAL_SIZE_PROBLEM if too_large else 'must be a number') from None
+
+
 def _to_decimal(value: Any) -> decimal.Decimal:
     if isinstance(value, bool) or not isinstance(value, (int, float, str, decimal.Decimal)) or not _plain_digits(value):
         raise ValueError('must be a number')
     if type(value) is _Digits:  # (a JSON number of a body read again for a Decimal, _JSON_DIGITS: its own digits)
         value = value.text
-    try:
-        # (a float: its shortest text, 0.1 and not the 0.1000000000000000055... of its binary value)
-        number = decimal.Decimal(repr(value) if isinstance(value, float) else value)
-    except (decimal.InvalidOperation, ValueError):
-        raise ValueError('must be a number') from None
+    number = _decimal_of(value)
     if not number.is_finite():  # NaN, sNaN, Infinity
         raise ValueError('must be a finite number')
+    if number and not -_DECIMAL_DIGITS <= number.adjusted() < _DECIMAL_DIGITS:  # 1e999999999, 1e-999999999
+        raise ValueError(_DECIMAL_SIZE_PROBLEM)
     return number
 
 
