@@ -147,7 +147,7 @@ def test_the_help_lists_every_command_the_readme_names(tmp_path):
 
 
 def test_the_readme_documents_both_commands_with_the_lines_they_print():
-    text = (ROOT / 'README.md').read_text().split('\n## The two commands\n', 1)[1].split('\n## ', 1)[0]
+    text = (ROOT / 'README.md').read_text().split('\n## Command line\n', 1)[1].split('\n## ', 1)[0]
     assert '`python -m canister sessions USER --config app.ini`' in text
     assert '`python -m canister end-sessions USER --config app.ini`' in text
     assert LINE.fullmatch(re.search(r'as `plugin.sessions_of` does: `([^`]+)`', text).group(1))
@@ -362,7 +362,7 @@ def test_the_stores_warnings_in_end_sessions_read_as_lines_of_the_command(tmp_pa
 
 
 def test_the_readme_says_the_stores_warnings_come_as_lines_of_the_command():
-    text = (ROOT / 'README.md').read_text().split('\n## The two commands\n', 1)[1].split('\n## ', 1)[0]
+    text = (ROOT / 'README.md').read_text().split('\n## Command line\n', 1)[1].split('\n## ', 1)[0]
     assert ('A WARNING of the store meanwhile (a full Redis refusing the "ended" markers, say) comes on stderr as a '
             "line of the command too, not in the log's layout: `python -m canister end-sessions: warning: Session: "
             'AbCdEf... ended by deleting it: Redis is full ...`') in text

@@ -58,3 +58,23 @@ def test_the_readmes_csrf_section_opens_saying_there_is_no_token():
         'There is no token: a form needs no hidden field and a `fetch` no `X-CSRFToken` header, since canister '
         'reads instead where an unsafe request comes from, in the headers a browser sets itself and no page can: '
         '`Sec-Fetch-Site`, else `Origin`, else `Referer`.')
+
+
+def curl_line() -> str:
+    """The README's curl line of the CSRF section, the one a reader pastes to see the check refuse."""
+    block = readme_section('## CSRF protection').split('```sh\n', 1)[1].split('\n```', 1)[0]
+    assert block.count('\n') == 0 and block.startswith('curl '), block
+    return block
+
+
+def test_the_readmes_curl_line_with_another_sites_origin_gets_403_and_without_it_passes(make_app, serve):
+    section = readme_section('## CSRF protection')
+    assert ("A `curl` POST names no origin, so it passes, as a script's call does; the check is on all the same. "
+            "Send the `Origin` a browser sends from another site to see the 403:") in section
+    assert curl_line() == "curl -i -d 'title=x' -H 'Origin: https://evil.example' http://127.0.0.1:8080/notes"
+    origin = serve(notes_app(make_app))   # the line's request, sent as curl sends it (-d: a form POST), to a real server
+    curl = {'Content-Type': 'application/x-www-form-urlencoded', 'User-Agent': 'curl/8.5.0', 'Accept': '*/*'}
+    refused = Client(origin).request('POST', '/notes', 'title=x', dict(curl, Origin='https://evil.example'))
+    assert refused.status == 403, refused.text
+    passed = Client(origin).request('POST', '/notes', 'title=x', curl)   # the same POST without the Origin line
+    assert (passed.status, json.loads(passed.text)) == (200, {'user': None, 'title': 'x'})

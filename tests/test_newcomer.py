@@ -33,6 +33,18 @@ def test_the_readme_names_the_demo_script_and_the_test_script():
     assert readme_commands() == ['bash scripts/demo.sh', 'bash scripts/test.sh']
 
 
+def test_the_two_commands_stay_short_and_send_the_reader_to_command_line_for_the_others():
+    readme = (ROOT / 'README.md').read_text(encoding='utf-8')
+    section = readme.split('\n## The two commands\n', 1)[1].split('\n## ', 1)[0]
+    assert section.rstrip().endswith(
+        "`python -m canister --help` lists canister's other commands: see [Command line](#command-line).")
+    assert 'exit status' not in section.split('![The demo page]', 1)[1] and 'end-sessions' not in section
+    command_line = readme.split('\n## Command line\n', 1)[1].split('\n## ', 1)[0]
+    assert command_line.lstrip().startswith('`python -m canister --help` lists the commands (`demo`, ')
+    assert '`python -m canister sessions USER --config app.ini` lists the live sessions of USER' in command_line
+    contents = readme.split('\n## Install\n', 1)[0]
+    assert '\n- [Command line](#command-line)\n- [Development](#development)\n' in contents
+
 def status_and_body(port: int, path: str = '/') -> tuple:
     connection = http.client.HTTPConnection('127.0.0.1', port, timeout=5)
     try:

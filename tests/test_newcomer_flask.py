@@ -238,8 +238,10 @@ def test_flasks_handler_habits_become_what_the_readme_says(make_app):
     for row in ('| `abort(401)` | `bottle.abort(401, \'text\')` |', '| `jsonify(d)` | `return d`: a dict is sent as JSON |',
                 '| `return body, 201` | `bottle.response.status = 201`, then `return body` |',
                 '| `request.get_json()`, `request.args`, `request.form` | `bottle.request.json` (no call), '
-                '`bottle.request.query`, `bottle.request.forms`; or parameters of the handler named as the values, '
-                'which canister fills'):
+                '`bottle.request.query`, `bottle.request.forms`; read a form\'s field with '
+                '`bottle.request.forms.getunicode(\'x\')` or as an attribute, `bottle.request.forms.x`, since its '
+                '`.get(\'x\')` and `[\'x\']` read non-ASCII text as latin-1 (`josÃ©` for `josé`); or parameters of '
+                'the handler named as the values, which canister fills'):
         assert row in COMING_FROM_FLASK, row
     app = make_app()
 
@@ -269,6 +271,25 @@ def test_flasks_handler_habits_become_what_the_readme_says(make_app):
                                                                      {'notes': ['hi'], 'tag': 'a', 'form': None})
     assert web.post_json('/api/bound?tag=b', {'text': 'hi'}).json == {'text': 'hi', 'tag': 'b'}
 
+
+def test_a_non_ascii_form_field_is_read_right_by_getunicode_and_attributes_and_as_latin_1_by_get_and_brackets(
+        make_app, serve):
+    assert ("read a form's field with `bottle.request.forms.getunicode('x')` or as an attribute, "
+            "`bottle.request.forms.x`, since its `.get('x')` and `['x']` read non-ASCII text as latin-1 "
+            "(`josÃ©` for `josé`)") in COMING_FROM_FLASK
+    app = make_app()
+
+    @app.post('/form')
+    def form():
+        forms = bottle.request.forms
+        return {'getunicode': forms.getunicode('x'), 'attribute': forms.x, 'get': forms.get('x'), 'item': forms['x']}
+
+    app.post('/bound', callback=lambda x: {'x': x})
+    origin = serve(app)
+    body, headers = 'x=jos%C3%A9', {'Content-Type': 'application/x-www-form-urlencoded'}   # a browser's form, UTF-8
+    assert json.loads(Client(origin).request('POST', '/form', body, headers).text) == {
+        'getunicode': 'josé', 'attribute': 'josé', 'get': 'josÃ©', 'item': 'josÃ©'}
+    assert json.loads(Client(origin).request('POST', '/bound', body, headers).text) == {'x': 'josé'}
 
 def test_login_required_and_loginmanager_are_require_user_and_log_in(make_app):
     assert ("| `@login_required`, Flask-Login's `LoginManager` | `@canister.require_user`, with nothing to set up: "
