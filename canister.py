@@ -3973,6 +3973,75 @@ def _is_required(parameter: inspect.Parameter, optional: bool) -> bool:
     return (parameter.default is _EMPTY and not optional) or parameter.default is Ellipsis
 
 
+def _text_class_converter(kind: Any) -> Callable[[Any], Any]:
+    """A subclass of ``str`` (``class Username(str)``): a text only, as for ``str``, then the class called on it; a
+    JSON number, ``null``, array or object is refused rather than turned into its ``str()`` (``"{'$ne': None}"``)."""
+    def convert(value: Any) -> Any:
+        if not isinstance(value, str):
+            raise ValueError('must be a string')
+        try:
+            return kind(value)
+        except _BAD_VALUE_ERRORS:
+            raise ValueError('must be a valid %s' % getattr(kind, '__name__', kind)) from None
+    return convert
+
+
+class _SecretRefused(ValueError):
+    """A value a secret type of pydantic's (``SecretStr``, ``SecretBytes``) refused: its 400 does not show it."""
+
+
+def _pydantic_problem(error: ValueError) -> str:
+    """What pydantic's ``ValidationError`` says was wrong (its first error's message), escaped and cut for a 400."""
+    errors = getattr(error, 'errors', None)
+    try:
+        message = errors(include_url=False)[0]['msg'] if callable(errors) else str(error)
+    except Exception:  # (an error of another shape)
+        message = type(error).__name__
+    return _escape(str(message))[:120]
+
+
+class _NotValidated(_Unconvertible):
+    """An annotation only pydantic validates, which it cannot here: the route is refused where it is added, rather
+    than its parameter bound as text (an ``EmailStr`` would take any JSON value)."""
+
+
+def _pydantic_validator(annotation: Any) -> Callable[[Any], Any]:
+    """pydantic's ``TypeAdapter(annotation).validate_python``, made once, when the route is added; a
+    :class:`_NotValidated` when pydantic is not installed, is pydantic 1 (no ``TypeAdapter``), or cannot
+    validate it (``EmailStr`` without the email-validator package)."""
+    try:
+        import pydantic  # (an optional package: imported for the routes that need it only)
+        return pydantic.TypeAdapter(annotation).validate_python
+    except Exception as error:
+        raise _NotValidated('pydantic cannot validate here (%s: %s)'
+                            % (type(error).__name__, _escape(str(error))[:160])) from None
+
+
+def _pydantic_converter(kind: Any) -> Callable[[Any], Any]:
+    """A class pydantic validates (it has ``__get_pydantic_core_schema__``: ``SecretStr``, ``SecretBytes``,
+    ``EmailStr``, ``HttpUrl``), validated by pydantic, as FastAPI does: a ``SecretStr`` takes a text only, never a
+    JSON object or ``null``; pydantic's refusal is a 400 with its message, and a secret's value is not shown."""
+    validate = _pydantic_validator(kind)
+    refused = _SecretRefused if hasattr(kind, 'get_secret_value') else ValueError
+    name = getattr(kind, '__name__', kind)
+
+    def convert(value: Any) -> Any:
+        try:
+            return validate(value)
+        except ValueError as error:  # (pydantic's ValidationError is one)
+            raise refused('must be a valid %s: %s' % (name, _pydantic_problem(error))) from None
+    return convert
+
+
+def _own_class_converter(kind: Any) -> Callable[[Any], Any]:
+    """:meth:`_Converters.of` another class: one pydantic validates, a subclass of ``str``, or one called on the value."""
+    if isinstance(kind, type) and hasattr(kind, '__get_pydantic_core_schema__'):
+        return _pydantic_converter(kind)
+    if isinstance(kind, type) and issubclass(kind, str) and kind is not str:
+        return _text_class_converter(kind)
+    return _other_converter(kind)
+
+
 class _Converters:
     """Makes the converters for the values of one source: a text (the query, a form, the URL), a JSON value
     (``from_json``: a union takes one as it is when it is a value of a member class), or a JSON value of the body read
@@ -4066,7 +4135,7 @@ class _Converters:
             return self._record(kind, fields, ())
         if isinstance(kind, type) and issubclass(kind, pathlib.PurePath):
             return _path_converter(kind)
-        return _CONVERTERS.get(kind) or _other_converter(kind)
+        return _CONVERTERS.get(kind) or _own_class_converter(kind)
 
     def _record(self, kind: Any, fields: Dict[str, bool], arguments: Tuple[Any, ...]) -> Callable[[Any], Any]:
         """A dataclass, ``NamedTuple`` or ``TypedDict`` from a JSON object, as FastAPI builds a model: each member a
@@ -4111,7 +4180,8 @@ class _Converters:
                 try:
                     values[field] = read(item) if read else item
                 except ValueError as error:
-                    raise _member_refused(error, '%s: its field %r ' % (problem, field), field, _is_secret_name(field),
+                    raise _member_refused(error, '%s: its field %r ' % (problem, field), field,
+                                          _is_secret_name(field) or isinstance(error, _SecretRefused),
                                           value, item) from None
             missing = [field for field in required if field not in values]
             if missing:
@@ -4145,7 +4215,8 @@ class _Converters:
                     converted[read] = read_value(item) if read_value else item
                 except ValueError as error:
                     shown = _escape(key)[:60]
-                    raise _member_refused(error, '%s: its member %r ' % (problem, shown), shown, _is_secret_name(key),
+                    raise _member_refused(error, '%s: its member %r ' % (problem, shown), shown,
+                                          _is_secret_name(key) or isinstance(error, _SecretRefused),
                                           value, item) from None
                 except TypeError:  # a key converted to a value a dict cannot hold (a list, a dict)
                     raise ValueError('%s: its member %r makes no key of a dict'
@@ -4803,6 +4874,8 @@ def _conversion_failure(param: _Param, values: List[Any], error: ValueError) -> 
     error, shown_value, hidden = _refusal_shown(param, values, error)
     if hidden:
         return BadRequest('parameter %r %s (the %s is not shown: the name looks secret)' % (param.name, error, hidden))
+    if isinstance(inner, _SecretRefused):
+        return BadRequest('parameter %r %s (the value is not shown: a secret)' % (param.name, error))
     if isinstance(inner, _EmptyFlag) and not isinstance(values, _JsonValue):
         return _empty_flag_failure(param, error)
     shown = _shown_json(shown_value)
@@ -5154,6 +5227,95 @@ def _stray_wildcard_notes(signature: inspect.Signature, rule: str) -> List[str]:
             for name in named if name not in parameters]
 
 
+def _validated_param(parameter: inspect.Parameter, annotation: Any, callback: Callable[..., Any], rule: str) -> _Param:
+    """``_Param(parameter, annotation)``; a CanisterError when its annotation is one only pydantic validates and
+    pydantic cannot here (:class:`_NotValidated`): the parameter must not be bound as text, any value."""
+    try:
+        return _Param(parameter, annotation)
+    except _NotValidated as error:
+        raise CanisterError('canister: parameter %r of %s (route %s) has the annotation %s, which %s: install what it '
+                            'needs, or annotate it otherwise' % (parameter.name, getattr(callback, '__name__', '?'),
+                                                                 rule, _type_name(annotation), error)) from None
+
+
+def _is_constraint(marker: Any) -> bool:
+    """True for a constraint of pydantic's or annotated_types' inside ``Annotated[...]``: ``Field(ge=1)`` (a
+    ``FieldInfo`` with constraints; FastAPI's ``Query(gt=0)`` is one), ``annotated_types.Le(100)``, ``conint``'s
+    ``Interval``, ``StringConstraints``, ``AfterValidator(...)``; not a text, nor FastAPI's or anyone else's object."""
+    if not any(str(getattr(base, '__module__', '')).split('.')[0] in ('pydantic', 'annotated_types')
+               for base in type(marker).__mro__):
+        return False
+    metadata = getattr(marker, 'metadata', None)  # (a FieldInfo's constraints: none in Field(alias='q'))
+    return not isinstance(metadata, list) or bool(metadata)
+
+
+def _constraint_markers(annotation: Any) -> List[Any]:
+    """The constraints (:func:`_is_constraint`) inside ``Annotated[...]`` anywhere in ``annotation``."""
+    found: List[Any] = []
+    pending = [annotation]
+    while pending:
+        kind = pending.pop()
+        if typing.get_origin(kind) is typing.Annotated:
+            found.extend(marker for marker in kind.__metadata__ if _is_constraint(marker))
+            pending.append(kind.__origin__)
+        else:
+            pending.extend(typing.get_args(kind))
+    return found
+
+
+def _checked(convert: Optional[Callable[[Any], Any]], check: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """``convert``, then the value (but None) validated by pydantic against its annotation's constraints (``check``);
+    pydantic's refusal is a ``ValueError`` in its words: ``Input should be less than or equal to 100``."""
+    def checked(value: Any) -> Any:
+        converted = convert(value) if convert else value
+        if converted is None:  # (Optional[Annotated[int, Le(100)]]: None is no int to bound)
+            return None
+        try:
+            return check(converted)
+        except ValueError as error:  # (pydantic's ValidationError is one)
+            raise ValueError('must meet the constraints of its annotation: %s' % _pydantic_problem(error)) from None
+    return checked
+
+
+def _constrained(param: _Param, annotated: Any) -> Any:
+    """What pydantic validates each converted value of ``param`` against: its annotation (``annotated``) without
+    ``Optional``, or its list's item type; None for a fixed-length tuple, and for a list bounded itself
+    (``Annotated[List[str], MaxLen(3)]``), which canister checks no constraint of."""
+    target = _unwrap_optional(annotated)[0]
+    if not param.many:
+        return target
+    item, _, fixed = _unwrap_many(target)
+    return _unwrap_optional(item)[0] if fixed is None and typing.get_origin(target) is not typing.Annotated else None
+
+
+def _enforce_constraints(param: _Param, annotated: Any) -> List[str]:
+    """Make ``param`` check the constraints written in its annotation (``annotated``, with its metadata), as
+    FastAPI does: ``Annotated[int, Field(ge=1, le=100)]``, ``conint(le=100)``, ``constr(max_length=5)``, around the
+    parameter's type (``Optional`` too) or its list's items, validated by pydantic through a ``TypeAdapter`` made
+    here, once.  What to log at WARNING when it cannot (no pydantic, or a constraint elsewhere, on a list itself or
+    a dict's member): a bound that looks enforced and is not must not pass unsaid."""
+    markers = _constraint_markers(annotated)
+    if not markers:
+        return []
+    target = _constrained(param, annotated)
+    own = getattr(target, '__metadata__', ()) if typing.get_origin(target) is typing.Annotated else ()
+    shown = ', '.join(_escape(repr(marker))[:100] for marker in markers)
+    if not all(any(marker is mine for mine in own) for marker in markers):
+        return ['parameter %r: the constraints %s of its annotation are not enforced: canister checks those of '
+                'Annotated[X, ...] around the parameter\'s type or its list\'s items only (not a list\'s own, a tuple\'s, '
+                'a dict\'s or a record\'s field\'s); check them in the handler' % (param.name, shown)]
+    try:
+        check = _pydantic_validator(target)
+    except _NotValidated as error:
+        return ['parameter %r: the constraints %s of its annotation are not enforced, since %s; install pydantic 2, '
+                'or check them in the handler' % (param.name, shown, error)]
+    param.convert = _checked(param.convert, check)
+    param.json_convert = _checked(param.json_convert, check)
+    param.digits_convert = _checked(param.digits_convert, check)
+    param.plain = False
+    return []
+
+
 class ParameterBinder:
     """Fills a handler's parameters from the request: URL args, then body, then query.
 
@@ -5249,11 +5411,13 @@ class ParameterBinder:
             self.notes.append('parameter %r is bound as text: its annotation %r cannot be evaluated (%s: %s)'
                               % (parameter.name, parameter.annotation, type(error).__name__, error))
         try:
-            param = _Param(parameter, annotation)
+            param = _validated_param(parameter, annotation, callback, rule)
         except _Unconvertible as error:  # the same
             param = _Param(parameter, _EMPTY)
             self.notes.append('parameter %r is bound as text: canister cannot convert to its annotation %s (%s)'
                               % (parameter.name, _type_name(annotation), error))
+        else:
+            self.notes.extend(_enforce_constraints(param, _without_metadata(callback, parameter.annotation, True)))
         if parameter.name not in url_names:
             _refuse_unfillable(param, callback, rule)
             self.notes.extend(_request_object_note(param))
