@@ -3129,7 +3129,10 @@ def _to_decimal(value: Any) -> decimal.Decimal:
     number = _decimal_of(value)
     if not number.is_finite():  # NaN, sNaN, Infinity
         raise ValueError('must be a finite number')
-    if number and not -_DECIMAL_DIGITS <= number.adjusted() < _DECIMAL_DIGITS:  # 1e999999999, 1e-999999999
+    if not number:  # a zero's exponent, which 0E-999999999 would make a billion digits long in format(x, 'f')
+        sign, _, exponent = number.as_tuple()
+        return decimal.Decimal((sign, (0,), max(-_DECIMAL_DIGITS, min(int(exponent), _DECIMAL_DIGITS))))
+    if not -_DECIMAL_DIGITS <= number.adjusted() < _DECIMAL_DIGITS:  # 1e999999999, 1e-999999999
         raise ValueError(_DECIMAL_SIZE_PROBLEM)
     return number
 
