@@ -7545,16 +7545,82 @@ _REDIS_REFUSALS = (_REDIS_FULL, 'MISCONF', 'NOREPLICAS')
 _REDIS_PROBE = 'ready-probe'
 
 
-def _redis_error_text(error: Exception) -> str:
+#: What OpenSSL says of a server's certificate that the client does not trust, or that is made out to another host.
+_REDIS_CERTIFICATE_REFUSED = 'CERTIFICATE_VERIFY_FAILED'
+#: What OpenSSL says when the server wants a client certificate and was given none.
+_REDIS_CERTIFICATE_REQUIRED = 'CERTIFICATE_REQUIRED'
+#: What Redis answers a connection past its ``maxclients``.
+_REDIS_MAX_CLIENTS = 'max number of clients reached'
+#: OpenSSL's reasons for a handshake answered with something that is not TLS (a plain Redis's error text, say).
+_NOT_TLS_REASONS = ('WRONG_VERSION_NUMBER', 'RECORD_LAYER_FAILURE', 'PACKET_LENGTH_TOO_LONG', 'HTTP_REQUEST')
+
+
+def _error_chain(error: BaseException) -> List[BaseException]:
+    """``error`` and the errors it was raised from or while handling (redis-py keeps the socket's there)."""
+    chain = [error]
+    while len(chain) < 8:
+        cause = chain[-1].__cause__ or chain[-1].__context__
+        if cause is None or cause in chain:
+            break
+        chain.append(cause)
+    return chain
+
+
+def _raised_as_connecting(error: BaseException) -> bool:
+    """``error`` came from the first exchange on a new connection (redis-py's ``on_connect``: AUTH, HELLO,
+    CLIENT SETINFO), not from a command on a connection that had worked."""
+    frame = error.__traceback__
+    while frame is not None:
+        if frame.tb_frame.f_code.co_name.startswith('on_connect'):
+            return True
+        frame = frame.tb_next
+    return False
+
+
+def _redis_certificate_hint(texts: str) -> str:
+    """What to add to the URL when the ``texts`` of an error's chain say a certificate was refused; '' if not."""
+    if _REDIS_CERTIFICATE_REFUSED in texts:
+        if 'mismatch' in texts:
+            return (" (the server's certificate is not made out to the host the URL names: name the host as the "
+                    'certificate does, or add ssl_check_hostname=false to the URL)')
+        return (" (the server's certificate is not signed by a CA the app trusts: add ssl_ca_certs=path to the URL, "
+                'the file of the CA that signed it)')
+    if _REDIS_CERTIFICATE_REQUIRED in texts:
+        return ' (the server wants a client certificate: add ssl_certfile=path&ssl_keyfile=path to the URL)'
+    return ''
+
+
+def _redis_scheme_hint(error: BaseException, chain: List[BaseException], tls: Optional[bool]) -> str:
+    """The question to ask when ``error`` (``chain``: it and its causes) looks like a scheme that does not fit what
+    the server speaks: a reset as a ``redis://`` connection began, a ``rediss://`` handshake unanswered; '' if not."""
+    if tls is False and _raised_as_connecting(error) and any(isinstance(each, ConnectionResetError) for each in chain):
+        return ' (the server closed the connection at once: does the server require TLS? use rediss://)'
+    if tls and any('handshake' in str(each) or getattr(each, 'reason', None) in _NOT_TLS_REASONS for each in chain):
+        return ' (the TLS handshake got no answer in time, or not a TLS one: does the server speak TLS? if not, use redis://)'
+    return ''
+
+
+def _redis_tls_hint(error: BaseException, tls: Optional[bool]) -> str:
+    """What to do about a TLS mistake ``error`` shows: a certificate refused or wanted, or a scheme that does not
+    match what the server speaks (``tls``: the URL's is ``rediss``; None for a client the app built); '' if none."""
+    chain = _error_chain(error)
+    return _redis_certificate_hint(' '.join(str(each) for each in chain)) or _redis_scheme_hint(error, chain, tls)
+
+
+def _redis_error_text(error: Exception, tls: Optional[bool] = None) -> str:
     """The text of a redis-py error, each connection object it shows cut to its address (a
     Sentinel's "no master found" prints a long object per sentinel, too long for a log line),
     with no key or value of a pipelined command, no note of the script that ran it, and what to do when
-    Redis is full."""
+    Redis is full, has all the clients it takes, or the TLS settings do not fit the server (``_redis_tls_hint``)."""
     text, start = _REDIS_SCRIPT_NOTE.sub('', _REDIS_PIPELINE_NOTE.sub(r'\1 failed: ', str(error))).rstrip(), 0
     if _REDIS_FULL in text:
         text += (' (Redis is full (maxmemory reached): raise maxmemory, and keep maxmemory-policy noeviction: a '
                  'policy that evicts would take keys canister needs besides sessions, the login throttle\'s counts '
                  'among them)')
+    elif _REDIS_MAX_CLIENTS in text:
+        text += (' (Redis has as many connections as its maxclients setting allows: raise maxclients, or see '
+                 'with CLIENT LIST which clients hold them)')
+    text += _redis_tls_hint(error, tls)
     parts: List[str] = []
     while True:
         begin = text.find('<redis.', start)
@@ -7569,6 +7635,16 @@ def _redis_error_text(error: Exception) -> str:
         address = _REDIS_ADDRESS.search(text, begin, end)
         parts.append(text[start:begin] + ('%s:%s' % address.groups() if address else '<redis client>'))
         start = end + 1
+
+
+def _given_password(client: Any) -> bool:
+    """A password is in the connection settings of the redis-py ``client`` (one server's or Sentinel's pool, or a
+    Cluster's nodes)."""
+    for holder in (getattr(client, 'connection_pool', None), getattr(client, 'nodes_manager', None)):
+        settings = getattr(holder, 'connection_kwargs', None)
+        if isinstance(settings, dict):
+            return bool(settings.get('password'))
+    return False
 
 
 def _eviction_note(policy: str, limit: Any, sets_too: bool) -> str:
@@ -7754,6 +7830,7 @@ class RedisStore(SessionStore):
             else:
                 parsed = _RedisUrl.parse(url)
                 self._cluster = parsed.mode == 'cluster'
+                self._tls = bool(parsed.options.get('ssl'))
                 self._make_client = functools.partial(parsed.client, redis, timeout, retry)
         else:
             cluster = getattr(getattr(redis, 'cluster', None), 'RedisCluster', None)
@@ -7768,6 +7845,9 @@ class RedisStore(SessionStore):
 
     #: Makes the client of a URL (not called for a client given as it is).
     _make_client: Callable[[], Any]
+    #: The URL's scheme is ``rediss`` (True) or ``redis`` (False): which TLS hint an error gets; None for a client
+    #: the app built, or a ``unix://`` URL.
+    _tls: Optional[bool] = None
 
     #: Redis stalled (a command timed out): the 503's text, which the requests of the next second
     #: (``_stall_window``) get at once instead of each waiting for a timeout of its own; '' when it answers.
@@ -7844,7 +7924,7 @@ class RedisStore(SessionStore):
 
     def _unreachable(self, error: Exception, what: str = 'the Redis session store is unavailable') -> StoreUnavailable:
         """The StoreUnavailable of ``error``, its text beginning with ``what`` and saying what to do."""
-        text = _redis_error_text(error)
+        text = _redis_error_text(error, self._tls)
         if isinstance(error, self._auth_error):  # (its password changed on the server, say: it will not pass by itself)
             text += (' (Redis refused the credentials: fix the user name and password of session_store, '
                      'then restart the app)')
@@ -8240,8 +8320,9 @@ class RedisStore(SessionStore):
 
     def check(self) -> Optional[str]:
         """None if Redis answers; what is wrong if it cannot be reached, or refuses writes (``_try_write``).
-        Credentials or a database number it refuses, and a URL of the wrong kind (one server, or a Cluster), are a
-        ConfigError: they would fail every request, or most, not only until Redis is back.  The first check Redis
+        Credentials or a database number it refuses, a server's TLS certificate refused, and a
+        URL of the wrong kind (one server, or a Cluster), are a ConfigError: they would fail every request, or most,
+        not only until Redis is back.  The first check Redis
         answers (at install, or the first after an install that found it down) also loads the update script, looks
         at the kind of server and at its ``maxmemory-policy``, and counts the replicas; each later one
         (``store_problem()``, a readiness probe) is a PING, and a SET of a key of its own while a write of this
@@ -8253,15 +8334,18 @@ class RedisStore(SessionStore):
                 self._load_scripts(client)
                 self._check_mode(client)
                 self._check_eviction(client)
+                self._check_password(client)
             self._try_write(client)
         except StoreUnavailable as error:
+            self._refuse_certificate(str(error))
             if 'Cluster mode is not enabled' in str(error):  # (a plain server named in a redis+cluster:// URL)
                 raise ConfigError('canister.session_store: %s (the URL is a Cluster URL, redis+cluster://, and the '
                                   'server is not a node of a Redis Cluster: use redis://host:port/db for a single '
                                   'server)' % error) from None
             return str(error)
         except self._errors as error:
-            text = _redis_error_text(error)
+            text = _redis_error_text(error, self._tls)
+            self._refuse_certificate(text)
             if "unknown command 'SENTINEL'" in text:  # (a Redis server named where a Sentinel URL wants sentinels)
                 raise ConfigError('canister.session_store: %s (the URL is a Sentinel URL, redis+sentinel://, and an '
                                   'address it lists is a Redis server, not a sentinel: list the sentinels (port 26379 '
@@ -8277,6 +8361,35 @@ class RedisStore(SessionStore):
             self._count_replicas()
             self._checked = self._replicas_counted  # (else the next check asks again)
         return None
+
+    @staticmethod
+    def _refuse_certificate(text: str) -> None:
+        """ConfigError if ``text`` (with its hint) says the server's certificate was refused: the URL's TLS options
+        do not fit the server, and every request would fail until they do.  (Not a server's refusal of a client
+        that gave no certificate: redis-py may meet its alert, or only the connection it closed.)"""
+        if _REDIS_CERTIFICATE_REFUSED in text:
+            raise ConfigError('canister.session_store: the TLS connection to Redis was refused: %s' % text)
+
+    #: What the install says when the URL gives a password that Redis would not check (its user has ``nopass``).
+    password_note: Optional[str] = None
+
+    def _check_password(self, client: Any) -> None:
+        """Set ``password_note`` when a password was given and the user it logs in as has ``nopass``: Redis 6 and
+        later then take any password, and the server is open to anyone who reaches it.  Nothing where the user may
+        not run ``ACL WHOAMI`` or ``ACL GETUSER``, nor on Redis 5, which has neither (it refuses a password it does
+        not have: a ConfigError)."""
+        if not _given_password(client):
+            return
+        try:
+            user = self._text(client.acl_whoami())
+            flags = [self._text(flag) for flag in (client.acl_getuser(user) or {}).get('flags', [])]
+        except self._errors:
+            return
+        if 'nopass' in flags:
+            self.password_note = ('canister.session_store gives a password, but the Redis user %r has nopass: '
+                                  'Redis takes any password for it, and anyone who reaches the server may read and '
+                                  'change the sessions (set a password on the server: requirepass, or ACL SETUSER '
+                                  '%s resetpass >password)' % (user, user))
 
     def _try_write(self, client: Any) -> None:
         """After a write of this process was refused, write a key of its own (for a second): a full or read-only
@@ -16405,7 +16518,7 @@ class Canister:
         if problem:
             notes.append('The session store is unreachable for now (%s); requests that need a session '
                          'answer 503 until it is back' % _mask_urls(problem))
-        for name in ('wait_note', 'eviction_note', 'exposure_note'):  # (RedisStore's, once checked; SQLiteStore's)
+        for name in ('wait_note', 'eviction_note', 'password_note', 'exposure_note'):  # (RedisStore's; SQLiteStore's)
             note = getattr(self.sessions.store, name, None)
             if isinstance(note, str):
                 notes.append(note)
