@@ -4444,24 +4444,60 @@ def _unread_body_note(body: Any, environ: Dict[str, Any]) -> str:
 _TYPES_JSON_IS_SENT_AS = ('', 'text/plain')
 
 
+#: The whitespace JSON allows before a value (RFC 8259), which :func:`_starts_a_json_object` passes over.
+_JSON_WHITESPACE = ' \t\r\n'
+
+#: How many of a body's first bytes :func:`_body_starts_a_json_object` reads: enough for the ``{`` after the
+#: whitespace a client indents with, and a bound on what is read to tell.
+_JSON_PEEK = 64
+
+
+def _starts_a_json_object(text: str) -> bool:
+    """True if ``text`` starts as a JSON object does, its first character after JSON's whitespace a ``{``: the one
+    test of a body that looks like JSON sent under another type (``text/plain``, no type, a urlencoded form), which
+    a log line (``2026-12-07 disk full``, ``[ERROR] ...``) or a JSON array, which fills no parameter either, does not
+    pass."""
+    return text.lstrip(_JSON_WHITESPACE)[:1] == '{'
+
+
+def _body_starts_a_json_object(environ: Dict[str, Any]) -> bool:
+    """:func:`_starts_a_json_object` for the body of the current request (``environ``), of a type canister does not
+    read, from its first :data:`_JSON_PEEK` bytes: Bottle's body file is read and put back at its start, for the
+    handler that reads it itself (``bottle.request.body``, or ``wsgi.input``, which Bottle makes that file).  A
+    body without a Content-Length (chunks) is not looked at: read here, one over ``max_body_size`` would be a 413
+    that a handler which never reads it did not give."""
+    if not environ.get('CONTENT_LENGTH'):
+        return False
+    try:
+        body = bottle.request.body
+    except bottle.HTTPError:  # Bottle's: chunk framing it cannot read, which the handler meets if it reads the body
+        return False
+    head = body.read(_JSON_PEEK)
+    body.seek(0)
+    return _starts_a_json_object(head.decode('latin-1'))  # (any bytes decode; those of JSON's '{' are ASCII)
+
+
 def _ignored_body_note(body: Any, environ: Dict[str, Any]) -> str:
     """Why a body sent along filled no parameter, in the words of :func:`_unread_body_note`, when the client most
-    likely meant it to (for the WARNING of a handler that then runs on its defaults), else '': JSON sent with no
-    type, as ``text/plain`` or as a urlencoded form (``curl -d``).  Not another type (the handler's to read, a
-    file upload say), a JSON body that is no object, nor a GET's or HEAD's body, which fills nothing by design."""
+    likely meant it to (for the WARNING of a handler that then runs on its defaults), else '': a JSON object sent
+    with no type, as ``text/plain`` or as a urlencoded form (``curl -d``), by what it starts with
+    (:func:`_starts_a_json_object`).  Not other text (a log shipper's or ``navigator.sendBeacon``'s, which the
+    handler reads itself), another type (a file upload, say), a JSON body that is no object, nor a GET's or HEAD's
+    body, which fills nothing by design."""
     if not _body_fills_parameters(environ):
         return ''
     content_type = _media_type(environ.get('CONTENT_TYPE', ''))
     if body is None:
-        return _unread_type_note(content_type) if content_type in _TYPES_JSON_IS_SENT_AS else ''
+        sent_as_json = content_type in _TYPES_JSON_IS_SENT_AS and _body_starts_a_json_object(environ)
+        return _unread_type_note(content_type) if sent_as_json else ''
     return _json_as_form_note(body, content_type)
 
 
 def _json_as_form_note(body: Any, content_type: str) -> str:
-    """:func:`_unread_body_note` for a body read as a form: JSON sent as one (``curl -d``), or ''."""
+    """:func:`_unread_body_note` for a body read as a form: a JSON object sent as one (``curl -d``), or ''."""
     if isinstance(body, bottle.FormsDict) and len(body) == 1 and content_type == 'application/x-www-form-urlencoded':
         field = next(iter(body))
-        if isinstance(field, str) and field.lstrip()[:1] in ('{', '['):
+        if isinstance(field, str) and _starts_a_json_object(field):
             return ' (the form body looks like JSON: send it with Content-Type: application/json)'
     return ''
 
@@ -5554,12 +5590,17 @@ class ParameterBinder:
 
     def _ran_without(self, body: Any, query: Any, url_args: Dict[str, Any]) -> str:
         """For :meth:`_tell_ignored_body`: what the handler runs without, the parameters the request did not send
-        (their defaults) or what its ``**kwargs`` would have got; '' if nothing."""
+        (their defaults) or what its ``**kwargs`` got of the body (of JSON sent as a urlencoded form, its text as
+        one form field; of a body read as nothing, none of it); '' if nothing."""
         unsent = [repr(param.name) for param in self.params
                   if param.name not in url_args and self._values(param, body, query) is None]
         if unsent:
             return 'the handler ran with the defaults of %s' % ', '.join(unsent)
-        return "the handler's **kwargs got none of it" if self.takes_extra else ''
+        if not self.takes_extra:
+            return ''
+        if isinstance(body, bottle.FormsDict):  # (the one field of JSON sent as a form: _json_as_form_note)
+            return "the handler's **kwargs got its text as one form field"
+        return "the handler's **kwargs got none of it"
 
     def _minute_since_told(self) -> bool:
         """True if the route's WARNING of a body that filled nothing was not said in the last minute: it is now

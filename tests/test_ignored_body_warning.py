@@ -133,7 +133,13 @@ def test_a_json_body_sent_as_json_logs_no_warning(make_app, serve, log_dir):
 def test_the_readme_says_a_body_that_filled_no_defaulted_parameter_is_logged():
     section = readme_section('## Parameter unpacking')
     assert ('the handler runs on them and the answer is unchanged, but a body of no type, of `text/plain`, or a '
-            'urlencoded form that looks like JSON is logged once a minute at most for the route, at WARNING' in section)
+            'urlencoded form that starts as a JSON object does (with `{`, after any whitespace) is logged once a minute '
+            'at most for the route, at WARNING' in section)
+    assert ('(other text, such as the log line a webhook\'s handler reads itself from `bottle.request.body`, a JSON '
+            'array, a form whose fields name no parameter, a multipart form, another type, and the body of a GET or '
+            'HEAD are not; to tell, canister reads the first 64 bytes of Bottle\'s `bottle.request.body` and puts it '
+            'back at its start, so the handler reads it whole)' in section)
+    assert canister._JSON_PEEK == 64
     assert ("`Route POST /notes: the body filled no parameter, and the handler ran with the defaults of 'title' (the body, "
             "of text/plain, fills no parameter: %s); said at most once a minute for this route`" % ADVICE in section)
 
@@ -149,3 +155,86 @@ def test_the_readme_s_example_line_is_the_one_logged(make_app, serve, log_dir):
     line = [line for line in read_log(log_dir).splitlines() if 'the body filled no parameter' in line]
     assert len(line) == 1 and line[0].endswith(readme_section('## Parameter unpacking').split(
         'in the same words: `', 1)[1].split('`', 1)[0])
+
+
+def ingest_app(make_app: Any) -> bottle.Bottle:
+    """POST /ingest, a log shipper's receiver that reads the body itself and has a defaulted parameter, and POST
+    /stream, which reads ``wsgi.input`` itself."""
+    app = make_app()
+
+    @app.post('/ingest')
+    def ingest(level: str = 'info') -> str:
+        return '%s %s' % (level, bottle.request.body.read().decode())
+
+    @app.post('/stream')
+    def stream(level: str = 'info') -> str:
+        environ = bottle.request.environ
+        data = environ['wsgi.input'].read(int(environ['CONTENT_LENGTH']))
+        return '%s %d %s' % (level, len(data), data[:20].decode())
+
+    return app
+
+
+def test_a_text_plain_log_line_read_by_the_handler_itself_logs_no_warning(make_app, serve, log_dir):
+    answer = post(serve(ingest_app(make_app)), b'2026-12-07 disk full on host7\n', {'Content-Type': 'text/plain'},
+                  path='/ingest')
+    assert (answer.status, answer.text) == (200, 'info 2026-12-07 disk full on host7\n')
+    assert 'the body filled no parameter' not in read_log(log_dir)
+
+
+def test_text_sent_with_no_type_that_is_no_json_object_logs_no_warning(make_app, serve, log_dir):
+    base = serve(ingest_app(make_app))
+    for text in (b'disk full', b'[ERROR] disk full', b'[{"title": "milk"}]', b'  \n'):
+        answer = post(base, text, path='/ingest')
+        assert (answer.status, answer.text) == (200, 'info %s' % text.decode())
+    assert 'the body filled no parameter' not in read_log(log_dir)
+
+
+def test_a_form_of_one_bracketed_log_line_as_curl_d_sends_it_logs_no_warning(make_app, serve, log_dir):
+    answer = post(serve(notes_app(make_app)), b'[ERROR] disk full', FORM)
+    assert (answer.status, answer.json()) == (200, {'title': 'untitled', 'done': None})
+    assert 'the body filled no parameter' not in read_log(log_dir)
+
+
+def test_a_text_plain_json_object_after_whitespace_logs_the_warning_and_the_handler_reads_all_of_it(
+        make_app, serve, log_dir):
+    body = b'\r\n\t  {"level": "error", "message": "disk full"}'
+    answer = post(serve(ingest_app(make_app)), body, {'Content-Type': 'text/plain'}, path='/ingest')
+    assert (answer.status, answer.text) == (200, 'info %s' % body.decode())
+    assert ("Route POST /ingest: the body filled no parameter, and the handler ran with the defaults of 'level' (the "
+            "body, of text/plain, fills no parameter: %s)" % ADVICE in read_log(log_dir))
+
+
+def test_a_handler_reading_wsgi_input_itself_gets_the_whole_body_that_was_looked_at(make_app, serve, log_dir):
+    base = serve(ingest_app(make_app))
+    large = b'{"message": "' + b'x' * 300000 + b'"}'  # (over Bottle's MEMFILE_MAX: a temporary file)
+    for body in (BODY, large):
+        answer = post(base, body, path='/stream')
+        assert (answer.status, answer.text) == (200, 'info %d %s' % (len(body), body[:20].decode()))
+    assert read_log(log_dir).count('the body filled no parameter') == 1  # (once a minute)
+
+
+def test_a_kwargs_handler_given_json_as_a_urlencoded_form_is_told_it_got_the_text_as_one_field(
+        make_app, serve, log_dir):
+    answer = post(serve(notes_app(make_app)), b'{"name": "x"}', FORM, path='/things')
+    assert (answer.status, answer.json()) == (200, {'{"name": "x"}': ''})
+    assert ("Route POST /things: the body filled no parameter, and the handler's **kwargs got its text as one form "
+            "field (the form body looks like JSON: send it with Content-Type: application/json)" in read_log(log_dir))
+    assert 'got none of it' not in read_log(log_dir)
+
+
+def test_the_400_of_a_missing_parameter_says_looks_like_json_of_a_form_that_starts_as_a_json_object_only(
+        make_app, serve):
+    app = make_app()
+
+    @app.post('/todos')
+    def todos(title: str) -> str:
+        return title
+
+    base = serve(app)
+    assert post(base, b' {"name": "milk"}', FORM, path='/todos').text == (
+        "Bad request: missing parameter 'title' (the form body looks like JSON: send it with Content-Type: "
+        "application/json)\n")
+    for text in (b'[{"title": "milk"}]', b'[ERROR] disk full'):
+        assert post(base, text, FORM, path='/todos').text == "Bad request: missing parameter 'title'\n"
+    assert 'a JSON object sent as a urlencoded form (what `curl -d` sends' in readme_section('## Parameter unpacking')
