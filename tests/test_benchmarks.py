@@ -143,8 +143,8 @@ def test_the_small_blocks_the_readme_counts_are_those_its_command_prints():
         assert abs(float(blocks) - int(said[name])) <= 0.05 * int(said[name]), (name, blocks, said[name])
 
 
-#: A child of ``instructions.py`` (``steady()`` first), serving d's requests with a pause after each (the seconds
-#: given): it prints the session cookie, the counter, the last request id and canister's clock at the end.
+#: A child of ``instructions.py`` (``steady()`` first), serving the requests of the app ``instructions.build`` names
+#: (``_steady_child``) with a pause after each (the seconds given), then running the code given.
 _STEADY_CHILD = """
 import sys, tempfile, time
 from pathlib import Path
@@ -152,13 +152,22 @@ sys.path.insert(0, 'benchmarks')
 import instructions, webtest
 instructions.steady()
 import canister
-app = webtest.TestApp(instructions.build('d', Path(tempfile.mkdtemp())))
+app = webtest.TestApp(instructions.build(%r, Path(tempfile.mkdtemp())))
 for pause in sys.argv[1:]:
     app.get('/?foo=bar')
     time.sleep(float(pause))
-counter = app.get('/_counter')
-print(app.cookies, counter.text, counter.headers['X-Request-ID'], repr(canister._now()))
+%s
 """
+
+
+def _steady_child(app, then=''):
+    """The code of a ``_STEADY_CHILD`` serving ``app``'s requests, then running ``then``."""
+    return _STEADY_CHILD % (app, then)
+
+
+#: d's child prints the session cookie, the counter, the last request id and canister's clock at the end.
+_STEADY_D_CHILD = _steady_child('d', """counter = app.get('/_counter')
+print(app.cookies, counter.text, counter.headers['X-Request-ID'], repr(canister._now()))""")
 
 
 def test_the_valgrind_counts_serve_the_same_session_id_at_the_same_clock_in_every_run_however_slow():
@@ -166,7 +175,7 @@ def test_the_valgrind_counts_serve_the_same_session_id_at_the_same_clock_in_ever
     session ids and the request ids' prefix from a seeded generator and move canister's clock themselves (a random
     id moved d's count by a few blocks a request, the prefix ``--functions``' count of the request context by about
     1%; work done by the clock would come with the run's speed)."""
-    runs = [subprocess.run([sys.executable, '-c', _STEADY_CHILD] + pauses, cwd=str(ROOT), capture_output=True,
+    runs = [subprocess.run([sys.executable, '-c', _STEADY_D_CHILD] + pauses, cwd=str(ROOT), capture_output=True,
                            text=True, timeout=60) for pauses in (['0', '0', '0'], ['0', '0', '0'], ['0', '1.1', '0'])]
     assert [run.returncode for run in runs] == [0, 0, 0], [run.stderr[-2000:] for run in runs]
     assert runs[0].stdout == runs[1].stdout == runs[2].stdout, [run.stdout for run in runs]
@@ -202,19 +211,8 @@ def test_the_children_of_the_instruction_counts_see_the_same_environment_from_a_
     assert run.stdout.split() == sorted({'PYTHONHASHSEED'} | {key for key in kept if key in os.environ})
 
 
-#: A child of ``instructions.py`` (``steady()`` first), serving c's requests with a pause after each (the seconds
-#: given): c's log checks once a second, by the clock, that its file is still the one its name gives.
-_STEADY_LOGGING_CHILD = """
-import sys, tempfile, time
-from pathlib import Path
-sys.path.insert(0, 'benchmarks')
-import instructions, webtest
-instructions.steady()
-app = webtest.TestApp(instructions.build('c', Path(tempfile.mkdtemp())))
-for pause in sys.argv[1:]:
-    app.get('/?foo=bar')
-    time.sleep(float(pause))
-"""
+#: c's child: c's log checks once a second, by the clock, that its file is still the one its name gives.
+_STEADY_LOGGING_CHILD = _steady_child('c')
 
 
 def test_the_valgrind_counts_of_c_look_at_the_log_file_as_often_however_slow(tmp_path):

@@ -9,8 +9,10 @@ import bottle
 import pytest
 
 import canister
+from canister import session
 from helpers import client, readme_section, warning_lines
-from servers import WsgirefServer, free_port, raw_request, status_of
+from servers import AppServer, WsgirefServer, free_port, raw_request, status_of
+from session_kit import Browser
 
 
 def _answer(port, head, body=b''):
@@ -224,3 +226,53 @@ def test_the_readme_says_json_errors_are_canister_s_and_bottle_s_default_pages_n
     assert ("every error canister answers is then JSON, and so are Bottle's default pages (its 404, 405 and 500), to "
             "a browser that opens the URL too; a page of the app's own (`@app.error(404)`) stays as the app wrote "
             "it") in limits
+
+
+#: What a browser opening the URL sends: no ``application/json`` anywhere.
+BROWSER_ACCEPT = 'text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8'
+
+
+def _assert_json_500(content_type, vary, body, message):
+    assert content_type == 'application/json'
+    assert json.loads(body) == {'error': 'Internal Server Error', 'message': message}
+    assert 'accept' not in [token.strip().lower() for token in (vary or '').split(',')]
+
+
+@pytest.mark.parametrize('error_format', ['json', 'auto'])
+def test_the_500_of_a_session_that_cannot_be_saved_is_json_to_a_browser_under_error_format_json(make_app, error_format):
+    """Canister's own 500, answered after the handler returned, in place of Bottle's response."""
+    app = make_app(error_format=error_format)
+
+    @app.get('/tags')
+    def tags():
+        session.data['tags'] = {'a', 'b'}  # a set: JSON cannot store it
+        return 'saved?'
+    answer = client(app).get('/tags', headers={'Accept': BROWSER_ACCEPT}, status=500)
+    message = answer.text.strip() if error_format == 'auto' else answer.json['message']
+    assert message.startswith('Internal server error: the session could not be saved: session.data'), message
+    if error_format == 'auto':
+        assert answer.headers['Content-Type'] == 'text/plain; charset=utf-8'
+        assert 'accept' in [token.strip().lower() for token in answer.headers['Vary'].split(',')]
+        return
+    _assert_json_500(answer.headers['Content-Type'], answer.headers.get('Vary'), answer.body, message)
+
+
+def test_the_500_after_an_exception_with_catchall_is_json_to_a_browser_under_error_format_json(make_app):
+    app = _api(make_app, error_format='json')
+    answer = client(app).get('/broken', headers={'Accept': BROWSER_ACCEPT}, status=500, expect_errors=True)
+    _assert_json_500(answer.headers['Content-Type'], answer.headers.get('Vary'), answer.body, 'Internal Server Error')
+
+
+def test_the_500_of_a_misconfigured_process_is_json_to_a_browser_under_error_format_json(tmp_path):
+    """Canister's 500 that refuses every request of a process whose thread-locals greenlets share (gevent's own
+    server, nothing monkey-patched), answered before Bottle sees the request (a real server)."""
+    env = {'CANISTER_SESSION_STORE': 'memory', 'CANISTER_LOG_PATH': str(tmp_path / 'logs'),
+           'CANISTER_ERROR_FORMAT': 'json'}
+    server = AppServer('gevent_app:app', server='gevent-unpatched', env=env, ready_status=None).start()
+    try:
+        answer = Browser(server.url).get('/ping', headers={'Accept': BROWSER_ACCEPT})
+    finally:
+        server.cleanup()
+    assert answer.status == 500
+    _assert_json_500(answer.headers['Content-Type'], answer.headers.get('Vary'), answer.body,
+                     canister._MISCONFIGURED)

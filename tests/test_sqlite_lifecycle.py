@@ -24,7 +24,8 @@ import pytest
 
 import canister
 from canister import session
-from helpers import COOKIE, basic, client, cookie_value, cookieless_client, read_log, sqlite_url, with_cookie
+from helpers import (COOKIE, basic, client, cookie_value, cookieless_client, json_counter_app, read_log, sqlite_url,
+                     with_cookie)
 from servers import AppServer, Client
 
 THREADS = 8  # the ``serve`` fixture's waitress threads
@@ -333,12 +334,7 @@ def test_a_closed_sqlite_store_holds_no_descriptor_and_refuses_work_in_every_thr
 
 def test_a_cleanup_of_expired_rows_that_fails_leaves_the_save_before_it_answered_200(make_app, tmp_path, log_dir):
     path = tmp_path / 'sessions.db'
-    app = make_app(store=canister.SQLiteStore(str(path), cleanup_every=1))
-
-    @app.get('/count')
-    def count():
-        session.data['n'] = session.data.get('n', 0) + 1
-        return {'n': session.data['n']}
+    app = json_counter_app(make_app, store=canister.SQLiteStore(str(path), cleanup_every=1))
 
     with sqlite3.connect(str(path)) as db:  # an expired row, and a file that refuses to let it go
         db.execute("INSERT INTO canister_sessions (sid, record, expires) VALUES ('gone', '{}', 1)")
@@ -402,12 +398,7 @@ def test_a_cleanup_that_meets_a_file_another_process_holds_does_not_hold_its_req
     once.  The cleanup used to wait the lock out as the process's one request that may, holding the request (up to
     5 s) for rows that the next cleanup deletes as well."""
     path = tmp_path / 'sessions.db'
-    app = make_app(store=canister.SQLiteStore(str(path), cleanup_every=1))
-
-    @app.get('/count')
-    def count():
-        session.data['n'] = session.data.get('n', 0) + 1
-        return {'n': session.data['n']}
+    app = json_counter_app(make_app, store=canister.SQLiteStore(str(path), cleanup_every=1))
 
     web = client(app)
     assert web.get('/count').json == {'n': 1}

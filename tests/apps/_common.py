@@ -27,15 +27,16 @@ def mark_ready():
 
 
 def canister_app(**options: Any) -> Tuple[bottle.Bottle, canister.Canister]:
-    """An app with GET /ping and a plugin on $CANISTER_SESSION_STORE, _LOG_PATH, _LOG_LEVEL, _LOG_FORMAT;
-    (app, plugin).
+    """An app with GET /ping and a plugin on $CANISTER_SESSION_STORE, _LOG_PATH, _LOG_LEVEL, _LOG_FORMAT,
+    _ERROR_FORMAT; (app, plugin).
 
-    ``options`` go to the plugin as well; the defaults are memory, stderr, INFO and text.
+    ``options`` go to the plugin as well; the defaults are memory, stderr, INFO, text and auto.
     """
     options.setdefault('session_store', os.environ.get('CANISTER_SESSION_STORE', 'memory'))
     options.setdefault('log_path', os.environ.get('CANISTER_LOG_PATH', 'stderr'))
     options.setdefault('log_level', os.environ.get('CANISTER_LOG_LEVEL', 'INFO'))
     options.setdefault('log_format', os.environ.get('CANISTER_LOG_FORMAT', 'text'))
+    options.setdefault('error_format', os.environ.get('CANISTER_ERROR_FORMAT', 'auto'))
     app = bottle.Bottle()
     plugin = canister.Canister(**options)
     app.install(plugin)

@@ -8,6 +8,7 @@ Configured by environment variables:
   CANISTER_SESSION_STORE  session store URL (memory, sqlite:////abs.db, redis://h:p/db)
   CANISTER_LOG_PATH       canister's log directory (or stderr/stdout; default stderr)
   CANISTER_LOG_LEVEL      canister's log level (default INFO)
+  CANISTER_ERROR_FORMAT   canister's error_format (default auto)
   GEVENT_APP_WARM_UP      if set, the app answers GET /ping once at import (in gunicorn's master
                           with --preload), as an app checking itself at start might
   GEVENT_APP_SLOW_HASH    if set, the stored form of the Basic user ``slow`` (a costly hash, for
