@@ -8902,22 +8902,24 @@ class _NewSessions:
             clients.popitem(last=False)
 
 
-#: The headers in which a proxy says the client's address, in WSGI's names and as sent.
-_CLIENT_ADDRESS_HEADERS = (('HTTP_X_FORWARDED_FOR', 'X-Forwarded-For'), ('HTTP_FORWARDED', 'Forwarded'),
-                           ('HTTP_X_REAL_IP', 'X-Real-IP'))
+#: The headers a proxy sends about its client, in WSGI's names and as sent: X-Forwarded-For first, the only one
+#: canister takes the client's address from; any of the others without it shows a proxy that does not send it.
+_FORWARDING_HEADERS = (('HTTP_X_FORWARDED_FOR', 'X-Forwarded-For'), ('HTTP_FORWARDED', 'Forwarded'),
+                       ('HTTP_X_REAL_IP', 'X-Real-IP'), ('HTTP_X_FORWARDED_PROTO', 'X-Forwarded-Proto'),
+                       ('HTTP_X_FORWARDED_HOST', 'X-Forwarded-Host'))
 
 
 def _shared_address_hint(client: str, environ: Mapping[str, Any]) -> str:
     """What a WARNING of a count per client address (``session_new_max``) adds when the address counted is
     likely a proxy's, every client behind it sharing one count: no IP address (``-``, ``localhost``: a proxy on
     a UNIX socket, ``_UNIX_PEERS``), or the peer's own address (no trusted proxy spoke for the client) with a
-    header in which a proxy says the client's address (``_CLIENT_ADDRESS_HEADERS``), as a private or loopback
-    proxy sends.  ``trusted_proxies`` makes canister believe X-Forwarded-For alone: a proxy that sends only
-    Forwarded or X-Real-IP is told to send it, listed or not.  Else ``''``."""
+    header a proxy sends about its client (``_FORWARDING_HEADERS``), as a private or loopback proxy sends.
+    ``trusted_proxies`` makes canister believe X-Forwarded-For alone: a proxy that sends only others (Forwarded,
+    X-Real-IP, X-Forwarded-Proto) is told to send it, listed or not.  Else ``''``."""
     if client in _UNIX_PEERS:
         return (' (no client address: a proxy on a UNIX socket? every client behind it counts as one; add unix to '
                 'trusted_proxies and have the proxy send X-Forwarded-For)')
-    sent = [name for key, name in _CLIENT_ADDRESS_HEADERS if key in environ]
+    sent = [name for key, name in _FORWARDING_HEADERS if key in environ]
     if client != environ.get('REMOTE_ADDR') or not sent:
         return ''
     if sent[0] == 'X-Forwarded-For':
@@ -13045,10 +13047,9 @@ def _throttle_for(store: Optional[SessionStore], max_failures: int) -> _Throttle
 _UNTRUSTED_FORWARD = 'untrusted forward'
 #: The WARNING of a login through a trusted proxy with other forwarding headers but no X-Forwarded-For (the same).
 _UNFORWARDED = 'unforwarded'
-#: Headers a proxy sends about its client (as WSGI names them) other than X-Forwarded-For, which canister does not read
-#: the client's address from: their presence without X-Forwarded-For shows a proxy that does not send it.
-_OTHER_FORWARDING = (('HTTP_X_REAL_IP', 'X-Real-IP'), ('HTTP_FORWARDED', 'Forwarded'),
-                     ('HTTP_X_FORWARDED_PROTO', 'X-Forwarded-Proto'), ('HTTP_X_FORWARDED_HOST', 'X-Forwarded-Host'))
+#: Headers a proxy sends about its client other than X-Forwarded-For, which canister does not read the client's
+#: address from: their presence without X-Forwarded-For shows a proxy that does not send it.
+_OTHER_FORWARDING = _FORWARDING_HEADERS[1:]
 
 
 def _auth_scheme(header: str) -> Tuple[str, str]:
@@ -14486,8 +14487,9 @@ _IN_MEMORY_LOGS: typing.Set[RequestLog] = set()
 
 
 #: The modules that call a WSGI app for an ASGI server (uvicorn's ``--interface wsgi``, a2wsgi, which uvicorn
-#: uses when it is installed): their environ says ``wsgi.multiprocess`` whatever the server runs.
-_ASGI_BRIDGES = frozenset({'uvicorn.middleware.wsgi', 'a2wsgi.wsgi'})
+#: uses when it is installed, Starlette's and so FastAPI's ``WSGIMiddleware``): their environ says
+#: ``wsgi.multiprocess`` whatever the server runs.
+_ASGI_BRIDGES = frozenset({'uvicorn.middleware.wsgi', 'a2wsgi.wsgi', 'starlette.middleware.wsgi'})
 
 
 def _called_by_asgi_bridge() -> bool:
@@ -14500,32 +14502,37 @@ def _called_by_asgi_bridge() -> bool:
     return False
 
 
-def _uvicorns_reloaded_process() -> bool:
-    """Whether this process is the one ``uvicorn --reload`` runs the app in: uvicorn started it
-    (``uvicorn._subprocess`` at the bottom of the main thread's stack) with the config of a reload, which
-    uvicorn serves in one process whatever ``--workers`` says."""
+def _started_as_one_of_several() -> bool:
+    """Whether an ASGI server started this process as one of several workers: a child ``multiprocessing``
+    started (``uvicorn --workers 2``), but the one ``uvicorn --reload`` runs the app in, or a process gunicorn
+    forked (``-k uvicorn.workers.UvicornWorker``) while it runs more than one.  Neither server says which in
+    the process (no environment variable; uvicorn starts both of its children alike): what tells is on the main
+    thread's stack, under which the server runs, uvicorn's config (``reload``) in ``uvicorn._subprocess``,
+    gunicorn's arbiter (``num_workers``) in ``gunicorn.arbiter``.  One whose arbiter is not found there
+    counts as several."""
+    # (a child multiprocessing started has imported it; importing it here would make logging ask it for the
+    # process name at every record of the app)
+    started_by = sys.modules.get('multiprocessing')
+    spawned = started_by is not None and started_by.parent_process() is not None
     frame: Optional[types.FrameType] = sys._current_frames().get(threading.main_thread().ident or 0)
     while frame is not None:
-        if frame.f_globals.get('__name__') == 'uvicorn._subprocess':
-            return getattr(frame.f_locals.get('config'), 'reload', False) is True
+        module = frame.f_globals.get('__name__')
+        if module == 'uvicorn._subprocess' and spawned:
+            return getattr(frame.f_locals.get('config'), 'reload', False) is not True
+        if module == 'gunicorn.arbiter':
+            return getattr(frame.f_locals.get('self'), 'num_workers', 2) != 1
         frame = frame.f_back
-    return False
+    return spawned or 'gunicorn.arbiter' in sys.modules
 
 
 def _runs_several_processes(environ: Mapping[str, Any]) -> bool:
     """Whether the server that sent ``environ`` runs several processes, each serving some of the requests:
-    its ``wsgi.multiprocess``, except through an ASGI bridge, which says it in every process.  There (uvicorn)
-    a process serves alone unless the server started it as one of its workers, with ``multiprocessing``
-    (``--workers 2``), and other than the one process ``uvicorn --reload`` runs.
+    its ``wsgi.multiprocess``, except through an ASGI bridge, which says it in every process.  There a process
+    serves alone unless the server started it as one of its workers (``_started_as_one_of_several``).
     Asked once per process, at its first request."""
     if not environ.get('wsgi.multiprocess'):
         return False
-    if not _called_by_asgi_bridge():
-        return True
-    # (a child multiprocessing started has imported it; importing it here would make logging ask it for the
-    # process name at every record of the app)
-    started_by = sys.modules.get('multiprocessing')
-    return started_by is not None and started_by.parent_process() is not None and not _uvicorns_reloaded_process()
+    return not _called_by_asgi_bridge() or _started_as_one_of_several()
 
 
 def _path_not_utf8(environ: Mapping[str, Any]) -> bool:

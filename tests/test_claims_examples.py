@@ -168,13 +168,20 @@ def test_the_first_app_under_several_gunicorn_workers_warns_that_the_memory_stor
     assert 'session_store = sqlite:///sessions.db' in warning and 'a Redis URL' in warning, warning
 
 
-def uvicorns_memory_warnings(directory: Path, options: List[str]) -> Tuple[str, List[str]]:
-    """The first app as printed under ``uvicorn --interface wsgi`` with ``options``, asked six times and then
-    until the log has the six answers; its log and the memory store's WARNING lines in it."""
+#: The first app behind each bridge from ASGI to WSGI, as ``bridged:asgi``.
+BRIDGED = {'uvicorn': 'from uvicorn.middleware.wsgi import WSGIMiddleware\n',
+           'starlette': 'from starlette.middleware.wsgi import WSGIMiddleware\n'}
+
+
+def memory_warnings(directory: Path, command: List[str], bridge: str = '') -> Tuple[str, List[str]]:
+    """The first app as printed, served by ``command`` with ``{port}`` a free port (behind ``bridge``'s
+    WSGIMiddleware as ``bridged:asgi``, if given), asked six times and then until the log has the six answers; its log and the
+    memory store's WARNING lines in it."""
     first_app_file(directory)
+    if bridge:
+        (directory / 'bridged.py').write_text(BRIDGED[bridge] + 'from app import app\nasgi = WSGIMiddleware(app)\n')
     port = free_port()
-    process = served([str(BIN / 'uvicorn'), '--interface', 'wsgi', *options, '--port', str(port), 'app:app'],
-                     directory, port)
+    process = served([part.format(port=port) for part in command], directory, port)
     try:
         browser = Client('http://127.0.0.1:%d' % port)
         assert [browser.get('/?foo=bar').status for _ in range(6)] == [200] * 6
@@ -185,22 +192,57 @@ def uvicorns_memory_warnings(directory: Path, options: List[str]) -> Tuple[str, 
                                            if 'The memory session store keeps sessions in this process' in line]
 
 
+def uvicorns_memory_warnings(directory: Path, options: List[str]) -> Tuple[str, List[str]]:
+    """The first app as printed under ``uvicorn --interface wsgi`` with ``options``: ``memory_warnings``."""
+    return memory_warnings(directory, [str(BIN / 'uvicorn'), '--interface', 'wsgi', *options, 'app:app',
+                                       '--port', '{port}'])
+
+
+def gunicorns_uvicorn_workers(workers: int) -> List[str]:
+    """gunicorn running ``workers`` of uvicorn's worker class on the bridged app."""
+    return [str(BIN / 'gunicorn'), '--workers', str(workers), '--worker-class', 'uvicorn.workers.UvicornWorker',
+            'bridged:asgi', '--bind', '127.0.0.1:{port}']
+
+
+def assert_warned_by_each_worker(log: str, warnings_said: List[str]) -> None:
+    assert 1 <= len(warnings_said) <= 2, log
+    assert all('but the server runs several (as gunicorn or uvicorn with more than one worker)' in line
+               and 'session_store = sqlite:///sessions.db' in line for line in warnings_said), warnings_said
+
+
 @pytest.mark.parametrize('options', [[], ['--reload']], ids=['one process', 'reload'])
 def test_the_first_app_under_uvicorns_wsgi_mode_in_one_process_is_not_warned_about_the_memory_store(
         tmp_path, options):
     """Uvicorn's WSGI mode says ``wsgi.multiprocess`` in every process; one process keeps every session all the same."""
-    assert ('under uvicorn\'s WSGI mode, which says it in every process, its one too: there the WARNING comes from '
-            'the workers of `--workers 2` or more, not from `uvicorn --interface wsgi app:app`, nor with `--reload`'
-            in README)
+    assert ('under an ASGI server, whose bridge to WSGI (uvicorn\'s WSGI mode, Starlette\'s `WSGIMiddleware`) says '
+            'it in every process, its one too: there the WARNING comes from the workers of `--workers 2` or more '
+            '(uvicorn\'s, or gunicorn\'s with `--worker-class uvicorn.workers.UvicornWorker`), not from '
+            '`uvicorn --interface wsgi app:app`, nor with `--reload`' in README)
     log, warnings_said = uvicorns_memory_warnings(tmp_path, options)
     assert 'Response: 200' in log and warnings_said == [], log
 
 
 def test_the_first_app_under_two_uvicorn_wsgi_workers_warns_that_the_memory_store_is_per_process(tmp_path):
-    log, warnings_said = uvicorns_memory_warnings(tmp_path, ['--workers', '2'])
-    assert 1 <= len(warnings_said) <= 2, log
-    assert all('but the server runs several (as gunicorn or uvicorn with more than one worker)' in line
-               and 'session_store = sqlite:///sessions.db' in line for line in warnings_said), warnings_said
+    assert_warned_by_each_worker(*uvicorns_memory_warnings(tmp_path, ['--workers', '2']))
+
+
+def test_the_first_app_under_two_gunicorn_workers_of_uvicorns_class_warns_that_the_memory_store_is_per_process(
+        tmp_path):
+    """gunicorn forks its workers (no ``multiprocessing`` parent); uvicorn's bridge says multiprocess in each."""
+    assert_warned_by_each_worker(*memory_warnings(tmp_path, gunicorns_uvicorn_workers(2), 'uvicorn'))
+
+
+def test_the_first_app_under_one_gunicorn_worker_of_uvicorns_class_is_not_warned_about_the_memory_store(tmp_path):
+    log, warnings_said = memory_warnings(tmp_path, gunicorns_uvicorn_workers(1), 'uvicorn')
+    assert 'Response: 200' in log and warnings_said == [], log
+
+
+def test_the_first_app_behind_starlettes_wsgi_middleware_in_one_uvicorn_process_is_not_warned_about_the_memory_store(
+        tmp_path):
+    """Starlette's (and so FastAPI's) WSGIMiddleware says ``wsgi.multiprocess`` too."""
+    log, warnings_said = memory_warnings(tmp_path, [str(BIN / 'uvicorn'), 'bridged:asgi', '--port', '{port}'],
+                                         'starlette')
+    assert 'Response: 200' in log and warnings_said == [], log
 
 
 def test_the_first_app_with_a_sqlite_store_keeps_one_count_across_three_gunicorn_workers(tmp_path):

@@ -191,6 +191,18 @@ def test_a_proxy_sending_forwarded_and_x_real_ip_without_x_forwarded_for_is_name
     assert '(it sent Forwarded and X-Real-IP but no X-Forwarded-For,' in warning
 
 
+@pytest.mark.parametrize('listed', ['', '10.0.0.2'], ids=['unlisted', 'listed'])
+def test_a_proxy_sending_x_forwarded_proto_and_host_alone_is_told_to_send_x_forwarded_for(
+        make_app, tmp_path, log_dir, listed):
+    """A proxy that says only its client's scheme and host (X-Forwarded-Proto, X-Forwarded-Host) counts all its
+    clients as one just the same: the hint names the headers it sent, as the login's WARNING does."""
+    app = flood_app(make_app, tmp_path, session_new_max=1, trusted_proxies=listed)
+    warning = flood_warning(app, log_dir, REMOTE_ADDR='10.0.0.2', HTTP_X_FORWARDED_PROTO='https',
+                            HTTP_X_FORWARDED_HOST='example.com')
+    assert ('(it sent X-Forwarded-Proto and X-Forwarded-Host but no X-Forwarded-For, the only header canister takes '
+            "a client's address from: if it is your proxy, have it send X-Forwarded-For") in warning
+
+
 def test_a_proxy_sending_x_forwarded_for_among_others_is_only_told_to_be_listed(make_app, tmp_path, log_dir):
     app = flood_app(make_app, tmp_path, session_new_max=1, trusted_proxies='')
     warning = flood_warning(app, log_dir, REMOTE_ADDR='192.168.1.2', HTTP_X_FORWARDED_FOR=FLOODER,
