@@ -876,18 +876,21 @@ _LEVELS = {
 #: ``auth_jwt_issuer``) go in the second.  ``session[^a-z0-9]{0,2}id`` is ``sessionid``, ``session_id``,
 #: ``session.id`` or ``session[id]``; ``card[^a-z0-9]{0,2}num`` is ``cardnumber``, ``card_num`` or Stripe's ``card[number]``; the
 #: words of two, written apart too, anywhere: ``pass_word``, ``pass-phrase``, ``private_key_pem``, ``api_key_value``.
-#: Payment cards and national ids: ``cvv`` and ``cvc`` anywhere, ``card`` only as the last word
-#: (``credit_card``, not ``discard`` or ``cards_count``), ``ssn`` too (not ``classname``).  The third words, of the
-#: second that name one secret each, count in the plural too as the last of several words (``api_keys``,
-#: ``private_keys``, ``apiKeys``, ``backup_codes``): not alone (``keys``, a JWKS's member, ``codes``), nor
-#: ``sessions``, ``cookies``, ``cards`` or ``assertions``, the names of a count or a list as often as of secrets.
+#: SAML's artifact (``SAMLart``) anywhere, and a CAS ``ticket`` only as the last word (``ticket``,
+#: ``service_ticket``, not ``tickets_count`` or ``ticket_id``).  Payment cards and national ids: ``cvv`` and
+#: ``cvc`` anywhere, ``card`` only as the last word (``credit_card``, not ``discard`` or ``cards_count``), ``ssn``
+#: too (not ``classname``).  The third words, of the second that name one secret each, count in the plural too as
+#: the last of several words (``api_keys``, ``private_keys``, ``apiKeys``, ``backup_codes``): not alone (``keys``,
+#: a JWKS's member, ``codes``), nor ``sessions``, ``cookies``, ``cards`` or ``assertions``, the names of a count or a
+#: list as often as of secrets (nor ``tickets``).
 _SECRET_WORDS = (('passw', 'pass[^a-z0-9]{1,2}word', 'pass[^a-z0-9]{0,2}phrase', 'pass[^a-z0-9]{0,2}code', 'pwd',
                   'secret', 'token', 'api[^a-z0-9]{0,2}key', 'private[^a-z0-9]{0,2}key', 'authoriz',
                   'credential', 'hmac', 'totp', 'sessid', 'session[^a-z0-9]{0,2}id', 'saml[^a-z0-9]{0,2}response',
-                  'cvv', 'cvc', 'card[^a-z0-9]{0,2}num', 'social[^a-z0-9]{0,2}security', 'national[^a-z0-9]{0,2}id'),
+                  'saml[^a-z0-9]{0,2}art', 'cvv', 'cvc', 'card[^a-z0-9]{0,2}num', 'social[^a-z0-9]{0,2}security',
+                  'national[^a-z0-9]{0,2}id'),
                  ('key', 'code', 'auth', 'sig', 'signature', 'pass', 'pw', 'otp', 'pin', 'jwt', 'bearer', 'sid',
                   'session', 'verifier', 'assertion', 'cookie', 'card', 'creditcard', 'card[^a-z0-9]{0,2}no', 'pan',
-                  'csc', 'cc[^a-z0-9]{0,2}num(?:ber)?', 'ssn'),
+                  'csc', 'cc[^a-z0-9]{0,2}num(?:ber)?', 'ssn', 'ticket'),
                  ('key', 'code', 'sig', 'signature', 'pw', 'otp', 'pin', 'jwt', 'ssn'))
 #: canister's own keys whose names look secret but whose values are none: the session cookie's name.
 _SHOWN_KEYS = frozenset(('session_cookie',))
@@ -920,6 +923,18 @@ def _stem_pattern(end: str) -> str:
                     for first, group in itertools.groupby(words, key=lambda word: word[0]))
 
 
+#: How a JWT starts: its header, ``{"``, in base64url (``{"alg":...}``, ``{"typ":...}``).
+_JWT_START = 'eyJ'
+#: A JWT (or a JWE) in a text, a bearer credential whatever name carries it: ``_JWT_START`` at the start of a word of
+#: base64url characters, then a ``.``, a second such word and a ``.`` (the signature may be empty).  A search is
+#: linear in the text's length: a word is tried from its start only (the look-behind), neither of its loops can
+#: run past a ``.``, and each gives back what it read one character at a time (``eyJeyJ...`` or ``eyJ.eyJ.``).
+_JWT = re.compile(r'%s(?<![A-Za-z0-9_-]%s)[A-Za-z0-9_-]*\.[A-Za-z0-9_-]+\.' % (_JWT_START, _JWT_START))
+#: What :func:`_request_url` looks for before it masks a request's URL (a superset of what that masks): an ``@`` (a
+#: URL's user information) or ``_JWT_START``, with which every match of ``_JWT`` starts.
+_MASKED_IN_URL = re.compile('@|' + _JWT_START)
+
+
 #: The rule of a secret name, made from the same words (``_stem_pattern``), a name ending at ``=`` or the end of
 #: the text: an ASCII name can match ``_SECRET_NAME`` only where it matches, and a query without ``%`` (only ``+``
 #: decodes, to a space, which no word contains) can give a secret-looking name a value only where ``=`` ends it.
@@ -931,9 +946,10 @@ _SECRET_STEM = re.compile(_stem_pattern('(?:=|$)'))
 #: ``@`` or a ``"``: a query without ``%`` can hold a secret only where it matches (a raw ``@`` being a URL's user
 #: information in a value, ``next=https://bob:pw@host/``, as :func:`_query_value_holds_user_information` looks for
 #: it; a raw ``"`` a JSON member's name, ``cfg={"api_key":...}``, which ends in no ``=``, as
-#: :func:`_query_value_holds_secret_member` does).  One search; tests/test_redaction_fast_path.py checks that
+#: :func:`_query_value_holds_secret_member` does), or ``_JWT_START`` (lower-cased, as the search reads the query),
+#: with which every JWT starts (:func:`_holds_jwt`).  One search; tests/test_redaction_fast_path.py checks that
 #: every query the full rule masks gets past it.
-_QUERY_STEM = re.compile(_stem_pattern('(?:[=;]|$)') + '|[@"]')
+_QUERY_STEM = re.compile(_stem_pattern('(?:[=;]|$)') + '|[@"]|' + _JWT_START.lower())
 #: A URL in a text, to the next space (see :func:`_urls`, which adds the quote before it if any): a scheme, from a
 #: letter at a word's start to the end of its run of scheme characters, then ``://``.  The search reads each run
 #: of scheme characters from its start only (the first look-behind), and only as far as needed: to its end once,
@@ -1794,12 +1810,18 @@ def _query_value_holds_user_information(value: str) -> bool:
     return any('@' in rest for _, _, _, _, rest in _urls(urllib.parse.unquote_plus(value)))
 
 
+def _holds_jwt(text: str) -> bool:
+    """True if a text holds a JWT (``_JWT``), a bearer credential under any name: ``t=eyJhbGciOi...``."""
+    return _JWT.search(text) is not None
+
+
 def _redact_query(query: str) -> str:
     """The query string with the value of every secret-looking name (decoded) written as ``***``.
     A ``;`` separates names too, as some servers and parsers have it (Bottle does not, so the
     masked value runs on to the next ``&``): ``lang=en;access_token=***&page=2``.  So is a value holding
-    JSON text with a secret-looking member: ``cfg=***`` for ``cfg={"password": ...}``, and a value holding a URL with
-    user information: ``next=***`` for ``next=https://bob:pw@host/``."""
+    JSON text with a secret-looking member: ``cfg=***`` for ``cfg={"password": ...}``, a value holding a URL with
+    user information: ``next=***`` for ``next=https://bob:pw@host/``, and a value holding a JWT, whatever its name:
+    ``t=***`` for ``t=eyJhbGciOi...``."""
     if '%' not in query and query.isascii() and _QUERY_STEM.search(query.lower()) is None:
         return query  # no name can decode to a secret one, no value holds a URL's password (see _QUERY_STEM)
     return _masked_query(query)
@@ -1813,7 +1835,7 @@ def _masked_query(query: str) -> str:
         for piece in part.split(';'):
             name, _, value = piece.partition('=')
             if (_is_secret_name(urllib.parse.unquote_plus(name)) or _query_value_holds_secret_member(value)
-                    or _query_value_holds_user_information(value)):
+                    or _query_value_holds_user_information(value) or _holds_jwt(value)):
                 equals = part.find('=', start)  # (Bottle's name `access_token;x` looks secret too)
                 if equals >= 0:
                     part = part[:equals + 1] + '***'
@@ -3011,8 +3033,20 @@ def _decoded_by_bottle(environ: Mapping[str, Any]) -> bool:
     return False
 
 
+def _masked_target(origin: str, path: str) -> str:
+    """The URL of a request line that holds an ``@`` or the start of a JWT (``_MASKED_IN_URL``): each segment of
+    the path that holds a JWT written ``***`` (``/reset/***``), and the user information of an absolute-form target
+    that the server passed on (``GET http://bob:pw@host/x``) or of a Host header (``bob:pw@host``: the origin is
+    one URL, masked to its last @, spaces too)."""
+    if _JWT_START in path:
+        path = '/'.join('***' if _holds_jwt(segment) else segment for segment in path.split('/'))
+    if '@' in origin or '@' in path:
+        return _mask_url_value(origin) + _mask_urls(path)
+    return origin + path
+
+
 def _request_url(environ: Mapping[str, Any], scheme: str, host: str) -> str:
-    """The URL of the request line: path and query made printable, secret query values masked."""
+    """The URL of the request line: path and query made printable, secret query values and JWTs masked."""
     path = environ.get('SCRIPT_NAME', '') + environ.get('PATH_INFO', '')
     if not _PLAIN_PATH.fullmatch(path):
         # the path as the client sent it: the UTF-8 of one Bottle decoded already (an app mounted in another,
@@ -3023,9 +3057,8 @@ def _request_url(environ: Mapping[str, Any], scheme: str, host: str) -> str:
     # (the log escapes a line's control characters anyway, but not for a handler the app added to app.log)
     origin = _escape('%s://%s' % (scheme, host))
     url = origin + path
-    if '@' in url:  # an absolute-form target that the server passed on (``GET http://bob:pw@host/x``), or a
-        # Host header with user information (``bob:pw@host``: the origin is one URL, masked to its last @, spaces too)
-        url = _mask_url_value(origin) + _mask_urls(path)
+    if _MASKED_IN_URL.search(url):  # (a superset of what the masking masks: see _MASKED_IN_URL)
+        url = _masked_target(origin, path)
     query = environ.get('QUERY_STRING')
     if query:
         if not query.isascii() or not query.isprintable():
@@ -3641,9 +3674,170 @@ def _model_validator(kind: Any) -> Optional[Callable[[Any], Any]]:
     return None
 
 
+#: The names pydantic gives the classes of a value it keeps secret (``SecretStr``, ``SecretBytes``, pydantic 2.7's
+#: ``Secret[int]``, and their base classes ``_SecretBase`` and ``_SecretField``), in pydantic 1 and 2.
+_PYDANTIC_SECRETS = frozenset(('SecretStr', 'SecretBytes', 'Secret', '_SecretBase', '_SecretField'))
+
+
+def _is_pydantic_secret(hint: Any) -> bool:
+    """True for a pydantic secret type, or an app's own class made from one: one of its classes (of ``Secret[int]``,
+    its origin's) is one of ``_PYDANTIC_SECRETS`` in a module of pydantic's (pydantic itself is not imported)."""
+    kind = typing.get_origin(hint) or hint
+    return isinstance(kind, type) and any(
+        base.__name__ in _PYDANTIC_SECRETS and str(getattr(base, '__module__', '')).split('.')[0] == 'pydantic'
+        for base in kind.__mro__)
+
+
+def _model_field_hints(kind: Any) -> Optional[Dict[Any, Any]]:
+    """For a pydantic model, each field's annotation by its name and by its alias (a refusal's ``loc`` names the
+    alias); None for any other annotation."""
+    kind = typing.get_origin(kind) or kind
+    if _model_validator(kind) is None:
+        return None
+    fields = getattr(kind, 'model_fields', None)
+    if not isinstance(fields, dict):
+        fields = getattr(kind, '__fields__', {})
+    hints = {}
+    for name, info in fields.items():
+        hint = getattr(info, 'annotation', None) or getattr(info, 'outer_type_', None)
+        hints[name] = hints[getattr(info, 'alias', None) or name] = hint
+    return hints
+
+
+def _hint_choices(hint: Any) -> List[Any]:
+    """What a value of an annotation may be: each member of a ``Union`` (``Optional``), ``Annotated`` taken off."""
+    choices, pending = [], [hint]
+    while pending:
+        hint = pending.pop()
+        if _is_union(hint):
+            pending.extend(typing.get_args(hint))
+        elif typing.get_origin(hint) is typing.Annotated:
+            pending.append(typing.get_args(hint)[0])
+        else:
+            choices.append(hint)
+    return choices
+
+
+def _hint_step(hint: Any, part: Any) -> List[Any]:
+    """The annotations of what ``part`` (a field's name, an index, a key) names in a value of ``hint`` (one of
+    :func:`_hint_choices`): a model's field, a list's or tuple's item, a dict's member (or key)."""
+    fields = _model_field_hints(hint)
+    if fields is not None:
+        return [fields[part]] if isinstance(part, str) and part in fields else []
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if not isinstance(origin, type):
+        return []
+    if issubclass(origin, collections.abc.Mapping):
+        return list(args)
+    return _item_hints(origin, args, part) if issubclass(origin, collections.abc.Collection) else []
+
+
+def _item_hints(origin: type, args: Tuple[Any, ...], part: Any) -> List[Any]:
+    """For :func:`_hint_step`: the annotations of the item ``part`` (an index) of a list, set or tuple (``origin``,
+    its arguments ``args``): a fixed tuple's at that position, else the item's."""
+    if not isinstance(part, int):
+        return []
+    if origin is tuple and Ellipsis not in args:
+        return [args[part]] if 0 <= part < len(args) else []
+    return [arg for arg in args if arg is not Ellipsis]
+
+
+@functools.lru_cache(maxsize=256)
+def _holds_pydantic_secret(hint: Any) -> bool:
+    """True if a value of ``hint`` (a pydantic model, one of its fields' annotations) holds a pydantic secret type at
+    any depth: the models, lists, dicts, unions and ``Annotated`` in it followed once each (worked out once for each
+    model class)."""
+    seen: List[Any] = []
+    pending = [hint]
+    while pending:
+        hint = pending.pop()
+        if any(hint is other for other in seen):
+            continue
+        seen.append(hint)
+        for choice in _hint_choices(hint):
+            if _is_pydantic_secret(choice):
+                return True
+            fields = _model_field_hints(choice)
+            pending.extend(fields.values() if fields is not None else typing.get_args(choice))
+    return False
+
+
+def _cached_holds_pydantic_secret(hint: Any) -> bool:
+    """:func:`_holds_pydantic_secret`, for an annotation that cannot be a key of its cache too (false then)."""
+    try:
+        return _holds_pydantic_secret(hint)
+    except TypeError:  # (unhashable: an Annotated with a list in it)
+        return False
+
+
+def _loc_step(choices: List[Any], part: Any) -> List[Any]:
+    """For :func:`_secret_at`: what one part of a refusal's ``loc`` names in a value of one of ``choices`` (the
+    members of a union, or one annotation): a field, an item, a member, or the member of a union tried
+    (``'int'``, ``'Item'``; or ``'list[int]'``, which names none: then any of them)."""
+    found = [found for choice in choices for found in _hint_step(choice, part)]
+    if not isinstance(part, str) or len(choices) < 2:
+        return found
+    named = [choice for choice in choices if getattr(typing.get_origin(choice) or choice, '__name__', '') == part]
+    return found + (named or ([] if found else choices))
+
+
+def _secret_at(kind: Any, loc: Any) -> bool:
+    """True if what a pydantic model ``kind`` refused at ``loc`` (a refusal's field names and indexes) is, or is in,
+    or holds, a field whose annotation is a pydantic secret type (``SecretStr``, ``SecretBytes``, ``Secret[...]``),
+    whatever the field's name: its value is not shown."""
+    if kind is None or not _cached_holds_pydantic_secret(kind):
+        return False
+    hints = [kind]
+    for part in loc or ():
+        choices = [choice for hint in hints for choice in _hint_choices(hint)]
+        if any(_is_pydantic_secret(choice) for choice in choices):
+            return True
+        hints = _loc_step(choices, part)[:64]
+    return any(_cached_holds_pydantic_secret(hint) for hint in hints)
+
+
+#: How deep :func:`_typed_secrets` follows a value sent to a model (as deep as an error message shows one).
+_TYPED_SECRETS_DEPTH = 60
+
+
+def _typed_secrets(kind: Any, sent: Any, depth: int = 0) -> Tuple[Any, typing.FrozenSet[str]]:
+    """What a pydantic model ``kind`` was sent, ``sent``, followed through its fields: the same with each value sent
+    to a field of a pydantic secret type as ``'***'`` (to the depth an error message shows), and those values as text,
+    which its messages must not show (as :func:`_secret_texts` has them)."""
+    if kind is None or not _cached_holds_pydantic_secret(kind):
+        return sent, frozenset()
+    texts: typing.Set[str] = set()
+
+    def walk(value: Any, hints: List[Any], depth: int) -> Any:
+        choices = [choice for hint in hints for choice in _hint_choices(hint)]
+        if any(_is_pydantic_secret(choice) for choice in choices):
+            texts.update(_secret_texts(value, True))
+            return '***'
+        if not choices:
+            return value  # (no field of the model's: nothing in it is a secret type)
+        if depth >= _TYPED_SECRETS_DEPTH:
+            texts.update(_secret_texts(value, True))  # (too deep to follow: all of it, as a secret's)
+            return value
+        if isinstance(value, dict):
+            return {key: walk(item, [found for choice in choices for found in _hint_step(choice, key)],
+                              depth + 1) for key, item in value.items()}
+        if isinstance(value, list):
+            return [walk(item, [found for choice in choices for found in _hint_step(choice, index)],
+                         depth + 1) for index, item in enumerate(value)]
+        return value
+    masked = walk(sent, [kind], depth)
+    texts.discard('')
+    return masked, frozenset(texts)
+
+
 #: How many of a model's failing fields the 400 names, and how much of each message it shows.
 _MODEL_ERRORS_SHOWN = 3
 _MODEL_MESSAGE_SHOWN = 120
+
+
+#: Why a 400 does not show the value sent: a secret-looking name holds it, or a field of a pydantic secret type.
+_NAME_SECRET = 'the name looks secret'
+_TYPE_SECRET = 'its field is of a secret type'
 
 
 class _InvalidModel(ValueError):
@@ -3652,7 +3846,7 @@ class _InvalidModel(ValueError):
     validator wrote it (a ``confirm`` checked against ``password``, a model's own validator)."""
 
     def __init__(self, problem: str, errors: List[Any], sent: Any, secret: bool = False,
-                 around: typing.FrozenSet[str] = frozenset()) -> None:
+                 around: typing.FrozenSet[str] = frozenset(), kind: Any = None) -> None:
         #: What the parameter had to be (``parameter 'item' must be a valid Item``), without the fields' messages.
         self.problem = problem
         #: The entries of pydantic's ``ValidationError.errors()``, each a dict with ``loc`` and ``msg``.
@@ -3663,35 +3857,54 @@ class _InvalidModel(ValueError):
         self.all_secret = secret
         #: The values sent to secret-looking fields of what holds the model (a dataclass with a ``password`` field).
         self.around = around
-        hidden = _secret_texts(sent, secret) | around
-        shown = [_model_error_text(error, secret, hidden) for error in errors[:_MODEL_ERRORS_SHOWN]]
+        #: The pydantic model refusing (None for a record's own check): its fields of a secret type
+        #: (``SecretStr``...) are secret ones whatever their names.
+        self.kind = kind
+        #: What was sent, each value of a field of a secret type as ``'***'``; and those values as text.
+        self.masked, self.typed = _typed_secrets(kind, sent)
+        hidden = _secret_texts(sent, secret) | around | self.typed
+        shown = [_model_error_text(error, secret, hidden, kind) for error in errors[:_MODEL_ERRORS_SHOWN]]
         if len(errors) > _MODEL_ERRORS_SHOWN:
             shown.append('and %d more' % (len(errors) - _MODEL_ERRORS_SHOWN))
         super().__init__('%s (%s)' % (problem, '; '.join(shown)) if shown else problem)
 
     def secret(self) -> '_InvalidModel':
         """The same refusal for a parameter whose name looks secret: every field's value is then kept out."""
-        return _InvalidModel(self.problem, self.errors, self.sent, True, self.around)
+        return _InvalidModel(self.problem, self.errors, self.sent, True, self.around, self.kind)
 
     def within(self, problem: str, secret: bool, container: Any = None) -> '_InvalidModel':
         """The same refusal of a model held in a container (a ``Dict[str, Item]``'s member, a dataclass's field),
         which says ``problem``; ``secret``: the member's or field's name looks secret; ``container``: the value sent
         for the container, whose secret-looking members' values the messages must not show either."""
         return _InvalidModel(problem, self.errors, self.sent, self.all_secret or secret,
-                             self.around | _secret_texts(container, False))
+                             self.around | _secret_texts(container, False), self.kind)
 
-    def failed_alone(self, shown: Any) -> Tuple[Any, bool]:
+    def failed_alone(self, shown: Any) -> Tuple[Any, str]:
         """What its 400 shows after ``got``: the value of the one field that failed (``'z'`` of ``field 'qty'``),
-        as a record's field shows it, or none (True) when that field's name looks secret or its message holds a
-        secret; ``shown`` (the object sent, secret members masked) when several failed or the model's own check did."""
+        as a record's field shows it, or none when that field's name looks secret or its message holds a secret
+        (then why: ``_NAME_SECRET``), or its type is a pydantic secret type (``_TYPE_SECRET``: ``SecretStr``...);
+        ``shown`` (the object sent, secret members masked, and the values of fields of a secret type) when several
+        failed or the model's own check did."""
         error = self.errors[0] if len(self.errors) == 1 else None
         if not isinstance(error, dict) or not error.get('loc') or 'input' not in error:
-            return shown, False
-        text = _model_error_text(error, self.all_secret, _secret_texts(self.sent, self.all_secret) | self.around)
-        if self.all_secret or text.endswith(_HIDDEN_MESSAGE + ')') or any(
-                isinstance(part, str) and _is_secret_name(part) for part in error['loc']):
-            return shown, True
-        return error['input'], False
+            return self.object_shown(shown)
+        text = _model_error_text(error, self.all_secret, _secret_texts(self.sent, self.all_secret) | self.around
+                                 | self.typed, self.kind)
+        if self.all_secret or text.endswith(_HIDDEN_MESSAGE + ')') or _named_secret(error['loc']):
+            return shown, _NAME_SECRET
+        return (shown, _TYPE_SECRET) if _secret_at(self.kind, error['loc']) else (error['input'], '')
+
+    def object_shown(self, shown: Any) -> Tuple[Any, str]:
+        """For :meth:`failed_alone`, when several fields failed or the model's own check did: the object sent with
+        the values of its fields of a secret type as ``'***'``, or, for one held in what ``shown`` is, nothing."""
+        if not self.typed:
+            return shown, ''
+        return (self.masked, '') if shown is self.sent else (shown, _TYPE_SECRET)
+
+
+def _named_secret(loc: Any) -> bool:
+    """True if a refusal's ``loc`` names a field or member whose name looks secret, at any depth."""
+    return any(isinstance(part, str) and _is_secret_name(part) for part in loc)
 
 
 def _secret_texts(value: Any, secret: bool) -> typing.FrozenSet[str]:
@@ -3712,15 +3925,15 @@ def _secret_texts(value: Any, secret: bool) -> typing.FrozenSet[str]:
     return frozenset(texts)
 
 
-def _model_error_text(error: Any, secret: bool, hidden: typing.FrozenSet[str]) -> str:
+def _model_error_text(error: Any, secret: bool, hidden: typing.FrozenSet[str], kind: Any = None) -> str:
     """One entry of a pydantic ``ValidationError.errors()``: ``field 'qty': Input should be a valid integer``;
     ``secret``: every field is a secret one (the parameter's name looks secret); ``hidden``: the values sent to
-    secret-looking fields (:func:`_secret_texts`)."""
+    secret-looking fields (:func:`_secret_texts`) and to fields of a secret type; ``kind``: the model, whose fields
+    of a secret type (``SecretStr``) are secret ones (:func:`_secret_at`)."""
     if not isinstance(error, dict):
         return _escape(str(error))[:_MODEL_MESSAGE_SHOWN]
     parts = error.get('loc') or ()
-    message = _escape(_model_message(error, secret or any(isinstance(part, str) and _is_secret_name(part)
-                                                          for part in parts), hidden))
+    message = _escape(_model_message(error, secret or _named_secret(parts) or _secret_at(kind, parts), hidden))
     if len(message) > _MODEL_MESSAGE_SHOWN:
         message = message[:_MODEL_MESSAGE_SHOWN - 3] + '...'
     location = '.'.join(str(part) for part in parts)
@@ -3785,7 +3998,7 @@ def _model_converter(kind: Any, validate: Callable[[Any], Any]) -> Callable[[Any
             errors = getattr(error, 'errors', None)
             if not callable(errors):
                 raise  # not pydantic's refusal of the value: a fault of the model's code, a 500 (logged)
-            raise _InvalidModel(refused, list(errors()), value) from None
+            raise _InvalidModel(refused, list(errors()), value, kind=kind) from None
     return convert
 
 
@@ -4820,9 +5033,9 @@ def _without_secrets(value: Any, depth: int = 0) -> Any:
 
 def _text_without_secrets(text: str) -> str:
     """A text as an error message shows it: ``'***'`` for JSON text with a secret-looking member (sent as a
-    query value or a form field), else the value of each secret-looking ``name=value`` in it masked (a query
-    value, Bottle's up to the next ``&``, may hold ``;name=value`` pieces, which the request line masks)."""
-    if _holds_secret_member(text):
+    query value or a form field) or for one holding a JWT, else the value of each secret-looking ``name=value`` in
+    it masked (a query value, Bottle's up to the next ``&``, may hold ``;name=value`` pieces, which the request line masks)."""
+    if _holds_secret_member(text) or _holds_jwt(text):
         return '***'
     if '=' in text:
         text = _redact_query(text)
@@ -4887,11 +5100,11 @@ def _item_refusal_shown(error: _ItemRefused, name: str, values: List[Any], hidde
     return type(words)(head + 'a key of it ' + tail), 'key'
 
 
-def _refusal_shown(param: _Param, values: List[Any], error: ValueError) -> Tuple[ValueError, Any, str]:
+def _refusal_shown(param: _Param, values: List[Any], error: ValueError) -> Tuple[ValueError, Any, str, str]:
     """For :func:`_conversion_failure`: what was wrong, as the 400 says it; the value it shows after ``got``, the
     innermost that failed (a list's item, ``items[1]``, ``pairs[1][0]``; a member, a field, alone) or else what was
-    sent; and what it does not show (``''``, ``'value'``, or a ``Dict``'s ``'key'``), a secret-looking name holding
-    it (the parameter's, a member's, a field's)."""
+    sent; what it does not show (``''``, ``'value'``, or a ``Dict``'s ``'key'``), a secret-looking name holding
+    it (the parameter's, a member's, a field's) or a model's field of a pydantic secret type; and why."""
     shown: Any = values[-1] if not param.many else list(values)
     secret = _is_secret_name(param.name)
     hidden = 'value' if secret else ''
@@ -4901,18 +5114,19 @@ def _refusal_shown(param: _Param, values: List[Any], error: ValueError) -> Tuple
     if isinstance(error, _InvalidModel):
         if secret:  # (pydantic's messages may repeat a field's value)
             error = error.secret()
-        shown, field_secret = error.failed_alone(shown)
-        hidden = hidden or ('value' if field_secret else '')
-    return error, shown, hidden
+        shown, why = error.failed_alone(shown)
+        if why and not hidden:
+            return error, shown, 'value', why
+    return error, shown, hidden, _NAME_SECRET
 
 
 def _conversion_failure(param: _Param, values: List[Any], error: ValueError) -> 'BadRequest':
     """The 400 for a value that does not convert: what was wrong, and the value unless its name looks secret
-    (nor, in a JSON object, the value of a member whose name does)."""
+    (nor, in a JSON object, the value of a member whose name does, or of a model's field of a secret type)."""
     inner = error.error if isinstance(error, _ItemRefused) else error  # (what a tuple's position raised)
-    error, shown_value, hidden = _refusal_shown(param, values, error)
+    error, shown_value, hidden, why = _refusal_shown(param, values, error)
     if hidden:
-        return BadRequest('parameter %r %s (the %s is not shown: the name looks secret)' % (param.name, error, hidden))
+        return BadRequest('parameter %r %s (the %s is not shown: %s)' % (param.name, error, hidden, why))
     if isinstance(inner, _SecretRefused):
         return BadRequest('parameter %r %s (the value is not shown: a secret)' % (param.name, error))
     if isinstance(inner, _EmptyFlag) and not isinstance(values, _JsonValue):
