@@ -16452,8 +16452,7 @@ class Canister:
         self.slow = config['log_slow']
         self.json_errors = config['error_format'] == 'json'
         self.app = app
-        self._inner = app.wsgi
-        app.__dict__['wsgi'] = self.wsgi  # bottle 0.13 refuses plain assignment of existing names
+        self._take_wsgi(app)
         self._take_error_pages(app)
         self._take_add_route(app)
         app.__dict__['log'] = self.log.logger
@@ -16462,6 +16461,40 @@ class Canister:
         self._late_keys: typing.Set[str] = set()
         app.add_hook('config', self._config_changed)
         app.add_hook('app_reset', self._watch_other_apps_routes)  # (Bottle resets the app after the install too)
+
+    def _take_wsgi(self, app: bottle.Bottle) -> None:
+        """Put canister's WSGI callable in front of the app's: Bottle's own, or the WSGI middleware the app was given
+        as ``app.wsgi = ProxyFix(app.wsgi)``, which then runs inside canister (said at WARNING)."""
+        #: What canister hands each request on to: Bottle's ``wsgi``, or the middleware assigned to ``app.wsgi``.
+        self._inner = app.wsgi
+        #: ``app.wsgi`` held middleware of the app's own (an attribute of the app): ``close`` puts it back.
+        self._inner_is_apps = 'wsgi' in app.__dict__
+        if self._inner_is_apps:
+            name = _safe_text(getattr(self._inner, '__name__', None) or type(self._inner).__name__)
+            note = ('The app\'s wsgi is WSGI middleware (app.wsgi = %s(app.wsgi)), which runs inside canister: canister '
+                    'logs, throttles and counts sessions by the address the server gave, whatever the middleware makes '
+                    'of it; wrap the app object instead, application = %s(app), and serve application (for a reverse '
+                    'proxy, canister\'s trusted_proxies reads its X-Forwarded-For)' % (name, name))
+            self.log.write(logging.WARNING, '%s', note)
+        #: What ``app.wsgi`` is while canister is installed: ``wsgi``, until ``close`` makes it hand the requests
+        #: straight on to ``_inner`` (middleware assigned to ``app.wsgi`` after the install keeps calling it).  A
+        #: ``partial``, called without a Python frame of its own, is the one callable whose target ``close`` can
+        #: change (its pickling hook, ``__setstate__``).
+        self._entry = functools.partial(type(self).wsgi, self)
+        app.__dict__['wsgi'] = self._entry  # bottle 0.13 refuses plain assignment of existing names
+
+    def _give_wsgi_back(self, app: bottle.Bottle) -> None:
+        """At uninstall: give the app its WSGI callable back, the middleware it had before the install included,
+        and make canister's hand the requests of middleware assigned to ``app.wsgi`` since straight on."""
+        entry = getattr(self, '_entry', None)
+        if entry is None:
+            return
+        if app.__dict__.get('wsgi') is entry:
+            if self._inner_is_apps:
+                app.__dict__['wsgi'] = self._inner
+            else:
+                del app.__dict__['wsgi']
+        entry.__setstate__((self._inner, (), {}, None))
 
     def _refuse_route(self, route: bottle.Route) -> bottle.Bottle:
         """The app of a route canister can serve; :class:`CanisterError` for one it cannot (Bottle's 500 at the
@@ -16807,9 +16840,8 @@ class Canister:
 
     def close(self) -> None:
         """Uninstall: give the app its own WSGI callable, error page and ``add_route`` back, and release the store."""
-        if self.app is not None and self.app.__dict__.get('wsgi') == self.wsgi:
-            del self.app.wsgi
         if self.app is not None:
+            self._give_wsgi_back(self.app)
             self._give_error_pages_back(self.app)
             self._give_add_route_back(self.app)
             self.app.remove_hook('config', self._config_changed)
