@@ -7510,25 +7510,27 @@ class RedisStore(SessionStore):
     #: Until when (``_monotonic()``) a request meeting ``_stalled`` answers at once, without asking Redis
     #: (infinity while one asks), unless ``_ask_at_once``.
     _stalled_until = 0.0
-    #: The next request (not the readiness check: ``check``) asks again at once: the stall may have been one dead
-    #: connection (``_unreachable``).
+    #: The next request within the second (``_stall_window``) asks again at once, for a short while (``_QUICK_ASK``):
+    #: the stall may have been one dead connection (``_note_stall``).
     _ask_at_once = False
+    #: How long, at most, the PING of ``_ask_at_once`` waits (on a new connection: connecting, and the answer): a
+    #: healthy Redis answers in a few milliseconds; a stalled one costs the request that asks no more than this.
+    _QUICK_ASK = 0.1
 
-    def _still_stalled(self, stalled: str, request: bool = True) -> None:
+    def _still_stalled(self, stalled: str) -> None:
         """StoreUnavailable (``stalled``, the text read once: another thread may clear it meanwhile) at once
-        while Redis is taken to be stalled; when it is time to ask again (``_unreachable`` says when), one request
+        while Redis is taken to be stalled; when it is time to ask again (``_note_stall`` says when), one request
         PINGs (the others answering at once meanwhile, however long it waits), and goes on if Redis answers."""
-        if not stalled:
-            return
         now = _monotonic()
-        if now < self._stalled_until and not (request and self._ask_at_once):
+        if now < self._stalled_until and not self._ask_at_once:
             unasked = StoreUnavailable(stalled)
             unasked.unapplied = True
             raise unasked
         # (no other request asks while this PING waits; two threads here at once may both ask: no harm)
+        quick = now < self._stalled_until  # (asking at once, within the second: past it, one asks as before)
         self._stalled_until, self._ask_at_once = math.inf, False
         try:
-            self._client.ping()
+            self._ping_on_a_new_connection() if quick else self._client.ping()
         except self._errors as error:
             unanswered = self._unreachable(error, started=now)
             unanswered.unapplied = True  # (only the PING was sent)
@@ -7537,6 +7539,26 @@ class RedisStore(SessionStore):
             self._stalled_until = 0.0
             raise
         self._stalled = ''
+
+    def _ping_on_a_new_connection(self) -> None:
+        """PING Redis on a connection of its own, made as the pool makes them but waiting ``_QUICK_ASK`` at most to
+        connect and for the answer (the name lookup aside, which no timeout bounds), then closed; the client's own
+        PING for a client without such a pool."""
+        try:
+            pool = self._client.connection_pool
+            options = dict(pool.connection_kwargs)
+            connection = pool.connection_class(**dict(options, **{
+                name: min(self._QUICK_ASK, self.timeout) for name in ('socket_timeout', 'socket_connect_timeout')
+                if name in options}))
+        except (AttributeError, TypeError):  # (a client of the app's own without redis-py's pool)
+            self._client.ping()
+            return
+        try:
+            connection.connect()
+            connection.send_command('PING')
+            connection.read_response()
+        finally:
+            connection.disconnect()
 
     @property
     def client(self) -> Any:
@@ -7614,8 +7636,8 @@ class RedisStore(SessionStore):
             # One request at a time waits out the timeout (or a name server that does not answer, which the timeout
             # does not bound), not every one: threads (a sync worker's one) stay free.  The first such failure may
             # be one dead connection (a NAT or firewall that forgot it, without a word): the idle ones are dropped
-            # (not after a slow name server: they need none) and the next request asks again at once, on a new one;
-            # the readiness check waits the second, as after a PING that failed, when every request does.
+            # (not after a slow name server: they need none) and the next request asks again at once, on a new one,
+            # for a tenth of a second at most (``_QUICK_ASK``).
             self._ask_at_once = not self._stalled
             if self._ask_at_once and timed_out:
                 self._drop_connections()
@@ -8011,7 +8033,6 @@ class RedisStore(SessionStore):
         process was refused (``_refusing``)."""
         started = _monotonic()
         try:
-            self._still_stalled(self._stalled, request=False)  # (at once in the second after a stall, or asks)
             client = self.client
             client.ping()
             if not self._checked:

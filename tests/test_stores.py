@@ -908,14 +908,12 @@ def test_after_a_request_met_session_redis_timeout_the_others_answer_at_once_for
     redis_server.freeze()  # SIGSTOP: connections are accepted, nothing is answered
     try:
         first = waited()                             # waits out its 1 s
-        asks = waited()                              # the next asks again at once (a PING on a new connection)
-        at_once = waited()                           # within the second after that: answered without asking Redis
+        at_once = waited()                           # within the second after it: answered without asking Redis
         time.sleep(1.1)
         again = waited()                             # past it: one request asks Redis again, and waits
     finally:
         redis_server.thaw()
-    slowest_quick = min(first, asks, again) - 0.5
-    assert first >= 0.95 and asks >= 0.95 and again >= 0.95 and at_once < slowest_quick, (first, asks, at_once, again)
+    assert first >= 0.95 and again >= 0.95 and at_once < min(first, again) - 0.5, (first, at_once, again)
 
 
 def test_with_a_session_redis_timeout_above_1_second_requests_ask_redis_again_1_second_after_a_timeout(
