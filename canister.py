@@ -8104,31 +8104,63 @@ class RedisStore(SessionStore):
     #: the app built, or a ``unix://`` URL.
     _tls: Optional[bool] = None
 
-    #: Redis stalled (a command timed out): the 503's text, which the requests of the next second
-    #: (``_stall_window``) get at once instead of each waiting for a timeout of its own; '' when it answers.
-    #: Not on a Cluster, where a node that stalls holds only its own slots' sessions.
+    #: Redis stalled (a call took the whole timeout, or longer: a timeout, a name server that does not answer):
+    #: the 503's text, which the other requests get at once while one asks again (``_still_stalled``), instead of
+    #: each waiting for a timeout of its own; '' when it answers.  Not on a Cluster, where a node that stalls holds
+    #: only its own slots' sessions.
     _stalled = ''
-    #: Until when (``time.monotonic()``) a request meeting ``_stalled`` answers at once, without asking Redis.
+    #: Until when (``_monotonic()``) a request meeting ``_stalled`` answers at once, without asking Redis
+    #: (infinity while one asks), unless ``_ask_at_once``.
     _stalled_until = 0.0
+    #: The next request within the second (``_stall_window``) asks again at once, for a short while (``_QUICK_ASK``):
+    #: the stall may have been one dead connection (``_note_stall``).
+    _ask_at_once = False
+    #: How long, at most, the PING of ``_ask_at_once`` waits (on a new connection: connecting, and the answer): a
+    #: healthy Redis answers in a few milliseconds; a stalled one costs the request that asks no more than this.
+    _QUICK_ASK = 0.1
 
     def _still_stalled(self, stalled: str) -> None:
         """StoreUnavailable (``stalled``, the text read once: another thread may clear it meanwhile) at once
-        while Redis is taken to be stalled; once its second has passed, one request PINGs (the others still
-        answering at once meanwhile), and goes on if Redis answers."""
-        now = time.monotonic()
-        if now < self._stalled_until:
+        while Redis is taken to be stalled; when it is time to ask again (``_note_stall`` says when), one request
+        PINGs (the others answering at once meanwhile, however long it waits), and goes on if Redis answers."""
+        now = _monotonic()
+        if now < self._stalled_until and not self._ask_at_once:
             unasked = StoreUnavailable(stalled)
             unasked.unapplied = True
             raise unasked
-        # (no other request asks while this PING may wait; two threads here at once may both ask: no harm)
-        self._stalled_until = now + self.timeout
+        # (no other request asks while this PING waits; two threads here at once may both ask: no harm)
+        quick = now < self._stalled_until  # (asking at once, within the second: past it, one asks as before)
+        self._stalled_until, self._ask_at_once = math.inf, False
         try:
-            self._client.ping()
+            self._ping_on_a_new_connection() if quick else self._client.ping()
         except self._errors as error:
-            unanswered = self._unreachable(error)
+            unanswered = self._unreachable(error, started=now)
             unanswered.unapplied = True  # (only the PING was sent)
             raise unanswered from None
+        except BaseException:  # (the PING cut short, by a worker's timeout, say: the next request asks)
+            self._stalled_until = 0.0
+            raise
         self._stalled = ''
+
+    def _ping_on_a_new_connection(self) -> None:
+        """PING Redis on a connection of its own, made as the pool makes them but waiting ``_QUICK_ASK`` at most to
+        connect and for the answer (the name lookup aside, which no timeout bounds), then closed; the client's own
+        PING for a client without such a pool."""
+        try:
+            pool = self._client.connection_pool
+            options = dict(pool.connection_kwargs)
+            connection = pool.connection_class(**dict(options, **{
+                name: min(self._QUICK_ASK, self.timeout) for name in ('socket_timeout', 'socket_connect_timeout')
+                if name in options}))
+        except (AttributeError, TypeError):  # (a client of the app's own without redis-py's pool)
+            self._client.ping()
+            return
+        try:
+            connection.connect()
+            connection.send_command('PING')
+            connection.read_response()
+        finally:
+            connection.disconnect()
 
     @property
     def client(self) -> Any:
@@ -8172,13 +8204,16 @@ class RedisStore(SessionStore):
             return client.evalsha(sha, 1, key, *args)
 
     def _call(self, method: str, *args: Any, **kwargs: Any) -> Any:
+        started = _monotonic()
         try:
             return getattr(self.client, method)(*args, **kwargs)
         except self._errors as error:
-            raise self._unreachable(error) from None
+            raise self._unreachable(error, started=started) from None
 
-    def _unreachable(self, error: Exception, what: str = 'the Redis session store is unavailable') -> StoreUnavailable:
-        """The StoreUnavailable of ``error``, its text beginning with ``what`` and saying what to do."""
+    def _unreachable(self, error: Exception, what: str = 'the Redis session store is unavailable',
+                     started: Optional[float] = None) -> StoreUnavailable:
+        """The StoreUnavailable of ``error``, its text beginning with ``what`` and saying what to do; ``started``:
+        when (``_monotonic()``) the call that failed began, to tell a failure that took the whole timeout."""
         text = _redis_error_text(error, self._tls)
         if isinstance(error, self._auth_error):  # (its password changed on the server, say: it will not pass by itself)
             text += (' (Redis refused the credentials: fix the user name and password of session_store, '
@@ -8193,12 +8228,24 @@ class RedisStore(SessionStore):
         self._say_what_failed(unavailable, error, text)
         if isinstance(error, self._read_only_error) or any(refusal in text for refusal in _REDIS_REFUSALS):
             self._refusing = said  # (what ``check`` says until a write of its own succeeds)
-        if isinstance(error, self._timeout_error) and not self._cluster:
-            # One request a second waits out the timeout, not every one: threads (a sync worker's one) stay free.
-            self._stalled, self._stalled_until = said, time.monotonic() + self._stall_window
+        self._note_stall(said, error, started)
+        return unavailable
+
+    def _note_stall(self, said: str, error: Exception, started: Optional[float]) -> None:
+        """Take Redis to be stalled (``_stalled``, its words ``said``) after ``error``, or no longer."""
+        now, timed_out = _monotonic(), isinstance(error, self._timeout_error)
+        if not self._cluster and (timed_out or (started is not None and now - started >= self.timeout)):
+            # One request at a time waits out the timeout (or a name server that does not answer, which the timeout
+            # does not bound), not every one: threads (a sync worker's one) stay free.  The first such failure may
+            # be one dead connection (a NAT or firewall that forgot it, without a word): the idle ones are dropped
+            # (not after a slow name server: they need none) and the next request asks again at once, on a new one,
+            # for a tenth of a second at most (``_QUICK_ASK``).
+            self._ask_at_once = not self._stalled
+            if self._ask_at_once and timed_out:
+                self._drop_connections()
+            self._stalled, self._stalled_until = said, now + self._stall_window
         elif self._stalled:  # (Redis answered, if with an error, or refuses connections: which is quick)
             self._stalled = ''
-        return unavailable
 
     def _say_what_failed(self, unavailable: StoreUnavailable, error: Exception, text: str) -> None:
         """Note on ``unavailable`` what ``error`` (its ``text``) tells of the write that failed: refused for want of
@@ -8337,6 +8384,7 @@ class RedisStore(SessionStore):
         """Send a pipeline; its answers, or StoreUnavailable.  ``stored_apart``: the session key a login stored
         on its own before this pipeline lists it in its user's set (a Cluster's), deleted if this fails: no set
         would list it, and no cookie names it, until it expired."""
+        started = _monotonic()
         try:
             return typing.cast(List[Any], pipe.execute())
         except self._errors as error:
@@ -8345,7 +8393,7 @@ class RedisStore(SessionStore):
                     self.client.delete(stored_apart)
                 except self._errors:  # (its node does not answer either: it expires unlisted)
                     pass
-            raise self._unreachable(error) from None
+            raise self._unreachable(error, started=started) from None
 
     def _list_in_user_set(self, pipe: Any, user_key: str, sid: str) -> None:
         """Add the session to its user's set in ``pipe``, then read up to 16 of its members, at random
@@ -8390,10 +8438,11 @@ class RedisStore(SessionStore):
         key = self.prefix + sid
         ttl_ms = int(ttl * 1000) if ttl > 0 else 0
         args = (expected, record, ttl_ms, 1) if record == _ENDING else (expected, record, ttl_ms)
+        started = _monotonic()
         try:
             result, replicas = self._run_and_wait(_REDIS_UPDATE, key, *args)
         except self._errors as error:
-            raise self._unreachable(error) from None
+            raise self._unreachable(error, started=started) from None
         if result[0]:
             if result[0] == 2:  # (Redis is full: checks say so until it takes a write again, as after a refusal)
                 self._refusing = 'the Redis session store is unavailable: ' + _redis_error_text(
@@ -8425,10 +8474,11 @@ class RedisStore(SessionStore):
         found = (False, record) if record == _ENDING else (True, None)
         if not self.wait:
             return found
+        started = _monotonic()
         try:
             result, replicas = self._run_and_wait(_REDIS_UPDATE, key, record, record, ttl_ms)
         except self._errors as error:
-            raise self._unreachable(error) from None
+            raise self._unreachable(error, started=started) from None
         if result[0] != 1:
             return False, self._text(result[1]) if len(result) > 1 else None
         self._replicated(replicas)
@@ -8458,19 +8508,21 @@ class RedisStore(SessionStore):
 
     def touch(self, sid: str, ttl: float) -> None:
         if ttl > 0:
+            started = _monotonic()
             try:
                 self.run_script(_REDIS_EXTEND, self.prefix + sid, int(ttl * 1000))
             except self._errors as error:
-                raise self._unreachable(error) from None
+                raise self._unreachable(error, started=started) from None
 
     def load_and_touch(self, sid: str, ttl: float) -> Optional[str]:
         """Read a session and extend its life to ``ttl`` seconds, or to its own lifetime if it has one, in one
         round trip (``_REDIS_LOAD``): never shorter than it has left, so a remembered session keeps its length
         even when the request that read it never saves (a worker killed mid-request)."""
+        started = _monotonic()
         try:
             return self._text(self.run_script(_REDIS_LOAD, self.prefix + sid, int(ttl * 1000)))
         except self._errors as error:
-            raise self._unreachable(error) from None
+            raise self._unreachable(error, started=started) from None
 
     def delete(self, sid: str) -> bool:
         return bool(self._call('delete', self.prefix + sid))
@@ -8582,6 +8634,7 @@ class RedisStore(SessionStore):
         at the kind of server and at its ``maxmemory-policy``, and counts the replicas; each later one
         (``store_problem()``, a readiness probe) is a PING, and a SET of a key of its own while a write of this
         process was refused (``_refusing``)."""
+        started = _monotonic()
         try:
             client = self.client
             client.ping()
@@ -8611,7 +8664,7 @@ class RedisStore(SessionStore):
             if 'DB index is out of range' in text:  # (it would fail every request too: Redis has no such database)
                 raise ConfigError('canister.session_store: Redis refused the database number: %s (a Redis server '
                                   'has databases 0 to 15 unless its databases setting gives more)' % text) from None
-            return str(self._unreachable(error))  # (the words of the 503's ERROR line: one text for one outage)
+            return str(self._unreachable(error, started=started))  # (the words of the 503's ERROR line: one text for one outage)
         if not self._checked:
             self._count_replicas()
             self._checked = self._replicas_counted  # (else the next check asks again)
@@ -13221,6 +13274,7 @@ return 0
         self._run_script = store.run_script
 
     def _run(self, source: str, client: str, *args: Any) -> Any:
+        started = _monotonic()
         try:
             return self._run_script(source, self.prefix + client, *args)
         except StoreUnavailable as error:  # (a client that could not be made, or Redis stalled: the store's words)
@@ -13230,7 +13284,7 @@ return 0
             # The same Redis as the sessions': a write refused here (NOREPLICAS, READONLY, full) is one the store's
             # readiness check must tell, though no session was saved (a Basic login's count is written first); its
             # words say what to do (a read-only replica's among them).
-            unavailable = self._unreachable(error, 'the Redis login throttle is unavailable')
+            unavailable = self._unreachable(error, 'the Redis login throttle is unavailable', started)
             unavailable.answer = _THROTTLE_UNAVAILABLE
             raise unavailable from None
 
