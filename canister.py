@@ -7924,7 +7924,7 @@ _REDIS_EFFECTS = 'if redis.replicate_commands then redis.replicate_commands() en
 
 
 #: Replace a Redis session's record only if it is still the one expected (KEYS[1]: the session; ARGV: expected
-#: record, or '' for any, as no record is empty; new record, ttl in ms or 0).  Returns {1} when
+#: record, new record, ttl in ms or 0; ARGV[5] 'any': whatever record is there).  Returns {1} when
 #: replaced, {0, current} when another request changed it, {0} when it is gone.  With ARGV[4]
 #: (the "ended" marker of ``RedisStore.update``), a full Redis that refuses the ``SET`` (``OOM``) has
 #: the key deleted instead, which adds no memory (Redis 5 as 7 run it), and {2} is returned: a logout on
@@ -7933,7 +7933,7 @@ _REDIS_EFFECTS = 'if redis.replicate_commands then redis.replicate_commands() en
 _REDIS_UPDATE = _REDIS_EFFECTS + """
 local current = redis.call('GET', KEYS[1])
 if not current then return {0} end
-if current ~= ARGV[1] and ARGV[1] ~= '' then return {0, current} end
+if current ~= ARGV[1] and ARGV[5] ~= 'any' then return {0, current} end
 local function set(call)
   if tonumber(ARGV[3]) > 0 then return call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3]) end
   return call('SET', KEYS[1], ARGV[2])
@@ -7948,6 +7948,15 @@ if type(reply) == 'table' and reply.err then
 end
 return {1}
 """
+
+
+def _redis_update_args(expected: Optional[str], record: str, ttl_ms: int) -> Tuple[Any, ...]:
+    """``_REDIS_UPDATE``'s ARGV for ``RedisStore.update``: the "ended" marker with ARGV[4] (a full Redis deletes the
+    session instead), and with ARGV[5] 'any' when ``expected`` is None (whatever record is there)."""
+    if record != _ENDING:
+        return expected, record, ttl_ms
+    return expected or '', record, ttl_ms, 1, 'any' if expected is None else ''
+
 
 #: Extend a session's life to ARGV[1] ms from now: never shorter (a parallel request may have made it
 #: longer), never for a session that is gone, and a session without expiry stays so.
@@ -8418,9 +8427,9 @@ class RedisStore(SessionStore):
         if len(listed) > 1:
             self._live_members(user_key, listed)
 
-    def update(self, sid: str, expected: str, record: str, ttl: float) -> Tuple[bool, Optional[str]]:
-        """The compare-and-set of ``SessionStore.update``; ``expected`` '' (no record is empty) is whatever record
-        the live session holds: ``_end_anyway``'s "ended" marker, written without comparing, falls back as below.
+    def update(self, sid: str, expected: Optional[str], record: str, ttl: float) -> Tuple[bool, Optional[str]]:
+        """The compare-and-set of ``SessionStore.update``; ``expected`` None, with the "ended" marker only, is whatever
+        record the live session holds: ``_end_anyway``'s marker, written without comparing, falls back as below.
         One that finds ``record`` itself there counts as done (``_holds_already``): with ``wait`` on a Cluster,
         redis-py resends each command of a pipeline whose connection dropped while WAIT blocked, the script that
         already ran among them, which then finds its own write.  One that writes the "ended" marker and finds it
@@ -8437,7 +8446,7 @@ class RedisStore(SessionStore):
         (``_holds_already`` is for a record found): a session gone is one that expired or another request ended."""
         key = self.prefix + sid
         ttl_ms = int(ttl * 1000) if ttl > 0 else 0
-        args = (expected, record, ttl_ms, 1) if record == _ENDING else (expected, record, ttl_ms)
+        args = _redis_update_args(expected, record, ttl_ms)
         started = _monotonic()
         try:
             result, replicas = self._run_and_wait(_REDIS_UPDATE, key, *args)
@@ -9703,13 +9712,13 @@ class SessionManager:
         end (nothing stored, the cookie expired), not gone (the cookie left).  ``followed``: ``sid`` is the
         id the session moved to, which must still be ``person``'s.  True if it was ended.
 
-        On the Redis store the marker goes through ``update`` asked for any record (``expected`` ''), so that a full
+        On the Redis store the marker goes through ``update`` asked for any record (``expected`` None), so that a full
         Redis, which refuses it, deletes the session instead, as for ``end_session``'s tries (``_UNMARKED``); a session
         gone meanwhile (another request ended it, or it expired) is left so.  Other stores ``save`` it."""
         if current is None or _marker(current) is not None or (followed and _record_user_key(current) != person):
             return False
         if isinstance(self.store, RedisStore):
-            done, note = self.update(sid, '', _ENDING, _MOVED_TTL)
+            done, note = self.update(sid, None, _ENDING, _MOVED_TTL)
         else:
             self.store.save(sid, _ENDING, _MOVED_TTL)
             done, note = _DONE

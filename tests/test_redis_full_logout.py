@@ -365,3 +365,16 @@ def test_on_a_full_redis_a_session_whose_thief_keeps_changing_it_is_ended_all_th
     assert ('A session that other requests kept changing through all ten tries, whose marker then goes without that '
             'check (*The "ended" marker* under [Sessions](#sessions)), is deleted without it too, so the logout logs '
             'out all the same, and so does `end_sessions`.') in readme_section('## Reliability')
+
+
+@pytest.mark.parametrize('kind', ['memory', 'sqlite', 'redis'])
+def test_an_update_that_expects_an_empty_record_replaces_no_live_session_on_any_store(kind, tmp_path, redis_server):
+    """No record is empty: expecting '' matches none, on Redis as on the other stores (only the "ended" marker of a
+    logout that lost every try to other requests is written whatever the record, and not by this value)."""
+    store = {'memory': lambda: canister.MemoryStore(), 'sqlite': lambda: canister.SQLiteStore(str(tmp_path / 's.db')),
+             'redis': lambda: canister.RedisStore(redis_server.url)}[kind]()
+    store.save('abc', '{"live": "record A"}', 60)
+    assert store.update('abc', '', '{"other": "B"}', 60) == (False, '{"live": "record A"}')
+    assert store.load('abc') == '{"live": "record A"}'
+    assert store.update('abc', '', canister._ENDING, 60)[0] is False
+    assert store.load('abc') == '{"live": "record A"}'
