@@ -3634,6 +3634,16 @@ def _beneath_initvar(hint: Any) -> Any:
     return hint.type if isinstance(hint, dataclasses.InitVar) else hint
 
 
+def _beneath_marks(hint: Any) -> Any:
+    """A record's field's annotation without what marks the field rather than its type: a dataclass's ``InitVar[X]``,
+    a ``TypedDict``'s ``Required[X]``, ``NotRequired[X]`` and ``ReadOnly[X]`` (which ``typing.get_type_hints``
+    keeps before Python 3.11, for typing_extensions' own), X."""
+    hint = _beneath_initvar(hint)
+    while getattr(typing.get_origin(hint), '_name', None) in ('Required', 'NotRequired', 'ReadOnly'):
+        hint = typing.get_args(hint)[0]
+    return hint
+
+
 def _substituted(hint: Any, arguments: Dict[Any, Any]) -> Any:
     """A field's annotation in a parameterised generic record (``Box[int]``): each type variable in it replaced by
     its argument (``T`` by ``int``, ``List[T]`` by ``List[int]``); one not given (a bare ``Box``) by ``Any``."""
@@ -3654,12 +3664,12 @@ def _substituted(hint: Any, arguments: Dict[Any, Any]) -> Any:
 _GENERIC_NESTING = 8
 
 
-def _refused_record(name: str, error: BaseException, sent: Dict[str, Any]) -> '_InvalidModel':
+def _refused_record(name: str, error: BaseException, sent: Dict[str, Any], kind: Any = None) -> '_InvalidModel':
     """The 400 of a record whose own check (a dataclass's ``__post_init__``, an ``assert`` in it) refused the values
     ``sent``: its message, escaped and cut as a pydantic model's is, and not shown when it holds a value sent to a
-    field whose name looks secret."""
+    field whose name looks secret, or (``kind``: the record, when it has one) to a field of a secret type."""
     message = _safe_text(error) or type(error).__name__  # (a bare assert says nothing)
-    return _InvalidModel('must be a valid %s' % name, [{'loc': (), 'msg': message, 'input': sent}], sent)
+    return _InvalidModel('must be a valid %s' % name, [{'loc': (), 'msg': message, 'input': sent}], sent, kind=kind)
 
 
 def _model_validator(kind: Any) -> Optional[Callable[[Any], Any]]:
@@ -3690,10 +3700,12 @@ def _is_pydantic_secret(hint: Any) -> bool:
 
 def _model_field_hints(kind: Any) -> Optional[Dict[Any, Any]]:
     """For a pydantic model, each field's annotation by its name and by its alias (a refusal's ``loc`` names the
-    alias); None for any other annotation."""
-    kind = typing.get_origin(kind) or kind
-    if _model_validator(kind) is None:
-        return None
+    alias); for a dataclass, ``NamedTuple`` or ``TypedDict`` (:func:`_record_fields`), each field's
+    (:func:`_record_field_hints`); None for any other annotation."""
+    origin = typing.get_origin(kind) or kind
+    if _model_validator(origin) is None:
+        return None if _record_fields(origin) is None else _record_field_hints(origin, typing.get_args(kind))
+    kind = origin
     fields = getattr(kind, 'model_fields', None)
     if not isinstance(fields, dict):
         fields = getattr(kind, '__fields__', {})
@@ -3702,6 +3714,17 @@ def _model_field_hints(kind: Any) -> Optional[Dict[Any, Any]]:
         hint = getattr(info, 'annotation', None) or getattr(info, 'outer_type_', None)
         hints[name] = hints[getattr(info, 'alias', None) or name] = hint
     return hints
+
+
+def _record_field_hints(kind: Any, arguments: Tuple[Any, ...]) -> Dict[Any, Any]:
+    """For :func:`_model_field_hints`: each field's annotation of a record ``kind`` (those of a generic one,
+    ``Box[SecretStr]``, with its ``arguments`` for its type variables); none if they cannot be evaluated."""
+    try:
+        hints = typing.get_type_hints(kind)
+    except Exception:  # (its converter says why: _Converters._record)
+        return {}
+    variables = dict(zip(getattr(kind, '__parameters__', ()), arguments))
+    return {name: _substituted(_beneath_marks(hint), variables) for name, hint in hints.items()}
 
 
 def _hint_choices(hint: Any) -> List[Any]:
@@ -3872,11 +3895,11 @@ class _InvalidModel(ValueError):
         """The same refusal for a parameter whose name looks secret: every field's value is then kept out."""
         return _InvalidModel(self.problem, self.errors, self.sent, True, self.around, self.kind)
 
-    def within(self, problem: str, secret: bool, container: Any = None) -> '_InvalidModel':
+    def within(self, problem: str, secret: Union[bool, str], container: Any = None) -> '_InvalidModel':
         """The same refusal of a model held in a container (a ``Dict[str, Item]``'s member, a dataclass's field),
         which says ``problem``; ``secret``: the member's or field's name looks secret; ``container``: the value sent
         for the container, whose secret-looking members' values the messages must not show either."""
-        return _InvalidModel(problem, self.errors, self.sent, self.all_secret or secret,
+        return _InvalidModel(problem, self.errors, self.sent, self.all_secret or bool(secret),
                              self.around | _secret_texts(container, False), self.kind)
 
     def failed_alone(self, shown: Any) -> Tuple[Any, str]:
@@ -4073,7 +4096,7 @@ class _ItemRefused(ValueError):
     container; or, held under a name that looks secret (``password``), no value (nor, for a ``Dict``'s key, the
     key in its words: :func:`_item_refusal_shown`)."""
 
-    def __init__(self, indexes: Tuple[int, ...], error: ValueError, item: Any, hidden: bool = False,
+    def __init__(self, indexes: Tuple[int, ...], error: ValueError, item: Any, hidden: Union[bool, str] = False,
                  key: str = '') -> None:
         #: Its index, then those of the lists inside it that hold it (``(0, 1)`` for ``items[0][1]``); none for a
         #: member or a field, which its error names.
@@ -4082,7 +4105,8 @@ class _ItemRefused(ValueError):
         self.error = error
         #: The value that did not convert, as sent (the innermost: ``'x'`` of ``pairs[1][0]``, of ``its member 'b'``).
         self.item = item
-        #: A member or field whose name looks secret holds it: the 400 does not show it.
+        #: A member or field whose name looks secret holds it: the 400 does not show it; or ``_TYPE_SECRET``, a
+        #: record's field of a secret type (``SecretStr``), whatever its name, which the 400 gives as the reason.
         self.hidden = hidden
         #: For a ``Dict``'s key that did not convert, the words naming it in its error (``its key 'x' ``); else ''.
         self.key = key
@@ -4112,7 +4136,8 @@ def _indexed_items(convert: Callable[[Any], Any], values: List[Any]) -> List[Any
     return items
 
 
-def _refusal_within(error: ValueError, text: str, name: str, secret: bool, container: Any = None) -> ValueError:
+def _refusal_within(error: ValueError, text: str, name: str, secret: Union[bool, str],
+                    container: Any = None) -> ValueError:
     """The refusal of a value held in something (a record's field, a dict's member, a list parameter) as its 400 says
     it: ``text`` (``...: its field 'items' ``), then where in it an item of a list failed (``(at items[1]) ``,
     ``name`` being the field's or member's), then what was wrong.  A pydantic model's refusal stays one, its messages
@@ -4128,7 +4153,7 @@ def _refusal_within(error: ValueError, text: str, name: str, secret: bool, conta
     return (_NotAnArray if isinstance(error, _NotAnArray) else ValueError)(text + str(error))
 
 
-def _member_refused(error: ValueError, text: str, name: str, secret: bool, container: Any, value: Any,
+def _member_refused(error: ValueError, text: str, name: str, secret: Union[bool, str], container: Any, value: Any,
                     key: str = '') -> _ItemRefused:
     """The refusal of a ``Dict``'s member or a record's field ``name`` (or of a ``Dict``'s key, ``key`` the words of
     ``text`` naming it), sent ``value`` in the JSON object ``container``: worded by :func:`_refusal_within` after ``text``,
@@ -4137,6 +4162,51 @@ def _member_refused(error: ValueError, text: str, name: str, secret: bool, conta
     if isinstance(error, _ItemRefused):
         value, secret, key = error.item, secret or error.hidden, error.key
     return _ItemRefused((), _refusal_within(error, text, name, secret, container), value, secret, key)
+
+
+def _record_secrets(kind: Any, arguments: Tuple[Any, ...]) -> Tuple[Any, bool, typing.FrozenSet[str]]:
+    """For a record's converter: the record as :func:`_typed_secrets` follows it (a generic one with its
+    ``arguments``, ``Box[SecretStr]``); whether a field of it holds a pydantic secret type (``SecretStr``, in a list,
+    an ``Optional`` or another record too), whose values its 400 then never shows, whatever their names; and the
+    names of the fields holding one other than in a record (:func:`_holds_secret_itself`), which keeps its own out."""
+    shape = kind
+    if arguments:
+        try:
+            shape = kind[arguments]
+        except TypeError:  # (as _substituted: its fields' type variables then stand for Any)
+            pass
+    hints = _record_field_hints(kind, arguments)
+    return (shape, any(_cached_holds_pydantic_secret(hint) for hint in hints.values()),
+            frozenset(name for name, hint in hints.items() if _holds_secret_itself(hint)))
+
+
+def _record_refusal(words: str, value: Any, shape: Any, secrets: bool) -> ValueError:
+    """A record's own refusal of ``value`` (a member it has no field for, a field missing), saying ``words``; with
+    fields of a secret type (``secrets``, ``shape`` the record), the value its 400 shows has theirs as ``'***'``."""
+    return _ItemRefused((), ValueError(words), _typed_secrets(shape, value)[0]) if secrets else ValueError(words)
+
+
+def _holds_secret_itself(hint: Any) -> bool:
+    """True if a value of ``hint`` (a record's field's annotation) holds a pydantic secret type other than inside a
+    record or model it holds, which keeps its own out of its 400 (``SecretStr``, ``List[SecretStr]``,
+    ``Optional[SecretBytes]``; not ``Card``, whose field ``number`` is one)."""
+    pending = [hint]
+    while pending:
+        for choice in _hint_choices(pending.pop()):
+            if _is_pydantic_secret(choice):
+                return True
+            if not _is_record(choice):
+                pending.extend(typing.get_args(choice))
+    return False
+
+
+def _field_hidden(name: str, typed: typing.AbstractSet[str], error: ValueError) -> Union[bool, str]:
+    """Whether a record's field ``name`` that did not convert (``error``) is kept out of the 400: True when its name
+    looks secret, else ``_TYPE_SECRET`` when it is of a secret type (among ``typed``, or pydantic's secret type
+    refused it), which the 400 then gives as the reason; else False."""
+    if _is_secret_name(name):
+        return True
+    return _TYPE_SECRET if name in typed or isinstance(error, _SecretRefused) else False
 
 
 def _names_items(kind: Any) -> bool:
@@ -4206,7 +4276,7 @@ class _SecretRefused(ValueError):
     """A value a secret type of pydantic's (``SecretStr``, ``SecretBytes``) refused: its 400 does not show it."""
 
 
-def _pydantic_problem(error: ValueError) -> str:
+def _pydantic_problem(error: Exception) -> str:
     """What pydantic's ``ValidationError`` says was wrong (its first error's message), escaped and cut for a 400."""
     errors = getattr(error, 'errors', None)
     try:
@@ -4365,9 +4435,12 @@ class _Converters:
         making.add((kind, arguments))
         try:
             hints = typing.get_type_hints(kind)
+            marked = typing.get_type_hints(kind, include_extras=True)  # (Annotated[int, Field(le=100)] kept)
             variables = dict(zip(getattr(kind, '__parameters__', ()), arguments))
-            readers = {name: self._json.of(_substituted(_beneath_initvar(hints.get(name, _EMPTY)), variables))
-                       for name in fields}
+            readers = {name: _field_constraints(
+                'field %r of %s' % (name, kind.__name__), _substituted(marked.get(name, _EMPTY), variables),
+                self._json.of(_substituted(_beneath_marks(hints.get(name, _EMPTY)), variables)),
+                _RECORDS_MADE.__dict__.get('notes')) for name in fields}
         except _Unconvertible:
             raise
         except Exception as error:  # a field's annotation naming a type defined inside a function, say
@@ -4380,32 +4453,37 @@ class _Converters:
         problem = 'must be a JSON object with the fields of %s (%s)%s' % (
             name, ', '.join(fields), ', or a JSON array of them in that order' if positional else '')
         required = [field for field, needed in fields.items() if needed]
+        shape, secrets, own = _record_secrets(kind, arguments)
+
+        def refused(words: str, value: Any) -> ValueError:
+            return _record_refusal(words, value, shape, secrets)
 
         def convert(value: Any) -> Any:
             if positional and isinstance(value, list):
                 if len(value) > len(readers):
-                    raise ValueError('%s: %s has %d fields, not %d' % (problem, name, len(readers), len(value)))
+                    raise refused('%s: %s has %d fields, not %d' % (problem, name, len(readers), len(value)),
+                                  dict(zip(readers, value)))
                 value = dict(zip(readers, value))
             if not isinstance(value, dict):
                 raise ValueError(problem)
             values = {}
             for field, item in value.items():
                 if field not in readers:
-                    raise ValueError('%s: %s has no field %r' % (problem, name, _escape(str(field))[:60]))
+                    raise refused('%s: %s has no field %r' % (problem, name, _escape(str(field))[:60]), value)
                 read = readers[field]
                 try:
                     values[field] = read(item) if read else item
                 except ValueError as error:
                     raise _member_refused(error, '%s: its field %r ' % (problem, field), field,
-                                          _is_secret_name(field) or isinstance(error, _SecretRefused),
+                                          _field_hidden(field, own, error),
                                           value, item) from None
             missing = [field for field in required if field not in values]
             if missing:
-                raise ValueError('%s: the field %r is missing' % (problem, missing[0]))
+                raise refused('%s: the field %r is missing' % (problem, missing[0]), value)
             try:
                 return kind(**values)
             except (AssertionError, *_BAD_VALUE_ERRORS) as error:  # its own check (__post_init__) refused them
-                raise _refused_record(name, error, value) from None
+                raise _refused_record(name, error, value, shape if secrets else None) from None
         return convert
 
     def _dict(self, key_type: Any, value_type: Any) -> Callable[[Any], Any]:
@@ -5110,6 +5188,8 @@ def _refusal_shown(param: _Param, values: List[Any], error: ValueError) -> Tuple
     hidden = 'value' if secret else ''
     if isinstance(error, _ItemRefused):
         shown = error.item
+        if not secret and error.hidden == _TYPE_SECRET:  # (a record's field of a secret type)
+            return _refusal_within(error, '', param.name, False, values), shown, 'value', _TYPE_SECRET
         error, hidden = _item_refusal_shown(error, param.name, values, hidden)
     if isinstance(error, _InvalidModel):
         if secret:  # (pydantic's messages may repeat a field's value)
@@ -5480,15 +5560,22 @@ def _stray_wildcard_notes(signature: inspect.Signature, rule: str) -> List[str]:
             for name in named if name not in parameters]
 
 
-def _validated_param(parameter: inspect.Parameter, annotation: Any, callback: Callable[..., Any], rule: str) -> _Param:
-    """``_Param(parameter, annotation)``; a CanisterError when its annotation is one only pydantic validates and
-    pydantic cannot here (:class:`_NotValidated`): the parameter must not be bound as text, any value."""
+def _validated_param(parameter: inspect.Parameter, annotation: Any, callback: Callable[..., Any],
+                     rule: str) -> Tuple[_Param, List[str]]:
+    """``_Param(parameter, annotation)``, and the WARNINGs of the constraints on the fields of the records in it that
+    their converters cannot check (:func:`_field_constraints`, once each: a converter may be made for each source);
+    a CanisterError when its annotation is one only pydantic validates and pydantic cannot here
+    (:class:`_NotValidated`): the parameter must not be bound as text, any value."""
+    _RECORDS_MADE.notes = []
     try:
-        return _Param(parameter, annotation)
+        param = _Param(parameter, annotation)
+        return param, ['parameter %r: %s' % (parameter.name, note) for note in dict.fromkeys(_RECORDS_MADE.notes)]
     except _NotValidated as error:
         raise CanisterError('canister: parameter %r of %s (route %s) has the annotation %s, which %s: install what it '
                             'needs, or annotate it otherwise' % (parameter.name, getattr(callback, '__name__', '?'),
                                                                  rule, _type_name(annotation), error)) from None
+    finally:
+        del _RECORDS_MADE.notes
 
 
 def _is_constraint(marker: Any) -> bool:
@@ -5525,7 +5612,8 @@ def _checked(convert: Optional[Callable[[Any], Any]], check: Callable[[Any], Any
             return None
         try:
             return check(converted)
-        except ValueError as error:  # (pydantic's ValidationError is one)
+        except (ValueError, TypeError) as error:  # (pydantic's ValidationError; its TypeError for a constraint that
+            # fits another member of a union: MaxLen(3) on Union[int, str] sent 7)
             raise ValueError('must meet the constraints of its annotation: %s' % _pydantic_problem(error)) from None
     return checked
 
@@ -5541,27 +5629,62 @@ def _constrained(param: _Param, annotated: Any) -> Any:
     return _unwrap_optional(item)[0] if fixed is None and typing.get_origin(target) is not typing.Annotated else None
 
 
+def _constraint_check(markers: List[Any], target: Any) -> Tuple[Optional[Callable[[Any], Any]], str]:
+    """pydantic's check of the constraints ``markers`` (:func:`_constraint_markers`) against ``target``, the
+    ``Annotated[X, ...]`` that must hold them all, made once; else None and why not: ``''`` for a constraint
+    elsewhere (on a list itself, a dict's member), or what :class:`_NotValidated` says (no pydantic 2)."""
+    own = getattr(target, '__metadata__', ()) if typing.get_origin(target) is typing.Annotated else ()
+    if not all(any(marker is mine for mine in own) for marker in markers):
+        return None, ''
+    try:
+        return _pydantic_validator(target), ''
+    except _NotValidated as error:
+        return None, str(error)
+
+
+def _unenforced_note(what: str, markers: List[Any], why: str, where: str) -> str:
+    """The WARNING of constraints canister does not check: ``what`` (``parameter 'tags'``) and the constraints,
+    then ``why`` (:func:`_constraint_check`) or, when that is empty, ``where`` it checks them."""
+    shown = ', '.join(_escape(repr(marker))[:100] for marker in markers)
+    if why:
+        return ('%s: the constraints %s of its annotation are not enforced, since %s; install pydantic 2, '
+                'or check them in the handler' % (what, shown, why))
+    return ('%s: the constraints %s of its annotation are not enforced: canister checks those of Annotated[X, ...] '
+            'around %s; check them in the handler' % (what, shown, where))
+
+
+def _field_constraints(what: str, hint: Any, read: Optional[Callable[[Any], Any]],
+                       notes: Optional[List[str]]) -> Optional[Callable[[Any], Any]]:
+    """A record's field (``what``: ``field 'qty' of Line``) annotated ``hint`` (its metadata kept): ``read`` (its
+    converter), then the
+    constraints inside ``Annotated[...]`` around the field's type (``Optional`` too) checked by pydantic, as a
+    parameter's are (:func:`_enforce_constraints`); the WARNING of those it cannot check added to ``notes``."""
+    markers = _constraint_markers(hint)
+    if not markers:
+        return read
+    check, why = _constraint_check(markers, _unwrap_optional(_beneath_marks(hint))[0])
+    if check is not None:
+        return _checked(read, check)
+    if notes is not None:
+        notes.append(_unenforced_note(what, markers, why, "a record's field's type only (not inside a list, a "
+                                      "tuple or a dict it holds)"))
+    return read
+
+
 def _enforce_constraints(param: _Param, annotated: Any) -> List[str]:
     """Make ``param`` check the constraints written in its annotation (``annotated``, with its metadata), as
     FastAPI does: ``Annotated[int, Field(ge=1, le=100)]``, ``conint(le=100)``, ``constr(max_length=5)``, around the
     parameter's type (``Optional`` too) or its list's items, validated by pydantic through a ``TypeAdapter`` made
     here, once.  What to log at WARNING when it cannot (no pydantic, or a constraint elsewhere, on a list itself or
-    a dict's member): a bound that looks enforced and is not must not pass unsaid."""
+    a dict's member): a bound that looks enforced and is not must not pass unsaid.  (A record's fields' are checked
+    by its converter: :func:`_field_constraints`.)"""
     markers = _constraint_markers(annotated)
     if not markers:
         return []
-    target = _constrained(param, annotated)
-    own = getattr(target, '__metadata__', ()) if typing.get_origin(target) is typing.Annotated else ()
-    shown = ', '.join(_escape(repr(marker))[:100] for marker in markers)
-    if not all(any(marker is mine for mine in own) for marker in markers):
-        return ['parameter %r: the constraints %s of its annotation are not enforced: canister checks those of '
-                'Annotated[X, ...] around the parameter\'s type or its list\'s items only (not a list\'s own, a tuple\'s, '
-                'a dict\'s or a record\'s field\'s); check them in the handler' % (param.name, shown)]
-    try:
-        check = _pydantic_validator(target)
-    except _NotValidated as error:
-        return ['parameter %r: the constraints %s of its annotation are not enforced, since %s; install pydantic 2, '
-                'or check them in the handler' % (param.name, shown, error)]
+    check, why = _constraint_check(markers, _constrained(param, annotated))
+    if check is None:
+        return [_unenforced_note('parameter %r' % param.name, markers, why, "the parameter's type or its list's "
+                                 "items only (not a list's own, a tuple's or a dict's)")]
     param.convert = _checked(param.convert, check)
     param.json_convert = _checked(param.json_convert, check)
     param.digits_convert = _checked(param.digits_convert, check)
@@ -5664,13 +5787,14 @@ class ParameterBinder:
             self.notes.append('parameter %r is bound as text: its annotation %r cannot be evaluated (%s: %s)'
                               % (parameter.name, parameter.annotation, type(error).__name__, error))
         try:
-            param = _validated_param(parameter, annotation, callback, rule)
+            param, field_notes = _validated_param(parameter, annotation, callback, rule)
         except _Unconvertible as error:  # the same
             param = _Param(parameter, _EMPTY)
             self.notes.append('parameter %r is bound as text: canister cannot convert to its annotation %s (%s)'
                               % (parameter.name, _type_name(annotation), error))
         else:
             self.notes.extend(_enforce_constraints(param, _without_metadata(callback, parameter.annotation, True)))
+            self.notes.extend(field_notes)
         if parameter.name not in url_names:
             _refuse_unfillable(param, callback, rule)
             self.notes.extend(_request_object_note(param))
