@@ -1413,7 +1413,8 @@ KEYS: Dict[str, _Key] = {key.name: key for key in (
          "session is first stored (a browser makes one and sends its cookie after; a login's new session is not "
          'counted); past it the request answers 429 with `Retry-After` and stores nothing (0: no limit)'),
     _Key('session_samesite', 'Lax', _as_choice('Lax', 'Strict', 'None'),
-         'SameSite of the cookie: Lax, Strict or None (None forces Secure)'),
+         'SameSite of the cookie: Lax, Strict or None (None forces Secure; under Strict, a link from another site '
+         'arrives without the cookie, and no new anonymous session is made for it)'),
     _Key('session_secure', False, _as_bool, 'always mark the cookie Secure (it is anyway on HTTPS requests)'),
     _Key('session_partitioned', False, _as_bool,
          'mark the cookie Partitioned (CHIPS), for a page of another site calling with credentials in browsers '
@@ -9049,6 +9050,32 @@ def _is_cross_site_call(environ: Mapping[str, Any], origin: str, own_origin: str
                 and environ.get('HTTP_SEC_FETCH_DEST', '').strip().lower() in _TOP_LEVEL)
 
 
+#: Said once per process: a new anonymous session not made for a navigation from another site under SameSite=Strict
+#: (``SessionManager.withholds_new``).
+_STRICT_NAVIGATION_TOLD = _Once()
+#: Said once per process: a peer not in trusted_proxies says the client came over HTTPS (``note_unlisted_https``).
+_UNLISTED_HTTPS_TOLD = _Once()
+#: A ``proto=https`` pair of a ``Forwarded`` header.
+_FORWARDED_HTTPS = re.compile(r'(?i)(?:^|[;,])\s*proto\s*=\s*"?https"?\s*(?:[;,]|$)').search
+
+
+def _is_cross_site_navigation(environ: Mapping[str, Any]) -> bool:
+    """True for a top-level navigation that a page of another site started (a link in a mail or on another site,
+    its redirect, its form), as the browser labels it: under ``SameSite=Strict`` it comes without the session
+    cookie even when the browser holds one, yet the browser keeps a cookie its answer sets."""
+    return (environ.get('HTTP_SEC_FETCH_SITE', '').strip().lower() == 'cross-site'
+            and environ.get('HTTP_SEC_FETCH_MODE', '').strip().lower() == 'navigate')
+
+
+def _forwards_https(environ: Mapping[str, Any]) -> bool:
+    """True if the request's ``X-Forwarded-Proto`` (its last value) or ``Forwarded`` says the client came over
+    HTTPS: what a TLS-terminating proxy sends."""
+    proto = environ.get('HTTP_X_FORWARDED_PROTO', '')
+    if proto and proto.rpartition(',')[2].strip().lower() == 'https':
+        return True
+    return _FORWARDED_HTTPS(environ.get('HTTP_FORWARDED', '')) is not None
+
+
 #: Decoded records kept by a session manager (each of at most ``_PARSED_LONGEST`` characters).
 _PARSED_MAX = 1024
 #: The longest record (characters) kept decoded: the cache holds the text and its values, so without a
@@ -9084,6 +9111,9 @@ _FOLLOWED = '"followed"'
 _ABSENT = '"absent"'
 #: What ``SessionState._store`` returns when it stored nothing (see ``_stored_otherwise``).
 _NOT_STORED = (_ENDING, _MOVED, _FOLLOWED, _ABSENT)
+#: What ``SessionState._store`` returns when it made no new session for a navigation from another site under
+#: SameSite=Strict (``SessionManager.withholds_new``).
+_WITHHELD = '"withheld"'
 #: The key under which the store keeps, for ``_MOVED_TTL``, when ``end_sessions`` last ended a person's
 #: sessions (``"ended:<seconds since the epoch>"``, a marker to every reader; no session id has a colon):
 #: a login made before then and stored after, which the listing could not see, ends its own session.
@@ -9344,6 +9374,9 @@ class SessionManager:
     #: only for ``SameSite=None``, set at install (a class default: one attribute more on each manager would
     #: make every request's reads of its attributes slower).
     tells_cross_site = True
+    #: ``session_samesite = Strict``: a navigation from another site's page makes no new anonymous session
+    #: (``withholds_new``); set at install (a class default, as ``tells_cross_site``).
+    strict = False
 
     if not typing.TYPE_CHECKING:  # (seen by mypy, they would be valid attributes)
         #: canister 1.x's table of sessions: reading one says what to use instead.
@@ -9436,6 +9469,8 @@ class SessionManager:
         attributes = self._same_cookie
         if config['session_samesite'] == 'None':  # (a cookie every site's page keeps: nothing to tell)
             self.tells_cross_site = False
+        elif config['session_samesite'] == 'Strict':
+            self.strict = True
         if config['session_cookie_max_age']:
             attributes += '; Max-Age=%d' % config['session_cookie_max_age']
         self._attributes = attributes
@@ -9616,10 +9651,46 @@ class SessionManager:
             cookie = self._cookie_prefix + sid + self._attributes
         if https or self.always_secure:
             cookie += '; Secure'
+        elif request is not None and not _UNLISTED_HTTPS_TOLD.said():
+            self.note_unlisted_https(request)
         headers.append(('Set-Cookie', cookie))
         _make_private(headers)
         if request is not None and self.tells_cross_site and 'HTTP_ORIGIN' in request.environ:
             self.note_cross_site(request)
+
+    def note_unlisted_https(self, request: SessionState) -> None:
+        """Log a WARNING, once per process, when a session cookie goes without ``Secure`` to a request whose peer,
+        not listed in ``trusted_proxies``, says the client came over HTTPS (a TLS-terminating proxy): canister
+        believes it only from a listed proxy, so the cookie lacks ``Secure`` and the answer HSTS."""
+        environ = request.environ
+        if getattr(request, 'trusted', False) or not _forwards_https(environ) or not _UNLISTED_HTTPS_TOLD.claim():
+            return
+        self.log.write(logging.WARNING, 'A request came from %s with %s saying the client used HTTPS, but %s is not in '
+                       'trusted_proxies, so canister takes the request as plain HTTP: the session cookie goes without '
+                       'Secure (a browser sends it over plain HTTP too) and the answer without HSTS; if it is your '
+                       'TLS-terminating proxy, list it in trusted_proxies, or set session_secure = true (said once)',
+                       _escape(environ.get('REMOTE_ADDR') or '-')[:64],
+                       'X-Forwarded-Proto' if 'HTTP_X_FORWARDED_PROTO' in environ else 'Forwarded',
+                       _escape(environ.get('REMOTE_ADDR') or '-')[:64])
+
+    def withholds_new(self, request: SessionState, key: Optional[str]) -> bool:
+        """True if ``request`` is to store no new anonymous session (``key``: its user's, None for nobody), nor its cookie: under
+        ``session_samesite = Strict``, a navigation from another site's page (``_is_cross_site_navigation``) that
+        came without the session cookie, since the browser may hold one it did not send, which the new one's
+        cookie would replace (logging its user out: any site could, with a link).  A login in such a request
+        still sets its cookie (a magic link in a mail is such a navigation), and so does a session the cookie
+        named.  Said at INFO, once per process."""
+        if (not self.strict or key is not None or request.cookie_sid is not None
+                or not _is_cross_site_navigation(request.environ)):
+            return False
+        if _STRICT_NAVIGATION_TOLD.claim():
+            self.log.write(logging.INFO, 'Session: a navigation from another site\'s page (a link, Sec-Fetch-Site: '
+                           'cross-site) came without the session cookie, as session_samesite = Strict has the '
+                           'browser send it, though it may hold one: its new session is not stored and no cookie is '
+                           'sent, which would replace the one the browser holds and log its user out; a login in such '
+                           'a request still sets its cookie, and the next request from the app\'s own pages has the '
+                           'session (said once)')
+        return True
 
     def note_cross_site(self, request: SessionState) -> None:
         """Log a WARNING, once for each page's origin in this process, when the session cookie (``SameSite=Lax`` or ``Strict``)
@@ -10495,6 +10566,8 @@ class SessionState:
         (``_FOLLOWED``), or not stored (``_ENDING``, ``_MOVED`` or ``_ABSENT``: see ``_ended``)."""
         manager = self.manager
         assert manager is not None
+        if stored is _WITHHELD:  # (no cookie: the browser may hold one it did not send)
+            return
         if stored is _FOLLOWED:  # (no cookie: the client of the old id must not learn the new one)
             manager.log.write(logging.INFO, 'Session: %s... moved to a new id (login, regenerate) while this request ran: '
                               'its changes were saved there', (self.sid or sid)[:6])
@@ -10576,26 +10649,36 @@ class SessionState:
         the one a parallel login moved the session to); ``_ENDING`` if another request ended the
         session meanwhile, ``_MOVED`` if it gave the session a new id meanwhile, ``_FOLLOWED`` if it
         did and this request's changes went there (see ``_follow``), ``_ABSENT`` if the store holds
-        nothing under the id any more."""
+        nothing under the id any more, ``_WITHHELD`` if it made no new session (``SessionManager.withholds_new``)."""
         manager = self.manager
         assert manager is not None
         if self.old_sid:  # a new id for a live session: the old id moves first, and only once
             return self._move_and_cap(sid, record, ttl)
         if not self.exists:
-            key = _user_key(self._record_user())
-            counted = key is None and manager.new_sessions is not None  # (a login's new session is not counted)
-            if counted:
-                manager.count_new(self.client, self.environ)
-            try:
-                overtaken = self._create_new(sid, record, ttl, key)
-            except BaseException:  # (not stored, 503: the client's allowance is not spent; see _NewSessions.give_back)
-                if counted:
-                    manager.new_sessions.give_back(_throttle_key(self.client))  # type: ignore[union-attr]
-                raise
-            if key is not None:  # a login without a session
-                return self._logged_in(sid, key, record, overtaken)
-        elif not manager.update(sid, self.snapshot, record, ttl)[0]:  # changed meanwhile, or ended
+            return self._store_new(sid, record, ttl)
+        if not manager.update(sid, self.snapshot, record, ttl)[0]:  # changed meanwhile, or ended
             return self._update()
+        return record
+
+    def _store_new(self, sid: str, record: str, ttl: float) -> str:
+        """``_store`` for a session the store does not hold yet: counted if anonymous (``session_new_max``),
+        or not made at all (``_WITHHELD``: ``SessionManager.withholds_new``)."""
+        manager = self.manager
+        assert manager is not None
+        key = _user_key(self._record_user())
+        if manager.withholds_new(self, key):
+            return _WITHHELD
+        counted = key is None and manager.new_sessions is not None  # (a login's new session is not counted)
+        if counted:
+            manager.count_new(self.client, self.environ)
+        try:
+            overtaken = self._create_new(sid, record, ttl, key)
+        except BaseException:  # (not stored, 503: the client's allowance is not spent; see _NewSessions.give_back)
+            if counted:
+                manager.new_sessions.give_back(_throttle_key(self.client))  # type: ignore[union-attr]
+            raise
+        if key is not None:  # a login without a session
+            return self._logged_in(sid, key, record, overtaken)
         return record
 
     def _move_and_cap(self, sid: str, record: str, ttl: float) -> str:
