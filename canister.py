@@ -931,8 +931,14 @@ _JWT_START = 'eyJ'
 #: run past a ``.``, and each gives back what it read one character at a time (``eyJeyJ...`` or ``eyJ.eyJ.``).
 _JWT = re.compile(r'%s(?<![A-Za-z0-9_-]%s)[A-Za-z0-9_-]*\.[A-Za-z0-9_-]+\.' % (_JWT_START, _JWT_START))
 #: What :func:`_request_url` looks for before it masks a request's URL (a superset of what that masks): an ``@`` (a
-#: URL's user information) or ``_JWT_START``, with which every match of ``_JWT`` starts.
-_MASKED_IN_URL = re.compile('@|' + _JWT_START)
+#: URL's user information), a ``;`` (a path segment's parameters, ``/q;jsessionid=...``), ``_JWT_START`` or a ``%``
+#: (a text without ``%`` decodes to itself: one whose decoding holds a JWT holds ``_JWT_START`` or a ``%``).
+_MASKED_IN_URL = re.compile('[@;%]|' + _JWT_START)
+#: A path segment's parameter, ``;name=value`` (as Java servers send a session id, ``/cart;jsessionid=...``): its
+#: name, and its value, up to the next ``;`` or the segment's end.  Each character is read from one ``;`` at most.
+_PATH_PARAMETER = re.compile(r';([^;/=]*)=[^;/]*')
+#: A path segment's parameter whose name holds a ``%``, which may decode to a secret-looking one (``;pass%77ord=``).
+_ENCODED_NAME = re.compile(r';[^;/=%]*%')
 
 
 #: The rule of a secret name, made from the same words (``_stem_pattern``), a name ending at ``=`` or the end of
@@ -1816,13 +1822,28 @@ def _holds_jwt(text: str) -> bool:
     return _JWT.search(text) is not None
 
 
+def _holds_jwt_sent(text: str) -> bool:
+    """True if a text as a URL sends it holds a JWT once decoded as ``urllib.parse.unquote`` decodes it: its dots
+    or other characters may be percent-encoded (``eyJ...%2EeyJ...%2E...``).  Decoded in C (``unquote`` makes a
+    Python call for each encoded character), as quoted-printable: each ``%`` made a ``=`` once each ``=`` and line
+    break already there is a ``!``.  The text differs from ``unquote``'s in characters no JWT holds only (a UTF-8
+    character's bytes stay bytes, a ``=`` or a line break is a ``!``), which the search does not tell apart:
+    tests/test_path_parameters_and_encoded_jwts_masked.py checks it against ``unquote``."""
+    if _holds_jwt(text):
+        return True
+    if '%' not in text:
+        return False  # (it decodes to itself)
+    sent = text.replace('=', '!').replace('\n', '!').replace('\r', '!').replace('%', '=')
+    return _holds_jwt(binascii.a2b_qp(sent.encode('latin-1', 'replace')).decode('latin-1'))
+
+
 def _redact_query(query: str) -> str:
     """The query string with the value of every secret-looking name (decoded) written as ``***``.
     A ``;`` separates names too, as some servers and parsers have it (Bottle does not, so the
     masked value runs on to the next ``&``): ``lang=en;access_token=***&page=2``.  So is a value holding
     JSON text with a secret-looking member: ``cfg=***`` for ``cfg={"password": ...}``, a value holding a URL with
     user information: ``next=***`` for ``next=https://bob:pw@host/``, and a value holding a JWT, whatever its name:
-    ``t=***`` for ``t=eyJhbGciOi...``."""
+    ``t=***`` for ``t=eyJhbGciOi...``, encoded or not (``t=eyJ...%2EeyJ...``)."""
     if '%' not in query and query.isascii() and _QUERY_STEM.search(query.lower()) is None:
         return query  # no name can decode to a secret one, no value holds a URL's password (see _QUERY_STEM)
     return _masked_query(query)
@@ -1836,7 +1857,7 @@ def _masked_query(query: str) -> str:
         for piece in part.split(';'):
             name, _, value = piece.partition('=')
             if (_is_secret_name(urllib.parse.unquote_plus(name)) or _query_value_holds_secret_member(value)
-                    or _query_value_holds_user_information(value) or _holds_jwt(value)):
+                    or _query_value_holds_user_information(value) or _holds_jwt_sent(value)):
                 equals = part.find('=', start)  # (Bottle's name `access_token;x` looks secret too)
                 if equals >= 0:
                     part = part[:equals + 1] + '***'
@@ -3034,13 +3055,34 @@ def _decoded_by_bottle(environ: Mapping[str, Any]) -> bool:
     return False
 
 
+def _masked_parameter(match: 're.Match[str]') -> str:
+    """A path segment's parameter (``_PATH_PARAMETER``), its value written ``***`` if its (decoded) name looks
+    secret: ``;jsessionid=***``, ``;password=***``."""
+    name = match.group(1)
+    if _is_secret_name(urllib.parse.unquote(name) if '%' in name else name):
+        return ';%s=***' % name
+    return match.group(0)
+
+
+def _masked_parameters(path: str) -> str:
+    """The path with the value of each secret-looking parameter of its segments written ``***``
+    (:func:`_masked_parameter`)."""
+    # (an ASCII name without % is secret only where _SECRET_STEM finds a word in it, as _is_secret_name asks first)
+    if ';' in path and (not path.isascii() or ('%' in path and _ENCODED_NAME.search(path))
+                        or _SECRET_STEM.search(path.lower())):
+        return _PATH_PARAMETER.sub(_masked_parameter, path)
+    return path
+
+
 def _masked_target(origin: str, path: str) -> str:
-    """The URL of a request line that holds an ``@`` or the start of a JWT (``_MASKED_IN_URL``): each segment of
-    the path that holds a JWT written ``***`` (``/reset/***``), and the user information of an absolute-form target
+    """The URL of a request line that may hold a secret (``_MASKED_IN_URL``), by the full rule: each segment of the
+    path that holds a JWT, encoded or not, written ``***`` (``/reset/***``), the value of each secret-looking
+    parameter of a segment too (``/cart;jsessionid=***``), and the user information of an absolute-form target
     that the server passed on (``GET http://bob:pw@host/x``) or of a Host header (``bob:pw@host``: the origin is
     one URL, masked to its last @, spaces too)."""
-    if _JWT_START in path:
-        path = '/'.join('***' if _holds_jwt(segment) else segment for segment in path.split('/'))
+    if _holds_jwt_sent(path):  # (the whole holds one where a segment does: no JWT spans a /)
+        path = '/'.join('***' if _holds_jwt_sent(segment) else segment for segment in path.split('/'))
+    path = _masked_parameters(path)
     if '@' in origin or '@' in path:
         return _mask_url_value(origin) + _mask_urls(path)
     return origin + path
@@ -3886,8 +3928,8 @@ class _InvalidModel(ValueError):
         self.kind = kind
         #: What was sent, each value of a field of a secret type as ``'***'``; and those values as text.
         self.masked, self.typed = _typed_secrets(kind, sent)
-        hidden = _secret_texts(sent, secret) | around | self.typed
-        shown = [_model_error_text(error, secret, hidden, kind) for error in errors[:_MODEL_ERRORS_SHOWN]]
+        hidden = _secret_texts(sent, secret) | around
+        shown = [_model_error_text(error, secret, hidden, kind, self.typed) for error in errors[:_MODEL_ERRORS_SHOWN]]
         if len(errors) > _MODEL_ERRORS_SHOWN:
             shown.append('and %d more' % (len(errors) - _MODEL_ERRORS_SHOWN))
         super().__init__('%s (%s)' % (problem, '; '.join(shown)) if shown else problem)
@@ -3912,11 +3954,13 @@ class _InvalidModel(ValueError):
         error = self.errors[0] if len(self.errors) == 1 else None
         if not isinstance(error, dict) or not error.get('loc') or 'input' not in error:
             return self.object_shown(shown)
-        text = _model_error_text(error, self.all_secret, _secret_texts(self.sent, self.all_secret) | self.around
-                                 | self.typed, self.kind)
+        text = _model_error_text(error, self.all_secret, _secret_texts(self.sent, self.all_secret) | self.around,
+                                 self.kind, self.typed)
         if self.all_secret or text.endswith(_HIDDEN_MESSAGE + ')') or _named_secret(error['loc']):
             return shown, _NAME_SECRET
-        return (shown, _TYPE_SECRET) if _secret_at(self.kind, error['loc']) else (error['input'], '')
+        if text.endswith(_HIDDEN_TYPED_MESSAGE + ')') or _secret_at(self.kind, error['loc']):
+            return shown, _TYPE_SECRET
+        return error['input'], ''
 
     def object_shown(self, shown: Any) -> Tuple[Any, str]:
         """For :meth:`failed_alone`, when several fields failed or the model's own check did: the object sent with
@@ -3949,37 +3993,45 @@ def _secret_texts(value: Any, secret: bool) -> typing.FrozenSet[str]:
     return frozenset(texts)
 
 
-def _model_error_text(error: Any, secret: bool, hidden: typing.FrozenSet[str], kind: Any = None) -> str:
+def _model_error_text(error: Any, secret: bool, hidden: typing.FrozenSet[str], kind: Any = None,
+                      typed: typing.FrozenSet[str] = frozenset()) -> str:
     """One entry of a pydantic ``ValidationError.errors()``: ``field 'qty': Input should be a valid integer``;
     ``secret``: every field is a secret one (the parameter's name looks secret); ``hidden``: the values sent to
-    secret-looking fields (:func:`_secret_texts`) and to fields of a secret type; ``kind``: the model, whose fields
-    of a secret type (``SecretStr``) are secret ones (:func:`_secret_at`)."""
+    secret-looking fields (:func:`_secret_texts`); ``kind``: the model, whose fields of a secret type
+    (``SecretStr``) are secret ones (:func:`_secret_at`); ``typed``: the values sent to those."""
     if not isinstance(error, dict):
         return _escape(str(error))[:_MODEL_MESSAGE_SHOWN]
     parts = error.get('loc') or ()
-    message = _escape(_model_message(error, secret or _named_secret(parts) or _secret_at(kind, parts), hidden))
+    message = _escape(_model_message(error, secret or _named_secret(parts), hidden, _secret_at(kind, parts), typed))
     if len(message) > _MODEL_MESSAGE_SHOWN:
         message = message[:_MODEL_MESSAGE_SHOWN - 3] + '...'
     location = '.'.join(str(part) for part in parts)
     if not location:  # (the model's own check: the 400's brackets hold it)
         return message
-    if message == _HIDDEN_MESSAGE:  # (after a field's name, in brackets of its own)
+    if message in (_HIDDEN_MESSAGE, _HIDDEN_TYPED_MESSAGE):  # (after a field's name, in brackets of its own)
         message = '(%s)' % message
     return 'field %r: %s' % (_escape(location)[:60], message)
 
 
 #: What a 400 says in place of a model's message that holds a value sent to a field whose name looks secret.
 _HIDDEN_MESSAGE = 'its message is not shown: it holds the value sent, and the name looks secret'
+#: The same for a value sent to a field of a secret type (``SecretStr``...), whatever its name.
+_HIDDEN_TYPED_MESSAGE = 'its message is not shown: it holds the value sent to a field of a secret type'
 
 
-def _model_message(error: Dict[str, Any], secret: bool, hidden: typing.FrozenSet[str]) -> str:
+def _model_message(error: Dict[str, Any], secret: bool, hidden: typing.FrozenSet[str], typed_field: bool = False,
+                   typed: typing.FrozenSet[str] = frozenset()) -> str:
     """Pydantic's message of one error, secrets in it masked; none when it holds a value sent to a secret field
-    (a validator's own ``ValueError('%s is too short' % password)``), or, ``secret``, the value of its own field."""
+    (a validator's own ``ValueError('%s is too short' % password)``), or, ``secret``, the value of its own field
+    (``_HIDDEN_MESSAGE``); nor when it holds a value sent to a field of a secret type (``typed``), or,
+    ``typed_field``, its own field is one (``_HIDDEN_TYPED_MESSAGE``)."""
     message = _text_without_secrets(str(error.get('msg', 'invalid')))
     sent = error.get('input')
-    if (secret and (sent if isinstance(sent, str) else str(sent)) in message) or any(text in message
-                                                                                    for text in hidden):
+    own = sent if isinstance(sent, str) else str(sent)
+    if (secret and own in message) or any(text in message for text in hidden):
         return _HIDDEN_MESSAGE
+    if (typed_field and own in message) or any(text in message for text in typed):
+        return _HIDDEN_TYPED_MESSAGE
     return message
 
 
