@@ -402,7 +402,8 @@ def test_every_link_of_the_contents_reaches_a_heading_and_authentications_subsec
     assert links and all(anchor in anchors for _, anchor in links), links
     listed = [title for title, _ in links]
     start = listed.index('Authentication')
-    assert listed[start:start + 6] == ['Authentication', 'Login throttling', 'A login form', 'Basic',
+    assert listed[start:start + 8] == ['Authentication', 'A login form', 'How a request is logged in',
+                                       'More about guards', 'Login throttling', 'Basic',
                                        'Bearer JWT (OAuth2 / OIDC)', 'CORS']
     assert '\n  - [A login form](#a-login-form)\n' in contents
 
