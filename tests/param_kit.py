@@ -13,6 +13,7 @@ import re
 from decimal import Decimal
 from typing import Any, Callable
 
+import pydantic
 import webtest
 
 from helpers import client, read_log
@@ -74,3 +75,15 @@ class Price:
     amount: Decimal
     rate: float = 1.0
     note: Any = None
+
+
+class Vault(pydantic.BaseModel):
+    """A model with a secret field whose name does not look secret, and a check whose message repeats its value."""
+    owner: str
+    mnemonic: pydantic.SecretStr
+
+    @pydantic.model_validator(mode='after')
+    def long_enough(self) -> 'Vault':
+        if len(self.mnemonic.get_secret_value()) < 12:
+            raise ValueError('%s is too short' % self.mnemonic.get_secret_value())
+        return self

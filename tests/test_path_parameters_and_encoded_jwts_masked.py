@@ -11,30 +11,19 @@ import urllib.parse
 from typing import Iterator, Tuple
 
 import bottle
-import pydantic
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import canister
 from helpers import read_log, readme_section
+from param_kit import Vault
 from servers import InProcessWaitress, raw_request, status_of
 
 SIGNATURE = 'UGF0aFNlY3JldFNpZ25hdHVyZVpZWA'
 JWT = 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJib2IifQ.' + SIGNATURE
 ENCODED_DOTS = JWT.replace('.', '%2E')
 ENCODED_START = '%65%79%4A' + JWT[3:].replace('.', '%2e')
-
-
-class Vault(pydantic.BaseModel):
-    owner: str
-    mnemonic: pydantic.SecretStr
-
-    @pydantic.model_validator(mode='after')
-    def long_enough(self) -> 'Vault':
-        if len(self.mnemonic.get_secret_value()) < 12:
-            raise ValueError('%s is too short' % self.mnemonic.get_secret_value())
-        return self
 
 
 @pytest.fixture(scope='module')

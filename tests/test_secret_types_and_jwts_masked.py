@@ -17,6 +17,7 @@ import pytest
 
 import canister
 from helpers import read_log, readme_section
+from param_kit import Vault
 from servers import InProcessWaitress, raw_request, status_of
 
 CARD = '4111111111111111'
@@ -46,17 +47,6 @@ class Holder(pydantic.BaseModel):
     pins: Dict[str, pydantic.Secret[int]] = {}
 
 
-class Checked(pydantic.BaseModel):
-    owner: str
-    mnemonic: pydantic.SecretStr
-
-    @pydantic.model_validator(mode='after')
-    def long_enough(self) -> 'Checked':
-        if len(self.mnemonic.get_secret_value()) < 12:
-            raise ValueError('%s is too short' % self.mnemonic.get_secret_value())
-        return self
-
-
 @pytest.fixture(scope='module')
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Tuple[InProcessWaitress, pathlib.Path]]:
     """An app with handlers taking models with secret fields and texts, on waitress, and its log directory."""
@@ -82,7 +72,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Tuple[InProcess
         return 'ok'
 
     @app.post('/checked')
-    def checked(body: Checked):
+    def checked(body: Vault):
         return 'ok'
 
     @app.get('/verify')
@@ -166,8 +156,8 @@ def test_when_another_field_fails_its_value_is_shown_and_a_secret_types_value_is
 def test_a_models_own_check_that_repeats_a_secret_types_value_is_not_shown(server):
     running, log_dir = server
     status, text = post(running, '/checked', {'owner': 'bob', 'mnemonic': 'Short-Words'})
-    assert status == 400 and 'must be a valid Checked' in text
-    assert 'Short-Words' not in text + log_after(log_dir, 'must be a valid Checked')
+    assert status == 400 and 'must be a valid Vault' in text
+    assert 'Short-Words' not in text + log_after(log_dir, 'must be a valid Vault')
 
 
 def test_a_secret_type_is_told_by_its_class_and_which_fields_hold_one_is_worked_out_once_a_model():
