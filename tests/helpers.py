@@ -111,6 +111,17 @@ def read_log(log_dir: Union[str, pathlib.Path]) -> str:
     return ''.join(path.read_text(encoding='utf-8') for path in sorted(log_dir.glob('log.*')))
 
 
+def log_after(log_dir: Union[str, pathlib.Path], needle: str, seconds: float = 5) -> str:
+    """The log once a line holding ``needle`` is in it, or as it is after ``seconds`` (a server may write a request's
+    lines after its answer has reached the client)."""
+    deadline = time.monotonic() + seconds
+    log = read_log(log_dir)
+    while needle not in log and time.monotonic() < deadline:
+        time.sleep(0.02)
+        log = read_log(log_dir)
+    return log
+
+
 def raw_answer_and_log(url: str, log_dir: Union[str, pathlib.Path], head: bytes) -> Tuple[bytes, str]:
     """What the server at ``url`` (``http://host:port``) answers ``head`` sent byte for byte (headers no client
     library would send), and the log of ``log_dir`` once it has."""

@@ -16,7 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import canister
-from helpers import read_log, readme_section
+from helpers import log_after, readme_section
 from param_kit import Vault
 from servers import InProcessWaitress, raw_request, status_of
 
@@ -47,15 +47,6 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Tuple[InProcess
 def get(running: InProcessWaitress, target: str) -> int:
     return status_of(raw_request(running.port, b'GET %s HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n'
                                  % target.encode()))
-
-
-def log_after(log_dir: pathlib.Path, needle: str) -> str:
-    deadline = time.monotonic() + 5
-    log = read_log(log_dir)
-    while needle not in log and time.monotonic() < deadline:
-        time.sleep(0.02)
-        log = read_log(log_dir)
-    return log
 
 
 @pytest.mark.parametrize('target, logged', [

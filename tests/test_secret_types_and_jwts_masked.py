@@ -16,7 +16,7 @@ import pydantic
 import pytest
 
 import canister
-from helpers import read_log, readme_section
+from helpers import log_after, readme_section
 from param_kit import Vault
 from servers import InProcessWaitress, raw_request, status_of
 
@@ -100,16 +100,6 @@ def post(server: InProcessWaitress, target: str, body: dict) -> Tuple[int, str]:
 def get(server: InProcessWaitress, target: str) -> Tuple[int, str]:
     raw = raw_request(server.port, b'GET %s HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n' % target.encode())
     return status_of(raw), raw.partition(b'\r\n\r\n')[2].decode()
-
-
-def log_after(log_dir: pathlib.Path, needle: str) -> str:
-    """The log once a line holding ``needle`` is in it (the request line is written before the answer ends)."""
-    deadline = time.monotonic() + 5
-    log = read_log(log_dir)
-    while needle not in log and time.monotonic() < deadline:
-        time.sleep(0.02)
-        log = read_log(log_dir)
-    return log
 
 
 # -- a pydantic model's field of a secret type ---------------------------------------------------------------
