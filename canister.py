@@ -8323,9 +8323,9 @@ class RedisStore(SessionStore):
             unanswered = self._unreachable(error, started=now)
             unanswered.unapplied = True  # (only the PING was sent)
             raise unanswered from None
-        except BaseException:  # (the PING cut short, by a worker's timeout, say: the next request asks)
-            self._stalled_until = 0.0
-            raise
+        finally:  # (a PING cut short, by a worker's timeout, say, or a failure in saying so: the next request asks)
+            if self._stalled_until == math.inf:
+                self._stalled_until = 0.0
         self._stalled = ''
 
     def _ping_on_a_new_connection(self) -> None:
@@ -8425,9 +8425,11 @@ class RedisStore(SessionStore):
             # does not bound), not every one: threads (a sync worker's one) stay free.  The first such failure may
             # be one dead connection (a NAT or firewall that forgot it, without a word): the idle ones are dropped
             # (not after a slow name server: they need none) and the next request asks again at once, on a new one,
-            # for a tenth of a second at most (``_QUICK_ASK``).
-            self._ask_at_once = not self._stalled
-            if self._ask_at_once and timed_out:
+            # for a tenth of a second at most (``_QUICK_ASK``).  Not after a slow name server: a new connection would
+            # look the name up again, and every other request would answer 503 meanwhile, while the pool's idle
+            # connections, asked after the second, need no lookup.
+            self._ask_at_once = timed_out and not self._stalled
+            if self._ask_at_once:
                 self._drop_connections()
             self._stalled, self._stalled_until = said, now + self._stall_window
         elif self._stalled:  # (Redis answered, if with an error, or refuses connections: which is quick)

@@ -11,6 +11,8 @@ import sys
 import threading
 import time
 
+import pytest
+
 import canister
 from servers import free_port, wait_until
 
@@ -76,6 +78,7 @@ def test_while_the_name_server_does_not_answer_one_request_at_a_time_waits_on_it
             except OSError:
                 return False
         wait_until(answers, 60, what='the app, installed on a Redis whose name is not answered')
+        time.sleep(1.2)  # (the install's own lookup took the timeout: within the second after it, no request asks)
         status, retry_after, resolver_wait = get(port, '/count')      # asks: waits the resolver's 2 s
         assert status == 503 and retry_after == '1' and resolver_wait >= 1.5, (status, retry_after, resolver_wait)
 
@@ -103,3 +106,31 @@ def test_while_the_name_server_does_not_answer_one_request_at_a_time_waits_on_it
     assert all(status == 503 and retry_after == '1' for status, retry_after, _ in counts), counts
     waited = [seconds for _, _, seconds in counts if seconds >= resolver_wait / 2]
     assert len(waited) <= 3 and len(counts) - len(waited) >= 20, (len(waited), len(counts), resolver_wait)
+
+
+def test_after_a_slow_name_lookup_the_next_ask_waits_the_second_and_uses_a_connection_of_the_pool(redis_server, monkeypatch):
+    """A new connection would look the name up again (another wait of the resolver's, every other request answering
+    503 meanwhile): after a failure that took the timeout without being one, the store asks again once the second
+    has passed, on an idle connection of its pool, which Redis itself counts (no new connection received)."""
+    import redis
+    clock = [1000.0]
+    monkeypatch.setattr(canister, '_monotonic', lambda: clock[0])
+    store = canister.RedisStore(redis_server.url)
+    store.save('abc', '{"n": 1}', 60)  # (the pool holds a connection now)
+    received = redis.Redis(port=redis_server.port).info('stats')['total_connections_received']
+    lookup = redis.exceptions.ConnectionError('Error -3 connecting to redis.example:6379. Temporary failure in name '
+                                              'resolution.')
+
+    def slow_lookup(*args):  # (what redis-py raises once the resolver's wait, longer than the timeout, is over)
+        clock[0] += store.timeout + 0.5
+        raise lookup
+
+    with monkeypatch.context() as patched:
+        patched.setattr(store._client, 'get', slow_lookup)
+        with pytest.raises(canister.StoreUnavailable):
+            store._call('get', 'x')
+    with pytest.raises(canister.StoreUnavailable):  # within the second: answered at once, Redis not asked
+        store.load('abc')
+    clock[0] += 1.5
+    assert store.load('abc') == '{"n": 1}'
+    assert redis.Redis(port=redis_server.port).info('stats')['total_connections_received'] == received + 1  # (ours)
