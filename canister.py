@@ -12993,6 +12993,24 @@ class _Jwks:
                 self._filters[bits] = _hold_warning_filter('The RSA key is %d bits long' % bits, category)
 
 
+def _other_kind_of_jwt(typ: Any) -> str:
+    """Why a JWT whose ``typ`` header says it is no access token is refused ('' for one that may be).
+
+    RFC 8725 (3.11) types a JWT of another use explicitly (``logout+jwt``, ``secevent+jwt``, ``dpop+jwt``):
+    such a token is signed by the same provider with the same keys, and its claims may pass every check, so
+    its label is the one thing that tells it apart.  ``JWT``, ``at+jwt`` (RFC 9068), any type that is not
+    ``...+jwt`` and none at all are left to the claims, since providers write ``JWT`` on ID tokens too."""
+    if typ is None:
+        return ''
+    if not isinstance(typ, str):
+        return 'the token is malformed: its type (typ) is not a string'
+    kind = typ.lower()
+    kind = kind[12:] if kind.startswith('application/') else kind  # (RFC 7515 4.1.9: the prefix may be left out)
+    if kind.endswith('+jwt') and kind != 'at+jwt':
+        return 'the token is no access token: its type (typ) is %r' % typ[:40]
+    return ''
+
+
 class JwtAuth:
     """Bearer tokens (JWT), signed with a shared secret or a provider's keys."""
 
@@ -13242,7 +13260,7 @@ class JwtAuth:
             return 'the token has a critical header (crit) that canister does not understand'
         if 'kid' in header and not isinstance(header['kid'], str):
             return 'the token is malformed: its key id (kid) is not a string'
-        return ''
+        return _other_kind_of_jwt(header.get('typ'))
 
     def _algorithm(self, header: Any) -> str:
         """The token's ``alg``, if it is one of the accepted algorithms."""

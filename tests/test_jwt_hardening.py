@@ -441,3 +441,30 @@ def test_an_install_refused_for_want_of_cryptography_leaves_pyjwts_short_secret_
     result = subprocess.run([sys.executable, '-c', SHORT_SECRET_WITHOUT_CRYPTOGRAPHY_APP], capture_output=True,
                             text=True, env=env, timeout=60, cwd=str(tmp_path))
     assert result.stdout.splitlines() == ['refused: True', "['The HMAC key is 9 bytes long']"], result.stderr
+
+
+@pytest.mark.parametrize('typ', ['logout+jwt', 'secevent+jwt', 'application/dpop+jwt', 'ID_TOKEN+JWT'])
+def test_a_token_whose_typ_names_another_kind_of_jwt_is_refused_though_its_claims_pass(make_app, log_dir, typ):
+    # an OpenID Connect back-channel logout token: same provider, same key, an aud of this client
+    c = client(jwt_app(make_app, auth_jwt_client_id='my-client'))
+    logout = claims(sub='alice', aud='my-client', jti='j1',
+                    events={'http://schemas.openid.net/event/backchannel-logout': {}})
+    assert c.get('/me', headers=bearer(signed({'alg': 'HS256', 'typ': 'JWT'}, logout))).json['user']['sub'] == 'alice'
+    response = c.get('/me', headers=bearer(signed({'alg': 'HS256', 'typ': typ}, logout)), expect_errors=True)
+    assert response.status_int == 401
+    assert response.text == 'Authentication failed: the token is no access token: its type (typ) is %r\n' % typ
+    assert 'its type (typ) is %r' % typ in read_log(log_dir)
+
+
+@pytest.mark.parametrize('typ', ['at+jwt', 'application/at+jwt', 'AT+JWT', 'JWT', 'jwt', 'JOSE'])
+def test_an_access_tokens_typ_or_a_plain_one_is_accepted(make_app, typ):
+    c = client(jwt_app(make_app))
+    token = signed({'alg': 'HS256', 'typ': typ}, claims(sub='alice'))
+    assert c.get('/me', headers=bearer(token)).json['user']['sub'] == 'alice'
+
+
+def test_a_token_whose_typ_is_not_a_string_is_refused_as_malformed(make_app):
+    c = client(jwt_app(make_app))
+    response = c.get('/me', headers=bearer(signed({'alg': 'HS256', 'typ': ['JWT']}, claims())), expect_errors=True)
+    assert response.status_int == 401
+    assert response.text == 'Authentication failed: the token is malformed: its type (typ) is not a string\n'
