@@ -167,17 +167,13 @@ class _Once:
     #: The one attribute of a latch (no ``__dict__``: latches are module-level, made once).
     __slots__ = ('_unclaimed',)
 
-    #: Every latch made (an ``_OncePerKey`` too), so that ``_forget_once_warnings`` finds them all.
+    #: Every latch made (an ``_OncePerKey`` or ``_OncePerMinute`` too), so that ``_forget_once_warnings`` finds them all.
     made: typing.ClassVar[List[Any]] = []
 
     def __init__(self) -> None:
         #: One item until a caller claims it (``claim`` pops it).
         self._unclaimed: typing.List[None] = [None]
         _Once.made.append(self)
-
-    def said(self) -> bool:
-        """True once a caller claimed it (a cheap look before the work of deciding whether to say it)."""
-        return not self._unclaimed
 
     def claim(self) -> bool:
         """True for the first caller only: the one that says the WARNING."""
@@ -214,6 +210,45 @@ class _OncePerKey:
 
     def reset(self) -> None:
         """Nothing claimed, as in a new process."""
+        self._told = {}
+
+
+class _OncePerMinute:
+    """The latches of a WARNING said at most once a minute for each key (the peer it names), for ``limit`` keys a
+    minute at most.  Unlike a latch said once per process, no one can use it up: a client that sends what the
+    WARNING is about, from its own address, claims its own key, not that of the proxy the WARNING is for; and
+    once a minute is over, the key is said again.  ``claim(key)`` is True if the key was not said in the last
+    minute (unlocked: of two requests at once, both may say it); the bound keeps the memory and the lines a
+    flood of addresses makes small."""
+
+    #: One made for each such WARNING: slots keep it small.
+    __slots__ = ('_told', '_limit')
+
+    def __init__(self, limit: int) -> None:
+        #: The keys said, each with when (``_monotonic``).
+        self._told: Dict[Any, float] = {}
+        #: How many keys may be said within a minute; past them, none is said until one's minute is over.
+        self._limit = limit
+        _Once.made.append(self)
+
+    def claim(self, key: Any) -> bool:
+        """True if ``key`` was not said in the last minute, and fewer than ``limit`` keys were: it is now."""
+        now = _monotonic()
+        told = self._told
+        last = told.get(key)
+        if last is not None and 0 <= now - last < 60:
+            return False
+        if last is None and len(told) >= self._limit:
+            for old, when in tuple(told.items()):
+                if not 0 <= now - when < 60:
+                    told.pop(old, None)
+            if len(told) >= self._limit:
+                return False
+        told[key] = now
+        return True
+
+    def reset(self) -> None:
+        """Nothing said, as in a new process."""
         self._told = {}
 
 
@@ -9107,8 +9142,16 @@ def _is_cross_site_call(environ: Mapping[str, Any], origin: str, own_origin: str
 #: Said once per process: a new anonymous session not made for a navigation from another site under SameSite=Strict
 #: (``SessionManager.withholds_new``).
 _STRICT_NAVIGATION_TOLD = _Once()
-#: Said once per process: a peer not in trusted_proxies says the client came over HTTPS (``note_unlisted_https``).
-_UNLISTED_HTTPS_TOLD = _Once()
+#: How many peers a minute each WARNING of a proxy's scheme header names (``_UNLISTED_HTTPS_TOLD``,
+#: ``_FORWARDED_ONLY_TOLD``): those of a flood of addresses are not each a line.
+_SCHEME_TOLD_MAX = 16
+#: Said at most once a minute for each peer: a peer not in trusted_proxies says the client came over HTTPS
+#: (``note_unlisted_https``).  Not once per process: a client sending ``X-Forwarded-Proto: https`` itself, before the
+#: real proxy's first request, would have used it up, and the proxy's misconfiguration would never be said.
+_UNLISTED_HTTPS_TOLD = _OncePerMinute(_SCHEME_TOLD_MAX)
+#: Said at most once a minute for each proxy: a listed proxy sends ``Forwarded`` saying HTTPS but no
+#: X-Forwarded-Proto (``_RequestContext._note_forwarded_only``).
+_FORWARDED_ONLY_TOLD = _OncePerMinute(_SCHEME_TOLD_MAX)
 #: A ``proto=https`` pair of a ``Forwarded`` header.
 _FORWARDED_HTTPS = re.compile(r'(?i)(?:^|[;,])\s*proto\s*=\s*"?https"?\s*(?:[;,]|$)').search
 
@@ -9705,7 +9748,7 @@ class SessionManager:
             cookie = self._cookie_prefix + sid + self._attributes
         if https or self.always_secure:
             cookie += '; Secure'
-        elif request is not None and not _UNLISTED_HTTPS_TOLD.said():
+        elif request is not None:
             self.note_unlisted_https(request)
         headers.append(('Set-Cookie', cookie))
         _make_private(headers)
@@ -9713,19 +9756,23 @@ class SessionManager:
             self.note_cross_site(request)
 
     def note_unlisted_https(self, request: SessionState) -> None:
-        """Log a WARNING, once per process, when a session cookie goes without ``Secure`` to a request whose peer,
-        not listed in ``trusted_proxies``, says the client came over HTTPS (a TLS-terminating proxy): canister
-        believes it only from a listed proxy, so the cookie lacks ``Secure`` and the answer HSTS."""
+        """Log a WARNING, at most once a minute for each peer, when a session cookie goes without ``Secure`` to a
+        request whose peer, not listed in ``trusted_proxies``, says the client came over HTTPS (a TLS-terminating
+        proxy): canister believes it only from a listed proxy, so the cookie lacks ``Secure`` and the answer HSTS.
+        A client that sends the header itself is named under its own address: it cannot use up the line about the
+        real proxy (a flood from ``_SCHEME_TOLD_MAX`` addresses within a minute can only delay it)."""
         environ = request.environ
-        if getattr(request, 'trusted', False) or not _forwards_https(environ) or not _UNLISTED_HTTPS_TOLD.claim():
+        if getattr(request, 'trusted', False) or not _forwards_https(environ):
+            return
+        peer = _escape(environ.get('REMOTE_ADDR') or '-')[:64]
+        if not _UNLISTED_HTTPS_TOLD.claim(peer):
             return
         self.log.write(logging.WARNING, 'A request came from %s with %s saying the client used HTTPS, but %s is not in '
                        'trusted_proxies, so canister takes the request as plain HTTP: the session cookie goes without '
                        'Secure (a browser sends it over plain HTTP too) and the answer without HSTS; if it is your '
-                       'TLS-terminating proxy, list it in trusted_proxies, or set session_secure = true (said once)',
-                       _escape(environ.get('REMOTE_ADDR') or '-')[:64],
-                       'X-Forwarded-Proto' if 'HTTP_X_FORWARDED_PROTO' in environ else 'Forwarded',
-                       _escape(environ.get('REMOTE_ADDR') or '-')[:64])
+                       'TLS-terminating proxy, list it in trusted_proxies, or set session_secure = true (said at most '
+                       'once a minute for each peer)', peer,
+                       'X-Forwarded-Proto' if 'HTTP_X_FORWARDED_PROTO' in environ else 'Forwarded', peer)
 
     def withholds_new(self, request: SessionState, key: Optional[str]) -> bool:
         """True if ``request`` is to store no new anonymous session (``key``: its user's, None for nobody), nor its cookie: under
@@ -15782,6 +15829,8 @@ class _RequestContext(SessionState):
             # (none sent, or not a scheme a proxy serves, ``javascript://``: the server's own)
             scheme = (_WEB_SCHEMES.get(_forwarded_value(environ.get('HTTP_X_FORWARDED_PROTO', ''), self.hops).lower())
                       or environ.get('wsgi.url_scheme', 'http'))
+            if 'HTTP_FORWARDED' in environ and 'HTTP_X_FORWARDED_PROTO' not in environ and scheme != 'https':
+                self._note_forwarded_only(plugin, environ, peer)
         else:
             self.client = peer
             scheme = environ.get('wsgi.url_scheme', 'http')
@@ -15789,6 +15838,31 @@ class _RequestContext(SessionState):
             self.scheme = scheme
             self.https = scheme == 'https'
         return scheme
+
+    def _note_forwarded_only(self, plugin: Any, environ: Mapping[str, Any], peer: str) -> None:
+        """Log a WARNING, at most once a minute for each proxy, when a listed proxy's ``Forwarded`` (RFC 7239) says
+        the client came over HTTPS but it sent no X-Forwarded-Proto: canister reads the scheme from
+        X-Forwarded-Proto alone, as it reads the client's address from X-Forwarded-For alone (``_Proxies.client``),
+        whose hops count which entry of it the outermost trusted proxy wrote.  ``Forwarded`` is not read: its
+        entries would need hops of their own, and a proxy that sets only X-Forwarded-* passes on, untouched, a
+        ``Forwarded: proto=https`` a client sent.  So the request stays plain HTTP, its cookie without ``Secure``."""
+        if _FORWARDED_HTTPS(environ['HTTP_FORWARDED']) is None:
+            return
+        proxy = _escape(peer)[:64]
+        if not _FORWARDED_ONLY_TOLD.claim(proxy):
+            return
+        without_for = '' if 'HTTP_X_FORWARDED_FOR' in environ else (
+            ' and X-Forwarded-For (proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;), the only header '
+            "canister takes the client's address from: until then every client of the proxy is logged and throttled "
+            'as the proxy')
+        plugin.log.write(logging.WARNING, 'The trusted proxy %s sent Forwarded saying the client used HTTPS, but no '
+                         'X-Forwarded-Proto, the only header canister takes the scheme from, so canister takes the '
+                         'request as plain HTTP: the session cookie goes without Secure (a browser sends it over plain '
+                         'HTTP too) and the answer without HSTS; have the proxy send X-Forwarded-Proto (nginx: '
+                         'proxy_set_header X-Forwarded-Proto $scheme;)%s (said at most once a minute for each proxy)',
+                         proxy, without_for,
+                         thread_name=_thread_name(self.client, plugin.sessions.cookie_sid(environ.get('HTTP_COOKIE',
+                                                                                                      ''))))
 
     def end(self) -> None:
         """Log the response line (ERROR for a 5xx, WARNING if slow), then give the thread back its

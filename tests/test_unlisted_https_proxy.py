@@ -1,11 +1,15 @@
-"""A TLS-terminating proxy that ``trusted_proxies`` does not list, on a real server (waitress on 127.0.0.1,
+"""A TLS-terminating proxy's scheme headers that canister does not believe, on a real server (waitress on 127.0.0.1,
 passing those headers on).
 
-Its ``X-Forwarded-Proto: https`` (or ``Forwarded: proto=https``) is not believed, so the session cookie goes without
-``Secure``: one WARNING per process says so, naming ``trusted_proxies`` and ``session_secure = true``.
+From a proxy that ``trusted_proxies`` does not list, ``X-Forwarded-Proto: https`` (or ``Forwarded: proto=https``) is
+not believed, so the session cookie goes without ``Secure``: a WARNING, at most once a minute for each peer, says so,
+naming ``trusted_proxies`` and ``session_secure = true``; a client that sends the header itself first does not use it
+up.  From a listed proxy, ``Forwarded: proto=https`` without X-Forwarded-Proto is not read either: a WARNING gives
+nginx's lines that send X-Forwarded-Proto (and X-Forwarded-For).
 """
 from __future__ import annotations
 
+import http.client
 import urllib.request
 from typing import Any, Dict, List
 
@@ -73,3 +77,91 @@ def test_a_listed_proxy_or_plain_http_says_nothing(serve, tmp_path):
     assert '; Secure' not in cookie_of(plain, {'X-Forwarded-Proto': 'http'})
     assert cookie_of(serve(session_secure=True), {'X-Forwarded-Proto': 'https'}).endswith('; Secure')
     assert 'not in trusted_proxies' not in read_log(tmp_path / 'logs')
+
+
+def cookie_from(source: str, origin: str, headers: Dict[str, str]) -> str:
+    """The Set-Cookie of a GET /count sent with ``headers`` from the loopback address ``source`` (127.0.0.2: a peer
+    other than the proxy on 127.0.0.1)."""
+    host, port = origin.rpartition('/')[2].split(':')
+    connection = http.client.HTTPConnection(host, int(port), timeout=10, source_address=(source, 0))
+    try:
+        connection.request('GET', '/count', headers=headers)
+        answer = connection.getresponse()
+        answer.read()
+        return answer.headers['Set-Cookie']
+    finally:
+        connection.close()
+
+
+def lines_with(tmp_path, needle: str) -> List[str]:
+    return [line for line in read_log(tmp_path / 'logs').splitlines() if needle in line]
+
+
+def test_a_client_sending_x_forwarded_proto_first_does_not_use_up_the_warning_about_the_proxy(serve, tmp_path,
+                                                                                              monkeypatch):
+    clock = [1000.0]
+    monkeypatch.setattr(canister, '_monotonic', lambda: clock[0])
+    origin = serve()
+    # a client that reaches the app itself sends the header before the real (unlisted) proxy's first request
+    assert '; Secure' not in cookie_from('127.0.0.2', origin, {'X-Forwarded-Proto': 'https'})
+    assert '; Secure' not in cookie_from('127.0.0.1', origin, {'X-Forwarded-Proto': 'https'})
+    client_lines = lines_with(tmp_path, 'A request came from 127.0.0.2 with X-Forwarded-Proto')
+    proxy_lines = lines_with(tmp_path, 'A request came from 127.0.0.1 with X-Forwarded-Proto')
+    assert len(client_lines) == 1 and len(proxy_lines) == 1
+    assert ' WARNING ' in proxy_lines[0] and WARNING in proxy_lines[0]
+    assert '(said at most once a minute for each peer)' in proxy_lines[0]
+    clock[0] += 59
+    assert '; Secure' not in cookie_from('127.0.0.1', origin, {'X-Forwarded-Proto': 'https'})
+    assert len(lines_with(tmp_path, 'A request came from 127.0.0.1 with')) == 1
+    clock[0] += 2
+    assert '; Secure' not in cookie_from('127.0.0.1', origin, {'X-Forwarded-Proto': 'https'})
+    assert len(lines_with(tmp_path, 'A request came from 127.0.0.1 with')) == 2
+    assert len(lines_with(tmp_path, 'A request came from 127.0.0.2 with')) == 1
+
+
+FORWARDED_ONLY = ('The trusted proxy 127.0.0.1 sent Forwarded saying the client used HTTPS, but no X-Forwarded-Proto, '
+                  'the only header canister takes the scheme from, so canister takes the request as plain HTTP: the '
+                  'session cookie goes without Secure')
+NGINX_PROTO = 'proxy_set_header X-Forwarded-Proto $scheme;'
+NGINX_FOR = 'proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;'
+
+
+def test_a_listed_proxy_sending_only_forwarded_https_is_a_warning_with_the_lines_to_add(serve, tmp_path,
+                                                                                     monkeypatch):
+    clock = [1000.0]
+    monkeypatch.setattr(canister, '_monotonic', lambda: clock[0])
+    origin = serve(trusted_proxies='127.0.0.1')
+    forwarded = {'Forwarded': 'for=198.51.100.7;proto=https'}
+    # with X-Forwarded-Proto, or a Forwarded that says http, nothing is lost and nothing said
+    assert cookie_of(origin, dict(forwarded, **{'X-Forwarded-Proto': 'https'})).endswith('; Secure')
+    assert '; Secure' not in cookie_of(origin, {'Forwarded': 'for=198.51.100.7;proto=http'})
+    assert '; Secure' not in cookie_of(origin, {'X-Forwarded-Proto': 'http', 'Forwarded': 'proto=https'})
+    assert 'sent Forwarded' not in read_log(tmp_path / 'logs')
+    assert '; Secure' not in cookie_of(origin, forwarded)
+    assert '; Secure' not in cookie_of(origin, forwarded)
+    lines = lines_with(tmp_path, FORWARDED_ONLY)
+    assert len(lines) == 1
+    line = lines[0]
+    assert ' WARNING ' in line and '[127.0.0.1-...]' in line  # (no X-Forwarded-For: the client is the proxy)
+    assert NGINX_PROTO in line and NGINX_FOR in line and 'logged and throttled as the proxy' in line
+    assert '(said at most once a minute for each proxy)' in line
+    clock[0] += 61
+    assert '; Secure' not in cookie_of(origin, dict(forwarded, **{'X-Forwarded-For': '198.51.100.7'}))
+    lines = lines_with(tmp_path, FORWARDED_ONLY)
+    assert len(lines) == 2
+    assert '[198.51.100.7-...]' in lines[1] and NGINX_PROTO in lines[1] and NGINX_FOR not in lines[1]
+
+
+
+def test_a_flood_of_peers_is_16_lines_a_minute_and_only_delays_the_one_about_the_proxy(serve, tmp_path, monkeypatch):
+    clock = [1000.0]
+    monkeypatch.setattr(canister, '_monotonic', lambda: clock[0])
+    origin = serve()
+    for last in range(2, 20):  # 18 peers, 127.0.0.2 to 127.0.0.19
+        cookie_from('127.0.0.%d' % last, origin, {'X-Forwarded-Proto': 'https'})
+    cookie_from('127.0.0.1', origin, {'X-Forwarded-Proto': 'https'})
+    assert len(lines_with(tmp_path, 'is not in trusted_proxies, so canister takes the request as plain HTTP')) == 16
+    assert not lines_with(tmp_path, 'A request came from 127.0.0.1 with')
+    clock[0] += 60
+    cookie_from('127.0.0.1', origin, {'X-Forwarded-Proto': 'https'})
+    assert len(lines_with(tmp_path, 'A request came from 127.0.0.1 with')) == 1
