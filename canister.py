@@ -4843,14 +4843,13 @@ def _body_starts_a_json_object(environ: Dict[str, Any]) -> bool:
     """:func:`_starts_a_json_object` for the body of the current request (``environ``), of a type canister does not
     read, from its first :data:`_JSON_PEEK` bytes: Bottle's body file is read and put back at its start, for the
     handler that reads it itself (``bottle.request.body``, or ``wsgi.input``, which Bottle makes that file).  A
-    body without a Content-Length (chunks) is not looked at: read here, one over ``max_body_size`` would be a 413
-    that a handler which never reads it did not give."""
-    if not environ.get('CONTENT_LENGTH'):
-        return False
+    chunked body is read so too, as Bottle reads it for a JSON body or a form: one whose framing Bottle cannot read,
+    or that passes ``max_body_size``, is not looked at, and only a handler that reads it meets that refusal (the
+    413 again: the count stays past the limit)."""
     try:
         body = bottle.request.body
-    except bottle.HTTPError:  # Bottle's: chunk framing it cannot read, which the handler meets if it reads the body
-        return False
+    except bottle.HTTPResponse:  # Bottle's HTTPError (chunk framing it cannot read), canister's 413 (a chunked body
+        return False                # too large): the handler that reads the body meets it again
     head = body.read(_JSON_PEEK)
     body.seek(0)
     return _starts_a_json_object(head.decode('latin-1'))  # (any bytes decode; those of JSON's '{' are ASCII)
@@ -4862,13 +4861,13 @@ def _ignored_body_note(body: Any, environ: Dict[str, Any]) -> str:
     with no type, as ``text/plain`` or as a urlencoded form (``curl -d``), by what it starts with
     (:func:`_starts_a_json_object`).  Not other text (a log shipper's or ``navigator.sendBeacon``'s, which the
     handler reads itself), another type (a file upload, say), a JSON body that is no object, nor a GET's or HEAD's
-    body, which fills nothing by design."""
+    body, which fills nothing by design.  A body read as nothing (``body`` None) is not looked at here: its note
+    holds only if :func:`_body_starts_a_json_object`, which the caller asks last, when it is to say the note."""
     if not _body_fills_parameters(environ):
         return ''
     content_type = _media_type(environ.get('CONTENT_TYPE', ''))
     if body is None:
-        sent_as_json = content_type in _TYPES_JSON_IS_SENT_AS and _body_starts_a_json_object(environ)
-        return _unread_type_note(content_type) if sent_as_json else ''
+        return _unread_type_note(content_type) if content_type in _TYPES_JSON_IS_SENT_AS else ''
     return _json_as_form_note(body, content_type)
 
 
@@ -6007,9 +6006,13 @@ class ParameterBinder:
         some of them (their defaults) or takes ``**kwargs``: else that JSON is lost with no word, the answer a 200.
         A mandatory parameter it lacked got its 400 already, which says the same."""
         note = '' if isinstance(body, dict) else _ignored_body_note(body, environ)  # (a JSON object filled what it could)
-        ran = self._ran_without(body, query, url_args) if note else ''
+        if not note or not self._minute_passed():
+            return
+        ran = self._ran_without(body, query, url_args)
         context = _local.context
-        if ran and context is not None and self._minute_since_told():
+        # (the body's first bytes last: Bottle reads the whole body to give them, not at each request of the minute)
+        if ran and context is not None and (body is not None or _body_starts_a_json_object(environ)):
+            self.ignored_body_told = _monotonic()
             context.plugin.log.write(logging.WARNING, 'Route %s %s: the body filled no parameter, and %s%s; said at '
                                      'most once a minute for this route',
                                      _escape(environ.get('REQUEST_METHOD', ''))[:20], self.rule, ran, note)
@@ -6028,14 +6031,10 @@ class ParameterBinder:
             return "the handler's **kwargs got its text as one form field"
         return "the handler's **kwargs got none of it"
 
-    def _minute_since_told(self) -> bool:
-        """True if the route's WARNING of a body that filled nothing was not said in the last minute: it is now
-        (unlocked: of two requests at once, both may say it)."""
-        now = _monotonic()
-        if 0 <= now - self.ignored_body_told < 60:
-            return False
-        self.ignored_body_told = now
-        return True
+    def _minute_passed(self) -> bool:
+        """True if the route's WARNING of a body that filled nothing was not said in the last minute (unlocked: of
+        two requests at once, both may say it)."""
+        return not 0 <= _monotonic() - self.ignored_body_told < 60
 
     def _fill_absent(self, param: _Param, body: Any, kwargs: Dict[str, Any], digits: bool) -> None:
         """Fill a parameter the request lacks that need not be sent: the lone optional record from a JSON object

@@ -138,7 +138,8 @@ def test_the_readme_says_a_body_that_filled_no_defaulted_parameter_is_logged():
     assert ('(other text, such as the log line a webhook\'s handler reads itself from `bottle.request.body`, a JSON '
             'array, a form whose fields name no parameter, a multipart form, another type, and the body of a GET or '
             'HEAD are not; to tell, canister reads the first 64 bytes of Bottle\'s `bottle.request.body` and puts it '
-            'back at its start, so the handler reads it whole)' in section)
+            'back at its start, so the handler reads it whole; it looks only when the line is due, so in the rest of that '
+            'minute a handler that never reads the body runs without waiting for it to come)' in section)
     assert canister._JSON_PEEK == 64
     assert ("`Route POST /notes: the body filled no parameter, and the handler ran with the defaults of 'title' (the body, "
             "of text/plain, fills no parameter: %s); said at most once a minute for this route`" % ADVICE in section)
