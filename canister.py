@@ -8217,6 +8217,10 @@ def _resent_through(pipe: Any) -> str:
 #: How many members of a user's set of sessions a login looks at, to take the ended ones out.
 _TIDY_SAMPLE = 16
 
+#: Every ``RedisStore`` of this process, whose state of an ask under way a forked child puts right
+#: (``_redis_asking_anew``).
+_REDIS_STORES: 'weakref.WeakSet[RedisStore]' = weakref.WeakSet()
+
 
 class RedisStore(SessionStore):
     """Sessions in Redis, shared by many processes on many hosts: one server, Sentinel or Cluster.
@@ -8317,6 +8321,7 @@ class RedisStore(SessionStore):
         self._connecting = threading.Lock()
         #: The SHA1 of each Lua script run so far, by its text (see ``run_script``): hashed once, not at each call.
         self._shas: Dict[str, str] = {}
+        _REDIS_STORES.add(self)
 
     #: Makes the client of a URL (not called for a client given as it is).
     _make_client: Callable[[], Any]
@@ -9028,6 +9033,23 @@ class RedisStore(SessionStore):
             manager = getattr(getattr(self._client, 'connection_pool', None), 'sentinel_manager', None)
             for sentinel in getattr(manager, 'sentinels', ()):
                 sentinel.close()
+
+
+def _redis_asking_anew() -> None:
+    """After a fork, in the child: no ask of Redis under way, in any store.  A fork does not wait for the thread
+    that PINGs a stalled Redis (``_still_stalled``: for up to the whole timeout), nor for one making the client
+    (``_connecting``: a Cluster's connects to its nodes); the child lacks that thread.  Its copy of
+    ``_stalled_until``, infinity while one asks, would never end: every request of the child would answer 503
+    without asking, for good; and its copy of ``_connecting`` held would keep its first request waiting for ever.
+    So the child's next request asks Redis itself, and it makes the client anew if it has none."""
+    for store in list(_REDIS_STORES):
+        store._connecting = threading.Lock()
+        if store._stalled_until == math.inf:
+            store._stalled_until = 0.0
+
+
+if hasattr(os, 'register_at_fork'):  # (not on Windows, which has no fork)
+    os.register_at_fork(after_in_child=_redis_asking_anew)
 
 
 def _sqlite_path(url: str) -> str:
