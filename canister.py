@@ -5336,6 +5336,56 @@ def _whole_body_note(param: _Param, body: Any) -> str:
             'read bottle.request.json)' % (_shown_json(body), param.name))
 
 
+def _record_body_note(param: _Param, annotation: Any, body: Any, others: List[str], takes_extra: bool) -> str:
+    """For the 400 of a record parameter missing beside ``others`` (or ``**kwargs``: FastAPI's ``def create(item:
+    Item, notify: bool = False)`` sent ``{"name": "pen", "price": 2}``), when the JSON object body looks like the
+    record itself (each member a field of it, or each required field there): that the record takes only the member
+    of its name there, and the two ways to write it; '' for another body."""
+    if not param.record or annotation is None or not isinstance(body, dict) or not body:
+        return ''
+    kind = _unwrap_optional(annotation)[0]
+    if not _looks_like_record(kind, body):
+        return ''
+    shown = _and_joined(others + ['**kwargs'] * takes_extra)
+    reads = ("bottle.request.query.get('%s')" % others[0]) if others else 'bottle.request.query'
+    return (' (this body, %s, has the fields of %s, but beside %s a record parameter takes only the member of its '
+            'name: send {"%s": {...}}, or take %s out of the handler\'s parameters and read %s in the handler, so '
+            'that %s, its one parameter, is built from the whole body)'
+            % (_shown_json(body), _escape(str(getattr(typing.get_origin(kind) or kind, '__name__', 'the record')))[:40],
+               shown, param.name, shown, reads, param.name))
+
+
+def _looks_like_record(kind: Any, body: Dict[str, Any]) -> bool:
+    """True for a JSON object each of whose members is a field of the record ``kind``, or that holds each of its
+    required fields (one or more)."""
+    required = _record_required_names(kind)
+    return set(body) <= set(_record_names(kind)) or bool(required and required <= set(body))
+
+
+def _and_joined(names: List[str]) -> str:
+    """``x``, ``x and y``, ``x, y and z``, ``x, y, z, ...``."""
+    if len(names) > 3:
+        return ', '.join(names[:3]) + ', ...'
+    return ' and '.join(names) if len(names) < 3 else '%s, %s and %s' % tuple(names)
+
+
+def _record_required_names(kind: Any) -> typing.AbstractSet[str]:
+    """The names of the fields a record cannot do without (a pydantic model's aliases for them)."""
+    kind = typing.get_origin(kind) or kind
+    fields = _record_fields(kind)
+    if fields is not None:
+        return {name for name, required in fields.items() if required}
+    models = getattr(kind, 'model_fields', None)
+    if not isinstance(models, dict):
+        models = getattr(kind, '__fields__', {})
+    names = set()
+    for field, info in models.items():
+        is_required = getattr(info, 'is_required', None)
+        if is_required() if callable(is_required) else getattr(info, 'required', False):
+            names.add(getattr(info, 'alias', None) or field)
+    return names
+
+
 def _fixed_values(param: _Param, positions: Tuple[Optional[Callable[[Any], Any]], ...],
                   values: List[Any]) -> Tuple[Any, ...]:
     """A fixed-length ``Tuple[X, Y]``: one value for each position, converted by its reader (None: as sent)."""
@@ -5563,7 +5613,7 @@ def _fastapi_parameter_problem(route: bottle.Route) -> Optional[str]:
                        called.group(1), name))
         for marker, where in [(parameter.default, 'as its default')] + [
                 (each, 'in its annotation') for each in _annotated_metadata(annotation)]:
-            problem = _fastapi_marker_problem(name, marker, where == 'as its default')
+            problem = _fastapi_marker_problem(parameter, marker, where == 'as its default')
             if problem is not None:
                 return ('Route %s %s: parameter %r of %s has FastAPI\'s %s %s, %s'
                         % (route.method, route.rule, name, handler, problem[0], where, problem[1]))
@@ -5584,9 +5634,11 @@ def _annotated_metadata(annotation: Any) -> Tuple[Any, ...]:
     return ()
 
 
-def _fastapi_marker_problem(name: str, marker: Any, default: bool) -> Optional[Tuple[str, str]]:
-    """How FastAPI's ``marker``, given to the parameter ``name`` (as its default if ``default``), is shown, and
-    what canister does instead and what to write; else None."""
+def _fastapi_marker_problem(parameter: inspect.Parameter, marker: Any,
+                            default: bool) -> Optional[Tuple[str, str]]:
+    """How FastAPI's ``marker``, given to ``parameter`` (as its default if ``default``), is shown, and what canister
+    does instead and what to write; else None."""
+    name = parameter.name
     kind = _foreign_class(marker, ('Security', 'Depends') + tuple(_FASTAPI_SOURCES) + _FASTAPI_DEFAULTS)
     if kind in ('Security', 'Depends'):
         dependency = getattr(marker, 'dependency', None)
@@ -5603,9 +5655,65 @@ def _fastapi_marker_problem(name: str, marker: Any, default: bool) -> Optional[T
             name.replace('_', '-') if kind == 'Header' else name)))
     if kind is not None and default:
         return ('%s(...)' % kind, 'which canister does not read: a request without %s would give the handler the %s '
-                'object itself; write the default value itself (%s: int = 1), or none for a value the request must '
-                'send (canister fills a parameter from the query, form or JSON body by its name)' % (name, kind, name))
+                'object itself; %s' % (name, kind, _default_marker_fix(parameter, marker, kind)))
     return None
+
+
+def _shown_value(value: Any, limit: int = 40) -> str:
+    """``repr(value)`` for one line of a message: escaped, and cut with ``...`` past ``limit`` characters."""
+    try:
+        shown = _escape(repr(value))
+    except Exception:  # (an object of the app's whose __repr__ fails)
+        shown = '<%s object>' % type(value).__name__
+    return shown if len(shown) <= limit else shown[:limit - 3] + '...'
+
+
+def _shown_annotation(parameter: inspect.Parameter, value: Any) -> str:
+    """The annotation of ``parameter`` as a handler would write it (``int``, ``Optional[str]``, its text under
+    ``from __future__ import annotations``), at most 60 characters; without one, the type of ``value`` (``str``
+    for None)."""
+    annotation = parameter.annotation
+    if annotation is parameter.empty:
+        shown = 'str' if value is None else type(value).__qualname__
+    elif isinstance(annotation, str):
+        shown = _escape(annotation)
+    elif isinstance(annotation, type) and typing.get_origin(annotation) is None:
+        shown = annotation.__qualname__
+    else:
+        shown = _type_name(annotation)
+    return shown if len(shown) <= 60 else shown[:57] + '...'
+
+
+def _marker_constraints(marker: Any) -> List[str]:
+    """The constraints FastAPI's ``Query(10, ge=1, le=100)`` holds (pydantic's, in its ``metadata``), as keywords
+    to write again: ``['ge=1', 'le=100']``."""
+    constraints: List[str] = []
+    for each in getattr(marker, 'metadata', None) or ():
+        fields = ({field.name: getattr(each, field.name) for field in dataclasses.fields(each)}
+                  if dataclasses.is_dataclass(each) else getattr(each, '__dict__', {}))
+        constraints.extend('%s=%s' % (key, _shown_value(field, 20)) for key, field in fields.items()
+                           if isinstance(key, str) and not key.startswith('_'))
+    return constraints
+
+
+def _default_marker_fix(parameter: inspect.Parameter, marker: Any, kind: str) -> str:
+    """What to write instead of FastAPI's ``limit: int = Query(10, ge=1)``, from the parameter's own annotation and
+    the marker's own default: ``limit: int = 10``, or, when the marker carries constraints (pydantic's, in its
+    ``metadata``), ``limit: Annotated[int, Query(ge=1)] = 10``, which canister enforces; without a default (FastAPI's
+    ``Query()``, ``Query(...)``), the parameter without one."""
+    name = parameter.name
+    value = getattr(marker, 'default', Ellipsis)
+    required = value is Ellipsis or type(value).__name__ == 'PydanticUndefinedType'
+    shown_type = _shown_annotation(parameter, None if required else value)
+    constraints = _marker_constraints(marker)
+    if constraints:
+        shown_type = 'Annotated[%s, %s(%s)]' % (shown_type, kind, ', '.join(constraints))
+    if required:
+        return ('write %s: %s, without a default, for a value the request must send (canister fills a parameter '
+                'from the query, form or JSON body by its name)' % (name, shown_type))
+    return ('write the default value itself (%s: %s = %s), or none for a value the request must send (canister '
+            'fills a parameter from the query, form or JSON body by its name)'
+            % (name, shown_type, _shown_value(value)))
 
 
 def _refuse_unfillable(param: _Param, callback: Callable[..., Any], rule: str) -> None:
@@ -5808,6 +5916,9 @@ class ParameterBinder:
         self.notes: List[str] = []
         #: The parameters left to another plugin: never filled from the request, nor from ``**kwargs`` extras.
         self.injected: typing.Set[str] = set()
+        #: The annotation of each parameter canister converts to, by name: what the 400 of a record parameter (a
+        #: dataclass, ... a pydantic model) missing beside other parameters reads (:func:`_record_body_note`).
+        self.records: Dict[str, Any] = {}
         for parameter in signature.parameters.values():
             if parameter.kind is parameter.VAR_KEYWORD:
                 self.takes_extra = True
@@ -5882,6 +5993,7 @@ class ParameterBinder:
         else:
             self.notes.extend(_enforce_constraints(param, _without_metadata(callback, parameter.annotation, True)))
             self.notes.extend(field_notes)
+            self.records[param.name] = annotation
         if parameter.name not in url_names:
             _refuse_unfillable(param, callback, rule)
             self.notes.extend(_request_object_note(param))
@@ -6056,7 +6168,9 @@ class ParameterBinder:
 
     def _missing(self, param: _Param, body: Any, environ: Dict[str, Any]) -> BadRequest:
         """The 400 of a mandatory parameter the request lacks, with what the body it sent says (if anything)."""
-        note = _whole_body_note(param, body) if param is self.lone else ''
+        note = _whole_body_note(param, body) if param is self.lone else (
+            _record_body_note(param, self.records.get(param.name), body,
+                              [other.name for other in self.params if other is not param], self.takes_extra))
         if param.is_file:
             note = _multipart_note(environ)
         note = note or _unread_body_note(body, environ)
@@ -13365,7 +13479,7 @@ class JwtAuth:
         except jwt.InvalidSignatureError:
             raise self._signature_failure(token, algorithm) from None
         except jwt.MissingRequiredClaimError as error:
-            raise AuthFailure('the token lacks the %s claim' % error.claim, 'bearer') from None
+            raise self._lacking(error.claim) from None
         except jwt.InvalidTokenError as error:  # (PyJWT's words name what is malformed: a claim, the payload)
             raise AuthFailure('the token is malformed: %s' % _escape(str(error))[:120], 'bearer') from None
         except Exception:  # (its class would tell the client nothing but which library failed)
@@ -13390,6 +13504,17 @@ class JwtAuth:
                  for value in (claims.get(claim), wanted)]
         return AuthFailure(reason, 'bearer', logged='%s (its %s is %s; canister.%s is %s)'
                            % (reason, claim, shown[0], key, shown[1]))
+
+    def _lacking(self, claim: Any) -> AuthFailure:
+        """The refusal of a token without a claim it must have: for ``aud`` and ``iss``, the log says what the
+        configuration expects them to be (not secrets), and the client gets the reason alone."""
+        reason = 'the token lacks the %s claim' % _escape(str(claim))[:40]
+        key, wanted = (('auth_jwt_client_id', self.audience) if claim == 'aud' else
+                       ('auth_jwt_issuer', self.issuer) if claim == 'iss' else ('', None))
+        if wanted is None:
+            return AuthFailure(reason, 'bearer')
+        shown = repr(wanted) if len(repr(wanted)) <= 200 else repr(wanted)[:197] + '...'
+        return AuthFailure(reason, 'bearer', logged='%s (expected %s = %s, canister.%s)' % (reason, claim, shown, key))
 
     @staticmethod
     def _expiry(claims: Dict[str, Any]) -> float:
@@ -16337,13 +16462,24 @@ def _bare_require_problem(route: bottle.Route) -> Optional[str]:
                                                                getattr(handler, '__name__', repr(handler))))
 
 
+def _async_handler_problem(route: bottle.Route) -> Optional[str]:
+    """Why ``route`` can serve nothing, when its handler is an ``async def`` (Starlette's and FastAPI's habit): Bottle
+    calls it and gets a coroutine whose body never runs; else None."""
+    handler = _innermost(route.callback)
+    if not (inspect.iscoroutinefunction(handler) or inspect.isasyncgenfunction(handler)):
+        return None
+    return ('the handler of %s %s is an async def, which Bottle, a WSGI framework, calls without ever running its '
+            'body; write it as a plain def (a blocking call in it holds its thread only, or its greenlet under gevent)'
+            % (route.method, route.rule))
+
+
 def _route_problem(route: bottle.Route) -> Optional[str]:
     """Why canister refuses ``route``, written so that it would serve nothing or the wrong requests (a bare
-    ``@canister.require``, Flask's ``methods=[...]``, FastAPI's ``Depends``, ``response_model=`` and ``status_code=``);
-    else None.  (A filter the router lacks, Flask's
+    ``@canister.require``, an ``async def`` handler, Flask's ``methods=[...]``, FastAPI's ``Depends``,
+    ``response_model=`` and ``status_code=``); else None.  (A filter the router lacks, Flask's
     ``<int:id>``, is the router's to find: ``_unknown_filter_problem`` says why it refused.)"""
-    return (_bare_require_problem(route) or _flask_methods_problem(route) or _fastapi_keywords_problem(route)
-            or _fastapi_parameter_problem(route))
+    return (_bare_require_problem(route) or _async_handler_problem(route) or _flask_methods_problem(route)
+            or _fastapi_keywords_problem(route) or _fastapi_parameter_problem(route))
 
 
 def _status_header_note(response: bottle.HTTPResponse) -> Optional[str]:
@@ -16935,8 +17071,8 @@ class Canister:
 
     def _refuse_route(self, route: bottle.Route) -> bottle.Bottle:
         """The app of a route canister can serve; :class:`CanisterError` for one it cannot (Bottle's 500 at the
-        route's first request): a Canister() given to the route, one ``_route_problem`` refuses (added before the
-        install), or an ``async def`` handler."""
+        route's first request): a Canister() given to the route, or one ``_route_problem`` refuses (added before the
+        install: an ``async def`` handler among them)."""
         app = self.app
         if app is None or route.app is not app:  # (given to a route, apply=[Canister()]: its setup never ran)
             raise CanisterError('canister: a Canister() is installed on an app (app.install(canister.Canister())), '
@@ -16944,11 +17080,6 @@ class Canister:
         problem = _route_problem(route)
         if problem is not None:
             raise CanisterError('canister: %s' % problem)
-        handler = _innermost(route.callback)
-        if inspect.iscoroutinefunction(handler) or inspect.isasyncgenfunction(handler):  # Starlette's habit
-            raise CanisterError('canister: the handler of %s %s is an async def, which Bottle, a WSGI framework, '
-                                'calls without ever running its body; write it as a plain def (a blocking call in it '
-                                'holds its thread only, or its greenlet under gevent)' % (route.method, route.rule))
         return app
 
     def _note_foreign_routes(self, routes: Iterable[bottle.Route]) -> None:
