@@ -16473,13 +16473,14 @@ def _async_handler_problem(route: bottle.Route) -> Optional[str]:
             % (route.method, route.rule))
 
 
-def _route_problem(route: bottle.Route) -> Optional[str]:
+def _route_problem(route: bottle.Route, served: bool = True) -> Optional[str]:
     """Why canister refuses ``route``, written so that it would serve nothing or the wrong requests (a bare
     ``@canister.require``, an ``async def`` handler, Flask's ``methods=[...]``, FastAPI's ``Depends``,
     ``response_model=`` and ``status_code=``); else None.  (A filter the router lacks, Flask's
-    ``<int:id>``, is the router's to find: ``_unknown_filter_problem`` says why it refused.)"""
-    return (_bare_require_problem(route) or _async_handler_problem(route) or _flask_methods_problem(route)
-            or _fastapi_keywords_problem(route) or _fastapi_parameter_problem(route))
+    ``<int:id>``, is the router's to find: ``_unknown_filter_problem`` says why it refused.)  An ``async def``
+    handler of a route that skips canister (``served`` False) is another plugin's to run, if any runs it."""
+    return (_bare_require_problem(route) or (_async_handler_problem(route) if served else None)
+            or _flask_methods_problem(route) or _fastapi_keywords_problem(route) or _fastapi_parameter_problem(route))
 
 
 def _status_header_note(response: bottle.HTTPResponse) -> Optional[str]:
@@ -17260,7 +17261,7 @@ class Canister:
         if app is None:
             self._bottle_add_route(route)
             return
-        problem = _route_problem(route)
+        problem = _route_problem(route, any(plugin is self for plugin in route.all_plugins()))
         if problem is not None:
             raise CanisterError('canister: %s' % problem)
         try:

@@ -6,6 +6,7 @@ FastAPI is not installed: as in ``test_newcomer_fastapi.py``, the ``fastapi`` fi
 module and class names (canister knows its objects by those)."""
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import sys
 from typing import Any, Optional
@@ -246,3 +247,24 @@ def test_a_token_without_the_aud_or_iss_set_is_logged_with_the_value_expected(ma
 def test_the_readme_quotes_the_line_of_a_token_without_aud():
     assert ("`Authentication failed: the token lacks the aud claim (expected aud = 'my-api', "
             "canister.auth_jwt_client_id)`" in readme_section('### Bearer JWT (OAuth2 / OIDC)'))
+
+
+@pytest.mark.parametrize('skip', ['canister', 'plugin', 'class'])  # (skip=[True] would skip run_coroutines too)
+def test_an_async_handler_of_a_route_that_skips_canister_is_left_to_the_app(make_app, skip):
+    app = make_app()
+    plugin = next(p for p in app.plugins if isinstance(p, canister.Canister))
+    skipped = {'canister': 'canister', 'plugin': plugin, 'class': canister.Canister}[skip]
+
+    def run_coroutines(callback):  # another plugin of the app's, which runs what an async def returns
+        def run(*args, **kwargs):
+            return asyncio.run(callback(*args, **kwargs))
+        return run
+
+    @app.get('/items', skip=[skipped], apply=[run_coroutines])
+    async def items():
+        return 'ran'
+
+    assert len(app.routes) == 1
+    assert client(app).get('/items').text == 'ran'
+    assert "A route that skips canister (`skip=['canister']`, or the plugin object or class) is not refused" in \
+        readme_section('## Parameter unpacking')
