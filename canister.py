@@ -6088,23 +6088,38 @@ class ParameterBinder:
         None if it is absent (a JSON ``[]`` for a list parameter is sent, and empty).  A list parameter
         absent under its name takes those of its name with brackets, as jQuery, axios and PHP's forms
         write a list (``tags[]=a&tags[]=b``, ``<input type=file name="files[]" multiple>``), from a
-        JSON object too: :attr:`names` keeps that name out of ``**kwargs`` wherever it was sent."""
-        values = ParameterBinder._sent(param, body, query, '')
-        if values is None and param.many:
-            values = ParameterBinder._sent(param, body, query, _LIST_SUFFIX)
-        return values
-
-    @staticmethod
-    def _sent(param: _Param, body: Any, query: Any, suffix: str) -> Optional[List[Any]]:
-        """The values of :meth:`_values` under the parameter's name followed by ``suffix``."""
-        if isinstance(body, dict):
-            values = _json_values(param, body, suffix)
-        elif body is not None:
-            values = _form_values(param, body, suffix)
-        else:
-            values = None
+        JSON object too, the body's under either name before the query's: :attr:`names` keeps that
+        name out of ``**kwargs`` wherever it was sent."""
+        if param.many:
+            return ParameterBinder._listed(param, body, query)
+        values = ParameterBinder._in_body(param, body, '')
         if values is not None or param.is_file:
             return values
+        return ParameterBinder._in_query(param, query, '')
+
+    @staticmethod
+    def _listed(param: _Param, body: Any, query: Any) -> Optional[List[Any]]:
+        """:meth:`_values` for a list parameter: its name, then its name with brackets, in the body; then both
+        in the query (where a crafted link's ``?ids=999`` would otherwise replace a form's ``ids[]=1``)."""
+        values = ParameterBinder._in_body(param, body, '')
+        if values is None:
+            values = ParameterBinder._in_body(param, body, _LIST_SUFFIX)
+        if values is not None or param.is_file:
+            return values
+        return ParameterBinder._in_query(param, query, '') or ParameterBinder._in_query(param, query, _LIST_SUFFIX)
+
+    @staticmethod
+    def _in_body(param: _Param, body: Any, suffix: str) -> Optional[List[Any]]:
+        """The values of :meth:`_values` in the body under the parameter's name followed by ``suffix``, or None."""
+        if isinstance(body, dict):
+            return _json_values(param, body, suffix)
+        if body is not None:
+            return _form_values(param, body, suffix)
+        return None
+
+    @staticmethod
+    def _in_query(param: _Param, query: Any, suffix: str) -> Optional[List[Any]]:
+        """The values of :meth:`_values` in the query under the parameter's name followed by ``suffix``, or None."""
         values = query.getall(param.wire_name + suffix)
         return [_recode(query, value, param.name) for value in values] if values else None
 
