@@ -5130,11 +5130,47 @@ def _refuse_other_kind(param: _Param, sent: List[Any], values: List[Any]) -> Non
                         'files' if param.is_file else 'texts'))
 
 
+def _file_input_flags(environ: Dict[str, Any], key: str) -> List[bool]:
+    """For each part of a multipart body named ``key``, in order: whether it is a file input left empty
+    (``filename=""``).  Bottle 0.13 reads such a part as an empty text, and keeps no trace of its header, so the
+    body is parsed again by Bottle's own parser (once for the request, when an empty text was sent to a text
+    parameter: rarely); each part, in memory or in a temporary file, is closed as it is read."""
+    parts = environ.get('canister.empty_file_inputs')
+    if parts is None:
+        options = bottle._parse_http_header(environ.get('CONTENT_TYPE', ''))[0][1]
+        request = bottle.request
+        parser = bottle._MultipartParser(
+            request.body, options.get('boundary'), request.content_length, mem_limit=request.MEMFILE_MAX,
+            memfile_limit=request.MEMFILE_MAX, charset=options.get('charset', 'utf8'))
+        parts = []
+        for part in parser.parse():
+            parts.append((part.name, part.filename == ''))
+            part.close()
+        environ['canister.empty_file_inputs'] = parts
+    return [empty for name, empty in parts if name == key]
+
+
+def _without_empty_file_inputs(body: Any, key: str, sent: List[Any]) -> List[Any]:
+    """The values sent to a text parameter but the parts of file inputs left empty (``filename=""``, what a browser
+    sends for an untouched ``<input type=file>``): absent on both bottles, where 0.12 reads one as a nameless
+    FileUpload, 0.13 as an empty text (told from an empty text field by its header, :func:`_file_input_flags`)."""
+    if getattr(body, 'recode_unicode', True):  # (a urlencoded form, which has no parts)
+        return sent
+    if _MULTIPART_REPLACES_BAD_BYTES:
+        return [value for value in sent if getattr(value, 'raw_filename', None) != '']
+    if '' not in sent:
+        return sent
+    flags = _file_input_flags(bottle.request.environ, key)
+    return [value for value, empty in zip(sent, flags) if not empty] if len(flags) == len(sent) else sent
+
+
 def _form_values(param: _Param, body: Any, suffix: str = '') -> Optional[List[Any]]:
     """The values of one parameter in a form body (files for a file parameter), or None; ``suffix`` is
-    what follows its name in the form's keys (``[]``, see ``ParameterBinder._values``)."""
+    what follows its name in the form's keys (``[]``, see ``ParameterBinder._values``).  A file input left
+    empty is absent, for a text parameter as for a file one (:func:`_chosen_files`)."""
     key = (param.wire_name if getattr(body, 'recode_unicode', False) else param.name) + suffix
-    sent = _chosen_files(body.getall(key)) if param.is_file else body.getall(key)
+    sent = body.getall(key)
+    sent = _chosen_files(sent) if param.is_file else _without_empty_file_inputs(body, key, sent)
     values = [value for value in sent if isinstance(value, bottle.FileUpload) == param.is_file]
     if len(values) < len(sent):
         _refuse_other_kind(param, sent, values)
