@@ -5164,11 +5164,47 @@ def _refuse_other_kind(param: _Param, sent: List[Any], values: List[Any]) -> Non
                         'files' if param.is_file else 'texts'))
 
 
+def _file_input_flags(environ: Dict[str, Any], key: str) -> List[bool]:
+    """For each part of a multipart body named ``key``, in order: whether it is a file input left empty
+    (``filename=""``).  Bottle 0.13 reads such a part as an empty text, and keeps no trace of its header, so the
+    body is parsed again by Bottle's own parser (once for the request, when an empty text was sent to a text
+    parameter: rarely); each part, in memory or in a temporary file, is closed as it is read."""
+    parts = environ.get('canister.empty_file_inputs')
+    if parts is None:
+        options = bottle._parse_http_header(environ.get('CONTENT_TYPE', ''))[0][1]
+        request = bottle.request
+        parser = bottle._MultipartParser(
+            request.body, options.get('boundary'), request.content_length, mem_limit=request.MEMFILE_MAX,
+            memfile_limit=request.MEMFILE_MAX, charset=options.get('charset', 'utf8'))
+        parts = []
+        for part in parser.parse():
+            parts.append((part.name, part.filename == ''))
+            part.close()
+        environ['canister.empty_file_inputs'] = parts
+    return [empty for name, empty in parts if name == key]
+
+
+def _without_empty_file_inputs(body: Any, key: str, sent: List[Any]) -> List[Any]:
+    """The values sent to a text parameter but the parts of file inputs left empty (``filename=""``, what a browser
+    sends for an untouched ``<input type=file>``): absent on both bottles, where 0.12 reads one as a nameless
+    FileUpload, 0.13 as an empty text (told from an empty text field by its header, :func:`_file_input_flags`)."""
+    if getattr(body, 'recode_unicode', True):  # (a urlencoded form, which has no parts)
+        return sent
+    if _MULTIPART_REPLACES_BAD_BYTES:
+        return [value for value in sent if getattr(value, 'raw_filename', None) != '']
+    if '' not in sent:
+        return sent
+    flags = _file_input_flags(bottle.request.environ, key)
+    return [value for value, empty in zip(sent, flags) if not empty] if len(flags) == len(sent) else sent
+
+
 def _form_values(param: _Param, body: Any, suffix: str = '') -> Optional[List[Any]]:
     """The values of one parameter in a form body (files for a file parameter), or None; ``suffix`` is
-    what follows its name in the form's keys (``[]``, see ``ParameterBinder._values``)."""
+    what follows its name in the form's keys (``[]``, see ``ParameterBinder._values``).  A file input left
+    empty is absent, for a text parameter as for a file one (:func:`_chosen_files`)."""
     key = (param.wire_name if getattr(body, 'recode_unicode', False) else param.name) + suffix
-    sent = _chosen_files(body.getall(key)) if param.is_file else body.getall(key)
+    sent = body.getall(key)
+    sent = _chosen_files(sent) if param.is_file else _without_empty_file_inputs(body, key, sent)
     values = [value for value in sent if isinstance(value, bottle.FileUpload) == param.is_file]
     if len(values) < len(sent):
         _refuse_other_kind(param, sent, values)
@@ -6236,23 +6272,38 @@ class ParameterBinder:
         None if it is absent (a JSON ``[]`` for a list parameter is sent, and empty).  A list parameter
         absent under its name takes those of its name with brackets, as jQuery, axios and PHP's forms
         write a list (``tags[]=a&tags[]=b``, ``<input type=file name="files[]" multiple>``), from a
-        JSON object too: :attr:`names` keeps that name out of ``**kwargs`` wherever it was sent."""
-        values = ParameterBinder._sent(param, body, query, '')
-        if values is None and param.many:
-            values = ParameterBinder._sent(param, body, query, _LIST_SUFFIX)
-        return values
-
-    @staticmethod
-    def _sent(param: _Param, body: Any, query: Any, suffix: str) -> Optional[List[Any]]:
-        """The values of :meth:`_values` under the parameter's name followed by ``suffix``."""
-        if isinstance(body, dict):
-            values = _json_values(param, body, suffix)
-        elif body is not None:
-            values = _form_values(param, body, suffix)
-        else:
-            values = None
+        JSON object too, the body's under either name before the query's: :attr:`names` keeps that
+        name out of ``**kwargs`` wherever it was sent."""
+        if param.many:
+            return ParameterBinder._listed(param, body, query)
+        values = ParameterBinder._in_body(param, body, '')
         if values is not None or param.is_file:
             return values
+        return ParameterBinder._in_query(param, query, '')
+
+    @staticmethod
+    def _listed(param: _Param, body: Any, query: Any) -> Optional[List[Any]]:
+        """:meth:`_values` for a list parameter: its name, then its name with brackets, in the body; then both
+        in the query (where a crafted link's ``?ids=999`` would otherwise replace a form's ``ids[]=1``)."""
+        values = ParameterBinder._in_body(param, body, '')
+        if values is None:
+            values = ParameterBinder._in_body(param, body, _LIST_SUFFIX)
+        if values is not None or param.is_file:
+            return values
+        return ParameterBinder._in_query(param, query, '') or ParameterBinder._in_query(param, query, _LIST_SUFFIX)
+
+    @staticmethod
+    def _in_body(param: _Param, body: Any, suffix: str) -> Optional[List[Any]]:
+        """The values of :meth:`_values` in the body under the parameter's name followed by ``suffix``, or None."""
+        if isinstance(body, dict):
+            return _json_values(param, body, suffix)
+        if body is not None:
+            return _form_values(param, body, suffix)
+        return None
+
+    @staticmethod
+    def _in_query(param: _Param, query: Any, suffix: str) -> Optional[List[Any]]:
+        """The values of :meth:`_values` in the query under the parameter's name followed by ``suffix``, or None."""
         values = query.getall(param.wire_name + suffix)
         return [_recode(query, value, param.name) for value in values] if values else None
 
