@@ -1455,7 +1455,8 @@ KEYS: Dict[str, _Key] = {key.name: key for key in (
          'counted); past it the request answers 429 with `Retry-After` and stores nothing (0: no limit)'),
     _Key('session_samesite', 'Lax', _as_choice('Lax', 'Strict', 'None'),
          'SameSite of the cookie: Lax, Strict or None (None forces Secure; under Strict, a link from another site '
-         'arrives without the cookie, and no new anonymous session is made for it)'),
+         'arrives without the cookie, and no new anonymous session is made for it; nor, under Lax, for another '
+         "site's form posting here)"),
     _Key('session_secure', False, _as_bool, 'always mark the cookie Secure (it is anyway on HTTPS requests)'),
     _Key('session_partitioned', False, _as_bool,
          'mark the cookie Partitioned (CHIPS), for a page of another site calling with credentials in browsers '
@@ -9328,6 +9329,9 @@ def _is_cross_site_call(environ: Mapping[str, Any], origin: str, own_origin: str
 #: Said once per process: a new anonymous session not made for a navigation from another site under SameSite=Strict
 #: (``SessionManager.withholds_new``).
 _STRICT_NAVIGATION_TOLD = _Once()
+#: Said once per process: a new anonymous session not made for another site's form posting here under SameSite=Lax
+#: (``SessionManager.withholds_new``).
+_LAX_NAVIGATION_TOLD = _Once()
 #: How many peers a minute each WARNING of a proxy's scheme header names (``_UNLISTED_HTTPS_TOLD``,
 #: ``_FORWARDED_ONLY_TOLD``): those of a flood of addresses are not each a line.
 _SCHEME_TOLD_MAX = 16
@@ -9342,12 +9346,20 @@ _FORWARDED_ONLY_TOLD = _OncePerMinute(_SCHEME_TOLD_MAX)
 _FORWARDED_HTTPS = re.compile(r'(?i)(?:^|[;,])\s*proto\s*=\s*"?https"?\s*(?:[;,]|$)').search
 
 
-def _is_cross_site_navigation(environ: Mapping[str, Any]) -> bool:
-    """True for a top-level navigation that a page of another site started (a link in a mail or on another site,
-    its redirect, its form), as the browser labels it: under ``SameSite=Strict`` it comes without the session
-    cookie even when the browser holds one, yet the browser keeps a cookie its answer sets."""
+#: The safe methods: the only ones with which a browser sends a ``SameSite=Lax`` cookie on a navigation that
+#: another site's page started (``_is_navigation_without_cookie``).
+_LAX_NAVIGATION_METHODS = frozenset(('GET', 'HEAD', 'OPTIONS'))
+
+
+def _is_navigation_without_cookie(environ: Mapping[str, Any], strict: bool) -> bool:
+    """True for a top-level navigation that a page of another site started, as the browser labels it, with which
+    the browser sends no session cookie even when it holds one, yet keeps a cookie its answer sets: under
+    ``SameSite=Strict`` (``strict``) every such navigation (a link in a mail or on another site, its redirect, its
+    form); under ``Lax`` one of an unsafe method (another site's form posting here: an identity provider's post to
+    a SAML or OpenID callback, or an attacker's), a link's GET bringing the cookie along."""
     return (environ.get('HTTP_SEC_FETCH_SITE', '').strip().lower() == 'cross-site'
-            and environ.get('HTTP_SEC_FETCH_MODE', '').strip().lower() == 'navigate')
+            and environ.get('HTTP_SEC_FETCH_MODE', '').strip().lower() == 'navigate'
+            and (strict or environ.get('REQUEST_METHOD', '').upper() not in _LAX_NAVIGATION_METHODS))
 
 
 def _forwards_https(environ: Mapping[str, Any]) -> bool:
@@ -9653,12 +9665,14 @@ _SESSIONS_1X_NOTE = (
 class SessionManager:
     """Session policy (cookie, expiry, rotation, concurrent saves) on top of a store."""
 
-    #: Whether a new session cookie that goes to a page of another site is told of (``note_cross_site``): False
-    #: only for ``SameSite=None``, set at install (a class default: one attribute more on each manager would
-    #: make every request's reads of its attributes slower).
+    #: Whether a new session cookie that goes to a page of another site is told of (``note_cross_site``), and one
+    #: for another site's navigation withheld (``withholds_new``): False only for ``SameSite=None``, set at
+    #: install (a class default: one attribute more on each manager would make every request's reads of its
+    #: attributes slower).
     tells_cross_site = True
-    #: ``session_samesite = Strict``: a navigation from another site's page makes no new anonymous session
-    #: (``withholds_new``); set at install (a class default, as ``tells_cross_site``).
+    #: ``session_samesite = Strict``: every navigation from another site's page that comes without the cookie makes
+    #: no new anonymous session, not only one of an unsafe method as under ``Lax`` (``withholds_new``); set at
+    #: install (a class default, as ``tells_cross_site``).
     strict = False
 
     if not typing.TYPE_CHECKING:  # (seen by mypy, they would be valid attributes)
@@ -9961,22 +9975,31 @@ class SessionManager:
                        'X-Forwarded-Proto' if 'HTTP_X_FORWARDED_PROTO' in environ else 'Forwarded', peer)
 
     def withholds_new(self, request: SessionState, key: Optional[str]) -> bool:
-        """True if ``request`` is to store no new anonymous session (``key``: its user's, None for nobody), nor its cookie: under
-        ``session_samesite = Strict``, a navigation from another site's page (``_is_cross_site_navigation``) that
-        came without the session cookie, since the browser may hold one it did not send, which the new one's
-        cookie would replace (logging its user out: any site could, with a link).  A login in such a request
-        still sets its cookie (a magic link in a mail is such a navigation), and so does a session the cookie
-        named.  Said at INFO, once per process."""
-        if (not self.strict or key is not None or request.cookie_sid is not None
-                or not _is_cross_site_navigation(request.environ)):
+        """True if ``request`` is to store no new anonymous session (``key``: its user's, None for nobody), nor its
+        cookie: a navigation from another site's page with which ``session_samesite`` (``Strict``, or ``Lax`` for
+        an unsafe method: another site's form posting here) has the browser send no cookie
+        (``_is_navigation_without_cookie``), and that came without one, since the browser may hold one it did not
+        send, which the new one's cookie would replace (logging its user out: any site could, with a link or a
+        form).  A login in such a request still sets its cookie (a magic link in a mail, an identity provider's
+        post to a SAML callback), and so does a session the cookie named.  Under ``None`` the cookie comes along.
+        Said at INFO, once per process for each of Strict and Lax."""
+        if (key is not None or request.cookie_sid is not None or not self.tells_cross_site
+                or not _is_navigation_without_cookie(request.environ, self.strict)):
             return False
-        if _STRICT_NAVIGATION_TOLD.claim():
+        if self.strict and _STRICT_NAVIGATION_TOLD.claim():
             self.log.write(logging.INFO, 'Session: a navigation from another site\'s page (a link, Sec-Fetch-Site: '
                            'cross-site) came without the session cookie, as session_samesite = Strict has the '
                            'browser send it, though it may hold one: its new session is not stored and no cookie is '
                            'sent, which would replace the one the browser holds and log its user out; a login in such '
                            'a request still sets its cookie, and the next request from the app\'s own pages has the '
                            'session (said once)')
+        elif not self.strict and _LAX_NAVIGATION_TOLD.claim():
+            self.log.write(logging.INFO, 'Session: a form of another site\'s page posted here (Sec-Fetch-Site: '
+                           'cross-site, a %s navigation) without the session cookie, as session_samesite = Lax has '
+                           'the browser send it, though it may hold one: its new session is not stored and no cookie '
+                           'is sent, which would replace the one the browser holds and log its user out; a login in '
+                           'such a request still sets its cookie, and the next request from the app\'s own pages has '
+                           'the session (said once)', _escape(request.environ.get('REQUEST_METHOD', ''))[:16])
         return True
 
     def note_cross_site(self, request: SessionState) -> None:
