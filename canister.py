@@ -14969,8 +14969,16 @@ class CsrfGuard:
             _shown_origin(origin), _escape(method)[:20])
 
 
-def _how_to_let_in(cors: Optional[CorsPolicy], environ: Mapping[str, Any]) -> str:
-    """What the CSRF refusal's WARNING tells the app to do for a foreign origin to be let in."""
+#: What the 403 of a foreign form-type request that ``cors = *`` covers adds for the developer who meets it in a
+#: browser's network tab or a script's output: no secret (the config's ``*`` is what the 1.x docs told to write).
+_STAR_ADMITS_NO_FORM = ' (cors = * admits no form posts from other sites: list the origin in cors)'
+
+
+def _how_to_let_in(cors: Optional[CorsPolicy], environ: Mapping[str, Any]) -> Tuple[str, str]:
+    """What the CSRF refusal's WARNING tells the app to do for a foreign origin to be let in, and what its 403
+    adds to the reason: the one place that tells a refusal ``cors = *`` made (a form-type request, which a
+    browser sends without a preflight) from the others."""
+    hint = ''
     if cors is not None and not cors.covers(environ):
         # listing the origin would not help: CORS, and so the origins it lists, stop at cors_paths
         path = environ.get('SCRIPT_NAME', '') + environ.get('PATH_INFO', '')
@@ -14979,11 +14987,13 @@ def _how_to_let_in(cors: Optional[CorsPolicy], environ: Mapping[str, Any]) -> st
     elif cors is not None and cors.any_origin:
         listing = ('list it in cors instead of * (cors = * lets another origin send only what a browser '
                    'preflights: JSON, PUT, DELETE; never a form)')
+        hint = _STAR_ADMITS_NO_FORM
     else:
         listing = 'list it in cors (its pages may then read the answers too)'
     if _normal_origin(CsrfGuard.claimed_origin(environ, True) or 'null') == 'null':
-        return listing  # (csrf_trusted_origins holds no null: any site's page can send it)
-    return listing + ' or in csrf_trusted_origins (its forms may post on every path, its pages read no answer)'
+        # (csrf_trusted_origins holds no null: any site's page can send it; and no answer tells to list it in cors)
+        return listing, ''
+    return listing + ' or in csrf_trusted_origins (its forms may post on every path, its pages read no answer)', hint
 
 
 #: The attribute ``csrf_exempt`` sets on a handler.
@@ -15484,12 +15494,13 @@ class _EarlyChecks:
             self.log.write(logging.INFO, 'Cross-site %s from %s let in: route %s %s is exempt from CSRF protection',
                            context.method, _shown_origin(origin), route.method, route.rule)
             return None
-        # The log, not the answer, says what lets such a request in: its reader runs the app.
-        listing = _how_to_let_in(self.csrf.cors, environ)
+        # The log, not the answer, says what lets such a request in (its reader runs the app), but for the short
+        # hint of a form cors = * refused (``_how_to_let_in``), which 1.x's docs had apps write for any origin.
+        listing, hint = _how_to_let_in(self.csrf.cors, environ)
         self.log.write(logging.WARNING, '%s (this app sees its own origin as %s; to let another origin in, %s, or '
                        'give a route csrf=False; behind a proxy that changes the host or scheme, list the proxy in '
                        'trusted_proxies)', reason, _escape(_mask_url_value(own_origin))[:100], listing)
-        return _plain_response(403, reason, environ)
+        return _plain_response(403, reason + hint, environ)
 
     def _chunked_body(self, context: _RequestContext) -> Optional[_PlainResponse]:
         environ = context.environ
@@ -17401,6 +17412,8 @@ class Canister:
         self.log.banner(config)
         for warning in config.warnings:
             self.log.write(logging.WARNING, '%s', warning)
+        self._note_root_handlers()
+        self._note_1x_log_file(config['log_path'])
         self.cors = CorsPolicy(config, self.log) if config['cors'] else None
         # (the trusted origins are checked with csrf off too: nothing config-related fails later)
         trusted = _listed_origins(config['csrf_trusted_origins'], 'csrf_trusted_origins')
@@ -17429,6 +17442,33 @@ class Canister:
         #: The same when the Authorization header has a scheme to check (None: route wrappers skip it).
         self.auth = self.authenticator or None
         self._watch_users_file(self.authenticator.schemes.get('basic'))
+
+    def _note_root_handlers(self) -> None:
+        """Say at install that the root logger's handlers get none of canister's lines: an app written for
+        1.x that sends everything there (``logging.basicConfig(...)``, to syslog or a file) would else find them
+        gone without a word.  The handlers pytest puts on the root logger for its log capture are no app's setup."""
+        handlers = [handler for handler in logging.getLogger().handlers
+                    if not type(handler).__module__.startswith('_pytest.')]
+        if not handlers:
+            return
+        names = ', '.join(sorted({type(handler).__name__ for handler in handlers}))
+        self.log.write(logging.INFO, 'The root logger has handlers (%s), which get none of canister\'s lines: its '
+                       'logger %s does not propagate to the root logger; to send them there too, add those handlers '
+                       'to app.log (for handler in logging.getLogger().handlers: app.log.addHandler(handler))',
+                       names, self.log.logger.name)
+
+    def _note_1x_log_file(self, log_path: str) -> None:
+        """Say at install that a file named ``log`` in the log directory, canister 1.x's file of the day, is no
+        longer written (a log shipper or ``tail -f`` reading it would go quiet without a word)."""
+        if not self.log.writes_lines or log_path in ('stderr', 'stdout'):
+            return
+        old = os.path.join(os.path.abspath(log_path), 'log')
+        if not os.path.isfile(old):
+            return
+        today = 'log.' + time.strftime('%Y-%m-%d', time.localtime(_now()))
+        self.log.write(logging.WARNING, 'The file %s, which canister 1.x wrote its lines to, gets no more: each day\'s '
+                       'lines go to a file named by its date, log.YYYY-MM-DD (today %s); point a log shipper or '
+                       'tail -f at those (move the old file away to quiet this line)', _escape(old)[:300], today)
 
     def _note_reloader(self) -> None:
         """Say in the log, under Bottle's reloader, that the memory store's sessions end at each change of a file."""

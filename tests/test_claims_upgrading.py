@@ -424,7 +424,7 @@ def upgrading_section() -> str:
     return README.split('## Upgrading from canister 1.x', 1)[1].split('\n## ', 1)[0]
 
 
-def test_every_request_gets_its_two_lines_a_404_and_a_handler_that_raises_included(make_app, log_dir):
+def test_every_request_gets_its_two_lines_a_404_and_a_handler_that_raises_included_a_preflights_at_debug(make_app, log_dir):
     app = make_app(catchall=True)
 
     @app.get('/abort')
@@ -443,6 +443,28 @@ def test_every_request_gets_its_two_lines_a_404_and_a_handler_that_raises_includ
         assert re.search(r'\]   GET http://localhost:80/%s\n(.*\n)*?.*\]   Response: %d \(' % (path, status), log), path
     assert re.search(r' ERROR +\[127\.0\.0\.1-\.\.\.\]   Unhandled exception in GET /boom\n  Traceback', log)
     assert re.search(r' ERROR +\[127\.0\.0\.1-\.\.\.\]   Response: 500 \(', log)
+    # A CORS preflight's two lines are at DEBUG; a refused one still gets its WARNING.
+    app = make_app(cors='https://app.example.com')
+    app.route('/cors', method=['GET', 'PUT'], callback=lambda: 'ok')
+    web = client(app)
+
+    def preflight(origin, status):
+        web.options('/cors', headers={'Origin': origin, 'Access-Control-Request-Method': 'PUT'}, status=status)
+
+    preflight('https://app.example.com', 204)
+    preflight('https://evil.example', 403)
+    log = read_log(log_dir)
+    assert 'OPTIONS http://localhost:80/cors' not in log and 'Response: 204' not in log
+    assert ' WARNING  [127.0.0.1-...]   CORS preflight refused: origin https://evil.example is not allowed\n' in log
+    app.log.setLevel(logging.DEBUG)
+    preflight('https://app.example.com', 204)
+    preflight('https://evil.example', 403)
+    lines = [re.sub(r'^\S+ \S+ (\w+) +\[127\.0\.0\.1-\.\.\.\]   (.*?)(?: \(\d+ms\))?$', r'\1 \2', line)
+             for line in read_log(log_dir)[len(log):].splitlines()]
+    assert lines == ['DEBUG OPTIONS http://localhost:80/cors', 'DEBUG Response: 204',
+                     'DEBUG OPTIONS http://localhost:80/cors',
+                     'WARNING CORS preflight refused: origin https://evil.example is not allowed',
+                     'DEBUG Response: 403'], lines
 
 
 def test_forwarded_headers_make_the_logged_client_and_url_only_from_a_proxy_listed_in_trusted_proxies(make_app,

@@ -225,6 +225,25 @@ def test_csrf_with_cors_star_logs_that_a_form_needs_its_origin_listed_instead_of
                          'trusted_proxies)'), line
 
 
+STAR_HINT = ' (cors = * admits no form posts from other sites: list the origin in cors)'
+
+
+def test_the_403_of_a_form_that_cors_star_refused_says_to_list_the_origin_and_no_other_403_does(make_app):
+    star = client(target_app(make_app, cors='*'))
+    refused = 'Cross-site request refused: origin %s may not send POST requests here' % EVIL
+    assert send(star, origin=EVIL).text == refused + STAR_HINT + '\n'
+    assert send(star, origin=EVIL, site='cross-site', content_type='multipart/form-data; boundary=x').text == (
+        refused + STAR_HINT + '\n')
+    asked = send(star, origin=EVIL, Accept='application/json')
+    assert json.loads(asked.text)['message'] == refused + STAR_HINT
+    # a null origin (listing it would let every sandboxed page in), cors off, a listed origin's list, cors_paths
+    null = send(star, origin='null', site='cross-site')
+    assert null.status_int == 403 and STAR_HINT not in null.text
+    for config in ({}, {'cors': APP}, {'cors': '*', 'cors_paths': '/api/'}):
+        answer = send(client(target_app(make_app, **config)), origin=EVIL)
+        assert answer.text == refused + '\n', (config, answer.text)
+
+
 def test_csrf_with_cors_star_refuses_a_cross_origin_form_post_known_by_referer(make_app):
     app = target_app(make_app, cors='*')
     res = send(client(app), referer='https://evil.example.net/form.html')

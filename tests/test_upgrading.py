@@ -6,10 +6,12 @@ where none does, it runs the 1.x docs' own config and observes what 2.0 does ins
 from __future__ import annotations
 
 import base64
+import http.cookiejar
 import logging
 import re
 import threading
 import time
+import urllib.request
 import warnings
 
 import bottle
@@ -18,7 +20,7 @@ import pytest
 import canister
 from canister import session
 from helpers import (ROOT, LogCollector, SQLiteInjector, app_with_ini, banner_setting, bearer, client, described,
-                     in_background, read_log, signed_token)
+                     in_background, read_log, readme_section, signed_token)
 from session_kit import plugin_of
 
 import test_claims_upgrading as claims
@@ -109,11 +111,23 @@ def test_without_log_path_the_log_goes_to_logs_and_log_path_stderr_restores_1x(a
     assert 'GET http://localhost:80/' in capfd.readouterr().err
 
 
-def test_the_log_file_is_named_by_its_date_from_the_start(app_1x, tmp_path):
+def test_the_log_file_is_named_by_its_date_from_the_start_and_a_1x_log_file_found_there_is_warned_of(app_1x,
+                                                                                                        tmp_path):
     app = app_1x()
     app.route('/', callback=lambda: 'ok')
     client(app).get('/')
-    assert [path.name for path in (tmp_path / 'logs').iterdir()] == ['log.' + time.strftime('%Y-%m-%d')]
+    today = 'log.' + time.strftime('%Y-%m-%d')
+    assert [path.name for path in (tmp_path / 'logs').iterdir()] == [today]
+    assert 'canister 1.x wrote' not in read_log(tmp_path / 'logs')
+    old = tmp_path / 'logs' / 'log'  # (1.x's file of the day, which a shipper or `tail -f logs/log` reads)
+    old.write_text('2016-05-04 12:00:00,000 INFO     [MainThread]   Initializing\n')
+    app_1x()
+    lines = [line for line in read_log(tmp_path / 'logs').splitlines() if 'canister 1.x wrote' in line]
+    assert len(lines) == 1 and ' WARNING ' in lines[0]
+    assert lines[0].endswith('The file %s, which canister 1.x wrote its lines to, gets no more: each day\'s lines go '
+                             'to a file named by its date, log.YYYY-MM-DD (today %s); point a log shipper or tail -f '
+                             'at those (move the old file away to quiet this line)' % (old, today)), lines[0]
+    assert old.read_text() == '2016-05-04 12:00:00,000 INFO     [MainThread]   Initializing\n'  # (left as it was)
 
 
 def test_no_session_id_is_logged_and_no_session_line_is_written(app_1x, tmp_path):
@@ -148,8 +162,20 @@ def test_the_banner_lists_only_canisters_keys_with_secrets_masked(app_1x, tmp_pa
     assert 'Session timeout is' not in log and 'authentication enabled' not in log
 
 
-def test_the_logger_does_not_propagate_and_a_handler_on_app_log_sends_its_lines_elsewhere(app_1x):
-    app = app_1x()
+def test_the_logger_does_not_propagate_and_a_handler_on_app_log_sends_its_lines_elsewhere(app_1x, tmp_path):
+    app_1x()
+    assert 'The root logger has handlers' not in read_log(tmp_path / 'logs')  # (pytest's own are not counted)
+    configured = logging.StreamHandler()  # (what logging.basicConfig() puts on the root logger)
+    logging.getLogger().addHandler(configured)
+    try:
+        app = app_1x()
+    finally:
+        logging.getLogger().removeHandler(configured)
+    [line] = [line for line in read_log(tmp_path / 'logs').splitlines() if 'The root logger has handlers' in line]
+    assert line.endswith(" INFO     [MainThread]   The root logger has handlers (StreamHandler), which get none of "
+                         "canister's lines: its logger %s does not propagate to the root logger; to send them there "
+                         "too, add those handlers to app.log (for handler in logging.getLogger().handlers: "
+                         "app.log.addHandler(handler))" % app.log.name), line
     root, catch = logging.getLogger(), LogCollector()
     seen = catch.messages
     root.addHandler(catch)
@@ -244,10 +270,37 @@ def test_session_timout_takes_effect(app_1x, tmp_path):
     assert banner_setting('session_timeout', 60) + '\n' in read_log(tmp_path / 'logs')
 
 
-def test_a_request_that_does_not_use_the_session_gets_no_cookie(app_1x):
+def test_a_request_that_does_not_use_the_session_gets_no_cookie_and_the_readmes_way_keeps_a_login(app_1x, serve):
+    """A Basic login sent once, then the cookie alone, as ``curl -c``/``-b`` or a ``requests.Session`` do (here
+    urllib with a cookie jar, against a real server): kept after a login route that reads ``session.sid`` or
+    writes ``session.data``, as the README says to, and not after one that only reads ``session.user``."""
     app = app_1x()
     app.route('/', callback=lambda: 'ok')
     assert 'Set-Cookie' not in client(app).get('/').headers
+    bullet = [line for line in readme_section('## Upgrading from canister 1.x').splitlines()
+              if line.startswith('- A request that does not use the session')][0]
+    assert "Reading `session.user` does not count: it creates no session" in bullet
+    assert "read `session.sid`, or write to `session.data` (`session.data['logged_in'] = True`)" in bullet
+
+    def writes():
+        session.data['logged_in'] = True
+        return 'hello %s' % session.user
+
+    app.route('/login-reads-user', callback=lambda: 'hello %s' % session.user)
+    app.route('/login-reads-sid', callback=lambda: 'hello %s' % (session.sid and session.user))
+    app.route('/login-writes-data', callback=writes)
+    app.route('/me', callback=lambda: 'me=%s' % session.user)
+    origin = serve(app)
+    seen = {}
+    for login in ('/login-reads-user', '/login-reads-sid', '/login-writes-data'):
+        jar = http.cookiejar.CookieJar()
+        browse = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar)).open
+        with browse(urllib.request.Request(origin + login, headers=ALICE), timeout=10) as answer:
+            assert answer.read() == b'hello alice'
+        with browse(origin + '/me', timeout=10) as answer:
+            seen[login] = (len(jar), answer.read())
+    assert seen == {'/login-reads-user': (0, b'me=None'), '/login-reads-sid': (1, b'me=alice'),
+                    '/login-writes-data': (1, b'me=alice')}
 
 
 def test_the_cookie_is_a_random_http_only_lax_id_and_a_1x_cookie_is_not_adopted(app_1x):
@@ -538,11 +591,23 @@ def test_cors_in_an_ini_file_is_read_now(app_1x):
         'Access-Control-Allow-Origin'] == '*'
 
 
-def test_cors_star_answers_only_requests_with_an_origin(app_1x):
+def test_cors_star_answers_only_requests_with_an_origin_and_lets_no_other_origins_form_in(app_1x):
     app = app_1x('CORS = *\n')
-    app.route('/', callback=lambda: 'ok')
+    app.route('/', method=['GET', 'POST', 'PUT'], callback=lambda: 'ok')
     plain = client(app).get('/')
     assert 'Access-Control-Allow-Origin' not in plain.headers and plain.headers['Vary'] == 'Origin'
+    # jQuery's $.post from a page of another site (1.x's docs: "write * to allow AJAX requests from anywhere")
+    jquery = {'Origin': 'http://x.example', 'Accept': '*/*'}
+    form = {'params': 'a=1', 'content_type': 'application/x-www-form-urlencoded; charset=UTF-8', 'headers': jquery}
+    refused = client(app).post('/', status=403, **form)
+    assert refused.text == ('Cross-site request refused: origin http://x.example may not send POST requests here '
+                            '(cors = * admits no form posts from other sites: list the origin in cors)\n')
+    assert client(app).post_json('/', {'a': 1}, headers=jquery).text == 'ok'   # what a browser preflights
+    assert client(app).put('/', 'a=1', headers=jquery).text == 'ok'
+    app = app_1x('CORS = http://x.example\n')  # the way out the 403 names
+    app.route('/', method='POST', callback=lambda: 'ok')
+    answer = client(app).post('/', **form)
+    assert answer.text == 'ok' and answer.headers['Access-Control-Allow-Origin'] == 'http://x.example'
 
 
 def test_cors_false_still_means_off(app_1x):
@@ -642,7 +707,8 @@ def test_every_answer_carries_a_request_id(app_1x):
 #: Each line of the README's Upgrading section (by its opening words) and the test above that backs it.
 BACKED_BY = {
     'Without `log_path`, 1.x logged to stderr': test_without_log_path_the_log_goes_to_logs_and_log_path_stderr_restores_1x,
-    'The file of the day is named': test_the_log_file_is_named_by_its_date_from_the_start,
+    'The file of the day is named':
+        test_the_log_file_is_named_by_its_date_from_the_start_and_a_1x_log_file_found_there_is_warned_of,
     'The `Session created: ...`': test_no_session_id_is_logged_and_no_session_line_is_written,
     "A request's first line already carries": claims.test_a_returning_clients_request_line_carries_the_start_of_its_id,
     'A query value whose name looks secret': claims.test_a_query_value_whose_name_looks_secret_is_logged_masked,
@@ -653,13 +719,15 @@ BACKED_BY = {
     "The thread's name is given back": test_the_thread_name_is_given_back_after_the_request,
     '`Logged in as: alice` is written':
         claims.test_logged_in_as_is_written_when_the_user_comes_into_the_session_not_on_every_request,
-    'Every request gets its two lines': claims.test_every_request_gets_its_two_lines_a_404_and_a_handler_that_raises_included,
+    'Every request gets its two lines':
+        claims.test_every_request_gets_its_two_lines_a_404_and_a_handler_that_raises_included_a_preflights_at_debug,
     'Behind a reverse proxy, 1.x took':
         claims.test_forwarded_headers_make_the_logged_client_and_url_only_from_a_proxy_listed_in_trusted_proxies,
     '`log_level = WARN` and `log_level = FATAL`':
         claims.test_the_level_names_1x_passed_on_to_pythons_logging_are_refused_at_install,
     '`session_timout`, the spelling': test_session_timout_takes_effect,
-    'A request that does not use the session': test_a_request_that_does_not_use_the_session_gets_no_cookie,
+    'A request that does not use the session':
+        test_a_request_that_does_not_use_the_session_gets_no_cookie_and_the_readmes_way_keeps_a_login,
     "A session's life (`session_timeout`":
         claims.test_a_session_lives_on_through_the_requests_that_use_it_and_a_hook_reading_the_user_makes_it_every_one,
     'The cookie holds a random 256-bit id': test_the_cookie_is_a_random_http_only_lax_id_and_a_1x_cookie_is_not_adopted,
@@ -695,7 +763,7 @@ BACKED_BY = {
         test_token_algorithms_come_from_an_allow_list_that_auth_jwt_algorithms_sets,
     'A JWT secret without `auth_jwt_client_id`': test_a_jwt_secret_without_a_client_id_turns_bearer_on_and_no_audience_is_checked,
     '`CORS` in an ini file now takes effect': test_cors_in_an_ini_file_is_read_now,
-    'With `CORS = *`, only a request': test_cors_star_answers_only_requests_with_an_origin,
+    'With `CORS = *`, only a request': test_cors_star_answers_only_requests_with_an_origin_and_lets_no_other_origins_form_in,
     '`CORS = false`': test_cors_false_still_means_off,
     'Preflight `OPTIONS` requests': test_preflights_are_answered,
     'An unsafe request from another site': test_a_cross_site_form_post_is_refused_unless_csrf_is_false,
