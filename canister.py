@@ -7580,7 +7580,11 @@ class _SQLiteFile:
                     return held
                 # Closed by a fork (opened again) or by close() (the next turn says so).
             except FileNotFoundError:  # deleted between the creation and the connection: made again
-                if not os.path.isdir(os.path.dirname(self.path)) or time.monotonic() > deadline:
+                directory = os.path.dirname(self.path)
+                if not os.path.isdir(directory):  # (removed while the app runs: its words, not ENOENT's of the file)
+                    raise FileNotFoundError('the directory %s of the SQLite file does not exist (canister makes the '
+                                            'file anew once it does, not the directory)' % directory) from None
+                if time.monotonic() > deadline:
                     raise
             except sqlite3.OperationalError as error:
                 if not self._worth_a_retry(error, deadline):
@@ -7705,6 +7709,17 @@ if hasattr(os, 'register_at_fork'):  # (not on Windows, which has no fork)
     os.register_at_fork(after_in_child=_sqlite_waiting_anew)
 
 
+class _SQLiteUnusable(ConfigError):
+    """A SQLite file that cannot be used until someone acts (not a database, permissions, its directory gone):
+    the install's ConfigError, which also carries the words of a request's ERROR line of the same fault, which
+    ``store_problem()`` gives (one fault, one text, whether a request or a probe met it)."""
+
+    def __init__(self, message: str, outage: str) -> None:
+        super().__init__(message)
+        #: What a request that met the fault logs (``SQLiteStore._failed``).
+        self.outage = outage
+
+
 #: Why ``:memory:`` is refused, with the ``session_store`` value.
 _MEMORY_REFUSED = ('canister.session_store = %r: an in-memory SQLite database belongs to the one connection '
                    'that opened it, and canister opens one for each request using the store at the same moment, '
@@ -7806,11 +7821,13 @@ class SQLiteStore(SessionStore):
             problem = _sqlite_permissions(path)
             if _sqlite_passing(error) and not problem:
                 return self._failed(error)
-            raise ConfigError('canister.session_store: the SQLite file %s cannot be used: %s%s'
-                              % (path, error, '; ' + problem if problem else '')) from None
+            raise _SQLiteUnusable('canister.session_store: the SQLite file %s cannot be used: %s%s'
+                                  % (path, error, '; ' + problem if problem else ''),
+                                  self._failed(error, problem)) from None
         problem = _sqlite_permissions(path)  # (made read-only after the connections opened, which still write)
         if problem:
-            raise ConfigError('canister.session_store: the SQLite file %s cannot be used: %s' % (path, problem))
+            raise _SQLiteUnusable('canister.session_store: the SQLite file %s cannot be used: %s' % (path, problem),
+                                  self._failed(problem))
         if self._short_of_room:  # (a save failed for want of room: until the disk has room, so do others)
             problem = _sqlite_disk_full(path)
             if problem:
@@ -17753,7 +17770,9 @@ class Canister:
         """None if the session store can be reached now, else why, its secrets masked (for a readiness check)."""
         try:
             problem = _store_check(self._user_sessions().store)
-        except ConfigError as error:  # (refused credentials, a file that is not a database: not ready either)
+        except _SQLiteUnusable as error:  # (a file that is not a database: in the words of a request's ERROR line)
+            problem = error.outage
+        except ConfigError as error:  # (refused credentials: not ready either)
             problem = str(error)
         self._tell_wait_note()
         return _mask_urls(problem) if problem else None

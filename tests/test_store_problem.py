@@ -4,6 +4,7 @@ and started; a SQLite file replaced by one that is not a database; the memory st
 import json
 import os
 import re
+import shutil
 import sqlite3
 import threading
 import time
@@ -139,8 +140,64 @@ def test_store_problem_names_a_sqlite_file_replaced_by_one_that_is_not_a_databas
             os.remove(str(path) + leftover)
     os.replace(garbage, path)
     time.sleep(1.1)  # (a connection looks once a second, on the monotonic clock, whether its file is still the one it opened)
-    assert plugin.store_problem() == ('canister.session_store: the SQLite file %s cannot be used: '
-                                      'file is not a database' % path)
+    assert plugin.store_problem() == 'the SQLite session store %s failed: file is not a database' % path
+
+
+def count_route(app):
+    """GET /count: the session's counter, then incremented (a request that saves its session)."""
+    @app.get('/count')
+    def count():
+        canister.session.data['n'] = canister.session.data.get('n', 0) + 1
+        return str(canister.session.data['n'])
+
+
+def store_error_lines(log_dir):
+    """The texts of the log's ERROR lines that are not a request's response line."""
+    return [line.split(']', 1)[1].strip() for line in read_log(log_dir).splitlines()
+            if ' ERROR ' in line and 'Response: ' not in line]
+
+
+def test_store_problem_of_a_sqlite_file_that_is_not_a_database_is_the_error_line_of_a_request(
+        make_app, tmp_path, log_dir):
+    path = tmp_path / 'sessions.db'
+    app, plugin = ready_app(make_app, session_store=sqlite_url(path))
+    count_route(app)
+    web = client(app)
+    assert web.get('/count').text == '1'
+    for leftover in ('-wal', '-shm'):
+        if os.path.exists(str(path) + leftover):
+            os.remove(str(path) + leftover)
+    (tmp_path / 'garbage').write_bytes(b'not a database ' * 100)
+    os.replace(tmp_path / 'garbage', path)
+    time.sleep(1.1)
+    web.get('/count', status=503)
+    said = 'the SQLite session store %s failed: file is not a database' % path
+    assert store_error_lines(log_dir) == [said]
+    assert plugin.store_problem() == said
+
+
+def test_the_sqlite_file_s_directory_removed_is_named_alike_by_a_request_s_error_line_and_store_problem_until_it_is_back(
+        make_app, tmp_path, log_dir):
+    """A data volume's directory removed (``rm -rf``) while the app runs: said as such, not as a file that is missing
+    (which canister would make again); once the directory is there again, the file is made anew in it."""
+    directory = tmp_path / 'data'
+    directory.mkdir()
+    path = directory / 'sessions.db'
+    app, plugin = ready_app(make_app, session_store=sqlite_url(path))
+    count_route(app)
+    web = client(app)
+    assert [web.get('/count').text, web.get('/count').text] == ['1', '2']
+    shutil.rmtree(str(directory))
+    time.sleep(1.1)  # (a connection looks once a second whether its file is still the one it opened)
+    web.get('/count', status=503)
+    said = ('the SQLite session store %s failed: the directory %s of the SQLite file does not exist (canister makes '
+            'the file anew once it does, not the directory)' % (path, directory))
+    assert store_error_lines(log_dir) == [said]
+    assert plugin.store_problem() == said
+    directory.mkdir()
+    assert plugin.store_problem() is None
+    assert web.get('/count').text == '1'          # (a new file: every session ended with the old one)
+    assert os.path.exists(str(path))
 
 
 READ_ONLY = r'''
@@ -170,7 +227,7 @@ def test_store_problem_names_a_sqlite_file_made_read_only_though_the_connections
         path = os.path.join(directory, 'sessions.db')
         assert json.loads(done.stdout) == [
             None,
-            'canister.session_store: the SQLite file %s cannot be used: this process (uid %d) may not read and write '
+            'the SQLite session store %s failed: this process (uid %d) may not read and write '
             '%s (owner uid %d, mode 0400): the file and its directory must be writable by the user the app runs as '
             '(a gunicorn master started with --preload and --user makes them as its own user, at install)'
             % (path, user, path, user),
