@@ -5924,6 +5924,107 @@ def _enforce_constraints(param: _Param, annotated: Any) -> List[str]:
     return []
 
 
+#: The code flags of a function that takes ``*args`` or ``**kwargs``.
+_TAKES_ANY = inspect.CO_VARARGS | inspect.CO_VARKEYWORDS
+
+
+def _passing_wrappers(callback: Callable[..., Any]) -> List[Any]:
+    """The wrappers made with ``functools.wraps`` in ``callback``'s ``__wrapped__`` chain that ``inspect.signature``
+    reads past (down to one with a ``__signature__`` of its own) and whose code takes ``*args`` or ``**kwargs``:
+    their decorators' own parameters are no request's, and those of the function they wrap, which canister binds,
+    may be ones they supply themselves.  Canister's own (its guards) are left out, outermost first."""
+    wrappers = []
+    for _ in range(100):
+        inner = getattr(callback, '__wrapped__', None)
+        if inner is None or hasattr(callback, '__signature__'):
+            break
+        code = getattr(callback, '__code__', None)
+        if isinstance(code, types.CodeType) and code.co_flags & _TAKES_ANY and code.co_filename != __file__:
+            wrappers.append(callback)
+        callback = inner
+    return wrappers
+
+
+def _passed_on(wrappers: List[Any], names: typing.AbstractSet[str]) -> typing.FrozenSet[str]:
+    """Those of ``names`` (the parameters canister binds) that none of ``wrappers`` names itself: they reach the
+    wrapped function through its ``*args`` or ``**kwargs``."""
+    own: typing.Set[str] = set()
+    for wrapper in wrappers:
+        code = wrapper.__code__
+        own.update(code.co_varnames[:code.co_argcount + code.co_kwonlyargcount])
+    return frozenset(names - own)
+
+
+def _wrapper_name(wrapper: Any) -> str:
+    """How a 400 or a WARNING names a decorator's wrapper: its code's name (``functools.wraps`` gave the function
+    the wrapped one's), with its file's name and line."""
+    code = wrapper.__code__
+    return '%s (%s, line %d)' % (getattr(code, 'co_qualname', code.co_name), os.path.basename(code.co_filename),
+                                 code.co_firstlineno)
+
+
+def _passed_on_note(name: str, wrappers: List[Any]) -> str:
+    """What the 400 of the missing parameter ``name`` adds when it reaches the handler through the ``*args`` or
+    ``**kwargs`` of a decorator's wrapper (``wrappers``, see :func:`_passing_wrappers`): canister binds the wrapped
+    function's parameters, so one that decorator supplies itself needs the ``__signature__`` that leaves it out."""
+    return (' (%r reaches the handler through the *args, **kwargs of the wrapper %s of a decorator made with '
+            'functools.wraps: canister binds the parameters of the function it wraps; if the decorator supplies %r '
+            "itself, have it set the wrapper's __signature__ without it)"
+            % (name, ' and '.join(_wrapper_name(wrapper) for wrapper in wrappers), name))
+
+
+#: The opcodes of a value as simple as a keyword argument's usually is (``load_user()``, ``session.user``).
+_SIMPLE_VALUE = re.compile(r'LOAD_|PUSH_NULL$|PRECALL$|CALL$|CALL_FUNCTION$|CALL_METHOD$|CACHE$|NOP$')
+
+
+def _a_key_of(instructions: List[dis.Instruction], index: int) -> bool:
+    """Whether the constant just before ``index`` is the key of a dict built there: ``f(*args, user=load_user(),
+    **kwargs)`` builds one of the keyword, then its simple value (see ``_SIMPLE_VALUE``)."""
+    for instruction in instructions[index:index + 12]:
+        if instruction.opname == 'BUILD_MAP':
+            return True
+        if not _SIMPLE_VALUE.match(instruction.opname):
+            return False
+    return False
+
+
+#: The opcodes that take the keyword names of a call (3.9, 3.10; 3.13 on), or a dict's keys, from a tuple constant
+#: loaded just before.
+_TAKE_KEYS = frozenset(('CALL_FUNCTION_KW', 'CALL_KW', 'BUILD_CONST_KEY_MAP'))
+
+
+def _names_set(code: types.CodeType, names: typing.AbstractSet[str]) -> List[str]:
+    """Those of ``names`` that the code of a decorator's wrapper evidently sets as keyword arguments of the function
+    it wraps, in the forms decorators write it: ``kwargs['user'] = ...``, ``kwargs.setdefault('user', ...)``,
+    ``kwargs.update(user=...)`` or a call ``f(*args, user=..., **kwargs)``.  No more: a wrapper that only reads
+    such a key (``kwargs.get('user')``, ``kwargs['user']``) or names it otherwise sets nothing here."""
+    instructions = list(dis.get_instructions(code))
+    found: typing.Set[str] = set()
+    for index, instruction in enumerate(instructions):
+        if instruction.opname in ('LOAD_CONST', 'KW_NAMES') and instruction.arg is not None:
+            found.update(_keys_set(code.co_consts[instruction.arg], instructions, index))
+    return sorted(found & names)
+
+
+def _keys_set(value: Any, instructions: List[dis.Instruction], index: int) -> Tuple[str, ...]:
+    """For :func:`_names_set`: the keywords that the constant ``value``, loaded by ``instructions[index]``, sets:
+    a text stored as a key (``kwargs[...] = ``), given to ``setdefault`` or made a dict's key, or the texts of a
+    tuple of a call's keyword names or a dict's keys; else none."""
+    after = instructions[index + 1].opname if index + 1 < len(instructions) else ''
+    if isinstance(value, str):
+        return (value,) if _a_text_set(instructions, index, after) else ()
+    if isinstance(value, tuple) and (instructions[index].opname == 'KW_NAMES' or after in _TAKE_KEYS):
+        return tuple(item for item in value if isinstance(item, str))
+    return ()
+
+
+def _a_text_set(instructions: List[dis.Instruction], index: int, after: str) -> bool:
+    """For :func:`_keys_set`: whether the text loaded by ``instructions[index]`` (followed by the opcode ``after``)
+    is a key stored (``kwargs[...] = ``), given to ``setdefault``, or a dict's key (:func:`_a_key_of`)."""
+    setdefault = index > 0 and instructions[index - 1].argval == 'setdefault'
+    return after == 'STORE_SUBSCR' or setdefault or _a_key_of(instructions, index + 1)
+
+
 class ParameterBinder:
     """Fills a handler's parameters from the request: URL args, then body, then query.
 
@@ -5989,8 +6090,34 @@ class ParameterBinder:
         self.huge = self._huge_members()
         #: The route's rule, which the WARNING of a body that filled nothing names.
         self.rule = rule
+        #: The wrappers of the app's decorators that pass the handler's parameters on through ``*args, **kwargs``
+        #: (:func:`_passing_wrappers`): the 400 of a parameter they pass on names them.
+        self.wrappers = _passing_wrappers(callback)
+        #: The parameters the request fills that those wrappers pass on (:func:`_passed_on`).
+        self.passed_on = _passed_on(self.wrappers, {param.name for param in self.params}) if self.wrappers else frozenset()
+        self.notes.extend(self._set_by_wrappers())
         #: When that WARNING was last said for the route (``_monotonic``): it is said once a minute at most.
         self.ignored_body_told = -math.inf
+
+    def _set_by_wrappers(self) -> List[str]:
+        """The WARNING of each parameter the request fills that a decorator's wrapper evidently sets itself
+        (:func:`_names_set`): the request must send it too, and where the wrapper keeps a value already there
+        (``setdefault``) the client's wins."""
+        required = {param.name for param in self.params if param.required}
+        notes = []
+        for wrapper in self.wrappers:
+            for name in _names_set(wrapper.__code__, self.passed_on):
+                notes.append('parameter %r is one the wrapper %s of a decorator made with functools.wraps sets '
+                             'itself, yet canister binds it from the request, as a parameter of the function it '
+                             'wraps: %sa value a client sends may be the one the handler gets; have the decorator set '
+                             "the wrapper's __signature__ without %r (or read the user from canister.session in the "
+                             'handler)' % (name, _wrapper_name(wrapper),
+                                           'a request without it gets a 400, and ' if name in required else '', name))
+        return notes
+
+    def _passed_on_note(self, name: str) -> str:
+        """What the 400 of the missing parameter ``name`` adds (:func:`_passed_on_note`), '' for most."""
+        return _passed_on_note(name, self.wrappers) if name in self.passed_on else ''
 
     def _huge_members(self) -> Optional[typing.FrozenSet[str]]:
         """For :attr:`huge`: the names of the parameters holding a ``Decimal`` (a list's with brackets too, as
@@ -6107,7 +6234,7 @@ class ParameterBinder:
                 if value is not None:
                     url_args[name] = value
                 elif param.required:
-                    raise BadRequest('missing parameter %r' % name)
+                    raise BadRequest('missing parameter %r%s' % (name, self._passed_on_note(name)))
         return url_args
 
     def _bind_query(self, url_args: Dict[str, Any], query: Any) -> Dict[str, Any]:
@@ -6120,7 +6247,7 @@ class ParameterBinder:
                     value = values[-1]
                     url_args[name] = value if value.isascii() else _recode(query, value, name)
                 elif param.required:
-                    raise BadRequest('missing parameter %r' % name)
+                    raise BadRequest('missing parameter %r%s' % (name, self._passed_on_note(name)))
         return url_args
 
     def _bind_all(self, url_args: Dict[str, Any], request: Any) -> Dict[str, Any]:
@@ -6213,7 +6340,7 @@ class ParameterBinder:
         note = note or _unread_body_note(body, environ)
         if not note and param.record and isinstance(body, bottle.FormsDict):
             note = _RECORD_NOT_IN_A_FORM_NOTE
-        return BadRequest('missing parameter %r%s' % (param.name, note))
+        return BadRequest('missing parameter %r%s%s' % (param.name, note, self._passed_on_note(param.name)))
 
     def _exact_body(self, body: Any, request: Any) -> Any:
         """The JSON body read again with its numbers' own digits (``_JSON_DIGITS``) when a parameter holding a
