@@ -5955,12 +5955,12 @@ def _passed_on(wrappers: List[Any], names: typing.AbstractSet[str]) -> typing.Fr
     return frozenset(names - own)
 
 
-def _wrapper_name(wrapper: Any) -> str:
+def _wrapper_name(wrapper: Any, where: bool = True) -> str:
     """How a 400 or a WARNING names a decorator's wrapper: its code's name (``functools.wraps`` gave the function
-    the wrapped one's), with its file's name and line."""
+    the wrapped one's), with its file's name and line when ``where`` (the WARNING's, not told to a client)."""
     code = wrapper.__code__
-    return '%s (%s, line %d)' % (getattr(code, 'co_qualname', code.co_name), os.path.basename(code.co_filename),
-                                 code.co_firstlineno)
+    name = getattr(code, 'co_qualname', code.co_name)
+    return '%s (%s, line %d)' % (name, os.path.basename(code.co_filename), code.co_firstlineno) if where else name
 
 
 def _passed_on_note(name: str, wrappers: List[Any]) -> str:
@@ -5970,7 +5970,7 @@ def _passed_on_note(name: str, wrappers: List[Any]) -> str:
     return (' (%r reaches the handler through the *args, **kwargs of the wrapper %s of a decorator made with '
             'functools.wraps: canister binds the parameters of the function it wraps; if the decorator supplies %r '
             "itself, have it set the wrapper's __signature__ without it)"
-            % (name, ' and '.join(_wrapper_name(wrapper) for wrapper in wrappers), name))
+            % (name, ' and '.join(_wrapper_name(wrapper, where=False) for wrapper in wrappers), name))
 
 
 #: The opcodes of a value as simple as a keyword argument's usually is (``load_user()``, ``session.user``).
@@ -5998,11 +5998,14 @@ def _names_set(code: types.CodeType, names: typing.AbstractSet[str]) -> List[str
     it wraps, in the forms decorators write it: ``kwargs['user'] = ...``, ``kwargs.setdefault('user', ...)``,
     ``kwargs.update(user=...)`` or a call ``f(*args, user=..., **kwargs)``.  No more: a wrapper that only reads
     such a key (``kwargs.get('user')``, ``kwargs['user']``) or names it otherwise sets nothing here."""
-    instructions = list(dis.get_instructions(code))
     found: typing.Set[str] = set()
-    for index, instruction in enumerate(instructions):
-        if instruction.opname in ('LOAD_CONST', 'KW_NAMES') and instruction.arg is not None:
-            found.update(_keys_set(code.co_consts[instruction.arg], instructions, index))
+    try:
+        instructions = list(dis.get_instructions(code))
+        for index, instruction in enumerate(instructions):
+            if instruction.opname in ('LOAD_CONST', 'KW_NAMES') and instruction.arg is not None:
+                found.update(_keys_set(code.co_consts[instruction.arg], instructions, index))
+    except (IndexError, TypeError, ValueError):  # (a Python whose bytecode reads otherwise: the 400's note stays)
+        return []
     return sorted(found & names)
 
 
