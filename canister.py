@@ -2236,9 +2236,23 @@ _SECOND = '%Y-%m-%d %H:%M:%S'
 
 #: ``os.open``'s flag that refuses a symbolic link in a log file's place (0 where the system has none: Windows).
 _NO_FOLLOW = getattr(os, 'O_NOFOLLOW', 0)
+#: A ``_LogSink``'s descriptor once it is closed (an uninstall): its lines are dropped.
+_CLOSED = -1
+#: A ``_LogSink``'s descriptor once it is parked (a fork): its next line opens the day's file again.
+_PARKED = -2
 #: A last line that has been left unended this long (seconds since the log file last changed) is cut short: its
 #: writer is gone (``_LogSink._end_line_cut_short``).
 _CUT_AFTER = 1.0
+
+
+def _log_date(name: str) -> Optional[datetime.date]:
+    """The date of a log file's name (``log.2026-07-02``); None for any other name, or one whose date is no date
+    (``log.2026-02-30``)."""
+    match = _LOG_FILE.match(name)
+    try:
+        return datetime.date.fromisoformat(match.group(1)) if match else None
+    except ValueError:
+        return None
 
 
 def _stamp(now: float) -> str:
@@ -2267,8 +2281,9 @@ class _LogSink:
         _SINK_LOCKS.add(self)
         #: The date of the open file (``YYYY-MM-DD``); ``*`` for a stream, which has no days.
         self._day = ''
-        #: The open file (or 1, 2 for a stream); -1 when none is open.
-        self._fd = -1
+        #: The open file (or 1, 2 for a stream); ``_CLOSED`` when none is open, ``_PARKED`` when the next line
+        #: opens the day's file again.
+        self._fd = _CLOSED
         #: When (``_monotonic()``) that file was opened: a clock no NTP step moves, to tell a leap of the date
         #: from days of a process that wrote nothing (``_leapt``).
         self._opened_at = _monotonic()
@@ -2317,7 +2332,10 @@ class _LogSink:
         self._cut = False
         if old >= 0:
             os.close(old)
-        self._end_line_cut_short(wait=True)
+        try:
+            self._end_line_cut_short(wait=True)
+        except OSError as error:  # (a full disk: the file is open all the same, and the next line ends that one)
+            self._fail(error)
         if not self._leapt(before, day, self._opened_at - opened_before):
             self._delete_old(day)
 
@@ -2327,6 +2345,8 @@ class _LogSink:
         ahead (by a year, an NTP server gone wrong) would otherwise delete every file of the log, today's before
         the leap too.  The next day's file deletes them.  (A process that wrote nothing for as long is no leap:
         judged by the date alone, one that writes less often than every ``days`` days would never delete.)"""
+        if not before:  # (at install: no file was open before)
+            return self._leapt_at_install(day)
         if not self.days or not _LOG_FILE.match('log.' + before) or before > day:
             return False
         leap = (datetime.date.fromisoformat(day) - datetime.date.fromisoformat(before)).days
@@ -2335,6 +2355,28 @@ class _LogSink:
         self._tell('canister: the date went from %s to %s, %d days at once, more than log_days (%d): no old log '
                    'file is deleted now (a clock set ahead would take every file with it); those older than %d days '
                    'are deleted at the next day\'s file' % (before, day, leap, self.days, self.days))
+        return True
+
+    def _leapt_at_install(self, day: str) -> bool:
+        """``_leapt`` at install: True, and stderr told, if ``day`` is more than ``days`` days past the newest file of
+        the log dated before it.  A process that starts with the wall clock set ahead (a worker started in another's
+        place, a container restarted) would otherwise delete every file of the log, as a running one would.  A
+        service really stopped for longer than ``days`` takes it for a leap too: its old files are deleted a day
+        later, at the next day's file."""
+        if not self.days:
+            return False
+        today = datetime.date.fromisoformat(day)
+        # (not the day's own file, which this process or another worker starting with it has just made)
+        newest = max((date for date in map(_log_date, self._names(day)) if date is not None and date < today),
+                     default=None)
+        if newest is None:
+            return False
+        leap = (today - newest).days
+        if leap <= self.days:
+            return False
+        self._tell('canister: the date, %s, is %d days past that of the newest log file, log.%s, more than log_days '
+                   '(%d): no old log file is deleted now (a clock set ahead would take every file with it); those '
+                   'older than %d days are deleted at the next day\'s file' % (day, leap, newest, self.days, self.days))
         return True
 
     def _delete_old(self, today: str) -> None:
@@ -2393,7 +2435,11 @@ class _LogSink:
         finally:
             os.close(reader)
         if cut:
-            os.write(self._fd, b'\n')
+            try:
+                os.write(self._fd, b'\n')
+            except OSError:
+                self._cut = True  # (the next line written ends it first: ``_write_again``)
+                raise
 
     def _reader(self) -> int:
         """A descriptor reading the open day's file by its name (the log's own is open for writing only), or -1
@@ -2461,7 +2507,17 @@ class _LogSink:
         with self._lock:
             if self._fd > 2:
                 os.close(self._fd)
-            self._fd, self._day = -1, 'closed'  # a straggling line after uninstall is dropped
+            self._fd, self._day = _CLOSED, 'closed'  # a straggling line after uninstall is dropped
+
+    def park(self) -> None:
+        """In a process that has just forked: close the day's file, which its next line opens again by its name.
+        A parent that forks its workers and writes no line itself (gunicorn's master after ``--preload``) would
+        otherwise hold the file open for good: once ``log_days`` (or anyone) deleted it, the disk would not get its
+        room back while the parent runs.  (The child keeps the file open, and writes on.)"""
+        with self._lock:
+            if self._fd >= 0 and self._day not in ('*', 'closed'):
+                os.close(self._fd)
+                self._fd = _PARKED
 
     def write(self, line: str, day: str) -> None:
         """Append one line (ending in a newline), switching files when the day changed."""
@@ -2471,8 +2527,10 @@ class _LogSink:
             lock.acquire()  # (not ``with``: its __enter__ and __exit__ calls cost twice this, on every line)
             try:
                 if self._fd < 0:
-                    return
-                if self._day != '*':
+                    if self._fd == _CLOSED:
+                        return
+                    self._switch(day)  # (parked at a fork: the day's file is opened again by its name)
+                elif self._day != '*':
                     if day != self._day:
                         self._switch(day)
                     elif _monotonic() >= self._next_check:
@@ -2488,10 +2546,15 @@ class _LogSink:
             finally:
                 lock.release()
         except OSError as error:
-            self._next_check = 0.0  # the file is looked at again before the next line goes to it
-            if not self._failing:
-                self._failing = True
-                self._tell('canister: logging to %s failed: %s' % (self.path, error), 'ERROR')
+            self._fail(error)
+
+    def _fail(self, error: OSError) -> None:
+        """Writing failed: stderr is told, once until a line is written again, and the file is looked at again
+        before the next line goes to it."""
+        self._next_check = 0.0
+        if not self._failing:
+            self._failing = True
+            self._tell('canister: logging to %s failed: %s' % (self.path, error), 'ERROR')
 
     def _write_again(self, data: bytes) -> None:
         """Write a line after writing failed (with the lock held): end a line cut short first (if the file still
@@ -2558,6 +2621,16 @@ _SINKS_LOCK = threading.Lock()
 #: locked by a thread it lacks (its first log line would wait forever).  The descriptors themselves
 #: are shared: every line is one ``O_APPEND`` write, whoever writes it.
 _SINK_LOCKS = _ForkLocks(first=_SINKS_LOCK)
+
+
+def _park_sinks_in_parent() -> None:
+    """After a fork, in the parent: each log file is closed until its next line (``_LogSink.park``)."""
+    for sink in _SINK_LOCKS.owners():
+        sink.park()
+
+
+if hasattr(os, 'register_at_fork'):  # (not on Windows, which has no fork; after the locks are let go of)
+    os.register_at_fork(after_in_parent=_park_sinks_in_parent)
 
 
 def _days_kept(retention: List[int]) -> int:

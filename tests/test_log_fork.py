@@ -9,7 +9,7 @@ import bottle
 import pytest
 
 import canister
-from helpers import client, finishes_in_child
+from helpers import client, finishes_in_child, read_log, today
 from servers import AppServer, Client
 
 
@@ -80,5 +80,39 @@ def test_gunicorn_workers_forked_after_preload_give_requests_ids_no_other_worker
         assert [rid for rid, count in ids.items() if count > 1] == []
         prefixes = {rid.rsplit('-', 1)[0] for rid in ids}
         assert len(prefixes) == 3, prefixes   # one per worker
+    finally:
+        server.cleanup()
+
+
+def _files_held_in(pid: int, directory) -> list:
+    """The files in ``directory`` (deleted ones too) that process ``pid`` holds open."""
+    held = []
+    for fd in os.listdir('/proc/%d/fd' % pid):
+        try:
+            target = os.readlink('/proc/%d/fd/%s' % (pid, fd))
+        except FileNotFoundError:  # (a descriptor closed meanwhile)
+            continue
+        if target.startswith(str(directory) + os.sep):
+            held.append(target)
+    return held
+
+
+@pytest.mark.usefixtures('nothing_left_running')
+def test_the_gunicorn_master_after_preload_holds_no_log_file_open_so_deleting_it_gives_its_room_back(tmp_path):
+    """The master installs canister (--preload), writes the banner, forks its workers and writes no line after: it
+    held the day's file open for good, so once log_days (or anyone) deleted it, its room stayed taken."""
+    logs = tmp_path / 'logs'
+    server = AppServer('preload_app:app', workers=2, args=['--preload'],
+                       env={'CANISTER_SESSION_STORE': 'memory', 'CANISTER_LOG_PATH': str(logs)})
+    server.start()
+    try:
+        day_file = logs / ('log.' + today())
+        assert 'Initializing' in day_file.read_text()           # (the master's banner)
+        day_file.unlink()
+        time.sleep(1.2)
+        for _ in range(4):
+            assert Client(server.url).get('/ping').status == 200
+        assert _files_held_in(server.proc.pid, logs) == []
+        assert 'GET http://' in read_log(logs)                  # (the workers write on, to the day's file made again)
     finally:
         server.cleanup()

@@ -18,8 +18,8 @@ import bottle
 import pytest
 
 import canister
-from helpers import (ROOT, at_once, banner_setting, bearer, client, directory_of_nobody, install_warned, nobody_or_me,
-                     read_log, run_script, served_once, signed_token, today, told)
+from helpers import (ROOT, at_once, banner_setting, bearer, client, directory_of_nobody, fill_file_system,
+                     install_warned, nobody_or_me, read_log, run_script, served_once, signed_token, today, told)
 from servers import Client, wait_until
 
 STAMP = r'\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2},\d{3}'
@@ -246,6 +246,42 @@ def test_after_a_leap_of_the_date_the_next_days_file_deletes_the_old_files_as_us
     assert web.get('/?the-day-after').text == 'ok'
     assert sorted(path.name for path in log_dir.iterdir()) == ['log.' + _clock_day(clock, -1),
                                                                'log.' + _clock_day(clock)]
+
+
+
+def test_a_process_started_with_the_wall_clock_a_year_ahead_deletes_no_log_file_and_the_next_day_deletes_as_usual(
+        make_app, log_dir, clock, capfd):
+    """A worker started in another's place, or a container restarted, while the clock is a year ahead: the guard of
+    a running process did not hold at install, which deleted every file of the log."""
+    log_dir.mkdir()
+    earlier = ['log.' + _clock_day(clock, -days) for days in range(5)]
+    for name in earlier:
+        (log_dir / name).write_text('an earlier day\n')
+    clock.advance(365 * 86400)
+    app = make_app(log_days=30)
+    assert sorted(path.name for path in log_dir.iterdir()) == sorted(earlier + ['log.' + _clock_day(clock)])
+    assert told(capfd.readouterr().err) == [
+        "canister: the date, %s, is 365 days past that of the newest log file, log.%s, more than log_days (30): no old "
+        "log file is deleted now (a clock set ahead would take every file with it); those older than 30 days are "
+        "deleted at the next day's file" % (_clock_day(clock), _clock_day(clock, -365))]
+    app.route('/', callback=lambda: 'ok')
+    clock.advance(86400)      # (a service really stopped for a year: its old files go a day later)
+    assert client(app).get('/?the-day-after').text == 'ok'
+    assert sorted(path.name for path in log_dir.iterdir()) == ['log.' + _clock_day(clock, -1),
+                                                               'log.' + _clock_day(clock)]
+    assert told(capfd.readouterr().err) == []
+
+
+def test_a_process_started_after_a_day_or_two_deletes_the_old_files_at_install_and_says_nothing(
+        make_app, log_dir, clock, capfd):
+    log_dir.mkdir()
+    for days in (2, 40, 400):
+        (log_dir / ('log.' + _clock_day(clock, -days))).write_text('an earlier day\n')
+    (log_dir / 'log.2000-02-30').write_text('a name of no date, older by its name\n')
+    make_app(log_days=30)
+    assert sorted(path.name for path in log_dir.iterdir()) == ['log.' + _clock_day(clock, -2),
+                                                               'log.' + _clock_day(clock)]
+    assert told(capfd.readouterr().err) == []
 
 
 def test_an_app_that_logs_less_often_than_every_log_days_days_still_deletes_its_old_files(
@@ -1036,6 +1072,35 @@ def test_a_log_directory_whose_days_file_cannot_be_written_fails_the_install_cle
                                  'log_path = stderr)' % log_dir)
 
 
+
+def test_an_install_on_a_full_disk_whose_days_file_ends_in_a_cut_line_serves_and_ends_that_line_once_there_is_room(
+        small_disk, make_app, capfd):
+    """README, Failure: a full disk is no install failure.  A worker started in another's place while the disk is
+    full finds the day's file ending in the line the full disk cut short, and cannot write the newline that ends it:
+    that used to fail the install with a ConfigError (gunicorn: "Worker failed to boot", and it stopped)."""
+    logs = small_disk / 'logs'
+    logs.mkdir()
+    day_file = logs / ('log.' + today())
+    day_file.write_text('X' * 4096)   # a line cut short at a page's end: a newline after it needs a new page
+    os.utime(day_file, (time.time() - 10, time.time() - 10))
+    filler = fill_file_system(small_disk)
+    app = make_app(log_path=str(logs))
+    app.route('/', callback=lambda: 'ok')
+    web = client(app)
+    assert web.get('/?full').text == 'ok'
+    assert day_file.read_text() == 'X' * 4096
+    filler.unlink()
+    assert web.get('/?room-again').text == 'ok'
+    lines = day_file.read_text().splitlines()
+    assert lines[0] == 'X' * 4096
+    assert [line for line in lines[1:] if not LINE.match(line)] == []   # each on a line of its own
+    said = messages('\n'.join(lines[1:]))
+    assert len(said) == 2 and said[0] == 'GET http://localhost:80/?room-again', said
+    assert re.fullmatch(r'Response: 200 \(\d+ms\)', said[1])
+    assert told(capfd.readouterr().err) == ['canister: logging to %s failed: [Errno 28] No space left on device' % logs,
+                                            'canister: logging to %s works again' % logs]
+
+
 def _fail_the_days_file(log_dir):
     """Make the day's file of a log already open fail: a link to /dev/full in its place, which canister does not follow
     (``tests/test_log_file_safety.py``), looked at within a second."""
@@ -1152,6 +1217,7 @@ def test_an_old_log_file_that_cannot_be_deleted_is_told_once_on_stderr_and_the_d
     stuck = log_dir / ('log.' + today(-40))
     stuck.mkdir()                                      # what os.remove cannot delete, even for root
     (stuck / 'inside').write_text('x\n')
+    (log_dir / ('log.' + today(-1))).write_text('yesterday\n')   # (no leap of the date at install)
     app = make_app(log_days=30)
     app.route('/', callback=lambda: 'ok')
     web = client(app)
@@ -1182,6 +1248,7 @@ def test_workers_that_delete_the_same_old_log_files_at_once_tell_nothing(tmp_pat
     logs.mkdir()
     for days in range(31, 3031):
         (logs / ('log.' + today(-days))).touch()
+    (logs / ('log.' + today(-1))).touch()   # (they ran yesterday: no leap of the date)
     go, ready = tmp_path / 'go', tmp_path / 'ready'
     ready.mkdir()
     workers = [subprocess.Popen([sys.executable, '-c', SHARED_INSTALL, str(logs), str(go), str(ready)],
@@ -1194,7 +1261,7 @@ def test_workers_that_delete_the_same_old_log_files_at_once_tell_nothing(tmp_pat
     said = [told(worker.communicate(timeout=60)[1]) for worker in workers]
     assert [worker.returncode for worker in workers] == [0, 0, 0]
     assert said == [[], [], []]
-    assert sorted(path.name for path in logs.iterdir()) == ['log.' + today()]
+    assert sorted(path.name for path in logs.iterdir()) == ['log.' + today(-1), 'log.' + today()]
 
 
 #: For the scripts below (run with ``python -c``), after their ``app`` is made: ``get()`` serves a GET of / in
@@ -1309,6 +1376,7 @@ def test_an_app_in_another_process_sharing_the_directory_deletes_by_its_own_log_
     log_dir.mkdir()
     month_old = log_dir / ('log.' + today(-20))
     month_old.write_text('old line\n')
+    (log_dir / ('log.' + today(-1))).write_text('a line of yesterday\n')
     make_app(log_days=30)                      # this process keeps 30 days
     other = 'import bottle, canister\nbottle.Bottle().install(canister.Canister(log_path=%r, log_days=7))\n'
     run_script(other % str(log_dir), check=True)
