@@ -5650,8 +5650,9 @@ _FASTAPI_ROUTE_KEYWORDS = {
                      '@canister.require_user or @canister.require(predicate) below the route decorator, or call the '
                      'function at the top of the handler'),
     'response_model': ('the answer would be whatever the handler returns, fields the model leaves out too; return '
-                       'the fields to send: a model\'s item.model_dump() (item.dict() on pydantic 1), '
-                       'Item(**data).model_dump() for a dict, or item.model_dump(include={...})'),
+                       "the fields to send: a model's item.model_dump(mode='json') (item.dict() on pydantic 1), "
+                       "Item(**data).model_dump(mode='json') for a dict, or item.model_dump(mode='json', "
+                       "include={...})"),
     'status_code': 'the route would answer 200; set bottle.response.status = %s in the handler',
     'response_class': ("the answer would be what the handler returns, as Bottle sends it; set "
                        "bottle.response.content_type in the handler, or return bottle.HTTPResponse(body, ...)"),
@@ -15925,6 +15926,12 @@ _SENDABLE = ("Bottle sends text, bytes, a file, a dict (as JSON, by its JSON plu
 _UNSUPPORTED_TYPE = 'Unsupported response type: '
 
 
+def _model_dump_call(model: Any) -> str:
+    """The call that turns the pydantic ``model`` into a dict JSON can hold (datetimes as text): ``model_dump(mode='json')``,
+    or ``dict()`` on pydantic 1."""
+    return "model_dump(mode='json')" if hasattr(model, 'model_dump') else 'dict()'
+
+
 def _returned_model_note() -> Optional[str]:
     """What to write instead, when the result Bottle could not send is a pydantic model (FastAPI's ``return item``),
     which Bottle iterates as its ``(field, value)`` pairs: found in the frame of Bottle's ``_cast`` that is turning
@@ -15937,10 +15944,13 @@ def _returned_model_note() -> Optional[str]:
         if frame.f_code is bottle.Bottle._cast.__code__:
             result = frame.f_locals.get('out')
             if _model_validator(type(result)) is not None:
-                dump = 'model_dump' if hasattr(result, 'model_dump') else 'dict'
                 return ("it returned the pydantic model %s, which Bottle iterates as its (field, value) pairs, where "
-                        "FastAPI sends it as JSON: return item.%s(), a dict, which Bottle sends as JSON"
-                        % (_escape(type(result).__name__), dump))
+                        "FastAPI sends it as JSON: return item.%s, a dict, which Bottle sends as JSON"
+                        % (_escape(type(result).__name__), _model_dump_call(result)))
+            if isinstance(result, (list, tuple)) and result and _model_validator(type(result[0])) is not None:
+                return ("it returned a list of the pydantic model %s, which Bottle cannot send, where FastAPI sends "
+                        "it as a JSON array: return {'items': [item.%s for item in items]}, a dict, which Bottle "
+                        "sends as JSON" % (_escape(type(result[0]).__name__), _model_dump_call(result[0])))
         frame = frame.f_back
     return None
 
@@ -16158,7 +16168,7 @@ def _caught_message_of(error: BaseException) -> str:
     if _failed_in_json_plugin(error):  # Bottle's JSON plugin wraps canister's wrapper: the handler did return
         return ("Unhandled exception: the handler returned a dict that Bottle's JSON plugin cannot turn into JSON "
                 '(%s): convert such values in the handler (a datetime with .isoformat(), a Decimal with str(), a set '
-                'with list(), a pydantic model with .model_dump())' % _escape(str(error))[:200])
+                "with list(), a pydantic model with .model_dump(mode='json'))" % _escape(str(error))[:200])
     returned = _unsendable_result(error)
     if returned is not None:  # Bottle caught it turning the handler's result into a body
         return 'Unhandled exception: the handler returned %s: %s' % (returned, _SENDABLE)
@@ -18248,8 +18258,8 @@ class Canister:
         return response
 
 
-# What Django, Flask-Login, Flask-WTF, Flask-CORS and Starlette call their login, CSRF, CORS, error and response
-# helpers, which
+# What Django, Flask-Login, Flask-WTF, Flask-CORS, Starlette and FastAPI call their login, CSRF, CORS, error and
+# response helpers, which
 # a newcomer writes as ``canister.login_required`` first: the AttributeError names canister's own (or Bottle's).
 # (Flask-Session's ``Session`` is not here: canister.Session is canister's own class.)
 _OTHER_FRAMEWORKS_NAMES = {
@@ -18258,6 +18268,16 @@ _OTHER_FRAMEWORKS_NAMES = {
                 '@canister.require(lambda user: ...) for a condition on the user (a 403 when it is false)',
     'HTTPException': "raise bottle.HTTPError(404, 'text'), or call bottle.abort(404, 'text'): Bottle's, the status "
                      'first (status_code= would be sent as a header)',
+    'Depends': "canister runs no dependency: guard the route with @canister.require_user (or "
+               "@canister.require(lambda user: ...)) below the route decorator, read the logged-in user as "
+               "canister.session.user, and call any other dependency in the handler",
+    'OAuth2PasswordBearer': 'canister checks Bearer tokens itself, from the Authorization header, once auth_jwt_secret '
+                            '(or auth_jwt_jwks_url, auth_jwt_public_key) is set: @canister.require_user gives 401 '
+                            'without a valid one, and its claims are canister.session.user; canister issues no token, '
+                            'so a token endpoint is the identity provider\'s (or signs with PyJWT)',
+    'CORSMiddleware': "canister answers CORS itself, preflights too: write cors = https://app.example.com (Starlette's "
+                      'allow_origins; * for any) in its config, or Canister(cors=...), and cors_paths = /api to limit '
+                      'it to paths (see CORS in the README)',
     'login_required': 'write @canister.require_user (a 401 when nobody is logged in, which an @app.error(401) '
                       'handler can turn into a redirect to the login form)',
     'current_user': 'the user is session.user (None when nobody is logged in)',
