@@ -1435,6 +1435,9 @@ KEYS: Dict[str, _Key] = {key.name: key for key in (
     _Key('session_redis_timeout', 1.0, _as_seconds(float, 0.01, 60.0),
          'seconds, 0.01 to 60, a Redis command (or a connection to Redis) may take before the store counts as down '
          'and the request answers 503'),
+    _Key('session_redis_keepalive', 30, _as_seconds(int, 0, 7200),
+         'seconds, 0 to 7200, a pooled Redis connection may stay idle before TCP keepalive probes it, so that a NAT, '
+         'load balancer or firewall that forgets idle connections keeps it (0: no probes)'),
     _Key('session_cookie', 'session_id', _as_text, 'name of the session cookie'),
     _Key('session_timeout', 3600, _as_seconds(int),
          'seconds of inactivity before a session ends (0 or less: never); alias `session_timout` '
@@ -8204,6 +8207,37 @@ class SQLiteStore(SessionStore):
         self._file.close()
 
 
+#: How many keepalive probes go unanswered before the kernel gives a connection up.
+_KEEPALIVE_PROBES = 3
+#: The most seconds between two keepalive probes of a connection whose last probe went unanswered.
+_KEEPALIVE_INTERVAL = 5
+
+
+def _checked_keepalive(idle: Any) -> int:
+    """``RedisStore(keepalive=...)``, whole seconds from 0 to 7200 (as ``session_redis_keepalive``), or ConfigError."""
+    if isinstance(idle, bool) or not isinstance(idle, int) or not 0 <= idle <= 7200:
+        raise ConfigError('RedisStore(keepalive=%r): expected whole seconds, 0 to 7200' % (idle,))
+    return idle
+
+
+def _keepalive_options(idle: int) -> Dict[str, Any]:
+    """redis-py's options for TCP keepalive on its connections: the kernel sends a probe (an empty segment, which the
+    server's kernel answers: Redis itself sees nothing) once a connection has been idle ``idle`` seconds, and again
+    each ``idle`` seconds while it stays idle, so that a NAT or firewall on the way sees traffic and keeps it; a
+    connection whose probes go unanswered (``_KEEPALIVE_PROBES``, ``_KEEPALIVE_INTERVAL`` apart at most) is closed by
+    the kernel, and the pool connects anew when it hands it out.  Each option where the platform has it (macOS names
+    the idle time ``TCP_KEEPALIVE``); ``idle`` 0: no keepalive (redis-py 8 would otherwise turn on its own)."""
+    if not idle:
+        return {'socket_keepalive': False}
+    options: Dict[int, int] = {}
+    for names, value in ((('TCP_KEEPIDLE', 'TCP_KEEPALIVE'), idle), (('TCP_KEEPINTVL',), min(idle, _KEEPALIVE_INTERVAL)),
+                         (('TCP_KEEPCNT',), _KEEPALIVE_PROBES)):
+        constant = next((getattr(socket, name) for name in names if hasattr(socket, name)), None)
+        if constant is not None:
+            options[constant] = value
+    return {'socket_keepalive': True, 'socket_keepalive_options': options}
+
+
 #: Query parameters a Redis URL may carry (TLS options), with their parsers.
 _REDIS_URL_OPTIONS: Dict[str, Callable[[str], Any]] = {
     'ssl_ca_certs': str, 'ssl_certfile': str, 'ssl_keyfile': str,
@@ -8346,15 +8380,18 @@ class _RedisUrl(typing.NamedTuple):
             raise invalid('%s: no file %s' % (name, parsed))
         return parsed
 
-    def client(self, redis: Any, timeout: float, retry: Any) -> Any:
-        """A redis-py client for this URL (its own pool; nothing is connected yet)."""
+    def client(self, redis: Any, timeout: float, retry: Any, keepalive: int) -> Any:
+        """A redis-py client for this URL (its own pool; nothing is connected yet), its connections probed by TCP
+        keepalive after ``keepalive`` idle seconds (``_keepalive_options``)."""
         common: Dict[str, Any] = dict(self.options, username=self.username, password=self.password,
-                                      socket_timeout=timeout, socket_connect_timeout=timeout)
+                                      socket_timeout=timeout, socket_connect_timeout=timeout,
+                                      **_keepalive_options(keepalive))
         if retry is not None:
             common['retry'] = retry
         if self.mode == 'sentinel':
             from redis.sentinel import Sentinel
-            sentinel_options = dict(self.options, socket_timeout=timeout, socket_connect_timeout=timeout)
+            sentinel_options = dict(self.options, socket_timeout=timeout, socket_connect_timeout=timeout,
+                                    **_keepalive_options(keepalive))
             if retry is not None:  # (redis-py's default retries a dead sentinel with back-off: seconds)
                 sentinel_options['retry'] = retry
             sentinel = Sentinel(self.hosts, sentinel_kwargs=sentinel_options, **common)
@@ -8631,7 +8668,7 @@ class RedisStore(SessionStore):
     keeps_lifetime_on_load = True
 
     def __init__(self, url: Optional[str] = None, prefix: str = 'canister:session:', timeout: float = 1.0,
-                 client: Any = None, wait: int = 0, max_age: float = 0) -> None:
+                 client: Any = None, wait: int = 0, max_age: float = 0, keepalive: int = 30) -> None:
         redis = _require('redis')
         #: What the install says of the redis package's version, if it is older than canister is tested with.
         self.version_note = _untested_version('redis', redis)
@@ -8647,6 +8684,9 @@ class RedisStore(SessionStore):
         self._wait_from_config = False
         #: Seconds a command (and a connection) may take before the store counts as down.
         self.timeout = timeout
+        #: Idle seconds before TCP keepalive probes a connection of a URL's client (0: none; not a client of the
+        #: app's own, nor a ``unix://`` URL's).
+        self.keepalive = _checked_keepalive(keepalive)
         #: The WAIT that follows a write with ``wait`` (``_wait_in``): that many replicas, for half the timeout.
         self._wait_command = ('WAIT', wait, int(timeout * 500))
         #: How long after a command timed out the requests answer 503 at once (``_stalled``): the timeout's length,
@@ -8697,7 +8737,7 @@ class RedisStore(SessionStore):
                 parsed = _RedisUrl.parse(url)
                 self._cluster = parsed.mode == 'cluster'
                 self._tls = bool(parsed.options.get('ssl'))
-                self._make_client = functools.partial(parsed.client, redis, timeout, retry)
+                self._make_client = functools.partial(parsed.client, redis, timeout, retry, keepalive)
         else:
             cluster = getattr(getattr(redis, 'cluster', None), 'RedisCluster', None)
             self._cluster = cluster is not None and isinstance(client, cluster)
@@ -9461,14 +9501,16 @@ def _sqlite_path(url: str) -> str:
 
 
 def open_store(url: str, max_sessions: int = 100000, redis_prefix: str = 'canister:session:',
-               redis_wait: int = 0, max_age: float = 0, redis_timeout: float = 1.0) -> SessionStore:
+               redis_wait: int = 0, max_age: float = 0, redis_timeout: float = 1.0,
+               redis_keepalive: int = 30) -> SessionStore:
     """Make the store a ``session_store`` URL names."""
     if url == 'memory':
         return MemoryStore(max_sessions)
     if url.startswith('sqlite:///'):
         return SQLiteStore(_sqlite_path(url))
     if url.startswith(('redis://', 'rediss://', 'unix://', 'redis+', 'rediss+')):
-        store = RedisStore(url, prefix=redis_prefix, timeout=redis_timeout, wait=redis_wait, max_age=max_age)
+        store = RedisStore(url, prefix=redis_prefix, timeout=redis_timeout, wait=redis_wait, max_age=max_age,
+                           keepalive=redis_keepalive)
         store._wait_from_config = True
         return store
     raise ConfigError('canister.session_store = %r is not valid: expected memory, sqlite:///file.db, '
@@ -9478,13 +9520,14 @@ def open_store(url: str, max_sessions: int = 100000, redis_prefix: str = 'canist
 
 
 #: The keys that only a store ``session_store`` names with a Redis URL reads (``open_store``).
-_REDIS_STORE_KEYS = ('session_redis_prefix', 'session_redis_wait', 'session_redis_timeout')
+_REDIS_STORE_KEYS = ('session_redis_prefix', 'session_redis_wait', 'session_redis_timeout', 'session_redis_keepalive')
 
 
 def _configured_store(config: Config) -> SessionStore:
     """Make the store a config's ``session_store`` names, with the settings of that store."""
     return open_store(config['session_store'], config['session_max'], config['session_redis_prefix'],
-                      config['session_redis_wait'], config['session_max_age'], config['session_redis_timeout'])
+                      config['session_redis_wait'], config['session_max_age'], config['session_redis_timeout'],
+                      config['session_redis_keepalive'])
 
 
 ###############################################################################
@@ -10026,7 +10069,7 @@ class SessionManager:
         return ['canister.%s %s set without a Redis session_store URL: %s no effect (%s)' % (
             ' and '.join(unused), 'is' if len(unused) == 1 else 'are', 'it has' if len(unused) == 1 else 'they have',
             'a store given as Canister(store=...) reads nothing of the config: give it to canister.RedisStore as '
-            'prefix=, wait= or timeout=' if given else 'the store is %s' % type(self.store).__name__)]
+            'prefix=, wait=, timeout= or keepalive=' if given else 'the store is %s' % type(self.store).__name__)]
 
     def cookie_sid(self, header: str) -> Optional[str]:
         """The well-formed session id the Cookie header carries, if any."""

@@ -30,6 +30,7 @@ BAD_VALUES = {
     'session_redis_prefix': [['a'], True, b'\xff'],
     'session_redis_wait': ['-1', '1.5', 'one', ''],
     'session_redis_timeout': ['0', '-1', '250ms', 'one', '', '61', True],
+    'session_redis_keepalive': ['-1', '7201', '1.5', '30s', '', True],
     'session_cookie': ['', 'a b', 'a;b', True],
     'session_timeout': ['1h', '', 'nan', 10 ** 16],
     'session_max_age': ['-1', '1d', ''],
@@ -154,9 +155,9 @@ def test_a_list_key_takes_a_python_list_as_its_items(make_app):
 
 
 #: The keys in seconds (or, ``log_days``, in days), which take a ``timedelta``.
-DURATIONS = ('session_timeout', 'session_max_age', 'session_cookie_max_age', 'session_redis_timeout', 'log_slow',
-             'auth_jwt_leeway', 'auth_jwt_jwks_refetch', 'auth_jwt_jwks_timeout', 'cors_max_age', 'hsts_max_age',
-             'log_days')
+DURATIONS = ('session_timeout', 'session_max_age', 'session_cookie_max_age', 'session_redis_timeout',
+             'session_redis_keepalive', 'log_slow', 'auth_jwt_leeway', 'auth_jwt_jwks_refetch', 'auth_jwt_jwks_timeout',
+             'cors_max_age', 'hsts_max_age', 'log_days')
 
 
 @pytest.mark.parametrize('key', [key for key in canister.KEYS if key not in DURATIONS])

@@ -88,7 +88,7 @@ def test_the_readme_names_the_django_settings_the_install_reports():
 
 #: Rows of "Other install warnings", each with a config that gives its warning and a word that warning holds.
 WARNED: Dict[str, Any] = {
-    '`session_redis_prefix`, `session_redis_wait` or `session_redis_timeout`':
+    '`session_redis_prefix`, `session_redis_wait`, `session_redis_timeout` or `session_redis_keepalive`':
         ({'session_redis_prefix': 'app:'}, 'session_redis_prefix is set without a Redis session_store URL'),
     '`session_max_per_user` not below the memory store': (
         {'session_max': '100', 'session_max_per_user': '100'}, 'session_max_per_user = 100 is not below'),

@@ -432,6 +432,10 @@ def test_a_jwks_url_that_cannot_be_fetched_is_refused_at_install(tmp_path, url, 
     ('session_redis_timeout', 61, 'expected a number <= 60'),       # each request would hold its thread for it
     ('session_redis_timeout', 0.009, 'expected a number >= 0.01'),  # the README's ends, exactly
     ('session_redis_timeout', 60.1, 'expected a number <= 60'),
+    ('session_redis_keepalive', -1, 'expected a number >= 0'),
+    ('session_redis_keepalive', 7201, 'expected a number <= 7200'),   # past the 2 h a kernel waits by default
+    ('session_redis_keepalive', 1.5, 'expected an integer'),          # (TCP_KEEPIDLE is whole seconds)
+    ('session_redis_keepalive', '30s', 'expected a whole number of seconds, without a unit (30s is 30)'),
     ('auth_jwt_jwks_timeout', 0.09, 'expected a number >= 0.1'),
     ('auth_jwt_jwks_timeout', 60.1, 'expected a number <= 60'),
     ('session_timeout', timedelta(seconds=1.5), 'expected whole seconds, not the timedelta 0:00:01.500000'),
@@ -458,6 +462,8 @@ def test_a_number_that_cannot_work_is_refused_at_install(tmp_path, key, value, w
     ('log_slow', timedelta(milliseconds=250), 0.25), ('auth_jwt_jwks_refetch', timedelta(minutes=1), 60.0),
     ('session_redis_timeout', ' 0.25 ', 0.25), ('session_redis_timeout', timedelta(milliseconds=250), 0.25),
     ('session_redis_timeout', 0.01, 0.01), ('session_redis_timeout', 60, 60.0),   # the README's ends, exactly
+    ('session_redis_keepalive', 0, 0), ('session_redis_keepalive', 7200, 7200),   # the README's ends, exactly
+    ('session_redis_keepalive', ' 60 ', 60), ('session_redis_keepalive', timedelta(minutes=1), 60),
     ('auth_jwt_jwks_timeout', 0.1, 0.1), ('auth_jwt_jwks_timeout', 60, 60.0),
     ('cors_max_age', timedelta(minutes=10), 600), ('session_cookie_max_age', timedelta(days=30), 2592000),
     ('log_days', timedelta(days=30), 30), ('log_days', timedelta(weeks=1), 7), ('log_days', timedelta(0), 0),

@@ -79,7 +79,7 @@ def test_redis_settings_beside_a_store_object_are_reported_at_install_saying_whe
                                   store=store)
     assert said == ['canister.session_redis_prefix and session_redis_timeout are set without a Redis session_store '
                     'URL: they have no effect (a store given as Canister(store=...) reads nothing of the config: give '
-                    'it to canister.RedisStore as prefix=, wait= or timeout=)']
+                    'it to canister.RedisStore as prefix=, wait=, timeout= or keepalive=)']
     assert (store.prefix, store.timeout) == ('canister:session:', 1.0)
 
 

@@ -15,6 +15,7 @@ import contextlib
 import gc
 import os
 import re
+import socket
 import subprocess
 import sys
 import threading
@@ -530,6 +531,43 @@ def test_uninstall_closes_every_connection_the_store_opened(make_app, deployment
     app.uninstall(app.plugin)
     # The plugin object is still referenced (app.plugin): nothing is left to the garbage collector.
     assert connections_to(setup) - before == set()
+
+
+def keepalive_settings(setup, before):
+    """What the kernel holds of each socket of this process connected to a node of ``setup`` (and not in ``before``):
+    (SO_KEEPALIVE, TCP_KEEPIDLE, TCP_KEEPINTVL, TCP_KEEPCNT)."""
+    inodes, settings = connections_to(setup) - before, []
+    for fd in os.listdir('/proc/self/fd'):
+        try:
+            target = os.readlink('/proc/self/fd/' + fd)
+        except OSError:
+            continue
+        if target.startswith('socket:[') and target[len('socket:['):-1] in inodes:
+            with socket.socket(fileno=os.dup(int(fd))) as sock:
+                settings.append((sock.getsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE),) + tuple(
+                    sock.getsockopt(socket.IPPROTO_TCP, option)
+                    for option in (socket.TCP_KEEPIDLE, socket.TCP_KEEPINTVL, socket.TCP_KEEPCNT)))
+    return settings
+
+
+@pytest.mark.parametrize('keepalive', [7, 0])
+def test_every_connection_to_a_deployment_is_probed_by_tcp_keepalive_after_session_redis_keepalive_seconds(
+        make_app, deployment, prefix, keepalive):
+    """(The servers and the sentinels: a NAT or firewall that forgets idle connections keeps each of them.)"""
+    name, setup, url = deployment
+    gc.collect()
+    before = connections_to(setup)
+    app = topology_app(make_app, url, session_redis_prefix=prefix, session_redis_keepalive=keepalive)
+    web = helpers.client(app)
+    assert [web.get('/count').json['counter'] for _ in range(3)] == [0, 1, 2]
+    settings = keepalive_settings(setup, before)
+    app.uninstall(app.plugin)
+    assert settings, name
+    if keepalive:
+        # on, the first probe after 7 idle seconds, then up to 3 unanswered ones 5 s apart before the kernel gives up
+        assert set(settings) == {(1, 7, 5, 3)}, (name, settings)
+    else:  # off, redis-py 8's own keepalive too
+        assert {setting[0] for setting in settings} == {0}, (name, settings)
 
 
 def test_on_a_cluster_a_readiness_probe_is_one_ping_to_one_node_and_nothing_else(make_app, cluster, prefix):

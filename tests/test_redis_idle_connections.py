@@ -1,0 +1,139 @@
+"""A pooled Redis connection left idle behind a NAT, a cloud load balancer or a firewall that forgets idle flows (AWS
+NLB after 350 s, Azure after 4 min) without a word: canister's TCP keepalive probes keep it known there, so the first
+request after a quiet spell is served, where it used to wait out the timeout and answer 503."""
+import socket
+import struct
+import threading
+import time
+
+import pytest
+
+from canister import ConfigError, RedisStore, session
+from helpers import cookie_value, cookieless_client, with_cookie
+
+#: Where ``tcpi_segs_in`` lies in Linux's ``struct tcp_info``: segments the socket received, empty ones included.
+_SEGS_IN = 140
+
+
+def _segments_in(sock):
+    """How many TCP segments ``sock`` has received (a keepalive probe is one, though it carries no byte)."""
+    return struct.unpack_from('I', sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, 232), _SEGS_IN)[0]
+
+
+class ForgetfulNat:
+    """A TCP proxy to a real Redis that behaves as a NAT does: a connection that carried no packet, either way, for
+    ``idle`` seconds is forgotten.  From then on none of its bytes go through, and nothing says so (no RST: each end
+    waits for ever), while new connections work.  Packets are counted by the kernel (``_segments_in``), so keepalive
+    probes, which carry no byte and never reach this process's reads, are traffic, as they are to a NAT."""
+
+    def __init__(self, port, idle):
+        self.upstream, self.idle = ('127.0.0.1', port), idle
+        self.listener = socket.create_server(('127.0.0.1', 0))
+        self.url = 'redis://127.0.0.1:%d/0' % self.listener.getsockname()[1]
+        self.connections, self.forgotten, self.closed = [], set(), False
+        threading.Thread(target=self._serve, daemon=True).start()
+        threading.Thread(target=self._forget_idle_ones, daemon=True).start()
+
+    def _serve(self):
+        while True:
+            try:
+                downstream, _ = self.listener.accept()
+            except OSError:
+                return
+            upstream = socket.create_connection(self.upstream)
+            number = len(self.connections)
+            self.connections.append((downstream, upstream))
+            for source, sink in ((downstream, upstream), (upstream, downstream)):
+                threading.Thread(target=self._pump, args=(source, sink, number), daemon=True).start()
+
+    def _pump(self, source, sink, number):
+        try:
+            while True:
+                data = source.recv(65536)
+                if not data:
+                    break
+                if number not in self.forgotten:
+                    sink.sendall(data)
+        except OSError:
+            pass
+
+    def _forget_idle_ones(self):
+        """Every tenth of a second, forget each connection whose count of packets has not moved for ``idle`` s."""
+        seen = {}  # number: (packets, when they were last seen to change)
+        while not self.closed:
+            now = time.monotonic()
+            for number, pair in enumerate(list(self.connections)):
+                try:
+                    packets = sum(_segments_in(end) for end in pair)
+                except OSError:
+                    continue
+                before, since = seen.get(number, (None, now))
+                if packets != before:
+                    seen[number] = (packets, now)
+                elif now - since > self.idle:
+                    self.forgotten.add(number)
+            time.sleep(0.1)
+
+    def close(self):
+        self.closed = True
+        self.listener.close()
+        for pair in self.connections:
+            for end in pair:
+                end.close()
+
+
+def counting_app(make_app, proxy, **config):
+    app = make_app(session_store=proxy.url, **config)
+
+    @app.get('/count')
+    def count():
+        session.data['n'] = session.data.get('n', 0) + 1
+        return str(session.data['n'])
+
+    return app
+
+
+def test_a_connection_idle_longer_than_the_nat_keeps_it_is_kept_alive_by_keepalive_probes(make_app, redis_server):
+    proxy = ForgetfulNat(redis_server.port, idle=3.0)
+    try:
+        web = cookieless_client(counting_app(make_app, proxy, session_redis_keepalive=1))
+        sid = cookie_value(web.get('/count'))
+        assert web.get('/count', headers=with_cookie(sid)).text == '2'
+        time.sleep(6.0)  # quiet, twice as long as the NAT keeps an idle connection: only the probes went through
+        started = time.monotonic()
+        after = web.get('/count', headers=with_cookie(sid), status='*')
+        waited = time.monotonic() - started
+        forgotten, opened = set(proxy.forgotten), len(proxy.connections)
+    finally:
+        proxy.close()
+    assert after.status_int == 200 and after.text == '3', after  # (it used to wait the 1 s timeout, then answer 503)
+    assert waited < 0.9, waited
+    assert forgotten == set() and opened >= 1, (forgotten, opened)
+
+
+def test_without_probes_the_nat_forgets_the_idle_connection_and_the_next_request_answers_503(make_app, redis_server):
+    """(What every request after a quiet spell met before: the test above's NAT is one that does forget.)"""
+    proxy = ForgetfulNat(redis_server.port, idle=1.5)
+    try:
+        web = cookieless_client(counting_app(make_app, proxy, session_redis_keepalive=0))
+        sid = cookie_value(web.get('/count'))
+        assert web.get('/count', headers=with_cookie(sid)).text == '2'
+        time.sleep(3.0)
+        started = time.monotonic()
+        after = web.get('/count', headers=with_cookie(sid), status='*')
+        waited = time.monotonic() - started
+        forgotten = set(proxy.forgotten)
+        again = web.get('/count', headers=with_cookie(sid))  # (a new connection: Redis itself is fine)
+    finally:
+        proxy.close()
+    assert forgotten and after.status_int == 503 and after.headers['Retry-After'] == '1', (forgotten, after)
+    assert waited >= 0.9, waited
+    assert again.text == '3', again
+
+
+def test_a_store_the_app_makes_refuses_a_keepalive_that_cannot_work():
+    for wrong in (-1, 7201, 1.5, '30', True):
+        with pytest.raises(ConfigError) as caught:
+            RedisStore('redis://127.0.0.1:6379/0', keepalive=wrong)
+        assert str(caught.value) == 'RedisStore(keepalive=%r): expected whole seconds, 0 to 7200' % (wrong,)
+    assert RedisStore('redis://127.0.0.1:6379/0', keepalive=7200).keepalive == 7200
