@@ -856,6 +856,18 @@ class StoreUnavailable(CanisterError):
     timed_out = False
 
 
+class _StoreUnusable(ConfigError):
+    """A store that cannot be used until someone acts (a SQLite file that is not a database, permissions, its
+    directory gone; credentials Redis refuses): the install's ConfigError, which also carries the words of a
+    request's ERROR line of the same fault, which ``store_problem()`` gives (one fault, one text, whether a request
+    or a probe met it)."""
+
+    def __init__(self, message: str, outage: str) -> None:
+        super().__init__(message)
+        #: What a request that met the fault logs (``SQLiteStore._failed``, ``RedisStore._unreachable``).
+        self.outage = outage
+
+
 class SessionDataError(CanisterError, TypeError):
     """Session data holds a value that cannot be stored as JSON."""
 
@@ -7916,17 +7928,6 @@ if hasattr(os, 'register_at_fork'):  # (not on Windows, which has no fork)
     os.register_at_fork(after_in_child=_sqlite_waiting_anew)
 
 
-class _SQLiteUnusable(ConfigError):
-    """A SQLite file that cannot be used until someone acts (not a database, permissions, its directory gone):
-    the install's ConfigError, which also carries the words of a request's ERROR line of the same fault, which
-    ``store_problem()`` gives (one fault, one text, whether a request or a probe met it)."""
-
-    def __init__(self, message: str, outage: str) -> None:
-        super().__init__(message)
-        #: What a request that met the fault logs (``SQLiteStore._failed``).
-        self.outage = outage
-
-
 #: Why ``:memory:`` is refused, with the ``session_store`` value.
 _MEMORY_REFUSED = ('canister.session_store = %r: an in-memory SQLite database belongs to the one connection '
                    'that opened it, and canister opens one for each request using the store at the same moment, '
@@ -8028,13 +8029,13 @@ class SQLiteStore(SessionStore):
             problem = _sqlite_permissions(path)
             if _sqlite_passing(error) and not problem:
                 return self._failed(error)
-            raise _SQLiteUnusable('canister.session_store: the SQLite file %s cannot be used: %s%s'
-                                  % (path, error, '; ' + problem if problem else ''),
-                                  self._failed(error, problem)) from None
+            raise _StoreUnusable('canister.session_store: the SQLite file %s cannot be used: %s%s'
+                                 % (path, error, '; ' + problem if problem else ''),
+                                 self._failed(error, problem)) from None
         problem = _sqlite_permissions(path)  # (made read-only after the connections opened, which still write)
         if problem:
-            raise _SQLiteUnusable('canister.session_store: the SQLite file %s cannot be used: %s' % (path, problem),
-                                  self._failed(problem))
+            raise _StoreUnusable('canister.session_store: the SQLite file %s cannot be used: %s' % (path, problem),
+                                 self._failed(problem))
         if self._short_of_room:  # (a save failed for want of room: until the disk has room, so do others)
             problem = _sqlite_disk_full(path)
             if problem:
@@ -8430,6 +8431,9 @@ _REDIS_CLUSTER_UNANSWERED = 'Redis Cluster cannot be connected'
 #: What Redis answers a write it refuses while it answers reads: a full one (``maxmemory``, its words above), one
 #: whose last snapshot failed (``MISCONF``), one short of ``min-replicas-to-write`` (``NOREPLICAS``).
 _REDIS_REFUSALS = (_REDIS_FULL, 'MISCONF', 'NOREPLICAS')
+#: What Redis answers (``NOPERM``, its code cut by redis-py) a command or key the ACL of the user denies: while it
+#: lasts, a readiness check also runs the read script on a key of its own (the user's PING may still be allowed).
+_REDIS_NO_RIGHTS = 'no permissions to '
 #: The key a readiness check writes (for a second) while Redis refuses writes, to see whether it takes them again:
 #: no session id is this short (43 characters), and ``tidy`` looks only under ``user:``.
 _REDIS_PROBE = 'ready-probe'
@@ -8870,6 +8874,9 @@ class RedisStore(SessionStore):
         if isinstance(error, self._auth_error):  # (its password changed on the server, say: it will not pass by itself)
             text += (' (Redis refused the credentials: fix the user name and password of session_store, '
                      'then restart the app)')
+        elif _REDIS_NO_RIGHTS in text:  # (an ACL taken from canister's user, say: it will not pass by itself either)
+            text += (' (Redis refused the user of session_store a command or key canister uses: give the user back '
+                     'the rights to run canister\'s commands on its keys, with ACL SETUSER)')
         elif isinstance(error, self._read_only_error) and not self._cluster:  # (a Cluster client finds its master)
             # A failover that keeps the old master as a replica (ElastiCache, a DNS name moved by hand): the pool's
             # connections stay open to it, and would refuse every write until the app restarts.
@@ -8878,7 +8885,8 @@ class RedisStore(SessionStore):
                      'and the next request connects again to the server that the URL names now)')
         unavailable, said = StoreUnavailable('%s: %s' % (what, text)), 'the Redis session store is unavailable: ' + text
         self._say_what_failed(unavailable, error, text)
-        if isinstance(error, self._read_only_error) or any(refusal in text for refusal in _REDIS_REFUSALS):
+        if isinstance(error, self._read_only_error) or any(refusal in text for refusal in _REDIS_REFUSALS + (
+                _REDIS_NO_RIGHTS,)):
             self._refusing = said  # (what ``check`` says until a write of its own succeeds)
         self._note_stall(said, error, started)
         return unavailable
@@ -9313,8 +9321,9 @@ class RedisStore(SessionStore):
                                   'address it lists is a Redis server, not a sentinel: list the sentinels (port 26379 '
                                   'by default), or use redis://host:port/db for a single server)' % text) from None
             if isinstance(error, self._auth_error) or text.startswith(('WRONGPASS', 'NOAUTH', 'NOPERM')):
-                raise ConfigError('canister.session_store: Redis refused the credentials: %s (check the user '
-                                  'name and password of the URL, or of the client given as store)' % text) from None
+                raise _StoreUnusable('canister.session_store: Redis refused the credentials: %s (check the user '
+                                     'name and password of the URL, or of the client given as store)' % text,
+                                     str(self._unreachable(error, started=started))) from None
             if 'DB index is out of range' in text:  # (it would fail every request too: Redis has no such database)
                 raise ConfigError('canister.session_store: Redis refused the database number: %s (a Redis server '
                                   'has databases 0 to 15 unless its databases setting gives more)' % text) from None
@@ -9355,8 +9364,11 @@ class RedisStore(SessionStore):
 
     def _try_write(self, client: Any) -> None:
         """After a write of this process was refused, write a key of its own (for a second): a full or read-only
-        Redis answers a PING, and only a write tells when it takes writes again (raises while it does not)."""
+        Redis answers a PING, and only a write tells when it takes writes again (raises while it does not); after
+        a command or key the user's ACL denies, run the read script on that key first, as a request does."""
         if self._refusing:
+            if _REDIS_NO_RIGHTS in self._refusing:
+                self.run_script(_REDIS_LOAD, self.prefix + _REDIS_PROBE, 1000)
             client.set(self.prefix + _REDIS_PROBE, '1', px=1000)
             self._refusing = ''
 
@@ -18026,9 +18038,9 @@ class Canister:
         """None if the session store can be reached now, else why, its secrets masked (for a readiness check)."""
         try:
             problem = _store_check(self._user_sessions().store)
-        except _SQLiteUnusable as error:  # (a file that is not a database: in the words of a request's ERROR line)
+        except _StoreUnusable as error:  # (a file that is not a database, refused credentials: a request's words)
             problem = error.outage
-        except ConfigError as error:  # (refused credentials: not ready either)
+        except ConfigError as error:  # (a database number, a kind of URL, a certificate refused: not ready either)
             problem = str(error)
         self._tell_wait_note()
         return _mask_urls(problem) if problem else None

@@ -399,6 +399,11 @@ REFUSALS = {
     'a replica': (lambda server: server.replicaof('127.0.0.1', free_port()),  # (of a master that is not there)
                   "You can't write against a read only replica",
                   lambda server: server.replicaof('NO', 'ONE')),
+    'keys denied': (lambda server: server.acl_setuser('default', enabled=True, nopass=True, keys=['other:*'],
+                                                      reset_keys=True),   # (PING and ACL SETUSER still allowed)
+                    'this user has no permissions to access one of the keys used as arguments',
+                    lambda server: server.acl_setuser('default', enabled=True, nopass=True, keys=['*'],
+                                                      reset_keys=True)),
 }
 
 
@@ -439,3 +444,44 @@ def test_each_probe_writes_its_own_not_ready_line_and_the_outages_error_line_is_
     web.get('/ready', status=503)                          # the next line brings the count of the requests alone
     assert re.search(re.escape(down) + r'[^\n]* \(and 2 more like it in process %d in the last' % os.getpid(),
                      read_log(log_dir))
+
+
+#: Faults of a running app's Redis that only someone's act ends: how to make them (on a client of the server's
+#: default user; the app logs in as ``app``), and how to end them.
+UNUSABLE = {
+    'credentials refused': (lambda admin: admin.acl_setuser('app', enabled=True, passwords=['-pw', '+rotated']),
+                            'invalid username-password pair or user is disabled. (Redis refused the credentials: '
+                            'fix the user name and password of session_store, then restart the app)'),
+    'commands denied': (lambda admin: admin.acl_setuser('app', enabled=True, commands=['-@all', '+ping']),
+                        "no permissions to run the 'evalsha' command (Redis refused the user of session_store a "
+                        "command or key canister uses"),
+    'keys denied': (lambda admin: admin.acl_setuser('app', enabled=True, keys=['other:*'],
+                                                                   reset_keys=True),
+                    'no permissions to access one of the keys used as arguments (Redis refused the user of '
+                    'session_store a command or key canister uses'),
+}
+
+
+@pytest.mark.parametrize('fault', sorted(UNUSABLE))
+def test_store_problem_of_a_redis_that_refuses_canister_s_user_is_the_error_line_of_a_request_until_it_is_undone(
+        make_app, redis_server, log_dir, fault):
+    """Credentials or rights taken from the app's Redis user while the app runs (its connections dropped, as a restart
+    of Redis does): ``store_problem()`` says what a request's ERROR line says, not the install's words, nor None."""
+    refuse, words = UNUSABLE[fault]
+    admin = redis.Redis(port=redis_server.port)
+    admin.acl_setuser('app', enabled=True, passwords=['+pw'], commands=['+@all'], keys=['*'])
+    app, plugin = ready_app(make_app, session_store='redis://app:pw@127.0.0.1:%d/0' % redis_server.port)
+    count_route(app)
+    web = client(app)
+    assert web.get('/count').text == '1'
+    refuse(admin)
+    admin.client_kill_filter(_type='normal', skipme=True)     # (the app's connections: they log in anew)
+    web.get('/count', status=503)
+    [said] = store_error_lines(log_dir)
+    assert said.startswith('the Redis session store is unavailable: ') and words in said, said
+    assert plugin.store_problem() == said
+    assert web.get('/ready', status=503).text == 'not ready\n'
+    assert 'Not ready: ' + said in read_log(log_dir)
+    admin.acl_setuser('app', enabled=True, passwords=['+pw'], commands=['+@all'], keys=['*'])
+    assert plugin.store_problem() is None
+    assert web.get('/count').text == '2'
