@@ -219,37 +219,48 @@ class _OncePerMinute:
     WARNING is about, from its own address, claims its own key, not that of the proxy the WARNING is for; and
     once a minute is over, the key is said again.  ``claim(key)`` is True if the key was not said in the last
     minute (unlocked: of two requests at once, both may say it); the bound keeps the memory and the lines a
-    flood of addresses makes small."""
+    flood of addresses makes small.  To let in a key refused for the bound, a key said before that refusal sits
+    out the minute after its own (is not said again until two minutes after it was).  So however long ``limit``
+    other keys keep coming, a new key claimed at least once a minute is said within two minutes of its first claim
+    (more keys than that can keep it out while they come)."""
 
     #: One made for each such WARNING: slots keep it small.
-    __slots__ = ('_told', '_limit')
+    __slots__ = ('_told', '_limit', '_refused_at')
 
     def __init__(self, limit: int) -> None:
-        #: The keys said, each with when (``_monotonic``).
+        #: The keys said in the last two minutes, each with when (``_monotonic``).
         self._told: Dict[Any, float] = {}
         #: How many keys may be said within a minute; past them, none is said until one's minute is over.
         self._limit = limit
+        #: When the last key was refused for the bound (``_monotonic``), None if none was.
+        self._refused_at: Optional[float] = None
         _Once.made.append(self)
 
     def claim(self, key: Any) -> bool:
-        """True if ``key`` was not said in the last minute, and fewer than ``limit`` keys were: it is now."""
+        """True if ``key`` was not said in the last minute, nor in the one before if a key was refused since,
+        and fewer than ``limit`` keys were said in the last minute: it is now."""
         now = _monotonic()
         told = self._told
         last = told.get(key)
-        if last is not None and 0 <= now - last < 60:
-            return False
-        if last is None and len(told) >= self._limit:
-            for old, when in tuple(told.items()):
-                if not 0 <= now - when < 60:
-                    told.pop(old, None)
-            if len(told) >= self._limit:
+        if last is not None and 0 <= now - last < 120:
+            refused_at = self._refused_at
+            if now - last < 60 or (refused_at is not None and refused_at >= last):
                 return False
+        said = 0
+        for old, when in tuple(told.items()):
+            if not 0 <= now - when < 120:
+                told.pop(old, None)
+            elif now - when < 60:
+                said += 1
+        if said >= self._limit:
+            self._refused_at = now
+            return False
         told[key] = now
         return True
 
     def reset(self) -> None:
         """Nothing said, as in a new process."""
-        self._told = {}
+        self._told, self._refused_at = {}, None
 
 
 #: The ports a URL's scheme stands for when it names none.
@@ -2270,6 +2281,12 @@ def _log_date(name: str) -> Optional[datetime.date]:
         return None
 
 
+def _day_of(now: float) -> str:
+    """The date of the time ``now`` as a log file's name gives it (``2026-07-02``, local time): that file is
+    ``'log.' + _day_of(now)``."""
+    return time.strftime('%Y-%m-%d', time.localtime(now))
+
+
 def _stamp(now: float) -> str:
     """The time ``now`` as a log line starts with it (``2026-07-02 09:38:31,022``, local time)."""
     second = int(now)
@@ -2326,20 +2343,24 @@ class _LogSink:
             self._day = '*'
         else:
             with self._lock:
-                self._open(time.strftime('%Y-%m-%d', time.localtime(_now())))
+                self._open(_day_of(_now()))
 
-    def _open(self, day: str) -> None:
-        """Switch to the file of ``day`` (called with the lock held)."""
+    def _open_file(self, day: str) -> int:
+        """A descriptor appending to the file of ``day``, made if need be (the directory too)."""
         os.makedirs(self.path, 0o750, exist_ok=True)  # (as the files' 0640: their group may read, no one else)
         name = os.path.join(self.path, 'log.' + day)
         try:
-            fd = os.open(name, os.O_WRONLY | os.O_APPEND | os.O_CREAT | _NO_FOLLOW, 0o640)
+            return os.open(name, os.O_WRONLY | os.O_APPEND | os.O_CREAT | _NO_FOLLOW, 0o640)
         except OSError as error:
             if error.errno == errno.ELOOP and _NO_FOLLOW:
                 # Whoever could put a link here could aim it at any file the app may write: its lines (a URL the
                 # client chose) would be appended there.
                 raise OSError(errno.ELOOP, 'log.%s is a symbolic link, which canister does not follow' % day) from None
             raise
+
+    def _open(self, day: str) -> None:
+        """Switch to the file of ``day`` (called with the lock held)."""
+        fd = self._open_file(day)
         old, before, self._fd, self._day = self._fd, self._day, fd, day
         opened_before, self._opened_at = self._opened_at, _monotonic()
         # A new file has no line cut short to end.  ``_failing`` stays as it is: if opening failed
@@ -2534,6 +2555,25 @@ class _LogSink:
                 os.close(self._fd)
                 self._fd = _PARKED
 
+    def _reopened(self, day: str) -> bool:
+        """After a fork closed the file (``park``; with the lock held): True once the file of ``day`` is open again.
+        The same day's is opened again by its name and nothing more, as if it had stayed open: no old file to
+        delete, no line cut short to wait for (the look once a second ends one at once, as it does on an open file).
+        Another day's is switched to (``_switch``).  Once opening failed (``write`` tells it), it is tried again
+        each second: False, and the line is dropped, until then."""
+        if day != self._day:
+            self._switch(day)
+            return self._fd >= 0
+        if _monotonic() < self._retry_at:
+            return False
+        try:
+            self._fd = self._open_file(day)
+        except OSError:
+            self._retry_at = _monotonic() + 1.0
+            raise
+        self._next_check = 0.0
+        return True
+
     def write(self, line: str, day: str) -> None:
         """Append one line (ending in a newline), switching files when the day changed."""
         data = line.encode('utf-8', 'backslashreplace')
@@ -2541,11 +2581,9 @@ class _LogSink:
         try:
             lock.acquire()  # (not ``with``: its __enter__ and __exit__ calls cost twice this, on every line)
             try:
-                if self._fd < 0:
-                    if self._fd == _CLOSED:
-                        return
-                    self._switch(day)  # (parked at a fork: the day's file is opened again by its name)
-                elif self._day != '*':
+                if self._fd < 0 and (self._fd == _CLOSED or not self._reopened(day)):
+                    return
+                if self._day != '*':
                     if day != self._day:
                         self._switch(day)
                     elif _monotonic() >= self._next_check:
@@ -8645,9 +8683,10 @@ def _resent_through(pipe: Any) -> str:
 #: How many members of a user's set of sessions a login looks at, to take the ended ones out.
 _TIDY_SAMPLE = 16
 
-#: Every ``RedisStore`` of this process, whose state of an ask under way a forked child puts right
-#: (``_redis_asking_anew``).
-_REDIS_STORES: 'weakref.WeakSet[RedisStore]' = weakref.WeakSet()
+#: A Redis store's lock (``_connecting``) is held while a thread makes the client (a Cluster's connects to its nodes:
+#: for up to the whole timeout), so a fork does not wait for it: the child gets a new one, and with it no ask of
+#: Redis under way (``RedisStore.forked``).
+_REDIS_LOCKS = _ForkLocks(renew=True, after=lambda store, held: store.forked())
 
 
 class RedisStore(SessionStore):
@@ -8752,7 +8791,7 @@ class RedisStore(SessionStore):
         self._connecting = threading.Lock()
         #: The SHA1 of each Lua script run so far, by its text (see ``run_script``): hashed once, not at each call.
         self._shas: Dict[str, str] = {}
-        _REDIS_STORES.add(self)
+        _REDIS_LOCKS.add(self)
 
     #: Makes the client of a URL (not called for a client given as it is).
     _make_client: Callable[[], Any]
@@ -9464,6 +9503,25 @@ class RedisStore(SessionStore):
                 'confirmed by %d replica(s)) until enough replicas connect; set %s to at most the replicas each '
                 'master keeps' % (setting, 'a master' if self._cluster else 'the master', fewest, self.wait, name))
 
+    @property
+    def _lock(self) -> Any:
+        """``_connecting``, by the name ``_REDIS_LOCKS`` renews it by in a forked child."""
+        return self._connecting
+
+    @_lock.setter
+    def _lock(self, lock: Any) -> None:
+        self._connecting = lock
+
+    def forked(self) -> None:
+        """After a fork, in the child (``_REDIS_LOCKS``, which gave it a new ``_connecting``): no ask of Redis under
+        way.  A fork does not wait for the thread that PINGs a stalled Redis (``_still_stalled``: for up to the whole
+        timeout), nor for one making the client; the child lacks that thread.  Its copy of ``_stalled_until``,
+        infinity while one asks, would never end: every request of the child would answer 503 without asking, for
+        good; and its copy of ``_connecting`` held would keep its first request waiting for ever.  So the child's
+        next request asks Redis itself, and it makes the client anew if it has none."""
+        if self._stalled_until == math.inf:
+            self._stalled_until = 0.0
+
     def close(self) -> None:
         """Close the client's connections, those to the sentinels too (the client's ``close`` leaves
         them open: a socket per sentinel asked, for as long as the store object lives)."""
@@ -9472,23 +9530,6 @@ class RedisStore(SessionStore):
             manager = getattr(getattr(self._client, 'connection_pool', None), 'sentinel_manager', None)
             for sentinel in getattr(manager, 'sentinels', ()):
                 sentinel.close()
-
-
-def _redis_asking_anew() -> None:
-    """After a fork, in the child: no ask of Redis under way, in any store.  A fork does not wait for the thread
-    that PINGs a stalled Redis (``_still_stalled``: for up to the whole timeout), nor for one making the client
-    (``_connecting``: a Cluster's connects to its nodes); the child lacks that thread.  Its copy of
-    ``_stalled_until``, infinity while one asks, would never end: every request of the child would answer 503
-    without asking, for good; and its copy of ``_connecting`` held would keep its first request waiting for ever.
-    So the child's next request asks Redis itself, and it makes the client anew if it has none."""
-    for store in list(_REDIS_STORES):
-        store._connecting = threading.Lock()
-        if store._stalled_until == math.inf:
-            store._stalled_until = 0.0
-
-
-if hasattr(os, 'register_at_fork'):  # (not on Windows, which has no fork)
-    os.register_at_fork(after_in_child=_redis_asking_anew)
 
 
 def _sqlite_path(url: str) -> str:
@@ -10236,7 +10277,8 @@ class SessionManager:
         request whose peer, not listed in ``trusted_proxies``, says the client came over HTTPS (a TLS-terminating
         proxy): canister believes it only from a listed proxy, so the cookie lacks ``Secure`` and the answer HSTS.
         A client that sends the header itself is named under its own address: it cannot use up the line about the
-        real proxy (a flood from ``_SCHEME_TOLD_MAX`` addresses within a minute can only delay it)."""
+        real proxy (a flood from ``_SCHEME_TOLD_MAX`` addresses can only delay it, by two minutes at most if the
+        proxy sends at least once a minute: see ``_OncePerMinute``)."""
         environ = request.environ
         if getattr(request, 'trusted', False) or not _forwards_https(environ):
             return
@@ -17750,7 +17792,7 @@ class Canister:
         old = os.path.join(os.path.abspath(log_path), 'log')
         if not os.path.isfile(old):
             return
-        today = 'log.' + time.strftime('%Y-%m-%d', time.localtime(_now()))
+        today = 'log.' + _day_of(_now())
         self.log.write(logging.WARNING, 'The file %s, which canister 1.x wrote its lines to, gets no more: each day\'s '
                        'lines go to a file named by its date, log.YYYY-MM-DD (today %s); point a log shipper or '
                        'tail -f at those (move the old file away to quiet this line)', _escape(old)[:300], today)

@@ -9,7 +9,7 @@ import bottle
 import pytest
 
 import canister
-from helpers import client, finishes_in_child, read_log, today
+from helpers import client, finishes_in_child, in_child, read_log, today
 from servers import AppServer, Client
 
 
@@ -116,3 +116,41 @@ def test_the_gunicorn_master_after_preload_holds_no_log_file_open_so_deleting_it
         assert 'GET http://' in read_log(logs)                  # (the workers write on, to the day's file made again)
     finally:
         server.cleanup()
+
+
+def forked_and_waited() -> None:
+    """Fork a child that exits at once (as a ``multiprocessing`` worker might), and wait for it."""
+    os.waitpid(in_child(lambda: True), 0)
+
+
+def test_a_parent_that_forks_is_not_held_up_at_its_next_line_by_a_line_another_process_left_unended(make_app,
+                                                                                                     log_dir):
+    """The parent opens the day's file again at its next line, as it was: a line another process has just left
+    unended (being written, or cut short by a kill) is not waited for, as at the day's first line, but looked at
+    once a second as on a file that stayed open."""
+    app = make_app()
+    app.route('/', callback=lambda: 'ok')
+    web = client(app)
+    assert web.get('/?before').text == 'ok'
+    forked_and_waited()
+    with open(log_dir / ('log.' + today()), 'ab') as day_file:
+        day_file.write(b'another process, mid-line')
+    started = time.monotonic()
+    assert web.get('/?after-the-fork').text == 'ok'
+    assert time.monotonic() - started < 0.5
+    assert 'GET http://localhost:80/?after-the-fork' in read_log(log_dir)
+
+
+def test_old_files_are_deleted_at_a_new_days_file_not_at_a_parents_next_line_after_a_fork(make_app, log_dir, clock):
+    app = make_app(log_days=7)
+    app.route('/', callback=lambda: 'ok')
+    web = client(app)
+    old = log_dir / 'log.2000-01-01'
+    old.write_text('a file of long ago, put back after the install\n')
+    forked_and_waited()
+    assert web.get('/?after-the-fork').text == 'ok'
+    assert old.exists()
+    assert 'GET http://localhost:80/?after-the-fork' in read_log(log_dir)
+    clock.advance(86400)
+    assert web.get('/?the-day-after').text == 'ok'
+    assert not old.exists()

@@ -165,3 +165,25 @@ def test_a_flood_of_peers_is_16_lines_a_minute_and_only_delays_the_one_about_the
     clock[0] += 60
     cookie_from('127.0.0.1', origin, {'X-Forwarded-Proto': 'https'})
     assert len(lines_with(tmp_path, 'A request came from 127.0.0.1 with')) == 1
+
+
+def test_a_sustained_flood_from_16_peers_delays_the_line_about_the_proxy_by_two_minutes_at_most(serve, tmp_path,
+                                                                                                monkeypatch):
+    clock = [1000.0]
+    monkeypatch.setattr(canister, '_monotonic', lambda: clock[0])
+    origin = serve()
+    any_peer = 'is not in trusted_proxies, so canister takes the request as plain HTTP'
+    said_at: List[float] = []  # (the simulated second of each line)
+    proxy_said_at: List[float] = []
+    for second in range(0, 360, 10):  # six minutes: each of 16 peers sends every 10 seconds, all along
+        clock[0] = 1000.0 + second
+        for last in range(2, 18):
+            cookie_from('127.0.0.%d' % last, origin, {'X-Forwarded-Proto': 'https'})
+        if second >= 20 and second % 30 == 20:  # the proxy, from second 20 on, every 30 seconds
+            cookie_from('127.0.0.1', origin, {'X-Forwarded-Proto': 'https'})
+        lines = lines_with(tmp_path, any_peer)
+        said_at += [second] * (len(lines) - len(said_at))
+        if len(lines_with(tmp_path, 'A request came from 127.0.0.1 with')) > len(proxy_said_at):
+            proxy_said_at.append(second)
+    assert proxy_said_at and proxy_said_at[0] - 20 <= 120
+    assert all(len([when for when in said_at if start <= when < start + 60]) <= 16 for start in range(0, 360, 10))
