@@ -16095,6 +16095,18 @@ _OTHER_REQUEST_ATTRIBUTES = {
                                         "call: bottle.request.forms.getunicode('name'), and bottle.request.files for "
                                         'its files; or give the handler parameters named as the fields, which '
                                         'canister fills'),
+    'is_json': ("Flask's", "Bottle's is bottle.request.json, the JSON body read already when it was sent as "
+                           'application/json, None otherwise: write bottle.request.json is not None; or give the '
+                           'handler parameters named as its members, which canister fills'),
+    'mimetype': ("Flask's", "Bottle's is bottle.request.content_type, with its parameters (application/json; "
+                            "charset=utf-8): bottle.request.content_type.split(';')[0] is the bare type"),
+    'host': ("Flask's", "Bottle's is bottle.request.get_header('Host'), the host and port the client asked for; "
+                        'behind a reverse proxy, the one the proxy passes on (nginx: proxy_set_header Host $host)'),
+    'view_args': ("Flask's", "Bottle's is bottle.request.url_args, the route's wildcards by name; or give the "
+                             'handler parameters named as the wildcards, which Bottle fills'),
+    'referrer': ("Flask's", "Bottle's is bottle.request.get_header('Referer'), None without one"),
+    'user_agent': ("Flask's", "Bottle's is bottle.request.get_header('User-Agent'), the header's text, None without "
+                              'one'),
     'META': ("Django's", "Bottle's is bottle.request.environ, the WSGI environ, whose HTTP_ keys META has too; "
                          "bottle.request.headers['User-Agent'] reads a header by its name, and canister.client_address() "
                          'is the address of the client'),

@@ -23,8 +23,7 @@ from helpers import (ROOT, basic, bearer, client, cookie_value, cookieless_clien
 from servers import Client
 
 README = (ROOT / 'README.md').read_text(encoding='utf-8')
-_COMING = re.search(r'\n  - \*Coming from Flask\.\*(.*?)\n  - \*', README, re.S)
-COMING_FROM_FLASK = _COMING.group(1) if _COMING else ''   # (none: each test below says so on its own)
+COMING_FROM_FLASK = readme_section('## Coming from Flask') if '\n## Coming from Flask\n' in README else ''
 
 
 # -- Flask's request habits in a handler -------------------------------------------------------------------
@@ -90,7 +89,8 @@ def test_what_the_hints_say_to_read_gives_the_values_flask_would(make_app):
 def test_the_readme_names_flasks_request_habits_beside_starlettes():
     passage = readme_section('## Limits and error answers').split('*Handlers written as in Starlette or Flask.*', 1)[1]
     assert passage.startswith(' Some habits of Starlette, FastAPI and Flask fail under Bottle.')
-    assert ("*Flask's `request.get_json()`, `args`, `values`, `get_data()` and `data`.* Bottle's `request` has none "
+    assert ("*Flask's `request.get_json()`, `args`, `values`, `get_data()`, `data`, `is_json`, `mimetype`, `host`, "
+            "`view_args`, `referrer` and `user_agent`.* Bottle's `request` has none "
             "of these either, and the ERROR line is labelled as Flask's, `bottle.request has no get_json (Flask's "
             "request.get_json): Bottle's is bottle.request.json, the JSON body read already (None without one), "
             "without a call; ...`") in passage
@@ -229,13 +229,15 @@ def test_every_canister_name_coming_from_flask_gives_exists_or_says_what_to_writ
         assert name in canister._OTHER_REQUEST_ATTRIBUTES, name
 
 
-def test_the_coming_from_flask_passage_is_next_to_djangos():
-    assert README.index('  - *Coming from Django.*') < README.index('  - *Coming from Flask.*')
-    assert '| `session[\'x\']` | `session.data[\'x\']`; the logged-in user is `session.user`' in COMING_FROM_FLASK
+def test_the_coming_from_flask_section_follows_djangos_and_fastapis():
+    assert README.index('\n## Coming from Django\n') < README.index('\n## Coming from FastAPI\n') < README.index(
+        '\n## Coming from Flask\n')
+    assert ("| `session['cart']`, `session.get('cart', [])` | `session.data['cart']`, `session.data.get('cart', [])`, "
+            "with `from canister import session`; the logged-in user is `session.user`.") in COMING_FROM_FLASK
 
 
 def test_flasks_handler_habits_become_what_the_readme_says(make_app):
-    for row in ('| `abort(401)` | `bottle.abort(401, \'text\')` |', '| `jsonify(d)` | `return d`: a dict is sent as JSON |',
+    for row in ('| `abort(404)` | `bottle.abort(404, \'text\')`;', '| `jsonify(d)` | `return d`: a dict is sent as JSON |',
                 '| `return body, 201` | `bottle.response.status = 201`, then `return body` |',
                 '| `request.get_json()`, `request.args`, `request.form` | `bottle.request.json` (no call), '
                 '`bottle.request.query`, `bottle.request.forms`; read a form\'s field with '
@@ -322,7 +324,8 @@ def test_flask_cors_and_csrfprotect_are_the_cors_key_and_the_default_check(make_
 
 def test_secret_key_is_not_needed_and_settings_come_from_keywords_of_the_environments_values(make_app, tmp_path,
                                                                                              monkeypatch):
-    assert '| `SECRET_KEY` | not needed: the session cookie holds a random id, nothing signed |' in COMING_FROM_FLASK
+    assert ("| `app.config['SECRET_KEY']` | not needed: the session cookie holds a random id, nothing signed."
+            in COMING_FROM_FLASK)
     assert ("| `app.config.from_object(...)`, values from the environment | the `[canister]` section of an ini file, "
             "or keyword arguments: `Canister(session_store=os.environ['SESSION_STORE'])` |") in COMING_FROM_FLASK
     monkeypatch.setenv('SESSION_STORE', 'sqlite:///%s' % (tmp_path / 'sessions.db'))
@@ -341,8 +344,8 @@ def test_secret_key_is_not_needed_and_settings_come_from_keywords_of_the_environ
 
 
 def test_hooks_error_handlers_and_blueprints_are_bottles_own(make_app):
-    assert ("| `@app.before_request`, `@app.errorhandler(404)` | Bottle's `@app.hook('before_request')`, "
-            "`@app.error(404)` |") in COMING_FROM_FLASK
+    assert "| `@app.before_request` | Bottle's `@app.hook('before_request')` |" in COMING_FROM_FLASK
+    assert '| `@app.errorhandler(404)` | `@app.error(404)`,' in COMING_FROM_FLASK
     assert ("| a blueprint | a Bottle app of its own, mounted with `app.mount('/admin/', admin_app)`"
             in COMING_FROM_FLASK)
     app = make_app()
